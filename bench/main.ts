@@ -1,0 +1,13 @@
+/** `npm run bench`: every performance figure of the project, each beside its floor. */
+import { benchTestOrder } from './testOrder.bench';
+
+async function main(): Promise<void> {
+  console.log(`# SPtrader benchmarks — ${new Date().toISOString()} — node ${process.version}, ${process.platform}/${process.arch}`);
+  const only = process.argv[2];
+  if (!only || only === 'test-order') await benchTestOrder();
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

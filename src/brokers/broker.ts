@@ -1,0 +1,64 @@
+/**
+ * The one interface every venue implements (the design's `BrokerAPI`, plus what an engine needs
+ * to reconcile and to show positions). Errors are thrown as `BrokerError`; a venue's refusal of
+ * a well-formed order is not an error but a `rejected` status in the returned response.
+ */
+import type { AccountInfo, Fill, InstrumentRules, OrderResponse, OrderTypeName, PlacedOrderRequest, Position, Quote, TimeInForceName } from '../orders/model';
+
+export type BrokerEnvironment = 'paper' | 'practice' | 'testnet' | 'live';
+
+export interface BrokerCapabilities {
+  orderTypes: Readonly<Record<OrderTypeName, boolean>>;
+  timeInForce: Readonly<Record<TimeInForceName, boolean>>;
+  /** Combinations refused before sending, with the reason the user can act on. */
+  unsupported?: ReadonlyArray<{ orderType?: OrderTypeName; timeInForce?: TimeInForceName; reason: string }>;
+  fractionalQuantity: boolean;
+  shortSelling: boolean;
+  cancelReplace: boolean;
+}
+
+export interface OrderUpdate {
+  order: OrderResponse;
+  /** The fill that caused this update, when there was one. */
+  fill?: Fill;
+}
+
+export interface Disposable {
+  dispose(): void;
+}
+
+export interface BrokerApi {
+  readonly id: string;
+  readonly displayName: string;
+  readonly environment: BrokerEnvironment;
+  readonly capabilities: BrokerCapabilities;
+
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  isConnected(): boolean;
+
+  /** Sends an order. Resolves with the venue's view right after acceptance (it may already be filled). */
+  submitOrder(order: PlacedOrderRequest): Promise<OrderResponse>;
+  cancelOrder(orderId: string): Promise<void>;
+  getOrderStatus(orderId: string): Promise<OrderResponse>;
+  /** Looks an order up by the id we gave it; `undefined` when the venue never saw it. */
+  getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined>;
+  listOpenOrders(): Promise<OrderResponse[]>;
+  getAccountInfo(): Promise<AccountInfo>;
+  getPositions(): Promise<Position[]>;
+  getQuote(symbol: string): Promise<Quote>;
+  /** Tick, lot and minimum for a symbol, so orders can be checked and snapped before sending. */
+  getInstrument(symbol: string): Promise<InstrumentRules>;
+  /** Every change to an order (acceptance, fill, cancel, expiry) in the order the venue made it. */
+  onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable;
+}
+
+/** Why the venue would refuse this combination before anything is sent, or undefined. */
+export function unsupportedReason(capabilities: BrokerCapabilities, orderType: OrderTypeName, timeInForce: TimeInForceName, venue: string): string | undefined {
+  if (!capabilities.orderTypes[orderType]) return `${venue} does not accept ${orderType.replace('_', '-')} orders`;
+  if (!capabilities.timeInForce[timeInForce]) return `${venue} does not accept time in force ${timeInForce}`;
+  for (const rule of capabilities.unsupported ?? []) {
+    if ((rule.orderType === undefined || rule.orderType === orderType) && (rule.timeInForce === undefined || rule.timeInForce === timeInForce)) return rule.reason;
+  }
+  return undefined;
+}

@@ -1,0 +1,193 @@
+/**
+ * `sptrader`: the same core as the editor, from a terminal.
+ * Exit codes: 0 the order reached the venue (or the component chose not to trade), 1 component or
+ * validation error, 2 usage error, 3 denied before sending, 4 broker error.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { monotonicMs, systemClock } from '../common/clock';
+import { PaperBroker } from '../brokers/paper/paperBroker';
+import { failedBeforeRun, runTestOrder, type TestOrderOutcome } from '../execution/testOrder';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
+import { PythonRunError, PythonSession, type RunnerOptions } from '../python/runner';
+import { formatOutcome } from '../execution/formatOutcome';
+import { isBrokerError } from '../brokers/errors';
+import { describeOrderType, describeStatus, describeTimeInForce } from '../orders/model';
+
+const USAGE = `Usage: sptrader <command> [options]
+
+Commands:
+  test-order <component.py>   Run an order component and send its order to the paper venue.
+      --class NAME            The component class, when the file defines several.
+      --symbol S              Symbol for market data (default: the component's metadata, else EUR_USD).
+      --side buy|sell         market_data['side'] for components that read it (default buy).
+      --market-data FILE      JSON market data; its keys replace the venue's quote.
+      --signal FILE           JSON signal passed to the component.
+      --param k=v             Component parameter (repeatable; v is JSON when it parses, else text).
+      --state-dir DIR         Where the paper account lives (default ./.sptrader).
+      --python PATH           Python interpreter (default: $SPTRADER_PYTHON, python3, python).
+      --timeout SECONDS       Stop the component after this long (default 30).
+      --json                  Print one JSON object instead of the summary.
+  positions | account | orders  Show the paper account's positions, balances or open orders.
+      --state-dir DIR         Where the paper account lives (default ./.sptrader).
+      --json                  Print JSON.
+  help                        Show this text.
+`;
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'test-order':
+        return await testOrderCommand(rest);
+      case 'positions':
+      case 'account':
+      case 'orders':
+        return await accountCommand(command, rest);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`sptrader: ${(e as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+async function testOrderCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      class: { type: 'string' },
+      symbol: { type: 'string' },
+      side: { type: 'string' },
+      'market-data': { type: 'string' },
+      signal: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      'state-dir': { type: 'string' },
+      python: { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('test-order needs exactly one component file');
+  const file = resolve(positionals[0] ?? '');
+  const side = values.side;
+  if (side !== undefined && side !== 'buy' && side !== 'sell') throw new UsageError(`--side must be buy or sell, not '${side}'`);
+  const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
+  const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data');
+  const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal');
+  const parameters = parseParams(values.param ?? []);
+  const stateDir = resolve(values['state-dir'] ?? '.sptrader');
+
+  const started = monotonicMs();
+  const broker = openPaperBroker(stateDir);
+  let session: PythonSession | undefined;
+  let outcome: TestOrderOutcome;
+  try {
+    const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
+    const runnerOptions: RunnerOptions = { interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: 'paper', testMode: true };
+    session = await PythonSession.start(runnerOptions, file);
+    outcome = await runTestOrder({ file, className: values.class, symbol: values.symbol, side, marketData, signal, parameters }, { runner: session, broker, clock: systemClock });
+  } catch (e) {
+    if (!(e instanceof PythonRunError)) throw e;
+    outcome = failedBeforeRun(file, { id: broker.id, environment: broker.environment }, { code: e.code, message: e.message, file: e.file, line: e.line }, monotonicMs() - started);
+  } finally {
+    await session?.close();
+    await broker.disconnect();
+  }
+  process.stdout.write(values.json ? `${JSON.stringify(outcome)}\n` : `${formatOutcome(outcome)}\n`);
+  return outcome.exitCode;
+}
+
+function openPaperBroker(stateDir: string): PaperBroker {
+  return new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') });
+}
+
+async function accountCommand(command: 'positions' | 'account' | 'orders', args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' } } });
+  const broker = openPaperBroker(resolve(values['state-dir'] ?? '.sptrader'));
+  try {
+    await broker.connect();
+    const data = command === 'positions' ? await broker.getPositions() : command === 'orders' ? await broker.listOpenOrders() : await broker.getAccountInfo();
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(data)}\n`);
+    } else if (command === 'positions') {
+      const rows = data as Awaited<ReturnType<PaperBroker['getPositions']>>;
+      process.stdout.write(rows.length === 0 ? 'No open positions.\n' : rows.map((p) => `${p.symbol.padEnd(10)} ${String(p.quantity).padStart(14)} avg ${p.average_price}  now ${p.current_price}  unrealized ${p.unrealized_pnl}`).join('\n') + '\n');
+    } else if (command === 'orders') {
+      const rows = data as Awaited<ReturnType<PaperBroker['listOpenOrders']>>;
+      process.stdout.write(rows.length === 0 ? 'No open orders.\n' : rows.map((o) => `${o.order_id.padEnd(8)} ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}  ${describeStatus(o.status)}`).join('\n') + '\n');
+    } else {
+      const a = data as Awaited<ReturnType<PaperBroker['getAccountInfo']>>;
+      process.stdout.write(`Account ${a.account_id} (${a.currency})\nBalance      ${a.balance}\nEquity       ${a.equity}\nBuying power ${a.buying_power}\nPositions    ${a.open_positions.length}\n`);
+    }
+    return 0;
+  } catch (e) {
+    if (isBrokerError(e)) {
+      process.stderr.write(`sptrader: ${e.message}\n`);
+      return 4;
+    }
+    throw e;
+  } finally {
+    await broker.disconnect();
+  }
+}
+
+function readJsonObject(path: string, flag: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${flag}: ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${flag}: ${path} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function parseParams(pairs: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param needs key=value, got '${pair}'`);
+    const key = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    try {
+      out[key] = JSON.parse(raw);
+    } catch {
+      out[key] = raw;
+    }
+  }
+  return out;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`sptrader: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

@@ -1,0 +1,15 @@
+/** Command, view and setting ids, spelled once; they match package.json. */
+export const Commands = {
+  testOrder: 'sptrader.testOrder',
+} as const;
+
+export const Settings = {
+  section: 'sptrader',
+  interpreterPath: 'python.interpreterPath',
+  packageRoot: 'python.packageRoot',
+  timeoutSeconds: 'python.timeoutSeconds',
+  outputLimitBytes: 'python.outputLimitBytes',
+  activeProfile: 'activeProfile',
+} as const;
+
+export const OUTPUT_CHANNEL_NAME = 'SPtrader';

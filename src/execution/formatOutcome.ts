@@ -1,0 +1,39 @@
+import { describeOrderType, describeStatus, describeTimeInForce } from '../orders/model';
+import type { TestOrderOutcome } from './testOrder';
+
+/** The readable summary `sptrader test-order` prints. */
+export function formatOutcome(outcome: TestOrderOutcome): string {
+  const lines: string[] = [];
+  const c = outcome.component;
+  lines.push(`Component  ${c.file}${c.className ? ` (${c.className}.${c.entryPoint ?? ''})` : ''}`);
+  lines.push(`Venue      ${outcome.venue.id} (${outcome.venue.environment})`);
+  const md = outcome.marketData;
+  if (md && typeof md['bid'] === 'number') lines.push(`Quote      ${String(md['symbol'])} bid ${String(md['bid'])} / ask ${String(md['ask'])} at ${String(md['timestamp'] ?? '')}`);
+  const o = outcome.order;
+  if (o) {
+    lines.push(`Order      ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}`);
+    if (o.client_order_id) lines.push(`           client order id ${o.client_order_id}`);
+  }
+  const r = outcome.response;
+  if (r) {
+    lines.push(`Status     ${describeStatus(r.status)}   order id ${r.order_id}`);
+    if (r.filled_price !== null) lines.push(`Fill       ${r.filled_quantity ?? 0} @ ${r.filled_price}   (${r.fills.length} fill${r.fills.length === 1 ? '' : 's'})`);
+    lines.push(`Commission ${r.commission ?? 0}`);
+  }
+  const s = outcome.slippage;
+  if (s) lines.push(`Slippage   ${signed(s.units)} ${s.unit}${Math.abs(s.units) === 1 ? '' : 's'} (${signed(s.price)} in price, ${signed(s.bps)} bps) against the ${s.reference} ${s.referencePrice} the component saw`);
+  const t = outcome.timings;
+  lines.push(`Timings    component ${ms(t.componentMs)}, python total ${ms(t.pythonMs)}, engine ${ms(t.engineMs)}, venue ${ms(t.venueMs)}, total ${ms(t.totalMs)}`);
+  for (const note of outcome.notes) lines.push(`Note       ${note}`);
+  for (const e of outcome.errors) {
+    const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : '';
+    lines.push(`Error      ${where}[${e.code}] ${e.message}`);
+  }
+  if (c.stdout.trim() !== '') lines.push('--- component stdout ---', c.stdout.trimEnd());
+  if (c.stderr.trim() !== '') lines.push('--- component stderr ---', c.stderr.trimEnd());
+  lines.push(outcome.summary);
+  return lines.join('\n');
+}
+
+const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(v < 10 ? 2 : 1)} ms`);
+const signed = (n: number): string => (n > 0 ? `+${n}` : `${n}`);

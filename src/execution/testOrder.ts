@@ -1,0 +1,303 @@
+/**
+ * "Test Order": run a component, turn what it returned into a valid order, and send it to a
+ * non-live venue. Both the CLI and the editor call this; neither talks to a broker directly.
+ */
+import { newClientOrderId } from '../common/ids';
+import { monotonicMs, type Clock } from '../common/clock';
+import { snapToStep } from '../common/decimal';
+import type { BrokerApi } from '../brokers/broker';
+import { unsupportedReason } from '../brokers/broker';
+import { isBrokerError } from '../brokers/errors';
+import { isFinalStatus, type InstrumentRules, type OrderRequest, type OrderResponse, type PlacedOrderRequest, type Quote } from '../orders/model';
+import { normalizeComponentOrder } from '../orders/normalize';
+import type { ComponentInfo, ComponentRunRequest, ComponentRunResult } from '../python/runner';
+import { computeSlippage, type Slippage } from './slippage';
+
+/** The part of a Python runner Test Order needs (a cold session or the persistent worker). */
+export interface ComponentRunner {
+  inspect(file: string): Promise<ComponentInfo>;
+  run(request: ComponentRunRequest): Promise<ComponentRunResult>;
+}
+
+export interface TestOrderRequest {
+  file: string;
+  className?: string;
+  /** Symbol for market data; else the component's metadata, else EUR_USD. */
+  symbol?: string;
+  /** The side put in market_data for components that read it (shipped `MarketOrder`); default buy. */
+  side?: 'buy' | 'sell';
+  /** Market data from a fixture: its keys replace those built from the venue's quote. */
+  marketData?: Record<string, unknown>;
+  signal?: Record<string, unknown> | null;
+  parameters?: Record<string, unknown>;
+  /** How long to wait for a marketable order to reach a final status. */
+  waitMs?: number;
+}
+
+export interface OutcomeError {
+  code: string;
+  message: string;
+  file?: string;
+  line?: number;
+  path?: string;
+}
+
+export type ExitCode = 0 | 1 | 2 | 3 | 4;
+
+export interface TestOrderOutcome {
+  ok: boolean;
+  exitCode: ExitCode;
+  /** One line that says what happened. */
+  summary: string;
+  component: { file: string; className?: string; entryPoint?: string; stdout: string; stderr: string; output: unknown };
+  marketData: Record<string, unknown> | null;
+  order: OrderRequest | null;
+  response: OrderResponse | null;
+  slippage: Slippage | null;
+  timings: { componentMs: number | null; pythonMs: number | null; engineMs: number | null; venueMs: number | null; totalMs: number };
+  errors: OutcomeError[];
+  notes: string[];
+  venue: { id: string; environment: string };
+}
+
+export interface TestOrderDependencies {
+  runner: ComponentRunner;
+  broker: BrokerApi;
+  clock: Clock;
+}
+
+const DEFAULT_SYMBOL = 'EUR_USD';
+
+export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDependencies): Promise<TestOrderOutcome> {
+  const started = monotonicMs();
+  const { broker, runner, clock } = deps;
+  const notes: string[] = [];
+  const outcome: TestOrderOutcome = {
+    ok: false,
+    exitCode: 1,
+    summary: '',
+    component: { file: request.file, stdout: '', stderr: '', output: null },
+    marketData: null,
+    order: null,
+    response: null,
+    slippage: null,
+    timings: { componentMs: null, pythonMs: null, engineMs: null, venueMs: null, totalMs: 0 },
+    errors: [],
+    notes,
+    venue: { id: broker.id, environment: broker.environment },
+  };
+  const finish = (exitCode: ExitCode, summary: string): TestOrderOutcome => {
+    outcome.exitCode = exitCode;
+    outcome.ok = exitCode === 0;
+    outcome.summary = summary;
+    outcome.timings.totalMs = round3(monotonicMs() - started);
+    return outcome;
+  };
+
+  try {
+    // 1. Market data: the fixture, or the venue's quote for the component's symbol.
+    const pythonStarted = monotonicMs();
+    const info = await runner.inspect(request.file);
+    const symbol = request.symbol ?? symbolFromMetadata(info.metadata) ?? stringOrUndefined(request.marketData?.['symbol']) ?? DEFAULT_SYMBOL;
+    if (!broker.isConnected()) await broker.connect();
+    const marketData = await buildMarketData(broker, symbol, request);
+    outcome.marketData = marketData;
+
+    // 2. Run the component.
+    const run = await runner.run({ file: request.file, className: request.className, parameters: request.parameters, marketData, signal: request.signal ?? null });
+    outcome.timings.pythonMs = round3(monotonicMs() - pythonStarted);
+    outcome.timings.componentMs = run.componentMs === undefined ? null : round3(run.componentMs);
+    outcome.component = { file: request.file, className: run.className, entryPoint: run.entryPoint, stdout: run.stdout, stderr: run.stderr, output: run.output };
+    if (!run.ok || run.error) {
+      const e = run.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
+      outcome.errors.push({ code: e.code, message: e.message, file: e.file, line: e.line });
+      return finish(1, `Component error (${e.code}): nothing was sent.`);
+    }
+    if (run.output === null || run.output === undefined) {
+      return finish(0, 'The component produced no order (it returned None): nothing was sent.');
+    }
+
+    // 3. Validate and fit the order to the venue's grid.
+    const engineStarted = monotonicMs();
+    const normalized = normalizeComponentOrder(run.output, { now: clock.now() });
+    if (!normalized.ok) {
+      for (const issue of normalized.issues) outcome.errors.push({ code: 'INVALID_ORDER', message: issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`, path: issue.path, file: request.file });
+      return finish(1, `The component's order is invalid (${normalized.issues.length} problem${normalized.issues.length === 1 ? '' : 's'}): nothing was sent.`);
+    }
+    notes.push(...normalized.notes);
+    const instrument = await broker.getInstrument(normalized.order.symbol);
+    const fitted = fitToInstrument(normalized.order, instrument, notes);
+    if ('error' in fitted) {
+      outcome.order = normalized.order;
+      outcome.errors.push({ code: 'INVALID_ORDER', message: fitted.error, path: 'quantity', file: request.file });
+      return finish(1, `The order does not fit ${instrument.symbol}'s trading rules: nothing was sent.`);
+    }
+    const order: PlacedOrderRequest = { ...fitted.order, client_order_id: fitted.order.client_order_id ?? newClientOrderId('sp', clock.now()) };
+    outcome.order = order;
+    const refusal = unsupportedReason(broker.capabilities, order.order_type.type, order.time_in_force.type, broker.displayName);
+    outcome.timings.engineMs = round3(monotonicMs() - engineStarted);
+    if (refusal !== undefined) {
+      outcome.errors.push({ code: 'UNSUPPORTED_ORDER', message: `${refusal}; change the component's order type or time in force` });
+      return finish(3, `Denied before sending: ${refusal}.`);
+    }
+    if (broker.environment === 'live') {
+      notes.push('The active profile is live: Test Order validates only and never sends. Use Execute Live… to send with confirmation.');
+      return finish(0, 'Validated against a live profile: nothing was sent.');
+    }
+
+    // 4. Send once, then wait for a marketable order to finish.
+    const venueStarted = monotonicMs();
+    let response: OrderResponse;
+    try {
+      response = await submitAndWait(broker, order, request.waitMs ?? 5000);
+    } catch (e) {
+      outcome.timings.venueMs = round3(monotonicMs() - venueStarted);
+      if (isBrokerError(e)) {
+        outcome.errors.push({ code: e.reason, message: e.message });
+        return finish(4, e.outcomeUnknown ? `The venue did not confirm the order (${e.reason}); look it up by client order id ${order.client_order_id} before retrying.` : `Broker error (${e.reason}): ${e.message}`);
+      }
+      throw e;
+    }
+    outcome.timings.venueMs = round3(monotonicMs() - venueStarted);
+    outcome.response = response;
+    if (response.filled_price !== null) {
+      const bid = numberOr(marketData['bid']);
+      const ask = numberOr(marketData['ask']);
+      if (bid !== undefined && ask !== undefined) outcome.slippage = computeSlippage(order.side, { bid, ask }, response.filled_price, instrument);
+    }
+    return finish(0, `${response.status.status.toUpperCase()} on ${broker.displayName}.`);
+  } catch (e) {
+    const err = e as { code?: unknown; message?: unknown; file?: unknown; line?: unknown };
+    if (typeof err.code === 'string' && typeof err.message === 'string') {
+      outcome.errors.push({ code: err.code, message: err.message, file: typeof err.file === 'string' ? err.file : undefined, line: typeof err.line === 'number' ? err.line : undefined });
+      return finish(isBrokerError(e) ? 4 : 1, `${err.code}: nothing was sent.`);
+    }
+    if (isBrokerError(e)) {
+      outcome.errors.push({ code: e.reason, message: e.message });
+      return finish(4, `Broker error (${e.reason}): nothing was sent.`);
+    }
+    throw e;
+  }
+}
+
+async function buildMarketData(broker: BrokerApi, symbol: string, request: TestOrderRequest): Promise<Record<string, unknown>> {
+  const fixture = request.marketData ?? {};
+  let quote: Quote | undefined;
+  let capital: number | undefined;
+  if (fixture['bid'] === undefined || fixture['ask'] === undefined) quote = await broker.getQuote(symbol);
+  if (fixture['capital'] === undefined) capital = (await broker.getAccountInfo()).buying_power;
+  const built: Record<string, unknown> = {};
+  built['symbol'] = symbol;
+  built['side'] = request.side ?? stringOrUndefined(request.signal?.['side']) ?? 'buy';
+  if (quote) {
+    built['bid'] = quote.bid;
+    built['ask'] = quote.ask;
+    built['last'] = quote.last;
+    built['spread'] = Number((quote.ask - quote.bid).toPrecision(12));
+    built['bid_size'] = quote.bid_size;
+    built['ask_size'] = quote.ask_size;
+    built['timestamp'] = new Date(quote.timestamp).toISOString();
+    built['timestamp_ms'] = quote.timestamp;
+  }
+  if (capital !== undefined) built['capital'] = capital;
+  built['broker_profile'] = broker.id;
+  built['environment'] = broker.environment;
+  const merged = { ...built, ...fixture };
+  if (typeof merged['bid'] === 'number' && typeof merged['ask'] === 'number' && fixture['spread'] === undefined) {
+    merged['spread'] = Number((merged['ask'] - merged['bid']).toPrecision(12));
+  }
+  return merged;
+}
+
+/**
+ * Quantities are cut down to the lot (never rounded up: that would trade more than asked) and
+ * prices moved onto the tick in the direction that never makes the order more aggressive.
+ */
+export function fitToInstrument(order: OrderRequest, instrument: InstrumentRules, notes: string[]): { order: OrderRequest } | { error: string } {
+  const quantity = snapToStep(order.quantity, instrument.lotSize, 'down');
+  if (quantity < instrument.minQuantity || quantity <= 0) {
+    return { error: `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${Math.max(instrument.minQuantity, instrument.lotSize)} (lot size ${instrument.lotSize}); increase the size the component computes` };
+  }
+  if (quantity !== order.quantity) notes.push(`quantity ${order.quantity} was cut to ${quantity} to fit the lot size ${instrument.lotSize}`);
+  const buy = order.side === 'buy';
+  const snap = (price: number, passiveDown: boolean, label: string): number => {
+    const snapped = snapToStep(price, instrument.tickSize, passiveDown ? 'down' : 'up');
+    if (snapped !== price && Math.abs(snapped - price) > instrument.tickSize * 1e-6) notes.push(`${label} ${price} was moved to ${snapped} to fit the tick size ${instrument.tickSize}`);
+    return snapped;
+  };
+  let orderType = order.order_type;
+  switch (orderType.type) {
+    case 'limit':
+      orderType = { type: 'limit', price: snap(orderType.price, buy, 'limit price') };
+      break;
+    case 'stop':
+      orderType = { type: 'stop', price: snap(orderType.price, !buy, 'stop price') };
+      break;
+    case 'stop_limit':
+      orderType = { type: 'stop_limit', stop_price: snap(orderType.stop_price, !buy, 'stop price'), limit_price: snap(orderType.limit_price, buy, 'limit price') };
+      break;
+    case 'market':
+      break;
+  }
+  return { order: { ...order, quantity, order_type: orderType } };
+}
+
+async function submitAndWait(broker: BrokerApi, order: PlacedOrderRequest, waitMs: number): Promise<OrderResponse> {
+  let latest: OrderResponse | undefined;
+  let resolveFinal: ((r: OrderResponse) => void) | undefined;
+  const finalSeen = new Promise<OrderResponse>((resolve) => (resolveFinal = resolve));
+  const subscription = broker.onOrderUpdate(({ order: update }) => {
+    if (update.client_order_id !== order.client_order_id) return;
+    latest = update;
+    if (isFinalStatus(update.status)) resolveFinal?.(update);
+  });
+  try {
+    const accepted = await broker.submitOrder(order);
+    if (isFinalStatus(accepted.status)) return accepted;
+    if (latest && isFinalStatus(latest.status)) return latest;
+    const marketable = order.order_type.type === 'market' || order.time_in_force.type === 'IOC' || order.time_in_force.type === 'FOK';
+    if (!marketable) return latest ?? accepted;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, waitMs)));
+    const final = await Promise.race([finalSeen, timeout]);
+    clearTimeout(timer);
+    return final ?? latest ?? accepted;
+  } finally {
+    subscription.dispose();
+  }
+}
+
+function symbolFromMetadata(metadata: Record<string, unknown> | null): string | undefined {
+  if (!metadata) return undefined;
+  const direct = stringOrUndefined(metadata['symbol']);
+  if (direct) return direct;
+  const parameters = metadata['parameters'];
+  if (typeof parameters === 'object' && parameters !== null) {
+    const p = (parameters as Record<string, unknown>)['symbol'];
+    if (typeof p === 'string') return p;
+    if (typeof p === 'object' && p !== null) return stringOrUndefined((p as Record<string, unknown>)['default']);
+  }
+  return undefined;
+}
+
+const stringOrUndefined = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+const numberOr = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+
+/** The outcome of a Test Order that failed before the component could run (no interpreter, say). */
+export function failedBeforeRun(file: string, venue: { id: string; environment: string }, error: OutcomeError, totalMs: number): TestOrderOutcome {
+  return {
+    ok: false,
+    exitCode: 1,
+    summary: `${error.code}: nothing was sent.`,
+    component: { file, stdout: '', stderr: '', output: null },
+    marketData: null,
+    order: null,
+    response: null,
+    slippage: null,
+    timings: { componentMs: null, pythonMs: null, engineMs: null, venueMs: null, totalMs: round3(totalMs) },
+    errors: [error],
+    notes: [],
+    venue,
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The order model of the design (`order-execution-architecture.md` §1.1, §1.2) as zod schemas.
+ * Field names follow the design's JSON (snake_case) because that is what Python components,
+ * the CLI's `--json` output and the audit log all speak.
+ */
+import { z } from 'zod';
+import { CLIENT_ORDER_ID_PATTERN } from '../common/ids';
+
+const finite = (what: string) =>
+  z.number({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a number`) }).refine(Number.isFinite, { message: `${what} must be a finite number` });
+const positive = (what: string) => finite(what).refine((n) => n > 0, { message: `${what} must be greater than zero` });
+
+export const OrderSideSchema = z.enum(['buy', 'sell']);
+export type OrderSide = z.infer<typeof OrderSideSchema>;
+
+export const OrderTypeSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('market') }),
+  z.object({ type: z.literal('limit'), price: positive('limit price') }),
+  z.object({ type: z.literal('stop'), price: positive('stop price') }),
+  z.object({ type: z.literal('stop_limit'), stop_price: positive('stop price'), limit_price: positive('limit price') }),
+]);
+export type OrderType = z.infer<typeof OrderTypeSchema>;
+export type OrderTypeName = OrderType['type'];
+export const ORDER_TYPE_NAMES: readonly OrderTypeName[] = ['market', 'limit', 'stop', 'stop_limit'];
+
+export const TimeInForceSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('GTC') }),
+  z.object({ type: z.literal('IOC') }),
+  z.object({ type: z.literal('FOK') }),
+  /** `expires_at` is milliseconds since the Unix epoch. */
+  z.object({ type: z.literal('GTD'), expires_at: z.number().int().positive() }),
+]);
+export type TimeInForce = z.infer<typeof TimeInForceSchema>;
+export type TimeInForceName = TimeInForce['type'];
+export const TIME_IN_FORCE_NAMES: readonly TimeInForceName[] = ['GTC', 'IOC', 'FOK', 'GTD'];
+
+export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._\-/:]{0,31}$/;
+
+export const OrderRequestSchema = z.object({
+  symbol: z.string().regex(SYMBOL_PATTERN, 'symbol must be 1–32 letters, digits or . _ - / : (for example EUR_USD, AAPL, BTCUSDT)'),
+  side: OrderSideSchema,
+  order_type: OrderTypeSchema,
+  quantity: positive('quantity'),
+  time_in_force: TimeInForceSchema,
+  client_order_id: z.string().regex(CLIENT_ORDER_ID_PATTERN, 'client_order_id must be 1–36 characters of A–Z a–z 0–9 . _ : / -').optional(),
+  metadata: z.record(z.string(), z.string()),
+});
+export type OrderRequest = z.infer<typeof OrderRequestSchema>;
+/** An order on its way to a venue always carries the id that makes resubmission safe. */
+export type PlacedOrderRequest = OrderRequest & { client_order_id: string };
+
+export const OrderStatusSchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('pending') }),
+  z.object({ status: z.literal('submitted') }),
+  z.object({ status: z.literal('partially_filled'), filled_qty: z.number().nonnegative() }),
+  z.object({ status: z.literal('filled') }),
+  z.object({ status: z.literal('cancelled') }),
+  z.object({ status: z.literal('rejected'), reason: z.string() }),
+  z.object({ status: z.literal('expired') }),
+]);
+export type OrderStatus = z.infer<typeof OrderStatusSchema>;
+export type OrderStatusName = OrderStatus['status'];
+export const FINAL_STATUSES: ReadonlySet<OrderStatusName> = new Set(['filled', 'cancelled', 'rejected', 'expired']);
+export const isFinalStatus = (s: OrderStatus): boolean => FINAL_STATUSES.has(s.status);
+
+export const FillSchema = z.object({
+  fill_id: z.string(),
+  order_id: z.string(),
+  client_order_id: z.string(),
+  symbol: z.string(),
+  side: OrderSideSchema,
+  price: z.number(),
+  quantity: z.number().positive(),
+  commission: z.number(),
+  liquidity: z.enum(['maker', 'taker']),
+  timestamp: z.number(),
+});
+export type Fill = z.infer<typeof FillSchema>;
+
+export const OrderResponseSchema = z.object({
+  order_id: z.string(),
+  client_order_id: z.string(),
+  symbol: z.string(),
+  side: OrderSideSchema,
+  order_type: OrderTypeSchema,
+  time_in_force: TimeInForceSchema,
+  quantity: z.number(),
+  status: OrderStatusSchema,
+  /** Volume-weighted average fill price, or null before the first fill. */
+  filled_price: z.number().nullable(),
+  filled_quantity: z.number().nullable(),
+  commission: z.number().nullable(),
+  /** Time of the last change, milliseconds since the Unix epoch. */
+  timestamp: z.number(),
+  created_at: z.number(),
+  fills: z.array(FillSchema),
+});
+export type OrderResponse = z.infer<typeof OrderResponseSchema>;
+
+export const PositionSchema = z.object({
+  symbol: z.string(),
+  quantity: z.number(),
+  average_price: z.number(),
+  current_price: z.number(),
+  unrealized_pnl: z.number(),
+});
+export type Position = z.infer<typeof PositionSchema>;
+
+export const AccountInfoSchema = z.object({
+  account_id: z.string(),
+  balance: z.number(),
+  equity: z.number(),
+  buying_power: z.number(),
+  currency: z.string(),
+  open_positions: z.array(PositionSchema),
+});
+export type AccountInfo = z.infer<typeof AccountInfoSchema>;
+
+export const QuoteSchema = z.object({
+  symbol: z.string(),
+  bid: z.number().positive(),
+  ask: z.number().positive(),
+  last: z.number().positive(),
+  bid_size: z.number().nonnegative(),
+  ask_size: z.number().nonnegative(),
+  timestamp: z.number(),
+});
+export type Quote = z.infer<typeof QuoteSchema>;
+
+/** Human form of an order type, e.g. "limit 1.08450". */
+export function describeOrderType(t: OrderType): string {
+  switch (t.type) {
+    case 'market':
+      return 'market';
+    case 'limit':
+      return `limit ${t.price}`;
+    case 'stop':
+      return `stop ${t.price}`;
+    case 'stop_limit':
+      return `stop ${t.stop_price} limit ${t.limit_price}`;
+  }
+}
+
+export function describeTimeInForce(t: TimeInForce): string {
+  return t.type === 'GTD' ? `GTD until ${new Date(t.expires_at).toISOString()}` : t.type;
+}
+
+export function describeStatus(s: OrderStatus): string {
+  switch (s.status) {
+    case 'partially_filled':
+      return `PARTIALLY FILLED (${s.filled_qty})`;
+    case 'rejected':
+      return `REJECTED: ${s.reason}`;
+    default:
+      return s.status.toUpperCase();
+  }
+}
+
+/** What a venue requires of prices and quantities for one symbol. */
+export const InstrumentRulesSchema = z.object({
+  symbol: z.string(),
+  kind: z.enum(['fx', 'equity', 'crypto', 'other']),
+  tickSize: z.number().positive(),
+  lotSize: z.number().positive(),
+  minQuantity: z.number().nonnegative(),
+  quoteCurrency: z.string(),
+  /** The unit traders quote slippage in: a pip for FX (0.0001, 0.01 for JPY pairs), else the tick. */
+  pipSize: z.number().positive(),
+});
+export type InstrumentRules = z.infer<typeof InstrumentRulesSchema>;

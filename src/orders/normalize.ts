@@ -1,0 +1,373 @@
+/**
+ * One normaliser for both component dialects users bring (`../shared/spec/components.md`):
+ *  - designed: `{symbol, side, order_type, quantity, ...}`, bare or inside the `to_json` envelope
+ *    `{type: 'order_request', order: {...}, metadata: {component, version}}`;
+ *  - shipped (SPtraderB `Order.execute`): `{type, side, size, symbol, price?, time_in_force?, ...}`.
+ * It reports every violation at once, each with the path of the field *as the component wrote it*.
+ */
+import type { z } from 'zod';
+import { OrderRequestSchema, type OrderRequest } from './model';
+
+export type Dialect = 'designed' | 'envelope' | 'shipped';
+
+export interface FieldIssue {
+  /** Path in the component's own output, e.g. `order.quantity` or `size`; '' for the whole value. */
+  path: string;
+  message: string;
+}
+
+export type NormalizeResult =
+  | { ok: true; order: OrderRequest; dialect: Dialect; notes: string[] }
+  | { ok: false; issues: FieldIssue[]; dialect: Dialect | undefined };
+
+export interface NormalizeOptions {
+  /** Current time in ms, to refuse a GTD expiry in the past. */
+  now: number;
+}
+
+const NONFINITE_KEY = '__sptrader_nonfinite__';
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'None';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return 'a string';
+  if (typeof v === 'number') return 'a number';
+  if (typeof v === 'boolean') return 'a bool';
+  return typeof v;
+}
+
+const ORDER_TYPE_ALIASES: Record<string, OrderRequest['order_type']['type']> = {
+  market: 'market',
+  mkt: 'market',
+  limit: 'limit',
+  lmt: 'limit',
+  stop: 'stop',
+  stop_market: 'stop',
+  stoplimit: 'stop_limit',
+  stop_limit: 'stop_limit',
+};
+const TIF_NAMES = ['GTC', 'IOC', 'FOK', 'GTD'] as const;
+type TifName = (typeof TIF_NAMES)[number];
+
+/** Turns whatever the component returned into a validated `OrderRequest`, or every reason it can't be one. */
+export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions): NormalizeResult {
+  if (!isObject(raw)) {
+    return { ok: false, dialect: undefined, issues: [{ path: '', message: `the component returned ${kindOf(raw)}; an order must be a dict such as {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}` }] };
+  }
+  let body: Json = raw;
+  let prefix = '';
+  let dialect: Dialect;
+  const notes: string[] = [];
+  const metadata: Record<string, string> = {};
+  if (raw['type'] === 'order_request' && 'order' in raw) {
+    if (!isObject(raw['order'])) {
+      return { ok: false, dialect: 'envelope', issues: [{ path: 'order', message: `the order_request envelope holds ${kindOf(raw['order'])} in 'order'; expected a dict` }] };
+    }
+    body = raw['order'];
+    prefix = 'order.';
+    dialect = 'envelope';
+    const envelopeMeta = raw['metadata'];
+    if (isObject(envelopeMeta)) {
+      if (envelopeMeta['component'] !== undefined) metadata['component'] = stringify(envelopeMeta['component']);
+      if (envelopeMeta['version'] !== undefined) metadata['component_version'] = stringify(envelopeMeta['version']);
+    }
+  } else if (!('order_type' in raw) && ('size' in raw || 'type' in raw)) {
+    dialect = 'shipped';
+  } else {
+    dialect = 'designed';
+  }
+  const shipped = dialect === 'shipped';
+  const issues: FieldIssue[] = [];
+  const at = (field: string) => prefix + field;
+  // Maps model paths (as zod reports them) back to the component's own field names.
+  const origin = new Map<string, string>();
+  const consumed = new Set<string>();
+
+  const take = (field: string): unknown => {
+    consumed.add(field);
+    const v = body[field];
+    if (isObject(v) && typeof v[NONFINITE_KEY] === 'string') {
+      issues.push({ path: at(field), message: `${field} is ${v[NONFINITE_KEY]}; it must be a finite number` });
+      return NONFINITE;
+    }
+    return v;
+  };
+
+  let symbol = take('symbol');
+  origin.set('symbol', at('symbol'));
+  if (symbol === undefined) {
+    issues.push({ path: at('symbol'), message: `symbol is required, for example 'EUR_USD', 'AAPL' or 'BTCUSDT'` });
+    symbol = NONFINITE;
+  }
+
+  let side = take('side');
+  origin.set('side', at('side'));
+  if (typeof side === 'string') {
+    const lowered = side.trim().toLowerCase();
+    if (lowered === 'buy' || lowered === 'sell') side = lowered;
+    else issues.push({ path: at('side'), message: `side '${side}' is not valid; use 'buy' or 'sell'` }), (side = NONFINITE);
+  } else if (side === undefined) {
+    issues.push({ path: at('side'), message: `side is required ('buy' or 'sell')` });
+    side = NONFINITE;
+  }
+
+  const quantityField = shipped && 'size' in body ? 'size' : 'quantity';
+  let quantity = take(quantityField);
+  origin.set('quantity', at(quantityField));
+  if (quantity === undefined) {
+    issues.push({ path: at(quantityField), message: `${quantityField} is required: how much to buy or sell, greater than zero` });
+    quantity = NONFINITE;
+  }
+
+  const typeField = shipped ? 'type' : 'order_type';
+  const orderType = buildOrderType(take(typeField), typeField);
+
+  const timeInForce = buildTimeInForce();
+
+  const clientOrderId = take('client_order_id');
+  origin.set('client_order_id', at('client_order_id'));
+
+  // metadata: the component's own, then the fields the shipped dialect carries besides the order
+  const ownMetadata = take('metadata');
+  if (isObject(ownMetadata)) {
+    for (const [k, v] of Object.entries(ownMetadata)) metadata[k] = stringify(v);
+  } else if (ownMetadata !== undefined && ownMetadata !== null) {
+    issues.push({ path: at('metadata'), message: `metadata must be a dict, got ${kindOf(ownMetadata)}` });
+  }
+  for (const [k, v] of Object.entries(body)) {
+    if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = stringify(v);
+  }
+
+  const candidate: Record<string, unknown> = { symbol, side, order_type: orderType, quantity, time_in_force: timeInForce, metadata };
+  if (clientOrderId !== undefined && clientOrderId !== null) candidate['client_order_id'] = clientOrderId;
+  const parsed = OrderRequestSchema.safeParse(candidate);
+  if (parsed.success && issues.length === 0) return { ok: true, order: parsed.data, dialect, notes };
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (!isPlaceholderIssue(issue, candidate)) issues.push({ path: mapPath(issue.path), message: describeZodIssue(issue, candidate) });
+    }
+  }
+  return { ok: false, dialect, issues: dedupe(issues) };
+
+  function mapPath(path: ReadonlyArray<PropertyKey>): string {
+    const key = path.map(String).join('.');
+    for (let n = path.length; n > 0; n--) {
+      const head = path.slice(0, n).map(String).join('.');
+      const mapped = origin.get(head);
+      if (mapped !== undefined) return n === path.length ? mapped : `${mapped}.${path.slice(n).map(String).join('.')}`;
+    }
+    return prefix + key;
+  }
+
+  function buildOrderType(value: unknown, field: string): unknown {
+    origin.set('order_type', at(field));
+    origin.set('order_type.type', at(field));
+    if (value === NONFINITE) return NONFINITE;
+    let name: string | undefined;
+    let fields: Json = body;
+    let fieldPrefix = '';
+    if (typeof value === 'string') {
+      name = value;
+    } else if (isObject(value)) {
+      // {type: 'limit', price: ...} or the Rust/serde form {"Limit": {"price": ...}}
+      if (typeof value['type'] === 'string') {
+        name = value['type'];
+        fields = value;
+        fieldPrefix = `${field}.`;
+      } else {
+        const keys = Object.keys(value);
+        const only = keys[0];
+        if (keys.length === 1 && only !== undefined) {
+          name = only;
+          fields = isObject(value[only]) ? (value[only] as Json) : {};
+          fieldPrefix = `${field}.${only}.`;
+        }
+      }
+    } else if (value === undefined) {
+      issues.push({ path: at(field), message: `${field} is required: one of market, limit, stop, stop_limit` });
+      return NONFINITE;
+    }
+    if (name === undefined) {
+      issues.push({ path: at(field), message: `${field} must be a string such as 'market' or 'limit', got ${kindOf(value)}` });
+      return NONFINITE;
+    }
+    const kind = ORDER_TYPE_ALIASES[name.trim().toLowerCase().replace(/[-\s]/g, '_')];
+    if (kind === undefined) {
+      issues.push({ path: at(field), message: `unknown order type '${name}'; use one of market, limit, stop, stop_limit` });
+      return NONFINITE;
+    }
+    const priceAt = (f: string, modelPath: string): unknown => {
+      const p = fieldPrefix === '' ? at(f) : prefix + fieldPrefix + f;
+      origin.set(modelPath, p);
+      if (fieldPrefix === '') return take(f);
+      const v = fields[f];
+      if (isObject(v) && typeof v[NONFINITE_KEY] === 'string') {
+        issues.push({ path: p, message: `${f} is ${v[NONFINITE_KEY]}; it must be a finite number` });
+        return NONFINITE;
+      }
+      return v;
+    };
+    const has = (f: string) => fields[f] !== undefined && fields[f] !== null;
+    const requirePrice = (v: unknown, f: string, what: string): unknown => {
+      if (v === undefined || v === null) {
+        issues.push({ path: fieldPrefix === '' ? at(f) : prefix + fieldPrefix + f, message: `a ${kind.replace('_', '-')} order needs ${what} ('${f}')` });
+        return NONFINITE;
+      }
+      return v;
+    };
+    switch (kind) {
+      case 'market': {
+        // The shipped dialect puts the decision price on market orders; it is context, not a limit.
+        if (has('price')) {
+          const reference = priceAt('price', 'metadata.reference_price');
+          if (typeof reference === 'number') metadata['reference_price'] = String(reference);
+        }
+        return { type: 'market' };
+      }
+      case 'limit': {
+        const f = has('price') || !has('limit_price') ? 'price' : 'limit_price';
+        return { type: 'limit', price: requirePrice(priceAt(f, 'order_type.price'), f, 'a limit price') };
+      }
+      case 'stop': {
+        const f = has('stop_price') || !has('price') ? 'stop_price' : 'price';
+        return { type: 'stop', price: requirePrice(priceAt(f, 'order_type.price'), f, 'a stop price') };
+      }
+      case 'stop_limit': {
+        const limitField = has('limit_price') || !has('price') ? 'limit_price' : 'price';
+        return {
+          type: 'stop_limit',
+          stop_price: requirePrice(priceAt('stop_price', 'order_type.stop_price'), 'stop_price', 'a stop price'),
+          limit_price: requirePrice(priceAt(limitField, 'order_type.limit_price'), limitField, 'a limit price'),
+        };
+      }
+    }
+  }
+
+  function buildTimeInForce(): unknown {
+    const field = 'time_in_force';
+    const value = take(field);
+    origin.set('time_in_force', at(field));
+    origin.set('time_in_force.type', at(field));
+    if (value === NONFINITE) return NONFINITE;
+    let name: string | undefined;
+    let expiresRaw: unknown;
+    let expiresPath = at('expires_at');
+    if (value === undefined || value === null) {
+      name = 'GTC';
+      notes.push('time_in_force was not given: GTC (good till cancelled) was used');
+    } else if (typeof value === 'string') {
+      name = value;
+    } else if (isObject(value)) {
+      if (typeof value['type'] === 'string') {
+        name = value['type'];
+        expiresRaw = value['expires_at'];
+        expiresPath = at(`${field}.expires_at`);
+      } else {
+        const keys = Object.keys(value);
+        const only = keys[0];
+        if (keys.length === 1 && only !== undefined) {
+          name = only;
+          const inner = value[only];
+          expiresRaw = isObject(inner) ? inner['expires_at'] : undefined;
+          expiresPath = at(`${field}.${only}.expires_at`);
+        }
+      }
+    }
+    if (name === undefined) {
+      issues.push({ path: at(field), message: `time_in_force must be one of GTC, IOC, FOK, GTD, got ${kindOf(value)}` });
+      return NONFINITE;
+    }
+    const upper = name.trim().toUpperCase() as TifName;
+    if (!TIF_NAMES.includes(upper)) {
+      issues.push({ path: at(field), message: `unknown time in force '${name}'; use one of GTC, IOC, FOK, GTD` });
+      return NONFINITE;
+    }
+    if (upper !== 'GTD') {
+      for (const f of ['expires_at', 'expire_time', 'good_till']) consumed.add(f);
+      return { type: upper };
+    }
+    if (expiresRaw === undefined) {
+      for (const f of ['expires_at', 'expire_time', 'good_till']) {
+        if (body[f] !== undefined) {
+          expiresRaw = take(f);
+          expiresPath = at(f);
+          break;
+        }
+      }
+    }
+    origin.set('time_in_force.expires_at', expiresPath);
+    if (expiresRaw === undefined || expiresRaw === null) {
+      issues.push({ path: expiresPath, message: `a GTD order needs 'expires_at' (epoch seconds, epoch milliseconds or an ISO 8601 time)` });
+      return NONFINITE;
+    }
+    if (expiresRaw === NONFINITE) return NONFINITE;
+    const expiresAt = parseTime(expiresRaw);
+    if (expiresAt === undefined) {
+      issues.push({ path: expiresPath, message: `expires_at ${JSON.stringify(expiresRaw)} is not a time; give epoch seconds, epoch milliseconds or an ISO 8601 time such as 2026-12-01T16:00:00Z` });
+      return NONFINITE;
+    }
+    if (expiresAt <= options.now) {
+      issues.push({ path: expiresPath, message: `expires_at ${new Date(expiresAt).toISOString()} is in the past (now ${new Date(options.now).toISOString()}); a GTD order must expire in the future` });
+      return NONFINITE;
+    }
+    return { type: 'GTD', expires_at: expiresAt };
+  }
+}
+
+/** A unique value that stands where a field already failed, so zod doesn't report it twice. */
+const NONFINITE: unique symbol = Symbol('already-reported');
+
+function isPlaceholderIssue(issue: z.core.$ZodIssue, candidate: Record<string, unknown>): boolean {
+  let v: unknown = candidate;
+  for (const key of issue.path) {
+    if (v === NONFINITE) return true;
+    if (!isObject(v)) return false;
+    v = v[String(key)];
+  }
+  if (v === NONFINITE) return true;
+  // a discriminated union failing on a placeholder reports at the union's path
+  return issue.code === 'invalid_union' && JSON.stringify(v) === undefined;
+}
+
+function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unknown>): string {
+  let v: unknown = candidate;
+  for (const key of issue.path) v = isObject(v) ? v[String(key)] : undefined;
+  const field = String(issue.path[issue.path.length - 1] ?? 'value');
+  if (issue.code === 'invalid_type') {
+    if (v === undefined) return `${field} is required`;
+    return `${field} must be ${issue.expected === 'number' ? 'a number' : issue.expected === 'string' ? 'a string' : issue.expected}, got ${kindOf(v)} ${JSON.stringify(v)}`;
+  }
+  return issue.message;
+}
+
+function parseTime(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) {
+    // Seconds (the design's i64 timestamps) until year 5138; milliseconds beyond.
+    return Math.round(v < 1e11 ? v * 1000 : v);
+  }
+  if (typeof v === 'string' && v.trim() !== '') {
+    if (/^\d+(\.\d+)?$/.test(v.trim())) return parseTime(Number(v));
+    const ms = Date.parse(v);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return undefined;
+}
+
+function stringify(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (isObject(v) && typeof v[NONFINITE_KEY] === 'string') return String(v[NONFINITE_KEY]);
+  return JSON.stringify(v) ?? String(v);
+}
+
+function dedupe(issues: FieldIssue[]): FieldIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\u0000${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * Which Python runs a component: the explicit setting, else the Python extension's environment
+ * for the component's folder (followed when the user switches), else python3, else python.
+ * One warm worker per interpreter keeps repeated Test Orders fast.
+ */
+import * as vscode from 'vscode';
+import { Settings } from '../constants';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
+import { PythonWorker, type RunnerOptions } from '../python/runner';
+
+interface PythonEnvironmentsApi {
+  environments: {
+    getActiveEnvironmentPath(resource?: vscode.Uri): { path: string };
+    resolveEnvironment(path: string): Promise<{ executable: { uri?: vscode.Uri } } | undefined>;
+    onDidChangeActiveEnvironmentPath: vscode.Event<unknown>;
+  };
+}
+
+export class InterpreterService implements vscode.Disposable {
+  private readonly workers = new Map<string, PythonWorker>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private pythonApi: Promise<PythonEnvironmentsApi | undefined> | undefined;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.disposables.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(Settings.section)) void this.resetWorkers('settings changed');
+      }),
+    );
+  }
+
+  /** A warm worker for the interpreter that should run `file`. */
+  async workerFor(file: vscode.Uri): Promise<PythonWorker> {
+    const config = vscode.workspace.getConfiguration(Settings.section, file);
+    const explicit = config.get<string>(Settings.interpreterPath)?.trim() || (await this.fromPythonExtension(file));
+    const interpreter = await resolveInterpreter(defaultInterpreterCandidates(explicit || undefined));
+    const packageRoot = config.get<string>(Settings.packageRoot)?.trim() || undefined;
+    const folder = vscode.workspace.getWorkspaceFolder(file)?.uri.fsPath;
+    const key = `${interpreter.executable}\u0000${packageRoot ?? ''}\u0000${folder ?? ''}`;
+    let worker = this.workers.get(key);
+    if (!worker) {
+      const options: RunnerOptions = {
+        interpreter,
+        packageRoot,
+        extraPythonPath: folder ? [folder] : [],
+        timeoutMs: (config.get<number>(Settings.timeoutSeconds) ?? 30) * 1000,
+        outputLimitBytes: config.get<number>(Settings.outputLimitBytes) ?? 1024 * 1024,
+        brokerProfile: config.get<string>(Settings.activeProfile) ?? 'paper',
+        testMode: true,
+      };
+      worker = new PythonWorker(options);
+      this.workers.set(key, worker);
+      this.log.info(`Python ${interpreter.version.join('.')} at ${interpreter.executable} runs components`);
+    }
+    return worker;
+  }
+
+  private async fromPythonExtension(file: vscode.Uri): Promise<string | undefined> {
+    this.pythonApi ??= this.loadPythonApi();
+    const api = await this.pythonApi;
+    if (!api) return undefined;
+    try {
+      const active = api.environments.getActiveEnvironmentPath(file);
+      const resolved = await api.environments.resolveEnvironment(active.path);
+      return resolved?.executable.uri?.fsPath ?? active.path;
+    } catch (e) {
+      this.log.warn(`The Python extension could not say which interpreter to use: ${String(e)}`);
+      return undefined;
+    }
+  }
+
+  private async loadPythonApi(): Promise<PythonEnvironmentsApi | undefined> {
+    if (!vscode.extensions.getExtension('ms-python.python')) return undefined;
+    try {
+      const { PythonExtension } = await import('@vscode/python-extension');
+      const api = (await PythonExtension.api()) as unknown as PythonEnvironmentsApi;
+      this.disposables.push(api.environments.onDidChangeActiveEnvironmentPath(() => void this.resetWorkers('the Python environment changed')));
+      return api;
+    } catch (e) {
+      this.log.warn(`The Python extension is installed but its API is unavailable: ${String(e)}`);
+      return undefined;
+    }
+  }
+
+  private async resetWorkers(why: string): Promise<void> {
+    const workers = [...this.workers.values()];
+    this.workers.clear();
+    if (workers.length) this.log.info(`Python workers restarted: ${why}`);
+    await Promise.all(workers.map((w) => w.dispose()));
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+    void this.resetWorkers('shutting down');
+  }
+}

@@ -1,0 +1,94 @@
+/** The built CLI (`dist/cli.js`), as a user runs it. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../../../..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const EXAMPLE = join(ROOT, 'examples/workspace/core/orders/execution_algos/spread_guarded_market.py');
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('sptrader CLI', function () {
+  this.timeout(60_000);
+  let stateDir: string;
+  beforeEach(() => (stateDir = mkdtempSync(join(tmpdir(), 'sptrader-cli-'))));
+  afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
+
+  it('test-order prints a readable summary of a real paper fill', () => {
+    const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /Status\s+FILLED/);
+    assert.match(r.stdout, /Fill\s+10000 @ 1\.\d+/);
+    assert.match(r.stdout, /Slippage\s+0 pips/);
+    assert.match(r.stdout, /Timings\s+component [\d.]+ ms, python total [\d.]+ ms, engine [\d.]+ ms, venue [\d.]+ ms, total [\d.]+ ms/);
+    assert.match(r.stdout, /spread [\d.]+ pips/, 'the component output is shown');
+  });
+
+  it('--json prints one object with the fields scripts rely on', () => {
+    const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json', '--side', 'sell']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const key of ['ok', 'order', 'response', 'slippage', 'timings', 'errors']) assert.ok(key in out, key);
+    const response = out['response'] as Record<string, unknown>;
+    for (const key of ['order_id', 'status', 'filled_price', 'filled_quantity', 'commission', 'timestamp']) assert.ok(key in response, key);
+    assert.equal(out['ok'], true);
+  });
+
+  it('keeps the paper account in --state-dir across runs', () => {
+    assert.equal(cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json']).code, 0);
+    assert.equal(cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json']).code, 0);
+    const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json', '--param', 'quantity=5000']);
+    const out = JSON.parse(r.stdout) as { order: { quantity: number } };
+    assert.equal(out.order.quantity, 5000);
+    const positions = cli(['positions', '--state-dir', stateDir, '--json']);
+    assert.equal(positions.code, 0, positions.stderr);
+    const list = JSON.parse(positions.stdout) as Array<{ symbol: string; quantity: number }>;
+    assert.deepEqual(list.map((p) => [p.symbol, p.quantity]), [['EUR_USD', 25000]]);
+  });
+
+  it('exit 1 with file and line for a component error', () => {
+    const file = join(stateDir, 'broken.py');
+    writeFileSync(file, 'from core.orders.order_base import OrderBase\n\nclass B(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        raise ValueError("no edge today")\n');
+    const r = cli(['test-order', file, '--state-dir', stateDir, '--json']);
+    assert.equal(r.code, 1);
+    const out = JSON.parse(r.stdout) as { ok: boolean; errors: Array<{ code: string; file: string; line: number; message: string }> };
+    assert.equal(out.ok, false);
+    assert.deepEqual([out.errors[0]?.code, out.errors[0]?.file, out.errors[0]?.line], ['COMPONENT_ERROR', file, 5]);
+    assert.match(out.errors[0]!.message, /ValueError: no edge today/);
+  });
+
+  it('exit 2 for usage errors', () => {
+    assert.equal(cli(['test-order']).code, 2);
+    assert.equal(cli(['test-order', EXAMPLE, '--side', 'hold']).code, 2);
+    assert.equal(cli(['test-order', EXAMPLE, '--bogus']).code, 2);
+    assert.equal(cli(['frobnicate']).code, 2);
+    const r = cli(['test-order', EXAMPLE, '--market-data', join(stateDir, 'missing.json')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--market-data: cannot read/);
+  });
+
+  it('exit 1 with a clear message when no interpreter is found', () => {
+    const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json', '--python', '/nonexistent/python3'], { PATH: '/nonexistent' });
+    assert.equal(r.code, 1, r.stderr);
+    const out = JSON.parse(r.stdout) as { errors: Array<{ code: string; message: string }> };
+    assert.equal(out.errors[0]?.code, 'INTERPRETER_NOT_FOUND');
+    assert.match(out.errors[0]!.message, /\/nonexistent\/python3/);
+  });
+
+  it('exit 1 when the interpreter is too old', () => {
+    const fake = join(stateDir, 'python2');
+    writeFileSync(fake, '#!/bin/sh\necho \'{"executable": "/usr/bin/python2.7", "version": [2, 7, 18]}\'\n');
+    chmodSync(fake, 0o755);
+    const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json', '--python', fake]);
+    assert.equal(r.code, 1, r.stderr);
+    const out = JSON.parse(r.stdout) as { errors: Array<{ code: string; message: string }> };
+    assert.equal(out.errors[0]?.code, 'INTERPRETER_TOO_OLD');
+    assert.match(out.errors[0]!.message, /2\.7\.18/);
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * Test Order end to end in plain Node: real Python, the real harness, the real paper venue.
+ * Every bad input must give a clear error and reach the venue never.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { TestClock } from '../../../src/common/clock';
+import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import type { OrderUpdate } from '../../../src/brokers/broker';
+import { runTestOrder, type TestOrderOutcome, type TestOrderRequest } from '../../../src/execution/testOrder';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
+import { PythonWorker, type RunnerOptions } from '../../../src/python/runner';
+
+const EXAMPLES = resolve(__dirname, '../../../../examples/workspace/core/orders');
+
+const HEADER = `from core.orders.order_base import OrderBase\n`;
+const order = (body: string) => `${HEADER}\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${body}\n`;
+
+interface BadCase {
+  name: string;
+  source?: string;
+  file?: string;
+  code: string;
+  line?: number;
+  message: RegExp;
+  path?: string;
+}
+
+const BAD: BadCase[] = [
+  { name: 'missing file', file: 'does_not_exist.py', code: 'FILE_NOT_FOUND', message: /does_not_exist\.py/ },
+  { name: 'not a .py file', file: 'component.txt', source: 'x = 1\n', code: 'NOT_PYTHON_FILE', message: /\.py/ },
+  { name: 'syntax error', source: `${HEADER}\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None)\n        return {}\n`, code: 'SYNTAX_ERROR', line: 4, message: /syntax/i },
+  { name: 'import error', source: `import numpy_that_does_not_exist\n${HEADER}`, code: 'IMPORT_ERROR', line: 1, message: /numpy_that_does_not_exist/ },
+  { name: 'no component class', source: `x = 1\nclass Helper:\n    pass\n`, code: 'NO_COMPONENT_CLASS', message: /no order component/i },
+  { name: 'several classes and none chosen', source: `${order("        return None")}\nclass D(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return None\n`, code: 'AMBIGUOUS_COMPONENT_CLASS', message: /C.*D|D.*C/ },
+  { name: 'constructor raises', source: `${HEADER}\nclass C(OrderBase):\n    def __init__(self, config):\n        raise RuntimeError('bad config')\n    def generate_order(self, market_data, signal=None):\n        return None\n`, code: 'CONSTRUCTOR_ERROR', line: 5, message: /bad config/ },
+  { name: 'generate_order raises', source: order(`        x = market_data['nope']`), code: 'COMPONENT_ERROR', line: 5, message: /KeyError/ },
+  { name: 'execute raises', source: `from core.base.order import Order\n\nclass C(Order):\n    def execute(self, market_state):\n        return 1 / 0\n`, code: 'COMPONENT_ERROR', line: 5, message: /ZeroDivisionError/ },
+  { name: 'returns a non-dict', source: order(`        return ['EUR_USD', 'buy']`), code: 'INVALID_ORDER', message: /returned a list; an order must be a dict/ },
+  { name: 'missing fields', source: order(`        return {'symbol': 'EUR_USD'}`), code: 'INVALID_ORDER', message: /side is required/ },
+  { name: 'wrong types', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': '1000'}`), code: 'INVALID_ORDER', path: 'quantity', message: /quantity: quantity must be a number, got a string "1000"/ },
+  { name: 'NaN quantity', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': float('nan')}`), code: 'INVALID_ORDER', path: 'quantity', message: /NaN/ },
+  { name: 'Infinity price', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': float('inf'), 'quantity': 1}`), code: 'INVALID_ORDER', path: 'price', message: /Infinity/ },
+  { name: 'zero quantity', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 0}`), code: 'INVALID_ORDER', path: 'quantity', message: /greater than zero/ },
+  { name: 'negative quantity', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': -5}`), code: 'INVALID_ORDER', path: 'quantity', message: /greater than zero/ },
+  { name: 'unknown order type', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'iceberg', 'quantity': 1}`), code: 'INVALID_ORDER', path: 'order_type', message: /unknown order type 'iceberg'/ },
+  { name: 'unknown time in force', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1, 'time_in_force': 'DAY'}`), code: 'INVALID_ORDER', path: 'time_in_force', message: /unknown time in force 'DAY'/ },
+  { name: 'limit without price', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'quantity': 1}`), code: 'INVALID_ORDER', path: 'price', message: /limit order needs a limit price/ },
+  { name: 'stop-limit missing a price', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'stop_limit', 'stop_price': 1.2, 'quantity': 1}`), code: 'INVALID_ORDER', path: 'limit_price', message: /stop-limit order needs a limit price/ },
+  { name: 'GTD without expiry', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': 1.0, 'quantity': 1, 'time_in_force': 'GTD'}`), code: 'INVALID_ORDER', path: 'expires_at', message: /needs 'expires_at'/ },
+  { name: 'GTD in the past', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': 1.0, 'quantity': 1, 'time_in_force': 'GTD', 'expires_at': 1000000000}`), code: 'INVALID_ORDER', path: 'expires_at', message: /in the past/ },
+  { name: 'output over the cap', source: order(`        print('x' * 5000000)\n        return None`), code: 'OUTPUT_LIMIT_EXCEEDED', message: /limit|more than/i },
+  { name: 'infinite loop', source: order(`        while True:\n            pass`), code: 'TIMEOUT', message: /nothing was sent/ },
+  { name: 'sys.exit() inside the component', source: `import sys\n${order(`        sys.exit(3)`)}`, code: 'COMPONENT_EXIT', message: /sys\.exit|exit/ },
+  { name: 'os._exit() inside the component', source: `import os\n${order(`        os._exit(7)`)}`, code: 'PROCESS_EXITED', message: /os\._exit/ },
+];
+
+describe('Test Order (component → validation → paper venue)', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let options: RunnerOptions;
+  let worker: PythonWorker;
+  let clock: TestClock;
+  let broker: PaperBroker;
+  let updates: OrderUpdate[];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sptrader-testorder-'));
+    mkdirSync(join(dir, 'core', 'orders'), { recursive: true });
+    options = { interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 3000, outputLimitBytes: 1024 * 1024 };
+    worker = new PythonWorker(options);
+  });
+  after(async () => {
+    await worker.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    clock = new TestClock(Date.now());
+    broker = new PaperBroker({ clock, seed: 7 });
+    await broker.connect();
+    updates = [];
+    broker.onOrderUpdate((u) => updates.push(u));
+  });
+
+  const run = (request: TestOrderRequest): Promise<TestOrderOutcome> => runTestOrder(request, { runner: worker, broker, clock });
+
+  for (const c of BAD) {
+    it(`${c.name}: clear error, nothing sent`, async () => {
+      const file = join(dir, 'core', 'orders', c.file ?? `${c.name.replace(/\W+/g, '_')}.py`);
+      if (c.source !== undefined) writeFileSync(file, c.source);
+      const outcome = await run({ file });
+      assert.equal(outcome.exitCode, 1, JSON.stringify(outcome.errors));
+      assert.equal(outcome.response, null);
+      assert.equal(updates.length, 0, 'an order reached the venue');
+      assert.deepEqual(await broker.listOpenOrders(), []);
+      const error = outcome.errors.find((e) => e.code === c.code);
+      assert.ok(error, `expected ${c.code}, got ${JSON.stringify(outcome.errors)}`);
+      assert.match(error.message, c.message);
+      if (c.line !== undefined) {
+        assert.equal(error.line, c.line);
+        assert.equal(error.file, file);
+      }
+      if (c.path !== undefined) assert.equal(error.path, c.path);
+    });
+  }
+
+  it('a component that returns None produced no order: exit 0, nothing sent', async () => {
+    const file = join(dir, 'core', 'orders', 'none.py');
+    writeFileSync(file, order('        return None'));
+    const outcome = await run({ file });
+    assert.equal(outcome.exitCode, 0);
+    assert.equal(outcome.order, null);
+    assert.match(outcome.summary, /produced no order/);
+    assert.equal(updates.length, 0);
+  });
+
+  it('stdout noise around the result is kept for display and does not corrupt the order', async () => {
+    const file = join(dir, 'core', 'orders', 'noisy.py');
+    writeFileSync(file, `import os, sys\n${order(`        print('{"not": "the order"}')\n        sys.stdout.buffer.write(b'\\xff\\xfe raw bytes\\n')\n        os.write(1, b'\\xff low-level\\n')\n        print('warning', file=sys.stderr)\n        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}`)}`);
+    const outcome = await run({ file });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.equal(outcome.response?.status.status, 'filled');
+    assert.match(outcome.component.stdout, /"not": "the order"/);
+    assert.match(outcome.component.stdout, /\uFFFD/);
+    assert.match(outcome.component.stderr, /warning/);
+  });
+
+  it('fills the spread-guarded market example at the ask, with zero slippage against the quote it saw', async () => {
+    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py') });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    const quote = outcome.marketData!;
+    assert.equal(outcome.response?.status.status, 'filled');
+    assert.equal(outcome.response?.filled_quantity, 10000);
+    assert.equal(outcome.response?.filled_price, quote['ask']);
+    assert.deepEqual(outcome.slippage && { units: outcome.slippage.units, unit: outcome.slippage.unit }, { units: 0, unit: 'pip' });
+    assert.equal(updates.length > 0, true);
+    assert.ok(outcome.timings.componentMs !== null && outcome.timings.venueMs !== null && outcome.timings.totalMs > 0);
+  });
+
+  it('slippage is measured against the quote the component saw (a fixture), in pips', async () => {
+    const live = await broker.getQuote('EUR_USD');
+    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py'), marketData: { bid: live.bid - 0.0002, ask: live.ask - 0.0002 } });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.equal(outcome.slippage?.units, 2);
+    assert.equal(outcome.slippage?.reference, 'ask');
+  });
+
+  it('rests the GTD limit below the bid and it expires on the clock', async () => {
+    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'limit_below_bid.py') });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.equal(outcome.response?.status.status, 'submitted');
+    assert.equal(outcome.order?.time_in_force.type, 'GTD');
+    assert.equal(outcome.order?.metadata['component'], 'LimitBelowBid');
+    assert.equal((await broker.listOpenOrders()).length, 1);
+  });
+
+  it('places the stop-limit breakout on BTCUSDT and it rests untriggered', async () => {
+    const outcome = await run({ file: join(EXAMPLES, 'smart_routing', 'stop_limit_breakout.py') });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.equal(outcome.order?.symbol, 'BTCUSDT');
+    assert.equal(outcome.order?.order_type.type, 'stop_limit');
+    assert.equal(outcome.response?.status.status, 'submitted');
+  });
+
+  it('runs the shipped execute(market_state) example, cutting its fractional size to the lot', async () => {
+    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'market_order.py'), side: 'sell' });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.equal(outcome.order?.side, 'sell');
+    assert.equal(Number.isInteger(outcome.order?.quantity), true);
+    assert.match(outcome.notes.join('\n'), /was cut to/);
+    assert.equal(outcome.response?.filled_price, outcome.marketData?.['bid']);
+  });
+});

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { normalizeComponentOrder, type NormalizeResult } from '../../../src/orders/normalize';
+
+const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
+const normalize = (raw: unknown): NormalizeResult => normalizeComponentOrder(raw, { now: NOW });
+function issuesOf(raw: unknown): Array<{ path: string; message: string }> {
+  const r = normalize(raw);
+  assert.equal(r.ok, false, `expected a failure, got ${JSON.stringify(r)}`);
+  return r.ok ? [] : r.issues;
+}
+const nan = (v: string) => ({ __sptrader_nonfinite__: v });
+
+describe('normalizeComponentOrder', () => {
+  it('accepts the designed dialect with string type and price fields', () => {
+    const r = normalize({ symbol: 'EUR_USD', side: 'BUY', order_type: 'limit', price: 1.0845, quantity: 1000, time_in_force: 'GTD', expires_at: NOW / 1000 + 3600 });
+    assert.ok(r.ok);
+    assert.equal(r.dialect, 'designed');
+    assert.deepEqual(r.order, {
+      symbol: 'EUR_USD',
+      side: 'buy',
+      order_type: { type: 'limit', price: 1.0845 },
+      quantity: 1000,
+      time_in_force: { type: 'GTD', expires_at: NOW + 3_600_000 },
+      metadata: {},
+    });
+  });
+
+  it('unwraps the to_json envelope and keeps component name and version', () => {
+    const r = normalize({ type: 'order_request', order: { symbol: 'AAPL', side: 'sell', order_type: 'market', quantity: 5 }, metadata: { component: 'Spread', version: '1.2' } });
+    assert.ok(r.ok);
+    assert.equal(r.dialect, 'envelope');
+    assert.deepEqual(r.order.metadata, { component: 'Spread', component_version: '1.2' });
+    assert.deepEqual(r.order.time_in_force, { type: 'GTC' });
+    assert.match(r.notes.join('\n'), /GTC/);
+  });
+
+  it('maps the shipped dialect: type/size, market price as reference, extras into metadata', () => {
+    const r = normalize({ type: 'market', symbol: 'EURUSD', side: 'buy', size: 184.3, price: 1.0852, value: 200, urgency: 'normal', timestamp: '2026-01-01T00:00:00', time_in_force: 'IOC', metadata: { base_size: 0.02 } });
+    assert.ok(r.ok);
+    assert.equal(r.dialect, 'shipped');
+    assert.deepEqual(r.order.order_type, { type: 'market' });
+    assert.equal(r.order.quantity, 184.3);
+    assert.deepEqual(r.order.time_in_force, { type: 'IOC' });
+    assert.deepEqual(r.order.metadata, { base_size: '0.02', reference_price: '1.0852', value: '200', urgency: 'normal', timestamp: '2026-01-01T00:00:00' });
+  });
+
+  it('accepts object and serde-style order types and time in force', () => {
+    const a = normalize({ symbol: 'BTCUSDT', side: 'buy', order_type: { type: 'stop_limit', stop_price: 70000, limit_price: 70100 }, quantity: 0.01, time_in_force: { type: 'FOK' } });
+    assert.ok(a.ok);
+    assert.deepEqual(a.order.order_type, { type: 'stop_limit', stop_price: 70000, limit_price: 70100 });
+    const b = normalize({ symbol: 'BTCUSDT', side: 'sell', order_type: { Stop: { price: 60000 } }, quantity: 0.01, time_in_force: { GTD: { expires_at: NOW + 60_000 } } });
+    assert.ok(b.ok);
+    assert.deepEqual(b.order.order_type, { type: 'stop', price: 60000 });
+    assert.deepEqual(b.order.time_in_force, { type: 'GTD', expires_at: NOW + 60_000 });
+  });
+
+  it('reports every violation at once, each with its path', () => {
+    const issues = issuesOf({ symbol: '', side: 'hold', order_type: 'limit', quantity: -3, time_in_force: 'DAY' });
+    const paths = issues.map((i) => i.path).sort();
+    assert.deepEqual(paths, ['price', 'quantity', 'side', 'symbol', 'time_in_force']);
+    assert.match(issues.find((i) => i.path === 'side')!.message, /use 'buy' or 'sell'/);
+    assert.match(issues.find((i) => i.path === 'price')!.message, /limit order needs a limit price/);
+    assert.match(issues.find((i) => i.path === 'quantity')!.message, /greater than zero/);
+    assert.match(issues.find((i) => i.path === 'time_in_force')!.message, /unknown time in force 'DAY'/);
+  });
+
+  it('names the shipped field names and envelope prefix in paths', () => {
+    assert.deepEqual(issuesOf({ type: 'limit', symbol: 'X', side: 'buy', size: 0 }).map((i) => i.path).sort(), ['price', 'size']);
+    assert.deepEqual(issuesOf({ type: 'order_request', order: { symbol: 'X', side: 'buy', order_type: 'market', quantity: 'ten' } }).map((i) => i.path), ['order.quantity']);
+  });
+
+  it('refuses a non-dict result and says what an order looks like', () => {
+    for (const raw of [[1, 2], 'buy', 42, true]) {
+      const [issue] = issuesOf(raw);
+      assert.equal(issue!.path, '');
+      assert.match(issue!.message, /an order must be a dict/);
+    }
+  });
+
+  it('reports missing fields', () => {
+    const issues = issuesOf({});
+    assert.deepEqual(issues.map((i) => i.path).sort(), ['order_type', 'quantity', 'side', 'symbol']);
+  });
+
+  it('reports wrong types with the value seen', () => {
+    const issues = issuesOf({ symbol: 7, side: 'buy', order_type: 'limit', price: '1.1', quantity: 10 });
+    assert.deepEqual(issues.map((i) => i.path).sort(), ['price', 'symbol']);
+    assert.match(issues.find((i) => i.path === 'price')!.message, /must be a number, got a string "1.1"/);
+  });
+
+  it('reports NaN and Infinity from Python by field', () => {
+    const issues = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'limit', price: nan('Infinity'), quantity: nan('NaN') });
+    assert.deepEqual(issues, [
+      { path: 'quantity', message: 'quantity is NaN; it must be a finite number' },
+      { path: 'price', message: 'price is Infinity; it must be a finite number' },
+    ]);
+  });
+
+  it('refuses unknown order types and names the valid ones', () => {
+    const [issue] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'twap', quantity: 1 });
+    assert.equal(issue!.path, 'order_type');
+    assert.match(issue!.message, /unknown order type 'twap'; use one of market, limit, stop, stop_limit/);
+  });
+
+  it('refuses a stop-limit missing either price', () => {
+    const issues = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'stop_limit', stop_price: 1.09, quantity: 1 });
+    assert.deepEqual(issues.map((i) => i.path), ['limit_price']);
+    const both = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'stop_limit', quantity: 1 });
+    assert.deepEqual(both.map((i) => i.path).sort(), ['limit_price', 'stop_price']);
+  });
+
+  it('refuses GTD without an expiry or with one in the past', () => {
+    assert.match(issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD' })[0]!.message, /GTD order needs 'expires_at'/);
+    const past = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD', expires_at: '2020-01-01T00:00:00Z' });
+    assert.equal(past[0]!.path, 'expires_at');
+    assert.match(past[0]!.message, /is in the past/);
+    assert.match(issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD', expires_at: 'soon' })[0]!.message, /is not a time/);
+  });
+
+  it('validates a client order id against every venue charset', () => {
+    const [issue] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, client_order_id: 'has space' });
+    assert.equal(issue!.path, 'client_order_id');
+  });
+});
