@@ -107,8 +107,12 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
   origin.set('side', at('side'));
   if (typeof side === 'string') {
     const lowered = side.trim().toLowerCase();
-    if (lowered === 'buy' || lowered === 'sell') side = lowered;
-    else issues.push({ path: at('side'), message: `side '${side}' is not valid; use 'buy' or 'sell'` }), (side = NONFINITE);
+    if (lowered === 'buy' || lowered === 'sell') {
+      side = lowered;
+    } else {
+      issues.push({ path: at('side'), message: `side '${side}' is not valid; use 'buy' or 'sell'` });
+      side = NONFINITE;
+    }
   } else if (side === undefined) {
     issues.push({ path: at('side'), message: `side is required ('buy' or 'sell')` });
     side = NONFINITE;
@@ -182,7 +186,8 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
         const only = keys[0];
         if (keys.length === 1 && only !== undefined) {
           name = only;
-          fields = isObject(value[only]) ? (value[only] as Json) : {};
+          const inner = value[only];
+          fields = isObject(inner) ? inner : {};
           fieldPrefix = `${field}.${only}.`;
         }
       }

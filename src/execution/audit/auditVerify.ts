@@ -1,0 +1,261 @@
+/**
+ * Reading an audit directory back: recovery after a crash, verification of the hash chain, and the
+ * last records for `sptrader audit tail`.
+ */
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { asAuditRecord, compareAuditFiles, GENESIS_PREV, parseAuditFileName, reformat, sha256Hex, type AuditFileName, type AuditRecord } from './auditRecord';
+
+export type AuditProblemKind = 'invalid-json' | 'not-a-record' | 'not-canonical' | 'secret' | 'seq-start' | 'seq-gap' | 'prev-mismatch' | 'hash-mismatch';
+
+export interface AuditProblem {
+  /** Full path of the file. */
+  readonly file: string;
+  /** 1-based line number within the file. */
+  readonly line: number;
+  readonly seq?: number;
+  readonly kind: AuditProblemKind;
+  /** One sentence for people: what is wrong with this line. */
+  readonly problem: string;
+}
+
+export interface VerifyReport {
+  /** True when every line of every file is a record whose seq, prev and hash all check out. */
+  readonly verified: boolean;
+  /** Lines checked (a torn tail is not counted). */
+  readonly lines: number;
+  readonly files: number;
+  /** Seq of the last line as written; 0 for an empty log. The next append gets lastSeq + 1. */
+  readonly lastSeq: number;
+  /**
+   * sha256 of the last line: the value the next record's `prev` will hold. Keep it somewhere else too
+   * (a report, a ticket) to detect later truncation of the log's end, which no chain can reveal by itself.
+   */
+  readonly lastLineHash: string;
+  /** At most MAX_REPORTED_PROBLEMS of them; `problemCount` has the total. */
+  readonly problems: AuditProblem[];
+  readonly problemCount: number;
+  /** Bytes of a partly written last line in the newest file: what a crash in the middle of a write leaves. */
+  readonly tornTailBytes: number;
+  readonly tornTailFile?: string;
+  /** True when `AuditLog.open` cut the torn tail off; `verifyAuditDir` only reports it. */
+  readonly tornTailRemoved: boolean;
+}
+
+export type RecoveryReport = VerifyReport;
+
+/** Where the next record goes, as found on disk; used by `AuditLog.open`. */
+export interface AuditTail {
+  readonly newestFile?: AuditFileName & { readonly size: number };
+  readonly lastSeq: number;
+  readonly lastLineHash: string;
+}
+
+const MAX_REPORTED_PROBLEMS = 1000;
+const NEWLINE = 0x0a;
+
+/** The audit files in `dir` in chain order; other files are left alone. */
+export async function listAuditFiles(dir: string): Promise<AuditFileName[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(`No audit log at ${dir}: the folder does not exist. Check the path (it is the folder that holds audit-YYYY-MM-DD.jsonl files).`);
+    }
+    throw e;
+  }
+  const files: AuditFileName[] = [];
+  for (const name of names) {
+    const parsed = parseAuditFileName(name);
+    if (parsed) files.push(parsed);
+  }
+  return files.sort(compareAuditFiles);
+}
+
+/**
+ * Checks every line of every audit file in `dir`: each is a canonical record, seq starts at 1 and is
+ * contiguous across files, each `prev` is the sha256 of the line before, each `hash` matches its content.
+ * Read-only: a torn tail is reported, not removed.
+ */
+export async function verifyAuditDir(dir: string): Promise<VerifyReport> {
+  return (await scanAuditDir(dir, false)).report;
+}
+
+/** Verification as `verifyAuditDir` does it; with `repair`, the newest file's torn tail is cut off first. */
+export async function scanAuditDir(dir: string, repair: boolean): Promise<{ report: VerifyReport; tail: AuditTail }> {
+  const files = await listAuditFiles(dir);
+  const problems: AuditProblem[] = [];
+  let problemCount = 0;
+  const note = (p: AuditProblem): void => {
+    problemCount++;
+    if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(p);
+  };
+
+  let lines = 0;
+  let expectedSeq = 1;
+  let prevLineHash = GENESIS_PREV;
+  let first = true;
+  let tornTailBytes = 0;
+  let tornTailFile: string | undefined;
+  let tornTailRemoved = false;
+  let newestFile: (AuditFileName & { size: number }) | undefined;
+
+  for (let f = 0; f < files.length; f++) {
+    const file = files[f] as AuditFileName;
+    const path = join(dir, file.name);
+    const bytes = await fsp.readFile(path);
+    let end = bytes.length;
+    if (f === files.length - 1) {
+      const torn = tornTailLength(bytes);
+      if (torn > 0) {
+        tornTailBytes = torn;
+        tornTailFile = path;
+        end = bytes.length - torn;
+        if (repair) {
+          await truncateDurably(path, end);
+          tornTailRemoved = true;
+        }
+      }
+      newestFile = { ...file, size: repair ? end : bytes.length };
+    }
+
+    let start = 0;
+    let lineNo = 0;
+    while (start < end) {
+      let nl = bytes.indexOf(NEWLINE, start);
+      // Only a torn tail lacks its newline, and the newest file's was excluded above; an older file
+      // without a final newline is damage, checked as a line like any other.
+      if (nl < 0 || nl >= end) nl = end;
+      const raw = bytes.subarray(start, nl);
+      start = nl + 1;
+      lineNo++;
+      lines++;
+      const lineHash = sha256Hex(raw);
+      const text = raw.toString('utf8');
+      const where = { file: path, line: lineNo };
+      const check = checkLine(text, expectedSeq, prevLineHash, first);
+      for (const p of check.problems) note({ ...where, ...(check.seq === undefined ? {} : { seq: check.seq }), ...p });
+      // A line that cannot be read still took a place in the chain; assume it held the expected seq so
+      // that one damaged line gives one problem, not one for every line after it.
+      expectedSeq = (check.seq ?? expectedSeq) + 1;
+      prevLineHash = lineHash;
+      first = false;
+    }
+  }
+
+  const report: VerifyReport = {
+    verified: problemCount === 0,
+    lines,
+    files: files.length,
+    lastSeq: expectedSeq - 1,
+    lastLineHash: prevLineHash,
+    problems,
+    problemCount,
+    tornTailBytes,
+    ...(tornTailFile === undefined ? {} : { tornTailFile }),
+    tornTailRemoved,
+  };
+  return { report, tail: { ...(newestFile ? { newestFile } : {}), lastSeq: expectedSeq - 1, lastLineHash: prevLineHash } };
+}
+
+/**
+ * Length of the partly written last line: the bytes after the last newline, or the whole last line when
+ * it ends in a newline but is not JSON (a write cut short where a later block still landed).
+ */
+function tornTailLength(bytes: Buffer): number {
+  if (bytes.length === 0) return 0;
+  const lastNl = bytes.lastIndexOf(NEWLINE);
+  if (lastNl !== bytes.length - 1) return bytes.length - (lastNl + 1);
+  const lineStart = bytes.lastIndexOf(NEWLINE, bytes.length - 2) + 1;
+  try {
+    JSON.parse(bytes.toString('utf8', lineStart, bytes.length - 1));
+    return 0;
+  } catch {
+    return bytes.length - lineStart;
+  }
+}
+
+async function truncateDurably(path: string, length: number): Promise<void> {
+  const handle = await fsp.open(path, 'r+');
+  try {
+    await handle.truncate(length);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+interface LineCheck {
+  seq?: number;
+  problems: Array<{ kind: AuditProblemKind; problem: string }>;
+}
+
+function checkLine(text: string, expectedSeq: number, prevLineHash: string, first: boolean): LineCheck {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { problems: [{ kind: 'invalid-json', problem: 'the line is not valid JSON (damaged or edited)' }] };
+  }
+  const record = asAuditRecord(parsed);
+  if (typeof record === 'string') return { problems: [{ kind: 'not-a-record', problem: record }] };
+
+  const problems: LineCheck['problems'] = [];
+  let again: ReturnType<typeof reformat> | undefined;
+  try {
+    again = reformat(record);
+  } catch (e: unknown) {
+    problems.push({ kind: 'not-canonical', problem: `data cannot be re-encoded: ${(e as Error).message}` });
+  }
+  if (again) {
+    if (again.line !== text) problems.push({ kind: 'not-canonical', problem: 'the line differs from the canonical form of its own content (edited by hand?)' });
+    if (again.expectedHash !== record.hash)
+      problems.push({ kind: 'hash-mismatch', problem: 'the record content does not match its hash (the line was edited)' });
+    if (again.secretPaths.length > 0) problems.push({ kind: 'secret', problem: `secret-looking value(s) at ${again.secretPaths.join(', ')}` });
+  }
+  if (first && record.seq !== 1) {
+    problems.push({ kind: 'seq-start', problem: `the log starts at seq ${record.seq}, not 1: earlier records or files are missing` });
+  } else if (!first && record.seq !== expectedSeq) {
+    problems.push({
+      kind: 'seq-gap',
+      problem:
+        record.seq > expectedSeq
+          ? `expected seq ${expectedSeq}, found ${record.seq}: ${record.seq - expectedSeq} record(s) missing`
+          : `expected seq ${expectedSeq}, found ${record.seq}: a record is repeated or out of order`,
+    });
+  }
+  if (record.prev !== prevLineHash) {
+    problems.push({
+      kind: 'prev-mismatch',
+      problem: first
+        ? 'the first record does not start the chain (prev should be 64 zeros): earlier records or files are missing'
+        : 'prev does not match the sha256 of the line before: a line before this one was removed, inserted or edited',
+    });
+  }
+  return { seq: record.seq, problems };
+}
+
+/** The last `n` records of the log, oldest first; lines that are not records are skipped. */
+export async function tailAudit(dir: string, n: number): Promise<AuditRecord[]> {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`tailAudit: n must be a whole number ≥ 0, got ${n}`);
+  const files = await listAuditFiles(dir);
+  const newestFirst: AuditRecord[] = [];
+  for (let f = files.length - 1; f >= 0 && newestFirst.length < n; f--) {
+    const text = await fsp.readFile(join(dir, (files[f] as AuditFileName).name), 'utf8');
+    const lines = text.split('\n');
+    for (let i = lines.length - 1; i >= 0 && newestFirst.length < n; i--) {
+      const line = lines[i] as string;
+      if (line === '') continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const record = asAuditRecord(parsed);
+      if (typeof record !== 'string') newestFirst.push(record);
+    }
+  }
+  return newestFirst.reverse();
+}
