@@ -97,8 +97,9 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
   try {
     // 1. Market data: the fixture, or the venue's quote for the component's symbol.
     const pythonStarted = monotonicMs();
-    const info = await runner.inspect(request.file);
-    const symbol = request.symbol ?? symbolFromMetadata(info.metadata) ?? stringOrUndefined(request.marketData?.['symbol']) ?? DEFAULT_SYMBOL;
+    // Reading metadata never executes the file; if it fails, the run below reports why.
+    const info = await runner.inspect(request.file).catch(() => undefined);
+    const symbol = request.symbol ?? symbolFromMetadata(info?.metadata ?? null) ?? stringOrUndefined(request.marketData?.['symbol']) ?? DEFAULT_SYMBOL;
     if (!broker.isConnected()) await broker.connect();
     const marketData = await buildMarketData(broker, symbol, request);
     outcome.marketData = marketData;
@@ -258,7 +259,7 @@ async function submitAndWait(broker: BrokerApi, order: PlacedOrderRequest, waitM
     const marketable = order.order_type.type === 'market' || order.time_in_force.type === 'IOC' || order.time_in_force.type === 'FOK';
     if (!marketable) return latest ?? accepted;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, waitMs)));
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
     const final = await Promise.race([finalSeen, timeout]);
     clearTimeout(timer);
     return final ?? latest ?? accepted;

@@ -1,0 +1,1 @@
+"""Runs SPtrader order components for the extension; see server.py."""

@@ -1,0 +1,3 @@
+from sptrader_harness.server import main
+
+main()

@@ -1,0 +1,63 @@
+"""
+Base class for all order components
+"""
+from abc import ABC, abstractmethod
+from typing import Dict, Optional, Any
+import json
+
+class OrderBase(ABC):
+    """
+    Base class that all order components must inherit from
+    """
+
+    def __init__(self, config: Dict[str, Any]):
+        self.config = config
+
+    @abstractmethod
+    def generate_order(self, market_data: Dict[str, Any], signal: Optional[Dict] = None) -> Dict[str, Any]:
+        """
+        Generate an order based on market data and optional signal
+
+        Args:
+            market_data: Current market state including bid, ask, last price
+            signal: Optional signal that triggered this order
+
+        Returns:
+            Order specification dictionary
+        """
+        pass
+
+    def validate_order(self, order: Dict[str, Any]) -> bool:
+        """
+        Validate order before submission
+        """
+        required_fields = ['symbol', 'side', 'order_type', 'quantity']
+        return all(field in order for field in required_fields)
+
+    def to_json(self, order: Dict[str, Any]) -> str:
+        """
+        Convert order to JSON for transmission to the execution engine
+        """
+        return json.dumps({
+            'type': 'order_request',
+            'order': order,
+            'metadata': {
+                'component': self.__class__.__name__,
+                'version': getattr(self, '__version__', '1.0')
+            }
+        })
+
+# Example metadata format
+__metadata__ = {
+    'name': 'order_base',
+    'type': 'order',
+    'category': 'base',
+    'description': 'Base class for order components',
+    'inputs': ['market_data', 'signal'],
+    'outputs': ['order_request'],
+    'parameters': {},
+    'risk_limits': {
+        'max_position_size': 10000,
+        'max_order_value': 100000
+    }
+}
