@@ -129,8 +129,8 @@ export class PaperBroker implements BrokerApi {
     this.byClientId = new Map();
   }
 
-  connect(): Promise<void> {
-    if (this.connected) return Promise.resolve();
+  async connect(): Promise<void> {
+    if (this.connected) return;
     if (this.stateFile && existsSync(this.stateFile)) this.load(this.stateFile);
     this.connected = true;
     const interval = this.options.pollIntervalMs ?? 0;
@@ -138,14 +138,14 @@ export class PaperBroker implements BrokerApi {
       this.timer = setInterval(() => this.poll(), interval);
       this.timer.unref();
     }
-    return Promise.resolve();
+    return;
   }
 
-  disconnect(): Promise<void> {
+  async disconnect(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.connected = false;
-    return Promise.resolve();
+    return;
   }
 
   isConnected(): boolean {
@@ -167,15 +167,15 @@ export class PaperBroker implements BrokerApi {
     if (!this.connected) throw new BrokerError('NOT_CONNECTED', 'the paper venue is not connected; connect first');
   }
 
-  getQuote(symbol: string): Promise<Quote> {
-    return Promise.resolve(this.quotes.quote(symbol, this.clock.now()));
+  async getQuote(symbol: string): Promise<Quote> {
+    return this.quotes.quote(symbol, this.clock.now());
   }
 
-  getInstrument(symbol: string): Promise<InstrumentRules> {
-    return Promise.resolve(rulesOf(instrumentFor(symbol)));
+  async getInstrument(symbol: string): Promise<InstrumentRules> {
+    return rulesOf(instrumentFor(symbol));
   }
 
-  submitOrder(request: PlacedOrderRequest): Promise<OrderResponse> {
+  async submitOrder(request: PlacedOrderRequest): Promise<OrderResponse> {
     this.ensureConnected();
     this.poll();
     const existing = this.byClientId.get(request.client_order_id);
@@ -204,9 +204,9 @@ export class PaperBroker implements BrokerApi {
         fills: [],
       },
     };
+    const refusal = this.venueRule(request, now);
     this.orders.set(orderId, live);
     this.byClientId.set(request.client_order_id, orderId);
-    const refusal = this.venueRule(request, now);
     if (refusal) {
       this.finish(live, { status: 'rejected', reason: refusal });
     } else {
@@ -214,10 +214,10 @@ export class PaperBroker implements BrokerApi {
       this.evaluate(live, true);
     }
     this.save();
-    return Promise.resolve(structuredClone(live.response));
+    return structuredClone(live.response);
   }
 
-  cancelOrder(orderId: string): Promise<void> {
+  async cancelOrder(orderId: string): Promise<void> {
     this.ensureConnected();
     this.poll();
     const live = this.mustFind(orderId);
@@ -226,36 +226,36 @@ export class PaperBroker implements BrokerApi {
     }
     this.finish(live, { status: 'cancelled' });
     this.save();
-    return Promise.resolve();
+    return;
   }
 
-  getOrderStatus(orderId: string): Promise<OrderResponse> {
+  async getOrderStatus(orderId: string): Promise<OrderResponse> {
     this.ensureConnected();
     this.poll();
-    return Promise.resolve(structuredClone(this.mustFind(orderId).response));
+    return structuredClone(this.mustFind(orderId).response);
   }
 
-  getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
+  async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
     this.ensureConnected();
     this.poll();
     const id = this.byClientId.get(clientOrderId);
     const live = id === undefined ? undefined : this.orders.get(id);
-    return Promise.resolve(live ? structuredClone(live.response) : undefined);
+    return live ? structuredClone(live.response) : undefined;
   }
 
-  listOpenOrders(): Promise<OrderResponse[]> {
+  async listOpenOrders(): Promise<OrderResponse[]> {
     this.ensureConnected();
     this.poll();
-    return Promise.resolve([...this.orders.values()].filter((o) => !isFinalStatus(o.response.status)).map((o) => structuredClone(o.response)));
+    return [...this.orders.values()].filter((o) => !isFinalStatus(o.response.status)).map((o) => structuredClone(o.response));
   }
 
-  getPositions(): Promise<Position[]> {
+  async getPositions(): Promise<Position[]> {
     this.ensureConnected();
     this.poll();
-    return Promise.resolve(this.positionList());
+    return this.positionList();
   }
 
-  getAccountInfo(): Promise<AccountInfo> {
+  async getAccountInfo(): Promise<AccountInfo> {
     this.ensureConnected();
     this.poll();
     const positions = this.positionList();
