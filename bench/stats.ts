@@ -7,5 +7,7 @@ export function quantile(samples: readonly number[], q: number): number {
 
 export function report(label: string, samplesMs: readonly number[]): void {
   const f = (v: number) => (v < 1 ? v.toFixed(3) : v.toFixed(2));
-  console.log(`${label.padEnd(44)} n=${String(samplesMs.length).padStart(5)}  p50 ${f(quantile(samplesMs, 0.5))} ms  p90 ${f(quantile(samplesMs, 0.9))} ms  p99 ${f(quantile(samplesMs, 0.99))} ms`);
+  console.log(
+    `${label.padEnd(44)} n=${String(samplesMs.length).padStart(5)}  p50 ${f(quantile(samplesMs, 0.5))} ms  p90 ${f(quantile(samplesMs, 0.9))} ms  p99 ${f(quantile(samplesMs, 0.99))} ms`,
+  );
 }

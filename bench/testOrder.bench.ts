@@ -68,5 +68,7 @@ export async function benchTestOrder(): Promise<void> {
   report('IPC floor: worker ping round trip', ping);
   report('warm Test Order (worker → fill)', warm);
   const warmP50 = quantile(warm, 0.5);
-  console.log(`warm p50 = ${warmP50.toFixed(3)} ms  (target < 1 ms)  ${warmP50 < 1 ? 'MET' : 'NOT MET'};  warm p50 / IPC p50 = ${(warmP50 / quantile(ping, 0.5)).toFixed(1)}×`);
+  console.log(
+    `warm p50 = ${warmP50.toFixed(3)} ms  (target < 1 ms)  ${warmP50 < 1 ? 'MET' : 'NOT MET'};  warm p50 / IPC p50 = ${(warmP50 / quantile(ping, 0.5)).toFixed(1)}×`,
+  );
 }

@@ -58,7 +58,8 @@ export function unsupportedReason(capabilities: BrokerCapabilities, orderType: O
   if (!capabilities.orderTypes[orderType]) return `${venue} does not accept ${orderType.replace('_', '-')} orders`;
   if (!capabilities.timeInForce[timeInForce]) return `${venue} does not accept time in force ${timeInForce}`;
   for (const rule of capabilities.unsupported ?? []) {
-    if ((rule.orderType === undefined || rule.orderType === orderType) && (rule.timeInForce === undefined || rule.timeInForce === timeInForce)) return rule.reason;
+    if ((rule.orderType === undefined || rule.orderType === orderType) && (rule.timeInForce === undefined || rule.timeInForce === timeInForce))
+      return rule.reason;
   }
   return undefined;
 }

@@ -47,7 +47,14 @@ export class BrokerError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, reason: this.reason, message: this.message, retryable: this.retryable, outcomeUnknown: this.outcomeUnknown, venueCode: this.venueCode };
+    return {
+      name: this.name,
+      reason: this.reason,
+      message: this.message,
+      retryable: this.retryable,
+      outcomeUnknown: this.outcomeUnknown,
+      venueCode: this.venueCode,
+    };
   }
 }
 

@@ -101,10 +101,18 @@ async function testOrderCommand(args: string[]): Promise<number> {
     const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
     const runnerOptions: RunnerOptions = { interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: 'paper', testMode: true };
     session = await PythonSession.start(runnerOptions, file);
-    outcome = await runTestOrder({ file, className: values.class, symbol: values.symbol, side, marketData, signal, parameters }, { runner: session, broker, clock: systemClock });
+    outcome = await runTestOrder(
+      { file, className: values.class, symbol: values.symbol, side, marketData, signal, parameters },
+      { runner: session, broker, clock: systemClock },
+    );
   } catch (e) {
     if (!(e instanceof PythonRunError)) throw e;
-    outcome = failedBeforeRun(file, { id: broker.id, environment: broker.environment }, { code: e.code, message: e.message, file: e.file, line: e.line }, monotonicMs() - started);
+    outcome = failedBeforeRun(
+      file,
+      { id: broker.id, environment: broker.environment },
+      { code: e.code, message: e.message, file: e.file, line: e.line },
+      monotonicMs() - started,
+    );
   } finally {
     await session?.close();
     await broker.disconnect();
@@ -127,13 +135,33 @@ async function accountCommand(command: 'positions' | 'account' | 'orders', args:
       process.stdout.write(`${JSON.stringify(data)}\n`);
     } else if (command === 'positions') {
       const rows = data as Awaited<ReturnType<PaperBroker['getPositions']>>;
-      process.stdout.write(rows.length === 0 ? 'No open positions.\n' : rows.map((p) => `${p.symbol.padEnd(10)} ${String(p.quantity).padStart(14)} avg ${p.average_price}  now ${p.current_price}  unrealized ${p.unrealized_pnl}`).join('\n') + '\n');
+      process.stdout.write(
+        rows.length === 0
+          ? 'No open positions.\n'
+          : rows
+              .map(
+                (p) =>
+                  `${p.symbol.padEnd(10)} ${String(p.quantity).padStart(14)} avg ${p.average_price}  now ${p.current_price}  unrealized ${p.unrealized_pnl}`,
+              )
+              .join('\n') + '\n',
+      );
     } else if (command === 'orders') {
       const rows = data as Awaited<ReturnType<PaperBroker['listOpenOrders']>>;
-      process.stdout.write(rows.length === 0 ? 'No open orders.\n' : rows.map((o) => `${o.order_id.padEnd(8)} ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}  ${describeStatus(o.status)}`).join('\n') + '\n');
+      process.stdout.write(
+        rows.length === 0
+          ? 'No open orders.\n'
+          : rows
+              .map(
+                (o) =>
+                  `${o.order_id.padEnd(8)} ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}  ${describeStatus(o.status)}`,
+              )
+              .join('\n') + '\n',
+      );
     } else {
       const a = data as Awaited<ReturnType<PaperBroker['getAccountInfo']>>;
-      process.stdout.write(`Account ${a.account_id} (${a.currency})\nBalance      ${a.balance}\nEquity       ${a.equity}\nBuying power ${a.buying_power}\nPositions    ${a.open_positions.length}\n`);
+      process.stdout.write(
+        `Account ${a.account_id} (${a.currency})\nBalance      ${a.balance}\nEquity       ${a.equity}\nBuying power ${a.buying_power}\nPositions    ${a.open_positions.length}\n`,
+      );
     }
     return 0;
   } catch (e) {

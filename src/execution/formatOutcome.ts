@@ -8,7 +8,10 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
   lines.push(`Component  ${c.file}${c.className ? ` (${c.className}.${c.entryPoint ?? ''})` : ''}`);
   lines.push(`Venue      ${outcome.venue.id} (${outcome.venue.environment})`);
   const md = outcome.marketData;
-  if (md && typeof md['bid'] === 'number') lines.push(`Quote      ${String(md['symbol'])} bid ${String(md['bid'])} / ask ${String(md['ask'])} at ${String(md['timestamp'] ?? '')}`);
+  if (md && typeof md['bid'] === 'number')
+    lines.push(
+      `Quote      ${String(md['symbol'])} bid ${String(md['bid'])} / ask ${String(md['ask'])} at ${typeof md['timestamp'] === 'string' ? md['timestamp'] : ''}`,
+    );
   const o = outcome.order;
   if (o) {
     lines.push(`Order      ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}`);
@@ -17,13 +20,19 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
   const r = outcome.response;
   if (r) {
     lines.push(`Status     ${describeStatus(r.status)}   order id ${r.order_id}`);
-    if (r.filled_price !== null) lines.push(`Fill       ${r.filled_quantity ?? 0} @ ${r.filled_price}   (${r.fills.length} fill${r.fills.length === 1 ? '' : 's'})`);
+    if (r.filled_price !== null)
+      lines.push(`Fill       ${r.filled_quantity ?? 0} @ ${r.filled_price}   (${r.fills.length} fill${r.fills.length === 1 ? '' : 's'})`);
     lines.push(`Commission ${r.commission ?? 0}`);
   }
   const s = outcome.slippage;
-  if (s) lines.push(`Slippage   ${signed(s.units)} ${s.unit}${Math.abs(s.units) === 1 ? '' : 's'} (${signed(s.price)} in price, ${signed(s.bps)} bps) against the ${s.reference} ${s.referencePrice} the component saw`);
+  if (s)
+    lines.push(
+      `Slippage   ${signed(s.units)} ${s.unit}${Math.abs(s.units) === 1 ? '' : 's'} (${signed(s.price)} in price, ${signed(s.bps)} bps) against the ${s.reference} ${s.referencePrice} the component saw`,
+    );
   const t = outcome.timings;
-  lines.push(`Timings    component ${ms(t.componentMs)}, python total ${ms(t.pythonMs)}, engine ${ms(t.engineMs)}, venue ${ms(t.venueMs)}, total ${ms(t.totalMs)}`);
+  lines.push(
+    `Timings    component ${ms(t.componentMs)}, python total ${ms(t.pythonMs)}, engine ${ms(t.engineMs)}, venue ${ms(t.venueMs)}, total ${ms(t.totalMs)}`,
+  );
   for (const note of outcome.notes) lines.push(`Note       ${note}`);
   for (const e of outcome.errors) {
     const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : '';

@@ -14,7 +14,12 @@ export interface Slippage {
   bps: number;
 }
 
-export function computeSlippage(side: OrderSide, decision: { bid: number; ask: number }, fillPrice: number, instrument: Pick<InstrumentRules, 'kind' | 'pipSize' | 'tickSize'>): Slippage {
+export function computeSlippage(
+  side: OrderSide,
+  decision: { bid: number; ask: number },
+  fillPrice: number,
+  instrument: Pick<InstrumentRules, 'kind' | 'pipSize' | 'tickSize'>,
+): Slippage {
   const reference = side === 'buy' ? 'ask' : 'bid';
   const referencePrice = side === 'buy' ? decision.ask : decision.bid;
   const raw = side === 'buy' ? fillPrice - referencePrice : referencePrice - fillPrice;

@@ -105,10 +105,23 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     outcome.marketData = marketData;
 
     // 2. Run the component.
-    const run = await runner.run({ file: request.file, className: request.className, parameters: request.parameters, marketData, signal: request.signal ?? null });
+    const run = await runner.run({
+      file: request.file,
+      className: request.className,
+      parameters: request.parameters,
+      marketData,
+      signal: request.signal ?? null,
+    });
     outcome.timings.pythonMs = round3(monotonicMs() - pythonStarted);
     outcome.timings.componentMs = run.componentMs === undefined ? null : round3(run.componentMs);
-    outcome.component = { file: request.file, className: run.className, entryPoint: run.entryPoint, stdout: run.stdout, stderr: run.stderr, output: run.output };
+    outcome.component = {
+      file: request.file,
+      className: run.className,
+      entryPoint: run.entryPoint,
+      stdout: run.stdout,
+      stderr: run.stderr,
+      output: run.output,
+    };
     if (!run.ok || run.error) {
       const e = run.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
       outcome.errors.push({ code: e.code, message: e.message, file: e.file, line: e.line });
@@ -122,7 +135,13 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     const engineStarted = monotonicMs();
     const normalized = normalizeComponentOrder(run.output, { now: clock.now() });
     if (!normalized.ok) {
-      for (const issue of normalized.issues) outcome.errors.push({ code: 'INVALID_ORDER', message: issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`, path: issue.path, file: request.file });
+      for (const issue of normalized.issues)
+        outcome.errors.push({
+          code: 'INVALID_ORDER',
+          message: issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`,
+          path: issue.path,
+          file: request.file,
+        });
       return finish(1, `The component's order is invalid (${normalized.issues.length} problem${normalized.issues.length === 1 ? '' : 's'}): nothing was sent.`);
     }
     notes.push(...normalized.notes);
@@ -155,7 +174,12 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       outcome.timings.venueMs = round3(monotonicMs() - venueStarted);
       if (isBrokerError(e)) {
         outcome.errors.push({ code: e.reason, message: e.message });
-        return finish(4, e.outcomeUnknown ? `The venue did not confirm the order (${e.reason}); look it up by client order id ${order.client_order_id} before retrying.` : `Broker error (${e.reason}): ${e.message}`);
+        return finish(
+          4,
+          e.outcomeUnknown
+            ? `The venue did not confirm the order (${e.reason}); look it up by client order id ${order.client_order_id} before retrying.`
+            : `Broker error (${e.reason}): ${e.message}`,
+        );
       }
       throw e;
     }
@@ -170,7 +194,12 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
   } catch (e) {
     const err = e as { code?: unknown; message?: unknown; file?: unknown; line?: unknown };
     if (typeof err.code === 'string' && typeof err.message === 'string') {
-      outcome.errors.push({ code: err.code, message: err.message, file: typeof err.file === 'string' ? err.file : undefined, line: typeof err.line === 'number' ? err.line : undefined });
+      outcome.errors.push({
+        code: err.code,
+        message: err.message,
+        file: typeof err.file === 'string' ? err.file : undefined,
+        line: typeof err.line === 'number' ? err.line : undefined,
+      });
       return finish(isBrokerError(e) ? 4 : 1, `${err.code}: nothing was sent.`);
     }
     if (isBrokerError(e)) {
@@ -217,13 +246,16 @@ async function buildMarketData(broker: BrokerApi, symbol: string, request: TestO
 export function fitToInstrument(order: OrderRequest, instrument: InstrumentRules, notes: string[]): { order: OrderRequest } | { error: string } {
   const quantity = snapToStep(order.quantity, instrument.lotSize, 'down');
   if (quantity < instrument.minQuantity || quantity <= 0) {
-    return { error: `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${Math.max(instrument.minQuantity, instrument.lotSize)} (lot size ${instrument.lotSize}); increase the size the component computes` };
+    return {
+      error: `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${Math.max(instrument.minQuantity, instrument.lotSize)} (lot size ${instrument.lotSize}); increase the size the component computes`,
+    };
   }
   if (quantity !== order.quantity) notes.push(`quantity ${order.quantity} was cut to ${quantity} to fit the lot size ${instrument.lotSize}`);
   const buy = order.side === 'buy';
   const snap = (price: number, passiveDown: boolean, label: string): number => {
     const snapped = snapToStep(price, instrument.tickSize, passiveDown ? 'down' : 'up');
-    if (snapped !== price && Math.abs(snapped - price) > instrument.tickSize * 1e-6) notes.push(`${label} ${price} was moved to ${snapped} to fit the tick size ${instrument.tickSize}`);
+    if (snapped !== price && Math.abs(snapped - price) > instrument.tickSize * 1e-6)
+      notes.push(`${label} ${price} was moved to ${snapped} to fit the tick size ${instrument.tickSize}`);
     return snapped;
   };
   let orderType = order.order_type;
@@ -235,7 +267,11 @@ export function fitToInstrument(order: OrderRequest, instrument: InstrumentRules
       orderType = { type: 'stop', price: snap(orderType.price, !buy, 'stop price') };
       break;
     case 'stop_limit':
-      orderType = { type: 'stop_limit', stop_price: snap(orderType.stop_price, !buy, 'stop price'), limit_price: snap(orderType.limit_price, buy, 'limit price') };
+      orderType = {
+        type: 'stop_limit',
+        stop_price: snap(orderType.stop_price, !buy, 'stop price'),
+        limit_price: snap(orderType.limit_price, buy, 'limit price'),
+      };
       break;
     case 'market':
       break;

@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { CLIENT_ORDER_ID_PATTERN } from '../common/ids';
 
 const finite = (what: string) =>
-  z.number({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a number`) }).refine(Number.isFinite, { message: `${what} must be a finite number` });
+  z
+    .number({ error: (issue) => (issue.input === undefined ? `${what} is required` : `${what} must be a number`) })
+    .refine(Number.isFinite, { message: `${what} must be a finite number` });
 const positive = (what: string) => finite(what).refine((n) => n > 0, { message: `${what} must be greater than zero` });
 
 export const OrderSideSchema = z.enum(['buy', 'sell']);

@@ -17,8 +17,7 @@ export interface FieldIssue {
 }
 
 export type NormalizeResult =
-  | { ok: true; order: OrderRequest; dialect: Dialect; notes: string[] }
-  | { ok: false; issues: FieldIssue[]; dialect: Dialect | undefined };
+  { ok: true; order: OrderRequest; dialect: Dialect; notes: string[] } | { ok: false; issues: FieldIssue[]; dialect: Dialect | undefined };
 
 export interface NormalizeOptions {
   /** Current time in ms, to refuse a GTD expiry in the past. */
@@ -55,7 +54,16 @@ type TifName = (typeof TIF_NAMES)[number];
 /** Turns whatever the component returned into a validated `OrderRequest`, or every reason it can't be one. */
 export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions): NormalizeResult {
   if (!isObject(raw)) {
-    return { ok: false, dialect: undefined, issues: [{ path: '', message: `the component returned ${kindOf(raw)}; an order must be a dict such as {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}` }] };
+    return {
+      ok: false,
+      dialect: undefined,
+      issues: [
+        {
+          path: '',
+          message: `the component returned ${kindOf(raw)}; an order must be a dict such as {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}`,
+        },
+      ],
+    };
   }
   let body: Json = raw;
   let prefix = '';
@@ -64,7 +72,11 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
   const metadata: Record<string, string> = {};
   if (raw['type'] === 'order_request' && 'order' in raw) {
     if (!isObject(raw['order'])) {
-      return { ok: false, dialect: 'envelope', issues: [{ path: 'order', message: `the order_request envelope holds ${kindOf(raw['order'])} in 'order'; expected a dict` }] };
+      return {
+        ok: false,
+        dialect: 'envelope',
+        issues: [{ path: 'order', message: `the order_request envelope holds ${kindOf(raw['order'])} in 'order'; expected a dict` }],
+      };
     }
     body = raw['order'];
     prefix = 'order.';
@@ -311,11 +323,17 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
     if (expiresRaw === NONFINITE) return NONFINITE;
     const expiresAt = parseTime(expiresRaw);
     if (expiresAt === undefined) {
-      issues.push({ path: expiresPath, message: `expires_at ${JSON.stringify(expiresRaw)} is not a time; give epoch seconds, epoch milliseconds or an ISO 8601 time such as 2026-12-01T16:00:00Z` });
+      issues.push({
+        path: expiresPath,
+        message: `expires_at ${JSON.stringify(expiresRaw)} is not a time; give epoch seconds, epoch milliseconds or an ISO 8601 time such as 2026-12-01T16:00:00Z`,
+      });
       return NONFINITE;
     }
     if (expiresAt <= options.now) {
-      issues.push({ path: expiresPath, message: `expires_at ${new Date(expiresAt).toISOString()} is in the past (now ${new Date(options.now).toISOString()}); a GTD order must expire in the future` });
+      issues.push({
+        path: expiresPath,
+        message: `expires_at ${new Date(expiresAt).toISOString()} is in the past (now ${new Date(options.now).toISOString()}); a GTD order must expire in the future`,
+      });
       return NONFINITE;
     }
     return { type: 'GTD', expires_at: expiresAt };

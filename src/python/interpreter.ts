@@ -54,7 +54,13 @@ export async function resolveInterpreter(candidates: string[]): Promise<Resolved
   }
   if (tooOld.length > 0) {
     const first = tooOld[0]!;
-    throw new PythonRunError('INTERPRETER_TOO_OLD', `${first.command} is Python ${first.version.join('.')}; SPtrader needs Python ${MINIMUM.join('.')} or newer. Set sptrader.python.interpreterPath (or --python) to a newer interpreter.`);
+    throw new PythonRunError(
+      'INTERPRETER_TOO_OLD',
+      `${first.command} is Python ${first.version.join('.')}; SPtrader needs Python ${MINIMUM.join('.')} or newer. Set sptrader.python.interpreterPath (or --python) to a newer interpreter.`,
+    );
   }
-  throw new PythonRunError('INTERPRETER_NOT_FOUND', `no Python interpreter found (tried ${candidates.join(', ')}). Install Python ${MINIMUM.join('.')}+ or set sptrader.python.interpreterPath (CLI: --python PATH or SPTRADER_PYTHON).`);
+  throw new PythonRunError(
+    'INTERPRETER_NOT_FOUND',
+    `no Python interpreter found (tried ${candidates.join(', ')}). Install Python ${MINIMUM.join('.')}+ or set sptrader.python.interpreterPath (CLI: --python PATH or SPTRADER_PYTHON).`,
+  );
 }

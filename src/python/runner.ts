@@ -65,7 +65,13 @@ export interface ComponentInfo {
 
 const DATA_VARIABLES = ['DATA_SOURCE', 'TEST_DATASET', 'CANDLE_DATA_FILE', 'LIVE_SYMBOL', 'LIVE_TIMEFRAME', 'LIVE_FROM', 'LIVE_TO'];
 
-const ErrorSchema = z.object({ code: z.string(), message: z.string(), file: z.string().nullish(), line: z.number().nullish(), traceback: z.string().nullish() });
+const ErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  file: z.string().nullish(),
+  line: z.number().nullish(),
+  traceback: z.string().nullish(),
+});
 const ResponseSchema = z.looseObject({ id: z.number().nullable(), ok: z.boolean(), error: ErrorSchema.nullish() });
 const RunResponseSchema = ResponseSchema.extend({
   result: z.unknown(),
@@ -77,7 +83,9 @@ const RunResponseSchema = ResponseSchema.extend({
   component_ms: z.number().nullish(),
 });
 const InspectResponseSchema = ResponseSchema.extend({
-  classes: z.array(z.object({ name: z.string(), line: z.number(), bases: z.array(z.string()), entry_point: z.enum(['generate_order', 'execute']).nullable() })).default([]),
+  classes: z
+    .array(z.object({ name: z.string(), line: z.number(), bases: z.array(z.string()), entry_point: z.enum(['generate_order', 'execute']).nullable() }))
+    .default([]),
   metadata: z.record(z.string(), z.unknown()).nullish(),
   metadata_error: z.string().nullish(),
 });
@@ -101,7 +109,8 @@ function defaultLibraryDir(): string {
     const candidate = join(dir, 'python');
     if (existsSync(join(candidate, 'sptrader_harness', 'server.py'))) return (libraryDirCache = candidate);
     const parent = dirname(dir);
-    if (parent === dir) throw new PythonRunError('INTERNAL', `the bundled Python library (python/sptrader_harness) was not found above ${__dirname}; reinstall the extension`);
+    if (parent === dir)
+      throw new PythonRunError('INTERNAL', `the bundled Python library (python/sptrader_harness) was not found above ${__dirname}; reinstall the extension`);
     dir = parent;
   }
 }
@@ -141,7 +150,10 @@ export class PythonSession {
   private failure: PythonRunError | undefined;
   readonly packageRoot: string;
 
-  private constructor(private readonly options: RunnerOptions, packageRoot: string) {
+  private constructor(
+    private readonly options: RunnerOptions,
+    packageRoot: string,
+  ) {
     this.packageRoot = packageRoot;
     const libraryDir = options.libraryDir ?? defaultLibraryDir();
     const base = options.env ?? process.env;
@@ -203,7 +215,10 @@ export class PythonSession {
     const limit = this.options.outputLimitBytes ?? 1024 * 1024;
     if (this.processOutput.length < 64 * 1024) this.processOutput += new TextDecoder('utf-8', { fatal: false }).decode(chunk);
     if (this.outputBytes > limit && !this.failure) {
-      this.failure = new PythonRunError('OUTPUT_LIMIT_EXCEEDED', `the component wrote more than ${limit} bytes to its output; the run was stopped and nothing was sent`);
+      this.failure = new PythonRunError(
+        'OUTPUT_LIMIT_EXCEEDED',
+        `the component wrote more than ${limit} bytes to its output; the run was stopped and nothing was sent`,
+      );
       this.kill();
     }
   }
@@ -254,7 +269,10 @@ export class PythonSession {
       const id = this.nextId++;
       return new Promise<Record<string, unknown>>((resolvePromise, reject) => {
         const timer = setTimeout(() => {
-          this.failure ??= new PythonRunError('TIMEOUT', `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`);
+          this.failure ??= new PythonRunError(
+            'TIMEOUT',
+            `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`,
+          );
           this.kill();
           this.fail(this.failure);
         }, timeoutMs);
@@ -307,15 +325,38 @@ export class PythonSession {
     let raw: Record<string, unknown>;
     try {
       raw = await this.request(
-        { op: 'run', file: req.file, class_name: req.className ?? null, parameters: req.parameters ?? {}, market_data: req.marketData, signal: req.signal ?? null, output_limit: this.options.outputLimitBytes ?? 1024 * 1024 },
+        {
+          op: 'run',
+          file: req.file,
+          class_name: req.className ?? null,
+          parameters: req.parameters ?? {},
+          market_data: req.marketData,
+          signal: req.signal ?? null,
+          output_limit: this.options.outputLimitBytes ?? 1024 * 1024,
+        },
         this.options.timeoutMs ?? 30_000,
       );
     } catch (e) {
       const err = e instanceof PythonRunError ? e : new PythonRunError('PROTOCOL_ERROR', String(e));
-      return done({ ok: false, output: null, metadata: null, stdout: '', stderr: this.processOutput, error: { code: err.code, message: err.message, file: req.file } });
+      return done({
+        ok: false,
+        output: null,
+        metadata: null,
+        stdout: '',
+        stderr: this.processOutput,
+        error: { code: err.code, message: err.message, file: req.file },
+      });
     }
     const r = RunResponseSchema.safeParse(raw);
-    if (!r.success) return done({ ok: false, output: null, metadata: null, stdout: '', stderr: '', error: { code: 'PROTOCOL_ERROR', message: `unexpected answer from the harness: ${r.error.message}` } });
+    if (!r.success)
+      return done({
+        ok: false,
+        output: null,
+        metadata: null,
+        stdout: '',
+        stderr: '',
+        error: { code: 'PROTOCOL_ERROR', message: `unexpected answer from the harness: ${r.error.message}` },
+      });
     const d = r.data;
     // Output the component wrote straight to fd 1/2 arrives on stderr; show it with the run.
     const direct = this.processOutput;

@@ -15,9 +15,14 @@ export function registerTestOrderCommand(container: Container): void {
         return undefined;
       }
       if (!vscode.workspace.isTrusted) {
-        void vscode.window.showWarningMessage('SPtrader runs order components only in a trusted workspace: they are Python programs with your permissions. Trust this workspace to test orders.', 'Manage Workspace Trust').then((choice) => {
-          if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
-        });
+        void vscode.window
+          .showWarningMessage(
+            'SPtrader runs order components only in a trusted workspace: they are Python programs with your permissions. Trust this workspace to test orders.',
+            'Manage Workspace Trust',
+          )
+          .then((choice) => {
+            if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+          });
         return undefined;
       }
       const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());

@@ -18,16 +18,41 @@ export interface Instrument extends InstrumentRules {
 type Preset = Omit<Instrument, 'symbol' | 'inferred' | 'pipSize'> & { pipSize?: number };
 
 const fx = (base: string, quote: string, price: number, tick = 0.00001, spreadTicks = 12): Preset => ({
-  kind: 'fx', baseCurrency: base, quoteCurrency: quote, referencePrice: price, tickSize: tick, lotSize: 1, minQuantity: 1,
-  spreadTicks, dailyVolatility: 0.006, touchSize: 1_000_000, pipSize: quote === 'JPY' ? 0.01 : 0.0001,
+  kind: 'fx',
+  baseCurrency: base,
+  quoteCurrency: quote,
+  referencePrice: price,
+  tickSize: tick,
+  lotSize: 1,
+  minQuantity: 1,
+  spreadTicks,
+  dailyVolatility: 0.006,
+  touchSize: 1_000_000,
+  pipSize: quote === 'JPY' ? 0.01 : 0.0001,
 });
 const equity = (price: number): Preset => ({
-  kind: 'equity', baseCurrency: 'SHARE', quoteCurrency: 'USD', referencePrice: price, tickSize: 0.01, lotSize: 1, minQuantity: 1,
-  spreadTicks: 2, dailyVolatility: 0.015, touchSize: 500,
+  kind: 'equity',
+  baseCurrency: 'SHARE',
+  quoteCurrency: 'USD',
+  referencePrice: price,
+  tickSize: 0.01,
+  lotSize: 1,
+  minQuantity: 1,
+  spreadTicks: 2,
+  dailyVolatility: 0.015,
+  touchSize: 500,
 });
 const crypto = (base: string, price: number, lot: number): Preset => ({
-  kind: 'crypto', baseCurrency: base, quoteCurrency: 'USDT', referencePrice: price, tickSize: 0.01, lotSize: lot, minQuantity: lot,
-  spreadTicks: 2, dailyVolatility: 0.03, touchSize: 5,
+  kind: 'crypto',
+  baseCurrency: base,
+  quoteCurrency: 'USDT',
+  referencePrice: price,
+  tickSize: 0.01,
+  lotSize: lot,
+  minQuantity: lot,
+  spreadTicks: 2,
+  dailyVolatility: 0.03,
+  touchSize: 5,
 });
 
 const PRESETS: Record<string, Preset> = {

@@ -22,7 +22,18 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../../common/clock';
 import { divMoney, fromMoney, isOnStep, mulMoney, roundMoney, toMoney } from '../../common/decimal';
-import { isFinalStatus, OrderResponseSchema, type AccountInfo, type Fill, type InstrumentRules, type OrderResponse, type OrderStatus, type PlacedOrderRequest, type Position, type Quote } from '../../orders/model';
+import {
+  isFinalStatus,
+  OrderResponseSchema,
+  type AccountInfo,
+  type Fill,
+  type InstrumentRules,
+  type OrderResponse,
+  type OrderStatus,
+  type PlacedOrderRequest,
+  type Position,
+  type Quote,
+} from '../../orders/model';
 import type { BrokerApi, BrokerCapabilities, Disposable, OrderUpdate } from '../broker';
 import { BrokerError } from '../errors';
 import { SyntheticFeed, type QuoteSource } from './feed';
@@ -180,7 +191,10 @@ export class PaperBroker implements BrokerApi {
     this.poll();
     const existing = this.byClientId.get(request.client_order_id);
     if (existing !== undefined) {
-      throw new BrokerError('DUPLICATE_CLIENT_ORDER_ID', `client order id ${request.client_order_id} was already used for order ${existing}; look that order up instead of sending again`);
+      throw new BrokerError(
+        'DUPLICATE_CLIENT_ORDER_ID',
+        `client order id ${request.client_order_id} was already used for order ${existing}; look that order up instead of sending again`,
+      );
     }
     const now = this.clock.now();
     const orderId = `P-${++this.nextOrder}`;
@@ -382,10 +396,10 @@ export class PaperBroker implements BrokerApi {
     const key = instrumentKey(symbol);
     const p = this.positions.get(key) ?? { symbol, quantity: 0n, averagePrice: 0n };
     const next = p.quantity + delta;
-    if (p.quantity === 0n || (p.quantity > 0n) === (delta > 0n)) {
+    if (p.quantity === 0n || p.quantity > 0n === delta > 0n) {
       // Adding to (or opening) a position: the average is the exact weighted mean.
       p.averagePrice = divMoney(mulMoney(p.averagePrice, abs(p.quantity)) + mulMoney(price, abs(delta)), abs(next));
-    } else if (next !== 0n && (next > 0n) !== (p.quantity > 0n)) {
+    } else if (next !== 0n && next > 0n !== p.quantity > 0n) {
       // Flipped through zero: the new position was opened at this price.
       p.averagePrice = price;
     }
@@ -428,16 +442,25 @@ export class PaperBroker implements BrokerApi {
     const t = r.order_type;
     const prices = t.type === 'market' ? [] : t.type === 'stop_limit' ? [t.stop_price, t.limit_price] : [t.price];
     for (const p of prices) if (!isOnStep(p, inst.tickSize)) return `price ${p} is not a multiple of the tick size ${inst.tickSize} for ${r.symbol}`;
-    if (r.time_in_force.type === 'GTD' && r.time_in_force.expires_at <= now) return `expires_at ${new Date(r.time_in_force.expires_at).toISOString()} is already past`;
+    if (r.time_in_force.type === 'GTD' && r.time_in_force.expires_at <= now)
+      return `expires_at ${new Date(r.time_in_force.expires_at).toISOString()} is already past`;
     const quote = this.quotes.quote(r.symbol, now);
     const pos = this.positions.get(instrumentKey(r.symbol))?.quantity ?? 0n;
     const delta = (r.side === 'buy' ? 1n : -1n) * toMoney(r.quantity);
     const added = abs(pos + delta) - abs(pos);
     if (added > 0n) {
-      const px = t.type === 'limit' ? Math.max(t.price, r.side === 'buy' ? 0 : quote.bid) : t.type === 'stop_limit' ? t.limit_price : r.side === 'buy' ? quote.ask : quote.bid;
+      const px =
+        t.type === 'limit'
+          ? Math.max(t.price, r.side === 'buy' ? 0 : quote.bid)
+          : t.type === 'stop_limit'
+            ? t.limit_price
+            : r.side === 'buy'
+              ? quote.ask
+              : quote.bid;
       const needed = this.toAccount(mulMoney(toMoney(px), added), r.symbol);
       const power = this.buyingPower();
-      if (needed > power) return `insufficient buying power: the order needs ${fromMoney(roundMoney(needed, 2))} ${this.currency}, ${fromMoney(roundMoney(power, 2))} is available`;
+      if (needed > power)
+        return `insufficient buying power: the order needs ${fromMoney(roundMoney(needed, 2))} ${this.currency}, ${fromMoney(roundMoney(power, 2))} is available`;
     }
     return undefined;
   }
@@ -529,8 +552,17 @@ export class PaperBroker implements BrokerApi {
     try {
       parsed = StateSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
     } catch (e) {
-      const why = e instanceof z.ZodError ? e.issues.map((i) => `${i.path.join('.')}: ${i.message}`).slice(0, 3).join('; ') : (e as Error).message;
-      throw new BrokerError('INTERNAL', `the paper account file ${file} is unreadable (${why}); fix it or reset the paper account (delete the file) to start again`);
+      const why =
+        e instanceof z.ZodError
+          ? e.issues
+              .map((i) => `${i.path.join('.')}: ${i.message}`)
+              .slice(0, 3)
+              .join('; ')
+          : (e as Error).message;
+      throw new BrokerError(
+        'INTERNAL',
+        `the paper account file ${file} is unreadable (${why}); fix it or reset the paper account (delete the file) to start again`,
+      );
     }
     this.resetInMemory();
     this.accountId = parsed.accountId;
@@ -538,7 +570,8 @@ export class PaperBroker implements BrokerApi {
     this.cash = BigInt(parsed.cash);
     this.nextOrder = parsed.nextOrder;
     this.nextFill = parsed.nextFill;
-    for (const p of parsed.positions) this.positions.set(instrumentKey(p.symbol), { symbol: p.symbol, quantity: BigInt(p.quantity), averagePrice: BigInt(p.averagePrice) });
+    for (const p of parsed.positions)
+      this.positions.set(instrumentKey(p.symbol), { symbol: p.symbol, quantity: BigInt(p.quantity), averagePrice: BigInt(p.averagePrice) });
     for (const o of parsed.orders) {
       const live: LiveOrder = { response: o.response, request: o.request as PlacedOrderRequest, triggered: o.triggered };
       this.orders.set(o.response.order_id, live);

@@ -49,12 +49,18 @@ describe('sptrader CLI', function () {
     const positions = cli(['positions', '--state-dir', stateDir, '--json']);
     assert.equal(positions.code, 0, positions.stderr);
     const list = JSON.parse(positions.stdout) as Array<{ symbol: string; quantity: number }>;
-    assert.deepEqual(list.map((p) => [p.symbol, p.quantity]), [['EUR_USD', 25000]]);
+    assert.deepEqual(
+      list.map((p) => [p.symbol, p.quantity]),
+      [['EUR_USD', 25000]],
+    );
   });
 
   it('exit 1 with file and line for a component error', () => {
     const file = join(stateDir, 'broken.py');
-    writeFileSync(file, 'from core.orders.order_base import OrderBase\n\nclass B(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        raise ValueError("no edge today")\n');
+    writeFileSync(
+      file,
+      'from core.orders.order_base import OrderBase\n\nclass B(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        raise ValueError("no edge today")\n',
+    );
     const r = cli(['test-order', file, '--state-dir', stateDir, '--json']);
     assert.equal(r.code, 1);
     const out = JSON.parse(r.stdout) as { ok: boolean; errors: Array<{ code: string; file: string; line: number; message: string }> };
@@ -78,7 +84,7 @@ describe('sptrader CLI', function () {
     assert.equal(r.code, 1, r.stderr);
     const out = JSON.parse(r.stdout) as { errors: Array<{ code: string; message: string }> };
     assert.equal(out.errors[0]?.code, 'INTERPRETER_NOT_FOUND');
-    assert.match(out.errors[0]!.message, /\/nonexistent\/python3/);
+    assert.match(out.errors[0].message, /\/nonexistent\/python3/);
   });
 
   it('exit 1 when the interpreter is too old', () => {
@@ -89,6 +95,6 @@ describe('sptrader CLI', function () {
     assert.equal(r.code, 1, r.stderr);
     const out = JSON.parse(r.stdout) as { errors: Array<{ code: string; message: string }> };
     assert.equal(out.errors[0]?.code, 'INTERPRETER_TOO_OLD');
-    assert.match(out.errors[0]!.message, /2\.7\.18/);
+    assert.match(out.errors[0].message, /2\.7\.18/);
   });
 });

@@ -31,27 +31,128 @@ interface BadCase {
 const BAD: BadCase[] = [
   { name: 'missing file', file: 'does_not_exist.py', code: 'FILE_NOT_FOUND', message: /does_not_exist\.py/ },
   { name: 'not a .py file', file: 'component.txt', source: 'x = 1\n', code: 'NOT_PYTHON_FILE', message: /\.py/ },
-  { name: 'syntax error', source: `${HEADER}\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None)\n        return {}\n`, code: 'SYNTAX_ERROR', line: 4, message: /syntax/i },
+  {
+    name: 'syntax error',
+    source: `${HEADER}\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None)\n        return {}\n`,
+    code: 'SYNTAX_ERROR',
+    line: 4,
+    message: /syntax/i,
+  },
   { name: 'import error', source: `import numpy_that_does_not_exist\n${HEADER}`, code: 'IMPORT_ERROR', line: 1, message: /numpy_that_does_not_exist/ },
   { name: 'no component class', source: `x = 1\nclass Helper:\n    pass\n`, code: 'NO_COMPONENT_CLASS', message: /no order component/i },
-  { name: 'several classes and none chosen', source: `${order("        return None")}\nclass D(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return None\n`, code: 'AMBIGUOUS_COMPONENT_CLASS', message: /C.*D|D.*C/ },
-  { name: 'constructor raises', source: `${HEADER}\nclass C(OrderBase):\n    def __init__(self, config):\n        raise RuntimeError('bad config')\n    def generate_order(self, market_data, signal=None):\n        return None\n`, code: 'CONSTRUCTOR_ERROR', line: 5, message: /bad config/ },
+  {
+    name: 'several classes and none chosen',
+    source: `${order('        return None')}\nclass D(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return None\n`,
+    code: 'AMBIGUOUS_COMPONENT_CLASS',
+    message: /C.*D|D.*C/,
+  },
+  {
+    name: 'constructor raises',
+    source: `${HEADER}\nclass C(OrderBase):\n    def __init__(self, config):\n        raise RuntimeError('bad config')\n    def generate_order(self, market_data, signal=None):\n        return None\n`,
+    code: 'CONSTRUCTOR_ERROR',
+    line: 5,
+    message: /bad config/,
+  },
   { name: 'generate_order raises', source: order(`        x = market_data['nope']`), code: 'COMPONENT_ERROR', line: 5, message: /KeyError/ },
-  { name: 'execute raises', source: `from core.base.order import Order\n\nclass C(Order):\n    def execute(self, market_state):\n        return 1 / 0\n`, code: 'COMPONENT_ERROR', line: 5, message: /ZeroDivisionError/ },
-  { name: 'returns a non-dict', source: order(`        return ['EUR_USD', 'buy']`), code: 'INVALID_ORDER', message: /returned a list; an order must be a dict/ },
+  {
+    name: 'execute raises',
+    source: `from core.base.order import Order\n\nclass C(Order):\n    def execute(self, market_state):\n        return 1 / 0\n`,
+    code: 'COMPONENT_ERROR',
+    line: 5,
+    message: /ZeroDivisionError/,
+  },
+  {
+    name: 'returns a non-dict',
+    source: order(`        return ['EUR_USD', 'buy']`),
+    code: 'INVALID_ORDER',
+    message: /returned a list; an order must be a dict/,
+  },
   { name: 'missing fields', source: order(`        return {'symbol': 'EUR_USD'}`), code: 'INVALID_ORDER', message: /side is required/ },
-  { name: 'wrong types', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': '1000'}`), code: 'INVALID_ORDER', path: 'quantity', message: /quantity: quantity must be a number, got a string "1000"/ },
-  { name: 'NaN quantity', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': float('nan')}`), code: 'INVALID_ORDER', path: 'quantity', message: /NaN/ },
-  { name: 'Infinity price', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': float('inf'), 'quantity': 1}`), code: 'INVALID_ORDER', path: 'price', message: /Infinity/ },
-  { name: 'zero quantity', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 0}`), code: 'INVALID_ORDER', path: 'quantity', message: /greater than zero/ },
-  { name: 'negative quantity', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': -5}`), code: 'INVALID_ORDER', path: 'quantity', message: /greater than zero/ },
-  { name: 'unknown order type', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'iceberg', 'quantity': 1}`), code: 'INVALID_ORDER', path: 'order_type', message: /unknown order type 'iceberg'/ },
-  { name: 'unknown time in force', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1, 'time_in_force': 'DAY'}`), code: 'INVALID_ORDER', path: 'time_in_force', message: /unknown time in force 'DAY'/ },
-  { name: 'limit without price', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'quantity': 1}`), code: 'INVALID_ORDER', path: 'price', message: /limit order needs a limit price/ },
-  { name: 'stop-limit missing a price', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'stop_limit', 'stop_price': 1.2, 'quantity': 1}`), code: 'INVALID_ORDER', path: 'limit_price', message: /stop-limit order needs a limit price/ },
-  { name: 'GTD without expiry', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': 1.0, 'quantity': 1, 'time_in_force': 'GTD'}`), code: 'INVALID_ORDER', path: 'expires_at', message: /needs 'expires_at'/ },
-  { name: 'GTD in the past', source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': 1.0, 'quantity': 1, 'time_in_force': 'GTD', 'expires_at': 1000000000}`), code: 'INVALID_ORDER', path: 'expires_at', message: /in the past/ },
-  { name: 'output over the cap', source: order(`        print('x' * 5000000)\n        return None`), code: 'OUTPUT_LIMIT_EXCEEDED', message: /limit|more than/i },
+  {
+    name: 'wrong types',
+    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': '1000'}`),
+    code: 'INVALID_ORDER',
+    path: 'quantity',
+    message: /quantity: quantity must be a number, got a string "1000"/,
+  },
+  {
+    name: 'NaN quantity',
+    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': float('nan')}`),
+    code: 'INVALID_ORDER',
+    path: 'quantity',
+    message: /NaN/,
+  },
+  {
+    name: 'Infinity price',
+    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': float('inf'), 'quantity': 1}`),
+    code: 'INVALID_ORDER',
+    path: 'price',
+    message: /Infinity/,
+  },
+  {
+    name: 'zero quantity',
+    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 0}`),
+    code: 'INVALID_ORDER',
+    path: 'quantity',
+    message: /greater than zero/,
+  },
+  {
+    name: 'negative quantity',
+    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': -5}`),
+    code: 'INVALID_ORDER',
+    path: 'quantity',
+    message: /greater than zero/,
+  },
+  {
+    name: 'unknown order type',
+    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'iceberg', 'quantity': 1}`),
+    code: 'INVALID_ORDER',
+    path: 'order_type',
+    message: /unknown order type 'iceberg'/,
+  },
+  {
+    name: 'unknown time in force',
+    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1, 'time_in_force': 'DAY'}`),
+    code: 'INVALID_ORDER',
+    path: 'time_in_force',
+    message: /unknown time in force 'DAY'/,
+  },
+  {
+    name: 'limit without price',
+    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'quantity': 1}`),
+    code: 'INVALID_ORDER',
+    path: 'price',
+    message: /limit order needs a limit price/,
+  },
+  {
+    name: 'stop-limit missing a price',
+    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'stop_limit', 'stop_price': 1.2, 'quantity': 1}`),
+    code: 'INVALID_ORDER',
+    path: 'limit_price',
+    message: /stop-limit order needs a limit price/,
+  },
+  {
+    name: 'GTD without expiry',
+    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': 1.0, 'quantity': 1, 'time_in_force': 'GTD'}`),
+    code: 'INVALID_ORDER',
+    path: 'expires_at',
+    message: /needs 'expires_at'/,
+  },
+  {
+    name: 'GTD in the past',
+    source: order(
+      `        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': 1.0, 'quantity': 1, 'time_in_force': 'GTD', 'expires_at': 1000000000}`,
+    ),
+    code: 'INVALID_ORDER',
+    path: 'expires_at',
+    message: /in the past/,
+  },
+  {
+    name: 'output over the cap',
+    source: order(`        print('x' * 5000000)\n        return None`),
+    code: 'OUTPUT_LIMIT_EXCEEDED',
+    message: /limit|more than/i,
+  },
   { name: 'infinite loop', source: order(`        while True:\n            pass`), code: 'TIMEOUT', message: /nothing was sent/ },
   { name: 'sys.exit() inside the component', source: `import sys\n${order(`        sys.exit(3)`)}`, code: 'COMPONENT_EXIT', message: /sys\.exit|exit/ },
   { name: 'os._exit() inside the component', source: `import os\n${order(`        os._exit(7)`)}`, code: 'PROCESS_EXITED', message: /os\._exit/ },
@@ -118,7 +219,10 @@ describe('Test Order (component → validation → paper venue)', function () {
 
   it('stdout noise around the result is kept for display and does not corrupt the order', async () => {
     const file = join(dir, 'core', 'orders', 'noisy.py');
-    writeFileSync(file, `import os, sys\n${order(`        print('{"not": "the order"}')\n        sys.stdout.buffer.write(b'\\xff\\xfe raw bytes\\n')\n        os.write(1, b'\\xff low-level\\n')\n        print('warning', file=sys.stderr)\n        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}`)}`);
+    writeFileSync(
+      file,
+      `import os, sys\n${order(`        print('{"not": "the order"}')\n        sys.stdout.buffer.write(b'\\xff\\xfe raw bytes\\n')\n        os.write(1, b'\\xff low-level\\n')\n        print('warning', file=sys.stderr)\n        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}`)}`,
+    );
     const outcome = await run({ file });
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
     assert.equal(outcome.response?.status.status, 'filled');
@@ -141,7 +245,10 @@ describe('Test Order (component → validation → paper venue)', function () {
 
   it('slippage is measured against the quote the component saw (a fixture), in pips', async () => {
     const live = await broker.getQuote('EUR_USD');
-    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py'), marketData: { bid: live.bid - 0.0002, ask: live.ask - 0.0002 } });
+    const outcome = await run({
+      file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py'),
+      marketData: { bid: live.bid - 0.0002, ask: live.ask - 0.0002 },
+    });
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
     assert.equal(outcome.slippage?.units, 2);
     assert.equal(outcome.slippage?.reference, 'ask');

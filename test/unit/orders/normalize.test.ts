@@ -12,7 +12,15 @@ const nan = (v: string) => ({ __sptrader_nonfinite__: v });
 
 describe('normalizeComponentOrder', () => {
   it('accepts the designed dialect with string type and price fields', () => {
-    const r = normalize({ symbol: 'EUR_USD', side: 'BUY', order_type: 'limit', price: 1.0845, quantity: 1000, time_in_force: 'GTD', expires_at: NOW / 1000 + 3600 });
+    const r = normalize({
+      symbol: 'EUR_USD',
+      side: 'BUY',
+      order_type: 'limit',
+      price: 1.0845,
+      quantity: 1000,
+      time_in_force: 'GTD',
+      expires_at: NOW / 1000 + 3600,
+    });
     assert.ok(r.ok);
     assert.equal(r.dialect, 'designed');
     assert.deepEqual(r.order, {
@@ -26,7 +34,11 @@ describe('normalizeComponentOrder', () => {
   });
 
   it('unwraps the to_json envelope and keeps component name and version', () => {
-    const r = normalize({ type: 'order_request', order: { symbol: 'AAPL', side: 'sell', order_type: 'market', quantity: 5 }, metadata: { component: 'Spread', version: '1.2' } });
+    const r = normalize({
+      type: 'order_request',
+      order: { symbol: 'AAPL', side: 'sell', order_type: 'market', quantity: 5 },
+      metadata: { component: 'Spread', version: '1.2' },
+    });
     assert.ok(r.ok);
     assert.equal(r.dialect, 'envelope');
     assert.deepEqual(r.order.metadata, { component: 'Spread', component_version: '1.2' });
@@ -35,7 +47,18 @@ describe('normalizeComponentOrder', () => {
   });
 
   it('maps the shipped dialect: type/size, market price as reference, extras into metadata', () => {
-    const r = normalize({ type: 'market', symbol: 'EURUSD', side: 'buy', size: 184.3, price: 1.0852, value: 200, urgency: 'normal', timestamp: '2026-01-01T00:00:00', time_in_force: 'IOC', metadata: { base_size: 0.02 } });
+    const r = normalize({
+      type: 'market',
+      symbol: 'EURUSD',
+      side: 'buy',
+      size: 184.3,
+      price: 1.0852,
+      value: 200,
+      urgency: 'normal',
+      timestamp: '2026-01-01T00:00:00',
+      time_in_force: 'IOC',
+      metadata: { base_size: 0.02 },
+    });
     assert.ok(r.ok);
     assert.equal(r.dialect, 'shipped');
     assert.deepEqual(r.order.order_type, { type: 'market' });
@@ -45,10 +68,22 @@ describe('normalizeComponentOrder', () => {
   });
 
   it('accepts object and serde-style order types and time in force', () => {
-    const a = normalize({ symbol: 'BTCUSDT', side: 'buy', order_type: { type: 'stop_limit', stop_price: 70000, limit_price: 70100 }, quantity: 0.01, time_in_force: { type: 'FOK' } });
+    const a = normalize({
+      symbol: 'BTCUSDT',
+      side: 'buy',
+      order_type: { type: 'stop_limit', stop_price: 70000, limit_price: 70100 },
+      quantity: 0.01,
+      time_in_force: { type: 'FOK' },
+    });
     assert.ok(a.ok);
     assert.deepEqual(a.order.order_type, { type: 'stop_limit', stop_price: 70000, limit_price: 70100 });
-    const b = normalize({ symbol: 'BTCUSDT', side: 'sell', order_type: { Stop: { price: 60000 } }, quantity: 0.01, time_in_force: { GTD: { expires_at: NOW + 60_000 } } });
+    const b = normalize({
+      symbol: 'BTCUSDT',
+      side: 'sell',
+      order_type: { Stop: { price: 60000 } },
+      quantity: 0.01,
+      time_in_force: { GTD: { expires_at: NOW + 60_000 } },
+    });
     assert.ok(b.ok);
     assert.deepEqual(b.order.order_type, { type: 'stop', price: 60000 });
     assert.deepEqual(b.order.time_in_force, { type: 'GTD', expires_at: NOW + 60_000 });
@@ -65,8 +100,16 @@ describe('normalizeComponentOrder', () => {
   });
 
   it('names the shipped field names and envelope prefix in paths', () => {
-    assert.deepEqual(issuesOf({ type: 'limit', symbol: 'X', side: 'buy', size: 0 }).map((i) => i.path).sort(), ['price', 'size']);
-    assert.deepEqual(issuesOf({ type: 'order_request', order: { symbol: 'X', side: 'buy', order_type: 'market', quantity: 'ten' } }).map((i) => i.path), ['order.quantity']);
+    assert.deepEqual(
+      issuesOf({ type: 'limit', symbol: 'X', side: 'buy', size: 0 })
+        .map((i) => i.path)
+        .sort(),
+      ['price', 'size'],
+    );
+    assert.deepEqual(
+      issuesOf({ type: 'order_request', order: { symbol: 'X', side: 'buy', order_type: 'market', quantity: 'ten' } }).map((i) => i.path),
+      ['order.quantity'],
+    );
   });
 
   it('refuses a non-dict result and says what an order looks like', () => {
@@ -104,17 +147,26 @@ describe('normalizeComponentOrder', () => {
 
   it('refuses a stop-limit missing either price', () => {
     const issues = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'stop_limit', stop_price: 1.09, quantity: 1 });
-    assert.deepEqual(issues.map((i) => i.path), ['limit_price']);
+    assert.deepEqual(
+      issues.map((i) => i.path),
+      ['limit_price'],
+    );
     const both = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'stop_limit', quantity: 1 });
     assert.deepEqual(both.map((i) => i.path).sort(), ['limit_price', 'stop_price']);
   });
 
   it('refuses GTD without an expiry or with one in the past', () => {
-    assert.match(issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD' })[0]!.message, /GTD order needs 'expires_at'/);
+    assert.match(
+      issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD' })[0]!.message,
+      /GTD order needs 'expires_at'/,
+    );
     const past = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD', expires_at: '2020-01-01T00:00:00Z' });
     assert.equal(past[0]!.path, 'expires_at');
     assert.match(past[0]!.message, /is in the past/);
-    assert.match(issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD', expires_at: 'soon' })[0]!.message, /is not a time/);
+    assert.match(
+      issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD', expires_at: 'soon' })[0]!.message,
+      /is not a time/,
+    );
   });
 
   it('validates a client order id against every venue charset', () => {

@@ -24,7 +24,13 @@ class ScriptedQuotes implements QuoteSource {
 }
 
 let n = 0;
-function order(side: 'buy' | 'sell', quantity: number, orderType: OrderType = { type: 'market' }, tif: TimeInForce = { type: 'GTC' }, symbol = 'AAPL'): PlacedOrderRequest {
+function order(
+  side: 'buy' | 'sell',
+  quantity: number,
+  orderType: OrderType = { type: 'market' },
+  tif: TimeInForce = { type: 'GTC' },
+  symbol = 'AAPL',
+): PlacedOrderRequest {
   return { symbol, side, quantity, order_type: orderType, time_in_force: tif, metadata: {}, client_order_id: `t-${++n}` };
 }
 
@@ -51,7 +57,10 @@ describe('PaperBroker', () => {
     const [p] = await broker.getPositions();
     assert.deepEqual([p?.quantity, p?.average_price], [6, 100.02]);
     assert.equal((await broker.getAccountInfo()).balance, 100_000 - 1000.2 + 400);
-    assert.deepEqual(updates.map((u) => u.order.status.status), ['submitted', 'filled', 'submitted', 'filled']);
+    assert.deepEqual(
+      updates.map((u) => u.order.status.status),
+      ['submitted', 'filled', 'submitted', 'filled'],
+    );
   });
 
   for (const side of ['buy', 'sell'] as const) {
@@ -80,7 +89,8 @@ describe('PaperBroker', () => {
       assert.deepEqual([after.status.status, after.filled_price], ['filled', side === 'buy' ? 101.02 : 99]);
     });
     it(`${side} stop-limit that gaps past its limit becomes a resting limit`, async () => {
-      const t: OrderType = side === 'buy' ? { type: 'stop_limit', stop_price: 100.5, limit_price: 100.6 } : { type: 'stop_limit', stop_price: 99.5, limit_price: 99.4 };
+      const t: OrderType =
+        side === 'buy' ? { type: 'stop_limit', stop_price: 100.5, limit_price: 100.6 } : { type: 'stop_limit', stop_price: 99.5, limit_price: 99.4 };
       const r = await broker.submitOrder(order(side, 5, t));
       quotes.set(100 + sign * 1, 100.02 + sign * 1);
       broker.poll();
@@ -183,14 +193,23 @@ describe('PaperBroker', () => {
       const second = new PaperBroker({ clock, quotes, stateFile: file });
       await second.connect();
       assert.equal((await second.getAccountInfo()).balance, 100_000 - 1000.2);
-      assert.deepEqual((await second.getPositions()).map((p) => p.quantity), [10]);
-      assert.deepEqual((await second.listOpenOrders()).map((o) => o.order_id), [resting.order_id]);
+      assert.deepEqual(
+        (await second.getPositions()).map((p) => p.quantity),
+        [10],
+      );
+      assert.deepEqual(
+        (await second.listOpenOrders()).map((o) => o.order_id),
+        [resting.order_id],
+      );
       quotes.set(98.5, 98.52);
       second.poll();
       assert.equal((await second.getOrderStatus(resting.order_id)).filled_price, 99);
       const third = new PaperBroker({ clock, quotes, stateFile: file });
       await third.connect();
-      assert.deepEqual((await third.getPositions()).map((p) => p.quantity), [15]);
+      assert.deepEqual(
+        (await third.getPositions()).map((p) => p.quantity),
+        [15],
+      );
       const next = await third.submitOrder(order('buy', 1));
       assert.equal(next.order_id, 'P-3');
     });
@@ -221,7 +240,15 @@ describe('PaperBroker', () => {
   it('property: cash + position value at trade prices is conserved minus commission; fills within the touch or the limit', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ side: fc.constantFrom('buy' as const, 'sell' as const), qty: fc.integer({ min: 1, max: 20 }), limitOffset: fc.option(fc.integer({ min: -30, max: 30 })), move: fc.integer({ min: -50, max: 50 }) }), { maxLength: 25 }),
+        fc.array(
+          fc.record({
+            side: fc.constantFrom('buy' as const, 'sell' as const),
+            qty: fc.integer({ min: 1, max: 20 }),
+            limitOffset: fc.option(fc.integer({ min: -30, max: 30 })),
+            move: fc.integer({ min: -50, max: 50 }),
+          }),
+          { maxLength: 25 },
+        ),
         async (steps) => {
           const q = new ScriptedQuotes();
           const c = new TestClock();

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { findPackageRoot, PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
 
-const base = (body: string, extra = '') => `${extra}from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${body}\n`;
+const base = (body: string, extra = '') =>
+  `${extra}from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${body}\n`;
 
 describe('Python runner', function () {
   this.timeout(30_000);
@@ -42,8 +43,14 @@ describe('Python runner', function () {
   });
 
   it('passes the environment: TEST_MODE, BROKER_PROFILE, data variables, PYTHONPATH', async () => {
-    const file = write('core/orders/env.py', base("        import os, sys\n        return {k: os.environ.get(k) for k in ('TEST_MODE', 'BROKER_PROFILE', 'CANDLE_DATA_FILE')}"));
-    const r = await runComponentCold({ ...options, brokerProfile: 'paper-2', env: { ...process.env, CANDLE_DATA_FILE: '/data/eurusd.parquet' } }, { file, marketData: {} });
+    const file = write(
+      'core/orders/env.py',
+      base("        import os, sys\n        return {k: os.environ.get(k) for k in ('TEST_MODE', 'BROKER_PROFILE', 'CANDLE_DATA_FILE')}"),
+    );
+    const r = await runComponentCold(
+      { ...options, brokerProfile: 'paper-2', env: { ...process.env, CANDLE_DATA_FILE: '/data/eurusd.parquet' } },
+      { file, marketData: {} },
+    );
     assert.deepEqual(r.output, { TEST_MODE: 'true', BROKER_PROFILE: 'paper-2', CANDLE_DATA_FILE: '/data/eurusd.parquet' });
   });
 
@@ -69,27 +76,36 @@ describe('Python runner', function () {
   });
 
   it('parses the to_json envelope and picks a class by name', async () => {
-    const file = write('core/orders/two.py', `${base("        return self.to_json({'symbol': 'X'})")}\nclass D(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return {'d': 1}\n`);
+    const file = write(
+      'core/orders/two.py',
+      `${base("        return self.to_json({'symbol': 'X'})")}\nclass D(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return {'d': 1}\n`,
+    );
     const r = await runComponentCold(options, { file, className: 'C', marketData: {} });
     assert.deepEqual(r.output, { type: 'order_request', order: { symbol: 'X' }, metadata: { component: 'C', version: '1.0' } });
     const missing = await runComponentCold(options, { file, className: 'Nope', marketData: {} });
     assert.equal(missing.error?.code, 'CLASS_NOT_FOUND');
-    assert.match(missing.error!.message, /available: C, D|available: D, C/);
+    assert.match(missing.error.message, /available: C, D|available: D, C/);
   });
 
   it('reports a value JSON cannot carry, by path', async () => {
     const file = write('core/orders/obj.py', base("        return {'symbol': 'X', 'metadata': {'obj': object()}}"));
     const r = await runComponentCold(options, { file, marketData: {} });
     assert.equal(r.error?.code, 'NOT_SERIALIZABLE');
-    assert.match(r.error!.message, /order\.metadata\.obj is a object/);
+    assert.match(r.error.message, /order\.metadata\.obj is a object/);
   });
 
   it('inspects classes and metadata without executing the file', async () => {
-    const file = write('core/orders/inspect_me.py', `raise SystemExit('must not run')\n__metadata__ = {'symbol': 'AAPL', 'parameters': {'q': {'default': 3}}}\n${base('        return None')}`);
+    const file = write(
+      'core/orders/inspect_me.py',
+      `raise SystemExit('must not run')\n__metadata__ = {'symbol': 'AAPL', 'parameters': {'q': {'default': 3}}}\n${base('        return None')}`,
+    );
     const worker = new PythonWorker(options);
     try {
       const info = await worker.inspect(file);
-      assert.deepEqual(info.classes.map((c) => [c.name, c.entryPoint, c.line]), [['C', 'generate_order', 5]]);
+      assert.deepEqual(
+        info.classes.map((c) => [c.name, c.entryPoint, c.line]),
+        [['C', 'generate_order', 5]],
+      );
       assert.deepEqual(info.metadata, { symbol: 'AAPL', parameters: { q: { default: 3 } } });
     } finally {
       await worker.dispose();
@@ -114,7 +130,12 @@ describe('Python runner', function () {
   });
 
   it('a timeout kills the whole process tree, and the worker starts afresh afterwards', async () => {
-    const file = write('core/orders/spin.py', base("        import subprocess, sys, time\n        child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n        print('child', child.pid)\n        while True:\n            time.sleep(0.01)"));
+    const file = write(
+      'core/orders/spin.py',
+      base(
+        "        import subprocess, sys, time\n        child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n        print('child', child.pid)\n        while True:\n            time.sleep(0.01)",
+      ),
+    );
     const ok = write('core/orders/ok.py', base("        return {'ok': True}"));
     const worker = new PythonWorker({ ...options, timeoutMs: 1500 });
     try {
@@ -122,9 +143,12 @@ describe('Python runner', function () {
       const pid = worker.pidFor(ok)!;
       const r = await worker.run({ file, marketData: {} });
       assert.equal(r.error?.code, 'TIMEOUT');
-      assert.match(r.error!.message, /1\.5 s; its process tree was stopped and nothing was sent/);
+      assert.match(r.error.message, /1\.5 s; its process tree was stopped and nothing was sent/);
       await new Promise((res) => setTimeout(res, 200));
-      const alive = execFileSync('ps', ['-o', 'pid=,stat=,args=', '-g', String(pid)], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() && !/\sZ/.test(l)).join('\n');
+      const alive = execFileSync('ps', ['-o', 'pid=,stat=,args=', '-g', String(pid)], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.trim() && !/\sZ/.test(l))
+        .join('\n');
       assert.equal(alive, '', `processes left in the group: ${alive}`);
       assert.deepEqual((await worker.run({ file: ok, marketData: {} })).output, { ok: true });
       assert.notEqual(worker.pidFor(ok), pid);
@@ -140,7 +164,7 @@ describe('Python runner', function () {
     try {
       const r = await worker.run({ file: boom, marketData: {} });
       assert.equal(r.error?.code, 'PROCESS_EXITED');
-      assert.match(r.error!.message, /code 3/);
+      assert.match(r.error.message, /code 3/);
       assert.deepEqual((await worker.run({ file: ok, marketData: {} })).output, { ok: 1 });
     } finally {
       await worker.dispose();
