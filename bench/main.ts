@@ -1,10 +1,12 @@
 /** `npm run bench`: every performance figure of the project, each beside its floor. */
+import { benchAudit } from './audit.bench';
 import { benchTestOrder } from './testOrder.bench';
 
 async function main(): Promise<void> {
   console.log(`# SPtrader benchmarks — ${new Date().toISOString()} — node ${process.version}, ${process.platform}/${process.arch}`);
   const only = process.argv[2];
   if (!only || only === 'test-order') await benchTestOrder();
+  if (!only || only === 'audit') await benchAudit();
 }
 
 main().catch((e: unknown) => {

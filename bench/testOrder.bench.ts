@@ -26,7 +26,7 @@ export async function benchTestOrder(): Promise<void> {
   // Interleave floor and cold runs so that machine noise hits both alike.
   const floor: number[] = [];
   const cold: number[] = [];
-  const broker = new PaperBroker({ clock: systemClock, seed: 3 });
+  const broker = new PaperBroker({ clock: systemClock, seed: 3, startingCash: 1e9 });
   await broker.connect();
   for (let i = 0; i < coldRuns + 3; i++) {
     let t = monotonicMs();
@@ -59,7 +59,7 @@ export async function benchTestOrder(): Promise<void> {
     await worker.ping();
     ping.push(monotonicMs() - t);
     t = monotonicMs();
-    const outcome = await runTestOrder({ file: EXAMPLE }, { runner: worker, broker, clock: systemClock });
+    const outcome = await runTestOrder({ file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' }, { runner: worker, broker, clock: systemClock });
     warm.push(monotonicMs() - t);
     if (outcome.response?.status.status !== 'filled') throw new Error(`warm Test Order did not fill: ${outcome.summary}`);
   }

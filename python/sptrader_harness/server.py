@@ -171,6 +171,7 @@ class Server(object):
         self.proto_in = proto_in
         self.proto_out = proto_out
         self.modules = {}  # file -> (key, module)
+        self.inspected = {}  # file -> (key, result): parsing is the costly part of a warm Test Order
 
     def serve(self):
         for raw in self.proto_in:
@@ -212,6 +213,16 @@ class Server(object):
         return file
 
     def inspect(self, file):
+        st = os.stat(file)
+        key = (st.st_mtime_ns, st.st_size)
+        cached = self.inspected.get(file)
+        if cached is not None and cached[0] == key:
+            return dict(cached[1])
+        result = self.inspect_uncached(file)
+        self.inspected[file] = (key, result)
+        return dict(result)
+
+    def inspect_uncached(self, file):
         import ast
         with open(file, 'rb') as f:
             source = f.read()

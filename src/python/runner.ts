@@ -397,6 +397,8 @@ export async function runComponentCold(options: RunnerOptions, req: ComponentRun
 /** Keeps one interpreter alive per package root; starts a new one after a crash or a timeout. */
 export class PythonWorker {
   private readonly sessions = new Map<string, PythonSession>();
+  /** Inspection is a pure function of the file's bytes; a stat is far cheaper than a round trip. */
+  private readonly inspected = new Map<string, { key: string; info: ComponentInfo }>();
   constructor(private readonly options: RunnerOptions) {}
 
   private session(file: string): Promise<PythonSession> {
@@ -412,7 +414,13 @@ export class PythonWorker {
   async inspect(file: string): Promise<ComponentInfo> {
     const bad = precheck(file);
     if (bad) throw new PythonRunError(bad.code, bad.message, bad.file);
-    return (await this.session(file)).inspect(file);
+    const st = statSync(file, { bigint: true });
+    const key = `${st.mtimeNs}:${st.size}`;
+    const cached = this.inspected.get(file);
+    if (cached?.key === key) return cached.info;
+    const info = await (await this.session(file)).inspect(file);
+    this.inspected.set(file, { key, info });
+    return info;
   }
 
   async run(req: ComponentRunRequest): Promise<ComponentRunResult> {

@@ -118,6 +118,8 @@ export class PaperBroker implements BrokerApi {
   private nextFill = 0;
   private positions = new Map<string, PositionState>();
   private orders = new Map<string, LiveOrder>();
+  /** Open orders only, so polling costs O(open), not O(history). */
+  private open = new Map<string, LiveOrder>();
   private byClientId = new Map<string, string>();
 
   constructor(private readonly options: PaperBrokerOptions) {
@@ -137,6 +139,7 @@ export class PaperBroker implements BrokerApi {
     this.nextFill = 0;
     this.positions = new Map();
     this.orders = new Map();
+    this.open = new Map();
     this.byClientId = new Map();
   }
 
@@ -220,6 +223,7 @@ export class PaperBroker implements BrokerApi {
     };
     const refusal = this.venueRule(request, now);
     this.orders.set(orderId, live);
+    this.open.set(orderId, live);
     this.byClientId.set(request.client_order_id, orderId);
     if (refusal) {
       this.finish(live, { status: 'rejected', reason: refusal });
@@ -260,7 +264,7 @@ export class PaperBroker implements BrokerApi {
   async listOpenOrders(): Promise<OrderResponse[]> {
     this.ensureConnected();
     this.poll();
-    return [...this.orders.values()].filter((o) => !isFinalStatus(o.response.status)).map((o) => structuredClone(o.response));
+    return [...this.open.values()].map((o) => structuredClone(o.response));
   }
 
   async getPositions(): Promise<Position[]> {
@@ -289,10 +293,7 @@ export class PaperBroker implements BrokerApi {
   /** Re-evaluates every open order against the quote now: expiries, triggers, fills. */
   poll(): void {
     let changed = false;
-    for (const live of this.orders.values()) {
-      if (isFinalStatus(live.response.status)) continue;
-      changed = this.evaluate(live, false) || changed;
-    }
+    for (const live of [...this.open.values()]) changed = this.evaluate(live, false) || changed;
     if (changed) this.save();
   }
 
@@ -389,6 +390,7 @@ export class PaperBroker implements BrokerApi {
     res.commission = fromMoney(toMoney(res.commission ?? 0) + toMoney(commissionQuote));
     res.timestamp = now;
     res.status = filled >= toMoney(r.quantity) ? { status: 'filled' } : { status: 'partially_filled', filled_qty: fromMoney(filled) };
+    if (res.status.status === 'filled') this.open.delete(res.order_id);
     this.emit(live, fill);
   }
 
@@ -409,6 +411,7 @@ export class PaperBroker implements BrokerApi {
   }
 
   private finish(live: LiveOrder, status: OrderStatus): void {
+    this.open.delete(live.response.order_id);
     live.response.status = status;
     live.response.timestamp = this.clock.now();
     this.emit(live);
@@ -421,8 +424,7 @@ export class PaperBroker implements BrokerApi {
   }
 
   private trimFinal(): void {
-    let finals = 0;
-    for (const o of this.orders.values()) if (isFinalStatus(o.response.status)) finals++;
+    let finals = this.orders.size - this.open.size;
     if (finals <= MAX_FINAL_KEPT) return;
     for (const [id, o] of this.orders) {
       if (finals <= MAX_FINAL_KEPT) break;
@@ -475,8 +477,7 @@ export class PaperBroker implements BrokerApi {
       exposure += abs(value);
     }
     let reserved = 0n;
-    for (const o of this.orders.values()) {
-      if (isFinalStatus(o.response.status)) continue;
+    for (const o of this.open.values()) {
       const t = o.request.order_type;
       const px = t.type === 'market' ? this.mid(o.request.symbol) : t.type === 'stop_limit' ? t.limit_price : t.price;
       const left = toMoney(o.request.quantity) - toMoney(o.response.filled_quantity ?? 0);
@@ -575,6 +576,7 @@ export class PaperBroker implements BrokerApi {
     for (const o of parsed.orders) {
       const live: LiveOrder = { response: o.response, request: o.request as PlacedOrderRequest, triggered: o.triggered };
       this.orders.set(o.response.order_id, live);
+      if (!isFinalStatus(o.response.status)) this.open.set(o.response.order_id, live);
       this.byClientId.set(o.response.client_order_id, o.response.order_id);
     }
   }
