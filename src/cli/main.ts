@@ -106,6 +106,7 @@ async function testOrderCommand(args: string[]): Promise<number> {
       { runner: session, broker, clock: systemClock },
     );
   } catch (e) {
+    await session?.close();
     if (!(e instanceof PythonRunError)) throw e;
     outcome = failedBeforeRun(
       file,
@@ -114,10 +115,11 @@ async function testOrderCommand(args: string[]): Promise<number> {
       monotonicMs() - started,
     );
   } finally {
-    await session?.close();
     await broker.disconnect();
   }
+  // Show the result first; the interpreter's shutdown (several ms) need not delay it.
   process.stdout.write(values.json ? `${JSON.stringify(outcome)}\n` : `${formatOutcome(outcome)}\n`);
+  await session?.close();
   return outcome.exitCode;
 }
 
