@@ -273,6 +273,8 @@ export class PythonSession {
   private request(body: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
     const run = async (): Promise<Record<string, unknown>> => {
       if (this.failure) throw this.failure;
+      // The output cap is per request: a long-lived worker may print a little on every run.
+      this.outputBytes = 0;
       const id = this.nextId++;
       return new Promise<Record<string, unknown>>((resolvePromise, reject) => {
         const timer = setTimeout(() => {
@@ -404,6 +406,7 @@ export async function runComponentCold(options: RunnerOptions, req: ComponentRun
 /** Keeps one interpreter alive per package root; starts a new one after a crash or a timeout. */
 export class PythonWorker {
   private readonly sessions = new Map<string, PythonSession>();
+  private readonly starting = new Map<string, Promise<PythonSession>>();
   /** Inspection is a pure function of the file's bytes; a stat is far cheaper than a round trip. */
   private readonly inspected = new Map<string, { key: string; info: ComponentInfo }>();
   constructor(private readonly options: RunnerOptions) {}
@@ -412,10 +415,17 @@ export class PythonWorker {
     const root = this.options.packageRoot ?? findPackageRoot(file);
     const existing = this.sessions.get(root);
     if (existing?.alive) return Promise.resolve(existing);
-    return PythonSession.start(this.options, file).then((s) => {
-      this.sessions.set(root, s);
-      return s;
-    });
+    // Concurrent first runs share one start instead of racing to spawn two interpreters.
+    let pending = this.starting.get(root);
+    if (!pending) {
+      pending = PythonSession.start(this.options, file).then((s) => {
+        this.sessions.set(root, s);
+        this.starting.delete(root);
+        return s;
+      });
+      this.starting.set(root, pending);
+    }
+    return pending;
   }
 
   async inspect(file: string): Promise<ComponentInfo> {

@@ -171,3 +171,27 @@ describe('Python runner', function () {
     }
   });
 });
+
+describe('Python worker under load', function () {
+  this.timeout(30_000);
+  it('serves concurrent runs from one interpreter, each with its own output cap', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-load-'));
+    try {
+      const file = join(dir, 'chatty.py');
+      writeFileSync(file, base("        print('x' * 600)\n        return {'n': market_data['n']}"));
+      const worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates()), outputLimitBytes: 2048 });
+      try {
+        const results = await Promise.all(Array.from({ length: 20 }, (_, n) => worker.run({ file, marketData: { n } })));
+        assert.deepEqual(
+          results.map((r) => r.output),
+          Array.from({ length: 20 }, (_, n) => ({ n })),
+        );
+        assert.ok(results.every((r) => r.stdout.length === 601));
+      } finally {
+        await worker.dispose();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
