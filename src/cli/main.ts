@@ -13,6 +13,7 @@ import { defaultInterpreterCandidates, resolveInterpreter } from '../python/inte
 import { PythonRunError, PythonSession, type RunnerOptions } from '../python/runner';
 import { formatOutcome } from '../execution/formatOutcome';
 import { isBrokerError } from '../brokers/errors';
+import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
 import { describeOrderType, describeStatus, describeTimeInForce } from '../orders/model';
 
 const USAGE = `Usage: sptrader <command> [options]
@@ -32,6 +33,10 @@ Commands:
   positions | account | orders  Show the paper account's positions, balances or open orders.
       --state-dir DIR         Where the paper account lives (default ./.sptrader).
       --json                  Print JSON.
+  audit verify [DIR]          Check the audit log's hash chain (default DIR: <state-dir>/audit); exit 1 if broken.
+  audit tail [DIR] [-n N]     Print the last N audit records (default 20).
+      --state-dir DIR         Where the state lives (default ./.sptrader).
+      --json                  Print JSON.
   help                        Show this text.
 `;
 
@@ -47,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
       case 'account':
       case 'orders':
         return await accountCommand(command, rest);
+      case 'audit':
+        return await auditCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -175,6 +182,43 @@ async function accountCommand(command: 'positions' | 'account' | 'orders', args:
   } finally {
     await broker.disconnect();
   }
+}
+
+async function auditCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, n: { type: 'string', short: 'n' } },
+  });
+  const [action, dirArg, ...extra] = positionals;
+  if ((action !== 'verify' && action !== 'tail') || extra.length > 0) throw new UsageError('audit needs verify or tail, and at most one folder');
+  const dir = resolve(dirArg ?? join(values['state-dir'] ?? '.sptrader', 'audit'));
+  if (action === 'tail') {
+    const n = values.n === undefined ? 20 : Number(values.n);
+    if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`-n must be a whole number, not '${values.n}'`);
+    const records = await tailAudit(dir, n);
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify(records)}\n`
+        : records.map((r) => `${String(r.seq).padStart(8)} ${new Date(r.ts).toISOString()} ${r.type} ${JSON.stringify(r.data)}`).join('\n') +
+            (records.length ? '\n' : ''),
+    );
+    return 0;
+  }
+  const report = await verifyAuditDir(dir);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } else {
+    const lines = [
+      `${report.verified ? 'VERIFIED' : 'BROKEN'}: ${report.lines} records in ${report.files} file${report.files === 1 ? '' : 's'} under ${dir}, last seq ${report.lastSeq}, last line sha256 ${report.lastLineHash}`,
+    ];
+    if (report.tornTailBytes > 0)
+      lines.push(`torn last line: ${report.tornTailBytes} bytes at the end of ${report.tornTailFile ?? '?'} (removed on the next open)`);
+    for (const p of report.problems) lines.push(`${p.file}:${p.line}: ${p.problem}`);
+    if (report.problemCount > report.problems.length) lines.push(`… and ${report.problemCount - report.problems.length} more problems`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return report.verified ? 0 : 1;
 }
 
 function readJsonObject(path: string, flag: string): Record<string, unknown> {

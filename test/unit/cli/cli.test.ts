@@ -1,9 +1,10 @@
 /** The built CLI (`dist/cli.js`), as a user runs it. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { AuditLog } from '../../../src/execution/audit/auditLog';
 
 const ROOT = resolve(__dirname, '../../../..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -96,5 +97,37 @@ describe('sptrader CLI', function () {
     const out = JSON.parse(r.stdout) as { errors: Array<{ code: string; message: string }> };
     assert.equal(out.errors[0]?.code, 'INTERPRETER_TOO_OLD');
     assert.match(out.errors[0].message, /2\.7\.18/);
+  });
+});
+
+describe('sptrader audit', function () {
+  this.timeout(60_000);
+  it('verifies a chain, tails it, and reports a tampered line with file and line (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-audit-cli-'));
+    try {
+      const { log } = await AuditLog.open(dir);
+      for (let i = 1; i <= 5; i++) await log.append('OrderSubmitted', { clientOrderId: `c-${i}`, quantity: i });
+      await log.close();
+      const ok = cli(['audit', 'verify', dir]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /^VERIFIED: 5 records in 1 file/);
+      const tail = cli(['audit', 'tail', dir, '-n', '2', '--json']);
+      assert.deepEqual(
+        (JSON.parse(tail.stdout) as Array<{ seq: number }>).map((r) => r.seq),
+        [4, 5],
+      );
+      const file = join(
+        dir,
+        readdirSync(dir).find((f) => f.endsWith('.jsonl'))!,
+      );
+      writeFileSync(file, readFileSync(file, 'utf8').replace('"quantity":3', '"quantity":9'));
+      const bad = cli(['audit', 'verify', dir]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stdout, /^BROKEN/);
+      assert.ok(bad.stdout.includes(`${file}:3:`), bad.stdout);
+      assert.equal(cli(['audit', 'rewrite', dir]).code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
