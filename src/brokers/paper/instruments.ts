@@ -1,35 +1,50 @@
 /**
  * Instruments of the paper venue: the grid prices and quantities must sit on, and what the
- * synthetic feed needs to look plausible. Unknown symbols are inferred and marked so.
+ * synthetic feed needs to look plausible. Unknown symbols are inferred (and marked so) rather than
+ * refused, because a paper venue exists to let people try things.
  */
+import { decimalsOf } from '../../common/decimal';
 import type { InstrumentRules } from '../../orders/model';
 
+export type InstrumentKind = 'fx' | 'equity' | 'crypto';
+
 export interface Instrument extends InstrumentRules {
+  kind: InstrumentKind;
+  /** Decimal places of the tick: 5 for EUR/USD, 3 for USD/JPY, 2 for equities and USDT pairs. */
+  pricePrecision: number;
+  /** What one unit of quantity is: EUR for EUR/USD, BTC for BTCUSDT, SHARE for equities. */
   baseCurrency: string;
+  /** Where the synthetic feed centres its path. */
   referencePrice: number;
+  /** Quoted spread, in ticks. */
   spreadTicks: number;
-  /** Relative daily move, e.g. 0.006 for EUR/USD. */
+  /** Typical relative move over a day, e.g. 0.006 for EUR/USD. */
   dailyVolatility: number;
-  /** Size shown at the touch, in units. */
+  /** Size the synthetic feed shows at the touch (in units), around which it varies. */
   touchSize: number;
+  /** True when the symbol is not a preset and its rules were guessed from its shape. */
   inferred: boolean;
 }
 
-type Preset = Omit<Instrument, 'symbol' | 'inferred' | 'pipSize'> & { pipSize?: number };
+type Preset = Omit<Instrument, 'symbol' | 'inferred' | 'pricePrecision'>;
 
-const fx = (base: string, quote: string, price: number, tick = 0.00001, spreadTicks = 12): Preset => ({
-  kind: 'fx',
-  baseCurrency: base,
-  quoteCurrency: quote,
-  referencePrice: price,
-  tickSize: tick,
-  lotSize: 1,
-  minQuantity: 1,
-  spreadTicks,
-  dailyVolatility: 0.006,
-  touchSize: 1_000_000,
-  pipSize: quote === 'JPY' ? 0.01 : 0.0001,
-});
+const fx = (base: string, quote: string, price: number): Preset => {
+  // JPY pairs are quoted to 3 decimals (a pip is 0.01), the others to 5 (a pip is 0.0001).
+  const jpy = quote === 'JPY';
+  return {
+    kind: 'fx',
+    baseCurrency: base,
+    quoteCurrency: quote,
+    referencePrice: price,
+    tickSize: jpy ? 0.001 : 0.00001,
+    lotSize: 1,
+    minQuantity: 1,
+    spreadTicks: 12,
+    dailyVolatility: 0.006,
+    touchSize: 1_000_000,
+    pipSize: jpy ? 0.01 : 0.0001,
+  };
+};
 const equity = (price: number): Preset => ({
   kind: 'equity',
   baseCurrency: 'SHARE',
@@ -41,27 +56,32 @@ const equity = (price: number): Preset => ({
   spreadTicks: 2,
   dailyVolatility: 0.015,
   touchSize: 500,
+  pipSize: 0.01,
 });
-const crypto = (base: string, price: number, lot: number): Preset => ({
+const crypto = (base: string, quote: string, price: number, lot: number, touchSize: number): Preset => ({
   kind: 'crypto',
   baseCurrency: base,
-  quoteCurrency: 'USDT',
+  quoteCurrency: quote,
   referencePrice: price,
   tickSize: 0.01,
   lotSize: lot,
   minQuantity: lot,
   spreadTicks: 2,
   dailyVolatility: 0.03,
-  touchSize: 5,
+  touchSize,
+  pipSize: 0.01,
 });
 
-const PRESETS: Record<string, Preset> = {
+/** Keyed by `instrumentKey`. The extra FX majors are here so other currencies convert to the account's. */
+const PRESETS: Readonly<Record<string, Preset>> = {
   EURUSD: fx('EUR', 'USD', 1.085),
   GBPUSD: fx('GBP', 'USD', 1.27),
   AUDUSD: fx('AUD', 'USD', 0.66),
-  USDJPY: fx('USD', 'JPY', 150, 0.001, 12),
-  BTCUSDT: crypto('BTC', 65000, 0.00001),
-  ETHUSDT: { ...crypto('ETH', 3500, 0.0001), touchSize: 50 },
+  USDJPY: fx('USD', 'JPY', 150),
+  USDCHF: fx('USD', 'CHF', 0.88),
+  USDCAD: fx('USD', 'CAD', 1.36),
+  BTCUSDT: crypto('BTC', 'USDT', 65000, 0.00001, 5),
+  ETHUSDT: crypto('ETH', 'USDT', 3500, 0.0001, 50),
   AAPL: equity(190),
   MSFT: equity(420),
   SPY: equity(520),
@@ -72,18 +92,49 @@ export function instrumentKey(symbol: string): string {
   return symbol.toUpperCase().replace(/[_/\-.:]/g, '');
 }
 
+const CRYPTO_QUOTES = ['USDT', 'USDC', 'BTC'] as const;
+
+/**
+ * The instrument for a symbol as the order spelled it (kept in `symbol`, so responses echo the
+ * user's spelling). Unknown symbols: six letters or XXX_YYY / XXX/YYY → FX around 1.0; ending in
+ * USDT, USDC or BTC → crypto around 100; anything else → an equity around 100.
+ */
 export function instrumentFor(symbol: string): Instrument {
   const key = instrumentKey(symbol);
   const preset = PRESETS[key];
-  if (preset) return { ...preset, pipSize: preset.pipSize ?? preset.tickSize, symbol, inferred: false };
-  let inferred: Preset;
-  if (/^[A-Z]{3}[A-Z]{3}$/.test(key) && /[_/]/.test(symbol)) inferred = fx(key.slice(0, 3), key.slice(3), 1.0);
-  else if (/(USDT|USDC|BTC)$/.test(key) && key.length > 4) inferred = crypto(key.replace(/(USDT|USDC|BTC)$/, ''), 100, 0.001);
-  else inferred = equity(100);
-  return { ...inferred, pipSize: inferred.pipSize ?? inferred.tickSize, symbol, inferred: true };
+  if (preset) return complete(preset, symbol, false);
+  const cryptoQuote = CRYPTO_QUOTES.find((q) => key.length > q.length && key.endsWith(q));
+  // Crypto first: SOLBTC has six letters but is not a currency pair.
+  if (cryptoQuote) return complete(crypto(key.slice(0, -cryptoQuote.length), cryptoQuote, 100, 0.0001, 100), symbol, true);
+  if (/^[A-Z]{6}$/.test(key) && /^[A-Za-z]{3}([_/]?)[A-Za-z]{3}$/.test(symbol)) return complete(fx(key.slice(0, 3), key.slice(3), 1.0), symbol, true);
+  return complete(equity(100), symbol, true);
 }
 
+function complete(preset: Preset, symbol: string, inferred: boolean): Instrument {
+  return { ...preset, symbol, inferred, pricePrecision: decimalsOf(preset.tickSize) };
+}
+
+/** True for the preset instruments, which the venue also uses to convert currencies. */
+export function isPreset(symbol: string): boolean {
+  return PRESETS[instrumentKey(symbol)] !== undefined;
+}
+
+/** What an engine needs to check an order before sending it. */
 export function rulesOf(instrument: Instrument): InstrumentRules {
   const { symbol, kind, tickSize, lotSize, minQuantity, quoteCurrency, pipSize } = instrument;
   return { symbol, kind, tickSize, lotSize, minQuantity, quoteCurrency, pipSize };
+}
+
+/** Decimal places cash in a currency is kept to: its cents, none for JPY, 8 for crypto. */
+export function currencyDecimals(currency: string): number {
+  const c = currency.toUpperCase();
+  if (c === 'JPY' || c === 'KRW') return 0;
+  if (c === 'USDT' || c === 'USDC' || c === 'BTC' || c === 'ETH') return 8;
+  return 2;
+}
+
+/** USDT and USDC count as dollars, 1:1 (the paper venue does not model a de-peg). */
+export function sameMoney(a: string, b: string): boolean {
+  const dollar = (c: string) => (c === 'USDT' || c === 'USDC' ? 'USD' : c);
+  return dollar(a.toUpperCase()) === dollar(b.toUpperCase());
 }

@@ -1,30 +1,38 @@
 /**
  * The embedded paper venue: deterministic, exact, and honest about what fills where.
  *
- * | order            | when it fills                                          | at what price                    |
- * |------------------|--------------------------------------------------------|----------------------------------|
- * | market GTC/GTD   | at once, in full                                       | the ask (buy) / the bid (sell)   |
- * | market IOC       | at once, up to the size at the touch; rest cancelled   | the touch                        |
- * | market FOK       | at once if the touch size covers it all, else cancelled| the touch                        |
- * | limit, marketable| at once (IOC/FOK: limited to the touch size as above)  | the touch (price improvement)    |
- * | limit, resting   | when a later quote crosses it (ask ≤ buy limit)        | the limit price                  |
- * | stop             | triggers when ask ≥ stop (buy) / bid ≤ stop (sell)     | the touch at trigger (gaps slip) |
- * | stop-limit       | triggers like a stop, then behaves as a limit          | the touch, never beyond the limit|
- * | IOC/FOK not marketable | cancelled at once                                | –                                |
- * | GTD              | rests until expires_at, then expired                   | –                                |
+ * | order                  | fills when                                                        | at                                   |
+ * |------------------------|-------------------------------------------------------------------|--------------------------------------|
+ * | market GTC/GTD         | at once, in full                                                  | the ask (buy) / the bid (sell)       |
+ * | market IOC             | at once, up to the size at the touch; the rest is cancelled       | the touch                            |
+ * | market FOK             | at once if the touch size covers it all, otherwise cancelled      | the touch                            |
+ * | limit, marketable      | at once: buy when ask ≤ limit, sell when bid ≥ limit              | the touch (price improvement)        |
+ * | limit, resting GTC/GTD | when a later quote reaches it (ask ≤ buy limit, bid ≥ sell limit) | the limit (maker)                    |
+ * | stop                   | triggers when ask ≥ stop (buy) / bid ≤ stop (sell), then market   | the touch at the trigger (gaps slip) |
+ * | stop-limit             | triggers like a stop, then is a new limit: marketable or resting  | the touch, never beyond the limit    |
+ * | IOC/FOK not executable | cancelled at once (an untriggered stop with IOC/FOK too)          | –                                    |
+ * | GTD                    | rests until `expires_at`, then `expired`                          | –                                    |
  *
- * Until order-book depth lands, only the touch size limits IOC and FOK; other orders fill in full.
- * Off-grid prices or quantities and orders beyond buying power are rejected with the rule that failed.
+ * - Until order-book depth lands, only the size at the touch limits IOC and FOK (limit IOC/FOK
+ *   included); every other order fills in full at the touch, however large.
+ * - Refused with a `rejected` status naming the rule (not an exception): quantity below the
+ *   minimum or off the lot, a price off the tick (float noise such as 1.0845000000000001 is
+ *   tolerated), a GTD already past, an order beyond buying power.
+ * - Buying power (1× leverage) = equity − |value of every position| − the notional by which
+ *   resting orders would grow a position. Shorts are allowed and reserve their notional.
+ * - Balance = cash in every currency converted to the account currency at the mid (USDT and USDC
+ *   count 1:1 as USD); equity = balance + positions marked at the mid.
+ * - Resting orders are re-evaluated against the quote at `clock.now()` by `poll()`, which every
+ *   public method calls first, and which a timer calls when connected on a real clock.
+ * - Order updates (submitted, each fill, cancelled, expired, rejected) are delivered
+ *   synchronously, in order, after the change has been saved.
  * Money is kept in scaled integers (10^-10) so cash and positions never drift.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { z } from 'zod';
-import type { Clock } from '../../common/clock';
-import { divMoney, fromMoney, isOnStep, mulMoney, roundMoney, toMoney } from '../../common/decimal';
+import { systemClock, type Clock } from '../../common/clock';
+import { divMoney, divRound, fromMoney, isOnStep, mulMoney, roundMoney, snapToStep } from '../../common/decimal';
 import {
   isFinalStatus,
-  OrderResponseSchema,
+  OrderRequestSchema,
   type AccountInfo,
   type Fill,
   type InstrumentRules,
@@ -36,60 +44,49 @@ import {
 } from '../../orders/model';
 import type { BrokerApi, BrokerCapabilities, Disposable, OrderUpdate } from '../broker';
 import { BrokerError } from '../errors';
+import { defaultFees, noLatency, type FeeModel, type LatencyModel, type Liquidity } from './costs';
 import { SyntheticFeed, type QuoteSource } from './feed';
-import { instrumentFor, instrumentKey, rulesOf, type Instrument } from './instruments';
+import { currencyDecimals, instrumentFor, instrumentKey, isPreset, rulesOf, sameMoney, type Instrument } from './instruments';
+import { Ledger } from './ledger';
+import { units } from './money';
+import { deletePaperState, readPaperState, writePaperState, type PaperState, type StoredOrder } from './state';
 
-export interface FeeModel {
-  /** Commission in the instrument's quote currency. */
-  commission(instrument: Instrument, side: 'buy' | 'sell', price: number, quantity: number, liquidity: 'maker' | 'taker'): number;
-}
-
-/** 0 for FX (the spread is the cost) and equities (commission-free brokers), 10 bps for crypto. */
-export const defaultFees: FeeModel = {
-  commission(instrument, _side, price, quantity) {
-    if (instrument.kind !== 'crypto') return 0;
-    return fromMoney(roundMoney(divMoney(mulMoney(toMoney(price), toMoney(quantity)), toMoney(1000)), 8));
-  },
-};
+export { defaultFees, type FeeModel, type LatencyModel } from './costs';
 
 export interface PaperBrokerOptions {
   clock: Clock;
+  /** Seed of the synthetic feed (default: the saved account's, else 1). Ignored with `quotes`. */
   seed?: number;
+  /** Where quotes come from (default: the synthetic feed). */
   quotes?: QuoteSource;
+  /** The account file; without it the account lives in memory only. */
   stateFile?: string;
+  /** In the account currency; default 100 000. */
   startingCash?: number;
+  /** Default 'USD'. */
   currency?: string;
+  /** Default: nothing for FX and equities, 10 bps for crypto. */
   fees?: FeeModel;
+  /** Default: none (orders reach the matching engine at once). */
+  latency?: LatencyModel;
   accountId?: string;
-  /** Re-evaluate resting orders on a timer when connected (ms; 0 = only on calls to the broker). */
+  /** Where failures the venue cannot throw go: a listener that threw, a timer poll that failed. Default: `process.emitWarning`. */
+  onError?: (message: string, error: unknown) => void;
+  /** Re-evaluate resting orders this often while connected; 0 = only when the broker is called. Default 1000 on the system clock, else 0. */
   pollIntervalMs?: number;
 }
 
-const MAX_FINAL_KEPT = 1000;
+/** Final orders kept (and saved) for look-ups; open orders are always kept. */
+export const MAX_FINAL_ORDERS_KEPT = 1000;
+/** Fills kept (and saved) for `getFills`. */
+export const MAX_FILLS_KEPT = 1000;
 
-const StateSchema = z.object({
-  version: z.literal(1),
-  accountId: z.string(),
-  currency: z.string(),
-  cash: z.string().regex(/^-?\d+$/),
-  nextOrder: z.number().int().nonnegative(),
-  nextFill: z.number().int().nonnegative(),
-  positions: z.array(z.object({ symbol: z.string(), quantity: z.string().regex(/^-?\d+$/), averagePrice: z.string().regex(/^-?\d+$/) })),
-  orders: z.array(z.object({ response: OrderResponseSchema, request: z.unknown(), triggered: z.boolean() })),
-});
-type State = z.infer<typeof StateSchema>;
-
-interface LiveOrder {
-  response: OrderResponse;
-  request: PlacedOrderRequest;
-  triggered: boolean;
+/** A number as people write it: no exponent, no float noise (0.000001, 1.0845). */
+function plain(n: number): string {
+  return n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 12 });
 }
 
-interface PositionState {
-  symbol: string;
-  quantity: bigint;
-  averagePrice: bigint;
-}
+type LiveOrder = StoredOrder & { request: PlacedOrderRequest };
 
 export class PaperBroker implements BrokerApi {
   readonly id = 'paper';
@@ -104,72 +101,77 @@ export class PaperBroker implements BrokerApi {
   };
 
   private readonly clock: Clock;
-  private readonly quotes: QuoteSource;
   private readonly fees: FeeModel;
+  private readonly latency: LatencyModel;
   private readonly startingCash: number;
   private readonly stateFile: string | undefined;
+  private readonly pollIntervalMs: number;
+  private quotes: QuoteSource;
+  private seed: number | null;
   private connected = false;
   private timer: NodeJS.Timeout | undefined;
-  private listeners: Array<(u: OrderUpdate) => void> = [];
+  private listeners: Array<(update: OrderUpdate) => void> = [];
+  /** Updates of the operation under way, delivered once it is saved. */
+  private outbox: OrderUpdate[] = [];
+  private delivering = false;
+  private dirty = false;
+
   private accountId: string;
   private currency: string;
-  private cash = 0n;
+  private ledger = new Ledger();
   private nextOrder = 0;
   private nextFill = 0;
-  private positions = new Map<string, PositionState>();
+  /** Every retained order by id, oldest first. */
   private orders = new Map<string, LiveOrder>();
   /** Open orders only, so polling costs O(open), not O(history). */
   private open = new Map<string, LiveOrder>();
   private byClientId = new Map<string, string>();
+  private fills: Fill[] = [];
 
   constructor(private readonly options: PaperBrokerOptions) {
     this.clock = options.clock;
-    this.quotes = options.quotes ?? new SyntheticFeed(options.seed ?? 1);
     this.fees = options.fees ?? defaultFees;
+    this.latency = options.latency ?? noLatency;
     this.startingCash = options.startingCash ?? 100_000;
     this.stateFile = options.stateFile;
     this.accountId = options.accountId ?? 'PAPER-1';
     this.currency = options.currency ?? 'USD';
+    this.pollIntervalMs = options.pollIntervalMs ?? (options.clock === systemClock ? 1000 : 0);
+    this.seed = options.quotes ? null : (options.seed ?? 1);
+    this.quotes = options.quotes ?? new SyntheticFeed(this.seed ?? 1);
     this.resetInMemory();
   }
 
-  private resetInMemory(): void {
-    this.cash = toMoney(this.startingCash);
-    this.nextOrder = 0;
-    this.nextFill = 0;
-    this.positions = new Map();
-    this.orders = new Map();
-    this.open = new Map();
-    this.byClientId = new Map();
-  }
+  // --- connection and account lifecycle ---
 
   async connect(): Promise<void> {
     if (this.connected) return;
-    if (this.stateFile && existsSync(this.stateFile)) this.load(this.stateFile);
+    if (this.stateFile) {
+      const state = readPaperState(this.stateFile);
+      if (state) this.restore(state);
+    }
     this.connected = true;
-    const interval = this.options.pollIntervalMs ?? 0;
-    if (interval > 0) {
-      this.timer = setInterval(() => this.poll(), interval);
+    if (this.pollIntervalMs > 0) {
+      this.timer = setInterval(() => this.pollFromTimer(), this.pollIntervalMs);
+      // The venue must never keep a CLI or the extension host alive on its own.
       this.timer.unref();
     }
-    return;
   }
 
   async disconnect(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.connected = false;
-    return;
   }
 
   isConnected(): boolean {
     return this.connected;
   }
 
-  /** Clears the account: cash back to the start, no positions, no orders. */
+  /** Starts the account afresh: starting cash, no positions, no orders, counters at zero; deletes the account file. */
   reset(): void {
     this.resetInMemory();
-    if (this.stateFile) rmSync(this.stateFile, { force: true });
+    if (this.stateFile) deletePaperState(this.stateFile);
   }
 
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
@@ -177,415 +179,581 @@ export class PaperBroker implements BrokerApi {
     return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
   }
 
-  private ensureConnected(): void {
-    if (!this.connected) throw new BrokerError('NOT_CONNECTED', 'the paper venue is not connected; connect first');
-  }
+  // --- BrokerApi ---
 
   async getQuote(symbol: string): Promise<Quote> {
+    this.ensureConnected();
     return this.quotes.quote(symbol, this.clock.now());
   }
 
+  /** Static venue rules: answered without a connection. */
   async getInstrument(symbol: string): Promise<InstrumentRules> {
     return rulesOf(instrumentFor(symbol));
   }
 
   async submitOrder(request: PlacedOrderRequest): Promise<OrderResponse> {
     this.ensureConnected();
-    this.poll();
-    const existing = this.byClientId.get(request.client_order_id);
-    if (existing !== undefined) {
-      throw new BrokerError(
-        'DUPLICATE_CLIENT_ORDER_ID',
-        `client order id ${request.client_order_id} was already used for order ${existing}; look that order up instead of sending again`,
-      );
+    const wellFormed = OrderRequestSchema.safeParse(request);
+    if (!wellFormed.success || !request.client_order_id) {
+      const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
+      throw new BrokerError('INVALID_ORDER', `the paper venue cannot read this order: ${why}`);
     }
-    const now = this.clock.now();
-    const orderId = `P-${++this.nextOrder}`;
-    const live: LiveOrder = {
-      request,
-      triggered: false,
-      response: {
-        order_id: orderId,
-        client_order_id: request.client_order_id,
-        symbol: request.symbol,
-        side: request.side,
-        order_type: request.order_type,
-        time_in_force: request.time_in_force,
-        quantity: request.quantity,
-        status: { status: 'submitted' },
-        filled_price: null,
-        filled_quantity: null,
-        commission: null,
-        timestamp: now,
-        created_at: now,
-        fills: [],
-      },
-    };
-    const refusal = this.venueRule(request, now);
-    this.orders.set(orderId, live);
-    this.open.set(orderId, live);
-    this.byClientId.set(request.client_order_id, orderId);
-    if (refusal) {
-      this.finish(live, { status: 'rejected', reason: refusal });
-    } else {
-      this.emit(live);
-      this.evaluate(live, true);
-    }
-    this.save();
-    return structuredClone(live.response);
+    return this.operation(() => {
+      this.pollNow();
+      const known = this.byClientId.get(request.client_order_id);
+      if (known !== undefined) {
+        const status = this.orders.get(known)?.response.status.status ?? 'known';
+        throw new BrokerError(
+          'DUPLICATE_CLIENT_ORDER_ID',
+          `client order id ${request.client_order_id} was already used for order ${known} (${status}); look that order up instead of sending it again`,
+        );
+      }
+      const now = this.clock.now();
+      const instrument = instrumentFor(request.symbol);
+      const orderId = `P-${++this.nextOrder}`;
+      const delay = Math.max(0, this.latency.orderDelayMs(instrument, request));
+      const live: LiveOrder = {
+        request: structuredClone(request),
+        triggered: false,
+        arrivesAt: now + delay,
+        arrived: false,
+        response: {
+          order_id: orderId,
+          client_order_id: request.client_order_id,
+          symbol: request.symbol,
+          side: request.side,
+          order_type: request.order_type,
+          time_in_force: request.time_in_force,
+          quantity: request.quantity,
+          status: { status: 'pending' },
+          filled_price: null,
+          filled_quantity: null,
+          commission: null,
+          timestamp: now,
+          created_at: now,
+          fills: [],
+        },
+      };
+      this.orders.set(orderId, live);
+      this.byClientId.set(request.client_order_id, orderId);
+      this.dirty = true;
+      const refusal = this.venueRule(live, instrument, now);
+      if (refusal !== undefined) {
+        this.finish(live, { status: 'rejected', reason: refusal }, now);
+        return this.view(live);
+      }
+      this.open.set(orderId, live);
+      if (delay === 0) this.arrive(live, now);
+      else this.publish(live);
+      return this.view(live);
+    });
   }
 
   async cancelOrder(orderId: string): Promise<void> {
     this.ensureConnected();
-    this.poll();
-    const live = this.mustFind(orderId);
-    if (isFinalStatus(live.response.status)) {
-      throw new BrokerError('INVALID_ORDER', `order ${orderId} is already ${live.response.status.status} and cannot be cancelled`);
-    }
-    this.finish(live, { status: 'cancelled' });
-    this.save();
-    return;
+    this.operation(() => {
+      this.pollNow();
+      const live = this.mustFind(orderId);
+      if (isFinalStatus(live.response.status)) {
+        throw new BrokerError('INVALID_ORDER', `order ${orderId} is already ${live.response.status.status} and cannot be cancelled`);
+      }
+      this.finish(live, { status: 'cancelled' }, this.clock.now());
+    });
   }
 
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     this.ensureConnected();
-    this.poll();
-    return structuredClone(this.mustFind(orderId).response);
+    return this.operation(() => {
+      this.pollNow();
+      return this.view(this.mustFind(orderId));
+    });
   }
 
   async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
     this.ensureConnected();
-    this.poll();
-    const id = this.byClientId.get(clientOrderId);
-    const live = id === undefined ? undefined : this.orders.get(id);
-    return live ? structuredClone(live.response) : undefined;
+    return this.operation(() => {
+      this.pollNow();
+      const id = this.byClientId.get(clientOrderId);
+      const live = id === undefined ? undefined : this.orders.get(id);
+      return live ? this.view(live) : undefined;
+    });
   }
 
   async listOpenOrders(): Promise<OrderResponse[]> {
     this.ensureConnected();
-    this.poll();
-    return [...this.open.values()].map((o) => structuredClone(o.response));
+    return this.operation(() => {
+      this.pollNow();
+      return [...this.open.values()].map((o) => this.view(o));
+    });
   }
 
   async getPositions(): Promise<Position[]> {
     this.ensureConnected();
-    this.poll();
-    return this.positionList();
+    return this.operation(() => {
+      this.pollNow();
+      return this.positionList();
+    });
   }
 
   async getAccountInfo(): Promise<AccountInfo> {
     this.ensureConnected();
-    this.poll();
-    const positions = this.positionList();
-    const balance = fromMoney(this.cash);
-    let equity = this.cash;
-    for (const p of this.positions.values()) equity += this.toAccount(mulMoney(p.quantity, toMoney(this.mid(p.symbol))), p.symbol);
-    return Promise.resolve({
-      account_id: this.accountId,
-      balance,
-      equity: fromMoney(roundMoney(equity, 2)),
-      buying_power: fromMoney(roundMoney(this.buyingPower(), 2)),
-      currency: this.currency,
-      open_positions: positions,
+    return this.operation(() => {
+      this.pollNow();
+      const { balance, equity, buyingPower } = this.valuation();
+      return {
+        account_id: this.accountId,
+        balance: fromMoney(balance),
+        equity: fromMoney(equity),
+        buying_power: fromMoney(buyingPower),
+        currency: this.currency,
+        open_positions: this.positionList(),
+      };
     });
   }
 
-  /** Re-evaluates every open order against the quote now: expiries, triggers, fills. */
+  // --- paper-only views ---
+
+  /** Cash held in each currency, exact (a quote currency may be negative: the venue lends it). */
+  getCashBalances(): Record<string, number> {
+    return Object.fromEntries([...this.ledger.cash].map(([ccy, units]) => [ccy, fromMoney(units)]));
+  }
+
+  /** Realized profit and loss by quote currency, before commission. */
+  getRealizedPnl(): Record<string, number> {
+    return Object.fromEntries([...this.ledger.realized].map(([ccy, units]) => [ccy, fromMoney(units)]));
+  }
+
+  /** The most recent fills (up to `MAX_FILLS_KEPT`), oldest first. */
+  getFills(): Fill[] {
+    return structuredClone(this.fills);
+  }
+
+  /**
+   * Re-evaluates every open order against the quote at `clock.now()`: arrivals, expiries,
+   * triggers, fills. Public methods call it first; tests on a `TestClock` call it after moving the
+   * clock or the quotes.
+   */
   poll(): void {
-    let changed = false;
-    for (const live of [...this.open.values()]) changed = this.evaluate(live, false) || changed;
-    if (changed) this.save();
+    this.operation(() => this.pollNow());
+  }
+
+  // --- operations: change, save, then tell ---
+
+  /**
+   * Runs one change to the account, saves it, then delivers its updates, so a listener never sees
+   * a state that a crash could take back. Updates raised by a listener's own calls queue behind
+   * the ones being delivered, keeping the order the venue made them in.
+   */
+  private operation<T>(change: () => T): T {
+    let result: T;
+    try {
+      result = change();
+    } finally {
+      if (this.dirty) {
+        this.dirty = false;
+        this.save();
+      }
+      this.deliver();
+    }
+    return result;
+  }
+
+  private deliver(): void {
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let update = this.outbox.shift(); update; update = this.outbox.shift()) {
+        for (const listener of [...this.listeners]) {
+          try {
+            listener(update);
+          } catch (e) {
+            // A faulty listener must not undo or hide a fill that has happened.
+            this.reportError(`a paper venue order update listener failed: ${(e as Error).message}`, e);
+          }
+        }
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private pollFromTimer(): void {
+    try {
+      this.poll();
+    } catch (e) {
+      // Thrown from a timer it would take the extension host down; the next call reports it again.
+      this.reportError(`the paper venue could not update its orders: ${(e as Error).message}`, e);
+    }
+  }
+
+  private reportError(message: string, error: unknown): void {
+    if (this.options.onError) this.options.onError(message, error);
+    else process.emitWarning(message);
+  }
+
+  private pollNow(): void {
+    const now = this.clock.now();
+    for (const live of [...this.open.values()]) this.evaluate(live, now);
   }
 
   // --- matching ---
 
-  /** Returns true when the order changed. */
-  private evaluate(live: LiveOrder, onArrival: boolean): boolean {
-    const now = this.clock.now();
-    const r = live.request;
-    if (r.time_in_force.type === 'GTD' && now >= r.time_in_force.expires_at) {
-      this.finish(live, { status: 'expired' });
-      return true;
+  private evaluate(live: LiveOrder, now: number): void {
+    if (!live.arrived) {
+      if (now < live.arrivesAt) return;
+      this.arrive(live, live.arrivesAt);
+      if (isFinalStatus(live.response.status) || now === live.arrivesAt) return;
     }
-    const quote = this.quotes.quote(r.symbol, now);
-    const buy = r.side === 'buy';
+    const tif = live.request.time_in_force;
+    if (tif.type === 'GTD' && now >= tif.expires_at) {
+      this.finish(live, { status: 'expired' }, now);
+      return;
+    }
+    this.match(live, now, false);
+  }
+
+  /** The order reaches the matching engine: it is acknowledged, then matched as a new order. */
+  private arrive(live: LiveOrder, at: number): void {
+    live.arrived = true;
+    this.dirty = true;
+    const tif = live.request.time_in_force;
+    if (tif.type === 'GTD' && at >= tif.expires_at) {
+      this.finish(live, { status: 'expired' }, at);
+      return;
+    }
+    live.response.status = { status: 'submitted' };
+    live.response.timestamp = at;
+    this.publish(live);
+    this.match(live, at, true);
+  }
+
+  private match(live: LiveOrder, at: number, arriving: boolean): void {
+    const request = live.request;
+    const instrument = instrumentFor(request.symbol);
+    const quote = this.quotes.quote(request.symbol, at);
+    const buy = request.side === 'buy';
     const touch = buy ? quote.ask : quote.bid;
-    const t = r.order_type;
-    let arriving = onArrival;
-    if ((t.type === 'stop' || t.type === 'stop_limit') && !live.triggered) {
-      const stop = t.type === 'stop' ? t.price : t.stop_price;
-      if (!(buy ? quote.ask >= stop : quote.bid <= stop)) return this.killIfImmediate(live, onArrival);
+    const type = request.order_type;
+    const immediate = request.time_in_force.type === 'IOC' || request.time_in_force.type === 'FOK';
+
+    if ((type.type === 'stop' || type.type === 'stop_limit') && !live.triggered) {
+      const stop = type.type === 'stop' ? type.price : type.stop_price;
+      if (!(buy ? quote.ask >= stop : quote.bid <= stop)) {
+        if (arriving && immediate) this.finish(live, { status: 'cancelled' }, at);
+        return;
+      }
       live.triggered = true;
-      // A triggered stop-limit is a new limit order: marketable now means it takes the touch.
+      this.dirty = true;
+      // Once triggered the order is new to the book: a marketable stop-limit takes the touch.
       arriving = true;
     }
+
     let price: number | undefined;
-    let maker = false;
-    if (t.type === 'market' || t.type === 'stop') {
+    let liquidity: Liquidity = 'taker';
+    if (type.type === 'market' || type.type === 'stop') {
       price = touch;
     } else {
-      const limit = t.type === 'limit' ? t.price : t.limit_price;
-      if (buy ? touch <= limit : touch >= limit) {
-        // Marketable on arrival (or at trigger) fills at the touch; a resting order the market reached fills at its limit.
-        const resting = !arriving;
-        price = resting ? limit : touch;
-        maker = resting;
+      const limit = snapToStep(type.type === 'limit' ? type.price : type.limit_price, instrument.tickSize);
+      if (buy ? quote.ask <= limit : quote.bid >= limit) {
+        // Marketable on arrival: it takes the touch. Resting: the market came to it, at its price.
+        price = arriving ? touch : limit;
+        liquidity = arriving ? 'taker' : 'maker';
       }
     }
-    if (price === undefined) return this.killIfImmediate(live, onArrival);
-    const remaining = toMoney(r.quantity) - toMoney(live.response.filled_quantity ?? 0);
-    const tif = r.time_in_force.type;
+    if (price === undefined) {
+      if (arriving && immediate) this.finish(live, { status: 'cancelled' }, at);
+      return;
+    }
+
+    const remaining = units(request.quantity) - units(live.response.filled_quantity ?? 0);
     let quantity = remaining;
-    if (tif === 'IOC' || tif === 'FOK') {
-      const available = toMoney(buy ? quote.ask_size : quote.bid_size);
-      if (tif === 'FOK' && available < remaining) {
-        this.finish(live, { status: 'cancelled' });
-        return true;
+    if (immediate) {
+      // Until depth lands, the touch is all the liquidity an IOC or FOK can reach.
+      const shown = units(snapToStep(buy ? quote.ask_size : quote.bid_size, instrument.lotSize, 'down'));
+      if (request.time_in_force.type === 'FOK' && shown < remaining) {
+        this.finish(live, { status: 'cancelled' }, at);
+        return;
       }
-      if (available < quantity) quantity = available;
+      if (shown < quantity) quantity = shown;
     }
-    if (quantity > 0n) this.fill(live, price, quantity, maker ? 'maker' : 'taker', now);
-    if ((tif === 'IOC' || tif === 'FOK') && !isFinalStatus(live.response.status)) this.finish(live, { status: 'cancelled' });
-    return true;
+    if (quantity > 0n) this.fill(live, instrument, price, quantity, liquidity, at);
+    if (immediate && !isFinalStatus(live.response.status)) this.finish(live, { status: 'cancelled' }, at);
   }
 
-  /** IOC and FOK never rest: what can't execute on arrival is cancelled. */
-  private killIfImmediate(live: LiveOrder, onArrival: boolean): boolean {
-    const tif = live.request.time_in_force.type;
-    if (onArrival && (tif === 'IOC' || tif === 'FOK')) {
-      this.finish(live, { status: 'cancelled' });
-      return true;
-    }
-    return false;
-  }
-
-  private fill(live: LiveOrder, price: number, quantity: bigint, liquidity: 'maker' | 'taker', now: number): void {
-    const r = live.request;
-    const inst = instrumentFor(r.symbol);
+  private fill(live: LiveOrder, instrument: Instrument, price: number, quantity: bigint, liquidity: Liquidity, at: number): void {
+    const request = live.request;
+    const quoteCurrency = instrument.quoteCurrency;
     const qty = fromMoney(quantity);
-    const commissionQuote = this.fees.commission(inst, r.side, price, qty, liquidity);
-    const notional = mulMoney(toMoney(price), quantity);
-    const sign = r.side === 'buy' ? 1n : -1n;
-    this.cash -= this.toAccount(sign * notional + toMoney(commissionQuote), r.symbol);
-    this.applyPosition(r.symbol, sign * quantity, toMoney(price));
+    const commission = roundMoney(units(this.fees.commission(instrument, request.side, price, qty, liquidity)), currencyDecimals(quoteCurrency));
+    this.ledger.apply({ symbol: request.symbol, quoteCurrency, side: request.side, price: units(price), quantity, commission });
+
     const fill: Fill = {
       fill_id: `PF-${++this.nextFill}`,
       order_id: live.response.order_id,
-      client_order_id: r.client_order_id,
-      symbol: r.symbol,
-      side: r.side,
+      client_order_id: request.client_order_id,
+      symbol: request.symbol,
+      side: request.side,
       price,
       quantity: qty,
-      commission: commissionQuote,
+      commission: fromMoney(commission),
       liquidity,
-      timestamp: now,
+      timestamp: at,
     };
-    const res = live.response;
-    res.fills.push(fill);
-    const filled = toMoney(res.filled_quantity ?? 0) + quantity;
+    const response = live.response;
+    response.fills.push(fill);
+    const filled = units(response.filled_quantity ?? 0) + quantity;
     let cost = 0n;
-    for (const f of res.fills) cost += mulMoney(toMoney(f.price), toMoney(f.quantity));
-    res.filled_quantity = fromMoney(filled);
-    res.filled_price = Number(fromMoney(divMoney(cost, filled)).toFixed(decimals(inst.tickSize) + 4));
-    res.commission = fromMoney(toMoney(res.commission ?? 0) + toMoney(commissionQuote));
-    res.timestamp = now;
-    res.status = filled >= toMoney(r.quantity) ? { status: 'filled' } : { status: 'partially_filled', filled_qty: fromMoney(filled) };
-    if (res.status.status === 'filled') this.open.delete(res.order_id);
-    this.emit(live, fill);
+    for (const f of response.fills) cost += mulMoney(units(f.price), units(f.quantity));
+    response.filled_quantity = fromMoney(filled);
+    // The average of prices on the tick needs a few more places than the tick to be exact enough.
+    response.filled_price = Number(fromMoney(divMoney(cost, filled)).toFixed(instrument.pricePrecision + 4));
+    response.commission = fromMoney(units(response.commission ?? 0) + commission);
+    response.timestamp = at;
+    response.status = filled >= units(request.quantity) ? { status: 'filled' } : { status: 'partially_filled', filled_qty: fromMoney(filled) };
+    if (response.status.status === 'filled') this.open.delete(response.order_id);
+    this.fills.push(fill);
+    if (this.fills.length > MAX_FILLS_KEPT) this.fills.splice(0, this.fills.length - MAX_FILLS_KEPT);
+    this.dirty = true;
+    this.publish(live, fill);
+    if (response.status.status === 'filled') this.trimFinal();
   }
 
-  private applyPosition(symbol: string, delta: bigint, price: bigint): void {
-    const key = instrumentKey(symbol);
-    const p = this.positions.get(key) ?? { symbol, quantity: 0n, averagePrice: 0n };
-    const next = p.quantity + delta;
-    if (p.quantity === 0n || p.quantity > 0n === delta > 0n) {
-      // Adding to (or opening) a position: the average is the exact weighted mean.
-      p.averagePrice = divMoney(mulMoney(p.averagePrice, abs(p.quantity)) + mulMoney(price, abs(delta)), abs(next));
-    } else if (next !== 0n && next > 0n !== p.quantity > 0n) {
-      // Flipped through zero: the new position was opened at this price.
-      p.averagePrice = price;
-    }
-    p.quantity = next;
-    if (next === 0n) this.positions.delete(key);
-    else this.positions.set(key, p);
-  }
-
-  private finish(live: LiveOrder, status: OrderStatus): void {
+  private finish(live: LiveOrder, status: OrderStatus, at: number): void {
     this.open.delete(live.response.order_id);
     live.response.status = status;
-    live.response.timestamp = this.clock.now();
-    this.emit(live);
+    live.response.timestamp = at;
+    this.dirty = true;
+    this.publish(live);
     this.trimFinal();
   }
 
-  private emit(live: LiveOrder, fill?: Fill): void {
-    const update: OrderUpdate = fill ? { order: structuredClone(live.response), fill } : { order: structuredClone(live.response) };
-    for (const l of [...this.listeners]) l(update);
+  private publish(live: LiveOrder, fill?: Fill): void {
+    const order = this.view(live);
+    this.outbox.push(fill ? { order, fill: structuredClone(fill) } : { order });
+  }
+
+  private view(live: LiveOrder): OrderResponse {
+    return structuredClone(live.response);
   }
 
   private trimFinal(): void {
     let finals = this.orders.size - this.open.size;
-    if (finals <= MAX_FINAL_KEPT) return;
+    if (finals <= MAX_FINAL_ORDERS_KEPT) return;
     for (const [id, o] of this.orders) {
-      if (finals <= MAX_FINAL_KEPT) break;
+      if (finals <= MAX_FINAL_ORDERS_KEPT) break;
       if (isFinalStatus(o.response.status)) {
         this.orders.delete(id);
+        this.byClientId.delete(o.response.client_order_id);
         finals--;
       }
     }
   }
 
-  // --- venue rules and money ---
+  // --- venue rules ---
 
-  private venueRule(r: PlacedOrderRequest, now: number): string | undefined {
-    const inst = instrumentFor(r.symbol);
-    if (!isOnStep(r.quantity, inst.lotSize)) return `quantity ${r.quantity} is not a multiple of the lot size ${inst.lotSize} for ${r.symbol}`;
-    if (r.quantity < inst.minQuantity) return `quantity ${r.quantity} is below the minimum ${inst.minQuantity} for ${r.symbol}`;
-    const t = r.order_type;
-    const prices = t.type === 'market' ? [] : t.type === 'stop_limit' ? [t.stop_price, t.limit_price] : [t.price];
-    for (const p of prices) if (!isOnStep(p, inst.tickSize)) return `price ${p} is not a multiple of the tick size ${inst.tickSize} for ${r.symbol}`;
-    if (r.time_in_force.type === 'GTD' && r.time_in_force.expires_at <= now)
-      return `expires_at ${new Date(r.time_in_force.expires_at).toISOString()} is already past`;
-    const quote = this.quotes.quote(r.symbol, now);
-    const pos = this.positions.get(instrumentKey(r.symbol))?.quantity ?? 0n;
-    const delta = (r.side === 'buy' ? 1n : -1n) * toMoney(r.quantity);
-    const added = abs(pos + delta) - abs(pos);
+  private venueRule(live: LiveOrder, instrument: Instrument, now: number): string | undefined {
+    const request = live.request;
+    const symbol = request.symbol;
+    if (!isOnStep(request.quantity, instrument.lotSize))
+      return `quantity ${plain(request.quantity)} is not a multiple of the lot size ${plain(instrument.lotSize)} for ${symbol}`;
+    if (request.quantity < instrument.minQuantity)
+      return `quantity ${plain(request.quantity)} is below the minimum ${plain(instrument.minQuantity)} for ${symbol}`;
+    const type = request.order_type;
+    const prices: Array<[string, number]> =
+      type.type === 'market'
+        ? []
+        : type.type === 'stop_limit'
+          ? [
+              ['stop price', type.stop_price],
+              ['limit price', type.limit_price],
+            ]
+          : [[type.type === 'limit' ? 'limit price' : 'stop price', type.price]];
+    for (const [what, p] of prices) {
+      if (!isOnStep(p, instrument.tickSize)) {
+        const below = snapToStep(p, instrument.tickSize, 'down');
+        const above = snapToStep(p, instrument.tickSize, 'up');
+        return `${what} ${plain(p)} is not a multiple of the tick size ${plain(instrument.tickSize)} for ${symbol} (nearest: ${plain(below)} or ${plain(above)})`;
+      }
+    }
+    const tif = request.time_in_force;
+    if (tif.type === 'GTD' && tif.expires_at <= now)
+      return `expires_at ${new Date(tif.expires_at).toISOString()} is already past (now ${new Date(now).toISOString()})`;
+
+    const added = this.addedExposure(live, instrument, now);
     if (added > 0n) {
-      const px =
-        t.type === 'limit'
-          ? Math.max(t.price, r.side === 'buy' ? 0 : quote.bid)
-          : t.type === 'stop_limit'
-            ? t.limit_price
-            : r.side === 'buy'
-              ? quote.ask
-              : quote.bid;
-      const needed = this.toAccount(mulMoney(toMoney(px), added), r.symbol);
-      const power = this.buyingPower();
-      if (needed > power)
-        return `insufficient buying power: the order needs ${fromMoney(roundMoney(needed, 2))} ${this.currency}, ${fromMoney(roundMoney(power, 2))} is available`;
+      const available = this.valuation().buyingPower;
+      if (added > available) {
+        const decimals = currencyDecimals(this.currency);
+        const show = (units: bigint) => fromMoney(roundMoney(units, decimals)).toFixed(decimals);
+        return `insufficient buying power: the order needs ${show(added)} ${this.currency} and ${show(available)} ${this.currency} is available (1× leverage)`;
+      }
     }
     return undefined;
   }
 
-  /** Equity less the notional of open positions and of orders that would add to them (1× leverage). */
-  private buyingPower(): bigint {
-    let equity = this.cash;
-    let exposure = 0n;
-    for (const p of this.positions.values()) {
-      const value = this.toAccount(mulMoney(p.quantity, toMoney(this.mid(p.symbol))), p.symbol);
-      equity += value;
-      exposure += abs(value);
+  /**
+   * Notional (account currency) by which an order would grow its position if it filled in full
+   * now, priced at its limit or stop, or at the touch for a market order. Reducing orders add none.
+   */
+  private addedExposure(live: LiveOrder, instrument: Instrument, now: number): bigint {
+    const request = live.request;
+    const position = this.ledger.position(request.symbol)?.quantity ?? 0n;
+    const remaining = units(request.quantity) - units(live.response.filled_quantity ?? 0);
+    const after = position + (request.side === 'buy' ? remaining : -remaining);
+    const grows = abs(after) - abs(position);
+    if (grows <= 0n) return 0n;
+    const type = request.order_type;
+    let price: number;
+    if (type.type === 'limit') price = type.price;
+    else if (type.type === 'stop') price = type.price;
+    else if (type.type === 'stop_limit') price = type.limit_price;
+    else {
+      const quote = this.quotes.quote(request.symbol, now);
+      price = request.side === 'buy' ? quote.ask : quote.bid;
     }
+    return this.toAccount(mulMoney(units(price), grows), instrument.quoteCurrency);
+  }
+
+  // --- money ---
+
+  private valuation(): { balance: bigint; equity: bigint; buyingPower: bigint } {
+    let balance = 0n;
+    for (const [currency, units] of this.ledger.cash) balance += this.toAccount(units, currency);
+    let value = 0n;
+    let gross = 0n;
+    for (const p of this.ledger.positions.values()) {
+      const v = this.toAccount(mulMoney(p.quantity, this.mid(p.symbol)), instrumentFor(p.symbol).quoteCurrency);
+      value += v;
+      gross += abs(v);
+    }
+    const now = this.clock.now();
     let reserved = 0n;
-    for (const o of this.open.values()) {
-      const t = o.request.order_type;
-      const px = t.type === 'market' ? this.mid(o.request.symbol) : t.type === 'stop_limit' ? t.limit_price : t.price;
-      const left = toMoney(o.request.quantity) - toMoney(o.response.filled_quantity ?? 0);
-      reserved += this.toAccount(mulMoney(toMoney(px), left), o.request.symbol);
-    }
-    return equity - exposure - reserved;
+    for (const o of this.open.values()) reserved += this.addedExposure(o, instrumentFor(o.request.symbol), now);
+    const equity = balance + value;
+    return { balance, equity, buyingPower: equity - gross - reserved };
   }
 
-  private mid(symbol: string): number {
+  /** The mid at `clock.now()`, exact in money units. */
+  private mid(symbol: string): bigint {
     const q = this.quotes.quote(symbol, this.clock.now());
-    return (q.bid + q.ask) / 2;
+    return divRound(units(q.bid) + units(q.ask), 2n);
   }
 
-  /** Converts an amount in the symbol's quote currency to the account currency at the mid. */
-  private toAccount(amount: bigint, symbol: string): bigint {
-    const ccy = instrumentFor(symbol).quoteCurrency;
-    if (ccy === this.currency || ((ccy === 'USDT' || ccy === 'USDC') && this.currency === 'USD')) return amount;
-    const direct = this.tryMid(`${ccy}_${this.currency}`);
-    if (direct !== undefined) return mulMoney(amount, toMoney(direct));
-    const inverse = this.tryMid(`${this.currency}_${ccy}`);
-    if (inverse !== undefined) return divMoney(amount, toMoney(inverse));
+  /**
+   * An amount in `currency` in the account currency, at the mid of a preset pair that links them
+   * (EUR_USD, USD_JPY, BTCUSDT…). A currency no preset links (only possible for inferred symbols)
+   * counts 1:1, as the paper venue has no price for it.
+   */
+  private toAccount(amount: bigint, currency: string): bigint {
+    if (amount === 0n || sameMoney(currency, this.currency)) return amount;
+    const account = this.currency;
+    const dollars = sameMoney(account, 'USD');
+    for (const [pair, inverse] of [
+      [`${currency}${account}`, false],
+      [`${account}${currency}`, true],
+      ...(dollars
+        ? ([
+            [`${currency}USD`, false],
+            [`USD${currency}`, true],
+            [`${currency}USDT`, false],
+          ] as const)
+        : []),
+    ] as const) {
+      if (!isPreset(pair)) continue;
+      const rate = this.mid(pair);
+      return inverse ? divMoney(amount, rate) : mulMoney(amount, rate);
+    }
     return amount;
   }
 
-  private tryMid(symbol: string): number | undefined {
-    const inst = instrumentFor(symbol);
-    return inst.inferred ? undefined : this.mid(symbol);
-  }
-
   private positionList(): Position[] {
-    return [...this.positions.values()].map((p) => {
+    return [...this.ledger.positions.values()].map((p) => {
       const mid = this.mid(p.symbol);
-      const inst = instrumentFor(p.symbol);
-      const unrealized = mulMoney(toMoney(mid) - p.averagePrice, p.quantity);
+      const unrealized = mulMoney(mid - p.averagePrice, p.quantity);
       return {
         symbol: p.symbol,
         quantity: fromMoney(p.quantity),
-        average_price: Number(fromMoney(p.averagePrice).toFixed(Math.max(decimals(inst.tickSize) + 4, 2))),
-        current_price: Number(mid.toFixed(decimals(inst.tickSize) + 1)),
-        unrealized_pnl: fromMoney(roundMoney(this.toAccount(unrealized, p.symbol), 2)),
+        average_price: fromMoney(p.averagePrice),
+        current_price: fromMoney(mid),
+        unrealized_pnl: fromMoney(this.toAccount(unrealized, instrumentFor(p.symbol).quoteCurrency)),
       };
     });
   }
 
+  private ensureConnected(): void {
+    if (!this.connected) throw new BrokerError('NOT_CONNECTED', 'the paper venue is not connected; connect first');
+  }
+
   private mustFind(orderId: string): LiveOrder {
     const live = this.orders.get(orderId);
-    if (!live) throw new BrokerError('ORDER_NOT_FOUND', `no paper order ${orderId}`);
+    if (!live)
+      throw new BrokerError(
+        'ORDER_NOT_FOUND',
+        `there is no paper order ${orderId} (the venue keeps open orders and the last ${MAX_FINAL_ORDERS_KEPT} final ones)`,
+      );
     return live;
   }
 
   // --- persistence ---
 
-  private save(): void {
-    if (!this.stateFile) return;
-    const state: State = {
-      version: 1,
-      accountId: this.accountId,
-      currency: this.currency,
-      cash: this.cash.toString(),
-      nextOrder: this.nextOrder,
-      nextFill: this.nextFill,
-      positions: [...this.positions.values()].map((p) => ({ symbol: p.symbol, quantity: p.quantity.toString(), averagePrice: p.averagePrice.toString() })),
-      orders: [...this.orders.values()].map((o) => ({ response: o.response, request: o.request, triggered: o.triggered })),
-    };
-    mkdirSync(dirname(this.stateFile), { recursive: true });
-    const tmp = `${this.stateFile}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(state));
-    renameSync(tmp, this.stateFile);
+  private resetInMemory(): void {
+    this.ledger = new Ledger();
+    this.ledger.addCash(this.currency, units(this.startingCash));
+    this.nextOrder = 0;
+    this.nextFill = 0;
+    this.orders = new Map();
+    this.open = new Map();
+    this.byClientId = new Map();
+    this.fills = [];
+    this.outbox = [];
+    this.dirty = false;
   }
 
-  private load(file: string): void {
-    let parsed: State;
-    try {
-      parsed = StateSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-    } catch (e) {
-      const why =
-        e instanceof z.ZodError
-          ? e.issues
-              .map((i) => `${i.path.join('.')}: ${i.message}`)
-              .slice(0, 3)
-              .join('; ')
-          : (e as Error).message;
-      throw new BrokerError(
-        'INTERNAL',
-        `the paper account file ${file} is unreadable (${why}); fix it or reset the paper account (delete the file) to start again`,
-      );
-    }
+  private save(): void {
+    if (!this.stateFile) return;
+    const state: PaperState = {
+      version: 2,
+      accountId: this.accountId,
+      currency: this.currency,
+      seed: this.seed,
+      cash: Object.fromEntries([...this.ledger.cash].map(([c, u]) => [c, u.toString()])),
+      realized: Object.fromEntries([...this.ledger.realized].map(([c, u]) => [c, u.toString()])),
+      positions: [...this.ledger.positions.values()].map((p) => ({
+        symbol: p.symbol,
+        quantity: p.quantity.toString(),
+        averagePrice: p.averagePrice.toString(),
+      })),
+      counters: { order: this.nextOrder, fill: this.nextFill },
+      orders: [...this.orders.values()],
+      fills: this.fills,
+    };
+    writePaperState(this.stateFile, state);
+  }
+
+  private restore(state: PaperState): void {
     this.resetInMemory();
-    this.accountId = parsed.accountId;
-    this.currency = parsed.currency;
-    this.cash = BigInt(parsed.cash);
-    this.nextOrder = parsed.nextOrder;
-    this.nextFill = parsed.nextFill;
-    for (const p of parsed.positions)
-      this.positions.set(instrumentKey(p.symbol), { symbol: p.symbol, quantity: BigInt(p.quantity), averagePrice: BigInt(p.averagePrice) });
-    for (const o of parsed.orders) {
-      const live: LiveOrder = { response: o.response, request: o.request as PlacedOrderRequest, triggered: o.triggered };
+    this.accountId = state.accountId;
+    this.currency = state.currency;
+    this.ledger.cash.clear();
+    for (const [c, u] of Object.entries(state.cash)) this.ledger.cash.set(c, BigInt(u));
+    for (const [c, u] of Object.entries(state.realized)) this.ledger.realized.set(c, BigInt(u));
+    for (const p of state.positions)
+      this.ledger.positions.set(instrumentKey(p.symbol), { symbol: p.symbol, quantity: BigInt(p.quantity), averagePrice: BigInt(p.averagePrice) });
+    this.nextOrder = state.counters.order;
+    this.nextFill = state.counters.fill;
+    for (const o of state.orders) {
+      const live: LiveOrder = { ...o, request: { ...o.request, client_order_id: o.request.client_order_id } };
       this.orders.set(o.response.order_id, live);
       if (!isFinalStatus(o.response.status)) this.open.set(o.response.order_id, live);
       this.byClientId.set(o.response.client_order_id, o.response.order_id);
+    }
+    this.fills = state.fills;
+    // The saved market comes back with the account unless the caller chose another feed or seed.
+    if (!this.options.quotes && this.options.seed === undefined && state.seed !== null && state.seed !== this.seed) {
+      this.seed = state.seed;
+      this.quotes = new SyntheticFeed(state.seed);
     }
   }
 }
 
 const abs = (n: bigint): bigint => (n < 0n ? -n : n);
-
-function decimals(step: number): number {
-  const s = String(step);
-  const i = s.indexOf('.');
-  return i < 0 ? 0 : s.length - i - 1;
-}
