@@ -1,0 +1,1082 @@
+/**
+ * The execution engine: the only path by which an order reaches a broker.
+ *
+ *   SubmitOrder ─▶ bounded queue ─▶ validate ─▶ pre-trade risk ─▶ audit (durable) ─▶ broker
+ *                                     │              │                               │
+ *                                  OrderDenied    OrderDenied          OrderSubmitted, then venue
+ *                                                                      updates applied through the
+ *                                                                      order state machine
+ *
+ * - Orders of one venue and symbol are validated, checked and sent in the order they were submitted
+ *   (a lane per symbol); different symbols proceed concurrently. Risk sees every order of its lane
+ *   that is not yet final, so a burst cannot slip past a position limit.
+ * - The queue is bounded: beyond `queueCapacity` orders waiting or in flight, a submit is denied with
+ *   QUEUE_FULL at once, never held.
+ * - The SubmitOrder command (with every risk check's result) is durable in the audit log before the
+ *   broker is called; every event after it is appended in the order it happened. If the audit log
+ *   fails, trading halts: nothing is sent that is not recorded.
+ * - A submit that times out or loses its connection after sending is UNCONFIRMED, not failed: it is
+ *   looked up by client order id (never resent) until the venue says what became of it.
+ * - On connect the engine reconciles: its working orders by client order id, the venue's open orders
+ *   (ones it did not place are reported as external, never adopted) and positions.
+ */
+import { monotonicMs, type Clock } from '../common/clock';
+import { fromMoney, isOnStep, toMoney } from '../common/decimal';
+import type { BrokerApi, Disposable, OrderUpdate } from '../brokers/broker';
+import { unsupportedReason } from '../brokers/broker';
+import { BrokerError, isBrokerError } from '../brokers/errors';
+import {
+  OrderRequestSchema,
+  type AccountInfo,
+  type Fill,
+  type InstrumentRules,
+  type OrderResponse,
+  type PlacedOrderRequest,
+  type Quote,
+} from '../orders/model';
+import type { AuditLog } from './audit/auditLog';
+import { redactSecrets } from './audit/secrets';
+import { submitOrderCommand, type DenialCode, type EngineEvent, type SubmitOrder } from './events';
+import {
+  applyEvent,
+  averagePrice,
+  isFinalState,
+  newOrderRecord,
+  OrderTransitionError,
+  remainingQuantity,
+  WORKING_STATES,
+  type OrderEvent,
+  type OrderRecord,
+} from './orderState';
+import { DEFAULT_RISK_LIMITS, runRiskChecks, tightenLimits, TokenBucket, type RiskCheckResult, type RiskLimits, type TradingStateName } from './risk';
+import { TradingStateStore, type CircuitBreakerSettings, type StateChange } from './tradingState';
+
+export interface EngineOptions {
+  clock: Clock;
+  /** Brokers by profile id; orders name the one they go to. */
+  brokers: ReadonlyMap<string, BrokerApi> | Record<string, BrokerApi>;
+  /** Where every command and event is recorded; null only in tests that say why. */
+  audit: AuditLog | null;
+  limits?: RiskLimits;
+  circuitBreaker?: CircuitBreakerSettings;
+  /** The trading state file (halts survive restarts); undefined keeps it in memory. */
+  tradingStateFile?: string;
+  /** Orders waiting or in flight before submits are denied with QUEUE_FULL. Default 1024. */
+  queueCapacity?: number;
+  /** Look-ups of an unconfirmed order before it is left for the next reconcile. Default 8. */
+  reconcileAttempts?: number;
+  /** First delay between look-ups of an unconfirmed order (doubles each time). Default 100 ms. */
+  reconcileDelayMs?: number;
+  /** Finished orders kept in memory for the UI. Default 10 000. */
+  maxFinishedOrders?: number;
+}
+
+export interface SubmitResult {
+  readonly order: OrderRecord;
+  readonly risk: readonly RiskCheckResult[];
+  readonly denial?: { readonly code: DenialCode; readonly message: string };
+  /** Engine time: validation + risk + state machine, excluding waits for the venue and the disk. */
+  readonly engineMs: number;
+  /** From calling the broker until it answered. */
+  readonly venueMs: number | null;
+}
+
+export interface EngineStatus {
+  tradingState: TradingStateName;
+  reason: string;
+  source: string;
+  since: number;
+  resumeAt: number | null;
+  breaker: ReturnType<TradingStateStore['breakerStatus']>;
+  workingOrders: number;
+  queued: number;
+  queueCapacity: number;
+  externalOrders: number;
+  venues: Array<{ id: string; environment: string; connected: boolean }>;
+  limits: RiskLimits;
+  audit: { dir: string; lastSeq: number; state: string } | null;
+}
+
+export interface EmergencyStopReport {
+  cancelled: string[];
+  failed: Array<{ venue: string; order: string; reason: string }>;
+  flattened: Array<{ venue: string; symbol: string; quantity: number; result: string }>;
+}
+
+interface Prepared {
+  readonly cmd: SubmitOrder;
+  readonly risk: RiskCheckResult[];
+  readonly durable?: Promise<unknown>;
+  readonly denial?: { code: DenialCode; message: string };
+  readonly engineMs: number;
+}
+
+interface Lane {
+  pre: Promise<unknown>;
+  send: Promise<unknown>;
+}
+
+const noop = (): void => undefined;
+
+export class ExecutionEngine {
+  private readonly clock: Clock;
+  private readonly brokers: Map<string, BrokerApi>;
+  private readonly audit: AuditLog | null;
+  private limits: RiskLimits;
+  private readonly bucket: TokenBucket | undefined;
+  readonly trading: TradingStateStore;
+  private readonly queueCapacity: number;
+  private readonly reconcileAttempts: number;
+  private readonly reconcileDelayMs: number;
+  private readonly maxFinished: number;
+
+  private readonly orders = new Map<string, OrderRecord>();
+  private readonly working = new Set<string>();
+  private readonly finished: string[] = [];
+  private readonly byVenueId = new Map<string, string>();
+  /** Signed positions per venue and symbol, in 10^-10 units: the venue's at reconcile plus every fill since. */
+  private readonly positions = new Map<string, Map<string, bigint>>();
+  private readonly external = new Map<string, OrderResponse>();
+  private readonly lanes = new Map<string, Lane>();
+  private readonly instruments = new Map<string, InstrumentRules>();
+  private readonly subscriptions: Disposable[] = [];
+  private readonly listeners = new Set<(e: EngineEvent) => void>();
+  private readonly finalWaiters = new Map<string, Array<(o: OrderRecord) => void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly pendingAudit = new Set<Promise<unknown>>();
+  private queued = 0;
+  private closed = false;
+  private auditFailure: Error | undefined;
+  private equityCheckAt = 0;
+
+  constructor(options: EngineOptions) {
+    this.clock = options.clock;
+    this.brokers = new Map<string, BrokerApi>(
+      options.brokers instanceof Map ? [...(options.brokers as ReadonlyMap<string, BrokerApi>)] : Object.entries(options.brokers),
+    );
+    this.audit = options.audit;
+    this.limits = options.limits ?? { ...DEFAULT_RISK_LIMITS };
+    this.queueCapacity = options.queueCapacity ?? 1024;
+    this.reconcileAttempts = options.reconcileAttempts ?? 8;
+    this.reconcileDelayMs = options.reconcileDelayMs ?? 100;
+    this.maxFinished = options.maxFinishedOrders ?? 10_000;
+    this.trading = new TradingStateStore(options.tradingStateFile, options.clock, options.circuitBreaker);
+    const rate = this.limits.maxOrdersPerSecond;
+    this.bucket = rate === undefined ? undefined : new TokenBucket(rate, this.limits.orderBurst ?? Math.max(1, Math.ceil(rate)), options.clock);
+    for (const [id, broker] of this.brokers) {
+      this.subscriptions.push(broker.onOrderUpdate((u) => this.onVenueUpdate(id, u)));
+    }
+    if (this.trading.loadProblem !== undefined) {
+      this.record('TradingStateChanged', {
+        at: this.clock.now(),
+        from: 'ACTIVE',
+        to: 'HALTED',
+        reason: this.trading.current.reason,
+        source: 'startup',
+      });
+    }
+  }
+
+  // --- subscriptions and views ---
+
+  /** Every event, in order, as it happens. */
+  subscribe(listener: (event: EngineEvent) => void): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  getOrder(clientOrderId: string): OrderRecord | undefined {
+    return this.orders.get(clientOrderId);
+  }
+
+  /** Orders the venue may still fill (or that are waiting to be sent). */
+  workingOrders(): OrderRecord[] {
+    return [...this.working].map((id) => this.orders.get(id) as OrderRecord);
+  }
+
+  allOrders(): OrderRecord[] {
+    return [...this.orders.values()];
+  }
+
+  externalOrders(): OrderResponse[] {
+    return [...this.external.values()];
+  }
+
+  /** The engine's signed position per symbol at a venue. */
+  positionsOf(venue: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [symbol, units] of this.positions.get(venue) ?? []) if (units !== 0n) out[symbol] = fromMoney(units);
+    return out;
+  }
+
+  setLimits(limits: RiskLimits): void {
+    this.limits = limits;
+    const rate = limits.maxOrdersPerSecond;
+    if (rate !== undefined) this.bucket?.configure(rate, limits.orderBurst ?? Math.max(1, Math.ceil(rate)));
+  }
+
+  status(): EngineStatus {
+    this.tickTradingState();
+    const t = this.trading.current;
+    return {
+      tradingState: t.state,
+      reason: t.reason,
+      source: t.source,
+      since: t.since,
+      resumeAt: t.resumeAt,
+      breaker: this.trading.breakerStatus(),
+      workingOrders: this.working.size,
+      queued: this.queued,
+      queueCapacity: this.queueCapacity,
+      externalOrders: this.external.size,
+      venues: [...this.brokers].map(([id, b]) => ({ id, environment: b.environment, connected: b.isConnected() })),
+      limits: { ...this.limits },
+      audit: this.audit ? { dir: this.audit.dir, lastSeq: this.audit.lastSeq, state: this.audit.state } : null,
+    };
+  }
+
+  // --- connection and reconciliation ---
+
+  /** Connects a venue and reconciles orders and positions with it. */
+  async connect(venue: string): Promise<void> {
+    const broker = this.mustBroker(venue);
+    if (!broker.isConnected()) await broker.connect();
+    await this.reconcile(venue);
+  }
+
+  /**
+   * Brings the engine's view in line with the venue: each working order is looked up by client order
+   * id; open orders the engine did not place are reported as external; positions are taken from the
+   * venue, with any difference reported.
+   */
+  async reconcile(venue: string): Promise<void> {
+    const broker = this.mustBroker(venue);
+    this.note('Reconcile', { venue });
+    for (const record of this.workingOrders()) {
+      if (record.venue !== venue || record.state === 'PENDING_SUBMIT') continue;
+      await this.reconcileOrder(record.clientOrderId);
+    }
+    const open = await broker.listOpenOrders();
+    for (const o of open) {
+      if (this.orders.has(o.client_order_id)) continue;
+      if (!this.external.has(`${venue}:${o.order_id}`)) {
+        this.external.set(`${venue}:${o.order_id}`, o);
+        this.record('ExternalOrderFound', { at: this.clock.now(), venue, order: o });
+      }
+    }
+    const venuePositions = await broker.getPositions();
+    const mine = this.positionMap(venue);
+    const differences: Array<{ symbol: string; engine: number; venue: number }> = [];
+    const seen = new Set<string>();
+    for (const p of venuePositions) {
+      seen.add(p.symbol);
+      const units = toMoney(p.quantity);
+      const have = mine.get(p.symbol) ?? 0n;
+      if (have !== units) differences.push({ symbol: p.symbol, engine: fromMoney(have), venue: p.quantity });
+      mine.set(p.symbol, units);
+    }
+    for (const [symbol, units] of mine) {
+      if (!seen.has(symbol) && units !== 0n) {
+        differences.push({ symbol, engine: fromMoney(units), venue: 0 });
+        mine.set(symbol, 0n);
+      }
+    }
+    this.record('PositionsReconciled', { at: this.clock.now(), venue, differences });
+  }
+
+  /** Asks the venue what became of one order, by client order id. Never resends. */
+  async reconcileOrder(clientOrderId: string): Promise<OrderRecord | undefined> {
+    const record = this.orders.get(clientOrderId);
+    if (!record) return undefined;
+    const broker = this.mustBroker(record.venue);
+    let found: OrderResponse | undefined;
+    try {
+      if (!broker.isConnected()) await broker.connect();
+      found = await broker.getOrderByClientId(clientOrderId);
+    } catch (e) {
+      if (!isBrokerError(e)) throw e;
+      if (e.reason === 'NOT_CONNECTED') {
+        try {
+          await broker.connect();
+          found = await broker.getOrderByClientId(clientOrderId);
+        } catch (again) {
+          this.venueError(record.venue, 'getOrderByClientId', again);
+          return this.orders.get(clientOrderId);
+        }
+      } else {
+        this.venueError(record.venue, 'getOrderByClientId', e);
+        return this.orders.get(clientOrderId);
+      }
+    }
+    if (found) this.applyResponse(record.venue, found);
+    return this.orders.get(clientOrderId);
+  }
+
+  // --- submitting ---
+
+  /** Convenience: builds the SubmitOrder command and submits it. */
+  submitOrder(order: PlacedOrderRequest, venue: string, source: SubmitOrder['source'] = 'api'): Promise<SubmitResult> {
+    return this.submit(submitOrderCommand(order, { venue, source, clock: this.clock }));
+  }
+
+  /**
+   * Takes one SubmitOrder through the pipeline. Resolves once the broker has answered (or the order
+   * was denied); venue updates keep arriving after that through `subscribe`.
+   */
+  submit(cmd: SubmitOrder): Promise<SubmitResult> {
+    const started = monotonicMs();
+    if (this.closed) return Promise.resolve(this.deny(cmd, [], 'ENGINE_CLOSED', 'The engine is shutting down; nothing was sent.', started));
+    if (this.queued >= this.queueCapacity) {
+      return Promise.resolve(
+        this.deny(
+          cmd,
+          [],
+          'QUEUE_FULL',
+          `${this.queued} orders are already waiting or in flight (capacity ${this.queueCapacity}); submit again once some have finished.`,
+          started,
+        ),
+      );
+    }
+    this.queued++;
+    const key = `${cmd.venue}\u0000${cmd.order.symbol}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { pre: Promise.resolve(), send: Promise.resolve() };
+      this.lanes.set(key, lane);
+    }
+    const prepared = lane.pre.then(() => this.prepare(cmd));
+    lane.pre = prepared.then(noop, noop);
+    const sent = Promise.all([prepared, lane.send]).then(([p]) => this.send(p));
+    lane.send = sent.then(noop, noop);
+    const thisLane = lane;
+    return sent.finally(() => {
+      this.queued--;
+      if (this.lanes.get(key) === thisLane && this.queued === 0) this.lanes.clear();
+    });
+  }
+
+  /** Waits until the order is final or `timeoutMs` passes; resolves with its record then. */
+  waitForFinal(clientOrderId: string, timeoutMs: number): Promise<OrderRecord | undefined> {
+    const record = this.orders.get(clientOrderId);
+    if (!record || isFinalState(record.state)) return Promise.resolve(record);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        const list = this.finalWaiters.get(clientOrderId);
+        if (list) list.splice(list.indexOf(done), 1);
+        resolve(this.orders.get(clientOrderId));
+      }, timeoutMs);
+      this.timers.add(timer);
+      const done = (o: OrderRecord): void => {
+        clearTimeout(timer);
+        this.timers.delete(timer);
+        resolve(o);
+      };
+      const list = this.finalWaiters.get(clientOrderId) ?? [];
+      list.push(done);
+      this.finalWaiters.set(clientOrderId, list);
+    });
+  }
+
+  private async prepare(cmd: SubmitOrder): Promise<Prepared> {
+    const t0 = monotonicMs();
+    let venueWait = 0;
+    const timed = async <T>(p: Promise<T>): Promise<T> => {
+      const s = monotonicMs();
+      try {
+        return await p;
+      } finally {
+        venueWait += monotonicMs() - s;
+      }
+    };
+    const denied = (code: DenialCode, message: string, risk: RiskCheckResult[] = []): Prepared => ({
+      cmd,
+      risk,
+      denial: { code, message },
+      engineMs: monotonicMs() - t0 - venueWait,
+    });
+
+    if (this.auditFailure) return denied('AUDIT_LOG_FAILED', `The audit log failed (${this.auditFailure.message}); nothing is sent until it is fixed.`);
+    const wellFormed = OrderRequestSchema.safeParse(cmd.order);
+    if (!wellFormed.success) {
+      return denied('INVALID_ORDER', wellFormed.error.issues.map((i) => `${i.path.join('.') || 'order'}: ${i.message}`).join('; '));
+    }
+    if (cmd.order.client_order_id !== cmd.clientOrderId) {
+      return denied('INVALID_ORDER', `the order's client_order_id ${cmd.order.client_order_id} differs from the command's ${cmd.clientOrderId}`);
+    }
+    if (this.orders.has(cmd.clientOrderId)) {
+      const other = this.orders.get(cmd.clientOrderId) as OrderRecord;
+      return denied(
+        'DUPLICATE_CLIENT_ORDER_ID',
+        `client order id ${cmd.clientOrderId} was already used (order ${other.state}); a retry of a command never sends a second order`,
+      );
+    }
+    const broker = this.brokers.get(cmd.venue);
+    if (!broker) return denied('UNKNOWN_VENUE', `no broker profile named ${cmd.venue} (known: ${[...this.brokers.keys()].join(', ') || 'none'})`);
+    if (!broker.isConnected()) return denied('VENUE_NOT_CONNECTED', `${broker.displayName} is not connected; connect it first`);
+    if (broker.environment === 'live' && cmd.liveConfirmation === undefined) {
+      return denied('LIVE_NOT_CONFIRMED', `${broker.displayName} is a live account: every live order needs its own confirmation; nothing was sent`);
+    }
+    const order = cmd.order;
+    const refusal = unsupportedReason(broker.capabilities, order.order_type.type, order.time_in_force.type, broker.displayName);
+    if (refusal !== undefined) return denied('UNSUPPORTED_ORDER', refusal);
+
+    let instrument = this.instruments.get(`${cmd.venue}:${order.symbol}`);
+    let quote: Quote;
+    let account: AccountInfo;
+    try {
+      if (!instrument) {
+        instrument = await timed(broker.getInstrument(order.symbol));
+        this.instruments.set(`${cmd.venue}:${order.symbol}`, instrument);
+      }
+      quote = await timed(broker.getQuote(order.symbol));
+      account = await timed(broker.getAccountInfo());
+    } catch (e) {
+      if (!isBrokerError(e)) throw e;
+      return denied('QUOTE_UNAVAILABLE', `cannot check the order without ${broker.displayName}'s quote and account: ${e.message}`);
+    }
+    const offGrid = gridProblem(order, instrument);
+    if (offGrid) return denied('INVALID_ORDER', offGrid);
+
+    const { limits, issues } = tightenLimits(this.limits, cmd.componentLimits);
+    if (issues.length > 0) return denied('INVALID_RISK_LIMITS', `the component's __metadata__['risk_limits'] is invalid: ${issues.join('; ')}`);
+
+    this.tickTradingState();
+    const positions = this.positionMap(cmd.venue);
+    let workingBuy = 0n;
+    let workingSell = 0n;
+    let reserved = 0;
+    for (const id of this.working) {
+      const o = this.orders.get(id) as OrderRecord;
+      if (o.venue !== cmd.venue) continue;
+      if (o.request.symbol === order.symbol) {
+        const left = toMoney(o.request.quantity) - o.filledUnits;
+        if (o.request.side === 'buy') workingBuy += left;
+        else workingSell += left;
+      }
+      // Orders not yet acknowledged are not in the venue's buying power yet.
+      if (o.state === 'PENDING_SUBMIT' || o.state === 'SUBMITTED') reserved += o.request.quantity * (o.request.side === 'buy' ? quote.ask : quote.bid);
+    }
+    const conversionRate = await timed(this.conversionRate(broker, instrument.quoteCurrency, account.currency));
+    const tradingState: TradingStateName = cmd.source === 'flatten' && this.trading.state === 'HALTED' ? 'REDUCING' : this.trading.state;
+    const checks = runRiskChecks(
+      {
+        order,
+        now: this.clock.now(),
+        tradingState,
+        bid: quote.bid,
+        ask: quote.ask,
+        position: fromMoney(positions.get(order.symbol) ?? 0n),
+        workingBuy: fromMoney(workingBuy),
+        workingSell: fromMoney(workingSell),
+        openOrders: this.working.size,
+        buyingPower: account.buying_power - reserved * (conversionRate ?? 1),
+        accountCurrency: account.currency,
+        conversionRate,
+      },
+      limits,
+      this.bucket,
+    );
+    if (checks.denial) return denied(checks.denial.code, checks.denial.message, checks.results);
+
+    // Accepted for sending: from here the order counts as working for every later check.
+    const record = newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: order, at: this.clock.now() });
+    this.orders.set(record.clientOrderId, record);
+    this.working.add(record.clientOrderId);
+    const durable = this.command('SubmitOrder', { command: auditCommand(cmd), risk: checks.results });
+    // Awaited by send(); marked handled here so a failure in between is not an unhandled rejection.
+    durable.catch(noop);
+    return { cmd, risk: checks.results, durable, engineMs: monotonicMs() - t0 - venueWait };
+  }
+
+  private async send(prepared: Prepared): Promise<SubmitResult> {
+    const { cmd, risk } = prepared;
+    const t0 = monotonicMs();
+    if (prepared.denial) return this.deny(cmd, risk, prepared.denial.code, prepared.denial.message, t0, prepared.engineMs);
+    try {
+      await prepared.durable;
+    } catch (e) {
+      return this.denyRecorded(
+        cmd,
+        risk,
+        'AUDIT_LOG_FAILED',
+        `The SubmitOrder command could not be made durable (${(e as Error).message}); nothing was sent.`,
+        prepared.engineMs,
+      );
+    }
+    // A halt between the checks and now (an emergency stop) wins: nothing is sent while HALTED.
+    if (this.trading.state === 'HALTED' && cmd.source !== 'flatten') {
+      return this.denyRecorded(
+        cmd,
+        risk,
+        'TRADING_HALTED',
+        `Trading was halted before the order was sent (${this.trading.current.reason}); nothing was sent.`,
+        prepared.engineMs,
+      );
+    }
+    if (this.auditFailure)
+      return this.denyRecorded(cmd, risk, 'AUDIT_LOG_FAILED', `The audit log failed (${this.auditFailure.message}); nothing was sent.`, prepared.engineMs);
+    const broker = this.mustBroker(cmd.venue);
+    const engineStart = monotonicMs();
+    this.transition(cmd.clientOrderId, { type: 'Sent', at: this.clock.now() });
+    let engineMs = prepared.engineMs + (monotonicMs() - engineStart);
+    const venueStart = monotonicMs();
+    let venueMs: number;
+    try {
+      const response = await broker.submitOrder(cmd.order);
+      venueMs = monotonicMs() - venueStart;
+      const applyStart = monotonicMs();
+      this.applyResponse(cmd.venue, response);
+      engineMs += monotonicMs() - applyStart;
+    } catch (e) {
+      venueMs = monotonicMs() - venueStart;
+      if (!isBrokerError(e)) throw e;
+      if (e.outcomeUnknown) {
+        this.transition(cmd.clientOrderId, {
+          type: 'Unconfirmed',
+          at: this.clock.now(),
+          reason: `${e.reason}: ${e.message}; looking it up by client order id ${cmd.clientOrderId}, never resending`,
+        });
+        this.scheduleReconcile(cmd.clientOrderId, 0);
+      } else if (e.reason === 'DUPLICATE_CLIENT_ORDER_ID') {
+        // The venue already has an order with this id: find out what it is rather than call it failed.
+        this.transition(cmd.clientOrderId, { type: 'Unconfirmed', at: this.clock.now(), reason: `${e.reason}: ${e.message}` });
+        this.scheduleReconcile(cmd.clientOrderId, 0);
+      } else {
+        this.transition(cmd.clientOrderId, { type: 'Rejected', at: this.clock.now(), reason: `${e.reason}: ${e.message}` });
+      }
+    }
+    return { order: this.orders.get(cmd.clientOrderId) as OrderRecord, risk, engineMs, venueMs };
+  }
+
+  private deny(cmd: SubmitOrder, risk: RiskCheckResult[], code: DenialCode, message: string, started: number, engineMs?: number): SubmitResult {
+    const at = this.clock.now();
+    let record = newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: cmd.order, at });
+    record = applyEvent(record, { type: 'Denied', at, code, reason: message }).order;
+    // A denied duplicate must not replace the order that holds the id.
+    if (!this.orders.has(cmd.clientOrderId)) {
+      this.orders.set(cmd.clientOrderId, record);
+      this.retire(cmd.clientOrderId);
+    }
+    this.note('SubmitOrder', { command: auditCommand(cmd), risk });
+    this.record('OrderDenied', {
+      at,
+      clientOrderId: cmd.clientOrderId,
+      commandId: cmd.commandId,
+      venue: cmd.venue,
+      symbol: String(cmd.order?.symbol ?? ''),
+      state: 'DENIED',
+      code,
+      reason: message,
+      risk,
+      order: auditOrder(cmd.order),
+    });
+    return { order: record, risk, denial: { code, message }, engineMs: engineMs ?? monotonicMs() - started, venueMs: null };
+  }
+
+  /** Denies an order whose SubmitOrder was already recorded (it passed the checks but was not sent). */
+  private denyRecorded(cmd: SubmitOrder, risk: RiskCheckResult[], code: DenialCode, message: string, engineMs: number): SubmitResult {
+    const at = this.clock.now();
+    this.transition(cmd.clientOrderId, { type: 'Denied', at, code, reason: message }, { code, risk, commandId: cmd.commandId, order: cmd.order });
+    return { order: this.orders.get(cmd.clientOrderId) as OrderRecord, risk, denial: { code, message }, engineMs, venueMs: null };
+  }
+
+  // --- cancelling and stopping ---
+
+  /** Asks the venue to cancel one order. Resolves with the order's record after the venue answered. */
+  async cancel(clientOrderId: string): Promise<OrderRecord> {
+    const record = this.orders.get(clientOrderId);
+    if (!record) throw new Error(`no order with client order id ${clientOrderId}`);
+    this.note('CancelOrder', { clientOrderId, venue: record.venue });
+    if (isFinalState(record.state)) return record;
+    if (record.state === 'PENDING_SUBMIT') {
+      this.transition(clientOrderId, { type: 'Denied', at: this.clock.now(), code: 'TRADING_HALTED', reason: 'cancelled before it was sent' });
+      return this.orders.get(clientOrderId) as OrderRecord;
+    }
+    this.transition(clientOrderId, { type: 'CancelRequested', at: this.clock.now() });
+    const broker = this.mustBroker(record.venue);
+    try {
+      let venueId = this.orders.get(clientOrderId)?.venueOrderId;
+      if (venueId === undefined) {
+        await this.reconcileOrder(clientOrderId);
+        venueId = this.orders.get(clientOrderId)?.venueOrderId;
+      }
+      const now = this.orders.get(clientOrderId) as OrderRecord;
+      if (isFinalState(now.state)) return now;
+      if (venueId === undefined) {
+        this.transition(clientOrderId, {
+          type: 'CancelRejected',
+          at: this.clock.now(),
+          reason: 'the venue has no record of this order yet; it is looked up again on reconcile',
+        });
+        return this.orders.get(clientOrderId) as OrderRecord;
+      }
+      await broker.cancelOrder(venueId);
+      const status = await broker.getOrderStatus(venueId).catch(() => undefined);
+      if (status) this.applyResponse(record.venue, status);
+    } catch (e) {
+      if (!isBrokerError(e)) throw e;
+      if (e.outcomeUnknown) {
+        this.scheduleReconcile(clientOrderId, 0);
+      } else {
+        this.transition(clientOrderId, { type: 'CancelRejected', at: this.clock.now(), reason: `${e.reason}: ${e.message}` });
+        await this.reconcileOrder(clientOrderId);
+      }
+    }
+    return this.orders.get(clientOrderId) as OrderRecord;
+  }
+
+  /** Sets the trading state by a person's decision. */
+  setTradingState(state: TradingStateName, reason: string): StateChange | undefined {
+    this.note(state === 'ACTIVE' ? 'Resume' : state === 'HALTED' ? 'Halt' : 'Reduce', { reason });
+    const change = this.trading.set(state, reason, 'user');
+    if (change) this.stateChanged(change);
+    return change;
+  }
+
+  /**
+   * HALTED at once (saved before anything else), then every open order on every connected venue is
+   * cancelled — the engine's and external ones — and, when asked (after confirmation), every position
+   * is closed with a market order.
+   */
+  async emergencyStop(options: { reason?: string; flatten?: boolean } = {}): Promise<EmergencyStopReport> {
+    const reason = options.reason ?? 'emergency stop';
+    this.note('EmergencyStop', { reason, flatten: options.flatten === true });
+    const change = this.trading.set('HALTED', reason, 'emergency_stop');
+    if (change) this.stateChanged(change);
+    const report: EmergencyStopReport = { cancelled: [], failed: [], flattened: [] };
+    for (const [venue, broker] of this.brokers) {
+      if (!broker.isConnected()) continue;
+      for (const record of this.workingOrders()) {
+        if (record.venue !== venue) continue;
+        const after = await this.cancel(record.clientOrderId);
+        if (after.state === 'CANCELLED' || after.state === 'DENIED') report.cancelled.push(record.clientOrderId);
+        else if (!isFinalState(after.state)) report.failed.push({ venue, order: record.clientOrderId, reason: after.reason ?? after.state });
+      }
+      let open: OrderResponse[] = [];
+      try {
+        open = await broker.listOpenOrders();
+      } catch (e) {
+        report.failed.push({ venue, order: '*', reason: `could not list open orders: ${(e as Error).message}` });
+      }
+      for (const o of open) {
+        if (this.orders.has(o.client_order_id) && isFinalState((this.orders.get(o.client_order_id) as OrderRecord).state)) continue;
+        if (this.orders.has(o.client_order_id)) continue;
+        try {
+          await broker.cancelOrder(o.order_id);
+          this.external.delete(`${venue}:${o.order_id}`);
+          report.cancelled.push(o.client_order_id);
+          this.note('CancelExternalOrder', { venue, orderId: o.order_id, clientOrderId: o.client_order_id });
+        } catch (e) {
+          report.failed.push({ venue, order: o.client_order_id, reason: (e as Error).message });
+        }
+      }
+      if (options.flatten) {
+        let positions: Array<{ symbol: string; quantity: number }> = [];
+        try {
+          positions = await broker.getPositions();
+        } catch (e) {
+          report.failed.push({ venue, order: 'flatten', reason: `could not read positions: ${(e as Error).message}` });
+        }
+        for (const p of positions) {
+          if (p.quantity === 0) continue;
+          const order: PlacedOrderRequest = {
+            symbol: p.symbol,
+            side: p.quantity > 0 ? 'sell' : 'buy',
+            order_type: { type: 'market' },
+            quantity: Math.abs(p.quantity),
+            time_in_force: { type: 'IOC' },
+            client_order_id: '',
+            metadata: { reason: 'emergency stop: flatten' },
+          };
+          const cmd = submitOrderCommand({ ...order, client_order_id: undefined }, { venue, source: 'flatten', clock: this.clock });
+          const result = await this.submit(cmd);
+          report.flattened.push({
+            venue,
+            symbol: p.symbol,
+            quantity: p.quantity,
+            result: result.denial ? `denied: ${result.denial.message}` : result.order.state,
+          });
+        }
+      }
+    }
+    return report;
+  }
+
+  /** Writes everything pending to the audit log and stops timers. The brokers are left to their owner. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const s of this.subscriptions) s.dispose();
+    await Promise.allSettled([...this.pendingAudit]);
+    if (this.audit && this.audit.state === 'open') await this.audit.flush();
+  }
+
+  // --- venue updates ---
+
+  private onVenueUpdate(venue: string, update: OrderUpdate): void {
+    try {
+      this.applyResponse(venue, update.order);
+    } catch (e) {
+      this.venueError(venue, 'orderUpdate', e);
+    }
+  }
+
+  /** Turns a venue's view of an order into state-machine events and applies the new ones. */
+  private applyResponse(venue: string, response: OrderResponse): void {
+    const clientOrderId = response.client_order_id || this.byVenueId.get(response.order_id);
+    const record = clientOrderId === undefined ? undefined : this.orders.get(clientOrderId);
+    if (!record || record.venue !== venue) {
+      const key = `${venue}:${response.order_id}`;
+      if (!isFinalStatusName(response.status.status) && !this.external.has(key)) {
+        this.external.set(key, response);
+        this.record('ExternalOrderFound', { at: this.clock.now(), venue, order: response });
+      } else if (isFinalStatusName(response.status.status)) {
+        this.external.delete(key);
+      }
+      return;
+    }
+    const id = record.clientOrderId;
+    this.byVenueId.set(response.order_id, id);
+    const at = this.clock.now();
+    const status = response.status;
+    if (status.status === 'rejected') {
+      this.transition(id, { type: 'Rejected', at, reason: status.reason, venueOrderId: response.order_id });
+      return;
+    }
+    const current = this.orders.get(id) as OrderRecord;
+    if (current.state === 'SUBMITTED' || current.state === 'UNCONFIRMED') this.transition(id, { type: 'Accepted', at, venueOrderId: response.order_id });
+    for (const fill of fillsOf(this.orders.get(id) as OrderRecord, response)) this.transition(id, { type: 'Fill', at, fill });
+    if (status.status === 'cancelled') this.transition(id, { type: 'Cancelled', at, venueOrderId: response.order_id });
+    else if (status.status === 'expired') this.transition(id, { type: 'Expired', at, venueOrderId: response.order_id });
+  }
+
+  /** Applies one event through the state machine; publishes and records what changed. */
+  private transition(
+    clientOrderId: string,
+    event: OrderEvent,
+    denial?: { code: DenialCode; risk: RiskCheckResult[]; commandId: string; order: unknown },
+  ): void {
+    const before = this.orders.get(clientOrderId) as OrderRecord;
+    let applied;
+    try {
+      applied = applyEvent(before, event);
+    } catch (e) {
+      if (!(e instanceof OrderTransitionError)) throw e;
+      this.record('TransitionRefused', { at: this.clock.now(), clientOrderId, venue: before.venue, code: e.code, message: e.message });
+      return;
+    }
+    if (!applied.changed) return;
+    const order = applied.order;
+    this.orders.set(clientOrderId, order);
+    const base = { at: event.at, clientOrderId, venue: order.venue, symbol: order.request.symbol, state: order.state };
+    switch (event.type) {
+      case 'Sent':
+        // Recorded by the SubmitOrder command (with its checks) before sending; this marks the send.
+        this.record('OrderSubmitted', { ...base, commandId: order.commandId, order: auditOrder(order.request), risk: [] });
+        break;
+      case 'Denied':
+        this.record('OrderDenied', {
+          ...base,
+          commandId: order.commandId,
+          code: denial?.code ?? (event.code as DenialCode),
+          reason: event.reason,
+          risk: denial?.risk ?? [],
+          order: auditOrder(order.request),
+        });
+        break;
+      case 'Accepted':
+        this.trading.recordSuccess();
+        this.record('OrderAccepted', { ...base, venueOrderId: event.venueOrderId });
+        break;
+      case 'Unconfirmed':
+        this.record('OrderUnconfirmed', { ...base, reason: event.reason });
+        break;
+      case 'Fill': {
+        this.trading.recordSuccess();
+        const signed = toMoney(event.fill.quantity) * (event.fill.side === 'buy' ? 1n : -1n);
+        const map = this.positionMap(order.venue);
+        const position = (map.get(order.request.symbol) ?? 0n) + signed;
+        map.set(order.request.symbol, position);
+        this.record(order.state === 'FILLED' ? 'OrderFilled' : 'OrderPartiallyFilled', {
+          ...base,
+          fill: event.fill,
+          filledQuantity: fromMoney(order.filledUnits),
+          remainingQuantity: remainingQuantity(order),
+          averagePrice: averagePrice(order),
+          position: fromMoney(position),
+        });
+        this.checkEquity(order.venue);
+        break;
+      }
+      case 'CancelRequested':
+        this.record('OrderCancelRequested', base);
+        break;
+      case 'CancelRejected':
+        this.record('OrderCancelRejected', { ...base, reason: event.reason });
+        break;
+      case 'Cancelled':
+        this.record('OrderCancelled', base);
+        break;
+      case 'Expired':
+        this.record('OrderExpired', base);
+        break;
+      case 'Rejected': {
+        this.record('OrderRejected', { ...base, reason: event.reason });
+        const change = this.trading.recordFailure(`${order.request.symbol} ${order.clientOrderId}: ${event.reason}`);
+        if (change) this.stateChanged(change);
+        break;
+      }
+    }
+    if (isFinalState(order.state)) this.retire(clientOrderId);
+  }
+
+  private retire(clientOrderId: string): void {
+    if (this.working.delete(clientOrderId) || !this.finished.includes(clientOrderId)) this.finished.push(clientOrderId);
+    const order = this.orders.get(clientOrderId);
+    const waiters = this.finalWaiters.get(clientOrderId);
+    if (waiters && order) {
+      this.finalWaiters.delete(clientOrderId);
+      for (const w of waiters) w(order);
+    }
+    while (this.finished.length > this.maxFinished) {
+      const old = this.finished.shift() as string;
+      const o = this.orders.get(old);
+      if (o && isFinalState(o.state)) {
+        this.orders.delete(old);
+        if (o.venueOrderId) this.byVenueId.delete(o.venueOrderId);
+      }
+    }
+  }
+
+  private scheduleReconcile(clientOrderId: string, attempt: number): void {
+    if (this.closed || attempt >= this.reconcileAttempts) return;
+    const delay = this.reconcileDelayMs * 2 ** attempt;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.reconcileOrder(clientOrderId).then((o) => {
+        if (o && (o.state === 'UNCONFIRMED' || o.state === 'SUBMITTED' || o.state === 'PENDING_CANCEL')) this.scheduleReconcile(clientOrderId, attempt + 1);
+      });
+    }, delay);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  // --- trading state ---
+
+  private tickTradingState(): void {
+    const change = this.trading.tick();
+    if (change) this.stateChanged(change);
+  }
+
+  private stateChanged(change: StateChange): void {
+    this.record('TradingStateChanged', { at: change.at, from: change.from, to: change.to, reason: change.reason, source: change.source });
+  }
+
+  private checkEquity(venue: string): void {
+    if (this.trading.breakerStatus().settings.maxDailyLoss === undefined) return;
+    const now = this.clock.now();
+    if (now < this.equityCheckAt) return;
+    this.equityCheckAt = now + 1000;
+    const broker = this.brokers.get(venue);
+    if (!broker || broker.environment === 'live') return;
+    void broker.getAccountInfo().then(
+      (a) => {
+        const change = this.trading.recordEquity(a.equity, a.currency);
+        if (change) this.stateChanged(change);
+      },
+      (e: unknown) => this.venueError(venue, 'getAccountInfo', e),
+    );
+  }
+
+  // --- audit and publication ---
+
+  /** Records a command without waiting for it to be durable (a failure halts trading). */
+  private note(type: string, data: Record<string, unknown>): void {
+    this.command(type, data).catch(noop);
+  }
+
+  /** Records a command (no listeners): returns its durability. */
+  private command(type: string, data: Record<string, unknown>): Promise<unknown> {
+    return this.append(type, { at: this.clock.now(), ...data });
+  }
+
+  /** Publishes one event and records it. */
+  private record<T extends EngineEvent['type']>(type: T, data: Omit<Extract<EngineEvent, { type: T }>, 'type'>): void {
+    const event = { type, ...data } as unknown as EngineEvent;
+    void this.append(type, data as unknown as Record<string, unknown>).catch(noop);
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A listener's failure must not stop the engine or the other listeners.
+      }
+    }
+  }
+
+  private append(type: string, data: Record<string, unknown>): Promise<unknown> {
+    if (!this.audit) return Promise.resolve();
+    let p: Promise<unknown>;
+    try {
+      p = this.audit.append(type, data);
+    } catch (e) {
+      // Refused synchronously (a secret-looking key, a value JSON cannot hold): record that, redacted.
+      p = this.audit.append(type, redactSecrets(data)).catch(() => this.audit?.append('AuditRefused', { type, message: (e as Error).message }));
+    }
+    this.pendingAudit.add(p);
+    return p.then(
+      (r) => {
+        this.pendingAudit.delete(p);
+        return r;
+      },
+      (e: unknown) => {
+        this.pendingAudit.delete(p);
+        this.onAuditFailure(e as Error);
+        throw e;
+      },
+    );
+  }
+
+  private onAuditFailure(e: Error): void {
+    if (this.auditFailure) return;
+    this.auditFailure = e;
+    const change = this.trading.set('HALTED', `the audit log failed: ${e.message}`, 'circuit_breaker');
+    if (change) {
+      for (const l of this.listeners) {
+        try {
+          l({ type: 'TradingStateChanged', at: change.at, from: change.from, to: change.to, reason: change.reason, source: change.source });
+        } catch {
+          // ignore
+        }
+      }
+    }
+  }
+
+  private venueError(venue: string, operation: string, e: unknown): void {
+    const reason = isBrokerError(e) ? e.reason : 'INTERNAL';
+    const message = e instanceof Error ? e.message : String(e);
+    this.record('VenueError', { at: this.clock.now(), venue, operation, reason, message });
+  }
+
+  // --- helpers ---
+
+  private mustBroker(venue: string): BrokerApi {
+    const b = this.brokers.get(venue);
+    if (!b) throw new BrokerError('INTERNAL', `no broker profile named ${venue}`);
+    return b;
+  }
+
+  private positionMap(venue: string): Map<string, bigint> {
+    let m = this.positions.get(venue);
+    if (!m) {
+      m = new Map();
+      this.positions.set(venue, m);
+    }
+    return m;
+  }
+
+  private readonly rates = new Map<string, { rate: number | undefined; at: number }>();
+
+  /** Quote currency → account currency at the mid; 1 for the same currency (USDT/USDC count as USD). */
+  private async conversionRate(broker: BrokerApi, from: string, to: string): Promise<number | undefined> {
+    const norm = (c: string): string => (c === 'USDT' || c === 'USDC' ? 'USD' : c);
+    if (norm(from) === norm(to)) return 1;
+    const key = `${broker.id}:${from}:${to}`;
+    const cached = this.rates.get(key);
+    const now = this.clock.now();
+    if (cached && now - cached.at < 1000) return cached.rate;
+    let rate: number | undefined;
+    for (const [symbol, invert] of [
+      [`${from}_${to}`, false],
+      [`${to}_${from}`, true],
+    ] as const) {
+      try {
+        const q = await broker.getQuote(symbol);
+        const mid = (q.bid + q.ask) / 2;
+        rate = invert ? 1 / mid : mid;
+        break;
+      } catch {
+        // try the other way round
+      }
+    }
+    this.rates.set(key, { rate, at: now });
+    return rate;
+  }
+}
+
+const isFinalStatusName = (s: string): boolean => s === 'filled' || s === 'cancelled' || s === 'rejected' || s === 'expired';
+
+/** Fills in a venue response that the record does not have yet; synthesised from cumulative figures when the venue lists none. */
+function fillsOf(record: OrderRecord, response: OrderResponse): Fill[] {
+  const known = new Set(record.fills.map((f) => f.fill_id));
+  const listed = response.fills.filter((f) => !known.has(f.fill_id));
+  if (response.fills.length > 0 || response.filled_quantity === null || response.filled_price === null) return listed;
+  const cum = toMoney(response.filled_quantity);
+  if (cum <= record.filledUnits) return [];
+  const qty = cum - record.filledUnits;
+  const totalNotional = cum * toMoney(response.filled_price);
+  const price = fromMoney((totalNotional - record.notionalUnits + qty / 2n) / qty);
+  return [
+    {
+      fill_id: `${response.order_id}:${fromMoney(cum)}`,
+      order_id: response.order_id,
+      client_order_id: record.clientOrderId,
+      symbol: record.request.symbol,
+      side: record.request.side,
+      price,
+      quantity: fromMoney(qty),
+      commission: Math.max(0, (response.commission ?? 0) - record.commission),
+      liquidity: 'taker',
+      timestamp: response.timestamp,
+    },
+  ];
+}
+
+/** Why a price or quantity is off the venue's grid, or undefined. */
+function gridProblem(order: PlacedOrderRequest, instrument: InstrumentRules): string | undefined {
+  if (order.quantity < instrument.minQuantity) return `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${instrument.minQuantity}`;
+  if (!isOnStep(order.quantity, instrument.lotSize))
+    return `quantity ${order.quantity} is not a multiple of ${instrument.symbol}'s lot size ${instrument.lotSize}`;
+  const t = order.order_type;
+  const prices: Array<[string, number]> =
+    t.type === 'limit'
+      ? [['limit price', t.price]]
+      : t.type === 'stop'
+        ? [['stop price', t.price]]
+        : t.type === 'stop_limit'
+          ? [
+              ['stop price', t.stop_price],
+              ['limit price', t.limit_price],
+            ]
+          : [];
+  for (const [label, p] of prices) {
+    if (!isOnStep(p, instrument.tickSize)) return `${label} ${p} is not on ${instrument.symbol}'s tick size ${instrument.tickSize}`;
+  }
+  return undefined;
+}
+
+/** The command as the audit log keeps it: the order's free-form metadata redacted of anything secret-looking. */
+function auditCommand(cmd: SubmitOrder): Record<string, unknown> {
+  return {
+    commandId: cmd.commandId,
+    issuedAt: cmd.issuedAt,
+    clientOrderId: cmd.clientOrderId,
+    venue: cmd.venue,
+    source: cmd.source,
+    order: auditOrder(cmd.order),
+    ...(cmd.component === undefined ? {} : { component: cmd.component }),
+    ...(cmd.componentLimits === undefined ? {} : { componentLimits: redactSecrets(cmd.componentLimits) }),
+    ...(cmd.liveConfirmation === undefined ? {} : { liveConfirmation: cmd.liveConfirmation }),
+  };
+}
+
+function auditOrder<T>(order: T): T {
+  if (typeof order !== 'object' || order === null) return order;
+  const o = order as Record<string, unknown>;
+  const metadata = o['metadata'];
+  if (typeof metadata !== 'object' || metadata === null || Object.keys(metadata).length === 0) return order;
+  return { ...o, metadata: redactSecrets(metadata) } as T;
+}
+
+export { WORKING_STATES };

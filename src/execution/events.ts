@@ -1,0 +1,148 @@
+/**
+ * Commands into the engine and events out of it. Commands are immutable and carry their own id and
+ * time; every command and every event is written to the audit log exactly once, in the order the
+ * engine handled them, and published to subscribers (the UI, the CLI, the log).
+ */
+import { newClientOrderId, newId } from '../common/ids';
+import type { Clock } from '../common/clock';
+import type { Fill, OrderRequest, OrderResponse, PlacedOrderRequest } from '../orders/model';
+import type { OrderState } from './orderState';
+import type { RiskCheckResult, TradingStateName } from './risk';
+
+/** Where an order came from, for the audit log and the UI. */
+export type OrderSource = 'test-order' | 'execute-paper' | 'execute-live' | 'cli' | 'replay' | 'flatten' | 'api';
+
+export interface SubmitOrder {
+  readonly type: 'SubmitOrder';
+  readonly commandId: string;
+  readonly issuedAt: number;
+  /** Fixed once per command: a retry of the same command can never become a second order. */
+  readonly clientOrderId: string;
+  /** The broker profile to route to. */
+  readonly venue: string;
+  readonly order: Readonly<PlacedOrderRequest>;
+  readonly source: OrderSource;
+  /** The component's `__metadata__['risk_limits']`, which may only tighten the settings' limits. */
+  readonly componentLimits?: unknown;
+  /** Set only after a person confirmed this very order for a live account. */
+  readonly liveConfirmation?: { readonly confirmedAt: number; readonly summary: string };
+  /** The component file that produced the order, for the audit log. */
+  readonly component?: string;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Builds an immutable SubmitOrder; the order's own client id is kept, else one is made. */
+export function submitOrderCommand(
+  order: OrderRequest,
+  options: {
+    venue: string;
+    source: OrderSource;
+    clock: Clock;
+    componentLimits?: unknown;
+    component?: string;
+    liveConfirmation?: { confirmedAt: number; summary: string };
+  },
+): SubmitOrder {
+  const issuedAt = options.clock.now();
+  const clientOrderId = order.client_order_id ?? newClientOrderId('sp', issuedAt);
+  const cmd: SubmitOrder = {
+    type: 'SubmitOrder',
+    commandId: newId('cmd'),
+    issuedAt,
+    clientOrderId,
+    venue: options.venue,
+    order: { ...structuredClone(order), client_order_id: clientOrderId },
+    source: options.source,
+    ...(options.componentLimits === undefined ? {} : { componentLimits: structuredClone(options.componentLimits) }),
+    ...(options.component === undefined ? {} : { component: options.component }),
+    ...(options.liveConfirmation === undefined ? {} : { liveConfirmation: { ...options.liveConfirmation } }),
+  };
+  return deepFreeze(cmd);
+}
+
+export type DenialCode =
+  | RiskCheckResult['code']
+  | 'INVALID_ORDER'
+  | 'INVALID_RISK_LIMITS'
+  | 'UNSUPPORTED_ORDER'
+  | 'DUPLICATE_CLIENT_ORDER_ID'
+  | 'QUEUE_FULL'
+  | 'UNKNOWN_VENUE'
+  | 'VENUE_NOT_CONNECTED'
+  | 'QUOTE_UNAVAILABLE'
+  | 'LIVE_NOT_CONFIRMED'
+  | 'AUDIT_LOG_FAILED'
+  | 'ENGINE_CLOSED';
+
+interface OrderEventBase {
+  readonly at: number;
+  readonly clientOrderId: string;
+  readonly venue: string;
+  readonly symbol: string;
+  /** The order's state after the event. */
+  readonly state: OrderState;
+}
+
+export type EngineEvent =
+  | (OrderEventBase & {
+      readonly type: 'OrderSubmitted';
+      readonly commandId: string;
+      readonly order: PlacedOrderRequest;
+      readonly risk: readonly RiskCheckResult[];
+    })
+  | (OrderEventBase & {
+      readonly type: 'OrderDenied';
+      readonly commandId: string;
+      readonly code: DenialCode;
+      readonly reason: string;
+      readonly risk: readonly RiskCheckResult[];
+      readonly order: unknown;
+    })
+  | (OrderEventBase & { readonly type: 'OrderAccepted'; readonly venueOrderId: string })
+  | (OrderEventBase & { readonly type: 'OrderUnconfirmed'; readonly reason: string })
+  | (OrderEventBase & {
+      readonly type: 'OrderPartiallyFilled' | 'OrderFilled';
+      readonly fill: Fill;
+      readonly filledQuantity: number;
+      readonly remainingQuantity: number;
+      readonly averagePrice: number | null;
+      readonly position: number;
+    })
+  | (OrderEventBase & { readonly type: 'OrderCancelRequested' })
+  | (OrderEventBase & { readonly type: 'OrderCancelRejected'; readonly reason: string })
+  | (OrderEventBase & { readonly type: 'OrderCancelled' })
+  | (OrderEventBase & { readonly type: 'OrderExpired' })
+  | (OrderEventBase & { readonly type: 'OrderRejected'; readonly reason: string })
+  | {
+      readonly type: 'TransitionRefused';
+      readonly at: number;
+      readonly clientOrderId: string;
+      readonly venue: string;
+      readonly code: string;
+      readonly message: string;
+    }
+  | { readonly type: 'ExternalOrderFound'; readonly at: number; readonly venue: string; readonly order: OrderResponse }
+  | {
+      readonly type: 'PositionsReconciled';
+      readonly at: number;
+      readonly venue: string;
+      readonly differences: ReadonlyArray<{ symbol: string; engine: number; venue: number }>;
+    }
+  | {
+      readonly type: 'TradingStateChanged';
+      readonly at: number;
+      readonly from: TradingStateName;
+      readonly to: TradingStateName;
+      readonly reason: string;
+      readonly source: string;
+    }
+  | { readonly type: 'VenueError'; readonly at: number; readonly venue: string; readonly operation: string; readonly reason: string; readonly message: string };
+
+export type EngineEventType = EngineEvent['type'];

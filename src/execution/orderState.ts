@@ -1,0 +1,295 @@
+/**
+ * The life of one order as the engine sees it: a transition table and a pure `applyEvent`.
+ *
+ *   PENDING_SUBMIT ─Denied──────────────────────────────────────────────▶ DENIED
+ *        │ Sent
+ *        ▼
+ *   SUBMITTED ──Unconfirmed──▶ UNCONFIRMED  (timeout / lost connection after sending:
+ *        │                          │         reconciled by client order id, never resent)
+ *        │ Accepted                 │ Accepted / Fill / Rejected / Cancelled / Expired
+ *        ▼                          ▼
+ *   ACCEPTED ──Fill──▶ PARTIALLY_FILLED ──Fill (complete)──▶ FILLED
+ *        │ CancelRequested        │ CancelRequested
+ *        ▼                        ▼
+ *   PENDING_CANCEL ──Cancelled──▶ CANCELLED     CancelRejected: back to where it was
+ *        └──Fill──▶ stays PENDING_CANCEL (a fill racing the cancel is real), or FILLED when complete
+ *
+ * On purpose:
+ * - A fill whose `fill_id` was already applied is ignored (venues and reconnects repeat them).
+ * - A fill that arrives after the venue said CANCELLED or EXPIRED (messages crossing) is applied:
+ *   the money moved. The order keeps its final state for the remainder, or becomes FILLED if the
+ *   fill completes it.
+ * - A fill or a final status may arrive before the acknowledgement: acceptance is implied.
+ * - Repeating the final status an order already has (two "cancelled" messages) changes nothing.
+ * - Everything else is refused with an `OrderTransitionError`; the order is left as it was.
+ */
+import type { Fill, PlacedOrderRequest } from '../orders/model';
+import { fromMoney, toMoney } from '../common/decimal';
+
+export type OrderState =
+  | 'PENDING_SUBMIT'
+  | 'SUBMITTED'
+  | 'UNCONFIRMED'
+  | 'ACCEPTED'
+  | 'PARTIALLY_FILLED'
+  | 'PENDING_CANCEL'
+  | 'FILLED'
+  | 'CANCELLED'
+  | 'REJECTED'
+  | 'EXPIRED'
+  | 'DENIED';
+
+export const ORDER_STATES: readonly OrderState[] = [
+  'PENDING_SUBMIT',
+  'SUBMITTED',
+  'UNCONFIRMED',
+  'ACCEPTED',
+  'PARTIALLY_FILLED',
+  'PENDING_CANCEL',
+  'FILLED',
+  'CANCELLED',
+  'REJECTED',
+  'EXPIRED',
+  'DENIED',
+];
+
+export const FINAL_ORDER_STATES: ReadonlySet<OrderState> = new Set(['FILLED', 'CANCELLED', 'REJECTED', 'EXPIRED', 'DENIED']);
+export const isFinalState = (s: OrderState): boolean => FINAL_ORDER_STATES.has(s);
+/** States in which the venue may still fill the order. */
+export const WORKING_STATES: ReadonlySet<OrderState> = new Set(['SUBMITTED', 'UNCONFIRMED', 'ACCEPTED', 'PARTIALLY_FILLED', 'PENDING_CANCEL']);
+
+export type OrderEvent =
+  | { readonly type: 'Sent'; readonly at: number }
+  | { readonly type: 'Denied'; readonly at: number; readonly code: string; readonly reason: string }
+  | { readonly type: 'Unconfirmed'; readonly at: number; readonly reason: string }
+  | { readonly type: 'Accepted'; readonly at: number; readonly venueOrderId: string }
+  | { readonly type: 'Fill'; readonly at: number; readonly fill: Fill }
+  | { readonly type: 'CancelRequested'; readonly at: number }
+  | { readonly type: 'CancelRejected'; readonly at: number; readonly reason: string }
+  | { readonly type: 'Cancelled'; readonly at: number; readonly venueOrderId?: string }
+  | { readonly type: 'Rejected'; readonly at: number; readonly reason: string; readonly venueOrderId?: string }
+  | { readonly type: 'Expired'; readonly at: number; readonly venueOrderId?: string };
+
+export type OrderEventType = OrderEvent['type'];
+
+export interface OrderRecord {
+  readonly clientOrderId: string;
+  readonly commandId: string;
+  /** The broker profile the order goes to. */
+  readonly venue: string;
+  readonly request: PlacedOrderRequest;
+  readonly state: OrderState;
+  /** For PENDING_CANCEL: the state to return to when the cancel is refused. */
+  readonly stateBeforeCancel?: OrderState;
+  readonly venueOrderId?: string;
+  /** Exact sum of fill quantities, in 10^-10 units. */
+  readonly filledUnits: bigint;
+  /** Exact sum of price × quantity over fills, in 10^-20 units (for the average price). */
+  readonly notionalUnits: bigint;
+  readonly commission: number;
+  readonly fills: readonly Fill[];
+  readonly reason?: string;
+  readonly denialCode?: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export type TransitionErrorCode = 'ILLEGAL_TRANSITION' | 'OVERFILL' | 'FILL_MISMATCH';
+
+export class OrderTransitionError extends Error {
+  override readonly name = 'OrderTransitionError';
+  constructor(
+    readonly code: TransitionErrorCode,
+    readonly from: OrderState,
+    readonly event: OrderEventType,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Where an event takes an order; `fill` means "decided by the fill quantity", `same` means "no change". */
+type Target = OrderState | 'fill' | 'same' | 'back';
+
+/** The transition table. A missing entry is an illegal transition. */
+export const TRANSITIONS: Readonly<Record<OrderState, Partial<Record<OrderEventType, Target>>>> = {
+  PENDING_SUBMIT: { Sent: 'SUBMITTED', Denied: 'DENIED' },
+  SUBMITTED: {
+    Accepted: 'ACCEPTED',
+    Unconfirmed: 'UNCONFIRMED',
+    Fill: 'fill',
+    CancelRequested: 'PENDING_CANCEL',
+    Cancelled: 'CANCELLED',
+    Rejected: 'REJECTED',
+    Expired: 'EXPIRED',
+  },
+  UNCONFIRMED: {
+    Accepted: 'ACCEPTED',
+    Unconfirmed: 'same',
+    Fill: 'fill',
+    CancelRequested: 'PENDING_CANCEL',
+    Cancelled: 'CANCELLED',
+    Rejected: 'REJECTED',
+    Expired: 'EXPIRED',
+  },
+  ACCEPTED: {
+    Accepted: 'same',
+    Unconfirmed: 'same',
+    Fill: 'fill',
+    CancelRequested: 'PENDING_CANCEL',
+    Cancelled: 'CANCELLED',
+    Rejected: 'REJECTED',
+    Expired: 'EXPIRED',
+  },
+  PARTIALLY_FILLED: {
+    Accepted: 'same',
+    Unconfirmed: 'same',
+    Fill: 'fill',
+    CancelRequested: 'PENDING_CANCEL',
+    Cancelled: 'CANCELLED',
+    Expired: 'EXPIRED',
+  },
+  PENDING_CANCEL: {
+    Accepted: 'same',
+    Unconfirmed: 'same',
+    Fill: 'fill',
+    CancelRequested: 'same',
+    CancelRejected: 'back',
+    Cancelled: 'CANCELLED',
+    Rejected: 'REJECTED',
+    Expired: 'EXPIRED',
+  },
+  FILLED: { Accepted: 'same', Fill: 'fill', CancelRejected: 'same' },
+  CANCELLED: { Cancelled: 'same', Fill: 'fill', CancelRequested: 'same', CancelRejected: 'same' },
+  EXPIRED: { Expired: 'same', Fill: 'fill', CancelRequested: 'same', CancelRejected: 'same' },
+  REJECTED: { Rejected: 'same' },
+  DENIED: { Denied: 'same' },
+};
+
+export function newOrderRecord(input: { clientOrderId: string; commandId: string; venue: string; request: PlacedOrderRequest; at: number }): OrderRecord {
+  return {
+    clientOrderId: input.clientOrderId,
+    commandId: input.commandId,
+    venue: input.venue,
+    request: input.request,
+    state: 'PENDING_SUBMIT',
+    filledUnits: 0n,
+    notionalUnits: 0n,
+    commission: 0,
+    fills: [],
+    createdAt: input.at,
+    updatedAt: input.at,
+  };
+}
+
+export interface Applied {
+  readonly order: OrderRecord;
+  /** False when the event changed nothing (a repeated fill, a repeated final status). */
+  readonly changed: boolean;
+}
+
+/** Applies one event to an order. Pure: returns a new record, never touches the old one. Throws `OrderTransitionError`. */
+export function applyEvent(order: OrderRecord, event: OrderEvent): Applied {
+  const target = TRANSITIONS[order.state][event.type];
+  if (target === undefined) {
+    throw new OrderTransitionError(
+      'ILLEGAL_TRANSITION',
+      order.state,
+      event.type,
+      `order ${order.clientOrderId}: ${event.type} is not possible in state ${order.state}`,
+    );
+  }
+  if (target === 'same') return { order, changed: false };
+
+  switch (event.type) {
+    case 'Fill':
+      return applyFill(order, event.fill, event.at);
+    case 'Denied':
+      return { order: { ...order, state: 'DENIED', reason: event.reason, denialCode: event.code, updatedAt: event.at }, changed: true };
+    case 'Rejected':
+      return { order: withVenueId({ ...order, state: 'REJECTED', reason: event.reason, updatedAt: event.at }, event.venueOrderId), changed: true };
+    case 'Accepted':
+      return { order: withVenueId({ ...order, state: 'ACCEPTED', updatedAt: event.at }, event.venueOrderId), changed: true };
+    case 'Unconfirmed':
+      return { order: { ...order, state: 'UNCONFIRMED', reason: event.reason, updatedAt: event.at }, changed: true };
+    case 'CancelRequested':
+      return { order: { ...order, state: 'PENDING_CANCEL', stateBeforeCancel: order.state, updatedAt: event.at }, changed: true };
+    case 'CancelRejected': {
+      const back = order.stateBeforeCancel ?? (order.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED');
+      // A cancel refused because the order has meanwhile traded is never a step back to "unconfirmed".
+      const state: OrderState = back === 'SUBMITTED' || back === 'UNCONFIRMED' ? (order.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED') : back;
+      const { stateBeforeCancel: _dropped, ...rest } = order;
+      return { order: { ...rest, state, reason: event.reason, updatedAt: event.at }, changed: true };
+    }
+    case 'Cancelled':
+    case 'Expired': {
+      const state: OrderState = event.type === 'Cancelled' ? 'CANCELLED' : 'EXPIRED';
+      const { stateBeforeCancel: _dropped, ...rest } = order;
+      return { order: withVenueId({ ...rest, state, updatedAt: event.at }, event.venueOrderId), changed: true };
+    }
+    case 'Sent':
+      return { order: { ...order, state: 'SUBMITTED', updatedAt: event.at }, changed: true };
+  }
+}
+
+function withVenueId(order: OrderRecord, venueOrderId: string | undefined): OrderRecord {
+  return venueOrderId === undefined || order.venueOrderId !== undefined ? order : { ...order, venueOrderId };
+}
+
+function applyFill(order: OrderRecord, fill: Fill, at: number): Applied {
+  for (const f of order.fills) if (f.fill_id === fill.fill_id) return { order, changed: false };
+  if (fill.client_order_id !== order.clientOrderId || fill.symbol !== order.request.symbol || fill.side !== order.request.side) {
+    throw new OrderTransitionError(
+      'FILL_MISMATCH',
+      order.state,
+      'Fill',
+      `fill ${fill.fill_id} (${fill.side} ${fill.symbol}, client id ${fill.client_order_id}) does not belong to order ${order.clientOrderId} (${order.request.side} ${order.request.symbol})`,
+    );
+  }
+  const qty = toMoney(fill.quantity);
+  const total = toMoney(order.request.quantity);
+  const filledUnits = order.filledUnits + qty;
+  if (qty <= 0n || filledUnits > total) {
+    throw new OrderTransitionError(
+      'OVERFILL',
+      order.state,
+      'Fill',
+      `fill ${fill.fill_id} of ${fill.quantity} would take order ${order.clientOrderId} to ${fromMoney(filledUnits)} of ${order.request.quantity}`,
+    );
+  }
+  const complete = filledUnits === total;
+  let state: OrderState;
+  if (complete) state = 'FILLED';
+  else if (order.state === 'CANCELLED' || order.state === 'EXPIRED' || order.state === 'PENDING_CANCEL') state = order.state;
+  else state = 'PARTIALLY_FILLED';
+  const next: OrderRecord = {
+    ...order,
+    state,
+    filledUnits,
+    notionalUnits: order.notionalUnits + qty * toMoney(fill.price),
+    commission: roundCommission(order.commission + fill.commission),
+    fills: [...order.fills, fill],
+    venueOrderId: order.venueOrderId ?? fill.order_id,
+    updatedAt: at,
+  };
+  if (complete && 'stateBeforeCancel' in next) {
+    const { stateBeforeCancel: _dropped, ...rest } = next;
+    return { order: rest, changed: true };
+  }
+  return { order: next, changed: true };
+}
+
+const roundCommission = (n: number): number => Math.round(n * 1e10) / 1e10;
+
+/** Quantity filled so far, as a number. */
+export const filledQuantity = (o: OrderRecord): number => fromMoney(o.filledUnits);
+/** Quantity the venue may still fill. */
+export function remainingQuantity(o: OrderRecord): number {
+  return isFinalState(o.state) ? 0 : fromMoney(toMoney(o.request.quantity) - o.filledUnits);
+}
+/** Volume-weighted average fill price, or null before the first fill. */
+export function averagePrice(o: OrderRecord): number | null {
+  if (o.filledUnits === 0n) return null;
+  // notional is in 10^-20 units; dividing by filled (10^-10) leaves 10^-10 units.
+  return fromMoney((o.notionalUnits + o.filledUnits / 2n) / o.filledUnits);
+}

@@ -1,0 +1,228 @@
+/**
+ * Trading state (ACTIVE / REDUCING / HALTED), the circuit breaker that trips it, and the file that
+ * makes a halt survive a restart: an engine that was halted starts halted.
+ *
+ * - HALTED by a person (halt, emergency stop) stays until a person resumes.
+ * - HALTED by the circuit breaker resumes by a person, or by itself after the configured cool-down.
+ * - The file is written atomically (temp file, fsync, rename) before the new state takes effect;
+ *   a file that cannot be read is an error naming the file, and the engine starts HALTED rather
+ *   than guess.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import type { Clock } from '../common/clock';
+import type { TradingStateName } from './risk';
+
+export const TradingStateSchema = z.object({
+  version: z.literal(1),
+  state: z.enum(['ACTIVE', 'REDUCING', 'HALTED']),
+  reason: z.string(),
+  /** Who set it: a person, the circuit breaker or the emergency stop. */
+  source: z.enum(['user', 'circuit_breaker', 'emergency_stop', 'startup']),
+  since: z.number(),
+  /** When a breaker trip ends by itself (ms since epoch), if it does. */
+  resumeAt: z.number().nullable(),
+  /** Equity at the start of the UTC day `day`, for the daily loss limit. */
+  day: z.string().nullable(),
+  dayStartEquity: z.number().nullable(),
+});
+export type TradingStateRecord = z.infer<typeof TradingStateSchema>;
+
+export const CircuitBreakerSchema = z
+  .object({
+    /** Trip after this many broker errors or rejections in a row. */
+    maxConsecutiveFailures: z.number().int().positive().optional(),
+    /** …or this many within `windowMs`. */
+    maxFailuresInWindow: z.number().int().positive().optional(),
+    windowMs: z.number().int().positive().optional(),
+    /** …or when equity falls this far (account currency) below the day's starting equity. */
+    maxDailyLoss: z.number().positive().optional(),
+    /** A trip ends by itself after this long; absent = only a person resumes. */
+    cooldownMs: z.number().int().positive().optional(),
+  })
+  .strict();
+export type CircuitBreakerSettings = z.infer<typeof CircuitBreakerSchema>;
+
+export const DEFAULT_CIRCUIT_BREAKER: Readonly<CircuitBreakerSettings> = Object.freeze({
+  maxConsecutiveFailures: 5,
+  maxFailuresInWindow: 10,
+  windowMs: 60_000,
+  cooldownMs: 300_000,
+});
+
+export class TradingStateFileError extends Error {
+  override readonly name = 'TradingStateFileError';
+}
+
+export interface StateChange {
+  readonly from: TradingStateName;
+  readonly to: TradingStateName;
+  readonly reason: string;
+  readonly source: TradingStateRecord['source'];
+  readonly at: number;
+}
+
+const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+export class TradingStateStore {
+  private record: TradingStateRecord;
+  private consecutive = 0;
+  private failures: number[] = [];
+  /** Set when the file could not be read: the engine starts halted and says why. */
+  readonly loadProblem: string | undefined;
+
+  constructor(
+    private readonly file: string | undefined,
+    private readonly clock: Clock,
+    private breaker: CircuitBreakerSettings = DEFAULT_CIRCUIT_BREAKER,
+  ) {
+    const now = clock.now();
+    const fresh: TradingStateRecord = {
+      version: 1,
+      state: 'ACTIVE',
+      reason: 'started',
+      source: 'startup',
+      since: now,
+      resumeAt: null,
+      day: null,
+      dayStartEquity: null,
+    };
+    this.record = fresh;
+    if (!file) return;
+    let text: string | undefined;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.loadProblem = `cannot read the trading state file ${file}: ${(e as Error).message}`;
+      }
+    }
+    if (text !== undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (e) {
+        this.loadProblem = `the trading state file ${file} is not JSON (${(e as Error).message})`;
+      }
+      if (this.loadProblem === undefined) {
+        const checked = TradingStateSchema.safeParse(parsed);
+        if (checked.success) this.record = checked.data;
+        else this.loadProblem = `the trading state file ${file} is invalid: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      }
+    }
+    if (this.loadProblem !== undefined) {
+      // Fail safe: a state we cannot read may have been HALTED. Keep the bad file; a person resumes.
+      this.record = { ...fresh, state: 'HALTED', reason: `${this.loadProblem}; trading is halted until you resume`, source: 'startup' };
+    }
+  }
+
+  configure(breaker: CircuitBreakerSettings): void {
+    this.breaker = breaker;
+  }
+
+  get current(): Readonly<TradingStateRecord> {
+    return this.record;
+  }
+
+  get state(): TradingStateName {
+    return this.record.state;
+  }
+
+  /** Ends a breaker trip whose cool-down has passed; returns the change, if any. */
+  tick(): StateChange | undefined {
+    const r = this.record;
+    if (r.state === 'HALTED' && r.source === 'circuit_breaker' && r.resumeAt !== null && this.clock.now() >= r.resumeAt) {
+      this.consecutive = 0;
+      this.failures = [];
+      return this.set('ACTIVE', `the circuit breaker's cool-down ended (${r.reason})`, 'circuit_breaker');
+    }
+    return undefined;
+  }
+
+  /** Sets the state, saving it first. Returns the change, or undefined when nothing changed. */
+  set(state: TradingStateName, reason: string, source: TradingStateRecord['source'], resumeAt: number | null = null): StateChange | undefined {
+    const from = this.record.state;
+    if (from === state && this.record.reason === reason) return undefined;
+    const at = this.clock.now();
+    const next: TradingStateRecord = { ...this.record, state, reason, source, since: at, resumeAt };
+    this.save(next);
+    this.record = next;
+    if (state === 'ACTIVE') {
+      this.consecutive = 0;
+      this.failures = [];
+    }
+    return { from, to: state, reason, source, at };
+  }
+
+  /** A broker error or venue rejection: may trip the breaker. */
+  recordFailure(what: string): StateChange | undefined {
+    const now = this.clock.now();
+    this.consecutive++;
+    this.failures.push(now);
+    const windowMs = this.breaker.windowMs ?? 60_000;
+    while (this.failures.length > 0 && (this.failures[0] as number) <= now - windowMs) this.failures.shift();
+    if (this.record.state === 'HALTED') return undefined;
+    const maxRun = this.breaker.maxConsecutiveFailures;
+    const maxWindow = this.breaker.maxFailuresInWindow;
+    if (maxRun !== undefined && this.consecutive >= maxRun)
+      return this.trip(`${this.consecutive} broker errors or rejections in a row (limit ${maxRun}); last: ${what}`);
+    if (maxWindow !== undefined && this.failures.length >= maxWindow)
+      return this.trip(`${this.failures.length} broker errors or rejections within ${Math.round(windowMs / 1000)} s (limit ${maxWindow}); last: ${what}`);
+    return undefined;
+  }
+
+  /** An order the venue took: ends a run of failures. */
+  recordSuccess(): void {
+    this.consecutive = 0;
+  }
+
+  /** Equity seen now: sets the day's start on a new UTC day, and trips on the daily loss limit. */
+  recordEquity(equity: number, currency: string): StateChange | undefined {
+    const now = this.clock.now();
+    const day = utcDay(now);
+    if (this.record.day !== day || this.record.dayStartEquity === null) {
+      const next = { ...this.record, day, dayStartEquity: equity };
+      this.save(next);
+      this.record = next;
+      return undefined;
+    }
+    const max = this.breaker.maxDailyLoss;
+    const loss = Math.round((this.record.dayStartEquity - equity) * 100) / 100;
+    if (max !== undefined && loss >= max && this.record.state !== 'HALTED') {
+      return this.trip(`the day's loss of ${loss} ${currency} reached the daily loss limit of ${max} ${currency}`);
+    }
+    return undefined;
+  }
+
+  /** Counters the UI shows next to the state. */
+  breakerStatus(): { consecutiveFailures: number; failuresInWindow: number; settings: CircuitBreakerSettings } {
+    return { consecutiveFailures: this.consecutive, failuresInWindow: this.failures.length, settings: { ...this.breaker } };
+  }
+
+  private trip(reason: string): StateChange | undefined {
+    const cooldown = this.breaker.cooldownMs;
+    return this.set('HALTED', `circuit breaker: ${reason}`, 'circuit_breaker', cooldown === undefined ? null : this.clock.now() + cooldown);
+  }
+
+  private save(record: TradingStateRecord): void {
+    if (!this.file) return;
+    const text = JSON.stringify(record, null, 2) + '\n';
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.file);
+    const dirFd = openSync(dirname(this.file), 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  }
+}
