@@ -532,12 +532,16 @@ export class ExecutionEngine {
       venueMs = monotonicMs() - venueStart;
       if (!isBrokerError(e)) throw e;
       if (e.outcomeUnknown) {
-        this.transition(cmd.clientOrderId, {
-          type: 'Unconfirmed',
-          at: this.clock.now(),
-          reason: `${e.reason}: ${e.message}; looking it up by client order id ${cmd.clientOrderId}, never resending`,
-        });
-        this.scheduleReconcile(cmd.clientOrderId, 0);
+        // The venue's update stream may already have told us more than the lost reply would have.
+        const now = this.orders.get(cmd.clientOrderId) as OrderRecord;
+        if (now.state === 'SUBMITTED') {
+          this.transition(cmd.clientOrderId, {
+            type: 'Unconfirmed',
+            at: this.clock.now(),
+            reason: `${e.reason}: ${e.message}; looking it up by client order id ${cmd.clientOrderId}, never resending`,
+          });
+        }
+        if (!isFinalState(now.state)) this.scheduleReconcile(cmd.clientOrderId, 0);
       } else if (e.reason === 'DUPLICATE_CLIENT_ORDER_ID') {
         // The venue already has an order with this id: find out what it is rather than call it failed.
         this.transition(cmd.clientOrderId, { type: 'Unconfirmed', at: this.clock.now(), reason: `${e.reason}: ${e.message}` });
@@ -855,8 +859,11 @@ export class ExecutionEngine {
     const delay = this.reconcileDelayMs * 2 ** attempt;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      const before = this.orders.get(clientOrderId)?.updatedAt;
       void this.reconcileOrder(clientOrderId).then((o) => {
-        if (o && (o.state === 'UNCONFIRMED' || o.state === 'SUBMITTED' || o.state === 'PENDING_CANCEL')) this.scheduleReconcile(clientOrderId, attempt + 1);
+        // Look again while the venue has not answered for it (unknown, or a look-up that failed).
+        const unanswered = o !== undefined && !isFinalState(o.state) && (o.state === 'UNCONFIRMED' || o.state === 'PENDING_CANCEL' || o.updatedAt === before);
+        if (unanswered) this.scheduleReconcile(clientOrderId, attempt + 1);
       });
     }, delay);
     timer.unref();
