@@ -10,6 +10,11 @@ import { resolve } from 'node:path';
 import { monotonicMs, systemClock } from '../src/common/clock';
 import { PaperBroker } from '../src/brokers/paper/paperBroker';
 import { runTestOrder } from '../src/execution/testOrder';
+import { openTradingSession } from '../src/execution/session';
+import { DEFAULT_CIRCUIT_BREAKER } from '../src/execution/tradingState';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../src/python/interpreter';
 import { PythonSession, PythonWorker, type RunnerOptions } from '../src/python/runner';
 import { quantile, report } from './stats';
@@ -27,7 +32,19 @@ export async function benchTestOrder(): Promise<void> {
   const floor: number[] = [];
   const cold: number[] = [];
   const broker = new PaperBroker({ clock: systemClock, seed: 3, startingCash: 1e9 });
-  await broker.connect();
+  const stateDir = mkdtempSync(join(tmpdir(), 'sptrader-bench-testorder-'));
+  // The real engine with a durable audit log; limits loose enough (and no submit rate) for a benchmark loop.
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers: { paper: broker },
+    settings: {
+      limits: { maxOrderQuantity: 1e9, maxPositionQuantity: 1e15, maxOrderNotional: 1e15, priceCollarBps: 5000 },
+      circuitBreaker: DEFAULT_CIRCUIT_BREAKER,
+    },
+  });
+  const engine = trading.engine;
+  await engine.connect('paper');
   for (let i = 0; i < coldRuns + 3; i++) {
     let t = monotonicMs();
     const r = spawnSync(interpreter.executable, ['-c', 'import json'], { stdio: 'ignore' });
@@ -35,7 +52,7 @@ export async function benchTestOrder(): Promise<void> {
     const f = monotonicMs() - t;
     t = monotonicMs();
     const session = await PythonSession.start(options, EXAMPLE);
-    const outcome = await runTestOrder({ file: EXAMPLE }, { runner: session, broker, clock: systemClock });
+    const outcome = await runTestOrder({ file: EXAMPLE }, { runner: session, broker, engine, clock: systemClock });
     // The trader has the result here; the interpreter's shutdown happens after it is shown.
     const c = monotonicMs() - t;
     await session.close();
@@ -54,18 +71,20 @@ export async function benchTestOrder(): Promise<void> {
   const worker = new PythonWorker(options);
   const ping: number[] = [];
   const warm: number[] = [];
-  for (let i = 0; i < 200; i++) await runTestOrder({ file: EXAMPLE }, { runner: worker, broker, clock: systemClock });
+  for (let i = 0; i < 200; i++) await runTestOrder({ file: EXAMPLE }, { runner: worker, broker, engine, clock: systemClock });
   for (let i = 0; i < warmRuns; i++) {
     let t = monotonicMs();
     await worker.ping();
     ping.push(monotonicMs() - t);
     t = monotonicMs();
-    const outcome = await runTestOrder({ file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' }, { runner: worker, broker, clock: systemClock });
+    const outcome = await runTestOrder({ file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' }, { runner: worker, broker, engine, clock: systemClock });
     warm.push(monotonicMs() - t);
     if (outcome.response?.status.status !== 'filled') throw new Error(`warm Test Order did not fill: ${outcome.summary}`);
   }
   await worker.dispose();
+  await trading.close();
   await broker.disconnect();
+  rmSync(stateDir, { recursive: true, force: true });
   report('IPC floor: worker ping round trip', ping);
   report('warm Test Order (worker → fill)', warm);
   const warmP50 = quantile(warm, 0.5);

@@ -1,6 +1,11 @@
 /** Command, view and setting ids, spelled once; they match package.json. */
 export const Commands = {
   testOrder: 'sptrader.testOrder',
+  emergencyStop: 'sptrader.emergencyStop',
+  resumeTrading: 'sptrader.resumeTrading',
+  tradingStatus: 'sptrader.tradingStatus',
+  showAuditLog: 'sptrader.showAuditLog',
+  verifyAuditLog: 'sptrader.verifyAuditLog',
 } as const;
 
 export const Settings = {

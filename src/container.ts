@@ -1,16 +1,21 @@
 /**
  * The editor's composition root: builds the core services once and hands them to the views.
- * Nothing here trades; it only wires.
+ * Nothing here trades; it only wires. The engine (with its audit log and trading state) lives in
+ * the extension's global storage and is opened on first use, so activation stays fast.
  */
 import * as vscode from 'vscode';
 import { join } from 'node:path';
 import { systemClock } from './common/clock';
 import { PaperBroker } from './brokers/paper/paperBroker';
-import { OUTPUT_CHANNEL_NAME } from './constants';
+import { OUTPUT_CHANNEL_NAME, Settings } from './constants';
+import { openTradingSession, parseRiskSettings, type RiskSettings, type TradingSession } from './execution/session';
 import { InterpreterService } from './views/interpreter';
 import { registerTestOrderCommand } from './views/testOrderCommand';
+import { registerTradingCommands } from './views/tradingCommands';
 
 export class Container {
+  private session: Promise<TradingSession> | undefined;
+
   private constructor(
     readonly context: vscode.ExtensionContext,
     readonly log: vscode.LogOutputChannel,
@@ -27,6 +32,13 @@ export class Container {
       context.subscriptions.push(interpreters);
       const container = new Container(context, log, paperBroker, interpreters);
       registerTestOrderCommand(container);
+      registerTradingCommands(container);
+      context.subscriptions.push(
+        vscode.workspace.onDidChangeConfiguration((e) => {
+          if (e.affectsConfiguration(`${Settings.section}.risk`) || e.affectsConfiguration(`${Settings.section}.circuitBreaker`))
+            void container.applySettings();
+        }),
+      );
       log.info('SPtrader Order Execution activated');
       return container;
     } catch (e) {
@@ -37,7 +49,76 @@ export class Container {
     }
   }
 
+  get stateDir(): string {
+    return join(this.context.globalStorageUri.fsPath, 'engine');
+  }
+
+  /** The engine over the extension's state; opened (and the paper venue connected and reconciled) once. */
+  trading(): Promise<TradingSession> {
+    this.session ??= (async () => {
+      const session = await openTradingSession({
+        stateDir: this.stateDir,
+        clock: systemClock,
+        brokers: { paper: this.paperBroker },
+        settings: this.riskSettings(),
+      });
+      const r = session.recovery;
+      if (r.tornTailRemoved) this.log.warn(`Audit log: a torn last line (${r.tornTailBytes} bytes) left by a crash was removed`);
+      if (!r.verified) {
+        this.log.error(`Audit log at ${session.audit.dir} does not verify: ${r.problemCount} problems`);
+        void vscode.window.showErrorMessage(`SPtrader: the audit log does not verify (${r.problemCount} problems). Run "SPtrader: Verify Audit Log".`);
+      }
+      session.engine.subscribe((e) => {
+        if (e.type === 'TradingStateChanged') this.log.warn(`Trading ${e.from} → ${e.to}: ${e.reason}`);
+        else if (e.type === 'OrderDenied') this.log.info(`${e.clientOrderId} denied: ${e.code}: ${e.reason}`);
+        else if (e.type === 'VenueError') this.log.error(`${e.venue} ${e.operation}: ${e.reason}: ${e.message}`);
+        else if (e.type === 'ExternalOrderFound')
+          this.log.info(`External order at ${e.venue}: ${e.order.client_order_id} (${e.order.symbol}); not placed by SPtrader, left alone`);
+      });
+      await session.engine.connect('paper');
+      return session;
+    })();
+    this.session.catch(() => (this.session = undefined));
+    return this.session;
+  }
+
+  /** Risk limits and circuit breaker from settings, validated; a bad value is reported and the defaults are kept. */
+  riskSettings(): RiskSettings {
+    const config = vscode.workspace.getConfiguration(Settings.section);
+    const risk = config.get<Record<string, unknown>>('risk') ?? {};
+    const cb = config.get<Record<string, unknown>>('circuitBreaker') ?? {};
+    const seconds = (v: unknown): unknown => (typeof v === 'number' ? Math.round(v * 1000) : undefined);
+    const limits = Object.fromEntries(Object.entries(risk).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)));
+    const circuitBreaker = Object.fromEntries(
+      Object.entries({
+        maxConsecutiveFailures: cb['maxConsecutiveFailures'],
+        maxFailuresInWindow: cb['maxFailuresInWindow'],
+        windowMs: seconds(cb['windowSeconds']),
+        maxDailyLoss: cb['maxDailyLoss'],
+        cooldownMs: seconds(cb['cooldownSeconds']),
+      }).filter(([, v]) => v !== null && v !== undefined),
+    );
+    try {
+      return parseRiskSettings({ limits, circuitBreaker }, 'settings (sptrader.risk / sptrader.circuitBreaker)');
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.log.error(message);
+      void vscode.window.showErrorMessage(`SPtrader: ${message}. The stricter defaults apply until it is fixed.`);
+      return parseRiskSettings({}, 'defaults');
+    }
+  }
+
+  private async applySettings(): Promise<void> {
+    if (!this.session) return;
+    const session = await this.session;
+    const settings = this.riskSettings();
+    session.engine.setLimits(settings.limits);
+    session.engine.trading.configure(settings.circuitBreaker);
+    this.log.info('Risk limits updated from settings');
+  }
+
   async dispose(): Promise<void> {
+    if (this.session) await (await this.session).close();
     await this.paperBroker.disconnect();
   }
 }

@@ -15,6 +15,9 @@ import { formatOutcome } from '../execution/formatOutcome';
 import { isBrokerError } from '../brokers/errors';
 import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
 import { describeOrderType, describeStatus, describeTimeInForce } from '../orders/model';
+import { loadRiskSettings, openTradingSession, SettingsError, type RiskSettings, type TradingSession } from '../execution/session';
+import type { EmergencyStopReport } from '../execution/engine';
+import { orderResponseOf } from '../execution/orderState';
 
 const USAGE = `Usage: sptrader <command> [options]
 
@@ -29,7 +32,13 @@ Commands:
       --state-dir DIR         Where the paper account lives (default ./.sptrader).
       --python PATH           Python interpreter (default: $SPTRADER_PYTHON, python3, python).
       --timeout SECONDS       Stop the component after this long (default 30).
+      --limits FILE           Risk limits and circuit breaker as JSON (default <state-dir>/risk-limits.json if present).
       --json                  Print one JSON object instead of the summary.
+  halt [--reason R] [--flatten --yes]
+                              Emergency stop: HALTED at once (kept across restarts), cancel every open order,
+                              and with --flatten --yes close every position at market.
+  resume [--reason R]         Back to ACTIVE after a halt or a circuit-breaker trip.
+  status                      Trading state, circuit breaker, working and external orders.
   positions | account | orders  Show the paper account's positions, balances or open orders.
       --state-dir DIR         Where the paper account lives (default ./.sptrader).
       --json                  Print JSON.
@@ -54,6 +63,10 @@ export async function main(argv: string[]): Promise<number> {
         return await accountCommand(command, rest);
       case 'audit':
         return await auditCommand(rest);
+      case 'halt':
+      case 'resume':
+      case 'status':
+        return await tradingCommand(command, rest);
       case undefined:
       case 'help':
       case '--help':
@@ -86,6 +99,7 @@ async function testOrderCommand(args: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       python: { type: 'string' },
       timeout: { type: 'string' },
+      limits: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -99,18 +113,22 @@ async function testOrderCommand(args: string[]): Promise<number> {
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal');
   const parameters = parseParams(values.param ?? []);
   const stateDir = resolve(values['state-dir'] ?? '.sptrader');
+  const settings = riskSettings(stateDir, values.limits);
 
   const started = monotonicMs();
   const broker = openPaperBroker(stateDir);
+  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings });
+  reportRecovery(trading);
   let session: PythonSession | undefined;
   let outcome: TestOrderOutcome;
   try {
+    await trading.engine.connect(broker.id);
     const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
     const runnerOptions: RunnerOptions = { interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: 'paper', testMode: true };
     session = await PythonSession.start(runnerOptions, file);
     outcome = await runTestOrder(
       { file, className: values.class, symbol: values.symbol, side, marketData, signal, parameters },
-      { runner: session, broker, clock: systemClock },
+      { runner: session, broker, engine: trading.engine, clock: systemClock },
     );
   } catch (e) {
     await session?.close();
@@ -122,12 +140,98 @@ async function testOrderCommand(args: string[]): Promise<number> {
       monotonicMs() - started,
     );
   } finally {
+    await trading.close();
     await broker.disconnect();
   }
   // Show the result first; the interpreter's shutdown (several ms) need not delay it.
   process.stdout.write(values.json ? `${JSON.stringify(outcome)}\n` : `${formatOutcome(outcome)}\n`);
   await session?.close();
   return outcome.exitCode;
+}
+
+/** Risk settings: --limits FILE, else <state-dir>/risk-limits.json when present, else the defaults. */
+function riskSettings(stateDir: string, limitsFile: string | undefined): RiskSettings {
+  try {
+    return loadRiskSettings(limitsFile === undefined ? join(stateDir, 'risk-limits.json') : resolve(limitsFile), limitsFile !== undefined);
+  } catch (e) {
+    if (e instanceof SettingsError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function reportRecovery(trading: TradingSession): void {
+  const r = trading.recovery;
+  if (r.tornTailRemoved) process.stderr.write(`sptrader: the audit log's last line was torn by a crash (${r.tornTailBytes} bytes) and was removed\n`);
+  if (!r.verified)
+    process.stderr.write(
+      `sptrader: WARNING: the audit log at ${trading.audit.dir} does not verify (${r.problemCount} problems); run \`sptrader audit verify\`\n`,
+    );
+}
+
+/** `halt`, `resume`, `status`: the trading state of the engine over --state-dir. */
+async function tradingCommand(command: 'halt' | 'resume' | 'status', args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'state-dir': { type: 'string' },
+      reason: { type: 'string' },
+      flatten: { type: 'boolean' },
+      yes: { type: 'boolean' },
+      limits: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (values.flatten && !values.yes) throw new UsageError('--flatten closes every position at market: add --yes to confirm');
+  const stateDir = resolve(values['state-dir'] ?? '.sptrader');
+  const settings = riskSettings(stateDir, values.limits);
+  const broker = openPaperBroker(stateDir);
+  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings });
+  reportRecovery(trading);
+  try {
+    const engine = trading.engine;
+    let report: EmergencyStopReport | undefined;
+    if (command === 'halt') {
+      // Halt first, even if the venue cannot be reached: nothing is sent from now on.
+      engine.setTradingState('HALTED', values.reason ?? 'halted from the command line');
+      try {
+        await engine.connect(broker.id);
+      } catch (e) {
+        process.stderr.write(`sptrader: halted, but could not reach ${broker.displayName} to cancel its orders: ${(e as Error).message}\n`);
+        return 4;
+      }
+      report = await engine.emergencyStop({ reason: values.reason ?? 'emergency stop from the command line', flatten: values.flatten === true });
+    } else if (command === 'resume') {
+      engine.setTradingState('ACTIVE', values.reason ?? 'resumed from the command line');
+    } else {
+      await engine.connect(broker.id);
+    }
+    const status = engine.status();
+    if (values.json) {
+      process.stdout.write(
+        `${JSON.stringify({ ...status, working: engine.workingOrders().map(orderResponseOf), external: engine.externalOrders(), emergencyStop: report ?? null })}\n`,
+      );
+    } else {
+      const lines = [
+        `Trading    ${status.tradingState}${status.tradingState === 'ACTIVE' ? '' : `: ${status.reason}`}`,
+        `Since      ${new Date(status.since).toISOString()} (${status.source})${status.resumeAt ? `, resumes by itself at ${new Date(status.resumeAt).toISOString()}` : ''}`,
+        `Breaker    ${status.breaker.consecutiveFailures} failures in a row, ${status.breaker.failuresInWindow} in the window`,
+        `Orders     ${status.workingOrders} working, ${status.externalOrders} external`,
+        `Audit      ${status.audit?.dir ?? '-'} (${status.audit?.lastSeq ?? 0} records)`,
+      ];
+      if (report) {
+        lines.push(
+          `Cancelled  ${report.cancelled.length} order${report.cancelled.length === 1 ? '' : 's'}${report.cancelled.length ? ': ' + report.cancelled.join(', ') : ''}`,
+        );
+        for (const f of report.flattened) lines.push(`Flattened  ${f.symbol} ${f.quantity}: ${f.result}`);
+        for (const f of report.failed) lines.push(`FAILED     ${f.venue} ${f.order}: ${f.reason}`);
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+    }
+    return report && report.failed.length > 0 ? 4 : 0;
+  } finally {
+    await trading.close();
+    await broker.disconnect();
+  }
 }
 
 function openPaperBroker(stateDir: string): PaperBroker {

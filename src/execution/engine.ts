@@ -49,6 +49,7 @@ import {
   type OrderRecord,
 } from './orderState';
 import { DEFAULT_RISK_LIMITS, runRiskChecks, tightenLimits, TokenBucket, type RiskCheckResult, type RiskLimits, type TradingStateName } from './risk';
+import { loadWorkingOrders, WorkingOrderWriter } from './orderStore';
 import { TradingStateStore, type CircuitBreakerSettings, type StateChange } from './tradingState';
 
 export interface EngineOptions {
@@ -69,6 +70,11 @@ export interface EngineOptions {
   reconcileDelayMs?: number;
   /** Finished orders kept in memory for the UI. Default 10 000. */
   maxFinishedOrders?: number;
+  /**
+   * Where the engine keeps its working orders between runs, so that orders it placed are reconciled as
+   * its own after a restart (not mistaken for external ones). Undefined: memory only.
+   */
+  ordersFile?: string;
 }
 
 export interface SubmitResult {
@@ -148,6 +154,7 @@ export class ExecutionEngine {
   private closed = false;
   private auditFailure: Error | undefined;
   private equityCheckAt = 0;
+  private readonly orderWriter: WorkingOrderWriter | undefined;
 
   constructor(options: EngineOptions) {
     this.clock = options.clock;
@@ -163,6 +170,17 @@ export class ExecutionEngine {
     this.trading = new TradingStateStore(options.tradingStateFile, options.clock, options.circuitBreaker);
     const rate = this.limits.maxOrdersPerSecond;
     this.bucket = rate === undefined ? undefined : new TokenBucket(rate, this.limits.orderBurst ?? Math.max(1, Math.ceil(rate)), options.clock);
+    if (options.ordersFile) {
+      const loaded = loadWorkingOrders(options.ordersFile);
+      for (const o of loaded.orders) {
+        if (isFinalState(o.state)) continue;
+        this.orders.set(o.clientOrderId, o);
+        this.working.add(o.clientOrderId);
+        if (o.venueOrderId) this.byVenueId.set(o.venueOrderId, o.clientOrderId);
+      }
+      if (loaded.problem) this.venueError('engine', 'loadWorkingOrders', new Error(`${loaded.problem}; its orders will show as external after reconcile`));
+      this.orderWriter = new WorkingOrderWriter(options.ordersFile, () => this.workingOrders());
+    }
     for (const [id, broker] of this.brokers) {
       this.subscriptions.push(broker.onOrderUpdate((u) => this.onVenueUpdate(id, u)));
     }
@@ -355,6 +373,16 @@ export class ExecutionEngine {
     });
   }
 
+  /**
+   * Validation and every risk check, without sending, recording a working order or using the submit
+   * rate: what Test Order does on a live profile. The check is recorded in the audit log.
+   */
+  async check(cmd: SubmitOrder): Promise<{ risk: readonly RiskCheckResult[]; denial?: { code: DenialCode; message: string } }> {
+    const prepared = await this.prepare(cmd, true);
+    this.note('CheckOrder', { command: auditCommand(cmd), risk: prepared.risk, denial: prepared.denial ?? null });
+    return prepared.denial ? { risk: prepared.risk, denial: prepared.denial } : { risk: prepared.risk };
+  }
+
   /** Waits until the order is final or `timeoutMs` passes; resolves with its record then. */
   waitForFinal(clientOrderId: string, timeoutMs: number): Promise<OrderRecord | undefined> {
     const record = this.orders.get(clientOrderId);
@@ -378,7 +406,7 @@ export class ExecutionEngine {
     });
   }
 
-  private async prepare(cmd: SubmitOrder): Promise<Prepared> {
+  private async prepare(cmd: SubmitOrder, dryRun = false): Promise<Prepared> {
     const t0 = monotonicMs();
     let venueWait = 0;
     const timed = async <T>(p: Promise<T>): Promise<T> => {
@@ -475,14 +503,16 @@ export class ExecutionEngine {
         conversionRate,
       },
       limits,
-      this.bucket,
+      dryRun ? undefined : this.bucket,
     );
     if (checks.denial) return denied(checks.denial.code, checks.denial.message, checks.results);
+    if (dryRun) return { cmd, risk: checks.results, engineMs: monotonicMs() - t0 - venueWait };
 
     // Accepted for sending: from here the order counts as working for every later check.
     const record = newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: order, at: this.clock.now() });
     this.orders.set(record.clientOrderId, record);
     this.working.add(record.clientOrderId);
+    this.orderWriter?.schedule();
     const durable = this.command('SubmitOrder', { command: auditCommand(cmd), risk: checks.results });
     // Awaited by send(); marked handled here so a failure in between is not an unhandled rejection.
     durable.catch(noop);
@@ -715,6 +745,7 @@ export class ExecutionEngine {
     for (const s of this.subscriptions) s.dispose();
     await Promise.allSettled([...this.pendingAudit]);
     if (this.audit && this.audit.state === 'open') await this.audit.flush();
+    await this.orderWriter?.flush();
   }
 
   // --- venue updates ---
@@ -774,6 +805,7 @@ export class ExecutionEngine {
     if (!applied.changed) return;
     const order = applied.order;
     this.orders.set(clientOrderId, order);
+    this.orderWriter?.schedule();
     const base = { at: event.at, clientOrderId, venue: order.venue, symbol: order.request.symbol, state: order.state };
     switch (event.type) {
       case 'Sent':

@@ -17,6 +17,18 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
     lines.push(`Order      ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}`);
     if (o.client_order_id) lines.push(`           client order id ${o.client_order_id}`);
   }
+  if (outcome.risk.length > 0) {
+    const failed = outcome.risk.filter((c) => !c.passed);
+    lines.push(
+      failed.length === 0
+        ? `Risk       ${outcome.risk.length} checks passed`
+        : `Risk       DENIED by ${failed.map((f) => `${f.check} (${f.code}: limit ${String(f.limit)}, actual ${String(f.actual)})`).join(', ')}`,
+    );
+  }
+  if (outcome.events.length > 0) {
+    const t0 = outcome.events[0]?.at ?? 0;
+    lines.push(`Timeline   ${outcome.events.map((e) => `${e.type.replace(/^Order/, '')} +${e.at - t0} ms`).join(' → ')}`);
+  }
   const r = outcome.response;
   if (r) {
     lines.push(`Status     ${describeStatus(r.status)}   order id ${r.order_id}`);

@@ -23,7 +23,7 @@
  * - Repeating the final status an order already has (two "cancelled" messages) changes nothing.
  * - Everything else is refused with an `OrderTransitionError`; the order is left as it was.
  */
-import type { Fill, PlacedOrderRequest } from '../orders/model';
+import type { Fill, OrderResponse, OrderStatus, PlacedOrderRequest } from '../orders/model';
 import { fromMoney, toMoney } from '../common/decimal';
 
 export type OrderState =
@@ -206,8 +206,10 @@ export function applyEvent(order: OrderRecord, event: OrderEvent): Applied {
       return applyFill(order, event.fill, event.at);
     case 'Denied':
       return { order: { ...order, state: 'DENIED', reason: event.reason, denialCode: event.code, updatedAt: event.at }, changed: true };
-    case 'Rejected':
-      return { order: withVenueId({ ...order, state: 'REJECTED', reason: event.reason, updatedAt: event.at }, event.venueOrderId), changed: true };
+    case 'Rejected': {
+      const { stateBeforeCancel: _dropped, ...rest } = order;
+      return { order: withVenueId({ ...rest, state: 'REJECTED', reason: event.reason, updatedAt: event.at }, event.venueOrderId), changed: true };
+    }
     case 'Accepted':
       return { order: withVenueId({ ...order, state: 'ACCEPTED', updatedAt: event.at }, event.venueOrderId), changed: true };
     case 'Unconfirmed':
@@ -216,8 +218,9 @@ export function applyEvent(order: OrderRecord, event: OrderEvent): Applied {
       return { order: { ...order, state: 'PENDING_CANCEL', stateBeforeCancel: order.state, updatedAt: event.at }, changed: true };
     case 'CancelRejected': {
       const back = order.stateBeforeCancel ?? (order.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED');
-      // A cancel refused because the order has meanwhile traded is never a step back to "unconfirmed".
-      const state: OrderState = back === 'SUBMITTED' || back === 'UNCONFIRMED' ? (order.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED') : back;
+      // A cancel refused is never a step back to "submitted" or "unconfirmed" (the venue answered), and
+      // an order that traded while the cancel was pending is partially filled, whatever it was before.
+      const state: OrderState = order.filledUnits > 0n ? 'PARTIALLY_FILLED' : back === 'SUBMITTED' || back === 'UNCONFIRMED' ? 'ACCEPTED' : back;
       const { stateBeforeCancel: _dropped, ...rest } = order;
       return { order: { ...rest, state, reason: event.reason, updatedAt: event.at }, changed: true };
     }
@@ -292,4 +295,46 @@ export function averagePrice(o: OrderRecord): number | null {
   if (o.filledUnits === 0n) return null;
   // notional is in 10^-20 units; dividing by filled (10^-10) leaves 10^-10 units.
   return fromMoney((o.notionalUnits + o.filledUnits / 2n) / o.filledUnits);
+}
+
+/** The record in the venue-neutral `OrderResponse` shape the CLI's JSON and the result panel show. */
+export function orderResponseOf(o: OrderRecord): OrderResponse {
+  const status: OrderStatus = (() => {
+    switch (o.state) {
+      case 'PENDING_SUBMIT':
+        return { status: 'pending' };
+      case 'SUBMITTED':
+      case 'UNCONFIRMED':
+      case 'ACCEPTED':
+      case 'PENDING_CANCEL':
+        return o.filledUnits > 0n ? { status: 'partially_filled', filled_qty: fromMoney(o.filledUnits) } : { status: 'submitted' };
+      case 'PARTIALLY_FILLED':
+        return { status: 'partially_filled', filled_qty: fromMoney(o.filledUnits) };
+      case 'FILLED':
+        return { status: 'filled' };
+      case 'CANCELLED':
+        return { status: 'cancelled' };
+      case 'EXPIRED':
+        return { status: 'expired' };
+      case 'REJECTED':
+      case 'DENIED':
+        return { status: 'rejected', reason: o.reason ?? o.state.toLowerCase() };
+    }
+  })();
+  return {
+    order_id: o.venueOrderId ?? '',
+    client_order_id: o.clientOrderId,
+    symbol: o.request.symbol,
+    side: o.request.side,
+    order_type: o.request.order_type,
+    time_in_force: o.request.time_in_force,
+    quantity: o.request.quantity,
+    status,
+    filled_price: averagePrice(o),
+    filled_quantity: o.filledUnits > 0n ? fromMoney(o.filledUnits) : null,
+    commission: o.fills.length > 0 ? o.commission : null,
+    timestamp: o.updatedAt,
+    created_at: o.createdAt,
+    fills: [...o.fills],
+  };
 }

@@ -81,9 +81,14 @@ export const DEFAULT_RISK_LIMITS: Readonly<RiskLimits> = Object.freeze({
   orderBurst: 100,
 });
 
-/** What the component's `risk_limits` may say; the same keys, snake_case as Python writes them. */
+/**
+ * What the component's `risk_limits` may say, snake_case as Python writes them. `max_position_size` and
+ * `max_order_value` are the names of the component contract (SPtraderB); the others mirror the settings.
+ */
 const ComponentLimitsSchema = z
   .object({
+    max_position_size: positiveLimit.optional(),
+    max_order_value: positiveLimit.optional(),
     max_order_quantity: positiveLimit.optional(),
     max_position_quantity: positiveLimit.optional(),
     max_order_notional: positiveLimit.optional(),
@@ -119,11 +124,13 @@ export function tightenLimits(base: RiskLimits, componentLimits: unknown): { lim
     const current = out[key];
     if (current === undefined || v < current) {
       out[key] = v;
-      tightened.push(key);
+      if (!tightened.includes(key)) tightened.push(key);
     }
   };
   min('maxOrderQuantity', c.max_order_quantity);
+  min('maxPositionQuantity', c.max_position_size);
   min('maxPositionQuantity', c.max_position_quantity);
+  min('maxOrderNotional', c.max_order_value);
   min('maxOrderNotional', c.max_order_notional);
   min('priceCollarBps', c.price_collar_bps);
   min('maxOpenOrders', c.max_open_orders);

@@ -2,16 +2,18 @@
  * "Test Order": run a component, turn what it returned into a valid order, and send it to a
  * non-live venue. Both the CLI and the editor call this; neither talks to a broker directly.
  */
-import { newClientOrderId } from '../common/ids';
 import { monotonicMs, type Clock } from '../common/clock';
 import { snapToStep } from '../common/decimal';
 import type { BrokerApi } from '../brokers/broker';
-import { unsupportedReason } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
-import { isFinalStatus, type InstrumentRules, type OrderRequest, type OrderResponse, type PlacedOrderRequest, type Quote } from '../orders/model';
+import type { InstrumentRules, OrderRequest, OrderResponse, Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentInfo, ComponentRunRequest, ComponentRunResult } from '../python/runner';
 import { computeSlippage, type Slippage } from './slippage';
+import type { ExecutionEngine } from './engine';
+import { submitOrderCommand, type EngineEvent, type OrderSource } from './events';
+import { isFinalState, orderResponseOf } from './orderState';
+import type { RiskCheckResult } from './risk';
 
 /** The part of a Python runner Test Order needs (a cold session or the persistent worker). */
 export interface ComponentRunner {
@@ -32,6 +34,8 @@ export interface TestOrderRequest {
   parameters?: Record<string, unknown>;
   /** How long to wait for a marketable order to reach a final status. */
   waitMs?: number;
+  /** Recorded with the order (default 'test-order'). */
+  source?: OrderSource;
 }
 
 export interface OutcomeError {
@@ -58,11 +62,19 @@ export interface TestOrderOutcome {
   errors: OutcomeError[];
   notes: string[];
   venue: { id: string; environment: string };
+  /** Every pre-trade check, passed ones too, with limit and actual. */
+  risk: readonly RiskCheckResult[];
+  /** The denial, when the engine refused to send. */
+  denial: { code: string; message: string } | null;
+  /** The engine's events for this order, in order (the status timeline). */
+  events: EngineEvent[];
 }
 
 export interface TestOrderDependencies {
   runner: ComponentRunner;
+  /** The venue's quotes, account and instrument rules build market data; orders go only through `engine`. */
   broker: BrokerApi;
+  engine: ExecutionEngine;
   clock: Clock;
 }
 
@@ -85,6 +97,9 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     errors: [],
     notes,
     venue: { id: broker.id, environment: broker.environment },
+    risk: [],
+    denial: null,
+    events: [],
   };
   const finish = (exitCode: ExitCode, summary: string): TestOrderOutcome => {
     outcome.exitCode = exitCode;
@@ -152,45 +167,72 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       outcome.errors.push({ code: 'INVALID_ORDER', message: fitted.error, path: 'quantity', file: request.file });
       return finish(1, `The order does not fit ${instrument.symbol}'s trading rules: nothing was sent.`);
     }
-    const order: PlacedOrderRequest = { ...fitted.order, client_order_id: fitted.order.client_order_id ?? newClientOrderId('sp', clock.now()) };
-    outcome.order = order;
-    const refusal = unsupportedReason(broker.capabilities, order.order_type.type, order.time_in_force.type, broker.displayName);
+    outcome.order = fitted.order;
+    const cmd = submitOrderCommand(fitted.order, {
+      venue: broker.id,
+      source: request.source ?? 'test-order',
+      clock,
+      componentLimits: riskLimitsOf(info?.metadata ?? null),
+      component: request.file,
+    });
+    outcome.order = cmd.order;
     outcome.timings.engineMs = round3(monotonicMs() - engineStarted);
-    if (refusal !== undefined) {
-      outcome.errors.push({ code: 'UNSUPPORTED_ORDER', message: `${refusal}; change the component's order type or time in force` });
-      return finish(3, `Denied before sending: ${refusal}.`);
-    }
     if (broker.environment === 'live') {
-      notes.push('The active profile is live: Test Order validates only and never sends. Use Execute Live… to send with confirmation.');
-      return finish(0, 'Validated against a live profile: nothing was sent.');
+      const checked = await deps.engine.check(cmd);
+      outcome.risk = checked.risk;
+      if (checked.denial) {
+        outcome.denial = checked.denial;
+        outcome.errors.push({ code: checked.denial.code, message: checked.denial.message });
+        return finish(3, `Denied before sending (${checked.denial.code}): ${checked.denial.message}`);
+      }
+      notes.push('The active profile is live: Test Order validates and checks risk only, and never sends. Use Execute Live… to send with confirmation.');
+      return finish(0, 'Validated and risk-checked against a live profile: nothing was sent.');
     }
 
-    // 4. Send once, then wait for a marketable order to finish.
-    const venueStarted = monotonicMs();
-    let response: OrderResponse;
+    // 4. Through the engine (risk, audit, venue), then wait for a marketable order to finish.
+    const events: EngineEvent[] = [];
+    const subscription = deps.engine.subscribe((e) => {
+      if ('clientOrderId' in e && e.clientOrderId === cmd.clientOrderId) events.push(e);
+    });
+    outcome.events = events;
+    let record;
     try {
-      response = await submitAndWait(broker, order, request.waitMs ?? 5000);
-    } catch (e) {
-      outcome.timings.venueMs = round3(monotonicMs() - venueStarted);
-      if (isBrokerError(e)) {
-        outcome.errors.push({ code: e.reason, message: e.message });
-        return finish(
-          4,
-          e.outcomeUnknown
-            ? `The venue did not confirm the order (${e.reason}); look it up by client order id ${order.client_order_id} before retrying.`
-            : `Broker error (${e.reason}): ${e.message}`,
-        );
+      const result = await deps.engine.submit(cmd);
+      outcome.risk = result.risk;
+      outcome.timings.engineMs = round3((outcome.timings.engineMs ?? 0) + result.engineMs);
+      outcome.timings.venueMs = result.venueMs === null ? null : round3(result.venueMs);
+      if (result.denial) {
+        outcome.denial = result.denial;
+        outcome.errors.push({ code: result.denial.code, message: result.denial.message });
+        return finish(3, `Denied before sending (${result.denial.code}): ${result.denial.message}`);
       }
-      throw e;
+      record = result.order;
+      const marketable = cmd.order.order_type.type === 'market' || cmd.order.time_in_force.type === 'IOC' || cmd.order.time_in_force.type === 'FOK';
+      if (!isFinalState(record.state) && (marketable || record.state === 'UNCONFIRMED')) {
+        record = (await deps.engine.waitForFinal(cmd.clientOrderId, request.waitMs ?? 5000)) ?? record;
+      }
+    } finally {
+      subscription.dispose();
     }
-    outcome.timings.venueMs = round3(monotonicMs() - venueStarted);
+    const response: OrderResponse = orderResponseOf(record);
     outcome.response = response;
+    if (record.state === 'UNCONFIRMED') {
+      outcome.errors.push({ code: 'OUTCOME_UNKNOWN', message: record.reason ?? 'the venue did not confirm the order' });
+      return finish(
+        4,
+        `The venue did not confirm the order; it is being looked up by client order id ${cmd.clientOrderId} and will not be resent. Check \`sptrader orders\` before retrying.`,
+      );
+    }
+    if (record.state === 'REJECTED') {
+      outcome.errors.push({ code: 'REJECTED', message: record.reason ?? 'rejected by the venue' });
+      return finish(4, `Rejected by ${broker.displayName}: ${record.reason ?? 'no reason given'}`);
+    }
     if (response.filled_price !== null) {
       const bid = numberOr(marketData['bid']);
       const ask = numberOr(marketData['ask']);
-      if (bid !== undefined && ask !== undefined) outcome.slippage = computeSlippage(order.side, { bid, ask }, response.filled_price, instrument);
+      if (bid !== undefined && ask !== undefined) outcome.slippage = computeSlippage(cmd.order.side, { bid, ask }, response.filled_price, instrument);
     }
-    return finish(0, `${response.status.status.toUpperCase()} on ${broker.displayName}.`);
+    return finish(0, `${record.state.replace('_', ' ')} on ${broker.displayName}.`);
   } catch (e) {
     const err = e as { code?: unknown; message?: unknown; file?: unknown; line?: unknown };
     if (typeof err.code === 'string' && typeof err.message === 'string') {
@@ -279,29 +321,9 @@ export function fitToInstrument(order: OrderRequest, instrument: InstrumentRules
   return { order: { ...order, quantity, order_type: orderType } };
 }
 
-async function submitAndWait(broker: BrokerApi, order: PlacedOrderRequest, waitMs: number): Promise<OrderResponse> {
-  let latest: OrderResponse | undefined;
-  let resolveFinal: ((r: OrderResponse) => void) | undefined;
-  const finalSeen = new Promise<OrderResponse>((resolve) => (resolveFinal = resolve));
-  const subscription = broker.onOrderUpdate(({ order: update }) => {
-    if (update.client_order_id !== order.client_order_id) return;
-    latest = update;
-    if (isFinalStatus(update.status)) resolveFinal?.(update);
-  });
-  try {
-    const accepted = await broker.submitOrder(order);
-    if (isFinalStatus(accepted.status)) return accepted;
-    if (latest && isFinalStatus(latest.status)) return latest;
-    const marketable = order.order_type.type === 'market' || order.time_in_force.type === 'IOC' || order.time_in_force.type === 'FOK';
-    if (!marketable) return latest ?? accepted;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
-    const final = await Promise.race([finalSeen, timeout]);
-    clearTimeout(timer);
-    return final ?? latest ?? accepted;
-  } finally {
-    subscription.dispose();
-  }
+/** The component's `__metadata__['risk_limits']`, which can only tighten the settings' limits. */
+function riskLimitsOf(metadata: Record<string, unknown> | null): unknown {
+  return metadata ? metadata['risk_limits'] : undefined;
 }
 
 function symbolFromMetadata(metadata: Record<string, unknown> | null): string | undefined {
@@ -336,5 +358,8 @@ export function failedBeforeRun(file: string, venue: { id: string; environment: 
     errors: [error],
     notes: [],
     venue,
+    risk: [],
+    denial: null,
+    events: [],
   };
 }

@@ -30,8 +30,9 @@ export function registerTestOrderCommand(container: Container): void {
       const log = container.log;
       try {
         const worker = await container.interpreters.workerFor(target);
+        const { engine } = await container.trading();
         const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'SPtrader: testing order' }, () =>
-          runTestOrder({ file: target.fsPath }, { runner: worker, broker: container.paperBroker, clock: systemClock }),
+          runTestOrder({ file: target.fsPath }, { runner: worker, broker: container.paperBroker, engine, clock: systemClock }),
         );
         log.info(`Test Order ${target.fsPath}\n${formatOutcome(outcome)}`);
         log.show(true);

@@ -12,6 +12,9 @@ import type { OrderUpdate } from '../../../src/brokers/broker';
 import { runTestOrder, type TestOrderOutcome, type TestOrderRequest } from '../../../src/execution/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker, type RunnerOptions } from '../../../src/python/runner';
+import { AuditLog, tailAudit } from '../../../src/execution/audit/auditLog';
+import { ExecutionEngine } from '../../../src/execution/engine';
+import { LOOSE } from './engineHelpers';
 
 const EXAMPLES = resolve(__dirname, '../../../../examples/workspace/core/orders');
 
@@ -177,15 +180,26 @@ describe('Test Order (component → validation → paper venue)', function () {
     await worker.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
+  let engine: ExecutionEngine;
+  let audit: AuditLog;
+  let auditDir: string;
   beforeEach(async () => {
     clock = new TestClock(Date.now());
     broker = new PaperBroker({ clock, seed: 7 });
-    await broker.connect();
     updates = [];
     broker.onOrderUpdate((u) => updates.push(u));
+    auditDir = mkdtempSync(join(tmpdir(), 'sptrader-testorder-audit-'));
+    audit = (await AuditLog.open(auditDir, { clock })).log;
+    engine = new ExecutionEngine({ clock, brokers: { paper: broker }, audit, limits: { ...LOOSE, maxOrderQuantity: 1_000_000 } });
+    await engine.connect('paper');
+  });
+  afterEach(async () => {
+    await engine.close();
+    await audit.close();
+    rmSync(auditDir, { recursive: true, force: true });
   });
 
-  const run = (request: TestOrderRequest): Promise<TestOrderOutcome> => runTestOrder(request, { runner: worker, broker, clock });
+  const run = (request: TestOrderRequest): Promise<TestOrderOutcome> => runTestOrder(request, { runner: worker, broker, engine, clock });
 
   for (const c of BAD) {
     it(`${c.name}: clear error, nothing sent`, async () => {
@@ -278,5 +292,40 @@ describe('Test Order (component → validation → paper venue)', function () {
     assert.equal(Number.isInteger(outcome.order?.quantity), true);
     assert.match(outcome.notes.join('\n'), /was cut to/);
     assert.equal(outcome.response?.filled_price, outcome.marketData?.['bid']);
+  });
+
+  it('goes through the engine: every risk check in the outcome, the timeline of events, the audit log', async () => {
+    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py') });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.equal(outcome.risk.length, 10);
+    assert.ok(outcome.risk.every((r) => r.passed && r.message.length > 0));
+    assert.deepEqual(
+      outcome.events.map((e) => e.type),
+      ['OrderSubmitted', 'OrderAccepted', 'OrderFilled'],
+    );
+    await audit.flush();
+    const types = (await tailAudit(auditDir, 100)).map((r) => r.type);
+    assert.ok(types.includes('SubmitOrder') && types.includes('OrderFilled'), types.join(','));
+  });
+
+  it('a component whose risk_limits deny the order: exit 3, the failed check named, nothing sent', async () => {
+    const file = join(dir, 'core', 'orders', 'tight.py');
+    writeFileSync(
+      file,
+      `${HEADER}\n__metadata__ = {'name': 'tight', 'type': 'order', 'risk_limits': {'max_order_value': 500}}\n\nclass Tight(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}\n`,
+    );
+    const outcome = await run({ file });
+    assert.equal(outcome.exitCode, 3, outcome.summary);
+    assert.equal(outcome.denial?.code, 'NOTIONAL_EXCEEDS_MAX_PER_ORDER');
+    assert.match(outcome.summary, /Order value [\d,.]+ USD exceeds the maximum per order of 500 USD/);
+    assert.equal(updates.length, 0);
+  });
+
+  it('denies while trading is halted, and says so', async () => {
+    engine.setTradingState('HALTED', 'emergency stop pressed');
+    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py') });
+    assert.equal(outcome.exitCode, 3);
+    assert.equal(outcome.denial?.code, 'TRADING_HALTED');
+    assert.equal(updates.length, 0);
   });
 });

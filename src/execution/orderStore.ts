@@ -1,0 +1,124 @@
+/**
+ * The engine's working orders on disk, so that after a restart it reconciles the orders it placed as
+ * its own. Writes are coalesced (at most one in flight; the latest state wins) and atomic (temp file,
+ * fsync, rename). The audit log remains the record of what happened; this file is only a cache of what
+ * is still open, and a file that cannot be read is reported and set aside, never trusted half-way.
+ */
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { FillSchema, OrderRequestSchema } from '../orders/model';
+import { ORDER_STATES, type OrderRecord, type OrderState } from './orderState';
+
+const StoredOrderSchema = z.object({
+  clientOrderId: z.string(),
+  commandId: z.string(),
+  venue: z.string(),
+  request: OrderRequestSchema.extend({ client_order_id: z.string() }),
+  state: z.enum(ORDER_STATES as [OrderState, ...OrderState[]]),
+  stateBeforeCancel: z.enum(ORDER_STATES as [OrderState, ...OrderState[]]).optional(),
+  venueOrderId: z.string().optional(),
+  filledUnits: z.string().regex(/^\d+$/),
+  notionalUnits: z.string().regex(/^\d+$/),
+  commission: z.number(),
+  fills: z.array(FillSchema),
+  reason: z.string().optional(),
+  denialCode: z.string().optional(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+});
+const FileSchema = z.object({ version: z.literal(1), orders: z.array(StoredOrderSchema) });
+
+export function loadWorkingOrders(file: string): { orders: OrderRecord[]; problem?: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { orders: [] };
+    return { orders: [], problem: `cannot read ${file}: ${(e as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    return { orders: [], problem: setAside(file, `${file} is not JSON (${(e as Error).message})`) };
+  }
+  const parsed = FileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
+    return { orders: [], problem: setAside(file, `${file} is invalid (${issues.join('; ')})`) };
+  }
+  return {
+    orders: parsed.data.orders.map((o) => ({ ...o, filledUnits: BigInt(o.filledUnits), notionalUnits: BigInt(o.notionalUnits) })),
+  };
+}
+
+/** Keeps a bad file beside the new one for a person to look at. */
+function setAside(file: string, problem: string): string {
+  const aside = `${file}.corrupt-${Date.now()}`;
+  try {
+    renameSync(file, aside);
+    return `${problem}; moved to ${aside}`;
+  } catch {
+    return problem;
+  }
+}
+
+export class WorkingOrderWriter {
+  private writing: Promise<void> | undefined;
+  private dirty = false;
+  private lastError: Error | undefined;
+
+  constructor(
+    private readonly file: string,
+    private readonly snapshot: () => OrderRecord[],
+  ) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  }
+
+  /** Asks for the current working orders to be saved soon. */
+  schedule(): void {
+    this.dirty = true;
+    if (this.writing) return;
+    this.writing = this.loop();
+  }
+
+  /** Resolves once everything scheduled so far is on disk. */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.lastError) throw this.lastError;
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      await new Promise((r) => setImmediate(r));
+      while (this.dirty) {
+        this.dirty = false;
+        await this.write(this.snapshot());
+      }
+      this.lastError = undefined;
+    } catch (e) {
+      this.lastError = e as Error;
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  private async write(orders: OrderRecord[]): Promise<void> {
+    const text = JSON.stringify(
+      { version: 1, orders: orders.map((o) => ({ ...o, filledUnits: o.filledUnits.toString(), notionalUnits: o.notionalUnits.toString() })) },
+      null,
+      1,
+    );
+    const tmp = `${this.file}.tmp`;
+    const handle = await open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(text + '\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, this.file);
+  }
+}

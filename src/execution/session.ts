@@ -1,0 +1,97 @@
+/**
+ * One engine over one state directory, as the CLI and the editor open it:
+ *
+ *   <stateDir>/audit/               the audit log (hash-chained JSON lines)
+ *   <stateDir>/trading-state.json   ACTIVE / REDUCING / HALTED (a halt survives restarts)
+ *   <stateDir>/working-orders.json  the engine's orders still open at a venue
+ *   <stateDir>/risk-limits.json     optional: risk limits and circuit breaker (the CLI's settings)
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Clock } from '../common/clock';
+import type { BrokerApi } from '../brokers/broker';
+import { AuditLog, type RecoveryReport } from './audit/auditLog';
+import { ExecutionEngine } from './engine';
+import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from './risk';
+import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from './tradingState';
+
+export const RiskSettingsSchema = z
+  .object({
+    limits: RiskLimitsSchema.optional(),
+    circuitBreaker: CircuitBreakerSchema.optional(),
+  })
+  .strict();
+export type RiskSettings = { limits: RiskLimits; circuitBreaker: CircuitBreakerSettings };
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+/** Reads risk settings from a JSON file; every problem is reported with its key path. Missing file: the defaults. */
+export function loadRiskSettings(file: string, required = false): RiskSettings {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required)
+      return { limits: { ...DEFAULT_RISK_LIMITS }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
+    throw new SettingsError(`cannot read risk settings ${file}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new SettingsError(`risk settings ${file} is not JSON: ${(e as Error).message}`);
+  }
+  return parseRiskSettings(json, file);
+}
+
+/** Validates risk settings (from a file or the editor's settings); unset keys take the defaults. */
+export function parseRiskSettings(json: unknown, where: string): RiskSettings {
+  const parsed = RiskSettingsSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
+    throw new SettingsError(`invalid risk settings in ${where}: ${issues.join('; ')}`);
+  }
+  return {
+    limits: { ...DEFAULT_RISK_LIMITS, ...parsed.data.limits },
+    circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER, ...parsed.data.circuitBreaker },
+  };
+}
+
+export interface TradingSession {
+  engine: ExecutionEngine;
+  audit: AuditLog;
+  recovery: RecoveryReport;
+  close(): Promise<void>;
+}
+
+export async function openTradingSession(options: {
+  stateDir: string;
+  clock: Clock;
+  brokers: Record<string, BrokerApi>;
+  settings: RiskSettings;
+  queueCapacity?: number;
+}): Promise<TradingSession> {
+  const { log, recovery } = await AuditLog.open(join(options.stateDir, 'audit'), { clock: options.clock });
+  const engine = new ExecutionEngine({
+    clock: options.clock,
+    brokers: options.brokers,
+    audit: log,
+    limits: options.settings.limits,
+    circuitBreaker: options.settings.circuitBreaker,
+    tradingStateFile: join(options.stateDir, 'trading-state.json'),
+    ordersFile: join(options.stateDir, 'working-orders.json'),
+    queueCapacity: options.queueCapacity,
+  });
+  return {
+    engine,
+    audit: log,
+    recovery,
+    async close() {
+      await engine.close();
+      await log.close();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/** Emergency stop, resume, status and the audit log, as editor commands over the engine. */
+import * as vscode from 'vscode';
+import { Commands } from '../constants';
+import type { Container } from '../container';
+import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
+
+export function registerTradingCommands(container: Container): void {
+  const { log } = container;
+  const guard = (name: string, run: () => Promise<void>) => async (): Promise<void> => {
+    try {
+      await run();
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      log.error(`${name} failed: ${message}`);
+      void vscode.window.showErrorMessage(`SPtrader: ${name} failed: ${message}`);
+    }
+  };
+  container.context.subscriptions.push(
+    vscode.commands.registerCommand(
+      Commands.emergencyStop,
+      guard('Emergency Stop', async () => {
+        const { engine } = await container.trading();
+        // Halt first, with no question asked: the question is only about closing positions.
+        engine.setTradingState('HALTED', 'emergency stop');
+        const report = await engine.emergencyStop({ reason: 'emergency stop' });
+        log.warn(
+          `Emergency stop: HALTED; cancelled ${report.cancelled.length} orders${report.failed.length ? `; ${report.failed.length} could not be cancelled` : ''}`,
+        );
+        const flatten = 'Close All Positions…';
+        const choice = await vscode.window.showWarningMessage(
+          `SPtrader: trading HALTED. ${report.cancelled.length} open order(s) cancelled${report.failed.length ? `, ${report.failed.length} FAILED (see log)` : ''}.`,
+          flatten,
+          'Show Log',
+        );
+        if (choice === 'Show Log') log.show();
+        if (choice === flatten) {
+          const sure = await vscode.window.showWarningMessage(
+            'Close every open position at market on every connected venue?',
+            { modal: true },
+            'Close Positions',
+          );
+          if (sure === 'Close Positions') {
+            const r = await engine.emergencyStop({ reason: 'emergency stop: flatten', flatten: true });
+            log.warn(`Flatten: ${r.flattened.map((f) => `${f.symbol} ${f.quantity}: ${f.result}`).join('; ') || 'no positions'}`);
+          }
+        }
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.resumeTrading,
+      guard('Resume Trading', async () => {
+        const { engine } = await container.trading();
+        const status = engine.status();
+        if (status.tradingState === 'ACTIVE') {
+          void vscode.window.showInformationMessage('SPtrader: trading is already active.');
+          return;
+        }
+        const ok = await vscode.window.showWarningMessage(`Trading is ${status.tradingState}: ${status.reason}. Resume trading?`, { modal: true }, 'Resume');
+        if (ok !== 'Resume') return;
+        engine.setTradingState('ACTIVE', 'resumed in the editor');
+        void vscode.window.showInformationMessage('SPtrader: trading resumed.');
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.tradingStatus,
+      guard('Trading Status', async () => {
+        const { engine } = await container.trading();
+        const s = engine.status();
+        log.info(
+          `Trading ${s.tradingState} since ${new Date(s.since).toISOString()} (${s.source}): ${s.reason}; ${s.workingOrders} working, ${s.externalOrders} external orders; breaker ${s.breaker.consecutiveFailures} in a row`,
+        );
+        log.show(true);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.showAuditLog,
+      guard('Show Audit Log', async () => {
+        const { audit } = await container.trading();
+        await audit.flush();
+        const records = await tailAudit(audit.dir, 200);
+        const doc = await vscode.workspace.openTextDocument({ language: 'jsonl', content: records.map((r) => JSON.stringify(r)).join('\n') + '\n' });
+        await vscode.window.showTextDocument(doc, { preview: true });
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.verifyAuditLog,
+      guard('Verify Audit Log', async () => {
+        const { audit } = await container.trading();
+        await audit.flush();
+        const report = await verifyAuditDir(audit.dir);
+        if (report.verified)
+          void vscode.window.showInformationMessage(`SPtrader: audit log verified: ${report.lines} records in ${report.files} file(s), chain intact.`);
+        else {
+          for (const p of report.problems) log.error(`Audit ${p.file}:${p.line}: ${p.kind}: ${p.problem}`);
+          void vscode.window.showErrorMessage(`SPtrader: the audit log does NOT verify: ${report.problemCount} problem(s). See the log.`);
+        }
+      }),
+    ),
+  );
+}
