@@ -1,0 +1,61 @@
+/**
+ * Credentials through one interface: the editor reads them from SecretStorage (the OS keychain), the
+ * CLI from environment variables. Adapters receive a `CredentialSource` and ask for what they need at
+ * connect time; they never log, store or echo a value, and errors name the *variable*, never its value.
+ */
+export type CredentialKey = 'alpaca.keyId' | 'alpaca.secretKey' | 'oanda.token' | 'oanda.accountId' | 'binance.apiKey' | 'binance.secret';
+
+/** Environment variables the CLI reads (documented in README). */
+export const CREDENTIAL_ENV: Readonly<Record<CredentialKey, string>> = {
+  'alpaca.keyId': 'SPTRADER_ALPACA_KEY_ID',
+  'alpaca.secretKey': 'SPTRADER_ALPACA_SECRET_KEY',
+  'oanda.token': 'SPTRADER_OANDA_TOKEN',
+  'oanda.accountId': 'SPTRADER_OANDA_ACCOUNT_ID',
+  'binance.apiKey': 'SPTRADER_BINANCE_API_KEY',
+  'binance.secret': 'SPTRADER_BINANCE_SECRET',
+};
+
+export interface CredentialSource {
+  /** The value, or undefined when it is not set. */
+  get(key: CredentialKey): Promise<string | undefined>;
+  /** Where a missing value should be set, for error messages ("environment variable X", "SPtrader: Set Credentials"). */
+  describe(key: CredentialKey): string;
+}
+
+export class MissingCredentialError extends Error {
+  override readonly name = 'MissingCredentialError';
+  constructor(
+    readonly key: CredentialKey,
+    where: string,
+  ) {
+    super(`missing credential ${key}: set ${where}`);
+  }
+}
+
+/** Reads `SPTRADER_*` variables (see `CREDENTIAL_ENV`). */
+export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): CredentialSource {
+  return {
+    get: (key) => Promise.resolve(nonEmpty(env[CREDENTIAL_ENV[key]])),
+    describe: (key) => `the environment variable ${CREDENTIAL_ENV[key]}`,
+  };
+}
+
+/** Fixed values (tests, fakes). */
+export function staticCredentials(values: Partial<Record<CredentialKey, string>>): CredentialSource {
+  return { get: (key) => Promise.resolve(values[key]), describe: (key) => `credential ${key}` };
+}
+
+export async function requireCredential(source: CredentialSource, key: CredentialKey): Promise<string> {
+  const value = await source.get(key);
+  if (value === undefined) throw new MissingCredentialError(key, source.describe(key));
+  return value;
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v);
+
+/** Replaces every known secret value inside `text` (an error message from a venue or an SDK) with "[redacted]". */
+export function redactValues(text: string, secrets: ReadonlyArray<string | undefined>): string {
+  let out = text;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
+  return out;
+}
