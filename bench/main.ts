@@ -1,5 +1,6 @@
 /** `npm run bench`: every performance figure of the project, each beside its floor. */
 import { benchAudit } from './audit.bench';
+import { benchEngine } from './engine.bench';
 import { benchOrderBook } from './orderbook.bench';
 import { benchTestOrder } from './testOrder.bench';
 
@@ -8,6 +9,7 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   if (!only || only === 'test-order') await benchTestOrder();
   if (!only || only === 'audit') await benchAudit();
+  if (!only || only === 'engine') await benchEngine();
   if (!only || only === 'orderbook') await benchOrderBook();
 }
 

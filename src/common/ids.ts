@@ -18,3 +18,12 @@ export function newClientOrderId(prefix = 'sp', nowMs: number = Date.now()): str
 export function newId(prefix: string): string {
   return `${prefix}-${randomBytes(8).toString('hex')}`;
 }
+
+const sessionTag = randomBytes(6).toString('hex');
+let sequence = 0;
+
+/** Unique across processes (a random tag per process) and ordered within one; no system call per id. */
+export function newSequentialId(prefix: string): string {
+  sequence++;
+  return `${prefix}-${sessionTag}-${sequence.toString(36)}`;
+}

@@ -379,7 +379,7 @@ export class ExecutionEngine {
    */
   async check(cmd: SubmitOrder): Promise<{ risk: readonly RiskCheckResult[]; denial?: { code: DenialCode; message: string } }> {
     const prepared = await this.prepare(cmd, true);
-    this.note('CheckOrder', { command: auditCommand(cmd), risk: prepared.risk, denial: prepared.denial ?? null });
+    this.note('CheckOrder', { command: auditCommand(cmd), risk: auditRisk(prepared.risk), denial: prepared.denial ?? null });
     return prepared.denial ? { risk: prepared.risk, denial: prepared.denial } : { risk: prepared.risk };
   }
 
@@ -513,7 +513,7 @@ export class ExecutionEngine {
     this.orders.set(record.clientOrderId, record);
     this.working.add(record.clientOrderId);
     this.orderWriter?.schedule();
-    const durable = this.command('SubmitOrder', { command: auditCommand(cmd), risk: checks.results });
+    const durable = this.command('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(checks.results) });
     // Awaited by send(); marked handled here so a failure in between is not an unhandled rejection.
     durable.catch(noop);
     return { cmd, risk: checks.results, durable, engineMs: monotonicMs() - t0 - venueWait };
@@ -533,6 +533,20 @@ export class ExecutionEngine {
         `The SubmitOrder command could not be made durable (${(e as Error).message}); nothing was sent.`,
         prepared.engineMs,
       );
+    }
+    // Cancelled while it waited to be sent (cancel() denies a PENDING_SUBMIT order): it must not go out.
+    const waiting = this.orders.get(cmd.clientOrderId);
+    if (waiting?.state !== 'PENDING_SUBMIT') {
+      const order =
+        waiting ??
+        applyEvent(newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: cmd.order, at: this.clock.now() }), {
+          type: 'Denied',
+          at: this.clock.now(),
+          code: 'CANCELLED_BEFORE_SEND',
+          reason: 'cancelled before it was sent',
+        }).order;
+      const code = (order.denialCode ?? 'CANCELLED_BEFORE_SEND') as DenialCode;
+      return { order, risk, denial: { code, message: order.reason ?? 'cancelled before it was sent' }, engineMs: prepared.engineMs, venueMs: null };
     }
     // A halt between the checks and now (an emergency stop) wins: nothing is sent while HALTED.
     if (this.trading.state === 'HALTED' && cmd.source !== 'flatten') {
@@ -592,7 +606,7 @@ export class ExecutionEngine {
       this.orders.set(cmd.clientOrderId, record);
       this.retire(cmd.clientOrderId);
     }
-    this.note('SubmitOrder', { command: auditCommand(cmd), risk });
+    this.note('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
     this.record('OrderDenied', {
       at,
       clientOrderId: cmd.clientOrderId,
@@ -624,7 +638,7 @@ export class ExecutionEngine {
     this.note('CancelOrder', { clientOrderId, venue: record.venue });
     if (isFinalState(record.state)) return record;
     if (record.state === 'PENDING_SUBMIT') {
-      this.transition(clientOrderId, { type: 'Denied', at: this.clock.now(), code: 'TRADING_HALTED', reason: 'cancelled before it was sent' });
+      this.transition(clientOrderId, { type: 'Denied', at: this.clock.now(), code: 'CANCELLED_BEFORE_SEND', reason: 'cancelled before it was sent' });
       return this.orders.get(clientOrderId) as OrderRecord;
     }
     this.transition(clientOrderId, { type: 'CancelRequested', at: this.clock.now() });
@@ -1108,6 +1122,14 @@ function auditCommand(cmd: SubmitOrder): Record<string, unknown> {
     ...(cmd.componentLimits === undefined ? {} : { componentLimits: redactSecrets(cmd.componentLimits) }),
     ...(cmd.liveConfirmation === undefined ? {} : { liveConfirmation: cmd.liveConfirmation }),
   };
+}
+
+/**
+ * Risk results as the audit log keeps them: check, verdict, limit and actual. The sentence shown to the
+ * user is rebuilt from these, so it is not stored a second time (it would triple the size of the line).
+ */
+function auditRisk(results: readonly RiskCheckResult[]): Array<[string, boolean, number | string | null, number | string | null]> {
+  return results.map((r) => [r.check, r.passed, r.limit, r.actual]);
 }
 
 function auditOrder<T>(order: T): T {

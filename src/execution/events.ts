@@ -3,9 +3,9 @@
  * time; every command and every event is written to the audit log exactly once, in the order the
  * engine handled them, and published to subscribers (the UI, the CLI, the log).
  */
-import { newClientOrderId, newId } from '../common/ids';
+import { newClientOrderId, newSequentialId } from '../common/ids';
 import type { Clock } from '../common/clock';
-import type { Fill, OrderRequest, OrderResponse, PlacedOrderRequest } from '../orders/model';
+import { cloneOrderRequest, type Fill, type OrderRequest, type OrderResponse, type PlacedOrderRequest } from '../orders/model';
 import type { OrderState } from './orderState';
 import type { RiskCheckResult, TradingStateName } from './risk';
 
@@ -29,6 +29,8 @@ export interface SubmitOrder {
   /** The component file that produced the order, for the audit log. */
   readonly component?: string;
 }
+
+const newCommandId = (): string => newSequentialId('cmd');
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -54,11 +56,11 @@ export function submitOrderCommand(
   const clientOrderId = order.client_order_id ?? newClientOrderId('sp', issuedAt);
   const cmd: SubmitOrder = {
     type: 'SubmitOrder',
-    commandId: newId('cmd'),
+    commandId: newCommandId(),
     issuedAt,
     clientOrderId,
     venue: options.venue,
-    order: { ...structuredClone(order), client_order_id: clientOrderId },
+    order: { ...cloneOrderRequest(order), client_order_id: clientOrderId },
     source: options.source,
     ...(options.componentLimits === undefined ? {} : { componentLimits: structuredClone(options.componentLimits) }),
     ...(options.component === undefined ? {} : { component: options.component }),
@@ -79,7 +81,8 @@ export type DenialCode =
   | 'QUOTE_UNAVAILABLE'
   | 'LIVE_NOT_CONFIRMED'
   | 'AUDIT_LOG_FAILED'
-  | 'ENGINE_CLOSED';
+  | 'ENGINE_CLOSED'
+  | 'CANCELLED_BEFORE_SEND';
 
 interface OrderEventBase {
   readonly at: number;

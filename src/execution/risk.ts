@@ -166,8 +166,9 @@ export interface RiskContext {
   readonly conversionRate: number | undefined;
 }
 
-const fmt = (n: number): string =>
-  Number.isInteger(n) ? n.toLocaleString('en-US') : Number(n.toPrecision(10)).toLocaleString('en-US', { maximumFractionDigits: 10 });
+// One formatter, made once: `toLocaleString` with options builds a new Intl.NumberFormat on every call.
+const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
+const fmt = (n: number): string => NUMBER.format(Number.isInteger(n) ? n : Number(n.toPrecision(10)));
 
 function result(
   check: RiskCheckName,

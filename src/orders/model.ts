@@ -170,3 +170,23 @@ export const InstrumentRulesSchema = z.object({
   pipSize: z.number().positive(),
 });
 export type InstrumentRules = z.infer<typeof InstrumentRulesSchema>;
+
+/** A copy of an order request that shares nothing with it (plain JSON data; faster than structuredClone). */
+export function cloneOrderRequest<T extends OrderRequest>(o: T): T {
+  return { ...o, order_type: { ...o.order_type }, time_in_force: { ...o.time_in_force }, metadata: { ...o.metadata } };
+}
+
+export function cloneFill(f: Fill): Fill {
+  return { ...f };
+}
+
+/** A copy of a venue response that shares nothing with it. */
+export function cloneOrderResponse(r: OrderResponse): OrderResponse {
+  return {
+    ...r,
+    order_type: { ...r.order_type },
+    time_in_force: { ...r.time_in_force },
+    status: { ...r.status },
+    fills: r.fills.map(cloneFill),
+  };
+}

@@ -99,7 +99,19 @@ const CRYPTO_QUOTES = ['USDT', 'USDC', 'BTC'] as const;
  * user's spelling). Unknown symbols: six letters or XXX_YYY / XXX/YYY → FX around 1.0; ending in
  * USDT, USDC or BTC → crypto around 100; anything else → an equity around 100.
  */
+const resolved = new Map<string, Instrument>();
+
+/** The instrument for a symbol (cached: every order asks). Callers must not modify the result. */
 export function instrumentFor(symbol: string): Instrument {
+  let instrument = resolved.get(symbol);
+  if (instrument === undefined) {
+    instrument = Object.freeze(resolveInstrument(symbol));
+    if (resolved.size < 10_000) resolved.set(symbol, instrument);
+  }
+  return instrument;
+}
+
+function resolveInstrument(symbol: string): Instrument {
   const key = instrumentKey(symbol);
   const preset = PRESETS[key];
   if (preset) return complete(preset, symbol, false);

@@ -6,7 +6,20 @@
  */
 import { divRound, MONEY_SCALE } from '../../common/decimal';
 
+const FACTOR = 10n ** BigInt(MONEY_SCALE);
+// Prices and sizes repeat (the touch, lot multiples): remember recent conversions.
+const cache = new Map<number, bigint>();
+
 export function units(value: number): bigint {
+  const known = cache.get(value);
+  if (known !== undefined) return known;
+  const result = Number.isSafeInteger(value) ? BigInt(value) * FACTOR : parse(value);
+  if (cache.size >= 8192) cache.clear();
+  cache.set(value, result);
+  return result;
+}
+
+function parse(value: number): bigint {
   if (!Number.isFinite(value)) throw new RangeError(`not a finite amount: ${value}`);
   const [mantissa = '0', exponent = '0'] = Math.abs(value).toString().split('e');
   const [whole = '0', fraction = ''] = mantissa.split('.');

@@ -31,6 +31,9 @@
 import { systemClock, type Clock } from '../../common/clock';
 import { divMoney, divRound, fromMoney, isOnStep, mulMoney, roundMoney, snapToStep } from '../../common/decimal';
 import {
+  cloneFill,
+  cloneOrderRequest,
+  cloneOrderResponse,
   isFinalStatus,
   OrderRequestSchema,
   type AccountInfo,
@@ -81,9 +84,11 @@ export const MAX_FINAL_ORDERS_KEPT = 1000;
 /** Fills kept (and saved) for `getFills`. */
 export const MAX_FILLS_KEPT = 1000;
 
+const PLAIN = new Intl.NumberFormat('en-US', { useGrouping: false, maximumFractionDigits: 12 });
+
 /** A number as people write it: no exponent, no float noise (0.000001, 1.0845). */
 function plain(n: number): string {
-  return n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 12 });
+  return PLAIN.format(n);
 }
 
 type LiveOrder = StoredOrder & { request: PlacedOrderRequest };
@@ -213,7 +218,7 @@ export class PaperBroker implements BrokerApi {
       const orderId = `P-${++this.nextOrder}`;
       const delay = Math.max(0, this.latency.orderDelayMs(instrument, request));
       const live: LiveOrder = {
-        request: structuredClone(request),
+        request: cloneOrderRequest(request),
         triggered: false,
         arrivesAt: now + delay,
         arrived: false,
@@ -325,7 +330,7 @@ export class PaperBroker implements BrokerApi {
 
   /** The most recent fills (up to `MAX_FILLS_KEPT`), oldest first. */
   getFills(): Fill[] {
-    return structuredClone(this.fills);
+    return this.fills.map(cloneFill);
   }
 
   /**
@@ -529,11 +534,11 @@ export class PaperBroker implements BrokerApi {
 
   private publish(live: LiveOrder, fill?: Fill): void {
     const order = this.view(live);
-    this.outbox.push(fill ? { order, fill: structuredClone(fill) } : { order });
+    this.outbox.push(fill ? { order, fill: cloneFill(fill) } : { order });
   }
 
   private view(live: LiveOrder): OrderResponse {
-    return structuredClone(live.response);
+    return cloneOrderResponse(live.response);
   }
 
   private trimFinal(): void {

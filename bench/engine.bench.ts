@@ -1,0 +1,120 @@
+/**
+ * Engine throughput, beside the audit log's floors measured in the same run on the same disk:
+ *  - the engine in-process with the paper venue at zero latency: validate + risk + state machine +
+ *    paper fill + durable audit (adaptive group commit), with up to 256 orders in flight;
+ *  - engine CPU per order (validation, risk, state machine; excluding the waits for the venue and fsync);
+ *  - floors: raw appends on one fd (no durability) and append + fdatasync per line.
+ */
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monotonicMs, systemClock } from '../src/common/clock';
+import { PaperBroker } from '../src/brokers/paper/paperBroker';
+import type { QuoteSource } from '../src/brokers/paper/feed';
+import { AuditLog } from '../src/execution/audit/auditLog';
+import { ExecutionEngine } from '../src/execution/engine';
+import { submitOrderCommand } from '../src/execution/events';
+import type { Quote } from '../src/orders/model';
+import { quantile } from './stats';
+
+const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META', 'TSLA', 'AMD'];
+
+/** A steady touch per symbol: the bench measures the engine, not the market. */
+const steadyQuotes: QuoteSource = {
+  quote: (symbol: string, atMs: number): Quote => ({ symbol, bid: 100, ask: 100.02, last: 100.01, bid_size: 1e9, ask_size: 1e9, timestamp: atMs }),
+};
+
+const perSecond = (n: number, ms: number): string => Math.round((n / ms) * 1000).toLocaleString('en-US');
+
+async function runEngine(orders: number, inFlight: number, dir: string): Promise<{ ms: number; cpuUs: number[]; lines: number; fsyncs: number }> {
+  const paper = new PaperBroker({ clock: systemClock, quotes: steadyQuotes, startingCash: 1e12, pollIntervalMs: 0 });
+  const { log } = await AuditLog.open(join(dir, `audit-${inFlight}`), { clock: systemClock });
+  const engine = new ExecutionEngine({
+    clock: systemClock,
+    brokers: { paper },
+    audit: log,
+    // Loose limits, every check still evaluated; no submit rate (the bench is the burst).
+    limits: { maxOrderQuantity: 1e9, maxPositionQuantity: 1e12, maxOrderNotional: 1e12, priceCollarBps: 1000, maxOpenOrders: 100_000 },
+    queueCapacity: inFlight,
+    maxFinishedOrders: 1000,
+  });
+  await engine.connect('paper');
+  const cpuUs: number[] = [];
+  let next = 0;
+  let failures = 0;
+  const t0 = monotonicMs();
+  const worker = async (): Promise<void> => {
+    while (next < orders) {
+      const i = next++;
+      const cmd = submitOrderCommand(
+        {
+          symbol: SYMBOLS[i % SYMBOLS.length] as string,
+          side: i % 2 === 0 ? 'buy' : 'sell',
+          quantity: 10,
+          order_type: { type: 'market' },
+          time_in_force: { type: 'IOC' },
+          metadata: {},
+        },
+        { venue: 'paper', source: 'api', clock: systemClock },
+      );
+      const r = await engine.submit(cmd);
+      if (r.order.state !== 'FILLED') failures++;
+      cpuUs.push(r.engineMs * 1000);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  await log.flush();
+  const ms = monotonicMs() - t0;
+  const stats = log.stats();
+  await engine.close();
+  await log.close();
+  if (failures > 0) throw new Error(`${failures} orders did not fill`);
+  return { ms, cpuUs, lines: stats.lines, fsyncs: stats.fsyncs };
+}
+
+export async function benchEngine(): Promise<void> {
+  const orders = Number(process.env['ENGINE_ORDERS'] ?? 50_000);
+  const dir = mkdtempSync(join(tmpdir(), 'sptrader-bench-engine-'));
+  console.log(`\n## Engine (paper venue, zero latency, durable audit; ${orders.toLocaleString('en-US')} market orders)`);
+  try {
+    // Floors on the same disk, same run.
+    const line = `${JSON.stringify({ seq: 1, ts: Date.now(), type: 'OrderFilled', data: { clientOrderId: 'sp-mww3g5iu-168ce80001', symbol: 'AAPL', qty: 10, price: 100.02 }, prev: '0'.repeat(64), hash: 'f'.repeat(64) })}\n`;
+    let fd = openSync(join(dir, 'raw.log'), 'a');
+    let t = monotonicMs();
+    const rawLines = 200_000;
+    for (let i = 0; i < rawLines; i++) writeSync(fd, line);
+    const rawMs = monotonicMs() - t;
+    closeSync(fd);
+    fd = openSync(join(dir, 'fsync.log'), 'a');
+    const syncLines = 2000;
+    t = monotonicMs();
+    for (let i = 0; i < syncLines; i++) {
+      writeSync(fd, line);
+      fdatasyncSync(fd);
+    }
+    const syncMs = monotonicMs() - t;
+    closeSync(fd);
+    console.log(`floor: raw append (writeSync, one fd)     ${perSecond(rawLines, rawMs)} lines/s`);
+    console.log(`floor: append + fdatasync per line        ${perSecond(syncLines, syncMs)} lines/s`);
+
+    await runEngine(5000, 64, dir); // warm-up (JIT)
+    for (const inFlight of [1, 16, 256]) {
+      const n = inFlight === 1 ? Math.min(orders, 3000) : orders;
+      const r = await runEngine(n, inFlight, dir);
+      const linesPerOrder = r.lines / n;
+      console.log(
+        `engine, ${String(inFlight).padStart(3)} in flight: ${perSecond(n, r.ms).padStart(9)} orders/s  ` +
+          `(${perSecond(r.lines, r.ms)} audit lines/s, ${linesPerOrder.toFixed(2)} lines/order, ${(r.lines / Math.max(1, r.fsyncs)).toFixed(1)} lines/fsync)  ` +
+          `engine CPU/order p50 ${quantile(r.cpuUs, 0.5).toFixed(1)} µs, p99 ${quantile(r.cpuUs, 0.99).toFixed(1)} µs`,
+      );
+      if (inFlight === 256) {
+        const ok = (n / r.ms) * 1000 >= 100_000;
+        const cpuOk = quantile(r.cpuUs, 0.99) < 100;
+        console.log(`target ≥ 100,000 orders/s at 256 in flight: ${ok ? 'MET' : 'NOT MET'}; engine CPU p99 < 100 µs: ${cpuOk ? 'MET' : 'NOT MET'}`);
+        console.log(`ratio: engine audit lines/s ÷ raw append floor = ${(r.lines / r.ms / (rawLines / rawMs)).toFixed(3)}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
