@@ -131,3 +131,56 @@ describe('sptrader audit', function () {
     }
   });
 });
+
+describe('sptrader halt | resume | status', function () {
+  this.timeout(60_000);
+  let stateDir: string;
+  beforeEach(() => (stateDir = mkdtempSync(join(tmpdir(), 'sptrader-cli-trading-'))));
+  afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
+
+  it('halt survives across processes: test-order is denied (exit 3) until resume; the audit log records all of it', () => {
+    assert.equal(cli(['test-order', EXAMPLE, '--state-dir', stateDir]).code, 0);
+    const halt = cli(['halt', '--state-dir', stateDir, '--reason', 'news spike']);
+    assert.equal(halt.code, 0, halt.stderr);
+    assert.match(halt.stdout, /Trading\s+HALTED: news spike/);
+    const status = cli(['status', '--state-dir', stateDir, '--json']);
+    const s = JSON.parse(status.stdout) as { tradingState: string; reason: string };
+    assert.equal(s.tradingState, 'HALTED');
+    const denied = cli(['test-order', EXAMPLE, '--state-dir', stateDir]);
+    assert.equal(denied.code, 3, denied.stdout);
+    assert.match(denied.stdout, /TRADING_HALTED/);
+    const resume = cli(['resume', '--state-dir', stateDir]);
+    assert.equal(resume.code, 0, resume.stderr);
+    assert.match(resume.stdout, /Trading\s+ACTIVE/);
+    assert.equal(cli(['test-order', EXAMPLE, '--state-dir', stateDir]).code, 0);
+    const verify = cli(['audit', 'verify', '--state-dir', stateDir]);
+    assert.equal(verify.code, 0, verify.stdout);
+    const types = (JSON.parse(cli(['audit', 'tail', '--state-dir', stateDir, '-n', '1000', '--json']).stdout) as Array<{ type: string }>).map((r) => r.type);
+    for (const t of ['SubmitOrder', 'OrderFilled', 'Halt', 'EmergencyStop', 'TradingStateChanged', 'OrderDenied', 'Resume']) assert.ok(types.includes(t), t);
+  });
+
+  it('halt cancels resting orders; --flatten needs --yes', () => {
+    const limit = join(ROOT, 'examples/workspace/core/orders/execution_algos/limit_below_bid.py');
+    assert.equal(cli(['test-order', limit, '--state-dir', stateDir]).code, 0);
+    assert.match(cli(['orders', '--state-dir', stateDir]).stdout, /LIMIT|limit/);
+    assert.equal(cli(['halt', '--state-dir', stateDir, '--flatten']).code, 2);
+    const halt = cli(['halt', '--state-dir', stateDir]);
+    assert.equal(halt.code, 0, halt.stderr);
+    assert.match(halt.stdout, /Cancelled\s+1 order/);
+    assert.match(cli(['orders', '--state-dir', stateDir]).stdout, /No open orders/);
+  });
+
+  it('risk limits from a file: a bad file is a usage error naming the key; a tight one denies with the check', () => {
+    const bad = join(stateDir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ limits: { maxOrderQuantity: -5 } }));
+    const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--limits', bad]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /limits\.maxOrderQuantity/);
+    writeFileSync(join(stateDir, 'risk-limits.json'), JSON.stringify({ limits: { maxOrderNotional: 1000 } }));
+    const denied = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json']);
+    assert.equal(denied.code, 3);
+    const out = JSON.parse(denied.stdout) as { denial: { code: string }; risk: Array<{ check: string; passed: boolean; limit: unknown }> };
+    assert.equal(out.denial.code, 'NOTIONAL_EXCEEDS_MAX_PER_ORDER');
+    assert.equal(out.risk.find((c) => !c.passed)?.limit, 1000);
+  });
+});
