@@ -55,11 +55,12 @@ export interface BrokerApi {
 
 /** Why the venue would refuse this combination before anything is sent, or undefined. */
 export function unsupportedReason(capabilities: BrokerCapabilities, orderType: OrderTypeName, timeInForce: TimeInForceName, venue: string): string | undefined {
-  if (!capabilities.orderTypes[orderType]) return `${venue} does not accept ${orderType.replace('_', '-')} orders`;
-  if (!capabilities.timeInForce[timeInForce]) return `${venue} does not accept time in force ${timeInForce}`;
+  // The venue's own reasons first: they say what to do instead.
   for (const rule of capabilities.unsupported ?? []) {
     if ((rule.orderType === undefined || rule.orderType === orderType) && (rule.timeInForce === undefined || rule.timeInForce === timeInForce))
       return rule.reason;
   }
+  if (!capabilities.orderTypes[orderType]) return `${venue} does not accept ${orderType.replace('_', '-')} orders`;
+  if (!capabilities.timeInForce[timeInForce]) return `${venue} does not accept time in force ${timeInForce}`;
   return undefined;
 }

@@ -139,6 +139,7 @@ export class ExecutionEngine {
   private readonly orders = new Map<string, OrderRecord>();
   private readonly working = new Set<string>();
   private readonly finished: string[] = [];
+  private readonly finishedSet = new Set<string>();
   private readonly byVenueId = new Map<string, string>();
   /** Signed positions per venue and symbol, in 10^-10 units: the venue's at reconcile plus every fill since. */
   private readonly positions = new Map<string, Map<string, bigint>>();
@@ -883,7 +884,11 @@ export class ExecutionEngine {
   }
 
   private retire(clientOrderId: string): void {
-    if (this.working.delete(clientOrderId) || !this.finished.includes(clientOrderId)) this.finished.push(clientOrderId);
+    this.working.delete(clientOrderId);
+    if (!this.finishedSet.has(clientOrderId)) {
+      this.finishedSet.add(clientOrderId);
+      this.finished.push(clientOrderId);
+    }
     const order = this.orders.get(clientOrderId);
     const waiters = this.finalWaiters.get(clientOrderId);
     if (waiters && order) {
@@ -892,6 +897,7 @@ export class ExecutionEngine {
     }
     while (this.finished.length > this.maxFinished) {
       const old = this.finished.shift() as string;
+      this.finishedSet.delete(old);
       const o = this.orders.get(old);
       if (o && isFinalState(o.state)) {
         this.orders.delete(old);

@@ -1,20 +1,25 @@
 /**
  * The embedded paper venue: deterministic, exact, and honest about what fills where.
  *
- * | order                  | fills when                                                        | at                                   |
- * |------------------------|-------------------------------------------------------------------|--------------------------------------|
- * | market GTC/GTD         | at once, in full                                                  | the ask (buy) / the bid (sell)       |
- * | market IOC             | at once, up to the size at the touch; the rest is cancelled       | the touch                            |
- * | market FOK             | at once if the touch size covers it all, otherwise cancelled      | the touch                            |
- * | limit, marketable      | at once: buy when ask ≤ limit, sell when bid ≥ limit              | the touch (price improvement)        |
- * | limit, resting GTC/GTD | when a later quote reaches it (ask ≤ buy limit, bid ≥ sell limit) | the limit (maker)                    |
- * | stop                   | triggers when ask ≥ stop (buy) / bid ≤ stop (sell), then market   | the touch at the trigger (gaps slip) |
- * | stop-limit             | triggers like a stop, then is a new limit: marketable or resting  | the touch, never beyond the limit    |
- * | IOC/FOK not executable | cancelled at once (an untriggered stop with IOC/FOK too)          | –                                    |
- * | GTD                    | rests until `expires_at`, then `expired`                          | –                                    |
+ * Every quote has a synthetic book behind it (`depth.ts`: levels a tick apart, growing in size,
+ * seeded): takers walk it, so slippage emerges from size.
  *
- * - Until order-book depth lands, only the size at the touch limits IOC and FOK (limit IOC/FOK
- *   included); every other order fills in full at the touch, however large.
+ * | order                  | fills when                                                          | at                                        |
+ * |------------------------|---------------------------------------------------------------------|-------------------------------------------|
+ * | market GTC/GTD         | at once, walking the book; beyond its depth the rest works on       | each level's price (VWAP across levels)   |
+ * |                        | later quotes (partially filled meanwhile)                           |                                           |
+ * | market IOC             | at once, as far as the book goes; the rest is cancelled             | each level's price                        |
+ * | market FOK             | at once if the whole book covers it, otherwise cancelled            | each level's price                        |
+ * | limit, marketable      | at once, walking levels at or better than the limit; the rest rests | each level's price, never beyond the limit|
+ * |                        | (GTC/GTD) or is cancelled (IOC); FOK all or nothing within the limit|                                           |
+ * | limit, resting GTC/GTD | when a later quote reaches it, up to the size shown through it      | the limit (maker)                         |
+ * | stop                   | triggers when ask ≥ stop (buy) / bid ≤ stop (sell), then market     | the book at the trigger (gaps slip)       |
+ * | stop-limit             | triggers like a stop, then is a new limit: marketable or resting    | the book, never beyond the limit          |
+ * | IOC/FOK not executable | cancelled at once (an untriggered stop with IOC/FOK too)            | –                                         |
+ * | GTD                    | rests until `expires_at`, then `expired`                            | –                                         |
+ *
+ * - Liquidity taken from a quote stays taken until the quote changes; `depth: false` restores the
+ *   touch-only model (IOC/FOK limited to the touch size, everything else fills in full at the touch).
  * - Refused with a `rejected` status naming the rule (not an exception): quantity below the
  *   minimum or off the lot, a price off the tick (float noise such as 1.0845000000000001 is
  *   tolerated), a GTD already past, an order beyond buying power.
@@ -51,6 +56,7 @@ import { defaultFees, noLatency, type FeeModel, type LatencyModel, type Liquidit
 import { SyntheticFeed, type QuoteSource } from './feed';
 import { currencyDecimals, instrumentFor, instrumentKey, isPreset, rulesOf, sameMoney, type Instrument } from './instruments';
 import { Ledger } from './ledger';
+import { DEFAULT_DEPTH, levelsFor, TakenLiquidity, validateDepth, type DepthOptions, type Level } from './depth';
 import { units } from './money';
 import { deletePaperState, readPaperState, writePaperState, type PaperState, type StoredOrder } from './state';
 
@@ -72,6 +78,8 @@ export interface PaperBrokerOptions {
   fees?: FeeModel;
   /** Default: none (orders reach the matching engine at once). */
   latency?: LatencyModel;
+  /** The synthetic book behind each quote (default `DEFAULT_DEPTH`); `false` = the touch only, unlimited for GTC/GTD. */
+  depth?: Partial<DepthOptions> | false;
   accountId?: string;
   /** Where failures the venue cannot throw go: a listener that threw, a timer poll that failed. Default: `process.emitWarning`. */
   onError?: (message: string, error: unknown) => void;
@@ -108,6 +116,8 @@ export class PaperBroker implements BrokerApi {
   private readonly clock: Clock;
   private readonly fees: FeeModel;
   private readonly latency: LatencyModel;
+  private readonly depth: DepthOptions | false;
+  private readonly taken = new TakenLiquidity();
   private readonly startingCash: number;
   private readonly stateFile: string | undefined;
   private readonly pollIntervalMs: number;
@@ -137,6 +147,8 @@ export class PaperBroker implements BrokerApi {
     this.clock = options.clock;
     this.fees = options.fees ?? defaultFees;
     this.latency = options.latency ?? noLatency;
+    this.depth = options.depth === false ? false : { ...DEFAULT_DEPTH, ...options.depth };
+    if (this.depth) validateDepth(this.depth);
     this.startingCash = options.startingCash ?? 100_000;
     this.stateFile = options.stateFile;
     this.accountId = options.accountId ?? 'PAPER-1';
@@ -453,35 +465,60 @@ export class PaperBroker implements BrokerApi {
       arriving = true;
     }
 
-    let price: number | undefined;
-    let liquidity: Liquidity = 'taker';
-    if (type.type === 'market' || type.type === 'stop') {
-      price = touch;
-    } else {
-      const limit = snapToStep(type.type === 'limit' ? type.price : type.limit_price, instrument.tickSize);
-      if (buy ? quote.ask <= limit : quote.bid >= limit) {
-        // Marketable on arrival: it takes the touch. Resting: the market came to it, at its price.
-        price = arriving ? touch : limit;
-        liquidity = arriving ? 'taker' : 'maker';
-      }
+    let limit: number | undefined;
+    let marketable = true;
+    if (type.type === 'limit' || type.type === 'stop_limit') {
+      limit = snapToStep(type.type === 'limit' ? type.price : type.limit_price, instrument.tickSize);
+      marketable = buy ? quote.ask <= limit : quote.bid >= limit;
     }
-    if (price === undefined) {
+    if (!marketable) {
       if (arriving && immediate) this.finish(live, { status: 'cancelled' }, at);
       return;
     }
-
+    // Marketable on arrival: it takes liquidity, walking the book. Resting: the market came to it and it
+    // fills at its own price (maker), as far as the size at or through its price goes.
+    const liquidity: Liquidity = arriving || limit === undefined ? 'taker' : 'maker';
     const remaining = units(request.quantity) - units(live.response.filled_quantity ?? 0);
-    let quantity = remaining;
-    if (immediate) {
-      // Until depth lands, the touch is all the liquidity an IOC or FOK can reach.
-      const shown = units(snapToStep(buy ? quote.ask_size : quote.bid_size, instrument.lotSize, 'down'));
-      if (request.time_in_force.type === 'FOK' && shown < remaining) {
+
+    if (this.depth === false) {
+      const price = liquidity === 'maker' && limit !== undefined ? limit : touch;
+      let quantity = remaining;
+      if (immediate) {
+        // Without depth, the touch is all the liquidity an IOC or FOK can reach.
+        const shown = units(snapToStep(buy ? quote.ask_size : quote.bid_size, instrument.lotSize, 'down'));
+        if (request.time_in_force.type === 'FOK' && shown < remaining) {
+          this.finish(live, { status: 'cancelled' }, at);
+          return;
+        }
+        if (shown < quantity) quantity = shown;
+      }
+      if (quantity > 0n) this.fill(live, instrument, price, quantity, liquidity, at);
+      if (immediate && !isFinalStatus(live.response.status)) this.finish(live, { status: 'cancelled' }, at);
+      return;
+    }
+
+    const book = this.taken.remaining(request.symbol, request.side, quote.timestamp, levelsFor(quote, request.side, instrument, this.depth));
+    const reachable: Level[] = limit === undefined ? book : book.filter((l) => (buy ? l.price <= (limit) : l.price >= (limit)));
+    if (request.time_in_force.type === 'FOK') {
+      let available = 0n;
+      for (const l of reachable) available += l.size;
+      if (available < remaining) {
         this.finish(live, { status: 'cancelled' }, at);
         return;
       }
-      if (shown < quantity) quantity = shown;
     }
-    if (quantity > 0n) this.fill(live, instrument, price, quantity, liquidity, at);
+    let left = remaining;
+    let makerQuantity = 0n;
+    for (const level of reachable) {
+      if (left <= 0n) break;
+      const quantity = level.size < left ? level.size : left;
+      this.taken.take(request.symbol, request.side, quote.timestamp, level.price, quantity);
+      // A taker gets one fill per level it reaches; a resting order one fill at its own price.
+      if (liquidity === 'taker') this.fill(live, instrument, level.price, quantity, liquidity, at);
+      else makerQuantity += quantity;
+      left -= quantity;
+    }
+    if (makerQuantity > 0n) this.fill(live, instrument, limit as number, makerQuantity, liquidity, at);
     if (immediate && !isFinalStatus(live.response.status)) this.finish(live, { status: 'cancelled' }, at);
   }
 

@@ -26,6 +26,13 @@ describe('PaperBroker matching', () => {
     broker.onOrderUpdate((u) => updates.push(u));
   });
 
+  /** The venue without depth: the touch is all an IOC/FOK can reach, and GTC/GTD fill in full at it. */
+  const touchOnly = async (): Promise<PaperBroker> => {
+    const b = new PaperBroker({ clock, quotes, depth: false });
+    await b.connect();
+    b.onOrderUpdate((u) => updates.push(u));
+    return b;
+  };
   const statusOf = async (id: string) => (await broker.getOrderStatus(id)).status.status;
   const cash = () => broker.getCashBalances()['USD'];
   const position = async () => (await broker.getPositions())[0]?.quantity ?? 0;
@@ -125,7 +132,8 @@ describe('PaperBroker matching', () => {
     });
   }
 
-  it('IOC fills what the touch shows and cancels the rest (market and limit)', async () => {
+  it('without depth, IOC fills what the touch shows and cancels the rest (market and limit)', async () => {
+    broker = await touchOnly();
     quotes.move(100, 100.02, 30);
     const m = await broker.submitOrder(order('buy', 50, { type: 'market' }, IOC));
     assert.deepEqual([m.status.status, m.filled_quantity, m.filled_price], ['cancelled', 30, 100.02]);
@@ -142,7 +150,8 @@ describe('PaperBroker matching', () => {
     );
   });
 
-  it('FOK fills all or nothing against the touch', async () => {
+  it('without depth, FOK fills all or nothing against the touch', async () => {
+    broker = await touchOnly();
     quotes.move(100, 100.02, 30);
     const refused = await broker.submitOrder(order('buy', 31, { type: 'market' }, FOK));
     assert.deepEqual([refused.status.status, refused.filled_quantity, refused.fills], ['cancelled', null, []]);
@@ -151,10 +160,88 @@ describe('PaperBroker matching', () => {
     assert.deepEqual([all.status.status, all.filled_quantity], ['filled', 30]);
   });
 
-  it('GTC and GTD orders larger than the touch fill in full (until depth lands)', async () => {
+  it('without depth, GTC and GTD orders larger than the touch fill in full at the touch', async () => {
+    broker = await touchOnly();
     quotes.move(100, 100.02, 30);
     const r = await broker.submitOrder(order('buy', 50));
-    assert.deepEqual([r.status.status, r.filled_quantity], ['filled', 50]);
+    assert.deepEqual([r.status.status, r.filled_quantity, r.filled_price], ['filled', 50, 100.02]);
+  });
+
+  describe('depth (levels 1 tick apart, each twice the size of the one before, no jitter)', () => {
+    const deep = (): PaperBroker => {
+      const b = new PaperBroker({ clock, quotes, depth: { levels: 3, spacingTicks: 1, growth: 2, jitter: 0, seed: 1 } });
+      b.onOrderUpdate((u) => updates.push(u));
+      return b;
+    };
+    // Touch 100.00 / 100.02 with 10 shown: asks 100.02×10, 100.03×20, 100.04×40 (70 in all); bids 100.00×10, 99.99×20, 99.98×40.
+
+    it('a market buy walks the book: slippage emerges from the size', async () => {
+      broker = deep();
+      await broker.connect();
+      quotes.move(100, 100.02, 10);
+      const r = await broker.submitOrder(order('buy', 25));
+      assert.deepEqual(
+        r.fills.map((f) => [f.price, f.quantity]),
+        [
+          [100.02, 10],
+          [100.03, 15],
+        ],
+      );
+      // (10 × 100.02 + 15 × 100.03) / 25 = 100.026
+      assert.equal(r.filled_price, 100.026);
+      assert.equal(r.status.status, 'filled');
+    });
+
+    it('liquidity taken from a quote stays taken until the quote changes', async () => {
+      broker = deep();
+      await broker.connect();
+      quotes.move(100, 100.02, 10);
+      await broker.submitOrder(order('buy', 10));
+      const second = await broker.submitOrder(order('buy', 10));
+      assert.deepEqual(
+        second.fills.map((f) => f.price),
+        [100.03],
+        'the touch was taken by the first order',
+      );
+    });
+
+    it('a market order larger than the whole book fills in part and keeps working on the next quote', async () => {
+      broker = deep();
+      await broker.connect();
+      quotes.move(100, 100.02, 10);
+      const r = await broker.submitOrder(order('sell', 100));
+      assert.deepEqual([r.status.status, r.filled_quantity], ['partially_filled', 70]);
+      clock.advance(1000);
+      broker.poll();
+      assert.equal(await statusOf(r.order_id), 'filled');
+    });
+
+    it('IOC takes what the book has within its limit and cancels the rest; FOK is all or nothing against the depth', async () => {
+      broker = deep();
+      await broker.connect();
+      quotes.move(100, 100.02, 10);
+      const ioc = await broker.submitOrder(order('buy', 50, limit(100.03), IOC));
+      assert.deepEqual([ioc.status.status, ioc.filled_quantity, ioc.filled_price], ['cancelled', 30, 100.026667]);
+      clock.advance(1000); // a new quote: the book is whole again
+      const refused = await broker.submitOrder(order('sell', 71, { type: 'market' }, FOK));
+      assert.deepEqual([refused.status.status, refused.fills.length], ['cancelled', 0]);
+      const all = await broker.submitOrder(order('sell', 70, { type: 'market' }, FOK));
+      assert.deepEqual([all.status.status, all.filled_quantity], ['filled', 70]);
+      assert.equal(all.filled_price, 99.985714); // (10×100 + 20×99.99 + 40×99.98) / 70
+    });
+
+    it('a resting limit fills at its own price, up to the size the market shows through it', async () => {
+      broker = deep();
+      await broker.connect();
+      quotes.move(100, 100.02, 10);
+      const r = await broker.submitOrder(order('buy', 50, limit(99.9)));
+      assert.equal(r.status.status, 'submitted');
+      clock.advance(1000);
+      quotes.move(99.85, 99.89, 10); // asks 99.89×10, 99.90×20 reach the limit; 99.91 does not
+      broker.poll();
+      const after = await broker.getOrderStatus(r.order_id);
+      assert.deepEqual([after.status.status, after.filled_quantity, after.filled_price, after.fills[0]?.liquidity], ['partially_filled', 30, 99.9, 'maker']);
+    });
   });
 
   it('GTD rests until expires_at, then expires on the clock', async () => {

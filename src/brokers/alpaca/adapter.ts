@@ -1,0 +1,512 @@
+/**
+ * Alpaca (US equities and crypto) through the official SDK `@alpacahq/alpaca-trade-api` 4.x,
+ * REST only (`/rest`, no WebSocket dependencies), loaded on first `connect()`.
+ *
+ * Our type × time in force → Alpaca `type` / `time_in_force`:
+ * | ours       | GTC             | IOC             | FOK             | GTD     |
+ * |------------|-----------------|-----------------|-----------------|---------|
+ * | market     | market / gtc    | market / ioc    | market / fok    | refused |
+ * | limit      | limit / gtc     | limit / ioc     | limit / fok     | refused |
+ * | stop       | stop / gtc      | refused         | refused         | refused |
+ * | stop_limit | stop_limit / gtc| refused         | refused         | refused |
+ *
+ * Refused before anything is sent (`BrokerError('UNSUPPORTED_ORDER')`, nothing reaches Alpaca):
+ * - GTD: Alpaca has no good-till-date; the reason tells the user to send GTC (or DAY) and cancel.
+ * - IOC/FOK on stop and stop-limit (Alpaca allows them only on market and limit).
+ * - Crypto (symbols with a slash, e.g. BTC/USD): plain stop orders and FOK.
+ * - Fractional share quantities (Alpaca takes them only on DAY orders, which we do not send).
+ * - Prices off Alpaca's increment: equities 0.01 at or above $1, 0.0001 below; crypto the asset's
+ *   `price_increment` (fetched once per symbol from /v2/assets).
+ * Quantities and prices go over the wire as decimal strings; `client_order_id` is ours.
+ *
+ * Transport: the SDK facade with `retry: false` and `rateLimit: false` (its defaults throttle
+ * client-side and retry GETs, which would hide 429s and 5xx from the engine), and a `pre`
+ * middleware that rewrites the trading and data hosts when `baseUrl`/`dataBaseUrl` are given (the
+ * facade has no base-URL option). Responses are read as wire JSON and validated with zod in
+ * `parse.ts`, never trusted as the SDK's typed models.
+ *
+ * Failures: HTTP errors map through `mapAlpacaError`. A submit (or cancel) that times out, loses
+ * its connection after sending, or gets an unreadable 2xx body throws with `outcomeUnknown: true`
+ * and is never retried: find the order with `getOrderByClientId`. Every error message passes
+ * through `redactValues` with the key id and secret. Order updates: every change this adapter
+ * observes (a submit's answer, a look-up, a list, the poll of open orders every `pollIntervalMs`
+ * while connected) is emitted once; fills are synthesised from changes in `filled_qty`.
+ */
+import type * as AlpacaSdk from '@alpacahq/alpaca-trade-api/rest';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../../common/clock';
+import {
+  isFinalStatus,
+  OrderRequestSchema,
+  type AccountInfo,
+  type InstrumentRules,
+  type OrderResponse,
+  type PlacedOrderRequest,
+  type Position,
+  type Quote,
+} from '../../orders/model';
+import { unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
+import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
+import { BrokerError } from '../errors';
+import {
+  ALPACA_DATA_URL,
+  ALPACA_LIVE_URL,
+  ALPACA_PAPER_URL,
+  alpacaRefusal,
+  GTD_REASON,
+  IOC_STOP_REASON,
+  isCryptoSymbol,
+  mapAlpacaError,
+  parseAccount,
+  parseAsset,
+  parseCryptoQuote,
+  parseOrder,
+  parsePositions,
+  parseStockQuote,
+  toAlpacaOrder,
+  UnrepresentableOrder,
+  validate,
+  type AlpacaOperation,
+  type AlpacaOrderRequest,
+} from './parse';
+
+type Sdk = typeof AlpacaSdk;
+type AlpacaClient = InstanceType<Sdk['Alpaca']>;
+type SdkPostOrder = Parameters<AlpacaClient['trading']['orders']['postOrderRaw']>[0]['postOrderRequest'];
+
+export interface AlpacaBrokerOptions {
+  /** Default 'paper' (https://paper-api.alpaca.markets); 'live' is https://api.alpaca.markets. */
+  environment?: 'paper' | 'live';
+  /** Overrides the trading host (a proxy or a fake). Must be https unless it is a loopback address. */
+  baseUrl?: string;
+  /** Overrides the market-data host (default https://data.alpaca.markets). Same rule as `baseUrl`. */
+  dataBaseUrl?: string;
+  /** Asked for 'alpaca.keyId' and 'alpaca.secretKey' at connect time. */
+  credentials: CredentialSource;
+  /** Default the system clock. On any other clock polling defaults to off (tests call `pollOpenOrders()`). */
+  clock?: Clock;
+  /** Per-request deadline (default 10 000 ms). */
+  timeoutMs?: number;
+  /** Poll open orders and emit updates this often while connected; 0 = off. Default 2000 on the system clock, else 0. */
+  pollIntervalMs?: number;
+  /** Stock quote feed (default 'iex', which free accounts have). */
+  dataFeed?: 'iex' | 'sip' | 'delayed_sip';
+  /** Where failures that cannot be thrown go (a poll that failed, a listener that threw). Default: `process.emitWarning`. */
+  onError?: (message: string, error: unknown) => void;
+}
+
+/** Final orders remembered for fill synthesis and change detection; open orders are always kept. */
+const MAX_FINAL_KEPT = 1000;
+/** Error codes of a connection that never reached the server: nothing was sent. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+const IdOnly = z.object({ id: z.string() });
+
+export class AlpacaBroker implements BrokerApi {
+  readonly id = 'alpaca';
+  readonly displayName: string;
+  readonly environment: 'paper' | 'live';
+  readonly capabilities: BrokerCapabilities = {
+    orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+    timeInForce: { GTC: true, IOC: true, FOK: true, GTD: false },
+    unsupported: [
+      { timeInForce: 'GTD', reason: GTD_REASON },
+      { orderType: 'stop', timeInForce: 'IOC', reason: IOC_STOP_REASON },
+      { orderType: 'stop', timeInForce: 'FOK', reason: IOC_STOP_REASON },
+      { orderType: 'stop_limit', timeInForce: 'IOC', reason: IOC_STOP_REASON },
+      { orderType: 'stop_limit', timeInForce: 'FOK', reason: IOC_STOP_REASON },
+    ],
+    // Crypto only: fractional shares need DAY orders, which are refused above.
+    fractionalQuantity: true,
+    shortSelling: true,
+    cancelReplace: false,
+  };
+
+  private readonly tradingUrl: string;
+  private readonly dataUrl: string;
+  private readonly tradingOverride: string | undefined;
+  private readonly dataOverride: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly pollIntervalMs: number;
+  private sdk: Sdk | undefined;
+  private client: AlpacaClient | undefined;
+  private secrets: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private listeners: Array<(update: OrderUpdate) => void> = [];
+  /** Our last view of each order, by Alpaca order id (oldest first). */
+  private known = new Map<string, OrderResponse>();
+  private instruments = new Map<string, InstrumentRules>();
+
+  constructor(private readonly options: AlpacaBrokerOptions) {
+    this.environment = options.environment ?? 'paper';
+    this.displayName = this.environment === 'live' ? 'Alpaca (live)' : 'Alpaca (paper)';
+    this.tradingUrl = this.environment === 'live' ? ALPACA_LIVE_URL : ALPACA_PAPER_URL;
+    this.dataUrl = ALPACA_DATA_URL;
+    this.tradingOverride = options.baseUrl === undefined ? undefined : checkedBaseUrl(options.baseUrl, 'baseUrl');
+    this.dataOverride = options.dataBaseUrl === undefined ? undefined : checkedBaseUrl(options.dataBaseUrl, 'dataBaseUrl');
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? ((options.clock ?? systemClock) === systemClock ? 2000 : 0);
+  }
+
+  // --- lifecycle ---
+
+  async connect(): Promise<void> {
+    if (this.client) return;
+    let keyId: string;
+    let secret: string;
+    try {
+      keyId = await requireCredential(this.options.credentials, 'alpaca.keyId');
+      secret = await requireCredential(this.options.credentials, 'alpaca.secretKey');
+    } catch (e) {
+      if (e instanceof MissingCredentialError) throw new BrokerError('AUTHENTICATION', e.message, { retryable: false });
+      throw e;
+    }
+    this.secrets = [keyId, secret];
+    // Loaded here, not at the top, so the extension pays for the SDK only when Alpaca is used.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sdk = (this.sdk ??= require('@alpacahq/alpaca-trade-api/rest') as Sdk);
+    const rewrite = (url: string): string => {
+      if (this.tradingOverride !== undefined && url.startsWith(this.tradingUrl)) return this.tradingOverride + url.slice(this.tradingUrl.length);
+      if (this.dataOverride !== undefined && url.startsWith(this.dataUrl)) return this.dataOverride + url.slice(this.dataUrl.length);
+      return url;
+    };
+    const client = this.guardSync('account', () => {
+      return new sdk.Alpaca({
+        keyId,
+        secret,
+        paper: this.environment === 'paper',
+        retry: false,
+        rateLimit: false,
+        timeoutMs: this.timeoutMs,
+        middleware: [{ pre: async (ctx) => ({ url: rewrite(ctx.url), init: ctx.init }) }],
+      });
+    });
+    // Checks the keys (and the host) before declaring the venue connected.
+    const raw = await this.request('account', () => client.trading.account.getAccountRaw());
+    this.guardSync('account', () => parseAccount(raw, []));
+    this.client = client;
+    if (this.pollIntervalMs > 0) {
+      this.timer = setInterval(() => void this.pollOpenOrders(), this.pollIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.client = undefined;
+  }
+
+  isConnected(): boolean {
+    return this.client !== undefined;
+  }
+
+  onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
+    this.listeners.push(listener);
+    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+  }
+
+  // --- orders ---
+
+  async submitOrder(order: PlacedOrderRequest): Promise<OrderResponse> {
+    const client = this.ensureConnected();
+    const wellFormed = OrderRequestSchema.safeParse(order);
+    if (!wellFormed.success || !order.client_order_id) {
+      const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
+      throw new BrokerError('INVALID_ORDER', `cannot send this order to Alpaca: ${why}`);
+    }
+    const refusal = alpacaRefusal(order) ?? unsupportedReason(this.capabilities, order.order_type.type, order.time_in_force.type, 'Alpaca');
+    if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal);
+    const cryptoTick = isCryptoSymbol(order.symbol) ? (await this.getInstrument(order.symbol)).tickSize : undefined;
+    const body = toAlpacaOrder(order, cryptoTick);
+    const raw = await this.request('submit', () => client.trading.orders.postOrderRaw({ postOrderRequest: toSdkOrder(body) }));
+    try {
+      return this.observe(raw);
+    } catch (e) {
+      // Alpaca answered 2xx: the order probably exists, but we cannot tell what it is.
+      const err = this.toBrokerError(e, 'submit');
+      throw new BrokerError(err.reason, `${err.message}; the order may have been placed: look it up by client order id ${order.client_order_id}`, {
+        outcomeUnknown: true,
+        retryable: false,
+        venueCode: err.venueCode,
+      });
+    }
+  }
+
+  async cancelOrder(orderId: string): Promise<void> {
+    const client = this.ensureConnected();
+    await this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false);
+    // Alpaca cancels asynchronously (pending_cancel → canceled): look once so listeners hear of it.
+    try {
+      await this.getOrderStatus(orderId);
+    } catch (e) {
+      this.report(`Alpaca: looking up order ${orderId} after cancelling it failed`, e);
+    }
+  }
+
+  async getOrderStatus(orderId: string): Promise<OrderResponse> {
+    const client = this.ensureConnected();
+    const raw = await this.request('order', () => client.trading.orders.getOrderByOrderIDRaw({ orderId }));
+    return this.guardSync('order', () => this.observe(raw));
+  }
+
+  async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
+    const client = this.ensureConnected();
+    try {
+      const raw = await this.request('order', () => client.trading.orders.getOrderByClientOrderIdRaw({ clientOrderId }));
+      return this.guardSync('order', () => this.observe(raw));
+    } catch (e) {
+      if (e instanceof BrokerError && e.reason === 'ORDER_NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+
+  async listOpenOrders(): Promise<OrderResponse[]> {
+    const client = this.ensureConnected();
+    const raw = await this.request('order', () => client.trading.orders.getAllOrdersRaw({ status: 'open', limit: 500, direction: 'asc' }));
+    return this.guardSync('order', () => {
+      const out: OrderResponse[] = [];
+      for (const item of validate(z.array(z.unknown()), raw, 'an order list')) {
+        try {
+          out.push(this.observe(item));
+        } catch (e) {
+          // Trailing stops, notional and multi-leg orders placed elsewhere: not ours to manage.
+          if (e instanceof UnrepresentableOrder) continue;
+          throw e;
+        }
+      }
+      return out;
+    });
+  }
+
+  // --- account and market data ---
+
+  async getAccountInfo(): Promise<AccountInfo> {
+    const client = this.ensureConnected();
+    const account = await this.request('account', () => client.trading.account.getAccountRaw());
+    const positions = await this.getPositions();
+    return this.guardSync('account', () => parseAccount(account, positions));
+  }
+
+  async getPositions(): Promise<Position[]> {
+    const client = this.ensureConnected();
+    const raw = await this.request('account', () => client.trading.positions.getAllOpenPositionsRaw());
+    return this.guardSync('account', () => parsePositions(raw));
+  }
+
+  async getQuote(symbol: string): Promise<Quote> {
+    const client = this.ensureConnected();
+    if (isCryptoSymbol(symbol)) {
+      const raw = await this.request('quote', () => client.marketData.crypto.cryptoLatestQuotesRaw({ loc: 'us', symbols: symbol }));
+      return this.guardSync('quote', () => parseCryptoQuote(raw, symbol));
+    }
+    const feed = this.options.dataFeed ?? 'iex';
+    const raw = await this.request('quote', () => client.marketData.stocks.stockLatestQuoteSingleRaw({ symbol, feed }));
+    return this.guardSync('quote', () => parseStockQuote(raw, symbol));
+  }
+
+  async getInstrument(symbol: string): Promise<InstrumentRules> {
+    const cached = this.instruments.get(symbol);
+    if (cached) return cached;
+    const client = this.ensureConnected();
+    const raw = await this.request('asset', () => client.trading.assets.getV2AssetsSymbolOrAssetIdRaw({ symbolOrAssetId: symbol }));
+    const rules = this.guardSync('asset', () => ({ ...parseAsset(raw), symbol }));
+    this.instruments.set(symbol, rules);
+    return rules;
+  }
+
+  // --- polling and updates ---
+
+  /** One poll: open orders, then every order we last saw open that is no longer listed. */
+  async pollOpenOrders(): Promise<void> {
+    if (this.polling || !this.client) return;
+    this.polling = true;
+    try {
+      const open = new Set((await this.listOpenOrders()).map((o) => o.order_id));
+      const vanished = [...this.known.values()].filter((o) => !isFinalStatus(o.status) && !open.has(o.order_id)).map((o) => o.order_id);
+      for (const id of vanished) {
+        if (!this.client) break;
+        await this.getOrderStatus(id);
+      }
+    } catch (e) {
+      this.report('Alpaca: polling open orders failed', e);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Parses an order against our previous view of it, remembers it, and emits an update if it changed. */
+  private observe(raw: unknown): OrderResponse {
+    const id = IdOnly.safeParse(raw);
+    const previous = id.success ? this.known.get(id.data.id) : undefined;
+    const order = parseOrder(raw, previous);
+    const changed =
+      previous === undefined ||
+      previous.status.status !== order.status.status ||
+      previous.filled_quantity !== order.filled_quantity ||
+      order.fills.length !== previous.fills.length;
+    this.known.delete(order.order_id);
+    this.known.set(order.order_id, order);
+    this.trimKnown();
+    if (changed) {
+      const fill = order.fills.length > (previous?.fills.length ?? 0) ? order.fills[order.fills.length - 1] : undefined;
+      this.emit(fill ? { order: structuredClone(order), fill: structuredClone(fill) } : { order: structuredClone(order) });
+    }
+    return structuredClone(order);
+  }
+
+  private trimKnown(): void {
+    let finals = 0;
+    for (const o of this.known.values()) if (isFinalStatus(o.status)) finals++;
+    for (const [id, o] of this.known) {
+      if (finals <= MAX_FINAL_KEPT) break;
+      if (isFinalStatus(o.status)) {
+        this.known.delete(id);
+        finals--;
+      }
+    }
+  }
+
+  private emit(update: OrderUpdate): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(update);
+      } catch (e) {
+        this.report('Alpaca: an order-update listener threw', e);
+      }
+    }
+  }
+
+  private report(message: string, e: unknown): void {
+    const text = redactValues(e instanceof Error ? `${message}: ${e.message}` : message, this.secrets);
+    if (this.options.onError) this.options.onError(text, e instanceof BrokerError ? e : undefined);
+    else process.emitWarning(text);
+  }
+
+  // --- transport and errors ---
+
+  private ensureConnected(): AlpacaClient {
+    if (!this.client) throw new BrokerError('NOT_CONNECTED', `${this.displayName} is not connected`);
+    return this.client;
+  }
+
+  /**
+   * Runs one SDK call and reads its body as wire JSON (undefined when `json` is false), turning
+   * every failure into a redacted BrokerError.
+   */
+  private async request(op: AlpacaOperation, call: () => Promise<{ raw: Response }>, json = true): Promise<unknown> {
+    try {
+      const res = await call();
+      if (!json) {
+        await res.raw.arrayBuffer();
+        return undefined;
+      }
+      const text = await res.raw.text();
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw new BrokerError('BAD_RESPONSE', `Alpaca answered with a body that is not JSON (${text.length} bytes)`, {
+          outcomeUnknown: op === 'submit' || op === 'cancel',
+          retryable: false,
+        });
+      }
+    } catch (e) {
+      throw this.toBrokerError(e, op);
+    }
+  }
+
+  private guardSync<T>(op: AlpacaOperation, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw this.toBrokerError(e, op);
+    }
+  }
+
+  private toBrokerError(e: unknown, op: AlpacaOperation): BrokerError {
+    const redact = (s: string) => redactValues(s, this.secrets);
+    if (e instanceof BrokerError) {
+      const message = redact(e.message);
+      if (message === e.message) return e;
+      return new BrokerError(e.reason, message, {
+        retryable: e.retryable,
+        outcomeUnknown: e.outcomeUnknown,
+        venueCode: e.venueCode,
+        retryAfterMs: e.retryAfterMs,
+      });
+    }
+    const sdk = this.sdk;
+    const mutating = op === 'submit' || op === 'cancel';
+    if (sdk && e instanceof sdk.ApiError) {
+      const mapped = mapAlpacaError({ status: e.status, code: e.code, message: e.message, retryAfterMs: e.retryAfterMs }, op);
+      return this.toBrokerError(mapped, op);
+    }
+    if (sdk && e instanceof sdk.FetchError) {
+      const timedOut = errorChain(e).some((c) => c.name === 'TimeoutError' || c.name === 'AbortError');
+      const neverSent = !timedOut && errorChain(e).some((c) => NOT_SENT_CODES.has(c.code ?? ''));
+      const detail = redact(describeChain(e));
+      if (timedOut) {
+        const message = `Alpaca did not answer within ${this.timeoutMs} ms${mutating ? '; the request may have been applied' : ''}`;
+        return new BrokerError('TIMEOUT', message, { outcomeUnknown: mutating, retryable: !mutating });
+      }
+      if (neverSent) return new BrokerError('NETWORK', `could not reach Alpaca (${detail}); nothing was sent`, { retryable: true });
+      const message = `the connection to Alpaca failed (${detail})${mutating ? '; the request may have been applied' : ''}`;
+      return new BrokerError('NETWORK', message, { outcomeUnknown: mutating, retryable: !mutating });
+    }
+    const message = redact(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    return new BrokerError('INTERNAL', `Alpaca SDK failed: ${message}`, { outcomeUnknown: mutating, retryable: false });
+  }
+}
+
+function toSdkOrder(body: AlpacaOrderRequest): SdkPostOrder {
+  return {
+    symbol: body.symbol,
+    qty: body.qty,
+    side: body.side,
+    type: body.type,
+    timeInForce: body.time_in_force,
+    limitPrice: body.limit_price,
+    stopPrice: body.stop_price,
+    clientOrderId: body.client_order_id,
+  };
+}
+
+/** The URL without a trailing slash; refuses plain http to anything but this machine (the keys travel in headers). */
+function checkedBaseUrl(url: string, what: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new BrokerError('INTERNAL', `Alpaca ${what} is not a URL: ${url}`);
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
+  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback))
+    throw new BrokerError('INTERNAL', `Alpaca ${what} must use https (plain http only to this machine): ${url}`);
+  return url.replace(/\/+$/, '');
+}
+
+interface ChainLink {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+function errorChain(e: unknown): ChainLink[] {
+  const out: ChainLink[] = [];
+  let cur: unknown = e;
+  for (let depth = 0; depth < 6 && cur instanceof Error; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    out.push({ name: cur.name, message: cur.message, code: typeof code === 'string' ? code : undefined });
+    cur = cur.cause;
+  }
+  return out;
+}
+
+function describeChain(e: unknown): string {
+  return errorChain(e)
+    .slice(1)
+    .map((c) => (c.code ? `${c.code}: ${c.message}` : c.message))
+    .filter((m) => m.length > 0)
+    .join(' ← ');
+}

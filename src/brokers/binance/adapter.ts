@@ -1,0 +1,619 @@
+/**
+ * Binance spot through ccxt's `binance` class (REST only), testnet by default.
+ *
+ * | ours        | GTC                          | IOC                          | FOK                     | GTD     |
+ * |-------------|------------------------------|------------------------------|-------------------------|---------|
+ * | market      | MARKET (no timeInForce)      | MARKET (no timeInForce)      | refused                 | refused |
+ * | limit       | LIMIT timeInForce=GTC        | LIMIT timeInForce=IOC        | LIMIT timeInForce=FOK   | refused |
+ * | stop        | STOP_LOSS stopPrice          | STOP_LOSS stopPrice          | refused                 | refused |
+ * | stop_limit  | STOP_LOSS_LIMIT GTC          | STOP_LOSS_LIMIT IOC          | STOP_LOSS_LIMIT FOK     | refused |
+ *
+ * - Binance MARKET and STOP_LOSS orders take no timeInForce (sending one is -1106) and behave like IOC:
+ *   whatever cannot fill at once ends EXPIRED. So GTC and IOC both map to them unchanged, and FOK is
+ *   refused (Binance would fill part). Binance spot has no GTD at all.
+ * - Refused before sending, with nothing sent (thrown `BrokerError`): the combinations above
+ *   (`UNSUPPORTED_ORDER`), a client order id outside 1–36 of `[.A-Z:/a-z0-9_-]`, and any order a symbol
+ *   filter would refuse (`INVALID_ORDER`, `venueCode` = the filter: PRICE_FILTER, LOT_SIZE,
+ *   MARKET_LOT_SIZE, NOTIONAL). Market orders are checked against NOTIONAL by Binance only (it values
+ *   them at its average price); stop orders are valued at their stop price.
+ * - Refused by Binance (HTTP 400 -2010 NEW_ORDER_REJECTED, -1013 filter failure, other order errors):
+ *   `submitOrder` resolves with a `rejected` status naming Binance's reason and code, as the
+ *   `BrokerApi` contract asks, except a duplicate client order id, which throws
+ *   `DUPLICATE_CLIENT_ORDER_ID` so the caller looks the existing order up.
+ * - A submit or cancel that times out, loses its connection, gets a 5xx or an unreadable reply throws
+ *   with `outcomeUnknown: true` and is never retried (ccxt retries are off: `maxRetriesOnFailure` 0);
+ *   look the order up by client order id. 429/418 throw `RATE_LIMITED` with `retryAfterMs`.
+ * - Order ids are "SYMBOL:orderId" (e.g. "BTCUSDT:28") because every Binance order call needs the
+ *   symbol. Client order ids are looked up in the symbol this session sent them in; otherwise in the
+ *   open orders and the `lookupSymbols` option.
+ * - Positions: spot has none. Every asset other than the account currency with a non-zero balance
+ *   (free + locked) and a `<asset><currency>` market is a long position marked at that market's mid;
+ *   Binance keeps no entry price, so `average_price` is the mark and `unrealized_pnl` 0.
+ * - Account: balance = the account currency's free + locked, buying power = its free part, equity =
+ *   balance + positions at their mark. Commission paid in BNB cannot be valued and counts as 0.
+ * - Order updates come from polling the open orders every `pollIntervalMs` (Binance's user-data
+ *   stream is not used), plus every answer to submit, cancel and look-ups. Fills listed in a submit's
+ *   reply are reported one update each; fills found by polling carry no `fill` (the cumulative
+ *   quantity and average price are in the order).
+ * - The API key and secret are read at connect, handed only to ccxt, and removed from every message.
+ */
+import { z } from 'zod';
+import { systemClock, type Clock } from '../../common/clock';
+import {
+  OrderRequestSchema,
+  isFinalStatus,
+  type AccountInfo,
+  type InstrumentRules,
+  type OrderResponse,
+  type PlacedOrderRequest,
+  type Position,
+  type Quote,
+} from '../../orders/model';
+import type { BrokerApi, BrokerCapabilities, Disposable, OrderUpdate } from '../broker';
+import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
+import { BrokerError, isBrokerError } from '../errors';
+import {
+  accountInfoOf,
+  checkFilters,
+  fromOrderId,
+  infoOf,
+  parseAccount,
+  parseOrder,
+  parseOrderList,
+  parseQuote,
+  parseSymbolRules,
+  positionsFromBalances,
+  toBrokerError,
+  toCreateOrderArgs,
+  toInstrumentRules,
+  unsupportedOnBinance,
+  type BinanceSymbolRules,
+  type HttpCapture,
+  type OrderContext,
+} from './parse';
+
+export interface BinanceBrokerOptions {
+  /** Default 'testnet' (ccxt sandbox mode: testnet.binance.vision). */
+  environment?: 'testnet' | 'live';
+  /** Replaces the origin of every ccxt API URL (a fake, a proxy); paths are kept. */
+  baseUrl?: string;
+  credentials: CredentialSource;
+  clock?: Clock;
+  /** Per request; default 10 000. A submit that takes longer has an unknown outcome. */
+  timeoutMs?: number;
+  /** Poll open orders and report changes while connected; 0 = off. Default 2000. */
+  pollIntervalMs?: number;
+  /** ccxt's client-side throttle by venue weight; default true. Tests against a fake turn it off. */
+  enableRateLimit?: boolean;
+  /** Asset that cash, buying power and positions are counted in; default 'USDT'. */
+  accountCurrency?: string;
+  /** Symbols to search for a client order id this session did not send (after a restart). */
+  lookupSymbols?: string[];
+  /** Where failures a timer cannot throw go; default `process.emitWarning`. */
+  onError?: (message: string, error: unknown) => void;
+}
+
+type Params = Record<string, unknown>;
+
+/** The part of ccxt's binance class used here; every result is `unknown` and read through zod in parse.ts. */
+interface CcxtBinance {
+  urls: { api: Record<string, unknown> };
+  setSandboxMode(enabled: boolean): void;
+  loadMarkets(reload?: boolean): Promise<unknown>;
+  createOrder(symbol: string, type: string, side: string, amount: number, price?: number, params?: Params): Promise<unknown>;
+  fetchOrder(id: string | undefined, symbol: string, params?: Params): Promise<unknown>;
+  cancelOrder(id: string, symbol: string, params?: Params): Promise<unknown>;
+  fetchOpenOrders(symbol?: string, since?: number, limit?: number, params?: Params): Promise<unknown>;
+  fetchBalance(params?: Params): Promise<unknown>;
+  fetchTicker(symbol: string, params?: Params): Promise<unknown>;
+  fetchTickers(symbols?: string[], params?: Params): Promise<unknown>;
+  handleErrors: (...args: unknown[]) => unknown;
+  handleHttpStatusCode: (...args: unknown[]) => unknown;
+}
+
+type CcxtBinanceConstructor = new (config: Params) => CcxtBinance;
+
+function isConstructor(value: unknown): value is CcxtBinanceConstructor {
+  return typeof value === 'function';
+}
+
+/**
+ * Loads ccxt on first connect. The bundles keep ccxt external (scripts/build.mjs lists it in `sdks`),
+ * so this `require` resolves from node_modules at run time and the extension activates without
+ * parsing megabytes of exchange code.
+ */
+function loadCcxtBinance(): CcxtBinanceConstructor {
+  let mod: unknown;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require('ccxt');
+  } catch (e) {
+    throw new BrokerError('INTERNAL', `the ccxt package could not be loaded (${(e as Error).message}); it is needed for Binance`);
+  }
+  const ctor = typeof mod === 'object' && mod !== null && 'binance' in mod ? mod.binance : undefined;
+  if (!isConstructor(ctor)) throw new BrokerError('INTERNAL', 'the installed ccxt package has no binance exchange');
+  return ctor;
+}
+
+interface MarketEntry {
+  /** Binance's symbol, e.g. BTCUSDT (ours). */
+  id: string;
+  /** ccxt's, e.g. BTC/USDT. */
+  unified: string;
+  info: unknown;
+  rules?: BinanceSymbolRules;
+}
+
+interface Tracked {
+  last: OrderResponse;
+  fillIds: Set<string>;
+}
+
+const MAX_FINISHED_KEPT = 1000;
+/** Client order ids whose symbol is remembered for look-ups. */
+const MAX_SENT_KEPT = 10_000;
+
+/** A ccxt unified market; `info` is Binance's exchangeInfo entry, read by parseSymbolRules. */
+const CcxtMarketSchema = z.looseObject({ id: z.string(), symbol: z.string(), spot: z.boolean().optional(), info: z.unknown() });
+
+export class BinanceBroker implements BrokerApi {
+  readonly id = 'binance';
+  readonly displayName: string;
+  readonly environment: 'testnet' | 'live';
+  readonly capabilities: BrokerCapabilities = {
+    orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+    timeInForce: { GTC: true, IOC: true, FOK: true, GTD: false },
+    unsupported: [
+      { orderType: 'market', timeInForce: 'FOK', reason: 'Binance spot market orders take no time in force and may fill in part, so FOK cannot be honoured' },
+      {
+        orderType: 'stop',
+        timeInForce: 'FOK',
+        reason: 'Binance spot stop (STOP_LOSS) orders take no time in force and may fill in part, so FOK cannot be honoured',
+      },
+      { timeInForce: 'GTD', reason: 'Binance spot has no GTD time in force (only GTC, IOC and FOK)' },
+    ],
+    fractionalQuantity: true,
+    shortSelling: false,
+    cancelReplace: false,
+  };
+
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly currency: string;
+  private exchange: CcxtBinance | undefined;
+  private secrets: string[] = [];
+  private accountId = 'binance';
+  private readonly captures = new WeakMap<object, HttpCapture>();
+  private markets = new Map<string, MarketEntry>();
+  private byUnified = new Map<string, MarketEntry>();
+  /** Client order id → what we sent, so look-ups know the symbol and the time in force. */
+  private sent = new Map<string, PlacedOrderRequest>();
+  /** Binance order id → symbol, for bare ids. */
+  private symbolOfOrder = new Map<string, string>();
+  private tracked = new Map<string, Tracked>();
+  /** Orders already reported final (the most recent `MAX_FINISHED_KEPT`), so a later look-up repeats nothing. */
+  private finished = new Set<string>();
+  private listeners: Array<(update: OrderUpdate) => void> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+
+  constructor(private readonly options: BinanceBrokerOptions) {
+    this.environment = options.environment ?? 'testnet';
+    this.displayName = this.environment === 'live' ? 'Binance' : 'Binance (testnet)';
+    this.clock = options.clock ?? systemClock;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.currency = options.accountCurrency ?? 'USDT';
+  }
+
+  // --- connection ---
+
+  async connect(): Promise<void> {
+    if (this.exchange) return;
+    let apiKey: string;
+    let secret: string;
+    try {
+      apiKey = await requireCredential(this.options.credentials, 'binance.apiKey');
+      secret = await requireCredential(this.options.credentials, 'binance.secret');
+    } catch (e) {
+      if (e instanceof MissingCredentialError) throw new BrokerError('AUTHENTICATION', e.message);
+      throw e;
+    }
+    this.secrets = [apiKey, secret];
+    const Binance = loadCcxtBinance();
+    const ex = new Binance({
+      apiKey,
+      secret,
+      enableRateLimit: this.options.enableRateLimit ?? true,
+      timeout: this.timeoutMs,
+      options: {
+        defaultType: 'spot',
+        // loadMarkets asks for spot exchangeInfo only: no futures exchangeInfo, no sapi currency or
+        // margin calls (which need live keys and would leave the testnet or the fake).
+        fetchMarkets: { types: ['spot'] },
+        fetchCurrencies: false,
+        fetchMargins: false,
+        adjustForTimeDifference: false,
+        // Never resend: a retried submit could place a second order.
+        maxRetriesOnFailure: 0,
+        fetchOpenOrders: { warnWithoutSymbol: false },
+        warnOnFetchOpenOrdersWithoutSymbol: false,
+        newOrderRespType: { market: 'FULL', limit: 'FULL' },
+      },
+    });
+    if (this.environment === 'testnet') ex.setSandboxMode(true);
+    if (this.options.baseUrl !== undefined) this.rewriteOrigins(ex, this.options.baseUrl);
+    this.captureHttpErrors(ex);
+    this.exchange = ex;
+    try {
+      const markets = await this.call('load markets', false, (x) => x.loadMarkets(true));
+      this.indexMarkets(markets);
+      // Checks the key and secret now rather than at the first order.
+      const balance = await this.call('read the account', false, (x) => x.fetchBalance());
+      const account = parseAccount(infoOf(balance, 'a balance'));
+      this.accountId = account.uid !== undefined ? `binance-${account.uid}` : `binance-${this.environment}`;
+    } catch (e) {
+      this.exchange = undefined;
+      throw e;
+    }
+    if (this.pollIntervalMs > 0) {
+      this.timer = setInterval(() => void this.pollFromTimer(), this.pollIntervalMs);
+      // The broker must never keep a CLI or the extension host alive on its own.
+      this.timer.unref();
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.exchange = undefined;
+  }
+
+  isConnected(): boolean {
+    return this.exchange !== undefined;
+  }
+
+  onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
+    this.listeners.push(listener);
+    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+  }
+
+  // --- BrokerApi ---
+
+  async getInstrument(symbol: string): Promise<InstrumentRules> {
+    return toInstrumentRules(this.rulesOf(this.market(symbol)));
+  }
+
+  /** Binance's own filters for a symbol (tick, step, minimum quantity and notional). */
+  getSymbolRules(symbol: string): BinanceSymbolRules {
+    return this.rulesOf(this.market(symbol));
+  }
+
+  async getQuote(symbol: string): Promise<Quote> {
+    const market = this.market(symbol);
+    const ticker = await this.call('get a quote', false, (x) => x.fetchTicker(market.unified));
+    return parseQuote(infoOf(ticker, 'a ticker'), this.clock.now());
+  }
+
+  async submitOrder(order: PlacedOrderRequest): Promise<OrderResponse> {
+    this.connected();
+    const wellFormed = OrderRequestSchema.safeParse(order);
+    if (!wellFormed.success || !order.client_order_id) {
+      const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
+      throw new BrokerError('INVALID_ORDER', `Binance order not sent: ${why}`);
+    }
+    const refusal = unsupportedOnBinance(order);
+    if (refusal) throw new BrokerError('UNSUPPORTED_ORDER', `${refusal}; nothing was sent`);
+    const market = this.market(order.symbol);
+    const rules = this.rulesOf(market);
+    const reference = order.order_type.type === 'stop' ? order.order_type.price : undefined;
+    const failure = checkFilters(order, rules, reference);
+    if (failure) throw new BrokerError('INVALID_ORDER', `${failure.message}; nothing was sent`, { venueCode: failure.filter });
+    const args = toCreateOrderArgs(order, market.unified);
+    // Remembered before sending: a submit with an unknown outcome is looked up by this.
+    this.sent.set(order.client_order_id, structuredClone(order));
+    if (this.sent.size > MAX_SENT_KEPT) this.sent.delete(this.sent.keys().next().value as string);
+    let raw: unknown;
+    try {
+      raw = await this.call('submit', true, (x) => x.createOrder(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params }));
+    } catch (e) {
+      if (
+        isBrokerError(e) &&
+        !e.outcomeUnknown &&
+        (e.reason === 'INSUFFICIENT_FUNDS' || e.reason === 'INVALID_ORDER') &&
+        typeof e.venueCode === 'number' &&
+        e.venueCode < 0
+      )
+        return this.rejected(order, e);
+      throw e;
+    }
+    const response = this.readOrder(raw, 'submit', true);
+    this.observe(response);
+    return response;
+  }
+
+  async cancelOrder(orderId: string): Promise<void> {
+    const { market, id } = this.locate(orderId);
+    const raw = await this.call('cancel', true, (x) => x.cancelOrder(id, market.unified));
+    this.observe(this.readOrder(raw, 'cancel', true));
+  }
+
+  async getOrderStatus(orderId: string): Promise<OrderResponse> {
+    const { market, id } = this.locate(orderId);
+    const raw = await this.call('look up an order', false, (x) => x.fetchOrder(id, market.unified));
+    const response = this.readOrder(raw, 'look up an order', false);
+    this.observe(response);
+    return response;
+  }
+
+  async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
+    this.connected();
+    const symbol = this.sent.get(clientOrderId)?.symbol;
+    if (symbol !== undefined) return this.findByClientId(clientOrderId, this.market(symbol));
+    const open = (await this.listOpenOrders()).find((o) => o.client_order_id === clientOrderId);
+    if (open) return open;
+    const candidates = this.options.lookupSymbols ?? [];
+    for (const s of candidates) {
+      const found = await this.findByClientId(clientOrderId, this.market(s));
+      if (found) return found;
+    }
+    if (candidates.length > 0) return undefined;
+    throw new BrokerError(
+      'ORDER_NOT_FOUND',
+      `client order id ${clientOrderId} is not among Binance's open orders, and Binance needs its symbol to look further; this session did not send it (set lookupSymbols to search)`,
+    );
+  }
+
+  async listOpenOrders(): Promise<OrderResponse[]> {
+    const raw = await this.call('list open orders', false, (x) => x.fetchOpenOrders(undefined));
+    return parseOrderList(raw, (symbol) => this.contextOf(symbol));
+  }
+
+  async getAccountInfo(): Promise<AccountInfo> {
+    const { account, positions } = await this.balancesAndPositions();
+    return accountInfoOf(account, this.currency, positions, this.accountId);
+  }
+
+  async getPositions(): Promise<Position[]> {
+    return (await this.balancesAndPositions()).positions;
+  }
+
+  /** One poll: reports every change to an open or tracked order. Timers call it; tests may too. */
+  async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const open = await this.listOpenOrders();
+      const seen = new Set<string>();
+      for (const o of open) {
+        seen.add(o.order_id);
+        this.observe(o);
+      }
+      // Orders that left the open list ended somehow: ask how.
+      for (const id of [...this.tracked.keys()]) if (!seen.has(id)) await this.getOrderStatus(id);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  // --- internals ---
+
+  private connected(): CcxtBinance {
+    if (!this.exchange) throw new BrokerError('NOT_CONNECTED', 'Binance is not connected; connect first');
+    return this.exchange;
+  }
+
+  /** Runs one ccxt call and turns whatever it throws into a BrokerError. */
+  private async call<T>(operation: string, mutating: boolean, run: (ex: CcxtBinance) => Promise<T>): Promise<T> {
+    const ex = this.connected();
+    try {
+      return await run(ex);
+    } catch (e) {
+      const http = typeof e === 'object' && e !== null ? this.captures.get(e) : undefined;
+      throw toBrokerError(e, { operation, mutating, http, secrets: this.secrets });
+    }
+  }
+
+  private readOrder(raw: unknown, operation: string, mutating: boolean): OrderResponse {
+    try {
+      const info = infoOf(raw, 'an order');
+      const symbol = typeof info === 'object' && info !== null && 'symbol' in info && typeof info.symbol === 'string' ? info.symbol : '';
+      const response = parseOrder(info, this.contextOf(symbol));
+      const { id } = fromOrderId(response.order_id);
+      this.symbolOfOrder.set(id, response.symbol);
+      return response;
+    } catch (e) {
+      throw toBrokerError(e, { operation, mutating, secrets: this.secrets });
+    }
+  }
+
+  private contextOf(symbol: string): OrderContext {
+    const market = this.markets.get(symbol);
+    const rules = market ? this.rulesOf(market) : undefined;
+    return { baseAsset: rules?.baseAsset, quoteAsset: rules?.quoteAsset, now: this.clock.now() };
+  }
+
+  private async findByClientId(clientOrderId: string, market: MarketEntry): Promise<OrderResponse | undefined> {
+    try {
+      const raw = await this.call('look up a client order id', false, (x) => x.fetchOrder(undefined, market.unified, { origClientOrderId: clientOrderId }));
+      const response = this.readOrder(raw, 'look up a client order id', false);
+      this.observe(response);
+      return response;
+    } catch (e) {
+      if (isBrokerError(e) && e.reason === 'ORDER_NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+
+  private rejected(order: PlacedOrderRequest, e: BrokerError): OrderResponse {
+    const now = this.clock.now();
+    const response: OrderResponse = {
+      order_id: `${order.symbol}:rejected:${order.client_order_id}`,
+      client_order_id: order.client_order_id,
+      symbol: order.symbol,
+      side: order.side,
+      order_type: order.order_type,
+      time_in_force: order.time_in_force,
+      quantity: order.quantity,
+      status: { status: 'rejected', reason: `${e.reason}: ${e.message.replace(/^Binance submit failed: /, '')}` },
+      filled_price: null,
+      filled_quantity: null,
+      commission: null,
+      timestamp: now,
+      created_at: now,
+      fills: [],
+    };
+    this.emit({ order: response });
+    return response;
+  }
+
+  /** Emits what changed since the last view of this order: one update per new fill, else one. */
+  private observe(order: OrderResponse): void {
+    const request = this.sent.get(order.client_order_id);
+    if (request) order.time_in_force = request.time_in_force;
+    if (this.finished.has(order.order_id)) return;
+    const tracked = this.tracked.get(order.order_id);
+    const changed =
+      !tracked ||
+      tracked.last.status.status !== order.status.status ||
+      tracked.last.filled_quantity !== order.filled_quantity ||
+      order.fills.some((f) => !tracked.fillIds.has(f.fill_id));
+    if (!changed) return;
+    const fillIds = tracked?.fillIds ?? new Set<string>();
+    const fresh = order.fills.filter((f) => !fillIds.has(f.fill_id));
+    for (const f of fresh) fillIds.add(f.fill_id);
+    if (isFinalStatus(order.status)) {
+      this.tracked.delete(order.order_id);
+      this.finished.add(order.order_id);
+      if (this.finished.size > MAX_FINISHED_KEPT) this.finished.delete(this.finished.values().next().value as string);
+    } else this.tracked.set(order.order_id, { last: structuredClone(order), fillIds });
+    if (fresh.length === 0) this.emit({ order: structuredClone(order) });
+    else for (const fill of fresh) this.emit({ order: structuredClone(order), fill });
+  }
+
+  private emit(update: OrderUpdate): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(update);
+      } catch (e) {
+        this.reportError(`a Binance order update listener failed: ${(e as Error).message}`, e);
+      }
+    }
+  }
+
+  private async pollFromTimer(): Promise<void> {
+    try {
+      await this.poll();
+    } catch (e) {
+      this.reportError(`Binance orders could not be polled: ${redactValues((e as Error).message, this.secrets)}`, e);
+    }
+  }
+
+  private reportError(message: string, error: unknown): void {
+    if (this.options.onError) this.options.onError(message, error);
+    else process.emitWarning(message);
+  }
+
+  private async balancesAndPositions(): Promise<{ account: ReturnType<typeof parseAccount>; positions: Position[] }> {
+    const balance = await this.call('read the account', false, (x) => x.fetchBalance());
+    const account = parseAccount(infoOf(balance, 'a balance'));
+    const held = account.balances.filter((b) => b.asset !== this.currency && b.free + b.locked !== 0 && this.markets.has(`${b.asset}${this.currency}`));
+    const mids = new Map<string, number>();
+    if (held.length > 0) {
+      const unified = held.map((b) => (this.markets.get(`${b.asset}${this.currency}`) as MarketEntry).unified);
+      const tickers = await this.call('get quotes', false, (x) => x.fetchTickers(unified));
+      if (typeof tickers !== 'object' || tickers === null) throw new BrokerError('BAD_RESPONSE', 'Binance sent tickers that could not be read');
+      for (const t of Object.values(tickers)) {
+        const quote = parseQuote(infoOf(t, 'a ticker'), this.clock.now());
+        mids.set(quote.symbol, (quote.bid + quote.ask) / 2);
+      }
+    }
+    const positions = positionsFromBalances(account, this.currency, (asset) => {
+      const symbol = `${asset}${this.currency}`;
+      const price = mids.get(symbol);
+      return price === undefined ? undefined : { symbol, price };
+    });
+    return { account, positions };
+  }
+
+  private market(symbol: string): MarketEntry {
+    this.connected();
+    const found = this.markets.get(symbol) ?? this.byUnified.get(symbol) ?? this.markets.get(symbol.replace(/[/_-]/g, '').toUpperCase());
+    if (!found) throw new BrokerError('UNKNOWN_SYMBOL', `Binance spot has no symbol ${symbol}`);
+    return found;
+  }
+
+  private rulesOf(market: MarketEntry): BinanceSymbolRules {
+    market.rules ??= parseSymbolRules(market.info);
+    return market.rules;
+  }
+
+  private locate(orderId: string): { market: MarketEntry; id: string } {
+    this.connected();
+    const { symbol, id } = fromOrderId(orderId);
+    const known = symbol ?? this.symbolOfOrder.get(id);
+    if (known === undefined) throw new BrokerError('ORDER_NOT_FOUND', `order id ${orderId} names no symbol; Binance order ids look like BTCUSDT:28`);
+    return { market: this.market(known), id };
+  }
+
+  private indexMarkets(markets: unknown): void {
+    if (typeof markets !== 'object' || markets === null) throw new BrokerError('BAD_RESPONSE', 'Binance sent no markets');
+    this.markets.clear();
+    this.byUnified.clear();
+    for (const m of Object.values(markets)) {
+      const parsed = CcxtMarketSchema.safeParse(m);
+      if (!parsed.success || parsed.data.spot === false) continue;
+      const market: MarketEntry = { id: parsed.data.id, unified: parsed.data.symbol, info: parsed.data.info };
+      this.markets.set(market.id, market);
+      this.byUnified.set(market.unified, market);
+    }
+    if (this.markets.size === 0) throw new BrokerError('BAD_RESPONSE', 'Binance listed no spot symbols');
+  }
+
+  private rewriteOrigins(ex: CcxtBinance, baseUrl: string): void {
+    const origin = new URL(baseUrl).origin;
+    for (const [key, value] of Object.entries(ex.urls.api)) {
+      if (typeof value !== 'string') continue;
+      const u = new URL(value);
+      ex.urls.api[key] = `${origin}${u.pathname}`;
+    }
+  }
+
+  /** ccxt's exceptions carry no status or headers: keep them (Retry-After above all) beside the error. */
+  private captureHttpErrors(ex: CcxtBinance): void {
+    const handleErrors = ex.handleErrors.bind(ex);
+    const handleHttpStatusCode = ex.handleHttpStatusCode.bind(ex);
+    const keep = (e: unknown, capture: HttpCapture) => {
+      if (typeof e === 'object' && e !== null && !this.captures.has(e)) this.captures.set(e, capture);
+    };
+    ex.handleErrors = (...args: unknown[]) => {
+      try {
+        return handleErrors(...args);
+      } catch (e) {
+        const [status, , , , headers, body] = args;
+        keep(e, {
+          status: typeof status === 'number' ? status : 0,
+          body: typeof body === 'string' ? body : undefined,
+          retryAfter: headerOf(headers, 'retry-after'),
+        });
+        throw e;
+      }
+    };
+    ex.handleHttpStatusCode = (...args: unknown[]) => {
+      try {
+        return handleHttpStatusCode(...args);
+      } catch (e) {
+        const [status, , , , body] = args;
+        keep(e, { status: typeof status === 'number' ? status : 0, body: typeof body === 'string' ? body : undefined });
+        throw e;
+      }
+    };
+  }
+}
+
+function headerOf(headers: unknown, name: string): string | undefined {
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name && typeof value === 'string') return value;
+  return undefined;
+}

@@ -1,0 +1,801 @@
+/**
+ * Interactive Brokers through the TWS / IB Gateway socket API (`@stoqey/ib`, loaded lazily in
+ * `connect()` so the extension never pays for it unless IB is used).
+ *
+ * Where TWS listens (always passed explicitly: `@stoqey/ib` would otherwise read IB_HOST/IB_PORT
+ * from the environment and from a `.env` file in the working directory):
+ * | app        | paper | live |
+ * |------------|-------|------|
+ * | TWS        | 7497  | 7496 |
+ * | IB Gateway | 4002  | 4001 |
+ * The default is 127.0.0.1:7497 (TWS paper); `environment: 'live'` only changes the default port to 7496.
+ *
+ * Mapping (details and the status/error tables in `parse.ts`):
+ * | ours                         | IB                                                                 |
+ * |------------------------------|--------------------------------------------------------------------|
+ * | market / limit / stop / stop_limit | `MKT` / `LMT` (lmtPrice) / `STP` (auxPrice) / `STP LMT` (lmtPrice + auxPrice) |
+ * | GTC / IOC / FOK / GTD        | `tif` GTC / IOC / FOK / GTD + `goodTillDate` "yyyyMMdd HH:mm:ss UTC" |
+ * | client_order_id              | `orderRef` (free text, not a venue key: the adapter keeps the index) |
+ * | order_id                     | the TWS `orderId` (from `reqIds` → `nextValidId`), as a string      |
+ * | EUR_USD / AAPL / BTCUSD      | CASH EUR.USD IDEALPRO / STK SMART USD / CRYPTO PAXOS USD           |
+ * | fills                        | increases of the cumulative `filled` in `orderStatus` (at `lastFillPrice`) |
+ * | account                      | `reqAccountSummary`: NetLiquidation → equity, TotalCashValue → balance, BuyingPower |
+ * | positions                    | `reqPositions` (avgCost / multiplier), marked with a snapshot quote when one comes |
+ * | quote                        | `reqMktData` snapshot: ticks 1/2/4 (bid/ask/last, or delayed 66/67/68) until `tickSnapshotEnd` |
+ *
+ * - TWS has no idempotent client order id: a submit whose first status does not arrive within
+ *   `timeoutMs`, or whose connection drops, fails with `outcomeUnknown: true` and is never resent.
+ *   The order stays in the registry (orderId → orderRef, request, status, fills) and is reconciled
+ *   by `reqAllOpenOrders` on `connect()`, `reconcile()`, and look-ups of unconfirmed orders.
+ * - A client order id already in the registry is refused locally (DUPLICATE_CLIENT_ORDER_ID)
+ *   unless its earlier attempt failed before TWS accepted it.
+ * - After the socket closes every call fails with NOT_CONNECTED until `connect()` succeeds again.
+ * - Quantities must be whole for stocks and FX (API fractional shares need a separate permission),
+ *   so `fractionalQuantity` is false; crypto (PAXOS) quantities may be fractional.
+ * - Non-order request ids start at 900 000 000 so they never collide with order ids in `error` events.
+ * - Orders that finished while we were away are only found if TWS still lists them for
+ *   `reqAllOpenOrders`; `reqCompletedOrders` is not used.
+ */
+import type * as IbLib from '@stoqey/ib';
+import { systemClock, type Clock } from '../../common/clock';
+import { EventEmitter } from 'node:events';
+import {
+  isFinalStatus,
+  OrderRequestSchema,
+  type AccountInfo,
+  type InstrumentRules,
+  type OrderResponse,
+  type PlacedOrderRequest,
+  type Position,
+  type Quote,
+} from '../../orders/model';
+import { unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
+import { BrokerError } from '../errors';
+import {
+  accountFromSummary,
+  applyTick,
+  brokerErrorFor,
+  contractFor,
+  errorMeaning,
+  fillFromStatus,
+  orderFor,
+  positionFrom,
+  quoteFromTicks,
+  requestFromIb,
+  responseOf,
+  symbolOf,
+  validStatusReport,
+  type IbContract,
+  type IbOrder,
+  type RegistryView,
+  type SnapshotTicks,
+} from './parse';
+
+export interface IbBrokerOptions {
+  /** Default 'paper'. */
+  environment?: 'paper' | 'live';
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 7497 (TWS paper); 7496 for live. IB Gateway: 4002 paper, 4001 live. */
+  port?: number;
+  /** Unique per TWS instance; required (TWS refuses a second connection with the same id: error 326). */
+  clientId: number;
+  clock?: Clock;
+  /** How long a request waits for TWS (default 10 000 ms). */
+  timeoutMs?: number;
+  /** How long `connect()` waits for the handshake and `nextValidId` (default 5 000 ms). */
+  connectTimeoutMs?: number;
+  /** Passed to `@stoqey/ib` (default 40; TWS allows 50 messages per second). */
+  maxRequestsPerSecond?: number;
+  /** Mark positions with a snapshot quote (default true). */
+  markPositions?: boolean;
+  /** Where failures nobody awaits go (a listener that threw, a failed reconcile on connect). Default `process.emitWarning`. */
+  onError?: (message: string, error: unknown) => void;
+}
+
+interface Entry extends RegistryView {
+  /** TWS has reported on this order (a status or an openOrder). */
+  confirmed: boolean;
+  /** Refused before TWS accepted it (rate limit, duplicate id, …): the client order id may be used again. */
+  failedBeforeAcceptance: boolean;
+  badResponse: string | undefined;
+}
+
+const REQ_ID_BASE = 900_000_000;
+/** Registry size above which the oldest final orders are forgotten. */
+export const MAX_ORDERS_KEPT = 2000;
+const PENDING_IB: ReadonlySet<string> = new Set(['ApiPending', 'PendingSubmit']);
+
+type IbApi = IbLib.IBApi;
+type Lib = typeof IbLib;
+
+function loadLib(): Lib {
+  try {
+    // Lazy on purpose: the SDK (and its dotenv side effect) loads only when IB is used.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('@stoqey/ib') as Lib;
+  } catch (e) {
+    throw new BrokerError('INTERNAL', `IB: cannot load @stoqey/ib: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+function asBrokerError(e: unknown, what: string): BrokerError {
+  if (e instanceof BrokerError) return e;
+  return new BrokerError('INTERNAL', `IB: ${what} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+}
+
+export class IbBroker implements BrokerApi {
+  readonly id = 'ib';
+  readonly displayName = 'Interactive Brokers';
+  readonly environment: 'paper' | 'live';
+  readonly capabilities: BrokerCapabilities = {
+    orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+    timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
+    fractionalQuantity: false,
+    shortSelling: true,
+    cancelReplace: false,
+  };
+
+  private readonly host: string;
+  private readonly port: number;
+  private readonly clientId: number;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  private readonly onError: (message: string, error: unknown) => void;
+
+  private lib: Lib | undefined;
+  private ib: IbApi | undefined;
+  private connected = false;
+  private connecting: Promise<void> | undefined;
+  private accountId = '';
+  private nextOrderId = 0;
+  private nextReqId = REQ_ID_BASE;
+  private idChain: Promise<unknown> = Promise.resolve();
+  private reconciling: Promise<void> | undefined;
+  /** Internal notifications: 'status' (orderId), 'bad' (orderId, why), 'ibError' (id, code, message), 'openOrderEnd'. */
+  private readonly events = new EventEmitter();
+  private listeners: Array<(update: OrderUpdate) => void> = [];
+  private readonly byId = new Map<number, Entry>();
+  private readonly byRef = new Map<string, Entry>();
+
+  constructor(private readonly options: IbBrokerOptions) {
+    if (!Number.isInteger(options.clientId) || options.clientId < 0) throw new RangeError('IB: clientId must be a non-negative integer');
+    this.environment = options.environment ?? 'paper';
+    this.host = options.host ?? '127.0.0.1';
+    this.port = options.port ?? (this.environment === 'live' ? 7496 : 7497);
+    this.clientId = options.clientId;
+    this.clock = options.clock ?? systemClock;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+    this.onError = options.onError ?? ((message, error) => process.emitWarning(`${message}: ${error instanceof Error ? error.message : String(error)}`));
+    this.events.setMaxListeners(0);
+  }
+
+  // --- connection ---
+
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    this.connecting ??= this.doConnect().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async doConnect(): Promise<void> {
+    this.detach();
+    const lib = (this.lib ??= loadLib());
+    const E = lib.EventName;
+    const ib = new lib.IBApi({ host: this.host, port: this.port, clientId: this.clientId, maxReqPerSec: this.options.maxRequestsPerSecond ?? 40 });
+    this.ib = ib;
+    this.install(ib, lib);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let done = false;
+        const finish = (error?: BrokerError) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          ib.off(E.nextValidId, onId);
+          this.events.off('ibError', onErr);
+          ib.off(E.disconnected, onClosed);
+          if (error) reject(error);
+          else resolve();
+        };
+        const where = `${this.host}:${this.port}`;
+        const timer = setTimeout(
+          () =>
+            finish(
+              new BrokerError(
+                'TIMEOUT',
+                `IB: no API handshake from ${where} within ${this.connectTimeoutMs} ms (is TWS/IB Gateway running with the API enabled?)`,
+              ),
+            ),
+          this.connectTimeoutMs,
+        );
+        const onId = () => finish();
+        const onErr = (id: number, code: number, message: string) => {
+          const m = errorMeaning(code);
+          if (id !== -1 || m.kind !== 'error' || !(m.connection || code === 503 || code === 506)) return;
+          const reason = m.reason === 'NOT_CONNECTED' ? 'NETWORK' : m.reason;
+          finish(new BrokerError(reason, `IB: cannot connect to ${where}: ${message} (error ${code})`, { venueCode: code, retryable: m.retryable ?? false }));
+        };
+        const onClosed = () => finish(new BrokerError('NETWORK', `IB: ${where} closed the connection during the handshake`));
+        ib.on(E.nextValidId, onId);
+        this.events.on('ibError', onErr);
+        ib.on(E.disconnected, onClosed);
+        ib.connect(this.clientId);
+      });
+    } catch (e) {
+      this.detach();
+      throw e;
+    }
+    this.connected = true;
+    try {
+      await this.reconcile();
+    } catch (e) {
+      this.onError('IB: reconciling open orders after connect failed', e);
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    this.connected = false;
+    this.detach();
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Stops listening to the current IBApi and closes its socket. */
+  private detach(): void {
+    const ib = this.ib;
+    this.ib = undefined;
+    this.connected = false;
+    if (!ib) return;
+    ib.removeAllListeners();
+    try {
+      ib.disconnect();
+    } catch {
+      // already closed
+    }
+  }
+
+  private ensureConnected(): IbApi {
+    if (!this.connected || !this.ib) throw new BrokerError('NOT_CONNECTED', 'IB: not connected to TWS/IB Gateway (call connect())', { retryable: true });
+    return this.ib;
+  }
+
+  /** Global listeners: they keep the registry current and never throw into the socket. */
+  private install(ib: IbApi, lib: Lib): void {
+    const E = lib.EventName;
+    const guard =
+      <A extends unknown[]>(what: string, fn: (...args: A) => void) =>
+      (...args: A): void => {
+        try {
+          fn(...args);
+        } catch (e) {
+          this.onError(`IB: handling ${what} failed`, e);
+        }
+      };
+    ib.on(
+      E.disconnected,
+      guard('disconnected', () => {
+        if (this.ib === ib) this.connected = false;
+      }),
+    );
+    ib.on(
+      E.managedAccounts,
+      guard('managedAccounts', (accounts: string) => {
+        this.accountId = accounts.split(',')[0]?.trim() ?? '';
+      }),
+    );
+    ib.on(
+      E.nextValidId,
+      guard('nextValidId', (id: number) => {
+        if (Number.isInteger(id)) this.nextOrderId = Math.max(this.nextOrderId, id);
+      }),
+    );
+    ib.on(
+      E.orderStatus,
+      guard(
+        'orderStatus',
+        (
+          orderId: number,
+          status: string,
+          filled: number,
+          remaining: number,
+          avgFillPrice: number,
+          _permId?: number,
+          _parentId?: number,
+          lastFillPrice?: number,
+        ) => this.onStatus(orderId, { status, filled, remaining, avgFillPrice, lastFillPrice }),
+      ),
+    );
+    ib.on(
+      E.openOrder,
+      guard('openOrder', (orderId: number, contract: IbLib.Contract, order: IbLib.Order, state: IbLib.OrderState) =>
+        this.onOpenOrder(orderId, contract as IbContract, order as IbOrder, String(state.status)),
+      ),
+    );
+    ib.on(
+      E.openOrderEnd,
+      guard('openOrderEnd', () => this.events.emit('openOrderEnd')),
+    );
+    ib.on(
+      E.error,
+      guard('error', (error: Error, code: number, reqId: number) => this.onIbError(reqId ?? -1, code, error?.message ?? String(error))),
+    );
+    ib.on(
+      E.info,
+      guard('info', (message: string, code: number) => this.events.emit('ibError', -1, code, message)),
+    );
+  }
+
+  private onStatus(
+    orderId: number,
+    report: { status: string; filled: number; remaining: number; avgFillPrice: number; lastFillPrice: number | undefined },
+  ): void {
+    const entry = this.byId.get(orderId);
+    if (!entry) return;
+    const bad = validStatusReport(report);
+    if (bad) {
+      entry.badResponse = bad;
+      if (this.events.listenerCount('bad') === 0) this.onError(`IB: ignored an unreadable status for order ${orderId}`, new Error(bad));
+      this.events.emit('bad', orderId, bad);
+      return;
+    }
+    this.applyStatus(entry, report.status, report.filled ?? 0, report.avgFillPrice ?? 0, report.lastFillPrice);
+  }
+
+  private applyStatus(entry: Entry, status: string, filled: number, avgFillPrice: number, lastFillPrice: number | undefined): void {
+    const now = this.clock.now();
+    const before = responseOf(entry, now);
+    entry.confirmed = true;
+    entry.badResponse = undefined;
+    const fill = fillFromStatus(entry, filled, avgFillPrice, lastFillPrice, now);
+    if (fill) entry.fills.push(fill);
+    if (filled >= entry.filled) {
+      entry.filled = filled;
+      if (avgFillPrice > 0) entry.avgFillPrice = avgFillPrice;
+    }
+    // A final status never goes back (TWS may repeat an older status after a fill).
+    if (!isFinalStatus(before.status)) entry.ibStatus = status;
+    entry.updatedAt = now;
+    const after = responseOf(entry, now);
+    if (fill || JSON.stringify(after.status) !== JSON.stringify(before.status)) this.deliver(fill ? { order: after, fill } : { order: after });
+    this.events.emit('status', entry.orderId);
+  }
+
+  private onOpenOrder(orderId: number, contract: IbContract, order: IbOrder, status: string): void {
+    let entry = this.byId.get(orderId);
+    if (!entry) {
+      const request = requestFromIb(contract, order);
+      if (!request) return;
+      const existing = this.byRef.get(request.client_order_id);
+      if (existing && !existing.failedBeforeAcceptance) return;
+      const now = this.clock.now();
+      entry = {
+        orderId,
+        request,
+        ibStatus: undefined,
+        filled: 0,
+        avgFillPrice: null,
+        rejectReason: undefined,
+        fills: [],
+        createdAt: now,
+        updatedAt: now,
+        confirmed: true,
+        failedBeforeAcceptance: false,
+        badResponse: undefined,
+      };
+      this.register(entry);
+    }
+    entry.confirmed = true;
+    if (entry.ibStatus === undefined && status && status !== 'undefined') this.applyStatus(entry, status, entry.filled, entry.avgFillPrice ?? 0, undefined);
+  }
+
+  private onIbError(id: number, code: number, message: string): void {
+    const entry = this.byId.get(id);
+    if (entry) {
+      const meaning = errorMeaning(code);
+      if (meaning.kind === 'reject') {
+        entry.rejectReason = message;
+        entry.updatedAt = this.clock.now();
+        if (entry.ibStatus === undefined || PENDING_IB.has(entry.ibStatus)) {
+          entry.confirmed = true;
+          this.deliver({ order: responseOf(entry, this.clock.now()) });
+        }
+      } else if (meaning.kind === 'cancelled') {
+        this.applyStatus(entry, 'Cancelled', entry.filled, entry.avgFillPrice ?? 0, undefined);
+      }
+    }
+    this.events.emit('ibError', id, code, message);
+  }
+
+  private register(entry: Entry): void {
+    this.byId.set(entry.orderId, entry);
+    this.byRef.set(entry.request.client_order_id, entry);
+    if (this.byId.size <= MAX_ORDERS_KEPT) return;
+    // Forget the oldest final orders; open and unconfirmed ones are always kept.
+    const now = this.clock.now();
+    for (const [id, old] of this.byId) {
+      if (this.byId.size <= MAX_ORDERS_KEPT) break;
+      if (!old.confirmed || !isFinalStatus(responseOf(old, now).status)) continue;
+      this.byId.delete(id);
+      if (this.byRef.get(old.request.client_order_id) === old) this.byRef.delete(old.request.client_order_id);
+    }
+  }
+
+  private deliver(update: OrderUpdate): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(update);
+      } catch (e) {
+        this.onError('IB: an order update listener threw', e);
+      }
+    }
+  }
+
+  onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
+    this.listeners.push(listener);
+    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+  }
+
+  /**
+   * Waits for an answer: `start` subscribes and sends, returns its unsubscribe. Fails on timeout
+   * and when the socket closes, with the errors given (defaults: TIMEOUT, NOT_CONNECTED).
+   */
+  private request<T>(
+    ib: IbApi,
+    what: string,
+    timeoutMs: number,
+    start: (done: (value: T) => void, fail: (error: BrokerError) => void) => () => void,
+    errors: { timeout?: () => BrokerError; closed?: () => BrokerError } = {},
+  ): Promise<T> {
+    const E = (this.lib as Lib).EventName;
+    return new Promise<T>((resolve, reject) => {
+      let finished = false;
+      let cleanup: (() => void) | undefined;
+      const finish = () => {
+        finished = true;
+        clearTimeout(timer);
+        ib.off(E.disconnected, onClosed);
+        cleanup?.();
+      };
+      const done = (value: T) => {
+        if (finished) return;
+        finish();
+        resolve(value);
+      };
+      const fail = (error: BrokerError) => {
+        if (finished) return;
+        finish();
+        reject(error);
+      };
+      const onClosed = () =>
+        fail(errors.closed?.() ?? new BrokerError('NOT_CONNECTED', `IB: the connection to TWS closed during ${what}`, { retryable: true }));
+      const timer = setTimeout(() => fail(errors.timeout?.() ?? new BrokerError('TIMEOUT', `IB: no answer to ${what} within ${timeoutMs} ms`)), timeoutMs);
+      ib.on(E.disconnected, onClosed);
+      try {
+        cleanup = start(done, fail);
+        if (finished) cleanup();
+      } catch (e) {
+        fail(asBrokerError(e, what));
+      }
+    });
+  }
+
+  /** Listens to an internal event for the duration of a request. */
+  private on(event: string, fn: (...args: never[]) => void): () => void {
+    const listener = fn as (...args: unknown[]) => void;
+    this.events.on(event, listener);
+    return () => this.events.off(event, listener);
+  }
+
+  /** Next order id: `reqIds` → `nextValidId`, never below one already used (serialized). */
+  private allocateOrderId(): Promise<number> {
+    const run = this.idChain.then(async () => {
+      const ib = this.ensureConnected();
+      const E = (this.lib as Lib).EventName;
+      const given = await this.request<number>(ib, 'reqIds', this.timeoutMs, (done) => {
+        const onId = (id: number) => done(id);
+        ib.on(E.nextValidId, onId);
+        ib.reqIds();
+        return () => ib.off(E.nextValidId, onId);
+      });
+      const id = Math.max(given, this.nextOrderId);
+      this.nextOrderId = id + 1;
+      return id;
+    });
+    this.idChain = run.catch(() => undefined);
+    return run;
+  }
+
+  // --- orders ---
+
+  async submitOrder(request: PlacedOrderRequest): Promise<OrderResponse> {
+    this.ensureConnected();
+    const wellFormed = OrderRequestSchema.safeParse(request);
+    if (!wellFormed.success || !request.client_order_id) {
+      const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
+      throw new BrokerError('INVALID_ORDER', `IB cannot read this order: ${why}`);
+    }
+    const refused = unsupportedReason(this.capabilities, request.order_type.type, request.time_in_force.type, 'IB');
+    if (refused) throw new BrokerError('UNSUPPORTED_ORDER', refused);
+    if (request.time_in_force.type === 'GTD' && request.time_in_force.expires_at <= this.clock.now())
+      throw new BrokerError('INVALID_ORDER', `IB: GTD expiry ${new Date(request.time_in_force.expires_at).toISOString()} is already past`);
+    const { kind, contract } = contractFor(request.symbol);
+    const ibOrder = orderFor(request, kind);
+    const cid = request.client_order_id;
+    const previous = this.byRef.get(cid);
+    if (previous && !previous.failedBeforeAcceptance)
+      throw new BrokerError('DUPLICATE_CLIENT_ORDER_ID', `IB: client order id ${cid} was already sent as order ${previous.orderId}`, { retryable: false });
+
+    const orderId = await this.allocateOrderId();
+    const ib = this.ensureConnected();
+    const now = this.clock.now();
+    const entry: Entry = {
+      orderId,
+      request: { ...request, metadata: { ...request.metadata } },
+      ibStatus: undefined,
+      filled: 0,
+      avgFillPrice: null,
+      rejectReason: undefined,
+      fills: [],
+      createdAt: now,
+      updatedAt: now,
+      confirmed: false,
+      failedBeforeAcceptance: false,
+      badResponse: undefined,
+    };
+    this.register(entry);
+    const unknown = (reason: 'TIMEOUT' | 'NETWORK' | 'BAD_RESPONSE', why: string) =>
+      new BrokerError(reason, `IB: order ${orderId} (${cid}) ${why}; it may be working at TWS: reconcile, do not resend`, {
+        outcomeUnknown: true,
+        retryable: false,
+      });
+    await this.request<void>(
+      ib,
+      `order ${orderId}`,
+      this.timeoutMs,
+      (done, fail) => {
+        const offStatus = this.on('status', (id: number) => {
+          if (id === orderId && entry.ibStatus !== undefined && !PENDING_IB.has(entry.ibStatus)) done();
+        });
+        const offBad = this.on('bad', (id: number, why: string) => {
+          if (id === orderId) fail(unknown('BAD_RESPONSE', `got an unreadable status (${why})`));
+        });
+        const offErr = this.on('ibError', (id: number, code: number, message: string) => {
+          if (id !== orderId) return;
+          const meaning = errorMeaning(code);
+          if (meaning.kind === 'reject' || meaning.kind === 'cancelled') done();
+          else if (meaning.kind === 'error') {
+            entry.failedBeforeAcceptance = true;
+            entry.rejectReason = message;
+            fail(brokerErrorFor(code, message, { outcomeUnknown: false }));
+          }
+        });
+        ib.placeOrder(orderId, contract as IbLib.Contract, ibOrder as IbLib.Order);
+        return () => {
+          offStatus();
+          offBad();
+          offErr();
+        };
+      },
+      {
+        timeout: () => unknown('TIMEOUT', `got no status within ${this.timeoutMs} ms`),
+        closed: () => unknown('NETWORK', 'lost its connection before TWS answered'),
+      },
+    );
+    return responseOf(entry, this.clock.now());
+  }
+
+  async cancelOrder(orderId: string): Promise<void> {
+    const ib = this.ensureConnected();
+    const id = Number(orderId);
+    if (!Number.isInteger(id) || id <= 0) throw new BrokerError('ORDER_NOT_FOUND', `IB: no order ${orderId}`);
+    if (!this.byId.has(id)) await this.reconcile();
+    const entry = this.byId.get(id);
+    if (!entry) throw new BrokerError('ORDER_NOT_FOUND', `IB: no order ${orderId}`);
+    const state = responseOf(entry, this.clock.now()).status.status;
+    if (state === 'cancelled' || state === 'expired') return;
+    if (state === 'filled' || state === 'rejected')
+      throw new BrokerError('INVALID_ORDER', `IB: order ${orderId} cannot be cancelled: it is ${state}`, { retryable: false });
+    await this.request<void>(
+      ib,
+      `cancel of order ${id}`,
+      this.timeoutMs,
+      (done, fail) => {
+        const offStatus = this.on('status', (oid: number) => {
+          if (oid !== id) return;
+          const now = responseOf(entry, this.clock.now()).status.status;
+          if (now === 'cancelled' || now === 'expired') done();
+          else if (now === 'filled' || now === 'rejected')
+            fail(new BrokerError('INVALID_ORDER', `IB: order ${id} was ${now} before the cancel took effect`, { retryable: false }));
+        });
+        const offErr = this.on('ibError', (oid: number, code: number, message: string) => {
+          if (oid !== id) return;
+          const meaning = errorMeaning(code);
+          if (meaning.kind === 'cancelled') done();
+          else if (meaning.kind !== 'info') fail(brokerErrorFor(code, message));
+        });
+        ib.cancelOrder(id);
+        return () => {
+          offStatus();
+          offErr();
+        };
+      },
+      {
+        timeout: () => new BrokerError('TIMEOUT', `IB: no answer to the cancel of order ${id} within ${this.timeoutMs} ms`, { outcomeUnknown: true }),
+        closed: () => new BrokerError('NETWORK', `IB: the connection closed during the cancel of order ${id}`, { outcomeUnknown: true }),
+      },
+    );
+  }
+
+  async getOrderStatus(orderId: string): Promise<OrderResponse> {
+    this.ensureConnected();
+    const id = Number(orderId);
+    let entry = this.byId.get(id);
+    if (!entry || !entry.confirmed) {
+      await this.reconcile();
+      entry = this.byId.get(id);
+    }
+    if (!entry) throw new BrokerError('ORDER_NOT_FOUND', `IB: no order ${orderId}`);
+    return responseOf(entry, this.clock.now());
+  }
+
+  async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
+    this.ensureConnected();
+    let entry = this.byRef.get(clientOrderId);
+    if (!entry || !entry.confirmed) {
+      await this.reconcile();
+      entry = this.byRef.get(clientOrderId);
+    }
+    return entry ? responseOf(entry, this.clock.now()) : undefined;
+  }
+
+  async listOpenOrders(): Promise<OrderResponse[]> {
+    this.ensureConnected();
+    if ([...this.byId.values()].some((e) => !e.confirmed)) await this.reconcile();
+    const now = this.clock.now();
+    return [...this.byId.values()].map((e) => responseOf(e, now)).filter((r) => !isFinalStatus(r.status));
+  }
+
+  /** Asks TWS for every open order (`reqAllOpenOrders`) and folds them into the registry; adopts orders with an orderRef from earlier sessions. */
+  async reconcile(): Promise<void> {
+    const ib = this.ensureConnected();
+    this.reconciling ??= this.request<void>(ib, 'reqAllOpenOrders', this.timeoutMs, (done) => {
+      const off = this.on('openOrderEnd', () => done());
+      ib.reqAllOpenOrders();
+      return off;
+    }).finally(() => (this.reconciling = undefined));
+    return this.reconciling;
+  }
+
+  // --- account and market data ---
+
+  async getAccountInfo(): Promise<AccountInfo> {
+    const ib = this.ensureConnected();
+    const E = (this.lib as Lib).EventName;
+    const reqId = this.nextReqId++;
+    const rows: Array<{ account: string; tag: string; value: string; currency: string }> = [];
+    await this.request<void>(ib, 'reqAccountSummary', this.timeoutMs, (done, fail) => {
+      const onRow = (id: number, account: string, tag: string, value: string, currency: string) => {
+        if (id === reqId) rows.push({ account, tag, value, currency });
+      };
+      const onEnd = (id: number) => {
+        if (id === reqId) done();
+      };
+      const offErr = this.requestErrors(reqId, fail);
+      ib.on(E.accountSummary, onRow);
+      ib.on(E.accountSummaryEnd, onEnd);
+      ib.reqAccountSummary(reqId, 'All', 'NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds');
+      return () => {
+        ib.off(E.accountSummary, onRow);
+        ib.off(E.accountSummaryEnd, onEnd);
+        offErr();
+        if (this.ib === ib && this.connected) ib.cancelAccountSummary(reqId);
+      };
+    });
+    const account = this.accountId || rows[0]?.account || '';
+    const mine = rows.filter((r) => !account || r.account === account);
+    return accountFromSummary(account, mine, await this.getPositions());
+  }
+
+  async getPositions(): Promise<Position[]> {
+    const ib = this.ensureConnected();
+    const E = (this.lib as Lib).EventName;
+    const raw: Array<{ account: string; contract: IbContract; pos: number; avgCost: number | undefined }> = [];
+    await this.request<void>(ib, 'reqPositions', this.timeoutMs, (done) => {
+      const onPosition = (account: string, contract: IbLib.Contract, pos: number, avgCost?: number) => raw.push({ account, contract, pos, avgCost });
+      const onEnd = () => done();
+      ib.on(E.position, onPosition);
+      ib.on(E.positionEnd, onEnd);
+      ib.reqPositions();
+      return () => {
+        ib.off(E.position, onPosition);
+        ib.off(E.positionEnd, onEnd);
+        if (this.ib === ib && this.connected) ib.cancelPositions();
+      };
+    });
+    const open = raw.filter((p) => Number.isFinite(p.pos) && p.pos !== 0 && (!this.accountId || p.account === this.accountId));
+    const mark = this.options.markPositions ?? true;
+    return Promise.all(
+      open.map(async (p) => {
+        let price: number | undefined;
+        if (mark) {
+          try {
+            const q = await this.snapshot(symbolOf(p.contract), p.contract);
+            price = (q.bid + q.ask) / 2;
+          } catch {
+            price = undefined;
+          }
+        }
+        return positionFrom(p.contract, p.pos, p.avgCost, price);
+      }),
+    );
+  }
+
+  async getQuote(symbol: string): Promise<Quote> {
+    this.ensureConnected();
+    return this.snapshot(symbol, contractFor(symbol).contract);
+  }
+
+  private async snapshot(symbol: string, contract: IbContract): Promise<Quote> {
+    const ib = this.ensureConnected();
+    const E = (this.lib as Lib).EventName;
+    const reqId = this.nextReqId++;
+    const ticks: SnapshotTicks = {};
+    return this.request<Quote>(ib, `quote ${symbol}`, this.timeoutMs, (done, fail) => {
+      const onPrice = (id: number, field: number, value: number) => {
+        if (id === reqId) applyTick(ticks, field, value, false);
+      };
+      const onSize = (id: number, field?: number, value?: number) => {
+        if (id === reqId && field !== undefined) applyTick(ticks, field, value, true);
+      };
+      const onEnd = (id: number) => {
+        if (id !== reqId) return;
+        try {
+          done(quoteFromTicks(symbol, ticks, this.clock.now()));
+        } catch (e) {
+          fail(asBrokerError(e, `quote ${symbol}`));
+        }
+      };
+      const offErr = this.requestErrors(reqId, fail);
+      ib.on(E.tickPrice, onPrice);
+      ib.on(E.tickSize, onSize);
+      ib.on(E.tickSnapshotEnd, onEnd);
+      ib.reqMktData(reqId, { ...contract, exchange: contract.exchange ?? 'SMART' } as IbLib.Contract, '', true, false);
+      return () => {
+        ib.off(E.tickPrice, onPrice);
+        ib.off(E.tickSize, onSize);
+        ib.off(E.tickSnapshotEnd, onEnd);
+        offErr();
+      };
+    });
+  }
+
+  /** Fails a non-order request on an error TWS sends for its id (warnings excepted). */
+  private requestErrors(reqId: number, fail: (error: BrokerError) => void): () => void {
+    return this.on('ibError', (id: number, code: number, message: string) => {
+      if (id !== reqId) return;
+      const meaning = errorMeaning(code);
+      if (meaning.kind !== 'info') fail(brokerErrorFor(code, message));
+    });
+  }
+
+  /** Static rules (IB's real ones come from `reqContractDetails`: minTick, sizeIncrement). Answered without a connection. */
+  async getInstrument(symbol: string): Promise<InstrumentRules> {
+    const { kind, contract } = contractFor(symbol);
+    const quote = contract.currency ?? 'USD';
+    switch (kind) {
+      case 'fx': {
+        const jpy = quote === 'JPY';
+        return { symbol, kind, tickSize: jpy ? 0.005 : 0.00005, lotSize: 1, minQuantity: 1, quoteCurrency: quote, pipSize: jpy ? 0.01 : 0.0001 };
+      }
+      case 'crypto':
+        return { symbol, kind, tickSize: 0.01, lotSize: 0.00000001, minQuantity: 0.00000001, quoteCurrency: quote, pipSize: 0.01 };
+      case 'equity':
+        return { symbol, kind, tickSize: 0.01, lotSize: 1, minQuantity: 1, quoteCurrency: quote, pipSize: 0.01 };
+    }
+  }
+}

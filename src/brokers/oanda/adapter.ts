@@ -1,0 +1,635 @@
+/**
+ * OANDA v20 REST (practice or live) behind `BrokerApi`, over plain `fetch` (no SDK: `@oanda/v20`
+ * is untyped, has no timeout and crashes on a refused connection).
+ *
+ * Order mapping (ours → `POST /v3/accounts/{id}/orders` body `{order: …}`); units are signed
+ * (negative sells), prices strings at the instrument's displayPrecision, positionFill DEFAULT,
+ * clientExtensions.id = our client order id:
+ * | ours \ TIF | GTC                 | GTD                              | IOC                 | FOK                 |
+ * |------------|---------------------|----------------------------------|---------------------|---------------------|
+ * | market     | refused (below)     | refused (below)                  | MARKET, IOC         | MARKET, FOK         |
+ * | limit      | LIMIT price, GTC    | LIMIT price, GTD, gtdTime RFC3339 | LIMIT price, IOC   | LIMIT price, FOK    |
+ * | stop       | STOP price, GTC     | STOP price, GTD, gtdTime RFC3339 | STOP price, IOC     | STOP price, FOK     |
+ * | stop_limit | refused (below)     | refused                          | refused             | refused             |
+ *
+ * Refused before anything is sent (BrokerError UNSUPPORTED_ORDER; also in `capabilities.unsupported`):
+ * - stop-limit: OANDA has none; a STOP with priceBound is cancelled (not rested) when the market
+ *   gaps past the bound. Send a stop, or watch the price and send a limit.
+ * - market with GTC/GTD: OANDA takes market orders only as FOK or IOC.
+ * Also refused locally (INVALID_ORDER, nothing sent, never rounded): a price off displayPrecision,
+ * units off tradeUnitsPrecision, below minimumTradeSize or above maximumOrderUnits.
+ *
+ * Outcomes: a submit or cancel that times out, or whose connection drops after it was sent, throws
+ * with `outcomeUnknown: true` and is never retried here: look the order up by client order id
+ * (`GET /orders/@{id}`). A refused connection (nothing sent) is NETWORK, retryable, outcome known.
+ * A 201 whose body cannot be read is BAD_RESPONSE with outcomeUnknown (the order was taken).
+ *
+ * Updates: every change the adapter sees (submit reply, cancel, look-ups, listing, and polling of
+ * `GET /pendingOrders` every `pollIntervalMs` while connected) is emitted once through
+ * `onOrderUpdate`. An order object carries neither fill price nor cancel reason, so the adapter
+ * reads its ORDER_FILL / ORDER_CANCEL transaction (`GET /transactions/{id}`, cached) when it ends.
+ *
+ * The token is read at `connect()`, sent only in the Authorization header, and redacted from
+ * every message this adapter produces.
+ */
+import { systemClock, monotonicMs, type Clock } from '../../common/clock';
+import {
+  isFinalStatus,
+  OrderRequestSchema,
+  type AccountInfo,
+  type Fill,
+  type InstrumentRules,
+  type OrderResponse,
+  type PlacedOrderRequest,
+  type Position,
+  type Quote,
+} from '../../orders/model';
+import type { BrokerApi, BrokerCapabilities, Disposable, OrderUpdate } from '../broker';
+import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
+import { BrokerError, type BrokerErrorReason } from '../errors';
+import {
+  accountFromV20,
+  httpError,
+  instrumentRules,
+  MARKET_TIF_REFUSAL,
+  midOfPrice,
+  oandaRefusal,
+  OANDA_LIVE_URL,
+  OANDA_PRACTICE_URL,
+  orderFromV20,
+  parseCancelReply,
+  parseCancelTransaction,
+  parseFillTransaction,
+  parseInstruments,
+  parseOrderList,
+  parseOrderReply,
+  parsePositions,
+  parsePrices,
+  parseSubmitReply,
+  parseSummary,
+  positionsFromV20,
+  quoteFromV20,
+  readErrorBody,
+  rejectedResponse,
+  rejectReasonOf,
+  STOP_LIMIT_REFUSAL,
+  toV20OrderRequest,
+  type OrderDetails,
+  type V20CancelTransaction,
+  type V20FillTransaction,
+  type V20Instrument,
+  type V20Order,
+} from './parse';
+
+export interface OandaBrokerOptions {
+  credentials: CredentialSource;
+  /** Default 'practice' (https://api-fxpractice.oanda.com); 'live' is https://api-fxtrade.oanda.com. */
+  environment?: 'practice' | 'live';
+  /** Overrides the environment's URL (a fake, a proxy). Without a trailing /v3. */
+  baseUrl?: string;
+  /** Timestamps of local events (a rejection). Default: the system clock. */
+  clock?: Clock;
+  /** Per request, headers and body; default 10 000. */
+  timeoutMs?: number;
+  /** Poll pending orders this often while connected and emit their changes; 0 = off. Default 2000. */
+  pollIntervalMs?: number;
+  /** Client-side limit (OANDA allows about 100–120/s per IP, then 429). Default 50. */
+  maxRequestsPerSecond?: number;
+  /** Where failures nobody awaits go (a poll, a listener). Default: `process.emitWarning`. Messages are redacted. */
+  onError?: (message: string, error: unknown) => void;
+}
+
+/** Keeps at most `max` requests in any rolling second. */
+export class RequestLimiter {
+  private readonly sent: number[] = [];
+  constructor(
+    private readonly max: number,
+    private readonly now: () => number = monotonicMs,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {}
+
+  async take(): Promise<void> {
+    if (!(this.max > 0) || !Number.isFinite(this.max)) return;
+    for (;;) {
+      const now = this.now();
+      while (this.sent.length > 0 && now - (this.sent[0] as number) >= 1000) this.sent.shift();
+      if (this.sent.length < this.max) {
+        this.sent.push(now);
+        return;
+      }
+      await this.sleep(1000 - (now - (this.sent[0] as number)) + 1);
+    }
+  }
+}
+
+interface Session {
+  token: string;
+  accountId: string;
+}
+
+interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT';
+  /** Below /v3/accounts/{id}, with its query. */
+  path: string;
+  /** The route for messages and counting ("GET /orders/{spec}"). */
+  route: string;
+  body?: unknown;
+  /** Changes state at the venue: a lost reply leaves the outcome unknown. */
+  mutating?: boolean;
+  notFound?: BrokerErrorReason;
+  badRequest?: BrokerErrorReason;
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+  retryAfter: string | null;
+}
+
+/** Connection errors raised before the request left this machine: nothing reached OANDA. */
+const BEFORE_SENDING = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_INVALID_URL',
+]);
+/** Order signatures remembered to emit each change once. */
+const KNOWN_ORDERS_KEPT = 2000;
+const TRANSACTIONS_KEPT = 500;
+
+export class OandaBroker implements BrokerApi {
+  readonly id = 'oanda';
+  readonly displayName: string;
+  readonly environment: 'practice' | 'live';
+  readonly capabilities: BrokerCapabilities = {
+    orderTypes: { market: true, limit: true, stop: true, stop_limit: false },
+    timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
+    unsupported: [
+      { orderType: 'stop_limit', reason: STOP_LIMIT_REFUSAL },
+      { orderType: 'market', timeInForce: 'GTC', reason: MARKET_TIF_REFUSAL },
+      { orderType: 'market', timeInForce: 'GTD', reason: MARKET_TIF_REFUSAL },
+    ],
+    // Per instrument: FX trades whole units (tradeUnitsPrecision 0), some CFDs fractions; getInstrument().lotSize says which.
+    fractionalQuantity: true,
+    shortSelling: true,
+    cancelReplace: false,
+  };
+
+  private readonly baseUrl: string;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly limiter: RequestLimiter;
+  private session: Session | undefined;
+  private connected = false;
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private listeners: Array<(update: OrderUpdate) => void> = [];
+  private readonly instruments = new Map<string, V20Instrument>();
+  /** Last response seen per order id (open and recently final), to emit changes once. */
+  private readonly known = new Map<string, OrderResponse>();
+  /** Order ids believed open: polled until they end. */
+  private readonly open = new Set<string>();
+  private readonly transactions = new Map<string, V20FillTransaction | V20CancelTransaction>();
+
+  constructor(private readonly options: OandaBrokerOptions) {
+    this.environment = options.environment ?? 'practice';
+    this.displayName = this.environment === 'live' ? 'OANDA (live)' : 'OANDA (practice)';
+    this.baseUrl = (options.baseUrl ?? (this.environment === 'live' ? OANDA_LIVE_URL : OANDA_PRACTICE_URL)).replace(/\/+$/, '');
+    this.clock = options.clock ?? systemClock;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.limiter = new RequestLimiter(options.maxRequestsPerSecond ?? 50);
+  }
+
+  // --- lifecycle ---
+
+  /** Reads the token and account id, and checks them with `GET /summary`. */
+  async connect(): Promise<void> {
+    if (this.connected) return;
+    let session: Session;
+    try {
+      session = {
+        token: await requireCredential(this.options.credentials, 'oanda.token'),
+        accountId: await requireCredential(this.options.credentials, 'oanda.accountId'),
+      };
+    } catch (e) {
+      if (e instanceof MissingCredentialError) throw new BrokerError('AUTHENTICATION', e.message, { retryable: false, cause: e });
+      throw e;
+    }
+    this.session = session;
+    try {
+      parseSummary(await this.request({ method: 'GET', path: '/summary', route: 'GET /summary', notFound: 'PERMISSION_DENIED' }));
+    } catch (e) {
+      this.session = undefined;
+      throw e;
+    }
+    this.connected = true;
+    if (this.pollIntervalMs > 0) {
+      this.timer = setInterval(() => void this.pollFromTimer(), this.pollIntervalMs);
+      // The adapter must never keep a CLI or the extension host alive on its own.
+      this.timer.unref();
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.connected = false;
+    this.session = undefined;
+  }
+
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
+    this.listeners.push(listener);
+    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+  }
+
+  // --- orders ---
+
+  async submitOrder(order: PlacedOrderRequest): Promise<OrderResponse> {
+    this.ensureConnected();
+    const wellFormed = OrderRequestSchema.safeParse(order);
+    if (!wellFormed.success || !order.client_order_id) {
+      const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
+      throw new BrokerError('INVALID_ORDER', `SPtrader cannot send this order to OANDA: ${why}`, { retryable: false });
+    }
+    const refusal = oandaRefusal(order.order_type.type, order.time_in_force.type);
+    if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal, { retryable: false });
+    const body = toV20OrderRequest(order, await this.instrument(order.symbol));
+    const reply = await this.send({ method: 'POST', path: '/orders', route: 'POST /orders', body: { order: body }, mutating: true });
+    if (reply.status === 200 || reply.status === 201) {
+      const outcome = parseSubmitReply(reply.body, order);
+      this.observe(outcome.order, outcome.fill);
+      return outcome.order;
+    }
+    const error = readErrorBody(reply.body);
+    const rejectReason = rejectReasonOf(error);
+    if ((reply.status === 400 || reply.status === 404) && rejectReason !== undefined) {
+      if (rejectReason === 'CLIENT_ORDER_ID_ALREADY_EXISTS')
+        throw new BrokerError(
+          'DUPLICATE_CLIENT_ORDER_ID',
+          `OANDA already has an order with client order id ${order.client_order_id}; look it up (getOrderByClientId) instead of sending it again`,
+          { retryable: false, venueCode: rejectReason },
+        );
+      const rejected = rejectedResponse(order, { ...error, errorMessage: error.errorMessage && this.redact(error.errorMessage) }, this.clock.now());
+      this.observe(rejected);
+      return rejected;
+    }
+    throw this.failure({ method: 'POST', path: '/orders', route: 'POST /orders', mutating: true }, reply);
+  }
+
+  async cancelOrder(orderId: string): Promise<void> {
+    this.ensureConnected();
+    const spec = encodeURIComponent(orderId);
+    const route = { method: 'PUT', path: `/orders/${spec}/cancel`, route: 'PUT /orders/{spec}/cancel', mutating: true } as const;
+    const reply = await this.send(route);
+    if (reply.status === 404) {
+      // Unknown, or no longer pending: tell the two apart (and report a fill that beat the cancel).
+      const now = await this.lookUp(spec);
+      if (now && isFinalStatus(now.status))
+        throw new BrokerError('INVALID_ORDER', `order ${orderId} is already ${now.status.status} and cannot be cancelled`, { retryable: false });
+      throw this.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
+    }
+    if (reply.status !== 200 && reply.status !== 201) throw this.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
+    const cancel = parseCancelReply(reply.body);
+    this.remember(cancel);
+    const last = this.known.get(cancel.orderID);
+    if (last && !isFinalStatus(last.status)) {
+      this.observe({ ...last, status: { status: 'cancelled' }, timestamp: Math.max(last.timestamp, cancel.time) });
+    } else {
+      // Not seen before (placed elsewhere or before a restart): read the whole order to report it.
+      await this.lookUp(encodeURIComponent(cancel.orderID)).catch((e: unknown) => this.reportError(`could not read cancelled order ${cancel.orderID}`, e));
+    }
+  }
+
+  async getOrderStatus(orderId: string): Promise<OrderResponse> {
+    this.ensureConnected();
+    const found = await this.lookUp(encodeURIComponent(orderId));
+    if (!found) throw new BrokerError('ORDER_NOT_FOUND', `OANDA has no order ${orderId} that SPtrader can read`, { retryable: false });
+    return found;
+  }
+
+  async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
+    this.ensureConnected();
+    return this.lookUp(`@${encodeURIComponent(clientOrderId)}`);
+  }
+
+  async listOpenOrders(): Promise<OrderResponse[]> {
+    this.ensureConnected();
+    const orders = parseOrderList(await this.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }));
+    const out: OrderResponse[] = [];
+    for (const o of orders) {
+      const mapped = orderFromV20(o, {}, this.known.get(o.id));
+      if (!mapped) continue;
+      this.observe(mapped);
+      out.push(mapped);
+    }
+    return out;
+  }
+
+  // --- account and market ---
+
+  async getAccountInfo(): Promise<AccountInfo> {
+    this.ensureConnected();
+    const summary = parseSummary(await this.request({ method: 'GET', path: '/summary', route: 'GET /summary', notFound: 'PERMISSION_DENIED' }));
+    return accountFromV20(summary, await this.getPositions());
+  }
+
+  async getPositions(): Promise<Position[]> {
+    this.ensureConnected();
+    const list = parsePositions(await this.request({ method: 'GET', path: '/openPositions', route: 'GET /openPositions', notFound: 'PERMISSION_DENIED' }));
+    const mids = new Map<string, number>();
+    if (list.length > 0) {
+      const names = list.map((p) => encodeURIComponent(p.instrument)).join(',');
+      const prices = parsePrices(
+        await this.request({ method: 'GET', path: `/pricing?instruments=${names}`, route: 'GET /pricing', badRequest: 'UNKNOWN_SYMBOL' }),
+      );
+      for (const p of prices) {
+        const mid = midOfPrice(p);
+        if (mid !== undefined) mids.set(p.instrument, mid);
+      }
+    }
+    return positionsFromV20(list, mids);
+  }
+
+  async getQuote(symbol: string): Promise<Quote> {
+    this.ensureConnected();
+    const prices = parsePrices(
+      await this.request({ method: 'GET', path: `/pricing?instruments=${encodeURIComponent(symbol)}`, route: 'GET /pricing', badRequest: 'UNKNOWN_SYMBOL' }),
+    );
+    const price = prices.find((p) => p.instrument === symbol);
+    if (!price) throw unknownSymbol(symbol);
+    return quoteFromV20(price);
+  }
+
+  /** From `GET /instruments`, cached for the life of the adapter. */
+  async getInstrument(symbol: string): Promise<InstrumentRules> {
+    this.ensureConnected();
+    return instrumentRules(await this.instrument(symbol));
+  }
+
+  /** Checks pending orders now and emits what changed (the timer calls this while connected). */
+  async poll(): Promise<void> {
+    this.ensureConnected();
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const pending = parseOrderList(await this.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }));
+      const stillPending = new Set<string>();
+      for (const o of pending) {
+        stillPending.add(o.id);
+        const mapped = orderFromV20(o, {}, this.known.get(o.id));
+        if (mapped) this.observe(mapped);
+      }
+      for (const id of [...this.open]) {
+        if (stillPending.has(id)) continue;
+        const now = await this.lookUp(encodeURIComponent(id));
+        if (!now) this.open.delete(id);
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  // --- internals: orders ---
+
+  /** `GET /orders/{spec}` with its fill or cancel transaction; undefined on 404 or an order type we do not map. */
+  private async lookUp(spec: string): Promise<OrderResponse | undefined> {
+    const reply = await this.send({ method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}' });
+    if (reply.status === 404) return undefined;
+    if (reply.status !== 200) throw this.failure({ method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}', notFound: 'ORDER_NOT_FOUND' }, reply);
+    const order = parseOrderReply(reply.body);
+    const mapped = orderFromV20(order, await this.details(order), this.known.get(order.id));
+    if (mapped) this.observe(mapped);
+    return mapped;
+  }
+
+  private async details(o: V20Order): Promise<OrderDetails> {
+    const details: OrderDetails = {};
+    if (o.fillingTransactionID !== undefined && o.state !== 'PENDING') {
+      const tx = await this.transaction(o.fillingTransactionID, 'fill');
+      if (tx.type === 'ORDER_FILL') details.fill = tx;
+    }
+    if (o.cancellingTransactionID !== undefined && o.state === 'CANCELLED') {
+      const tx = await this.transaction(o.cancellingTransactionID, 'cancel');
+      if (tx.type === 'ORDER_CANCEL') details.cancel = tx;
+    }
+    return details;
+  }
+
+  private async transaction(id: string, kind: 'fill' | 'cancel'): Promise<V20FillTransaction | V20CancelTransaction> {
+    const cached = this.transactions.get(id);
+    if (cached) return cached;
+    const body = await this.request({ method: 'GET', path: `/transactions/${encodeURIComponent(id)}`, route: 'GET /transactions/{id}' });
+    const tx = kind === 'fill' ? parseFillTransaction(body) : parseCancelTransaction(body);
+    this.remember(tx);
+    return tx;
+  }
+
+  private remember(tx: V20FillTransaction | V20CancelTransaction): void {
+    this.transactions.set(tx.id, tx);
+    if (this.transactions.size > TRANSACTIONS_KEPT) this.transactions.delete(this.transactions.keys().next().value as string);
+  }
+
+  /** Records what the venue said about an order and emits it when it is a change. */
+  private observe(order: OrderResponse, fill?: Fill): void {
+    const before = this.known.get(order.order_id);
+    if (before && signature(before) === signature(order)) return;
+    this.known.delete(order.order_id);
+    this.known.set(order.order_id, order);
+    if (this.known.size > KNOWN_ORDERS_KEPT) {
+      for (const [id, o] of this.known) {
+        if (this.known.size <= KNOWN_ORDERS_KEPT) break;
+        if (isFinalStatus(o.status)) this.known.delete(id);
+      }
+    }
+    if (isFinalStatus(order.status)) this.open.delete(order.order_id);
+    else this.open.add(order.order_id);
+    const newFill = fill ?? order.fills.find((f) => !before?.fills.some((g) => g.fill_id === f.fill_id));
+    const update: OrderUpdate = newFill ? { order: structuredClone(order), fill: structuredClone(newFill) } : { order: structuredClone(order) };
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(update);
+      } catch (e) {
+        this.reportError(`an OANDA order update listener failed: ${(e as Error).message}`, e);
+      }
+    }
+  }
+
+  private async pollFromTimer(): Promise<void> {
+    if (!this.connected) return;
+    try {
+      await this.poll();
+    } catch (e) {
+      this.reportError(`OANDA order polling failed: ${(e as Error).message}`, e);
+    }
+  }
+
+  private reportError(message: string, error: unknown): void {
+    const text = this.redact(message);
+    if (this.options.onError) this.options.onError(text, error);
+    else process.emitWarning(text);
+  }
+
+  private async instrument(symbol: string): Promise<V20Instrument> {
+    const cached = this.instruments.get(symbol);
+    if (cached) return cached;
+    const list = parseInstruments(
+      await this.request({
+        method: 'GET',
+        path: `/instruments?instruments=${encodeURIComponent(symbol)}`,
+        route: 'GET /instruments',
+        badRequest: 'UNKNOWN_SYMBOL',
+      }),
+    );
+    for (const i of list) this.instruments.set(i.name, i);
+    const found = this.instruments.get(symbol);
+    if (!found) throw unknownSymbol(symbol);
+    return found;
+  }
+
+  // --- internals: HTTP ---
+
+  private ensureConnected(): void {
+    if (!this.connected) throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: call connect() first`, { retryable: false });
+  }
+
+  private redact(text: string): string {
+    return redactValues(text, [this.session?.token]);
+  }
+
+  /** A non-2xx reply as a BrokerError, redacted. */
+  private failure(spec: RequestSpec, reply: Reply): BrokerError {
+    return httpError(
+      {
+        status: reply.status,
+        // The body becomes the error's cause: redact it too (a venue may echo a header).
+        body: reply.body === undefined ? undefined : (JSON.parse(this.redact(JSON.stringify(reply.body))) as unknown),
+        retryAfter: reply.retryAfter,
+        route: spec.route,
+        notFound: spec.notFound ?? 'ORDER_NOT_FOUND',
+        ...(spec.badRequest ? { badRequest: spec.badRequest } : {}),
+        mutating: spec.mutating ?? false,
+        now: this.clock.now(),
+      },
+      (s) => this.redact(s),
+    );
+  }
+
+  /** `send`, throwing on anything but 2xx. */
+  private async request(spec: RequestSpec): Promise<unknown> {
+    const reply = await this.send(spec);
+    if (reply.status < 200 || reply.status >= 300) throw this.failure(spec, reply);
+    return reply.body;
+  }
+
+  /** One HTTP exchange; throws only when no complete reply arrived (or a 2xx body is not JSON). */
+  private async send(spec: RequestSpec): Promise<Reply> {
+    const session = this.session;
+    if (!session) throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: call connect() first`, { retryable: false });
+    await this.limiter.take();
+    const url = `${this.baseUrl}/v3/accounts/${encodeURIComponent(session.accountId)}${spec.path}`;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const mutating = spec.mutating ?? false;
+    let status: number;
+    let retryAfter: string | null;
+    let text: string;
+    try {
+      const response = await fetch(url, {
+        method: spec.method,
+        headers: {
+          Authorization: `Bearer ${session.token}`,
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+          'Accept-Datetime-Format': 'RFC3339',
+        },
+        ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
+        signal: controller.signal,
+      });
+      status = response.status;
+      retryAfter = response.headers.get('retry-after');
+      text = await response.text();
+    } catch (e) {
+      throw this.networkError(spec, e, timedOut, mutating);
+    } finally {
+      clearTimeout(timer);
+    }
+    let body: unknown = undefined;
+    if (text.length > 0) {
+      try {
+        body = JSON.parse(text) as unknown;
+      } catch {
+        if (status >= 200 && status < 300)
+          throw new BrokerError(
+            'BAD_RESPONSE',
+            this.redact(
+              `OANDA answered ${spec.route} with HTTP ${status} and a body that is not JSON${mutating ? '; the request was accepted, so look the order up by client order id' : ''}`,
+            ),
+            { outcomeUnknown: mutating, retryable: false },
+          );
+        body = text;
+      }
+    }
+    return { status, body, retryAfter };
+  }
+
+  private networkError(spec: RequestSpec, e: unknown, timedOut: boolean, mutating: boolean): BrokerError {
+    const codes = errorCodes(e);
+    const detail = this.redact(errorText(e));
+    if (timedOut)
+      return new BrokerError(
+        'TIMEOUT',
+        `no answer from OANDA to ${spec.route} within ${this.timeoutMs} ms${mutating ? '; it may have been carried out: look the order up by client order id, do not resend' : ''}`,
+        { outcomeUnknown: mutating, retryable: !mutating, cause: e },
+      );
+    if (codes.some((c) => BEFORE_SENDING.has(c)))
+      return new BrokerError('NETWORK', `could not reach OANDA for ${spec.route} (nothing was sent): ${detail}`, { retryable: true, cause: e });
+    return new BrokerError(
+      'NETWORK',
+      `the connection to OANDA failed during ${spec.route}: ${detail}${mutating ? '; it may have been carried out: look the order up by client order id, do not resend' : ''}`,
+      { outcomeUnknown: mutating, retryable: !mutating, cause: e },
+    );
+  }
+}
+
+const signature = (o: OrderResponse): string => `${o.status.status}|${o.filled_quantity ?? ''}|${o.fills.map((f) => f.fill_id).join(',')}`;
+
+const unknownSymbol = (symbol: string): BrokerError =>
+  new BrokerError('UNKNOWN_SYMBOL', `OANDA does not list ${symbol} for this account (OANDA names instruments like EUR_USD, USD_JPY, XAU_USD)`, {
+    retryable: false,
+  });
+
+/** `code` of the error and its causes (undici wraps socket errors in TypeError('fetch failed')). */
+function errorCodes(e: unknown): string[] {
+  const out: string[] = [];
+  let cur: unknown = e;
+  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
+    const code = (cur as Error & { code?: unknown }).code;
+    if (typeof code === 'string') out.push(code);
+    cur = cur.cause;
+  }
+  return out;
+}
+
+function errorText(e: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = e;
+  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
+    parts.push(cur.message);
+    cur = cur.cause;
+  }
+  return parts.length > 0 ? parts.join(': ') : String(e);
+}

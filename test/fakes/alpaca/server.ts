@@ -1,0 +1,468 @@
+/**
+ * A fake Alpaca (trading and market-data REST on one node:http server, 127.0.0.1, ephemeral port).
+ *
+ * Routes (wire shapes as in docs/reference brokers.md §5):
+ * - POST   /v2/orders                              → 200 Order; 422 40010001 for a reused client_order_id,
+ *                                                     422 42210000 for sub-penny prices, 403 40310000 without buying power
+ * - GET    /v2/orders?status=open|closed|all       → Order[]
+ * - GET    /v2/orders:by_client_order_id?client_order_id= → Order, or 404 40410000
+ * - GET    /v2/orders/{id}                         → Order, or 404
+ * - DELETE /v2/orders/{id}                         → 204; 404 unknown; 422 when already final
+ * - GET    /v2/account, /v2/positions, /v2/assets/{symbol}
+ * - GET    /v2/stocks/{symbol}/quotes/latest, /v1beta3/crypto/us/latest/quotes?symbols=
+ * Every request must carry APCA-API-KEY-ID and APCA-API-SECRET-KEY (401 otherwise), except crypto
+ * market data, which Alpaca serves without keys (and the SDK sends none there).
+ *
+ * Matching: market orders fill in full at the touch; limits fill at the touch when marketable,
+ * else rest and fill at the limit when a later `setQuote` reaches them; stops trigger on the touch
+ * (buy: ask ≥ stop, sell: bid ≤ stop) and then act as market (stop) or limit (stop-limit);
+ * IOC/FOK that cannot fill at once are cancelled. Faults from `injectNext` apply to the next
+ * `POST /v2/orders`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { FakeFault, FakeVenue } from '../control';
+
+export const FAKE_ALPACA_KEY_ID = 'PKFAKE0000KEYID';
+export const FAKE_ALPACA_SECRET = 'fake-alpaca-secret-0123456789';
+
+export interface FakeAlpacaOptions {
+  keyId?: string;
+  secretKey?: string;
+  /** Starting cash in USD (default 100 000). */
+  cash?: number;
+  /** Buying power = cash × this (default 2, Reg-T margin). */
+  marginMultiplier?: number;
+  /** Crypto assets the venue lists, with their increments (default BTC/USD and ETH/USD). */
+  cryptoAssets?: Record<string, { priceIncrement: number; minTradeIncrement: number; minOrderSize: number }>;
+  /** Echo the received key id in 401 messages (to prove the adapter redacts what a venue echoes). */
+  echoCredentialsOn401?: boolean;
+}
+
+export interface FakeAlpaca extends FakeVenue {
+  /** The wire JSON of every order the venue holds (placed, in order). */
+  orders(): WireOrder[];
+  /** Fills part of a resting order at its limit (or the touch), as a venue would on thin liquidity. */
+  partialFill(orderId: string, qty: number, price: number): void;
+}
+
+type Side = 'buy' | 'sell';
+interface WireOrder {
+  id: string;
+  client_order_id: string;
+  status: string;
+  symbol: string;
+  asset_class: string;
+  qty: string;
+  filled_qty: string;
+  filled_avg_price: string | null;
+  type: string;
+  order_type: string;
+  side: Side;
+  time_in_force: string;
+  limit_price: string | null;
+  stop_price: string | null;
+  created_at: string;
+  updated_at: string;
+  submitted_at: string;
+  filled_at: string | null;
+  canceled_at: string | null;
+  expired_at: string | null;
+  failed_at: string | null;
+  expires_at: string | null;
+}
+
+interface Book {
+  order: WireOrder;
+  triggered: boolean;
+}
+
+interface PositionState {
+  qty: number;
+  avg: number;
+}
+
+const FINAL = new Set(['filled', 'canceled', 'expired', 'rejected', 'replaced']);
+const num = (s: string | null): number => (s === null ? 0 : Number(s));
+const str = (n: number): string => n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 10 });
+const isCrypto = (s: string): boolean => s.includes('/');
+
+export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<FakeAlpaca> {
+  const keyId = options.keyId ?? FAKE_ALPACA_KEY_ID;
+  const secretKey = options.secretKey ?? FAKE_ALPACA_SECRET;
+  const margin = options.marginMultiplier ?? 2;
+  const cryptoAssets = options.cryptoAssets ?? {
+    'BTC/USD': { priceIncrement: 1, minTradeIncrement: 0.000000001, minOrderSize: 0.0001 },
+    'ETH/USD': { priceIncrement: 0.1, minTradeIncrement: 0.000000001, minOrderSize: 0.001 },
+  };
+  let cash = options.cash ?? 100_000;
+  const quotes = new Map<string, { bid: number; ask: number; t: string }>();
+  const byId = new Map<string, Book>();
+  const byClientId = new Map<string, string>();
+  const positions = new Map<string, PositionState>();
+  const faults: FakeFault[] = [];
+  const counts = new Map<string, number>();
+  let total = 0;
+  const sockets = new Set<Socket>();
+  const held = new Set<ServerResponse>();
+  const now = () => new Date().toISOString();
+
+  const send = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) => {
+    if (res.destroyed) return;
+    if (body === undefined) {
+      res.writeHead(status, headers).end();
+      return;
+    }
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
+  };
+  const fail = (res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}) =>
+    send(res, status, { code, message }, headers);
+
+  // --- the ledger ---
+
+  const applyFill = (o: WireOrder, qty: number, price: number) => {
+    const prevQty = num(o.filled_qty);
+    const prevAvg = num(o.filled_avg_price);
+    const newQty = prevQty + qty;
+    o.filled_qty = str(newQty);
+    o.filled_avg_price = str(Number(((prevQty * prevAvg + qty * price) / newQty).toFixed(10)));
+    const t = now();
+    o.updated_at = t;
+    if (newQty >= num(o.qty) - 1e-12) {
+      o.status = 'filled';
+      o.filled_at = t;
+    } else o.status = 'partially_filled';
+    const signed = o.side === 'buy' ? qty : -qty;
+    cash -= signed * price;
+    const p = positions.get(o.symbol) ?? { qty: 0, avg: 0 };
+    const next = p.qty + signed;
+    if (p.qty === 0 || Math.sign(p.qty) === Math.sign(signed)) p.avg = (Math.abs(p.qty) * p.avg + qty * price) / Math.abs(next);
+    else if (Math.sign(next) !== Math.sign(p.qty) && next !== 0) p.avg = price;
+    p.qty = Number(next.toFixed(10));
+    if (p.qty === 0) positions.delete(o.symbol);
+    else positions.set(o.symbol, p);
+  };
+
+  const cancel = (o: WireOrder) => {
+    o.status = 'canceled';
+    o.canceled_at = o.updated_at = now();
+  };
+
+  /** Tries to execute a live order against the current quote; returns whether anything happened. */
+  const evaluate = (b: Book, arriving: boolean) => {
+    const o = b.order;
+    if (FINAL.has(o.status)) return;
+    const q = quotes.get(o.symbol);
+    if (!q) return;
+    const touch = o.side === 'buy' ? q.ask : q.bid;
+    const stop = num(o.stop_price);
+    if ((o.type === 'stop' || o.type === 'stop_limit') && !b.triggered) {
+      b.triggered = o.side === 'buy' ? q.ask >= stop : q.bid <= stop;
+      if (!b.triggered) return;
+    }
+    const remaining = num(o.qty) - num(o.filled_qty);
+    if (o.type === 'market' || o.type === 'stop') {
+      applyFill(o, remaining, touch);
+      return;
+    }
+    const limit = num(o.limit_price);
+    const marketable = o.side === 'buy' ? touch <= limit : touch >= limit;
+    if (marketable) applyFill(o, remaining, arriving ? touch : limit);
+  };
+
+  const reevaluate = () => {
+    for (const b of byId.values()) evaluate(b, false);
+  };
+
+  const marks = (symbol: string, fallback: number) => {
+    const q = quotes.get(symbol);
+    return q ? (q.bid + q.ask) / 2 : fallback;
+  };
+  const equity = () => cash + [...positions].reduce((s, [sym, p]) => s + p.qty * marks(sym, p.avg), 0);
+  const buyingPower = () => Math.max(0, equity() * margin - [...positions].reduce((s, [sym, p]) => s + Math.abs(p.qty) * marks(sym, p.avg), 0));
+
+  // --- routes ---
+
+  const placeOrder = (body: Record<string, unknown>, res: ServerResponse): WireOrder | undefined => {
+    const symbol = typeof body.symbol === 'string' ? body.symbol : '';
+    const qty = typeof body.qty === 'string' ? Number(body.qty) : NaN;
+    const side = body.side;
+    const type = body.type;
+    const tif = body.time_in_force;
+    const limit = typeof body.limit_price === 'string' ? Number(body.limit_price) : undefined;
+    const stop = typeof body.stop_price === 'string' ? Number(body.stop_price) : undefined;
+    const clientId = typeof body.client_order_id === 'string' && body.client_order_id !== '' ? body.client_order_id : randomUUID();
+    if (!quotes.has(symbol) && !(symbol in cryptoAssets)) return void fail(res, 422, 40010001, `asset "${symbol}" not found`);
+    if (!(qty > 0)) return void fail(res, 422, 40010001, 'qty must be > 0');
+    if (side !== 'buy' && side !== 'sell') return void fail(res, 422, 40010001, 'invalid side');
+    if (type !== 'market' && type !== 'limit' && type !== 'stop' && type !== 'stop_limit')
+      return void fail(res, 422, 40010001, `invalid order type for this account: ${String(type)}`);
+    if (typeof tif !== 'string' || !['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'].includes(tif)) return void fail(res, 422, 40010001, 'invalid time_in_force');
+    if ((type === 'limit' || type === 'stop_limit') && !(limit !== undefined && limit > 0)) return void fail(res, 422, 40010001, 'limit_price is required');
+    if ((type === 'stop' || type === 'stop_limit') && !(stop !== undefined && stop > 0)) return void fail(res, 422, 40010001, 'stop_price is required');
+    if ((tif === 'ioc' || tif === 'fok') && (type === 'stop' || type === 'stop_limit'))
+      return void fail(res, 422, 40010001, 'invalid time_in_force for stop orders');
+    for (const p of [limit, stop]) {
+      if (p === undefined) continue;
+      const dp = isCrypto(symbol) ? 9 : p >= 1 ? 2 : 4;
+      if (Math.abs(Math.round(p * 10 ** dp) - p * 10 ** dp) > 1e-6)
+        return void fail(res, 422, 42210000, 'sub-penny increment does not fulfill minimum pricing criteria');
+    }
+    if (byClientId.has(clientId)) return void fail(res, 422, 40010001, 'client_order_id must be unique');
+    const q = quotes.get(symbol);
+    const refPrice = limit ?? stop ?? q?.ask ?? 0;
+    if (side === 'buy' && qty * refPrice > buyingPower() + 1e-9) return void fail(res, 403, 40310000, 'insufficient buying power');
+    const t = now();
+    const order: WireOrder = {
+      id: randomUUID(),
+      client_order_id: clientId,
+      status: 'new',
+      symbol,
+      asset_class: isCrypto(symbol) ? 'crypto' : 'us_equity',
+      qty: body.qty as string,
+      filled_qty: '0',
+      filled_avg_price: null,
+      type,
+      order_type: type,
+      side,
+      time_in_force: tif,
+      limit_price: limit === undefined ? null : str(limit),
+      stop_price: stop === undefined ? null : str(stop),
+      created_at: t,
+      updated_at: t,
+      submitted_at: t,
+      filled_at: null,
+      canceled_at: null,
+      expired_at: null,
+      failed_at: null,
+      expires_at: tif === 'gtc' ? new Date(Date.now() + 90 * 86400_000).toISOString() : null,
+    };
+    const book: Book = { order, triggered: false };
+    byId.set(order.id, book);
+    byClientId.set(clientId, order.id);
+    // The fake fills in full at the touch, so FOK and IOC behave alike: all now, or cancelled.
+    evaluate(book, true);
+    if ((tif === 'ioc' || tif === 'fok') && !FINAL.has(order.status)) cancel(order);
+    return order;
+  };
+
+  const handleOrderPost = async (req: IncomingMessage, res: ServerResponse, raw: string) => {
+    const fault = faults.shift();
+    if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms));
+    if (fault?.kind === 'serverError') return fail(res, fault.status ?? 500, 50010000, 'internal server error');
+    if (fault?.kind === 'rateLimit')
+      return fail(res, 429, 42910000, 'rate limit exceeded', {
+        'retry-after': String(fault.retryAfterSeconds),
+        'x-ratelimit-limit': '200',
+        'x-ratelimit-remaining': '0',
+      });
+    if (fault?.kind === 'duplicateClientId') return fail(res, 422, 40010001, 'client_order_id must be unique');
+    if (fault?.kind === 'reject') return fail(res, 403, 40310000, fault.reason ?? 'insufficient buying power');
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return fail(res, 400, 40010000, 'request body format is invalid');
+    }
+    const order = placeOrder(body, res);
+    if (!order) return;
+    if (fault?.kind === 'timeoutAfterAccept') {
+      held.add(res);
+      return;
+    }
+    if (fault?.kind === 'dropConnection') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'malformedBody') {
+      const { status: _status, ...rest } = order;
+      return send(res, 200, { ...rest, qty: Number(order.qty) });
+    }
+    send(res, 200, order);
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse, raw: string) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const name = routeName(method, path);
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    total++;
+    // Crypto market data is public at Alpaca (the SDK sends no keys there); everything else needs both headers.
+    const publicRoute = path.startsWith('/v1beta3/crypto/');
+    if (!publicRoute && (req.headers['apca-api-key-id'] !== keyId || req.headers['apca-api-secret-key'] !== secretKey)) {
+      const echo = options.echoCredentialsOn401 ? ` (key ${String(req.headers['apca-api-key-id'])} / ${String(req.headers['apca-api-secret-key'])})` : '';
+      return fail(res, 401, 40110000, `request is not authorized${echo}`);
+    }
+    if (method === 'POST' && path === '/v2/orders') return handleOrderPost(req, res, raw);
+    if (method === 'GET' && path === '/v2/orders') {
+      const status = url.searchParams.get('status') ?? 'open';
+      const list = [...byId.values()].map((b) => b.order).filter((o) => status === 'all' || (status === 'open' ? !FINAL.has(o.status) : FINAL.has(o.status)));
+      return send(res, 200, list.slice(0, Number(url.searchParams.get('limit') ?? 50)));
+    }
+    if (method === 'GET' && path === '/v2/orders:by_client_order_id') {
+      const id = byClientId.get(url.searchParams.get('client_order_id') ?? '');
+      const b = id === undefined ? undefined : byId.get(id);
+      return b ? send(res, 200, b.order) : fail(res, 404, 40410000, 'order not found');
+    }
+    const orderMatch = /^\/v2\/orders\/([^/]+)$/.exec(path);
+    if (orderMatch) {
+      const b = byId.get(decodeURIComponent(orderMatch[1] ?? ''));
+      if (!b) return fail(res, 404, 40410000, 'order not found');
+      if (method === 'GET') return send(res, 200, b.order);
+      if (method === 'DELETE') {
+        if (FINAL.has(b.order.status)) return fail(res, 422, 42210000, `order is already in "${b.order.status}" state`);
+        cancel(b.order);
+        return send(res, 204);
+      }
+    }
+    if (method === 'GET' && path === '/v2/account') {
+      return send(res, 200, {
+        id: 'fake-acc-1',
+        account_number: 'PA0000001',
+        status: 'ACTIVE',
+        currency: 'USD',
+        cash: str(Number(cash.toFixed(6))),
+        buying_power: str(Number(buyingPower().toFixed(6))),
+        equity: str(Number(equity().toFixed(6))),
+        portfolio_value: str(Number(equity().toFixed(6))),
+      });
+    }
+    if (method === 'GET' && path === '/v2/positions') {
+      return send(
+        res,
+        200,
+        [...positions].map(([symbol, p]) => {
+          const price = marks(symbol, p.avg);
+          return {
+            symbol,
+            asset_class: isCrypto(symbol) ? 'crypto' : 'us_equity',
+            side: p.qty < 0 ? 'short' : 'long',
+            qty: str(p.qty),
+            avg_entry_price: str(Number(p.avg.toFixed(6))),
+            current_price: str(price),
+            market_value: str(Number((p.qty * price).toFixed(6))),
+            cost_basis: str(Number((p.qty * p.avg).toFixed(6))),
+            unrealized_pl: str(Number((p.qty * (price - p.avg)).toFixed(6))),
+          };
+        }),
+      );
+    }
+    const assetMatch = /^\/v2\/assets\/(.+)$/.exec(path);
+    if (method === 'GET' && assetMatch) {
+      const symbol = decodeURIComponent(assetMatch[1] ?? '');
+      const crypto = cryptoAssets[symbol];
+      if (crypto)
+        return send(res, 200, {
+          id: randomUUID(),
+          class: 'crypto',
+          exchange: 'CRYPTO',
+          symbol,
+          name: symbol,
+          status: 'active',
+          tradable: true,
+          marginable: false,
+          shortable: false,
+          easy_to_borrow: false,
+          fractionable: true,
+          min_order_size: str(crypto.minOrderSize),
+          min_trade_increment: str(crypto.minTradeIncrement),
+          price_increment: str(crypto.priceIncrement),
+        });
+      if (quotes.has(symbol))
+        return send(res, 200, {
+          id: randomUUID(),
+          class: 'us_equity',
+          exchange: 'NASDAQ',
+          symbol,
+          name: symbol,
+          status: 'active',
+          tradable: true,
+          marginable: true,
+          shortable: true,
+          easy_to_borrow: true,
+          fractionable: true,
+        });
+      return fail(res, 404, 40410000, 'asset not found');
+    }
+    const stockQuote = /^\/v2\/stocks\/([^/]+)\/quotes\/latest$/.exec(path);
+    if (method === 'GET' && stockQuote) {
+      const symbol = decodeURIComponent(stockQuote[1] ?? '');
+      const q = quotes.get(symbol);
+      if (!q) return fail(res, 404, 40410000, `no quote for ${symbol}`);
+      return send(res, 200, { symbol, quote: { t: q.t, ap: q.ask, as: 1, bp: q.bid, bs: 2, ax: 'V', bx: 'V', c: ['R'], z: 'C' } });
+    }
+    if (method === 'GET' && path === '/v1beta3/crypto/us/latest/quotes') {
+      const out: Record<string, unknown> = {};
+      for (const symbol of (url.searchParams.get('symbols') ?? '').split(',')) {
+        const q = quotes.get(symbol);
+        if (q) out[symbol] = { t: q.t, ap: q.ask, as: 1.5, bp: q.bid, bs: 2.5 };
+      }
+      return send(res, 200, { quotes: out });
+    }
+    return fail(res, 404, 40410000, 'endpoint not found');
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      route(req, res, Buffer.concat(chunks).toString('utf8')).catch((e: unknown) => {
+        if (!res.headersSent) fail(res, 500, 50010000, e instanceof Error ? e.message : String(e));
+      });
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    setQuote(symbol, bid, ask) {
+      quotes.set(symbol, { bid, ask, t: now() });
+      reevaluate();
+    },
+    injectNext(fault) {
+      faults.push(fault);
+    },
+    ordersWithClientId(clientOrderId) {
+      return [...byId.values()].filter((b) => b.order.client_order_id === clientOrderId).length;
+    },
+    requestCount(route) {
+      return route === undefined ? total : (counts.get(route) ?? 0);
+    },
+    orders() {
+      return [...byId.values()].map((b) => structuredClone(b.order));
+    },
+    partialFill(orderId, qty, price) {
+      const b = byId.get(orderId);
+      if (!b || FINAL.has(b.order.status)) throw new Error(`fake Alpaca: order ${orderId} is not open`);
+      applyFill(b.order, qty, price);
+    },
+    async close() {
+      for (const res of held) res.destroy();
+      held.clear();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Route names for `requestCount`: "POST /v2/orders", "GET /v2/orders/:id", "GET /v2/stocks/:symbol/quotes/latest", … */
+export function routeName(method: string, path: string): string {
+  const normal = path
+    .replace(/^\/v2\/orders\/[^/]+$/, '/v2/orders/:id')
+    .replace(/^\/v2\/assets\/.+$/, '/v2/assets/:symbol')
+    .replace(/^\/v2\/stocks\/[^/]+\/quotes\/latest$/, '/v2/stocks/:symbol/quotes/latest');
+  return `${method} ${normal}`;
+}

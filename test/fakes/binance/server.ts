@@ -1,0 +1,650 @@
+/**
+ * A fake Binance spot REST API on 127.0.0.1 (an ephemeral port), enough for ccxt's binance class:
+ * exchangeInfo, tickers, time/ping, and the signed order, openOrders, account and myTrades routes. It
+ * checks `X-MBX-APIKEY`, the HMAC-SHA256 signature of the exact parameter string before
+ * `&signature=`, and timestamp/recvWindow like Binance; keeps orders by orderId and clientOrderId and
+ * balances with locked amounts; fills MARKET orders at the touch in full (the book has no depth
+ * limit), fills marketable LIMIT orders at the touch, rests the others, triggers stops when
+ * `setQuote` crosses them, and injects `FakeFault`s into the next `POST /api/v3/order`.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FakeFault, FakeVenue } from '../control';
+
+export interface FakeBinanceSymbol {
+  symbol: string;
+  baseAsset: string;
+  quoteAsset: string;
+  tickSize: number;
+  stepSize: number;
+  minQty: number;
+  minNotional: number;
+  bid: number;
+  ask: number;
+}
+
+export interface FakeBinanceOptions {
+  apiKey?: string;
+  secret?: string;
+  /** Free balances at the start; default 100 000 USDT, 1 BTC, 10 ETH. */
+  balances?: Record<string, number>;
+  symbols?: FakeBinanceSymbol[];
+  /** Taker/maker commission, charged in the asset received (as Binance does without BNB); default 0.001. */
+  commissionRate?: number;
+}
+
+export interface FakeBinance extends FakeVenue {
+  readonly apiKey: string;
+  readonly secret: string;
+  /** Free and locked amounts of an asset. */
+  balance(asset: string): { free: number; locked: number };
+  setBalance(asset: string, free: number): void;
+}
+
+type Side = 'BUY' | 'SELL';
+type OrderKind = 'MARKET' | 'LIMIT' | 'STOP_LOSS' | 'STOP_LOSS_LIMIT';
+type Status = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED';
+
+interface StoredFill {
+  price: number;
+  qty: number;
+  commission: number;
+  commissionAsset: string;
+  tradeId: number;
+  time: number;
+  maker: boolean;
+}
+
+interface StoredOrder {
+  symbol: string;
+  orderId: number;
+  clientOrderId: string;
+  side: Side;
+  type: OrderKind;
+  timeInForce: 'GTC' | 'IOC' | 'FOK';
+  price: number;
+  stopPrice: number;
+  origQty: number;
+  executedQty: number;
+  quoteQty: number;
+  status: Status;
+  triggered: boolean;
+  time: number;
+  updateTime: number;
+  /** What is locked for it: quote for a buy, base for a sell. */
+  lockedAsset: string;
+  locked: number;
+  fills: StoredFill[];
+}
+
+class BinanceReply extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    readonly msg: string,
+  ) {
+    super(msg);
+  }
+}
+
+const DEFAULT_SYMBOLS: FakeBinanceSymbol[] = [
+  { symbol: 'BTCUSDT', baseAsset: 'BTC', quoteAsset: 'USDT', tickSize: 0.01, stepSize: 0.00001, minQty: 0.00001, minNotional: 5, bid: 30009, ask: 30011 },
+  { symbol: 'ETHUSDT', baseAsset: 'ETH', quoteAsset: 'USDT', tickSize: 0.01, stepSize: 0.0001, minQty: 0.0001, minNotional: 5, bid: 2000, ask: 2000.5 },
+];
+
+const fmt = (n: number): string => n.toFixed(8);
+const onStep = (v: number, step: number): boolean => Math.abs(v / step - Math.round(v / step)) < 1e-7;
+
+export async function startFakeBinance(options: FakeBinanceOptions = {}): Promise<FakeBinance> {
+  const apiKey = options.apiKey ?? 'fake-binance-api-key-0123456789';
+  const secret = options.secret ?? 'fake-binance-secret-abcdefghijklmnop';
+  const commissionRate = options.commissionRate ?? 0.001;
+  const symbols = new Map((options.symbols ?? DEFAULT_SYMBOLS).map((s) => [s.symbol, { ...s }]));
+  const balances = new Map<string, { free: number; locked: number }>();
+  for (const [asset, free] of Object.entries(options.balances ?? { USDT: 100_000, BTC: 1, ETH: 10 })) balances.set(asset, { free, locked: 0 });
+  const orders = new Map<number, StoredOrder>();
+  const faults: FakeFault[] = [];
+  const counts = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  let nextOrderId = 1000;
+  let nextTradeId = 5000;
+
+  const wallet = (asset: string) => {
+    let b = balances.get(asset);
+    if (!b) balances.set(asset, (b = { free: 0, locked: 0 }));
+    return b;
+  };
+  const symbolOf = (name: string | undefined) => {
+    const s = name === undefined ? undefined : symbols.get(name);
+    if (!s) throw new BinanceReply(400, -1121, 'Invalid symbol.');
+    return s;
+  };
+
+  // --- matching ---
+
+  function fill(order: StoredOrder, price: number, maker: boolean, now: number): void {
+    const s = symbolOf(order.symbol);
+    const qty = order.origQty - order.executedQty;
+    const quote = price * qty;
+    const base = wallet(s.baseAsset);
+    const cash = wallet(s.quoteAsset);
+    // Release what was locked, then move the money.
+    if (order.locked > 0) {
+      wallet(order.lockedAsset).locked -= order.locked;
+      wallet(order.lockedAsset).free += order.locked;
+      order.locked = 0;
+    }
+    let commission: number;
+    let commissionAsset: string;
+    if (order.side === 'BUY') {
+      commission = qty * commissionRate;
+      commissionAsset = s.baseAsset;
+      cash.free -= quote;
+      base.free += qty - commission;
+    } else {
+      commission = quote * commissionRate;
+      commissionAsset = s.quoteAsset;
+      base.free -= qty;
+      cash.free += quote - commission;
+    }
+    order.fills.push({ price, qty, commission, commissionAsset, tradeId: ++nextTradeId, time: now, maker });
+    order.executedQty = order.origQty;
+    order.quoteQty += quote;
+    order.status = 'FILLED';
+    order.updateTime = now;
+  }
+
+  const touch = (s: FakeBinanceSymbol, side: Side) => (side === 'BUY' ? s.ask : s.bid);
+  const marketable = (s: FakeBinanceSymbol, side: Side, limit: number) => (side === 'BUY' ? s.ask <= limit + 1e-12 : s.bid >= limit - 1e-12);
+  const stopReached = (s: FakeBinanceSymbol, side: Side, stop: number) => (side === 'BUY' ? s.ask >= stop - 1e-12 : s.bid <= stop + 1e-12);
+
+  /** Works an order that has just arrived or whose trigger the quote has reached. */
+  function work(order: StoredOrder, now: number, arriving: boolean): void {
+    const s = symbolOf(order.symbol);
+    if (order.type === 'MARKET' || (order.type === 'STOP_LOSS' && order.triggered)) {
+      fill(order, touch(s, order.side), false, now);
+      return;
+    }
+    if (order.type === 'STOP_LOSS' || (order.type === 'STOP_LOSS_LIMIT' && !order.triggered)) return;
+    if (marketable(s, order.side, order.price)) {
+      fill(order, arriving || order.type === 'STOP_LOSS_LIMIT' ? touch(s, order.side) : order.price, !arriving, now);
+      return;
+    }
+    if (order.timeInForce !== 'GTC') {
+      release(order);
+      order.status = 'EXPIRED';
+      order.updateTime = now;
+    }
+  }
+
+  function release(order: StoredOrder): void {
+    if (order.locked > 0) {
+      const b = wallet(order.lockedAsset);
+      b.locked -= order.locked;
+      b.free += order.locked;
+      order.locked = 0;
+    }
+  }
+
+  function reevaluate(symbol: string): void {
+    const now = Date.now();
+    const s = symbolOf(symbol);
+    for (const o of orders.values()) {
+      if (o.symbol !== symbol || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED')) continue;
+      if ((o.type === 'STOP_LOSS' || o.type === 'STOP_LOSS_LIMIT') && !o.triggered) {
+        if (!stopReached(s, o.side, o.stopPrice)) continue;
+        o.triggered = true;
+        work(o, now, true);
+      } else {
+        work(o, now, false);
+      }
+    }
+  }
+
+  // --- routes ---
+
+  function exchangeInfo(): unknown {
+    return {
+      timezone: 'UTC',
+      serverTime: Date.now(),
+      rateLimits: [
+        { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000 },
+        { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: 100 },
+      ],
+      exchangeFilters: [],
+      symbols: [...symbols.values()].map((s) => ({
+        symbol: s.symbol,
+        status: 'TRADING',
+        baseAsset: s.baseAsset,
+        baseAssetPrecision: 8,
+        quoteAsset: s.quoteAsset,
+        quotePrecision: 8,
+        quoteAssetPrecision: 8,
+        baseCommissionPrecision: 8,
+        quoteCommissionPrecision: 8,
+        orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT', 'TAKE_PROFIT_LIMIT'],
+        icebergAllowed: true,
+        ocoAllowed: true,
+        quoteOrderQtyMarketAllowed: true,
+        allowTrailingStop: true,
+        cancelReplaceAllowed: true,
+        isSpotTradingAllowed: true,
+        isMarginTradingAllowed: false,
+        permissions: [],
+        permissionSets: [['SPOT']],
+        defaultSelfTradePreventionMode: 'EXPIRE_MAKER',
+        allowedSelfTradePreventionModes: ['EXPIRE_TAKER', 'EXPIRE_MAKER', 'EXPIRE_BOTH'],
+        filters: [
+          { filterType: 'PRICE_FILTER', minPrice: fmt(s.tickSize), maxPrice: '1000000.00000000', tickSize: fmt(s.tickSize) },
+          { filterType: 'LOT_SIZE', minQty: fmt(s.minQty), maxQty: '9000.00000000', stepSize: fmt(s.stepSize) },
+          { filterType: 'MARKET_LOT_SIZE', minQty: '0.00000000', maxQty: '100.00000000', stepSize: '0.00000000' },
+          {
+            filterType: 'NOTIONAL',
+            minNotional: fmt(s.minNotional),
+            applyMinToMarket: true,
+            maxNotional: '9000000.00000000',
+            applyMaxToMarket: false,
+            avgPriceMins: 5,
+          },
+        ],
+      })),
+    };
+  }
+
+  function ticker24hr(s: FakeBinanceSymbol): unknown {
+    const now = Date.now();
+    const mid = (s.bid + s.ask) / 2;
+    return {
+      symbol: s.symbol,
+      priceChange: '0.00000000',
+      priceChangePercent: '0.000',
+      weightedAvgPrice: fmt(mid),
+      prevClosePrice: fmt(mid),
+      lastPrice: fmt(mid),
+      lastQty: '0.10000000',
+      bidPrice: fmt(s.bid),
+      bidQty: '1.00000000',
+      askPrice: fmt(s.ask),
+      askQty: '1.00000000',
+      openPrice: fmt(mid),
+      highPrice: fmt(s.ask),
+      lowPrice: fmt(s.bid),
+      volume: '10.00000000',
+      quoteVolume: fmt(10 * mid),
+      openTime: now - 86_400_000,
+      closeTime: now,
+      firstId: 1,
+      lastId: 2,
+      count: 2,
+    };
+  }
+
+  function orderView(o: StoredOrder, kind: 'new' | 'query' | 'cancel', cancelClientId?: string): unknown {
+    const common = {
+      symbol: o.symbol,
+      orderId: o.orderId,
+      orderListId: -1,
+      clientOrderId: o.clientOrderId,
+      price: fmt(o.price),
+      origQty: fmt(o.origQty),
+      executedQty: fmt(o.executedQty),
+      cummulativeQuoteQty: fmt(o.quoteQty),
+      status: o.status,
+      timeInForce: o.timeInForce,
+      type: o.type,
+      side: o.side,
+      selfTradePreventionMode: 'NONE',
+    };
+    const stop = o.type === 'STOP_LOSS' || o.type === 'STOP_LOSS_LIMIT' ? { stopPrice: fmt(o.stopPrice) } : {};
+    if (kind === 'new')
+      return {
+        ...common,
+        ...stop,
+        transactTime: o.time,
+        workingTime: o.type === 'MARKET' || o.type === 'LIMIT' ? o.time : -1,
+        fills: o.fills.map((f) => ({
+          price: fmt(f.price),
+          qty: fmt(f.qty),
+          commission: fmt(f.commission),
+          commissionAsset: f.commissionAsset,
+          tradeId: f.tradeId,
+        })),
+      };
+    if (kind === 'cancel')
+      return { ...common, ...stop, origClientOrderId: o.clientOrderId, clientOrderId: cancelClientId ?? `cancel-${o.orderId}`, transactTime: Date.now() };
+    return {
+      ...common,
+      stopPrice: fmt(o.stopPrice),
+      icebergQty: '0.00000000',
+      time: o.time,
+      updateTime: o.updateTime,
+      isWorking: o.type === 'MARKET' || o.type === 'LIMIT' || o.triggered,
+      workingTime: o.time,
+      origQuoteOrderQty: '0.00000000',
+    };
+  }
+
+  function findOrder(params: URLSearchParams): StoredOrder {
+    const s = symbolOf(params.get('symbol') ?? undefined);
+    const id = params.get('orderId');
+    const client = params.get('origClientOrderId');
+    let found: StoredOrder | undefined;
+    if (id !== null) found = orders.get(Number(id));
+    else if (client !== null) found = [...orders.values()].reverse().find((o) => o.clientOrderId === client && o.symbol === s.symbol);
+    else throw new BinanceReply(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+    if (!found || found.symbol !== s.symbol) throw new BinanceReply(400, -2013, 'Order does not exist.');
+    return found;
+  }
+
+  function newOrder(params: URLSearchParams): StoredOrder {
+    const s = symbolOf(params.get('symbol') ?? undefined);
+    const side = params.get('side');
+    if (side !== 'BUY' && side !== 'SELL') throw new BinanceReply(400, -1117, 'Invalid side.');
+    const type = params.get('type');
+    if (type !== 'MARKET' && type !== 'LIMIT' && type !== 'STOP_LOSS' && type !== 'STOP_LOSS_LIMIT') throw new BinanceReply(400, -1116, 'Invalid orderType.');
+    const tif = params.get('timeInForce');
+    const needsTif = type === 'LIMIT' || type === 'STOP_LOSS_LIMIT';
+    if (!needsTif && tif !== null) throw new BinanceReply(400, -1106, "Parameter 'timeInForce' sent when not required.");
+    if (needsTif && tif === null) throw new BinanceReply(400, -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.");
+    if (tif !== null && tif !== 'GTC' && tif !== 'IOC' && tif !== 'FOK') throw new BinanceReply(400, -1115, 'Invalid timeInForce.');
+    const qty = Number(params.get('quantity'));
+    if (!(qty > 0)) throw new BinanceReply(400, -1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.");
+    const needsPrice = type === 'LIMIT' || type === 'STOP_LOSS_LIMIT';
+    const price = Number(params.get('price') ?? 0);
+    if (needsPrice && !(price > 0)) throw new BinanceReply(400, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.");
+    if (!needsPrice && params.get('price') !== null) throw new BinanceReply(400, -1106, "Parameter 'price' sent when not required.");
+    const needsStop = type === 'STOP_LOSS' || type === 'STOP_LOSS_LIMIT';
+    const stopPrice = Number(params.get('stopPrice') ?? 0);
+    if (needsStop && !(stopPrice > 0)) throw new BinanceReply(400, -1102, "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.");
+    for (const p of [price, stopPrice]) if (p > 0 && !onStep(p, s.tickSize)) throw new BinanceReply(400, -1013, 'Filter failure: PRICE_FILTER');
+    if (qty < s.minQty - 1e-12 || !onStep(qty, s.stepSize)) throw new BinanceReply(400, -1013, 'Filter failure: LOT_SIZE');
+    const valuePrice = needsPrice ? price : touch(s, side);
+    if (valuePrice * qty < s.minNotional - 1e-9) throw new BinanceReply(400, -1013, 'Filter failure: NOTIONAL');
+    const clientOrderId = params.get('newClientOrderId') ?? `fake-${nextOrderId + 1}`;
+    if (!/^[.A-Z:/a-z0-9_-]{1,36}$/.test(clientOrderId)) throw new BinanceReply(400, -1100, "Illegal characters found in parameter 'newClientOrderId'.");
+    if ([...orders.values()].some((o) => o.clientOrderId === clientOrderId && (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED')))
+      throw new BinanceReply(400, -2010, 'Duplicate order sent.');
+    if (needsStop && stopReached(s, side, stopPrice)) throw new BinanceReply(400, -2010, 'Stop price would trigger immediately.');
+    // Funds: a buy needs the quote at the limit (or the ask), a sell needs the base.
+    const lockedAsset = side === 'BUY' ? s.quoteAsset : s.baseAsset;
+    const need = side === 'BUY' ? (needsPrice ? price : touch(s, 'BUY')) * qty : qty;
+    const b = wallet(lockedAsset);
+    if (b.free < need - 1e-9) throw new BinanceReply(400, -2010, 'Account has insufficient balance for requested action.');
+    const now = Date.now();
+    const order: StoredOrder = {
+      symbol: s.symbol,
+      orderId: ++nextOrderId,
+      clientOrderId,
+      side,
+      type,
+      timeInForce: tif ?? 'GTC',
+      price: needsPrice ? price : 0,
+      stopPrice: needsStop ? stopPrice : 0,
+      origQty: qty,
+      executedQty: 0,
+      quoteQty: 0,
+      status: 'NEW',
+      triggered: false,
+      time: now,
+      updateTime: now,
+      lockedAsset,
+      locked: 0,
+      fills: [],
+    };
+    b.free -= need;
+    b.locked += need;
+    order.locked = need;
+    orders.set(order.orderId, order);
+    work(order, now, true);
+    return order;
+  }
+
+  function cancel(params: URLSearchParams): StoredOrder {
+    const o = findOrder(params);
+    if (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED') throw new BinanceReply(400, -2011, 'Unknown order sent.');
+    release(o);
+    o.status = 'CANCELED';
+    o.updateTime = Date.now();
+    return o;
+  }
+
+  function account(): unknown {
+    return {
+      makerCommission: 10,
+      takerCommission: 10,
+      buyerCommission: 0,
+      sellerCommission: 0,
+      commissionRates: { maker: '0.00100000', taker: '0.00100000', buyer: '0.00000000', seller: '0.00000000' },
+      canTrade: true,
+      canWithdraw: true,
+      canDeposit: true,
+      brokered: false,
+      requireSelfTradePrevention: false,
+      preventSor: false,
+      updateTime: Date.now(),
+      accountType: 'SPOT',
+      balances: [...balances].filter(([, b]) => b.free + b.locked !== 0).map(([asset, b]) => ({ asset, free: fmt(b.free), locked: fmt(b.locked) })),
+      permissions: ['SPOT'],
+      uid: 354937868,
+    };
+  }
+
+  function myTrades(params: URLSearchParams): unknown {
+    const s = symbolOf(params.get('symbol') ?? undefined);
+    const trades = [];
+    for (const o of orders.values()) {
+      if (o.symbol !== s.symbol) continue;
+      for (const f of o.fills)
+        trades.push({
+          symbol: o.symbol,
+          id: f.tradeId,
+          orderId: o.orderId,
+          orderListId: -1,
+          price: fmt(f.price),
+          qty: fmt(f.qty),
+          quoteQty: fmt(f.price * f.qty),
+          commission: fmt(f.commission),
+          commissionAsset: f.commissionAsset,
+          time: f.time,
+          isBuyer: o.side === 'BUY',
+          isMaker: f.maker,
+          isBestMatch: true,
+        });
+    }
+    return trades;
+  }
+
+  // --- auth ---
+
+  function authenticate(req: IncomingMessage, raw: string): URLSearchParams {
+    if (req.headers['x-mbx-apikey'] !== apiKey) throw new BinanceReply(401, -2015, 'Invalid API-key, IP, or permissions for action.');
+    const at = raw.lastIndexOf('&signature=');
+    if (at < 0) throw new BinanceReply(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
+    const payload = raw.slice(0, at);
+    const given = Buffer.from(raw.slice(at + '&signature='.length), 'utf8');
+    const expected = Buffer.from(createHmac('sha256', secret).update(payload).digest('hex'), 'utf8');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new BinanceReply(401, -1022, 'Signature for this request is not valid.');
+    const params = new URLSearchParams(payload);
+    const timestamp = Number(params.get('timestamp'));
+    const recvWindow = Number(params.get('recvWindow') ?? 5000);
+    if (!Number.isInteger(timestamp)) throw new BinanceReply(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
+    if (!(recvWindow > 0 && recvWindow <= 60_000)) throw new BinanceReply(400, -1131, 'recvWindow must be less than 60000');
+    const now = Date.now();
+    if (timestamp > now + 1000 || now - timestamp > recvWindow) throw new BinanceReply(400, -1021, 'Timestamp for this request is outside of the recvWindow.');
+    return params;
+  }
+
+  // --- HTTP ---
+
+  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', 'X-MBX-USED-WEIGHT-1M': '1', ...headers });
+    res.end(text);
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    const route = `${method} ${url.pathname}`;
+    counts.set(route, (counts.get(route) ?? 0) + 1);
+    const query = url.search.startsWith('?') ? url.search.slice(1) : url.search;
+    const publicParams = url.searchParams;
+    const signed = (raw: string) => authenticate(req, raw);
+    try {
+      switch (route) {
+        case 'GET /api/v3/ping':
+          return send(res, 200, {});
+        case 'GET /api/v3/time':
+          return send(res, 200, { serverTime: Date.now() });
+        case 'GET /api/v3/exchangeInfo':
+          return send(res, 200, exchangeInfo());
+        case 'GET /api/v3/ticker/24hr': {
+          const many = publicParams.get('symbols');
+          if (many !== null)
+            return send(
+              res,
+              200,
+              (JSON.parse(many) as string[]).map((name) => ticker24hr(symbolOf(name))),
+            );
+          return send(res, 200, ticker24hr(symbolOf(publicParams.get('symbol') ?? undefined)));
+        }
+        case 'GET /api/v3/ticker/bookTicker': {
+          const s = symbolOf(publicParams.get('symbol') ?? undefined);
+          return send(res, 200, { symbol: s.symbol, bidPrice: fmt(s.bid), bidQty: '1.00000000', askPrice: fmt(s.ask), askQty: '1.00000000' });
+        }
+        case 'GET /api/v3/ticker/price': {
+          const s = symbolOf(publicParams.get('symbol') ?? undefined);
+          return send(res, 200, { symbol: s.symbol, price: fmt((s.bid + s.ask) / 2) });
+        }
+        case 'POST /api/v3/order':
+          return await placeOrder(req, res, signed(body));
+        case 'GET /api/v3/order':
+          return send(res, 200, orderView(findOrder(signed(query)), 'query'));
+        case 'DELETE /api/v3/order': {
+          const params = signed(query);
+          return send(res, 200, orderView(cancel(params), 'cancel', params.get('newClientOrderId') ?? undefined));
+        }
+        case 'GET /api/v3/openOrders': {
+          const params = signed(query);
+          const symbol = params.get('symbol');
+          if (symbol !== null) symbolOf(symbol);
+          const open = [...orders.values()].filter((o) => (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED') && (symbol === null || o.symbol === symbol));
+          return send(
+            res,
+            200,
+            open.map((o) => orderView(o, 'query')),
+          );
+        }
+        case 'GET /api/v3/account':
+          signed(query);
+          return send(res, 200, account());
+        case 'GET /api/v3/myTrades':
+          return send(res, 200, myTrades(signed(query)));
+        default:
+          return send(res, 404, { code: -1000, msg: `no such route in the fake: ${route}` });
+      }
+    } catch (e) {
+      if (e instanceof BinanceReply) return send(res, e.status, { code: e.code, msg: e.msg });
+      return send(res, 500, { code: -1000, msg: `fake failure: ${(e as Error).message}` });
+    }
+  }
+
+  async function placeOrder(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const fault = faults.shift();
+    switch (fault?.kind) {
+      case undefined:
+        return send(res, 200, orderView(newOrder(params), 'new'));
+      case 'latency':
+        await new Promise((resolve) => setTimeout(resolve, fault.ms));
+        return send(res, 200, orderView(newOrder(params), 'new'));
+      case 'timeoutAfterAccept':
+        newOrder(params);
+        // Never answer: the client gives up; close() ends the socket.
+        return;
+      case 'serverError':
+        return send(res, fault.status ?? 500, '<html><body><h1>500 Internal Server Error</h1></body></html>', { 'Content-Type': 'text/html' });
+      case 'rateLimit':
+        return send(
+          res,
+          429,
+          {
+            code: -1003,
+            msg: 'Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use the websocket for live updates to avoid polling the API.',
+          },
+          { 'Retry-After': String(fault.retryAfterSeconds) },
+        );
+      case 'dropConnection':
+        newOrder(params);
+        req.socket.destroy();
+        return;
+      case 'malformedBody': {
+        const placed = newOrder(params);
+        res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF-8' });
+        res.end(`{"symbol":"${placed.symbol}","orderId":${placed.orderId},"clientOrderId":"${placed.clientOrderId}","status":`);
+        return;
+      }
+      case 'duplicateClientId':
+        throw new BinanceReply(400, -2010, 'Duplicate order sent.');
+      case 'reject':
+        throw new BinanceReply(400, -2010, fault.reason ?? 'Account has insufficient balance for requested action.');
+    }
+  }
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      handle(req, res, Buffer.concat(chunks).toString('utf8')).catch((e: unknown) => {
+        if (!res.headersSent) send(res, 500, { code: -1000, msg: `fake failure: ${(e as Error).message}` });
+      });
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the fake Binance server has no port');
+  const port = address.port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    apiKey,
+    secret,
+    setQuote(symbol, bid, ask) {
+      const s = symbolOf(symbol);
+      s.bid = bid;
+      s.ask = ask;
+      reevaluate(symbol);
+    },
+    injectNext(fault) {
+      faults.push(fault);
+    },
+    ordersWithClientId(clientOrderId) {
+      return [...orders.values()].filter((o) => o.clientOrderId === clientOrderId).length;
+    },
+    requestCount(route) {
+      if (route === undefined) return [...counts.values()].reduce((a, b) => a + b, 0);
+      if (route.includes(' ')) return counts.get(route) ?? 0;
+      return [...counts].filter(([key]) => key.endsWith(` ${route}`)).reduce((sum, [, n]) => sum + n, 0);
+    },
+    balance(asset) {
+      const b = wallet(asset);
+      return { free: b.free, locked: b.locked };
+    },
+    setBalance(asset, free) {
+      wallet(asset).free = free;
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

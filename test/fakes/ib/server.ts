@@ -1,0 +1,455 @@
+/**
+ * A fake TWS on 127.0.0.1 that speaks the socket protocol `@stoqey/ib` speaks, at server version
+ * 187 (the version the brokers reference checked against the real client; ORDER_STATUS carries no
+ * version field, ERR_MSG carries the advanced-reject JSON, OPEN_ORDER has 129 fields).
+ *
+ * - Handshake: client "API\0" + len + "v100..193" → server [187, connection time]; START_API →
+ *   NEXT_VALID_ID + MANAGED_ACCTS. Then every message is a uint32 BE length + NUL-terminated fields.
+ * - A second START_API with a client id already connected → ERR 326 and the socket is closed.
+ * - REQ_IDS → NEXT_VALID_ID (one more per call). A PLACE_ORDER reusing an order id → ERR 103 (no modify). PLACE_ORDER → Submitted (PreSubmitted for stops)
+ *   and, when marketable, Filled at the touch; IOC/FOK that cannot fill → Cancelled. `setQuote`
+ *   re-evaluates resting orders (limits fill at the limit, stops trigger at the touch).
+ * - CANCEL_ORDER → ERR 202 + Cancelled, or 10148 (not cancellable) / 10147 (not found).
+ * - REQ_POSITIONS, REQ_ACCOUNT_SUMMARY, REQ_MKT_DATA (snapshot: ticks 1, 2, 4 + end, or ERR 200).
+ * - REQ_ALL_OPEN_ORDERS → OPEN_ORDER + ORDER_STATUS for every order it holds, then OPEN_ORDER_END.
+ *   Simplification: it reports filled and cancelled orders too (so reconciliation sees final states);
+ *   real TWS may need reqCompletedOrders for orders that are done.
+ * Symbols for `setQuote`: AAPL, EUR_USD / EUR.USD / EURUSD, BTCUSD (separators are ignored).
+ */
+import * as net from 'node:net';
+import type { FakeFault, FakeVenue } from '../control';
+
+export const FAKE_TWS_SERVER_VERSION = 187;
+export const FAKE_TWS_ACCOUNT = 'DU1234567';
+
+const MSG_NAMES: Record<number, string> = {
+  1: 'REQ_MKT_DATA',
+  2: 'CANCEL_MKT_DATA',
+  3: 'PLACE_ORDER',
+  4: 'CANCEL_ORDER',
+  8: 'REQ_IDS',
+  16: 'REQ_ALL_OPEN_ORDERS',
+  61: 'REQ_POSITIONS',
+  62: 'REQ_ACCOUNT_SUMMARY',
+  63: 'CANCEL_ACCOUNT_SUMMARY',
+  64: 'CANCEL_POSITIONS',
+  71: 'START_API',
+};
+
+export interface FakeTwsOptions {
+  /** Cash in USD at the start (default 100 000). */
+  cash?: number;
+  /** First order id NEXT_VALID_ID announces (default 1). */
+  firstOrderId?: number;
+}
+
+interface FakeContract {
+  conId: number;
+  symbol: string;
+  secType: string;
+  exchange: string;
+  currency: string;
+  localSymbol: string;
+}
+
+interface FakeOrder {
+  orderId: number;
+  clientId: number;
+  permId: number;
+  contract: FakeContract;
+  action: 'BUY' | 'SELL';
+  qty: number;
+  type: string;
+  lmt: number | undefined;
+  aux: number | undefined;
+  tif: string;
+  goodTillDate: string;
+  orderRef: string;
+  status: string;
+  filled: number;
+  avgFillPrice: number;
+  lastFillPrice: number;
+  triggered: boolean;
+}
+
+interface Position {
+  contract: FakeContract;
+  qty: number;
+  avgCost: number;
+}
+
+export interface FakeTws extends FakeVenue {
+  /** Orders as the fake holds them (for assertions). */
+  orders(): ReadonlyArray<Readonly<FakeOrder>>;
+  /** Closes every client connection (as TWS does when it restarts), keeping orders and positions. */
+  dropConnections(): void;
+}
+
+const key = (symbol: string): string => symbol.toUpperCase().replace(/[^A-Z0-9]/g, '');
+const contractKey = (c: FakeContract): string => (c.secType === 'STK' ? key(c.symbol) : key(c.symbol + c.currency));
+const num = (s: string | undefined): number | undefined => {
+  if (s === undefined || s === '') return undefined;
+  const n = Number(s);
+  return Number.isFinite(n) && n < 1e300 ? n : undefined;
+};
+
+function frame(fields: ReadonlyArray<string | number>): Buffer {
+  const body = Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8');
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+function connectionTime(): string {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC`;
+}
+
+class Session {
+  buffer = Buffer.alloc(0);
+  handshaken = false;
+  started = false;
+  clientId = -1;
+  queue: Promise<void> = Promise.resolve();
+  constructor(readonly socket: net.Socket) {}
+  send(fields: ReadonlyArray<string | number>): void {
+    if (!this.socket.destroyed) this.socket.write(frame(fields));
+  }
+}
+
+export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTws> {
+  const sessions = new Set<Session>();
+  const quotes = new Map<string, { bid: number; ask: number }>();
+  const orders = new Map<number, FakeOrder>();
+  const positions = new Map<string, Position>();
+  const faults: FakeFault[] = [];
+  const counts = new Map<string, number>();
+  let cash = options.cash ?? 100_000;
+  let nextId = options.firstOrderId ?? 1;
+  let nextPermId = 1_000_000;
+  let nextConId = 10_000;
+  const conIds = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  const later = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
+
+  const sessionOf = (clientId: number): Session | undefined => [...sessions].find((s) => s.clientId === clientId && !s.socket.destroyed);
+
+  const statusFields = (o: FakeOrder, garbled = false): Array<string | number> => [
+    3,
+    o.orderId,
+    o.status,
+    garbled ? '1.0.0x' : o.filled,
+    garbled ? 'zz' : o.qty - o.filled,
+    garbled ? 'NaN?' : o.avgFillPrice,
+    o.permId,
+    0,
+    o.lastFillPrice,
+    o.clientId,
+    '',
+    0,
+  ];
+  const notify = (o: FakeOrder) => sessionOf(o.clientId)?.send(statusFields(o));
+  const error = (s: Session, id: number, code: number, message: string) => s.send([4, 2, id, code, message, '']);
+
+  const conIdOf = (c: Omit<FakeContract, 'conId'>): number => {
+    const k = contractKey({ ...c, conId: 0 });
+    let id = conIds.get(k);
+    if (id === undefined) conIds.set(k, (id = nextConId++));
+    return id;
+  };
+
+  const fill = (o: FakeOrder, price: number) => {
+    const qty = o.qty - o.filled;
+    o.avgFillPrice = (o.avgFillPrice * o.filled + price * qty) / o.qty;
+    o.filled = o.qty;
+    o.lastFillPrice = price;
+    o.status = 'Filled';
+    const k = contractKey(o.contract);
+    const signed = o.action === 'BUY' ? qty : -qty;
+    const pos = positions.get(k) ?? { contract: o.contract, qty: 0, avgCost: 0 };
+    const newQty = pos.qty + signed;
+    if (newQty === 0) positions.delete(k);
+    else {
+      pos.avgCost = Math.sign(pos.qty) === Math.sign(signed) || pos.qty === 0 ? (pos.avgCost * pos.qty + price * signed) / newQty : pos.avgCost;
+      pos.qty = newQty;
+      positions.set(k, pos);
+    }
+    if (o.contract.currency === 'USD') cash -= signed * price;
+  };
+
+  /** Fills or triggers an order against the touch; returns true when something changed. */
+  const evaluate = (o: FakeOrder): boolean => {
+    if (o.status !== 'Submitted' && o.status !== 'PreSubmitted') return false;
+    const q = quotes.get(contractKey(o.contract));
+    if (!q) return false;
+    const buy = o.action === 'BUY';
+    const touch = buy ? q.ask : q.bid;
+    let limit: number | undefined;
+    if (o.type === 'MKT') limit = undefined;
+    else if (o.type === 'LMT') limit = o.lmt;
+    else if (o.type === 'STP' || o.type === 'STP LMT') {
+      if (!o.triggered) {
+        const stop = o.aux ?? 0;
+        if (!(buy ? q.ask >= stop : q.bid <= stop)) return false;
+        o.triggered = true;
+        o.status = 'Submitted';
+      }
+      limit = o.type === 'STP LMT' ? o.lmt : undefined;
+    }
+    if (limit !== undefined && !(buy ? touch <= limit : touch >= limit)) return o.status === 'Submitted' && o.triggered;
+    fill(o, touch);
+    return true;
+  };
+
+  const place = async (s: Session, f: string[]) => {
+    const orderId = Number(f[1]);
+    const contract0 = { symbol: f[3] ?? '', secType: f[4] ?? '', exchange: f[9] ?? '', currency: f[11] ?? '', localSymbol: f[12] ?? '' };
+    const contract: FakeContract = { ...contract0, conId: conIdOf(contract0) };
+    const fault = faults.shift();
+    if (fault?.kind === 'latency') await later(fault.ms);
+    if (fault?.kind === 'serverError')
+      return error(
+        s,
+        orderId,
+        fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100,
+        'Connectivity between IB and Trader Workstation has been lost.',
+      );
+    if (fault?.kind === 'rateLimit') return error(s, orderId, 100, 'Max rate of messages per second has been exceeded:max=50 rec=51 (1)');
+    if (fault?.kind === 'duplicateClientId' || orders.has(orderId)) return error(s, orderId, 103, 'Duplicate order id');
+    if (fault?.kind === 'reject') {
+      error(
+        s,
+        orderId,
+        201,
+        `Order rejected - reason:${fault.reason ?? 'YOUR ORDER IS NOT ACCEPTED. IN ORDER TO OBTAIN THE DESIRED POSITION YOUR EQUITY WITH LOAN VALUE MUST EXCEED THE INITIAL MARGIN'}`,
+      );
+      return s.send([3, orderId, 'Inactive', 0, Number(f[17]), 0, 0, 0, 0, s.clientId, '', 0]);
+    }
+    const o: FakeOrder = {
+      orderId,
+      clientId: s.clientId,
+      permId: nextPermId++,
+      contract,
+      action: f[16] === 'SELL' ? 'SELL' : 'BUY',
+      qty: Number(f[17]),
+      type: f[18] ?? '',
+      lmt: num(f[19]),
+      aux: num(f[20]),
+      tif: f[21] ?? '',
+      orderRef: f[26] ?? '',
+      goodTillDate: f[38] ?? '',
+      status: 'Submitted',
+      filled: 0,
+      avgFillPrice: 0,
+      lastFillPrice: 0,
+      triggered: false,
+    };
+    if (!(o.qty > 0) || !['MKT', 'LMT', 'STP', 'STP LMT'].includes(o.type)) {
+      error(s, orderId, 201, `Order rejected - reason:unsupported order (${o.type} ${o.qty})`);
+      return s.send([3, orderId, 'Inactive', 0, o.qty, 0, 0, 0, 0, s.clientId, '', 0]);
+    }
+    if (o.type === 'MKT' && !quotes.has(contractKey(contract))) {
+      error(s, orderId, 201, `Order rejected - reason:no market data for ${contract.symbol}`);
+      return s.send([3, orderId, 'Inactive', 0, o.qty, 0, 0, 0, 0, s.clientId, '', 0]);
+    }
+    nextId = Math.max(nextId, orderId + 1);
+    o.status = o.type === 'STP' || o.type === 'STP LMT' ? 'PreSubmitted' : 'Submitted';
+    orders.set(orderId, o);
+    const accepted = statusFields(o);
+    evaluate(o);
+    if ((o.tif === 'IOC' || o.tif === 'FOK') && o.status !== 'Filled') o.status = 'Cancelled';
+    if (fault?.kind === 'timeoutAfterAccept') return;
+    if (fault?.kind === 'dropConnection') return void s.socket.destroy();
+    if (fault?.kind === 'malformedBody') return s.send(statusFields(o, true));
+    s.socket.write(Buffer.concat([frame(accepted), ...(o.status === accepted[2] ? [] : [frame(statusFields(o))])]));
+  };
+
+  const cancel = (s: Session, f: string[]) => {
+    const orderId = Number(f[2]);
+    const o = orders.get(orderId);
+    if (!o) return error(s, orderId, 10147, `OrderId ${orderId} that needs to be cancelled is not found.`);
+    if (o.status !== 'Submitted' && o.status !== 'PreSubmitted')
+      return error(s, orderId, 10148, `OrderId ${orderId} that needs to be cancelled cannot be cancelled, state: ${o.status}.`);
+    o.status = 'Cancelled';
+    error(s, orderId, 202, 'Order Canceled - reason:');
+    s.send(statusFields(o));
+  };
+
+  const openOrder = (o: FakeOrder): Array<string | number> => {
+    // Server version 187: 129 fields after the message id (checked against @stoqey/ib's decoder).
+    const f: Array<string | number> = new Array<string | number>(129).fill('');
+    const set = (i: number, v: string | number | undefined) => (f[i] = v ?? '');
+    set(0, o.orderId);
+    set(1, o.contract.conId);
+    set(2, o.contract.symbol);
+    set(3, o.contract.secType);
+    set(8, o.contract.exchange);
+    set(9, o.contract.currency);
+    set(10, o.contract.localSymbol);
+    set(12, o.action);
+    set(13, o.qty);
+    set(14, o.type);
+    set(15, o.lmt);
+    set(16, o.aux);
+    set(17, o.tif);
+    set(19, FAKE_TWS_ACCOUNT);
+    set(22, o.orderRef);
+    set(23, o.clientId);
+    set(24, o.permId);
+    set(34, o.goodTillDate);
+    set(84, o.status);
+    return [5, ...f];
+  };
+
+  const handle = async (s: Session, f: string[]) => {
+    const id = Number(f[0]);
+    const name = MSG_NAMES[id] ?? `MSG_${id}`;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    if (!s.started && id !== 71) return;
+    switch (id) {
+      case 71:
+        if (sessionOf(Number(f[2]))) {
+          error(s, -1, 326, 'Unable to connect as the client id is already in use. Retry with a unique client id.');
+          return void s.socket.end();
+        }
+        s.started = true;
+        s.clientId = Number(f[2]);
+        s.send([9, 1, nextId]);
+        s.send([15, 1, FAKE_TWS_ACCOUNT]);
+        return;
+      case 8:
+        s.send([9, 1, nextId++]);
+        return;
+      case 3:
+        return place(s, f);
+      case 4:
+        return cancel(s, f);
+      case 16:
+        for (const o of orders.values()) {
+          s.send(openOrder(o));
+          s.send(statusFields(o));
+        }
+        s.send([53, 1]);
+        return;
+      case 61:
+        for (const p of positions.values()) {
+          const c = p.contract;
+          s.send([61, 3, FAKE_TWS_ACCOUNT, c.conId, c.symbol, c.secType, '', 0, '', '', c.exchange, c.currency, c.localSymbol, '', p.qty, p.avgCost]);
+        }
+        s.send([62, 1]);
+        return;
+      case 62: {
+        const reqId = Number(f[2]);
+        const tags = (f[4] ?? '').split(',');
+        let marked = cash;
+        for (const p of positions.values()) {
+          const q = quotes.get(contractKey(p.contract));
+          marked += p.qty * (q ? (q.bid + q.ask) / 2 : p.avgCost);
+        }
+        const values: Record<string, number> = { NetLiquidation: marked, TotalCashValue: cash, BuyingPower: marked * 4, AvailableFunds: marked };
+        for (const tag of tags) if (values[tag] !== undefined) s.send([63, 1, reqId, FAKE_TWS_ACCOUNT, tag, values[tag].toFixed(2), 'USD']);
+        s.send([64, 1, reqId]);
+        return;
+      }
+      case 1: {
+        const reqId = Number(f[2]);
+        const c = { symbol: f[4] ?? '', secType: f[5] ?? '', currency: f[12] ?? '' };
+        const q = quotes.get(contractKey({ ...c, conId: 0, exchange: '', localSymbol: '' }));
+        if (!q) return error(s, reqId, 200, 'No security definition has been found for the request');
+        // TICK_PRICE carries a size too, but @stoqey/ib drops the bid's (tick type 0 is falsy), so TWS's separate TICK_SIZE matters.
+        s.send([1, 6, reqId, 1, q.bid, 100, 0]);
+        s.send([2, 6, reqId, 0, 100]);
+        s.send([1, 6, reqId, 2, q.ask, 200, 0]);
+        s.send([2, 6, reqId, 3, 200]);
+        s.send([1, 6, reqId, 4, (q.bid + q.ask) / 2, 1, 0]);
+        s.send([57, 1, reqId]);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+
+  const onData = (s: Session, chunk: Buffer) => {
+    s.buffer = Buffer.concat([s.buffer, chunk]);
+    if (!s.handshaken) {
+      if (s.buffer.length < 8) return;
+      if (s.buffer.subarray(0, 4).toString('latin1') !== 'API\0') return void s.socket.destroy();
+      const len = s.buffer.readUInt32BE(4);
+      if (s.buffer.length < 8 + len) return;
+      s.buffer = s.buffer.subarray(8 + len);
+      s.handshaken = true;
+      s.send([FAKE_TWS_SERVER_VERSION, connectionTime()]);
+    }
+    while (s.buffer.length >= 4) {
+      const len = s.buffer.readUInt32BE(0);
+      if (s.buffer.length < 4 + len) return;
+      const body = s.buffer.subarray(4, 4 + len).toString('utf8');
+      s.buffer = s.buffer.subarray(4 + len);
+      const fields = body.split('\0');
+      if (fields[fields.length - 1] === '') fields.pop();
+      s.queue = s.queue
+        .then(() => handle(s, fields))
+        .catch(() => {
+          s.socket.destroy();
+        });
+    }
+  };
+
+  const server = net.createServer((socket) => {
+    const s = new Session(socket);
+    sessions.add(s);
+    socket.on('data', (chunk) => onData(s, chunk));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => sessions.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+
+  return {
+    url: `tcp://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    setQuote(symbol: string, bid: number, ask: number) {
+      quotes.set(key(symbol), { bid, ask });
+      for (const o of orders.values()) {
+        if (contractKey(o.contract) !== key(symbol)) continue;
+        const before = `${o.status}/${o.filled}`;
+        if (evaluate(o) || `${o.status}/${o.filled}` !== before) notify(o);
+      }
+    },
+    injectNext(fault: FakeFault) {
+      faults.push(fault);
+    },
+    ordersWithClientId(clientOrderId: string) {
+      return [...orders.values()].filter((o) => o.orderRef === clientOrderId).length;
+    },
+    requestCount(route?: string) {
+      if (route === undefined) return [...counts.values()].reduce((a, b) => a + b, 0);
+      return counts.get(route) ?? 0;
+    },
+    orders: () => [...orders.values()],
+    dropConnections() {
+      for (const s of sessions) s.socket.destroy();
+    },
+    async close() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      for (const s of sessions) s.socket.destroy();
+      sessions.clear();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
