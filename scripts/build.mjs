@@ -1,7 +1,9 @@
-// Bundles the extension and the CLI with esbuild. `vscode` stays external (the editor provides it);
-// broker SDKs are loaded lazily by the code that needs them, so activation stays cheap.
+// Bundles the extension, the CLI and the result panel's webview script with esbuild. `vscode` stays
+// external (the editor provides it); broker SDKs are loaded lazily by the code that needs them, so
+// activation stays cheap. The chart library is copied into media/vendor/ for the webview: it never
+// enters the extension bundle.
 import { build } from 'esbuild';
-import { chmod } from 'node:fs/promises';
+import { chmod, copyFile, mkdir } from 'node:fs/promises';
 
 const production = process.argv.includes('--production');
 // Broker SDKs are large (ccxt alone is megabytes) and are required only when a profile of theirs is
@@ -18,8 +20,21 @@ const common = {
   legalComments: 'none',
 };
 
+await mkdir('media/vendor', { recursive: true });
 await Promise.all([
   build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', ...sdks] }),
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: sdks }),
+  // The webview script: the shared protocol (zod) and the renderer, for the browser, no Node.
+  build({
+    ...common,
+    entryPoints: ['src/views/webview/result.ts'],
+    outfile: 'media/result.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: production ? false : 'inline',
+  }),
+  copyFile('node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js', 'media/vendor/lightweight-charts.standalone.production.js'),
+  copyFile('node_modules/lightweight-charts/LICENSE', 'media/vendor/lightweight-charts.LICENSE'),
 ]);
 await chmod('dist/cli.js', 0o755);

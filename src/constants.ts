@@ -1,12 +1,38 @@
 /** Command, view and setting ids, spelled once; they match package.json. */
 export const Commands = {
   testOrder: 'sptrader.testOrder',
+  executeOnPaper: 'sptrader.executeOnPaper',
   emergencyStop: 'sptrader.emergencyStop',
   resumeTrading: 'sptrader.resumeTrading',
   tradingStatus: 'sptrader.tradingStatus',
   showAuditLog: 'sptrader.showAuditLog',
   verifyAuditLog: 'sptrader.verifyAuditLog',
+  cancelOrder: 'sptrader.cancelOrder',
+  cancelAllOrders: 'sptrader.cancelAllOrders',
+  resetPaperAccount: 'sptrader.resetPaperAccount',
+  refreshPositions: 'sptrader.refreshPositions',
+  closePosition: 'sptrader.closePosition',
+  refreshOrders: 'sptrader.refreshOrders',
+  setActiveProfile: 'sptrader.setActiveProfile',
+  selectProfile: 'sptrader.selectProfile',
 } as const;
+
+export const Views = {
+  container: 'sptrader',
+  positions: 'sptrader.positions',
+  openOrders: 'sptrader.openOrders',
+  brokerProfiles: 'sptrader.brokerProfiles',
+} as const;
+
+/** The result panel's webview type; the serializer restores panels of this type after a reload. */
+export const RESULT_PANEL_TYPE = 'sptrader.result';
+
+export const StatusBarIds = {
+  profile: 'sptrader.status.profile',
+  trading: 'sptrader.status.trading',
+} as const;
+
+export const DIAGNOSTIC_COLLECTION = 'sptrader';
 
 export const Settings = {
   section: 'sptrader',
@@ -15,6 +41,8 @@ export const Settings = {
   timeoutSeconds: 'python.timeoutSeconds',
   outputLimitBytes: 'python.outputLimitBytes',
   activeProfile: 'activeProfile',
+  paperStartingCash: 'paper.startingCash',
+  paperSeed: 'paper.seed',
 } as const;
 
 export const OUTPUT_CHANNEL_NAME = 'SPtrader';

@@ -6,37 +6,70 @@
 import * as vscode from 'vscode';
 import { join } from 'node:path';
 import { systemClock } from './common/clock';
+import type { BrokerApi } from './brokers/broker';
 import { PaperBroker } from './brokers/paper/paperBroker';
 import { OUTPUT_CHANNEL_NAME, Settings } from './constants';
+import type { EngineEvent } from './execution/events';
 import { openTradingSession, parseRiskSettings, type RiskSettings, type TradingSession } from './execution/session';
+import { registerCodeLens } from './views/codeLens';
 import { InterpreterService } from './views/interpreter';
-import { registerTestOrderCommand } from './views/testOrderCommand';
+import { registerOrderCommands } from './views/orderCommands';
+import { registerStatusBar } from './views/statusBar';
+import { registerOrderRunCommands } from './views/testOrderCommand';
 import { registerTradingCommands } from './views/tradingCommands';
+import { registerTrees } from './views/trees';
 
 export class Container {
   private session: Promise<TradingSession> | undefined;
+  private readonly engineEvents = new vscode.EventEmitter<EngineEvent>();
+  private readonly sessionOpened = new vscode.EventEmitter<TradingSession>();
+  /** Every engine event, for the views (trees, status bar); fired once the engine is open. */
+  readonly onEngineEvent = this.engineEvents.event;
+  /** Fired when the engine has opened and connected its venues: views read their first state then. */
+  readonly onDidOpenSession = this.sessionOpened.event;
+  /** Broker profiles by id (for now the embedded paper venue only). */
+  readonly brokers: ReadonlyMap<string, BrokerApi>;
+  private openedSession: TradingSession | undefined;
 
   private constructor(
     readonly context: vscode.ExtensionContext,
     readonly log: vscode.LogOutputChannel,
     readonly paperBroker: PaperBroker,
     readonly interpreters: InterpreterService,
-  ) {}
+  ) {
+    this.brokers = new Map<string, BrokerApi>([[paperBroker.id, paperBroker]]);
+    context.subscriptions.push(this.engineEvents, this.sessionOpened);
+  }
 
   static create(context: vscode.ExtensionContext): Container {
     const log = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true });
     context.subscriptions.push(log);
     try {
-      const paperBroker = new PaperBroker({ clock: systemClock, stateFile: join(context.globalStorageUri.fsPath, 'paper', 'paper-account.json') });
+      const config = vscode.workspace.getConfiguration(Settings.section);
+      const startingCash = config.get<number | null>(Settings.paperStartingCash) ?? undefined;
+      const seed = config.get<number | null>(Settings.paperSeed) ?? undefined;
+      const paperBroker = new PaperBroker({
+        clock: systemClock,
+        stateFile: join(context.globalStorageUri.fsPath, 'paper', 'paper-account.json'),
+        startingCash,
+        seed,
+        onError: (message, error) => log.error(`Paper venue: ${message}: ${error instanceof Error ? error.message : String(error)}`),
+      });
       const interpreters = new InterpreterService(log);
       context.subscriptions.push(interpreters);
       const container = new Container(context, log, paperBroker, interpreters);
-      registerTestOrderCommand(container);
+      registerOrderRunCommands(container);
       registerTradingCommands(container);
+      registerOrderCommands(container);
+      registerCodeLens(context);
+      registerTrees(container);
+      registerStatusBar(container);
       context.subscriptions.push(
         vscode.workspace.onDidChangeConfiguration((e) => {
           if (e.affectsConfiguration(`${Settings.section}.risk`) || e.affectsConfiguration(`${Settings.section}.circuitBreaker`))
             void container.applySettings();
+          if (e.affectsConfiguration(`${Settings.section}.paper`))
+            void vscode.window.showInformationMessage('SPtrader: the paper venue settings apply after a window reload.');
         }),
       );
       log.info('SPtrader Order Execution activated');
@@ -47,6 +80,11 @@ export class Container {
       void vscode.window.showErrorMessage(`SPtrader could not start: ${message}`);
       throw e;
     }
+  }
+
+  /** The engine when it is already open (views must not open it just to draw themselves). */
+  get openSession(): TradingSession | undefined {
+    return this.openedSession;
   }
 
   get stateDir(): string {
@@ -74,8 +112,11 @@ export class Container {
         else if (e.type === 'VenueError') this.log.error(`${e.venue} ${e.operation}: ${e.reason}: ${e.message}`);
         else if (e.type === 'ExternalOrderFound')
           this.log.info(`External order at ${e.venue}: ${e.order.client_order_id} (${e.order.symbol}); not placed by SPtrader, left alone`);
+        this.engineEvents.fire(e);
       });
       await session.engine.connect('paper');
+      this.openedSession = session;
+      this.sessionOpened.fire(session);
       return session;
     })();
     this.session.catch(() => (this.session = undefined));

@@ -1,55 +1,115 @@
+/**
+ * "Test Order" and "Execute on Paper": run the component, send its order through the engine, and
+ * show the outcome in the result panel, the log and Problems. The trading itself is `runTestOrder`'s.
+ */
 import * as vscode from 'vscode';
 import { systemClock } from '../common/clock';
 import { Commands } from '../constants';
 import type { Container } from '../container';
 import { formatOutcome } from '../execution/formatOutcome';
-import { runTestOrder } from '../execution/testOrder';
+import { failedBeforeRun, runTestOrder, type TestOrderOutcome } from '../execution/testOrder';
+import { RunDiagnostics } from './diagnostics';
+import { withDelayedProgress } from './progress';
+import type { RunKind } from './protocol';
+import { QuoteHistory, quotePointOf } from './quoteHistory';
+import { ResultPanel } from './resultPanel';
+import { resultViewOf } from './resultView';
 
-/** "SPtrader: Test Order" on the component in the active editor; the result goes to the log. */
-export function registerTestOrderCommand(container: Container): void {
-  container.context.subscriptions.push(
-    vscode.commands.registerCommand(Commands.testOrder, async (uri?: vscode.Uri) => {
-      const target = uri ?? vscode.window.activeTextEditor?.document.uri;
-      if (!target || !target.fsPath.endsWith('.py')) {
-        void vscode.window.showWarningMessage('Open a Python order component first, then run SPtrader: Test Order.');
-        return undefined;
-      }
-      if (!vscode.workspace.isTrusted) {
-        void vscode.window
-          .showWarningMessage(
-            'SPtrader runs order components only in a trusted workspace: they are Python programs with your permissions. Trust this workspace to test orders.',
-            'Manage Workspace Trust',
-          )
-          .then((choice) => {
-            if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
-          });
-        return undefined;
-      }
-      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
-      if (document?.isDirty) await document.save();
-      const log = container.log;
-      try {
+const LABELS: Record<RunKind, string> = { 'test-order': 'Test Order', 'execute-paper': 'Execute on Paper' };
+
+export function registerOrderRunCommands(container: Container): void {
+  const { context, log } = container;
+  const quotes = new QuoteHistory();
+  const diagnostics = new RunDiagnostics();
+  const panel = new ResultPanel(
+    context.extensionUri,
+    {
+      runAgain: (view) => {
+        const command = view.kind === 'execute-paper' ? Commands.executeOnPaper : Commands.testOrder;
+        void vscode.commands.executeCommand(command, vscode.Uri.file(view.file), view.className ?? undefined);
+      },
+      sampleQuote: async (venue, symbol) => {
+        const broker = container.brokers.get(venue);
+        if (!broker?.isConnected()) return undefined;
+        try {
+          const quote = await broker.getQuote(symbol);
+          const point = { time: quote.timestamp, bid: quote.bid, ask: quote.ask };
+          quotes.record(symbol, point);
+          return point;
+        } catch {
+          return undefined;
+        }
+      },
+    },
+    log,
+  );
+  context.subscriptions.push(diagnostics, panel);
+
+  const run = async (kind: RunKind, uri?: vscode.Uri, className?: string): Promise<TestOrderOutcome | undefined> => {
+    const label = LABELS[kind];
+    const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+    if (!target || !target.fsPath.endsWith('.py')) {
+      void vscode.window.showWarningMessage(`Open a Python order component first, then run SPtrader: ${label}.`);
+      return undefined;
+    }
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window
+        .showWarningMessage(
+          `SPtrader runs order components only in a trusted workspace: they are Python programs with your permissions. Trust this workspace to use ${label}.`,
+          'Manage Workspace Trust',
+        )
+        .then((choice) => {
+          if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+        });
+      return undefined;
+    }
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
+    if (document?.isDirty) await document.save();
+    const broker = container.paperBroker;
+    const started = performance.now();
+    panel.setRunning(true);
+    let outcome: TestOrderOutcome;
+    try {
+      outcome = await withDelayedProgress(`SPtrader: ${label}${className ? ` ${className}` : ''}`, async () => {
         const worker = await container.interpreters.workerFor(target);
         const { engine } = await container.trading();
-        const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'SPtrader: testing order' }, () =>
-          runTestOrder({ file: target.fsPath }, { runner: worker, broker: container.paperBroker, engine, clock: systemClock }),
+        return runTestOrder(
+          { file: target.fsPath, className: typeof className === 'string' ? className : undefined, source: kind },
+          { runner: worker, broker, engine, clock: systemClock },
         );
-        log.info(`Test Order ${target.fsPath}\n${formatOutcome(outcome)}`);
-        log.show(true);
-        const show = outcome.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
-        void show(`SPtrader: ${outcome.summary}`, 'Show Log').then((choice) => {
-          if (choice) log.show();
-        });
-        return outcome;
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        log.error(`Test Order failed: ${message}`);
-        const actions = /INTERPRETER/.test(String((e as { code?: unknown }).code)) ? ['Select Interpreter'] : [];
-        void vscode.window.showErrorMessage(`SPtrader: ${message}`, ...actions).then((choice) => {
-          if (choice === 'Select Interpreter') void vscode.commands.executeCommand('python.setInterpreter');
-        });
-        return undefined;
-      }
-    }),
+      });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      const raw = (e as { code?: unknown }).code;
+      const code = typeof raw === 'string' ? raw : 'RUN_FAILED';
+      log.error(`${label} failed: ${message}`);
+      const actions = /INTERPRETER/.test(code) ? ['Select Interpreter'] : [];
+      void vscode.window.showErrorMessage(`SPtrader: ${message}`, ...actions).then((choice) => {
+        if (choice === 'Select Interpreter') void vscode.commands.executeCommand('python.setInterpreter');
+      });
+      outcome = failedBeforeRun(target.fsPath, { id: broker.id, environment: broker.environment }, { code, message }, performance.now() - started);
+    } finally {
+      panel.setRunning(false);
+    }
+    const decided = quotePointOf(outcome.marketData, systemClock.now());
+    if (decided) quotes.record(decided.symbol, decided.point);
+    const symbol = outcome.order?.symbol ?? decided?.symbol;
+    if (symbol && broker.isConnected()) {
+      const after = await broker.getQuote(symbol).catch(() => undefined);
+      if (after) quotes.record(symbol, { time: after.timestamp, bid: after.bid, ask: after.ask });
+    }
+    log.info(`${label} ${target.fsPath}\n${formatOutcome(outcome)}`);
+    await diagnostics.update(outcome);
+    panel.show(resultViewOf(outcome, { kind, ranAt: systemClock.now(), quotes: symbol ? quotes.recent(symbol) : [] }));
+    const show = outcome.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
+    void show(`SPtrader: ${outcome.summary}`, 'Show Log').then((choice) => {
+      if (choice) log.show();
+    });
+    return outcome;
+  };
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand(Commands.testOrder, (uri?: vscode.Uri, className?: string) => run('test-order', uri, className)),
+    vscode.commands.registerCommand(Commands.executeOnPaper, (uri?: vscode.Uri, className?: string) => run('execute-paper', uri, className)),
   );
 }

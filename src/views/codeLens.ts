@@ -1,0 +1,30 @@
+/** "▶ Test Order" and "Execute on Paper" above each order component class; found by reading the text, never by running it. */
+import * as vscode from 'vscode';
+import { Commands } from '../constants';
+import { findOrderClasses } from './orderClassScan';
+
+export class OrderCodeLensProvider implements vscode.CodeLensProvider {
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    return findOrderClasses(document.getText()).flatMap((c) => {
+      const range = new vscode.Range(c.line, 0, c.line, 0);
+      return [
+        new vscode.CodeLens(range, {
+          title: '▶ Test Order',
+          tooltip: `Run ${c.className} and send its order to the active profile's non-live venue`,
+          command: Commands.testOrder,
+          arguments: [document.uri, c.className],
+        }),
+        new vscode.CodeLens(range, {
+          title: 'Execute on Paper',
+          tooltip: `Run ${c.className} and execute its order on the embedded paper venue`,
+          command: Commands.executeOnPaper,
+          arguments: [document.uri, c.className],
+        }),
+      ];
+    });
+  }
+}
+
+export function registerCodeLens(context: vscode.ExtensionContext): void {
+  context.subscriptions.push(vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, new OrderCodeLensProvider()));
+}

@@ -1,0 +1,165 @@
+/**
+ * Cancel, cancel all, close a position, reset the paper account and choose the active profile.
+ * Every order goes through the engine (risk checks, audit log); none goes to a broker directly.
+ */
+import * as vscode from 'vscode';
+import { systemClock } from '../common/clock';
+import { Commands, Settings } from '../constants';
+import type { Container } from '../container';
+import { submitOrderCommand } from '../execution/events';
+import type { ExecutionEngine } from '../execution/engine';
+import { isFinalState, type OrderState } from '../execution/orderState';
+import { describeOrderType } from '../orders/model';
+import { activeProfile, type OrderNode, type PositionNode, type ProfileNode } from './trees';
+
+export function registerOrderCommands(container: Container): void {
+  const { log } = container;
+  const guard =
+    <A extends unknown[]>(name: string, run: (...args: A) => Promise<void>) =>
+    async (...args: A): Promise<void> => {
+      try {
+        await run(...args);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        log.error(`${name} failed: ${message}`);
+        void vscode.window.showErrorMessage(`SPtrader: ${name} failed: ${message}`);
+      }
+    };
+
+  const cancelOne = async (engine: ExecutionEngine, clientOrderId: string): Promise<OrderState> => {
+    const after = await engine.cancel(clientOrderId);
+    log.info(`Cancel ${clientOrderId}: ${after.state}${after.reason ? ` (${after.reason})` : ''}`);
+    return after.state;
+  };
+
+  container.context.subscriptions.push(
+    vscode.commands.registerCommand(
+      Commands.cancelOrder,
+      guard('Cancel Order', async (node?: OrderNode) => {
+        const { engine } = await container.trading();
+        let clientOrderId = node?.kind === 'order' ? node.record.clientOrderId : undefined;
+        if (!clientOrderId) {
+          const working = engine.workingOrders();
+          if (working.length === 0) {
+            void vscode.window.showInformationMessage('SPtrader: there are no working orders to cancel.');
+            return;
+          }
+          const picked = await vscode.window.showQuickPick(
+            working.map((r) => ({
+              label: `${r.request.side.toUpperCase()} ${r.request.quantity} ${r.request.symbol}`,
+              description: `${describeOrderType(r.request.order_type)} · ${r.state} · ${r.venue}`,
+              detail: r.clientOrderId,
+              clientOrderId: r.clientOrderId,
+            })),
+            { title: 'Cancel Order', placeHolder: 'The working order to cancel' },
+          );
+          clientOrderId = picked?.clientOrderId;
+        }
+        if (!clientOrderId) return;
+        const state = await cancelOne(engine, clientOrderId);
+        const done = state === 'CANCELLED' || state === 'DENIED';
+        const show = done ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+        void show(`SPtrader: order ${clientOrderId} is ${state.replace('_', ' ')}${done ? '' : ' (the venue has not confirmed the cancel yet)'}.`);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.cancelAllOrders,
+      guard('Cancel All Orders', async () => {
+        const { engine } = await container.trading();
+        const working = engine.workingOrders();
+        if (working.length === 0) {
+          void vscode.window.showInformationMessage('SPtrader: there are no working orders to cancel.');
+          return;
+        }
+        const states = await Promise.all(working.map((r) => cancelOne(engine, r.clientOrderId)));
+        const open = states.filter((s) => !isFinalState(s)).length;
+        const message = `SPtrader: ${states.length - open} of ${states.length} order(s) cancelled${open ? `; ${open} still waiting for the venue (see the log)` : ''}.`;
+        void (open ? vscode.window.showWarningMessage(message) : vscode.window.showInformationMessage(message));
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.closePosition,
+      guard('Close Position', async (node?: PositionNode) => {
+        if (node?.kind !== 'position') {
+          void vscode.window.showInformationMessage('SPtrader: choose Close Position on a position in the SPtrader Positions view.');
+          return;
+        }
+        const { venue, position } = node;
+        const side = position.quantity > 0 ? 'sell' : 'buy';
+        const quantity = Math.abs(position.quantity);
+        const sure = await vscode.window.showWarningMessage(
+          `Close ${position.symbol} at ${venue}: ${side} ${quantity} at market?`,
+          { modal: true, detail: `Position ${position.quantity} @ ${position.average_price}; unrealized P&L ${position.unrealized_pnl}.` },
+          'Close Position',
+        );
+        if (sure !== 'Close Position') return;
+        const { engine } = await container.trading();
+        const cmd = submitOrderCommand(
+          { symbol: position.symbol, side, quantity, order_type: { type: 'market' }, time_in_force: { type: 'IOC' }, metadata: { reason: 'close position' } },
+          { venue, source: 'flatten', clock: systemClock },
+        );
+        const result = await engine.submit(cmd);
+        if (result.denial) {
+          void vscode.window.showErrorMessage(`SPtrader: closing ${position.symbol} was denied (${result.denial.code}): ${result.denial.message}`);
+          return;
+        }
+        const record = (await engine.waitForFinal(cmd.clientOrderId, 5000)) ?? result.order;
+        log.info(`Close Position ${position.symbol} at ${venue}: ${side} ${quantity}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`);
+        const show = record.state === 'FILLED' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+        void show(`SPtrader: close ${position.symbol}: ${record.state.replace('_', ' ')}${record.reason ? `: ${record.reason}` : ''}.`);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.resetPaperAccount,
+      guard('Reset Paper Account', async () => {
+        const session = container.openSession;
+        const working = session?.engine.workingOrders().filter((r) => r.venue === container.paperBroker.id) ?? [];
+        const sure = await vscode.window.showWarningMessage(
+          'Reset the paper account?',
+          {
+            modal: true,
+            detail: `Cash goes back to the starting amount; every paper position, order and fill is deleted${working.length ? `, and the ${working.length} working paper order(s) are cancelled first` : ''}. The audit log keeps its history.`,
+          },
+          'Reset Paper Account',
+        );
+        if (sure !== 'Reset Paper Account') return;
+        const { engine } = await container.trading();
+        for (const r of engine.workingOrders().filter((o) => o.venue === container.paperBroker.id)) await cancelOne(engine, r.clientOrderId);
+        container.paperBroker.reset();
+        // The engine takes the (now empty) positions from the venue and reports the difference.
+        await engine.reconcile(container.paperBroker.id);
+        log.warn('Paper account reset');
+        void vscode.window.showInformationMessage('SPtrader: the paper account was reset.');
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.setActiveProfile,
+      guard('Set Active Profile', async (node?: ProfileNode) => {
+        const id = node?.id ?? (await pickProfile(container));
+        if (!id) return;
+        await vscode.workspace.getConfiguration(Settings.section).update(Settings.activeProfile, id, vscode.ConfigurationTarget.Global);
+        void vscode.window.showInformationMessage(`SPtrader: the active profile is now "${id}".`);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.selectProfile,
+      guard('Select Profile', async () => {
+        const id = await pickProfile(container);
+        if (id) await vscode.workspace.getConfiguration(Settings.section).update(Settings.activeProfile, id, vscode.ConfigurationTarget.Global);
+      }),
+    ),
+  );
+}
+
+async function pickProfile(container: Container): Promise<string | undefined> {
+  const active = activeProfile();
+  const picked = await vscode.window.showQuickPick(
+    [...container.brokers.values()].map((b) => ({
+      label: `${b.id === active ? '$(pass-filled) ' : ''}${b.displayName}`,
+      description: `${b.environment} · ${b.isConnected() ? 'connected' : 'not connected'}`,
+      id: b.id,
+    })),
+    { title: 'SPtrader: Broker Profile', placeHolder: 'The profile Test Order and the status bar use' },
+  );
+  return picked?.id;
+}

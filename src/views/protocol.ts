@@ -1,0 +1,147 @@
+/**
+ * The result panel's message protocol, shared by the extension host and the webview script (which
+ * esbuild bundles from this very file). Commands go webview → host, notifications host → webview;
+ * the webview says `ready` before the host pushes the first result. Both sides parse every
+ * incoming message with these schemas and drop what does not match.
+ *
+ * No `vscode` and no Node imports here: this module runs in the browser too.
+ */
+import { z } from 'zod';
+
+const nullableNumber = z.number().nullable();
+const limitValue = z.union([z.number(), z.string()]).nullable();
+
+export const RiskRowSchema = z.object({
+  check: z.string(),
+  code: z.string(),
+  passed: z.boolean(),
+  message: z.string(),
+  limit: limitValue,
+  actual: limitValue,
+});
+
+export const TimelineRowSchema = z.object({
+  type: z.string(),
+  at: z.number(),
+  state: z.string().nullable(),
+  detail: z.string(),
+});
+
+export const FillRowSchema = z.object({
+  fillId: z.string(),
+  price: z.number(),
+  quantity: z.number(),
+  commission: z.number(),
+  liquidity: z.string(),
+  timestamp: z.number(),
+});
+
+export const QuotePointSchema = z.object({
+  /** Milliseconds since the Unix epoch. */
+  time: z.number(),
+  bid: z.number(),
+  ask: z.number(),
+});
+
+export const PriceLineSchema = z.object({ price: z.number(), title: z.string() });
+
+export const ErrorRowSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  file: z.string().nullable(),
+  line: z.number().int().nullable(),
+  path: z.string().nullable(),
+});
+
+export const RunKindSchema = z.enum(['test-order', 'execute-paper']);
+export type RunKind = z.infer<typeof RunKindSchema>;
+
+/** What the panel shows: a plain, serializable view of a TestOrderOutcome (also what the webview saves as its state). */
+export const ResultViewSchema = z.object({
+  kind: RunKindSchema,
+  ok: z.boolean(),
+  exitCode: z.number().int(),
+  /** FILLED, PARTIALLY FILLED, ACCEPTED, CANCELLED, DENIED, REJECTED, ERROR, NO ORDER, VALIDATED… */
+  status: z.string(),
+  summary: z.string(),
+  ranAt: z.number(),
+  file: z.string(),
+  className: z.string().nullable(),
+  venue: z.object({ id: z.string(), environment: z.string() }),
+  symbol: z.string().nullable(),
+  side: z.string().nullable(),
+  clientOrderId: z.string().nullable(),
+  /** The component's return value as JSON text, and the order after validation and fitting to the venue's grid. */
+  orderReturned: z.string().nullable(),
+  orderNormalized: z.string().nullable(),
+  risk: z.array(RiskRowSchema),
+  denial: z.object({ code: z.string(), message: z.string() }).nullable(),
+  timeline: z.array(TimelineRowSchema),
+  timings: z.object({
+    componentMs: nullableNumber,
+    pythonMs: nullableNumber,
+    engineMs: nullableNumber,
+    venueMs: nullableNumber,
+    totalMs: z.number(),
+  }),
+  slippage: z
+    .object({
+      units: z.number(),
+      unit: z.string(),
+      price: z.number(),
+      bps: z.number(),
+      reference: z.string(),
+      referencePrice: z.number(),
+      fillPrice: z.number(),
+    })
+    .nullable(),
+  commission: nullableNumber,
+  filledPrice: nullableNumber,
+  filledQuantity: nullableNumber,
+  fills: z.array(FillRowSchema),
+  stdout: z.string(),
+  stderr: z.string(),
+  errors: z.array(ErrorRowSchema),
+  notes: z.array(z.string()),
+  quotes: z.array(QuotePointSchema),
+  priceLines: z.array(PriceLineSchema),
+});
+export type ResultView = z.infer<typeof ResultViewSchema>;
+export type RiskRow = z.infer<typeof RiskRowSchema>;
+export type TimelineRow = z.infer<typeof TimelineRowSchema>;
+export type QuotePoint = z.infer<typeof QuotePointSchema>;
+
+/** Webview → host. */
+export const WebviewCommandSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('runAgain') }),
+  z.object({ type: z.literal('openLocation'), file: z.string().min(1), line: z.number().int().positive().nullable() }),
+]);
+export type WebviewCommand = z.infer<typeof WebviewCommandSchema>;
+
+/** Host → webview. */
+export const HostNotificationSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('result'), result: ResultViewSchema }),
+  z.object({ type: z.literal('running'), running: z.boolean() }),
+  z.object({ type: z.literal('quotes'), symbol: z.string(), quotes: z.array(QuotePointSchema) }),
+]);
+export type HostNotification = z.infer<typeof HostNotificationSchema>;
+
+/** What the webview keeps with `setState`, so a reloaded or restored panel shows the same result. */
+export const PanelStateSchema = z.object({ result: ResultViewSchema.nullable() });
+export type PanelState = z.infer<typeof PanelStateSchema>;
+
+export function parseWebviewCommand(message: unknown): WebviewCommand | undefined {
+  const parsed = WebviewCommandSchema.safeParse(message);
+  return parsed.success ? parsed.data : undefined;
+}
+
+export function parseHostNotification(message: unknown): HostNotification | undefined {
+  const parsed = HostNotificationSchema.safeParse(message);
+  return parsed.success ? parsed.data : undefined;
+}
+
+export function parsePanelState(state: unknown): PanelState | undefined {
+  const parsed = PanelStateSchema.safeParse(state);
+  return parsed.success ? parsed.data : undefined;
+}

@@ -1,0 +1,291 @@
+/**
+ * The Test Order / Execute on Paper result panel: one webview panel, revealed with each new result.
+ * The page is media/result.html's markup built here with a CSP nonce; its script (media/result.js)
+ * and the chart library (media/vendor/) are the only scripts it may run. Messages are parsed with
+ * the shared zod protocol; the panel is restored after a reload by its serializer.
+ */
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+import { RESULT_PANEL_TYPE } from '../constants';
+import { parsePanelState, parseWebviewCommand, type HostNotification, type QuotePoint, type ResultView } from './protocol';
+
+export interface ResultPanelHost {
+  /** Runs the same component again the same way (Test Order or Execute on Paper). */
+  runAgain(view: ResultView): void;
+  /** The current quote of a symbol at the result's venue, for the live chart; undefined when unavailable. */
+  sampleQuote(venue: string, symbol: string): Promise<QuotePoint | undefined>;
+}
+
+/** How often the chart takes a quote while the panel is visible (the paper feed changes every 250 ms). */
+const QUOTE_SAMPLE_MS = 1000;
+
+export class ResultPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private current: ResultView | null = null;
+  private ready = false;
+  private running = false;
+  private sampler: NodeJS.Timeout | undefined;
+  private sampling = false;
+  private readonly disposables: vscode.Disposable[] = [];
+  private panelDisposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly host: ResultPanelHost,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(RESULT_PANEL_TYPE, {
+        deserializeWebviewPanel: async (panel, state: unknown) => {
+          this.current = parsePanelState(state)?.result ?? this.current;
+          this.adopt(panel);
+        },
+      }),
+    );
+  }
+
+  /** Shows a result, opening the panel or revealing it without taking focus from the editor. */
+  show(view: ResultView): void {
+    this.current = view;
+    if (!this.panel) {
+      const panel = vscode.window.createWebviewPanel(
+        RESULT_PANEL_TYPE,
+        this.titleOf(view),
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        this.options(),
+      );
+      this.adopt(panel);
+    } else {
+      this.panel.title = this.titleOf(view);
+      this.panel.reveal(undefined, true);
+      this.post({ type: 'result', result: view });
+    }
+    this.updateSampler();
+  }
+
+  setRunning(running: boolean): void {
+    this.running = running;
+    this.post({ type: 'running', running });
+  }
+
+  get result(): ResultView | null {
+    return this.current;
+  }
+
+  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      enableFindWidget: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+  }
+
+  private adopt(panel: vscode.WebviewPanel): void {
+    this.panel = panel;
+    this.ready = false;
+    panel.webview.options = this.options();
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'sptrader.svg');
+    if (this.current) panel.title = this.titleOf(this.current);
+    panel.webview.html = this.html(panel.webview);
+    this.panelDisposables.push(
+      panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
+      panel.onDidChangeViewState(() => this.updateSampler()),
+      panel.onDidDispose(() => {
+        this.panel = undefined;
+        this.ready = false;
+        this.updateSampler();
+        for (const d of this.panelDisposables) d.dispose();
+        this.panelDisposables = [];
+      }),
+    );
+    this.updateSampler();
+  }
+
+  private onMessage(message: unknown): void {
+    const command = parseWebviewCommand(message);
+    if (!command) {
+      this.log.warn(`Result panel: ignored a message that does not follow the protocol: ${JSON.stringify(message)?.slice(0, 200)}`);
+      return;
+    }
+    switch (command.type) {
+      case 'ready':
+        this.ready = true;
+        if (this.current) this.post({ type: 'result', result: this.current });
+        this.post({ type: 'running', running: this.running });
+        break;
+      case 'runAgain':
+        if (this.current && !this.running) this.host.runAgain(this.current);
+        break;
+      case 'openLocation':
+        void this.openLocation(command.file, command.line);
+        break;
+    }
+  }
+
+  /** Opens only files the shown result names, at the (1-based) line. */
+  private async openLocation(file: string, line: number | null): Promise<void> {
+    const known = this.current && (this.current.file === file || this.current.errors.some((e) => e.file === file));
+    if (!known) return;
+    try {
+      const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+      const position = new vscode.Position(Math.max(0, Math.min((line ?? 1) - 1, document.lineCount - 1)), 0);
+      await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(position, position) });
+    } catch (e) {
+      void vscode.window.showErrorMessage(`SPtrader: cannot open ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private post(message: HostNotification): void {
+    if (this.panel && this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  /** Takes quotes for the chart only while the panel is on screen; nothing runs while it is hidden. */
+  private updateSampler(): void {
+    const want = this.panel?.visible === true && this.current !== null && this.current.symbol !== null;
+    if (want && !this.sampler) {
+      this.sampler = setInterval(() => void this.sample(), QUOTE_SAMPLE_MS);
+    } else if (!want && this.sampler) {
+      clearInterval(this.sampler);
+      this.sampler = undefined;
+    }
+  }
+
+  private async sample(): Promise<void> {
+    const view = this.current;
+    if (this.sampling || !view?.symbol) return;
+    this.sampling = true;
+    try {
+      const point = await this.host.sampleQuote(view.venue.id, view.symbol);
+      if (point) this.post({ type: 'quotes', symbol: view.symbol, quotes: [point] });
+    } finally {
+      this.sampling = false;
+    }
+  }
+
+  private titleOf(view: ResultView): string {
+    const name = view.className ?? view.file.split(/[\\/]/).pop() ?? 'order';
+    return `${view.status}: ${name}`;
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = randomBytes(16).toString('base64');
+    const media = (...path: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', ...path)).toString();
+    const csp = [
+      "default-src 'none'",
+      `img-src ${webview.cspSource} data:`,
+      `style-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${media('result.css')}">
+<title>SPtrader result</title>
+</head>
+<body>
+<main aria-labelledby="heading">
+  <h1 id="heading" class="visually-hidden" hidden>SPtrader order result</h1>
+  <p id="empty">No result yet. Run <strong>SPtrader: Test Order</strong> or <strong>SPtrader: Execute on Paper</strong> on an order component.</p>
+  <div id="content" hidden>
+    <header>
+      <span id="status" tabindex="-1" role="status" aria-live="polite" aria-label="Order status"></span>
+      <span id="summary"></span>
+      <button id="run-again" type="button" aria-label="Run the component again">Run again</button>
+      <span id="running" aria-live="polite"></span>
+    </header>
+    <p class="meta"><span id="component"></span> · <span id="venue"></span> · <span id="ran-at"></span></p>
+    <section id="errors-section" aria-labelledby="errors-heading" hidden>
+      <h2 id="errors-heading">Errors</h2>
+      <ul id="errors"></ul>
+    </section>
+    <div class="grid">
+      <section aria-labelledby="timings-heading">
+        <h2 id="timings-heading">Timings</h2>
+        <dl class="timings">
+          <dt>Component</dt><dd id="timing-component"></dd>
+          <dt>Python total</dt><dd id="timing-python"></dd>
+          <dt>Engine</dt><dd id="timing-engine"></dd>
+          <dt>Venue</dt><dd id="timing-venue"></dd>
+          <dt>Total</dt><dd id="timing-total"></dd>
+        </dl>
+      </section>
+      <section aria-labelledby="execution-heading">
+        <h2 id="execution-heading">Execution</h2>
+        <dl class="timings">
+          <dt>Filled</dt><dd id="filled"></dd>
+          <dt>Slippage</dt><dd id="slippage"></dd>
+          <dt>Commission</dt><dd id="commission"></dd>
+        </dl>
+      </section>
+    </div>
+    <section aria-labelledby="chart-heading">
+      <h2 id="chart-heading">Price</h2>
+      <div id="chart" role="img" aria-label="Recent bid and ask with the order's prices and fills"></div>
+      <p class="attribution"><span id="chart-note"></span> · Charts by <a href="https://www.tradingview.com/">TradingView</a> Lightweight Charts™</p>
+    </section>
+    <section aria-labelledby="risk-heading">
+      <h2 id="risk-heading">Risk checks</h2>
+      <table id="risk-table">
+        <thead><tr><th scope="col">Check</th><th scope="col">Limit</th><th scope="col">Actual</th><th scope="col">Result</th></tr></thead>
+        <tbody id="risk-body"></tbody>
+      </table>
+      <p id="risk-empty" class="meta">No risk checks ran.</p>
+      <p id="denial"></p>
+    </section>
+    <section aria-labelledby="timeline-heading">
+      <h2 id="timeline-heading">Status timeline</h2>
+      <ol id="timeline" class="timeline"></ol>
+      <p id="timeline-empty" class="meta">The order reached no venue.</p>
+    </section>
+    <section aria-labelledby="fills-heading">
+      <h2 id="fills-heading">Fills</h2>
+      <table id="fills-table">
+        <thead><tr><th scope="col">Time</th><th scope="col">Price</th><th scope="col">Quantity</th><th scope="col">Commission</th><th scope="col">Liquidity</th></tr></thead>
+        <tbody id="fills-body"></tbody>
+      </table>
+      <p id="fills-empty" class="meta">No fills.</p>
+    </section>
+    <div class="grid">
+      <section aria-labelledby="returned-heading">
+        <h2 id="returned-heading">Order as returned</h2>
+        <pre id="order-returned" tabindex="0"></pre>
+      </section>
+      <section aria-labelledby="normalized-heading">
+        <h2 id="normalized-heading">Order as normalised</h2>
+        <pre id="order-normalized" tabindex="0"></pre>
+      </section>
+    </div>
+    <section id="notes-section" aria-labelledby="notes-heading" hidden>
+      <h2 id="notes-heading">Notes</h2>
+      <ul id="notes"></ul>
+    </section>
+    <div class="grid">
+      <section aria-labelledby="stdout-heading">
+        <h2 id="stdout-heading">Component stdout</h2>
+        <pre id="stdout" tabindex="0"></pre>
+      </section>
+      <section aria-labelledby="stderr-heading">
+        <h2 id="stderr-heading">Component stderr</h2>
+        <pre id="stderr" tabindex="0"></pre>
+      </section>
+    </div>
+  </div>
+</main>
+<script nonce="${nonce}" src="${media('vendor', 'lightweight-charts.standalone.production.js')}"></script>
+<script nonce="${nonce}" src="${media('result.js')}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    if (this.sampler) clearInterval(this.sampler);
+    this.sampler = undefined;
+    this.panel?.dispose();
+    for (const d of [...this.disposables, ...this.panelDisposables]) d.dispose();
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Turns a TestOrderOutcome into the plain view the result panel shows. Pure (no `vscode`), so the
+ * panel's contents are unit-tested without an editor.
+ */
+import type { EngineEvent } from '../execution/events';
+import type { TestOrderOutcome } from '../execution/testOrder';
+import type { OrderRequest } from '../orders/model';
+import type { PriceLineSchema, QuotePoint, ResultView, RunKind, TimelineRow } from './protocol';
+import type { z } from 'zod';
+
+export function resultViewOf(outcome: TestOrderOutcome, options: { kind: RunKind; ranAt: number; quotes: readonly QuotePoint[] }): ResultView {
+  const order = outcome.order;
+  const response = outcome.response;
+  const md = outcome.marketData;
+  const symbol = order?.symbol ?? (typeof md?.['symbol'] === 'string' ? md['symbol'] : null);
+  return {
+    kind: options.kind,
+    ok: outcome.ok,
+    exitCode: outcome.exitCode,
+    status: statusOf(outcome),
+    summary: outcome.summary,
+    ranAt: options.ranAt,
+    file: outcome.component.file,
+    className: outcome.component.className ?? null,
+    venue: { ...outcome.venue },
+    symbol,
+    side: order?.side ?? null,
+    clientOrderId: order?.client_order_id ?? response?.client_order_id ?? null,
+    orderReturned: jsonOrNull(outcome.component.output),
+    orderNormalized: order ? JSON.stringify(order, null, 2) : null,
+    risk: outcome.risk.map((r) => ({ check: r.check, code: r.code, passed: r.passed, message: r.message, limit: r.limit, actual: r.actual })),
+    denial: outcome.denial ? { ...outcome.denial } : null,
+    timeline: outcome.events.map(timelineRowOf),
+    timings: { ...outcome.timings },
+    slippage: outcome.slippage ? { ...outcome.slippage } : null,
+    commission: response?.commission ?? null,
+    filledPrice: response?.filled_price ?? null,
+    filledQuantity: response?.filled_quantity ?? null,
+    fills: (response?.fills ?? []).map((f) => ({
+      fillId: f.fill_id,
+      price: f.price,
+      quantity: f.quantity,
+      commission: f.commission,
+      liquidity: f.liquidity,
+      timestamp: f.timestamp,
+    })),
+    stdout: outcome.component.stdout,
+    stderr: outcome.component.stderr,
+    errors: outcome.errors.map((e) => ({ code: e.code, message: e.message, file: e.file ?? null, line: e.line ?? null, path: e.path ?? null })),
+    notes: [...outcome.notes],
+    quotes: [...options.quotes],
+    priceLines: priceLinesOf(order, md),
+  };
+}
+
+/** One word for the summary line: the order's final state, or why there is none. */
+export function statusOf(outcome: TestOrderOutcome): string {
+  if (outcome.denial) return 'DENIED';
+  if (outcome.response) {
+    const last = [...outcome.events].reverse().find((e): e is Extract<EngineEvent, { state: unknown }> => 'state' in e);
+    if (last) return last.state.replace('_', ' ');
+    return outcome.response.status.status.toUpperCase().replace('_', ' ');
+  }
+  if (outcome.errors.length > 0) return outcome.errors.some((e) => e.code === 'INVALID_ORDER') ? 'INVALID' : 'ERROR';
+  if (outcome.order) return 'VALIDATED';
+  return 'NO ORDER';
+}
+
+export function timelineRowOf(e: EngineEvent): TimelineRow {
+  const state = 'state' in e ? e.state : null;
+  return { type: e.type, at: e.at, state, detail: detailOf(e) };
+}
+
+function detailOf(e: EngineEvent): string {
+  switch (e.type) {
+    case 'OrderSubmitted':
+      return `${e.order.side} ${e.order.quantity} ${e.order.symbol}; ${e.risk.length} risk checks passed`;
+    case 'OrderDenied':
+      return `${e.code}: ${e.reason}`;
+    case 'OrderAccepted':
+      return `venue order id ${e.venueOrderId}`;
+    case 'OrderUnconfirmed':
+    case 'OrderCancelRejected':
+    case 'OrderRejected':
+      return e.reason;
+    case 'OrderPartiallyFilled':
+    case 'OrderFilled':
+      return `${e.fill.quantity} @ ${e.fill.price} (${e.fill.liquidity}); filled ${e.filledQuantity}, remaining ${e.remainingQuantity}`;
+    case 'TransitionRefused':
+      return `${e.code}: ${e.message}`;
+    case 'OrderCancelRequested':
+    case 'OrderCancelled':
+    case 'OrderExpired':
+      return '';
+    default:
+      return '';
+  }
+}
+
+type PriceLine = z.infer<typeof PriceLineSchema>;
+
+/** The order's own prices and the touch the component decided on, drawn across the chart. */
+export function priceLinesOf(order: OrderRequest | null, marketData: Record<string, unknown> | null): PriceLine[] {
+  const lines: PriceLine[] = [];
+  if (order) {
+    const t = order.order_type;
+    if (t.type === 'limit') lines.push({ price: t.price, title: 'limit' });
+    else if (t.type === 'stop') lines.push({ price: t.price, title: 'stop' });
+    else if (t.type === 'stop_limit') lines.push({ price: t.stop_price, title: 'stop' }, { price: t.limit_price, title: 'limit' });
+  }
+  const reference = order?.side === 'sell' ? 'bid' : 'ask';
+  const touch = marketData?.[reference];
+  if (typeof touch === 'number') lines.push({ price: touch, title: `decision ${reference}` });
+  return lines;
+}
+
+function jsonOrNull(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  try {
+    return JSON.stringify(value, null, 2) ?? null;
+  } catch (e) {
+    return `(not JSON: ${e instanceof Error ? e.message : 'unknown'})`;
+  }
+}

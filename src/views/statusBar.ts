@@ -1,0 +1,75 @@
+/**
+ * Two status bar items: the active broker profile with its connection, and the trading state
+ * (ACTIVE / REDUCING / HALTED). Both follow the engine's events; nothing polls.
+ */
+import * as vscode from 'vscode';
+import { Commands, Settings, StatusBarIds } from '../constants';
+import type { Container } from '../container';
+import type { TradingStateName } from '../execution/risk';
+import { activeProfile } from './trees';
+
+const TRADING_ICONS: Record<TradingStateName, string> = { ACTIVE: '$(pulse)', REDUCING: '$(warning)', HALTED: '$(circle-slash)' };
+
+export function registerStatusBar(container: Container): void {
+  const profile = vscode.window.createStatusBarItem(StatusBarIds.profile, vscode.StatusBarAlignment.Left, 101);
+  profile.name = 'SPtrader Profile';
+  const trading = vscode.window.createStatusBarItem(StatusBarIds.trading, vscode.StatusBarAlignment.Left, 100);
+  trading.name = 'SPtrader Trading State';
+
+  const update = (): void => {
+    const id = activeProfile();
+    const broker = container.brokers.get(id);
+    const connected = broker?.isConnected() === true;
+    profile.text = `${connected ? '$(plug)' : '$(debug-disconnect)'} ${id}`;
+    profile.tooltip = broker
+      ? `SPtrader profile "${id}" (${broker.environment}): ${connected ? 'connected' : 'not connected'}. Click to choose a profile.`
+      : `SPtrader profile "${id}" is not configured. Click to choose a profile.`;
+    profile.accessibilityInformation = { label: `SPtrader profile ${id}, ${connected ? 'connected' : 'not connected'}` };
+    profile.command = Commands.selectProfile;
+    profile.backgroundColor = broker ? undefined : new vscode.ThemeColor('statusBarItem.warningBackground');
+
+    const session = container.openSession;
+    if (!session) {
+      trading.text = '$(sync~spin) SPtrader';
+      trading.tooltip = 'SPtrader: opening the engine and its audit log…';
+      trading.command = Commands.tradingStatus;
+      trading.backgroundColor = undefined;
+      return;
+    }
+    const status = session.engine.status();
+    const state = status.tradingState;
+    trading.text = `${TRADING_ICONS[state]} ${state}`;
+    trading.backgroundColor =
+      state === 'HALTED'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : state === 'REDUCING'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
+    const since = new Date(status.since).toLocaleTimeString();
+    const action = state === 'ACTIVE' ? 'Click for Emergency Stop (halt and cancel every open order).' : 'Click to resume trading.';
+    trading.tooltip = `SPtrader trading ${state} since ${since}: ${status.reason}. ${status.workingOrders} working order(s). ${action}`;
+    trading.accessibilityInformation = { label: `SPtrader trading state ${state}. ${action}` };
+    trading.command = state === 'ACTIVE' ? Commands.emergencyStop : Commands.resumeTrading;
+  };
+
+  update();
+  profile.show();
+  trading.show();
+  container.context.subscriptions.push(
+    profile,
+    trading,
+    container.onDidOpenSession(update),
+    container.onEngineEvent((e) => {
+      if (e.type === 'TradingStateChanged' || e.type === 'VenueError' || e.type === 'PositionsReconciled') update();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${Settings.section}.${Settings.activeProfile}`)) update();
+    }),
+  );
+  // The status bar must tell the truth from the start (a halt survives restarts), so the engine opens
+  // now, in the background: activation does not wait for it.
+  void container.trading().catch((e: unknown) => {
+    trading.text = '$(error) SPtrader';
+    trading.tooltip = `SPtrader: the engine could not open: ${e instanceof Error ? e.message : String(e)}`;
+  });
+}

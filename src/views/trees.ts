@@ -1,0 +1,236 @@
+/**
+ * The SPtrader sidebar: Positions, Open Orders and Broker Profiles. The trees read the engine and the
+ * venues; they refresh when the engine reports a change (fills, cancels, reconciles), never on a timer.
+ */
+import * as vscode from 'vscode';
+import type { BrokerApi } from '../brokers/broker';
+import { Commands, Settings, Views } from '../constants';
+import type { Container } from '../container';
+import type { EngineEvent } from '../execution/events';
+import type { OrderRecord } from '../execution/orderState';
+import { describeOrderType, type OrderResponse, type Position } from '../orders/model';
+
+export type PositionNode =
+  | { readonly kind: 'venue'; readonly venue: string }
+  | { readonly kind: 'position'; readonly venue: string; readonly position: Position; readonly currency: string }
+  | { readonly kind: 'message'; readonly text: string };
+
+export type OrderNode =
+  { readonly kind: 'order'; readonly record: OrderRecord } | { readonly kind: 'external'; readonly venue: string; readonly order: OrderResponse };
+
+export interface ProfileNode {
+  readonly kind: 'profile';
+  readonly id: string;
+}
+
+/** Refreshes coalesced over this long, so a burst of fills redraws once. */
+const REFRESH_COALESCE_MS = 100;
+
+abstract class RefreshingTree<T> implements vscode.TreeDataProvider<T>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<T | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private timer: NodeJS.Timeout | undefined;
+
+  refresh(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.changed.fire(undefined);
+    }, REFRESH_COALESCE_MS);
+  }
+
+  abstract getTreeItem(node: T): vscode.TreeItem;
+  abstract getChildren(node?: T): vscode.ProviderResult<T[]>;
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.changed.dispose();
+  }
+}
+
+const number = (n: number, digits = 6): string => n.toLocaleString('en-US', { maximumFractionDigits: digits });
+const signedMoney = (n: number): string => `${n > 0 ? '+' : ''}${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+export class PositionsTree extends RefreshingTree<PositionNode> {
+  constructor(private readonly container: Container) {
+    super();
+  }
+
+  getTreeItem(node: PositionNode): vscode.TreeItem {
+    if (node.kind === 'message') return new vscode.TreeItem(node.text);
+    if (node.kind === 'venue') {
+      const broker = this.container.brokers.get(node.venue);
+      const item = new vscode.TreeItem(broker?.displayName ?? node.venue, vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `venue:${node.venue}`;
+      item.description = broker ? broker.environment : '';
+      item.iconPath = new vscode.ThemeIcon('server-environment');
+      item.contextValue = 'sptrader.venue';
+      return item;
+    }
+    const p = node.position;
+    const item = new vscode.TreeItem(p.symbol);
+    item.id = `position:${node.venue}:${p.symbol}`;
+    item.description = `${number(p.quantity)} @ ${number(p.average_price)} · now ${number(p.current_price)} · P&L ${signedMoney(p.unrealized_pnl)} ${node.currency}`;
+    const colour = p.unrealized_pnl > 0 ? 'charts.green' : p.unrealized_pnl < 0 ? 'charts.red' : 'charts.foreground';
+    item.iconPath = new vscode.ThemeIcon(p.quantity > 0 ? 'arrow-up' : 'arrow-down', new vscode.ThemeColor(colour));
+    item.tooltip = new vscode.MarkdownString(
+      [
+        `**${p.symbol}** at ${node.venue} (${p.quantity > 0 ? 'long' : 'short'})`,
+        '',
+        `| | |`,
+        `|---|---|`,
+        `| Quantity | ${number(p.quantity)} |`,
+        `| Average price | ${number(p.average_price)} |`,
+        `| Current price (mid) | ${number(p.current_price)} |`,
+        `| Unrealized P&L | ${signedMoney(p.unrealized_pnl)} ${node.currency} |`,
+      ].join('\n'),
+    );
+    item.accessibilityInformation = {
+      label: `${p.symbol}: ${p.quantity} at average ${p.average_price}, now ${p.current_price}, unrealized profit and loss ${p.unrealized_pnl} ${node.currency}`,
+    };
+    item.contextValue = 'sptrader.position';
+    return item;
+  }
+
+  async getChildren(node?: PositionNode): Promise<PositionNode[]> {
+    if (!node) return [...this.container.brokers.keys()].map((venue) => ({ kind: 'venue', venue }));
+    if (node.kind !== 'venue') return [];
+    const broker = this.container.brokers.get(node.venue);
+    if (!broker) return [];
+    if (!broker.isConnected()) {
+      void this.container.trading().then(
+        () => this.refresh(),
+        () => undefined,
+      );
+      return [{ kind: 'message', text: 'Connecting…' }];
+    }
+    try {
+      const account = await broker.getAccountInfo();
+      const positions = account.open_positions.filter((p) => p.quantity !== 0);
+      if (positions.length === 0) return [{ kind: 'message', text: 'No open positions' }];
+      return positions.map((position) => ({ kind: 'position', venue: node.venue, position, currency: account.currency }));
+    } catch (e) {
+      return [{ kind: 'message', text: `Cannot read positions: ${e instanceof Error ? e.message : String(e)}` }];
+    }
+  }
+}
+
+export class OpenOrdersTree extends RefreshingTree<OrderNode> {
+  constructor(private readonly container: Container) {
+    super();
+  }
+
+  getTreeItem(node: OrderNode): vscode.TreeItem {
+    if (node.kind === 'order') {
+      const r = node.record;
+      const o = r.request;
+      const item = new vscode.TreeItem(`${o.side.toUpperCase()} ${number(o.quantity)} ${o.symbol}`);
+      item.id = `order:${r.clientOrderId}`;
+      item.description = `${describeOrderType(o.order_type)} ${o.time_in_force.type} · ${r.state.replace('_', ' ')} · ${r.venue}`;
+      item.tooltip = `${r.clientOrderId}${r.venueOrderId ? ` (venue id ${r.venueOrderId})` : ''}\nPlaced by SPtrader ${new Date(r.createdAt).toISOString()}`;
+      item.iconPath = new vscode.ThemeIcon(o.side === 'buy' ? 'arrow-up' : 'arrow-down');
+      item.contextValue = 'sptrader.order';
+      return item;
+    }
+    const o = node.order;
+    const item = new vscode.TreeItem(`${o.side.toUpperCase()} ${number(o.quantity)} ${o.symbol}`);
+    item.id = `external:${node.venue}:${o.order_id}`;
+    item.description = `external · ${describeOrderType(o.order_type)} · ${o.status.status} · ${node.venue}`;
+    item.tooltip = `Not placed by SPtrader (${o.client_order_id || o.order_id}): left alone; Emergency Stop cancels it too.`;
+    item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+    item.contextValue = 'sptrader.externalOrder';
+    return item;
+  }
+
+  getChildren(node?: OrderNode): OrderNode[] {
+    if (node) return [];
+    const session = this.container.openSession;
+    if (!session) return [];
+    const { engine } = session;
+    const external = engine.externalOrders().map((order): OrderNode => ({ kind: 'external', venue: venueOfExternal(engine, order), order }));
+    return [...engine.workingOrders().map((record): OrderNode => ({ kind: 'order', record })), ...external];
+  }
+}
+
+function venueOfExternal(engine: { status(): { venues: Array<{ id: string }> } }, _order: OrderResponse): string {
+  // External orders are keyed by venue inside the engine but not labelled; one venue is connected today.
+  return engine.status().venues[0]?.id ?? 'paper';
+}
+
+export class ProfilesTree extends RefreshingTree<ProfileNode> {
+  constructor(private readonly container: Container) {
+    super();
+  }
+
+  getTreeItem(node: ProfileNode): vscode.TreeItem {
+    const broker = this.container.brokers.get(node.id) as BrokerApi;
+    const active = activeProfile() === node.id;
+    const item = new vscode.TreeItem(broker.displayName);
+    item.id = `profile:${node.id}`;
+    item.description = `${broker.environment} · ${broker.isConnected() ? 'connected' : 'not connected'}${active ? ' · active' : ''}`;
+    item.iconPath = new vscode.ThemeIcon(active ? 'pass-filled' : 'circle-large-outline', active ? new vscode.ThemeColor('charts.green') : undefined);
+    item.tooltip = `Profile "${node.id}" (${broker.environment})${active ? ': the active profile' : ''}`;
+    item.contextValue = active ? 'sptrader.profile.active' : 'sptrader.profile';
+    return item;
+  }
+
+  getChildren(node?: ProfileNode): ProfileNode[] {
+    if (node) return [];
+    return [...this.container.brokers.keys()].map((id) => ({ kind: 'profile', id }));
+  }
+}
+
+export function activeProfile(): string {
+  return vscode.workspace.getConfiguration(Settings.section).get<string>(Settings.activeProfile) || 'paper';
+}
+
+const POSITION_EVENTS: ReadonlySet<EngineEvent['type']> = new Set(['OrderFilled', 'OrderPartiallyFilled', 'PositionsReconciled']);
+
+export interface Trees {
+  positions: PositionsTree;
+  orders: OpenOrdersTree;
+  profiles: ProfilesTree;
+}
+
+export function registerTrees(container: Container): Trees {
+  const positions = new PositionsTree(container);
+  const orders = new OpenOrdersTree(container);
+  const profiles = new ProfilesTree(container);
+  const positionsView = vscode.window.createTreeView(Views.positions, { treeDataProvider: positions });
+  const ordersView = vscode.window.createTreeView(Views.openOrders, { treeDataProvider: orders });
+  const updateOrderBadge = (): void => {
+    const count = container.openSession?.engine.workingOrders().length ?? 0;
+    ordersView.badge = count > 0 ? { value: count, tooltip: `${count} working order${count === 1 ? '' : 's'}` } : undefined;
+  };
+  container.context.subscriptions.push(
+    positions,
+    orders,
+    profiles,
+    positionsView,
+    ordersView,
+    vscode.window.createTreeView(Views.brokerProfiles, { treeDataProvider: profiles }),
+    container.onEngineEvent((e) => {
+      if (POSITION_EVENTS.has(e.type)) positions.refresh();
+      if (e.type.startsWith('Order') || e.type === 'ExternalOrderFound' || e.type === 'PositionsReconciled') {
+        orders.refresh();
+        updateOrderBadge();
+      }
+      if (e.type === 'VenueError') profiles.refresh();
+    }),
+    container.onDidOpenSession(() => {
+      positions.refresh();
+      orders.refresh();
+      profiles.refresh();
+      updateOrderBadge();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${Settings.section}.${Settings.activeProfile}`)) profiles.refresh();
+    }),
+    vscode.commands.registerCommand(Commands.refreshPositions, () => positions.refresh()),
+    vscode.commands.registerCommand(Commands.refreshOrders, () => {
+      orders.refresh();
+      updateOrderBadge();
+    }),
+  );
+  return { positions, orders, profiles };
+}
