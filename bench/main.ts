@@ -1,6 +1,7 @@
 /** `npm run bench`: every performance figure of the project, each beside its floor. */
 import { benchAudit } from './audit.bench';
 import { benchEngine } from './engine.bench';
+import { benchReplay } from './replay.bench';
 import { benchOrderBook } from './orderbook.bench';
 import { benchTestOrder } from './testOrder.bench';
 
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   if (!only || only === 'test-order') await benchTestOrder();
   if (!only || only === 'audit') await benchAudit();
   if (!only || only === 'engine') await benchEngine();
+  if (!only || only === 'replay') await benchReplay();
   if (!only || only === 'orderbook') await benchOrderBook();
 }
 

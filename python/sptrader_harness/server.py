@@ -176,6 +176,7 @@ class Server(object):
         self.proto_out = proto_out
         self.modules = {}  # file -> (key, module)
         self.inspected = {}  # file -> (key, result): parsing is the costly part of a warm Test Order
+        self.instances = {}  # run_batch instance key -> (module, class, parameters JSON, instance)
 
     def serve(self):
         for raw in self.proto_in:
@@ -202,6 +203,8 @@ class Server(object):
                 return result
             if op == 'run':
                 return self.run(rid, request)
+            if op == 'run_batch':
+                return self.run_batch(rid, request)
             return {'id': rid, 'ok': False, 'error': {'code': 'PROTOCOL_ERROR', 'message': 'unknown op %r' % (op,)}}
         except ComponentFailure as f:
             return {'id': rid, 'ok': False, 'stdout': '', 'stderr': '', 'error': failure_json(f)}
@@ -382,6 +385,116 @@ class Server(object):
             response['result'] = None
             response['error'] = {'code': 'OUTPUT_LIMIT_EXCEEDED', 'file': file,
                                  'message': 'the component printed %d bytes, more than the limit of %d; nothing was sent (print less, or raise the output limit)' % (shared[0], limit)}
+        response['stdout'] = out.getvalue()
+        response['stderr'] = err.getvalue()
+        return response
+
+    def run_batch(self, rid, request):
+        """
+        Runs one component over many market_data dicts in one round trip (replay). Request keys:
+        file, class_name, parameters, signal, output_limit as for `run`; `common` (a dict under every
+        item), `keys` and `rows` (item i is dict(common) updated with zip(keys, rows[i]),
+        and market_data[index_key] = index_start + i when `index_key` is given),
+        `stop_on_order` (stop after the first item that returned an order, so the caller can act on
+        it before the next item runs), `instance` (a key: the component instance is kept across
+        batches under it while the file, class and parameters stay the same; None: a fresh instance
+        per batch). Answer: `done` items run; `results` only for items that returned something or
+        raised ({index, ok, result} or {index, ok: false, error}); a failure to load or construct the
+        component fails the whole batch (ok false, error), like `run`.
+        """
+        file = self.check_file(request.get('file'))
+        limit = int(request.get('output_limit') or 1048576)
+        shared = [0]
+        out = Capture(limit, shared)
+        err = Capture(limit, shared)
+        real_out, real_err, real_in = sys.stdout, sys.stderr, sys.stdin
+        sys.stdout, sys.stderr = out, err
+        response = {'id': rid, 'ok': False, 'class_name': None, 'entry_point': None, 'metadata': None, 'error': None,
+                    'done': 0, 'results': [], 'component_ms': 0.0}
+        try:
+            module = self.load(file)
+            meta = getattr(module, '__metadata__', None)
+            try:
+                response['metadata'] = json_safe(meta, '__metadata__') if isinstance(meta, dict) else None
+            except ComponentFailure:
+                response['metadata'] = None
+            cls = self.find_class(module, file, request.get('class_name'))
+            response['class_name'] = cls.__name__
+            entry = 'generate_order' if callable(getattr(cls, 'generate_order', None)) else 'execute'
+            response['entry_point'] = entry
+            params = {}
+            if isinstance(meta, dict) and isinstance(meta.get('parameters'), dict):
+                for k, spec in meta['parameters'].items():
+                    if isinstance(spec, dict) and 'default' in spec:
+                        params[k] = spec['default']
+            params.update(request.get('parameters') or {})
+            key = request.get('instance')
+            params_key = json.dumps(params, sort_keys=True, default=str)
+            kept = self.instances.get(key) if key else None
+            if kept is not None and kept[0] is module and kept[1] is cls and kept[2] == params_key:
+                instance = kept[3]
+            else:
+                instance = self.instantiate(cls, entry, params, file)
+                if key:
+                    self.instances.pop(key, None)
+                    while len(self.instances) >= 16:
+                        self.instances.pop(next(iter(self.instances)))
+                    self.instances[key] = (module, cls, params_key, instance)
+            common = request.get('common') or {}
+            keys = request.get('keys') or []
+            rows = request.get('rows') or []
+            signal = request.get('signal')
+            stop_on_order = bool(request.get('stop_on_order'))
+            index_key = request.get('index_key')
+            index_start = int(request.get('index_start') or 0)
+            results = response['results']
+            call_started = time.perf_counter()
+            done = 0
+            for index, row in enumerate(rows):
+                market_data = dict(common)
+                market_data.update(zip(keys, row))
+                if index_key:
+                    market_data[index_key] = index_start + index
+                done = index + 1
+                try:
+                    if entry == 'generate_order':
+                        result = instance.generate_order(market_data, signal)
+                    else:
+                        if signal is not None:
+                            market_data['signal'] = signal
+                        result = instance.execute(market_data)
+                    if result is None:
+                        continue
+                    if isinstance(result, (bytes, bytearray)):
+                        result = bytes(result).decode('utf-8', 'replace')
+                    if isinstance(result, str):
+                        try:
+                            result = json.loads(result)
+                        except ValueError as e:
+                            raise ComponentFailure('COMPONENT_ERROR', '%s returned a string that is not JSON (%s); return a dict or to_json(order)' % (entry, e), file)
+                    results.append({'index': index, 'ok': True, 'result': json_safe(result, 'order')})
+                    if stop_on_order and result is not None:
+                        break
+                except ComponentFailure as f:
+                    results.append({'index': index, 'ok': False, 'error': failure_json(f)})
+                except SystemExit as e:
+                    f = ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) inside %s; return None to place no order instead' % (e.code, entry), file)
+                    results.append({'index': index, 'ok': False, 'error': failure_json(f)})
+                except Exception as e:
+                    line, text = component_frame(sys.exc_info()[2], file)
+                    f = ComponentFailure('COMPONENT_ERROR', '%s raised %s' % (entry, describe(e)), file, line, text)
+                    results.append({'index': index, 'ok': False, 'error': failure_json(f)})
+            response['component_ms'] = (time.perf_counter() - call_started) * 1000
+            response['done'] = done
+            response['ok'] = True
+        except ComponentFailure as f:
+            response['error'] = failure_json(f)
+        finally:
+            sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
+        if shared[0] > limit:
+            response['ok'] = False
+            response['error'] = {'code': 'OUTPUT_LIMIT_EXCEEDED', 'file': file,
+                                 'message': 'the component printed %d bytes in one batch, more than the limit of %d (print less, or raise the output limit)' % (shared[0], limit)}
         response['stdout'] = out.getvalue()
         response['stderr'] = err.getvalue()
         return response

@@ -18,6 +18,7 @@ import { describeOrderType, describeStatus, describeTimeInForce } from '../order
 import { loadRiskSettings, openTradingSession, SettingsError, type RiskSettings, type TradingSession } from '../execution/session';
 import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf } from '../execution/orderState';
+import { replayCommand, REPLAY_USAGE } from './replay';
 
 const USAGE = `Usage: sptrader <command> [options]
 
@@ -34,7 +35,7 @@ Commands:
       --timeout SECONDS       Stop the component after this long (default 30).
       --limits FILE           Risk limits and circuit breaker as JSON (default <state-dir>/risk-limits.json if present).
       --json                  Print one JSON object instead of the summary.
-  halt [--reason R] [--flatten --yes]
+${REPLAY_USAGE}  halt [--reason R] [--flatten --yes]
                               Emergency stop: HALTED at once (kept across restarts), cancel every open order,
                               and with --flatten --yes close every position at market.
   resume [--reason R]         Back to ACTIVE after a halt or a circuit-breaker trip.
@@ -63,6 +64,8 @@ export async function main(argv: string[]): Promise<number> {
         return await accountCommand(command, rest);
       case 'audit':
         return await auditCommand(rest);
+      case 'replay':
+        return await replayCommand(rest);
       case 'halt':
       case 'resume':
       case 'status':

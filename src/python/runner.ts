@@ -60,6 +60,45 @@ export interface ComponentRunResult {
   error?: ComponentError;
 }
 
+/** One component over many market_data dicts in one round trip (replay); see `run_batch` in the harness. */
+export interface ComponentBatchRequest {
+  file: string;
+  className?: string;
+  parameters?: Record<string, unknown>;
+  signal?: Record<string, unknown> | null;
+  /** Keys every item shares. */
+  common: Record<string, unknown>;
+  /** Item i is `common` updated with `keys` zipped with `rows[i]`. */
+  keys: string[];
+  rows: unknown[][];
+  /** When given, item i also gets `market_data[indexKey] = indexStart + i` (a counter that costs no bytes). */
+  indexKey?: string;
+  indexStart?: number;
+  /** Stop after the first item that returned an order, so the caller acts on it before the next item runs. */
+  stopOnOrder?: boolean;
+  /** Keep the component instance across batches under this key (same file, class and parameters). */
+  instance?: string;
+}
+
+export type ComponentBatchItem = { index: number; ok: true; output: unknown } | { index: number; ok: false; error: ComponentError };
+
+export interface ComponentBatchResult {
+  /** False when the component could not be loaded or constructed, or printed too much: no item's result counts. */
+  ok: boolean;
+  /** Items run (all of them unless `stopOnOrder` stopped early). */
+  done: number;
+  /** Only items that returned something or raised; an item that returned None has no entry. */
+  items: ComponentBatchItem[];
+  className?: string;
+  entryPoint?: 'generate_order' | 'execute';
+  metadata: Record<string, unknown> | null;
+  stdout: string;
+  stderr: string;
+  componentMs?: number;
+  totalMs: number;
+  error?: ComponentError;
+}
+
 export interface ComponentInfo {
   classes: Array<{ name: string; line: number; bases: string[]; entryPoint: 'generate_order' | 'execute' | null }>;
   metadata: Record<string, unknown> | null;
@@ -81,6 +120,23 @@ const RunResponseSchema = ResponseSchema.extend({
   class_name: z.string().nullish(),
   entry_point: z.enum(['generate_order', 'execute']).nullish(),
   metadata: z.record(z.string(), z.unknown()).nullish(),
+  stdout: z.string().default(''),
+  stderr: z.string().default(''),
+  component_ms: z.number().nullish(),
+});
+const BatchResponseSchema = ResponseSchema.extend({
+  class_name: z.string().nullish(),
+  entry_point: z.enum(['generate_order', 'execute']).nullish(),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+  done: z.number().int().nonnegative().default(0),
+  results: z
+    .array(
+      z.union([
+        z.object({ index: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+        z.object({ index: z.number().int(), ok: z.literal(false), error: ErrorSchema }),
+      ]),
+    )
+    .default([]),
   stdout: z.string().default(''),
   stderr: z.string().default(''),
   component_ms: z.number().nullish(),
@@ -383,6 +439,58 @@ export class PythonSession {
     });
   }
 
+  async runBatch(req: ComponentBatchRequest): Promise<ComponentBatchResult> {
+    const started = monotonicMs();
+    const done = (partial: Omit<ComponentBatchResult, 'totalMs'>): ComponentBatchResult => ({ ...partial, totalMs: monotonicMs() - started });
+    const failed = (error: ComponentError, stderr = ''): ComponentBatchResult =>
+      done({ ok: false, done: 0, items: [], metadata: null, stdout: '', stderr, error });
+    const bad = precheck(req.file);
+    if (bad) return failed(bad);
+    let raw: Record<string, unknown>;
+    try {
+      raw = await this.request(
+        {
+          op: 'run_batch',
+          file: req.file,
+          class_name: req.className ?? null,
+          parameters: req.parameters ?? {},
+          signal: req.signal ?? null,
+          common: req.common,
+          keys: req.keys,
+          rows: req.rows,
+          stop_on_order: req.stopOnOrder ?? false,
+          index_key: req.indexKey ?? null,
+          index_start: req.indexStart ?? 0,
+          instance: req.instance ?? null,
+          output_limit: this.options.outputLimitBytes ?? 1024 * 1024,
+        },
+        this.options.timeoutMs ?? 30_000,
+      );
+    } catch (e) {
+      const err = e instanceof PythonRunError ? e : new PythonRunError('PROTOCOL_ERROR', String(e));
+      return failed({ code: err.code, message: err.message, file: req.file }, this.processOutput);
+    }
+    const r = BatchResponseSchema.safeParse(raw);
+    if (!r.success) return failed({ code: 'PROTOCOL_ERROR', message: `unexpected answer from the harness: ${r.error.message}` });
+    const d = r.data;
+    const direct = this.processOutput;
+    this.processOutput = '';
+    return done({
+      ok: d.ok,
+      done: d.done,
+      items: d.results.map((i): ComponentBatchItem =>
+        i.ok ? { index: i.index, ok: true, output: i.result ?? null } : { index: i.index, ok: false, error: toComponentError(i.error) },
+      ),
+      className: d.class_name ?? undefined,
+      entryPoint: d.entry_point ?? undefined,
+      metadata: d.metadata ?? null,
+      stdout: d.stdout,
+      stderr: d.stderr + direct,
+      componentMs: d.component_ms ?? undefined,
+      error: d.error ? toComponentError(d.error) : undefined,
+    });
+  }
+
   async close(): Promise<void> {
     if (this.exited) return;
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
@@ -444,6 +552,13 @@ export class PythonWorker {
     const bad = precheck(req.file);
     if (bad) return { ok: false, output: null, metadata: null, stdout: '', stderr: '', error: bad, totalMs: 0 };
     return (await this.session(req.file)).run(req);
+  }
+
+  /** Many items in one round trip on the persistent interpreter (replay). */
+  async runBatch(req: ComponentBatchRequest): Promise<ComponentBatchResult> {
+    const bad = precheck(req.file);
+    if (bad) return { ok: false, done: 0, items: [], metadata: null, stdout: '', stderr: '', error: bad, totalMs: 0 };
+    return (await this.session(req.file)).runBatch(req);
   }
 
   async ping(): Promise<void> {

@@ -1,0 +1,468 @@
+/**
+ * Recorded market data as a `QuoteSource`: the paper venue fills against what the market really
+ * did, one record at a time, instead of the synthetic feed.
+ *
+ * Files (the format follows the extension: `.csv`, `.parquet`; columns are matched by name, case
+ * and surrounding spaces ignored, extra columns ignored):
+ * - candles `time, open, high, low, close[, volume]` (SPtraderB datasets): the quote at a bar is
+ *   its close with a synthetic spread of `spreadTicks` ticks (default the instrument's): the bid
+ *   is the close less half the spread rounded down to the tick, the ask `spreadTicks` ticks above;
+ *   `last` is the close; the sizes at the touch are the instrument's usual touch size.
+ * - ticks `time, bid, ask[, bid_size, ask_size]`: the quote as recorded; `last` is the mid;
+ *   missing sizes are the instrument's touch size.
+ * `time` (alias `timestamp`) may be:
+ * - an ISO 8601 string (`2024-01-02T10:00:00Z`, `2024-01-02 10:00:00.250+01:00`); without an offset
+ *   it is UTC, never the machine's zone;
+ * - a number of seconds, milliseconds, microseconds or nanoseconds since the Unix epoch, told
+ *   apart by size (below 1e11: seconds, i.e. until the year 5138; below 1e14: ms; below 1e17: µs;
+ *   else ns), fractional seconds allowed;
+ * - in Parquet also a TIMESTAMP column (read as a Date) or an INT64 (read as a bigint).
+ * Every row is checked; the first bad one stops the load with an error naming the file, the row
+ * (1-based data row, and the line for CSV) and the column. Rows must be in time order; a row with
+ * the same time as the one before replaces it (the later record wins; counted in
+ * `duplicatesCollapsed`), so that every timestamp has one quote.
+ *
+ * `quote(symbol, atMs)` is the last record at or before `atMs` (binary search): a pure function of
+ * its arguments, as `QuoteSource` requires. Other symbols (the venue's currency conversions) go to
+ * `fallback` if given, else throw.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { snapToStep } from '../../common/decimal';
+import type { Quote } from '../../orders/model';
+import type { QuoteSource } from './feed';
+import { instrumentFor, instrumentKey } from './instruments';
+
+export type ReplayKind = 'candles' | 'ticks';
+
+export class ReplayDataError extends Error {
+  override readonly name = 'ReplayDataError';
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly row?: number,
+    readonly column?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ReplayFeedOptions {
+  /** The instrument the file records (tick size, spread, touch size come from it). */
+  symbol: string;
+  /** Candles only: the synthetic spread in ticks (default the instrument's usual spread). */
+  spreadTicks?: number;
+  /** Quotes for any other symbol (e.g. a conversion pair); default: none, such a call throws. */
+  fallback?: QuoteSource;
+}
+
+/** One record as the replay shows it to a component. */
+export interface ReplayRecord {
+  index: number;
+  time: number;
+  bid: number;
+  ask: number;
+  last: number;
+  bidSize: number;
+  askSize: number;
+  candle?: { open: number; high: number; low: number; close: number; volume: number };
+}
+
+/** Columns already in memory (tests, benchmarks, other loaders): validated like a file. */
+export interface ReplayColumns {
+  time: ArrayLike<unknown>;
+  open?: ArrayLike<unknown>;
+  high?: ArrayLike<unknown>;
+  low?: ArrayLike<unknown>;
+  close?: ArrayLike<unknown>;
+  volume?: ArrayLike<unknown>;
+  bid?: ArrayLike<unknown>;
+  ask?: ArrayLike<unknown>;
+  bid_size?: ArrayLike<unknown>;
+  ask_size?: ArrayLike<unknown>;
+}
+
+const CANDLE_COLUMNS = ['open', 'high', 'low', 'close'] as const;
+const OPTIONAL_COLUMNS = ['volume', 'bid_size', 'ask_size'] as const;
+const ALL_COLUMNS = ['time', ...CANDLE_COLUMNS, 'bid', 'ask', ...OPTIONAL_COLUMNS] as const;
+type ColumnName = (typeof ALL_COLUMNS)[number];
+
+/** A table to validate: a cell getter and how to name a row in errors. */
+interface Table {
+  file: string;
+  rows: number;
+  has(column: ColumnName): boolean;
+  cell(column: ColumnName, row: number): unknown;
+  where(row: number): string;
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}/;
+const HAS_OFFSET = /(Z|[+-]\d{2}:?\d{2})$/i;
+const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Milliseconds since the epoch, or a message saying why not (see the file comment for the forms). */
+export function parseTime(value: unknown): number | string {
+  if (value instanceof Date) {
+    const t = value.getTime();
+    return Number.isFinite(t) ? t : 'is an invalid date';
+  }
+  if (typeof value === 'bigint') return fromEpochNumber(Number(value));
+  if (typeof value === 'number') return Number.isFinite(value) ? fromEpochNumber(value) : `${value} is not a finite time`;
+  if (typeof value !== 'string') return value === null || value === undefined ? 'is empty' : `is a ${typeof value}, not a time`;
+  const text = value.trim();
+  if (text === '') return 'is empty';
+  if (NUMERIC.test(text)) return fromEpochNumber(Number(text));
+  if (!ISO_DATE.test(text)) return `'${text}' is not an ISO 8601 time nor a number of seconds/milliseconds since 1970`;
+  let iso = text.length > 10 && text[10] === ' ' ? `${text.slice(0, 10)}T${text.slice(11)}` : text;
+  if (iso.length > 10 && !HAS_OFFSET.test(iso)) iso += 'Z';
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? t : `'${text}' is not a valid ISO 8601 time`;
+}
+
+function fromEpochNumber(n: number): number | string {
+  if (!Number.isFinite(n)) return `${n} is not a finite time`;
+  const a = Math.abs(n);
+  const ms = a < 1e11 ? n * 1000 : a < 1e14 ? n : a < 1e17 ? n / 1000 : n / 1e6;
+  return Math.round(ms);
+}
+
+function toNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string') {
+    const t = value.trim();
+    return NUMERIC.test(t) ? Number(t) : undefined;
+  }
+  return undefined;
+}
+
+export class ReplayFeed implements QuoteSource {
+  readonly kind: ReplayKind;
+  readonly symbol: string;
+  /** Where the records came from (a path, or a label). */
+  readonly source: string;
+  /** Record times in ms since the epoch, strictly increasing: iterate over these. */
+  readonly times: Float64Array;
+  readonly bid: Float64Array;
+  readonly ask: Float64Array;
+  readonly last: Float64Array;
+  readonly bidSize: Float64Array;
+  readonly askSize: Float64Array;
+  /** Candles only. */
+  readonly candles: { open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; volume: Float64Array } | undefined;
+  /** Rows dropped because the next row had the same time. */
+  readonly duplicatesCollapsed: number;
+  private readonly key: string;
+  private readonly fallback: QuoteSource | undefined;
+
+  private constructor(table: Table, options: ReplayFeedOptions) {
+    const file = table.file;
+    const ticks = table.has('bid') && table.has('ask');
+    const candles = CANDLE_COLUMNS.every((c) => table.has(c));
+    if (!table.has('time'))
+      throw new ReplayDataError(`${file}: no 'time' column (found the columns it has; need time plus bid, ask or open, high, low, close)`, file);
+    if (!ticks && !candles)
+      throw new ReplayDataError(`${file}: neither tick columns (time, bid, ask) nor candle columns (time, open, high, low, close) are present`, file);
+    this.kind = ticks ? 'ticks' : 'candles';
+    this.symbol = options.symbol;
+    this.source = file;
+    this.key = instrumentKey(options.symbol);
+    this.fallback = options.fallback;
+    const instrument = instrumentFor(options.symbol);
+    const tick = instrument.tickSize;
+    const spreadTicks = options.spreadTicks ?? instrument.spreadTicks;
+    if (!(Number.isInteger(spreadTicks) && spreadTicks >= 0)) throw new RangeError(`spreadTicks must be a whole number of ticks ≥ 0, not ${spreadTicks}`);
+    const spread = spreadTicks * tick;
+    const touch = instrument.touchSize;
+
+    const n = table.rows;
+    const times = new Float64Array(n);
+    const bid = new Float64Array(n);
+    const ask = new Float64Array(n);
+    const last = new Float64Array(n);
+    const bidSize = new Float64Array(n);
+    const askSize = new Float64Array(n);
+    const c =
+      this.kind === 'candles'
+        ? { open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n) }
+        : undefined;
+    const fail = (row: number, column: string, why: string): never => {
+      throw new ReplayDataError(`${file}: ${table.where(row)}, column '${column}': ${why}`, file, row + 1, column);
+    };
+    const num = (row: number, column: ColumnName, min: 'positive' | 'nonnegative', fallbackValue?: number): number => {
+      if (fallbackValue !== undefined && !table.has(column)) return fallbackValue;
+      const raw = table.cell(column, row);
+      if (fallbackValue !== undefined && (raw === '' || raw === null || raw === undefined)) return fallbackValue;
+      const v = toNumber(raw);
+      if (v === undefined || !Number.isFinite(v))
+        return fail(row, column, `${JSON.stringify(typeof raw === 'bigint' ? String(raw) : raw) ?? 'nothing'} is not a number`);
+      if (min === 'positive' ? !(v > 0) : !(v >= 0)) return fail(row, column, `${v} must be ${min === 'positive' ? 'greater than 0' : '0 or more'}`);
+      return v;
+    };
+
+    let k = -1;
+    let duplicates = 0;
+    for (let row = 0; row < n; row++) {
+      const t = parseTime(table.cell('time', row));
+      if (typeof t === 'string') fail(row, 'time', t);
+      const time = t as number;
+      if (k >= 0) {
+        const previous = times[k] as number;
+        if (time < previous)
+          fail(row, 'time', `${new Date(time).toISOString()} is before the previous row's ${new Date(previous).toISOString()}; rows must be in time order`);
+        if (time === previous) duplicates++;
+        else k++;
+      } else k = 0;
+      times[k] = time;
+      if (c) {
+        const open = num(row, 'open', 'positive');
+        const high = num(row, 'high', 'positive');
+        const low = num(row, 'low', 'positive');
+        const close = num(row, 'close', 'positive');
+        const volume = num(row, 'volume', 'nonnegative', 0);
+        if (high < Math.max(open, close, low)) fail(row, 'high', `${high} is below the bar's open, close or low`);
+        if (low > Math.min(open, close)) fail(row, 'low', `${low} is above the bar's open or close`);
+        c.open[k] = open;
+        c.high[k] = high;
+        c.low[k] = low;
+        c.close[k] = close;
+        c.volume[k] = volume;
+        const b = Math.max(tick, snapToStep(close - spread / 2, tick, 'down'));
+        bid[k] = b;
+        ask[k] = snapToStep(b + spread, tick);
+        last[k] = close;
+        bidSize[k] = touch;
+        askSize[k] = touch;
+      } else {
+        const b = num(row, 'bid', 'positive');
+        const a = num(row, 'ask', 'positive');
+        if (a < b) fail(row, 'ask', `${a} is below the bid ${b} (a crossed quote)`);
+        bid[k] = b;
+        ask[k] = a;
+        last[k] = (a + b) / 2;
+        bidSize[k] = num(row, 'bid_size', 'nonnegative', touch);
+        askSize[k] = num(row, 'ask_size', 'nonnegative', touch);
+      }
+    }
+    if (k < 0) throw new ReplayDataError(`${file}: no data rows`, file);
+    const m = k + 1;
+    this.times = times.subarray(0, m);
+    this.bid = bid.subarray(0, m);
+    this.ask = ask.subarray(0, m);
+    this.last = last.subarray(0, m);
+    this.bidSize = bidSize.subarray(0, m);
+    this.askSize = askSize.subarray(0, m);
+    this.candles = c && {
+      open: c.open.subarray(0, m),
+      high: c.high.subarray(0, m),
+      low: c.low.subarray(0, m),
+      close: c.close.subarray(0, m),
+      volume: c.volume.subarray(0, m),
+    };
+    this.duplicatesCollapsed = duplicates;
+  }
+
+  /** Loads a `.csv` or `.parquet` file (by extension). */
+  static async load(file: string, options: ReplayFeedOptions): Promise<ReplayFeed> {
+    const ext = extname(file).toLowerCase();
+    if (ext === '.parquet' || ext === '.parq' || ext === '.pq') return ReplayFeed.fromParquet(file, options);
+    if (ext === '.csv' || ext === '.txt') return ReplayFeed.fromCsv(file, options);
+    throw new ReplayDataError(`${file}: unknown data format '${ext || '(no extension)'}'; use a .csv or .parquet file`, file);
+  }
+
+  /** A CSV file with a header row; see the file comment for the columns. */
+  static fromCsv(file: string, options: ReplayFeedOptions): ReplayFeed {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ReplayDataError(`cannot read ${file}: ${(e as Error).message}`, file);
+    }
+    return ReplayFeed.fromCsvText(text, file, options);
+  }
+
+  /** CSV already in memory; `label` names it in errors. */
+  static fromCsvText(text: string, label: string, options: ReplayFeedOptions): ReplayFeed {
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    const lines = text.split('\n');
+    let headerLine = 0;
+    while (headerLine < lines.length && (lines[headerLine] ?? '').trim() === '') headerLine++;
+    if (headerLine >= lines.length) throw new ReplayDataError(`${label}: the file is empty (a header row is needed)`, label);
+    const unquote = (s: string): string => {
+      const t = s.trim();
+      return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
+    };
+    const header = (lines[headerLine] ?? '')
+      .replace(/\r$/, '')
+      .split(',')
+      .map((h) => unquote(h).toLowerCase());
+    const index = new Map<ColumnName, number>();
+    header.forEach((h, i) => {
+      const name = h === 'timestamp' ? 'time' : h;
+      if ((ALL_COLUMNS as readonly string[]).includes(name) && !index.has(name as ColumnName)) index.set(name as ColumnName, i);
+    });
+    if (!index.has('time') && !header.includes('time'))
+      throw new ReplayDataError(`${label}: the header has no 'time' column (it has: ${header.join(', ')})`, label, undefined, 'time');
+    const cells: string[][] = [];
+    const lineOf: number[] = [];
+    for (let i = headerLine + 1; i < lines.length; i++) {
+      let line = lines[i] as string;
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      if (line.trim() === '') continue;
+      cells.push(line.split(','));
+      lineOf.push(i + 1);
+    }
+    const table: Table = {
+      file: label,
+      rows: cells.length,
+      has: (column) => index.has(column),
+      cell: (column, row) => {
+        const fields = cells[row] as string[];
+        const f = fields[index.get(column) as number];
+        return f === undefined ? undefined : f.length > 0 && f.charCodeAt(0) === 34 ? unquote(f) : f;
+      },
+      where: (row) => `row ${row + 1} (line ${lineOf[row]})`,
+    };
+    return new ReplayFeed(table, options);
+  }
+
+  /** A Parquet file read with hyparquet: the same columns, any numeric or string types. */
+  static async fromParquet(file: string, options: ReplayFeedOptions): Promise<ReplayFeed> {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new ReplayDataError(`cannot read ${file}: ${(e as Error).message}`, file);
+    }
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const { parquetMetadata, parquetSchema, parquetRead } = await import('hyparquet');
+    let names: string[];
+    let rows: number;
+    try {
+      const metadata = parquetMetadata(buffer);
+      names = parquetSchema(metadata).children.map((c) => c.element.name);
+      rows = Number(metadata.num_rows);
+    } catch (e) {
+      throw new ReplayDataError(`${file} is not a readable Parquet file: ${(e as Error).message}`, file);
+    }
+    const byName = new Map<ColumnName, string>();
+    for (const name of names) {
+      const lower = name.trim().toLowerCase();
+      const canonical = lower === 'timestamp' ? 'time' : lower;
+      if ((ALL_COLUMNS as readonly string[]).includes(canonical) && !byName.has(canonical as ColumnName)) byName.set(canonical as ColumnName, name);
+    }
+    if (!byName.has('time')) throw new ReplayDataError(`${file}: no 'time' column (it has: ${names.join(', ')})`, file, undefined, 'time');
+    const data = new Map<ColumnName, unknown[]>();
+    for (const key of byName.keys()) data.set(key, new Array<unknown>(rows));
+    try {
+      await parquetRead({
+        file: buffer,
+        columns: [...byName.values()],
+        onChunk: (chunk) => {
+          for (const [key, name] of byName) {
+            if (name !== chunk.columnName) continue;
+            const target = data.get(key) as unknown[];
+            const values = chunk.columnData as ArrayLike<unknown>;
+            for (let i = 0; i < values.length; i++) target[chunk.rowStart + i] = values[i];
+          }
+        },
+      });
+    } catch (e) {
+      throw new ReplayDataError(`${file}: reading the Parquet data failed: ${(e as Error).message}`, file);
+    }
+    const table: Table = {
+      file,
+      rows,
+      has: (column) => data.has(column),
+      cell: (column, row) => (data.get(column) as unknown[])[row],
+      where: (row) => `row ${row + 1}`,
+    };
+    return new ReplayFeed(table, options);
+  }
+
+  /** Columns already in memory, validated the same way; `label` names them in errors. */
+  static fromColumns(columns: ReplayColumns, label: string, options: ReplayFeedOptions): ReplayFeed {
+    const entries = new Map<ColumnName, ArrayLike<unknown>>();
+    for (const name of ALL_COLUMNS) {
+      const col = columns[name];
+      if (col !== undefined) entries.set(name, col);
+    }
+    const table: Table = {
+      file: label,
+      rows: columns.time.length,
+      has: (column) => entries.has(column),
+      cell: (column, row) => (entries.get(column) as ArrayLike<unknown>)[row],
+      where: (row) => `row ${row + 1}`,
+    };
+    return new ReplayFeed(table, options);
+  }
+
+  get length(): number {
+    return this.times.length;
+  }
+
+  get firstTime(): number {
+    return this.times[0] as number;
+  }
+
+  get lastTime(): number {
+    return this.times[this.times.length - 1] as number;
+  }
+
+  /** The index of the last record at or before `atMs`; -1 when `atMs` is before the first. */
+  indexAt(atMs: number): number {
+    const times = this.times;
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((times[mid] as number) <= atMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  record(index: number): ReplayRecord {
+    if (!(index >= 0 && index < this.times.length)) throw new RangeError(`record ${index} is outside 0..${this.times.length - 1}`);
+    const r: ReplayRecord = {
+      index,
+      time: this.times[index] as number,
+      bid: this.bid[index] as number,
+      ask: this.ask[index] as number,
+      last: this.last[index] as number,
+      bidSize: this.bidSize[index] as number,
+      askSize: this.askSize[index] as number,
+    };
+    const c = this.candles;
+    if (c)
+      r.candle = {
+        open: c.open[index] as number,
+        high: c.high[index] as number,
+        low: c.low[index] as number,
+        close: c.close[index] as number,
+        volume: c.volume[index] as number,
+      };
+    return r;
+  }
+
+  quote(symbol: string, atMs: number): Quote {
+    if (symbol !== this.symbol && instrumentKey(symbol) !== this.key) {
+      if (this.fallback) return this.fallback.quote(symbol, atMs);
+      throw new RangeError(`the replay data (${this.source}) records ${this.symbol} only; there is no quote for ${symbol}`);
+    }
+    const i = this.indexAt(atMs);
+    if (i < 0)
+      throw new RangeError(
+        `no ${this.symbol} quote at ${new Date(atMs).toISOString()}: the replay data (${this.source}) starts at ${new Date(this.firstTime).toISOString()}`,
+      );
+    return {
+      symbol,
+      bid: this.bid[i] as number,
+      ask: this.ask[i] as number,
+      last: this.last[i] as number,
+      bid_size: this.bidSize[i] as number,
+      ask_size: this.askSize[i] as number,
+      timestamp: this.times[i] as number,
+    };
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * `sptrader replay <component.py> --data FILE`: runs a component over recorded candles or ticks
+ * through the engine and the paper venue (see src/execution/replay.ts). Progress goes to stderr
+ * when it is a terminal; the summary (or one JSON object with --json) to stdout.
+ * Exit codes: 0 the replay ran to the end (component errors on single records are reported, not
+ * fatal), 1 the component could not run or the data is invalid, 2 usage error.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { ReplayDataError } from '../brokers/paper/replayFeed';
+import { replayComponent, type ReplayProgress, type ReplayReport } from '../execution/replay';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
+import { PythonRunError, PythonWorker } from '../python/runner';
+
+export const REPLAY_USAGE = `  replay <component.py> --data FILE
+                              Run a component over recorded candles or ticks (.csv or .parquet) through the
+                              engine and the paper venue; report orders, fills, P&L and slippage.
+      --data FILE             time,open,high,low,close[,volume] or time,bid,ask[,bid_size,ask_size].
+      --symbol S              The data's instrument (default EUR_USD).
+      --class NAME            The component class, when the file defines several.
+      --param k=v             Component parameter (repeatable; v is JSON when it parses, else text).
+      --spread-ticks N        Candles: the synthetic spread in ticks (default the instrument's).
+      --cash AMOUNT           Starting cash of the paper account (default 100000).
+      --state-dir DIR         Where the replay's audit log goes (default a new temp folder).
+      --python PATH           Python interpreter (default: $SPTRADER_PYTHON, python3, python).
+      --json                  Print one JSON object instead of the summary.
+`;
+
+class ReplayUsageError extends Error {}
+
+export async function replayCommand(args: string[]): Promise<number> {
+  try {
+    return await run(args);
+  } catch (e) {
+    if (e instanceof ReplayUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`sptrader replay: ${(e as Error).message}\n\nUsage: sptrader replay <component.py> --data FILE [options]\n${REPLAY_USAGE}`);
+      return 2;
+    }
+    if (e instanceof ReplayDataError) {
+      process.stderr.write(`sptrader replay: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof PythonRunError) {
+      process.stderr.write(`sptrader replay: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      data: { type: 'string' },
+      symbol: { type: 'string' },
+      class: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      'spread-ticks': { type: 'string' },
+      cash: { type: 'string' },
+      'state-dir': { type: 'string' },
+      python: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new ReplayUsageError('replay needs exactly one component file');
+  if (values.data === undefined) throw new ReplayUsageError('--data FILE is required (a .csv or .parquet of candles or ticks)');
+  const spreadTicks = values['spread-ticks'] === undefined ? undefined : Number(values['spread-ticks']);
+  if (spreadTicks !== undefined && !(Number.isInteger(spreadTicks) && spreadTicks >= 0))
+    throw new ReplayUsageError(`--spread-ticks must be a whole number ≥ 0, not '${values['spread-ticks']}'`);
+  const cash = values.cash === undefined ? undefined : Number(values.cash);
+  if (cash !== undefined && !(Number.isFinite(cash) && cash > 0)) throw new ReplayUsageError(`--cash must be a positive amount, not '${values.cash}'`);
+  const parameters = parseParams(values.param ?? []);
+  const file = resolve(positionals[0] ?? '');
+
+  const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
+  // A batch of records is one request: the timeout covers the whole batch.
+  const worker = new PythonWorker({ interpreter, timeoutMs: 120_000, brokerProfile: 'paper', testMode: true });
+  const bar = process.stderr.isTTY && !values.json ? progressBar() : undefined;
+  let report: ReplayReport;
+  try {
+    report = await replayComponent({
+      file,
+      className: values.class,
+      data: resolve(values.data),
+      symbol: values.symbol,
+      parameters,
+      spreadTicks,
+      startingCash: cash,
+      stateDir: values['state-dir'] === undefined ? undefined : resolve(values['state-dir']),
+      runner: worker,
+      onProgress: bar?.update,
+    });
+  } finally {
+    bar?.done();
+    await worker.dispose();
+  }
+  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatReplay(report));
+  return report.ok ? 0 : 1;
+}
+
+function progressBar(): { update: (p: ReplayProgress) => void; done: () => void } {
+  let drawn = false;
+  return {
+    update(p) {
+      const fraction = p.total > 0 ? p.processed / p.total : 1;
+      const width = 30;
+      const filled = Math.round(fraction * width);
+      const line = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(1).padStart(5)}%  ${p.processed.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')}  ${Math.round(p.ticksPerSecond).toLocaleString('en-US')} ticks/s  ${p.ordersSent} orders`;
+      process.stderr.write(`\r${line}\x1b[K`);
+      drawn = true;
+    },
+    done() {
+      if (drawn) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+const n = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 6 });
+
+/** The human summary. */
+export function formatReplay(r: ReplayReport): string {
+  const o = r.orders;
+  const lines: string[] = [];
+  lines.push(`Replay of ${r.component.file}${r.component.className ? ` (${r.component.className})` : ''}`);
+  lines.push(`  data       ${r.data.source}: ${n(r.data.records)} ${r.data.kind} of ${r.data.symbol}, ${r.data.from} → ${r.data.to}`);
+  lines.push(`  processed  ${n(r.processed)} ${r.data.kind} in ${(r.elapsedMs / 1000).toFixed(2)} s (${n(r.ticksPerSecond)}/s, ${n(r.batches)} round trips)`);
+  const denied = Object.entries(o.deniedByCode)
+    .map(([code, count]) => `${code} ${count}`)
+    .join(', ');
+  lines.push(
+    `  orders     ${o.produced} produced, ${o.sent} sent, ${o.denied} denied${denied ? ` (${denied})` : ''}, ${o.invalid} invalid; ${o.filled} filled, ${o.rejected} rejected, ${o.cancelled} cancelled, ${o.open} open`,
+  );
+  lines.push(`  fills      ${r.fills}`);
+  const positions = Object.entries(r.positions);
+  lines.push(`  positions  ${positions.length === 0 ? 'flat' : positions.map(([s, q]) => `${s} ${n(q)}`).join(', ')}`);
+  const realized = Object.entries(r.pnl.realized)
+    .map(([ccy, v]) => `${v.toFixed(2)} ${ccy}`)
+    .join(', ');
+  lines.push(
+    `  P&L        realized ${realized || '0'}, unrealized ${r.pnl.unrealized.toFixed(2)} ${r.pnl.currency}, commission ${r.pnl.commission.toFixed(2)}; equity ${r.pnl.equity.toFixed(2)} ${r.pnl.currency} (from ${r.pnl.startingCash.toFixed(2)})`,
+  );
+  const s = r.slippage;
+  if (s.orders > 0)
+    lines.push(`  slippage   ${s.orders} orders vs the decision quote: mean ${s.meanUnits} ${s.unit}s, worst ${s.worstUnits}, best ${s.bestUnits}`);
+  if (r.errorCount > 0) {
+    lines.push(`  errors     ${r.errorCount} record${r.errorCount === 1 ? '' : 's'} failed (the replay went on):`);
+    for (const e of r.errors.slice(0, 10))
+      lines.push(`    #${e.index} ${e.time} ${e.code}${e.line === undefined ? '' : ` (line ${e.line})`}: ${e.message.split('\n')[0] ?? ''}`);
+    if (r.errorCount > 10) lines.push(`    … ${r.errorCount - 10} more (--json lists up to ${r.errors.length})`);
+  }
+  if (r.fatal) lines.push(`  STOPPED    at #${r.fatal.index} ${r.fatal.time}: ${r.fatal.code}: ${r.fatal.message}`);
+  if (r.auditDir) lines.push(`  audit log  ${r.auditDir} (check: sptrader audit verify ${r.auditDir})`);
+  return `${lines.join('\n')}\n`;
+}
+
+function parseParams(pairs: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ReplayUsageError(`--param needs key=value, got '${pair}'`);
+    const raw = pair.slice(eq + 1);
+    try {
+      out[pair.slice(0, eq)] = JSON.parse(raw);
+    } catch {
+      out[pair.slice(0, eq)] = raw;
+    }
+  }
+  return out;
+}
