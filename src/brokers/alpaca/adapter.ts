@@ -49,12 +49,11 @@ import { unsupportedReason, type BrokerApi, type BrokerCapabilities, type Dispos
 import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError } from '../errors';
 import {
+  ALPACA_CAPABILITIES,
   ALPACA_DATA_URL,
   ALPACA_LIVE_URL,
   ALPACA_PAPER_URL,
   alpacaRefusal,
-  GTD_REASON,
-  IOC_STOP_REASON,
   isCryptoSymbol,
   mapAlpacaError,
   parseAccount,
@@ -106,21 +105,7 @@ export class AlpacaBroker implements BrokerApi {
   readonly id = 'alpaca';
   readonly displayName: string;
   readonly environment: 'paper' | 'live';
-  readonly capabilities: BrokerCapabilities = {
-    orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
-    timeInForce: { GTC: true, IOC: true, FOK: true, GTD: false },
-    unsupported: [
-      { timeInForce: 'GTD', reason: GTD_REASON },
-      { orderType: 'stop', timeInForce: 'IOC', reason: IOC_STOP_REASON },
-      { orderType: 'stop', timeInForce: 'FOK', reason: IOC_STOP_REASON },
-      { orderType: 'stop_limit', timeInForce: 'IOC', reason: IOC_STOP_REASON },
-      { orderType: 'stop_limit', timeInForce: 'FOK', reason: IOC_STOP_REASON },
-    ],
-    // Crypto only: fractional shares need DAY orders, which are refused above.
-    fractionalQuantity: true,
-    shortSelling: true,
-    cancelReplace: false,
-  };
+  readonly capabilities: BrokerCapabilities = ALPACA_CAPABILITIES;
 
   private readonly tradingUrl: string;
   private readonly dataUrl: string;

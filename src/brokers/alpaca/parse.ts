@@ -43,6 +43,7 @@ import type {
   Quote,
   TimeInForce,
 } from '../../orders/model';
+import type { BrokerCapabilities } from '../broker';
 import { BrokerError, type BrokerErrorReason } from '../errors';
 
 export const ALPACA_PAPER_URL = 'https://paper-api.alpaca.markets';
@@ -81,6 +82,23 @@ export function equityTick(price: number): number {
 
 export const GTD_REASON = 'Alpaca has no good-till-date orders: send GTC (or DAY from Alpaca itself) and cancel the order at the time you wanted it to expire';
 export const IOC_STOP_REASON = 'Alpaca accepts IOC and FOK only on market and limit orders: use GTC for stop and stop-limit orders';
+
+/** What `AlpacaBroker` accepts (see its header table); a constant so the broker registry reads it without an instance. */
+export const ALPACA_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+  timeInForce: { GTC: true, IOC: true, FOK: true, GTD: false },
+  unsupported: [
+    { timeInForce: 'GTD', reason: GTD_REASON },
+    { orderType: 'stop', timeInForce: 'IOC', reason: IOC_STOP_REASON },
+    { orderType: 'stop', timeInForce: 'FOK', reason: IOC_STOP_REASON },
+    { orderType: 'stop_limit', timeInForce: 'IOC', reason: IOC_STOP_REASON },
+    { orderType: 'stop_limit', timeInForce: 'FOK', reason: IOC_STOP_REASON },
+  ],
+  // Crypto only: fractional shares need DAY orders, which are refused above.
+  fractionalQuantity: true,
+  shortSelling: true,
+  cancelReplace: false,
+});
 
 /**
  * Why Alpaca would refuse this order, checked before anything is sent (the combinations the

@@ -54,6 +54,7 @@ import { MissingCredentialError, redactValues, requireCredential, type Credentia
 import { BrokerError, isBrokerError } from '../errors';
 import {
   accountInfoOf,
+  BINANCE_CAPABILITIES,
   checkFilters,
   fromOrderId,
   infoOf,
@@ -160,22 +161,7 @@ export class BinanceBroker implements BrokerApi {
   readonly id = 'binance';
   readonly displayName: string;
   readonly environment: 'testnet' | 'live';
-  readonly capabilities: BrokerCapabilities = {
-    orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
-    timeInForce: { GTC: true, IOC: true, FOK: true, GTD: false },
-    unsupported: [
-      { orderType: 'market', timeInForce: 'FOK', reason: 'Binance spot market orders take no time in force and may fill in part, so FOK cannot be honoured' },
-      {
-        orderType: 'stop',
-        timeInForce: 'FOK',
-        reason: 'Binance spot stop (STOP_LOSS) orders take no time in force and may fill in part, so FOK cannot be honoured',
-      },
-      { timeInForce: 'GTD', reason: 'Binance spot has no GTD time in force (only GTC, IOC and FOK)' },
-    ],
-    fractionalQuantity: true,
-    shortSelling: false,
-    cancelReplace: false,
-  };
+  readonly capabilities: BrokerCapabilities = BINANCE_CAPABILITIES;
 
   private readonly clock: Clock;
   private readonly timeoutMs: number;

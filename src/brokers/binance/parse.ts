@@ -19,6 +19,7 @@ import {
   type Quote,
   type TimeInForce,
 } from '../../orders/model';
+import type { BrokerCapabilities } from '../broker';
 import { redactValues } from '../credentials';
 import { BrokerError, isBrokerError, type BrokerErrorReason } from '../errors';
 
@@ -278,12 +279,32 @@ export interface CreateOrderArgs {
  */
 export function unsupportedOnBinance(order: Pick<PlacedOrderRequest, 'order_type' | 'time_in_force'>): string | undefined {
   const tif = order.time_in_force.type;
-  if (tif === 'GTD') return 'Binance spot has no GTD time in force (only GTC, IOC and FOK); use GTC and cancel it yourself';
+  if (tif === 'GTD') return BINANCE_GTD_REFUSAL;
   const type = order.order_type.type;
-  if ((type === 'market' || type === 'stop') && tif === 'FOK')
-    return `Binance spot ${type} orders take no time in force and may fill in part, so FOK cannot be honoured; use a limit FOK order`;
+  if (type === 'market' && tif === 'FOK') return BINANCE_MARKET_FOK_REFUSAL;
+  if (type === 'stop' && tif === 'FOK') return BINANCE_STOP_FOK_REFUSAL;
   return undefined;
 }
+
+export const BINANCE_GTD_REFUSAL = 'Binance spot has no GTD time in force (only GTC, IOC and FOK); use GTC and cancel it yourself';
+const fokRefusal = (what: string): string =>
+  `Binance spot ${what} orders take no time in force and may fill in part, so FOK cannot be honoured; use a limit FOK order`;
+export const BINANCE_MARKET_FOK_REFUSAL = fokRefusal('market');
+export const BINANCE_STOP_FOK_REFUSAL = fokRefusal('stop (STOP_LOSS)');
+
+/** What `BinanceBroker` accepts (see its header table): the same refusals as `unsupportedOnBinance`, readable without an instance. */
+export const BINANCE_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+  timeInForce: { GTC: true, IOC: true, FOK: true, GTD: false },
+  unsupported: [
+    { orderType: 'market', timeInForce: 'FOK', reason: BINANCE_MARKET_FOK_REFUSAL },
+    { orderType: 'stop', timeInForce: 'FOK', reason: BINANCE_STOP_FOK_REFUSAL },
+    { timeInForce: 'GTD', reason: BINANCE_GTD_REFUSAL },
+  ],
+  fractionalQuantity: true,
+  shortSelling: false,
+  cancelReplace: false,
+});
 
 export function toCreateOrderArgs(order: PlacedOrderRequest, unifiedSymbol: string): CreateOrderArgs {
   const refusal = unsupportedOnBinance(order);

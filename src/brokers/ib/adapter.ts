@@ -58,6 +58,7 @@ import {
   contractFor,
   errorMeaning,
   fillFromStatus,
+  IB_CAPABILITIES,
   orderFor,
   positionFrom,
   quoteFromTicks,
@@ -128,13 +129,7 @@ export class IbBroker implements BrokerApi {
   readonly id = 'ib';
   readonly displayName = 'Interactive Brokers';
   readonly environment: 'paper' | 'live';
-  readonly capabilities: BrokerCapabilities = {
-    orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
-    timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
-    fractionalQuantity: false,
-    shortSelling: true,
-    cancelReplace: false,
-  };
+  readonly capabilities: BrokerCapabilities = IB_CAPABILITIES;
 
   private readonly host: string;
   private readonly port: number;

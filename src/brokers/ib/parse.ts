@@ -26,7 +26,17 @@ import {
   type Quote,
   type TimeInForce,
 } from '../../orders/model';
+import type { BrokerCapabilities } from '../broker';
 import { BrokerError, type BrokerErrorReason } from '../errors';
+
+/** What `IbBroker` accepts: every type × TIF (see its header); a constant so the broker registry reads it without an instance. */
+export const IB_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+  timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
+  fractionalQuantity: false,
+  shortSelling: true,
+  cancelReplace: false,
+});
 
 /** The fields of `@stoqey/ib`'s `Contract` we use. */
 export interface IbContract {

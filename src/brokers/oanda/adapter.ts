@@ -51,8 +51,8 @@ import {
   accountFromV20,
   httpError,
   instrumentRules,
-  MARKET_TIF_REFUSAL,
   midOfPrice,
+  OANDA_CAPABILITIES,
   oandaRefusal,
   OANDA_LIVE_URL,
   OANDA_PRACTICE_URL,
@@ -72,7 +72,6 @@ import {
   readErrorBody,
   rejectedResponse,
   rejectReasonOf,
-  STOP_LIMIT_REFUSAL,
   toV20OrderRequest,
   type OrderDetails,
   type V20CancelTransaction,
@@ -165,19 +164,7 @@ export class OandaBroker implements BrokerApi {
   readonly id = 'oanda';
   readonly displayName: string;
   readonly environment: 'practice' | 'live';
-  readonly capabilities: BrokerCapabilities = {
-    orderTypes: { market: true, limit: true, stop: true, stop_limit: false },
-    timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
-    unsupported: [
-      { orderType: 'stop_limit', reason: STOP_LIMIT_REFUSAL },
-      { orderType: 'market', timeInForce: 'GTC', reason: MARKET_TIF_REFUSAL },
-      { orderType: 'market', timeInForce: 'GTD', reason: MARKET_TIF_REFUSAL },
-    ],
-    // Per instrument: FX trades whole units (tradeUnitsPrecision 0), some CFDs fractions; getInstrument().lotSize says which.
-    fractionalQuantity: true,
-    shortSelling: true,
-    cancelReplace: false,
-  };
+  readonly capabilities: BrokerCapabilities = OANDA_CAPABILITIES;
 
   private readonly baseUrl: string;
   private readonly clock: Clock;

@@ -47,6 +47,7 @@ import type {
   Quote,
   TimeInForce,
 } from '../../orders/model';
+import type { BrokerCapabilities } from '../broker';
 import { BrokerError, type BrokerErrorReason } from '../errors';
 
 export const OANDA_PRACTICE_URL = 'https://api-fxpractice.oanda.com';
@@ -65,6 +66,21 @@ export function oandaRefusal(orderType: OrderType['type'], timeInForce: TimeInFo
   if (orderType === 'market' && timeInForce !== 'FOK' && timeInForce !== 'IOC') return MARKET_TIF_REFUSAL;
   return undefined;
 }
+
+/** What `OandaBroker` accepts (see its header table); a constant so the broker registry reads it without an instance. */
+export const OANDA_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: false },
+  timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
+  unsupported: [
+    { orderType: 'stop_limit', reason: STOP_LIMIT_REFUSAL },
+    { orderType: 'market', timeInForce: 'GTC', reason: MARKET_TIF_REFUSAL },
+    { orderType: 'market', timeInForce: 'GTD', reason: MARKET_TIF_REFUSAL },
+  ],
+  // Per instrument: FX trades whole units (tradeUnitsPrecision 0), some CFDs fractions; getInstrument().lotSize says which.
+  fractionalQuantity: true,
+  shortSelling: true,
+  cancelReplace: false,
+});
 
 // --- validation helpers -------------------------------------------------------------------
 

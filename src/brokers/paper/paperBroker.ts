@@ -101,17 +101,20 @@ function plain(n: number): string {
 
 type LiveOrder = StoredOrder & { request: PlacedOrderRequest };
 
+/** Every type × TIF (see the header table); a constant so the broker registry reads it without an instance. */
+export const PAPER_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+  timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
+  fractionalQuantity: true,
+  shortSelling: true,
+  cancelReplace: false,
+});
+
 export class PaperBroker implements BrokerApi {
   readonly id = 'paper';
   readonly displayName = 'Paper';
   readonly environment = 'paper' as const;
-  readonly capabilities: BrokerCapabilities = {
-    orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
-    timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
-    fractionalQuantity: true,
-    shortSelling: true,
-    cancelReplace: false,
-  };
+  readonly capabilities: BrokerCapabilities = PAPER_CAPABILITIES;
 
   private readonly clock: Clock;
   private readonly fees: FeeModel;
@@ -498,7 +501,7 @@ export class PaperBroker implements BrokerApi {
     }
 
     const book = this.taken.remaining(request.symbol, request.side, quote.timestamp, levelsFor(quote, request.side, instrument, this.depth));
-    const reachable: Level[] = limit === undefined ? book : book.filter((l) => (buy ? l.price <= (limit) : l.price >= (limit)));
+    const reachable: Level[] = limit === undefined ? book : book.filter((l) => (buy ? l.price <= limit : l.price >= limit));
     if (request.time_in_force.type === 'FOK') {
       let available = 0n;
       for (const l of reachable) available += l.size;

@@ -158,9 +158,12 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     if (!q) return;
     const touch = o.side === 'buy' ? q.ask : q.bid;
     const stop = num(o.stop_price);
+    // A stop-limit that triggers now becomes a new limit order: marketable at once, it takes the touch.
+    let triggeredNow = false;
     if ((o.type === 'stop' || o.type === 'stop_limit') && !b.triggered) {
       b.triggered = o.side === 'buy' ? q.ask >= stop : q.bid <= stop;
       if (!b.triggered) return;
+      triggeredNow = true;
     }
     const remaining = num(o.qty) - num(o.filled_qty);
     if (o.type === 'market' || o.type === 'stop') {
@@ -169,7 +172,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     }
     const limit = num(o.limit_price);
     const marketable = o.side === 'buy' ? touch <= limit : touch >= limit;
-    if (marketable) applyFill(o, remaining, arriving ? touch : limit);
+    if (marketable) applyFill(o, remaining, arriving || triggeredNow ? touch : limit);
   };
 
   const reevaluate = () => {

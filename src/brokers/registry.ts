@@ -1,0 +1,217 @@
+/**
+ * One way to build a venue from a broker profile, for the CLI and the editor alike.
+ *
+ * A profile names the venue and its environment; the combination is checked here (live is allowed
+ * when a profile says so, never chosen by default):
+ * | broker  | environments      | default  | also                                                  |
+ * |---------|-------------------|----------|-------------------------------------------------------|
+ * | paper   | paper             | paper    | the account file lives in `stateDir` when given       |
+ * | oanda   | practice, live    | practice | baseUrl (a proxy or a fake)                           |
+ * | alpaca  | paper, live       | paper    | baseUrl                                               |
+ * | binance | testnet, live     | testnet  | baseUrl                                               |
+ * | ib      | paper, live       | paper    | host, port, clientId (required: unique per TWS)       |
+ *
+ * Venue adapter modules are required inside `createBroker`, so loading this module loads none of
+ * them and no SDK (the paper venue, plain TypeScript, is imported directly) (`@alpacahq/alpaca-trade-api`, `ccxt`, `@stoqey/ib` load only on an adapter's connect()).
+ * `BROKER_SUPPORT` reads each venue's capability constant (kept in its SDK-free parse module) and
+ * says, per order type × time in force, whether the venue takes it or why it is refused before sending.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Clock } from '../common/clock';
+import { ORDER_TYPE_NAMES, TIME_IN_FORCE_NAMES, type OrderTypeName, type TimeInForceName } from '../orders/model';
+import type * as AlpacaModule from './alpaca/adapter';
+import { ALPACA_CAPABILITIES } from './alpaca/parse';
+import type * as BinanceModule from './binance/adapter';
+import { BINANCE_CAPABILITIES } from './binance/parse';
+import { unsupportedReason, type BrokerApi, type BrokerCapabilities, type BrokerEnvironment } from './broker';
+import type { CredentialSource } from './credentials';
+import type * as IbModule from './ib/adapter';
+import { IB_CAPABILITIES } from './ib/parse';
+import type * as OandaModule from './oanda/adapter';
+import { OANDA_CAPABILITIES } from './oanda/parse';
+import { PAPER_CAPABILITIES, PaperBroker } from './paper/paperBroker';
+
+export const BROKER_KINDS = ['paper', 'oanda', 'alpaca', 'binance', 'ib'] as const;
+export type BrokerKind = (typeof BROKER_KINDS)[number];
+
+/** The environments each venue has, the first being the default. */
+export const BROKER_ENVIRONMENTS: Readonly<Record<BrokerKind, readonly [BrokerEnvironment, ...BrokerEnvironment[]]>> = {
+  paper: ['paper'],
+  oanda: ['practice', 'live'],
+  alpaca: ['paper', 'live'],
+  binance: ['testnet', 'live'],
+  ib: ['paper', 'live'],
+};
+
+const VENUE_NAMES: Readonly<Record<BrokerKind, string>> = { paper: 'Paper', oanda: 'OANDA', alpaca: 'Alpaca', binance: 'Binance', ib: 'IB' };
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+export const BrokerProfileSchema = z
+  .strictObject({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'id must be 1–64 letters, digits or . _ - (starting with a letter or digit)'),
+    broker: z.enum(BROKER_KINDS, { error: () => `broker must be one of ${BROKER_KINDS.join(', ')}` }),
+    /** Omitted: the venue's default (never live). */
+    environment: z.enum(['paper', 'practice', 'testnet', 'live'], { error: () => 'environment must be one of paper, practice, testnet, live' }).optional(),
+    baseUrl: z
+      .string()
+      .refine((s) => URL.canParse(s), { message: 'baseUrl must be an absolute URL' })
+      .refine(
+        (s) => {
+          const u = URL.canParse(s) ? new URL(s) : undefined;
+          return u === undefined || u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname));
+        },
+        { message: 'baseUrl must be https (plain http only on a loopback address)' },
+      )
+      .optional(),
+    host: z.string().min(1, 'host must not be empty').optional(),
+    port: z.number().int('port must be a whole number').min(1, 'port must be 1–65535').max(65535, 'port must be 1–65535').optional(),
+    clientId: z.number().int('clientId must be a whole number').nonnegative('clientId must not be negative').optional(),
+    displayName: z.string().min(1, 'displayName must not be empty').optional(),
+  })
+  .superRefine((p, ctx) => {
+    const allowed = BROKER_ENVIRONMENTS[p.broker];
+    if (p.environment !== undefined && !allowed.includes(p.environment))
+      ctx.addIssue({ code: 'custom', path: ['environment'], message: `${p.broker} has no ${p.environment} environment (use ${allowed.join(' or ')})` });
+    if (p.broker === 'ib' && p.clientId === undefined)
+      ctx.addIssue({ code: 'custom', path: ['clientId'], message: 'ib requires clientId (an integer unique per TWS / IB Gateway instance)' });
+    if (p.broker !== 'ib')
+      for (const field of ['host', 'port', 'clientId'] as const)
+        if (p[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} applies to ib only` });
+    if ((p.broker === 'ib' || p.broker === 'paper') && p.baseUrl !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: `baseUrl does not apply to ${p.broker}` });
+  })
+  .transform((p) => ({ ...p, environment: p.environment ?? BROKER_ENVIRONMENTS[p.broker][0] }));
+
+/** A profile as written in settings or a file (environment optional). */
+export type BrokerProfileInput = z.input<typeof BrokerProfileSchema>;
+/** A checked profile (environment resolved). */
+export type BrokerProfile = z.output<typeof BrokerProfileSchema>;
+
+/** A profile that does not validate; `fields` names every offending field, and so does the message. */
+export class BrokerProfileError extends Error {
+  override readonly name = 'BrokerProfileError';
+  constructor(
+    readonly fields: readonly string[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function parseBrokerProfile(input: unknown): BrokerProfile {
+  const result = BrokerProfileSchema.safeParse(input);
+  if (result.success) return result.data;
+  const id = typeof input === 'object' && input !== null && 'id' in input && typeof input.id === 'string' ? ` "${input.id}"` : '';
+  const fields: string[] = [];
+  const parts = result.error.issues.map((issue) => {
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path.map(String).join('.') || '(profile)'];
+    fields.push(...keys);
+    return issue.code === 'unrecognized_keys' ? `${keys.join(', ')}: not a broker profile field` : `${keys[0]}: ${issue.message}`;
+  });
+  return failProfile(fields, `broker profile${id} is invalid: ${parts.join('; ')}`);
+}
+
+function failProfile(fields: string[], message: string): never {
+  throw new BrokerProfileError(fields, message);
+}
+
+export interface BrokerDeps {
+  clock: Clock;
+  credentials: CredentialSource;
+  /** Where the paper venue keeps its account (`paper-account.json`, or `paper-account-<id>.json` for other profile ids). */
+  stateDir?: string;
+}
+
+/** Builds (never connects) the venue a profile describes. Throws `BrokerProfileError` naming the field when the profile is invalid. */
+export function createBroker(profile: BrokerProfileInput, deps: BrokerDeps): BrokerApi {
+  const p = parseBrokerProfile(profile);
+  const broker = construct(p, deps);
+  if (p.displayName !== undefined) Object.defineProperty(broker, 'displayName', { value: p.displayName, enumerable: true });
+  return broker;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose: only the chosen adapter is loaded */
+function construct(p: BrokerProfile, deps: BrokerDeps): BrokerApi {
+  const { clock, credentials } = deps;
+  switch (p.broker) {
+    case 'paper': {
+      // The paper venue is plain TypeScript (no SDK) and is already loaded for its capabilities.
+      const file = p.id === 'paper' ? 'paper-account.json' : `paper-account-${p.id}.json`;
+      return new PaperBroker({ clock, stateFile: deps.stateDir === undefined ? undefined : join(deps.stateDir, file) });
+    }
+    case 'oanda': {
+      const { OandaBroker } = require('./oanda/adapter') as typeof OandaModule;
+      return new OandaBroker({ credentials, clock, environment: p.environment === 'live' ? 'live' : 'practice', baseUrl: p.baseUrl });
+    }
+    case 'alpaca': {
+      const { AlpacaBroker } = require('./alpaca/adapter') as typeof AlpacaModule;
+      return new AlpacaBroker({ credentials, clock, environment: p.environment === 'live' ? 'live' : 'paper', baseUrl: p.baseUrl });
+    }
+    case 'binance': {
+      const { BinanceBroker } = require('./binance/adapter') as typeof BinanceModule;
+      return new BinanceBroker({ credentials, clock, environment: p.environment === 'live' ? 'live' : 'testnet', baseUrl: p.baseUrl });
+    }
+    case 'ib': {
+      const { IbBroker } = require('./ib/adapter') as typeof IbModule;
+      // clientId is checked by the schema; the fallback is unreachable.
+      return new IbBroker({ clock, environment: p.environment === 'live' ? 'live' : 'paper', host: p.host, port: p.port, clientId: p.clientId ?? 0 });
+    }
+  }
+}
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+// --- what each venue takes ---
+
+export type SupportCell = { supported: true } | { supported: false; reason: string };
+export type SupportTable = Readonly<Record<OrderTypeName, Readonly<Record<TimeInForceName, SupportCell>>>>;
+
+export const BROKER_CAPABILITIES: Readonly<Record<BrokerKind, BrokerCapabilities>> = {
+  paper: PAPER_CAPABILITIES,
+  oanda: OANDA_CAPABILITIES,
+  alpaca: ALPACA_CAPABILITIES,
+  binance: BINANCE_CAPABILITIES,
+  ib: IB_CAPABILITIES,
+};
+
+export function supportTable(capabilities: BrokerCapabilities, venue: string): SupportTable {
+  const rows = {} as Record<OrderTypeName, Record<TimeInForceName, SupportCell>>;
+  for (const type of ORDER_TYPE_NAMES) {
+    const row = {} as Record<TimeInForceName, SupportCell>;
+    for (const tif of TIME_IN_FORCE_NAMES) {
+      const reason = unsupportedReason(capabilities, type, tif, venue);
+      row[tif] = reason === undefined ? { supported: true } : { supported: false, reason };
+    }
+    rows[type] = row;
+  }
+  return rows;
+}
+
+/** Per broker, per order type × time in force: supported, or the reason it is refused before anything is sent. */
+export const BROKER_SUPPORT: Readonly<Record<BrokerKind, SupportTable>> = {
+  paper: supportTable(BROKER_CAPABILITIES.paper, VENUE_NAMES.paper),
+  oanda: supportTable(BROKER_CAPABILITIES.oanda, VENUE_NAMES.oanda),
+  alpaca: supportTable(BROKER_CAPABILITIES.alpaca, VENUE_NAMES.alpaca),
+  binance: supportTable(BROKER_CAPABILITIES.binance, VENUE_NAMES.binance),
+  ib: supportTable(BROKER_CAPABILITIES.ib, VENUE_NAMES.ib),
+};
+
+/** `BROKER_SUPPORT` as a Markdown table (one row per broker × order type), for the README. */
+export function supportMarkdown(): string {
+  const lines = ['| broker | order type | GTC | IOC | FOK | GTD |', '|---|---|---|---|---|---|'];
+  const notes: string[] = [];
+  for (const broker of BROKER_KINDS) {
+    for (const type of ORDER_TYPE_NAMES) {
+      const cells = TIME_IN_FORCE_NAMES.map((tif) => {
+        const cell = BROKER_SUPPORT[broker][type][tif];
+        if (cell.supported) return '✓';
+        let n = notes.indexOf(cell.reason);
+        if (n < 0) n = notes.push(cell.reason) - 1;
+        return `✗ [${n + 1}]`;
+      });
+      lines.push(`| ${broker} | ${type.replace('_', '-')} | ${cells.join(' | ')} |`);
+    }
+  }
+  return [...lines, '', ...notes.map((reason, i) => `[${i + 1}] ${reason}`)].join('\n');
+}

@@ -1,0 +1,203 @@
+/** The broker registry: profile validation, construction without connecting, lazy loading, and the support table. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import { alpacaRefusal } from '../../../src/brokers/alpaca/parse';
+import { unsupportedOnBinance } from '../../../src/brokers/binance/parse';
+import { staticCredentials } from '../../../src/brokers/credentials';
+import { oandaRefusal } from '../../../src/brokers/oanda/parse';
+import {
+  BROKER_CAPABILITIES,
+  BROKER_KINDS,
+  BROKER_SUPPORT,
+  BrokerProfileError,
+  createBroker,
+  parseBrokerProfile,
+  supportMarkdown,
+  type BrokerKind,
+  type BrokerProfileInput,
+} from '../../../src/brokers/registry';
+import { TestClock } from '../../../src/common/clock';
+import { ORDER_TYPE_NAMES, TIME_IN_FORCE_NAMES, type PlacedOrderRequest } from '../../../src/orders/model';
+
+const deps = { clock: new TestClock(), credentials: staticCredentials({}) };
+
+function profileError(input: unknown): BrokerProfileError {
+  try {
+    parseBrokerProfile(input);
+  } catch (e) {
+    assert.ok(e instanceof BrokerProfileError, String(e));
+    return e;
+  }
+  assert.fail('expected the profile to be refused');
+}
+
+describe('broker registry', () => {
+  describe('profiles', () => {
+    const cases: Array<[string, unknown, string]> = [
+      ['not an object', 'oanda', '(profile)'],
+      ['no id', { broker: 'paper' }, 'id'],
+      ['an id with a space', { id: 'my venue', broker: 'paper' }, 'id'],
+      ['an unknown broker', { id: 'x', broker: 'kraken' }, 'broker'],
+      ['an unknown environment', { id: 'x', broker: 'oanda', environment: 'demo' }, 'environment'],
+      ['oanda testnet', { id: 'x', broker: 'oanda', environment: 'testnet' }, 'environment'],
+      ['alpaca practice', { id: 'x', broker: 'alpaca', environment: 'practice' }, 'environment'],
+      ['binance paper', { id: 'x', broker: 'binance', environment: 'paper' }, 'environment'],
+      ['paper live', { id: 'x', broker: 'paper', environment: 'live' }, 'environment'],
+      ['ib without clientId', { id: 'x', broker: 'ib' }, 'clientId'],
+      ['ib with a fractional clientId', { id: 'x', broker: 'ib', clientId: 1.5 }, 'clientId'],
+      ['ib with port 0', { id: 'x', broker: 'ib', clientId: 1, port: 0 }, 'port'],
+      ['host on oanda', { id: 'x', broker: 'oanda', host: 'localhost' }, 'host'],
+      ['baseUrl on ib', { id: 'x', broker: 'ib', clientId: 1, baseUrl: 'https://example.com' }, 'baseUrl'],
+      ['plain http off loopback', { id: 'x', broker: 'alpaca', baseUrl: 'http://example.com' }, 'baseUrl'],
+      ['a relative baseUrl', { id: 'x', broker: 'binance', baseUrl: '/api' }, 'baseUrl'],
+      ['an unknown field', { id: 'x', broker: 'paper', accountNumber: '1' }, 'accountNumber'],
+      ['an empty displayName', { id: 'x', broker: 'paper', displayName: '' }, 'displayName'],
+    ];
+    for (const [what, input, field] of cases) {
+      it(`refuses ${what}, naming ${field}`, () => {
+        const e = profileError(input);
+        assert.ok(e.fields.includes(field), `fields ${JSON.stringify(e.fields)}`);
+        assert.ok(e.message.includes(field), e.message);
+      });
+    }
+
+    it('names the profile id in the message', () => {
+      assert.match(profileError({ id: 'tws-main', broker: 'ib' }).message, /broker profile "tws-main" is invalid: clientId: ib requires clientId/);
+    });
+
+    it('defaults the environment to the safe one, never live; live only when asked', () => {
+      const expected: Record<BrokerKind, string> = { paper: 'paper', oanda: 'practice', alpaca: 'paper', binance: 'testnet', ib: 'paper' };
+      for (const broker of BROKER_KINDS) {
+        const p = parseBrokerProfile({ id: 'p', broker, ...(broker === 'ib' ? { clientId: 3 } : {}) });
+        assert.equal(p.environment, expected[broker]);
+      }
+      assert.equal(parseBrokerProfile({ id: 'p', broker: 'oanda', environment: 'live' }).environment, 'live');
+      assert.equal(parseBrokerProfile({ id: 'p', broker: 'alpaca', baseUrl: 'http://127.0.0.1:9999' }).baseUrl, 'http://127.0.0.1:9999');
+    });
+  });
+
+  describe('createBroker', () => {
+    const profiles: Record<BrokerKind, BrokerProfileInput> = {
+      paper: { id: 'paper', broker: 'paper' },
+      oanda: { id: 'oanda-practice', broker: 'oanda' },
+      alpaca: { id: 'alpaca-live', broker: 'alpaca', environment: 'live' },
+      binance: { id: 'binance-testnet', broker: 'binance', baseUrl: 'http://127.0.0.1:1' },
+      ib: { id: 'tws', broker: 'ib', clientId: 7, host: '127.0.0.1', port: 1 },
+    };
+
+    for (const kind of BROKER_KINDS) {
+      it(`builds ${kind} without connecting, with the venue's capabilities`, () => {
+        const broker = createBroker(profiles[kind], deps);
+        assert.equal(broker.id, kind);
+        assert.equal(broker.isConnected(), false);
+        assert.equal(broker.environment, parseBrokerProfile(profiles[kind]).environment);
+        assert.deepEqual(broker.capabilities, BROKER_CAPABILITIES[kind]);
+      });
+    }
+
+    it('applies displayName, and refuses a bad profile before building anything', () => {
+      assert.equal(createBroker({ id: 'o', broker: 'oanda', displayName: 'OANDA demo' }, deps).displayName, 'OANDA demo');
+      assert.equal(createBroker({ id: 'o', broker: 'oanda', environment: 'live' }, deps).displayName, 'OANDA (live)');
+      assert.throws(() => createBroker({ id: 'x', broker: 'ib' }, deps), BrokerProfileError);
+    });
+
+    it('keeps the paper account in stateDir, written only once used', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sptrader-registry-'));
+      try {
+        const broker = createBroker({ id: 'paper', broker: 'paper' }, { ...deps, stateDir: dir });
+        const other = createBroker({ id: 'scratch', broker: 'paper' }, { ...deps, stateDir: dir });
+        assert.equal(existsSync(join(dir, 'paper-account.json')), false);
+        await broker.connect();
+        await broker.submitOrder({
+          symbol: 'AAPL',
+          side: 'buy',
+          quantity: 1,
+          order_type: { type: 'limit', price: 1 },
+          time_in_force: { type: 'GTC' },
+          client_order_id: 'reg-1',
+          metadata: {},
+        } satisfies PlacedOrderRequest);
+        await broker.disconnect();
+        assert.equal(existsSync(join(dir, 'paper-account.json')), true);
+        await other.connect();
+        assert.deepEqual(await other.listOpenOrders(), [], 'another paper profile has its own account');
+        await other.disconnect();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('loading the registry loads no adapter and no SDK; building one loads its adapter but still no SDK', function () {
+      this.timeout(20_000);
+      // A fresh process: this one has loaded every adapter and SDK for the other tests.
+      const registry = resolve(__dirname, '../../../src/brokers/registry.js');
+      const script = `
+        const loaded = () => Object.keys(require.cache);
+        const r = require(${JSON.stringify(registry)});
+        const first = loaded();
+        r.createBroker({ id: 'a', broker: 'alpaca' }, { clock: { now: Date.now }, credentials: { get: async () => undefined, describe: (k) => k } });
+        r.createBroker({ id: 'b', broker: 'binance' }, { clock: { now: Date.now }, credentials: { get: async () => undefined, describe: (k) => k } });
+        r.createBroker({ id: 'i', broker: 'ib', clientId: 1 }, { clock: { now: Date.now }, credentials: { get: async () => undefined, describe: (k) => k } });
+        process.stdout.write(JSON.stringify({ first, second: loaded() }));`;
+      const { first, second } = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as { first: string[]; second: string[] };
+      const sdk = /node_modules[\\/](ccxt|@alpacahq|@stoqey)[\\/]/;
+      const adapter = /brokers[\\/](oanda|alpaca|binance|ib)[\\/]adapter\.js$/;
+      assert.deepEqual(
+        first.filter((f) => sdk.test(f) || adapter.test(f)),
+        [],
+      );
+      assert.deepEqual(
+        second.filter((f) => adapter.test(f)).map((f) => f.replace(/.*brokers[\\/]/, '')),
+        ['alpaca/adapter.js', 'binance/adapter.js', 'ib/adapter.js'].map((f) => f.replace('/', sep)),
+      );
+      assert.deepEqual(
+        second.filter((f) => sdk.test(f)),
+        [],
+        'SDKs load on connect() only',
+      );
+    });
+  });
+
+  describe('BROKER_SUPPORT', () => {
+    it('has every type × TIF for every broker; paper and IB take them all', () => {
+      for (const broker of BROKER_KINDS)
+        for (const type of ORDER_TYPE_NAMES) for (const tif of TIME_IN_FORCE_NAMES) assert.ok(BROKER_SUPPORT[broker][type][tif], `${broker} ${type} ${tif}`);
+      for (const broker of ['paper', 'ib'] as const)
+        assert.ok(ORDER_TYPE_NAMES.every((t) => TIME_IN_FORCE_NAMES.every((tif) => BROKER_SUPPORT[broker][t][tif].supported)));
+    });
+
+    it("agrees with each adapter's own pre-send refusal", () => {
+      const equity = (type: (typeof ORDER_TYPE_NAMES)[number], tif: (typeof TIME_IN_FORCE_NAMES)[number]): PlacedOrderRequest => ({
+        symbol: 'AAPL',
+        side: 'buy',
+        quantity: 1,
+        order_type: type === 'market' ? { type } : type === 'stop_limit' ? { type, stop_price: 10, limit_price: 11 } : { type, price: 10 },
+        time_in_force: tif === 'GTD' ? { type: tif, expires_at: Date.UTC(2030, 0, 1) } : { type: tif },
+        client_order_id: 'x',
+        metadata: {},
+      });
+      for (const type of ORDER_TYPE_NAMES) {
+        for (const tif of TIME_IN_FORCE_NAMES) {
+          const reasonOf = (broker: BrokerKind) => {
+            const cell = BROKER_SUPPORT[broker][type][tif];
+            return cell.supported ? undefined : cell.reason;
+          };
+          assert.equal(reasonOf('oanda'), oandaRefusal(type, tif), `oanda ${type} ${tif}`);
+          assert.equal(reasonOf('alpaca'), alpacaRefusal(equity(type, tif)), `alpaca ${type} ${tif}`);
+          assert.equal(reasonOf('binance'), unsupportedOnBinance(equity(type, tif)), `binance ${type} ${tif}`);
+        }
+      }
+    });
+
+    it('renders as a Markdown table with numbered reasons', () => {
+      const md = supportMarkdown();
+      assert.match(md, /^\| broker \| order type \| GTC \| IOC \| FOK \| GTD \|$/m);
+      assert.match(md, /^\| oanda \| stop-limit \| ✗ \[\d+\] \| ✗ \[\d+\] \| ✗ \[\d+\] \| ✗ \[\d+\] \|$/m);
+      assert.match(md, /^\| ib \| market \| ✓ \| ✓ \| ✓ \| ✓ \|$/m);
+      assert.match(md, /^\[1\] /m);
+    });
+  });
+});
