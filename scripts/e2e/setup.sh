@@ -18,6 +18,12 @@ step_dt() { echo "$(( $(date +%s) - t0 ))s"; }
 
 mkdir -p "$E"
 
+# Run from `npm test`, this script inherits the outer npm's npm_* variables; code-server's postinstall
+# reads the Node version from npm_config_user_agent and would see the outer Node 20. Start clean.
+while IFS='=' read -r name _; do
+  case "$name" in npm_*) unset "$name" ;; esac
+done < <(env)
+
 # 1) apt: chromium + libkrb5-dev, only if missing
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
