@@ -19,6 +19,9 @@ import { loadRiskSettings, openTradingSession, SettingsError, type RiskSettings,
 import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf } from '../execution/orderState';
 import { replayCommand, REPLAY_USAGE } from './replay';
+import { BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
+import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
+import type { BrokerApi } from '../brokers/broker';
 
 const USAGE = `Usage: sptrader <command> [options]
 
@@ -34,6 +37,12 @@ Commands:
       --python PATH           Python interpreter (default: $SPTRADER_PYTHON, python3, python).
       --timeout SECONDS       Stop the component after this long (default 30).
       --limits FILE           Risk limits and circuit breaker as JSON (default <state-dir>/risk-limits.json if present).
+      --broker B              paper (default), oanda, alpaca, binance or ib: that broker's paper/practice/testnet
+                              account (credentials from SPTRADER_* environment variables; see README).
+      --environment E         The broker's environment (default its paper/practice/testnet one). Test Order never
+                              sends to a live account.
+      --base-url URL          Point the adapter at any compatible server (OANDA, Alpaca, Binance).
+      --host H --port P --client-id N   Interactive Brokers TWS / IB Gateway (default 127.0.0.1:7497).
       --json                  Print one JSON object instead of the summary.
 ${REPLAY_USAGE}  halt [--reason R] [--flatten --yes]
                               Emergency stop: HALTED at once (kept across restarts), cancel every open order,
@@ -103,6 +112,12 @@ async function testOrderCommand(args: string[]): Promise<number> {
       python: { type: 'string' },
       timeout: { type: 'string' },
       limits: { type: 'string' },
+      broker: { type: 'string' },
+      environment: { type: 'string' },
+      'base-url': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'client-id': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
@@ -119,15 +134,25 @@ async function testOrderCommand(args: string[]): Promise<number> {
   const settings = riskSettings(stateDir, values.limits);
 
   const started = monotonicMs();
-  const broker = openPaperBroker(stateDir);
+  const broker = values.broker === undefined || values.broker === 'paper' ? openPaperBroker(stateDir) : openBroker(values, stateDir);
   const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings });
   reportRecovery(trading);
   let session: PythonSession | undefined;
   let outcome: TestOrderOutcome;
   try {
-    await trading.engine.connect(broker.id);
+    try {
+      await trading.engine.connect(broker.id);
+    } catch (e) {
+      if (e instanceof MissingCredentialError || isBrokerError(e)) {
+        await trading.close();
+        await broker.disconnect().catch(() => undefined);
+        process.stderr.write(`sptrader: cannot connect to ${broker.displayName} (${broker.environment}): ${(e as Error).message}\n`);
+        return e instanceof MissingCredentialError ? 2 : 4;
+      }
+      throw e;
+    }
     const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
-    const runnerOptions: RunnerOptions = { interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: 'paper', testMode: true };
+    const runnerOptions: RunnerOptions = { interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: broker.id, testMode: true };
     session = await PythonSession.start(runnerOptions, file);
     outcome = await runTestOrder(
       { file, className: values.class, symbol: values.symbol, side, marketData, signal, parameters },
@@ -234,6 +259,34 @@ async function tradingCommand(command: 'halt' | 'resume' | 'status', args: strin
   } finally {
     await trading.close();
     await broker.disconnect();
+  }
+}
+
+/** A real broker's paper/practice/testnet account from --broker and its options; credentials from SPTRADER_* variables. */
+function openBroker(
+  values: { broker?: string; environment?: string; 'base-url'?: string; host?: string; port?: string; 'client-id'?: string },
+  stateDir: string,
+): BrokerApi {
+  const num = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new UsageError(`${flag} must be a whole number, not '${v}'`);
+    return n;
+  };
+  try {
+    const profile = parseBrokerProfile({
+      id: values.broker,
+      broker: values.broker,
+      ...(values.environment === undefined ? {} : { environment: values.environment }),
+      ...(values['base-url'] === undefined ? {} : { baseUrl: values['base-url'] }),
+      ...(values.host === undefined ? {} : { host: values.host }),
+      ...(num(values.port, '--port') === undefined ? {} : { port: num(values.port, '--port') }),
+      ...(num(values['client-id'], '--client-id') === undefined ? {} : { clientId: num(values['client-id'], '--client-id') }),
+    });
+    return createBroker(profile, { clock: systemClock, credentials: environmentCredentials(), stateDir });
+  } catch (e) {
+    if (e instanceof BrokerProfileError) throw new UsageError(e.message);
+    throw e;
   }
 }
 

@@ -1,6 +1,7 @@
 /** The built CLI (`dist/cli.js`), as a user runs it. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { startFakeOanda } from '../../fakes/oanda/server';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -182,5 +183,58 @@ describe('sptrader halt | resume | status', function () {
     const out = JSON.parse(denied.stdout) as { denial: { code: string }; risk: Array<{ check: string; passed: boolean; limit: unknown }> };
     assert.equal(out.denial.code, 'NOTIONAL_EXCEEDS_MAX_PER_ORDER');
     assert.equal(out.risk.find((c) => !c.passed)?.limit, 1000);
+  });
+});
+
+describe('sptrader test-order --broker (against a local fake venue)', function () {
+  this.timeout(60_000);
+  let stateDir: string;
+  beforeEach(() => (stateDir = mkdtempSync(join(tmpdir(), 'sptrader-cli-broker-'))));
+  afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
+
+  // The fake answers in this process, so the CLI must run without blocking the event loop.
+  const cliAsync = (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolvePromise) => {
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+        resolvePromise({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+      });
+    });
+
+  it('sends the component’s order to OANDA practice through the engine, with credentials from the environment', async () => {
+    const fake = await startFakeOanda();
+    try {
+      fake.setQuote('EUR_USD', 1.085, 1.0852);
+      const env = { SPTRADER_OANDA_TOKEN: fake.token, SPTRADER_OANDA_ACCOUNT_ID: fake.accountId };
+      const r = await cliAsync(['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'oanda', '--base-url', fake.url, '--json'], env);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const out = JSON.parse(r.stdout) as {
+        venue: { id: string; environment: string };
+        order: { client_order_id: string };
+        response: { status: { status: string }; filled_price: number };
+      };
+      assert.equal(out.venue.environment, 'practice');
+      assert.equal(out.response.status.status, 'filled');
+      assert.equal(out.response.filled_price, 1.0852);
+      assert.equal(fake.ordersWithClientId(out.order.client_order_id), 1, 'exactly one order at the venue');
+      assert.ok(!r.stdout.includes(fake.token) && !r.stderr.includes(fake.token), 'the token is never printed');
+      const bad = await cliAsync(['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'oanda', '--base-url', fake.url], {
+        SPTRADER_OANDA_TOKEN: 'wrong-token-value-123',
+        SPTRADER_OANDA_ACCOUNT_ID: fake.accountId,
+      });
+      assert.equal(bad.code, 4, bad.stderr);
+      assert.match(bad.stderr, /cannot connect to OANDA/i);
+      assert.ok(!bad.stderr.includes('wrong-token-value-123'));
+      const missing = await cliAsync(['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'oanda', '--base-url', fake.url], {
+        SPTRADER_OANDA_TOKEN: '',
+        SPTRADER_OANDA_ACCOUNT_ID: '',
+      });
+      assert.notEqual(missing.code, 0);
+      assert.match(missing.stderr, /SPTRADER_OANDA_TOKEN|oanda\.token/);
+      const usage = await cliAsync(['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'nasdaq'], {});
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /broker must be one of/);
+    } finally {
+      await fake.close();
+    }
   });
 });
