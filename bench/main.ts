@@ -2,6 +2,7 @@
 import { benchAudit } from './audit.bench';
 import { benchEngine } from './engine.bench';
 import { benchReplay } from './replay.bench';
+import { benchAdapters } from './adapters.bench';
 import { benchOrderBook } from './orderbook.bench';
 import { benchTestOrder } from './testOrder.bench';
 
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   if (!only || only === 'audit') await benchAudit();
   if (!only || only === 'engine') await benchEngine();
   if (!only || only === 'replay') await benchReplay();
+  if (!only || only === 'adapters') await benchAdapters();
   if (!only || only === 'orderbook') await benchOrderBook();
 }
 

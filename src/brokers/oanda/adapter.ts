@@ -32,6 +32,7 @@
  * The token is read at `connect()`, sent only in the Authorization header, and redacted from
  * every message this adapter produces.
  */
+import { KeepAliveClient } from '../http';
 import { systemClock, monotonicMs, type Clock } from '../../common/clock';
 import {
   isFinalStatus,
@@ -167,6 +168,7 @@ export class OandaBroker implements BrokerApi {
   readonly capabilities: BrokerCapabilities = OANDA_CAPABILITIES;
 
   private readonly baseUrl: string;
+  private readonly http = new KeepAliveClient();
   private readonly clock: Clock;
   private readonly timeoutMs: number;
   private readonly pollIntervalMs: number;
@@ -228,6 +230,7 @@ export class OandaBroker implements BrokerApi {
     this.timer = undefined;
     this.connected = false;
     this.session = undefined;
+    this.http.close();
   }
 
   isConnected(): boolean {
@@ -535,7 +538,7 @@ export class OandaBroker implements BrokerApi {
     let retryAfter: string | null;
     let text: string;
     try {
-      const response = await fetch(url, {
+      const response = await this.http.exchange(url, {
         method: spec.method,
         headers: {
           Authorization: `Bearer ${session.token}`,
@@ -547,8 +550,9 @@ export class OandaBroker implements BrokerApi {
         signal: controller.signal,
       });
       status = response.status;
-      retryAfter = response.headers.get('retry-after');
-      text = await response.text();
+      const ra = response.headers['retry-after'];
+      retryAfter = typeof ra === 'string' ? ra : null;
+      text = response.text;
     } catch (e) {
       throw this.networkError(spec, e, timedOut, mutating);
     } finally {
