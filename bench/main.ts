@@ -3,6 +3,7 @@ import { benchAudit } from './audit.bench';
 import { benchEngine } from './engine.bench';
 import { benchReplay } from './replay.bench';
 import { benchAdapters } from './adapters.bench';
+import { benchActivation } from './activation.bench';
 import { benchOrderBook } from './orderbook.bench';
 import { benchTestOrder } from './testOrder.bench';
 
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   if (!only || only === 'engine') await benchEngine();
   if (!only || only === 'replay') await benchReplay();
   if (!only || only === 'adapters') await benchAdapters();
+  if (!only || only === 'activation') await benchActivation();
   if (!only || only === 'orderbook') await benchOrderBook();
 }
 
