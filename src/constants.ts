@@ -15,6 +15,13 @@ export const Commands = {
   refreshOrders: 'sptrader.refreshOrders',
   setActiveProfile: 'sptrader.setActiveProfile',
   selectProfile: 'sptrader.selectProfile',
+  addBrokerProfile: 'sptrader.addBrokerProfile',
+  editBrokerProfile: 'sptrader.editBrokerProfile',
+  setCredentials: 'sptrader.setCredentials',
+  connectProfile: 'sptrader.connectProfile',
+  disconnectProfile: 'sptrader.disconnectProfile',
+  testConnection: 'sptrader.testConnection',
+  executeLive: 'sptrader.executeLive',
 } as const;
 
 export const Views = {
@@ -41,6 +48,8 @@ export const Settings = {
   timeoutSeconds: 'python.timeoutSeconds',
   outputLimitBytes: 'python.outputLimitBytes',
   activeProfile: 'activeProfile',
+  brokerProfiles: 'brokerProfiles',
+  liveEnabled: 'live.enabled',
   paperStartingCash: 'paper.startingCash',
   paperSeed: 'paper.seed',
 } as const;

@@ -8,12 +8,17 @@ import { join } from 'node:path';
 import { systemClock } from './common/clock';
 import type { BrokerApi } from './brokers/broker';
 import { PaperBroker } from './brokers/paper/paperBroker';
+import { createBroker, type BrokerProfile } from './brokers/registry';
 import { OUTPUT_CHANNEL_NAME, Settings } from './constants';
 import type { EngineEvent } from './execution/events';
 import { openTradingSession, parseRiskSettings, type RiskSettings, type TradingSession } from './execution/session';
 import { registerCodeLens } from './views/codeLens';
+import { secretStorageCredentials } from './views/credentials';
+import { registerExecuteLiveCommand } from './views/executeLiveCommand';
 import { InterpreterService } from './views/interpreter';
 import { registerOrderCommands } from './views/orderCommands';
+import { registerProfileCommands } from './views/profileCommands';
+import { asProfileVenue, PAPER_PROFILE_ID, parseProfileList } from './views/profiles';
 import { registerStatusBar } from './views/statusBar';
 import { registerOrderRunCommands } from './views/testOrderCommand';
 import { registerTradingCommands } from './views/tradingCommands';
@@ -27,8 +32,13 @@ export class Container {
   readonly onEngineEvent = this.engineEvents.event;
   /** Fired when the engine has opened and connected its venues: views read their first state then. */
   readonly onDidOpenSession = this.sessionOpened.event;
-  /** Broker profiles by id (for now the embedded paper venue only). */
-  readonly brokers: ReadonlyMap<string, BrokerApi>;
+  private readonly profilesChanged = new vscode.EventEmitter<void>();
+  /** Fired when a profile is added, changed, connected or disconnected. */
+  readonly onDidChangeProfiles = this.profilesChanged.event;
+  /** The venues registered with the engine, by profile id: the paper venue always, others once connected. */
+  private readonly venues = new Map<string, BrokerApi>();
+  /** Profile problems already shown, so each is reported once. */
+  private readonly reportedProblems = new Set<string>();
   private openedSession: TradingSession | undefined;
 
   private constructor(
@@ -37,8 +47,8 @@ export class Container {
     readonly paperBroker: PaperBroker,
     readonly interpreters: InterpreterService,
   ) {
-    this.brokers = new Map<string, BrokerApi>([[paperBroker.id, paperBroker]]);
-    context.subscriptions.push(this.engineEvents, this.sessionOpened);
+    this.venues.set(PAPER_PROFILE_ID, paperBroker);
+    context.subscriptions.push(this.engineEvents, this.sessionOpened, this.profilesChanged);
   }
 
   static create(context: vscode.ExtensionContext): Container {
@@ -61,6 +71,8 @@ export class Container {
       registerOrderRunCommands(container);
       registerTradingCommands(container);
       registerOrderCommands(container);
+      registerProfileCommands(container);
+      registerExecuteLiveCommand(container);
       registerCodeLens(context);
       registerTrees(container);
       registerStatusBar(container);
@@ -68,6 +80,7 @@ export class Container {
         vscode.workspace.onDidChangeConfiguration((e) => {
           if (e.affectsConfiguration(`${Settings.section}.risk`) || e.affectsConfiguration(`${Settings.section}.circuitBreaker`))
             void container.applySettings();
+          if (e.affectsConfiguration(`${Settings.section}.${Settings.brokerProfiles}`)) container.profilesChanged.fire();
           if (e.affectsConfiguration(`${Settings.section}.paper`))
             void vscode.window.showInformationMessage('SPtrader: the paper venue settings apply after a window reload.');
         }),
@@ -79,6 +92,87 @@ export class Container {
       log.error(`Activation failed: ${message}`);
       void vscode.window.showErrorMessage(`SPtrader could not start: ${message}`);
       throw e;
+    }
+  }
+
+  /** Venues registered with the engine by profile id (connected, or connecting). */
+  get brokers(): ReadonlyMap<string, BrokerApi> {
+    return this.venues;
+  }
+
+  /** Every usable profile (paper first); invalid entries in settings are reported once and skipped. */
+  profiles(): readonly BrokerProfile[] {
+    const raw = vscode.workspace.getConfiguration(Settings.section).get<unknown>(Settings.brokerProfiles);
+    const { profiles, problems } = parseProfileList(raw);
+    for (const problem of problems) {
+      if (this.reportedProblems.has(problem.message)) continue;
+      this.reportedProblems.add(problem.message);
+      this.log.error(`Broker profile: ${problem.message} (field ${problem.fields.join(', ')})`);
+      void vscode.window.showWarningMessage(`SPtrader: ${problem.message}`, 'Open Settings').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettingsJson', { revealSetting: { key: 'sptrader.brokerProfiles' } });
+      });
+    }
+    return profiles;
+  }
+
+  profile(id: string): BrokerProfile | undefined {
+    return this.profiles().find((p) => p.id === id);
+  }
+
+  /** Connects a profile's venue (built on first use with its SecretStorage credentials) and reconciles it. */
+  async connectProfile(id: string): Promise<BrokerApi> {
+    const { engine } = await this.trading();
+    const existing = this.venues.get(id);
+    if (existing?.isConnected() && engine.hasBroker(id)) return existing;
+    const profile = this.profile(id);
+    if (!profile)
+      throw new Error(`there is no broker profile "${id}": add it with "SPtrader: Add Broker Profile" or fix it in the setting sptrader.brokerProfiles`);
+    const broker =
+      existing ??
+      asProfileVenue(
+        createBroker(profile, {
+          clock: systemClock,
+          credentials: secretStorageCredentials(this.context.secrets, id),
+          stateDir: join(this.context.globalStorageUri.fsPath, 'paper'),
+        }),
+        profile,
+      );
+    if (!engine.hasBroker(id)) engine.addBroker(id, broker);
+    this.venues.set(id, broker);
+    try {
+      await engine.connect(id);
+    } catch (e) {
+      if (id !== PAPER_PROFILE_ID) {
+        // A venue that failed to connect is dropped so the next attempt starts afresh, unless it still has working orders.
+        try {
+          engine.removeBroker(id);
+          this.venues.delete(id);
+        } catch {
+          /* kept registered: its working orders need it */
+        }
+        await broker.disconnect().catch(() => undefined);
+      }
+      this.profilesChanged.fire();
+      throw e;
+    }
+    this.log.info(`Connected broker profile ${id} (${broker.environment})`);
+    this.profilesChanged.fire();
+    return broker;
+  }
+
+  /** Unregisters and disconnects a profile's venue; refused while it has working orders. */
+  async disconnectProfile(id: string): Promise<void> {
+    if (id === PAPER_PROFILE_ID) throw new Error('the built-in paper profile stays connected (reset it with "SPtrader: Reset Paper Account")');
+    const broker = this.venues.get(id);
+    if (!broker) return;
+    const engine = this.openedSession?.engine;
+    if (engine?.hasBroker(id)) engine.removeBroker(id);
+    this.venues.delete(id);
+    try {
+      await broker.disconnect();
+    } finally {
+      this.log.info(`Disconnected broker profile ${id}`);
+      this.profilesChanged.fire();
     }
   }
 
@@ -160,6 +254,7 @@ export class Container {
 
   async dispose(): Promise<void> {
     if (this.session) await (await this.session).close();
+    await Promise.allSettled([...this.venues.values()].map((b) => b.disconnect()));
     await this.paperBroker.disconnect();
   }
 }

@@ -54,3 +54,43 @@ export class KeepAliveClient {
     this.https.destroy();
   }
 }
+
+/**
+ * A `fetch` over a `KeepAliveClient`, for SDKs that take a fetch implementation (Alpaca's `fetchApi`,
+ * ccxt's `fetchImplementation`). Socket errors keep their `code` (ECONNREFUSED, ECONNRESET) on the
+ * thrown error's `cause`, as undici's fetch does.
+ */
+export function keepAliveFetch(client: KeepAliveClient): typeof fetch {
+  return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const headers: Record<string, string> = {};
+    new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).forEach((v, k) => (headers[k] = v));
+    const raw = init?.body;
+    let body: string | undefined;
+    if (raw === undefined || raw === null) body = undefined;
+    else if (typeof raw === 'string') body = raw;
+    else if (raw instanceof URLSearchParams) {
+      body = raw.toString();
+      headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8';
+    } else throw new TypeError('keepAliveFetch sends string or URLSearchParams bodies only');
+    let reply: HttpReply;
+    try {
+      reply = await client.exchange(url, {
+        method: init?.method ?? 'GET',
+        headers,
+        ...(body === undefined ? {} : { body }),
+        ...(init?.signal ? { signal: init.signal } : {}),
+      });
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') throw e;
+      throw new TypeError('fetch failed', { cause: e });
+    }
+    const responseHeaders = new Headers();
+    for (const [k, v] of Object.entries(reply.headers)) {
+      if (Array.isArray(v)) for (const item of v) responseHeaders.append(k, item);
+      else if (v !== undefined) responseHeaders.set(k, v);
+    }
+    const empty = reply.status === 204 || reply.status === 304 || reply.status === 205;
+    return new Response(empty ? null : reply.text, { status: reply.status, headers: responseHeaders });
+  };
+}

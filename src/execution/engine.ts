@@ -146,7 +146,8 @@ export class ExecutionEngine {
   private readonly external = new Map<string, OrderResponse>();
   private readonly lanes = new Map<string, Lane>();
   private readonly instruments = new Map<string, InstrumentRules>();
-  private readonly subscriptions: Disposable[] = [];
+  /** Each venue's update subscription, by broker profile id, so a removed venue stops reporting. */
+  private readonly subscriptions = new Map<string, Disposable>();
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly finalWaiters = new Map<string, Array<(o: OrderRecord) => void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -183,7 +184,10 @@ export class ExecutionEngine {
       this.orderWriter = new WorkingOrderWriter(options.ordersFile, () => this.workingOrders());
     }
     for (const [id, broker] of this.brokers) {
-      this.subscriptions.push(broker.onOrderUpdate((u) => this.onVenueUpdate(id, u)));
+      this.subscriptions.set(
+        id,
+        broker.onOrderUpdate((u) => this.onVenueUpdate(id, u)),
+      );
     }
     if (this.trading.loadProblem !== undefined) {
       this.record('TradingStateChanged', {
@@ -252,6 +256,43 @@ export class ExecutionEngine {
       limits: { ...this.limits },
       audit: this.audit ? { dir: this.audit.dir, lastSeq: this.audit.lastSeq, state: this.audit.state } : null,
     };
+  }
+
+  // --- venues ---
+
+  /** Registers a venue under a broker profile id (connecting it is `connect`'s). A second venue under one id is refused. */
+  addBroker(id: string, broker: BrokerApi): void {
+    if (this.closed) throw new BrokerError('INTERNAL', `cannot add broker profile ${id}: the engine is closed`);
+    if (this.brokers.has(id)) throw new BrokerError('INTERNAL', `a broker profile named ${id} is already registered; remove it first`);
+    this.brokers.set(id, broker);
+    this.subscriptions.set(
+      id,
+      broker.onOrderUpdate((u) => this.onVenueUpdate(id, u)),
+    );
+  }
+
+  /**
+   * Unregisters a venue; disconnecting it is the caller's. Refused while the engine has working orders
+   * there, since their fills and cancels would then go unrecorded.
+   */
+  removeBroker(id: string): void {
+    if (!this.brokers.has(id)) throw new BrokerError('INTERNAL', `no broker profile named ${id}`);
+    const working = this.workingOrders().filter((r) => r.venue === id);
+    if (working.length > 0)
+      throw new BrokerError(
+        'INTERNAL',
+        `broker profile ${id} has ${working.length} working order(s) (${working.map((r) => r.clientOrderId).join(', ')}); cancel them or wait for them to finish before disconnecting`,
+      );
+    this.subscriptions.get(id)?.dispose();
+    this.subscriptions.delete(id);
+    this.brokers.delete(id);
+    for (const key of [...this.external.keys()]) if (key.startsWith(`${id}:`)) this.external.delete(key);
+    // A profile added again under this id may point elsewhere: its instrument rules are read afresh.
+    for (const key of [...this.instruments.keys()]) if (key.startsWith(`${id}:`)) this.instruments.delete(key);
+  }
+
+  hasBroker(id: string): boolean {
+    return this.brokers.has(id);
   }
 
   // --- connection and reconciliation ---
@@ -757,7 +798,8 @@ export class ExecutionEngine {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const s of this.subscriptions) s.dispose();
+    for (const s of this.subscriptions.values()) s.dispose();
+    this.subscriptions.clear();
     await Promise.allSettled([...this.pendingAudit]);
     if (this.audit && this.audit.state === 'open') await this.audit.flush();
     await this.orderWriter?.flush();

@@ -154,10 +154,10 @@ export function registerOrderCommands(container: Container): void {
 async function pickProfile(container: Container): Promise<string | undefined> {
   const active = activeProfile();
   const picked = await vscode.window.showQuickPick(
-    [...container.brokers.values()].map((b) => ({
-      label: `${b.id === active ? '$(pass-filled) ' : ''}${b.displayName}`,
-      description: `${b.environment} · ${b.isConnected() ? 'connected' : 'not connected'}`,
-      id: b.id,
+    container.profiles().map((p) => ({
+      label: `${p.id === active ? '$(pass-filled) ' : ''}${p.displayName ?? p.id}`,
+      description: `${p.broker} · ${p.environment} · ${container.brokers.get(p.id)?.isConnected() ? 'connected' : 'not connected'}`,
+      id: p.id,
     })),
     { title: 'SPtrader: Broker Profile', placeHolder: 'The profile Test Order and the status bar use' },
   );

@@ -18,15 +18,18 @@ export function registerStatusBar(container: Container): void {
 
   const update = (): void => {
     const id = activeProfile();
-    const broker = container.brokers.get(id);
-    const connected = broker?.isConnected() === true;
-    profile.text = `${connected ? '$(plug)' : '$(debug-disconnect)'} ${id}`;
-    profile.tooltip = broker
-      ? `SPtrader profile "${id}" (${broker.environment}): ${connected ? 'connected' : 'not connected'}. Click to choose a profile.`
+    const configured = container.profile(id);
+    const connected = container.brokers.get(id)?.isConnected() === true;
+    const live = configured?.environment === 'live';
+    profile.text = `${connected ? '$(plug)' : '$(debug-disconnect)'} ${id}${live ? ' (LIVE)' : ''}`;
+    profile.tooltip = configured
+      ? `SPtrader profile "${id}" (${configured.broker}, ${configured.environment}): ${connected ? 'connected' : 'not connected'}. Click to choose a profile.`
       : `SPtrader profile "${id}" is not configured. Click to choose a profile.`;
-    profile.accessibilityInformation = { label: `SPtrader profile ${id}, ${connected ? 'connected' : 'not connected'}` };
+    profile.accessibilityInformation = {
+      label: `SPtrader profile ${id}, ${configured?.environment ?? 'not configured'}, ${connected ? 'connected' : 'not connected'}`,
+    };
     profile.command = Commands.selectProfile;
-    profile.backgroundColor = broker ? undefined : new vscode.ThemeColor('statusBarItem.warningBackground');
+    profile.backgroundColor = configured && !live ? undefined : new vscode.ThemeColor('statusBarItem.warningBackground');
 
     const session = container.openSession;
     if (!session) {
@@ -59,6 +62,7 @@ export function registerStatusBar(container: Container): void {
     profile,
     trading,
     container.onDidOpenSession(update),
+    container.onDidChangeProfiles(update),
     container.onEngineEvent((e) => {
       if (e.type === 'TradingStateChanged' || e.type === 'VenueError' || e.type === 'PositionsReconciled') update();
     }),

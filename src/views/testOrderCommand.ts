@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { systemClock } from '../common/clock';
+import type { BrokerApi } from '../brokers/broker';
 import { Commands } from '../constants';
 import type { Container } from '../container';
 import { formatOutcome } from '../execution/formatOutcome';
@@ -14,6 +15,7 @@ import type { RunKind } from './protocol';
 import { QuoteHistory, quotePointOf } from './quoteHistory';
 import { ResultPanel } from './resultPanel';
 import { resultViewOf } from './resultView';
+import { activeProfile } from './trees';
 
 const LABELS: Record<RunKind, string> = { 'test-order': 'Test Order', 'execute-paper': 'Execute on Paper' };
 
@@ -47,25 +49,11 @@ export function registerOrderRunCommands(container: Container): void {
 
   const run = async (kind: RunKind, uri?: vscode.Uri, className?: string): Promise<TestOrderOutcome | undefined> => {
     const label = LABELS[kind];
-    const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
-    if (!target || !target.fsPath.endsWith('.py')) {
-      void vscode.window.showWarningMessage(`Open a Python order component first, then run SPtrader: ${label}.`);
-      return undefined;
-    }
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window
-        .showWarningMessage(
-          `SPtrader runs order components only in a trusted workspace: they are Python programs with your permissions. Trust this workspace to use ${label}.`,
-          'Manage Workspace Trust',
-        )
-        .then((choice) => {
-          if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
-        });
-      return undefined;
-    }
-    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
-    if (document?.isDirty) await document.save();
-    const broker = container.paperBroker;
+    const target = await componentTarget(label, uri);
+    if (!target) return undefined;
+    // Test Order goes to the active profile (connected on demand); Execute on Paper always to the paper venue.
+    const profileId = kind === 'test-order' ? activeProfile() : container.paperBroker.id;
+    let broker: BrokerApi = container.paperBroker;
     const started = performance.now();
     panel.setRunning(true);
     let outcome: TestOrderOutcome;
@@ -73,6 +61,7 @@ export function registerOrderRunCommands(container: Container): void {
       outcome = await withDelayedProgress(`SPtrader: ${label}${className ? ` ${className}` : ''}`, async () => {
         const worker = await container.interpreters.workerFor(target);
         const { engine } = await container.trading();
+        if (profileId !== container.paperBroker.id) broker = await container.connectProfile(profileId);
         return runTestOrder(
           { file: target.fsPath, className: typeof className === 'string' ? className : undefined, source: kind },
           { runner: worker, broker, engine, clock: systemClock },
@@ -87,7 +76,8 @@ export function registerOrderRunCommands(container: Container): void {
       void vscode.window.showErrorMessage(`SPtrader: ${message}`, ...actions).then((choice) => {
         if (choice === 'Select Interpreter') void vscode.commands.executeCommand('python.setInterpreter');
       });
-      outcome = failedBeforeRun(target.fsPath, { id: broker.id, environment: broker.environment }, { code, message }, performance.now() - started);
+      const environment = container.brokers.get(profileId)?.environment ?? container.profile(profileId)?.environment ?? 'unknown';
+      outcome = failedBeforeRun(target.fsPath, { id: profileId, environment }, { code, message }, performance.now() - started);
     } finally {
       panel.setRunning(false);
     }
@@ -112,4 +102,27 @@ export function registerOrderRunCommands(container: Container): void {
     vscode.commands.registerCommand(Commands.testOrder, (uri?: vscode.Uri, className?: string) => run('test-order', uri, className)),
     vscode.commands.registerCommand(Commands.executeOnPaper, (uri?: vscode.Uri, className?: string) => run('execute-paper', uri, className)),
   );
+}
+
+/** The order component a run command acts on (the argument, else the active editor), in a trusted workspace and saved. */
+export async function componentTarget(label: string, uri?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+  if (!target || !target.fsPath.endsWith('.py')) {
+    void vscode.window.showWarningMessage(`Open a Python order component first, then run SPtrader: ${label}.`);
+    return undefined;
+  }
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window
+      .showWarningMessage(
+        `SPtrader runs order components only in a trusted workspace: they are Python programs with your permissions. Trust this workspace to use ${label}.`,
+        'Manage Workspace Trust',
+      )
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
+    return undefined;
+  }
+  const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
+  if (document?.isDirty) await document.save();
+  return target;
 }

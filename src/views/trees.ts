@@ -3,12 +3,12 @@
  * venues; they refresh when the engine reports a change (fills, cancels, reconciles), never on a timer.
  */
 import * as vscode from 'vscode';
-import type { BrokerApi } from '../brokers/broker';
 import { Commands, Settings, Views } from '../constants';
 import type { Container } from '../container';
 import type { EngineEvent } from '../execution/events';
 import type { OrderRecord } from '../execution/orderState';
 import { describeOrderType, type OrderResponse, type Position } from '../orders/model';
+import { PAPER_PROFILE_ID } from './profiles';
 
 export type PositionNode =
   | { readonly kind: 'venue'; readonly venue: string }
@@ -163,25 +163,31 @@ export class ProfilesTree extends RefreshingTree<ProfileNode> {
   }
 
   getTreeItem(node: ProfileNode): vscode.TreeItem {
-    const broker = this.container.brokers.get(node.id) as BrokerApi;
+    const profile = this.container.profile(node.id);
+    const broker = this.container.brokers.get(node.id);
     const active = activeProfile() === node.id;
-    const item = new vscode.TreeItem(broker.displayName);
+    const connected = broker?.isConnected() === true;
+    const environment = profile?.environment ?? broker?.environment ?? 'unknown';
+    const item = new vscode.TreeItem(profile?.displayName ?? node.id);
     item.id = `profile:${node.id}`;
-    item.description = `${broker.environment} · ${broker.isConnected() ? 'connected' : 'not connected'}${active ? ' · active' : ''}`;
-    item.iconPath = new vscode.ThemeIcon(active ? 'pass-filled' : 'circle-large-outline', active ? new vscode.ThemeColor('charts.green') : undefined);
-    item.tooltip = `Profile "${node.id}" (${broker.environment})${active ? ': the active profile' : ''}`;
-    item.contextValue = active ? 'sptrader.profile.active' : 'sptrader.profile';
+    item.description = `${profile?.broker ?? ''} · ${environment} · ${connected ? 'connected' : 'not connected'}${active ? ' · active' : ''}`;
+    const icon = environment === 'live' ? 'flame' : active ? 'pass-filled' : 'circle-large-outline';
+    item.iconPath = new vscode.ThemeIcon(icon, connected ? new vscode.ThemeColor('charts.green') : undefined);
+    item.tooltip = `Profile "${node.id}" (${profile?.broker ?? 'unknown'}, ${environment}): ${connected ? 'connected' : 'not connected'}${active ? '; the active profile (Test Order uses it)' : ''}`;
+    // Menus match on this: sptrader.profile.<builtin|connected|disconnected>[.active].
+    const state = node.id === PAPER_PROFILE_ID ? 'builtin' : broker ? 'connected' : 'disconnected';
+    item.contextValue = `sptrader.profile.${state}${active ? '.active' : ''}`;
     return item;
   }
 
   getChildren(node?: ProfileNode): ProfileNode[] {
     if (node) return [];
-    return [...this.container.brokers.keys()].map((id) => ({ kind: 'profile', id }));
+    return this.container.profiles().map((p) => ({ kind: 'profile', id: p.id }));
   }
 }
 
 export function activeProfile(): string {
-  return vscode.workspace.getConfiguration(Settings.section).get<string>(Settings.activeProfile) || 'paper';
+  return vscode.workspace.getConfiguration(Settings.section).get<string>(Settings.activeProfile) || PAPER_PROFILE_ID;
 }
 
 const POSITION_EVENTS: ReadonlySet<EngineEvent['type']> = new Set(['OrderFilled', 'OrderPartiallyFilled', 'PositionsReconciled']);
@@ -216,6 +222,10 @@ export function registerTrees(container: Container): Trees {
         updateOrderBadge();
       }
       if (e.type === 'VenueError') profiles.refresh();
+    }),
+    container.onDidChangeProfiles(() => {
+      profiles.refresh();
+      positions.refresh();
     }),
     container.onDidOpenSession(() => {
       positions.refresh();

@@ -32,6 +32,7 @@
  * observes (a submit's answer, a look-up, a list, the poll of open orders every `pollIntervalMs`
  * while connected) is emitted once; fills are synthesised from changes in `filled_qty`.
  */
+import { KeepAliveClient, keepAliveFetch } from '../http';
 import type * as AlpacaSdk from '@alpacahq/alpaca-trade-api/rest';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
@@ -107,6 +108,7 @@ export class AlpacaBroker implements BrokerApi {
   readonly environment: 'paper' | 'live';
   readonly capabilities: BrokerCapabilities = ALPACA_CAPABILITIES;
 
+  private readonly http = new KeepAliveClient();
   private readonly tradingUrl: string;
   private readonly dataUrl: string;
   private readonly tradingOverride: string | undefined;
@@ -165,6 +167,8 @@ export class AlpacaBroker implements BrokerApi {
         rateLimit: false,
         timeoutMs: this.timeoutMs,
         middleware: [{ pre: async (ctx) => ({ url: rewrite(ctx.url), init: ctx.init }) }],
+        // One keep-alive connection per host instead of a fetch per request (about a third of the round trip).
+        fetchApi: keepAliveFetch(this.http),
       });
     });
     // Checks the keys (and the host) before declaring the venue connected.
@@ -181,6 +185,7 @@ export class AlpacaBroker implements BrokerApi {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.client = undefined;
+    this.http.close();
   }
 
   isConnected(): boolean {

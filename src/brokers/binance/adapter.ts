@@ -37,6 +37,7 @@
  *   quantity and average price are in the order).
  * - The API key and secret are read at connect, handed only to ccxt, and removed from every message.
  */
+import { KeepAliveClient, keepAliveFetch } from '../http';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
 import {
@@ -184,6 +185,8 @@ export class BinanceBroker implements BrokerApi {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
+  private readonly http = new KeepAliveClient();
+
   constructor(private readonly options: BinanceBrokerOptions) {
     this.environment = options.environment ?? 'testnet';
     this.displayName = this.environment === 'live' ? 'Binance' : 'Binance (testnet)';
@@ -229,6 +232,8 @@ export class BinanceBroker implements BrokerApi {
       },
     });
     if (this.environment === 'testnet') ex.setSandboxMode(true);
+    // One keep-alive connection instead of ccxt's default fetch per request (about a third of the round trip).
+    (ex as unknown as { fetchImplementation: typeof fetch }).fetchImplementation = keepAliveFetch(this.http);
     if (this.options.baseUrl !== undefined) this.rewriteOrigins(ex, this.options.baseUrl);
     this.captureHttpErrors(ex);
     this.exchange = ex;
@@ -254,6 +259,7 @@ export class BinanceBroker implements BrokerApi {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.exchange = undefined;
+    this.http.close();
   }
 
   isConnected(): boolean {

@@ -1,0 +1,122 @@
+/**
+ * "Execute Live…": the one way the editor sends an order to a live account. Only when
+ * `sptrader.live.enabled` is on, and for every single order: run the component, validate and risk-check
+ * it (Test Order on a live profile sends nothing), show the whole order and the account in a modal, and
+ * send only on its "Send Live Order" button, with the confirmation carried in the command.
+ */
+import * as vscode from 'vscode';
+import { systemClock } from '../common/clock';
+import type { BrokerProfile } from '../brokers/registry';
+import { Commands, Settings } from '../constants';
+import type { Container } from '../container';
+import { submitOrderCommand } from '../execution/events';
+import { formatOutcome } from '../execution/formatOutcome';
+import type { OrderRecord } from '../execution/orderState';
+import { runTestOrder } from '../execution/testOrder';
+import { withDelayedProgress } from './progress';
+import { liveOrderSummary } from './profiles';
+import { componentTarget } from './testOrderCommand';
+import { activeProfile } from './trees';
+
+const SEND = 'Send Live Order';
+
+export function registerExecuteLiveCommand(container: Container): void {
+  container.context.subscriptions.push(
+    vscode.commands.registerCommand(Commands.executeLive, async (uri?: vscode.Uri, className?: string): Promise<OrderRecord | undefined> => {
+      try {
+        return await executeLive(container, uri, typeof className === 'string' ? className : undefined);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        container.log.error(`Execute Live failed: ${message}`);
+        void vscode.window.showErrorMessage(`SPtrader: Execute Live failed: ${message}`);
+        return undefined;
+      }
+    }),
+  );
+}
+
+async function executeLive(container: Container, uri: vscode.Uri | undefined, className: string | undefined): Promise<OrderRecord | undefined> {
+  const { log } = container;
+  if (vscode.workspace.getConfiguration(Settings.section).get<boolean>(Settings.liveEnabled) !== true) {
+    void vscode.window.showWarningMessage('SPtrader: live trading is off. Turn on the setting sptrader.live.enabled to use Execute Live….');
+    return undefined;
+  }
+  const target = await componentTarget('Execute Live', uri);
+  if (!target) return undefined;
+  const profile = await chooseLiveProfile(container);
+  if (!profile) return undefined;
+
+  const prepared = await withDelayedProgress(`SPtrader: checking the order for live profile ${profile.id}`, async () => {
+    const worker = await container.interpreters.workerFor(target);
+    const { engine } = await container.trading();
+    const broker = await container.connectProfile(profile.id);
+    if (broker.environment !== 'live') throw new Error(`profile ${profile.id} is not a live account (it is ${broker.environment})`);
+    // On a live venue runTestOrder runs, validates, fits and risk-checks the order, and sends nothing.
+    const checked = await runTestOrder({ file: target.fsPath, className, source: 'execute-live' }, { runner: worker, broker, engine, clock: systemClock });
+    const info = await worker.inspect(target.fsPath).catch(() => undefined);
+    const account = await broker.getAccountInfo();
+    return { engine, checked, componentLimits: info?.metadata?.['risk_limits'], account };
+  });
+  const { engine, checked, account } = prepared;
+  log.info(`Execute Live (check) ${target.fsPath}\n${formatOutcome(checked)}`);
+  if (!checked.ok || checked.order === null) {
+    const show = checked.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
+    void show(`SPtrader: ${checked.ok ? checked.summary : `not sent: ${checked.summary}`}`);
+    return undefined;
+  }
+
+  const order = checked.order;
+  const summary = liveOrderSummary(order, profile, account);
+  const bid = checked.marketData?.['bid'];
+  const ask = checked.marketData?.['ask'];
+  const quote = typeof bid === 'number' && typeof ask === 'number' ? `\nQuote when checked: bid ${bid} / ask ${ask}` : '';
+  const choice = await vscode.window.showWarningMessage(
+    `Send this order to the LIVE account of profile "${profile.id}"?`,
+    {
+      modal: true,
+      detail: `${summary}${quote}\n\nThis trades real money. Risk checks passed; they run again when it is sent. It is sent once and never retried.`,
+    },
+    SEND,
+  );
+  if (choice !== SEND) {
+    log.info(`Execute Live: not confirmed; nothing was sent (${order.side} ${order.quantity} ${order.symbol} on ${profile.id})`);
+    return undefined;
+  }
+  const cmd = submitOrderCommand(order, {
+    venue: profile.id,
+    source: 'execute-live',
+    clock: systemClock,
+    component: target.fsPath,
+    componentLimits: prepared.componentLimits,
+    liveConfirmation: { confirmedAt: systemClock.now(), summary },
+  });
+  const result = await engine.submit(cmd);
+  if (result.denial) {
+    log.warn(`Execute Live ${cmd.clientOrderId} denied: ${result.denial.code}: ${result.denial.message}`);
+    void vscode.window.showErrorMessage(`SPtrader: the live order was denied (${result.denial.code}): ${result.denial.message}. Nothing was sent.`);
+    return result.order;
+  }
+  const record = (await engine.waitForFinal(cmd.clientOrderId, 5000)) ?? result.order;
+  log.info(`Execute Live ${cmd.clientOrderId} on ${profile.id}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`);
+  const bad = record.state === 'REJECTED' || record.state === 'UNCONFIRMED';
+  void (bad ? vscode.window.showErrorMessage : vscode.window.showInformationMessage)(
+    `SPtrader: live order ${cmd.clientOrderId} on ${profile.id}: ${record.state.replace('_', ' ')}${record.reason ? `: ${record.reason}` : ''}.`,
+  );
+  return record;
+}
+
+/** The active profile when it is live, else a choice among the live profiles. */
+async function chooseLiveProfile(container: Container): Promise<BrokerProfile | undefined> {
+  const live = container.profiles().filter((p) => p.environment === 'live');
+  const active = live.find((p) => p.id === activeProfile());
+  if (active) return active;
+  if (live.length === 0) {
+    void vscode.window.showWarningMessage('SPtrader: there is no live broker profile. Add one with "SPtrader: Add Broker Profile".');
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    live.map((p) => ({ label: p.displayName ?? p.id, description: `${p.broker} · live`, profile: p })),
+    { title: 'Execute Live: live broker profile', placeHolder: 'The live account to send to (the active profile is not live)' },
+  );
+  return picked?.profile;
+}

@@ -1,0 +1,280 @@
+/**
+ * Broker profiles in the editor: add (a wizard), edit, set credentials, connect, disconnect and test.
+ * Non-secret fields go to the global `sptrader.brokerProfiles` setting; secrets only to SecretStorage.
+ */
+import * as vscode from 'vscode';
+import type { BrokerEnvironment } from '../brokers/broker';
+import { isBrokerError } from '../brokers/errors';
+import { BROKER_KINDS, BrokerProfileSchema, parseBrokerProfile, type BrokerKind, type BrokerProfile, type BrokerProfileInput } from '../brokers/registry';
+import { Commands, Settings } from '../constants';
+import type { Container } from '../container';
+import { storeCredential } from './credentials';
+import { CREDENTIALS_BY_BROKER, defaultIbPort, environmentChoices, PAPER_PROFILE_ID, upsertProfileSetting } from './profiles';
+import type { ProfileNode } from './trees';
+
+const BROKER_LABELS: Readonly<Record<BrokerKind, { label: string; detail: string }>> = {
+  oanda: { label: 'OANDA', detail: 'Forex and CFDs over the v20 REST API (practice or live)' },
+  alpaca: { label: 'Alpaca', detail: 'US stocks and crypto (paper or live)' },
+  binance: { label: 'Binance', detail: 'Spot crypto (testnet or live)' },
+  ib: { label: 'Interactive Brokers', detail: 'Through a running TWS or IB Gateway (paper or live)' },
+  paper: { label: 'Paper (another simulated account)', detail: 'A second embedded paper account with its own cash and positions' },
+};
+
+/** Real venues first; a second paper account last. */
+const WIZARD_BROKERS: readonly BrokerKind[] = [...BROKER_KINDS.filter((k) => k !== 'paper'), 'paper'];
+
+export interface TestConnectionResult {
+  profile: string;
+  environment: string;
+  balance: number;
+  currency: string;
+}
+
+export function registerProfileCommands(container: Container): void {
+  const { log } = container;
+  const guard =
+    <A extends unknown[], R>(name: string, run: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R | undefined> => {
+      try {
+        return await run(...args);
+      } catch (e) {
+        const message = describeError(e);
+        log.error(`${name} failed: ${message}`);
+        void vscode.window.showErrorMessage(`SPtrader: ${name} failed: ${message}`);
+        return undefined;
+      }
+    };
+
+  const profileOf = async (
+    node: ProfileNode | undefined,
+    title: string,
+    filter: (p: BrokerProfile) => boolean = () => true,
+  ): Promise<BrokerProfile | undefined> => {
+    if (node?.kind === 'profile') return container.profile(node.id);
+    const candidates = container.profiles().filter(filter);
+    if (candidates.length === 0) {
+      void vscode.window.showInformationMessage('SPtrader: no broker profile fits. Add one with "SPtrader: Add Broker Profile".');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      candidates.map((p) => ({
+        label: p.displayName ?? p.id,
+        description: `${p.id} · ${p.broker} · ${p.environment} · ${container.brokers.get(p.id)?.isConnected() ? 'connected' : 'not connected'}`,
+        profile: p,
+      })),
+      { title, placeHolder: 'Broker profile' },
+    );
+    return picked?.profile;
+  };
+
+  const askCredentials = async (profile: BrokerProfile): Promise<number> => {
+    let stored = 0;
+    for (const prompt of CREDENTIALS_BY_BROKER[profile.broker]) {
+      const value = await vscode.window.showInputBox({
+        title: `SPtrader: credentials for ${profile.id}`,
+        prompt: `${prompt.label} (kept in the OS keychain, never in settings)`,
+        placeHolder: 'Empty: keep the stored value',
+        password: true,
+        ignoreFocusOut: true,
+      });
+      if (value === undefined) break;
+      if (value.trim() === '') continue;
+      await storeCredential(container.context.secrets, profile.id, prompt.key, value);
+      stored++;
+    }
+    log.info(`Credentials for profile ${profile.id}: ${stored} value(s) stored in SecretStorage`);
+    return stored;
+  };
+
+  const testConnection = async (profile: BrokerProfile): Promise<TestConnectionResult> => {
+    const wasConnected = container.brokers.get(profile.id)?.isConnected() === true;
+    const broker = await container.connectProfile(profile.id);
+    try {
+      const account = await broker.getAccountInfo();
+      const result = { profile: profile.id, environment: broker.environment, balance: account.balance, currency: account.currency };
+      log.info(`Test connection ${profile.id} (${broker.environment}): ok, balance ${account.balance} ${account.currency}`);
+      void vscode.window.showInformationMessage(
+        `SPtrader: ${profile.id} (${broker.environment}) is reachable: balance ${account.balance.toLocaleString('en-US', { maximumFractionDigits: 2 })} ${account.currency}.`,
+      );
+      return result;
+    } finally {
+      if (!wasConnected && profile.id !== PAPER_PROFILE_ID) await container.disconnectProfile(profile.id).catch(() => undefined);
+    }
+  };
+
+  const saveProfile = async (profile: BrokerProfile): Promise<void> => {
+    const config = vscode.workspace.getConfiguration(Settings.section);
+    const current = config.inspect<unknown>(Settings.brokerProfiles)?.globalValue;
+    await config.update(Settings.brokerProfiles, upsertProfileSetting(current, profile), vscode.ConfigurationTarget.Global);
+  };
+
+  const wizard = async (existing?: BrokerProfile): Promise<void> => {
+    const title = existing ? `SPtrader: Edit Broker Profile ${existing.id}` : 'SPtrader: Add Broker Profile';
+    const broker =
+      existing?.broker ??
+      (
+        await vscode.window.showQuickPick(
+          WIZARD_BROKERS.map((broker) => ({ ...BROKER_LABELS[broker], broker })),
+          { title, placeHolder: 'Broker' },
+        )
+      )?.broker;
+    if (!broker) return;
+    const environment = (
+      await vscode.window.showQuickPick(
+        environmentChoices(broker).map((env) => ({
+          label: env === 'live' ? '$(warning) live' : env,
+          description: env === 'live' ? 'REAL MONEY: orders only through Execute Live…, each one confirmed' : 'no real money',
+          picked: env === existing?.environment,
+          env,
+        })),
+        { title, placeHolder: existing ? `Environment (now ${existing.environment})` : 'Environment' },
+      )
+    )?.env;
+    if (!environment) return;
+    const known = new Set(container.profiles().map((p) => p.id));
+    const id =
+      existing?.id ??
+      (await vscode.window.showInputBox({
+        title,
+        prompt: 'Profile id (letters, digits, . _ -)',
+        value: `${broker}-${environment}`,
+        ignoreFocusOut: true,
+        validateInput: (v) => (known.has(v) ? `a profile named "${v}" exists` : fieldProblem({ id: v, broker, environment }, 'id')),
+      }));
+    if (!id) return;
+    const draft: BrokerProfileInput = { id, broker, environment, ...(existing?.displayName ? { displayName: existing.displayName } : {}) };
+    if (broker === 'ib') {
+      const fields = await askIbFields(title, environment, draft, existing);
+      if (!fields) return;
+      Object.assign(draft, fields);
+    } else if (broker !== 'paper') {
+      const baseUrl = await vscode.window.showInputBox({
+        title,
+        prompt: 'Base URL (optional: a proxy or a local fake). Empty: the venue’s own URL for this environment.',
+        value: existing?.baseUrl ?? '',
+        ignoreFocusOut: true,
+        validateInput: (v) => (v.trim() === '' ? undefined : fieldProblem({ ...draft, baseUrl: v.trim() }, 'baseUrl')),
+      });
+      if (baseUrl === undefined) return;
+      if (baseUrl.trim() !== '') draft.baseUrl = baseUrl.trim();
+    }
+    const profile = parseBrokerProfile(draft);
+    await saveProfile(profile);
+    log.info(`Broker profile ${profile.id} saved (${profile.broker}, ${profile.environment})`);
+    if (existing && container.brokers.has(profile.id))
+      void vscode.window.showInformationMessage(`SPtrader: ${profile.id} changes apply after Disconnect and Connect.`);
+    if (CREDENTIALS_BY_BROKER[broker].length > 0) await askCredentials(profile);
+    const choice = await vscode.window.showInformationMessage(`SPtrader: broker profile "${profile.id}" saved.`, 'Test Connection', 'Set Active');
+    if (choice === 'Test Connection') await testConnection(profile);
+    if (choice === 'Set Active')
+      await vscode.workspace.getConfiguration(Settings.section).update(Settings.activeProfile, profile.id, vscode.ConfigurationTarget.Global);
+  };
+
+  container.context.subscriptions.push(
+    vscode.commands.registerCommand(
+      Commands.addBrokerProfile,
+      guard('Add Broker Profile', () => wizard()),
+    ),
+    vscode.commands.registerCommand(
+      Commands.editBrokerProfile,
+      guard('Edit Broker Profile', async (node?: ProfileNode) => {
+        const profile = await profileOf(node, 'SPtrader: Edit Broker Profile', (p) => p.id !== PAPER_PROFILE_ID);
+        if (!profile) return;
+        const how = await vscode.window.showQuickPick(['Edit step by step', 'Open settings.json'], { title: `Edit ${profile.id}` });
+        if (how === 'Edit step by step') await wizard(profile);
+        else if (how) await vscode.commands.executeCommand('workbench.action.openSettingsJson', { revealSetting: { key: 'sptrader.brokerProfiles' } });
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.setCredentials,
+      guard('Set Credentials', async (node?: ProfileNode) => {
+        const profile = await profileOf(node, 'SPtrader: Set Credentials', (p) => CREDENTIALS_BY_BROKER[p.broker].length > 0);
+        if (!profile) return;
+        if (CREDENTIALS_BY_BROKER[profile.broker].length === 0) {
+          void vscode.window.showInformationMessage(`SPtrader: ${profile.id} (${profile.broker}) needs no credentials.`);
+          return;
+        }
+        const stored = await askCredentials(profile);
+        if (stored > 0) void vscode.window.showInformationMessage(`SPtrader: ${stored} credential(s) for ${profile.id} stored in the OS keychain.`);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.connectProfile,
+      guard('Connect', async (node?: ProfileNode) => {
+        const profile = await profileOf(node, 'SPtrader: Connect');
+        if (!profile) return;
+        const broker = await container.connectProfile(profile.id);
+        void vscode.window.showInformationMessage(`SPtrader: ${broker.displayName} connected and reconciled.`);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.disconnectProfile,
+      guard('Disconnect', async (node?: ProfileNode) => {
+        const profile = await profileOf(node, 'SPtrader: Disconnect', (p) => p.id !== PAPER_PROFILE_ID && container.brokers.has(p.id));
+        if (!profile) return;
+        await container.disconnectProfile(profile.id);
+      }),
+    ),
+    vscode.commands.registerCommand(
+      Commands.testConnection,
+      guard('Test Connection', async (node?: ProfileNode) => {
+        const profile = await profileOf(node, 'SPtrader: Test Connection');
+        return profile ? testConnection(profile) : undefined;
+      }),
+    ),
+  );
+}
+
+async function askIbFields(
+  title: string,
+  environment: BrokerEnvironment,
+  draft: BrokerProfileInput,
+  existing: BrokerProfile | undefined,
+): Promise<Pick<BrokerProfileInput, 'host' | 'port' | 'clientId'> | undefined> {
+  const app = await vscode.window.showQuickPick(
+    [
+      { label: 'TWS', description: `port ${defaultIbPort(environment, 'tws')}`, app: 'tws' as const },
+      { label: 'IB Gateway', description: `port ${defaultIbPort(environment, 'gateway')}`, app: 'gateway' as const },
+    ],
+    { title, placeHolder: 'Which IB application runs locally?' },
+  );
+  if (!app) return undefined;
+  const host = await vscode.window.showInputBox({
+    title,
+    prompt: 'TWS / IB Gateway host',
+    value: existing?.host ?? '127.0.0.1',
+    ignoreFocusOut: true,
+    validateInput: (v) => fieldProblem({ ...draft, host: v, clientId: 0 }, 'host'),
+  });
+  if (host === undefined) return undefined;
+  const port = await vscode.window.showInputBox({
+    title,
+    prompt: 'Port (API settings of TWS / IB Gateway)',
+    value: String(existing?.port ?? defaultIbPort(environment, app.app)),
+    ignoreFocusOut: true,
+    validateInput: (v) => fieldProblem({ ...draft, port: Number(v), clientId: 0 }, 'port'),
+  });
+  if (port === undefined) return undefined;
+  const clientId = await vscode.window.showInputBox({
+    title,
+    prompt: 'Client id: a whole number unique per TWS / IB Gateway connection',
+    value: String(existing?.clientId ?? 1),
+    ignoreFocusOut: true,
+    validateInput: (v) => fieldProblem({ ...draft, clientId: v.trim() === '' ? Number.NaN : Number(v) }, 'clientId'),
+  });
+  if (clientId === undefined) return undefined;
+  return { host, port: Number(port), clientId: Number(clientId) };
+}
+
+/** The schema's message for one field of a draft profile, or undefined when that field is fine. */
+function fieldProblem(draft: Record<string, unknown>, field: string): string | undefined {
+  const result = BrokerProfileSchema.safeParse(draft);
+  if (result.success) return undefined;
+  return result.error.issues.find((issue) => issue.path[0] === field)?.message;
+}
+
+/** A venue error with its reason (e.g. AUTHENTICATION), never a credential value (adapters redact them). */
+function describeError(e: unknown): string {
+  if (isBrokerError(e)) return `${e.reason}: ${e.message}`;
+  return e instanceof Error ? e.message : String(e);
+}

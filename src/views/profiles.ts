@@ -1,0 +1,146 @@
+/**
+ * Broker profiles as the editor keeps them: the `sptrader.brokerProfiles` setting (non-secret data only)
+ * plus the built-in paper profile. Pure (no `vscode`), so the parsing and the wording are unit-tested.
+ */
+import type { BrokerApi, BrokerEnvironment } from '../brokers/broker';
+import type { CredentialKey } from '../brokers/credentials';
+import { BROKER_ENVIRONMENTS, BrokerProfileError, parseBrokerProfile, type BrokerKind, type BrokerProfile } from '../brokers/registry';
+import { describeOrderType, type AccountInfo, type OrderRequest } from '../orders/model';
+
+export const PAPER_PROFILE_ID = 'paper';
+
+/** The embedded paper venue: always there, never in settings. */
+export const PAPER_PROFILE: BrokerProfile = { id: PAPER_PROFILE_ID, broker: 'paper', environment: 'paper', displayName: 'Paper' };
+
+export interface ProfileProblem {
+  /** Position in the settings array. */
+  readonly index: number;
+  readonly id: string | undefined;
+  readonly fields: readonly string[];
+  readonly message: string;
+}
+
+export interface ProfileList {
+  /** The paper profile first, then every valid profile from settings in their order. */
+  readonly profiles: readonly BrokerProfile[];
+  /** Entries that were skipped, each with what to fix. */
+  readonly problems: readonly ProfileProblem[];
+}
+
+/** Parses the `sptrader.brokerProfiles` setting; invalid or duplicate entries are skipped and reported. */
+export function parseProfileList(raw: unknown): ProfileList {
+  const profiles: BrokerProfile[] = [PAPER_PROFILE];
+  const problems: ProfileProblem[] = [];
+  if (raw === undefined || raw === null) return { profiles, problems };
+  if (!Array.isArray(raw)) {
+    problems.push({ index: -1, id: undefined, fields: ['(setting)'], message: 'sptrader.brokerProfiles must be an array of profile objects' });
+    return { profiles, problems };
+  }
+  raw.forEach((entry: unknown, index) => {
+    const id = typeof entry === 'object' && entry !== null && 'id' in entry && typeof entry.id === 'string' ? entry.id : undefined;
+    try {
+      const profile = parseBrokerProfile(entry);
+      if (profiles.some((p) => p.id === profile.id)) {
+        const why = profile.id === PAPER_PROFILE_ID ? 'is the built-in paper profile' : 'is used by an earlier profile';
+        problems.push({ index, id, fields: ['id'], message: `broker profile "${profile.id}" is skipped: id ${why}; choose another id` });
+        return;
+      }
+      profiles.push(profile);
+    } catch (e) {
+      if (!(e instanceof BrokerProfileError)) throw e;
+      problems.push({ index, id, fields: e.fields, message: `${e.message} (sptrader.brokerProfiles[${index}]); it is skipped until fixed` });
+    }
+  });
+  return { profiles, problems };
+}
+
+/** A profile as saved in settings: defined fields only, in a stable order. */
+export function profileSetting(profile: BrokerProfile): Record<string, string | number> {
+  const out: Record<string, string | number> = { id: profile.id, broker: profile.broker, environment: profile.environment };
+  for (const key of ['displayName', 'baseUrl', 'host', 'port', 'clientId'] as const) {
+    const value = profile[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/** The settings array with `profile` in place of the entry of the same id, or appended. */
+export function upsertProfileSetting(current: unknown, profile: BrokerProfile): unknown[] {
+  const list = Array.isArray(current) ? [...(current as unknown[])] : [];
+  const at = list.findIndex((e) => typeof e === 'object' && e !== null && 'id' in e && e.id === profile.id);
+  if (at >= 0) list[at] = profileSetting(profile);
+  else list.push(profileSetting(profile));
+  return list;
+}
+
+export interface CredentialPrompt {
+  readonly key: CredentialKey;
+  readonly label: string;
+}
+
+/** The secrets each venue needs, in the order they are asked. */
+export const CREDENTIALS_BY_BROKER: Readonly<Record<BrokerKind, readonly CredentialPrompt[]>> = {
+  paper: [],
+  ib: [],
+  oanda: [
+    { key: 'oanda.token', label: 'OANDA API token' },
+    { key: 'oanda.accountId', label: 'OANDA account id' },
+  ],
+  alpaca: [
+    { key: 'alpaca.keyId', label: 'Alpaca API key id' },
+    { key: 'alpaca.secretKey', label: 'Alpaca API secret key' },
+  ],
+  binance: [
+    { key: 'binance.apiKey', label: 'Binance API key' },
+    { key: 'binance.secret', label: 'Binance API secret' },
+  ],
+};
+
+/** A venue's environments with the non-live ones first and live last. */
+export function environmentChoices(broker: BrokerKind): BrokerEnvironment[] {
+  const all = [...BROKER_ENVIRONMENTS[broker]];
+  return [...all.filter((e) => e !== 'live'), ...all.filter((e) => e === 'live')];
+}
+
+/** IB's usual local ports: TWS 7497 paper / 7496 live, IB Gateway 4002 paper / 4001 live. */
+export function defaultIbPort(environment: BrokerEnvironment, app: 'tws' | 'gateway'): number {
+  const live = environment === 'live';
+  return app === 'tws' ? (live ? 7496 : 7497) : live ? 4001 : 4002;
+}
+
+/** The venue under its profile id, so the engine and the audit log name the profile (two OANDA profiles stay apart). */
+export function asProfileVenue(inner: BrokerApi, profile: BrokerProfile): BrokerApi {
+  return {
+    id: profile.id,
+    displayName: profile.displayName ?? `${inner.displayName} (${profile.id})`,
+    environment: inner.environment,
+    capabilities: inner.capabilities,
+    connect: () => inner.connect(),
+    disconnect: () => inner.disconnect(),
+    isConnected: () => inner.isConnected(),
+    submitOrder: (o) => inner.submitOrder(o),
+    cancelOrder: (id) => inner.cancelOrder(id),
+    getOrderStatus: (id) => inner.getOrderStatus(id),
+    getOrderByClientId: (id) => inner.getOrderByClientId(id),
+    listOpenOrders: () => inner.listOpenOrders(),
+    getAccountInfo: () => inner.getAccountInfo(),
+    getPositions: () => inner.getPositions(),
+    getQuote: (s) => inner.getQuote(s),
+    getInstrument: (s) => inner.getInstrument(s),
+    onOrderUpdate: (listener) => inner.onOrderUpdate(listener),
+  };
+}
+
+const amount = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/** Everything a person confirms before one live order: the whole order and the account it goes to. */
+export function liveOrderSummary(order: OrderRequest, profile: BrokerProfile, account: Pick<AccountInfo, 'balance' | 'currency'>): string {
+  const tif = order.time_in_force.type === 'GTD' ? `GTD until ${new Date(order.time_in_force.expires_at).toISOString()}` : order.time_in_force.type;
+  const type = order.order_type.type === 'market' ? 'MARKET (no price limit)' : describeOrderType(order.order_type).toUpperCase();
+  return [
+    `${order.side.toUpperCase()} ${order.quantity} ${order.symbol}`,
+    `Type: ${type}`,
+    `Time in force: ${tif}`,
+    `Account: profile "${profile.id}" (${profile.broker}, ${profile.environment}), balance ${amount(account.balance)} ${account.currency}`,
+  ].join('\n');
+}
