@@ -52,7 +52,8 @@ export async function benchTestOrder(): Promise<void> {
     const f = monotonicMs() - t;
     t = monotonicMs();
     const session = await PythonSession.start(options, EXAMPLE);
-    const outcome = await runTestOrder({ file: EXAMPLE }, { runner: session, broker, engine, clock: systemClock });
+    // Alternate sides: the example's risk_limits cap its position at 100,000.
+    const outcome = await runTestOrder({ file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' }, { runner: session, broker, engine, clock: systemClock });
     // The trader has the result here; the interpreter's shutdown happens after it is shown.
     const c = monotonicMs() - t;
     await session.close();
@@ -71,7 +72,7 @@ export async function benchTestOrder(): Promise<void> {
   const worker = new PythonWorker(options);
   const ping: number[] = [];
   const warm: number[] = [];
-  for (let i = 0; i < 200; i++) await runTestOrder({ file: EXAMPLE }, { runner: worker, broker, engine, clock: systemClock });
+  for (let i = 0; i < 200; i++) await runTestOrder({ file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' }, { runner: worker, broker, engine, clock: systemClock });
   for (let i = 0; i < warmRuns; i++) {
     let t = monotonicMs();
     await worker.ping();

@@ -56,6 +56,7 @@ import { defaultFees, noLatency, type FeeModel, type LatencyModel, type Liquidit
 import { SyntheticFeed, type QuoteSource } from './feed';
 import { currencyDecimals, instrumentFor, instrumentKey, isPreset, rulesOf, sameMoney, type Instrument } from './instruments';
 import { Ledger } from './ledger';
+import { RestingIndex, type RestingPlace } from './restingIndex';
 import { DEFAULT_DEPTH, levelsFor, TakenLiquidity, validateDepth, type DepthOptions, type Level } from './depth';
 import { units } from './money';
 import { deletePaperState, readPaperState, writePaperState, type PaperState, type StoredOrder } from './state';
@@ -101,6 +102,9 @@ function plain(n: number): string {
 
 type LiveOrder = StoredOrder & { request: PlacedOrderRequest };
 
+/** The venue's order ids are `P-<n>`, n in arrival order. */
+const seqOf = (orderId: string): number => Number(orderId.slice(2));
+
 /** Every type × TIF (see the header table); a constant so the broker registry reads it without an instance. */
 export const PAPER_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
   orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
@@ -121,6 +125,8 @@ export class PaperBroker implements BrokerApi {
   private readonly latency: LatencyModel;
   private readonly depth: DepthOptions | false;
   private readonly taken = new TakenLiquidity();
+  /** Open orders by what can make them trade, so polling costs O(log n + k), not O(open orders). */
+  private readonly index = new RestingIndex();
   private readonly startingCash: number;
   private readonly stateFile: string | undefined;
   private readonly pollIntervalMs: number;
@@ -265,6 +271,7 @@ export class PaperBroker implements BrokerApi {
       this.open.set(orderId, live);
       if (delay === 0) this.arrive(live, now);
       else this.publish(live);
+      this.reindex(live);
       return this.view(live);
     });
   }
@@ -411,9 +418,39 @@ export class PaperBroker implements BrokerApi {
     else process.emitWarning(message);
   }
 
+  /** Re-evaluates only the open orders the market at `now` can act on (see `RestingIndex`), in arrival order. */
   private pollNow(): void {
     const now = this.clock.now();
-    for (const live of [...this.open.values()]) this.evaluate(live, now);
+    if (this.open.size === 0) return;
+    for (const seq of this.index.candidates(now, (symbol) => this.quotes.quote(symbol, now))) {
+      const live = this.open.get(`P-${seq}`);
+      if (!live) {
+        this.index.remove(seq);
+        continue;
+      }
+      this.evaluate(live, now);
+      this.reindex(live);
+    }
+  }
+
+  /** Files an open order where the next quote will find it (or removes a final one). */
+  private reindex(live: LiveOrder): void {
+    const seq = seqOf(live.response.order_id);
+    if (!this.open.has(live.response.order_id) || isFinalStatus(live.response.status)) {
+      this.index.remove(seq);
+      return;
+    }
+    const request = live.request;
+    const tif = request.time_in_force;
+    const type = request.order_type;
+    let place: RestingPlace;
+    if (!live.arrived) place = { kind: 'pending', arrivesAt: live.arrivesAt };
+    else if ((type.type === 'stop' || type.type === 'stop_limit') && !live.triggered)
+      place = { kind: 'stop', side: request.side, price: type.type === 'stop' ? type.price : type.stop_price };
+    else if (type.type === 'limit' || type.type === 'stop_limit')
+      place = { kind: 'limit', side: request.side, price: type.type === 'limit' ? type.price : type.limit_price };
+    else place = { kind: 'active' };
+    this.index.add(seq, request.symbol, place, tif.type === 'GTD' ? tif.expires_at : undefined);
   }
 
   // --- matching ---
@@ -555,7 +592,10 @@ export class PaperBroker implements BrokerApi {
     response.commission = fromMoney(units(response.commission ?? 0) + commission);
     response.timestamp = at;
     response.status = filled >= units(request.quantity) ? { status: 'filled' } : { status: 'partially_filled', filled_qty: fromMoney(filled) };
-    if (response.status.status === 'filled') this.open.delete(response.order_id);
+    if (response.status.status === 'filled') {
+      this.open.delete(response.order_id);
+      this.index.remove(seqOf(response.order_id));
+    }
     this.fills.push(fill);
     if (this.fills.length > MAX_FILLS_KEPT) this.fills.splice(0, this.fills.length - MAX_FILLS_KEPT);
     this.dirty = true;
@@ -565,6 +605,7 @@ export class PaperBroker implements BrokerApi {
 
   private finish(live: LiveOrder, status: OrderStatus, at: number): void {
     this.open.delete(live.response.order_id);
+    this.index.remove(seqOf(live.response.order_id));
     live.response.status = status;
     live.response.timestamp = at;
     this.dirty = true;
@@ -748,6 +789,7 @@ export class PaperBroker implements BrokerApi {
     this.nextFill = 0;
     this.orders = new Map();
     this.open = new Map();
+    this.index.clear();
     this.byClientId = new Map();
     this.fills = [];
     this.outbox = [];
@@ -793,6 +835,7 @@ export class PaperBroker implements BrokerApi {
       this.byClientId.set(o.response.client_order_id, o.response.order_id);
     }
     this.fills = state.fills;
+    for (const live of this.open.values()) this.reindex(live);
     // The saved market comes back with the account unless the caller chose another feed or seed.
     if (!this.options.quotes && this.options.seed === undefined && state.seed !== null && state.seed !== this.seed) {
       this.seed = state.seed;
