@@ -235,6 +235,8 @@ export class PaperBroker implements BrokerApi {
         );
       }
       const now = this.clock.now();
+      // No price, no order: a quote source that cannot price the symbol refuses before anything is accepted.
+      this.quotes.quote(request.symbol, now);
       const instrument = instrumentFor(request.symbol);
       const orderId = `P-${++this.nextOrder}`;
       const delay = Math.max(0, this.latency.orderDelayMs(instrument, request));
