@@ -219,15 +219,15 @@ describe('AuditLog', () => {
       const { log } = await AuditLog.open(d);
       await log.append('Connect', { venue: 'alpaca' });
       for (const data of [
-        { apiKey: 'abc' },
-        { nested: { deeper: [{ api_key: 'abc' }] } },
+        { apiKey: 'sk_live_SECRETVALUE' },
+        { nested: { deeper: [{ api_key: 'sk_live_SECRETVALUE' }] } },
         { headers: { Authorization: 'Bearer x' } },
         { PRIVATE_KEY: 'k' },
         { refreshToken: null },
       ]) {
         assert.throws(
           () => log.append('Connect', data),
-          (e: unknown) => e instanceof AuditSecretError && /redactSecrets/.test(e.message) && !e.message.includes('abc'),
+          (e: unknown) => e instanceof AuditSecretError && /redactSecrets/.test(e.message) && !e.message.includes('sk_live_SECRETVALUE'),
         );
       }
       const ok = await log.append('Connect', { apiKey: '[redacted]', passwordSet: '[redacted]' });
@@ -235,7 +235,7 @@ describe('AuditLog', () => {
       await log.close();
       const lines = readLines(d);
       assert.equal(lines.length, 2);
-      assert.ok(!lines.some((l) => l.text.includes('abc') || l.text.includes('Bearer')));
+      assert.ok(!lines.some((l) => l.text.includes('sk_live_SECRETVALUE') || l.text.includes('Bearer')));
     });
 
     it('names where the secret is', () => {
@@ -246,7 +246,7 @@ describe('AuditLog', () => {
     it('redactSecrets replaces secret values in nested objects and arrays and leaves the input alone', () => {
       const input = {
         venue: 'oanda',
-        apiKey: 'abc',
+        apiKey: 'sk_live_SECRETVALUE',
         accounts: [{ id: 1, token: 'tok', settings: { passphrase: { nested: 'x' } } }, 'plain'],
         headers: { 'x-api-key': 'k', Authorization: 'Bearer y', accept: 'json' },
         when: new Date(Date.UTC(2026, 0, 5)),
@@ -259,16 +259,16 @@ describe('AuditLog', () => {
         headers: { 'x-api-key': '[redacted]', Authorization: '[redacted]', accept: 'json' },
         when: '2026-01-05T00:00:00.000Z',
       });
-      assert.equal(input.apiKey, 'abc');
+      assert.equal(input.apiKey, 'sk_live_SECRETVALUE');
     });
 
     it('the redact option redacts instead of refusing', async () => {
       const d = dir('redact');
       const { log } = await AuditLog.open(d, { redact: redactSecrets });
-      const r = await log.append('Connect', { apiKey: 'abc', user: 'u' });
+      const r = await log.append('Connect', { apiKey: 'sk_live_SECRETVALUE', user: 'u' });
       await log.close();
       assert.deepEqual(r.data, { apiKey: '[redacted]', user: 'u' });
-      assert.ok(!readFileSync(join(d, auditFiles(d)[0] as string), 'utf8').includes('abc'));
+      assert.ok(!readFileSync(join(d, auditFiles(d)[0] as string), 'utf8').includes('sk_live_SECRETVALUE'));
     });
   });
 
