@@ -22,7 +22,9 @@ const common = {
 
 await mkdir('media/vendor', { recursive: true });
 await Promise.all([
-  build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', ...sdks] }),
+  // Activation loads only the shell; the core follows right after (see src/extension.ts).
+  build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './core.js'] }),
+  build({ ...common, entryPoints: ['src/core.ts'], outfile: 'dist/core.js', external: ['vscode', ...sdks] }),
   build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, external: sdks }),
   // The webview script: the shared protocol (zod) and the renderer, for the browser, no Node.
   build({

@@ -12,7 +12,6 @@ import { createBroker, type BrokerProfile } from './brokers/registry';
 import { OUTPUT_CHANNEL_NAME, Settings } from './constants';
 import type { EngineEvent } from './execution/events';
 import { openTradingSession, parseRiskSettings, type RiskSettings, type TradingSession } from './execution/session';
-import { registerCodeLens } from './views/codeLens';
 import { secretStorageCredentials } from './views/credentials';
 import { registerExecuteLiveCommand } from './views/executeLiveCommand';
 import { InterpreterService } from './views/interpreter';
@@ -73,7 +72,6 @@ export class Container {
       registerOrderCommands(container);
       registerProfileCommands(container);
       registerExecuteLiveCommand(container);
-      registerCodeLens(context);
       registerTrees(container);
       registerStatusBar(container);
       context.subscriptions.push(

@@ -5,6 +5,7 @@
  * send only on its "Send Live Order" button, with the confirmation carried in the command.
  */
 import * as vscode from 'vscode';
+import { registerCommand } from './shellHooks';
 import { systemClock } from '../common/clock';
 import type { BrokerProfile } from '../brokers/registry';
 import { Commands, Settings } from '../constants';
@@ -22,7 +23,7 @@ const SEND = 'Send Live Order';
 
 export function registerExecuteLiveCommand(container: Container): void {
   container.context.subscriptions.push(
-    vscode.commands.registerCommand(Commands.executeLive, async (uri?: vscode.Uri, className?: string): Promise<OrderRecord | undefined> => {
+    registerCommand(Commands.executeLive, async (uri?: vscode.Uri, className?: string): Promise<OrderRecord | undefined> => {
       try {
         return await executeLive(container, uri, typeof className === 'string' ? className : undefined);
       } catch (e) {

@@ -3,6 +3,7 @@
  * Every order goes through the engine (risk checks, audit log); none goes to a broker directly.
  */
 import * as vscode from 'vscode';
+import { registerCommand } from './shellHooks';
 import { systemClock } from '../common/clock';
 import { Commands, Settings } from '../constants';
 import type { Container } from '../container';
@@ -33,7 +34,7 @@ export function registerOrderCommands(container: Container): void {
   };
 
   container.context.subscriptions.push(
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.cancelOrder,
       guard('Cancel Order', async (node?: OrderNode) => {
         const { engine } = await container.trading();
@@ -62,7 +63,7 @@ export function registerOrderCommands(container: Container): void {
         void show(`SPtrader: order ${clientOrderId} is ${state.replace('_', ' ')}${done ? '' : ' (the venue has not confirmed the cancel yet)'}.`);
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.cancelAllOrders,
       guard('Cancel All Orders', async () => {
         const { engine } = await container.trading();
@@ -77,7 +78,7 @@ export function registerOrderCommands(container: Container): void {
         void (open ? vscode.window.showWarningMessage(message) : vscode.window.showInformationMessage(message));
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.closePosition,
       guard('Close Position', async (node?: PositionNode) => {
         if (node?.kind !== 'position') {
@@ -109,7 +110,7 @@ export function registerOrderCommands(container: Container): void {
         void show(`SPtrader: close ${position.symbol}: ${record.state.replace('_', ' ')}${record.reason ? `: ${record.reason}` : ''}.`);
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.resetPaperAccount,
       guard('Reset Paper Account', async () => {
         const session = container.openSession;
@@ -132,7 +133,7 @@ export function registerOrderCommands(container: Container): void {
         void vscode.window.showInformationMessage('SPtrader: the paper account was reset.');
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.setActiveProfile,
       guard('Set Active Profile', async (node?: ProfileNode) => {
         const id = node?.id ?? (await pickProfile(container));
@@ -141,7 +142,7 @@ export function registerOrderCommands(container: Container): void {
         void vscode.window.showInformationMessage(`SPtrader: the active profile is now "${id}".`);
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.selectProfile,
       guard('Select Profile', async () => {
         const id = await pickProfile(container);

@@ -3,6 +3,7 @@
  * Non-secret fields go to the global `sptrader.brokerProfiles` setting; secrets only to SecretStorage.
  */
 import * as vscode from 'vscode';
+import { registerCommand } from './shellHooks';
 import type { BrokerEnvironment } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
 import { BROKER_KINDS, BrokerProfileSchema, parseBrokerProfile, type BrokerKind, type BrokerProfile, type BrokerProfileInput } from '../brokers/registry';
@@ -171,11 +172,11 @@ export function registerProfileCommands(container: Container): void {
   };
 
   container.context.subscriptions.push(
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.addBrokerProfile,
       guard('Add Broker Profile', () => wizard()),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.editBrokerProfile,
       guard('Edit Broker Profile', async (node?: ProfileNode) => {
         const profile = await profileOf(node, 'SPtrader: Edit Broker Profile', (p) => p.id !== PAPER_PROFILE_ID);
@@ -185,7 +186,7 @@ export function registerProfileCommands(container: Container): void {
         else if (how) await vscode.commands.executeCommand('workbench.action.openSettingsJson', { revealSetting: { key: 'sptrader.brokerProfiles' } });
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.setCredentials,
       guard('Set Credentials', async (node?: ProfileNode) => {
         const profile = await profileOf(node, 'SPtrader: Set Credentials', (p) => CREDENTIALS_BY_BROKER[p.broker].length > 0);
@@ -198,7 +199,7 @@ export function registerProfileCommands(container: Container): void {
         if (stored > 0) void vscode.window.showInformationMessage(`SPtrader: ${stored} credential(s) for ${profile.id} stored in the OS keychain.`);
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.connectProfile,
       guard('Connect', async (node?: ProfileNode) => {
         const profile = await profileOf(node, 'SPtrader: Connect');
@@ -207,7 +208,7 @@ export function registerProfileCommands(container: Container): void {
         void vscode.window.showInformationMessage(`SPtrader: ${broker.displayName} connected and reconciled.`);
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.disconnectProfile,
       guard('Disconnect', async (node?: ProfileNode) => {
         const profile = await profileOf(node, 'SPtrader: Disconnect', (p) => p.id !== PAPER_PROFILE_ID && container.brokers.has(p.id));
@@ -215,7 +216,7 @@ export function registerProfileCommands(container: Container): void {
         await container.disconnectProfile(profile.id);
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.testConnection,
       guard('Test Connection', async (node?: ProfileNode) => {
         const profile = await profileOf(node, 'SPtrader: Test Connection');

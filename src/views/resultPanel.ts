@@ -5,6 +5,7 @@
  * the shared zod protocol; the panel is restored after a reload by its serializer.
  */
 import * as vscode from 'vscode';
+import { registerWebviewPanelSerializer } from './shellHooks';
 import { randomBytes } from 'node:crypto';
 import { RESULT_PANEL_TYPE } from '../constants';
 import { parsePanelState, parseWebviewCommand, type HostNotification, type QuotePoint, type ResultView } from './protocol';
@@ -35,7 +36,7 @@ export class ResultPanel implements vscode.Disposable {
     private readonly log: vscode.LogOutputChannel,
   ) {
     this.disposables.push(
-      vscode.window.registerWebviewPanelSerializer(RESULT_PANEL_TYPE, {
+      registerWebviewPanelSerializer(RESULT_PANEL_TYPE, {
         deserializeWebviewPanel: async (panel, state: unknown) => {
           this.current = parsePanelState(state)?.result ?? this.current;
           this.adopt(panel);

@@ -3,6 +3,7 @@
  * show the outcome in the result panel, the log and Problems. The trading itself is `runTestOrder`'s.
  */
 import * as vscode from 'vscode';
+import { registerCommand } from './shellHooks';
 import { systemClock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { Commands } from '../constants';
@@ -99,8 +100,8 @@ export function registerOrderRunCommands(container: Container): void {
   };
 
   context.subscriptions.push(
-    vscode.commands.registerCommand(Commands.testOrder, (uri?: vscode.Uri, className?: string) => run('test-order', uri, className)),
-    vscode.commands.registerCommand(Commands.executeOnPaper, (uri?: vscode.Uri, className?: string) => run('execute-paper', uri, className)),
+    registerCommand(Commands.testOrder, (uri?: vscode.Uri, className?: string) => run('test-order', uri, className)),
+    registerCommand(Commands.executeOnPaper, (uri?: vscode.Uri, className?: string) => run('execute-paper', uri, className)),
   );
 }
 

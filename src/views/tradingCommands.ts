@@ -1,5 +1,6 @@
 /** Emergency stop, resume, status and the audit log, as editor commands over the engine. */
 import * as vscode from 'vscode';
+import { registerCommand } from './shellHooks';
 import { Commands } from '../constants';
 import type { Container } from '../container';
 import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
@@ -16,7 +17,7 @@ export function registerTradingCommands(container: Container): void {
     }
   };
   container.context.subscriptions.push(
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.emergencyStop,
       guard('Emergency Stop', async () => {
         const { engine } = await container.trading();
@@ -46,7 +47,7 @@ export function registerTradingCommands(container: Container): void {
         }
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.resumeTrading,
       guard('Resume Trading', async () => {
         const { engine } = await container.trading();
@@ -61,7 +62,7 @@ export function registerTradingCommands(container: Container): void {
         void vscode.window.showInformationMessage('SPtrader: trading resumed.');
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.tradingStatus,
       guard('Trading Status', async () => {
         const { engine } = await container.trading();
@@ -72,7 +73,7 @@ export function registerTradingCommands(container: Container): void {
         log.show(true);
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.showAuditLog,
       guard('Show Audit Log', async () => {
         const { audit } = await container.trading();
@@ -82,7 +83,7 @@ export function registerTradingCommands(container: Container): void {
         await vscode.window.showTextDocument(doc, { preview: true });
       }),
     ),
-    vscode.commands.registerCommand(
+    registerCommand(
       Commands.verifyAuditLog,
       guard('Verify Audit Log', async () => {
         const { audit } = await container.trading();

@@ -3,6 +3,7 @@
  * venues; they refresh when the engine reports a change (fills, cancels, reconciles), never on a timer.
  */
 import * as vscode from 'vscode';
+import { registerCommand } from './shellHooks';
 import { Commands, Settings, Views } from '../constants';
 import type { Container } from '../container';
 import type { EngineEvent } from '../execution/events';
@@ -236,8 +237,8 @@ export function registerTrees(container: Container): Trees {
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${Settings.section}.${Settings.activeProfile}`)) profiles.refresh();
     }),
-    vscode.commands.registerCommand(Commands.refreshPositions, () => positions.refresh()),
-    vscode.commands.registerCommand(Commands.refreshOrders, () => {
+    registerCommand(Commands.refreshPositions, () => positions.refresh()),
+    registerCommand(Commands.refreshOrders, () => {
       orders.refresh();
       updateOrderBadge();
     }),
