@@ -333,21 +333,7 @@ class Server(object):
         try:
             module = self.load(file)
             response['load_ms'] = (time.perf_counter() - started) * 1000
-            meta = getattr(module, '__metadata__', None)
-            try:
-                response['metadata'] = json_safe(meta, '__metadata__') if isinstance(meta, dict) else None
-            except ComponentFailure:
-                response['metadata'] = None
-            cls = self.find_class(module, file, request.get('class_name'))
-            response['class_name'] = cls.__name__
-            entry = 'generate_order' if callable(getattr(cls, 'generate_order', None)) else 'execute'
-            response['entry_point'] = entry
-            params = {}
-            if isinstance(meta, dict) and isinstance(meta.get('parameters'), dict):
-                for k, spec in meta['parameters'].items():
-                    if isinstance(spec, dict) and 'default' in spec:
-                        params[k] = spec['default']
-            params.update(request.get('parameters') or {})
+            cls, entry, params = self.resolve(module, file, request, response)
             instance = self.instantiate(cls, entry, params, file)
             market_data = request.get('market_data') or {}
             signal = request.get('signal')
@@ -413,21 +399,7 @@ class Server(object):
                     'done': 0, 'results': [], 'component_ms': 0.0}
         try:
             module = self.load(file)
-            meta = getattr(module, '__metadata__', None)
-            try:
-                response['metadata'] = json_safe(meta, '__metadata__') if isinstance(meta, dict) else None
-            except ComponentFailure:
-                response['metadata'] = None
-            cls = self.find_class(module, file, request.get('class_name'))
-            response['class_name'] = cls.__name__
-            entry = 'generate_order' if callable(getattr(cls, 'generate_order', None)) else 'execute'
-            response['entry_point'] = entry
-            params = {}
-            if isinstance(meta, dict) and isinstance(meta.get('parameters'), dict):
-                for k, spec in meta['parameters'].items():
-                    if isinstance(spec, dict) and 'default' in spec:
-                        params[k] = spec['default']
-            params.update(request.get('parameters') or {})
+            cls, entry, params = self.resolve(module, file, request, response)
             key = request.get('instance')
             params_key = json.dumps(params, sort_keys=True, default=str)
             kept = self.instances.get(key) if key else None
@@ -498,6 +470,26 @@ class Server(object):
         response['stdout'] = out.getvalue()
         response['stderr'] = err.getvalue()
         return response
+
+    def resolve(self, module, file, request, response):
+        """The component class, its entry point and its parameters (metadata defaults, then the request's);
+        records metadata, class name and entry point in the response as it goes."""
+        meta = getattr(module, '__metadata__', None)
+        try:
+            response['metadata'] = json_safe(meta, '__metadata__') if isinstance(meta, dict) else None
+        except ComponentFailure:
+            response['metadata'] = None
+        cls = self.find_class(module, file, request.get('class_name'))
+        response['class_name'] = cls.__name__
+        entry = 'generate_order' if callable(getattr(cls, 'generate_order', None)) else 'execute'
+        response['entry_point'] = entry
+        params = {}
+        if isinstance(meta, dict) and isinstance(meta.get('parameters'), dict):
+            for k, spec in meta['parameters'].items():
+                if isinstance(spec, dict) and 'default' in spec:
+                    params[k] = spec['default']
+        params.update(request.get('parameters') or {})
+        return cls, entry, params
 
     def instantiate(self, cls, entry, params, file):
         # The constructor's code object says what it accepts; the inspect module would cost ~3 ms to import.

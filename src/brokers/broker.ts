@@ -64,3 +64,52 @@ export function unsupportedReason(capabilities: BrokerCapabilities, orderType: O
   if (!capabilities.timeInForce[timeInForce]) return `${venue} does not accept time in force ${timeInForce}`;
   return undefined;
 }
+
+/**
+ * The listeners of one venue's `onOrderUpdate`: each update goes to every listener registered when it
+ * was emitted, and a listener that throws is reported, never allowed to stop the others (or undo the
+ * venue's change).
+ */
+export class OrderUpdateListeners {
+  private listeners: Array<(update: OrderUpdate) => void> = [];
+
+  constructor(private readonly onListenerError: (error: unknown) => void) {}
+
+  add(listener: (update: OrderUpdate) => void): Disposable {
+    this.listeners.push(listener);
+    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+  }
+
+  emit(update: OrderUpdate): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(update);
+      } catch (e) {
+        this.onListenerError(e);
+      }
+    }
+  }
+}
+
+/** A venue that answers as `inner` does except for what `overrides` replaces (its id, its update stream…). */
+export function delegatingBroker(inner: BrokerApi, overrides: Partial<Pick<BrokerApi, 'id' | 'displayName' | 'onOrderUpdate'>>): BrokerApi {
+  return {
+    id: overrides.id ?? inner.id,
+    displayName: overrides.displayName ?? inner.displayName,
+    environment: inner.environment,
+    capabilities: inner.capabilities,
+    connect: () => inner.connect(),
+    disconnect: () => inner.disconnect(),
+    isConnected: () => inner.isConnected(),
+    submitOrder: (o) => inner.submitOrder(o),
+    cancelOrder: (id) => inner.cancelOrder(id),
+    getOrderStatus: (id) => inner.getOrderStatus(id),
+    getOrderByClientId: (id) => inner.getOrderByClientId(id),
+    listOpenOrders: () => inner.listOpenOrders(),
+    getAccountInfo: () => inner.getAccountInfo(),
+    getPositions: () => inner.getPositions(),
+    getQuote: (s) => inner.getQuote(s),
+    getInstrument: (s) => inner.getInstrument(s),
+    onOrderUpdate: overrides.onOrderUpdate ?? ((listener) => inner.onOrderUpdate(listener)),
+  };
+}

@@ -44,7 +44,6 @@ import {
   newOrderRecord,
   OrderTransitionError,
   remainingQuantity,
-  WORKING_STATES,
   type OrderEvent,
   type OrderRecord,
 } from './orderState';
@@ -1005,8 +1004,11 @@ export class ExecutionEngine {
 
   /** Publishes one event and records it. */
   private record<T extends EngineEvent['type']>(type: T, data: Omit<Extract<EngineEvent, { type: T }>, 'type'>): void {
-    const event = { type, ...data } as unknown as EngineEvent;
     void this.append(type, data as unknown as Record<string, unknown>).catch(noop);
+    this.publish({ type, ...data } as unknown as EngineEvent);
+  }
+
+  private publish(event: EngineEvent): void {
     for (const l of this.listeners) {
       try {
         l(event);
@@ -1043,15 +1045,8 @@ export class ExecutionEngine {
     if (this.auditFailure) return;
     this.auditFailure = e;
     const change = this.trading.set('HALTED', `the audit log failed: ${e.message}`, 'circuit_breaker');
-    if (change) {
-      for (const l of this.listeners) {
-        try {
-          l({ type: 'TradingStateChanged', at: change.at, from: change.from, to: change.to, reason: change.reason, source: change.source });
-        } catch {
-          // ignore
-        }
-      }
-    }
+    // The log cannot take the event any more; the listeners still must hear of the halt.
+    if (change) this.publish({ type: 'TradingStateChanged', at: change.at, from: change.from, to: change.to, reason: change.reason, source: change.source });
   }
 
   private venueError(venue: string, operation: string, e: unknown): void {
@@ -1187,5 +1182,3 @@ function auditOrder<T>(order: T): T {
   if (typeof metadata !== 'object' || metadata === null || Object.keys(metadata).length === 0) return order;
   return { ...o, metadata: redactSecrets(metadata) } as T;
 }
-
-export { WORKING_STATES };

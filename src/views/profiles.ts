@@ -2,7 +2,7 @@
  * Broker profiles as the editor keeps them: the `sptrader.brokerProfiles` setting (non-secret data only)
  * plus the built-in paper profile. Pure (no `vscode`), so the parsing and the wording are unit-tested.
  */
-import type { BrokerApi, BrokerEnvironment } from '../brokers/broker';
+import { delegatingBroker, type BrokerApi, type BrokerEnvironment } from '../brokers/broker';
 import type { CredentialKey } from '../brokers/credentials';
 import { BROKER_ENVIRONMENTS, BrokerProfileError, parseBrokerProfile, type BrokerKind, type BrokerProfile } from '../brokers/registry';
 import { describeOrderType, type AccountInfo, type OrderRequest } from '../orders/model';
@@ -110,25 +110,7 @@ export function defaultIbPort(environment: BrokerEnvironment, app: 'tws' | 'gate
 
 /** The venue under its profile id, so the engine and the audit log name the profile (two OANDA profiles stay apart). */
 export function asProfileVenue(inner: BrokerApi, profile: BrokerProfile): BrokerApi {
-  return {
-    id: profile.id,
-    displayName: profile.displayName ?? `${inner.displayName} (${profile.id})`,
-    environment: inner.environment,
-    capabilities: inner.capabilities,
-    connect: () => inner.connect(),
-    disconnect: () => inner.disconnect(),
-    isConnected: () => inner.isConnected(),
-    submitOrder: (o) => inner.submitOrder(o),
-    cancelOrder: (id) => inner.cancelOrder(id),
-    getOrderStatus: (id) => inner.getOrderStatus(id),
-    getOrderByClientId: (id) => inner.getOrderByClientId(id),
-    listOpenOrders: () => inner.listOpenOrders(),
-    getAccountInfo: () => inner.getAccountInfo(),
-    getPositions: () => inner.getPositions(),
-    getQuote: (s) => inner.getQuote(s),
-    getInstrument: (s) => inner.getInstrument(s),
-    onOrderUpdate: (listener) => inner.onOrderUpdate(listener),
-  };
+  return delegatingBroker(inner, { id: profile.id, displayName: profile.displayName ?? `${inner.displayName} (${profile.id})` });
 }
 
 const amount = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });

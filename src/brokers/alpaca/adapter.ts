@@ -46,7 +46,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import { unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
+import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError } from '../errors';
 import {
@@ -120,7 +120,7 @@ export class AlpacaBroker implements BrokerApi {
   private secrets: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
-  private listeners: Array<(update: OrderUpdate) => void> = [];
+  private readonly listeners = new OrderUpdateListeners((e) => this.report('Alpaca: an order-update listener threw', e));
   /** Our last view of each order, by Alpaca order id (oldest first). */
   private known = new Map<string, OrderResponse>();
   private instruments = new Map<string, InstrumentRules>();
@@ -193,8 +193,7 @@ export class AlpacaBroker implements BrokerApi {
   }
 
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
-    this.listeners.push(listener);
-    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+    return this.listeners.add(listener);
   }
 
   // --- orders ---
@@ -359,13 +358,7 @@ export class AlpacaBroker implements BrokerApi {
   }
 
   private emit(update: OrderUpdate): void {
-    for (const l of [...this.listeners]) {
-      try {
-        l(update);
-      } catch (e) {
-        this.report('Alpaca: an order-update listener threw', e);
-      }
-    }
+    this.listeners.emit(update);
   }
 
   private report(message: string, e: unknown): void {

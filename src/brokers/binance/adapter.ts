@@ -50,7 +50,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import type { BrokerApi, BrokerCapabilities, Disposable, OrderUpdate } from '../broker';
+import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
 import {
@@ -181,7 +181,7 @@ export class BinanceBroker implements BrokerApi {
   private tracked = new Map<string, Tracked>();
   /** Orders already reported final (the most recent `MAX_FINISHED_KEPT`), so a later look-up repeats nothing. */
   private finished = new Set<string>();
-  private listeners: Array<(update: OrderUpdate) => void> = [];
+  private readonly listeners = new OrderUpdateListeners((e) => this.reportError(`a Binance order update listener failed: ${(e as Error).message}`, e));
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
@@ -267,8 +267,7 @@ export class BinanceBroker implements BrokerApi {
   }
 
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
-    this.listeners.push(listener);
-    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+    return this.listeners.add(listener);
   }
 
   // --- BrokerApi ---
@@ -485,13 +484,7 @@ export class BinanceBroker implements BrokerApi {
   }
 
   private emit(update: OrderUpdate): void {
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(update);
-      } catch (e) {
-        this.reportError(`a Binance order update listener failed: ${(e as Error).message}`, e);
-      }
-    }
+    this.listeners.emit(update);
   }
 
   private async pollFromTimer(): Promise<void> {

@@ -49,7 +49,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import { unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
+import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { BrokerError } from '../errors';
 import {
   accountFromSummary,
@@ -150,7 +150,7 @@ export class IbBroker implements BrokerApi {
   private reconciling: Promise<void> | undefined;
   /** Internal notifications: 'status' (orderId), 'bad' (orderId, why), 'ibError' (id, code, message), 'openOrderEnd'. */
   private readonly events = new EventEmitter();
-  private listeners: Array<(update: OrderUpdate) => void> = [];
+  private readonly listeners = new OrderUpdateListeners((e) => this.onError('IB: an order update listener threw', e));
   private readonly byId = new Map<number, Entry>();
   private readonly byRef = new Map<string, Entry>();
 
@@ -421,18 +421,11 @@ export class IbBroker implements BrokerApi {
   }
 
   private deliver(update: OrderUpdate): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(update);
-      } catch (e) {
-        this.onError('IB: an order update listener threw', e);
-      }
-    }
+    this.listeners.emit(update);
   }
 
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
-    this.listeners.push(listener);
-    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+    return this.listeners.add(listener);
   }
 
   /**

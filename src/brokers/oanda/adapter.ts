@@ -45,7 +45,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import type { BrokerApi, BrokerCapabilities, Disposable, OrderUpdate } from '../broker';
+import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, type BrokerErrorReason } from '../errors';
 import {
@@ -177,7 +177,7 @@ export class OandaBroker implements BrokerApi {
   private connected = false;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
-  private listeners: Array<(update: OrderUpdate) => void> = [];
+  private readonly listeners = new OrderUpdateListeners((e) => this.reportError(`an OANDA order update listener failed: ${(e as Error).message}`, e));
   private readonly instruments = new Map<string, V20Instrument>();
   /** Last response seen per order id (open and recently final), to emit changes once. */
   private readonly known = new Map<string, OrderResponse>();
@@ -238,8 +238,7 @@ export class OandaBroker implements BrokerApi {
   }
 
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
-    this.listeners.push(listener);
-    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+    return this.listeners.add(listener);
   }
 
   // --- orders ---
@@ -445,13 +444,7 @@ export class OandaBroker implements BrokerApi {
     else this.open.add(order.order_id);
     const newFill = fill ?? order.fills.find((f) => !before?.fills.some((g) => g.fill_id === f.fill_id));
     const update: OrderUpdate = newFill ? { order: structuredClone(order), fill: structuredClone(newFill) } : { order: structuredClone(order) };
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(update);
-      } catch (e) {
-        this.reportError(`an OANDA order update listener failed: ${(e as Error).message}`, e);
-      }
-    }
+    this.listeners.emit(update);
   }
 
   private async pollFromTimer(): Promise<void> {

@@ -50,7 +50,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import type { BrokerApi, BrokerCapabilities, Disposable, OrderUpdate } from '../broker';
+import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { BrokerError } from '../errors';
 import { defaultFees, noLatency, type FeeModel, type LatencyModel, type Liquidity } from './costs';
 import { SyntheticFeed, type QuoteSource } from './feed';
@@ -134,7 +134,8 @@ export class PaperBroker implements BrokerApi {
   private seed: number | null;
   private connected = false;
   private timer: NodeJS.Timeout | undefined;
-  private listeners: Array<(update: OrderUpdate) => void> = [];
+  // A faulty listener must not undo or hide a fill that has happened.
+  private readonly listeners = new OrderUpdateListeners((e) => this.reportError(`a paper venue order update listener failed: ${(e as Error).message}`, e));
   /** Updates of the operation under way, delivered once it is saved. */
   private outbox: OrderUpdate[] = [];
   private delivering = false;
@@ -201,8 +202,7 @@ export class PaperBroker implements BrokerApi {
   }
 
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
-    this.listeners.push(listener);
-    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+    return this.listeners.add(listener);
   }
 
   // --- BrokerApi ---
@@ -392,14 +392,7 @@ export class PaperBroker implements BrokerApi {
     this.delivering = true;
     try {
       for (let update = this.outbox.shift(); update; update = this.outbox.shift()) {
-        for (const listener of [...this.listeners]) {
-          try {
-            listener(update);
-          } catch (e) {
-            // A faulty listener must not undo or hide a fill that has happened.
-            this.reportError(`a paper venue order update listener failed: ${(e as Error).message}`, e);
-          }
-        }
+        this.listeners.emit(update);
       }
     } finally {
       this.delivering = false;

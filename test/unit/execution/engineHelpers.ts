@@ -11,7 +11,7 @@ import type { EngineEvent } from '../../../src/execution/events';
 import type { RiskLimits } from '../../../src/execution/risk';
 import type { CircuitBreakerSettings } from '../../../src/execution/tradingState';
 import { FixedQuotes } from '../paper/helpers';
-import type { BrokerApi } from '../../../src/brokers/broker';
+import { delegatingBroker, type BrokerApi } from '../../../src/brokers/broker';
 
 export interface Rig {
   clock: TestClock;
@@ -42,25 +42,7 @@ export interface RigOptions {
 
 /** A venue without an update stream: every call goes through, `onOrderUpdate` never calls back. */
 export function withoutStream(inner: BrokerApi): BrokerApi {
-  return {
-    id: inner.id,
-    displayName: inner.displayName,
-    environment: inner.environment,
-    capabilities: inner.capabilities,
-    connect: () => inner.connect(),
-    disconnect: () => inner.disconnect(),
-    isConnected: () => inner.isConnected(),
-    submitOrder: (o) => inner.submitOrder(o),
-    cancelOrder: (id) => inner.cancelOrder(id),
-    getOrderStatus: (id) => inner.getOrderStatus(id),
-    getOrderByClientId: (id) => inner.getOrderByClientId(id),
-    listOpenOrders: () => inner.listOpenOrders(),
-    getAccountInfo: () => inner.getAccountInfo(),
-    getPositions: () => inner.getPositions(),
-    getQuote: (s) => inner.getQuote(s),
-    getInstrument: (s) => inner.getInstrument(s),
-    onOrderUpdate: () => ({ dispose: () => undefined }),
-  };
+  return delegatingBroker(inner, { onOrderUpdate: () => ({ dispose: () => undefined }) });
 }
 
 /** Limits loose enough that only the check under test decides. */
