@@ -15,10 +15,6 @@ export function newClientOrderId(prefix = 'sp', nowMs: number = Date.now()): str
   return `${prefix}-${nowMs.toString(36)}-${processTag}${counter.toString(36).padStart(4, '0')}`;
 }
 
-export function newId(prefix: string): string {
-  return `${prefix}-${randomBytes(8).toString('hex')}`;
-}
-
 const sessionTag = randomBytes(6).toString('hex');
 let sequence = 0;
 

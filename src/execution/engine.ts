@@ -26,6 +26,7 @@ import type { BrokerApi, Disposable, OrderUpdate } from '../brokers/broker';
 import { unsupportedReason } from '../brokers/broker';
 import { BrokerError, isBrokerError } from '../brokers/errors';
 import {
+  isFinalStatus,
   OrderRequestSchema,
   type AccountInfo,
   type Fill,
@@ -820,10 +821,10 @@ export class ExecutionEngine {
     const record = clientOrderId === undefined ? undefined : this.orders.get(clientOrderId);
     if (!record || record.venue !== venue) {
       const key = `${venue}:${response.order_id}`;
-      if (!isFinalStatusName(response.status.status) && !this.external.has(key)) {
+      if (!isFinalStatus(response.status) && !this.external.has(key)) {
         this.external.set(key, response);
         this.record('ExternalOrderFound', { at: this.clock.now(), venue, order: response });
-      } else if (isFinalStatusName(response.status.status)) {
+      } else if (isFinalStatus(response.status)) {
         this.external.delete(key);
       }
       return;
@@ -1100,8 +1101,6 @@ export class ExecutionEngine {
     return rate;
   }
 }
-
-const isFinalStatusName = (s: string): boolean => s === 'filled' || s === 'cancelled' || s === 'rejected' || s === 'expired';
 
 /** Fills in a venue response that the record does not have yet; synthesised from cumulative figures when the venue lists none. */
 function fillsOf(record: OrderRecord, response: OrderResponse): Fill[] {

@@ -55,8 +55,6 @@ export const ORDER_STATES: readonly OrderState[] = [
 
 export const FINAL_ORDER_STATES: ReadonlySet<OrderState> = new Set(['FILLED', 'CANCELLED', 'REJECTED', 'EXPIRED', 'DENIED']);
 export const isFinalState = (s: OrderState): boolean => FINAL_ORDER_STATES.has(s);
-/** States in which the venue may still fill the order. */
-export const WORKING_STATES: ReadonlySet<OrderState> = new Set(['SUBMITTED', 'UNCONFIRMED', 'ACCEPTED', 'PARTIALLY_FILLED', 'PENDING_CANCEL']);
 
 export type OrderEvent =
   | { readonly type: 'Sent'; readonly at: number }
