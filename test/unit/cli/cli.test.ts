@@ -27,7 +27,7 @@ describe('sptrader CLI', function () {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /Status\s+FILLED/);
     assert.match(r.stdout, /Fill\s+10000 @ 1\.\d+/);
-    assert.match(r.stdout, /Slippage\s+-?[\d.]+ pips \(.*\) against the (ask|bid) [\d.]+/, 'slippage is measured against the quote the component saw');
+    assert.match(r.stdout, /Slippage\s+[+-]?[\d.]+ pips? \(.*\) against the (ask|bid) [\d.]+/, 'slippage is measured against the quote the component saw');
     assert.match(r.stdout, /Timings\s+component [\d.]+ ms, python total [\d.]+ ms, engine [\d.]+ ms, venue [\d.]+ ms, total [\d.]+ ms/);
     assert.match(r.stdout, /spread [\d.]+ pips/, 'the component output is shown');
   });
