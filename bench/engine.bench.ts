@@ -2,7 +2,9 @@
  * Engine throughput, beside the audit log's floors measured in the same run on the same disk:
  *  - the engine in-process with the paper venue at zero latency: validate + risk + state machine +
  *    paper fill + durable audit (adaptive group commit), with up to 256 orders in flight;
- *  - engine CPU per order (validation, risk, state machine; excluding the waits for the venue and fsync);
+ *  - engine CPU per order (validation, risk, audit records, state machine and the order's venue updates;
+ *    excluding the venue's own work, the waits for fsync and other orders' work in between);
+ *  - the CPU floor of one audit line (native JSON.stringify + sha256), and the ceiling it puts on one thread;
  *  - floors: raw appends on one fd (no durability) and append + fdatasync per line.
  */
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { PaperBroker } from '../src/brokers/paper/paperBroker';
 import type { QuoteSource } from '../src/brokers/paper/feed';
 import { AuditLog } from '../src/execution/audit/auditLog';
 import { ExecutionEngine } from '../src/execution/engine';
+import { sha256Hex } from '../src/execution/audit/auditRecord';
 import { submitOrderCommand } from '../src/execution/events';
 import type { Quote } from '../src/orders/model';
 import { quantile } from './stats';
@@ -96,6 +99,40 @@ export async function benchEngine(): Promise<void> {
     closeSync(fd);
     console.log(`floor: raw append (writeSync, one fd)     ${perSecond(rawLines, rawMs)} lines/s`);
     console.log(`floor: append + fdatasync per line        ${perSecond(syncLines, syncMs)} lines/s`);
+    // What a line costs in CPU before any engine work: serialize a typical event natively and hash it.
+    const event = {
+      at: Date.now(),
+      clientOrderId: 'sp-mww3g5iu-168ce80001',
+      venue: 'paper',
+      symbol: 'AAPL',
+      state: 'FILLED',
+      fill: {
+        fill_id: 'PF-1',
+        order_id: 'P-1',
+        client_order_id: 'sp-mww3g5iu-168ce80001',
+        symbol: 'AAPL',
+        side: 'buy',
+        price: 100.02,
+        quantity: 10,
+        commission: 0,
+        liquidity: 'taker',
+        timestamp: Date.now(),
+      },
+      filledQuantity: 10,
+      remainingQuantity: 0,
+      averagePrice: 100.02,
+      position: 10,
+    };
+    const hashLines = 100_000;
+    let sink = 0;
+    t = monotonicMs();
+    for (let i = 0; i < hashLines; i++) {
+      event.at = i;
+      sink += sha256Hex(JSON.stringify(event)).length;
+    }
+    const lineUs = ((monotonicMs() - t) * 1000) / hashLines;
+    if (sink === 0) throw new Error('unreachable');
+    console.log(`floor: JSON.stringify + sha256 of one event line (no engine, no disk)  ${lineUs.toFixed(2)} µs/line`);
 
     await runEngine(5000, 64, dir); // warm-up (JIT)
     for (const inFlight of [1, 16, 256]) {
@@ -108,6 +145,10 @@ export async function benchEngine(): Promise<void> {
           `engine CPU/order p50 ${quantile(r.cpuUs, 0.5).toFixed(1)} µs, p99 ${quantile(r.cpuUs, 0.99).toFixed(1)} µs`,
       );
       if (inFlight === 256) {
+        const ceiling = 1e6 / (linesPerOrder * lineUs);
+        console.log(
+          `ceiling: at ${linesPerOrder.toFixed(2)} lines/order, serializing and hashing the audit lines alone caps one thread at ${Math.round(ceiling).toLocaleString('en-US')} orders/s on this machine`,
+        );
         const ok = (n / r.ms) * 1000 >= 100_000;
         const cpuOk = quantile(r.cpuUs, 0.99) < 100;
         console.log(`target ≥ 100,000 orders/s at 256 in flight: ${ok ? 'MET' : 'NOT MET'}; engine CPU p99 < 100 µs: ${cpuOk ? 'MET' : 'NOT MET'}`);

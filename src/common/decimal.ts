@@ -6,11 +6,18 @@
 export const MONEY_SCALE = 10;
 const MONEY_FACTOR = 10n ** BigInt(MONEY_SCALE);
 
+// Steps are an instrument's tick and lot: a handful per process, asked for on every price.
+const decimalsCache = new Map<number, number>();
+
 /** Number of decimal places in a step such as 0.0001 → 4, 0.5 → 1, 1 → 0. */
 export function decimalsOf(step: number): number {
+  const known = decimalsCache.get(step);
+  if (known !== undefined) return known;
   if (!Number.isFinite(step) || step <= 0) throw new RangeError(`step must be a positive number, got ${step}`);
   let d = 0;
   while (d < 12 && Math.abs(Math.round(step * 10 ** d) - step * 10 ** d) > 1e-9) d++;
+  if (decimalsCache.size >= 1024) decimalsCache.clear();
+  decimalsCache.set(step, d);
   return d;
 }
 
@@ -30,15 +37,32 @@ export function isOnStep(value: number, step: number): boolean {
   return Math.abs(ratio - Math.round(ratio)) < 1e-7;
 }
 
+// Quantities and prices repeat (lots, the touch): remember recent conversions.
+const toMoneyCache = new Map<number, bigint>();
+
 /** A JS number (at most 10 decimals) as an exact count of 10^-10 units. */
 export function toMoney(value: number): bigint {
+  const known = toMoneyCache.get(value);
+  if (known !== undefined) return known;
+  const units = toMoneyUncached(value);
+  if (toMoneyCache.size >= 8192) toMoneyCache.clear();
+  toMoneyCache.set(value, units);
+  return units;
+}
+
+function toMoneyUncached(value: number): bigint {
   if (!Number.isFinite(value)) throw new RangeError(`not a finite amount: ${value}`);
   const [int, frac = ''] = Math.abs(value).toFixed(MONEY_SCALE).split('.');
   const units = BigInt(int ?? '0') * MONEY_FACTOR + BigInt(frac.padEnd(MONEY_SCALE, '0').slice(0, MONEY_SCALE));
   return value < 0 ? -units : units;
 }
 
+const MAX_EXACT_UNITS = BigInt(Number.MAX_SAFE_INTEGER);
+
 export function fromMoney(units: bigint): number {
+  // Exactly representable: one correctly rounded division gives the double nearest to units × 10^-10,
+  // the same number that parsing its decimal text gives.
+  if (units <= MAX_EXACT_UNITS && units >= -MAX_EXACT_UNITS) return Number(units) / 1e10;
   const negative = units < 0n;
   const abs = negative ? -units : units;
   const int = abs / MONEY_FACTOR;

@@ -27,7 +27,7 @@ import { unsupportedReason } from '../brokers/broker';
 import { BrokerError, isBrokerError } from '../brokers/errors';
 import {
   isFinalStatus,
-  OrderRequestSchema,
+  checkOrderRequest,
   type AccountInfo,
   type Fill,
   type InstrumentRules,
@@ -50,6 +50,7 @@ import {
 } from './orderState';
 import { DEFAULT_RISK_LIMITS, runRiskChecks, tightenLimits, TokenBucket, type RiskCheckResult, type RiskLimits, type TradingStateName } from './risk';
 import { loadWorkingOrders, WorkingOrderWriter } from './orderStore';
+import { WorkingExposure } from './exposure';
 import { TradingStateStore, type CircuitBreakerSettings, type StateChange } from './tradingState';
 
 export interface EngineOptions {
@@ -81,7 +82,11 @@ export interface SubmitResult {
   readonly order: OrderRecord;
   readonly risk: readonly RiskCheckResult[];
   readonly denial?: { readonly code: DenialCode; readonly message: string };
-  /** Engine time: validation + risk + state machine, excluding waits for the venue and the disk. */
+  /**
+   * Engine time: validation, risk, the audit records and the state machine (the venue's updates for
+   * this order included), summed over the synchronous stretches of this order's handling; excluded are
+   * the venue's own work, waits for the disk and the time other orders in flight ran in between.
+   */
   readonly engineMs: number;
   /** From calling the broker until it answered. */
   readonly venueMs: number | null;
@@ -138,6 +143,8 @@ export class ExecutionEngine {
 
   private readonly orders = new Map<string, OrderRecord>();
   private readonly working = new Set<string>();
+  /** What the working orders add up to, per venue and symbol; kept as they change. */
+  private readonly exposure = new WorkingExposure();
   private readonly finished: string[] = [];
   private readonly finishedSet = new Set<string>();
   private readonly byVenueId = new Map<string, string>();
@@ -152,6 +159,8 @@ export class ExecutionEngine {
   private readonly finalWaiters = new Map<string, Array<(o: OrderRecord) => void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly pendingAudit = new Set<Promise<unknown>>();
+  /** Engine time spent on venue updates of orders whose submit call is under way, by client order id. */
+  private readonly updateMs = new Map<string, number>();
   private queued = 0;
   private closed = false;
   private auditFailure: Error | undefined;
@@ -178,6 +187,8 @@ export class ExecutionEngine {
         if (isFinalState(o.state)) continue;
         this.orders.set(o.clientOrderId, o);
         this.working.add(o.clientOrderId);
+        // Sent before the restart: the venue's buying power already holds them.
+        this.exposure.add(o, 0);
         if (o.venueOrderId) this.byVenueId.set(o.venueOrderId, o.clientOrderId);
       }
       if (loaded.problem) this.venueError('engine', 'loadWorkingOrders', new Error(`${loaded.problem}; its orders will show as external after reconcile`));
@@ -449,25 +460,26 @@ export class ExecutionEngine {
   }
 
   private async prepare(cmd: SubmitOrder, dryRun = false): Promise<Prepared> {
-    const t0 = monotonicMs();
-    let venueWait = 0;
-    const timed = async <T>(p: Promise<T>): Promise<T> => {
-      const s = monotonicMs();
-      try {
-        return await p;
-      } finally {
-        venueWait += monotonicMs() - s;
-      }
+    // Engine time is the sum of the synchronous stretches between awaits: with many orders in flight,
+    // the time an await takes to resume is spent on other orders and is not this order's.
+    let engineMs = 0;
+    let stretch = monotonicMs();
+    const pause = (): void => {
+      engineMs += monotonicMs() - stretch;
     };
+    const resume = (): void => {
+      stretch = monotonicMs();
+    };
+    const spent = (): number => engineMs + (monotonicMs() - stretch);
     const denied = (code: DenialCode, message: string, risk: RiskCheckResult[] = []): Prepared => ({
       cmd,
       risk,
       denial: { code, message },
-      engineMs: monotonicMs() - t0 - venueWait,
+      engineMs: spent(),
     });
 
     if (this.auditFailure) return denied('AUDIT_LOG_FAILED', `The audit log failed (${this.auditFailure.message}); nothing is sent until it is fixed.`);
-    const wellFormed = OrderRequestSchema.safeParse(cmd.order);
+    const wellFormed = checkOrderRequest(cmd.order);
     if (!wellFormed.success) {
       return denied('INVALID_ORDER', wellFormed.error.issues.map((i) => `${i.path.join('.') || 'order'}: ${i.message}`).join('; '));
     }
@@ -494,17 +506,20 @@ export class ExecutionEngine {
     let instrument = this.instruments.get(`${cmd.venue}:${order.symbol}`);
     let quote: Quote;
     let account: AccountInfo;
+    pause();
     try {
       if (!instrument) {
-        instrument = await timed(broker.getInstrument(order.symbol));
+        instrument = await broker.getInstrument(order.symbol);
         this.instruments.set(`${cmd.venue}:${order.symbol}`, instrument);
       }
-      quote = await timed(broker.getQuote(order.symbol));
-      account = await timed(broker.getAccountInfo());
+      quote = await broker.getQuote(order.symbol);
+      account = await broker.getAccountInfo();
     } catch (e) {
+      resume();
       if (!isBrokerError(e)) throw e;
       return denied('QUOTE_UNAVAILABLE', `cannot check the order without ${broker.displayName}'s quote and account: ${e.message}`);
     }
+    resume();
     const offGrid = gridProblem(order, instrument);
     if (offGrid) return denied('INVALID_ORDER', offGrid);
 
@@ -513,21 +528,12 @@ export class ExecutionEngine {
 
     this.tickTradingState();
     const positions = this.positionMap(cmd.venue);
-    let workingBuy = 0n;
-    let workingSell = 0n;
-    let reserved = 0;
-    for (const id of this.working) {
-      const o = this.orders.get(id) as OrderRecord;
-      if (o.venue !== cmd.venue) continue;
-      if (o.request.symbol === order.symbol) {
-        const left = toMoney(o.request.quantity) - o.filledUnits;
-        if (o.request.side === 'buy') workingBuy += left;
-        else workingSell += left;
-      }
-      // Orders not yet acknowledged are not in the venue's buying power yet.
-      if (o.state === 'PENDING_SUBMIT' || o.state === 'SUBMITTED') reserved += o.request.quantity * (o.request.side === 'buy' ? quote.ask : quote.bid);
-    }
-    const conversionRate = await timed(this.conversionRate(broker, instrument.quoteCurrency, account.currency));
+    const working = this.exposure.left(cmd.venue, order.symbol);
+    // Orders not yet acknowledged are not in the venue's buying power yet.
+    const reserved = this.exposure.reserved(cmd.venue);
+    pause();
+    const conversionRate = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
+    resume();
     const tradingState: TradingStateName = cmd.source === 'flatten' && this.trading.state === 'HALTED' ? 'REDUCING' : this.trading.state;
     const checks = runRiskChecks(
       {
@@ -537,10 +543,10 @@ export class ExecutionEngine {
         bid: quote.bid,
         ask: quote.ask,
         position: fromMoney(positions.get(order.symbol) ?? 0n),
-        workingBuy: fromMoney(workingBuy),
-        workingSell: fromMoney(workingSell),
+        workingBuy: fromMoney(working.buy),
+        workingSell: fromMoney(working.sell),
         openOrders: this.working.size,
-        buyingPower: account.buying_power - reserved * (conversionRate ?? 1),
+        buyingPower: account.buying_power - reserved,
         accountCurrency: account.currency,
         conversionRate,
       },
@@ -548,17 +554,18 @@ export class ExecutionEngine {
       dryRun ? undefined : this.bucket,
     );
     if (checks.denial) return denied(checks.denial.code, checks.denial.message, checks.results);
-    if (dryRun) return { cmd, risk: checks.results, engineMs: monotonicMs() - t0 - venueWait };
+    if (dryRun) return { cmd, risk: checks.results, engineMs: spent() };
 
     // Accepted for sending: from here the order counts as working for every later check.
     const record = newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: order, at: this.clock.now() });
     this.orders.set(record.clientOrderId, record);
     this.working.add(record.clientOrderId);
+    this.exposure.add(record, order.quantity * (order.side === 'buy' ? quote.ask : quote.bid) * (conversionRate ?? 1));
     this.orderWriter?.schedule();
     const durable = this.command('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(checks.results) });
     // Awaited by send(); marked handled here so a failure in between is not an unhandled rejection.
     durable.catch(noop);
-    return { cmd, risk: checks.results, durable, engineMs: monotonicMs() - t0 - venueWait };
+    return { cmd, risk: checks.results, durable, engineMs: spent() };
   }
 
   private async send(prepared: Prepared): Promise<SubmitResult> {
@@ -608,13 +615,17 @@ export class ExecutionEngine {
     let engineMs = prepared.engineMs + (monotonicMs() - engineStart);
     const venueStart = monotonicMs();
     let venueMs: number;
+    // The venue's updates for this order (delivered while the call is under way) are engine work too.
+    this.updateMs.set(cmd.clientOrderId, 0);
     try {
       const response = await broker.submitOrder(cmd.order);
       venueMs = monotonicMs() - venueStart;
       const applyStart = monotonicMs();
       this.applyResponse(cmd.venue, response);
-      engineMs += monotonicMs() - applyStart;
+      engineMs += monotonicMs() - applyStart + (this.updateMs.get(cmd.clientOrderId) ?? 0);
+      this.updateMs.delete(cmd.clientOrderId);
     } catch (e) {
+      this.updateMs.delete(cmd.clientOrderId);
       venueMs = monotonicMs() - venueStart;
       if (!isBrokerError(e)) throw e;
       if (e.outcomeUnknown) {
@@ -808,11 +819,14 @@ export class ExecutionEngine {
   // --- venue updates ---
 
   private onVenueUpdate(venue: string, update: OrderUpdate): void {
+    const spent = this.updateMs.get(update.order.client_order_id);
+    const started = spent === undefined ? 0 : monotonicMs();
     try {
       this.applyResponse(venue, update.order);
     } catch (e) {
       this.venueError(venue, 'orderUpdate', e);
     }
+    if (spent !== undefined) this.updateMs.set(update.order.client_order_id, spent + (monotonicMs() - started));
   }
 
   /** Turns a venue's view of an order into state-machine events and applies the new ones. */
@@ -862,6 +876,7 @@ export class ExecutionEngine {
     if (!applied.changed) return;
     const order = applied.order;
     this.orders.set(clientOrderId, order);
+    this.exposure.update(before, order);
     this.orderWriter?.schedule();
     const base = { at: event.at, clientOrderId, venue: order.venue, symbol: order.request.symbol, state: order.state };
     switch (event.type) {
@@ -926,6 +941,8 @@ export class ExecutionEngine {
   }
 
   private retire(clientOrderId: string): void {
+    const current = this.orders.get(clientOrderId);
+    if (current) this.exposure.remove(current);
     this.working.delete(clientOrderId);
     if (!this.finishedSet.has(clientOrderId)) {
       this.finishedSet.add(clientOrderId);

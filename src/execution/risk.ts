@@ -168,7 +168,26 @@ export interface RiskContext {
 
 // One formatter, made once: `toLocaleString` with options builds a new Intl.NumberFormat on every call.
 const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
-const fmt = (n: number): string => NUMBER.format(Number.isInteger(n) ? n : Number(n.toPrecision(10)));
+const fmt = (n: number): string => formatNumber(Number.isInteger(n) ? n : Number(n.toPrecision(10)));
+
+/**
+ * What `NUMBER.format(n)` gives, without Intl for the common case (every risk check formats its limit
+ * and actual, on every order): digits grouped by thousands, at most 10 decimals. Anything else (an
+ * exponent, more decimals, not finite) goes to Intl.
+ */
+export function formatNumber(n: number): string {
+  const text = String(n);
+  const dot = text.indexOf('.');
+  if (text.includes('e') || !Number.isFinite(n) || (dot >= 0 && text.length - dot - 1 > 10)) return NUMBER.format(n);
+  const negative = text.charCodeAt(0) === 45;
+  const start = negative ? 1 : 0;
+  const end = dot >= 0 ? dot : text.length;
+  if (end - start <= 3) return Object.is(n, -0) ? '-0' : text;
+  const first = (end - start) % 3 || 3;
+  let grouped = text.slice(start, start + first);
+  for (let i = start + first; i < end; i += 3) grouped += ',' + text.slice(i, i + 3);
+  return (negative ? '-' : '') + grouped + text.slice(end);
+}
 
 function result(
   check: RiskCheckName,

@@ -172,6 +172,29 @@ export const InstrumentRulesSchema = z.object({
 export type InstrumentRules = z.infer<typeof InstrumentRulesSchema>;
 
 /** A copy of an order request that shares nothing with it (plain JSON data; faster than structuredClone). */
+// Orders that passed OrderRequestSchema and cannot change any more (frozen, down to the parts the
+// schema reads): the engine's SubmitOrder is deep-frozen, so the venue it goes to need not parse it again.
+const validFrozenOrders = new WeakSet<object>();
+
+const frozenOrder = (o: object): boolean => {
+  const r = o as Record<string, unknown>;
+  return (
+    Object.isFrozen(o) &&
+    Object.isFrozen(r['order_type']) &&
+    Object.isFrozen(r['time_in_force']) &&
+    (r['metadata'] === undefined || Object.isFrozen(r['metadata']))
+  );
+};
+
+/** `OrderRequestSchema.safeParse`, answered from memory for a frozen order that already passed it. */
+export function checkOrderRequest(order: unknown): { success: true } | { success: false; error: z.ZodError } {
+  if (typeof order === 'object' && order !== null && validFrozenOrders.has(order) && frozenOrder(order)) return { success: true };
+  const parsed = OrderRequestSchema.safeParse(order);
+  if (!parsed.success) return { success: false, error: parsed.error };
+  if (typeof order === 'object' && order !== null && frozenOrder(order)) validFrozenOrders.add(order);
+  return { success: true };
+}
+
 export function cloneOrderRequest<T extends OrderRequest>(o: T): T {
   return { ...o, order_type: { ...o.order_type }, time_in_force: { ...o.time_in_force }, metadata: { ...o.metadata } };
 }

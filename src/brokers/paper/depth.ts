@@ -58,33 +58,83 @@ function hash01(seed: number, symbol: string, level: number, ts: number): number
   return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
 }
 
-/** The levels a taker on `side` trades against: asks for a buy (rising), bids for a sell (falling). */
-export function levelsFor(quote: Quote, side: 'buy' | 'sell', instrument: Instrument, depth: DepthOptions): Level[] {
-  const buy = side === 'buy';
-  const touch = buy ? quote.ask : quote.bid;
-  const touchSize = buy ? quote.ask_size : quote.bid_size;
-  const out: Level[] = [];
-  for (let k = 0; k < depth.levels; k++) {
-    const offset = k * depth.spacingTicks * instrument.tickSize;
-    const price = snapToStep(buy ? touch + offset : touch - offset, instrument.tickSize);
-    if (price <= 0) break;
-    const noise =
-      depth.jitter === 0 || k === 0 ? 1 : 1 - depth.jitter + 2 * depth.jitter * hash01(depth.seed, quote.symbol, k * 2 + (buy ? 1 : 0), quote.timestamp);
-    const size = snapToStep(touchSize * depth.growth ** k * noise, instrument.lotSize, 'down');
-    if (size > 0) out.push({ price, size: units(size) });
+/**
+ * The levels a taker on `side` trades against, asks for a buy (rising), bids for a sell (falling),
+ * each computed when first asked for: a small order looks at the touch only.
+ */
+export class QuoteBook {
+  private readonly levels: Array<Level | null> = [];
+  private readonly touch: number;
+  private readonly touchSize: number;
+  private readonly buy: boolean;
+
+  constructor(
+    readonly quote: Quote,
+    readonly side: 'buy' | 'sell',
+    readonly instrument: Instrument,
+    readonly depth: DepthOptions,
+  ) {
+    this.buy = side === 'buy';
+    this.touch = this.buy ? quote.ask : quote.bid;
+    this.touchSize = this.buy ? quote.ask_size : quote.bid_size;
   }
-  return out;
+
+  /** How many levels the book may have (some may show no size). */
+  get size(): number {
+    return this.depth.levels;
+  }
+
+  /**
+   * Level k (0 = the touch), or null when its price would be zero or below (the book has ended: every
+   * later level is null too) or it shows no size once cut down to the lot.
+   */
+  level(k: number): Level | null {
+    const known = this.levels[k];
+    if (known !== undefined) return known;
+    let level: Level | null = null;
+    const { depth, instrument } = this;
+    const offset = k * depth.spacingTicks * instrument.tickSize;
+    const price = snapToStep(this.buy ? this.touch + offset : this.touch - offset, instrument.tickSize);
+    if (price > 0) {
+      const noise =
+        depth.jitter === 0 || k === 0
+          ? 1
+          : 1 - depth.jitter + 2 * depth.jitter * hash01(depth.seed, this.quote.symbol, k * 2 + (this.buy ? 1 : 0), this.quote.timestamp);
+      const size = snapToStep(this.touchSize * depth.growth ** k * noise, instrument.lotSize, 'down');
+      if (size > 0) level = Object.freeze({ price, size: units(size) });
+    }
+    this.levels[k] = level;
+    return level;
+  }
+}
+
+// The book behind a quote is a pure function of it: orders against the same quote (a burst within one
+// tick) share one. One entry per symbol and side; a new quote replaces it.
+const lastBook = new Map<string, QuoteBook>();
+
+const sameQuote = (a: Quote, b: Quote): boolean =>
+  a === b ||
+  (a.timestamp === b.timestamp && a.symbol === b.symbol && a.bid === b.bid && a.ask === b.ask && a.bid_size === b.bid_size && a.ask_size === b.ask_size);
+
+/** The book a taker on `side` trades against at this quote. */
+export function bookFor(quote: Quote, side: 'buy' | 'sell', instrument: Instrument, depth: DepthOptions): QuoteBook {
+  const key = `${quote.symbol}\u0000${side}`;
+  const cached = lastBook.get(key);
+  if (cached && cached.instrument === instrument && cached.depth === depth && sameQuote(cached.quote, quote)) return cached;
+  const book = new QuoteBook({ ...quote }, side, instrument, depth);
+  if (lastBook.size >= 4096) lastBook.clear();
+  lastBook.set(key, book);
+  return book;
 }
 
 /** Liquidity already taken from each quote, per symbol and side, forgotten when the quote changes. */
 export class TakenLiquidity {
   private readonly taken = new Map<string, { ts: number; byPrice: Map<number, bigint> }>();
 
-  /** The levels with what earlier orders took from this very quote removed. */
-  remaining(symbol: string, side: 'buy' | 'sell', ts: number, levels: readonly Level[]): Level[] {
+  /** What earlier orders took at `price` from this very quote. */
+  takenAt(symbol: string, side: 'buy' | 'sell', ts: number, price: number): bigint {
     const t = this.taken.get(`${symbol}\u0000${side}`);
-    if (!t || t.ts !== ts) return [...levels];
-    return levels.map((l) => ({ price: l.price, size: l.size - (t.byPrice.get(l.price) ?? 0n) })).filter((l) => l.size > 0n);
+    return t && t.ts === ts ? (t.byPrice.get(price) ?? 0n) : 0n;
   }
 
   take(symbol: string, side: 'buy' | 'sell', ts: number, price: number, size: bigint): void {

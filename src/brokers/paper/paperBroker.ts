@@ -40,7 +40,7 @@ import {
   cloneOrderRequest,
   cloneOrderResponse,
   isFinalStatus,
-  OrderRequestSchema,
+  checkOrderRequest,
   type AccountInfo,
   type Fill,
   type InstrumentRules,
@@ -57,7 +57,7 @@ import { SyntheticFeed, type QuoteSource } from './feed';
 import { currencyDecimals, instrumentFor, instrumentKey, isPreset, rulesOf, sameMoney, type Instrument } from './instruments';
 import { Ledger } from './ledger';
 import { RestingIndex, type RestingPlace } from './restingIndex';
-import { DEFAULT_DEPTH, levelsFor, TakenLiquidity, validateDepth, type DepthOptions, type Level } from './depth';
+import { bookFor, DEFAULT_DEPTH, TakenLiquidity, validateDepth, type DepthOptions, type Level } from './depth';
 import { units } from './money';
 import { deletePaperState, readPaperState, writePaperState, type PaperState, type StoredOrder } from './state';
 
@@ -152,6 +152,11 @@ export class PaperBroker implements BrokerApi {
   private open = new Map<string, LiveOrder>();
   private byClientId = new Map<string, string>();
   private fills: Fill[] = [];
+  /** Order ids in the order they became final, for trimming the oldest; `finalHead` is the next to look at. */
+  private finalQueue: string[] = [];
+  /** The last mid computed per symbol, with the touch it came from (valuations ask for it per position). */
+  private readonly mids = new Map<string, { bid: number; ask: number; mid: bigint }>();
+  private finalHead = 0;
 
   constructor(private readonly options: PaperBrokerOptions) {
     this.clock = options.clock;
@@ -219,7 +224,7 @@ export class PaperBroker implements BrokerApi {
 
   async submitOrder(request: PlacedOrderRequest): Promise<OrderResponse> {
     this.ensureConnected();
-    const wellFormed = OrderRequestSchema.safeParse(request);
+    const wellFormed = checkOrderRequest(request);
     if (!wellFormed.success || !request.client_order_id) {
       const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
       throw new BrokerError('INVALID_ORDER', `the paper venue cannot read this order: ${why}`);
@@ -354,7 +359,7 @@ export class PaperBroker implements BrokerApi {
 
   /** The most recent fills (up to `MAX_FILLS_KEPT`), oldest first. */
   getFills(): Fill[] {
-    return this.fills.map(cloneFill);
+    return this.recentFills().map(cloneFill);
   }
 
   /**
@@ -532,22 +537,39 @@ export class PaperBroker implements BrokerApi {
       return;
     }
 
-    const book = this.taken.remaining(request.symbol, request.side, quote.timestamp, levelsFor(quote, request.side, instrument, this.depth));
-    const reachable: Level[] = limit === undefined ? book : book.filter((l) => (buy ? l.price <= limit : l.price >= limit));
+    // Walked level by level, computing only the levels the order reaches; prices move away from the
+    // touch, so the first level beyond a limit ends the walk.
+    const book = bookFor(quote, request.side, instrument, this.depth);
+    const symbol = request.symbol;
+    const ts = quote.timestamp;
+    const available = (k: number): Level | null => {
+      const level = book.level(k);
+      if (level === null) return null;
+      const size = level.size - this.taken.takenAt(symbol, request.side, ts, level.price);
+      return size > 0n ? { price: level.price, size } : null;
+    };
+    const beyondLimit = (price: number): boolean => limit !== undefined && (buy ? price > limit : price < limit);
     if (request.time_in_force.type === 'FOK') {
-      let available = 0n;
-      for (const l of reachable) available += l.size;
-      if (available < remaining) {
+      let total = 0n;
+      for (let k = 0; k < book.size && total < remaining; k++) {
+        const level = available(k);
+        if (level === null) continue;
+        if (beyondLimit(level.price)) break;
+        total += level.size;
+      }
+      if (total < remaining) {
         this.finish(live, { status: 'cancelled' }, at);
         return;
       }
     }
     let left = remaining;
     let makerQuantity = 0n;
-    for (const level of reachable) {
-      if (left <= 0n) break;
+    for (let k = 0; k < book.size && left > 0n; k++) {
+      const level = available(k);
+      if (level === null) continue;
+      if (beyondLimit(level.price)) break;
       const quantity = level.size < left ? level.size : left;
-      this.taken.take(request.symbol, request.side, quote.timestamp, level.price, quantity);
+      this.taken.take(symbol, request.side, ts, level.price, quantity);
       // A taker gets one fill per level it reaches; a resting order one fill at its own price.
       if (liquidity === 'taker') this.fill(live, instrument, level.price, quantity, liquidity, at);
       else makerQuantity += quantity;
@@ -590,15 +612,18 @@ export class PaperBroker implements BrokerApi {
     if (response.status.status === 'filled') {
       this.open.delete(response.order_id);
       this.index.remove(seqOf(response.order_id));
+      this.finalQueue.push(response.order_id);
     }
     this.fills.push(fill);
-    if (this.fills.length > MAX_FILLS_KEPT) this.fills.splice(0, this.fills.length - MAX_FILLS_KEPT);
+    // Trimmed in steps of MAX_FILLS_KEPT, not one fill at a time (which moved the whole list per fill).
+    if (this.fills.length >= 2 * MAX_FILLS_KEPT) this.fills = this.recentFills();
     this.dirty = true;
     this.publish(live, fill);
     if (response.status.status === 'filled') this.trimFinal();
   }
 
   private finish(live: LiveOrder, status: OrderStatus, at: number): void {
+    if (!isFinalStatus(live.response.status)) this.finalQueue.push(live.response.order_id);
     this.open.delete(live.response.order_id);
     this.index.remove(seqOf(live.response.order_id));
     live.response.status = status;
@@ -617,16 +642,25 @@ export class PaperBroker implements BrokerApi {
     return cloneOrderResponse(live.response);
   }
 
+  private recentFills(): Fill[] {
+    return this.fills.length > MAX_FILLS_KEPT ? this.fills.slice(-MAX_FILLS_KEPT) : this.fills;
+  }
+
+  /** Forgets the oldest final orders beyond MAX_FINAL_ORDERS_KEPT, oldest to become final first. */
   private trimFinal(): void {
     let finals = this.orders.size - this.open.size;
-    if (finals <= MAX_FINAL_ORDERS_KEPT) return;
-    for (const [id, o] of this.orders) {
-      if (finals <= MAX_FINAL_ORDERS_KEPT) break;
-      if (isFinalStatus(o.response.status)) {
+    while (finals > MAX_FINAL_ORDERS_KEPT && this.finalHead < this.finalQueue.length) {
+      const id = this.finalQueue[this.finalHead++] as string;
+      const o = this.orders.get(id);
+      if (o && isFinalStatus(o.response.status)) {
         this.orders.delete(id);
         this.byClientId.delete(o.response.client_order_id);
         finals--;
       }
+    }
+    if (this.finalHead > 4096 && this.finalHead * 2 > this.finalQueue.length) {
+      this.finalQueue = this.finalQueue.slice(this.finalHead);
+      this.finalHead = 0;
     }
   }
 
@@ -717,7 +751,12 @@ export class PaperBroker implements BrokerApi {
   /** The mid at `clock.now()`, exact in money units. */
   private mid(symbol: string): bigint {
     const q = this.quotes.quote(symbol, this.clock.now());
-    return divRound(units(q.bid) + units(q.ask), 2n);
+    const last = this.mids.get(symbol);
+    if (last !== undefined && last.bid === q.bid && last.ask === q.ask) return last.mid;
+    const mid = divRound(units(q.bid) + units(q.ask), 2n);
+    if (this.mids.size >= 4096) this.mids.clear();
+    this.mids.set(symbol, { bid: q.bid, ask: q.ask, mid });
+    return mid;
   }
 
   /**
@@ -787,6 +826,8 @@ export class PaperBroker implements BrokerApi {
     this.index.clear();
     this.byClientId = new Map();
     this.fills = [];
+    this.finalQueue = [];
+    this.finalHead = 0;
     this.outbox = [];
     this.dirty = false;
   }
@@ -807,7 +848,7 @@ export class PaperBroker implements BrokerApi {
       })),
       counters: { order: this.nextOrder, fill: this.nextFill },
       orders: [...this.orders.values()],
-      fills: this.fills,
+      fills: this.recentFills(),
     };
     writePaperState(this.stateFile, state);
   }
@@ -827,6 +868,7 @@ export class PaperBroker implements BrokerApi {
       const live: LiveOrder = { ...o, request: { ...o.request, client_order_id: o.request.client_order_id } };
       this.orders.set(o.response.order_id, live);
       if (!isFinalStatus(o.response.status)) this.open.set(o.response.order_id, live);
+      else this.finalQueue.push(o.response.order_id);
       this.byClientId.set(o.response.client_order_id, o.response.order_id);
     }
     this.fills = state.fills;

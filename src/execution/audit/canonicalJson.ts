@@ -30,10 +30,102 @@ export interface CanonicalJson {
 const MAX_DEPTH = 64;
 
 export function canonicalJson(value: unknown, rootName = 'data'): CanonicalJson {
+  // Plain data without secrets (every record the engine writes) takes the fast path; anything it does
+  // not handle (a secret-looking key, toJSON, a non-finite number, a cycle…) is encoded again by the
+  // careful encoder below, which knows where in the value the problem is.
+  const fast = fastEncode(value, 0);
+  if (fast !== undefined) return { json: fast, secretPaths: [] };
   const encoder = new Encoder(rootName);
   const json = encoder.encode(value, 0);
   if (json === undefined) throw new CanonicalJsonError(rootName, 'has no JSON form (undefined, a function or a symbol)');
   return { json, secretPaths: encoder.secretPaths };
+}
+
+/** Not handled by the fast path: the careful encoder takes over. */
+const UNHANDLED = undefined;
+
+// Characters JSON.stringify escapes (and lone surrogates, which it writes as \uXXXX): strings without
+// any are written as they are, between quotes.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+const quote = (text: string): string => (NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`);
+
+const SECRET = '';
+// Records repeat the same few dozen keys: their quoted text, or SECRET for a secret-looking one.
+const keyTexts = new Map<string, string>();
+
+function keyText(key: string): string {
+  let text = keyTexts.get(key);
+  if (text === undefined) {
+    text = isSecretKey(key) ? SECRET : JSON.stringify(key);
+    if (keyTexts.size >= 4096) keyTexts.clear();
+    keyTexts.set(key, text);
+  }
+  return text;
+}
+
+/** Sorts a handful of keys in place by UTF-16 code unit (`<` on strings), as `Array#sort()` would. */
+function sortKeys(keys: string[]): string[] {
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let j = i - 1;
+    while (j >= 0 && (keys[j] as string) > key) {
+      keys[j + 1] = keys[j] as string;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
+/**
+ * Canonical text of plain data (objects, arrays, strings, finite numbers, booleans, null, undefined
+ * properties), or UNHANDLED for anything else, including a secret-looking key and nesting deeper than
+ * MAX_DEPTH (which is also how a cycle ends here).
+ */
+function fastEncode(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return quote(value);
+    case 'number':
+      // Number#toString is what JSON.stringify writes for a finite number (-0 included: "0").
+      return Number.isFinite(value) ? String(value) : UNHANDLED;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (depth >= MAX_DEPTH) return UNHANDLED;
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          // JSON writes undefined array items as null; functions and the like go to the careful encoder.
+          const encoded = item === undefined ? 'null' : fastEncode(item, depth + 1);
+          if (encoded === UNHANDLED) return UNHANDLED;
+          out += i === 0 ? encoded : `,${encoded}`;
+        }
+        return `${out}]`;
+      }
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return UNHANDLED;
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return UNHANDLED;
+      const keys = sortKeys(Object.keys(value));
+      let out = '{';
+      for (const key of keys) {
+        const name = keyText(key);
+        if (name === SECRET) return UNHANDLED;
+        const inner = (value as Record<string, unknown>)[key];
+        if (inner === undefined) continue;
+        const encoded = fastEncode(inner, depth + 1);
+        if (encoded === UNHANDLED) return UNHANDLED;
+        out += out.length === 1 ? `${name}:${encoded}` : `,${name}:${encoded}`;
+      }
+      return `${out}}`;
+    }
+    default:
+      // undefined at the root, bigint, function, symbol.
+      return UNHANDLED;
+  }
 }
 
 class Encoder {

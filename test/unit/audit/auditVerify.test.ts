@@ -190,4 +190,34 @@ describe('canonical JSON', () => {
       { numRuns: 300 },
     );
   });
+
+  it('is JSON.stringify with every object\'s keys sorted, for any plain JSON value', () => {
+    // Written out by hand: an object cannot hold "0" after "" (integer-like keys always come first).
+    const sorted = (v: unknown): string =>
+      v === null || typeof v !== 'object'
+        ? JSON.stringify(v)
+        : Array.isArray(v)
+          ? `[${v.map(sorted).join(',')}]`
+          : `{${Object.keys(v)
+              .sort()
+              .map((k) => `${JSON.stringify(k)}:${sorted((v as Record<string, unknown>)[k])}`)
+              .join(',')}}`;
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (value) => {
+        assert.equal(canonicalJson(value).json, sorted(value));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('still names secret-looking keys and odd values, wherever they sit', () => {
+    assert.deepEqual(canonicalJson({ a: [{ b: 1 }, { apiKey: 'x' }] }).secretPaths, ['data.a[1].apiKey']);
+    assert.deepEqual(canonicalJson({ a: { token: '[redacted]' } }), { json: '{"a":{"token":"[redacted]"}}', secretPaths: [] });
+    assert.throws(() => canonicalJson({ a: [1, { b: Number.NaN }] }), /data\.a\[1\]\.b: NaN is not a finite number/);
+    assert.throws(() => canonicalJson({ m: new Map() }), /data\.m: a Map has no JSON form/);
+    assert.equal(canonicalJson({ d: new Date(0) }).json, '{"d":"1970-01-01T00:00:00.000Z"}');
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic['self'] = { back: cyclic };
+    assert.throws(() => canonicalJson(cyclic), /data\.self\.back: refers back to itself/);
+  });
 });

@@ -4,6 +4,7 @@
  * the quote, conversion rates, reducing orders, tightening limits, the token bucket and runRiskChecks.
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { TestClock } from '../../../src/common/clock';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 import {
@@ -18,6 +19,7 @@ import {
   checkSubmitRate,
   checkTradingState,
   DEFAULT_RISK_LIMITS,
+  formatNumber,
   isReducing,
   orderNotional,
   projectedPosition,
@@ -518,5 +520,21 @@ describe('runRiskChecks', () => {
     assert.equal(third.results.length, 10);
     clock.advance(1000);
     assert.equal(runRiskChecks(ctx(), limits, bucket).passed, true);
+  });
+});
+
+describe('risk message numbers', () => {
+  const intl = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
+
+  it('are written exactly as Intl en-US writes them, without Intl on the common path', () => {
+    for (const n of [0, -0, 1, -1, 999, 1000, -1000, 1234567.891, 0.1, 1e-10, 1e-11, 1e21, -98765.4321, 100.02, 1e12, Number.NaN, Infinity])
+      assert.equal(formatNumber(n), intl.format(n), String(n));
+    fc.assert(
+      fc.property(fc.double({ noNaN: true, min: -1e22, max: 1e22 }), (x) => {
+        const n = Number.isInteger(x) ? x : Number(x.toPrecision(10));
+        assert.equal(formatNumber(n), intl.format(n));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
