@@ -191,7 +191,7 @@ describe('canonical JSON', () => {
     );
   });
 
-  it('is JSON.stringify with every object\'s keys sorted, for any plain JSON value', () => {
+  it("is JSON.stringify with every object's keys sorted, for any plain JSON value", () => {
     // Written out by hand: an object cannot hold "0" after "" (integer-like keys always come first).
     const sorted = (v: unknown): string =>
       v === null || typeof v !== 'object'
