@@ -35,7 +35,7 @@ import {
   type PlacedOrderRequest,
   type Quote,
 } from '../orders/model';
-import type { AuditLog } from './audit/auditLog';
+import { AuditLogFailedError, type AuditLog } from './audit/auditLog';
 import { redactSecrets } from './audit/secrets';
 import { submitOrderCommand, type DenialCode, type EngineEvent, type SubmitOrder } from './events';
 import {
@@ -173,6 +173,8 @@ export class ExecutionEngine {
       options.brokers instanceof Map ? [...(options.brokers as ReadonlyMap<string, BrokerApi>)] : Object.entries(options.brokers),
     );
     this.audit = options.audit;
+    // Events are recorded without a promise each; a batch that cannot be made durable halts trading here.
+    this.audit?.onFailure((e) => this.onAuditFailure(e));
     this.limits = options.limits ?? { ...DEFAULT_RISK_LIMITS };
     this.queueCapacity = options.queueCapacity ?? 1024;
     this.reconcileAttempts = options.reconcileAttempts ?? 8;
@@ -611,7 +613,7 @@ export class ExecutionEngine {
       return this.denyRecorded(cmd, risk, 'AUDIT_LOG_FAILED', `The audit log failed (${this.auditFailure.message}); nothing was sent.`, prepared.engineMs);
     const broker = this.mustBroker(cmd.venue);
     const engineStart = monotonicMs();
-    this.transition(cmd.clientOrderId, { type: 'Sent', at: this.clock.now() });
+    this.transition(cmd.clientOrderId, { type: 'Sent', at: this.clock.now() }, { risk });
     let engineMs = prepared.engineMs + (monotonicMs() - engineStart);
     const venueStart = monotonicMs();
     let venueMs: number;
@@ -862,7 +864,7 @@ export class ExecutionEngine {
   private transition(
     clientOrderId: string,
     event: OrderEvent,
-    denial?: { code: DenialCode; risk: RiskCheckResult[]; commandId: string; order: unknown },
+    context?: { code?: DenialCode; risk: readonly RiskCheckResult[]; commandId?: string; order?: unknown },
   ): void {
     const before = this.orders.get(clientOrderId) as OrderRecord;
     let applied;
@@ -881,16 +883,21 @@ export class ExecutionEngine {
     const base = { at: event.at, clientOrderId, venue: order.venue, symbol: order.request.symbol, state: order.state };
     switch (event.type) {
       case 'Sent':
-        // Recorded by the SubmitOrder command (with its checks) before sending; this marks the send.
-        this.record('OrderSubmitted', { ...base, commandId: order.commandId, order: auditOrder(order.request), risk: [] });
+        // The log holds the order and its checks in the SubmitOrder command (made durable before
+        // sending, same commandId); this record marks the send. Listeners get the whole picture.
+        this.record(
+          'OrderSubmitted',
+          { ...base, commandId: order.commandId, order: auditOrder(order.request), risk: context?.risk ?? [] },
+          { ...base, commandId: order.commandId },
+        );
         break;
       case 'Denied':
         this.record('OrderDenied', {
           ...base,
           commandId: order.commandId,
-          code: denial?.code ?? (event.code as DenialCode),
+          code: context?.code ?? (event.code as DenialCode),
           reason: event.reason,
-          risk: denial?.risk ?? [],
+          risk: context?.risk ?? [],
           order: auditOrder(order.request),
         });
         break;
@@ -1012,7 +1019,7 @@ export class ExecutionEngine {
 
   /** Records a command without waiting for it to be durable (a failure halts trading). */
   private note(type: string, data: Record<string, unknown>): void {
-    this.command(type, data).catch(noop);
+    this.write(type, { at: this.clock.now(), ...data });
   }
 
   /** Records a command (no listeners): returns its durability. */
@@ -1020,10 +1027,40 @@ export class ExecutionEngine {
     return this.append(type, { at: this.clock.now(), ...data });
   }
 
-  /** Publishes one event and records it. */
-  private record<T extends EngineEvent['type']>(type: T, data: Omit<Extract<EngineEvent, { type: T }>, 'type'>): void {
-    void this.append(type, data as unknown as Record<string, unknown>).catch(noop);
+  /**
+   * Publishes one event and records it, as published or, where the log already holds part of it
+   * under another record, as `audited`.
+   */
+  private record<T extends EngineEvent['type']>(type: T, data: Omit<Extract<EngineEvent, { type: T }>, 'type'>, audited?: Record<string, unknown>): void {
+    this.write(type, audited ?? (data as unknown as Record<string, unknown>));
     this.publish({ type, ...data } as unknown as EngineEvent);
+  }
+
+  /**
+   * Records without waiting for durability: the log makes it durable with the next batch (`close`
+   * waits for that), and a failure to do so halts trading through `onFailure`.
+   */
+  private write(type: string, data: Record<string, unknown>): void {
+    const audit = this.audit;
+    if (!audit) return;
+    try {
+      audit.write(type, data);
+    } catch (e) {
+      if (e instanceof AuditLogFailedError) {
+        this.onAuditFailure(e);
+        return;
+      }
+      // Refused (a secret-looking key, a value JSON cannot hold): record it redacted, or say what was refused.
+      try {
+        audit.write(type, redactSecrets(data));
+      } catch {
+        try {
+          audit.write('AuditRefused', { type, message: (e as Error).message });
+        } catch (again) {
+          this.onAuditFailure(again as Error);
+        }
+      }
+    }
   }
 
   private publish(event: EngineEvent): void {

@@ -125,6 +125,8 @@ interface Batch {
   readonly segments: Segment[];
   readonly waiters: Waiter[];
   lines: number;
+  /** Seq of the batch's first line. */
+  firstSeq?: number;
 }
 
 interface Encoded {
@@ -150,6 +152,7 @@ export class AuditLog {
   // Set when close() starts: later appends are refused rather than left waiting on closed files.
   private closed = false;
   private readonly openTargets = new Set<Target>();
+  private readonly failureListeners: Array<(error: AuditLogFailedError) => void> = [];
   private readonly counters = { lines: 0, batches: 0, fsyncs: 0, bytes: 0, largestBatch: 0 };
 
   private constructor(
@@ -240,6 +243,24 @@ export class AuditLog {
     });
   }
 
+  /**
+   * Appends one record without waiting for it: for the many events whose durability nobody awaits one
+   * by one (`flush` and `close` still cover them, and a failure reaches `onFailure`). Throws
+   * synchronously, writing nothing, when `data` is refused (as `append`) or the log has failed or is closed.
+   */
+  write(type: string, data: Record<string, unknown>): void {
+    const encoded = this.encode(type, data);
+    const refusal = this.refusal();
+    if (refusal) throw refusal;
+    this.commit(encoded);
+    this.scheduleFlush();
+  }
+
+  /** Calls `listener` once if the log fails (a write or sync error): later records cannot be made durable. */
+  onFailure(listener: (error: AuditLogFailedError) => void): void {
+    this.failureListeners.push(listener);
+  }
+
   /** Appends several records, all or none: if one is refused, nothing is written. */
   appendMany(entries: ReadonlyArray<{ readonly type: string; readonly data: Record<string, unknown> }>): Promise<AuditRecord[]> {
     const encoded = entries.map((entry) => this.encode(entry.type, entry.data));
@@ -325,6 +346,7 @@ export class AuditLog {
     }
     segment.parts.push(line, '\n');
     segment.lines++;
+    if (batch.lines === 0) batch.firstSeq = seq;
     batch.lines++;
     return { seq, ts, type: e.type, data: e.data, prev, hash };
   }
@@ -422,6 +444,13 @@ export class AuditLog {
     this.pending = newBatch();
     for (const w of batch.waiters) w.reject(this.failure);
     for (const w of pending.waiters) w.reject(this.failure);
+    for (const listener of this.failureListeners) {
+      try {
+        listener(this.failure);
+      } catch {
+        // One listener's failure must not keep the others from hearing of the log's.
+      }
+    }
     void this.closeHandles();
   }
 
@@ -442,6 +471,5 @@ function newBatch(): Batch {
 }
 
 function firstSeq(batch: Batch): number | undefined {
-  for (const w of batch.waiters) if (w.record) return w.record.seq;
-  return undefined;
+  return batch.firstSeq;
 }

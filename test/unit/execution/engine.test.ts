@@ -29,6 +29,11 @@ describe('ExecutionEngine', function () {
     assert.deepEqual(mine, ['SubmitOrder', 'OrderSubmitted', 'OrderAccepted', 'OrderFilled']);
     const submit = records.find((r) => r.type === 'SubmitOrder' && JSON.stringify(r.data).includes(o.client_order_id));
     assert.ok(Array.isArray((submit?.data as { risk: unknown[] }).risk), 'the risk results are in the audit log');
+    // The send is published with the order and every check; the log ties it to the command by id.
+    const sent = rig.events.find((e) => e.type === 'OrderSubmitted' && e.clientOrderId === o.client_order_id);
+    assert.equal(sent?.type === 'OrderSubmitted' && sent.risk.length, 10);
+    const sentRecord = records.find((r) => r.type === 'OrderSubmitted' && r.data['clientOrderId'] === o.client_order_id);
+    assert.equal(sentRecord?.data['commandId'], (submit?.data as { command: { commandId: string } }).command.commandId);
   });
 
   it('denies an order beyond a limit with the check, limit and actual, and sends nothing', async () => {
