@@ -1032,7 +1032,7 @@ export class ExecutionEngine {
    * under another record, as `audited`.
    */
   private record<T extends EngineEvent['type']>(type: T, data: Omit<Extract<EngineEvent, { type: T }>, 'type'>, audited?: Record<string, unknown>): void {
-    this.write(type, audited ?? (data as unknown as Record<string, unknown>));
+    this.write(type, audited ?? data);
     this.publish({ type, ...data } as unknown as EngineEvent);
   }
 
