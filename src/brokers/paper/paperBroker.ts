@@ -156,6 +156,9 @@ export class PaperBroker implements BrokerApi {
   private finalQueue: string[] = [];
   /** The last mid computed per symbol, with the touch it came from (valuations ask for it per position). */
   private readonly mids = new Map<string, { bid: number; ask: number; mid: bigint }>();
+  /** Open orders by `instrumentKey`, and the buying power each symbol's orders hold (see `reservedIn`). */
+  private openBySymbol = new Map<string, Set<LiveOrder>>();
+  private reserveCache = new Map<string, bigint>();
   private finalHead = 0;
 
   constructor(private readonly options: PaperBrokerOptions) {
@@ -276,6 +279,7 @@ export class PaperBroker implements BrokerApi {
         return this.view(live);
       }
       this.open.set(orderId, live);
+      this.trackOpen(live, now);
       if (delay === 0) this.arrive(live, now);
       else this.publish(live);
       this.reindex(live);
@@ -609,7 +613,10 @@ export class PaperBroker implements BrokerApi {
     response.commission = fromMoney(units(response.commission ?? 0) + commission);
     response.timestamp = at;
     response.status = filled >= units(request.quantity) ? { status: 'filled' } : { status: 'partially_filled', filled_qty: fromMoney(filled) };
+    // The position moved: every open order of the symbol may now add more or less exposure.
+    this.reserveCache.delete(instrumentKey(request.symbol));
     if (response.status.status === 'filled') {
+      this.untrackOpen(live);
       this.open.delete(response.order_id);
       this.index.remove(seqOf(response.order_id));
       this.finalQueue.push(response.order_id);
@@ -624,6 +631,7 @@ export class PaperBroker implements BrokerApi {
 
   private finish(live: LiveOrder, status: OrderStatus, at: number): void {
     if (!isFinalStatus(live.response.status)) this.finalQueue.push(live.response.order_id);
+    if (this.open.has(live.response.order_id)) this.untrackOpen(live);
     this.open.delete(live.response.order_id);
     this.index.remove(seqOf(live.response.order_id));
     live.response.status = status;
@@ -729,6 +737,52 @@ export class PaperBroker implements BrokerApi {
     return this.toAccount(mulMoney(units(price), grows), instrument.quoteCurrency);
   }
 
+  // --- buying power held by open orders ---
+
+  private trackOpen(live: LiveOrder, now: number): void {
+    const key = instrumentKey(live.request.symbol);
+    let orders = this.openBySymbol.get(key);
+    if (!orders) {
+      orders = new Set();
+      this.openBySymbol.set(key, orders);
+    }
+    orders.add(live);
+    // One more order against an unchanged position: its own term is all that changes.
+    const cached = this.reserveCache.get(key);
+    if (cached !== undefined) {
+      if (live.request.order_type.type === 'market') this.reserveCache.delete(key);
+      else this.reserveCache.set(key, cached + this.addedExposure(live, instrumentFor(live.request.symbol), now));
+    }
+  }
+
+  private untrackOpen(live: LiveOrder): void {
+    const key = instrumentKey(live.request.symbol);
+    const orders = this.openBySymbol.get(key);
+    orders?.delete(live);
+    if (orders?.size === 0) this.openBySymbol.delete(key);
+    this.reserveCache.delete(key);
+  }
+
+  /**
+   * What a symbol's open orders hold of buying power: remembered while the position and the orders
+   * stay as they are, so that placing many resting orders costs each one its own term, not a pass over
+   * all of them. Not remembered when the amount moves with the market: a market order waiting to
+   * arrive (priced at the touch) or a quote currency other than the account's (converted at the mid).
+   */
+  private reservedIn(key: string, orders: ReadonlySet<LiveOrder>, now: number): bigint {
+    const cached = this.reserveCache.get(key);
+    if (cached !== undefined) return cached;
+    let sum = 0n;
+    let moves = false;
+    for (const o of orders) {
+      const instrument = instrumentFor(o.request.symbol);
+      sum += this.addedExposure(o, instrument, now);
+      if (o.request.order_type.type === 'market' || !sameMoney(instrument.quoteCurrency, this.currency)) moves = true;
+    }
+    if (!moves) this.reserveCache.set(key, sum);
+    return sum;
+  }
+
   // --- money ---
 
   private valuation(): { balance: bigint; equity: bigint; buyingPower: bigint } {
@@ -743,7 +797,7 @@ export class PaperBroker implements BrokerApi {
     }
     const now = this.clock.now();
     let reserved = 0n;
-    for (const o of this.open.values()) reserved += this.addedExposure(o, instrumentFor(o.request.symbol), now);
+    for (const [key, orders] of this.openBySymbol) reserved += this.reservedIn(key, orders, now);
     const equity = balance + value;
     return { balance, equity, buyingPower: equity - gross - reserved };
   }
@@ -828,6 +882,8 @@ export class PaperBroker implements BrokerApi {
     this.fills = [];
     this.finalQueue = [];
     this.finalHead = 0;
+    this.openBySymbol = new Map();
+    this.reserveCache = new Map();
     this.outbox = [];
     this.dirty = false;
   }
@@ -867,8 +923,10 @@ export class PaperBroker implements BrokerApi {
     for (const o of state.orders) {
       const live: LiveOrder = { ...o, request: { ...o.request, client_order_id: o.request.client_order_id } };
       this.orders.set(o.response.order_id, live);
-      if (!isFinalStatus(o.response.status)) this.open.set(o.response.order_id, live);
-      else this.finalQueue.push(o.response.order_id);
+      if (!isFinalStatus(o.response.status)) {
+        this.open.set(o.response.order_id, live);
+        this.trackOpen(live, 0);
+      } else this.finalQueue.push(o.response.order_id);
       this.byClientId.set(o.response.client_order_id, o.response.order_id);
     }
     this.fills = state.fills;
