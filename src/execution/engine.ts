@@ -514,8 +514,8 @@ export class ExecutionEngine {
         instrument = await broker.getInstrument(order.symbol);
         this.instruments.set(`${cmd.venue}:${order.symbol}`, instrument);
       }
-      quote = await broker.getQuote(order.symbol);
-      account = await broker.getAccountInfo();
+      // Both at once: against a remote venue that is one round trip of waiting, not two.
+      [quote, account] = await Promise.all([broker.getQuote(order.symbol), broker.getAccountInfo()]);
     } catch (e) {
       resume();
       if (!isBrokerError(e)) throw e;
@@ -533,9 +533,12 @@ export class ExecutionEngine {
     const working = this.exposure.left(cmd.venue, order.symbol);
     // Orders not yet acknowledged are not in the venue's buying power yet.
     const reserved = this.exposure.reserved(cmd.venue);
-    pause();
-    const conversionRate = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
-    resume();
+    let conversionRate: number | undefined = 1;
+    if (!sameCurrency(instrument.quoteCurrency, account.currency)) {
+      pause();
+      conversionRate = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
+      resume();
+    }
     const tradingState: TradingStateName = cmd.source === 'flatten' && this.trading.state === 'HALTED' ? 'REDUCING' : this.trading.state;
     const checks = runRiskChecks(
       {
@@ -1131,8 +1134,7 @@ export class ExecutionEngine {
 
   /** Quote currency → account currency at the mid; 1 for the same currency (USDT/USDC count as USD). */
   private async conversionRate(broker: BrokerApi, from: string, to: string): Promise<number | undefined> {
-    const norm = (c: string): string => (c === 'USDT' || c === 'USDC' ? 'USD' : c);
-    if (norm(from) === norm(to)) return 1;
+    if (sameCurrency(from, to)) return 1;
     const key = `${broker.id}:${from}:${to}`;
     const cached = this.rates.get(key);
     const now = this.clock.now();
@@ -1155,6 +1157,10 @@ export class ExecutionEngine {
     return rate;
   }
 }
+
+const dollars = (c: string): string => (c === 'USDT' || c === 'USDC' ? 'USD' : c);
+/** Whether two currencies are one for risk purposes (USDT and USDC count as USD). */
+const sameCurrency = (a: string, b: string): boolean => a === b || dollars(a) === dollars(b);
 
 /** Fills in a venue response that the record does not have yet; synthesised from cumulative figures when the venue lists none. */
 function fillsOf(record: OrderRecord, response: OrderResponse): Fill[] {
