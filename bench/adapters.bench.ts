@@ -2,10 +2,18 @@
  * Adapter overhead per order for the REST brokers, beside the loopback HTTP floor measured in the same
  * run against the same fake venue: the floor sends a ready-made request of the same order over a
  * keep-alive `node:http` agent (the venue's work is in both figures); the adapter figure is
- * `submitOrder` end to end (validation, mapping, signing, its HTTP client, parsing the reply).
+ * `submitOrder` end to end (validation, mapping, signing, its HTTP client, parsing the reply). The two
+ * alternate order by order, so machine noise hits both alike.
+ *
+ * Each venue is measured twice. First (the headline) with the fake venue in a child process, as a
+ * real venue is never in the client's process; then with the fake in this process, where its CPU
+ * shares one thread with the client's. `ADAPTER_MODES=child` or `=inproc` runs one of them,
+ * `ADAPTER_VENUES=oanda,alpaca,binance` a subset, `ADAPTER_ORDERS` sets the orders per venue.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { cpus, loadavg } from 'node:os';
 import { monotonicMs, TestClock } from '../src/common/clock';
 import type { BrokerApi } from '../src/brokers/broker';
 import { staticCredentials } from '../src/brokers/credentials';
@@ -17,6 +25,85 @@ import { startFakeOanda } from '../test/fakes/oanda/server';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../test/fakes/alpaca/server';
 import { startFakeBinance } from '../test/fakes/binance/server';
 import { quantile } from './stats';
+
+type Venue = 'oanda' | 'alpaca' | 'binance';
+const VENUES: readonly Venue[] = ['oanda', 'alpaca', 'binance'];
+
+/** What the bench needs of a running fake, wherever it runs. */
+interface FakeHandle {
+  url: string;
+  /** The credentials and ids the fake expects (token, accountId, apiKey, secret). */
+  secrets: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** The touch every venue is given before the run, so market orders fill. */
+const QUOTES: Record<Venue, [string, number, number]> = {
+  oanda: ['EUR_USD', 1.085, 1.0852],
+  alpaca: ['AAPL', 150, 150.1],
+  binance: ['BTCUSDT', 30000, 30001],
+};
+
+/** Starts a venue's fake in this process. */
+async function startInProcess(venue: Venue): Promise<FakeHandle> {
+  const [symbol, bid, ask] = QUOTES[venue];
+  switch (venue) {
+    case 'oanda': {
+      const fake = await startFakeOanda();
+      fake.setQuote(symbol, bid, ask);
+      return { url: fake.url, secrets: { token: fake.token, accountId: fake.accountId }, close: () => fake.close() };
+    }
+    case 'alpaca': {
+      const fake = await startFakeAlpaca();
+      fake.setQuote(symbol, bid, ask);
+      return { url: fake.url, secrets: {}, close: () => fake.close() };
+    }
+    case 'binance': {
+      const fake = await startFakeBinance();
+      fake.setQuote(symbol, bid, ask);
+      return { url: fake.url, secrets: { apiKey: fake.apiKey, secret: fake.secret }, close: () => fake.close() };
+    }
+  }
+}
+
+const CHILD_FLAG = '--adapters-bench-fake';
+
+interface ReadyMessage {
+  type: 'ready';
+  url: string;
+  secrets: Record<string, string>;
+}
+
+/** Starts a venue's fake in a child process (this file, run with CHILD_FLAG). */
+async function startInChild(venue: Venue): Promise<FakeHandle> {
+  const child: ChildProcess = fork(__filename, [CHILD_FLAG, venue], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<ReadyMessage>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as ReadyMessage));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the ${venue} fake's process exited (${code}) before it was ready`)));
+  });
+  child.removeAllListeners('exit');
+  return {
+    url: ready.url,
+    secrets: ready.secrets,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.send({ type: 'close' });
+      }),
+  };
+}
+
+/** The child's side: run the fake until told to close. */
+async function serveFake(venue: Venue): Promise<void> {
+  const fake = await startInProcess(venue);
+  process.on('message', (m: { type?: string }) => {
+    if (m.type === 'close') void fake.close().then(() => process.exit(0));
+  });
+  // The bench died without closing: do not outlive it.
+  process.on('disconnect', () => process.exit(0));
+  process.send?.({ type: 'ready', url: fake.url, secrets: fake.secrets } satisfies ReadyMessage);
+}
 
 interface RawRequest {
   path: string;
@@ -45,17 +132,104 @@ async function post(agent: Agent, base: URL, raw: RawRequest): Promise<void> {
   });
 }
 
-async function measure(
-  name: string,
-  broker: BrokerApi,
-  order: (i: number) => PlacedOrderRequest,
-  raw: (i: number) => RawRequest,
-  url: string,
-  n: number,
-): Promise<void> {
+/** The adapter, our order, and the same order as a ready-made wire request, for one venue's fake. */
+function subject(venue: Venue, fake: FakeHandle): { broker: BrokerApi; order: (i: number) => PlacedOrderRequest; raw: (i: number) => RawRequest } {
+  const s = fake.secrets;
+  switch (venue) {
+    case 'oanda':
+      return {
+        broker: new OandaBroker({
+          baseUrl: fake.url,
+          credentials: staticCredentials({ 'oanda.token': s['token'] ?? '', 'oanda.accountId': s['accountId'] ?? '' }),
+          pollIntervalMs: 0,
+          maxRequestsPerSecond: 1e9,
+        }),
+        order: (i) => ({
+          symbol: 'EUR_USD',
+          side: i % 2 ? 'sell' : 'buy',
+          quantity: 1000,
+          order_type: { type: 'market' },
+          time_in_force: { type: 'FOK' },
+          metadata: {},
+          client_order_id: `a-${i}`,
+        }),
+        raw: (i) => ({
+          path: `/v3/accounts/${s['accountId']}/orders`,
+          headers: { authorization: `Bearer ${s['token']}`, 'content-type': 'application/json', 'accept-datetime-format': 'RFC3339' },
+          body: JSON.stringify({
+            order: {
+              type: 'MARKET',
+              instrument: 'EUR_USD',
+              units: i % 2 ? '-1000' : '1000',
+              timeInForce: 'FOK',
+              positionFill: 'DEFAULT',
+              clientExtensions: { id: `r-${i}` },
+            },
+          }),
+        }),
+      };
+    case 'alpaca':
+      return {
+        broker: new AlpacaBroker({
+          baseUrl: fake.url,
+          dataBaseUrl: fake.url,
+          credentials: staticCredentials({ 'alpaca.keyId': FAKE_ALPACA_KEY_ID, 'alpaca.secretKey': FAKE_ALPACA_SECRET }),
+          pollIntervalMs: 0,
+        }),
+        order: (i) => ({
+          symbol: 'AAPL',
+          side: i % 2 ? 'sell' : 'buy',
+          quantity: 1,
+          order_type: { type: 'market' },
+          time_in_force: { type: 'GTC' },
+          metadata: {},
+          client_order_id: `a-${i}`,
+        }),
+        raw: (i) => ({
+          path: '/v2/orders',
+          headers: { 'apca-api-key-id': FAKE_ALPACA_KEY_ID, 'apca-api-secret-key': FAKE_ALPACA_SECRET, 'content-type': 'application/json' },
+          body: JSON.stringify({ symbol: 'AAPL', qty: '1', side: i % 2 ? 'sell' : 'buy', type: 'market', time_in_force: 'gtc', client_order_id: `r-${i}` }),
+        }),
+      };
+    case 'binance':
+      return {
+        broker: new BinanceBroker({
+          environment: 'testnet',
+          baseUrl: fake.url,
+          credentials: staticCredentials({ 'binance.apiKey': s['apiKey'] ?? '', 'binance.secret': s['secret'] ?? '' }),
+          clock: new TestClock(Date.now()),
+          pollIntervalMs: 0,
+          enableRateLimit: false,
+        }),
+        order: (i) => ({
+          symbol: 'BTCUSDT',
+          side: i % 2 ? 'sell' : 'buy',
+          quantity: 0.001,
+          order_type: { type: 'market' },
+          time_in_force: { type: 'IOC' },
+          metadata: {},
+          client_order_id: `a-${i}`,
+        }),
+        raw: (i) => {
+          const query = `symbol=BTCUSDT&side=${i % 2 ? 'SELL' : 'BUY'}&type=MARKET&quantity=0.001&newClientOrderId=r-${i}&timestamp=${Date.now()}&recvWindow=10000`;
+          const signature = createHmac('sha256', s['secret'] ?? '')
+            .update(query)
+            .digest('hex');
+          return {
+            path: '/api/v3/order',
+            headers: { 'x-mbx-apikey': s['apiKey'] ?? '', 'content-type': 'application/x-www-form-urlencoded' },
+            body: `${query}&signature=${signature}`,
+          };
+        },
+      };
+  }
+}
+
+async function measure(venue: Venue, fake: FakeHandle, n: number): Promise<void> {
+  const { broker, order, raw } = subject(venue, fake);
   await broker.connect();
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const base = new URL(url);
+  const base = new URL(fake.url);
   const adapter: number[] = [];
   const floor: number[] = [];
   for (let i = 0; i < 200; i++) {
@@ -67,7 +241,7 @@ async function measure(
     let t = monotonicMs();
     const r = await broker.submitOrder(order(i));
     adapter.push((monotonicMs() - t) * 1000);
-    if (r.status.status === 'rejected') throw new Error(`${name}: the fake rejected the bench order: ${r.status.reason}`);
+    if (r.status.status === 'rejected') throw new Error(`${venue}: the fake rejected the bench order: ${r.status.reason}`);
     t = monotonicMs();
     await post(agent, base, raw(i));
     floor.push((monotonicMs() - t) * 1000);
@@ -77,124 +251,44 @@ async function measure(
   const a = quantile(adapter, 0.5);
   const f = quantile(floor, 0.5);
   console.log(
-    `${name.padEnd(8)} adapter submitOrder p50 ${a.toFixed(0).padStart(5)} µs (p99 ${quantile(adapter, 0.99).toFixed(0)})   ` +
-      `floor HTTP POST p50 ${f.toFixed(0).padStart(5)} µs (p99 ${quantile(floor, 0.99).toFixed(0)})   ratio ${(a / f).toFixed(2)}×  (target ≤ 1.2×) ${a / f <= 1.2 ? 'MET' : 'NOT MET'}`,
+    `${venue.padEnd(8)} adapter submitOrder p50 ${a.toFixed(0).padStart(5)} µs (p99 ${quantile(adapter, 0.99).toFixed(0)})   ` +
+      `floor HTTP POST p50 ${f.toFixed(0).padStart(5)} µs (p99 ${quantile(floor, 0.99).toFixed(0)})   ` +
+      `overhead ${(a - f).toFixed(0).padStart(4)} µs   ratio ${(a / f).toFixed(2)}×  (target ≤ 1.2×) ${a / f <= 1.2 ? 'MET' : 'NOT MET'}`,
   );
 }
 
 export async function benchAdapters(): Promise<void> {
   const n = Number(process.env['ADAPTER_ORDERS'] ?? 2000);
-  console.log(`\n## REST adapters: submitOrder against the fake venue vs a raw HTTP POST to it (${n} orders each, in-process fakes)`);
-  const clock = new TestClock(Date.now());
-
-  const oanda = await startFakeOanda();
-  oanda.setQuote('EUR_USD', 1.085, 1.0852);
-  try {
-    await measure(
-      'oanda',
-      new OandaBroker({
-        baseUrl: oanda.url,
-        credentials: staticCredentials({ 'oanda.token': oanda.token, 'oanda.accountId': oanda.accountId }),
-        pollIntervalMs: 0,
-        maxRequestsPerSecond: 1e9,
-      }),
-      (i) => ({
-        symbol: 'EUR_USD',
-        side: i % 2 ? 'sell' : 'buy',
-        quantity: 1000,
-        order_type: { type: 'market' },
-        time_in_force: { type: 'FOK' },
-        metadata: {},
-        client_order_id: `a-${i}`,
-      }),
-      (i) => ({
-        path: `/v3/accounts/${oanda.accountId}/orders`,
-        headers: { authorization: `Bearer ${oanda.token}`, 'content-type': 'application/json', 'accept-datetime-format': 'RFC3339' },
-        body: JSON.stringify({
-          order: {
-            type: 'MARKET',
-            instrument: 'EUR_USD',
-            units: i % 2 ? '-1000' : '1000',
-            timeInForce: 'FOK',
-            positionFill: 'DEFAULT',
-            clientExtensions: { id: `r-${i}` },
-          },
-        }),
-      }),
-      oanda.url,
-      n,
+  const venues = (process.env['ADAPTER_VENUES'] ?? VENUES.join(',')).split(',').filter((v): v is Venue => (VENUES as readonly string[]).includes(v));
+  const modes = (process.env['ADAPTER_MODES'] ?? 'child,inproc').split(',');
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  console.log(
+    `\n## REST adapters: submitOrder vs a raw keep-alive HTTP POST of the same order to the same fake venue (${n} orders each; ${cpus().length} CPUs, load average ${load})`,
+  );
+  for (const mode of ['child', 'inproc'] as const) {
+    if (!modes.includes(mode)) continue;
+    console.log(
+      mode === 'child'
+        ? '### fake venue in a child process (headline: a real venue is never in the client process)'
+        : "### fake venue in this process (its CPU shares the client's thread)",
     );
-  } finally {
-    await oanda.close();
+    for (const venue of venues) {
+      const fake = mode === 'child' ? await startInChild(venue) : await startInProcess(venue);
+      try {
+        await measure(venue, fake, n);
+      } finally {
+        await fake.close();
+      }
+    }
   }
+}
 
-  const alpaca = await startFakeAlpaca();
-  alpaca.setQuote('AAPL', 150, 150.1);
-  try {
-    await measure(
-      'alpaca',
-      new AlpacaBroker({
-        baseUrl: alpaca.url,
-        dataBaseUrl: alpaca.url,
-        credentials: staticCredentials({ 'alpaca.keyId': FAKE_ALPACA_KEY_ID, 'alpaca.secretKey': FAKE_ALPACA_SECRET }),
-        pollIntervalMs: 0,
-      }),
-      (i) => ({
-        symbol: 'AAPL',
-        side: i % 2 ? 'sell' : 'buy',
-        quantity: 1,
-        order_type: { type: 'market' },
-        time_in_force: { type: 'GTC' },
-        metadata: {},
-        client_order_id: `a-${i}`,
-      }),
-      (i) => ({
-        path: '/v2/orders',
-        headers: { 'apca-api-key-id': FAKE_ALPACA_KEY_ID, 'apca-api-secret-key': FAKE_ALPACA_SECRET, 'content-type': 'application/json' },
-        body: JSON.stringify({ symbol: 'AAPL', qty: '1', side: i % 2 ? 'sell' : 'buy', type: 'market', time_in_force: 'gtc', client_order_id: `r-${i}` }),
-      }),
-      alpaca.url,
-      n,
-    );
-  } finally {
-    await alpaca.close();
-  }
-
-  const binance = await startFakeBinance();
-  binance.setQuote('BTCUSDT', 30000, 30001);
-  try {
-    await measure(
-      'binance',
-      new BinanceBroker({
-        environment: 'testnet',
-        baseUrl: binance.url,
-        credentials: staticCredentials({ 'binance.apiKey': binance.apiKey, 'binance.secret': binance.secret }),
-        clock,
-        pollIntervalMs: 0,
-        enableRateLimit: false,
-      }),
-      (i) => ({
-        symbol: 'BTCUSDT',
-        side: i % 2 ? 'sell' : 'buy',
-        quantity: 0.001,
-        order_type: { type: 'market' },
-        time_in_force: { type: 'IOC' },
-        metadata: {},
-        client_order_id: `a-${i}`,
-      }),
-      (i) => {
-        const query = `symbol=BTCUSDT&side=${i % 2 ? 'SELL' : 'BUY'}&type=MARKET&quantity=0.001&newClientOrderId=r-${i}&timestamp=${Date.now()}&recvWindow=10000`;
-        const signature = createHmac('sha256', binance.secret).update(query).digest('hex');
-        return {
-          path: '/api/v3/order',
-          headers: { 'x-mbx-apikey': binance.apiKey, 'content-type': 'application/x-www-form-urlencoded' },
-          body: `${query}&signature=${signature}`,
-        };
-      },
-      binance.url,
-      n,
-    );
-  } finally {
-    await binance.close();
-  }
+if (require.main === module && process.argv[2] === CHILD_FLAG) {
+  const venue = process.argv[3] as Venue;
+  serveFake(venue).catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

@@ -20,10 +20,11 @@
  * Quantities and prices go over the wire as decimal strings; `client_order_id` is ours.
  *
  * Transport: the SDK facade with `retry: false` and `rateLimit: false` (its defaults throttle
- * client-side and retry GETs, which would hide 429s and 5xx from the engine), and a `pre`
- * middleware that rewrites the trading and data hosts when `baseUrl`/`dataBaseUrl` are given (the
- * facade has no base-URL option). Responses are read as wire JSON and validated with zod in
- * `parse.ts`, never trusted as the SDK's typed models.
+ * client-side and retry GETs, which would hide 429s and 5xx from the engine), over our keep-alive
+ * `fetchApi` (`../http.ts`), which enforces `timeoutMs` on every request and rewrites the trading
+ * and data hosts when `baseUrl`/`dataBaseUrl` are given (the facade has no base-URL option).
+ * Responses are read as wire JSON and validated in `parse.ts` (zod, with a hand-written fast path
+ * for orders that defers to zod on anything unexpected), never trusted as the SDK's typed models.
  *
  * Failures: HTTP errors map through `mapAlpacaError`. A submit (or cancel) that times out, loses
  * its connection after sending, or gets an unreadable 2xx body throws with `outcomeUnknown: true`
@@ -37,8 +38,10 @@ import type * as AlpacaSdk from '@alpacahq/alpaca-trade-api/rest';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
 import {
+  cloneFill,
+  cloneOrderResponse,
   isFinalStatus,
-  OrderRequestSchema,
+  checkOrderRequest,
   type AccountInfo,
   type InstrumentRules,
   type OrderResponse,
@@ -95,12 +98,12 @@ export interface AlpacaBrokerOptions {
   onError?: (message: string, error: unknown) => void;
 }
 
+const OrderListSchema = z.array(z.unknown());
+
 /** Final orders remembered for fill synthesis and change detection; open orders are always kept. */
 const MAX_FINAL_KEPT = 1000;
 /** Error codes of a connection that never reached the server: nothing was sent. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-
-const IdOnly = z.object({ id: z.string() });
 
 export class AlpacaBroker implements BrokerApi {
   readonly id = 'alpaca';
@@ -123,6 +126,8 @@ export class AlpacaBroker implements BrokerApi {
   private readonly listeners = new OrderUpdateListeners((e) => this.report('Alpaca: an order-update listener threw', e));
   /** Our last view of each order, by Alpaca order id (oldest first). */
   private known = new Map<string, OrderResponse>();
+  /** How many of `known` are final. */
+  private finalsKept = 0;
   private instruments = new Map<string, InstrumentRules>();
 
   constructor(private readonly options: AlpacaBrokerOptions) {
@@ -158,6 +163,7 @@ export class AlpacaBroker implements BrokerApi {
       if (this.dataOverride !== undefined && url.startsWith(this.dataUrl)) return this.dataOverride + url.slice(this.dataUrl.length);
       return url;
     };
+    const overridden = this.tradingOverride !== undefined || this.dataOverride !== undefined;
     const client = this.guardSync('account', () => {
       return new sdk.Alpaca({
         keyId,
@@ -165,10 +171,13 @@ export class AlpacaBroker implements BrokerApi {
         paper: this.environment === 'paper',
         retry: false,
         rateLimit: false,
-        timeoutMs: this.timeoutMs,
-        middleware: [{ pre: async (ctx) => ({ url: rewrite(ctx.url), init: ctx.init }) }],
-        // One keep-alive connection per host instead of a fetch per request (about a third of the round trip).
-        fetchApi: keepAliveFetch(this.http),
+        // The deadline is the transport's (below): the same limit on every request, headers and body,
+        // without the SDK's AbortController, timer and response wrapping on each one.
+        timeoutMs: 0,
+        // One keep-alive connection per host instead of a fetch per request (about a third of the round
+        // trip); it also moves the trading and data hosts to `baseUrl`/`dataBaseUrl` (the facade has no
+        // base-URL option).
+        fetchApi: keepAliveFetch(this.http, { timeoutMs: this.timeoutMs, ...(overridden ? { rewriteUrl: rewrite } : {}) }),
       });
     });
     // Checks the keys (and the host) before declaring the venue connected.
@@ -200,7 +209,7 @@ export class AlpacaBroker implements BrokerApi {
 
   async submitOrder(order: PlacedOrderRequest): Promise<OrderResponse> {
     const client = this.ensureConnected();
-    const wellFormed = OrderRequestSchema.safeParse(order);
+    const wellFormed = checkOrderRequest(order);
     if (!wellFormed.success || !order.client_order_id) {
       const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
       throw new BrokerError('INVALID_ORDER', `cannot send this order to Alpaca: ${why}`);
@@ -256,7 +265,7 @@ export class AlpacaBroker implements BrokerApi {
     const raw = await this.request('order', () => client.trading.orders.getAllOrdersRaw({ status: 'open', limit: 500, direction: 'asc' }));
     return this.guardSync('order', () => {
       const out: OrderResponse[] = [];
-      for (const item of validate(z.array(z.unknown()), raw, 'an order list')) {
+      for (const item of validate(OrderListSchema, raw, 'an order list')) {
         try {
           out.push(this.observe(item));
         } catch (e) {
@@ -327,32 +336,37 @@ export class AlpacaBroker implements BrokerApi {
 
   /** Parses an order against our previous view of it, remembers it, and emits an update if it changed. */
   private observe(raw: unknown): OrderResponse {
-    const id = IdOnly.safeParse(raw);
-    const previous = id.success ? this.known.get(id.data.id) : undefined;
+    const id = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as { id?: unknown }).id : undefined;
+    const previous = typeof id === 'string' ? this.known.get(id) : undefined;
     const order = parseOrder(raw, previous);
     const changed =
       previous === undefined ||
       previous.status.status !== order.status.status ||
       previous.filled_quantity !== order.filled_quantity ||
       order.fills.length !== previous.fills.length;
-    this.known.delete(order.order_id);
-    this.known.set(order.order_id, order);
-    this.trimKnown();
+    this.remember(order);
     if (changed) {
       const fill = order.fills.length > (previous?.fills.length ?? 0) ? order.fills[order.fills.length - 1] : undefined;
-      this.emit(fill ? { order: structuredClone(order), fill: structuredClone(fill) } : { order: structuredClone(order) });
+      this.emit(fill ? { order: cloneOrderResponse(order), fill: cloneFill(fill) } : { order: cloneOrderResponse(order) });
     }
-    return structuredClone(order);
+    return cloneOrderResponse(order);
   }
 
-  private trimKnown(): void {
-    let finals = 0;
-    for (const o of this.known.values()) if (isFinalStatus(o.status)) finals++;
+  /** Keeps `order` as the newest view of it; beyond MAX_FINAL_KEPT final orders, forgets the oldest final ones. */
+  private remember(order: OrderResponse): void {
+    const before = this.known.get(order.order_id);
+    if (before !== undefined) {
+      if (isFinalStatus(before.status)) this.finalsKept--;
+      this.known.delete(order.order_id);
+    }
+    this.known.set(order.order_id, order);
+    if (isFinalStatus(order.status)) this.finalsKept++;
+    if (this.finalsKept <= MAX_FINAL_KEPT) return;
     for (const [id, o] of this.known) {
-      if (finals <= MAX_FINAL_KEPT) break;
+      if (this.finalsKept <= MAX_FINAL_KEPT) break;
       if (isFinalStatus(o.status)) {
         this.known.delete(id);
-        finals--;
+        this.finalsKept--;
       }
     }
   }

@@ -37,11 +37,14 @@
  *   quantity and average price are in the order).
  * - The API key and secret are read at connect, handed only to ccxt, and removed from every message.
  */
+import { createHmac } from 'node:crypto';
 import { KeepAliveClient, keepAliveFetch } from '../http';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
 import {
-  OrderRequestSchema,
+  cloneOrderRequest,
+  cloneOrderResponse,
+  checkOrderRequest,
   isFinalStatus,
   type AccountInfo,
   type InstrumentRules,
@@ -103,6 +106,7 @@ interface CcxtBinance {
   setSandboxMode(enabled: boolean): void;
   loadMarkets(reload?: boolean): Promise<unknown>;
   createOrder(symbol: string, type: string, side: string, amount: number, price?: number, params?: Params): Promise<unknown>;
+  hmac?: (request: unknown, secret: unknown, hash: unknown, digest?: string) => unknown;
   fetchOrder(id: string | undefined, symbol: string, params?: Params): Promise<unknown>;
   cancelOrder(id: string, symbol: string, params?: Params): Promise<unknown>;
   fetchOpenOrders(symbol?: string, since?: number, limit?: number, params?: Params): Promise<unknown>;
@@ -111,6 +115,19 @@ interface CcxtBinance {
   fetchTickers(symbols?: string[], params?: Params): Promise<unknown>;
   handleErrors: (...args: unknown[]) => unknown;
   handleHttpStatusCode: (...args: unknown[]) => unknown;
+}
+
+/** ccxt's createOrder on a plain spot market, in its two halves. */
+interface SpotOrderApi {
+  /** What `createOrder` sends. */
+  createOrderRequest(symbol: string, type: string, side: string, amount: number, price?: number, params?: Params): Params;
+  /** POST /api/v3/order, signed; resolves with Binance's reply as parsed JSON. */
+  privatePostOrder(request: Params): Promise<unknown>;
+}
+
+function hasSpotOrderApi(ex: CcxtBinance): ex is CcxtBinance & SpotOrderApi {
+  const api = ex as Partial<SpotOrderApi>;
+  return typeof api.createOrderRequest === 'function' && typeof api.privatePostOrder === 'function';
 }
 
 type CcxtBinanceConstructor = new (config: Params) => CcxtBinance;
@@ -144,6 +161,8 @@ interface MarketEntry {
   unified: string;
   info: unknown;
   rules?: BinanceSymbolRules;
+  /** A plain spot market: ccxt's createOrder sends it to POST /api/v3/order (not margin, options, futures or equities). */
+  plainSpot: boolean;
 }
 
 interface Tracked {
@@ -156,7 +175,17 @@ const MAX_FINISHED_KEPT = 1000;
 const MAX_SENT_KEPT = 10_000;
 
 /** A ccxt unified market; `info` is Binance's exchangeInfo entry, read by parseSymbolRules. */
-const CcxtMarketSchema = z.looseObject({ id: z.string(), symbol: z.string(), spot: z.boolean().optional(), info: z.unknown() });
+const CcxtMarketSchema = z.looseObject({
+  id: z.string(),
+  symbol: z.string(),
+  type: z.string().optional(),
+  spot: z.boolean().optional(),
+  option: z.unknown().optional(),
+  linear: z.unknown().optional(),
+  inverse: z.unknown().optional(),
+  stock: z.unknown().optional(),
+  info: z.unknown(),
+});
 
 export class BinanceBroker implements BrokerApi {
   readonly id = 'binance';
@@ -234,6 +263,7 @@ export class BinanceBroker implements BrokerApi {
     if (this.environment === 'testnet') ex.setSandboxMode(true);
     // One keep-alive connection instead of ccxt's default fetch per request (about a third of the round trip).
     (ex as unknown as { fetchImplementation: typeof fetch }).fetchImplementation = keepAliveFetch(this.http);
+    signWithNodeCrypto(ex);
     if (this.options.baseUrl !== undefined) this.rewriteOrigins(ex, this.options.baseUrl);
     this.captureHttpErrors(ex);
     this.exchange = ex;
@@ -289,7 +319,7 @@ export class BinanceBroker implements BrokerApi {
 
   async submitOrder(order: PlacedOrderRequest): Promise<OrderResponse> {
     this.connected();
-    const wellFormed = OrderRequestSchema.safeParse(order);
+    const wellFormed = checkOrderRequest(order);
     if (!wellFormed.success || !order.client_order_id) {
       const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
       throw new BrokerError('INVALID_ORDER', `Binance order not sent: ${why}`);
@@ -303,11 +333,20 @@ export class BinanceBroker implements BrokerApi {
     if (failure) throw new BrokerError('INVALID_ORDER', `${failure.message}; nothing was sent`, { venueCode: failure.filter });
     const args = toCreateOrderArgs(order, market.unified);
     // Remembered before sending: a submit with an unknown outcome is looked up by this.
-    this.sent.set(order.client_order_id, structuredClone(order));
+    this.sent.set(order.client_order_id, cloneOrderRequest(order));
     if (this.sent.size > MAX_SENT_KEPT) this.sent.delete(this.sent.keys().next().value as string);
-    let raw: unknown;
+    // ccxt's createOrder on a plain spot market is createOrderRequest + privatePostOrder + parseOrder, and
+    // only `info` of what parseOrder builds (Binance's reply) is read here: skip building the rest.
+    const ex = this.connected();
+    const direct = market.plainSpot && hasSpotOrderApi(ex);
+    let reply: unknown;
+    let unified: unknown;
     try {
-      raw = await this.call('submit', true, (x) => x.createOrder(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params }));
+      if (direct)
+        reply = await this.call('submit', true, () =>
+          ex.privatePostOrder(ex.createOrderRequest(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params })),
+        );
+      else unified = await this.call('submit', true, (x) => x.createOrder(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params }));
     } catch (e) {
       if (
         isBrokerError(e) &&
@@ -319,7 +358,7 @@ export class BinanceBroker implements BrokerApi {
         return this.rejected(order, e);
       throw e;
     }
-    const response = this.readOrder(raw, 'submit', true);
+    const response = direct ? this.readOrderInfo(reply, 'submit', true) : this.readOrder(unified, 'submit', true);
     this.observe(response);
     return response;
   }
@@ -406,9 +445,20 @@ export class BinanceBroker implements BrokerApi {
     }
   }
 
+  /** A ccxt unified order's `info`, read as an order. */
   private readOrder(raw: unknown, operation: string, mutating: boolean): OrderResponse {
+    let info: unknown;
     try {
-      const info = infoOf(raw, 'an order');
+      info = infoOf(raw, 'an order');
+    } catch (e) {
+      throw toBrokerError(e, { operation, mutating, secrets: this.secrets });
+    }
+    return this.readOrderInfo(info, operation, mutating);
+  }
+
+  /** Binance's order payload (a reply, or a unified order's `info`) as our order. */
+  private readOrderInfo(info: unknown, operation: string, mutating: boolean): OrderResponse {
+    try {
       const symbol = typeof info === 'object' && info !== null && 'symbol' in info && typeof info.symbol === 'string' ? info.symbol : '';
       const response = parseOrder(info, this.contextOf(symbol));
       const { id } = fromOrderId(response.order_id);
@@ -478,9 +528,9 @@ export class BinanceBroker implements BrokerApi {
       this.tracked.delete(order.order_id);
       this.finished.add(order.order_id);
       if (this.finished.size > MAX_FINISHED_KEPT) this.finished.delete(this.finished.values().next().value as string);
-    } else this.tracked.set(order.order_id, { last: structuredClone(order), fillIds });
-    if (fresh.length === 0) this.emit({ order: structuredClone(order) });
-    else for (const fill of fresh) this.emit({ order: structuredClone(order), fill });
+    } else this.tracked.set(order.order_id, { last: cloneOrderResponse(order), fillIds });
+    if (fresh.length === 0) this.emit({ order: cloneOrderResponse(order) });
+    else for (const fill of fresh) this.emit({ order: cloneOrderResponse(order), fill });
   }
 
   private emit(update: OrderUpdate): void {
@@ -549,7 +599,9 @@ export class BinanceBroker implements BrokerApi {
     for (const m of Object.values(markets)) {
       const parsed = CcxtMarketSchema.safeParse(m);
       if (!parsed.success || parsed.data.spot === false) continue;
-      const market: MarketEntry = { id: parsed.data.id, unified: parsed.data.symbol, info: parsed.data.info };
+      const d = parsed.data;
+      const plainSpot = d.spot === true && d.type === 'spot' && d.option !== true && d.linear !== true && d.inverse !== true && d.stock !== true;
+      const market: MarketEntry = { id: d.id, unified: d.symbol, info: d.info, plainSpot };
       this.markets.set(market.id, market);
       this.byUnified.set(market.unified, market);
     }
@@ -602,3 +654,29 @@ function headerOf(headers: unknown, name: string): string | undefined {
   for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name && typeof value === 'string') return value;
   return undefined;
 }
+
+/**
+ * ccxt signs every private request with a JavaScript HMAC (@noble/hashes), several times slower than
+ * node:crypto's. node:crypto stands in for it when the digest is hex and the hash function ccxt passes
+ * gives node's HMAC-SHA256 on a probe (checked once per function); anything else (RSA and Ed25519
+ * keys never come here) goes to ccxt's own.
+ */
+function signWithNodeCrypto(ex: CcxtBinance): void {
+  const own = ex.hmac;
+  if (typeof own !== 'function') return;
+  const isSha256 = new WeakMap<object, boolean>();
+  const probe = createHmac('sha256', 'probe key').update('probe request').digest('hex');
+  ex.hmac = (request: unknown, secret: unknown, hash: unknown, digest = 'hex'): unknown => {
+    if (digest === 'hex' && typeof hash === 'function' && isBytesOrText(request) && isBytesOrText(secret)) {
+      let sha256 = isSha256.get(hash);
+      if (sha256 === undefined) {
+        sha256 = own('probe request', 'probe key', hash, 'hex') === probe;
+        isSha256.set(hash, sha256);
+      }
+      if (sha256) return createHmac('sha256', secret).update(request).digest('hex');
+    }
+    return own(request, secret, hash, digest);
+  };
+}
+
+const isBytesOrText = (v: unknown): v is string | Uint8Array => typeof v === 'string' || v instanceof Uint8Array;

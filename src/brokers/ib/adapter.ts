@@ -41,7 +41,7 @@ import { systemClock, type Clock } from '../../common/clock';
 import { EventEmitter } from 'node:events';
 import {
   isFinalStatus,
-  OrderRequestSchema,
+  checkOrderRequest,
   type AccountInfo,
   type InstrumentRules,
   type OrderResponse,
@@ -502,7 +502,7 @@ export class IbBroker implements BrokerApi {
 
   async submitOrder(request: PlacedOrderRequest): Promise<OrderResponse> {
     this.ensureConnected();
-    const wellFormed = OrderRequestSchema.safeParse(request);
+    const wellFormed = checkOrderRequest(request);
     if (!wellFormed.success || !request.client_order_id) {
       const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
       throw new BrokerError('INVALID_ORDER', `IB cannot read this order: ${why}`);

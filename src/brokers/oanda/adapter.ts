@@ -1,6 +1,7 @@
 /**
- * OANDA v20 REST (practice or live) behind `BrokerApi`, over plain `fetch` (no SDK: `@oanda/v20`
- * is untyped, has no timeout and crashes on a refused connection).
+ * OANDA v20 REST (practice or live) behind `BrokerApi`, over our keep-alive HTTP client
+ * (`../http.ts`, which also enforces `timeoutMs`), with no SDK: `@oanda/v20` is untyped, has no
+ * timeout and crashes on a refused connection.
  *
  * Order mapping (ours → `POST /v3/accounts/{id}/orders` body `{order: …}`); units are signed
  * (negative sells), prices strings at the instrument's displayPrecision, positionFill DEFAULT,
@@ -32,11 +33,13 @@
  * The token is read at `connect()`, sent only in the Authorization header, and redacted from
  * every message this adapter produces.
  */
-import { KeepAliveClient } from '../http';
+import { KeepAliveClient, RequestTimeoutError } from '../http';
 import { systemClock, monotonicMs, type Clock } from '../../common/clock';
 import {
+  cloneFill,
+  cloneOrderResponse,
   isFinalStatus,
-  OrderRequestSchema,
+  checkOrderRequest,
   type AccountInfo,
   type Fill,
   type InstrumentRules,
@@ -101,7 +104,9 @@ export interface OandaBrokerOptions {
 
 /** Keeps at most `max` requests in any rolling second. */
 export class RequestLimiter {
-  private readonly sent: number[] = [];
+  /** Send times of the last second's requests, oldest first, from `head` on (a queue without shifting). */
+  private sent: number[] = [];
+  private head = 0;
   constructor(
     private readonly max: number,
     private readonly now: () => number = monotonicMs,
@@ -109,22 +114,38 @@ export class RequestLimiter {
   ) {}
 
   async take(): Promise<void> {
-    if (!(this.max > 0) || !Number.isFinite(this.max)) return;
     for (;;) {
-      const now = this.now();
-      while (this.sent.length > 0 && now - (this.sent[0] as number) >= 1000) this.sent.shift();
-      if (this.sent.length < this.max) {
-        this.sent.push(now);
-        return;
-      }
-      await this.sleep(1000 - (now - (this.sent[0] as number)) + 1);
+      const wait = this.tryTake();
+      if (wait === 0) return;
+      await this.sleep(wait);
     }
+  }
+
+  /** Takes a slot now and returns 0, or returns how many ms to wait before trying again. */
+  tryTake(): number {
+    if (!(this.max > 0) || !Number.isFinite(this.max)) return 0;
+    const now = this.now();
+    const sent = this.sent;
+    while (this.head < sent.length && now - (sent[this.head] as number) >= 1000) this.head++;
+    if (this.head > 64 && this.head * 2 > sent.length) {
+      this.sent = sent.slice(this.head);
+      this.head = 0;
+    }
+    if (this.sent.length - this.head < this.max) {
+      this.sent.push(now);
+      return 0;
+    }
+    return 1000 - (now - (this.sent[this.head] as number)) + 1;
   }
 }
 
 interface Session {
   token: string;
   accountId: string;
+  /** `{baseUrl}/v3/accounts/{accountId}`. */
+  accountUrl: string;
+  /** The same for every request of the session. */
+  headers: Record<string, string>;
 }
 
 interface RequestSpec {
@@ -202,9 +223,18 @@ export class OandaBroker implements BrokerApi {
     if (this.connected) return;
     let session: Session;
     try {
+      const token = await requireCredential(this.options.credentials, 'oanda.token');
+      const accountId = await requireCredential(this.options.credentials, 'oanda.accountId');
       session = {
-        token: await requireCredential(this.options.credentials, 'oanda.token'),
-        accountId: await requireCredential(this.options.credentials, 'oanda.accountId'),
+        token,
+        accountId,
+        accountUrl: `${this.baseUrl}/v3/accounts/${encodeURIComponent(accountId)}`,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+          Accept: 'application/json',
+          'Accept-Datetime-Format': 'RFC3339',
+        },
       };
     } catch (e) {
       if (e instanceof MissingCredentialError) throw new BrokerError('AUTHENTICATION', e.message, { retryable: false, cause: e });
@@ -245,14 +275,14 @@ export class OandaBroker implements BrokerApi {
 
   async submitOrder(order: PlacedOrderRequest): Promise<OrderResponse> {
     this.ensureConnected();
-    const wellFormed = OrderRequestSchema.safeParse(order);
+    const wellFormed = checkOrderRequest(order);
     if (!wellFormed.success || !order.client_order_id) {
       const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
       throw new BrokerError('INVALID_ORDER', `SPtrader cannot send this order to OANDA: ${why}`, { retryable: false });
     }
     const refusal = oandaRefusal(order.order_type.type, order.time_in_force.type);
     if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal, { retryable: false });
-    const body = toV20OrderRequest(order, await this.instrument(order.symbol));
+    const body = toV20OrderRequest(order, this.instruments.get(order.symbol) ?? (await this.instrument(order.symbol)));
     const reply = await this.send({ method: 'POST', path: '/orders', route: 'POST /orders', body: { order: body }, mutating: true });
     if (reply.status === 200 || reply.status === 201) {
       const outcome = parseSubmitReply(reply.body, order);
@@ -443,7 +473,7 @@ export class OandaBroker implements BrokerApi {
     if (isFinalStatus(order.status)) this.open.delete(order.order_id);
     else this.open.add(order.order_id);
     const newFill = fill ?? order.fills.find((f) => !before?.fills.some((g) => g.fill_id === f.fill_id));
-    const update: OrderUpdate = newFill ? { order: structuredClone(order), fill: structuredClone(newFill) } : { order: structuredClone(order) };
+    const update: OrderUpdate = newFill ? { order: cloneOrderResponse(order), fill: cloneFill(newFill) } : { order: cloneOrderResponse(order) };
     this.listeners.emit(update);
   }
 
@@ -518,38 +548,25 @@ export class OandaBroker implements BrokerApi {
   private async send(spec: RequestSpec): Promise<Reply> {
     const session = this.session;
     if (!session) throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: call connect() first`, { retryable: false });
-    await this.limiter.take();
-    const url = `${this.baseUrl}/v3/accounts/${encodeURIComponent(session.accountId)}${spec.path}`;
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.timeoutMs);
+    const wait = this.limiter.tryTake();
+    if (wait > 0) await this.limiter.take();
     const mutating = spec.mutating ?? false;
     let status: number;
     let retryAfter: string | null;
     let text: string;
     try {
-      const response = await this.http.exchange(url, {
+      const response = await this.http.exchange(`${session.accountUrl}${spec.path}`, {
         method: spec.method,
-        headers: {
-          Authorization: `Bearer ${session.token}`,
-          'Content-Type': 'application/json',
-          Accept: 'application/json',
-          'Accept-Datetime-Format': 'RFC3339',
-        },
+        headers: session.headers,
         ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
-        signal: controller.signal,
+        timeoutMs: this.timeoutMs,
       });
       status = response.status;
       const ra = response.headers['retry-after'];
       retryAfter = typeof ra === 'string' ? ra : null;
       text = response.text;
     } catch (e) {
-      throw this.networkError(spec, e, timedOut, mutating);
-    } finally {
-      clearTimeout(timer);
+      throw this.networkError(spec, e, e instanceof RequestTimeoutError, mutating);
     }
     let body: unknown = undefined;
     if (text.length > 0) {

@@ -96,10 +96,14 @@ export function parseV20Time(s: string): number | undefined {
   const ms = Date.parse(s);
   return Number.isNaN(ms) ? undefined : ms;
 }
-const time = z
-  .string()
-  .refine((s) => parseV20Time(s) !== undefined, 'expected an RFC 3339 or UNIX time')
-  .transform((s) => parseV20Time(s) as number);
+const time = z.string().transform((s, ctx) => {
+  const ms = parseV20Time(s);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'expected an RFC 3339 or UNIX time' });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** Validates `raw`, or throws BAD_RESPONSE naming the first field that did not fit. */
 export function validate<S extends z.ZodType>(schema: S, raw: unknown, what: string, outcomeUnknown = false): z.output<S> {
@@ -134,7 +138,10 @@ export function parseInstruments(raw: unknown): V20Instrument[] {
   return validate(InstrumentsReplySchema, raw, 'an instrument list').instruments;
 }
 
-const pow10 = (n: number): number => Number((10 ** n).toFixed(Math.max(0, -n)));
+const pow10Exact = (n: number): number => Number((10 ** n).toFixed(Math.max(0, -n)));
+/** 10^n for the precisions OANDA uses (-12…12), computed once. */
+const POW10 = Array.from({ length: 25 }, (_, i) => pow10Exact(i - 12));
+const pow10 = (n: number): number => (Number.isInteger(n) && n >= -12 && n <= 12 ? (POW10[n + 12] as number) : pow10Exact(n));
 
 /** OANDA's precision fields as our rules: tick = 10^-displayPrecision, lot = 10^-tradeUnitsPrecision, pip = 10^pipLocation. */
 export function instrumentRules(i: V20Instrument): InstrumentRules {
@@ -190,12 +197,11 @@ function onGrid(value: number, decimals: number): string | undefined {
 export function toV20OrderRequest(order: PlacedOrderRequest, instrument: V20Instrument): V20OrderRequest {
   const refusal = oandaRefusal(order.order_type.type, order.time_in_force.type);
   if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal, { retryable: false });
-  const rules = instrumentRules(instrument);
   const qty = onGrid(order.quantity, instrument.tradeUnitsPrecision);
   if (qty === undefined)
     throw new BrokerError(
       'INVALID_ORDER',
-      `${order.symbol} trades in steps of ${rules.lotSize} units on OANDA; ${order.quantity} is not a multiple (snap the quantity first)`,
+      `${order.symbol} trades in steps of ${instrumentRules(instrument).lotSize} units on OANDA; ${order.quantity} is not a multiple (snap the quantity first)`,
     );
   if (order.quantity < instrument.minimumTradeSize)
     throw new BrokerError('INVALID_ORDER', `${order.symbol} needs at least ${instrument.minimumTradeSize} units on OANDA; got ${order.quantity}`);
@@ -215,7 +221,7 @@ export function toV20OrderRequest(order: PlacedOrderRequest, instrument: V20Inst
   if (price === undefined)
     throw new BrokerError(
       'INVALID_ORDER',
-      `${order.symbol} prices have ${instrument.displayPrecision} decimals on OANDA (tick ${rules.tickSize}); ${t.price} is off the tick (snap the price first)`,
+      `${order.symbol} prices have ${instrument.displayPrecision} decimals on OANDA (tick ${instrumentRules(instrument).tickSize}); ${t.price} is off the tick (snap the price first)`,
     );
   const priced: V20PricedOrderRequest = { ...base, type: t.type === 'limit' ? 'LIMIT' : 'STOP', price, timeInForce: tif.type, triggerCondition: 'DEFAULT' };
   if (tif.type === 'GTD') priced.gtdTime = new Date(tif.expires_at).toISOString();
@@ -268,12 +274,106 @@ export const V20CancelTransactionSchema = z.looseObject({
 });
 export type V20CancelTransaction = z.output<typeof V20CancelTransactionSchema>;
 
-const SubmitReplySchema = z.object({
+export const SubmitReplySchema = z.object({
   orderCreateTransaction: V20CreateTransactionSchema,
   orderFillTransaction: V20FillTransactionSchema.optional(),
   orderCancelTransaction: V20CancelTransactionSchema.optional(),
   lastTransactionID: z.string().optional(),
 });
+
+/*
+ * The submit reply is read on every order, and in the adapter benchmark zod's parse of it cost more
+ * than the rest of the adapter. `readSubmitReply` is SubmitReplySchema transcribed by hand: it returns
+ * exactly what the schema would (same checks, same transforms, unknown keys kept where the schema is
+ * loose) or undefined at the first thing it does not expect, and the caller then asks zod, which
+ * either accepts the reply after all or names the field that is wrong. So the schemas above stay the
+ * definition; a change to them must be made here too (or this path only ever falls back to them).
+ */
+const V20_TIF_SET: ReadonlySet<unknown> = new Set(V20_TIFS);
+const DECIMAL = /^-?\d+(\.\d+)?$/;
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+/** A plain JSON object (no array, no own `__proto__`, which zod drops and a spread would copy). */
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !hasOwn(v, '__proto__');
+const decimalOf = (v: unknown): number | undefined => (typeof v === 'string' && DECIMAL.test(v) ? Number(v) : undefined);
+const timeOf = (v: unknown): number | undefined => (typeof v === 'string' ? parseV20Time(v) : undefined);
+const isNonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isOptionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
+
+/** `out[key]` = the decimal at `x[key]` when there is one; false when it is there but not a decimal. */
+function optionalDecimal(x: Record<string, unknown>, out: Record<string, unknown>, key: string): boolean {
+  const v = x[key];
+  if (v === undefined) return true;
+  const n = decimalOf(v);
+  if (n === undefined) return false;
+  out[key] = n;
+  return true;
+}
+
+function readClientExtensions(v: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(v) || !isOptionalString(v.id) || !isOptionalString(v.tag) || !isOptionalString(v.comment)) return undefined;
+  return { ...v };
+}
+
+function readCreateTransaction(x: unknown): V20CreateTransaction | undefined {
+  if (!isRecord(x) || !isNonEmpty(x.id) || typeof x.type !== 'string' || typeof x.instrument !== 'string' || !V20_TIF_SET.has(x.timeInForce)) return undefined;
+  if (!isOptionalString(x.reason)) return undefined;
+  const units = decimalOf(x.units);
+  const time = timeOf(x.time);
+  if (units === undefined || time === undefined) return undefined;
+  const out: Record<string, unknown> = { ...x, units, time };
+  if (!optionalDecimal(x, out, 'price') || !optionalDecimal(x, out, 'priceBound')) return undefined;
+  if (x.gtdTime !== undefined) {
+    const gtd = timeOf(x.gtdTime);
+    if (gtd === undefined) return undefined;
+    out.gtdTime = gtd;
+  }
+  if (x.clientExtensions !== undefined) {
+    const ext = readClientExtensions(x.clientExtensions);
+    if (ext === undefined) return undefined;
+    out.clientExtensions = ext;
+  }
+  return out as V20CreateTransaction;
+}
+
+function readFillTransaction(x: unknown): V20FillTransaction | undefined {
+  if (!isRecord(x) || !isNonEmpty(x.id) || x.type !== 'ORDER_FILL' || !isNonEmpty(x.orderID) || typeof x.instrument !== 'string') return undefined;
+  if (!isOptionalString(x.clientOrderID) || !isOptionalString(x.reason)) return undefined;
+  const units = decimalOf(x.units);
+  const time = timeOf(x.time);
+  if (units === undefined || time === undefined) return undefined;
+  const out: Record<string, unknown> = { ...x, units, time };
+  if (!optionalDecimal(x, out, 'price') || !optionalDecimal(x, out, 'fullVWAP') || !optionalDecimal(x, out, 'commission')) return undefined;
+  if (out.price === undefined && out.fullVWAP === undefined) return undefined;
+  return out as V20FillTransaction;
+}
+
+function readCancelTransaction(x: unknown): V20CancelTransaction | undefined {
+  if (!isRecord(x) || !isNonEmpty(x.id) || x.type !== 'ORDER_CANCEL' || !isNonEmpty(x.orderID) || typeof x.reason !== 'string') return undefined;
+  if (!isOptionalString(x.clientOrderID)) return undefined;
+  const time = timeOf(x.time);
+  if (time === undefined) return undefined;
+  return { ...x, time } as V20CancelTransaction;
+}
+
+/** SubmitReplySchema's output, or undefined when zod should look (see above). */
+export function readSubmitReply(raw: unknown): z.output<typeof SubmitReplySchema> | undefined {
+  if (!isRecord(raw) || !isOptionalString(raw.lastTransactionID)) return undefined;
+  const created = readCreateTransaction(raw.orderCreateTransaction);
+  if (created === undefined) return undefined;
+  const out: z.output<typeof SubmitReplySchema> = { orderCreateTransaction: created };
+  if (hasOwn(raw, 'orderFillTransaction')) {
+    const fill = raw.orderFillTransaction === undefined ? undefined : readFillTransaction(raw.orderFillTransaction);
+    if (fill === undefined && raw.orderFillTransaction !== undefined) return undefined;
+    out.orderFillTransaction = fill;
+  }
+  if (hasOwn(raw, 'orderCancelTransaction')) {
+    const cancel = raw.orderCancelTransaction === undefined ? undefined : readCancelTransaction(raw.orderCancelTransaction);
+    if (cancel === undefined && raw.orderCancelTransaction !== undefined) return undefined;
+    out.orderCancelTransaction = cancel;
+  }
+  if (hasOwn(raw, 'lastTransactionID')) out.lastTransactionID = raw.lastTransactionID as string | undefined;
+  return out;
+}
 
 export const V20_ORDER_STATES = ['PENDING', 'FILLED', 'TRIGGERED', 'CANCELLED'] as const;
 export const V20OrderSchema = z.looseObject({
@@ -295,20 +395,27 @@ export const V20OrderSchema = z.looseObject({
 });
 export type V20Order = z.output<typeof V20OrderSchema>;
 
+// Built once: zod compiles a schema on its first parse, which costs far more than a parse.
+const OrderReplySchema = z.object({ order: V20OrderSchema });
+const OrderListReplySchema = z.object({ orders: z.array(V20OrderSchema) });
+const FillTransactionReplySchema = z.object({ transaction: V20FillTransactionSchema });
+const CancelTransactionReplySchema = z.object({ transaction: V20CancelTransactionSchema });
+const CancelReplySchema = z.object({ orderCancelTransaction: V20CancelTransactionSchema });
+
 export function parseOrderReply(raw: unknown): V20Order {
-  return validate(z.object({ order: V20OrderSchema }), raw, 'an order').order;
+  return validate(OrderReplySchema, raw, 'an order').order;
 }
 export function parseOrderList(raw: unknown): V20Order[] {
-  return validate(z.object({ orders: z.array(V20OrderSchema) }), raw, 'an order list').orders;
+  return validate(OrderListReplySchema, raw, 'an order list').orders;
 }
 export function parseFillTransaction(raw: unknown): V20FillTransaction {
-  return validate(z.object({ transaction: V20FillTransactionSchema }), raw, 'a fill transaction').transaction;
+  return validate(FillTransactionReplySchema, raw, 'a fill transaction').transaction;
 }
 export function parseCancelTransaction(raw: unknown): V20CancelTransaction {
-  return validate(z.object({ transaction: V20CancelTransactionSchema }), raw, 'a cancel transaction').transaction;
+  return validate(CancelTransactionReplySchema, raw, 'a cancel transaction').transaction;
 }
 export function parseCancelReply(raw: unknown): V20CancelTransaction {
-  return validate(z.object({ orderCancelTransaction: V20CancelTransactionSchema }), raw, 'a cancel reply', true).orderCancelTransaction;
+  return validate(CancelReplySchema, raw, 'a cancel reply', true).orderCancelTransaction;
 }
 
 /** A fill transaction as our Fill. OANDA charges through the spread, so every fill is a taker fill. */
@@ -352,7 +459,7 @@ export interface SubmitOutcome {
 
 /** A 200/201 submit reply. A malformed body is BAD_RESPONSE with outcomeUnknown (the order was taken). */
 export function parseSubmitReply(raw: unknown, request: PlacedOrderRequest): SubmitOutcome {
-  const reply = validate(SubmitReplySchema, raw, 'a reply to an order', true);
+  const reply = readSubmitReply(raw) ?? validate(SubmitReplySchema, raw, 'a reply to an order', true);
   const created = reply.orderCreateTransaction;
   const fillTx = reply.orderFillTransaction;
   const cancelTx = reply.orderCancelTransaction;
@@ -551,10 +658,11 @@ export function accountFromV20(a: V20Summary, positions: Position[]): AccountInf
 
 const PositionSideSchema = z.looseObject({ units: decimal, averagePrice: decimal.optional(), unrealizedPL: decimal.optional() });
 const V20PositionSchema = z.looseObject({ instrument: z.string(), unrealizedPL: decimal.optional(), long: PositionSideSchema, short: PositionSideSchema });
+const PositionsReplySchema = z.object({ positions: z.array(V20PositionSchema) });
 export type V20Position = z.output<typeof V20PositionSchema>;
 
 export function parsePositions(raw: unknown): V20Position[] {
-  return validate(z.object({ positions: z.array(V20PositionSchema) }), raw, 'open positions').positions;
+  return validate(PositionsReplySchema, raw, 'open positions').positions;
 }
 
 /**
