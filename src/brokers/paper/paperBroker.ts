@@ -59,7 +59,7 @@ import { Ledger } from './ledger';
 import { RestingIndex, type RestingPlace } from './restingIndex';
 import { bookFor, DEFAULT_DEPTH, TakenLiquidity, validateDepth, type DepthOptions, type Level } from './depth';
 import { units } from './money';
-import { deletePaperState, readPaperState, writePaperState, type PaperState, type StoredOrder } from './state';
+import { appendPaperJournal, deletePaperState, readPaperAccount, writePaperState, type PaperState, type StoredOrder } from './state';
 
 export { defaultFees, type FeeModel, type LatencyModel } from './costs';
 
@@ -71,6 +71,8 @@ export interface PaperBrokerOptions {
   quotes?: QuoteSource;
   /** The account file; without it the account lives in memory only. */
   stateFile?: string;
+  /** Journal size past which the next change writes a new snapshot; default JOURNAL_LIMIT_BYTES. */
+  journalLimitBytes?: number;
   /** In the account currency; default 100 000. */
   startingCash?: number;
   /** Default 'USD'. */
@@ -92,6 +94,8 @@ export interface PaperBrokerOptions {
 export const MAX_FINAL_ORDERS_KEPT = 1000;
 /** Fills kept (and saved) for `getFills`. */
 export const MAX_FILLS_KEPT = 1000;
+/** Past this size the journal is folded into a new snapshot of the account file. */
+export const JOURNAL_LIMIT_BYTES = 1024 * 1024;
 
 const PLAIN = new Intl.NumberFormat('en-US', { useGrouping: false, maximumFractionDigits: 12 });
 
@@ -158,6 +162,14 @@ export class PaperBroker implements BrokerApi {
   private readonly mids = new Map<string, { bid: number; ask: number; mid: bigint }>();
   /** Open orders by `instrumentKey`, and the buying power each symbol's orders hold (see `reservedIn`). */
   private openBySymbol = new Map<string, Set<LiveOrder>>();
+  /** What the operation under way changed, for its journal line (see `save`). */
+  private readonly changed = new Set<LiveOrder>();
+  private removedIds: string[] = [];
+  private newFills: Fill[] = [];
+  /** The account file's snapshot generation, whether this account has one yet, and its journal's size. */
+  private generation = 0;
+  private snapshotSaved = false;
+  private journalBytes = 0;
   private reserveCache = new Map<string, bigint>();
   private finalHead = 0;
 
@@ -182,8 +194,13 @@ export class PaperBroker implements BrokerApi {
   async connect(): Promise<void> {
     if (this.connected) return;
     if (this.stateFile) {
-      const state = readPaperState(this.stateFile);
-      if (state) this.restore(state);
+      const saved = readPaperAccount(this.stateFile);
+      if (saved) {
+        this.restore(saved.state);
+        this.generation = saved.state.generation ?? 0;
+        this.snapshotSaved = true;
+        this.journalBytes = saved.journalBytes;
+      }
     }
     this.connected = true;
     if (this.pollIntervalMs > 0) {
@@ -206,6 +223,8 @@ export class PaperBroker implements BrokerApi {
   /** Starts the account afresh: starting cash, no positions, no orders, counters at zero; deletes the account file. */
   reset(): void {
     this.resetInMemory();
+    this.snapshotSaved = false;
+    this.journalBytes = 0;
     if (this.stateFile) deletePaperState(this.stateFile);
   }
 
@@ -272,7 +291,7 @@ export class PaperBroker implements BrokerApi {
       };
       this.orders.set(orderId, live);
       this.byClientId.set(request.client_order_id, orderId);
-      this.dirty = true;
+      this.touch(live);
       const refusal = this.venueRule(live, instrument, now);
       if (refusal !== undefined) {
         this.finish(live, { status: 'rejected', reason: refusal }, now);
@@ -476,7 +495,7 @@ export class PaperBroker implements BrokerApi {
   /** The order reaches the matching engine: it is acknowledged, then matched as a new order. */
   private arrive(live: LiveOrder, at: number): void {
     live.arrived = true;
-    this.dirty = true;
+    this.touch(live);
     const tif = live.request.time_in_force;
     if (tif.type === 'GTD' && at >= tif.expires_at) {
       this.finish(live, { status: 'expired' }, at);
@@ -504,7 +523,7 @@ export class PaperBroker implements BrokerApi {
         return;
       }
       live.triggered = true;
-      this.dirty = true;
+      this.touch(live);
       // Once triggered the order is new to the book: a marketable stop-limit takes the touch.
       arriving = true;
     }
@@ -624,7 +643,8 @@ export class PaperBroker implements BrokerApi {
     this.fills.push(fill);
     // Trimmed in steps of MAX_FILLS_KEPT, not one fill at a time (which moved the whole list per fill).
     if (this.fills.length >= 2 * MAX_FILLS_KEPT) this.fills = this.recentFills();
-    this.dirty = true;
+    this.newFills.push(fill);
+    this.touch(live);
     this.publish(live, fill);
     if (response.status.status === 'filled') this.trimFinal();
   }
@@ -636,7 +656,7 @@ export class PaperBroker implements BrokerApi {
     this.index.remove(seqOf(live.response.order_id));
     live.response.status = status;
     live.response.timestamp = at;
-    this.dirty = true;
+    this.touch(live);
     this.publish(live);
     this.trimFinal();
   }
@@ -662,6 +682,7 @@ export class PaperBroker implements BrokerApi {
       const o = this.orders.get(id);
       if (o && isFinalStatus(o.response.status)) {
         this.orders.delete(id);
+        this.removedIds.push(id);
         this.byClientId.delete(o.response.client_order_id);
         finals--;
       }
@@ -885,16 +906,50 @@ export class PaperBroker implements BrokerApi {
     this.openBySymbol = new Map();
     this.reserveCache = new Map();
     this.outbox = [];
+    this.changed.clear();
+    this.removedIds = [];
+    this.newFills = [];
     this.dirty = false;
   }
 
+  /** Marks an order as changed by the operation under way (saved with it). */
+  private touch(live: LiveOrder): void {
+    this.dirty = true;
+    if (this.stateFile) this.changed.add(live);
+  }
+
+  /**
+   * Saves the operation's change: one journal line, or a new snapshot when there is none yet for this
+   * account or the journal has grown past JOURNAL_LIMIT_BYTES.
+   */
   private save(): void {
     if (!this.stateFile) return;
-    const state: PaperState = {
-      version: 2,
-      accountId: this.accountId,
-      currency: this.currency,
-      seed: this.seed,
+    const changed = [...this.changed];
+    const removed = this.removedIds;
+    const fills = this.newFills;
+    this.changed.clear();
+    this.removedIds = [];
+    this.newFills = [];
+    if (this.snapshotSaved && this.journalBytes < (this.options.journalLimitBytes ?? JOURNAL_LIMIT_BYTES)) {
+      this.journalBytes += appendPaperJournal(this.stateFile, {
+        generation: this.generation,
+        ...this.books(),
+        // An order made and trimmed within one change is not kept.
+        orders: changed.filter((o) => this.orders.get(o.response.order_id) === o),
+        removed,
+        fills,
+      });
+      return;
+    }
+    const generation = this.snapshotSaved ? this.generation + 1 : this.generation;
+    writePaperState(this.stateFile, this.snapshot(generation));
+    this.generation = generation;
+    this.snapshotSaved = true;
+    this.journalBytes = 0;
+  }
+
+  private books(): Pick<PaperState, 'cash' | 'realized' | 'positions' | 'counters'> {
+    return {
       cash: Object.fromEntries([...this.ledger.cash].map(([c, u]) => [c, u.toString()])),
       realized: Object.fromEntries([...this.ledger.realized].map(([c, u]) => [c, u.toString()])),
       positions: [...this.ledger.positions.values()].map((p) => ({
@@ -903,10 +958,20 @@ export class PaperBroker implements BrokerApi {
         averagePrice: p.averagePrice.toString(),
       })),
       counters: { order: this.nextOrder, fill: this.nextFill },
+    };
+  }
+
+  private snapshot(generation: number): PaperState {
+    return {
+      version: 2,
+      accountId: this.accountId,
+      currency: this.currency,
+      seed: this.seed,
+      ...this.books(),
       orders: [...this.orders.values()],
       fills: this.recentFills(),
+      generation,
     };
-    writePaperState(this.stateFile, state);
   }
 
   private restore(state: PaperState): void {

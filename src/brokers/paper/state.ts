@@ -1,10 +1,15 @@
 /**
- * The paper account on disk: one JSON file, replaced atomically (temp file, fsync, rename) after
- * every change, so a crash leaves either the old or the new account, never half of one. Amounts
- * are decimal strings of 10^-10 units because JSON numbers cannot carry a BigInt exactly.
+ * The paper account on disk: a snapshot file, replaced atomically (temp file, fsync, rename), and a
+ * journal beside it (`<file>.journal`, JSON lines, fdatasync'd) holding each change since the
+ * snapshot. A change costs one short appended line, not a rewrite of the account with its last
+ * thousand orders and fills; once the journal is large the next change writes a new snapshot (one
+ * generation on) and empties the journal. Journal lines carry the generation of the snapshot they
+ * follow, so lines left behind by a crash between the two steps are ignored. A crash leaves the old
+ * or the new account, never half of one: a torn last journal line is cut off on load.
+ * Amounts are decimal strings of 10^-10 units because JSON numbers cannot carry a BigInt exactly.
  * A file that fails validation is reported, never silently replaced: it is someone's account.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { FillSchema, OrderRequestSchema, OrderResponseSchema } from '../../orders/model';
@@ -41,8 +46,28 @@ export const PaperStateSchema = z.object({
   orders: z.array(StoredOrderSchema),
   /** The most recent fills, newest last. */
   fills: z.array(FillSchema),
+  /** Which journal lines follow this snapshot (absent in files written before the journal: 0). */
+  generation: z.number().int().nonnegative().optional(),
 });
 export type PaperState = z.infer<typeof PaperStateSchema>;
+
+/** One change to the account: the books as they are after it, and the orders and fills it touched. */
+export const JournalEntrySchema = z.object({
+  generation: z.number().int().nonnegative(),
+  cash: z.record(z.string(), Units),
+  realized: z.record(z.string(), Units),
+  positions: z.array(StoredPositionSchema),
+  counters: z.object({ order: z.number().int().nonnegative(), fill: z.number().int().nonnegative() }),
+  /** Orders the change created or changed, as they are after it. */
+  orders: z.array(StoredOrderSchema),
+  /** Orders no longer kept (the oldest final ones). */
+  removed: z.array(z.string()),
+  /** Fills the change made. */
+  fills: z.array(FillSchema),
+});
+export type JournalEntry = z.infer<typeof JournalEntrySchema>;
+
+export const journalFile = (file: string): string => `${file}.journal`;
 
 /** The first layout (one cash balance in the account currency), upgraded on load. */
 const PaperStateV1Schema = z.object({
@@ -74,7 +99,96 @@ function upgrade(state: z.infer<typeof AnyStateSchema>): PaperState {
   };
 }
 
-/** The saved account, or undefined when there is none yet. */
+/**
+ * The saved account with its journal applied, and the journal's size in bytes (after cutting off a
+ * torn last line); undefined when there is no account yet.
+ */
+export function readPaperAccount(file: string): { state: PaperState; journalBytes: number } | undefined {
+  const state = readPaperState(file);
+  if (!state) return undefined;
+  const path = journalFile(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state, journalBytes: 0 };
+    throw unreadable(path, (e as Error).message, e);
+  }
+  const generation = state.generation ?? 0;
+  const lines = text.split('\n');
+  // Everything after the last newline is a line whose write did not finish (a crash): not part of the account.
+  const torn = lines.pop() ?? '';
+  const entries: JournalEntry[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch (e) {
+      throw unreadable(path, `line ${i + 1} is not valid JSON (${(e as Error).message})`, e);
+    }
+    const parsed = JournalEntrySchema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues
+        .slice(0, 3)
+        .map((issue) => `${issue.path.join('.') || 'the line'}: ${issue.message}`)
+        .join('; ');
+      throw unreadable(path, `line ${i + 1} is not a paper account change (${issues})`, parsed.error);
+    }
+    if (parsed.data.generation === generation) entries.push(parsed.data);
+  }
+  let journalBytes = Buffer.byteLength(text);
+  if (torn !== '') {
+    journalBytes -= Buffer.byteLength(torn);
+    const fd = openSync(path, 'r+');
+    try {
+      ftruncateSync(fd, journalBytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { state: applyJournal(state, entries), journalBytes };
+}
+
+/** The snapshot with each journal entry applied in order. */
+function applyJournal(state: PaperState, entries: readonly JournalEntry[]): PaperState {
+  if (entries.length === 0) return state;
+  const orders = new Map(state.orders.map((o) => [o.response.order_id, o]));
+  const fills = [...state.fills];
+  const fillIds = new Set(fills.map((f) => f.fill_id));
+  let last = entries[0] as JournalEntry;
+  for (const entry of entries) {
+    last = entry;
+    for (const o of entry.orders) orders.set(o.response.order_id, o);
+    for (const id of entry.removed) orders.delete(id);
+    for (const f of entry.fills) {
+      if (fillIds.has(f.fill_id)) continue;
+      fillIds.add(f.fill_id);
+      fills.push(f);
+    }
+  }
+  return { ...state, cash: last.cash, realized: last.realized, positions: last.positions, counters: last.counters, orders: [...orders.values()], fills };
+}
+
+/** Appends one change to the journal, durable before it returns; returns the bytes written. */
+export function appendPaperJournal(file: string, entry: JournalEntry): number {
+  const line = `${JSON.stringify(entry)}\n`;
+  try {
+    const fd = openSync(journalFile(file), 'a', 0o600);
+    try {
+      writeSync(fd, line);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new BrokerError('INTERNAL', `could not save the paper account to ${journalFile(file)}: ${(e as Error).message}`, { cause: e });
+  }
+  return Buffer.byteLength(line);
+}
+
+/** The saved account (the snapshot alone, no journal), or undefined when there is none yet. */
 export function readPaperState(file: string): PaperState | undefined {
   let text: string;
   try {
@@ -121,6 +235,8 @@ export function writePaperState(file: string, state: PaperState): void {
       closeSync(fd);
     }
     renameSync(tmp, file);
+    // The snapshot holds everything the journal did; its lines are of the previous generation now.
+    rmSync(journalFile(file), { force: true });
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new BrokerError('INTERNAL', `could not save the paper account to ${file}: ${(e as Error).message}`, { cause: e });
@@ -129,4 +245,5 @@ export function writePaperState(file: string, state: PaperState): void {
 
 export function deletePaperState(file: string): void {
   rmSync(file, { force: true });
+  rmSync(journalFile(file), { force: true });
 }

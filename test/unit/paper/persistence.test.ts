@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBrokerError } from '../../../src/brokers/errors';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import { journalFile, readPaperAccount } from '../../../src/brokers/paper/state';
 import { TestClock } from '../../../src/common/clock';
 import { FixedQuotes, GTC, gtd, limit, order, stop } from './helpers';
 
@@ -21,10 +22,11 @@ describe('PaperBroker persistence', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const open = async (options: { seed?: number; withQuotes?: boolean } = {}) => {
+  const open = async (options: { seed?: number; withQuotes?: boolean; journalLimitBytes?: number } = {}) => {
     const b = new PaperBroker({
       clock,
       stateFile: file,
+      ...(options.journalLimitBytes === undefined ? {} : { journalLimitBytes: options.journalLimitBytes }),
       ...(options.withQuotes === false ? {} : { quotes }),
       ...(options.seed === undefined ? {} : { seed: options.seed }),
     });
@@ -40,7 +42,7 @@ describe('PaperBroker persistence', () => {
     const resting = await first.submitOrder(order('buy', 5, limit(99)));
     const stopOrder = await first.submitOrder(order('sell', 5, stop(99.5), gtd(clock.now() + 60_000)));
     await first.disconnect();
-    assert.deepEqual(readdirSync(join(dir, 'nested')), ['paper-account.json'], 'no temp file left behind');
+    assert.deepEqual(readdirSync(join(dir, 'nested')).sort(), ['paper-account.json', 'paper-account.json.journal'], 'no temp file left behind');
 
     const second = await open();
     assert.deepEqual(second.getCashBalances(), { USD: 98_999.8, USDT: -6506.502002 });
@@ -81,14 +83,84 @@ describe('PaperBroker persistence', () => {
     assert.equal(saved.positions[0]?.quantity, '30000000000');
   });
 
-  it('the saved file already holds a fill when its update is delivered', async () => {
+  it('the saved file already holds a fill when its update is delivered (snapshot, then journal)', async () => {
     const b = await open();
-    let onDisk = '';
+    const onDisk: string[] = [];
     b.onOrderUpdate((u) => {
-      if (u.fill) onDisk = readFileSync(file, 'utf8');
+      if (u.fill) onDisk.push(JSON.stringify(readPaperAccount(file)?.state.fills.map((f) => f.fill_id)));
     });
     await b.submitOrder(order('buy', 1));
-    assert.match(onDisk, /"PF-1"/);
+    await b.submitOrder(order('buy', 2));
+    assert.deepEqual(onDisk, ['["PF-1"]', '["PF-1","PF-2"]']);
+    assert.ok(readFileSync(journalFile(file), 'utf8').includes('"PF-2"'), 'the second change is a journal line');
+  });
+
+  it('a change is one journal line; past the limit the journal folds into a new snapshot; the account reloads the same', async () => {
+    const b = await open({ journalLimitBytes: 8 * 1024 });
+    await b.submitOrder(order('buy', 1));
+    const snapshotSize = readFileSync(file).length;
+    await b.submitOrder(order('buy', 1, limit(99)));
+    assert.equal(readFileSync(file).length, snapshotSize, 'the snapshot is not rewritten for a change');
+    assert.equal(readFileSync(journalFile(file), 'utf8').split('\n').length - 1, 1);
+    const generations = new Set<number>();
+    for (let i = 0; i < 60; i++) {
+      await b.submitOrder(order(i % 2 ? 'sell' : 'buy', 1 + (i % 3)));
+      generations.add((JSON.parse(readFileSync(file, 'utf8')) as { generation: number }).generation);
+    }
+    assert.ok(generations.size >= 2, `the journal was folded into a new snapshot (generations ${[...generations].join(', ')})`);
+    const again = await open();
+    assert.deepEqual(again.getCashBalances(), b.getCashBalances());
+    assert.deepEqual(await again.getPositions(), await b.getPositions());
+    assert.deepEqual(await again.listOpenOrders(), await b.listOpenOrders());
+    assert.deepEqual(again.getFills(), b.getFills());
+    assert.deepEqual((await again.submitOrder(order('buy', 1))).order_id, 'P-63');
+  });
+
+  it('a torn last journal line (a crash while writing) is cut off; the account is the one before it', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1));
+    await b.submitOrder(order('buy', 2));
+    const whole = readFileSync(journalFile(file), 'utf8');
+    writeFileSync(journalFile(file), `${whole}{"generation":0,"cash":{"USD":"1`);
+    const again = await open();
+    assert.deepEqual(again.getCashBalances(), b.getCashBalances());
+    assert.equal(readFileSync(journalFile(file), 'utf8'), whole, 'the torn line was cut off');
+  });
+
+  it('a corrupt journal line is a clear error naming the file and line, and the files are left as they were', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1));
+    await b.submitOrder(order('buy', 2));
+    await b.submitOrder(order('buy', 3));
+    const lines = readFileSync(journalFile(file), 'utf8').split('\n');
+    lines[0] = '{"generation":0,"cash":{"USD":"abc"}}';
+    const corrupt = lines.join('\n');
+    writeFileSync(journalFile(file), corrupt);
+    const c = new PaperBroker({ clock, quotes, stateFile: file });
+    await assert.rejects(
+      c.connect(),
+      (e) => isBrokerError(e) && e.reason === 'INTERNAL' && e.message.includes(journalFile(file)) && /line 1 is not a paper account change/.test(e.message),
+    );
+    assert.equal(readFileSync(journalFile(file), 'utf8'), corrupt);
+  });
+
+  it('journal lines of an earlier snapshot (a crash between writing it and emptying the journal) are ignored', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1));
+    const stale = JSON.stringify({
+      generation: 7,
+      cash: { USD: '1' },
+      realized: {},
+      positions: [],
+      counters: { order: 99, fill: 99 },
+      orders: [],
+      removed: [],
+      fills: [],
+    });
+    writeFileSync(journalFile(file), `${stale}\n`);
+    const again = await open();
+    assert.deepEqual(again.getCashBalances(), b.getCashBalances());
+    assert.equal((await again.submitOrder(order('buy', 1))).order_id, 'P-2');
   });
 
   it('a corrupt or invalid file is a clear INTERNAL error naming the file and reset; the file is left as it was', async () => {
