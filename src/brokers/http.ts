@@ -282,7 +282,8 @@ export function keepAliveFetch(client: KeepAliveClient, options: KeepAliveFetchO
       },
       (e: unknown) => {
         const name = (e as Error).name;
-        if (name === 'AbortError' || name === 'TimeoutError') throw e;
+        // An abort rejects with the signal's own reason, whatever its name, as fetch does.
+        if (name === 'AbortError' || name === 'TimeoutError' || (init?.signal?.aborted === true && e === init.signal.reason)) throw e;
         throw new TypeError('fetch failed', { cause: e });
       },
     );
@@ -394,6 +395,8 @@ class WireResponse {
             },
             { highWaterMark: 0 },
           );
+    // Asked for after text()/json()/…: the stream comes spent (locked), as fetch's is.
+    if (this.used && this.stream !== null) this.stream.getReader();
     return this.stream;
   }
 
@@ -422,13 +425,17 @@ class WireResponse {
     return this.take().then((b) => new Response(new Uint8Array(b), { status: this.status, headers: type === null ? {} : { 'content-type': type } }).formData());
   }
   clone(): WireResponse {
-    if (this.used) throw new TypeError('Response.clone: Body has already been consumed.');
+    if (this.used || this.stream?.locked === true) throw new TypeError('Response.clone: Body has already been consumed.');
     return new WireResponse(this.url, this.status, this.rawHeaders, this.payload);
   }
 
   private take(): Promise<Buffer> {
-    if (this.used) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    // A null body (204, 205, 304, HEAD) is never used up: it reads as empty every time, as fetch's does.
+    if (this.payload === null) return Promise.resolve(Buffer.alloc(0));
+    if (this.used || this.stream?.locked === true) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     this.used = true;
-    return Promise.resolve(this.payload ?? Buffer.alloc(0));
+    // A stream handed out before is spent now (locked), as fetch's is.
+    this.stream?.getReader();
+    return Promise.resolve(this.payload);
   }
 }
