@@ -51,7 +51,7 @@ import {
 } from '../../orders/model';
 import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
-import { BrokerError } from '../errors';
+import { BrokerError, isBrokerError } from '../errors';
 import {
   ALPACA_CAPABILITIES,
   ALPACA_DATA_URL,
@@ -218,7 +218,16 @@ export class AlpacaBroker implements BrokerApi {
     if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal);
     const cryptoTick = isCryptoSymbol(order.symbol) ? (await this.getInstrument(order.symbol)).tickSize : undefined;
     const body = toAlpacaOrder(order, cryptoTick);
-    const raw = await this.request('submit', () => client.trading.orders.postOrderRaw({ postOrderRequest: toSdkOrder(body) }));
+    let raw: unknown;
+    try {
+      raw = await this.request('submit', () => client.trading.orders.postOrderRaw({ postOrderRequest: toSdkOrder(body) }));
+    } catch (e) {
+      // Alpaca answered and refused the order itself (buying power, its own rules): a rejected order,
+      // as the other venues report it, not a failure to reach the venue.
+      if (isBrokerError(e) && !e.outcomeUnknown && (e.reason === 'INSUFFICIENT_FUNDS' || e.reason === 'INVALID_ORDER') && e.venueCode !== undefined)
+        return this.rejected(order, e);
+      throw e;
+    }
     try {
       return this.observe(raw);
     } catch (e) {
@@ -369,6 +378,29 @@ export class AlpacaBroker implements BrokerApi {
         this.finalsKept--;
       }
     }
+  }
+
+  /** The order Alpaca refused, as a rejected order with Alpaca's reason (Alpaca made no order of it). */
+  private rejected(order: PlacedOrderRequest, e: BrokerError): OrderResponse {
+    const now = (this.options.clock ?? systemClock).now();
+    const response: OrderResponse = {
+      order_id: `rejected:${order.client_order_id}`,
+      client_order_id: order.client_order_id,
+      symbol: order.symbol,
+      side: order.side,
+      order_type: order.order_type,
+      time_in_force: order.time_in_force,
+      quantity: order.quantity,
+      status: { status: 'rejected', reason: `${e.reason}: ${e.message}` },
+      filled_price: null,
+      filled_quantity: null,
+      commission: null,
+      timestamp: now,
+      created_at: now,
+      fills: [],
+    };
+    this.emit({ order: response });
+    return response;
   }
 
   private emit(update: OrderUpdate): void {

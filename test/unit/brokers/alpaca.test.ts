@@ -207,16 +207,21 @@ describe('Alpaca adapter against the fake Alpaca', () => {
 
   it("returns the venue's rejection with its reason (403 insufficient buying power → INSUFFICIENT_FUNDS), nothing placed", async () => {
     const o = order({ type: 'market' }, { type: 'GTC' }, { quantity: 10_000 });
-    const e = await rejects(broker.submitOrder(o), (err) => {
-      assert.equal(err.reason, 'INSUFFICIENT_FUNDS');
-      assert.equal(err.outcomeUnknown, false);
-      assert.equal(err.retryable, false);
-      assert.equal(err.venueCode, 40310000);
-    });
-    assert.match(e.message, /insufficient buying power/);
+    const updates: string[] = [];
+    const sub = broker.onOrderUpdate((u) => updates.push(`${u.order.client_order_id} ${u.order.status.status}`));
+    const rejected = await broker.submitOrder(o);
+    sub.dispose();
+    assert.equal(rejected.status.status, 'rejected');
+    assert.ok(
+      rejected.status.status === 'rejected' && /^INSUFFICIENT_FUNDS: .*insufficient buying power/.test(rejected.status.reason),
+      JSON.stringify(rejected.status),
+    );
+    assert.equal(rejected.client_order_id, o.client_order_id);
+    assert.deepEqual(updates, [`${o.client_order_id} rejected`]);
     assert.equal(fake.ordersWithClientId(o.client_order_id), 0);
     fake.injectNext({ kind: 'reject', reason: 'insufficient qty available for order' });
-    await rejects(broker.submitOrder(order({ type: 'market' })), (err) => assert.equal(err.reason, 'INSUFFICIENT_FUNDS'));
+    const again = await broker.submitOrder(order({ type: 'market' }));
+    assert.ok(again.status.status === 'rejected' && again.status.reason.startsWith('INSUFFICIENT_FUNDS'), JSON.stringify(again.status));
   });
 
   it('refuses GTD, IOC/FOK stops, crypto stops, fractional shares and sub-penny prices before sending', async () => {
