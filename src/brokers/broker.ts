@@ -27,6 +27,11 @@ export interface Disposable {
   dispose(): void;
 }
 
+/** What a caller knows of an order it looks up by client order id. */
+export interface OrderLookupHint {
+  readonly symbol?: string;
+}
+
 export interface BrokerApi {
   readonly id: string;
   readonly displayName: string;
@@ -41,8 +46,11 @@ export interface BrokerApi {
   submitOrder(order: PlacedOrderRequest): Promise<OrderResponse>;
   cancelOrder(orderId: string): Promise<void>;
   getOrderStatus(orderId: string): Promise<OrderResponse>;
-  /** Looks an order up by the id we gave it; `undefined` when the venue never saw it. */
-  getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined>;
+  /**
+   * Looks an order up by the id we gave it; `undefined` when the venue never saw it. `hint` is what the
+   * caller knows of the order (its symbol), for venues that cannot look an id up without it (Binance).
+   */
+  getOrderByClientId(clientOrderId: string, hint?: OrderLookupHint): Promise<OrderResponse | undefined>;
   listOpenOrders(): Promise<OrderResponse[]>;
   getAccountInfo(): Promise<AccountInfo>;
   getPositions(): Promise<Position[]>;
@@ -104,7 +112,7 @@ export function delegatingBroker(inner: BrokerApi, overrides: Partial<Pick<Broke
     submitOrder: (o) => inner.submitOrder(o),
     cancelOrder: (id) => inner.cancelOrder(id),
     getOrderStatus: (id) => inner.getOrderStatus(id),
-    getOrderByClientId: (id) => inner.getOrderByClientId(id),
+    getOrderByClientId: (id, hint) => inner.getOrderByClientId(id, hint),
     listOpenOrders: () => inner.listOpenOrders(),
     getAccountInfo: () => inner.getAccountInfo(),
     getPositions: () => inner.getPositions(),

@@ -365,13 +365,13 @@ export class ExecutionEngine {
     let found: OrderResponse | undefined;
     try {
       if (!broker.isConnected()) await broker.connect();
-      found = await broker.getOrderByClientId(clientOrderId);
+      found = await broker.getOrderByClientId(clientOrderId, { symbol: record.request.symbol });
     } catch (e) {
       if (!isBrokerError(e)) throw e;
       if (e.reason === 'NOT_CONNECTED') {
         try {
           await broker.connect();
-          found = await broker.getOrderByClientId(clientOrderId);
+          found = await broker.getOrderByClientId(clientOrderId, { symbol: record.request.symbol });
         } catch (again) {
           this.venueError(record.venue, 'getOrderByClientId', again);
           return this.orders.get(clientOrderId);

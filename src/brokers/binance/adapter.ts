@@ -53,7 +53,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
+import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderLookupHint, type OrderUpdate } from '../broker';
 import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
 import {
@@ -377,9 +377,11 @@ export class BinanceBroker implements BrokerApi {
     return response;
   }
 
-  async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
+  async getOrderByClientId(clientOrderId: string, hint?: OrderLookupHint): Promise<OrderResponse | undefined> {
     this.connected();
-    const symbol = this.sent.get(clientOrderId)?.symbol;
+    // Binance looks a client id up within one symbol: the one this session sent it for, or the caller's
+    // (the engine knows it for orders placed before a restart).
+    const symbol = this.sent.get(clientOrderId)?.symbol ?? hint?.symbol;
     if (symbol !== undefined) return this.findByClientId(clientOrderId, this.market(symbol));
     const open = (await this.listOpenOrders()).find((o) => o.client_order_id === clientOrderId);
     if (open) return open;
@@ -391,7 +393,7 @@ export class BinanceBroker implements BrokerApi {
     if (candidates.length > 0) return undefined;
     throw new BrokerError(
       'ORDER_NOT_FOUND',
-      `client order id ${clientOrderId} is not among Binance's open orders, and Binance needs its symbol to look further; this session did not send it (set lookupSymbols to search)`,
+      `client order id ${clientOrderId} is not among Binance's open orders, and Binance needs its symbol to look further; this session did not send it (pass its symbol, or set lookupSymbols to search)`,
     );
   }
 

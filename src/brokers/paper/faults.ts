@@ -27,7 +27,7 @@
  */
 import { systemClock, type Clock } from '../../common/clock';
 import type { AccountInfo, InstrumentRules, OrderResponse, PlacedOrderRequest, Position, Quote } from '../../orders/model';
-import type { BrokerApi, BrokerCapabilities, BrokerEnvironment, Disposable, OrderUpdate } from '../broker';
+import type { BrokerApi, BrokerCapabilities, BrokerEnvironment, Disposable, OrderLookupHint, OrderUpdate } from '../broker';
 import { BrokerError } from '../errors';
 
 export type FaultKind = 'reject' | 'errorBeforeSend' | 'timeoutAfterAccept' | 'disconnectMidFill' | 'duplicateAck' | 'outOfOrderAck';
@@ -244,10 +244,10 @@ export class FaultInjectingBroker implements BrokerApi {
     });
   }
 
-  async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
+  async getOrderByClientId(clientOrderId: string, hint?: OrderLookupHint): Promise<OrderResponse | undefined> {
     return this.call(async () => {
       const refused = this.rejected.get(clientOrderId);
-      return refused ? structuredClone(refused) : this.inner.getOrderByClientId(clientOrderId);
+      return refused ? structuredClone(refused) : this.inner.getOrderByClientId(clientOrderId, hint);
     });
   }
 

@@ -173,6 +173,22 @@ describe('Binance adapter against the fake Binance', () => {
     await searching.disconnect();
   });
 
+  it('after a restart, finds an order it sent earlier by client order id with the symbol the caller knows', async () => {
+    const sent = order({ type: 'limit', price: 29500 });
+    const res = await broker.submitOrder(sent);
+    await broker.cancelOrder(res.order_id); // no longer open: only a look-up within its symbol finds it
+    const restarted = brokerFor(fake);
+    await restarted.connect();
+    try {
+      assert.equal((await rejection(restarted.getOrderByClientId(sent.client_order_id))).reason, 'ORDER_NOT_FOUND');
+      const found = await restarted.getOrderByClientId(sent.client_order_id, { symbol: 'BTCUSDT' });
+      assert.deepEqual([found?.order_id, found?.status.status], [res.order_id, 'cancelled']);
+      assert.equal(await restarted.getOrderByClientId('never-sent', { symbol: 'BTCUSDT' }), undefined);
+    } finally {
+      await restarted.disconnect();
+    }
+  });
+
   it('reports the account: USDT cash, buying power, and non-USDT balances as positions', async () => {
     const account = await broker.getAccountInfo();
     assert.equal(account.currency, 'USDT');

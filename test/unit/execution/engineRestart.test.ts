@@ -1,0 +1,95 @@
+/**
+ * An engine restarted on the same state (working orders file, audit log) against a venue that kept
+ * trading meanwhile: its own orders are reconciled by client order id, not taken for external ones.
+ * Binance is the hard case: it looks a client id up only within a symbol, which the new session did
+ * not send, so the engine passes the symbol it saved with the order.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BinanceBroker } from '../../../src/brokers/binance/adapter';
+import { staticCredentials } from '../../../src/brokers/credentials';
+import { systemClock } from '../../../src/common/clock';
+import { AuditLog } from '../../../src/execution/audit/auditLog';
+import { ExecutionEngine } from '../../../src/execution/engine';
+import type { EngineEvent } from '../../../src/execution/events';
+import { startFakeBinance, type FakeBinance } from '../../fakes/binance/server';
+
+const LIMITS = { maxOrderQuantity: 1e9, maxPositionQuantity: 1e9, maxOrderNotional: 1e9, priceCollarBps: 5000, maxOpenOrders: 100 };
+
+describe('ExecutionEngine restarted on its saved working orders', function () {
+  this.timeout(20_000);
+  let fake: FakeBinance;
+  let dir: string;
+  beforeEach(async () => {
+    fake = await startFakeBinance();
+    dir = mkdtempSync(join(tmpdir(), 'sptrader-restart-'));
+  });
+  afterEach(async () => {
+    await fake.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const session = async (): Promise<{ engine: ExecutionEngine; broker: BinanceBroker; log: AuditLog; events: EngineEvent[] }> => {
+    const broker = new BinanceBroker({
+      environment: 'testnet',
+      baseUrl: fake.url,
+      credentials: staticCredentials({ 'binance.apiKey': fake.apiKey, 'binance.secret': fake.secret }),
+      pollIntervalMs: 0,
+      enableRateLimit: false,
+    });
+    const { log } = await AuditLog.open(join(dir, 'audit'), { clock: systemClock });
+    const engine = new ExecutionEngine({
+      clock: systemClock,
+      brokers: { binance: broker },
+      audit: log,
+      limits: LIMITS,
+      ordersFile: join(dir, 'working-orders.json'),
+    });
+    const events: EngineEvent[] = [];
+    engine.subscribe((e) => events.push(e));
+    return { engine, broker, log, events };
+  };
+
+  const close = async (s: { engine: ExecutionEngine; broker: BinanceBroker; log: AuditLog }): Promise<void> => {
+    await s.engine.close();
+    await s.log.close();
+    await s.broker.disconnect();
+  };
+
+  it('finds its resting Binance order filled while it was away, by client order id and symbol, and does not call it external', async () => {
+    const first = await session();
+    await first.engine.connect('binance');
+    const placed = await first.engine.submitOrder(
+      {
+        symbol: 'BTCUSDT',
+        side: 'buy',
+        quantity: 0.001,
+        order_type: { type: 'limit', price: 29000 },
+        time_in_force: { type: 'GTC' },
+        metadata: {},
+        client_order_id: 'restart-1',
+      },
+      'binance',
+    );
+    assert.equal(placed.order.state, 'ACCEPTED');
+    await close(first);
+
+    fake.setQuote('BTCUSDT', 28990, 28995); // the market comes down to the resting buy while no session runs
+
+    const second = await session();
+    assert.equal(second.engine.getOrder('restart-1')?.state, 'ACCEPTED', 'the working order came back from the file');
+    await second.engine.connect('binance');
+    const after = second.engine.getOrder('restart-1');
+    assert.equal(after?.state, 'FILLED');
+    assert.equal(after?.venueOrderId, placed.order.venueOrderId);
+    assert.deepEqual(
+      second.events.filter((e) => e.type === 'ExternalOrderFound' || e.type === 'VenueError').map((e) => e.type),
+      [],
+    );
+    assert.ok(second.events.some((e) => e.type === 'OrderFilled' && e.clientOrderId === 'restart-1'));
+    assert.equal(second.engine.workingOrders().length, 0);
+    await close(second);
+  });
+});
