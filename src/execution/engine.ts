@@ -150,7 +150,7 @@ export class ExecutionEngine {
   private readonly byVenueId = new Map<string, string>();
   /** Signed positions per venue and symbol, in 10^-10 units: the venue's at reconcile plus every fill since. */
   private readonly positions = new Map<string, Map<string, bigint>>();
-  private readonly external = new Map<string, OrderResponse>();
+  private readonly external = new Map<string, { readonly venue: string; readonly order: OrderResponse }>();
   private readonly lanes = new Map<string, Lane>();
   private readonly instruments = new Map<string, InstrumentRules>();
   /** Each venue's update subscription, by broker profile id, so a removed venue stops reporting. */
@@ -234,7 +234,8 @@ export class ExecutionEngine {
     return [...this.orders.values()];
   }
 
-  externalOrders(): OrderResponse[] {
+  /** Open orders at connected venues that the engine did not place, each with the venue (broker profile id) it is at. */
+  externalOrders(): Array<{ readonly venue: string; readonly order: OrderResponse }> {
     return [...this.external.values()];
   }
 
@@ -333,7 +334,7 @@ export class ExecutionEngine {
     for (const o of open) {
       if (this.orders.has(o.client_order_id)) continue;
       if (!this.external.has(`${venue}:${o.order_id}`)) {
-        this.external.set(`${venue}:${o.order_id}`, o);
+        this.external.set(`${venue}:${o.order_id}`, { venue, order: o });
         this.record('ExternalOrderFound', { at: this.clock.now(), venue, order: o });
       }
     }
@@ -841,7 +842,7 @@ export class ExecutionEngine {
     if (!record || record.venue !== venue) {
       const key = `${venue}:${response.order_id}`;
       if (!isFinalStatus(response.status) && !this.external.has(key)) {
-        this.external.set(key, response);
+        this.external.set(key, { venue, order: response });
         this.record('ExternalOrderFound', { at: this.clock.now(), venue, order: response });
       } else if (isFinalStatus(response.status)) {
         this.external.delete(key);

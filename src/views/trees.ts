@@ -148,14 +148,9 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
     const session = this.container.openSession;
     if (!session) return [];
     const { engine } = session;
-    const external = engine.externalOrders().map((order): OrderNode => ({ kind: 'external', venue: venueOfExternal(engine, order), order }));
+    const external = engine.externalOrders().map(({ venue, order }): OrderNode => ({ kind: 'external', venue, order }));
     return [...engine.workingOrders().map((record): OrderNode => ({ kind: 'order', record })), ...external];
   }
-}
-
-function venueOfExternal(engine: { status(): { venues: Array<{ id: string }> } }, _order: OrderResponse): string {
-  // External orders are keyed by venue inside the engine but not labelled; one venue is connected today.
-  return engine.status().venues[0]?.id ?? 'paper';
 }
 
 export class ProfilesTree extends RefreshingTree<ProfileNode> {

@@ -35,6 +35,21 @@ describe('ExecutionEngine addBroker / removeBroker', function () {
     );
   });
 
+  it('reports each external order with the venue it is at, not the first venue', async () => {
+    rig.engine.addBroker('paper2', second);
+    await rig.engine.connect('paper2');
+    await second.submitOrder(order('sell', 5, limit(120)));
+    await rig.engine.reconcile('paper2');
+    await rig.engine.reconcile('paper');
+    const external = rig.engine.externalOrders();
+    assert.deepEqual(
+      external.map((e) => [e.venue, e.order.side, e.order.quantity]),
+      [['paper2', 'sell', 5]],
+    );
+    rig.engine.removeBroker('paper2');
+    assert.deepEqual(rig.engine.externalOrders(), [], "a removed venue's external orders go with it");
+  });
+
   it('refuses a second venue under an id already registered', () => {
     assert.throws(
       () => rig.engine.addBroker('paper', second),
