@@ -191,28 +191,39 @@ export class Container {
         clock: systemClock,
         brokers: { paper: this.paperBroker },
         settings: this.riskSettings(),
+        purpose: 'the SPtrader VS Code extension',
       });
-      const r = session.recovery;
-      if (r.tornTailRemoved) this.log.warn(`Audit log: a torn last line (${r.tornTailBytes} bytes) left by a crash was removed`);
-      if (!r.verified) {
-        this.log.error(`Audit log at ${session.audit.dir} does not verify: ${r.problemCount} problems`);
-        void vscode.window.showErrorMessage(`SPtrader: the audit log does not verify (${r.problemCount} problems). Run "SPtrader: Verify Audit Log".`);
+      try {
+        await this.started(session);
+      } catch (e) {
+        // Half-opened: give the state directory back, so that a later command (or another window) can open it.
+        await session.close().catch(() => undefined);
+        throw e;
       }
-      session.engine.subscribe((e) => {
-        if (e.type === 'TradingStateChanged') this.log.warn(`Trading ${e.from} → ${e.to}: ${e.reason}`);
-        else if (e.type === 'OrderDenied') this.log.info(`${e.clientOrderId} denied: ${e.code}: ${e.reason}`);
-        else if (e.type === 'VenueError') this.log.error(`${e.venue} ${e.operation}: ${e.reason}: ${e.message}`);
-        else if (e.type === 'ExternalOrderFound')
-          this.log.info(`External order at ${e.venue}: ${e.order.client_order_id} (${e.order.symbol}); not placed by SPtrader, left alone`);
-        this.engineEvents.fire(e);
-      });
-      await session.engine.connect('paper');
       this.openedSession = session;
       this.sessionOpened.fire(session);
       return session;
     })();
     this.session.catch(() => (this.session = undefined));
     return this.session;
+  }
+
+  private async started(session: TradingSession): Promise<void> {
+    const r = session.recovery;
+    if (r.tornTailRemoved) this.log.warn(`Audit log: a torn last line (${r.tornTailBytes} bytes) left by a crash was removed`);
+    if (!r.verified) {
+      this.log.error(`Audit log at ${session.audit.dir} does not verify: ${r.problemCount} problems`);
+      void vscode.window.showErrorMessage(`SPtrader: the audit log does not verify (${r.problemCount} problems). Run "SPtrader: Verify Audit Log".`);
+    }
+    session.engine.subscribe((e) => {
+      if (e.type === 'TradingStateChanged') this.log.warn(`Trading ${e.from} → ${e.to}: ${e.reason}`);
+      else if (e.type === 'OrderDenied') this.log.info(`${e.clientOrderId} denied: ${e.code}: ${e.reason}`);
+      else if (e.type === 'VenueError') this.log.error(`${e.venue} ${e.operation}: ${e.reason}: ${e.message}`);
+      else if (e.type === 'ExternalOrderFound')
+        this.log.info(`External order at ${e.venue}: ${e.order.client_order_id} (${e.order.symbol}); not placed by SPtrader, left alone`);
+      this.engineEvents.fire(e);
+    });
+    await session.engine.connect('paper');
   }
 
   /** Risk limits and circuit breaker from settings, validated; a bad value is reported and the defaults are kept. */
@@ -251,7 +262,8 @@ export class Container {
   }
 
   async dispose(): Promise<void> {
-    if (this.session) await (await this.session).close();
+    const session = await this.session?.catch(() => undefined);
+    if (session) await session.close();
     await Promise.allSettled([...this.venues.values()].map((b) => b.disconnect()));
     await this.paperBroker.disconnect();
   }

@@ -15,6 +15,7 @@ import { formatOutcome } from '../execution/formatOutcome';
 import { isBrokerError } from '../brokers/errors';
 import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
 import { describeOrderType, describeStatus, describeTimeInForce } from '../orders/model';
+import { acquireStateDirLock, StateDirBusyError } from '../common/stateLock';
 import { loadRiskSettings, openTradingSession, SettingsError, type RiskSettings, type TradingSession } from '../execution/session';
 import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf } from '../execution/orderState';
@@ -93,6 +94,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sptrader: ${(e as Error).message}\n\n${USAGE}`);
       return 2;
     }
+    if (e instanceof StateDirBusyError) {
+      // Nothing was read, written or sent: another process owns the state directory.
+      process.stderr.write(`sptrader: ${e.message}\n`);
+      return 5;
+    }
     throw e;
   }
 }
@@ -135,7 +141,7 @@ async function testOrderCommand(args: string[]): Promise<number> {
 
   const started = monotonicMs();
   const broker = values.broker === undefined || values.broker === 'paper' ? openPaperBroker(stateDir) : openBroker(values, stateDir);
-  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings });
+  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings, purpose: 'sptrader CLI' });
   reportRecovery(trading);
   let session: PythonSession | undefined;
   let outcome: TestOrderOutcome;
@@ -213,7 +219,7 @@ async function tradingCommand(command: 'halt' | 'resume' | 'status', args: strin
   const stateDir = resolve(values['state-dir'] ?? '.sptrader');
   const settings = riskSettings(stateDir, values.limits);
   const broker = openPaperBroker(stateDir);
-  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings });
+  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings, purpose: 'sptrader CLI' });
   reportRecovery(trading);
   try {
     const engine = trading.engine;
@@ -296,7 +302,9 @@ function openPaperBroker(stateDir: string): PaperBroker {
 
 async function accountCommand(command: 'positions' | 'account' | 'orders', args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' } } });
-  const broker = openPaperBroker(resolve(values['state-dir'] ?? '.sptrader'));
+  const stateDir = resolve(values['state-dir'] ?? '.sptrader');
+  const lock = acquireStateDirLock(stateDir, `sptrader ${command}`);
+  const broker = openPaperBroker(stateDir);
   try {
     await broker.connect();
     const data = command === 'positions' ? await broker.getPositions() : command === 'orders' ? await broker.listOpenOrders() : await broker.getAccountInfo();
@@ -341,6 +349,7 @@ async function accountCommand(command: 'positions' | 'account' | 'orders', args:
     throw e;
   } finally {
     await broker.disconnect();
+    lock.release();
   }
 }
 

@@ -30,6 +30,7 @@ import { instrumentKey } from '../brokers/paper/instruments';
 import type { InstrumentRules } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentBatchRequest, ComponentBatchResult } from '../python/runner';
+import { acquireStateDirLock } from '../common/stateLock';
 import { AuditLog } from './audit/auditLog';
 import { ExecutionEngine } from './engine';
 import { submitOrderCommand, type EngineEvent } from './events';
@@ -211,7 +212,15 @@ export function replayLimits(overrides: Partial<RiskLimits> = {}): RiskLimits {
 }
 
 async function defaultEngine(context: ReplayEngineContext): Promise<ReplayEngine> {
-  const { log } = await AuditLog.open(join(context.stateDir, 'audit'), { clock: context.clock });
+  // Its audit log is one writer's, like any other in a state directory.
+  const lock = acquireStateDirLock(context.stateDir, 'sptrader replay');
+  let log: AuditLog;
+  try {
+    ({ log } = await AuditLog.open(join(context.stateDir, 'audit'), { clock: context.clock }));
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const engine = new ExecutionEngine({
     clock: context.clock,
     brokers: { [context.broker.id]: context.broker },
@@ -224,8 +233,12 @@ async function defaultEngine(context: ReplayEngineContext): Promise<ReplayEngine
     engine,
     auditDir: log.dir,
     async close() {
-      await engine.close();
-      await log.close();
+      try {
+        await engine.close();
+        await log.close();
+      } finally {
+        lock.release();
+      }
     },
   };
 }

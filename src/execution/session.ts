@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
+import { acquireStateDirLock } from '../common/stateLock';
 import { AuditLog, type RecoveryReport } from './audit/auditLog';
 import { ExecutionEngine } from './engine';
 import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from './risk';
@@ -73,25 +74,46 @@ export async function openTradingSession(options: {
   brokers: Record<string, BrokerApi>;
   settings: RiskSettings;
   queueCapacity?: number;
+  /** Who holds the state directory, shown to a second process that finds it busy. */
+  purpose?: string;
 }): Promise<TradingSession> {
-  const { log, recovery } = await AuditLog.open(join(options.stateDir, 'audit'), { clock: options.clock });
-  const engine = new ExecutionEngine({
-    clock: options.clock,
-    brokers: options.brokers,
-    audit: log,
-    limits: options.settings.limits,
-    circuitBreaker: options.settings.circuitBreaker,
-    tradingStateFile: join(options.stateDir, 'trading-state.json'),
-    ordersFile: join(options.stateDir, 'working-orders.json'),
-    queueCapacity: options.queueCapacity,
-  });
+  // Throws StateDirBusyError when another process trades from this directory.
+  const lock = acquireStateDirLock(options.stateDir, options.purpose ?? 'SPtrader');
+  let log: AuditLog;
+  let recovery: RecoveryReport;
+  let engine: ExecutionEngine;
+  try {
+    ({ log, recovery } = await AuditLog.open(join(options.stateDir, 'audit'), { clock: options.clock }));
+    try {
+      engine = new ExecutionEngine({
+        clock: options.clock,
+        brokers: options.brokers,
+        audit: log,
+        limits: options.settings.limits,
+        circuitBreaker: options.settings.circuitBreaker,
+        tradingStateFile: join(options.stateDir, 'trading-state.json'),
+        ordersFile: join(options.stateDir, 'working-orders.json'),
+        queueCapacity: options.queueCapacity,
+      });
+    } catch (e) {
+      await log.close();
+      throw e;
+    }
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   return {
     engine,
     audit: log,
     recovery,
     async close() {
-      await engine.close();
-      await log.close();
+      try {
+        await engine.close();
+        await log.close();
+      } finally {
+        lock.release();
+      }
     },
   };
 }
