@@ -1,7 +1,8 @@
 /**
  * `sptrader`: the same core as the editor, from a terminal.
  * Exit codes: 0 the order reached the venue (or the component chose not to trade), 1 component or
- * validation error, 2 usage error, 3 denied before sending, 4 broker error.
+ * validation error, 2 usage error, 3 denied before sending, 4 broker error, 5 the state directory is
+ * in use by another SPtrader process.
  */
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
