@@ -53,6 +53,8 @@ const number = (n: number, digits = 6): string => n.toLocaleString('en-US', { ma
 const signedMoney = (n: number): string => `${n > 0 ? '+' : ''}${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 export class PositionsTree extends RefreshingTree<PositionNode> {
+  private openError: string | undefined;
+
   constructor(private readonly container: Container) {
     super();
   }
@@ -98,10 +100,17 @@ export class PositionsTree extends RefreshingTree<PositionNode> {
     if (node.kind !== 'venue') return [];
     const broker = this.container.brokers.get(node.venue);
     if (!broker) return [];
-    if (!broker.isConnected()) {
+    if (broker.isConnected()) this.openError = undefined;
+    else {
+      // The engine could not open (another window or sptrader process holds its state, say): say why.
+      if (this.openError !== undefined) return [{ kind: 'message', text: this.openError }];
       void this.container.trading().then(
         () => this.refresh(),
-        () => undefined,
+        (e: unknown) => {
+          // Kept until the engine opens (any SPtrader command tries again), not retried on every refresh.
+          this.openError = `Not connected: ${e instanceof Error ? e.message : String(e)}`;
+          this.refresh();
+        },
       );
       return [{ kind: 'message', text: 'Connecting…' }];
     }
