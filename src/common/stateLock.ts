@@ -33,7 +33,7 @@ export class StateDirBusyError extends Error {
         holder ? ` (${holder.purpose}, pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})` : ''
       }: one process at a time may trade from a state directory, or its audit log and paper account would fork. ` +
         `Finish or close that one (another VS Code window, or an sptrader command), or use another --state-dir. ` +
-        `If no such process is running, delete ${join(dir, 'lock')}.`,
+        `If no such process is running, delete ${join(dir, 'lock')} (and ${join(dir, 'lock.takeover')} if it is there).`,
     );
   }
 }
@@ -45,7 +45,7 @@ export interface StateDirLock {
 }
 
 const held = new Map<string, { count: number; path: string }>();
-// A takeover that crashed leaves its marker; one older than this is ignored.
+// An unreadable lock younger than this may be a holder still writing it.
 const STALE_TAKEOVER_MS = 10_000;
 
 export function acquireStateDirLock(dir: string, purpose: string): StateDirLock {
@@ -116,7 +116,9 @@ function readHolder(path: string): LockHolder | undefined {
 
 function isStale(holder: LockHolder): boolean {
   if (holder.host !== hostname()) return false; // another machine's process cannot be checked: never taken over
-  if (holder.pid === process.pid) return false;
+  // Asked only for a lock this process does not hold: one with our pid is a dead earlier process's
+  // (a container that starts every run as the same pid, say).
+  if (holder.pid === process.pid) return true;
   try {
     process.kill(holder.pid, 0);
     return false;
@@ -138,18 +140,23 @@ function takeOver(path: string, seen: LockHolder | undefined, me: LockHolder): b
       return tryCreate(path, me);
     }
   }
+  // Someone else is taking over now, or a takeover crashed (then its marker stays, and the error says to
+  // delete it): a marker is never removed by another process, which could remove a live one.
   const marker = `${path}.takeover`;
-  try {
-    if (Date.now() - statSync(marker).mtimeMs > STALE_TAKEOVER_MS) rmSync(marker, { force: true });
-  } catch {
-    // no marker
-  }
   if (!tryCreate(marker, me)) return false;
   try {
     // Under the marker no one else replaces the lock: look again, then replace it if it is still the stale one.
     const now = readHolder(path);
-    const same = now?.pid === seen?.pid && now?.since === seen?.since && now?.host === seen?.host;
-    if (now !== undefined && (!same || !isStale(now))) return false;
+    if (now === undefined) {
+      try {
+        if (Date.now() - statSync(path).mtimeMs < STALE_TAKEOVER_MS) return false; // a holder still writing it
+      } catch {
+        // gone meanwhile: ours to create
+      }
+    } else {
+      const same = now.pid === seen?.pid && now.since === seen.since && now.host === seen.host;
+      if (!same || !isStale(now)) return false;
+    }
     rmSync(path, { force: true });
     return tryCreate(path, me);
   } finally {

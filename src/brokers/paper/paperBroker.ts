@@ -166,9 +166,10 @@ export class PaperBroker implements BrokerApi {
   private readonly changed = new Set<LiveOrder>();
   private removedIds: string[] = [];
   private newFills: Fill[] = [];
-  /** The account file's snapshot generation, whether this account has one yet, and its journal's size. */
+  /** The account file's snapshot generation, whether a snapshot is on disk, whether the next save must write one, and the journal's size. */
   private generation = 0;
-  private snapshotSaved = false;
+  private snapshotOnDisk = false;
+  private needSnapshot = true;
   private journalBytes = 0;
   private reserveCache = new Map<string, bigint>();
   private finalHead = 0;
@@ -198,7 +199,8 @@ export class PaperBroker implements BrokerApi {
       if (saved) {
         this.restore(saved.state);
         this.generation = saved.state.generation ?? 0;
-        this.snapshotSaved = true;
+        this.snapshotOnDisk = true;
+        this.needSnapshot = false;
         this.journalBytes = saved.journalBytes;
       }
     }
@@ -223,7 +225,8 @@ export class PaperBroker implements BrokerApi {
   /** Starts the account afresh: starting cash, no positions, no orders, counters at zero; deletes the account file. */
   reset(): void {
     this.resetInMemory();
-    this.snapshotSaved = false;
+    this.snapshotOnDisk = false;
+    this.needSnapshot = true;
     this.journalBytes = 0;
     if (this.stateFile) deletePaperState(this.stateFile);
   }
@@ -930,21 +933,31 @@ export class PaperBroker implements BrokerApi {
     this.changed.clear();
     this.removedIds = [];
     this.newFills = [];
-    if (this.snapshotSaved && this.journalBytes < (this.options.journalLimitBytes ?? JOURNAL_LIMIT_BYTES)) {
-      this.journalBytes += appendPaperJournal(this.stateFile, {
-        generation: this.generation,
-        ...this.books(),
-        // An order made and trimmed within one change is not kept.
-        orders: changed.filter((o) => this.orders.get(o.response.order_id) === o),
-        removed,
-        fills,
-      });
+    // A failed save leaves the next one to write a whole snapshot: a journal line carries only its own
+    // change, so one that never reached the disk would otherwise be missing for good.
+    if (!this.needSnapshot && this.journalBytes < (this.options.journalLimitBytes ?? JOURNAL_LIMIT_BYTES)) {
+      try {
+        this.journalBytes += appendPaperJournal(this.stateFile, {
+          generation: this.generation,
+          ...this.books(),
+          // An order made and trimmed within one change is not kept.
+          orders: changed.filter((o) => this.orders.get(o.response.order_id) === o),
+          removed,
+          fills,
+        });
+      } catch (e) {
+        this.needSnapshot = true;
+        throw e;
+      }
       return;
     }
-    const generation = this.snapshotSaved ? this.generation + 1 : this.generation;
+    // A new snapshot is always a new generation, so no journal line written before it applies to it.
+    const generation = this.snapshotOnDisk ? this.generation + 1 : this.generation;
+    this.needSnapshot = true;
     writePaperState(this.stateFile, this.snapshot(generation));
     this.generation = generation;
-    this.snapshotSaved = true;
+    this.snapshotOnDisk = true;
+    this.needSnapshot = false;
     this.journalBytes = 0;
   }
 
@@ -991,9 +1004,14 @@ export class PaperBroker implements BrokerApi {
       if (!isFinalStatus(o.response.status)) {
         this.open.set(o.response.order_id, live);
         this.trackOpen(live, 0);
-      } else this.finalQueue.push(o.response.order_id);
+      }
       this.byClientId.set(o.response.client_order_id, o.response.order_id);
     }
+    // Oldest to become final first (a final order's timestamp is when it became final), as trimming expects.
+    this.finalQueue = state.orders
+      .filter((o) => isFinalStatus(o.response.status))
+      .sort((a, b) => a.response.timestamp - b.response.timestamp || seqOf(a.response.order_id) - seqOf(b.response.order_id))
+      .map((o) => o.response.order_id);
     this.fills = state.fills;
     for (const live of this.open.values()) this.reindex(live);
     // The saved market comes back with the account unless the caller chose another feed or seed.

@@ -71,6 +71,13 @@ describe('state directory lock', function () {
     mine.release();
   });
 
+  it('takes over a lock left with its own pid by a dead earlier run (containers reuse pids)', () => {
+    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: 0, purpose: 'a run that crashed' }));
+    const mine = acquireStateDirLock(dir, 'this run');
+    assert.equal((JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as { purpose: string }).purpose, 'this run');
+    mine.release();
+  });
+
   it("never takes over another machine's lock (a shared folder): its process cannot be checked", () => {
     writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: 1, host: `${hostname()}-elsewhere`, since: 0, purpose: 'elsewhere' }));
     assert.throws(() => acquireStateDirLock(dir, 'me'), StateDirBusyError);

@@ -1,6 +1,6 @@
 /** The paper account on disk: atomic, validated, reloaded whole, never silently replaced. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBrokerError } from '../../../src/brokers/errors';
@@ -142,6 +142,22 @@ describe('PaperBroker persistence', () => {
       (e) => isBrokerError(e) && e.reason === 'INTERNAL' && e.message.includes(journalFile(file)) && /line 1 is not a paper account change/.test(e.message),
     );
     assert.equal(readFileSync(journalFile(file), 'utf8'), corrupt);
+  });
+
+  it('a change that could not be journalled is not lost: the next change writes a whole snapshot', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1));
+    mkdirSync(journalFile(file)); // the journal cannot be opened for appending
+    await assert.rejects(b.submitOrder(order('buy', 2, limit(99))), (e) => isBrokerError(e) && e.reason === 'INTERNAL');
+    rmdirSync(journalFile(file));
+    await b.submitOrder(order('buy', 3));
+    const again = await open();
+    assert.deepEqual(
+      (await again.listOpenOrders()).map((o) => [o.order_id, o.quantity]),
+      [['P-2', 2]],
+    );
+    assert.deepEqual(again.getCashBalances(), b.getCashBalances());
+    assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { generation: number }).generation, 1, 'a new generation');
   });
 
   it('journal lines of an earlier snapshot (a crash between writing it and emptying the journal) are ignored', async () => {
