@@ -203,6 +203,26 @@ export function cloneFill(f: Fill): Fill {
   return { ...f };
 }
 
+/** A venue's refusal of an order it made nothing of: the request echoed back as `rejected`, with why. */
+export function rejectedOrderResponse(request: PlacedOrderRequest, orderId: string, reason: string, at: number): OrderResponse {
+  return {
+    order_id: orderId,
+    client_order_id: request.client_order_id,
+    symbol: request.symbol,
+    side: request.side,
+    order_type: request.order_type,
+    time_in_force: request.time_in_force,
+    quantity: request.quantity,
+    status: { status: 'rejected', reason },
+    filled_price: null,
+    filled_quantity: null,
+    commission: null,
+    timestamp: at,
+    created_at: at,
+    fills: [],
+  };
+}
+
 /** A copy of a venue response that shares nothing with it. */
 export function cloneOrderResponse(r: OrderResponse): OrderResponse {
   return {

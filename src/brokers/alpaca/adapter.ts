@@ -38,6 +38,7 @@ import type * as AlpacaSdk from '@alpacahq/alpaca-trade-api/rest';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
 import {
+  rejectedOrderResponse,
   cloneFill,
   cloneOrderResponse,
   isFinalStatus,
@@ -382,23 +383,7 @@ export class AlpacaBroker implements BrokerApi {
 
   /** The order Alpaca refused, as a rejected order with Alpaca's reason (Alpaca made no order of it). */
   private rejected(order: PlacedOrderRequest, e: BrokerError): OrderResponse {
-    const now = (this.options.clock ?? systemClock).now();
-    const response: OrderResponse = {
-      order_id: `rejected:${order.client_order_id}`,
-      client_order_id: order.client_order_id,
-      symbol: order.symbol,
-      side: order.side,
-      order_type: order.order_type,
-      time_in_force: order.time_in_force,
-      quantity: order.quantity,
-      status: { status: 'rejected', reason: `${e.reason}: ${e.message}` },
-      filled_price: null,
-      filled_quantity: null,
-      commission: null,
-      timestamp: now,
-      created_at: now,
-      fills: [],
-    };
+    const response = rejectedOrderResponse(order, `rejected:${order.client_order_id}`, `${e.reason}: ${e.message}`, (this.options.clock ?? systemClock).now());
     this.emit({ order: response });
     return response;
   }

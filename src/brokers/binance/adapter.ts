@@ -42,6 +42,7 @@ import { KeepAliveClient, keepAliveFetch } from '../http';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
 import {
+  rejectedOrderResponse,
   cloneOrderRequest,
   cloneOrderResponse,
   checkOrderRequest,
@@ -490,23 +491,12 @@ export class BinanceBroker implements BrokerApi {
   }
 
   private rejected(order: PlacedOrderRequest, e: BrokerError): OrderResponse {
-    const now = this.clock.now();
-    const response: OrderResponse = {
-      order_id: `${order.symbol}:rejected:${order.client_order_id}`,
-      client_order_id: order.client_order_id,
-      symbol: order.symbol,
-      side: order.side,
-      order_type: order.order_type,
-      time_in_force: order.time_in_force,
-      quantity: order.quantity,
-      status: { status: 'rejected', reason: `${e.reason}: ${e.message.replace(/^Binance submit failed: /, '')}` },
-      filled_price: null,
-      filled_quantity: null,
-      commission: null,
-      timestamp: now,
-      created_at: now,
-      fills: [],
-    };
+    const response = rejectedOrderResponse(
+      order,
+      `${order.symbol}:rejected:${order.client_order_id}`,
+      `${e.reason}: ${e.message.replace(/^Binance submit failed: /, '')}`,
+      this.clock.now(),
+    );
     this.emit({ order: response });
     return response;
   }

@@ -35,17 +35,18 @@
  */
 import { z } from 'zod';
 import { isOnStep } from '../../common/decimal';
-import type {
-  AccountInfo,
-  Fill,
-  InstrumentRules,
-  OrderResponse,
-  OrderStatus,
-  OrderType,
-  PlacedOrderRequest,
-  Position,
-  Quote,
-  TimeInForce,
+import {
+  rejectedOrderResponse,
+  type AccountInfo,
+  type Fill,
+  type InstrumentRules,
+  type OrderResponse,
+  type OrderStatus,
+  type OrderType,
+  type PlacedOrderRequest,
+  type Position,
+  type Quote,
+  type TimeInForce,
 } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
 import { BrokerError, type BrokerErrorReason } from '../errors';
@@ -516,22 +517,7 @@ export function rejectedResponse(request: PlacedOrderRequest, body: V20ErrorBody
   const reason = rejectReasonOf(body) ?? 'REJECTED';
   const message = body.errorMessage && body.errorMessage !== reason ? `${reason}: ${body.errorMessage}` : reason;
   const txId = body.orderRejectTransaction?.id;
-  return {
-    order_id: txId ? `reject-${txId}` : `reject-${request.client_order_id}`,
-    client_order_id: request.client_order_id,
-    symbol: request.symbol,
-    side: request.side,
-    order_type: request.order_type,
-    time_in_force: request.time_in_force,
-    quantity: request.quantity,
-    status: { status: 'rejected', reason: message },
-    filled_price: null,
-    filled_quantity: null,
-    commission: null,
-    timestamp: now,
-    created_at: now,
-    fills: [],
-  };
+  return rejectedOrderResponse(request, txId ? `reject-${txId}` : `reject-${request.client_order_id}`, message, now);
 }
 
 /** The transactions that complete the picture of an order object (it carries no fill price nor cancel reason). */

@@ -26,7 +26,15 @@
  * the same calls give the same faults; latency jitter has its own stream and does not disturb them.
  */
 import { systemClock, type Clock } from '../../common/clock';
-import type { AccountInfo, InstrumentRules, OrderResponse, PlacedOrderRequest, Position, Quote } from '../../orders/model';
+import {
+  rejectedOrderResponse,
+  type AccountInfo,
+  type InstrumentRules,
+  type OrderResponse,
+  type PlacedOrderRequest,
+  type Position,
+  type Quote,
+} from '../../orders/model';
 import type { BrokerApi, BrokerCapabilities, BrokerEnvironment, Disposable, OrderLookupHint, OrderUpdate } from '../broker';
 import { BrokerError } from '../errors';
 
@@ -324,23 +332,7 @@ export class FaultInjectingBroker implements BrokerApi {
   }
 
   private reject(order: PlacedOrderRequest, reason: string): OrderResponse {
-    const now = this.clock.now();
-    const response: OrderResponse = {
-      order_id: `REJ-${++this.nextRejected}`,
-      client_order_id: order.client_order_id,
-      symbol: order.symbol,
-      side: order.side,
-      order_type: order.order_type,
-      time_in_force: order.time_in_force,
-      quantity: order.quantity,
-      status: { status: 'rejected', reason },
-      filled_price: null,
-      filled_quantity: null,
-      commission: null,
-      timestamp: now,
-      created_at: now,
-      fills: [],
-    };
+    const response = rejectedOrderResponse(order, `REJ-${++this.nextRejected}`, reason, this.clock.now());
     this.rejected.set(order.client_order_id, response);
     this.emit({ order: structuredClone(response) });
     return structuredClone(response);
