@@ -8,7 +8,8 @@
  *   a file that cannot be read is an error naming the file, and the engine starts HALTED rather
  *   than guess.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../common/clock';
@@ -207,22 +208,7 @@ export class TradingStateStore {
 
   private save(record: TradingStateRecord): void {
     if (!this.file) return;
-    const text = JSON.stringify(record, null, 2) + '\n';
-    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
-    const dirFd = openSync(dirname(this.file), 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    replaceFileSync(this.file, JSON.stringify(record, null, 2) + '\n', { fileMode: 0o600, dirMode: 0o700 });
+    syncDirectorySync(dirname(this.file));
   }
 }

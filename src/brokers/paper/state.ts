@@ -9,7 +9,8 @@
  * Amounts are decimal strings of 10^-10 units because JSON numbers cannot carry a BigInt exactly.
  * A file that fails validation is reported, never silently replaced: it is someone's account.
  */
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { replaceFileSync, syncDirectorySync, writeAllSync } from '../../common/durableFile';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { FillSchema, OrderRequestSchema, OrderResponseSchema } from '../../orders/model';
@@ -171,34 +172,6 @@ function applyJournal(state: PaperState, entries: readonly JournalEntry[]): Pape
   return { ...state, cash: last.cash, realized: last.realized, positions: last.positions, counters: last.counters, orders: [...orders.values()], fills };
 }
 
-/** Writes all of `text` (a short write is carried on, never taken for the whole). */
-function writeAll(fd: number, text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
-  let offset = 0;
-  while (offset < bytes.length) {
-    const written = writeSync(fd, bytes, offset, bytes.length - offset);
-    if (!(written > 0)) throw new Error(`write returned ${written} bytes`);
-    offset += written;
-  }
-}
-
-/** Makes a directory's entries (a renamed or newly created file) durable. */
-function syncDirectory(dir: string): void {
-  let fd: number;
-  try {
-    fd = openSync(dir, 'r');
-  } catch (e) {
-    // Windows cannot open a directory; NTFS makes the entry durable with the file's own flush.
-    if (process.platform === 'win32') return;
-    throw e;
-  }
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Appends one change to the journal, durable (its directory entry too, for a new file) before it returns; returns the bytes written. */
 export function appendPaperJournal(file: string, entry: JournalEntry): number {
   const line = `${JSON.stringify(entry)}\n`;
@@ -207,12 +180,12 @@ export function appendPaperJournal(file: string, entry: JournalEntry): number {
     let created: boolean;
     try {
       created = fstatSync(fd).size === 0;
-      writeAll(fd, line);
+      writeAllSync(fd, line);
       fdatasyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    if (created) syncDirectory(dirname(file));
+    if (created) syncDirectorySync(dirname(file));
   } catch (e) {
     throw new BrokerError('INTERNAL', `could not save the paper account to ${journalFile(file)}: ${(e as Error).message}`, { cause: e });
   }
@@ -254,24 +227,13 @@ function unreadable(file: string, why: string, cause: unknown): BrokerError {
 }
 
 export function writePaperState(file: string, state: PaperState): void {
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(file), { recursive: true });
-    const fd = openSync(tmp, 'w');
-    try {
-      writeAll(fd, JSON.stringify(state));
-      // Flushed before the rename so a power loss cannot leave the new name on empty content.
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    replaceFileSync(file, JSON.stringify(state));
     // The snapshot holds everything the journal did; its lines are of the previous generation now.
     rmSync(journalFile(file), { force: true });
     // The new name (and the journal's removal) durable before any change is journalled against it.
-    syncDirectory(dirname(file));
+    syncDirectorySync(dirname(file));
   } catch (e) {
-    rmSync(tmp, { force: true });
     throw new BrokerError('INTERNAL', `could not save the paper account to ${file}: ${(e as Error).message}`, { cause: e });
   }
 }
