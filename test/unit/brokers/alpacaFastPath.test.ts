@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ALPACA_STATUSES, AlpacaOrderSchema, parseOrder, readAlpacaOrder, validate } from '../../../src/brokers/alpaca/parse';
-import { Coverage, decimalText, deepClone, extraFields, mutate, mutations, outcomeOf, rfc3339Time, singleStepVariants } from './fastPathSupport';
+import { assertSingleStepAgreement, Coverage, decimalText, deepClone, extraFields, mutate, mutations, outcomeOf, rfc3339Time } from './fastPathSupport';
 
 const TIFS = AlpacaOrderSchema.shape.time_in_force.options;
 const SIDES = AlpacaOrderSchema.shape.side.options;
@@ -148,25 +148,16 @@ describe('Alpaca readAlpacaOrder fast path vs AlpacaOrderSchema', () => {
   });
 
   it('agrees with zod on every single-step variant of valid orders', () => {
-    let variants = 0;
-    let fastTook = 0;
-    fc.assert(
-      fc.property(alpacaOrder, (valid) => {
-        for (const [what, raw] of singleStepVariants(valid, KNOWN, WORDS)) {
-          variants++;
-          const fast = outcomeOf(() => readAlpacaOrder(raw));
-          assert.ok(fast.ok, `${what}: readAlpacaOrder threw instead of returning undefined`);
-          // undefined: the caller asks zod, which then decides alone.
-          if (fast.value === undefined) continue;
-          fastTook++;
-          const zod = AlpacaOrderSchema.safeParse(raw);
-          assert.ok(zod.success, `${what}: the fast path accepted what zod refuses`);
-          assert.deepStrictEqual(fast.value, zod.data, what);
-        }
-      }),
-      { seed: 0xa1facca3, numRuns: 12 },
-    );
-    assert.ok(variants > 10_000 && fastTook > 500, `${variants} variants, ${fastTook} taken by the fast path`);
+    assertSingleStepAgreement({
+      valid: alpacaOrder,
+      read: readAlpacaOrder,
+      readName: 'readAlpacaOrder',
+      schema: AlpacaOrderSchema,
+      known: KNOWN,
+      words: WORDS,
+      seed: 0xa1facca3,
+      numRuns: 12,
+    });
   });
 
   it('matches zod on hand-picked edge cases', () => {

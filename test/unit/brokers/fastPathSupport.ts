@@ -7,6 +7,7 @@
  * string-keyed properties, possibly an own `__proto__` key), plus the in-memory oddities a JS
  * client may leave in it (undefined values, NaN, ±Infinity, -0, null-prototype objects).
  */
+import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isBrokerError } from '../../../src/brokers/errors';
 
@@ -375,4 +376,40 @@ export class Coverage {
   oneSided(): string[] {
     return [...this.seen].filter(([label, set]) => label.endsWith(' present') && set.size < 2).map(([label]) => label);
   }
+}
+
+/**
+ * The exhaustive check each reader runs: for every single-step variant of generated valid replies, the
+ * reader never throws, and whatever it takes itself (anything but undefined, which hands the reply to
+ * zod) zod accepts with exactly the same value. Enough variants must be taken for the check to mean much.
+ */
+export function assertSingleStepAgreement<T>(spec: {
+  valid: fc.Arbitrary<T>;
+  read: (raw: unknown) => unknown;
+  readName: string;
+  schema: { safeParse(raw: unknown): { success: true; data: unknown } | { success: false } };
+  known: ReadonlySet<string>;
+  words: readonly string[];
+  seed: number;
+  numRuns: number;
+}): void {
+  let variants = 0;
+  let fastTook = 0;
+  fc.assert(
+    fc.property(spec.valid, (valid) => {
+      for (const [what, raw] of singleStepVariants(valid, spec.known, spec.words)) {
+        variants++;
+        const fast = outcomeOf(() => spec.read(raw));
+        assert.ok(fast.ok, `${what}: ${spec.readName} threw instead of returning undefined`);
+        // undefined: the caller asks zod, which then decides alone.
+        if (fast.value === undefined) continue;
+        fastTook++;
+        const zod = spec.schema.safeParse(raw);
+        assert.ok(zod.success, `${what}: the fast path accepted what zod refuses`);
+        assert.deepStrictEqual(fast.value, zod.data, what);
+      }
+    }),
+    { seed: spec.seed, numRuns: spec.numRuns },
+  );
+  assert.ok(variants > 10_000 && fastTook > 500, `${variants} variants, ${fastTook} taken by the fast path`);
 }
