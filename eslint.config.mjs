@@ -3,7 +3,9 @@ import tseslint from 'typescript-eslint';
 const coreFolders = ['src/orders/**', 'src/execution/**', 'src/brokers/**', 'src/python/**', 'src/common/**', 'src/cli/**'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', 'media/vendor/**', '.sptrader*/**', 'test/reporter.js', 'test-results/**'] },
+  {
+    ignores: ['dist/**', 'out/**', 'node_modules/**', 'media/vendor/**', '.sptrader*/**', 'test/reporter.js', 'test-results/**', '.e2e/**', 'media/result.js'],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
