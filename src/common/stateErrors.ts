@@ -1,0 +1,53 @@
+/**
+ * Errors about the files SPtrader keeps in a state directory, shared by every reader so that the CLI
+ * and the editor can say which file is at fault and what to do, instead of a stack trace.
+ *
+ * - `StateFileError`: a file could not be read or written at all (a machine fault or a user's mistake:
+ *   permissions, a directory where a file belongs, a full disk). CLI exit code 6.
+ * - `StateDamagedError`: a file was read and is damaged, missing or older than the audit log says it
+ *   must be. Trading is refused until the user acts (`sptrader recover`). CLI exit code 6.
+ */
+
+export class StateFileError extends Error {
+  override readonly name: string = 'StateFileError';
+  constructor(
+    /** The file (or directory) at fault, absolute. */
+    readonly file: string,
+    /** What was wrong, in words a user understands. */
+    readonly problem: string,
+    /** What to do about it. */
+    readonly remedy?: string,
+  ) {
+    super(`${file}: ${problem}${remedy ? `. ${remedy}` : ''}`);
+  }
+}
+
+export const RECOVER_HINT = 'Nothing was sent. Run `sptrader recover --state-dir DIR` (or SPtrader: Recover State in the editor) to rebuild it from the audit log';
+
+export class StateDamagedError extends StateFileError {
+  override readonly name = 'StateDamagedError';
+  constructor(file: string, problem: string, remedy: string = RECOVER_HINT) {
+    super(file, problem, remedy);
+  }
+}
+
+/** A file-system error as a StateFileError naming the file, with a plain reason for the common codes. */
+export function stateFileErrorOf(file: string, action: string, e: unknown): StateFileError {
+  if (e instanceof StateFileError) return e;
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const why =
+    code === 'ENOSPC'
+      ? 'the disk is full'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'the file system is read-only'
+          : code === 'EISDIR'
+            ? 'a directory is in the place of this file'
+            : code === 'ENOTDIR'
+              ? 'a file is in the place of a directory on this path'
+              : code === 'ENOENT'
+                ? 'it does not exist'
+                : (e as Error | undefined)?.message ?? String(e);
+  return new StateFileError(file, `cannot ${action}: ${why}`);
+}
