@@ -37,6 +37,12 @@ export interface BrokerApi {
   readonly displayName: string;
   readonly environment: BrokerEnvironment;
   readonly capabilities: BrokerCapabilities;
+  /**
+   * When set: an order looked up by client order id and not found, whose submit was first sent more
+   * than this many milliseconds ago (by our clock), never reached the venue and never will; the engine
+   * may then conclude 'never arrived'. Unset: absence proves nothing (the order may still be in flight).
+   */
+  readonly absenceConclusiveAfterMs?: number;
 
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -106,6 +112,7 @@ export function delegatingBroker(inner: BrokerApi, overrides: Partial<Pick<Broke
     displayName: overrides.displayName ?? inner.displayName,
     environment: inner.environment,
     capabilities: inner.capabilities,
+    ...(inner.absenceConclusiveAfterMs === undefined ? {} : { absenceConclusiveAfterMs: inner.absenceConclusiveAfterMs }),
     connect: () => inner.connect(),
     disconnect: () => inner.disconnect(),
     isConnected: () => inner.isConnected(),

@@ -59,3 +59,25 @@ export function redactValues(text: string, secrets: ReadonlyArray<string | undef
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
   return out;
 }
+
+/** An account id as error messages may show it: its last four characters ("…1234"). */
+export function maskAccountId(id: string): string {
+  return `…${id.slice(-4)}`;
+}
+
+/**
+ * Replaces every account id inside `text` (as is, and URL-encoded as it appears in a path such as
+ * /v3/accounts/101-001-1234567-001/orders) with its masked form (`maskAccountId`). Ids shorter than
+ * five characters are left alone: masking them would hide nothing and mangle ordinary words.
+ */
+export function maskAccountIds(text: string, ids: ReadonlyArray<string | undefined>): string {
+  let out = text;
+  const longestFirst = [...new Set(ids.filter((id): id is string => id !== undefined && id.length >= 5))].sort((a, b) => b.length - a.length);
+  for (const id of longestFirst) {
+    const masked = maskAccountId(id);
+    out = out.split(id).join(masked);
+    const encoded = encodeURIComponent(id);
+    if (encoded !== id) out = out.split(encoded).join(masked);
+  }
+  return out;
+}

@@ -2,7 +2,9 @@
  * Errors from venues form a taxonomy: callers decide on `reason` and `retryable`, never on
  * message text. `outcomeUnknown` marks a request that may have reached the venue (a timeout or
  * a dropped connection after sending): such an order must be reconciled by client order id,
- * never resubmitted blindly.
+ * never resubmitted blindly. `notActed` marks the opposite: an answer that proves the venue did not
+ * act on the request (a 429, a refused connection, Binance -1021), so sending it again cannot make a
+ * second order; only such errors are ever resent, and only within a bound (`../http.ts` `withRetries`).
  */
 export type BrokerErrorReason =
   | 'NOT_CONNECTED'
@@ -24,6 +26,8 @@ export type BrokerErrorReason =
 export interface BrokerErrorOptions {
   retryable?: boolean;
   outcomeUnknown?: boolean;
+  /** The venue provably did not act on the request (never with `outcomeUnknown`). */
+  notActed?: boolean;
   venueCode?: string | number;
   retryAfterMs?: number;
   cause?: unknown;
@@ -33,6 +37,7 @@ export class BrokerError extends Error {
   readonly reason: BrokerErrorReason;
   readonly retryable: boolean;
   readonly outcomeUnknown: boolean;
+  readonly notActed: boolean;
   readonly venueCode: string | number | undefined;
   readonly retryAfterMs: number | undefined;
 
@@ -42,6 +47,7 @@ export class BrokerError extends Error {
     this.reason = reason;
     this.retryable = options.retryable ?? DEFAULT_RETRYABLE.has(reason);
     this.outcomeUnknown = options.outcomeUnknown ?? false;
+    this.notActed = !this.outcomeUnknown && (options.notActed ?? false);
     this.venueCode = options.venueCode;
     this.retryAfterMs = options.retryAfterMs;
   }
@@ -53,6 +59,7 @@ export class BrokerError extends Error {
       message: this.message,
       retryable: this.retryable,
       outcomeUnknown: this.outcomeUnknown,
+      notActed: this.notActed,
       venueCode: this.venueCode,
     };
   }

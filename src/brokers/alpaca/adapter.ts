@@ -27,13 +27,21 @@
  * for orders that defers to zod on anything unexpected), never trusted as the SDK's typed models.
  *
  * Failures: HTTP errors map through `mapAlpacaError`. A submit (or cancel) that times out, loses
- * its connection after sending, or gets an unreadable 2xx body throws with `outcomeUnknown: true`
- * and is never retried: find the order with `getOrderByClientId`. Every error message passes
- * through `redactValues` with the key id and secret. Order updates: every change this adapter
+ * its connection after sending, gets any 5xx (a gateway's 502/504 included) or an unreadable 2xx body
+ * throws with `outcomeUnknown: true` and is never resent: find the order with `getOrderByClientId`.
+ * Only a request Alpaca provably did not act on (429, a connection refused before anything was
+ * written) is sent again, with the same client_order_id, within `retry` (default 3 attempts, 5 s;
+ * Retry-After honoured); Alpaca also refuses a second order with a client_order_id it has seen
+ * ("client_order_id must be unique", even after the first ended), so even a resend that raced a
+ * first acceptance could not place two. When the bound runs out the error is RATE_LIMITED or
+ * NETWORK, retryable, never a rejected order. `getOrderByClientId` is undefined only on Alpaca's own
+ * 404 (code 40410000); any other failure throws, retryable, so a failed look-up never reads as absence.
+ * Every error message passes through `redactValues` with the key id and secret, and account ids
+ * (the account's id and account_number) are masked to their last four characters. Order updates: every change this adapter
  * observes (a submit's answer, a look-up, a list, the poll of open orders every `pollIntervalMs`
  * while connected) is emitted once; fills are synthesised from changes in `filled_qty`.
  */
-import { KeepAliveClient, keepAliveFetch } from '../http';
+import { KeepAliveClient, keepAliveFetch, withRetries, type RetryPolicy } from '../http';
 import type * as AlpacaSdk from '@alpacahq/alpaca-trade-api/rest';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
@@ -51,10 +59,11 @@ import {
   type Quote,
 } from '../../orders/model';
 import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
-import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
+import { maskAccountIds, MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
 import {
   ALPACA_CAPABILITIES,
+  ALPACA_CODES,
   ALPACA_DATA_URL,
   ALPACA_LIVE_URL,
   ALPACA_PAPER_URL,
@@ -97,6 +106,8 @@ export interface AlpacaBrokerOptions {
   dataFeed?: 'iex' | 'sip' | 'delayed_sip';
   /** Where failures that cannot be thrown go (a poll that failed, a listener that threw). Default: `process.emitWarning`. */
   onError?: (message: string, error: unknown) => void;
+  /** Resending of requests Alpaca refused unprocessed (429, connection refused); see `RetryPolicy`. */
+  retry?: RetryPolicy;
 }
 
 const OrderListSchema = z.array(z.unknown());
@@ -122,6 +133,8 @@ export class AlpacaBroker implements BrokerApi {
   private sdk: Sdk | undefined;
   private client: AlpacaClient | undefined;
   private secrets: string[] = [];
+  /** The account's id and account_number, masked in every message. */
+  private accountIds: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private readonly listeners = new OrderUpdateListeners((e) => this.report('Alpaca: an order-update listener threw', e));
@@ -184,6 +197,7 @@ export class AlpacaBroker implements BrokerApi {
     // Checks the keys (and the host) before declaring the venue connected.
     const raw = await this.request('account', () => client.trading.account.getAccountRaw());
     this.guardSync('account', () => parseAccount(raw, []));
+    this.accountIds = accountIdsOf(raw);
     this.client = client;
     if (this.pollIntervalMs > 0) {
       this.timer = setInterval(() => void this.pollOpenOrders(), this.pollIntervalMs);
@@ -221,7 +235,8 @@ export class AlpacaBroker implements BrokerApi {
     const body = toAlpacaOrder(order, cryptoTick);
     let raw: unknown;
     try {
-      raw = await this.request('submit', () => client.trading.orders.postOrderRaw({ postOrderRequest: toSdkOrder(body) }));
+      // Resent only after an answer proving Alpaca did nothing (notActed), with the same client_order_id.
+      raw = await withRetries(() => this.request('submit', () => client.trading.orders.postOrderRaw({ postOrderRequest: toSdkOrder(body) })), this.options.retry);
     } catch (e) {
       // Alpaca answered and refused the order itself (buying power, its own rules): a rejected order,
       // as the other venues report it, not a failure to reach the venue.
@@ -244,7 +259,7 @@ export class AlpacaBroker implements BrokerApi {
 
   async cancelOrder(orderId: string): Promise<void> {
     const client = this.ensureConnected();
-    await this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false);
+    await withRetries(() => this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false), this.options.retry);
     // Alpaca cancels asynchronously (pending_cancel → canceled): look once so listeners hear of it.
     try {
       await this.getOrderStatus(orderId);
@@ -259,13 +274,23 @@ export class AlpacaBroker implements BrokerApi {
     return this.guardSync('order', () => this.observe(raw));
   }
 
+  /**
+   * Undefined only when Alpaca answers its own 404 "order not found" (code 40410000); every other
+   * failure (5xx, timeout, reset, an unreadable body) throws a retryable error, since it proves nothing.
+   */
   async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
     const client = this.ensureConnected();
     try {
-      const raw = await this.request('order', () => client.trading.orders.getOrderByClientOrderIdRaw({ clientOrderId }));
+      const raw = await withRetries(() => this.request('order', () => client.trading.orders.getOrderByClientOrderIdRaw({ clientOrderId })), this.options.retry);
       return this.guardSync('order', () => this.observe(raw));
     } catch (e) {
-      if (e instanceof BrokerError && e.reason === 'ORDER_NOT_FOUND') return undefined;
+      if (e instanceof BrokerError && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === ALPACA_CODES.notFound) return undefined;
+      if (e instanceof BrokerError && !e.retryable && e.reason !== 'AUTHENTICATION' && e.reason !== 'PERMISSION_DENIED')
+        throw new BrokerError(e.reason, `${e.message}; the look-up of client order id ${clientOrderId} failed, which says nothing about the order`, {
+          retryable: true,
+          venueCode: e.venueCode,
+          cause: e,
+        });
       throw e;
     }
   }
@@ -393,7 +418,7 @@ export class AlpacaBroker implements BrokerApi {
   }
 
   private report(message: string, e: unknown): void {
-    const text = redactValues(e instanceof Error ? `${message}: ${e.message}` : message, this.secrets);
+    const text = this.redact(e instanceof Error ? `${message}: ${e.message}` : message);
     if (this.options.onError) this.options.onError(text, e instanceof BrokerError ? e : undefined);
     else process.emitWarning(text);
   }
@@ -438,14 +463,20 @@ export class AlpacaBroker implements BrokerApi {
     }
   }
 
+  /** Secrets out, account ids masked to their last four characters. */
+  private redact(text: string): string {
+    return maskAccountIds(redactValues(text, this.secrets), this.accountIds);
+  }
+
   private toBrokerError(e: unknown, op: AlpacaOperation): BrokerError {
-    const redact = (s: string) => redactValues(s, this.secrets);
+    const redact = (s: string) => this.redact(s);
     if (e instanceof BrokerError) {
       const message = redact(e.message);
       if (message === e.message) return e;
       return new BrokerError(e.reason, message, {
         retryable: e.retryable,
         outcomeUnknown: e.outcomeUnknown,
+        notActed: e.notActed,
         venueCode: e.venueCode,
         retryAfterMs: e.retryAfterMs,
       });
@@ -464,13 +495,20 @@ export class AlpacaBroker implements BrokerApi {
         const message = `Alpaca did not answer within ${this.timeoutMs} ms${mutating ? '; the request may have been applied' : ''}`;
         return new BrokerError('TIMEOUT', message, { outcomeUnknown: mutating, retryable: !mutating });
       }
-      if (neverSent) return new BrokerError('NETWORK', `could not reach Alpaca (${detail}); nothing was sent`, { retryable: true });
+      if (neverSent) return new BrokerError('NETWORK', `could not reach Alpaca (${detail}); nothing was sent`, { retryable: true, notActed: true });
       const message = `the connection to Alpaca failed (${detail})${mutating ? '; the request may have been applied' : ''}`;
       return new BrokerError('NETWORK', message, { outcomeUnknown: mutating, retryable: !mutating });
     }
     const message = redact(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
     return new BrokerError('INTERNAL', `Alpaca SDK failed: ${message}`, { outcomeUnknown: mutating, retryable: false });
   }
+}
+
+/** The account's id and account_number from GET /v2/account, to mask in messages. */
+function accountIdsOf(raw: unknown): string[] {
+  if (typeof raw !== 'object' || raw === null) return [];
+  const a = raw as { id?: unknown; account_number?: unknown };
+  return [a.id, a.account_number].filter((v): v is string => typeof v === 'string' && v.length > 0);
 }
 
 function toSdkOrder(body: AlpacaOrderRequest): SdkPostOrder {

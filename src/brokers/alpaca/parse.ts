@@ -26,8 +26,12 @@
  * | 400/422| 40010001 "client_order_id must be unique"       | DUPLICATE_CLIENT_ORDER_ID   | no        |
  * | 400/422| "asset … not found" / "not tradable"            | UNKNOWN_SYMBOL              | no        |
  * | 422    | 42210000 sub-penny, and any other 400/422       | INVALID_ORDER               | no        |
- * | 429    | any                                             | RATE_LIMITED (+ retryAfterMs) | yes     |
- * | 5xx    | any                                             | VENUE_UNAVAILABLE           | yes       |
+ * | 429    | any (refused unprocessed: `notActed`, resent within the bound) | RATE_LIMITED (+ retryAfterMs) | yes |
+ * | 5xx    | on a submit or cancel (502/503/504 included): outcomeUnknown | VENUE_UNAVAILABLE     | no (look it up) |
+ * | 5xx    | any other request                               | VENUE_UNAVAILABLE           | yes       |
+ *
+ * A 5xx says nothing about whether Alpaca acted (RFC 9110 §15.6.3–5: a gateway's 502/504 least of
+ * all), so a submit or cancel answered with one is an unknown outcome, resolved by client order id.
  */
 import { z } from 'zod';
 import { divMoney, fromMoney, isOnStep, mulMoney, toMoney } from '../../common/decimal';
@@ -548,8 +552,14 @@ export const ALPACA_CODES = { invalidRequest: 40010001, forbidden: 40310000, not
 /** An HTTP error answer from Alpaca as a BrokerError (table at the top of this file). */
 export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerError {
   const code = e.code === undefined || e.code === '' ? undefined : Number.isNaN(Number(e.code)) ? e.code : Number(e.code);
-  const text = e.message.trim() || `HTTP ${e.status}`;
-  const make = (reason: BrokerErrorReason, message: string, extra: { retryable?: boolean; retryAfterMs?: number } = {}) =>
+  // A gateway's HTML page becomes the SDK's message: keep it short.
+  const trimmed = e.message.trim();
+  const text = trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed || `HTTP ${e.status}`;
+  const make = (
+    reason: BrokerErrorReason,
+    message: string,
+    extra: { retryable?: boolean; retryAfterMs?: number; outcomeUnknown?: boolean; notActed?: boolean } = {},
+  ) =>
     new BrokerError(reason, message, { venueCode: code ?? e.status, ...extra });
   const what = `Alpaca ${e.status}${code !== undefined ? ` (${code})` : ''}: ${text}`;
   const s = e.status;
@@ -571,7 +581,17 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
     if (op === 'cancel') return make('INVALID_ORDER', `${what}; the order can no longer be cancelled`);
     return make('INVALID_ORDER', what);
   }
-  if (s === 429) return make('RATE_LIMITED', what, e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs });
-  if (s >= 500) return make('VENUE_UNAVAILABLE', what);
+  // Alpaca's rate limiter answers before the order is processed ("Rate limit", docs.alpaca.markets/docs/rate-limits).
+  if (s === 429) return make('RATE_LIMITED', what, { retryable: true, notActed: true, ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }) });
+  if (s >= 500) {
+    if (op === 'submit' || op === 'cancel') {
+      const what2 = op === 'submit' ? 'the order may have been placed' : 'the order may have been cancelled';
+      return make('VENUE_UNAVAILABLE', `${what}; this answer does not say whether Alpaca acted: ${what2}, look it up by client order id, do not resend`, {
+        outcomeUnknown: true,
+        retryable: false,
+      });
+    }
+    return make('VENUE_UNAVAILABLE', what);
+  }
   return make('INTERNAL', what, { retryable: false });
 }

@@ -21,8 +21,22 @@
  *   `BrokerApi` contract asks, except a duplicate client order id, which throws
  *   `DUPLICATE_CLIENT_ORDER_ID` so the caller looks the existing order up.
  * - A submit or cancel that times out, loses its connection, gets a 5xx or an unreadable reply throws
- *   with `outcomeUnknown: true` and is never retried (ccxt retries are off: `maxRetriesOnFailure` 0);
- *   look the order up by client order id. 429/418 throw `RATE_LIMITED` with `retryAfterMs`.
+ *   with `outcomeUnknown: true` and is never resent (ccxt retries are off: `maxRetriesOnFailure` 0);
+ *   look the order up by client order id. Binance says so itself: on a 5XX "the execution status is
+ *   UNKNOWN and could have been a success" (rest-api.md "HTTP Return Codes").
+ * - A request Binance refused unprocessed (429/418 with Retry-After in seconds, -1003, -1015, -1021
+ *   outside recvWindow, a refused connection) is sent again, newly timestamped and signed, within
+ *   `retry` (default 3 attempts, no attempt later than 5 s after the first). newClientOrderId is unique
+ *   only among open orders (rest-api.md "New order"), so deduplication cannot make a blind resend
+ *   safe; these answers can, since they prove nothing was done. When the bound runs out the error is
+ *   RATE_LIMITED/TIMEOUT, retryable, never a rejected order.
+ * - Absence is conclusive: every signed request carries `recvWindow` (default 5000 ms) and Binance
+ *   processes it only while serverTime − timestamp ≤ recvWindow and timestamp < serverTime + 1000
+ *   (rest-api.md "Timing security"). So a client order id not found once the last attempt of its
+ *   submit is older than recvWindow + 1000 ms (the clock skew that rule allows) never reached the
+ *   matching engine and never will: `absenceConclusiveAfterMs` = recvWindow + 1000 + the retry bound
+ *   (the last attempt starts at most that long after the first). `getOrderByClientId` is undefined
+ *   only on -2013 "Order does not exist."; any other failure throws, retryable.
  * - Order ids are "SYMBOL:orderId" (e.g. "BTCUSDT:28") because every Binance order call needs the
  *   symbol. Client order ids are looked up in the symbol this session sent them in; otherwise in the
  *   open orders and the `lookupSymbols` option.
@@ -35,10 +49,11 @@
  *   stream is not used), plus every answer to submit, cancel and look-ups. Fills listed in a submit's
  *   reply are reported one update each; fills found by polling carry no `fill` (the cumulative
  *   quantity and average price are in the order).
- * - The API key and secret are read at connect, handed only to ccxt, and removed from every message.
+ * - The API key and secret are read at connect, handed only to ccxt, and removed from every message;
+ *   the account's uid is masked to its last four characters in them.
  */
 import { createHmac } from 'node:crypto';
-import { KeepAliveClient, keepAliveFetch } from '../http';
+import { DEFAULT_RETRY_POLICY, KeepAliveClient, keepAliveFetch, withRetries, type RetryPolicy } from '../http';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
 import {
@@ -97,7 +112,14 @@ export interface BinanceBrokerOptions {
   lookupSymbols?: string[];
   /** Where failures a timer cannot throw go; default `process.emitWarning`. */
   onError?: (message: string, error: unknown) => void;
+  /** recvWindow sent with every signed request (default 5000, Binance's own default; at most 60 000). */
+  recvWindowMs?: number;
+  /** Resending of requests Binance refused unprocessed (429/418, -1003, -1015, -1021); see `RetryPolicy`. */
+  retry?: RetryPolicy;
 }
+
+/** Added to recvWindow: Binance processes a request stamped up to 1000 ms ahead of its clock (rest-api.md "Timing security"). */
+const CLOCK_SKEW_MARGIN_MS = 1000;
 
 type Params = Record<string, unknown>;
 
@@ -193,14 +215,18 @@ export class BinanceBroker implements BrokerApi {
   readonly displayName: string;
   readonly environment: 'testnet' | 'live';
   readonly capabilities: BrokerCapabilities = BINANCE_CAPABILITIES;
+  readonly absenceConclusiveAfterMs: number;
 
   private readonly clock: Clock;
+  private readonly recvWindowMs: number;
   private readonly timeoutMs: number;
   private readonly pollIntervalMs: number;
   private readonly currency: string;
   private exchange: CcxtBinance | undefined;
   private secrets: string[] = [];
   private accountId = 'binance';
+  /** The account's uid, masked in every message. */
+  private accountUid: string | undefined;
   private readonly captures = new WeakMap<object, HttpCapture>();
   private markets = new Map<string, MarketEntry>();
   private byUnified = new Map<string, MarketEntry>();
@@ -224,6 +250,9 @@ export class BinanceBroker implements BrokerApi {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.currency = options.accountCurrency ?? 'USDT';
+    this.recvWindowMs = options.recvWindowMs ?? 5000;
+    if (!(this.recvWindowMs > 0 && this.recvWindowMs <= 60_000)) throw new RangeError('Binance: recvWindowMs must be in (0, 60000]');
+    this.absenceConclusiveAfterMs = this.recvWindowMs + CLOCK_SKEW_MARGIN_MS + (options.retry?.maxTotalMs ?? DEFAULT_RETRY_POLICY.maxTotalMs);
   }
 
   // --- connection ---
@@ -256,6 +285,8 @@ export class BinanceBroker implements BrokerApi {
         adjustForTimeDifference: false,
         // Never resend: a retried submit could place a second order.
         maxRetriesOnFailure: 0,
+        // absenceConclusiveAfterMs rests on it.
+        recvWindow: this.recvWindowMs,
         fetchOpenOrders: { warnWithoutSymbol: false },
         warnOnFetchOpenOrdersWithoutSymbol: false,
         newOrderRespType: { market: 'FULL', limit: 'FULL' },
@@ -275,6 +306,7 @@ export class BinanceBroker implements BrokerApi {
       const balance = await this.call('read the account', false, (x) => x.fetchBalance());
       const account = parseAccount(infoOf(balance, 'a balance'));
       this.accountId = account.uid !== undefined ? `binance-${account.uid}` : `binance-${this.environment}`;
+      this.accountUid = account.uid === undefined ? undefined : String(account.uid);
     } catch (e) {
       this.exchange = undefined;
       throw e;
@@ -343,11 +375,20 @@ export class BinanceBroker implements BrokerApi {
     let reply: unknown;
     let unified: unknown;
     try {
+      // Each attempt is signed anew (a fresh timestamp); resent only after an answer proving Binance did nothing.
       if (direct)
-        reply = await this.call('submit', true, () =>
-          ex.privatePostOrder(ex.createOrderRequest(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params })),
+        reply = await withRetries(
+          () =>
+            this.call('submit', true, () =>
+              ex.privatePostOrder(ex.createOrderRequest(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params })),
+            ),
+          this.options.retry,
         );
-      else unified = await this.call('submit', true, (x) => x.createOrder(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params }));
+      else
+        unified = await withRetries(
+          () => this.call('submit', true, (x) => x.createOrder(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params })),
+          this.options.retry,
+        );
     } catch (e) {
       if (
         isBrokerError(e) &&
@@ -366,7 +407,7 @@ export class BinanceBroker implements BrokerApi {
 
   async cancelOrder(orderId: string): Promise<void> {
     const { market, id } = this.locate(orderId);
-    const raw = await this.call('cancel', true, (x) => x.cancelOrder(id, market.unified));
+    const raw = await withRetries(() => this.call('cancel', true, (x) => x.cancelOrder(id, market.unified)), this.options.retry);
     this.observe(this.readOrder(raw, 'cancel', true));
   }
 
@@ -444,7 +485,7 @@ export class BinanceBroker implements BrokerApi {
       return await run(ex);
     } catch (e) {
       const http = typeof e === 'object' && e !== null ? this.captures.get(e) : undefined;
-      throw toBrokerError(e, { operation, mutating, http, secrets: this.secrets });
+      throw toBrokerError(e, { operation, mutating, http, secrets: this.secrets, accountIds: [this.accountUid] });
     }
   }
 
@@ -454,7 +495,7 @@ export class BinanceBroker implements BrokerApi {
     try {
       info = infoOf(raw, 'an order');
     } catch (e) {
-      throw toBrokerError(e, { operation, mutating, secrets: this.secrets });
+      throw toBrokerError(e, { operation, mutating, secrets: this.secrets, accountIds: [this.accountUid] });
     }
     return this.readOrderInfo(info, operation, mutating);
   }
@@ -468,7 +509,7 @@ export class BinanceBroker implements BrokerApi {
       this.symbolOfOrder.set(id, response.symbol);
       return response;
     } catch (e) {
-      throw toBrokerError(e, { operation, mutating, secrets: this.secrets });
+      throw toBrokerError(e, { operation, mutating, secrets: this.secrets, accountIds: [this.accountUid] });
     }
   }
 
@@ -478,14 +519,27 @@ export class BinanceBroker implements BrokerApi {
     return { baseAsset: rules?.baseAsset, quoteAsset: rules?.quoteAsset, now: this.clock.now() };
   }
 
+  /**
+   * Undefined only on -2013 "Order does not exist."; any other failure (5xx, timeout, reset, an
+   * unreadable body) throws a retryable error, since it proves nothing about the order.
+   */
   private async findByClientId(clientOrderId: string, market: MarketEntry): Promise<OrderResponse | undefined> {
     try {
-      const raw = await this.call('look up a client order id', false, (x) => x.fetchOrder(undefined, market.unified, { origClientOrderId: clientOrderId }));
+      const raw = await withRetries(
+        () => this.call('look up a client order id', false, (x) => x.fetchOrder(undefined, market.unified, { origClientOrderId: clientOrderId })),
+        this.options.retry,
+      );
       const response = this.readOrder(raw, 'look up a client order id', false);
       this.observe(response);
       return response;
     } catch (e) {
-      if (isBrokerError(e) && e.reason === 'ORDER_NOT_FOUND') return undefined;
+      if (isBrokerError(e) && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === -2013) return undefined;
+      if (isBrokerError(e) && !e.retryable && e.reason !== 'AUTHENTICATION' && e.reason !== 'PERMISSION_DENIED' && e.reason !== 'UNKNOWN_SYMBOL')
+        throw new BrokerError(e.reason, `${e.message}; the look-up of client order id ${clientOrderId} failed, which says nothing about the order`, {
+          retryable: true,
+          venueCode: e.venueCode,
+          cause: e,
+        });
       throw e;
     }
   }

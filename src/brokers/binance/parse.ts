@@ -20,7 +20,7 @@ import {
   type TimeInForce,
 } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
-import { redactValues } from '../credentials';
+import { maskAccountIds, redactValues } from '../credentials';
 import { BrokerError, isBrokerError, type BrokerErrorReason } from '../errors';
 
 // --- numbers as Binance writes them ("0.00100000") ---
@@ -826,8 +826,10 @@ export function reasonForBinanceCode(code: number, msg: string): BrokerErrorReas
       return 'ORDER_NOT_FOUND';
     case -2011:
       return /unknown order/i.test(msg) ? 'ORDER_NOT_FOUND' : 'INVALID_ORDER';
-    case -1002:
     case -1021:
+      // Outside recvWindow: refused before processing (rest-api.md "Timing security"); resent with a new timestamp.
+      return 'TIMEOUT';
+    case -1002:
     case -1022:
     case -2014:
     case -2015:
@@ -862,7 +864,20 @@ export interface ErrorContext {
   http?: HttpCapture;
   /** Values to redact from every message (key, secret). */
   secrets: ReadonlyArray<string | undefined>;
+  /** Account ids (the uid) to mask to their last four characters in every message. */
+  accountIds?: ReadonlyArray<string | undefined>;
 }
+
+/**
+ * Answers proving Binance did not act on the request, so it may be sent again (with a new timestamp
+ * and signature): 429 and 418 (rest-api.md "LIMITS": the request is refused by the rate limiter, with
+ * Retry-After in seconds), -1003 TOO_MANY_REQUESTS and -1015 TOO_MANY_ORDERS (the same limits as codes,
+ * errors.md), and -1021 INVALID_TIMESTAMP (rest-api.md "Timing security": a request outside its
+ * recvWindow is rejected, not processed).
+ */
+const NOT_ACTED_CODES: ReadonlySet<number> = new Set([-1003, -1015, -1021]);
+/** Socket errors raised before anything was written: nothing reached Binance. */
+const NOT_SENT = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/;
 
 /** Reasons after which a mutating request may or may not have taken effect. */
 const UNKNOWN_OUTCOME: ReadonlySet<BrokerErrorReason> = new Set(['TIMEOUT', 'NETWORK', 'VENUE_UNAVAILABLE', 'BAD_RESPONSE']);
@@ -875,9 +890,9 @@ function retryAfterMs(value: string | undefined): number | undefined {
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
 
-/** Signed URLs carry a signature in the query: messages keep the path only. */
-function scrub(text: string, secrets: ReadonlyArray<string | undefined>): string {
-  return redactValues(text, secrets)
+/** Signed URLs carry a signature in the query: messages keep the path only; account ids are masked. */
+function scrub(text: string, secrets: ReadonlyArray<string | undefined>, accountIds: ReadonlyArray<string | undefined> = []): string {
+  return maskAccountIds(redactValues(text, secrets), accountIds)
     .replace(/(https?:\/\/[^\s?]+)\?\S*/g, '$1')
     .replace(/signature=[0-9a-fA-F]+/g, 'signature=[redacted]');
 }
@@ -887,7 +902,7 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
   if (isBrokerError(e)) {
     // An unreadable reply to a submit: the order may well be at Binance.
     if (ctx.mutating && e.reason === 'BAD_RESPONSE' && !e.outcomeUnknown)
-      return new BrokerError('BAD_RESPONSE', `${e.message}; the order may or may not be at Binance: look it up by client order id, do not resend it`, {
+      return new BrokerError('BAD_RESPONSE', scrub(`${e.message}; the order may or may not be at Binance: look it up by client order id, do not resend it`, ctx.secrets, ctx.accountIds), {
         outcomeUnknown: true,
         retryable: false,
         venueCode: e.venueCode,
@@ -920,14 +935,26 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
   // Not a ccxt error at all: ccxt tripped over a reply it could not read (a TypeError in its parser).
   if (reason === undefined) reason = lineage.length > 0 ? 'INTERNAL' : e instanceof TypeError || e instanceof SyntaxError ? 'BAD_RESPONSE' : 'INTERNAL';
 
-  const outcomeUnknown = ctx.mutating && UNKNOWN_OUTCOME.has(reason) && !/ECONNREFUSED/.test(message);
+  const notActed =
+    status === 429 ||
+    status === 418 ||
+    (body !== undefined && NOT_ACTED_CODES.has(body.code)) ||
+    (status === undefined && body === undefined && NOT_SENT.test(message));
+  // Every 5xx, timeout, reset or unreadable reply to a submit or cancel: "the execution status is
+  // UNKNOWN and could have been a success" (rest-api.md "HTTP Return Codes").
+  const outcomeUnknown = ctx.mutating && UNKNOWN_OUTCOME.has(reason) && !notActed;
   const detail = body ? `${body.msg} (Binance code ${body.code}${status !== undefined ? `, HTTP ${status}` : ''})` : message;
-  const suffix = outcomeUnknown ? '; the order may or may not be at Binance: look it up by client order id, do not resend it' : '';
-  return new BrokerError(reason, scrub(`Binance ${ctx.operation} failed: ${detail}${suffix}`, ctx.secrets), {
+  const suffix = outcomeUnknown
+    ? '; the order may or may not be at Binance: look it up by client order id, do not resend it'
+    : notActed
+      ? '; Binance did not act on it'
+      : '';
+  return new BrokerError(reason, scrub(`Binance ${ctx.operation} failed: ${detail}${suffix}`, ctx.secrets, ctx.accountIds), {
     venueCode: body?.code ?? status,
-    retryAfterMs: reason === 'RATE_LIMITED' ? retryAfterMs(ctx.http?.retryAfter) : undefined,
+    retryAfterMs: notActed ? retryAfterMs(ctx.http?.retryAfter) : undefined,
     outcomeUnknown,
+    notActed,
     // Nothing that may have taken effect is retried blindly; it is reconciled first.
-    ...(outcomeUnknown ? { retryable: false } : {}),
+    ...(outcomeUnknown ? { retryable: false } : notActed ? { retryable: true } : {}),
   });
 }

@@ -20,10 +20,16 @@
  * Also refused locally (INVALID_ORDER, nothing sent, never rounded): a price off displayPrecision,
  * units off tradeUnitsPrecision, below minimumTradeSize or above maximumOrderUnits.
  *
- * Outcomes: a submit or cancel that times out, or whose connection drops after it was sent, throws
- * with `outcomeUnknown: true` and is never retried here: look the order up by client order id
- * (`GET /orders/@{id}`). A refused connection (nothing sent) is NETWORK, retryable, outcome known.
- * A 201 whose body cannot be read is BAD_RESPONSE with outcomeUnknown (the order was taken).
+ * Outcomes: a submit or cancel that times out, whose connection drops after it was sent, that gets
+ * any 5xx (a plain 500 as much as a gateway's 502/504) or a 2xx body that cannot be read throws with
+ * `outcomeUnknown: true` and is never resent: look the order up by client order id
+ * (`GET /orders/@{id}`). `POST /orders` has no idempotency key and OANDA's spec does not say whether
+ * clientExtensions.id stays unique after an order ends, so a resend is never proven safe by
+ * deduplication: only a request OANDA provably did not act on (a 429, or a connection refused
+ * before anything was written) is sent again, within `retry` (default 3 attempts, 5 s, Retry-After
+ * honoured); when that bound runs out the error is RATE_LIMITED/NETWORK, retryable, never a
+ * rejected order. `getOrderByClientId` is undefined only on OANDA's own 404 (ORDER_DOESNT_EXIST);
+ * any other failure throws, retryable.
  *
  * Updates: every change the adapter sees (submit reply, cancel, look-ups, listing, and polling of
  * `GET /pendingOrders` every `pollIntervalMs` while connected) is emitted once through
@@ -31,9 +37,10 @@
  * reads its ORDER_FILL / ORDER_CANCEL transaction (`GET /transactions/{id}`, cached) when it ends.
  *
  * The token is read at `connect()`, sent only in the Authorization header, and redacted from
- * every message this adapter produces.
+ * every message this adapter produces; the account id (also in every path) is masked to its last
+ * four characters ("…-001") in them.
  */
-import { KeepAliveClient, RequestTimeoutError } from '../http';
+import { KeepAliveClient, RequestTimeoutError, withRetries, type RetryPolicy } from '../http';
 import { systemClock, monotonicMs, type Clock } from '../../common/clock';
 import {
   cloneFill,
@@ -49,7 +56,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
-import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
+import { maskAccountIds, MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, type BrokerErrorReason } from '../errors';
 import {
   accountFromV20,
@@ -100,6 +107,8 @@ export interface OandaBrokerOptions {
   maxRequestsPerSecond?: number;
   /** Where failures nobody awaits go (a poll, a listener). Default: `process.emitWarning`. Messages are redacted. */
   onError?: (message: string, error: unknown) => void;
+  /** Resending of requests OANDA refused unprocessed (429, connection refused); see `RetryPolicy`. */
+  retry?: RetryPolicy;
 }
 
 /** Keeps at most `max` requests in any rolling second. */
@@ -283,12 +292,18 @@ export class OandaBroker implements BrokerApi {
     const refusal = oandaRefusal(order.order_type.type, order.time_in_force.type);
     if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal, { retryable: false });
     const body = toV20OrderRequest(order, this.instruments.get(order.symbol) ?? (await this.instrument(order.symbol)));
-    const reply = await this.send({ method: 'POST', path: '/orders', route: 'POST /orders', body: { order: body }, mutating: true });
+    const spec: RequestSpec = { method: 'POST', path: '/orders', route: 'POST /orders', body: { order: body }, mutating: true };
+    const reply = await this.sendRetrying(spec);
     if (reply.status === 200 || reply.status === 201) {
       const outcome = parseSubmitReply(reply.body, order);
       this.observe(outcome.order, outcome.fill);
       return outcome.order;
     }
+    if (reply.status >= 200 && reply.status < 300)
+      throw new BrokerError('BAD_RESPONSE', `OANDA answered POST /orders with HTTP ${reply.status}, which it does not document; the order may have been placed: look it up by client order id`, {
+        outcomeUnknown: true,
+        retryable: false,
+      });
     const error = readErrorBody(reply.body);
     const rejectReason = rejectReasonOf(error);
     if ((reply.status === 400 || reply.status === 404) && rejectReason !== undefined) {
@@ -309,7 +324,7 @@ export class OandaBroker implements BrokerApi {
     this.ensureConnected();
     const spec = encodeURIComponent(orderId);
     const route = { method: 'PUT', path: `/orders/${spec}/cancel`, route: 'PUT /orders/{spec}/cancel', mutating: true } as const;
-    const reply = await this.send(route);
+    const reply = await this.sendRetrying(route);
     if (reply.status === 404) {
       // Unknown, or no longer pending: tell the two apart (and report a fill that beat the cancel).
       const now = await this.lookUp(spec);
@@ -318,7 +333,18 @@ export class OandaBroker implements BrokerApi {
       throw this.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
     }
     if (reply.status !== 200 && reply.status !== 201) throw this.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
-    const cancel = parseCancelReply(reply.body);
+    let cancel: V20CancelTransaction;
+    try {
+      cancel = parseCancelReply(reply.body);
+    } catch (e) {
+      // OANDA answered 2xx: the cancel was most likely applied, but the reply does not show it.
+      const message = e instanceof Error ? e.message : String(e);
+      throw new BrokerError('BAD_RESPONSE', this.redact(`${message}; the cancel of order ${orderId} may have been applied: look the order up`), {
+        outcomeUnknown: true,
+        retryable: false,
+        cause: e,
+      });
+    }
     this.remember(cancel);
     const last = this.known.get(cancel.orderID);
     if (last && !isFinalStatus(last.status)) {
@@ -336,9 +362,23 @@ export class OandaBroker implements BrokerApi {
     return found;
   }
 
+  /**
+   * Undefined only on OANDA's own 404 for the order (ORDER_DOESNT_EXIST); any other failure (5xx,
+   * timeout, reset, an unreadable body) throws a retryable error, since it proves nothing.
+   */
   async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
     this.ensureConnected();
-    return this.lookUp(`@${encodeURIComponent(clientOrderId)}`);
+    try {
+      return await this.lookUp(`@${encodeURIComponent(clientOrderId)}`);
+    } catch (e) {
+      if (e instanceof BrokerError && !e.retryable && e.reason !== 'AUTHENTICATION' && e.reason !== 'PERMISSION_DENIED' && e.reason !== 'NOT_CONNECTED')
+        throw new BrokerError(e.reason, `${e.message}; the look-up of client order id ${clientOrderId} failed, which says nothing about the order`, {
+          retryable: true,
+          venueCode: e.venueCode,
+          cause: e,
+        });
+      throw e;
+    }
   }
 
   async listOpenOrders(): Promise<OrderResponse[]> {
@@ -422,8 +462,8 @@ export class OandaBroker implements BrokerApi {
 
   /** `GET /orders/{spec}` with its fill or cancel transaction; undefined on 404 or an order type we do not map. */
   private async lookUp(spec: string): Promise<OrderResponse | undefined> {
-    const reply = await this.send({ method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}' });
-    if (reply.status === 404) return undefined;
+    const reply = await this.sendRetrying({ method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}' });
+    if (reply.status === 404 && orderDoesNotExist(reply.body)) return undefined;
     if (reply.status !== 200) throw this.failure({ method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}', notFound: 'ORDER_NOT_FOUND' }, reply);
     const order = parseOrderReply(reply.body);
     const mapped = orderFromV20(order, await this.details(order), this.known.get(order.id));
@@ -515,8 +555,9 @@ export class OandaBroker implements BrokerApi {
     if (!this.connected) throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: call connect() first`, { retryable: false });
   }
 
+  /** The token out, the account id masked to its last four characters (as is and URL-encoded, as in paths). */
   private redact(text: string): string {
-    return redactValues(text, [this.session?.token]);
+    return maskAccountIds(redactValues(text, [this.session?.token]), [this.session?.accountId]);
   }
 
   /** A non-2xx reply as a BrokerError, redacted. */
@@ -539,9 +580,21 @@ export class OandaBroker implements BrokerApi {
 
   /** `send`, throwing on anything but 2xx. */
   private async request(spec: RequestSpec): Promise<unknown> {
-    const reply = await this.send(spec);
+    const reply = await this.sendRetrying(spec);
     if (reply.status < 200 || reply.status >= 300) throw this.failure(spec, reply);
     return reply.body;
+  }
+
+  /**
+   * `send`, again after an answer proving OANDA did nothing (429, a refused connection), within the
+   * retry bound; the 429 that ends the bound is thrown (RATE_LIMITED, retryable, notActed).
+   */
+  private sendRetrying(spec: RequestSpec): Promise<Reply> {
+    return withRetries(async () => {
+      const reply = await this.send(spec);
+      if (reply.status === 429) throw this.failure(spec, reply);
+      return reply;
+    }, this.options.retry);
   }
 
   /** One HTTP exchange; throws only when no complete reply arrived (or a 2xx body is not JSON). */
@@ -597,13 +650,20 @@ export class OandaBroker implements BrokerApi {
         { outcomeUnknown: mutating, retryable: !mutating, cause: e },
       );
     if (codes.some((c) => BEFORE_SENDING.has(c)))
-      return new BrokerError('NETWORK', `could not reach OANDA for ${spec.route} (nothing was sent): ${detail}`, { retryable: true, cause: e });
+      return new BrokerError('NETWORK', `could not reach OANDA for ${spec.route} (nothing was sent): ${detail}`, { retryable: true, notActed: true, cause: e });
     return new BrokerError(
       'NETWORK',
       `the connection to OANDA failed during ${spec.route}: ${detail}${mutating ? '; it may have been carried out: look the order up by client order id, do not resend' : ''}`,
       { outcomeUnknown: mutating, retryable: !mutating, cause: e },
     );
   }
+}
+
+/** A 404 that is OANDA saying the order does not exist (not a proxy's page, not another resource missing). */
+function orderDoesNotExist(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const code = (body as { errorCode?: unknown }).errorCode;
+  return code === undefined || code === 'ORDER_DOESNT_EXIST' || code === 'NO_SUCH_ORDER' || code === 'ORDER_ID_INVALID';
 }
 
 const signature = (o: OrderResponse): string => `${o.status.status}|${o.filled_quantity ?? ''}|${o.fills.map((f) => f.fill_id).join(',')}`;

@@ -30,8 +30,12 @@
  * | 403    | any                                                   | PERMISSION_DENIED            | no        |
  * | 404    | order routes / other routes                           | ORDER_NOT_FOUND / PERMISSION_DENIED (account) | no |
  * | 405    | any                                                   | INTERNAL (our bug)           | no        |
- * | 429    | any                                                   | RATE_LIMITED + retryAfterMs  | yes       |
- * | 5xx    | any (502/504 on a submit or cancel: outcomeUnknown)   | VENUE_UNAVAILABLE            | yes (no when the outcome is unknown) |
+ * | 429    | any (refused unprocessed: `notActed`, resent within the bound) | RATE_LIMITED + retryAfterMs | yes |
+ * | 5xx    | a submit or cancel (500, 502, 503, 504, …): outcomeUnknown | VENUE_UNAVAILABLE        | no (look it up) |
+ * | 5xx    | any other request                                     | VENUE_UNAVAILABLE            | yes       |
+ *
+ * Every 5xx, a plain 500 included, leaves a submit or cancel unknown: RFC 9110 §15.6 gives no 5xx the
+ * meaning "not applied", and OANDA documents none either (its spec lists only 4xx error responses).
  */
 import { z } from 'zod';
 import { isOnStep } from '../../common/decimal';
@@ -713,7 +717,7 @@ export interface HttpFailure {
   notFound: BrokerErrorReason;
   /** What a 400 without errorCode means on this route (e.g. UNKNOWN_SYMBOL for /pricing). */
   badRequest?: BrokerErrorReason;
-  /** The request changes state (submit, cancel): a 502/504 leaves its outcome unknown. */
+  /** The request changes state (submit, cancel): any 5xx leaves its outcome unknown. */
   mutating: boolean;
   now: number;
 }
@@ -728,10 +732,11 @@ export function httpError(f: HttpFailure, redact: (s: string) => string = (s) =>
   if (f.status === 401)
     return new BrokerError('AUTHENTICATION', `${head}; check the OANDA token (oanda.token) and that it belongs to this environment (practice or live)`, opts);
   if (f.status === 403) return new BrokerError('PERMISSION_DENIED', `${head}; check the account id (oanda.accountId) and the token's access to it`, opts);
-  if (f.status === 429) return new BrokerError('RATE_LIMITED', head, { ...opts, retryable: true, retryAfterMs: retryAfterMs(f.retryAfter, f.now) });
+  if (f.status === 429)
+    return new BrokerError('RATE_LIMITED', head, { ...opts, retryable: true, notActed: true, retryAfterMs: retryAfterMs(f.retryAfter, f.now) });
   if (f.status >= 500) {
-    const unknown = f.mutating && (f.status === 502 || f.status === 504);
-    const tail = unknown ? '; a gateway error after sending: the order may have been placed, look it up by client order id' : '';
+    const unknown = f.mutating;
+    const tail = unknown ? '; this answer does not say whether OANDA acted: the request may have been carried out, look the order up by client order id, do not resend' : '';
     return new BrokerError('VENUE_UNAVAILABLE', `${head}${tail}`, { ...opts, retryable: !unknown, outcomeUnknown: unknown });
   }
   if (f.status === 404) {
