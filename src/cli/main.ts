@@ -1,25 +1,33 @@
 /**
  * `sptrader`: the same core as the editor, from a terminal.
- * Exit codes: 0 the order reached the venue (or the component chose not to trade), 1 component or
- * validation error, 2 usage error, 3 denied before sending, 4 broker error, 5 the state directory is
- * in use by another SPtrader process.
+ *
+ * Every path ends with one of the exit codes below and a message naming the file or input at fault;
+ * a stack trace is printed only for a bug (exit 70), and only with SPTRADER_DEBUG=1.
+ * 0 done (the order reached the venue and the venue did not refuse it, or the component chose not to
+ * trade), 1 component or validation error (audit verify: the chain is broken), 2 usage error, 3 denied
+ * before sending, 4 broker error or outcome unknown, 5 the state directory is in use by another
+ * SPtrader process, 6 a state file is unreadable, damaged or missing, 7 the venue rejected the order,
+ * 70 internal error.
  */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { monotonicMs, systemClock } from '../common/clock';
+import { fromMoney } from '../common/decimal';
+import { RECOVER_HINT, StateDamagedError, StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { failedBeforeRun, runTestOrder, type TestOrderOutcome } from '../execution/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession, type RunnerOptions } from '../python/runner';
-import { formatOutcome } from '../execution/formatOutcome';
+import { cliExitCode, formatOutcome } from '../execution/formatOutcome';
 import { isBrokerError } from '../brokers/errors';
 import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
-import { describeOrderType, describeStatus, describeTimeInForce } from '../orders/model';
+import { describeOrderType, describeStatus, describeTimeInForce, type OrderResponse } from '../orders/model';
 import { acquireStateDirLock, StateDirBusyError } from '../common/stateLock';
 import { loadRiskSettings, openTradingSession, SettingsError, type RiskSettings, type TradingSession } from '../execution/session';
 import type { EmergencyStopReport } from '../execution/engine';
-import { orderResponseOf } from '../execution/orderState';
+import { orderResponseOf, type OrderRecord } from '../execution/orderState';
+// PENDING src/execution/recover.ts (the lead's): import { recoverStateDir, type RecoverReport } from '../execution/recover';
 import { replayCommand, REPLAY_USAGE } from './replay';
 import { BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
@@ -50,18 +58,107 @@ ${REPLAY_USAGE}  halt [--reason R] [--flatten --yes]
                               Emergency stop: HALTED at once (kept across restarts), cancel every open order,
                               and with --flatten --yes close every position at market.
   resume [--reason R]         Back to ACTIVE after a halt or a circuit-breaker trip.
-  status                      Trading state, circuit breaker, working and external orders.
-  positions | account | orders  Show the paper account's positions, balances or open orders.
+  status                      Trading state, circuit breaker, working and external orders, damaged state files.
+  positions | account         Show the paper account's positions or balances.
+  orders                      Show the engine's working orders at every venue (UNCONFIRMED ones too) and the
+                              paper venue's open orders.
       --state-dir DIR         Where the paper account lives (default ./.sptrader).
       --json                  Print JSON.
   audit verify [DIR]          Check the audit log's hash chain (default DIR: <state-dir>/audit); exit 1 if broken.
   audit tail [DIR] [-n N]     Print the last N audit records (default 20).
       --state-dir DIR         Where the state lives (default ./.sptrader).
       --json                  Print JSON.
+  recover [--yes]             Check the state files against the audit log; with --yes, rebuild the damaged,
+                              missing or rolled-back ones from it (without --yes nothing is changed).
+      --state-dir DIR         Where the state lives (default ./.sptrader).
+      --json                  Print JSON.
   help                        Show this text.
+
+Exit codes:
+  0   done: the order reached the venue and the venue did not refuse it (or the component returned None)
+  1   component or validation error: nothing was sent (audit verify: the chain is broken)
+  2   usage error (a replay into a trading state folder too)
+  3   denied before sending (risk checks, trading halted): nothing was sent
+  4   broker error, or the venue did not confirm the order (it is looked up, never resent)
+  5   the state directory is in use by another SPtrader process (or its lock file cannot be read): nothing was read or sent
+  6   a state file is unreadable, damaged, missing or could not be written; the message names it. Nothing was sent
+      (unless the output shows the order's status: then it was sent and its state could not be saved)
+  7   the venue rejected the order
+  70  internal error (a bug): please report it; SPTRADER_DEBUG=1 prints the stack trace
 `;
 
 class UsageError extends Error {}
+
+/** The exit codes, as the README's table has them. */
+export const EXIT = {
+  ok: 0,
+  componentError: 1,
+  usage: 2,
+  denied: 3,
+  broker: 4,
+  busy: 5,
+  stateFile: 6,
+  venueRejected: 7,
+  internal: 70,
+} as const;
+
+const FS_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EEXIST', 'EMFILE', 'EIO', 'EDQUOT']);
+
+/** A node file-system error (it carries the path it failed on), as a StateFileError naming that path. */
+function asStateFileError(e: unknown): StateFileError | undefined {
+  if (e instanceof StateFileError) return e;
+  const err = e as NodeJS.ErrnoException | undefined;
+  if (typeof err?.code === 'string' && FS_CODES.has(err.code) && typeof err.path === 'string') {
+    const action = err.syscall === undefined ? 'use it' : (SYSCALL_ACTIONS[err.syscall] ?? `${err.syscall} it`);
+    return stateFileErrorOf(err.path, action, e);
+  }
+  return undefined;
+}
+
+const SYSCALL_ACTIONS: Readonly<Record<string, string>> = {
+  open: 'open it',
+  read: 'read it',
+  write: 'write it',
+  mkdir: 'create it',
+  rename: 'replace it',
+  unlink: 'remove it',
+  scandir: 'list it',
+  stat: 'look at it',
+  fsync: 'save it to disk',
+  fdatasync: 'save it to disk',
+};
+
+/** Prints why a command failed and returns its exit code: never a stack trace for a user's mistake or a machine fault. */
+function reportFailure(e: unknown, json: boolean): number {
+  const fail = (code: number, kind: string, message: string, extra: Record<string, unknown> = {}): number => {
+    process.stderr.write(`sptrader: ${message}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ ok: false, exitCode: code, errors: [{ code: kind, message, ...extra }] })}\n`);
+    return code;
+  };
+  if (e instanceof UsageError || (e as { code?: unknown } | undefined)?.code?.toString().startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`sptrader: ${(e as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (e instanceof SettingsError) return fail(EXIT.usage, 'INVALID_SETTINGS', e.message);
+  // Nothing was read, written or sent: another process owns the state directory.
+  if (e instanceof StateDirBusyError) return fail(EXIT.busy, 'STATE_DIR_BUSY', e.message, { path: join(e.dir, 'lock') });
+  const stateError = asStateFileError(e);
+  if (stateError) {
+    const damaged = stateError instanceof StateDamagedError;
+    const message = stateError.remedy === undefined ? `${stateError.message}. Nothing was sent; fix this and run the command again` : stateError.message;
+    return fail(EXIT.stateFile, damaged ? 'STATE_DAMAGED' : 'STATE_FILE', message, { file: stateError.file });
+  }
+  if (isBrokerError(e)) return fail(EXIT.broker, e.reason, e.message);
+  const error = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(
+    `sptrader: internal error: ${error.message.split('\n')[0] ?? ''} (a bug in SPtrader: please report it${
+      process.env['SPTRADER_DEBUG'] === '1' ? '' : ', with the stack trace that SPTRADER_DEBUG=1 prints'
+    })\n`,
+  );
+  if (process.env['SPTRADER_DEBUG'] === '1' && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, exitCode: EXIT.internal, errors: [{ code: 'INTERNAL', message: error.message }] })}\n`);
+  return EXIT.internal;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -81,27 +178,48 @@ export async function main(argv: string[]): Promise<number> {
       case 'resume':
       case 'status':
         return await tradingCommand(command, rest);
+      case 'recover':
+        return await recoverCommand(rest);
       case undefined:
       case 'help':
       case '--help':
       case '-h':
         process.stdout.write(USAGE);
-        return command === undefined ? 2 : 0;
+        return command === undefined ? EXIT.usage : EXIT.ok;
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sptrader: ${(e as Error).message}\n\n${USAGE}`);
-      return 2;
-    }
-    if (e instanceof StateDirBusyError) {
-      // Nothing was read, written or sent: another process owns the state directory.
-      process.stderr.write(`sptrader: ${e.message}\n`);
-      return 5;
-    }
-    throw e;
+    return reportFailure(e, rest.includes('--json'));
   }
+}
+
+/** The state directory, refused at once when something other than a folder is there. */
+function stateDirOf(value: string | undefined): string {
+  const dir = resolve(value ?? '.sptrader');
+  let stats;
+  try {
+    stats = statSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return dir;
+    throw stateFileErrorOf(dir, 'use it as the state directory', e);
+  }
+  if (!stats.isDirectory()) throw new StateFileError(dir, 'this is a file, not a state directory', 'Pass a folder to --state-dir');
+  return dir;
+}
+
+/** Closes what a command opened, all of it, and returns the first failure instead of throwing (the command's result is shown first). */
+async function closeAll(...steps: Array<(() => Promise<unknown>) | undefined>): Promise<unknown> {
+  let first: unknown;
+  for (const step of steps) {
+    if (!step) continue;
+    try {
+      await step();
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  return first;
 }
 
 async function testOrderCommand(args: string[]): Promise<number> {
@@ -137,7 +255,7 @@ async function testOrderCommand(args: string[]): Promise<number> {
   const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data');
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal');
   const parameters = parseParams(values.param ?? []);
-  const stateDir = resolve(values['state-dir'] ?? '.sptrader');
+  const stateDir = stateDirOf(values['state-dir']);
   const settings = riskSettings(stateDir, values.limits);
 
   const started = monotonicMs();
@@ -146,15 +264,14 @@ async function testOrderCommand(args: string[]): Promise<number> {
   reportRecovery(trading);
   let session: PythonSession | undefined;
   let outcome: TestOrderOutcome;
+  let closeError: unknown;
   try {
     try {
       await trading.engine.connect(broker.id);
     } catch (e) {
       if (e instanceof MissingCredentialError || isBrokerError(e)) {
-        await trading.close();
-        await broker.disconnect().catch(() => undefined);
         process.stderr.write(`sptrader: cannot connect to ${broker.displayName} (${broker.environment}): ${(e as Error).message}\n`);
-        return e instanceof MissingCredentialError ? 2 : 4;
+        return e instanceof MissingCredentialError ? EXIT.usage : EXIT.broker;
       }
       throw e;
     }
@@ -175,23 +292,37 @@ async function testOrderCommand(args: string[]): Promise<number> {
       monotonicMs() - started,
     );
   } finally {
-    await trading.close();
-    await broker.disconnect();
+    // A failure to close (the state could not be saved) is reported after the outcome, which may be an order sent.
+    closeError = await closeAll(
+      () => trading.close(),
+      () => broker.disconnect(),
+    );
   }
+  const exitCode = cliExitCode(outcome);
   // Show the result first; the interpreter's shutdown (several ms) need not delay it.
-  process.stdout.write(values.json ? `${JSON.stringify(outcome)}\n` : `${formatOutcome(outcome)}\n`);
+  process.stdout.write(values.json ? `${JSON.stringify({ ...outcome, ok: exitCode === 0, exitCode })}\n` : `${formatOutcome(outcome)}\n`);
   await session?.close();
-  return outcome.exitCode;
+  if (closeError !== undefined) {
+    const sent = outcome.response !== null;
+    const code = reportFailure(closeError, false);
+    if (sent)
+      process.stderr.write('sptrader: the order above reached the venue, but its state could not be saved; run `sptrader recover` before trading again\n');
+    return code;
+  }
+  return exitCode;
 }
 
 /** Risk settings: --limits FILE, else <state-dir>/risk-limits.json when present, else the defaults. */
 function riskSettings(stateDir: string, limitsFile: string | undefined): RiskSettings {
+  const file = limitsFile === undefined ? join(stateDir, 'risk-limits.json') : resolve(limitsFile);
   try {
-    return loadRiskSettings(limitsFile === undefined ? join(stateDir, 'risk-limits.json') : resolve(limitsFile), limitsFile !== undefined);
+    if (statSync(file).isDirectory())
+      throw new StateFileError(file, 'a directory is in the place of the risk limits file', 'Put a JSON file there, or remove it');
   } catch (e) {
-    if (e instanceof SettingsError) throw new UsageError(e.message);
-    throw e;
+    if (e instanceof StateFileError) throw e;
+    // Missing (or unreadable): loadRiskSettings says what it can.
   }
+  return loadRiskSettings(file, limitsFile !== undefined);
 }
 
 function reportRecovery(trading: TradingSession): void {
@@ -199,8 +330,19 @@ function reportRecovery(trading: TradingSession): void {
   if (r.tornTailRemoved) process.stderr.write(`sptrader: the audit log's last line was torn by a crash (${r.tornTailBytes} bytes) and was removed\n`);
   if (!r.verified)
     process.stderr.write(
-      `sptrader: WARNING: the audit log at ${trading.audit.dir} does not verify (${r.problemCount} problems); run \`sptrader audit verify\`\n`,
+      `sptrader: WARNING: the audit log at ${trading.audit.dir} does not verify (${r.problemCount} problems${
+        r.problems[0] ? `; first: ${r.problems[0].file}:${r.problems[0].line}: ${r.problems[0].problem}` : ''
+      }); run \`sptrader audit verify\`\n`,
     );
+}
+
+/** State files the engine found damaged, missing or older than the audit log: shown (with the remedy), and the command's exit is 6. */
+function reportDamage(trading: TradingSession): boolean {
+  const damage = trading.engine.damage;
+  if (damage.length === 0) return false;
+  for (const d of damage) process.stderr.write(`sptrader: ${d.file}: ${d.problem}\n`);
+  process.stderr.write(`sptrader: ${damage[0]?.remedy ?? RECOVER_HINT}\n`);
+  return true;
 }
 
 /** `halt`, `resume`, `status`: the trading state of the engine over --state-dir. */
@@ -217,25 +359,53 @@ async function tradingCommand(command: 'halt' | 'resume' | 'status', args: strin
     },
   });
   if (values.flatten && !values.yes) throw new UsageError('--flatten closes every position at market: add --yes to confirm');
-  const stateDir = resolve(values['state-dir'] ?? '.sptrader');
+  const stateDir = stateDirOf(values['state-dir']);
   const settings = riskSettings(stateDir, values.limits);
   const broker = openPaperBroker(stateDir);
   const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings, purpose: 'sptrader CLI' });
-  reportRecovery(trading);
+  let code: number;
+  let closeError: unknown;
   try {
+    code = await tradingStep(command, values, trading, broker);
+  } finally {
+    closeError = await closeAll(
+      () => trading.close(),
+      () => broker.disconnect(),
+    );
+  }
+  // A save that failed on the way out (the trading state, the working orders) is the command's result.
+  return closeError === undefined ? code : reportFailure(closeError, false);
+}
+
+async function tradingStep(
+  command: 'halt' | 'resume' | 'status',
+  values: { reason?: string; flatten?: boolean; json?: boolean },
+  trading: TradingSession,
+  broker: PaperBroker,
+): Promise<number> {
+  {
+    reportRecovery(trading);
     const engine = trading.engine;
     let report: EmergencyStopReport | undefined;
+    let unsaved: unknown;
     if (command === 'halt') {
-      // Halt first, even if the venue cannot be reached: nothing is sent from now on.
-      engine.setTradingState('HALTED', values.reason ?? 'halted from the command line');
+      // Halt first, even if the venue cannot be reached or the halt cannot be saved: nothing is sent from now on.
+      try {
+        engine.setTradingState('HALTED', values.reason ?? 'halted from the command line');
+      } catch (e) {
+        if (asStateFileError(e) === undefined) throw e;
+        unsaved = e;
+      }
       try {
         await engine.connect(broker.id);
       } catch (e) {
-        process.stderr.write(`sptrader: halted, but could not reach ${broker.displayName} to cancel its orders: ${(e as Error).message}\n`);
-        return 4;
+        if (!isBrokerError(e)) throw e;
+        process.stderr.write(`sptrader: halted, but could not reach ${broker.displayName} to cancel its orders: ${e.message}\n`);
+        return EXIT.broker;
       }
       report = await engine.emergencyStop({ reason: values.reason ?? 'emergency stop from the command line', flatten: values.flatten === true });
     } else if (command === 'resume') {
+      // A damaged state stays refused (every order is denied until `recover`), so resuming over it is harmless.
       engine.setTradingState('ACTIVE', values.reason ?? 'resumed from the command line');
     } else {
       await engine.connect(broker.id);
@@ -243,7 +413,13 @@ async function tradingCommand(command: 'halt' | 'resume' | 'status', args: strin
     const status = engine.status();
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ ...status, working: engine.workingOrders().map(orderResponseOf), external: engine.externalOrders(), emergencyStop: report ?? null })}\n`,
+        `${JSON.stringify({
+          ...status,
+          working: engine.workingOrders().map((o) => ({ venue: o.venue, state: o.state, ...orderResponseOf(o) })),
+          external: engine.externalOrders(),
+          emergencyStop: report ?? null,
+          damage: engine.damage.map((d) => ({ file: d.file, problem: d.problem })),
+        })}\n`,
       );
     } else {
       const lines = [
@@ -253,6 +429,7 @@ async function tradingCommand(command: 'halt' | 'resume' | 'status', args: strin
         `Orders     ${status.workingOrders} working, ${status.externalOrders} external`,
         `Audit      ${status.audit?.dir ?? '-'} (${status.audit?.lastSeq ?? 0} records)`,
       ];
+      for (const d of engine.damage) lines.push(`DAMAGED    ${d.file}: ${d.problem}`);
       if (report) {
         lines.push(
           `Cancelled  ${report.cancelled.length} order${report.cancelled.length === 1 ? '' : 's'}${report.cancelled.length ? ': ' + report.cancelled.join(', ') : ''}`,
@@ -262,10 +439,12 @@ async function tradingCommand(command: 'halt' | 'resume' | 'status', args: strin
       }
       process.stdout.write(lines.join('\n') + '\n');
     }
-    return report && report.failed.length > 0 ? 4 : 0;
-  } finally {
-    await trading.close();
-    await broker.disconnect();
+    if (unsaved !== undefined) {
+      process.stderr.write('sptrader: trading is halted for this run and the orders above were cancelled, but the halt could not be saved:\n');
+      return reportFailure(unsaved, false);
+    }
+    if (reportDamage(trading)) return EXIT.stateFile;
+    return report && report.failed.length > 0 ? EXIT.broker : EXIT.ok;
   }
 }
 
@@ -301,20 +480,48 @@ function openPaperBroker(stateDir: string): PaperBroker {
   return new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') });
 }
 
+/**
+ * `positions`, `account`, `orders`: the paper account, read through the same session as trading (so a
+ * damaged, missing or rolled-back state file is refused the same way), and for `orders` the engine's
+ * working orders at every venue.
+ */
 async function accountCommand(command: 'positions' | 'account' | 'orders', args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' } } });
-  const stateDir = resolve(values['state-dir'] ?? '.sptrader');
-  const lock = acquireStateDirLock(stateDir, `sptrader ${command}`);
+  const stateDir = stateDirOf(values['state-dir']);
+  const settings = riskSettings(stateDir, undefined);
   const broker = openPaperBroker(stateDir);
+  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings, purpose: `sptrader ${command}` });
+  let code: number;
+  let closeError: unknown;
   try {
-    await broker.connect();
-    const data = command === 'positions' ? await broker.getPositions() : command === 'orders' ? await broker.listOpenOrders() : await broker.getAccountInfo();
-    if (values.json) {
-      process.stdout.write(`${JSON.stringify(data)}\n`);
-    } else if (command === 'positions') {
-      const rows = data as Awaited<ReturnType<PaperBroker['getPositions']>>;
-      process.stdout.write(
-        rows.length === 0
+    code = await accountStep(command, values.json === true, trading, broker);
+  } finally {
+    closeError = await closeAll(
+      () => trading.close(),
+      () => broker.disconnect(),
+    );
+  }
+  return closeError === undefined ? code : reportFailure(closeError, false);
+}
+
+async function accountStep(command: 'positions' | 'account' | 'orders', json: boolean, trading: TradingSession, broker: PaperBroker): Promise<number> {
+  reportRecovery(trading);
+  try {
+    // Connecting reconciles the engine with the account: a file that disagrees with the audit log is reported as damage.
+    await trading.engine.connect(broker.id);
+  } catch (e) {
+    if (!isBrokerError(e)) throw e;
+    process.stderr.write(`sptrader: ${e.message}\n`);
+    return EXIT.broker;
+  }
+  // Never show an account that may differ from the truth without saying which file is at fault.
+  if (reportDamage(trading)) return EXIT.stateFile;
+  if (command === 'positions') {
+    const rows = await broker.getPositions();
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(rows)}\n`
+        : rows.length === 0
           ? 'No open positions.\n'
           : rows
               .map(
@@ -322,36 +529,63 @@ async function accountCommand(command: 'positions' | 'account' | 'orders', args:
                   `${p.symbol.padEnd(10)} ${String(p.quantity).padStart(14)} avg ${p.average_price}  now ${p.current_price}  unrealized ${p.unrealized_pnl}`,
               )
               .join('\n') + '\n',
-      );
-    } else if (command === 'orders') {
-      const rows = data as Awaited<ReturnType<PaperBroker['listOpenOrders']>>;
-      process.stdout.write(
-        rows.length === 0
-          ? 'No open orders.\n'
-          : rows
-              .map(
-                (o) =>
-                  `${o.order_id.padEnd(8)} ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}  ${describeStatus(o.status)}`,
-              )
-              .join('\n') + '\n',
-      );
-    } else {
-      const a = data as Awaited<ReturnType<PaperBroker['getAccountInfo']>>;
-      process.stdout.write(
-        `Account ${a.account_id} (${a.currency})\nBalance      ${a.balance}\nEquity       ${a.equity}\nBuying power ${a.buying_power}\nPositions    ${a.open_positions.length}\n`,
-      );
-    }
-    return 0;
-  } catch (e) {
-    if (isBrokerError(e)) {
-      process.stderr.write(`sptrader: ${e.message}\n`);
-      return 4;
-    }
-    throw e;
-  } finally {
-    await broker.disconnect();
-    lock.release();
+    );
+  } else if (command === 'account') {
+    const a = await broker.getAccountInfo();
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(a)}\n`
+        : `Account ${a.account_id} (${a.currency})\nBalance      ${a.balance}\nEquity       ${a.equity}\nBuying power ${a.buying_power}\nPositions    ${a.open_positions.length}\n`,
+    );
+  } else {
+    const working = trading.engine.workingOrders();
+    const paper = await broker.listOpenOrders();
+    process.stdout.write(
+      json ? `${JSON.stringify(ordersJson(working, paper))}\n` : formatOrders(working, paper, join(trading.audit.dir, '..', 'working-orders.json')),
+    );
   }
+  return EXIT.ok;
+}
+
+const UNCONFIRMED_HINT = 'the venue has not said whether it has it; the next open (status, test-order) looks it up by client order id, and it is never resent';
+
+function ordersJson(working: readonly OrderRecord[], paper: readonly OrderResponse[]): Record<string, unknown> {
+  return {
+    working: working.map((o) => ({
+      venue: o.venue,
+      clientOrderId: o.clientOrderId,
+      venueOrderId: o.venueOrderId ?? null,
+      state: o.state,
+      symbol: o.request.symbol,
+      side: o.request.side,
+      quantity: o.request.quantity,
+      filledQuantity: fromMoney(o.filledUnits),
+      orderType: o.request.order_type,
+      timeInForce: o.request.time_in_force,
+      ...(o.state === 'UNCONFIRMED' ? { hint: UNCONFIRMED_HINT } : {}),
+      ...(o.reason === undefined ? {} : { reason: o.reason }),
+    })),
+    paper,
+  };
+}
+
+function formatOrders(working: readonly OrderRecord[], paper: readonly OrderResponse[], file: string): string {
+  if (working.length === 0 && paper.length === 0) return 'No open orders.\n';
+  const lines: string[] = [];
+  lines.push(working.length === 0 ? 'No working orders at any venue.' : `Working orders (every venue; ${file}):`);
+  for (const o of working) {
+    const filled = o.filledUnits > 0n ? ` (${fromMoney(o.filledUnits)} filled)` : '';
+    lines.push(
+      `  ${o.venue.padEnd(8)} ${o.clientOrderId.padEnd(24)} ${o.state.padEnd(16)} ${o.request.side.toUpperCase()} ${o.request.quantity} ${o.request.symbol} ${describeOrderType(o.request.order_type)} ${describeTimeInForce(o.request.time_in_force)}${filled}${o.venueOrderId ? `  venue id ${o.venueOrderId}` : ''}`,
+    );
+    if (o.state === 'UNCONFIRMED') lines.push(`           UNCONFIRMED: ${UNCONFIRMED_HINT}`);
+  }
+  lines.push(paper.length === 0 ? 'No open orders at the paper venue.' : 'Open at the paper venue:');
+  for (const o of paper)
+    lines.push(
+      `  ${o.order_id.padEnd(8)} ${o.client_order_id.padEnd(24)} ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}  ${describeStatus(o.status)}`,
+    );
+  return `${lines.join('\n')}\n`;
 }
 
 async function auditCommand(args: string[]): Promise<number> {
@@ -362,10 +596,11 @@ async function auditCommand(args: string[]): Promise<number> {
   });
   const [action, dirArg, ...extra] = positionals;
   if ((action !== 'verify' && action !== 'tail') || extra.length > 0) throw new UsageError('audit needs verify or tail, and at most one folder');
+  const n = values.n === undefined ? 20 : Number(values.n);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`-n must be a whole number, not '${values.n}'`);
   const dir = resolve(dirArg ?? join(values['state-dir'] ?? '.sptrader', 'audit'));
+  auditDirMustExist(dir);
   if (action === 'tail') {
-    const n = values.n === undefined ? 20 : Number(values.n);
-    if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`-n must be a whole number, not '${values.n}'`);
     const records = await tailAudit(dir, n);
     process.stdout.write(
       values.json
@@ -373,7 +608,7 @@ async function auditCommand(args: string[]): Promise<number> {
         : records.map((r) => `${String(r.seq).padStart(8)} ${new Date(r.ts).toISOString()} ${r.type} ${JSON.stringify(r.data)}`).join('\n') +
             (records.length ? '\n' : ''),
     );
-    return 0;
+    return EXIT.ok;
   }
   const report = await verifyAuditDir(dir);
   if (values.json) {
@@ -388,7 +623,59 @@ async function auditCommand(args: string[]): Promise<number> {
     if (report.problemCount > report.problems.length) lines.push(`… and ${report.problemCount - report.problems.length} more problems`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  return report.verified ? 0 : 1;
+  return report.verified ? EXIT.ok : EXIT.componentError;
+}
+
+/** The audit folder named on the command line (or under --state-dir) must be there: a clear exit 6 otherwise. */
+function auditDirMustExist(dir: string): void {
+  let stats;
+  try {
+    stats = statSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new StateFileError(
+        dir,
+        'no audit log here: the folder does not exist',
+        'Check the path: it is the folder that holds audit-YYYY-MM-DD.jsonl files (<state-dir>/audit)',
+      );
+    throw stateFileErrorOf(dir, 'read the audit log folder', e);
+  }
+  if (!stats.isDirectory())
+    throw new StateFileError(dir, 'this is a file, not the audit log folder', 'Pass the folder that holds audit-YYYY-MM-DD.jsonl files');
+}
+
+/**
+ * `recover`: rebuilds the state files the audit log says are damaged, missing or older than it
+ * (src/execution/recover.ts), under the state directory's lock. Without --yes it only reports.
+ */
+async function recoverCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' } } });
+  const stateDir = stateDirOf(values['state-dir']);
+  if (!existsSync(stateDir)) throw new StateFileError(stateDir, 'there is no state directory here', 'Check --state-dir');
+  const lock = acquireStateDirLock(stateDir, 'sptrader recover');
+  let report: RecoverReport;
+  try {
+    report = await recoverStateDir({ stateDir, clock: systemClock, dryRun: values.yes !== true });
+  } finally {
+    lock.release();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ ...report, dryRun: values.yes !== true })}\n`);
+  } else {
+    const lines: string[] = [];
+    lines.push(
+      report.problems.length === 0
+        ? `${report.stateDir}: no problems found.`
+        : `${report.stateDir}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}:`,
+    );
+    for (const p of report.problems) lines.push(`  problem  ${p}`);
+    for (const a of report.actions) lines.push(`  ${values.yes === true ? 'done   ' : 'would  '}  ${a}`);
+    if (values.yes !== true && report.actions.length > 0) lines.push('Nothing was changed: run again with --yes to do the above.');
+    else if (report.changed) lines.push('Recovered: check with `sptrader status` and `sptrader positions` before trading.');
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  // A look without --yes that found problems says so in its exit code, as any command on damaged state does.
+  return values.yes !== true && report.problems.length > 0 ? EXIT.stateFile : EXIT.ok;
 }
 
 function readJsonObject(path: string, flag: string): Record<string, unknown> {
@@ -424,14 +711,29 @@ function parseParams(pairs: string[]): Record<string, unknown> {
   return out;
 }
 
+// PENDING: replaced by the import of src/execution/recover.ts once it lands (same signature).
+interface RecoverReport {
+  readonly stateDir: string;
+  readonly problems: readonly string[];
+  readonly actions: readonly string[];
+  readonly changed: boolean;
+}
+function recoverStateDir(options: { stateDir: string; clock: typeof systemClock; dryRun?: boolean }): Promise<RecoverReport> {
+  return Promise.reject(new StateFileError(options.stateDir, 'recover is not available in this build yet'));
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
+  const argv = process.argv.slice(2);
+  // A closed pipe (`sptrader … | head`) is not an error of the command.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+  main(argv).then(
     (code) => {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`sptrader: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 70;
+      process.exitCode = reportFailure(e, argv.includes('--json'));
     },
   );
 }

@@ -7,10 +7,21 @@
  * gone (same host, no such pid) is stale and taken over; taking over is itself serialised by a second
  * exclusive file, so two processes cannot both take one stale lock. Within one process the lock is
  * counted, so nested users (the CLI and the trading session it opens) share it.
+ *
+ * A lock file that does not hold a whole record:
+ * - empty, or the beginning of a record this module writes (`{"pid":…`): a holder is between creating
+ *   and writing it (a few microseconds: one write of under 200 bytes), or died there. While it is younger
+ *   than STALE_TAKEOVER_MS, or names a pid that is alive (on this host, or on a host it does not name),
+ *   it is busy; after that it is a crash's leftover and taken over like any stale lock.
+ * - anything else (text this module never writes, JSON of another shape): not ours, so whose it is
+ *   cannot be known. It is never taken over; the error names the file and says to delete it.
+ * - a directory, or a file that cannot be read or created (permissions, a read-only or full disk):
+ *   a StateFileError naming it (the CLI's exit 6), never a stack trace.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { StateFileError, stateFileErrorOf } from './stateErrors';
 
 export interface LockHolder {
   readonly pid: number;
@@ -21,19 +32,22 @@ export interface LockHolder {
   readonly purpose: string;
 }
 
-/** The directory is in use by another live process. */
+/** The directory is in use by another live process (or by a holder whose lock file cannot be read). */
 export class StateDirBusyError extends Error {
   override readonly name = 'StateDirBusyError';
   constructor(
     readonly dir: string,
     readonly holder: LockHolder | undefined,
+    /** Why the holder is not named, when its lock file does not say. */
+    readonly unreadable?: string,
   ) {
+    const lock = join(dir, 'lock');
     super(
       `${dir} is in use by another SPtrader process${
         holder ? ` (${holder.purpose}, pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})` : ''
-      }: one process at a time may trade from a state directory, or its audit log and paper account would fork. ` +
+      }${unreadable ? `: its lock file ${lock} ${unreadable}` : ''}: one process at a time may trade from a state directory, or its audit log and paper account would fork. ` +
         `Finish or close that one (another VS Code window, or an sptrader command), or use another --state-dir. ` +
-        `If no such process is running, delete ${join(dir, 'lock')} (and ${join(dir, 'lock.takeover')} if it is there).`,
+        `If no such process is running, delete ${lock} (and ${join(dir, 'lock.takeover')} if it is there).`,
     );
   }
 }
@@ -45,7 +59,7 @@ export interface StateDirLock {
 }
 
 const held = new Map<string, { count: number; path: string }>();
-// An unreadable lock younger than this may be a holder still writing it.
+// A lock file without a whole record, younger than this, may be a holder still writing it.
 const STALE_TAKEOVER_MS = 10_000;
 
 export function acquireStateDirLock(dir: string, purpose: string): StateDirLock {
@@ -56,15 +70,48 @@ export function acquireStateDirLock(dir: string, purpose: string): StateDirLock 
     mine.count++;
     return handle(absolute);
   }
-  mkdirSync(absolute, { recursive: true, mode: 0o700 });
+  makeStateDir(absolute);
   const me: LockHolder = { pid: process.pid, host: hostname(), since: Date.now(), purpose };
   if (!tryCreate(path, me)) {
-    const holder = readHolder(path);
-    if (holder !== undefined && !isStale(holder)) throw new StateDirBusyError(absolute, holder);
-    if (!takeOver(path, holder, me)) throw new StateDirBusyError(absolute, readHolder(path));
+    const seen = readLock(path);
+    if (seen.kind === 'foreign') throw new StateDirBusyError(absolute, undefined, seen.why);
+    if (seen.kind !== 'gone' && !isStale(seen)) throw busy(absolute, seen);
+    if (!takeOver(path, seen, me)) {
+      const now = readLock(path);
+      throw now.kind === 'gone' ? new StateDirBusyError(absolute, undefined) : busy(absolute, now);
+    }
   }
   held.set(absolute, { count: 1, path });
   return handle(absolute);
+}
+
+function makeStateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR')
+      throw new StateFileError(
+        dir,
+        'this is a file, not a state directory (or a file is in the place of a folder on its path)',
+        'Pass a folder to --state-dir',
+      );
+    throw stateFileErrorOf(dir, 'create the state directory', e);
+  }
+}
+
+function busy(dir: string, seen: LockRead): StateDirBusyError {
+  if (seen.kind === 'holder') return new StateDirBusyError(dir, seen.holder);
+  if (seen.kind === 'partial')
+    return new StateDirBusyError(
+      dir,
+      undefined,
+      `holds no whole record (${seen.text.length === 0 ? 'it is empty' : `it holds ${JSON.stringify(seen.text.slice(0, 60))}`}): a process is writing it now${
+        seen.pid === undefined ? '' : ` (pid ${seen.pid}${seen.host === undefined ? '' : ` on ${seen.host}`})`
+      }, or one died while writing it (then it is taken over ${STALE_TAKEOVER_MS / 1000} s after it was written, once its process is gone)`,
+    );
+  if (seen.kind === 'foreign') return new StateDirBusyError(dir, undefined, seen.why);
+  return new StateDirBusyError(dir, undefined);
 }
 
 function handle(dir: string): StateDirLock {
@@ -79,85 +126,147 @@ function handle(dir: string): StateDirLock {
       entry.count--;
       if (entry.count > 0) return;
       held.delete(dir);
-      const holder = readHolder(entry.path);
-      // Only our own lock file is removed (never one a takeover gave to someone else).
-      if (holder?.pid === process.pid && holder.host === hostname()) rmSync(entry.path, { force: true });
+      try {
+        const seen = readLock(entry.path);
+        // Only our own lock file is removed (never one a takeover gave to someone else).
+        if (seen.kind === 'holder' && seen.holder.pid === process.pid && seen.holder.host === hostname()) rmSync(entry.path, { force: true });
+      } catch {
+        // Releasing runs in `finally` blocks: a lock that cannot be removed is left, and the next run takes it over.
+      }
     },
   };
 }
 
+/** Creates the lock file with our record; false when it is already there. A half-written file is never left behind by a failed write. */
 function tryCreate(path: string, me: LockHolder): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'wx', 0o600);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
+    throw stateFileErrorOf(path, 'create the lock file', e);
   }
+  let written = false;
   try {
     writeSync(fd, JSON.stringify(me));
+    written = true;
+  } catch (e) {
+    throw stateFileErrorOf(path, 'write the lock file', e);
   } finally {
     closeSync(fd);
+    if (!written) rmSync(path, { force: true });
   }
   return true;
 }
 
-/** The lock's holder; undefined when the file is gone or unreadable (a holder still writing it, or a crash before it wrote). */
-function readHolder(path: string): LockHolder | undefined {
+type LockRead =
+  | { kind: 'gone' }
+  | { kind: 'holder'; holder: LockHolder; text: string }
+  /** Empty, or the beginning of a record this module writes: being written, or a crash while writing it. */
+  | { kind: 'partial'; text: string; pid: number | undefined; host: string | undefined; ageMs: number }
+  /** Not something this module writes. */
+  | { kind: 'foreign'; text: string; why: string };
+
+const RECORD_START = '{"pid":';
+const PARTIAL = /^\{"pid":(\d+)(?:,"host":("(?:[^"\\]|\\.)*")?)?/;
+
+function readLock(path: string): LockRead {
+  let text: string;
+  let ageMs: number;
   try {
-    const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<LockHolder>;
-    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string' && typeof parsed.since === 'number' && typeof parsed.purpose === 'string')
-      return parsed as LockHolder;
-  } catch {
-    // fall through
+    text = readFileSync(path, 'utf8');
+    ageMs = Date.now() - statSync(path).mtimeMs;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'gone' };
+    if (code === 'EISDIR')
+      throw new StateFileError(
+        path,
+        'a directory is in the place of the lock file',
+        `SPtrader never makes one there: if no SPtrader process is running, remove it (rmdir ${path})`,
+      );
+    throw stateFileErrorOf(path, 'read the lock file', e);
   }
-  return undefined;
+  try {
+    const parsed = JSON.parse(text) as Partial<LockHolder> | null;
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      typeof parsed.pid === 'number' &&
+      typeof parsed.host === 'string' &&
+      typeof parsed.since === 'number' &&
+      typeof parsed.purpose === 'string'
+    )
+      return { kind: 'holder', holder: parsed as LockHolder, text };
+    return { kind: 'foreign', text, why: `holds JSON that is not an SPtrader lock record (${JSON.stringify(text.slice(0, 60))})` };
+  } catch {
+    // not whole JSON: see below
+  }
+  if (text.length <= RECORD_START.length ? RECORD_START.startsWith(text) : text.startsWith(RECORD_START)) {
+    const m = PARTIAL.exec(text);
+    let host: string | undefined;
+    try {
+      host = m?.[2] === undefined ? undefined : (JSON.parse(m[2]) as string);
+    } catch {
+      host = undefined;
+    }
+    return { kind: 'partial', text, pid: m?.[1] === undefined ? undefined : Number(m[1]), host, ageMs };
+  }
+  return {
+    kind: 'foreign',
+    text,
+    why: `is not one SPtrader wrote (it holds ${JSON.stringify(text.slice(0, 60))}${text.length > 60 ? '…' : ''}), so whose it is cannot be known and it is never taken over`,
+  };
 }
 
-function isStale(holder: LockHolder): boolean {
+function isStale(seen: LockRead): boolean {
+  if (seen.kind === 'gone') return true;
+  if (seen.kind === 'foreign') return false;
+  if (seen.kind === 'partial') {
+    if (seen.ageMs < STALE_TAKEOVER_MS) return false; // a holder may be writing it right now
+    if (seen.pid === undefined) return true; // old and empty: its writer died before writing its pid
+    if (seen.host !== undefined && seen.host !== hostname()) return false;
+    return seen.pid === process.pid || !isAlive(seen.pid);
+  }
+  const holder = seen.holder;
   if (holder.host !== hostname()) return false; // another machine's process cannot be checked: never taken over
   // Asked only for a lock this process does not hold: one with our pid is a dead earlier process's
   // (a container that starts every run as the same pid, say).
   if (holder.pid === process.pid) return true;
+  return !isAlive(holder.pid);
+}
+
+function isAlive(pid: number): boolean {
   try {
-    process.kill(holder.pid, 0);
-    return false;
+    process.kill(pid, 0);
+    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
   }
 }
 
 /**
- * Replaces a stale (or unreadable and old) lock with ours, one taker at a time. Returns false when the
- * lock turned out to be live after all, or another process is taking it over right now.
+ * Replaces a stale lock (a dead holder's, or a crash's leftover without a whole record) with ours, one
+ * taker at a time. Returns false when the lock turned out to be live after all, or another process is
+ * taking it over right now.
  */
-function takeOver(path: string, seen: LockHolder | undefined, me: LockHolder): boolean {
-  if (seen === undefined) {
-    // Unreadable: a holder between creating and writing it, or one that crashed there. Only an old one is taken.
-    try {
-      if (Date.now() - statSync(path).mtimeMs < STALE_TAKEOVER_MS) return false;
-    } catch {
-      return tryCreate(path, me);
-    }
-  }
+function takeOver(path: string, seen: LockRead, me: LockHolder): boolean {
+  if (seen.kind === 'gone') return tryCreate(path, me);
   // Someone else is taking over now, or a takeover crashed (then its marker stays, and the error says to
   // delete it): a marker is never removed by another process, which could remove a live one.
   const marker = `${path}.takeover`;
   if (!tryCreate(marker, me)) return false;
   try {
     // Under the marker no one else replaces the lock: look again, then replace it if it is still the stale one.
-    const now = readHolder(path);
-    if (now === undefined) {
+    const now = readLock(path);
+    if (now.kind !== 'gone') {
+      if (now.kind !== seen.kind || now.text !== seen.text || !isStale(now)) return false;
       try {
-        if (Date.now() - statSync(path).mtimeMs < STALE_TAKEOVER_MS) return false; // a holder still writing it
-      } catch {
-        // gone meanwhile: ours to create
+        rmSync(path, { force: true });
+      } catch (e) {
+        throw stateFileErrorOf(path, 'remove the stale lock file', e);
       }
-    } else {
-      const same = now.pid === seen?.pid && now.since === seen.since && now.host === seen.host;
-      if (!same || !isStale(now)) return false;
     }
-    rmSync(path, { force: true });
     return tryCreate(path, me);
   } finally {
     rmSync(marker, { force: true });

@@ -1,6 +1,19 @@
 import { describeOrderType, describeStatus, describeTimeInForce } from '../orders/model';
 import type { TestOrderOutcome } from './testOrder';
 
+/**
+ * The CLI's exit code for a Test Order (the README's table): a refusal by the venue itself is 7, a
+ * denial because a state file is damaged or the audit log cannot be written is 6 (the state file
+ * code, whatever refused it), everything else as `runTestOrder` says.
+ */
+export function cliExitCode(outcome: TestOrderOutcome): number {
+  if (outcome.denial !== null && STATE_DENIALS.has(outcome.denial.code)) return 6;
+  if (outcome.denial === null && outcome.response?.status.status === 'rejected') return 7;
+  return outcome.exitCode;
+}
+
+const STATE_DENIALS: ReadonlySet<string> = new Set(['STATE_DAMAGED', 'AUDIT_LOG_FAILED']);
+
 /** The readable summary `sptrader test-order` prints. */
 export function formatOutcome(outcome: TestOrderOutcome): string {
   const lines: string[] = [];
