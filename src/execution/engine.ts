@@ -52,6 +52,9 @@ import { DEFAULT_RISK_LIMITS, runRiskChecks, tightenLimits, TokenBucket, type Ri
 import { loadWorkingOrders, WorkingOrderWriter } from './orderStore';
 import { WorkingExposure } from './exposure';
 import { TradingStateStore, type CircuitBreakerSettings, type StateChange } from './tradingState';
+import type { AuditDigest, DigestOrder } from './auditDigest';
+import { StateDamagedError } from '../common/stateErrors';
+import type { LoadedWorkingOrders } from './orderStore';
 
 export interface EngineOptions {
   clock: Clock;
@@ -76,6 +79,30 @@ export interface EngineOptions {
    * its own after a restart (not mistaken for external ones). Undefined: memory only.
    */
   ordersFile?: string;
+  /** The working-orders file as already read (the session reads it first, to anchor the audit log). */
+  loadedOrders?: LoadedWorkingOrders;
+  /**
+   * What the audit log says (gathered when it was opened): the orders that may still be alive at a
+   * venue — each is reconciled by client order id on connect, including ones the last process died
+   * while sending — the positions and fills it recorded, and the last trading state.
+   */
+  digest?: AuditDigest;
+  /**
+   * Venues whose whole state lives in this state directory and changes only through this engine (the
+   * paper venue): after reconciling, their positions and fills must equal the audit log's, or the
+   * account file is damaged and trading is refused.
+   */
+  localVenues?: ReadonlyMap<string, LocalVenue>;
+  /** Damage found before the engine was made (the audit log itself): trading is refused until `recover`. */
+  damage?: readonly StateDamagedError[];
+}
+
+/** A venue kept in the state directory (see EngineOptions.localVenues). */
+export interface LocalVenue {
+  /** Its account file, named in messages. */
+  readonly file: string;
+  /** Fills it has made since its account was opened; undefined when it cannot say. */
+  fillsEver(): number | undefined;
 }
 
 export interface SubmitResult {
@@ -166,6 +193,15 @@ export class ExecutionEngine {
   private auditFailure: Error | undefined;
   private equityCheckAt = 0;
   private readonly orderWriter: WorkingOrderWriter | undefined;
+  /** Files found damaged: no order is sent while there is any. */
+  private readonly damaged: StateDamagedError[] = [];
+  private readonly localVenues: ReadonlyMap<string, LocalVenue>;
+  /** Fills recorded per venue (from the audit log on open, then each one since). */
+  private readonly fillsRecorded = new Map<string, number>();
+  /** When each order in flight was handed to its venue (by our clock); recovered orders: when this engine started. */
+  private readonly sentAt = new Map<string, number>();
+  private readonly startedAt: number;
+  private readonly ordersFile: string | undefined;
 
   constructor(options: EngineOptions) {
     this.clock = options.clock;
@@ -180,21 +216,58 @@ export class ExecutionEngine {
     this.reconcileAttempts = options.reconcileAttempts ?? 8;
     this.reconcileDelayMs = options.reconcileDelayMs ?? 100;
     this.maxFinished = options.maxFinishedOrders ?? 10_000;
-    this.trading = new TradingStateStore(options.tradingStateFile, options.clock, options.circuitBreaker);
+    this.startedAt = options.clock.now();
+    this.localVenues = options.localVenues ?? new Map();
+    this.ordersFile = options.ordersFile;
+    const digest = options.digest;
+    this.trading = new TradingStateStore(options.tradingStateFile, options.clock, options.circuitBreaker, digest?.lastTradingState);
+    for (const d of options.damage ?? []) this.damaged.push(d);
+    if (this.trading.damage !== undefined && options.tradingStateFile) {
+      this.damaged.push(new StateDamagedError(options.tradingStateFile, this.trading.damage));
+    }
     const rate = this.limits.maxOrdersPerSecond;
     this.bucket = rate === undefined ? undefined : new TokenBucket(rate, this.limits.orderBurst ?? Math.max(1, Math.ceil(rate)), options.clock);
+    if (digest) {
+      // The audit log is the record: its unfinished orders are the working ones, whatever a cache says.
+      for (const d of digest.open.values()) this.adopt(recoveredRecord(d));
+      for (const [venue, symbols] of digest.positions) this.positions.set(venue, new Map(symbols));
+      for (const [venue, n] of digest.fillCount) this.fillsRecorded.set(venue, n);
+    }
     if (options.ordersFile) {
-      const loaded = loadWorkingOrders(options.ordersFile);
-      for (const o of loaded.orders) {
-        if (isFinalState(o.state)) continue;
-        this.orders.set(o.clientOrderId, o);
-        this.working.add(o.clientOrderId);
-        // Sent before the restart: the venue's buying power already holds them.
-        this.exposure.add(o, 0);
-        if (o.venueOrderId) this.byVenueId.set(o.venueOrderId, o.clientOrderId);
+      const loaded = options.loadedOrders ?? loadWorkingOrders(options.ordersFile);
+      if (digest) {
+        if (loaded.anchor && loaded.anchor.seq > digest.lastSeq) {
+          this.damaged.push(
+            new StateDamagedError(
+              options.ordersFile,
+              `it was written when the audit log reached seq ${loaded.anchor.seq}, but the log now ends at seq ${digest.lastSeq}: the audit log was cut short, emptied or replaced by an older copy`,
+            ),
+          );
+        }
+        const unknown = loaded.orders.filter((o) => !isFinalState(o.state) && !digest.known.has(o.clientOrderId));
+        if (unknown.length > 0) {
+          this.damaged.push(
+            new StateDamagedError(
+              options.ordersFile,
+              `it lists ${unknown.length} order(s) the audit log has no record of (${unknown
+                .slice(0, 3)
+                .map((o) => o.clientOrderId)
+                .join(', ')}): the audit log was cut short or replaced by an older copy`,
+            ),
+          );
+          // Still looked up at their venue, so that nothing that may be alive is forgotten.
+          for (const o of unknown) this.adopt(o);
+        }
+      } else {
+        for (const o of loaded.orders) if (!isFinalState(o.state)) this.adopt(o);
       }
-      if (loaded.problem) this.venueError('engine', 'loadWorkingOrders', new Error(`${loaded.problem}; its orders will show as external after reconcile`));
-      this.orderWriter = new WorkingOrderWriter(options.ordersFile, () => this.workingOrders());
+      if (loaded.problem) this.venueError('engine', 'loadWorkingOrders', new Error(`${loaded.problem}; the audit log's record of open orders is used instead`));
+      this.orderWriter = new WorkingOrderWriter(
+        options.ordersFile,
+        () => this.workingOrders(),
+        () => (this.audit ? this.audit.durableHead : undefined),
+        (e) => this.stateSaveFailed(options.ordersFile as string, e),
+      );
     }
     for (const [id, broker] of this.brokers) {
       this.subscriptions.set(
@@ -210,6 +283,47 @@ export class ExecutionEngine {
         reason: this.trading.current.reason,
         source: 'startup',
       });
+    }
+    for (const d of this.damaged) this.record('StateDamaged', { at: this.clock.now(), file: d.file, problem: d.problem });
+    // Orders the last process was sending when it ended: they may or may not have reached the venue.
+    for (const id of this.working) {
+      const o = this.orders.get(id) as OrderRecord;
+      this.sentAt.set(id, this.startedAt);
+      if (o.state === 'SUBMITTED' || o.state === 'PENDING_SUBMIT') {
+        const reason = 'the last SPtrader process ended while this order was being sent; it is looked up by client order id, never resent';
+        this.orders.set(id, { ...o, state: 'UNCONFIRMED', reason, updatedAt: this.clock.now() });
+        this.record('OrderUnconfirmed', { at: this.clock.now(), clientOrderId: id, venue: o.venue, symbol: o.request.symbol, state: 'UNCONFIRMED', reason });
+      }
+    }
+  }
+
+  /** Takes an order known from before this engine started as working. */
+  private adopt(o: OrderRecord): void {
+    this.orders.set(o.clientOrderId, o);
+    this.working.add(o.clientOrderId);
+    // Sent before the restart: the venue's buying power already holds them.
+    this.exposure.add(o, 0);
+    if (o.venueOrderId) this.byVenueId.set(o.venueOrderId, o.clientOrderId);
+  }
+
+  /** State files found damaged, missing or older than the audit log; no order is sent while there is any. */
+  get damage(): readonly StateDamagedError[] {
+    return this.damaged;
+  }
+
+  /** Marks a state file as damaged (recorded; new orders are denied until `recover`). */
+  reportDamage(damage: StateDamagedError): void {
+    if (this.damaged.some((d) => d.file === damage.file && d.problem === damage.problem)) return;
+    this.damaged.push(damage);
+    this.record('StateDamaged', { at: this.clock.now(), file: damage.file, problem: damage.problem });
+  }
+
+  /** A state file could not be written: recorded, and trading halts (the audit log still holds everything). */
+  private stateSaveFailed(file: string, e: Error): void {
+    this.record('StateSaveFailed', { at: this.clock.now(), file, message: e.message });
+    if (this.trading.state !== 'HALTED') {
+      const change = this.trading.set('HALTED', `could not save ${file} (${e.message}); trading is halted until it can be saved`, 'circuit_breaker');
+      if (change) this.stateChanged(change);
     }
   }
 
@@ -356,6 +470,33 @@ export class ExecutionEngine {
       }
     }
     this.record('PositionsReconciled', { at: this.clock.now(), venue, differences });
+    const local = this.localVenues.get(venue);
+    if (local) this.checkLocalVenue(venue, local, differences, open);
+  }
+
+  /**
+   * A venue kept in the state directory changes only through this engine: after reconciling, its
+   * positions, fills and open orders are the audit log's, or its account file was damaged, lost or
+   * put back to an older copy.
+   */
+  private checkLocalVenue(venue: string, local: LocalVenue, differences: ReadonlyArray<{ symbol: string; engine: number; venue: number }>, open: readonly OrderResponse[]): void {
+    const problems: string[] = [];
+    if (differences.length > 0) {
+      problems.push(
+        `its positions differ from the audit log's (${differences
+          .slice(0, 3)
+          .map((d) => `${d.symbol}: account ${d.venue}, audit log ${d.engine}`)
+          .join('; ')})`,
+      );
+    }
+    const fills = local.fillsEver();
+    const logged = this.fillsRecorded.get(venue) ?? 0;
+    if (fills !== undefined && fills !== logged) problems.push(`it has made ${fills} fill(s) where the audit log records ${logged}`);
+    const strangers = open.filter((o) => !this.orders.has(o.client_order_id));
+    if (strangers.length > 0) problems.push(`it holds ${strangers.length} open order(s) the audit log does not (${strangers.slice(0, 3).map((o) => o.client_order_id).join(', ')})`);
+    const lost = this.workingOrders().filter((r) => r.venue === venue && r.venueOrderId !== undefined && !open.some((o) => o.client_order_id === r.clientOrderId));
+    if (lost.length > 0) problems.push(`${lost.length} order(s) the audit log has open are not in it (${lost.slice(0, 3).map((r) => r.clientOrderId).join(', ')})`);
+    if (problems.length > 0) this.reportDamage(new StateDamagedError(local.file, `the paper account disagrees with the audit log: ${problems.join('; ')}`));
   }
 
   /** Asks the venue what became of one order, by client order id. Never resends. */
@@ -383,7 +524,34 @@ export class ExecutionEngine {
       }
     }
     if (found) this.applyResponse(record.venue, found);
+    else this.concludeAbsence(record.venue, broker, clientOrderId);
     return this.orders.get(clientOrderId);
+  }
+
+  /**
+   * The venue has no order under this client id. That proves nothing by itself (it may still be on its
+   * way), unless the venue's own rules say a request this old can no longer arrive (Binance's
+   * recvWindow; the paper venue, which answers within the call): then the order never arrived.
+   */
+  private concludeAbsence(venue: string, broker: BrokerApi, clientOrderId: string): void {
+    const record = this.orders.get(clientOrderId);
+    if (!record || record.venueOrderId !== undefined) return;
+    if (record.state !== 'SUBMITTED' && record.state !== 'UNCONFIRMED') return;
+    const window = (broker as { readonly absenceConclusiveAfterMs?: number }).absenceConclusiveAfterMs;
+    if (window === undefined) return;
+    const sent = this.sentAt.get(clientOrderId) ?? this.startedAt;
+    const waited = this.clock.now() - sent;
+    if (waited < window) return;
+    this.transition(
+      clientOrderId,
+      {
+        type: 'Rejected',
+        at: this.clock.now(),
+        reason: `NEVER_ARRIVED: ${broker.displayName} has no order with client id ${clientOrderId}, and by its rules a request ${Math.round(waited)} ms old can no longer reach it (after ${window} ms); nothing was placed`,
+      },
+      { risk: [], neverArrived: true },
+    );
+    void venue;
   }
 
   // --- submitting ---
@@ -412,7 +580,9 @@ export class ExecutionEngine {
       );
     }
     this.queued++;
-    const key = `${cmd.venue}\u0000${cmd.order.symbol}`;
+    // One lane per instrument however it is spelled (EURUSD, eur/usd, EUR_USD), so that a burst of
+    // spellings cannot pass the risk checks side by side before the venue's id is known.
+    const key = `${cmd.venue}\u0000${laneKey(cmd.order?.symbol)}`;
     let lane = this.lanes.get(key);
     if (!lane) {
       lane = { pre: Promise.resolve(), send: Promise.resolve() };
@@ -482,6 +652,12 @@ export class ExecutionEngine {
     });
 
     if (this.auditFailure) return denied('AUDIT_LOG_FAILED', `The audit log failed (${this.auditFailure.message}); nothing is sent until it is fixed.`);
+    if (this.damaged.length > 0) {
+      return denied(
+        'STATE_DAMAGED',
+        `${this.damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}. ${this.damaged[0]?.remedy ?? ''}`.trim(),
+      );
+    }
     const wellFormed = checkOrderRequest(cmd.order);
     if (!wellFormed.success) {
       return denied('INVALID_ORDER', wellFormed.error.issues.map((i) => `${i.path.join('.') || 'order'}: ${i.message}`).join('; '));
@@ -502,7 +678,7 @@ export class ExecutionEngine {
     if (broker.environment === 'live' && cmd.liveConfirmation === undefined) {
       return denied('LIVE_NOT_CONFIRMED', `${broker.displayName} is a live account: every live order needs its own confirmation; nothing was sent`);
     }
-    const order = cmd.order;
+    let order = cmd.order;
     const refusal = unsupportedReason(broker.capabilities, order.order_type.type, order.time_in_force.type, broker.displayName);
     if (refusal !== undefined) return denied('UNSUPPORTED_ORDER', refusal);
 
@@ -523,6 +699,12 @@ export class ExecutionEngine {
       return denied('QUOTE_UNAVAILABLE', `cannot check the order without ${broker.displayName}'s quote and account: ${e.message}`);
     }
     resume();
+    // The venue's own id for the instrument: risk, exposure, positions, the log and the venue all key
+    // by it, whatever spelling the component used.
+    if (instrument.symbol !== order.symbol && instrument.symbol !== '') {
+      order = Object.freeze({ ...order, symbol: instrument.symbol });
+      cmd = Object.freeze({ ...cmd, order });
+    }
     const offGrid = gridProblem(order, instrument);
     if (offGrid) return denied('INVALID_ORDER', offGrid);
 
@@ -618,6 +800,7 @@ export class ExecutionEngine {
     const broker = this.mustBroker(cmd.venue);
     const engineStart = monotonicMs();
     this.transition(cmd.clientOrderId, { type: 'Sent', at: this.clock.now() }, { risk });
+    this.sentAt.set(cmd.clientOrderId, this.clock.now());
     let engineMs = prepared.engineMs + (monotonicMs() - engineStart);
     const venueStart = monotonicMs();
     let venueMs: number;
@@ -818,8 +1001,19 @@ export class ExecutionEngine {
     for (const s of this.subscriptions.values()) s.dispose();
     this.subscriptions.clear();
     await Promise.allSettled([...this.pendingAudit]);
-    if (this.audit && this.audit.state === 'open') await this.audit.flush();
-    await this.orderWriter?.flush();
+    if (this.audit && this.audit.state === 'open') await this.audit.flush().catch(() => undefined);
+    // A working-orders file that cannot be written was reported (StateSaveFailed, HALTED) when it
+    // failed; the audit log holds the orders, so closing still completes.
+    await this.orderWriter?.flush().catch(() => undefined);
+  }
+
+  /** Problems saving state that a caller should tell the user about (the last failures, if any). */
+  saveProblems(): string[] {
+    const out: string[] = [];
+    if (this.orderWriter?.error) out.push(this.orderWriter.error.message);
+    if (this.trading.lastSaveError) out.push(`${this.trading.lastSaveError.message} (the halt is recorded in the audit log and restored from it)`);
+    if (this.auditFailure) out.push(this.auditFailure.message);
+    return out;
   }
 
   // --- venue updates ---
@@ -868,7 +1062,7 @@ export class ExecutionEngine {
   private transition(
     clientOrderId: string,
     event: OrderEvent,
-    context?: { code?: DenialCode; risk: readonly RiskCheckResult[]; commandId?: string; order?: unknown },
+    context?: { code?: DenialCode; risk: readonly RiskCheckResult[]; commandId?: string; order?: unknown; neverArrived?: boolean },
   ): void {
     const before = this.orders.get(clientOrderId) as OrderRecord;
     let applied;
@@ -915,6 +1109,7 @@ export class ExecutionEngine {
       case 'Fill': {
         this.trading.recordSuccess();
         const signed = toMoney(event.fill.quantity) * (event.fill.side === 'buy' ? 1n : -1n);
+        this.fillsRecorded.set(order.venue, (this.fillsRecorded.get(order.venue) ?? 0) + 1);
         const map = this.positionMap(order.venue);
         const position = (map.get(order.request.symbol) ?? 0n) + signed;
         map.set(order.request.symbol, position);
@@ -942,13 +1137,21 @@ export class ExecutionEngine {
         this.record('OrderExpired', base);
         break;
       case 'Rejected': {
+        if (context?.neverArrived) {
+          // Not a venue refusal: nothing reached it. No circuit-breaker failure either.
+          this.record('OrderNeverArrived', { ...base, reason: event.reason });
+          break;
+        }
         this.record('OrderRejected', { ...base, reason: event.reason });
         const change = this.trading.recordFailure(`${order.request.symbol} ${order.clientOrderId}: ${event.reason}`);
         if (change) this.stateChanged(change);
         break;
       }
     }
-    if (isFinalState(order.state)) this.retire(clientOrderId);
+    if (isFinalState(order.state)) {
+      this.retire(clientOrderId);
+      this.sentAt.delete(clientOrderId);
+    }
   }
 
   private retire(clientOrderId: string): void {
@@ -995,12 +1198,26 @@ export class ExecutionEngine {
   // --- trading state ---
 
   private tickTradingState(): void {
-    const change = this.trading.tick();
+    let change: StateChange | undefined;
+    try {
+      change = this.trading.tick();
+    } catch (e) {
+      // The cool-down's end cannot be saved: stay halted rather than trade on an unsaved state.
+      this.record('StateSaveFailed', { at: this.clock.now(), file: (e as { file?: string }).file ?? 'trading-state.json', message: (e as Error).message });
+    }
     if (change) this.stateChanged(change);
   }
 
   private stateChanged(change: StateChange): void {
     this.record('TradingStateChanged', { at: change.at, from: change.from, to: change.to, reason: change.reason, source: change.source });
+    const failed = this.trading.lastSaveError;
+    if (failed) {
+      this.record('StateSaveFailed', {
+        at: this.clock.now(),
+        file: (failed as { file?: string }).file ?? 'trading-state.json',
+        message: `${failed.message}; the ${change.to} state is in effect and recorded in the audit log, which the next open takes it from`,
+      });
+    }
   }
 
   private checkEquity(venue: string): void {
@@ -1159,6 +1376,9 @@ export class ExecutionEngine {
   }
 }
 
+/** Spellings of one instrument share a lane: upper-case, separators dropped. */
+const laneKey = (symbol: unknown): string => (typeof symbol === 'string' ? symbol.toUpperCase().replace(/[_/\-.:\s]/g, '') : String(symbol));
+
 const dollars = (c: string): string => (c === 'USDT' || c === 'USDC' ? 'USD' : c);
 /** Whether two currencies are one for risk purposes (USDT and USDC count as USD). */
 const sameCurrency = (a: string, b: string): boolean => a === b || dollars(a) === dollars(b);
@@ -1241,4 +1461,28 @@ function auditOrder<T>(order: T): T {
   const metadata = o['metadata'];
   if (typeof metadata !== 'object' || metadata === null || Object.keys(metadata).length === 0) return order;
   return { ...o, metadata: redactSecrets(metadata) } as T;
+}
+
+/** An order the audit log has open, as a record: its fills applied through the state machine. */
+export function recoveredRecord(d: DigestOrder): OrderRecord {
+  let record: OrderRecord = {
+    ...newOrderRecord({ clientOrderId: d.clientOrderId, commandId: d.commandId, venue: d.venue, request: d.request, at: d.createdAt }),
+    state: 'SUBMITTED',
+  };
+  for (const fill of d.fills) {
+    try {
+      record = applyEvent(record, { type: 'Fill', at: fill.timestamp, fill }).order;
+    } catch {
+      // A fill the log holds but the state machine refuses was refused then too (TransitionRefused).
+    }
+  }
+  const state = d.state === 'PENDING_SUBMIT' ? 'SUBMITTED' : d.state === 'PARTIALLY_FILLED' && record.filledUnits === 0n ? 'ACCEPTED' : d.state;
+  return {
+    ...record,
+    state: record.state === 'PARTIALLY_FILLED' && (state === 'ACCEPTED' || state === 'SUBMITTED' || state === 'UNCONFIRMED') ? 'PARTIALLY_FILLED' : state,
+    ...(d.venueOrderId === undefined ? {} : { venueOrderId: d.venueOrderId }),
+    ...(d.reason === undefined ? {} : { reason: d.reason }),
+    ...(state === 'PENDING_CANCEL' ? { stateBeforeCancel: record.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED' } : {}),
+    updatedAt: d.updatedAt,
+  };
 }

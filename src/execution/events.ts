@@ -82,7 +82,9 @@ export type DenialCode =
   | 'LIVE_NOT_CONFIRMED'
   | 'AUDIT_LOG_FAILED'
   | 'ENGINE_CLOSED'
-  | 'CANCELLED_BEFORE_SEND';
+  | 'CANCELLED_BEFORE_SEND'
+  /** A state file is damaged, missing or older than the audit log: nothing is sent until `recover`. */
+  | 'STATE_DAMAGED';
 
 interface OrderEventBase {
   readonly at: number;
@@ -123,6 +125,12 @@ export type EngineEvent =
   | (OrderEventBase & { readonly type: 'OrderCancelled' })
   | (OrderEventBase & { readonly type: 'OrderExpired' })
   | (OrderEventBase & { readonly type: 'OrderRejected'; readonly reason: string })
+  /** An order whose fate was unknown and which the venue's own rules prove never reached it (final, REJECTED). */
+  | (OrderEventBase & { readonly type: 'OrderNeverArrived'; readonly reason: string })
+  /** A state file could not be written; trading halts (the audit log still holds everything). */
+  | { readonly type: 'StateSaveFailed'; readonly at: number; readonly file: string; readonly message: string }
+  /** A state file found damaged, missing or older than the audit log on open: trading is refused until `recover`. */
+  | { readonly type: 'StateDamaged'; readonly at: number; readonly file: string; readonly problem: string }
   | {
       readonly type: 'TransitionRefused';
       readonly at: number;

@@ -5,7 +5,8 @@
  * is still open, and a file that cannot be read is reported and set aside, never trusted half-way.
  */
 import { mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
+import { stateFileErrorOf } from '../common/stateErrors';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { FillSchema, OrderRequestSchema } from '../orders/model';
@@ -28,28 +29,46 @@ const StoredOrderSchema = z.object({
   createdAt: z.number(),
   updatedAt: z.number(),
 });
-const FileSchema = z.object({ version: z.literal(1), orders: z.array(StoredOrderSchema) });
+const AnchorSchema = z.object({ seq: z.number().int().nonnegative(), hash: z.string().regex(/^[0-9a-f]{64}$/) });
+const FileSchema = z.object({
+  version: z.literal(1),
+  /** The audit log's durable head when the file was written: the log must reach it (absent in older files). */
+  audit: AnchorSchema.optional(),
+  orders: z.array(StoredOrderSchema),
+});
 
-export function loadWorkingOrders(file: string): { orders: OrderRecord[]; problem?: string } {
+export interface LoadedWorkingOrders {
+  orders: OrderRecord[];
+  /** Why the file could not be used (it was set aside when it could be read but not understood). */
+  problem?: string;
+  /** Whether the file was there. */
+  exists: boolean;
+  /** The audit log's head the file saw, when it says. */
+  anchor?: { seq: number; hash: string };
+}
+
+export function loadWorkingOrders(file: string): LoadedWorkingOrders {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { orders: [] };
-    return { orders: [], problem: `cannot read ${file}: ${(e as Error).message}` };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { orders: [], exists: false };
+    return { orders: [], exists: true, problem: `cannot read ${file}: ${(e as Error).message}` };
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return { orders: [], problem: setAside(file, `${file} is not JSON (${(e as Error).message})`) };
+    return { orders: [], exists: true, problem: setAside(file, `${file} is not JSON (${(e as Error).message})`) };
   }
   const parsed = FileSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
-    return { orders: [], problem: setAside(file, `${file} is invalid (${issues.join('; ')})`) };
+    return { orders: [], exists: true, problem: setAside(file, `${file} is invalid (${issues.join('; ')})`) };
   }
   return {
+    exists: true,
+    ...(parsed.data.audit ? { anchor: parsed.data.audit } : {}),
     orders: parsed.data.orders.map((o) => ({ ...o, filledUnits: BigInt(o.filledUnits), notionalUnits: BigInt(o.notionalUnits) })),
   };
 }
@@ -73,6 +92,10 @@ export class WorkingOrderWriter {
   constructor(
     private readonly file: string,
     private readonly snapshot: () => OrderRecord[],
+    /** The audit log's durable head, recorded in the file (see loadWorkingOrders). */
+    private readonly anchor: () => { seq: number; hash: string } | undefined = () => undefined,
+    /** Told of a write that failed (the file keeps its previous content; the next change tries again). */
+    private readonly onError: (error: Error) => void = () => undefined,
   ) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   }
@@ -82,6 +105,11 @@ export class WorkingOrderWriter {
     this.dirty = true;
     if (this.writing) return;
     this.writing = this.loop();
+  }
+
+  /** The last write's failure, if the last write failed. */
+  get error(): Error | undefined {
+    return this.lastError;
   }
 
   /** Resolves once everything scheduled so far is on disk. */
@@ -100,25 +128,36 @@ export class WorkingOrderWriter {
       this.lastError = undefined;
     } catch (e) {
       this.lastError = e as Error;
+      try {
+        this.onError(e as Error);
+      } catch {
+        // the listener's own failure changes nothing here
+      }
     } finally {
       this.writing = undefined;
     }
   }
 
   private async write(orders: OrderRecord[]): Promise<void> {
+    const anchor = this.anchor();
     const text = JSON.stringify(
-      { version: 1, orders: orders.map((o) => ({ ...o, filledUnits: o.filledUnits.toString(), notionalUnits: o.notionalUnits.toString() })) },
+      { version: 1, ...(anchor ? { audit: { seq: anchor.seq, hash: anchor.hash } } : {}), orders: orders.map((o) => ({ ...o, filledUnits: o.filledUnits.toString(), notionalUnits: o.notionalUnits.toString() })) },
       null,
       1,
     );
     const tmp = `${this.file}.tmp`;
-    const handle = await open(tmp, 'w', 0o600);
     try {
-      await handle.writeFile(text + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
+      const handle = await open(tmp, 'w', 0o600);
+      try {
+        await handle.writeFile(text + '\n');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, this.file);
+    } catch (e) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw stateFileErrorOf(this.file, 'save the working orders', e);
     }
-    await rename(tmp, this.file);
   }
 }

@@ -6,14 +6,18 @@
  *   <stateDir>/working-orders.json  the engine's orders still open at a venue
  *   <stateDir>/risk-limits.json     optional: risk limits and circuit breaker (the CLI's settings)
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { acquireStateDirLock } from '../common/stateLock';
 import { AuditLog, type RecoveryReport } from './audit/auditLog';
-import { ExecutionEngine } from './engine';
+import { ExecutionEngine, type LocalVenue } from './engine';
+import { AuditDigest } from './auditDigest';
+import { loadWorkingOrders } from './orderStore';
+import { PaperBroker } from '../brokers/paper/paperBroker';
+import { StateDamagedError } from '../common/stateErrors';
 import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from './risk';
 import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from './tradingState';
 
@@ -65,6 +69,8 @@ export interface TradingSession {
   engine: ExecutionEngine;
   audit: AuditLog;
   recovery: RecoveryReport;
+  /** State files found damaged, missing or older than the audit log on open (more may be found on connect). */
+  readonly damage: readonly StateDamagedError[];
   close(): Promise<void>;
 }
 
@@ -82,8 +88,46 @@ export async function openTradingSession(options: {
   let log: AuditLog;
   let recovery: RecoveryReport;
   let engine: ExecutionEngine;
+  const auditDir = join(options.stateDir, 'audit');
+  const ordersFile = join(options.stateDir, 'working-orders.json');
+  const digest = new AuditDigest();
+  const damage: StateDamagedError[] = [];
   try {
-    ({ log, recovery } = await AuditLog.open(join(options.stateDir, 'audit'), { clock: options.clock }));
+    // The working-orders file records the audit log's head when it was written: read it first, so the
+    // log is checked against it while it is verified.
+    const loadedOrders = loadWorkingOrders(ordersFile);
+    const anchors = loadedOrders.anchor ? [{ source: ordersFile, ...loadedOrders.anchor }] : [];
+    const hadAuditLog = existsSync(auditDir);
+    ({ log, recovery } = await AuditLog.open(auditDir, { clock: options.clock, visit: digest.visit, anchors }));
+    if (!recovery.verified) {
+      const first = recovery.problems[0];
+      damage.push(
+        new StateDamagedError(
+          first?.file ?? auditDir,
+          `the audit log does not verify (${recovery.problemCount} problem(s); first: ${first ? `line ${first.line}: ${first.problem}` : 'unknown'})`,
+        ),
+      );
+    } else if (digest.records === 0) {
+      // An empty log beside state that was written with one: the log was deleted or emptied.
+      const witnesses = ['trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal'].filter((f) =>
+        existsSync(join(options.stateDir, f)),
+      );
+      if (witnesses.length > 0) {
+        damage.push(
+          new StateDamagedError(
+            auditDir,
+            `the audit log is ${hadAuditLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there: it was deleted or emptied`,
+          ),
+        );
+      }
+    }
+    const localVenues = new Map<string, LocalVenue>();
+    for (const [id, broker] of Object.entries(options.brokers)) {
+      if (broker instanceof PaperBroker && broker.accountFile) {
+        const paper = broker;
+        localVenues.set(id, { file: broker.accountFile, fillsEver: () => paper.fillsEver() });
+      }
+    }
     try {
       engine = new ExecutionEngine({
         clock: options.clock,
@@ -92,7 +136,11 @@ export async function openTradingSession(options: {
         limits: options.settings.limits,
         circuitBreaker: options.settings.circuitBreaker,
         tradingStateFile: join(options.stateDir, 'trading-state.json'),
-        ordersFile: join(options.stateDir, 'working-orders.json'),
+        ordersFile,
+        loadedOrders,
+        digest,
+        localVenues,
+        damage,
         queueCapacity: options.queueCapacity,
       });
     } catch (e) {
@@ -107,6 +155,9 @@ export async function openTradingSession(options: {
     engine,
     audit: log,
     recovery,
+    get damage() {
+      return engine.damage;
+    },
     async close() {
       try {
         await engine.close();

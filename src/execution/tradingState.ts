@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { dirname } from 'node:path';
+import { stateFileErrorOf } from '../common/stateErrors';
 import { z } from 'zod';
 import type { Clock } from '../common/clock';
 import type { TradingStateName } from './risk';
@@ -72,11 +73,20 @@ export class TradingStateStore {
   private failures: number[] = [];
   /** Set when the file could not be read: the engine starts halted and says why. */
   readonly loadProblem: string | undefined;
+  /**
+   * Set when the file is missing or older than the audit log's last trading state: the log's state was
+   * taken (a halt is never lost) and the file must be rebuilt (`recover`).
+   */
+  readonly damage: string | undefined;
+  /** The last save that failed (a halt still took effect in memory and is in the audit log). */
+  lastSaveError: Error | undefined;
 
   constructor(
     private readonly file: string | undefined,
     private readonly clock: Clock,
     private breaker: CircuitBreakerSettings = DEFAULT_CIRCUIT_BREAKER,
+    /** The last TradingStateChanged in the audit log, to check the file against. */
+    fromLog?: { state: TradingStateName; reason: string; source: string; at: number; seq: number },
   ) {
     const now = clock.now();
     const fresh: TradingStateRecord = {
@@ -92,12 +102,13 @@ export class TradingStateStore {
     this.record = fresh;
     if (!file) return;
     let text: string | undefined;
+    let missing = false;
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
         this.loadProblem = `cannot read the trading state file ${file}: ${(e as Error).message}`;
-      }
+      } else missing = true;
     }
     if (text !== undefined) {
       let parsed: unknown;
@@ -115,7 +126,18 @@ export class TradingStateStore {
     if (this.loadProblem !== undefined) {
       // Fail safe: a state we cannot read may have been HALTED. Keep the bad file; a person resumes.
       this.record = { ...fresh, state: 'HALTED', reason: `${this.loadProblem}; trading is halted until you resume`, source: 'startup' };
+      this.damage = this.loadProblem;
+      return;
     }
+    if (!fromLog) return;
+    // The file is saved before the audit record of a change, so it may be newer than the log, never older.
+    const older = missing || this.record.since < fromLog.at;
+    if (!older) return;
+    this.damage = missing
+      ? `the trading state file is missing, but the audit log says the trading state was ${fromLog.state} (seq ${fromLog.seq}: ${fromLog.reason})`
+      : `the trading state file says ${this.record.state} since ${new Date(this.record.since).toISOString()}, older than the audit log's ${fromLog.state} (seq ${fromLog.seq}, ${new Date(fromLog.at).toISOString()}): it was replaced by an older copy`;
+    const source = (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === fromLog.source) ?? 'startup';
+    this.record = { ...this.record, state: fromLog.state, reason: fromLog.reason, source, since: fromLog.at, resumeAt: null };
   }
 
   configure(breaker: CircuitBreakerSettings): void {
@@ -147,7 +169,16 @@ export class TradingStateStore {
     if (from === state && this.record.reason === reason) return undefined;
     const at = this.clock.now();
     const next: TradingStateRecord = { ...this.record, state, reason, source, since: at, resumeAt };
-    this.save(next);
+    try {
+      this.save(next);
+      this.lastSaveError = undefined;
+    } catch (e) {
+      const error = stateFileErrorOf(this.file ?? 'trading-state.json', 'save the trading state', e);
+      // A halt takes effect even when it cannot be saved (the audit log records it, and the next open
+      // takes it from there); anything else must not take effect unsaved.
+      if (state !== 'HALTED') throw error;
+      this.lastSaveError = error;
+    }
     this.record = next;
     if (state === 'ACTIVE') {
       this.consecutive = 0;
@@ -184,7 +215,11 @@ export class TradingStateStore {
     const day = utcDay(now);
     if (this.record.day !== day || this.record.dayStartEquity === null) {
       const next = { ...this.record, day, dayStartEquity: equity };
-      this.save(next);
+      try {
+        this.save(next);
+      } catch (e) {
+        this.lastSaveError = stateFileErrorOf(this.file ?? 'trading-state.json', 'save the trading state', e);
+      }
       this.record = next;
       return undefined;
     }

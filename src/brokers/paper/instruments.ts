@@ -126,6 +126,17 @@ function complete(preset: Preset, symbol: string, inferred: boolean): Instrument
   return { ...preset, symbol, inferred, pricePrecision: decimalsOf(preset.tickSize) };
 }
 
+/**
+ * The paper venue's own id for an instrument, whatever the spelling it was asked for: FX pairs as
+ * EUR_USD, everything else upper-case without separators (BTCUSDT, AAPL). Risk, positions and the
+ * audit log key by it, so EURUSD, eur/usd and EUR-USD can never be three positions.
+ */
+export function canonicalSymbol(symbol: string): string {
+  const instrument = instrumentFor(symbol);
+  const key = instrumentKey(symbol);
+  return instrument.kind === 'fx' && key.length === 6 ? `${key.slice(0, 3)}_${key.slice(3)}` : key;
+}
+
 /** True for the preset instruments, which the venue also uses to convert currencies. */
 export function isPreset(symbol: string): boolean {
   return PRESETS[instrumentKey(symbol)] !== undefined;

@@ -54,7 +54,7 @@ import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Dis
 import { BrokerError } from '../errors';
 import { defaultFees, noLatency, type FeeModel, type LatencyModel, type Liquidity } from './costs';
 import { SyntheticFeed, type QuoteSource } from './feed';
-import { currencyDecimals, instrumentFor, instrumentKey, isPreset, rulesOf, sameMoney, type Instrument } from './instruments';
+import { currencyDecimals, instrumentFor, instrumentKey, isPreset, rulesOf, sameMoney, type Instrument, canonicalSymbol } from './instruments';
 import { Ledger } from './ledger';
 import { RestingIndex, type RestingPlace } from './restingIndex';
 import { bookFor, DEFAULT_DEPTH, TakenLiquidity, validateDepth, type DepthOptions, type Level } from './depth';
@@ -123,6 +123,11 @@ export class PaperBroker implements BrokerApi {
   readonly displayName = 'Paper';
   readonly environment = 'paper' as const;
   readonly capabilities: BrokerCapabilities = PAPER_CAPABILITIES;
+  /**
+   * The paper venue answers within the call and saves before it answers: an order it has no record of
+   * (by client order id) never reached it, however recently it was sent.
+   */
+  readonly absenceConclusiveAfterMs = 0;
 
   private readonly clock: Clock;
   private readonly fees: FeeModel;
@@ -222,6 +227,16 @@ export class PaperBroker implements BrokerApi {
     return this.connected;
   }
 
+  /** The account file, when the account is kept on disk. */
+  get accountFile(): string | undefined {
+    return this.stateFile;
+  }
+
+  /** Fills the account has made since it was opened (its fill counter); read after connecting. */
+  fillsEver(): number {
+    return this.nextFill;
+  }
+
   /** Starts the account afresh: starting cash, no positions, no orders, counters at zero; deletes the account file. */
   reset(): void {
     this.resetInMemory();
@@ -243,8 +258,9 @@ export class PaperBroker implements BrokerApi {
   }
 
   /** Static venue rules: answered without a connection. */
+  /** The rules of an instrument, under the venue's own id for it (`canonicalSymbol`). */
   async getInstrument(symbol: string): Promise<InstrumentRules> {
-    return rulesOf(instrumentFor(symbol));
+    return { ...rulesOf(instrumentFor(symbol)), symbol: canonicalSymbol(symbol) };
   }
 
   async submitOrder(request: PlacedOrderRequest): Promise<OrderResponse> {

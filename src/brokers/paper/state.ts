@@ -9,12 +9,13 @@
  * Amounts are decimal strings of 10^-10 units because JSON numbers cannot carry a BigInt exactly.
  * A file that fails validation is reported, never silently replaced: it is someone's account.
  */
-import { closeSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { replaceFileSync, syncDirectorySync, writeAllSync } from '../../common/durableFile';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { FillSchema, OrderRequestSchema, OrderResponseSchema } from '../../orders/model';
 import { BrokerError } from '../errors';
+import { StateDamagedError } from '../../common/stateErrors';
 
 const Units = z.string().regex(/^-?\d+$/, 'must be a whole number of 10^-10 units, as a string');
 
@@ -106,8 +107,14 @@ function upgrade(state: z.infer<typeof AnyStateSchema>): PaperState {
  */
 export function readPaperAccount(file: string): { state: PaperState; journalBytes: number } | undefined {
   const state = readPaperState(file);
-  if (!state) return undefined;
   const path = journalFile(file);
+  if (!state) {
+    // Changes with no account to apply them to: the snapshot was lost, not never made.
+    if (existsSync(path)) {
+      throw new StateDamagedError(file, `the paper account is missing while its journal ${path} is there: the account was deleted or moved`);
+    }
+    return undefined;
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -218,12 +225,10 @@ export function readPaperState(file: string): PaperState | undefined {
   return upgrade(parsed.data);
 }
 
-function unreadable(file: string, why: string, cause: unknown): BrokerError {
-  return new BrokerError(
-    'INTERNAL',
-    `the paper account file ${file} cannot be loaded: ${why}. It was left untouched; reset the paper account to start a fresh one (this deletes the file).`,
-    { cause },
-  );
+function unreadable(file: string, why: string, cause: unknown): StateDamagedError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  const e = code === 'EISDIR' ? new StateDamagedError(file, 'a directory is in the place of the paper account') : new StateDamagedError(file, `the paper account cannot be loaded: ${why}; it was left untouched`);
+  return e;
 }
 
 export function writePaperState(file: string, state: PaperState): void {

@@ -15,15 +15,16 @@
  * machine, see docs performance §7); many callers share one, with no fixed timer adding latency.
  */
 import { promises as fsp } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../common/clock';
 import { canonicalJson } from './canonicalJson';
 import { auditFileName, formatLine, hashInput, sha256Hex, utcDay, type AuditFileName, type AuditRecord } from './auditRecord';
-import { scanAuditDir, type RecoveryReport } from './auditVerify';
+import { ANCHOR_FILE, scanAuditDir, type AuditAnchor, type RecoveryReport } from './auditVerify';
 import { AuditSecretError } from './secrets';
 
 export type { AuditRecord } from './auditRecord';
-export type { AuditProblem, AuditProblemKind, RecoveryReport, VerifyReport } from './auditVerify';
+export type { AuditAnchor, AuditProblem, AuditProblemKind, RecoveryReport, VerifyReport } from './auditVerify';
 export { tailAudit, verifyAuditDir } from './auditVerify';
 export { AuditSecretError, redactSecrets } from './secrets';
 
@@ -70,6 +71,10 @@ export interface AuditLogOptions {
   redact?: (data: Record<string, unknown>) => Record<string, unknown>;
   /** Where files are opened and synced; tests inject faults here. Default: node:fs. */
   fileSystem?: AuditFileSystem;
+  /** Called with every record on disk, in order, while the log is verified on open (one read for both). */
+  visit?: (record: AuditRecord) => void;
+  /** Points of the log that state files saw on disk; one the log does not reach is a problem in the report. */
+  anchors?: readonly AuditAnchor[];
 }
 
 export interface AuditLogStats {
@@ -91,6 +96,7 @@ export class AuditLogFailedError extends Error {
 }
 
 export const DEFAULT_ROTATE_BYTES = 64 * 1024 * 1024;
+const ANCHOR_INTERVAL_MS = 1000;
 // new Date(ts).toISOString() only yields a YYYY-MM-DD day up to the end of year 9999.
 const MAX_TS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const DAY_MS = 86_400_000;
@@ -127,6 +133,9 @@ interface Batch {
   lines: number;
   /** Seq of the batch's first line. */
   firstSeq?: number;
+  /** Seq and line hash of its last line. */
+  lastSeq?: number;
+  lastHash?: string;
 }
 
 interface Encoded {
@@ -154,6 +163,12 @@ export class AuditLog {
   private readonly openTargets = new Set<Target>();
   private readonly failureListeners: Array<(error: AuditLogFailedError) => void> = [];
   private readonly counters = { lines: 0, batches: 0, fsyncs: 0, bytes: 0, largestBatch: 0 };
+  // The last record known to be on disk: what state files anchor to, and what anchor.json says.
+  private durable: { seq: number; hash: string };
+  private anchorWritten = 0;
+  private anchorAt = 0;
+  private anchorTimer: NodeJS.Timeout | undefined;
+  private anchorWrite: Promise<void> = Promise.resolve();
 
   private constructor(
     /** Absolute path of the log's directory. */
@@ -169,6 +184,8 @@ export class AuditLog {
   ) {
     this.nextSeq = lastSeq + 1;
     this.prevLineHash = lastLineHash;
+    this.durable = { seq: lastSeq, hash: lastLineHash };
+    this.anchorWritten = lastSeq;
     if (newest) this.setCurrent(newest, newest.size, false);
   }
 
@@ -191,7 +208,7 @@ export class AuditLog {
       const fs = options.fileSystem ?? nodeAuditFileSystem;
       const created = await fsp.mkdir(absolute, { recursive: true, mode: 0o700 });
       if (created !== undefined) await fs.syncDirectory(dirname(created));
-      const { report, tail } = await scanAuditDir(absolute, true);
+      const { report, tail } = await scanAuditDir(absolute, true, { ...(options.visit ? { visit: options.visit } : {}), anchors: options.anchors ?? [] });
       const log = new AuditLog(
         absolute,
         options.clock ?? systemClock,
@@ -208,6 +225,14 @@ export class AuditLog {
       openDirectories.delete(absolute);
       throw e;
     }
+  }
+
+  /**
+   * The last record on disk (seq and the sha256 of its line): what a state file records as the point of
+   * the log it reflects, so that a log cut short or replaced by an older copy is noticed on open.
+   */
+  get durableHead(): { readonly seq: number; readonly hash: string } {
+    return this.durable;
   }
 
   /** Seq of the last record appended (durable or not yet); 0 for an empty log. */
@@ -299,8 +324,53 @@ export class AuditLog {
     try {
       if (!this.failure) await this.flush();
     } finally {
+      if (this.anchorTimer) clearTimeout(this.anchorTimer);
+      this.anchorTimer = undefined;
+      try {
+        await this.anchorWrite;
+        if (this.durable.seq !== this.anchorWritten) await this.writeAnchor();
+      } catch {
+        // The anchor is a check, not the record: the log itself is complete. verify says if it lags.
+      }
       openDirectories.delete(this.dir);
       await this.closeHandles();
+    }
+  }
+
+  /**
+   * anchor.json holds the durable head (seq, hash), so that `verify` and the next open notice a log
+   * cut short, emptied or put back to an older copy, which no hash chain reveals by itself. Written at
+   * most once a second while records arrive, and at close; a crash leaves it behind the log, never ahead.
+   */
+  private scheduleAnchor(): void {
+    if (this.anchorTimer || this.closed) return;
+    const wait = Math.max(0, this.anchorAt + ANCHOR_INTERVAL_MS - Date.now());
+    this.anchorTimer = setTimeout(() => {
+      this.anchorTimer = undefined;
+      this.anchorWrite = this.anchorWrite.then(() => this.writeAnchor()).catch(() => undefined);
+    }, wait);
+    this.anchorTimer.unref();
+  }
+
+  private async writeAnchor(): Promise<void> {
+    const head = this.durable;
+    this.anchorAt = Date.now();
+    const file = join(this.dir, ANCHOR_FILE);
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const text = `${JSON.stringify({ version: 1, seq: head.seq, hash: head.hash, at: this.clock.now() })}\n`;
+    try {
+      const handle = await fsp.open(tmp, 'w', 0o600);
+      try {
+        await handle.writeFile(text);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(tmp, file);
+      this.anchorWritten = head.seq;
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
     }
   }
 
@@ -348,6 +418,8 @@ export class AuditLog {
     segment.lines++;
     if (batch.lines === 0) batch.firstSeq = seq;
     batch.lines++;
+    batch.lastSeq = seq;
+    batch.lastHash = this.prevLineHash;
     return { seq, ts, type: e.type, data: e.data, prev, hash };
   }
 
@@ -390,6 +462,10 @@ export class AuditLog {
     void this.writeBatch(batch).then(
       () => {
         this.inFlight = false;
+        if (batch.lastSeq !== undefined && batch.lastHash !== undefined) {
+          this.durable = { seq: batch.lastSeq, hash: batch.lastHash };
+          this.scheduleAnchor();
+        }
         for (const w of batch.waiters) w.resolve(w.record);
         if (this.pending.lines > 0 || this.pending.waiters.length > 0) this.scheduleFlush();
       },

@@ -3,10 +3,25 @@
  * last records for `sptrader audit tail`.
  */
 import { promises as fsp } from 'node:fs';
+import { StateFileError } from '../../common/stateErrors';
 import { join } from 'node:path';
 import { asAuditRecord, compareAuditFiles, GENESIS_PREV, parseAuditFileName, reformat, sha256Hex, type AuditFileName, type AuditRecord } from './auditRecord';
 
-export type AuditProblemKind = 'invalid-json' | 'not-a-record' | 'not-canonical' | 'secret' | 'seq-start' | 'seq-gap' | 'prev-mismatch' | 'hash-mismatch';
+export type AuditProblemKind =
+  | 'invalid-json'
+  | 'not-a-record'
+  | 'not-canonical'
+  | 'secret'
+  | 'seq-start'
+  | 'seq-gap'
+  | 'prev-mismatch'
+  | 'hash-mismatch'
+  /** The log ends before a record that an anchor (anchor.json, a state file) saw on disk. */
+  | 'truncated'
+  /** The record at an anchor's seq is not the one the anchor saw: the log was replaced or rewritten. */
+  | 'rolled-back'
+  /** anchor.json cannot be read. */
+  | 'anchor-unreadable';
 
 export interface AuditProblem {
   /** Full path of the file. */
@@ -52,6 +67,25 @@ export interface AuditTail {
 }
 
 const MAX_REPORTED_PROBLEMS = 1000;
+
+/** Beside the log's files: the last seq and line hash known to be on disk (see AuditLog). */
+export const ANCHOR_FILE = 'anchor.json';
+
+/** A point of the log that something outside it saw on disk: the log must reach it, with that line there. */
+export interface AuditAnchor {
+  /** Who saw it, for the message: a file name. */
+  readonly source: string;
+  readonly seq: number;
+  /** sha256 of the line at `seq`, when known. */
+  readonly hash?: string;
+}
+
+export interface ScanOptions {
+  /** Called with every record that parses, in chain order (after a torn tail is cut off). */
+  readonly visit?: (record: AuditRecord) => void;
+  /** Anchors beside anchor.json (state files that record the head they reflect). */
+  readonly anchors?: readonly AuditAnchor[];
+}
 const NEWLINE = 0x0a;
 
 /** The audit files in `dir` in chain order; other files are left alone. */
@@ -61,8 +95,10 @@ export async function listAuditFiles(dir: string): Promise<AuditFileName[]> {
     names = await fsp.readdir(dir);
   } catch (e: unknown) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`No audit log at ${dir}: the folder does not exist. Check the path (it is the folder that holds audit-YYYY-MM-DD.jsonl files).`);
+      throw new StateFileError(dir, 'no audit log here: the folder does not exist', 'Check the path (it is the folder that holds audit-YYYY-MM-DD.jsonl files)');
     }
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new StateFileError(dir, 'this is a file, not the audit log folder');
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') throw new StateFileError(dir, 'cannot read the audit log folder: permission denied');
     throw e;
   }
   const files: AuditFileName[] = [];
@@ -78,13 +114,39 @@ export async function listAuditFiles(dir: string): Promise<AuditFileName[]> {
  * contiguous across files, each `prev` is the sha256 of the line before, each `hash` matches its content.
  * Read-only: a torn tail is reported, not removed.
  */
-export async function verifyAuditDir(dir: string): Promise<VerifyReport> {
-  return (await scanAuditDir(dir, false)).report;
+export async function verifyAuditDir(dir: string, anchors: readonly AuditAnchor[] = []): Promise<VerifyReport> {
+  return (await scanAuditDir(dir, false, { anchors })).report;
+}
+
+/** anchor.json of `dir`: undefined when there is none; a problem when it cannot be read. */
+async function readAnchor(dir: string): Promise<{ anchor?: AuditAnchor; problem?: string }> {
+  const path = join(dir, ANCHOR_FILE);
+  let text: string;
+  try {
+    text = await fsp.readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    return { problem: `${path} cannot be read: ${(e as Error).message}` };
+  }
+  try {
+    const json = JSON.parse(text) as { seq?: unknown; hash?: unknown };
+    if (Number.isSafeInteger(json.seq) && (json.seq as number) >= 0 && typeof json.hash === 'string' && /^[0-9a-f]{64}$/.test(json.hash)) {
+      return { anchor: { source: path, seq: json.seq as number, hash: json.hash } };
+    }
+  } catch {
+    // reported below
+  }
+  return { problem: `${path} is damaged (not {seq, hash} JSON)` };
 }
 
 /** Verification as `verifyAuditDir` does it; with `repair`, the newest file's torn tail is cut off first. */
-export async function scanAuditDir(dir: string, repair: boolean): Promise<{ report: VerifyReport; tail: AuditTail }> {
+export async function scanAuditDir(dir: string, repair: boolean, options: ScanOptions = {}): Promise<{ report: VerifyReport; tail: AuditTail }> {
   const files = await listAuditFiles(dir);
+  const ownAnchor = await readAnchor(dir);
+  const anchors = [...(ownAnchor.anchor ? [ownAnchor.anchor] : []), ...(options.anchors ?? [])];
+  const wanted = new Map<number, string>();
+  for (const a of anchors) if (a.seq > 0) wanted.set(a.seq, '');
+  const visit = options.visit;
   const problems: AuditProblem[] = [];
   let problemCount = 0;
   const note = (p: AuditProblem): void => {
@@ -135,6 +197,8 @@ export async function scanAuditDir(dir: string, repair: boolean): Promise<{ repo
       const text = raw.toString('utf8');
       const where = { file: path, line: lineNo };
       const check = checkLine(text, expectedSeq, prevLineHash, first);
+      if (check.seq !== undefined && wanted.has(check.seq)) wanted.set(check.seq, lineHash);
+      if (visit && check.record) visit(check.record);
       for (const p of check.problems) note({ ...where, ...(check.seq === undefined ? {} : { seq: check.seq }), ...p });
       // A line that cannot be read still took a place in the chain; assume it held the expected seq so
       // that one damaged line gives one problem, not one for every line after it.
@@ -144,6 +208,24 @@ export async function scanAuditDir(dir: string, repair: boolean): Promise<{ repo
     }
   }
 
+  const lastSeq = expectedSeq - 1;
+  const anchorWhere = { file: join(dir, ANCHOR_FILE), line: 1 };
+  if (ownAnchor.problem) note({ ...anchorWhere, kind: 'anchor-unreadable', problem: ownAnchor.problem });
+  for (const a of anchors) {
+    const where = { file: a.source, line: 1, seq: a.seq };
+    if (a.seq > lastSeq) {
+      note({
+        ...where,
+        kind: 'truncated',
+        problem:
+          lastSeq === 0
+            ? `the log is empty or gone, but ${a.source} saw it reach seq ${a.seq}: every record was removed`
+            : `the log ends at seq ${lastSeq}, but ${a.source} saw it reach seq ${a.seq}: ${a.seq - lastSeq} record(s) at its end were removed`,
+      });
+    } else if (a.hash !== undefined && a.seq > 0 && wanted.get(a.seq) !== a.hash) {
+      note({ ...where, kind: 'rolled-back', problem: `the record at seq ${a.seq} is not the one ${a.source} saw: the log was replaced by another copy or rewritten` });
+    }
+  }
   const report: VerifyReport = {
     verified: problemCount === 0,
     lines,
@@ -188,6 +270,7 @@ async function truncateDurably(path: string, length: number): Promise<void> {
 
 interface LineCheck {
   seq?: number;
+  record?: AuditRecord;
   problems: Array<{ kind: AuditProblemKind; problem: string }>;
 }
 
@@ -233,7 +316,7 @@ function checkLine(text: string, expectedSeq: number, prevLineHash: string, firs
         : 'prev does not match the sha256 of the line before: a line before this one was removed, inserted or edited',
     });
   }
-  return { seq: record.seq, problems };
+  return { seq: record.seq, record, problems };
 }
 
 /** The last `n` records of the log, oldest first; lines that are not records are skipped. */

@@ -1,0 +1,186 @@
+/**
+ * What the audit log says about a state directory, gathered while the log is verified on open (one read
+ * for both): the orders that may still be alive at a venue, the positions the engine last knew, the
+ * fills it recorded per venue, and the last trading state.
+ *
+ * The audit log is the record; every other state file is a cache of it or a venue's own state. So:
+ * - every order whose SubmitOrder is in the log and whose last record is not final — including one the
+ *   process died while sending — is reconciled by client order id on the next open;
+ * - a trading-state file that is gone or older than the log's last TradingStateChanged is noticed, and
+ *   the log's state is used (a halt is never lost);
+ * - the paper venue's account, which changes only through the engine's orders, must agree with it.
+ */
+import { fromMoney, toMoney } from '../common/decimal';
+import type { Fill, PlacedOrderRequest } from '../orders/model';
+import type { AuditRecord } from './audit/auditRecord';
+import type { OrderState } from './orderState';
+import type { TradingStateName } from './risk';
+
+export interface DigestOrder {
+  readonly clientOrderId: string;
+  readonly commandId: string;
+  readonly venue: string;
+  readonly request: PlacedOrderRequest;
+  state: OrderState;
+  venueOrderId?: string;
+  readonly fills: Fill[];
+  reason?: string;
+  /** Seq of its SubmitOrder record. */
+  readonly seq: number;
+  readonly createdAt: number;
+  updatedAt: number;
+}
+
+export interface DigestTradingState {
+  readonly state: TradingStateName;
+  readonly reason: string;
+  readonly source: string;
+  readonly at: number;
+  readonly seq: number;
+}
+
+const FINAL_RECORDS: Readonly<Record<string, OrderState>> = {
+  OrderFilled: 'FILLED',
+  OrderCancelled: 'CANCELLED',
+  OrderExpired: 'EXPIRED',
+  OrderRejected: 'REJECTED',
+  OrderNeverArrived: 'REJECTED',
+  OrderDenied: 'DENIED',
+};
+
+const STATE_RECORDS: Readonly<Record<string, OrderState>> = {
+  OrderSubmitted: 'SUBMITTED',
+  OrderAccepted: 'ACCEPTED',
+  OrderUnconfirmed: 'UNCONFIRMED',
+  OrderPartiallyFilled: 'PARTIALLY_FILLED',
+  OrderCancelRequested: 'PENDING_CANCEL',
+};
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export class AuditDigest {
+  /** Orders whose last record is not final, by client order id. */
+  readonly open = new Map<string, DigestOrder>();
+  /** Signed positions per venue and symbol (10^-10 units), as the engine last recorded them. */
+  readonly positions = new Map<string, Map<string, bigint>>();
+  /** Fill records per venue. */
+  readonly fillCount = new Map<string, number>();
+  /** Every client order id the log has a SubmitOrder for. */
+  readonly known = new Set<string>();
+  /** Venues the log has sent orders to. */
+  readonly venues = new Set<string>();
+  lastTradingState: DigestTradingState | undefined;
+  lastSeq = 0;
+  records = 0;
+  /** Every fill at the venues named in the constructor, in log order (for rebuilding a paper account). */
+  readonly fillsOf = new Map<string, Fill[]>();
+
+  constructor(options: { keepFillsOf?: readonly string[] } = {}) {
+    for (const v of options.keepFillsOf ?? []) this.fillsOf.set(v, []);
+  }
+
+  /** Takes one record of the log, in chain order. */
+  readonly visit = (record: AuditRecord): void => {
+    this.records++;
+    this.lastSeq = record.seq;
+    const data = record.data;
+    switch (record.type) {
+      case 'SubmitOrder': {
+        const cmd = data['command'];
+        if (!isObject(cmd)) return;
+        const id = cmd['clientOrderId'];
+        const venue = cmd['venue'];
+        const order = cmd['order'];
+        if (typeof id !== 'string' || typeof venue !== 'string' || !isObject(order)) return;
+        // A second command with an id in use is denied as a duplicate: the order holding it stays.
+        if (this.open.has(id)) return;
+        this.known.add(id);
+        // A denied order's SubmitOrder is followed by its OrderDenied; one sent, by its fate.
+        this.open.set(id, {
+          clientOrderId: id,
+          commandId: typeof cmd['commandId'] === 'string' ? cmd['commandId'] : id,
+          venue,
+          request: order as unknown as PlacedOrderRequest,
+          state: 'PENDING_SUBMIT',
+          fills: [],
+          seq: record.seq,
+          createdAt: typeof data['at'] === 'number' ? data['at'] : record.ts,
+          updatedAt: record.ts,
+        });
+        this.venues.add(venue);
+        return;
+      }
+      case 'TradingStateChanged': {
+        const to = data['to'];
+        if (to === 'ACTIVE' || to === 'REDUCING' || to === 'HALTED') {
+          this.lastTradingState = {
+            state: to,
+            reason: String(data['reason'] ?? ''),
+            source: String(data['source'] ?? ''),
+            at: typeof data['at'] === 'number' ? data['at'] : record.ts,
+            seq: record.seq,
+          };
+        }
+        return;
+      }
+      case 'PositionsReconciled': {
+        const venue = data['venue'];
+        const differences = data['differences'];
+        if (typeof venue !== 'string' || !Array.isArray(differences)) return;
+        const map = this.positionMap(venue);
+        for (const d of differences) {
+          if (isObject(d) && typeof d['symbol'] === 'string' && typeof d['venue'] === 'number') map.set(d['symbol'], toMoney(d['venue']));
+        }
+        return;
+      }
+      default:
+        break;
+    }
+    const id = data['clientOrderId'];
+    if (typeof id !== 'string') return;
+    if (record.type === 'OrderFilled' || record.type === 'OrderPartiallyFilled') {
+      const venue = data['venue'];
+      const symbol = data['symbol'];
+      if (typeof venue === 'string') {
+        this.fillCount.set(venue, (this.fillCount.get(venue) ?? 0) + 1);
+        const kept = this.fillsOf.get(venue);
+        const f = data['fill'];
+        if (kept && isObject(f)) kept.push(f as unknown as Fill);
+        if (typeof symbol === 'string' && typeof data['position'] === 'number') this.positionMap(venue).set(symbol, toMoney(data['position']));
+      }
+    }
+    const order = this.open.get(id);
+    if (!order) return;
+    // The denial of a second command under an id in use is not about the order that holds it.
+    if (record.type === 'OrderDenied' && data['code'] === 'DUPLICATE_CLIENT_ORDER_ID') return;
+    order.updatedAt = record.ts;
+    if (typeof data['venueOrderId'] === 'string') order.venueOrderId = data['venueOrderId'];
+    const fill = data['fill'];
+    if (isObject(fill) && typeof fill['fill_id'] === 'string') order.fills.push(fill as unknown as Fill);
+    if (typeof data['reason'] === 'string') order.reason = data['reason'];
+    const final = FINAL_RECORDS[record.type];
+    if (final !== undefined) {
+      this.open.delete(id);
+      return;
+    }
+    const state = STATE_RECORDS[record.type];
+    if (state !== undefined) order.state = state;
+    if (record.type === 'OrderCancelRejected') order.state = order.fills.length > 0 ? 'PARTIALLY_FILLED' : 'ACCEPTED';
+  };
+
+  /** The engine's last known positions at a venue, as numbers (zero positions left out). */
+  positionsOf(venue: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [symbol, units] of this.positions.get(venue) ?? []) if (units !== 0n) out[symbol] = fromMoney(units);
+    return out;
+  }
+
+  private positionMap(venue: string): Map<string, bigint> {
+    let m = this.positions.get(venue);
+    if (!m) {
+      m = new Map();
+      this.positions.set(venue, m);
+    }
+    return m;
+  }
+}

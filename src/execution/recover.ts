@@ -1,0 +1,249 @@
+/**
+ * `sptrader recover`: the way out when a state file is damaged, missing or older than the audit log.
+ *
+ * The audit log is the record; the other files are rebuilt from it, and what was done is said and
+ * recorded (a StateRecovered record in the log):
+ * - audit log: a log whose chain is broken (edited, garbled lines) is set aside whole as
+ *   `audit.damaged-<time>/` and a new log begins; its first record names what was set aside and what
+ *   it held. A log shorter than its anchors (cut short, an older copy) is kept as it is; the records past
+ *   its end are lost and the report says how many.
+ * - trading-state.json: rewritten from the log's last TradingStateChanged (a halt stays a halt).
+ * - working-orders.json: rewritten from the log's unfinished orders.
+ * - paper-account.json (+ journal): when it cannot be read, is missing while the log has paper fills, or
+ *   disagrees with the log (positions, fill count, open orders), it is set aside and rebuilt by booking
+ *   every paper fill in the log on a fresh account with the default starting cash; its open orders are
+ *   cancelled (recorded as OrderCancelled), since their place in the book cannot be rebuilt.
+ */
+import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../common/clock';
+import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
+import { fromMoney, toMoney } from '../common/decimal';
+import { StateFileError } from '../common/stateErrors';
+import { Ledger } from '../brokers/paper/ledger';
+import { instrumentFor } from '../brokers/paper/instruments';
+import { units } from '../brokers/paper/money';
+import { readPaperAccount, writePaperState, journalFile, type PaperState } from '../brokers/paper/state';
+import type { Fill } from '../orders/model';
+import { AuditLog } from './audit/auditLog';
+import { ANCHOR_FILE, scanAuditDir } from './audit/auditVerify';
+import { AuditDigest } from './auditDigest';
+import { recoveredRecord } from './engine';
+import { loadWorkingOrders, WorkingOrderWriter } from './orderStore';
+import type { OrderRecord } from './orderState';
+import { TradingStateStore, type TradingStateRecord } from './tradingState';
+
+export interface RecoverReport {
+  readonly stateDir: string;
+  /** What was found wrong. */
+  readonly problems: readonly string[];
+  /** What was done about it (or, with dryRun, what would be). */
+  readonly actions: readonly string[];
+  readonly changed: boolean;
+}
+
+/** The paper venue's broker profile id and default starting cash (see PaperBroker). */
+const PAPER = 'paper';
+const PAPER_STARTING_CASH = 100_000;
+const PAPER_CURRENCY = 'USD';
+
+export async function recoverStateDir(options: { stateDir: string; clock: Clock; dryRun?: boolean }): Promise<RecoverReport> {
+  const { stateDir, clock } = options;
+  const dryRun = options.dryRun === true;
+  const problems: string[] = [];
+  const actions: string[] = [];
+  const stamp = new Date(clock.now()).toISOString().replace(/[:.]/g, '-');
+  let st;
+  try {
+    st = statSync(stateDir);
+  } catch (e) {
+    throw new StateFileError(stateDir, `cannot recover: the state directory cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!st.isDirectory()) throw new StateFileError(stateDir, 'cannot recover: this is a file, not a state directory');
+
+  const auditDir = join(stateDir, 'audit');
+  const ordersFile = join(stateDir, 'working-orders.json');
+  const tradingFile = join(stateDir, 'trading-state.json');
+  const paperFile = join(stateDir, 'paper-account.json');
+
+  // 1. The audit log, read as it is (nothing repaired yet).
+  const loadedOrders = loadWorkingOrders(ordersFile);
+  if (loadedOrders.problem) problems.push(loadedOrders.problem);
+  const digest = new AuditDigest({ keepFillsOf: [PAPER] });
+  const hadLog = existsSync(auditDir);
+  if (hadLog && !statSync(auditDir).isDirectory()) throw new StateFileError(auditDir, 'cannot recover: a file is in the place of the audit log folder; move it away first');
+  let setAside = false;
+  if (hadLog) {
+    const anchors = loadedOrders.anchor ? [{ source: ordersFile, ...loadedOrders.anchor }] : [];
+    const { report } = await scanAuditDir(auditDir, false, { visit: digest.visit, anchors });
+    const chain = report.problems.filter((p) => p.kind !== 'truncated' && p.kind !== 'rolled-back' && p.kind !== 'anchor-unreadable');
+    const shortened = report.problems.filter((p) => p.kind === 'truncated' || p.kind === 'rolled-back' || p.kind === 'anchor-unreadable');
+    for (const p of report.problems.slice(0, 10)) problems.push(`${p.file}:${p.line}: ${p.problem}`);
+    if (report.problemCount > 10) problems.push(`… and ${report.problemCount - 10} more audit log problem(s)`);
+    if (chain.length > 0) {
+      setAside = true;
+      actions.push(
+        `set the damaged audit log aside as ${auditDir}.damaged-${stamp} (its ${digest.records} readable record(s) were used to rebuild the state) and start a new log`,
+      );
+    } else if (shortened.length > 0) {
+      actions.push(`kept the audit log as it is (it ends at seq ${report.lastSeq}); records past its end are lost, and its anchor now points at its end`);
+    }
+  } else if (['trading-state.json', 'working-orders.json', 'paper-account.json'].some((f) => existsSync(join(stateDir, f)))) {
+    problems.push(`${auditDir}: the audit log is missing while other state is there`);
+    actions.push('start a new audit log');
+  }
+
+  // 2. The paper account against the log.
+  const paper = checkPaper(paperFile, digest);
+  if (paper.problem) {
+    problems.push(`${paperFile}: ${paper.problem}`);
+    actions.push(
+      `set the paper account aside as ${paperFile}.damaged-${stamp} and rebuild it from the audit log's ${digest.fillsOf.get(PAPER)?.length ?? 0} paper fill(s) on a fresh ${PAPER_STARTING_CASH} ${PAPER_CURRENCY} account` +
+        (paper.openOrders.length > 0 ? `; its ${paper.openOrders.length} open order(s) are cancelled` : ''),
+    );
+  }
+
+  // 3. The trading state against the log.
+  const trading = new TradingStateStore(tradingFile, clock, undefined, digest.lastTradingState);
+  const tradingProblem = trading.damage ?? trading.loadProblem;
+  let tradingRecord: TradingStateRecord | undefined;
+  if (tradingProblem !== undefined) {
+    problems.push(`${tradingFile}: ${tradingProblem}`);
+    const last = digest.lastTradingState;
+    tradingRecord = {
+      version: 1,
+      state: last?.state ?? 'HALTED',
+      reason: last ? last.reason : 'the trading state could not be read or rebuilt; review the account, then resume',
+      source: (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === last?.source) ?? 'startup',
+      since: last?.at ?? clock.now(),
+      resumeAt: null,
+      day: null,
+      dayStartEquity: null,
+    };
+    actions.push(`rewrite ${tradingFile} as ${tradingRecord.state} (${last ? `from the audit log, seq ${last.seq}` : 'nothing in the audit log to take it from'})`);
+  }
+
+  // 4. The working orders: always rewritten from the log when anything changes (cheap, and anchored anew).
+  const orderProblem = loadedOrders.anchor !== undefined && loadedOrders.anchor.seq > digest.lastSeq;
+  const unknown = loadedOrders.orders.filter((o) => !digest.known.has(o.clientOrderId));
+  if (unknown.length > 0) problems.push(`${ordersFile}: lists ${unknown.length} order(s) the audit log has no record of`);
+  const changed = problems.length > 0;
+  if (changed) actions.push(`rewrite ${ordersFile} from the audit log's ${digest.open.size - paper.openOrders.length} unfinished order(s)`);
+  if (!changed || dryRun) return { stateDir, problems, actions: changed ? actions : ['nothing to do: every state file agrees with the audit log'], changed: false };
+  void orderProblem;
+
+  // Carry it out.
+  if (setAside) {
+    renameSync(auditDir, `${auditDir}.damaged-${stamp}`);
+    syncDirectorySync(stateDir);
+  } else if (hadLog) {
+    rmSync(join(auditDir, ANCHOR_FILE), { force: true });
+  }
+  const { log } = await AuditLog.open(auditDir, { clock });
+  try {
+    const now = clock.now();
+    if (paper.problem) {
+      for (const id of paper.openOrders) {
+        const o = digest.open.get(id);
+        if (!o) continue;
+        log.write('OrderCancelled', {
+          at: now,
+          clientOrderId: id,
+          venue: PAPER,
+          symbol: o.request.symbol,
+          state: 'CANCELLED',
+          reason: 'the paper account was rebuilt from the audit log by sptrader recover; its open orders were cancelled',
+        });
+        digest.open.delete(id);
+      }
+      rebuildPaper(paperFile, digest.fillsOf.get(PAPER) ?? [], stamp, digest.known.size);
+    }
+    if (tradingRecord) {
+      replaceFileSync(tradingFile, `${JSON.stringify(tradingRecord, null, 2)}\n`, { fileMode: 0o600, dirMode: 0o700 });
+      syncDirectorySync(stateDir);
+    }
+    log.write('StateRecovered', { at: now, problems, actions });
+    await log.flush();
+    const records: OrderRecord[] = [...digest.open.values()].map(recoveredRecord);
+    const writer = new WorkingOrderWriter(ordersFile, () => records, () => log.durableHead);
+    writer.schedule();
+    await writer.flush();
+  } finally {
+    await log.close();
+  }
+  return { stateDir, problems, actions, changed: true };
+}
+
+interface PaperCheck {
+  problem?: string;
+  /** Client order ids of the log's unfinished paper orders. */
+  openOrders: string[];
+}
+
+function checkPaper(file: string, digest: AuditDigest): PaperCheck {
+  const openOrders = [...digest.open.values()].filter((o) => o.venue === PAPER).map((o) => o.clientOrderId);
+  const loggedFills = digest.fillCount.get(PAPER) ?? 0;
+  let account: { state: PaperState } | undefined;
+  try {
+    account = readPaperAccount(file);
+  } catch (e) {
+    return { problem: (e as Error).message, openOrders };
+  }
+  if (!account) {
+    return loggedFills > 0 || openOrders.length > 0
+      ? { problem: `missing, while the audit log records ${loggedFills} paper fill(s) and ${openOrders.length} open paper order(s)`, openOrders }
+      : { openOrders };
+  }
+  const state = account.state;
+  const issues: string[] = [];
+  if (state.counters.fill !== loggedFills) issues.push(`${state.counters.fill} fill(s) where the audit log records ${loggedFills}`);
+  const logged = digest.positionsOf(PAPER);
+  const held: Record<string, number> = {};
+  for (const p of state.positions) if (BigInt(p.quantity) !== 0n) held[p.symbol] = fromMoney(BigInt(p.quantity));
+  for (const symbol of new Set([...Object.keys(logged), ...Object.keys(held)])) {
+    if ((logged[symbol] ?? 0) !== (held[symbol] ?? 0)) issues.push(`${symbol}: account ${held[symbol] ?? 0}, audit log ${logged[symbol] ?? 0}`);
+  }
+  const accountOpen = new Set(state.orders.filter((o) => !['filled', 'cancelled', 'rejected', 'expired'].includes(o.response.status.status)).map((o) => o.request.client_order_id));
+  const loggedOpen = new Set(openOrders);
+  const differ = [...accountOpen].some((id) => !loggedOpen.has(id)) || [...loggedOpen].some((id) => digest.open.get(id)?.venueOrderId !== undefined && !accountOpen.has(id));
+  if (differ) issues.push('its open orders differ from the audit log’s');
+  return issues.length > 0 ? { problem: `disagrees with the audit log: ${issues.join('; ')}`, openOrders } : { openOrders };
+}
+
+/** A fresh paper account with every fill of the log booked on it, in order; the old files set aside. */
+function rebuildPaper(file: string, fills: readonly Fill[], stamp: string, ordersSent: number): void {
+  for (const f of [file, journalFile(file)]) {
+    if (existsSync(f)) renameSync(f, `${f}.damaged-${stamp}`);
+  }
+  const ledger = new Ledger();
+  ledger.addCash(PAPER_CURRENCY, units(PAPER_STARTING_CASH));
+  let maxOrder = 0;
+  for (const fill of fills) {
+    const instrument = instrumentFor(fill.symbol);
+    ledger.apply({
+      symbol: fill.symbol,
+      quoteCurrency: instrument.quoteCurrency,
+      side: fill.side,
+      price: toMoney(fill.price),
+      quantity: toMoney(fill.quantity),
+      commission: toMoney(fill.commission),
+    });
+    const n = Number(/^P-(\d+)$/.exec(fill.order_id)?.[1] ?? 0);
+    if (n > maxOrder) maxOrder = n;
+  }
+  const state: PaperState = {
+    version: 2,
+    accountId: 'PAPER-1',
+    currency: PAPER_CURRENCY,
+    seed: null,
+    cash: Object.fromEntries([...ledger.cash].map(([c, u]) => [c, u.toString()])),
+    realized: Object.fromEntries([...ledger.realized].map(([c, u]) => [c, u.toString()])),
+    positions: [...ledger.positions.values()].map((p) => ({ symbol: p.symbol, quantity: p.quantity.toString(), averagePrice: p.averagePrice.toString() })),
+    // Order ids are never reused: the counter starts past every id the log has seen.
+    counters: { order: Math.max(maxOrder, ordersSent), fill: fills.length },
+    orders: [],
+    fills: fills.slice(-1000),
+    generation: 0,
+  };
+  writePaperState(file, state);
+}
