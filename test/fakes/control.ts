@@ -2,24 +2,45 @@
  * What every fake venue (`test/fakes/<venue>/`) offers the tests and the conformance suite: it speaks
  * the venue's real protocol on 127.0.0.1, checks auth like the venue, keeps orders and positions,
  * fills marketable orders against the quote it is given, and injects faults on demand.
+ *
+ * Faults are what the public documents say can happen after a request is sent, not what an adapter
+ * expects: RFC 9110 §15.6 (a 5xx, a gateway's 502/504 above all, says nothing about whether the
+ * origin acted), §10.2.3 (Retry-After as seconds or an HTTP-date), and each venue's own pages (cited
+ * beside each behaviour in the fakes).
  */
-export type FakeFault =
-  /** Answer after this many ms. */
-  | { kind: 'latency'; ms: number }
-  /** Accept and keep the order, then never answer (the client times out: an unknown outcome). */
-  | { kind: 'timeoutAfterAccept' }
-  /** Answer with HTTP 5xx (or the protocol's equivalent) without placing the order. */
-  | { kind: 'serverError'; status?: number }
-  /** Answer 429 with Retry-After (seconds) without placing the order. */
-  | { kind: 'rateLimit'; retryAfterSeconds: number }
-  /** Place the order, then drop the connection before answering. */
-  | { kind: 'dropConnection' }
-  /** Place the order, then answer with a body that is not what the protocol promises. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Which request a fault hits: an order submit (default), a cancel, or an order look-up. */
+export type FaultTarget = 'submit' | 'cancel' | 'lookup';
+
+export type FakeFault = (
+  | /** Answer after this many ms. */ { kind: 'latency'; ms: number }
+  /**
+   * Never answer (the client times out). `placed` (default true): the venue carried the request out
+   * first (the order is placed, the cancel applied); false: it hangs without doing anything.
+   */
+  | { kind: 'timeoutAfterAccept'; placed?: boolean }
+  /**
+   * Answer HTTP 5xx (or the protocol's equivalent). `placed` (default false): after carrying the
+   * request out. `gateway`: the answer is a proxy's HTML page (a 502/504 from a load balancer), not
+   * the venue's JSON.
+   */
+  | { kind: 'serverError'; status?: number; placed?: boolean; gateway?: boolean }
+  /** Answer 429 (or `status`, e.g. Binance's 418) with Retry-After in seconds, or as an HTTP-date, without acting. */
+  | { kind: 'rateLimit'; retryAfterSeconds?: number; retryAfterDate?: string; status?: number }
+  /** Drop the connection after reading the request. `placed` (default true): after carrying it out. */
+  | { kind: 'dropConnection'; placed?: boolean }
+  /** Carry the request out, then answer 2xx with a body that is not what the protocol promises. */
   | { kind: 'malformedBody' }
   /** Refuse the order as the venue does for a client order id it has seen (even if it has not). */
   | { kind: 'duplicateClientId' }
   /** Refuse the order as the venue does, with its reason (e.g. insufficient funds). */
-  | { kind: 'reject'; reason?: string };
+  | { kind: 'reject'; reason?: string }
+  /** Binance: refuse the request unprocessed with -1021 (outside recvWindow). */
+  | { kind: 'timestampOutsideRecvWindow' }
+  /** Echo the account id in the venue's error message (a 4xx refusal), to prove adapters mask it. */
+  | { kind: 'errorEchoingAccount' }
+) & { on?: FaultTarget };
 
 export interface FakeVenue {
   /** Base URL (http://127.0.0.1:PORT) or, for socket venues, host and port. */
@@ -28,11 +49,92 @@ export interface FakeVenue {
   readonly port: number;
   /** Sets the touch for a symbol (the venue's symbol spelling, e.g. EUR_USD, AAPL, BTCUSDT). */
   setQuote(symbol: string, bid: number, ask: number): void;
-  /** The next order request (FIFO) suffers this fault. */
+  /** The next request of the fault's target (`on`, default the next submit; FIFO per target) suffers this fault. */
   injectNext(fault: FakeFault): void;
   /** Orders the venue holds with this client order id (the conformance suite's "no duplicate at the venue"). */
   ordersWithClientId(clientOrderId: string): number;
   /** Requests received, by route or message name (to assert rate limits and no blind resubmits). */
   requestCount(route?: string): number;
   close(): Promise<void>;
+}
+
+/** Faults waiting for their request, FIFO per target. */
+export class FaultQueue {
+  private readonly queue: FakeFault[] = [];
+  push(fault: FakeFault): void {
+    this.queue.push(fault);
+  }
+  /** The first fault waiting for `target`, removed. */
+  take(target: FaultTarget): FakeFault | undefined {
+    const i = this.queue.findIndex((f) => (f.on ?? 'submit') === target);
+    return i < 0 ? undefined : this.queue.splice(i, 1)[0];
+  }
+}
+
+/** Retry-After for a rateLimit fault: seconds (RFC 9110 §10.2.3 delay-seconds) or the HTTP-date given. */
+export function retryAfterHeaders(fault: { retryAfterSeconds?: number; retryAfterDate?: string }): Record<string, string> {
+  if (fault.retryAfterDate !== undefined) return { 'Retry-After': fault.retryAfterDate };
+  if (fault.retryAfterSeconds !== undefined) return { 'Retry-After': String(fault.retryAfterSeconds) };
+  return {};
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Time-out' };
+
+/** What a load balancer in front of a venue answers on its own (nginx's default error page). */
+export function sendGatewayPage(res: ServerResponse, status: number): void {
+  const title = `${status} ${STATUS_TEXT[status] ?? 'Error'}`;
+  const body = `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+  res.writeHead(status, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(body) }).end(body);
+}
+
+export interface HttpFaultHooks {
+  /** Carries the request out at the venue; false when the venue answered it itself (a refusal), which ends the fault. */
+  act(): boolean;
+  /** The venue's normal answer after acting. */
+  reply(): void;
+  /** A 2xx answer whose body is not what the protocol promises (after acting). */
+  malformed(): void;
+  /** The venue's own 5xx answer. */
+  serverError(status: number): void;
+  /** The venue's rate-limit answer with these headers. */
+  rateLimited(status: number, headers: Record<string, string>): void;
+  /** Venue-specific faults (duplicate id, reject, -1021, an echoed account id); returns false when it does not apply. */
+  other?(fault: FakeFault): boolean;
+  /** Answers held open until the fake closes. */
+  held: Set<ServerResponse>;
+}
+
+/** Plays one request under `fault` (or none): the behaviour every HTTP fake shares. */
+export async function playHttpFault(fault: FakeFault | undefined, req: IncomingMessage, res: ServerResponse, hooks: HttpFaultHooks): Promise<void> {
+  const actThenReply = () => {
+    if (hooks.act()) hooks.reply();
+  };
+  if (fault === undefined) return actThenReply();
+  switch (fault.kind) {
+    case 'latency':
+      await new Promise((resolve) => setTimeout(resolve, fault.ms));
+      return actThenReply();
+    case 'serverError': {
+      const status = fault.status ?? 500;
+      if (fault.placed === true && !hooks.act()) return;
+      if (fault.gateway === true) return sendGatewayPage(res, status);
+      return hooks.serverError(status);
+    }
+    case 'rateLimit':
+      return hooks.rateLimited(fault.status ?? 429, retryAfterHeaders(fault));
+    case 'timeoutAfterAccept':
+      if (fault.placed !== false && !hooks.act()) return;
+      hooks.held.add(res);
+      return;
+    case 'dropConnection':
+      if (fault.placed !== false && !hooks.act()) return;
+      req.socket.destroy();
+      return;
+    case 'malformedBody':
+      if (!hooks.act()) return;
+      return hooks.malformed();
+    default:
+      if (hooks.other?.(fault) === true) return;
+      return actThenReply();
+  }
 }

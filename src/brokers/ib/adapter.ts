@@ -27,6 +27,14 @@
  *   `timeoutMs`, or whose connection drops, fails with `outcomeUnknown: true` and is never resent.
  *   The order stays in the registry (orderId → orderRef, request, status, fills) and is reconciled
  *   by `reqAllOpenOrders` on `connect()`, `reconcile()`, and look-ups of unconfirmed orders.
+ * - An error TWS sends for the order saying its link to IB's servers is lost (1100, 1300, 2110) or that
+ *   it could not read a message (505, 507, 508) does not prove the order was not taken: the outcome is
+ *   unknown as well. Errors that do (100 rate limit, 103 duplicate id, 104–110 invalid order, …) are
+ *   known failures; 201 and other refusals are rejected orders.
+ * - `getOrderByClientId` is undefined when TWS, asked with `reqAllOpenOrders` (answered in order on
+ *   the same socket, after the placeOrder), does not list the order: absence is not conclusive on IB
+ *   (`absenceConclusiveAfterMs` unset), since TWS documents no time after which an order cannot arrive.
+ * - Account ids (managedAccounts) are masked to their last four characters in every message.
  * - A client order id already in the registry is refused locally (DUPLICATE_CLIENT_ORDER_ID)
  *   unless its earlier attempt failed before TWS accepted it.
  * - After the socket closes every call fails with NOT_CONNECTED until `connect()` succeeds again.
@@ -50,6 +58,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
+import { maskAccountIds } from '../credentials';
 import { BrokerError } from '../errors';
 import {
   accountFromSummary,
@@ -103,6 +112,12 @@ interface Entry extends RegistryView {
 }
 
 const REQ_ID_BASE = 900_000_000;
+/**
+ * Error codes that, for an order just placed, do not prove TWS did nothing with it: its connection to
+ * IB's servers is lost or restored with data loss (1100, 1300, 2110), or it could not read a message
+ * (505, 507, 508). TWS API "Message codes".
+ */
+const UNKNOWN_AFTER_PLACE: ReadonlySet<number> = new Set([1100, 1300, 2110, 505, 507, 508]);
 /** Registry size above which the oldest final orders are forgotten. */
 export const MAX_ORDERS_KEPT = 2000;
 const PENDING_IB: ReadonlySet<string> = new Set(['ApiPending', 'PendingSubmit']);
@@ -144,6 +159,8 @@ export class IbBroker implements BrokerApi {
   private connected = false;
   private connecting: Promise<void> | undefined;
   private accountId = '';
+  /** Every account of this login (managedAccounts), masked in messages. */
+  private accountIds: string[] = [];
   private nextOrderId = 0;
   private nextReqId = REQ_ID_BASE;
   private idChain: Promise<unknown> = Promise.resolve();
@@ -280,7 +297,11 @@ export class IbBroker implements BrokerApi {
     ib.on(
       E.managedAccounts,
       guard('managedAccounts', (accounts: string) => {
-        this.accountId = accounts.split(',')[0]?.trim() ?? '';
+        this.accountIds = accounts
+          .split(',')
+          .map((a) => a.trim())
+          .filter((a) => a.length > 0);
+        this.accountId = this.accountIds[0] ?? '';
       }),
     );
     ib.on(
@@ -388,7 +409,8 @@ export class IbBroker implements BrokerApi {
     if (entry.ibStatus === undefined && status && status !== 'undefined') this.applyStatus(entry, status, entry.filled, entry.avgFillPrice ?? 0, undefined);
   }
 
-  private onIbError(id: number, code: number, message: string): void {
+  private onIbError(id: number, code: number, raw: string): void {
+    const message = maskAccountIds(raw, this.accountIds);
     const entry = this.byId.get(id);
     if (entry) {
       const meaning = errorMeaning(code);
@@ -556,6 +578,7 @@ export class IbBroker implements BrokerApi {
           if (id !== orderId) return;
           const meaning = errorMeaning(code);
           if (meaning.kind === 'reject' || meaning.kind === 'cancelled') done();
+          else if (meaning.kind === 'error' && UNKNOWN_AFTER_PLACE.has(code)) fail(unknown('NETWORK', `got error ${code} (${message})`));
           else if (meaning.kind === 'error') {
             entry.failedBeforeAcceptance = true;
             entry.rejectReason = message;
@@ -604,6 +627,8 @@ export class IbBroker implements BrokerApi {
           if (oid !== id) return;
           const meaning = errorMeaning(code);
           if (meaning.kind === 'cancelled') done();
+          else if (meaning.kind === 'error' && UNKNOWN_AFTER_PLACE.has(code))
+            fail(new BrokerError('NETWORK', `IB: error ${code} during the cancel of order ${id} (${message}); it may have been applied`, { outcomeUnknown: true, retryable: false }));
           else if (meaning.kind !== 'info') fail(brokerErrorFor(code, message));
         });
         ib.cancelOrder(id);
@@ -638,6 +663,8 @@ export class IbBroker implements BrokerApi {
       await this.reconcile();
       entry = this.byRef.get(clientOrderId);
     }
+    // Sent by us but not listed by TWS just now, and not refused either: TWS does not hold it.
+    if (entry && !entry.confirmed && !entry.failedBeforeAcceptance && entry.rejectReason === undefined) return undefined;
     return entry ? responseOf(entry, this.clock.now()) : undefined;
   }
 

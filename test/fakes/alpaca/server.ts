@@ -17,12 +17,22 @@
  * else rest and fill at the limit when a later `setQuote` reaches them; stops trigger on the touch
  * (buy: ask ≥ stop, sell: bid ≤ stop) and then act as market (stop) or limit (stop-limit);
  * IOC/FOK that cannot fill at once are cancelled. Faults from `injectNext` apply to the next
- * `POST /v2/orders`.
+ * `POST /v2/orders` (`on: 'submit'`, the default), `DELETE /v2/orders/{id}` (`on: 'cancel'`) or
+ * order look-up, by id or client id (`on: 'lookup'`); see `playHttpFault` in ../control.ts:
+ * - 5xx after or without acting, Alpaca's JSON `{code, message}` or a gateway's HTML page: Alpaca
+ *   documents 500 as "internal server error" with no promise about the order (RFC 9110 §15.6).
+ * - 429 + Retry-After (seconds or an HTTP-date) and X-RateLimit-* headers, nothing done: Alpaca's
+ *   rate limiter refuses the request (docs.alpaca.markets/docs/rate-limits: "429 ... Too many requests",
+ *   X-RateLimit-Limit/Remaining/Reset).
+ * - reset after reading the request, a hang, a 200 missing `status`, each after acting or not.
+ * - errorEchoingAccount: a 403 whose message names the account number (the adapter must mask it).
+ * A reused client_order_id is refused with 422 "client_order_id must be unique" whatever became of
+ * the first order (the SDK README, "Order-submission safety"), so the fake never holds two.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { FakeFault, FakeVenue } from '../control';
+import { FaultQueue, playHttpFault, type FakeFault, type FakeVenue } from '../control';
 
 export const FAKE_ALPACA_KEY_ID = 'PKFAKE0000KEYID';
 export const FAKE_ALPACA_SECRET = 'fake-alpaca-secret-0123456789';
@@ -38,6 +48,9 @@ export interface FakeAlpacaOptions {
   cryptoAssets?: Record<string, { priceIncrement: number; minTradeIncrement: number; minOrderSize: number }>;
   /** Echo the received key id in 401 messages (to prove the adapter redacts what a venue echoes). */
   echoCredentialsOn401?: boolean;
+  /** The account's id and account_number (GET /v2/account). */
+  accountId?: string;
+  accountNumber?: string;
 }
 
 export interface FakeAlpaca extends FakeVenue {
@@ -101,7 +114,9 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
   const byId = new Map<string, Book>();
   const byClientId = new Map<string, string>();
   const positions = new Map<string, PositionState>();
-  const faults: FakeFault[] = [];
+  const faults = new FaultQueue();
+  const accountId = options.accountId ?? '904837e3-3b76-47ec-b432-046db621571b';
+  const accountNumber = options.accountNumber ?? 'PA3ZQ8X41234';
   const counts = new Map<string, number>();
   let total = 0;
   const sockets = new Set<Socket>();
@@ -252,39 +267,75 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
   };
 
   const handleOrderPost = async (req: IncomingMessage, res: ServerResponse, raw: string) => {
-    const fault = faults.shift();
-    if (fault?.kind === 'latency') await new Promise((r) => setTimeout(r, fault.ms));
-    if (fault?.kind === 'serverError') return fail(res, fault.status ?? 500, 50010000, 'internal server error');
-    if (fault?.kind === 'rateLimit')
-      return fail(res, 429, 42910000, 'rate limit exceeded', {
-        'retry-after': String(fault.retryAfterSeconds),
-        'x-ratelimit-limit': '200',
-        'x-ratelimit-remaining': '0',
-      });
-    if (fault?.kind === 'duplicateClientId') return fail(res, 422, 40010001, 'client_order_id must be unique');
-    if (fault?.kind === 'reject') return fail(res, 403, 40310000, fault.reason ?? 'insufficient buying power');
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(raw) as Record<string, unknown>;
-    } catch {
-      return fail(res, 400, 40010000, 'request body format is invalid');
-    }
-    const order = placeOrder(body, res);
-    if (!order) return;
-    if (fault?.kind === 'timeoutAfterAccept') {
-      held.add(res);
-      return;
-    }
-    if (fault?.kind === 'dropConnection') {
-      req.socket.destroy();
-      return;
-    }
-    if (fault?.kind === 'malformedBody') {
-      const { status: _status, ...rest } = order;
-      return send(res, 200, { ...rest, qty: Number(order.qty) });
-    }
-    send(res, 200, order);
+    let order: WireOrder | undefined;
+    await playHttpFault(faults.take('submit'), req, res, {
+      held,
+      act: () => {
+        let body: Record<string, unknown>;
+        try {
+          body = JSON.parse(raw) as Record<string, unknown>;
+        } catch {
+          fail(res, 400, 40010000, 'request body format is invalid');
+          return false;
+        }
+        order = placeOrder(body, res);
+        return order !== undefined;
+      },
+      reply: () => send(res, 200, order),
+      malformed: () => {
+        const { status: _status, ...rest } = order as WireOrder;
+        send(res, 200, { ...rest, qty: Number((order as WireOrder).qty) });
+      },
+      serverError: (status) => fail(res, status, 50010000, 'internal server error'),
+      rateLimited: (status, headers) =>
+        fail(res, status, 42910000, 'rate limit exceeded', { ...headers, 'x-ratelimit-limit': '200', 'x-ratelimit-remaining': '0' }),
+      other: (fault) => {
+        if (fault.kind === 'duplicateClientId') fail(res, 422, 40010001, 'client_order_id must be unique');
+        else if (fault.kind === 'reject') fail(res, 403, 40310000, fault.reason ?? 'insufficient buying power');
+        else if (fault.kind === 'errorEchoingAccount') fail(res, 403, 40310000, `account ${accountNumber} is not permitted to trade this asset`);
+        else return false;
+        return true;
+      },
+    });
   };
+
+  /** A look-up (by id or client id) under the next 'lookup' fault. */
+  const lookUp = async (req: IncomingMessage, res: ServerResponse, b: Book | undefined) =>
+    playHttpFault(faults.take('lookup'), req, res, {
+      held,
+      act: () => {
+        if (b) return true;
+        fail(res, 404, 40410000, 'order not found');
+        return false;
+      },
+      reply: () => send(res, 200, (b as Book).order),
+      malformed: () => send(res, 200, { id: (b as Book).order.id, status: 'filled' }),
+      serverError: (status) => fail(res, status, 50010000, 'internal server error'),
+      rateLimited: (status, headers) => fail(res, status, 42910000, 'rate limit exceeded', headers),
+    });
+
+  /** DELETE /v2/orders/{id} under the next 'cancel' fault: 204 with no body once the cancel is applied. */
+  const cancelOrder = async (req: IncomingMessage, res: ServerResponse, b: Book) =>
+    playHttpFault(faults.take('cancel'), req, res, {
+      held,
+      act: () => {
+        if (FINAL.has(b.order.status)) {
+          fail(res, 422, 42210000, `order is already in "${b.order.status}" state`);
+          return false;
+        }
+        cancel(b.order);
+        return true;
+      },
+      reply: () => send(res, 204),
+      malformed: () => send(res, 200, '{"id":'),
+      serverError: (status) => fail(res, status, 50010000, 'internal server error'),
+      rateLimited: (status, headers) => fail(res, status, 42910000, 'rate limit exceeded', headers),
+      other: (fault) => {
+        if (fault.kind !== 'errorEchoingAccount') return false;
+        fail(res, 403, 40310000, `account ${accountNumber} may not cancel orders now`);
+        return true;
+      },
+    });
 
   const route = async (req: IncomingMessage, res: ServerResponse, raw: string) => {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -307,24 +358,19 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     }
     if (method === 'GET' && path === '/v2/orders:by_client_order_id') {
       const id = byClientId.get(url.searchParams.get('client_order_id') ?? '');
-      const b = id === undefined ? undefined : byId.get(id);
-      return b ? send(res, 200, b.order) : fail(res, 404, 40410000, 'order not found');
+      return lookUp(req, res, id === undefined ? undefined : byId.get(id));
     }
     const orderMatch = /^\/v2\/orders\/([^/]+)$/.exec(path);
     if (orderMatch) {
       const b = byId.get(decodeURIComponent(orderMatch[1] ?? ''));
+      if (method === 'GET') return lookUp(req, res, b);
       if (!b) return fail(res, 404, 40410000, 'order not found');
-      if (method === 'GET') return send(res, 200, b.order);
-      if (method === 'DELETE') {
-        if (FINAL.has(b.order.status)) return fail(res, 422, 42210000, `order is already in "${b.order.status}" state`);
-        cancel(b.order);
-        return send(res, 204);
-      }
+      if (method === 'DELETE') return cancelOrder(req, res, b);
     }
     if (method === 'GET' && path === '/v2/account') {
       return send(res, 200, {
-        id: 'fake-acc-1',
-        account_number: 'PA0000001',
+        id: accountId,
+        account_number: accountNumber,
         status: 'ACTIVE',
         currency: 'USD',
         cash: str(Number(cash.toFixed(6))),
@@ -435,7 +481,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       quotes.set(symbol, { bid, ask, t: now() });
       reevaluate();
     },
-    injectNext(fault) {
+    injectNext(fault: FakeFault) {
       faults.push(fault);
     },
     ordersWithClientId(clientOrderId) {

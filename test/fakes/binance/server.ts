@@ -5,12 +5,27 @@
  * `&signature=`, and timestamp/recvWindow like Binance; keeps orders by orderId and clientOrderId and
  * balances with locked amounts; fills MARKET orders at the touch in full (the book has no depth
  * limit), fills marketable LIMIT orders at the touch, rests the others, triggers stops when
- * `setQuote` crosses them, and injects `FakeFault`s into the next `POST /api/v3/order`.
+ * `setQuote` crosses them, and injects `FakeFault`s into the next `POST /api/v3/order` (`on: 'submit'`,
+ * the default), `DELETE /api/v3/order` (`on: 'cancel'`) or `GET /api/v3/order` (`on: 'lookup'`),
+ * FIFO per target (`playHttpFault` in ../control.ts). What each is, from binance-spot-api-docs:
+ * - serverError: HTTP 5XX, Binance's JSON (-1000 UNKNOWN, errors.md) or a gateway's HTML page, after
+ *   acting (`placed`) or not: "the execution status is UNKNOWN and could have been a success"
+ *   (rest-api.md "HTTP Return Codes").
+ * - rateLimit: 429 (or 418, the IP ban) with -1003 and `Retry-After` in seconds, nothing done
+ *   (rest-api.md "LIMITS" / "IP Limits": "A Retry-After header is sent with a 418 or 429").
+ * - timestampOutsideRecvWindow: 400 -1021, nothing done; the same check `authenticate` makes for real
+ *   (rest-api.md "Timing security": outside recvWindow the request is rejected, not processed).
+ * - timeoutAfterAccept / dropConnection: act (or not), then hang / destroy the socket.
+ * - malformedBody: act, then a truncated JSON body.
+ * - errorEchoingAccount: a 400 whose msg names the account's uid (the adapter must mask it).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FakeFault, FakeVenue } from '../control';
+import { FaultQueue, playHttpFault, type FakeFault, type FakeVenue, type HttpFaultHooks } from '../control';
+
+/** The account's uid (GET /api/v3/account). */
+export const ACCOUNT_UID = 354937868;
 
 export interface FakeBinanceSymbol {
   symbol: string;
@@ -104,7 +119,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   const balances = new Map<string, { free: number; locked: number }>();
   for (const [asset, free] of Object.entries(options.balances ?? { USDT: 100_000, BTC: 1, ETH: 10 })) balances.set(asset, { free, locked: 0 });
   const orders = new Map<number, StoredOrder>();
-  const faults: FakeFault[] = [];
+  const faults = new FaultQueue();
+  const held = new Set<ServerResponse>();
   const counts = new Map<string, number>();
   const sockets = new Set<Socket>();
   let nextOrderId = 1000;
@@ -426,7 +442,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       accountType: 'SPOT',
       balances: [...balances].filter(([, b]) => b.free + b.locked !== 0).map(([asset, b]) => ({ asset, free: fmt(b.free), locked: fmt(b.locked) })),
       permissions: ['SPOT'],
-      uid: 354937868,
+      uid: ACCOUNT_UID,
     };
   }
 
@@ -519,11 +535,33 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         }
         case 'POST /api/v3/order':
           return await placeOrder(req, res, signed(body));
-        case 'GET /api/v3/order':
-          return send(res, 200, orderView(findOrder(signed(query)), 'query'));
+        case 'GET /api/v3/order': {
+          const params = signed(query);
+          let found: StoredOrder | undefined;
+          return await playHttpFault(
+            faults.take('lookup'),
+            req,
+            res,
+            faultHooks(res, {
+              act: () => replyingRefusal(res, () => (found = findOrder(params))),
+              reply: () => send(res, 200, orderView(found as StoredOrder, 'query')),
+              malformed: () => send(res, 200, `{"symbol":"${(found as StoredOrder).symbol}","orderId":`),
+            }),
+          );
+        }
         case 'DELETE /api/v3/order': {
           const params = signed(query);
-          return send(res, 200, orderView(cancel(params), 'cancel', params.get('newClientOrderId') ?? undefined));
+          let cancelled: StoredOrder | undefined;
+          return await playHttpFault(
+            faults.take('cancel'),
+            req,
+            res,
+            faultHooks(res, {
+              act: () => replyingRefusal(res, () => (cancelled = cancel(params))),
+              reply: () => send(res, 200, orderView(cancelled as StoredOrder, 'cancel', params.get('newClientOrderId') ?? undefined)),
+              malformed: () => send(res, 200, `{"symbol":"${(cancelled as StoredOrder).symbol}","status":`),
+            }),
+          );
         }
         case 'GET /api/v3/openOrders': {
           const params = signed(query);
@@ -550,45 +588,63 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     }
   }
 
-  async function placeOrder(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
-    const fault = faults.shift();
-    switch (fault?.kind) {
-      case undefined:
-        return send(res, 200, orderView(newOrder(params), 'new'));
-      case 'latency':
-        await new Promise((resolve) => setTimeout(resolve, fault.ms));
-        return send(res, 200, orderView(newOrder(params), 'new'));
-      case 'timeoutAfterAccept':
-        newOrder(params);
-        // Never answer: the client gives up; close() ends the socket.
-        return;
-      case 'serverError':
-        return send(res, fault.status ?? 500, '<html><body><h1>500 Internal Server Error</h1></body></html>', { 'Content-Type': 'text/html' });
-      case 'rateLimit':
-        return send(
-          res,
-          429,
-          {
-            code: -1003,
-            msg: 'Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use the websocket for live updates to avoid polling the API.',
-          },
-          { 'Retry-After': String(fault.retryAfterSeconds) },
-        );
-      case 'dropConnection':
-        newOrder(params);
-        req.socket.destroy();
-        return;
-      case 'malformedBody': {
-        const placed = newOrder(params);
-        res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF-8' });
-        res.end(`{"symbol":"${placed.symbol}","orderId":${placed.orderId},"clientOrderId":"${placed.clientOrderId}","status":`);
-        return;
-      }
-      case 'duplicateClientId':
-        throw new BinanceReply(400, -2010, 'Duplicate order sent.');
-      case 'reject':
-        throw new BinanceReply(400, -2010, fault.reason ?? 'Account has insufficient balance for requested action.');
+  /** Runs `act`; a refusal it throws is answered here (and ends the fault: nothing was done). */
+  function replyingRefusal(res: ServerResponse, act: () => unknown): boolean {
+    try {
+      act();
+      return true;
+    } catch (e) {
+      if (!(e instanceof BinanceReply)) throw e;
+      send(res, e.status, { code: e.code, msg: e.msg });
+      return false;
     }
+  }
+
+  /** The answers every faulted route shares: Binance's 5xx, 429/418 and venue-specific refusals. */
+  function faultHooks(res: ServerResponse, own: Pick<HttpFaultHooks, 'act' | 'reply' | 'malformed'>): HttpFaultHooks {
+    return {
+      ...own,
+      held,
+      serverError: (status) => send(res, status, { code: -1000, msg: 'An unknown error occured while processing the request.' }),
+      rateLimited: (status, headers) =>
+        send(
+          res,
+          status,
+          status === 418
+            ? { code: -1003, msg: 'Way too many requests; IP(127.0.0.1) banned until 1700000000000. Please use the websocket for live updates to avoid bans.' }
+            : {
+                code: -1003,
+                msg: 'Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use the websocket for live updates to avoid polling the API.',
+              },
+          headers,
+        ),
+      other: (fault) => {
+        if (fault.kind === 'duplicateClientId') send(res, 400, { code: -2010, msg: 'Duplicate order sent.' });
+        else if (fault.kind === 'reject') send(res, 400, { code: -2010, msg: fault.reason ?? 'Account has insufficient balance for requested action.' });
+        else if (fault.kind === 'timestampOutsideRecvWindow') send(res, 400, { code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' });
+        else if (fault.kind === 'errorEchoingAccount') send(res, 400, { code: -2010, msg: `Account ${ACCOUNT_UID} has insufficient balance for requested action.` });
+        else return false;
+        return true;
+      },
+    };
+  }
+
+  async function placeOrder(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+    let placed: StoredOrder | undefined;
+    await playHttpFault(
+      faults.take('submit'),
+      req,
+      res,
+      faultHooks(res, {
+        act: () => replyingRefusal(res, () => (placed = newOrder(params))),
+        reply: () => send(res, 200, orderView(placed as StoredOrder, 'new')),
+        malformed: () => {
+          const o = placed as StoredOrder;
+          res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF-8' });
+          res.end(`{"symbol":"${o.symbol}","orderId":${o.orderId},"clientOrderId":"${o.clientOrderId}","status":`);
+        },
+      }),
+    );
   }
 
   const server = createServer((req, res) => {
@@ -624,7 +680,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       s.ask = ask;
       reevaluate(symbol);
     },
-    injectNext(fault) {
+    injectNext(fault: FakeFault) {
       faults.push(fault);
     },
     ordersWithClientId(clientOrderId) {
@@ -643,6 +699,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       wallet(asset).free = free;
     },
     close() {
+      for (const r of held) r.destroy();
+      held.clear();
       for (const socket of sockets) socket.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },

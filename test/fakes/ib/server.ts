@@ -15,9 +15,18 @@
  *   Simplification: it reports filled and cancelled orders too (so reconciliation sees final states);
  *   real TWS may need reqCompletedOrders for orders that are done.
  * Symbols for `setQuote`: AAPL, EUR_USD / EUR.USD / EURUSD, BTCUSD (separators are ignored).
+ *
+ * Faults (`injectNext`, FIFO per target) hit the next PLACE_ORDER (`on: 'submit'`) or CANCEL_ORDER
+ * (`on: 'cancel'`). TWS has no HTTP status: `serverError` is ERR 1100 "Connectivity between IB and
+ * Trader Workstation has been lost" for the order (TWS API "Message Codes": 1100 is a system message,
+ * and TWS keeps orders it already took), after acting when `placed`; `rateLimit` is ERR 100 "Max rate
+ * of messages per second has been exceeded" (the message was dropped unprocessed); timeoutAfterAccept
+ * and dropConnection act (or not, `placed: false`) and then stay silent / close the socket;
+ * malformedBody acts and sends an ORDER_STATUS TWS would never send; errorEchoingAccount refuses the
+ * order with ERR 201 naming the account.
  */
 import * as net from 'node:net';
-import type { FakeFault, FakeVenue } from '../control';
+import { FaultQueue, type FakeFault, type FakeVenue } from '../control';
 
 export const FAKE_TWS_SERVER_VERSION = 187;
 export const FAKE_TWS_ACCOUNT = 'DU1234567';
@@ -123,7 +132,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
   const quotes = new Map<string, { bid: number; ask: number }>();
   const orders = new Map<number, FakeOrder>();
   const positions = new Map<string, Position>();
-  const faults: FakeFault[] = [];
+  const faults = new FaultQueue();
   const counts = new Map<string, number>();
   let cash = options.cash ?? 100_000;
   let nextId = options.firstOrderId ?? 1;
@@ -214,9 +223,15 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     const orderId = Number(f[1]);
     const contract0 = { symbol: f[3] ?? '', secType: f[4] ?? '', exchange: f[9] ?? '', currency: f[11] ?? '', localSymbol: f[12] ?? '' };
     const contract: FakeContract = { ...contract0, conId: conIdOf(contract0) };
-    const fault = faults.shift();
+    const fault = faults.take('submit');
     if (fault?.kind === 'latency') await later(fault.ms);
-    if (fault?.kind === 'serverError')
+    if ((fault?.kind === 'timeoutAfterAccept' || fault?.kind === 'dropConnection') && fault.placed === false)
+      return fault.kind === 'dropConnection' ? void s.socket.destroy() : undefined;
+    if (fault?.kind === 'errorEchoingAccount') {
+      error(s, orderId, 201, `Order rejected - reason:The account ${FAKE_TWS_ACCOUNT} is not permitted to trade this contract.`);
+      return s.send([3, orderId, 'Inactive', 0, Number(f[17]), 0, 0, 0, 0, s.clientId, '', 0]);
+    }
+    if (fault?.kind === 'serverError' && fault.placed !== true)
       return error(
         s,
         orderId,
@@ -270,16 +285,27 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     if (fault?.kind === 'timeoutAfterAccept') return;
     if (fault?.kind === 'dropConnection') return void s.socket.destroy();
     if (fault?.kind === 'malformedBody') return s.send(statusFields(o, true));
+    if (fault?.kind === 'serverError')
+      return error(s, orderId, fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100, 'Connectivity between IB and Trader Workstation has been lost.');
     s.socket.write(Buffer.concat([frame(accepted), ...(o.status === accepted[2] ? [] : [frame(statusFields(o))])]));
   };
 
   const cancel = (s: Session, f: string[]) => {
     const orderId = Number(f[2]);
+    const fault = faults.take('cancel');
+    if ((fault?.kind === 'timeoutAfterAccept' || fault?.kind === 'dropConnection') && fault.placed === false)
+      return fault.kind === 'dropConnection' ? void s.socket.destroy() : undefined;
+    if (fault?.kind === 'serverError' && fault.placed !== true)
+      return error(s, orderId, fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100, 'Connectivity between IB and Trader Workstation has been lost.');
     const o = orders.get(orderId);
     if (!o) return error(s, orderId, 10147, `OrderId ${orderId} that needs to be cancelled is not found.`);
     if (o.status !== 'Submitted' && o.status !== 'PreSubmitted')
       return error(s, orderId, 10148, `OrderId ${orderId} that needs to be cancelled cannot be cancelled, state: ${o.status}.`);
     o.status = 'Cancelled';
+    if (fault?.kind === 'timeoutAfterAccept') return;
+    if (fault?.kind === 'dropConnection') return void s.socket.destroy();
+    if (fault?.kind === 'serverError')
+      return error(s, orderId, fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100, 'Connectivity between IB and Trader Workstation has been lost.');
     error(s, orderId, 202, 'Order Canceled - reason:');
     s.send(statusFields(o));
   };
@@ -431,7 +457,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       }
     },
     injectNext(fault: FakeFault) {
-      faults.push(fault);
+      faults.push(fault as FakeFault);
     },
     ordersWithClientId(clientOrderId: string) {
       return [...orders.values()].filter((o) => o.orderRef === clientOrderId).length;

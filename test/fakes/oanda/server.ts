@@ -13,16 +13,23 @@
  * (marginRate × notional, with the quote currency taken 1:1 as the account's) the way OANDA does:
  * 201 with the order created and cancelled for INSUFFICIENT_MARGIN.
  *
- * Faults (`injectNext`) apply to the next `POST /orders`, FIFO:
- * latency → answer late · timeoutAfterAccept → place, never answer (the socket is closed by close())
- * · serverError → 5xx (default 503), nothing placed · rateLimit → 429 + Retry-After, nothing placed
- * · dropConnection → place, destroy the socket · malformedBody → place, answer 201 with a body
- * missing orderCreateTransaction.id/units/time · duplicateClientId → 400 CLIENT_ORDER_ID_ALREADY_EXISTS
- * · reject → 400 orderRejectTransaction with the reason (default INSUFFICIENT_MARGIN).
+ * Faults (`injectNext`) apply to the next `POST /orders` (`on: 'submit'`, default), `PUT
+ * /orders/{spec}/cancel` (`on: 'cancel'`) or `GET /orders/{spec}` (`on: 'lookup'`), FIFO per target
+ * (`playHttpFault` in ../control.ts):
+ * latency → answer late · timeoutAfterAccept → act (or not, `placed: false`), never answer (the
+ * socket is closed by close()) · serverError → 5xx (default 500), `{errorMessage}` or a gateway's
+ * HTML page, after acting when `placed` (OANDA's spec documents 4xx error responses only; a 5xx is
+ * the HTTP layer's, RFC 9110 §15.6, and promises nothing about the order) · rateLimit → 429 +
+ * Retry-After (seconds or HTTP-date), nothing done (best-practices page: limit requests per
+ * connection; a 429 is the limiter refusing the request) · dropConnection → act (or not), destroy
+ * the socket · malformedBody → act, answer 201/200 with a body missing required fields ·
+ * duplicateClientId → 400 CLIENT_ORDER_ID_ALREADY_EXISTS · reject → 400 orderRejectTransaction with
+ * the reason (default INSUFFICIENT_MARGIN) · errorEchoingAccount → 400 whose errorMessage quotes the
+ * request path with the account id in it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FakeFault, FakeVenue } from '../control';
+import { FaultQueue, playHttpFault, type FakeFault, type FakeVenue } from '../control';
 
 export interface FakeOandaInstrument {
   name: string;
@@ -138,7 +145,7 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
   const byClientId = new Map<string, string>();
   const transactions = new Map<string, Json>();
   const positions = new Map<string, Net>();
-  const faults: FakeFault[] = [];
+  const faults = new FaultQueue();
   const requests: RecordedRequest[] = [];
   const held = new Set<ServerResponse>();
 
@@ -440,58 +447,85 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
       if (typeof body !== 'object' || body === null || typeof (body as Json).order !== 'object' || (body as Json).order === null)
         return send(res, 400, { errorMessage: "Invalid value specified for 'order'" });
       const o = (body as Json).order as Json;
-      const fault = faults.shift();
-      if (fault?.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, fault.ms));
-      if (fault?.kind === 'serverError') return send(res, fault.status ?? 503, { errorMessage: 'Service unavailable (injected)' });
-      if (fault?.kind === 'rateLimit')
-        return send(res, 429, { errorMessage: 'Too many requests (injected)' }, { 'Retry-After': String(fault.retryAfterSeconds) });
-      if (fault?.kind === 'duplicateClientId')
-        return send(res, 400, rejectBody(o, 'CLIENT_ORDER_ID_ALREADY_EXISTS', 'The client Order ID specified is already assigned'));
-      if (fault?.kind === 'reject') {
-        const reason = fault.reason ?? 'INSUFFICIENT_MARGIN';
-        return send(res, 400, rejectBody(o, reason, `The order was rejected: ${reason} (injected)`));
-      }
-      let order: FakeOandaOrder;
-      try {
-        order = validateOrder(o);
-      } catch (e) {
-        if (e instanceof Reject) return send(res, 400, rejectBody(o, e.rejectReason, e.message));
-        throw e;
-      }
-      const reply = place(order);
-      if (fault?.kind === 'timeoutAfterAccept') {
-        held.add(res);
-        return;
-      }
-      if (fault?.kind === 'dropConnection') {
-        req.socket.destroy();
-        return;
-      }
-      if (fault?.kind === 'malformedBody')
-        return send(res, 201, { orderCreateTransaction: { type: `${order.type}_ORDER`, instrument: order.instrument }, lastTransactionID: last() });
-      return send(res, 201, reply);
+      let order: FakeOandaOrder | undefined;
+      let reply: unknown;
+      return playHttpFault(faults.take('submit'), req, res, {
+        held,
+        act: () => {
+          try {
+            order = validateOrder(o);
+          } catch (e) {
+            if (e instanceof Reject) {
+              send(res, 400, rejectBody(o, e.rejectReason, e.message));
+              return false;
+            }
+            throw e;
+          }
+          reply = place(order);
+          return true;
+        },
+        reply: () => send(res, 201, reply),
+        malformed: () => {
+          const placed = order as FakeOandaOrder;
+          send(res, 201, { orderCreateTransaction: { type: `${placed.type}_ORDER`, instrument: placed.instrument }, lastTransactionID: last() });
+        },
+        serverError: (status) => send(res, status, { errorMessage: 'Internal server error (injected)' }),
+        rateLimited: (status, headers) => send(res, status, { errorMessage: 'Too many requests (injected)' }, headers),
+        other: (fault) => {
+          if (fault.kind === 'duplicateClientId')
+            send(res, 400, rejectBody(o, 'CLIENT_ORDER_ID_ALREADY_EXISTS', 'The client Order ID specified is already assigned'));
+          else if (fault.kind === 'reject') {
+            const reason = fault.reason ?? 'INSUFFICIENT_MARGIN';
+            send(res, 400, rejectBody(o, reason, `The order was rejected: ${reason} (injected)`));
+          } else if (fault.kind === 'errorEchoingAccount')
+            send(res, 400, { errorCode: 'INVALID_ORDER_REQUEST', errorMessage: `Invalid order request for ${url.pathname} (account ${accountId})` });
+          else return false;
+          return true;
+        },
+      });
     }
     if (route === 'GET /orders/{spec}') {
       const order = findOrder(decodeURIComponent(rest.slice('/orders/'.length)));
-      if (!order) return send(res, 404, { errorCode: 'ORDER_DOESNT_EXIST', errorMessage: 'The order specified does not exist', lastTransactionID: last() });
-      return send(res, 200, { order: orderView(order), lastTransactionID: last() });
+      return playHttpFault(faults.take('lookup'), req, res, {
+        held,
+        act: () => {
+          if (order) return true;
+          send(res, 404, { errorCode: 'ORDER_DOESNT_EXIST', errorMessage: 'The order specified does not exist', lastTransactionID: last() });
+          return false;
+        },
+        reply: () => send(res, 200, { order: orderView(order as FakeOandaOrder), lastTransactionID: last() }),
+        malformed: () => send(res, 200, { order: { id: (order as FakeOandaOrder).id }, lastTransactionID: last() }),
+        serverError: (status) => send(res, status, { errorMessage: 'Internal server error (injected)' }),
+        rateLimited: (status, headers) => send(res, status, { errorMessage: 'Too many requests (injected)' }, headers),
+      });
     }
     if (route === 'PUT /orders/{spec}/cancel') {
       const spec = decodeURIComponent(rest.slice('/orders/'.length, -'/cancel'.length));
       const order = findOrder(spec);
-      if (!order || order.state !== 'PENDING') {
-        const id = nextId();
-        const tx = record({ ...txBase(id), type: 'ORDER_CANCEL_REJECT', orderID: order?.id ?? spec, rejectReason: 'ORDER_DOESNT_EXIST' });
-        return send(res, 404, {
-          orderCancelRejectTransaction: tx,
-          relatedTransactionIDs: [id],
-          lastTransactionID: last(),
-          errorCode: 'ORDER_DOESNT_EXIST',
-          errorMessage: 'The order specified does not exist',
-        });
-      }
-      const tx = cancel(order, 'CLIENT_REQUEST');
-      return send(res, 200, { orderCancelTransaction: tx, relatedTransactionIDs: [tx.id], lastTransactionID: last() });
+      let tx: Json | undefined;
+      return playHttpFault(faults.take('cancel'), req, res, {
+        held,
+        act: () => {
+          if (!order || order.state !== 'PENDING') {
+            const id = nextId();
+            const reject = record({ ...txBase(id), type: 'ORDER_CANCEL_REJECT', orderID: order?.id ?? spec, rejectReason: 'ORDER_DOESNT_EXIST' });
+            send(res, 404, {
+              orderCancelRejectTransaction: reject,
+              relatedTransactionIDs: [id],
+              lastTransactionID: last(),
+              errorCode: 'ORDER_DOESNT_EXIST',
+              errorMessage: 'The order specified does not exist',
+            });
+            return false;
+          }
+          tx = cancel(order, 'CLIENT_REQUEST');
+          return true;
+        },
+        reply: () => send(res, 200, { orderCancelTransaction: tx, relatedTransactionIDs: [(tx as Json).id], lastTransactionID: last() }),
+        malformed: () => send(res, 200, { orderCancelTransaction: { type: 'ORDER_CANCEL' }, lastTransactionID: last() }),
+        serverError: (status) => send(res, status, { errorMessage: 'Internal server error (injected)' }),
+        rateLimited: (status, headers) => send(res, status, { errorMessage: 'Too many requests (injected)' }, headers),
+      });
     }
     if (route === 'GET /orders') {
       const state = url.searchParams.get('state') ?? 'PENDING';
@@ -574,7 +608,7 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
       quotes.set(symbol, { bid, ask });
       evaluate();
     },
-    injectNext(fault) {
+    injectNext(fault: FakeFault) {
       faults.push(fault);
     },
     ordersWithClientId(clientOrderId) {

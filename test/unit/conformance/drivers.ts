@@ -21,7 +21,7 @@ import type { FakeFault } from '../../fakes/control';
 import { startFakeTws } from '../../fakes/ib/server';
 import { startFakeOanda } from '../../fakes/oanda/server';
 
-export type FaultName = Exclude<FakeFault['kind'], 'reject'>;
+export type FaultName = Exclude<FakeFault['kind'], 'reject' | 'timestampOutsideRecvWindow' | 'errorEchoingAccount'>;
 export const FAULT_NAMES: readonly FaultName[] = [
   'latency',
   'timeoutAfterAccept',
