@@ -3,12 +3,14 @@
  * through the engine and the paper venue (see src/execution/replay.ts). Progress goes to stderr
  * when it is a terminal; the summary (or one JSON object with --json) to stdout.
  * Exit codes: 0 the replay ran to the end (component errors on single records are reported, not
- * fatal), 1 the component could not run or the data is invalid, 2 usage error.
+ * fatal), 1 the component could not run or the data is invalid, 2 usage error (a --state-dir that is
+ * not a replay's own folder too: a replay never writes into trading state), 5 the folder is in use,
+ * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
-import { replayComponent, type ReplayProgress, type ReplayReport } from '../execution/replay';
+import { prepareReplayStateDir, replayComponent, ReplayStateDirError, type ReplayProgress, type ReplayReport } from '../execution/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonWorker } from '../python/runner';
 
@@ -21,7 +23,8 @@ export const REPLAY_USAGE = `  replay <component.py> --data FILE
       --param k=v             Component parameter (repeatable; v is JSON when it parses, else text).
       --spread-ticks N        Candles: the synthetic spread in ticks (default the instrument's).
       --cash AMOUNT           Starting cash of the paper account (default 100000).
-      --state-dir DIR         Where the replay's audit log goes (default a new temp folder).
+      --state-dir DIR         Where the replay's audit log goes (default a new temp folder): a new or empty folder,
+                              or one an earlier replay made (it holds replay.json); never a trading state folder.
       --python PATH           Python interpreter (default: $SPTRADER_PYTHON, python3, python).
       --json                  Print one JSON object instead of the summary.
 `;
@@ -34,6 +37,10 @@ export async function replayCommand(args: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ReplayUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`sptrader replay: ${(e as Error).message}\n\nUsage: sptrader replay <component.py> --data FILE [options]\n${REPLAY_USAGE}`);
+      return 2;
+    }
+    if (e instanceof ReplayStateDirError) {
+      process.stderr.write(`sptrader replay: ${e.message}\n`);
       return 2;
     }
     if (e instanceof ReplayDataError) {
@@ -73,6 +80,8 @@ async function run(args: string[]): Promise<number> {
   if (cash !== undefined && !(Number.isFinite(cash) && cash > 0)) throw new ReplayUsageError(`--cash must be a positive amount, not '${values.cash}'`);
   const parameters = parseParams(values.param ?? []);
   const file = resolve(positionals[0] ?? '');
+  // Refused before anything starts: a replay never writes into trading state.
+  const stateDir = values['state-dir'] === undefined ? undefined : prepareReplayStateDir(values['state-dir']);
 
   const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
   // A batch of records is one request: the timeout covers the whole batch.
@@ -88,7 +97,7 @@ async function run(args: string[]): Promise<number> {
       parameters,
       spreadTicks,
       startingCash: cash,
-      stateDir: values['state-dir'] === undefined ? undefined : resolve(values['state-dir']),
+      stateDir,
       runner: worker,
       onProgress: bar?.update,
     });

@@ -19,13 +19,20 @@
  * component may keep state, such as its recent closes, in `self`.
  * A component error on one record is recorded with its index and time and the replay goes on; a
  * failure to load or construct the component (or a timeout) ends the replay, reported as `fatal`.
+ *
+ * A replay never touches trading state: its folder (`stateDir`) is one it created and marked with
+ * `replay.json`, or a new or empty one it marks now; any other folder — above all one holding trading
+ * state (an audit log, trading-state.json, working-orders.json, a paper account) — is refused with a
+ * ReplayStateDirError before anything is written, so simulated fills never enter a real audit log and a
+ * real halt is never bypassed.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { monotonicMs, TestClock } from '../common/clock';
+import { stateFileErrorOf } from '../common/stateErrors';
 import { PaperBroker } from '../brokers/paper/paperBroker';
-import { ReplayFeed } from '../brokers/paper/replayFeed';
+import { ReplayDataError, ReplayFeed } from '../brokers/paper/replayFeed';
 import { instrumentKey } from '../brokers/paper/instruments';
 import type { InstrumentRules } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
@@ -174,6 +181,95 @@ export interface ReplayReport {
   ticksPerSecond: number;
 }
 
+/** The file that marks a folder as a replay's (never a trading state directory). */
+export const REPLAY_MARKER = 'replay.json';
+const MARKER_KIND = 'sptrader-replay';
+/** What a trading state directory holds (session.ts, the paper venue, the lock): their presence means "not a replay's". */
+const TRADING_STATE_ENTRIES = ['audit', 'trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal', 'risk-limits.json'];
+
+/** --state-dir names a folder a replay must not write into. */
+export class ReplayStateDirError extends Error {
+  override readonly name = 'ReplayStateDirError';
+  constructor(
+    readonly dir: string,
+    readonly problem: string,
+  ) {
+    super(
+      `${dir}: ${problem}. A replay writes only into a folder of its own (new or empty, then marked with ${REPLAY_MARKER}), never into trading state: omit --state-dir (a new temp folder) or name a new folder`,
+    );
+  }
+}
+
+/**
+ * Makes `dir` a replay's folder, or refuses it: a folder with the replay marker is reused; a missing or
+ * empty one is created and marked; anything else (trading state above all) is refused. Nothing is written
+ * into a refused folder.
+ */
+export function prepareReplayStateDir(dir: string): string {
+  const absolute = resolve(dir);
+  let entries: string[];
+  try {
+    entries = readdirSync(absolute);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new ReplayStateDirError(absolute, 'this is a file, not a folder');
+    if (code !== 'ENOENT') throw stateFileErrorOf(absolute, 'list the replay folder', e);
+    try {
+      mkdirSync(absolute, { recursive: true, mode: 0o700 });
+    } catch (made) {
+      throw stateFileErrorOf(absolute, 'create the replay folder', made);
+    }
+    entries = [];
+  }
+  const trading = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e) && e !== 'audit');
+  const marker = join(absolute, REPLAY_MARKER);
+  if (entries.includes(REPLAY_MARKER)) {
+    let kind: unknown;
+    try {
+      kind = (JSON.parse(readFileSync(marker, 'utf8')) as { kind?: unknown } | null)?.kind;
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw stateFileErrorOf(marker, 'read the replay marker', e);
+    }
+    if (kind !== MARKER_KIND) throw new ReplayStateDirError(absolute, `${REPLAY_MARKER} there is not a replay marker SPtrader wrote`);
+    // A marked folder that has since gained trading state (a trading command pointed at it) is trading state now.
+    if (trading.length > 0) throw new ReplayStateDirError(absolute, `it is marked as a replay folder but holds trading state (${trading.join(', ')})`);
+    return absolute;
+  }
+  const held = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e));
+  if (held.length > 0) throw new ReplayStateDirError(absolute, `it holds trading state (${held.join(', ')})`);
+  if (entries.length > 0)
+    throw new ReplayStateDirError(
+      absolute,
+      `it is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}) and not a replay folder (no ${REPLAY_MARKER})`,
+    );
+  const text = `${JSON.stringify({ kind: MARKER_KIND, version: 1, createdAt: new Date().toISOString(), note: 'Replay audit logs. SPtrader never trades from this folder.' }, null, 1)}\n`;
+  try {
+    writeFileSync(marker, text, { flag: 'wx', mode: 0o600 });
+  } catch (e) {
+    // Another replay marked it first: then it is a replay folder.
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw stateFileErrorOf(marker, 'write the replay marker', e);
+  }
+  return absolute;
+}
+
+// Times a Date (and so every ISO string in the report and the audit log) can hold: ±8.64e15 ms.
+const MAX_TIME_MS = 8.64e15;
+
+/** A feed whose times a clock cannot hold (an epoch number of the wrong unit, say) is a data error naming the record. */
+function checkTimes(feed: ReplayFeed): void {
+  const times = feed.times;
+  for (const index of [0, times.length - 1]) {
+    const t = times[index] as number;
+    if (Number.isFinite(t) && Math.abs(t) <= MAX_TIME_MS) continue;
+    throw new ReplayDataError(
+      `${feed.source}: the ${index === 0 ? 'first' : 'last'} record's time (${t} ms since 1970) is beyond the dates a clock can hold (years -271821 to 275760): check the unit of the time column (seconds, milliseconds, microseconds or nanoseconds since 1970, or ISO 8601)`,
+      feed.source,
+      undefined,
+      'time',
+    );
+  }
+}
+
 const DEFAULT_BATCH = 1000;
 let replayCounter = 0;
 
@@ -249,11 +345,12 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     typeof request.data === 'string'
       ? await ReplayFeed.load(request.data, { symbol: request.symbol ?? 'EUR_USD', spreadTicks: request.spreadTicks })
       : request.data;
+  checkTimes(feed);
   const symbol = feed.symbol;
   const total = feed.length;
   const times = feed.times;
   const candles = feed.candles;
-  const stateDir = request.stateDir ?? mkdtempSync(join(tmpdir(), 'sptrader-replay-'));
+  const stateDir = prepareReplayStateDir(request.stateDir ?? mkdtempSync(join(tmpdir(), 'sptrader-replay-')));
   const clock = new TestClock(feed.firstTime);
   const startingCash = request.startingCash ?? 100_000;
   const broker = new PaperBroker({ clock, quotes: feed, startingCash, pollIntervalMs: 0 });

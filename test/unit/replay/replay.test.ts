@@ -1,11 +1,12 @@
 /** Replay end to end with a real python3: the example component over the bundled CSV, errors, run_batch. */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
 import { verifyAuditDir } from '../../../src/execution/audit/auditLog';
-import { isoFormatter, replayComponent, replayLimits } from '../../../src/execution/replay';
+import { isoFormatter, prepareReplayStateDir, REPLAY_MARKER, replayComponent, replayLimits, ReplayStateDirError } from '../../../src/execution/replay';
+import { ReplayDataError } from '../../../src/brokers/paper/replayFeed';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
 
@@ -103,7 +104,7 @@ describe('replay', function () {
     );
     const times = Array.from({ length: 30 }, (_, i) => T0 + i * 1000);
     const feed = ReplayFeed.fromColumns({ time: times, bid: times.map(() => 1.1), ask: times.map(() => 1.10012) }, 'mem', { symbol: 'EUR_USD' });
-    const report = await replayComponent({ file, data: feed, runner: worker, stateDir: dir, batchSize: 8 });
+    const report = await replayComponent({ file, data: feed, runner: worker, stateDir: join(dir, 'state'), batchSize: 8 });
     assert.equal(report.ok, true);
     assert.equal(report.processed, 30);
     assert.equal(report.errorCount, 2);
@@ -126,7 +127,7 @@ describe('replay', function () {
     const file = write('core/orders/broken.py', 'import no_such_module_xyz\n');
     const times = [T0, T0 + 1000];
     const feed = ReplayFeed.fromColumns({ time: times, bid: [1.1, 1.1], ask: [1.1001, 1.1001] }, 'mem', { symbol: 'EUR_USD' });
-    const report = await replayComponent({ file, data: feed, runner: worker, stateDir: dir });
+    const report = await replayComponent({ file, data: feed, runner: worker, stateDir: join(dir, 'state') });
     assert.equal(report.ok, false);
     assert.equal(report.fatal?.code, 'IMPORT_ERROR');
     assert.equal(report.fatal?.index, 0);
@@ -150,7 +151,7 @@ describe('replay', function () {
     const bids = [1.1, 1.0995, 1.0992, 1.0985, 1.099, 1.1];
     const times = bids.map((_, i) => T0 + i * 1000);
     const feed = ReplayFeed.fromColumns({ time: times, bid: bids, ask: bids.map((b) => b + 0.0001) }, 'mem', { symbol: 'EUR_USD' });
-    const report = await replayComponent({ file, data: feed, runner: worker, stateDir: dir });
+    const report = await replayComponent({ file, data: feed, runner: worker, stateDir: join(dir, 'state') });
     assert.equal(report.orders.filled, 1);
     assert.deepEqual(report.positions, { EUR_USD: 1000 });
     const s = report.slippage.records[0];
@@ -214,5 +215,60 @@ describe('replay', function () {
       assert.equal(iso(t), new Date(t).toISOString());
     }
     assert.equal(iso(T0 - 1), new Date(T0 - 1).toISOString(), 'going back in time');
+  });
+
+  it('never writes into trading state: a folder with an audit log, trading-state.json, working-orders.json or a paper account is refused before anything is written', async () => {
+    const feed = ReplayFeed.fromColumns({ time: [T0, T0 + 1000], bid: [1.1, 1.1], ask: [1.1001, 1.1001] }, 'mem', { symbol: 'EUR_USD' });
+    for (const entry of ['audit', 'trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal']) {
+      const trading = join(dir, `trading-${entry}`);
+      mkdirSync(trading);
+      if (entry === 'audit') mkdirSync(join(trading, entry));
+      else writeFileSync(join(trading, entry), '{}');
+      const before = readdirSync(trading).sort();
+      await assert.rejects(
+        replayComponent({ file: SMA, data: feed, runner: worker, stateDir: trading }),
+        (e: unknown) =>
+          e instanceof ReplayStateDirError && e.message.includes(trading) && e.message.includes(entry) && /never into trading state/.test(e.message),
+      );
+      assert.deepEqual(readdirSync(trading).sort(), before, `nothing written into the folder with ${entry}`);
+    }
+  });
+
+  it('a replay folder is new or empty and then marked; it is reused; a non-empty unmarked one is refused', () => {
+    const fresh = join(dir, 'new', 'replays');
+    assert.equal(prepareReplayStateDir(fresh), fresh);
+    const marker = JSON.parse(readFileSync(join(fresh, REPLAY_MARKER), 'utf8')) as { kind: string };
+    assert.equal(marker.kind, 'sptrader-replay');
+    mkdirSync(join(fresh, 'audit'));
+    assert.equal(prepareReplayStateDir(fresh), fresh, 'a marked folder with its audit log is reused');
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    prepareReplayStateDir(empty);
+    assert.ok(existsSync(join(empty, REPLAY_MARKER)));
+    const other = join(dir, 'other');
+    mkdirSync(other);
+    writeFileSync(join(other, 'notes.txt'), 'mine');
+    assert.throws(
+      () => prepareReplayStateDir(other),
+      (e: unknown) => e instanceof ReplayStateDirError && /not empty \(notes\.txt\) and not a replay folder/.test(e.message),
+    );
+    assert.equal(existsSync(join(other, REPLAY_MARKER)), false);
+    writeFileSync(join(fresh, 'trading-state.json'), '{}');
+    assert.throws(() => prepareReplayStateDir(fresh), /marked as a replay folder but holds trading state \(trading-state\.json\)/);
+    const fake = join(dir, 'fake');
+    mkdirSync(fake);
+    writeFileSync(join(fake, REPLAY_MARKER), '{"kind":"something else"}');
+    assert.throws(() => prepareReplayStateDir(fake), /not a replay marker/);
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    assert.throws(() => prepareReplayStateDir(file), /this is a file, not a folder/);
+  });
+
+  it('a time no clock can hold (an epoch number of the wrong unit) is a data error naming the file, not a crash', async () => {
+    const csv = write('far.csv', 'time,bid,ask\n1e30,1.1,1.1002\n');
+    await assert.rejects(
+      replayComponent({ file: SMA, data: csv, runner: worker, stateDir: join(dir, 'state') }),
+      (e: unknown) => e instanceof ReplayDataError && e.message.startsWith(`${csv}: the first record's time`) && /unit of the time column/.test(e.message),
+    );
   });
 });
