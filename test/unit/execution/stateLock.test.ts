@@ -1,10 +1,11 @@
 /** One process at a time in a state directory: held, refused with who holds it, taken over when its holder is gone. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { acquireStateDirLock, StateDirBusyError } from '../../../src/common/stateLock';
+import { StateFileError } from '../../../src/common/stateErrors';
 import { systemClock } from '../../../src/common/clock';
 import { openTradingSession } from '../../../src/execution/session';
 import { DEFAULT_RISK_LIMITS } from '../../../src/execution/risk';
@@ -106,5 +107,77 @@ describe('state directory lock', function () {
       await session.close();
     }
     assert.equal(existsSync(join(dir, 'lock')), false, 'closing the session gave the directory back');
+  });
+
+  describe('a lock file without a whole record', () => {
+    const lockOf = (): string => join(dir, 'lock');
+    const age = (seconds: number): void => {
+      const t = Date.now() / 1000 - seconds;
+      utimesSync(lockOf(), t, t);
+    };
+    const purposeOf = (): string => (JSON.parse(readFileSync(lockOf(), 'utf8')) as { purpose: string }).purpose;
+    // A pid no process has: one that just exited.
+    const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const refused = (why: RegExp) => (e: unknown) => e instanceof StateDirBusyError && e.message.includes(lockOf()) && why.test(e.message);
+
+    it('empty and fresh: a holder may be writing it, so busy (naming the file); empty and old: a crash before the write, taken over', () => {
+      writeFileSync(lockOf(), '');
+      assert.throws(() => acquireStateDirLock(dir, 'me'), refused(/holds no whole record \(it is empty\)/));
+      age(60);
+      const mine = acquireStateDirLock(dir, 'after a crash while locking');
+      assert.equal(purposeOf(), 'after a crash while locking');
+      mine.release();
+    });
+
+    it('half a record naming a live pid is busy however old; naming a dead pid, taken over once old', () => {
+      const live = JSON.stringify({ pid: process.ppid, host: hostname(), since: 0, purpose: 'x' });
+      writeFileSync(lockOf(), live.slice(0, live.indexOf('"since"')));
+      age(60);
+      assert.throws(() => acquireStateDirLock(dir, 'me'), refused(new RegExp(`pid ${process.ppid} on ${hostname()}`)));
+      const dead = JSON.stringify({ pid: deadPid(), host: hostname(), since: 0, purpose: 'x' });
+      writeFileSync(lockOf(), dead.slice(0, 12));
+      assert.throws(() => acquireStateDirLock(dir, 'me'), StateDirBusyError, 'fresh: its writer may be alive');
+      age(60);
+      const mine = acquireStateDirLock(dir, 'after the dead half');
+      assert.equal(purposeOf(), 'after the dead half');
+      mine.release();
+    });
+
+    it("another host's half record is never taken over", () => {
+      const other = JSON.stringify({ pid: 1, host: `${hostname()}-elsewhere`, since: 0, purpose: 'x' });
+      writeFileSync(lockOf(), other.slice(0, other.indexOf('"since"')));
+      age(3600);
+      assert.throws(() => acquireStateDirLock(dir, 'me'), StateDirBusyError);
+    });
+
+    it('text SPtrader never writes (garbage, JSON of another shape) is never taken over, however old: the error names the file and says to delete it', () => {
+      for (const text of ['hello', '\u0000\u0001binary', '{"owner":"someone"}', '[1,2]', 'null']) {
+        writeFileSync(lockOf(), text);
+        age(3600);
+        assert.throws(() => acquireStateDirLock(dir, 'me'), refused(/not one SPtrader wrote|not an SPtrader lock record/), text);
+        assert.throws(() => acquireStateDirLock(dir, 'me'), refused(/If no such process is running, delete/), text);
+        assert.equal(readFileSync(lockOf(), 'utf8'), text, 'left as it was');
+      }
+    });
+
+    it('a directory in the place of the lock, or a state directory that is a file, is a StateFileError naming it', () => {
+      mkdirSync(lockOf());
+      age(3600);
+      assert.throws(
+        () => acquireStateDirLock(dir, 'me'),
+        (e: unknown) => e instanceof StateFileError && e.file === lockOf() && /a directory is in the place of the lock file/.test(e.message),
+      );
+      rmSync(lockOf(), { recursive: true });
+      const file = join(dir, 'not-a-dir');
+      writeFileSync(file, 'x');
+      assert.throws(
+        () => acquireStateDirLock(file, 'me'),
+        (e: unknown) => e instanceof StateFileError && e.file === file && /not a state directory/.test(e.message),
+      );
+      assert.throws(
+        () => acquireStateDirLock(join(file, 'below'), 'me'),
+        (e: unknown) => e instanceof StateFileError && e.file === join(file, 'below'),
+      );
+    });
   });
 });
