@@ -12,12 +12,14 @@ import { createBroker, type BrokerProfile } from './brokers/registry';
 import { OUTPUT_CHANNEL_NAME, Settings } from './constants';
 import type { EngineEvent } from './execution/events';
 import { openTradingSession, parseRiskSettings, type RiskSettings, type TradingSession } from './execution/session';
-import { secretStorageCredentials } from './views/credentials';
+import type { CredentialSource } from './brokers/credentials';
+import { credentialBinding, secretStorageCredentials } from './views/credentials';
 import { registerExecuteLiveCommand } from './views/executeLiveCommand';
 import { InterpreterService } from './views/interpreter';
 import { registerOrderCommands } from './views/orderCommands';
 import { registerProfileCommands } from './views/profileCommands';
-import { asProfileVenue, PAPER_PROFILE_ID, parseProfileList } from './views/profiles';
+import { asProfileVenue, PAPER_PROFILE_ID } from './views/profiles';
+import { effectiveLimits, userLiveEnabled, userProfiles, type IgnoredWorkspaceSetting } from './views/settingsPolicy';
 import { registerStatusBar } from './views/statusBar';
 import { registerOrderRunCommands } from './views/testOrderCommand';
 import { registerTradingCommands } from './views/tradingCommands';
@@ -98,10 +100,14 @@ export class Container {
     return this.venues;
   }
 
-  /** Every usable profile (paper first); invalid entries in settings are reported once and skipped. */
+  /**
+   * Every usable profile (paper first), from the user's settings only (see settingsPolicy.ts); invalid
+   * entries are reported once and skipped, and so are profiles a workspace tries to define.
+   */
   profiles(): readonly BrokerProfile[] {
-    const raw = vscode.workspace.getConfiguration(Settings.section).get<unknown>(Settings.brokerProfiles);
-    const { profiles, problems } = parseProfileList(raw);
+    const inspected = vscode.workspace.getConfiguration(Settings.section).inspect<unknown>(Settings.brokerProfiles);
+    const { profiles, problems, ignored } = userProfiles(inspected);
+    this.reportIgnored(ignored);
     for (const problem of problems) {
       if (this.reportedProblems.has(problem.message)) continue;
       this.reportedProblems.add(problem.message);
@@ -117,6 +123,32 @@ export class Container {
     return this.profiles().find((p) => p.id === id);
   }
 
+  /** `sptrader.live.enabled` from the user's settings; a workspace cannot turn live trading on. */
+  liveEnabled(): boolean {
+    const { enabled, ignored } = userLiveEnabled(vscode.workspace.getConfiguration(Settings.section).inspect<unknown>(Settings.liveEnabled));
+    this.reportIgnored(ignored);
+    return enabled;
+  }
+
+  /**
+   * A profile's credentials: the SecretStorage entries bound to its venue, environment and endpoint
+   * (views/credentials.ts). Every profile here comes from the user's settings, so a value stored by an
+   * earlier version under the profile id alone is adopted for it.
+   */
+  credentialsFor(profile: BrokerProfile): CredentialSource {
+    return secretStorageCredentials(this.context.secrets, credentialBinding(profile), { adoptLegacy: true });
+  }
+
+  /** Workspace settings that are not applied: each said once, in the log and in a warning. */
+  private reportIgnored(ignored: readonly IgnoredWorkspaceSetting[]): void {
+    for (const { message } of ignored) {
+      if (this.reportedProblems.has(message)) continue;
+      this.reportedProblems.add(message);
+      this.log.warn(`Workspace settings: ${message}`);
+      void vscode.window.showWarningMessage(`SPtrader: ${message}`);
+    }
+  }
+
   /** Connects a profile's venue (built on first use with its SecretStorage credentials) and reconciles it. */
   async connectProfile(id: string): Promise<BrokerApi> {
     const { engine } = await this.trading();
@@ -130,7 +162,7 @@ export class Container {
       asProfileVenue(
         createBroker(profile, {
           clock: systemClock,
-          credentials: secretStorageCredentials(this.context.secrets, id),
+          credentials: this.credentialsFor(profile),
           stateDir: join(this.context.globalStorageUri.fsPath, 'paper'),
         }),
         profile,
@@ -226,11 +258,21 @@ export class Container {
     await session.engine.connect('paper');
   }
 
-  /** Risk limits and circuit breaker from settings, validated; a bad value is reported and the defaults are kept. */
+  /**
+   * Risk limits and circuit breaker from the user's settings, tightened (never loosened) by the
+   * workspace's (settingsPolicy.ts), validated; a bad value is reported and the defaults are kept.
+   */
   riskSettings(): RiskSettings {
     const config = vscode.workspace.getConfiguration(Settings.section);
-    const risk = config.get<Record<string, unknown>>('risk') ?? {};
-    const cb = config.get<Record<string, unknown>>('circuitBreaker') ?? {};
+    const present = {
+      risk: Object.keys(config.get<Record<string, unknown>>('risk') ?? {}),
+      circuitBreaker: Object.keys(config.get<Record<string, unknown>>('circuitBreaker') ?? {}),
+    };
+    const effective = effectiveLimits((section, key) => config.inspect<unknown>(`${section}.${key}`), present);
+    for (const line of effective.tightened) this.log.info(`Risk limit tightened by the workspace: ${line}`);
+    this.reportIgnored(effective.ignored);
+    const risk = effective.risk;
+    const cb = effective.circuitBreaker;
     const seconds = (v: unknown): unknown => (typeof v === 'number' ? Math.round(v * 1000) : undefined);
     const limits = Object.fromEntries(Object.entries(risk).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)));
     const circuitBreaker = Object.fromEntries(
@@ -243,7 +285,9 @@ export class Container {
       }).filter(([, v]) => v !== null && v !== undefined),
     );
     try {
-      return parseRiskSettings({ limits, circuitBreaker }, 'settings (sptrader.risk / sptrader.circuitBreaker)');
+      const settings = parseRiskSettings({ limits, circuitBreaker }, 'settings (sptrader.risk / sptrader.circuitBreaker)');
+      this.log.info(`Risk limits in effect: ${JSON.stringify(settings.limits)}; circuit breaker: ${JSON.stringify(settings.circuitBreaker)}`);
+      return settings;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       this.log.error(message);

@@ -1,6 +1,6 @@
 /**
  * "Execute Live…": the one way the editor sends an order to a live account. Only when
- * `sptrader.live.enabled` is on, and for every single order: run the component, validate and risk-check
+ * `sptrader.live.enabled` is on in the user's settings (a workspace cannot turn it on), and for every single order: run the component, validate and risk-check
  * it (Test Order on a live profile sends nothing), show the whole order and the account in a modal, and
  * send only on its "Send Live Order" button, with the confirmation carried in the command.
  */
@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { registerCommand } from './shellHooks';
 import { systemClock } from '../common/clock';
 import type { BrokerProfile } from '../brokers/registry';
-import { Commands, Settings } from '../constants';
+import { Commands } from '../constants';
 import type { Container } from '../container';
 import { submitOrderCommand } from '../execution/events';
 import { formatOutcome } from '../execution/formatOutcome';
@@ -38,8 +38,8 @@ export function registerExecuteLiveCommand(container: Container): void {
 
 async function executeLive(container: Container, uri: vscode.Uri | undefined, className: string | undefined): Promise<OrderRecord | undefined> {
   const { log } = container;
-  if (vscode.workspace.getConfiguration(Settings.section).get<boolean>(Settings.liveEnabled) !== true) {
-    void vscode.window.showWarningMessage('SPtrader: live trading is off. Turn on the setting sptrader.live.enabled to use Execute Live….');
+  if (!container.liveEnabled()) {
+    void vscode.window.showWarningMessage('SPtrader: live trading is off. Turn on sptrader.live.enabled in your user settings to use Execute Live….');
     return undefined;
   }
   const target = await componentTarget('Execute Live', uri);

@@ -1,6 +1,8 @@
 /**
  * Broker profiles in the editor: add (a wizard), edit, set credentials, connect, disconnect and test.
- * Non-secret fields go to the global `sptrader.brokerProfiles` setting; secrets only to SecretStorage.
+ * Non-secret fields go to the global `sptrader.brokerProfiles` setting; secrets only to SecretStorage,
+ * bound to the profile's venue, environment and endpoint (credentials.ts). Every prompt that asks for a
+ * credential, and every confirmation before one is sent, names the endpoint.
  */
 import * as vscode from 'vscode';
 import { registerCommand } from './shellHooks';
@@ -9,7 +11,7 @@ import { isBrokerError } from '../brokers/errors';
 import { BROKER_KINDS, BrokerProfileSchema, parseBrokerProfile, type BrokerKind, type BrokerProfile, type BrokerProfileInput } from '../brokers/registry';
 import { Commands, Settings } from '../constants';
 import type { Container } from '../container';
-import { storeCredential } from './credentials';
+import { bindingDigest, credentialBinding, describeBinding, forgetCredentials, missingCredentials, storeCredential } from './credentials';
 import { CREDENTIALS_BY_BROKER, defaultIbPort, environmentChoices, PAPER_PROFILE_ID, upsertProfileSetting } from './profiles';
 import type { ProfileNode } from './trees';
 
@@ -69,25 +71,68 @@ export function registerProfileCommands(container: Container): void {
   };
 
   const askCredentials = async (profile: BrokerProfile): Promise<number> => {
+    const binding = credentialBinding(profile);
+    const source = container.credentialsFor(profile);
     let stored = 0;
     for (const prompt of CREDENTIALS_BY_BROKER[profile.broker]) {
+      const has = (await source.get(prompt.key)) !== undefined;
       const value = await vscode.window.showInputBox({
-        title: `SPtrader: credentials for ${profile.id}`,
-        prompt: `${prompt.label} (kept in the OS keychain, never in settings)`,
-        placeHolder: 'Empty: keep the stored value',
+        title: `SPtrader: credentials for ${profile.id} at ${binding.endpoint}`,
+        prompt: `${prompt.label} for ${binding.endpoint} (${profile.broker}, ${profile.environment}); kept in the OS keychain, never in settings, and sent only to this endpoint`,
+        placeHolder: has ? 'Empty: keep the stored value' : 'Not stored yet for this endpoint',
         password: true,
         ignoreFocusOut: true,
       });
       if (value === undefined) break;
       if (value.trim() === '') continue;
-      await storeCredential(container.context.secrets, profile.id, prompt.key, value);
+      await storeCredential(container.context.secrets, binding, prompt.key, value);
       stored++;
     }
-    log.info(`Credentials for profile ${profile.id}: ${stored} value(s) stored in SecretStorage`);
+    log.info(`Credentials for ${describeBinding(binding)}: ${stored} value(s) stored in SecretStorage`);
     return stored;
   };
 
-  const testConnection = async (profile: BrokerProfile): Promise<TestConnectionResult> => {
+  /**
+   * Before anything is sent for a profile: in a workspace that is not trusted, a confirmation naming the
+   * endpoint; and when no credentials are stored for this endpoint, the offer to enter them (credentials
+   * entered for another endpoint are never used). False: do not go on.
+   */
+  const readyToSend = async (profile: BrokerProfile, action: string): Promise<boolean> => {
+    if (profile.broker === 'paper') return true;
+    const binding = credentialBinding(profile);
+    if (!vscode.workspace.isTrusted) {
+      const choice = await vscode.window.showWarningMessage(
+        `SPtrader: ${action} ${profile.id} from a workspace you have not trusted?`,
+        {
+          modal: true,
+          detail:
+            `This connects to ${binding.endpoint} (${profile.broker}, ${profile.environment}) with the credentials stored for that endpoint. ` +
+            'The profile comes from your user settings; settings of this workspace cannot change it.',
+        },
+        action,
+      );
+      if (choice !== action) return false;
+    }
+    const keys = CREDENTIALS_BY_BROKER[profile.broker].map((c) => c.key);
+    if ((await missingCredentials(container.credentialsFor(profile), keys)).length === 0) return true;
+    const enter = 'Enter Credentials';
+    const choice = await vscode.window.showWarningMessage(
+      `SPtrader: no credentials are stored for ${describeBinding(binding)}.`,
+      {
+        modal: true,
+        detail:
+          `Credentials are kept per venue, environment and endpoint: values entered for another address are never sent to ${binding.endpoint}. ` +
+          `Enter the credentials for this endpoint to ${action.toLowerCase()}?`,
+      },
+      enter,
+    );
+    if (choice !== enter) return false;
+    await askCredentials(profile);
+    return (await missingCredentials(container.credentialsFor(profile), keys)).length === 0;
+  };
+
+  const testConnection = async (profile: BrokerProfile): Promise<TestConnectionResult | undefined> => {
+    if (!(await readyToSend(profile, 'Test Connection'))) return undefined;
     const wasConnected = container.brokers.get(profile.id)?.isConnected() === true;
     const broker = await container.connectProfile(profile.id);
     try {
@@ -161,7 +206,16 @@ export function registerProfileCommands(container: Container): void {
     }
     const profile = parseBrokerProfile(draft);
     await saveProfile(profile);
-    log.info(`Broker profile ${profile.id} saved (${profile.broker}, ${profile.environment})`);
+    log.info(`Broker profile ${profile.id} saved (${profile.broker}, ${profile.environment}, ${credentialBinding(profile).endpoint})`);
+    if (existing && bindingDigest(credentialBinding(existing)) !== bindingDigest(credentialBinding(profile))) {
+      // Values bound to the old endpoint or environment can never be sent again: drop them from the keychain.
+      await forgetCredentials(
+        container.context.secrets,
+        credentialBinding(existing),
+        CREDENTIALS_BY_BROKER[existing.broker].map((c) => c.key),
+      );
+      log.info(`Credentials for ${describeBinding(credentialBinding(existing))} removed: the profile now points elsewhere`);
+    }
     if (existing && container.brokers.has(profile.id))
       void vscode.window.showInformationMessage(`SPtrader: ${profile.id} changes apply after Disconnect and Connect.`);
     if (CREDENTIALS_BY_BROKER[broker].length > 0) await askCredentials(profile);
@@ -204,6 +258,7 @@ export function registerProfileCommands(container: Container): void {
       guard('Connect', async (node?: ProfileNode) => {
         const profile = await profileOf(node, 'SPtrader: Connect');
         if (!profile) return;
+        if (!(await readyToSend(profile, 'Connect'))) return;
         const broker = await container.connectProfile(profile.id);
         void vscode.window.showInformationMessage(`SPtrader: ${broker.displayName} connected and reconciled.`);
       }),

@@ -108,6 +108,38 @@ export function defaultIbPort(environment: BrokerEnvironment, app: 'tws' | 'gate
   return app === 'tws' ? (live ? 7496 : 7497) : live ? 4001 : 4002;
 }
 
+/**
+ * The venue's own addresses when a profile names none. They equal the adapters' defaults
+ * (`OANDA_PRACTICE_URL`, `ALPACA_PAPER_URL`, … in `src/brokers/<venue>/parse.ts`; a unit test holds them
+ * equal); they are written out here so that naming an endpoint does not load an adapter.
+ */
+export const DEFAULT_ENDPOINTS: Readonly<Record<'oanda' | 'alpaca' | 'binance', Readonly<Record<'live' | 'other', string>>>> = {
+  oanda: { other: 'https://api-fxpractice.oanda.com', live: 'https://api-fxtrade.oanda.com' },
+  alpaca: { other: 'https://paper-api.alpaca.markets', live: 'https://api.alpaca.markets' },
+  binance: { other: 'https://testnet.binance.vision', live: 'https://api.binance.com' },
+};
+
+/**
+ * Where a profile's requests go, in one canonical spelling: the base URL (origin and path, no trailing
+ * slash, host in lower case) or the venue's own address for its environment; `host:port` for IB. Credentials
+ * are bound to it (see `credentialBinding`), and every prompt that asks for or sends them shows it.
+ */
+export function profileEndpoint(profile: BrokerProfile): string {
+  switch (profile.broker) {
+    case 'paper':
+      return 'the embedded paper venue';
+    case 'ib': {
+      const port = profile.port ?? (profile.environment === 'live' ? 7496 : 7497);
+      return `${(profile.host ?? '127.0.0.1').toLowerCase()}:${port}`;
+    }
+    default: {
+      const raw = profile.baseUrl ?? DEFAULT_ENDPOINTS[profile.broker][profile.environment === 'live' ? 'live' : 'other'];
+      const url = new URL(raw);
+      return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    }
+  }
+}
+
 /** The venue under its profile id, so the engine and the audit log name the profile (two OANDA profiles stay apart). */
 export function asProfileVenue(inner: BrokerApi, profile: BrokerProfile): BrokerApi {
   return delegatingBroker(inner, { id: profile.id, displayName: profile.displayName ?? `${inner.displayName} (${profile.id})` });

@@ -1,14 +1,30 @@
 import assert from 'node:assert/strict';
 import type { CredentialKey } from '../../../src/brokers/credentials';
 import { MissingCredentialError, requireCredential } from '../../../src/brokers/credentials';
-import { secretName, secretStorageCredentials, storeCredential, type SecretStore } from '../../../src/views/credentials';
+import { ALPACA_LIVE_URL, ALPACA_PAPER_URL } from '../../../src/brokers/alpaca/parse';
+import { OANDA_LIVE_URL, OANDA_PRACTICE_URL } from '../../../src/brokers/oanda/parse';
+import type { BrokerProfile } from '../../../src/brokers/registry';
+import {
+  bindingDigest,
+  credentialBinding,
+  describeBinding,
+  forgetCredentials,
+  legacySecretName,
+  missingCredentials,
+  secretName,
+  secretStorageCredentials,
+  storeCredential,
+  type SecretStore,
+} from '../../../src/views/credentials';
 import {
   CREDENTIALS_BY_BROKER,
+  DEFAULT_ENDPOINTS,
   defaultIbPort,
   environmentChoices,
   liveOrderSummary,
   PAPER_PROFILE,
   parseProfileList,
+  profileEndpoint,
   profileSetting,
   upsertProfileSetting,
 } from '../../../src/views/profiles';
@@ -144,29 +160,109 @@ class FakeSecrets implements SecretStore {
   }
 }
 
+const fx: BrokerProfile = { id: 'fx', broker: 'oanda', environment: 'practice' };
+
 describe('SecretStorage credentials', () => {
-  it('stores each key under sptrader.<profile>.<key>, separately per profile', async () => {
+  it('stores each key under a name bound to profile, venue, environment and endpoint, separately per profile', async () => {
     const secrets = new FakeSecrets();
-    await storeCredential(secrets, 'fx', 'oanda.token', ' tok-123456 ');
-    await storeCredential(secrets, 'fx2', 'oanda.token', 'other-654321');
-    assert.equal(secretName('fx', 'oanda.token'), 'sptrader.fx.oanda.token');
-    assert.equal(secrets.values.get('sptrader.fx.oanda.token'), 'tok-123456');
-    assert.equal(await secretStorageCredentials(secrets, 'fx').get('oanda.token'), 'tok-123456');
-    assert.equal(await secretStorageCredentials(secrets, 'fx2').get('oanda.token'), 'other-654321');
-    await storeCredential(secrets, 'fx', 'oanda.token', '');
-    assert.equal(secrets.values.has('sptrader.fx.oanda.token'), false);
+    const fx2 = credentialBinding({ id: 'fx2', broker: 'oanda', environment: 'practice' });
+    await storeCredential(secrets, credentialBinding(fx), 'oanda.token', ' tok-123456 ');
+    await storeCredential(secrets, fx2, 'oanda.token', 'other-654321');
+    const name = secretName(credentialBinding(fx), 'oanda.token');
+    assert.match(name, /^sptrader\.fx\.[0-9a-f]{32}\.oanda\.token$/);
+    assert.equal(secrets.values.get(name), 'tok-123456');
+    assert.equal(await secretStorageCredentials(secrets, credentialBinding(fx)).get('oanda.token'), 'tok-123456');
+    assert.equal(await secretStorageCredentials(secrets, fx2).get('oanda.token'), 'other-654321');
+    await storeCredential(secrets, credentialBinding(fx), 'oanda.token', '');
+    assert.equal(secrets.values.has(name), false);
   });
 
-  it('a missing key says to run Set Credentials for the profile, naming the key and never a value', async () => {
+  it('a profile redefined with another endpoint, environment or venue under the same id finds no credential', async () => {
     const secrets = new FakeSecrets();
-    await storeCredential(secrets, 'fx', 'oanda.token', 'tok-123456');
-    const source = secretStorageCredentials(secrets, 'fx');
+    await storeCredential(secrets, credentialBinding(fx), 'oanda.token', 'tok-123456');
+    const redefinitions: BrokerProfile[] = [
+      { ...fx, baseUrl: 'http://127.0.0.1:9999' },
+      { ...fx, baseUrl: 'https://api-fxpractice.oanda.com.evil.example' },
+      { ...fx, baseUrl: 'https://api-fxpractice.oanda.com/proxy' },
+      { ...fx, environment: 'live' },
+    ];
+    for (const profile of redefinitions) {
+      assert.equal(
+        await secretStorageCredentials(secrets, credentialBinding(profile), { adoptLegacy: true }).get('oanda.token'),
+        undefined,
+        JSON.stringify(profile),
+      );
+    }
+    // The same endpoint spelled differently is the same binding.
+    for (const baseUrl of ['https://api-fxpractice.oanda.com', 'https://API-FXPRACTICE.oanda.com/', 'https://api-fxpractice.oanda.com:443//']) {
+      assert.equal(await secretStorageCredentials(secrets, credentialBinding({ ...fx, baseUrl })).get('oanda.token'), 'tok-123456', baseUrl);
+    }
+    assert.equal(
+      secretName(credentialBinding({ ...fx, broker: 'alpaca', environment: 'paper' }), 'oanda.token') === secretName(credentialBinding(fx), 'oanda.token'),
+      false,
+    );
+  });
+
+  it('a value stored by an earlier version under the profile id alone is adopted once by the user’s profile, then moved', async () => {
+    const secrets = new FakeSecrets();
+    await secrets.store(legacySecretName('fx', 'oanda.token'), 'old-tok-123456');
+    assert.equal(legacySecretName('fx', 'oanda.token'), 'sptrader.fx.oanda.token');
+    // Without adoption (not the user's own profile) it is not read.
+    assert.equal(await secretStorageCredentials(secrets, credentialBinding({ ...fx, baseUrl: 'http://127.0.0.1:9999' })).get('oanda.token'), undefined);
+    const source = secretStorageCredentials(secrets, credentialBinding(fx), { adoptLegacy: true });
+    assert.equal(await source.get('oanda.token'), 'old-tok-123456');
+    assert.equal(secrets.values.has('sptrader.fx.oanda.token'), false, 'the legacy entry is gone');
+    assert.equal(secrets.values.get(secretName(credentialBinding(fx), 'oanda.token')), 'old-tok-123456');
+    // Now bound: a redefinition with another endpoint cannot adopt it any more.
+    assert.equal(
+      await secretStorageCredentials(secrets, credentialBinding({ ...fx, baseUrl: 'http://127.0.0.1:9999' }), { adoptLegacy: true }).get('oanda.token'),
+      undefined,
+    );
+  });
+
+  it('lists missing keys, forgets a binding, and describes a binding without any value', async () => {
+    const secrets = new FakeSecrets();
+    const binding = credentialBinding(fx);
+    await storeCredential(secrets, binding, 'oanda.token', 'tok-123456');
+    const source = secretStorageCredentials(secrets, binding);
+    assert.deepEqual(await missingCredentials(source, ['oanda.token', 'oanda.accountId']), ['oanda.accountId']);
+    await forgetCredentials(secrets, binding, ['oanda.token', 'oanda.accountId']);
+    assert.equal(secrets.values.size, 0);
+    assert.equal(describeBinding(binding), 'profile "fx" (oanda, practice) at https://api-fxpractice.oanda.com');
+    assert.notEqual(bindingDigest(binding), bindingDigest({ ...binding, endpoint: 'http://127.0.0.1:9999' }));
+  });
+
+  it('a missing key says to run Set Credentials for the profile and names the endpoint, never a value', async () => {
+    const secrets = new FakeSecrets();
+    await storeCredential(secrets, credentialBinding(fx), 'oanda.token', 'tok-123456');
+    const source = secretStorageCredentials(secrets, credentialBinding(fx));
     const key: CredentialKey = 'oanda.accountId';
     await assert.rejects(requireCredential(source, key), (e: unknown) => {
       assert.ok(e instanceof MissingCredentialError);
-      assert.match(e.message, /oanda\.accountId.*'SPtrader: Set Credentials' for profile fx/);
+      assert.match(e.message, /oanda\.accountId.*'SPtrader: Set Credentials' for profile fx.*https:\/\/api-fxpractice\.oanda\.com/);
       assert.doesNotMatch(e.message, /tok-123456/);
       return true;
     });
+  });
+});
+
+describe('profile endpoints', () => {
+  it('are the venue’s own address per environment, or the base URL in one spelling, or host:port', () => {
+    assert.equal(profileEndpoint(fx), 'https://api-fxpractice.oanda.com');
+    assert.equal(profileEndpoint({ ...fx, environment: 'live' }), 'https://api-fxtrade.oanda.com');
+    assert.equal(profileEndpoint({ id: 'a', broker: 'alpaca', environment: 'paper' }), 'https://paper-api.alpaca.markets');
+    assert.equal(profileEndpoint({ id: 'a', broker: 'alpaca', environment: 'live' }), 'https://api.alpaca.markets');
+    assert.equal(profileEndpoint({ id: 'b', broker: 'binance', environment: 'testnet' }), 'https://testnet.binance.vision');
+    assert.equal(profileEndpoint({ id: 'b', broker: 'binance', environment: 'live' }), 'https://api.binance.com');
+    assert.equal(profileEndpoint({ ...fx, baseUrl: 'HTTP://LocalHost:8080/v3/' }), 'http://localhost:8080/v3');
+    assert.equal(profileEndpoint({ id: 'i', broker: 'ib', environment: 'paper', clientId: 1 }), '127.0.0.1:7497');
+    assert.equal(profileEndpoint({ id: 'i', broker: 'ib', environment: 'live', clientId: 1, host: 'GW.local', port: 4001 }), 'gw.local:4001');
+  });
+
+  it('equal the adapters’ own defaults', () => {
+    assert.equal(DEFAULT_ENDPOINTS.oanda.other, OANDA_PRACTICE_URL);
+    assert.equal(DEFAULT_ENDPOINTS.oanda.live, OANDA_LIVE_URL);
+    assert.equal(DEFAULT_ENDPOINTS.alpaca.other, ALPACA_PAPER_URL);
+    assert.equal(DEFAULT_ENDPOINTS.alpaca.live, ALPACA_LIVE_URL);
   });
 });

@@ -1,0 +1,197 @@
+/**
+ * Which settings a workspace may set. A cloned repository's `.vscode/settings.json` is written by
+ * whoever wrote the repository, so it must not be able to point the user's broker profiles (and with
+ * them the user's stored credentials) elsewhere, turn live trading on, or loosen a risk limit.
+ *
+ * - `sptrader.brokerProfiles` and `sptrader.live.*`: the user's settings only. package.json gives them
+ *   "scope": "application", and this module reads them from `inspect()`'s `globalValue` and never from a
+ *   workspace or folder value, whatever the editor's version does with the scope.
+ * - `sptrader.risk.*` and `sptrader.circuitBreaker.*`: the user's value, which a workspace may only
+ *   tighten (a smaller maximum, a longer window or cooldown, fewer allowed symbols); a workspace value
+ *   that would loosen one is ignored and reported. (Not settable at all in an untrusted workspace: they
+ *   are `restrictedConfigurations`.)
+ *
+ * Pure (no `vscode`): the container passes in what `WorkspaceConfiguration.inspect` returned.
+ */
+import { parseProfileList, type ProfileList } from './profiles';
+
+/** The part of `vscode.WorkspaceConfiguration.inspect()`'s result read here. */
+export interface InspectedSetting<T = unknown> {
+  readonly defaultValue?: T;
+  readonly globalValue?: T;
+  readonly workspaceValue?: T;
+  readonly workspaceFolderValue?: T;
+}
+
+/** A value a workspace set that is not applied, with why. Never holds a secret (settings hold none). */
+export interface IgnoredWorkspaceSetting {
+  readonly key: string;
+  readonly message: string;
+}
+
+const WORKSPACE_LEVELS = [
+  ['workspaceValue', 'the workspace settings'],
+  ['workspaceFolderValue', 'a workspace folder’s settings'],
+] as const;
+
+function workspaceValues<T>(inspected: InspectedSetting<T> | undefined): Array<{ value: T; where: string }> {
+  const out: Array<{ value: T; where: string }> = [];
+  if (!inspected) return out;
+  for (const [level, where] of WORKSPACE_LEVELS) {
+    const value = inspected[level];
+    if (value !== undefined) out.push({ value, where });
+  }
+  return out;
+}
+
+/** The user's value of a setting, else its default; never a workspace's. */
+export function userValue<T>(inspected: InspectedSetting<T> | undefined): T | undefined {
+  return inspected?.globalValue !== undefined ? inspected.globalValue : inspected?.defaultValue;
+}
+
+export interface UserProfileList extends ProfileList {
+  readonly ignored: readonly IgnoredWorkspaceSetting[];
+}
+
+/**
+ * The broker profiles of the user's settings (paper first). Profiles a workspace defines are never used,
+ * not even under a new id: connecting one would send requests, and with them the user's account details,
+ * wherever the repository's author chose. Each workspace level that has any is reported once.
+ */
+export function userProfiles(inspected: InspectedSetting | undefined): UserProfileList {
+  const { profiles, problems } = parseProfileList(inspected?.globalValue);
+  const userIds = new Set(profiles.map((p) => p.id));
+  const ignored = workspaceValues(inspected).map(({ value, where }): IgnoredWorkspaceSetting => {
+    const ids = Array.isArray(value) ? value.map(idOf).filter((id): id is string => id !== undefined) : [];
+    const shadowed = ids.filter((id) => userIds.has(id));
+    const named = ids.length === 0 ? '' : ` (${ids.map((id) => `"${id}"`).join(', ')})`;
+    const why =
+      shadowed.length > 0
+        ? `; it would have replaced your own profile ${shadowed.map((id) => `"${id}"`).join(', ')}, which stays as your user settings define it`
+        : '';
+    return {
+      key: 'sptrader.brokerProfiles',
+      message:
+        `sptrader.brokerProfiles in ${where}${named} is ignored: broker profiles are read only from your user settings, so that ` +
+        `a repository cannot send your credentials elsewhere${why}. Add a profile you trust with "SPtrader: Add Broker Profile".`,
+    };
+  });
+  return { profiles, problems, ignored };
+}
+
+/** `sptrader.live.enabled` from the user's settings only. */
+export function userLiveEnabled(inspected: InspectedSetting | undefined): { enabled: boolean; ignored: IgnoredWorkspaceSetting[] } {
+  const ignored = workspaceValues(inspected)
+    .filter(({ value }) => value === true)
+    .map(({ where }) => ({
+      key: 'sptrader.live.enabled',
+      message: `sptrader.live.enabled in ${where} is ignored: live trading can be turned on only in your user settings.`,
+    }));
+  return { enabled: inspected?.globalValue === true, ignored };
+}
+
+/** How a workspace value may differ from the user's for it to tighten the limit. */
+type Direction = 'lower' | 'higher' | 'subset';
+
+/** Every risk and circuit-breaker setting, with what "stricter" means for it. */
+export const LIMIT_DIRECTIONS: Readonly<Record<'risk' | 'circuitBreaker', Readonly<Record<string, Direction>>>> = {
+  risk: {
+    maxOrderQuantity: 'lower',
+    maxPositionQuantity: 'lower',
+    maxOrderNotional: 'lower',
+    priceCollarBps: 'lower',
+    maxOpenOrders: 'lower',
+    maxOrdersPerSecond: 'lower',
+    orderBurst: 'lower',
+    allowedSymbols: 'subset',
+  },
+  circuitBreaker: {
+    // Empty (null) is "off": any number is stricter.
+    maxConsecutiveFailures: 'lower',
+    maxFailuresInWindow: 'lower',
+    maxDailyLoss: 'lower',
+    // A longer window counts more failures; a longer cooldown (null: only a person resumes) holds a halt longer.
+    windowSeconds: 'higher',
+    cooldownSeconds: 'higher',
+  },
+};
+
+export interface EffectiveLimits {
+  /** `sptrader.risk.*` by key (without the prefix): the user's value or default, tightened by the workspace. */
+  readonly risk: Record<string, unknown>;
+  readonly circuitBreaker: Record<string, unknown>;
+  /** Workspace values applied because they are stricter, e.g. `sptrader.risk.maxOrderQuantity: 1000 (yours 1000000)`. */
+  readonly tightened: readonly string[];
+  readonly ignored: readonly IgnoredWorkspaceSetting[];
+}
+
+/**
+ * The risk limits and circuit breaker in effect: for each key (the known ones, and any other `present`
+ * one) the user's value or the default, replaced by a workspace value only when that is stricter.
+ * `inspect(section, key)` returns the setting `sptrader.<section>.<key>` as inspected.
+ */
+export function effectiveLimits(
+  inspect: (section: 'risk' | 'circuitBreaker', key: string) => InspectedSetting | undefined,
+  present: Readonly<Record<'risk' | 'circuitBreaker', readonly string[]>> = { risk: [], circuitBreaker: [] },
+): EffectiveLimits {
+  const tightened: string[] = [];
+  const ignored: IgnoredWorkspaceSetting[] = [];
+  const result = { risk: {} as Record<string, unknown>, circuitBreaker: {} as Record<string, unknown> };
+  for (const section of ['risk', 'circuitBreaker'] as const) {
+    const directions = LIMIT_DIRECTIONS[section];
+    const keys = [...new Set([...Object.keys(directions), ...present[section]])];
+    for (const key of keys) {
+      const name = `sptrader.${section}.${key}`;
+      const inspected = inspect(section, key);
+      let value = userValue(inspected);
+      for (const { value: candidate, where } of workspaceValues(inspected)) {
+        const direction = directions[key];
+        const verdict = direction === undefined ? undefined : tighter(direction, value, candidate);
+        if (verdict?.apply) {
+          tightened.push(`${name}: ${show(verdict.value)} from ${where} (yours ${show(value)})`);
+          value = verdict.value;
+        } else if (!isSame(candidate, value)) {
+          const reason =
+            direction === undefined
+              ? 'workspaces can set only the known limits'
+              : (verdict?.why ?? `it would loosen your limit (${show(value)}); workspace settings can only tighten risk limits`);
+          ignored.push({ key: name, message: `${name} = ${show(candidate)} in ${where} is ignored: ${reason}.` });
+        }
+      }
+      if (value !== undefined) result[section][key] = value;
+    }
+  }
+  return { ...result, tightened, ignored };
+}
+
+type Verdict = { apply: true; value: unknown } | { apply: false; why?: string };
+
+function tighter(direction: Direction, current: unknown, candidate: unknown): Verdict {
+  if (direction === 'subset') {
+    if (!isSymbolList(candidate)) return { apply: false, why: 'it must be a list of symbols' };
+    const mine = Array.isArray(current) ? (current as string[]) : [];
+    // An empty list allows every symbol: from a workspace it could only loosen.
+    if (candidate.length === 0) return { apply: false };
+    if (mine.length === 0) return { apply: true, value: [...candidate] };
+    const common = mine.filter((s) => candidate.includes(s));
+    // No symbol in common cannot be written (an empty list means "all"); yours stay.
+    if (common.length === 0) return { apply: false, why: `it shares no symbol with yours (${mine.join(', ')}), which stay` };
+    return common.length < mine.length ? { apply: true, value: common } : { apply: false };
+  }
+  if (typeof candidate !== 'number' || !Number.isFinite(candidate) || candidate <= 0)
+    return { apply: false, why: 'a workspace may set it only to a positive number' };
+  // A limit that is off (null) is as loose as it gets, for both directions' purposes: any number is
+  // stricter for a maximum; for a window or cooldown, null means "until a person resumes", the strictest.
+  if (typeof current !== 'number') return direction === 'lower' ? { apply: true, value: candidate } : { apply: false };
+  if (direction === 'lower') return candidate < current ? { apply: true, value: candidate } : { apply: false };
+  return candidate > current ? { apply: true, value: candidate } : { apply: false };
+}
+
+const isSymbolList = (value: unknown): value is string[] => Array.isArray(value) && value.every((s) => typeof s === 'string' && s !== '');
+
+const idOf = (entry: unknown): string | undefined =>
+  typeof entry === 'object' && entry !== null && 'id' in entry && typeof entry.id === 'string' ? entry.id : undefined;
+
+const show = (value: unknown): string => (value === undefined || value === null ? 'empty' : JSON.stringify(value));
+
+const isSame = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { effectiveLimits, LIMIT_DIRECTIONS, userLiveEnabled, userProfiles, userValue, type InspectedSetting } from '../../../src/views/settingsPolicy';
+
+const mine = [{ id: 'oanda-practice', broker: 'oanda', environment: 'practice' }];
+const hostile = [{ id: 'oanda-practice', broker: 'oanda', environment: 'practice', baseUrl: 'http://127.0.0.1:9999' }];
+
+describe('settings a workspace may not set', () => {
+  it('broker profiles come from the user settings only; a workspace redefinition of the same id is ignored and reported', () => {
+    const { profiles, ignored } = userProfiles({ defaultValue: [], globalValue: mine, workspaceValue: hostile });
+    assert.deepEqual(
+      profiles.map((p) => [p.id, p.baseUrl]),
+      [
+        ['paper', undefined],
+        ['oanda-practice', undefined],
+      ],
+    );
+    assert.equal(ignored.length, 1);
+    assert.match(ignored[0]?.message ?? '', /sptrader\.brokerProfiles in the workspace settings \("oanda-practice"\) is ignored/);
+    assert.match(ignored[0]?.message ?? '', /replaced your own profile "oanda-practice"/);
+  });
+
+  it('a workspace cannot add a profile under a new id either, at workspace or folder level', () => {
+    const { profiles, ignored } = userProfiles({
+      globalValue: undefined,
+      workspaceValue: [{ id: 'team-fake', broker: 'alpaca', baseUrl: 'http://127.0.0.1:1' }],
+      workspaceFolderValue: 'not even an array',
+    });
+    assert.deepEqual(
+      profiles.map((p) => p.id),
+      ['paper'],
+    );
+    assert.equal(ignored.length, 2);
+    assert.match(ignored[1]?.message ?? '', /a workspace folder’s settings is ignored/);
+  });
+
+  it('with nothing in the workspace, nothing is reported', () => {
+    assert.deepEqual(userProfiles({ globalValue: mine }).ignored, []);
+    assert.deepEqual(userProfiles(undefined).profiles.length, 1);
+  });
+
+  it('live trading is on only when the user turned it on', () => {
+    assert.deepEqual(userLiveEnabled({ defaultValue: false, workspaceValue: true }).enabled, false);
+    assert.equal(userLiveEnabled({ defaultValue: false, workspaceValue: true }).ignored.length, 1);
+    assert.equal(userLiveEnabled({ defaultValue: false, workspaceFolderValue: true }).enabled, false);
+    assert.equal(userLiveEnabled({ defaultValue: false, globalValue: true, workspaceValue: false }).enabled, true);
+    assert.equal(userLiveEnabled({ defaultValue: true }).enabled, false, 'not even a default turns it on');
+    assert.equal(userLiveEnabled(undefined).enabled, false);
+  });
+
+  it('userValue never reads a workspace value', () => {
+    assert.equal(userValue({ defaultValue: 1, workspaceValue: 2, workspaceFolderValue: 3 }), 1);
+    assert.equal(userValue({ defaultValue: 1, globalValue: 4, workspaceValue: 2 }), 4);
+  });
+});
+
+/** Builds the inspect function from `sptrader.<section>.<key>` → inspected. */
+const inspector =
+  (table: Record<string, InspectedSetting>) =>
+  (section: string, key: string): InspectedSetting | undefined =>
+    table[`${section}.${key}`];
+
+describe('risk limits: a workspace may only tighten', () => {
+  it('applies a stricter workspace value, ignores a looser one, and reports both', () => {
+    const limits = effectiveLimits(
+      inspector({
+        'risk.maxOrderQuantity': { defaultValue: 1_000_000, workspaceValue: 1e15 },
+        'risk.maxOrderNotional': { defaultValue: 1_000_000, globalValue: 50_000, workspaceValue: 10_000 },
+        'risk.priceCollarBps': { defaultValue: 500, workspaceValue: 0 },
+        'circuitBreaker.maxConsecutiveFailures': { defaultValue: 5, workspaceValue: null },
+        'circuitBreaker.maxDailyLoss': { defaultValue: null, workspaceValue: 2_000 },
+        'circuitBreaker.cooldownSeconds': { defaultValue: 300, workspaceValue: 1 },
+        'circuitBreaker.windowSeconds': { defaultValue: 60, workspaceValue: 600 },
+      }),
+    );
+    assert.equal(limits.risk['maxOrderQuantity'], 1_000_000);
+    assert.equal(limits.risk['maxOrderNotional'], 10_000);
+    assert.equal(limits.risk['priceCollarBps'], 500);
+    assert.equal(limits.circuitBreaker['maxConsecutiveFailures'], 5);
+    assert.equal(limits.circuitBreaker['maxDailyLoss'], 2_000);
+    assert.equal(limits.circuitBreaker['cooldownSeconds'], 300);
+    assert.equal(limits.circuitBreaker['windowSeconds'], 600);
+    assert.deepEqual(limits.ignored.map((i) => i.key).sort(), [
+      'sptrader.circuitBreaker.cooldownSeconds',
+      'sptrader.circuitBreaker.maxConsecutiveFailures',
+      'sptrader.risk.maxOrderQuantity',
+      'sptrader.risk.priceCollarBps',
+    ]);
+    assert.match(
+      limits.ignored.find((i) => i.key === 'sptrader.risk.maxOrderQuantity')?.message ?? '',
+      /1000000000000000 in the workspace settings is ignored: it would loosen your limit \(1000000\)/,
+    );
+    assert.equal(limits.tightened.length, 3);
+  });
+
+  it('allowed symbols: only a subset of the user’s (an empty list, which allows all, never comes from a workspace)', () => {
+    const run = (globalValue: string[] | undefined, workspaceValue: unknown) =>
+      effectiveLimits(inspector({ 'risk.allowedSymbols': { defaultValue: [], globalValue, workspaceValue } }));
+    assert.deepEqual(run(undefined, ['EUR_USD']).risk['allowedSymbols'], ['EUR_USD']);
+    assert.deepEqual(run(['EUR_USD', 'GBP_USD'], ['GBP_USD', 'BTCUSDT']).risk['allowedSymbols'], ['GBP_USD']);
+    assert.deepEqual(run(['EUR_USD'], []).risk['allowedSymbols'], ['EUR_USD']);
+    const disjoint = run(['EUR_USD'], ['BTCUSDT']);
+    assert.deepEqual(disjoint.risk['allowedSymbols'], ['EUR_USD']);
+    assert.match(disjoint.ignored[0]?.message ?? '', /shares no symbol with yours/);
+    assert.deepEqual(run(['EUR_USD'], 'EUR_USD').risk['allowedSymbols'], ['EUR_USD']);
+  });
+
+  it('a key it does not know is read from the user settings only', () => {
+    const limits = effectiveLimits(inspector({ 'risk.maxSomethingNew': { defaultValue: 10, workspaceValue: 1 } }), {
+      risk: ['maxSomethingNew'],
+      circuitBreaker: [],
+    });
+    assert.equal(limits.risk['maxSomethingNew'], 10);
+    assert.match(limits.ignored[0]?.message ?? '', /only the known limits/);
+  });
+
+  it('every risk and circuit-breaker setting in package.json has a direction', () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '../../../../package.json'), 'utf8')) as {
+      contributes: { configuration: { properties: Record<string, unknown> } };
+    };
+    for (const name of Object.keys(pkg.contributes.configuration.properties)) {
+      const m = /^sptrader\.(risk|circuitBreaker)\.(.+)$/.exec(name);
+      if (m) assert.ok(LIMIT_DIRECTIONS[m[1] as 'risk' | 'circuitBreaker'][m[2] as string], `${name} has a direction`);
+    }
+  });
+
+  it('property: the result is never looser than the user’s own value, whatever the workspace says', () => {
+    const numberish = fc.oneof(fc.double({ min: -10, max: 1e9, noNaN: true }), fc.constant(null), fc.constant(undefined), fc.string({ maxLength: 3 }));
+    const keys = Object.entries(LIMIT_DIRECTIONS).flatMap(([section, keys]) =>
+      Object.entries(keys)
+        .filter(([, d]) => d !== 'subset')
+        .map(([key, direction]) => ({ section, key, direction })),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...keys),
+        fc.option(fc.integer({ min: 1, max: 1e6 }), { nil: null }),
+        fc.option(fc.integer({ min: 1, max: 1e6 }), { nil: undefined }),
+        numberish,
+        numberish,
+        ({ section, key, direction }, defaultValue, globalValue, workspaceValue, workspaceFolderValue) => {
+          const limits = effectiveLimits(inspector({ [`${section}.${key}`]: { defaultValue, globalValue, workspaceValue, workspaceFolderValue } }));
+          const result = (limits as unknown as Record<string, Record<string, unknown>>)[section]?.[key];
+          const user = globalValue ?? defaultValue;
+          if (typeof user === 'number') {
+            assert.equal(typeof result, 'number');
+            if (direction === 'lower') assert.ok((result as number) <= user, `${key}: ${String(result)} > ${user}`);
+            else assert.ok((result as number) >= user, `${key}: ${String(result)} < ${user}`);
+          } else if (direction === 'higher') {
+            assert.equal(result, user, 'an "until a person resumes" stays');
+          } else {
+            assert.ok(result === user || (typeof result === 'number' && result > 0), 'off, or a positive limit');
+          }
+        },
+      ),
+      { numRuns: 1000, seed: 21 },
+    );
+  });
+});
