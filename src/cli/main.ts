@@ -27,7 +27,7 @@ import { acquireStateDirLock, StateDirBusyError } from '../common/stateLock';
 import { loadRiskSettings, openTradingSession, SettingsError, type RiskSettings, type TradingSession } from '../execution/session';
 import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
-// PENDING src/execution/recover.ts (the lead's): import { recoverStateDir, type RecoverReport } from '../execution/recover';
+import { recoverStateDir, type RecoverReport } from '../execution/recover';
 import { replayCommand, REPLAY_USAGE } from './replay';
 import { BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
@@ -709,17 +709,6 @@ function parseParams(pairs: string[]): Record<string, unknown> {
     }
   }
   return out;
-}
-
-// PENDING: replaced by the import of src/execution/recover.ts once it lands (same signature).
-interface RecoverReport {
-  readonly stateDir: string;
-  readonly problems: readonly string[];
-  readonly actions: readonly string[];
-  readonly changed: boolean;
-}
-function recoverStateDir(options: { stateDir: string; clock: typeof systemClock; dryRun?: boolean }): Promise<RecoverReport> {
-  return Promise.reject(new StateFileError(options.stateDir, 'recover is not available in this build yet'));
 }
 
 if (require.main === module) {
