@@ -611,6 +611,11 @@ export class IbBroker implements BrokerApi {
     if (state === 'cancelled' || state === 'expired') return;
     if (state === 'filled' || state === 'rejected')
       throw new BrokerError('INVALID_ORDER', `IB: order ${orderId} cannot be cancelled: it is ${state}`, { retryable: false });
+    // An unknown outcome leaves our view of the order stale: the next look-up asks TWS (reconcile).
+    const stale = (e: unknown): never => {
+      if (e instanceof BrokerError && e.outcomeUnknown) entry.confirmed = false;
+      throw e;
+    };
     await this.request<void>(
       ib,
       `cancel of order ${id}`,
@@ -641,7 +646,7 @@ export class IbBroker implements BrokerApi {
         timeout: () => new BrokerError('TIMEOUT', `IB: no answer to the cancel of order ${id} within ${this.timeoutMs} ms`, { outcomeUnknown: true }),
         closed: () => new BrokerError('NETWORK', `IB: the connection closed during the cancel of order ${id}`, { outcomeUnknown: true }),
       },
-    );
+    ).catch(stale);
   }
 
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
