@@ -1,19 +1,25 @@
 """
 JSON-lines server that runs order components for SPtrader (stdlib only, Python >= 3.8).
 
-The protocol channel is a private copy of the process's stdin/stdout taken at start-up: fd 1 is then
-pointed at stderr and fd 0 at devnull, so nothing a component prints (even with os.write) can corrupt
-a response. Per call, sys.stdout/sys.stderr are bounded capturing writers returned with the result.
+Requests arrive one per line, each with a fresh random `id`; every answer is a line that starts with
+that id (`{"id":"<id>",...`), preceded by a newline so that stray bytes before it cannot join it.
+The channel is private (see processes.py): a copy of stdin/stdout at a random high descriptor,
+close-on-exec and closed in forked children, while fd 1 is pointed at stderr and fd 0 at devnull.
+Per call, sys.stdout/sys.stderr are bounded capturing writers returned with the result; what a
+component returns and its __metadata__ are measured against limits from the request while they are
+converted (safejson.py), and processes it left running are killed before the answer is sent.
 
 Components are loaded by compiling their source into a fresh module, never importlib.reload: a .pyc
 is validated by whole-second mtime and size, so a quick same-size edit could run stale code.
 """
 import json
-import math
 import os
 import sys
 import time
 import types
+
+from sptrader_harness import processes
+from sptrader_harness.safejson import Budget, ComponentFailure, safe_json
 
 BUNDLED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sptrader_lib')
 FALLBACK_MODULES = {
@@ -23,17 +29,15 @@ FALLBACK_MODULES = {
     'core.orders.order_base': ('core/orders/order_base.py', False),
     'core.base.order': ('core/base/order.py', False),
 }
-NONFINITE_KEY = '__sptrader_nonfinite__'
-
-
-class ComponentFailure(Exception):
-    def __init__(self, code, message, file=None, line=None, traceback_text=None):
-        Exception.__init__(self, message)
-        self.code = code
-        self.message = message
-        self.file = file
-        self.line = line
-        self.traceback_text = traceback_text
+DEFAULT_ANSWER_BYTES = 256 * 1024
+DEFAULT_METADATA_BYTES = 64 * 1024
+DEFAULT_DEPTH = 64
+# Error texts are the component's (str(exception) may be anything); these keep an answer small.
+MAX_MESSAGE_CHARS = 4000
+MAX_TRACEBACK_CHARS = 16000
+MAX_CLASSES = 2000
+# A batch's results together may be this many times the answer limit (replay stops a batch at its first order).
+BATCH_ANSWER_FACTOR = 64
 
 
 class FallbackFinder(object):
@@ -107,50 +111,6 @@ class _BytesAdapter(object):
         pass
 
 
-def json_safe(value, path, seen_depth=0):
-    if seen_depth > 100:
-        raise ComponentFailure('NOT_SERIALIZABLE', 'the result at %s is nested too deeply' % path)
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if math.isnan(value):
-            return {NONFINITE_KEY: 'NaN'}
-        if math.isinf(value):
-            return {NONFINITE_KEY: 'Infinity' if value > 0 else '-Infinity'}
-        return value
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                k = str(k)
-            out[k] = json_safe(v, '%s.%s' % (path, k), seen_depth + 1)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v, '%s[%d]' % (path, i), seen_depth + 1) for i, v in enumerate(value)]
-    import datetime
-    import decimal
-    if isinstance(value, decimal.Decimal):
-        return json_safe(float(value), path, seen_depth)
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
-        return value.isoformat()
-    item = getattr(value, 'item', None)
-    if callable(item):
-        try:
-            return json_safe(item(), path, seen_depth + 1)
-        except Exception:
-            pass
-    isoformat = getattr(value, 'isoformat', None)
-    if callable(isoformat):
-        try:
-            return str(isoformat())
-        except Exception:
-            pass
-    raise ComponentFailure('NOT_SERIALIZABLE', 'the value at %s is a %s, which cannot be sent as JSON; return numbers, strings, lists and dicts'
-                           % (path, type(value).__name__))
-
-
 def component_frame(tb, file):
     """The innermost traceback frame inside the component's file, and the formatted tail from it."""
     import traceback
@@ -167,7 +127,73 @@ def component_frame(tb, file):
 
 
 def describe(exc):
-    return '%s: %s' % (type(exc).__name__, exc)
+    try:
+        text = str(exc)
+    except BaseException:
+        text = '(its message could not be printed)'
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + '... (%d characters in all)' % len(text)
+    return '%s: %s' % (type(exc).__name__, text)
+
+
+class Limits(object):
+    """What a component's answer may cost, from the request (RunnerOptions on the Node side)."""
+
+    __slots__ = ('answer_bytes', 'metadata_bytes', 'depth')
+
+    def __init__(self, raw):
+        raw = raw if isinstance(raw, dict) else {}
+        self.answer_bytes = _positive(raw.get('answer_bytes'), DEFAULT_ANSWER_BYTES)
+        self.metadata_bytes = _positive(raw.get('metadata_bytes'), DEFAULT_METADATA_BYTES)
+        self.depth = _positive(raw.get('depth'), DEFAULT_DEPTH)
+
+    def answer(self, entry, file):
+        return Budget(self.answer_bytes, self.depth, 'the order %s returned' % entry, 'ANSWER_TOO_LARGE', 'ANSWER_TOO_DEEP', file)
+
+    def metadata(self, file):
+        return Budget(self.metadata_bytes, self.depth, '__metadata__', 'METADATA_TOO_LARGE', 'METADATA_TOO_DEEP', file)
+
+
+def _positive(value, default):
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+
+
+def component_failure(exc, entry, file, where='inside'):
+    """What a component raised (any BaseException: it must never end the harness) as a ComponentFailure."""
+    if isinstance(exc, ComponentFailure):
+        return exc
+    if isinstance(exc, SystemExit):
+        return ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) %s %s; return None to place no order instead'
+                                % (exc.code, where, entry), file)
+    if isinstance(exc, processes.ComponentExit):
+        line, text = component_frame(sys.exc_info()[2], file)
+        return ComponentFailure('COMPONENT_EXIT', 'the component called os._exit(%r) %s %s at line %s; the harness stopped it there. Return None to '
+                                'place no order instead' % (exc.code, where, entry, line), file, line, text)
+    line, text = component_frame(sys.exc_info()[2], file)
+    if isinstance(exc, KeyboardInterrupt):
+        return ComponentFailure('COMPONENT_INTERRUPTED', '%s was interrupted by KeyboardInterrupt (SIGINT) at line %s; nothing was sent'
+                                % (entry, line), file, line, text)
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s' % (entry, describe(exc)), file, line, text)
+
+
+def convert_result(result, entry, file, limits):
+    """What the entry point returned, JSON-safe and within the answer limits (None stays None)."""
+    if isinstance(result, (bytes, bytearray)):
+        if len(result) > limits.answer_bytes:
+            raise ComponentFailure('ANSWER_TOO_LARGE', '%s returned %s bytes, more than the limit of %s bytes; nothing was sent'
+                                   % (entry, '{:,}'.format(len(result)), '{:,}'.format(limits.answer_bytes)), file)
+        result = bytes(result).decode('utf-8', 'replace')
+    if isinstance(result, str):
+        if len(result) > limits.answer_bytes:
+            raise ComponentFailure('ANSWER_TOO_LARGE', '%s returned a string of %s characters, more than the limit of %s bytes; nothing was sent'
+                                   % (entry, '{:,}'.format(len(result)), '{:,}'.format(limits.answer_bytes)), file)
+        try:
+            result = json.loads(result)
+        except ValueError as e:
+            raise ComponentFailure('COMPONENT_ERROR', '%s returned a string that is not JSON (%s); return a dict or to_json(order)' % (entry, e), file)
+        except RecursionError:
+            raise ComponentFailure('ANSWER_TOO_DEEP', '%s returned JSON text nested more deeply than Python can read; nothing was sent' % entry, file)
+    return safe_json(result, 'order', limits.answer(entry, file))
 
 
 class Server(object):
@@ -179,35 +205,67 @@ class Server(object):
         self.instances = {}  # run_batch instance key -> (module, class, parameters JSON, instance)
 
     def serve(self):
-        for raw in self.proto_in:
+        readline = self.proto_in.readline
+        while True:
+            try:
+                raw = readline()
+            except KeyboardInterrupt:
+                # A SIGINT a component sent itself can land here, between requests; it is not ours to stop on.
+                continue
+            if not raw:
+                return
             try:
                 request = json.loads(raw.decode('utf-8'))
+                if not isinstance(request, dict):
+                    raise ValueError('not an object')
             except ValueError as e:
                 self.send({'id': None, 'ok': False, 'error': {'code': 'PROTOCOL_ERROR', 'message': 'bad request line: %s' % e}})
                 continue
             self.send(self.handle(request))
 
     def send(self, response):
-        self.proto_out.write(json.dumps(response, ensure_ascii=True, allow_nan=False).encode('ascii') + b'\n')
+        # A process the component forked without exec can come back through harness code: it must not answer.
+        if not processes.in_harness():
+            processes.leave_if_forked()
+        try:
+            text = json.dumps(response, ensure_ascii=True, allow_nan=False, separators=(',', ':'))
+        except (TypeError, ValueError) as e:
+            text = json.dumps({'id': response.get('id'), 'ok': False, 'error': {'code': 'INTERNAL', 'message': 'the harness could not encode its answer: %s' % e}},
+                              separators=(',', ':'))
+        self.proto_out.write(b'\n' + text.encode('ascii') + b'\n')
         self.proto_out.flush()
 
     def handle(self, request):
         rid = request.get('id')
         op = request.get('op')
         try:
-            if op == 'ping':
-                return {'id': rid, 'ok': True, 'python': list(sys.version_info[:3]), 'executable': sys.executable}
-            if op == 'inspect':
-                result = self.inspect(self.check_file(request.get('file')))
-                result.update({'id': rid, 'ok': True})
-                return result
-            if op == 'run':
-                return self.run(rid, request)
-            if op == 'run_batch':
-                return self.run_batch(rid, request)
-            return {'id': rid, 'ok': False, 'error': {'code': 'PROTOCOL_ERROR', 'message': 'unknown op %r' % (op,)}}
-        except ComponentFailure as f:
-            return {'id': rid, 'ok': False, 'stdout': '', 'stderr': '', 'error': failure_json(f)}
+            try:
+                if op == 'ping':
+                    return {'id': rid, 'ok': True, 'python': list(sys.version_info[:3]), 'executable': sys.executable}
+                if op == 'inspect':
+                    response = {'id': rid, 'ok': True}
+                    response.update(self.inspect(self.check_file(request.get('file')), Limits(request.get('limits'))))
+                    return response
+                if op == 'run':
+                    response = self.run(rid, request)
+                elif op == 'run_batch':
+                    response = self.run_batch(rid, request)
+                else:
+                    return {'id': rid, 'ok': False, 'error': {'code': 'PROTOCOL_ERROR', 'message': 'unknown op %r' % (op,)}}
+            except ComponentFailure as f:
+                response = {'id': rid, 'ok': False, 'stdout': '', 'stderr': '', 'error': failure_json(f)}
+            if op in ('run', 'run_batch'):
+                killed, recycle = processes.end_run()
+                if killed:
+                    response['killed_processes'] = killed[:50]
+                    response['killed_count'] = len(killed)
+                if recycle:
+                    response['recycle'] = True
+            return response
+        except BaseException as e:
+            # A signal the component sent itself (KeyboardInterrupt) or a fault of ours: an answer, never a dead worker.
+            return {'id': rid, 'ok': False, 'stdout': '', 'stderr': '',
+                    'error': {'code': 'INTERNAL', 'message': ('the harness failed while serving %s: %s' % (op, describe(e)))[:MAX_MESSAGE_CHARS]}}
 
     def check_file(self, file):
         if not isinstance(file, str) or not file:
@@ -219,17 +277,17 @@ class Server(object):
             raise ComponentFailure('FILE_NOT_FOUND', '%s does not exist' % file, file)
         return file
 
-    def inspect(self, file):
+    def inspect(self, file, limits):
         st = os.stat(file)
-        key = (st.st_mtime_ns, st.st_size)
+        key = (st.st_mtime_ns, st.st_size, limits.metadata_bytes, limits.depth)
         cached = self.inspected.get(file)
         if cached is not None and cached[0] == key:
             return dict(cached[1])
-        result = self.inspect_uncached(file)
+        result = self.inspect_uncached(file, limits)
         self.inspected[file] = (key, result)
         return dict(result)
 
-    def inspect_uncached(self, file):
+    def inspect_uncached(self, file, limits):
         import ast
         with open(file, 'rb') as f:
             source = f.read()
@@ -237,14 +295,19 @@ class Server(object):
             tree = ast.parse(source, file)
         except SyntaxError as e:
             raise ComponentFailure('SYNTAX_ERROR', 'syntax error at line %s, column %s: %s' % (e.lineno, e.offset, e.msg), file, e.lineno)
+        except (RecursionError, MemoryError) as e:
+            raise ComponentFailure('SYNTAX_ERROR', '%s is nested too deeply for Python to parse (%s)' % (file, type(e).__name__), file)
+        text = source.decode('utf-8', 'replace') if hasattr(ast, 'get_source_segment') else None
         classes = []
         metadata = None
         metadata_error = None
         metadata_version = None
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
+                if len(classes) >= MAX_CLASSES:
+                    continue
                 methods = set(n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
-                bases = [ast.get_source_segment(source.decode('utf-8', 'replace'), b) or '' for b in node.bases] if hasattr(ast, 'get_source_segment') else []
+                bases = [(ast.get_source_segment(text, b) or '')[:200] for b in node.bases] if text is not None else []
                 entry = None
                 if 'generate_order' in methods or any(b.endswith('OrderBase') for b in bases):
                     entry = 'generate_order'
@@ -255,10 +318,19 @@ class Server(object):
                 name = node.targets[0].id
                 if name in ('__metadata__', '__metadata_version__'):
                     try:
-                        value = json_safe(ast.literal_eval(node.value), name)
-                    except (ValueError, SyntaxError, TypeError, ComponentFailure) as e:
+                        literal = ast.literal_eval(node.value)
+                    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as e:
                         if name == '__metadata__':
-                            metadata_error = '__metadata__ at line %d is not a literal: %s' % (node.lineno, e)
+                            metadata_error = '__metadata__ at line %d is not a literal: %s' % (node.lineno, str(e)[:500])
+                        continue
+                    try:
+                        value = safe_json(literal, name, limits.metadata(file))
+                    except ComponentFailure as f:
+                        if f.code != 'NOT_SERIALIZABLE':
+                            f.line = node.lineno
+                            raise
+                        if name == '__metadata__':
+                            metadata_error = '__metadata__ at line %d: %s' % (node.lineno, f.message)
                         continue
                     if name == '__metadata__':
                         metadata = value if isinstance(value, dict) else None
@@ -291,9 +363,13 @@ class Server(object):
                                    % (describe(e), line, missing), file, line, text)
         except SystemExit as e:
             raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) while loading; components must return, not exit' % (e.code,), file)
-        except Exception as e:
+        except processes.ComponentExit as e:
+            raise component_failure(e, 'loading', file, 'while')
+        except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
             raise ComponentFailure('IMPORT_ERROR', 'loading the component raised %s' % describe(e), file, line, text)
+        finally:
+            processes.leave_if_forked()
         self.modules[file] = (key, module)
         return module
 
@@ -322,6 +398,7 @@ class Server(object):
 
     def run(self, rid, request):
         file = self.check_file(request.get('file'))
+        limits = Limits(request.get('limits'))
         limit = int(request.get('output_limit') or 1048576)
         shared = [0]
         out = Capture(limit, shared)
@@ -333,7 +410,7 @@ class Server(object):
         try:
             module = self.load(file)
             response['load_ms'] = (time.perf_counter() - started) * 1000
-            cls, entry, params = self.resolve(module, file, request, response)
+            cls, entry, params = self.resolve(module, file, request, response, limits)
             instance = self.instantiate(cls, entry, params, file)
             market_data = request.get('market_data') or {}
             signal = request.get('signal')
@@ -346,21 +423,12 @@ class Server(object):
                     if signal is not None:
                         state['signal'] = signal
                     result = instance.execute(state)
-            except SystemExit as e:
-                raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) inside %s; return None to place no order instead' % (e.code, entry), file)
-            except Exception as e:
-                line, text = component_frame(sys.exc_info()[2], file)
-                raise ComponentFailure('COMPONENT_ERROR', '%s raised %s' % (entry, describe(e)), file, line, text)
+            except BaseException as e:
+                raise component_failure(e, entry, file)
             finally:
+                processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
-            if isinstance(result, (bytes, bytearray)):
-                result = bytes(result).decode('utf-8', 'replace')
-            if isinstance(result, str):
-                try:
-                    result = json.loads(result)
-                except ValueError as e:
-                    raise ComponentFailure('COMPONENT_ERROR', '%s returned a string that is not JSON (%s); return a dict or to_json(order)' % (entry, e), file)
-            response['result'] = json_safe(result, 'order')
+            response['result'] = convert_result(result, entry, file, limits)
             response['ok'] = True
         except ComponentFailure as f:
             response['error'] = failure_json(f)
@@ -378,7 +446,7 @@ class Server(object):
     def run_batch(self, rid, request):
         """
         Runs one component over many market_data dicts in one round trip (replay). Request keys:
-        file, class_name, parameters, signal, output_limit as for `run`; `common` (a dict under every
+        file, class_name, parameters, signal, output_limit, limits as for `run`; `common` (a dict under every
         item), `keys` and `rows` (item i is dict(common) updated with zip(keys, rows[i]),
         and market_data[index_key] = index_start + i when `index_key` is given),
         `stop_on_order` (stop after the first item that returned an order, so the caller can act on
@@ -386,9 +454,11 @@ class Server(object):
         batches under it while the file, class and parameters stay the same; None: a fresh instance
         per batch). Answer: `done` items run; `results` only for items that returned something or
         raised ({index, ok, result} or {index, ok: false, error}); a failure to load or construct the
-        component fails the whole batch (ok false, error), like `run`.
+        component fails the whole batch (ok false, error), like `run`. Each result is held to the
+        answer limit, and all of them together to BATCH_ANSWER_FACTOR times it.
         """
         file = self.check_file(request.get('file'))
+        limits = Limits(request.get('limits'))
         limit = int(request.get('output_limit') or 1048576)
         shared = [0]
         out = Capture(limit, shared)
@@ -399,7 +469,7 @@ class Server(object):
                     'done': 0, 'results': [], 'component_ms': 0.0}
         try:
             module = self.load(file)
-            cls, entry, params = self.resolve(module, file, request, response)
+            cls, entry, params = self.resolve(module, file, request, response, limits)
             key = request.get('instance')
             params_key = json.dumps(params, sort_keys=True, default=str)
             kept = self.instances.get(key) if key else None
@@ -420,6 +490,7 @@ class Server(object):
             index_key = request.get('index_key')
             index_start = int(request.get('index_start') or 0)
             results = response['results']
+            total_left = BATCH_ANSWER_FACTOR * limits.answer_bytes
             call_started = time.perf_counter()
             done = 0
             for index, row in enumerate(rows):
@@ -429,37 +500,32 @@ class Server(object):
                     market_data[index_key] = index_start + index
                 done = index + 1
                 try:
-                    if entry == 'generate_order':
-                        result = instance.generate_order(market_data, signal)
-                    else:
-                        if signal is not None:
-                            market_data['signal'] = signal
-                        result = instance.execute(market_data)
+                    try:
+                        if entry == 'generate_order':
+                            result = instance.generate_order(market_data, signal)
+                        else:
+                            if signal is not None:
+                                market_data['signal'] = signal
+                            result = instance.execute(market_data)
+                    finally:
+                        processes.leave_if_forked()
                     if result is None:
                         continue
-                    if isinstance(result, (bytes, bytearray)):
-                        result = bytes(result).decode('utf-8', 'replace')
-                    if isinstance(result, str):
-                        try:
-                            result = json.loads(result)
-                        except ValueError as e:
-                            raise ComponentFailure('COMPONENT_ERROR', '%s returned a string that is not JSON (%s); return a dict or to_json(order)' % (entry, e), file)
-                    results.append({'index': index, 'ok': True, 'result': json_safe(result, 'order')})
-                    if stop_on_order and result is not None:
-                        break
-                except ComponentFailure as f:
-                    results.append({'index': index, 'ok': False, 'error': failure_json(f)})
-                except SystemExit as e:
-                    f = ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) inside %s; return None to place no order instead' % (e.code, entry), file)
-                    results.append({'index': index, 'ok': False, 'error': failure_json(f)})
-                except Exception as e:
-                    line, text = component_frame(sys.exc_info()[2], file)
-                    f = ComponentFailure('COMPONENT_ERROR', '%s raised %s' % (entry, describe(e)), file, line, text)
-                    results.append({'index': index, 'ok': False, 'error': failure_json(f)})
+                    item = {'index': index, 'ok': True, 'result': convert_result(result, entry, file, limits)}
+                except BaseException as e:
+                    item = {'index': index, 'ok': False, 'error': failure_json(component_failure(e, entry, file))}
+                total_left -= len(json.dumps(item, separators=(',', ':')))
+                if total_left < 0:
+                    raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch of %d items are more than %s bytes as JSON by item %d; '
+                                           'nothing was sent' % (len(rows), '{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index), file)
+                results.append(item)
+                if stop_on_order and item['ok']:
+                    break
             response['component_ms'] = (time.perf_counter() - call_started) * 1000
             response['done'] = done
             response['ok'] = True
         except ComponentFailure as f:
+            response['results'] = []
             response['error'] = failure_json(f)
         finally:
             sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
@@ -471,14 +537,18 @@ class Server(object):
         response['stderr'] = err.getvalue()
         return response
 
-    def resolve(self, module, file, request, response):
+    def resolve(self, module, file, request, response, limits):
         """The component class, its entry point and its parameters (metadata defaults, then the request's);
-        records metadata, class name and entry point in the response as it goes."""
+        records metadata, class name and entry point in the response as it goes. Metadata past its
+        size or depth limit fails the run; metadata JSON cannot carry is left out, as before."""
         meta = getattr(module, '__metadata__', None)
-        try:
-            response['metadata'] = json_safe(meta, '__metadata__') if isinstance(meta, dict) else None
-        except ComponentFailure:
-            response['metadata'] = None
+        if isinstance(meta, dict):
+            try:
+                response['metadata'] = safe_json(meta, '__metadata__', limits.metadata(file))
+            except ComponentFailure as f:
+                if f.code != 'NOT_SERIALIZABLE':
+                    raise
+                response['metadata'] = None
         cls = self.find_class(module, file, request.get('class_name'))
         response['class_name'] = cls.__name__
         entry = 'generate_order' if callable(getattr(cls, 'generate_order', None)) else 'execute'
@@ -507,24 +577,31 @@ class Server(object):
             return cls(**params)
         except SystemExit as e:
             raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) in its constructor' % (e.code,), file)
-        except Exception as e:
+        except processes.ComponentExit as e:
+            raise component_failure(e, 'its constructor', file, 'in')
+        except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
             raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s' % (cls.__name__, describe(e)), file, line, text)
+        finally:
+            processes.leave_if_forked()
 
 
 def failure_json(f):
-    return {'code': f.code, 'message': f.message, 'file': f.file, 'line': f.line, 'traceback': f.traceback_text}
+    message = f.message if isinstance(f.message, str) else str(f.message)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + '... (%d characters in all)' % len(message)
+    text = f.traceback_text
+    if text and len(text) > MAX_TRACEBACK_CHARS:
+        text = '...\n' + text[-MAX_TRACEBACK_CHARS:]
+    return {'code': f.code, 'message': message, 'file': f.file, 'line': f.line, 'traceback': text}
 
 
 def main():
-    proto_out = os.fdopen(os.dup(1), 'wb')
-    proto_in = os.fdopen(os.dup(0), 'rb')
-    os.dup2(2, 1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
+    worker = '--worker' in sys.argv[1:]
+    proto_in, proto_out = processes.open_channel()
     sys.stdout = sys.stderr
     sys.meta_path.append(FallbackFinder())
+    processes.watch_processes(eager=worker)
     Server(proto_in, proto_out).serve()
 
 

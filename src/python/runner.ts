@@ -2,15 +2,25 @@
  * Runs order components in the user's Python through the harness in `python/sptrader_harness`.
  * A `PythonSession` is one live interpreter speaking JSON lines; cold runs use a session once,
  * the `PythonWorker` keeps one alive (the harness recompiles a component when its file changes).
+ *
+ * Every request carries a fresh random id and only a line that starts with it is taken as the answer
+ * (`channel.ts`); the harness keeps the channel away from component code and its children, kills the
+ * processes a run left behind before answering, and holds answers and metadata to the limits below.
+ * A run ends at its timeout whatever its children do: the session waits for the answer, the timeout
+ * or the harness's exit, never for its pipes to close, and then kills the whole tree (`processTree.ts`).
+ * This file stays whole: the session's request, answer and failure paths share its state.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { monotonicMs } from '../common/clock';
+import { AnswerChannel, type ChannelEvent } from './channel';
 import { PythonRunError } from './errors';
 import type { ResolvedInterpreter } from './interpreter';
+import { killProcessTree } from './processTree';
 
 export { PythonRunError } from './errors';
 
@@ -31,11 +41,46 @@ export interface RunnerOptions {
   testMode?: boolean;
   brokerProfile?: string;
   timeoutMs?: number;
+  /** What a run may print (print(), sys.stdout/stderr and fd 1/2 together); default 1 MiB. */
   outputLimitBytes?: number;
+  /** What `generate_order`/`execute` may return, in bytes of JSON (each item of a batch); default 256 KiB. */
+  maxAnswerBytes?: number;
+  /** What the component's `__metadata__` may hold, in bytes of JSON; default 64 KiB. */
+  maxMetadataBytes?: number;
+  /** How deeply an answer or `__metadata__` may nest lists and dicts; default 64. */
+  maxNestingDepth?: number;
   /** The folder holding `sptrader_harness`; default found next to the code. */
   libraryDir?: string;
   /** Where Python keeps compiled bytecode (PYTHONPYCACHEPREFIX); default a folder in the OS temp dir. */
   bytecodeCacheDir?: string;
+}
+
+export const DEFAULT_RUNNER_LIMITS = {
+  timeoutMs: 30_000,
+  outputLimitBytes: 1024 * 1024,
+  maxAnswerBytes: 256 * 1024,
+  maxMetadataBytes: 64 * 1024,
+  maxNestingDepth: 64,
+} as const;
+
+/** A batch's results together may be this many times `maxAnswerBytes` (BATCH_ANSWER_FACTOR in the harness). */
+const BATCH_ANSWER_FACTOR = 64;
+/** Room in an answer line for what is not the order or metadata: names, timings, error messages, tracebacks. */
+const ANSWER_OVERHEAD_BYTES = 256 * 1024;
+
+/** How to allow more, appended to the message of an error past a limit. */
+const LIMIT_HINTS: Record<string, string> = {
+  ANSWER_TOO_LARGE: 'To allow more, raise maxAnswerBytes (CLI --max-answer-bytes, setting sptrader.python.maxAnswerBytes).',
+  ANSWER_TOO_DEEP: 'To allow more, raise maxNestingDepth (CLI --max-nesting-depth, setting sptrader.python.maxNestingDepth).',
+  METADATA_TOO_LARGE: 'To allow more, raise maxMetadataBytes (CLI --max-metadata-bytes, setting sptrader.python.maxMetadataBytes).',
+  METADATA_TOO_DEEP: 'To allow more, raise maxNestingDepth (CLI --max-nesting-depth, setting sptrader.python.maxNestingDepth).',
+  OUTPUT_LIMIT_EXCEEDED: 'To allow more, raise outputLimitBytes (setting sptrader.python.outputLimitBytes).',
+  TIMEOUT: 'To allow longer, raise timeoutMs (CLI --timeout SECONDS, setting sptrader.python.timeoutSeconds).',
+};
+
+function withHint(code: string, message: string): string {
+  const hint = LIMIT_HINTS[code];
+  return hint && !message.includes(hint) ? `${message}. ${hint}` : message;
 }
 
 export interface ComponentRunRequest {
@@ -58,6 +103,8 @@ export interface ComponentRunResult {
   componentMs?: number;
   totalMs: number;
   error?: ComponentError;
+  /** What the session noticed besides the answer: stray lines on the answer channel, processes killed after the run. */
+  diagnostics?: string[];
 }
 
 /** One component over many market_data dicts in one round trip (replay); see `run_batch` in the harness. */
@@ -97,6 +144,7 @@ export interface ComponentBatchResult {
   componentMs?: number;
   totalMs: number;
   error?: ComponentError;
+  diagnostics?: string[];
 }
 
 export interface ComponentInfo {
@@ -114,7 +162,14 @@ const ErrorSchema = z.object({
   line: z.number().nullish(),
   traceback: z.string().nullish(),
 });
-const ResponseSchema = z.looseObject({ id: z.number().nullable(), ok: z.boolean(), error: ErrorSchema.nullish() });
+const ResponseSchema = z.looseObject({
+  id: z.string(),
+  ok: z.boolean(),
+  error: ErrorSchema.nullish(),
+  killed_count: z.number().int().nonnegative().nullish(),
+  killed_processes: z.array(z.number().int()).nullish(),
+  recycle: z.boolean().nullish(),
+});
 const RunResponseSchema = ResponseSchema.extend({
   result: z.unknown(),
   class_name: z.string().nullish(),
@@ -188,32 +243,53 @@ function precheck(file: string): ComponentError | undefined {
 }
 
 function toComponentError(e: z.infer<typeof ErrorSchema>): ComponentError {
-  return { code: e.code, message: e.message, file: e.file ?? undefined, line: e.line ?? undefined, traceback: e.traceback ?? undefined };
+  return { code: e.code, message: withHint(e.code, e.message), file: e.file ?? undefined, line: e.line ?? undefined, traceback: e.traceback ?? undefined };
 }
 
 interface Pending {
-  id: number;
+  id: string;
   resolve: (line: Record<string, unknown>) => void;
   reject: (e: PythonRunError) => void;
 }
 
+export type SessionMode = 'once' | 'worker';
+
+/** Stray lines and killed processes noted per run; a run keeps this many notes. */
+const MAX_NOTES = 10;
+/** After the harness exits, how long its last answer and output may take to arrive. */
+const EXIT_GRACE_MS = 100;
+
 export class PythonSession {
   private readonly child: ChildProcess;
-  private buffer = '';
+  private readonly channel: AnswerChannel;
   private pending: Pending | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private nextId = 1;
   private outputBytes = 0;
   private processOutput = '';
+  private notes: string[] = [];
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private finished = false;
+  private markFinished: () => void = () => undefined;
+  private readonly finishedPromise = new Promise<void>((resolve) => (this.markFinished = resolve));
   private failure: PythonRunError | undefined;
+  private readonly limits: Required<Pick<RunnerOptions, 'timeoutMs' | 'outputLimitBytes' | 'maxAnswerBytes' | 'maxMetadataBytes' | 'maxNestingDepth'>>;
   readonly packageRoot: string;
 
   private constructor(
     private readonly options: RunnerOptions,
     packageRoot: string,
+    mode: SessionMode,
   ) {
     this.packageRoot = packageRoot;
+    this.limits = {
+      timeoutMs: options.timeoutMs ?? DEFAULT_RUNNER_LIMITS.timeoutMs,
+      outputLimitBytes: options.outputLimitBytes ?? DEFAULT_RUNNER_LIMITS.outputLimitBytes,
+      maxAnswerBytes: options.maxAnswerBytes ?? DEFAULT_RUNNER_LIMITS.maxAnswerBytes,
+      maxMetadataBytes: options.maxMetadataBytes ?? DEFAULT_RUNNER_LIMITS.maxMetadataBytes,
+      maxNestingDepth: options.maxNestingDepth ?? DEFAULT_RUNNER_LIMITS.maxNestingDepth,
+    };
+    for (const [name, value] of Object.entries(this.limits))
+      if (!Number.isSafeInteger(value) || value <= 0) throw new PythonRunError('INVALID_OPTION', `${name} must be a positive whole number, not ${value}`);
     const libraryDir = options.libraryDir ?? defaultLibraryDir();
     const base = options.env ?? process.env;
     const env: NodeJS.ProcessEnv = {};
@@ -229,35 +305,29 @@ export class PythonSession {
     delete env['PYTHONDONTWRITEBYTECODE'];
     env['PYTHONUNBUFFERED'] = '1';
     env['PYTHONIOENCODING'] = 'utf-8';
-    this.child = spawn(options.interpreter.executable, ['-c', 'from sptrader_harness.server import main; main()'], {
+    const args = ['-c', 'from sptrader_harness.server import main; main()', ...(mode === 'worker' ? ['--worker'] : [])];
+    this.child = spawn(options.interpreter.executable, args, {
       cwd: packageRoot,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      // Its own process group (and session): the tree can be killed as one, and a terminal's Ctrl+C is ours to handle.
       detached: process.platform !== 'win32',
       windowsHide: true,
     });
-    this.child.stdout?.setEncoding('ascii');
-    this.child.stdout?.on('data', (chunk: string) => this.onProtocol(chunk));
+    this.channel = new AnswerChannel((event) => this.onChannel(event));
+    // latin1 maps each byte to one character: lengths are byte counts, and stray bytes cannot break decoding.
+    this.child.stdout?.setEncoding('latin1');
+    this.child.stdout?.on('data', (chunk: string) => this.channel.push(chunk));
     // fd 1 of the component is pointed at stderr by the harness; both count towards the cap.
     this.child.stderr?.on('data', (chunk: Buffer) => this.onOutput(chunk));
     this.child.on('error', (e) => this.fail(new PythonRunError('INTERPRETER_NOT_FOUND', `could not start ${options.interpreter.executable}: ${e.message}`)));
-    this.child.on('exit', (code, signal) => {
-      this.exited = { code, signal };
-      const why = this.failure;
-      this.fail(
-        why ??
-          new PythonRunError(
-            'PROCESS_EXITED',
-            `the Python process exited with ${signal ? `signal ${signal}` : `code ${code}`} before returning a result; did the component call os._exit()? Nothing was sent.${this.stderrTail()}`,
-          ),
-      );
-    });
+    this.child.on('exit', (code, signal) => this.onExit(code, signal));
     this.child.stdin?.on('error', () => undefined);
   }
 
-  static async start(options: RunnerOptions, componentFile?: string): Promise<PythonSession> {
+  static async start(options: RunnerOptions, componentFile?: string, mode: SessionMode = 'once'): Promise<PythonSession> {
     const root = options.packageRoot ?? (componentFile ? findPackageRoot(componentFile) : process.cwd());
-    return Promise.resolve(new PythonSession(options, root));
+    return Promise.resolve(new PythonSession(options, root, mode));
   }
 
   get alive(): boolean {
@@ -273,44 +343,127 @@ export class PythonSession {
     return tail ? `\nLast output:\n${tail}` : '';
   }
 
-  private onOutput(chunk: Buffer): void {
-    this.outputBytes += chunk.length;
-    const limit = this.options.outputLimitBytes ?? 1024 * 1024;
-    if (this.processOutput.length < 64 * 1024) this.processOutput += new TextDecoder('utf-8', { fatal: false }).decode(chunk);
+  private note(text: string): void {
+    if (this.notes.length < MAX_NOTES) this.notes.push(text);
+  }
+
+  /** The notes gathered since the last call, for a result. */
+  private takeNotes(): string[] | undefined {
+    if (this.notes.length === 0) return undefined;
+    const notes = this.notes;
+    this.notes = [];
+    return notes;
+  }
+
+  private countOutput(bytes: number): void {
+    this.outputBytes += bytes;
+    const limit = this.limits.outputLimitBytes;
     if (this.outputBytes > limit && !this.failure) {
       this.failure = new PythonRunError(
         'OUTPUT_LIMIT_EXCEEDED',
-        `the component wrote more than ${limit} bytes to its output; the run was stopped and nothing was sent`,
+        withHint('OUTPUT_LIMIT_EXCEEDED', `the component wrote more than ${limit} bytes to its output; the run was stopped and nothing was sent`),
       );
       this.kill();
+      this.fail(this.failure);
     }
   }
 
-  private onProtocol(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
-      const p = this.pending;
-      if (!p) continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        this.pending = undefined;
-        p.reject(new PythonRunError('PROTOCOL_ERROR', `the harness sent a malformed line: ${line.slice(0, 200)}`));
-        continue;
-      }
-      this.pending = undefined;
-      p.resolve(parsed as Record<string, unknown>);
+  private onOutput(chunk: Buffer): void {
+    if (this.processOutput.length < 64 * 1024) this.processOutput += new TextDecoder('utf-8', { fatal: false }).decode(chunk);
+    this.countOutput(chunk.length);
+  }
+
+  private onChannel(event: ChannelEvent): void {
+    if (event.type === 'stray') {
+      this.note(`discarded ${event.bytes} bytes on the harness's answer channel that were not the answer to this run: ${JSON.stringify(event.preview)}`);
+      this.countOutput(event.bytes);
+      return;
     }
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    this.channel.clear();
+    if (event.type === 'answerTooLarge') {
+      this.failure ??= new PythonRunError(
+        'ANSWER_TOO_LARGE',
+        `the harness's answer was longer than ${event.limit} bytes; the run was stopped and nothing was sent. ${LIMIT_HINTS['ANSWER_TOO_LARGE']}`,
+      );
+      this.kill();
+      p.reject(this.failure);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(event.line);
+    } catch {
+      p.reject(new PythonRunError('PROTOCOL_ERROR', `the harness sent a malformed answer: ${event.line.slice(0, 200)}`));
+      return;
+    }
+    const record = parsed as Record<string, unknown>;
+    // The prefix matched; the parsed id must too (a line can start with the prefix and carry a second "id").
+    if (typeof parsed !== 'object' || parsed === null || record['id'] !== p.id) {
+      p.reject(new PythonRunError('PROTOCOL_ERROR', `the harness's answer carried the wrong id: ${event.line.slice(0, 200)}`));
+      return;
+    }
+    p.resolve(record);
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exited = { code, signal };
+    // The last answer and output may still be in the pipes: give them a moment, but never wait for the
+    // pipes to close (a process the component left behind may hold them open for its whole life).
+    const stdout = this.child.stdout;
+    const stderr = this.child.stderr;
+    let waiting = 0;
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      this.finish();
+    };
+    const timer = setTimeout(finish, EXIT_GRACE_MS);
+    for (const stream of [stdout, stderr]) {
+      if (!stream || stream.readableEnded || stream.destroyed) continue;
+      waiting++;
+      stream.once('end', () => {
+        if (--waiting === 0) finish();
+      });
+    }
+    if (waiting === 0) finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.markFinished();
+    const exited = this.exited ?? { code: null, signal: null };
+    this.fail(
+      this.failure ??
+        new PythonRunError(
+          'PROCESS_EXITED',
+          `the Python process exited with ${exited.signal ? `signal ${exited.signal}` : `code ${exited.code}`} before returning a result; did the component end its own process (a signal, os.abort())? Nothing was sent.${this.stderrTail()}`,
+        ),
+    );
+    // Whatever is left of its process group goes with it, and no pipe held by a leftover keeps Node waiting.
+    const pid = this.child.pid;
+    if (pid !== undefined && process.platform !== 'win32') {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // The group is empty.
+      }
+    }
+    this.child.stdin?.destroy();
+    this.child.stdout?.destroy();
+    this.child.stderr?.destroy();
   }
 
   private fail(e: PythonRunError): void {
     this.failure ??= e;
     const p = this.pending;
     this.pending = undefined;
+    this.channel.clear();
     p?.reject(this.failure);
   }
 
@@ -318,25 +471,40 @@ export class PythonSession {
     const pid = this.child.pid;
     if (pid === undefined || this.exited) return;
     try {
-      if (process.platform === 'win32') spawnSync('taskkill', ['/pid', String(pid), '/T', '/F'], { windowsHide: true });
-      else process.kill(-pid, 'SIGKILL');
+      killProcessTree(pid);
     } catch {
       this.child.kill('SIGKILL');
     }
   }
 
+  /** The longest answer line a request may bring: its limits, the output it may carry (escaped up to 6×), and room for the rest. */
+  private maxLineBytes(op: string, rows: number): number {
+    const l = this.limits;
+    if (op === 'ping') return 64 * 1024;
+    if (op === 'inspect') return l.maxMetadataBytes + 4 * 1024 * 1024;
+    const answers = op === 'run_batch' ? BATCH_ANSWER_FACTOR * l.maxAnswerBytes + rows * 64 : l.maxAnswerBytes;
+    return answers + l.maxMetadataBytes + 6 * l.outputLimitBytes + ANSWER_OVERHEAD_BYTES;
+  }
+
+  /** The limits a request tells the harness. */
+  private wireLimits(): Record<string, number> {
+    return { answer_bytes: this.limits.maxAnswerBytes, metadata_bytes: this.limits.maxMetadataBytes, depth: this.limits.maxNestingDepth };
+  }
+
   /** Sends one request and waits for its answer; requests are served one at a time. */
-  private request(body: Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+  private request(body: Record<string, unknown>, timeoutMs: number, rows = 0): Promise<Record<string, unknown>> {
     const run = async (): Promise<Record<string, unknown>> => {
       if (this.failure) throw this.failure;
       // The output cap is per request: a long-lived worker may print a little on every run.
       this.outputBytes = 0;
-      const id = this.nextId++;
-      return new Promise<Record<string, unknown>>((resolvePromise, reject) => {
+      // Unpredictable and never reused: nothing but the harness serving this request can start a line with it.
+      const id = randomBytes(16).toString('hex');
+      this.channel.expect(id, this.maxLineBytes(String(body['op']), rows));
+      const answer = await new Promise<Record<string, unknown>>((resolvePromise, reject) => {
         const timer = setTimeout(() => {
           this.failure ??= new PythonRunError(
             'TIMEOUT',
-            `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`,
+            withHint('TIMEOUT', `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`),
           );
           this.kill();
           this.fail(this.failure);
@@ -354,10 +522,25 @@ export class PythonSession {
         };
         this.child.stdin?.write(`${JSON.stringify({ ...body, id })}\n`);
       });
+      this.afterAnswer(answer);
+      return answer;
     };
     const next = this.queue.then(run, run);
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Notes the processes the harness killed after a run, and ends a worker that could not clean up after itself. */
+  private afterAnswer(answer: Record<string, unknown>): void {
+    const count = answer['killed_count'];
+    if (typeof count === 'number' && count > 0) {
+      const pids = Array.isArray(answer['killed_processes']) ? answer['killed_processes'].join(', ') : '';
+      this.note(`killed ${count} process${count === 1 ? '' : 'es'} the component left running (${pids}); processes a component starts end with its run`);
+    }
+    if (answer['recycle'] === true) {
+      this.failure ??= new PythonRunError('WORKER_RECYCLED', 'the worker was ended with the processes its last run left running; the next run starts a new one');
+      this.kill();
+    }
   }
 
   async ping(): Promise<{ python: number[]; executable: string }> {
@@ -368,18 +551,28 @@ export class PythonSession {
   async inspect(file: string): Promise<ComponentInfo> {
     const bad = precheck(file);
     if (bad) throw new PythonRunError(bad.code, bad.message, bad.file);
-    const raw = await this.request({ op: 'inspect', file }, this.options.timeoutMs ?? 30_000);
+    const raw = await this.request({ op: 'inspect', file, limits: this.wireLimits() }, this.limits.timeoutMs);
     const r = InspectResponseSchema.safeParse(raw);
     if (!r.success) throw new PythonRunError('PROTOCOL_ERROR', `unexpected inspect answer from the harness: ${r.error.message}`);
     if (!r.data.ok) {
       const e = r.data.error;
-      throw new PythonRunError(e?.code ?? 'PROTOCOL_ERROR', e?.message ?? 'inspect failed', e?.file ?? file, e?.line ?? undefined);
+      const code = e?.code ?? 'PROTOCOL_ERROR';
+      throw new PythonRunError(code, withHint(code, e?.message ?? 'inspect failed'), e?.file ?? file, e?.line ?? undefined);
     }
     return {
       classes: r.data.classes.map((c) => ({ name: c.name, line: c.line, bases: c.bases, entryPoint: c.entry_point })),
       metadata: r.data.metadata ?? null,
       metadataError: r.data.metadata_error ?? undefined,
     };
+  }
+
+  /** What arrived outside the answer since the last run: fd 1/2 output, then the session's notes as `[sptrader]` lines. */
+  private takeDirect(): { direct: string; diagnostics: string[] | undefined } {
+    const direct = this.processOutput;
+    this.processOutput = '';
+    const diagnostics = this.takeNotes();
+    const notes = diagnostics ? diagnostics.map((n) => `[sptrader] ${n}\n`).join('') : '';
+    return { direct: direct + (direct && notes && !direct.endsWith('\n') ? '\n' : '') + notes, diagnostics };
   }
 
   async run(req: ComponentRunRequest): Promise<ComponentRunResult> {
@@ -397,21 +590,26 @@ export class PythonSession {
           parameters: req.parameters ?? {},
           market_data: req.marketData,
           signal: req.signal ?? null,
-          output_limit: this.options.outputLimitBytes ?? 1024 * 1024,
+          output_limit: this.limits.outputLimitBytes,
+          limits: this.wireLimits(),
         },
-        this.options.timeoutMs ?? 30_000,
+        this.limits.timeoutMs,
       );
     } catch (e) {
       const err = e instanceof PythonRunError ? e : new PythonRunError('PROTOCOL_ERROR', String(e));
+      const { direct, diagnostics } = this.takeDirect();
       return done({
         ok: false,
         output: null,
         metadata: null,
         stdout: '',
-        stderr: this.processOutput,
+        stderr: direct,
         error: { code: err.code, message: err.message, file: req.file },
+        ...(diagnostics ? { diagnostics } : {}),
       });
     }
+    // Output the component wrote straight to fd 1/2 arrives on stderr; show it with the run.
+    const { direct, diagnostics } = this.takeDirect();
     const r = RunResponseSchema.safeParse(raw);
     if (!r.success)
       return done({
@@ -419,13 +617,11 @@ export class PythonSession {
         output: null,
         metadata: null,
         stdout: '',
-        stderr: '',
+        stderr: direct,
         error: { code: 'PROTOCOL_ERROR', message: `unexpected answer from the harness: ${r.error.message}` },
+        ...(diagnostics ? { diagnostics } : {}),
       });
     const d = r.data;
-    // Output the component wrote straight to fd 1/2 arrives on stderr; show it with the run.
-    const direct = this.processOutput;
-    this.processOutput = '';
     return done({
       ok: d.ok,
       output: d.ok ? (d.result ?? null) : null,
@@ -436,14 +632,15 @@ export class PythonSession {
       stderr: d.stderr + direct,
       componentMs: d.component_ms ?? undefined,
       error: d.error ? toComponentError(d.error) : undefined,
+      ...(diagnostics ? { diagnostics } : {}),
     });
   }
 
   async runBatch(req: ComponentBatchRequest): Promise<ComponentBatchResult> {
     const started = monotonicMs();
     const done = (partial: Omit<ComponentBatchResult, 'totalMs'>): ComponentBatchResult => ({ ...partial, totalMs: monotonicMs() - started });
-    const failed = (error: ComponentError, stderr = ''): ComponentBatchResult =>
-      done({ ok: false, done: 0, items: [], metadata: null, stdout: '', stderr, error });
+    const failed = (error: ComponentError, stderr = '', diagnostics?: string[]): ComponentBatchResult =>
+      done({ ok: false, done: 0, items: [], metadata: null, stdout: '', stderr, error, ...(diagnostics ? { diagnostics } : {}) });
     const bad = precheck(req.file);
     if (bad) return failed(bad);
     let raw: Record<string, unknown>;
@@ -462,19 +659,21 @@ export class PythonSession {
           index_key: req.indexKey ?? null,
           index_start: req.indexStart ?? 0,
           instance: req.instance ?? null,
-          output_limit: this.options.outputLimitBytes ?? 1024 * 1024,
+          output_limit: this.limits.outputLimitBytes,
+          limits: this.wireLimits(),
         },
-        this.options.timeoutMs ?? 30_000,
+        this.limits.timeoutMs,
+        req.rows.length,
       );
     } catch (e) {
       const err = e instanceof PythonRunError ? e : new PythonRunError('PROTOCOL_ERROR', String(e));
-      return failed({ code: err.code, message: err.message, file: req.file }, this.processOutput);
+      const { direct, diagnostics } = this.takeDirect();
+      return failed({ code: err.code, message: err.message, file: req.file }, direct, diagnostics);
     }
+    const { direct, diagnostics } = this.takeDirect();
     const r = BatchResponseSchema.safeParse(raw);
-    if (!r.success) return failed({ code: 'PROTOCOL_ERROR', message: `unexpected answer from the harness: ${r.error.message}` });
+    if (!r.success) return failed({ code: 'PROTOCOL_ERROR', message: `unexpected answer from the harness: ${r.error.message}` }, direct, diagnostics);
     const d = r.data;
-    const direct = this.processOutput;
-    this.processOutput = '';
     return done({
       ok: d.ok,
       done: d.done,
@@ -488,15 +687,16 @@ export class PythonSession {
       stderr: d.stderr + direct,
       componentMs: d.component_ms ?? undefined,
       error: d.error ? toComponentError(d.error) : undefined,
+      ...(diagnostics ? { diagnostics } : {}),
     });
   }
 
+  /** Ends the harness (it exits at the end of its input) and waits for it, killing its tree after 2 s; never waits for its pipes. */
   async close(): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    if (this.finished) return;
     this.child.stdin?.end();
     const timer = setTimeout(() => this.kill(), 2000);
-    await exited;
+    await this.finishedPromise;
     clearTimeout(timer);
   }
 }
@@ -526,7 +726,7 @@ export class PythonWorker {
     // Concurrent first runs share one start instead of racing to spawn two interpreters.
     let pending = this.starting.get(root);
     if (!pending) {
-      pending = PythonSession.start(this.options, file).then((s) => {
+      pending = PythonSession.start(this.options, file, 'worker').then((s) => {
         this.sessions.set(root, s);
         this.starting.delete(root);
         return s;
@@ -563,7 +763,7 @@ export class PythonWorker {
 
   async ping(): Promise<void> {
     const first = this.sessions.values().next();
-    const s = first.done ? await PythonSession.start(this.options) : first.value;
+    const s = first.done ? await PythonSession.start(this.options, undefined, 'worker') : first.value;
     if (first.done) this.sessions.set(s.packageRoot, s);
     await s.ping();
   }

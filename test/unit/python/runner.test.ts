@@ -157,14 +157,31 @@ describe('Python runner', function () {
     }
   });
 
-  it('the worker recovers after os._exit()', async () => {
+  it('os._exit() in a component is a clear error that leaves the worker running', async () => {
     const boom = write('core/orders/boom.py', base('        import os\n        os._exit(3)'));
+    const ok = write('core/orders/ok2.py', base("        return {'ok': 1}"));
+    const worker = new PythonWorker(options);
+    try {
+      assert.deepEqual((await worker.run({ file: ok, marketData: {} })).output, { ok: 1 });
+      const pid = worker.pidFor(ok);
+      const r = await worker.run({ file: boom, marketData: {} });
+      assert.equal(r.error?.code, 'COMPONENT_EXIT');
+      assert.match(r.error.message, /os\._exit\(3\) inside generate_order at line 6/);
+      assert.deepEqual((await worker.run({ file: ok, marketData: {} })).output, { ok: 1 });
+      assert.equal(worker.pidFor(ok), pid);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('the worker recovers after the component kills its own process', async () => {
+    const boom = write('core/orders/boom.py', base('        import os, signal\n        os.kill(os.getpid(), signal.SIGKILL)'));
     const ok = write('core/orders/ok2.py', base("        return {'ok': 1}"));
     const worker = new PythonWorker(options);
     try {
       const r = await worker.run({ file: boom, marketData: {} });
       assert.equal(r.error?.code, 'PROCESS_EXITED');
-      assert.match(r.error.message, /code 3/);
+      assert.match(r.error.message, /signal SIGKILL/);
       assert.deepEqual((await worker.run({ file: ok, marketData: {} })).output, { ok: 1 });
     } finally {
       await worker.dispose();

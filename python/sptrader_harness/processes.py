@@ -1,0 +1,211 @@
+"""
+The harness's private answer channel, and the processes a component leaves behind.
+
+Channel: the pipes Node gave as stdin/stdout are moved at start-up to a random high descriptor,
+close-on-exec, and fds 0/1 are pointed at /dev/null and stderr. A process forked without exec
+(os.fork, multiprocessing's fork start) gets /dev/null in their place, so no child can read a request
+or speak on the channel. Answers also echo the request's random id, so bytes that still reach the
+channel by accident are discarded by Node rather than taken as an answer.
+
+Leftover processes: on Linux the harness becomes a child subreaper (prctl PR_SET_CHILD_SUBREAPER),
+so a descendant whose parent exits is re-parented to the harness instead of init, even if it left
+the process group or the session. The harness then has no descendant at all exactly when it has no
+child, which one waitpid(WNOHANG) tells after every run (about a microsecond). Only when that finds
+children is /proc walked to kill every descendant and reap it. A warm worker becomes a subreaper at
+start-up; a one-run session does it at the first process a component starts (an audit hook), which
+keeps ctypes (3-15 ms to import here) off the cold path of components that start none. Elsewhere
+(macOS) the answer asks Node to end the worker's whole process group instead.
+
+os._exit() called in the harness process (by a component, or a thread it left) raises ComponentExit
+instead of ending the harness: the run fails with COMPONENT_EXIT and its children are still cleaned
+up, which a dead harness could not do. In a forked child os._exit is the real one.
+"""
+import os
+import random
+import sys
+import time
+
+IS_LINUX = sys.platform.startswith('linux')
+HARNESS_PID = os.getpid()
+SPAWN_EVENTS = frozenset(('os.fork', 'os.forkpty', 'os.posix_spawn', 'os.spawn', 'os.system', 'subprocess.Popen', 'pty.spawn'))
+PR_SET_CHILD_SUBREAPER = 36
+
+
+class ComponentExit(BaseException):
+    """os._exit(code) called in the harness process."""
+
+    def __init__(self, code):
+        BaseException.__init__(self, code)
+        self.code = code
+
+
+_real_exit = os._exit
+
+
+def _guarded_exit(code):
+    if os.getpid() == HARNESS_PID:
+        raise ComponentExit(code)
+    _real_exit(code)
+
+
+class ProcessState(object):
+    subreaper = False
+    spawned = False  # a process was started since the last cleanup (seen by the audit hook)
+    channel_fds = ()
+
+
+STATE = ProcessState()
+
+
+def _high_fd(fd):
+    """A close-on-exec copy of `fd` at a random descriptor number well above the ones code writes to by habit."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: os.dup is already non-inheritable
+        return os.dup(fd)
+    try:
+        ceiling = min(os.sysconf('SC_OPEN_MAX'), 4096)
+    except (ValueError, OSError):
+        ceiling = 1024
+    floor = 200 if ceiling > 400 else 10
+    start = random.SystemRandom().randrange(floor, max(floor + 1, ceiling - 32))
+    command = getattr(fcntl, 'F_DUPFD_CLOEXEC', None)
+    try:
+        new = fcntl.fcntl(fd, command if command is not None else fcntl.F_DUPFD, start)
+    except OSError:
+        new = os.dup(fd)
+    os.set_inheritable(new, False)
+    return new
+
+
+def open_channel():
+    """(requests, answers) as binary files on private descriptors; fd 0 becomes /dev/null and fd 1 a copy of stderr."""
+    answers_fd = _high_fd(1)
+    requests_fd = _high_fd(0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    STATE.channel_fds = (requests_fd, answers_fd)
+    if hasattr(os, 'register_at_fork'):
+        os.register_at_fork(after_in_child=_forget_channel)
+    return os.fdopen(requests_fd, 'rb'), os.fdopen(answers_fd, 'wb')
+
+
+def _forget_channel():
+    # /dev/null takes the descriptors' place so that the numbers stay taken and hold nothing.
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in STATE.channel_fds:
+            os.dup2(null, fd, inheritable=False)
+        os.close(null)
+    except OSError:
+        pass
+
+
+def in_harness():
+    return os.getpid() == HARNESS_PID
+
+
+def become_subreaper():
+    if STATE.subreaper or not IS_LINUX:
+        return
+    STATE.subreaper = True
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except Exception:
+        pass
+
+
+def _audit(event, args):
+    if event in SPAWN_EVENTS:
+        STATE.spawned = True
+        if not STATE.subreaper and os.getpid() == HARNESS_PID:
+            become_subreaper()
+
+
+def watch_processes(eager):
+    os._exit = _guarded_exit
+    if eager:
+        become_subreaper()
+    if hasattr(sys, 'addaudithook'):
+        sys.addaudithook(_audit)
+
+
+def _has_children():
+    """True while the harness has a live child; reaps the dead ones on the way."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        except OSError:
+            return False
+        if pid == 0:
+            return True
+
+
+def _descendants(root):
+    """Every live process below `root`, from the parent links in /proc/<pid>/stat."""
+    children = {}
+    try:
+        names = os.listdir('/proc')
+    except OSError:
+        return []
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name, 'rb') as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # The command name is in parentheses and may itself hold spaces and parentheses.
+        fields = stat[stat.rfind(b')') + 2:].split(b' ', 3)
+        if len(fields) < 2 or fields[0] == b'Z':
+            continue
+        children.setdefault(int(fields[1]), []).append(int(name))
+    found = []
+    todo = [root]
+    while todo:
+        for pid in children.get(todo.pop(), ()):
+            found.append(pid)
+            todo.append(pid)
+    return found
+
+
+def end_run(deadline_s=2.0):
+    """Kills and reaps whatever the component left running. Returns (pids killed, whether Node should end the worker)."""
+    spawned = STATE.spawned
+    STATE.spawned = False
+    if not _has_children():
+        # Without /proc a grandchild that left its parent is invisible here: let Node end the group.
+        return [], spawned and not IS_LINUX
+    if not IS_LINUX:
+        return [], True
+    import signal
+    killed = []
+    seen = set()
+    stop = time.monotonic() + deadline_s
+    while True:
+        fresh = [pid for pid in _descendants(HARNESS_PID) if pid not in seen]
+        for pid in fresh:
+            seen.add(pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            except OSError:
+                pass
+        if not _has_children():
+            return killed, False
+        if time.monotonic() > stop:
+            return killed, True
+        time.sleep(0.001)
+
+
+def leave_if_forked():
+    """Ends a process the component forked without exec as soon as it comes back into harness code."""
+    if os.getpid() != HARNESS_PID:
+        _real_exit(0)

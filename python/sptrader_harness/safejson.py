@@ -1,0 +1,163 @@
+"""
+Turns what a component returned into JSON-safe values within a size and a nesting budget.
+
+The budget is counted while walking, in bytes of the compact ASCII JSON the harness sends, and the
+walk stops as soon as it is spent: a 10 MB string is refused from its length alone and a million-item
+list after the items that fit, so the cost is bounded by the limit, never by what the component made.
+Paths are kept as (parent, key) pairs and spelt out only for an error message.
+"""
+import math
+
+try:
+    from _json import encode_basestring_ascii as _encode_ascii
+except ImportError:  # pragma: no cover - CPython always has the C encoder
+    from json.encoder import py_encode_basestring_ascii as _encode_ascii
+
+NONFINITE_KEY = '__sptrader_nonfinite__'
+# Python refuses to print integers past 4,300 digits (3.11+) and JSON readers turn past ~1e308 to
+# infinity; an order never needs more than this.
+MAX_INT_BITS = 1023
+
+
+class ComponentFailure(Exception):
+    def __init__(self, code, message, file=None, line=None, traceback_text=None):
+        Exception.__init__(self, message)
+        self.code = code
+        self.message = message
+        self.file = file
+        self.line = line
+        self.traceback_text = traceback_text
+
+
+class Budget(object):
+    """What a value may cost: `limit` bytes of JSON and `max_depth` levels of nesting."""
+
+    __slots__ = ('left', 'limit', 'max_depth', 'what', 'size_code', 'depth_code', 'file')
+
+    def __init__(self, limit, max_depth, what, size_code, depth_code, file=None):
+        self.left = limit
+        self.limit = limit
+        self.max_depth = max_depth
+        self.what = what
+        self.size_code = size_code
+        self.depth_code = depth_code
+        self.file = file
+
+    def spend(self, size, path, detail=None):
+        self.left -= size
+        if self.left < 0:
+            used = self.limit - self.left
+            why = ' (%s)' % detail if detail else ''
+            raise ComponentFailure(self.size_code, '%s is at least %s bytes as JSON%s, more than the limit of %s bytes, reached at %s; '
+                                   'nothing was sent' % (self.what, _grouped(used), why, _grouped(self.limit), format_path(path)), self.file)
+
+
+def _grouped(n):
+    return '{:,}'.format(n)
+
+
+def format_path(path):
+    parts = []
+    while isinstance(path, tuple):
+        path, key = path
+        parts.append('[%d]' % key if isinstance(key, int) else '.%s' % key)
+    parts.reverse()
+    return path + ''.join(parts)
+
+
+def json_safe(value, path, budget, depth=0):
+    """`value` as plain JSON types (non-finite floats as {NONFINITE_KEY: 'NaN'|'Infinity'|'-Infinity'})."""
+    if value is None:
+        budget.spend(4, path)
+        return None
+    if value is True or value is False:
+        budget.spend(5, path)
+        return value
+    cls = type(value)
+    if cls is str or isinstance(value, str):
+        n = len(value)
+        if n + 2 > budget.left:
+            budget.spend(n + 2, path, '%s is a string of %s characters' % (format_path(path), _grouped(n)))
+        budget.spend(len(_encode_ascii(value)), path)
+        return value if cls is str else str.__str__(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > MAX_INT_BITS:
+            raise ComponentFailure('NOT_SERIALIZABLE', 'the integer at %s has %s bits, too large for an order; return a number below 1e308'
+                                   % (format_path(path), _grouped(value.bit_length())), budget.file)
+        value = int.__int__(value)
+        budget.spend(len(repr(value)), path)
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            budget.spend(34, path)
+            return {NONFINITE_KEY: 'NaN'}
+        if math.isinf(value):
+            budget.spend(40, path)
+            return {NONFINITE_KEY: 'Infinity' if value > 0 else '-Infinity'}
+        value = float.__float__(value)
+        budget.spend(len(repr(value)), path)
+        return value
+    if depth >= budget.max_depth:
+        raise ComponentFailure(budget.depth_code, '%s is nested more than %d levels deep at %s (does a value contain itself?); nothing was sent'
+                               % (budget.what, budget.max_depth, format_path(path)), budget.file)
+    if isinstance(value, dict):
+        budget.spend(2, path)
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                try:
+                    k = str(k)
+                except Exception as e:
+                    raise ComponentFailure('NOT_SERIALIZABLE', 'a key in %s could not be turned into a string: %s: %s'
+                                           % (format_path(path), type(e).__name__, e), budget.file)
+            child = (path, k)
+            n = len(k)
+            if n + 4 > budget.left:
+                budget.spend(n + 4, child, 'a key of %s characters' % _grouped(n))
+            budget.spend(len(_encode_ascii(k)) + 2, child)
+            out[k if type(k) is str else str.__str__(k)] = json_safe(v, child, budget, depth + 1)
+        return out
+    if isinstance(value, (list, tuple)):
+        budget.spend(2, path)
+        out = []
+        append = out.append
+        for i, v in enumerate(value):
+            budget.spend(1, path)
+            append(json_safe(v, (path, i), budget, depth + 1))
+        return out
+    import datetime
+    import decimal
+    if isinstance(value, decimal.Decimal):
+        return json_safe(float(value), path, budget, depth)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return json_safe(value.isoformat(), path, budget, depth)
+    item = getattr(value, 'item', None)
+    if callable(item):
+        try:
+            converted = item()
+        except Exception:
+            converted = value
+        if converted is not value:
+            return json_safe(converted, path, budget, depth + 1)
+    isoformat = getattr(value, 'isoformat', None)
+    if callable(isoformat):
+        try:
+            text = str(isoformat())
+        except Exception:
+            text = None
+        if text is not None:
+            return json_safe(text, path, budget, depth)
+    raise ComponentFailure('NOT_SERIALIZABLE', 'the value at %s is a %s, which cannot be sent as JSON; return numbers, strings, lists and dicts'
+                           % (format_path(path), type(value).__name__), budget.file)
+
+
+def safe_json(value, root, budget):
+    """json_safe with anything unexpected (a broken __str__, a dict whose items() raises) as a clear failure."""
+    try:
+        return json_safe(value, root, budget)
+    except ComponentFailure:
+        raise
+    except RecursionError:
+        raise ComponentFailure(budget.depth_code, '%s is nested too deeply for Python to walk; nothing was sent' % budget.what, budget.file)
+    except Exception as e:
+        raise ComponentFailure('NOT_SERIALIZABLE', '%s could not be read as JSON: %s: %s' % (budget.what, type(e).__name__, str(e)[:500]), budget.file)

@@ -1,0 +1,89 @@
+/**
+ * Ends a harness and every process below it. Used when the harness cannot clean up after itself:
+ * at a timeout (it is busy in component code), past a limit, or when its answer asks for it.
+ *
+ * On Linux the harness is a child subreaper (see python/sptrader_harness/processes.py), so a
+ * descendant whose parent died hangs under the harness rather than init. The harness is stopped
+ * first (SIGSTOP) so that it keeps them there and reaps none; then /proc is walked for its
+ * descendants, each is killed, and the walk repeats until it finds nobody new (a process forked
+ * between two walks is found in the next); last the harness and its process group are killed.
+ * Elsewhere, the process group (the harness is spawned as its leader) and Windows' `taskkill /T`.
+ * This walks all of /proc (a few ms): it runs only on these rare paths, never per run.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** pid → live children, from the parent field of /proc/<pid>/stat; undefined when /proc cannot be read. */
+function childrenByParent(): Map<number, number[]> | undefined {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const children = new Map<number, number[]>();
+  for (const name of names) {
+    const first = name.charCodeAt(0);
+    if (first < 48 || first > 57) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 2);
+    if (fields.length < 2 || fields[0] === 'Z') continue;
+    const ppid = Number(fields[1]);
+    const list = children.get(ppid);
+    if (list) list.push(Number(name));
+    else children.set(ppid, [Number(name)]);
+  }
+  return children;
+}
+
+export function descendantsOf(root: number): number[] | undefined {
+  const children = childrenByParent();
+  if (!children) return undefined;
+  const found: number[] = [];
+  const todo = [root];
+  while (todo.length > 0) {
+    for (const pid of children.get(todo.pop()!) ?? []) {
+      found.push(pid);
+      todo.push(pid);
+    }
+  }
+  return found;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Kills `pid`, its process group and (on Linux) every descendant, wherever its group or session. */
+export function killProcessTree(pid: number): void {
+  if (process.platform === 'win32') {
+    spawnSync('taskkill', ['/pid', String(pid), '/T', '/F'], { windowsHide: true });
+    return;
+  }
+  if (process.platform === 'linux') {
+    signal(pid, 'SIGSTOP');
+    const killed = new Set<number>();
+    for (let round = 0, quiet = 0; round < 50 && quiet < 2; round++) {
+      const found = descendantsOf(pid);
+      if (!found) break;
+      const fresh = found.filter((p) => !killed.has(p));
+      quiet = fresh.length === 0 ? quiet + 1 : 0;
+      for (const p of fresh) {
+        killed.add(p);
+        signal(p, 'SIGKILL');
+      }
+    }
+  }
+  signal(-pid, 'SIGKILL');
+  signal(pid, 'SIGKILL');
+}
