@@ -181,7 +181,7 @@ describe('Alpaca adapter against the fake Alpaca', () => {
   it('reads the account, positions, quotes and instrument rules', async () => {
     await broker.submitOrder(order({ type: 'market' }, { type: 'GTC' }, { quantity: 2 }));
     const account = await broker.getAccountInfo();
-    assert.equal(account.account_id, 'fake-acc-1');
+    assert.equal(account.account_id, '904837e3-3b76-47ec-b432-046db621571b');
     assert.equal(account.currency, 'USD');
     assert.equal(account.balance, 100_000 - 300.2);
     assert.equal(account.open_positions.length, 1);
@@ -275,19 +275,21 @@ describe('Alpaca adapter against the fake Alpaca', () => {
   });
 
   describe('faults', () => {
-    it('5xx → VENUE_UNAVAILABLE, retryable, not outcomeUnknown, nothing placed', async () => {
+    // Was "retryable, not outcomeUnknown": a 5xx does not prove Alpaca did nothing (issue 11).
+    it('5xx on a submit → VENUE_UNAVAILABLE with an unknown outcome, never resent; nothing placed here', async () => {
       fake.injectNext({ kind: 'serverError', status: 503 });
       const o = order({ type: 'market' });
       await rejects(broker.submitOrder(o), (e) => {
         assert.equal(e.reason, 'VENUE_UNAVAILABLE');
-        assert.equal(e.retryable, true);
-        assert.equal(e.outcomeUnknown, false);
+        assert.equal(e.retryable, false);
+        assert.equal(e.outcomeUnknown, true);
       });
+      assert.equal(await broker.getOrderByClientId(o.client_order_id), undefined);
       assert.equal(fake.ordersWithClientId(o.client_order_id), 0);
       assert.equal(fake.requestCount(POST), 1);
     });
 
-    it('429 → RATE_LIMITED with retryAfterMs; the SDK did not retry', async () => {
+    it('429 with a Retry-After past the retry bound → RATE_LIMITED with retryAfterMs, sent once (the SDK never retries)', async () => {
       fake.injectNext({ kind: 'rateLimit', retryAfterSeconds: 7 });
       await rejects(broker.submitOrder(order({ type: 'market' })), (e) => {
         assert.equal(e.reason, 'RATE_LIMITED');
@@ -460,8 +462,9 @@ describe('Alpaca parse (pure)', () => {
       [403, 40310000, 'trading is disabled for this account', 'PERMISSION_DENIED', false],
       [401, 40110000, 'request is not authorized', 'AUTHENTICATION', false],
       [429, undefined, 'rate limit exceeded', 'RATE_LIMITED', true],
-      [500, undefined, 'internal', 'VENUE_UNAVAILABLE', true],
-      [503, undefined, '', 'VENUE_UNAVAILABLE', true],
+      // A submit answered 5xx is an unknown outcome: not retryable, looked up instead (issue 11).
+      [500, undefined, 'internal', 'VENUE_UNAVAILABLE', false],
+      [503, undefined, '', 'VENUE_UNAVAILABLE', false],
       [422, 42210000, 'sub-penny increment does not fulfill minimum pricing criteria', 'INVALID_ORDER', false],
       [422, 40010001, 'asset "ZZZZ" not found', 'UNKNOWN_SYMBOL', false],
       [404, 40410000, 'order not found', 'ORDER_NOT_FOUND', false],
@@ -472,5 +475,11 @@ describe('Alpaca parse (pure)', () => {
     }
     assert.equal(mapAlpacaError({ status: 429, message: 'x', retryAfterMs: 2000 }, 'order').retryAfterMs, 2000);
     assert.equal(mapAlpacaError({ status: 404, message: 'x' }, 'quote').reason, 'UNKNOWN_SYMBOL');
+    for (const status of [500, 502, 503, 504]) {
+      assert.equal(mapAlpacaError({ status, message: 'x' }, 'submit').outcomeUnknown, true);
+      assert.equal(mapAlpacaError({ status, message: 'x' }, 'cancel').outcomeUnknown, true);
+      assert.deepEqual([mapAlpacaError({ status, message: 'x' }, 'order').outcomeUnknown, mapAlpacaError({ status, message: 'x' }, 'order').retryable], [false, true]);
+    }
+    assert.equal(mapAlpacaError({ status: 429, message: 'x' }, 'submit').notActed, true);
   });
 });

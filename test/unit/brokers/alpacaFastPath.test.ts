@@ -97,7 +97,9 @@ function checkAgainstZod(raw: unknown): boolean {
   return fast.value !== undefined;
 }
 
-describe('Alpaca readAlpacaOrder fast path vs AlpacaOrderSchema', () => {
+describe('Alpaca readAlpacaOrder fast path vs AlpacaOrderSchema', function () {
+  // Thousands of seeded cases: on a loaded machine they outlast mocha's 2 s default.
+  this.timeout(60_000);
   it('takes every valid order itself and returns exactly what zod returns', () => {
     const coverage = new Coverage();
     fc.assert(

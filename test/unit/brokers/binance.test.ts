@@ -305,13 +305,14 @@ describe('Binance adapter against the fake Binance', () => {
       const sent = order({ type: 'market' });
       const e = await rejection(broker.submitOrder(sent));
       assert.equal(e.reason, 'VENUE_UNAVAILABLE');
-      assert.equal(e.venueCode, 503);
+      // Binance's own JSON body (-1000 UNKNOWN) on the 503.
+      assert.equal(e.venueCode, -1000);
       assert.equal(e.outcomeUnknown, true);
       assert.equal(e.retryable, false);
       assert.equal(await broker.getOrderByClientId(sent.client_order_id), undefined);
     });
 
-    it('429 → RATE_LIMITED with retryAfterMs, sent once and never retried', async () => {
+    it('429 with a Retry-After past the retry bound → RATE_LIMITED with retryAfterMs, sent once', async () => {
       fake.injectNext({ kind: 'rateLimit', retryAfterSeconds: 7 });
       const sent = order({ type: 'market' });
       const e = await rejection(broker.submitOrder(sent));

@@ -403,12 +403,16 @@ describe('IbBroker against the fake TWS', function () {
       assert.equal(fake.ordersWithClientId(id), 1);
     });
 
-    it('server error (1100) is a retryable NETWORK error', async () => {
+    // Was "a retryable NETWORK error" (venueCode 1100): losing IB's servers does not prove TWS dropped the order (issue 11).
+    it('error 1100 (connectivity lost) for the order leaves the outcome unknown; the look-up finds nothing placed', async () => {
       fake.injectNext({ kind: 'serverError' });
-      await rejects(broker.submitOrder(order({ client_order_id: cid() })), (e) => {
+      const id = cid();
+      await rejects(broker.submitOrder(order({ client_order_id: id })), (e) => {
         assert.equal(e.reason, 'NETWORK');
-        assert.equal(e.venueCode, 1100);
+        assert.equal(e.outcomeUnknown, true);
+        assert.ok(e.message.includes('1100'));
       });
+      assert.equal(await broker.getOrderByClientId(id), undefined);
     });
 
     it('a malformed status is BAD_RESPONSE with an unknown outcome, and nothing crashes', async () => {

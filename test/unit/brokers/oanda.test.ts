@@ -387,14 +387,18 @@ describe('OANDA v20 adapter', () => {
   describe('faults', () => {
     beforeEach(() => setUp({}, { timeoutMs: 400 }));
 
-    it('5xx → VENUE_UNAVAILABLE, retryable, outcome known, nothing placed', async () => {
-      fake.injectNext({ kind: 'serverError', status: 503 });
-      const o = order('buy', 10, market, FOK);
-      const e = await failure(broker.submitOrder(o));
-      assert.equal(e.reason, 'VENUE_UNAVAILABLE');
-      assert.equal(e.retryable, true);
-      assert.equal(e.outcomeUnknown, false);
-      assert.equal(fake.ordersWithClientId(o.client_order_id), 0);
+    // Was "retryable, outcome known": a plain 500/503 says no more than a gateway's 502/504 (issue 11).
+    it('any 5xx on a submit leaves the outcome unknown; the look-up finds nothing placed', async () => {
+      for (const status of [500, 503]) {
+        fake.injectNext({ kind: 'serverError', status });
+        const o = order('buy', 10, market, FOK);
+        const e = await failure(broker.submitOrder(o));
+        assert.equal(e.reason, 'VENUE_UNAVAILABLE');
+        assert.equal(e.retryable, false);
+        assert.equal(e.outcomeUnknown, true);
+        assert.equal(fake.ordersWithClientId(o.client_order_id), 0);
+        assert.equal(await broker.getOrderByClientId(o.client_order_id), undefined);
+      }
     });
 
     it('502/504 on a submit leaves the outcome unknown (a gateway may have passed it on)', async () => {
@@ -405,12 +409,12 @@ describe('OANDA v20 adapter', () => {
       assert.equal(e.retryable, false);
     });
 
-    it('429 → RATE_LIMITED with retryAfterMs from Retry-After', async () => {
-      fake.injectNext({ kind: 'rateLimit', retryAfterSeconds: 2 });
+    it('429 with a Retry-After past the retry bound → RATE_LIMITED with retryAfterMs from Retry-After', async () => {
+      fake.injectNext({ kind: 'rateLimit', retryAfterSeconds: 6 });
       const o = order('buy', 10, market, FOK);
       const e = await failure(broker.submitOrder(o));
       assert.equal(e.reason, 'RATE_LIMITED');
-      assert.equal(e.retryAfterMs, 2000);
+      assert.equal(e.retryAfterMs, 6000);
       assert.equal(e.retryable, true);
       assert.equal(fake.ordersWithClientId(o.client_order_id), 0);
     });
