@@ -54,6 +54,7 @@ import { WorkingExposure } from './exposure';
 import { TradingStateStore, type CircuitBreakerSettings, type StateChange } from './tradingState';
 import type { AuditDigest, DigestOrder } from './auditDigest';
 import { StateDamagedError } from '../common/stateErrors';
+import { crashPoint } from '../common/crashPoint';
 import type { LoadedWorkingOrders } from './orderStore';
 
 export interface EngineOptions {
@@ -807,7 +808,9 @@ export class ExecutionEngine {
     // The venue's updates for this order (delivered while the call is under way) are engine work too.
     this.updateMs.set(cmd.clientOrderId, 0);
     try {
+      crashPoint('engine-before-send');
       const response = await broker.submitOrder(cmd.order);
+      crashPoint('engine-after-venue-answered');
       venueMs = monotonicMs() - venueStart;
       const applyStart = monotonicMs();
       this.applyResponse(cmd.venue, response);
@@ -832,6 +835,16 @@ export class ExecutionEngine {
         // The venue already has an order with this id: find out what it is rather than call it failed.
         this.transition(cmd.clientOrderId, { type: 'Unconfirmed', at: this.clock.now(), reason: `${e.reason}: ${e.message}` });
         this.scheduleReconcile(cmd.clientOrderId, 0);
+      } else if ((e as { notActed?: boolean }).notActed) {
+        // The venue provably did nothing (a rate limit that outlasted the retries, a refused connection):
+        // not a venue rejection, and nothing to look up. A broker error for the circuit breaker.
+        this.transition(
+          cmd.clientOrderId,
+          { type: 'Rejected', at: this.clock.now(), reason: `NOT_PLACED: ${e.reason}: ${e.message}; nothing reached ${broker.displayName}, try again later` },
+          { risk, neverArrived: true },
+        );
+        const change = this.trading.recordFailure(`${cmd.order.symbol} ${cmd.clientOrderId}: ${e.reason}`);
+        if (change) this.stateChanged(change);
       } else {
         this.transition(cmd.clientOrderId, { type: 'Rejected', at: this.clock.now(), reason: `${e.reason}: ${e.message}` });
       }

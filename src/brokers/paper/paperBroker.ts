@@ -34,6 +34,7 @@
  * Money is kept in scaled integers (10^-10) so cash and positions never drift.
  */
 import { systemClock, type Clock } from '../../common/clock';
+import { crashPoint } from '../../common/crashPoint';
 import { divMoney, divRound, fromMoney, isOnStep, mulMoney, roundMoney, snapToStep } from '../../common/decimal';
 import {
   cloneFill,
@@ -96,6 +97,8 @@ export const MAX_FINAL_ORDERS_KEPT = 1000;
 export const MAX_FILLS_KEPT = 1000;
 /** Past this size the journal is folded into a new snapshot of the account file. */
 export const JOURNAL_LIMIT_BYTES = 1024 * 1024;
+/** For the crash suite, which folds the journal often: SPTRADER_PAPER_JOURNAL_LIMIT_BYTES. */
+const ENV_JOURNAL_LIMIT = ((v) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined))(process.env['SPTRADER_PAPER_JOURNAL_LIMIT_BYTES']);
 
 const PLAIN = new Intl.NumberFormat('en-US', { useGrouping: false, maximumFractionDigits: 12 });
 
@@ -951,7 +954,7 @@ export class PaperBroker implements BrokerApi {
     this.newFills = [];
     // A failed save leaves the next one to write a whole snapshot: a journal line carries only its own
     // change, so one that never reached the disk would otherwise be missing for good.
-    if (!this.needSnapshot && this.journalBytes < (this.options.journalLimitBytes ?? JOURNAL_LIMIT_BYTES)) {
+    if (!this.needSnapshot && this.journalBytes < (this.options.journalLimitBytes ?? ENV_JOURNAL_LIMIT ?? JOURNAL_LIMIT_BYTES)) {
       try {
         this.journalBytes += appendPaperJournal(this.stateFile, {
           generation: this.generation,
@@ -965,6 +968,7 @@ export class PaperBroker implements BrokerApi {
         this.needSnapshot = true;
         throw e;
       }
+      crashPoint('paper-after-save');
       return;
     }
     // A new snapshot is always a new generation, so no journal line written before it applies to it.
@@ -975,6 +979,7 @@ export class PaperBroker implements BrokerApi {
     this.snapshotOnDisk = true;
     this.needSnapshot = false;
     this.journalBytes = 0;
+    crashPoint('paper-after-save');
   }
 
   private books(): Pick<PaperState, 'cash' | 'realized' | 'positions' | 'counters'> {

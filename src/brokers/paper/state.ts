@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { FillSchema, OrderRequestSchema, OrderResponseSchema } from '../../orders/model';
 import { BrokerError } from '../errors';
 import { StateDamagedError } from '../../common/stateErrors';
+import { crashPoint } from '../../common/crashPoint';
 
 const Units = z.string().regex(/^-?\d+$/, 'must be a whole number of 10^-10 units, as a string');
 
@@ -234,6 +235,7 @@ function unreadable(file: string, why: string, cause: unknown): StateDamagedErro
 export function writePaperState(file: string, state: PaperState): void {
   try {
     replaceFileSync(file, JSON.stringify(state));
+    crashPoint('paper-fold-between');
     // The snapshot holds everything the journal did; its lines are of the previous generation now.
     rmSync(journalFile(file), { force: true });
     // The new name (and the journal's removal) durable before any change is journalled against it.

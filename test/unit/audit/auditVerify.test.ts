@@ -172,7 +172,7 @@ describe('audit verification', () => {
   });
 
   it('says clearly when the folder does not exist', async () => {
-    await assert.rejects(verifyAuditDir(join(dir('missing'), 'nope')), /No audit log at .*nope: the folder does not exist/);
+    await assert.rejects(verifyAuditDir(join(dir('missing'), 'nope')), /nope: no audit log here: the folder does not exist/);
   });
 });
 

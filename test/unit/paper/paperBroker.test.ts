@@ -446,7 +446,7 @@ describe('PaperBroker matching', () => {
   it('answers instrument rules without a connection', async () => {
     const fresh = new PaperBroker({ clock, quotes });
     assert.deepEqual(await fresh.getInstrument('btc/usdt'), {
-      symbol: 'btc/usdt',
+      symbol: 'BTCUSDT',
       kind: 'crypto',
       tickSize: 0.01,
       lotSize: 0.00001,

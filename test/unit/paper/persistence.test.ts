@@ -1,4 +1,5 @@
 /** The paper account on disk: atomic, validated, reloaded whole, never silently replaced. */
+import { StateDamagedError } from '../../../src/common/stateErrors';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -139,7 +140,7 @@ describe('PaperBroker persistence', () => {
     const c = new PaperBroker({ clock, quotes, stateFile: file });
     await assert.rejects(
       c.connect(),
-      (e) => isBrokerError(e) && e.reason === 'INTERNAL' && e.message.includes(journalFile(file)) && /line 1 is not a paper account change/.test(e.message),
+      (e) => e instanceof StateDamagedError && e.file === journalFile(file) && /line 1 is not a paper account change/.test(e.message) && /sptrader recover/.test(e.message),
     );
     assert.equal(readFileSync(journalFile(file), 'utf8'), corrupt);
   });
@@ -179,17 +180,29 @@ describe('PaperBroker persistence', () => {
     assert.equal((await again.submitOrder(order('buy', 1))).order_id, 'P-2');
   });
 
-  it('a corrupt or invalid file is a clear INTERNAL error naming the file and reset; the file is left as it was', async () => {
+  it('a corrupt or invalid file is a StateDamagedError naming the file and recover; the file is left as it was', async () => {
     for (const content of ['{"version": 2, "cash": ', '{"version": 2, "cash": {"USD": "abc"}}', '']) {
       const b = new PaperBroker({ clock, quotes, stateFile: join(dir, 'bad.json') });
       writeFileSync(join(dir, 'bad.json'), content);
       await assert.rejects(
         b.connect(),
-        (e) => isBrokerError(e) && e.reason === 'INTERNAL' && e.message.includes(join(dir, 'bad.json')) && /reset the paper account/.test(e.message),
+        (e) => e instanceof StateDamagedError && e.file === join(dir, 'bad.json') && /sptrader recover/.test(e.message),
       );
       assert.equal(b.isConnected(), false);
       assert.equal(readFileSync(join(dir, 'bad.json'), 'utf8'), content);
     }
+  });
+
+  it('a journal without its snapshot (the account file deleted) is damage, never a fresh account; nothing is deleted', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 10));
+    await b.submitOrder(order('buy', 5));
+    await b.disconnect();
+    assert.ok(existsSync(journalFile(file)));
+    rmSync(file);
+    const c = new PaperBroker({ clock, quotes, stateFile: file });
+    await assert.rejects(c.connect(), (e) => e instanceof StateDamagedError && e.file === file && /missing while its journal/.test(e.message));
+    assert.ok(existsSync(journalFile(file)), 'the journal is left for recover');
   });
 
   it('reset clears the account and the file, even after a corrupt file refused to load', async () => {
