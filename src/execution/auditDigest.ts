@@ -63,6 +63,11 @@ export class AuditDigest {
   readonly open = new Map<string, DigestOrder>();
   /** Signed positions per venue and symbol (10^-10 units), as the engine last recorded them. */
   readonly positions = new Map<string, Map<string, bigint>>();
+  /**
+   * Signed sums of the fills per venue and symbol (10^-10 units): the positions of a venue that changes
+   * only through this engine (paper), independent of what a reconcile once took from a damaged account.
+   */
+  readonly fillSums = new Map<string, Map<string, bigint>>();
   /** Fill records per venue. */
   readonly fillCount = new Map<string, number>();
   /** Every client order id the log has a SubmitOrder for. */
@@ -115,8 +120,8 @@ export class AuditDigest {
         if (to === 'ACTIVE' || to === 'REDUCING' || to === 'HALTED') {
           this.lastTradingState = {
             state: to,
-            reason: String(data['reason'] ?? ''),
-            source: String(data['source'] ?? ''),
+            reason: typeof data['reason'] === 'string' ? data['reason'] : '',
+            source: typeof data['source'] === 'string' ? data['source'] : '',
             at: typeof data['at'] === 'number' ? data['at'] : record.ts,
             seq: record.seq,
           };
@@ -145,6 +150,11 @@ export class AuditDigest {
         this.fillCount.set(venue, (this.fillCount.get(venue) ?? 0) + 1);
         const kept = this.fillsOf.get(venue);
         const f = data['fill'];
+        if (isObject(f) && typeof f['symbol'] === 'string' && typeof f['quantity'] === 'number') {
+          let sums = this.fillSums.get(venue);
+          if (!sums) this.fillSums.set(venue, (sums = new Map()));
+          sums.set(f['symbol'], (sums.get(f['symbol']) ?? 0n) + toMoney(f['quantity']) * (f['side'] === 'sell' ? -1n : 1n));
+        }
         if (kept && isObject(f)) kept.push(f as unknown as Fill);
         if (typeof symbol === 'string' && typeof data['position'] === 'number') this.positionMap(venue).set(symbol, toMoney(data['position']));
       }

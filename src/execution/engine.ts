@@ -231,7 +231,9 @@ export class ExecutionEngine {
     if (digest) {
       // The audit log is the record: its unfinished orders are the working ones, whatever a cache says.
       for (const d of digest.open.values()) this.adopt(recoveredRecord(d));
-      for (const [venue, symbols] of digest.positions) this.positions.set(venue, new Map(symbols));
+      for (const [venue, symbols] of digest.positions) if (!this.localVenues.has(venue)) this.positions.set(venue, new Map(symbols));
+      // A local venue's positions are its fills': what a reconcile once took from its account file proves nothing.
+      for (const venue of this.localVenues.keys()) this.positions.set(venue, new Map(digest.fillSums.get(venue) ?? []));
       for (const [venue, n] of digest.fillCount) this.fillsRecorded.set(venue, n);
     }
     if (options.ordersFile) {

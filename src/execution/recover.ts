@@ -197,9 +197,12 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   const state = account.state;
   const issues: string[] = [];
   if (state.counters.fill !== loggedFills) issues.push(`${state.counters.fill} fill(s) where the audit log records ${loggedFills}`);
-  const logged = digest.positionsOf(PAPER);
+  const loose = (symbol: string): string => symbol.toUpperCase().replace(/[_/\-.:]/g, '');
+  const logged: Record<string, number> = {};
+  for (const [symbol, u] of digest.fillSums.get(PAPER) ?? []) logged[loose(symbol)] = fromMoney(toMoney(logged[loose(symbol)] ?? 0) + u);
+  for (const k of Object.keys(logged)) if (logged[k] === 0) delete logged[k];
   const held: Record<string, number> = {};
-  for (const p of state.positions) if (BigInt(p.quantity) !== 0n) held[p.symbol] = fromMoney(BigInt(p.quantity));
+  for (const p of state.positions) if (BigInt(p.quantity) !== 0n) held[loose(p.symbol)] = fromMoney(BigInt(p.quantity));
   for (const symbol of new Set([...Object.keys(logged), ...Object.keys(held)])) {
     if ((logged[symbol] ?? 0) !== (held[symbol] ?? 0)) issues.push(`${symbol}: account ${held[symbol] ?? 0}, audit log ${logged[symbol] ?? 0}`);
   }

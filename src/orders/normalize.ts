@@ -5,6 +5,7 @@
  *  - shipped (SPtraderB `Order.execute`): `{type, side, size, symbol, price?, time_in_force?, ...}`.
  * It reports every violation at once, each with the path of the field *as the component wrote it*.
  */
+import { isSecretKey, REDACTED, redactSecretsDeep } from '../execution/audit/secrets';
 import type { z } from 'zod';
 import { OrderRequestSchema, type OrderRequest } from './model';
 
@@ -149,12 +150,12 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
   // metadata: the component's own, then the fields the shipped dialect carries besides the order
   const ownMetadata = take('metadata');
   if (isObject(ownMetadata)) {
-    for (const [k, v] of Object.entries(ownMetadata)) metadata[k] = stringify(v);
+    for (const [k, v] of Object.entries(ownMetadata)) metadata[k] = secretFree(k, v);
   } else if (ownMetadata !== undefined && ownMetadata !== null) {
     issues.push({ path: at('metadata'), message: `metadata must be a dict, got ${kindOf(ownMetadata)}` });
   }
   for (const [k, v] of Object.entries(body)) {
-    if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = stringify(v);
+    if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = secretFree(k, v);
   }
 
   const candidate: Record<string, unknown> = { symbol, side, order_type: orderType, quantity, time_in_force: timeInForce, metadata };
@@ -377,6 +378,16 @@ function parseTime(v: unknown): number | undefined {
     return Number.isNaN(ms) ? undefined : ms;
   }
   return undefined;
+}
+
+/**
+ * A metadata value with every secret-looking key redacted, at any depth, before it is turned into text:
+ * once stringified, a nested {"api_key": …} could no longer be seen by the audit log's key check, and
+ * the order is kept in the paper account, the working orders and the log.
+ */
+function secretFree(key: string, v: unknown): string {
+  if (isSecretKey(key)) return REDACTED;
+  return stringify(typeof v === 'object' && v !== null ? redactSecretsDeep(v) : v);
 }
 
 function stringify(v: unknown): string {

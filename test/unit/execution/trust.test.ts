@@ -1,0 +1,167 @@
+/**
+ * Issue 11's promises at the engine: one identity per instrument whatever its spelling, secrets never
+ * stored, damage refused until recover, and an order the last process died sending looked up, not lost.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import { TestClock } from '../../../src/common/clock';
+import { StateDamagedError } from '../../../src/common/stateErrors';
+import { normalizeComponentOrder } from '../../../src/orders/normalize';
+import { verifyAuditDir } from '../../../src/execution/audit/auditVerify';
+import { readdirSync } from 'node:fs';
+import { recoverStateDir } from '../../../src/execution/recover';
+import { openTradingSession } from '../../../src/execution/session';
+import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
+import { FixedQuotes, order } from '../paper/helpers';
+import { LOOSE, makeRig, type Rig } from './engineHelpers';
+
+describe('trust: symbols, secrets, damage and recovery', function () {
+  this.timeout(30_000);
+  let rig: Rig | undefined;
+  afterEach(async () => {
+    await rig?.close();
+    rig = undefined;
+  });
+
+  it('a position limit cannot be bypassed by spelling: EUR_USD, EURUSD, eur/usd and EUR-USD are one instrument', async () => {
+    rig = await makeRig({ limits: { ...LOOSE, maxPositionQuantity: 30_000 } });
+    rig.quotes.set('EUR_USD', 1.1, 1.1002);
+    const spellings = ['EUR_USD', 'EURUSD', 'eur/usd', 'EUR-USD'];
+    // Sequential, then all at once: both must stop at the limit.
+    const first = [];
+    for (const s of spellings) first.push(await rig.engine.submitOrder(order('buy', 25_000, { type: 'market' }, { type: 'GTC' }, s), 'paper'));
+    assert.deepEqual(
+      first.map((r) => r.denial?.code ?? r.order.state),
+      ['FILLED', 'POSITION_EXCEEDS_MAXIMUM', 'POSITION_EXCEEDS_MAXIMUM', 'POSITION_EXCEEDS_MAXIMUM'],
+    );
+    assert.deepEqual(
+      first.map((r) => r.order.request.symbol),
+      ['EUR_USD', 'EUR_USD', 'EUR_USD', 'EUR_USD'],
+      'the venue id is the key everywhere',
+    );
+    assert.deepEqual(rig.engine.positionsOf('paper'), { EUR_USD: 25_000 });
+    const burst = await Promise.all(spellings.map((s) => rig!.engine.submitOrder(order('sell', 25_000, { type: 'market' }, { type: 'GTC' }, s), 'paper')));
+    // Long 25,000: one sell flattens it, a second takes it to -25,000, a third would be -50,000.
+    assert.equal(burst.filter((r) => r.order.state === 'FILLED').length, 2);
+    assert.equal(burst.filter((r) => r.denial?.code === 'POSITION_EXCEEDS_MAXIMUM').length, 2);
+  });
+
+  it('a secret-looking key nested in metadata is redacted before the order exists, so no state file or log holds it', () => {
+    const result = normalizeComponentOrder(
+      {
+        symbol: 'EUR_USD',
+        side: 'buy',
+        order_type: 'market',
+        quantity: 1000,
+        metadata: { note: 'x', auth: { api_key: 'AKIA-SECRET-1', nested: [{ password: 'hunter2' }] }, token: 'tok-SECRET-2' },
+      },
+      { now: Date.now() },
+    );
+    if (!result.ok) throw new Error(JSON.stringify(result));
+    const text = JSON.stringify(result.order);
+    for (const secret of ['AKIA-SECRET-1', 'hunter2', 'tok-SECRET-2']) assert.ok(!text.includes(secret), `${secret} is not in ${text}`);
+    assert.equal(result.order.metadata['note'], 'x');
+  });
+
+  it('a paper account put back to an older copy is found on open, trading is refused, and recover rebuilds it from the log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
+    try {
+      const clock = new TestClock();
+      const quotes = new FixedQuotes().set('EUR_USD', 1.1, 1.1002);
+      const settings = { limits: { ...LOOSE }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
+      const file = join(dir, 'paper-account.json');
+      const open = async () => {
+        const paper = new PaperBroker({ clock, quotes, stateFile: file });
+        const session = await openTradingSession({ stateDir: dir, clock, brokers: { paper }, settings });
+        await session.engine.connect('paper');
+        return session;
+      };
+      let s = await open();
+      await s.engine.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      await s.close();
+      const older = readFileSync(file, 'utf8');
+      const olderJournal = (() => {
+        try {
+          return readFileSync(`${file}.journal`, 'utf8');
+        } catch {
+          return '';
+        }
+      })();
+      s = await open();
+      await s.engine.submitOrder(order('buy', 2000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      await s.close();
+      writeFileSync(file, older);
+      writeFileSync(`${file}.journal`, olderJournal);
+
+      s = await open();
+      assert.ok(s.damage.some((d) => d instanceof StateDamagedError && d.file === file), JSON.stringify(s.damage.map((d) => d.message)));
+      const denied = await s.engine.submitOrder(order('buy', 1, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      assert.equal(denied.denial?.code, 'STATE_DAMAGED');
+      assert.match(denied.denial?.message ?? '', /paper-account\.json.*recover/s);
+      await s.close();
+
+      const report = await recoverStateDir({ stateDir: dir, clock });
+      assert.equal(report.changed, true);
+      assert.ok(report.actions.some((a) => /rebuild it from the audit log's \d+ paper fill/.test(a)), report.actions.join('\n'));
+      s = await open();
+      assert.deepEqual(s.damage, []);
+      assert.deepEqual(s.engine.positionsOf('paper'), { EUR_USD: 3000 });
+      const ok = await s.engine.submitOrder(order('sell', 3000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      assert.equal(ok.order.state, 'FILLED');
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a deleted trading-state.json never ends a halt: the log says HALTED, and the file is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
+    try {
+      const clock = new TestClock();
+      const settings = { limits: { ...LOOSE }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
+      const paper = (): PaperBroker => new PaperBroker({ clock, quotes: new FixedQuotes(), stateFile: join(dir, 'paper-account.json') });
+      let s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
+      s.engine.setTradingState('HALTED', 'stop everything');
+      await s.close();
+      rmSync(join(dir, 'trading-state.json'));
+      s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
+      assert.equal(s.engine.status().tradingState, 'HALTED');
+      assert.ok(s.damage.some((d) => d.file === join(dir, 'trading-state.json') && /missing.*HALTED/.test(d.problem)));
+      await s.close();
+      await recoverStateDir({ stateDir: dir, clock });
+      s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
+      assert.equal(s.engine.status().tradingState, 'HALTED', 'still halted after recover: a person resumes');
+      assert.deepEqual(s.damage, []);
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an audit log cut short is found against its anchor, by open and by verify', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
+    try {
+      const clock = new TestClock();
+      const settings = { limits: { ...LOOSE }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
+      const paper = (): PaperBroker => new PaperBroker({ clock, quotes: new FixedQuotes(), stateFile: join(dir, 'paper-account.json') });
+      let s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
+      await s.engine.connect('paper');
+      for (let i = 0; i < 3; i++) await s.engine.submitOrder(order('buy', 1), 'paper');
+      await s.close();
+      const logFile = join(dir, 'audit', readdirSync(join(dir, 'audit')).find((f) => f.endsWith('.jsonl')) as string);
+      const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+      writeFileSync(logFile, lines.slice(0, lines.length - 4).join('\n') + '\n');
+      const report = await verifyAuditDir(join(dir, 'audit'));
+      assert.equal(report.verified, false);
+      assert.ok(report.problems.some((p) => p.kind === 'truncated'), JSON.stringify(report.problems));
+      s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
+      assert.ok(s.damage.length > 0);
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
