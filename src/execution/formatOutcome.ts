@@ -8,7 +8,7 @@ import type { TestOrderOutcome } from './testOrder';
  */
 export function cliExitCode(outcome: TestOrderOutcome): number {
   if (outcome.denial !== null && STATE_DENIALS.has(outcome.denial.code)) return 6;
-  if (outcome.denial === null && outcome.response?.status.status === 'rejected') return 7;
+  if (outcome.denial === null && outcome.response?.status.status === 'rejected' && !outcome.errors.some((e) => e.code === 'NOT_PLACED')) return 7;
   return outcome.exitCode;
 }
 

@@ -220,8 +220,13 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       outcome.errors.push({ code: 'OUTCOME_UNKNOWN', message: record.reason ?? 'the venue did not confirm the order' });
       return finish(
         4,
-        `The venue did not confirm the order; it is being looked up by client order id ${cmd.clientOrderId} and will not be resent. Check \`sptrader orders\` before retrying.`,
+        `UNCONFIRMED: the venue did not confirm the order; it is being looked up by client order id ${cmd.clientOrderId}, will not be resent, and the next sptrader run settles it. \`sptrader orders\` lists it until then.`,
       );
+    }
+    if (record.state === 'REJECTED' && /^(NOT_PLACED|NEVER_ARRIVED):/.test(record.reason ?? '')) {
+      // Not a venue refusal: nothing reached the venue (see the engine's NOT_PLACED and NEVER_ARRIVED).
+      outcome.errors.push({ code: 'NOT_PLACED', message: record.reason ?? 'the order never reached the venue' });
+      return finish(4, `Not placed on ${broker.displayName}: ${record.reason ?? ''}`);
     }
     if (record.state === 'REJECTED') {
       outcome.errors.push({ code: 'REJECTED', message: record.reason ?? 'rejected by the venue' });
