@@ -8,7 +8,12 @@
  * descendants, each is killed, and the walk repeats until it finds nobody new (a process forked
  * between two walks is found in the next); last the harness and its process group are killed.
  * Elsewhere, the process group (the harness is spawned as its leader) and Windows' `taskkill /T`.
- * This walks all of /proc (a few ms): it runs only on these rare paths, never per run.
+ *
+ * Parent links are lost once the harness itself dies (a signal it sent itself, a crash): its
+ * orphans go to init. So each session also puts a random marker in the harness's environment,
+ * which every process it starts inherits, and on Linux a process whose /proc/<pid>/environ holds
+ * the marker is killed too, wherever it hangs. This walks all of /proc (a few ms): it runs only on
+ * these rare paths, never per run.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -64,8 +69,33 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
-/** Kills `pid`, its process group and (on Linux) every descendant, wherever its group or session. */
-export function killProcessTree(pid: number): void {
+/** Live processes whose environment holds `marker` (a `NAME=value` string); empty when /proc cannot be read. */
+export function markedProcesses(marker: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  const needle = Buffer.from(`\0${marker}\0`);
+  const first = Buffer.from(`${marker}\0`);
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57 || Number(name) === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${name}/environ`);
+    } catch {
+      continue;
+    }
+    if (environ.includes(needle) || environ.subarray(0, first.length).equals(first)) found.push(Number(name));
+  }
+  return found;
+}
+
+/** Kills `pid`, its process group and (on Linux) every descendant and every process carrying `marker`, wherever its group or session. */
+export function killProcessTree(pid: number, marker?: string): void {
   if (process.platform === 'win32') {
     spawnSync('taskkill', ['/pid', String(pid), '/T', '/F'], { windowsHide: true });
     return;
@@ -76,7 +106,8 @@ export function killProcessTree(pid: number): void {
     for (let round = 0, quiet = 0; round < 50 && quiet < 2; round++) {
       const found = descendantsOf(pid);
       if (!found) break;
-      const fresh = found.filter((p) => !killed.has(p));
+      if (marker) found.push(...markedProcesses(marker));
+      const fresh = found.filter((p) => !killed.has(p) && p !== pid);
       quiet = fresh.length === 0 ? quiet + 1 : 0;
       for (const p of fresh) {
         killed.add(p);
@@ -86,4 +117,20 @@ export function killProcessTree(pid: number): void {
   }
   signal(-pid, 'SIGKILL');
   signal(pid, 'SIGKILL');
+}
+
+/** After the harness is gone: kills what is left of its process group and, on Linux, every process carrying `marker`. */
+export function killLeftovers(pid: number, marker: string): void {
+  if (process.platform === 'win32') return;
+  signal(-pid, 'SIGKILL');
+  if (process.platform !== 'linux') return;
+  const killed = new Set<number>();
+  for (let round = 0; round < 10; round++) {
+    const fresh = markedProcesses(marker).filter((p) => !killed.has(p));
+    if (fresh.length === 0) return;
+    for (const p of fresh) {
+      killed.add(p);
+      signal(p, 'SIGKILL');
+    }
+  }
 }

@@ -20,7 +20,7 @@ import { monotonicMs } from '../common/clock';
 import { AnswerChannel, type ChannelEvent } from './channel';
 import { PythonRunError } from './errors';
 import type { ResolvedInterpreter } from './interpreter';
-import { killProcessTree } from './processTree';
+import { killLeftovers, killProcessTree } from './processTree';
 
 export { PythonRunError } from './errors';
 
@@ -272,6 +272,9 @@ export class PythonSession {
   private markFinished: () => void = () => undefined;
   private readonly finishedPromise = new Promise<void>((resolve) => (this.markFinished = resolve));
   private failure: PythonRunError | undefined;
+  private closing = false;
+  /** In the harness's environment and so in every process it starts: how leftovers are found once parent links are gone. */
+  private readonly marker = `SPTRADER_RUN_TREE=${randomBytes(12).toString('hex')}`;
   private readonly limits: Required<Pick<RunnerOptions, 'timeoutMs' | 'outputLimitBytes' | 'maxAnswerBytes' | 'maxMetadataBytes' | 'maxNestingDepth'>>;
   readonly packageRoot: string;
 
@@ -305,6 +308,8 @@ export class PythonSession {
     delete env['PYTHONDONTWRITEBYTECODE'];
     env['PYTHONUNBUFFERED'] = '1';
     env['PYTHONIOENCODING'] = 'utf-8';
+    const eq = this.marker.indexOf('=');
+    env[this.marker.slice(0, eq)] = this.marker.slice(eq + 1);
     const args = ['-c', 'from sptrader_harness.server import main; main()', ...(mode === 'worker' ? ['--worker'] : [])];
     this.child = spawn(options.interpreter.executable, args, {
       cwd: packageRoot,
@@ -437,6 +442,7 @@ export class PythonSession {
     if (this.finished) return;
     this.finished = true;
     this.markFinished();
+    const clean = this.closing && this.failure === undefined && this.pending === undefined;
     const exited = this.exited ?? { code: null, signal: null };
     this.fail(
       this.failure ??
@@ -445,14 +451,19 @@ export class PythonSession {
           `the Python process exited with ${exited.signal ? `signal ${exited.signal}` : `code ${exited.code}`} before returning a result; did the component end its own process (a signal, os.abort())? Nothing was sent.${this.stderrTail()}`,
         ),
     );
-    // Whatever is left of its process group goes with it, and no pipe held by a leftover keeps Node waiting.
+    // Whatever is left of its tree goes with it, and no pipe held by a leftover keeps Node waiting. After a
+    // clean close the harness has already ended its runs' processes: only its group is swept, without a /proc walk.
     const pid = this.child.pid;
-    if (pid !== undefined && process.platform !== 'win32') {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // The group is empty.
-      }
+    if (pid !== undefined) {
+      if (clean) {
+        if (process.platform !== 'win32') {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            // The group is empty.
+          }
+        }
+      } else killLeftovers(pid, this.marker);
     }
     this.child.stdin?.destroy();
     this.child.stdout?.destroy();
@@ -471,7 +482,7 @@ export class PythonSession {
     const pid = this.child.pid;
     if (pid === undefined || this.exited) return;
     try {
-      killProcessTree(pid);
+      killProcessTree(pid, this.marker);
     } catch {
       this.child.kill('SIGKILL');
     }
@@ -694,6 +705,7 @@ export class PythonSession {
   /** Ends the harness (it exits at the end of its input) and waits for it, killing its tree after 2 s; never waits for its pipes. */
   async close(): Promise<void> {
     if (this.finished) return;
+    this.closing = true;
     this.child.stdin?.end();
     const timer = setTimeout(() => this.kill(), 2000);
     await this.finishedPromise;
