@@ -67,64 +67,110 @@ def format_path(path):
 
 def json_safe(value, path, budget, depth=0):
     """`value` as plain JSON types (non-finite floats as {NONFINITE_KEY: 'NaN'|'Infinity'|'-Infinity'})."""
-    if value is None:
-        budget.spend(4, path)
-        return None
-    if value is True or value is False:
-        budget.spend(5, path)
-        return value
+    # Exact built-in types first, with the budget arithmetic inline: this runs on every warm Test Order.
     cls = type(value)
-    if cls is str or isinstance(value, str):
+    if cls is str:
         n = len(value)
         if n + 2 > budget.left:
             budget.spend(n + 2, path, '%s is a string of %s characters' % (format_path(path), _grouped(n)))
-        budget.spend(len(_encode_ascii(value)), path)
-        return value if cls is str else str.__str__(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value.bit_length() > MAX_INT_BITS:
-            raise ComponentFailure('NOT_SERIALIZABLE', 'the integer at %s has %s bits, too large for an order; return a number below 1e308'
-                                   % (format_path(path), _grouped(value.bit_length())), budget.file)
-        value = int.__int__(value)
-        budget.spend(len(repr(value)), path)
+        budget.left -= len(_encode_ascii(value))
+        if budget.left < 0:
+            budget.spend(0, path)
         return value
-    if isinstance(value, float):
-        if math.isnan(value):
-            budget.spend(34, path)
-            return {NONFINITE_KEY: 'NaN'}
-        if math.isinf(value):
-            budget.spend(40, path)
-            return {NONFINITE_KEY: 'Infinity' if value > 0 else '-Infinity'}
-        value = float.__float__(value)
-        budget.spend(len(repr(value)), path)
+    if cls is float:
+        if value != value or value in _INFINITIES:
+            return _nonfinite(value, path, budget)
+        budget.left -= len(repr(value))
+        if budget.left < 0:
+            budget.spend(0, path)
+        return value
+    if cls is int:
+        if -_SMALL < value < _SMALL:
+            budget.left -= len(repr(value))
+            if budget.left < 0:
+                budget.spend(0, path)
+            return value
+        return _integer(value, path, budget)
+    if value is None or cls is bool:
+        budget.left -= 5
+        if budget.left < 0:
+            budget.spend(0, path)
         return value
     if depth >= budget.max_depth:
         raise ComponentFailure(budget.depth_code, '%s is nested more than %d levels deep at %s (does a value contain itself?); nothing was sent'
                                % (budget.what, budget.max_depth, format_path(path)), budget.file)
-    if isinstance(value, dict):
-        budget.spend(2, path)
+    if cls is dict or cls is list or cls is tuple:
+        return _container(value, cls is dict, path, budget, depth)
+    return _other(value, path, budget, depth)
+
+
+_INFINITIES = (float('inf'), float('-inf'))
+_SMALL = 10 ** 18
+
+
+def _nonfinite(value, path, budget):
+    budget.spend(40, path)
+    if math.isnan(value):
+        return {NONFINITE_KEY: 'NaN'}
+    return {NONFINITE_KEY: 'Infinity' if value > 0 else '-Infinity'}
+
+
+def _integer(value, path, budget):
+    value = int.__int__(value)
+    if value.bit_length() > MAX_INT_BITS:
+        raise ComponentFailure('NOT_SERIALIZABLE', 'the integer at %s has %s bits, too large for an order; return a number below 1e308'
+                               % (format_path(path), _grouped(value.bit_length())), budget.file)
+    # Counted from the bit length: printing a long integer costs more than the whole check.
+    budget.spend(value.bit_length() * 30103 // 100000 + 2, path)
+    return value
+
+
+def _container(value, is_dict, path, budget, depth):
+    budget.spend(2, path)
+    depth += 1
+    if is_dict:
         out = {}
         for k, v in value.items():
-            if not isinstance(k, str):
-                try:
-                    k = str(k)
-                except Exception as e:
-                    raise ComponentFailure('NOT_SERIALIZABLE', 'a key in %s could not be turned into a string: %s: %s'
-                                           % (format_path(path), type(e).__name__, e), budget.file)
+            if type(k) is not str:
+                k = _key(k, path, budget)
             child = (path, k)
             n = len(k)
             if n + 4 > budget.left:
                 budget.spend(n + 4, child, 'a key of %s characters' % _grouped(n))
-            budget.spend(len(_encode_ascii(k)) + 2, child)
-            out[k if type(k) is str else str.__str__(k)] = json_safe(v, child, budget, depth + 1)
+            budget.left -= len(_encode_ascii(k)) + 2
+            out[k] = json_safe(v, child, budget, depth)
         return out
+    out = []
+    append = out.append
+    for i, v in enumerate(value):
+        budget.left -= 1
+        append(json_safe(v, (path, i), budget, depth))
+    return out
+
+
+def _key(k, path, budget):
+    try:
+        k = str(k)
+    except Exception as e:
+        raise ComponentFailure('NOT_SERIALIZABLE', 'a key in %s could not be turned into a string: %s: %s'
+                               % (format_path(path), type(e).__name__, str(e)[:200]), budget.file)
+    return k if type(k) is str else str.__str__(k)
+
+
+def _other(value, path, budget, depth):
+    """Subclasses of the JSON types, and the few other types with an obvious JSON form."""
+    if isinstance(value, bool):
+        return json_safe(bool(value), path, budget, depth)
+    if isinstance(value, str):
+        return json_safe(str.__str__(value), path, budget, depth)
+    if isinstance(value, int):
+        return json_safe(int.__int__(value), path, budget, depth)
+    if isinstance(value, float):
+        return json_safe(float.__float__(value), path, budget, depth)
+    if isinstance(value, dict):
+        return _container(value, True, path, budget, depth)
     if isinstance(value, (list, tuple)):
-        budget.spend(2, path)
-        out = []
-        append = out.append
-        for i, v in enumerate(value):
-            budget.spend(1, path)
-            append(json_safe(v, (path, i), budget, depth + 1))
-        return out
+        return _container(value, False, path, budget, depth)
     import datetime
     import decimal
     if isinstance(value, decimal.Decimal):

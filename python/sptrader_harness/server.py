@@ -203,6 +203,7 @@ class Server(object):
         self.modules = {}  # file -> (key, module)
         self.inspected = {}  # file -> (key, result): parsing is the costly part of a warm Test Order
         self.instances = {}  # run_batch instance key -> (module, class, parameters JSON, instance)
+        self.metadata = {}  # file -> ((module, __metadata__, limits), its JSON value or the ComponentFailure it raised)
 
     def serve(self):
         readline = self.proto_in.readline
@@ -543,12 +544,7 @@ class Server(object):
         size or depth limit fails the run; metadata JSON cannot carry is left out, as before."""
         meta = getattr(module, '__metadata__', None)
         if isinstance(meta, dict):
-            try:
-                response['metadata'] = safe_json(meta, '__metadata__', limits.metadata(file))
-            except ComponentFailure as f:
-                if f.code != 'NOT_SERIALIZABLE':
-                    raise
-                response['metadata'] = None
+            response['metadata'] = self.metadata_json(module, meta, file, limits)
         cls = self.find_class(module, file, request.get('class_name'))
         response['class_name'] = cls.__name__
         entry = 'generate_order' if callable(getattr(cls, 'generate_order', None)) else 'execute'
@@ -560,6 +556,25 @@ class Server(object):
                     params[k] = spec['default']
         params.update(request.get('parameters') or {})
         return cls, entry, params
+
+    def metadata_json(self, module, meta, file, limits):
+        # Converted once per loaded module (and limits): walking a large __metadata__ on every warm run cost
+        # more than the run. A component that rebinds __metadata__ is seen; one that edits it in place is not.
+        key = (module, meta, limits.metadata_bytes, limits.depth)
+        cached = self.metadata.get(file)
+        if cached is None or cached[0] != key:
+            try:
+                value = safe_json(meta, '__metadata__', limits.metadata(file))
+            except ComponentFailure as f:
+                if f.code != 'NOT_SERIALIZABLE':
+                    value = f
+                else:
+                    value = None
+            cached = (key, value)
+            self.metadata[file] = cached
+        if isinstance(cached[1], ComponentFailure):
+            raise cached[1]
+        return cached[1]
 
     def instantiate(self, cls, entry, params, file):
         # The constructor's code object says what it accepts; the inspect module would cost ~3 ms to import.
