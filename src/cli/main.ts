@@ -149,6 +149,19 @@ function reportFailure(e: unknown, json: boolean): number {
     return fail(EXIT.stateFile, damaged ? 'STATE_DAMAGED' : 'STATE_FILE', message, { file: stateError.file });
   }
   if (isBrokerError(e)) return fail(EXIT.broker, e.reason, e.message);
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && FS_CODES.has(code)) {
+    // A machine fault on a file whose path the error does not carry (a read on an open descriptor): the folder is named.
+    const where = commandFolder ?? process.cwd();
+    return fail(
+      EXIT.stateFile,
+      'STATE_FILE',
+      `${where}: a file in this folder cannot be used (${(e as Error).message}). Nothing was sent; fix this and run the command again`,
+      {
+        file: where,
+      },
+    );
+  }
   const error = e instanceof Error ? e : new Error(String(e));
   process.stderr.write(
     `sptrader: internal error: ${error.message.split('\n')[0] ?? ''} (a bug in SPtrader: please report it${
@@ -194,9 +207,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The folder the command works in (a state directory, an audit folder), named when a file error does not say which file. */
+let commandFolder: string | undefined;
+
 /** The state directory, refused at once when something other than a folder is there. */
 function stateDirOf(value: string | undefined): string {
   const dir = resolve(value ?? '.sptrader');
+  commandFolder = dir;
   let stats;
   try {
     stats = statSync(dir);
@@ -599,15 +616,26 @@ async function auditCommand(args: string[]): Promise<number> {
   const n = values.n === undefined ? 20 : Number(values.n);
   if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`-n must be a whole number, not '${values.n}'`);
   const dir = resolve(dirArg ?? join(values['state-dir'] ?? '.sptrader', 'audit'));
+  commandFolder = dir;
   auditDirMustExist(dir);
   if (action === 'tail') {
-    const records = await tailAudit(dir, n);
+    const records = await tailAudit(dir, Math.max(n, 1));
+    const shown = records.slice(records.length - n);
     process.stdout.write(
       values.json
-        ? `${JSON.stringify(records)}\n`
-        : records.map((r) => `${String(r.seq).padStart(8)} ${new Date(r.ts).toISOString()} ${r.type} ${JSON.stringify(r.data)}`).join('\n') +
-            (records.length ? '\n' : ''),
+        ? `${JSON.stringify(shown)}\n`
+        : shown.map((r) => `${String(r.seq).padStart(8)} ${new Date(r.ts).toISOString()} ${r.type} ${JSON.stringify(r.data)}`).join('\n') +
+            (shown.length ? '\n' : ''),
     );
+    // A tail cannot show what was cut off the log's end: anchor.json says how far it reached on disk.
+    const anchor = readAuditAnchor(dir);
+    const lastSeq = records[records.length - 1]?.seq ?? 0;
+    if (anchor !== undefined && anchor.seq > lastSeq) {
+      process.stderr.write(
+        `sptrader: ${dir}: the audit log ends at seq ${lastSeq}, but ${join(dir, 'anchor.json')} says seq ${anchor.seq} was on disk: the log was cut short, emptied or replaced by an older copy. Run \`sptrader audit verify\`, then \`sptrader recover\`\n`,
+      );
+      return EXIT.stateFile;
+    }
     return EXIT.ok;
   }
   const report = await verifyAuditDir(dir);
@@ -624,6 +652,16 @@ async function auditCommand(args: string[]): Promise<number> {
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return report.verified ? EXIT.ok : EXIT.componentError;
+}
+
+/** anchor.json beside the audit log (the last seq known to be on disk); undefined when absent or unreadable (verify reports that). */
+function readAuditAnchor(dir: string): { seq: number } | undefined {
+  try {
+    const seq = (JSON.parse(readFileSync(join(dir, 'anchor.json'), 'utf8')) as { seq?: unknown } | null)?.seq;
+    return typeof seq === 'number' && Number.isSafeInteger(seq) ? { seq } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The audit folder named on the command line (or under --state-dir) must be there: a clear exit 6 otherwise. */
