@@ -36,7 +36,7 @@ import {
   type Quote,
 } from '../orders/model';
 import { AuditLogFailedError, type AuditLog } from './audit/auditLog';
-import { redactSecrets } from './audit/secrets';
+import { isSecretKey, REDACTED, redactSecrets } from './audit/secrets';
 import { submitOrderCommand, type DenialCode, type EngineEvent, type SubmitOrder } from './events';
 import {
   applyEvent,
@@ -682,6 +682,13 @@ export class ExecutionEngine {
       return denied('LIVE_NOT_CONFIRMED', `${broker.displayName} is a live account: every live order needs its own confirmation; nothing was sent`);
     }
     let order = cmd.order;
+    // Whatever path it came by (Test Order redacts at normalisation), no secret-looking metadata key is
+    // kept: the order is stored by the venue, the working orders and the log.
+    const meta = order.metadata;
+    if (meta !== undefined && Object.keys(meta).some(isSecretKey)) {
+      order = Object.freeze({ ...order, metadata: Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, isSecretKey(k) ? REDACTED : v])) });
+      cmd = Object.freeze({ ...cmd, order });
+    }
     const refusal = unsupportedReason(broker.capabilities, order.order_type.type, order.time_in_force.type, broker.displayName);
     if (refusal !== undefined) return denied('UNSUPPORTED_ORDER', refusal);
 

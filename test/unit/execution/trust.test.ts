@@ -66,6 +66,36 @@ describe('trust: symbols, secrets, damage and recovery', function () {
     assert.equal(result.order.metadata['note'], 'x');
   });
 
+  it('an order sent through the engine directly keeps no secret-looking metadata key in the account, working orders or log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
+    try {
+      const clock = new TestClock();
+      const settings = { limits: { ...LOOSE }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
+      const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), stateFile: join(dir, 'paper-account.json') });
+      const s = await openTradingSession({ stateDir: dir, clock, brokers: { paper }, settings });
+      await s.engine.connect('paper');
+      const o = { ...order('buy', 1, { type: 'limit', price: 90 }), metadata: { api_key: 'SECRET-KEY-123', Password: 'SECRET-PW-456', note: 'kept' } };
+      const r = await s.engine.submitOrder(o, 'paper');
+      assert.equal(r.order.state, 'ACCEPTED', JSON.stringify(r.denial));
+      await s.close();
+      const { readdirSync: list } = await import('node:fs');
+      const texts = [
+        readFileSync(join(dir, 'paper-account.json'), 'utf8'),
+        ...(list(dir).includes('paper-account.json.journal') ? [readFileSync(join(dir, 'paper-account.json.journal'), 'utf8')] : []),
+        readFileSync(join(dir, 'working-orders.json'), 'utf8'),
+        ...list(join(dir, 'audit'))
+          .filter((f) => f.endsWith('.jsonl'))
+          .map((f) => readFileSync(join(dir, 'audit', f), 'utf8')),
+      ];
+      for (const t of texts) {
+        assert.ok(!t.includes('SECRET-KEY-123') && !t.includes('SECRET-PW-456'), 'no secret in any state file');
+      }
+      assert.ok(texts.some((t) => t.includes('kept')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a paper account put back to an older copy is found on open, trading is refused, and recover rebuilds it from the log', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
     try {
