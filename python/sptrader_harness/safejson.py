@@ -149,6 +149,8 @@ def _container(value, is_dict, path, budget, depth):
 
 
 def _key(k, path, budget):
+    if isinstance(k, str):
+        return str.__str__(k)
     try:
         k = str(k)
     except Exception as e:

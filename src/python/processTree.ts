@@ -94,8 +94,12 @@ export function markedProcesses(marker: string): number[] {
   return found;
 }
 
-/** Kills `pid`, its process group and (on Linux) every descendant and every process carrying `marker`, wherever its group or session. */
-export function killProcessTree(pid: number, marker?: string): void {
+/**
+ * Kills `pid`, its process group and (on Linux) every descendant, wherever its group or session. Synchronous:
+ * each walk of /proc is ~12 ms on a small VM, so the walk is by parent links only while the harness lives
+ * (as a subreaper it keeps them); the marker is for `killLeftovers`, once the harness is gone.
+ */
+export function killProcessTree(pid: number): void {
   if (process.platform === 'win32') {
     spawnSync('taskkill', ['/pid', String(pid), '/T', '/F'], { windowsHide: true });
     return;
@@ -106,7 +110,6 @@ export function killProcessTree(pid: number, marker?: string): void {
     for (let round = 0, quiet = 0; round < 50 && quiet < 2; round++) {
       const found = descendantsOf(pid);
       if (!found) break;
-      if (marker) found.push(...markedProcesses(marker));
       const fresh = found.filter((p) => !killed.has(p) && p !== pid);
       quiet = fresh.length === 0 ? quiet + 1 : 0;
       for (const p of fresh) {

@@ -495,7 +495,7 @@ export class PythonSession {
     const pid = this.child.pid;
     if (pid === undefined || this.exited) return;
     try {
-      killProcessTree(pid, this.marker);
+      killProcessTree(pid);
     } catch {
       this.child.kill('SIGKILL');
     }
@@ -530,8 +530,9 @@ export class PythonSession {
             'TIMEOUT',
             withHint('TIMEOUT', `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`),
           );
-          this.kill();
+          // The run ends now; the tree is killed right after, before any other callback runs.
           this.fail(this.failure);
+          this.kill();
         }, timeoutMs);
         this.pending = {
           id,
