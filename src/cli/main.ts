@@ -10,7 +10,7 @@
  * 70 internal error.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { monotonicMs, systemClock } from '../common/clock';
 import { fromMoney } from '../common/decimal';
@@ -335,9 +335,11 @@ function riskSettings(stateDir: string, limitsFile: string | undefined): RiskSet
   try {
     if (statSync(file).isDirectory())
       throw new StateFileError(file, 'a directory is in the place of the risk limits file', 'Put a JSON file there, or remove it');
+    accessSync(file, constants.R_OK);
   } catch (e) {
     if (e instanceof StateFileError) throw e;
-    // Missing (or unreadable): loadRiskSettings says what it can.
+    // Missing: the defaults (or, for --limits, loadRiskSettings says so); anything else is a machine fault on the file.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw stateFileErrorOf(file, 'read the risk limits', e);
   }
   return loadRiskSettings(file, limitsFile !== undefined);
 }

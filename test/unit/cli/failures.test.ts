@@ -1,0 +1,217 @@
+/** Every failure of the CLI ends with a documented exit code and a message naming the file or input at fault (dist/cli.js). */
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startFakeOanda } from '../../fakes/oanda/server';
+
+const ROOT = resolve(__dirname, '../../../..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const MARKET = join(ROOT, 'examples/workspace/core/orders/execution_algos/spread_guarded_market.py');
+const LIMIT = join(ROOT, 'examples/workspace/core/orders/execution_algos/limit_below_bid.py');
+const STACK = /^\s+at .+:\d+:\d+\)?$/m;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Result {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SPTRADER_DEBUG: '', ...options.env },
+    timeout: 60_000,
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+// The fake venue answers in this process: the CLI must run without blocking the event loop.
+const cliAsync = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> =>
+  new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+    });
+  });
+
+/** No stack trace, no exit 70, and the message names `what`. */
+function cleanFailure(r: Result, code: number, what: string): void {
+  assert.equal(r.code, code, `exit ${r.code}, expected ${code}\n${r.stderr}${r.stdout}`);
+  assert.doesNotMatch(r.stderr, STACK, 'no stack trace');
+  assert.ok((r.stderr + r.stdout).includes(what), `the message names ${what}:\n${r.stderr}${r.stdout}`);
+}
+
+const auditText = (stateDir: string): string =>
+  readdirSync(join(stateDir, 'audit'))
+    .filter((f) => f.endsWith('.jsonl'))
+    .map((f) => readFileSync(join(stateDir, 'audit', f), 'utf8'))
+    .join('');
+
+describe('sptrader: every failure ends cleanly', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let stateDir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sptrader-cli-failures-'));
+    stateDir = join(dir, 'state');
+    // One trading folder for the tests that only read or refuse: a fill and a resting order.
+    assert.equal(cli(['test-order', MARKET, '--state-dir', stateDir]).code, 0);
+    const resting = cli(['test-order', LIMIT, '--state-dir', stateDir, '--param', 'offset_pips=200', '--param', 'expiry_minutes=1440']);
+    assert.equal(resting.code, 0, resting.stderr + resting.stdout);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const copy = (name: string): string => {
+    const to = join(dir, name);
+    cpSync(stateDir, to, { recursive: true });
+    return to;
+  };
+
+  it('the usage text documents every exit code, 6 and 7 included', () => {
+    const r = cli(['help']);
+    assert.equal(r.code, 0);
+    for (const line of [
+      /^\s+5\s+the state directory is in use/m,
+      /^\s+6\s+a state file is unreadable, damaged, missing/m,
+      /^\s+7\s+the venue rejected the order/m,
+      /^\s+70\s+internal error/m,
+    ])
+      assert.match(r.stdout, line);
+  });
+
+  it('orders: the engine working orders of every venue beside the paper venue’s open orders (text and JSON)', () => {
+    const text = cli(['orders', '--state-dir', copy('orders')]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /Working orders \(every venue; .*working-orders\.json\):\n\s+paper\s+\S+\s+ACCEPTED\s+BUY 5000 EUR_USD limit/);
+    assert.match(text.stdout, /Open at the paper venue:\n\s+P-\d+\s+\S+\s+BUY 5000 EUR_USD limit/);
+    const json = JSON.parse(cli(['orders', '--state-dir', copy('orders-json'), '--json']).stdout) as {
+      working: Array<{ venue: string; clientOrderId: string; state: string; symbol: string; side: string; quantity: number }>;
+      paper: Array<{ client_order_id: string }>;
+    };
+    assert.equal(json.working.length, 1);
+    assert.deepEqual(
+      [json.working[0]?.venue, json.working[0]?.state, json.working[0]?.symbol, json.working[0]?.side, json.working[0]?.quantity],
+      ['paper', 'ACCEPTED', 'EUR_USD', 'buy', 5000],
+    );
+    assert.equal(json.paper[0]?.client_order_id, json.working[0]?.clientOrderId, 'the same order seen from the engine and from the venue');
+  });
+
+  it('a state directory that is a file, a missing audit folder, a lock of garbage: exit 6, 6, 5 naming them', () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a folder');
+    for (const command of ['status', 'positions', 'halt', 'resume', 'orders']) cleanFailure(cli([command, '--state-dir', file]), 6, file);
+    cleanFailure(cli(['test-order', MARKET, '--state-dir', file]), 6, file);
+    const missing = join(dir, 'no-such-folder');
+    cleanFailure(cli(['audit', 'verify', missing]), 6, missing);
+    cleanFailure(cli(['audit', 'tail', missing]), 6, missing);
+    cleanFailure(cli(['audit', 'verify', '--state-dir', missing, '--json']), 6, join(missing, 'audit'));
+    const locked = copy('locked');
+    writeFileSync(join(locked, 'lock'), '{"pid": 12, "ho');
+    const busy = cli(['status', '--state-dir', locked]);
+    cleanFailure(busy, 5, join(locked, 'lock'));
+    assert.match(busy.stderr, /If no such process is running, delete/);
+  });
+
+  it('a read-only state folder: exit 6 naming the file that could not be written, nothing sent', function () {
+    const readOnly = copy('read-only');
+    const before = auditText(readOnly);
+    const asRoot = process.getuid?.() === 0;
+    // Root writes anywhere: the command then runs as nobody, for whom the folder is read-only.
+    const run = (args: string[]): Result => (asRoot ? cli(args, { uid: 65534, gid: 65534, env: { HOME: dir } }) : cli(args));
+    const walk = (path: string, mode: (isDir: boolean) => number): void => {
+      const isDir = statSync(path).isDirectory();
+      if (isDir) for (const name of readdirSync(path)) walk(join(path, name), mode);
+      chmodSync(path, mode(isDir));
+    };
+    walk(readOnly, (isDir) => (isDir ? 0o555 : 0o444));
+    chmodSync(dir, 0o755);
+    try {
+      for (const command of ['status', 'positions', 'orders']) {
+        const r = run([command, '--state-dir', readOnly]);
+        assert.equal(r.code, 6, `${command}: exit ${r.code}\n${r.stderr}`);
+        assert.doesNotMatch(r.stderr, STACK);
+        assert.match(r.stderr, new RegExp(`${readOnly.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(lock|audit|[a-z-]+\\.json)`), r.stderr);
+        assert.match(r.stderr, /permission denied|read-only/);
+      }
+      assert.equal(auditText(readOnly), before, 'nothing was written');
+    } finally {
+      chmodSync(dir, 0o700);
+      walk(readOnly, (isDir) => (isDir ? 0o700 : 0o600));
+    }
+  });
+
+  it('a damaged paper account: commands refuse naming it (exit 6, nothing sent); recover reports, then with --yes rebuilds it from the audit log', () => {
+    const damaged = copy('damaged');
+    const truth = JSON.parse(cli(['positions', '--state-dir', copy('truth'), '--json']).stdout) as Array<{ symbol: string; quantity: number }>;
+    const account = join(damaged, 'paper-account.json');
+    writeFileSync(account, readFileSync(account, 'utf8').slice(0, 40));
+    const submitted = auditText(damaged).split('"OrderSubmitted"').length;
+    for (const args of [['status'], ['positions'], ['test-order', MARKET, '--json']]) cleanFailure(cli([...args, '--state-dir', damaged]), 6, account);
+    assert.equal(auditText(damaged).split('"OrderSubmitted"').length, submitted, 'no order sent');
+    const look = cli(['recover', '--state-dir', damaged]);
+    cleanFailure(look, 6, account);
+    assert.match(look.stdout, /would/);
+    assert.match(look.stdout, /Nothing was changed: run again with --yes/);
+    cleanFailure(cli(['status', '--state-dir', damaged]), 6, account);
+    const fix = cli(['recover', '--state-dir', damaged, '--yes']);
+    assert.equal(fix.code, 0, fix.stderr + fix.stdout);
+    assert.match(fix.stdout, /done/);
+    const after = cli(['positions', '--state-dir', damaged, '--json']);
+    assert.equal(after.code, 0, after.stderr);
+    assert.deepEqual(
+      (JSON.parse(after.stdout) as Array<{ symbol: string; quantity: number }>).map((p) => [p.symbol, p.quantity]),
+      truth.map((p) => [p.symbol, p.quantity]),
+    );
+    assert.equal(cli(['recover', '--state-dir', damaged]).code, 0, 'nothing left to recover');
+  });
+
+  it('replay: into a trading folder (even a halted one) exit 2 and its audit log untouched; a time of 1e30 is a data error naming the file (exit 1)', () => {
+    const trading = copy('halted');
+    assert.equal(cli(['halt', '--state-dir', trading]).code, 0);
+    const before = auditText(trading);
+    const data = join(dir, 'ticks.csv');
+    writeFileSync(data, 'time,bid,ask\n2024-01-01T00:00:00Z,1.1,1.10012\n2024-01-01T00:00:01Z,1.1,1.10012\n');
+    const r = cli(['replay', MARKET, '--data', data, '--state-dir', trading]);
+    cleanFailure(r, 2, trading);
+    assert.match(r.stderr, /holds trading state \(audit, .*\)\. .*never into trading state/);
+    assert.equal(auditText(trading), before, 'no simulated fill in the real audit log');
+    const far = join(dir, 'far.csv');
+    writeFileSync(far, 'time,bid,ask\n1e30,1.1,1.1002\n');
+    cleanFailure(cli(['replay', MARKET, '--data', far]), 1, far);
+    const replays = join(dir, 'replays');
+    const first = cli(['replay', MARKET, '--data', data, '--state-dir', replays, '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(cli(['replay', MARKET, '--data', data, '--state-dir', replays, '--json']).code, 0, 'a replay folder is reused');
+    const notEmpty = join(dir, 'not-empty');
+    mkdirSync(notEmpty);
+    writeFileSync(join(notEmpty, 'notes.txt'), 'mine');
+    cleanFailure(cli(['replay', MARKET, '--data', data, '--state-dir', notEmpty]), 2, notEmpty);
+  });
+
+  it('a venue rejection is exit 7 (text and JSON), a broker the CLI cannot reach exit 4', async () => {
+    const fake = await startFakeOanda();
+    try {
+      fake.setQuote('EUR_USD', 1.085, 1.0852);
+      const env = { SPTRADER_OANDA_TOKEN: fake.token, SPTRADER_OANDA_ACCOUNT_ID: fake.accountId };
+      const venueDir = join(dir, 'oanda');
+      fake.injectNext({ kind: 'reject', reason: 'INSUFFICIENT_MARGIN' });
+      const r = await cliAsync(['test-order', MARKET, '--state-dir', venueDir, '--broker', 'oanda', '--base-url', fake.url, '--json'], env);
+      assert.equal(r.code, 7, r.stderr + r.stdout);
+      const out = JSON.parse(r.stdout) as { ok: boolean; exitCode: number; response: { status: { status: string } } };
+      assert.deepEqual([out.ok, out.exitCode, out.response.status.status], [false, 7, 'rejected']);
+      fake.injectNext({ kind: 'reject' });
+      const text = await cliAsync(['test-order', MARKET, '--state-dir', venueDir, '--broker', 'oanda', '--base-url', fake.url], env);
+      assert.equal(text.code, 7, text.stderr + text.stdout);
+      assert.match(text.stdout, /Rejected by OANDA/);
+    } finally {
+      await fake.close();
+    }
+    const closed = await cliAsync(['test-order', MARKET, '--state-dir', join(dir, 'oanda-down'), '--broker', 'oanda', '--base-url', 'http://127.0.0.1:9'], {
+      SPTRADER_OANDA_TOKEN: 'x',
+      SPTRADER_OANDA_ACCOUNT_ID: 'y',
+    });
+    assert.equal(closed.code, 4, closed.stderr + closed.stdout);
+    assert.doesNotMatch(closed.stderr, STACK);
+  });
+});
