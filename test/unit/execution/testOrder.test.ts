@@ -158,7 +158,7 @@ const BAD: BadCase[] = [
   },
   { name: 'infinite loop', source: order(`        while True:\n            pass`), code: 'TIMEOUT', message: /nothing was sent/ },
   { name: 'sys.exit() inside the component', source: `import sys\n${order(`        sys.exit(3)`)}`, code: 'COMPONENT_EXIT', message: /sys\.exit|exit/ },
-  { name: 'os._exit() inside the component', source: `import os\n${order(`        os._exit(7)`)}`, code: 'PROCESS_EXITED', message: /os\._exit/ },
+  { name: 'os._exit() inside the component', source: `import os\n${order(`        os._exit(7)`)}`, code: 'COMPONENT_EXIT', message: /os\._exit/ },
 ];
 
 describe('Test Order (component → validation → paper venue)', function () {
