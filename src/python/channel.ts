@@ -7,9 +7,7 @@
  */
 
 export type ChannelEvent =
-  | { type: 'answer'; line: string }
-  | { type: 'stray'; bytes: number; preview: string }
-  | { type: 'answerTooLarge'; bytes: number; limit: number };
+  { type: 'answer'; line: string } | { type: 'stray'; bytes: number; preview: string } | { type: 'answerTooLarge'; bytes: number; limit: number };
 
 const PREVIEW_CHARS = 120;
 

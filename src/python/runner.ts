@@ -563,7 +563,10 @@ export class PythonSession {
       this.note(`killed ${count} process${count === 1 ? '' : 'es'} the component left running (${pids}); processes a component starts end with its run`);
     }
     if (answer['recycle'] === true) {
-      this.failure ??= new PythonRunError('WORKER_RECYCLED', 'the worker was ended with the processes its last run left running; the next run starts a new one');
+      this.failure ??= new PythonRunError(
+        'WORKER_RECYCLED',
+        'the worker was ended with the processes its last run left running; the next run starts a new one',
+      );
       this.kill();
     }
   }

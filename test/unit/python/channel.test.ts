@@ -48,7 +48,10 @@ describe('AnswerChannel', () => {
   it('drops a line past the limit without keeping it: junk is stray, an over-long answer is reported', () => {
     const big = 'j'.repeat(5_000_000);
     const started = monotonicMs();
-    const chunks = chunked(`${big}\n${answer}\n{"id":"${id}",${'q'.repeat(3_000_000)}}\n`, Array.from({ length: 200 }, (_, i) => i * 40_000 + 7));
+    const chunks = chunked(
+      `${big}\n${answer}\n{"id":"${id}",${'q'.repeat(3_000_000)}}\n`,
+      Array.from({ length: 200 }, (_, i) => i * 40_000 + 7),
+    );
     const events = feed(chunks, id, 1_000_000);
     const took = monotonicMs() - started;
     assert.deepEqual(

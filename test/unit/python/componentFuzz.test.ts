@@ -52,9 +52,45 @@ interface Case {
 // ---- values: a Python literal and the JSON the runner must hand back -------------------------------
 
 const CHAR_POOL = [
-  'a', 'b', 'z', 'Q', '0', '9', ' ', '_', '-', '.', '"', "'", '\\', '/', '\n', '\r', '\t', '\u0000', '\u0001', '\u001f',
-  '\u007f', '\u00e9', '\u00ff', '\u0100', '\u2028', '\u2029', '\u4e2d', '\ufeff', '\uffff', '\ud800', '\udfff', '\u{1f600}',
-  '\u{10ffff}', '{', '}', '[', ']', ':', ',',
+  'a',
+  'b',
+  'z',
+  'Q',
+  '0',
+  '9',
+  ' ',
+  '_',
+  '-',
+  '.',
+  '"',
+  "'",
+  '\\',
+  '/',
+  '\n',
+  '\r',
+  '\t',
+  '\u0000',
+  '\u0001',
+  '\u001f',
+  '\u007f',
+  '\u00e9',
+  '\u00ff',
+  '\u0100',
+  '\u2028',
+  '\u2029',
+  '\u4e2d',
+  '\ufeff',
+  '\uffff',
+  '\ud800',
+  '\udfff',
+  '\u{1f600}',
+  '\u{10ffff}',
+  '{',
+  '}',
+  '[',
+  ']',
+  ':',
+  ',',
 ];
 
 function pyString(s: string): string {
@@ -172,7 +208,11 @@ function valueCase(rng: Rng, i: number): Case {
     const dict = rng() < 0.5;
     const build = dict ? `v = {'n': v}` : `v = [v]`;
     const body = `        v = 7\n        for _ in range(${depth}):\n            ${build}\n        return v`;
-    return { name: `value ${i}: ${dict ? 'dicts' : 'lists'} ${depth} deep`, body, expect: ok ? { output: nested(depth, { py: '7', json: 7 }, dict).json } : { codes: ['ANSWER_TOO_DEEP'] } };
+    return {
+      name: `value ${i}: ${dict ? 'dicts' : 'lists'} ${depth} deep`,
+      body,
+      expect: ok ? { output: nested(depth, { py: '7', json: 7 }, dict).json } : { codes: ['ANSWER_TOO_DEEP'] },
+    };
   }
   if (kind === 1) {
     const huge = pick(rng, [
@@ -213,7 +253,7 @@ const WEIRD: Array<{ head?: string; body: string; expect: Case['expect'] }> = [
     body: ret('{BadKey(): 1}'),
     expect: { codes: ['NOT_SERIALIZABLE'] },
   },
-  { head: 'class D(dict):\n    def items(self):\n        raise RuntimeError("items")\n', body: ret("D(a=1)"), expect: { codes: ['NOT_SERIALIZABLE'] } },
+  { head: 'class D(dict):\n    def items(self):\n        raise RuntimeError("items")\n', body: ret('D(a=1)'), expect: { codes: ['NOT_SERIALIZABLE'] } },
   { head: 'class Me:\n    def item(self):\n        return self\n', body: ret('Me()'), expect: { codes: ['NOT_SERIALIZABLE'] } },
   { head: 'class Scalar:\n    def item(self):\n        return 42\n', body: ret("{'q': Scalar()}"), expect: { output: { q: 42 } } },
   { head: 'class S(str):\n    def __str__(self):\n        return "other"\n', body: ret("{S('k'): S('v')}"), expect: { output: { k: 'v' } } },
@@ -277,7 +317,11 @@ function forgeCase(rng: Rng, i: number): Case {
   const seed = int(rng, 1e9);
   // Some runs also read their own id once done forging, so that later runs forge with a stale one.
   const harvest = rng() < 0.3 ? '        H.harvest()\n' : '';
-  return { name: `forge ${i}: forgery ${which}${harvest ? ' + harvest' : ''}`, body: `${FORGERIES[which]!(seed)}\n${harvest}${ret(v.py)}`, expect: { output: v.json } };
+  return {
+    name: `forge ${i}: forgery ${which}${harvest ? ' + harvest' : ''}`,
+    body: `${FORGERIES[which]!(seed)}\n${harvest}${ret(v.py)}`,
+    expect: { output: v.json },
+  };
 }
 
 const LEAVERS = ['popen', 'popen-session', 'fork', 'double-fork', 'shell', 'pipe-holder'];
@@ -291,22 +335,46 @@ function leaveCase(rng: Rng, i: number, folder: string): Case {
 
 /** Cases that end the interpreter (the worker starts a new one) or break its channel. */
 const KILLERS: Case[] = [
-  { name: 'kill: SIGTERM to self', body: '        import os, signal, time\n        os.kill(os.getpid(), signal.SIGTERM)\n        time.sleep(2)', expect: { codes: ['PROCESS_EXITED'] } },
-  { name: 'kill: SIGKILL to self', body: '        import os, signal, time\n        os.kill(os.getpid(), signal.SIGKILL)\n        time.sleep(2)', expect: { codes: ['PROCESS_EXITED'] } },
-  { name: 'kill: SIGALRM to self', body: '        import os, signal, time\n        os.kill(os.getpid(), signal.SIGALRM)\n        time.sleep(2)', expect: { codes: ['PROCESS_EXITED'] } },
-  { name: 'kill: SIGSEGV to self', body: '        import os, signal, time\n        os.kill(os.getpid(), signal.SIGSEGV)\n        time.sleep(2)', expect: { codes: ['PROCESS_EXITED'] } },
+  {
+    name: 'kill: SIGTERM to self',
+    body: '        import os, signal, time\n        os.kill(os.getpid(), signal.SIGTERM)\n        time.sleep(2)',
+    expect: { codes: ['PROCESS_EXITED'] },
+  },
+  {
+    name: 'kill: SIGKILL to self',
+    body: '        import os, signal, time\n        os.kill(os.getpid(), signal.SIGKILL)\n        time.sleep(2)',
+    expect: { codes: ['PROCESS_EXITED'] },
+  },
+  {
+    name: 'kill: SIGALRM to self',
+    body: '        import os, signal, time\n        os.kill(os.getpid(), signal.SIGALRM)\n        time.sleep(2)',
+    expect: { codes: ['PROCESS_EXITED'] },
+  },
+  {
+    name: 'kill: SIGSEGV to self',
+    body: '        import os, signal, time\n        os.kill(os.getpid(), signal.SIGSEGV)\n        time.sleep(2)',
+    expect: { codes: ['PROCESS_EXITED'] },
+  },
   {
     name: 'kill: os.abort()',
     body: '        import os, resource\n        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n        os.abort()',
     expect: { codes: ['PROCESS_EXITED'] },
   },
-  { name: 'kill: closes every descriptor', body: "        import os\n        os.closerange(3, 65536)\n        return {'symbol': 'X'}", expect: { codes: ['PROCESS_EXITED'] } },
+  {
+    name: 'kill: closes every descriptor',
+    body: "        import os\n        os.closerange(3, 65536)\n        return {'symbol': 'X'}",
+    expect: { codes: ['PROCESS_EXITED'] },
+  },
   {
     name: 'kill: 2 MB without a newline on the answer channel',
     body: "        rid, fd = H.secrets()\n        import os\n        os.write(fd, b'{\"id\":\"' + b'x' * 2_000_000)\n        return {'symbol': 'X'}",
     expect: { codes: ['OUTPUT_LIMIT_EXCEEDED'] },
   },
-  { name: 'kill: 2 MB to fd 2', body: "        import os\n        os.write(2, b'e' * 2_000_000)\n        return {'symbol': 'X'}", expect: { codes: ['OUTPUT_LIMIT_EXCEEDED'] } },
+  {
+    name: 'kill: 2 MB to fd 2',
+    body: "        import os\n        os.write(2, b'e' * 2_000_000)\n        return {'symbol': 'X'}",
+    expect: { codes: ['OUTPUT_LIMIT_EXCEEDED'] },
+  },
   {
     name: 'kill: a child dies by SIGKILL to the whole group after leaving a grandchild',
     body: "        pids = H.leave_processes('double-fork', '.')\n        import os, signal, sys, time\n        sys.__stderr__.write('PIDS %s\\n' % pids)\n        sys.__stderr__.flush()\n        os.kill(os.getpid(), signal.SIGKILL)\n        time.sleep(2)",
@@ -381,7 +449,8 @@ function judge(c: Case, r: ComponentRunResult, ms: number, timeoutMs: number, ta
     if (r.error.message.length > 20_000) problem(`a message of ${r.error.message.length} characters`);
   }
   if ('output' in c.expect) {
-    if (!r.ok || r.error) problem(`expected the output ${JSON.stringify(c.expect.output).slice(0, 100)}, got ${r.error?.code}: ${r.error?.message.slice(0, 300)}`);
+    if (!r.ok || r.error)
+      problem(`expected the output ${JSON.stringify(c.expect.output).slice(0, 100)}, got ${r.error?.code}: ${r.error?.message.slice(0, 300)}`);
     else {
       try {
         assert.deepStrictEqual(r.output, c.expect.output);
@@ -390,12 +459,17 @@ function judge(c: Case, r: ComponentRunResult, ms: number, timeoutMs: number, ta
       }
     }
   } else if (!r.error || !c.expect.codes.includes(r.error.code)) {
-    problem(`expected ${c.expect.codes.join('|')}, got ${r.error ? `${r.error.code}: ${r.error.message.slice(0, 300)}` : `output ${JSON.stringify(r.output).slice(0, 100)}`}`);
+    problem(
+      `expected ${c.expect.codes.join('|')}, got ${r.error ? `${r.error.code}: ${r.error.message.slice(0, 300)}` : `output ${JSON.stringify(r.output).slice(0, 100)}`}`,
+    );
   }
   if (c.leaves) {
     const match = /PIDS \[([\d, ]*)\]/.exec(`${r.stdout}\n${r.stderr}`);
     if (!match) problem(`printed no pids: ${r.stdout.slice(0, 200)} ${r.stderr.slice(0, 200)}`);
-    for (const pid of (match?.[1] ?? '').split(',').filter((s) => s.trim()).map(Number))
+    for (const pid of (match?.[1] ?? '')
+      .split(',')
+      .filter((s) => s.trim())
+      .map(Number))
       if (processAlive(pid)) {
         tally.leftovers++;
         problem(`process ${pid} outlived the run`);
@@ -430,7 +504,10 @@ describe('component-output fuzz (issue 11)', function () {
   });
   after(() => {
     rmSync(dir, { recursive: true, force: true });
-    const errors = [...tally.errors.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+    const errors = [...tally.errors.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
     console.log(
       `      fuzz: ${tally.cases} cases (seed ${SEED}), accepted forged answers ${tally.forgedAccepted}, processes left alive ${tally.leftovers}, ` +
         `max run ${tally.maxMs.toFixed(0)} ms (timeout 5000), max timed-out run ${tally.maxTimeoutMs.toFixed(0)} ms (timeout 1000)\n      errors: ${errors}`,

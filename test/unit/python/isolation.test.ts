@@ -90,7 +90,9 @@ describe('Python runner isolation (issue 11)', function () {
     );
     const b = write(
       'core/orders/b.py',
-      component(`        import time\n        open(${JSON.stringify(join(dir, 'b-started'))}, 'w').close()\n        time.sleep(0.6)\n        return {'symbol': 'B', 'side': 'buy', 'quantity': 2}`),
+      component(
+        `        import time\n        open(${JSON.stringify(join(dir, 'b-started'))}, 'w').close()\n        time.sleep(0.6)\n        return {'symbol': 'B', 'side': 'buy', 'quantity': 2}`,
+      ),
     );
     const worker = new PythonWorker(options);
     try {
@@ -184,7 +186,10 @@ describe('Python runner isolation (issue 11)', function () {
   it('limits are options: a larger answer passes when allowed, and __metadata__ and nesting have their own', async () => {
     const big = write('core/orders/big.py', component("        return {'symbol': 'X', 'note': 'y' * 300000}"));
     const meta = write('core/orders/meta.py', component("        return {'symbol': 'X'}", `__metadata__ = {'name': 'm', 'blob': '${'z'.repeat(70000)}'}\n`));
-    const deep = write('core/orders/deep.py', component("        v = {'symbol': 'X'}\n        for _ in range(70):\n            v = {'n': v}\n        return v"));
+    const deep = write(
+      'core/orders/deep.py',
+      component("        v = {'symbol': 'X'}\n        for _ in range(70):\n            v = {'n': v}\n        return v"),
+    );
     const cyclic = write('core/orders/cyclic.py', component("        v = {'symbol': 'X'}\n        v['self'] = v\n        return v"));
     const worker = new PythonWorker(options);
     const roomy = new PythonWorker({ ...options, maxAnswerBytes: 1024 * 1024, maxMetadataBytes: 128 * 1024, maxNestingDepth: 100 });
@@ -210,7 +215,10 @@ describe('Python runner isolation (issue 11)', function () {
   });
 
   it('printing stays bounded and linear: 50 MB of print() is cut at the output limit', async () => {
-    const file = write('core/orders/chatty.py', component("        for _ in range(50):\n            print('p' * (1024 * 1024))\n        return {'symbol': 'X'}"));
+    const file = write(
+      'core/orders/chatty.py',
+      component("        for _ in range(50):\n            print('p' * (1024 * 1024))\n        return {'symbol': 'X'}"),
+    );
     const worker = new PythonWorker(options);
     try {
       await worker.run({ file: write('core/orders/warm.py', component('        return None')), marketData: {} });
