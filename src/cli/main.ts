@@ -145,7 +145,9 @@ function reportFailure(e: unknown, json: boolean): number {
   const stateError = asStateFileError(e);
   if (stateError) {
     const damaged = stateError instanceof StateDamagedError;
-    const message = stateError.remedy === undefined ? `${stateError.message}. Nothing was sent; fix this and run the command again` : stateError.message;
+    const message = withStateDir(
+      stateError.remedy === undefined ? `${stateError.message}. Nothing was sent; fix this and run the command again` : stateError.message,
+    );
     return fail(EXIT.stateFile, damaged ? 'STATE_DAMAGED' : 'STATE_FILE', message, { file: stateError.file });
   }
   if (isBrokerError(e)) return fail(EXIT.broker, e.reason, e.message);
@@ -210,10 +212,15 @@ export async function main(argv: string[]): Promise<number> {
 /** The folder the command works in (a state directory, an audit folder), named when a file error does not say which file. */
 let commandFolder: string | undefined;
 
+/** The state directory of the command, put into remedies that say `--state-dir DIR`. */
+let commandStateDir: string | undefined;
+const withStateDir = (text: string): string => (commandStateDir === undefined ? text : text.replaceAll('--state-dir DIR', `--state-dir ${commandStateDir}`));
+
 /** The state directory, refused at once when something other than a folder is there. */
 function stateDirOf(value: string | undefined): string {
   const dir = resolve(value ?? '.sptrader');
   commandFolder = dir;
+  commandStateDir = dir;
   let stats;
   try {
     stats = statSync(dir);
@@ -360,7 +367,7 @@ function reportDamage(trading: TradingSession): boolean {
   const damage = trading.engine.damage;
   if (damage.length === 0) return false;
   for (const d of damage) process.stderr.write(`sptrader: ${d.file}: ${d.problem}\n`);
-  process.stderr.write(`sptrader: ${damage[0]?.remedy ?? RECOVER_HINT}\n`);
+  process.stderr.write(`sptrader: ${withStateDir(damage[0]?.remedy ?? RECOVER_HINT)}\n`);
   return true;
 }
 
@@ -402,69 +409,73 @@ async function tradingStep(
   trading: TradingSession,
   broker: PaperBroker,
 ): Promise<number> {
-  {
-    reportRecovery(trading);
-    const engine = trading.engine;
-    let report: EmergencyStopReport | undefined;
-    let unsaved: unknown;
-    if (command === 'halt') {
-      // Halt first, even if the venue cannot be reached or the halt cannot be saved: nothing is sent from now on.
-      try {
-        engine.setTradingState('HALTED', values.reason ?? 'halted from the command line');
-      } catch (e) {
-        if (asStateFileError(e) === undefined) throw e;
-        unsaved = e;
-      }
-      try {
-        await engine.connect(broker.id);
-      } catch (e) {
-        if (!isBrokerError(e)) throw e;
+  reportRecovery(trading);
+  const engine = trading.engine;
+  let report: EmergencyStopReport | undefined;
+  let unsaved: unknown;
+  if (command === 'halt') {
+    // Halt first, even if the venue cannot be reached or the halt cannot be saved: nothing is sent from now on.
+    try {
+      engine.setTradingState('HALTED', values.reason ?? 'halted from the command line');
+    } catch (e) {
+      if (asStateFileError(e) === undefined) throw e;
+      unsaved = e;
+    }
+    try {
+      await engine.connect(broker.id);
+    } catch (e) {
+      if (isBrokerError(e)) {
         process.stderr.write(`sptrader: halted, but could not reach ${broker.displayName} to cancel its orders: ${e.message}\n`);
         return EXIT.broker;
       }
-      report = await engine.emergencyStop({ reason: values.reason ?? 'emergency stop from the command line', flatten: values.flatten === true });
-    } else if (command === 'resume') {
-      // A damaged state stays refused (every order is denied until `recover`), so resuming over it is harmless.
-      engine.setTradingState('ACTIVE', values.reason ?? 'resumed from the command line');
-    } else {
-      await engine.connect(broker.id);
-    }
-    const status = engine.status();
-    if (values.json) {
-      process.stdout.write(
-        `${JSON.stringify({
-          ...status,
-          working: engine.workingOrders().map((o) => ({ venue: o.venue, state: o.state, ...orderResponseOf(o) })),
-          external: engine.externalOrders(),
-          emergencyStop: report ?? null,
-          damage: engine.damage.map((d) => ({ file: d.file, problem: d.problem })),
-        })}\n`,
+      if (asStateFileError(e) === undefined) throw e;
+      process.stderr.write(
+        `sptrader: trading is HALTED${unsaved === undefined ? ' (saved)' : ''}, but ${broker.displayName}'s orders could not be cancelled:\n`,
       );
-    } else {
-      const lines = [
-        `Trading    ${status.tradingState}${status.tradingState === 'ACTIVE' ? '' : `: ${status.reason}`}`,
-        `Since      ${new Date(status.since).toISOString()} (${status.source})${status.resumeAt ? `, resumes by itself at ${new Date(status.resumeAt).toISOString()}` : ''}`,
-        `Breaker    ${status.breaker.consecutiveFailures} failures in a row, ${status.breaker.failuresInWindow} in the window`,
-        `Orders     ${status.workingOrders} working, ${status.externalOrders} external`,
-        `Audit      ${status.audit?.dir ?? '-'} (${status.audit?.lastSeq ?? 0} records)`,
-      ];
-      for (const d of engine.damage) lines.push(`DAMAGED    ${d.file}: ${d.problem}`);
-      if (report) {
-        lines.push(
-          `Cancelled  ${report.cancelled.length} order${report.cancelled.length === 1 ? '' : 's'}${report.cancelled.length ? ': ' + report.cancelled.join(', ') : ''}`,
-        );
-        for (const f of report.flattened) lines.push(`Flattened  ${f.symbol} ${f.quantity}: ${f.result}`);
-        for (const f of report.failed) lines.push(`FAILED     ${f.venue} ${f.order}: ${f.reason}`);
-      }
-      process.stdout.write(lines.join('\n') + '\n');
+      return reportFailure(e, false);
     }
-    if (unsaved !== undefined) {
-      process.stderr.write('sptrader: trading is halted for this run and the orders above were cancelled, but the halt could not be saved:\n');
-      return reportFailure(unsaved, false);
-    }
-    if (reportDamage(trading)) return EXIT.stateFile;
-    return report && report.failed.length > 0 ? EXIT.broker : EXIT.ok;
+    report = await engine.emergencyStop({ reason: values.reason ?? 'emergency stop from the command line', flatten: values.flatten === true });
+  } else if (command === 'resume') {
+    // A damaged state stays refused (every order is denied until `recover`), so resuming over it is harmless.
+    engine.setTradingState('ACTIVE', values.reason ?? 'resumed from the command line');
+  } else {
+    await engine.connect(broker.id);
   }
+  const status = engine.status();
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        ...status,
+        working: engine.workingOrders().map((o) => ({ venue: o.venue, state: o.state, ...orderResponseOf(o) })),
+        external: engine.externalOrders(),
+        emergencyStop: report ?? null,
+        damage: engine.damage.map((d) => ({ file: d.file, problem: d.problem })),
+      })}\n`,
+    );
+  } else {
+    const lines = [
+      `Trading    ${status.tradingState}${status.tradingState === 'ACTIVE' ? '' : `: ${status.reason}`}`,
+      `Since      ${new Date(status.since).toISOString()} (${status.source})${status.resumeAt ? `, resumes by itself at ${new Date(status.resumeAt).toISOString()}` : ''}`,
+      `Breaker    ${status.breaker.consecutiveFailures} failures in a row, ${status.breaker.failuresInWindow} in the window`,
+      `Orders     ${status.workingOrders} working, ${status.externalOrders} external`,
+      `Audit      ${status.audit?.dir ?? '-'} (${status.audit?.lastSeq ?? 0} records)`,
+    ];
+    for (const d of engine.damage) lines.push(`DAMAGED    ${d.file}: ${d.problem}`);
+    if (report) {
+      lines.push(
+        `Cancelled  ${report.cancelled.length} order${report.cancelled.length === 1 ? '' : 's'}${report.cancelled.length ? ': ' + report.cancelled.join(', ') : ''}`,
+      );
+      for (const f of report.flattened) lines.push(`Flattened  ${f.symbol} ${f.quantity}: ${f.result}`);
+      for (const f of report.failed) lines.push(`FAILED     ${f.venue} ${f.order}: ${f.reason}`);
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  if (unsaved !== undefined) {
+    process.stderr.write('sptrader: trading is halted for this run and the orders above were cancelled, but the halt could not be saved:\n');
+    return reportFailure(unsaved, false);
+  }
+  if (reportDamage(trading)) return EXIT.stateFile;
+  return report && report.failed.length > 0 ? EXIT.broker : EXIT.ok;
 }
 
 /** A real broker's paper/practice/testnet account from --broker and its options; credentials from SPTRADER_* variables. */
