@@ -11,6 +11,9 @@ converted (safejson.py), and processes it left running are killed before the ans
 
 Components are loaded by compiling their source into a fresh module, never importlib.reload: a .pyc
 is validated by whole-second mtime and size, so a quick same-size edit could run stale code.
+
+This file stays whole past ~450 lines: run, run_batch and inspect share the loading, class resolution,
+capture and failure handling below, and splitting them would split one request's path across files.
 """
 import json
 import os
