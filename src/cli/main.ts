@@ -577,7 +577,11 @@ async function accountStep(command: 'positions' | 'account' | 'orders', json: bo
   return EXIT.ok;
 }
 
-const UNCONFIRMED_HINT = 'the venue has not said whether it has it; the next open (status, test-order) looks it up by client order id, and it is never resent';
+/** What settles an UNCONFIRMED order: the next connection to its venue looks it up by client order id. */
+const unconfirmedHint = (venue: string): string =>
+  `the venue has not said whether it has it; the next connection to ${venue} (${
+    venue === 'paper' ? '`sptrader status`, test-order' : `\`sptrader test-order --broker ${venue}\`, or the editor`
+  }) looks it up by client order id, and it is never resent`;
 
 function ordersJson(working: readonly OrderRecord[], paper: readonly OrderResponse[]): Record<string, unknown> {
   return {
@@ -592,7 +596,7 @@ function ordersJson(working: readonly OrderRecord[], paper: readonly OrderRespon
       filledQuantity: fromMoney(o.filledUnits),
       orderType: o.request.order_type,
       timeInForce: o.request.time_in_force,
-      ...(o.state === 'UNCONFIRMED' ? { hint: UNCONFIRMED_HINT } : {}),
+      ...(o.state === 'UNCONFIRMED' ? { hint: unconfirmedHint(o.venue) } : {}),
       ...(o.reason === undefined ? {} : { reason: o.reason }),
     })),
     paper,
@@ -608,7 +612,7 @@ function formatOrders(working: readonly OrderRecord[], paper: readonly OrderResp
     lines.push(
       `  ${o.venue.padEnd(8)} ${o.clientOrderId.padEnd(24)} ${o.state.padEnd(16)} ${o.request.side.toUpperCase()} ${o.request.quantity} ${o.request.symbol} ${describeOrderType(o.request.order_type)} ${describeTimeInForce(o.request.time_in_force)}${filled}${o.venueOrderId ? `  venue id ${o.venueOrderId}` : ''}`,
     );
-    if (o.state === 'UNCONFIRMED') lines.push(`           UNCONFIRMED: ${UNCONFIRMED_HINT}`);
+    if (o.state === 'UNCONFIRMED') lines.push(`           UNCONFIRMED: ${unconfirmedHint(o.venue)}`);
   }
   lines.push(paper.length === 0 ? 'No open orders at the paper venue.' : 'Open at the paper venue:');
   for (const o of paper)

@@ -189,6 +189,31 @@ describe('sptrader: every failure ends cleanly', function () {
     cleanFailure(cli(['replay', MARKET, '--data', data, '--state-dir', notEmpty]), 2, notEmpty);
   });
 
+  it('orders lists an UNCONFIRMED order at another venue (OANDA) as such, with what settles it', async () => {
+    const fake = await startFakeOanda();
+    const venueDir = join(dir, 'unconfirmed');
+    try {
+      fake.setQuote('EUR_USD', 1.085, 1.0852);
+      // Placed, then the connection drops; every look-up fails: the outcome stays unknown.
+      fake.injectNext({ kind: 'dropConnection', placed: true });
+      for (let i = 0; i < 40; i++) fake.injectNext({ kind: 'serverError', on: 'lookup' });
+      const env = { SPTRADER_OANDA_TOKEN: fake.token, SPTRADER_OANDA_ACCOUNT_ID: fake.accountId };
+      const r = await cliAsync(['test-order', MARKET, '--state-dir', venueDir, '--broker', 'oanda', '--base-url', fake.url], env);
+      assert.equal(r.code, 4, r.stderr + r.stdout);
+    } finally {
+      await fake.close();
+    }
+    const text = cli(['orders', '--state-dir', venueDir]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^\s+oanda\s+\S+\s+UNCONFIRMED\s+BUY 10000 EUR_USD market/m);
+    assert.match(text.stdout, /UNCONFIRMED: .*next connection to oanda \(`sptrader test-order --broker oanda`.*never resent/);
+    const json = JSON.parse(cli(['orders', '--state-dir', venueDir, '--json']).stdout) as { working: Array<{ venue: string; state: string; hint?: string }> };
+    assert.deepEqual(
+      json.working.map((o) => [o.venue, o.state, typeof o.hint]),
+      [['oanda', 'UNCONFIRMED', 'string']],
+    );
+  });
+
   it('a venue rejection is exit 7 (text and JSON), a broker the CLI cannot reach exit 4', async () => {
     const fake = await startFakeOanda();
     try {
