@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything, on a fresh Debian machine with only the npm registry and Debian apt reachable:
-# install (idempotent), build, package, extension-host tests, UI tests. Prints the total time.
+# install (idempotent), build, package, extension-host tests, UI tests, the hostile-workspace run. Prints the total time.
 # Both suites run even if the first fails; the exit code is non-zero if either failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,5 +17,7 @@ t=$(date +%s); node scripts/e2e/run-extension-tests.mjs || rc=1
 echo "[e2e] extension-host run: $(( $(date +%s) - t ))s"
 t=$(date +%s); node test/e2e/ui.mjs || rc=1
 echo "[e2e] UI run: $(( $(date +%s) - t ))s"
+t=$(date +%s); node test/e2e/hostileWorkspace.mjs || rc=1
+echo "[e2e] hostile-workspace run: $(( $(date +%s) - t ))s"
 echo "[e2e] total $(elapsed), $([ $rc -eq 0 ] && echo OK || echo FAILED)"
 exit $rc
