@@ -12,7 +12,7 @@ import { BROKER_KINDS, BrokerProfileSchema, parseBrokerProfile, type BrokerKind,
 import { Commands, Settings } from '../constants';
 import type { Container } from '../container';
 import { bindingDigest, credentialBinding, describeBinding, forgetCredentials, missingCredentials, storeCredential } from './credentials';
-import { CREDENTIALS_BY_BROKER, defaultIbPort, environmentChoices, PAPER_PROFILE_ID, upsertProfileSetting } from './profiles';
+import { CREDENTIALS_BY_BROKER, defaultIbPort, environmentChoices, PAPER_PROFILE_ID, profileEndpoint, upsertProfileSetting } from './profiles';
 import type { ProfileNode } from './trees';
 
 const BROKER_LABELS: Readonly<Record<BrokerKind, { label: string; detail: string }>> = {
@@ -63,6 +63,7 @@ export function registerProfileCommands(container: Container): void {
       candidates.map((p) => ({
         label: p.displayName ?? p.id,
         description: `${p.id} · ${p.broker} · ${p.environment} · ${container.brokers.get(p.id)?.isConnected() ? 'connected' : 'not connected'}`,
+        detail: profileEndpoint(p),
         profile: p,
       })),
       { title, placeHolder: 'Broker profile' },
