@@ -128,6 +128,20 @@ export class AuditDigest {
         }
         return;
       }
+      case 'VenueBaseline': {
+        // Written by recover when the log lost records and a local venue's account is the better record:
+        // its fills and positions as they stand become the log's from here on.
+        const venue = data['venue'];
+        const positions = data['positions'];
+        if (typeof venue !== 'string' || !isObject(positions)) return;
+        if (typeof data['fills'] === 'number') this.fillCount.set(venue, data['fills']);
+        const sums = new Map<string, bigint>();
+        for (const [symbol, q] of Object.entries(positions)) if (typeof q === 'number') sums.set(symbol, toMoney(q));
+        this.fillSums.set(venue, sums);
+        this.positions.set(venue, new Map(sums));
+        this.fillsOf.get(venue)?.splice(0);
+        return;
+      }
       case 'PositionsReconciled': {
         const venue = data['venue'];
         const differences = data['differences'];

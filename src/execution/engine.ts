@@ -264,7 +264,15 @@ export class ExecutionEngine {
       } else {
         for (const o of loaded.orders) if (!isFinalState(o.state)) this.adopt(o);
       }
-      if (loaded.problem) this.venueError('engine', 'loadWorkingOrders', new Error(`${loaded.problem}; the audit log's record of open orders is used instead`));
+      if (loaded.problem) {
+        // The log still knows every open order (they are looked up from it), but a file that cannot be
+        // read is damage someone must look at, not something to paper over.
+        this.damaged.push(new StateDamagedError(options.ordersFile, `${loaded.problem}; the audit log's record of open orders is used meanwhile`));
+      } else if (digest && !loaded.exists && digest.known.size > 0) {
+        this.damaged.push(
+          new StateDamagedError(options.ordersFile, `it is missing, but the audit log has sent ${digest.known.size} order(s) from this state directory: it was deleted or moved`),
+        );
+      }
       this.orderWriter = new WorkingOrderWriter(
         options.ordersFile,
         () => this.workingOrders(),

@@ -73,6 +73,9 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
   const hadLog = existsSync(auditDir);
   if (hadLog && !statSync(auditDir).isDirectory()) throw new StateFileError(auditDir, 'cannot recover: a file is in the place of the audit log folder; move it away first');
   let setAside = false;
+  // Whether the log lost records (broken, cut short, emptied, gone): then an intact paper account is the
+  // better record of the paper venue, and becomes the log's baseline instead of being rebuilt from it.
+  let logLost = false;
   if (hadLog) {
     const anchors = loadedOrders.anchor ? [{ source: ordersFile, ...loadedOrders.anchor }] : [];
     const { report } = await scanAuditDir(auditDir, false, { visit: digest.visit, anchors });
@@ -80,6 +83,7 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
     const shortened = report.problems.filter((p) => p.kind === 'truncated' || p.kind === 'rolled-back' || p.kind === 'anchor-unreadable');
     for (const p of report.problems.slice(0, 10)) problems.push(`${p.file}:${p.line}: ${p.problem}`);
     if (report.problemCount > 10) problems.push(`… and ${report.problemCount - 10} more audit log problem(s)`);
+    if (chain.length > 0 || shortened.some((p) => p.kind !== 'anchor-unreadable')) logLost = true;
     if (chain.length > 0) {
       setAside = true;
       actions.push(
@@ -88,14 +92,26 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
     } else if (shortened.length > 0) {
       actions.push(`kept the audit log as it is (it ends at seq ${report.lastSeq}); records past its end are lost, and its anchor now points at its end`);
     }
-  } else if (['trading-state.json', 'working-orders.json', 'paper-account.json'].some((f) => existsSync(join(stateDir, f)))) {
-    problems.push(`${auditDir}: the audit log is missing while other state is there`);
+  }
+  const witnesses = ['trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal'].filter((f) => existsSync(join(stateDir, f)));
+  if (digest.records === 0 && witnesses.length > 0) {
+    logLost = true;
+    problems.push(`${auditDir}: the audit log is ${hadLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there`);
     actions.push('start a new audit log');
   }
+  if (!loadedOrders.exists && digest.known.size > 0) problems.push(`${ordersFile}: missing, while the audit log has sent ${digest.known.size} order(s)`);
 
   // 2. The paper account against the log.
   const paper = checkPaper(paperFile, digest);
-  if (paper.problem) {
+  const baseline = logLost && paper.problem !== undefined && paper.account !== undefined ? paper.account : undefined;
+  if (baseline) {
+    problems.push(`${paperFile}: ${paper.problem}`);
+    const adopt = paper.strangers.length;
+    actions.push(
+      `keep the paper account (it reads cleanly; the audit log is what lost records) and record its ${baseline.counters.fill} fill(s) and positions as the new log's baseline` +
+        (adopt > 0 ? `; its ${adopt} open order(s) unknown to the log are recorded as adopted` : ''),
+    );
+  } else if (paper.problem) {
     problems.push(`${paperFile}: ${paper.problem}`);
     actions.push(
       `set the paper account aside as ${paperFile}.damaged-${stamp} and rebuild it from the audit log's ${digest.fillsOf.get(PAPER)?.length ?? 0} paper fill(s) on a fresh ${PAPER_STARTING_CASH} ${PAPER_CURRENCY} account` +
@@ -128,7 +144,7 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
   const unknown = loadedOrders.orders.filter((o) => !digest.known.has(o.clientOrderId));
   if (unknown.length > 0) problems.push(`${ordersFile}: lists ${unknown.length} order(s) the audit log has no record of`);
   const changed = problems.length > 0;
-  if (changed) actions.push(`rewrite ${ordersFile} from the audit log's ${digest.open.size - paper.openOrders.length} unfinished order(s)`);
+  if (changed) actions.push(`rewrite ${ordersFile} from the audit log's unfinished orders`);
   if (!changed || dryRun) return { stateDir, problems, actions: changed ? actions : ['nothing to do: every state file agrees with the audit log'], changed: false };
   void orderProblem;
 
@@ -142,7 +158,36 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
   const { log } = await AuditLog.open(auditDir, { clock });
   try {
     const now = clock.now();
-    if (paper.problem) {
+    if (baseline) {
+      for (const o of paper.strangers) {
+        const id = o.request.client_order_id;
+        log.write('SubmitOrder', {
+          at: now,
+          command: { commandId: `recover-${id}`, issuedAt: now, clientOrderId: id, venue: PAPER, source: 'recover', order: o.request },
+          risk: [],
+        });
+        log.write('OrderAccepted', { at: now, clientOrderId: id, venue: PAPER, symbol: o.request.symbol, state: 'ACCEPTED', venueOrderId: o.response.order_id });
+        digest.visit({ seq: 0, ts: now, type: 'SubmitOrder', data: { at: now, command: { commandId: `recover-${id}`, clientOrderId: id, venue: PAPER, order: o.request } }, prev: '', hash: '' });
+        digest.visit({ seq: 0, ts: now, type: 'OrderAccepted', data: { clientOrderId: id, venue: PAPER, venueOrderId: o.response.order_id }, prev: '', hash: '' });
+      }
+      const atVenue = new Set(baseline.orders.filter((o) => !['filled', 'cancelled', 'rejected', 'expired'].includes(o.response.status.status)).map((o) => o.request.client_order_id));
+      for (const id of paper.openOrders) {
+        const o = digest.open.get(id);
+        if (!o || atVenue.has(id)) continue;
+        log.write('OrderCancelled', {
+          at: now,
+          clientOrderId: id,
+          venue: PAPER,
+          symbol: o.request.symbol,
+          state: 'CANCELLED',
+          reason: 'not open at the paper venue when sptrader recover took its account as the record',
+        });
+        digest.open.delete(id);
+      }
+      const positions: Record<string, number> = {};
+      for (const p of baseline.positions) if (BigInt(p.quantity) !== 0n) positions[p.symbol] = fromMoney(BigInt(p.quantity));
+      log.write('VenueBaseline', { at: now, venue: PAPER, fills: baseline.counters.fill, positions, reason: 'the audit log lost records; the paper account, which reads cleanly, is the record from here on' });
+    } else if (paper.problem) {
       for (const id of paper.openOrders) {
         const o = digest.open.get(id);
         if (!o) continue;
@@ -178,6 +223,10 @@ interface PaperCheck {
   problem?: string;
   /** Client order ids of the log's unfinished paper orders. */
   openOrders: string[];
+  /** The account, when it could be read. */
+  account?: PaperState;
+  /** Its open orders the log does not know. */
+  strangers: PaperState['orders'];
 }
 
 function checkPaper(file: string, digest: AuditDigest): PaperCheck {
@@ -187,12 +236,12 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   try {
     account = readPaperAccount(file);
   } catch (e) {
-    return { problem: (e as Error).message, openOrders };
+    return { problem: (e as Error).message, openOrders, strangers: [] };
   }
   if (!account) {
     return loggedFills > 0 || openOrders.length > 0
-      ? { problem: `missing, while the audit log records ${loggedFills} paper fill(s) and ${openOrders.length} open paper order(s)`, openOrders }
-      : { openOrders };
+      ? { problem: `missing, while the audit log records ${loggedFills} paper fill(s) and ${openOrders.length} open paper order(s)`, openOrders, strangers: [] }
+      : { openOrders, strangers: [] };
   }
   const state = account.state;
   const issues: string[] = [];
@@ -206,11 +255,15 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   for (const symbol of new Set([...Object.keys(logged), ...Object.keys(held)])) {
     if ((logged[symbol] ?? 0) !== (held[symbol] ?? 0)) issues.push(`${symbol}: account ${held[symbol] ?? 0}, audit log ${logged[symbol] ?? 0}`);
   }
-  const accountOpen = new Set(state.orders.filter((o) => !['filled', 'cancelled', 'rejected', 'expired'].includes(o.response.status.status)).map((o) => o.request.client_order_id));
+  const openAtVenue = state.orders.filter((o) => !['filled', 'cancelled', 'rejected', 'expired'].includes(o.response.status.status));
+  const accountOpen = new Set(openAtVenue.map((o) => o.request.client_order_id));
+  const strangers = openAtVenue.filter((o) => !digest.open.has(o.request.client_order_id));
   const loggedOpen = new Set(openOrders);
   const differ = [...accountOpen].some((id) => !loggedOpen.has(id)) || [...loggedOpen].some((id) => digest.open.get(id)?.venueOrderId !== undefined && !accountOpen.has(id));
   if (differ) issues.push('its open orders differ from the audit log’s');
-  return issues.length > 0 ? { problem: `disagrees with the audit log: ${issues.join('; ')}`, openOrders } : { openOrders };
+  return issues.length > 0
+    ? { problem: `disagrees with the audit log: ${issues.join('; ')}`, openOrders, account: state, strangers }
+    : { openOrders, account: state, strangers };
 }
 
 /** A fresh paper account with every fill of the log booked on it, in order; the old files set aside. */

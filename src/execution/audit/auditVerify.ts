@@ -166,7 +166,17 @@ export async function scanAuditDir(dir: string, repair: boolean, options: ScanOp
   for (let f = 0; f < files.length; f++) {
     const file = files[f] as AuditFileName;
     const path = join(dir, file.name);
-    const bytes = await fsp.readFile(path);
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new StateFileError(
+        path,
+        code === 'EISDIR' ? 'a directory is in the place of this audit log file' : `cannot read this audit log file (${code ?? (e as Error).message})`,
+        'Nothing was sent. Put the file back, or run `sptrader recover` to set the damaged log aside',
+      );
+    }
     let end = bytes.length;
     if (f === files.length - 1) {
       const torn = tornTailLength(bytes);

@@ -147,6 +147,47 @@ describe('trust: symbols, secrets, damage and recovery', function () {
     }
   });
 
+  it('a deleted audit log is found; recover keeps the intact paper account as the new log’s baseline, with its resting order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
+    try {
+      const clock = new TestClock();
+      const quotes = new FixedQuotes().set('EUR_USD', 1.1, 1.1002);
+      const settings = { limits: { ...LOOSE }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
+      const open = async () => {
+        const paper = new PaperBroker({ clock, quotes, stateFile: join(dir, 'paper-account.json') });
+        const session = await openTradingSession({ stateDir: dir, clock, brokers: { paper }, settings });
+        await session.engine.connect('paper');
+        return session;
+      };
+      let s = await open();
+      await s.engine.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      const resting = await s.engine.submitOrder(order('buy', 500, { type: 'limit', price: 1.05 }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      assert.equal(resting.order.state, 'ACCEPTED');
+      await s.close();
+      rmSync(join(dir, 'audit'), { recursive: true });
+
+      s = await open();
+      assert.ok(s.damage.some((d) => /every record was removed|audit log is (missing|empty)/.test(d.problem)), JSON.stringify(s.damage.map((d) => d.message)));
+      assert.equal((await s.engine.submitOrder(order('buy', 1, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper')).denial?.code, 'STATE_DAMAGED');
+      await s.close();
+
+      const report = await recoverStateDir({ stateDir: dir, clock });
+      assert.ok(report.actions.some((a) => /keep the paper account/.test(a)), report.actions.join('\n'));
+      s = await open();
+      assert.deepEqual(
+        s.damage.map((d) => d.message),
+        [],
+      );
+      assert.deepEqual(s.engine.positionsOf('paper'), { EUR_USD: 1000 });
+      assert.equal(s.engine.getOrder(resting.order.clientOrderId)?.state, 'ACCEPTED', 'the resting order is adopted, not external');
+      const more = await s.engine.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      assert.equal(more.order.state, 'FILLED');
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a deleted trading-state.json never ends a halt: the log says HALTED, and the file is named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
     try {
