@@ -341,7 +341,7 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
         writeFileSync(target, `${live.slice(0, 10)}########${live.slice(18)}`);
         return true;
       case 'older': {
-        const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+        const dead = spawnSync(process.execPath, ['-e', '0']).pid;
         writeFileSync(target, JSON.stringify({ pid: dead, host: hostname(), since: 0, purpose: 'a run that died long ago' }));
         return false;
       }

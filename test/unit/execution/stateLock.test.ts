@@ -117,7 +117,7 @@ describe('state directory lock', function () {
     };
     const purposeOf = (): string => (JSON.parse(readFileSync(lockOf(), 'utf8')) as { purpose: string }).purpose;
     // A pid no process has: one that just exited.
-    const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid;
     const refused = (why: RegExp) => (e: unknown) => e instanceof StateDirBusyError && e.message.includes(lockOf()) && why.test(e.message);
 
     it('empty and fresh: a holder may be writing it, so busy (naming the file); empty and old: a crash before the write, taken over', () => {
