@@ -25,6 +25,9 @@
  * state (an audit log, trading-state.json, working-orders.json, a paper account) — is refused with a
  * ReplayStateDirError before anything is written, so simulated fills never enter a real audit log and a
  * real halt is never bypassed.
+ *
+ * Past 450 lines on purpose: the loop, its batching and its report share the replay's clock, venue and
+ * counters; the folder rule above is a few lines beside them.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -23,6 +23,7 @@
  * The work runs once in `before`, several cases at a time; each case is then one test that lists what
  * went wrong in it, and `after` prints the figures. Nothing is skipped: a case fails until the code
  * detects what it must.
+ * Past 450 lines on purpose: the damage, the commands and the judgement of one case read as one table.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
