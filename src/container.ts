@@ -9,9 +9,11 @@ import { systemClock } from './common/clock';
 import type { BrokerApi } from './brokers/broker';
 import { PaperBroker } from './brokers/paper/paperBroker';
 import { createBroker, type BrokerProfile } from './brokers/registry';
-import { OUTPUT_CHANNEL_NAME, Settings } from './constants';
+import { Commands, OUTPUT_CHANNEL_NAME, Settings } from './constants';
 import type { EngineEvent } from './execution/events';
 import { openTradingSession, parseRiskSettings, type RiskSettings, type TradingSession } from './execution/session';
+import { recoverStateDir, type RecoverReport } from './execution/recover';
+import { acquireStateDirLock } from './common/stateLock';
 import type { CredentialSource } from './brokers/credentials';
 import { credentialBinding, secretStorageCredentials } from './views/credentials';
 import { registerExecuteLiveCommand } from './views/executeLiveCommand';
@@ -256,6 +258,45 @@ export class Container {
       this.engineEvents.fire(e);
     });
     await session.engine.connect('paper');
+    this.reportDamage(session);
+  }
+
+  /** Damaged, missing or rolled-back state refuses every order until recovered: say so, with the way out. */
+  private reportDamage(session: TradingSession): void {
+    const damage = session.damage;
+    if (damage.length === 0) return;
+    for (const d of damage) this.log.error(`State damaged: ${d.file}: ${d.problem}`);
+    const recover = 'Recover State…';
+    void vscode.window
+      .showErrorMessage(
+        `SPtrader: ${damage[0]?.file ?? 'a state file'}: ${damage[0]?.problem ?? ''}${damage.length > 1 ? ` (and ${damage.length - 1} more)` : ''}. No order is sent until the state is recovered from the audit log.`,
+        recover,
+        'Show Log',
+      )
+      .then((choice) => {
+        if (choice === recover) void vscode.commands.executeCommand(Commands.recoverState);
+        else if (choice === 'Show Log') this.log.show();
+      });
+  }
+
+  /**
+   * Rebuilds the damaged state files from the audit log (src/execution/recover.ts): the session is
+   * closed first (recover needs the state directory to itself) and opened again after.
+   */
+  async recoverState(dryRun: boolean): Promise<RecoverReport> {
+    if (!dryRun) {
+      const session = await this.session?.catch(() => undefined);
+      this.session = undefined;
+      this.openedSession = undefined;
+      if (session) await session.close();
+    }
+    const lock = dryRun ? undefined : acquireStateDirLock(this.stateDir, 'SPtrader: Recover State');
+    try {
+      return await recoverStateDir({ stateDir: this.stateDir, clock: systemClock, dryRun });
+    } finally {
+      lock?.release();
+      if (!dryRun) await this.trading().catch((e: unknown) => this.log.error(`Reopening after recover failed: ${(e as Error).message}`));
+    }
   }
 
   /**

@@ -166,7 +166,7 @@ export class AuditDigest {
         const f = data['fill'];
         if (isObject(f) && typeof f['symbol'] === 'string' && typeof f['quantity'] === 'number') {
           let sums = this.fillSums.get(venue);
-          if (!sums) this.fillSums.set(venue, (sums = new Map()));
+          if (!sums) this.fillSums.set(venue, (sums = new Map<string, bigint>()));
           sums.set(f['symbol'], (sums.get(f['symbol']) ?? 0n) + toMoney(f['quantity']) * (f['side'] === 'sell' ? -1n : 1n));
         }
         if (kept && isObject(f)) kept.push(f as unknown as Fill);

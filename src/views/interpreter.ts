@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { Settings } from '../constants';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
-import { PythonWorker, type RunnerOptions } from '../python/runner';
+import { DEFAULT_RUNNER_LIMITS, PythonWorker, type RunnerOptions } from '../python/runner';
 
 interface PythonEnvironmentsApi {
   environments: {
@@ -45,6 +45,9 @@ export class InterpreterService implements vscode.Disposable {
         extraPythonPath: folder ? [folder] : [],
         timeoutMs: (config.get<number>(Settings.timeoutSeconds) ?? 30) * 1000,
         outputLimitBytes: config.get<number>(Settings.outputLimitBytes) ?? 1024 * 1024,
+        maxAnswerBytes: config.get<number>(Settings.maxAnswerBytes) ?? DEFAULT_RUNNER_LIMITS.maxAnswerBytes,
+        maxMetadataBytes: config.get<number>(Settings.maxMetadataBytes) ?? DEFAULT_RUNNER_LIMITS.maxMetadataBytes,
+        maxNestingDepth: config.get<number>(Settings.maxNestingDepth) ?? DEFAULT_RUNNER_LIMITS.maxNestingDepth,
         brokerProfile: config.get<string>(Settings.activeProfile) ?? 'paper',
         testMode: true,
       };

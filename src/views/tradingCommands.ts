@@ -84,6 +84,28 @@ export function registerTradingCommands(container: Container): void {
       }),
     ),
     registerCommand(
+      Commands.recoverState,
+      guard('Recover State', async () => {
+        const preview = await container.recoverState(true);
+        if (!preview.problems.length) {
+          void vscode.window.showInformationMessage('SPtrader: every state file agrees with the audit log; nothing to recover.');
+          return;
+        }
+        for (const p of preview.problems) log.warn(`Recover: found ${p}`);
+        for (const a of preview.actions) log.info(`Recover: would ${a}`);
+        const go = 'Recover';
+        const choice = await vscode.window.showWarningMessage(
+          `Recover the SPtrader state from the audit log? Found: ${preview.problems.slice(0, 2).join('; ')}${preview.problems.length > 2 ? ` (+${preview.problems.length - 2} more)` : ''}. It will: ${preview.actions.join('; ')}. Damaged files are set aside, never deleted.`,
+          { modal: true },
+          go,
+        );
+        if (choice !== go) return;
+        const report = await container.recoverState(false);
+        for (const a of report.actions) log.warn(`Recover: ${a}`);
+        void vscode.window.showInformationMessage(`SPtrader: state recovered from the audit log (${report.actions.length} step(s); see the log). Review positions, then trade.`);
+      }),
+    ),
+    registerCommand(
       Commands.verifyAuditLog,
       guard('Verify Audit Log', async () => {
         const { audit } = await container.trading();
