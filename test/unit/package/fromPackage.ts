@@ -7,8 +7,10 @@
  * Every child gets a preload that refuses DNS for any host but the loopback one: the outside world is
  * unreachable by construction, so no run reaches the internet whatever an SDK tries.
  */
+import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../../fakes/alpaca/server';
 import { startFakeBinance } from '../../fakes/binance/server';
@@ -40,7 +42,7 @@ dns.promises.lookup = (host, ...rest) => (local(host) ? promised(host, ...rest) 
 
 /** A scratch folder outside the repository, with the network guard; `dispose` removes it. */
 export function scratch(prefix: string): { dir: string; env: NodeJS.ProcessEnv; dispose(): void } {
-  const dir = mkdtempSync(join(process.env['SPTRADER_PACKAGE_TMP'] ?? '/tmp', prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   const guard = join(dir, 'network-guard.cjs');
   writeFileSync(guard, GUARD);
   mkdirSync(join(dir, 'home'));
@@ -163,5 +165,23 @@ export async function runAtVenue(extensionDir: string, venue: Venue, work: { dir
     };
   } finally {
     await fake.close();
+  }
+}
+
+/** What each venue's run must show. */
+export function assertVenueRun(run: VenueRun): void {
+  const said = `exit ${run.code}\n${run.stderr}\n${run.stdout}`;
+  assert.doesNotMatch(run.stdout + run.stderr, /Cannot find module|could not be loaded|cannot load/i, said);
+  assert.ok(run.connectRequests > 0, `the ${run.venue} SDK connected to the fake\n${said}`);
+  if (run.venue === 'alpaca') {
+    // The CLI has no data-host override: see runAtVenue.
+    assert.equal(run.code, 3, said);
+    assert.equal(run.json?.errors?.[0]?.code, 'QUOTE_UNAVAILABLE', said);
+    assert.match(run.json?.errors?.[0]?.message ?? '', /data\.alpaca\.markets/, said);
+    assert.equal(run.ordersAtVenue, 0, said);
+  } else {
+    assert.equal(run.code, 0, said);
+    assert.equal(run.json?.ok, true, said);
+    assert.equal(run.ordersAtVenue, 1, `the order reached the fake ${run.venue} once\n${said}`);
   }
 }

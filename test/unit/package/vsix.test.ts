@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chunkFigures, resolvableSdkPackages, runAtVenue, scratch, SDK_CHUNKS, SDK_PACKAGES, VENUES, type VenueRun } from './fromPackage';
+import { assertVenueRun, chunkFigures, resolvableSdkPackages, runAtVenue, scratch, SDK_CHUNKS, SDK_PACKAGES, VENUES } from './fromPackage';
 
 const ROOT = resolve(__dirname, '../../../..');
 const DIST = join(ROOT, 'dist');
@@ -72,21 +72,3 @@ describe('the package carries its broker SDKs (issue 12)', function () {
     }
   });
 });
-
-/** What each venue's run must show; shared with test/e2e/cliFromVsix.mjs through the compiled file. */
-export function assertVenueRun(run: VenueRun): void {
-  const said = `exit ${run.code}\n${run.stderr}\n${run.stdout}`;
-  assert.doesNotMatch(run.stdout + run.stderr, /Cannot find module|could not be loaded|cannot load/i, said);
-  assert.ok(run.connectRequests > 0, `the ${run.venue} SDK connected to the fake\n${said}`);
-  if (run.venue === 'alpaca') {
-    // The CLI has no data-host override: see runAtVenue.
-    assert.equal(run.code, 3, said);
-    assert.equal(run.json?.errors?.[0]?.code, 'QUOTE_UNAVAILABLE', said);
-    assert.match(run.json?.errors?.[0]?.message ?? '', /data\.alpaca\.markets/, said);
-    assert.equal(run.ordersAtVenue, 0, said);
-  } else {
-    assert.equal(run.code, 0, said);
-    assert.equal(run.json?.ok, true, said);
-    assert.equal(run.ordersAtVenue, 1, `the order reached the fake ${run.venue} once\n${said}`);
-  }
-}
