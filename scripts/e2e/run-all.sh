@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything, on a fresh Debian machine with only the npm registry and Debian apt reachable:
-# install (idempotent), build, package, extension-host tests, UI tests, the hostile-workspace run. Prints the total time.
-# Both suites run even if the first fails; the exit code is non-zero if either failed.
+# install (idempotent), build, package, the CLI from the unpacked .vsix, extension-host tests, UI tests, the
+# hostile-workspace run. Prints the total time.
+# Every suite runs even if an earlier one fails; the exit code is non-zero if any failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
@@ -13,6 +14,8 @@ npm run --silent package >/dev/null
 echo "[e2e] build + package done at $(elapsed)"
 
 rc=0
+t=$(date +%s); node test/e2e/cliFromVsix.mjs || rc=1
+echo "[e2e] CLI from the .vsix: $(( $(date +%s) - t ))s"
 t=$(date +%s); node scripts/e2e/run-extension-tests.mjs || rc=1
 echo "[e2e] extension-host run: $(( $(date +%s) - t ))s"
 t=$(date +%s); node test/e2e/ui.mjs || rc=1
