@@ -245,6 +245,7 @@ export class Container {
   private async started(session: TradingSession): Promise<void> {
     const r = session.recovery;
     if (r.tornTailRemoved) this.log.warn(`Audit log: a torn last line (${r.tornTailBytes} bytes) left by a crash was removed`);
+    if (r.anchorMissing) this.log.warn(`Audit log: anchor.json was missing; written anew at seq ${r.lastSeq} (a cut before now cannot be checked against it)`);
     if (!r.verified) {
       this.log.error(`Audit log at ${session.audit.dir} does not verify: ${r.problemCount} problems`);
       void vscode.window.showErrorMessage(`SPtrader: the audit log does not verify (${r.problemCount} problems). Run "SPtrader: Verify Audit Log".`);

@@ -358,6 +358,10 @@ function riskSettings(stateDir: string, limitsFile: string | undefined): RiskSet
 function reportRecovery(trading: TradingSession): void {
   const r = trading.recovery;
   if (r.tornTailRemoved) process.stderr.write(`sptrader: the audit log's last line was torn by a crash (${r.tornTailBytes} bytes) and was removed\n`);
+  if (r.anchorMissing)
+    process.stderr.write(
+      `sptrader: ${join(trading.audit.dir, 'anchor.json')} was missing (deleted, or a log from before anchors); written anew at seq ${r.lastSeq}: a cut before now cannot be checked against it\n`,
+    );
   if (!r.verified)
     process.stderr.write(
       `sptrader: WARNING: the audit log at ${trading.audit.dir} does not verify (${r.problemCount} problems${

@@ -17,7 +17,7 @@ import { ExecutionEngine, type LocalVenue } from './engine';
 import { AuditDigest } from './auditDigest';
 import { loadWorkingOrders } from './orderStore';
 import { PaperBroker } from '../brokers/paper/paperBroker';
-import { StateDamagedError } from '../common/stateErrors';
+import { StateDamagedError, StateFileError } from '../common/stateErrors';
 import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from './risk';
 import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from './tradingState';
 
@@ -83,6 +83,14 @@ export async function openTradingSession(options: {
   /** Who holds the state directory, shown to a second process that finds it busy. */
   purpose?: string;
 }): Promise<TradingSession> {
+  // A replay's folder holds simulated fills: never trading state (the mirror of replay's own guard).
+  if (existsSync(join(options.stateDir, 'replay.json'))) {
+    throw new StateFileError(
+      options.stateDir,
+      'this folder holds a replay (replay.json): its fills are simulated and it is never used as trading state',
+      'Use another --state-dir for trading',
+    );
+  }
   // Throws StateDirBusyError when another process trades from this directory.
   const lock = acquireStateDirLock(options.stateDir, options.purpose ?? 'SPtrader');
   let log: AuditLog;

@@ -46,7 +46,8 @@ export interface OutcomeError {
   path?: string;
 }
 
-export type ExitCode = 0 | 1 | 2 | 3 | 4;
+/** As the CLI documents them: 6 damaged state (nothing sent), 7 a venue's own rejection. */
+export type ExitCode = 0 | 1 | 2 | 3 | 4 | 6 | 7;
 
 export interface TestOrderOutcome {
   ok: boolean;
@@ -183,7 +184,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       if (checked.denial) {
         outcome.denial = checked.denial;
         outcome.errors.push({ code: checked.denial.code, message: checked.denial.message });
-        return finish(3, `Denied before sending (${checked.denial.code}): ${checked.denial.message}`);
+        return finish(denialExit(checked.denial.code), `Denied before sending (${checked.denial.code}): ${checked.denial.message}`);
       }
       notes.push('The active profile is live: Test Order validates and checks risk only, and never sends. Use Execute Live… to send with confirmation.');
       return finish(0, 'Validated and risk-checked against a live profile: nothing was sent.');
@@ -204,7 +205,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       if (result.denial) {
         outcome.denial = result.denial;
         outcome.errors.push({ code: result.denial.code, message: result.denial.message });
-        return finish(3, `Denied before sending (${result.denial.code}): ${result.denial.message}`);
+        return finish(denialExit(result.denial.code), `Denied before sending (${result.denial.code}): ${result.denial.message}`);
       }
       record = result.order;
       const marketable = cmd.order.order_type.type === 'market' || cmd.order.time_in_force.type === 'IOC' || cmd.order.time_in_force.type === 'FOK';
@@ -230,7 +231,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     }
     if (record.state === 'REJECTED') {
       outcome.errors.push({ code: 'REJECTED', message: record.reason ?? 'rejected by the venue' });
-      return finish(4, `Rejected by ${broker.displayName}: ${record.reason ?? 'no reason given'}`);
+      return finish(7, `Rejected by ${broker.displayName}: ${record.reason ?? 'no reason given'}`);
     }
     if (response.filled_price !== null) {
       const bid = numberOr(marketData['bid']);
@@ -367,4 +368,9 @@ export function failedBeforeRun(file: string, venue: { id: string; environment: 
     denial: null,
     events: [],
   };
+}
+
+/** A denial for damaged state or a failed audit log is the state's problem (6); any other, a check's (3). */
+function denialExit(code: string): ExitCode {
+  return code === 'STATE_DAMAGED' || code === 'AUDIT_LOG_FAILED' ? 6 : 3;
 }

@@ -220,6 +220,8 @@ export class AuditLog {
         tail.lastLineHash,
         tail.newestFile,
       );
+      // A log without its anchor gets one at once, so that from now on a cut is noticed (and the run says so).
+      if (report.anchorMissing) await log.writeAnchor().catch(() => undefined);
       return { log, recovery: report };
     } catch (e: unknown) {
       openDirectories.delete(absolute);
@@ -352,7 +354,8 @@ export class AuditLog {
     this.anchorTimer.unref();
   }
 
-  private async writeAnchor(): Promise<void> {
+  /** Writes anchor.json with the durable head now (see scheduleAnchor). */
+  async writeAnchor(): Promise<void> {
     const head = this.durable;
     this.anchorAt = Date.now();
     const file = join(this.dir, ANCHOR_FILE);

@@ -55,6 +55,8 @@ export interface VerifyReport {
   readonly tornTailFile?: string;
   /** True when `AuditLog.open` cut the torn tail off; `verifyAuditDir` only reports it. */
   readonly tornTailRemoved: boolean;
+  /** True when the log has records but no anchor.json (deleted, or a log from before anchors): `AuditLog.open` writes one anew. */
+  readonly anchorMissing: boolean;
 }
 
 export type RecoveryReport = VerifyReport;
@@ -247,6 +249,7 @@ export async function scanAuditDir(dir: string, repair: boolean, options: ScanOp
     tornTailBytes,
     ...(tornTailFile === undefined ? {} : { tornTailFile }),
     tornTailRemoved,
+    anchorMissing: ownAnchor.anchor === undefined && ownAnchor.problem === undefined && expectedSeq - 1 > 0,
   };
   return { report, tail: { ...(newestFile ? { newestFile } : {}), lastSeq: expectedSeq - 1, lastLineHash: prevLineHash } };
 }
