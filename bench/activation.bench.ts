@@ -59,7 +59,7 @@ const t2 = process.hrtime.bigint();
 const coreFile = require('path').join(require('path').dirname(file), 'core.js');
 let coreMs = null;
 if (require('fs').existsSync(coreFile)) { const c0 = process.hrtime.bigint(); require(coreFile); coreMs = Number(process.hrtime.bigint() - c0) / 1e6; }
-const sdk = Object.keys(require.cache).filter((k) => /ccxt|alpaca-trade-api|@stoqey/.test(k)).length;
+const sdk = Object.keys(require.cache).filter((k) => /ccxt|alpaca-trade-api|@stoqey|[\\/]sdk[\\/]/.test(k)).length;
 process.stdout.write(JSON.stringify({ load: Number(t1 - t0) / 1e6, activate: Number(t2 - t1) / 1e6, core: coreMs, sdk }));
 setTimeout(() => process.exit(0), 20);
 `;

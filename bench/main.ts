@@ -4,6 +4,7 @@ import { benchEngine } from './engine.bench';
 import { benchReplay } from './replay.bench';
 import { benchAdapters } from './adapters.bench';
 import { benchActivation } from './activation.bench';
+import { benchPackage } from './package.bench';
 import { benchPaperPoll } from './paperPoll.bench';
 import { benchOrderBook } from './orderbook.bench';
 import { benchTestOrder } from './testOrder.bench';
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
   if (!only || only === 'replay') await benchReplay();
   if (!only || only === 'adapters') await benchAdapters();
   if (!only || only === 'activation') await benchActivation();
+  if (!only || only === 'package') await benchPackage();
   if (!only || only === 'orderbook') await benchOrderBook();
   if (!only || only === 'paper-poll') await benchPaperPoll();
 }
