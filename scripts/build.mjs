@@ -70,10 +70,22 @@ const ccxtBinanceOnly = {
   },
 };
 
+// @stoqey/ib calls dotenv.config() when it first reads its settings: that would load a .env file from
+// the working directory (the user's project, for the CLI) into the environment of the whole process,
+// where SPTRADER_* variables live. The adapter passes host, port and client id itself; the chunk reads
+// no .env.
+const ibWithoutDotenv = {
+  name: 'ib-without-dotenv',
+  setup(b) {
+    b.onResolve({ filter: /^dotenv$/ }, () => ({ path: 'dotenv', namespace: 'no-dotenv' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-dotenv' }, () => ({ contents: 'module.exports = { config: () => ({ parsed: {} }) };', loader: 'js' }));
+  },
+};
+
 const sdkChunks = [
   { specifier: 'ccxt', entry: 'src/sdk/ccxtBinance.ts', chunk: 'ccxt-binance', plugins: [ccxtBinanceOnly] },
   { specifier: '@alpacahq/alpaca-trade-api/rest', entry: 'src/sdk/alpaca.ts', chunk: 'alpaca', plugins: [] },
-  { specifier: '@stoqey/ib', entry: 'src/sdk/ib.ts', chunk: 'ib', plugins: [] },
+  { specifier: '@stoqey/ib', entry: 'src/sdk/ib.ts', chunk: 'ib', plugins: [ibWithoutDotenv] },
 ];
 
 // The chunks' licences, the notices their MIT/ISC/Apache terms ask to keep with copies.

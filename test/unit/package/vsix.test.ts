@@ -7,7 +7,8 @@
  * rewrites dist/ and takes tens of seconds, which this suite does not pay.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { assertVenueRun, chunkFigures, resolvableSdkPackages, runAtVenue, scratch, SDK_CHUNKS, SDK_PACKAGES, VENUES } from './fromPackage';
 
@@ -63,6 +64,16 @@ describe('the package carries its broker SDKs (issue 12)', function () {
         for (const name of needs[f.chunk] ?? []) assert.ok(f.exports.includes(name), `${f.chunk}.js exports ${name}`);
         console.log(`      ${f.chunk}.js ${(f.bytes / 1024).toFixed(0)} KiB, loads in ${f.loadMs.toFixed(0)} ms`);
       }
+    });
+
+    it("ib.js reads no .env from the working directory into the process's environment (the package's dotenv call)", () => {
+      const project = join(work.dir, 'project-with-env');
+      mkdirSync(project);
+      writeFileSync(join(project, '.env'), 'SPTRADER_PYTHON=/from/a/dot/env\n');
+      const script = `const { IBApi } = require(${JSON.stringify(join(extension, 'dist/sdk/ib.js'))}); new IBApi({ host: '127.0.0.1', port: 9, clientId: 1 }); process.stdout.write(String(process.env.SPTRADER_PYTHON));`;
+      const r = spawnSync(process.execPath, ['-e', script], { cwd: project, env: work.env, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, String(work.env['SPTRADER_PYTHON']));
     });
 
     for (const venue of VENUES) {
