@@ -614,10 +614,13 @@ export class ExecutionEngine {
    * Validation and every risk check, without sending, recording a working order or using the submit
    * rate: what Test Order does on a live profile. The check is recorded in the audit log.
    */
-  async check(cmd: SubmitOrder): Promise<{ risk: readonly RiskCheckResult[]; denial?: { code: DenialCode; message: string } }> {
+  async check(cmd: SubmitOrder): Promise<{ risk: readonly RiskCheckResult[]; denial?: { code: DenialCode; message: string }; order: PlacedOrderRequest }> {
     const prepared = await this.prepare(cmd, true);
-    this.note('CheckOrder', { command: auditCommand(cmd), risk: auditRisk(prepared.risk), denial: prepared.denial ?? null });
-    return prepared.denial ? { risk: prepared.risk, denial: prepared.denial } : { risk: prepared.risk };
+    this.note('CheckOrder', { command: auditCommand(prepared.cmd), risk: auditRisk(prepared.risk), denial: prepared.denial ?? null });
+    // The order as it would be sent (the venue's instrument id, no secret-looking metadata): what a
+    // confirmation must show, so that the confirmed order and the sent one are the same.
+    const order = prepared.cmd.order;
+    return prepared.denial ? { risk: prepared.risk, denial: prepared.denial, order } : { risk: prepared.risk, order };
   }
 
   /** Waits until the order is final or `timeoutMs` passes; resolves with its record then. */
@@ -686,7 +689,9 @@ export class ExecutionEngine {
     const broker = this.brokers.get(cmd.venue);
     if (!broker) return denied('UNKNOWN_VENUE', `no broker profile named ${cmd.venue} (known: ${[...this.brokers.keys()].join(', ') || 'none'})`);
     if (!broker.isConnected()) return denied('VENUE_NOT_CONNECTED', `${broker.displayName} is not connected; connect it first`);
-    if (broker.environment === 'live' && cmd.liveConfirmation === undefined) {
+    // A check sends nothing, so it runs every risk check on a live account too (Test Order, and Execute
+    // Live before its confirmation); only sending needs the per-order confirmation.
+    if (!dryRun && broker.environment === 'live' && cmd.liveConfirmation === undefined) {
       return denied('LIVE_NOT_CONFIRMED', `${broker.displayName} is a live account: every live order needs its own confirmation; nothing was sent`);
     }
     let order = cmd.order;

@@ -181,6 +181,8 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     if (broker.environment === 'live') {
       const checked = await deps.engine.check(cmd);
       outcome.risk = checked.risk;
+      // What Execute Live confirms and sends: the order exactly as the engine would send it.
+      outcome.order = checked.order;
       if (checked.denial) {
         outcome.denial = checked.denial;
         outcome.errors.push({ code: checked.denial.code, message: checked.denial.message });

@@ -15,7 +15,7 @@ import { formatOutcome } from '../execution/formatOutcome';
 import type { OrderRecord } from '../execution/orderState';
 import { runTestOrder } from '../execution/testOrder';
 import { withDelayedProgress } from './progress';
-import { liveOrderSummary } from './profiles';
+import { liveOrderSummary, profileEndpoint } from './profiles';
 import { componentTarget } from './testOrderCommand';
 import { activeProfile } from './trees';
 
@@ -71,11 +71,15 @@ async function executeLive(container: Container, uri: vscode.Uri | undefined, cl
   const bid = checked.marketData?.['bid'];
   const ask = checked.marketData?.['ask'];
   const quote = typeof bid === 'number' && typeof ask === 'number' ? `\nQuote when checked: bid ${bid} / ask ${ask}` : '';
+  // Every check's result, as the engine ran it on this very order.
+  const checks = checked.risk.map((r) => `${r.passed ? '✓' : '✗'} ${r.check}${r.actual === null ? '' : `: ${String(r.actual)}`}${r.limit === null ? '' : ` (limit ${String(r.limit)})`}`).join('\n');
+  const endpoint = `Endpoint: ${profileEndpoint(profile)} (environment ${profile.environment})`;
+  const clientId = order.client_order_id === undefined ? '' : `\nClient order id: ${order.client_order_id}`;
   const choice = await vscode.window.showWarningMessage(
     `Send this order to the LIVE account of profile "${profile.id}"?`,
     {
       modal: true,
-      detail: `${summary}${quote}\n\nThis trades real money. Risk checks passed; they run again when it is sent. It is sent once and never retried.`,
+      detail: `${summary}\n${endpoint}${clientId}${quote}\n\nChecks (all passed; they run again when it is sent):\n${checks}\n\nThis trades real money. It is sent once, exactly as shown, and never retried. Cancel sends nothing.`,
     },
     SEND,
   );
