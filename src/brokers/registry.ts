@@ -7,9 +7,15 @@
  * |---------|-------------------|----------|-------------------------------------------------------|
  * | paper   | paper             | paper    | the account file lives in `stateDir` when given       |
  * | oanda   | practice, live    | practice | baseUrl (a proxy or a fake)                           |
- * | alpaca  | paper, live       | paper    | baseUrl                                               |
+ * | alpaca  | paper, live       | paper    | baseUrl, dataUrl (the market-data host; see below)     |
  * | binance | testnet, live     | testnet  | baseUrl                                               |
  * | ib      | paper, live       | paper    | host, port, clientId (required: unique per TWS)       |
+ *
+ * Alpaca has two hosts, trading and market data, and its keys go to both. A profile that moves the
+ * trading host (`baseUrl`) must name the data host too (`dataUrl`, the same server if it serves market
+ * data): otherwise quotes would still go to Alpaca's own data host with the keys, which an offline or
+ * self-hosted setup cannot reach and should not send them to. `createBroker` refuses such a profile
+ * (`alpacaDataUrlProblem`), naming the field; the schema accepts it, so the profile stays listed.
  *
  * Venue adapter modules are required inside `createBroker`, so loading this module loads none of
  * them and no SDK (the paper venue, plain TypeScript, is imported directly) (`@alpacahq/alpaca-trade-api`, `ccxt`, `@stoqey/ib` load only on an adapter's connect()).
@@ -21,7 +27,7 @@ import { z } from 'zod';
 import type { Clock } from '../common/clock';
 import { ORDER_TYPE_NAMES, TIME_IN_FORCE_NAMES, type OrderTypeName, type TimeInForceName } from '../orders/model';
 import type * as AlpacaModule from './alpaca/adapter';
-import { ALPACA_CAPABILITIES } from './alpaca/parse';
+import { ALPACA_CAPABILITIES, ALPACA_DATA_URL } from './alpaca/parse';
 import type * as BinanceModule from './binance/adapter';
 import { BINANCE_CAPABILITIES } from './binance/parse';
 import { unsupportedReason, type BrokerApi, type BrokerCapabilities, type BrokerEnvironment } from './broker';
@@ -48,23 +54,29 @@ const VENUE_NAMES: Readonly<Record<BrokerKind, string>> = { paper: 'Paper', oand
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
+/** An absolute URL, https (plain http only on a loopback address: the keys travel in headers). */
+function endpointUrl(field: string) {
+  return z
+    .string()
+    .refine((s) => URL.canParse(s), { message: `${field} must be an absolute URL` })
+    .refine(
+      (s) => {
+        const u = URL.canParse(s) ? new URL(s) : undefined;
+        return u === undefined || u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname));
+      },
+      { message: `${field} must be https (plain http only on a loopback address)` },
+    );
+}
+
 export const BrokerProfileSchema = z
   .strictObject({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'id must be 1–64 letters, digits or . _ - (starting with a letter or digit)'),
     broker: z.enum(BROKER_KINDS, { error: () => `broker must be one of ${BROKER_KINDS.join(', ')}` }),
     /** Omitted: the venue's default (never live). */
     environment: z.enum(['paper', 'practice', 'testnet', 'live'], { error: () => 'environment must be one of paper, practice, testnet, live' }).optional(),
-    baseUrl: z
-      .string()
-      .refine((s) => URL.canParse(s), { message: 'baseUrl must be an absolute URL' })
-      .refine(
-        (s) => {
-          const u = URL.canParse(s) ? new URL(s) : undefined;
-          return u === undefined || u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname));
-        },
-        { message: 'baseUrl must be https (plain http only on a loopback address)' },
-      )
-      .optional(),
+    baseUrl: endpointUrl('baseUrl').optional(),
+    /** Alpaca only: the market-data host (default https://data.alpaca.markets); required with `baseUrl` to connect. */
+    dataUrl: endpointUrl('dataUrl').optional(),
     host: z.string().min(1, 'host must not be empty').optional(),
     port: z.number().int('port must be a whole number').min(1, 'port must be 1–65535').max(65535, 'port must be 1–65535').optional(),
     clientId: z.number().int('clientId must be a whole number').nonnegative('clientId must not be negative').optional(),
@@ -81,6 +93,8 @@ export const BrokerProfileSchema = z
         if (p[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} applies to ib only` });
     if ((p.broker === 'ib' || p.broker === 'paper') && p.baseUrl !== undefined)
       ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: `baseUrl does not apply to ${p.broker}` });
+    if (p.broker !== 'alpaca' && p.dataUrl !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['dataUrl'], message: 'dataUrl applies to alpaca only (its market-data host)' });
   })
   .transform((p) => ({ ...p, environment: p.environment ?? BROKER_ENVIRONMENTS[p.broker][0] }));
 
@@ -124,9 +138,29 @@ export interface BrokerDeps {
   stateDir?: string;
 }
 
-/** Builds (never connects) the venue a profile describes. Throws `BrokerProfileError` naming the field when the profile is invalid. */
+/** Alpaca's own market-data host, where quotes go when a profile names no `dataUrl`. */
+export const ALPACA_DEFAULT_DATA_URL = ALPACA_DATA_URL;
+
+/**
+ * Why an Alpaca profile cannot connect as written (a custom trading host and no market-data host), naming
+ * the missing field; undefined when it can, and for every other venue.
+ */
+export function alpacaDataUrlProblem(p: Pick<BrokerProfile, 'id' | 'broker' | 'baseUrl' | 'dataUrl'>): string | undefined {
+  if (p.broker !== 'alpaca' || p.baseUrl === undefined || p.dataUrl !== undefined) return undefined;
+  return (
+    `broker profile "${p.id}": baseUrl points Alpaca's trading API at ${p.baseUrl}, but quotes would still go to Alpaca's data host ` +
+    `${ALPACA_DATA_URL} with your keys: add dataUrl (the same server, if it serves market data too; ${ALPACA_DATA_URL} to keep Alpaca's own)`
+  );
+}
+
+/**
+ * Builds (never connects) the venue a profile describes. Throws `BrokerProfileError` naming the field when
+ * the profile is invalid, or is an Alpaca profile with a `baseUrl` and no `dataUrl` (`alpacaDataUrlProblem`).
+ */
 export function createBroker(profile: BrokerProfileInput, deps: BrokerDeps): BrokerApi {
   const p = parseBrokerProfile(profile);
+  const dataProblem = alpacaDataUrlProblem(p);
+  if (dataProblem !== undefined) failProfile(['dataUrl'], dataProblem);
   const broker = construct(p, deps);
   if (p.displayName !== undefined) Object.defineProperty(broker, 'displayName', { value: p.displayName, enumerable: true });
   return broker;
@@ -147,7 +181,13 @@ function construct(p: BrokerProfile, deps: BrokerDeps): BrokerApi {
     }
     case 'alpaca': {
       const { AlpacaBroker } = require('./alpaca/adapter') as typeof AlpacaModule;
-      return new AlpacaBroker({ credentials, clock, environment: p.environment === 'live' ? 'live' : 'paper', baseUrl: p.baseUrl });
+      return new AlpacaBroker({
+        credentials,
+        clock,
+        environment: p.environment === 'live' ? 'live' : 'paper',
+        baseUrl: p.baseUrl,
+        dataBaseUrl: p.dataUrl,
+      });
     }
     case 'binance': {
       const { BinanceBroker } = require('./binance/adapter') as typeof BinanceModule;

@@ -33,7 +33,7 @@ import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { recoverStateDir, type RecoverReport } from '../execution/recover';
 import { replayCommand, REPLAY_USAGE } from './replay';
-import { BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
+import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
 import type { BrokerApi } from '../brokers/broker';
 
@@ -56,6 +56,7 @@ Commands:
       --environment E         The broker's environment (default its paper/practice/testnet one). Test Order never
                               sends to a live account.
       --base-url URL          Point the adapter at any compatible server (OANDA, Alpaca, Binance).
+      --data-url URL          Alpaca's market-data host (quotes; your keys go there too). Required with --base-url.
       --host H --port P --client-id N   Interactive Brokers TWS / IB Gateway (default 127.0.0.1:7497).
       --json                  Print one JSON object instead of the summary.
 ${REPLAY_USAGE}  halt [--reason R] [--flatten --yes]
@@ -268,6 +269,7 @@ async function testOrderCommand(args: string[]): Promise<number> {
       broker: { type: 'string' },
       environment: { type: 'string' },
       'base-url': { type: 'string' },
+      'data-url': { type: 'string' },
       host: { type: 'string' },
       port: { type: 'string' },
       'client-id': { type: 'string' },
@@ -283,6 +285,7 @@ async function testOrderCommand(args: string[]): Promise<number> {
   const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data');
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal');
   const parameters = parseParams(values.param ?? []);
+  alpacaDataUrlCheck(values);
   const stateDir = stateDirOf(values['state-dir']);
   const settings = riskSettings(stateDir, values.limits);
 
@@ -298,7 +301,9 @@ async function testOrderCommand(args: string[]): Promise<number> {
       await trading.engine.connect(broker.id);
     } catch (e) {
       if (e instanceof MissingCredentialError || isBrokerError(e)) {
-        process.stderr.write(`sptrader: cannot connect to ${broker.displayName} (${broker.environment}): ${(e as Error).message}\n`);
+        const hosts = [values['base-url'], values['data-url'] === undefined ? undefined : `market data ${values['data-url']}`].filter((h) => h !== undefined);
+        const at = hosts.length === 0 ? '' : ` at ${hosts.join(', ')}`;
+        process.stderr.write(`sptrader: cannot connect to ${broker.displayName} (${broker.environment})${at}: ${(e as Error).message}\n`);
         return e instanceof MissingCredentialError ? EXIT.usage : EXIT.broker;
       }
       throw e;
@@ -488,7 +493,7 @@ async function tradingStep(
 
 /** A real broker's paper/practice/testnet account from --broker and its options; credentials from SPTRADER_* variables. */
 function openBroker(
-  values: { broker?: string; environment?: string; 'base-url'?: string; host?: string; port?: string; 'client-id'?: string },
+  values: { broker?: string; environment?: string; 'base-url'?: string; 'data-url'?: string; host?: string; port?: string; 'client-id'?: string },
   stateDir: string,
 ): BrokerApi {
   const num = (v: string | undefined, flag: string): number | undefined => {
@@ -503,6 +508,7 @@ function openBroker(
       broker: values.broker,
       ...(values.environment === undefined ? {} : { environment: values.environment }),
       ...(values['base-url'] === undefined ? {} : { baseUrl: values['base-url'] }),
+      ...(values['data-url'] === undefined ? {} : { dataUrl: values['data-url'] }),
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(num(values.port, '--port') === undefined ? {} : { port: num(values.port, '--port') }),
       ...(num(values['client-id'], '--client-id') === undefined ? {} : { clientId: num(values['client-id'], '--client-id') }),
@@ -512,6 +518,20 @@ function openBroker(
     if (e instanceof BrokerProfileError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/**
+ * Alpaca's keys go to its trading host and its market-data host: moving only the first would send them,
+ * with every quote, to Alpaca's own data host. Named by flag here; a profile's check names its field.
+ */
+function alpacaDataUrlCheck(values: { broker?: string; 'base-url'?: string; 'data-url'?: string }): void {
+  if (values['data-url'] !== undefined && values.broker !== 'alpaca')
+    throw new UsageError(`--data-url applies to --broker alpaca only (its market-data host), not to ${values.broker ?? 'the paper venue'}`);
+  if (values.broker === 'alpaca' && values['base-url'] !== undefined && values['data-url'] === undefined)
+    throw new UsageError(
+      `--base-url points Alpaca's trading API at ${values['base-url']}, but quotes would still go to Alpaca's data host ${ALPACA_DEFAULT_DATA_URL} ` +
+        `with your keys: add --data-url URL (the same server, if it serves market data too; ${ALPACA_DEFAULT_DATA_URL} to keep Alpaca's own)`,
+    );
 }
 
 function openPaperBroker(stateDir: string): PaperBroker {

@@ -7,13 +7,16 @@
  * `sptrader.<profileId>.<binding>.<credentialKey>`, so a profile whose endpoint or environment is not the
  * one the value was entered for finds nothing, and the person is asked again, seeing the new endpoint.
  * A settings file that renames a venue's address can therefore never receive a token typed for another.
+ * Alpaca's keys go to two hosts, trading and market data; a market-data host other than Alpaca's own
+ * (`dataUrl`) is part of the binding too. With Alpaca's own data host the digest is the one an earlier
+ * version computed from the four fields, so values stored before `dataUrl` existed are still found.
  */
 import { createHash } from 'node:crypto';
 import type * as vscode from 'vscode';
 import type { BrokerEnvironment } from '../brokers/broker';
 import type { CredentialKey, CredentialSource } from '../brokers/credentials';
 import type { BrokerKind, BrokerProfile } from '../brokers/registry';
-import { profileEndpoint } from './profiles';
+import { DEFAULT_ALPACA_DATA_ENDPOINT, profileDataEndpoint, profileEndpoint } from './profiles';
 
 /** The part of `vscode.SecretStorage` used here (a fake in unit tests). */
 export type SecretStore = Pick<vscode.SecretStorage, 'get' | 'store' | 'delete'>;
@@ -25,16 +28,30 @@ export interface CredentialBinding {
   readonly environment: BrokerEnvironment;
   /** As `profileEndpoint` spells it. */
   readonly endpoint: string;
+  /** Alpaca only: its market-data host, which receives the keys too (as `profileDataEndpoint` spells it). */
+  readonly dataEndpoint?: string;
 }
 
 export function credentialBinding(profile: BrokerProfile): CredentialBinding {
-  return { profileId: profile.id, broker: profile.broker, environment: profile.environment, endpoint: profileEndpoint(profile) };
+  const binding = { profileId: profile.id, broker: profile.broker, environment: profile.environment, endpoint: profileEndpoint(profile) };
+  const dataEndpoint = profileDataEndpoint(profile);
+  return dataEndpoint === undefined ? binding : { ...binding, dataEndpoint };
 }
 
-/** A short stable digest of a binding (the version prefix lets a later rule change the fields without collisions). */
+/**
+ * A short stable digest of a binding (the version prefix lets a later rule change the fields without
+ * collisions). A market-data host other than Alpaca's own is a sixth element; with Alpaca's own there are
+ * five, as before `dataUrl` existed, so the two can never collide and older entries keep their names.
+ */
 export function bindingDigest(binding: CredentialBinding): string {
-  const text = JSON.stringify(['sptrader-credential-binding-1', binding.profileId, binding.broker, binding.environment, binding.endpoint]);
-  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+  const fields: string[] = ['sptrader-credential-binding-1', binding.profileId, binding.broker, binding.environment, binding.endpoint];
+  if (binding.dataEndpoint !== undefined && binding.dataEndpoint !== DEFAULT_ALPACA_DATA_ENDPOINT) fields.push(binding.dataEndpoint);
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 32);
+}
+
+/** Every host the binding's values are sent to: the endpoint, and Alpaca's market-data host beside it. */
+export function bindingHosts(binding: CredentialBinding): string {
+  return binding.dataEndpoint === undefined ? binding.endpoint : `${binding.endpoint}, market data ${binding.dataEndpoint}`;
 }
 
 export function secretName(binding: CredentialBinding, key: CredentialKey): string {
@@ -48,7 +65,7 @@ export function legacySecretName(profileId: string, key: CredentialKey): string 
 
 /** One line naming the binding, for prompts and messages (no secret in it). */
 export function describeBinding(binding: CredentialBinding): string {
-  return `profile "${binding.profileId}" (${binding.broker}, ${binding.environment}) at ${binding.endpoint}`;
+  return `profile "${binding.profileId}" (${binding.broker}, ${binding.environment}) at ${bindingHosts(binding)}`;
 }
 
 export interface SecretStorageCredentialOptions {
@@ -73,7 +90,7 @@ export function secretStorageCredentials(secrets: SecretStore, binding: Credenti
     // Read as "missing credential <key>: set it by running …" in MissingCredentialError.
     describe: () =>
       `it by running 'SPtrader: Set Credentials' for profile ${binding.profileId}: credentials are kept per endpoint, and none are stored for ` +
-      `${binding.endpoint} (${binding.broker}, ${binding.environment})`,
+      `${bindingHosts(binding)} (${binding.broker}, ${binding.environment})`,
   };
 }
 

@@ -2,7 +2,9 @@
  * Broker profiles in the editor: add (a wizard), edit, set credentials, connect, disconnect and test.
  * Non-secret fields go to the global `sptrader.brokerProfiles` setting; secrets only to SecretStorage,
  * bound to the profile's venue, environment and endpoint (credentials.ts). Every prompt that asks for a
- * credential, and every confirmation before one is sent, names the endpoint.
+ * credential, and every confirmation before one is sent, names the endpoint (and for Alpaca its market-data
+ * host, which receives the keys too). A profile that cannot connect as written (an Alpaca profile with a
+ * `baseUrl` and no `dataUrl`) is refused before any credential is asked for or sent, naming the field.
  */
 import * as vscode from 'vscode';
 import { registerCommand } from './shellHooks';
@@ -11,8 +13,17 @@ import { isBrokerError } from '../brokers/errors';
 import { BROKER_KINDS, BrokerProfileSchema, parseBrokerProfile, type BrokerKind, type BrokerProfile, type BrokerProfileInput } from '../brokers/registry';
 import { Commands, Settings } from '../constants';
 import type { Container } from '../container';
-import { bindingDigest, credentialBinding, describeBinding, forgetCredentials, missingCredentials, storeCredential } from './credentials';
-import { CREDENTIALS_BY_BROKER, defaultIbPort, environmentChoices, PAPER_PROFILE_ID, profileEndpoint, upsertProfileSetting } from './profiles';
+import { bindingDigest, bindingHosts, credentialBinding, describeBinding, forgetCredentials, missingCredentials, storeCredential } from './credentials';
+import {
+  CREDENTIALS_BY_BROKER,
+  DEFAULT_ALPACA_DATA_ENDPOINT,
+  defaultIbPort,
+  environmentChoices,
+  PAPER_PROFILE_ID,
+  profileConnectProblem,
+  profileHosts,
+  upsertProfileSetting,
+} from './profiles';
 import type { ProfileNode } from './trees';
 
 const BROKER_LABELS: Readonly<Record<BrokerKind, { label: string; detail: string }>> = {
@@ -63,7 +74,7 @@ export function registerProfileCommands(container: Container): void {
       candidates.map((p) => ({
         label: p.displayName ?? p.id,
         description: `${p.id} · ${p.broker} · ${p.environment} · ${container.brokers.get(p.id)?.isConnected() ? 'connected' : 'not connected'}`,
-        detail: profileEndpoint(p),
+        detail: `${profileHosts(p)}${profileConnectProblem(p) === undefined ? '' : ' · cannot connect: add dataUrl (the market-data URL)'}`,
         profile: p,
       })),
       { title, placeHolder: 'Broker profile' },
@@ -79,7 +90,7 @@ export function registerProfileCommands(container: Container): void {
       const has = (await source.get(prompt.key)) !== undefined;
       const value = await vscode.window.showInputBox({
         title: `SPtrader: credentials for ${profile.id} at ${binding.endpoint}`,
-        prompt: `${prompt.label} for ${binding.endpoint} (${profile.broker}, ${profile.environment}); kept in the OS keychain, never in settings, and sent only to this endpoint`,
+        prompt: `${prompt.label} for ${bindingHosts(binding)} (${profile.broker}, ${profile.environment}); kept in the OS keychain, never in settings, and sent only there`,
         placeHolder: has ? 'Empty: keep the stored value' : 'Not stored yet for this endpoint',
         password: true,
         ignoreFocusOut: true,
@@ -100,6 +111,8 @@ export function registerProfileCommands(container: Container): void {
    */
   const readyToSend = async (profile: BrokerProfile, action: string): Promise<boolean> => {
     if (profile.broker === 'paper') return true;
+    const problem = profileConnectProblem(profile);
+    if (problem !== undefined) throw new Error(problem);
     const binding = credentialBinding(profile);
     if (!vscode.workspace.isTrusted) {
       const choice = await vscode.window.showWarningMessage(
@@ -107,7 +120,7 @@ export function registerProfileCommands(container: Container): void {
         {
           modal: true,
           detail:
-            `This connects to ${binding.endpoint} (${profile.broker}, ${profile.environment}) with the credentials stored for that endpoint. ` +
+            `This connects to ${bindingHosts(binding)} (${profile.broker}, ${profile.environment}) with the credentials stored for that endpoint. ` +
             'The profile comes from your user settings; settings of this workspace cannot change it.',
         },
         action,
@@ -122,7 +135,7 @@ export function registerProfileCommands(container: Container): void {
       {
         modal: true,
         detail:
-          `Credentials are kept per venue, environment and endpoint: values entered for another address are never sent to ${binding.endpoint}. ` +
+          `Credentials are kept per venue, environment and endpoint: values entered for another address are never sent to ${bindingHosts(binding)}. ` +
           `Enter the credentials for this endpoint to ${action.toLowerCase()}?`,
       },
       enter,
@@ -204,10 +217,15 @@ export function registerProfileCommands(container: Container): void {
       });
       if (baseUrl === undefined) return;
       if (baseUrl.trim() !== '') draft.baseUrl = baseUrl.trim();
+      if (broker === 'alpaca') {
+        const dataUrl = await askAlpacaDataUrl(title, draft, existing);
+        if (dataUrl === undefined) return;
+        if (dataUrl !== '') draft.dataUrl = dataUrl;
+      }
     }
     const profile = parseBrokerProfile(draft);
     await saveProfile(profile);
-    log.info(`Broker profile ${profile.id} saved (${profile.broker}, ${profile.environment}, ${credentialBinding(profile).endpoint})`);
+    log.info(`Broker profile ${profile.id} saved (${profile.broker}, ${profile.environment}, ${bindingHosts(credentialBinding(profile))})`);
     if (existing && bindingDigest(credentialBinding(existing)) !== bindingDigest(credentialBinding(profile))) {
       // Values bound to the old endpoint or environment can never be sent again: drop them from the keychain.
       await forgetCredentials(
@@ -321,6 +339,27 @@ async function askIbFields(
   });
   if (clientId === undefined) return undefined;
   return { host, port: Number(port), clientId: Number(clientId) };
+}
+
+/**
+ * Alpaca's market-data URL: '' for Alpaca's own (allowed only when the trading host is Alpaca's too),
+ * undefined when the person cancelled. With a base URL it starts as that URL (a server that serves both).
+ */
+async function askAlpacaDataUrl(title: string, draft: BrokerProfileInput, existing: BrokerProfile | undefined): Promise<string | undefined> {
+  const custom = draft.baseUrl !== undefined;
+  const value = await vscode.window.showInputBox({
+    title,
+    prompt: custom
+      ? `Market-data URL (required with a base URL): where quotes are asked for, with your keys. The same server if it serves market data too; ${DEFAULT_ALPACA_DATA_ENDPOINT} for Alpaca’s own.`
+      : `Market-data URL (optional): where quotes are asked for, with your keys. Empty: Alpaca’s own, ${DEFAULT_ALPACA_DATA_ENDPOINT}.`,
+    value: existing?.dataUrl ?? draft.baseUrl ?? '',
+    ignoreFocusOut: true,
+    validateInput: (v) => {
+      if (v.trim() !== '') return fieldProblem({ ...draft, dataUrl: v.trim() }, 'dataUrl');
+      return custom ? `with a base URL, quotes need a market-data URL too (otherwise they would go to ${DEFAULT_ALPACA_DATA_ENDPOINT} with your keys)` : undefined;
+    },
+  });
+  return value?.trim();
 }
 
 /** The schema's message for one field of a draft profile, or undefined when that field is fine. */

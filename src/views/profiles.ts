@@ -4,7 +4,14 @@
  */
 import { delegatingBroker, type BrokerApi, type BrokerEnvironment } from '../brokers/broker';
 import type { CredentialKey } from '../brokers/credentials';
-import { BROKER_ENVIRONMENTS, BrokerProfileError, parseBrokerProfile, type BrokerKind, type BrokerProfile } from '../brokers/registry';
+import {
+  alpacaDataUrlProblem,
+  BROKER_ENVIRONMENTS,
+  BrokerProfileError,
+  parseBrokerProfile,
+  type BrokerKind,
+  type BrokerProfile,
+} from '../brokers/registry';
 import { describeOrderType, type AccountInfo, type OrderRequest } from '../orders/model';
 
 export const PAPER_PROFILE_ID = 'paper';
@@ -57,7 +64,7 @@ export function parseProfileList(raw: unknown): ProfileList {
 /** A profile as saved in settings: defined fields only, in a stable order. */
 export function profileSetting(profile: BrokerProfile): Record<string, string | number> {
   const out: Record<string, string | number> = { id: profile.id, broker: profile.broker, environment: profile.environment };
-  for (const key of ['displayName', 'baseUrl', 'host', 'port', 'clientId'] as const) {
+  for (const key of ['displayName', 'baseUrl', 'dataUrl', 'host', 'port', 'clientId'] as const) {
     const value = profile[key];
     if (value !== undefined) out[key] = value;
   }
@@ -119,10 +126,20 @@ export const DEFAULT_ENDPOINTS: Readonly<Record<'oanda' | 'alpaca' | 'binance', 
   binance: { other: 'https://testnet.binance.vision', live: 'https://api.binance.com' },
 };
 
+/** Alpaca's market-data host when a profile names none (`ALPACA_DATA_URL` in `src/brokers/alpaca/parse.ts`; a unit test holds them equal). */
+export const DEFAULT_ALPACA_DATA_ENDPOINT = 'https://data.alpaca.markets';
+
+/** A URL in one spelling: origin and path, no trailing slash, host in lower case. */
+function canonicalUrl(raw: string): string {
+  const url = new URL(raw);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
 /**
  * Where a profile's requests go, in one canonical spelling: the base URL (origin and path, no trailing
  * slash, host in lower case) or the venue's own address for its environment; `host:port` for IB. Credentials
  * are bound to it (see `credentialBinding`), and every prompt that asks for or sends them shows it.
+ * Alpaca's market-data host, which receives the keys too, is `profileDataEndpoint`.
  */
 export function profileEndpoint(profile: BrokerProfile): string {
   switch (profile.broker) {
@@ -132,12 +149,29 @@ export function profileEndpoint(profile: BrokerProfile): string {
       const port = profile.port ?? (profile.environment === 'live' ? 7496 : 7497);
       return `${(profile.host ?? '127.0.0.1').toLowerCase()}:${port}`;
     }
-    default: {
-      const raw = profile.baseUrl ?? DEFAULT_ENDPOINTS[profile.broker][profile.environment === 'live' ? 'live' : 'other'];
-      const url = new URL(raw);
-      return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
-    }
+    default:
+      return canonicalUrl(profile.baseUrl ?? DEFAULT_ENDPOINTS[profile.broker][profile.environment === 'live' ? 'live' : 'other']);
   }
+}
+
+/** Alpaca's market-data host (its `dataUrl`, else Alpaca's own) in the same spelling; undefined for other venues. */
+export function profileDataEndpoint(profile: BrokerProfile): string | undefined {
+  return profile.broker === 'alpaca' ? canonicalUrl(profile.dataUrl ?? DEFAULT_ALPACA_DATA_ENDPOINT) : undefined;
+}
+
+/** Every host a profile's credentials go to, for the views: the endpoint, and for Alpaca its market-data host beside it. */
+export function profileHosts(profile: BrokerProfile): string {
+  const data = profileDataEndpoint(profile);
+  return data === undefined ? profileEndpoint(profile) : `${profileEndpoint(profile)}, market data ${data}`;
+}
+
+/**
+ * Why a profile cannot connect as written, naming the field to add (an Alpaca profile whose trading host is
+ * moved and whose market-data host is not); undefined when it can.
+ */
+export function profileConnectProblem(profile: BrokerProfile): string | undefined {
+  const problem = alpacaDataUrlProblem(profile);
+  return problem === undefined ? undefined : `${problem}. Edit it with "SPtrader: Edit Broker Profile" or in the setting sptrader.brokerProfiles`;
 }
 
 /** The venue under its profile id, so the engine and the audit log name the profile (two OANDA profiles stay apart). */

@@ -9,7 +9,7 @@ import type { Container } from '../container';
 import type { EngineEvent } from '../execution/events';
 import type { OrderRecord } from '../execution/orderState';
 import { describeOrderType, type OrderResponse, type Position } from '../orders/model';
-import { PAPER_PROFILE_ID, profileEndpoint } from './profiles';
+import { PAPER_PROFILE_ID, profileConnectProblem, profileHosts } from './profiles';
 
 export type PositionNode =
   | { readonly kind: 'venue'; readonly venue: string }
@@ -178,8 +178,9 @@ export class ProfilesTree extends RefreshingTree<ProfileNode> {
     item.description = `${profile?.broker ?? ''} · ${environment} · ${connected ? 'connected' : 'not connected'}${active ? ' · active' : ''}`;
     const icon = environment === 'live' ? 'flame' : active ? 'pass-filled' : 'circle-large-outline';
     item.iconPath = new vscode.ThemeIcon(icon, connected ? new vscode.ThemeColor('charts.green') : undefined);
-    const endpoint = profile ? `, ${profileEndpoint(profile)}` : '';
-    item.tooltip = `Profile "${node.id}" (${profile?.broker ?? 'unknown'}, ${environment}${endpoint}): ${connected ? 'connected' : 'not connected'}${active ? '; the active profile (Test Order uses it)' : ''}`;
+    const endpoint = profile ? `, ${profileHosts(profile)}` : '';
+    const problem = profile ? profileConnectProblem(profile) : undefined;
+    item.tooltip = `Profile "${node.id}" (${profile?.broker ?? 'unknown'}, ${environment}${endpoint}): ${connected ? 'connected' : 'not connected'}${active ? '; the active profile (Test Order uses it)' : ''}${problem === undefined ? '' : `. Cannot connect: ${problem}`}`;
     // Menus match on this: sptrader.profile.<builtin|connected|disconnected>[.active].
     const state = node.id === PAPER_PROFILE_ID ? 'builtin' : broker ? 'connected' : 'disconnected';
     item.contextValue = `sptrader.profile.${state}${active ? '.active' : ''}`;

@@ -22,7 +22,9 @@
  * Transport: the SDK facade with `retry: false` and `rateLimit: false` (its defaults throttle
  * client-side and retry GETs, which would hide 429s and 5xx from the engine), over our keep-alive
  * `fetchApi` (`../http.ts`), which enforces `timeoutMs` on every request and rewrites the trading
- * and data hosts when `baseUrl`/`dataBaseUrl` are given (the facade has no base-URL option).
+ * and data hosts when `baseUrl`/`dataBaseUrl` are given (the facade has no base-URL option). The keys go
+ * to both hosts (`endpoints` names them); `createBroker` refuses a profile that moves only the trading
+ * host, so quotes never leave for Alpaca's data host behind a self-hosted or offline trading server.
  * Responses are read as wire JSON and validated in `parse.ts` (zod, with a hand-written fast path
  * for orders that defers to zod on anything unexpected), never trusted as the SDK's typed models.
  *
@@ -92,7 +94,10 @@ export interface AlpacaBrokerOptions {
   environment?: 'paper' | 'live';
   /** Overrides the trading host (a proxy or a fake). Must be https unless it is a loopback address. */
   baseUrl?: string;
-  /** Overrides the market-data host (default https://data.alpaca.markets). Same rule as `baseUrl`. */
+  /**
+   * Overrides the market-data host (default https://data.alpaca.markets), where quotes go with the keys.
+   * Same rule as `baseUrl`; give it whenever `baseUrl` is given (the registry requires it).
+   */
   dataBaseUrl?: string;
   /** Asked for 'alpaca.keyId' and 'alpaca.secretKey' at connect time. */
   credentials: CredentialSource;
@@ -153,6 +158,11 @@ export class AlpacaBroker implements BrokerApi {
     this.dataOverride = options.dataBaseUrl === undefined ? undefined : checkedBaseUrl(options.dataBaseUrl, 'dataBaseUrl');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.pollIntervalMs = options.pollIntervalMs ?? ((options.clock ?? systemClock) === systemClock ? 2000 : 0);
+  }
+
+  /** Where requests go, with the keys: the trading host and the market-data host, overrides applied. */
+  get endpoints(): { readonly trading: string; readonly data: string } {
+    return { trading: this.tradingOverride ?? this.tradingUrl, data: this.dataOverride ?? this.dataUrl };
   }
 
   // --- lifecycle ---

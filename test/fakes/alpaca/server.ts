@@ -1,5 +1,21 @@
 /**
- * A fake Alpaca (trading and market-data REST on one node:http server, 127.0.0.1, ephemeral port).
+ * A fake Alpaca: trading and market-data REST on one node:http server (127.0.0.1, ephemeral port), or with
+ * `separateDataHost` on two, as Alpaca splits them (trading at paper-api.alpaca.markets, market data at
+ * data.alpaca.markets): then each answers 404 for the other's routes, so a request sent to the wrong host
+ * shows, and `requestsAt('trading' | 'data')` counts what each received.
+ *
+ * Market data, as Alpaca's Market Data API v2 documents it:
+ * - Stocks: "Historical Data" → "Common behavior" → "Base URL" (https://data.alpaca.markets/v2, the same
+ *   for paper and live) and "Authentication" (the Trading API's APCA-API-KEY-ID and APCA-API-SECRET-KEY
+ *   headers) (alpaca.markets/docs/api-documentation/api-v2/market-data/alpaca-data-api-v2/historical/);
+ *   the latest quote, `GET /v2/stocks/{symbol}/quotes/latest?feed=iex`, answers `{symbol, quote: {t, ap, as,
+ *   bp, bs, ax, bx, c, z}}` ("How to Fetch the Latest Trade/Quote in Alpaca Market Data API v2",
+ *   alpaca.markets/learn/latest-trade-quote; IEX is the free plan's feed, "About Market Data API" →
+ *   "Subscription Plans", docs.alpaca.markets/docs/about-market-data-api).
+ * - Crypto: "Crypto Pricing API" → "Base URL" (https://data.alpaca.markets/v1beta3/crypto) and
+ *   "Authentication" ("Historical crypto market data endpoints have been made public and require no
+ *   authentication") (alpaca.markets/docs/api-references/market-data-api/crypto-pricing-data/);
+ *   `GET /v1beta3/crypto/us/latest/quotes?symbols=BTC/USD` answers `{quotes: {"BTC/USD": {t, ap, as, bp, bs}}}`.
  *
  * Routes (wire shapes as in docs/reference brokers.md §5):
  * - POST   /v2/orders                              → 200 Order; 422 40010001 for a reused client_order_id,
@@ -30,7 +46,7 @@
  * the first order (the SDK README, "Order-submission safety"), so the fake never holds two.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { FaultQueue, playHttpFault, type FakeFault, type FakeVenue } from '../control';
 
@@ -51,9 +67,15 @@ export interface FakeAlpacaOptions {
   /** The account's id and account_number (GET /v2/account). */
   accountId?: string;
   accountNumber?: string;
+  /** Market data on a second server (`dataUrl`), trading on the first (`url`); default both on one. */
+  separateDataHost?: boolean;
 }
 
 export interface FakeAlpaca extends FakeVenue {
+  /** The market-data host: `url` itself, or the second server with `separateDataHost`. */
+  readonly dataUrl: string;
+  /** Requests each server received (with one server, both count the same requests). */
+  requestsAt(host: 'trading' | 'data'): number;
   /** The wire JSON of every order the venue holds (placed, in order). */
   orders(): WireOrder[];
   /** Fills part of a resting order at its limit (or the touch), as a venue would on thin liquidity. */
@@ -119,6 +141,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
   const accountNumber = options.accountNumber ?? 'PA3ZQ8X41234';
   const counts = new Map<string, number>();
   let total = 0;
+  const atHost = { trading: 0, data: 0 };
   const sockets = new Set<Socket>();
   const held = new Set<ServerResponse>();
   const now = () => new Date().toISOString();
@@ -337,13 +360,19 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       },
     });
 
-  const route = async (req: IncomingMessage, res: ServerResponse, raw: string) => {
+  /** `serves`: which of Alpaca's two APIs this server answers ('both' when there is one server). */
+  const route = async (req: IncomingMessage, res: ServerResponse, raw: string, serves: 'trading' | 'data' | 'both') => {
     const url = new URL(req.url ?? '/', 'http://fake');
     const path = url.pathname;
     const method = req.method ?? 'GET';
     const name = routeName(method, path);
     counts.set(name, (counts.get(name) ?? 0) + 1);
     total++;
+    if (serves !== 'data') atHost.trading++;
+    if (serves !== 'trading') atHost.data++;
+    const dataRoute = path.startsWith('/v2/stocks/') || path.startsWith('/v1beta3/');
+    if ((serves === 'trading' && dataRoute) || (serves === 'data' && !dataRoute))
+      return fail(res, 404, 40410000, `endpoint not found (this is Alpaca's ${serves} host)`);
     // Crypto market data is public at Alpaca (the SDK sends no keys there); everything else needs both headers.
     const publicRoute = path.startsWith('/v1beta3/crypto/');
     if (!publicRoute && (req.headers['apca-api-key-id'] !== keyId || req.headers['apca-api-secret-key'] !== secretKey)) {
@@ -454,27 +483,35 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     return fail(res, 404, 40410000, 'endpoint not found');
   };
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      route(req, res, Buffer.concat(chunks).toString('utf8')).catch((e: unknown) => {
-        if (!res.headersSent) fail(res, 500, 50010000, e instanceof Error ? e.message : String(e));
+  const listen = async (serves: 'trading' | 'data' | 'both'): Promise<{ server: Server; port: number }> => {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        route(req, res, Buffer.concat(chunks).toString('utf8'), serves).catch((e: unknown) => {
+          if (!res.headersSent) fail(res, 500, 50010000, e instanceof Error ? e.message : String(e));
+        });
       });
     });
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return { server, port: (server.address() as AddressInfo).port };
+  };
+  const { server, port } = await listen(options.separateDataHost ? 'trading' : 'both');
+  const data = options.separateDataHost ? await listen('data') : undefined;
 
   return {
     url: `http://127.0.0.1:${port}`,
+    dataUrl: `http://127.0.0.1:${data?.port ?? port}`,
+    requestsAt(host) {
+      return atHost[host];
+    },
     host: '127.0.0.1',
     port,
     setQuote(symbol, bid, ask) {
@@ -502,7 +539,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       for (const res of held) res.destroy();
       held.clear();
       for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([server, data?.server].map((srv) => (srv ? new Promise<void>((resolve) => srv.close(() => resolve())) : undefined)));
     },
   };
 }
