@@ -59,7 +59,11 @@ function render(view: ResultView | null): void {
   status.dataset['ok'] = String(view.ok);
   byId('summary').textContent = view.summary;
   byId('component').textContent = `${view.file}${view.className ? ` (${view.className})` : ''}`;
-  byId('venue').textContent = `${view.venue.id} (${view.venue.environment})${view.kind === 'execute-paper' ? ' · Execute on Paper' : ' · Test Order'}`;
+  const venue = byId('venue');
+  const live = view.venue.environment === 'live';
+  // A live account is never mistaken for a paper one: marked in words and in colour.
+  venue.textContent = `${live ? 'LIVE ACCOUNT · ' : ''}${view.venue.id} (${view.venue.environment})${view.kind === 'execute-paper' ? ' · Execute on Paper' : ' · Test Order'}`;
+  venue.dataset['live'] = String(live);
   byId('ran-at').textContent = time(view.ranAt);
 
   byId('order-returned').textContent = view.orderReturned ?? '(nothing returned)';
