@@ -6,8 +6,7 @@
 //   - none of ccxt, @alpacahq/alpaca-trade-api, @stoqey/ib can be found from the unpacked folder;
 //   - the package holds dist/sdk/{ccxt-binance,alpaca,ib}.js, each loads alone in a plain node and
 //     offers what its adapter uses; dist/extension.js requires none of them;
-//   - Binance and IB: exit 0 and the order is at the fake once; Alpaca: its SDK connects to the fake
-//     and the order stops at QUOTE_UNAVAILABLE (exit 3), the CLI having no override for Alpaca's data host.
+//   - each venue: exit 0, the SDK connected to the fake and the order is at the fake once.
 // Prints the .vsix size, each chunk's size and load time, and each run's time.
 // Packages first when no sptrader-execution-*.vsix is newer than the sources (that rewrites dist/ with
 // the production build); scripts/e2e/run-all.sh runs it right after packaging.
