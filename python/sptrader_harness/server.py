@@ -21,7 +21,7 @@ import sys
 import time
 import types
 
-from sptrader_harness import processes
+from sptrader_harness import processes, validation
 from sptrader_harness.safejson import Budget, ComponentFailure, safe_json
 
 BUNDLED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sptrader_lib')
@@ -179,8 +179,9 @@ def component_failure(exc, entry, file, where='inside'):
     return ComponentFailure('COMPONENT_ERROR', '%s raised %s' % (entry, describe(exc)), file, line, text)
 
 
-def convert_result(result, entry, file, limits):
-    """What the entry point returned, JSON-safe and within the answer limits (None stays None)."""
+def parse_result(result, entry, file, limits):
+    """What the entry point returned, with JSON text (the to_json envelope) read into Python values; safe_json then
+    makes it JSON-safe within the answer limits (None stays None)."""
     if isinstance(result, (bytes, bytearray)):
         if len(result) > limits.answer_bytes:
             raise ComponentFailure('ANSWER_TOO_LARGE', '%s returned %s bytes, more than the limit of %s bytes; nothing was sent'
@@ -196,7 +197,52 @@ def convert_result(result, entry, file, limits):
             raise ComponentFailure('COMPONENT_ERROR', '%s returned a string that is not JSON (%s); return a dict or to_json(order)' % (entry, e), file)
         except RecursionError:
             raise ComponentFailure('ANSWER_TOO_DEEP', '%s returned JSON text nested more deeply than Python can read; nothing was sent' % entry, file)
-    return safe_json(result, 'order', limits.answer(entry, file))
+    return result
+
+
+def vet(instance, hook, result, file):
+    """
+    Runs the component's validate_order (validation.py) on the order in result and returns the
+    milliseconds it took, or raises the ComponentFailure that stops the order (its elapsed_ms
+    set). Only a dict is shown to it: anything else is refused by SPtrader's own validation with
+    a message per field.
+    """
+    order = result
+    if isinstance(order, dict) and order.get('type') == 'order_request' and 'order' in order:
+        order = order['order']
+    if not isinstance(order, dict):
+        return 0.0
+    started = time.perf_counter()
+    try:
+        verdict = instance.validate_order(order)
+    except BaseException as e:
+        failure = validate_failure(e, hook, type(instance).__name__, file)
+        failure.elapsed_ms = (time.perf_counter() - started) * 1000
+        raise failure
+    finally:
+        processes.leave_if_forked()
+    elapsed = (time.perf_counter() - started) * 1000
+    if verdict is None or verdict is True:
+        return elapsed
+    try:
+        validation.judge(verdict, hook, type(instance).__name__, file)
+    except ComponentFailure as f:
+        f.elapsed_ms = elapsed
+        raise
+    return elapsed
+
+
+def validate_failure(exc, hook, class_name, file):
+    """What validate_order raised, as the ComponentFailure that stops the order (with the line it was raised at)."""
+    where = hook.file or file
+    if isinstance(exc, (SystemExit, KeyboardInterrupt, processes.ComponentExit)):
+        return component_failure(exc, 'validate_order', where, 'in')
+    line, text = component_frame(sys.exc_info()[2], where)
+    if line is None and where != file:
+        line, text = component_frame(sys.exc_info()[2], file)
+        where = file
+    return ComponentFailure('COMPONENT_ERROR', '%s raised in %s.validate_order at line %s; the order was stopped and nothing was sent'
+                            % (describe(exc), class_name, line), where, line, text)
 
 
 class Server(object):
@@ -410,6 +456,7 @@ class Server(object):
         real_out, real_err, real_in = sys.stdout, sys.stderr, sys.stdin
         sys.stdout, sys.stderr = out, err
         response = {'id': rid, 'ok': False, 'result': None, 'class_name': None, 'entry_point': None, 'metadata': None, 'error': None}
+        hook = None
         started = time.perf_counter()
         try:
             module = self.load(file)
@@ -418,6 +465,7 @@ class Server(object):
             instance = self.instantiate(cls, entry, params, file)
             market_data = request.get('market_data') or {}
             signal = request.get('signal')
+            hook = validation.hook_for(cls, entry)
             call_started = time.perf_counter()
             try:
                 if entry == 'generate_order':
@@ -432,12 +480,21 @@ class Server(object):
             finally:
                 processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
-            response['result'] = convert_result(result, entry, file, limits)
+            result = parse_result(result, entry, file, limits)
+            if result is not None and hook is not None and hook.call:
+                try:
+                    response['component_ms'] += vet(instance, hook, result, file)
+                except ComponentFailure as f:
+                    response['component_ms'] += getattr(f, 'elapsed_ms', 0.0)
+                    raise
+            response['result'] = safe_json(result, 'order', limits.answer(entry, file))
             response['ok'] = True
         except ComponentFailure as f:
             response['error'] = failure_json(f)
         finally:
             sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
+        if hook is not None and hook.note:
+            err.write('[sptrader] %s\n' % hook.note)
         if shared[0] > limit:
             response['ok'] = False
             response['result'] = None
@@ -471,6 +528,7 @@ class Server(object):
         sys.stdout, sys.stderr = out, err
         response = {'id': rid, 'ok': False, 'class_name': None, 'entry_point': None, 'metadata': None, 'error': None,
                     'done': 0, 'results': [], 'component_ms': 0.0}
+        hook = None
         try:
             module = self.load(file)
             cls, entry, params = self.resolve(module, file, request, response, limits)
@@ -495,6 +553,8 @@ class Server(object):
             index_start = int(request.get('index_start') or 0)
             results = response['results']
             total_left = BATCH_ANSWER_FACTOR * limits.answer_bytes
+            hook = validation.hook_for(cls, entry)
+            vetting = hook is not None and hook.call
             call_started = time.perf_counter()
             done = 0
             for index, row in enumerate(rows):
@@ -515,7 +575,10 @@ class Server(object):
                         processes.leave_if_forked()
                     if result is None:
                         continue
-                    item = {'index': index, 'ok': True, 'result': convert_result(result, entry, file, limits)}
+                    result = parse_result(result, entry, file, limits)
+                    if vetting and result is not None:
+                        vet(instance, hook, result, file)
+                    item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', limits.answer(entry, file))}
                 except BaseException as e:
                     item = {'index': index, 'ok': False, 'error': failure_json(component_failure(e, entry, file))}
                 total_left -= len(json.dumps(item, separators=(',', ':')))
@@ -533,6 +596,8 @@ class Server(object):
             response['error'] = failure_json(f)
         finally:
             sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
+        if hook is not None and hook.note:
+            err.write('[sptrader] %s\n' % hook.note)
         if shared[0] > limit:
             response['ok'] = False
             response['error'] = {'code': 'OUTPUT_LIMIT_EXCEEDED', 'file': file,

@@ -30,6 +30,12 @@ class OrderBase(ABC):
     def validate_order(self, order: Dict[str, Any]) -> bool:
         """
         Validate order before submission
+
+        SPtrader calls an override of this after every generate_order that returns an order (the
+        order inside a to_json envelope), before anything is sent. Return True (or None) to let
+        the order go; False, (False, 'reason') or 'reason' to stop it (ORDER_VETOED: nothing is
+        sent). An exception raised here stops it too. This default checks the four required
+        fields, which SPtrader's own validation also does, so it is not called by SPtrader.
         """
         required_fields = ['symbol', 'side', 'order_type', 'quantity']
         return all(field in order for field in required_fields)
