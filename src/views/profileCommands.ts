@@ -356,7 +356,9 @@ async function askAlpacaDataUrl(title: string, draft: BrokerProfileInput, existi
     ignoreFocusOut: true,
     validateInput: (v) => {
       if (v.trim() !== '') return fieldProblem({ ...draft, dataUrl: v.trim() }, 'dataUrl');
-      return custom ? `with a base URL, quotes need a market-data URL too (otherwise they would go to ${DEFAULT_ALPACA_DATA_ENDPOINT} with your keys)` : undefined;
+      return custom
+        ? `with a base URL, quotes need a market-data URL too (otherwise they would go to ${DEFAULT_ALPACA_DATA_ENDPOINT} with your keys)`
+        : undefined;
     },
   });
   return value?.trim();

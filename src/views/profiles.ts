@@ -4,14 +4,7 @@
  */
 import { delegatingBroker, type BrokerApi, type BrokerEnvironment } from '../brokers/broker';
 import type { CredentialKey } from '../brokers/credentials';
-import {
-  alpacaDataUrlProblem,
-  BROKER_ENVIRONMENTS,
-  BrokerProfileError,
-  parseBrokerProfile,
-  type BrokerKind,
-  type BrokerProfile,
-} from '../brokers/registry';
+import { alpacaDataUrlProblem, BROKER_ENVIRONMENTS, BrokerProfileError, parseBrokerProfile, type BrokerKind, type BrokerProfile } from '../brokers/registry';
 import { describeOrderType, type AccountInfo, type OrderRequest } from '../orders/model';
 
 export const PAPER_PROFILE_ID = 'paper';

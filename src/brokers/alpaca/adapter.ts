@@ -246,7 +246,10 @@ export class AlpacaBroker implements BrokerApi {
     let raw: unknown;
     try {
       // Resent only after an answer proving Alpaca did nothing (notActed), with the same client_order_id.
-      raw = await withRetries(() => this.request('submit', () => client.trading.orders.postOrderRaw({ postOrderRequest: toSdkOrder(body) })), this.options.retry);
+      raw = await withRetries(
+        () => this.request('submit', () => client.trading.orders.postOrderRaw({ postOrderRequest: toSdkOrder(body) })),
+        this.options.retry,
+      );
     } catch (e) {
       // Alpaca answered and refused the order itself (buying power, its own rules): a rejected order,
       // as the other venues report it, not a failure to reach the venue.

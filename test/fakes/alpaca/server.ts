@@ -539,7 +539,8 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       for (const res of held) res.destroy();
       held.clear();
       for (const s of sockets) s.destroy();
-      await Promise.all([server, data?.server].map((srv) => (srv ? new Promise<void>((resolve) => srv.close(() => resolve())) : undefined)));
+      const servers = data === undefined ? [server] : [server, data.server];
+      await Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
     },
   };
 }
