@@ -25,6 +25,12 @@ import { killLeftovers, killProcessTree } from './processTree';
 export { PythonRunError } from './errors';
 
 export interface ComponentError {
+  /**
+   * Stable, from the harness: e.g. SYNTAX_ERROR, IMPORT_ERROR, CONSTRUCTOR_ERROR, COMPONENT_ERROR (an
+   * exception, in generate_order/execute or in validate_order), COMPONENT_EXIT, ORDER_VETOED (the
+   * component's own validate_order stopped its order: `message` has its reason, `file`/`line` the
+   * return that did it), ANSWER_TOO_LARGE, TIMEOUT. Every one means nothing was sent.
+   */
   code: string;
   message: string;
   file?: string;
