@@ -275,6 +275,8 @@ def _shape(value):
         if isinstance(first, ast.Constant) and first.value is True:
             return None, None
         return 'tuple', _pattern(value.elts[1]) if len(value.elts) == 2 else None
+    if isinstance(value, (ast.Tuple, ast.List, ast.Dict, ast.Set, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
+        return None, None  # never a yes/no or a reason
     return 'expr', None
 
 

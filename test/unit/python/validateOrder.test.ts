@@ -110,6 +110,16 @@ describe('validate_order: the component vets its own order', function () {
     assert.match(text!.error!.message, /stopped the order at line 9: no buying today/);
   });
 
+  it('a computed verdict (return a comparison) vetoes at that return', async () => {
+    const file = write(
+      'core/orders/computed.py',
+      designed("        if order['side'] == 'sell':\n            return True\n        return order['quantity'] < 500"),
+    );
+    const r = await runComponentCold(options, { file, marketData: QUOTE });
+    assert.deepEqual([r.error?.code, r.error?.line], ['ORDER_VETOED', 11]);
+    assert.match(r.error!.message, /C\.validate_order returned False at line 11/);
+  });
+
   it('several returns that could have vetoed and no reason to tell them apart: the def line, said so', async () => {
     const file = write('core/orders/ambiguous.py', designed("        if order['side'] == 'buy':\n            return False\n        return False"));
     const r = await runComponentCold(options, { file, marketData: QUOTE });
