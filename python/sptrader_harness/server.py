@@ -7,7 +7,9 @@ The channel is private (see processes.py): a copy of stdin/stdout at a random hi
 close-on-exec and closed in forked children, while fd 1 is pointed at stderr and fd 0 at devnull.
 Per call, sys.stdout/sys.stderr are bounded capturing writers returned with the result; what a
 component returns and its __metadata__ are measured against limits from the request while they are
-converted (safejson.py), and processes it left running are killed before the answer is sent.
+converted (safejson.py), and processes it left running are killed before the answer is sent. A
+designed-dialect component's own validate_order vets each order it returns before any of that
+(validation.py): a veto or an exception there fails the run, or the batch item, with nothing sent.
 
 Components are loaded by compiling their source into a fresh module, never importlib.reload: a .pyc
 is validated by whole-second mtime and size, so a quick same-size edit could run stale code.
