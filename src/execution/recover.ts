@@ -158,6 +158,15 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
   const { log } = await AuditLog.open(auditDir, { clock });
   try {
     const now = clock.now();
+    /** Records the log's unfinished paper orders named as cancelled, so that the log and the account agree. */
+    const cancelInLog = (ids: readonly string[], reason: string): void => {
+      for (const id of ids) {
+        const o = digest.open.get(id);
+        if (!o) continue;
+        log.write('OrderCancelled', { at: now, clientOrderId: id, venue: PAPER, symbol: o.request.symbol, state: 'CANCELLED', reason });
+        digest.open.delete(id);
+      }
+    };
     if (baseline) {
       for (const o of paper.strangers) {
         const id = o.request.client_order_id;
@@ -171,36 +180,15 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
         digest.visit({ seq: 0, ts: now, type: 'OrderAccepted', data: { clientOrderId: id, venue: PAPER, venueOrderId: o.response.order_id }, prev: '', hash: '' });
       }
       const atVenue = new Set(baseline.orders.filter((o) => !['filled', 'cancelled', 'rejected', 'expired'].includes(o.response.status.status)).map((o) => o.request.client_order_id));
-      for (const id of paper.openOrders) {
-        const o = digest.open.get(id);
-        if (!o || atVenue.has(id)) continue;
-        log.write('OrderCancelled', {
-          at: now,
-          clientOrderId: id,
-          venue: PAPER,
-          symbol: o.request.symbol,
-          state: 'CANCELLED',
-          reason: 'not open at the paper venue when sptrader recover took its account as the record',
-        });
-        digest.open.delete(id);
-      }
+      cancelInLog(
+        paper.openOrders.filter((id) => !atVenue.has(id)),
+        'not open at the paper venue when sptrader recover took its account as the record',
+      );
       const positions: Record<string, number> = {};
       for (const p of baseline.positions) if (BigInt(p.quantity) !== 0n) positions[p.symbol] = fromMoney(BigInt(p.quantity));
       log.write('VenueBaseline', { at: now, venue: PAPER, fills: baseline.counters.fill, positions, reason: 'the audit log lost records; the paper account, which reads cleanly, is the record from here on' });
     } else if (paper.problem) {
-      for (const id of paper.openOrders) {
-        const o = digest.open.get(id);
-        if (!o) continue;
-        log.write('OrderCancelled', {
-          at: now,
-          clientOrderId: id,
-          venue: PAPER,
-          symbol: o.request.symbol,
-          state: 'CANCELLED',
-          reason: 'the paper account was rebuilt from the audit log by sptrader recover; its open orders were cancelled',
-        });
-        digest.open.delete(id);
-      }
+      cancelInLog(paper.openOrders, 'the paper account was rebuilt from the audit log by sptrader recover; its open orders were cancelled');
       rebuildPaper(paperFile, digest.fillsOf.get(PAPER) ?? [], stamp, digest.known.size);
     }
     if (tradingRecord) {

@@ -18,6 +18,20 @@ import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 import { FixedQuotes, order } from '../paper/helpers';
 import { LOOSE, makeRig, type Rig } from './engineHelpers';
 
+/** A state directory with a paper venue kept in it, opened as the CLI and the editor open it. */
+function stateDirRig(quotes: FixedQuotes = new FixedQuotes()) {
+  const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
+  const clock = new TestClock();
+  const settings = { limits: { ...LOOSE }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
+  const open = async (connect = true) => {
+    const paper = new PaperBroker({ clock, quotes, stateFile: join(dir, 'paper-account.json') });
+    const session = await openTradingSession({ stateDir: dir, clock, brokers: { paper }, settings });
+    if (connect) await session.engine.connect('paper');
+    return session;
+  };
+  return { dir, clock, open, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 describe('trust: symbols, secrets, damage and recovery', function () {
   this.timeout(30_000);
   let rig: Rig | undefined;
@@ -189,37 +203,30 @@ describe('trust: symbols, secrets, damage and recovery', function () {
   });
 
   it('a deleted trading-state.json never ends a halt: the log says HALTED, and the file is named', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
+    const { dir, clock, open, dispose } = stateDirRig();
     try {
-      const clock = new TestClock();
-      const settings = { limits: { ...LOOSE }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
-      const paper = (): PaperBroker => new PaperBroker({ clock, quotes: new FixedQuotes(), stateFile: join(dir, 'paper-account.json') });
-      let s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
+      let s = await open(false);
       s.engine.setTradingState('HALTED', 'stop everything');
       await s.close();
       rmSync(join(dir, 'trading-state.json'));
-      s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
+      s = await open(false);
       assert.equal(s.engine.status().tradingState, 'HALTED');
       assert.ok(s.damage.some((d) => d.file === join(dir, 'trading-state.json') && /missing.*HALTED/.test(d.problem)));
       await s.close();
       await recoverStateDir({ stateDir: dir, clock });
-      s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
+      s = await open(false);
       assert.equal(s.engine.status().tradingState, 'HALTED', 'still halted after recover: a person resumes');
       assert.deepEqual(s.damage, []);
       await s.close();
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      dispose();
     }
   });
 
   it('an audit log cut short is found against its anchor, by open and by verify', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
+    const { dir, open, dispose } = stateDirRig();
     try {
-      const clock = new TestClock();
-      const settings = { limits: { ...LOOSE }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
-      const paper = (): PaperBroker => new PaperBroker({ clock, quotes: new FixedQuotes(), stateFile: join(dir, 'paper-account.json') });
-      let s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
-      await s.engine.connect('paper');
+      let s = await open();
       for (let i = 0; i < 3; i++) await s.engine.submitOrder(order('buy', 1), 'paper');
       await s.close();
       const logFile = join(dir, 'audit', readdirSync(join(dir, 'audit')).find((f) => f.endsWith('.jsonl')) as string);
@@ -228,11 +235,11 @@ describe('trust: symbols, secrets, damage and recovery', function () {
       const report = await verifyAuditDir(join(dir, 'audit'));
       assert.equal(report.verified, false);
       assert.ok(report.problems.some((p) => p.kind === 'truncated'), JSON.stringify(report.problems));
-      s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
+      s = await open(false);
       assert.ok(s.damage.length > 0);
       await s.close();
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      dispose();
     }
   });
 });
