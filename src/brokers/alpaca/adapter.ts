@@ -180,8 +180,7 @@ export class AlpacaBroker implements BrokerApi {
     }
     this.secrets = [keyId, secret];
     // Loaded here, not at the top, so the extension pays for the SDK only when Alpaca is used.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sdk = (this.sdk ??= require('@alpacahq/alpaca-trade-api/rest') as Sdk);
+    const sdk = (this.sdk ??= loadAlpacaSdk());
     const rewrite = (url: string): string => {
       if (this.tradingOverride !== undefined && url.startsWith(this.tradingUrl)) return this.tradingOverride + url.slice(this.tradingUrl.length);
       if (this.dataOverride !== undefined && url.startsWith(this.dataUrl)) return this.dataOverride + url.slice(this.dataUrl.length);
@@ -574,4 +573,14 @@ function describeChain(e: unknown): string {
     .map((c) => (c.code ? `${c.code}: ${c.message}` : c.message))
     .filter((m) => m.length > 0)
     .join(' ← ');
+}
+
+/** The Alpaca SDK, on first connect (in the bundles, `./sdk/alpaca.js`); a missing one is a broker error, not a crash. */
+function loadAlpacaSdk(): Sdk {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('@alpacahq/alpaca-trade-api/rest') as Sdk;
+  } catch (e) {
+    throw new BrokerError('INTERNAL', `the Alpaca SDK could not be loaded (${(e as Error).message}); it is needed for Alpaca`);
+  }
 }

@@ -160,8 +160,8 @@ function isConstructor(value: unknown): value is CcxtBinanceConstructor {
 }
 
 /**
- * Loads ccxt on first connect. The bundles keep ccxt external (scripts/build.mjs lists it in `sdks`),
- * so this `require` resolves from node_modules at run time and the extension activates without
+ * Loads ccxt's binance class on first connect: in the bundles this `require` is `./sdk/ccxt-binance.js`
+ * (scripts/build.mjs), outside them the ccxt package; either way the extension activates without
  * parsing megabytes of exchange code.
  */
 function loadCcxtBinance(): CcxtBinanceConstructor {
