@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inflateRawSync } from 'node:zlib';
+import { newestVsix as newestVsixIn, unzip } from '../../scripts/e2e/vsix.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -27,42 +27,7 @@ function newestMtime(path) {
   return Math.max(s.mtimeMs, ...readdirSync(path).map((name) => newestMtime(join(path, name))));
 }
 
-function newestVsix() {
-  const files = readdirSync(repo)
-    .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
-    .map((f) => join(repo, f));
-  return files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-}
-
-/** Every file of a zip archive (stored or deflated), from its central directory. */
-function unzip(archive, into) {
-  const zip = readFileSync(archive);
-  let end = zip.length - 22;
-  while (end >= 0 && zip.readUInt32LE(end) !== 0x06054b50) end--;
-  if (end < 0) throw new Error(`${archive} is not a zip archive`);
-  const count = zip.readUInt16LE(end + 10);
-  let at = zip.readUInt32LE(end + 16);
-  for (let i = 0; i < count; i++) {
-    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`${archive}: damaged central directory`);
-    const method = zip.readUInt16LE(at + 10);
-    const size = zip.readUInt32LE(at + 20);
-    const nameLength = zip.readUInt16LE(at + 28);
-    const extraLength = zip.readUInt16LE(at + 30);
-    const commentLength = zip.readUInt16LE(at + 32);
-    const local = zip.readUInt32LE(at + 42);
-    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
-    at += 46 + nameLength + extraLength + commentLength;
-    if (name.endsWith('/')) continue;
-    const target = resolve(into, name);
-    if (!target.startsWith(resolve(into) + '/')) throw new Error(`${archive}: entry ${name} leaves the folder`);
-    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-    const data = zip.subarray(start, start + size);
-    if (method !== 0 && method !== 8) throw new Error(`${archive}: ${name} uses compression method ${method}`);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, method === 8 ? inflateRawSync(data) : data);
-  }
-  return count;
-}
+const newestVsix = () => newestVsixIn(repo);
 
 const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
 const results = [];
