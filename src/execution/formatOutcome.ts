@@ -1,4 +1,5 @@
 import { describeOrderType, describeStatus, describeTimeInForce } from '../orders/model';
+import { describeOutcome, riskDenialDetail, riskValueText } from './describeOrder';
 import type { TestOrderOutcome } from './testOrder';
 
 /**
@@ -14,9 +15,12 @@ export function cliExitCode(outcome: TestOrderOutcome): number {
 
 const STATE_DENIALS: ReadonlySet<string> = new Set(['STATE_DAMAGED', 'AUDIT_LOG_FAILED']);
 
-/** The readable summary `sptrader test-order` prints. */
+/**
+ * The readable summary `sptrader test-order` prints. Its first line says what was traded and what
+ * happened (`describeOutcome`): "BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1.07922 (+0.2 pip)".
+ */
 export function formatOutcome(outcome: TestOrderOutcome): string {
-  const lines: string[] = [];
+  const lines: string[] = [describeOutcome(outcome)];
   const c = outcome.component;
   lines.push(`Component  ${c.file}${c.className ? ` (${c.className}.${c.entryPoint ?? ''})` : ''}`);
   lines.push(`Venue      ${outcome.venue.id} (${outcome.venue.environment})`);
@@ -35,8 +39,13 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
     lines.push(
       failed.length === 0
         ? `Risk       ${outcome.risk.length} checks passed`
-        : `Risk       DENIED by ${failed.map((f) => `${f.check} (${f.code}: limit ${String(f.limit)}, actual ${String(f.actual)})`).join(', ')}`,
+        : `Risk       DENIED by ${failed.map((f) => `${f.check} (${f.code}: ${riskDenialDetail(f)})`).join(', ')}`,
     );
+    // Every check that has a limit, with its numbers and units: why it passed is as plain as why it did not.
+    const rows = outcome.risk.filter((c) => c.limit !== null || !c.passed);
+    const width = Math.max(0, ...rows.map((c) => c.check.length));
+    for (const c of rows)
+      lines.push(`           ${c.passed ? 'pass' : 'DENY'} ${c.check.padEnd(width)}  ${riskValueText(c, 'actual')} (limit ${riskValueText(c, 'limit')})`);
   }
   if (outcome.events.length > 0) {
     const t0 = outcome.events[0]?.at ?? 0;

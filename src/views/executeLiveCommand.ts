@@ -11,6 +11,7 @@ import type { BrokerProfile } from '../brokers/registry';
 import { Commands } from '../constants';
 import type { Container } from '../container';
 import { submitOrderCommand } from '../execution/events';
+import { describeDenial, describeOutcome, describeRecord } from '../execution/describeOrder';
 import { formatOutcome } from '../execution/formatOutcome';
 import type { OrderRecord } from '../execution/orderState';
 import { runTestOrder } from '../execution/testOrder';
@@ -62,7 +63,7 @@ async function executeLive(container: Container, uri: vscode.Uri | undefined, cl
   log.info(`Execute Live (check) ${target.fsPath}\n${formatOutcome(checked)}`);
   if (!checked.ok || checked.order === null) {
     const show = checked.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
-    void show(`SPtrader: ${checked.ok ? checked.summary : `not sent: ${checked.summary}`}`);
+    void show(`SPtrader Execute Live on ${profile.id}: ${describeOutcome(checked, { live: true })}${checked.ok ? '' : '. Nothing was sent.'}`);
     return undefined;
   }
 
@@ -98,14 +99,16 @@ async function executeLive(container: Container, uri: vscode.Uri | undefined, cl
   const result = await engine.submit(cmd);
   if (result.denial) {
     log.warn(`Execute Live ${cmd.clientOrderId} denied: ${result.denial.code}: ${result.denial.message}`);
-    void vscode.window.showErrorMessage(`SPtrader: the live order was denied (${result.denial.code}): ${result.denial.message}. Nothing was sent.`);
+    void vscode.window.showErrorMessage(
+      `SPtrader Execute Live on ${profile.id}: ${describeDenial(order, result.denial, result.risk, { live: true })}. Nothing was sent.`,
+    );
     return result.order;
   }
   const record = (await engine.waitForFinal(cmd.clientOrderId, 5000)) ?? result.order;
   log.info(`Execute Live ${cmd.clientOrderId} on ${profile.id}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`);
   const bad = record.state === 'REJECTED' || record.state === 'UNCONFIRMED';
   void (bad ? vscode.window.showErrorMessage : vscode.window.showInformationMessage)(
-    `SPtrader: live order ${cmd.clientOrderId} on ${profile.id}: ${record.state.replace('_', ' ')}${record.reason ? `: ${record.reason}` : ''}.`,
+    `SPtrader Execute Live on ${profile.id}: ${describeRecord(record, { live: true })}`,
   );
   return record;
 }

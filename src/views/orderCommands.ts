@@ -9,8 +9,8 @@ import { Commands, Settings } from '../constants';
 import type { Container } from '../container';
 import { submitOrderCommand } from '../execution/events';
 import type { ExecutionEngine } from '../execution/engine';
-import { isFinalState, type OrderState } from '../execution/orderState';
-import { describeOrderType } from '../orders/model';
+import { describeDenial, describeOrder, describeRecord } from '../execution/describeOrder';
+import { isFinalState, type OrderRecord } from '../execution/orderState';
 import { activeProfile, type OrderNode, type PositionNode, type ProfileNode } from './trees';
 
 export function registerOrderCommands(container: Container): void {
@@ -27,10 +27,11 @@ export function registerOrderCommands(container: Container): void {
       }
     };
 
-  const cancelOne = async (engine: ExecutionEngine, clientOrderId: string): Promise<OrderState> => {
+  const live = (venue: string): boolean => container.brokers.get(venue)?.environment === 'live';
+  const cancelOne = async (engine: ExecutionEngine, clientOrderId: string): Promise<OrderRecord> => {
     const after = await engine.cancel(clientOrderId);
-    log.info(`Cancel ${clientOrderId}: ${after.state}${after.reason ? ` (${after.reason})` : ''}`);
-    return after.state;
+    log.info(`Cancel ${clientOrderId}: ${describeRecord(after)} on ${after.venue}${after.reason ? ` (${after.reason})` : ''}`);
+    return after;
   };
 
   container.context.subscriptions.push(
@@ -47,9 +48,9 @@ export function registerOrderCommands(container: Container): void {
           }
           const picked = await vscode.window.showQuickPick(
             working.map((r) => ({
-              label: `${r.request.side.toUpperCase()} ${r.request.quantity} ${r.request.symbol}`,
-              description: `${describeOrderType(r.request.order_type)} · ${r.state} · ${r.venue}`,
-              detail: r.clientOrderId,
+              label: describeOrder(r.request, { live: live(r.venue) }),
+              description: `${r.state.replace('_', ' ')} · ${r.venue}`,
+              detail: `client order id ${r.clientOrderId}`,
               clientOrderId: r.clientOrderId,
             })),
             { title: 'Cancel Order', placeHolder: 'The working order to cancel' },
@@ -57,10 +58,13 @@ export function registerOrderCommands(container: Container): void {
           clientOrderId = picked?.clientOrderId;
         }
         if (!clientOrderId) return;
-        const state = await cancelOne(engine, clientOrderId);
-        const done = state === 'CANCELLED' || state === 'DENIED';
+        const after = await cancelOne(engine, clientOrderId);
+        const done = after.state === 'CANCELLED' || after.state === 'DENIED';
         const show = done ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
-        void show(`SPtrader: order ${clientOrderId} is ${state.replace('_', ' ')}${done ? '' : ' (the venue has not confirmed the cancel yet)'}.`);
+        // The order by what it is ("BUY 10,000 EUR_USD LMT 1.0850 GTC → CANCELLED (nothing filled)"), not by its id.
+        void show(
+          `SPtrader Cancel on ${after.venue}: ${describeRecord(after, { live: live(after.venue) })}${done ? '' : ' (the venue has not confirmed the cancel yet)'}`,
+        );
       }),
     ),
     registerCommand(
@@ -72,7 +76,7 @@ export function registerOrderCommands(container: Container): void {
           void vscode.window.showInformationMessage('SPtrader: there are no working orders to cancel.');
           return;
         }
-        const states = await Promise.all(working.map((r) => cancelOne(engine, r.clientOrderId)));
+        const states = (await Promise.all(working.map((r) => cancelOne(engine, r.clientOrderId)))).map((r) => r.state);
         const open = states.filter((s) => !isFinalState(s)).length;
         const message = `SPtrader: ${states.length - open} of ${states.length} order(s) cancelled${open ? `; ${open} still waiting for the venue (see the log)` : ''}.`;
         void (open ? vscode.window.showWarningMessage(message) : vscode.window.showInformationMessage(message));
@@ -101,13 +105,15 @@ export function registerOrderCommands(container: Container): void {
         );
         const result = await engine.submit(cmd);
         if (result.denial) {
-          void vscode.window.showErrorMessage(`SPtrader: closing ${position.symbol} was denied (${result.denial.code}): ${result.denial.message}`);
+          void vscode.window.showErrorMessage(
+            `SPtrader Close Position on ${venue}: ${describeDenial(cmd.order, result.denial, result.risk, { live: live(venue) })}. Nothing was sent.`,
+          );
           return;
         }
         const record = (await engine.waitForFinal(cmd.clientOrderId, 5000)) ?? result.order;
         log.info(`Close Position ${position.symbol} at ${venue}: ${side} ${quantity}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`);
         const show = record.state === 'FILLED' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
-        void show(`SPtrader: close ${position.symbol}: ${record.state.replace('_', ' ')}${record.reason ? `: ${record.reason}` : ''}.`);
+        void show(`SPtrader Close Position on ${venue}: ${describeRecord(record, { live: live(venue) })}`);
       }),
     ),
     registerCommand(

@@ -18,6 +18,9 @@ export const RiskRowSchema = z.object({
   message: z.string(),
   limit: limitValue,
   actual: limitValue,
+  /** The limit and the actual value with units and thousands separators ("25,000 units", "10,792.20 USD"); absent in a state saved before they existed. */
+  limitText: z.string().optional(),
+  actualText: z.string().optional(),
 });
 
 export const TimelineRowSchema = z.object({
@@ -63,6 +66,11 @@ export const ResultViewSchema = z.object({
   exitCode: z.number().int(),
   /** FILLED, PARTIALLY FILLED, ACCEPTED, CANCELLED, DENIED, REJECTED, ERROR, NO ORDER, VALIDATED… */
   status: z.string(),
+  /**
+   * What was traded and what happened, in one line: "BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1.07922 (+0.2 pip)".
+   * Absent in a state saved before it existed (the panel then shows the summary alone).
+   */
+  headline: z.string().optional(),
   summary: z.string(),
   ranAt: z.number(),
   file: z.string(),

@@ -195,9 +195,10 @@ export class ResultPanel implements vscode.Disposable {
   <div id="content" hidden>
     <header>
       <span id="status" tabindex="-1" role="status" aria-live="polite" aria-label="Order status"></span>
-      <span id="summary"></span>
+      <strong id="headline" aria-label="What was traded and what happened"></strong>
       <button id="run-again" type="button" aria-label="Run the component again">Run again</button>
       <span id="running" aria-live="polite"></span>
+      <span id="summary" class="meta"></span>
     </header>
     <p class="meta"><span id="component"></span> · <span id="venue"></span> · <span id="ran-at"></span></p>
     <section id="errors-section" aria-labelledby="errors-heading" hidden>

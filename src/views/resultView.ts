@@ -2,6 +2,7 @@
  * Turns a TestOrderOutcome into the plain view the result panel shows. Pure (no `vscode`), so the
  * panel's contents are unit-tested without an editor.
  */
+import { describeOutcome, riskValueText } from '../execution/describeOrder';
 import type { EngineEvent } from '../execution/events';
 import type { TestOrderOutcome } from '../execution/testOrder';
 import type { OrderRequest } from '../orders/model';
@@ -18,6 +19,7 @@ export function resultViewOf(outcome: TestOrderOutcome, options: { kind: RunKind
     ok: outcome.ok,
     exitCode: outcome.exitCode,
     status: statusOf(outcome),
+    headline: describeOutcome(outcome),
     summary: outcome.summary,
     ranAt: options.ranAt,
     file: outcome.component.file,
@@ -28,7 +30,16 @@ export function resultViewOf(outcome: TestOrderOutcome, options: { kind: RunKind
     clientOrderId: order?.client_order_id ?? response?.client_order_id ?? null,
     orderReturned: jsonOrNull(outcome.component.output),
     orderNormalized: order ? JSON.stringify(order, null, 2) : null,
-    risk: outcome.risk.map((r) => ({ check: r.check, code: r.code, passed: r.passed, message: r.message, limit: r.limit, actual: r.actual })),
+    risk: outcome.risk.map((r) => ({
+      check: r.check,
+      code: r.code,
+      passed: r.passed,
+      message: r.message,
+      limit: r.limit,
+      actual: r.actual,
+      limitText: riskValueText(r, 'limit'),
+      actualText: riskValueText(r, 'actual'),
+    })),
     denial: outcome.denial ? { ...outcome.denial } : null,
     timeline: outcome.events.map(timelineRowOf),
     timings: { ...outcome.timings },

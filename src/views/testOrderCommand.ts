@@ -8,6 +8,7 @@ import { systemClock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { Commands } from '../constants';
 import type { Container } from '../container';
+import { describeOutcome } from '../execution/describeOrder';
 import { formatOutcome } from '../execution/formatOutcome';
 import { failedBeforeRun, runTestOrder, type TestOrderOutcome } from '../execution/testOrder';
 import { RunDiagnostics } from './diagnostics';
@@ -93,7 +94,8 @@ export function registerOrderRunCommands(container: Container): void {
     await diagnostics.update(outcome);
     panel.show(resultViewOf(outcome, { kind, ranAt: systemClock.now(), quotes: symbol ? quotes.recent(symbol) : [] }));
     const show = outcome.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
-    void show(`SPtrader: ${outcome.summary}`, 'Show Log').then((choice) => {
+    // What was traded and what happened ("BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1.07922 (+0.2 pip)"), and where.
+    void show(`SPtrader ${label} on ${outcome.venue.id}: ${describeOutcome(outcome)}`, 'Show Log').then((choice) => {
       if (choice) log.show();
     });
     return outcome;

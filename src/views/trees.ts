@@ -7,8 +7,9 @@ import { registerCommand } from './shellHooks';
 import { Commands, Settings, Views } from '../constants';
 import type { Container } from '../container';
 import type { EngineEvent } from '../execution/events';
-import type { OrderRecord } from '../execution/orderState';
-import { describeOrderType, type OrderResponse, type Position } from '../orders/model';
+import { describeOrder, formatPrice, formatQuantity, precisionOf } from '../execution/describeOrder';
+import { averagePrice, filledQuantity, type OrderRecord } from '../execution/orderState';
+import type { OrderResponse, Position } from '../orders/model';
 import { PAPER_PROFILE_ID, profileConnectProblem, profileHosts } from './profiles';
 
 export type PositionNode =
@@ -134,18 +135,24 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
     if (node.kind === 'order') {
       const r = node.record;
       const o = r.request;
-      const item = new vscode.TreeItem(`${o.side.toUpperCase()} ${number(o.quantity)} ${o.symbol}`);
+      const live = this.container.brokers.get(r.venue)?.environment === 'live';
+      // Named by what it is ("BUY 10,000 EUR_USD LMT 1.0850 GTC"); the client id only in the tooltip.
+      const item = new vscode.TreeItem(describeOrder(o, { live }));
       item.id = `order:${r.clientOrderId}`;
-      item.description = `${describeOrderType(o.order_type)} ${o.time_in_force.type} · ${r.state.replace('_', ' ')} · ${r.venue}`;
-      item.tooltip = `${r.clientOrderId}${r.venueOrderId ? ` (venue id ${r.venueOrderId})` : ''}\nPlaced by SPtrader ${new Date(r.createdAt).toISOString()}`;
+      const filled = filledQuantity(r);
+      const average = averagePrice(r);
+      const precision = precisionOf(r.fills.map((f) => f.price));
+      const fills = filled > 0 ? ` ${formatQuantity(filled)} of ${formatQuantity(o.quantity)}${average === null ? '' : ` @ ${formatPrice(average, precision)}`}` : '';
+      item.description = `${r.state.replace('_', ' ')}${fills} · ${r.venue}`;
+      item.tooltip = `Client order id ${r.clientOrderId}${r.venueOrderId ? ` (venue id ${r.venueOrderId})` : ''}\nPlaced by SPtrader ${new Date(r.createdAt).toISOString()}`;
       item.iconPath = new vscode.ThemeIcon(o.side === 'buy' ? 'arrow-up' : 'arrow-down');
       item.contextValue = 'sptrader.order';
       return item;
     }
     const o = node.order;
-    const item = new vscode.TreeItem(`${o.side.toUpperCase()} ${number(o.quantity)} ${o.symbol}`);
+    const item = new vscode.TreeItem(describeOrder(o, { live: this.container.brokers.get(node.venue)?.environment === 'live' }));
     item.id = `external:${node.venue}:${o.order_id}`;
-    item.description = `external · ${describeOrderType(o.order_type)} · ${o.status.status} · ${node.venue}`;
+    item.description = `external · ${o.status.status.replace('_', ' ').toUpperCase()} · ${node.venue}`;
     item.tooltip = `Not placed by SPtrader (${o.client_order_id || o.order_id}): left alone; Emergency Stop cancels it too.`;
     item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
     item.contextValue = 'sptrader.externalOrder';

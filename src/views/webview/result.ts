@@ -45,7 +45,9 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string | null,
 const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(v < 10 ? 2 : 1)} ms`);
 const signed = (n: number): string => (n > 0 ? `+${n}` : `${n}`);
 const time = (at: number): string => new Date(at).toISOString().replace('T', ' ').replace('Z', ' UTC');
-const value = (v: number | string | null): string => (v === null ? '–' : String(v));
+const value = (v: number | string | null): string => (v === null ? '–' : typeof v === 'number' ? quantity(v) : v);
+const QUANTITY = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
+const quantity = (n: number): string => QUANTITY.format(n);
 
 function render(view: ResultView | null): void {
   const empty = byId('empty');
@@ -57,6 +59,11 @@ function render(view: ResultView | null): void {
   const status = byId('status');
   status.textContent = view.status;
   status.dataset['ok'] = String(view.ok);
+  // What was traded and what happened, then the engine's sentence about it.
+  const headline = byId('headline');
+  headline.textContent = view.headline ?? '';
+  headline.hidden = !view.headline;
+  headline.dataset['live'] = String(view.venue.environment === 'live');
   byId('summary').textContent = view.summary;
   byId('component').textContent = `${view.file}${view.className ? ` (${view.className})` : ''}`;
   const venue = byId('venue');
@@ -75,7 +82,7 @@ function render(view: ResultView | null): void {
       const row = el('tr');
       row.dataset['check'] = r.check;
       row.dataset['passed'] = String(r.passed);
-      row.append(el('td', r.check), el('td', value(r.limit)), el('td', value(r.actual)));
+      row.append(el('td', r.check), el('td', r.limitText ?? value(r.limit), 'number'), el('td', r.actualText ?? value(r.actual), 'number'));
       const verdict = el('td', r.passed ? 'pass' : 'deny', r.passed ? 'pass' : 'deny');
       verdict.title = `${r.code}: ${r.message}`;
       row.append(verdict);
@@ -109,12 +116,12 @@ function render(view: ResultView | null): void {
     ? `${signed(s.units)} ${s.unit}${Math.abs(s.units) === 1 ? '' : 's'} (${signed(s.price)} in price, ${signed(s.bps)} bps) against the ${s.reference} ${s.referencePrice}`
     : '–';
   byId('commission').textContent = view.commission === null ? '–' : String(view.commission);
-  byId('filled').textContent = view.filledPrice === null ? '–' : `${view.filledQuantity ?? 0} @ ${view.filledPrice}`;
+  byId('filled').textContent = view.filledPrice === null ? '–' : `${quantity(view.filledQuantity ?? 0)} @ ${view.filledPrice}`;
 
   byId<HTMLTableSectionElement>('fills-body').replaceChildren(
     ...view.fills.map((f) => {
       const row = el('tr');
-      row.append(el('td', time(f.timestamp)), el('td', String(f.price)), el('td', String(f.quantity)), el('td', String(f.commission)), el('td', f.liquidity));
+      row.append(el('td', time(f.timestamp)), el('td', String(f.price)), el('td', quantity(f.quantity)), el('td', String(f.commission)), el('td', f.liquidity));
       return row;
     }),
   );

@@ -1,0 +1,333 @@
+/**
+ * One line that says what was traded and what happened to it, for the CLI's first line, the result
+ * panel's headline, the toasts and the Open Orders tree:
+ *
+ *   BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1.07922 (+0.2 pip)
+ *   LIVE · SELL 5 AAPL LMT 187.25 GTC → DENIED: QUANTITY_EXCEEDS_MAXIMUM (5 > 1 units)
+ *   No order: COMPONENT_ERROR at c.py:12: division by zero
+ *
+ * Orders are named by what they are (side, quantity, symbol, type, time in force), never by their
+ * client order id. Pure: no `vscode`, no Node; numbers are grouped by thousands with `en-US`.
+ */
+import type { OrderRequest, OrderType, TimeInForce } from '../orders/model';
+import type { OrderRecord, OrderState } from './orderState';
+import type { RiskCheckResult } from './risk';
+import type { Slippage } from './slippage';
+import type { TestOrderOutcome } from './testOrder';
+
+/** What names an order. */
+export type OrderTerms = Pick<OrderRequest, 'symbol' | 'side' | 'quantity' | 'order_type' | 'time_in_force'>;
+
+export type InstrumentKind = 'fx' | 'equity' | 'crypto' | 'other';
+
+export interface DescribeOptions {
+  /** Decimals of the instrument's prices (its tick); else the most any price seen for the order is written with. */
+  pricePrecision?: number;
+  /** Decides the slippage unit: pips for FX (as the outcome computed it), bps for crypto, ticks otherwise. Guessed from the symbol when absent. */
+  kind?: InstrumentKind;
+  /** Marks the line "LIVE · " (a live account). */
+  live?: boolean;
+}
+
+const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
+const MAX_REASON = 160;
+
+/** 10000 → "10,000"; 0.5 → "0.5"; 1234567.891 → "1,234,567.891" (at most 10 decimals, never an exponent). */
+export function formatQuantity(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  return NUMBER.format(Number(n.toPrecision(15)));
+}
+
+/** A price at `precision` decimals (grouped by thousands), or as written when the precision is unknown. */
+export function formatPrice(n: number, precision?: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (precision === undefined) return formatQuantity(n);
+  const p = Math.max(0, Math.min(precision, 10));
+  return n.toLocaleString('en-US', { minimumFractionDigits: p, maximumFractionDigits: p });
+}
+
+/** Decimals a number is written with: 1.0845 → 4, 1e-7 → 7, 100 → 0 (at most 10). */
+export function decimalsIn(n: number): number {
+  if (!Number.isFinite(n)) return 0;
+  let text = String(n);
+  if (text.includes('e')) text = n.toFixed(10).replace(/0+$/, '');
+  const dot = text.indexOf('.');
+  return dot < 0 ? 0 : Math.min(text.length - dot - 1, 10);
+}
+
+/** The most decimals among prices that lie on the instrument's grid (quotes, order prices, single fills). */
+export function precisionOf(prices: readonly (number | null | undefined)[]): number | undefined {
+  let best: number | undefined;
+  for (const p of prices) if (typeof p === 'number' && Number.isFinite(p) && p > 0) best = Math.max(best ?? 0, decimalsIn(p));
+  return best;
+}
+
+export function orderTypeAbbreviation(t: OrderType, precision?: number): string {
+  switch (t.type) {
+    case 'market':
+      return 'MKT';
+    case 'limit':
+      return `LMT ${formatPrice(t.price, precision)}`;
+    case 'stop':
+      return `STP ${formatPrice(t.price, precision)}`;
+    case 'stop_limit':
+      return `STP ${formatPrice(t.stop_price, precision)}/LMT ${formatPrice(t.limit_price, precision)}`;
+  }
+}
+
+export function timeInForceAbbreviation(t: TimeInForce): string {
+  return t.type === 'GTD' ? `GTD ${new Date(t.expires_at).toISOString().replace(/:\d\d\.\d{3}Z$/, 'Z')}` : t.type;
+}
+
+const orderPrices = (t: OrderType): number[] =>
+  t.type === 'limit' || t.type === 'stop' ? [t.price] : t.type === 'stop_limit' ? [t.stop_price, t.limit_price] : [];
+
+/** "BUY 10,000 EUR_USD LMT 1.0850 GTC" — what the order is, with no id. */
+export function describeOrder(order: OrderTerms, options: Pick<DescribeOptions, 'pricePrecision' | 'live'> = {}): string {
+  const precision = options.pricePrecision ?? precisionOf(orderPrices(order.order_type));
+  return `${options.live ? 'LIVE · ' : ''}${order.side.toUpperCase()} ${formatQuantity(order.quantity)} ${order.symbol} ${orderTypeAbbreviation(order.order_type, precision)} ${timeInForceAbbreviation(order.time_in_force)}`;
+}
+
+const CRYPTO_QUOTE = /(USDT|USDC|BUSD|FDUSD|TUSD|DAI)$/i;
+const CRYPTO_BASE = /^(BTC|XBT|ETH|SOL|XRP|DOGE|ADA|LTC|BNB|AVAX|DOT|LINK|MATIC|TRX|SHIB|BCH|XLM|ATOM|UNI|ETC)([/_\-:]|USD|EUR|BTC|ETH|$)/i;
+
+/** A guess from the symbol alone, used only to choose how slippage is shown when the kind is not given. */
+export function guessKind(symbol: string): InstrumentKind {
+  if (CRYPTO_QUOTE.test(symbol) || CRYPTO_BASE.test(symbol)) return 'crypto';
+  if (/^[A-Z]{3}[_/]?[A-Z]{3}$/i.test(symbol)) return 'fx';
+  return 'other';
+}
+
+const signed = (n: number, digits = 2): string => {
+  const r = Number(n.toFixed(digits)) + 0;
+  return r > 0 ? `+${formatQuantity(r)}` : formatQuantity(r);
+};
+
+/** "+0.2 pip", "-1.5 pips", "+3 ticks", "+1.25 bps" (FX in pips, crypto in bps, anything else in ticks). */
+export function formatSlippage(s: Pick<Slippage, 'units' | 'unit' | 'bps'>, kind?: InstrumentKind): string {
+  if (kind === 'crypto') return `${signed(s.bps)} bps`;
+  const units = Number(s.units.toFixed(2)) + 0;
+  const plural = units === 0 || Math.abs(units) > 1;
+  return `${signed(units)} ${s.unit}${plural ? 's' : ''}`;
+}
+
+/** The facts of what happened to a placed order, from a venue response or the engine's record. */
+interface Result {
+  state: OrderState;
+  filled: number;
+  average: number | null;
+  reason: string | undefined;
+  denialCode: string | undefined;
+}
+
+const oneLine = (text: string): string => {
+  const first = text.split(/\r?\n/)[0]?.trim() ?? '';
+  return first.length > MAX_REASON ? `${first.slice(0, MAX_REASON - 1)}…` : first;
+};
+
+function stateText(r: Result, order: OrderTerms, precision: number | undefined, slippage: string): string {
+  const at = (): string => (r.average === null ? '' : ` @ ${formatPrice(r.average, precision)}`);
+  const part = (): string => `${formatQuantity(r.filled)} of ${formatQuantity(order.quantity)}${at()}${slippage}`;
+  switch (r.state) {
+    case 'FILLED':
+      return `FILLED ${formatQuantity(r.filled || order.quantity)}${at()}${slippage}`;
+    case 'PARTIALLY_FILLED':
+      return `PARTIALLY FILLED ${part()}, rest working`;
+    case 'ACCEPTED':
+      return r.filled > 0 ? `ACCEPTED, ${part()} filled` : 'ACCEPTED (working at the venue)';
+    case 'SUBMITTED':
+    case 'PENDING_SUBMIT':
+      return `${r.state.replace('_', ' ')} (waiting for the venue)`;
+    case 'PENDING_CANCEL':
+      return r.filled > 0 ? `PENDING CANCEL after ${part()}` : 'PENDING CANCEL (waiting for the venue)';
+    case 'CANCELLED':
+    case 'EXPIRED':
+      return r.filled > 0 ? `${r.state} after ${part()}` : `${r.state} (nothing filled)`;
+    case 'UNCONFIRMED':
+      return 'UNCONFIRMED (looking it up by client id)';
+    case 'REJECTED': {
+      const reason = r.reason ?? 'no reason given';
+      const notPlaced = /^(NOT_PLACED|NEVER_ARRIVED):\s*/.exec(reason);
+      return notPlaced ? `NOT PLACED: ${oneLine(reason.slice(notPlaced[0].length))}` : `REJECTED: ${oneLine(reason)}`;
+    }
+    case 'DENIED':
+      return `DENIED: ${r.denialCode ?? 'DENIED'}${r.reason ? ` (${oneLine(r.reason)})` : ''}`;
+  }
+}
+
+// ---- risk checks: numbers with units ----
+
+type RiskLike = Pick<RiskCheckResult, 'check' | 'code' | 'passed' | 'message' | 'limit' | 'actual'>;
+
+/** The account currency a notional check speaks in, as its message says it. */
+function currencyOf(message: string): string | undefined {
+  return (/\d ([A-Z]{3,5})\b/.exec(message) ?? /\binto ([A-Z]{3,5})\b/.exec(message))?.[1];
+}
+
+const money = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+/** A check's limit or actual value with its unit: "25,000 units", "±25,000 units", "10,792.20 USD", "12.5 bps", "3 orders". */
+export function riskValueText(r: RiskLike, which: 'limit' | 'actual'): string {
+  const v = r[which];
+  if (v === null) return '–';
+  if (typeof v === 'string') return v;
+  switch (r.check) {
+    case 'max_order_quantity':
+      return `${formatQuantity(v)} units`;
+    case 'max_position':
+      return which === 'limit' ? `±${formatQuantity(v)} units` : `${formatQuantity(v)} units`;
+    case 'max_order_notional':
+    case 'buying_power': {
+      const ccy = currencyOf(r.message);
+      return `${money(v)}${ccy ? ` ${ccy}` : ''}`;
+    }
+    case 'price_collar':
+      return `${formatQuantity(v)} bps`;
+    case 'max_open_orders':
+      return `${formatQuantity(v)} order${v === 1 ? '' : 's'}`;
+    case 'submit_rate':
+      return `${formatQuantity(v)}/s`;
+    default:
+      return formatQuantity(v);
+  }
+}
+
+/** Why a check denied, in numbers: "30,000 > 25,000 units", "12,000.00 > 1,000.00 USD", "42.1 bps from the mid > 10 bps". */
+export function riskDenialDetail(r: RiskLike): string {
+  const { limit, actual } = r;
+  if (r.code === 'NO_CONVERSION_RATE') {
+    const ccy = currencyOf(r.message);
+    return `no rate values the order${ccy ? ` in ${ccy}` : ''}`;
+  }
+  const n = (v: number | string | null): string => (v === null ? '–' : typeof v === 'number' ? formatQuantity(v) : v);
+  switch (r.check) {
+    case 'max_order_quantity':
+      return `${n(actual)} > ${n(limit)} units`;
+    case 'max_position':
+      return typeof actual === 'number' && actual < 0 ? `${n(actual)} beyond ±${n(limit)} units` : `${n(actual)} > ${n(limit)} units`;
+    case 'max_order_notional':
+    case 'buying_power': {
+      const ccy = currencyOf(r.message);
+      const m = (v: number | string | null): string => (typeof v === 'number' ? money(v) : n(v));
+      return `${m(actual)} > ${m(limit)}${ccy ? ` ${ccy}` : ''}`;
+    }
+    case 'price_collar':
+      return `${n(actual)} bps from the mid > ${n(limit)} bps`;
+    case 'max_open_orders':
+      return `${n(actual)} > ${n(limit)} working orders`;
+    case 'submit_rate':
+      return `more than ${typeof limit === 'number' ? `${n(limit)}/s` : n(limit)}`;
+    case 'allowed_symbols':
+      return `${n(actual)} not in ${n(limit)}`;
+    case 'expire_time':
+      return `expires ${n(actual)}, not after now ${n(limit)}`;
+    case 'trading_state':
+      return actual === 'HALTED' ? 'trading is HALTED' : `${n(actual)} while ${n(limit)}`;
+  }
+}
+
+// ---- the whole line ----
+
+/** "DENIED: POSITION_EXCEEDS_MAXIMUM (30,000 > 25,000 units)", or the denial's own message when no check made it. */
+function denialText(denial: { code: string; message: string }, risk: readonly RiskLike[]): string {
+  const check = risk.find((c) => !c.passed && c.code === denial.code) ?? risk.find((c) => !c.passed);
+  return `DENIED: ${denial.code}${check ? ` (${riskDenialDetail(check)})` : `: ${oneLine(denial.message)}`}`;
+}
+
+/** The line for an order the engine refused to send: "BUY 10,000 EUR_USD MKT GTC → DENIED: POSITION_EXCEEDS_MAXIMUM (30,000 > 25,000 units)". */
+export function describeDenial(
+  order: OrderTerms,
+  denial: { code: string; message: string },
+  risk: readonly RiskLike[],
+  options: Pick<DescribeOptions, 'pricePrecision' | 'live'> = {},
+): string {
+  return `${describeOrder(order, options)} → ${denialText(denial, risk)}`;
+}
+
+function slippageOf(s: Slippage | null | undefined, kind: InstrumentKind): string {
+  return s ? ` (${formatSlippage(s, kind)})` : '';
+}
+
+function stateOfOutcome(outcome: TestOrderOutcome): OrderState | undefined {
+  for (let i = outcome.events.length - 1; i >= 0; i--) {
+    const e = outcome.events[i] as { state?: unknown } | undefined;
+    if (e && typeof e.state === 'string') return e.state as OrderState;
+  }
+  const r = outcome.response;
+  if (!r) return undefined;
+  switch (r.status.status) {
+    case 'pending':
+      return 'PENDING_SUBMIT';
+    case 'submitted':
+      return outcome.exitCode === 4 && outcome.errors.some((e) => e.code === 'OUTCOME_UNKNOWN') ? 'UNCONFIRMED' : 'ACCEPTED';
+    case 'partially_filled':
+      return 'PARTIALLY_FILLED';
+    case 'filled':
+      return 'FILLED';
+    case 'cancelled':
+      return 'CANCELLED';
+    case 'expired':
+      return 'EXPIRED';
+    case 'rejected':
+      return 'REJECTED';
+  }
+}
+
+const fileName = (path: string): string => path.split(/[\\/]/).pop() ?? path;
+
+/** The line for a Test Order / Execute on Paper / Execute Live check outcome. */
+export function describeOutcome(outcome: TestOrderOutcome, options: DescribeOptions = {}): string {
+  const live = options.live ?? outcome.venue.environment === 'live';
+  const mark = live ? 'LIVE · ' : '';
+  const order = outcome.order;
+  const firstError = outcome.errors[0];
+  if (!order) {
+    if (!firstError) return `${mark}No order: the component returned None; nothing was sent.`;
+    const where = firstError.file ? ` at ${fileName(firstError.file)}${firstError.line ? `:${firstError.line}` : ''}` : '';
+    const more = outcome.errors.length > 1 ? ` (+${outcome.errors.length - 1} more)` : '';
+    return `${mark}No order: ${firstError.code}${where}: ${oneLine(firstError.message)}${more}`;
+  }
+  const md = outcome.marketData ?? {};
+  const r = outcome.response;
+  const precision =
+    options.pricePrecision ??
+    precisionOf([md['bid'] as number, md['ask'] as number, ...orderPrices(order.order_type), ...(r?.fills ?? []).map((f) => f.price)]);
+  const head = `${mark}${describeOrder(order, { pricePrecision: precision })}`;
+  const kind = options.kind ?? (outcome.slippage?.unit === 'pip' ? 'fx' : guessKind(order.symbol));
+
+  if (outcome.denial) return `${head} → ${denialText(outcome.denial, outcome.risk)}`;
+  if (r) {
+    const state = stateOfOutcome(outcome) ?? 'SUBMITTED';
+    const reason = r.status.status === 'rejected' ? r.status.reason : undefined;
+    const filled = r.filled_quantity ?? (r.status.status === 'partially_filled' ? r.status.filled_qty : 0);
+    const result: Result = { state, filled, average: r.filled_price, reason, denialCode: undefined };
+    return `${head} → ${stateText(result, order, precision, filled > 0 ? slippageOf(outcome.slippage, kind) : '')}`;
+  }
+  if (firstError) {
+    const what = firstError.code === 'INVALID_ORDER' ? 'INVALID_ORDER' : `NOT SENT: ${firstError.code}`;
+    return `${head} → ${what}: ${oneLine(firstError.message)}`;
+  }
+  const passed = outcome.risk.length;
+  return `${head} → CHECKED (${passed} risk check${passed === 1 ? '' : 's'} passed; nothing sent)`;
+}
+
+/** The line for an order the engine keeps (cancel, Execute Live, close position, the Open Orders tree). */
+export function describeRecord(
+  record: Pick<OrderRecord, 'request' | 'state' | 'fills' | 'reason' | 'denialCode'>,
+  options: DescribeOptions & { slippage?: Slippage | null } = {},
+): string {
+  const order = record.request;
+  const precision = options.pricePrecision ?? precisionOf([...orderPrices(order.order_type), ...record.fills.map((f) => f.price)]);
+  const head = describeOrder(order, { pricePrecision: precision, live: options.live });
+  let filled = 0;
+  let notional = 0;
+  for (const f of record.fills) {
+    filled += f.quantity;
+    notional += f.price * f.quantity;
+  }
+  filled = Number(filled.toPrecision(15));
+  const average = filled > 0 ? notional / filled : null;
+  const kind = options.kind ?? (options.slippage?.unit === 'pip' ? 'fx' : guessKind(order.symbol));
+  const result: Result = { state: record.state, filled, average, reason: record.reason, denialCode: record.denialCode };
+  return `${head} → ${stateText(result, order, precision, filled > 0 ? slippageOf(options.slippage, kind) : '')}`;
+}
