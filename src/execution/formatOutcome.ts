@@ -45,7 +45,7 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
     const rows = outcome.risk.filter((c) => c.limit !== null || !c.passed);
     const width = Math.max(0, ...rows.map((c) => c.check.length));
     for (const c of rows)
-      lines.push(`           ${c.passed ? 'pass' : 'DENY'} ${c.check.padEnd(width)}  ${riskValueText(c, 'actual')} (limit ${riskValueText(c, 'limit')})`);
+      lines.push(`           ${c.passed ? 'pass' : 'DENY'} ${c.check.padEnd(width)}  ${riskValueText(c, 'actual')}, limit ${riskValueText(c, 'limit')}`);
   }
   if (outcome.events.length > 0) {
     const t0 = outcome.events[0]?.at ?? 0;

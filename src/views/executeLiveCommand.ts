@@ -73,7 +73,9 @@ async function executeLive(container: Container, uri: vscode.Uri | undefined, cl
   const ask = checked.marketData?.['ask'];
   const quote = typeof bid === 'number' && typeof ask === 'number' ? `\nQuote when checked: bid ${bid} / ask ${ask}` : '';
   // Every check's result, as the engine ran it on this very order.
-  const checks = checked.risk.map((r) => `${r.passed ? '✓' : '✗'} ${r.check}${r.actual === null ? '' : `: ${String(r.actual)}`}${r.limit === null ? '' : ` (limit ${String(r.limit)})`}`).join('\n');
+  const checks = checked.risk
+    .map((r) => `${r.passed ? '✓' : '✗'} ${r.check}${r.actual === null ? '' : `: ${String(r.actual)}`}${r.limit === null ? '' : ` (limit ${String(r.limit)})`}`)
+    .join('\n');
   const endpoint = `Endpoint: ${profileEndpoint(profile)} (environment ${profile.environment})`;
   const clientId = order.client_order_id === undefined ? '' : `\nClient order id: ${order.client_order_id}`;
   const choice = await vscode.window.showWarningMessage(

@@ -142,7 +142,8 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
       const filled = filledQuantity(r);
       const average = averagePrice(r);
       const precision = precisionOf(r.fills.map((f) => f.price));
-      const fills = filled > 0 ? ` ${formatQuantity(filled)} of ${formatQuantity(o.quantity)}${average === null ? '' : ` @ ${formatPrice(average, precision)}`}` : '';
+      const fills =
+        filled > 0 ? ` ${formatQuantity(filled)} of ${formatQuantity(o.quantity)}${average === null ? '' : ` @ ${formatPrice(average, precision)}`}` : '';
       item.description = `${r.state.replace('_', ' ')}${fills} · ${r.venue}`;
       item.tooltip = `Client order id ${r.clientOrderId}${r.venueOrderId ? ` (venue id ${r.venueOrderId})` : ''}\nPlaced by SPtrader ${new Date(r.createdAt).toISOString()}`;
       item.iconPath = new vscode.ThemeIcon(o.side === 'buy' ? 'arrow-up' : 'arrow-down');

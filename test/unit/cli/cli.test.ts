@@ -25,6 +25,9 @@ describe('sptrader CLI', function () {
   it('test-order prints a readable summary of a real paper fill', () => {
     const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
+    // The first line says what was traded and what happened, with the fill and the slippage.
+    assert.match(r.stdout.split('\n')[0] ?? '', /^BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1\.\d{4,5} \([+-]?[\d.]+ pips?\)$/);
+    assert.match(r.stdout, /^\s+pass max_order_quantity\s+10,000 units, limit [\d,]+ units$/m, 'risk numbers have units and thousands separators');
     assert.match(r.stdout, /Status\s+FILLED/);
     assert.match(r.stdout, /Fill\s+10000 @ 1\.\d+/);
     assert.match(r.stdout, /Slippage\s+[+-]?[\d.]+ pips? \(.*\) against the (ask|bid) [\d.]+/, 'slippage is measured against the quote the component saw');
@@ -150,6 +153,7 @@ describe('sptrader halt | resume | status', function () {
     const denied = cli(['test-order', EXAMPLE, '--state-dir', stateDir]);
     assert.equal(denied.code, 3, denied.stdout);
     assert.match(denied.stdout, /TRADING_HALTED/);
+    assert.equal(denied.stdout.split('\n')[0], 'BUY 10,000 EUR_USD MKT IOC → DENIED: TRADING_HALTED (trading is HALTED)');
     const resume = cli(['resume', '--state-dir', stateDir]);
     assert.equal(resume.code, 0, resume.stderr);
     assert.match(resume.stdout, /Trading\s+ACTIVE/);

@@ -200,6 +200,11 @@ describe('sptrader: every failure ends cleanly', function () {
       const env = { SPTRADER_OANDA_TOKEN: fake.token, SPTRADER_OANDA_ACCOUNT_ID: fake.accountId };
       const r = await cliAsync(['test-order', MARKET, '--state-dir', venueDir, '--broker', 'oanda', '--base-url', fake.url], env);
       assert.equal(r.code, 4, r.stderr + r.stdout);
+      assert.match(
+        r.stdout.split('\n')[0] ?? '',
+        /^BUY 10,000 EUR_USD MKT \w+ → UNCONFIRMED \(looking it up by client id\)$/,
+        'the first line says what was sent and that it is being looked up',
+      );
     } finally {
       await fake.close();
     }

@@ -72,7 +72,8 @@ function response(order: OrderRequest, status: OrderStatus, fills: Fill[]): Orde
   };
 }
 
-const stateEvent = (state: OrderState): EngineEvent => ({ type: 'OrderAccepted', at: 2_000, clientOrderId: 'sp-abc-1', venue: 'paper', state }) as unknown as EngineEvent;
+const stateEvent = (state: OrderState): EngineEvent =>
+  ({ type: 'OrderAccepted', at: 2_000, clientOrderId: 'sp-abc-1', venue: 'paper', state }) as unknown as EngineEvent;
 
 function outcome(overrides: Partial<TestOrderOutcome> = {}): TestOrderOutcome {
   return {
@@ -265,7 +266,12 @@ describe('describeOutcome: every status', () => {
 
   it('no order: None, a component error with its place, an invalid order', () => {
     assert.equal(describeOutcome(outcome({ order: null })), 'No order: the component returned None; nothing was sent.');
-    const error = outcome({ ok: false, exitCode: 1, order: null, errors: [{ code: 'COMPONENT_ERROR', message: 'ZeroDivisionError: division by zero\n  trace', file: '/w/core/orders/c.py', line: 12 }] });
+    const error = outcome({
+      ok: false,
+      exitCode: 1,
+      order: null,
+      errors: [{ code: 'COMPONENT_ERROR', message: 'ZeroDivisionError: division by zero\n  trace', file: '/w/core/orders/c.py', line: 12 }],
+    });
     assert.equal(describeOutcome(error), 'No order: COMPONENT_ERROR at c.py:12: ZeroDivisionError: division by zero');
     const invalid = outcome({
       ok: false,
@@ -277,14 +283,22 @@ describe('describeOutcome: every status', () => {
       ],
     });
     assert.equal(describeOutcome(invalid), 'No order: INVALID_ORDER: quantity: quantity must be greater than zero (+1 more)');
-    const unfit = outcome({ ok: false, exitCode: 1, order: request({ quantity: 0.5 }), errors: [{ code: 'INVALID_ORDER', message: "quantity 0.5 is below EUR_USD's minimum of 1" }] });
+    const unfit = outcome({
+      ok: false,
+      exitCode: 1,
+      order: request({ quantity: 0.5 }),
+      errors: [{ code: 'INVALID_ORDER', message: "quantity 0.5 is below EUR_USD's minimum of 1" }],
+    });
     assert.equal(describeOutcome(unfit), "BUY 0.5 EUR_USD MKT IOC → INVALID_ORDER: quantity 0.5 is below EUR_USD's minimum of 1");
   });
 
   it('a live account is marked; a live check sends nothing', () => {
     const checked = outcome({
       venue: { id: 'oanda-live', environment: 'live' },
-      risk: [check({ check: 'trading_state', code: 'TRADING_HALTED', passed: true }), check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', passed: true })],
+      risk: [
+        check({ check: 'trading_state', code: 'TRADING_HALTED', passed: true }),
+        check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', passed: true }),
+      ],
     });
     assert.equal(describeOutcome(checked), 'LIVE · BUY 10,000 EUR_USD MKT IOC → CHECKED (2 risk checks passed; nothing sent)');
     assert.match(describeOutcome(outcome({ venue: { id: 'x', environment: 'live' }, order: null })), /^LIVE · No order/);
@@ -335,12 +349,16 @@ describe('describeRecord: the engine’s orders (toasts, the Open Orders tree)',
       UNCONFIRMED: 'UNCONFIRMED (looking it up by client id)',
       DENIED: 'DENIED: DENIED',
     };
-    for (const [state, text] of Object.entries(expected)) assert.equal(describeRecord(record(state as OrderState)), `BUY 10,000 EUR_USD LMT 1.085 GTC → ${text}`, state);
+    for (const [state, text] of Object.entries(expected))
+      assert.equal(describeRecord(record(state as OrderState)), `BUY 10,000 EUR_USD LMT 1.085 GTC → ${text}`, state);
   });
 
   it('fills: how much at what average; a cancel after a partial fill says so', () => {
     const fills = [fill(1.085, 3_000, 1), fill(1.08495, 1_000, 2)];
-    assert.equal(describeRecord(record('PARTIALLY_FILLED', { fills })), 'BUY 10,000 EUR_USD LMT 1.08500 GTC → PARTIALLY FILLED 4,000 of 10,000 @ 1.08499, rest working');
+    assert.equal(
+      describeRecord(record('PARTIALLY_FILLED', { fills })),
+      'BUY 10,000 EUR_USD LMT 1.08500 GTC → PARTIALLY FILLED 4,000 of 10,000 @ 1.08499, rest working',
+    );
     assert.equal(describeRecord(record('CANCELLED', { fills })), 'BUY 10,000 EUR_USD LMT 1.08500 GTC → CANCELLED after 4,000 of 10,000 @ 1.08499');
     assert.equal(
       describeRecord(record('FILLED', { fills: [fill(1.085, 10_000)] }), { slippage: computeSlippage('buy', { bid: 1.0849, ask: 1.0849 }, 1.085, FX) }),
@@ -355,7 +373,12 @@ describe('describeRecord: the engine’s orders (toasts, the Open Orders tree)',
       'LIVE · BUY 10,000 EUR_USD LMT 1.085 GTC → DENIED: TRADING_HALTED (Trading is halted: new orders are denied until trading is resumed.)',
     );
     assert.equal(
-      describeDenial(request(), { code: 'QUANTITY_EXCEEDS_MAXIMUM', message: 'x' }, [check({ check: 'max_order_quantity', code: 'QUANTITY_EXCEEDS_MAXIMUM', limit: 5_000, actual: 10_000 })], { live: true }),
+      describeDenial(
+        request(),
+        { code: 'QUANTITY_EXCEEDS_MAXIMUM', message: 'x' },
+        [check({ check: 'max_order_quantity', code: 'QUANTITY_EXCEEDS_MAXIMUM', limit: 5_000, actual: 10_000 })],
+        { live: true },
+      ),
       'LIVE · BUY 10,000 EUR_USD MKT IOC → DENIED: QUANTITY_EXCEEDS_MAXIMUM (10,000 > 5,000 units)',
     );
   });
@@ -367,8 +390,22 @@ describe('risk numbers with units', () => {
     const rows: Array<[RiskCheckResult, string, string]> = [
       [check({ check: 'max_order_quantity', code: 'QUANTITY_EXCEEDS_MAXIMUM', limit: 1_000_000, actual: 10_000 }), '1,000,000 units', '10,000 units'],
       [check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', limit: 25_000, actual: -30_000 }), '±25,000 units', '-30,000 units'],
-      [check({ check: 'max_order_notional', code: 'NOTIONAL_EXCEEDS_MAX_PER_ORDER', limit: 1_000_000, actual: 1_079_220, message: usd }), '1,000,000.00 USD', '1,079,220.00 USD'],
-      [check({ check: 'buying_power', code: 'NOTIONAL_EXCEEDS_BUYING_POWER', limit: 100_000, actual: 10_792.2, message: 'Order value 10,792.2 EUR is within buying power of 100,000 EUR.' }), '100,000.00 EUR', '10,792.20 EUR'],
+      [
+        check({ check: 'max_order_notional', code: 'NOTIONAL_EXCEEDS_MAX_PER_ORDER', limit: 1_000_000, actual: 1_079_220, message: usd }),
+        '1,000,000.00 USD',
+        '1,079,220.00 USD',
+      ],
+      [
+        check({
+          check: 'buying_power',
+          code: 'NOTIONAL_EXCEEDS_BUYING_POWER',
+          limit: 100_000,
+          actual: 10_792.2,
+          message: 'Order value 10,792.2 EUR is within buying power of 100,000 EUR.',
+        }),
+        '100,000.00 EUR',
+        '10,792.20 EUR',
+      ],
       [check({ check: 'price_collar', code: 'PRICE_OUTSIDE_COLLAR', limit: 50, actual: 12.5 }), '50 bps', '12.5 bps'],
       [check({ check: 'max_open_orders', code: 'TOO_MANY_OPEN_ORDERS', limit: 20, actual: 1 }), '20 orders', '1 order'],
       [check({ check: 'submit_rate', code: 'RATE_LIMIT_EXCEEDED', limit: '5/s (burst 5)', actual: '4 left' }), '5/s (burst 5)', '4 left'],
@@ -382,19 +419,41 @@ describe('risk numbers with units', () => {
   });
 
   it('why a check denied', () => {
-    assert.equal(riskDenialDetail(check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', limit: 25_000, actual: -30_000 })), '-30,000 beyond ±25,000 units');
     assert.equal(
-      riskDenialDetail(check({ check: 'max_order_notional', code: 'NOTIONAL_EXCEEDS_MAX_PER_ORDER', limit: 1_000, actual: 10_792.2, message: 'Order value 10,792.2 USD exceeds the maximum per order of 1,000 USD.' })),
+      riskDenialDetail(check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', limit: 25_000, actual: -30_000 })),
+      '-30,000 beyond ±25,000 units',
+    );
+    assert.equal(
+      riskDenialDetail(
+        check({
+          check: 'max_order_notional',
+          code: 'NOTIONAL_EXCEEDS_MAX_PER_ORDER',
+          limit: 1_000,
+          actual: 10_792.2,
+          message: 'Order value 10,792.2 USD exceeds the maximum per order of 1,000 USD.',
+        }),
+      ),
       '10,792.20 > 1,000.00 USD',
     );
     assert.equal(riskDenialDetail(check({ check: 'price_collar', code: 'PRICE_OUTSIDE_COLLAR', limit: 10, actual: 42.1 })), '42.1 bps from the mid > 10 bps');
     assert.equal(riskDenialDetail(check({ check: 'max_open_orders', code: 'TOO_MANY_OPEN_ORDERS', limit: 20, actual: 21 })), '21 > 20 working orders');
-    assert.equal(riskDenialDetail(check({ check: 'submit_rate', code: 'RATE_LIMIT_EXCEEDED', limit: '5/s (burst 5)', actual: '0 left' })), 'more than 5/s (burst 5)');
-    assert.equal(riskDenialDetail(check({ check: 'allowed_symbols', code: 'SYMBOL_NOT_ALLOWED', limit: 'GBP_USD', actual: 'EUR_USD' })), 'EUR_USD not in GBP_USD');
-    assert.equal(riskDenialDetail(check({ check: 'trading_state', code: 'TRADING_HALTED', limit: 'ACTIVE', actual: 'HALTED' })), 'trading is HALTED');
-    assert.equal(riskDenialDetail(check({ check: 'trading_state', code: 'TRADING_STATE_REDUCING', limit: 'REDUCING', actual: 'increases exposure' })), 'increases exposure while REDUCING');
     assert.equal(
-      riskDenialDetail(check({ check: 'buying_power', code: 'NO_CONVERSION_RATE', limit: 1000, message: "No rate converts the order's quote currency into USD, so…" })),
+      riskDenialDetail(check({ check: 'submit_rate', code: 'RATE_LIMIT_EXCEEDED', limit: '5/s (burst 5)', actual: '0 left' })),
+      'more than 5/s (burst 5)',
+    );
+    assert.equal(
+      riskDenialDetail(check({ check: 'allowed_symbols', code: 'SYMBOL_NOT_ALLOWED', limit: 'GBP_USD', actual: 'EUR_USD' })),
+      'EUR_USD not in GBP_USD',
+    );
+    assert.equal(riskDenialDetail(check({ check: 'trading_state', code: 'TRADING_HALTED', limit: 'ACTIVE', actual: 'HALTED' })), 'trading is HALTED');
+    assert.equal(
+      riskDenialDetail(check({ check: 'trading_state', code: 'TRADING_STATE_REDUCING', limit: 'REDUCING', actual: 'increases exposure' })),
+      'increases exposure while REDUCING',
+    );
+    assert.equal(
+      riskDenialDetail(
+        check({ check: 'buying_power', code: 'NO_CONVERSION_RATE', limit: 1000, message: "No rate converts the order's quote currency into USD, so…" }),
+      ),
       'no rate values the order in USD',
     );
   });

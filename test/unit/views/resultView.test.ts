@@ -86,6 +86,8 @@ describe('result panel view model', () => {
       { kind: 'execute-paper', ranAt: 5, quotes: [{ time: 1_000, bid: 1, ask: 2 }] },
     );
     assert.equal(view.risk[0]?.check, 'max_order_quantity');
+    assert.equal(view.risk[0]?.limitText, '1,000,000 units', 'risk numbers have units and thousands separators');
+    assert.equal(view.risk[0]?.actualText, '1,000 units');
     assert.equal(view.timeline[0]?.type, 'OrderFilled');
     assert.match(view.timeline[0]?.detail ?? '', /1000 @ 1.0846/);
     assert.equal(view.timings.totalMs, 3.7);
@@ -93,6 +95,70 @@ describe('result panel view model', () => {
     assert.ok(view.orderReturned?.includes('"size": 1000'));
     assert.ok(parseHostNotification({ type: 'result', result: view }));
     assert.deepEqual(parsePanelState({ result: view })?.result, view);
+  });
+
+  it('the headline says what was traded and what happened, not just the status', () => {
+    const response = {
+      order_id: 'o1',
+      client_order_id: 'sp-1',
+      symbol: 'EUR_USD',
+      side: 'buy',
+      order_type: order.order_type,
+      time_in_force: order.time_in_force,
+      quantity: 1000,
+      status: { status: 'filled' },
+      filled_price: 1.0846,
+      filled_quantity: 1000,
+      commission: 0,
+      timestamp: 2_000,
+      created_at: 1_000,
+      fills: [filled.type === 'OrderFilled' ? filled.fill : undefined].filter((f) => f !== undefined),
+    } as TestOrderOutcome['response'];
+    const slippage = { reference: 'ask' as const, referencePrice: 1.0846, fillPrice: 1.0846, price: 0, units: 0, unit: 'pip' as const, bps: 0 };
+    const view = resultViewOf(outcome({ response, slippage, events: [filled] }), { kind: 'test-order', ranAt: 5, quotes: [] });
+    assert.equal(view.headline, 'BUY 1,000 EUR_USD LMT 1.0845 GTC → FILLED 1,000 @ 1.0846 (0 pips)');
+    assert.equal(view.summary, 'FILLED on Paper.');
+    assert.doesNotMatch(view.headline ?? '', /sp-1/, 'the order is named by what it is, not its client id');
+
+    const denied = resultViewOf(
+      outcome({
+        ok: false,
+        exitCode: 3,
+        venue: { id: 'oanda-live', environment: 'live' },
+        denial: { code: 'POSITION_EXCEEDS_MAXIMUM', message: 'too big' },
+        risk: [{ check: 'max_position', passed: false, code: 'POSITION_EXCEEDS_MAXIMUM', message: 'too big', limit: 25_000, actual: 30_000 }],
+      }),
+      { kind: 'test-order', ranAt: 5, quotes: [] },
+    );
+    assert.equal(denied.headline, 'LIVE · BUY 1,000 EUR_USD LMT 1.0845 GTC → DENIED: POSITION_EXCEEDS_MAXIMUM (30,000 > 25,000 units)');
+    assert.deepEqual([denied.risk[0]?.limitText, denied.risk[0]?.actualText], ['±25,000 units', '30,000 units']);
+
+    const error = resultViewOf(
+      outcome({ ok: false, exitCode: 1, order: null, errors: [{ code: 'COMPONENT_ERROR', message: 'boom', file: '/w/c.py', line: 12 }] }),
+      {
+        kind: 'test-order',
+        ranAt: 5,
+        quotes: [],
+      },
+    );
+    assert.equal(error.headline, 'No order: COMPONENT_ERROR at c.py:12: boom');
+  });
+
+  it('a panel state saved before headlines and risk texts existed still restores', () => {
+    const view = resultViewOf(
+      outcome({ risk: [{ check: 'max_order_quantity', passed: true, code: 'QUANTITY_EXCEEDS_MAXIMUM', message: 'ok', limit: 1e6, actual: 1000 }] }),
+      {
+        kind: 'test-order',
+        ranAt: 5,
+        quotes: [],
+      },
+    );
+    const { headline: _headline, ...old } = view;
+    const oldRisk = old.risk.map(({ limitText: _l, actualText: _a, ...r }) => r);
+    const restored = parsePanelState({ result: { ...old, risk: oldRisk } })?.result;
+    assert.ok(restored, 'the old state parses');
+    assert.equal(restored.headline, undefined);
+    assert.equal(restored.risk[0]?.limitText, undefined);
   });
 
   it('draws the limit and the touch the component decided on', () => {
