@@ -477,7 +477,7 @@ export const DEFAULT_RETRY_POLICY: Readonly<Required<Pick<RetryPolicy, 'maxAttem
  * (epoch ms, for the date form); undefined when absent or unreadable.
  */
 export function retryAfterMs(header: string | readonly string[] | null | undefined, nowMs: number): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
+  const value: string | null | undefined = typeof header === 'string' || header == null ? header : header[0];
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
@@ -513,9 +513,7 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, policy:
 
 function exhausted(e: BrokerError, attempts: number, delay: number, leftMs: number): BrokerError {
   const why =
-    delay > leftMs
-      ? `the venue asked to wait ${Math.ceil(delay)} ms, past the retry bound`
-      : `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    delay > leftMs ? `the venue asked to wait ${Math.ceil(delay)} ms, past the retry bound` : `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
   return new BrokerError(e.reason, `${e.message}; nothing was placed (${why}): try again later`, {
     retryable: true,
     notActed: true,

@@ -22,7 +22,8 @@ export class StateFileError extends Error {
   }
 }
 
-export const RECOVER_HINT = 'Nothing was sent. Run `sptrader recover --state-dir DIR` (or SPtrader: Recover State in the editor) to rebuild it from the audit log';
+export const RECOVER_HINT =
+  'Nothing was sent. Run `sptrader recover --state-dir DIR` (or SPtrader: Recover State in the editor) to rebuild it from the audit log';
 
 export class StateDamagedError extends StateFileError {
   override readonly name = 'StateDamagedError';
@@ -48,6 +49,6 @@ export function stateFileErrorOf(file: string, action: string, e: unknown): Stat
               ? 'a file is in the place of a directory on this path'
               : code === 'ENOENT'
                 ? 'it does not exist'
-                : (e as Error | undefined)?.message ?? String(e);
+                : ((e as Error | undefined)?.message ?? String(e));
   return new StateFileError(file, `cannot ${action}: ${why}`);
 }

@@ -270,7 +270,10 @@ export class ExecutionEngine {
         this.damaged.push(new StateDamagedError(options.ordersFile, `${loaded.problem}; the audit log's record of open orders is used meanwhile`));
       } else if (digest && !loaded.exists && digest.known.size > 0) {
         this.damaged.push(
-          new StateDamagedError(options.ordersFile, `it is missing, but the audit log has sent ${digest.known.size} order(s) from this state directory: it was deleted or moved`),
+          new StateDamagedError(
+            options.ordersFile,
+            `it is missing, but the audit log has sent ${digest.known.size} order(s) from this state directory: it was deleted or moved`,
+          ),
         );
       }
       this.orderWriter = new WorkingOrderWriter(
@@ -490,7 +493,12 @@ export class ExecutionEngine {
    * positions, fills and open orders are the audit log's, or its account file was damaged, lost or
    * put back to an older copy.
    */
-  private checkLocalVenue(venue: string, local: LocalVenue, differences: ReadonlyArray<{ symbol: string; engine: number; venue: number }>, open: readonly OrderResponse[]): void {
+  private checkLocalVenue(
+    venue: string,
+    local: LocalVenue,
+    differences: ReadonlyArray<{ symbol: string; engine: number; venue: number }>,
+    open: readonly OrderResponse[],
+  ): void {
     const problems: string[] = [];
     if (differences.length > 0) {
       problems.push(
@@ -504,9 +512,23 @@ export class ExecutionEngine {
     const logged = this.fillsRecorded.get(venue) ?? 0;
     if (fills !== undefined && fills !== logged) problems.push(`it has made ${fills} fill(s) where the audit log records ${logged}`);
     const strangers = open.filter((o) => !this.orders.has(o.client_order_id));
-    if (strangers.length > 0) problems.push(`it holds ${strangers.length} open order(s) the audit log does not (${strangers.slice(0, 3).map((o) => o.client_order_id).join(', ')})`);
-    const lost = this.workingOrders().filter((r) => r.venue === venue && r.venueOrderId !== undefined && !open.some((o) => o.client_order_id === r.clientOrderId));
-    if (lost.length > 0) problems.push(`${lost.length} order(s) the audit log has open are not in it (${lost.slice(0, 3).map((r) => r.clientOrderId).join(', ')})`);
+    if (strangers.length > 0)
+      problems.push(
+        `it holds ${strangers.length} open order(s) the audit log does not (${strangers
+          .slice(0, 3)
+          .map((o) => o.client_order_id)
+          .join(', ')})`,
+      );
+    const lost = this.workingOrders().filter(
+      (r) => r.venue === venue && r.venueOrderId !== undefined && !open.some((o) => o.client_order_id === r.clientOrderId),
+    );
+    if (lost.length > 0)
+      problems.push(
+        `${lost.length} order(s) the audit log has open are not in it (${lost
+          .slice(0, 3)
+          .map((r) => r.clientOrderId)
+          .join(', ')})`,
+      );
     if (problems.length > 0) this.reportDamage(new StateDamagedError(local.file, `the paper account disagrees with the audit log: ${problems.join('; ')}`));
   }
 
@@ -667,10 +689,7 @@ export class ExecutionEngine {
 
     if (this.auditFailure) return denied('AUDIT_LOG_FAILED', `The audit log failed (${this.auditFailure.message}); nothing is sent until it is fixed.`);
     if (this.damaged.length > 0) {
-      return denied(
-        'STATE_DAMAGED',
-        `${this.damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}. ${this.damaged[0]?.remedy ?? ''}`.trim(),
-      );
+      return denied('STATE_DAMAGED', `${this.damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}. ${this.damaged[0]?.remedy ?? ''}`.trim());
     }
     const wellFormed = checkOrderRequest(cmd.order);
     if (!wellFormed.success) {

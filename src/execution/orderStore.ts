@@ -141,7 +141,11 @@ export class WorkingOrderWriter {
   private async write(orders: OrderRecord[]): Promise<void> {
     const anchor = this.anchor();
     const text = JSON.stringify(
-      { version: 1, ...(anchor ? { audit: { seq: anchor.seq, hash: anchor.hash } } : {}), orders: orders.map((o) => ({ ...o, filledUnits: o.filledUnits.toString(), notionalUnits: o.notionalUnits.toString() })) },
+      {
+        version: 1,
+        ...(anchor ? { audit: { seq: anchor.seq, hash: anchor.hash } } : {}),
+        orders: orders.map((o) => ({ ...o, filledUnits: o.filledUnits.toString(), notionalUnits: o.notionalUnits.toString() })),
+      },
       null,
       1,
     );

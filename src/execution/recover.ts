@@ -71,7 +71,8 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
   if (loadedOrders.problem) problems.push(loadedOrders.problem);
   const digest = new AuditDigest({ keepFillsOf: [PAPER] });
   const hadLog = existsSync(auditDir);
-  if (hadLog && !statSync(auditDir).isDirectory()) throw new StateFileError(auditDir, 'cannot recover: a file is in the place of the audit log folder; move it away first');
+  if (hadLog && !statSync(auditDir).isDirectory())
+    throw new StateFileError(auditDir, 'cannot recover: a file is in the place of the audit log folder; move it away first');
   let setAside = false;
   // Whether the log lost records (broken, cut short, emptied, gone): then an intact paper account is the
   // better record of the paper venue, and becomes the log's baseline instead of being rebuilt from it.
@@ -93,7 +94,9 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
       actions.push(`kept the audit log as it is (it ends at seq ${report.lastSeq}); records past its end are lost, and its anchor now points at its end`);
     }
   }
-  const witnesses = ['trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal'].filter((f) => existsSync(join(stateDir, f)));
+  const witnesses = ['trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal'].filter((f) =>
+    existsSync(join(stateDir, f)),
+  );
   if (digest.records === 0 && witnesses.length > 0) {
     logLost = true;
     problems.push(`${auditDir}: the audit log is ${hadLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there`);
@@ -136,7 +139,9 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
       day: null,
       dayStartEquity: null,
     };
-    actions.push(`rewrite ${tradingFile} as ${tradingRecord.state} (${last ? `from the audit log, seq ${last.seq}` : 'nothing in the audit log to take it from'})`);
+    actions.push(
+      `rewrite ${tradingFile} as ${tradingRecord.state} (${last ? `from the audit log, seq ${last.seq}` : 'nothing in the audit log to take it from'})`,
+    );
   }
 
   // 4. The working orders: always rewritten from the log when anything changes (cheap, and anchored anew).
@@ -145,7 +150,8 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
   if (unknown.length > 0) problems.push(`${ordersFile}: lists ${unknown.length} order(s) the audit log has no record of`);
   const changed = problems.length > 0;
   if (changed) actions.push(`rewrite ${ordersFile} from the audit log's unfinished orders`);
-  if (!changed || dryRun) return { stateDir, problems, actions: changed ? actions : ['nothing to do: every state file agrees with the audit log'], changed: false };
+  if (!changed || dryRun)
+    return { stateDir, problems, actions: changed ? actions : ['nothing to do: every state file agrees with the audit log'], changed: false };
   void orderProblem;
 
   // Carry it out.
@@ -175,18 +181,47 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
           command: { commandId: `recover-${id}`, issuedAt: now, clientOrderId: id, venue: PAPER, source: 'recover', order: o.request },
           risk: [],
         });
-        log.write('OrderAccepted', { at: now, clientOrderId: id, venue: PAPER, symbol: o.request.symbol, state: 'ACCEPTED', venueOrderId: o.response.order_id });
-        digest.visit({ seq: 0, ts: now, type: 'SubmitOrder', data: { at: now, command: { commandId: `recover-${id}`, clientOrderId: id, venue: PAPER, order: o.request } }, prev: '', hash: '' });
-        digest.visit({ seq: 0, ts: now, type: 'OrderAccepted', data: { clientOrderId: id, venue: PAPER, venueOrderId: o.response.order_id }, prev: '', hash: '' });
+        log.write('OrderAccepted', {
+          at: now,
+          clientOrderId: id,
+          venue: PAPER,
+          symbol: o.request.symbol,
+          state: 'ACCEPTED',
+          venueOrderId: o.response.order_id,
+        });
+        digest.visit({
+          seq: 0,
+          ts: now,
+          type: 'SubmitOrder',
+          data: { at: now, command: { commandId: `recover-${id}`, clientOrderId: id, venue: PAPER, order: o.request } },
+          prev: '',
+          hash: '',
+        });
+        digest.visit({
+          seq: 0,
+          ts: now,
+          type: 'OrderAccepted',
+          data: { clientOrderId: id, venue: PAPER, venueOrderId: o.response.order_id },
+          prev: '',
+          hash: '',
+        });
       }
-      const atVenue = new Set(baseline.orders.filter((o) => !['filled', 'cancelled', 'rejected', 'expired'].includes(o.response.status.status)).map((o) => o.request.client_order_id));
+      const atVenue = new Set(
+        baseline.orders.filter((o) => !['filled', 'cancelled', 'rejected', 'expired'].includes(o.response.status.status)).map((o) => o.request.client_order_id),
+      );
       cancelInLog(
         paper.openOrders.filter((id) => !atVenue.has(id)),
         'not open at the paper venue when sptrader recover took its account as the record',
       );
       const positions: Record<string, number> = {};
       for (const p of baseline.positions) if (BigInt(p.quantity) !== 0n) positions[p.symbol] = fromMoney(BigInt(p.quantity));
-      log.write('VenueBaseline', { at: now, venue: PAPER, fills: baseline.counters.fill, positions, reason: 'the audit log lost records; the paper account, which reads cleanly, is the record from here on' });
+      log.write('VenueBaseline', {
+        at: now,
+        venue: PAPER,
+        fills: baseline.counters.fill,
+        positions,
+        reason: 'the audit log lost records; the paper account, which reads cleanly, is the record from here on',
+      });
     } else if (paper.problem) {
       cancelInLog(paper.openOrders, 'the paper account was rebuilt from the audit log by sptrader recover; its open orders were cancelled');
       rebuildPaper(paperFile, digest.fillsOf.get(PAPER) ?? [], stamp, digest.known.size);
@@ -198,7 +233,11 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
     log.write('StateRecovered', { at: now, problems, actions });
     await log.flush();
     const records: OrderRecord[] = [...digest.open.values()].map(recoveredRecord);
-    const writer = new WorkingOrderWriter(ordersFile, () => records, () => log.durableHead);
+    const writer = new WorkingOrderWriter(
+      ordersFile,
+      () => records,
+      () => log.durableHead,
+    );
     writer.schedule();
     await writer.flush();
   } finally {
@@ -247,7 +286,8 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   const accountOpen = new Set(openAtVenue.map((o) => o.request.client_order_id));
   const strangers = openAtVenue.filter((o) => !digest.open.has(o.request.client_order_id));
   const loggedOpen = new Set(openOrders);
-  const differ = [...accountOpen].some((id) => !loggedOpen.has(id)) || [...loggedOpen].some((id) => digest.open.get(id)?.venueOrderId !== undefined && !accountOpen.has(id));
+  const differ =
+    [...accountOpen].some((id) => !loggedOpen.has(id)) || [...loggedOpen].some((id) => digest.open.get(id)?.venueOrderId !== undefined && !accountOpen.has(id));
   if (differ) issues.push('its open orders differ from the audit log’s');
   return issues.length > 0
     ? { problem: `disagrees with the audit log: ${issues.join('; ')}`, openOrders, account: state, strangers }

@@ -12,7 +12,7 @@
 // the production build); scripts/e2e/run-all.sh runs it right after packaging.
 // Prints `E2E cli from vsix: N passed, N failed`; exit 1 if any failed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -15,10 +15,10 @@ export type FaultTarget = 'submit' | 'cancel' | 'lookup';
 
 export type FakeFault = (
   | /** Answer after this many ms. */ { kind: 'latency'; ms: number }
-  /**
-   * Never answer (the client times out). `placed` (default true): the venue carried the request out
-   * first (the order is placed, the cancel applied); false: it hangs without doing anything.
-   */
+    /**
+     * Never answer (the client times out). `placed` (default true): the venue carried the request out
+     * first (the order is placed, the cancel applied); false: it hangs without doing anything.
+     */
   | { kind: 'timeoutAfterAccept'; placed?: boolean }
   /**
    * Answer HTTP 5xx (or the protocol's equivalent). `placed` (default false): after carrying the

@@ -559,8 +559,7 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
     reason: BrokerErrorReason,
     message: string,
     extra: { retryable?: boolean; retryAfterMs?: number; outcomeUnknown?: boolean; notActed?: boolean } = {},
-  ) =>
-    new BrokerError(reason, message, { venueCode: code ?? e.status, ...extra });
+  ) => new BrokerError(reason, message, { venueCode: code ?? e.status, ...extra });
   const what = `Alpaca ${e.status}${code !== undefined ? ` (${code})` : ''}: ${text}`;
   const s = e.status;
   if (s === 401) return make('AUTHENTICATION', `${what}; check the Alpaca key id and secret key (paper and live keys differ)`);
@@ -582,7 +581,8 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
     return make('INVALID_ORDER', what);
   }
   // Alpaca's rate limiter answers before the order is processed ("Rate limit", docs.alpaca.markets/docs/rate-limits).
-  if (s === 429) return make('RATE_LIMITED', what, { retryable: true, notActed: true, ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }) });
+  if (s === 429)
+    return make('RATE_LIMITED', what, { retryable: true, notActed: true, ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }) });
   if (s >= 500) {
     if (op === 'submit' || op === 'cancel') {
       const what2 = op === 'submit' ? 'the order may have been placed' : 'the order may have been cancelled';

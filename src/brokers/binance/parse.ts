@@ -902,11 +902,15 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
   if (isBrokerError(e)) {
     // An unreadable reply to a submit: the order may well be at Binance.
     if (ctx.mutating && e.reason === 'BAD_RESPONSE' && !e.outcomeUnknown)
-      return new BrokerError('BAD_RESPONSE', scrub(`${e.message}; the order may or may not be at Binance: look it up by client order id, do not resend it`, ctx.secrets, ctx.accountIds), {
-        outcomeUnknown: true,
-        retryable: false,
-        venueCode: e.venueCode,
-      });
+      return new BrokerError(
+        'BAD_RESPONSE',
+        scrub(`${e.message}; the order may or may not be at Binance: look it up by client order id, do not resend it`, ctx.secrets, ctx.accountIds),
+        {
+          outcomeUnknown: true,
+          retryable: false,
+          venueCode: e.venueCode,
+        },
+      );
     return e;
   }
   const name = e instanceof Error ? e.name : '';

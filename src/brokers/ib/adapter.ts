@@ -633,7 +633,12 @@ export class IbBroker implements BrokerApi {
           const meaning = errorMeaning(code);
           if (meaning.kind === 'cancelled') done();
           else if (meaning.kind === 'error' && UNKNOWN_AFTER_PLACE.has(code))
-            fail(new BrokerError('NETWORK', `IB: error ${code} during the cancel of order ${id} (${message}); it may have been applied`, { outcomeUnknown: true, retryable: false }));
+            fail(
+              new BrokerError('NETWORK', `IB: error ${code} during the cancel of order ${id} (${message}); it may have been applied`, {
+                outcomeUnknown: true,
+                retryable: false,
+              }),
+            );
           else if (meaning.kind !== 'info') fail(brokerErrorFor(code, message));
         });
         ib.cancelOrder(id);

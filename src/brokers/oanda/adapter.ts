@@ -300,10 +300,14 @@ export class OandaBroker implements BrokerApi {
       return outcome.order;
     }
     if (reply.status >= 200 && reply.status < 300)
-      throw new BrokerError('BAD_RESPONSE', `OANDA answered POST /orders with HTTP ${reply.status}, which it does not document; the order may have been placed: look it up by client order id`, {
-        outcomeUnknown: true,
-        retryable: false,
-      });
+      throw new BrokerError(
+        'BAD_RESPONSE',
+        `OANDA answered POST /orders with HTTP ${reply.status}, which it does not document; the order may have been placed: look it up by client order id`,
+        {
+          outcomeUnknown: true,
+          retryable: false,
+        },
+      );
     const error = readErrorBody(reply.body);
     const rejectReason = rejectReasonOf(error);
     if ((reply.status === 400 || reply.status === 404) && rejectReason !== undefined) {

@@ -736,7 +736,9 @@ export function httpError(f: HttpFailure, redact: (s: string) => string = (s) =>
     return new BrokerError('RATE_LIMITED', head, { ...opts, retryable: true, notActed: true, retryAfterMs: retryAfterMs(f.retryAfter, f.now) });
   if (f.status >= 500) {
     const unknown = f.mutating;
-    const tail = unknown ? '; this answer does not say whether OANDA acted: the request may have been carried out, look the order up by client order id, do not resend' : '';
+    const tail = unknown
+      ? '; this answer does not say whether OANDA acted: the request may have been carried out, look the order up by client order id, do not resend'
+      : '';
     return new BrokerError('VENUE_UNAVAILABLE', `${head}${tail}`, { ...opts, retryable: !unknown, outcomeUnknown: unknown });
   }
   if (f.status === 404) {

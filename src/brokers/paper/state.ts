@@ -228,7 +228,10 @@ export function readPaperState(file: string): PaperState | undefined {
 
 function unreadable(file: string, why: string, cause: unknown): StateDamagedError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const e = code === 'EISDIR' ? new StateDamagedError(file, 'a directory is in the place of the paper account') : new StateDamagedError(file, `the paper account cannot be loaded: ${why}; it was left untouched`);
+  const e =
+    code === 'EISDIR'
+      ? new StateDamagedError(file, 'a directory is in the place of the paper account')
+      : new StateDamagedError(file, `the paper account cannot be loaded: ${why}; it was left untouched`);
   return e;
 }
 

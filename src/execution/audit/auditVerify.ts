@@ -97,7 +97,11 @@ export async function listAuditFiles(dir: string): Promise<AuditFileName[]> {
     names = await fsp.readdir(dir);
   } catch (e: unknown) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new StateFileError(dir, 'no audit log here: the folder does not exist', 'Check the path (it is the folder that holds audit-YYYY-MM-DD.jsonl files)');
+      throw new StateFileError(
+        dir,
+        'no audit log here: the folder does not exist',
+        'Check the path (it is the folder that holds audit-YYYY-MM-DD.jsonl files)',
+      );
     }
     if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new StateFileError(dir, 'this is a file, not the audit log folder');
     if ((e as NodeJS.ErrnoException).code === 'EACCES') throw new StateFileError(dir, 'cannot read the audit log folder: permission denied');
@@ -235,7 +239,11 @@ export async function scanAuditDir(dir: string, repair: boolean, options: ScanOp
             : `the log ends at seq ${lastSeq}, but ${a.source} saw it reach seq ${a.seq}: ${a.seq - lastSeq} record(s) at its end were removed`,
       });
     } else if (a.hash !== undefined && a.seq > 0 && wanted.get(a.seq) !== a.hash) {
-      note({ ...where, kind: 'rolled-back', problem: `the record at seq ${a.seq} is not the one ${a.source} saw: the log was replaced by another copy or rewritten` });
+      note({
+        ...where,
+        kind: 'rolled-back',
+        problem: `the record at seq ${a.seq} is not the one ${a.source} saw: the log was replaced by another copy or rewritten`,
+      });
     }
   }
   const report: VerifyReport = {

@@ -622,7 +622,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         if (fault.kind === 'duplicateClientId') send(res, 400, { code: -2010, msg: 'Duplicate order sent.' });
         else if (fault.kind === 'reject') send(res, 400, { code: -2010, msg: fault.reason ?? 'Account has insufficient balance for requested action.' });
         else if (fault.kind === 'timestampOutsideRecvWindow') send(res, 400, { code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' });
-        else if (fault.kind === 'errorEchoingAccount') send(res, 400, { code: -2010, msg: `Account ${ACCOUNT_UID} has insufficient balance for requested action.` });
+        else if (fault.kind === 'errorEchoingAccount')
+          send(res, 400, { code: -2010, msg: `Account ${ACCOUNT_UID} has insufficient balance for requested action.` });
         else return false;
         return true;
       },

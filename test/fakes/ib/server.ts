@@ -286,7 +286,12 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     if (fault?.kind === 'dropConnection') return void s.socket.destroy();
     if (fault?.kind === 'malformedBody') return s.send(statusFields(o, true));
     if (fault?.kind === 'serverError')
-      return error(s, orderId, fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100, 'Connectivity between IB and Trader Workstation has been lost.');
+      return error(
+        s,
+        orderId,
+        fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100,
+        'Connectivity between IB and Trader Workstation has been lost.',
+      );
     s.socket.write(Buffer.concat([frame(accepted), ...(o.status === accepted[2] ? [] : [frame(statusFields(o))])]));
   };
 
@@ -296,7 +301,12 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     if ((fault?.kind === 'timeoutAfterAccept' || fault?.kind === 'dropConnection') && fault.placed === false)
       return fault.kind === 'dropConnection' ? void s.socket.destroy() : undefined;
     if (fault?.kind === 'serverError' && fault.placed !== true)
-      return error(s, orderId, fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100, 'Connectivity between IB and Trader Workstation has been lost.');
+      return error(
+        s,
+        orderId,
+        fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100,
+        'Connectivity between IB and Trader Workstation has been lost.',
+      );
     const o = orders.get(orderId);
     if (!o) return error(s, orderId, 10147, `OrderId ${orderId} that needs to be cancelled is not found.`);
     if (o.status !== 'Submitted' && o.status !== 'PreSubmitted')
@@ -305,7 +315,12 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     if (fault?.kind === 'timeoutAfterAccept') return;
     if (fault?.kind === 'dropConnection') return void s.socket.destroy();
     if (fault?.kind === 'serverError')
-      return error(s, orderId, fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100, 'Connectivity between IB and Trader Workstation has been lost.');
+      return error(
+        s,
+        orderId,
+        fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100,
+        'Connectivity between IB and Trader Workstation has been lost.',
+      );
     error(s, orderId, 202, 'Order Canceled - reason:');
     s.send(statusFields(o));
   };
@@ -457,7 +472,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       }
     },
     injectNext(fault: FakeFault) {
-      faults.push(fault as FakeFault);
+      faults.push(fault);
     },
     ordersWithClientId(clientOrderId: string) {
       return [...orders.values()].filter((o) => o.orderRef === clientOrderId).length;

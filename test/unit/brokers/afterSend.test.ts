@@ -212,11 +212,16 @@ interface AfterSendFault {
 function httpFaults(on: 'submit' | 'cancel'): AfterSendFault[] {
   const out: AfterSendFault[] = [];
   for (const status of [500, 502, 503, 504])
-    for (const placed of [true, false]) out.push({ label: `${status}${placed ? ' after acting' : ' without acting'}`, fault: { kind: 'serverError', status, placed, on }, placed });
+    for (const placed of [true, false])
+      out.push({ label: `${status}${placed ? ' after acting' : ' without acting'}`, fault: { kind: 'serverError', status, placed, on }, placed });
   out.push({ label: '504 gateway page after acting', fault: { kind: 'serverError', status: 504, placed: true, gateway: true, on }, placed: true });
   out.push({ label: '502 gateway page without acting', fault: { kind: 'serverError', status: 502, placed: false, gateway: true, on }, placed: false });
   for (const placed of [true, false]) {
-    out.push({ label: `reset after the request was read${placed ? ', after acting' : ', without acting'}`, fault: { kind: 'dropConnection', placed, on }, placed });
+    out.push({
+      label: `reset after the request was read${placed ? ', after acting' : ', without acting'}`,
+      fault: { kind: 'dropConnection', placed, on },
+      placed,
+    });
     out.push({ label: `timeout${placed ? ' after acting' : ' without acting'}`, fault: { kind: 'timeoutAfterAccept', placed, on }, placed });
   }
   out.push({ label: 'malformed 2xx', fault: { kind: 'malformedBody', on }, placed: true });
@@ -227,7 +232,11 @@ function socketFaults(on: 'submit' | 'cancel'): AfterSendFault[] {
   const out: AfterSendFault[] = [];
   for (const placed of [true, false]) {
     out.push({ label: `error 1100 (connectivity lost)${placed ? ' after acting' : ' without acting'}`, fault: { kind: 'serverError', placed, on }, placed });
-    out.push({ label: `reset after the request was read${placed ? ', after acting' : ', without acting'}`, fault: { kind: 'dropConnection', placed, on }, placed });
+    out.push({
+      label: `reset after the request was read${placed ? ', after acting' : ', without acting'}`,
+      fault: { kind: 'dropConnection', placed, on },
+      placed,
+    });
     out.push({ label: `timeout${placed ? ' after acting' : ' without acting'}`, fault: { kind: 'timeoutAfterAccept', placed, on }, placed });
   }
   if (on === 'submit') out.push({ label: 'malformed status', fault: { kind: 'malformedBody', on }, placed: true });

@@ -119,7 +119,7 @@ describe('crash suite: SIGKILL at every step of the pipeline, then the next open
     for (const point of POINTS) for (let i = 0; i < TRIALS_PER_POINT; i++) plan.push({ point, component: kinds[i % kinds.length] as string });
     // Seeded: the same moments on every run.
     let seed = 20261202;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let i = 0; i < RANDOM_TRIALS; i++) plan.push({ killAfterMs: Math.floor(120 + rand() * 500), component: kinds[i % kinds.length] as string });
 
     for (const step of plan) {

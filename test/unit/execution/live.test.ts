@@ -45,7 +45,10 @@ describe('live path: Test Order checks and sends nothing; only a confirmed order
     const env = { SPTRADER_OANDA_TOKEN: fake.token, SPTRADER_OANDA_ACCOUNT_ID: fake.accountId };
     // As the editor does it (asProfileVenue): the venue answers to its profile id.
     broker = delegatingBroker(
-      createBroker({ id: 'oanda-live', broker: 'oanda', environment: 'live', baseUrl: fake.url }, { clock: systemClock, credentials: environmentCredentials(env) }),
+      createBroker(
+        { id: 'oanda-live', broker: 'oanda', environment: 'live', baseUrl: fake.url },
+        { clock: systemClock, credentials: environmentCredentials(env) },
+      ),
       { id: 'oanda-live' },
     );
     worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 10_000 });

@@ -141,7 +141,10 @@ describe('trust: symbols, secrets, damage and recovery', function () {
       writeFileSync(`${file}.journal`, olderJournal);
 
       s = await open();
-      assert.ok(s.damage.some((d) => d instanceof StateDamagedError && d.file === file), JSON.stringify(s.damage.map((d) => d.message)));
+      assert.ok(
+        s.damage.some((d) => d instanceof StateDamagedError && d.file === file),
+        JSON.stringify(s.damage.map((d) => d.message)),
+      );
       const denied = await s.engine.submitOrder(order('buy', 1, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
       assert.equal(denied.denial?.code, 'STATE_DAMAGED');
       assert.match(denied.denial?.message ?? '', /paper-account\.json.*recover/s);
@@ -149,7 +152,10 @@ describe('trust: symbols, secrets, damage and recovery', function () {
 
       const report = await recoverStateDir({ stateDir: dir, clock });
       assert.equal(report.changed, true);
-      assert.ok(report.actions.some((a) => /rebuild it from the audit log's \d+ paper fill/.test(a)), report.actions.join('\n'));
+      assert.ok(
+        report.actions.some((a) => /rebuild it from the audit log's \d+ paper fill/.test(a)),
+        report.actions.join('\n'),
+      );
       s = await open();
       assert.deepEqual(s.damage, []);
       assert.deepEqual(s.engine.positionsOf('paper'), { EUR_USD: 3000 });
@@ -181,12 +187,18 @@ describe('trust: symbols, secrets, damage and recovery', function () {
       rmSync(join(dir, 'audit'), { recursive: true });
 
       s = await open();
-      assert.ok(s.damage.some((d) => /every record was removed|audit log is (missing|empty)/.test(d.problem)), JSON.stringify(s.damage.map((d) => d.message)));
+      assert.ok(
+        s.damage.some((d) => /every record was removed|audit log is (missing|empty)/.test(d.problem)),
+        JSON.stringify(s.damage.map((d) => d.message)),
+      );
       assert.equal((await s.engine.submitOrder(order('buy', 1, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper')).denial?.code, 'STATE_DAMAGED');
       await s.close();
 
       const report = await recoverStateDir({ stateDir: dir, clock });
-      assert.ok(report.actions.some((a) => /keep the paper account/.test(a)), report.actions.join('\n'));
+      assert.ok(
+        report.actions.some((a) => /keep the paper account/.test(a)),
+        report.actions.join('\n'),
+      );
       s = await open();
       assert.deepEqual(
         s.damage.map((d) => d.message),
@@ -234,7 +246,10 @@ describe('trust: symbols, secrets, damage and recovery', function () {
       writeFileSync(logFile, lines.slice(0, lines.length - 4).join('\n') + '\n');
       const report = await verifyAuditDir(join(dir, 'audit'));
       assert.equal(report.verified, false);
-      assert.ok(report.problems.some((p) => p.kind === 'truncated'), JSON.stringify(report.problems));
+      assert.ok(
+        report.problems.some((p) => p.kind === 'truncated'),
+        JSON.stringify(report.problems),
+      );
       s = await open(false);
       assert.ok(s.damage.length > 0);
       await s.close();

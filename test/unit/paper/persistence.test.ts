@@ -140,7 +140,11 @@ describe('PaperBroker persistence', () => {
     const c = new PaperBroker({ clock, quotes, stateFile: file });
     await assert.rejects(
       c.connect(),
-      (e) => e instanceof StateDamagedError && e.file === journalFile(file) && /line 1 is not a paper account change/.test(e.message) && /sptrader recover/.test(e.message),
+      (e) =>
+        e instanceof StateDamagedError &&
+        e.file === journalFile(file) &&
+        /line 1 is not a paper account change/.test(e.message) &&
+        /sptrader recover/.test(e.message),
     );
     assert.equal(readFileSync(journalFile(file), 'utf8'), corrupt);
   });
@@ -184,10 +188,7 @@ describe('PaperBroker persistence', () => {
     for (const content of ['{"version": 2, "cash": ', '{"version": 2, "cash": {"USD": "abc"}}', '']) {
       const b = new PaperBroker({ clock, quotes, stateFile: join(dir, 'bad.json') });
       writeFileSync(join(dir, 'bad.json'), content);
-      await assert.rejects(
-        b.connect(),
-        (e) => e instanceof StateDamagedError && e.file === join(dir, 'bad.json') && /sptrader recover/.test(e.message),
-      );
+      await assert.rejects(b.connect(), (e) => e instanceof StateDamagedError && e.file === join(dir, 'bad.json') && /sptrader recover/.test(e.message));
       assert.equal(b.isConnected(), false);
       assert.equal(readFileSync(join(dir, 'bad.json'), 'utf8'), content);
     }
