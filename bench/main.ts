@@ -8,6 +8,7 @@ import { benchPackage } from './package.bench';
 import { benchPaperPoll } from './paperPoll.bench';
 import { benchOrderBook } from './orderbook.bench';
 import { benchTestOrder } from './testOrder.bench';
+import { benchOpen } from './open.bench';
 
 async function main(): Promise<void> {
   console.log(`# SPtrader benchmarks — ${new Date().toISOString()} — node ${process.version}, ${process.platform}/${process.arch}`);
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   if (!only || only === 'package') await benchPackage();
   if (!only || only === 'orderbook') await benchOrderBook();
   if (!only || only === 'paper-poll') await benchPaperPoll();
+  if (!only || only === 'open') await benchOpen();
 }
 
 main().catch((e: unknown) => {
