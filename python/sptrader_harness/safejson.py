@@ -27,6 +27,10 @@ class ComponentFailure(Exception):
         self.file = file
         self.line = line
         self.traceback_text = traceback_text
+        # 1-based, as Python counts them (a SyntaxError's offset and end_offset): where on `line` it is
+        self.column = None
+        self.end_line = None
+        self.end_column = None
 
 
 class Budget(object):

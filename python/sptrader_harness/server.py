@@ -23,7 +23,7 @@ import sys
 import time
 import types
 
-from sptrader_harness import processes, validation
+from sptrader_harness import processes, returns, validation
 from sptrader_harness.safejson import Budget, ComponentFailure, safe_json
 
 BUNDLED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sptrader_lib')
@@ -346,7 +346,7 @@ class Server(object):
         try:
             tree = ast.parse(source, file)
         except SyntaxError as e:
-            raise ComponentFailure('SYNTAX_ERROR', 'syntax error at line %s, column %s: %s' % (e.lineno, e.offset, e.msg), file, e.lineno)
+            raise syntax_failure(e, file)
         except (RecursionError, MemoryError) as e:
             raise ComponentFailure('SYNTAX_ERROR', '%s is nested too deeply for Python to parse (%s)' % (file, type(e).__name__), file)
         text = source.decode('utf-8', 'replace') if hasattr(ast, 'get_source_segment') else None
@@ -401,7 +401,7 @@ class Server(object):
         try:
             code = compile(source, file, 'exec', dont_inherit=True)
         except SyntaxError as e:
-            raise ComponentFailure('SYNTAX_ERROR', 'syntax error at line %s, column %s: %s' % (e.lineno, e.offset, e.msg), file, e.lineno)
+            raise syntax_failure(e, file)
         name = 'sptrader_component_%x' % (abs(hash(file)),)
         module = types.ModuleType(name)
         module.__file__ = file
@@ -468,6 +468,8 @@ class Server(object):
             market_data = request.get('market_data') or {}
             signal = request.get('signal')
             hook = validation.hook_for(cls, entry)
+            plan = returns.plan_for_class(cls, entry)
+            returns.before_call(plan)
             call_started = time.perf_counter()
             try:
                 if entry == 'generate_order':
@@ -483,6 +485,15 @@ class Server(object):
                 processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
             result = parse_result(result, entry, file, limits)
+            if result is not None:
+                # Where the order was returned, for SPtrader's own validation to point at (returns.py).
+                where = returns.locate(plan, result)
+                if where is not None and where[1] is not None:
+                    response['return_line'] = where[1]
+                    if where[0] != file:
+                        response['return_file'] = where[0]
+                    if not where[2]:
+                        response['return_exact'] = False
             if result is not None and hook is not None and hook.call:
                 try:
                     response['component_ms'] += vet(instance, hook, result, file)
@@ -671,6 +682,26 @@ class Server(object):
             processes.leave_if_forked()
 
 
+def syntax_failure(e, file):
+    """A SyntaxError (or IndentationError) as SYNTAX_ERROR, with the column its message names and, on 3.10+, where it ends."""
+    line = e.lineno if isinstance(e.lineno, int) and e.lineno > 0 else None
+    column = e.offset if isinstance(e.offset, int) and e.offset > 0 and line is not None else None
+    if column is not None:
+        message = 'syntax error at line %s, column %s: %s' % (line, column, e.msg)
+    else:
+        message = 'syntax error at line %s: %s' % (line, e.msg)
+    f = ComponentFailure('SYNTAX_ERROR', message, file, line)
+    f.column = column
+    end_line = getattr(e, 'end_lineno', None)
+    end_offset = getattr(e, 'end_offset', None)
+    # Python gives end_offset 0 or one equal to offset when it knows no end: then none is sent.
+    if column is not None and isinstance(end_line, int) and isinstance(end_offset, int) and end_offset > 0 and (
+            end_line > line or (end_line == line and end_offset > column)):
+        f.end_line = end_line
+        f.end_column = end_offset
+    return f
+
+
 def failure_json(f):
     message = f.message if isinstance(f.message, str) else str(f.message)
     if len(message) > MAX_MESSAGE_CHARS:
@@ -678,7 +709,13 @@ def failure_json(f):
     text = f.traceback_text
     if text and len(text) > MAX_TRACEBACK_CHARS:
         text = '...\n' + text[-MAX_TRACEBACK_CHARS:]
-    return {'code': f.code, 'message': message, 'file': f.file, 'line': f.line, 'traceback': text}
+    answer = {'code': f.code, 'message': message, 'file': f.file, 'line': f.line, 'traceback': text}
+    if getattr(f, 'column', None) is not None:
+        answer['column'] = f.column
+        if f.end_line is not None:
+            answer['end_line'] = f.end_line
+            answer['end_column'] = f.end_column
+    return answer
 
 
 def main():

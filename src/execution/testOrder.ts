@@ -42,8 +42,17 @@ export interface OutcomeError {
   code: string;
   message: string;
   file?: string;
+  /** 1-based. For an invalid order: the `return` that produced it. */
   line?: number;
+  /** 1-based column on `line` as Python counts it (a syntax error's), and where the problem ends (`endColumn` exclusive). */
+  column?: number;
+  endLine?: number;
+  endColumn?: number;
   path?: string;
+  /** The offending value of an invalid order's field, shown safely (truncated, secrets redacted). */
+  value?: string;
+  /** What to do about it; also written into `message`. */
+  hint?: string;
 }
 
 /** As the CLI documents them: 6 damaged state (nothing sent), 7 a venue's own rejection. */
@@ -140,7 +149,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     };
     if (!run.ok || run.error) {
       const e = run.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
-      outcome.errors.push({ code: e.code, message: e.message, file: e.file, line: e.line });
+      outcome.errors.push({ code: e.code, message: e.message, file: e.file, line: e.line, ...columnsOf(e) });
       return finish(1, `Component error (${e.code}): nothing was sent.`);
     }
     if (run.output === null || run.output === undefined) {
@@ -150,13 +159,18 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     // 3. Validate and fit the order to the venue's grid.
     const engineStarted = monotonicMs();
     const normalized = normalizeComponentOrder(run.output, { now: clock.now() });
+    // Problems with the order belong on the `return` that produced it, not on the class.
+    const returned = run.returnedAt;
+    const where = returned ? { file: returned.file, line: returned.line } : { file: request.file };
     if (!normalized.ok) {
       for (const issue of normalized.issues)
         outcome.errors.push({
           code: 'INVALID_ORDER',
           message: issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`,
           path: issue.path,
-          file: request.file,
+          ...where,
+          ...(issue.value !== undefined ? { value: issue.value } : {}),
+          ...(issue.hint !== undefined ? { hint: issue.hint } : {}),
         });
       return finish(1, `The component's order is invalid (${normalized.issues.length} problem${normalized.issues.length === 1 ? '' : 's'}): nothing was sent.`);
     }
@@ -165,7 +179,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     const fitted = fitToInstrument(normalized.order, instrument, notes);
     if ('error' in fitted) {
       outcome.order = normalized.order;
-      outcome.errors.push({ code: 'INVALID_ORDER', message: fitted.error, path: 'quantity', file: request.file });
+      outcome.errors.push({ code: 'INVALID_ORDER', message: fitted.error, path: 'quantity', ...where, value: String(normalized.order.quantity) });
       return finish(1, `The order does not fit ${instrument.symbol}'s trading rules: nothing was sent.`);
     }
     outcome.order = fitted.order;
@@ -242,13 +256,18 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     }
     return finish(0, `${record.state.replace('_', ' ')} on ${broker.displayName}.`);
   } catch (e) {
-    const err = e as { code?: unknown; message?: unknown; file?: unknown; line?: unknown };
+    const err = e as { code?: unknown; message?: unknown; file?: unknown; line?: unknown; column?: unknown; endLine?: unknown; endColumn?: unknown };
     if (typeof err.code === 'string' && typeof err.message === 'string') {
       outcome.errors.push({
         code: err.code,
         message: err.message,
         file: typeof err.file === 'string' ? err.file : undefined,
         line: typeof err.line === 'number' ? err.line : undefined,
+        ...columnsOf({
+          column: typeof err.column === 'number' ? err.column : undefined,
+          endLine: typeof err.endLine === 'number' ? err.endLine : undefined,
+          endColumn: typeof err.endColumn === 'number' ? err.endColumn : undefined,
+        }),
       });
       return finish(isBrokerError(e) ? 4 : 1, `${err.code}: nothing was sent.`);
     }
@@ -345,6 +364,12 @@ function symbolFromMetadata(metadata: Record<string, unknown> | null): string | 
     if (typeof p === 'object' && p !== null) return stringOrUndefined((p as Record<string, unknown>)['default']);
   }
   return undefined;
+}
+
+/** A component error's column fields, only those it has (so errors without one keep their shape). */
+function columnsOf(e: { column?: number; endLine?: number; endColumn?: number }): Pick<OutcomeError, 'column' | 'endLine' | 'endColumn'> {
+  if (e.column === undefined) return {};
+  return e.endLine !== undefined && e.endColumn !== undefined ? { column: e.column, endLine: e.endLine, endColumn: e.endColumn } : { column: e.column };
 }
 
 const stringOrUndefined = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);

@@ -14,8 +14,65 @@ export type Dialect = 'designed' | 'envelope' | 'shipped';
 export interface FieldIssue {
   /** Path in the component's own output, e.g. `order.quantity` or `size`; '' for the whole value. */
   path: string;
+  /** What is wrong, with the value and the hint below written in. */
   message: string;
+  /** The offending value as the component returned it, shown safely: truncated, secrets redacted. */
+  value?: string;
+  /** What to do about it, when there is something better to say than the rule. */
+  hint?: string;
 }
+
+/** The longest a value is shown in a message. */
+const MAX_SHOWN_CHARS = 60;
+
+/** A value as a message shows it: JSON-like, None/True/False as Python writes them, NaN by name, cut at MAX_SHOWN_CHARS. */
+export function showValue(v: unknown, field?: string): string {
+  if (field !== undefined && isSecretKey(field)) return REDACTED;
+  let text: string;
+  if (v === null) text = 'None';
+  else if (v === true) text = 'True';
+  else if (v === false) text = 'False';
+  else if (v === undefined) text = 'nothing';
+  else if (isObject(v) && typeof v[NONFINITE_KEY] === 'string') text = String(v[NONFINITE_KEY]);
+  else {
+    try {
+      text = JSON.stringify(typeof v === 'object' ? redactSecretsDeep(v) : v) ?? String(v);
+    } catch {
+      text = String(v);
+    }
+  }
+  return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS - 1)}…` : text;
+}
+
+/** The name among `names` a mistyped `given` is closest to (at most 2 edits, or a prefix of 3+), if any. */
+function closest(given: string, names: readonly string[]): string | undefined {
+  const g = given.trim().toLowerCase();
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of names) {
+    const n = name.toLowerCase();
+    const d = g.length >= 3 && n.startsWith(g) ? 1 : editDistance(g, n);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = name;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
+}
+
+const SIDE_WORDS: Record<string, 'buy' | 'sell'> = { long: 'buy', b: 'buy', bid: 'buy', purchase: 'buy', short: 'sell', s: 'sell', ask: 'sell', offer: 'sell' };
+const NONFINITE_HINT = 'check what computes it for a division by zero or a missing input';
 
 export type NormalizeResult =
   { ok: true; order: OrderRequest; dialect: Dialect; notes: string[] } | { ok: false; issues: FieldIssue[]; dialect: Dialect | undefined };
@@ -103,7 +160,7 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
     consumed.add(field);
     const v = body[field];
     if (isObject(v) && typeof v[NONFINITE_KEY] === 'string') {
-      issues.push({ path: at(field), message: `${field} is ${v[NONFINITE_KEY]}; it must be a finite number` });
+      issues.push(nonFinite(at(field), field, v[NONFINITE_KEY]));
       return NONFINITE;
     }
     return v;
@@ -123,7 +180,14 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
     if (lowered === 'buy' || lowered === 'sell') {
       side = lowered;
     } else {
-      issues.push({ path: at('side'), message: `side '${side}' is not valid; use 'buy' or 'sell'` });
+      const meant = SIDE_WORDS[lowered];
+      const hint = meant ? `did you mean '${meant}'?` : undefined;
+      issues.push({
+        path: at('side'),
+        message: `side '${side}' is not valid; use 'buy' or 'sell'${hint ? ` (${hint})` : ''}`,
+        value: showValue(side),
+        ...(hint ? { hint } : {}),
+      });
       side = NONFINITE;
     }
   } else if (side === undefined) {
@@ -164,7 +228,7 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
   if (parsed.success && issues.length === 0) return { ok: true, order: parsed.data, dialect, notes };
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
-      if (!isPlaceholderIssue(issue, candidate)) issues.push({ path: mapPath(issue.path), message: describeZodIssue(issue, candidate) });
+      if (!isPlaceholderIssue(issue, candidate)) issues.push(describeZodIssue(issue, candidate, mapPath(issue.path)));
     }
   }
   return { ok: false, dialect, issues: dedupe(issues) };
@@ -212,18 +276,27 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
       issues.push({ path: at(field), message: `${field} must be a string such as 'market' or 'limit', got ${kindOf(value)}` });
       return NONFINITE;
     }
-    const kind = ORDER_TYPE_ALIASES[name.trim().toLowerCase().replace(/[-\s]/g, '_')];
+    const spelt = name.trim().toLowerCase().replace(/[-\s]/g, '_');
+    const kind = ORDER_TYPE_ALIASES[spelt];
     if (kind === undefined) {
-      issues.push({ path: at(field), message: `unknown order type '${name}'; use one of market, limit, stop, stop_limit` });
+      const meant = closest(spelt, Object.keys(ORDER_TYPE_ALIASES));
+      const hint = meant ? `did you mean '${ORDER_TYPE_ALIASES[meant]}'?` : undefined;
+      issues.push({
+        path: at(field),
+        message: `unknown order type '${name}'; use one of market, limit, stop, stop_limit${hint ? ` (${hint})` : ''}`,
+        value: showValue(name),
+        ...(hint ? { hint } : {}),
+      });
       return NONFINITE;
     }
+    if (spelt !== kind) notes.push(`${field} '${name}' was read as '${kind}'`);
     const priceAt = (f: string, modelPath: string): unknown => {
       const p = fieldPrefix === '' ? at(f) : prefix + fieldPrefix + f;
       origin.set(modelPath, p);
       if (fieldPrefix === '') return take(f);
       const v = fields[f];
       if (isObject(v) && typeof v[NONFINITE_KEY] === 'string') {
-        issues.push({ path: p, message: `${f} is ${v[NONFINITE_KEY]}; it must be a finite number` });
+        issues.push(nonFinite(p, f, v[NONFINITE_KEY]));
         return NONFINITE;
       }
       return v;
@@ -300,7 +373,20 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
     }
     const upper = name.trim().toUpperCase() as TifName;
     if (!TIF_NAMES.includes(upper)) {
-      issues.push({ path: at(field), message: `unknown time in force '${name}'; use one of GTC, IOC, FOK, GTD` });
+      const day = (upper as string) === 'DAY';
+      const meant = day ? undefined : closest(upper, TIF_NAMES);
+      const hint =
+        day
+          ? "for a day order use 'GTD' with expires_at at the session's close"
+          : meant
+            ? `did you mean '${meant}'?`
+            : undefined;
+      issues.push({
+        path: at(field),
+        message: `unknown time in force '${name}'; use one of GTC, IOC, FOK, GTD${hint ? ` (${hint})` : ''}`,
+        value: showValue(name),
+        ...(hint ? { hint } : {}),
+      });
       return NONFINITE;
     }
     if (upper !== 'GTD') {
@@ -356,15 +442,45 @@ function isPlaceholderIssue(issue: z.core.$ZodIssue, candidate: Record<string, u
   return issue.code === 'invalid_union' && JSON.stringify(v) === undefined;
 }
 
-function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unknown>): string {
+function nonFinite(path: string, field: string, what: string): FieldIssue {
+  return { path, message: `${field} is ${what}; it must be a finite number (${NONFINITE_HINT})`, value: what, hint: NONFINITE_HINT };
+}
+
+/** A schema issue as a FieldIssue at `path` (the component's own field), with the value seen and a hint where one helps. */
+function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unknown>, path: string): FieldIssue {
   let v: unknown = candidate;
   for (const key of issue.path) v = isObject(v) ? v[String(key)] : undefined;
   const field = String(issue.path[issue.path.length - 1] ?? 'value');
+  const ownField = path.split('.').pop() || field;
+  const with_ = (message: string, hint?: string): FieldIssue => {
+    const value = showValue(v, ownField);
+    return { path, message: `${message}${hint ? `: ${hint}` : ''}`, value, ...(hint ? { hint } : {}) };
+  };
   if (issue.code === 'invalid_type') {
-    if (v === undefined) return `${field} is required`;
-    return `${field} must be ${issue.expected === 'number' ? 'a number' : issue.expected === 'string' ? 'a string' : issue.expected}, got ${kindOf(v)} ${JSON.stringify(v)}`;
+    if (v === undefined) return { path, message: `${field} is required` };
+    const expected = issue.expected === 'number' ? 'a number' : issue.expected === 'string' ? 'a string' : issue.expected;
+    let hint: string | undefined;
+    if (issue.expected === 'number' && typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) hint = `convert it with float(...) in the component`;
+    else if (issue.expected === 'number' && v === null) hint = 'it is None: was the value it comes from never set?';
+    else if (issue.expected === 'string' && typeof v === 'number' && field === 'symbol') hint = "a symbol is text such as 'EUR_USD'";
+    return with_(`${field} must be ${expected}, got ${kindOf(v)} ${showValue(v, ownField)}`, hint);
   }
-  return issue.message;
+  if (typeof v === 'number' && v <= 0 && /greater than zero$/.test(issue.message)) {
+    if (issue.path.length === 1 && issue.path[0] === 'quantity') {
+      const side = candidate['side'];
+      let hint: string;
+      if (v === 0) hint = 'to place no order, return None';
+      else if (side === 'buy' || side === 'sell')
+        hint = `did you mean side='${side === 'buy' ? 'sell' : 'buy'}' with ${ownField} ${showValue(-v)}? The side says the direction; the ${ownField} is always positive`;
+      else hint = `the side says the direction; the ${ownField} is always positive (${showValue(-v)})`;
+      return with_(`${issue.message}, got ${showValue(v)}`, hint);
+    }
+    return with_(`${issue.message}, got ${showValue(v)}`);
+  }
+  if (v !== undefined && (issue.code === 'invalid_format' || issue.code === 'custom' || issue.code === 'invalid_value')) {
+    return with_(`${issue.message}, got ${showValue(v, ownField)}`);
+  }
+  return { path, message: issue.message };
 }
 
 function parseTime(v: unknown): number | undefined {

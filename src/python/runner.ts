@@ -35,6 +35,11 @@ export interface ComponentError {
   message: string;
   file?: string;
   line?: number;
+  /** 1-based column on `line`, as Python counts it (a SyntaxError's offset): the column the message names. */
+  column?: number;
+  /** Where the problem ends (SyntaxError end_lineno / end_offset, Python 3.10+): `endColumn` is 1-based and exclusive. */
+  endLine?: number;
+  endColumn?: number;
   traceback?: string;
 }
 
@@ -109,6 +114,12 @@ export interface ComponentRunResult {
   componentMs?: number;
   totalMs: number;
   error?: ComponentError;
+  /**
+   * The `return` statement of generate_order/execute that produced `output` (the harness's returns.py), so a
+   * problem SPtrader finds in the order can be shown there; when it could not be told which return (Python
+   * < 3.12, several returns that could have), the function's `def` line with `exact: false`.
+   */
+  returnedAt?: { file: string; line: number; exact?: false };
   /** What the session noticed besides the answer: stray lines on the answer channel, processes killed after the run. */
   diagnostics?: string[];
 }
@@ -166,6 +177,9 @@ const ErrorSchema = z.object({
   message: z.string(),
   file: z.string().nullish(),
   line: z.number().nullish(),
+  column: z.number().int().positive().nullish(),
+  end_line: z.number().int().positive().nullish(),
+  end_column: z.number().int().positive().nullish(),
   traceback: z.string().nullish(),
 });
 const ResponseSchema = z.looseObject({
@@ -184,6 +198,9 @@ const RunResponseSchema = ResponseSchema.extend({
   stdout: z.string().default(''),
   stderr: z.string().default(''),
   component_ms: z.number().nullish(),
+  return_line: z.number().int().positive().nullish(),
+  return_file: z.string().nullish(),
+  return_exact: z.boolean().nullish(),
 });
 const BatchResponseSchema = ResponseSchema.extend({
   class_name: z.string().nullish(),
@@ -249,7 +266,16 @@ function precheck(file: string): ComponentError | undefined {
 }
 
 function toComponentError(e: z.infer<typeof ErrorSchema>): ComponentError {
-  return { code: e.code, message: withHint(e.code, e.message), file: e.file ?? undefined, line: e.line ?? undefined, traceback: e.traceback ?? undefined };
+  const error: ComponentError = { code: e.code, message: withHint(e.code, e.message), file: e.file ?? undefined, line: e.line ?? undefined };
+  if (e.column != null) {
+    error.column = e.column;
+    if (e.end_line != null && e.end_column != null) {
+      error.endLine = e.end_line;
+      error.endColumn = e.end_column;
+    }
+  }
+  error.traceback = e.traceback ?? undefined;
+  return error;
 }
 
 interface Pending {
@@ -591,7 +617,11 @@ export class PythonSession {
     if (!r.data.ok) {
       const e = r.data.error;
       const code = e?.code ?? 'PROTOCOL_ERROR';
-      throw new PythonRunError(code, withHint(code, e?.message ?? 'inspect failed'), e?.file ?? file, e?.line ?? undefined);
+      throw new PythonRunError(code, withHint(code, e?.message ?? 'inspect failed'), e?.file ?? file, e?.line ?? undefined, {
+        column: e?.column ?? undefined,
+        endLine: e?.end_line ?? undefined,
+        endColumn: e?.end_column ?? undefined,
+      });
     }
     return {
       classes: r.data.classes.map((c) => ({ name: c.name, line: c.line, bases: c.bases, entryPoint: c.entry_point })),
@@ -666,6 +696,7 @@ export class PythonSession {
       stderr: d.stderr + direct,
       componentMs: d.component_ms ?? undefined,
       error: d.error ? toComponentError(d.error) : undefined,
+      ...(d.ok && d.return_line != null ? { returnedAt: { file: d.return_file ?? req.file, line: d.return_line, ...(d.return_exact === false ? { exact: false as const } : {}) } } : {}),
       ...(diagnostics ? { diagnostics } : {}),
     });
   }

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { DIAGNOSTIC_COLLECTION } from '../constants';
 import type { TestOrderOutcome } from '../execution/testOrder';
+import { editorRange } from '../python/errors';
 import { findOrderClasses } from './orderClassScan';
 
 /** Codes that are not about the component's code (the venue, risk, the engine): shown in the panel, not as Problems. */
@@ -23,8 +24,10 @@ export class RunDiagnostics implements vscode.Disposable {
     const byFile = new Map<string, vscode.Diagnostic[]>();
     for (const e of outcome.errors) {
       if (!e.file || NOT_CODE_ERRORS.has(e.code) || outcome.denial?.code === e.code) continue;
-      const line = e.line !== undefined && e.line > 0 ? e.line - 1 : await this.classLine(e.file, outcome.component.className);
-      const range = new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER);
+      // A syntax error's squiggle starts at the column its message names; an invalid order's sits on its `return`.
+      const at = editorRange(e, e.column !== undefined ? await this.lineTexts(e.file) : undefined);
+      const line = at ? at.startLine : await this.classLine(e.file, outcome.component.className);
+      const range = at ? new vscode.Range(at.startLine, at.startCharacter, at.endLine, at.endCharacter) : new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER);
       const diagnostic = new vscode.Diagnostic(range, e.path ? `${e.message} (order field ${e.path})` : e.message, vscode.DiagnosticSeverity.Error);
       diagnostic.source = 'SPtrader';
       diagnostic.code = e.code;
@@ -39,6 +42,16 @@ export class RunDiagnostics implements vscode.Disposable {
       uris.push(uri);
     }
     if (uris.length) this.touched.set(component, uris);
+  }
+
+  /** The file's lines as the editor counts characters (UTF-16), for Python's code-point columns; undefined when it cannot be read. */
+  private async lineTexts(file: string): Promise<((line: number) => string | undefined) | undefined> {
+    try {
+      const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+      return (n) => (n >= 0 && n < document.lineCount ? document.lineAt(n).text : undefined);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Problems without a line sit on the component's class line, else on the first line. */

@@ -27,6 +27,8 @@ interface BadCase {
   file?: string;
   code: string;
   line?: number;
+  /** The column the message names (Python 3.10+ points at the first item, 3.8/3.9 at the second). */
+  column?: number[];
   message: RegExp;
   path?: string;
 }
@@ -40,6 +42,14 @@ const BAD: BadCase[] = [
     code: 'SYNTAX_ERROR',
     line: 4,
     message: /syntax/i,
+  },
+  {
+    name: 'syntax error inside a line',
+    source: `${HEADER}\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        x = (1 2)\n        return None\n`,
+    code: 'SYNTAX_ERROR',
+    line: 5,
+    column: [14, 16],
+    message: /syntax error at line 5, column (14|16)\b/,
   },
   { name: 'import error', source: `import numpy_that_does_not_exist\n${HEADER}`, code: 'IMPORT_ERROR', line: 1, message: /numpy_that_does_not_exist/ },
   { name: 'no component class', source: `x = 1\nclass Helper:\n    pass\n`, code: 'NO_COMPONENT_CLASS', message: /no order component/i },
@@ -70,7 +80,7 @@ const BAD: BadCase[] = [
     code: 'INVALID_ORDER',
     message: /returned a list; an order must be a dict/,
   },
-  { name: 'missing fields', source: order(`        return {'symbol': 'EUR_USD'}`), code: 'INVALID_ORDER', message: /side is required/ },
+  { name: 'missing fields', source: order(`        return {'symbol': 'EUR_USD'}`), code: 'INVALID_ORDER', line: 5, message: /side is required/ },
   {
     name: 'wrong types',
     source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': '1000'}`),
@@ -104,7 +114,8 @@ const BAD: BadCase[] = [
     source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': -5}`),
     code: 'INVALID_ORDER',
     path: 'quantity',
-    message: /greater than zero/,
+    line: 5,
+    message: /quantity: quantity must be greater than zero, got -5: did you mean side='sell' with quantity 5\?/,
   },
   {
     name: 'unknown order type',
@@ -217,9 +228,41 @@ describe('Test Order (component → validation → paper venue)', function () {
         assert.equal(error.line, c.line);
         assert.equal(error.file, file);
       }
+      if (c.column !== undefined) {
+        assert.ok(c.column.includes(error.column!), `column ${error.column}`);
+        // the message and the squiggle agree
+        assert.match(error.message, new RegExp(`line ${error.line}, column ${error.column}:`));
+      }
       if (c.path !== undefined) assert.equal(error.path, c.path);
     });
   }
+
+  it('an invalid order is reported at the return that produced it, with the value, even from a variable', async () => {
+    const file = join(dir, 'core', 'orders', 'from_variable.py');
+    writeFileSync(
+      file,
+      order(
+        [
+          `        if market_data.get('side') == 'sell':`,
+          `            return {'symbol': 'EUR_USD', 'side': 'sell', 'order_type': 'market', 'quantity': 1000}`,
+          `        size = -1000`,
+          `        o = {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'mkt', 'quantity': size}`,
+          `        return o`,
+        ].join('\n'),
+      ),
+    );
+    const outcome = await run({ file, side: 'buy' });
+    assert.equal(outcome.exitCode, 1);
+    assert.equal(updates.length, 0);
+    const [error] = outcome.errors;
+    assert.equal(error?.code, 'INVALID_ORDER');
+    assert.equal(error.file, file);
+    assert.equal(error.line, 9);
+    assert.equal(error.path, 'quantity');
+    assert.equal(error.value, '-1000');
+    assert.match(error.hint ?? '', /did you mean side='sell' with quantity 1000\?/);
+    assert.match(error.message, /got -1000: did you mean side='sell'/);
+  });
 
   it('a component that returns None produced no order: exit 0, nothing sent', async () => {
     const file = join(dir, 'core', 'orders', 'none.py');

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { normalizeComponentOrder, type NormalizeResult } from '../../../src/orders/normalize';
+import { normalizeComponentOrder, type FieldIssue, type NormalizeResult } from '../../../src/orders/normalize';
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 const normalize = (raw: unknown): NormalizeResult => normalizeComponentOrder(raw, { now: NOW });
-function issuesOf(raw: unknown): Array<{ path: string; message: string }> {
+function issuesOf(raw: unknown): FieldIssue[] {
   const r = normalize(raw);
   assert.equal(r.ok, false, `expected a failure, got ${JSON.stringify(r)}`);
   return r.ok ? [] : r.issues;
@@ -133,9 +133,10 @@ describe('normalizeComponentOrder', () => {
 
   it('reports NaN and Infinity from Python by field', () => {
     const issues = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'limit', price: nan('Infinity'), quantity: nan('NaN') });
+    const hint = 'check what computes it for a division by zero or a missing input';
     assert.deepEqual(issues, [
-      { path: 'quantity', message: 'quantity is NaN; it must be a finite number' },
-      { path: 'price', message: 'price is Infinity; it must be a finite number' },
+      { path: 'quantity', message: `quantity is NaN; it must be a finite number (${hint})`, value: 'NaN', hint },
+      { path: 'price', message: `price is Infinity; it must be a finite number (${hint})`, value: 'Infinity', hint },
     ]);
   });
 
@@ -172,5 +173,64 @@ describe('normalizeComponentOrder', () => {
   it('validates a client order id against every venue charset', () => {
     const [issue] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, client_order_id: 'has space' });
     assert.equal(issue!.path, 'client_order_id');
+  });
+
+  describe('says the value it saw and what to do (issue 16)', () => {
+    it("a negative quantity: the value, and the side that says the direction", () => {
+      const [buy] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: -1000 });
+      assert.equal(buy!.path, 'quantity');
+      assert.equal(buy!.value, '-1000');
+      assert.match(buy!.message, /^quantity must be greater than zero, got -1000: did you mean side='sell' with quantity 1000\?/);
+      const [sell] = issuesOf({ type: 'market', symbol: 'EUR_USD', side: 'sell', size: -2.5 });
+      assert.equal(sell!.path, 'size');
+      assert.match(sell!.message, /got -2\.5: did you mean side='buy' with size 2\.5\?/);
+      const [zero] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 0 });
+      assert.match(zero!.message, /greater than zero, got 0: to place no order, return None/);
+    });
+
+    it('a non-positive price: the value', () => {
+      const [issue] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'limit', price: -1.1, quantity: 1 });
+      assert.equal(issue!.path, 'price');
+      assert.match(issue!.message, /limit price must be greater than zero, got -1\.1/);
+    });
+
+    it('a wrong type: the value, truncated, and how to convert it', () => {
+      const [issue] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: '1000' });
+      assert.match(issue!.message, /quantity must be a number, got a string "1000": convert it with float/);
+      const long = 'x'.repeat(500);
+      const [symbol] = issuesOf({ symbol: long, side: 'buy', order_type: 'market', quantity: 1 });
+      assert.ok(symbol!.value!.length <= 60, symbol!.value);
+      assert.ok(symbol!.message.length < 250, symbol!.message);
+      const [none] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: null });
+      assert.match(none!.message, /got None.*never set/);
+    });
+
+    it('an unknown order type, side or time in force: the nearest valid one', () => {
+      const [type] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'limt', price: 1, quantity: 1 });
+      assert.match(type!.message, /unknown order type 'limt'; use one of market, limit, stop, stop_limit \(did you mean 'limit'\?\)/);
+      assert.equal(type!.hint, "did you mean 'limit'?");
+      const [foo] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'foo', quantity: 1 });
+      assert.equal(foo!.hint, undefined);
+      assert.match(issuesOf({ symbol: 'EUR_USD', side: 'long', order_type: 'market', quantity: 1 })[0]!.message, /did you mean 'buy'\?/);
+      assert.match(
+        issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'DAY' })[0]!.message,
+        /unknown time in force 'DAY'.*GTD.*expires_at/,
+      );
+    });
+
+    it('an alias is accepted and the run says how it was read', () => {
+      const r = normalize({ symbol: 'EUR_USD', side: 'buy', order_type: 'mkt', quantity: 1 });
+      assert.ok(r.ok);
+      assert.deepEqual(r.order.order_type, { type: 'market' });
+      assert.ok(r.notes.includes("order_type 'mkt' was read as 'market'"), r.notes.join('; '));
+    });
+
+    it('never shows a secret-looking field', () => {
+      const [issue] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, client_order_id: 'has space', metadata: 'x' });
+      assert.ok(issue);
+      const r = normalize({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, metadata: { nested: { api_key: 'sk-live-123' } } });
+      assert.ok(r.ok);
+      assert.ok(!JSON.stringify(r.order).includes('sk-live-123'));
+    });
   });
 });
