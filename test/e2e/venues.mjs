@@ -255,6 +255,7 @@ async function openFile(name) {
   const editor = page.locator('.monaco-editor .view-lines').first();
   await editor.waitFor({ state: 'visible' });
   await editor.click();
+  await page.keyboard.press('Control+Home');
 }
 
 /** The inner document of the result webview once its #venue matches `venue` and it is not running. */
@@ -317,7 +318,7 @@ async function addProfile({ broker, environment, id, fields, credentials }) {
 async function connect(id) {
   const from = extensionLog().length;
   await runFromPalette('SPtrader: Connect');
-  await pick(id);
+  await pick(`${id} · `); // the description starts with the id: e2e-oanda is not e2e-oanda-live
   const m = await logLine(from, [new RegExp(`Connected broker profile ${id} \\((\\w+)\\)`), /Connect failed: ([^\n]*)/], 60_000);
   if (/failed/.test(m[0])) throw new Error(m[0]);
   return m[0];
@@ -400,6 +401,7 @@ async function main() {
         [/OANDA account id/, oanda.accountId],
       ],
       orders: () => oanda.orderBodies().length,
+      venueIds: () => oanda.orders().map((o) => o.id),
     },
     {
       name: 'alpaca',
@@ -416,6 +418,7 @@ async function main() {
         [/Alpaca API secret key/, F.alpaca.FAKE_ALPACA_SECRET],
       ],
       orders: () => alpaca.orders().length,
+      venueIds: () => alpaca.orders().map((o) => o.id),
     },
     {
       name: 'binance',
@@ -429,6 +432,7 @@ async function main() {
         [/Binance API secret/, binance.secret],
       ],
       orders: () => binance.requestCount('POST /api/v3/order'),
+      venueIds: () => [], // no order list on this fake: the count and the client id are checked
     },
     {
       name: 'ib',
@@ -444,6 +448,7 @@ async function main() {
       },
       credentials: [],
       orders: () => ib.orders().length,
+      venueIds: () => ib.orders().flatMap((o) => [String(o.orderId), String(o.permId)]),
     },
   ];
 
@@ -471,6 +476,7 @@ async function main() {
       const frame = await resultFor(new RegExp(`${id} \\(${v.environment}\\)`), 90_000);
       const status = (await frame.locator('#status').innerText()).trim();
       const venue = (await frame.locator('#venue').innerText()).trim();
+      const summary = (await frame.locator('#summary').innerText()).trim();
       const normalized = await frame.locator('#order-normalized').innerText();
       const timeline = (await frame.locator('#timeline').innerText()).replace(/\s+/g, ' ');
       lap('test order');
@@ -487,9 +493,13 @@ async function main() {
       }
       if (!clientId) throw new Error('the panel shows no client order id');
       if (withId !== 1 || ordersAt !== 1) throw new Error(`the fake holds ${withId} order(s) with ${clientId} and ${ordersAt} in all`);
-      const venueOrder = /venue order id ([^\s,;]+)/.exec(timeline)?.[1] ?? '?';
+      const venueOrder = /venue order id ([^\s,;]+)/.exec(timeline)?.[1];
+      if (!venueOrder) throw new Error(`the panel's timeline names no venue order id: ${timeline}`);
+      const known = v.venueIds();
+      if (known.length > 0 && !known.some((x) => venueOrder === x || venueOrder.endsWith(`:${x}`)))
+        throw new Error(`the panel's venue order id ${venueOrder} is not the fake's (${known.join(', ')})`);
       outcome = 'passed';
-      return `${hosts}; ${connected}; panel: ${status} · ${venue} · client ${clientId} · venue order ${venueOrder}; at the fake: ${withId} with that id, ${ordersAt} in all; ${lap()}`;
+      return `${hosts}; ${connected}; panel: ${status} "${summary}" · ${venue} · client ${clientId} · venue order ${venueOrder}; at the fake: ${withId} with that id, ${ordersAt} in all; ${lap()}`;
     });
     if (!ok)
       ordersAt = (() => {
@@ -553,14 +563,20 @@ async function main() {
     const clientId = /Client order id: (\S+)/.exec(await box.innerText())?.[1];
     await box.locator('.monaco-button', { hasText: 'Send Live Order' }).click();
     const m = await logLine(from, [new RegExp(`Execute Live (\\S+) on ${liveId}: (\\w+)`), /Execute Live failed: ([^\n]*)/], 30_000);
+    // The editor's answer, in the notification center (the smoke-test flag keeps toasts from rendering).
+    const center = await openNotifications();
+    const said = center.locator('.notification-list-item', { hasText: `live order ${m[1]} on ${liveId}` }).last();
+    await said.waitFor({ state: 'visible', timeout: 15_000 });
+    const message = (await said.locator('.notification-list-item-message').innerText()).trim();
     await page.screenshot({ path: join(RESULTS, 'venue-live-sent.png') });
+    await closeNotifications();
     const total = live.orderBodies().length;
     const withId = clientId ? live.ordersWithClientId(clientId) : 0;
     if (/failed/.test(m[0])) throw new Error(m[0]);
     if (m[1] !== clientId) throw new Error(`sent ${m[1]}, the modal showed ${clientId}`);
     if (total !== 1 || withId !== 1) throw new Error(`${total} order(s) at the live fake, ${withId} with ${clientId}`);
     if (cancelledClientId && live.ordersWithClientId(cancelledClientId) !== 0) throw new Error('the cancelled order reached the fake');
-    return `${m[0]}; orders at the fake: ${total} (${withId} with ${clientId})`;
+    return `notification "${message}"; orders at the fake: ${total} (${withId} with ${clientId})`;
   });
   summaries.push(
     `OANDA live (Execute Live…): ${liveOk ? 'passed' : 'failed'}, ${live.orderBodies().length} order(s) at the fake (cancel → none, confirm → one)`,
