@@ -255,7 +255,6 @@ async function openFile(name) {
   const editor = page.locator('.monaco-editor .view-lines').first();
   await editor.waitFor({ state: 'visible' });
   await editor.click();
-  await page.keyboard.press('Control+Home');
 }
 
 /** The inner document of the result webview once its #venue matches `venue` and it is not running. */
