@@ -66,8 +66,10 @@ export class PositionsTree extends RefreshingTree<PositionNode> {
       const broker = this.container.brokers.get(node.venue);
       const item = new vscode.TreeItem(broker?.displayName ?? node.venue, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `venue:${node.venue}`;
-      item.description = broker ? broker.environment : '';
-      item.iconPath = new vscode.ThemeIcon('server-environment');
+      const live = broker?.environment === 'live';
+      // A live account is never mistaken for a paper one: its word and icon say so.
+      item.description = broker ? (live ? 'LIVE ACCOUNT' : broker.environment) : '';
+      item.iconPath = live ? new vscode.ThemeIcon('flame', new vscode.ThemeColor('errorForeground')) : new vscode.ThemeIcon('server-environment');
       item.contextValue = 'sptrader.venue';
       return item;
     }
@@ -153,7 +155,8 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
     const o = node.order;
     const item = new vscode.TreeItem(describeOrder(o, { live: this.container.brokers.get(node.venue)?.environment === 'live' }));
     item.id = `external:${node.venue}:${o.order_id}`;
-    item.description = `external · ${o.status.status.replace('_', ' ').toUpperCase()} · ${node.venue}`;
+    const liveVenue = this.container.brokers.get(node.venue)?.environment === 'live';
+    item.description = `${liveVenue ? 'LIVE · ' : ''}external · ${o.status.status.replace('_', ' ').toUpperCase()} · ${node.venue}`;
     item.tooltip = `Not placed by SPtrader (${o.client_order_id || o.order_id}): left alone; Emergency Stop cancels it too.`;
     item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
     item.contextValue = 'sptrader.externalOrder';
