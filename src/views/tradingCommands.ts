@@ -102,7 +102,9 @@ export function registerTradingCommands(container: Container): void {
         if (choice !== go) return;
         const report = await container.recoverState(false);
         for (const a of report.actions) log.warn(`Recover: ${a}`);
-        void vscode.window.showInformationMessage(`SPtrader: state recovered from the audit log (${report.actions.length} step(s); see the log). Review positions, then trade.`);
+        void vscode.window.showInformationMessage(
+          `SPtrader: state recovered from the audit log (${report.actions.length} step(s); see the log). Review positions, then trade.`,
+        );
       }),
     ),
     registerCommand(
