@@ -36,9 +36,9 @@ export function showValue(v: unknown, field?: string): string {
   else if (isObject(v) && typeof v[NONFINITE_KEY] === 'string') text = String(v[NONFINITE_KEY]);
   else {
     try {
-      text = JSON.stringify(typeof v === 'object' ? redactSecretsDeep(v) : v) ?? String(v);
+      text = JSON.stringify(typeof v === 'object' ? redactSecretsDeep(v) : v) ?? typeof v;
     } catch {
-      text = String(v);
+      text = typeof v;
     }
   }
   return text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS - 1)}…` : text;
@@ -375,12 +375,7 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
     if (!TIF_NAMES.includes(upper)) {
       const day = (upper as string) === 'DAY';
       const meant = day ? undefined : closest(upper, TIF_NAMES);
-      const hint =
-        day
-          ? "for a day order use 'GTD' with expires_at at the session's close"
-          : meant
-            ? `did you mean '${meant}'?`
-            : undefined;
+      const hint = day ? "for a day order use 'GTD' with expires_at at the session's close" : meant ? `did you mean '${meant}'?` : undefined;
       issues.push({
         path: at(field),
         message: `unknown time in force '${name}'; use one of GTC, IOC, FOK, GTD${hint ? ` (${hint})` : ''}`,
@@ -460,7 +455,8 @@ function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unk
     if (v === undefined) return { path, message: `${field} is required` };
     const expected = issue.expected === 'number' ? 'a number' : issue.expected === 'string' ? 'a string' : issue.expected;
     let hint: string | undefined;
-    if (issue.expected === 'number' && typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) hint = `convert it with float(...) in the component`;
+    if (issue.expected === 'number' && typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)))
+      hint = `convert it with float(...) in the component`;
     else if (issue.expected === 'number' && v === null) hint = 'it is None: was the value it comes from never set?';
     else if (issue.expected === 'string' && typeof v === 'number' && field === 'symbol') hint = "a symbol is text such as 'EUR_USD'";
     return with_(`${field} must be ${expected}, got ${kindOf(v)} ${showValue(v, ownField)}`, hint);

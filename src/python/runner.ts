@@ -696,7 +696,9 @@ export class PythonSession {
       stderr: d.stderr + direct,
       componentMs: d.component_ms ?? undefined,
       error: d.error ? toComponentError(d.error) : undefined,
-      ...(d.ok && d.return_line != null ? { returnedAt: { file: d.return_file ?? req.file, line: d.return_line, ...(d.return_exact === false ? { exact: false as const } : {}) } } : {}),
+      ...(d.ok && d.return_line != null
+        ? { returnedAt: { file: d.return_file ?? req.file, line: d.return_line, ...(d.return_exact === false ? { exact: false as const } : {}) } }
+        : {}),
       ...(diagnostics ? { diagnostics } : {}),
     });
   }

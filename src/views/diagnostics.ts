@@ -27,7 +27,9 @@ export class RunDiagnostics implements vscode.Disposable {
       // A syntax error's squiggle starts at the column its message names; an invalid order's sits on its `return`.
       const at = editorRange(e, e.column !== undefined ? await this.lineTexts(e.file) : undefined);
       const line = at ? at.startLine : await this.classLine(e.file, outcome.component.className);
-      const range = at ? new vscode.Range(at.startLine, at.startCharacter, at.endLine, at.endCharacter) : new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER);
+      const range = at
+        ? new vscode.Range(at.startLine, at.startCharacter, at.endLine, at.endCharacter)
+        : new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER);
       const diagnostic = new vscode.Diagnostic(range, e.path ? `${e.message} (order field ${e.path})` : e.message, vscode.DiagnosticSeverity.Error);
       diagnostic.source = 'SPtrader';
       diagnostic.code = e.code;

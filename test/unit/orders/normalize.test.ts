@@ -176,7 +176,7 @@ describe('normalizeComponentOrder', () => {
   });
 
   describe('says the value it saw and what to do (issue 16)', () => {
-    it("a negative quantity: the value, and the side that says the direction", () => {
+    it('a negative quantity: the value, and the side that says the direction', () => {
       const [buy] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: -1000 });
       assert.equal(buy!.path, 'quantity');
       assert.equal(buy!.value, '-1000');

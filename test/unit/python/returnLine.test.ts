@@ -55,7 +55,10 @@ for (const python of interpreters.length ? interpreters : [undefined]) {
     });
 
     it('one return that can give an order: its line, on every run', async () => {
-      const file = write('single.py', `${HEADER}        if market_data.get('skip'):\n            return None\n        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': -5}\n`);
+      const file = write(
+        'single.py',
+        `${HEADER}        if market_data.get('skip'):\n            return None\n        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': -5}\n`,
+      );
       for (let i = 0; i < 2; i++) {
         const r = await worker.run({ file, marketData: {} });
         assert.ok(r.ok, JSON.stringify(r.error));
@@ -78,7 +81,7 @@ for (const python of interpreters.length ? interpreters : [undefined]) {
       // Before 3.12 the return is told by what it writes out, and `return order` could have made any of these
       // dicts: the answer is the def line, marked as not the return (never a wrong return).
       const [major, minor] = options.interpreter.version;
-      const exact = major! > 3 || minor! >= 12;
+      const exact = major > 3 || minor >= 12;
       for (const [marketData, line] of cases) {
         const r = await worker.run({ file, marketData });
         assert.ok(r.ok, JSON.stringify(r.error));
@@ -119,7 +122,10 @@ for (const python of interpreters.length ? interpreters : [undefined]) {
         assert.equal(r.error.endLine, 5);
         assert.ok(r.error.endColumn > r.error.column!);
       }
-      await assert.rejects(worker.inspect(file), (e: { code: string; line: number; column: number }) => e.code === 'SYNTAX_ERROR' && e.line === 5 && e.column === r.error!.column);
+      await assert.rejects(
+        worker.inspect(file),
+        (e: { code: string; line: number; column: number }) => e.code === 'SYNTAX_ERROR' && e.line === 5 && e.column === r.error!.column,
+      );
     });
 
     it('a syntax error Python gives no end for has a column and no end', async () => {

@@ -31,6 +31,9 @@ describe('diagnostic ranges', () => {
     // without the text, columns are taken as they are
     assert.equal(editorRange({ line: 1, column: 10 })!.startCharacter, 9);
     // Python points just past the end of the line for "expected ':'"
-    assert.deepEqual(editorRange({ line: 1, column: 16 }, () => '    def f(self)'), { startLine: 0, startCharacter: 15, endLine: 0, endCharacter: 16 });
+    assert.deepEqual(
+      editorRange({ line: 1, column: 16 }, () => '    def f(self)'),
+      { startLine: 0, startCharacter: 15, endLine: 0, endCharacter: 16 },
+    );
   });
 });
