@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../../fakes/alpaca/server';
 import { startFakeBinance } from '../../fakes/binance/server';
 import { startFakeTws } from '../../fakes/ib/server';
+import { startFakeOanda } from '../../fakes/oanda/server';
 import type { FakeVenue } from '../../fakes/control';
 
 /** The chunk each adapter requires on first connect, as scripts/build.mjs names them. */
@@ -22,8 +23,9 @@ export const SDK_CHUNKS = ['ccxt-binance', 'alpaca', 'ib'] as const;
 /** The packages the chunks replace: none may be found from inside the package. */
 export const SDK_PACKAGES = ['ccxt', '@alpacahq/alpaca-trade-api', '@stoqey/ib'] as const;
 
-export type Venue = 'binance' | 'alpaca' | 'ib';
-export const VENUES: readonly Venue[] = ['binance', 'alpaca', 'ib'];
+export type Venue = 'oanda' | 'binance' | 'alpaca' | 'ib';
+/** OANDA needs no SDK (fetch), but it is one of the four venues a user gets in the package. */
+export const VENUES: readonly Venue[] = ['oanda', 'binance', 'alpaca', 'ib'];
 
 const GUARD = `'use strict';
 // Written by test/unit/package/fromPackage.ts: only the loopback host resolves.
@@ -108,8 +110,22 @@ export async function runAtVenue(extensionDir: string, venue: Venue, work: { dir
   let fake: FakeVenue;
   let args: string[];
   let env: NodeJS.ProcessEnv = {};
-  let connectRoute: string;
-  if (venue === 'binance') {
+  let connectRoute: string | undefined;
+  let component = join(extensionDir, EXAMPLE);
+  if (venue === 'oanda') {
+    const oanda = await startFakeOanda();
+    fake = oanda;
+    // OANDA executes market orders at once or not at all: the component sends IOC (README, note [1]).
+    component = join(stateDir, 'oanda_market_ioc.py');
+    writeFileSync(
+      component,
+      "from core.orders.order_base import OrderBase\nclass MarketIoc(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000, 'time_in_force': 'IOC'}\n",
+    );
+    args = ['--broker', 'oanda', '--base-url', oanda.url, '--symbol', 'EUR_USD'];
+    env = { SPTRADER_OANDA_TOKEN: oanda.token, SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId };
+    // Any request: OANDA's client is fetch, in the bundle itself.
+    connectRoute = undefined;
+  } else if (venue === 'binance') {
     const binance = await startFakeBinance();
     binance.setQuote('BTCUSDT', 60_000, 60_001);
     fake = binance;
@@ -131,7 +147,7 @@ export async function runAtVenue(extensionDir: string, venue: Venue, work: { dir
     connectRoute = 'START_API';
   }
   try {
-    const cliArgs = [join(extensionDir, 'dist', 'cli.js'), 'test-order', join(extensionDir, EXAMPLE), '--state-dir', stateDir, '--json', ...args];
+    const cliArgs = [join(extensionDir, 'dist', 'cli.js'), 'test-order', component, '--state-dir', stateDir, '--json', ...args];
     const started = Date.now();
     // Asynchronous: the fake answers in this process.
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
