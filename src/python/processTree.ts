@@ -130,10 +130,36 @@ export function killLeftovers(pid: number, marker: string): void {
   const killed = new Set<number>();
   for (let round = 0; round < 10; round++) {
     const fresh = markedProcesses(marker).filter((p) => !killed.has(p));
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) break;
     for (const p of fresh) {
       killed.add(p);
       signal(p, 'SIGKILL');
     }
+  }
+  // SIGKILL is delivered asynchronously: the run is over only once they are gone (or zombies waiting for
+  // init), so nothing of it can still act after its result is reported. Rare path (a harness that died).
+  awaitGone(killed, 1000);
+}
+
+/** Waits (synchronously, in 1 ms steps, at most `limitMs`) until each pid is gone or a zombie. */
+function awaitGone(pids: ReadonlySet<number>, limitMs: number): void {
+  if (pids.size === 0) return;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + limitMs;
+  let left = [...pids];
+  while (left.length > 0 && Date.now() < deadline) {
+    left = left.filter(running);
+    if (left.length > 0) Atomics.wait(sleeper, 0, 0, 1);
+  }
+}
+
+/** Whether a process exists and is not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }

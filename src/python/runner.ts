@@ -487,8 +487,10 @@ export class PythonSession {
     if (this.finished) return;
     this.finished = true;
     this.markFinished();
-    const clean = this.closing && this.failure === undefined && this.pending === undefined;
     const exited = this.exited ?? { code: null, signal: null };
+    // Clean only when we asked it to close AND it ended by itself: a harness killed by a signal (its own
+    // os.kill, the OOM killer) never got to end its runs' processes, whatever state we were in.
+    const clean = this.closing && this.failure === undefined && this.pending === undefined && exited.signal === null && exited.code === 0;
     this.fail(
       this.failure ??
         new PythonRunError(
