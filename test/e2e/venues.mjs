@@ -564,7 +564,8 @@ async function main() {
     const m = await logLine(from, [new RegExp(`Execute Live (\\S+) on ${liveId}: (\\w+)`), /Execute Live failed: ([^\n]*)/], 30_000);
     // The editor's answer, in the notification center (the smoke-test flag keeps toasts from rendering).
     const center = await openNotifications();
-    const said = center.locator('.notification-list-item', { hasText: `live order ${m[1]} on ${liveId}` }).last();
+    // The toast names the order by what it is (issue 16), e.g. "SPtrader Execute Live on <profile>: LIVE · BUY 100 EUR_USD MKT FOK → FILLED …".
+    const said = center.locator('.notification-list-item', { hasText: new RegExp(`Execute Live on ${liveId}: LIVE · .*→ ${m[2]}`) }).last();
     await said.waitFor({ state: 'visible', timeout: 15_000 });
     const message = (await said.locator('.notification-list-item-message').innerText()).trim();
     await page.screenshot({ path: join(RESULTS, 'venue-live-sent.png') });
