@@ -55,6 +55,7 @@ import { TradingStateStore, type CircuitBreakerSettings, type StateChange } from
 import type { AuditDigest, DigestOrder } from './auditDigest';
 import { StateDamagedError } from '../common/stateErrors';
 import { crashPoint } from '../common/crashPoint';
+import { instrumentKey } from '../brokers/paper/instruments';
 import type { LoadedWorkingOrders } from './orderStore';
 
 export interface EngineOptions {
@@ -1431,7 +1432,7 @@ export class ExecutionEngine {
 }
 
 /** Spellings of one instrument share a lane: upper-case, separators dropped. */
-const laneKey = (symbol: unknown): string => (typeof symbol === 'string' ? symbol.toUpperCase().replace(/[_/\-.:\s]/g, '') : String(symbol));
+const laneKey = (symbol: unknown): string => (typeof symbol === 'string' ? instrumentKey(symbol) : String(symbol));
 
 const dollars = (c: string): string => (c === 'USDT' || c === 'USDC' ? 'USD' : c);
 /** Whether two currencies are one for risk purposes (USDT and USDC count as USD). */

@@ -21,10 +21,10 @@ import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { fromMoney, toMoney } from '../common/decimal';
 import { StateFileError } from '../common/stateErrors';
 import { Ledger } from '../brokers/paper/ledger';
-import { instrumentFor } from '../brokers/paper/instruments';
+import { instrumentFor, instrumentKey } from '../brokers/paper/instruments';
 import { units } from '../brokers/paper/money';
 import { readPaperAccount, writePaperState, journalFile, type PaperState } from '../brokers/paper/state';
-import type { Fill } from '../orders/model';
+import { isFinalStatus, type Fill } from '../orders/model';
 import { AuditLog } from './audit/auditLog';
 import { ANCHOR_FILE, scanAuditDir } from './audit/auditVerify';
 import { AuditDigest } from './auditDigest';
@@ -32,6 +32,7 @@ import { recoveredRecord } from './engine';
 import { loadWorkingOrders, WorkingOrderWriter } from './orderStore';
 import type { OrderRecord } from './orderState';
 import { TradingStateStore, type TradingStateRecord } from './tradingState';
+import { stateWitnesses } from './session';
 
 export interface RecoverReport {
   readonly stateDir: string;
@@ -94,9 +95,7 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
       actions.push(`kept the audit log as it is (it ends at seq ${report.lastSeq}); records past its end are lost, and its anchor now points at its end`);
     }
   }
-  const witnesses = ['trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal'].filter((f) =>
-    existsSync(join(stateDir, f)),
-  );
+  const witnesses = stateWitnesses(stateDir);
   if (digest.records === 0 && witnesses.length > 0) {
     logLost = true;
     problems.push(`${auditDir}: the audit log is ${hadLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there`);
@@ -206,9 +205,7 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
           hash: '',
         });
       }
-      const atVenue = new Set(
-        baseline.orders.filter((o) => !['filled', 'cancelled', 'rejected', 'expired'].includes(o.response.status.status)).map((o) => o.request.client_order_id),
-      );
+      const atVenue = new Set(baseline.orders.filter((o) => !isFinalStatus(o.response.status)).map((o) => o.request.client_order_id));
       cancelInLog(
         paper.openOrders.filter((id) => !atVenue.has(id)),
         'not open at the paper venue when sptrader recover took its account as the record',
@@ -273,16 +270,15 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   const state = account.state;
   const issues: string[] = [];
   if (state.counters.fill !== loggedFills) issues.push(`${state.counters.fill} fill(s) where the audit log records ${loggedFills}`);
-  const loose = (symbol: string): string => symbol.toUpperCase().replace(/[_/\-.:]/g, '');
   const logged: Record<string, number> = {};
-  for (const [symbol, u] of digest.fillSums.get(PAPER) ?? []) logged[loose(symbol)] = fromMoney(toMoney(logged[loose(symbol)] ?? 0) + u);
+  for (const [symbol, u] of digest.fillSums.get(PAPER) ?? []) logged[instrumentKey(symbol)] = fromMoney(toMoney(logged[instrumentKey(symbol)] ?? 0) + u);
   for (const k of Object.keys(logged)) if (logged[k] === 0) delete logged[k];
   const held: Record<string, number> = {};
-  for (const p of state.positions) if (BigInt(p.quantity) !== 0n) held[loose(p.symbol)] = fromMoney(BigInt(p.quantity));
+  for (const p of state.positions) if (BigInt(p.quantity) !== 0n) held[instrumentKey(p.symbol)] = fromMoney(BigInt(p.quantity));
   for (const symbol of new Set([...Object.keys(logged), ...Object.keys(held)])) {
     if ((logged[symbol] ?? 0) !== (held[symbol] ?? 0)) issues.push(`${symbol}: account ${held[symbol] ?? 0}, audit log ${logged[symbol] ?? 0}`);
   }
-  const openAtVenue = state.orders.filter((o) => !['filled', 'cancelled', 'rejected', 'expired'].includes(o.response.status.status));
+  const openAtVenue = state.orders.filter((o) => !isFinalStatus(o.response.status));
   const accountOpen = new Set(openAtVenue.map((o) => o.request.client_order_id));
   const strangers = openAtVenue.filter((o) => !digest.open.has(o.request.client_order_id));
   const loggedOpen = new Set(openOrders);

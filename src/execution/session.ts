@@ -65,6 +65,11 @@ export function parseRiskSettings(json: unknown, where: string): RiskSettings {
   };
 }
 
+/** State files that are only ever written beside an audit log: if one is there, the log must be too. */
+export function stateWitnesses(stateDir: string): string[] {
+  return ['trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal'].filter((f) => existsSync(join(stateDir, f)));
+}
+
 export interface TradingSession {
   engine: ExecutionEngine;
   audit: AuditLog;
@@ -117,9 +122,7 @@ export async function openTradingSession(options: {
       );
     } else if (digest.records === 0) {
       // An empty log beside state that was written with one: the log was deleted or emptied.
-      const witnesses = ['trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal'].filter((f) =>
-        existsSync(join(options.stateDir, f)),
-      );
+      const witnesses = stateWitnesses(options.stateDir);
       if (witnesses.length > 0) {
         damage.push(
           new StateDamagedError(

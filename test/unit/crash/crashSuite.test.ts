@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { instrumentKey } from '../../../src/brokers/paper/instruments';
 import { readPaperAccount } from '../../../src/brokers/paper/state';
 import { fromMoney, toMoney } from '../../../src/common/decimal';
 import { scanAuditDir } from '../../../src/execution/audit/auditVerify';
@@ -68,12 +69,12 @@ async function check(stateDir: string): Promise<{ fills: number; orders: number 
   assert.equal(report.verified, true, `the audit log verifies: ${JSON.stringify(report.problems.slice(0, 3))}`);
   const fromLog = new Map<string, bigint>();
   for (const f of digest.fillsOf.get('paper') ?? []) {
-    const key = f.symbol.toUpperCase().replace(/[_/\-]/g, '');
+    const key = instrumentKey(f.symbol);
     fromLog.set(key, (fromLog.get(key) ?? 0n) + toMoney(f.quantity) * (f.side === 'buy' ? 1n : -1n));
   }
   const account = readPaperAccount(join(stateDir, 'paper-account.json'));
   const atVenue = new Map<string, bigint>();
-  for (const p of account?.state.positions ?? []) atVenue.set(p.symbol.toUpperCase().replace(/[_/\-]/g, ''), BigInt(p.quantity));
+  for (const p of account?.state.positions ?? []) atVenue.set(instrumentKey(p.symbol), BigInt(p.quantity));
   for (const key of new Set([...fromLog.keys(), ...atVenue.keys()])) {
     assert.equal(fromMoney(fromLog.get(key) ?? 0n), fromMoney(atVenue.get(key) ?? 0n), `${key}: audit log fills vs paper position`);
   }
