@@ -33,6 +33,7 @@ import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { recoverStateDir, type RecoverReport } from '../execution/recover';
 import { replayCommand, REPLAY_USAGE } from './replay';
+import { compareCommand, COMPARE_USAGE } from './compare';
 import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
 import type { BrokerApi } from '../brokers/broker';
@@ -59,7 +60,7 @@ Commands:
       --data-url URL          Alpaca's market-data host (quotes; your keys go there too). Required with --base-url.
       --host H --port P --client-id N   Interactive Brokers TWS / IB Gateway (default 127.0.0.1:7497).
       --json                  Print one JSON object instead of the summary.
-${REPLAY_USAGE}  halt [--reason R] [--flatten --yes]
+${REPLAY_USAGE}${COMPARE_USAGE}  halt [--reason R] [--flatten --yes]
                               Emergency stop: HALTED at once (kept across restarts), cancel every open order,
                               and with --flatten --yes close every position at market.
   resume [--reason R]         Back to ACTIVE after a halt or a circuit-breaker trip.
@@ -194,6 +195,8 @@ export async function main(argv: string[]): Promise<number> {
         return await auditCommand(rest);
       case 'replay':
         return await replayCommand(rest);
+      case 'compare':
+        return await compareCommand(rest);
       case 'halt':
       case 'resume':
       case 'status':

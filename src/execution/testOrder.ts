@@ -279,7 +279,8 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
   }
 }
 
-async function buildMarketData(broker: BrokerApi, symbol: string, request: TestOrderRequest): Promise<Record<string, unknown>> {
+/** Market data as Test Order builds it: the fixture's keys over the venue's quote and buying power. */
+export async function buildMarketData(broker: BrokerApi, symbol: string, request: TestOrderRequest): Promise<Record<string, unknown>> {
   const fixture = request.marketData ?? {};
   let quote: Quote | undefined;
   let capital: number | undefined;
@@ -353,7 +354,8 @@ function riskLimitsOf(metadata: Record<string, unknown> | null): unknown {
   return metadata ? metadata['risk_limits'] : undefined;
 }
 
-function symbolFromMetadata(metadata: Record<string, unknown> | null): string | undefined {
+/** The symbol a component's `__metadata__` names (`symbol`, or the `symbol` parameter's default). */
+export function symbolFromMetadata(metadata: Record<string, unknown> | null): string | undefined {
   if (!metadata) return undefined;
   const direct = stringOrUndefined(metadata['symbol']);
   if (direct) return direct;

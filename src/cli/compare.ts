@@ -1,0 +1,224 @@
+/**
+ * `sptrader compare <component.py> --venues paper,oanda,…`: runs a component once and sends its order
+ * to each venue at the same moment (paper, practice and testnet accounts only), then prints the
+ * outcomes side by side (see src/execution/compare.ts). Venues are `paper` (the embedded paper venue,
+ * whose account in --state-dir the order changes), a broker kind with its default paper/practice/testnet
+ * profile (oanda, alpaca, binance, ib), or a profile id from --profiles FILE (a JSON array of broker
+ * profiles, as in the `sptrader.brokerProfiles` setting). Credentials come from SPTRADER_* variables.
+ * Exit codes: 0 at least one venue took the order, 1 component or validation error, 2 usage error (a
+ * live venue too), 3 every venue that was sent to refused it before sending, 4 no venue could be
+ * reached or none confirmed, 7 every venue that was sent to rejected it. Others go to main's handler.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { systemClock } from '../common/clock';
+import { delegatingBroker, type BrokerApi } from '../brokers/broker';
+import { environmentCredentials } from '../brokers/credentials';
+import { PaperBroker } from '../brokers/paper/paperBroker';
+import { BROKER_KINDS, BrokerProfileError, createBroker, parseBrokerProfile, type BrokerProfile } from '../brokers/registry';
+import { formatSlippage } from '../execution/describeOrder';
+import { compareVenues, type CompareOutcome, type VenueColumn } from '../execution/compare';
+import { loadRiskSettings, openTradingSession } from '../execution/session';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
+import { PythonRunError, PythonSession } from '../python/runner';
+
+export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
+                              Run a component once and send its order to every venue at the same moment (paper,
+                              practice and testnet accounts only; never live); print the outcomes side by side:
+                              status and reason, fill, slippage against each venue's own quote, latency, fees.
+      --venues LIST           paper, a broker (oanda, alpaca, binance, ib: its default practice/testnet profile),
+                              or a profile id from --profiles. The first venue's quote is the component's market data.
+      --profiles FILE         JSON array of broker profiles (as the sptrader.brokerProfiles setting).
+      --symbol S  --side buy|sell  --class NAME  --param k=v  --market-data FILE  --signal FILE
+      --state-dir DIR  --python PATH  --timeout SECONDS  --limits FILE  --json   as for test-order.
+`;
+
+class CompareUsageError extends Error {}
+
+export async function compareCommand(args: string[]): Promise<number> {
+  try {
+    return await run(args);
+  } catch (e) {
+    if (e instanceof CompareUsageError || e instanceof BrokerProfileError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`sptrader compare: ${(e as Error).message}\n\nUsage: sptrader compare <component.py> --venues V1,V2 [options]\n${COMPARE_USAGE}`);
+      return 2;
+    }
+    if (e instanceof PythonRunError) {
+      process.stderr.write(`sptrader compare: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      venues: { type: 'string' },
+      profiles: { type: 'string' },
+      class: { type: 'string' },
+      symbol: { type: 'string' },
+      side: { type: 'string' },
+      'market-data': { type: 'string' },
+      signal: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      'state-dir': { type: 'string' },
+      python: { type: 'string' },
+      timeout: { type: 'string' },
+      limits: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new CompareUsageError('compare needs exactly one component file');
+  if (values.venues === undefined) throw new CompareUsageError('--venues is required, e.g. --venues paper,oanda');
+  const names = values.venues.split(',').map((v) => v.trim());
+  if (names.some((n) => n === '')) throw new CompareUsageError(`--venues has an empty entry: '${values.venues}'`);
+  if (new Set(names).size !== names.length) throw new CompareUsageError(`--venues names a venue twice: '${values.venues}'`);
+  const side = values.side;
+  if (side !== undefined && side !== 'buy' && side !== 'sell') throw new CompareUsageError(`--side must be buy or sell, not '${side}'`);
+  const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+    throw new CompareUsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
+  const file = resolve(positionals[0] ?? '');
+  const stateDir = resolve(values['state-dir'] ?? '.sptrader');
+  const profiles = values.profiles === undefined ? [] : readProfiles(values.profiles);
+  const settings = loadRiskSettings(values.limits === undefined ? join(stateDir, 'risk-limits.json') : resolve(values.limits), values.limits !== undefined);
+  const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data');
+  const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal');
+  const parameters = parseParams(values.param ?? []);
+
+  const venues = names.map((name) => openVenue(name, profiles, stateDir));
+  const live = venues.filter((v) => v.environment === 'live');
+  if (live.length > 0) {
+    throw new CompareUsageError(
+      `compare never sends to a live account: ${live.map((v) => `${v.id} (${v.displayName})`).join(', ')}; use paper, practice or testnet profiles`,
+    );
+  }
+  const brokers: Record<string, BrokerApi> = {};
+  for (const v of venues) brokers[v.id] = v;
+  const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
+  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers, settings, purpose: 'sptrader compare' });
+  let session: PythonSession | undefined;
+  let outcome: CompareOutcome;
+  try {
+    session = await PythonSession.start({ interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: venues[0]?.id ?? 'paper', testMode: true }, file);
+    outcome = await compareVenues(
+      { file, className: values.class, symbol: values.symbol, side, marketData, signal, parameters },
+      { runner: session, venues, engine: trading.engine, clock: systemClock },
+    );
+  } finally {
+    await session?.close();
+    await trading.close();
+    await Promise.all(venues.map((v) => v.disconnect().catch(() => undefined)));
+  }
+  process.stdout.write(values.json ? `${JSON.stringify(outcome)}\n` : `${formatComparison(outcome)}\n`);
+  return compareExitCode(outcome);
+}
+
+/** 0 when a venue took the order (or the component chose not to trade); else the most telling failure. */
+export function compareExitCode(outcome: CompareOutcome): number {
+  if (outcome.errors.some((e) => e.code === 'LIVE_REFUSED')) return 2;
+  if (outcome.order === null) return outcome.ok ? 0 : outcome.errors.length > 0 && outcome.venues.every((c) => c.reason === null) ? 1 : 4;
+  if (outcome.venues.some((c) => ['FILLED', 'PARTIALLY_FILLED', 'ACCEPTED', 'CANCELLED', 'EXPIRED'].includes(c.verdict))) return 0;
+  const sent = outcome.venues.filter((c) => c.verdict !== 'NOT_SENT');
+  if (sent.length > 0 && sent.every((c) => c.verdict === 'DENIED')) return 3;
+  if (sent.length > 0 && sent.every((c) => c.verdict === 'REJECTED')) return 7;
+  if (outcome.venues.every((c) => c.code === 'INVALID_ORDER')) return 1;
+  return 4;
+}
+
+function openVenue(name: string, profiles: readonly BrokerProfile[], stateDir: string): BrokerApi {
+  if (name === 'paper') return new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') });
+  const profile =
+    profiles.find((p) => p.id === name) ?? ((BROKER_KINDS as readonly string[]).includes(name) ? parseBrokerProfile({ id: name, broker: name }) : undefined);
+  if (!profile) {
+    const known = ['paper', ...BROKER_KINDS.filter((k) => k !== 'paper'), ...profiles.map((p) => p.id)];
+    throw new CompareUsageError(`unknown venue '${name}': use one of ${[...new Set(known)].join(', ')}`);
+  }
+  const inner = createBroker(profile, { clock: systemClock, credentials: environmentCredentials(), stateDir });
+  // Columns, the audit log and the engine's venues are named by the profile, as in the editor.
+  return inner.id === profile.id ? inner : delegatingBroker(inner, { id: profile.id });
+}
+
+function readProfiles(path: string): BrokerProfile[] {
+  const value = readJson(path, '--profiles');
+  const list = Array.isArray(value) ? value : (value as { brokerProfiles?: unknown } | null)?.brokerProfiles;
+  if (!Array.isArray(list)) throw new CompareUsageError(`--profiles: ${path} must hold a JSON array of broker profiles`);
+  return list.map((p, i) => {
+    try {
+      return parseBrokerProfile(p);
+    } catch (e) {
+      throw new CompareUsageError(`--profiles: ${path}, profile ${i + 1}: ${(e as Error).message}`);
+    }
+  });
+}
+
+function readJson(path: string, flag: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CompareUsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CompareUsageError(`${flag}: ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function readJsonObject(path: string, flag: string): Record<string, unknown> {
+  const value = readJson(path, flag);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CompareUsageError(`${flag}: ${path} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function parseParams(pairs: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CompareUsageError(`--param needs key=value, got '${pair}'`);
+    const raw = pair.slice(eq + 1);
+    try {
+      out[pair.slice(0, eq)] = JSON.parse(raw);
+    } catch {
+      out[pair.slice(0, eq)] = raw;
+    }
+  }
+  return out;
+}
+
+/** The comparison as a table: one column per venue. */
+export function formatComparison(outcome: CompareOutcome): string {
+  const lines = [outcome.summary];
+  for (const e of outcome.errors) lines.push(`ERROR  ${e.code}: ${e.message}${e.file ? ` (${e.file}${e.line ? `:${e.line}` : ''})` : ''}`);
+  if (outcome.order === null) return lines.join('\n');
+  const rows: Array<[string, (c: VenueColumn) => string]> = [
+    ['venue', (c) => `${c.id} (${c.environment})`],
+    ['status', (c) => c.verdict + (c.code ? ` ${c.code}` : '')],
+    ['quote', (c) => (c.quote ? `${c.quote.bid} / ${c.quote.ask}` : '-')],
+    ['order', (c) => (c.order ? `${c.order.side.toUpperCase()} ${num(c.order.quantity)} ${c.order.symbol}` : '-')],
+    ['fill', (c) => (c.fill ? `${num(c.fill.quantity)} @ ${c.fill.averagePrice}` : '-')],
+    ['slippage', (c) => (c.slippage ? `${formatSlippage(c.slippage)}, ${formatSlippage(c.slippage, 'crypto')}` : '-')],
+    ['vs best', (c) => (c.versusBest ? `${formatSlippage(c.versusBest)}, ${formatSlippage(c.versusBest, 'crypto')}` : '-')],
+    ['fees', (c) => (c.fees === null ? '-' : num(c.fees))],
+    ['submit→answer', (c) => ms(c.latency.submitMs)],
+    ['submit→ack', (c) => ms(c.latency.ackMs)],
+    ['submit→fill', (c) => ms(c.latency.fillMs)],
+  ];
+  const cells = rows.map(([label, f]) => [label, ...outcome.venues.map(f)]);
+  const widths = outcome.venues.map((_, i) => Math.max(...cells.map((r) => (r[i + 1] as string).length)));
+  const labelWidth = Math.max(...rows.map(([l]) => l.length));
+  for (const r of cells) lines.push([(r[0] as string).padEnd(labelWidth), ...r.slice(1).map((c, i) => c.padEnd(widths[i] as number))].join('  ').trimEnd());
+  for (const c of outcome.venues) if (c.reason) lines.push(`${c.id}: ${c.reason}`);
+  for (const c of outcome.venues) for (const n of c.notes) lines.push(`${c.id}: note: ${n}`);
+  for (const n of outcome.notes) lines.push(`note: ${n}`);
+  if (outcome.best) lines.push(`Best fill net of fees: ${outcome.best}`);
+  return lines.join('\n');
+}
+
+const num = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 8 });
+const ms = (n: number | null): string => (n === null ? '-' : `${n.toFixed(1)} ms`);

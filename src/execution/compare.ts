@@ -1,0 +1,389 @@
+/**
+ * Compare venues (issue 15): run a component once and send its order to several venues at the same
+ * moment, each through the one engine (validation, risk, the audit log), then set the outcomes side by
+ * side: accepted or refused (with each venue's reason, local capability refusals included), fill price
+ * and quantity, slippage against each venue's own quote at decision time, latency (submit → ack →
+ * fill), fees, and the difference between venues.
+ *
+ * Never live: a venue whose environment is `live` is refused before anything runs. Each venue's order
+ * is the component's order fitted to that venue's lot and tick (a venue that does not list the symbol,
+ * or whose lot the quantity cannot meet, is refused with its reason); each has its own client order id.
+ * The component runs once, with market data from the first venue (the reference); the quotes every
+ * venue showed at that moment are read in the same breath, before the component runs.
+ */
+import { monotonicMs, type Clock } from '../common/clock';
+import type { BrokerApi } from '../brokers/broker';
+import { isBrokerError } from '../brokers/errors';
+import type { InstrumentRules, OrderRequest, OrderResponse, Quote } from '../orders/model';
+import { normalizeComponentOrder } from '../orders/normalize';
+import type { ExecutionEngine } from './engine';
+import { submitOrderCommand, type EngineEvent } from './events';
+import { isFinalState, orderResponseOf } from './orderState';
+import { describeOrder } from './describeOrder';
+import { computeSlippage, type Slippage } from './slippage';
+import { buildMarketData, fitToInstrument, symbolFromMetadata, type ComponentRunner, type OutcomeError } from './testOrder';
+
+export interface CompareRequest {
+  file: string;
+  className?: string;
+  /** Symbol for market data; else the component's metadata, else EUR_USD. */
+  symbol?: string;
+  side?: 'buy' | 'sell';
+  marketData?: Record<string, unknown>;
+  signal?: Record<string, unknown> | null;
+  parameters?: Record<string, unknown>;
+  /** How long to wait for each venue's marketable order to reach a final status. */
+  waitMs?: number;
+}
+
+export interface CompareDependencies {
+  runner: ComponentRunner;
+  /** The venues, in the order the columns are shown; the first is the reference for market data. */
+  venues: readonly BrokerApi[];
+  engine: ExecutionEngine;
+  clock: Clock;
+}
+
+/** How one venue's order ended, as a column of the comparison. */
+export type VenueVerdict =
+  /** Filled in full or in part, or accepted and resting. */
+  | 'FILLED'
+  | 'PARTIALLY_FILLED'
+  | 'ACCEPTED'
+  | 'CANCELLED'
+  | 'EXPIRED'
+  /** The venue refused it. */
+  | 'REJECTED'
+  /** Refused before sending: a pre-trade check or the venue's capabilities (the engine's denial). */
+  | 'DENIED'
+  /** Not sent: the venue could not be reached, does not list the symbol, or the order does not fit its rules. */
+  | 'NOT_SENT'
+  /** Sent; the venue did not confirm it in time (it is being looked up by client order id, never resent). */
+  | 'UNCONFIRMED';
+
+export interface VenueColumn {
+  id: string;
+  displayName: string;
+  environment: string;
+  verdict: VenueVerdict;
+  /** Why it was refused, denied, rejected or not sent; the denial code first when there is one. */
+  reason: string | null;
+  code: string | null;
+  /** The venue's own touch for the order's symbol at decision time, when it could be read. */
+  quote: { bid: number; ask: number; timestamp: number } | null;
+  /** The order as sent to this venue (fitted to its grid), with its client order id. */
+  order: OrderRequest | null;
+  response: OrderResponse | null;
+  fill: { quantity: number; averagePrice: number; fills: number } | null;
+  /** Against this venue's own quote at decision time. */
+  slippage: Slippage | null;
+  /** Milliseconds: the engine's call to the venue until it answered, until accepted, until the last fill. */
+  latency: { submitMs: number | null; ackMs: number | null; fillMs: number | null };
+  /** Commission the venue charged, in the account's currency. */
+  fees: number | null;
+  notes: string[];
+  /** Against the best-priced filled venue (positive = worse for the trader); null when not filled. */
+  versusBest: { price: number; units: number; unit: 'pip' | 'tick'; bps: number; fees: number } | null;
+}
+
+export interface CompareOutcome {
+  ok: boolean;
+  summary: string;
+  component: { file: string; className?: string; stdout: string; stderr: string; output: unknown };
+  marketData: Record<string, unknown> | null;
+  /** The component's order as it returned it (normalised, before each venue's grid). */
+  order: OrderRequest | null;
+  errors: OutcomeError[];
+  notes: string[];
+  venues: VenueColumn[];
+  /** The venue that filled at the best price net of fees, when any filled. */
+  best: string | null;
+  timings: { pythonMs: number | null; totalMs: number };
+}
+
+const DEFAULT_SYMBOL = 'EUR_USD';
+
+export async function compareVenues(request: CompareRequest, deps: CompareDependencies): Promise<CompareOutcome> {
+  const started = monotonicMs();
+  const { runner, venues, engine, clock } = deps;
+  if (venues.length === 0) throw new Error('compare needs at least one venue');
+  const ids = new Set<string>();
+  for (const v of venues) {
+    if (ids.has(v.id)) throw new Error(`venue ${v.id} is listed twice`);
+    ids.add(v.id);
+  }
+  const outcome: CompareOutcome = {
+    ok: false,
+    summary: '',
+    component: { file: request.file, stdout: '', stderr: '', output: null },
+    marketData: null,
+    order: null,
+    errors: [],
+    notes: [],
+    venues: venues.map((v) => emptyColumn(v)),
+    best: null,
+    timings: { pythonMs: null, totalMs: 0 },
+  };
+  const finish = (ok: boolean, summary: string): CompareOutcome => {
+    outcome.ok = ok;
+    outcome.summary = summary;
+    outcome.timings.totalMs = round3(monotonicMs() - started);
+    return outcome;
+  };
+  const column = (id: string): VenueColumn => outcome.venues.find((c) => c.id === id) as VenueColumn;
+  const notSent = (id: string, reason: string, code: string | null = null): void => {
+    const c = column(id);
+    c.verdict = 'NOT_SENT';
+    c.reason = reason;
+    c.code = code;
+  };
+
+  // Never live: refuse before anything runs or connects.
+  const live = venues.filter((v) => v.environment === 'live');
+  if (live.length > 0) {
+    for (const v of live) notSent(v.id, `${v.displayName} is a live account: compare sends only to paper, practice and testnet accounts`, 'LIVE_REFUSED');
+    outcome.errors.push({
+      code: 'LIVE_REFUSED',
+      message: `compare never sends to a live account (${live.map((v) => v.id).join(', ')}); choose paper, practice or testnet profiles`,
+    });
+    return finish(false, 'Refused: a live account is among the venues; nothing was run or sent.');
+  }
+
+  // Connect every venue at once; one that cannot be reached becomes a NOT_SENT column.
+  const reachable: BrokerApi[] = [];
+  await Promise.all(
+    venues.map(async (v) => {
+      try {
+        await engine.connect(v.id);
+        reachable.push(v);
+      } catch (e) {
+        if (!isBrokerError(e) && !(e instanceof Error)) throw e;
+        notSent(v.id, `could not connect: ${e.message}`, isBrokerError(e) ? e.reason : 'CONNECT_FAILED');
+      }
+    }),
+  );
+  const reference = venues.find((v) => reachable.includes(v));
+  if (!reference) return finish(false, 'No venue could be reached: nothing was run or sent.');
+  if (reference !== venues[0]) outcome.notes.push(`market data came from ${reference.id} (${venues[0]?.id} could not be reached)`);
+
+  // 1. Market data from the reference venue, and every venue's touch at the same moment.
+  const pythonStarted = monotonicMs();
+  const info = await runner.inspect(request.file).catch(() => undefined);
+  const symbol = request.symbol ?? symbolFromMetadata(info?.metadata ?? null) ?? stringOr(request.marketData?.['symbol']) ?? DEFAULT_SYMBOL;
+  const quotes = new Map<string, Promise<Quote | Error>>();
+  const readQuotes = (sym: string): void => {
+    for (const v of reachable)
+      quotes.set(
+        `${v.id}\u0000${sym}`,
+        v.getQuote(sym).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
+      );
+  };
+  readQuotes(symbol);
+  let marketData: Record<string, unknown>;
+  try {
+    marketData = await buildMarketData(reference, symbol, request);
+  } catch (e) {
+    if (!isBrokerError(e)) throw e;
+    outcome.errors.push({ code: e.reason, message: `market data from ${reference.id}: ${e.message}` });
+    return finish(false, `Could not read market data from ${reference.displayName}: nothing was run or sent.`);
+  }
+  outcome.marketData = marketData;
+
+  // 2. The component, once.
+  const run = await runner.run({
+    file: request.file,
+    className: request.className,
+    parameters: request.parameters,
+    marketData,
+    signal: request.signal ?? null,
+  });
+  outcome.timings.pythonMs = round3(monotonicMs() - pythonStarted);
+  outcome.component = { file: request.file, className: run.className, stdout: run.stdout, stderr: run.stderr, output: run.output };
+  if (!run.ok || run.error) {
+    const e = run.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
+    outcome.errors.push({ code: e.code, message: e.message, file: e.file, line: e.line });
+    return finish(false, `Component error (${e.code}): nothing was sent.`);
+  }
+  if (run.output === null || run.output === undefined) return finish(true, 'The component produced no order (it returned None): nothing was sent.');
+  const normalized = normalizeComponentOrder(run.output, { now: clock.now() });
+  if (!normalized.ok) {
+    const where = run.returnedAt ? { file: run.returnedAt.file, line: run.returnedAt.line } : { file: request.file };
+    for (const issue of normalized.issues)
+      outcome.errors.push({
+        code: 'INVALID_ORDER',
+        message: issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`,
+        path: issue.path,
+        ...where,
+      });
+    return finish(
+      false,
+      `The component's order is invalid (${normalized.issues.length} problem${normalized.issues.length === 1 ? '' : 's'}): nothing was sent.`,
+    );
+  }
+  outcome.notes.push(...normalized.notes);
+  const order = normalized.order;
+  outcome.order = order;
+  if (order.symbol !== symbol) readQuotes(order.symbol);
+
+  // 3. Each venue: its own touch, its grid, then one submit each, all at once.
+  const instruments = new Map<string, InstrumentRules>();
+  const events = new Map<string, { sent?: number; acked?: number; filled?: number }>();
+  const byClientId = new Map<string, string>();
+  const subscription = engine.subscribe((e: EngineEvent) => {
+    if (!('clientOrderId' in e)) return;
+    const venue = byClientId.get(e.clientOrderId);
+    if (venue === undefined) return;
+    const t = events.get(venue) ?? {};
+    const now = monotonicMs();
+    if (e.type === 'OrderSubmitted') t.sent ??= now;
+    else if (e.type === 'OrderAccepted') t.acked ??= now;
+    else if (e.type === 'OrderFilled' || e.type === 'OrderPartiallyFilled') {
+      t.acked ??= now;
+      t.filled = now;
+    }
+    events.set(venue, t);
+  });
+  try {
+    await Promise.all(
+      reachable.map(async (v) => {
+        const c = column(v.id);
+        const quote = await quotes.get(`${v.id}\u0000${order.symbol}`);
+        if (quote && !(quote instanceof Error)) c.quote = { bid: quote.bid, ask: quote.ask, timestamp: quote.timestamp };
+        else if (quote instanceof Error) c.notes.push(`no quote at decision time: ${quote.message}`);
+        let instrument: InstrumentRules;
+        try {
+          instrument = await v.getInstrument(order.symbol);
+        } catch (e) {
+          if (!(e instanceof Error)) throw e;
+          c.notes = [];
+          return notSent(v.id, `${v.displayName} does not trade ${order.symbol}: ${e.message}`, isBrokerError(e) ? e.reason : 'UNKNOWN_SYMBOL');
+        }
+        const fitted = fitToInstrument(order, instrument, c.notes);
+        if ('error' in fitted) return notSent(v.id, fitted.error, 'INVALID_ORDER');
+        const cmd = submitOrderCommand(fitted.order, {
+          venue: v.id,
+          source: 'compare',
+          clock,
+          componentLimits: info?.metadata ? info.metadata['risk_limits'] : undefined,
+          component: request.file,
+        });
+        c.order = cmd.order;
+        byClientId.set(cmd.clientOrderId, v.id);
+        const result = await engine.submit(cmd);
+        c.latency.submitMs = result.venueMs === null ? null : round3(result.venueMs);
+        if (result.denial) {
+          c.verdict = 'DENIED';
+          c.code = result.denial.code;
+          c.reason = result.denial.message;
+          return;
+        }
+        let record = result.order;
+        const marketable = cmd.order.order_type.type === 'market' || cmd.order.time_in_force.type === 'IOC' || cmd.order.time_in_force.type === 'FOK';
+        if (!isFinalState(record.state) && (marketable || record.state === 'UNCONFIRMED'))
+          record = (await engine.waitForFinal(cmd.clientOrderId, request.waitMs ?? 5000)) ?? record;
+        const response = orderResponseOf(record);
+        c.response = response;
+        c.fees = response.commission;
+        c.verdict = verdictOf(record.state);
+        if (c.verdict === 'REJECTED' || c.verdict === 'UNCONFIRMED') c.reason = record.reason ?? null;
+        if (response.filled_quantity !== null && response.filled_quantity > 0 && response.filled_price !== null) {
+          c.fill = { quantity: response.filled_quantity, averagePrice: response.filled_price, fills: response.fills.length };
+          if (c.quote) c.slippage = computeSlippage(cmd.order.side, c.quote, response.filled_price, instrument);
+        }
+        instruments.set(v.id, instrument);
+      }),
+    );
+  } finally {
+    subscription.dispose();
+  }
+  for (const c of outcome.venues) {
+    const t = events.get(c.id);
+    if (!t || t.sent === undefined) continue;
+    c.latency.ackMs = t.acked === undefined ? null : round3(t.acked - t.sent);
+    c.latency.fillMs = t.filled === undefined ? null : round3(t.filled - t.sent);
+  }
+  outcome.best = rankVenues(outcome.venues, order.side, instruments);
+  const filled = outcome.venues.filter((c) => c.fill !== null).length;
+  const summary =
+    `${describeOrder(order)} → ` +
+    outcome.venues.map((c) => `${c.id} ${c.verdict}${c.fill ? ` ${fmt(c.fill.quantity)} @ ${c.fill.averagePrice}` : ''}`).join(', ') +
+    (outcome.best ? `; best: ${outcome.best}` : '');
+  return finish(filled > 0 || outcome.venues.some((c) => c.verdict === 'ACCEPTED'), summary);
+}
+
+/**
+ * The best venue is the one whose fill costs the trader least per unit, fees included (the lowest
+ * price paid for a buy, the highest received for a sell); every filled venue is set against it.
+ */
+export function rankVenues(columns: VenueColumn[], side: 'buy' | 'sell', rules: ReadonlyMap<string, InstrumentRules>): string | null {
+  const net = (c: VenueColumn): number => {
+    const fill = c.fill as NonNullable<VenueColumn['fill']>;
+    const feePerUnit = (c.fees ?? 0) / fill.quantity;
+    return side === 'buy' ? fill.averagePrice + feePerUnit : fill.averagePrice - feePerUnit;
+  };
+  const filled = columns.filter((c) => c.fill !== null);
+  if (filled.length === 0) return null;
+  const best = filled.reduce((a, b) => (side === 'buy' ? (net(b) < net(a) ? b : a) : net(b) > net(a) ? b : a));
+  const bestFill = best.fill as NonNullable<VenueColumn['fill']>;
+  for (const c of filled) {
+    const fill = c.fill as NonNullable<VenueColumn['fill']>;
+    const raw = side === 'buy' ? fill.averagePrice - bestFill.averagePrice : bestFill.averagePrice - fill.averagePrice;
+    const rule = rules.get(c.id);
+    const unit = rule?.kind === 'fx' ? 'pip' : 'tick';
+    const size = rule ? (unit === 'pip' ? rule.pipSize : rule.tickSize) : 0;
+    c.versusBest = {
+      price: round(raw, 10),
+      units: size > 0 ? round(raw / size, 4) : 0,
+      unit,
+      bps: round((raw / bestFill.averagePrice) * 10_000, 4),
+      fees: round((c.fees ?? 0) / fill.quantity - (best.fees ?? 0) / bestFill.quantity, 10) * fill.quantity,
+    };
+  }
+  return best.id;
+}
+
+function verdictOf(state: string): VenueVerdict {
+  switch (state) {
+    case 'FILLED':
+      return 'FILLED';
+    case 'PARTIALLY_FILLED':
+      return 'PARTIALLY_FILLED';
+    case 'CANCELLED':
+      return 'CANCELLED';
+    case 'EXPIRED':
+      return 'EXPIRED';
+    case 'REJECTED':
+      return 'REJECTED';
+    case 'UNCONFIRMED':
+    case 'SUBMITTED':
+    case 'PENDING_SUBMIT':
+      return 'UNCONFIRMED';
+    default:
+      return 'ACCEPTED';
+  }
+}
+
+function emptyColumn(v: BrokerApi): VenueColumn {
+  return {
+    id: v.id,
+    displayName: v.displayName,
+    environment: v.environment,
+    verdict: 'NOT_SENT',
+    reason: null,
+    code: null,
+    quote: null,
+    order: null,
+    response: null,
+    fill: null,
+    slippage: null,
+    latency: { submitMs: null, ackMs: null, fillMs: null },
+    fees: null,
+    notes: [],
+    versusBest: null,
+  };
+}
+
+const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 8 });
+const stringOr = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+const round = (n: number, d: number): number => Number(n.toFixed(d)) + 0;
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;

@@ -1,0 +1,237 @@
+/**
+ * `sptrader compare` (issue 15): the built CLI runs one component once and sends its order to the
+ * paper venue and to every broker's local fake at the same moment; each venue's column is checked
+ * against what its fake holds.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { verifyAuditDir } from '../../../src/execution/audit/auditLog';
+import type { CompareOutcome } from '../../../src/execution/compare';
+import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../../fakes/alpaca/server';
+import { startFakeBinance } from '../../fakes/binance/server';
+import { startFakeTws } from '../../fakes/ib/server';
+import { startFakeOanda } from '../../fakes/oanda/server';
+
+const ROOT = resolve(__dirname, '../../../..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const MARKET = join(ROOT, 'examples/workspace/core/orders/execution_algos/spread_guarded_market.py');
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> =>
+  new Promise((done) => {
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
+      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+describe('sptrader compare', function () {
+  this.timeout(90_000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-compare-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('sends one FX order to paper, OANDA and IB at once and sets the fills side by side, best price first', async () => {
+    const oanda = await startFakeOanda();
+    const ib = await startFakeTws();
+    try {
+      oanda.setQuote('EUR_USD', 1.085, 1.0852);
+      ib.setQuote('EUR_USD', 1.0849, 1.0851);
+      const profiles = join(dir, 'profiles.json');
+      writeFileSync(
+        profiles,
+        JSON.stringify([
+          { id: 'oanda-practice', broker: 'oanda', baseUrl: oanda.url },
+          { id: 'ib-paper', broker: 'ib', host: '127.0.0.1', port: ib.port, clientId: 7 },
+        ]),
+      );
+      const env = { SPTRADER_OANDA_TOKEN: oanda.token, SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId };
+      const stateDir = join(dir, 'state');
+      const r = await cli(['compare', MARKET, '--venues', 'oanda-practice,paper,ib-paper', '--profiles', profiles, '--state-dir', stateDir, '--json'], env);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const out = JSON.parse(r.stdout) as CompareOutcome;
+      assert.deepEqual(
+        out.venues.map((c) => [c.id, c.verdict]),
+        [
+          ['oanda-practice', 'FILLED'],
+          ['paper', 'FILLED'],
+          ['ib-paper', 'FILLED'],
+        ],
+      );
+      // The component ran once, on the first venue's quote.
+      assert.equal(out.marketData?.['ask'], 1.0852);
+      const byId = new Map(out.venues.map((c) => [c.id, c]));
+      const o = byId.get('oanda-practice')!;
+      const i = byId.get('ib-paper')!;
+      const p = byId.get('paper')!;
+      assert.deepEqual(o.quote && [o.quote.bid, o.quote.ask], [1.085, 1.0852]);
+      assert.deepEqual(i.quote && [i.quote.bid, i.quote.ask], [1.0849, 1.0851]);
+      assert.ok(p.quote && p.quote.ask > p.quote.bid, "the paper venue's own touch");
+      assert.equal(o.fill?.averagePrice, 1.0852);
+      assert.equal(i.fill?.averagePrice, 1.0851);
+      for (const c of out.venues) {
+        assert.equal(c.fill?.quantity, 10_000, c.id);
+        assert.ok(c.slippage, `${c.id} has slippage against its own quote`);
+        assert.equal(c.slippage.referencePrice, c.quote?.ask, `${c.id}: a buy is measured against that venue's ask`);
+        assert.ok(c.latency.submitMs !== null && c.latency.submitMs >= 0, `${c.id} submit latency`);
+        assert.ok(c.latency.fillMs !== null && c.latency.fillMs >= 0, `${c.id} fill latency`);
+        assert.ok(c.order?.client_order_id, `${c.id} has its own client order id`);
+      }
+      assert.equal(new Set(out.venues.map((c) => c.order?.client_order_id)).size, 3, 'one client order id per venue');
+      // Exactly one order at each fake, under that venue's id.
+      assert.equal(oanda.ordersWithClientId(o.order!.client_order_id!), 1);
+      assert.equal(ib.ordersWithClientId(i.order!.client_order_id!), 1);
+      // The best is the lowest price paid net of fees; the others are set against it.
+      const nets = out.venues.map((c) => [c.id, c.fill!.averagePrice + (c.fees ?? 0) / c.fill!.quantity] as const);
+      const best = nets.reduce((a, b) => (b[1] < a[1] ? b : a));
+      assert.equal(out.best, best[0]);
+      assert.equal(byId.get(out.best)!.versusBest?.price, 0);
+      if (out.best === 'ib-paper') assert.ok(Math.abs(o.versusBest!.units - 1) < 1e-9, 'OANDA paid one pip more than IB');
+      // Every order went through the one audit log, which verifies.
+      const audit = await verifyAuditDir(join(stateDir, 'audit'));
+      assert.equal(audit.verified, true);
+      assert.ok(audit.lines >= 6, 'submit and fill records of three orders');
+      // The text form has a column per venue.
+      const text = await cli(['compare', MARKET, '--venues', 'oanda-practice,paper', '--profiles', profiles, '--state-dir', stateDir], env);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /^status\s+FILLED\s+FILLED$/m);
+      assert.match(text.stdout, /^fill\s+10,000 @ 1\.0852\s+10,000 @ 1\.\d+$/m);
+      assert.match(text.stdout, /^slippage\s+[+-]?[\d.]+ pips?, [+-]?[\d.]+ bps/m);
+      assert.match(text.stdout, /Best fill net of fees: (oanda-practice|paper)/);
+    } finally {
+      await oanda.close();
+      await ib.close();
+    }
+  });
+
+  it('sends a stock order to Alpaca and says why Binance and OANDA were not sent to', async () => {
+    const alpaca = await startFakeAlpaca();
+    const binance = await startFakeBinance();
+    const oanda = await startFakeOanda();
+    try {
+      alpaca.setQuote('AAPL', 190, 190.05);
+      const profiles = join(dir, 'profiles.json');
+      writeFileSync(
+        profiles,
+        JSON.stringify([
+          { id: 'alpaca', broker: 'alpaca', baseUrl: alpaca.url, dataUrl: alpaca.dataUrl },
+          { id: 'binance', broker: 'binance', baseUrl: binance.url },
+          { id: 'oanda', broker: 'oanda', baseUrl: oanda.url },
+        ]),
+      );
+      const env = {
+        SPTRADER_ALPACA_KEY_ID: FAKE_ALPACA_KEY_ID,
+        SPTRADER_ALPACA_SECRET_KEY: FAKE_ALPACA_SECRET,
+        SPTRADER_BINANCE_API_KEY: binance.apiKey,
+        SPTRADER_BINANCE_SECRET: binance.secret,
+        SPTRADER_OANDA_TOKEN: oanda.token,
+        SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId,
+      };
+      const args = ['--param', 'symbol=AAPL', '--param', 'quantity=10', '--param', 'max_spread_pips=1000', '--param', 'pip_size=0.01', '--symbol', 'AAPL'];
+      const r = await cli(
+        ['compare', MARKET, '--venues', 'alpaca,binance,oanda', '--profiles', profiles, '--state-dir', join(dir, 's'), '--json', ...args],
+        env,
+      );
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const out = JSON.parse(r.stdout) as CompareOutcome;
+      const byId = new Map(out.venues.map((c) => [c.id, c]));
+      assert.equal(byId.get('alpaca')?.verdict, 'FILLED');
+      assert.equal(byId.get('alpaca')?.fill?.averagePrice, 190.05);
+      for (const id of ['binance', 'oanda']) {
+        const c = byId.get(id)!;
+        assert.notEqual(c.verdict, 'FILLED', id);
+        assert.ok(c.reason && c.reason.length > 10, `${id} says why: ${c.reason}`);
+      }
+      assert.equal(binance.requestCount('POST /api/v3/order'), 0, 'nothing was sent to Binance');
+      assert.equal(out.best, 'alpaca');
+    } finally {
+      await alpaca.close();
+      await binance.close();
+      await oanda.close();
+    }
+  });
+
+  it('refuses a live profile before running anything, and carries on without a venue it cannot reach', async () => {
+    const oanda = await startFakeOanda();
+    try {
+      oanda.setQuote('EUR_USD', 1.085, 1.0852);
+      const profiles = join(dir, 'profiles.json');
+      const port = await closedPort();
+      writeFileSync(
+        profiles,
+        JSON.stringify([
+          { id: 'oanda-live', broker: 'oanda', environment: 'live', baseUrl: oanda.url },
+          { id: 'ib-down', broker: 'ib', host: '127.0.0.1', port, clientId: 3 },
+        ]),
+      );
+      const env = { SPTRADER_OANDA_TOKEN: oanda.token, SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId };
+      const live = await cli(['compare', MARKET, '--venues', 'paper,oanda-live', '--profiles', profiles, '--state-dir', join(dir, 'a')], env);
+      assert.equal(live.code, 2, live.stderr);
+      assert.match(live.stderr, /never sends to a live account: oanda-live/);
+      assert.equal(oanda.requestCount(), 0, 'not even a connection to the live venue');
+
+      const down = await cli(['compare', MARKET, '--venues', 'paper,ib-down', '--profiles', profiles, '--state-dir', join(dir, 'b'), '--json'], env);
+      assert.equal(down.code, 0, down.stderr + down.stdout);
+      const out = JSON.parse(down.stdout) as CompareOutcome;
+      assert.equal(out.venues[0]?.verdict, 'FILLED');
+      assert.equal(out.venues[1]?.verdict, 'NOT_SENT');
+      assert.match(out.venues[1]?.reason ?? '', /could not connect/);
+      const unknown = await cli(['compare', MARKET, '--venues', 'paper,nasdaq', '--state-dir', join(dir, 'c')]);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /unknown venue 'nasdaq': use one of paper, oanda, alpaca, binance, ib/);
+    } finally {
+      await oanda.close();
+    }
+  });
+
+  it('a combination the venue lacks is refused locally with its reason, and the other venue still fills', async () => {
+    const oanda = await startFakeOanda();
+    try {
+      oanda.setQuote('EUR_USD', 1.085, 1.0852);
+      const component = join(dir, 'market_gtc.py');
+      writeFileSync(
+        component,
+        [
+          'from core.orders.order_base import OrderBase',
+          'class MarketGtc(OrderBase):',
+          '    def generate_order(self, market_data, signal=None):',
+          "        return {'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000, 'order_type': 'market', 'time_in_force': 'GTC'}",
+          '',
+        ].join('\n'),
+      );
+      const profiles = join(dir, 'profiles.json');
+      writeFileSync(profiles, JSON.stringify([{ id: 'oanda', broker: 'oanda', baseUrl: oanda.url }]));
+      const env = { SPTRADER_OANDA_TOKEN: oanda.token, SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId };
+      const r = await cli(['compare', component, '--venues', 'paper,oanda', '--profiles', profiles, '--state-dir', join(dir, 's'), '--json'], env);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const out = JSON.parse(r.stdout) as CompareOutcome;
+      const [paper, venue] = out.venues;
+      assert.equal(paper?.verdict, 'FILLED');
+      assert.equal(paper?.fill?.quantity, 1000);
+      // OANDA executes market orders at once or not at all (its capability table): refused before sending.
+      assert.equal(venue?.verdict, 'DENIED');
+      assert.equal(venue?.code, 'UNSUPPORTED_ORDER');
+      assert.match(venue?.reason ?? '', /OANDA executes market orders at once or not at all/);
+      assert.equal(oanda.requestCount('POST /orders'), 0, 'nothing was sent to OANDA');
+      assert.equal(out.best, 'paper');
+    } finally {
+      await oanda.close();
+    }
+  });
+});
