@@ -16,7 +16,10 @@ import { systemClock } from '../common/clock';
 import { delegatingBroker, type BrokerApi } from '../brokers/broker';
 import { environmentCredentials } from '../brokers/credentials';
 import { PaperBroker } from '../brokers/paper/paperBroker';
-import { BROKER_KINDS, BrokerProfileError, createBroker, parseBrokerProfile, type BrokerProfile } from '../brokers/registry';
+import { FEE_PRESETS } from '../brokers/paper/costs';
+import { BROKER_KINDS, BrokerProfileError, createBroker, parseBrokerProfile, type BrokerKind, type BrokerProfile } from '../brokers/registry';
+import type { InstrumentRules } from '../orders/model';
+import type { RouteFees } from '../execution/route';
 import { formatSlippage } from '../execution/describeOrder';
 import { compareVenues, type CompareOutcome, type VenueColumn } from '../execution/compare';
 import { loadRiskSettings, openTradingSession } from '../execution/session';
@@ -34,7 +37,7 @@ export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
       --state-dir DIR  --python PATH  --timeout SECONDS  --limits FILE  --json   as for test-order.
 `;
 
-class CompareUsageError extends Error {}
+export class CompareUsageError extends Error {}
 
 export async function compareCommand(args: string[]): Promise<number> {
   try {
@@ -74,9 +77,6 @@ async function run(args: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new CompareUsageError('compare needs exactly one component file');
   if (values.venues === undefined) throw new CompareUsageError('--venues is required, e.g. --venues paper,oanda');
-  const names = values.venues.split(',').map((v) => v.trim());
-  if (names.some((n) => n === '')) throw new CompareUsageError(`--venues has an empty entry: '${values.venues}'`);
-  if (new Set(names).size !== names.length) throw new CompareUsageError(`--venues names a venue twice: '${values.venues}'`);
   const side = values.side;
   if (side !== undefined && side !== 'buy' && side !== 'sell') throw new CompareUsageError(`--side must be buy or sell, not '${side}'`);
   const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
@@ -84,13 +84,12 @@ async function run(args: string[]): Promise<number> {
     throw new CompareUsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
   const file = resolve(positionals[0] ?? '');
   const stateDir = resolve(values['state-dir'] ?? '.sptrader');
-  const profiles = values.profiles === undefined ? [] : readProfiles(values.profiles);
   const settings = loadRiskSettings(values.limits === undefined ? join(stateDir, 'risk-limits.json') : resolve(values.limits), values.limits !== undefined);
   const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data');
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal');
   const parameters = parseParams(values.param ?? []);
 
-  const venues = names.map((name) => openVenue(name, profiles, stateDir));
+  const { venues } = openVenues(values.venues, values.profiles, stateDir);
   const live = venues.filter((v) => v.environment === 'live');
   if (live.length > 0) {
     throw new CompareUsageError(
@@ -130,8 +129,34 @@ export function compareExitCode(outcome: CompareOutcome): number {
   return 4;
 }
 
-function openVenue(name: string, profiles: readonly BrokerProfile[], stateDir: string): BrokerApi {
-  if (name === 'paper') return new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') });
+/**
+ * The venues of `--venues` (with `--profiles`), and each one's presumptive fees for routing: the
+ * paper venue's own model (crypto 10 bps, else none), a broker's public retail schedule otherwise.
+ */
+export function openVenues(
+  list: string,
+  profilesFile: string | undefined,
+  stateDir: string,
+): { venues: BrokerApi[]; fees: (id: string, instrument: InstrumentRules) => RouteFees | undefined } {
+  const names = list.split(',').map((v) => v.trim());
+  if (names.some((n) => n === '')) throw new CompareUsageError(`--venues has an empty entry: '${list}'`);
+  if (new Set(names).size !== names.length) throw new CompareUsageError(`--venues names a venue twice: '${list}'`);
+  const profiles = profilesFile === undefined ? [] : readProfiles(profilesFile);
+  const opened = names.map((name) => openVenue(name, profiles, stateDir));
+  const kinds = new Map(opened.map((o) => [o.broker.id, o.kind]));
+  return {
+    venues: opened.map((o) => o.broker),
+    fees: (id, instrument) => {
+      const kind = kinds.get(id);
+      if (kind === undefined) return undefined;
+      if (kind === 'paper') return instrument.kind === 'crypto' ? { takerBps: 10 } : undefined;
+      return FEE_PRESETS[kind];
+    },
+  };
+}
+
+function openVenue(name: string, profiles: readonly BrokerProfile[], stateDir: string): { broker: BrokerApi; kind: BrokerKind } {
+  if (name === 'paper') return { broker: new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') }), kind: 'paper' };
   const profile =
     profiles.find((p) => p.id === name) ?? ((BROKER_KINDS as readonly string[]).includes(name) ? parseBrokerProfile({ id: name, broker: name }) : undefined);
   if (!profile) {
@@ -140,7 +165,7 @@ function openVenue(name: string, profiles: readonly BrokerProfile[], stateDir: s
   }
   const inner = createBroker(profile, { clock: systemClock, credentials: environmentCredentials(), stateDir });
   // Columns, the audit log and the engine's venues are named by the profile, as in the editor.
-  return inner.id === profile.id ? inner : delegatingBroker(inner, { id: profile.id });
+  return { broker: inner.id === profile.id ? inner : delegatingBroker(inner, { id: profile.id }), kind: profile.broker };
 }
 
 function readProfiles(path: string): BrokerProfile[] {

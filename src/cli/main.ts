@@ -33,7 +33,7 @@ import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { recoverStateDir, type RecoverReport } from '../execution/recover';
 import { replayCommand, REPLAY_USAGE } from './replay';
-import { compareCommand, COMPARE_USAGE } from './compare';
+import { compareCommand, COMPARE_USAGE, CompareUsageError, openVenues } from './compare';
 import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
 import type { BrokerApi } from '../brokers/broker';
@@ -59,6 +59,8 @@ Commands:
       --base-url URL          Point the adapter at any compatible server (OANDA, Alpaca, Binance).
       --data-url URL          Alpaca's market-data host (quotes; your keys go there too). Required with --base-url.
       --host H --port P --client-id N   Interactive Brokers TWS / IB Gateway (default 127.0.0.1:7497).
+      --venues LIST --profiles FILE   Several venues (as for compare): a component that returns
+                              {'route': 'best_price', 'venues': [...], ...order} has its venue chosen among them.
       --json                  Print one JSON object instead of the summary.
 ${REPLAY_USAGE}${COMPARE_USAGE}  halt [--reason R] [--flatten --yes]
                               Emergency stop: HALTED at once (kept across restarts), cancel every open order,
@@ -276,10 +278,15 @@ async function testOrderCommand(args: string[]): Promise<number> {
       host: { type: 'string' },
       port: { type: 'string' },
       'client-id': { type: 'string' },
+      venues: { type: 'string' },
+      profiles: { type: 'string' },
       json: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('test-order needs exactly one component file');
+  if (values.venues !== undefined && values.broker !== undefined)
+    throw new UsageError('use --venues (several venues, for a routed order) or --broker (one), not both');
+  if (values.profiles !== undefined && values.venues === undefined) throw new UsageError('--profiles names the venues of --venues: add --venues');
   const file = resolve(positionals[0] ?? '');
   const side = values.side;
   if (side !== undefined && side !== 'buy' && side !== 'sell') throw new UsageError(`--side must be buy or sell, not '${side}'`);
@@ -293,8 +300,24 @@ async function testOrderCommand(args: string[]): Promise<number> {
   const settings = riskSettings(stateDir, values.limits);
 
   const started = monotonicMs();
-  const broker = values.broker === undefined || values.broker === 'paper' ? openPaperBroker(stateDir) : openBroker(values, stateDir);
-  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings, purpose: 'sptrader CLI' });
+  // --venues: the component may route its order among them (issue 15); the first gives the market data.
+  let routed: ReturnType<typeof openVenues> | undefined;
+  try {
+    routed = values.venues === undefined ? undefined : openVenues(values.venues, values.profiles, stateDir);
+  } catch (e) {
+    if (e instanceof CompareUsageError || e instanceof BrokerProfileError) throw new UsageError(e.message);
+    throw e;
+  }
+  const live = routed?.venues.filter((v) => v.environment === 'live') ?? [];
+  if (live.length > 0) throw new UsageError(`Test Order never sends to a live account: ${live.map((v) => v.id).join(', ')}`);
+  const broker = routed
+    ? (routed.venues[0] as BrokerApi)
+    : values.broker === undefined || values.broker === 'paper'
+      ? openPaperBroker(stateDir)
+      : openBroker(values, stateDir);
+  const brokers: Record<string, BrokerApi> = { [broker.id]: broker };
+  for (const v of routed?.venues ?? []) brokers[v.id] = v;
+  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers, settings, purpose: 'sptrader CLI' });
   reportRecovery(trading);
   let session: PythonSession | undefined;
   let outcome: TestOrderOutcome;
@@ -316,7 +339,13 @@ async function testOrderCommand(args: string[]): Promise<number> {
     session = await PythonSession.start(runnerOptions, file);
     outcome = await runTestOrder(
       { file, className: values.class, symbol: values.symbol, side, marketData, signal, parameters },
-      { runner: session, broker, engine: trading.engine, clock: systemClock },
+      {
+        runner: session,
+        broker,
+        engine: trading.engine,
+        clock: systemClock,
+        ...(routed ? { route: { venues: new Map(routed.venues.map((v) => [v.id, v])), fees: routed.fees } } : {}),
+      },
     );
   } catch (e) {
     await session?.close();
@@ -329,10 +358,7 @@ async function testOrderCommand(args: string[]): Promise<number> {
     );
   } finally {
     // A failure to close (the state could not be saved) is reported after the outcome, which may be an order sent.
-    closeError = await closeAll(
-      () => trading.close(),
-      () => broker.disconnect(),
-    );
+    closeError = await closeAll(() => trading.close(), ...Object.values(brokers).map((b) => () => b.disconnect()));
   }
   const exitCode = cliExitCode(outcome);
   // Show the result first; the interpreter's shutdown (several ms) need not delay it.

@@ -24,6 +24,9 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
   const c = outcome.component;
   lines.push(`Component  ${c.file}${c.className ? ` (${c.className}.${c.entryPoint ?? ''})` : ''}`);
   lines.push(`Venue      ${outcome.venue.id} (${outcome.venue.environment})`);
+  if (outcome.route) {
+    lines.push(`Route      ${outcome.route.policy} → ${outcome.route.chosen ?? 'none'}: ${outcome.route.reason}`);
+  }
   const md = outcome.marketData;
   if (md && typeof md['bid'] === 'number')
     lines.push(

@@ -3,16 +3,17 @@
  * non-live venue. Both the CLI and the editor call this; neither talks to a broker directly.
  */
 import { monotonicMs, type Clock } from '../common/clock';
-import { snapToStep } from '../common/decimal';
 import type { BrokerApi } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
-import type { InstrumentRules, OrderRequest, OrderResponse, Quote } from '../orders/model';
+import type { OrderRequest, OrderResponse, Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentInfo, ComponentRunRequest, ComponentRunResult } from '../python/runner';
 import { computeSlippage, type Slippage } from './slippage';
 import type { ExecutionEngine } from './engine';
 import { submitOrderCommand, type EngineEvent, type OrderSource } from './events';
 import { isFinalState, orderResponseOf } from './orderState';
+import { fitToInstrument } from './fit';
+import { chooseVenue, splitRoute, withRouteMetadata, type ChooseOptions, type RouteDecision } from './route';
 import type { RiskCheckResult } from './risk';
 
 /** The part of a Python runner Test Order needs (a cold session or the persistent worker). */
@@ -78,6 +79,8 @@ export interface TestOrderOutcome {
   denial: { code: string; message: string } | null;
   /** The engine's events for this order, in order (the status timeline). */
   events: EngineEvent[];
+  /** For a routed order: every candidate venue, priced or skipped, and why the chosen one won. */
+  route?: RouteDecision;
 }
 
 export interface TestOrderDependencies {
@@ -86,7 +89,14 @@ export interface TestOrderDependencies {
   broker: BrokerApi;
   engine: ExecutionEngine;
   clock: Clock;
+  /**
+   * The venues a routed order (`{'route': 'best_price', 'venues': [...]}`) may go to, with their
+   * presumptive fees; without it, a routed order is refused (this run has one venue).
+   */
+  route?: ChooseOptions;
 }
+
+export { fitToInstrument };
 
 const DEFAULT_SYMBOL = 'EUR_USD';
 
@@ -158,10 +168,15 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
 
     // 3. Validate and fit the order to the venue's grid.
     const engineStarted = monotonicMs();
-    const normalized = normalizeComponentOrder(run.output, { now: clock.now() });
     // Problems with the order belong on the `return` that produced it, not on the class.
     const returned = run.returnedAt;
     const where = returned ? { file: returned.file, line: returned.line } : { file: request.file };
+    const split = splitRoute(run.output);
+    if ('error' in split) {
+      outcome.errors.push({ code: 'INVALID_ORDER', message: `${split.error.path}: ${split.error.message}`, path: split.error.path, ...where });
+      return finish(1, `The component's route is invalid: nothing was sent.`);
+    }
+    const normalized = normalizeComponentOrder(split.order, { now: clock.now() });
     if (!normalized.ok) {
       for (const issue of normalized.issues)
         outcome.errors.push({
@@ -175,16 +190,45 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       return finish(1, `The component's order is invalid (${normalized.issues.length} problem${normalized.issues.length === 1 ? '' : 's'}): nothing was sent.`);
     }
     notes.push(...normalized.notes);
-    const instrument = await broker.getInstrument(normalized.order.symbol);
-    const fitted = fitToInstrument(normalized.order, instrument, notes);
+    let order = normalized.order;
+    let venue = broker;
+    let routedQuote: { bid: number; ask: number } | undefined;
+    if (split.route) {
+      // The engine chooses the venue (issue 15): every candidate quoted at once, priced with its fees.
+      if (!deps.route) {
+        outcome.order = order;
+        outcome.errors.push({
+          code: 'ROUTE_UNAVAILABLE',
+          message: `the component asks to route among ${split.route.venues.join(', ')}, but this run has one venue (${broker.id}); run it with several venues (sptrader test-order --venues …)`,
+          path: 'route',
+          ...where,
+        });
+        return finish(1, 'The component routes its order, but this run has one venue: nothing was sent.');
+      }
+      const decision = await chooseVenue(order, split.route, { connect: (id) => deps.engine.connect(id), ...deps.route });
+      outcome.route = decision;
+      if (decision.chosen === null) {
+        outcome.order = order;
+        outcome.errors.push({ code: 'NOT_ROUTED', message: decision.reason });
+        return finish(3, `Not routed: ${decision.reason}`);
+      }
+      venue = deps.route.venues.get(decision.chosen) as BrokerApi;
+      outcome.venue = { id: venue.id, environment: venue.environment };
+      const chosen = decision.candidates.find((c) => c.venue === decision.chosen);
+      if (chosen?.price != null) routedQuote = { bid: chosen.price, ask: chosen.price };
+      order = withRouteMetadata(order, decision);
+      notes.push(`routed to ${venue.id}: ${decision.reason}`);
+    }
+    const instrument = await venue.getInstrument(order.symbol);
+    const fitted = fitToInstrument(order, instrument, notes);
     if ('error' in fitted) {
-      outcome.order = normalized.order;
+      outcome.order = order;
       outcome.errors.push({ code: 'INVALID_ORDER', message: fitted.error, path: 'quantity', ...where, value: String(normalized.order.quantity) });
       return finish(1, `The order does not fit ${instrument.symbol}'s trading rules: nothing was sent.`);
     }
     outcome.order = fitted.order;
     const cmd = submitOrderCommand(fitted.order, {
-      venue: broker.id,
+      venue: venue.id,
       source: request.source ?? 'test-order',
       clock,
       componentLimits: riskLimitsOf(info?.metadata ?? null),
@@ -192,7 +236,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     });
     outcome.order = cmd.order;
     outcome.timings.engineMs = round3(monotonicMs() - engineStarted);
-    if (broker.environment === 'live') {
+    if (venue.environment === 'live') {
       const checked = await deps.engine.check(cmd);
       outcome.risk = checked.risk;
       // What Execute Live confirms and sends: the order exactly as the engine would send it.
@@ -243,18 +287,19 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     if (record.state === 'REJECTED' && /^(NOT_PLACED|NEVER_ARRIVED):/.test(record.reason ?? '')) {
       // Not a venue refusal: nothing reached the venue (see the engine's NOT_PLACED and NEVER_ARRIVED).
       outcome.errors.push({ code: 'NOT_PLACED', message: record.reason ?? 'the order never reached the venue' });
-      return finish(4, `Not placed on ${broker.displayName}: ${record.reason ?? ''}`);
+      return finish(4, `Not placed on ${venue.displayName}: ${record.reason ?? ''}`);
     }
     if (record.state === 'REJECTED') {
       outcome.errors.push({ code: 'REJECTED', message: record.reason ?? 'rejected by the venue' });
-      return finish(7, `Rejected by ${broker.displayName}: ${record.reason ?? 'no reason given'}`);
+      return finish(7, `Rejected by ${venue.displayName}: ${record.reason ?? 'no reason given'}`);
     }
     if (response.filled_price !== null) {
-      const bid = numberOr(marketData['bid']);
-      const ask = numberOr(marketData['ask']);
+      // Against the quote the order was decided on: the chosen venue's touch for a routed order.
+      const bid = routedQuote?.bid ?? numberOr(marketData['bid']);
+      const ask = routedQuote?.ask ?? numberOr(marketData['ask']);
       if (bid !== undefined && ask !== undefined) outcome.slippage = computeSlippage(cmd.order.side, { bid, ask }, response.filled_price, instrument);
     }
-    return finish(0, `${record.state.replace('_', ' ')} on ${broker.displayName}.`);
+    return finish(0, `${record.state.replace('_', ' ')} on ${venue.displayName}.`);
   } catch (e) {
     const err = e as { code?: unknown; message?: unknown; file?: unknown; line?: unknown; column?: unknown; endLine?: unknown; endColumn?: unknown };
     if (typeof err.code === 'string' && typeof err.message === 'string') {
@@ -307,46 +352,6 @@ export async function buildMarketData(broker: BrokerApi, symbol: string, request
     merged['spread'] = Number((merged['ask'] - merged['bid']).toPrecision(12));
   }
   return merged;
-}
-
-/**
- * Quantities are cut down to the lot (never rounded up: that would trade more than asked) and
- * prices moved onto the tick in the direction that never makes the order more aggressive.
- */
-export function fitToInstrument(order: OrderRequest, instrument: InstrumentRules, notes: string[]): { order: OrderRequest } | { error: string } {
-  const quantity = snapToStep(order.quantity, instrument.lotSize, 'down');
-  if (quantity < instrument.minQuantity || quantity <= 0) {
-    return {
-      error: `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${Math.max(instrument.minQuantity, instrument.lotSize)} (lot size ${instrument.lotSize}); increase the size the component computes`,
-    };
-  }
-  if (quantity !== order.quantity) notes.push(`quantity ${order.quantity} was cut to ${quantity} to fit the lot size ${instrument.lotSize}`);
-  const buy = order.side === 'buy';
-  const snap = (price: number, passiveDown: boolean, label: string): number => {
-    const snapped = snapToStep(price, instrument.tickSize, passiveDown ? 'down' : 'up');
-    if (snapped !== price && Math.abs(snapped - price) > instrument.tickSize * 1e-6)
-      notes.push(`${label} ${price} was moved to ${snapped} to fit the tick size ${instrument.tickSize}`);
-    return snapped;
-  };
-  let orderType = order.order_type;
-  switch (orderType.type) {
-    case 'limit':
-      orderType = { type: 'limit', price: snap(orderType.price, buy, 'limit price') };
-      break;
-    case 'stop':
-      orderType = { type: 'stop', price: snap(orderType.price, !buy, 'stop price') };
-      break;
-    case 'stop_limit':
-      orderType = {
-        type: 'stop_limit',
-        stop_price: snap(orderType.stop_price, !buy, 'stop price'),
-        limit_price: snap(orderType.limit_price, buy, 'limit price'),
-      };
-      break;
-    case 'market':
-      break;
-  }
-  return { order: { ...order, quantity, order_type: orderType } };
 }
 
 /** The component's `__metadata__['risk_limits']`, which can only tighten the settings' limits. */

@@ -1,0 +1,43 @@
+/** Fitting an order to a venue's trading rules (lot, minimum, tick), before risk checks and sending. */
+import { snapToStep } from '../common/decimal';
+import type { InstrumentRules, OrderRequest } from '../orders/model';
+
+/**
+ * Quantities are cut down to the lot (never rounded up: that would trade more than asked) and
+ * prices moved onto the tick in the direction that never makes the order more aggressive.
+ */
+export function fitToInstrument(order: OrderRequest, instrument: InstrumentRules, notes: string[]): { order: OrderRequest } | { error: string } {
+  const quantity = snapToStep(order.quantity, instrument.lotSize, 'down');
+  if (quantity < instrument.minQuantity || quantity <= 0) {
+    return {
+      error: `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${Math.max(instrument.minQuantity, instrument.lotSize)} (lot size ${instrument.lotSize}); increase the size the component computes`,
+    };
+  }
+  if (quantity !== order.quantity) notes.push(`quantity ${order.quantity} was cut to ${quantity} to fit the lot size ${instrument.lotSize}`);
+  const buy = order.side === 'buy';
+  const snap = (price: number, passiveDown: boolean, label: string): number => {
+    const snapped = snapToStep(price, instrument.tickSize, passiveDown ? 'down' : 'up');
+    if (snapped !== price && Math.abs(snapped - price) > instrument.tickSize * 1e-6)
+      notes.push(`${label} ${price} was moved to ${snapped} to fit the tick size ${instrument.tickSize}`);
+    return snapped;
+  };
+  let orderType = order.order_type;
+  switch (orderType.type) {
+    case 'limit':
+      orderType = { type: 'limit', price: snap(orderType.price, buy, 'limit price') };
+      break;
+    case 'stop':
+      orderType = { type: 'stop', price: snap(orderType.price, !buy, 'stop price') };
+      break;
+    case 'stop_limit':
+      orderType = {
+        type: 'stop_limit',
+        stop_price: snap(orderType.stop_price, !buy, 'stop price'),
+        limit_price: snap(orderType.limit_price, buy, 'limit price'),
+      };
+      break;
+    case 'market':
+      break;
+  }
+  return { order: { ...order, quantity, order_type: orderType } };
+}
