@@ -33,6 +33,7 @@ import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { recoverStateDir, type RecoverReport } from '../execution/recover';
 import { replayCommand, REPLAY_USAGE } from './replay';
+import { algoCommand, ALGO_USAGE } from './algo';
 import { compareCommand, COMPARE_USAGE, CompareUsageError, openVenues } from './compare';
 import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
@@ -62,7 +63,7 @@ Commands:
       --venues LIST --profiles FILE   Several venues (as for compare): a component that returns
                               {'route': 'best_price', 'venues': [...], ...order} has its venue chosen among them.
       --json                  Print one JSON object instead of the summary.
-${REPLAY_USAGE}${COMPARE_USAGE}  halt [--reason R] [--flatten --yes]
+${REPLAY_USAGE}${COMPARE_USAGE}${ALGO_USAGE}  halt [--reason R] [--flatten --yes]
                               Emergency stop: HALTED at once (kept across restarts), cancel every open order,
                               and with --flatten --yes close every position at market.
   resume [--reason R]         Back to ACTIVE after a halt or a circuit-breaker trip.
@@ -199,6 +200,8 @@ export async function main(argv: string[]): Promise<number> {
         return await replayCommand(rest);
       case 'compare':
         return await compareCommand(rest);
+      case 'algo':
+        return await algoCommand(rest);
       case 'halt':
       case 'resume':
       case 'status':

@@ -10,7 +10,7 @@ import type { OrderState } from './orderState';
 import type { RiskCheckResult, TradingStateName } from './risk';
 
 /** Where an order came from, for the audit log and the UI. */
-export type OrderSource = 'test-order' | 'execute-paper' | 'execute-live' | 'cli' | 'replay' | 'flatten' | 'compare' | 'api';
+export type OrderSource = 'test-order' | 'execute-paper' | 'execute-live' | 'cli' | 'replay' | 'flatten' | 'compare' | 'algo' | 'api';
 
 export interface SubmitOrder {
   readonly type: 'SubmitOrder';

@@ -1,0 +1,186 @@
+/**
+ * `sptrader algo <component.py>`: runs a component that returns a parent order (TWAP, iceberg, bracket,
+ * trailing stop; see src/execution/algos/dialect.ts) and carries it out on the paper venue until it
+ * ends, printing each child as it goes. `sptrader algo --resume` carries on the parents an earlier run
+ * left working (after a crash, too): they are rebuilt from the audit log. Ctrl-C or --max-seconds
+ * cancels what is still working. Exit codes: 0 the parent completed, 1 component or validation error,
+ * 2 usage error, 3 a child was denied, 4 the parent ended otherwise (cancelled, failed).
+ */
+import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { systemClock } from '../common/clock';
+import { PaperBroker } from '../brokers/paper/paperBroker';
+import { splitParent } from '../execution/algos/dialect';
+import { ParentOrders, type ParentOrder } from '../execution/algos/parents';
+import { loadRiskSettings, openTradingSession } from '../execution/session';
+import { buildMarketData } from '../execution/testOrder';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
+import { PythonRunError, PythonSession } from '../python/runner';
+
+export const ALGO_USAGE = `  algo <component.py> | algo --resume
+                              Run a component that returns a parent order (twap, iceberg, bracket, trailing_stop) and
+                              carry it out on the paper venue as children, each through risk and the audit log, until
+                              it ends; --resume carries on the parents a stopped run left working.
+      --max-seconds N         Cancel what is still working after N seconds (default 3600).
+      --symbol S  --param k=v  --class NAME  --state-dir DIR  --python PATH  --json   as for test-order.
+`;
+
+class AlgoUsageError extends Error {}
+
+export async function algoCommand(args: string[]): Promise<number> {
+  try {
+    return await run(args);
+  } catch (e) {
+    if (e instanceof AlgoUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`sptrader algo: ${(e as Error).message}\n\nUsage:\n${ALGO_USAGE}`);
+      return 2;
+    }
+    if (e instanceof PythonRunError) {
+      process.stderr.write(`sptrader algo: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      resume: { type: 'boolean' },
+      'max-seconds': { type: 'string' },
+      symbol: { type: 'string' },
+      class: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      'state-dir': { type: 'string' },
+      python: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (values.resume ? positionals.length !== 0 : positionals.length !== 1)
+    throw new AlgoUsageError(values.resume ? '--resume takes no component file' : 'algo needs exactly one component file');
+  const maxSeconds = values['max-seconds'] === undefined ? 3600 : Number(values['max-seconds']);
+  if (!(Number.isFinite(maxSeconds) && maxSeconds > 0)) throw new AlgoUsageError(`--max-seconds must be a positive number, not '${values['max-seconds']}'`);
+  const parameters: Record<string, unknown> = {};
+  for (const pair of values.param ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new AlgoUsageError(`--param needs key=value, got '${pair}'`);
+    const raw = pair.slice(eq + 1);
+    try {
+      parameters[pair.slice(0, eq)] = JSON.parse(raw);
+    } catch {
+      parameters[pair.slice(0, eq)] = raw;
+    }
+  }
+  const stateDir = resolve(values['state-dir'] ?? '.sptrader');
+  const settings = loadRiskSettings(join(stateDir, 'risk-limits.json'));
+  const paper = new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') });
+  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { paper }, settings, purpose: 'sptrader algo' });
+  const print = (text: string): void => {
+    if (!values.json) process.stdout.write(`${text}\n`);
+  };
+  let parents: ParentOrders | undefined;
+  let session: PythonSession | undefined;
+  try {
+    await trading.engine.connect('paper');
+    parents = new ParentOrders({
+      engine: trading.engine,
+      audit: trading.audit,
+      clock: systemClock,
+      instrument: (_v, s) => paper.getInstrument(s),
+      quote: (_v, s) => paper.getQuote(s),
+      ...(positionals[0] ? { component: resolve(positionals[0]) } : {}),
+    });
+    let ids: string[];
+    if (values.resume) {
+      const working = await parents.restore(join(stateDir, 'audit'));
+      ids = working.map((p) => p.parentId);
+      print(working.length === 0 ? 'No parent order was left working.' : `Resuming ${working.map(describeParent).join('; ')}`);
+    } else {
+      const file = resolve(positionals[0] as string);
+      const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
+      session = await PythonSession.start({ interpreter, timeoutMs: 30_000, brokerProfile: 'paper', testMode: false }, file);
+      const info = await session.inspect(file).catch(() => undefined);
+      const symbol = values.symbol ?? (typeof info?.metadata?.['symbol'] === 'string' ? info.metadata['symbol'] : 'EUR_USD');
+      const marketData = await buildMarketData(paper, symbol, { file });
+      const result = await session.run({ file, className: values.class, parameters, marketData, signal: null });
+      if (!result.ok || result.error) {
+        const e = result.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
+        process.stderr.write(`sptrader algo: ${e.code}: ${e.message}${e.line ? ` (${e.file ?? file}:${e.line})` : ''}\n`);
+        return 1;
+      }
+      const split = splitParent(result.output);
+      const where = result.returnedAt ? `${result.returnedAt.file}:${result.returnedAt.line}` : file;
+      if ('error' in split) {
+        process.stderr.write(`sptrader algo: ${where}: the parent order is invalid: ${split.error.path}: ${split.error.message}\n`);
+        return 1;
+      }
+      if (!split.parent) {
+        process.stderr.write(
+          `sptrader algo: ${where}: the component returned ${result.output === null ? 'None' : 'a plain order'}, not a parent order (it has no 'algo'); use test-order\n`,
+        );
+        return 1;
+      }
+      const started = await parents.start(split.parent, 'paper');
+      ids = [started.parentId];
+      print(`Started ${describeParent(started)}`);
+    }
+    // Drive until every parent ends: on the engine's events and every 250 ms; cancel on Ctrl-C or the deadline.
+    const deadline = Date.now() + maxSeconds * 1000;
+    let interrupted = false;
+    const onSigint = (): void => {
+      interrupted = true;
+    };
+    process.on('SIGINT', onSigint);
+    const seen = new Map<string, string>();
+    try {
+      for (;;) {
+        await parents.poll();
+        for (const p of parents.list()) {
+          if (!ids.includes(p.parentId)) continue;
+          for (const c of p.children) {
+            const s = p.childStates[c.id];
+            const line = `${c.role} ${c.index + 1}: ${c.order.side.toUpperCase()} ${c.order.quantity} ${c.order.symbol} → ${s?.state ?? 'NOT_SENT'}${s && s.filled > 0 ? ` ${s.filled}` : ''}`;
+            if (seen.get(c.id) !== line) print(`  ${c.id}  ${line}`);
+            seen.set(c.id, line);
+          }
+        }
+        const working = parents.list().filter((p) => ids.includes(p.parentId) && p.state === 'WORKING');
+        if (working.length === 0) break;
+        if (interrupted || Date.now() > deadline) {
+          for (const p of working) await parents.cancel(p.parentId, interrupted ? 'interrupted (Ctrl-C)' : `--max-seconds ${maxSeconds} passed`);
+          continue;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+        await paper.listOpenOrders(); // the paper venue matches its resting orders when called
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    const ended = parents.list().filter((p) => ids.includes(p.parentId));
+    if (values.json) process.stdout.write(`${JSON.stringify({ parents: ended })}\n`);
+    else for (const p of ended) print(`${p.state}: ${describeParent(p)}${p.reason ? ` (${p.reason})` : ''}`);
+    if (ended.every((p) => p.state === 'DONE')) return 0;
+    return ended.some((p) => /denied/.test(p.reason ?? '')) ? 3 : 4;
+  } finally {
+    parents?.dispose();
+    await session?.close();
+    await trading.close();
+    await paper.disconnect();
+  }
+}
+
+function describeParent(p: ParentOrder): string {
+  const s = p.spec;
+  const what = `${s.algo.toUpperCase()} ${s.side.toUpperCase()} ${s.quantity.toLocaleString('en-US')} ${s.symbol}`;
+  const detail =
+    s.algo === 'twap'
+      ? `${s.slices} slices over ${s.duration_s} s`
+      : s.algo === 'iceberg'
+        ? `showing ${s.display_quantity} at ${s.limit_price}`
+        : s.algo === 'bracket'
+          ? `stop-loss ${s.stop_loss}, take-profit ${s.take_profit}`
+          : `trailing ${s.trail_offset ?? `${s.trail_bps} bps`} (emulated locally)`;
+  return `${p.parentId} ${what}, ${detail}, filled ${p.filled.toLocaleString('en-US')}`;
+}

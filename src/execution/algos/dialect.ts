@@ -1,0 +1,87 @@
+/**
+ * Parent orders a component may return (issue 15), carried out by the engine as children that each go
+ * through validation, risk and the audit log like any order:
+ *
+ *   {'algo': 'twap', 'symbol', 'side', 'quantity', 'duration_s': 60, 'slices': 6, 'limit_price'?: 1.085}
+ *   {'algo': 'iceberg', 'symbol', 'side', 'quantity', 'limit_price': 1.085, 'display_quantity': 1000}
+ *   {'algo': 'bracket', 'symbol', 'side', 'quantity', 'entry_price'?: 1.085, 'stop_loss': 1.08, 'take_profit': 1.09}
+ *   {'algo': 'trailing_stop', 'symbol', 'side', 'quantity', 'trail_offset': 0.001 | 'trail_bps': 20, 'activation_price'?: 1.09}
+ *
+ * `side` is the parent's side: for a trailing stop, 'sell' protects a long position (it trails the bid
+ * upward and sells when the bid falls back by the trail), 'buy' protects a short.
+ */
+import { z } from 'zod';
+
+const positive = (what: string) =>
+  z.number({ error: () => `${what} must be a number` }).refine((n) => Number.isFinite(n) && n > 0, `${what} must be greater than zero`);
+const base = {
+  symbol: z.string({ error: () => 'symbol is required, e.g. EUR_USD' }).min(1, 'symbol must not be empty'),
+  side: z.enum(['buy', 'sell'], { error: () => "side must be 'buy' or 'sell'" }),
+  quantity: positive('quantity'),
+};
+
+const Twap = z.strictObject({
+  algo: z.literal('twap'),
+  ...base,
+  duration_s: positive('duration_s'),
+  slices: z.number().int('slices must be a whole number').min(1, 'slices must be at least 1').max(1000, 'slices must be at most 1000'),
+  limit_price: positive('limit_price').optional(),
+});
+
+const Iceberg = z
+  .strictObject({ algo: z.literal('iceberg'), ...base, limit_price: positive('limit_price'), display_quantity: positive('display_quantity') })
+  .refine((s) => s.display_quantity <= s.quantity, { path: ['display_quantity'], message: 'display_quantity must not exceed quantity' });
+
+const Bracket = z
+  .strictObject({
+    algo: z.literal('bracket'),
+    ...base,
+    entry_price: positive('entry_price').optional(),
+    stop_loss: positive('stop_loss'),
+    take_profit: positive('take_profit'),
+  })
+  .superRefine((s, ctx) => {
+    const below = s.side === 'buy' ? 'stop_loss' : 'take_profit';
+    const above = s.side === 'buy' ? 'take_profit' : 'stop_loss';
+    if (!(s[below] < s[above]))
+      ctx.addIssue({ code: 'custom', path: ['stop_loss'], message: `for a ${s.side}, ${below} (${s[below]}) must be below ${above} (${s[above]})` });
+    if (s.entry_price !== undefined && !(s[below] < s.entry_price && s.entry_price < s[above]))
+      ctx.addIssue({ code: 'custom', path: ['entry_price'], message: `entry_price ${s.entry_price} must lie between stop_loss and take_profit` });
+  });
+
+const Trailing = z
+  .strictObject({
+    algo: z.literal('trailing_stop'),
+    ...base,
+    trail_offset: positive('trail_offset').optional(),
+    trail_bps: positive('trail_bps').optional(),
+    activation_price: positive('activation_price').optional(),
+  })
+  .refine((s) => (s.trail_offset === undefined) !== (s.trail_bps === undefined), {
+    path: ['trail_offset'],
+    message: 'give exactly one of trail_offset (a price distance) or trail_bps (basis points)',
+  });
+
+export const PARENT_ALGOS = ['twap', 'iceberg', 'bracket', 'trailing_stop'] as const;
+export type ParentAlgo = (typeof PARENT_ALGOS)[number];
+
+export const ParentSpecSchema = z.discriminatedUnion('algo', [Twap, Iceberg, Bracket, Trailing], {
+  error: (i) => `algo ${JSON.stringify((i.input as { algo?: unknown } | undefined)?.algo)} is not a parent order; use one of ${PARENT_ALGOS.join(', ')}`,
+});
+export type ParentSpec = z.infer<typeof ParentSpecSchema>;
+
+export type SplitParent = { parent: undefined } | { parent: ParentSpec } | { error: { path: string; message: string } };
+
+/** A component's output that is a parent order (it has `algo`), checked; else `{ parent: undefined }`. */
+export function splitParent(output: unknown): SplitParent {
+  if (typeof output !== 'object' || output === null || Array.isArray(output) || !('algo' in output)) return { parent: undefined };
+  const raw = { ...(output as Record<string, unknown>) };
+  // Python ints and floats arrive as numbers; a string side is lower-cased as for plain orders.
+  if (typeof raw['side'] === 'string') raw['side'] = raw['side'].trim().toLowerCase();
+  const parsed = ParentSpecSchema.safeParse(raw);
+  if (parsed.success) return { parent: parsed.data };
+  const issue = parsed.error.issues[0];
+  const path = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : (issue?.path.map(String).join('.') ?? 'algo');
+  const message = issue?.code === 'unrecognized_keys' ? `not a field of a ${String(raw['algo'])} parent order` : (issue?.message ?? 'invalid parent order');
+  return { error: { path: path || 'algo', message } };
+}
