@@ -6,6 +6,7 @@ import { benchAdapters } from './adapters.bench';
 import { benchActivation } from './activation.bench';
 import { benchPackage } from './package.bench';
 import { benchPaperPoll } from './paperPoll.bench';
+import { benchPaper } from './paper.bench';
 import { benchOrderBook } from './orderbook.bench';
 import { benchTestOrder } from './testOrder.bench';
 import { benchOpen } from './open.bench';
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   if (!only || only === 'activation') await benchActivation();
   if (!only || only === 'package') await benchPackage();
   if (!only || only === 'orderbook') await benchOrderBook();
+  if (!only || only === 'paper') await benchPaper();
   if (!only || only === 'paper-poll') await benchPaperPoll();
   if (!only || only === 'open') await benchOpen();
 }

@@ -1,7 +1,9 @@
 /**
- * Fault injection for testing an execution engine against a venue that misbehaves the way real
- * ones do. `FaultInjectingBroker` wraps any `BrokerApi` (normally the `PaperBroker`) and passes
- * every call through, except for the faults it is told to inject:
+ * Fault injection: a venue that misbehaves the way real ones do, to see what the engine (and the
+ * trader) does then. `FaultInjectingBroker` wraps any `BrokerApi` and passes every call through,
+ * except for the faults it is told to inject. The paper venue runs behind one (`PaperBroker.faults`,
+ * the `FaultSwitch` a user flips from the editor: disconnect, reject next, add latency); the engine's
+ * tests wrap venues in one with a random plan.
  *
  * | fault                | what happens                                                        | what a real venue does that it imitates                                 |
  * |----------------------|---------------------------------------------------------------------|-------------------------------------------------------------------------|
@@ -81,6 +83,36 @@ export type FaultStats = Record<FaultKind | CancelFaultKind, number> & {
 
 export const DEFAULT_REJECT_REASONS: readonly string[] = ['insufficient margin', 'market closed', 'instrument halted'];
 
+/** What is switched on now (for a status bar item or a quick pick). */
+export interface FaultSwitchState {
+  /** The link is down (`disconnect()`): every call fails NOT_CONNECTED until the venue is connected again. */
+  disconnected: boolean;
+  /** Orders still to be rejected by `rejectNext()`. */
+  rejectsQueued: number;
+  /** Added to every call; null when none. */
+  latencyMs: { fixed: number; jitter: number } | null;
+}
+
+/**
+ * The fault switch of a running venue, for a user: the editor's "paper faults" command calls these on
+ * `PaperBroker.faults`. Each takes effect on the next call to the venue; none touches the account.
+ */
+export interface FaultSwitch {
+  /**
+   * Drops the connection now: every call fails with NOT_CONNECTED and order updates (fills of resting
+   * orders included) are lost, as when a real connection drops. Connecting again (the engine's
+   * `connect(venue)`, which also reconciles by client order id) restores it.
+   */
+  disconnect(): void;
+  /** The next order submitted is rejected by the venue with `reason` (default: one of the usual reasons); queues up. */
+  rejectNext(reason?: string): void;
+  /** Every later call waits `fixedMs` plus a uniform 0..`jitterMs` before it reaches the venue; 0 turns it off. */
+  setLatency(fixedMs: number, jitterMs?: number): void;
+  /** Turns every fault off (queued rejections, latency); a dropped link stays down until connected again. */
+  clear(): void;
+  state(): FaultSwitchState;
+}
+
 /** A small, fast, seedable PRNG (mulberry32): numbers in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -154,6 +186,52 @@ export class FaultInjectingBroker implements BrokerApi {
   injectNextCancel(fault: CancelFaultKind = 'cancelTimeout'): this {
     this.scriptedCancels.push(fault);
     return this;
+  }
+
+  /** Drops the link now (see `FaultSwitch.disconnect`). */
+  dropLink(): void {
+    this.linkDown = true;
+  }
+
+  /** Every later call waits `fixedMs` + uniform [0, `jitterMs`] ms; 0 and 0 = none. */
+  setLatency(fixedMs: number, jitterMs = 0): void {
+    const latencyMs = fixedMs === 0 && jitterMs === 0 ? undefined : { fixed: fixedMs, jitter: jitterMs };
+    this.plan = validate({ ...this.plan, latencyMs });
+  }
+
+  /**
+   * Whether anything could change a call now: a fault queued or drawn at random, latency, an order whose
+   * acknowledgements are doubled or reversed, a dropped link. When not, a caller may bypass the wrapper.
+   */
+  get armed(): boolean {
+    const p = this.plan;
+    return (
+      this.linkDown ||
+      this.scripted.length > 0 ||
+      this.scriptedCancels.length > 0 ||
+      this.duplicated.size > 0 ||
+      this.reversed.size > 0 ||
+      this.rejected.size > 0 ||
+      this.callsUnderWay > 0 ||
+      p.latencyMs !== undefined ||
+      FAULT_KINDS.some((kind) => (p[kind] ?? 0) > 0) ||
+      (p.cancelTimeout ?? 0) > 0
+    );
+  }
+
+  /** The switch a user flips (see `FaultSwitch`). */
+  asSwitch(): FaultSwitch {
+    return {
+      disconnect: () => this.dropLink(),
+      rejectNext: (reason) => void this.injectNext('reject', reason === undefined ? {} : { reason }),
+      setLatency: (fixedMs, jitterMs) => this.setLatency(fixedMs, jitterMs),
+      clear: () => this.clearFaults(),
+      state: () => ({
+        disconnected: this.linkDown,
+        rejectsQueued: this.scripted.filter((s) => s.fault === 'reject').length,
+        latencyMs: this.plan.latencyMs ? { fixed: this.plan.latencyMs.fixed, jitter: this.plan.latencyMs.jitter ?? 0 } : null,
+      }),
+    };
   }
 
   /** How many of each fault were injected, and how many updates were withheld. */
@@ -361,7 +439,7 @@ export class FaultInjectingBroker implements BrokerApi {
   private emit(update: OrderUpdate): void {
     const times = this.duplicated.has(update.order.client_order_id) ? 2 : 1;
     for (let i = 0; i < times; i++) {
-      for (const listener of [...this.listeners]) {
+      for (const listener of this.listeners) {
         try {
           listener(update);
         } catch (e) {

@@ -30,6 +30,10 @@ export const StoredOrderSchema = z.object({
   /** When the order reaches the matching engine (latency); it cannot fill before. */
   arrivesAt: z.number(),
   arrived: z.boolean(),
+  /** A resting limit order: the market's size ahead of it at its price (queue position, see `queue.ts`). */
+  queueAhead: Units.optional(),
+  /** When it joined its price level (orders at one price queue in this order). */
+  queuedAt: z.number().optional(),
 });
 export type StoredOrder = z.infer<typeof StoredOrderSchema>;
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { TestClock } from '../../../src/common/clock';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import { OandaBroker } from '../../../src/brokers/oanda/adapter';
-import { LiveQuoteSource } from '../../../src/brokers/paper/liveQuotes';
+import { LiveQuoteSource } from '../../kit/liveQuotes';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { startFakeOanda } from '../../fakes/oanda/server';
 import { order } from './helpers';

@@ -1,5 +1,6 @@
 /**
- * Price-time priority limit order book over integers: prices in ticks, sizes in lots, order ids as
+ * The paper venue's queue book (`queue.ts`: our resting limit orders behind the size shown ahead of
+ * them) runs on this. Price-time priority limit order book over integers: prices in ticks, sizes in lots, order ids as
  * non-negative int32 (the paper venue allocates them densely and keeps its own key beside them, either
  * in its own map or as the optional per-order `payload`).
  *
@@ -17,7 +18,7 @@
  *
  * Complexities (n = resting orders, L = levels on a side, k = levels visited, f = maker orders filled):
  *  - limit / market: O(f + k log L) to match, plus O(1) to join an existing level or O(log L) to open one.
- *  - cancel: O(1), plus O(log L) when it empties its level.
+ *  - cancel: O(1), plus O(log L) when it empties its level. reduce: O(1) (keeps the order's place).
  *  - bestBid / bestAsk: O(1).  wouldFill / depth(k): O(k log k) (best-first walk of the heap).
  *
  * Not re-entrant: the fill callback must not call back into the book.
@@ -324,6 +325,34 @@ export class OrderBook<P = never> {
     if (--lad.count[l]! === 0) lad.removeLevel(l);
     this.release(id, s);
     return true;
+  }
+
+  /**
+   * Takes `by` off resting order `id` where it stands (time priority kept; a partial cancel or a fill
+   * made elsewhere); removes it when nothing is left. Returns the size left.
+   */
+  reduce(id: number, by: number): number {
+    const s = id >= 0 && id < this.idToSlot.length ? this.idToSlot[id]! : NIL;
+    if (s === NIL) return 0;
+    if (!(by > 0)) return this.osize[s]!;
+    if (by >= this.osize[s]!) {
+      this.cancel(id);
+      return 0;
+    }
+    const lad = this.oside[s] === Buy ? this.bids : this.asks;
+    const l = this.olevel[s]!;
+    const left = this.osize[s]! - by;
+    this.osize[s] = left;
+    lad.qty[l] = lad.qty[l]! - by;
+    return left;
+  }
+
+  /** Resting orders at `price` on `side`, oldest first, as `(id, size)`; `visit` must not change the book. */
+  forEachAt(side: BookSide, price: number, visit: (id: number, size: number) => void): void {
+    const lad = side === Buy ? this.bids : this.asks;
+    const l = lad.byPrice.get(price);
+    if (l === undefined) return;
+    for (let s = lad.head[l]!; s !== NIL; s = this.next[s]!) visit(this.oid[s]!, this.osize[s]!);
   }
 
   /** Whether resting order `id` is on the book. */

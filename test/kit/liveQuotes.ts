@@ -1,15 +1,16 @@
 /**
+ * Test kit (no product path uses it: the paper venue trades on the synthetic feed or recorded data).
  * Paper fills against real prices: a `QuoteSource` fed by a connected broker's quotes. The paper venue
  * asks for quotes synchronously, so this keeps the latest quote of each symbol it has been asked
  * about, refreshed from the broker every `refreshMs` while started; a symbol seen for the first time
  * is fetched with `prime()` before trading it. A quote older than `maxAgeMs` is refused rather than
  * traded on: a paper fill at a stale price would be the kind of lie this venue exists to avoid.
  */
-import type { Clock } from '../../common/clock';
-import type { Quote } from '../../orders/model';
-import type { BrokerApi } from '../broker';
-import { BrokerError } from '../errors';
-import type { QuoteSource } from './feed';
+import type { Clock } from '../../src/common/clock';
+import type { Quote } from '../../src/orders/model';
+import type { BrokerApi } from '../../src/brokers/broker';
+import { BrokerError } from '../../src/brokers/errors';
+import type { QuoteSource } from '../../src/brokers/paper/feed';
 
 export interface LiveQuoteOptions {
   clock: Clock;

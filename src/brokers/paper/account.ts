@@ -1,0 +1,238 @@
+/**
+ * The paper account's money: the books (`ledger.ts`: cash per currency, positions, realized P&L) and
+ * what they are worth at the market — balance, equity, buying power, positions marked at the mid —
+ * plus the buying power each symbol's open orders hold.
+ *
+ * - Balance = cash in every currency converted to the account currency at the mid (USDT and USDC
+ *   count 1:1 as USD); equity = balance + positions marked at the mid.
+ * - Buying power (1× leverage) = equity − |value of every position| − the notional by which
+ *   resting orders would grow a position. Shorts are allowed and reserve their notional.
+ */
+import type { Clock } from '../../common/clock';
+import { divMoney, divRound, fromMoney, mulMoney, roundMoney } from '../../common/decimal';
+import type { Position } from '../../orders/model';
+import type { QuoteSource } from './feed';
+import { currencyDecimals, instrumentFor, instrumentKey, isPreset, sameMoney, type Instrument } from './instruments';
+import { Ledger, type LedgerFill } from './ledger';
+import { units } from './money';
+import type { LiveOrder } from './orders';
+import type { PaperState } from './state';
+
+/** Where the venue's quotes come from; one holder shared by the account and the matching engine, as a restored account may bring its own seed. */
+export interface Market {
+  quotes: QuoteSource;
+}
+
+export interface Valuation {
+  balance: bigint;
+  equity: bigint;
+  buyingPower: bigint;
+}
+
+const abs = (n: bigint): bigint => (n < 0n ? -n : n);
+
+export class PaperAccount {
+  ledger = new Ledger();
+  /** The last mid computed per symbol, with the touch it came from (valuations ask for it per position). */
+  private readonly mids = new Map<string, { bid: number; ask: number; mid: bigint }>();
+  /** Open orders by `instrumentKey`, and the buying power each symbol's orders hold (see `reservedIn`). */
+  private readonly openBySymbol = new Map<string, Set<LiveOrder>>();
+  private readonly reserveCache = new Map<string, bigint>();
+
+  constructor(
+    private readonly market: Market,
+    private readonly clock: Clock,
+    private readonly startingCash: number,
+    public accountId: string,
+    public currency: string,
+  ) {
+    this.reset();
+  }
+
+  /** Starting cash, no positions, no orders held. */
+  reset(): void {
+    this.ledger = new Ledger();
+    this.ledger.addCash(this.currency, units(this.startingCash));
+    this.openBySymbol.clear();
+    this.reserveCache.clear();
+  }
+
+  /** The saved books back in memory (after `reset`). */
+  restore(state: PaperState): void {
+    this.reset();
+    this.accountId = state.accountId;
+    this.currency = state.currency;
+    this.ledger.cash.clear();
+    for (const [c, u] of Object.entries(state.cash)) this.ledger.cash.set(c, BigInt(u));
+    for (const [c, u] of Object.entries(state.realized)) this.ledger.realized.set(c, BigInt(u));
+    for (const p of state.positions)
+      this.ledger.positions.set(instrumentKey(p.symbol), { symbol: p.symbol, quantity: BigInt(p.quantity), averagePrice: BigInt(p.averagePrice) });
+  }
+
+  /** Books a fill; every open order of its symbol may now add more or less exposure. */
+  book(fill: LedgerFill): void {
+    this.ledger.apply(fill);
+    this.reserveCache.delete(instrumentKey(fill.symbol));
+  }
+
+  /** Refusal of an order that would need more buying power than there is, else undefined. */
+  buyingPowerRefusal(live: LiveOrder, instrument: Instrument, now: number): string | undefined {
+    const added = this.addedExposure(live, instrument, now);
+    if (added <= 0n) return undefined;
+    const available = this.valuation().buyingPower;
+    if (added <= available) return undefined;
+    const decimals = currencyDecimals(this.currency);
+    const show = (amount: bigint) => fromMoney(roundMoney(amount, decimals)).toFixed(decimals);
+    return `insufficient buying power: the order needs ${show(added)} ${this.currency} and ${show(available)} ${this.currency} is available (1× leverage)`;
+  }
+
+  /**
+   * Notional (account currency) by which an order would grow its position if it filled in full
+   * now, priced at its limit or stop, or at the touch for a market order. Reducing orders add none.
+   */
+  private addedExposure(live: LiveOrder, instrument: Instrument, now: number): bigint {
+    const request = live.request;
+    const position = this.ledger.position(request.symbol)?.quantity ?? 0n;
+    const remaining = units(request.quantity) - units(live.response.filled_quantity ?? 0);
+    const after = position + (request.side === 'buy' ? remaining : -remaining);
+    const grows = abs(after) - abs(position);
+    if (grows <= 0n) return 0n;
+    const type = request.order_type;
+    let price: number;
+    if (type.type === 'limit') price = type.price;
+    else if (type.type === 'stop') price = type.price;
+    else if (type.type === 'stop_limit') price = type.limit_price;
+    else {
+      const quote = this.market.quotes.quote(request.symbol, now);
+      price = request.side === 'buy' ? quote.ask : quote.bid;
+    }
+    return this.toAccount(mulMoney(units(price), grows), instrument.quoteCurrency);
+  }
+
+  // --- buying power held by open orders ---
+
+  trackOpen(live: LiveOrder, now: number): void {
+    const key = instrumentKey(live.request.symbol);
+    let orders = this.openBySymbol.get(key);
+    if (!orders) {
+      orders = new Set();
+      this.openBySymbol.set(key, orders);
+    }
+    orders.add(live);
+    // One more order against an unchanged position: its own term is all that changes.
+    const cached = this.reserveCache.get(key);
+    if (cached !== undefined) {
+      if (live.request.order_type.type === 'market') this.reserveCache.delete(key);
+      else this.reserveCache.set(key, cached + this.addedExposure(live, instrumentFor(live.request.symbol), now));
+    }
+  }
+
+  untrackOpen(live: LiveOrder): void {
+    const key = instrumentKey(live.request.symbol);
+    const orders = this.openBySymbol.get(key);
+    if (!orders?.delete(live)) return;
+    if (orders.size === 0) this.openBySymbol.delete(key);
+    this.reserveCache.delete(key);
+  }
+
+  /**
+   * What a symbol's open orders hold of buying power: remembered while the position and the orders
+   * stay as they are, so that placing many resting orders costs each one its own term, not a pass over
+   * all of them. Not remembered when the amount moves with the market: a market order waiting to
+   * arrive (priced at the touch) or a quote currency other than the account's (converted at the mid).
+   */
+  private reservedIn(key: string, orders: ReadonlySet<LiveOrder>, now: number): bigint {
+    const cached = this.reserveCache.get(key);
+    if (cached !== undefined) return cached;
+    let sum = 0n;
+    let moves = false;
+    for (const o of orders) {
+      const instrument = instrumentFor(o.request.symbol);
+      sum += this.addedExposure(o, instrument, now);
+      if (o.request.order_type.type === 'market' || !sameMoney(instrument.quoteCurrency, this.currency)) moves = true;
+    }
+    if (!moves) this.reserveCache.set(key, sum);
+    return sum;
+  }
+
+  // --- valuation ---
+
+  valuation(): Valuation {
+    let balance = 0n;
+    for (const [currency, amount] of this.ledger.cash) balance += this.toAccount(amount, currency);
+    let value = 0n;
+    let gross = 0n;
+    for (const p of this.ledger.positions.values()) {
+      const v = this.toAccount(mulMoney(p.quantity, this.mid(p.symbol)), instrumentFor(p.symbol).quoteCurrency);
+      value += v;
+      gross += abs(v);
+    }
+    const now = this.clock.now();
+    let reserved = 0n;
+    for (const [key, orders] of this.openBySymbol) reserved += this.reservedIn(key, orders, now);
+    const equity = balance + value;
+    return { balance, equity, buyingPower: equity - gross - reserved };
+  }
+
+  /** The mid at `clock.now()`, exact in money units. */
+  private mid(symbol: string): bigint {
+    const q = this.market.quotes.quote(symbol, this.clock.now());
+    const last = this.mids.get(symbol);
+    if (last !== undefined && last.bid === q.bid && last.ask === q.ask) return last.mid;
+    const mid = divRound(units(q.bid) + units(q.ask), 2n);
+    if (this.mids.size >= 4096) this.mids.clear();
+    this.mids.set(symbol, { bid: q.bid, ask: q.ask, mid });
+    return mid;
+  }
+
+  /**
+   * An amount in `currency` in the account currency, at the mid of a preset pair that links them
+   * (EUR_USD, USD_JPY, BTCUSDT…). A currency no preset links (only possible for inferred symbols)
+   * counts 1:1, as the paper venue has no price for it.
+   */
+  private toAccount(amount: bigint, currency: string): bigint {
+    if (amount === 0n || sameMoney(currency, this.currency)) return amount;
+    const account = this.currency;
+    const dollars = sameMoney(account, 'USD');
+    for (const [pair, inverse] of [
+      [`${currency}${account}`, false],
+      [`${account}${currency}`, true],
+      ...(dollars
+        ? ([
+            [`${currency}USD`, false],
+            [`USD${currency}`, true],
+            [`${currency}USDT`, false],
+          ] as const)
+        : []),
+    ] as const) {
+      if (!isPreset(pair)) continue;
+      const rate = this.mid(pair);
+      return inverse ? divMoney(amount, rate) : mulMoney(amount, rate);
+    }
+    return amount;
+  }
+
+  positionList(): Position[] {
+    return [...this.ledger.positions.values()].map((p) => {
+      const mid = this.mid(p.symbol);
+      const unrealized = mulMoney(mid - p.averagePrice, p.quantity);
+      return {
+        symbol: p.symbol,
+        quantity: fromMoney(p.quantity),
+        average_price: fromMoney(p.averagePrice),
+        current_price: fromMoney(mid),
+        unrealized_pnl: fromMoney(this.toAccount(unrealized, instrumentFor(p.symbol).quoteCurrency)),
+      };
+    });
+  }
+
+  /** Cash held in each currency, exact (a quote currency may be negative: the venue lends it). */
+  cashBalances(): Record<string, number> {
+    return Object.fromEntries([...this.ledger.cash].map(([ccy, amount]) => [ccy, fromMoney(amount)]));
+  }
+
+  /** Realized profit and loss by quote currency, before commission. */
+  realizedPnl(): Record<string, number> {
+    return Object.fromEntries([...this.ledger.realized].map(([ccy, amount]) => [ccy, fromMoney(amount)]));
+  }
+}
