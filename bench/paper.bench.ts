@@ -74,7 +74,9 @@ export async function benchPaper(): Promise<void> {
   const n = 20_000;
   const floor = validateFloorUs(n);
   const memory = await perOrderUs(n, undefined);
-  console.log(`in memory: ${memory.toFixed(2)} µs/order (${Math.round(1e6 / memory).toLocaleString('en-US')} orders/s); floor (the order's schema check alone): ${floor.toFixed(2)} µs → ${(memory / floor).toFixed(1)}×`);
+  console.log(
+    `in memory: ${memory.toFixed(2)} µs/order (${Math.round(1e6 / memory).toLocaleString('en-US')} orders/s); floor (the order's schema check alone): ${floor.toFixed(2)} µs → ${(memory / floor).toFixed(1)}×`,
+  );
 
   const dir = mkdtempSync(join(tmpdir(), 'sptrader-bench-paper-'));
   try {

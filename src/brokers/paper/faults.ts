@@ -1,4 +1,7 @@
 /**
+ * Over 450 lines on purpose: the fault table below and the one wrapper that implements it (and the
+ * switch a user flips) read together; each fault touches the same call, routing and hold state.
+ *
  * Fault injection: a venue that misbehaves the way real ones do, to see what the engine (and the
  * trader) does then. `FaultInjectingBroker` wraps any `BrokerApi` and passes every call through,
  * except for the faults it is told to inject. The paper venue runs behind one (`PaperBroker.faults`,

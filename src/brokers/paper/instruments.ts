@@ -87,9 +87,17 @@ const PRESETS: Readonly<Record<string, Preset>> = {
   SPY: equity(520),
 };
 
-/** EURUSD, EUR_USD, EUR/USD and eurusd name one instrument. */
+const keys = new Map<string, string>();
+
+/** EURUSD, EUR_USD, EUR/USD and eurusd name one instrument. Remembered: every order and fill asks several times. */
 export function instrumentKey(symbol: string): string {
-  return symbol.toUpperCase().replace(/[_/\-.:]/g, '');
+  let key = keys.get(symbol);
+  if (key === undefined) {
+    key = symbol.toUpperCase().replace(/[_/\-.:]/g, '');
+    if (keys.size >= 10_000) keys.clear();
+    keys.set(symbol, key);
+  }
+  return key;
 }
 
 const CRYPTO_QUOTES = ['USDT', 'USDC', 'BTC'] as const;

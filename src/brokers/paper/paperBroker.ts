@@ -12,7 +12,8 @@
  * | market FOK             | at once if the whole book covers it, otherwise cancelled            | each level's price                        |
  * | limit, marketable      | at once, walking levels at or better than the limit; the rest rests | each level's price, never beyond the limit|
  * |                        | (GTC/GTD) or is cancelled (IOC); FOK all or nothing within the limit|                                           |
- * | limit, resting GTC/GTD | when a later quote reaches it, up to the size shown through it      | the limit (maker)                         |
+ * | limit, resting GTC/GTD | when a later quote reaches it, up to the size shown through it; or  | the limit (maker)                         |
+ * |                        | by trades in recorded data, by queue position (`queue.ts`)          |                                           |
  * | stop                   | triggers when ask ≥ stop (buy) / bid ≤ stop (sell), then market     | the book at the trigger (gaps slip)       |
  * | stop-limit             | triggers like a stop, then is a new limit: marketable or resting    | the book, never beyond the limit          |
  * | IOC/FOK not executable | cancelled at once (an untriggered stop with IOC/FOK too)            | –                                         |
@@ -74,6 +75,7 @@ export class PaperBroker implements BrokerApi {
     const report = options.onError ?? ((message: string) => process.emitWarning(message));
     this.injector = new FaultInjectingBroker(this.venue, {
       clock: options.clock,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
       onListenerError: (e) => report(`a paper venue order update listener failed: ${(e as Error).message}`, e),
     });
     this.faults = this.injector.asSwitch();

@@ -72,6 +72,8 @@ export interface PaperBrokerOptions {
   onError?: (message: string, error: unknown) => void;
   /** Re-evaluate resting orders this often while connected; 0 = only when the broker is called. Default 1000 on the system clock, else 0. */
   pollIntervalMs?: number;
+  /** How latency switched on with `faults.setLatency` is waited for (default: setTimeout). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export class PaperVenue implements BrokerApi {

@@ -253,3 +253,45 @@ describe('FaultInjectingBroker', () => {
     assert.throws(() => new FaultInjectingBroker(inner, { plan: { duplicateAck: -0.1 } }), RangeError);
   });
 });
+
+describe('PaperBroker.faults (the switch a user flips on the running venue)', () => {
+  it('rejectNext, disconnect until connected again, latency; off by default, and clear turns it off', async () => {
+    const clock = new TestClock(START);
+    const slept: number[] = [];
+    const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), sleep: async (ms) => void slept.push(ms) });
+    await paper.connect();
+    const updates: OrderUpdate[] = [];
+    paper.onOrderUpdate((u) => updates.push(u));
+    assert.deepEqual(paper.faults.state(), { disconnected: false, rejectsQueued: 0, latencyMs: null });
+
+    paper.faults.rejectNext('market closed');
+    assert.equal(paper.faults.state().rejectsQueued, 1);
+    const rejected = await paper.submitOrder(order('buy', 10));
+    assert.deepEqual(rejected.status, { status: 'rejected', reason: 'market closed' });
+    assert.equal((await paper.getOrderByClientId(rejected.client_order_id))?.status.status, 'rejected', 'looked up as a venue would');
+    assert.deepEqual(paper.getCashBalances(), { USD: 100_000 }, 'the account never saw it');
+    assert.equal((await paper.submitOrder(order('buy', 10))).status.status, 'filled', 'only the next one');
+
+    paper.faults.disconnect();
+    assert.equal(paper.isConnected(), false);
+    assert.equal((await failure(paper.submitOrder(order('buy', 1)))).reason, 'NOT_CONNECTED');
+    assert.equal((await failure(paper.getAccountInfo())).reason, 'NOT_CONNECTED');
+    await paper.connect();
+    assert.equal(paper.isConnected(), true);
+    assert.equal((await paper.getPositions())[0]?.quantity, 10);
+
+    paper.faults.setLatency(250, 50);
+    assert.deepEqual(paper.faults.state().latencyMs, { fixed: 250, jitter: 50 });
+    await paper.getQuote('AAPL');
+    assert.equal(slept.length, 1);
+    assert.ok((slept[0] as number) >= 250 && (slept[0] as number) <= 300);
+    paper.faults.clear();
+    assert.deepEqual(paper.faults.state(), { disconnected: false, rejectsQueued: 0, latencyMs: null });
+    await paper.getQuote('AAPL');
+    assert.equal(slept.length, 1, 'no latency once cleared');
+    assert.deepEqual(
+      updates.map((u) => u.order.status.status),
+      ['rejected', 'submitted', 'filled'],
+    );
+  });
+});

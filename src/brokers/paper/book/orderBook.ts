@@ -1,4 +1,7 @@
 /**
+ * Over 450 lines on purpose: one data structure whose ladder, heap walk and slot pool share the same
+ * typed arrays; split, each part would reach into the others' internals.
+ *
  * The paper venue's queue book (`queue.ts`: our resting limit orders behind the size shown ahead of
  * them) runs on this. Price-time priority limit order book over integers: prices in ticks, sizes in lots, order ids as
  * non-negative int32 (the paper venue allocates them densely and keeps its own key beside them, either
