@@ -17,9 +17,17 @@ export interface BrokerCapabilities {
   cancelReplace: boolean;
 }
 
+/**
+ * One event in an order's life at a venue, emitted once. With `fill`: one new fill (its `fill_id`
+ * stable: the venue's own, or `<order id>:<cumulative quantity>` when the venue lists none, see
+ * `orderTracker.ts`), and `order` as it stands just after it (`partially_filled` or `filled`).
+ * Without: a change of state (pending, submitted, cancelled, expired, rejected), after the fills that
+ * came with it. States never go back and nothing follows a final one but a late fill. Polled venues
+ * emit through `OrderTracker`; streaming ones (IB's reports also pass through it, paper) the same way.
+ */
 export interface OrderUpdate {
   order: OrderResponse;
-  /** The fill that caused this update, when there was one. */
+  /** The fill this update reports, when it reports one. */
   fill?: Fill;
 }
 

@@ -41,7 +41,8 @@
  * Every error message passes through `redactValues` with the key id and secret, and account ids
  * (the account's id and account_number) are masked to their last four characters. Order updates: every change this adapter
  * observes (a submit's answer, a look-up, a list, the poll of open orders every `pollIntervalMs`
- * while connected) is emitted once; fills are synthesised from changes in `filled_qty`.
+ * while connected) goes through the order tracker (`../orderTracker.ts`), which emits each change
+ * once and synthesises fills from changes in `filled_qty` (Alpaca lists none).
  */
 import { KeepAliveClient, keepAliveFetch, withRetries, type RetryPolicy } from '../http';
 import type * as AlpacaSdk from '@alpacahq/alpaca-trade-api/rest';
@@ -49,9 +50,6 @@ import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
 import {
   rejectedOrderResponse,
-  cloneFill,
-  cloneOrderResponse,
-  isFinalStatus,
   checkOrderRequest,
   type AccountInfo,
   type InstrumentRules,
@@ -60,6 +58,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
+import { OrderTracker } from '../orderTracker';
 import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { maskAccountIds, MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
@@ -117,8 +116,6 @@ export interface AlpacaBrokerOptions {
 
 const OrderListSchema = z.array(z.unknown());
 
-/** Final orders remembered for fill synthesis and change detection; open orders are always kept. */
-const MAX_FINAL_KEPT = 1000;
 /** Error codes of a connection that never reached the server: nothing was sent. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
@@ -143,10 +140,8 @@ export class AlpacaBroker implements BrokerApi {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private readonly listeners = new OrderUpdateListeners((e) => this.report('Alpaca: an order-update listener threw', e));
-  /** Our last view of each order, by Alpaca order id (oldest first). */
-  private known = new Map<string, OrderResponse>();
-  /** How many of `known` are final. */
-  private finalsKept = 0;
+  /** Turns each view of an order into the updates it brings, once. */
+  private readonly tracker = new OrderTracker((u) => this.listeners.emit(u));
   private instruments = new Map<string, InstrumentRules>();
 
   constructor(private readonly options: AlpacaBrokerOptions) {
@@ -369,7 +364,7 @@ export class AlpacaBroker implements BrokerApi {
     this.polling = true;
     try {
       const open = new Set((await this.listOpenOrders()).map((o) => o.order_id));
-      const vanished = [...this.known.values()].filter((o) => !isFinalStatus(o.status) && !open.has(o.order_id)).map((o) => o.order_id);
+      const vanished = this.tracker.openOrderIds().filter((id) => !open.has(id));
       for (const id of vanished) {
         if (!this.client) break;
         await this.getOrderStatus(id);
@@ -381,52 +376,15 @@ export class AlpacaBroker implements BrokerApi {
     }
   }
 
-  /** Parses an order against our previous view of it, remembers it, and emits an update if it changed. */
+  /** One view of an order, through the tracker (which emits what is new in it). */
   private observe(raw: unknown): OrderResponse {
-    const id = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as { id?: unknown }).id : undefined;
-    const previous = typeof id === 'string' ? this.known.get(id) : undefined;
-    const order = parseOrder(raw, previous);
-    const changed =
-      previous === undefined ||
-      previous.status.status !== order.status.status ||
-      previous.filled_quantity !== order.filled_quantity ||
-      order.fills.length !== previous.fills.length;
-    this.remember(order);
-    if (changed) {
-      const fill = order.fills.length > (previous?.fills.length ?? 0) ? order.fills[order.fills.length - 1] : undefined;
-      this.emit(fill ? { order: cloneOrderResponse(order), fill: cloneFill(fill) } : { order: cloneOrderResponse(order) });
-    }
-    return cloneOrderResponse(order);
-  }
-
-  /** Keeps `order` as the newest view of it; beyond MAX_FINAL_KEPT final orders, forgets the oldest final ones. */
-  private remember(order: OrderResponse): void {
-    const before = this.known.get(order.order_id);
-    if (before !== undefined) {
-      if (isFinalStatus(before.status)) this.finalsKept--;
-      this.known.delete(order.order_id);
-    }
-    this.known.set(order.order_id, order);
-    if (isFinalStatus(order.status)) this.finalsKept++;
-    if (this.finalsKept <= MAX_FINAL_KEPT) return;
-    for (const [id, o] of this.known) {
-      if (this.finalsKept <= MAX_FINAL_KEPT) break;
-      if (isFinalStatus(o.status)) {
-        this.known.delete(id);
-        this.finalsKept--;
-      }
-    }
+    return this.tracker.observe(parseOrder(raw));
   }
 
   /** The order Alpaca refused, as a rejected order with Alpaca's reason (Alpaca made no order of it). */
   private rejected(order: PlacedOrderRequest, e: BrokerError): OrderResponse {
     const response = rejectedOrderResponse(order, `rejected:${order.client_order_id}`, `${e.reason}: ${e.message}`, (this.options.clock ?? systemClock).now());
-    this.emit({ order: response });
-    return response;
-  }
-
-  private emit(update: OrderUpdate): void {
-    this.listeners.emit(update);
+    return this.tracker.observe(response);
   }
 
   private report(message: string, e: unknown): void {

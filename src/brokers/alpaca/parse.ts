@@ -34,19 +34,8 @@
  * all), so a submit or cancel answered with one is an unknown outcome, resolved by client order id.
  */
 import { z } from 'zod';
-import { divMoney, fromMoney, isOnStep, mulMoney, toMoney } from '../../common/decimal';
-import type {
-  AccountInfo,
-  Fill,
-  InstrumentRules,
-  OrderResponse,
-  OrderStatus,
-  OrderType,
-  PlacedOrderRequest,
-  Position,
-  Quote,
-  TimeInForce,
-} from '../../orders/model';
+import { isOnStep } from '../../common/decimal';
+import type { AccountInfo, InstrumentRules, OrderResponse, OrderStatus, OrderType, PlacedOrderRequest, Position, Quote, TimeInForce } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
 import { BrokerError, type BrokerErrorReason } from '../errors';
 
@@ -380,16 +369,12 @@ function timeInForceOf(o: AlpacaOrder): TimeInForce {
   }
 }
 
-/** Fill ids are `<order id>:<cumulative filled qty after the fill>`: stable for a given observation sequence. */
-export const fillId = (orderId: string, cumulativeQty: number): string => `${orderId}:${decimalString(cumulativeQty)}`;
-
 /**
- * An Alpaca order as our OrderResponse. Alpaca reports only cumulative `filled_qty` and
- * `filled_avg_price`, so fills are synthesised from the change since `previous` (our last view
- * of the same order): quantity = Δ filled_qty, price = Δ(filled_qty × avg) / Δ filled_qty.
- * Without `previous`, everything filled so far is one fill at the average price.
+ * An Alpaca order as our OrderResponse (one view of it). Alpaca reports only cumulative `filled_qty`
+ * and `filled_avg_price` and lists no fills, so `fills` is empty: the order tracker
+ * (`../orderTracker.ts`) synthesises them from the change in those figures between views.
  */
-export function parseOrder(raw: unknown, previous?: OrderResponse): OrderResponse {
+export function parseOrder(raw: unknown): OrderResponse {
   const o = readAlpacaOrder(raw) ?? validate(AlpacaOrderSchema, raw, 'an order');
   if (o.qty === null || o.qty === undefined)
     throw new UnrepresentableOrder(`Alpaca order ${o.id} is a notional (dollar amount) order, which SPtrader does not model`);
@@ -402,27 +387,6 @@ export function parseOrder(raw: unknown, previous?: OrderResponse): OrderRespons
   const timestamp = Math.max(
     ...[o.updated_at, o.filled_at, o.canceled_at, o.expired_at, o.failed_at, o.submitted_at, o.created_at].filter((t): t is number => typeof t === 'number'),
   );
-  const fills: Fill[] = previous && previous.order_id === o.id ? [...previous.fills] : [];
-  const prevQty = previous && previous.order_id === o.id ? (previous.filled_quantity ?? 0) : 0;
-  const prevAvg = previous && previous.order_id === o.id ? (previous.filled_price ?? 0) : 0;
-  if (filled > prevQty && avg !== null) {
-    const qtyUnits = toMoney(filled) - toMoney(prevQty);
-    const notional = mulMoney(toMoney(filled), toMoney(avg)) - mulMoney(toMoney(prevQty), toMoney(prevAvg));
-    const rested = previous !== undefined && (previous.status.status === 'submitted' || previous.status.status === 'partially_filled');
-    fills.push({
-      fill_id: fillId(o.id, filled),
-      order_id: o.id,
-      client_order_id: o.client_order_id,
-      symbol: o.symbol,
-      side: o.side,
-      price: fromMoney(divMoney(notional, qtyUnits)),
-      quantity: fromMoney(qtyUnits),
-      // Alpaca charges no commission on equities; crypto fees are not on the Order object.
-      commission: 0,
-      liquidity: rested && (orderType.type === 'limit' || orderType.type === 'stop_limit') ? 'maker' : 'taker',
-      timestamp: o.filled_at ?? timestamp,
-    });
-  }
   return {
     order_id: o.id,
     client_order_id: o.client_order_id,
@@ -437,7 +401,7 @@ export function parseOrder(raw: unknown, previous?: OrderResponse): OrderRespons
     commission: filled > 0 ? 0 : null,
     timestamp,
     created_at: o.created_at,
-    fills,
+    fills: [],
   };
 }
 

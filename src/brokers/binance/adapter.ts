@@ -46,9 +46,9 @@
  * - Account: balance = the account currency's free + locked, buying power = its free part, equity =
  *   balance + positions at their mark. Commission paid in BNB cannot be valued and counts as 0.
  * - Order updates come from polling the open orders every `pollIntervalMs` (Binance's user-data
- *   stream is not used), plus every answer to submit, cancel and look-ups. Fills listed in a submit's
- *   reply are reported one update each; fills found by polling carry no `fill` (the cumulative
- *   quantity and average price are in the order).
+ *   stream is not used), plus every answer to submit, cancel and look-ups, all through the order
+ *   tracker (`../orderTracker.ts`): fills listed in a submit's reply keep their trade ids, one update
+ *   each; fills found by polling (GET /order lists none) are synthesised from `executedQty`.
  * - The API key and secret are read at connect, handed only to ccxt, and removed from every message;
  *   the account's uid is masked to its last four characters in them.
  */
@@ -59,9 +59,7 @@ import { systemClock, type Clock } from '../../common/clock';
 import {
   rejectedOrderResponse,
   cloneOrderRequest,
-  cloneOrderResponse,
   checkOrderRequest,
-  isFinalStatus,
   type AccountInfo,
   type InstrumentRules,
   type OrderResponse,
@@ -69,6 +67,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
+import { OrderTracker } from '../orderTracker';
 import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderLookupHint, type OrderUpdate } from '../broker';
 import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
@@ -188,12 +187,6 @@ interface MarketEntry {
   plainSpot: boolean;
 }
 
-interface Tracked {
-  last: OrderResponse;
-  fillIds: Set<string>;
-}
-
-const MAX_FINISHED_KEPT = 1000;
 /** Client order ids whose symbol is remembered for look-ups. */
 const MAX_SENT_KEPT = 10_000;
 
@@ -234,10 +227,9 @@ export class BinanceBroker implements BrokerApi {
   private sent = new Map<string, PlacedOrderRequest>();
   /** Binance order id → symbol, for bare ids. */
   private symbolOfOrder = new Map<string, string>();
-  private tracked = new Map<string, Tracked>();
-  /** Orders already reported final (the most recent `MAX_FINISHED_KEPT`), so a later look-up repeats nothing. */
-  private finished = new Set<string>();
   private readonly listeners = new OrderUpdateListeners((e) => this.reportError(`a Binance order update listener failed: ${(e as Error).message}`, e));
+  /** Turns each view of an order into the updates it brings, once; knows which orders are open. */
+  private readonly tracker = new OrderTracker((u) => this.listeners.emit(u));
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
@@ -400,9 +392,7 @@ export class BinanceBroker implements BrokerApi {
         return this.rejected(order, e);
       throw e;
     }
-    const response = direct ? this.readOrderInfo(reply, 'submit', true) : this.readOrder(unified, 'submit', true);
-    this.observe(response);
-    return response;
+    return this.observe(direct ? this.readOrderInfo(reply, 'submit', true) : this.readOrder(unified, 'submit', true));
   }
 
   async cancelOrder(orderId: string): Promise<void> {
@@ -414,9 +404,7 @@ export class BinanceBroker implements BrokerApi {
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     const { market, id } = this.locate(orderId);
     const raw = await this.call('look up an order', false, (x) => x.fetchOrder(id, market.unified));
-    const response = this.readOrder(raw, 'look up an order', false);
-    this.observe(response);
-    return response;
+    return this.observe(this.readOrder(raw, 'look up an order', false));
   }
 
   async getOrderByClientId(clientOrderId: string, hint?: OrderLookupHint): Promise<OrderResponse | undefined> {
@@ -441,7 +429,7 @@ export class BinanceBroker implements BrokerApi {
 
   async listOpenOrders(): Promise<OrderResponse[]> {
     const raw = await this.call('list open orders', false, (x) => x.fetchOpenOrders(undefined));
-    return parseOrderList(raw, (symbol) => this.contextOf(symbol));
+    return parseOrderList(raw, (symbol) => this.contextOf(symbol)).map((o) => this.observe(o));
   }
 
   async getAccountInfo(): Promise<AccountInfo> {
@@ -458,14 +446,9 @@ export class BinanceBroker implements BrokerApi {
     if (this.polling) return;
     this.polling = true;
     try {
-      const open = await this.listOpenOrders();
-      const seen = new Set<string>();
-      for (const o of open) {
-        seen.add(o.order_id);
-        this.observe(o);
-      }
+      const seen = new Set((await this.listOpenOrders()).map((o) => o.order_id));
       // Orders that left the open list ended somehow: ask how.
-      for (const id of [...this.tracked.keys()]) if (!seen.has(id)) await this.getOrderStatus(id);
+      for (const id of this.tracker.openOrderIds()) if (!seen.has(id)) await this.getOrderStatus(id);
     } finally {
       this.polling = false;
     }
@@ -529,9 +512,7 @@ export class BinanceBroker implements BrokerApi {
         () => this.call('look up a client order id', false, (x) => x.fetchOrder(undefined, market.unified, { origClientOrderId: clientOrderId })),
         this.options.retry,
       );
-      const response = this.readOrder(raw, 'look up a client order id', false);
-      this.observe(response);
-      return response;
+      return this.observe(this.readOrder(raw, 'look up a client order id', false));
     } catch (e) {
       if (isBrokerError(e) && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === -2013) return undefined;
       if (isBrokerError(e) && !e.retryable && e.reason !== 'AUTHENTICATION' && e.reason !== 'PERMISSION_DENIED' && e.reason !== 'UNKNOWN_SYMBOL')
@@ -551,36 +532,14 @@ export class BinanceBroker implements BrokerApi {
       `${e.reason}: ${e.message.replace(/^Binance submit failed: /, '')}`,
       this.clock.now(),
     );
-    this.emit({ order: response });
-    return response;
+    return this.tracker.observe(response);
   }
 
-  /** Emits what changed since the last view of this order: one update per new fill, else one. */
-  private observe(order: OrderResponse): void {
+  /** One view of an order, with the time in force we sent (Binance reports GTC for market orders), through the tracker. */
+  private observe(order: OrderResponse): OrderResponse {
     const request = this.sent.get(order.client_order_id);
     if (request) order.time_in_force = request.time_in_force;
-    if (this.finished.has(order.order_id)) return;
-    const tracked = this.tracked.get(order.order_id);
-    const changed =
-      !tracked ||
-      tracked.last.status.status !== order.status.status ||
-      tracked.last.filled_quantity !== order.filled_quantity ||
-      order.fills.some((f) => !tracked.fillIds.has(f.fill_id));
-    if (!changed) return;
-    const fillIds = tracked?.fillIds ?? new Set<string>();
-    const fresh = order.fills.filter((f) => !fillIds.has(f.fill_id));
-    for (const f of fresh) fillIds.add(f.fill_id);
-    if (isFinalStatus(order.status)) {
-      this.tracked.delete(order.order_id);
-      this.finished.add(order.order_id);
-      if (this.finished.size > MAX_FINISHED_KEPT) this.finished.delete(this.finished.values().next().value as string);
-    } else this.tracked.set(order.order_id, { last: cloneOrderResponse(order), fillIds });
-    if (fresh.length === 0) this.emit({ order: cloneOrderResponse(order) });
-    else for (const fill of fresh) this.emit({ order: cloneOrderResponse(order), fill });
-  }
-
-  private emit(update: OrderUpdate): void {
-    this.listeners.emit(update);
+    return this.tracker.observe(order);
   }
 
   private async pollFromTimer(): Promise<void> {

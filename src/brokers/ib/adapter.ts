@@ -57,6 +57,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
+import { OrderTracker } from '../orderTracker';
 import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { maskAccountIds } from '../credentials';
 import { BrokerError } from '../errors';
@@ -168,6 +169,8 @@ export class IbBroker implements BrokerApi {
   /** Internal notifications: 'status' (orderId), 'bad' (orderId, why), 'ibError' (id, code, message), 'openOrderEnd'. */
   private readonly events = new EventEmitter();
   private readonly listeners = new OrderUpdateListeners((e) => this.onError('IB: an order update listener threw', e));
+  /** IB reports cumulative status: the tracker turns each report into the updates it brings, once. */
+  private readonly tracker = new OrderTracker((u) => this.listeners.emit(u));
   private readonly byId = new Map<number, Entry>();
   private readonly byRef = new Map<string, Entry>();
 
@@ -376,8 +379,8 @@ export class IbBroker implements BrokerApi {
     // A final status never goes back (TWS may repeat an older status after a fill).
     if (!isFinalStatus(before.status)) entry.ibStatus = status;
     entry.updatedAt = now;
-    const after = responseOf(entry, now);
-    if (fill || JSON.stringify(after.status) !== JSON.stringify(before.status)) this.deliver(fill ? { order: after, fill } : { order: after });
+    // The tracker emits the fill (if any), then a change of state, each once.
+    this.tracker.observe(responseOf(entry, now));
     this.events.emit('status', entry.orderId);
   }
 
@@ -419,7 +422,7 @@ export class IbBroker implements BrokerApi {
         entry.updatedAt = this.clock.now();
         if (entry.ibStatus === undefined || PENDING_IB.has(entry.ibStatus)) {
           entry.confirmed = true;
-          this.deliver({ order: responseOf(entry, this.clock.now()) });
+          this.tracker.observe(responseOf(entry, this.clock.now()));
         }
       } else if (meaning.kind === 'cancelled') {
         this.applyStatus(entry, 'Cancelled', entry.filled, entry.avgFillPrice ?? 0, undefined);
@@ -440,10 +443,6 @@ export class IbBroker implements BrokerApi {
       this.byId.delete(id);
       if (this.byRef.get(old.request.client_order_id) === old) this.byRef.delete(old.request.client_order_id);
     }
-  }
-
-  private deliver(update: OrderUpdate): void {
-    this.listeners.emit(update);
   }
 
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {

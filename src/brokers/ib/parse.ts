@@ -28,6 +28,7 @@ import {
 } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
 import { BrokerError, type BrokerErrorReason } from '../errors';
+import { synthesisedFillId } from '../orderTracker';
 
 /** What `IbBroker` accepts: every type × TIF (see its header); a constant so the broker registry reads it without an instance. */
 export const IB_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
@@ -413,7 +414,7 @@ export function fillFromStatus(view: RegistryView, filled: number, avgFillPrice:
   const implied = (filled * avgFillPrice - before) / qty;
   const price = lastFillPrice !== undefined && Number.isFinite(lastFillPrice) && lastFillPrice > 0 ? lastFillPrice : implied;
   return {
-    fill_id: `${view.orderId}-${view.fills.length + 1}`,
+    fill_id: synthesisedFillId(String(view.orderId), filled),
     order_id: String(view.orderId),
     client_order_id: view.request.client_order_id,
     symbol: view.request.symbol,

@@ -32,8 +32,8 @@
  * any other failure throws, retryable.
  *
  * Updates: every change the adapter sees (submit reply, cancel, look-ups, listing, and polling of
- * `GET /pendingOrders` every `pollIntervalMs` while connected) is emitted once through
- * `onOrderUpdate`. An order object carries neither fill price nor cancel reason, so the adapter
+ * `GET /pendingOrders` every `pollIntervalMs` while connected) goes through the order tracker
+ * (`../orderTracker.ts`), which emits each change once through `onOrderUpdate`. An order object carries neither fill price nor cancel reason, so the adapter
  * reads its ORDER_FILL / ORDER_CANCEL transaction (`GET /transactions/{id}`, cached) when it ends.
  *
  * The token is read at `connect()`, sent only in the Authorization header, and redacted from
@@ -43,18 +43,16 @@
 import { KeepAliveClient, RequestTimeoutError, withRetries, type RetryPolicy } from '../http';
 import { systemClock, monotonicMs, type Clock } from '../../common/clock';
 import {
-  cloneFill,
-  cloneOrderResponse,
   isFinalStatus,
   checkOrderRequest,
   type AccountInfo,
-  type Fill,
   type InstrumentRules,
   type OrderResponse,
   type PlacedOrderRequest,
   type Position,
   type Quote,
 } from '../../orders/model';
+import { OrderTracker } from '../orderTracker';
 import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { maskAccountIds, MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, type BrokerErrorReason } from '../errors';
@@ -187,8 +185,6 @@ const BEFORE_SENDING = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
   'ERR_INVALID_URL',
 ]);
-/** Order signatures remembered to emit each change once. */
-const KNOWN_ORDERS_KEPT = 2000;
 const TRANSACTIONS_KEPT = 500;
 
 export class OandaBroker implements BrokerApi {
@@ -209,10 +205,8 @@ export class OandaBroker implements BrokerApi {
   private polling = false;
   private readonly listeners = new OrderUpdateListeners((e) => this.reportError(`an OANDA order update listener failed: ${(e as Error).message}`, e));
   private readonly instruments = new Map<string, V20Instrument>();
-  /** Last response seen per order id (open and recently final), to emit changes once. */
-  private readonly known = new Map<string, OrderResponse>();
-  /** Order ids believed open: polled until they end. */
-  private readonly open = new Set<string>();
+  /** Turns each view of an order into the updates it brings, once; knows which orders are open. */
+  private readonly tracker = new OrderTracker((u) => this.listeners.emit(u));
   private readonly transactions = new Map<string, V20FillTransaction | V20CancelTransaction>();
 
   constructor(private readonly options: OandaBrokerOptions) {
@@ -295,9 +289,7 @@ export class OandaBroker implements BrokerApi {
     const spec: RequestSpec = { method: 'POST', path: '/orders', route: 'POST /orders', body: { order: body }, mutating: true };
     const reply = await this.sendRetrying(spec);
     if (reply.status === 200 || reply.status === 201) {
-      const outcome = parseSubmitReply(reply.body, order);
-      this.observe(outcome.order, outcome.fill);
-      return outcome.order;
+      return this.tracker.observe(parseSubmitReply(reply.body, order).order);
     }
     if (reply.status >= 200 && reply.status < 300)
       throw new BrokerError(
@@ -317,9 +309,7 @@ export class OandaBroker implements BrokerApi {
           `OANDA already has an order with client order id ${order.client_order_id}; look it up (getOrderByClientId) instead of sending it again`,
           { retryable: false, venueCode: rejectReason },
         );
-      const rejected = rejectedResponse(order, { ...error, errorMessage: error.errorMessage && this.redact(error.errorMessage) }, this.clock.now());
-      this.observe(rejected);
-      return rejected;
+      return this.tracker.observe(rejectedResponse(order, { ...error, errorMessage: error.errorMessage && this.redact(error.errorMessage) }, this.clock.now()));
     }
     throw this.failure({ method: 'POST', path: '/orders', route: 'POST /orders', mutating: true }, reply);
   }
@@ -350,9 +340,9 @@ export class OandaBroker implements BrokerApi {
       });
     }
     this.remember(cancel);
-    const last = this.known.get(cancel.orderID);
+    const last = this.tracker.last(cancel.orderID);
     if (last && !isFinalStatus(last.status)) {
-      this.observe({ ...last, status: { status: 'cancelled' }, timestamp: Math.max(last.timestamp, cancel.time) });
+      this.tracker.observe({ ...last, status: { status: 'cancelled' }, timestamp: Math.max(last.timestamp, cancel.time) });
     } else {
       // Not seen before (placed elsewhere or before a restart): read the whole order to report it.
       await this.lookUp(encodeURIComponent(cancel.orderID)).catch((e: unknown) => this.reportError(`could not read cancelled order ${cancel.orderID}`, e));
@@ -390,10 +380,8 @@ export class OandaBroker implements BrokerApi {
     const orders = parseOrderList(await this.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }));
     const out: OrderResponse[] = [];
     for (const o of orders) {
-      const mapped = orderFromV20(o, {}, this.known.get(o.id));
-      if (!mapped) continue;
-      this.observe(mapped);
-      out.push(mapped);
+      const mapped = orderFromV20(o, {}, this.tracker.last(o.id));
+      if (mapped) out.push(this.tracker.observe(mapped));
     }
     return out;
   }
@@ -449,13 +437,13 @@ export class OandaBroker implements BrokerApi {
       const stillPending = new Set<string>();
       for (const o of pending) {
         stillPending.add(o.id);
-        const mapped = orderFromV20(o, {}, this.known.get(o.id));
-        if (mapped) this.observe(mapped);
+        const mapped = orderFromV20(o, {}, this.tracker.last(o.id));
+        if (mapped) this.tracker.observe(mapped);
       }
-      for (const id of [...this.open]) {
+      for (const id of this.tracker.openOrderIds()) {
         if (stillPending.has(id)) continue;
         const now = await this.lookUp(encodeURIComponent(id));
-        if (!now) this.open.delete(id);
+        if (!now) this.tracker.forget(id);
       }
     } finally {
       this.polling = false;
@@ -470,9 +458,8 @@ export class OandaBroker implements BrokerApi {
     if (reply.status === 404 && orderDoesNotExist(reply.body)) return undefined;
     if (reply.status !== 200) throw this.failure({ method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}', notFound: 'ORDER_NOT_FOUND' }, reply);
     const order = parseOrderReply(reply.body);
-    const mapped = orderFromV20(order, await this.details(order), this.known.get(order.id));
-    if (mapped) this.observe(mapped);
-    return mapped;
+    const mapped = orderFromV20(order, await this.details(order), this.tracker.last(order.id));
+    return mapped && this.tracker.observe(mapped);
   }
 
   private async details(o: V20Order): Promise<OrderDetails> {
@@ -500,25 +487,6 @@ export class OandaBroker implements BrokerApi {
   private remember(tx: V20FillTransaction | V20CancelTransaction): void {
     this.transactions.set(tx.id, tx);
     if (this.transactions.size > TRANSACTIONS_KEPT) this.transactions.delete(this.transactions.keys().next().value as string);
-  }
-
-  /** Records what the venue said about an order and emits it when it is a change. */
-  private observe(order: OrderResponse, fill?: Fill): void {
-    const before = this.known.get(order.order_id);
-    if (before && signature(before) === signature(order)) return;
-    this.known.delete(order.order_id);
-    this.known.set(order.order_id, order);
-    if (this.known.size > KNOWN_ORDERS_KEPT) {
-      for (const [id, o] of this.known) {
-        if (this.known.size <= KNOWN_ORDERS_KEPT) break;
-        if (isFinalStatus(o.status)) this.known.delete(id);
-      }
-    }
-    if (isFinalStatus(order.status)) this.open.delete(order.order_id);
-    else this.open.add(order.order_id);
-    const newFill = fill ?? order.fills.find((f) => !before?.fills.some((g) => g.fill_id === f.fill_id));
-    const update: OrderUpdate = newFill ? { order: cloneOrderResponse(order), fill: cloneFill(newFill) } : { order: cloneOrderResponse(order) };
-    this.listeners.emit(update);
   }
 
   private async pollFromTimer(): Promise<void> {
@@ -669,8 +637,6 @@ function orderDoesNotExist(body: unknown): boolean {
   const code = (body as { errorCode?: unknown }).errorCode;
   return code === undefined || code === 'ORDER_DOESNT_EXIST' || code === 'NO_SUCH_ORDER' || code === 'ORDER_ID_INVALID';
 }
-
-const signature = (o: OrderResponse): string => `${o.status.status}|${o.filled_quantity ?? ''}|${o.fills.map((f) => f.fill_id).join(',')}`;
 
 const unknownSymbol = (symbol: string): BrokerError =>
   new BrokerError('UNKNOWN_SYMBOL', `OANDA does not list ${symbol} for this account (OANDA names instruments like EUR_USD, USD_JPY, XAU_USD)`, {
