@@ -167,8 +167,17 @@ export function createBroker(profile: BrokerProfileInput, deps: BrokerDeps): Bro
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy on purpose: only the chosen adapter is loaded */
+/**
+ * How long an account or positions read is reused by the product's adapters, unless an order of ours
+ * changed something since (`readCache.ts`): one Test Order reads the account for the component's
+ * capital and again for the engine's check a moment later, and the engine's reconcile right after
+ * connecting reads what connecting just read.
+ */
+export const READ_REUSE_MS = 1000;
+
 function construct(p: BrokerProfile, deps: BrokerDeps): BrokerApi {
   const { clock, credentials } = deps;
+  const readReuseMs = READ_REUSE_MS;
   switch (p.broker) {
     case 'paper': {
       // The paper venue is plain TypeScript (no SDK) and is already loaded for its capabilities.
@@ -177,7 +186,7 @@ function construct(p: BrokerProfile, deps: BrokerDeps): BrokerApi {
     }
     case 'oanda': {
       const { OandaBroker } = require('./oanda/adapter') as typeof OandaModule;
-      return new OandaBroker({ credentials, clock, environment: p.environment === 'live' ? 'live' : 'practice', baseUrl: p.baseUrl });
+      return new OandaBroker({ credentials, clock, environment: p.environment === 'live' ? 'live' : 'practice', baseUrl: p.baseUrl, readReuseMs });
     }
     case 'alpaca': {
       const { AlpacaBroker } = require('./alpaca/adapter') as typeof AlpacaModule;
@@ -187,16 +196,24 @@ function construct(p: BrokerProfile, deps: BrokerDeps): BrokerApi {
         environment: p.environment === 'live' ? 'live' : 'paper',
         baseUrl: p.baseUrl,
         dataBaseUrl: p.dataUrl,
+        readReuseMs,
       });
     }
     case 'binance': {
       const { BinanceBroker } = require('./binance/adapter') as typeof BinanceModule;
-      return new BinanceBroker({ credentials, clock, environment: p.environment === 'live' ? 'live' : 'testnet', baseUrl: p.baseUrl });
+      return new BinanceBroker({ credentials, clock, environment: p.environment === 'live' ? 'live' : 'testnet', baseUrl: p.baseUrl, readReuseMs });
     }
     case 'ib': {
       const { IbBroker } = require('./ib/adapter') as typeof IbModule;
       // clientId is checked by the schema; the fallback is unreachable.
-      return new IbBroker({ clock, environment: p.environment === 'live' ? 'live' : 'paper', host: p.host, port: p.port, clientId: p.clientId ?? 0 });
+      return new IbBroker({
+        clock,
+        environment: p.environment === 'live' ? 'live' : 'paper',
+        host: p.host,
+        port: p.port,
+        clientId: p.clientId ?? 0,
+        readReuseMs,
+      });
     }
   }
 }

@@ -55,6 +55,8 @@ export interface FakeVenue {
   ordersWithClientId(clientOrderId: string): number;
   /** Requests received, by route or message name (to assert rate limits and no blind resubmits). */
   requestCount(route?: string): number;
+  /** Every route (or message name) received so far with its count: what one operation cost the venue. */
+  requestCounts(): Record<string, number>;
   close(): Promise<void>;
 }
 

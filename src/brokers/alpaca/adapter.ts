@@ -25,8 +25,8 @@
  * and data hosts when `baseUrl`/`dataBaseUrl` are given (the facade has no base-URL option). The keys go
  * to both hosts (`endpoints` names them); `createBroker` refuses a profile that moves only the trading
  * host, so quotes never leave for Alpaca's data host behind a self-hosted or offline trading server.
- * Responses are read as wire JSON and validated in `parse.ts` (zod, with a hand-written fast path
- * for orders that defers to zod on anything unexpected), never trusted as the SDK's typed models.
+ * Responses are read as wire JSON and validated in `parse.ts` (zod), never trusted as the SDK's
+ * typed models.
  *
  * Failures: HTTP errors map through `mapAlpacaError`. A submit (or cancel) that times out, loses
  * its connection after sending, gets any 5xx (a gateway's 502/504 included) or an unreadable 2xx body
@@ -41,7 +41,7 @@
  * Every error message passes through `redactValues` with the key id and secret, and account ids
  * (the account's id and account_number) are masked to their last four characters. Order updates: every change this adapter
  * observes (a submit's answer, a look-up, a list, the poll of open orders every `pollIntervalMs`
- * while connected) goes through the order tracker (`../orderTracker.ts`), which emits each change
+ * while an order of ours is working) goes through the order tracker (`../orderTracker.ts`), which emits each change
  * once and synthesises fills from changes in `filled_qty` (Alpaca lists none).
  */
 import { KeepAliveClient, keepAliveFetch, withRetries, type RetryPolicy } from '../http';
@@ -59,6 +59,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
+import { ReadCache } from '../readCache';
 import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { maskAccountIds, MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
@@ -112,6 +113,8 @@ export interface AlpacaBrokerOptions {
   onError?: (message: string, error: unknown) => void;
   /** Resending of requests Alpaca refused unprocessed (429, connection refused); see `RetryPolicy`. */
   retry?: RetryPolicy;
+  /** Reuse an account or positions read this long unless an order of ours changed since (`ReadCache`); default 0 (the registry sets 1000). */
+  readReuseMs?: number;
 }
 
 const OrderListSchema = z.array(z.unknown());
@@ -141,7 +144,14 @@ export class AlpacaBroker implements BrokerApi {
   private polling = false;
   private readonly listeners = new OrderUpdateListeners((e) => this.report('Alpaca: an order-update listener threw', e));
   /** Turns each view of an order into the updates it brings, once. */
-  private readonly tracker = new OrderTracker((u) => this.listeners.emit(u));
+  private readonly tracker = new OrderTracker((u) => {
+    this.reads.invalidate();
+    this.listeners.emit(u);
+  });
+  /** Account and positions reads, shared while in flight and reused briefly (see `ReadCache`). */
+  private readonly reads: ReadCache;
+  /** Quotes: identical reads in flight share one request, never reused after. */
+  private readonly quotes = new ReadCache(0);
   private instruments = new Map<string, InstrumentRules>();
 
   constructor(private readonly options: AlpacaBrokerOptions) {
@@ -153,6 +163,7 @@ export class AlpacaBroker implements BrokerApi {
     this.dataOverride = options.dataBaseUrl === undefined ? undefined : checkedBaseUrl(options.dataBaseUrl, 'dataBaseUrl');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.pollIntervalMs = options.pollIntervalMs ?? ((options.clock ?? systemClock) === systemClock ? 2000 : 0);
+    this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
 
   /** Where requests go, with the keys: the trading host and the market-data host, overrides applied. */
@@ -199,8 +210,10 @@ export class AlpacaBroker implements BrokerApi {
       });
     });
     // Checks the keys (and the host) before declaring the venue connected.
+    const sentAt = this.reads.now();
     const raw = await this.request('account', () => client.trading.account.getAccountRaw());
     this.guardSync('account', () => parseAccount(raw, []));
+    this.reads.put('rawAccount', raw, sentAt);
     this.accountIds = accountIdsOf(raw);
     this.client = client;
     if (this.pollIntervalMs > 0) {
@@ -237,6 +250,7 @@ export class AlpacaBroker implements BrokerApi {
     if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal);
     const cryptoTick = isCryptoSymbol(order.symbol) ? (await this.getInstrument(order.symbol)).tickSize : undefined;
     const body = toAlpacaOrder(order, cryptoTick);
+    this.reads.invalidate();
     let raw: unknown;
     try {
       // Resent only after an answer proving Alpaca did nothing (notActed), with the same client_order_id.
@@ -266,6 +280,7 @@ export class AlpacaBroker implements BrokerApi {
 
   async cancelOrder(orderId: string): Promise<void> {
     const client = this.ensureConnected();
+    this.reads.invalidate();
     await withRetries(() => this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false), this.options.retry);
     // Alpaca cancels asynchronously (pending_cancel → canceled): look once so listeners hear of it.
     try {
@@ -324,18 +339,27 @@ export class AlpacaBroker implements BrokerApi {
 
   async getAccountInfo(): Promise<AccountInfo> {
     const client = this.ensureConnected();
-    const account = await this.request('account', () => client.trading.account.getAccountRaw());
-    const positions = await this.getPositions();
+    const [account, positions] = await Promise.all([
+      this.reads.read('rawAccount', () => this.request('account', () => client.trading.account.getAccountRaw())),
+      this.getPositions(),
+    ]);
     return this.guardSync('account', () => parseAccount(account, positions));
   }
 
   async getPositions(): Promise<Position[]> {
     const client = this.ensureConnected();
-    const raw = await this.request('account', () => client.trading.positions.getAllOpenPositionsRaw());
-    return this.guardSync('account', () => parsePositions(raw));
+    return this.reads.read('positions', async () => {
+      const raw = await this.request('account', () => client.trading.positions.getAllOpenPositionsRaw());
+      return this.guardSync('account', () => parsePositions(raw));
+    });
   }
 
   async getQuote(symbol: string): Promise<Quote> {
+    this.ensureConnected();
+    return this.quotes.read(symbol, () => this.readQuote(symbol));
+  }
+
+  private async readQuote(symbol: string): Promise<Quote> {
     const client = this.ensureConnected();
     if (isCryptoSymbol(symbol)) {
       const raw = await this.request('quote', () => client.marketData.crypto.cryptoLatestQuotesRaw({ loc: 'us', symbols: symbol }));
@@ -360,7 +384,8 @@ export class AlpacaBroker implements BrokerApi {
 
   /** One poll: open orders, then every order we last saw open that is no longer listed. */
   async pollOpenOrders(): Promise<void> {
-    if (this.polling || !this.client) return;
+    // Polling follows our working orders; orders placed elsewhere are found by listOpenOrders (reconcile).
+    if (this.polling || !this.client || this.tracker.openOrderIds().length === 0) return;
     this.polling = true;
     try {
       const open = new Set((await this.listOpenOrders()).map((o) => o.order_id));

@@ -45,7 +45,8 @@
  *   Binance keeps no entry price, so `average_price` is the mark and `unrealized_pnl` 0.
  * - Account: balance = the account currency's free + locked, buying power = its free part, equity =
  *   balance + positions at their mark. Commission paid in BNB cannot be valued and counts as 0.
- * - Order updates come from polling the open orders every `pollIntervalMs` (Binance's user-data
+ * - Order updates come from polling the open orders of the symbols of our working orders (weight 6
+ *   each, not 80 for all symbols) every `pollIntervalMs` while one is working (Binance's user-data
  *   stream is not used), plus every answer to submit, cancel and look-ups, all through the order
  *   tracker (`../orderTracker.ts`): fills listed in a submit's reply keep their trade ids, one update
  *   each; fills found by polling (GET /order lists none) are synthesised from `executedQty`.
@@ -68,6 +69,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
+import { ReadCache } from '../readCache';
 import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderLookupHint, type OrderUpdate } from '../broker';
 import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
@@ -115,6 +117,8 @@ export interface BinanceBrokerOptions {
   recvWindowMs?: number;
   /** Resending of requests Binance refused unprocessed (429/418, -1003, -1015, -1021); see `RetryPolicy`. */
   retry?: RetryPolicy;
+  /** Reuse an account read this long unless an order of ours changed since (`ReadCache`); default 0 (the registry sets 1000). */
+  readReuseMs?: number;
 }
 
 /** Added to recvWindow: Binance processes a request stamped up to 1000 ms ahead of its clock (rest-api.md "Timing security"). */
@@ -229,7 +233,14 @@ export class BinanceBroker implements BrokerApi {
   private symbolOfOrder = new Map<string, string>();
   private readonly listeners = new OrderUpdateListeners((e) => this.reportError(`a Binance order update listener failed: ${(e as Error).message}`, e));
   /** Turns each view of an order into the updates it brings, once; knows which orders are open. */
-  private readonly tracker = new OrderTracker((u) => this.listeners.emit(u));
+  private readonly tracker = new OrderTracker((u) => {
+    this.reads.invalidate();
+    this.listeners.emit(u);
+  });
+  /** Account reads (balances, and the tickers that mark them), shared while in flight and reused briefly (see `ReadCache`). */
+  private readonly reads: ReadCache;
+  /** Quotes: identical reads in flight share one request, never reused after. */
+  private readonly quotes = new ReadCache(0);
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
@@ -245,6 +256,7 @@ export class BinanceBroker implements BrokerApi {
     this.recvWindowMs = options.recvWindowMs ?? 5000;
     if (!(this.recvWindowMs > 0 && this.recvWindowMs <= 60_000)) throw new RangeError('Binance: recvWindowMs must be in (0, 60000]');
     this.absenceConclusiveAfterMs = this.recvWindowMs + CLOCK_SKEW_MARGIN_MS + (options.retry?.maxTotalMs ?? DEFAULT_RETRY_POLICY.maxTotalMs);
+    this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
 
   // --- connection ---
@@ -295,8 +307,10 @@ export class BinanceBroker implements BrokerApi {
       const markets = await this.call('load markets', false, (x) => x.loadMarkets(true));
       this.indexMarkets(markets);
       // Checks the key and secret now rather than at the first order.
+      const sentAt = this.reads.now();
       const balance = await this.call('read the account', false, (x) => x.fetchBalance());
       const account = parseAccount(infoOf(balance, 'a balance'));
+      this.reads.put('account', account, sentAt);
       this.accountId = account.uid !== undefined ? `binance-${account.uid}` : `binance-${this.environment}`;
       this.accountUid = account.uid === undefined ? undefined : String(account.uid);
     } catch (e) {
@@ -338,8 +352,10 @@ export class BinanceBroker implements BrokerApi {
 
   async getQuote(symbol: string): Promise<Quote> {
     const market = this.market(symbol);
-    const ticker = await this.call('get a quote', false, (x) => x.fetchTicker(market.unified));
-    return parseQuote(infoOf(ticker, 'a ticker'), this.clock.now());
+    return this.quotes.read(market.id, async () => {
+      const ticker = await this.call('get a quote', false, (x) => x.fetchTicker(market.unified));
+      return parseQuote(infoOf(ticker, 'a ticker'), this.clock.now());
+    });
   }
 
   async submitOrder(order: PlacedOrderRequest): Promise<OrderResponse> {
@@ -357,6 +373,7 @@ export class BinanceBroker implements BrokerApi {
     const failure = checkFilters(order, rules, reference);
     if (failure) throw new BrokerError('INVALID_ORDER', `${failure.message}; nothing was sent`, { venueCode: failure.filter });
     const args = toCreateOrderArgs(order, market.unified);
+    this.reads.invalidate();
     // Remembered before sending: a submit with an unknown outcome is looked up by this.
     this.sent.set(order.client_order_id, cloneOrderRequest(order));
     if (this.sent.size > MAX_SENT_KEPT) this.sent.delete(this.sent.keys().next().value as string);
@@ -397,6 +414,7 @@ export class BinanceBroker implements BrokerApi {
 
   async cancelOrder(orderId: string): Promise<void> {
     const { market, id } = this.locate(orderId);
+    this.reads.invalidate();
     const raw = await withRetries(() => this.call('cancel', true, (x) => x.cancelOrder(id, market.unified)), this.options.retry);
     this.observe(this.readOrder(raw, 'cancel', true));
   }
@@ -427,6 +445,17 @@ export class BinanceBroker implements BrokerApi {
     );
   }
 
+  /** The open orders of these symbols, one symbol-scoped request each. */
+  private async openOrdersOf(symbols: string[]): Promise<OrderResponse[]> {
+    const out: OrderResponse[] = [];
+    for (const symbol of symbols) {
+      const market = this.market(symbol);
+      const raw = await this.call('list open orders', false, (x) => x.fetchOpenOrders(market.unified));
+      out.push(...parseOrderList(raw, (s) => this.contextOf(s)).map((o) => this.observe(o)));
+    }
+    return out;
+  }
+
   async listOpenOrders(): Promise<OrderResponse[]> {
     const raw = await this.call('list open orders', false, (x) => x.fetchOpenOrders(undefined));
     return parseOrderList(raw, (symbol) => this.contextOf(symbol)).map((o) => this.observe(o));
@@ -443,10 +472,15 @@ export class BinanceBroker implements BrokerApi {
 
   /** One poll: reports every change to an open or tracked order. Timers call it; tests may too. */
   async poll(): Promise<void> {
-    if (this.polling) return;
+    // Polling follows our working orders, by their symbols (open orders of one symbol weigh 6, of all 80);
+    // orders placed elsewhere are found by listOpenOrders (reconcile).
+    const working = this.tracker.openOrderIds();
+    if (this.polling || working.length === 0) return;
     this.polling = true;
     try {
-      const seen = new Set((await this.listOpenOrders()).map((o) => o.order_id));
+      const symbols = [...new Set(working.map((id) => this.tracker.last(id)?.symbol).filter((s): s is string => s !== undefined))];
+      const listed = symbols.length > 0 && symbols.length * 6 < 80 ? await this.openOrdersOf(symbols) : await this.listOpenOrders();
+      const seen = new Set(listed.map((o) => o.order_id));
       // Orders that left the open list ended somehow: ask how.
       for (const id of this.tracker.openOrderIds()) if (!seen.has(id)) await this.getOrderStatus(id);
     } finally {
@@ -555,12 +589,22 @@ export class BinanceBroker implements BrokerApi {
     else process.emitWarning(message);
   }
 
-  private async balancesAndPositions(): Promise<{ account: ReturnType<typeof parseAccount>; positions: Position[] }> {
-    const balance = await this.call('read the account', false, (x) => x.fetchBalance());
-    const account = parseAccount(infoOf(balance, 'a balance'));
+  private balancesAndPositions(): Promise<{ account: ReturnType<typeof parseAccount>; positions: Position[] }> {
+    return this.reads.read('positions', () => this.readBalancesAndPositions());
+  }
+
+  private async readBalancesAndPositions(): Promise<{ account: ReturnType<typeof parseAccount>; positions: Position[] }> {
+    const account = await this.reads.read('account', async () =>
+      parseAccount(infoOf(await this.call('read the account', false, (x) => x.fetchBalance()), 'a balance')),
+    );
     const held = account.balances.filter((b) => b.asset !== this.currency && b.free + b.locked !== 0 && this.markets.has(`${b.asset}${this.currency}`));
     const mids = new Map<string, number>();
-    if (held.length > 0) {
+    if (held.length === 1) {
+      // One position (the usual case): its mark is the symbol's quote, shared with a quote read in flight
+      // (the engine reads the quote and the account at once before an order).
+      const quote = await this.getQuote(`${(held[0] as { asset: string }).asset}${this.currency}`);
+      mids.set(quote.symbol, (quote.bid + quote.ask) / 2);
+    } else if (held.length > 1) {
       const unified = held.map((b) => (this.markets.get(`${b.asset}${this.currency}`) as MarketEntry).unified);
       const tickers = await this.call('get quotes', false, (x) => x.fetchTickers(unified));
       if (typeof tickers !== 'object' || tickers === null) throw new BrokerError('BAD_RESPONSE', 'Binance sent tickers that could not be read');

@@ -58,6 +58,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
+import { ReadCache } from '../readCache';
 import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { maskAccountIds } from '../credentials';
 import { BrokerError } from '../errors';
@@ -102,6 +103,8 @@ export interface IbBrokerOptions {
   markPositions?: boolean;
   /** Where failures nobody awaits go (a listener that threw, a failed reconcile on connect). Default `process.emitWarning`. */
   onError?: (message: string, error: unknown) => void;
+  /** Reuse an account or positions read this long unless an order of ours changed since (`ReadCache`); default 0 (the registry sets 1000). */
+  readReuseMs?: number;
 }
 
 interface Entry extends RegistryView {
@@ -170,7 +173,14 @@ export class IbBroker implements BrokerApi {
   private readonly events = new EventEmitter();
   private readonly listeners = new OrderUpdateListeners((e) => this.onError('IB: an order update listener threw', e));
   /** IB reports cumulative status: the tracker turns each report into the updates it brings, once. */
-  private readonly tracker = new OrderTracker((u) => this.listeners.emit(u));
+  private readonly tracker = new OrderTracker((u) => {
+    this.reads.invalidate();
+    this.listeners.emit(u);
+  });
+  /** Account and positions reads, shared while in flight and reused briefly (see `ReadCache`). */
+  private readonly reads: ReadCache;
+  /** Quotes: identical snapshots in flight share one request, never reused after. */
+  private readonly quotes = new ReadCache(0);
   private readonly byId = new Map<number, Entry>();
   private readonly byRef = new Map<string, Entry>();
 
@@ -185,6 +195,7 @@ export class IbBroker implements BrokerApi {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
     this.onError = options.onError ?? ((message, error) => process.emitWarning(`${message}: ${error instanceof Error ? error.message : String(error)}`));
     this.events.setMaxListeners(0);
+    this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
 
   // --- connection ---
@@ -539,6 +550,7 @@ export class IbBroker implements BrokerApi {
     if (previous && !previous.failedBeforeAcceptance)
       throw new BrokerError('DUPLICATE_CLIENT_ORDER_ID', `IB: client order id ${cid} was already sent as order ${previous.orderId}`, { retryable: false });
 
+    this.reads.invalidate();
     const orderId = await this.allocateOrderId();
     const ib = this.ensureConnected();
     const now = this.clock.now();
@@ -608,6 +620,7 @@ export class IbBroker implements BrokerApi {
     if (!entry) throw new BrokerError('ORDER_NOT_FOUND', `IB: no order ${orderId}`);
     const state = responseOf(entry, this.clock.now()).status.status;
     if (state === 'cancelled' || state === 'expired') return;
+    this.reads.invalidate();
     if (state === 'filled' || state === 'rejected')
       throw new BrokerError('INVALID_ORDER', `IB: order ${orderId} cannot be cancelled: it is ${state}`, { retryable: false });
     // An unknown outcome leaves our view of the order stale: the next look-up asks TWS (reconcile).
@@ -698,6 +711,11 @@ export class IbBroker implements BrokerApi {
   // --- account and market data ---
 
   async getAccountInfo(): Promise<AccountInfo> {
+    this.ensureConnected();
+    return this.reads.read('account', () => this.readAccount());
+  }
+
+  private async readAccount(): Promise<AccountInfo> {
     const ib = this.ensureConnected();
     const E = (this.lib as Lib).EventName;
     const reqId = this.nextReqId++;
@@ -726,6 +744,11 @@ export class IbBroker implements BrokerApi {
   }
 
   async getPositions(): Promise<Position[]> {
+    this.ensureConnected();
+    return this.reads.read('positions', () => this.readPositions());
+  }
+
+  private async readPositions(): Promise<Position[]> {
     const ib = this.ensureConnected();
     const E = (this.lib as Lib).EventName;
     const raw: Array<{ account: string; contract: IbContract; pos: number; avgCost: number | undefined }> = [];
@@ -748,7 +771,9 @@ export class IbBroker implements BrokerApi {
         let price: number | undefined;
         if (mark) {
           try {
-            const q = await this.snapshot(symbolOf(p.contract), p.contract);
+            // Shared with a quote of the same symbol in flight (the engine reads quote and account at once).
+            const symbol = symbolOf(p.contract);
+            const q = await this.quotes.read(symbol, () => this.snapshot(symbol, p.contract));
             price = (q.bid + q.ask) / 2;
           } catch {
             price = undefined;
@@ -761,7 +786,7 @@ export class IbBroker implements BrokerApi {
 
   async getQuote(symbol: string): Promise<Quote> {
     this.ensureConnected();
-    return this.snapshot(symbol, contractFor(symbol).contract);
+    return this.quotes.read(symbol, () => this.snapshot(symbol, contractFor(symbol).contract));
   }
 
   private async snapshot(symbol: string, contract: IbContract): Promise<Quote> {

@@ -32,7 +32,7 @@
  * any other failure throws, retryable.
  *
  * Updates: every change the adapter sees (submit reply, cancel, look-ups, listing, and polling of
- * `GET /pendingOrders` every `pollIntervalMs` while connected) goes through the order tracker
+ * `GET /pendingOrders` every `pollIntervalMs` while an order of ours is working) goes through the order tracker
  * (`../orderTracker.ts`), which emits each change once through `onOrderUpdate`. An order object carries neither fill price nor cancel reason, so the adapter
  * reads its ORDER_FILL / ORDER_CANCEL transaction (`GET /transactions/{id}`, cached) when it ends.
  *
@@ -53,6 +53,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
+import { ReadCache } from '../readCache';
 import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
 import { maskAccountIds, MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, type BrokerErrorReason } from '../errors';
@@ -107,6 +108,8 @@ export interface OandaBrokerOptions {
   onError?: (message: string, error: unknown) => void;
   /** Resending of requests OANDA refused unprocessed (429, connection refused); see `RetryPolicy`. */
   retry?: RetryPolicy;
+  /** Reuse an account or positions read this long unless an order of ours changed since (`ReadCache`); default 0 (the registry sets 1000). */
+  readReuseMs?: number;
 }
 
 /** Keeps at most `max` requests in any rolling second. */
@@ -206,7 +209,14 @@ export class OandaBroker implements BrokerApi {
   private readonly listeners = new OrderUpdateListeners((e) => this.reportError(`an OANDA order update listener failed: ${(e as Error).message}`, e));
   private readonly instruments = new Map<string, V20Instrument>();
   /** Turns each view of an order into the updates it brings, once; knows which orders are open. */
-  private readonly tracker = new OrderTracker((u) => this.listeners.emit(u));
+  private readonly tracker = new OrderTracker((u) => {
+    this.reads.invalidate();
+    this.listeners.emit(u);
+  });
+  /** Account and positions reads, shared while in flight and reused briefly (see `ReadCache`). */
+  private readonly reads: ReadCache;
+  /** Quotes: identical reads in flight share one request, never reused after. */
+  private readonly quotes = new ReadCache(0);
   private readonly transactions = new Map<string, V20FillTransaction | V20CancelTransaction>();
 
   constructor(private readonly options: OandaBrokerOptions) {
@@ -217,6 +227,7 @@ export class OandaBroker implements BrokerApi {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.limiter = new RequestLimiter(options.maxRequestsPerSecond ?? 50);
+    this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
 
   // --- lifecycle ---
@@ -286,6 +297,7 @@ export class OandaBroker implements BrokerApi {
     const refusal = oandaRefusal(order.order_type.type, order.time_in_force.type);
     if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal, { retryable: false });
     const body = toV20OrderRequest(order, this.instruments.get(order.symbol) ?? (await this.instrument(order.symbol)));
+    this.reads.invalidate();
     const spec: RequestSpec = { method: 'POST', path: '/orders', route: 'POST /orders', body: { order: body }, mutating: true };
     const reply = await this.sendRetrying(spec);
     if (reply.status === 200 || reply.status === 201) {
@@ -318,6 +330,7 @@ export class OandaBroker implements BrokerApi {
     this.ensureConnected();
     const spec = encodeURIComponent(orderId);
     const route = { method: 'PUT', path: `/orders/${spec}/cancel`, route: 'PUT /orders/{spec}/cancel', mutating: true } as const;
+    this.reads.invalidate();
     const reply = await this.sendRetrying(route);
     if (reply.status === 404) {
       // Unknown, or no longer pending: tell the two apart (and report a fill that beat the cancel).
@@ -390,12 +403,18 @@ export class OandaBroker implements BrokerApi {
 
   async getAccountInfo(): Promise<AccountInfo> {
     this.ensureConnected();
-    const summary = parseSummary(await this.request({ method: 'GET', path: '/summary', route: 'GET /summary', notFound: 'PERMISSION_DENIED' }));
-    return accountFromV20(summary, await this.getPositions());
+    return this.reads.read('account', async () => {
+      const summary = parseSummary(await this.request({ method: 'GET', path: '/summary', route: 'GET /summary', notFound: 'PERMISSION_DENIED' }));
+      return accountFromV20(summary, await this.getPositions());
+    });
   }
 
   async getPositions(): Promise<Position[]> {
     this.ensureConnected();
+    return this.reads.read('positions', () => this.readPositions());
+  }
+
+  private async readPositions(): Promise<Position[]> {
     const list = parsePositions(await this.request({ method: 'GET', path: '/openPositions', route: 'GET /openPositions', notFound: 'PERMISSION_DENIED' }));
     const mids = new Map<string, number>();
     if (list.length > 0) {
@@ -413,6 +432,10 @@ export class OandaBroker implements BrokerApi {
 
   async getQuote(symbol: string): Promise<Quote> {
     this.ensureConnected();
+    return this.quotes.read(symbol, () => this.readQuote(symbol));
+  }
+
+  private async readQuote(symbol: string): Promise<Quote> {
     const prices = parsePrices(
       await this.request({ method: 'GET', path: `/pricing?instruments=${encodeURIComponent(symbol)}`, route: 'GET /pricing', badRequest: 'UNKNOWN_SYMBOL' }),
     );
@@ -430,7 +453,8 @@ export class OandaBroker implements BrokerApi {
   /** Checks pending orders now and emits what changed (the timer calls this while connected). */
   async poll(): Promise<void> {
     this.ensureConnected();
-    if (this.polling) return;
+    // Polling follows our working orders; orders placed elsewhere are found by listOpenOrders (reconcile).
+    if (this.polling || this.tracker.openOrderIds().length === 0) return;
     this.polling = true;
     try {
       const pending = parseOrderList(await this.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }));

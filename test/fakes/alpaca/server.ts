@@ -527,6 +527,9 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     requestCount(route) {
       return route === undefined ? total : (counts.get(route) ?? 0);
     },
+    requestCounts() {
+      return Object.fromEntries(counts);
+    },
     orders() {
       return [...byId.values()].map((b) => structuredClone(b.order));
     },

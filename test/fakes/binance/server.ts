@@ -52,6 +52,8 @@ export interface FakeBinanceOptions {
 export interface FakeBinance extends FakeVenue {
   readonly apiKey: string;
   readonly secret: string;
+  /** Request weight spent so far, as Binance counts it (`requestWeight`). */
+  usedWeight(): number;
   /** Free and locked amounts of an asset. */
   balance(asset: string): { free: number; locked: number };
   setBalance(asset: string, free: number): void;
@@ -122,6 +124,9 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   const faults = new FaultQueue();
   const held = new Set<ServerResponse>();
   const counts = new Map<string, number>();
+  /** Request weight spent, as Binance counts it against the 6000-per-minute limit. */
+  let weight = 0;
+  const detailed = new Map<string, number>();
   const sockets = new Set<Socket>();
   let nextOrderId = 1000;
   let nextTradeId = 5000;
@@ -504,6 +509,10 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const method = req.method ?? 'GET';
     const route = `${method} ${url.pathname}`;
     counts.set(route, (counts.get(route) ?? 0) + 1);
+    weight += requestWeight(route, url.searchParams);
+    // Open orders of every symbol cost 80 times a symbol's 6: tell the two apart.
+    const detail = route === 'GET /api/v3/openOrders' ? `${route} (${url.searchParams.has('symbol') ? 'one symbol' : 'all symbols'})` : route;
+    detailed.set(detail, (detailed.get(detail) ?? 0) + 1);
     const query = url.search.startsWith('?') ? url.search.slice(1) : url.search;
     const publicParams = url.searchParams;
     const signed = (raw: string) => authenticate(req, raw);
@@ -687,6 +696,12 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     ordersWithClientId(clientOrderId) {
       return [...orders.values()].filter((o) => o.clientOrderId === clientOrderId).length;
     },
+    requestCounts() {
+      return Object.fromEntries(detailed);
+    },
+    usedWeight() {
+      return weight;
+    },
     requestCount(route) {
       if (route === undefined) return [...counts.values()].reduce((a, b) => a + b, 0);
       if (route.includes(' ')) return counts.get(route) ?? 0;
@@ -706,4 +721,31 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Binance's request weight of a route (rest-api.md, each endpoint's "Weight"): what a client spends of
+ * its 6000-per-minute budget. Open orders without a symbol cost 80, with one 6.
+ */
+function requestWeight(route: string, params: URLSearchParams): number {
+  const symbol = params.has('symbol');
+  switch (route) {
+    case 'GET /api/v3/exchangeInfo':
+      return 20;
+    case 'GET /api/v3/account':
+      return 20;
+    case 'GET /api/v3/openOrders':
+      return symbol ? 6 : 80;
+    case 'GET /api/v3/order':
+      return 4;
+    case 'GET /api/v3/ticker/24hr':
+      return symbol || params.has('symbols') ? 2 * Math.max(1, (params.get('symbols') ?? '[x]').split(',').length) : 80;
+    case 'GET /api/v3/ticker/bookTicker':
+    case 'GET /api/v3/ticker/price':
+      return symbol ? 2 : 4;
+    case 'GET /api/v3/myTrades':
+      return 20;
+    default:
+      return 1;
+  }
 }

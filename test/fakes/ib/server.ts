@@ -481,6 +481,9 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       if (route === undefined) return [...counts.values()].reduce((a, b) => a + b, 0);
       return counts.get(route) ?? 0;
     },
+    requestCounts() {
+      return Object.fromEntries(counts);
+    },
     orders: () => [...orders.values()],
     dropConnections() {
       for (const s of sessions) s.socket.destroy();

@@ -617,6 +617,11 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     requestCount(route) {
       return route === undefined ? requests.length : requests.filter((r) => r.route === route).length;
     },
+    requestCounts() {
+      const out: Record<string, number> = {};
+      for (const r of requests) out[r.route] = (out[r.route] ?? 0) + 1;
+      return out;
+    },
     orderBodies() {
       return requests.filter((r) => r.route === 'POST /orders').map((r) => ((r.body as Json | undefined)?.order ?? {}) as Record<string, unknown>);
     },
