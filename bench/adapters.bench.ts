@@ -8,7 +8,8 @@
  * Each venue is measured twice. First (the headline) with the fake venue in a child process, as a
  * real venue is never in the client's process; then with the fake in this process, where its CPU
  * shares one thread with the client's. `ADAPTER_MODES=child` or `=inproc` runs one of them,
- * `ADAPTER_VENUES=oanda,alpaca,binance` a subset, `ADAPTER_ORDERS` sets the orders per venue.
+ * `ADAPTER_VENUES=oanda,alpaca,binance` a subset, `ADAPTER_ORDERS` sets the orders per venue. Before
+ * them, the venue calls one order makes (`venueCalls.bench.ts`; `ADAPTER_CALLS=0` skips them).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -25,6 +26,8 @@ import { startFakeOanda } from '../test/fakes/oanda/server';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../test/fakes/alpaca/server';
 import { startFakeBinance } from '../test/fakes/binance/server';
 import { quantile } from './stats';
+import { benchVenueCalls } from './venueCalls.bench';
+import { benchReplyParse } from './replyParse.bench';
 
 type Venue = 'oanda' | 'alpaca' | 'binance';
 const VENUES: readonly Venue[] = ['oanda', 'alpaca', 'binance'];
@@ -258,6 +261,8 @@ async function measure(venue: Venue, fake: FakeHandle, n: number): Promise<void>
 }
 
 export async function benchAdapters(): Promise<void> {
+  if (process.env['ADAPTER_CALLS'] !== '0') await benchVenueCalls();
+  benchReplyParse();
   const n = Number(process.env['ADAPTER_ORDERS'] ?? 2000);
   const venues = (process.env['ADAPTER_VENUES'] ?? VENUES.join(',')).split(',').filter((v): v is Venue => (VENUES as readonly string[]).includes(v));
   const modes = (process.env['ADAPTER_MODES'] ?? 'child,inproc').split(',');

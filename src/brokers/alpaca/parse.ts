@@ -237,63 +237,6 @@ export const AlpacaOrderSchema = z.object({
 });
 export type AlpacaOrder = z.output<typeof AlpacaOrderSchema>;
 
-/*
- * An order is read on every submit, and in the adapter benchmark zod's parse of it was one of the
- * largest costs. `readAlpacaOrder` is AlpacaOrderSchema transcribed by hand: it returns exactly what
- * the schema would or undefined at the first thing it does not expect, and the caller then asks zod,
- * which accepts the order after all or names the field that is wrong. The schema stays the
- * definition: change it here too, or this path only ever falls back to it.
- */
-const STATUS_SET: ReadonlySet<unknown> = new Set(ALPACA_STATUSES);
-const TIF_SET: ReadonlySet<unknown> = new Set(['day', 'gtc', 'opg', 'cls', 'ioc', 'fok']);
-const DECIMAL = /^-?\d+(\.\d+)?$/;
-/** Not a value: the caller falls back to zod. */
-const NO = Symbol('no');
-const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-const decimalOf = (v: unknown): number | typeof NO => (typeof v === 'string' && DECIMAL.test(v) ? Number(v) : NO);
-function timeOf(v: unknown): number | typeof NO {
-  if (typeof v !== 'string') return NO;
-  const ms = Date.parse(v);
-  return Number.isNaN(ms) ? NO : ms;
-}
-const ORDER_NULLISH_DECIMALS = ['qty', 'filled_avg_price', 'limit_price', 'stop_price'] as const;
-const ORDER_NULLISH_TIMES = ['updated_at', 'submitted_at', 'filled_at', 'canceled_at', 'expired_at', 'failed_at', 'expires_at'] as const;
-
-/** AlpacaOrderSchema's output, or undefined when zod should look (see above). */
-export function readAlpacaOrder(raw: unknown): AlpacaOrder | undefined {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
-  const o = raw as Record<string, unknown>;
-  if (typeof o.id !== 'string' || o.id.length === 0 || typeof o.client_order_id !== 'string' || !STATUS_SET.has(o.status)) return undefined;
-  if (typeof o.symbol !== 'string' || o.symbol.length === 0 || (o.side !== 'buy' && o.side !== 'sell') || !TIF_SET.has(o.time_in_force)) return undefined;
-  const filled = decimalOf(o.filled_qty);
-  const created = timeOf(o.created_at);
-  if (filled === NO || created === NO) return undefined;
-  const out: Record<string, unknown> = { id: o.id, client_order_id: o.client_order_id, status: o.status, symbol: o.symbol, filled_qty: filled };
-  for (const k of ORDER_NULLISH_DECIMALS) {
-    if (!hasOwn(o, k)) continue;
-    const v = o[k];
-    const n = v === null || v === undefined ? v : decimalOf(v);
-    if (n === NO) return undefined;
-    out[k] = n;
-  }
-  for (const k of ['type', 'order_type'] as const) {
-    if (!hasOwn(o, k)) continue;
-    if (o[k] !== undefined && typeof o[k] !== 'string') return undefined;
-    out[k] = o[k];
-  }
-  out.side = o.side;
-  out.time_in_force = o.time_in_force;
-  out.created_at = created;
-  for (const k of ORDER_NULLISH_TIMES) {
-    if (!hasOwn(o, k)) continue;
-    const v = o[k];
-    const t = v === null || v === undefined ? v : timeOf(v);
-    if (t === NO) return undefined;
-    out[k] = t;
-  }
-  return out as AlpacaOrder;
-}
-
 /** Alpaca's status (and fill progress) as ours; see the table at the top of this file. */
 export function mapAlpacaStatus(status: AlpacaStatus, filledQty: number, qty: number): OrderStatus {
   const open: OrderStatus = filledQty > 0 ? { status: 'partially_filled', filled_qty: filledQty } : { status: 'submitted' };
@@ -375,7 +318,7 @@ function timeInForceOf(o: AlpacaOrder): TimeInForce {
  * (`../orderTracker.ts`) synthesises them from the change in those figures between views.
  */
 export function parseOrder(raw: unknown): OrderResponse {
-  const o = readAlpacaOrder(raw) ?? validate(AlpacaOrderSchema, raw, 'an order');
+  const o = validate(AlpacaOrderSchema, raw, 'an order');
   if (o.qty === null || o.qty === undefined)
     throw new UnrepresentableOrder(`Alpaca order ${o.id} is a notional (dollar amount) order, which SPtrader does not model`);
   const orderType = orderTypeOf(o);

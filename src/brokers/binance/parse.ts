@@ -443,101 +443,6 @@ export const RawOrderSchema = z.object({
 });
 export type RawOrder = z.infer<typeof RawOrderSchema>;
 
-/*
- * An order is read on every submit, and in the adapter benchmark zod's parse of it was one of the
- * largest costs. `readRawOrder` is RawOrderSchema (with RawFillSchema) transcribed by hand: it
- * returns exactly what the schema would or undefined at the first thing it does not expect, and the
- * caller then asks zod, which accepts the order after all or names the field that is wrong. The
- * schemas stay the definition: change them here too, or this path only ever falls back to them.
- */
-const STATUS_SET: ReadonlySet<unknown> = new Set(BINANCE_STATUS);
-const INTEGER_STRING = /^-?\d+$/;
-/** Not a value: the caller falls back to zod. */
-const NO = Symbol('no');
-const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** `decimalString`. */
-function decimalOf(v: unknown): number | typeof NO {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : NO;
-  if (typeof v !== 'string') return NO;
-  const n = v.trim() === '' ? Number.NaN : Number(v);
-  return Number.isFinite(n) ? n : NO;
-}
-/** `integerLike`. */
-function integerLikeOf(v: unknown): string | typeof NO {
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? String(v) : NO;
-  return typeof v === 'string' && INTEGER_STRING.test(v) ? v : NO;
-}
-
-function readRawFill(f: unknown): z.infer<typeof RawFillSchema> | undefined {
-  if (!isPlainObject(f) || typeof f.commissionAsset !== 'string') return undefined;
-  const price = decimalOf(f.price);
-  const qty = decimalOf(f.qty);
-  const commission = decimalOf(f.commission);
-  const tradeId = integerLikeOf(f.tradeId);
-  if (price === NO || qty === NO || commission === NO || tradeId === NO) return undefined;
-  return { price, qty, commission, commissionAsset: f.commissionAsset, tradeId };
-}
-
-/** RawOrderSchema's output, or undefined when zod should look (see above). */
-export function readRawOrder(value: unknown): RawOrder | undefined {
-  if (!isPlainObject(value)) return undefined;
-  const o = value;
-  if (typeof o.symbol !== 'string' || o.symbol.length === 0 || typeof o.clientOrderId !== 'string' || typeof o.type !== 'string') return undefined;
-  if (!STATUS_SET.has(o.status) || (o.side !== 'BUY' && o.side !== 'SELL')) return undefined;
-  const orderId = integerLikeOf(o.orderId);
-  const price = decimalOf(o.price);
-  const origQty = decimalOf(o.origQty);
-  const executedQty = decimalOf(o.executedQty);
-  const cummulativeQuoteQty = decimalOf(o.cummulativeQuoteQty);
-  if (orderId === NO || price === NO || origQty === NO || executedQty === NO || cummulativeQuoteQty === NO) return undefined;
-  const out: Record<string, unknown> = { symbol: o.symbol, orderId, clientOrderId: o.clientOrderId };
-  if (hasOwn(o, 'origClientOrderId')) {
-    if (o.origClientOrderId !== undefined && typeof o.origClientOrderId !== 'string') return undefined;
-    out.origClientOrderId = o.origClientOrderId;
-  }
-  out.price = price;
-  out.origQty = origQty;
-  out.executedQty = executedQty;
-  out.cummulativeQuoteQty = cummulativeQuoteQty;
-  out.status = o.status;
-  if (hasOwn(o, 'timeInForce')) {
-    if (o.timeInForce !== undefined && typeof o.timeInForce !== 'string') return undefined;
-    out.timeInForce = o.timeInForce;
-  }
-  out.type = o.type;
-  out.side = o.side;
-  if (hasOwn(o, 'stopPrice')) {
-    const stop = o.stopPrice === undefined ? undefined : decimalOf(o.stopPrice);
-    if (stop === NO) return undefined;
-    out.stopPrice = stop;
-  }
-  for (const k of ['time', 'updateTime', 'transactTime'] as const) {
-    if (!hasOwn(o, k)) continue;
-    const t = o[k];
-    if (t !== undefined && !(Number.isSafeInteger(t) && (t as number) >= 0)) return undefined;
-    out[k] = t;
-  }
-  if (hasOwn(o, 'workingTime')) {
-    if (o.workingTime !== undefined && !Number.isSafeInteger(o.workingTime)) return undefined;
-    out.workingTime = o.workingTime;
-  }
-  if (hasOwn(o, 'fills')) {
-    if (o.fills === undefined) out.fills = undefined;
-    else {
-      if (!Array.isArray(o.fills)) return undefined;
-      const fills: Array<z.infer<typeof RawFillSchema>> = [];
-      for (const f of o.fills as unknown[]) {
-        const fill = readRawFill(f);
-        if (fill === undefined) return undefined;
-        fills.push(fill);
-      }
-      out.fills = fills;
-    }
-  }
-  return out as RawOrder;
-}
-
 function orderTypeOf(raw: RawOrder): OrderType {
   const stop = raw.stopPrice ?? 0;
   switch (raw.type) {
@@ -585,7 +490,7 @@ function commissionInQuote(fill: z.infer<typeof RawFillSchema>, ctx: OrderContex
 }
 
 export function parseOrder(value: unknown, ctx: OrderContext): OrderResponse {
-  const raw = readRawOrder(value) ?? readOrThrow(RawOrderSchema, value, 'an order');
+  const raw = readOrThrow(RawOrderSchema, value, 'an order');
   const orderId = toOrderId(raw.symbol, raw.orderId);
   const clientOrderId = raw.origClientOrderId ?? raw.clientOrderId;
   const side = raw.side === 'BUY' ? 'buy' : 'sell';

@@ -286,100 +286,6 @@ export const SubmitReplySchema = z.object({
   lastTransactionID: z.string().optional(),
 });
 
-/*
- * The submit reply is read on every order, and in the adapter benchmark zod's parse of it cost more
- * than the rest of the adapter. `readSubmitReply` is SubmitReplySchema transcribed by hand: it returns
- * exactly what the schema would (same checks, same transforms, unknown keys kept where the schema is
- * loose) or undefined at the first thing it does not expect, and the caller then asks zod, which
- * either accepts the reply after all or names the field that is wrong. So the schemas above stay the
- * definition; a change to them must be made here too (or this path only ever falls back to them).
- */
-const V20_TIF_SET: ReadonlySet<unknown> = new Set(V20_TIFS);
-const DECIMAL = /^-?\d+(\.\d+)?$/;
-const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-/** A plain JSON object (no array, no own `__proto__`, which zod drops and a spread would copy). */
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !hasOwn(v, '__proto__');
-const decimalOf = (v: unknown): number | undefined => (typeof v === 'string' && DECIMAL.test(v) ? Number(v) : undefined);
-const timeOf = (v: unknown): number | undefined => (typeof v === 'string' ? parseV20Time(v) : undefined);
-const isNonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-const isOptionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
-
-/** `out[key]` = the decimal at `x[key]` when there is one; false when it is there but not a decimal. */
-function optionalDecimal(x: Record<string, unknown>, out: Record<string, unknown>, key: string): boolean {
-  const v = x[key];
-  if (v === undefined) return true;
-  const n = decimalOf(v);
-  if (n === undefined) return false;
-  out[key] = n;
-  return true;
-}
-
-function readClientExtensions(v: unknown): Record<string, unknown> | undefined {
-  if (!isRecord(v) || !isOptionalString(v.id) || !isOptionalString(v.tag) || !isOptionalString(v.comment)) return undefined;
-  return { ...v };
-}
-
-function readCreateTransaction(x: unknown): V20CreateTransaction | undefined {
-  if (!isRecord(x) || !isNonEmpty(x.id) || typeof x.type !== 'string' || typeof x.instrument !== 'string' || !V20_TIF_SET.has(x.timeInForce)) return undefined;
-  if (!isOptionalString(x.reason)) return undefined;
-  const units = decimalOf(x.units);
-  const time = timeOf(x.time);
-  if (units === undefined || time === undefined) return undefined;
-  const out: Record<string, unknown> = { ...x, units, time };
-  if (!optionalDecimal(x, out, 'price') || !optionalDecimal(x, out, 'priceBound')) return undefined;
-  if (x.gtdTime !== undefined) {
-    const gtd = timeOf(x.gtdTime);
-    if (gtd === undefined) return undefined;
-    out.gtdTime = gtd;
-  }
-  if (x.clientExtensions !== undefined) {
-    const ext = readClientExtensions(x.clientExtensions);
-    if (ext === undefined) return undefined;
-    out.clientExtensions = ext;
-  }
-  return out as V20CreateTransaction;
-}
-
-function readFillTransaction(x: unknown): V20FillTransaction | undefined {
-  if (!isRecord(x) || !isNonEmpty(x.id) || x.type !== 'ORDER_FILL' || !isNonEmpty(x.orderID) || typeof x.instrument !== 'string') return undefined;
-  if (!isOptionalString(x.clientOrderID) || !isOptionalString(x.reason)) return undefined;
-  const units = decimalOf(x.units);
-  const time = timeOf(x.time);
-  if (units === undefined || time === undefined) return undefined;
-  const out: Record<string, unknown> = { ...x, units, time };
-  if (!optionalDecimal(x, out, 'price') || !optionalDecimal(x, out, 'fullVWAP') || !optionalDecimal(x, out, 'commission')) return undefined;
-  if (out.price === undefined && out.fullVWAP === undefined) return undefined;
-  return out as V20FillTransaction;
-}
-
-function readCancelTransaction(x: unknown): V20CancelTransaction | undefined {
-  if (!isRecord(x) || !isNonEmpty(x.id) || x.type !== 'ORDER_CANCEL' || !isNonEmpty(x.orderID) || typeof x.reason !== 'string') return undefined;
-  if (!isOptionalString(x.clientOrderID)) return undefined;
-  const time = timeOf(x.time);
-  if (time === undefined) return undefined;
-  return { ...x, time } as V20CancelTransaction;
-}
-
-/** SubmitReplySchema's output, or undefined when zod should look (see above). */
-export function readSubmitReply(raw: unknown): z.output<typeof SubmitReplySchema> | undefined {
-  if (!isRecord(raw) || !isOptionalString(raw.lastTransactionID)) return undefined;
-  const created = readCreateTransaction(raw.orderCreateTransaction);
-  if (created === undefined) return undefined;
-  const out: z.output<typeof SubmitReplySchema> = { orderCreateTransaction: created };
-  if (hasOwn(raw, 'orderFillTransaction')) {
-    const fill = raw.orderFillTransaction === undefined ? undefined : readFillTransaction(raw.orderFillTransaction);
-    if (fill === undefined && raw.orderFillTransaction !== undefined) return undefined;
-    out.orderFillTransaction = fill;
-  }
-  if (hasOwn(raw, 'orderCancelTransaction')) {
-    const cancel = raw.orderCancelTransaction === undefined ? undefined : readCancelTransaction(raw.orderCancelTransaction);
-    if (cancel === undefined && raw.orderCancelTransaction !== undefined) return undefined;
-    out.orderCancelTransaction = cancel;
-  }
-  if (hasOwn(raw, 'lastTransactionID')) out.lastTransactionID = raw.lastTransactionID as string | undefined;
-  return out;
-}
-
 export const V20_ORDER_STATES = ['PENDING', 'FILLED', 'TRIGGERED', 'CANCELLED'] as const;
 export const V20OrderSchema = z.looseObject({
   id: z.string().min(1),
@@ -464,7 +370,7 @@ export interface SubmitOutcome {
 
 /** A 200/201 submit reply. A malformed body is BAD_RESPONSE with outcomeUnknown (the order was taken). */
 export function parseSubmitReply(raw: unknown, request: PlacedOrderRequest): SubmitOutcome {
-  const reply = readSubmitReply(raw) ?? validate(SubmitReplySchema, raw, 'a reply to an order', true);
+  const reply = validate(SubmitReplySchema, raw, 'a reply to an order', true);
   const created = reply.orderCreateTransaction;
   const fillTx = reply.orderFillTransaction;
   const cancelTx = reply.orderCancelTransaction;
