@@ -475,10 +475,11 @@ describe('OANDA v20 adapter', () => {
     it('keeps at most maxRequestsPerSecond in any second', async () => {
       await setUp({}, { maxRequestsPerSecond: 3 });
       const start = Date.now();
-      await Promise.all([1, 2, 3, 4, 5].map(() => broker.getQuote('EUR_USD')));
+      // Five different look-ups (identical reads in flight would share one request).
+      await Promise.all([1, 2, 3, 4, 5].map((i) => broker.getOrderByClientId(`rate-${i}`)));
       // connect() used one slot: 6 requests at 3/s need more than one second.
       assert.ok(Date.now() - start >= 900, `took ${Date.now() - start} ms`);
-      assert.equal(fake.requestCount('GET /pricing'), 5);
+      assert.equal(fake.requestCount('GET /orders/{spec}'), 5);
     });
 
     it('RequestLimiter on an injected clock', async () => {
