@@ -1,110 +1,196 @@
 /**
- * Replay throughput over 1,000,000 generated EUR_USD ticks (a temp CSV, loaded once), end to end:
- * feed + clock + paper venue + market_data for every tick + a cheap Python component through the
- * persistent worker (batched `run_batch`) + engine and durable audit for its orders.
- * Floor: the same loop with an in-process component that never trades (feed + venue + engine
- * + market_data, no Python); loading the file is measured apart.
- * Run alone: `npx tsc -p tsconfig.test.json && node -e "require('./out/bench/replay.bench').benchReplay()"`.
+ * Replay as users run it: 1,000,000 generated EUR_USD minute candles (in memory, loaded once), end to end
+ * through the real engine (risk, audit log written and synced at close), the paper venue and a Python
+ * component in the persistent worker, for components that order on every candle, every 10th, every
+ * 1,000th and never (each alternates buy and sell, 1,000 units, so positions open and close).
+ * Beside them, in the same run:
+ *  - the no-component loop floor: the same loop with an in-process component that never orders (feed,
+ *    clock, venue, market_data rows; no Python, no orders);
+ *  - the same order rates with an in-process component (no Python): what Node (the replay loop, normalising,
+ *    the engine and the venue) costs per order, so the report says which part is the engine's and which
+ *    Python's;
+ *  - the engine alone: `engine.submit` per order, timed around the call inside the every-candle run.
+ * Targets (issue 14): every-candle ≥ 25,000 candles/s and ≤ 3× the time of the never-ordering Python
+ * component; every-1,000th ≥ 40 % of the floor's candles/s.
+ * Candles: REPLAY_BENCH_CANDLES (default 1,000,000); order-heavy rows may be capped with
+ * REPLAY_BENCH_HEAVY_CANDLES (default the same) on a slow machine, and then say so.
+ * Run alone: `npx tsc -p tsconfig.test.json && node out/bench/main.js replay`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monotonicMs } from '../src/common/clock';
 import { ReplayFeed } from '../src/brokers/paper/replayFeed';
+import { ExecutionEngine } from '../src/execution/engine';
 import { replayComponent, type ReplayReport, type ReplayRunner } from '../src/execution/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../src/python/interpreter';
-import { PythonWorker, type ComponentBatchRequest, type ComponentBatchResult } from '../src/python/runner';
+import { PythonWorker, type ComponentBatchItem, type ComponentBatchRequest, type ComponentBatchResult } from '../src/python/runner';
 
-const TICKS = 1_000_000;
+const CANDLES = Number(process.env['REPLAY_BENCH_CANDLES'] ?? 1_000_000);
+const HEAVY = Math.min(CANDLES, Number(process.env['REPLAY_BENCH_HEAVY_CANDLES'] ?? CANDLES));
 
-/** Trades every 20,000 ticks, alternating sides: cheap per tick, a few dozen orders in all. */
-const CHEAP_COMPONENT = `from core.orders.order_base import OrderBase
+/** Orders every `every` candles (never when 0), alternating sides; state in self, as users write it. */
+const component = (every: number): string => `from core.orders.order_base import OrderBase
 
-class Cheap(OrderBase):
+class Every(OrderBase):
     def __init__(self, config):
         super().__init__(config)
         self.n = 0
+        self.side = 'sell'
 
     def generate_order(self, market_data, signal=None):
         self.n += 1
-        if self.n % 20000:
+        if ${every === 0 ? 'True' : `self.n % ${every}`}:
             return None
-        return {'symbol': market_data['symbol'], 'side': 'buy' if self.n % 40000 else 'sell', 'order_type': 'market', 'quantity': 10000}
+        self.side = 'buy' if self.side == 'sell' else 'sell'
+        return {'symbol': market_data['symbol'], 'side': self.side, 'order_type': 'market', 'quantity': 1000}
 `;
 
-/** Deterministic ticks: a random walk on the 0.00001 grid, 1 pip spread, 100 ms apart. */
-function writeTicks(file: string, n: number): void {
+/** Deterministic minute candles: a random walk on the 0.00001 grid. */
+function candles(n: number): ReplayFeed {
   let seed = 7;
   const random = (): number => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     return seed / 0x7fffffff;
   };
-  const start = Date.UTC(2024, 2, 4, 0, 0, 0);
-  let mid = 108_500; // in 0.00001
-  const parts: string[] = ['time,bid,ask'];
+  const start = Date.UTC(2022, 0, 3, 0, 0, 0);
+  const time = new Array<number>(n);
+  const open = new Array<number>(n);
+  const high = new Array<number>(n);
+  const low = new Array<number>(n);
+  const close = new Array<number>(n);
+  const volume = new Array<number>(n);
+  let mid = 108_500;
   for (let i = 0; i < n; i++) {
-    mid += Math.floor(random() * 5) - 2;
-    parts.push(`${start + i * 100},${((mid - 5) / 100_000).toFixed(5)},${((mid + 5) / 100_000).toFixed(5)}`);
+    const o = mid;
+    mid = Math.max(50_000, mid + Math.floor(random() * 9) - 4);
+    time[i] = start + i * 60_000;
+    open[i] = o / 1e5;
+    close[i] = mid / 1e5;
+    high[i] = (Math.max(o, mid) + 2) / 1e5;
+    low[i] = (Math.min(o, mid) - 2) / 1e5;
+    volume[i] = 100 + (i % 50);
   }
-  writeFileSync(file, `${parts.join('\n')}\n`);
+  return ReplayFeed.fromColumns({ time, open, high, low, close, volume }, 'bench', { symbol: 'EUR_USD' });
 }
 
-/** The floor's component: in-process, never trades. */
-const idleRunner: ReplayRunner = {
-  runBatch: async (req: ComponentBatchRequest): Promise<ComponentBatchResult> => ({
-    ok: true,
-    done: req.rows.length,
-    items: [],
-    metadata: null,
-    stdout: '',
-    stderr: '',
-    totalMs: 0,
-  }),
-};
+/** An in-process component: orders every `every` records (never when 0), alternating sides. */
+function inProcess(every: number): ReplayRunner {
+  let side: 'buy' | 'sell' = 'sell';
+  return {
+    runBatch: async (req: ComponentBatchRequest): Promise<ComponentBatchResult> => {
+      const items: ComponentBatchItem[] = [];
+      if (every > 0)
+        for (let j = 0; j < req.rows.length; j++) {
+          if (((req.indexStart ?? 0) + j + 1) % every !== 0) continue;
+          side = side === 'buy' ? 'sell' : 'buy';
+          items.push({ index: j, ok: true, output: { symbol: 'EUR_USD', side, order_type: 'market', quantity: 1000 } });
+        }
+      return { ok: true, done: req.rows.length, items, metadata: null, stdout: '', stderr: '', totalMs: 0 };
+    },
+  };
+}
 
-const perSecond = (n: number): string => Math.round(n).toLocaleString('en-US');
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** engine.submit's own time, summed over calls while `on`. */
+function timeEngine(): { stop: () => { calls: number; ms: number } } {
+  const proto = ExecutionEngine.prototype;
+  type Submit = (this: ExecutionEngine, ...args: Parameters<ExecutionEngine['submit']>) => ReturnType<ExecutionEngine['submit']>;
+  const original = Object.getOwnPropertyDescriptor(proto, 'submit')?.value as Submit;
+  let calls = 0;
+  let ns = 0n;
+  proto.submit = async function (this: ExecutionEngine, ...args: Parameters<Submit>) {
+    const t = process.hrtime.bigint();
+    try {
+      return await original.apply(this, args);
+    } finally {
+      ns += process.hrtime.bigint() - t;
+      calls++;
+    }
+  };
+  return {
+    stop: () => {
+      proto.submit = original;
+      return { calls, ms: Number(ns) / 1e6 };
+    },
+  };
+}
 
 export async function benchReplay(): Promise<void> {
-  console.log(`\n## Replay (${TICKS.toLocaleString('en-US')} ticks)\n`);
+  console.log(`\n## Replay (${fmt(CANDLES)} EUR_USD candles${HEAVY < CANDLES ? `; order-heavy rows over the first ${fmt(HEAVY)}` : ''})\n`);
   const dir = mkdtempSync(join(tmpdir(), 'sptrader-bench-replay-'));
+  let worker: PythonWorker | undefined;
   try {
-    const csv = join(dir, 'ticks.csv');
-    writeTicks(csv, TICKS);
-    const component = join(dir, 'core', 'orders', 'cheap.py');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(join(dir, 'core', 'orders'), { recursive: true });
-    writeFileSync(component, CHEAP_COMPONENT);
-
-    const t0 = monotonicMs();
-    const feed = ReplayFeed.fromCsv(csv, { symbol: 'EUR_USD' });
-    const loadMs = monotonicMs() - t0;
-
-    const floor = await replayComponent({ file: component, data: feed, runner: idleRunner, stateDir: join(dir, 'floor') });
-    const interpreter = await resolveInterpreter(defaultInterpreterCandidates(process.env['SPTRADER_PYTHON']));
-    const worker = new PythonWorker({ interpreter, timeoutMs: 120_000 });
-    let full: ReplayReport;
-    try {
-      full = await replayComponent({ file: component, data: feed, runner: worker, stateDir: join(dir, 'full') });
-    } finally {
-      await worker.dispose();
+    const files = new Map<number, string>();
+    for (const every of [0, 1, 10, 1000]) {
+      const file = join(dir, 'core', 'orders', `every${every}.py`);
+      writeFileSync(file, component(every));
+      files.set(every, file);
     }
-    if (!full.ok) throw new Error(`the replay failed: ${JSON.stringify(full.fatal)}`);
+    const full = candles(CANDLES);
+    const heavy = HEAVY < CANDLES ? candles(HEAVY) : full;
+    let runs = 0;
+    const replay = async (label: string, feed: ReplayFeed, runner: ReplayRunner, file: string): Promise<ReplayReport> => {
+      const r = await replayComponent({ file, data: feed, runner, stateDir: join(dir, `run-${++runs}`) });
+      if (!r.ok) throw new Error(`${label}: the replay failed: ${JSON.stringify(r.fatal)}`);
+      return r;
+    };
+    worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates(process.env['SPTRADER_PYTHON'])), timeoutMs: 600_000 });
+    const python = worker;
 
-    console.log('| what                                                        | ticks/s     | total       |');
-    console.log('|-------------------------------------------------------------|-------------|-------------|');
+    const rows: Array<{ label: string; r: ReplayReport; note?: string }> = [];
+    const floor = await replay('floor', full, inProcess(0), files.get(0) as string);
+    rows.push({ label: 'floor: no component (feed, clock, venue, rows)', r: floor });
+    const never = await replay('never', full, python, files.get(0) as string);
+    rows.push({ label: 'Python component, never orders', r: never });
+    const nodeEvery = await (async () => {
+      const timer = timeEngine();
+      const r = await replay('node every', heavy, inProcess(1), files.get(1) as string);
+      const engine = timer.stop();
+      return { r, engine };
+    })();
+    rows.push({ label: 'in-process component, every candle (Node + engine)', r: nodeEvery.r });
+    const results = new Map<number, ReplayReport>();
+    for (const every of [1, 10, 1000]) {
+      const feed = every === 1000 ? full : heavy;
+      const r = await replay(`python every ${every}`, feed, python, files.get(every) as string);
+      results.set(every, r);
+      rows.push({ label: `Python component, every ${every === 1 ? 'candle' : `${fmt(every)}th`}`, r });
+    }
+
+    console.log('| replay                                              | candles   | orders    | candles/s | µs/candle | round trips |');
+    console.log('|-----------------------------------------------------|-----------|-----------|-----------|-----------|-------------|');
+    for (const { label, r } of rows)
+      console.log(
+        `| ${label.padEnd(51)} | ${fmt(r.processed).padStart(9)} | ${fmt(r.orders.sent).padStart(9)} | ${fmt(r.ticksPerSecond).padStart(9)} | ${(1e6 / Math.max(1, r.ticksPerSecond)).toFixed(2).padStart(9)} | ${fmt(r.batches).padStart(11)} |`,
+      );
+
+    const every1 = results.get(1) as ReplayReport;
+    const every1000 = results.get(1000) as ReplayReport;
+    const usPerCandle = (r: ReplayReport): number => (r.elapsedMs * 1000) / r.processed;
+    const engineUs = (nodeEvery.engine.ms * 1000) / Math.max(1, nodeEvery.engine.calls);
+    const nodeOrderUs = usPerCandle(nodeEvery.r) - usPerCandle(floor);
+    const pythonOrderUs = usPerCandle(every1) - usPerCandle(nodeEvery.r) - (usPerCandle(never) - usPerCandle(floor));
+    console.log(`\nPer order on every candle (same run): ${usPerCandle(every1).toFixed(1)} µs/candle in all, of which`);
+    console.log(`  engine.submit (risk, audit, venue):      ${engineUs.toFixed(1)} µs (${fmt(nodeEvery.engine.calls)} calls timed)`);
+    console.log(`  rest of Node per order (normalise, fit, slippage, fills): ${(nodeOrderUs - engineUs).toFixed(1)} µs`);
+    console.log(`  Python per record, never ordering:       ${(usPerCandle(never) - usPerCandle(floor)).toFixed(1)} µs`);
+    console.log(`  Python's extra for a record that orders: ${pythonOrderUs.toFixed(1)} µs`);
+    console.log(`  the loop floor:                          ${usPerCandle(floor).toFixed(2)} µs`);
+
+    const ratio = usPerCandle(every1) / usPerCandle(never);
+    const share = every1000.ticksPerSecond / floor.ticksPerSecond;
     console.log(
-      `| load + validate the CSV (${TICKS.toLocaleString('en-US')} rows)                      | ${perSecond((TICKS / loadMs) * 1000).padStart(11)} | ${(loadMs / 1000).toFixed(2).padStart(9)} s |`,
+      `\ntarget every candle ≥ 25,000 candles/s: ${every1.ticksPerSecond >= 25_000 ? 'met' : 'NOT met'} (${fmt(every1.ticksPerSecond)}); ≤ 3× never-ordering: ${ratio <= 3 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}×)`,
     );
     console.log(
-      `| replay, cheap Python component (${full.batches} round trips, ${full.orders.sent} orders) | ${perSecond(full.ticksPerSecond).padStart(11)} | ${(full.elapsedMs / 1000).toFixed(2).padStart(9)} s |`,
+      `target every 1,000th ≥ 40% of the floor: ${share >= 0.4 ? 'met' : 'NOT met'} (${(share * 100).toFixed(1)}%: ${fmt(every1000.ticksPerSecond)} vs ${fmt(floor.ticksPerSecond)})`,
     );
-    console.log(
-      `| floor: same loop, no component (feed + venue + engine)      | ${perSecond(floor.ticksPerSecond).padStart(11)} | ${(floor.elapsedMs / 1000).toFixed(2).padStart(9)} s |`,
-    );
-    console.log(
-      `\ntarget ≥ 50,000 ticks/s end to end: ${full.ticksPerSecond >= 50_000 ? 'met' : 'NOT met'} (${full.fills} fills, positions ${JSON.stringify(full.positions)})`,
-    );
+    const heapMb = process.memoryUsage().heapUsed / 1e6;
+    console.log(`heap after the runs: ${heapMb.toFixed(0)} MB (the ${fmt(CANDLES)} loaded candles included); capital requests: ${fmt(every1.syncs)}`);
   } finally {
+    await worker?.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -24,6 +24,7 @@ import time
 import types
 
 from sptrader_harness import processes, returns, validation
+from sptrader_harness.lazystate import StateSync, StateSyncError
 from sptrader_harness.safejson import Budget, ComponentFailure, safe_json
 
 BUNDLED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sptrader_lib')
@@ -568,6 +569,7 @@ class Server(object):
             total_left = BATCH_ANSWER_FACTOR * limits.answer_bytes
             hook = validation.hook_for(cls, entry)
             vetting = hook is not None and hook.call
+            state = StateSync(self, rid, request.get('state'), results, len(rows)) if request.get('state') is not None else None
             call_started = time.perf_counter()
             done = 0
             for index, row in enumerate(rows):
@@ -575,6 +577,8 @@ class Server(object):
                 market_data.update(zip(keys, row))
                 if index_key:
                     market_data[index_key] = index_start + index
+                if state is not None:
+                    market_data = state.market_data(market_data, index)
                 done = index + 1
                 try:
                     try:
@@ -587,14 +591,25 @@ class Server(object):
                     finally:
                         processes.leave_if_forked()
                     if result is None:
+                        if state is not None:
+                            state.after(market_data, index)
                         continue
                     result = parse_result(result, entry, file, limits)
                     if vetting and result is not None:
                         vet(instance, hook, result, file)
-                    item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', limits.answer(entry, file))}
+                    budget = limits.answer(entry, file)
+                    item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget)}
+                    result = None
+                    # The budget counted the result's JSON bytes; the item's own keys add under 40.
+                    size = budget.limit - budget.left + 40
+                except StateSyncError:
+                    raise
                 except BaseException as e:
                     item = {'index': index, 'ok': False, 'error': failure_json(component_failure(e, entry, file))}
-                total_left -= len(json.dumps(item, separators=(',', ':')))
+                    size = len(json.dumps(item, separators=(',', ':')))
+                if state is not None:
+                    state.after(market_data, index, item)
+                total_left -= size
                 if total_left < 0:
                     raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch of %d items are more than %s bytes as JSON by item %d; '
                                            'nothing was sent' % (len(rows), '{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index), file)
@@ -603,7 +618,12 @@ class Server(object):
                     break
             response['component_ms'] = (time.perf_counter() - call_started) * 1000
             response['done'] = done
+            if state is not None:
+                response['syncs'] = state.syncs
             response['ok'] = True
+        except StateSyncError as e:
+            response['results'] = []
+            response['error'] = {'code': 'PROTOCOL_ERROR' if e.protocol else 'ABORTED', 'message': str(e), 'file': file}
         except ComponentFailure as f:
             response['results'] = []
             response['error'] = failure_json(f)

@@ -8,7 +8,8 @@
  * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
  */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
 import { prepareReplayStateDir, replayComponent, ReplayStateDirError, type ReplayProgress, type ReplayReport } from '../execution/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
@@ -26,6 +27,10 @@ export const REPLAY_USAGE = `  replay <component.py> --data FILE
       --state-dir DIR         Where the replay's audit log goes (default a new temp folder): a new or empty folder,
                               or one an earlier replay made (it holds replay.json); never a trading state folder.
       --python PATH           Python interpreter (default: $SPTRADER_PYTHON, python3, python).
+      --fills-csv FILE        Write every fill (time, record, order, side, quantity, price, commission,
+                              decision price, slippage) to a CSV file.
+      --fills-parquet FILE    The same as a Parquet file.
+      --out DIR               Write report.json, fills.csv and fills.parquet into DIR (created if missing).
       --json                  Print one JSON object instead of the summary.
 `;
 
@@ -69,6 +74,9 @@ async function run(args: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       python: { type: 'string' },
       json: { type: 'boolean' },
+      'fills-csv': { type: 'string' },
+      'fills-parquet': { type: 'string' },
+      out: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new ReplayUsageError('replay needs exactly one component file');
@@ -82,6 +90,19 @@ async function run(args: string[]): Promise<number> {
   const file = resolve(positionals[0] ?? '');
   // Refused before anything starts: a replay never writes into trading state.
   const stateDir = values['state-dir'] === undefined ? undefined : prepareReplayStateDir(values['state-dir']);
+
+  let fillsCsv = values['fills-csv'] === undefined ? undefined : resolve(values['fills-csv']);
+  let fillsParquet = values['fills-parquet'] === undefined ? undefined : resolve(values['fills-parquet']);
+  const out = values.out === undefined ? undefined : resolve(values.out);
+  if (out !== undefined) {
+    try {
+      mkdirSync(out, { recursive: true });
+    } catch (e) {
+      throw new ReplayUsageError(`--out ${out}: the folder cannot be created (${(e as Error).message})`);
+    }
+    fillsCsv ??= join(out, 'fills.csv');
+    fillsParquet ??= join(out, 'fills.parquet');
+  }
 
   const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
   // A batch of records is one request: the timeout covers the whole batch.
@@ -100,11 +121,14 @@ async function run(args: string[]): Promise<number> {
       stateDir,
       runner: worker,
       onProgress: bar?.update,
+      ...(fillsCsv === undefined ? {} : { fillsCsv }),
+      ...(fillsParquet === undefined ? {} : { fillsParquet }),
     });
   } finally {
     bar?.done();
     await worker.dispose();
   }
+  if (out !== undefined) writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatReplay(report));
   return report.ok ? 0 : 1;
 }
@@ -134,14 +158,18 @@ export function formatReplay(r: ReplayReport): string {
   const lines: string[] = [];
   lines.push(`Replay of ${r.component.file}${r.component.className ? ` (${r.component.className})` : ''}`);
   lines.push(`  data       ${r.data.source}: ${n(r.data.records)} ${r.data.kind} of ${r.data.symbol}, ${r.data.from} → ${r.data.to}`);
-  lines.push(`  processed  ${n(r.processed)} ${r.data.kind} in ${(r.elapsedMs / 1000).toFixed(2)} s (${n(r.ticksPerSecond)}/s, ${n(r.batches)} round trips)`);
+  lines.push(
+    `  processed  ${n(r.processed)} ${r.data.kind} in ${(r.elapsedMs / 1000).toFixed(2)} s (${n(r.ticksPerSecond)}/s, ${n(r.batches)} round trips${r.syncs > 0 ? `, ${n(r.syncs)} capital requests` : ''})`,
+  );
   const denied = Object.entries(o.deniedByCode)
     .map(([code, count]) => `${code} ${count}`)
     .join(', ');
   lines.push(
     `  orders     ${o.produced} produced, ${o.sent} sent, ${o.denied} denied${denied ? ` (${denied})` : ''}, ${o.invalid} invalid; ${o.filled} filled, ${o.rejected} rejected, ${o.cancelled} cancelled, ${o.open} open`,
   );
-  lines.push(`  fills      ${r.fills}`);
+  lines.push(
+    `  fills      ${r.fills}${r.fillsFiles.rows > 0 || r.fillsFiles.csv || r.fillsFiles.parquet ? ` → ${[r.fillsFiles.csv, r.fillsFiles.parquet].filter(Boolean).join(', ')}` : ''}`,
+  );
   const positions = Object.entries(r.positions);
   lines.push(`  positions  ${positions.length === 0 ? 'flat' : positions.map(([s, q]) => `${s} ${n(q)}`).join(', ')}`);
   const realized = Object.entries(r.pnl.realized)
@@ -150,9 +178,18 @@ export function formatReplay(r: ReplayReport): string {
   lines.push(
     `  P&L        realized ${realized || '0'}, unrealized ${r.pnl.unrealized.toFixed(2)} ${r.pnl.currency}, commission ${r.pnl.commission.toFixed(2)}; equity ${r.pnl.equity.toFixed(2)} ${r.pnl.currency} (from ${r.pnl.startingCash.toFixed(2)})`,
   );
+  const c = r.curve;
+  const dd = c.drawdown;
+  lines.push(
+    `  curve      P&L ${c.final.toFixed(2)} ${c.currency} (quote currency, after commission); max drawdown ${dd.max.toFixed(2)} ${c.currency}${dd.maxPercent === null ? '' : ` (${dd.maxPercent.toFixed(3)}%)`}${dd.peakIndex === null ? '' : ` from #${dd.peakIndex} to #${dd.troughIndex}`}; turnover ${n(c.turnover)} ${c.currency}`,
+  );
   const s = r.slippage;
   if (s.orders > 0)
-    lines.push(`  slippage   ${s.orders} orders vs the decision quote: mean ${s.meanUnits} ${s.unit}s, worst ${s.worstUnits}, best ${s.bestUnits}`);
+    lines.push(
+      `  slippage   ${s.orders} orders vs the decision quote: mean ${s.meanUnits} ${s.unit}s (${s.meanBps} bps), worst ${s.worstUnits}, best ${s.bestUnits}; cost ${s.cost.toFixed(2)} ${c.currency}`,
+    );
+  const rejected = Object.entries(o.rejectedByReason);
+  if (rejected.length > 0) lines.push(`  rejected   ${rejected.map(([reason, count]) => `${reason} ${count}`).join(', ')}`);
   if (r.errorCount > 0) {
     lines.push(`  errors     ${r.errorCount} record${r.errorCount === 1 ? '' : 's'} failed (the replay went on):`);
     for (const e of r.errors.slice(0, 10))

@@ -10,13 +10,22 @@
  *      environment) plus, for candles, open, high, low, close, volume, and bar_index = i;
  *   3. the component runs; an order it returns is normalised, fitted to the instrument and
  *      submitted through the engine at t_i; a market order fills at record i's touch.
- * Speed without changing that order of events: records are sent to the persistent Python worker
- * in batches (`run_batch`, up to `batchSize` per round trip), and the worker stops a batch at the
- * first record that produced an order, so the order is submitted before the next record runs.
- * A batch is built ahead only while no order is working at the venue (polling is then a no-op and
- * buying power depends only on the quotes); while one is working, records go one at a time.
+ * Speed without changing that order of events: records go to the persistent Python worker in batches
+ * (`run_batch`, up to `batchSize` per round trip) that run to their end whatever the component
+ * returns. What a record carries from the data is sent ahead; `capital` (buying power), the one input
+ * that depends on what earlier orders did, is sent for the records up to the component's first order
+ * of the batch (while nothing is working at the venue and the account is flat, one value covers the
+ * batch), and past that it is asked for when read: reading it (or iterating, copying, printing the
+ * market_data) sends a state request mid-batch, and the replay then submits the orders of the
+ * records before, steps the venue to that record and answers (python/sptrader_harness/lazystate.py).
+ * So the component sees exactly what it would have seen one record per round trip, and never runs a
+ * record twice: the instance's state in `self` is never rolled back (test/unit/replay/batching.test.ts
+ * holds the two equal). The venue is stepped (clock, then a poll while an order works) record by
+ * record only up to the record acted on; while nothing works, a poll is a no-op and only the clock moves.
  * The component instance is kept for the whole replay (the worker keys it by replay), so a
  * component may keep state, such as its recent closes, in `self`.
+ * The audit log is written line by line as in trading, but synced once at close (`syncedAtClose`).
+ * Fills stream to CSV/Parquet files and into the P&L curve (replayReport.ts) as they happen.
  * A component error on one record is recorded with its index and time and the replay goes on; a
  * failure to load or construct the component (or a timeout) ends the replay, reported as `fatal`.
  *
@@ -26,50 +35,45 @@
  * ReplayStateDirError before anything is written, so simulated fills never enter a real audit log and a
  * real halt is never bypassed.
  *
- * Past 450 lines on purpose: the loop, its batching and its report share the replay's clock, venue and
- * counters; the folder rule above is a few lines beside them.
+ * Past 450 lines on purpose: the loop, its batching, its state requests and its report share the replay's
+ * clock, venue and counters (the folder rule, the engine's setup: replaySetup.ts; the report's curve and
+ * fills files: replayReport.ts).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { monotonicMs, TestClock } from '../common/clock';
-import { stateFileErrorOf } from '../common/stateErrors';
 import { PaperBroker } from '../brokers/paper/paperBroker';
-import { ReplayDataError, ReplayFeed } from '../brokers/paper/replayFeed';
+import { ReplayFeed } from '../brokers/paper/replayFeed';
 import { instrumentKey } from '../brokers/paper/instruments';
-import type { InstrumentRules } from '../orders/model';
+import type { Fill, InstrumentRules } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
-import type { ComponentBatchRequest, ComponentBatchResult } from '../python/runner';
-import { acquireStateDirLock } from '../common/stateLock';
-import { AuditLog } from './audit/auditLog';
-import { ExecutionEngine } from './engine';
+import type { ComponentBatchItem, ComponentBatchRequest, ComponentBatchResult } from '../python/runner';
 import { submitOrderCommand, type EngineEvent } from './events';
 import { averagePrice } from './orderState';
-import { DEFAULT_RISK_LIMITS, type RiskLimits } from './risk';
+import type { RiskLimits } from './risk';
 import { computeSlippage, type Slippage } from './slippage';
+import { fillRow, PnlCurve, ReplayFillsWriter, type ReplayDrawdown } from './replayReport';
+import {
+  checkTimes,
+  defaultEngine,
+  iso,
+  isoFormatter,
+  prepareReplayStateDir,
+  replayLimits,
+  round,
+  type ReplayEngine,
+  type ReplayEngineContext,
+} from './replaySetup';
 import { fitToInstrument } from './testOrder';
 import { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from './tradingState';
+
+export { isoFormatter, prepareReplayStateDir, REPLAY_MARKER, replayLimits, ReplayStateDirError, syncedAtClose } from './replaySetup';
+export type { ReplayEngine, ReplayEngineContext } from './replaySetup';
 
 /** The part of the Python worker a replay needs. */
 export interface ReplayRunner {
   runBatch(request: ComponentBatchRequest): Promise<ComponentBatchResult>;
-}
-
-/** The engine a replay submits through, and how to close it. */
-export interface ReplayEngine {
-  engine: ExecutionEngine;
-  /** The audit log's folder, when there is one. */
-  auditDir: string | null;
-  close(): Promise<void>;
-}
-
-export interface ReplayEngineContext {
-  clock: TestClock;
-  broker: PaperBroker;
-  /** Where the default engine keeps its audit log (`<stateDir>/audit`). */
-  stateDir: string;
-  limits: RiskLimits;
-  circuitBreaker: CircuitBreakerSettings;
 }
 
 export interface ReplayProgress {
@@ -110,6 +114,9 @@ export interface ReplayRequest {
   /** Per-order slippage records kept (default 1000; the summary covers all). */
   maxSlippageRecords?: number;
   onProgress?: (progress: ReplayProgress) => void;
+  /** Every fill, streamed as it happens, to a CSV and/or a Parquet file (written beside, renamed when complete). */
+  fillsCsv?: string;
+  fillsParquet?: string;
   /** Call onProgress at most this often (default 100 ms of wall time). */
   progressIntervalMs?: number;
 }
@@ -149,6 +156,7 @@ export interface ReplayReport {
     filled: number;
     partiallyFilled: number;
     rejected: number;
+    rejectedByReason: Record<string, number>;
     cancelled: number;
     expired: number;
     /** Still working at the end. */
@@ -164,10 +172,21 @@ export interface ReplayReport {
    * instrument's quote currency; equity: the account's at the end, after commission.
    */
   pnl: { realized: Record<string, number>; unrealized: number; commission: number; startingCash: number; equity: number; currency: string };
+  /**
+   * The P&L curve in the instrument's quote currency (fills' cash flows with commission, plus the position at
+   * each record's mid), its largest fall; turnover is the sum of |quantity × price| over fills.
+   */
+  curve: { currency: string; drawdown: ReplayDrawdown; turnover: number; final: number };
+  /** Where the fills were written. */
+  fillsFiles: { csv?: string; parquet?: string; rows: number };
   slippage: {
     unit: 'pip' | 'tick';
     orders: number;
     meanUnits: number | null;
+    /** Per order, in basis points of the decision price. */
+    meanBps: number | null;
+    /** What slippage cost over all fills, in the quote currency (positive: worse than the decision quote). */
+    cost: number;
     worstUnits: number | null;
     bestUnits: number | null;
     records: ReplayOrderSlippage[];
@@ -180,167 +199,14 @@ export interface ReplayReport {
   auditDir: string | null;
   /** Round trips to Python. */
   batches: number;
+  /** State requests within batches: the component read capital after an order of its batch (python/sptrader_harness/lazystate.py). */
+  syncs: number;
   elapsedMs: number;
   ticksPerSecond: number;
 }
 
-/** The file that marks a folder as a replay's (never a trading state directory). */
-export const REPLAY_MARKER = 'replay.json';
-const MARKER_KIND = 'sptrader-replay';
-/** What a trading state directory holds (session.ts, the paper venue, the lock): their presence means "not a replay's". */
-const TRADING_STATE_ENTRIES = ['audit', 'trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal', 'risk-limits.json'];
-
-/** --state-dir names a folder a replay must not write into. */
-export class ReplayStateDirError extends Error {
-  override readonly name = 'ReplayStateDirError';
-  constructor(
-    readonly dir: string,
-    readonly problem: string,
-  ) {
-    super(
-      `${dir}: ${problem}. A replay writes only into a folder of its own (new or empty, then marked with ${REPLAY_MARKER}), never into trading state: omit --state-dir (a new temp folder) or name a new folder`,
-    );
-  }
-}
-
-/**
- * Makes `dir` a replay's folder, or refuses it: a folder with the replay marker is reused; a missing or
- * empty one is created and marked; anything else (trading state above all) is refused. Nothing is written
- * into a refused folder.
- */
-export function prepareReplayStateDir(dir: string): string {
-  const absolute = resolve(dir);
-  let entries: string[];
-  try {
-    entries = readdirSync(absolute);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR') throw new ReplayStateDirError(absolute, 'this is a file, not a folder');
-    if (code !== 'ENOENT') throw stateFileErrorOf(absolute, 'list the replay folder', e);
-    try {
-      mkdirSync(absolute, { recursive: true, mode: 0o700 });
-    } catch (made) {
-      throw stateFileErrorOf(absolute, 'create the replay folder', made);
-    }
-    entries = [];
-  }
-  const trading = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e) && e !== 'audit');
-  const marker = join(absolute, REPLAY_MARKER);
-  if (entries.includes(REPLAY_MARKER)) {
-    let kind: unknown;
-    try {
-      kind = (JSON.parse(readFileSync(marker, 'utf8')) as { kind?: unknown } | null)?.kind;
-    } catch (e) {
-      if (!(e instanceof SyntaxError)) throw stateFileErrorOf(marker, 'read the replay marker', e);
-    }
-    if (kind !== MARKER_KIND) throw new ReplayStateDirError(absolute, `${REPLAY_MARKER} there is not a replay marker SPtrader wrote`);
-    // A marked folder that has since gained trading state (a trading command pointed at it) is trading state now.
-    if (trading.length > 0) throw new ReplayStateDirError(absolute, `it is marked as a replay folder but holds trading state (${trading.join(', ')})`);
-    return absolute;
-  }
-  const held = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e));
-  if (held.length > 0) throw new ReplayStateDirError(absolute, `it holds trading state (${held.join(', ')})`);
-  if (entries.length > 0)
-    throw new ReplayStateDirError(
-      absolute,
-      `it is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}) and not a replay folder (no ${REPLAY_MARKER})`,
-    );
-  const text = `${JSON.stringify({ kind: MARKER_KIND, version: 1, createdAt: new Date().toISOString(), note: 'Replay audit logs. SPtrader never trades from this folder.' }, null, 1)}\n`;
-  try {
-    writeFileSync(marker, text, { flag: 'wx', mode: 0o600 });
-  } catch (e) {
-    // Another replay marked it first: then it is a replay folder.
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw stateFileErrorOf(marker, 'write the replay marker', e);
-  }
-  return absolute;
-}
-
-// Times a Date (and so every ISO string in the report and the audit log) can hold: ±8.64e15 ms.
-const MAX_TIME_MS = 8.64e15;
-
-/** A feed whose times a clock cannot hold (an epoch number of the wrong unit, say) is a data error naming the record. */
-function checkTimes(feed: ReplayFeed): void {
-  const times = feed.times;
-  for (const index of [0, times.length - 1]) {
-    const t = times[index] as number;
-    if (Number.isFinite(t) && Math.abs(t) <= MAX_TIME_MS) continue;
-    throw new ReplayDataError(
-      `${feed.source}: the ${index === 0 ? 'first' : 'last'} record's time (${t} ms since 1970) is beyond the dates a clock can hold (years -271821 to 275760): check the unit of the time column (seconds, milliseconds, microseconds or nanoseconds since 1970, or ISO 8601)`,
-      feed.source,
-      undefined,
-      'time',
-    );
-  }
-}
-
-const DEFAULT_BATCH = 1000;
+const DEFAULT_BATCH = 2048;
 let replayCounter = 0;
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** `toISOString` for increasing times, several times faster: the date part is reused within a day. */
-export function isoFormatter(): (ms: number) => string {
-  let dayStart = Number.NaN;
-  let prefix = '';
-  const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
-  return (ms: number): string => {
-    const offset = ms - dayStart;
-    if (!(offset >= 0 && offset < 86_400_000) || !Number.isInteger(ms)) {
-      if (!Number.isInteger(ms) || ms < 0 || ms >= 253402300800000) return iso(ms);
-      dayStart = ms - (ms % 86_400_000);
-      prefix = iso(dayStart).slice(0, 11);
-      return iso(ms);
-    }
-    const h = Math.floor(offset / 3_600_000);
-    const m = Math.floor(offset / 60_000) % 60;
-    const sec = Math.floor(offset / 1000) % 60;
-    const milli = offset % 1000;
-    return `${prefix}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
-  };
-}
-const round = (n: number, d: number): number => Number(n.toFixed(d)) + 0;
-
-/** Replay limits: the settings' defaults without the submit-rate limit (simulated time would trip it). */
-export function replayLimits(overrides: Partial<RiskLimits> = {}): RiskLimits {
-  const limits: RiskLimits = { ...DEFAULT_RISK_LIMITS, ...overrides };
-  if (overrides.maxOrdersPerSecond === undefined) {
-    delete limits.maxOrdersPerSecond;
-    delete limits.orderBurst;
-  }
-  return limits;
-}
-
-async function defaultEngine(context: ReplayEngineContext): Promise<ReplayEngine> {
-  // Its audit log is one writer's, like any other in a state directory.
-  const lock = acquireStateDirLock(context.stateDir, 'sptrader replay');
-  let log: AuditLog;
-  try {
-    ({ log } = await AuditLog.open(join(context.stateDir, 'audit'), { clock: context.clock }));
-  } catch (e) {
-    lock.release();
-    throw e;
-  }
-  const engine = new ExecutionEngine({
-    clock: context.clock,
-    brokers: { [context.broker.id]: context.broker },
-    audit: log,
-    limits: context.limits,
-    circuitBreaker: context.circuitBreaker,
-    // Trading state and working orders stay in memory: a replay never halts or owns real trading.
-  });
-  return {
-    engine,
-    auditDir: log.dir,
-    async close() {
-      try {
-        await engine.close();
-        await log.close();
-      } finally {
-        lock.release();
-      }
-    },
-  };
-}
 
 export async function replayComponent(request: ReplayRequest): Promise<ReplayReport> {
   const started = monotonicMs();
@@ -380,18 +246,34 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       duplicatesCollapsed: feed.duplicatesCollapsed,
     },
     processed: 0,
-    orders: { produced: 0, invalid: 0, denied: 0, deniedByCode: {}, sent: 0, filled: 0, partiallyFilled: 0, rejected: 0, cancelled: 0, expired: 0, open: 0 },
+    orders: {
+      produced: 0,
+      invalid: 0,
+      denied: 0,
+      deniedByCode: {},
+      sent: 0,
+      filled: 0,
+      partiallyFilled: 0,
+      rejected: 0,
+      rejectedByReason: {},
+      cancelled: 0,
+      expired: 0,
+      open: 0,
+    },
     fills: 0,
     positions: {},
     venuePositions: [],
     pnl: { realized: {}, unrealized: 0, commission: 0, startingCash, equity: startingCash, currency: 'USD' },
-    slippage: { unit: 'pip', orders: 0, meanUnits: null, worstUnits: null, bestUnits: null, records: [] },
+    curve: { currency: '', drawdown: { max: 0, maxPercent: null, peakIndex: null, troughIndex: null }, turnover: 0, final: 0 },
+    fillsFiles: { rows: 0 },
+    slippage: { unit: 'pip', orders: 0, meanUnits: null, meanBps: null, cost: 0, worstUnits: null, bestUnits: null, records: [] },
     errors: [],
     errorCount: 0,
     fatal: null,
     stateDir,
     auditDir: opened.auditDir,
     batches: 0,
+    syncs: 0,
     elapsedMs: 0,
     ticksPerSecond: 0,
   };
@@ -405,7 +287,39 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   const decisions = new Map<string, { index: number; side: 'buy' | 'sell'; bid: number; ask: number; quantity: number }>();
   let instrument: InstrumentRules | undefined;
   let slippageSum = 0;
+  let slippageBpsSum = 0;
+  let slippageCost = 0;
   let commission = 0;
+  const curve = new PnlCurve(feed.bid, feed.ask, startingCash);
+  const isoFill = isoFormatter();
+  const fillsWriter =
+    request.fillsCsv !== undefined || request.fillsParquet !== undefined
+      ? await ReplayFillsWriter.open({
+          ...(request.fillsCsv === undefined ? {} : { csv: request.fillsCsv }),
+          ...(request.fillsParquet === undefined ? {} : { parquet: request.fillsParquet }),
+        })
+      : undefined;
+  /** The record a fill happened at: times are unique and increasing, and a fill is stamped with its record's. */
+  const recordAt = (t: number): number => {
+    let lo = 0;
+    let hi = total - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((times[mid] as number) <= t) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const onFill = (fill: Fill): void => {
+    report.fills++;
+    commission += fill.commission;
+    const index = recordAt(fill.timestamp);
+    curve.fill(index, fill);
+    const d = decisions.get(fill.client_order_id);
+    const s = d && instrument ? computeSlippage(d.side, d, fill.price, instrument) : undefined;
+    if (s) slippageCost += s.price * fill.quantity;
+    fillsWriter?.add(fillRow(fill, index, isoFill, d && s ? { index: d.index, slippage: s } : undefined));
+  };
   const slippageOf = (clientOrderId: string): void => {
     const d = decisions.get(clientOrderId);
     const record = engine.getOrder(clientOrderId);
@@ -417,6 +331,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     report.slippage.orders++;
     report.slippage.unit = s.unit;
     slippageSum += s.units;
+    slippageBpsSum += s.bps;
     report.slippage.worstUnits = report.slippage.worstUnits === null ? s.units : Math.max(report.slippage.worstUnits, s.units);
     report.slippage.bestUnits = report.slippage.bestUnits === null ? s.units : Math.min(report.slippage.bestUnits, s.units);
     if (report.slippage.records.length < maxSlippage)
@@ -426,17 +341,16 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     if (!('clientOrderId' in e) || !decisions.has(e.clientOrderId)) return;
     switch (e.type) {
       case 'OrderPartiallyFilled':
-        report.fills++;
-        commission += e.fill.commission;
+        onFill(e.fill);
         break;
       case 'OrderFilled':
-        report.fills++;
-        commission += e.fill.commission;
+        onFill(e.fill);
         report.orders.filled++;
         slippageOf(e.clientOrderId);
         break;
       case 'OrderRejected':
         report.orders.rejected++;
+        report.orders.rejectedByReason[e.reason] = (report.orders.rejectedByReason[e.reason] ?? 0) + 1;
         decisions.delete(e.clientOrderId);
         break;
       case 'OrderCancelled':
@@ -454,7 +368,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
 
   const instanceKey = `replay-${process.pid}-${++replayCounter}-${Date.now()}`;
   const common: Record<string, unknown> = { symbol, side: request.side ?? 'buy', broker_profile: venue, environment: broker.environment };
-  const keys = ['bid', 'ask', 'spread', 'last', 'bid_size', 'ask_size', 'timestamp', 'timestamp_ms', 'capital'];
+  const keys = ['bid', 'ask', 'spread', 'last', 'bid_size', 'ask_size', 'timestamp', 'timestamp_ms'];
   if (candles) keys.push('open', 'high', 'low', 'close', 'volume');
   const componentLimits = { value: undefined as unknown };
 
@@ -481,119 +395,147 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       });
     };
 
-    interface Batch {
-      start: number;
-      size: number;
-      working: boolean;
-      common: Record<string, unknown>;
-      keys: string[];
-      rows: unknown[][];
-    }
-    const build = async (i: number): Promise<Batch> => {
-      // 1–2. Records up to the batch size, each with its clock, poll and buying power.
-      const working = engine.workingOrders().length > 0;
-      const size = working ? 1 : Math.min(batchSize, total - i);
-      // Flat, nothing working, cash only in the account currency: buying power cannot move with the quotes.
-      let fixedCapital: number | undefined;
-      if (!working && Object.keys(engine.positionsOf(venue)).length === 0) {
-        const cash = broker.getCashBalances();
-        if (Object.entries(cash).every(([ccy, v]) => ccy === accountCurrency || v === 0)) {
-          clock.set(times[i] as number);
-          fixedCapital = (await broker.getAccountInfo()).buying_power;
-        }
-      }
+    // What the data says of records start..start+size-1 (nothing the account decides: see `column`);
+    // values the whole batch shares travel once (sizes, spread).
+    const buildRows = (start: number, size: number): { common: Record<string, unknown>; keys: string[]; rows: unknown[][] } => {
       const columns: unknown[][] = keys.map(() => new Array<unknown>(size));
       for (let j = 0; j < size; j++) {
-        const k = i + j;
+        const k = start + j;
         const t = times[k] as number;
-        clock.set(t);
-        if (working) broker.poll();
         const bid = feed.bid[k] as number;
         const ask = feed.ask[k] as number;
-        const values: unknown[] = [
-          bid,
-          ask,
-          Number((ask - bid).toPrecision(12)),
-          feed.last[k],
-          feed.bidSize[k],
-          feed.askSize[k],
-          isoOf(t),
-          t,
-          fixedCapital ?? (await broker.getAccountInfo()).buying_power,
-        ];
+        const values: unknown[] = [bid, ask, Number((ask - bid).toPrecision(12)), feed.last[k], feed.bidSize[k], feed.askSize[k], isoOf(t), t];
         if (candles) values.push(candles.open[k], candles.high[k], candles.low[k], candles.close[k], candles.volume[k]);
         for (let c = 0; c < values.length; c++) (columns[c] as unknown[])[j] = values[c];
       }
-      // Values the whole batch shares travel once (sizes, spread, capital while flat).
       const batchCommon: Record<string, unknown> = { ...common };
       const varying: string[] = [];
       const varyingColumns: unknown[][] = [];
       keys.forEach((key, c) => {
-        const column = columns[c] as unknown[];
-        const first = column[0];
-        if (column.every((v) => v === first)) batchCommon[key] = first;
+        const values = columns[c] as unknown[];
+        const head = values[0];
+        if (values.every((v) => v === head)) batchCommon[key] = head;
         else {
           varying.push(key);
-          varyingColumns.push(column);
+          varyingColumns.push(values);
         }
       });
       const rows: unknown[][] = new Array<unknown[]>(size);
-      for (let j = 0; j < size; j++) rows[j] = varyingColumns.map((column) => column[j]);
-      return { start: i, size, working, common: batchCommon, keys: varying, rows };
+      for (let j = 0; j < size; j++) rows[j] = varyingColumns.map((values) => values[j]);
+      return { common: batchCommon, keys: varying, rows };
     };
 
-    let i = 0;
-    let prebuilt: Batch | undefined;
-    while (i < total) {
-      const batch = prebuilt?.start === i ? prebuilt : await build(i);
-      prebuilt = undefined;
-      const size = batch.size;
-      // 3. The component over the batch, stopping at its first order.
-      const pending = request.runner.runBatch({
-        file: request.file,
-        className: request.className,
-        parameters: request.parameters,
-        signal: request.signal ?? null,
-        common: batch.common,
-        keys: batch.keys,
-        rows: batch.rows,
-        indexKey: 'bar_index',
-        indexStart: i,
-        stopOnOrder: true,
-        instance: instanceKey,
-      });
-      // While Python works, the next batch is built as if this one places no order (then polling is
-      // a no-op and buying power depends on the quotes only); it is thrown away if it did.
-      const speculative = !batch.working && i + size < total ? build(i + size) : undefined;
-      const result = await pending;
-      const next = speculative ? await speculative : undefined;
-      const ordersBefore = report.orders.produced;
-      report.batches++;
-      if (result.className) report.component.className = result.className;
-      if (result.entryPoint) report.component.entryPoint = result.entryPoint;
-      if (!result.ok) {
-        const e = result.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
-        report.fatal = { index: i, time: iso(times[i] as number), code: e.code, message: e.message, ...(e.line === undefined ? {} : { line: e.line }) };
-        break;
+    // Venue steps (clock, poll) run for each record in order, and only up to the record whose
+    // capital or order is acted on: `cursor` is the first record not stepped yet. While nothing is
+    // working at the venue a poll is a no-op, so only the clock moves.
+    let cursor = 0;
+    let working = engine.workingOrders().length > 0;
+    const stepTo = (k: number): void => {
+      if (working) {
+        for (let r = Math.max(cursor, 0); r <= k; r++) {
+          clock.set(times[r] as number);
+          broker.poll();
+          if (engine.workingOrders().length === 0) {
+            working = false;
+            break;
+          }
+        }
       }
-      if (componentLimits.value === undefined && result.metadata) componentLimits.value = result.metadata['risk_limits'];
-      const done = Math.max(0, Math.min(result.done, size));
-      for (const item of result.items) {
-        const k = i + item.index;
+      clock.set(times[k] as number);
+      if (k >= cursor) cursor = k + 1;
+    };
+    const buyingPower = async (): Promise<number> => (await broker.getAccountInfo()).buying_power;
+    // Capital for records from k on, valid while the component orders nothing: the venue steps to k first.
+    let columnLength = 1;
+    const column = async (k: number, remaining: number): Promise<{ values: number[]; until: number }> => {
+      const first = await buyingPower();
+      if (working) return { values: [first], until: 1 };
+      // Flat, nothing working, cash only in the account currency: buying power cannot move with the quotes.
+      if (Object.keys(engine.positionsOf(venue)).length === 0) {
+        const cash = broker.getCashBalances();
+        if (Object.entries(cash).every(([ccy, v]) => ccy === accountCurrency || v === 0)) return { values: [first], until: remaining };
+      }
+      const n = Math.min(columnLength, remaining);
+      const values = [first];
+      for (let r = k + 1; r < k + n; r++) {
+        clock.set(times[r] as number);
+        values.push(await buyingPower());
+      }
+      clock.set(times[k] as number);
+      return { values, until: n };
+    };
+    const act = async (start: number, items: ComponentBatchItem[]): Promise<void> => {
+      for (const item of items) {
+        const k = start + item.index;
         if (!item.ok) {
           addError(k, item.error.code, item.error.message, item.error.line);
           continue;
         }
         if (item.output === null || item.output === undefined) continue;
-        clock.set(times[k] as number);
+        stepTo(k);
         await submitOne(k, item.output);
+        working = engine.workingOrders().length > 0;
       }
+    };
+
+    let i = 0;
+    while (i < total) {
+      const size = Math.min(batchSize, total - i);
+      const start = i;
+      stepTo(start);
+      const first = await column(start, size);
+      let columnEnd = first.until;
+      const rows = buildRows(start, size);
+      let synced = 0;
+      const result = await request.runner.runBatch({
+        file: request.file,
+        className: request.className,
+        parameters: request.parameters,
+        signal: request.signal ?? null,
+        common: rows.common,
+        keys: rows.keys,
+        rows: rows.rows,
+        indexKey: 'bar_index',
+        indexStart: start,
+        instance: instanceKey,
+        state: {
+          key: 'capital',
+          values: first.values,
+          until: first.until,
+          onSync: async ({ index, items }) => {
+            // Read past the column without an order since: the component reads capital often; give more ahead.
+            if (items.length === 0 && index >= columnEnd) columnLength = Math.min(columnLength * 2, batchSize);
+            await act(start, items);
+            stepTo(start + index);
+            synced = index;
+            const next = await column(start + index, size - index);
+            columnEnd = index + next.until;
+            return next;
+          },
+        },
+      });
+      report.batches++;
+      report.syncs += result.syncs ?? 0;
+      if (result.className) report.component.className = result.className;
+      if (result.entryPoint) report.component.entryPoint = result.entryPoint;
+      if (!result.ok) {
+        const e = result.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
+        // Records before the last state request ran and their orders were submitted.
+        report.processed += synced;
+        const at = start + synced;
+        report.fatal = { index: at, time: iso(times[at] as number), code: e.code, message: e.message, ...(e.line === undefined ? {} : { line: e.line }) };
+        break;
+      }
+      if (componentLimits.value === undefined && result.metadata) componentLimits.value = result.metadata['risk_limits'];
+      await act(start, result.items);
+      const done = Math.max(0, Math.min(result.done, size));
       report.processed += done;
       if (done === 0) {
         report.fatal = { index: i, time: iso(times[i] as number), code: 'PROTOCOL_ERROR', message: 'the worker ran no record of the batch' };
         break;
       }
-      if (next && done === size && report.orders.produced === ordersBefore && engine.workingOrders().length === 0) prebuilt = next;
+      // The last records of the batch are stepped too (resting orders fill against them).
+      stepTo(start + done - 1);
       i += done;
       progress(false);
     }
@@ -624,7 +566,33 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     await opened.close();
     await broker.disconnect();
     report.pnl.commission = round(commission, 10);
-    if (report.slippage.orders > 0) report.slippage.meanUnits = round(slippageSum / report.slippage.orders, 4);
+    if (report.slippage.orders > 0) {
+      report.slippage.meanUnits = round(slippageSum / report.slippage.orders, 4);
+      report.slippage.meanBps = round(slippageBpsSum / report.slippage.orders, 4);
+    }
+    report.slippage.cost = round(slippageCost, 8);
+    curve.advance(Math.max(report.processed - 1, -1));
+    report.curve = {
+      currency: instrument?.quoteCurrency ?? '',
+      // A percentage only when the curve's currency is the account's.
+      drawdown: { ...curve.drawdown(), ...(instrument?.quoteCurrency === report.pnl.currency ? {} : { maxPercent: null }) },
+      turnover: round(curve.turnover, 8),
+      final: round(curve.value(), 8),
+    };
+    if (fillsWriter) {
+      // A replay that stopped early writes its fills too: they are what happened up to the stop.
+      try {
+        fillsWriter.close();
+        report.fillsFiles = {
+          ...(request.fillsCsv === undefined ? {} : { csv: request.fillsCsv }),
+          ...(request.fillsParquet === undefined ? {} : { parquet: request.fillsParquet }),
+          rows: fillsWriter.count,
+        };
+      } catch (e) {
+        fillsWriter.abandon();
+        throw e;
+      }
+    }
     report.elapsedMs = round(monotonicMs() - started, 3);
     report.ticksPerSecond = report.elapsedMs > 0 ? Math.round((report.processed / report.elapsedMs) * 1000) : 0;
   }

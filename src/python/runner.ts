@@ -142,6 +142,24 @@ export interface ComponentBatchRequest {
   stopOnOrder?: boolean;
   /** Keep the component instance across batches under this key (same file, class and parameters). */
   instance?: string;
+  /**
+   * A value that depends on what the component's orders did (replay's `capital`), asked for only when read
+   * (see python/sptrader_harness/lazystate.py): `values[min(i, values.length - 1)]` is item i's while i <
+   * `until` and the component has returned no order in this batch; past that, reading it calls `onSync`
+   * with the item's index and the items before it not yet reported, and the component waits for its answer
+   * (the values from that item on, in the same form). Items reported there are not in the batch's result.
+   */
+  state?: { key: string; values: unknown[]; until: number; onSync: (sync: ComponentStateSync) => Promise<ComponentStateColumn> };
+}
+
+export interface ComponentStateColumn {
+  values: unknown[];
+  until: number;
+}
+
+export interface ComponentStateSync {
+  index: number;
+  items: ComponentBatchItem[];
 }
 
 export type ComponentBatchItem = { index: number; ok: true; output: unknown } | { index: number; ok: false; error: ComponentError };
@@ -162,6 +180,8 @@ export interface ComponentBatchResult {
   totalMs: number;
   error?: ComponentError;
   diagnostics?: string[];
+  /** State requests answered during the batch (see ComponentBatchRequest.state). */
+  syncs?: number;
 }
 
 export interface ComponentInfo {
@@ -202,19 +222,22 @@ const RunResponseSchema = ResponseSchema.extend({
   return_file: z.string().nullish(),
   return_exact: z.boolean().nullish(),
 });
+const BatchResultsSchema = z
+  .array(
+    z.union([
+      z.object({ index: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+      z.object({ index: z.number().int(), ok: z.literal(false), error: ErrorSchema }),
+    ]),
+  )
+  .default([]);
+const SyncRequestSchema = z.object({ id: z.string(), sync: z.number().int().nonnegative(), results: BatchResultsSchema });
 const BatchResponseSchema = ResponseSchema.extend({
   class_name: z.string().nullish(),
   entry_point: z.enum(['generate_order', 'execute']).nullish(),
   metadata: z.record(z.string(), z.unknown()).nullish(),
   done: z.number().int().nonnegative().default(0),
-  results: z
-    .array(
-      z.union([
-        z.object({ index: z.number().int(), ok: z.literal(true), result: z.unknown() }),
-        z.object({ index: z.number().int(), ok: z.literal(false), error: ErrorSchema }),
-      ]),
-    )
-    .default([]),
+  results: BatchResultsSchema,
+  syncs: z.number().int().nonnegative().nullish(),
   stdout: z.string().default(''),
   stderr: z.string().default(''),
   component_ms: z.number().nullish(),
@@ -278,10 +301,16 @@ function toComponentError(e: z.infer<typeof ErrorSchema>): ComponentError {
   return error;
 }
 
+function batchItem(i: z.infer<typeof BatchResultsSchema>[number]): ComponentBatchItem {
+  return i.ok ? { index: i.index, ok: true, output: i.result ?? null } : { index: i.index, ok: false, error: toComponentError(i.error) };
+}
+
 interface Pending {
   id: string;
   resolve: (line: Record<string, unknown>) => void;
   reject: (e: PythonRunError) => void;
+  /** A line with this id that is not the answer yet (a run_batch state request): handled, the answer still awaited. */
+  interim?: (line: Record<string, unknown>) => void;
 }
 
 export type SessionMode = 'once' | 'worker';
@@ -431,6 +460,18 @@ export class PythonSession {
     }
     const p = this.pending;
     if (!p) return;
+    if (event.type === 'answer' && p.interim && event.line.startsWith(`{"id":"${p.id}","sync":`)) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(event.line);
+      } catch {
+        parsed = undefined;
+      }
+      if (typeof parsed === 'object' && parsed !== null && (parsed as Record<string, unknown>)['id'] === p.id) {
+        p.interim(parsed as Record<string, unknown>);
+        return;
+      }
+    }
     this.pending = undefined;
     this.channel.clear();
     if (event.type === 'answerTooLarge') {
@@ -550,7 +591,12 @@ export class PythonSession {
   }
 
   /** Sends one request and waits for its answer; requests are served one at a time. */
-  private request(body: Record<string, unknown>, timeoutMs: number, rows = 0): Promise<Record<string, unknown>> {
+  private request(
+    body: Record<string, unknown>,
+    timeoutMs: number,
+    rows = 0,
+    interim?: (id: string, line: Record<string, unknown>) => void,
+  ): Promise<Record<string, unknown>> {
     const run = async (): Promise<Record<string, unknown>> => {
       if (this.failure) throw this.failure;
       // The output cap is per request: a long-lived worker may print a little on every run.
@@ -578,6 +624,7 @@ export class PythonSession {
             clearTimeout(timer);
             reject(e);
           },
+          ...(interim ? { interim: (line: Record<string, unknown>) => interim(id, line) } : {}),
         };
         this.child.stdin?.write(`${JSON.stringify({ ...body, id })}\n`);
       });
@@ -713,6 +760,31 @@ export class PythonSession {
     const bad = precheck(req.file);
     if (bad) return failed(bad);
     let raw: Record<string, unknown>;
+    // A state request's handler failing (the caller's own error) ends the batch (the harness is told to
+    // abort) and is thrown from here once the harness has answered.
+    let syncFailure: { error: unknown } | undefined;
+    const state = req.state;
+    const interim = state
+      ? (id: string, line: Record<string, unknown>): void => {
+          const reply = (body: Record<string, unknown>): void => {
+            if (!this.failure) this.child.stdin?.write(`${JSON.stringify({ op: 'sync', id, ...body })}\n`);
+          };
+          const parsed = SyncRequestSchema.safeParse(line);
+          if (!parsed.success) {
+            syncFailure ??= { error: new PythonRunError('PROTOCOL_ERROR', `unexpected state request from the harness: ${parsed.error.message}`) };
+            reply({ abort: 'the state request was malformed' });
+            return;
+          }
+          const items = parsed.data.results.map(batchItem);
+          state.onSync({ index: parsed.data.sync, items }).then(
+            (column) => reply({ values: column.values, until: column.until }),
+            (e: unknown) => {
+              syncFailure ??= { error: e };
+              reply({ abort: e instanceof Error ? e.message : String(e) });
+            },
+          );
+        }
+      : undefined;
     try {
       raw = await this.request(
         {
@@ -728,17 +800,21 @@ export class PythonSession {
           index_key: req.indexKey ?? null,
           index_start: req.indexStart ?? 0,
           instance: req.instance ?? null,
+          ...(state ? { state: { key: state.key, values: state.values, until: state.until } } : {}),
           output_limit: this.limits.outputLimitBytes,
           limits: this.wireLimits(),
         },
         this.limits.timeoutMs,
         req.rows.length,
+        interim,
       );
     } catch (e) {
+      if (syncFailure) throw syncFailure.error;
       const err = e instanceof PythonRunError ? e : new PythonRunError('PROTOCOL_ERROR', String(e));
       const { direct, diagnostics } = this.takeDirect();
       return failed({ code: err.code, message: err.message, file: req.file }, direct, diagnostics);
     }
+    if (syncFailure) throw syncFailure.error;
     const { direct, diagnostics } = this.takeDirect();
     const r = BatchResponseSchema.safeParse(raw);
     if (!r.success) return failed({ code: 'PROTOCOL_ERROR', message: `unexpected answer from the harness: ${r.error.message}` }, direct, diagnostics);
@@ -746,9 +822,7 @@ export class PythonSession {
     return done({
       ok: d.ok,
       done: d.done,
-      items: d.results.map((i): ComponentBatchItem =>
-        i.ok ? { index: i.index, ok: true, output: i.result ?? null } : { index: i.index, ok: false, error: toComponentError(i.error) },
-      ),
+      items: d.results.map(batchItem),
       className: d.class_name ?? undefined,
       entryPoint: d.entry_point ?? undefined,
       metadata: d.metadata ?? null,
@@ -757,6 +831,7 @@ export class PythonSession {
       componentMs: d.component_ms ?? undefined,
       error: d.error ? toComponentError(d.error) : undefined,
       ...(diagnostics ? { diagnostics } : {}),
+      ...(d.syncs == null ? {} : { syncs: d.syncs }),
     });
   }
 

@@ -1,0 +1,220 @@
+/**
+ * What a replay needs before its loop: a folder of its own (never trading state), an engine over an
+ * audit log synced once at close, times a clock can hold, and the limits and time format it uses.
+ */
+import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { TestClock } from '../common/clock';
+import { stateFileErrorOf } from '../common/stateErrors';
+import { acquireStateDirLock } from '../common/stateLock';
+import type { PaperBroker } from '../brokers/paper/paperBroker';
+import { ReplayDataError, type ReplayFeed } from '../brokers/paper/replayFeed';
+import { AuditLog, nodeAuditFileSystem, type AuditFileSystem } from './audit/auditLog';
+import { ExecutionEngine } from './engine';
+import { DEFAULT_RISK_LIMITS, type RiskLimits } from './risk';
+import type { CircuitBreakerSettings } from './tradingState';
+
+/** The engine a replay submits through, and how to close it. */
+export interface ReplayEngine {
+  engine: ExecutionEngine;
+  /** The audit log's folder, when there is one. */
+  auditDir: string | null;
+  close(): Promise<void>;
+}
+
+export interface ReplayEngineContext {
+  clock: TestClock;
+  broker: PaperBroker;
+  /** Where the default engine keeps its audit log (`<stateDir>/audit`). */
+  stateDir: string;
+  limits: RiskLimits;
+  circuitBreaker: CircuitBreakerSettings;
+}
+
+/** The file that marks a folder as a replay's (never a trading state directory). */
+export const REPLAY_MARKER = 'replay.json';
+const MARKER_KIND = 'sptrader-replay';
+/** What a trading state directory holds (session.ts, the paper venue, the lock): their presence means "not a replay's". */
+const TRADING_STATE_ENTRIES = ['audit', 'trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal', 'risk-limits.json'];
+
+/** --state-dir names a folder a replay must not write into. */
+export class ReplayStateDirError extends Error {
+  override readonly name = 'ReplayStateDirError';
+  constructor(
+    readonly dir: string,
+    readonly problem: string,
+  ) {
+    super(
+      `${dir}: ${problem}. A replay writes only into a folder of its own (new or empty, then marked with ${REPLAY_MARKER}), never into trading state: omit --state-dir (a new temp folder) or name a new folder`,
+    );
+  }
+}
+
+/**
+ * Makes `dir` a replay's folder, or refuses it: a folder with the replay marker is reused; a missing or
+ * empty one is created and marked; anything else (trading state above all) is refused. Nothing is written
+ * into a refused folder.
+ */
+export function prepareReplayStateDir(dir: string): string {
+  const absolute = resolve(dir);
+  let entries: string[];
+  try {
+    entries = readdirSync(absolute);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new ReplayStateDirError(absolute, 'this is a file, not a folder');
+    if (code !== 'ENOENT') throw stateFileErrorOf(absolute, 'list the replay folder', e);
+    try {
+      mkdirSync(absolute, { recursive: true, mode: 0o700 });
+    } catch (made) {
+      throw stateFileErrorOf(absolute, 'create the replay folder', made);
+    }
+    entries = [];
+  }
+  const trading = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e) && e !== 'audit');
+  const marker = join(absolute, REPLAY_MARKER);
+  if (entries.includes(REPLAY_MARKER)) {
+    let kind: unknown;
+    try {
+      kind = (JSON.parse(readFileSync(marker, 'utf8')) as { kind?: unknown } | null)?.kind;
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw stateFileErrorOf(marker, 'read the replay marker', e);
+    }
+    if (kind !== MARKER_KIND) throw new ReplayStateDirError(absolute, `${REPLAY_MARKER} there is not a replay marker SPtrader wrote`);
+    // A marked folder that has since gained trading state (a trading command pointed at it) is trading state now.
+    if (trading.length > 0) throw new ReplayStateDirError(absolute, `it is marked as a replay folder but holds trading state (${trading.join(', ')})`);
+    return absolute;
+  }
+  const held = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e));
+  if (held.length > 0) throw new ReplayStateDirError(absolute, `it holds trading state (${held.join(', ')})`);
+  if (entries.length > 0)
+    throw new ReplayStateDirError(
+      absolute,
+      `it is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}) and not a replay folder (no ${REPLAY_MARKER})`,
+    );
+  const text = `${JSON.stringify({ kind: MARKER_KIND, version: 1, createdAt: new Date().toISOString(), note: 'Replay audit logs. SPtrader never trades from this folder.' }, null, 1)}\n`;
+  try {
+    writeFileSync(marker, text, { flag: 'wx', mode: 0o600 });
+  } catch (e) {
+    // Another replay marked it first: then it is a replay folder.
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw stateFileErrorOf(marker, 'write the replay marker', e);
+  }
+  return absolute;
+}
+
+// Times a Date (and so every ISO string in the report and the audit log) can hold: ±8.64e15 ms.
+const MAX_TIME_MS = 8.64e15;
+
+/** A feed whose times a clock cannot hold (an epoch number of the wrong unit, say) is a data error naming the record. */
+export function checkTimes(feed: ReplayFeed): void {
+  const times = feed.times;
+  for (const index of [0, times.length - 1]) {
+    const t = times[index] as number;
+    if (Number.isFinite(t) && Math.abs(t) <= MAX_TIME_MS) continue;
+    throw new ReplayDataError(
+      `${feed.source}: the ${index === 0 ? 'first' : 'last'} record's time (${t} ms since 1970) is beyond the dates a clock can hold (years -271821 to 275760): check the unit of the time column (seconds, milliseconds, microseconds or nanoseconds since 1970, or ISO 8601)`,
+      feed.source,
+      undefined,
+      'time',
+    );
+  }
+}
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** `toISOString` for increasing times, several times faster: the date part is reused within a day. */
+export function isoFormatter(): (ms: number) => string {
+  let dayStart = Number.NaN;
+  let prefix = '';
+  const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+  return (ms: number): string => {
+    const offset = ms - dayStart;
+    if (!(offset >= 0 && offset < 86_400_000) || !Number.isInteger(ms)) {
+      if (!Number.isInteger(ms) || ms < 0 || ms >= 253402300800000) return iso(ms);
+      dayStart = ms - (ms % 86_400_000);
+      prefix = iso(dayStart).slice(0, 11);
+      return iso(ms);
+    }
+    const h = Math.floor(offset / 3_600_000);
+    const m = Math.floor(offset / 60_000) % 60;
+    const sec = Math.floor(offset / 1000) % 60;
+    const milli = offset % 1000;
+    return `${prefix}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+  };
+}
+export const round = (n: number, d: number): number => Number(n.toFixed(d)) + 0;
+
+/** Replay limits: the settings' defaults without the submit-rate limit (simulated time would trip it). */
+export function replayLimits(overrides: Partial<RiskLimits> = {}): RiskLimits {
+  const limits: RiskLimits = { ...DEFAULT_RISK_LIMITS, ...overrides };
+  if (overrides.maxOrdersPerSecond === undefined) {
+    delete limits.maxOrdersPerSecond;
+    delete limits.orderBurst;
+  }
+  return limits;
+}
+
+/**
+ * A simulation's audit files: every line is written in order as it is appended, at once and
+ * synchronously (so the log is complete and its hash chain verifies, and a process that dies leaves
+ * every appended line in the file), but synced to disk once, when the file is closed, not per batch:
+ * a replay cut short by a machine crash is run again, and an fsync per order plus a thread-pool hop
+ * per write were most of a replay's time. A new file's directory entry is still synced.
+ */
+export function syncedAtClose(fs: AuditFileSystem = nodeAuditFileSystem): AuditFileSystem {
+  return {
+    syncDirectory: (path) => fs.syncDirectory(path),
+    async openForAppend(path) {
+      const fd = openSync(path, 'a', 0o600);
+      let dirty = false;
+      return {
+        async write(buffer, offset, length) {
+          dirty = true;
+          let written = 0;
+          while (written < length) written += writeSync(fd, buffer, offset + written, length - written);
+          return { bytesWritten: written };
+        },
+        async datasync() {},
+        async close() {
+          try {
+            if (dirty) fdatasyncSync(fd);
+          } finally {
+            closeSync(fd);
+          }
+        },
+      };
+    },
+  };
+}
+
+export async function defaultEngine(context: ReplayEngineContext): Promise<ReplayEngine> {
+  // Its audit log is one writer's, like any other in a state directory.
+  const lock = acquireStateDirLock(context.stateDir, 'sptrader replay');
+  let log: AuditLog;
+  try {
+    ({ log } = await AuditLog.open(join(context.stateDir, 'audit'), { clock: context.clock, fileSystem: syncedAtClose() }));
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+  const engine = new ExecutionEngine({
+    clock: context.clock,
+    brokers: { [context.broker.id]: context.broker },
+    audit: log,
+    limits: context.limits,
+    circuitBreaker: context.circuitBreaker,
+    // Trading state and working orders stay in memory: a replay never halts or owns real trading.
+  });
+  return {
+    engine,
+    auditDir: log.dir,
+    async close() {
+      try {
+        await engine.close();
+        await log.close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
+}
