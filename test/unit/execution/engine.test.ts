@@ -260,7 +260,7 @@ describe('ExecutionEngine', function () {
     const record = rig.engine.getOrder(o.client_order_id);
     assert.ok(record?.venueOrderId);
     rig.venue.onOrderUpdate(() => undefined);
-    (rig.engine as unknown as { applyResponse(v: string, r: unknown): void }).applyResponse('paper', {
+    (rig.engine as unknown as { events: { applyResponse(v: string, r: unknown): void } }).events.applyResponse('paper', {
       ...(await rig.paper.getOrderStatus(record.venueOrderId)),
       fills: [
         {

@@ -1,0 +1,139 @@
+/**
+ * Cancelling one order, and the emergency stop: HALTED at once (saved before anything else), then every
+ * open order on every connected venue cancelled — the engine's and external ones — and, when asked
+ * (after a person confirmed it), every position closed with a market order.
+ */
+import type { Clock } from '../../common/clock';
+import { isBrokerError } from '../../brokers/errors';
+import type { OrderResponse, PlacedOrderRequest } from '../../orders/model';
+import { submitOrderCommand, type SubmitOrder } from '../events';
+import { isFinalState, type OrderRecord } from '../orderState';
+import type { EventLog } from './eventLog';
+import type { OrderCache } from './orderCache';
+import type { Reconciler } from './reconciler';
+import type { TradingControl } from './tradingControl';
+import type { EmergencyStopReport, SubmitResult } from './types';
+import type { VenueEvents } from './venueEvents';
+import type { VenueRegistry } from './venues';
+
+export interface StopperOptions {
+  readonly clock: Clock;
+  readonly cache: OrderCache;
+  readonly log: EventLog;
+  readonly control: TradingControl;
+  readonly venues: VenueRegistry;
+  readonly events: VenueEvents;
+  readonly reconciler: Reconciler;
+  readonly submit: (cmd: SubmitOrder) => Promise<SubmitResult>;
+}
+
+export class Stopper {
+  constructor(private readonly o: StopperOptions) {}
+
+  /** Asks the venue to cancel one order. Resolves with the order's record after the venue answered. */
+  async cancel(clientOrderId: string): Promise<OrderRecord> {
+    const { cache, clock, events, log, reconciler } = this.o;
+    const record = cache.get(clientOrderId);
+    if (!record) throw new Error(`no order with client order id ${clientOrderId}`);
+    log.note('CancelOrder', { clientOrderId, venue: record.venue });
+    if (isFinalState(record.state)) return record;
+    if (record.state === 'PENDING_SUBMIT') {
+      events.transition(clientOrderId, { type: 'Denied', at: clock.now(), code: 'CANCELLED_BEFORE_SEND', reason: 'cancelled before it was sent' });
+      return cache.must(clientOrderId);
+    }
+    events.transition(clientOrderId, { type: 'CancelRequested', at: clock.now() });
+    const broker = this.o.venues.must(record.venue);
+    try {
+      let venueId = cache.get(clientOrderId)?.venueOrderId;
+      if (venueId === undefined) {
+        await reconciler.reconcileOrder(clientOrderId);
+        venueId = cache.get(clientOrderId)?.venueOrderId;
+      }
+      const now = cache.must(clientOrderId);
+      if (isFinalState(now.state)) return now;
+      if (venueId === undefined) {
+        events.transition(clientOrderId, {
+          type: 'CancelRejected',
+          at: clock.now(),
+          reason: 'the venue has no record of this order yet; it is looked up again on reconcile',
+        });
+        return cache.must(clientOrderId);
+      }
+      await broker.cancelOrder(venueId);
+      const status = await broker.getOrderStatus(venueId).catch(() => undefined);
+      if (status) events.applyResponse(record.venue, status);
+    } catch (e) {
+      if (!isBrokerError(e)) throw e;
+      if (e.outcomeUnknown) {
+        reconciler.scheduleReconcile(clientOrderId, 0);
+      } else {
+        events.transition(clientOrderId, { type: 'CancelRejected', at: clock.now(), reason: `${e.reason}: ${e.message}` });
+        await reconciler.reconcileOrder(clientOrderId);
+      }
+    }
+    return cache.must(clientOrderId);
+  }
+
+  /** See the file's comment. */
+  async emergencyStop(options: { reason?: string; flatten?: boolean }): Promise<EmergencyStopReport> {
+    const { cache, clock, log } = this.o;
+    const reason = options.reason ?? 'emergency stop';
+    log.note('EmergencyStop', { reason, flatten: options.flatten === true });
+    this.o.control.set('HALTED', reason, 'emergency_stop');
+    const report: EmergencyStopReport = { cancelled: [], failed: [], flattened: [] };
+    for (const [venue, broker] of this.o.venues.entries()) {
+      if (!broker.isConnected()) continue;
+      for (const record of cache.workingOrders()) {
+        if (record.venue !== venue) continue;
+        const after = await this.cancel(record.clientOrderId);
+        if (after.state === 'CANCELLED' || after.state === 'DENIED') report.cancelled.push(record.clientOrderId);
+        else if (!isFinalState(after.state)) report.failed.push({ venue, order: record.clientOrderId, reason: after.reason ?? after.state });
+      }
+      let open: OrderResponse[] = [];
+      try {
+        open = await broker.listOpenOrders();
+      } catch (e) {
+        report.failed.push({ venue, order: '*', reason: `could not list open orders: ${(e as Error).message}` });
+      }
+      for (const o of open) {
+        if (cache.has(o.client_order_id)) continue;
+        try {
+          await broker.cancelOrder(o.order_id);
+          cache.removeExternal(venue, o.order_id);
+          report.cancelled.push(o.client_order_id);
+          log.note('CancelExternalOrder', { venue, orderId: o.order_id, clientOrderId: o.client_order_id });
+        } catch (e) {
+          report.failed.push({ venue, order: o.client_order_id, reason: (e as Error).message });
+        }
+      }
+      if (options.flatten) {
+        let positions: Array<{ symbol: string; quantity: number }> = [];
+        try {
+          positions = await broker.getPositions();
+        } catch (e) {
+          report.failed.push({ venue, order: 'flatten', reason: `could not read positions: ${(e as Error).message}` });
+        }
+        for (const p of positions) {
+          if (p.quantity === 0) continue;
+          const order: Omit<PlacedOrderRequest, 'client_order_id'> = {
+            symbol: p.symbol,
+            side: p.quantity > 0 ? 'sell' : 'buy',
+            order_type: { type: 'market' },
+            quantity: Math.abs(p.quantity),
+            time_in_force: { type: 'IOC' },
+            metadata: { reason: 'emergency stop: flatten' },
+          };
+          const cmd = submitOrderCommand(order, { venue, source: 'flatten', clock });
+          const result = await this.o.submit(cmd);
+          report.flattened.push({
+            venue,
+            symbol: p.symbol,
+            quantity: p.quantity,
+            result: result.denial ? `denied: ${result.denial.message}` : result.order.state,
+          });
+        }
+      }
+    }
+    return report;
+  }
+}

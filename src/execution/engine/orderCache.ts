@@ -1,0 +1,239 @@
+/**
+ * The order cache: what the engine knows of every order, position and stranger at each venue, in memory.
+ *
+ * It owns the records (working and recently finished), the index from a venue's order id to ours, what
+ * the working orders add up to (exposure), the positions kept from fills, the venue's orders we did not
+ * place (external), the fills counted per venue and who waits for an order to finish. It decides nothing:
+ * the state machine (`../orderState`) makes records, the pieces above it store them here.
+ */
+import { fromMoney } from '../../common/decimal';
+import type { OrderResponse } from '../../orders/model';
+import { WorkingExposure } from '../exposure';
+import { isFinalState, type OrderRecord } from '../orderState';
+
+export interface ExternalOrder {
+  readonly venue: string;
+  readonly order: OrderResponse;
+}
+
+export class OrderCache {
+  private readonly orders = new Map<string, OrderRecord>();
+  private readonly working = new Set<string>();
+  /** What the working orders add up to, per venue and symbol; kept as they change. */
+  readonly exposure = new WorkingExposure();
+  private readonly finished: string[] = [];
+  private readonly finishedSet = new Set<string>();
+  private readonly byVenueId = new Map<string, string>();
+  /** Signed positions per venue and symbol, in 10^-10 units: the venue's at reconcile plus every fill since. */
+  private readonly positions = new Map<string, Map<string, bigint>>();
+  private readonly external = new Map<string, ExternalOrder>();
+  /** Fills recorded per venue (from the audit log on open, then each one since). */
+  private readonly fillsRecorded = new Map<string, number>();
+  /** When each order in flight was handed to its venue (by our clock); recovered orders: when the engine started. */
+  readonly sentAt = new Map<string, number>();
+  private readonly finalWaiters = new Map<string, Array<(o: OrderRecord) => void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Called whenever a working order changes (the working-orders file is rewritten from `workingOrders`). */
+  onWorkingChange: () => void = () => undefined;
+
+  constructor(private readonly maxFinished: number) {}
+
+  get(clientOrderId: string): OrderRecord | undefined {
+    return this.orders.get(clientOrderId);
+  }
+
+  has(clientOrderId: string): boolean {
+    return this.orders.has(clientOrderId);
+  }
+
+  /** The record of an order the caller knows is cached. */
+  must(clientOrderId: string): OrderRecord {
+    return this.orders.get(clientOrderId) as OrderRecord;
+  }
+
+  /** Orders the venue may still fill (or that are waiting to be sent). */
+  workingOrders(): OrderRecord[] {
+    return [...this.working].map((id) => this.orders.get(id) as OrderRecord);
+  }
+
+  workingIds(): readonly string[] {
+    return [...this.working];
+  }
+
+  get workingCount(): number {
+    return this.working.size;
+  }
+
+  allOrders(): OrderRecord[] {
+    return [...this.orders.values()];
+  }
+
+  /** Takes an order known from before the engine started as working. */
+  adopt(o: OrderRecord): void {
+    this.orders.set(o.clientOrderId, o);
+    this.working.add(o.clientOrderId);
+    // Sent before the restart: the venue's buying power already holds them.
+    this.exposure.add(o, 0);
+    if (o.venueOrderId) this.byVenueId.set(o.venueOrderId, o.clientOrderId);
+  }
+
+  /** A new order accepted for sending: from here it counts as working for every later check. */
+  accept(record: OrderRecord, reserve: number): void {
+    this.orders.set(record.clientOrderId, record);
+    this.working.add(record.clientOrderId);
+    this.exposure.add(record, reserve);
+    this.onWorkingChange();
+  }
+
+  /** Stores what the state machine made of an order; a final one is retired. */
+  replace(before: OrderRecord, after: OrderRecord): void {
+    this.orders.set(after.clientOrderId, after);
+    this.exposure.update(before, after);
+    this.onWorkingChange();
+  }
+
+  /** An order denied before it became working: kept for the UI, unless its id belongs to another order. */
+  addDenied(record: OrderRecord): void {
+    if (this.orders.has(record.clientOrderId)) return;
+    this.orders.set(record.clientOrderId, record);
+    this.retire(record.clientOrderId);
+  }
+
+  /** Sets a record without touching exposure (a working order whose state changed at startup). */
+  set(record: OrderRecord): void {
+    this.orders.set(record.clientOrderId, record);
+  }
+
+  /** An order is final: it leaves the working set, its waiters hear of it, the oldest finished are dropped. */
+  retire(clientOrderId: string): void {
+    const order = this.orders.get(clientOrderId);
+    if (order && this.working.has(clientOrderId)) this.exposure.remove(order);
+    this.working.delete(clientOrderId);
+    this.sentAt.delete(clientOrderId);
+    if (!this.finishedSet.has(clientOrderId)) {
+      this.finishedSet.add(clientOrderId);
+      this.finished.push(clientOrderId);
+    }
+    const waiters = this.finalWaiters.get(clientOrderId);
+    if (waiters && order) {
+      this.finalWaiters.delete(clientOrderId);
+      for (const w of waiters) w(order);
+    }
+    while (this.finished.length > this.maxFinished) {
+      const old = this.finished.shift() as string;
+      this.finishedSet.delete(old);
+      const o = this.orders.get(old);
+      if (o && isFinalState(o.state)) {
+        this.orders.delete(old);
+        if (o.venueOrderId) this.byVenueId.delete(o.venueOrderId);
+      }
+    }
+  }
+
+  // --- venue ids ---
+
+  byVenueOrderId(venueOrderId: string): string | undefined {
+    return this.byVenueId.get(venueOrderId);
+  }
+
+  linkVenueId(venueOrderId: string, clientOrderId: string): void {
+    this.byVenueId.set(venueOrderId, clientOrderId);
+  }
+
+  // --- positions and fills ---
+
+  positionMap(venue: string): Map<string, bigint> {
+    let m = this.positions.get(venue);
+    if (!m) {
+      m = new Map();
+      this.positions.set(venue, m);
+    }
+    return m;
+  }
+
+  setPositions(venue: string, units: Iterable<[string, bigint]>): void {
+    this.positions.set(venue, new Map(units));
+  }
+
+  /** The signed position per symbol at a venue. */
+  positionsOf(venue: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [symbol, units] of this.positions.get(venue) ?? []) if (units !== 0n) out[symbol] = fromMoney(units);
+    return out;
+  }
+
+  /** Adds a fill's signed quantity to the venue's position; returns the new position. */
+  addFill(venue: string, symbol: string, signedUnits: bigint): bigint {
+    this.fillsRecorded.set(venue, (this.fillsRecorded.get(venue) ?? 0) + 1);
+    const map = this.positionMap(venue);
+    const position = (map.get(symbol) ?? 0n) + signedUnits;
+    map.set(symbol, position);
+    return position;
+  }
+
+  fillsAt(venue: string): number {
+    return this.fillsRecorded.get(venue) ?? 0;
+  }
+
+  setFillCount(venue: string, n: number): void {
+    this.fillsRecorded.set(venue, n);
+  }
+
+  // --- orders at a venue that we did not place ---
+
+  externalOrders(): ExternalOrder[] {
+    return [...this.external.values()];
+  }
+
+  get externalCount(): number {
+    return this.external.size;
+  }
+
+  /** Notes an external order; false when it was already known. */
+  addExternal(venue: string, order: OrderResponse): boolean {
+    const key = `${venue}:${order.order_id}`;
+    if (this.external.has(key)) return false;
+    this.external.set(key, { venue, order });
+    return true;
+  }
+
+  removeExternal(venue: string, venueOrderId: string): void {
+    this.external.delete(`${venue}:${venueOrderId}`);
+  }
+
+  /** Forgets the external orders of a venue that is no longer registered. */
+  dropVenue(venue: string): void {
+    for (const key of [...this.external.keys()]) if (key.startsWith(`${venue}:`)) this.external.delete(key);
+  }
+
+  // --- waiting ---
+
+  /** Waits until the order is final or `timeoutMs` passes; resolves with its record then. */
+  waitForFinal(clientOrderId: string, timeoutMs: number): Promise<OrderRecord | undefined> {
+    const record = this.orders.get(clientOrderId);
+    if (!record || isFinalState(record.state)) return Promise.resolve(record);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        const list = this.finalWaiters.get(clientOrderId);
+        if (list) list.splice(list.indexOf(done), 1);
+        resolve(this.orders.get(clientOrderId));
+      }, timeoutMs);
+      this.timers.add(timer);
+      const done = (o: OrderRecord): void => {
+        clearTimeout(timer);
+        this.timers.delete(timer);
+        resolve(o);
+      };
+      const list = this.finalWaiters.get(clientOrderId) ?? [];
+      list.push(done);
+      this.finalWaiters.set(clientOrderId, list);
+    });
+  }
+
+  /** Stops the waits' timers (the engine is closing). */
+  close(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}

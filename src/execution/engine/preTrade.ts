@@ -1,0 +1,267 @@
+/**
+ * Pre-trade checks: everything an order must pass before it may be sent, in order — the engine can
+ * trade (audit log, state files), the order is well formed and its id unused, its venue is known,
+ * connected and supports it, it lies on the instrument's grid, and every risk check passes against the
+ * venue's quote and account. Sends nothing and records nothing; the submit lanes do that with the verdict.
+ */
+import { monotonicMs, type Clock } from '../../common/clock';
+import { fromMoney, isOnStep } from '../../common/decimal';
+import type { BrokerApi } from '../../brokers/broker';
+import { unsupportedReason } from '../../brokers/broker';
+import { isBrokerError } from '../../brokers/errors';
+import { checkOrderRequest, type AccountInfo, type InstrumentRules, type PlacedOrderRequest, type Quote } from '../../orders/model';
+import { isSecretKey, REDACTED } from '../audit/secrets';
+import type { DenialCode, SubmitOrder } from '../events';
+import { DEFAULT_RISK_LIMITS, runRiskChecks, tightenLimits, TokenBucket, type RiskCheckResult, type RiskLimits, type TradingStateName } from '../risk';
+import type { EventLog } from './eventLog';
+import type { OrderCache } from './orderCache';
+import type { TradingControl } from './tradingControl';
+import type { Denial } from './types';
+import type { VenueRegistry } from './venues';
+
+/**
+ * Engine time of one order: the sum of the synchronous stretches between awaits. With many orders in
+ * flight, the time an await takes to resume is spent on other orders and is not this order's.
+ */
+export class EngineTime {
+  private total = 0;
+  private stretch = monotonicMs();
+
+  pause(): void {
+    this.total += monotonicMs() - this.stretch;
+  }
+
+  resume(): void {
+    this.stretch = monotonicMs();
+  }
+
+  spent(): number {
+    return this.total + (monotonicMs() - this.stretch);
+  }
+}
+
+/** The verdict on one order. */
+export interface Checked {
+  /** The command as it will be sent (the venue's instrument id, no secret-looking metadata). */
+  readonly cmd: SubmitOrder;
+  readonly risk: RiskCheckResult[];
+  readonly denial?: Denial;
+  /** What the order uses of buying power (account currency) until the venue acknowledges it. */
+  /** Engine time the checks (and the acceptance) took. */
+  readonly engineMs: number;
+  /** For an order accepted for sending: its SubmitOrder command's durability. */
+  readonly durable?: Promise<unknown>;
+}
+
+/**
+ * Takes a passed order as working and records its SubmitOrder command; returns the command's
+ * durability. Called in the same synchronous stretch as the risk checks, so that no other order's
+ * checks run in between without counting it.
+ */
+export type Accept = (cmd: SubmitOrder, risk: RiskCheckResult[], reserve: number) => Promise<unknown>;
+
+export class PreTradeChecks {
+  private limits: RiskLimits;
+  private readonly bucket: TokenBucket | undefined;
+  private readonly instruments = new Map<string, InstrumentRules>();
+  private readonly rates = new Map<string, { rate: number | undefined; at: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly cache: OrderCache,
+    private readonly log: EventLog,
+    private readonly control: TradingControl,
+    private readonly venues: VenueRegistry,
+    limits: RiskLimits | undefined,
+  ) {
+    this.limits = limits ?? { ...DEFAULT_RISK_LIMITS };
+    const rate = this.limits.maxOrdersPerSecond;
+    this.bucket = rate === undefined ? undefined : new TokenBucket(rate, this.limits.orderBurst ?? Math.max(1, Math.ceil(rate)), clock);
+  }
+
+  get currentLimits(): RiskLimits {
+    return this.limits;
+  }
+
+  setLimits(limits: RiskLimits): void {
+    this.limits = limits;
+    const rate = limits.maxOrdersPerSecond;
+    if (rate !== undefined) this.bucket?.configure(rate, limits.orderBurst ?? Math.max(1, Math.ceil(rate)));
+  }
+
+  /** A profile added again under this id may point elsewhere: its instrument rules are read afresh. */
+  forgetVenue(venue: string): void {
+    for (const key of [...this.instruments.keys()]) if (key.startsWith(`${venue}:`)) this.instruments.delete(key);
+  }
+
+  /**
+   * Runs every check. `dryRun` (a Test Order on a live profile, a confirmation's preview) neither needs a
+   * live confirmation nor uses the submit rate, and is not accepted.
+   */
+  async check(cmd: SubmitOrder, accept: Accept | 'dry-run'): Promise<Checked> {
+    const dryRun = accept === 'dry-run';
+    const time = new EngineTime();
+    const denied = (code: DenialCode, message: string, risk: RiskCheckResult[] = []): Checked => ({
+      cmd,
+      risk,
+      denial: { code, message },
+      engineMs: time.spent(),
+    });
+
+    const auditFailure = this.log.failure;
+    if (auditFailure) return denied('AUDIT_LOG_FAILED', `The audit log failed (${auditFailure.message}); nothing is sent until it is fixed.`);
+    const damaged = this.control.damage;
+    if (damaged.length > 0) {
+      return denied('STATE_DAMAGED', `${damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}. ${damaged[0]?.remedy ?? ''}`.trim());
+    }
+    const wellFormed = checkOrderRequest(cmd.order);
+    if (!wellFormed.success) {
+      return denied('INVALID_ORDER', wellFormed.error.issues.map((i) => `${i.path.join('.') || 'order'}: ${i.message}`).join('; '));
+    }
+    if (cmd.order.client_order_id !== cmd.clientOrderId) {
+      return denied('INVALID_ORDER', `the order's client_order_id ${cmd.order.client_order_id} differs from the command's ${cmd.clientOrderId}`);
+    }
+    const other = this.cache.get(cmd.clientOrderId);
+    if (other) {
+      return denied(
+        'DUPLICATE_CLIENT_ORDER_ID',
+        `client order id ${cmd.clientOrderId} was already used (order ${other.state}); a retry of a command never sends a second order`,
+      );
+    }
+    const broker = this.venues.get(cmd.venue);
+    if (!broker) return denied('UNKNOWN_VENUE', `no broker profile named ${cmd.venue} (known: ${this.venues.ids().join(', ') || 'none'})`);
+    if (!broker.isConnected()) return denied('VENUE_NOT_CONNECTED', `${broker.displayName} is not connected; connect it first`);
+    // A check sends nothing, so it runs every risk check on a live account too (Test Order, and Execute
+    // Live before its confirmation); only sending needs the per-order confirmation.
+    if (!dryRun && broker.environment === 'live' && cmd.liveConfirmation === undefined) {
+      return denied('LIVE_NOT_CONFIRMED', `${broker.displayName} is a live account: every live order needs its own confirmation; nothing was sent`);
+    }
+    let order = cmd.order;
+    // Whatever path it came by (Test Order redacts at normalisation), no secret-looking metadata key is
+    // kept: the order is stored by the venue, the working orders and the log.
+    const meta = order.metadata;
+    if (meta !== undefined && Object.keys(meta).some(isSecretKey)) {
+      order = Object.freeze({ ...order, metadata: Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, isSecretKey(k) ? REDACTED : v])) });
+      cmd = Object.freeze({ ...cmd, order });
+    }
+    const refusal = unsupportedReason(broker.capabilities, order.order_type.type, order.time_in_force.type, broker.displayName);
+    if (refusal !== undefined) return denied('UNSUPPORTED_ORDER', refusal);
+
+    let instrument = this.instruments.get(`${cmd.venue}:${order.symbol}`);
+    let quote: Quote;
+    let account: AccountInfo;
+    time.pause();
+    try {
+      if (!instrument) {
+        instrument = await broker.getInstrument(order.symbol);
+        this.instruments.set(`${cmd.venue}:${order.symbol}`, instrument);
+      }
+      // Both at once: against a remote venue that is one round trip of waiting, not two.
+      [quote, account] = await Promise.all([broker.getQuote(order.symbol), broker.getAccountInfo()]);
+    } catch (e) {
+      time.resume();
+      if (!isBrokerError(e)) throw e;
+      return denied('QUOTE_UNAVAILABLE', `cannot check the order without ${broker.displayName}'s quote and account: ${e.message}`);
+    }
+    time.resume();
+    // The venue's own id for the instrument: risk, exposure, positions, the log and the venue all key
+    // by it, whatever spelling the component used.
+    if (instrument.symbol !== order.symbol && instrument.symbol !== '') {
+      order = Object.freeze({ ...order, symbol: instrument.symbol });
+      cmd = Object.freeze({ ...cmd, order });
+    }
+    const offGrid = gridProblem(order, instrument);
+    if (offGrid) return denied('INVALID_ORDER', offGrid);
+
+    const { limits, issues } = tightenLimits(this.limits, cmd.componentLimits);
+    if (issues.length > 0) return denied('INVALID_RISK_LIMITS', `the component's __metadata__['risk_limits'] is invalid: ${issues.join('; ')}`);
+
+    this.control.tick();
+    const positions = this.cache.positionMap(cmd.venue);
+    const working = this.cache.exposure.left(cmd.venue, order.symbol);
+    // Orders not yet acknowledged are not in the venue's buying power yet.
+    const reserved = this.cache.exposure.reserved(cmd.venue);
+    let conversionRate: number | undefined = 1;
+    if (!sameCurrency(instrument.quoteCurrency, account.currency)) {
+      time.pause();
+      conversionRate = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
+      time.resume();
+    }
+    const tradingState: TradingStateName = cmd.source === 'flatten' && this.control.state === 'HALTED' ? 'REDUCING' : this.control.state;
+    const checks = runRiskChecks(
+      {
+        order,
+        now: this.clock.now(),
+        tradingState,
+        bid: quote.bid,
+        ask: quote.ask,
+        position: fromMoney(positions.get(order.symbol) ?? 0n),
+        workingBuy: fromMoney(working.buy),
+        workingSell: fromMoney(working.sell),
+        openOrders: this.cache.workingCount,
+        buyingPower: account.buying_power - reserved,
+        accountCurrency: account.currency,
+        conversionRate,
+      },
+      limits,
+      dryRun ? undefined : this.bucket,
+    );
+    if (checks.denial) return denied(checks.denial.code, checks.denial.message, checks.results);
+    if (accept === 'dry-run') return { cmd, risk: checks.results, engineMs: time.spent() };
+    const reserve = order.quantity * (order.side === 'buy' ? quote.ask : quote.bid) * (conversionRate ?? 1);
+    const durable = accept(cmd, checks.results, reserve);
+    return { cmd, risk: checks.results, engineMs: time.spent(), durable };
+  }
+
+  /** Quote currency → account currency at the mid; 1 for the same currency (USDT/USDC count as USD). */
+  private async conversionRate(broker: BrokerApi, from: string, to: string): Promise<number | undefined> {
+    if (sameCurrency(from, to)) return 1;
+    const key = `${broker.id}:${from}:${to}`;
+    const cached = this.rates.get(key);
+    const now = this.clock.now();
+    if (cached && now - cached.at < 1000) return cached.rate;
+    let rate: number | undefined;
+    for (const [symbol, invert] of [
+      [`${from}_${to}`, false],
+      [`${to}_${from}`, true],
+    ] as const) {
+      try {
+        const q = await broker.getQuote(symbol);
+        const mid = (q.bid + q.ask) / 2;
+        rate = invert ? 1 / mid : mid;
+        break;
+      } catch {
+        // try the other way round
+      }
+    }
+    this.rates.set(key, { rate, at: now });
+    return rate;
+  }
+}
+
+const dollars = (c: string): string => (c === 'USDT' || c === 'USDC' ? 'USD' : c);
+/** Whether two currencies are one for risk purposes (USDT and USDC count as USD). */
+const sameCurrency = (a: string, b: string): boolean => a === b || dollars(a) === dollars(b);
+
+/** Why a price or quantity is off the venue's grid, or undefined. */
+function gridProblem(order: PlacedOrderRequest, instrument: InstrumentRules): string | undefined {
+  if (order.quantity < instrument.minQuantity) return `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${instrument.minQuantity}`;
+  if (!isOnStep(order.quantity, instrument.lotSize))
+    return `quantity ${order.quantity} is not a multiple of ${instrument.symbol}'s lot size ${instrument.lotSize}`;
+  const t = order.order_type;
+  const prices: Array<[string, number]> =
+    t.type === 'limit'
+      ? [['limit price', t.price]]
+      : t.type === 'stop'
+        ? [['stop price', t.price]]
+        : t.type === 'stop_limit'
+          ? [
+              ['stop price', t.stop_price],
+              ['limit price', t.limit_price],
+            ]
+          : [];
+  for (const [label, p] of prices) {
+    if (!isOnStep(p, instrument.tickSize)) return `${label} ${p} is not on ${instrument.symbol}'s tick size ${instrument.tickSize}`;
+  }
+  return undefined;
+}

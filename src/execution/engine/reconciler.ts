@@ -1,0 +1,201 @@
+/**
+ * Reconciliation: bringing the engine's view in line with a venue's after a gap (a connect, a restart, a
+ * submit whose outcome is unknown). Orders are looked up by client order id, never resent; open orders
+ * the engine did not place are reported as external, never adopted; positions are taken from the venue,
+ * with any difference reported. A venue kept in the state directory (paper) must agree with the log.
+ */
+import type { Clock } from '../../common/clock';
+import { fromMoney, toMoney } from '../../common/decimal';
+import type { BrokerApi } from '../../brokers/broker';
+import { isBrokerError } from '../../brokers/errors';
+import { StateDamagedError } from '../../common/stateErrors';
+import type { OrderResponse } from '../../orders/model';
+import { isFinalState, type OrderRecord } from '../orderState';
+import type { EventLog } from './eventLog';
+import type { OrderCache } from './orderCache';
+import type { TradingControl } from './tradingControl';
+import type { LocalVenue } from './types';
+import type { VenueEvents } from './venueEvents';
+import type { VenueRegistry } from './venues';
+
+export interface ReconcilerOptions {
+  readonly clock: Clock;
+  readonly cache: OrderCache;
+  readonly log: EventLog;
+  readonly control: TradingControl;
+  readonly venues: VenueRegistry;
+  readonly events: VenueEvents;
+  readonly localVenues: ReadonlyMap<string, LocalVenue>;
+  /** When the engine started: what an order recovered from before it counts as sent at. */
+  readonly startedAt: number;
+  readonly attempts: number;
+  readonly delayMs: number;
+}
+
+export class Reconciler {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly o: ReconcilerOptions) {}
+
+  /** Brings the engine's view of one venue in line with it (see the file's comment). */
+  async reconcile(venue: string): Promise<void> {
+    const { cache, log, clock } = this.o;
+    const broker = this.o.venues.must(venue);
+    log.note('Reconcile', { venue });
+    for (const record of cache.workingOrders()) {
+      if (record.venue !== venue || record.state === 'PENDING_SUBMIT') continue;
+      await this.reconcileOrder(record.clientOrderId);
+    }
+    const open = await broker.listOpenOrders();
+    for (const o of open) {
+      if (cache.has(o.client_order_id)) continue;
+      if (cache.addExternal(venue, o)) log.record('ExternalOrderFound', { at: clock.now(), venue, order: o });
+    }
+    const venuePositions = await broker.getPositions();
+    const mine = cache.positionMap(venue);
+    const differences: Array<{ symbol: string; engine: number; venue: number }> = [];
+    const seen = new Set<string>();
+    for (const p of venuePositions) {
+      seen.add(p.symbol);
+      const units = toMoney(p.quantity);
+      const have = mine.get(p.symbol) ?? 0n;
+      if (have !== units) differences.push({ symbol: p.symbol, engine: fromMoney(have), venue: p.quantity });
+      mine.set(p.symbol, units);
+    }
+    for (const [symbol, units] of mine) {
+      if (!seen.has(symbol) && units !== 0n) {
+        differences.push({ symbol, engine: fromMoney(units), venue: 0 });
+        mine.set(symbol, 0n);
+      }
+    }
+    log.record('PositionsReconciled', { at: clock.now(), venue, differences });
+    const local = this.o.localVenues.get(venue);
+    if (local) this.checkLocalVenue(venue, local, differences, open);
+  }
+
+  /** Asks the venue what became of one order, by client order id. Never resends. */
+  async reconcileOrder(clientOrderId: string): Promise<OrderRecord | undefined> {
+    const { cache, log } = this.o;
+    const record = cache.get(clientOrderId);
+    if (!record) return undefined;
+    const broker = this.o.venues.must(record.venue);
+    let found: OrderResponse | undefined;
+    try {
+      if (!broker.isConnected()) await broker.connect();
+      found = await broker.getOrderByClientId(clientOrderId, { symbol: record.request.symbol });
+    } catch (e) {
+      if (!isBrokerError(e)) throw e;
+      if (e.reason === 'NOT_CONNECTED') {
+        try {
+          await broker.connect();
+          found = await broker.getOrderByClientId(clientOrderId, { symbol: record.request.symbol });
+        } catch (again) {
+          log.venueError(record.venue, 'getOrderByClientId', again);
+          return cache.get(clientOrderId);
+        }
+      } else {
+        log.venueError(record.venue, 'getOrderByClientId', e);
+        return cache.get(clientOrderId);
+      }
+    }
+    if (found) this.o.events.applyResponse(record.venue, found);
+    else this.concludeAbsence(broker, clientOrderId);
+    return cache.get(clientOrderId);
+  }
+
+  /** Looks the order up again later, with a doubling delay, while the venue has not answered for it. */
+  scheduleReconcile(clientOrderId: string, attempt: number): void {
+    if (this.closed || attempt >= this.o.attempts) return;
+    const delay = this.o.delayMs * 2 ** attempt;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      const before = this.o.cache.get(clientOrderId)?.updatedAt;
+      void this.reconcileOrder(clientOrderId).then((o) => {
+        // Look again while the venue has not answered for it (unknown, or a look-up that failed).
+        const unanswered = o !== undefined && !isFinalState(o.state) && (o.state === 'UNCONFIRMED' || o.state === 'PENDING_CANCEL' || o.updatedAt === before);
+        if (unanswered) this.scheduleReconcile(clientOrderId, attempt + 1);
+      });
+    }, delay);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  /**
+   * The venue has no order under this client id. That proves nothing by itself (it may still be on its
+   * way), unless the venue's own rules say a request this old can no longer arrive (Binance's
+   * recvWindow; the paper venue, which answers within the call): then the order never arrived.
+   */
+  private concludeAbsence(broker: BrokerApi, clientOrderId: string): void {
+    const { cache, clock } = this.o;
+    const record = cache.get(clientOrderId);
+    if (!record || record.venueOrderId !== undefined) return;
+    if (record.state !== 'SUBMITTED' && record.state !== 'UNCONFIRMED') return;
+    const window = (broker as { readonly absenceConclusiveAfterMs?: number }).absenceConclusiveAfterMs;
+    if (window === undefined) return;
+    const sent = cache.sentAt.get(clientOrderId) ?? this.o.startedAt;
+    const waited = clock.now() - sent;
+    if (waited < window) return;
+    this.o.events.transition(
+      clientOrderId,
+      {
+        type: 'Rejected',
+        at: clock.now(),
+        reason: `NEVER_ARRIVED: ${broker.displayName} has no order with client id ${clientOrderId}, and by its rules a request ${Math.round(waited)} ms old can no longer reach it (after ${window} ms); nothing was placed`,
+      },
+      { risk: [], neverArrived: true },
+    );
+  }
+
+  /**
+   * A venue kept in the state directory changes only through this engine: after reconciling, its
+   * positions, fills and open orders are the audit log's, or its account file was damaged, lost or
+   * put back to an older copy.
+   */
+  private checkLocalVenue(
+    venue: string,
+    local: LocalVenue,
+    differences: ReadonlyArray<{ symbol: string; engine: number; venue: number }>,
+    open: readonly OrderResponse[],
+  ): void {
+    const { cache } = this.o;
+    const problems: string[] = [];
+    if (differences.length > 0) {
+      problems.push(
+        `its positions differ from the audit log's (${differences
+          .slice(0, 3)
+          .map((d) => `${d.symbol}: account ${d.venue}, audit log ${d.engine}`)
+          .join('; ')})`,
+      );
+    }
+    const fills = local.fillsEver();
+    const logged = cache.fillsAt(venue);
+    if (fills !== undefined && fills !== logged) problems.push(`it has made ${fills} fill(s) where the audit log records ${logged}`);
+    const strangers = open.filter((o) => !cache.has(o.client_order_id));
+    if (strangers.length > 0)
+      problems.push(
+        `it holds ${strangers.length} open order(s) the audit log does not (${strangers
+          .slice(0, 3)
+          .map((o) => o.client_order_id)
+          .join(', ')})`,
+      );
+    const lost = cache
+      .workingOrders()
+      .filter((r) => r.venue === venue && r.venueOrderId !== undefined && !open.some((o) => o.client_order_id === r.clientOrderId));
+    if (lost.length > 0)
+      problems.push(
+        `${lost.length} order(s) the audit log has open are not in it (${lost
+          .slice(0, 3)
+          .map((r) => r.clientOrderId)
+          .join(', ')})`,
+      );
+    if (problems.length > 0)
+      this.o.control.reportDamage(new StateDamagedError(local.file, `the paper account disagrees with the audit log: ${problems.join('; ')}`));
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Submit lanes: how one SubmitOrder goes from the caller to its venue.
+ *
+ * - Orders of one venue and instrument are checked and sent in the order they were submitted (a lane per
+ *   instrument); different instruments proceed concurrently. Risk sees every order of its lane that is
+ *   not yet final, so a burst cannot slip past a position limit.
+ * - The queue is bounded: beyond its capacity, a submit is denied with QUEUE_FULL at once, never held.
+ * - The SubmitOrder command (with every check's result) is durable before the venue is called.
+ * - A submit that times out or loses its connection after sending is UNCONFIRMED, not failed: it is
+ *   looked up by client order id (never resent) until the venue says what became of it.
+ */
+import { monotonicMs, type Clock } from '../../common/clock';
+import { isBrokerError } from '../../brokers/errors';
+import { instrumentKey } from '../../brokers/paper/instruments';
+import { crashPoint } from '../../common/crashPoint';
+import type { DenialCode, SubmitOrder } from '../events';
+import { applyEvent, isFinalState, newOrderRecord } from '../orderState';
+import type { RiskCheckResult } from '../risk';
+import { auditCommand, auditOrder, auditRisk, type EventLog } from './eventLog';
+import type { OrderCache } from './orderCache';
+import type { Checked, PreTradeChecks } from './preTrade';
+import type { Reconciler } from './reconciler';
+import type { TradingControl } from './tradingControl';
+import type { SubmitResult } from './types';
+import type { VenueEvents } from './venueEvents';
+import type { VenueRegistry } from './venues';
+
+interface Lane {
+  pre: Promise<unknown>;
+  send: Promise<unknown>;
+}
+
+export interface SubmitLanesOptions {
+  readonly clock: Clock;
+  readonly cache: OrderCache;
+  readonly log: EventLog;
+  readonly control: TradingControl;
+  readonly venues: VenueRegistry;
+  readonly checks: PreTradeChecks;
+  readonly events: VenueEvents;
+  readonly reconciler: Reconciler;
+  readonly capacity: number;
+}
+
+const noop = (): void => undefined;
+
+/** Spellings of one instrument share a lane: upper-case, separators dropped. */
+const laneKey = (symbol: unknown): string => (typeof symbol === 'string' ? instrumentKey(symbol) : String(symbol));
+
+export class SubmitLanes {
+  private readonly lanes = new Map<string, Lane>();
+  private queuedCount = 0;
+  private closed = false;
+
+  constructor(private readonly o: SubmitLanesOptions) {}
+
+  /** Orders waiting or in flight. */
+  get queued(): number {
+    return this.queuedCount;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /**
+   * Takes one SubmitOrder through the pipeline. Resolves once the broker has answered (or the order
+   * was denied); venue updates keep arriving after that.
+   */
+  submit(cmd: SubmitOrder): Promise<SubmitResult> {
+    const started = monotonicMs();
+    if (this.closed) return Promise.resolve(this.deny(cmd, [], 'ENGINE_CLOSED', 'The engine is shutting down; nothing was sent.', started));
+    if (this.queuedCount >= this.o.capacity) {
+      return Promise.resolve(
+        this.deny(
+          cmd,
+          [],
+          'QUEUE_FULL',
+          `${this.queuedCount} orders are already waiting or in flight (capacity ${this.o.capacity}); submit again once some have finished.`,
+          started,
+        ),
+      );
+    }
+    this.queuedCount++;
+    // One lane per instrument however it is spelled (EURUSD, eur/usd, EUR_USD), so that a burst of
+    // spellings cannot pass the risk checks side by side before the venue's id is known.
+    const key = `${cmd.venue}\u0000${laneKey(cmd.order?.symbol)}`;
+    let lane = this.lanes.get(key);
+    if (!lane) {
+      lane = { pre: Promise.resolve(), send: Promise.resolve() };
+      this.lanes.set(key, lane);
+    }
+    const prepared = lane.pre.then(() => this.o.checks.check(cmd, this.accept));
+    lane.pre = prepared.then(noop, noop);
+    const sent = Promise.all([prepared, lane.send]).then(([p]) => this.send(p));
+    lane.send = sent.then(noop, noop);
+    const thisLane = lane;
+    return sent.finally(() => {
+      this.queuedCount--;
+      if (this.lanes.get(key) === thisLane && this.queuedCount === 0) this.lanes.clear();
+    });
+  }
+
+  /** Accepted for sending: from here the order counts as working for every later check. */
+  private readonly accept = (cmd: SubmitOrder, risk: RiskCheckResult[], reserve: number): Promise<unknown> => {
+    const { cache, log, clock } = this.o;
+    const record = newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: cmd.order, at: clock.now() });
+    cache.accept(record, reserve);
+    const durable = log.command('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
+    // Awaited by send(); marked handled here so a failure in between is not an unhandled rejection.
+    durable.catch(noop);
+    return durable;
+  };
+
+  private async send(prepared: Checked): Promise<SubmitResult> {
+    const { cmd, risk } = prepared;
+    const { cache, clock, control, events, log } = this.o;
+    const t0 = monotonicMs();
+    if (prepared.denial) return this.deny(cmd, risk, prepared.denial.code, prepared.denial.message, t0, prepared.engineMs);
+    try {
+      await prepared.durable;
+    } catch (e) {
+      return this.denyRecorded(
+        cmd,
+        risk,
+        'AUDIT_LOG_FAILED',
+        `The SubmitOrder command could not be made durable (${(e as Error).message}); nothing was sent.`,
+        prepared.engineMs,
+      );
+    }
+    // Cancelled while it waited to be sent (cancel() denies a PENDING_SUBMIT order): it must not go out.
+    const waiting = cache.get(cmd.clientOrderId);
+    if (waiting?.state !== 'PENDING_SUBMIT') {
+      const order =
+        waiting ??
+        applyEvent(newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: cmd.order, at: clock.now() }), {
+          type: 'Denied',
+          at: clock.now(),
+          code: 'CANCELLED_BEFORE_SEND',
+          reason: 'cancelled before it was sent',
+        }).order;
+      const code = (order.denialCode ?? 'CANCELLED_BEFORE_SEND') as DenialCode;
+      return { order, risk, denial: { code, message: order.reason ?? 'cancelled before it was sent' }, engineMs: prepared.engineMs, venueMs: null };
+    }
+    // A halt between the checks and now (an emergency stop) wins: nothing is sent while HALTED.
+    if (control.state === 'HALTED' && cmd.source !== 'flatten') {
+      return this.denyRecorded(
+        cmd,
+        risk,
+        'TRADING_HALTED',
+        `Trading was halted before the order was sent (${control.trading.current.reason}); nothing was sent.`,
+        prepared.engineMs,
+      );
+    }
+    const auditFailure = log.failure;
+    if (auditFailure)
+      return this.denyRecorded(cmd, risk, 'AUDIT_LOG_FAILED', `The audit log failed (${auditFailure.message}); nothing was sent.`, prepared.engineMs);
+    const broker = this.o.venues.must(cmd.venue);
+    const engineStart = monotonicMs();
+    events.transition(cmd.clientOrderId, { type: 'Sent', at: clock.now() }, { risk });
+    cache.sentAt.set(cmd.clientOrderId, clock.now());
+    let engineMs = prepared.engineMs + (monotonicMs() - engineStart);
+    const venueStart = monotonicMs();
+    let venueMs: number;
+    // The venue's updates for this order (delivered while the call is under way) are engine work too.
+    events.startTiming(cmd.clientOrderId);
+    try {
+      crashPoint('engine-before-send');
+      const response = await broker.submitOrder(cmd.order);
+      crashPoint('engine-after-venue-answered');
+      venueMs = monotonicMs() - venueStart;
+      const applyStart = monotonicMs();
+      events.applyResponse(cmd.venue, response);
+      engineMs += monotonicMs() - applyStart + events.stopTiming(cmd.clientOrderId);
+    } catch (e) {
+      events.stopTiming(cmd.clientOrderId);
+      venueMs = monotonicMs() - venueStart;
+      if (!isBrokerError(e)) throw e;
+      if (e.outcomeUnknown) {
+        // The venue's update stream may already have told us more than the lost reply would have.
+        const now = cache.must(cmd.clientOrderId);
+        if (now.state === 'SUBMITTED') {
+          events.transition(cmd.clientOrderId, {
+            type: 'Unconfirmed',
+            at: clock.now(),
+            reason: `${e.reason}: ${e.message}; looking it up by client order id ${cmd.clientOrderId}, never resending`,
+          });
+        }
+        if (!isFinalState(now.state)) this.o.reconciler.scheduleReconcile(cmd.clientOrderId, 0);
+      } else if (e.reason === 'DUPLICATE_CLIENT_ORDER_ID') {
+        // The venue already has an order with this id: find out what it is rather than call it failed.
+        events.transition(cmd.clientOrderId, { type: 'Unconfirmed', at: clock.now(), reason: `${e.reason}: ${e.message}` });
+        this.o.reconciler.scheduleReconcile(cmd.clientOrderId, 0);
+      } else if ((e as { notActed?: boolean }).notActed) {
+        // The venue provably did nothing (a rate limit that outlasted the retries, a refused connection):
+        // not a venue rejection, and nothing to look up. A broker error for the circuit breaker.
+        events.transition(
+          cmd.clientOrderId,
+          { type: 'Rejected', at: clock.now(), reason: `NOT_PLACED: ${e.reason}: ${e.message}; nothing reached ${broker.displayName}, try again later` },
+          { risk, neverArrived: true },
+        );
+        control.recordFailure(`${cmd.order.symbol} ${cmd.clientOrderId}: ${e.reason}`);
+      } else {
+        events.transition(cmd.clientOrderId, { type: 'Rejected', at: clock.now(), reason: `${e.reason}: ${e.message}` });
+      }
+    }
+    return { order: cache.must(cmd.clientOrderId), risk, engineMs, venueMs };
+  }
+
+  /** Denies an order that never became working: its command and the denial are recorded. */
+  deny(cmd: SubmitOrder, risk: RiskCheckResult[], code: DenialCode, message: string, started: number, engineMs?: number): SubmitResult {
+    const { cache, clock, log } = this.o;
+    const at = clock.now();
+    let record = newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: cmd.order, at });
+    record = applyEvent(record, { type: 'Denied', at, code, reason: message }).order;
+    // A denied duplicate must not replace the order that holds the id.
+    cache.addDenied(record);
+    log.note('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
+    log.record('OrderDenied', {
+      at,
+      clientOrderId: cmd.clientOrderId,
+      commandId: cmd.commandId,
+      venue: cmd.venue,
+      symbol: String(cmd.order?.symbol ?? ''),
+      state: 'DENIED',
+      code,
+      reason: message,
+      risk,
+      order: auditOrder(cmd.order),
+    });
+    return { order: record, risk, denial: { code, message }, engineMs: engineMs ?? monotonicMs() - started, venueMs: null };
+  }
+
+  /** Denies an order whose SubmitOrder was already recorded (it passed the checks but was not sent). */
+  private denyRecorded(cmd: SubmitOrder, risk: RiskCheckResult[], code: DenialCode, message: string, engineMs: number): SubmitResult {
+    const at = this.o.clock.now();
+    this.o.events.transition(cmd.clientOrderId, { type: 'Denied', at, code, reason: message }, { code, risk, commandId: cmd.commandId, order: cmd.order });
+    return { order: this.o.cache.must(cmd.clientOrderId), risk, denial: { code, message }, engineMs, venueMs: null };
+  }
+}

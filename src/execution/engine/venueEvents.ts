@@ -1,0 +1,224 @@
+/**
+ * Venue events: what a venue says about an order, turned into state-machine events and applied.
+ *
+ * Three ways in: a venue's update stream (`onVenueUpdate`: the fill it carries is the fill), the reply
+ * to a submit, and a look-up (`applyResponse`: a snapshot, whose fills not yet known are derived by
+ * `fillsOf` — that is reconciliation). Each applied event is recorded and published once, with what it
+ * changed (position, exposure, the trading state's circuit breaker).
+ */
+import { monotonicMs, type Clock } from '../../common/clock';
+import { fromMoney, toMoney } from '../../common/decimal';
+import type { OrderUpdate } from '../../brokers/broker';
+import { isFinalStatus, type Fill, type OrderResponse } from '../../orders/model';
+import type { DenialCode } from '../events';
+import { applyEvent, averagePrice, isFinalState, OrderTransitionError, remainingQuantity, type OrderEvent, type OrderRecord } from '../orderState';
+import type { RiskCheckResult } from '../risk';
+import { auditOrder, type EventLog } from './eventLog';
+import type { OrderCache } from './orderCache';
+import type { TradingControl } from './tradingControl';
+import type { VenueRegistry } from './venues';
+
+/** What a transition's record needs beyond the event itself. */
+export interface TransitionContext {
+  readonly code?: DenialCode;
+  readonly risk: readonly RiskCheckResult[];
+  readonly commandId?: string;
+  readonly order?: unknown;
+  /** A Rejected that is not the venue's refusal: nothing reached it. */
+  readonly neverArrived?: boolean;
+}
+
+export class VenueEvents {
+  /** Engine time spent on venue updates of orders whose submit call is under way, by client order id. */
+  private readonly updateMs = new Map<string, number>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly cache: OrderCache,
+    private readonly log: EventLog,
+    private readonly control: TradingControl,
+    private readonly venues: () => VenueRegistry,
+  ) {}
+
+  /** Starts counting the engine time of an order's venue updates (its submit call is under way). */
+  startTiming(clientOrderId: string): void {
+    this.updateMs.set(clientOrderId, 0);
+  }
+
+  /** Stops counting; returns the engine time its venue updates took meanwhile. */
+  stopTiming(clientOrderId: string): number {
+    const ms = this.updateMs.get(clientOrderId) ?? 0;
+    this.updateMs.delete(clientOrderId);
+    return ms;
+  }
+
+  /** One update from a venue's stream. */
+  onVenueUpdate(venue: string, update: OrderUpdate): void {
+    const id = update.order.client_order_id;
+    const spent = this.updateMs.get(id);
+    const started = spent === undefined ? 0 : monotonicMs();
+    try {
+      const record = this.resolve(venue, update.order);
+      if (record) {
+        let fills: readonly Fill[];
+        if (update.fill !== undefined) {
+          fills = record.fills.some((f) => f.fill_id === update.fill?.fill_id) ? [] : [update.fill];
+        } else {
+          // FALLBACK until every venue emits its fills (issue 13): an update without a fill that shows more
+          // filled than the record knows has its fill derived from the cumulative figures.
+          fills = fillsOf(record, update.order);
+        }
+        this.applyStatus(record.clientOrderId, update.order, fills);
+      }
+    } catch (e) {
+      this.log.venueError(venue, 'orderUpdate', e);
+    }
+    if (spent !== undefined) this.updateMs.set(id, spent + (monotonicMs() - started));
+  }
+
+  /** A venue's view of an order (a submit's reply, a look-up): its fills not yet known are derived from it. */
+  applyResponse(venue: string, response: OrderResponse): void {
+    const record = this.resolve(venue, response);
+    if (record) this.applyStatus(record.clientOrderId, response, fillsOf(record, response));
+  }
+
+  /** Applies one event through the state machine; publishes and records what changed. */
+  transition(clientOrderId: string, event: OrderEvent, context?: TransitionContext): void {
+    const before = this.cache.must(clientOrderId);
+    let applied;
+    try {
+      applied = applyEvent(before, event);
+    } catch (e) {
+      if (!(e instanceof OrderTransitionError)) throw e;
+      this.log.record('TransitionRefused', { at: this.clock.now(), clientOrderId, venue: before.venue, code: e.code, message: e.message });
+      return;
+    }
+    if (!applied.changed) return;
+    const order = applied.order;
+    this.cache.replace(before, order);
+    this.recordTransition(order, event, context);
+    if (isFinalState(order.state)) this.cache.retire(clientOrderId);
+  }
+
+  /** The cached order a venue's view is about, or undefined (then it is noted as external, or forgotten when final). */
+  private resolve(venue: string, response: OrderResponse): OrderRecord | undefined {
+    const clientOrderId = response.client_order_id || this.cache.byVenueOrderId(response.order_id);
+    const record = clientOrderId === undefined ? undefined : this.cache.get(clientOrderId);
+    if (!record || record.venue !== venue) {
+      if (isFinalStatus(response.status)) this.cache.removeExternal(venue, response.order_id);
+      else if (this.cache.addExternal(venue, response)) this.log.record('ExternalOrderFound', { at: this.clock.now(), venue, order: response });
+      return undefined;
+    }
+    this.cache.linkVenueId(response.order_id, record.clientOrderId);
+    return record;
+  }
+
+  private applyStatus(id: string, response: OrderResponse, fills: readonly Fill[]): void {
+    const at = this.clock.now();
+    const status = response.status;
+    if (status.status === 'rejected') {
+      this.transition(id, { type: 'Rejected', at, reason: status.reason, venueOrderId: response.order_id });
+      return;
+    }
+    const current = this.cache.must(id);
+    if (current.state === 'SUBMITTED' || current.state === 'UNCONFIRMED') this.transition(id, { type: 'Accepted', at, venueOrderId: response.order_id });
+    for (const fill of fills) this.transition(id, { type: 'Fill', at, fill });
+    if (status.status === 'cancelled') this.transition(id, { type: 'Cancelled', at, venueOrderId: response.order_id });
+    else if (status.status === 'expired') this.transition(id, { type: 'Expired', at, venueOrderId: response.order_id });
+  }
+
+  private recordTransition(order: OrderRecord, event: OrderEvent, context: TransitionContext | undefined): void {
+    const base = { at: event.at, clientOrderId: order.clientOrderId, venue: order.venue, symbol: order.request.symbol, state: order.state };
+    switch (event.type) {
+      case 'Sent':
+        // The log holds the order and its checks in the SubmitOrder command (made durable before
+        // sending, same commandId); this record marks the send. Listeners get the whole picture.
+        this.log.record(
+          'OrderSubmitted',
+          { ...base, commandId: order.commandId, order: auditOrder(order.request), risk: context?.risk ?? [] },
+          { ...base, commandId: order.commandId },
+        );
+        break;
+      case 'Denied':
+        this.log.record('OrderDenied', {
+          ...base,
+          commandId: order.commandId,
+          code: context?.code ?? (event.code as DenialCode),
+          reason: event.reason,
+          risk: context?.risk ?? [],
+          order: auditOrder(order.request),
+        });
+        break;
+      case 'Accepted':
+        this.control.recordSuccess();
+        this.log.record('OrderAccepted', { ...base, venueOrderId: event.venueOrderId });
+        break;
+      case 'Unconfirmed':
+        this.log.record('OrderUnconfirmed', { ...base, reason: event.reason });
+        break;
+      case 'Fill': {
+        this.control.recordSuccess();
+        const signed = toMoney(event.fill.quantity) * (event.fill.side === 'buy' ? 1n : -1n);
+        const position = this.cache.addFill(order.venue, order.request.symbol, signed);
+        this.log.record(order.state === 'FILLED' ? 'OrderFilled' : 'OrderPartiallyFilled', {
+          ...base,
+          fill: event.fill,
+          filledQuantity: fromMoney(order.filledUnits),
+          remainingQuantity: remainingQuantity(order),
+          averagePrice: averagePrice(order),
+          position: fromMoney(position),
+        });
+        this.control.checkEquity(this.venues().get(order.venue), order.venue);
+        break;
+      }
+      case 'CancelRequested':
+        this.log.record('OrderCancelRequested', base);
+        break;
+      case 'CancelRejected':
+        this.log.record('OrderCancelRejected', { ...base, reason: event.reason });
+        break;
+      case 'Cancelled':
+        this.log.record('OrderCancelled', base);
+        break;
+      case 'Expired':
+        this.log.record('OrderExpired', base);
+        break;
+      case 'Rejected': {
+        if (context?.neverArrived) {
+          // Not a venue refusal: nothing reached it. No circuit-breaker failure either.
+          this.log.record('OrderNeverArrived', { ...base, reason: event.reason });
+          break;
+        }
+        this.log.record('OrderRejected', { ...base, reason: event.reason });
+        this.control.recordFailure(`${order.request.symbol} ${order.clientOrderId}: ${event.reason}`);
+        break;
+      }
+    }
+  }
+}
+
+/** Fills in a venue's view of an order that the record does not have yet; derived from cumulative figures when it lists none. */
+export function fillsOf(record: OrderRecord, response: OrderResponse): Fill[] {
+  const known = new Set(record.fills.map((f) => f.fill_id));
+  const listed = response.fills.filter((f) => !known.has(f.fill_id));
+  if (response.fills.length > 0 || response.filled_quantity === null || response.filled_price === null) return listed;
+  const cum = toMoney(response.filled_quantity);
+  if (cum <= record.filledUnits) return [];
+  const qty = cum - record.filledUnits;
+  const totalNotional = cum * toMoney(response.filled_price);
+  const price = fromMoney((totalNotional - record.notionalUnits + qty / 2n) / qty);
+  return [
+    {
+      fill_id: `${response.order_id}:${fromMoney(cum)}`,
+      order_id: response.order_id,
+      client_order_id: record.clientOrderId,
+      symbol: record.request.symbol,
+      side: record.request.side,
+      price,
+      quantity: fromMoney(qty),
+      commission: Math.max(0, (response.commission ?? 0) - record.commission),
+      liquidity: 'taker',
+      timestamp: response.timestamp,
+    },
+  ];
+}
