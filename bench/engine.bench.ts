@@ -7,6 +7,7 @@
  *  - the CPU floor of one audit line (native JSON.stringify + sha256), and the ceiling it puts on one thread;
  *  - floors: raw appends on one fd (no durability) and append + fdatasync per line.
  */
+import { performance } from 'node:perf_hooks';
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,18 @@ const steadyQuotes: QuoteSource = {
 
 const perSecond = (n: number, ms: number): string => Math.round((n / ms) * 1000).toLocaleString('en-US');
 
-async function runEngine(orders: number, inFlight: number, dir: string): Promise<{ ms: number; cpuUs: number[]; lines: number; fsyncs: number }> {
+interface EngineRun {
+  ms: number;
+  cpuUs: number[];
+  lines: number;
+  fsyncs: number;
+  /** Process CPU (user + system, every thread) over the run, per order. */
+  processUsPerOrder: number;
+  /** Main-thread busy time (event-loop utilisation) over the run, per order. */
+  mainUsPerOrder: number;
+}
+
+async function runEngine(orders: number, inFlight: number, dir: string): Promise<EngineRun> {
   const paper = new PaperBroker({ clock: systemClock, quotes: steadyQuotes, startingCash: 1e12, pollIntervalMs: 0 });
   const { log } = await AuditLog.open(join(dir, `audit-${inFlight}`), { clock: systemClock });
   const engine = new ExecutionEngine({
@@ -45,6 +57,8 @@ async function runEngine(orders: number, inFlight: number, dir: string): Promise
   const cpuUs: number[] = [];
   let next = 0;
   let failures = 0;
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const t0 = monotonicMs();
   const worker = async (): Promise<void> => {
     while (next < orders) {
@@ -68,11 +82,20 @@ async function runEngine(orders: number, inFlight: number, dir: string): Promise
   await Promise.all(Array.from({ length: inFlight }, worker));
   await log.flush();
   const ms = monotonicMs() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
   const stats = log.stats();
   await engine.close();
   await log.close();
   if (failures > 0) throw new Error(`${failures} orders did not fill`);
-  return { ms, cpuUs, lines: stats.lines, fsyncs: stats.fsyncs };
+  return {
+    ms,
+    cpuUs,
+    lines: stats.lines,
+    fsyncs: stats.fsyncs,
+    processUsPerOrder: (cpu.user + cpu.system) / orders,
+    mainUsPerOrder: (elu.active * 1000) / orders,
+  };
 }
 
 export async function benchEngine(): Promise<void> {
@@ -143,6 +166,12 @@ export async function benchEngine(): Promise<void> {
         `engine, ${String(inFlight).padStart(3)} in flight: ${perSecond(n, r.ms).padStart(9)} orders/s  ` +
           `(${perSecond(r.lines, r.ms)} audit lines/s, ${linesPerOrder.toFixed(2)} lines/order, ${(r.lines / Math.max(1, r.fsyncs)).toFixed(1)} lines/fsync)  ` +
           `engine CPU/order p50 ${quantile(r.cpuUs, 0.5).toFixed(1)} µs, p99 ${quantile(r.cpuUs, 0.99).toFixed(1)} µs`,
+      );
+      // The same run seen whole: wall time per order, the main thread's busy time per order (what bounds
+      // throughput on one thread) and the process's CPU per order (every thread: fsyncs, the venue, GC).
+      console.log(
+        `   same run: ${((r.ms * 1000) / n).toFixed(1)} µs wall/order = main thread busy ${r.mainUsPerOrder.toFixed(1)} µs/order ` +
+          `(${((r.mainUsPerOrder / ((r.ms * 1000) / n)) * 100).toFixed(0)}% busy) + idle; process CPU ${r.processUsPerOrder.toFixed(1)} µs/order (all threads)`,
       );
       if (inFlight === 256) {
         const ceiling = 1e6 / (linesPerOrder * lineUs);

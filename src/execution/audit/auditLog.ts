@@ -97,6 +97,8 @@ export class AuditLogFailedError extends Error {
 
 export const DEFAULT_ROTATE_BYTES = 64 * 1024 * 1024;
 const ANCHOR_INTERVAL_MS = 1000;
+/** Lines that start a batch's write without waiting for the end of the event loop's turn (see scheduleFlush). */
+const EARLY_FLUSH_LINES = 64;
 // new Date(ts).toISOString() only yields a YYYY-MM-DD day up to the end of year 9999.
 const MAX_TS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const DAY_MS = 86_400_000;
@@ -448,7 +450,15 @@ export class AuditLog {
   }
 
   private scheduleFlush(): void {
-    if (this.inFlight || this.flushScheduled) return;
+    if (this.inFlight) return;
+    // A batch that is already large goes to the disk at once: a turn of the event loop can be long when
+    // many orders are in flight (each one's work runs in promise callbacks), and the disk would sit idle
+    // until it ended while every order waits for its record. Its fsync then overlaps the rest of the turn.
+    if (this.pending.lines >= EARLY_FLUSH_LINES) {
+      this.startFlush();
+      return;
+    }
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     // setImmediate, not a timer: records appended in the same turn of the event loop join this batch,
     // and nothing waits longer than that turn.
