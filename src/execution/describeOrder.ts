@@ -10,7 +10,7 @@
  * client order id. Pure: no `vscode`, no Node; numbers are grouped by thousands with `en-US`.
  */
 import type { OrderRequest, OrderType, TimeInForce } from '../orders/model';
-import type { OrderRecord, OrderState } from './orderState';
+import { stateOfVenueStatus, type OrderRecord, type OrderState } from './orderState';
 import type { RiskCheckResult } from './risk';
 import type { Slippage } from './slippage';
 import type { TestOrderOutcome } from './testOrder';
@@ -255,22 +255,8 @@ function stateOfOutcome(outcome: TestOrderOutcome): OrderState | undefined {
   }
   const r = outcome.response;
   if (!r) return undefined;
-  switch (r.status.status) {
-    case 'pending':
-      return 'PENDING_SUBMIT';
-    case 'submitted':
-      return outcome.exitCode === 4 && outcome.errors.some((e) => e.code === 'OUTCOME_UNKNOWN') ? 'UNCONFIRMED' : 'ACCEPTED';
-    case 'partially_filled':
-      return 'PARTIALLY_FILLED';
-    case 'filled':
-      return 'FILLED';
-    case 'cancelled':
-      return 'CANCELLED';
-    case 'expired':
-      return 'EXPIRED';
-    case 'rejected':
-      return 'REJECTED';
-  }
+  if (r.status.status === 'submitted' && outcome.exitCode === 4 && outcome.errors.some((e) => e.code === 'OUTCOME_UNKNOWN')) return 'UNCONFIRMED';
+  return stateOfVenueStatus(r.status.status);
 }
 
 const fileName = (path: string): string => path.split(/[\\/]/).pop() ?? path;

@@ -32,6 +32,21 @@ export interface SubmitOrder {
 
 const newCommandId = (): string => newSequentialId('cmd');
 
+/**
+ * Freezes a command built by `submitOrderCommand`: its own objects (made fresh there) one by one, and
+ * deep only where a caller's nested values were copied in (metadata, component limits).
+ */
+function freezeCommand(cmd: SubmitOrder): SubmitOrder {
+  const order = cmd.order;
+  Object.freeze(order.order_type);
+  Object.freeze(order.time_in_force);
+  if (order.metadata !== undefined) deepFreeze(order.metadata);
+  Object.freeze(order);
+  if (cmd.componentLimits !== undefined) deepFreeze(cmd.componentLimits);
+  if (cmd.liveConfirmation !== undefined) Object.freeze(cmd.liveConfirmation);
+  return Object.freeze(cmd);
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -66,7 +81,7 @@ export function submitOrderCommand(
     ...(options.component === undefined ? {} : { component: options.component }),
     ...(options.liveConfirmation === undefined ? {} : { liveConfirmation: { ...options.liveConfirmation } }),
   };
-  return deepFreeze(cmd);
+  return freezeCommand(cmd);
 }
 
 export type DenialCode =

@@ -23,7 +23,7 @@
  * - Repeating the final status an order already has (two "cancelled" messages) changes nothing.
  * - Everything else is refused with an `OrderTransitionError`; the order is left as it was.
  */
-import type { Fill, OrderResponse, OrderStatus, PlacedOrderRequest } from '../orders/model';
+import { FINAL_STATUSES, type Fill, type OrderResponse, type OrderStatus, type OrderStatusName, type PlacedOrderRequest } from '../orders/model';
 import { fromMoney, toMoney } from '../common/decimal';
 
 export type OrderState =
@@ -39,21 +39,36 @@ export type OrderState =
   | 'EXPIRED'
   | 'DENIED';
 
-export const ORDER_STATES: readonly OrderState[] = [
-  'PENDING_SUBMIT',
-  'SUBMITTED',
-  'UNCONFIRMED',
-  'ACCEPTED',
-  'PARTIALLY_FILLED',
-  'PENDING_CANCEL',
-  'FILLED',
-  'CANCELLED',
-  'REJECTED',
-  'EXPIRED',
-  'DENIED',
+/**
+ * The engine's states beside the venue's status names (`OrderStatus` in src/orders/model.ts): one
+ * table, read both ways. A state is final exactly when its venue status is; a venue's status reads as
+ * the state marked `reads` in its row.
+ */
+const STATE_TABLE: ReadonlyArray<{ readonly state: OrderState; readonly status: OrderStatusName; readonly reads?: true }> = [
+  { state: 'PENDING_SUBMIT', status: 'pending', reads: true },
+  { state: 'SUBMITTED', status: 'submitted' },
+  { state: 'UNCONFIRMED', status: 'submitted' },
+  { state: 'ACCEPTED', status: 'submitted', reads: true },
+  { state: 'PARTIALLY_FILLED', status: 'partially_filled', reads: true },
+  { state: 'PENDING_CANCEL', status: 'submitted' },
+  { state: 'FILLED', status: 'filled', reads: true },
+  { state: 'CANCELLED', status: 'cancelled', reads: true },
+  { state: 'REJECTED', status: 'rejected', reads: true },
+  { state: 'EXPIRED', status: 'expired', reads: true },
+  { state: 'DENIED', status: 'rejected' },
 ];
 
-export const FINAL_ORDER_STATES: ReadonlySet<OrderState> = new Set(['FILLED', 'CANCELLED', 'REJECTED', 'EXPIRED', 'DENIED']);
+export const ORDER_STATES: readonly OrderState[] = STATE_TABLE.map((r) => r.state);
+
+const STATUS_OF = new Map<OrderState, OrderStatusName>(STATE_TABLE.map((r) => [r.state, r.status]));
+const STATE_OF = new Map<OrderStatusName, OrderState>(STATE_TABLE.filter((r) => r.reads).map((r) => [r.status, r.state]));
+
+/** The venue's name for an order in this state. */
+export const venueStatusOf = (s: OrderState): OrderStatusName => STATUS_OF.get(s) as OrderStatusName;
+/** The state a venue's status reads as (what an order the engine did not follow is taken to be in). */
+export const stateOfVenueStatus = (s: OrderStatusName): OrderState => STATE_OF.get(s) as OrderState;
+
+export const FINAL_ORDER_STATES: ReadonlySet<OrderState> = new Set(ORDER_STATES.filter((s) => FINAL_STATUSES.has(venueStatusOf(s))));
 export const isFinalState = (s: OrderState): boolean => FINAL_ORDER_STATES.has(s);
 
 export type OrderEvent =
@@ -297,28 +312,14 @@ export function averagePrice(o: OrderRecord): number | null {
 
 /** The record in the venue-neutral `OrderResponse` shape the CLI's JSON and the result panel show. */
 export function orderResponseOf(o: OrderRecord): OrderResponse {
-  const status: OrderStatus = (() => {
-    switch (o.state) {
-      case 'PENDING_SUBMIT':
-        return { status: 'pending' };
-      case 'SUBMITTED':
-      case 'UNCONFIRMED':
-      case 'ACCEPTED':
-      case 'PENDING_CANCEL':
-        return o.filledUnits > 0n ? { status: 'partially_filled', filled_qty: fromMoney(o.filledUnits) } : { status: 'submitted' };
-      case 'PARTIALLY_FILLED':
-        return { status: 'partially_filled', filled_qty: fromMoney(o.filledUnits) };
-      case 'FILLED':
-        return { status: 'filled' };
-      case 'CANCELLED':
-        return { status: 'cancelled' };
-      case 'EXPIRED':
-        return { status: 'expired' };
-      case 'REJECTED':
-      case 'DENIED':
-        return { status: 'rejected', reason: o.reason ?? o.state.toLowerCase() };
-    }
-  })();
+  const name = venueStatusOf(o.state);
+  // A working order that has traded is partially filled in the venue's words, whatever the engine awaits.
+  const status: OrderStatus =
+    name === 'rejected'
+      ? { status: 'rejected', reason: o.reason ?? o.state.toLowerCase() }
+      : name === 'partially_filled' || (name === 'submitted' && o.filledUnits > 0n)
+        ? { status: 'partially_filled', filled_qty: fromMoney(o.filledUnits) }
+        : { status: name };
   return {
     order_id: o.venueOrderId ?? '',
     client_order_id: o.clientOrderId,

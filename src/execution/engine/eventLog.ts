@@ -58,7 +58,7 @@ export class EventLog {
    */
   record<T extends EngineEvent['type']>(type: T, data: Omit<Extract<EngineEvent, { type: T }>, 'type'>, audited?: Record<string, unknown>): void {
     this.write(type, audited ?? data);
-    this.publish({ type, ...data } as unknown as EngineEvent);
+    if (this.listeners.size > 0) this.publish({ type, ...data } as unknown as EngineEvent);
   }
 
   /** Publishes without recording: for what the log can no longer take (its own failure). */
