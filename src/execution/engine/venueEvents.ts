@@ -60,14 +60,10 @@ export class VenueEvents {
     try {
       const record = this.resolve(venue, update.order);
       if (record) {
-        let fills: readonly Fill[];
-        if (update.fill !== undefined) {
-          fills = record.fills.some((f) => f.fill_id === update.fill?.fill_id) ? [] : [update.fill];
-        } else {
-          // FALLBACK until every venue emits its fills (issue 13): an update without a fill that shows more
-          // filled than the record knows has its fill derived from the cumulative figures.
-          fills = fillsOf(record, update.order);
-        }
+        // The fill in the event is the only fill a stream update brings (every venue emits each fill in its own
+        // update: broker.ts's OrderUpdate contract); deriving fills from snapshots is left to replies and look-ups.
+        const fills: readonly Fill[] =
+          update.fill === undefined || record.fills.some((f) => f.fill_id === update.fill?.fill_id) ? [] : [update.fill];
         this.applyStatus(record.clientOrderId, update.order, fills);
       }
     } catch (e) {
