@@ -42,7 +42,11 @@ import type { BrokerApi } from '../brokers/broker';
 const USAGE = `Usage: sptrader <command> [options]
 
 Commands:
-  test-order <component.py>   Run an order component and send its order to the paper venue.
+  test-order <component.py>   Run an order component and try its order: on the paper venue it fills on a scratch copy
+                              of the paper account (same cash, positions and resting orders) and the account is left
+                              as it was (the audit log records the check, CheckOrder, not the scratch fills); with
+                              --broker it is sent to that broker's paper/practice/testnet account.
+  execute <component.py>      The same, and the order trades on the paper account itself (or --broker's account).
       --class NAME            The component class, when the file defines several.
       --symbol S              Symbol for market data (default: the component's metadata, else EUR_USD).
       --side buy|sell         market_data['side'] for components that read it (default buy).
@@ -63,6 +67,9 @@ Commands:
       --venues LIST --profiles FILE   Several venues (as for compare): a component that returns
                               {'route': 'best_price', 'venues': [...], ...order} has its venue chosen among them.
       --json                  Print one JSON object instead of the summary.
+  reset-paper [--yes]         Start the paper account afresh (starting cash, no positions, orders or fills); working
+                              paper orders are cancelled first. Without --yes it only says what would be reset.
+      --state-dir DIR         Where the paper account lives (default ./.sptrader).
 ${REPLAY_USAGE}${COMPARE_USAGE}${ALGO_USAGE}  halt [--reason R] [--flatten --yes]
                               Emergency stop: HALTED at once (kept across restarts), cancel every open order,
                               and with --flatten --yes close every position at market.
@@ -189,7 +196,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case 'test-order':
-        return await testOrderCommand(rest);
+        return await testOrderCommand(rest, 'test');
+      case 'execute':
+        return await testOrderCommand(rest, 'execute');
+      case 'reset-paper':
+        return await resetPaperCommand(rest);
       case 'positions':
       case 'account':
       case 'orders':
@@ -259,7 +270,8 @@ async function closeAll(...steps: Array<(() => Promise<unknown>) | undefined>): 
   return first;
 }
 
-async function testOrderCommand(args: string[]): Promise<number> {
+/** `test-order` (a scratch copy of the paper account) and `execute` (the account itself): the same options. */
+async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -286,7 +298,7 @@ async function testOrderCommand(args: string[]): Promise<number> {
       json: { type: 'boolean' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError('test-order needs exactly one component file');
+  if (positionals.length !== 1) throw new UsageError(`${mode === 'test' ? 'test-order' : 'execute'} needs exactly one component file`);
   if (values.venues !== undefined && values.broker !== undefined)
     throw new UsageError('use --venues (several venues, for a routed order) or --broker (one), not both');
   if (values.profiles !== undefined && values.venues === undefined) throw new UsageError('--profiles names the venues of --venues: add --venues');
@@ -341,7 +353,16 @@ async function testOrderCommand(args: string[]): Promise<number> {
     const runnerOptions: RunnerOptions = { interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: broker.id, testMode: true };
     session = await PythonSession.start(runnerOptions, file);
     outcome = await runTestOrder(
-      { file, className: values.class, symbol: values.symbol, side, marketData, signal, parameters },
+      {
+        file,
+        className: values.class,
+        symbol: values.symbol,
+        side,
+        marketData,
+        signal,
+        parameters,
+        source: mode === 'test' ? 'test-order' : broker instanceof PaperBroker ? 'execute-paper' : 'cli',
+      },
       {
         runner: session,
         broker,
@@ -414,6 +435,56 @@ function reportDamage(trading: TradingSession): boolean {
   for (const d of damage) process.stderr.write(`sptrader: ${d.file}: ${d.problem}\n`);
   process.stderr.write(`sptrader: ${withStateDir(damage[0]?.remedy ?? RECOVER_HINT)}\n`);
   return true;
+}
+
+/**
+ * `reset-paper`: the paper account afresh, as the editor's Reset Paper Account does. Working paper orders
+ * are cancelled first; the audit log records the reset (a VenueBaseline of nothing) before the account
+ * file is deleted, so the two agree on the next open. Without --yes it only says what would be reset.
+ */
+async function resetPaperCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' } } });
+  const stateDir = stateDirOf(values['state-dir']);
+  const settings = riskSettings(stateDir, undefined);
+  const broker = openPaperBroker(stateDir);
+  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings, purpose: 'sptrader reset-paper' });
+  let code: number = EXIT.ok;
+  let closeError: unknown;
+  try {
+    await trading.engine.connect(broker.id);
+    if (reportDamage(trading)) return EXIT.stateFile;
+    const account = await broker.getAccountInfo();
+    const positions = await broker.getPositions();
+    const working = trading.engine.workingOrders().filter((r) => r.venue === broker.id);
+    const what = `equity ${account.equity} ${account.currency}, ${positions.length} position(s), ${working.length} working order(s), ${broker.fillsEver()} fill(s)`;
+    if (!values.yes) {
+      process.stdout.write(`Would reset the paper account in ${stateDir} (${what}) to its starting cash. Run again with --yes to reset it.\n`);
+      return EXIT.ok;
+    }
+    for (const r of working) await trading.engine.cancel(r.clientOrderId);
+    const left = trading.engine.workingOrders().filter((r) => r.venue === broker.id);
+    if (left.length > 0) {
+      process.stderr.write(
+        `sptrader: ${left.length} paper order(s) could not be cancelled (${left.map((r) => r.clientOrderId).join(', ')}); nothing was reset\n`,
+      );
+      return EXIT.broker;
+    }
+    await trading.engine.resetLocalVenue(broker.id, () => broker.reset(), 'sptrader reset-paper');
+    const after = await broker.getAccountInfo();
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify({ ok: true, before: what, after })}\n`
+        : `Paper account reset (was ${what}): ${after.balance} ${after.currency}, no positions, no orders. The audit log keeps its history.\n`,
+    );
+  } catch (e) {
+    code = reportFailure(e, values.json === true);
+  } finally {
+    closeError = await closeAll(
+      () => trading.close(),
+      () => broker.disconnect(),
+    );
+  }
+  return closeError === undefined ? code : reportFailure(closeError, false);
 }
 
 /** `halt`, `resume`, `status`: the trading state of the engine over --state-dir. */

@@ -234,6 +234,24 @@ export class ExecutionEngine {
     return this.reconciler.reconcile(venue);
   }
 
+  /**
+   * Starts a local venue's account afresh (Reset Paper Account). Refused while the engine has working
+   * orders there (cancel them first). The audit log records a VenueBaseline of no fills and no
+   * positions, durable before `reset` runs, so the log and the fresh account agree on the next open;
+   * a process that dies between the two leaves an account the log disagrees with, which `recover`
+   * rebuilds from the log's fills since the baseline: none, i.e. the reset is completed.
+   */
+  async resetLocalVenue(venue: string, reset: () => void, reason: string): Promise<void> {
+    if (!this.localVenues.has(venue)) throw new Error(`${venue} is not an account kept in this state directory; only the paper account can be reset`);
+    const working = this.workingOrders().filter((r) => r.venue === venue);
+    if (working.length > 0) throw new Error(`${venue} has ${working.length} working order(s): cancel them before resetting the account`);
+    await this.command('VenueBaseline', { venue, fills: 0, positions: {}, reason });
+    this.fillsRecorded.set(venue, 0);
+    this.positions.set(venue, new Map());
+    reset();
+    await this.reconcile(venue);
+  }
+
   /** Asks the venue what became of one order, by client order id. Never resends. */
   reconcileOrder(clientOrderId: string): Promise<OrderRecord | undefined> {
     return this.reconciler.reconcileOrder(clientOrderId);

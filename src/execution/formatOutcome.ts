@@ -23,7 +23,9 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
   const lines: string[] = [describeOutcome(outcome)];
   const c = outcome.component;
   lines.push(`Component  ${c.file}${c.className ? ` (${c.className}.${c.entryPoint ?? ''})` : ''}`);
-  lines.push(`Venue      ${outcome.venue.id} (${outcome.venue.environment})`);
+  lines.push(
+    `Venue      ${outcome.venue.id} (${outcome.venue.environment})${outcome.scratch ? ', a scratch copy of the account: the account is unchanged' : ''}`,
+  );
   if (outcome.route) {
     lines.push(`Route      ${outcome.route.policy} → ${outcome.route.chosen ?? 'none'}: ${outcome.route.reason}`);
   }

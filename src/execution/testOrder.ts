@@ -1,6 +1,16 @@
 /**
  * "Test Order": run a component, turn what it returned into a valid order, and send it to a
  * non-live venue. Both the CLI and the editor call this; neither talks to a broker directly.
+ *
+ * Where the order goes:
+ * - the embedded paper venue, Test Order: the real engine checks it against the paper account (the
+ *   audit log records that check, `CheckOrder`, as for a live profile), then it fills on a scratch copy
+ *   of the account (same cash, positions and resting orders) through an engine of its own with no audit
+ *   log. The paper account, its file and the audit log's fills are unchanged: the log records what
+ *   happened at venues, and nothing did.
+ * - the embedded paper venue, Execute on Paper (`sptrader execute`): the paper account itself.
+ * - a broker's paper/practice/testnet profile: that practice account, and the outcome says so.
+ * - a live profile: checked only, never sent (Execute Live… sends, with confirmation).
  */
 import { monotonicMs, type Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
@@ -9,7 +19,7 @@ import type { OrderRequest, OrderResponse, Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentInfo, ComponentRunRequest, ComponentRunResult } from '../python/runner';
 import { computeSlippage, type Slippage } from './slippage';
-import type { ExecutionEngine } from './engine';
+import { ExecutionEngine } from './engine';
 import { submitOrderCommand, type EngineEvent, type OrderSource } from './events';
 import { isFinalState, orderResponseOf } from './orderState';
 import { fitToInstrument } from './fit';
@@ -35,8 +45,20 @@ export interface TestOrderRequest {
   parameters?: Record<string, unknown>;
   /** How long to wait for a marketable order to reach a final status. */
   waitMs?: number;
-  /** Recorded with the order (default 'test-order'). */
+  /**
+   * Recorded with the order (default 'test-order'). A 'test-order' on the embedded paper venue fills
+   * on a scratch copy of the account; any other source trades on the venue itself.
+   */
   source?: OrderSource;
+}
+
+/** A venue that can copy its whole account into memory (the embedded paper venue). */
+export interface ScratchCopyable {
+  scratchCopy(): BrokerApi;
+}
+
+export function canScratch(broker: BrokerApi): broker is BrokerApi & ScratchCopyable {
+  return typeof (broker as Partial<ScratchCopyable>).scratchCopy === 'function';
 }
 
 export interface OutcomeError {
@@ -73,6 +95,11 @@ export interface TestOrderOutcome {
   errors: OutcomeError[];
   notes: string[];
   venue: { id: string; environment: string };
+  /**
+   * True when the order went to a scratch copy of the paper account (Test Order on the embedded paper
+   * venue): its fills are real fills of that copy, and the paper account itself is unchanged.
+   */
+  scratch: boolean;
   /** Every pre-trade check, passed ones too, with limit and actual. */
   risk: readonly RiskCheckResult[];
   /** The denial, when the engine refused to send. */
@@ -117,6 +144,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     errors: [],
     notes,
     venue: { id: broker.id, environment: broker.environment },
+    scratch: false,
     risk: [],
     denial: null,
     events: [],
@@ -250,19 +278,45 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       return finish(0, 'Validated and risk-checked against a live profile: nothing was sent.');
     }
 
-    // 4. Through the engine (risk, audit, venue), then wait for a marketable order to finish.
+    // 4. Through the engine (risk, audit, venue), then wait for a marketable order to finish. A Test
+    // Order on the embedded paper venue is checked by the engine against the paper account, then
+    // fills on a scratch copy of it through an engine with no audit log (see the header).
+    const scratchVenue = (request.source ?? 'test-order') === 'test-order' && canScratch(venue) ? venue : undefined;
+    let engine = deps.engine;
+    let scratch: { engine: ExecutionEngine; venue: BrokerApi } | undefined;
+    if (scratchVenue) {
+      const checked = await deps.engine.check(cmd);
+      outcome.risk = checked.risk;
+      if (checked.denial) {
+        outcome.denial = checked.denial;
+        outcome.errors.push({ code: checked.denial.code, message: checked.denial.message });
+        return finish(denialExit(checked.denial.code), `Denied before sending (${checked.denial.code}): ${checked.denial.message}`);
+      }
+      const copy = scratchVenue.scratchCopy();
+      scratch = { venue: copy, engine: new ExecutionEngine({ clock, brokers: { [venue.id]: copy }, audit: null, limits: deps.engine.status().limits }) };
+      engine = scratch.engine;
+      outcome.scratch = true;
+      notes.push(
+        `Test Order filled on a scratch copy of the ${venue.displayName} account (same cash, positions and resting orders): the account is unchanged. Execute on Paper trades on it.`,
+      );
+    } else if ((request.source ?? 'test-order') === 'test-order') {
+      notes.push(
+        `Test Order sent this order to the ${venue.displayName} ${venue.environment} account: a broker profile's Test Order trades on its practice account.`,
+      );
+    }
     const events: EngineEvent[] = [];
-    const subscription = deps.engine.subscribe((e) => {
+    const subscription = engine.subscribe((e) => {
       if ('clientOrderId' in e && e.clientOrderId === cmd.clientOrderId) events.push(e);
     });
     outcome.events = events;
     let record;
     try {
-      const result = await deps.engine.submit(cmd);
-      outcome.risk = result.risk;
+      const result = await engine.submit(cmd);
+      if (!scratch) outcome.risk = result.risk;
       outcome.timings.engineMs = round3((outcome.timings.engineMs ?? 0) + result.engineMs);
       outcome.timings.venueMs = result.venueMs === null ? null : round3(result.venueMs);
       if (result.denial) {
+        outcome.risk = result.risk;
         outcome.denial = result.denial;
         outcome.errors.push({ code: result.denial.code, message: result.denial.message });
         return finish(denialExit(result.denial.code), `Denied before sending (${result.denial.code}): ${result.denial.message}`);
@@ -270,12 +324,17 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       record = result.order;
       const marketable = cmd.order.order_type.type === 'market' || cmd.order.time_in_force.type === 'IOC' || cmd.order.time_in_force.type === 'FOK';
       if (!isFinalState(record.state) && (marketable || record.state === 'UNCONFIRMED')) {
-        record = (await deps.engine.waitForFinal(cmd.clientOrderId, request.waitMs ?? 5000)) ?? record;
+        record = (await engine.waitForFinal(cmd.clientOrderId, request.waitMs ?? 5000)) ?? record;
       }
     } finally {
       subscription.dispose();
+      if (scratch) {
+        await scratch.engine.close();
+        await scratch.venue.disconnect();
+      }
     }
     const response: OrderResponse = orderResponseOf(record);
+    const venueName = scratch ? `${venue.displayName} (a scratch copy of the account)` : venue.displayName;
     outcome.response = response;
     if (record.state === 'UNCONFIRMED') {
       outcome.errors.push({ code: 'OUTCOME_UNKNOWN', message: record.reason ?? 'the venue did not confirm the order' });
@@ -287,11 +346,11 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     if (record.state === 'REJECTED' && /^(NOT_PLACED|NEVER_ARRIVED):/.test(record.reason ?? '')) {
       // Not a venue refusal: nothing reached the venue (see the engine's NOT_PLACED and NEVER_ARRIVED).
       outcome.errors.push({ code: 'NOT_PLACED', message: record.reason ?? 'the order never reached the venue' });
-      return finish(4, `Not placed on ${venue.displayName}: ${record.reason ?? ''}`);
+      return finish(4, `Not placed on ${venueName}: ${record.reason ?? ''}`);
     }
     if (record.state === 'REJECTED') {
       outcome.errors.push({ code: 'REJECTED', message: record.reason ?? 'rejected by the venue' });
-      return finish(7, `Rejected by ${venue.displayName}: ${record.reason ?? 'no reason given'}`);
+      return finish(7, `Rejected by ${venueName}: ${record.reason ?? 'no reason given'}`);
     }
     if (response.filled_price !== null) {
       // Against the quote the order was decided on: the chosen venue's touch for a routed order.
@@ -299,7 +358,13 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       const ask = routedQuote?.ask ?? numberOr(marketData['ask']);
       if (bid !== undefined && ask !== undefined) outcome.slippage = computeSlippage(cmd.order.side, { bid, ask }, response.filled_price, instrument);
     }
-    return finish(0, `${record.state.replace('_', ' ')} on ${venue.displayName}.`);
+    const state = record.state.replace('_', ' ');
+    if (scratch) {
+      const rested = isFinalState(record.state) ? '' : ' It rested there and was discarded with the copy.';
+      return finish(0, `${state} on a scratch copy of the ${venue.displayName} account: the account is unchanged.${rested} Execute on Paper trades on it.`);
+    }
+    if ((request.source ?? 'test-order') === 'test-order') return finish(0, `${state} on ${venue.displayName} (${venue.environment} account).`);
+    return finish(0, `${state} on ${venue.displayName}.`);
   } catch (e) {
     const err = e as { code?: unknown; message?: unknown; file?: unknown; line?: unknown; column?: unknown; endLine?: unknown; endColumn?: unknown };
     if (typeof err.code === 'string' && typeof err.message === 'string') {
@@ -398,6 +463,7 @@ export function failedBeforeRun(file: string, venue: { id: string; environment: 
     errors: [error],
     notes: [],
     venue,
+    scratch: false,
     risk: [],
     denial: null,
     events: [],

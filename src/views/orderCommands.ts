@@ -125,16 +125,15 @@ export function registerOrderCommands(container: Container): void {
           'Reset the paper account?',
           {
             modal: true,
-            detail: `Cash goes back to the starting amount; every paper position, order and fill is deleted${working.length ? `, and the ${working.length} working paper order(s) are cancelled first` : ''}. The audit log keeps its history.`,
+            detail: `Cash goes back to the starting amount; every paper position, order and fill is deleted${working.length ? `, and the ${working.length} working paper order(s) are cancelled first` : ''}. The audit log keeps its history and records the reset.`,
           },
           'Reset Paper Account',
         );
         if (sure !== 'Reset Paper Account') return;
         const { engine } = await container.trading();
         for (const r of engine.workingOrders().filter((o) => o.venue === container.paperBroker.id)) await cancelOne(engine, r.clientOrderId);
-        container.paperBroker.reset();
-        // The engine takes the (now empty) positions from the venue and reports the difference.
-        await engine.reconcile(container.paperBroker.id);
+        // The audit log records the reset before the account is emptied, so the two agree on the next open.
+        await engine.resetLocalVenue(container.paperBroker.id, () => container.paperBroker.reset(), 'Reset Paper Account (VS Code)');
         log.warn('Paper account reset');
         void vscode.window.showInformationMessage('SPtrader: the paper account was reset.');
       }),

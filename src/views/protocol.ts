@@ -76,6 +76,8 @@ export const ResultViewSchema = z.object({
   file: z.string(),
   className: z.string().nullable(),
   venue: z.object({ id: z.string(), environment: z.string() }),
+  /** A Test Order that filled on a scratch copy of the paper account (absent in a state saved before it existed). */
+  scratch: z.boolean().optional(),
   symbol: z.string().nullable(),
   side: z.string().nullable(),
   clientOrderId: z.string().nullable(),

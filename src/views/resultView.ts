@@ -25,6 +25,7 @@ export function resultViewOf(outcome: TestOrderOutcome, options: { kind: RunKind
     file: outcome.component.file,
     className: outcome.component.className ?? null,
     venue: { ...outcome.venue },
+    scratch: outcome.scratch,
     symbol,
     side: order?.side ?? null,
     clientOrderId: order?.client_order_id ?? response?.client_order_id ?? null,

@@ -95,8 +95,19 @@ export function registerOrderRunCommands(container: Container): void {
     panel.show(resultViewOf(outcome, { kind, ranAt: systemClock.now(), quotes: symbol ? quotes.recent(symbol) : [] }));
     const show = outcome.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
     // What was traded and what happened ("BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1.07922 (+0.2 pip)"), and where.
-    void show(`SPtrader ${label} on ${outcome.venue.id}: ${describeOutcome(outcome)}`, 'Show Log').then((choice) => {
-      if (choice) log.show();
+    const where = outcome.scratch
+      ? ' (a scratch copy of the paper account: it is unchanged)'
+      : kind === 'test-order' && outcome.response && outcome.venue.environment !== 'paper'
+        ? ` (sent to its ${outcome.venue.environment} account)`
+        : '';
+    // A denial for buying power on the paper venue offers the way out: a fresh paper account.
+    const actions =
+      outcome.denial?.code === 'NOTIONAL_EXCEEDS_BUYING_POWER' && outcome.venue.id === container.paperBroker.id
+        ? ['Reset Paper Account…', 'Show Log']
+        : ['Show Log'];
+    void show(`SPtrader ${label} on ${outcome.venue.id}${where}: ${describeOutcome(outcome)}`, ...actions).then((choice) => {
+      if (choice === 'Show Log') log.show();
+      else if (choice === 'Reset Paper Account…') void vscode.commands.executeCommand(Commands.resetPaperAccount);
     });
     return outcome;
   };

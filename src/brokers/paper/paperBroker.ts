@@ -116,6 +116,15 @@ export class PaperBroker implements BrokerApi {
     this.venue.reset();
   }
 
+  /**
+   * A connected copy of this account in memory — cash, positions, resting orders, counters and the
+   * same market — for Test Order: it fills there realistically, and nothing it does reaches this
+   * account, its file or its listeners. The copy is never saved and has no timer.
+   */
+  scratchCopy(): BrokerApi {
+    return this.venue.scratchCopy();
+  }
+
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
     return this.injector.onOrderUpdate(listener);
   }

@@ -93,7 +93,8 @@ function books(orders: PaperOrders, account: PaperAccount): Pick<PaperState, 'ca
   };
 }
 
-function snapshot(orders: PaperOrders, account: PaperAccount, seed: number | null, generation: number): PaperState {
+/** The whole account as the file holds it (also what a scratch copy starts from). */
+export function snapshot(orders: PaperOrders, account: PaperAccount, seed: number | null, generation: number): PaperState {
   return {
     version: 2,
     accountId: account.accountId,

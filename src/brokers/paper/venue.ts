@@ -35,7 +35,7 @@ import { canonicalSymbol, instrumentFor, rulesOf } from './instruments';
 import { PaperMatching } from './matching';
 import { PaperOrders, type LiveOrder } from './orders';
 import { units } from './money';
-import { PaperPersistence } from './persistence';
+import { PaperPersistence, snapshot } from './persistence';
 
 /** A bar of recorded data, as `recordCandle` takes it. */
 export interface Candle {
@@ -164,6 +164,23 @@ export class PaperVenue implements BrokerApi {
   reset(): void {
     this.resetInMemory();
     this.persistence.delete();
+  }
+
+  /**
+   * A connected copy of this account in memory — cash, positions, resting orders, counters and the same
+   * market — for Test Order (see PaperBroker.scratchCopy). Never saved, no timer, no listeners of ours.
+   */
+  scratchCopy(): PaperVenue {
+    this.ensureConnected();
+    this.poll();
+    const copy = new PaperVenue(this.capabilities, { ...this.options, stateFile: undefined, pollIntervalMs: 0, quotes: this.market.quotes });
+    const state = structuredClone(snapshot(this.orders, this.account, this.seed, 0));
+    copy.account.restore(state);
+    const open = copy.orders.restore(state);
+    for (const live of open) copy.account.trackOpen(live, 0);
+    copy.matching.restoreOpen(open);
+    copy.connected = true;
+    return copy;
   }
 
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {

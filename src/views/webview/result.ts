@@ -69,7 +69,7 @@ function render(view: ResultView | null): void {
   const venue = byId('venue');
   const live = view.venue.environment === 'live';
   // A live account is never mistaken for a paper one: marked in words and in colour.
-  venue.textContent = `${live ? 'LIVE ACCOUNT · ' : ''}${view.venue.id} (${view.venue.environment})${view.kind === 'execute-paper' ? ' · Execute on Paper' : ' · Test Order'}`;
+  venue.textContent = `${live ? 'LIVE ACCOUNT · ' : ''}${view.venue.id} (${view.venue.environment})${view.kind === 'execute-paper' ? ' · Execute on Paper' : ' · Test Order'}${view.scratch ? ' · scratch copy: the paper account is unchanged' : ''}`;
   venue.dataset['live'] = String(live);
   byId('ran-at').textContent = time(view.ranAt);
 

@@ -45,10 +45,10 @@ describe('sptrader CLI', function () {
     assert.equal(out['ok'], true);
   });
 
-  it('keeps the paper account in --state-dir across runs', () => {
-    assert.equal(cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json']).code, 0);
-    assert.equal(cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json']).code, 0);
-    const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json', '--param', 'quantity=5000']);
+  it('execute keeps the paper account in --state-dir across runs', () => {
+    assert.equal(cli(['execute', EXAMPLE, '--state-dir', stateDir, '--json']).code, 0);
+    assert.equal(cli(['execute', EXAMPLE, '--state-dir', stateDir, '--json']).code, 0);
+    const r = cli(['execute', EXAMPLE, '--state-dir', stateDir, '--json', '--param', 'quantity=5000']);
     const out = JSON.parse(r.stdout) as { order: { quantity: number } };
     assert.equal(out.order.quantity, 5000);
     const positions = cli(['positions', '--state-dir', stateDir, '--json']);
@@ -58,6 +58,35 @@ describe('sptrader CLI', function () {
       list.map((p) => [p.symbol, p.quantity]),
       [['EUR_USD', 25000]],
     );
+  });
+
+  it('test-order leaves the paper account as it was (a scratch copy fills); execute changes it; reset-paper starts it afresh', () => {
+    const positions = (): Array<[string, number]> => {
+      const r = cli(['positions', '--state-dir', stateDir, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as Array<{ symbol: string; quantity: number }>).map((p) => [p.symbol, p.quantity]);
+    };
+    const tried = cli(['test-order', EXAMPLE, '--state-dir', stateDir]);
+    assert.equal(tried.code, 0, tried.stderr + tried.stdout);
+    assert.match(tried.stdout.split('\n')[0] ?? '', /→ FILLED 10,000 @/);
+    assert.match(tried.stdout, /Venue\s+paper \(paper\), a scratch copy of the account: the account is unchanged/);
+    assert.match(tried.stdout, /FILLED on a scratch copy of the Paper account: the account is unchanged\./);
+    assert.deepEqual(positions(), []);
+    assert.equal(cli(['execute', EXAMPLE, '--state-dir', stateDir]).code, 0);
+    assert.deepEqual(positions(), [['EUR_USD', 10000]]);
+    assert.equal(cli(['test-order', EXAMPLE, '--state-dir', stateDir]).code, 0);
+    assert.deepEqual(positions(), [['EUR_USD', 10000]], 'a Test Order after an Execute left the account as it was');
+
+    const dry = cli(['reset-paper', '--state-dir', stateDir]);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /Would reset the paper account .*1 position\(s\), 0 working order\(s\), 1 fill\(s\).*--yes/);
+    assert.deepEqual(positions(), [['EUR_USD', 10000]]);
+    const reset = cli(['reset-paper', '--state-dir', stateDir, '--yes']);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.match(reset.stdout, /^Paper account reset \(was .*\): 100000 USD, no positions, no orders\./);
+    // The next open agrees with the audit log (\`positions\` exits 6 on damage), and the chain verifies.
+    assert.deepEqual(positions(), []);
+    assert.equal(cli(['audit', 'verify', '--state-dir', stateDir]).code, 0);
   });
 
   it('exit 1 with file and line for a component error', () => {
@@ -142,22 +171,24 @@ describe('sptrader halt | resume | status', function () {
   beforeEach(() => (stateDir = mkdtempSync(join(tmpdir(), 'sptrader-cli-trading-'))));
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
-  it('halt survives across processes: test-order is denied (exit 3) until resume; the audit log records all of it', () => {
-    assert.equal(cli(['test-order', EXAMPLE, '--state-dir', stateDir]).code, 0);
+  it('halt survives across processes: test-order and execute are denied (exit 3) until resume; the audit log records all of it', () => {
+    assert.equal(cli(['execute', EXAMPLE, '--state-dir', stateDir]).code, 0);
     const halt = cli(['halt', '--state-dir', stateDir, '--reason', 'news spike']);
     assert.equal(halt.code, 0, halt.stderr);
     assert.match(halt.stdout, /Trading\s+HALTED: news spike/);
     const status = cli(['status', '--state-dir', stateDir, '--json']);
     const s = JSON.parse(status.stdout) as { tradingState: string; reason: string };
     assert.equal(s.tradingState, 'HALTED');
-    const denied = cli(['test-order', EXAMPLE, '--state-dir', stateDir]);
-    assert.equal(denied.code, 3, denied.stdout);
-    assert.match(denied.stdout, /TRADING_HALTED/);
-    assert.equal(denied.stdout.split('\n')[0], 'BUY 10,000 EUR_USD MKT IOC → DENIED: TRADING_HALTED (trading is HALTED)');
+    for (const command of ['test-order', 'execute']) {
+      const denied = cli([command, EXAMPLE, '--state-dir', stateDir]);
+      assert.equal(denied.code, 3, denied.stdout);
+      assert.match(denied.stdout, /TRADING_HALTED/);
+      assert.equal(denied.stdout.split('\n')[0], 'BUY 10,000 EUR_USD MKT IOC → DENIED: TRADING_HALTED (trading is HALTED)');
+    }
     const resume = cli(['resume', '--state-dir', stateDir]);
     assert.equal(resume.code, 0, resume.stderr);
     assert.match(resume.stdout, /Trading\s+ACTIVE/);
-    assert.equal(cli(['test-order', EXAMPLE, '--state-dir', stateDir]).code, 0);
+    assert.equal(cli(['execute', EXAMPLE, '--state-dir', stateDir]).code, 0);
     const verify = cli(['audit', 'verify', '--state-dir', stateDir]);
     assert.equal(verify.code, 0, verify.stdout);
     const types = (JSON.parse(cli(['audit', 'tail', '--state-dir', stateDir, '-n', '1000', '--json']).stdout) as Array<{ type: string }>).map((r) => r.type);
@@ -166,7 +197,7 @@ describe('sptrader halt | resume | status', function () {
 
   it('halt cancels resting orders; --flatten needs --yes', () => {
     const limit = join(ROOT, 'examples/workspace/core/orders/execution_algos/limit_below_bid.py');
-    assert.equal(cli(['test-order', limit, '--state-dir', stateDir]).code, 0);
+    assert.equal(cli(['execute', limit, '--state-dir', stateDir]).code, 0);
     assert.match(cli(['orders', '--state-dir', stateDir]).stdout, /LIMIT|limit/);
     assert.equal(cli(['halt', '--state-dir', stateDir, '--flatten']).code, 2);
     const halt = cli(['halt', '--state-dir', stateDir]);

@@ -233,12 +233,12 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
         const r = await run([...args, '--state-dir', template]);
         assert.equal(r.code, 0, `template step ${args.join(' ')}: exit ${r.code}\n${r.stderr}${r.stdout}`);
       };
-      await step(['test-order', MARKET]);
+      await step(['execute', MARKET]);
       await step(['halt', '--reason', 'corruption suite: the older copy is halted']);
       cpSync(template, older, { recursive: true });
       await step(['resume']);
-      await step(['test-order', MARKET]);
-      await step(['test-order', LIMIT, ...RESTING]);
+      await step(['execute', MARKET]);
+      await step(['execute', LIMIT, ...RESTING]);
       auditLogName = join('audit', readdirSync(join(template, 'audit')).find((f) => /^audit-.*\.jsonl$/.test(f)) ?? 'audit-missing.jsonl');
       truth = await measureTruth(template, scratch);
       assert.equal(truth.working.length, 1, 'the template has one working order');

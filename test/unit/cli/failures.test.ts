@@ -57,8 +57,8 @@ describe('sptrader: every failure ends cleanly', function () {
     dir = mkdtempSync(join(tmpdir(), 'sptrader-cli-failures-'));
     stateDir = join(dir, 'state');
     // One trading folder for the tests that only read or refuse: a fill and a resting order.
-    assert.equal(cli(['test-order', MARKET, '--state-dir', stateDir]).code, 0);
-    const resting = cli(['test-order', LIMIT, '--state-dir', stateDir, '--param', 'offset_pips=200', '--param', 'expiry_minutes=1440']);
+    assert.equal(cli(['execute', MARKET, '--state-dir', stateDir]).code, 0);
+    const resting = cli(['execute', LIMIT, '--state-dir', stateDir, '--param', 'offset_pips=200', '--param', 'expiry_minutes=1440']);
     assert.equal(resting.code, 0, resting.stderr + resting.stdout);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

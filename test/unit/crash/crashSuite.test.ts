@@ -126,7 +126,7 @@ describe('crash suite: SIGKILL at every step of the pipeline, then the next open
     for (const step of plan) {
       trials++;
       const run = await cli(
-        ['test-order', components[step.component] as string, '--state-dir', stateDir, '--json'],
+        ['execute', components[step.component] as string, '--state-dir', stateDir, '--json'],
         { ...env, ...(step.point ? { SPTRADER_CRASH_AT: step.point } : {}) },
         step.killAfterMs,
       );

@@ -89,6 +89,7 @@ function outcome(overrides: Partial<TestOrderOutcome> = {}): TestOrderOutcome {
     errors: [],
     notes: [],
     venue: { id: 'paper', environment: 'paper' },
+    scratch: false,
     risk: [],
     denial: null,
     events: [],

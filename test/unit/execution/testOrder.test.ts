@@ -288,8 +288,8 @@ describe('Test Order (component → validation → paper venue)', function () {
     assert.match(outcome.component.stderr, /warning/);
   });
 
-  it('fills the spread-guarded market example at the ask, with zero slippage against the quote it saw', async () => {
-    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py') });
+  it('fills the spread-guarded market example at the ask, with zero slippage against the quote it saw (Execute on Paper)', async () => {
+    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py'), source: 'execute-paper' });
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
     const quote = outcome.marketData!;
     assert.equal(outcome.response?.status.status, 'filled');
@@ -311,8 +311,8 @@ describe('Test Order (component → validation → paper venue)', function () {
     assert.equal(outcome.slippage?.reference, 'ask');
   });
 
-  it('rests the GTD limit below the bid and it expires on the clock', async () => {
-    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'limit_below_bid.py') });
+  it('rests the GTD limit below the bid (Execute on Paper)', async () => {
+    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'limit_below_bid.py'), source: 'execute-paper' });
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
     assert.equal(outcome.response?.status.status, 'submitted');
     assert.equal(outcome.order?.time_in_force.type, 'GTD');
@@ -337,8 +337,8 @@ describe('Test Order (component → validation → paper venue)', function () {
     assert.equal(outcome.response?.filled_price, outcome.marketData?.['bid']);
   });
 
-  it('goes through the engine: every risk check in the outcome, the timeline of events, the audit log', async () => {
-    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py') });
+  it('goes through the engine: every risk check in the outcome, the timeline of events, the audit log (Execute on Paper)', async () => {
+    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py'), source: 'execute-paper' });
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
     assert.equal(outcome.risk.length, 10);
     assert.ok(outcome.risk.every((r) => r.passed && r.message.length > 0));
