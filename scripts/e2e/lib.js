@@ -114,7 +114,11 @@ function codeServerCli(args, timeoutMs = 120_000) {
  * Starts code-server on a free 127.0.0.1 port in its own process group and waits for /healthz.
  * Returns { port, origin, pid, logFile, stop(), exited (promise) }. stop() kills the whole group.
  */
-async function startCodeServer({ userDataDir, extensionsDir, extraArgs = [], readyTimeoutMs = 90_000, env = {} }) {
+/**
+ * `smokeTestDriver: false` runs without VS Code's smoke-test driver flag: the payload URL (extension-host
+ * tests) is then ignored, but notifications render as toasts (with the flag, 1.139 never draws one).
+ */
+async function startCodeServer({ userDataDir, extensionsDir, extraArgs = [], readyTimeoutMs = 90_000, env = {}, smokeTestDriver = true }) {
   preflight();
   fs.mkdirSync(userDataDir, { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
@@ -135,8 +139,7 @@ async function startCodeServer({ userDataDir, extensionsDir, extraArgs = [], rea
     '--disable-update-check',
     '--disable-workspace-trust',
     '--disable-getting-started-override',
-    '--vscode-option',
-    'enable-smoke-test-driver',
+    ...(smokeTestDriver ? ['--vscode-option', 'enable-smoke-test-driver'] : []),
     ...extraArgs,
   ];
   const child = cp.spawn(CODE_SERVER, args, {

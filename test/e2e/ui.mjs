@@ -2,10 +2,14 @@
 // UI end-to-end: the PACKAGED extension (.vsix from `npm run package`) installed into code-server
 // (VS Code 1.139), driven with Playwright in headless Chromium, on examples/workspace:
 //   open spread_guarded_market.py from the Explorer → the "Test Order" CodeLens is shown →
-//   F1 "SPtrader: Test Order" → the result webview shows FILLED, the total time and the slippage →
-//   the SPtrader activity-bar container lists the position → F1 "SPtrader: Emergency Stop" → the
-//   status bar shows HALTED.
-// Screenshots: test-results/{codelens,panel,tree,statusbar}.png (and fail-*.png).
+//   F1 "SPtrader: Test Order" → the result webview shows FILLED on a scratch copy, the total time and
+//   the slippage, its toast says the paper account is unchanged, and Positions shows none →
+//   Execute on Paper → Positions lists EUR_USD → Test Order beyond buying power (the paper account
+//   starts with 15,000 USD) is DENIED and its toast offers Reset Paper Account… → confirm → Positions
+//   empty → Test Order fills again → F1 "SPtrader: Emergency Stop" → the status bar shows HALTED.
+// Runs WITHOUT the smoke-test driver flag, so that notifications render as toasts and are checked.
+// Screenshots: test-results/{codelens,panel,toast-test-order,tree-after-test-order,tree,toast-denied-reset,
+// reset-confirm,tree-after-reset,statusbar}.png (and fail-*.png).
 // Needs scripts/e2e/setup.sh and `npm run package`. Env: E2E_VSIX (default: newest
 // sptrader-execution-*.vsix in the repo root), E2E_UI_TIMEOUT_MS (whole run, default 300000).
 // Prints `E2E UI: N passed, N failed`; exits non-zero on any failure; always kills code-server's group.
@@ -105,23 +109,6 @@ async function runFromPalette(title) {
   await row.click();
 }
 
-/** The inner document of the webview whose body matches `text` (webviews are two nested iframes). */
-async function findWebview(text, timeout) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const outer = page.locator('iframe.webview.ready');
-    const n = await outer.count();
-    for (let i = 0; i < n; i++) {
-      const inner = outer.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
-      const body = inner.locator('body');
-      const content = await body.innerText({ timeout: 1000 }).catch(() => '');
-      if (text.test(content)) return inner;
-    }
-    if (Date.now() > deadline) throw new Error(`no webview showing ${text} within ${timeout / 1000}s (${n} webview(s) open)`);
-    await page.waitForTimeout(250);
-  }
-}
-
 async function textOf(frame, selector, fallback, bodyText) {
   const loc = frame.locator(selector);
   if ((await loc.count()) > 0) {
@@ -134,13 +121,15 @@ async function textOf(frame, selector, fallback, bodyText) {
 
 async function main() {
   mkdirSync(RESULTS, { recursive: true });
-  for (const f of readdirSync(RESULTS)) if (/^(fail-.*|codelens|panel|tree|statusbar)\.png$/.test(f)) rmSync(join(RESULTS, f));
+  for (const f of readdirSync(RESULTS))
+    if (/^(fail-.*|codelens|panel|tree|tree-after-.*|toast-.*|reset-confirm|statusbar)\.png$/.test(f)) rmSync(join(RESULTS, f));
   const vsix = newestVsix();
   if (!vsix || !existsSync(vsix)) throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   rmSync(RUN_DIR, { recursive: true, force: true });
   const userDataDir = join(RUN_DIR, 'user-data');
   const extensionsDir = join(RUN_DIR, 'extensions');
-  seedSettings(userDataDir);
+  // A small paper account, so that one Execute on Paper leaves too little buying power for the next order.
+  seedSettings(userDataDir, { 'sptrader.paper.startingCash': 15000 });
 
   await step(
     'install the packaged .vsix',
@@ -153,7 +142,8 @@ async function main() {
     { required: true },
   );
 
-  server = await startCodeServer({ userDataDir, extensionsDir });
+  // Without the smoke-test driver flag, which keeps VS Code 1.139 from drawing any toast: notifications are checked here.
+  server = await startCodeServer({ userDataDir, extensionsDir, smokeTestDriver: false });
   log(`code-server on ${server.origin} (log ${server.logFile})`);
   browser = await launchBrowser();
   page = await browser.browser.newPage({ viewport: { width: 1440, height: 900 } });
@@ -196,35 +186,101 @@ async function main() {
     return all.join(' | ');
   });
 
-  await step('F1 "SPtrader: Test Order" shows FILLED, the total time and the slippage in the result webview', async () => {
+  let last = '';
+  let testOrderToast;
+  const result = async (expected) => {
+    const { frame, key } = await awaitResult(expected, last, 90_000);
+    last = key;
+    return frame;
+  };
+
+  await step('F1 "SPtrader: Test Order" fills on a scratch copy: FILLED, the total time, the slippage, and the paper account unchanged', async () => {
     await page.locator('.monaco-editor .view-lines').first().click(); // the editor holds the component
+    // Watched from the click: on a first run the toast can come and go (10 s) before the new panel has drawn.
+    testOrderToast = toast(
+      /SPtrader Test Order on paper \(a scratch copy of the paper account: it is unchanged\): BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @/,
+      90_000,
+    );
+    testOrderToast.catch(() => {});
     await runFromPalette('SPtrader: Test Order');
-    const frame = await findWebview(/FILLED/i, 90_000);
+    const frame = await result(/FILLED/i);
     const body = await frame.locator('body').innerText();
     const status = await textOf(frame, '#status', /\b(FILLED)\b/i, body);
     const total = await textOf(frame, '#timing-total', /Total\s*\n?\s*([0-9.,]+\s*(?:ms|s|µs))/i, body);
     const slippage = await textOf(frame, '#slippage', /Slippage\s*\n?\s*([^\n]+)/i, body);
+    const venue = (await frame.locator('#venue').innerText()).trim();
     await page.screenshot({ path: join(RESULTS, 'panel.png') });
     if (!/FILLED/i.test(status.text)) throw new Error(`status is "${status.text}"`);
     if (!/\d/.test(total.text)) throw new Error(`no total time (got "${total.text}")`);
     if (!slippage.text) throw new Error('no slippage');
-    return `status "${status.text}" (${status.via}), total "${total.text}" (${total.via}), slippage "${slippage.text}" (${slippage.via})`;
+    if (!/Test Order · scratch copy: the paper account is unchanged/.test(venue)) throw new Error(`the venue line does not say scratch copy: "${venue}"`);
+    return `status "${status.text}", total "${total.text}", slippage "${slippage.text}", venue "${venue}"`;
   });
 
-  await step('the SPtrader activity-bar container lists the position in Positions', async () => {
-    // Click the item, not its <a>: with a uri-icon the anchor can report no box to Playwright.
-    const icon = page.locator('.activitybar .action-item:has(a[aria-label^="SPtrader"])').first();
-    await icon.click();
-    const container = page.locator('[id="workbench.view.extension.sptrader"]');
-    await container.waitFor({ state: 'visible' });
-    const positions = container.locator('.pane', { has: page.locator('.pane-header', { hasText: /Positions/i }) }).first();
-    const header = positions.locator('.pane-header');
-    if ((await header.count()) > 0 && (await header.getAttribute('aria-expanded')) === 'false') await header.click();
-    const row = positions.locator('.monaco-list-row', { hasText: 'EUR_USD' }).first();
-    await row.waitFor({ state: 'visible', timeout: 30_000 });
-    const text = (await row.innerText()).replace(/\s+/g, ' ').trim();
-    await page.screenshot({ path: join(RESULTS, 'tree.png') });
+  await step('its notification says what was traded and that the paper account is unchanged (a toast: the UI run has no smoke-test flag)', async () => {
+    if (!testOrderToast) throw new Error('Test Order did not run');
+    const text = await testOrderToast;
+    await page.screenshot({ path: join(RESULTS, 'toast-test-order.png') });
+    await clearNotifications();
     return text;
+  });
+
+  await step('after Test Order the Positions view shows no position (the paper account is as it was)', async () => {
+    const rows = await positionRows(/No open positions/);
+    await page.screenshot({ path: join(RESULTS, 'tree-after-test-order.png') });
+    return rows;
+  });
+
+  await step('F1 "SPtrader: Execute on Paper" trades on the account: FILLED, and Positions lists EUR_USD 10,000', async () => {
+    await page.locator('.monaco-editor .view-lines').first().click();
+    const seen = toast(/SPtrader Execute on Paper on paper: BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @/, 90_000);
+    seen.catch(() => {});
+    await runFromPalette('SPtrader: Execute on Paper');
+    const frame = await result(/FILLED/i);
+    const venue = (await frame.locator('#venue').innerText()).trim();
+    if (!/Execute on Paper/.test(venue) || /scratch/.test(venue)) throw new Error(`venue line "${venue}"`);
+    const text = await seen;
+    await clearNotifications();
+    const rows = await positionRows(/EUR_USD\s*10,000 @/);
+    await page.screenshot({ path: join(RESULTS, 'tree.png') });
+    return `${text} | ${rows}`;
+  });
+
+  await step('a Test Order beyond buying power is DENIED, and its notification offers Reset Paper Account…', async () => {
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await runFromPalette('SPtrader: Test Order');
+    const frame = await result(/DENIED/);
+    const headline = (await frame.locator('#headline').innerText()).trim();
+    if (!/NOTIONAL_EXCEEDS_BUYING_POWER/.test(headline)) throw new Error(`headline "${headline}"`);
+    const item = await toastItem(/NOTIONAL_EXCEEDS_BUYING_POWER/);
+    await page.screenshot({ path: join(RESULTS, 'toast-denied-reset.png') });
+    const button = item.locator('.monaco-button', { hasText: 'Reset Paper Account…' });
+    await button.waitFor({ state: 'visible', timeout: 10_000 });
+    return headline;
+  });
+
+  await step('Reset Paper Account… from that notification asks first, then empties the account: Positions shows none', async () => {
+    const item = await toastItem(/NOTIONAL_EXCEEDS_BUYING_POWER/);
+    await item.locator('.monaco-button', { hasText: 'Reset Paper Account…' }).click();
+    const box = await dialog(/Reset the paper account\?/, 30_000);
+    const detail = (await box.innerText()).replace(/\s+/g, ' ');
+    await page.screenshot({ path: join(RESULTS, 'reset-confirm.png') });
+    await box.locator('.monaco-button', { hasText: /^Reset Paper Account$/ }).click();
+    const done = await toast(/the paper account was reset/);
+    await clearNotifications();
+    const rows = await positionRows(/No open positions/);
+    await page.screenshot({ path: join(RESULTS, 'tree-after-reset.png') });
+    return `${detail.slice(0, 120)}… | ${done} | ${rows}`;
+  });
+
+  await step('after the reset Test Order fills again (on a scratch copy of the fresh account)', async () => {
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await runFromPalette('SPtrader: Test Order');
+    const frame = await result(/FILLED/i);
+    const venue = (await frame.locator('#venue').innerText()).trim();
+    if (!/scratch copy/.test(venue)) throw new Error(`venue line "${venue}"`);
+    await clearNotifications();
+    return (await frame.locator('#headline').innerText()).trim();
   });
 
   await step('F1 "SPtrader: Emergency Stop" shows HALTED in the status bar', async () => {
@@ -235,6 +291,100 @@ async function main() {
     const item = (await bar.locator('.statusbar-item', { hasText: 'HALTED' }).first().innerText()).trim();
     return item;
   });
+}
+
+/**
+ * The result panel once it shows a new result matching `expected` (its headline, summary and time differ
+ * from `previous`, and it is not running): webviews are two nested iframes.
+ */
+async function awaitResult(expected, previous, timeout) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const outer = page.locator('iframe.webview.ready');
+    const n = await outer.count();
+    for (let i = 0; i < n; i++) {
+      const inner = outer.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
+      const read = (sel) =>
+        inner
+          .locator(sel)
+          .first()
+          .innerText({ timeout: 1000 })
+          .catch(() => '');
+      const [headline, summary, ranAt, running, status] = await Promise.all([
+        read('#headline'),
+        read('#summary'),
+        read('#ran-at'),
+        read('#running'),
+        read('#status'),
+      ]);
+      const key = `${headline}\n${summary}\n${ranAt}`;
+      if (key.trim() !== '' && key !== previous && running.trim() === '' && expected.test(`${status}\n${headline}`)) return { frame: inner, key };
+    }
+    if (Date.now() > deadline) throw new Error(`no new result showing ${expected} within ${timeout / 1000}s (${n} webview(s) open)`);
+    await page.waitForTimeout(250);
+  }
+}
+
+/** The visible toast whose message matches `re` (toasts render because the UI run has no smoke-test flag). */
+async function toastItem(re, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const toasts = page.locator('.notifications-toasts .notification-toast');
+    const n = await toasts.count();
+    for (let i = 0; i < n; i++) {
+      const t = toasts.nth(i);
+      const text = await t
+        .locator('.notification-list-item-message')
+        .innerText({ timeout: 1000 })
+        .catch(() => '');
+      if (re.test(text)) return t;
+    }
+    if (Date.now() > deadline) {
+      const all = await page
+        .locator('.notifications-toasts .notification-list-item-message')
+        .allInnerTexts()
+        .catch(() => []);
+      throw new Error(`no notification ${re} within ${timeout / 1000}s (shown: ${all.join(' | ') || 'none'})`);
+    }
+    await page.waitForTimeout(200);
+  }
+}
+
+async function toast(re, timeout) {
+  const item = await toastItem(re, timeout);
+  return (await item.locator('.notification-list-item-message').innerText()).replace(/\s+/g, ' ').trim();
+}
+
+async function clearNotifications() {
+  await runFromPalette('Notifications: Clear All Notifications');
+  await page.keyboard.press('Escape');
+}
+
+/** A modal dialog (code-server draws them in the DOM) whose text matches `re`. */
+async function dialog(re, timeout) {
+  const box = page.locator('.monaco-dialog-box');
+  const deadline = Date.now() + timeout;
+  while (!((await box.isVisible()) && re.test(await box.innerText()))) {
+    if (Date.now() > deadline) throw new Error(`no dialog ${re} within ${timeout / 1000}s`);
+    await page.waitForTimeout(200);
+  }
+  return box;
+}
+
+/** The rows of the SPtrader Positions view, once one matches `re`. */
+async function positionRows(re) {
+  const container = page.locator('[id="workbench.view.extension.sptrader"]');
+  if (!(await container.isVisible())) {
+    // Click the item, not its <a>: with a uri-icon the anchor can report no box to Playwright.
+    await page.locator('.activitybar .action-item:has(a[aria-label^="SPtrader"])').first().click();
+    await container.waitFor({ state: 'visible' });
+  }
+  const positions = container.locator('.pane', { has: page.locator('.pane-header', { hasText: /Positions/i }) }).first();
+  const header = positions.locator('.pane-header');
+  if ((await header.count()) > 0 && (await header.getAttribute('aria-expanded')) === 'false') await header.click();
+  const row = positions.locator('.monaco-list-row', { hasText: re }).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  return (await positions.locator('.monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ');
 }
 
 let code = 0;
