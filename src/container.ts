@@ -71,11 +71,11 @@ export class Container {
       const interpreters = new InterpreterService(log);
       context.subscriptions.push(interpreters);
       const container = new Container(context, log, paperBroker, interpreters);
-      registerOrderRunCommands(container);
+      const results = registerOrderRunCommands(container);
       registerTradingCommands(container);
       registerOrderCommands(container);
       registerProfileCommands(container);
-      registerExecuteLiveCommand(container);
+      registerExecuteLiveCommand(container, results);
       registerTrees(container);
       registerStatusBar(container);
       context.subscriptions.push(

@@ -13,20 +13,21 @@ import type { Container } from '../container';
 import { submitOrderCommand } from '../execution/events';
 import { describeDenial, describeOutcome, describeRecord } from '../execution/describeOrder';
 import { formatOutcome } from '../execution/formatOutcome';
-import type { OrderRecord } from '../execution/orderState';
-import { runTestOrder } from '../execution/testOrder';
+import type { EngineEvent } from '../execution/events';
+import { orderResponseOf, type OrderRecord } from '../execution/orderState';
+import { runTestOrder, type TestOrderOutcome } from '../execution/testOrder';
 import { withDelayedProgress } from './progress';
 import { liveOrderSummary, profileEndpoint } from './profiles';
-import { componentTarget } from './testOrderCommand';
+import { componentTarget, type RunResults } from './testOrderCommand';
 import { activeProfile } from './trees';
 
 const SEND = 'Send Live Order';
 
-export function registerExecuteLiveCommand(container: Container): void {
+export function registerExecuteLiveCommand(container: Container, results: RunResults): void {
   container.context.subscriptions.push(
     registerCommand(Commands.executeLive, async (uri?: vscode.Uri, className?: string): Promise<OrderRecord | undefined> => {
       try {
-        return await executeLive(container, uri, typeof className === 'string' ? className : undefined);
+        return await executeLive(container, results, uri, typeof className === 'string' ? className : undefined);
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         container.log.error(`Execute Live failed: ${message}`);
@@ -37,7 +38,12 @@ export function registerExecuteLiveCommand(container: Container): void {
   );
 }
 
-async function executeLive(container: Container, uri: vscode.Uri | undefined, className: string | undefined): Promise<OrderRecord | undefined> {
+async function executeLive(
+  container: Container,
+  results: RunResults,
+  uri: vscode.Uri | undefined,
+  className: string | undefined,
+): Promise<OrderRecord | undefined> {
   const { log } = container;
   if (!container.liveEnabled()) {
     void vscode.window.showWarningMessage('SPtrader: live trading is off. Turn on sptrader.live.enabled in your user settings to use Execute Live….');
@@ -98,7 +104,33 @@ async function executeLive(container: Container, uri: vscode.Uri | undefined, cl
     componentLimits: prepared.componentLimits,
     liveConfirmation: { confirmedAt: systemClock.now(), summary },
   });
-  const result = await engine.submit(cmd);
+  const events: EngineEvent[] = [];
+  const subscription = engine.subscribe((e) => {
+    if ('clientOrderId' in e && e.clientOrderId === cmd.clientOrderId) events.push(e);
+  });
+  let result;
+  let record: OrderRecord;
+  try {
+    result = await engine.submit(cmd);
+    record = result.denial ? result.order : ((await engine.waitForFinal(cmd.clientOrderId, 5000)) ?? result.order);
+  } finally {
+    subscription.dispose();
+  }
+  // The result panel shows what was sent and what became of it, as for Test Order (and follows it after).
+  const sent: TestOrderOutcome = {
+    ...checked,
+    ok: !result.denial && record.state !== 'REJECTED' && record.state !== 'UNCONFIRMED',
+    order: record.request,
+    risk: result.risk,
+    denial: result.denial ? { ...result.denial } : null,
+    errors: result.denial ? [{ code: result.denial.code, message: result.denial.message }] : [],
+    response: result.denial ? null : orderResponseOf(record),
+    events,
+    summary: result.denial
+      ? `Denied before sending (${result.denial.code}): ${result.denial.message}`
+      : `${record.state.replace('_', ' ')} on the LIVE account of ${profile.id}${record.reason ? `: ${record.reason}` : ''}.`,
+  };
+  results.show(sent, 'execute-live');
   if (result.denial) {
     log.warn(`Execute Live ${cmd.clientOrderId} denied: ${result.denial.code}: ${result.denial.message}`);
     void vscode.window.showErrorMessage(
@@ -106,7 +138,6 @@ async function executeLive(container: Container, uri: vscode.Uri | undefined, cl
     );
     return result.order;
   }
-  const record = (await engine.waitForFinal(cmd.clientOrderId, 5000)) ?? result.order;
   log.info(`Execute Live ${cmd.clientOrderId} on ${profile.id}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`);
   const bad = record.state === 'REJECTED' || record.state === 'UNCONFIRMED';
   void (bad ? vscode.window.showErrorMessage : vscode.window.showInformationMessage)(

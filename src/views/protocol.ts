@@ -56,7 +56,7 @@ export const ErrorRowSchema = z.object({
   path: z.string().nullable(),
 });
 
-export const RunKindSchema = z.enum(['test-order', 'execute-paper']);
+export const RunKindSchema = z.enum(['test-order', 'execute-paper', 'execute-live']);
 export type RunKind = z.infer<typeof RunKindSchema>;
 
 /** What the panel shows: a plain, serializable view of a TestOrderOutcome (also what the webview saves as its state). */

@@ -64,6 +64,13 @@ export class ResultPanel implements vscode.Disposable {
     this.updateSampler();
   }
 
+  /** Redraws the shown result with what happened to its order since (no reveal, no focus change). */
+  update(view: ResultView): void {
+    this.current = view;
+    if (this.panel) this.panel.title = this.titleOf(view);
+    this.post({ type: 'result', result: view });
+  }
+
   setRunning(running: boolean): void {
     this.running = running;
     this.post({ type: 'running', running });

@@ -2,8 +2,9 @@
  * Turns a TestOrderOutcome into the plain view the result panel shows. Pure (no `vscode`), so the
  * panel's contents are unit-tested without an editor.
  */
-import { describeOutcome, riskValueText } from '../execution/describeOrder';
+import { describeOutcome, describeRecord, precisionOf, riskValueText } from '../execution/describeOrder';
 import type { EngineEvent } from '../execution/events';
+import { isFinalState, type OrderRecord } from '../execution/orderState';
 import type { TestOrderOutcome } from '../execution/testOrder';
 import type { OrderRequest } from '../orders/model';
 import type { PriceLineSchema, QuotePoint, ResultView, RunKind, TimelineRow } from './protocol';
@@ -62,6 +63,47 @@ export function resultViewOf(outcome: TestOrderOutcome, options: { kind: RunKind
     notes: [...outcome.notes],
     quotes: [...options.quotes],
     priceLines: priceLinesOf(order, md),
+  };
+}
+
+/**
+ * The panel's view after a later event of the order it shows (a fill of a resting order, a cancel from
+ * the tree or the emergency stop, an expiry): its state, headline, fills and timeline follow the
+ * engine's record. Undefined when the event is not about this order, or the view is of a scratch copy
+ * (that order is gone with the copy).
+ */
+export function followedView(view: ResultView, event: EngineEvent, record: OrderRecord | undefined): ResultView | undefined {
+  if (view.scratch || view.clientOrderId === null || !record || record.clientOrderId !== view.clientOrderId) return undefined;
+  if (!('clientOrderId' in event) || event.clientOrderId !== view.clientOrderId) return undefined;
+  // The run's own events are in the view already.
+  if (view.timeline.some((r) => r.type === event.type && r.at === event.at)) return undefined;
+  const fills = record.fills.map((f) => ({
+    fillId: f.fill_id,
+    price: f.price,
+    quantity: f.quantity,
+    commission: f.commission,
+    liquidity: f.liquidity,
+    timestamp: f.timestamp,
+  }));
+  let filled = 0;
+  let notional = 0;
+  for (const f of record.fills) {
+    filled += f.quantity;
+    notional += f.price * f.quantity;
+  }
+  filled = Number(filled.toPrecision(15));
+  const precision = precisionOf([...view.quotes.flatMap((q) => [q.bid, q.ask]), ...record.fills.map((f) => f.price)]);
+  const state = record.state.replace('_', ' ');
+  return {
+    ...view,
+    status: state,
+    headline: describeRecord(record, { pricePrecision: precision, live: view.venue.environment === 'live' }),
+    summary: `${state} on ${record.venue} (${isFinalState(record.state) ? 'final' : 'still working'}; updated after the run${record.reason ? `: ${record.reason}` : ''}).`,
+    timeline: [...view.timeline, timelineRowOf(event)],
+    fills,
+    filledQuantity: filled > 0 ? filled : null,
+    filledPrice: filled > 0 ? notional / filled : null,
+    commission: record.commission,
   };
 }
 

@@ -16,12 +16,22 @@ import { withDelayedProgress } from './progress';
 import type { RunKind } from './protocol';
 import { QuoteHistory, quotePointOf } from './quoteHistory';
 import { ResultPanel } from './resultPanel';
-import { resultViewOf } from './resultView';
+import { followedView, resultViewOf } from './resultView';
 import { activeProfile } from './trees';
 
-const LABELS: Record<RunKind, string> = { 'test-order': 'Test Order', 'execute-paper': 'Execute on Paper' };
+const LABELS: Record<RunKind, string> = { 'test-order': 'Test Order', 'execute-paper': 'Execute on Paper', 'execute-live': 'Execute Live' };
+const RUN_AGAIN: Record<RunKind, string> = {
+  'test-order': Commands.testOrder,
+  'execute-paper': Commands.executeOnPaper,
+  'execute-live': Commands.executeLive,
+};
 
-export function registerOrderRunCommands(container: Container): void {
+/** Where a run's outcome is shown (the result panel), for the commands that run components. */
+export interface RunResults {
+  show(outcome: TestOrderOutcome, kind: RunKind): void;
+}
+
+export function registerOrderRunCommands(container: Container): RunResults {
   const { context, log } = container;
   const quotes = new QuoteHistory();
   const diagnostics = new RunDiagnostics();
@@ -29,8 +39,7 @@ export function registerOrderRunCommands(container: Container): void {
     context.extensionUri,
     {
       runAgain: (view) => {
-        const command = view.kind === 'execute-paper' ? Commands.executeOnPaper : Commands.testOrder;
-        void vscode.commands.executeCommand(command, vscode.Uri.file(view.file), view.className ?? undefined);
+        void vscode.commands.executeCommand(RUN_AGAIN[view.kind], vscode.Uri.file(view.file), view.className ?? undefined);
       },
       sampleQuote: async (venue, symbol) => {
         const broker = container.brokers.get(venue);
@@ -48,6 +57,15 @@ export function registerOrderRunCommands(container: Container): void {
     log,
   );
   context.subscriptions.push(diagnostics, panel);
+  // The panel stays true: a resting order's fills, a cancel (from the tree, the emergency stop), an expiry.
+  context.subscriptions.push(
+    container.onEngineEvent((event) => {
+      const view = panel.result;
+      if (!view?.clientOrderId) return;
+      const next = followedView(view, event, container.openSession?.engine.getOrder(view.clientOrderId));
+      if (next) panel.update(next);
+    }),
+  );
 
   const run = async (kind: RunKind, uri?: vscode.Uri, className?: string): Promise<TestOrderOutcome | undefined> => {
     const label = LABELS[kind];
@@ -116,6 +134,12 @@ export function registerOrderRunCommands(container: Container): void {
     registerCommand(Commands.testOrder, (uri?: vscode.Uri, className?: string) => run('test-order', uri, className)),
     registerCommand(Commands.executeOnPaper, (uri?: vscode.Uri, className?: string) => run('execute-paper', uri, className)),
   );
+  return {
+    show: (outcome, kind) => {
+      const symbol = outcome.order?.symbol;
+      panel.show(resultViewOf(outcome, { kind, ranAt: systemClock.now(), quotes: symbol ? quotes.recent(symbol) : [] }));
+    },
+  };
 }
 
 /** The order component a run command acts on (the argument, else the active editor), in a trusted workspace and saved. */

@@ -27,7 +27,15 @@ declare const LightweightCharts: typeof Charts | undefined;
 
 const vscode = acquireVsCodeApi();
 let current: ResultView | null = parsePanelState(vscode.getState())?.result ?? null;
-let chart: { api: Charts.IChartApi; bid: Charts.ISeriesApi<'Line'>; ask: Charts.ISeriesApi<'Line'> } | undefined;
+let chart:
+  | {
+      api: Charts.IChartApi;
+      bid: Charts.ISeriesApi<'Line'>;
+      ask: Charts.ISeriesApi<'Line'>;
+      /** One markers layer, replaced on every render: a new layer per render kept earlier runs' fills on the chart. */
+      markers: Charts.ISeriesMarkersPluginApi<Charts.Time>;
+    }
+  | undefined;
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const element = document.getElementById(id);
@@ -69,7 +77,7 @@ function render(view: ResultView | null): void {
   const venue = byId('venue');
   const live = view.venue.environment === 'live';
   // A live account is never mistaken for a paper one: marked in words and in colour.
-  venue.textContent = `${live ? 'LIVE ACCOUNT · ' : ''}${view.venue.id} (${view.venue.environment})${view.kind === 'execute-paper' ? ' · Execute on Paper' : ' · Test Order'}${view.scratch ? ' · scratch copy: the paper account is unchanged' : ''}`;
+  venue.textContent = `${live ? 'LIVE ACCOUNT · ' : ''}${view.venue.id} (${view.venue.environment})${KIND_LABELS[view.kind]}${view.scratch ? ' · scratch copy: the paper account is unchanged' : ''}`;
   venue.dataset['live'] = String(live);
   byId('ran-at').textContent = time(view.ranAt);
 
@@ -154,6 +162,12 @@ function render(view: ResultView | null): void {
   renderChart(view);
 }
 
+const KIND_LABELS: Record<ResultView['kind'], string> = {
+  'test-order': ' · Test Order',
+  'execute-paper': ' · Execute on Paper',
+  'execute-live': ' · Execute Live',
+};
+
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
@@ -173,11 +187,9 @@ function renderChart(view: ResultView): void {
       layout: { attributionLogo: false },
       timeScale: { timeVisible: true, secondsVisible: true },
     });
-    chart = {
-      api,
-      bid: api.addSeries(LightweightCharts.LineSeries, { lineWidth: 1, title: 'bid' }),
-      ask: api.addSeries(LightweightCharts.LineSeries, { lineWidth: 1, title: 'ask' }),
-    };
+    const bidSeries = api.addSeries(LightweightCharts.LineSeries, { lineWidth: 1, title: 'bid' });
+    const askSeries = api.addSeries(LightweightCharts.LineSeries, { lineWidth: 1, title: 'ask' });
+    chart = { api, bid: bidSeries, ask: askSeries, markers: LightweightCharts.createSeriesMarkers(askSeries, []) };
   }
   applyTheme();
   const { bid, ask } = chart;
@@ -212,8 +224,8 @@ function renderChart(view: ResultView): void {
     });
   if (view.filledPrice !== null)
     ask.createPriceLine({ price: view.filledPrice, title: 'fill', color: cssVar('--vscode-charts-green', '#388a34'), lineWidth: 1, axisLabelVisible: true });
-  LightweightCharts.createSeriesMarkers(
-    ask,
+  // This order's fills only: a denied or failed run has none, whatever the panel showed before.
+  chart.markers.setMarkers(
     data.markers.map((m) => ({
       time: m.time as Charts.UTCTimestamp,
       position: 'atPriceMiddle' as const,
