@@ -6,12 +6,13 @@
 //   the slippage, its toast says the paper account is unchanged, and Positions shows none →
 //   Execute on Paper → Positions lists EUR_USD → Test Order beyond buying power (the paper account
 //   starts with 15,000 USD) is DENIED and its toast offers Reset Paper Account… → confirm → Positions
-//   empty → Test Order fills again → F1 "SPtrader: Emergency Stop" → the status bar shows HALTED.
+//   empty → Test Order fills again → Execute on Paper of a resting limit (ACCEPTED) → F1 "SPtrader:
+//   Emergency Stop" → the status bar shows HALTED and the panel follows the order to CANCELLED.
 // Runs WITHOUT the smoke-test driver flag, so that notifications render as toasts and are checked.
 // Screenshots: test-results/{codelens,panel,toast-test-order,tree-after-test-order,tree,toast-denied-reset,
 // reset-confirm,tree-after-reset,statusbar}.png (and fail-*.png).
 // Needs scripts/e2e/setup.sh and `npm run package`. Env: E2E_VSIX (default: newest
-// sptrader-execution-*.vsix in the repo root), E2E_UI_TIMEOUT_MS (whole run, default 300000).
+// sptrader-execution-*.vsix in the repo root), E2E_UI_TIMEOUT_MS (whole run, default 600000).
 // Prints `E2E UI: N passed, N failed`; exits non-zero on any failure; always kills code-server's group.
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -27,7 +28,7 @@ const FILE_PATH = ['core', 'orders', 'execution_algos'];
 const RESULTS = join(repo, 'test-results');
 const RUN_DIR = join(E2E_DIR, 'ui-run');
 const STEP_TIMEOUT = 60_000;
-const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 300_000);
+const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 600_000);
 const started = Date.now();
 
 const results = [];
@@ -283,13 +284,30 @@ async function main() {
     return (await frame.locator('#headline').innerText()).trim();
   });
 
-  await step('F1 "SPtrader: Emergency Stop" shows HALTED in the status bar', async () => {
+  await step('Execute on Paper of a resting limit (limit_below_bid.py): the panel shows ACCEPTED', async () => {
+    await runFromPalette('View: Show Explorer');
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'limit_below_bid.py' }).first().click();
+    const tab = page.locator('.tabs-container .tab.active', { hasText: 'limit_below_bid.py' });
+    await tab.waitFor({ state: 'visible' });
+    // It opens beside the panel: its own editor, not the first one on the page, holds the component.
+    await page.locator('.editor-group-container', { has: tab }).locator('.monaco-editor .view-lines').first().click();
+    await runFromPalette('SPtrader: Execute on Paper');
+    const frame = await result(/ACCEPTED/);
+    await clearNotifications();
+    return (await frame.locator('#headline').innerText()).trim();
+  });
+
+  await step('F1 "SPtrader: Emergency Stop" shows HALTED in the status bar, and the panel follows its order to CANCELLED', async () => {
     await runFromPalette('SPtrader: Emergency Stop');
     const bar = page.locator('#workbench\\.parts\\.statusbar');
     await bar.locator('.statusbar-item', { hasText: 'HALTED' }).first().waitFor({ state: 'visible', timeout: 30_000 });
-    await page.screenshot({ path: join(RESULTS, 'statusbar.png') });
     const item = (await bar.locator('.statusbar-item', { hasText: 'HALTED' }).first().innerText()).trim();
-    return item;
+    // The same result, updated by the order's own events (not a new run).
+    const frame = await result(/CANCELLED/);
+    const summary = (await frame.locator('#summary').innerText()).trim();
+    if (!/updated after the run/.test(summary)) throw new Error(`summary "${summary}"`);
+    await page.screenshot({ path: join(RESULTS, 'statusbar.png') });
+    return `${item} | ${(await frame.locator('#headline').innerText()).trim()} | ${summary}`;
   });
 }
 
