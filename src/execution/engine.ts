@@ -242,12 +242,12 @@ export class ExecutionEngine {
    * rebuilds from the log's fills since the baseline: none, i.e. the reset is completed.
    */
   async resetLocalVenue(venue: string, reset: () => void, reason: string): Promise<void> {
-    if (!this.localVenues.has(venue)) throw new Error(`${venue} is not an account kept in this state directory; only the paper account can be reset`);
+    if (!this.reconciler.isLocal(venue)) throw new Error(`${venue} is not an account kept in this state directory; only the paper account can be reset`);
     const working = this.workingOrders().filter((r) => r.venue === venue);
     if (working.length > 0) throw new Error(`${venue} has ${working.length} working order(s): cancel them before resetting the account`);
-    await this.command('VenueBaseline', { venue, fills: 0, positions: {}, reason });
-    this.fillsRecorded.set(venue, 0);
-    this.positions.set(venue, new Map());
+    await this.log.command('VenueBaseline', { venue, fills: 0, positions: {}, reason });
+    this.cache.setFillCount(venue, 0);
+    this.cache.setPositions(venue, []);
     reset();
     await this.reconcile(venue);
   }

@@ -39,6 +39,11 @@ export class Reconciler {
   constructor(private readonly o: ReconcilerOptions) {}
 
   /** Brings the engine's view of one venue in line with it (see the file's comment). */
+  /** A venue kept in the state directory (the paper account), checked against the audit log. */
+  isLocal(venue: string): boolean {
+    return this.o.localVenues.has(venue);
+  }
+
   async reconcile(venue: string): Promise<void> {
     const { cache, log, clock } = this.o;
     const broker = this.o.venues.must(venue);
