@@ -100,11 +100,21 @@ function newestVsix() {
 
 /** Runs a command from F1 by its palette title. */
 async function runFromPalette(title) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(`>${title}`);
+  // The palette sometimes opens without taking typing (a toast or the webview still holds focus): close it
+  // and open it again. Only opening and typing are retried; the command itself is chosen once, below.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.fill(`>${title}`, { timeout: 10_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      console.log(`    (the command palette did not take "${title}" (attempt ${attempt}): opening it again)`);
+    }
+  }
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible', timeout: 15_000 });
   await row.click();
