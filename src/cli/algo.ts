@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
+import { parseParams } from './args';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { splitParent } from '../execution/algos/dialect';
 import { ParentOrders, type ParentOrder } from '../execution/algos/parents';
@@ -62,17 +63,7 @@ async function run(args: string[]): Promise<number> {
     throw new AlgoUsageError(values.resume ? '--resume takes no component file' : 'algo needs exactly one component file');
   const maxSeconds = values['max-seconds'] === undefined ? 3600 : Number(values['max-seconds']);
   if (!(Number.isFinite(maxSeconds) && maxSeconds > 0)) throw new AlgoUsageError(`--max-seconds must be a positive number, not '${values['max-seconds']}'`);
-  const parameters: Record<string, unknown> = {};
-  for (const pair of values.param ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new AlgoUsageError(`--param needs key=value, got '${pair}'`);
-    const raw = pair.slice(eq + 1);
-    try {
-      parameters[pair.slice(0, eq)] = JSON.parse(raw);
-    } catch {
-      parameters[pair.slice(0, eq)] = raw;
-    }
-  }
+  const parameters = parseParams(values.param ?? [], (message) => new AlgoUsageError(message));
   const stateDir = resolve(values['state-dir'] ?? '.sptrader');
   const settings = loadRiskSettings(join(stateDir, 'risk-limits.json'));
   const paper = new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') });

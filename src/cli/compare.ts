@@ -10,9 +10,9 @@
  * reached or none confirmed, 7 every venue that was sent to rejected it. Others go to main's handler.
  */
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
+import { parseParams, readJsonFile, readJsonObject } from './args';
 import { delegatingBroker, type BrokerApi } from '../brokers/broker';
 import { environmentCredentials } from '../brokers/credentials';
 import { PaperBroker } from '../brokers/paper/paperBroker';
@@ -38,6 +38,7 @@ export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
 `;
 
 export class CompareUsageError extends Error {}
+const usage = (message: string): Error => new CompareUsageError(message);
 
 export async function compareCommand(args: string[]): Promise<number> {
   try {
@@ -85,9 +86,9 @@ async function run(args: string[]): Promise<number> {
   const file = resolve(positionals[0] ?? '');
   const stateDir = resolve(values['state-dir'] ?? '.sptrader');
   const settings = loadRiskSettings(values.limits === undefined ? join(stateDir, 'risk-limits.json') : resolve(values.limits), values.limits !== undefined);
-  const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data');
-  const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal');
-  const parameters = parseParams(values.param ?? []);
+  const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
+  const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
+  const parameters = parseParams(values.param ?? [], usage);
 
   const { venues } = openVenues(values.venues, values.profiles, stateDir);
   const live = venues.filter((v) => v.environment === 'live');
@@ -169,7 +170,7 @@ function openVenue(name: string, profiles: readonly BrokerProfile[], stateDir: s
 }
 
 function readProfiles(path: string): BrokerProfile[] {
-  const value = readJson(path, '--profiles');
+  const value = readJsonFile(path, '--profiles', usage);
   const list = Array.isArray(value) ? value : (value as { brokerProfiles?: unknown } | null)?.brokerProfiles;
   if (!Array.isArray(list)) throw new CompareUsageError(`--profiles: ${path} must hold a JSON array of broker profiles`);
   return list.map((p, i) => {
@@ -179,41 +180,6 @@ function readProfiles(path: string): BrokerProfile[] {
       throw new CompareUsageError(`--profiles: ${path}, profile ${i + 1}: ${(e as Error).message}`);
     }
   });
-}
-
-function readJson(path: string, flag: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new CompareUsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new CompareUsageError(`${flag}: ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-function readJsonObject(path: string, flag: string): Record<string, unknown> {
-  const value = readJson(path, flag);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CompareUsageError(`${flag}: ${path} must hold a JSON object`);
-  return value as Record<string, unknown>;
-}
-
-function parseParams(pairs: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new CompareUsageError(`--param needs key=value, got '${pair}'`);
-    const raw = pair.slice(eq + 1);
-    try {
-      out[pair.slice(0, eq)] = JSON.parse(raw);
-    } catch {
-      out[pair.slice(0, eq)] = raw;
-    }
-  }
-  return out;
 }
 
 /** The comparison as a table: one column per venue. */

@@ -34,6 +34,7 @@ import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { recoverStateDir, type RecoverReport } from '../execution/recover';
 import { replayCommand, REPLAY_USAGE } from './replay';
 import { algoCommand, ALGO_USAGE } from './algo';
+import { parseParams, readJsonObject } from './args';
 import { compareCommand, COMPARE_USAGE, CompareUsageError, openVenues } from './compare';
 import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
@@ -104,6 +105,7 @@ Exit codes:
 `;
 
 class UsageError extends Error {}
+const usage = (message: string): Error => new UsageError(message);
 
 /** The exit codes, as the README's table has them. */
 export const EXIT = {
@@ -307,9 +309,9 @@ async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promi
   if (side !== undefined && side !== 'buy' && side !== 'sell') throw new UsageError(`--side must be buy or sell, not '${side}'`);
   const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
-  const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data');
-  const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal');
-  const parameters = parseParams(values.param ?? []);
+  const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
+  const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
+  const parameters = parseParams(values.param ?? [], usage);
   alpacaDataUrlCheck(values);
   const stateDir = stateDirOf(values['state-dir']);
   const settings = riskSettings(stateDir, values.limits);
@@ -862,39 +864,6 @@ async function recoverCommand(args: string[]): Promise<number> {
   }
   // A look without --yes that found problems says so in its exit code, as any command on damaged state does.
   return values.yes !== true && report.problems.length > 0 ? EXIT.stateFile : EXIT.ok;
-}
-
-function readJsonObject(path: string, flag: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${flag}: cannot read ${path}: ${(e as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`${flag}: ${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${flag}: ${path} must hold a JSON object`);
-  return value as Record<string, unknown>;
-}
-
-function parseParams(pairs: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--param needs key=value, got '${pair}'`);
-    const key = pair.slice(0, eq);
-    const raw = pair.slice(eq + 1);
-    try {
-      out[key] = JSON.parse(raw);
-    } catch {
-      out[key] = raw;
-    }
-  }
-  return out;
 }
 
 if (require.main === module) {

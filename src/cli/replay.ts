@@ -8,6 +8,7 @@
  * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
  */
 import { parseArgs } from 'node:util';
+import { parseParams } from './args';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
@@ -86,7 +87,7 @@ async function run(args: string[]): Promise<number> {
     throw new ReplayUsageError(`--spread-ticks must be a whole number ≥ 0, not '${values['spread-ticks']}'`);
   const cash = values.cash === undefined ? undefined : Number(values.cash);
   if (cash !== undefined && !(Number.isFinite(cash) && cash > 0)) throw new ReplayUsageError(`--cash must be a positive amount, not '${values.cash}'`);
-  const parameters = parseParams(values.param ?? []);
+  const parameters = parseParams(values.param ?? [], (message) => new ReplayUsageError(message));
   const file = resolve(positionals[0] ?? '');
   // Refused before anything starts: a replay never writes into trading state.
   const stateDir = values['state-dir'] === undefined ? undefined : prepareReplayStateDir(values['state-dir']);
@@ -199,19 +200,4 @@ export function formatReplay(r: ReplayReport): string {
   if (r.fatal) lines.push(`  STOPPED    at #${r.fatal.index} ${r.fatal.time}: ${r.fatal.code}: ${r.fatal.message}`);
   if (r.auditDir) lines.push(`  audit log  ${r.auditDir} (check: sptrader audit verify ${r.auditDir})`);
   return `${lines.join('\n')}\n`;
-}
-
-function parseParams(pairs: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new ReplayUsageError(`--param needs key=value, got '${pair}'`);
-    const raw = pair.slice(eq + 1);
-    try {
-      out[pair.slice(0, eq)] = JSON.parse(raw);
-    } catch {
-      out[pair.slice(0, eq)] = raw;
-    }
-  }
-  return out;
 }

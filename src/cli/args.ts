@@ -1,0 +1,42 @@
+/** Readers of arguments the CLI's commands share; `fail` builds the command's own usage error (exit 2). */
+import { readFileSync } from 'node:fs';
+
+type Fail = (message: string) => Error;
+
+/** `--param k=v` pairs: v is JSON when it parses, else text. */
+export function parseParams(pairs: readonly string[], fail: Fail): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw fail(`--param needs key=value, got '${pair}'`);
+    const raw = pair.slice(eq + 1);
+    try {
+      out[pair.slice(0, eq)] = JSON.parse(raw);
+    } catch {
+      out[pair.slice(0, eq)] = raw;
+    }
+  }
+  return out;
+}
+
+/** The JSON in the file a flag names. */
+export function readJsonFile(path: string, flag: string, fail: Fail): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw fail(`${flag}: cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw fail(`${flag}: ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** The JSON object in the file a flag names. */
+export function readJsonObject(path: string, flag: string, fail: Fail): Record<string, unknown> {
+  const value = readJsonFile(path, flag, fail);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`${flag}: ${path} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
