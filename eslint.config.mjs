@@ -1,15 +1,35 @@
 import tseslint from 'typescript-eslint';
 
-const coreFolders = ['src/orders/**', 'src/execution/**', 'src/brokers/**', 'src/python/**', 'src/common/**', 'src/cli/**'];
+const coreFolders = [
+  'src/orders/**',
+  'src/execution/**',
+  'src/brokers/**',
+  'src/python/**',
+  'src/common/**',
+  'src/cli/**',
+];
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'out/**', 'node_modules/**', 'media/vendor/**', '.sptrader*/**', 'test/reporter.js', 'test-results/**', '.e2e/**', 'media/result.js'],
+    ignores: [
+      'dist/**',
+      'out/**',
+      'node_modules/**',
+      'media/vendor/**',
+      '.sptrader*/**',
+      'test/reporter.js',
+      'test-results/**',
+      '.e2e/**',
+      'media/result.js',
+    ],
   },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.mjs', 'scripts/*.mjs', 'bench/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.mjs', 'scripts/*.mjs', 'bench/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -18,7 +38,18 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-exports': ['error', { restrictDefaultExports: { direct: true, named: true, defaultFrom: true, namedFrom: true, namespaceFrom: true } }],
+      'no-restricted-exports': [
+        'error',
+        {
+          restrictDefaultExports: {
+            direct: true,
+            named: true,
+            defaultFrom: true,
+            namedFrom: true,
+            namespaceFrom: true,
+          },
+        },
+      ],
     },
   },
   {
@@ -27,7 +58,13 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'vscode', message: 'The core runs in plain Node: only src/views/ and src/extension.ts may import vscode.', allowTypeImports: true }],
+          paths: [
+            {
+              name: 'vscode',
+              message: 'The core runs in plain Node: only src/views/ and src/extension.ts may import vscode.',
+              allowTypeImports: true,
+            },
+          ],
         },
       ],
     },
@@ -35,7 +72,10 @@ export default tseslint.config(
   {
     files: ['test/unit/**'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'Unit tests run without an editor.' }] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'vscode', message: 'Unit tests run without an editor.' }] },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },

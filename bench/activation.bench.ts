@@ -71,8 +71,13 @@ function run(file: string): { load: number; activate: number; core: number | nul
 }
 
 export async function benchActivation(): Promise<void> {
-  console.log('\n## Activation of the bundled extension (production bundle, fresh process per sample, stand-in vscode module)');
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--production'], { cwd: ROOT, encoding: 'utf8' });
+  console.log(
+    '\n## Activation of the bundled extension (production bundle, fresh process per sample, stand-in vscode module)',
+  );
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--production'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (build.status !== 0) throw new Error(`production build failed: ${build.stderr}`);
   const bundle = join(ROOT, 'dist/extension.js');
   const size = statSync(bundle).size;
@@ -99,13 +104,19 @@ export async function benchActivation(): Promise<void> {
     `dist/extension.js (activation shell): ${(size / 1024).toFixed(0)} KiB; dist/core.js: ${(coreSize / 1024).toFixed(0)} KiB (target < 1 MB each: ${size < 1_000_000 && coreSize < 1_000_000 ? 'MET' : 'NOT MET'})`,
   );
   console.log(`floor: require of a trivial module  p50 ${quantile(floor, 0.5).toFixed(2)} ms`);
-  console.log(`require(dist/extension.js)          p50 ${quantile(loads, 0.5).toFixed(2)} ms  p90 ${quantile(loads, 0.9).toFixed(2)} ms`);
-  console.log(`activate()                          p50 ${quantile(activates, 0.5).toFixed(2)} ms  p90 ${quantile(activates, 0.9).toFixed(2)} ms`);
+  console.log(
+    `require(dist/extension.js)          p50 ${quantile(loads, 0.5).toFixed(2)} ms  p90 ${quantile(loads, 0.9).toFixed(2)} ms`,
+  );
+  console.log(
+    `activate()                          p50 ${quantile(activates, 0.5).toFixed(2)} ms  p90 ${quantile(activates, 0.9).toFixed(2)} ms`,
+  );
   console.log(
     `activation total                    p50 ${p50.toFixed(2)} ms (target < 20 ms: ${p50 < 20 ? 'MET' : 'NOT MET'}); broker SDK modules loaded: ${sdk}`,
   );
   if (cores.length > 0)
-    console.log(`core (dist/core.js), loaded just after activation returns: p50 ${quantile(cores, 0.5).toFixed(2)} ms, off the activation path`);
+    console.log(
+      `core (dist/core.js), loaded just after activation returns: p50 ${quantile(cores, 0.5).toFixed(2)} ms, off the activation path`,
+    );
   // Leave the development build in place for tests that follow.
   spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT });
 }

@@ -127,7 +127,11 @@ async function post(agent: Agent, base: URL, raw: RawRequest): Promise<void> {
       },
       (res) => {
         res.resume();
-        res.on('end', () => ((res.statusCode ?? 500) < 300 ? resolve() : reject(new Error(`floor request: HTTP ${res.statusCode} on ${raw.path}`))));
+        res.on('end', () =>
+          (res.statusCode ?? 500) < 300
+            ? resolve()
+            : reject(new Error(`floor request: HTTP ${res.statusCode} on ${raw.path}`)),
+        );
       },
     );
     req.on('error', reject);
@@ -136,7 +140,10 @@ async function post(agent: Agent, base: URL, raw: RawRequest): Promise<void> {
 }
 
 /** The adapter, our order, and the same order as a ready-made wire request, for one venue's fake. */
-function subject(venue: Venue, fake: FakeHandle): { broker: BrokerApi; order: (i: number) => PlacedOrderRequest; raw: (i: number) => RawRequest } {
+function subject(
+  venue: Venue,
+  fake: FakeHandle,
+): { broker: BrokerApi; order: (i: number) => PlacedOrderRequest; raw: (i: number) => RawRequest } {
   const s = fake.secrets;
   switch (venue) {
     case 'oanda':
@@ -158,7 +165,11 @@ function subject(venue: Venue, fake: FakeHandle): { broker: BrokerApi; order: (i
         }),
         raw: (i) => ({
           path: `/v3/accounts/${s['accountId']}/orders`,
-          headers: { authorization: `Bearer ${s['token']}`, 'content-type': 'application/json', 'accept-datetime-format': 'RFC3339' },
+          headers: {
+            authorization: `Bearer ${s['token']}`,
+            'content-type': 'application/json',
+            'accept-datetime-format': 'RFC3339',
+          },
           body: JSON.stringify({
             order: {
               type: 'MARKET',
@@ -176,7 +187,10 @@ function subject(venue: Venue, fake: FakeHandle): { broker: BrokerApi; order: (i
         broker: new AlpacaBroker({
           baseUrl: fake.url,
           dataBaseUrl: fake.url,
-          credentials: staticCredentials({ 'alpaca.keyId': FAKE_ALPACA_KEY_ID, 'alpaca.secretKey': FAKE_ALPACA_SECRET }),
+          credentials: staticCredentials({
+            'alpaca.keyId': FAKE_ALPACA_KEY_ID,
+            'alpaca.secretKey': FAKE_ALPACA_SECRET,
+          }),
           pollIntervalMs: 0,
         }),
         order: (i) => ({
@@ -190,8 +204,19 @@ function subject(venue: Venue, fake: FakeHandle): { broker: BrokerApi; order: (i
         }),
         raw: (i) => ({
           path: '/v2/orders',
-          headers: { 'apca-api-key-id': FAKE_ALPACA_KEY_ID, 'apca-api-secret-key': FAKE_ALPACA_SECRET, 'content-type': 'application/json' },
-          body: JSON.stringify({ symbol: 'AAPL', qty: '1', side: i % 2 ? 'sell' : 'buy', type: 'market', time_in_force: 'gtc', client_order_id: `r-${i}` }),
+          headers: {
+            'apca-api-key-id': FAKE_ALPACA_KEY_ID,
+            'apca-api-secret-key': FAKE_ALPACA_SECRET,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({
+            symbol: 'AAPL',
+            qty: '1',
+            side: i % 2 ? 'sell' : 'buy',
+            type: 'market',
+            time_in_force: 'gtc',
+            client_order_id: `r-${i}`,
+          }),
         }),
       };
     case 'binance':
@@ -244,7 +269,8 @@ async function measure(venue: Venue, fake: FakeHandle, n: number): Promise<void>
     let t = monotonicMs();
     const r = await broker.submitOrder(order(i));
     adapter.push((monotonicMs() - t) * 1000);
-    if (r.status.status === 'rejected') throw new Error(`${venue}: the fake rejected the bench order: ${r.status.reason}`);
+    if (r.status.status === 'rejected')
+      throw new Error(`${venue}: the fake rejected the bench order: ${r.status.reason}`);
     t = monotonicMs();
     await post(agent, base, raw(i));
     floor.push((monotonicMs() - t) * 1000);
@@ -264,7 +290,9 @@ export async function benchAdapters(): Promise<void> {
   if (process.env['ADAPTER_CALLS'] !== '0') await benchVenueCalls();
   benchReplyParse();
   const n = Number(process.env['ADAPTER_ORDERS'] ?? 2000);
-  const venues = (process.env['ADAPTER_VENUES'] ?? VENUES.join(',')).split(',').filter((v): v is Venue => (VENUES as readonly string[]).includes(v));
+  const venues = (process.env['ADAPTER_VENUES'] ?? VENUES.join(','))
+    .split(',')
+    .filter((v): v is Venue => (VENUES as readonly string[]).includes(v));
   const modes = (process.env['ADAPTER_MODES'] ?? 'child,inproc').split(',');
   const load = loadavg()
     .map((l) => l.toFixed(2))

@@ -26,7 +26,8 @@ function sampleData(n: number): Record<string, unknown> {
   };
 }
 
-const rate = (lines: number, ms: number): string => `${Math.round((lines / ms) * 1000).toLocaleString('en-US')} lines/s`;
+const rate = (lines: number, ms: number): string =>
+  `${Math.round((lines / ms) * 1000).toLocaleString('en-US')} lines/s`;
 
 export async function benchAudit(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'sptrader-audit-bench-'));
@@ -90,7 +91,8 @@ export async function benchAudit(): Promise<void> {
     t = monotonicMs();
     const verified = await verifyAuditDir(join(root, 'c256'));
     const verifyMs = monotonicMs() - t;
-    if (!verified.verified) throw new Error(`the bench's own log does not verify: ${JSON.stringify(verified.problems.slice(0, 3))}`);
+    if (!verified.verified)
+      throw new Error(`the bench's own log does not verify: ${JSON.stringify(verified.problems.slice(0, 3))}`);
     console.log(`${'verifyAuditDir (open pays this per line)'.padEnd(44)} ${rate(verified.lines, verifyMs)}`);
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -25,7 +25,15 @@ const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META', 'TSLA', 'AMD'];
 
 /** A steady touch per symbol: the bench measures the engine, not the market. */
 const steadyQuotes: QuoteSource = {
-  quote: (symbol: string, atMs: number): Quote => ({ symbol, bid: 100, ask: 100.02, last: 100.01, bid_size: 1e9, ask_size: 1e9, timestamp: atMs }),
+  quote: (symbol: string, atMs: number): Quote => ({
+    symbol,
+    bid: 100,
+    ask: 100.02,
+    last: 100.01,
+    bid_size: 1e9,
+    ask_size: 1e9,
+    timestamp: atMs,
+  }),
 };
 
 const perSecond = (n: number, ms: number): string => Math.round((n / ms) * 1000).toLocaleString('en-US');
@@ -49,7 +57,13 @@ async function runEngine(orders: number, inFlight: number, dir: string): Promise
     brokers: { paper },
     audit: log,
     // Loose limits, every check still evaluated; no submit rate (the bench is the burst).
-    limits: { maxOrderQuantity: 1e9, maxPositionQuantity: 1e12, maxOrderNotional: 1e12, priceCollarBps: 1000, maxOpenOrders: 100_000 },
+    limits: {
+      maxOrderQuantity: 1e9,
+      maxPositionQuantity: 1e12,
+      maxOrderNotional: 1e12,
+      priceCollarBps: 1000,
+      maxOpenOrders: 100_000,
+    },
     queueCapacity: inFlight,
     maxFinishedOrders: 1000,
   });
@@ -101,7 +115,9 @@ async function runEngine(orders: number, inFlight: number, dir: string): Promise
 export async function benchEngine(): Promise<void> {
   const orders = Number(process.env['ENGINE_ORDERS'] ?? 50_000);
   const dir = mkdtempSync(join(tmpdir(), 'sptrader-bench-engine-'));
-  console.log(`\n## Engine (paper venue, zero latency, durable audit; ${orders.toLocaleString('en-US')} market orders)`);
+  console.log(
+    `\n## Engine (paper venue, zero latency, durable audit; ${orders.toLocaleString('en-US')} market orders)`,
+  );
   try {
     // Floors on the same disk, same run.
     const line = `${JSON.stringify({ seq: 1, ts: Date.now(), type: 'OrderFilled', data: { clientOrderId: 'sp-mww3g5iu-168ce80001', symbol: 'AAPL', qty: 10, price: 100.02 }, prev: '0'.repeat(64), hash: 'f'.repeat(64) })}\n`;
@@ -187,7 +203,9 @@ export async function benchEngine(): Promise<void> {
           `target ≥ 50,000 orders/s and ≥ 45% of the ceiling at 256 in flight (${((rate / ceiling) * 100).toFixed(1)}%): ${ok ? 'MET' : 'NOT MET'}; ` +
             `engine CPU/order p50 ≤ 20 µs and p99 ≤ 80 µs: ${p50 <= 20 && p99 <= 80 ? 'MET' : 'NOT MET'}`,
         );
-        console.log(`ratio: engine audit lines/s ÷ raw append floor = ${(r.lines / r.ms / (rawLines / rawMs)).toFixed(3)}`);
+        console.log(
+          `ratio: engine audit lines/s ÷ raw append floor = ${(r.lines / r.ms / (rawLines / rawMs)).toFixed(3)}`,
+        );
       }
     }
   } finally {

@@ -12,7 +12,9 @@ import { benchTestOrder } from './testOrder.bench';
 import { benchOpen } from './open.bench';
 
 async function main(): Promise<void> {
-  console.log(`# SPtrader benchmarks — ${new Date().toISOString()} — node ${process.version}, ${process.platform}/${process.arch}`);
+  console.log(
+    `# SPtrader benchmarks — ${new Date().toISOString()} — node ${process.version}, ${process.platform}/${process.arch}`,
+  );
   const only = process.argv[2];
   if (!only || only === 'test-order') await benchTestOrder();
   if (!only || only === 'audit') await benchAudit();

@@ -17,7 +17,13 @@ import { DEFAULT_CIRCUIT_BREAKER } from '../src/execution/tradingState';
 import type { RiskLimits } from '../src/execution/risk';
 import { FixedQuotes, order } from '../test/unit/paper/helpers';
 
-const LOOSE: RiskLimits = { maxOrderQuantity: 1e9, maxPositionQuantity: 1e12, maxOrderNotional: 1e12, priceCollarBps: 5000, maxOpenOrders: 100_000 };
+const LOOSE: RiskLimits = {
+  maxOrderQuantity: 1e9,
+  maxPositionQuantity: 1e12,
+  maxOrderNotional: 1e12,
+  priceCollarBps: 5000,
+  maxOpenOrders: 100_000,
+};
 
 export async function benchOpen(): Promise<void> {
   console.log('\n## Opening a state directory (digest + checks + reconcile) vs reading and verifying its log');
@@ -27,13 +33,15 @@ export async function benchOpen(): Promise<void> {
       const clock = new TestClock();
       const quotes = new FixedQuotes();
       const settings = { limits: LOOSE, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
-      const paper = (): PaperBroker => new PaperBroker({ clock, quotes, stateFile: join(dir, 'paper-account.json'), startingCash: 1e12 });
+      const paper = (): PaperBroker =>
+        new PaperBroker({ clock, quotes, stateFile: join(dir, 'paper-account.json'), startingCash: 1e12 });
       const s = await openTradingSession({ stateDir: dir, clock, brokers: { paper: paper() }, settings });
       await s.engine.connect('paper');
       // Orders that trade (market, alternating sides) and some that rest: what a working account holds.
       const batch: Array<Promise<unknown>> = [];
       for (let i = 0; i < orders; i++) {
-        const o = i % 10 === 9 ? order('buy', 1, { type: 'limit', price: 50 }) : order(i % 2 === 0 ? 'buy' : 'sell', 10);
+        const o =
+          i % 10 === 9 ? order('buy', 1, { type: 'limit', price: 50 }) : order(i % 2 === 0 ? 'buy' : 'sell', 10);
         batch.push(s.engine.submitOrder(o, 'paper'));
         if (batch.length >= 256) await Promise.all(batch.splice(0));
       }

@@ -193,8 +193,12 @@ export async function benchOrderBook(): Promise<void> {
   const [ref, mine] = script !== 'none' && existsSync(script) ? await viaSharedScript(script) : inProcess();
   if (!ref || !mine) throw new Error('order book bench: missing result');
   for (const r of [ref, mine])
-    console.log(`${r.engine.padEnd(44)} ${r.opsPerSec.toLocaleString('en-US').padStart(11)} ops/s  checksum ${JSON.stringify(r.checksum)}`);
+    console.log(
+      `${r.engine.padEnd(44)} ${r.opsPerSec.toLocaleString('en-US').padStart(11)} ops/s  checksum ${JSON.stringify(r.checksum)}`,
+    );
   const same = JSON.stringify(mine.checksum) === JSON.stringify(ref.checksum);
-  console.log(`checksums ${same ? 'match' : 'DIFFER'}; ratio ${(mine.opsPerSec / ref.opsPerSec).toFixed(1)}× (floor: 2×)`);
+  console.log(
+    `checksums ${same ? 'match' : 'DIFFER'}; ratio ${(mine.opsPerSec / ref.opsPerSec).toFixed(1)}× (floor: 2×)`,
+  );
   if (!same) process.exitCode = 1;
 }

@@ -17,7 +17,11 @@ const kib = (bytes: number): string => `${(bytes / 1024).toFixed(0)} KiB`;
 /** Wall time of a fresh `node -e script`, and what the script printed (its own timing). */
 function spawnNode(script: string, cwd: string): { wallMs: number; inside: number } {
   const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, ['-e', script], { cwd, encoding: 'utf8', env: { PATH: process.env['PATH'], HOME: cwd } });
+  const r = spawnSync(process.execPath, ['-e', script], {
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'], HOME: cwd },
+  });
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (r.status !== 0) throw new Error(`node -e failed: ${r.stderr}`);
   return { wallMs, inside: Number(r.stdout || 'NaN') };
@@ -28,7 +32,10 @@ const timedRequire = (specifier: string): string =>
 
 export async function benchPackage(): Promise<void> {
   console.log('\n## Broker SDK chunks (production build; fresh node per sample, from a copy outside the repository)');
-  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--production'], { cwd: ROOT, encoding: 'utf8' });
+  const build = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--production'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (build.status !== 0) throw new Error(`production build failed: ${build.stderr}`);
   const samples = Number(process.env['CHUNK_RUNS'] ?? 10);
   const copy = mkdtempSync(join(tmpdir(), 'sptrader-chunks-'));

@@ -14,7 +14,15 @@ import type { QuoteSource } from '../src/brokers/paper/feed';
 import { checkOrderRequest, type PlacedOrderRequest, type Quote } from '../src/orders/model';
 
 const steady: QuoteSource = {
-  quote: (symbol: string, at: number): Quote => ({ symbol, bid: 1.0845, ask: 1.0846, last: 1.0845, bid_size: 1e9, ask_size: 1e9, timestamp: at }),
+  quote: (symbol: string, at: number): Quote => ({
+    symbol,
+    bid: 1.0845,
+    ask: 1.0846,
+    last: 1.0845,
+    bid_size: 1e9,
+    ask_size: 1e9,
+    timestamp: at,
+  }),
 };
 
 const request = (i: number): PlacedOrderRequest => ({
@@ -30,7 +38,13 @@ const request = (i: number): PlacedOrderRequest => ({
 /** Wall-clock and CPU (user + system of this process) microseconds per order. */
 async function perOrderUs(n: number, stateFile: string | undefined): Promise<{ wall: number; cpu: number }> {
   const clock = new TestClock(Date.UTC(2026, 0, 5, 10));
-  const broker = new PaperBroker({ clock, quotes: steady, startingCash: 1e12, pollIntervalMs: 0, ...(stateFile ? { stateFile } : {}) });
+  const broker = new PaperBroker({
+    clock,
+    quotes: steady,
+    startingCash: 1e12,
+    pollIntervalMs: 0,
+    ...(stateFile ? { stateFile } : {}),
+  });
   await broker.connect();
   let fills = 0;
   broker.onOrderUpdate((u) => {

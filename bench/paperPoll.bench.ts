@@ -15,7 +15,15 @@ export async function benchPaperPoll(): Promise<void> {
     const clock = new TestClock();
     let mid = 100;
     const quotes: QuoteSource = {
-      quote: (symbol: string, at: number): Quote => ({ symbol, bid: mid - 0.01, ask: mid + 0.01, last: mid, bid_size: 1e6, ask_size: 1e6, timestamp: at }),
+      quote: (symbol: string, at: number): Quote => ({
+        symbol,
+        bid: mid - 0.01,
+        ask: mid + 0.01,
+        last: mid,
+        bid_size: 1e6,
+        ask_size: 1e6,
+        timestamp: at,
+      }),
     };
     const broker = new PaperBroker({ clock, quotes, startingCash: 1e12, depth: false });
     await broker.connect();
@@ -43,7 +51,9 @@ export async function benchPaperPoll(): Promise<void> {
     }
     const us = ((monotonicMs() - t) / polls) * 1000;
     results.push([n, us, placeUs]);
-    console.log(`${String(n).padStart(5)} resting orders: ${us.toFixed(1)} µs per poll; placing them ${placeUs.toFixed(1)} µs per order on average`);
+    console.log(
+      `${String(n).padStart(5)} resting orders: ${us.toFixed(1)} µs per poll; placing them ${placeUs.toFixed(1)} µs per order on average`,
+    );
   }
   const [[n0, a, pa], [n1, b, pb]] = results as [[number, number, number], [number, number, number]];
   console.log(

@@ -23,7 +23,12 @@ import { ReplayFeed } from '../src/brokers/paper/replayFeed';
 import { ExecutionEngine } from '../src/execution/engine';
 import { replayComponent, type ReplayReport, type ReplayRunner } from '../src/execution/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../src/python/interpreter';
-import { PythonWorker, type ComponentBatchItem, type ComponentBatchRequest, type ComponentBatchResult } from '../src/python/runner';
+import {
+  PythonWorker,
+  type ComponentBatchItem,
+  type ComponentBatchRequest,
+  type ComponentBatchResult,
+} from '../src/python/runner';
 
 const CANDLES = Number(process.env['REPLAY_BENCH_CANDLES'] ?? 1_000_000);
 const HEAVY = Math.min(CANDLES, Number(process.env['REPLAY_BENCH_HEAVY_CANDLES'] ?? CANDLES));
@@ -95,7 +100,10 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 /** engine.submit's own time, summed over calls while `on`. */
 function timeEngine(): { stop: () => { calls: number; ms: number } } {
   const proto = ExecutionEngine.prototype;
-  type Submit = (this: ExecutionEngine, ...args: Parameters<ExecutionEngine['submit']>) => ReturnType<ExecutionEngine['submit']>;
+  type Submit = (
+    this: ExecutionEngine,
+    ...args: Parameters<ExecutionEngine['submit']>
+  ) => ReturnType<ExecutionEngine['submit']>;
   const original = Object.getOwnPropertyDescriptor(proto, 'submit')?.value as Submit;
   let calls = 0;
   let ns = 0n;
@@ -117,7 +125,9 @@ function timeEngine(): { stop: () => { calls: number; ms: number } } {
 }
 
 export async function benchReplay(): Promise<void> {
-  console.log(`\n## Replay (${fmt(CANDLES)} EUR_USD candles${HEAVY < CANDLES ? `; order-heavy rows over the first ${fmt(HEAVY)}` : ''})\n`);
+  console.log(
+    `\n## Replay (${fmt(CANDLES)} EUR_USD candles${HEAVY < CANDLES ? `; order-heavy rows over the first ${fmt(HEAVY)}` : ''})\n`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'sptrader-bench-replay-'));
   let worker: PythonWorker | undefined;
   try {
@@ -131,12 +141,20 @@ export async function benchReplay(): Promise<void> {
     const full = candles(CANDLES);
     const heavy = HEAVY < CANDLES ? candles(HEAVY) : full;
     let runs = 0;
-    const replay = async (label: string, feed: ReplayFeed, runner: ReplayRunner, file: string): Promise<ReplayReport> => {
+    const replay = async (
+      label: string,
+      feed: ReplayFeed,
+      runner: ReplayRunner,
+      file: string,
+    ): Promise<ReplayReport> => {
       const r = await replayComponent({ file, data: feed, runner, stateDir: join(dir, `run-${++runs}`) });
       if (!r.ok) throw new Error(`${label}: the replay failed: ${JSON.stringify(r.fatal)}`);
       return r;
     };
-    worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates(process.env['SPTRADER_PYTHON'])), timeoutMs: 600_000 });
+    worker = new PythonWorker({
+      interpreter: await resolveInterpreter(defaultInterpreterCandidates(process.env['SPTRADER_PYTHON'])),
+      timeoutMs: 600_000,
+    });
     const python = worker;
 
     const rows: Array<{ label: string; r: ReplayReport; note?: string }> = [];
@@ -159,8 +177,12 @@ export async function benchReplay(): Promise<void> {
       rows.push({ label: `Python component, every ${every === 1 ? 'candle' : `${fmt(every)}th`}`, r });
     }
 
-    console.log('| replay                                              | candles   | orders    | candles/s | µs/candle | round trips |');
-    console.log('|-----------------------------------------------------|-----------|-----------|-----------|-----------|-------------|');
+    console.log(
+      '| replay                                              | candles   | orders    | candles/s | µs/candle | round trips |',
+    );
+    console.log(
+      '|-----------------------------------------------------|-----------|-----------|-----------|-----------|-------------|',
+    );
     for (const { label, r } of rows)
       console.log(
         `| ${label.padEnd(51)} | ${fmt(r.processed).padStart(9)} | ${fmt(r.orders.sent).padStart(9)} | ${fmt(r.ticksPerSecond).padStart(9)} | ${(1e6 / Math.max(1, r.ticksPerSecond)).toFixed(2).padStart(9)} | ${fmt(r.batches).padStart(11)} |`,
@@ -173,9 +195,15 @@ export async function benchReplay(): Promise<void> {
     const nodeOrderUs = usPerCandle(nodeEvery.r) - usPerCandle(floor);
     const pythonOrderUs = usPerCandle(every1) - usPerCandle(nodeEvery.r) - (usPerCandle(never) - usPerCandle(floor));
     console.log(`\nPer order on every candle (same run): ${usPerCandle(every1).toFixed(1)} µs/candle in all, of which`);
-    console.log(`  engine.submit (risk, audit, venue):      ${engineUs.toFixed(1)} µs (${fmt(nodeEvery.engine.calls)} calls timed)`);
-    console.log(`  rest of Node per order (normalise, fit, slippage, fills): ${(nodeOrderUs - engineUs).toFixed(1)} µs`);
-    console.log(`  Python per record, never ordering:       ${(usPerCandle(never) - usPerCandle(floor)).toFixed(1)} µs`);
+    console.log(
+      `  engine.submit (risk, audit, venue):      ${engineUs.toFixed(1)} µs (${fmt(nodeEvery.engine.calls)} calls timed)`,
+    );
+    console.log(
+      `  rest of Node per order (normalise, fit, slippage, fills): ${(nodeOrderUs - engineUs).toFixed(1)} µs`,
+    );
+    console.log(
+      `  Python per record, never ordering:       ${(usPerCandle(never) - usPerCandle(floor)).toFixed(1)} µs`,
+    );
     console.log(`  Python's extra for a record that orders: ${pythonOrderUs.toFixed(1)} µs`);
     console.log(`  the loop floor:                          ${usPerCandle(floor).toFixed(2)} µs`);
 
@@ -188,7 +216,9 @@ export async function benchReplay(): Promise<void> {
       `target every 1,000th ≥ 40% of the floor: ${share >= 0.4 ? 'met' : 'NOT met'} (${(share * 100).toFixed(1)}%: ${fmt(every1000.ticksPerSecond)} vs ${fmt(floor.ticksPerSecond)})`,
     );
     const heapMb = process.memoryUsage().heapUsed / 1e6;
-    console.log(`heap after the runs: ${heapMb.toFixed(0)} MB (the ${fmt(CANDLES)} loaded candles included); capital requests: ${fmt(every1.syncs)}`);
+    console.log(
+      `heap after the runs: ${heapMb.toFixed(0)} MB (the ${fmt(CANDLES)} loaded candles included); capital requests: ${fmt(every1.syncs)}`,
+    );
   } finally {
     await worker?.dispose();
     rmSync(dir, { recursive: true, force: true });

@@ -55,11 +55,15 @@ export async function benchTestOrder(): Promise<void> {
     t = monotonicMs();
     const session = await PythonSession.start(options, EXAMPLE);
     // Alternate sides: the example's risk_limits cap its position at 100,000.
-    const outcome = await runTestOrder({ file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' }, { runner: session, broker, engine, clock: systemClock });
+    const outcome = await runTestOrder(
+      { file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' },
+      { runner: session, broker, engine, clock: systemClock },
+    );
     // The trader has the result here; the interpreter's shutdown happens after it is shown.
     const c = monotonicMs() - t;
     await session.close();
-    if (outcome.response?.status.status !== 'filled') throw new Error(`cold Test Order did not fill: ${outcome.summary} ${JSON.stringify(outcome.errors)}`);
+    if (outcome.response?.status.status !== 'filled')
+      throw new Error(`cold Test Order did not fill: ${outcome.summary} ${JSON.stringify(outcome.errors)}`);
     if (i >= 3) {
       floor.push(f);
       cold.push(c);
@@ -69,20 +73,30 @@ export async function benchTestOrder(): Promise<void> {
   const coldP50 = quantile(cold, 0.5);
   report('floor: interpreter -c "import json"', floor);
   report('cold Test Order (spawn → fill)', cold);
-  console.log(`cold p50 / floor p50 = ${(coldP50 / floorP50).toFixed(2)}×  (target ≤ 1.5×)  ${coldP50 <= 1.5 * floorP50 ? 'MET' : 'NOT MET'}`);
+  console.log(
+    `cold p50 / floor p50 = ${(coldP50 / floorP50).toFixed(2)}×  (target ≤ 1.5×)  ${coldP50 <= 1.5 * floorP50 ? 'MET' : 'NOT MET'}`,
+  );
 
   const worker = new PythonWorker(options);
   const ping: number[] = [];
   const warm: number[] = [];
-  for (let i = 0; i < 200; i++) await runTestOrder({ file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' }, { runner: worker, broker, engine, clock: systemClock });
+  for (let i = 0; i < 200; i++)
+    await runTestOrder(
+      { file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' },
+      { runner: worker, broker, engine, clock: systemClock },
+    );
   for (let i = 0; i < warmRuns; i++) {
     let t = monotonicMs();
     await worker.ping();
     ping.push(monotonicMs() - t);
     t = monotonicMs();
-    const outcome = await runTestOrder({ file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' }, { runner: worker, broker, engine, clock: systemClock });
+    const outcome = await runTestOrder(
+      { file: EXAMPLE, side: i % 2 ? 'sell' : 'buy' },
+      { runner: worker, broker, engine, clock: systemClock },
+    );
     warm.push(monotonicMs() - t);
-    if (outcome.response?.status.status !== 'filled') throw new Error(`warm Test Order did not fill: ${outcome.summary}`);
+    if (outcome.response?.status.status !== 'filled')
+      throw new Error(`warm Test Order did not fill: ${outcome.summary}`);
   }
   await trading.close();
   await broker.disconnect();
@@ -98,7 +112,12 @@ export async function benchTestOrder(): Promise<void> {
   // last 1,000 orders and fills) before each update is delivered.
   const savedRuns = Number(process.env['WARM_SAVED_RUNS'] ?? 500);
   const savedDir = mkdtempSync(join(tmpdir(), 'sptrader-bench-testorder-saved-'));
-  const savedBroker = new PaperBroker({ clock: systemClock, seed: 3, startingCash: 1e9, stateFile: join(savedDir, 'paper-account.json') });
+  const savedBroker = new PaperBroker({
+    clock: systemClock,
+    seed: 3,
+    startingCash: 1e9,
+    stateFile: join(savedDir, 'paper-account.json'),
+  });
   const saved = await openTradingSession({
     stateDir: savedDir,
     clock: systemClock,
@@ -131,7 +150,8 @@ export async function benchTestOrder(): Promise<void> {
       { runner: worker, broker: savedBroker, engine: saved.engine, clock: systemClock },
     );
     if (i >= 200) warmSaved.push(monotonicMs() - t);
-    if (outcome.response?.status.status !== 'filled') throw new Error(`warm Test Order (saved account) did not fill: ${outcome.summary}`);
+    if (outcome.response?.status.status !== 'filled')
+      throw new Error(`warm Test Order (saved account) did not fill: ${outcome.summary}`);
   }
   closeSync(floorFd);
   await worker.dispose();

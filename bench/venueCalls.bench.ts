@@ -74,7 +74,17 @@ async function start(venue: Venue, scratch: string): Promise<Started> {
       fake.setQuote('AAPL', 189.9, 190.1);
       return {
         fake,
-        cliArgs: [MARKET_EXAMPLE, '--broker', 'alpaca', '--base-url', fake.url, '--data-url', fake.url, '--symbol', 'AAPL'],
+        cliArgs: [
+          MARKET_EXAMPLE,
+          '--broker',
+          'alpaca',
+          '--base-url',
+          fake.url,
+          '--data-url',
+          fake.url,
+          '--symbol',
+          'AAPL',
+        ],
         env: { SPTRADER_ALPACA_KEY_ID: FAKE_ALPACA_KEY_ID, SPTRADER_ALPACA_SECRET_KEY: FAKE_ALPACA_SECRET },
         profile: { id: 'alpaca', broker: 'alpaca', environment: 'paper', baseUrl: fake.url, dataUrl: fake.url },
         credentials: { 'alpaca.keyId': FAKE_ALPACA_KEY_ID, 'alpaca.secretKey': FAKE_ALPACA_SECRET },
@@ -98,7 +108,19 @@ async function start(venue: Venue, scratch: string): Promise<Started> {
       fake.setQuote('AAPL', 189.9, 190.1);
       return {
         fake,
-        cliArgs: [MARKET_EXAMPLE, '--broker', 'ib', '--host', fake.host, '--port', String(fake.port), '--client-id', '7', '--symbol', 'AAPL'],
+        cliArgs: [
+          MARKET_EXAMPLE,
+          '--broker',
+          'ib',
+          '--host',
+          fake.host,
+          '--port',
+          String(fake.port),
+          '--client-id',
+          '7',
+          '--symbol',
+          'AAPL',
+        ],
         env: {},
         profile: { id: 'ib', broker: 'ib', environment: 'paper', host: fake.host, port: fake.port, clientId: 8 },
         credentials: {},
@@ -111,7 +133,8 @@ async function start(venue: Venue, scratch: string): Promise<Started> {
 /** What changed between two `requestCounts()`. */
 function delta(after: Record<string, number>, before: Record<string, number> = {}): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [route, n] of Object.entries(after)) if (n - (before[route] ?? 0) > 0) out[route] = n - (before[route] ?? 0);
+  for (const [route, n] of Object.entries(after))
+    if (n - (before[route] ?? 0) > 0) out[route] = n - (before[route] ?? 0);
   return out;
 }
 
@@ -122,20 +145,36 @@ const describe = (counts: Record<string, number>): string =>
     .map(([route, n]) => `${route} ×${n}`)
     .join(', ');
 
-async function cliTestOrder(s: Started, stateDir: string): Promise<{ code: number; ms: number; stdout: string; stderr: string }> {
+async function cliTestOrder(
+  s: Started,
+  stateDir: string,
+): Promise<{ code: number; ms: number; stdout: string; stderr: string }> {
   const started = Date.now();
   return new Promise((done) => {
     execFile(
       process.execPath,
       [CLI, 'test-order', ...s.cliArgs.slice(0, 1), '--state-dir', stateDir, '--json', ...s.cliArgs.slice(1)],
       { cwd: ROOT, env: { ...process.env, ...s.env }, timeout: 90_000 },
-      (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, ms: Date.now() - started, stdout, stderr }),
+      (error, stdout, stderr) =>
+        done({
+          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+          ms: Date.now() - started,
+          stdout,
+          stderr,
+        }),
     );
   });
 }
 
-async function executeLike(s: Started, stateDir: string): Promise<{ counts: Record<string, number>; weight: number; state: string }> {
-  const broker = createBroker(s.profile, { clock: systemClock, credentials: staticCredentials(s.credentials), stateDir });
+async function executeLike(
+  s: Started,
+  stateDir: string,
+): Promise<{ counts: Record<string, number>; weight: number; state: string }> {
+  const broker = createBroker(s.profile, {
+    clock: systemClock,
+    credentials: staticCredentials(s.credentials),
+    stateDir,
+  });
   const trading = await openTradingSession({
     stateDir,
     clock: systemClock,
@@ -152,7 +191,11 @@ async function executeLike(s: Started, stateDir: string): Promise<{ counts: Reco
     const cmd = submitOrderCommand(s.order, { venue: broker.id, source: 'execute-live', clock: systemClock });
     const result = await trading.engine.submit(cmd);
     const record = (await trading.engine.waitForFinal(cmd.clientOrderId, 5000)) ?? result.order;
-    return { counts: delta(s.fake.requestCounts(), before), weight: weightOf(s.fake) - weightBefore, state: record.state };
+    return {
+      counts: delta(s.fake.requestCounts(), before),
+      weight: weightOf(s.fake) - weightBefore,
+      state: record.state,
+    };
   } finally {
     await trading.close();
     await broker.disconnect();
@@ -187,8 +230,12 @@ export async function benchVenueCalls(venues: readonly Venue[] = VENUES): Promis
         const ex = await executeLike(s, join(scratch, 'engine-state'));
         figures = { venue, testOrder, testOrderWeight, execute: ex.counts, executeWeight: ex.weight };
         const w = (n: number) => (venue === 'binance' ? `, weight ${n}` : '');
-        console.log(`- ${venue} test-order (CLI, ${run.ms} ms): ${total(testOrder)} requests${w(testOrderWeight)}: ${describe(testOrder)}`);
-        console.log(`- ${venue} execute-like submit (${ex.state}): ${total(ex.counts)} requests${w(ex.weight)}: ${describe(ex.counts)}`);
+        console.log(
+          `- ${venue} test-order (CLI, ${run.ms} ms): ${total(testOrder)} requests${w(testOrderWeight)}: ${describe(testOrder)}`,
+        );
+        console.log(
+          `- ${venue} execute-like submit (${ex.state}): ${total(ex.counts)} requests${w(ex.weight)}: ${describe(ex.counts)}`,
+        );
       } finally {
         await s.fake.close();
       }

@@ -78,7 +78,10 @@ const ibWithoutDotenv = {
   name: 'ib-without-dotenv',
   setup(b) {
     b.onResolve({ filter: /^dotenv$/ }, () => ({ path: 'dotenv', namespace: 'no-dotenv' }));
-    b.onLoad({ filter: /.*/, namespace: 'no-dotenv' }, () => ({ contents: 'module.exports = { config: () => ({ parsed: {} }) };', loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-dotenv' }, () => ({
+      contents: 'module.exports = { config: () => ({ parsed: {} }) };',
+      loader: 'js',
+    }));
   },
 };
 
@@ -106,9 +109,14 @@ async function writeSdkNotices(metafiles) {
       text = await readFile(join(dir, file), 'utf8').catch(() => '');
       if (text) break;
     }
-    parts.push(`${name} ${manifest.version} (${manifest.license ?? 'see package'})\n\n${text.trim() || `Licensed under ${manifest.license}.`}\n`);
+    parts.push(
+      `${name} ${manifest.version} (${manifest.license ?? 'see package'})\n\n${text.trim() || `Licensed under ${manifest.license}.`}\n`,
+    );
   }
-  await writeFile('dist/sdk/THIRD-PARTY-NOTICES.txt', `Packages bundled into dist/sdk/*.js\n\n${parts.join('\n' + '-'.repeat(80) + '\n\n')}`);
+  await writeFile(
+    'dist/sdk/THIRD-PARTY-NOTICES.txt',
+    `Packages bundled into dist/sdk/*.js\n\n${parts.join('\n' + '-'.repeat(80) + '\n\n')}`,
+  );
 }
 
 await mkdir('media/vendor', { recursive: true });
@@ -128,9 +136,26 @@ const chunkBuilds = sdkChunks.map((sdk) =>
 );
 await Promise.all([
   // Activation loads only the shell; the core follows right after (see src/extension.ts).
-  build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', './core.js'] }),
-  build({ ...common, entryPoints: ['src/core.ts'], outfile: 'dist/core.js', external: ['vscode'], plugins: [sdkAsChunk] }),
-  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' }, plugins: [sdkAsChunk] }),
+  build({
+    ...common,
+    entryPoints: ['src/extension.ts'],
+    outfile: 'dist/extension.js',
+    external: ['vscode', './core.js'],
+  }),
+  build({
+    ...common,
+    entryPoints: ['src/core.ts'],
+    outfile: 'dist/core.js',
+    external: ['vscode'],
+    plugins: [sdkAsChunk],
+  }),
+  build({
+    ...common,
+    entryPoints: ['src/cli/main.ts'],
+    outfile: 'dist/cli.js',
+    banner: { js: '#!/usr/bin/env node' },
+    plugins: [sdkAsChunk],
+  }),
   // The webview script: the shared protocol (zod) and the renderer, for the browser, no Node.
   build({
     ...common,
@@ -142,7 +167,10 @@ await Promise.all([
     sourcemap: production ? false : 'inline',
   }),
   ...chunkBuilds,
-  copyFile('node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js', 'media/vendor/lightweight-charts.standalone.production.js'),
+  copyFile(
+    'node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js',
+    'media/vendor/lightweight-charts.standalone.production.js',
+  ),
   copyFile('node_modules/lightweight-charts/LICENSE', 'media/vendor/lightweight-charts.LICENSE'),
 ]);
 await writeSdkNotices((await Promise.all(chunkBuilds)).map((result) => result.metafile));

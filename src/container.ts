@@ -66,7 +66,8 @@ export class Container {
         stateFile: join(context.globalStorageUri.fsPath, 'paper', 'paper-account.json'),
         startingCash,
         seed,
-        onError: (message, error) => log.error(`Paper venue: ${message}: ${error instanceof Error ? error.message : String(error)}`),
+        onError: (message, error) =>
+          log.error(`Paper venue: ${message}: ${error instanceof Error ? error.message : String(error)}`),
       });
       const interpreters = new InterpreterService(log);
       context.subscriptions.push(interpreters);
@@ -80,11 +81,17 @@ export class Container {
       registerStatusBar(container);
       context.subscriptions.push(
         vscode.workspace.onDidChangeConfiguration((e) => {
-          if (e.affectsConfiguration(`${Settings.section}.risk`) || e.affectsConfiguration(`${Settings.section}.circuitBreaker`))
+          if (
+            e.affectsConfiguration(`${Settings.section}.risk`) ||
+            e.affectsConfiguration(`${Settings.section}.circuitBreaker`)
+          )
             void container.applySettings();
-          if (e.affectsConfiguration(`${Settings.section}.${Settings.brokerProfiles}`)) container.profilesChanged.fire();
+          if (e.affectsConfiguration(`${Settings.section}.${Settings.brokerProfiles}`))
+            container.profilesChanged.fire();
           if (e.affectsConfiguration(`${Settings.section}.paper`))
-            void vscode.window.showInformationMessage('SPtrader: the paper venue settings apply after a window reload.');
+            void vscode.window.showInformationMessage(
+              'SPtrader: the paper venue settings apply after a window reload.',
+            );
         }),
       );
       log.info('SPtrader Order Execution activated');
@@ -115,7 +122,10 @@ export class Container {
       this.reportedProblems.add(problem.message);
       this.log.error(`Broker profile: ${problem.message} (field ${problem.fields.join(', ')})`);
       void vscode.window.showWarningMessage(`SPtrader: ${problem.message}`, 'Open Settings').then((choice) => {
-        if (choice) void vscode.commands.executeCommand('workbench.action.openSettingsJson', { revealSetting: { key: 'sptrader.brokerProfiles' } });
+        if (choice)
+          void vscode.commands.executeCommand('workbench.action.openSettingsJson', {
+            revealSetting: { key: 'sptrader.brokerProfiles' },
+          });
       });
     }
     return profiles;
@@ -127,7 +137,9 @@ export class Container {
 
   /** `sptrader.live.enabled` from the user's settings; a workspace cannot turn live trading on. */
   liveEnabled(): boolean {
-    const { enabled, ignored } = userLiveEnabled(vscode.workspace.getConfiguration(Settings.section).inspect<unknown>(Settings.liveEnabled));
+    const { enabled, ignored } = userLiveEnabled(
+      vscode.workspace.getConfiguration(Settings.section).inspect<unknown>(Settings.liveEnabled),
+    );
     this.reportIgnored(ignored);
     return enabled;
   }
@@ -158,7 +170,9 @@ export class Container {
     if (existing?.isConnected() && engine.hasBroker(id)) return existing;
     const profile = this.profile(id);
     if (!profile)
-      throw new Error(`there is no broker profile "${id}": add it with "SPtrader: Add Broker Profile" or fix it in the setting sptrader.brokerProfiles`);
+      throw new Error(
+        `there is no broker profile "${id}": add it with "SPtrader: Add Broker Profile" or fix it in the setting sptrader.brokerProfiles`,
+      );
     const broker =
       existing ??
       asProfileVenue(
@@ -194,7 +208,8 @@ export class Container {
 
   /** Unregisters and disconnects a profile's venue; refused while it has working orders. */
   async disconnectProfile(id: string): Promise<void> {
-    if (id === PAPER_PROFILE_ID) throw new Error('the built-in paper profile stays connected (reset it with "SPtrader: Reset Paper Account")');
+    if (id === PAPER_PROFILE_ID)
+      throw new Error('the built-in paper profile stays connected (reset it with "SPtrader: Reset Paper Account")');
     const broker = this.venues.get(id);
     if (!broker) return;
     const engine = this.openedSession?.engine;
@@ -244,18 +259,26 @@ export class Container {
 
   private async started(session: TradingSession): Promise<void> {
     const r = session.recovery;
-    if (r.tornTailRemoved) this.log.warn(`Audit log: a torn last line (${r.tornTailBytes} bytes) left by a crash was removed`);
-    if (r.anchorMissing) this.log.warn(`Audit log: anchor.json was missing; written anew at seq ${r.lastSeq} (a cut before now cannot be checked against it)`);
+    if (r.tornTailRemoved)
+      this.log.warn(`Audit log: a torn last line (${r.tornTailBytes} bytes) left by a crash was removed`);
+    if (r.anchorMissing)
+      this.log.warn(
+        `Audit log: anchor.json was missing; written anew at seq ${r.lastSeq} (a cut before now cannot be checked against it)`,
+      );
     if (!r.verified) {
       this.log.error(`Audit log at ${session.audit.dir} does not verify: ${r.problemCount} problems`);
-      void vscode.window.showErrorMessage(`SPtrader: the audit log does not verify (${r.problemCount} problems). Run "SPtrader: Verify Audit Log".`);
+      void vscode.window.showErrorMessage(
+        `SPtrader: the audit log does not verify (${r.problemCount} problems). Run "SPtrader: Verify Audit Log".`,
+      );
     }
     session.engine.subscribe((e) => {
       if (e.type === 'TradingStateChanged') this.log.warn(`Trading ${e.from} → ${e.to}: ${e.reason}`);
       else if (e.type === 'OrderDenied') this.log.info(`${e.clientOrderId} denied: ${e.code}: ${e.reason}`);
       else if (e.type === 'VenueError') this.log.error(`${e.venue} ${e.operation}: ${e.reason}: ${e.message}`);
       else if (e.type === 'ExternalOrderFound')
-        this.log.info(`External order at ${e.venue}: ${e.order.client_order_id} (${e.order.symbol}); not placed by SPtrader, left alone`);
+        this.log.info(
+          `External order at ${e.venue}: ${e.order.client_order_id} (${e.order.symbol}); not placed by SPtrader, left alone`,
+        );
       this.engineEvents.fire(e);
     });
     await session.engine.connect('paper');
@@ -296,7 +319,10 @@ export class Container {
       return await recoverStateDir({ stateDir: this.stateDir, clock: systemClock, dryRun });
     } finally {
       lock?.release();
-      if (!dryRun) await this.trading().catch((e: unknown) => this.log.error(`Reopening after recover failed: ${(e as Error).message}`));
+      if (!dryRun)
+        await this.trading().catch((e: unknown) =>
+          this.log.error(`Reopening after recover failed: ${(e as Error).message}`),
+        );
     }
   }
 
@@ -316,7 +342,9 @@ export class Container {
     const risk = effective.risk;
     const cb = effective.circuitBreaker;
     const seconds = (v: unknown): unknown => (typeof v === 'number' ? Math.round(v * 1000) : undefined);
-    const limits = Object.fromEntries(Object.entries(risk).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)));
+    const limits = Object.fromEntries(
+      Object.entries(risk).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)),
+    );
     const circuitBreaker = Object.fromEntries(
       Object.entries({
         maxConsecutiveFailures: cb['maxConsecutiveFailures'],
@@ -327,8 +355,13 @@ export class Container {
       }).filter(([, v]) => v !== null && v !== undefined),
     );
     try {
-      const settings = parseRiskSettings({ limits, circuitBreaker }, 'settings (sptrader.risk / sptrader.circuitBreaker)');
-      this.log.info(`Risk limits in effect: ${JSON.stringify(settings.limits)}; circuit breaker: ${JSON.stringify(settings.circuitBreaker)}`);
+      const settings = parseRiskSettings(
+        { limits, circuitBreaker },
+        'settings (sptrader.risk / sptrader.circuitBreaker)',
+      );
+      this.log.info(
+        `Risk limits in effect: ${JSON.stringify(settings.limits)}; circuit breaker: ${JSON.stringify(settings.circuitBreaker)}`,
+      );
       return settings;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);

@@ -21,7 +21,10 @@ export function activate(context: vscode.ExtensionContext): void {
   const handlers = new Map<string, CommandHandler>();
   const serializers = new Map<string, vscode.WebviewPanelSerializer>();
   const contributed = new Set(
-    ((context.extension.packageJSON as { contributes?: { commands?: Array<{ command: string }> } }).contributes?.commands ?? []).map((c) => c.command),
+    (
+      (context.extension.packageJSON as { contributes?: { commands?: Array<{ command: string }> } }).contributes
+        ?.commands ?? []
+    ).map((c) => c.command),
   );
   const hooks: ShellHooks = {
     registerCommand: (id, handler) => {

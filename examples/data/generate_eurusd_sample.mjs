@@ -40,7 +40,9 @@ for (let i = 0; i < BARS; i++) {
   const close = price;
   const volume = 40 + Math.floor(random() * 400);
   const time = new Date(START + i * 60_000).toISOString().replace('.000Z', 'Z');
-  lines.push(`${time},${p5(open)},${p5(Math.max(high, open, close))},${p5(Math.min(low, open, close))},${p5(close)},${volume}`);
+  lines.push(
+    `${time},${p5(open)},${p5(Math.max(high, open, close))},${p5(Math.min(low, open, close))},${p5(close)},${volume}`,
+  );
   price = Number(p5(close));
 }
 writeFileSync(join(dirname(fileURLToPath(import.meta.url)), 'eurusd_m1_sample.csv'), `${lines.join('\n')}\n`);

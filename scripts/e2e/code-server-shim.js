@@ -46,7 +46,9 @@ function parseArgs(argv) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (!opts.extensionTestsPath || opts.extensionDevelopmentPath.length === 0)
-    throw new Error('need --extensionTestsPath and --extensionDevelopmentPath (as @vscode/test-electron runTests passes them)');
+    throw new Error(
+      'need --extensionTestsPath and --extensionDevelopmentPath (as @vscode/test-electron runTests passes them)',
+    );
   if (opts.extensionDevelopmentPath.length > 1)
     log(`only the first --extensionDevelopmentPath is used by the web workbench: ${opts.extensionDevelopmentPath[0]}`);
   const userDataDir = path.resolve(opts['user-data-dir'] || fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-ud-')));
@@ -82,7 +84,8 @@ async function main() {
     await page.exposeFunction('codeAutomationLog', (type, args) => {
       const line = util.format(...(Array.isArray(args) ? args : [args]));
       if (!process.env.E2E_VERBOSE && NOISE.test(line)) return;
-      if (process.env.E2E_RESULT_FILE && line.startsWith('E2E-RESULT ')) fs.writeFileSync(process.env.E2E_RESULT_FILE, line.slice('E2E-RESULT '.length));
+      if (process.env.E2E_RESULT_FILE && line.startsWith('E2E-RESULT '))
+        fs.writeFileSync(process.env.E2E_RESULT_FILE, line.slice('E2E-RESULT '.length));
       process.stdout.write(line + '\n');
     });
     page.on('pageerror', (e) => log(`page error: ${e.message}`));
@@ -93,7 +96,12 @@ async function main() {
       ['extensionTestsPath', remoteUri(server.port, opts.extensionTestsPath)],
     ];
     const folder = opts.folders[0];
-    const where = folder ? (folder.endsWith('.code-workspace') ? 'workspace' : 'folder') + '=' + encodeURIComponent(path.resolve(folder)) + '&' : '';
+    const where = folder
+      ? (folder.endsWith('.code-workspace') ? 'workspace' : 'folder') +
+        '=' +
+        encodeURIComponent(path.resolve(folder)) +
+        '&'
+      : '';
     const url = `${server.origin}/?${where}payload=${encodeURIComponent(JSON.stringify(payload))}`;
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
     log(`workbench loading; tests time out after ${TEST_TIMEOUT_MS / 1000}s`);
@@ -103,13 +111,21 @@ async function main() {
       exit,
       server.exited.then((e) => ({ code: 1, why: `code-server exited (${e.code ?? e.signal})` })),
       new Promise((r) => page.once('crash', () => r({ code: 1, why: 'the page crashed' }))),
-      new Promise((r) => (timer = setTimeout(() => r({ code: 1, why: `timed out after ${TEST_TIMEOUT_MS / 1000}s` }), TEST_TIMEOUT_MS))),
+      new Promise(
+        (r) =>
+          (timer = setTimeout(
+            () => r({ code: 1, why: `timed out after ${TEST_TIMEOUT_MS / 1000}s` }),
+            TEST_TIMEOUT_MS,
+          )),
+      ),
     ]);
     clearTimeout(timer);
     code = result.code;
     if (result.why) {
       log(`FAILED: ${result.why}; code-server log tail:\n${tail(server.logFile)}`);
-      await page.screenshot({ path: path.join(path.dirname(server.logFile), `shim-failure-${server.port}.png`) }).catch(() => {});
+      await page
+        .screenshot({ path: path.join(path.dirname(server.logFile), `shim-failure-${server.port}.png`) })
+        .catch(() => {});
     }
   } catch (e) {
     log(`FAILED: ${e.stack || e}`);

@@ -107,7 +107,12 @@ function preflight() {
 /** Runs `code-server <args>` to completion (for --install-extension); returns stdout. */
 function codeServerCli(args, timeoutMs = 120_000) {
   preflight();
-  return cp.execFileSync(CODE_SERVER, args, { env: environment(), encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+  return cp.execFileSync(CODE_SERVER, args, {
+    env: environment(),
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /**
@@ -118,7 +123,14 @@ function codeServerCli(args, timeoutMs = 120_000) {
  * `smokeTestDriver: false` runs without VS Code's smoke-test driver flag: the payload URL (extension-host
  * tests) is then ignored, but notifications render as toasts (with the flag, 1.139 never draws one).
  */
-async function startCodeServer({ userDataDir, extensionsDir, extraArgs = [], readyTimeoutMs = 90_000, env = {}, smokeTestDriver = true }) {
+async function startCodeServer({
+  userDataDir,
+  extensionsDir,
+  extraArgs = [],
+  readyTimeoutMs = 90_000,
+  env = {},
+  smokeTestDriver = true,
+}) {
   preflight();
   fs.mkdirSync(userDataDir, { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
@@ -150,7 +162,9 @@ async function startCodeServer({ userDataDir, extensionsDir, extraArgs = [], rea
   fs.closeSync(out);
   const pgid = child.pid;
   let alive = true;
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => ((alive = false), resolve({ code, signal }))));
+  const exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => ((alive = false), resolve({ code, signal }))),
+  );
   const groupAlive = () => {
     try {
       process.kill(-pgid, 0);

@@ -30,7 +30,9 @@ rmSync(unpacked, { recursive: true, force: true });
 const entries = unzip(vsix, unpacked);
 const extensionPath = join(unpacked, 'extension');
 if (existsSync(join(extensionPath, 'node_modules'))) console.error('note: the package ships node_modules');
-console.log(`[e2e] extension host runs the packaged extension: ${vsix} (${entries} entries) unpacked at ${extensionPath}`);
+console.log(
+  `[e2e] extension host runs the packaged extension: ${vsix} (${entries} entries) unpacked at ${extensionPath}`,
+);
 
 let failedRun = false;
 try {
@@ -38,7 +40,11 @@ try {
     vscodeExecutablePath: join(repo, 'scripts/e2e/code-server-shim.js'),
     extensionDevelopmentPath: extensionPath,
     extensionTestsPath: join(repo, 'test/e2e/extension/index.js'),
-    launchArgs: [join(repo, 'examples/workspace'), `--user-data-dir=${join(runDir, 'user-data')}`, `--extensions-dir=${join(runDir, 'extensions')}`],
+    launchArgs: [
+      join(repo, 'examples/workspace'),
+      `--user-data-dir=${join(runDir, 'user-data')}`,
+      `--extensions-dir=${join(runDir, 'extensions')}`,
+    ],
     extensionTestsEnv: { E2E_RESULT_FILE: resultFile, E2E_DIR: e2eDir },
   });
 } catch (e) {

@@ -3,7 +3,17 @@
  * to reconcile and to show positions). Errors are thrown as `BrokerError`; a venue's refusal of
  * a well-formed order is not an error but a `rejected` status in the returned response.
  */
-import type { AccountInfo, Fill, InstrumentRules, OrderResponse, OrderTypeName, PlacedOrderRequest, Position, Quote, TimeInForceName } from '../orders/model';
+import type {
+  AccountInfo,
+  Fill,
+  InstrumentRules,
+  OrderResponse,
+  OrderTypeName,
+  PlacedOrderRequest,
+  Position,
+  Quote,
+  TimeInForceName,
+} from '../orders/model';
 
 export type BrokerEnvironment = 'paper' | 'practice' | 'testnet' | 'live';
 
@@ -76,10 +86,18 @@ export interface BrokerApi {
 }
 
 /** Why the venue would refuse this combination before anything is sent, or undefined. */
-export function unsupportedReason(capabilities: BrokerCapabilities, orderType: OrderTypeName, timeInForce: TimeInForceName, venue: string): string | undefined {
+export function unsupportedReason(
+  capabilities: BrokerCapabilities,
+  orderType: OrderTypeName,
+  timeInForce: TimeInForceName,
+  venue: string,
+): string | undefined {
   // The venue's own reasons first: they say what to do instead.
   for (const rule of capabilities.unsupported ?? []) {
-    if ((rule.orderType === undefined || rule.orderType === orderType) && (rule.timeInForce === undefined || rule.timeInForce === timeInForce))
+    if (
+      (rule.orderType === undefined || rule.orderType === orderType) &&
+      (rule.timeInForce === undefined || rule.timeInForce === timeInForce)
+    )
       return rule.reason;
   }
   if (!capabilities.orderTypes[orderType]) return `${venue} does not accept ${orderType.replace('_', '-')} orders`;
@@ -114,13 +132,18 @@ export class OrderUpdateListeners {
 }
 
 /** A venue that answers as `inner` does except for what `overrides` replaces (its id, its update stream…). */
-export function delegatingBroker(inner: BrokerApi, overrides: Partial<Pick<BrokerApi, 'id' | 'displayName' | 'onOrderUpdate'>>): BrokerApi {
+export function delegatingBroker(
+  inner: BrokerApi,
+  overrides: Partial<Pick<BrokerApi, 'id' | 'displayName' | 'onOrderUpdate'>>,
+): BrokerApi {
   return {
     id: overrides.id ?? inner.id,
     displayName: overrides.displayName ?? inner.displayName,
     environment: inner.environment,
     capabilities: inner.capabilities,
-    ...(inner.absenceConclusiveAfterMs === undefined ? {} : { absenceConclusiveAfterMs: inner.absenceConclusiveAfterMs }),
+    ...(inner.absenceConclusiveAfterMs === undefined
+      ? {}
+      : { absenceConclusiveAfterMs: inner.absenceConclusiveAfterMs }),
     connect: () => inner.connect(),
     disconnect: () => inner.disconnect(),
     isConnected: () => inner.isConnected(),

@@ -3,7 +3,8 @@
  * CLI from environment variables. Adapters receive a `CredentialSource` and ask for what they need at
  * connect time; they never log, store or echo a value, and errors name the *variable*, never its value.
  */
-export type CredentialKey = 'alpaca.keyId' | 'alpaca.secretKey' | 'oanda.token' | 'oanda.accountId' | 'binance.apiKey' | 'binance.secret';
+export type CredentialKey =
+  'alpaca.keyId' | 'alpaca.secretKey' | 'oanda.token' | 'oanda.accountId' | 'binance.apiKey' | 'binance.secret';
 
 /** Environment variables the CLI reads (documented in README). */
 export const CREDENTIAL_ENV: Readonly<Record<CredentialKey, string>> = {
@@ -72,7 +73,9 @@ export function maskAccountId(id: string): string {
  */
 export function maskAccountIds(text: string, ids: ReadonlyArray<string | undefined>): string {
   let out = text;
-  const longestFirst = [...new Set(ids.filter((id): id is string => id !== undefined && id.length >= 5))].sort((a, b) => b.length - a.length);
+  const longestFirst = [...new Set(ids.filter((id): id is string => id !== undefined && id.length >= 5))].sort(
+    (a, b) => b.length - a.length,
+  );
   for (const id of longestFirst) {
     const masked = maskAccountId(id);
     out = out.split(id).join(masked);

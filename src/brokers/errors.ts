@@ -65,7 +65,12 @@ export class BrokerError extends Error {
   }
 }
 
-const DEFAULT_RETRYABLE: ReadonlySet<BrokerErrorReason> = new Set(['NETWORK', 'TIMEOUT', 'RATE_LIMITED', 'VENUE_UNAVAILABLE']);
+const DEFAULT_RETRYABLE: ReadonlySet<BrokerErrorReason> = new Set([
+  'NETWORK',
+  'TIMEOUT',
+  'RATE_LIMITED',
+  'VENUE_UNAVAILABLE',
+]);
 
 export function isBrokerError(e: unknown): e is BrokerError {
   return e instanceof BrokerError;

@@ -73,7 +73,12 @@ export class KeepAliveClient {
   /** One exchange, its body read as UTF-8. Rejects only when no complete reply arrived. */
   exchange(url: string, init: ExchangeInit): Promise<HttpReply> {
     return new Promise<HttpReply>((resolve, reject) => {
-      this.start(url, init, (status, headers, body) => resolve({ status, headers, text: body.toString('utf8') }), reject);
+      this.start(
+        url,
+        init,
+        (status, headers, body) => resolve({ status, headers, text: body.toString('utf8') }),
+        reject,
+      );
     });
   }
 
@@ -85,7 +90,12 @@ export class KeepAliveClient {
   }
 
   /** Sends the request; exactly one of `done` and `fail` is called, once. */
-  private start(url: string, init: ExchangeInit, done: (status: number, headers: IncomingHttpHeaders, body: Buffer) => void, failed: (e: Error) => void): void {
+  private start(
+    url: string,
+    init: ExchangeInit,
+    done: (status: number, headers: IncomingHttpHeaders, body: Buffer) => void,
+    failed: (e: Error) => void,
+  ): void {
     let origin: Origin;
     let path: string;
     try {
@@ -133,10 +143,19 @@ export class KeepAliveClient {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
-            if (finish()) done(res.statusCode ?? 0, res.headers, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+            if (finish())
+              done(
+                res.statusCode ?? 0,
+                res.headers,
+                chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+              );
           });
           res.on('error', fail);
-          res.on('aborted', () => fail(Object.assign(new Error('the connection closed before the reply was complete'), { code: 'ECONNRESET' })));
+          res.on('aborted', () =>
+            fail(
+              Object.assign(new Error('the connection closed before the reply was complete'), { code: 'ECONNRESET' }),
+            ),
+          );
         },
       );
     } catch (e) {
@@ -176,8 +195,15 @@ export class KeepAliveClient {
     let origin = this.origins.get(originText);
     if (origin === undefined) {
       const parsed = new URL(originText);
-      if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new TypeError(`unsupported protocol ${parsed.protocol}`);
-      if (parsed.username !== '' || parsed.password !== '' || parsed.search !== '' || parsed.hash !== '' || parsed.pathname !== '/') {
+      if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+        throw new TypeError(`unsupported protocol ${parsed.protocol}`);
+      if (
+        parsed.username !== '' ||
+        parsed.password !== '' ||
+        parsed.search !== '' ||
+        parsed.hash !== '' ||
+        parsed.pathname !== '/'
+      ) {
         // Not a bare origin: let URL read the whole thing.
         const whole = new URL(url);
         return [originOf(whole), `${whole.pathname}${whole.search}`];
@@ -284,7 +310,12 @@ export function keepAliveFetch(client: KeepAliveClient, options: KeepAliveFetchO
       (e: unknown) => {
         const name = (e as Error).name;
         // An abort rejects with the signal's own reason, whatever its name, as fetch does.
-        if (name === 'AbortError' || name === 'TimeoutError' || (init?.signal?.aborted === true && e === init.signal.reason)) throw e;
+        if (
+          name === 'AbortError' ||
+          name === 'TimeoutError' ||
+          (init?.signal?.aborted === true && e === init.signal.reason)
+        )
+          throw e;
         throw new TypeError('fetch failed', { cause: e });
       },
     );
@@ -390,7 +421,8 @@ class WireResponse {
             {
               pull: (controller) => {
                 this.used = true;
-                if (bytes.length > 0) controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length).slice());
+                if (bytes.length > 0)
+                  controller.enqueue(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length).slice());
                 controller.close();
               },
             },
@@ -423,17 +455,24 @@ class WireResponse {
   formData(): Promise<FormData> {
     // Never on a venue's JSON API; undici's Response knows the encodings.
     const type = this.headers.get('content-type');
-    return this.take().then((b) => new Response(new Uint8Array(b), { status: this.status, headers: type === null ? {} : { 'content-type': type } }).formData());
+    return this.take().then((b) =>
+      new Response(new Uint8Array(b), {
+        status: this.status,
+        headers: type === null ? {} : { 'content-type': type },
+      }).formData(),
+    );
   }
   clone(): WireResponse {
-    if (this.used || this.stream?.locked === true) throw new TypeError('Response.clone: Body has already been consumed.');
+    if (this.used || this.stream?.locked === true)
+      throw new TypeError('Response.clone: Body has already been consumed.');
     return new WireResponse(this.url, this.status, this.rawHeaders, this.payload);
   }
 
   private take(): Promise<Buffer> {
     // A null body (204, 205, 304, HEAD) is never used up: it reads as empty every time, as fetch's does.
     if (this.payload === null) return Promise.resolve(Buffer.alloc(0));
-    if (this.used || this.stream?.locked === true) return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
+    if (this.used || this.stream?.locked === true)
+      return Promise.reject(new TypeError('Body is unusable: Body has already been read'));
     this.used = true;
     // A stream handed out before is spent now (locked), as fetch's is.
     this.stream?.getReader();
@@ -466,11 +505,12 @@ export interface RetryPolicy {
   now?: () => number;
 }
 
-export const DEFAULT_RETRY_POLICY: Readonly<Required<Pick<RetryPolicy, 'maxAttempts' | 'maxTotalMs' | 'baseDelayMs'>>> = Object.freeze({
-  maxAttempts: 3,
-  maxTotalMs: 5000,
-  baseDelayMs: 250,
-});
+export const DEFAULT_RETRY_POLICY: Readonly<Required<Pick<RetryPolicy, 'maxAttempts' | 'maxTotalMs' | 'baseDelayMs'>>> =
+  Object.freeze({
+    maxAttempts: 3,
+    maxTotalMs: 5000,
+    baseDelayMs: 250,
+  });
 
 /**
  * A Retry-After header (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) in ms from `nowMs`
@@ -513,7 +553,9 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, policy:
 
 function exhausted(e: BrokerError, attempts: number, delay: number, leftMs: number): BrokerError {
   const why =
-    delay > leftMs ? `the venue asked to wait ${Math.ceil(delay)} ms, past the retry bound` : `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    delay > leftMs
+      ? `the venue asked to wait ${Math.ceil(delay)} ms, past the retry bound`
+      : `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
   return new BrokerError(e.reason, `${e.message}; nothing was placed (${why}): try again later`, {
     retryable: true,
     notActed: true,

@@ -19,7 +19,14 @@
  * The engine applies these events as they come; comparing snapshots is left to reconciliation.
  */
 import { divMoney, fromMoney, mulMoney, toMoney } from '../common/decimal';
-import { cloneFill, isFinalStatus, type Fill, type OrderResponse, type OrderStatus, type OrderStatusName } from '../orders/model';
+import {
+  cloneFill,
+  isFinalStatus,
+  type Fill,
+  type OrderResponse,
+  type OrderStatus,
+  type OrderStatusName,
+} from '../orders/model';
 import type { OrderUpdate } from './broker';
 
 /** Final orders remembered (beyond them the oldest are forgotten); open orders are always kept. */
@@ -38,7 +45,8 @@ export function plainQuantity(quantity: number): string {
 }
 
 /** The id of a fill the venue does not list: the order and its cumulative filled quantity after the fill. */
-export const synthesisedFillId = (orderId: string, cumulativeQuantity: number): string => `${orderId}:${plainQuantity(cumulativeQuantity)}`;
+export const synthesisedFillId = (orderId: string, cumulativeQuantity: number): string =>
+  `${orderId}:${plainQuantity(cumulativeQuantity)}`;
 
 /** How far along its life a status puts an order: a view never moves an order back. */
 const RANK: Readonly<Record<OrderStatusName, number>> = {
@@ -86,7 +94,16 @@ export class OrderTracker {
    */
   observe(view: OrderResponse): OrderResponse {
     const known = this.orders.get(view.order_id);
-    const t: Tracked = known ?? { status: undefined, filled: 0n, notional: 0n, commission: 0, fills: [], fillIds: new Set(), rested: false, last: view };
+    const t: Tracked = known ?? {
+      status: undefined,
+      filled: 0n,
+      notional: 0n,
+      commission: 0,
+      fills: [],
+      fillIds: new Set(),
+      rested: false,
+      last: view,
+    };
     const finalBefore = rankOf(t.status) === FINAL;
     const updates: OrderUpdate[] = [];
 
@@ -106,15 +123,19 @@ export class OrderTracker {
       const uncovered = running - t.filled;
       fresh.push(this.record(t, uncovered < q ? { ...f, quantity: fromMoney(uncovered) } : cloneFill(f)));
     }
-    if (target > t.filled && view.filled_price !== null && view.filled_price > 0) fresh.push(this.record(t, this.synthesise(t, view, target)));
+    if (target > t.filled && view.filled_price !== null && view.filled_price > 0)
+      fresh.push(this.record(t, this.synthesise(t, view, target)));
     const quantity = toMoney(view.quantity);
     let cumulative = t.filled;
     for (let i = fresh.length - 1; i >= 0; i--) {
       const fill = fresh[i] as Fill;
       const done = cumulative >= quantity || (i === fresh.length - 1 && view.status.status === 'filled');
-      const status: OrderStatus = done ? { status: 'filled' } : { status: 'partially_filled', filled_qty: fromMoney(cumulative) };
+      const status: OrderStatus = done
+        ? { status: 'filled' }
+        : { status: 'partially_filled', filled_qty: fromMoney(cumulative) };
       // The last fill brings the order to what the view says: its figures are the venue's own.
-      const asView = i === fresh.length - 1 && view.filled_quantity !== null && toMoney(view.filled_quantity) === cumulative;
+      const asView =
+        i === fresh.length - 1 && view.filled_quantity !== null && toMoney(view.filled_quantity) === cumulative;
       updates.unshift({ order: this.snapshot(view, t, fill, status, asView), fill: cloneFill(fill) });
       cumulative -= toMoney(fill.quantity);
     }
@@ -188,7 +209,13 @@ export class OrderTracker {
   }
 
   /** The order as of one event: after `fill` (figures up to it), or as the view says. */
-  private snapshot(view: OrderResponse, t: Tracked, fill: Fill | undefined, status: OrderStatus, asView = fill === undefined): OrderResponse {
+  private snapshot(
+    view: OrderResponse,
+    t: Tracked,
+    fill: Fill | undefined,
+    status: OrderStatus,
+    asView = fill === undefined,
+  ): OrderResponse {
     const upTo = fill === undefined ? t.fills : t.fills.slice(0, t.fills.indexOf(fill) + 1);
     let filled = 0n;
     let notional = 0n;
@@ -205,9 +232,20 @@ export class OrderTracker {
       order_type: { ...view.order_type },
       time_in_force: { ...view.time_in_force },
       status: { ...status },
-      filled_price: asView && view.filled_price !== null ? view.filled_price : anyFill ? fromMoney(divMoney(notional, filled)) : null,
-      filled_quantity: asView && view.filled_quantity !== null ? view.filled_quantity : anyFill ? fromMoney(filled) : null,
-      commission: asView && view.commission !== null ? view.commission : anyFill ? Number(commission.toFixed(MONEY_DECIMALS)) : null,
+      filled_price:
+        asView && view.filled_price !== null
+          ? view.filled_price
+          : anyFill
+            ? fromMoney(divMoney(notional, filled))
+            : null,
+      filled_quantity:
+        asView && view.filled_quantity !== null ? view.filled_quantity : anyFill ? fromMoney(filled) : null,
+      commission:
+        asView && view.commission !== null
+          ? view.commission
+          : anyFill
+            ? Number(commission.toFixed(MONEY_DECIMALS))
+            : null,
       timestamp: fill === undefined ? view.timestamp : fill.timestamp,
       fills: upTo.map(cloneFill),
     };

@@ -50,7 +50,13 @@ export const BROKER_ENVIRONMENTS: Readonly<Record<BrokerKind, readonly [BrokerEn
   ib: ['paper', 'live'],
 };
 
-const VENUE_NAMES: Readonly<Record<BrokerKind, string>> = { paper: 'Paper', oanda: 'OANDA', alpaca: 'Alpaca', binance: 'Binance', ib: 'IB' };
+const VENUE_NAMES: Readonly<Record<BrokerKind, string>> = {
+  paper: 'Paper',
+  oanda: 'OANDA',
+  alpaca: 'Alpaca',
+  binance: 'Binance',
+  ib: 'IB',
+};
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
@@ -70,31 +76,58 @@ function endpointUrl(field: string) {
 
 export const BrokerProfileSchema = z
   .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'id must be 1–64 letters, digits or . _ - (starting with a letter or digit)'),
+    id: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+        'id must be 1–64 letters, digits or . _ - (starting with a letter or digit)',
+      ),
     broker: z.enum(BROKER_KINDS, { error: () => `broker must be one of ${BROKER_KINDS.join(', ')}` }),
     /** Omitted: the venue's default (never live). */
-    environment: z.enum(['paper', 'practice', 'testnet', 'live'], { error: () => 'environment must be one of paper, practice, testnet, live' }).optional(),
+    environment: z
+      .enum(['paper', 'practice', 'testnet', 'live'], {
+        error: () => 'environment must be one of paper, practice, testnet, live',
+      })
+      .optional(),
     baseUrl: endpointUrl('baseUrl').optional(),
     /** Alpaca only: the market-data host (default https://data.alpaca.markets); required with `baseUrl` to connect. */
     dataUrl: endpointUrl('dataUrl').optional(),
     host: z.string().min(1, 'host must not be empty').optional(),
-    port: z.number().int('port must be a whole number').min(1, 'port must be 1–65535').max(65535, 'port must be 1–65535').optional(),
+    port: z
+      .number()
+      .int('port must be a whole number')
+      .min(1, 'port must be 1–65535')
+      .max(65535, 'port must be 1–65535')
+      .optional(),
     clientId: z.number().int('clientId must be a whole number').nonnegative('clientId must not be negative').optional(),
     displayName: z.string().min(1, 'displayName must not be empty').optional(),
   })
   .superRefine((p, ctx) => {
     const allowed = BROKER_ENVIRONMENTS[p.broker];
     if (p.environment !== undefined && !allowed.includes(p.environment))
-      ctx.addIssue({ code: 'custom', path: ['environment'], message: `${p.broker} has no ${p.environment} environment (use ${allowed.join(' or ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['environment'],
+        message: `${p.broker} has no ${p.environment} environment (use ${allowed.join(' or ')})`,
+      });
     if (p.broker === 'ib' && p.clientId === undefined)
-      ctx.addIssue({ code: 'custom', path: ['clientId'], message: 'ib requires clientId (an integer unique per TWS / IB Gateway instance)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientId'],
+        message: 'ib requires clientId (an integer unique per TWS / IB Gateway instance)',
+      });
     if (p.broker !== 'ib')
       for (const field of ['host', 'port', 'clientId'] as const)
-        if (p[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} applies to ib only` });
+        if (p[field] !== undefined)
+          ctx.addIssue({ code: 'custom', path: [field], message: `${field} applies to ib only` });
     if ((p.broker === 'ib' || p.broker === 'paper') && p.baseUrl !== undefined)
       ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: `baseUrl does not apply to ${p.broker}` });
     if (p.broker !== 'alpaca' && p.dataUrl !== undefined)
-      ctx.addIssue({ code: 'custom', path: ['dataUrl'], message: 'dataUrl applies to alpaca only (its market-data host)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataUrl'],
+        message: 'dataUrl applies to alpaca only (its market-data host)',
+      });
   })
   .transform((p) => ({ ...p, environment: p.environment ?? BROKER_ENVIRONMENTS[p.broker][0] }));
 
@@ -117,12 +150,17 @@ export class BrokerProfileError extends Error {
 export function parseBrokerProfile(input: unknown): BrokerProfile {
   const result = BrokerProfileSchema.safeParse(input);
   if (result.success) return result.data;
-  const id = typeof input === 'object' && input !== null && 'id' in input && typeof input.id === 'string' ? ` "${input.id}"` : '';
+  const id =
+    typeof input === 'object' && input !== null && 'id' in input && typeof input.id === 'string'
+      ? ` "${input.id}"`
+      : '';
   const fields: string[] = [];
   const parts = result.error.issues.map((issue) => {
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path.map(String).join('.') || '(profile)'];
     fields.push(...keys);
-    return issue.code === 'unrecognized_keys' ? `${keys.join(', ')}: not a broker profile field` : `${keys[0]}: ${issue.message}`;
+    return issue.code === 'unrecognized_keys'
+      ? `${keys.join(', ')}: not a broker profile field`
+      : `${keys[0]}: ${issue.message}`;
   });
   return failProfile(fields, `broker profile${id} is invalid: ${parts.join('; ')}`);
 }
@@ -145,7 +183,9 @@ export const ALPACA_DEFAULT_DATA_URL = ALPACA_DATA_URL;
  * Why an Alpaca profile cannot connect as written (a custom trading host and no market-data host), naming
  * the missing field; undefined when it can, and for every other venue.
  */
-export function alpacaDataUrlProblem(p: Pick<BrokerProfile, 'id' | 'broker' | 'baseUrl' | 'dataUrl'>): string | undefined {
+export function alpacaDataUrlProblem(
+  p: Pick<BrokerProfile, 'id' | 'broker' | 'baseUrl' | 'dataUrl'>,
+): string | undefined {
   if (p.broker !== 'alpaca' || p.baseUrl === undefined || p.dataUrl !== undefined) return undefined;
   return (
     `broker profile "${p.id}": baseUrl points Alpaca's trading API at ${p.baseUrl}, but quotes would still go to Alpaca's data host ` +
@@ -162,7 +202,8 @@ export function createBroker(profile: BrokerProfileInput, deps: BrokerDeps): Bro
   const dataProblem = alpacaDataUrlProblem(p);
   if (dataProblem !== undefined) failProfile(['dataUrl'], dataProblem);
   const broker = construct(p, deps);
-  if (p.displayName !== undefined) Object.defineProperty(broker, 'displayName', { value: p.displayName, enumerable: true });
+  if (p.displayName !== undefined)
+    Object.defineProperty(broker, 'displayName', { value: p.displayName, enumerable: true });
   return broker;
 }
 
@@ -186,7 +227,13 @@ function construct(p: BrokerProfile, deps: BrokerDeps): BrokerApi {
     }
     case 'oanda': {
       const { OandaBroker } = require('./oanda/adapter') as typeof OandaModule;
-      return new OandaBroker({ credentials, clock, environment: p.environment === 'live' ? 'live' : 'practice', baseUrl: p.baseUrl, readReuseMs });
+      return new OandaBroker({
+        credentials,
+        clock,
+        environment: p.environment === 'live' ? 'live' : 'practice',
+        baseUrl: p.baseUrl,
+        readReuseMs,
+      });
     }
     case 'alpaca': {
       const { AlpacaBroker } = require('./alpaca/adapter') as typeof AlpacaModule;
@@ -201,7 +248,13 @@ function construct(p: BrokerProfile, deps: BrokerDeps): BrokerApi {
     }
     case 'binance': {
       const { BinanceBroker } = require('./binance/adapter') as typeof BinanceModule;
-      return new BinanceBroker({ credentials, clock, environment: p.environment === 'live' ? 'live' : 'testnet', baseUrl: p.baseUrl, readReuseMs });
+      return new BinanceBroker({
+        credentials,
+        clock,
+        environment: p.environment === 'live' ? 'live' : 'testnet',
+        baseUrl: p.baseUrl,
+        readReuseMs,
+      });
     }
     case 'ib': {
       const { IbBroker } = require('./ib/adapter') as typeof IbModule;

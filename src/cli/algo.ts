@@ -60,14 +60,23 @@ async function run(args: string[]): Promise<number> {
     },
   });
   if (values.resume ? positionals.length !== 0 : positionals.length !== 1)
-    throw new AlgoUsageError(values.resume ? '--resume takes no component file' : 'algo needs exactly one component file');
+    throw new AlgoUsageError(
+      values.resume ? '--resume takes no component file' : 'algo needs exactly one component file',
+    );
   const maxSeconds = values['max-seconds'] === undefined ? 3600 : Number(values['max-seconds']);
-  if (!(Number.isFinite(maxSeconds) && maxSeconds > 0)) throw new AlgoUsageError(`--max-seconds must be a positive number, not '${values['max-seconds']}'`);
+  if (!(Number.isFinite(maxSeconds) && maxSeconds > 0))
+    throw new AlgoUsageError(`--max-seconds must be a positive number, not '${values['max-seconds']}'`);
   const parameters = parseParams(values.param ?? [], (message) => new AlgoUsageError(message));
   const stateDir = resolve(values['state-dir'] ?? '.sptrader');
   const settings = loadRiskSettings(join(stateDir, 'risk-limits.json'));
   const paper = new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') });
-  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { paper }, settings, purpose: 'sptrader algo' });
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers: { paper },
+    settings,
+    purpose: 'sptrader algo',
+  });
   const print = (text: string): void => {
     if (!values.json) process.stdout.write(`${text}\n`);
   };
@@ -87,24 +96,38 @@ async function run(args: string[]): Promise<number> {
     if (values.resume) {
       const working = await parents.restore(join(stateDir, 'audit'));
       ids = working.map((p) => p.parentId);
-      print(working.length === 0 ? 'No parent order was left working.' : `Resuming ${working.map(describeParent).join('; ')}`);
+      print(
+        working.length === 0
+          ? 'No parent order was left working.'
+          : `Resuming ${working.map(describeParent).join('; ')}`,
+      );
     } else {
       const file = resolve(positionals[0] as string);
-      const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
-      session = await PythonSession.start({ interpreter, timeoutMs: 30_000, brokerProfile: 'paper', testMode: false }, file);
+      const interpreter = await resolveInterpreter(
+        defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
+      );
+      session = await PythonSession.start(
+        { interpreter, timeoutMs: 30_000, brokerProfile: 'paper', testMode: false },
+        file,
+      );
       const info = await session.inspect(file).catch(() => undefined);
-      const symbol = values.symbol ?? (typeof info?.metadata?.['symbol'] === 'string' ? info.metadata['symbol'] : 'EUR_USD');
+      const symbol =
+        values.symbol ?? (typeof info?.metadata?.['symbol'] === 'string' ? info.metadata['symbol'] : 'EUR_USD');
       const marketData = await buildMarketData(paper, symbol, { file });
       const result = await session.run({ file, className: values.class, parameters, marketData, signal: null });
       if (!result.ok || result.error) {
         const e = result.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
-        process.stderr.write(`sptrader algo: ${e.code}: ${e.message}${e.line ? ` (${e.file ?? file}:${e.line})` : ''}\n`);
+        process.stderr.write(
+          `sptrader algo: ${e.code}: ${e.message}${e.line ? ` (${e.file ?? file}:${e.line})` : ''}\n`,
+        );
         return 1;
       }
       const split = splitParent(result.output);
       const where = result.returnedAt ? `${result.returnedAt.file}:${result.returnedAt.line}` : file;
       if ('error' in split) {
-        process.stderr.write(`sptrader algo: ${where}: the parent order is invalid: ${split.error.path}: ${split.error.message}\n`);
+        process.stderr.write(
+          `sptrader algo: ${where}: the parent order is invalid: ${split.error.path}: ${split.error.message}\n`,
+        );
         return 1;
       }
       if (!split.parent) {
@@ -140,7 +163,11 @@ async function run(args: string[]): Promise<number> {
         const working = parents.list().filter((p) => ids.includes(p.parentId) && p.state === 'WORKING');
         if (working.length === 0) break;
         if (interrupted || Date.now() > deadline) {
-          for (const p of working) await parents.cancel(p.parentId, interrupted ? 'interrupted (Ctrl-C)' : `--max-seconds ${maxSeconds} passed`);
+          for (const p of working)
+            await parents.cancel(
+              p.parentId,
+              interrupted ? 'interrupted (Ctrl-C)' : `--max-seconds ${maxSeconds} passed`,
+            );
           continue;
         }
         await new Promise((r) => setTimeout(r, 250));

@@ -37,6 +37,7 @@ export function readJsonFile(path: string, flag: string, fail: Fail): unknown {
 /** The JSON object in the file a flag names. */
 export function readJsonObject(path: string, flag: string, fail: Fail): Record<string, unknown> {
   const value = readJsonFile(path, flag, fail);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail(`${flag}: ${path} must hold a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw fail(`${flag}: ${path} must hold a JSON object`);
   return value as Record<string, unknown>;
 }

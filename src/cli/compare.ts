@@ -17,7 +17,14 @@ import { delegatingBroker, type BrokerApi } from '../brokers/broker';
 import { environmentCredentials } from '../brokers/credentials';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { FEE_PRESETS } from '../brokers/paper/costs';
-import { BROKER_KINDS, BrokerProfileError, createBroker, parseBrokerProfile, type BrokerKind, type BrokerProfile } from '../brokers/registry';
+import {
+  BROKER_KINDS,
+  BrokerProfileError,
+  createBroker,
+  parseBrokerProfile,
+  type BrokerKind,
+  type BrokerProfile,
+} from '../brokers/registry';
 import type { InstrumentRules } from '../orders/model';
 import type { RouteFees } from '../execution/route';
 import { formatSlippage } from '../execution/describeOrder';
@@ -44,8 +51,14 @@ export async function compareCommand(args: string[]): Promise<number> {
   try {
     return await run(args);
   } catch (e) {
-    if (e instanceof CompareUsageError || e instanceof BrokerProfileError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sptrader compare: ${(e as Error).message}\n\nUsage: sptrader compare <component.py> --venues V1,V2 [options]\n${COMPARE_USAGE}`);
+    if (
+      e instanceof CompareUsageError ||
+      e instanceof BrokerProfileError ||
+      (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      process.stderr.write(
+        `sptrader compare: ${(e as Error).message}\n\nUsage: sptrader compare <component.py> --venues V1,V2 [options]\n${COMPARE_USAGE}`,
+      );
       return 2;
     }
     if (e instanceof PythonRunError) {
@@ -79,14 +92,19 @@ async function run(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new CompareUsageError('compare needs exactly one component file');
   if (values.venues === undefined) throw new CompareUsageError('--venues is required, e.g. --venues paper,oanda');
   const side = values.side;
-  if (side !== undefined && side !== 'buy' && side !== 'sell') throw new CompareUsageError(`--side must be buy or sell, not '${side}'`);
+  if (side !== undefined && side !== 'buy' && side !== 'sell')
+    throw new CompareUsageError(`--side must be buy or sell, not '${side}'`);
   const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
     throw new CompareUsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
   const file = resolve(positionals[0] ?? '');
   const stateDir = resolve(values['state-dir'] ?? '.sptrader');
-  const settings = loadRiskSettings(values.limits === undefined ? join(stateDir, 'risk-limits.json') : resolve(values.limits), values.limits !== undefined);
-  const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
+  const settings = loadRiskSettings(
+    values.limits === undefined ? join(stateDir, 'risk-limits.json') : resolve(values.limits),
+    values.limits !== undefined,
+  );
+  const marketData =
+    values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
   const parameters = parseParams(values.param ?? [], usage);
 
@@ -99,12 +117,23 @@ async function run(args: string[]): Promise<number> {
   }
   const brokers: Record<string, BrokerApi> = {};
   for (const v of venues) brokers[v.id] = v;
-  const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
-  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers, settings, purpose: 'sptrader compare' });
+  const interpreter = await resolveInterpreter(
+    defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
+  );
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers,
+    settings,
+    purpose: 'sptrader compare',
+  });
   let session: PythonSession | undefined;
   let outcome: CompareOutcome;
   try {
-    session = await PythonSession.start({ interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: venues[0]?.id ?? 'paper', testMode: true }, file);
+    session = await PythonSession.start(
+      { interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: venues[0]?.id ?? 'paper', testMode: true },
+      file,
+    );
     outcome = await compareVenues(
       { file, className: values.class, symbol: values.symbol, side, marketData, signal, parameters },
       { runner: session, venues, engine: trading.engine, clock: systemClock },
@@ -121,8 +150,12 @@ async function run(args: string[]): Promise<number> {
 /** 0 when a venue took the order (or the component chose not to trade); else the most telling failure. */
 export function compareExitCode(outcome: CompareOutcome): number {
   if (outcome.errors.some((e) => e.code === 'LIVE_REFUSED')) return 2;
-  if (outcome.order === null) return outcome.ok ? 0 : outcome.errors.length > 0 && outcome.venues.every((c) => c.reason === null) ? 1 : 4;
-  if (outcome.venues.some((c) => ['FILLED', 'PARTIALLY_FILLED', 'ACCEPTED', 'CANCELLED', 'EXPIRED'].includes(c.verdict))) return 0;
+  if (outcome.order === null)
+    return outcome.ok ? 0 : outcome.errors.length > 0 && outcome.venues.every((c) => c.reason === null) ? 1 : 4;
+  if (
+    outcome.venues.some((c) => ['FILLED', 'PARTIALLY_FILLED', 'ACCEPTED', 'CANCELLED', 'EXPIRED'].includes(c.verdict))
+  )
+    return 0;
   const sent = outcome.venues.filter((c) => c.verdict !== 'NOT_SENT');
   if (sent.length > 0 && sent.every((c) => c.verdict === 'DENIED')) return 3;
   if (sent.length > 0 && sent.every((c) => c.verdict === 'REJECTED')) return 7;
@@ -156,23 +189,36 @@ export function openVenues(
   };
 }
 
-function openVenue(name: string, profiles: readonly BrokerProfile[], stateDir: string): { broker: BrokerApi; kind: BrokerKind } {
-  if (name === 'paper') return { broker: new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') }), kind: 'paper' };
+function openVenue(
+  name: string,
+  profiles: readonly BrokerProfile[],
+  stateDir: string,
+): { broker: BrokerApi; kind: BrokerKind } {
+  if (name === 'paper')
+    return {
+      broker: new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') }),
+      kind: 'paper',
+    };
   const profile =
-    profiles.find((p) => p.id === name) ?? ((BROKER_KINDS as readonly string[]).includes(name) ? parseBrokerProfile({ id: name, broker: name }) : undefined);
+    profiles.find((p) => p.id === name) ??
+    ((BROKER_KINDS as readonly string[]).includes(name) ? parseBrokerProfile({ id: name, broker: name }) : undefined);
   if (!profile) {
     const known = ['paper', ...BROKER_KINDS.filter((k) => k !== 'paper'), ...profiles.map((p) => p.id)];
     throw new CompareUsageError(`unknown venue '${name}': use one of ${[...new Set(known)].join(', ')}`);
   }
   const inner = createBroker(profile, { clock: systemClock, credentials: environmentCredentials(), stateDir });
   // Columns, the audit log and the engine's venues are named by the profile, as in the editor.
-  return { broker: inner.id === profile.id ? inner : delegatingBroker(inner, { id: profile.id }), kind: profile.broker };
+  return {
+    broker: inner.id === profile.id ? inner : delegatingBroker(inner, { id: profile.id }),
+    kind: profile.broker,
+  };
 }
 
 function readProfiles(path: string): BrokerProfile[] {
   const value = readJsonFile(path, '--profiles', usage);
   const list = Array.isArray(value) ? value : (value as { brokerProfiles?: unknown } | null)?.brokerProfiles;
-  if (!Array.isArray(list)) throw new CompareUsageError(`--profiles: ${path} must hold a JSON array of broker profiles`);
+  if (!Array.isArray(list))
+    throw new CompareUsageError(`--profiles: ${path} must hold a JSON array of broker profiles`);
   return list.map((p, i) => {
     try {
       return parseBrokerProfile(p);
@@ -185,7 +231,8 @@ function readProfiles(path: string): BrokerProfile[] {
 /** The comparison as a table: one column per venue. */
 export function formatComparison(outcome: CompareOutcome): string {
   const lines = [outcome.summary];
-  for (const e of outcome.errors) lines.push(`ERROR  ${e.code}: ${e.message}${e.file ? ` (${e.file}${e.line ? `:${e.line}` : ''})` : ''}`);
+  for (const e of outcome.errors)
+    lines.push(`ERROR  ${e.code}: ${e.message}${e.file ? ` (${e.file}${e.line ? `:${e.line}` : ''})` : ''}`);
   if (outcome.order === null) return lines.join('\n');
   const rows: Array<[string, (c: VenueColumn) => string]> = [
     ['venue', (c) => `${c.id} (${c.environment})`],
@@ -194,7 +241,10 @@ export function formatComparison(outcome: CompareOutcome): string {
     ['order', (c) => (c.order ? `${c.order.side.toUpperCase()} ${num(c.order.quantity)} ${c.order.symbol}` : '-')],
     ['fill', (c) => (c.fill ? `${num(c.fill.quantity)} @ ${c.fill.averagePrice}` : '-')],
     ['slippage', (c) => (c.slippage ? `${formatSlippage(c.slippage)}, ${formatSlippage(c.slippage, 'crypto')}` : '-')],
-    ['vs best', (c) => (c.versusBest ? `${formatSlippage(c.versusBest)}, ${formatSlippage(c.versusBest, 'crypto')}` : '-')],
+    [
+      'vs best',
+      (c) => (c.versusBest ? `${formatSlippage(c.versusBest)}, ${formatSlippage(c.versusBest, 'crypto')}` : '-'),
+    ],
     ['fees', (c) => (c.fees === null ? '-' : num(c.fees))],
     ['submit→answer', (c) => ms(c.latency.submitMs)],
     ['submit→ack', (c) => ms(c.latency.ackMs)],
@@ -203,7 +253,12 @@ export function formatComparison(outcome: CompareOutcome): string {
   const cells = rows.map(([label, f]) => [label, ...outcome.venues.map(f)]);
   const widths = outcome.venues.map((_, i) => Math.max(...cells.map((r) => (r[i + 1] as string).length)));
   const labelWidth = Math.max(...rows.map(([l]) => l.length));
-  for (const r of cells) lines.push([(r[0] as string).padEnd(labelWidth), ...r.slice(1).map((c, i) => c.padEnd(widths[i] as number))].join('  ').trimEnd());
+  for (const r of cells)
+    lines.push(
+      [(r[0] as string).padEnd(labelWidth), ...r.slice(1).map((c, i) => c.padEnd(widths[i] as number))]
+        .join('  ')
+        .trimEnd(),
+    );
   for (const c of outcome.venues) if (c.reason) lines.push(`${c.id}: ${c.reason}`);
   for (const c of outcome.venues) for (const n of c.notes) lines.push(`${c.id}: note: ${n}`);
   for (const n of outcome.notes) lines.push(`note: ${n}`);

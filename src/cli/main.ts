@@ -28,7 +28,13 @@ import { isBrokerError } from '../brokers/errors';
 import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
 import { describeOrderType, describeStatus, describeTimeInForce, type OrderResponse } from '../orders/model';
 import { acquireStateDirLock, StateDirBusyError } from '../common/stateLock';
-import { loadRiskSettings, openTradingSession, SettingsError, type RiskSettings, type TradingSession } from '../execution/session';
+import {
+  loadRiskSettings,
+  openTradingSession,
+  SettingsError,
+  type RiskSettings,
+  type TradingSession,
+} from '../execution/session';
 import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { recoverStateDir, type RecoverReport } from '../execution/recover';
@@ -120,7 +126,19 @@ export const EXIT = {
   internal: 70,
 } as const;
 
-const FS_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EEXIST', 'EMFILE', 'EIO', 'EDQUOT']);
+const FS_CODES = new Set([
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'EISDIR',
+  'ENOTDIR',
+  'ENOSPC',
+  'EEXIST',
+  'EMFILE',
+  'EIO',
+  'EDQUOT',
+]);
 
 /** A node file-system error (it carries the path it failed on), as a StateFileError naming that path. */
 function asStateFileError(e: unknown): StateFileError | undefined {
@@ -150,7 +168,10 @@ const SYSCALL_ACTIONS: Readonly<Record<string, string>> = {
 function reportFailure(e: unknown, json: boolean): number {
   const fail = (code: number, kind: string, message: string, extra: Record<string, unknown> = {}): number => {
     process.stderr.write(`sptrader: ${message}\n`);
-    if (json) process.stdout.write(`${JSON.stringify({ ok: false, exitCode: code, errors: [{ code: kind, message, ...extra }] })}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, exitCode: code, errors: [{ code: kind, message, ...extra }] })}\n`,
+      );
     return code;
   };
   if (e instanceof UsageError || (e as { code?: unknown } | undefined)?.code?.toString().startsWith('ERR_PARSE_ARGS')) {
@@ -159,12 +180,15 @@ function reportFailure(e: unknown, json: boolean): number {
   }
   if (e instanceof SettingsError) return fail(EXIT.usage, 'INVALID_SETTINGS', e.message);
   // Nothing was read, written or sent: another process owns the state directory.
-  if (e instanceof StateDirBusyError) return fail(EXIT.busy, 'STATE_DIR_BUSY', e.message, { path: join(e.dir, 'lock') });
+  if (e instanceof StateDirBusyError)
+    return fail(EXIT.busy, 'STATE_DIR_BUSY', e.message, { path: join(e.dir, 'lock') });
   const stateError = asStateFileError(e);
   if (stateError) {
     const damaged = stateError instanceof StateDamagedError;
     const message = withStateDir(
-      stateError.remedy === undefined ? `${stateError.message}. Nothing was sent; fix this and run the command again` : stateError.message,
+      stateError.remedy === undefined
+        ? `${stateError.message}. Nothing was sent; fix this and run the command again`
+        : stateError.message,
     );
     return fail(EXIT.stateFile, damaged ? 'STATE_DAMAGED' : 'STATE_FILE', message, { file: stateError.file });
   }
@@ -189,7 +213,10 @@ function reportFailure(e: unknown, json: boolean): number {
     })\n`,
   );
   if (process.env['SPTRADER_DEBUG'] === '1' && error.stack) process.stderr.write(`${error.stack}\n`);
-  if (json) process.stdout.write(`${JSON.stringify({ ok: false, exitCode: EXIT.internal, errors: [{ code: 'INTERNAL', message: error.message }] })}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ ok: false, exitCode: EXIT.internal, errors: [{ code: 'INTERNAL', message: error.message }] })}\n`,
+    );
   return EXIT.internal;
 }
 
@@ -240,7 +267,8 @@ let commandFolder: string | undefined;
 
 /** The state directory of the command, put into remedies that say `--state-dir DIR`. */
 let commandStateDir: string | undefined;
-const withStateDir = (text: string): string => (commandStateDir === undefined ? text : text.replaceAll('--state-dir DIR', `--state-dir ${commandStateDir}`));
+const withStateDir = (text: string): string =>
+  commandStateDir === undefined ? text : text.replaceAll('--state-dir DIR', `--state-dir ${commandStateDir}`);
 
 /** The state directory, refused at once when something other than a folder is there. */
 function stateDirOf(value: string | undefined): string {
@@ -254,7 +282,8 @@ function stateDirOf(value: string | undefined): string {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return dir;
     throw stateFileErrorOf(dir, 'use it as the state directory', e);
   }
-  if (!stats.isDirectory()) throw new StateFileError(dir, 'this is a file, not a state directory', 'Pass a folder to --state-dir');
+  if (!stats.isDirectory())
+    throw new StateFileError(dir, 'this is a file, not a state directory', 'Pass a folder to --state-dir');
   return dir;
 }
 
@@ -300,16 +329,21 @@ async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promi
       json: { type: 'boolean' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError(`${mode === 'test' ? 'test-order' : 'execute'} needs exactly one component file`);
+  if (positionals.length !== 1)
+    throw new UsageError(`${mode === 'test' ? 'test-order' : 'execute'} needs exactly one component file`);
   if (values.venues !== undefined && values.broker !== undefined)
     throw new UsageError('use --venues (several venues, for a routed order) or --broker (one), not both');
-  if (values.profiles !== undefined && values.venues === undefined) throw new UsageError('--profiles names the venues of --venues: add --venues');
+  if (values.profiles !== undefined && values.venues === undefined)
+    throw new UsageError('--profiles names the venues of --venues: add --venues');
   const file = resolve(positionals[0] ?? '');
   const side = values.side;
-  if (side !== undefined && side !== 'buy' && side !== 'sell') throw new UsageError(`--side must be buy or sell, not '${side}'`);
+  if (side !== undefined && side !== 'buy' && side !== 'sell')
+    throw new UsageError(`--side must be buy or sell, not '${side}'`);
   const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
-  const marketData = values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+    throw new UsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
+  const marketData =
+    values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
   const parameters = parseParams(values.param ?? [], usage);
   alpacaDataUrlCheck(values);
@@ -326,7 +360,8 @@ async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promi
     throw e;
   }
   const live = routed?.venues.filter((v) => v.environment === 'live') ?? [];
-  if (live.length > 0) throw new UsageError(`Test Order never sends to a live account: ${live.map((v) => v.id).join(', ')}`);
+  if (live.length > 0)
+    throw new UsageError(`Test Order never sends to a live account: ${live.map((v) => v.id).join(', ')}`);
   const broker = routed
     ? (routed.venues[0] as BrokerApi)
     : values.broker === undefined || values.broker === 'paper'
@@ -334,7 +369,13 @@ async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promi
       : openBroker(values, stateDir);
   const brokers: Record<string, BrokerApi> = { [broker.id]: broker };
   for (const v of routed?.venues ?? []) brokers[v.id] = v;
-  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers, settings, purpose: 'sptrader CLI' });
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers,
+    settings,
+    purpose: 'sptrader CLI',
+  });
   reportRecovery(trading);
   let session: PythonSession | undefined;
   let outcome: TestOrderOutcome;
@@ -344,15 +385,27 @@ async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promi
       await trading.engine.connect(broker.id);
     } catch (e) {
       if (e instanceof MissingCredentialError || isBrokerError(e)) {
-        const hosts = [values['base-url'], values['data-url'] === undefined ? undefined : `market data ${values['data-url']}`].filter((h) => h !== undefined);
+        const hosts = [
+          values['base-url'],
+          values['data-url'] === undefined ? undefined : `market data ${values['data-url']}`,
+        ].filter((h) => h !== undefined);
         const at = hosts.length === 0 ? '' : ` at ${hosts.join(', ')}`;
-        process.stderr.write(`sptrader: cannot connect to ${broker.displayName} (${broker.environment})${at}: ${(e as Error).message}\n`);
+        process.stderr.write(
+          `sptrader: cannot connect to ${broker.displayName} (${broker.environment})${at}: ${(e as Error).message}\n`,
+        );
         return e instanceof MissingCredentialError ? EXIT.usage : EXIT.broker;
       }
       throw e;
     }
-    const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
-    const runnerOptions: RunnerOptions = { interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: broker.id, testMode: true };
+    const interpreter = await resolveInterpreter(
+      defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
+    );
+    const runnerOptions: RunnerOptions = {
+      interpreter,
+      timeoutMs: timeoutSeconds * 1000,
+      brokerProfile: broker.id,
+      testMode: true,
+    };
     session = await PythonSession.start(runnerOptions, file);
     outcome = await runTestOrder(
       {
@@ -388,13 +441,17 @@ async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promi
   }
   const exitCode = cliExitCode(outcome);
   // Show the result first; the interpreter's shutdown (several ms) need not delay it.
-  process.stdout.write(values.json ? `${JSON.stringify({ ...outcome, ok: exitCode === 0, exitCode })}\n` : `${formatOutcome(outcome)}\n`);
+  process.stdout.write(
+    values.json ? `${JSON.stringify({ ...outcome, ok: exitCode === 0, exitCode })}\n` : `${formatOutcome(outcome)}\n`,
+  );
   await session?.close();
   if (closeError !== undefined) {
     const sent = outcome.response !== null;
     const code = reportFailure(closeError, false);
     if (sent)
-      process.stderr.write('sptrader: the order above reached the venue, but its state could not be saved; run `sptrader recover` before trading again\n');
+      process.stderr.write(
+        'sptrader: the order above reached the venue, but its state could not be saved; run `sptrader recover` before trading again\n',
+      );
     return code;
   }
   return exitCode;
@@ -405,7 +462,11 @@ function riskSettings(stateDir: string, limitsFile: string | undefined): RiskSet
   const file = limitsFile === undefined ? join(stateDir, 'risk-limits.json') : resolve(limitsFile);
   try {
     if (statSync(file).isDirectory())
-      throw new StateFileError(file, 'a directory is in the place of the risk limits file', 'Put a JSON file there, or remove it');
+      throw new StateFileError(
+        file,
+        'a directory is in the place of the risk limits file',
+        'Put a JSON file there, or remove it',
+      );
     accessSync(file, constants.R_OK);
   } catch (e) {
     if (e instanceof StateFileError) throw e;
@@ -417,7 +478,10 @@ function riskSettings(stateDir: string, limitsFile: string | undefined): RiskSet
 
 function reportRecovery(trading: TradingSession): void {
   const r = trading.recovery;
-  if (r.tornTailRemoved) process.stderr.write(`sptrader: the audit log's last line was torn by a crash (${r.tornTailBytes} bytes) and was removed\n`);
+  if (r.tornTailRemoved)
+    process.stderr.write(
+      `sptrader: the audit log's last line was torn by a crash (${r.tornTailBytes} bytes) and was removed\n`,
+    );
   if (r.anchorMissing)
     process.stderr.write(
       `sptrader: ${join(trading.audit.dir, 'anchor.json')} was missing (deleted, or a log from before anchors); written anew at seq ${r.lastSeq}: a cut before now cannot be checked against it\n`,
@@ -445,11 +509,20 @@ function reportDamage(trading: TradingSession): boolean {
  * file is deleted, so the two agree on the next open. Without --yes it only says what would be reset.
  */
 async function resetPaperCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args,
+    options: { 'state-dir': { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' } },
+  });
   const stateDir = stateDirOf(values['state-dir']);
   const settings = riskSettings(stateDir, undefined);
   const broker = openPaperBroker(stateDir);
-  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings, purpose: 'sptrader reset-paper' });
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers: { [broker.id]: broker },
+    settings,
+    purpose: 'sptrader reset-paper',
+  });
   let code: number = EXIT.ok;
   let closeError: unknown;
   try {
@@ -460,7 +533,9 @@ async function resetPaperCommand(args: string[]): Promise<number> {
     const working = trading.engine.workingOrders().filter((r) => r.venue === broker.id);
     const what = `equity ${account.equity} ${account.currency}, ${positions.length} position(s), ${working.length} working order(s), ${broker.fillsEver()} fill(s)`;
     if (!values.yes) {
-      process.stdout.write(`Would reset the paper account in ${stateDir} (${what}) to its starting cash. Run again with --yes to reset it.\n`);
+      process.stdout.write(
+        `Would reset the paper account in ${stateDir} (${what}) to its starting cash. Run again with --yes to reset it.\n`,
+      );
       return EXIT.ok;
     }
     for (const r of working) await trading.engine.cancel(r.clientOrderId);
@@ -502,11 +577,18 @@ async function tradingCommand(command: 'halt' | 'resume' | 'status', args: strin
       json: { type: 'boolean' },
     },
   });
-  if (values.flatten && !values.yes) throw new UsageError('--flatten closes every position at market: add --yes to confirm');
+  if (values.flatten && !values.yes)
+    throw new UsageError('--flatten closes every position at market: add --yes to confirm');
   const stateDir = stateDirOf(values['state-dir']);
   const settings = riskSettings(stateDir, values.limits);
   const broker = openPaperBroker(stateDir);
-  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings, purpose: 'sptrader CLI' });
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers: { [broker.id]: broker },
+    settings,
+    purpose: 'sptrader CLI',
+  });
   let code: number;
   let closeError: unknown;
   try {
@@ -543,7 +625,9 @@ async function tradingStep(
       await engine.connect(broker.id);
     } catch (e) {
       if (isBrokerError(e)) {
-        process.stderr.write(`sptrader: halted, but could not reach ${broker.displayName} to cancel its orders: ${e.message}\n`);
+        process.stderr.write(
+          `sptrader: halted, but could not reach ${broker.displayName} to cancel its orders: ${e.message}\n`,
+        );
         return EXIT.broker;
       }
       if (asStateFileError(e) === undefined) throw e;
@@ -552,7 +636,10 @@ async function tradingStep(
       );
       return reportFailure(e, false);
     }
-    report = await engine.emergencyStop({ reason: values.reason ?? 'emergency stop from the command line', flatten: values.flatten === true });
+    report = await engine.emergencyStop({
+      reason: values.reason ?? 'emergency stop from the command line',
+      flatten: values.flatten === true,
+    });
   } else if (command === 'resume') {
     // A damaged state stays refused (every order is denied until `recover`), so resuming over it is harmless.
     engine.setTradingState('ACTIVE', values.reason ?? 'resumed from the command line');
@@ -589,7 +676,9 @@ async function tradingStep(
     process.stdout.write(lines.join('\n') + '\n');
   }
   if (unsaved !== undefined) {
-    process.stderr.write('sptrader: trading is halted for this run and the orders above were cancelled, but the halt could not be saved:\n');
+    process.stderr.write(
+      'sptrader: trading is halted for this run and the orders above were cancelled, but the halt could not be saved:\n',
+    );
     return reportFailure(unsaved, false);
   }
   if (reportDamage(trading)) return EXIT.stateFile;
@@ -598,7 +687,15 @@ async function tradingStep(
 
 /** A real broker's paper/practice/testnet account from --broker and its options; credentials from SPTRADER_* variables. */
 function openBroker(
-  values: { broker?: string; environment?: string; 'base-url'?: string; 'data-url'?: string; host?: string; port?: string; 'client-id'?: string },
+  values: {
+    broker?: string;
+    environment?: string;
+    'base-url'?: string;
+    'data-url'?: string;
+    host?: string;
+    port?: string;
+    'client-id'?: string;
+  },
   stateDir: string,
 ): BrokerApi {
   const num = (v: string | undefined, flag: string): number | undefined => {
@@ -616,7 +713,9 @@ function openBroker(
       ...(values['data-url'] === undefined ? {} : { dataUrl: values['data-url'] }),
       ...(values.host === undefined ? {} : { host: values.host }),
       ...(num(values.port, '--port') === undefined ? {} : { port: num(values.port, '--port') }),
-      ...(num(values['client-id'], '--client-id') === undefined ? {} : { clientId: num(values['client-id'], '--client-id') }),
+      ...(num(values['client-id'], '--client-id') === undefined
+        ? {}
+        : { clientId: num(values['client-id'], '--client-id') }),
     });
     return createBroker(profile, { clock: systemClock, credentials: environmentCredentials(), stateDir });
   } catch (e) {
@@ -631,7 +730,9 @@ function openBroker(
  */
 function alpacaDataUrlCheck(values: { broker?: string; 'base-url'?: string; 'data-url'?: string }): void {
   if (values['data-url'] !== undefined && values.broker !== 'alpaca')
-    throw new UsageError(`--data-url applies to --broker alpaca only (its market-data host), not to ${values.broker ?? 'the paper venue'}`);
+    throw new UsageError(
+      `--data-url applies to --broker alpaca only (its market-data host), not to ${values.broker ?? 'the paper venue'}`,
+    );
   if (values.broker === 'alpaca' && values['base-url'] !== undefined && values['data-url'] === undefined)
     throw new UsageError(
       `--base-url points Alpaca's trading API at ${values['base-url']}, but quotes would still go to Alpaca's data host ${ALPACA_DEFAULT_DATA_URL} ` +
@@ -653,7 +754,13 @@ async function accountCommand(command: 'positions' | 'account' | 'orders', args:
   const stateDir = stateDirOf(values['state-dir']);
   const settings = riskSettings(stateDir, undefined);
   const broker = openPaperBroker(stateDir);
-  const trading = await openTradingSession({ stateDir, clock: systemClock, brokers: { [broker.id]: broker }, settings, purpose: `sptrader ${command}` });
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers: { [broker.id]: broker },
+    settings,
+    purpose: `sptrader ${command}`,
+  });
   let code: number;
   let closeError: unknown;
   try {
@@ -667,7 +774,12 @@ async function accountCommand(command: 'positions' | 'account' | 'orders', args:
   return closeError === undefined ? code : reportFailure(closeError, false);
 }
 
-async function accountStep(command: 'positions' | 'account' | 'orders', json: boolean, trading: TradingSession, broker: PaperBroker): Promise<number> {
+async function accountStep(
+  command: 'positions' | 'account' | 'orders',
+  json: boolean,
+  trading: TradingSession,
+  broker: PaperBroker,
+): Promise<number> {
   reportRecovery(trading);
   try {
     // Connecting reconciles the engine with the account: a file that disagrees with the audit log is reported as damage.
@@ -704,7 +816,9 @@ async function accountStep(command: 'positions' | 'account' | 'orders', json: bo
     const working = trading.engine.workingOrders();
     const paper = await broker.listOpenOrders();
     process.stdout.write(
-      json ? `${JSON.stringify(ordersJson(working, paper))}\n` : formatOrders(working, paper, join(trading.audit.dir, '..', 'working-orders.json')),
+      json
+        ? `${JSON.stringify(ordersJson(working, paper))}\n`
+        : formatOrders(working, paper, join(trading.audit.dir, '..', 'working-orders.json')),
     );
   }
   return EXIT.ok;
@@ -762,7 +876,8 @@ async function auditCommand(args: string[]): Promise<number> {
     options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, n: { type: 'string', short: 'n' } },
   });
   const [action, dirArg, ...extra] = positionals;
-  if ((action !== 'verify' && action !== 'tail') || extra.length > 0) throw new UsageError('audit needs verify or tail, and at most one folder');
+  if ((action !== 'verify' && action !== 'tail') || extra.length > 0)
+    throw new UsageError('audit needs verify or tail, and at most one folder');
   const n = values.n === undefined ? 20 : Number(values.n);
   if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`-n must be a whole number, not '${values.n}'`);
   const dir = resolve(dirArg ?? join(values['state-dir'] ?? '.sptrader', 'audit'));
@@ -774,8 +889,11 @@ async function auditCommand(args: string[]): Promise<number> {
     process.stdout.write(
       values.json
         ? `${JSON.stringify(shown)}\n`
-        : shown.map((r) => `${String(r.seq).padStart(8)} ${new Date(r.ts).toISOString()} ${r.type} ${JSON.stringify(r.data)}`).join('\n') +
-            (shown.length ? '\n' : ''),
+        : shown
+            .map(
+              (r) => `${String(r.seq).padStart(8)} ${new Date(r.ts).toISOString()} ${r.type} ${JSON.stringify(r.data)}`,
+            )
+            .join('\n') + (shown.length ? '\n' : ''),
     );
     // A tail cannot show what was cut off the log's end: anchor.json says how far it reached on disk.
     const anchor = readAuditAnchor(dir);
@@ -796,9 +914,12 @@ async function auditCommand(args: string[]): Promise<number> {
       `${report.verified ? 'VERIFIED' : 'BROKEN'}: ${report.lines} records in ${report.files} file${report.files === 1 ? '' : 's'} under ${dir}, last seq ${report.lastSeq}, last line sha256 ${report.lastLineHash}`,
     ];
     if (report.tornTailBytes > 0)
-      lines.push(`torn last line: ${report.tornTailBytes} bytes at the end of ${report.tornTailFile ?? '?'} (removed on the next open)`);
+      lines.push(
+        `torn last line: ${report.tornTailBytes} bytes at the end of ${report.tornTailFile ?? '?'} (removed on the next open)`,
+      );
     for (const p of report.problems) lines.push(`${p.file}:${p.line}: ${p.problem}`);
-    if (report.problemCount > report.problems.length) lines.push(`… and ${report.problemCount - report.problems.length} more problems`);
+    if (report.problemCount > report.problems.length)
+      lines.push(`… and ${report.problemCount - report.problems.length} more problems`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return report.verified ? EXIT.ok : EXIT.componentError;
@@ -829,7 +950,11 @@ function auditDirMustExist(dir: string): void {
     throw stateFileErrorOf(dir, 'read the audit log folder', e);
   }
   if (!stats.isDirectory())
-    throw new StateFileError(dir, 'this is a file, not the audit log folder', 'Pass the folder that holds audit-YYYY-MM-DD.jsonl files');
+    throw new StateFileError(
+      dir,
+      'this is a file, not the audit log folder',
+      'Pass the folder that holds audit-YYYY-MM-DD.jsonl files',
+    );
 }
 
 /**
@@ -837,9 +962,13 @@ function auditDirMustExist(dir: string): void {
  * (src/execution/recover.ts), under the state directory's lock. Without --yes it only reports.
  */
 async function recoverCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args,
+    options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' } },
+  });
   const stateDir = stateDirOf(values['state-dir']);
-  if (!existsSync(stateDir)) throw new StateFileError(stateDir, 'there is no state directory here', 'Check --state-dir');
+  if (!existsSync(stateDir))
+    throw new StateFileError(stateDir, 'there is no state directory here', 'Check --state-dir');
   const lock = acquireStateDirLock(stateDir, 'sptrader recover');
   let report: RecoverReport;
   try {
@@ -858,8 +987,10 @@ async function recoverCommand(args: string[]): Promise<number> {
     );
     for (const p of report.problems) lines.push(`  problem  ${p}`);
     for (const a of report.actions) lines.push(`  ${values.yes === true ? 'done   ' : 'would  '}  ${a}`);
-    if (values.yes !== true && report.actions.length > 0) lines.push('Nothing was changed: run again with --yes to do the above.');
-    else if (report.changed) lines.push('Recovered: check with `sptrader status` and `sptrader positions` before trading.');
+    if (values.yes !== true && report.actions.length > 0)
+      lines.push('Nothing was changed: run again with --yes to do the above.');
+    else if (report.changed)
+      lines.push('Recovered: check with `sptrader status` and `sptrader positions` before trading.');
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   // A look without --yes that found problems says so in its exit code, as any command on damaged state does.

@@ -12,7 +12,13 @@ import { parseParams } from './args';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
-import { prepareReplayStateDir, replayComponent, ReplayStateDirError, type ReplayProgress, type ReplayReport } from '../execution/replay';
+import {
+  prepareReplayStateDir,
+  replayComponent,
+  ReplayStateDirError,
+  type ReplayProgress,
+  type ReplayReport,
+} from '../execution/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonWorker } from '../python/runner';
 
@@ -42,7 +48,9 @@ export async function replayCommand(args: string[]): Promise<number> {
     return await run(args);
   } catch (e) {
     if (e instanceof ReplayUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sptrader replay: ${(e as Error).message}\n\nUsage: sptrader replay <component.py> --data FILE [options]\n${REPLAY_USAGE}`);
+      process.stderr.write(
+        `sptrader replay: ${(e as Error).message}\n\nUsage: sptrader replay <component.py> --data FILE [options]\n${REPLAY_USAGE}`,
+      );
       return 2;
     }
     if (e instanceof ReplayStateDirError) {
@@ -81,12 +89,14 @@ async function run(args: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new ReplayUsageError('replay needs exactly one component file');
-  if (values.data === undefined) throw new ReplayUsageError('--data FILE is required (a .csv or .parquet of candles or ticks)');
+  if (values.data === undefined)
+    throw new ReplayUsageError('--data FILE is required (a .csv or .parquet of candles or ticks)');
   const spreadTicks = values['spread-ticks'] === undefined ? undefined : Number(values['spread-ticks']);
   if (spreadTicks !== undefined && !(Number.isInteger(spreadTicks) && spreadTicks >= 0))
     throw new ReplayUsageError(`--spread-ticks must be a whole number ≥ 0, not '${values['spread-ticks']}'`);
   const cash = values.cash === undefined ? undefined : Number(values.cash);
-  if (cash !== undefined && !(Number.isFinite(cash) && cash > 0)) throw new ReplayUsageError(`--cash must be a positive amount, not '${values.cash}'`);
+  if (cash !== undefined && !(Number.isFinite(cash) && cash > 0))
+    throw new ReplayUsageError(`--cash must be a positive amount, not '${values.cash}'`);
   const parameters = parseParams(values.param ?? [], (message) => new ReplayUsageError(message));
   const file = resolve(positionals[0] ?? '');
   // Refused before anything starts: a replay never writes into trading state.
@@ -105,7 +115,9 @@ async function run(args: string[]): Promise<number> {
     fillsParquet ??= join(out, 'fills.parquet');
   }
 
-  const interpreter = await resolveInterpreter(defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']));
+  const interpreter = await resolveInterpreter(
+    defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
+  );
   // A batch of records is one request: the timeout covers the whole batch.
   const worker = new PythonWorker({ interpreter, timeoutMs: 120_000, brokerProfile: 'paper', testMode: true });
   const bar = process.stderr.isTTY && !values.json ? progressBar() : undefined;
@@ -158,7 +170,9 @@ export function formatReplay(r: ReplayReport): string {
   const o = r.orders;
   const lines: string[] = [];
   lines.push(`Replay of ${r.component.file}${r.component.className ? ` (${r.component.className})` : ''}`);
-  lines.push(`  data       ${r.data.source}: ${n(r.data.records)} ${r.data.kind} of ${r.data.symbol}, ${r.data.from} → ${r.data.to}`);
+  lines.push(
+    `  data       ${r.data.source}: ${n(r.data.records)} ${r.data.kind} of ${r.data.symbol}, ${r.data.from} → ${r.data.to}`,
+  );
   lines.push(
     `  processed  ${n(r.processed)} ${r.data.kind} in ${(r.elapsedMs / 1000).toFixed(2)} s (${n(r.ticksPerSecond)}/s, ${n(r.batches)} round trips${r.syncs > 0 ? `, ${n(r.syncs)} capital requests` : ''})`,
   );
@@ -190,11 +204,14 @@ export function formatReplay(r: ReplayReport): string {
       `  slippage   ${s.orders} orders vs the decision quote: mean ${s.meanUnits} ${s.unit}s (${s.meanBps} bps), worst ${s.worstUnits}, best ${s.bestUnits}; cost ${s.cost.toFixed(2)} ${c.currency}`,
     );
   const rejected = Object.entries(o.rejectedByReason);
-  if (rejected.length > 0) lines.push(`  rejected   ${rejected.map(([reason, count]) => `${reason} ${count}`).join(', ')}`);
+  if (rejected.length > 0)
+    lines.push(`  rejected   ${rejected.map(([reason, count]) => `${reason} ${count}`).join(', ')}`);
   if (r.errorCount > 0) {
     lines.push(`  errors     ${r.errorCount} record${r.errorCount === 1 ? '' : 's'} failed (the replay went on):`);
     for (const e of r.errors.slice(0, 10))
-      lines.push(`    #${e.index} ${e.time} ${e.code}${e.line === undefined ? '' : ` (line ${e.line})`}: ${e.message.split('\n')[0] ?? ''}`);
+      lines.push(
+        `    #${e.index} ${e.time} ${e.code}${e.line === undefined ? '' : ` (line ${e.line})`}: ${e.message.split('\n')[0] ?? ''}`,
+      );
     if (r.errorCount > 10) lines.push(`    … ${r.errorCount - 10} more (--json lists up to ${r.errors.length})`);
   }
   if (r.fatal) lines.push(`  STOPPED    at #${r.fatal.index} ${r.fatal.time}: ${r.fatal.code}: ${r.fatal.message}`);

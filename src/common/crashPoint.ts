@@ -4,7 +4,8 @@
  * `kill -9` would. Read once; with the variable unset it costs one comparison.
  */
 const spec = process.env['SPTRADER_CRASH_AT'];
-const [target, nth] = spec === undefined || spec === '' ? [undefined, 1] : [spec.split(':')[0], Number(spec.split(':')[1] ?? 1)];
+const [target, nth] =
+  spec === undefined || spec === '' ? [undefined, 1] : [spec.split(':')[0], Number(spec.split(':')[1] ?? 1)];
 let passes = 0;
 
 export function crashPoint(name: string): void {

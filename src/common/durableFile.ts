@@ -39,7 +39,11 @@ export function syncDirectorySync(dir: string): void {
  * empty file. The rename itself is made durable by the caller's `syncDirectorySync` (so that it can
  * change more entries first). A temp file left by a failure is removed.
  */
-export function replaceFileSync(file: string, text: string, options: { fileMode?: number; dirMode?: number } = {}): void {
+export function replaceFileSync(
+  file: string,
+  text: string,
+  options: { fileMode?: number; dirMode?: number } = {},
+): void {
   mkdirSync(dirname(file), { recursive: true, ...(options.dirMode === undefined ? {} : { mode: options.dirMode }) });
   const tmp = `${file}.${process.pid}.tmp`;
   try {

@@ -44,7 +44,9 @@ export class StateDirBusyError extends Error {
     const lock = join(dir, 'lock');
     super(
       `${dir} is in use by another SPtrader process${
-        holder ? ` (${holder.purpose}, pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})` : ''
+        holder
+          ? ` (${holder.purpose}, pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})`
+          : ''
       }${unreadable ? `: its lock file ${lock} ${unreadable}` : ''}: one process at a time may trade from a state directory, or its audit log and paper account would fork. ` +
         `Finish or close that one (another VS Code window, or an sptrader command), or use another --state-dir. ` +
         `If no such process is running, delete ${lock} (and ${join(dir, 'lock.takeover')} if it is there).`,
@@ -129,7 +131,8 @@ function handle(dir: string): StateDirLock {
       try {
         const seen = readLock(entry.path);
         // Only our own lock file is removed (never one a takeover gave to someone else).
-        if (seen.kind === 'holder' && seen.holder.pid === process.pid && seen.holder.host === hostname()) rmSync(entry.path, { force: true });
+        if (seen.kind === 'holder' && seen.holder.pid === process.pid && seen.holder.host === hostname())
+          rmSync(entry.path, { force: true });
       } catch {
         // Releasing runs in `finally` blocks: a lock that cannot be removed is left, and the next run takes it over.
       }
@@ -198,7 +201,11 @@ function readLock(path: string): LockRead {
       typeof parsed.purpose === 'string'
     )
       return { kind: 'holder', holder: parsed as LockHolder, text };
-    return { kind: 'foreign', text, why: `holds JSON that is not an SPtrader lock record (${JSON.stringify(text.slice(0, 60))})` };
+    return {
+      kind: 'foreign',
+      text,
+      why: `holds JSON that is not an SPtrader lock record (${JSON.stringify(text.slice(0, 60))})`,
+    };
   } catch {
     // not whole JSON: see below
   }

@@ -148,7 +148,8 @@ export class AuditDigest {
         if (typeof venue !== 'string' || !Array.isArray(differences)) return;
         const map = this.positionMap(venue);
         for (const d of differences) {
-          if (isObject(d) && typeof d['symbol'] === 'string' && typeof d['venue'] === 'number') map.set(d['symbol'], toMoney(d['venue']));
+          if (isObject(d) && typeof d['symbol'] === 'string' && typeof d['venue'] === 'number')
+            map.set(d['symbol'], toMoney(d['venue']));
         }
         return;
       }
@@ -167,10 +168,14 @@ export class AuditDigest {
         if (isObject(f) && typeof f['symbol'] === 'string' && typeof f['quantity'] === 'number') {
           let sums = this.fillSums.get(venue);
           if (!sums) this.fillSums.set(venue, (sums = new Map<string, bigint>()));
-          sums.set(f['symbol'], (sums.get(f['symbol']) ?? 0n) + toMoney(f['quantity']) * (f['side'] === 'sell' ? -1n : 1n));
+          sums.set(
+            f['symbol'],
+            (sums.get(f['symbol']) ?? 0n) + toMoney(f['quantity']) * (f['side'] === 'sell' ? -1n : 1n),
+          );
         }
         if (kept && isObject(f)) kept.push(f as unknown as Fill);
-        if (typeof symbol === 'string' && typeof data['position'] === 'number') this.positionMap(venue).set(symbol, toMoney(data['position']));
+        if (typeof symbol === 'string' && typeof data['position'] === 'number')
+          this.positionMap(venue).set(symbol, toMoney(data['position']));
       }
     }
     const order = this.open.get(id);

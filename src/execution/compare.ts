@@ -21,7 +21,13 @@ import { submitOrderCommand, type EngineEvent } from './events';
 import { isFinalState, orderResponseOf } from './orderState';
 import { describeOrder } from './describeOrder';
 import { computeSlippage, type Slippage } from './slippage';
-import { buildMarketData, fitToInstrument, symbolFromMetadata, type ComponentRunner, type OutcomeError } from './testOrder';
+import {
+  buildMarketData,
+  fitToInstrument,
+  symbolFromMetadata,
+  type ComponentRunner,
+  type OutcomeError,
+} from './testOrder';
 
 export interface CompareRequest {
   file: string;
@@ -141,7 +147,12 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
   // Never live: refuse before anything runs or connects.
   const live = venues.filter((v) => v.environment === 'live');
   if (live.length > 0) {
-    for (const v of live) notSent(v.id, `${v.displayName} is a live account: compare sends only to paper, practice and testnet accounts`, 'LIVE_REFUSED');
+    for (const v of live)
+      notSent(
+        v.id,
+        `${v.displayName} is a live account: compare sends only to paper, practice and testnet accounts`,
+        'LIVE_REFUSED',
+      );
     outcome.errors.push({
       code: 'LIVE_REFUSED',
       message: `compare never sends to a live account (${live.map((v) => v.id).join(', ')}); choose paper, practice or testnet profiles`,
@@ -164,12 +175,17 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
   );
   const reference = venues.find((v) => reachable.includes(v));
   if (!reference) return finish(false, 'No venue could be reached: nothing was run or sent.');
-  if (reference !== venues[0]) outcome.notes.push(`market data came from ${reference.id} (${venues[0]?.id} could not be reached)`);
+  if (reference !== venues[0])
+    outcome.notes.push(`market data came from ${reference.id} (${venues[0]?.id} could not be reached)`);
 
   // 1. Market data from the reference venue, and every venue's touch at the same moment.
   const pythonStarted = monotonicMs();
   const info = await runner.inspect(request.file).catch(() => undefined);
-  const symbol = request.symbol ?? symbolFromMetadata(info?.metadata ?? null) ?? stringOr(request.marketData?.['symbol']) ?? DEFAULT_SYMBOL;
+  const symbol =
+    request.symbol ??
+    symbolFromMetadata(info?.metadata ?? null) ??
+    stringOr(request.marketData?.['symbol']) ??
+    DEFAULT_SYMBOL;
   const quotes = new Map<string, Promise<Quote | Error>>();
   const readQuotes = (sym: string): void => {
     for (const v of reachable)
@@ -198,13 +214,20 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
     signal: request.signal ?? null,
   });
   outcome.timings.pythonMs = round3(monotonicMs() - pythonStarted);
-  outcome.component = { file: request.file, className: run.className, stdout: run.stdout, stderr: run.stderr, output: run.output };
+  outcome.component = {
+    file: request.file,
+    className: run.className,
+    stdout: run.stdout,
+    stderr: run.stderr,
+    output: run.output,
+  };
   if (!run.ok || run.error) {
     const e = run.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
     outcome.errors.push({ code: e.code, message: e.message, file: e.file, line: e.line });
     return finish(false, `Component error (${e.code}): nothing was sent.`);
   }
-  if (run.output === null || run.output === undefined) return finish(true, 'The component produced no order (it returned None): nothing was sent.');
+  if (run.output === null || run.output === undefined)
+    return finish(true, 'The component produced no order (it returned None): nothing was sent.');
   const normalized = normalizeComponentOrder(run.output, { now: clock.now() });
   if (!normalized.ok) {
     const where = run.returnedAt ? { file: run.returnedAt.file, line: run.returnedAt.line } : { file: request.file };
@@ -248,7 +271,8 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
       reachable.map(async (v) => {
         const c = column(v.id);
         const quote = await quotes.get(`${v.id}\u0000${order.symbol}`);
-        if (quote && !(quote instanceof Error)) c.quote = { bid: quote.bid, ask: quote.ask, timestamp: quote.timestamp };
+        if (quote && !(quote instanceof Error))
+          c.quote = { bid: quote.bid, ask: quote.ask, timestamp: quote.timestamp };
         else if (quote instanceof Error) c.notes.push(`no quote at decision time: ${quote.message}`);
         let instrument: InstrumentRules;
         try {
@@ -256,7 +280,11 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
         } catch (e) {
           if (!(e instanceof Error)) throw e;
           c.notes = [];
-          return notSent(v.id, `${v.displayName} does not trade ${order.symbol}: ${e.message}`, isBrokerError(e) ? e.reason : 'UNKNOWN_SYMBOL');
+          return notSent(
+            v.id,
+            `${v.displayName} does not trade ${order.symbol}: ${e.message}`,
+            isBrokerError(e) ? e.reason : 'UNKNOWN_SYMBOL',
+          );
         }
         const fitted = fitToInstrument(order, instrument, c.notes);
         if ('error' in fitted) return notSent(v.id, fitted.error, 'INVALID_ORDER');
@@ -278,7 +306,10 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
           return;
         }
         let record = result.order;
-        const marketable = cmd.order.order_type.type === 'market' || cmd.order.time_in_force.type === 'IOC' || cmd.order.time_in_force.type === 'FOK';
+        const marketable =
+          cmd.order.order_type.type === 'market' ||
+          cmd.order.time_in_force.type === 'IOC' ||
+          cmd.order.time_in_force.type === 'FOK';
         if (!isFinalState(record.state) && (marketable || record.state === 'UNCONFIRMED'))
           record = (await engine.waitForFinal(cmd.clientOrderId, request.waitMs ?? 5000)) ?? record;
         const response = orderResponseOf(record);
@@ -287,7 +318,11 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
         c.verdict = verdictOf(record.state);
         if (c.verdict === 'REJECTED' || c.verdict === 'UNCONFIRMED') c.reason = record.reason ?? null;
         if (response.filled_quantity !== null && response.filled_quantity > 0 && response.filled_price !== null) {
-          c.fill = { quantity: response.filled_quantity, averagePrice: response.filled_price, fills: response.fills.length };
+          c.fill = {
+            quantity: response.filled_quantity,
+            averagePrice: response.filled_price,
+            fills: response.fills.length,
+          };
           if (c.quote) c.slippage = computeSlippage(cmd.order.side, c.quote, response.filled_price, instrument);
         }
         instruments.set(v.id, instrument);
@@ -306,7 +341,9 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
   const filled = outcome.venues.filter((c) => c.fill !== null).length;
   const summary =
     `${describeOrder(order)} → ` +
-    outcome.venues.map((c) => `${c.id} ${c.verdict}${c.fill ? ` ${fmt(c.fill.quantity)} @ ${c.fill.averagePrice}` : ''}`).join(', ') +
+    outcome.venues
+      .map((c) => `${c.id} ${c.verdict}${c.fill ? ` ${fmt(c.fill.quantity)} @ ${c.fill.averagePrice}` : ''}`)
+      .join(', ') +
     (outcome.best ? `; best: ${outcome.best}` : '');
   return finish(filled > 0 || outcome.venues.some((c) => c.verdict === 'ACCEPTED'), summary);
 }
@@ -315,7 +352,11 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
  * The best venue is the one whose fill costs the trader least per unit, fees included (the lowest
  * price paid for a buy, the highest received for a sell); every filled venue is set against it.
  */
-export function rankVenues(columns: VenueColumn[], side: 'buy' | 'sell', rules: ReadonlyMap<string, InstrumentRules>): string | null {
+export function rankVenues(
+  columns: VenueColumn[],
+  side: 'buy' | 'sell',
+  rules: ReadonlyMap<string, InstrumentRules>,
+): string | null {
   const net = (c: VenueColumn): number => {
     const fill = c.fill as NonNullable<VenueColumn['fill']>;
     const feePerUnit = (c.fees ?? 0) / fill.quantity;

@@ -58,7 +58,8 @@ export function decimalsIn(n: number): number {
 /** The most decimals among prices that lie on the instrument's grid (quotes, order prices, single fills). */
 export function precisionOf(prices: readonly (number | null | undefined)[]): number | undefined {
   let best: number | undefined;
-  for (const p of prices) if (typeof p === 'number' && Number.isFinite(p) && p > 0) best = Math.max(best ?? 0, decimalsIn(p));
+  for (const p of prices)
+    if (typeof p === 'number' && Number.isFinite(p) && p > 0) best = Math.max(best ?? 0, decimalsIn(p));
   return best;
 }
 
@@ -83,13 +84,17 @@ const orderPrices = (t: OrderType): number[] =>
   t.type === 'limit' || t.type === 'stop' ? [t.price] : t.type === 'stop_limit' ? [t.stop_price, t.limit_price] : [];
 
 /** "BUY 10,000 EUR_USD LMT 1.0850 GTC" — what the order is, with no id. */
-export function describeOrder(order: OrderTerms, options: Pick<DescribeOptions, 'pricePrecision' | 'live'> = {}): string {
+export function describeOrder(
+  order: OrderTerms,
+  options: Pick<DescribeOptions, 'pricePrecision' | 'live'> = {},
+): string {
   const precision = options.pricePrecision ?? precisionOf(orderPrices(order.order_type));
   return `${options.live ? 'LIVE · ' : ''}${order.side.toUpperCase()} ${formatQuantity(order.quantity)} ${order.symbol} ${orderTypeAbbreviation(order.order_type, precision)} ${timeInForceAbbreviation(order.time_in_force)}`;
 }
 
 const CRYPTO_QUOTE = /(USDT|USDC|BUSD|FDUSD|TUSD|DAI)$/i;
-const CRYPTO_BASE = /^(BTC|XBT|ETH|SOL|XRP|DOGE|ADA|LTC|BNB|AVAX|DOT|LINK|MATIC|TRX|SHIB|BCH|XLM|ATOM|UNI|ETC)([/_\-:]|USD|EUR|BTC|ETH|$)/i;
+const CRYPTO_BASE =
+  /^(BTC|XBT|ETH|SOL|XRP|DOGE|ADA|LTC|BNB|AVAX|DOT|LINK|MATIC|TRX|SHIB|BCH|XLM|ATOM|UNI|ETC)([/_\-:]|USD|EUR|BTC|ETH|$)/i;
 
 /** A guess from the symbol alone, used only to choose how slippage is shown when the kind is not given. */
 export function guessKind(symbol: string): InstrumentKind {
@@ -204,7 +209,9 @@ export function riskDenialDetail(r: RiskLike): string {
     case 'max_order_quantity':
       return `${n(actual)} > ${n(limit)} units`;
     case 'max_position':
-      return typeof actual === 'number' && actual < 0 ? `${n(actual)} beyond ±${n(limit)} units` : `${n(actual)} > ${n(limit)} units`;
+      return typeof actual === 'number' && actual < 0
+        ? `${n(actual)} beyond ±${n(limit)} units`
+        : `${n(actual)} > ${n(limit)} units`;
     case 'max_order_notional':
     case 'buying_power': {
       const ccy = currencyOf(r.message);
@@ -255,7 +262,12 @@ function stateOfOutcome(outcome: TestOrderOutcome): OrderState | undefined {
   }
   const r = outcome.response;
   if (!r) return undefined;
-  if (r.status.status === 'submitted' && outcome.exitCode === 4 && outcome.errors.some((e) => e.code === 'OUTCOME_UNKNOWN')) return 'UNCONFIRMED';
+  if (
+    r.status.status === 'submitted' &&
+    outcome.exitCode === 4 &&
+    outcome.errors.some((e) => e.code === 'OUTCOME_UNKNOWN')
+  )
+    return 'UNCONFIRMED';
   return stateOfVenueStatus(r.status.status);
 }
 
@@ -269,7 +281,9 @@ export function describeOutcome(outcome: TestOrderOutcome, options: DescribeOpti
   const firstError = outcome.errors[0];
   if (!order) {
     if (!firstError) return `${mark}No order: the component returned None; nothing was sent.`;
-    const where = firstError.file ? ` at ${fileName(firstError.file)}${firstError.line ? `:${firstError.line}` : ''}` : '';
+    const where = firstError.file
+      ? ` at ${fileName(firstError.file)}${firstError.line ? `:${firstError.line}` : ''}`
+      : '';
     const more = outcome.errors.length > 1 ? ` (+${outcome.errors.length - 1} more)` : '';
     return `${mark}No order: ${firstError.code}${where}: ${oneLine(firstError.message)}${more}`;
   }
@@ -277,7 +291,12 @@ export function describeOutcome(outcome: TestOrderOutcome, options: DescribeOpti
   const r = outcome.response;
   const precision =
     options.pricePrecision ??
-    precisionOf([md['bid'] as number, md['ask'] as number, ...orderPrices(order.order_type), ...(r?.fills ?? []).map((f) => f.price)]);
+    precisionOf([
+      md['bid'] as number,
+      md['ask'] as number,
+      ...orderPrices(order.order_type),
+      ...(r?.fills ?? []).map((f) => f.price),
+    ]);
   const head = `${mark}${describeOrder(order, { pricePrecision: precision })}`;
   const kind = options.kind ?? (outcome.slippage?.unit === 'pip' ? 'fx' : guessKind(order.symbol));
 
@@ -303,7 +322,8 @@ export function describeRecord(
   options: DescribeOptions & { slippage?: Slippage | null } = {},
 ): string {
   const order = record.request;
-  const precision = options.pricePrecision ?? precisionOf([...orderPrices(order.order_type), ...record.fills.map((f) => f.price)]);
+  const precision =
+    options.pricePrecision ?? precisionOf([...orderPrices(order.order_type), ...record.fills.map((f) => f.price)]);
   const head = describeOrder(order, { pricePrecision: precision, live: options.live });
   let filled = 0;
   let notional = 0;

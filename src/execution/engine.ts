@@ -242,9 +242,11 @@ export class ExecutionEngine {
    * rebuilds from the log's fills since the baseline: none, i.e. the reset is completed.
    */
   async resetLocalVenue(venue: string, reset: () => void, reason: string): Promise<void> {
-    if (!this.reconciler.isLocal(venue)) throw new Error(`${venue} is not an account kept in this state directory; only the paper account can be reset`);
+    if (!this.reconciler.isLocal(venue))
+      throw new Error(`${venue} is not an account kept in this state directory; only the paper account can be reset`);
     const working = this.workingOrders().filter((r) => r.venue === venue);
-    if (working.length > 0) throw new Error(`${venue} has ${working.length} working order(s): cancel them before resetting the account`);
+    if (working.length > 0)
+      throw new Error(`${venue} has ${working.length} working order(s): cancel them before resetting the account`);
     await this.log.command('VenueBaseline', { venue, fills: 0, positions: {}, reason });
     this.cache.setFillCount(venue, 0);
     this.cache.setPositions(venue, []);
@@ -276,9 +278,17 @@ export class ExecutionEngine {
    * Validation and every risk check, without sending, recording a working order or using the submit
    * rate: what Test Order does on a live profile. The check is recorded in the audit log.
    */
-  async check(cmd: SubmitOrder): Promise<{ risk: readonly RiskCheckResult[]; denial?: { code: DenialCode; message: string }; order: PlacedOrderRequest }> {
+  async check(cmd: SubmitOrder): Promise<{
+    risk: readonly RiskCheckResult[];
+    denial?: { code: DenialCode; message: string };
+    order: PlacedOrderRequest;
+  }> {
     const checked = await this.checks.check(cmd, 'dry-run');
-    this.log.note('CheckOrder', { command: auditCommand(checked.cmd), risk: auditRisk(checked.risk), denial: checked.denial ?? null });
+    this.log.note('CheckOrder', {
+      command: auditCommand(checked.cmd),
+      risk: auditRisk(checked.risk),
+      denial: checked.denial ?? null,
+    });
     // The order as it would be sent (the venue's instrument id, no secret-looking metadata): what a
     // confirmation must show, so that the confirmed order and the sent one are the same.
     const order = checked.cmd.order;
@@ -329,7 +339,8 @@ export class ExecutionEngine {
   saveProblems(): string[] {
     const out: string[] = [];
     if (this.orderWriter?.error) out.push(this.orderWriter.error.message);
-    if (this.trading.lastSaveError) out.push(`${this.trading.lastSaveError.message} (the halt is recorded in the audit log and restored from it)`);
+    if (this.trading.lastSaveError)
+      out.push(`${this.trading.lastSaveError.message} (the halt is recorded in the audit log and restored from it)`);
     if (this.log.failure) out.push(this.log.failure.message);
     return out;
   }

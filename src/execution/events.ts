@@ -5,12 +5,19 @@
  */
 import { newClientOrderId, newSequentialId } from '../common/ids';
 import type { Clock } from '../common/clock';
-import { cloneOrderRequest, type Fill, type OrderRequest, type OrderResponse, type PlacedOrderRequest } from '../orders/model';
+import {
+  cloneOrderRequest,
+  type Fill,
+  type OrderRequest,
+  type OrderResponse,
+  type PlacedOrderRequest,
+} from '../orders/model';
 import type { OrderState } from './orderState';
 import type { RiskCheckResult, TradingStateName } from './risk';
 
 /** Where an order came from, for the audit log and the UI. */
-export type OrderSource = 'test-order' | 'execute-paper' | 'execute-live' | 'cli' | 'replay' | 'flatten' | 'compare' | 'algo' | 'api';
+export type OrderSource =
+  'test-order' | 'execute-paper' | 'execute-live' | 'cli' | 'replay' | 'flatten' | 'compare' | 'algo' | 'api';
 
 export interface SubmitOrder {
   readonly type: 'SubmitOrder';
@@ -169,6 +176,13 @@ export type EngineEvent =
       readonly reason: string;
       readonly source: string;
     }
-  | { readonly type: 'VenueError'; readonly at: number; readonly venue: string; readonly operation: string; readonly reason: string; readonly message: string };
+  | {
+      readonly type: 'VenueError';
+      readonly at: number;
+      readonly venue: string;
+      readonly operation: string;
+      readonly reason: string;
+      readonly message: string;
+    };
 
 export type EngineEventType = EngineEvent['type'];

@@ -6,14 +6,19 @@ import type { InstrumentRules, OrderRequest } from '../orders/model';
  * Quantities are cut down to the lot (never rounded up: that would trade more than asked) and
  * prices moved onto the tick in the direction that never makes the order more aggressive.
  */
-export function fitToInstrument(order: OrderRequest, instrument: InstrumentRules, notes: string[]): { order: OrderRequest } | { error: string } {
+export function fitToInstrument(
+  order: OrderRequest,
+  instrument: InstrumentRules,
+  notes: string[],
+): { order: OrderRequest } | { error: string } {
   const quantity = snapToStep(order.quantity, instrument.lotSize, 'down');
   if (quantity < instrument.minQuantity || quantity <= 0) {
     return {
       error: `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${Math.max(instrument.minQuantity, instrument.lotSize)} (lot size ${instrument.lotSize}); increase the size the component computes`,
     };
   }
-  if (quantity !== order.quantity) notes.push(`quantity ${order.quantity} was cut to ${quantity} to fit the lot size ${instrument.lotSize}`);
+  if (quantity !== order.quantity)
+    notes.push(`quantity ${order.quantity} was cut to ${quantity} to fit the lot size ${instrument.lotSize}`);
   const buy = order.side === 'buy';
   const snap = (price: number, passiveDown: boolean, label: string): number => {
     const snapped = snapToStep(price, instrument.tickSize, passiveDown ? 'down' : 'up');

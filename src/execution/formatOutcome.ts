@@ -9,7 +9,12 @@ import type { TestOrderOutcome } from './testOrder';
  */
 export function cliExitCode(outcome: TestOrderOutcome): number {
   if (outcome.denial !== null && STATE_DENIALS.has(outcome.denial.code)) return 6;
-  if (outcome.denial === null && outcome.response?.status.status === 'rejected' && !outcome.errors.some((e) => e.code === 'NOT_PLACED')) return 7;
+  if (
+    outcome.denial === null &&
+    outcome.response?.status.status === 'rejected' &&
+    !outcome.errors.some((e) => e.code === 'NOT_PLACED')
+  )
+    return 7;
   return outcome.exitCode;
 }
 
@@ -36,7 +41,9 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
     );
   const o = outcome.order;
   if (o) {
-    lines.push(`Order      ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}`);
+    lines.push(
+      `Order      ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}`,
+    );
     if (o.client_order_id) lines.push(`           client order id ${o.client_order_id}`);
   }
   if (outcome.risk.length > 0) {
@@ -50,17 +57,23 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
     const rows = outcome.risk.filter((c) => c.limit !== null || !c.passed);
     const width = Math.max(0, ...rows.map((c) => c.check.length));
     for (const c of rows)
-      lines.push(`           ${c.passed ? 'pass' : 'DENY'} ${c.check.padEnd(width)}  ${riskValueText(c, 'actual')}, limit ${riskValueText(c, 'limit')}`);
+      lines.push(
+        `           ${c.passed ? 'pass' : 'DENY'} ${c.check.padEnd(width)}  ${riskValueText(c, 'actual')}, limit ${riskValueText(c, 'limit')}`,
+      );
   }
   if (outcome.events.length > 0) {
     const t0 = outcome.events[0]?.at ?? 0;
-    lines.push(`Timeline   ${outcome.events.map((e) => `${e.type.replace(/^Order/, '')} +${e.at - t0} ms`).join(' → ')}`);
+    lines.push(
+      `Timeline   ${outcome.events.map((e) => `${e.type.replace(/^Order/, '')} +${e.at - t0} ms`).join(' → ')}`,
+    );
   }
   const r = outcome.response;
   if (r) {
     lines.push(`Status     ${describeStatus(r.status)}   order id ${r.order_id}`);
     if (r.filled_price !== null)
-      lines.push(`Fill       ${r.filled_quantity ?? 0} @ ${r.filled_price}   (${r.fills.length} fill${r.fills.length === 1 ? '' : 's'})`);
+      lines.push(
+        `Fill       ${r.filled_quantity ?? 0} @ ${r.filled_price}   (${r.fills.length} fill${r.fills.length === 1 ? '' : 's'})`,
+      );
     lines.push(`Commission ${r.commission ?? 0}`);
   }
   const s = outcome.slippage;

@@ -23,7 +23,14 @@
  * - Repeating the final status an order already has (two "cancelled" messages) changes nothing.
  * - Everything else is refused with an `OrderTransitionError`; the order is left as it was.
  */
-import { FINAL_STATUSES, type Fill, type OrderResponse, type OrderStatus, type OrderStatusName, type PlacedOrderRequest } from '../orders/model';
+import {
+  FINAL_STATUSES,
+  type Fill,
+  type OrderResponse,
+  type OrderStatus,
+  type OrderStatusName,
+  type PlacedOrderRequest,
+} from '../orders/model';
 import { fromMoney, toMoney } from '../common/decimal';
 
 export type OrderState =
@@ -44,7 +51,11 @@ export type OrderState =
  * table, read both ways. A state is final exactly when its venue status is; a venue's status reads as
  * the state marked `reads` in its row.
  */
-const STATE_TABLE: ReadonlyArray<{ readonly state: OrderState; readonly status: OrderStatusName; readonly reads?: true }> = [
+const STATE_TABLE: ReadonlyArray<{
+  readonly state: OrderState;
+  readonly status: OrderStatusName;
+  readonly reads?: true;
+}> = [
   { state: 'PENDING_SUBMIT', status: 'pending', reads: true },
   { state: 'SUBMITTED', status: 'submitted' },
   { state: 'UNCONFIRMED', status: 'submitted' },
@@ -61,14 +72,18 @@ const STATE_TABLE: ReadonlyArray<{ readonly state: OrderState; readonly status: 
 export const ORDER_STATES: readonly OrderState[] = STATE_TABLE.map((r) => r.state);
 
 const STATUS_OF = new Map<OrderState, OrderStatusName>(STATE_TABLE.map((r) => [r.state, r.status]));
-const STATE_OF = new Map<OrderStatusName, OrderState>(STATE_TABLE.filter((r) => r.reads).map((r) => [r.status, r.state]));
+const STATE_OF = new Map<OrderStatusName, OrderState>(
+  STATE_TABLE.filter((r) => r.reads).map((r) => [r.status, r.state]),
+);
 
 /** The venue's name for an order in this state. */
 export const venueStatusOf = (s: OrderState): OrderStatusName => STATUS_OF.get(s) as OrderStatusName;
 /** The state a venue's status reads as (what an order the engine did not follow is taken to be in). */
 export const stateOfVenueStatus = (s: OrderStatusName): OrderState => STATE_OF.get(s) as OrderState;
 
-export const FINAL_ORDER_STATES: ReadonlySet<OrderState> = new Set(ORDER_STATES.filter((s) => FINAL_STATUSES.has(venueStatusOf(s))));
+export const FINAL_ORDER_STATES: ReadonlySet<OrderState> = new Set(
+  ORDER_STATES.filter((s) => FINAL_STATUSES.has(venueStatusOf(s))),
+);
 export const isFinalState = (s: OrderState): boolean => FINAL_ORDER_STATES.has(s);
 
 export type OrderEvent =
@@ -179,7 +194,13 @@ export const TRANSITIONS: Readonly<Record<OrderState, Partial<Record<OrderEventT
   DENIED: { Denied: 'same' },
 };
 
-export function newOrderRecord(input: { clientOrderId: string; commandId: string; venue: string; request: PlacedOrderRequest; at: number }): OrderRecord {
+export function newOrderRecord(input: {
+  clientOrderId: string;
+  commandId: string;
+  venue: string;
+  request: PlacedOrderRequest;
+  at: number;
+}): OrderRecord {
   return {
     clientOrderId: input.clientOrderId,
     commandId: input.commandId,
@@ -218,22 +239,42 @@ export function applyEvent(order: OrderRecord, event: OrderEvent): Applied {
     case 'Fill':
       return applyFill(order, event.fill, event.at);
     case 'Denied':
-      return { order: { ...order, state: 'DENIED', reason: event.reason, denialCode: event.code, updatedAt: event.at }, changed: true };
+      return {
+        order: { ...order, state: 'DENIED', reason: event.reason, denialCode: event.code, updatedAt: event.at },
+        changed: true,
+      };
     case 'Rejected': {
       const { stateBeforeCancel: _dropped, ...rest } = order;
-      return { order: withVenueId({ ...rest, state: 'REJECTED', reason: event.reason, updatedAt: event.at }, event.venueOrderId), changed: true };
+      return {
+        order: withVenueId(
+          { ...rest, state: 'REJECTED', reason: event.reason, updatedAt: event.at },
+          event.venueOrderId,
+        ),
+        changed: true,
+      };
     }
     case 'Accepted':
-      return { order: withVenueId({ ...order, state: 'ACCEPTED', updatedAt: event.at }, event.venueOrderId), changed: true };
+      return {
+        order: withVenueId({ ...order, state: 'ACCEPTED', updatedAt: event.at }, event.venueOrderId),
+        changed: true,
+      };
     case 'Unconfirmed':
       return { order: { ...order, state: 'UNCONFIRMED', reason: event.reason, updatedAt: event.at }, changed: true };
     case 'CancelRequested':
-      return { order: { ...order, state: 'PENDING_CANCEL', stateBeforeCancel: order.state, updatedAt: event.at }, changed: true };
+      return {
+        order: { ...order, state: 'PENDING_CANCEL', stateBeforeCancel: order.state, updatedAt: event.at },
+        changed: true,
+      };
     case 'CancelRejected': {
       const back = order.stateBeforeCancel ?? (order.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED');
       // A cancel refused is never a step back to "submitted" or "unconfirmed" (the venue answered), and
       // an order that traded while the cancel was pending is partially filled, whatever it was before.
-      const state: OrderState = order.filledUnits > 0n ? 'PARTIALLY_FILLED' : back === 'SUBMITTED' || back === 'UNCONFIRMED' ? 'ACCEPTED' : back;
+      const state: OrderState =
+        order.filledUnits > 0n
+          ? 'PARTIALLY_FILLED'
+          : back === 'SUBMITTED' || back === 'UNCONFIRMED'
+            ? 'ACCEPTED'
+            : back;
       const { stateBeforeCancel: _dropped, ...rest } = order;
       return { order: { ...rest, state, reason: event.reason, updatedAt: event.at }, changed: true };
     }
@@ -254,7 +295,11 @@ function withVenueId(order: OrderRecord, venueOrderId: string | undefined): Orde
 
 function applyFill(order: OrderRecord, fill: Fill, at: number): Applied {
   for (const f of order.fills) if (f.fill_id === fill.fill_id) return { order, changed: false };
-  if (fill.client_order_id !== order.clientOrderId || fill.symbol !== order.request.symbol || fill.side !== order.request.side) {
+  if (
+    fill.client_order_id !== order.clientOrderId ||
+    fill.symbol !== order.request.symbol ||
+    fill.side !== order.request.side
+  ) {
     throw new OrderTransitionError(
       'FILL_MISMATCH',
       order.state,
@@ -276,7 +321,8 @@ function applyFill(order: OrderRecord, fill: Fill, at: number): Applied {
   const complete = filledUnits === total;
   let state: OrderState;
   if (complete) state = 'FILLED';
-  else if (order.state === 'CANCELLED' || order.state === 'EXPIRED' || order.state === 'PENDING_CANCEL') state = order.state;
+  else if (order.state === 'CANCELLED' || order.state === 'EXPIRED' || order.state === 'PENDING_CANCEL')
+    state = order.state;
   else state = 'PARTIALLY_FILLED';
   const next: OrderRecord = {
     ...order,

@@ -69,7 +69,11 @@ export function loadWorkingOrders(file: string): LoadedWorkingOrders {
   return {
     exists: true,
     ...(parsed.data.audit ? { anchor: parsed.data.audit } : {}),
-    orders: parsed.data.orders.map((o) => ({ ...o, filledUnits: BigInt(o.filledUnits), notionalUnits: BigInt(o.notionalUnits) })),
+    orders: parsed.data.orders.map((o) => ({
+      ...o,
+      filledUnits: BigInt(o.filledUnits),
+      notionalUnits: BigInt(o.notionalUnits),
+    })),
   };
 }
 
@@ -144,7 +148,11 @@ export class WorkingOrderWriter {
       {
         version: 1,
         ...(anchor ? { audit: { seq: anchor.seq, hash: anchor.hash } } : {}),
-        orders: orders.map((o) => ({ ...o, filledUnits: o.filledUnits.toString(), notionalUnits: o.notionalUnits.toString() })),
+        orders: orders.map((o) => ({
+          ...o,
+          filledUnits: o.filledUnits.toString(),
+          notionalUnits: o.notionalUnits.toString(),
+        })),
       },
       null,
       1,

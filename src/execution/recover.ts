@@ -48,7 +48,11 @@ const PAPER = 'paper';
 const PAPER_STARTING_CASH = 100_000;
 const PAPER_CURRENCY = 'USD';
 
-export async function recoverStateDir(options: { stateDir: string; clock: Clock; dryRun?: boolean }): Promise<RecoverReport> {
+export async function recoverStateDir(options: {
+  stateDir: string;
+  clock: Clock;
+  dryRun?: boolean;
+}): Promise<RecoverReport> {
   const { stateDir, clock } = options;
   const dryRun = options.dryRun === true;
   const problems: string[] = [];
@@ -58,7 +62,10 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
   try {
     st = statSync(stateDir);
   } catch (e) {
-    throw new StateFileError(stateDir, `cannot recover: the state directory cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new StateFileError(
+      stateDir,
+      `cannot recover: the state directory cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   if (!st.isDirectory()) throw new StateFileError(stateDir, 'cannot recover: this is a file, not a state directory');
 
@@ -73,7 +80,10 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
   const digest = new AuditDigest({ keepFillsOf: [PAPER] });
   const hadLog = existsSync(auditDir);
   if (hadLog && !statSync(auditDir).isDirectory())
-    throw new StateFileError(auditDir, 'cannot recover: a file is in the place of the audit log folder; move it away first');
+    throw new StateFileError(
+      auditDir,
+      'cannot recover: a file is in the place of the audit log folder; move it away first',
+    );
   let setAside = false;
   // Whether the log lost records (broken, cut short, emptied, gone): then an intact paper account is the
   // better record of the paper venue, and becomes the log's baseline instead of being rebuilt from it.
@@ -81,8 +91,12 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
   if (hadLog) {
     const anchors = loadedOrders.anchor ? [{ source: ordersFile, ...loadedOrders.anchor }] : [];
     const { report } = await scanAuditDir(auditDir, false, { visit: digest.visit, anchors });
-    const chain = report.problems.filter((p) => p.kind !== 'truncated' && p.kind !== 'rolled-back' && p.kind !== 'anchor-unreadable');
-    const shortened = report.problems.filter((p) => p.kind === 'truncated' || p.kind === 'rolled-back' || p.kind === 'anchor-unreadable');
+    const chain = report.problems.filter(
+      (p) => p.kind !== 'truncated' && p.kind !== 'rolled-back' && p.kind !== 'anchor-unreadable',
+    );
+    const shortened = report.problems.filter(
+      (p) => p.kind === 'truncated' || p.kind === 'rolled-back' || p.kind === 'anchor-unreadable',
+    );
     for (const p of report.problems.slice(0, 10)) problems.push(`${p.file}:${p.line}: ${p.problem}`);
     if (report.problemCount > 10) problems.push(`… and ${report.problemCount - 10} more audit log problem(s)`);
     if (chain.length > 0 || shortened.some((p) => p.kind !== 'anchor-unreadable')) logLost = true;
@@ -92,16 +106,21 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
         `set the damaged audit log aside as ${auditDir}.damaged-${stamp} (its ${digest.records} readable record(s) were used to rebuild the state) and start a new log`,
       );
     } else if (shortened.length > 0) {
-      actions.push(`kept the audit log as it is (it ends at seq ${report.lastSeq}); records past its end are lost, and its anchor now points at its end`);
+      actions.push(
+        `kept the audit log as it is (it ends at seq ${report.lastSeq}); records past its end are lost, and its anchor now points at its end`,
+      );
     }
   }
   const witnesses = stateWitnesses(stateDir);
   if (digest.records === 0 && witnesses.length > 0) {
     logLost = true;
-    problems.push(`${auditDir}: the audit log is ${hadLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there`);
+    problems.push(
+      `${auditDir}: the audit log is ${hadLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there`,
+    );
     actions.push('start a new audit log');
   }
-  if (!loadedOrders.exists && digest.known.size > 0) problems.push(`${ordersFile}: missing, while the audit log has sent ${digest.known.size} order(s)`);
+  if (!loadedOrders.exists && digest.known.size > 0)
+    problems.push(`${ordersFile}: missing, while the audit log has sent ${digest.known.size} order(s)`);
 
   // 2. The paper account against the log.
   const paper = checkPaper(paperFile, digest);
@@ -132,7 +151,9 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
       version: 1,
       state: last?.state ?? 'HALTED',
       reason: last ? last.reason : 'the trading state could not be read or rebuilt; review the account, then resume',
-      source: (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === last?.source) ?? 'startup',
+      source:
+        (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === last?.source) ??
+        'startup',
       since: last?.at ?? clock.now(),
       resumeAt: null,
       day: null,
@@ -146,11 +167,17 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
   // 4. The working orders: always rewritten from the log when anything changes (cheap, and anchored anew).
   const orderProblem = loadedOrders.anchor !== undefined && loadedOrders.anchor.seq > digest.lastSeq;
   const unknown = loadedOrders.orders.filter((o) => !digest.known.has(o.clientOrderId));
-  if (unknown.length > 0) problems.push(`${ordersFile}: lists ${unknown.length} order(s) the audit log has no record of`);
+  if (unknown.length > 0)
+    problems.push(`${ordersFile}: lists ${unknown.length} order(s) the audit log has no record of`);
   const changed = problems.length > 0;
   if (changed) actions.push(`rewrite ${ordersFile} from the audit log's unfinished orders`);
   if (!changed || dryRun)
-    return { stateDir, problems, actions: changed ? actions : ['nothing to do: every state file agrees with the audit log'], changed: false };
+    return {
+      stateDir,
+      problems,
+      actions: changed ? actions : ['nothing to do: every state file agrees with the audit log'],
+      changed: false,
+    };
   void orderProblem;
 
   // Carry it out.
@@ -168,7 +195,14 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
       for (const id of ids) {
         const o = digest.open.get(id);
         if (!o) continue;
-        log.write('OrderCancelled', { at: now, clientOrderId: id, venue: PAPER, symbol: o.request.symbol, state: 'CANCELLED', reason });
+        log.write('OrderCancelled', {
+          at: now,
+          clientOrderId: id,
+          venue: PAPER,
+          symbol: o.request.symbol,
+          state: 'CANCELLED',
+          reason,
+        });
         digest.open.delete(id);
       }
     };
@@ -177,7 +211,14 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
         const id = o.request.client_order_id;
         log.write('SubmitOrder', {
           at: now,
-          command: { commandId: `recover-${id}`, issuedAt: now, clientOrderId: id, venue: PAPER, source: 'recover', order: o.request },
+          command: {
+            commandId: `recover-${id}`,
+            issuedAt: now,
+            clientOrderId: id,
+            venue: PAPER,
+            source: 'recover',
+            order: o.request,
+          },
           risk: [],
         });
         log.write('OrderAccepted', {
@@ -205,13 +246,16 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
           hash: '',
         });
       }
-      const atVenue = new Set(baseline.orders.filter((o) => !isFinalStatus(o.response.status)).map((o) => o.request.client_order_id));
+      const atVenue = new Set(
+        baseline.orders.filter((o) => !isFinalStatus(o.response.status)).map((o) => o.request.client_order_id),
+      );
       cancelInLog(
         paper.openOrders.filter((id) => !atVenue.has(id)),
         'not open at the paper venue when sptrader recover took its account as the record',
       );
       const positions: Record<string, number> = {};
-      for (const p of baseline.positions) if (BigInt(p.quantity) !== 0n) positions[p.symbol] = fromMoney(BigInt(p.quantity));
+      for (const p of baseline.positions)
+        if (BigInt(p.quantity) !== 0n) positions[p.symbol] = fromMoney(BigInt(p.quantity));
       log.write('VenueBaseline', {
         at: now,
         venue: PAPER,
@@ -220,7 +264,10 @@ export async function recoverStateDir(options: { stateDir: string; clock: Clock;
         reason: 'the audit log lost records; the paper account, which reads cleanly, is the record from here on',
       });
     } else if (paper.problem) {
-      cancelInLog(paper.openOrders, 'the paper account was rebuilt from the audit log by sptrader recover; its open orders were cancelled');
+      cancelInLog(
+        paper.openOrders,
+        'the paper account was rebuilt from the audit log by sptrader recover; its open orders were cancelled',
+      );
       rebuildPaper(paperFile, digest.fillsOf.get(PAPER) ?? [], stamp, digest.known.size);
     }
     if (tradingRecord) {
@@ -264,26 +311,35 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   }
   if (!account) {
     return loggedFills > 0 || openOrders.length > 0
-      ? { problem: `missing, while the audit log records ${loggedFills} paper fill(s) and ${openOrders.length} open paper order(s)`, openOrders, strangers: [] }
+      ? {
+          problem: `missing, while the audit log records ${loggedFills} paper fill(s) and ${openOrders.length} open paper order(s)`,
+          openOrders,
+          strangers: [],
+        }
       : { openOrders, strangers: [] };
   }
   const state = account.state;
   const issues: string[] = [];
-  if (state.counters.fill !== loggedFills) issues.push(`${state.counters.fill} fill(s) where the audit log records ${loggedFills}`);
+  if (state.counters.fill !== loggedFills)
+    issues.push(`${state.counters.fill} fill(s) where the audit log records ${loggedFills}`);
   const logged: Record<string, number> = {};
-  for (const [symbol, u] of digest.fillSums.get(PAPER) ?? []) logged[instrumentKey(symbol)] = fromMoney(toMoney(logged[instrumentKey(symbol)] ?? 0) + u);
+  for (const [symbol, u] of digest.fillSums.get(PAPER) ?? [])
+    logged[instrumentKey(symbol)] = fromMoney(toMoney(logged[instrumentKey(symbol)] ?? 0) + u);
   for (const k of Object.keys(logged)) if (logged[k] === 0) delete logged[k];
   const held: Record<string, number> = {};
-  for (const p of state.positions) if (BigInt(p.quantity) !== 0n) held[instrumentKey(p.symbol)] = fromMoney(BigInt(p.quantity));
+  for (const p of state.positions)
+    if (BigInt(p.quantity) !== 0n) held[instrumentKey(p.symbol)] = fromMoney(BigInt(p.quantity));
   for (const symbol of new Set([...Object.keys(logged), ...Object.keys(held)])) {
-    if ((logged[symbol] ?? 0) !== (held[symbol] ?? 0)) issues.push(`${symbol}: account ${held[symbol] ?? 0}, audit log ${logged[symbol] ?? 0}`);
+    if ((logged[symbol] ?? 0) !== (held[symbol] ?? 0))
+      issues.push(`${symbol}: account ${held[symbol] ?? 0}, audit log ${logged[symbol] ?? 0}`);
   }
   const openAtVenue = state.orders.filter((o) => !isFinalStatus(o.response.status));
   const accountOpen = new Set(openAtVenue.map((o) => o.request.client_order_id));
   const strangers = openAtVenue.filter((o) => !digest.open.has(o.request.client_order_id));
   const loggedOpen = new Set(openOrders);
   const differ =
-    [...accountOpen].some((id) => !loggedOpen.has(id)) || [...loggedOpen].some((id) => digest.open.get(id)?.venueOrderId !== undefined && !accountOpen.has(id));
+    [...accountOpen].some((id) => !loggedOpen.has(id)) ||
+    [...loggedOpen].some((id) => digest.open.get(id)?.venueOrderId !== undefined && !accountOpen.has(id));
   if (differ) issues.push('its open orders differ from the audit log’s');
   return issues.length > 0
     ? { problem: `disagrees with the audit log: ${issues.join('; ')}`, openOrders, account: state, strangers }
@@ -318,7 +374,11 @@ function rebuildPaper(file: string, fills: readonly Fill[], stamp: string, order
     seed: null,
     cash: Object.fromEntries([...ledger.cash].map(([c, u]) => [c, u.toString()])),
     realized: Object.fromEntries([...ledger.realized].map(([c, u]) => [c, u.toString()])),
-    positions: [...ledger.positions.values()].map((p) => ({ symbol: p.symbol, quantity: p.quantity.toString(), averagePrice: p.averagePrice.toString() })),
+    positions: [...ledger.positions.values()].map((p) => ({
+      symbol: p.symbol,
+      quantity: p.quantity.toString(),
+      averagePrice: p.averagePrice.toString(),
+    })),
     // Order ids are never reused: the counter starts past every id the log has seen.
     counters: { order: Math.max(maxOrder, ordersSent), fill: fills.length },
     orders: [],

@@ -68,7 +68,14 @@ import {
 import { fitToInstrument } from './testOrder';
 import { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from './tradingState';
 
-export { isoFormatter, prepareReplayStateDir, REPLAY_MARKER, replayLimits, ReplayStateDirError, syncedAtClose } from './replaySetup';
+export {
+  isoFormatter,
+  prepareReplayStateDir,
+  REPLAY_MARKER,
+  replayLimits,
+  ReplayStateDirError,
+  syncedAtClose,
+} from './replaySetup';
 export type { ReplayEngine, ReplayEngineContext } from './replaySetup';
 
 /** The part of the Python worker a replay needs. */
@@ -140,7 +147,15 @@ export interface ReplayOrderSlippage extends Slippage {
 export interface ReplayReport {
   ok: boolean;
   component: { file: string; className?: string; entryPoint?: string };
-  data: { source: string; kind: 'candles' | 'ticks'; symbol: string; records: number; from: string; to: string; duplicatesCollapsed: number };
+  data: {
+    source: string;
+    kind: 'candles' | 'ticks';
+    symbol: string;
+    records: number;
+    from: string;
+    to: string;
+    duplicatesCollapsed: number;
+  };
   /** Records the component saw. */
   processed: number;
   orders: {
@@ -165,13 +180,26 @@ export interface ReplayReport {
   fills: number;
   /** The engine's positions (sum of its fills), and the venue's. */
   positions: Record<string, number>;
-  venuePositions: Array<{ symbol: string; quantity: number; averagePrice: number; currentPrice: number; unrealizedPnl: number }>;
+  venuePositions: Array<{
+    symbol: string;
+    quantity: number;
+    averagePrice: number;
+    currentPrice: number;
+    unrealizedPnl: number;
+  }>;
   /**
    * realized: by quote currency, before commission (the venue's ledger); unrealized: open positions
    * at the last mid, in the account currency; commission: the sum over this replay's fills, in the
    * instrument's quote currency; equity: the account's at the end, after commission.
    */
-  pnl: { realized: Record<string, number>; unrealized: number; commission: number; startingCash: number; equity: number; currency: string };
+  pnl: {
+    realized: Record<string, number>;
+    unrealized: number;
+    commission: number;
+    startingCash: number;
+    equity: number;
+    currency: string;
+  };
   /**
    * The P&L curve in the instrument's quote currency (fills' cash flows with commission, plus the position at
    * each record's mid), its largest fall; turnover is the sum of |quantity × price| over fills.
@@ -264,9 +292,23 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     positions: {},
     venuePositions: [],
     pnl: { realized: {}, unrealized: 0, commission: 0, startingCash, equity: startingCash, currency: 'USD' },
-    curve: { currency: '', drawdown: { max: 0, maxPercent: null, peakIndex: null, troughIndex: null }, turnover: 0, final: 0 },
+    curve: {
+      currency: '',
+      drawdown: { max: 0, maxPercent: null, peakIndex: null, troughIndex: null },
+      turnover: 0,
+      final: 0,
+    },
     fillsFiles: { rows: 0 },
-    slippage: { unit: 'pip', orders: 0, meanUnits: null, meanBps: null, cost: 0, worstUnits: null, bestUnits: null, records: [] },
+    slippage: {
+      unit: 'pip',
+      orders: 0,
+      meanUnits: null,
+      meanBps: null,
+      cost: 0,
+      worstUnits: null,
+      bestUnits: null,
+      records: [],
+    },
     errors: [],
     errorCount: 0,
     fatal: null,
@@ -280,11 +322,20 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   const addError = (index: number, code: string, message: string, line?: number): void => {
     report.errorCount++;
     if (report.errors.length < maxErrors)
-      report.errors.push({ index, time: iso(times[index] as number), code, message, ...(line === undefined ? {} : { line }) });
+      report.errors.push({
+        index,
+        time: iso(times[index] as number),
+        code,
+        message,
+        ...(line === undefined ? {} : { line }),
+      });
   };
 
   // Orders of this replay: the quote the component decided on, for slippage.
-  const decisions = new Map<string, { index: number; side: 'buy' | 'sell'; bid: number; ask: number; quantity: number }>();
+  const decisions = new Map<
+    string,
+    { index: number; side: 'buy' | 'sell'; bid: number; ask: number; quantity: number }
+  >();
   let instrument: InstrumentRules | undefined;
   let slippageSum = 0;
   let slippageBpsSum = 0;
@@ -332,10 +383,19 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     report.slippage.unit = s.unit;
     slippageSum += s.units;
     slippageBpsSum += s.bps;
-    report.slippage.worstUnits = report.slippage.worstUnits === null ? s.units : Math.max(report.slippage.worstUnits, s.units);
-    report.slippage.bestUnits = report.slippage.bestUnits === null ? s.units : Math.min(report.slippage.bestUnits, s.units);
+    report.slippage.worstUnits =
+      report.slippage.worstUnits === null ? s.units : Math.max(report.slippage.worstUnits, s.units);
+    report.slippage.bestUnits =
+      report.slippage.bestUnits === null ? s.units : Math.min(report.slippage.bestUnits, s.units);
     if (report.slippage.records.length < maxSlippage)
-      report.slippage.records.push({ ...s, index: d.index, time: iso(times[d.index] as number), clientOrderId, side: d.side, quantity: d.quantity });
+      report.slippage.records.push({
+        ...s,
+        index: d.index,
+        time: iso(times[d.index] as number),
+        clientOrderId,
+        side: d.side,
+        quantity: d.quantity,
+      });
   };
   const onEvent = (e: EngineEvent): void => {
     if (!('clientOrderId' in e) || !decisions.has(e.clientOrderId)) return;
@@ -367,7 +427,12 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   const subscription = engine.subscribe(onEvent);
 
   const instanceKey = `replay-${process.pid}-${++replayCounter}-${Date.now()}`;
-  const common: Record<string, unknown> = { symbol, side: request.side ?? 'buy', broker_profile: venue, environment: broker.environment };
+  const common: Record<string, unknown> = {
+    symbol,
+    side: request.side ?? 'buy',
+    broker_profile: venue,
+    environment: broker.environment,
+  };
   const keys = ['bid', 'ask', 'spread', 'last', 'bid_size', 'ask_size', 'timestamp', 'timestamp_ms'];
   if (candles) keys.push('open', 'high', 'low', 'close', 'volume');
   const componentLimits = { value: undefined as unknown };
@@ -397,14 +462,26 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
 
     // What the data says of records start..start+size-1 (nothing the account decides: see `column`);
     // values the whole batch shares travel once (sizes, spread).
-    const buildRows = (start: number, size: number): { common: Record<string, unknown>; keys: string[]; rows: unknown[][] } => {
+    const buildRows = (
+      start: number,
+      size: number,
+    ): { common: Record<string, unknown>; keys: string[]; rows: unknown[][] } => {
       const columns: unknown[][] = keys.map(() => new Array<unknown>(size));
       for (let j = 0; j < size; j++) {
         const k = start + j;
         const t = times[k] as number;
         const bid = feed.bid[k] as number;
         const ask = feed.ask[k] as number;
-        const values: unknown[] = [bid, ask, Number((ask - bid).toPrecision(12)), feed.last[k], feed.bidSize[k], feed.askSize[k], isoOf(t), t];
+        const values: unknown[] = [
+          bid,
+          ask,
+          Number((ask - bid).toPrecision(12)),
+          feed.last[k],
+          feed.bidSize[k],
+          feed.askSize[k],
+          isoOf(t),
+          t,
+        ];
         if (candles) values.push(candles.open[k], candles.high[k], candles.low[k], candles.close[k], candles.volume[k]);
         for (let c = 0; c < values.length; c++) (columns[c] as unknown[])[j] = values[c];
       }
@@ -453,7 +530,8 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       // Flat, nothing working, cash only in the account currency: buying power cannot move with the quotes.
       if (Object.keys(engine.positionsOf(venue)).length === 0) {
         const cash = broker.getCashBalances();
-        if (Object.entries(cash).every(([ccy, v]) => ccy === accountCurrency || v === 0)) return { values: [first], until: remaining };
+        if (Object.entries(cash).every(([ccy, v]) => ccy === accountCurrency || v === 0))
+          return { values: [first], until: remaining };
       }
       const n = Math.min(columnLength, remaining);
       const values = [first];
@@ -523,15 +601,27 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         // Records before the last state request ran and their orders were submitted.
         report.processed += synced;
         const at = start + synced;
-        report.fatal = { index: at, time: iso(times[at] as number), code: e.code, message: e.message, ...(e.line === undefined ? {} : { line: e.line }) };
+        report.fatal = {
+          index: at,
+          time: iso(times[at] as number),
+          code: e.code,
+          message: e.message,
+          ...(e.line === undefined ? {} : { line: e.line }),
+        };
         break;
       }
-      if (componentLimits.value === undefined && result.metadata) componentLimits.value = result.metadata['risk_limits'];
+      if (componentLimits.value === undefined && result.metadata)
+        componentLimits.value = result.metadata['risk_limits'];
       await act(start, result.items);
       const done = Math.max(0, Math.min(result.done, size));
       report.processed += done;
       if (done === 0) {
-        report.fatal = { index: i, time: iso(times[i] as number), code: 'PROTOCOL_ERROR', message: 'the worker ran no record of the batch' };
+        report.fatal = {
+          index: i,
+          time: iso(times[i] as number),
+          code: 'PROTOCOL_ERROR',
+          message: 'the worker ran no record of the batch',
+        };
         break;
       }
       // The last records of the batch are stepped too (resting orders fill against them).
@@ -575,7 +665,10 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     report.curve = {
       currency: instrument?.quoteCurrency ?? '',
       // A percentage only when the curve's currency is the account's.
-      drawdown: { ...curve.drawdown(), ...(instrument?.quoteCurrency === report.pnl.currency ? {} : { maxPercent: null }) },
+      drawdown: {
+        ...curve.drawdown(),
+        ...(instrument?.quoteCurrency === report.pnl.currency ? {} : { maxPercent: null }),
+      },
       turnover: round(curve.turnover, 8),
       final: round(curve.value(), 8),
     };
@@ -603,12 +696,20 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     const normalized = normalizeComponentOrder(output, { now: clock.now() });
     if (!normalized.ok) {
       report.orders.invalid++;
-      addError(k, 'INVALID_ORDER', normalized.issues.map((x) => (x.path === '' ? x.message : `${x.path}: ${x.message}`)).join('; '));
+      addError(
+        k,
+        'INVALID_ORDER',
+        normalized.issues.map((x) => (x.path === '' ? x.message : `${x.path}: ${x.message}`)).join('; '),
+      );
       return;
     }
     if (instrumentKey(normalized.order.symbol) !== instrumentKey(symbol)) {
       report.orders.invalid++;
-      addError(k, 'SYMBOL_NOT_IN_DATA', `the order is for ${normalized.order.symbol}, but the replay data records ${symbol} only`);
+      addError(
+        k,
+        'SYMBOL_NOT_IN_DATA',
+        `the order is for ${normalized.order.symbol}, but the replay data records ${symbol} only`,
+      );
       return;
     }
     const fitted = fitToInstrument(normalized.order, instrument as InstrumentRules, []);
@@ -617,8 +718,20 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       addError(k, 'INVALID_ORDER', fitted.error);
       return;
     }
-    const cmd = submitOrderCommand(fitted.order, { venue, source: 'replay', clock, componentLimits: componentLimits.value, component: request.file });
-    decisions.set(cmd.clientOrderId, { index: k, side: cmd.order.side, bid: feed.bid[k] as number, ask: feed.ask[k] as number, quantity: cmd.order.quantity });
+    const cmd = submitOrderCommand(fitted.order, {
+      venue,
+      source: 'replay',
+      clock,
+      componentLimits: componentLimits.value,
+      component: request.file,
+    });
+    decisions.set(cmd.clientOrderId, {
+      index: k,
+      side: cmd.order.side,
+      bid: feed.bid[k] as number,
+      ask: feed.ask[k] as number,
+      quantity: cmd.order.quantity,
+    });
     const result = await engine.submit(cmd);
     if (result.denial) {
       decisions.delete(cmd.clientOrderId);

@@ -45,7 +45,12 @@ const CSV_COLUMNS = [
 const PARQUET_ROW_GROUP = 50_000;
 const CSV_FLUSH_BYTES = 64 * 1024;
 
-type ParquetColumn = { name: string; type: 'STRING' | 'DOUBLE'; nullable: boolean; data: Array<string | number | null> };
+type ParquetColumn = {
+  name: string;
+  type: 'STRING' | 'DOUBLE';
+  nullable: boolean;
+  data: Array<string | number | null>;
+};
 
 /** Streams fills to `<csv>` and `<parquet>` (each optional), written under a temporary name and renamed when complete. */
 export class ReplayFillsWriter {
@@ -74,7 +79,12 @@ export class ReplayFillsWriter {
         const tmp = `${files.parquet}.${process.pid}.tmp`;
         const { ParquetWriter, fileWriter, schemaFromColumnData } = await import('hyparquet-writer');
         const schema = schemaFromColumnData({ columnData: parquetColumns([]) });
-        w.parquet = { path: files.parquet, tmp, writer: new ParquetWriter({ writer: fileWriter(tmp), schema, createdBy: 'sptrader replay' }), rows: [] };
+        w.parquet = {
+          path: files.parquet,
+          tmp,
+          writer: new ParquetWriter({ writer: fileWriter(tmp), schema, createdBy: 'sptrader replay' }),
+          rows: [],
+        };
       }
     } catch (e) {
       w.abandon();
@@ -158,7 +168,12 @@ export class ReplayFillsWriter {
 }
 
 function parquetColumns(rows: ReplayFillRow[]): ParquetColumn[] {
-  const s = (name: string, pick: (r: ReplayFillRow) => string): ParquetColumn => ({ name, type: 'STRING', nullable: false, data: rows.map(pick) });
+  const s = (name: string, pick: (r: ReplayFillRow) => string): ParquetColumn => ({
+    name,
+    type: 'STRING',
+    nullable: false,
+    data: rows.map(pick),
+  });
   const d = (name: string, pick: (r: ReplayFillRow) => number | null, nullable = false): ParquetColumn => ({
     name,
     type: 'DOUBLE',
@@ -250,7 +265,10 @@ export class PnlCurve {
   /** Marks the records up to `to` (inclusive) with the position they held. */
   advance(to: number): void {
     for (let r = this.evaluated + 1; r <= to; r++) {
-      const pnl = this.position === 0 ? this.cash : this.cash + this.position * (((this.bid[r] as number) + (this.ask[r] as number)) / 2);
+      const pnl =
+        this.position === 0
+          ? this.cash
+          : this.cash + this.position * (((this.bid[r] as number) + (this.ask[r] as number)) / 2);
       if (pnl > this.peak || this.peakIndex < 0) {
         this.peak = pnl;
         this.peakIndex = r;
@@ -268,7 +286,9 @@ export class PnlCurve {
   value(): number {
     if (this.evaluated < 0) return this.cash;
     const r = this.evaluated;
-    return this.position === 0 ? this.cash : this.cash + this.position * (((this.bid[r] as number) + (this.ask[r] as number)) / 2);
+    return this.position === 0
+      ? this.cash
+      : this.cash + this.position * (((this.bid[r] as number) + (this.ask[r] as number)) / 2);
   }
 
   drawdown(): ReplayDrawdown {
@@ -276,7 +296,12 @@ export class PnlCurve {
     const base = this.startingEquity === null ? null : this.startingEquity + this.maxPeak;
     return {
       max: round(this.maxDrawdown, 8),
-      maxPercent: base === null || base <= 0 || this.maxDrawdown === 0 ? (base === null ? null : 0) : round((this.maxDrawdown / base) * 100, 6),
+      maxPercent:
+        base === null || base <= 0 || this.maxDrawdown === 0
+          ? base === null
+            ? null
+            : 0
+          : round((this.maxDrawdown / base) * 100, 6),
       peakIndex: this.drawdownPeakIndex,
       troughIndex: this.drawdownTroughIndex,
     };
@@ -284,7 +309,12 @@ export class PnlCurve {
 }
 
 /** A fill's row, with its slippage against the decision quote when the replay decided it. */
-export function fillRow(fill: Fill, index: number, iso: (ms: number) => string, decision: { index: number; slippage: Slippage } | undefined): ReplayFillRow {
+export function fillRow(
+  fill: Fill,
+  index: number,
+  iso: (ms: number) => string,
+  decision: { index: number; slippage: Slippage } | undefined,
+): ReplayFillRow {
   return {
     time: iso(fill.timestamp),
     timeMs: fill.timestamp,

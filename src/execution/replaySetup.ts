@@ -2,7 +2,16 @@
  * What a replay needs before its loop: a folder of its own (never trading state), an engine over an
  * audit log synced once at close, times a clock can hold, and the limits and time format it uses.
  */
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestClock } from '../common/clock';
 import { stateFileErrorOf } from '../common/stateErrors';
@@ -35,7 +44,14 @@ export interface ReplayEngineContext {
 export const REPLAY_MARKER = 'replay.json';
 const MARKER_KIND = 'sptrader-replay';
 /** What a trading state directory holds (session.ts, the paper venue, the lock): their presence means "not a replay's". */
-const TRADING_STATE_ENTRIES = ['audit', 'trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal', 'risk-limits.json'];
+const TRADING_STATE_ENTRIES = [
+  'audit',
+  'trading-state.json',
+  'working-orders.json',
+  'paper-account.json',
+  'paper-account.json.journal',
+  'risk-limits.json',
+];
 
 /** --state-dir names a folder a replay must not write into. */
 export class ReplayStateDirError extends Error {
@@ -80,9 +96,14 @@ export function prepareReplayStateDir(dir: string): string {
     } catch (e) {
       if (!(e instanceof SyntaxError)) throw stateFileErrorOf(marker, 'read the replay marker', e);
     }
-    if (kind !== MARKER_KIND) throw new ReplayStateDirError(absolute, `${REPLAY_MARKER} there is not a replay marker SPtrader wrote`);
+    if (kind !== MARKER_KIND)
+      throw new ReplayStateDirError(absolute, `${REPLAY_MARKER} there is not a replay marker SPtrader wrote`);
     // A marked folder that has since gained trading state (a trading command pointed at it) is trading state now.
-    if (trading.length > 0) throw new ReplayStateDirError(absolute, `it is marked as a replay folder but holds trading state (${trading.join(', ')})`);
+    if (trading.length > 0)
+      throw new ReplayStateDirError(
+        absolute,
+        `it is marked as a replay folder but holds trading state (${trading.join(', ')})`,
+      );
     return absolute;
   }
   const held = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e));
@@ -192,7 +213,10 @@ export async function defaultEngine(context: ReplayEngineContext): Promise<Repla
   const lock = acquireStateDirLock(context.stateDir, 'sptrader replay');
   let log: AuditLog;
   try {
-    ({ log } = await AuditLog.open(join(context.stateDir, 'audit'), { clock: context.clock, fileSystem: syncedAtClose() }));
+    ({ log } = await AuditLog.open(join(context.stateDir, 'audit'), {
+      clock: context.clock,
+      fileSystem: syncedAtClose(),
+    }));
   } catch (e) {
     lock.release();
     throw e;

@@ -103,7 +103,10 @@ const ComponentLimitsSchema = z
  * Combines the settings' limits with a component's `risk_limits`: each limit becomes the stricter of
  * the two, allowed symbols the intersection. Returns the issues (by key) of a malformed `risk_limits`.
  */
-export function tightenLimits(base: RiskLimits, componentLimits: unknown): { limits: RiskLimits; issues: string[]; tightened: string[] } {
+export function tightenLimits(
+  base: RiskLimits,
+  componentLimits: unknown,
+): { limits: RiskLimits; issues: string[]; tightened: string[] } {
   if (componentLimits === undefined || componentLimits === null) return { limits: base, issues: [], tightened: [] };
   const parsed = ComponentLimitsSchema.safeParse(componentLimits);
   if (!parsed.success) {
@@ -117,7 +120,13 @@ export function tightenLimits(base: RiskLimits, componentLimits: unknown): { lim
   const out: RiskLimits = { ...base };
   const tightened: string[] = [];
   const min = (
-    key: 'maxOrderQuantity' | 'maxPositionQuantity' | 'maxOrderNotional' | 'priceCollarBps' | 'maxOpenOrders' | 'maxOrdersPerSecond',
+    key:
+      | 'maxOrderQuantity'
+      | 'maxPositionQuantity'
+      | 'maxOrderNotional'
+      | 'priceCollarBps'
+      | 'maxOpenOrders'
+      | 'maxOrdersPerSecond',
     v: number | undefined,
   ) => {
     if (v === undefined) return;
@@ -137,7 +146,8 @@ export function tightenLimits(base: RiskLimits, componentLimits: unknown): { lim
   min('maxOrdersPerSecond', c.max_orders_per_second);
   if (c.allowed_symbols !== undefined) {
     const base = out.allowedSymbols;
-    out.allowedSymbols = base && base.length > 0 ? base.filter((s) => c.allowed_symbols?.includes(s)) : [...c.allowed_symbols];
+    out.allowedSymbols =
+      base && base.length > 0 ? base.filter((s) => c.allowed_symbols?.includes(s)) : [...c.allowed_symbols];
     // An empty intersection must deny everything, not mean "all".
     if (out.allowedSymbols.length === 0) out.allowedSymbols = ['\u0000none'];
     tightened.push('allowedSymbols');
@@ -201,7 +211,13 @@ function result(
 }
 
 /** True when the order can only shrink the position, counting working orders that already shrink it. */
-export function isReducing(side: OrderSide, quantity: number, position: number, workingBuy: number, workingSell: number): boolean {
+export function isReducing(
+  side: OrderSide,
+  quantity: number,
+  position: number,
+  workingBuy: number,
+  workingSell: number,
+): boolean {
   if (side === 'sell') return position > 0 && quantity + workingSell <= position + 1e-12;
   return position < 0 && quantity + workingBuy <= -position + 1e-12;
 }
@@ -209,7 +225,14 @@ export function isReducing(side: OrderSide, quantity: number, position: number, 
 export function checkTradingState(ctx: RiskContext): RiskCheckResult {
   const { order } = ctx;
   if (ctx.tradingState === 'HALTED')
-    return result('trading_state', 'TRADING_HALTED', false, 'ACTIVE', 'HALTED', 'Trading is halted: new orders are denied until trading is resumed.');
+    return result(
+      'trading_state',
+      'TRADING_HALTED',
+      false,
+      'ACTIVE',
+      'HALTED',
+      'Trading is halted: new orders are denied until trading is resumed.',
+    );
   if (ctx.tradingState === 'REDUCING') {
     const ok = isReducing(order.side, order.quantity, ctx.position, ctx.workingBuy, ctx.workingSell);
     return ok
@@ -236,17 +259,33 @@ export function checkTradingState(ctx: RiskContext): RiskCheckResult {
 export function checkAllowedSymbols(ctx: RiskContext, limits: RiskLimits): RiskCheckResult {
   const allowed = limits.allowedSymbols;
   const symbol = ctx.order.symbol;
-  if (!allowed || allowed.length === 0) return result('allowed_symbols', 'SYMBOL_NOT_ALLOWED', true, 'any', symbol, 'Every symbol is allowed (no list set).');
+  if (!allowed || allowed.length === 0)
+    return result(
+      'allowed_symbols',
+      'SYMBOL_NOT_ALLOWED',
+      true,
+      'any',
+      symbol,
+      'Every symbol is allowed (no list set).',
+    );
   const listed = allowed.filter((s) => s !== '\u0000none');
   const shown = listed.length === 0 ? '(none)' : listed.join(', ');
   return allowed.includes(symbol)
     ? result('allowed_symbols', 'SYMBOL_NOT_ALLOWED', true, shown, symbol, `${symbol} is in the allowed symbols.`)
-    : result('allowed_symbols', 'SYMBOL_NOT_ALLOWED', false, shown, symbol, `${symbol} is not an allowed symbol (allowed: ${shown}).`);
+    : result(
+        'allowed_symbols',
+        'SYMBOL_NOT_ALLOWED',
+        false,
+        shown,
+        symbol,
+        `${symbol} is not an allowed symbol (allowed: ${shown}).`,
+      );
 }
 
 export function checkExpireTime(ctx: RiskContext): RiskCheckResult {
   const tif = ctx.order.time_in_force;
-  if (tif.type !== 'GTD') return result('expire_time', 'EXPIRE_TIME_IN_PAST', true, null, null, `Time in force ${tif.type} has no expiry.`);
+  if (tif.type !== 'GTD')
+    return result('expire_time', 'EXPIRE_TIME_IN_PAST', true, null, null, `Time in force ${tif.type} has no expiry.`);
   const now = new Date(ctx.now).toISOString();
   const at = new Date(tif.expires_at).toISOString();
   return tif.expires_at > ctx.now
@@ -257,10 +296,25 @@ export function checkExpireTime(ctx: RiskContext): RiskCheckResult {
 export function checkMaxOrderQuantity(ctx: RiskContext, limits: RiskLimits): RiskCheckResult {
   const max = limits.maxOrderQuantity;
   const q = ctx.order.quantity;
-  if (max === undefined) return result('max_order_quantity', 'QUANTITY_EXCEEDS_MAXIMUM', true, null, q, 'No maximum order quantity is set.');
+  if (max === undefined)
+    return result('max_order_quantity', 'QUANTITY_EXCEEDS_MAXIMUM', true, null, q, 'No maximum order quantity is set.');
   return q <= max
-    ? result('max_order_quantity', 'QUANTITY_EXCEEDS_MAXIMUM', true, max, q, `Quantity ${fmt(q)} is within the maximum of ${fmt(max)}.`)
-    : result('max_order_quantity', 'QUANTITY_EXCEEDS_MAXIMUM', false, max, q, `Quantity ${fmt(q)} exceeds the maximum order quantity of ${fmt(max)}.`);
+    ? result(
+        'max_order_quantity',
+        'QUANTITY_EXCEEDS_MAXIMUM',
+        true,
+        max,
+        q,
+        `Quantity ${fmt(q)} is within the maximum of ${fmt(max)}.`,
+      )
+    : result(
+        'max_order_quantity',
+        'QUANTITY_EXCEEDS_MAXIMUM',
+        false,
+        max,
+        q,
+        `Quantity ${fmt(q)} exceeds the maximum order quantity of ${fmt(max)}.`,
+      );
 }
 
 /** The order's value at the current quote (buy at the ask, sell at the bid), in the account currency. */
@@ -273,7 +327,15 @@ export function orderNotional(ctx: RiskContext): number | undefined {
 export function checkMaxOrderNotional(ctx: RiskContext, limits: RiskLimits): RiskCheckResult {
   const max = limits.maxOrderNotional;
   const notional = orderNotional(ctx);
-  if (max === undefined) return result('max_order_notional', 'NOTIONAL_EXCEEDS_MAX_PER_ORDER', true, null, notional ?? null, 'No maximum order value is set.');
+  if (max === undefined)
+    return result(
+      'max_order_notional',
+      'NOTIONAL_EXCEEDS_MAX_PER_ORDER',
+      true,
+      null,
+      notional ?? null,
+      'No maximum order value is set.',
+    );
   if (notional === undefined) return noRate('max_order_notional', ctx, max);
   const ccy = ctx.accountCurrency;
   return notional <= max
@@ -300,7 +362,14 @@ export function checkBuyingPower(ctx: RiskContext): RiskCheckResult {
   const bp = round2(ctx.buyingPower);
   const ccy = ctx.accountCurrency;
   if (isReducing(order.side, order.quantity, ctx.position, ctx.workingBuy, ctx.workingSell)) {
-    return result('buying_power', 'NOTIONAL_EXCEEDS_BUYING_POWER', true, bp, 0, 'The order only reduces a position and uses no buying power.');
+    return result(
+      'buying_power',
+      'NOTIONAL_EXCEEDS_BUYING_POWER',
+      true,
+      bp,
+      0,
+      'The order only reduces a position and uses no buying power.',
+    );
   }
   const notional = orderNotional(ctx);
   if (notional === undefined) return noRate('buying_power', ctx, bp);
@@ -334,9 +403,17 @@ export function checkMaxPosition(ctx: RiskContext, limits: RiskLimits): RiskChec
   const projected = round10(projectedPosition(ctx));
   const abs = Math.abs(projected);
   const symbol = ctx.order.symbol;
-  if (max === undefined) return result('max_position', 'POSITION_EXCEEDS_MAXIMUM', true, null, projected, 'No maximum position is set.');
+  if (max === undefined)
+    return result('max_position', 'POSITION_EXCEEDS_MAXIMUM', true, null, projected, 'No maximum position is set.');
   if (abs <= max)
-    return result('max_position', 'POSITION_EXCEEDS_MAXIMUM', true, max, projected, `Projected ${symbol} position ${fmt(projected)} is within ±${fmt(max)}.`);
+    return result(
+      'max_position',
+      'POSITION_EXCEEDS_MAXIMUM',
+      true,
+      max,
+      projected,
+      `Projected ${symbol} position ${fmt(projected)} is within ±${fmt(max)}.`,
+    );
   // An order that leaves the position smaller than it is now is never denied for size.
   if (abs < Math.abs(ctx.position))
     return result(
@@ -372,7 +449,14 @@ export function checkPriceCollar(ctx: RiskContext, limits: RiskLimits): RiskChec
             ]
           : [];
   if (prices.length === 0)
-    return result('price_collar', 'PRICE_OUTSIDE_COLLAR', true, max ?? null, null, 'A market order has no price to collar; it trades at the quote.');
+    return result(
+      'price_collar',
+      'PRICE_OUTSIDE_COLLAR',
+      true,
+      max ?? null,
+      null,
+      'A market order has no price to collar; it trades at the quote.',
+    );
   const mid = (ctx.bid + ctx.ask) / 2;
   let worst = prices[0] as [string, number];
   let worstBps = -1;
@@ -383,7 +467,8 @@ export function checkPriceCollar(ctx: RiskContext, limits: RiskLimits): RiskChec
       worst = p;
     }
   }
-  if (max === undefined) return result('price_collar', 'PRICE_OUTSIDE_COLLAR', true, null, worstBps, 'No price collar is set.');
+  if (max === undefined)
+    return result('price_collar', 'PRICE_OUTSIDE_COLLAR', true, null, worstBps, 'No price collar is set.');
   return worstBps <= max
     ? result(
         'price_collar',
@@ -406,10 +491,25 @@ export function checkPriceCollar(ctx: RiskContext, limits: RiskLimits): RiskChec
 export function checkMaxOpenOrders(ctx: RiskContext, limits: RiskLimits): RiskCheckResult {
   const max = limits.maxOpenOrders;
   const actual = ctx.openOrders + 1;
-  if (max === undefined) return result('max_open_orders', 'TOO_MANY_OPEN_ORDERS', true, null, actual, 'No maximum of open orders is set.');
+  if (max === undefined)
+    return result('max_open_orders', 'TOO_MANY_OPEN_ORDERS', true, null, actual, 'No maximum of open orders is set.');
   return actual <= max
-    ? result('max_open_orders', 'TOO_MANY_OPEN_ORDERS', true, max, actual, `${actual} working orders with this one, within the maximum of ${max}.`)
-    : result('max_open_orders', 'TOO_MANY_OPEN_ORDERS', false, max, actual, `${actual} working orders with this one would exceed the maximum of ${max}.`);
+    ? result(
+        'max_open_orders',
+        'TOO_MANY_OPEN_ORDERS',
+        true,
+        max,
+        actual,
+        `${actual} working orders with this one, within the maximum of ${max}.`,
+      )
+    : result(
+        'max_open_orders',
+        'TOO_MANY_OPEN_ORDERS',
+        false,
+        max,
+        actual,
+        `${actual} working orders with this one would exceed the maximum of ${max}.`,
+      );
 }
 
 function noRate(check: RiskCheckName, ctx: RiskContext, limit: number): RiskCheckResult {
@@ -470,7 +570,8 @@ export class TokenBucket {
 
 export function checkSubmitRate(bucket: TokenBucket | undefined, limits: RiskLimits): RiskCheckResult {
   const rate = limits.maxOrdersPerSecond;
-  if (rate === undefined || bucket === undefined) return result('submit_rate', 'RATE_LIMIT_EXCEEDED', true, null, null, 'No submit rate limit is set.');
+  if (rate === undefined || bucket === undefined)
+    return result('submit_rate', 'RATE_LIMIT_EXCEEDED', true, null, null, 'No submit rate limit is set.');
   const burst = limits.orderBurst ?? Math.max(1, Math.ceil(rate));
   const ok = bucket.take();
   const left = Math.floor(bucket.available());
@@ -520,7 +621,14 @@ export function runRiskChecks(
     if (!rate.passed) denial = rate;
   } else {
     results.push(
-      result('submit_rate', 'RATE_LIMIT_EXCEEDED', true, limits.maxOrdersPerSecond ?? null, null, 'Not counted: the order was denied by an earlier check.'),
+      result(
+        'submit_rate',
+        'RATE_LIMIT_EXCEEDED',
+        true,
+        limits.maxOrdersPerSecond ?? null,
+        null,
+        'Not counted: the order was denied by an earlier check.',
+      ),
     );
   }
   return denial ? { passed: false, results, denial } : { passed: true, results };

@@ -61,23 +61,35 @@ export interface RouteDecision {
 }
 
 const RouteSchema = z.strictObject({
-  route: z.enum(ROUTE_POLICIES, { error: (i) => `route ${JSON.stringify(i.input)} is not a routing policy; use one of ${ROUTE_POLICIES.join(', ')}` }),
+  route: z.enum(ROUTE_POLICIES, {
+    error: (i) => `route ${JSON.stringify(i.input)} is not a routing policy; use one of ${ROUTE_POLICIES.join(', ')}`,
+  }),
   venues: z
-    .array(z.string().min(1, 'a venue id must not be empty'), { error: () => "venues must be a list of venue ids, e.g. ['paper', 'oanda-practice']" })
+    .array(z.string().min(1, 'a venue id must not be empty'), {
+      error: () => "venues must be a list of venue ids, e.g. ['paper', 'oanda-practice']",
+    })
     .min(1, 'venues must name at least one venue')
     .refine((v) => new Set(v).size === v.length, { message: 'venues names a venue twice' }),
 });
 
-export type SplitRoute = { route: undefined; order: unknown } | { route: RouteSpec; order: unknown } | { error: { path: string; message: string } };
+export type SplitRoute =
+  | { route: undefined; order: unknown }
+  | { route: RouteSpec; order: unknown }
+  | { error: { path: string; message: string } };
 
 /**
  * Takes `route` and `venues` off a component's output (top level, or inside an `order_request`
  * envelope's order), checked; what remains is the order, for the normaliser.
  */
 export function splitRoute(output: unknown): SplitRoute {
-  if (typeof output !== 'object' || output === null || Array.isArray(output)) return { route: undefined, order: output };
+  if (typeof output !== 'object' || output === null || Array.isArray(output))
+    return { route: undefined, order: output };
   const raw = output as Record<string, unknown>;
-  const envelope = raw['type'] === 'order_request' && typeof raw['order'] === 'object' && raw['order'] !== null && !Array.isArray(raw['order']);
+  const envelope =
+    raw['type'] === 'order_request' &&
+    typeof raw['order'] === 'object' &&
+    raw['order'] !== null &&
+    !Array.isArray(raw['order']);
   const body = envelope ? (raw['order'] as Record<string, unknown>) : raw;
   const prefix = envelope ? 'order.' : '';
   if (!('route' in body) && !('venues' in body)) return { route: undefined, order: output };
@@ -90,7 +102,10 @@ export function splitRoute(output: unknown): SplitRoute {
   const rest = { ...body };
   delete rest['route'];
   delete rest['venues'];
-  return { route: { policy: parsed.data.route, venues: parsed.data.venues }, order: envelope ? { ...raw, order: rest } : rest };
+  return {
+    route: { policy: parsed.data.route, venues: parsed.data.venues },
+    order: envelope ? { ...raw, order: rest } : rest,
+  };
 }
 
 export interface ChooseOptions {
@@ -103,7 +118,11 @@ export interface ChooseOptions {
 }
 
 /** Quotes every candidate at once and chooses by the policy (see the file comment). */
-export async function chooseVenue(order: OrderRequest, spec: RouteSpec, options: ChooseOptions): Promise<RouteDecision> {
+export async function chooseVenue(
+  order: OrderRequest,
+  spec: RouteSpec,
+  options: ChooseOptions,
+): Promise<RouteDecision> {
   const candidates = await Promise.all(spec.venues.map((id) => price(order, id, options)));
   const usable = candidates.filter((c) => c.skipped === null && c.net !== null);
   if (usable.length === 0) {
@@ -124,7 +143,8 @@ export async function chooseVenue(order: OrderRequest, spec: RouteSpec, options:
   const best = usable.reduce(better);
   const others = usable.filter((c) => c !== best);
   const side = order.side === 'buy' ? 'ask' : 'bid';
-  const fmt = (c: RouteCandidate): string => `${c.venue} ${side} ${c.price}${c.fee ? ` + fee ${round(c.fee, 8)}` : ''} = ${round(c.net as number, 10)}/unit`;
+  const fmt = (c: RouteCandidate): string =>
+    `${c.venue} ${side} ${c.price}${c.fee ? ` + fee ${round(c.fee, 8)}` : ''} = ${round(c.net as number, 10)}/unit`;
   const reason =
     `best net price: ${fmt(best)}` +
     (others.length ? `; over ${others.map(fmt).join(', ')}` : '') +
@@ -139,7 +159,16 @@ export async function chooseVenue(order: OrderRequest, spec: RouteSpec, options:
 }
 
 async function price(order: OrderRequest, id: string, options: ChooseOptions): Promise<RouteCandidate> {
-  const c: RouteCandidate = { venue: id, price: null, size: null, quantity: null, fee: null, net: null, coversSize: null, skipped: null };
+  const c: RouteCandidate = {
+    venue: id,
+    price: null,
+    size: null,
+    quantity: null,
+    fee: null,
+    net: null,
+    coversSize: null,
+    skipped: null,
+  };
   const venue = options.venues.get(id);
   if (!venue) {
     c.skipped = `not a venue of this session (have ${[...options.venues.keys()].join(', ') || 'none'})`;
@@ -149,7 +178,12 @@ async function price(order: OrderRequest, id: string, options: ChooseOptions): P
     c.skipped = 'a live account: routing chooses among paper, practice and testnet accounts only';
     return c;
   }
-  const unsupported = unsupportedReason(venue.capabilities, order.order_type.type, order.time_in_force.type, venue.displayName);
+  const unsupported = unsupportedReason(
+    venue.capabilities,
+    order.order_type.type,
+    order.time_in_force.type,
+    venue.displayName,
+  );
   if (unsupported) {
     c.skipped = unsupported;
     return c;
@@ -201,7 +235,11 @@ export function presumptiveFee(fees: RouteFees | undefined, price: number, quant
 export function withRouteMetadata(order: OrderRequest, decision: RouteDecision): OrderRequest {
   return {
     ...order,
-    metadata: { ...order.metadata, route: `${decision.policy} → ${decision.chosen ?? 'none'}`, route_reason: decision.reason.slice(0, 1000) },
+    metadata: {
+      ...order.metadata,
+      route: `${decision.policy} → ${decision.chosen ?? 'none'}`,
+      route_reason: decision.reason.slice(0, 1000),
+    },
   };
 }
 

@@ -67,7 +67,9 @@ export function parseRiskSettings(json: unknown, where: string): RiskSettings {
 
 /** State files that are only ever written beside an audit log: if one is there, the log must be too. */
 export function stateWitnesses(stateDir: string): string[] {
-  return ['trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal'].filter((f) => existsSync(join(stateDir, f)));
+  return ['trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal'].filter((f) =>
+    existsSync(join(stateDir, f)),
+  );
 }
 
 export interface TradingSession {

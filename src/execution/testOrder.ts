@@ -91,7 +91,13 @@ export interface TestOrderOutcome {
   order: OrderRequest | null;
   response: OrderResponse | null;
   slippage: Slippage | null;
-  timings: { componentMs: number | null; pythonMs: number | null; engineMs: number | null; venueMs: number | null; totalMs: number };
+  timings: {
+    componentMs: number | null;
+    pythonMs: number | null;
+    engineMs: number | null;
+    venueMs: number | null;
+    totalMs: number;
+  };
   errors: OutcomeError[];
   notes: string[];
   venue: { id: string; environment: string };
@@ -162,7 +168,11 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     const pythonStarted = monotonicMs();
     // Reading metadata never executes the file; if it fails, the run below reports why.
     const info = await runner.inspect(request.file).catch(() => undefined);
-    const symbol = request.symbol ?? symbolFromMetadata(info?.metadata ?? null) ?? stringOrUndefined(request.marketData?.['symbol']) ?? DEFAULT_SYMBOL;
+    const symbol =
+      request.symbol ??
+      symbolFromMetadata(info?.metadata ?? null) ??
+      stringOrUndefined(request.marketData?.['symbol']) ??
+      DEFAULT_SYMBOL;
     if (!broker.isConnected()) await broker.connect();
     const marketData = await buildMarketData(broker, symbol, request);
     outcome.marketData = marketData;
@@ -201,7 +211,12 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     const where = returned ? { file: returned.file, line: returned.line } : { file: request.file };
     const split = splitRoute(run.output);
     if ('error' in split) {
-      outcome.errors.push({ code: 'INVALID_ORDER', message: `${split.error.path}: ${split.error.message}`, path: split.error.path, ...where });
+      outcome.errors.push({
+        code: 'INVALID_ORDER',
+        message: `${split.error.path}: ${split.error.message}`,
+        path: split.error.path,
+        ...where,
+      });
       return finish(1, `The component's route is invalid: nothing was sent.`);
     }
     const normalized = normalizeComponentOrder(split.order, { now: clock.now() });
@@ -215,7 +230,10 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
           ...(issue.value !== undefined ? { value: issue.value } : {}),
           ...(issue.hint !== undefined ? { hint: issue.hint } : {}),
         });
-      return finish(1, `The component's order is invalid (${normalized.issues.length} problem${normalized.issues.length === 1 ? '' : 's'}): nothing was sent.`);
+      return finish(
+        1,
+        `The component's order is invalid (${normalized.issues.length} problem${normalized.issues.length === 1 ? '' : 's'}): nothing was sent.`,
+      );
     }
     notes.push(...normalized.notes);
     let order = normalized.order;
@@ -233,7 +251,10 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
         });
         return finish(1, 'The component routes its order, but this run has one venue: nothing was sent.');
       }
-      const decision = await chooseVenue(order, split.route, { connect: (id) => deps.engine.connect(id), ...deps.route });
+      const decision = await chooseVenue(order, split.route, {
+        connect: (id) => deps.engine.connect(id),
+        ...deps.route,
+      });
       outcome.route = decision;
       if (decision.chosen === null) {
         outcome.order = order;
@@ -251,7 +272,13 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     const fitted = fitToInstrument(order, instrument, notes);
     if ('error' in fitted) {
       outcome.order = order;
-      outcome.errors.push({ code: 'INVALID_ORDER', message: fitted.error, path: 'quantity', ...where, value: String(normalized.order.quantity) });
+      outcome.errors.push({
+        code: 'INVALID_ORDER',
+        message: fitted.error,
+        path: 'quantity',
+        ...where,
+        value: String(normalized.order.quantity),
+      });
       return finish(1, `The order does not fit ${instrument.symbol}'s trading rules: nothing was sent.`);
     }
     outcome.order = fitted.order;
@@ -272,9 +299,14 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       if (checked.denial) {
         outcome.denial = checked.denial;
         outcome.errors.push({ code: checked.denial.code, message: checked.denial.message });
-        return finish(denialExit(checked.denial.code), `Denied before sending (${checked.denial.code}): ${checked.denial.message}`);
+        return finish(
+          denialExit(checked.denial.code),
+          `Denied before sending (${checked.denial.code}): ${checked.denial.message}`,
+        );
       }
-      notes.push('The active profile is live: Test Order validates and checks risk only, and never sends. Use Execute Live… to send with confirmation.');
+      notes.push(
+        'The active profile is live: Test Order validates and checks risk only, and never sends. Use Execute Live… to send with confirmation.',
+      );
       return finish(0, 'Validated and risk-checked against a live profile: nothing was sent.');
     }
 
@@ -290,10 +322,21 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       if (checked.denial) {
         outcome.denial = checked.denial;
         outcome.errors.push({ code: checked.denial.code, message: checked.denial.message });
-        return finish(denialExit(checked.denial.code), `Denied before sending (${checked.denial.code}): ${checked.denial.message}`);
+        return finish(
+          denialExit(checked.denial.code),
+          `Denied before sending (${checked.denial.code}): ${checked.denial.message}`,
+        );
       }
       const copy = scratchVenue.scratchCopy();
-      scratch = { venue: copy, engine: new ExecutionEngine({ clock, brokers: { [venue.id]: copy }, audit: null, limits: deps.engine.status().limits }) };
+      scratch = {
+        venue: copy,
+        engine: new ExecutionEngine({
+          clock,
+          brokers: { [venue.id]: copy },
+          audit: null,
+          limits: deps.engine.status().limits,
+        }),
+      };
       engine = scratch.engine;
       outcome.scratch = true;
       notes.push(
@@ -319,10 +362,16 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
         outcome.risk = result.risk;
         outcome.denial = result.denial;
         outcome.errors.push({ code: result.denial.code, message: result.denial.message });
-        return finish(denialExit(result.denial.code), `Denied before sending (${result.denial.code}): ${result.denial.message}`);
+        return finish(
+          denialExit(result.denial.code),
+          `Denied before sending (${result.denial.code}): ${result.denial.message}`,
+        );
       }
       record = result.order;
-      const marketable = cmd.order.order_type.type === 'market' || cmd.order.time_in_force.type === 'IOC' || cmd.order.time_in_force.type === 'FOK';
+      const marketable =
+        cmd.order.order_type.type === 'market' ||
+        cmd.order.time_in_force.type === 'IOC' ||
+        cmd.order.time_in_force.type === 'FOK';
       if (!isFinalState(record.state) && (marketable || record.state === 'UNCONFIRMED')) {
         record = (await engine.waitForFinal(cmd.clientOrderId, request.waitMs ?? 5000)) ?? record;
       }
@@ -356,17 +405,30 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       // Against the quote the order was decided on: the chosen venue's touch for a routed order.
       const bid = routedQuote?.bid ?? numberOr(marketData['bid']);
       const ask = routedQuote?.ask ?? numberOr(marketData['ask']);
-      if (bid !== undefined && ask !== undefined) outcome.slippage = computeSlippage(cmd.order.side, { bid, ask }, response.filled_price, instrument);
+      if (bid !== undefined && ask !== undefined)
+        outcome.slippage = computeSlippage(cmd.order.side, { bid, ask }, response.filled_price, instrument);
     }
     const state = record.state.replace('_', ' ');
     if (scratch) {
       const rested = isFinalState(record.state) ? '' : ' It rested there and was discarded with the copy.';
-      return finish(0, `${state} on a scratch copy of the ${venue.displayName} account: the account is unchanged.${rested} Execute on Paper trades on it.`);
+      return finish(
+        0,
+        `${state} on a scratch copy of the ${venue.displayName} account: the account is unchanged.${rested} Execute on Paper trades on it.`,
+      );
     }
-    if ((request.source ?? 'test-order') === 'test-order') return finish(0, `${state} on ${venue.displayName} (${venue.environment} account).`);
+    if ((request.source ?? 'test-order') === 'test-order')
+      return finish(0, `${state} on ${venue.displayName} (${venue.environment} account).`);
     return finish(0, `${state} on ${venue.displayName}.`);
   } catch (e) {
-    const err = e as { code?: unknown; message?: unknown; file?: unknown; line?: unknown; column?: unknown; endLine?: unknown; endColumn?: unknown };
+    const err = e as {
+      code?: unknown;
+      message?: unknown;
+      file?: unknown;
+      line?: unknown;
+      column?: unknown;
+      endLine?: unknown;
+      endColumn?: unknown;
+    };
     if (typeof err.code === 'string' && typeof err.message === 'string') {
       outcome.errors.push({
         code: err.code,
@@ -390,7 +452,11 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
 }
 
 /** Market data as Test Order builds it: the fixture's keys over the venue's quote and buying power. */
-export async function buildMarketData(broker: BrokerApi, symbol: string, request: TestOrderRequest): Promise<Record<string, unknown>> {
+export async function buildMarketData(
+  broker: BrokerApi,
+  symbol: string,
+  request: TestOrderRequest,
+): Promise<Record<string, unknown>> {
   const fixture = request.marketData ?? {};
   let quote: Quote | undefined;
   let capital: number | undefined;
@@ -439,17 +505,29 @@ export function symbolFromMetadata(metadata: Record<string, unknown> | null): st
 }
 
 /** A component error's column fields, only those it has (so errors without one keep their shape). */
-function columnsOf(e: { column?: number; endLine?: number; endColumn?: number }): Pick<OutcomeError, 'column' | 'endLine' | 'endColumn'> {
+function columnsOf(e: {
+  column?: number;
+  endLine?: number;
+  endColumn?: number;
+}): Pick<OutcomeError, 'column' | 'endLine' | 'endColumn'> {
   if (e.column === undefined) return {};
-  return e.endLine !== undefined && e.endColumn !== undefined ? { column: e.column, endLine: e.endLine, endColumn: e.endColumn } : { column: e.column };
+  return e.endLine !== undefined && e.endColumn !== undefined
+    ? { column: e.column, endLine: e.endLine, endColumn: e.endColumn }
+    : { column: e.column };
 }
 
-const stringOrUndefined = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+const stringOrUndefined = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.trim() !== '' ? v : undefined;
 const numberOr = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 
 /** The outcome of a Test Order that failed before the component could run (no interpreter, say). */
-export function failedBeforeRun(file: string, venue: { id: string; environment: string }, error: OutcomeError, totalMs: number): TestOrderOutcome {
+export function failedBeforeRun(
+  file: string,
+  venue: { id: string; environment: string },
+  error: OutcomeError,
+  totalMs: number,
+): TestOrderOutcome {
   return {
     ok: false,
     exitCode: 1,

@@ -120,12 +120,18 @@ export class TradingStateStore {
       if (this.loadProblem === undefined) {
         const checked = TradingStateSchema.safeParse(parsed);
         if (checked.success) this.record = checked.data;
-        else this.loadProblem = `the trading state file ${file} is invalid: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+        else
+          this.loadProblem = `the trading state file ${file} is invalid: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
       }
     }
     if (this.loadProblem !== undefined) {
       // Fail safe: a state we cannot read may have been HALTED. Keep the bad file; a person resumes.
-      this.record = { ...fresh, state: 'HALTED', reason: `${this.loadProblem}; trading is halted until you resume`, source: 'startup' };
+      this.record = {
+        ...fresh,
+        state: 'HALTED',
+        reason: `${this.loadProblem}; trading is halted until you resume`,
+        source: 'startup',
+      };
       this.damage = this.loadProblem;
       return;
     }
@@ -136,8 +142,17 @@ export class TradingStateStore {
     this.damage = missing
       ? `the trading state file is missing, but the audit log says the trading state was ${fromLog.state} (seq ${fromLog.seq}: ${fromLog.reason})`
       : `the trading state file says ${this.record.state} since ${new Date(this.record.since).toISOString()}, older than the audit log's ${fromLog.state} (seq ${fromLog.seq}, ${new Date(fromLog.at).toISOString()}): it was replaced by an older copy`;
-    const source = (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === fromLog.source) ?? 'startup';
-    this.record = { ...this.record, state: fromLog.state, reason: fromLog.reason, source, since: fromLog.at, resumeAt: null };
+    const source =
+      (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === fromLog.source) ??
+      'startup';
+    this.record = {
+      ...this.record,
+      state: fromLog.state,
+      reason: fromLog.reason,
+      source,
+      since: fromLog.at,
+      resumeAt: null,
+    };
   }
 
   configure(breaker: CircuitBreakerSettings): void {
@@ -155,7 +170,12 @@ export class TradingStateStore {
   /** Ends a breaker trip whose cool-down has passed; returns the change, if any. */
   tick(): StateChange | undefined {
     const r = this.record;
-    if (r.state === 'HALTED' && r.source === 'circuit_breaker' && r.resumeAt !== null && this.clock.now() >= r.resumeAt) {
+    if (
+      r.state === 'HALTED' &&
+      r.source === 'circuit_breaker' &&
+      r.resumeAt !== null &&
+      this.clock.now() >= r.resumeAt
+    ) {
       this.consecutive = 0;
       this.failures = [];
       return this.set('ACTIVE', `the circuit breaker's cool-down ended (${r.reason})`, 'circuit_breaker');
@@ -164,7 +184,12 @@ export class TradingStateStore {
   }
 
   /** Sets the state, saving it first. Returns the change, or undefined when nothing changed. */
-  set(state: TradingStateName, reason: string, source: TradingStateRecord['source'], resumeAt: number | null = null): StateChange | undefined {
+  set(
+    state: TradingStateName,
+    reason: string,
+    source: TradingStateRecord['source'],
+    resumeAt: number | null = null,
+  ): StateChange | undefined {
     const from = this.record.state;
     if (from === state && this.record.reason === reason) return undefined;
     const at = this.clock.now();
@@ -200,7 +225,9 @@ export class TradingStateStore {
     if (maxRun !== undefined && this.consecutive >= maxRun)
       return this.trip(`${this.consecutive} broker errors or rejections in a row (limit ${maxRun}); last: ${what}`);
     if (maxWindow !== undefined && this.failures.length >= maxWindow)
-      return this.trip(`${this.failures.length} broker errors or rejections within ${Math.round(windowMs / 1000)} s (limit ${maxWindow}); last: ${what}`);
+      return this.trip(
+        `${this.failures.length} broker errors or rejections within ${Math.round(windowMs / 1000)} s (limit ${maxWindow}); last: ${what}`,
+      );
     return undefined;
   }
 
@@ -233,12 +260,21 @@ export class TradingStateStore {
 
   /** Counters the UI shows next to the state. */
   breakerStatus(): { consecutiveFailures: number; failuresInWindow: number; settings: CircuitBreakerSettings } {
-    return { consecutiveFailures: this.consecutive, failuresInWindow: this.failures.length, settings: { ...this.breaker } };
+    return {
+      consecutiveFailures: this.consecutive,
+      failuresInWindow: this.failures.length,
+      settings: { ...this.breaker },
+    };
   }
 
   private trip(reason: string): StateChange | undefined {
     const cooldown = this.breaker.cooldownMs;
-    return this.set('HALTED', `circuit breaker: ${reason}`, 'circuit_breaker', cooldown === undefined ? null : this.clock.now() + cooldown);
+    return this.set(
+      'HALTED',
+      `circuit breaker: ${reason}`,
+      'circuit_breaker',
+      cooldown === undefined ? null : this.clock.now() + cooldown,
+    );
   }
 
   private save(record: TradingStateRecord): void {

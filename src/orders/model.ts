@@ -39,12 +39,17 @@ export const TIME_IN_FORCE_NAMES: readonly TimeInForceName[] = ['GTC', 'IOC', 'F
 export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._\-/:]{0,31}$/;
 
 export const OrderRequestSchema = z.object({
-  symbol: z.string().regex(SYMBOL_PATTERN, 'symbol must be 1–32 letters, digits or . _ - / : (for example EUR_USD, AAPL, BTCUSDT)'),
+  symbol: z
+    .string()
+    .regex(SYMBOL_PATTERN, 'symbol must be 1–32 letters, digits or . _ - / : (for example EUR_USD, AAPL, BTCUSDT)'),
   side: OrderSideSchema,
   order_type: OrderTypeSchema,
   quantity: positive('quantity'),
   time_in_force: TimeInForceSchema,
-  client_order_id: z.string().regex(CLIENT_ORDER_ID_PATTERN, 'client_order_id must be 1–36 characters of A–Z a–z 0–9 . _ : / -').optional(),
+  client_order_id: z
+    .string()
+    .regex(CLIENT_ORDER_ID_PATTERN, 'client_order_id must be 1–36 characters of A–Z a–z 0–9 . _ : / -')
+    .optional(),
   metadata: z.record(z.string(), z.string()),
 });
 export type OrderRequest = z.infer<typeof OrderRequestSchema>;
@@ -188,7 +193,8 @@ const frozenOrder = (o: object): boolean => {
 
 /** `OrderRequestSchema.safeParse`, answered from memory for a frozen order that already passed it. */
 export function checkOrderRequest(order: unknown): { success: true } | { success: false; error: z.ZodError } {
-  if (typeof order === 'object' && order !== null && validFrozenOrders.has(order) && frozenOrder(order)) return { success: true };
+  if (typeof order === 'object' && order !== null && validFrozenOrders.has(order) && frozenOrder(order))
+    return { success: true };
   const parsed = OrderRequestSchema.safeParse(order);
   if (!parsed.success) return { success: false, error: parsed.error };
   if (typeof order === 'object' && order !== null && frozenOrder(order)) validFrozenOrders.add(order);
@@ -204,7 +210,12 @@ export function cloneFill(f: Fill): Fill {
 }
 
 /** A venue's refusal of an order it made nothing of: the request echoed back as `rejected`, with why. */
-export function rejectedOrderResponse(request: PlacedOrderRequest, orderId: string, reason: string, at: number): OrderResponse {
+export function rejectedOrderResponse(
+  request: PlacedOrderRequest,
+  orderId: string,
+  reason: string,
+  at: number,
+): OrderResponse {
   return {
     order_id: orderId,
     client_order_id: request.client_order_id,

@@ -65,17 +65,28 @@ function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = row;
   }
   return previous[b.length]!;
 }
 
-const SIDE_WORDS: Record<string, 'buy' | 'sell'> = { long: 'buy', b: 'buy', bid: 'buy', purchase: 'buy', short: 'sell', s: 'sell', ask: 'sell', offer: 'sell' };
+const SIDE_WORDS: Record<string, 'buy' | 'sell'> = {
+  long: 'buy',
+  b: 'buy',
+  bid: 'buy',
+  purchase: 'buy',
+  short: 'sell',
+  s: 'sell',
+  ask: 'sell',
+  offer: 'sell',
+};
 const NONFINITE_HINT = 'check what computes it for a division by zero or a missing input';
 
 export type NormalizeResult =
-  { ok: true; order: OrderRequest; dialect: Dialect; notes: string[] } | { ok: false; issues: FieldIssue[]; dialect: Dialect | undefined };
+  | { ok: true; order: OrderRequest; dialect: Dialect; notes: string[] }
+  | { ok: false; issues: FieldIssue[]; dialect: Dialect | undefined };
 
 export interface NormalizeOptions {
   /** Current time in ms, to refuse a GTD expiry in the past. */
@@ -133,7 +144,12 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
       return {
         ok: false,
         dialect: 'envelope',
-        issues: [{ path: 'order', message: `the order_request envelope holds ${kindOf(raw['order'])} in 'order'; expected a dict` }],
+        issues: [
+          {
+            path: 'order',
+            message: `the order_request envelope holds ${kindOf(raw['order'])} in 'order'; expected a dict`,
+          },
+        ],
       };
     }
     body = raw['order'];
@@ -199,7 +215,10 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
   let quantity = take(quantityField);
   origin.set('quantity', at(quantityField));
   if (quantity === undefined) {
-    issues.push({ path: at(quantityField), message: `${quantityField} is required: how much to buy or sell, greater than zero` });
+    issues.push({
+      path: at(quantityField),
+      message: `${quantityField} is required: how much to buy or sell, greater than zero`,
+    });
     quantity = NONFINITE;
   }
 
@@ -222,7 +241,14 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
     if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = secretFree(k, v);
   }
 
-  const candidate: Record<string, unknown> = { symbol, side, order_type: orderType, quantity, time_in_force: timeInForce, metadata };
+  const candidate: Record<string, unknown> = {
+    symbol,
+    side,
+    order_type: orderType,
+    quantity,
+    time_in_force: timeInForce,
+    metadata,
+  };
   if (clientOrderId !== undefined && clientOrderId !== null) candidate['client_order_id'] = clientOrderId;
   const parsed = OrderRequestSchema.safeParse(candidate);
   if (parsed.success && issues.length === 0) return { ok: true, order: parsed.data, dialect, notes };
@@ -273,7 +299,10 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
       return NONFINITE;
     }
     if (name === undefined) {
-      issues.push({ path: at(field), message: `${field} must be a string such as 'market' or 'limit', got ${kindOf(value)}` });
+      issues.push({
+        path: at(field),
+        message: `${field} must be a string such as 'market' or 'limit', got ${kindOf(value)}`,
+      });
       return NONFINITE;
     }
     const spelt = name.trim().toLowerCase().replace(/[-\s]/g, '_');
@@ -304,7 +333,10 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
     const has = (f: string) => fields[f] !== undefined && fields[f] !== null;
     const requirePrice = (v: unknown, f: string, what: string): unknown => {
       if (v === undefined || v === null) {
-        issues.push({ path: fieldPrefix === '' ? at(f) : prefix + fieldPrefix + f, message: `a ${kind.replace('_', '-')} order needs ${what} ('${f}')` });
+        issues.push({
+          path: fieldPrefix === '' ? at(f) : prefix + fieldPrefix + f,
+          message: `a ${kind.replace('_', '-')} order needs ${what} ('${f}')`,
+        });
         return NONFINITE;
       }
       return v;
@@ -368,14 +400,21 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
       }
     }
     if (name === undefined) {
-      issues.push({ path: at(field), message: `time_in_force must be one of GTC, IOC, FOK, GTD, got ${kindOf(value)}` });
+      issues.push({
+        path: at(field),
+        message: `time_in_force must be one of GTC, IOC, FOK, GTD, got ${kindOf(value)}`,
+      });
       return NONFINITE;
     }
     const upper = name.trim().toUpperCase() as TifName;
     if (!TIF_NAMES.includes(upper)) {
       const day = (upper as string) === 'DAY';
       const meant = day ? undefined : closest(upper, TIF_NAMES);
-      const hint = day ? "for a day order use 'GTD' with expires_at at the session's close" : meant ? `did you mean '${meant}'?` : undefined;
+      const hint = day
+        ? "for a day order use 'GTD' with expires_at at the session's close"
+        : meant
+          ? `did you mean '${meant}'?`
+          : undefined;
       issues.push({
         path: at(field),
         message: `unknown time in force '${name}'; use one of GTC, IOC, FOK, GTD${hint ? ` (${hint})` : ''}`,
@@ -399,7 +438,10 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
     }
     origin.set('time_in_force.expires_at', expiresPath);
     if (expiresRaw === undefined || expiresRaw === null) {
-      issues.push({ path: expiresPath, message: `a GTD order needs 'expires_at' (epoch seconds, epoch milliseconds or an ISO 8601 time)` });
+      issues.push({
+        path: expiresPath,
+        message: `a GTD order needs 'expires_at' (epoch seconds, epoch milliseconds or an ISO 8601 time)`,
+      });
       return NONFINITE;
     }
     if (expiresRaw === NONFINITE) return NONFINITE;
@@ -438,7 +480,12 @@ function isPlaceholderIssue(issue: z.core.$ZodIssue, candidate: Record<string, u
 }
 
 function nonFinite(path: string, field: string, what: string): FieldIssue {
-  return { path, message: `${field} is ${what}; it must be a finite number (${NONFINITE_HINT})`, value: what, hint: NONFINITE_HINT };
+  return {
+    path,
+    message: `${field} is ${what}; it must be a finite number (${NONFINITE_HINT})`,
+    value: what,
+    hint: NONFINITE_HINT,
+  };
 }
 
 /** A schema issue as a FieldIssue at `path` (the component's own field), with the value seen and a hint where one helps. */
@@ -453,12 +500,14 @@ function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unk
   };
   if (issue.code === 'invalid_type') {
     if (v === undefined) return { path, message: `${field} is required` };
-    const expected = issue.expected === 'number' ? 'a number' : issue.expected === 'string' ? 'a string' : issue.expected;
+    const expected =
+      issue.expected === 'number' ? 'a number' : issue.expected === 'string' ? 'a string' : issue.expected;
     let hint: string | undefined;
     if (issue.expected === 'number' && typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)))
       hint = `convert it with float(...) in the component`;
     else if (issue.expected === 'number' && v === null) hint = 'it is None: was the value it comes from never set?';
-    else if (issue.expected === 'string' && typeof v === 'number' && field === 'symbol') hint = "a symbol is text such as 'EUR_USD'";
+    else if (issue.expected === 'string' && typeof v === 'number' && field === 'symbol')
+      hint = "a symbol is text such as 'EUR_USD'";
     return with_(`${field} must be ${expected}, got ${kindOf(v)} ${showValue(v, ownField)}`, hint);
   }
   if (typeof v === 'number' && v <= 0 && /greater than zero$/.test(issue.message)) {
@@ -473,7 +522,10 @@ function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unk
     }
     return with_(`${issue.message}, got ${showValue(v)}`);
   }
-  if (v !== undefined && (issue.code === 'invalid_format' || issue.code === 'custom' || issue.code === 'invalid_value')) {
+  if (
+    v !== undefined &&
+    (issue.code === 'invalid_format' || issue.code === 'custom' || issue.code === 'invalid_value')
+  ) {
     return with_(`${issue.message}, got ${showValue(v, ownField)}`);
   }
   return { path, message: issue.message };

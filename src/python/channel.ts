@@ -7,7 +7,9 @@
  */
 
 export type ChannelEvent =
-  { type: 'answer'; line: string } | { type: 'stray'; bytes: number; preview: string } | { type: 'answerTooLarge'; bytes: number; limit: number };
+  | { type: 'answer'; line: string }
+  | { type: 'stray'; bytes: number; preview: string }
+  | { type: 'answerTooLarge'; bytes: number; limit: number };
 
 const PREVIEW_CHARS = 120;
 
@@ -55,7 +57,10 @@ export class AnswerChannel {
       return;
     }
     // Only the head is needed to tell an answer from noise; the rest is never joined.
-    const head = (this.pieces.join('') + chunk.slice(start, Math.min(end, start + PREVIEW_CHARS))).slice(0, PREVIEW_CHARS);
+    const head = (this.pieces.join('') + chunk.slice(start, Math.min(end, start + PREVIEW_CHARS))).slice(
+      0,
+      PREVIEW_CHARS,
+    );
     const prefix = this.expected?.prefix;
     this.dropping = { answer: prefix !== undefined && head.startsWith(prefix), bytes: this.length + n, preview: head };
     this.pieces = [];
@@ -66,7 +71,8 @@ export class AnswerChannel {
     const dropping = this.dropping;
     if (dropping) {
       this.dropping = undefined;
-      if (dropping.answer) this.emit({ type: 'answerTooLarge', bytes: dropping.bytes, limit: this.expected?.maxLineBytes ?? 0 });
+      if (dropping.answer)
+        this.emit({ type: 'answerTooLarge', bytes: dropping.bytes, limit: this.expected?.maxLineBytes ?? 0 });
       else this.emit({ type: 'stray', bytes: dropping.bytes, preview: dropping.preview });
       return;
     }

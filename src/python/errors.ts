@@ -47,7 +47,10 @@ export const WHOLE_LINE = Number.MAX_SAFE_INTEGER;
  * the Basic Multilingual Plane (an emoji: one code point, two UTF-16 units) land where Python meant;
  * without it columns are taken as they are.
  */
-export function editorRange(at: SourcePosition, lineText?: (line: number) => string | undefined): EditorRange | undefined {
+export function editorRange(
+  at: SourcePosition,
+  lineText?: (line: number) => string | undefined,
+): EditorRange | undefined {
   if (at.line === undefined || !Number.isInteger(at.line) || at.line < 1) return undefined;
   const startLine = at.line - 1;
   if (at.column === undefined || !Number.isInteger(at.column) || at.column < 1) {
@@ -57,7 +60,13 @@ export function editorRange(at: SourcePosition, lineText?: (line: number) => str
   let endLine = startLine;
   let endCharacter = startCharacter + 1;
   const { endLine: givenEndLine, endColumn } = at;
-  if (givenEndLine !== undefined && endColumn !== undefined && Number.isInteger(givenEndLine) && Number.isInteger(endColumn) && endColumn >= 1) {
+  if (
+    givenEndLine !== undefined &&
+    endColumn !== undefined &&
+    Number.isInteger(givenEndLine) &&
+    Number.isInteger(endColumn) &&
+    endColumn >= 1
+  ) {
     const end = { line: givenEndLine - 1, character: utf16Column(lineText?.(givenEndLine - 1), endColumn - 1) };
     if (end.line > startLine || (end.line === startLine && end.character > startCharacter)) {
       endLine = end.line;

@@ -28,8 +28,18 @@ function probe(command: string): Promise<ResolvedInterpreter | undefined> {
       try {
         const parsed = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { executable?: unknown; version?: unknown };
         const v = parsed.version;
-        if (typeof parsed.executable !== 'string' || !Array.isArray(v) || v.length < 3 || !v.every((n) => typeof n === 'number')) return resolve(undefined);
-        resolve({ command, executable: parsed.executable || command, version: [v[0], v[1], v[2]] as [number, number, number] });
+        if (
+          typeof parsed.executable !== 'string' ||
+          !Array.isArray(v) ||
+          v.length < 3 ||
+          !v.every((n) => typeof n === 'number')
+        )
+          return resolve(undefined);
+        resolve({
+          command,
+          executable: parsed.executable || command,
+          version: [v[0], v[1], v[2]] as [number, number, number],
+        });
       } catch {
         resolve(undefined);
       }

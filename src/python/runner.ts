@@ -81,10 +81,14 @@ const ANSWER_OVERHEAD_BYTES = 256 * 1024;
 
 /** How to allow more, appended to the message of an error past a limit. */
 const LIMIT_HINTS: Record<string, string> = {
-  ANSWER_TOO_LARGE: 'To allow more, raise maxAnswerBytes (CLI --max-answer-bytes, setting sptrader.python.maxAnswerBytes).',
-  ANSWER_TOO_DEEP: 'To allow more, raise maxNestingDepth (CLI --max-nesting-depth, setting sptrader.python.maxNestingDepth).',
-  METADATA_TOO_LARGE: 'To allow more, raise maxMetadataBytes (CLI --max-metadata-bytes, setting sptrader.python.maxMetadataBytes).',
-  METADATA_TOO_DEEP: 'To allow more, raise maxNestingDepth (CLI --max-nesting-depth, setting sptrader.python.maxNestingDepth).',
+  ANSWER_TOO_LARGE:
+    'To allow more, raise maxAnswerBytes (CLI --max-answer-bytes, setting sptrader.python.maxAnswerBytes).',
+  ANSWER_TOO_DEEP:
+    'To allow more, raise maxNestingDepth (CLI --max-nesting-depth, setting sptrader.python.maxNestingDepth).',
+  METADATA_TOO_LARGE:
+    'To allow more, raise maxMetadataBytes (CLI --max-metadata-bytes, setting sptrader.python.maxMetadataBytes).',
+  METADATA_TOO_DEEP:
+    'To allow more, raise maxNestingDepth (CLI --max-nesting-depth, setting sptrader.python.maxNestingDepth).',
   OUTPUT_LIMIT_EXCEEDED: 'To allow more, raise outputLimitBytes (setting sptrader.python.outputLimitBytes).',
   TIMEOUT: 'To allow longer, raise timeoutMs (CLI --timeout SECONDS, setting sptrader.python.timeoutSeconds).',
 };
@@ -149,7 +153,12 @@ export interface ComponentBatchRequest {
    * with the item's index and the items before it not yet reported, and the component waits for its answer
    * (the values from that item on, in the same form). Items reported there are not in the batch's result.
    */
-  state?: { key: string; values: unknown[]; until: number; onSync: (sync: ComponentStateSync) => Promise<ComponentStateColumn> };
+  state?: {
+    key: string;
+    values: unknown[];
+    until: number;
+    onSync: (sync: ComponentStateSync) => Promise<ComponentStateColumn>;
+  };
 }
 
 export interface ComponentStateColumn {
@@ -162,7 +171,8 @@ export interface ComponentStateSync {
   items: ComponentBatchItem[];
 }
 
-export type ComponentBatchItem = { index: number; ok: true; output: unknown } | { index: number; ok: false; error: ComponentError };
+export type ComponentBatchItem =
+  { index: number; ok: true; output: unknown } | { index: number; ok: false; error: ComponentError };
 
 export interface ComponentBatchResult {
   /** False when the component could not be loaded or constructed, or printed too much: no item's result counts. */
@@ -190,7 +200,15 @@ export interface ComponentInfo {
   metadataError?: string;
 }
 
-const DATA_VARIABLES = ['DATA_SOURCE', 'TEST_DATASET', 'CANDLE_DATA_FILE', 'LIVE_SYMBOL', 'LIVE_TIMEFRAME', 'LIVE_FROM', 'LIVE_TO'];
+const DATA_VARIABLES = [
+  'DATA_SOURCE',
+  'TEST_DATASET',
+  'CANDLE_DATA_FILE',
+  'LIVE_SYMBOL',
+  'LIVE_TIMEFRAME',
+  'LIVE_FROM',
+  'LIVE_TO',
+];
 
 const ErrorSchema = z.object({
   code: z.string(),
@@ -230,7 +248,11 @@ const BatchResultsSchema = z
     ]),
   )
   .default([]);
-const SyncRequestSchema = z.object({ id: z.string(), sync: z.number().int().nonnegative(), results: BatchResultsSchema });
+const SyncRequestSchema = z.object({
+  id: z.string(),
+  sync: z.number().int().nonnegative(),
+  results: BatchResultsSchema,
+});
 const BatchResponseSchema = ResponseSchema.extend({
   class_name: z.string().nullish(),
   entry_point: z.enum(['generate_order', 'execute']).nullish(),
@@ -244,7 +266,14 @@ const BatchResponseSchema = ResponseSchema.extend({
 });
 const InspectResponseSchema = ResponseSchema.extend({
   classes: z
-    .array(z.object({ name: z.string(), line: z.number(), bases: z.array(z.string()), entry_point: z.enum(['generate_order', 'execute']).nullable() }))
+    .array(
+      z.object({
+        name: z.string(),
+        line: z.number(),
+        bases: z.array(z.string()),
+        entry_point: z.enum(['generate_order', 'execute']).nullable(),
+      }),
+    )
     .default([]),
   metadata: z.record(z.string(), z.unknown()).nullish(),
   metadata_error: z.string().nullish(),
@@ -270,14 +299,22 @@ function defaultLibraryDir(): string {
     if (existsSync(join(candidate, 'sptrader_harness', 'server.py'))) return (libraryDirCache = candidate);
     const parent = dirname(dir);
     if (parent === dir)
-      throw new PythonRunError('INTERNAL', `the bundled Python library (python/sptrader_harness) was not found above ${__dirname}; reinstall the extension`);
+      throw new PythonRunError(
+        'INTERNAL',
+        `the bundled Python library (python/sptrader_harness) was not found above ${__dirname}; reinstall the extension`,
+      );
     dir = parent;
   }
 }
 
 /** Checks done in Node so that obvious mistakes never cost a Python start. */
 function precheck(file: string): ComponentError | undefined {
-  if (!file.endsWith('.py')) return { code: 'NOT_PYTHON_FILE', message: `${file} is not a Python file (.py); open or pass an order component`, file };
+  if (!file.endsWith('.py'))
+    return {
+      code: 'NOT_PYTHON_FILE',
+      message: `${file} is not a Python file (.py); open or pass an order component`,
+      file,
+    };
   let isFile = false;
   try {
     isFile = statSync(file).isFile();
@@ -289,7 +326,12 @@ function precheck(file: string): ComponentError | undefined {
 }
 
 function toComponentError(e: z.infer<typeof ErrorSchema>): ComponentError {
-  const error: ComponentError = { code: e.code, message: withHint(e.code, e.message), file: e.file ?? undefined, line: e.line ?? undefined };
+  const error: ComponentError = {
+    code: e.code,
+    message: withHint(e.code, e.message),
+    file: e.file ?? undefined,
+    line: e.line ?? undefined,
+  };
   if (e.column != null) {
     error.column = e.column;
     if (e.end_line != null && e.end_column != null) {
@@ -302,7 +344,9 @@ function toComponentError(e: z.infer<typeof ErrorSchema>): ComponentError {
 }
 
 function batchItem(i: z.infer<typeof BatchResultsSchema>[number]): ComponentBatchItem {
-  return i.ok ? { index: i.index, ok: true, output: i.result ?? null } : { index: i.index, ok: false, error: toComponentError(i.error) };
+  return i.ok
+    ? { index: i.index, ok: true, output: i.result ?? null }
+    : { index: i.index, ok: false, error: toComponentError(i.error) };
 }
 
 interface Pending {
@@ -349,7 +393,9 @@ export class PythonSession {
   private closing = false;
   /** In the harness's environment and so in every process it starts: how leftovers are found once parent links are gone. */
   private readonly marker = `SPTRADER_RUN_TREE=${randomBytes(12).toString('hex')}`;
-  private readonly limits: Required<Pick<RunnerOptions, 'timeoutMs' | 'outputLimitBytes' | 'maxAnswerBytes' | 'maxMetadataBytes' | 'maxNestingDepth'>>;
+  private readonly limits: Required<
+    Pick<RunnerOptions, 'timeoutMs' | 'outputLimitBytes' | 'maxAnswerBytes' | 'maxMetadataBytes' | 'maxNestingDepth'>
+  >;
   readonly packageRoot: string;
 
   private constructor(
@@ -366,19 +412,26 @@ export class PythonSession {
       maxNestingDepth: options.maxNestingDepth ?? DEFAULT_RUNNER_LIMITS.maxNestingDepth,
     };
     for (const [name, value] of Object.entries(this.limits))
-      if (!Number.isSafeInteger(value) || value <= 0) throw new PythonRunError('INVALID_OPTION', `${name} must be a positive whole number, not ${value}`);
+      if (!Number.isSafeInteger(value) || value <= 0)
+        throw new PythonRunError('INVALID_OPTION', `${name} must be a positive whole number, not ${value}`);
     const libraryDir = options.libraryDir ?? defaultLibraryDir();
     const base = options.env ?? process.env;
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
-    const path = [packageRoot, ...(options.extraPythonPath ?? []), libraryDir, ...(base['PYTHONPATH'] ? [base['PYTHONPATH']] : [])];
+    const path = [
+      packageRoot,
+      ...(options.extraPythonPath ?? []),
+      libraryDir,
+      ...(base['PYTHONPATH'] ? [base['PYTHONPATH']] : []),
+    ];
     env['PYTHONPATH'] = [...new Set(path)].join(delimiter);
     if (options.testMode ?? true) env['TEST_MODE'] = 'true';
     if (options.brokerProfile) env['BROKER_PROFILE'] = options.brokerProfile;
     for (const name of DATA_VARIABLES) if (base[name] !== undefined) env[name] = base[name];
     // Bytecode goes to a private cache, never into the user's folders, so a PYTHONDONTWRITEBYTECODE
     // set to avoid that litter is honoured while cold runs stop recompiling the harness (~4 ms).
-    env['PYTHONPYCACHEPREFIX'] = options.bytecodeCacheDir ?? join(tmpdir(), `sptrader-pycache-${process.getuid?.() ?? 'user'}`);
+    env['PYTHONPYCACHEPREFIX'] =
+      options.bytecodeCacheDir ?? join(tmpdir(), `sptrader-pycache-${process.getuid?.() ?? 'user'}`);
     delete env['PYTHONDONTWRITEBYTECODE'];
     env['PYTHONUNBUFFERED'] = '1';
     env['PYTHONIOENCODING'] = 'utf-8';
@@ -399,12 +452,20 @@ export class PythonSession {
     this.child.stdout?.on('data', (chunk: string) => this.channel.push(chunk));
     // fd 1 of the component is pointed at stderr by the harness; both count towards the cap.
     this.child.stderr?.on('data', (chunk: Buffer) => this.onOutput(chunk));
-    this.child.on('error', (e) => this.fail(new PythonRunError('INTERPRETER_NOT_FOUND', `could not start ${options.interpreter.executable}: ${e.message}`)));
+    this.child.on('error', (e) =>
+      this.fail(
+        new PythonRunError('INTERPRETER_NOT_FOUND', `could not start ${options.interpreter.executable}: ${e.message}`),
+      ),
+    );
     this.child.on('exit', (code, signal) => this.onExit(code, signal));
     this.child.stdin?.on('error', () => undefined);
   }
 
-  static async start(options: RunnerOptions, componentFile?: string, mode: SessionMode = 'once'): Promise<PythonSession> {
+  static async start(
+    options: RunnerOptions,
+    componentFile?: string,
+    mode: SessionMode = 'once',
+  ): Promise<PythonSession> {
     const root = options.packageRoot ?? (componentFile ? findPackageRoot(componentFile) : process.cwd());
     return Promise.resolve(new PythonSession(options, root, mode));
   }
@@ -440,7 +501,10 @@ export class PythonSession {
     if (this.outputBytes > limit && !this.failure) {
       this.failure = new PythonRunError(
         'OUTPUT_LIMIT_EXCEEDED',
-        withHint('OUTPUT_LIMIT_EXCEEDED', `the component wrote more than ${limit} bytes to its output; the run was stopped and nothing was sent`),
+        withHint(
+          'OUTPUT_LIMIT_EXCEEDED',
+          `the component wrote more than ${limit} bytes to its output; the run was stopped and nothing was sent`,
+        ),
       );
       this.kill();
       this.fail(this.failure);
@@ -448,13 +512,16 @@ export class PythonSession {
   }
 
   private onOutput(chunk: Buffer): void {
-    if (this.processOutput.length < 64 * 1024) this.processOutput += new TextDecoder('utf-8', { fatal: false }).decode(chunk);
+    if (this.processOutput.length < 64 * 1024)
+      this.processOutput += new TextDecoder('utf-8', { fatal: false }).decode(chunk);
     this.countOutput(chunk.length);
   }
 
   private onChannel(event: ChannelEvent): void {
     if (event.type === 'stray') {
-      this.note(`discarded ${event.bytes} bytes on the harness's answer channel that were not the answer to this run: ${JSON.stringify(event.preview)}`);
+      this.note(
+        `discarded ${event.bytes} bytes on the harness's answer channel that were not the answer to this run: ${JSON.stringify(event.preview)}`,
+      );
       this.countOutput(event.bytes);
       return;
     }
@@ -487,13 +554,17 @@ export class PythonSession {
     try {
       parsed = JSON.parse(event.line);
     } catch {
-      p.reject(new PythonRunError('PROTOCOL_ERROR', `the harness sent a malformed answer: ${event.line.slice(0, 200)}`));
+      p.reject(
+        new PythonRunError('PROTOCOL_ERROR', `the harness sent a malformed answer: ${event.line.slice(0, 200)}`),
+      );
       return;
     }
     const record = parsed as Record<string, unknown>;
     // The prefix matched; the parsed id must too (a line can start with the prefix and carry a second "id").
     if (typeof parsed !== 'object' || parsed === null || record['id'] !== p.id) {
-      p.reject(new PythonRunError('PROTOCOL_ERROR', `the harness's answer carried the wrong id: ${event.line.slice(0, 200)}`));
+      p.reject(
+        new PythonRunError('PROTOCOL_ERROR', `the harness's answer carried the wrong id: ${event.line.slice(0, 200)}`),
+      );
       return;
     }
     p.resolve(record);
@@ -531,7 +602,12 @@ export class PythonSession {
     const exited = this.exited ?? { code: null, signal: null };
     // Clean only when we asked it to close AND it ended by itself: a harness killed by a signal (its own
     // os.kill, the OOM killer) never got to end its runs' processes, whatever state we were in.
-    const clean = this.closing && this.failure === undefined && this.pending === undefined && exited.signal === null && exited.code === 0;
+    const clean =
+      this.closing &&
+      this.failure === undefined &&
+      this.pending === undefined &&
+      exited.signal === null &&
+      exited.code === 0;
     this.fail(
       this.failure ??
         new PythonRunError(
@@ -587,7 +663,11 @@ export class PythonSession {
 
   /** The limits a request tells the harness. */
   private wireLimits(): Record<string, number> {
-    return { answer_bytes: this.limits.maxAnswerBytes, metadata_bytes: this.limits.maxMetadataBytes, depth: this.limits.maxNestingDepth };
+    return {
+      answer_bytes: this.limits.maxAnswerBytes,
+      metadata_bytes: this.limits.maxMetadataBytes,
+      depth: this.limits.maxNestingDepth,
+    };
   }
 
   /** Sends one request and waits for its answer; requests are served one at a time. */
@@ -608,7 +688,10 @@ export class PythonSession {
         const timer = setTimeout(() => {
           this.failure ??= new PythonRunError(
             'TIMEOUT',
-            withHint('TIMEOUT', `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`),
+            withHint(
+              'TIMEOUT',
+              `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`,
+            ),
           );
           // The run ends now; the tree is killed right after, before any other callback runs.
           this.fail(this.failure);
@@ -641,7 +724,9 @@ export class PythonSession {
     const count = answer['killed_count'];
     if (typeof count === 'number' && count > 0) {
       const pids = Array.isArray(answer['killed_processes']) ? answer['killed_processes'].join(', ') : '';
-      this.note(`killed ${count} process${count === 1 ? '' : 'es'} the component left running (${pids}); processes a component starts end with its run`);
+      this.note(
+        `killed ${count} process${count === 1 ? '' : 'es'} the component left running (${pids}); processes a component starts end with its run`,
+      );
     }
     if (answer['recycle'] === true) {
       this.failure ??= new PythonRunError(
@@ -662,15 +747,22 @@ export class PythonSession {
     if (bad) throw new PythonRunError(bad.code, bad.message, bad.file);
     const raw = await this.request({ op: 'inspect', file, limits: this.wireLimits() }, this.limits.timeoutMs);
     const r = InspectResponseSchema.safeParse(raw);
-    if (!r.success) throw new PythonRunError('PROTOCOL_ERROR', `unexpected inspect answer from the harness: ${r.error.message}`);
+    if (!r.success)
+      throw new PythonRunError('PROTOCOL_ERROR', `unexpected inspect answer from the harness: ${r.error.message}`);
     if (!r.data.ok) {
       const e = r.data.error;
       const code = e?.code ?? 'PROTOCOL_ERROR';
-      throw new PythonRunError(code, withHint(code, e?.message ?? 'inspect failed'), e?.file ?? file, e?.line ?? undefined, {
-        column: e?.column ?? undefined,
-        endLine: e?.end_line ?? undefined,
-        endColumn: e?.end_column ?? undefined,
-      });
+      throw new PythonRunError(
+        code,
+        withHint(code, e?.message ?? 'inspect failed'),
+        e?.file ?? file,
+        e?.line ?? undefined,
+        {
+          column: e?.column ?? undefined,
+          endLine: e?.end_line ?? undefined,
+          endColumn: e?.end_column ?? undefined,
+        },
+      );
     }
     return {
       classes: r.data.classes.map((c) => ({ name: c.name, line: c.line, bases: c.bases, entryPoint: c.entry_point })),
@@ -690,7 +782,10 @@ export class PythonSession {
 
   async run(req: ComponentRunRequest): Promise<ComponentRunResult> {
     const started = monotonicMs();
-    const done = (partial: Omit<ComponentRunResult, 'totalMs'>): ComponentRunResult => ({ ...partial, totalMs: monotonicMs() - started });
+    const done = (partial: Omit<ComponentRunResult, 'totalMs'>): ComponentRunResult => ({
+      ...partial,
+      totalMs: monotonicMs() - started,
+    });
     const bad = precheck(req.file);
     if (bad) return done({ ok: false, output: null, metadata: null, stdout: '', stderr: '', error: bad });
     let raw: Record<string, unknown>;
@@ -746,7 +841,13 @@ export class PythonSession {
       componentMs: d.component_ms ?? undefined,
       error: d.error ? toComponentError(d.error) : undefined,
       ...(d.ok && d.return_line != null
-        ? { returnedAt: { file: d.return_file ?? req.file, line: d.return_line, ...(d.return_exact === false ? { exact: false as const } : {}) } }
+        ? {
+            returnedAt: {
+              file: d.return_file ?? req.file,
+              line: d.return_line,
+              ...(d.return_exact === false ? { exact: false as const } : {}),
+            },
+          }
         : {}),
       ...(diagnostics ? { diagnostics } : {}),
     });
@@ -754,9 +855,21 @@ export class PythonSession {
 
   async runBatch(req: ComponentBatchRequest): Promise<ComponentBatchResult> {
     const started = monotonicMs();
-    const done = (partial: Omit<ComponentBatchResult, 'totalMs'>): ComponentBatchResult => ({ ...partial, totalMs: monotonicMs() - started });
+    const done = (partial: Omit<ComponentBatchResult, 'totalMs'>): ComponentBatchResult => ({
+      ...partial,
+      totalMs: monotonicMs() - started,
+    });
     const failed = (error: ComponentError, stderr = '', diagnostics?: string[]): ComponentBatchResult =>
-      done({ ok: false, done: 0, items: [], metadata: null, stdout: '', stderr, error, ...(diagnostics ? { diagnostics } : {}) });
+      done({
+        ok: false,
+        done: 0,
+        items: [],
+        metadata: null,
+        stdout: '',
+        stderr,
+        error,
+        ...(diagnostics ? { diagnostics } : {}),
+      });
     const bad = precheck(req.file);
     if (bad) return failed(bad);
     let raw: Record<string, unknown>;
@@ -771,7 +884,12 @@ export class PythonSession {
           };
           const parsed = SyncRequestSchema.safeParse(line);
           if (!parsed.success) {
-            syncFailure ??= { error: new PythonRunError('PROTOCOL_ERROR', `unexpected state request from the harness: ${parsed.error.message}`) };
+            syncFailure ??= {
+              error: new PythonRunError(
+                'PROTOCOL_ERROR',
+                `unexpected state request from the harness: ${parsed.error.message}`,
+              ),
+            };
             reply({ abort: 'the state request was malformed' });
             return;
           }
@@ -817,7 +935,12 @@ export class PythonSession {
     if (syncFailure) throw syncFailure.error;
     const { direct, diagnostics } = this.takeDirect();
     const r = BatchResponseSchema.safeParse(raw);
-    if (!r.success) return failed({ code: 'PROTOCOL_ERROR', message: `unexpected answer from the harness: ${r.error.message}` }, direct, diagnostics);
+    if (!r.success)
+      return failed(
+        { code: 'PROTOCOL_ERROR', message: `unexpected answer from the harness: ${r.error.message}` },
+        direct,
+        diagnostics,
+      );
     const d = r.data;
     return done({
       ok: d.ok,

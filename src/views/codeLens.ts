@@ -26,5 +26,7 @@ export class OrderCodeLensProvider implements vscode.CodeLensProvider {
 }
 
 export function registerCodeLens(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, new OrderCodeLensProvider()));
+  context.subscriptions.push(
+    vscode.languages.registerCodeLensProvider({ language: 'python', scheme: 'file' }, new OrderCodeLensProvider()),
+  );
 }

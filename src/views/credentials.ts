@@ -33,7 +33,12 @@ export interface CredentialBinding {
 }
 
 export function credentialBinding(profile: BrokerProfile): CredentialBinding {
-  const binding = { profileId: profile.id, broker: profile.broker, environment: profile.environment, endpoint: profileEndpoint(profile) };
+  const binding = {
+    profileId: profile.id,
+    broker: profile.broker,
+    environment: profile.environment,
+    endpoint: profileEndpoint(profile),
+  };
   const dataEndpoint = profileDataEndpoint(profile);
   return dataEndpoint === undefined ? binding : { ...binding, dataEndpoint };
 }
@@ -44,14 +49,23 @@ export function credentialBinding(profile: BrokerProfile): CredentialBinding {
  * five, as before `dataUrl` existed, so the two can never collide and older entries keep their names.
  */
 export function bindingDigest(binding: CredentialBinding): string {
-  const fields: string[] = ['sptrader-credential-binding-1', binding.profileId, binding.broker, binding.environment, binding.endpoint];
-  if (binding.dataEndpoint !== undefined && binding.dataEndpoint !== DEFAULT_ALPACA_DATA_ENDPOINT) fields.push(binding.dataEndpoint);
+  const fields: string[] = [
+    'sptrader-credential-binding-1',
+    binding.profileId,
+    binding.broker,
+    binding.environment,
+    binding.endpoint,
+  ];
+  if (binding.dataEndpoint !== undefined && binding.dataEndpoint !== DEFAULT_ALPACA_DATA_ENDPOINT)
+    fields.push(binding.dataEndpoint);
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 32);
 }
 
 /** Every host the binding's values are sent to: the endpoint, and Alpaca's market-data host beside it. */
 export function bindingHosts(binding: CredentialBinding): string {
-  return binding.dataEndpoint === undefined ? binding.endpoint : `${binding.endpoint}, market data ${binding.dataEndpoint}`;
+  return binding.dataEndpoint === undefined
+    ? binding.endpoint
+    : `${binding.endpoint}, market data ${binding.dataEndpoint}`;
 }
 
 export function secretName(binding: CredentialBinding, key: CredentialKey): string {
@@ -76,7 +90,11 @@ export interface SecretStorageCredentialOptions {
   readonly adoptLegacy?: boolean;
 }
 
-export function secretStorageCredentials(secrets: SecretStore, binding: CredentialBinding, options: SecretStorageCredentialOptions = {}): CredentialSource {
+export function secretStorageCredentials(
+  secrets: SecretStore,
+  binding: CredentialBinding,
+  options: SecretStorageCredentialOptions = {},
+): CredentialSource {
   return {
     get: async (key) => {
       const bound = nonEmpty(await secrets.get(secretName(binding, key)));
@@ -95,20 +113,32 @@ export function secretStorageCredentials(secrets: SecretStore, binding: Credenti
 }
 
 /** Stores one value for a binding; an empty value deletes the entry. */
-export async function storeCredential(secrets: SecretStore, binding: CredentialBinding, key: CredentialKey, value: string): Promise<void> {
+export async function storeCredential(
+  secrets: SecretStore,
+  binding: CredentialBinding,
+  key: CredentialKey,
+  value: string,
+): Promise<void> {
   if (value.trim() === '') await secrets.delete(secretName(binding, key));
   else await secrets.store(secretName(binding, key), value.trim());
 }
 
 /** The keys of `keys` that `source` has no value for. */
-export async function missingCredentials(source: CredentialSource, keys: readonly CredentialKey[]): Promise<CredentialKey[]> {
+export async function missingCredentials(
+  source: CredentialSource,
+  keys: readonly CredentialKey[],
+): Promise<CredentialKey[]> {
   const missing: CredentialKey[] = [];
   for (const key of keys) if ((await source.get(key)) === undefined) missing.push(key);
   return missing;
 }
 
 /** Deletes a binding's values (a profile moved to another endpoint: they can never be sent again). */
-export async function forgetCredentials(secrets: SecretStore, binding: CredentialBinding, keys: readonly CredentialKey[]): Promise<void> {
+export async function forgetCredentials(
+  secrets: SecretStore,
+  binding: CredentialBinding,
+  keys: readonly CredentialKey[],
+): Promise<void> {
   for (const key of keys) await secrets.delete(secretName(binding, key));
 }
 

@@ -30,7 +30,11 @@ export class RunDiagnostics implements vscode.Disposable {
       const range = at
         ? new vscode.Range(at.startLine, at.startCharacter, at.endLine, at.endCharacter)
         : new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER);
-      const diagnostic = new vscode.Diagnostic(range, e.path ? `${e.message} (order field ${e.path})` : e.message, vscode.DiagnosticSeverity.Error);
+      const diagnostic = new vscode.Diagnostic(
+        range,
+        e.path ? `${e.message} (order field ${e.path})` : e.message,
+        vscode.DiagnosticSeverity.Error,
+      );
       diagnostic.source = 'SPtrader';
       diagnostic.code = e.code;
       const list = byFile.get(e.file) ?? [];

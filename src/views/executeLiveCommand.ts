@@ -25,16 +25,19 @@ const SEND = 'Send Live Order';
 
 export function registerExecuteLiveCommand(container: Container, results: RunResults): void {
   container.context.subscriptions.push(
-    registerCommand(Commands.executeLive, async (uri?: vscode.Uri, className?: string): Promise<OrderRecord | undefined> => {
-      try {
-        return await executeLive(container, results, uri, typeof className === 'string' ? className : undefined);
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        container.log.error(`Execute Live failed: ${message}`);
-        void vscode.window.showErrorMessage(`SPtrader: Execute Live failed: ${message}`);
-        return undefined;
-      }
-    }),
+    registerCommand(
+      Commands.executeLive,
+      async (uri?: vscode.Uri, className?: string): Promise<OrderRecord | undefined> => {
+        try {
+          return await executeLive(container, results, uri, typeof className === 'string' ? className : undefined);
+        } catch (e) {
+          const message = e instanceof Error ? e.message : String(e);
+          container.log.error(`Execute Live failed: ${message}`);
+          void vscode.window.showErrorMessage(`SPtrader: Execute Live failed: ${message}`);
+          return undefined;
+        }
+      },
+    ),
   );
 }
 
@@ -46,7 +49,9 @@ async function executeLive(
 ): Promise<OrderRecord | undefined> {
   const { log } = container;
   if (!container.liveEnabled()) {
-    void vscode.window.showWarningMessage('SPtrader: live trading is off. Turn on sptrader.live.enabled in your user settings to use Execute Live….');
+    void vscode.window.showWarningMessage(
+      'SPtrader: live trading is off. Turn on sptrader.live.enabled in your user settings to use Execute Live….',
+    );
     return undefined;
   }
   const target = await componentTarget('Execute Live', uri);
@@ -54,22 +59,31 @@ async function executeLive(
   const profile = await chooseLiveProfile(container);
   if (!profile) return undefined;
 
-  const prepared = await withDelayedProgress(`SPtrader: checking the order for live profile ${profile.id}`, async () => {
-    const worker = await container.interpreters.workerFor(target);
-    const { engine } = await container.trading();
-    const broker = await container.connectProfile(profile.id);
-    if (broker.environment !== 'live') throw new Error(`profile ${profile.id} is not a live account (it is ${broker.environment})`);
-    // On a live venue runTestOrder runs, validates, fits and risk-checks the order, and sends nothing.
-    const checked = await runTestOrder({ file: target.fsPath, className, source: 'execute-live' }, { runner: worker, broker, engine, clock: systemClock });
-    const info = await worker.inspect(target.fsPath).catch(() => undefined);
-    const account = await broker.getAccountInfo();
-    return { engine, checked, componentLimits: info?.metadata?.['risk_limits'], account };
-  });
+  const prepared = await withDelayedProgress(
+    `SPtrader: checking the order for live profile ${profile.id}`,
+    async () => {
+      const worker = await container.interpreters.workerFor(target);
+      const { engine } = await container.trading();
+      const broker = await container.connectProfile(profile.id);
+      if (broker.environment !== 'live')
+        throw new Error(`profile ${profile.id} is not a live account (it is ${broker.environment})`);
+      // On a live venue runTestOrder runs, validates, fits and risk-checks the order, and sends nothing.
+      const checked = await runTestOrder(
+        { file: target.fsPath, className, source: 'execute-live' },
+        { runner: worker, broker, engine, clock: systemClock },
+      );
+      const info = await worker.inspect(target.fsPath).catch(() => undefined);
+      const account = await broker.getAccountInfo();
+      return { engine, checked, componentLimits: info?.metadata?.['risk_limits'], account };
+    },
+  );
   const { engine, checked, account } = prepared;
   log.info(`Execute Live (check) ${target.fsPath}\n${formatOutcome(checked)}`);
   if (!checked.ok || checked.order === null) {
     const show = checked.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
-    void show(`SPtrader Execute Live on ${profile.id}: ${describeOutcome(checked, { live: true })}${checked.ok ? '' : '. Nothing was sent.'}`);
+    void show(
+      `SPtrader Execute Live on ${profile.id}: ${describeOutcome(checked, { live: true })}${checked.ok ? '' : '. Nothing was sent.'}`,
+    );
     return undefined;
   }
 
@@ -77,10 +91,14 @@ async function executeLive(
   const summary = liveOrderSummary(order, profile, account);
   const bid = checked.marketData?.['bid'];
   const ask = checked.marketData?.['ask'];
-  const quote = typeof bid === 'number' && typeof ask === 'number' ? `\nQuote when checked: bid ${bid} / ask ${ask}` : '';
+  const quote =
+    typeof bid === 'number' && typeof ask === 'number' ? `\nQuote when checked: bid ${bid} / ask ${ask}` : '';
   // Every check's result, as the engine ran it on this very order.
   const checks = checked.risk
-    .map((r) => `${r.passed ? '✓' : '✗'} ${r.check}${r.actual === null ? '' : `: ${String(r.actual)}`}${r.limit === null ? '' : ` (limit ${String(r.limit)})`}`)
+    .map(
+      (r) =>
+        `${r.passed ? '✓' : '✗'} ${r.check}${r.actual === null ? '' : `: ${String(r.actual)}`}${r.limit === null ? '' : ` (limit ${String(r.limit)})`}`,
+    )
     .join('\n');
   const endpoint = `Endpoint: ${profileEndpoint(profile)} (environment ${profile.environment})`;
   const clientId = order.client_order_id === undefined ? '' : `\nClient order id: ${order.client_order_id}`;
@@ -93,7 +111,9 @@ async function executeLive(
     SEND,
   );
   if (choice !== SEND) {
-    log.info(`Execute Live: not confirmed; nothing was sent (${order.side} ${order.quantity} ${order.symbol} on ${profile.id})`);
+    log.info(
+      `Execute Live: not confirmed; nothing was sent (${order.side} ${order.quantity} ${order.symbol} on ${profile.id})`,
+    );
     return undefined;
   }
   const cmd = submitOrderCommand(order, {
@@ -138,7 +158,9 @@ async function executeLive(
     );
     return result.order;
   }
-  log.info(`Execute Live ${cmd.clientOrderId} on ${profile.id}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`);
+  log.info(
+    `Execute Live ${cmd.clientOrderId} on ${profile.id}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`,
+  );
   const bad = record.state === 'REJECTED' || record.state === 'UNCONFIRMED';
   void (bad ? vscode.window.showErrorMessage : vscode.window.showInformationMessage)(
     `SPtrader Execute Live on ${profile.id}: ${describeRecord(record, { live: true })}`,
@@ -152,12 +174,17 @@ async function chooseLiveProfile(container: Container): Promise<BrokerProfile | 
   const active = live.find((p) => p.id === activeProfile());
   if (active) return active;
   if (live.length === 0) {
-    void vscode.window.showWarningMessage('SPtrader: there is no live broker profile. Add one with "SPtrader: Add Broker Profile".');
+    void vscode.window.showWarningMessage(
+      'SPtrader: there is no live broker profile. Add one with "SPtrader: Add Broker Profile".',
+    );
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
     live.map((p) => ({ label: p.displayName ?? p.id, description: `${p.broker} · live`, profile: p })),
-    { title: 'Execute Live: live broker profile', placeHolder: 'The live account to send to (the active profile is not live)' },
+    {
+      title: 'Execute Live: live broker profile',
+      placeHolder: 'The live account to send to (the active profile is not live)',
+    },
   );
   return picked?.profile;
 }

@@ -77,7 +77,11 @@ export class InterpreterService implements vscode.Disposable {
     try {
       const { PythonExtension } = await import('@vscode/python-extension');
       const api = (await PythonExtension.api()) as unknown as PythonEnvironmentsApi;
-      this.disposables.push(api.environments.onDidChangeActiveEnvironmentPath(() => void this.resetWorkers('the Python environment changed')));
+      this.disposables.push(
+        api.environments.onDidChangeActiveEnvironmentPath(
+          () => void this.resetWorkers('the Python environment changed'),
+        ),
+      );
       return api;
     } catch (e) {
       this.log.warn(`The Python extension is installed but its API is unavailable: ${String(e)}`);

@@ -53,7 +53,11 @@ export function isOrderBase(base: string): boolean {
 }
 
 /** The text between the parentheses of a class header, which may span lines. */
-function readHeader(lines: readonly string[], start: number, openAt: number): { inside: string; endLine: number } | undefined {
+function readHeader(
+  lines: readonly string[],
+  start: number,
+  openAt: number,
+): { inside: string; endLine: number } | undefined {
   let depth = 0;
   let inside = '';
   for (let i = start; i < lines.length && i < start + MAX_HEADER_LINES; i++) {
@@ -88,7 +92,9 @@ function splitBases(inside: string): string[] {
     } else current += ch;
   }
   bases.push(current);
-  return bases.map((b) => b.trim()).filter((b) => b !== '' && !/^[A-Za-z_][A-Za-z0-9_]*\s*=/.test(b) && !b.startsWith('*'));
+  return bases
+    .map((b) => b.trim())
+    .filter((b) => b !== '' && !/^[A-Za-z_][A-Za-z0-9_]*\s*=/.test(b) && !b.startsWith('*'));
 }
 
 function stripComment(line: string): string {

@@ -30,7 +30,9 @@ export function registerOrderCommands(container: Container): void {
   const live = (venue: string): boolean => container.brokers.get(venue)?.environment === 'live';
   const cancelOne = async (engine: ExecutionEngine, clientOrderId: string): Promise<OrderRecord> => {
     const after = await engine.cancel(clientOrderId);
-    log.info(`Cancel ${clientOrderId}: ${describeRecord(after)} on ${after.venue}${after.reason ? ` (${after.reason})` : ''}`);
+    log.info(
+      `Cancel ${clientOrderId}: ${describeRecord(after)} on ${after.venue}${after.reason ? ` (${after.reason})` : ''}`,
+    );
     return after;
   };
 
@@ -86,7 +88,9 @@ export function registerOrderCommands(container: Container): void {
       Commands.closePosition,
       guard('Close Position', async (node?: PositionNode) => {
         if (node?.kind !== 'position') {
-          void vscode.window.showInformationMessage('SPtrader: choose Close Position on a position in the SPtrader Positions view.');
+          void vscode.window.showInformationMessage(
+            'SPtrader: choose Close Position on a position in the SPtrader Positions view.',
+          );
           return;
         }
         const { venue, position } = node;
@@ -94,13 +98,23 @@ export function registerOrderCommands(container: Container): void {
         const quantity = Math.abs(position.quantity);
         const sure = await vscode.window.showWarningMessage(
           `Close ${position.symbol} at ${venue}: ${side} ${quantity} at market?`,
-          { modal: true, detail: `Position ${position.quantity} @ ${position.average_price}; unrealized P&L ${position.unrealized_pnl}.` },
+          {
+            modal: true,
+            detail: `Position ${position.quantity} @ ${position.average_price}; unrealized P&L ${position.unrealized_pnl}.`,
+          },
           'Close Position',
         );
         if (sure !== 'Close Position') return;
         const { engine } = await container.trading();
         const cmd = submitOrderCommand(
-          { symbol: position.symbol, side, quantity, order_type: { type: 'market' }, time_in_force: { type: 'IOC' }, metadata: { reason: 'close position' } },
+          {
+            symbol: position.symbol,
+            side,
+            quantity,
+            order_type: { type: 'market' },
+            time_in_force: { type: 'IOC' },
+            metadata: { reason: 'close position' },
+          },
           { venue, source: 'flatten', clock: systemClock },
         );
         const result = await engine.submit(cmd);
@@ -111,8 +125,11 @@ export function registerOrderCommands(container: Container): void {
           return;
         }
         const record = (await engine.waitForFinal(cmd.clientOrderId, 5000)) ?? result.order;
-        log.info(`Close Position ${position.symbol} at ${venue}: ${side} ${quantity}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`);
-        const show = record.state === 'FILLED' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+        log.info(
+          `Close Position ${position.symbol} at ${venue}: ${side} ${quantity}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`,
+        );
+        const show =
+          record.state === 'FILLED' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
         void show(`SPtrader Close Position on ${venue}: ${describeRecord(record, { live: live(venue) })}`);
       }),
     ),
@@ -131,9 +148,14 @@ export function registerOrderCommands(container: Container): void {
         );
         if (sure !== 'Reset Paper Account') return;
         const { engine } = await container.trading();
-        for (const r of engine.workingOrders().filter((o) => o.venue === container.paperBroker.id)) await cancelOne(engine, r.clientOrderId);
+        for (const r of engine.workingOrders().filter((o) => o.venue === container.paperBroker.id))
+          await cancelOne(engine, r.clientOrderId);
         // The audit log records the reset before the account is emptied, so the two agree on the next open.
-        await engine.resetLocalVenue(container.paperBroker.id, () => container.paperBroker.reset(), 'Reset Paper Account (VS Code)');
+        await engine.resetLocalVenue(
+          container.paperBroker.id,
+          () => container.paperBroker.reset(),
+          'Reset Paper Account (VS Code)',
+        );
         log.warn('Paper account reset');
         void vscode.window.showInformationMessage('SPtrader: the paper account was reset.');
       }),
@@ -143,7 +165,9 @@ export function registerOrderCommands(container: Container): void {
       guard('Set Active Profile', async (node?: ProfileNode) => {
         const id = node?.id ?? (await pickProfile(container));
         if (!id) return;
-        await vscode.workspace.getConfiguration(Settings.section).update(Settings.activeProfile, id, vscode.ConfigurationTarget.Global);
+        await vscode.workspace
+          .getConfiguration(Settings.section)
+          .update(Settings.activeProfile, id, vscode.ConfigurationTarget.Global);
         void vscode.window.showInformationMessage(`SPtrader: the active profile is now "${id}".`);
       }),
     ),
@@ -151,7 +175,10 @@ export function registerOrderCommands(container: Container): void {
       Commands.selectProfile,
       guard('Select Profile', async () => {
         const id = await pickProfile(container);
-        if (id) await vscode.workspace.getConfiguration(Settings.section).update(Settings.activeProfile, id, vscode.ConfigurationTarget.Global);
+        if (id)
+          await vscode.workspace
+            .getConfiguration(Settings.section)
+            .update(Settings.activeProfile, id, vscode.ConfigurationTarget.Global);
       }),
     ),
   );

@@ -10,10 +10,25 @@ import * as vscode from 'vscode';
 import { registerCommand } from './shellHooks';
 import type { BrokerEnvironment } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
-import { BROKER_KINDS, BrokerProfileSchema, parseBrokerProfile, type BrokerKind, type BrokerProfile, type BrokerProfileInput } from '../brokers/registry';
+import {
+  BROKER_KINDS,
+  BrokerProfileSchema,
+  parseBrokerProfile,
+  type BrokerKind,
+  type BrokerProfile,
+  type BrokerProfileInput,
+} from '../brokers/registry';
 import { Commands, Settings } from '../constants';
 import type { Container } from '../container';
-import { bindingDigest, bindingHosts, credentialBinding, describeBinding, forgetCredentials, missingCredentials, storeCredential } from './credentials';
+import {
+  bindingDigest,
+  bindingHosts,
+  credentialBinding,
+  describeBinding,
+  forgetCredentials,
+  missingCredentials,
+  storeCredential,
+} from './credentials';
 import {
   CREDENTIALS_BY_BROKER,
   DEFAULT_ALPACA_DATA_ENDPOINT,
@@ -31,7 +46,10 @@ const BROKER_LABELS: Readonly<Record<BrokerKind, { label: string; detail: string
   alpaca: { label: 'Alpaca', detail: 'US stocks and crypto (paper or live)' },
   binance: { label: 'Binance', detail: 'Spot crypto (testnet or live)' },
   ib: { label: 'Interactive Brokers', detail: 'Through a running TWS or IB Gateway (paper or live)' },
-  paper: { label: 'Paper (another simulated account)', detail: 'A second embedded paper account with its own cash and positions' },
+  paper: {
+    label: 'Paper (another simulated account)',
+    detail: 'A second embedded paper account with its own cash and positions',
+  },
 };
 
 /** Real venues first; a second paper account last. */
@@ -67,7 +85,9 @@ export function registerProfileCommands(container: Container): void {
     if (node?.kind === 'profile') return container.profile(node.id);
     const candidates = container.profiles().filter(filter);
     if (candidates.length === 0) {
-      void vscode.window.showInformationMessage('SPtrader: no broker profile fits. Add one with "SPtrader: Add Broker Profile".');
+      void vscode.window.showInformationMessage(
+        'SPtrader: no broker profile fits. Add one with "SPtrader: Add Broker Profile".',
+      );
       return undefined;
     }
     const picked = await vscode.window.showQuickPick(
@@ -151,21 +171,33 @@ export function registerProfileCommands(container: Container): void {
     const broker = await container.connectProfile(profile.id);
     try {
       const account = await broker.getAccountInfo();
-      const result = { profile: profile.id, environment: broker.environment, balance: account.balance, currency: account.currency };
-      log.info(`Test connection ${profile.id} (${broker.environment}): ok, balance ${account.balance} ${account.currency}`);
+      const result = {
+        profile: profile.id,
+        environment: broker.environment,
+        balance: account.balance,
+        currency: account.currency,
+      };
+      log.info(
+        `Test connection ${profile.id} (${broker.environment}): ok, balance ${account.balance} ${account.currency}`,
+      );
       void vscode.window.showInformationMessage(
         `SPtrader: ${profile.id} (${broker.environment}) is reachable: balance ${account.balance.toLocaleString('en-US', { maximumFractionDigits: 2 })} ${account.currency}.`,
       );
       return result;
     } finally {
-      if (!wasConnected && profile.id !== PAPER_PROFILE_ID) await container.disconnectProfile(profile.id).catch(() => undefined);
+      if (!wasConnected && profile.id !== PAPER_PROFILE_ID)
+        await container.disconnectProfile(profile.id).catch(() => undefined);
     }
   };
 
   const saveProfile = async (profile: BrokerProfile): Promise<void> => {
     const config = vscode.workspace.getConfiguration(Settings.section);
     const current = config.inspect<unknown>(Settings.brokerProfiles)?.globalValue;
-    await config.update(Settings.brokerProfiles, upsertProfileSetting(current, profile), vscode.ConfigurationTarget.Global);
+    await config.update(
+      Settings.brokerProfiles,
+      upsertProfileSetting(current, profile),
+      vscode.ConfigurationTarget.Global,
+    );
   };
 
   const wizard = async (existing?: BrokerProfile): Promise<void> => {
@@ -183,7 +215,8 @@ export function registerProfileCommands(container: Container): void {
       await vscode.window.showQuickPick(
         environmentChoices(broker).map((env) => ({
           label: env === 'live' ? '$(warning) live' : env,
-          description: env === 'live' ? 'REAL MONEY: orders only through Execute Live…, each one confirmed' : 'no real money',
+          description:
+            env === 'live' ? 'REAL MONEY: orders only through Execute Live…, each one confirmed' : 'no real money',
           picked: env === existing?.environment,
           env,
         })),
@@ -199,10 +232,16 @@ export function registerProfileCommands(container: Container): void {
         prompt: 'Profile id (letters, digits, . _ -)',
         value: `${broker}-${environment}`,
         ignoreFocusOut: true,
-        validateInput: (v) => (known.has(v) ? `a profile named "${v}" exists` : fieldProblem({ id: v, broker, environment }, 'id')),
+        validateInput: (v) =>
+          known.has(v) ? `a profile named "${v}" exists` : fieldProblem({ id: v, broker, environment }, 'id'),
       }));
     if (!id) return;
-    const draft: BrokerProfileInput = { id, broker, environment, ...(existing?.displayName ? { displayName: existing.displayName } : {}) };
+    const draft: BrokerProfileInput = {
+      id,
+      broker,
+      environment,
+      ...(existing?.displayName ? { displayName: existing.displayName } : {}),
+    };
     if (broker === 'ib') {
       const fields = await askIbFields(title, environment, draft, existing);
       if (!fields) return;
@@ -225,7 +264,9 @@ export function registerProfileCommands(container: Container): void {
     }
     const profile = parseBrokerProfile(draft);
     await saveProfile(profile);
-    log.info(`Broker profile ${profile.id} saved (${profile.broker}, ${profile.environment}, ${bindingHosts(credentialBinding(profile))})`);
+    log.info(
+      `Broker profile ${profile.id} saved (${profile.broker}, ${profile.environment}, ${bindingHosts(credentialBinding(profile))})`,
+    );
     if (existing && bindingDigest(credentialBinding(existing)) !== bindingDigest(credentialBinding(profile))) {
       // Values bound to the old endpoint or environment can never be sent again: drop them from the keychain.
       await forgetCredentials(
@@ -233,15 +274,23 @@ export function registerProfileCommands(container: Container): void {
         credentialBinding(existing),
         CREDENTIALS_BY_BROKER[existing.broker].map((c) => c.key),
       );
-      log.info(`Credentials for ${describeBinding(credentialBinding(existing))} removed: the profile now points elsewhere`);
+      log.info(
+        `Credentials for ${describeBinding(credentialBinding(existing))} removed: the profile now points elsewhere`,
+      );
     }
     if (existing && container.brokers.has(profile.id))
       void vscode.window.showInformationMessage(`SPtrader: ${profile.id} changes apply after Disconnect and Connect.`);
     if (CREDENTIALS_BY_BROKER[broker].length > 0) await askCredentials(profile);
-    const choice = await vscode.window.showInformationMessage(`SPtrader: broker profile "${profile.id}" saved.`, 'Test Connection', 'Set Active');
+    const choice = await vscode.window.showInformationMessage(
+      `SPtrader: broker profile "${profile.id}" saved.`,
+      'Test Connection',
+      'Set Active',
+    );
     if (choice === 'Test Connection') await testConnection(profile);
     if (choice === 'Set Active')
-      await vscode.workspace.getConfiguration(Settings.section).update(Settings.activeProfile, profile.id, vscode.ConfigurationTarget.Global);
+      await vscode.workspace
+        .getConfiguration(Settings.section)
+        .update(Settings.activeProfile, profile.id, vscode.ConfigurationTarget.Global);
   };
 
   container.context.subscriptions.push(
@@ -254,22 +303,36 @@ export function registerProfileCommands(container: Container): void {
       guard('Edit Broker Profile', async (node?: ProfileNode) => {
         const profile = await profileOf(node, 'SPtrader: Edit Broker Profile', (p) => p.id !== PAPER_PROFILE_ID);
         if (!profile) return;
-        const how = await vscode.window.showQuickPick(['Edit step by step', 'Open settings.json'], { title: `Edit ${profile.id}` });
+        const how = await vscode.window.showQuickPick(['Edit step by step', 'Open settings.json'], {
+          title: `Edit ${profile.id}`,
+        });
         if (how === 'Edit step by step') await wizard(profile);
-        else if (how) await vscode.commands.executeCommand('workbench.action.openSettingsJson', { revealSetting: { key: 'sptrader.brokerProfiles' } });
+        else if (how)
+          await vscode.commands.executeCommand('workbench.action.openSettingsJson', {
+            revealSetting: { key: 'sptrader.brokerProfiles' },
+          });
       }),
     ),
     registerCommand(
       Commands.setCredentials,
       guard('Set Credentials', async (node?: ProfileNode) => {
-        const profile = await profileOf(node, 'SPtrader: Set Credentials', (p) => CREDENTIALS_BY_BROKER[p.broker].length > 0);
+        const profile = await profileOf(
+          node,
+          'SPtrader: Set Credentials',
+          (p) => CREDENTIALS_BY_BROKER[p.broker].length > 0,
+        );
         if (!profile) return;
         if (CREDENTIALS_BY_BROKER[profile.broker].length === 0) {
-          void vscode.window.showInformationMessage(`SPtrader: ${profile.id} (${profile.broker}) needs no credentials.`);
+          void vscode.window.showInformationMessage(
+            `SPtrader: ${profile.id} (${profile.broker}) needs no credentials.`,
+          );
           return;
         }
         const stored = await askCredentials(profile);
-        if (stored > 0) void vscode.window.showInformationMessage(`SPtrader: ${stored} credential(s) for ${profile.id} stored in the OS keychain.`);
+        if (stored > 0)
+          void vscode.window.showInformationMessage(
+            `SPtrader: ${stored} credential(s) for ${profile.id} stored in the OS keychain.`,
+          );
       }),
     ),
     registerCommand(
@@ -285,7 +348,11 @@ export function registerProfileCommands(container: Container): void {
     registerCommand(
       Commands.disconnectProfile,
       guard('Disconnect', async (node?: ProfileNode) => {
-        const profile = await profileOf(node, 'SPtrader: Disconnect', (p) => p.id !== PAPER_PROFILE_ID && container.brokers.has(p.id));
+        const profile = await profileOf(
+          node,
+          'SPtrader: Disconnect',
+          (p) => p.id !== PAPER_PROFILE_ID && container.brokers.has(p.id),
+        );
         if (!profile) return;
         await container.disconnectProfile(profile.id);
       }),
@@ -345,7 +412,11 @@ async function askIbFields(
  * Alpaca's market-data URL: '' for Alpaca's own (allowed only when the trading host is Alpaca's too),
  * undefined when the person cancelled. With a base URL it starts as that URL (a server that serves both).
  */
-async function askAlpacaDataUrl(title: string, draft: BrokerProfileInput, existing: BrokerProfile | undefined): Promise<string | undefined> {
+async function askAlpacaDataUrl(
+  title: string,
+  draft: BrokerProfileInput,
+  existing: BrokerProfile | undefined,
+): Promise<string | undefined> {
   const custom = draft.baseUrl !== undefined;
   const value = await vscode.window.showInputBox({
     title,

@@ -4,13 +4,25 @@
  */
 import { delegatingBroker, type BrokerApi, type BrokerEnvironment } from '../brokers/broker';
 import type { CredentialKey } from '../brokers/credentials';
-import { alpacaDataUrlProblem, BROKER_ENVIRONMENTS, BrokerProfileError, parseBrokerProfile, type BrokerKind, type BrokerProfile } from '../brokers/registry';
+import {
+  alpacaDataUrlProblem,
+  BROKER_ENVIRONMENTS,
+  BrokerProfileError,
+  parseBrokerProfile,
+  type BrokerKind,
+  type BrokerProfile,
+} from '../brokers/registry';
 import { describeOrderType, type AccountInfo, type OrderRequest } from '../orders/model';
 
 export const PAPER_PROFILE_ID = 'paper';
 
 /** The embedded paper venue: always there, never in settings. */
-export const PAPER_PROFILE: BrokerProfile = { id: PAPER_PROFILE_ID, broker: 'paper', environment: 'paper', displayName: 'Paper' };
+export const PAPER_PROFILE: BrokerProfile = {
+  id: PAPER_PROFILE_ID,
+  broker: 'paper',
+  environment: 'paper',
+  displayName: 'Paper',
+};
 
 export interface ProfileProblem {
   /** Position in the settings array. */
@@ -33,22 +45,40 @@ export function parseProfileList(raw: unknown): ProfileList {
   const problems: ProfileProblem[] = [];
   if (raw === undefined || raw === null) return { profiles, problems };
   if (!Array.isArray(raw)) {
-    problems.push({ index: -1, id: undefined, fields: ['(setting)'], message: 'sptrader.brokerProfiles must be an array of profile objects' });
+    problems.push({
+      index: -1,
+      id: undefined,
+      fields: ['(setting)'],
+      message: 'sptrader.brokerProfiles must be an array of profile objects',
+    });
     return { profiles, problems };
   }
   raw.forEach((entry: unknown, index) => {
-    const id = typeof entry === 'object' && entry !== null && 'id' in entry && typeof entry.id === 'string' ? entry.id : undefined;
+    const id =
+      typeof entry === 'object' && entry !== null && 'id' in entry && typeof entry.id === 'string'
+        ? entry.id
+        : undefined;
     try {
       const profile = parseBrokerProfile(entry);
       if (profiles.some((p) => p.id === profile.id)) {
         const why = profile.id === PAPER_PROFILE_ID ? 'is the built-in paper profile' : 'is used by an earlier profile';
-        problems.push({ index, id, fields: ['id'], message: `broker profile "${profile.id}" is skipped: id ${why}; choose another id` });
+        problems.push({
+          index,
+          id,
+          fields: ['id'],
+          message: `broker profile "${profile.id}" is skipped: id ${why}; choose another id`,
+        });
         return;
       }
       profiles.push(profile);
     } catch (e) {
       if (!(e instanceof BrokerProfileError)) throw e;
-      problems.push({ index, id, fields: e.fields, message: `${e.message} (sptrader.brokerProfiles[${index}]); it is skipped until fixed` });
+      problems.push({
+        index,
+        id,
+        fields: e.fields,
+        message: `${e.message} (sptrader.brokerProfiles[${index}]); it is skipped until fixed`,
+      });
     }
   });
   return { profiles, problems };
@@ -56,7 +86,11 @@ export function parseProfileList(raw: unknown): ProfileList {
 
 /** A profile as saved in settings: defined fields only, in a stable order. */
 export function profileSetting(profile: BrokerProfile): Record<string, string | number> {
-  const out: Record<string, string | number> = { id: profile.id, broker: profile.broker, environment: profile.environment };
+  const out: Record<string, string | number> = {
+    id: profile.id,
+    broker: profile.broker,
+    environment: profile.environment,
+  };
   for (const key of ['displayName', 'baseUrl', 'dataUrl', 'host', 'port', 'clientId'] as const) {
     const value = profile[key];
     if (value !== undefined) out[key] = value;
@@ -113,7 +147,9 @@ export function defaultIbPort(environment: BrokerEnvironment, app: 'tws' | 'gate
  * (`OANDA_PRACTICE_URL`, `ALPACA_PAPER_URL`, … in `src/brokers/<venue>/parse.ts`; a unit test holds them
  * equal); they are written out here so that naming an endpoint does not load an adapter.
  */
-export const DEFAULT_ENDPOINTS: Readonly<Record<'oanda' | 'alpaca' | 'binance', Readonly<Record<'live' | 'other', string>>>> = {
+export const DEFAULT_ENDPOINTS: Readonly<
+  Record<'oanda' | 'alpaca' | 'binance', Readonly<Record<'live' | 'other', string>>>
+> = {
   oanda: { other: 'https://api-fxpractice.oanda.com', live: 'https://api-fxtrade.oanda.com' },
   alpaca: { other: 'https://paper-api.alpaca.markets', live: 'https://api.alpaca.markets' },
   binance: { other: 'https://testnet.binance.vision', live: 'https://api.binance.com' },
@@ -143,7 +179,9 @@ export function profileEndpoint(profile: BrokerProfile): string {
       return `${(profile.host ?? '127.0.0.1').toLowerCase()}:${port}`;
     }
     default:
-      return canonicalUrl(profile.baseUrl ?? DEFAULT_ENDPOINTS[profile.broker][profile.environment === 'live' ? 'live' : 'other']);
+      return canonicalUrl(
+        profile.baseUrl ?? DEFAULT_ENDPOINTS[profile.broker][profile.environment === 'live' ? 'live' : 'other'],
+      );
   }
 }
 
@@ -164,20 +202,33 @@ export function profileHosts(profile: BrokerProfile): string {
  */
 export function profileConnectProblem(profile: BrokerProfile): string | undefined {
   const problem = alpacaDataUrlProblem(profile);
-  return problem === undefined ? undefined : `${problem}. Edit it with "SPtrader: Edit Broker Profile" or in the setting sptrader.brokerProfiles`;
+  return problem === undefined
+    ? undefined
+    : `${problem}. Edit it with "SPtrader: Edit Broker Profile" or in the setting sptrader.brokerProfiles`;
 }
 
 /** The venue under its profile id, so the engine and the audit log name the profile (two OANDA profiles stay apart). */
 export function asProfileVenue(inner: BrokerApi, profile: BrokerProfile): BrokerApi {
-  return delegatingBroker(inner, { id: profile.id, displayName: profile.displayName ?? `${inner.displayName} (${profile.id})` });
+  return delegatingBroker(inner, {
+    id: profile.id,
+    displayName: profile.displayName ?? `${inner.displayName} (${profile.id})`,
+  });
 }
 
 const amount = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 /** Everything a person confirms before one live order: the whole order and the account it goes to. */
-export function liveOrderSummary(order: OrderRequest, profile: BrokerProfile, account: Pick<AccountInfo, 'balance' | 'currency'>): string {
-  const tif = order.time_in_force.type === 'GTD' ? `GTD until ${new Date(order.time_in_force.expires_at).toISOString()}` : order.time_in_force.type;
-  const type = order.order_type.type === 'market' ? 'MARKET (no price limit)' : describeOrderType(order.order_type).toUpperCase();
+export function liveOrderSummary(
+  order: OrderRequest,
+  profile: BrokerProfile,
+  account: Pick<AccountInfo, 'balance' | 'currency'>,
+): string {
+  const tif =
+    order.time_in_force.type === 'GTD'
+      ? `GTD until ${new Date(order.time_in_force.expires_at).toISOString()}`
+      : order.time_in_force.type;
+  const type =
+    order.order_type.type === 'market' ? 'MARKET (no price limit)' : describeOrderType(order.order_type).toUpperCase();
   return [
     `${order.side.toUpperCase()} ${order.quantity} ${order.symbol}`,
     `Type: ${type}`,

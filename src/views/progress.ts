@@ -13,7 +13,10 @@ export function withDelayedProgress<T>(title: string, task: () => Promise<T>): P
       let finish: () => void = () => undefined;
       const finished = new Promise<void>((resolve) => (finish = resolve));
       const timer = setTimeout(() => {
-        void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: false }, () => finished);
+        void vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title, cancellable: false },
+          () => finished,
+        );
       }, NOTIFICATION_DELAY_MS);
       try {
         return await task();

@@ -29,7 +29,10 @@ export class QuoteHistory {
 }
 
 /** A quote from a run's market data, when it has bid, ask and a time. */
-export function quotePointOf(marketData: Record<string, unknown> | null, now: number): { symbol: string; point: QuotePoint } | undefined {
+export function quotePointOf(
+  marketData: Record<string, unknown> | null,
+  now: number,
+): { symbol: string; point: QuotePoint } | undefined {
   if (!marketData) return undefined;
   const { symbol, bid, ask, timestamp_ms: time } = marketData;
   if (typeof symbol !== 'string' || typeof bid !== 'number' || typeof ask !== 'number') return undefined;

@@ -8,7 +8,13 @@ import * as vscode from 'vscode';
 import { registerWebviewPanelSerializer } from './shellHooks';
 import { randomBytes } from 'node:crypto';
 import { RESULT_PANEL_TYPE } from '../constants';
-import { parsePanelState, parseWebviewCommand, type HostNotification, type QuotePoint, type ResultView } from './protocol';
+import {
+  parsePanelState,
+  parseWebviewCommand,
+  type HostNotification,
+  type QuotePoint,
+  type ResultView,
+} from './protocol';
 
 export interface ResultPanelHost {
   /** Runs the same component again the same way (Test Order or Execute on Paper). */
@@ -113,7 +119,9 @@ export class ResultPanel implements vscode.Disposable {
   private onMessage(message: unknown): void {
     const command = parseWebviewCommand(message);
     if (!command) {
-      this.log.warn(`Result panel: ignored a message that does not follow the protocol: ${JSON.stringify(message)?.slice(0, 200)}`);
+      this.log.warn(
+        `Result panel: ignored a message that does not follow the protocol: ${JSON.stringify(message)?.slice(0, 200)}`,
+      );
       return;
     }
     switch (command.type) {
@@ -138,9 +146,14 @@ export class ResultPanel implements vscode.Disposable {
     try {
       const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
       const position = new vscode.Position(Math.max(0, Math.min((line ?? 1) - 1, document.lineCount - 1)), 0);
-      await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.One, selection: new vscode.Range(position, position) });
+      await vscode.window.showTextDocument(document, {
+        viewColumn: vscode.ViewColumn.One,
+        selection: new vscode.Range(position, position),
+      });
     } catch (e) {
-      void vscode.window.showErrorMessage(`SPtrader: cannot open ${file}: ${e instanceof Error ? e.message : String(e)}`);
+      void vscode.window.showErrorMessage(
+        `SPtrader: cannot open ${file}: ${e instanceof Error ? e.message : String(e)}`,
+      );
     }
   }
 
@@ -178,7 +191,8 @@ export class ResultPanel implements vscode.Disposable {
 
   private html(webview: vscode.Webview): string {
     const nonce = randomBytes(16).toString('base64');
-    const media = (...path: string[]): string => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', ...path)).toString();
+    const media = (...path: string[]): string =>
+      webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', ...path)).toString();
     const csp = [
       "default-src 'none'",
       `img-src ${webview.cspSource} data:`,

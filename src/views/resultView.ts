@@ -10,7 +10,10 @@ import type { OrderRequest } from '../orders/model';
 import type { PriceLineSchema, QuotePoint, ResultView, RunKind, TimelineRow } from './protocol';
 import type { z } from 'zod';
 
-export function resultViewOf(outcome: TestOrderOutcome, options: { kind: RunKind; ranAt: number; quotes: readonly QuotePoint[] }): ResultView {
+export function resultViewOf(
+  outcome: TestOrderOutcome,
+  options: { kind: RunKind; ranAt: number; quotes: readonly QuotePoint[] },
+): ResultView {
   const order = outcome.order;
   const response = outcome.response;
   const md = outcome.marketData;
@@ -59,7 +62,13 @@ export function resultViewOf(outcome: TestOrderOutcome, options: { kind: RunKind
     })),
     stdout: outcome.component.stdout,
     stderr: outcome.component.stderr,
-    errors: outcome.errors.map((e) => ({ code: e.code, message: e.message, file: e.file ?? null, line: e.line ?? null, path: e.path ?? null })),
+    errors: outcome.errors.map((e) => ({
+      code: e.code,
+      message: e.message,
+      file: e.file ?? null,
+      line: e.line ?? null,
+      path: e.path ?? null,
+    })),
     notes: [...outcome.notes],
     quotes: [...options.quotes],
     priceLines: priceLinesOf(order, md),
@@ -72,8 +81,13 @@ export function resultViewOf(outcome: TestOrderOutcome, options: { kind: RunKind
  * engine's record. Undefined when the event is not about this order, or the view is of a scratch copy
  * (that order is gone with the copy).
  */
-export function followedView(view: ResultView, event: EngineEvent, record: OrderRecord | undefined): ResultView | undefined {
-  if (view.scratch || view.clientOrderId === null || !record || record.clientOrderId !== view.clientOrderId) return undefined;
+export function followedView(
+  view: ResultView,
+  event: EngineEvent,
+  record: OrderRecord | undefined,
+): ResultView | undefined {
+  if (view.scratch || view.clientOrderId === null || !record || record.clientOrderId !== view.clientOrderId)
+    return undefined;
   if (!('clientOrderId' in event) || event.clientOrderId !== view.clientOrderId) return undefined;
   // The run's own events are in the view already.
   if (view.timeline.some((r) => r.type === event.type && r.at === event.at)) return undefined;
@@ -160,7 +174,8 @@ export function priceLinesOf(order: OrderRequest | null, marketData: Record<stri
     const t = order.order_type;
     if (t.type === 'limit') lines.push({ price: t.price, title: 'limit' });
     else if (t.type === 'stop') lines.push({ price: t.price, title: 'stop' });
-    else if (t.type === 'stop_limit') lines.push({ price: t.stop_price, title: 'stop' }, { price: t.limit_price, title: 'limit' });
+    else if (t.type === 'stop_limit')
+      lines.push({ price: t.stop_price, title: 'stop' }, { price: t.limit_price, title: 'limit' });
   }
   const reference = order?.side === 'sell' ? 'bid' : 'ask';
   const touch = marketData?.[reference];

@@ -80,7 +80,10 @@ export function userProfiles(inspected: InspectedSetting | undefined): UserProfi
 }
 
 /** `sptrader.live.enabled` from the user's settings only. */
-export function userLiveEnabled(inspected: InspectedSetting | undefined): { enabled: boolean; ignored: IgnoredWorkspaceSetting[] } {
+export function userLiveEnabled(inspected: InspectedSetting | undefined): {
+  enabled: boolean;
+  ignored: IgnoredWorkspaceSetting[];
+} {
   const ignored = workspaceValues(inspected)
     .filter(({ value }) => value === true)
     .map(({ where }) => ({
@@ -154,7 +157,8 @@ export function effectiveLimits(
           const reason =
             direction === undefined
               ? 'workspaces can set only the known limits'
-              : (verdict?.why ?? `it would loosen your limit (${show(value)}); workspace settings can only tighten risk limits`);
+              : (verdict?.why ??
+                `it would loosen your limit (${show(value)}); workspace settings can only tighten risk limits`);
           ignored.push({ key: name, message: `${name} = ${show(candidate)} in ${where} is ignored: ${reason}.` });
         }
       }
@@ -175,7 +179,8 @@ function tighter(direction: Direction, current: unknown, candidate: unknown): Ve
     if (mine.length === 0) return { apply: true, value: [...candidate] };
     const common = mine.filter((s) => candidate.includes(s));
     // No symbol in common cannot be written (an empty list means "all"); yours stay.
-    if (common.length === 0) return { apply: false, why: `it shares no symbol with yours (${mine.join(', ')}), which stay` };
+    if (common.length === 0)
+      return { apply: false, why: `it shares no symbol with yours (${mine.join(', ')}), which stay` };
     return common.length < mine.length ? { apply: true, value: common } : { apply: false };
   }
   if (typeof candidate !== 'number' || !Number.isFinite(candidate) || candidate <= 0)
@@ -187,7 +192,8 @@ function tighter(direction: Direction, current: unknown, candidate: unknown): Ve
   return candidate > current ? { apply: true, value: candidate } : { apply: false };
 }
 
-const isSymbolList = (value: unknown): value is string[] => Array.isArray(value) && value.every((s) => typeof s === 'string' && s !== '');
+const isSymbolList = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((s) => typeof s === 'string' && s !== '');
 
 const idOf = (entry: unknown): string | undefined =>
   typeof entry === 'object' && entry !== null && 'id' in entry && typeof entry.id === 'string' ? entry.id : undefined;

@@ -21,9 +21,18 @@ function hooks(): ShellHooks | undefined {
 }
 
 export function registerCommand(id: string, handler: CommandHandler): vscode.Disposable {
-  return hooks()?.registerCommand(id, handler) ?? vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown);
+  return (
+    hooks()?.registerCommand(id, handler) ??
+    vscode.commands.registerCommand(id, handler as (...args: unknown[]) => unknown)
+  );
 }
 
-export function registerWebviewPanelSerializer(viewType: string, serializer: vscode.WebviewPanelSerializer): vscode.Disposable {
-  return hooks()?.registerWebviewPanelSerializer(viewType, serializer) ?? vscode.window.registerWebviewPanelSerializer(viewType, serializer);
+export function registerWebviewPanelSerializer(
+  viewType: string,
+  serializer: vscode.WebviewPanelSerializer,
+): vscode.Disposable {
+  return (
+    hooks()?.registerWebviewPanelSerializer(viewType, serializer) ??
+    vscode.window.registerWebviewPanelSerializer(viewType, serializer)
+  );
 }

@@ -8,7 +8,11 @@ import type { Container } from '../container';
 import type { TradingStateName } from '../execution/risk';
 import { activeProfile } from './trees';
 
-const TRADING_ICONS: Record<TradingStateName, string> = { ACTIVE: '$(pulse)', REDUCING: '$(warning)', HALTED: '$(circle-slash)' };
+const TRADING_ICONS: Record<TradingStateName, string> = {
+  ACTIVE: '$(pulse)',
+  REDUCING: '$(warning)',
+  HALTED: '$(circle-slash)',
+};
 
 export function registerStatusBar(container: Container): void {
   const profile = vscode.window.createStatusBarItem(StatusBarIds.profile, vscode.StatusBarAlignment.Left, 101);
@@ -29,7 +33,8 @@ export function registerStatusBar(container: Container): void {
       label: `SPtrader profile ${id}, ${configured?.environment ?? 'not configured'}, ${connected ? 'connected' : 'not connected'}`,
     };
     profile.command = Commands.selectProfile;
-    profile.backgroundColor = configured && !live ? undefined : new vscode.ThemeColor('statusBarItem.warningBackground');
+    profile.backgroundColor =
+      configured && !live ? undefined : new vscode.ThemeColor('statusBarItem.warningBackground');
 
     const session = container.openSession;
     if (!session) {
@@ -49,7 +54,8 @@ export function registerStatusBar(container: Container): void {
           ? new vscode.ThemeColor('statusBarItem.warningBackground')
           : undefined;
     const since = new Date(status.since).toLocaleTimeString();
-    const action = state === 'ACTIVE' ? 'Click for Emergency Stop (halt and cancel every open order).' : 'Click to resume trading.';
+    const action =
+      state === 'ACTIVE' ? 'Click for Emergency Stop (halt and cancel every open order).' : 'Click to resume trading.';
     trading.tooltip = `SPtrader trading ${state} since ${since}: ${status.reason}. ${status.workingOrders} working order(s). ${action}`;
     trading.accessibilityInformation = { label: `SPtrader trading state ${state}. ${action}` };
     trading.command = state === 'ACTIVE' ? Commands.emergencyStop : Commands.resumeTrading;

@@ -19,7 +19,11 @@ import { ResultPanel } from './resultPanel';
 import { followedView, resultViewOf } from './resultView';
 import { activeProfile } from './trees';
 
-const LABELS: Record<RunKind, string> = { 'test-order': 'Test Order', 'execute-paper': 'Execute on Paper', 'execute-live': 'Execute Live' };
+const LABELS: Record<RunKind, string> = {
+  'test-order': 'Test Order',
+  'execute-paper': 'Execute on Paper',
+  'execute-live': 'Execute Live',
+};
 const RUN_AGAIN: Record<RunKind, string> = {
   'test-order': Commands.testOrder,
   'execute-paper': Commands.executeOnPaper,
@@ -39,7 +43,11 @@ export function registerOrderRunCommands(container: Container): RunResults {
     context.extensionUri,
     {
       runAgain: (view) => {
-        void vscode.commands.executeCommand(RUN_AGAIN[view.kind], vscode.Uri.file(view.file), view.className ?? undefined);
+        void vscode.commands.executeCommand(
+          RUN_AGAIN[view.kind],
+          vscode.Uri.file(view.file),
+          view.className ?? undefined,
+        );
       },
       sampleQuote: async (venue, symbol) => {
         const broker = container.brokers.get(venue);
@@ -96,8 +104,14 @@ export function registerOrderRunCommands(container: Container): RunResults {
       void vscode.window.showErrorMessage(`SPtrader: ${message}`, ...actions).then((choice) => {
         if (choice === 'Select Interpreter') void vscode.commands.executeCommand('python.setInterpreter');
       });
-      const environment = container.brokers.get(profileId)?.environment ?? container.profile(profileId)?.environment ?? 'unknown';
-      outcome = failedBeforeRun(target.fsPath, { id: profileId, environment }, { code, message }, performance.now() - started);
+      const environment =
+        container.brokers.get(profileId)?.environment ?? container.profile(profileId)?.environment ?? 'unknown';
+      outcome = failedBeforeRun(
+        target.fsPath,
+        { id: profileId, environment },
+        { code, message },
+        performance.now() - started,
+      );
     } finally {
       panel.setRunning(false);
     }
@@ -123,21 +137,27 @@ export function registerOrderRunCommands(container: Container): RunResults {
       outcome.denial?.code === 'NOTIONAL_EXCEEDS_BUYING_POWER' && outcome.venue.id === container.paperBroker.id
         ? ['Reset Paper Account…', 'Show Log']
         : ['Show Log'];
-    void show(`SPtrader ${label} on ${outcome.venue.id}${where}: ${describeOutcome(outcome)}`, ...actions).then((choice) => {
-      if (choice === 'Show Log') log.show();
-      else if (choice === 'Reset Paper Account…') void vscode.commands.executeCommand(Commands.resetPaperAccount);
-    });
+    void show(`SPtrader ${label} on ${outcome.venue.id}${where}: ${describeOutcome(outcome)}`, ...actions).then(
+      (choice) => {
+        if (choice === 'Show Log') log.show();
+        else if (choice === 'Reset Paper Account…') void vscode.commands.executeCommand(Commands.resetPaperAccount);
+      },
+    );
     return outcome;
   };
 
   context.subscriptions.push(
     registerCommand(Commands.testOrder, (uri?: vscode.Uri, className?: string) => run('test-order', uri, className)),
-    registerCommand(Commands.executeOnPaper, (uri?: vscode.Uri, className?: string) => run('execute-paper', uri, className)),
+    registerCommand(Commands.executeOnPaper, (uri?: vscode.Uri, className?: string) =>
+      run('execute-paper', uri, className),
+    ),
   );
   return {
     show: (outcome, kind) => {
       const symbol = outcome.order?.symbol;
-      panel.show(resultViewOf(outcome, { kind, ranAt: systemClock.now(), quotes: symbol ? quotes.recent(symbol) : [] }));
+      panel.show(
+        resultViewOf(outcome, { kind, ranAt: systemClock.now(), quotes: symbol ? quotes.recent(symbol) : [] }),
+      );
     },
   };
 }

@@ -42,7 +42,9 @@ export function registerTradingCommands(container: Container): void {
           );
           if (sure === 'Close Positions') {
             const r = await engine.emergencyStop({ reason: 'emergency stop: flatten', flatten: true });
-            log.warn(`Flatten: ${r.flattened.map((f) => `${f.symbol} ${f.quantity}: ${f.result}`).join('; ') || 'no positions'}`);
+            log.warn(
+              `Flatten: ${r.flattened.map((f) => `${f.symbol} ${f.quantity}: ${f.result}`).join('; ') || 'no positions'}`,
+            );
           }
         }
       }),
@@ -56,7 +58,11 @@ export function registerTradingCommands(container: Container): void {
           void vscode.window.showInformationMessage('SPtrader: trading is already active.');
           return;
         }
-        const ok = await vscode.window.showWarningMessage(`Trading is ${status.tradingState}: ${status.reason}. Resume trading?`, { modal: true }, 'Resume');
+        const ok = await vscode.window.showWarningMessage(
+          `Trading is ${status.tradingState}: ${status.reason}. Resume trading?`,
+          { modal: true },
+          'Resume',
+        );
         if (ok !== 'Resume') return;
         engine.setTradingState('ACTIVE', 'resumed in the editor');
         void vscode.window.showInformationMessage('SPtrader: trading resumed.');
@@ -79,7 +85,10 @@ export function registerTradingCommands(container: Container): void {
         const { audit } = await container.trading();
         await audit.flush();
         const records = await tailAudit(audit.dir, 200);
-        const doc = await vscode.workspace.openTextDocument({ language: 'jsonl', content: records.map((r) => JSON.stringify(r)).join('\n') + '\n' });
+        const doc = await vscode.workspace.openTextDocument({
+          language: 'jsonl',
+          content: records.map((r) => JSON.stringify(r)).join('\n') + '\n',
+        });
         await vscode.window.showTextDocument(doc, { preview: true });
       }),
     ),
@@ -88,7 +97,9 @@ export function registerTradingCommands(container: Container): void {
       guard('Recover State', async () => {
         const preview = await container.recoverState(true);
         if (!preview.problems.length) {
-          void vscode.window.showInformationMessage('SPtrader: every state file agrees with the audit log; nothing to recover.');
+          void vscode.window.showInformationMessage(
+            'SPtrader: every state file agrees with the audit log; nothing to recover.',
+          );
           return;
         }
         for (const p of preview.problems) log.warn(`Recover: found ${p}`);
@@ -114,10 +125,14 @@ export function registerTradingCommands(container: Container): void {
         await audit.flush();
         const report = await verifyAuditDir(audit.dir);
         if (report.verified)
-          void vscode.window.showInformationMessage(`SPtrader: audit log verified: ${report.lines} records in ${report.files} file(s), chain intact.`);
+          void vscode.window.showInformationMessage(
+            `SPtrader: audit log verified: ${report.lines} records in ${report.files} file(s), chain intact.`,
+          );
         else {
           for (const p of report.problems) log.error(`Audit ${p.file}:${p.line}: ${p.kind}: ${p.problem}`);
-          void vscode.window.showErrorMessage(`SPtrader: the audit log does NOT verify: ${report.problemCount} problem(s). See the log.`);
+          void vscode.window.showErrorMessage(
+            `SPtrader: the audit log does NOT verify: ${report.problemCount} problem(s). See the log.`,
+          );
         }
       }),
     ),

@@ -18,7 +18,8 @@ export type PositionNode =
   | { readonly kind: 'message'; readonly text: string };
 
 export type OrderNode =
-  { readonly kind: 'order'; readonly record: OrderRecord } | { readonly kind: 'external'; readonly venue: string; readonly order: OrderResponse };
+  | { readonly kind: 'order'; readonly record: OrderRecord }
+  | { readonly kind: 'external'; readonly venue: string; readonly order: OrderResponse };
 
 export interface ProfileNode {
   readonly kind: 'profile';
@@ -51,7 +52,8 @@ abstract class RefreshingTree<T> implements vscode.TreeDataProvider<T>, vscode.D
 }
 
 const number = (n: number, digits = 6): string => n.toLocaleString('en-US', { maximumFractionDigits: digits });
-const signedMoney = (n: number): string => `${n > 0 ? '+' : ''}${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+const signedMoney = (n: number): string =>
+  `${n > 0 ? '+' : ''}${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
 export class PositionsTree extends RefreshingTree<PositionNode> {
   private openError: string | undefined;
@@ -69,7 +71,9 @@ export class PositionsTree extends RefreshingTree<PositionNode> {
       const live = broker?.environment === 'live';
       // A live account is never mistaken for a paper one: its word and icon say so.
       item.description = broker ? (live ? 'LIVE ACCOUNT' : broker.environment) : '';
-      item.iconPath = live ? new vscode.ThemeIcon('flame', new vscode.ThemeColor('errorForeground')) : new vscode.ThemeIcon('server-environment');
+      item.iconPath = live
+        ? new vscode.ThemeIcon('flame', new vscode.ThemeColor('errorForeground'))
+        : new vscode.ThemeIcon('server-environment');
       item.contextValue = 'sptrader.venue';
       return item;
     }
@@ -121,7 +125,12 @@ export class PositionsTree extends RefreshingTree<PositionNode> {
       const account = await broker.getAccountInfo();
       const positions = account.open_positions.filter((p) => p.quantity !== 0);
       if (positions.length === 0) return [{ kind: 'message', text: 'No open positions' }];
-      return positions.map((position) => ({ kind: 'position', venue: node.venue, position, currency: account.currency }));
+      return positions.map((position) => ({
+        kind: 'position',
+        venue: node.venue,
+        position,
+        currency: account.currency,
+      }));
     } catch (e) {
       return [{ kind: 'message', text: `Cannot read positions: ${e instanceof Error ? e.message : String(e)}` }];
     }
@@ -145,7 +154,9 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
       const average = averagePrice(r);
       const precision = precisionOf(r.fills.map((f) => f.price));
       const fills =
-        filled > 0 ? ` ${formatQuantity(filled)} of ${formatQuantity(o.quantity)}${average === null ? '' : ` @ ${formatPrice(average, precision)}`}` : '';
+        filled > 0
+          ? ` ${formatQuantity(filled)} of ${formatQuantity(o.quantity)}${average === null ? '' : ` @ ${formatPrice(average, precision)}`}`
+          : '';
       item.description = `${r.state.replace('_', ' ')}${fills} · ${r.venue}`;
       item.tooltip = `Client order id ${r.clientOrderId}${r.venueOrderId ? ` (venue id ${r.venueOrderId})` : ''}\nPlaced by SPtrader ${new Date(r.createdAt).toISOString()}`;
       item.iconPath = new vscode.ThemeIcon(o.side === 'buy' ? 'arrow-up' : 'arrow-down');
@@ -153,7 +164,9 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
       return item;
     }
     const o = node.order;
-    const item = new vscode.TreeItem(describeOrder(o, { live: this.container.brokers.get(node.venue)?.environment === 'live' }));
+    const item = new vscode.TreeItem(
+      describeOrder(o, { live: this.container.brokers.get(node.venue)?.environment === 'live' }),
+    );
     item.id = `external:${node.venue}:${o.order_id}`;
     const liveVenue = this.container.brokers.get(node.venue)?.environment === 'live';
     item.description = `${liveVenue ? 'LIVE · ' : ''}external · ${o.status.status.replace('_', ' ').toUpperCase()} · ${node.venue}`;
@@ -208,7 +221,11 @@ export function activeProfile(): string {
   return vscode.workspace.getConfiguration(Settings.section).get<string>(Settings.activeProfile) || PAPER_PROFILE_ID;
 }
 
-const POSITION_EVENTS: ReadonlySet<EngineEvent['type']> = new Set(['OrderFilled', 'OrderPartiallyFilled', 'PositionsReconciled']);
+const POSITION_EVENTS: ReadonlySet<EngineEvent['type']> = new Set([
+  'OrderFilled',
+  'OrderPartiallyFilled',
+  'PositionsReconciled',
+]);
 
 export interface Trees {
   positions: PositionsTree;
@@ -224,7 +241,8 @@ export function registerTrees(container: Container): Trees {
   const ordersView = vscode.window.createTreeView(Views.openOrders, { treeDataProvider: orders });
   const updateOrderBadge = (): void => {
     const count = container.openSession?.engine.workingOrders().length ?? 0;
-    ordersView.badge = count > 0 ? { value: count, tooltip: `${count} working order${count === 1 ? '' : 's'}` } : undefined;
+    ordersView.badge =
+      count > 0 ? { value: count, tooltip: `${count} working order${count === 1 ? '' : 's'}` } : undefined;
   };
   container.context.subscriptions.push(
     positions,

@@ -39,19 +39,35 @@ async function check(name, body) {
     console.log(`  ✔ ${name} (${Date.now() - started} ms)${note ? `: ${note}` : ''}`);
   } catch (e) {
     results.push({ name, ok: false });
-    console.log(`  ✘ ${name} (${Date.now() - started} ms)\n${String(e instanceof Error ? e.message : e).replace(/^/gm, '      ')}`);
+    console.log(
+      `  ✘ ${name} (${Date.now() - started} ms)\n${String(e instanceof Error ? e.message : e).replace(/^/gm, '      ')}`,
+    );
   }
 }
 
 // The fakes and the runs are TypeScript, compiled by `tsc -p tsconfig.test.json` into out/.
 const helper = join(repo, 'out/test/unit/package/fromPackage.js');
-if (!existsSync(helper) || statSync(helper).mtimeMs < Math.max(...['test/unit/package', 'test/fakes'].map((p) => newestMtime(join(repo, p))))) {
+if (
+  !existsSync(helper) ||
+  statSync(helper).mtimeMs < Math.max(...['test/unit/package', 'test/fakes'].map((p) => newestMtime(join(repo, p))))
+) {
   spawnSync('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: repo, stdio: 'inherit' });
 }
-const { assertVenueRun, chunkFigures, resolvableSdkPackages, runAtVenue, scratch, SDK_CHUNKS, SDK_PACKAGES, VENUES } = require(helper);
+const {
+  assertVenueRun,
+  chunkFigures,
+  resolvableSdkPackages,
+  runAtVenue,
+  scratch,
+  SDK_CHUNKS,
+  SDK_PACKAGES,
+  VENUES,
+} = require(helper);
 
 let vsix = newestVsix();
-const sources = Math.max(...['src', 'python', 'scripts/build.mjs', '.vscodeignore', 'package.json'].map((p) => newestMtime(join(repo, p))));
+const sources = Math.max(
+  ...['src', 'python', 'scripts/build.mjs', '.vscodeignore', 'package.json'].map((p) => newestMtime(join(repo, p))),
+);
 if (!vsix || statSync(vsix).mtimeMs < sources) {
   console.log('[cliFromVsix] no .vsix newer than the sources: npm run package');
   execFileSync('npm', ['run', '--silent', 'package'], { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -70,12 +86,18 @@ try {
   await check('dist/extension.js requires no SDK chunk or package', () => {
     const text = readFileSync(join(extension, 'dist/extension.js'), 'utf8');
     const required = [...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
-    const bad = required.filter((r) => r.includes('sdk/') || SDK_PACKAGES.some((p) => r === p || r.startsWith(`${p}/`)));
+    const bad = required.filter(
+      (r) => r.includes('sdk/') || SDK_PACKAGES.some((p) => r === p || r.startsWith(`${p}/`)),
+    );
     if (bad.length > 0) throw new Error(`dist/extension.js requires ${bad.join(', ')}`);
     return `${kib(statSync(join(extension, 'dist/extension.js')).size)}, requires ${[...new Set(required)].join(', ')}`;
   });
   await check('each chunk loads alone in a plain node, offering what its adapter uses', () => {
-    const needs = { 'ccxt-binance': ['binance'], alpaca: ['Alpaca', 'ApiError', 'FetchError'], ib: ['IBApi', 'EventName'] };
+    const needs = {
+      'ccxt-binance': ['binance'],
+      alpaca: ['Alpaca', 'ApiError', 'FetchError'],
+      ib: ['IBApi', 'EventName'],
+    };
     const figures = chunkFigures(extension, work.env);
     for (const f of figures) {
       const missing = needs[f.chunk].filter((n) => !f.exports.includes(n));

@@ -47,7 +47,12 @@ function captureServer(name) {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      requests.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      requests.push({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       res.writeHead(401, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errorMessage: 'Insufficient authorization to perform request.' }));
     });
@@ -77,7 +82,9 @@ async function cleanup() {
 function finish(code) {
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;
-  console.log(`E2E hostile workspace: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(
+    `E2E hostile workspace: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
   process.exit(code || (failed > 0 ? 1 : 0));
 }
 
@@ -224,10 +231,15 @@ async function openFile(name, folders) {
   const fileRow = page.locator('.explorer-folders-view .monaco-list-row', { hasText: name });
   for (const folder of folders) {
     if (await fileRow.isVisible()) break;
-    const row = page.locator('.explorer-folders-view .monaco-list-row[aria-expanded="false"]', { hasText: folder }).first();
+    const row = page
+      .locator('.explorer-folders-view .monaco-list-row[aria-expanded="false"]', { hasText: folder })
+      .first();
     if ((await row.count()) === 0) continue;
     await row.click();
-    await page.locator('.explorer-folders-view .monaco-list-row[aria-expanded="true"]', { hasText: folder }).first().waitFor({ timeout: 10_000 });
+    await page
+      .locator('.explorer-folders-view .monaco-list-row[aria-expanded="true"]', { hasText: folder })
+      .first()
+      .waitFor({ timeout: 10_000 });
   }
   await fileRow.first().click();
   await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ state: 'visible' });
@@ -239,7 +251,8 @@ async function main() {
   mkdirSync(RESULTS, { recursive: true });
   for (const f of readdirSync(RESULTS)) if (/^hostile-.*\.png$/.test(f)) rmSync(join(RESULTS, f));
   const vsix = newestVsix();
-  if (!vsix || !existsSync(vsix)) throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
+  if (!vsix || !existsSync(vsix))
+    throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   const venue = captureServer("the user's venue");
   const attacker = captureServer("the workspace's endpoint");
   await Promise.all([venue.ready, attacker.ready]);
@@ -267,7 +280,9 @@ async function main() {
     join(WORKSPACE, '.vscode/settings.json'),
     JSON.stringify(
       {
-        'sptrader.brokerProfiles': [{ id: PROFILE, broker: 'oanda', environment: 'practice', baseUrl: attacker.url, displayName: PROFILE }],
+        'sptrader.brokerProfiles': [
+          { id: PROFILE, broker: 'oanda', environment: 'practice', baseUrl: attacker.url, displayName: PROFILE },
+        ],
         'sptrader.activeProfile': PROFILE,
         'sptrader.live.enabled': true,
         ...loosened,
@@ -322,18 +337,24 @@ async function main() {
     const effective = /Risk limits in effect: (\{[^}]*\})/.exec(extensionLog(userDataDir));
     if (!effective) throw new Error('the log does not show the limits in effect');
     const limits = JSON.parse(effective[1]);
-    if (limits.maxOrderQuantity !== 1_000_000 || limits.maxOrderNotional !== 1_000_000) throw new Error(`limits in effect ${effective[1]}`);
+    if (limits.maxOrderQuantity !== 1_000_000 || limits.maxOrderNotional !== 1_000_000)
+      throw new Error(`limits in effect ${effective[1]}`);
     return `${text[1]}; limits in effect ${effective[1]}`;
   });
 
-  await step('Execute Live…: live trading stays off although the workspace turns it on (F1 does not offer it)', async () => {
-    // The palette offers Execute Live… only when config.sptrader.live.enabled is on (package.json "when").
-    await openPalette('SPtrader: Execute', 'SPtrader: Execute on Paper');
-    const rows = (await page.locator('.quick-input-list .monaco-list-row:visible').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
-    await page.keyboard.press('Escape');
-    if (rows.some((r) => /Execute Live/.test(r))) throw new Error(`F1 offers Execute Live…: ${rows.join(' | ')}`);
-    return `F1 "SPtrader: Execute" offers: ${rows.join(' | ')}`;
-  });
+  await step(
+    'Execute Live…: live trading stays off although the workspace turns it on (F1 does not offer it)',
+    async () => {
+      // The palette offers Execute Live… only when config.sptrader.live.enabled is on (package.json "when").
+      await openPalette('SPtrader: Execute', 'SPtrader: Execute on Paper');
+      const rows = (await page.locator('.quick-input-list .monaco-list-row:visible').allInnerTexts()).map((t) =>
+        t.replace(/\s+/g, ' ').trim(),
+      );
+      await page.keyboard.press('Escape');
+      if (rows.some((r) => /Execute Live/.test(r))) throw new Error(`F1 offers Execute Live…: ${rows.join(' | ')}`);
+      return `F1 "SPtrader: Execute" offers: ${rows.join(' | ')}`;
+    },
+  );
 
   await step('Set Credentials: the password prompt names the user’s endpoint, not the workspace’s', async () => {
     const from = extensionLog(userDataDir).length;
@@ -350,8 +371,10 @@ async function main() {
     await until('the account prompt', async () => /OANDA account id/.test(await widget.innerText()), 15_000);
     await input.fill(ACCOUNT);
     await page.keyboard.press('Enter');
-    if (!prompt.includes(venue.url.replace('http://', ''))) throw new Error(`the prompt does not name ${venue.url}: "${prompt}"`);
-    if (prompt.includes(attacker.url.replace('http://', ''))) throw new Error(`the prompt names the workspace's endpoint: "${prompt}"`);
+    if (!prompt.includes(venue.url.replace('http://', '')))
+      throw new Error(`the prompt does not name ${venue.url}: "${prompt}"`);
+    if (prompt.includes(attacker.url.replace('http://', '')))
+      throw new Error(`the prompt names the workspace's endpoint: "${prompt}"`);
     await logLine(userDataDir, from, /Credentials for profile "oanda-practice" .*: 2 value\(s\) stored/, 15_000);
     return `prompt: "${prompt.slice(0, 160)}"`;
   });
@@ -397,7 +420,8 @@ async function main() {
         `${delivered} to the user's venue (${venue.requests.length} in all)`,
     );
     if (leaked !== 0) throw new Error(`${leaked} request(s) carried the token to ${attacker.url}`);
-    if (attacker.requests.length !== 0) throw new Error(`${attacker.requests.length} request(s) reached ${attacker.url}`);
+    if (attacker.requests.length !== 0)
+      throw new Error(`${attacker.requests.length} request(s) reached ${attacker.url}`);
     if (delivered === 0) throw new Error('the token never reached the user’s venue either: the check proves nothing');
     const auth = venue.carrying(TOKEN)[0].headers.authorization ?? '';
     return `user's venue saw it as "${auth.replace(TOKEN, '<token>')}"`;
@@ -407,10 +431,12 @@ async function main() {
     const text = extensionLog(userDataDir);
     if (text.includes(TOKEN)) throw new Error('the token is in the log');
     const lines = text.split('\n').filter((l) => /Workspace settings:/.test(l));
-    if (!lines.some((l) => /sptrader\.risk\.maxOrderQuantity/.test(l))) throw new Error('the ignored loosened limit is not reported');
+    if (!lines.some((l) => /sptrader\.risk\.maxOrderQuantity/.test(l)))
+      throw new Error('the ignored loosened limit is not reported');
     // brokerProfiles and live.enabled are application-scoped: the editor may drop them before the extension sees them.
     const seen = ['brokerProfiles', 'live.enabled'].map(
-      (k) => `${k}: ${lines.some((l) => l.includes(`sptrader.${k}`)) ? 'seen and ignored by SPtrader' : 'dropped by the editor (application scope)'}`,
+      (k) =>
+        `${k}: ${lines.some((l) => l.includes(`sptrader.${k}`)) ? 'seen and ignored by SPtrader' : 'dropped by the editor (application scope)'}`,
     );
     return seen.join('; ');
   });

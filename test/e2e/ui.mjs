@@ -133,9 +133,11 @@ async function textOf(frame, selector, fallback, bodyText) {
 async function main() {
   mkdirSync(RESULTS, { recursive: true });
   for (const f of readdirSync(RESULTS))
-    if (/^(fail-.*|codelens|panel|tree|tree-after-.*|toast-.*|reset-confirm|statusbar)\.png$/.test(f)) rmSync(join(RESULTS, f));
+    if (/^(fail-.*|codelens|panel|tree|tree-after-.*|toast-.*|reset-confirm|statusbar)\.png$/.test(f))
+      rmSync(join(RESULTS, f));
   const vsix = newestVsix();
-  if (!vsix || !existsSync(vsix)) throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
+  if (!vsix || !existsSync(vsix))
+    throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   rmSync(RUN_DIR, { recursive: true, force: true });
   const userDataDir = join(RUN_DIR, 'user-data');
   const extensionsDir = join(RUN_DIR, 'extensions');
@@ -145,7 +147,14 @@ async function main() {
   await step(
     'install the packaged .vsix',
     async () => {
-      const out = codeServerCli(['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix]);
+      const out = codeServerCli([
+        '--user-data-dir',
+        userDataDir,
+        '--extensions-dir',
+        extensionsDir,
+        '--install-extension',
+        vsix,
+      ]);
       const installed = readdirSync(extensionsDir).filter((d) => d.startsWith('sptrader.'));
       if (installed.length === 0) throw new Error(`not installed:\n${out}`);
       return `${vsix.split('/').pop()} → ${installed.join(', ')}`;
@@ -177,10 +186,15 @@ async function main() {
       for (const folder of FILE_PATH) {
         if (await fileRow.isVisible()) break;
         // Compact folders may show "core / orders" as one row; click only collapsed rows naming this folder.
-        const row = page.locator('.explorer-folders-view .monaco-list-row[aria-expanded="false"]', { hasText: folder }).first();
+        const row = page
+          .locator('.explorer-folders-view .monaco-list-row[aria-expanded="false"]', { hasText: folder })
+          .first();
         if ((await row.count()) === 0) continue;
         await row.click();
-        await page.locator('.explorer-folders-view .monaco-list-row[aria-expanded="true"]', { hasText: folder }).first().waitFor({ timeout: 10_000 });
+        await page
+          .locator('.explorer-folders-view .monaco-list-row[aria-expanded="true"]', { hasText: folder })
+          .first()
+          .waitFor({ timeout: 10_000 });
       }
       await fileRow.click();
       await page.locator('.tabs-container .tab.active', { hasText: FILE }).waitFor({ state: 'visible' });
@@ -205,36 +219,43 @@ async function main() {
     return frame;
   };
 
-  await step('F1 "SPtrader: Test Order" fills on a scratch copy: FILLED, the total time, the slippage, and the paper account unchanged', async () => {
-    await page.locator('.monaco-editor .view-lines').first().click(); // the editor holds the component
-    // Watched from the click: on a first run the toast can come and go (10 s) before the new panel has drawn.
-    testOrderToast = toast(
-      /SPtrader Test Order on paper \(a scratch copy of the paper account: it is unchanged\): BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @/,
-      90_000,
-    );
-    testOrderToast.catch(() => {});
-    await runFromPalette('SPtrader: Test Order');
-    const frame = await result(/FILLED/i);
-    const body = await frame.locator('body').innerText();
-    const status = await textOf(frame, '#status', /\b(FILLED)\b/i, body);
-    const total = await textOf(frame, '#timing-total', /Total\s*\n?\s*([0-9.,]+\s*(?:ms|s|µs))/i, body);
-    const slippage = await textOf(frame, '#slippage', /Slippage\s*\n?\s*([^\n]+)/i, body);
-    const venue = (await frame.locator('#venue').innerText()).trim();
-    await page.screenshot({ path: join(RESULTS, 'panel.png') });
-    if (!/FILLED/i.test(status.text)) throw new Error(`status is "${status.text}"`);
-    if (!/\d/.test(total.text)) throw new Error(`no total time (got "${total.text}")`);
-    if (!slippage.text) throw new Error('no slippage');
-    if (!/Test Order · scratch copy: the paper account is unchanged/.test(venue)) throw new Error(`the venue line does not say scratch copy: "${venue}"`);
-    return `status "${status.text}", total "${total.text}", slippage "${slippage.text}", venue "${venue}"`;
-  });
+  await step(
+    'F1 "SPtrader: Test Order" fills on a scratch copy: FILLED, the total time, the slippage, and the paper account unchanged',
+    async () => {
+      await page.locator('.monaco-editor .view-lines').first().click(); // the editor holds the component
+      // Watched from the click: on a first run the toast can come and go (10 s) before the new panel has drawn.
+      testOrderToast = toast(
+        /SPtrader Test Order on paper \(a scratch copy of the paper account: it is unchanged\): BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @/,
+        90_000,
+      );
+      testOrderToast.catch(() => {});
+      await runFromPalette('SPtrader: Test Order');
+      const frame = await result(/FILLED/i);
+      const body = await frame.locator('body').innerText();
+      const status = await textOf(frame, '#status', /\b(FILLED)\b/i, body);
+      const total = await textOf(frame, '#timing-total', /Total\s*\n?\s*([0-9.,]+\s*(?:ms|s|µs))/i, body);
+      const slippage = await textOf(frame, '#slippage', /Slippage\s*\n?\s*([^\n]+)/i, body);
+      const venue = (await frame.locator('#venue').innerText()).trim();
+      await page.screenshot({ path: join(RESULTS, 'panel.png') });
+      if (!/FILLED/i.test(status.text)) throw new Error(`status is "${status.text}"`);
+      if (!/\d/.test(total.text)) throw new Error(`no total time (got "${total.text}")`);
+      if (!slippage.text) throw new Error('no slippage');
+      if (!/Test Order · scratch copy: the paper account is unchanged/.test(venue))
+        throw new Error(`the venue line does not say scratch copy: "${venue}"`);
+      return `status "${status.text}", total "${total.text}", slippage "${slippage.text}", venue "${venue}"`;
+    },
+  );
 
-  await step('its notification says what was traded and that the paper account is unchanged (a toast: the UI run has no smoke-test flag)', async () => {
-    if (!testOrderToast) throw new Error('Test Order did not run');
-    const text = await testOrderToast;
-    await page.screenshot({ path: join(RESULTS, 'toast-test-order.png') });
-    await clearNotifications();
-    return text;
-  });
+  await step(
+    'its notification says what was traded and that the paper account is unchanged (a toast: the UI run has no smoke-test flag)',
+    async () => {
+      if (!testOrderToast) throw new Error('Test Order did not run');
+      const text = await testOrderToast;
+      await page.screenshot({ path: join(RESULTS, 'toast-test-order.png') });
+      await clearNotifications();
+      return text;
+    },
+  );
 
   await step('after Test Order the Positions view shows no position (the paper account is as it was)', async () => {
     const rows = await positionRows(/No open positions/);
@@ -242,47 +263,56 @@ async function main() {
     return rows;
   });
 
-  await step('F1 "SPtrader: Execute on Paper" trades on the account: FILLED, and Positions lists EUR_USD 10,000', async () => {
-    await page.locator('.monaco-editor .view-lines').first().click();
-    const seen = toast(/SPtrader Execute on Paper on paper: BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @/, 90_000);
-    seen.catch(() => {});
-    await runFromPalette('SPtrader: Execute on Paper');
-    const frame = await result(/FILLED/i);
-    const venue = (await frame.locator('#venue').innerText()).trim();
-    if (!/Execute on Paper/.test(venue) || /scratch/.test(venue)) throw new Error(`venue line "${venue}"`);
-    const text = await seen;
-    await clearNotifications();
-    const rows = await positionRows(/EUR_USD\s*10,000 @/);
-    await page.screenshot({ path: join(RESULTS, 'tree.png') });
-    return `${text} | ${rows}`;
-  });
+  await step(
+    'F1 "SPtrader: Execute on Paper" trades on the account: FILLED, and Positions lists EUR_USD 10,000',
+    async () => {
+      await page.locator('.monaco-editor .view-lines').first().click();
+      const seen = toast(/SPtrader Execute on Paper on paper: BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @/, 90_000);
+      seen.catch(() => {});
+      await runFromPalette('SPtrader: Execute on Paper');
+      const frame = await result(/FILLED/i);
+      const venue = (await frame.locator('#venue').innerText()).trim();
+      if (!/Execute on Paper/.test(venue) || /scratch/.test(venue)) throw new Error(`venue line "${venue}"`);
+      const text = await seen;
+      await clearNotifications();
+      const rows = await positionRows(/EUR_USD\s*10,000 @/);
+      await page.screenshot({ path: join(RESULTS, 'tree.png') });
+      return `${text} | ${rows}`;
+    },
+  );
 
-  await step('a Test Order beyond buying power is DENIED, and its notification offers Reset Paper Account…', async () => {
-    await page.locator('.monaco-editor .view-lines').first().click();
-    await runFromPalette('SPtrader: Test Order');
-    const frame = await result(/DENIED/);
-    const headline = (await frame.locator('#headline').innerText()).trim();
-    if (!/NOTIONAL_EXCEEDS_BUYING_POWER/.test(headline)) throw new Error(`headline "${headline}"`);
-    const item = await toastItem(/NOTIONAL_EXCEEDS_BUYING_POWER/);
-    await page.screenshot({ path: join(RESULTS, 'toast-denied-reset.png') });
-    const button = item.locator('.monaco-button', { hasText: 'Reset Paper Account…' });
-    await button.waitFor({ state: 'visible', timeout: 10_000 });
-    return headline;
-  });
+  await step(
+    'a Test Order beyond buying power is DENIED, and its notification offers Reset Paper Account…',
+    async () => {
+      await page.locator('.monaco-editor .view-lines').first().click();
+      await runFromPalette('SPtrader: Test Order');
+      const frame = await result(/DENIED/);
+      const headline = (await frame.locator('#headline').innerText()).trim();
+      if (!/NOTIONAL_EXCEEDS_BUYING_POWER/.test(headline)) throw new Error(`headline "${headline}"`);
+      const item = await toastItem(/NOTIONAL_EXCEEDS_BUYING_POWER/);
+      await page.screenshot({ path: join(RESULTS, 'toast-denied-reset.png') });
+      const button = item.locator('.monaco-button', { hasText: 'Reset Paper Account…' });
+      await button.waitFor({ state: 'visible', timeout: 10_000 });
+      return headline;
+    },
+  );
 
-  await step('Reset Paper Account… from that notification asks first, then empties the account: Positions shows none', async () => {
-    const item = await toastItem(/NOTIONAL_EXCEEDS_BUYING_POWER/);
-    await item.locator('.monaco-button', { hasText: 'Reset Paper Account…' }).click();
-    const box = await dialog(/Reset the paper account\?/, 30_000);
-    const detail = (await box.innerText()).replace(/\s+/g, ' ');
-    await page.screenshot({ path: join(RESULTS, 'reset-confirm.png') });
-    await box.locator('.monaco-button', { hasText: /^Reset Paper Account$/ }).click();
-    const done = await toast(/the paper account was reset/);
-    await clearNotifications();
-    const rows = await positionRows(/No open positions/);
-    await page.screenshot({ path: join(RESULTS, 'tree-after-reset.png') });
-    return `${detail.slice(0, 120)}… | ${done} | ${rows}`;
-  });
+  await step(
+    'Reset Paper Account… from that notification asks first, then empties the account: Positions shows none',
+    async () => {
+      const item = await toastItem(/NOTIONAL_EXCEEDS_BUYING_POWER/);
+      await item.locator('.monaco-button', { hasText: 'Reset Paper Account…' }).click();
+      const box = await dialog(/Reset the paper account\?/, 30_000);
+      const detail = (await box.innerText()).replace(/\s+/g, ' ');
+      await page.screenshot({ path: join(RESULTS, 'reset-confirm.png') });
+      await box.locator('.monaco-button', { hasText: /^Reset Paper Account$/ }).click();
+      const done = await toast(/the paper account was reset/);
+      await clearNotifications();
+      const rows = await positionRows(/No open positions/);
+      await page.screenshot({ path: join(RESULTS, 'tree-after-reset.png') });
+      return `${detail.slice(0, 120)}… | ${done} | ${rows}`;
+    },
+  );
 
   await step('after the reset Test Order fills again (on a scratch copy of the fresh account)', async () => {
     await page.locator('.monaco-editor .view-lines').first().click();
@@ -307,18 +337,24 @@ async function main() {
     return (await frame.locator('#headline').innerText()).trim();
   });
 
-  await step('F1 "SPtrader: Emergency Stop" shows HALTED in the status bar, and the panel follows its order to CANCELLED', async () => {
-    await runFromPalette('SPtrader: Emergency Stop');
-    const bar = page.locator('#workbench\\.parts\\.statusbar');
-    await bar.locator('.statusbar-item', { hasText: 'HALTED' }).first().waitFor({ state: 'visible', timeout: 30_000 });
-    const item = (await bar.locator('.statusbar-item', { hasText: 'HALTED' }).first().innerText()).trim();
-    // The same result, updated by the order's own events (not a new run).
-    const frame = await result(/CANCELLED/);
-    const summary = (await frame.locator('#summary').innerText()).trim();
-    if (!/updated after the run/.test(summary)) throw new Error(`summary "${summary}"`);
-    await page.screenshot({ path: join(RESULTS, 'statusbar.png') });
-    return `${item} | ${(await frame.locator('#headline').innerText()).trim()} | ${summary}`;
-  });
+  await step(
+    'F1 "SPtrader: Emergency Stop" shows HALTED in the status bar, and the panel follows its order to CANCELLED',
+    async () => {
+      await runFromPalette('SPtrader: Emergency Stop');
+      const bar = page.locator('#workbench\\.parts\\.statusbar');
+      await bar
+        .locator('.statusbar-item', { hasText: 'HALTED' })
+        .first()
+        .waitFor({ state: 'visible', timeout: 30_000 });
+      const item = (await bar.locator('.statusbar-item', { hasText: 'HALTED' }).first().innerText()).trim();
+      // The same result, updated by the order's own events (not a new run).
+      const frame = await result(/CANCELLED/);
+      const summary = (await frame.locator('#summary').innerText()).trim();
+      if (!/updated after the run/.test(summary)) throw new Error(`summary "${summary}"`);
+      await page.screenshot({ path: join(RESULTS, 'statusbar.png') });
+      return `${item} | ${(await frame.locator('#headline').innerText()).trim()} | ${summary}`;
+    },
+  );
 }
 
 /**
@@ -346,9 +382,11 @@ async function awaitResult(expected, previous, timeout) {
         read('#status'),
       ]);
       const key = `${headline}\n${summary}\n${ranAt}`;
-      if (key.trim() !== '' && key !== previous && running.trim() === '' && expected.test(`${status}\n${headline}`)) return { frame: inner, key };
+      if (key.trim() !== '' && key !== previous && running.trim() === '' && expected.test(`${status}\n${headline}`))
+        return { frame: inner, key };
     }
-    if (Date.now() > deadline) throw new Error(`no new result showing ${expected} within ${timeout / 1000}s (${n} webview(s) open)`);
+    if (Date.now() > deadline)
+      throw new Error(`no new result showing ${expected} within ${timeout / 1000}s (${n} webview(s) open)`);
     await page.waitForTimeout(250);
   }
 }
@@ -407,12 +445,16 @@ async function positionRows(re) {
     await page.locator('.activitybar .action-item:has(a[aria-label^="SPtrader"])').first().click();
     await container.waitFor({ state: 'visible' });
   }
-  const positions = container.locator('.pane', { has: page.locator('.pane-header', { hasText: /Positions/i }) }).first();
+  const positions = container
+    .locator('.pane', { has: page.locator('.pane-header', { hasText: /Positions/i }) })
+    .first();
   const header = positions.locator('.pane-header');
   if ((await header.count()) > 0 && (await header.getAttribute('aria-expanded')) === 'false') await header.click();
   const row = positions.locator('.monaco-list-row', { hasText: re }).first();
   await row.waitFor({ state: 'visible', timeout: 30_000 });
-  return (await positions.locator('.monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ');
+  return (await positions.locator('.monaco-list-row').allInnerTexts())
+    .map((t) => t.replace(/\s+/g, ' ').trim())
+    .join(' | ');
 }
 
 let code = 0;

@@ -132,7 +132,9 @@ function laps() {
   };
 }
 
-const trace = process.env.E2E_TRACE ? (what) => log(`${((Date.now() - started) / 1000).toFixed(1)} s ${what}`) : () => {};
+const trace = process.env.E2E_TRACE
+  ? (what) => log(`${((Date.now() - started) / 1000).toFixed(1)} s ${what}`)
+  : () => {};
 
 const until = async (what, check, timeout) => {
   const deadline = Date.now() + timeout;
@@ -214,7 +216,11 @@ async function pick(text) {
 /** Waits for an input box whose prompt matches `prompt`, types `value` and presses Enter. */
 async function answer(prompt, value) {
   const input = widget().locator('input.input');
-  await until(`the prompt ${prompt}`, async () => (await input.isVisible()) && prompt.test(await widget().innerText()), 20_000);
+  await until(
+    `the prompt ${prompt}`,
+    async () => (await input.isVisible()) && prompt.test(await widget().innerText()),
+    20_000,
+  );
   await input.fill(value);
   await page.keyboard.press('Enter');
   trace(`answered ${prompt}`);
@@ -292,7 +298,9 @@ async function dialog(re, timeout) {
 /** Picks an environment in the wizard by its description (the broker list before it names environments too). */
 async function pickEnvironment(environment) {
   const row = page
-    .locator('.quick-input-widget .quick-input-list .monaco-list-row:visible', { hasText: environment === 'live' ? /REAL MONEY/ : /no real money/ })
+    .locator('.quick-input-widget .quick-input-list .monaco-list-row:visible', {
+      hasText: environment === 'live' ? /REAL MONEY/ : /no real money/,
+    })
     .first();
   await row.waitFor({ state: 'visible', timeout: 30_000 });
   const text = await row.innerText();
@@ -310,7 +318,12 @@ async function addProfile({ broker, environment, id, fields, credentials }) {
   await fields();
   for (const [prompt, value] of credentials) await answer(prompt, value);
   await logLine(from, [new RegExp(`Broker profile ${id} saved`)], 20_000);
-  if (credentials.length > 0) await logLine(from, [new RegExp(`Credentials for profile "${id}" .*: ${credentials.length} value\\(s\\) stored`)], 20_000);
+  if (credentials.length > 0)
+    await logLine(
+      from,
+      [new RegExp(`Credentials for profile "${id}" .*: ${credentials.length} value\\(s\\) stored`)],
+      20_000,
+    );
   return (/Broker profile .* saved \(([^)]*)\)/.exec(extensionLog().slice(from)) ?? [])[1];
 }
 
@@ -318,7 +331,11 @@ async function connect(id) {
   const from = extensionLog().length;
   await runFromPalette('SPtrader: Connect');
   await pick(`${id} · `); // the description starts with the id: e2e-oanda is not e2e-oanda-live
-  const m = await logLine(from, [new RegExp(`Connected broker profile ${id} \\((\\w+)\\)`), /Connect failed: ([^\n]*)/], 60_000);
+  const m = await logLine(
+    from,
+    [new RegExp(`Connected broker profile ${id} \\((\\w+)\\)`), /Connect failed: ([^\n]*)/],
+    60_000,
+  );
   if (/failed/.test(m[0])) throw new Error(m[0]);
   return m[0];
 }
@@ -336,18 +353,24 @@ async function main() {
   mkdirSync(RESULTS, { recursive: true });
   for (const f of readdirSync(RESULTS)) if (/^venue-.*\.png$/.test(f)) rmSync(join(RESULTS, f));
   const vsix = newestVsix();
-  if (!vsix || !existsSync(vsix)) throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
+  if (!vsix || !existsSync(vsix))
+    throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   const F = loadFakes();
 
   const oanda = await F.oanda.startFakeOanda();
   const alpaca = await F.alpaca.startFakeAlpaca({ separateDataHost: true });
   const binance = await F.binance.startFakeBinance();
   const ib = await F.ib.startFakeTws();
-  const live = await F.oanda.startFakeOanda({ token: 'fake-oanda-LIVE-token-0123456789', accountId: '001-001-7654321-001' });
+  const live = await F.oanda.startFakeOanda({
+    token: 'fake-oanda-LIVE-token-0123456789',
+    accountId: '001-001-7654321-001',
+  });
   fakes.push(oanda, alpaca, binance, ib, live);
   alpaca.setQuote('AAPL', 189.9, 190.1);
   ib.setQuote('AAPL', 189.9, 190.1);
-  log(`fakes: OANDA ${oanda.url}, Alpaca ${alpaca.url} (data ${alpaca.dataUrl}), Binance ${binance.url}, IB ${ib.host}:${ib.port}, live OANDA ${live.url}`);
+  log(
+    `fakes: OANDA ${oanda.url}, Alpaca ${alpaca.url} (data ${alpaca.dataUrl}), Binance ${binance.url}, IB ${ib.host}:${ib.port}, live OANDA ${live.url}`,
+  );
 
   rmSync(RUN_DIR, { recursive: true, force: true });
   userDataDir = join(RUN_DIR, 'user-data');
@@ -377,7 +400,10 @@ async function main() {
     'the workspace opens, with the extension active',
     async () => {
       await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
-      await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible', timeout: 60_000 });
+      await page
+        .locator('.explorer-folders-view .monaco-list-row')
+        .first()
+        .waitFor({ state: 'visible', timeout: 60_000 });
       await openFile('oanda_eur_usd.py');
       await page
         .locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: /ACTIVE|HALTED|REDUCING/ })
@@ -455,51 +481,66 @@ async function main() {
     const id = `e2e-${v.name}`;
     let outcome = 'failed';
     let ordersAt = 0;
-    const ok = await step(`${v.broker}: add profile ${id} in the wizard, Set Active, Connect, Test Order → FILLED, one order at the fake`, async () => {
-      const lap = laps();
-      const hosts = await addProfile({ broker: v.broker, environment: v.environment, id, fields: v.fields, credentials: v.credentials });
-      lap('wizard');
-      const saved = await until(
-        `profile ${id} in the user settings`,
-        async () => (userSettings()['sptrader.brokerProfiles'] ?? []).find((p) => p.id === id),
-        10_000,
-      );
-      if (JSON.stringify(saved).includes(v.credentials[0]?.[1] ?? '\u0000')) throw new Error('a credential is in settings.json');
-      await clickNotificationButton(`broker profile "${id}" saved`, 'Set Active');
-      await until('the active profile in the user settings', async () => userSettings()['sptrader.activeProfile'] === id, 15_000);
-      lap('set active');
-      const connected = await connect(id);
-      lap('connect');
-      await openFile(v.file);
-      await runFromPalette('SPtrader: Test Order');
-      const frame = await resultFor(new RegExp(`${id} \\(${v.environment}\\)`), 90_000);
-      const status = (await frame.locator('#status').innerText()).trim();
-      const venue = (await frame.locator('#venue').innerText()).trim();
-      const summary = (await frame.locator('#summary').innerText()).trim();
-      const normalized = await frame.locator('#order-normalized').innerText();
-      const timeline = (await frame.locator('#timeline').innerText()).replace(/\s+/g, ' ');
-      lap('test order');
-      await page.screenshot({ path: join(RESULTS, `venue-${v.name}.png`) });
-      const clientId = /"client_order_id":\s*"([^"]+)"/.exec(normalized)?.[1];
-      ordersAt = v.orders();
-      const withId = clientId ? v.fake.ordersWithClientId(clientId) : 0;
-      if (status !== 'FILLED') {
-        const errors = await frame
-          .locator('#errors')
-          .innerText()
-          .catch(() => '');
-        throw new Error(`status "${status}" (${venue}); errors: ${errors}`);
-      }
-      if (!clientId) throw new Error('the panel shows no client order id');
-      if (withId !== 1 || ordersAt !== 1) throw new Error(`the fake holds ${withId} order(s) with ${clientId} and ${ordersAt} in all`);
-      const venueOrder = /venue order id ([^\s,;]+)/.exec(timeline)?.[1];
-      if (!venueOrder) throw new Error(`the panel's timeline names no venue order id: ${timeline}`);
-      const known = v.venueIds();
-      if (known.length > 0 && !known.some((x) => venueOrder === x || venueOrder.endsWith(`:${x}`)))
-        throw new Error(`the panel's venue order id ${venueOrder} is not the fake's (${known.join(', ')})`);
-      outcome = 'passed';
-      return `${hosts}; ${connected}; panel: ${status} "${summary}" · ${venue} · client ${clientId} · venue order ${venueOrder}; at the fake: ${withId} with that id, ${ordersAt} in all; ${lap()}`;
-    });
+    const ok = await step(
+      `${v.broker}: add profile ${id} in the wizard, Set Active, Connect, Test Order → FILLED, one order at the fake`,
+      async () => {
+        const lap = laps();
+        const hosts = await addProfile({
+          broker: v.broker,
+          environment: v.environment,
+          id,
+          fields: v.fields,
+          credentials: v.credentials,
+        });
+        lap('wizard');
+        const saved = await until(
+          `profile ${id} in the user settings`,
+          async () => (userSettings()['sptrader.brokerProfiles'] ?? []).find((p) => p.id === id),
+          10_000,
+        );
+        if (JSON.stringify(saved).includes(v.credentials[0]?.[1] ?? '\u0000'))
+          throw new Error('a credential is in settings.json');
+        await clickNotificationButton(`broker profile "${id}" saved`, 'Set Active');
+        await until(
+          'the active profile in the user settings',
+          async () => userSettings()['sptrader.activeProfile'] === id,
+          15_000,
+        );
+        lap('set active');
+        const connected = await connect(id);
+        lap('connect');
+        await openFile(v.file);
+        await runFromPalette('SPtrader: Test Order');
+        const frame = await resultFor(new RegExp(`${id} \\(${v.environment}\\)`), 90_000);
+        const status = (await frame.locator('#status').innerText()).trim();
+        const venue = (await frame.locator('#venue').innerText()).trim();
+        const summary = (await frame.locator('#summary').innerText()).trim();
+        const normalized = await frame.locator('#order-normalized').innerText();
+        const timeline = (await frame.locator('#timeline').innerText()).replace(/\s+/g, ' ');
+        lap('test order');
+        await page.screenshot({ path: join(RESULTS, `venue-${v.name}.png`) });
+        const clientId = /"client_order_id":\s*"([^"]+)"/.exec(normalized)?.[1];
+        ordersAt = v.orders();
+        const withId = clientId ? v.fake.ordersWithClientId(clientId) : 0;
+        if (status !== 'FILLED') {
+          const errors = await frame
+            .locator('#errors')
+            .innerText()
+            .catch(() => '');
+          throw new Error(`status "${status}" (${venue}); errors: ${errors}`);
+        }
+        if (!clientId) throw new Error('the panel shows no client order id');
+        if (withId !== 1 || ordersAt !== 1)
+          throw new Error(`the fake holds ${withId} order(s) with ${clientId} and ${ordersAt} in all`);
+        const venueOrder = /venue order id ([^\s,;]+)/.exec(timeline)?.[1];
+        if (!venueOrder) throw new Error(`the panel's timeline names no venue order id: ${timeline}`);
+        const known = v.venueIds();
+        if (known.length > 0 && !known.some((x) => venueOrder === x || venueOrder.endsWith(`:${x}`)))
+          throw new Error(`the panel's venue order id ${venueOrder} is not the fake's (${known.join(', ')})`);
+        outcome = 'passed';
+        return `${hosts}; ${connected}; panel: ${status} "${summary}" · ${venue} · client ${clientId} · venue order ${venueOrder}; at the fake: ${withId} with that id, ${ordersAt} in all; ${lap()}`;
+      },
+    );
     if (!ok)
       ordersAt = (() => {
         try {
@@ -514,70 +555,92 @@ async function main() {
   // Execute Live… on a live profile at the second OANDA fake.
   const liveId = 'e2e-oanda-live';
   let liveOk = true;
-  liveOk &&= await step(`live: add ${liveId} (environment live, base URL the fake) in the wizard, credentials through Set Credentials`, async () => {
-    const from = extensionLog().length;
-    await runFromPalette('SPtrader: Add Broker Profile');
-    await pick('OANDA');
-    await pickEnvironment('live');
-    await answer(/Profile id/, liveId);
-    await answer(/Base URL/, live.url);
-    // The wizard asks for the token next: leave it (Escape), and store it through Set Credentials instead.
-    await until('the token prompt', async () => /OANDA API token/.test(await widget().innerText()), 20_000);
-    await page.keyboard.press('Escape');
-    await logLine(from, [new RegExp(`Broker profile ${liveId} saved \\(oanda, live`)], 20_000);
-    await runFromPalette('SPtrader: Set Credentials');
-    await pick(liveId);
-    await answer(/OANDA API token/, live.token);
-    await answer(/OANDA account id/, live.accountId);
-    await logLine(from, [new RegExp(`Credentials for profile "${liveId}" .*: 2 value\\(s\\) stored`)], 20_000);
-    return `${await connect(liveId)}`;
-  });
+  liveOk &&= await step(
+    `live: add ${liveId} (environment live, base URL the fake) in the wizard, credentials through Set Credentials`,
+    async () => {
+      const from = extensionLog().length;
+      await runFromPalette('SPtrader: Add Broker Profile');
+      await pick('OANDA');
+      await pickEnvironment('live');
+      await answer(/Profile id/, liveId);
+      await answer(/Base URL/, live.url);
+      // The wizard asks for the token next: leave it (Escape), and store it through Set Credentials instead.
+      await until('the token prompt', async () => /OANDA API token/.test(await widget().innerText()), 20_000);
+      await page.keyboard.press('Escape');
+      await logLine(from, [new RegExp(`Broker profile ${liveId} saved \\(oanda, live`)], 20_000);
+      await runFromPalette('SPtrader: Set Credentials');
+      await pick(liveId);
+      await answer(/OANDA API token/, live.token);
+      await answer(/OANDA account id/, live.accountId);
+      await logLine(from, [new RegExp(`Credentials for profile "${liveId}" .*: 2 value\\(s\\) stored`)], 20_000);
+      return `${await connect(liveId)}`;
+    },
+  );
 
   let cancelledClientId;
-  liveOk &&= await step('Execute Live… → the modal shows the order and the checks → Cancel → 0 orders at the live fake', async () => {
-    const from = extensionLog().length;
-    await openFile('oanda_eur_usd.py');
-    await runFromPalette('SPtrader: Execute Live…');
-    await pick(liveId);
-    const box = await dialog(/Send this order to the LIVE account/, 90_000);
-    const text = (await box.innerText()).replace(/\n+/g, '\n');
-    await page.screenshot({ path: join(RESULTS, 'venue-live-modal.png') });
-    cancelledClientId = /Client order id: (\S+)/.exec(text)?.[1];
-    for (const want of [/EUR_USD/, /Checks \(all passed/, new RegExp(live.url.replace(/[.]/g, '\\.')), /Send Live Order/])
-      if (!want.test(text)) throw new Error(`the modal lacks ${want}:\n${text}`);
-    await box.locator('.monaco-button', { hasText: /^Cancel$/ }).click();
-    await logLine(from, [/Execute Live: not confirmed; nothing was sent/], 15_000);
-    await new Promise((r) => setTimeout(r, 1000));
-    const n = live.orderBodies().length;
-    if (n !== 0) throw new Error(`${n} order(s) at the live fake`);
-    return `modal named client ${cancelledClientId}; checks: ${(/Checks[^\n]*\n([\s\S]*?)\n\n?This trades/.exec(text)?.[1] ?? '').replace(/\n/g, '; ')}; orders at the fake: 0`;
-  });
+  liveOk &&= await step(
+    'Execute Live… → the modal shows the order and the checks → Cancel → 0 orders at the live fake',
+    async () => {
+      const from = extensionLog().length;
+      await openFile('oanda_eur_usd.py');
+      await runFromPalette('SPtrader: Execute Live…');
+      await pick(liveId);
+      const box = await dialog(/Send this order to the LIVE account/, 90_000);
+      const text = (await box.innerText()).replace(/\n+/g, '\n');
+      await page.screenshot({ path: join(RESULTS, 'venue-live-modal.png') });
+      cancelledClientId = /Client order id: (\S+)/.exec(text)?.[1];
+      for (const want of [
+        /EUR_USD/,
+        /Checks \(all passed/,
+        new RegExp(live.url.replace(/[.]/g, '\\.')),
+        /Send Live Order/,
+      ])
+        if (!want.test(text)) throw new Error(`the modal lacks ${want}:\n${text}`);
+      await box.locator('.monaco-button', { hasText: /^Cancel$/ }).click();
+      await logLine(from, [/Execute Live: not confirmed; nothing was sent/], 15_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      const n = live.orderBodies().length;
+      if (n !== 0) throw new Error(`${n} order(s) at the live fake`);
+      return `modal named client ${cancelledClientId}; checks: ${(/Checks[^\n]*\n([\s\S]*?)\n\n?This trades/.exec(text)?.[1] ?? '').replace(/\n/g, '; ')}; orders at the fake: 0`;
+    },
+  );
 
-  liveOk &&= await step('Execute Live… again → "Send Live Order" → exactly 1 order at the live fake, with the id the modal showed', async () => {
-    const from = extensionLog().length;
-    await openFile('oanda_eur_usd.py');
-    await runFromPalette('SPtrader: Execute Live…');
-    await pick(liveId);
-    const box = await dialog(/Send this order to the LIVE account/, 90_000);
-    const clientId = /Client order id: (\S+)/.exec(await box.innerText())?.[1];
-    await box.locator('.monaco-button', { hasText: 'Send Live Order' }).click();
-    const m = await logLine(from, [new RegExp(`Execute Live (\\S+) on ${liveId}: (\\w+)`), /Execute Live failed: ([^\n]*)/], 30_000);
-    // The editor's answer, in the notification center (the smoke-test flag keeps toasts from rendering).
-    const center = await openNotifications();
-    // The toast names the order by what it is (issue 16), e.g. "SPtrader Execute Live on <profile>: LIVE · BUY 100 EUR_USD MKT FOK → FILLED …".
-    const said = center.locator('.notification-list-item', { hasText: new RegExp(`Execute Live on ${liveId}: LIVE · .*→ ${m[2]}`) }).last();
-    await said.waitFor({ state: 'visible', timeout: 15_000 });
-    const message = (await said.locator('.notification-list-item-message').innerText()).trim();
-    await page.screenshot({ path: join(RESULTS, 'venue-live-sent.png') });
-    await closeNotifications();
-    const total = live.orderBodies().length;
-    const withId = clientId ? live.ordersWithClientId(clientId) : 0;
-    if (/failed/.test(m[0])) throw new Error(m[0]);
-    if (m[1] !== clientId) throw new Error(`sent ${m[1]}, the modal showed ${clientId}`);
-    if (total !== 1 || withId !== 1) throw new Error(`${total} order(s) at the live fake, ${withId} with ${clientId}`);
-    if (cancelledClientId && live.ordersWithClientId(cancelledClientId) !== 0) throw new Error('the cancelled order reached the fake');
-    return `notification "${message}"; orders at the fake: ${total} (${withId} with ${clientId})`;
-  });
+  liveOk &&= await step(
+    'Execute Live… again → "Send Live Order" → exactly 1 order at the live fake, with the id the modal showed',
+    async () => {
+      const from = extensionLog().length;
+      await openFile('oanda_eur_usd.py');
+      await runFromPalette('SPtrader: Execute Live…');
+      await pick(liveId);
+      const box = await dialog(/Send this order to the LIVE account/, 90_000);
+      const clientId = /Client order id: (\S+)/.exec(await box.innerText())?.[1];
+      await box.locator('.monaco-button', { hasText: 'Send Live Order' }).click();
+      const m = await logLine(
+        from,
+        [new RegExp(`Execute Live (\\S+) on ${liveId}: (\\w+)`), /Execute Live failed: ([^\n]*)/],
+        30_000,
+      );
+      // The editor's answer, in the notification center (the smoke-test flag keeps toasts from rendering).
+      const center = await openNotifications();
+      // The toast names the order by what it is (issue 16), e.g. "SPtrader Execute Live on <profile>: LIVE · BUY 100 EUR_USD MKT FOK → FILLED …".
+      const said = center
+        .locator('.notification-list-item', { hasText: new RegExp(`Execute Live on ${liveId}: LIVE · .*→ ${m[2]}`) })
+        .last();
+      await said.waitFor({ state: 'visible', timeout: 15_000 });
+      const message = (await said.locator('.notification-list-item-message').innerText()).trim();
+      await page.screenshot({ path: join(RESULTS, 'venue-live-sent.png') });
+      await closeNotifications();
+      const total = live.orderBodies().length;
+      const withId = clientId ? live.ordersWithClientId(clientId) : 0;
+      if (/failed/.test(m[0])) throw new Error(m[0]);
+      if (m[1] !== clientId) throw new Error(`sent ${m[1]}, the modal showed ${clientId}`);
+      if (total !== 1 || withId !== 1)
+        throw new Error(`${total} order(s) at the live fake, ${withId} with ${clientId}`);
+      if (cancelledClientId && live.ordersWithClientId(cancelledClientId) !== 0)
+        throw new Error('the cancelled order reached the fake');
+      return `notification "${message}"; orders at the fake: ${total} (${withId} with ${clientId})`;
+    },
+  );
   summaries.push(
     `OANDA live (Execute Live…): ${liveOk ? 'passed' : 'failed'}, ${live.orderBodies().length} order(s) at the fake (cancel → none, confirm → one)`,
   );

@@ -74,13 +74,21 @@ export class FaultQueue {
 }
 
 /** Retry-After for a rateLimit fault: seconds (RFC 9110 §10.2.3 delay-seconds) or the HTTP-date given. */
-export function retryAfterHeaders(fault: { retryAfterSeconds?: number; retryAfterDate?: string }): Record<string, string> {
+export function retryAfterHeaders(fault: {
+  retryAfterSeconds?: number;
+  retryAfterDate?: string;
+}): Record<string, string> {
   if (fault.retryAfterDate !== undefined) return { 'Retry-After': fault.retryAfterDate };
   if (fault.retryAfterSeconds !== undefined) return { 'Retry-After': String(fault.retryAfterSeconds) };
   return {};
 }
 
-const STATUS_TEXT: Readonly<Record<number, string>> = { 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Time-out' };
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Time-out',
+};
 
 /** What a load balancer in front of a venue answers on its own (nginx's default error page). */
 export function sendGatewayPage(res: ServerResponse, status: number): void {
@@ -107,7 +115,12 @@ export interface HttpFaultHooks {
 }
 
 /** Plays one request under `fault` (or none): the behaviour every HTTP fake shares. */
-export async function playHttpFault(fault: FakeFault | undefined, req: IncomingMessage, res: ServerResponse, hooks: HttpFaultHooks): Promise<void> {
+export async function playHttpFault(
+  fault: FakeFault | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  hooks: HttpFaultHooks,
+): Promise<void> {
   const actThenReply = () => {
     if (hooks.act()) hooks.reply();
   };

@@ -89,7 +89,10 @@ export class LiveQuoteSource implements QuoteSource {
         try {
           await this.fetch(symbol);
         } catch (e) {
-          this.options.onError?.(`could not refresh the ${this.broker.displayName} quote for ${symbol}: ${(e as Error).message}`, e);
+          this.options.onError?.(
+            `could not refresh the ${this.broker.displayName} quote for ${symbol}: ${(e as Error).message}`,
+            e,
+          );
         }
       }
     } finally {

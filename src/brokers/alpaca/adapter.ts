@@ -60,8 +60,21 @@ import {
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
 import { ReadCache } from '../readCache';
-import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
-import { maskAccountIds, MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
+import {
+  OrderUpdateListeners,
+  unsupportedReason,
+  type BrokerApi,
+  type BrokerCapabilities,
+  type Disposable,
+  type OrderUpdate,
+} from '../broker';
+import {
+  maskAccountIds,
+  MissingCredentialError,
+  redactValues,
+  requireCredential,
+  type CredentialSource,
+} from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
 import {
   ALPACA_CAPABILITIES,
@@ -120,7 +133,14 @@ export interface AlpacaBrokerOptions {
 const OrderListSchema = z.array(z.unknown());
 
 /** Error codes of a connection that never reached the server: nothing was sent. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export class AlpacaBroker implements BrokerApi {
   readonly id = 'alpaca';
@@ -142,7 +162,9 @@ export class AlpacaBroker implements BrokerApi {
   private accountIds: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
-  private readonly listeners = new OrderUpdateListeners((e) => this.report('Alpaca: an order-update listener threw', e));
+  private readonly listeners = new OrderUpdateListeners((e) =>
+    this.report('Alpaca: an order-update listener threw', e),
+  );
   /** Turns each view of an order into the updates it brings, once. */
   private readonly tracker = new OrderTracker((u) => {
     this.reads.invalidate();
@@ -160,7 +182,8 @@ export class AlpacaBroker implements BrokerApi {
     this.tradingUrl = this.environment === 'live' ? ALPACA_LIVE_URL : ALPACA_PAPER_URL;
     this.dataUrl = ALPACA_DATA_URL;
     this.tradingOverride = options.baseUrl === undefined ? undefined : checkedBaseUrl(options.baseUrl, 'baseUrl');
-    this.dataOverride = options.dataBaseUrl === undefined ? undefined : checkedBaseUrl(options.dataBaseUrl, 'dataBaseUrl');
+    this.dataOverride =
+      options.dataBaseUrl === undefined ? undefined : checkedBaseUrl(options.dataBaseUrl, 'dataBaseUrl');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.pollIntervalMs = options.pollIntervalMs ?? ((options.clock ?? systemClock) === systemClock ? 2000 : 0);
     this.reads = new ReadCache(options.readReuseMs ?? 0);
@@ -188,8 +211,10 @@ export class AlpacaBroker implements BrokerApi {
     // Loaded here, not at the top, so the extension pays for the SDK only when Alpaca is used.
     const sdk = (this.sdk ??= loadAlpacaSdk());
     const rewrite = (url: string): string => {
-      if (this.tradingOverride !== undefined && url.startsWith(this.tradingUrl)) return this.tradingOverride + url.slice(this.tradingUrl.length);
-      if (this.dataOverride !== undefined && url.startsWith(this.dataUrl)) return this.dataOverride + url.slice(this.dataUrl.length);
+      if (this.tradingOverride !== undefined && url.startsWith(this.tradingUrl))
+        return this.tradingOverride + url.slice(this.tradingUrl.length);
+      if (this.dataOverride !== undefined && url.startsWith(this.dataUrl))
+        return this.dataOverride + url.slice(this.dataUrl.length);
       return url;
     };
     const overridden = this.tradingOverride !== undefined || this.dataOverride !== undefined;
@@ -206,7 +231,10 @@ export class AlpacaBroker implements BrokerApi {
         // One keep-alive connection per host instead of a fetch per request (about a third of the round
         // trip); it also moves the trading and data hosts to `baseUrl`/`dataBaseUrl` (the facade has no
         // base-URL option).
-        fetchApi: keepAliveFetch(this.http, { timeoutMs: this.timeoutMs, ...(overridden ? { rewriteUrl: rewrite } : {}) }),
+        fetchApi: keepAliveFetch(this.http, {
+          timeoutMs: this.timeoutMs,
+          ...(overridden ? { rewriteUrl: rewrite } : {}),
+        }),
       });
     });
     // Checks the keys (and the host) before declaring the venue connected.
@@ -243,10 +271,14 @@ export class AlpacaBroker implements BrokerApi {
     const client = this.ensureConnected();
     const wellFormed = checkOrderRequest(order);
     if (!wellFormed.success || !order.client_order_id) {
-      const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
+      const why = wellFormed.success
+        ? 'client_order_id is required'
+        : wellFormed.error.issues.map((i) => i.message).join('; ');
       throw new BrokerError('INVALID_ORDER', `cannot send this order to Alpaca: ${why}`);
     }
-    const refusal = alpacaRefusal(order) ?? unsupportedReason(this.capabilities, order.order_type.type, order.time_in_force.type, 'Alpaca');
+    const refusal =
+      alpacaRefusal(order) ??
+      unsupportedReason(this.capabilities, order.order_type.type, order.time_in_force.type, 'Alpaca');
     if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal);
     const cryptoTick = isCryptoSymbol(order.symbol) ? (await this.getInstrument(order.symbol)).tickSize : undefined;
     const body = toAlpacaOrder(order, cryptoTick);
@@ -261,7 +293,12 @@ export class AlpacaBroker implements BrokerApi {
     } catch (e) {
       // Alpaca answered and refused the order itself (buying power, its own rules): a rejected order,
       // as the other venues report it, not a failure to reach the venue.
-      if (isBrokerError(e) && !e.outcomeUnknown && (e.reason === 'INSUFFICIENT_FUNDS' || e.reason === 'INVALID_ORDER') && e.venueCode !== undefined)
+      if (
+        isBrokerError(e) &&
+        !e.outcomeUnknown &&
+        (e.reason === 'INSUFFICIENT_FUNDS' || e.reason === 'INVALID_ORDER') &&
+        e.venueCode !== undefined
+      )
         return this.rejected(order, e);
       throw e;
     }
@@ -270,18 +307,25 @@ export class AlpacaBroker implements BrokerApi {
     } catch (e) {
       // Alpaca answered 2xx: the order probably exists, but we cannot tell what it is.
       const err = this.toBrokerError(e, 'submit');
-      throw new BrokerError(err.reason, `${err.message}; the order may have been placed: look it up by client order id ${order.client_order_id}`, {
-        outcomeUnknown: true,
-        retryable: false,
-        venueCode: err.venueCode,
-      });
+      throw new BrokerError(
+        err.reason,
+        `${err.message}; the order may have been placed: look it up by client order id ${order.client_order_id}`,
+        {
+          outcomeUnknown: true,
+          retryable: false,
+          venueCode: err.venueCode,
+        },
+      );
     }
   }
 
   async cancelOrder(orderId: string): Promise<void> {
     const client = this.ensureConnected();
     this.reads.invalidate();
-    await withRetries(() => this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false), this.options.retry);
+    await withRetries(
+      () => this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false),
+      this.options.retry,
+    );
     // Alpaca cancels asynchronously (pending_cancel → canceled): look once so listeners hear of it.
     try {
       await this.getOrderStatus(orderId);
@@ -303,23 +347,33 @@ export class AlpacaBroker implements BrokerApi {
   async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
     const client = this.ensureConnected();
     try {
-      const raw = await withRetries(() => this.request('order', () => client.trading.orders.getOrderByClientOrderIdRaw({ clientOrderId })), this.options.retry);
+      const raw = await withRetries(
+        () => this.request('order', () => client.trading.orders.getOrderByClientOrderIdRaw({ clientOrderId })),
+        this.options.retry,
+      );
       return this.guardSync('order', () => this.observe(raw));
     } catch (e) {
-      if (e instanceof BrokerError && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === ALPACA_CODES.notFound) return undefined;
+      if (e instanceof BrokerError && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === ALPACA_CODES.notFound)
+        return undefined;
       if (e instanceof BrokerError && !e.retryable && e.reason !== 'AUTHENTICATION' && e.reason !== 'PERMISSION_DENIED')
-        throw new BrokerError(e.reason, `${e.message}; the look-up of client order id ${clientOrderId} failed, which says nothing about the order`, {
-          retryable: true,
-          venueCode: e.venueCode,
-          cause: e,
-        });
+        throw new BrokerError(
+          e.reason,
+          `${e.message}; the look-up of client order id ${clientOrderId} failed, which says nothing about the order`,
+          {
+            retryable: true,
+            venueCode: e.venueCode,
+            cause: e,
+          },
+        );
       throw e;
     }
   }
 
   async listOpenOrders(): Promise<OrderResponse[]> {
     const client = this.ensureConnected();
-    const raw = await this.request('order', () => client.trading.orders.getAllOrdersRaw({ status: 'open', limit: 500, direction: 'asc' }));
+    const raw = await this.request('order', () =>
+      client.trading.orders.getAllOrdersRaw({ status: 'open', limit: 500, direction: 'asc' }),
+    );
     return this.guardSync('order', () => {
       const out: OrderResponse[] = [];
       for (const item of validate(OrderListSchema, raw, 'an order list')) {
@@ -362,7 +416,9 @@ export class AlpacaBroker implements BrokerApi {
   private async readQuote(symbol: string): Promise<Quote> {
     const client = this.ensureConnected();
     if (isCryptoSymbol(symbol)) {
-      const raw = await this.request('quote', () => client.marketData.crypto.cryptoLatestQuotesRaw({ loc: 'us', symbols: symbol }));
+      const raw = await this.request('quote', () =>
+        client.marketData.crypto.cryptoLatestQuotesRaw({ loc: 'us', symbols: symbol }),
+      );
       return this.guardSync('quote', () => parseCryptoQuote(raw, symbol));
     }
     const feed = this.options.dataFeed ?? 'iex';
@@ -374,7 +430,9 @@ export class AlpacaBroker implements BrokerApi {
     const cached = this.instruments.get(symbol);
     if (cached) return cached;
     const client = this.ensureConnected();
-    const raw = await this.request('asset', () => client.trading.assets.getV2AssetsSymbolOrAssetIdRaw({ symbolOrAssetId: symbol }));
+    const raw = await this.request('asset', () =>
+      client.trading.assets.getV2AssetsSymbolOrAssetIdRaw({ symbolOrAssetId: symbol }),
+    );
     const rules = this.guardSync('asset', () => ({ ...parseAsset(raw), symbol }));
     this.instruments.set(symbol, rules);
     return rules;
@@ -408,7 +466,12 @@ export class AlpacaBroker implements BrokerApi {
 
   /** The order Alpaca refused, as a rejected order with Alpaca's reason (Alpaca made no order of it). */
   private rejected(order: PlacedOrderRequest, e: BrokerError): OrderResponse {
-    const response = rejectedOrderResponse(order, `rejected:${order.client_order_id}`, `${e.reason}: ${e.message}`, (this.options.clock ?? systemClock).now());
+    const response = rejectedOrderResponse(
+      order,
+      `rejected:${order.client_order_id}`,
+      `${e.reason}: ${e.message}`,
+      (this.options.clock ?? systemClock).now(),
+    );
     return this.tracker.observe(response);
   }
 
@@ -479,7 +542,10 @@ export class AlpacaBroker implements BrokerApi {
     const sdk = this.sdk;
     const mutating = op === 'submit' || op === 'cancel';
     if (sdk && e instanceof sdk.ApiError) {
-      const mapped = mapAlpacaError({ status: e.status, code: e.code, message: e.message, retryAfterMs: e.retryAfterMs }, op);
+      const mapped = mapAlpacaError(
+        { status: e.status, code: e.code, message: e.message, retryAfterMs: e.retryAfterMs },
+        op,
+      );
       return this.toBrokerError(mapped, op);
     }
     if (sdk && e instanceof sdk.FetchError) {
@@ -490,7 +556,11 @@ export class AlpacaBroker implements BrokerApi {
         const message = `Alpaca did not answer within ${this.timeoutMs} ms${mutating ? '; the request may have been applied' : ''}`;
         return new BrokerError('TIMEOUT', message, { outcomeUnknown: mutating, retryable: !mutating });
       }
-      if (neverSent) return new BrokerError('NETWORK', `could not reach Alpaca (${detail}); nothing was sent`, { retryable: true, notActed: true });
+      if (neverSent)
+        return new BrokerError('NETWORK', `could not reach Alpaca (${detail}); nothing was sent`, {
+          retryable: true,
+          notActed: true,
+        });
       const message = `the connection to Alpaca failed (${detail})${mutating ? '; the request may have been applied' : ''}`;
       return new BrokerError('NETWORK', message, { outcomeUnknown: mutating, retryable: !mutating });
     }
@@ -564,6 +634,9 @@ function loadAlpacaSdk(): Sdk {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('@alpacahq/alpaca-trade-api/rest') as Sdk;
   } catch (e) {
-    throw new BrokerError('INTERNAL', `the Alpaca SDK could not be loaded (${(e as Error).message}); it is needed for Alpaca`);
+    throw new BrokerError(
+      'INTERNAL',
+      `the Alpaca SDK could not be loaded (${(e as Error).message}); it is needed for Alpaca`,
+    );
   }
 }

@@ -35,7 +35,17 @@
  */
 import { z } from 'zod';
 import { isOnStep } from '../../common/decimal';
-import type { AccountInfo, InstrumentRules, OrderResponse, OrderStatus, OrderType, PlacedOrderRequest, Position, Quote, TimeInForce } from '../../orders/model';
+import type {
+  AccountInfo,
+  InstrumentRules,
+  OrderResponse,
+  OrderStatus,
+  OrderType,
+  PlacedOrderRequest,
+  Position,
+  Quote,
+  TimeInForce,
+} from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
 import { BrokerError, type BrokerErrorReason } from '../errors';
 
@@ -78,8 +88,10 @@ export function equityTick(price: number): number {
   return price >= 1 ? 0.01 : 0.0001;
 }
 
-export const GTD_REASON = 'Alpaca has no good-till-date orders: send GTC (or DAY from Alpaca itself) and cancel the order at the time you wanted it to expire';
-export const IOC_STOP_REASON = 'Alpaca accepts IOC and FOK only on market and limit orders: use GTC for stop and stop-limit orders';
+export const GTD_REASON =
+  'Alpaca has no good-till-date orders: send GTC (or DAY from Alpaca itself) and cancel the order at the time you wanted it to expire';
+export const IOC_STOP_REASON =
+  'Alpaca accepts IOC and FOK only on market and limit orders: use GTC for stop and stop-limit orders';
 
 /** What `AlpacaBroker` accepts (see its header table); a constant so the broker registry reads it without an instance. */
 export const ALPACA_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
@@ -162,7 +174,12 @@ export function toAlpacaOrder(order: PlacedOrderRequest, cryptoPriceIncrement?: 
     case 'stop':
       return { ...base, type: 'stop', stop_price: decimalString(t.price) };
     case 'stop_limit':
-      return { ...base, type: 'stop_limit', stop_price: decimalString(t.stop_price), limit_price: decimalString(t.limit_price) };
+      return {
+        ...base,
+        type: 'stop_limit',
+        stop_price: decimalString(t.stop_price),
+        limit_price: decimalString(t.limit_price),
+      };
   }
 }
 
@@ -186,7 +203,10 @@ export function validate<S extends z.ZodType>(schema: S, raw: unknown, what: str
   const issue = result.error.issues[0];
   const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)';
   const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
-  throw new BrokerError('BAD_RESPONSE', `Alpaca sent ${what} that SPtrader cannot read: field ${field}: ${issue?.message ?? 'invalid'}${more}`);
+  throw new BrokerError(
+    'BAD_RESPONSE',
+    `Alpaca sent ${what} that SPtrader cannot read: field ${field}: ${issue?.message ?? 'invalid'}${more}`,
+  );
 }
 
 // --- orders ---------------------------------------------------------------------------------
@@ -239,7 +259,8 @@ export type AlpacaOrder = z.output<typeof AlpacaOrderSchema>;
 
 /** Alpaca's status (and fill progress) as ours; see the table at the top of this file. */
 export function mapAlpacaStatus(status: AlpacaStatus, filledQty: number, qty: number): OrderStatus {
-  const open: OrderStatus = filledQty > 0 ? { status: 'partially_filled', filled_qty: filledQty } : { status: 'submitted' };
+  const open: OrderStatus =
+    filledQty > 0 ? { status: 'partially_filled', filled_qty: filledQty } : { status: 'submitted' };
   switch (status) {
     case 'pending_new':
     case 'accepted':
@@ -279,7 +300,8 @@ export class UnrepresentableOrder extends BrokerError {
 function orderTypeOf(o: AlpacaOrder): OrderType {
   const type = o.type ?? o.order_type;
   const need = (v: number | null | undefined, field: string): number => {
-    if (v === null || v === undefined || !(v > 0)) throw new BrokerError('BAD_RESPONSE', `Alpaca sent a ${type} order without a positive ${field}`);
+    if (v === null || v === undefined || !(v > 0))
+      throw new BrokerError('BAD_RESPONSE', `Alpaca sent a ${type} order without a positive ${field}`);
     return v;
   };
   switch (type) {
@@ -290,7 +312,11 @@ function orderTypeOf(o: AlpacaOrder): OrderType {
     case 'stop':
       return { type: 'stop', price: need(o.stop_price, 'stop_price') };
     case 'stop_limit':
-      return { type: 'stop_limit', stop_price: need(o.stop_price, 'stop_price'), limit_price: need(o.limit_price, 'limit_price') };
+      return {
+        type: 'stop_limit',
+        stop_price: need(o.stop_price, 'stop_price'),
+        limit_price: need(o.limit_price, 'limit_price'),
+      };
     case undefined:
       throw new BrokerError('BAD_RESPONSE', 'Alpaca sent an order that SPtrader cannot read: field type: missing');
     default:
@@ -320,15 +346,22 @@ function timeInForceOf(o: AlpacaOrder): TimeInForce {
 export function parseOrder(raw: unknown): OrderResponse {
   const o = validate(AlpacaOrderSchema, raw, 'an order');
   if (o.qty === null || o.qty === undefined)
-    throw new UnrepresentableOrder(`Alpaca order ${o.id} is a notional (dollar amount) order, which SPtrader does not model`);
+    throw new UnrepresentableOrder(
+      `Alpaca order ${o.id} is a notional (dollar amount) order, which SPtrader does not model`,
+    );
   const orderType = orderTypeOf(o);
   const timeInForce = timeInForceOf(o);
   const filled = o.filled_qty;
   const avg = o.filled_avg_price ?? null;
   if (filled > 0 && (avg === null || !(avg > 0)))
-    throw new BrokerError('BAD_RESPONSE', `Alpaca sent order ${o.id} with filled_qty ${filled} but no filled_avg_price`);
+    throw new BrokerError(
+      'BAD_RESPONSE',
+      `Alpaca sent order ${o.id} with filled_qty ${filled} but no filled_avg_price`,
+    );
   const timestamp = Math.max(
-    ...[o.updated_at, o.filled_at, o.canceled_at, o.expired_at, o.failed_at, o.submitted_at, o.created_at].filter((t): t is number => typeof t === 'number'),
+    ...[o.updated_at, o.filled_at, o.canceled_at, o.expired_at, o.failed_at, o.submitted_at, o.created_at].filter(
+      (t): t is number => typeof t === 'number',
+    ),
   );
   return {
     order_id: o.id,
@@ -385,7 +418,14 @@ export function parsePositions(raw: unknown): Position[] {
 
 export function parseAccount(raw: unknown, positions: Position[]): AccountInfo {
   const a = validate(AlpacaAccountSchema, raw, 'an account');
-  return { account_id: a.id, balance: a.cash, equity: a.equity, buying_power: a.buying_power, currency: a.currency, open_positions: positions };
+  return {
+    account_id: a.id,
+    balance: a.cash,
+    equity: a.equity,
+    buying_power: a.buying_power,
+    currency: a.currency,
+    open_positions: positions,
+  };
 }
 
 const QuoteBody = z.object({
@@ -400,9 +440,20 @@ export const AlpacaCryptoQuotesSchema = z.object({ quotes: z.record(z.string(), 
 
 function toQuote(symbol: string, q: z.output<typeof QuoteBody>): Quote {
   if (!(q.bp > 0) || !(q.ap > 0))
-    throw new BrokerError('VENUE_UNAVAILABLE', `Alpaca has no two-sided quote for ${symbol} right now (bid ${q.bp}, ask ${q.ap}); the market may be closed`);
+    throw new BrokerError(
+      'VENUE_UNAVAILABLE',
+      `Alpaca has no two-sided quote for ${symbol} right now (bid ${q.bp}, ask ${q.ap}); the market may be closed`,
+    );
   // The latest-quote endpoint carries no trade: `last` is the mid.
-  return { symbol, bid: q.bp, ask: q.ap, last: Number(((q.bp + q.ap) / 2).toPrecision(12)), bid_size: q.bs, ask_size: q.as, timestamp: q.t };
+  return {
+    symbol,
+    bid: q.bp,
+    ask: q.ap,
+    last: Number(((q.bp + q.ap) / 2).toPrecision(12)),
+    bid_size: q.bs,
+    ask_size: q.as,
+    timestamp: q.t,
+  };
 }
 
 export function parseStockQuote(raw: unknown, symbol: string): Quote {
@@ -433,13 +484,32 @@ export function parseAsset(raw: unknown): InstrumentRules {
   const a = validate(AlpacaAssetSchema, raw, 'an asset');
   if (!a.tradable) throw new BrokerError('UNKNOWN_SYMBOL', `${a.symbol} is not tradable on Alpaca`);
   const crypto = a.class === 'crypto';
-  if (!crypto) return { symbol: a.symbol, kind: 'equity', tickSize: 0.01, lotSize: 1, minQuantity: 1, quoteCurrency: 'USD', pipSize: 0.01 };
+  if (!crypto)
+    return {
+      symbol: a.symbol,
+      kind: 'equity',
+      tickSize: 0.01,
+      lotSize: 1,
+      minQuantity: 1,
+      quoteCurrency: 'USD',
+      pipSize: 0.01,
+    };
   const tick = a.price_increment ?? undefined;
   const lot = a.min_trade_increment ?? undefined;
-  if (tick === undefined || !(tick > 0)) throw new BrokerError('BAD_RESPONSE', `Alpaca sent crypto asset ${a.symbol} without a price_increment`);
-  if (lot === undefined || !(lot > 0)) throw new BrokerError('BAD_RESPONSE', `Alpaca sent crypto asset ${a.symbol} without a min_trade_increment`);
+  if (tick === undefined || !(tick > 0))
+    throw new BrokerError('BAD_RESPONSE', `Alpaca sent crypto asset ${a.symbol} without a price_increment`);
+  if (lot === undefined || !(lot > 0))
+    throw new BrokerError('BAD_RESPONSE', `Alpaca sent crypto asset ${a.symbol} without a min_trade_increment`);
   const quoteCurrency = a.symbol.split('/')[1] ?? 'USD';
-  return { symbol: a.symbol, kind: 'crypto', tickSize: tick, lotSize: lot, minQuantity: a.min_order_size ?? lot, quoteCurrency, pipSize: tick };
+  return {
+    symbol: a.symbol,
+    kind: 'crypto',
+    tickSize: tick,
+    lotSize: lot,
+    minQuantity: a.min_order_size ?? lot,
+    quoteCurrency,
+    pipSize: tick,
+  };
 }
 
 // --- errors ------------------------------------------------------------------------------------
@@ -454,11 +524,17 @@ export interface AlpacaHttpError {
 }
 
 /** Known Alpaca error codes. */
-export const ALPACA_CODES = { invalidRequest: 40010001, forbidden: 40310000, notFound: 40410000, subPenny: 42210000 } as const;
+export const ALPACA_CODES = {
+  invalidRequest: 40010001,
+  forbidden: 40310000,
+  notFound: 40410000,
+  subPenny: 42210000,
+} as const;
 
 /** An HTTP error answer from Alpaca as a BrokerError (table at the top of this file). */
 export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerError {
-  const code = e.code === undefined || e.code === '' ? undefined : Number.isNaN(Number(e.code)) ? e.code : Number(e.code);
+  const code =
+    e.code === undefined || e.code === '' ? undefined : Number.isNaN(Number(e.code)) ? e.code : Number(e.code);
   // A gateway's HTML page becomes the SDK's message: keep it short.
   const trimmed = e.message.trim();
   const text = trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed || `HTTP ${e.status}`;
@@ -469,7 +545,8 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
   ) => new BrokerError(reason, message, { venueCode: code ?? e.status, ...extra });
   const what = `Alpaca ${e.status}${code !== undefined ? ` (${code})` : ''}: ${text}`;
   const s = e.status;
-  if (s === 401) return make('AUTHENTICATION', `${what}; check the Alpaca key id and secret key (paper and live keys differ)`);
+  if (s === 401)
+    return make('AUTHENTICATION', `${what}; check the Alpaca key id and secret key (paper and live keys differ)`);
   if (s === 403) {
     if (/insufficient|buying power/i.test(text)) return make('INSUFFICIENT_FUNDS', what);
     return make('PERMISSION_DENIED', what);
@@ -480,23 +557,35 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
     return make('ORDER_NOT_FOUND', what);
   }
   if (s === 400 || s === 422) {
-    if (/client_order_id must be unique/i.test(text) || (code === ALPACA_CODES.invalidRequest && /client_order_id/i.test(text) && /unique|exist/i.test(text)))
+    if (
+      /client_order_id must be unique/i.test(text) ||
+      (code === ALPACA_CODES.invalidRequest && /client_order_id/i.test(text) && /unique|exist/i.test(text))
+    )
       return make('DUPLICATE_CLIENT_ORDER_ID', what);
     if (code === ALPACA_CODES.subPenny) return make('INVALID_ORDER', what);
-    if (/asset .*not (found|tradable|active)|could not find asset|not tradable/i.test(text)) return make('UNKNOWN_SYMBOL', what);
+    if (/asset .*not (found|tradable|active)|could not find asset|not tradable/i.test(text))
+      return make('UNKNOWN_SYMBOL', what);
     if (op === 'cancel') return make('INVALID_ORDER', `${what}; the order can no longer be cancelled`);
     return make('INVALID_ORDER', what);
   }
   // Alpaca's rate limiter answers before the order is processed ("Rate limit", docs.alpaca.markets/docs/rate-limits).
   if (s === 429)
-    return make('RATE_LIMITED', what, { retryable: true, notActed: true, ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }) });
+    return make('RATE_LIMITED', what, {
+      retryable: true,
+      notActed: true,
+      ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
+    });
   if (s >= 500) {
     if (op === 'submit' || op === 'cancel') {
       const what2 = op === 'submit' ? 'the order may have been placed' : 'the order may have been cancelled';
-      return make('VENUE_UNAVAILABLE', `${what}; this answer does not say whether Alpaca acted: ${what2}, look it up by client order id, do not resend`, {
-        outcomeUnknown: true,
-        retryable: false,
-      });
+      return make(
+        'VENUE_UNAVAILABLE',
+        `${what}; this answer does not say whether Alpaca acted: ${what2}, look it up by client order id, do not resend`,
+        {
+          outcomeUnknown: true,
+          retryable: false,
+        },
+      );
     }
     return make('VENUE_UNAVAILABLE', what);
   }

@@ -70,7 +70,14 @@ import {
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
 import { ReadCache } from '../readCache';
-import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderLookupHint, type OrderUpdate } from '../broker';
+import {
+  OrderUpdateListeners,
+  type BrokerApi,
+  type BrokerCapabilities,
+  type Disposable,
+  type OrderLookupHint,
+  type OrderUpdate,
+} from '../broker';
 import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
 import {
@@ -131,7 +138,14 @@ interface CcxtBinance {
   urls: { api: Record<string, unknown> };
   setSandboxMode(enabled: boolean): void;
   loadMarkets(reload?: boolean): Promise<unknown>;
-  createOrder(symbol: string, type: string, side: string, amount: number, price?: number, params?: Params): Promise<unknown>;
+  createOrder(
+    symbol: string,
+    type: string,
+    side: string,
+    amount: number,
+    price?: number,
+    params?: Params,
+  ): Promise<unknown>;
   hmac?: (request: unknown, secret: unknown, hash: unknown, digest?: string) => unknown;
   fetchOrder(id: string | undefined, symbol: string, params?: Params): Promise<unknown>;
   cancelOrder(id: string, symbol: string, params?: Params): Promise<unknown>;
@@ -146,7 +160,14 @@ interface CcxtBinance {
 /** ccxt's createOrder on a plain spot market, in its two halves. */
 interface SpotOrderApi {
   /** What `createOrder` sends. */
-  createOrderRequest(symbol: string, type: string, side: string, amount: number, price?: number, params?: Params): Params;
+  createOrderRequest(
+    symbol: string,
+    type: string,
+    side: string,
+    amount: number,
+    price?: number,
+    params?: Params,
+  ): Params;
   /** POST /api/v3/order, signed; resolves with Binance's reply as parsed JSON. */
   privatePostOrder(request: Params): Promise<unknown>;
 }
@@ -173,7 +194,10 @@ function loadCcxtBinance(): CcxtBinanceConstructor {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     mod = require('ccxt');
   } catch (e) {
-    throw new BrokerError('INTERNAL', `the ccxt package could not be loaded (${(e as Error).message}); it is needed for Binance`);
+    throw new BrokerError(
+      'INTERNAL',
+      `the ccxt package could not be loaded (${(e as Error).message}); it is needed for Binance`,
+    );
   }
   const ctor = typeof mod === 'object' && mod !== null && 'binance' in mod ? mod.binance : undefined;
   if (!isConstructor(ctor)) throw new BrokerError('INTERNAL', 'the installed ccxt package has no binance exchange');
@@ -231,7 +255,9 @@ export class BinanceBroker implements BrokerApi {
   private sent = new Map<string, PlacedOrderRequest>();
   /** Binance order id → symbol, for bare ids. */
   private symbolOfOrder = new Map<string, string>();
-  private readonly listeners = new OrderUpdateListeners((e) => this.reportError(`a Binance order update listener failed: ${(e as Error).message}`, e));
+  private readonly listeners = new OrderUpdateListeners((e) =>
+    this.reportError(`a Binance order update listener failed: ${(e as Error).message}`, e),
+  );
   /** Turns each view of an order into the updates it brings, once; knows which orders are open. */
   private readonly tracker = new OrderTracker((u) => {
     this.reads.invalidate();
@@ -254,8 +280,10 @@ export class BinanceBroker implements BrokerApi {
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.currency = options.accountCurrency ?? 'USDT';
     this.recvWindowMs = options.recvWindowMs ?? 5000;
-    if (!(this.recvWindowMs > 0 && this.recvWindowMs <= 60_000)) throw new RangeError('Binance: recvWindowMs must be in (0, 60000]');
-    this.absenceConclusiveAfterMs = this.recvWindowMs + CLOCK_SKEW_MARGIN_MS + (options.retry?.maxTotalMs ?? DEFAULT_RETRY_POLICY.maxTotalMs);
+    if (!(this.recvWindowMs > 0 && this.recvWindowMs <= 60_000))
+      throw new RangeError('Binance: recvWindowMs must be in (0, 60000]');
+    this.absenceConclusiveAfterMs =
+      this.recvWindowMs + CLOCK_SKEW_MARGIN_MS + (options.retry?.maxTotalMs ?? DEFAULT_RETRY_POLICY.maxTotalMs);
     this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
 
@@ -362,7 +390,9 @@ export class BinanceBroker implements BrokerApi {
     this.connected();
     const wellFormed = checkOrderRequest(order);
     if (!wellFormed.success || !order.client_order_id) {
-      const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
+      const why = wellFormed.success
+        ? 'client_order_id is required'
+        : wellFormed.error.issues.map((i) => i.message).join('; ');
       throw new BrokerError('INVALID_ORDER', `Binance order not sent: ${why}`);
     }
     const refusal = unsupportedOnBinance(order);
@@ -371,7 +401,8 @@ export class BinanceBroker implements BrokerApi {
     const rules = this.rulesOf(market);
     const reference = order.order_type.type === 'stop' ? order.order_type.price : undefined;
     const failure = checkFilters(order, rules, reference);
-    if (failure) throw new BrokerError('INVALID_ORDER', `${failure.message}; nothing was sent`, { venueCode: failure.filter });
+    if (failure)
+      throw new BrokerError('INVALID_ORDER', `${failure.message}; nothing was sent`, { venueCode: failure.filter });
     const args = toCreateOrderArgs(order, market.unified);
     this.reads.invalidate();
     // Remembered before sending: a submit with an unknown outcome is looked up by this.
@@ -389,13 +420,18 @@ export class BinanceBroker implements BrokerApi {
         reply = await withRetries(
           () =>
             this.call('submit', true, () =>
-              ex.privatePostOrder(ex.createOrderRequest(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params })),
+              ex.privatePostOrder(
+                ex.createOrderRequest(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params }),
+              ),
             ),
           this.options.retry,
         );
       else
         unified = await withRetries(
-          () => this.call('submit', true, (x) => x.createOrder(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params })),
+          () =>
+            this.call('submit', true, (x) =>
+              x.createOrder(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params }),
+            ),
           this.options.retry,
         );
     } catch (e) {
@@ -415,7 +451,10 @@ export class BinanceBroker implements BrokerApi {
   async cancelOrder(orderId: string): Promise<void> {
     const { market, id } = this.locate(orderId);
     this.reads.invalidate();
-    const raw = await withRetries(() => this.call('cancel', true, (x) => x.cancelOrder(id, market.unified)), this.options.retry);
+    const raw = await withRetries(
+      () => this.call('cancel', true, (x) => x.cancelOrder(id, market.unified)),
+      this.options.retry,
+    );
     this.observe(this.readOrder(raw, 'cancel', true));
   }
 
@@ -478,8 +517,11 @@ export class BinanceBroker implements BrokerApi {
     if (this.polling || working.length === 0) return;
     this.polling = true;
     try {
-      const symbols = [...new Set(working.map((id) => this.tracker.last(id)?.symbol).filter((s): s is string => s !== undefined))];
-      const listed = symbols.length > 0 && symbols.length * 6 < 80 ? await this.openOrdersOf(symbols) : await this.listOpenOrders();
+      const symbols = [
+        ...new Set(working.map((id) => this.tracker.last(id)?.symbol).filter((s): s is string => s !== undefined)),
+      ];
+      const listed =
+        symbols.length > 0 && symbols.length * 6 < 80 ? await this.openOrdersOf(symbols) : await this.listOpenOrders();
       const seen = new Set(listed.map((o) => o.order_id));
       // Orders that left the open list ended somehow: ask how.
       for (const id of this.tracker.openOrderIds()) if (!seen.has(id)) await this.getOrderStatus(id);
@@ -520,7 +562,10 @@ export class BinanceBroker implements BrokerApi {
   /** Binance's order payload (a reply, or a unified order's `info`) as our order. */
   private readOrderInfo(info: unknown, operation: string, mutating: boolean): OrderResponse {
     try {
-      const symbol = typeof info === 'object' && info !== null && 'symbol' in info && typeof info.symbol === 'string' ? info.symbol : '';
+      const symbol =
+        typeof info === 'object' && info !== null && 'symbol' in info && typeof info.symbol === 'string'
+          ? info.symbol
+          : '';
       const response = parseOrder(info, this.contextOf(symbol));
       const { id } = fromOrderId(response.order_id);
       this.symbolOfOrder.set(id, response.symbol);
@@ -543,18 +588,31 @@ export class BinanceBroker implements BrokerApi {
   private async findByClientId(clientOrderId: string, market: MarketEntry): Promise<OrderResponse | undefined> {
     try {
       const raw = await withRetries(
-        () => this.call('look up a client order id', false, (x) => x.fetchOrder(undefined, market.unified, { origClientOrderId: clientOrderId })),
+        () =>
+          this.call('look up a client order id', false, (x) =>
+            x.fetchOrder(undefined, market.unified, { origClientOrderId: clientOrderId }),
+          ),
         this.options.retry,
       );
       return this.observe(this.readOrder(raw, 'look up a client order id', false));
     } catch (e) {
       if (isBrokerError(e) && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === -2013) return undefined;
-      if (isBrokerError(e) && !e.retryable && e.reason !== 'AUTHENTICATION' && e.reason !== 'PERMISSION_DENIED' && e.reason !== 'UNKNOWN_SYMBOL')
-        throw new BrokerError(e.reason, `${e.message}; the look-up of client order id ${clientOrderId} failed, which says nothing about the order`, {
-          retryable: true,
-          venueCode: e.venueCode,
-          cause: e,
-        });
+      if (
+        isBrokerError(e) &&
+        !e.retryable &&
+        e.reason !== 'AUTHENTICATION' &&
+        e.reason !== 'PERMISSION_DENIED' &&
+        e.reason !== 'UNKNOWN_SYMBOL'
+      )
+        throw new BrokerError(
+          e.reason,
+          `${e.message}; the look-up of client order id ${clientOrderId} failed, which says nothing about the order`,
+          {
+            retryable: true,
+            venueCode: e.venueCode,
+            cause: e,
+          },
+        );
       throw e;
     }
   }
@@ -593,11 +651,16 @@ export class BinanceBroker implements BrokerApi {
     return this.reads.read('positions', () => this.readBalancesAndPositions());
   }
 
-  private async readBalancesAndPositions(): Promise<{ account: ReturnType<typeof parseAccount>; positions: Position[] }> {
+  private async readBalancesAndPositions(): Promise<{
+    account: ReturnType<typeof parseAccount>;
+    positions: Position[];
+  }> {
     const account = await this.reads.read('account', async () =>
       parseAccount(infoOf(await this.call('read the account', false, (x) => x.fetchBalance()), 'a balance')),
     );
-    const held = account.balances.filter((b) => b.asset !== this.currency && b.free + b.locked !== 0 && this.markets.has(`${b.asset}${this.currency}`));
+    const held = account.balances.filter(
+      (b) => b.asset !== this.currency && b.free + b.locked !== 0 && this.markets.has(`${b.asset}${this.currency}`),
+    );
     const mids = new Map<string, number>();
     if (held.length === 1) {
       // One position (the usual case): its mark is the symbol's quote, shared with a quote read in flight
@@ -607,7 +670,8 @@ export class BinanceBroker implements BrokerApi {
     } else if (held.length > 1) {
       const unified = held.map((b) => (this.markets.get(`${b.asset}${this.currency}`) as MarketEntry).unified);
       const tickers = await this.call('get quotes', false, (x) => x.fetchTickers(unified));
-      if (typeof tickers !== 'object' || tickers === null) throw new BrokerError('BAD_RESPONSE', 'Binance sent tickers that could not be read');
+      if (typeof tickers !== 'object' || tickers === null)
+        throw new BrokerError('BAD_RESPONSE', 'Binance sent tickers that could not be read');
       for (const t of Object.values(tickers)) {
         const quote = parseQuote(infoOf(t, 'a ticker'), this.clock.now());
         mids.set(quote.symbol, (quote.bid + quote.ask) / 2);
@@ -623,7 +687,10 @@ export class BinanceBroker implements BrokerApi {
 
   private market(symbol: string): MarketEntry {
     this.connected();
-    const found = this.markets.get(symbol) ?? this.byUnified.get(symbol) ?? this.markets.get(symbol.replace(/[/_-]/g, '').toUpperCase());
+    const found =
+      this.markets.get(symbol) ??
+      this.byUnified.get(symbol) ??
+      this.markets.get(symbol.replace(/[/_-]/g, '').toUpperCase());
     if (!found) throw new BrokerError('UNKNOWN_SYMBOL', `Binance spot has no symbol ${symbol}`);
     return found;
   }
@@ -637,19 +704,30 @@ export class BinanceBroker implements BrokerApi {
     this.connected();
     const { symbol, id } = fromOrderId(orderId);
     const known = symbol ?? this.symbolOfOrder.get(id);
-    if (known === undefined) throw new BrokerError('ORDER_NOT_FOUND', `order id ${orderId} names no symbol; Binance order ids look like BTCUSDT:28`);
+    if (known === undefined)
+      throw new BrokerError(
+        'ORDER_NOT_FOUND',
+        `order id ${orderId} names no symbol; Binance order ids look like BTCUSDT:28`,
+      );
     return { market: this.market(known), id };
   }
 
   private indexMarkets(markets: unknown): void {
-    if (typeof markets !== 'object' || markets === null) throw new BrokerError('BAD_RESPONSE', 'Binance sent no markets');
+    if (typeof markets !== 'object' || markets === null)
+      throw new BrokerError('BAD_RESPONSE', 'Binance sent no markets');
     this.markets.clear();
     this.byUnified.clear();
     for (const m of Object.values(markets)) {
       const parsed = CcxtMarketSchema.safeParse(m);
       if (!parsed.success || parsed.data.spot === false) continue;
       const d = parsed.data;
-      const plainSpot = d.spot === true && d.type === 'spot' && d.option !== true && d.linear !== true && d.inverse !== true && d.stock !== true;
+      const plainSpot =
+        d.spot === true &&
+        d.type === 'spot' &&
+        d.option !== true &&
+        d.linear !== true &&
+        d.inverse !== true &&
+        d.stock !== true;
       const market: MarketEntry = { id: d.id, unified: d.symbol, info: d.info, plainSpot };
       this.markets.set(market.id, market);
       this.byUnified.set(market.unified, market);
@@ -700,7 +778,8 @@ export class BinanceBroker implements BrokerApi {
 
 function headerOf(headers: unknown, name: string): string | undefined {
   if (typeof headers !== 'object' || headers === null) return undefined;
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name && typeof value === 'string') return value;
+  for (const [key, value] of Object.entries(headers))
+    if (key.toLowerCase() === name && typeof value === 'string') return value;
   return undefined;
 }
 

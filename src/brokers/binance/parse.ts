@@ -94,7 +94,15 @@ export interface BinanceSymbolRules {
   price: Range | undefined;
   lot: Range | undefined;
   marketLot: Range | undefined;
-  notional: { filter: 'NOTIONAL' | 'MIN_NOTIONAL'; min: number; max: number; applyMinToMarket: boolean; applyMaxToMarket: boolean } | undefined;
+  notional:
+    | {
+        filter: 'NOTIONAL' | 'MIN_NOTIONAL';
+        min: number;
+        max: number;
+        applyMinToMarket: boolean;
+        applyMaxToMarket: boolean;
+      }
+    | undefined;
 }
 
 export function parseSymbolRules(raw: unknown): BinanceSymbolRules {
@@ -120,7 +128,13 @@ export function parseSymbolRules(raw: unknown): BinanceSymbolRules {
     };
   } else if (minNotional) {
     const n = readOrThrow(MinNotionalFilterSchema, minNotional, `the MIN_NOTIONAL filter of ${s.symbol}`);
-    notionalRule = { filter: 'MIN_NOTIONAL', min: n.minNotional, max: 0, applyMinToMarket: n.applyToMarket ?? true, applyMaxToMarket: false };
+    notionalRule = {
+      filter: 'MIN_NOTIONAL',
+      min: n.minNotional,
+      max: 0,
+      applyMinToMarket: n.applyToMarket ?? true,
+      applyMaxToMarket: false,
+    };
   }
   return {
     symbol: s.symbol,
@@ -130,7 +144,10 @@ export function parseSymbolRules(raw: unknown): BinanceSymbolRules {
     orderTypes: s.orderTypes,
     price: priceRange && { min: priceRange.minPrice, max: priceRange.maxPrice, step: priceRange.tickSize },
     lot: lotRange && { min: lotRange.minQty, max: lotRange.maxQty, step: lotRange.stepSize },
-    marketLot: marketRange && marketRange.stepSize > 0 ? { min: marketRange.minQty, max: marketRange.maxQty, step: marketRange.stepSize } : undefined,
+    marketLot:
+      marketRange && marketRange.stepSize > 0
+        ? { min: marketRange.minQty, max: marketRange.maxQty, step: marketRange.stepSize }
+        : undefined,
     notional: notionalRule,
   };
 }
@@ -171,9 +188,17 @@ function pricesOf(t: OrderType): Array<{ name: 'price' | 'stopPrice'; value: num
   }
 }
 
-function checkRange(value: number, range: Range, what: string, filter: FilterName, symbol: string): FilterFailure | undefined {
-  if (range.min > 0 && value < range.min - 1e-12) return { filter, message: `${what} ${value} is below ${symbol}'s minimum of ${range.min} (${filter})` };
-  if (range.max > 0 && value > range.max + 1e-12) return { filter, message: `${what} ${value} is above ${symbol}'s maximum of ${range.max} (${filter})` };
+function checkRange(
+  value: number,
+  range: Range,
+  what: string,
+  filter: FilterName,
+  symbol: string,
+): FilterFailure | undefined {
+  if (range.min > 0 && value < range.min - 1e-12)
+    return { filter, message: `${what} ${value} is below ${symbol}'s minimum of ${range.min} (${filter})` };
+  if (range.max > 0 && value > range.max + 1e-12)
+    return { filter, message: `${what} ${value} is above ${symbol}'s maximum of ${range.max} (${filter})` };
   if (range.step > 0 && !isOnStep(value, range.step))
     return {
       filter,
@@ -195,7 +220,13 @@ export function checkFilters(
 ): FilterFailure | undefined {
   if (rules.price) {
     for (const p of pricesOf(order.order_type)) {
-      const failure = checkRange(p.value, rules.price, p.name === 'price' ? 'price' : 'stop price', 'PRICE_FILTER', rules.symbol);
+      const failure = checkRange(
+        p.value,
+        rules.price,
+        p.name === 'price' ? 'price' : 'stop price',
+        'PRICE_FILTER',
+        rules.symbol,
+      );
       if (failure) return failure;
     }
   }
@@ -232,7 +263,10 @@ export function checkFilters(
 }
 
 /** The order moved onto Binance's grid: quantity down to the step, prices to the nearest tick. */
-export function snapToFilters<T extends Pick<PlacedOrderRequest, 'order_type' | 'quantity'>>(order: T, rules: BinanceSymbolRules): T {
+export function snapToFilters<T extends Pick<PlacedOrderRequest, 'order_type' | 'quantity'>>(
+  order: T,
+  rules: BinanceSymbolRules,
+): T {
   const tick = rules.price?.step ?? 0;
   const step = rules.lot?.step ?? 0;
   const p = (v: number) => (tick > 0 ? snapToStep(v, tick) : v);
@@ -245,7 +279,11 @@ export function snapToFilters<T extends Pick<PlacedOrderRequest, 'order_type' | 
         : t.type === 'stop'
           ? { type: 'stop', price: p(t.price) }
           : { type: 'stop_limit', stop_price: p(t.stop_price), limit_price: p(t.limit_price) };
-  return { ...order, order_type: orderType, quantity: step > 0 ? snapToStep(order.quantity, step, 'down') : order.quantity };
+  return {
+    ...order,
+    order_type: orderType,
+    quantity: step > 0 ? snapToStep(order.quantity, step, 'down') : order.quantity,
+  };
 }
 
 const round = (n: number): number => Number(n.toFixed(8));
@@ -277,7 +315,9 @@ export interface CreateOrderArgs {
  * remainder ends EXPIRED), so GTC and IOC are accepted and sent without it, and FOK is refused
  * because Binance would fill part of it.
  */
-export function unsupportedOnBinance(order: Pick<PlacedOrderRequest, 'order_type' | 'time_in_force'>): string | undefined {
+export function unsupportedOnBinance(
+  order: Pick<PlacedOrderRequest, 'order_type' | 'time_in_force'>,
+): string | undefined {
   const tif = order.time_in_force.type;
   if (tif === 'GTD') return BINANCE_GTD_REFUSAL;
   const type = order.order_type.type;
@@ -286,7 +326,8 @@ export function unsupportedOnBinance(order: Pick<PlacedOrderRequest, 'order_type
   return undefined;
 }
 
-export const BINANCE_GTD_REFUSAL = 'Binance spot has no GTD time in force (only GTC, IOC and FOK); use GTC and cancel it yourself';
+export const BINANCE_GTD_REFUSAL =
+  'Binance spot has no GTD time in force (only GTC, IOC and FOK); use GTC and cancel it yourself';
 const fokRefusal = (what: string): string =>
   `Binance spot ${what} orders take no time in force and may fill in part, so FOK cannot be honoured; use a limit FOK order`;
 export const BINANCE_MARKET_FOK_REFUSAL = fokRefusal('market');
@@ -310,15 +351,30 @@ export function toCreateOrderArgs(order: PlacedOrderRequest, unifiedSymbol: stri
   const refusal = unsupportedOnBinance(order);
   if (refusal) throw new BrokerError('UNSUPPORTED_ORDER', refusal);
   if (!BINANCE_CLIENT_ORDER_ID.test(order.client_order_id))
-    throw new BrokerError('INVALID_ORDER', `client order id "${order.client_order_id}" is not 1–36 characters of A–Z a–z 0–9 . _ : / - as Binance requires`);
+    throw new BrokerError(
+      'INVALID_ORDER',
+      `client order id "${order.client_order_id}" is not 1–36 characters of A–Z a–z 0–9 . _ : / - as Binance requires`,
+    );
   const base = { symbol: unifiedSymbol, side: order.side, amount: order.quantity } as const;
   const tif = order.time_in_force.type === 'GTD' ? 'GTC' : order.time_in_force.type;
   const t = order.order_type;
   switch (t.type) {
     case 'market':
-      return { ...base, type: 'market', price: undefined, params: { newClientOrderId: order.client_order_id }, binanceType: 'MARKET' };
+      return {
+        ...base,
+        type: 'market',
+        price: undefined,
+        params: { newClientOrderId: order.client_order_id },
+        binanceType: 'MARKET',
+      };
     case 'limit':
-      return { ...base, type: 'limit', price: t.price, params: { newClientOrderId: order.client_order_id, timeInForce: tif }, binanceType: 'LIMIT' };
+      return {
+        ...base,
+        type: 'limit',
+        price: t.price,
+        params: { newClientOrderId: order.client_order_id, timeInForce: tif },
+        binanceType: 'LIMIT',
+      };
     case 'stop':
       return {
         ...base,
@@ -580,13 +636,24 @@ export function positionsFromBalances(
     if (b.asset === currency || quantity === 0) continue;
     const mark = markOf(b.asset);
     if (!mark) continue;
-    positions.push({ symbol: mark.symbol, quantity, average_price: mark.price, current_price: mark.price, unrealized_pnl: 0 });
+    positions.push({
+      symbol: mark.symbol,
+      quantity,
+      average_price: mark.price,
+      current_price: mark.price,
+      unrealized_pnl: 0,
+    });
   }
   return positions;
 }
 
 /** Balance = the account currency held (free + locked); buying power = its free part; equity adds positions at their mark. */
-export function accountInfoOf(account: RawAccount, currency: string, positions: Position[], accountId: string): AccountInfo {
+export function accountInfoOf(
+  account: RawAccount,
+  currency: string,
+  positions: Position[],
+  accountId: string,
+): AccountInfo {
   const cash = account.balances.find((b) => b.asset === currency);
   const balance = cash ? round(cash.free + cash.locked) : 0;
   const held = positions.reduce((sum, p) => sum + p.quantity * p.current_price, 0);
@@ -616,7 +683,8 @@ const RawTickerSchema = z.object({
 
 export function parseQuote(value: unknown, now: number): Quote {
   const t = readOrThrow(RawTickerSchema, value, 'a ticker');
-  if (!(t.bidPrice > 0 && t.askPrice > 0)) throw new BrokerError('BAD_RESPONSE', `Binance has no bid and ask for ${t.symbol} (an empty book?)`);
+  if (!(t.bidPrice > 0 && t.askPrice > 0))
+    throw new BrokerError('BAD_RESPONSE', `Binance has no bid and ask for ${t.symbol} (an empty book?)`);
   return {
     symbol: t.symbol,
     bid: t.bidPrice,
@@ -785,7 +853,12 @@ const NOT_ACTED_CODES: ReadonlySet<number> = new Set([-1003, -1015, -1021]);
 const NOT_SENT = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/;
 
 /** Reasons after which a mutating request may or may not have taken effect. */
-const UNKNOWN_OUTCOME: ReadonlySet<BrokerErrorReason> = new Set(['TIMEOUT', 'NETWORK', 'VENUE_UNAVAILABLE', 'BAD_RESPONSE']);
+const UNKNOWN_OUTCOME: ReadonlySet<BrokerErrorReason> = new Set([
+  'TIMEOUT',
+  'NETWORK',
+  'VENUE_UNAVAILABLE',
+  'BAD_RESPONSE',
+]);
 
 function retryAfterMs(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -796,7 +869,11 @@ function retryAfterMs(value: string | undefined): number | undefined {
 }
 
 /** Signed URLs carry a signature in the query: messages keep the path only; account ids are masked. */
-function scrub(text: string, secrets: ReadonlyArray<string | undefined>, accountIds: ReadonlyArray<string | undefined> = []): string {
+function scrub(
+  text: string,
+  secrets: ReadonlyArray<string | undefined>,
+  accountIds: ReadonlyArray<string | undefined> = [],
+): string {
   return maskAccountIds(redactValues(text, secrets), accountIds)
     .replace(/(https?:\/\/[^\s?]+)\?\S*/g, '$1')
     .replace(/signature=[0-9a-fA-F]+/g, 'signature=[redacted]');
@@ -809,7 +886,11 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
     if (ctx.mutating && e.reason === 'BAD_RESPONSE' && !e.outcomeUnknown)
       return new BrokerError(
         'BAD_RESPONSE',
-        scrub(`${e.message}; the order may or may not be at Binance: look it up by client order id, do not resend it`, ctx.secrets, ctx.accountIds),
+        scrub(
+          `${e.message}; the order may or may not be at Binance: look it up by client order id, do not resend it`,
+          ctx.secrets,
+          ctx.accountIds,
+        ),
         {
           outcomeUnknown: true,
           retryable: false,
@@ -842,7 +923,13 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
   }
   if (reason === undefined) reason = CCXT_REASON.find(([cls]) => lineage.includes(cls))?.[1];
   // Not a ccxt error at all: ccxt tripped over a reply it could not read (a TypeError in its parser).
-  if (reason === undefined) reason = lineage.length > 0 ? 'INTERNAL' : e instanceof TypeError || e instanceof SyntaxError ? 'BAD_RESPONSE' : 'INTERNAL';
+  if (reason === undefined)
+    reason =
+      lineage.length > 0
+        ? 'INTERNAL'
+        : e instanceof TypeError || e instanceof SyntaxError
+          ? 'BAD_RESPONSE'
+          : 'INTERNAL';
 
   const notActed =
     status === 429 ||
@@ -852,18 +939,24 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
   // Every 5xx, timeout, reset or unreadable reply to a submit or cancel: "the execution status is
   // UNKNOWN and could have been a success" (rest-api.md "HTTP Return Codes").
   const outcomeUnknown = ctx.mutating && UNKNOWN_OUTCOME.has(reason) && !notActed;
-  const detail = body ? `${body.msg} (Binance code ${body.code}${status !== undefined ? `, HTTP ${status}` : ''})` : message;
+  const detail = body
+    ? `${body.msg} (Binance code ${body.code}${status !== undefined ? `, HTTP ${status}` : ''})`
+    : message;
   const suffix = outcomeUnknown
     ? '; the order may or may not be at Binance: look it up by client order id, do not resend it'
     : notActed
       ? '; Binance did not act on it'
       : '';
-  return new BrokerError(reason, scrub(`Binance ${ctx.operation} failed: ${detail}${suffix}`, ctx.secrets, ctx.accountIds), {
-    venueCode: body?.code ?? status,
-    retryAfterMs: notActed ? retryAfterMs(ctx.http?.retryAfter) : undefined,
-    outcomeUnknown,
-    notActed,
-    // Nothing that may have taken effect is retried blindly; it is reconciled first.
-    ...(outcomeUnknown ? { retryable: false } : notActed ? { retryable: true } : {}),
-  });
+  return new BrokerError(
+    reason,
+    scrub(`Binance ${ctx.operation} failed: ${detail}${suffix}`, ctx.secrets, ctx.accountIds),
+    {
+      venueCode: body?.code ?? status,
+      retryAfterMs: notActed ? retryAfterMs(ctx.http?.retryAfter) : undefined,
+      outcomeUnknown,
+      notActed,
+      // Nothing that may have taken effect is retried blindly; it is reconciled first.
+      ...(outcomeUnknown ? { retryable: false } : notActed ? { retryable: true } : {}),
+    },
+  );
 }

@@ -59,7 +59,14 @@ import {
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
 import { ReadCache } from '../readCache';
-import { OrderUpdateListeners, unsupportedReason, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
+import {
+  OrderUpdateListeners,
+  unsupportedReason,
+  type BrokerApi,
+  type BrokerCapabilities,
+  type Disposable,
+  type OrderUpdate,
+} from '../broker';
 import { maskAccountIds } from '../credentials';
 import { BrokerError } from '../errors';
 import {
@@ -135,7 +142,9 @@ function loadLib(): Lib {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('@stoqey/ib') as Lib;
   } catch (e) {
-    throw new BrokerError('INTERNAL', `IB: cannot load @stoqey/ib: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new BrokerError('INTERNAL', `IB: cannot load @stoqey/ib: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
 }
 
@@ -185,7 +194,8 @@ export class IbBroker implements BrokerApi {
   private readonly byRef = new Map<string, Entry>();
 
   constructor(private readonly options: IbBrokerOptions) {
-    if (!Number.isInteger(options.clientId) || options.clientId < 0) throw new RangeError('IB: clientId must be a non-negative integer');
+    if (!Number.isInteger(options.clientId) || options.clientId < 0)
+      throw new RangeError('IB: clientId must be a non-negative integer');
     this.environment = options.environment ?? 'paper';
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port ?? (this.environment === 'live' ? 7496 : 7497);
@@ -193,7 +203,10 @@ export class IbBroker implements BrokerApi {
     this.clock = options.clock ?? systemClock;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
-    this.onError = options.onError ?? ((message, error) => process.emitWarning(`${message}: ${error instanceof Error ? error.message : String(error)}`));
+    this.onError =
+      options.onError ??
+      ((message, error) =>
+        process.emitWarning(`${message}: ${error instanceof Error ? error.message : String(error)}`));
     this.events.setMaxListeners(0);
     this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
@@ -210,7 +223,12 @@ export class IbBroker implements BrokerApi {
     this.detach();
     const lib = (this.lib ??= loadLib());
     const E = lib.EventName;
-    const ib = new lib.IBApi({ host: this.host, port: this.port, clientId: this.clientId, maxReqPerSec: this.options.maxRequestsPerSecond ?? 40 });
+    const ib = new lib.IBApi({
+      host: this.host,
+      port: this.port,
+      clientId: this.clientId,
+      maxReqPerSec: this.options.maxRequestsPerSecond ?? 40,
+    });
     this.ib = ib;
     this.install(ib, lib);
     try {
@@ -242,9 +260,15 @@ export class IbBroker implements BrokerApi {
           const m = errorMeaning(code);
           if (id !== -1 || m.kind !== 'error' || !(m.connection || code === 503 || code === 506)) return;
           const reason = m.reason === 'NOT_CONNECTED' ? 'NETWORK' : m.reason;
-          finish(new BrokerError(reason, `IB: cannot connect to ${where}: ${message} (error ${code})`, { venueCode: code, retryable: m.retryable ?? false }));
+          finish(
+            new BrokerError(reason, `IB: cannot connect to ${where}: ${message} (error ${code})`, {
+              venueCode: code,
+              retryable: m.retryable ?? false,
+            }),
+          );
         };
-        const onClosed = () => finish(new BrokerError('NETWORK', `IB: ${where} closed the connection during the handshake`));
+        const onClosed = () =>
+          finish(new BrokerError('NETWORK', `IB: ${where} closed the connection during the handshake`));
         ib.on(E.nextValidId, onId);
         this.events.on('ibError', onErr);
         ib.on(E.disconnected, onClosed);
@@ -286,7 +310,10 @@ export class IbBroker implements BrokerApi {
   }
 
   private ensureConnected(): IbApi {
-    if (!this.connected || !this.ib) throw new BrokerError('NOT_CONNECTED', 'IB: not connected to TWS/IB Gateway (call connect())', { retryable: true });
+    if (!this.connected || !this.ib)
+      throw new BrokerError('NOT_CONNECTED', 'IB: not connected to TWS/IB Gateway (call connect())', {
+        retryable: true,
+      });
     return this.ib;
   }
 
@@ -352,7 +379,9 @@ export class IbBroker implements BrokerApi {
     );
     ib.on(
       E.error,
-      guard('error', (error: Error, code: number, reqId: number) => this.onIbError(reqId ?? -1, code, error?.message ?? String(error))),
+      guard('error', (error: Error, code: number, reqId: number) =>
+        this.onIbError(reqId ?? -1, code, error?.message ?? String(error)),
+      ),
     );
     ib.on(
       E.info,
@@ -362,21 +391,34 @@ export class IbBroker implements BrokerApi {
 
   private onStatus(
     orderId: number,
-    report: { status: string; filled: number; remaining: number; avgFillPrice: number; lastFillPrice: number | undefined },
+    report: {
+      status: string;
+      filled: number;
+      remaining: number;
+      avgFillPrice: number;
+      lastFillPrice: number | undefined;
+    },
   ): void {
     const entry = this.byId.get(orderId);
     if (!entry) return;
     const bad = validStatusReport(report);
     if (bad) {
       entry.badResponse = bad;
-      if (this.events.listenerCount('bad') === 0) this.onError(`IB: ignored an unreadable status for order ${orderId}`, new Error(bad));
+      if (this.events.listenerCount('bad') === 0)
+        this.onError(`IB: ignored an unreadable status for order ${orderId}`, new Error(bad));
       this.events.emit('bad', orderId, bad);
       return;
     }
     this.applyStatus(entry, report.status, report.filled ?? 0, report.avgFillPrice ?? 0, report.lastFillPrice);
   }
 
-  private applyStatus(entry: Entry, status: string, filled: number, avgFillPrice: number, lastFillPrice: number | undefined): void {
+  private applyStatus(
+    entry: Entry,
+    status: string,
+    filled: number,
+    avgFillPrice: number,
+    lastFillPrice: number | undefined,
+  ): void {
     const now = this.clock.now();
     const before = responseOf(entry, now);
     entry.confirmed = true;
@@ -420,7 +462,8 @@ export class IbBroker implements BrokerApi {
       this.register(entry);
     }
     entry.confirmed = true;
-    if (entry.ibStatus === undefined && status && status !== 'undefined') this.applyStatus(entry, status, entry.filled, entry.avgFillPrice ?? 0, undefined);
+    if (entry.ibStatus === undefined && status && status !== 'undefined')
+      this.applyStatus(entry, status, entry.filled, entry.avgFillPrice ?? 0, undefined);
   }
 
   private onIbError(id: number, code: number, raw: string): void {
@@ -492,8 +535,14 @@ export class IbBroker implements BrokerApi {
         reject(error);
       };
       const onClosed = () =>
-        fail(errors.closed?.() ?? new BrokerError('NOT_CONNECTED', `IB: the connection to TWS closed during ${what}`, { retryable: true }));
-      const timer = setTimeout(() => fail(errors.timeout?.() ?? new BrokerError('TIMEOUT', `IB: no answer to ${what} within ${timeoutMs} ms`)), timeoutMs);
+        fail(
+          errors.closed?.() ??
+            new BrokerError('NOT_CONNECTED', `IB: the connection to TWS closed during ${what}`, { retryable: true }),
+        );
+      const timer = setTimeout(
+        () => fail(errors.timeout?.() ?? new BrokerError('TIMEOUT', `IB: no answer to ${what} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       ib.on(E.disconnected, onClosed);
       try {
         cleanup = start(done, fail);
@@ -536,19 +585,28 @@ export class IbBroker implements BrokerApi {
     this.ensureConnected();
     const wellFormed = checkOrderRequest(request);
     if (!wellFormed.success || !request.client_order_id) {
-      const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
+      const why = wellFormed.success
+        ? 'client_order_id is required'
+        : wellFormed.error.issues.map((i) => i.message).join('; ');
       throw new BrokerError('INVALID_ORDER', `IB cannot read this order: ${why}`);
     }
     const refused = unsupportedReason(this.capabilities, request.order_type.type, request.time_in_force.type, 'IB');
     if (refused) throw new BrokerError('UNSUPPORTED_ORDER', refused);
     if (request.time_in_force.type === 'GTD' && request.time_in_force.expires_at <= this.clock.now())
-      throw new BrokerError('INVALID_ORDER', `IB: GTD expiry ${new Date(request.time_in_force.expires_at).toISOString()} is already past`);
+      throw new BrokerError(
+        'INVALID_ORDER',
+        `IB: GTD expiry ${new Date(request.time_in_force.expires_at).toISOString()} is already past`,
+      );
     const { kind, contract } = contractFor(request.symbol);
     const ibOrder = orderFor(request, kind);
     const cid = request.client_order_id;
     const previous = this.byRef.get(cid);
     if (previous && !previous.failedBeforeAcceptance)
-      throw new BrokerError('DUPLICATE_CLIENT_ORDER_ID', `IB: client order id ${cid} was already sent as order ${previous.orderId}`, { retryable: false });
+      throw new BrokerError(
+        'DUPLICATE_CLIENT_ORDER_ID',
+        `IB: client order id ${cid} was already sent as order ${previous.orderId}`,
+        { retryable: false },
+      );
 
     this.reads.invalidate();
     const orderId = await this.allocateOrderId();
@@ -570,10 +628,14 @@ export class IbBroker implements BrokerApi {
     };
     this.register(entry);
     const unknown = (reason: 'TIMEOUT' | 'NETWORK' | 'BAD_RESPONSE', why: string) =>
-      new BrokerError(reason, `IB: order ${orderId} (${cid}) ${why}; it may be working at TWS: reconcile, do not resend`, {
-        outcomeUnknown: true,
-        retryable: false,
-      });
+      new BrokerError(
+        reason,
+        `IB: order ${orderId} (${cid}) ${why}; it may be working at TWS: reconcile, do not resend`,
+        {
+          outcomeUnknown: true,
+          retryable: false,
+        },
+      );
     await this.request<void>(
       ib,
       `order ${orderId}`,
@@ -589,7 +651,8 @@ export class IbBroker implements BrokerApi {
           if (id !== orderId) return;
           const meaning = errorMeaning(code);
           if (meaning.kind === 'reject' || meaning.kind === 'cancelled') done();
-          else if (meaning.kind === 'error' && UNKNOWN_AFTER_PLACE.has(code)) fail(unknown('NETWORK', `got error ${code} (${message})`));
+          else if (meaning.kind === 'error' && UNKNOWN_AFTER_PLACE.has(code))
+            fail(unknown('NETWORK', `got error ${code} (${message})`));
           else if (meaning.kind === 'error') {
             entry.failedBeforeAcceptance = true;
             entry.rejectReason = message;
@@ -622,7 +685,9 @@ export class IbBroker implements BrokerApi {
     if (state === 'cancelled' || state === 'expired') return;
     this.reads.invalidate();
     if (state === 'filled' || state === 'rejected')
-      throw new BrokerError('INVALID_ORDER', `IB: order ${orderId} cannot be cancelled: it is ${state}`, { retryable: false });
+      throw new BrokerError('INVALID_ORDER', `IB: order ${orderId} cannot be cancelled: it is ${state}`, {
+        retryable: false,
+      });
     // An unknown outcome leaves our view of the order stale: the next look-up asks TWS (reconcile).
     const stale = (e: unknown): never => {
       if (e instanceof BrokerError && e.outcomeUnknown) entry.confirmed = false;
@@ -638,7 +703,11 @@ export class IbBroker implements BrokerApi {
           const now = responseOf(entry, this.clock.now()).status.status;
           if (now === 'cancelled' || now === 'expired') done();
           else if (now === 'filled' || now === 'rejected')
-            fail(new BrokerError('INVALID_ORDER', `IB: order ${id} was ${now} before the cancel took effect`, { retryable: false }));
+            fail(
+              new BrokerError('INVALID_ORDER', `IB: order ${id} was ${now} before the cancel took effect`, {
+                retryable: false,
+              }),
+            );
         });
         const offErr = this.on('ibError', (oid: number, code: number, message: string) => {
           if (oid !== id) return;
@@ -646,10 +715,14 @@ export class IbBroker implements BrokerApi {
           if (meaning.kind === 'cancelled') done();
           else if (meaning.kind === 'error' && UNKNOWN_AFTER_PLACE.has(code))
             fail(
-              new BrokerError('NETWORK', `IB: error ${code} during the cancel of order ${id} (${message}); it may have been applied`, {
-                outcomeUnknown: true,
-                retryable: false,
-              }),
+              new BrokerError(
+                'NETWORK',
+                `IB: error ${code} during the cancel of order ${id} (${message}); it may have been applied`,
+                {
+                  outcomeUnknown: true,
+                  retryable: false,
+                },
+              ),
             );
           else if (meaning.kind !== 'info') fail(brokerErrorFor(code, message));
         });
@@ -660,8 +733,14 @@ export class IbBroker implements BrokerApi {
         };
       },
       {
-        timeout: () => new BrokerError('TIMEOUT', `IB: no answer to the cancel of order ${id} within ${this.timeoutMs} ms`, { outcomeUnknown: true }),
-        closed: () => new BrokerError('NETWORK', `IB: the connection closed during the cancel of order ${id}`, { outcomeUnknown: true }),
+        timeout: () =>
+          new BrokerError('TIMEOUT', `IB: no answer to the cancel of order ${id} within ${this.timeoutMs} ms`, {
+            outcomeUnknown: true,
+          }),
+        closed: () =>
+          new BrokerError('NETWORK', `IB: the connection closed during the cancel of order ${id}`, {
+            outcomeUnknown: true,
+          }),
       },
     ).catch(stale);
   }
@@ -686,7 +765,8 @@ export class IbBroker implements BrokerApi {
       entry = this.byRef.get(clientOrderId);
     }
     // Sent by us but not listed by TWS just now, and not refused either: TWS does not hold it.
-    if (entry && !entry.confirmed && !entry.failedBeforeAcceptance && entry.rejectReason === undefined) return undefined;
+    if (entry && !entry.confirmed && !entry.failedBeforeAcceptance && entry.rejectReason === undefined)
+      return undefined;
     return entry ? responseOf(entry, this.clock.now()) : undefined;
   }
 
@@ -753,7 +833,8 @@ export class IbBroker implements BrokerApi {
     const E = (this.lib as Lib).EventName;
     const raw: Array<{ account: string; contract: IbContract; pos: number; avgCost: number | undefined }> = [];
     await this.request<void>(ib, 'reqPositions', this.timeoutMs, (done) => {
-      const onPosition = (account: string, contract: IbLib.Contract, pos: number, avgCost?: number) => raw.push({ account, contract, pos, avgCost });
+      const onPosition = (account: string, contract: IbLib.Contract, pos: number, avgCost?: number) =>
+        raw.push({ account, contract, pos, avgCost });
       const onEnd = () => done();
       ib.on(E.position, onPosition);
       ib.on(E.positionEnd, onEnd);
@@ -764,7 +845,9 @@ export class IbBroker implements BrokerApi {
         if (this.ib === ib && this.connected) ib.cancelPositions();
       };
     });
-    const open = raw.filter((p) => Number.isFinite(p.pos) && p.pos !== 0 && (!this.accountId || p.account === this.accountId));
+    const open = raw.filter(
+      (p) => Number.isFinite(p.pos) && p.pos !== 0 && (!this.accountId || p.account === this.accountId),
+    );
     const mark = this.options.markPositions ?? true;
     return Promise.all(
       open.map(async (p) => {
@@ -839,10 +922,26 @@ export class IbBroker implements BrokerApi {
     switch (kind) {
       case 'fx': {
         const jpy = quote === 'JPY';
-        return { symbol, kind, tickSize: jpy ? 0.005 : 0.00005, lotSize: 1, minQuantity: 1, quoteCurrency: quote, pipSize: jpy ? 0.01 : 0.0001 };
+        return {
+          symbol,
+          kind,
+          tickSize: jpy ? 0.005 : 0.00005,
+          lotSize: 1,
+          minQuantity: 1,
+          quoteCurrency: quote,
+          pipSize: jpy ? 0.01 : 0.0001,
+        };
       }
       case 'crypto':
-        return { symbol, kind, tickSize: 0.01, lotSize: 0.00000001, minQuantity: 0.00000001, quoteCurrency: quote, pipSize: 0.01 };
+        return {
+          symbol,
+          kind,
+          tickSize: 0.01,
+          lotSize: 0.00000001,
+          minQuantity: 0.00000001,
+          quoteCurrency: quote,
+          pipSize: 0.01,
+        };
       case 'equity':
         return { symbol, kind, tickSize: 0.01, lotSize: 1, minQuantity: 1, quoteCurrency: quote, pipSize: 0.01 };
     }

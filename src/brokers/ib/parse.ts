@@ -67,7 +67,16 @@ export interface IbOrder {
 }
 
 export type IbStatus =
-  'ApiPending' | 'PendingSubmit' | 'PreSubmitted' | 'Submitted' | 'PendingCancel' | 'Filled' | 'Cancelled' | 'ApiCancelled' | 'Inactive' | 'Unknown';
+  | 'ApiPending'
+  | 'PendingSubmit'
+  | 'PreSubmitted'
+  | 'Submitted'
+  | 'PendingCancel'
+  | 'Filled'
+  | 'Cancelled'
+  | 'ApiCancelled'
+  | 'Inactive'
+  | 'Unknown';
 
 export const IB_STATUSES: ReadonlySet<string> = new Set<IbStatus>([
   'ApiPending',
@@ -85,7 +94,22 @@ export const IB_STATUSES: ReadonlySet<string> = new Set<IbStatus>([
 export type InstrumentKind = 'fx' | 'equity' | 'crypto';
 
 /** Cryptocurrencies IB trades through PAXOS (all against USD). */
-const PAXOS_COINS: ReadonlySet<string> = new Set(['BTC', 'ETH', 'LTC', 'BCH', 'SOL', 'AVAX', 'LINK', 'DOGE', 'ADA', 'XRP', 'MATIC', 'UNI', 'AAVE', 'COMP']);
+const PAXOS_COINS: ReadonlySet<string> = new Set([
+  'BTC',
+  'ETH',
+  'LTC',
+  'BCH',
+  'SOL',
+  'AVAX',
+  'LINK',
+  'DOGE',
+  'ADA',
+  'XRP',
+  'MATIC',
+  'UNI',
+  'AAVE',
+  'COMP',
+]);
 /** ISO codes IDEALPRO quotes. */
 const FX_CODES: ReadonlySet<string> = new Set([
   'EUR',
@@ -124,19 +148,38 @@ export function contractFor(symbol: string): ResolvedSymbol {
     const base = pair[1] ?? '';
     const quote = pair[2] ?? '';
     if (PAXOS_COINS.has(base)) {
-      if (quote !== 'USD') throw new BrokerError('UNKNOWN_SYMBOL', `IB trades ${base} against USD only (PAXOS), not ${quote}: use ${base}USD`);
+      if (quote !== 'USD')
+        throw new BrokerError(
+          'UNKNOWN_SYMBOL',
+          `IB trades ${base} against USD only (PAXOS), not ${quote}: use ${base}USD`,
+        );
       return { kind: 'crypto', contract: { symbol: base, secType: 'CRYPTO', exchange: 'PAXOS', currency: 'USD' } };
     }
   }
   const fx = /^([A-Z]{3})[_/.]?([A-Z]{3})$/.exec(s);
   if (fx && FX_CODES.has(fx[1] ?? '') && FX_CODES.has(fx[2] ?? '') && fx[1] !== fx[2]) {
     const [, base, quote] = fx as unknown as [string, string, string];
-    return { kind: 'fx', contract: { symbol: base, secType: 'CASH', exchange: 'IDEALPRO', currency: quote, localSymbol: `${base}.${quote}` } };
+    return {
+      kind: 'fx',
+      contract: {
+        symbol: base,
+        secType: 'CASH',
+        exchange: 'IDEALPRO',
+        currency: quote,
+        localSymbol: `${base}.${quote}`,
+      },
+    };
   }
   if (/^[A-Z][A-Z0-9]{0,5}(\.[A-Z])?$/.test(s)) {
-    return { kind: 'equity', contract: { symbol: s.replace('.', ' '), secType: 'STK', exchange: 'SMART', currency: 'USD' } };
+    return {
+      kind: 'equity',
+      contract: { symbol: s.replace('.', ' '), secType: 'STK', exchange: 'SMART', currency: 'USD' },
+    };
   }
-  throw new BrokerError('UNKNOWN_SYMBOL', `IB: cannot map symbol ${symbol} to a contract (use EUR_USD for FX, AAPL for US stocks, BTCUSD for crypto)`);
+  throw new BrokerError(
+    'UNKNOWN_SYMBOL',
+    `IB: cannot map symbol ${symbol} to a contract (use EUR_USD for FX, AAPL for US stocks, BTCUSD for crypto)`,
+  );
 }
 
 /** An IB contract → our symbol (the inverse of `contractFor`). */
@@ -208,21 +251,31 @@ export function requestFromIb(contract: IbContract, order: IbOrder): PlacedOrder
   const side = order.action === 'BUY' ? 'buy' : order.action === 'SELL' ? 'sell' : undefined;
   const quantity = order.totalQuantity;
   if (!side || !order.orderRef || quantity === undefined || !(quantity > 0)) return undefined;
-  const price = (n: number | undefined) => (n !== undefined && Number.isFinite(n) && n > 0 && n < Number.MAX_VALUE ? n : undefined);
+  const price = (n: number | undefined) =>
+    n !== undefined && Number.isFinite(n) && n > 0 && n < Number.MAX_VALUE ? n : undefined;
   const lmt = price(order.lmtPrice);
   const aux = price(order.auxPrice);
   let orderType: OrderType;
   if (order.orderType === 'MKT') orderType = { type: 'market' };
   else if (order.orderType === 'LMT' && lmt !== undefined) orderType = { type: 'limit', price: lmt };
   else if (order.orderType === 'STP' && aux !== undefined) orderType = { type: 'stop', price: aux };
-  else if (order.orderType === 'STP LMT' && lmt !== undefined && aux !== undefined) orderType = { type: 'stop_limit', stop_price: aux, limit_price: lmt };
+  else if (order.orderType === 'STP LMT' && lmt !== undefined && aux !== undefined)
+    orderType = { type: 'stop_limit', stop_price: aux, limit_price: lmt };
   else return undefined;
   let tif: TimeInForce;
   const gtd = parseGoodTillDate(order.goodTillDate);
   if (order.tif === 'GTD' && gtd !== undefined) tif = { type: 'GTD', expires_at: gtd };
   else if (order.tif === 'IOC' || order.tif === 'FOK') tif = { type: order.tif };
   else tif = { type: 'GTC' };
-  return { symbol: symbolOf(contract), side, order_type: orderType, quantity, time_in_force: tif, client_order_id: order.orderRef, metadata: {} };
+  return {
+    symbol: symbolOf(contract),
+    side,
+    order_type: orderType,
+    quantity,
+    time_in_force: tif,
+    client_order_id: order.orderRef,
+    metadata: {},
+  };
 }
 
 export interface IbStatusReport {
@@ -247,7 +300,13 @@ export function validStatusReport(r: IbStatusReport): string | undefined {
 }
 
 /** IB status (+ fill counts) → ours. `now` decides whether a cancelled GTD order expired. */
-export function statusFromIb(status: string, filled: number, request: OrderRequest, now: number, rejectReason?: string): OrderStatus {
+export function statusFromIb(
+  status: string,
+  filled: number,
+  request: OrderRequest,
+  now: number,
+  rejectReason?: string,
+): OrderStatus {
   switch (status) {
     case 'ApiPending':
     case 'PendingSubmit':
@@ -261,7 +320,9 @@ export function statusFromIb(status: string, filled: number, request: OrderReque
       return { status: 'filled' };
     case 'Cancelled':
     case 'ApiCancelled':
-      return request.time_in_force.type === 'GTD' && now >= request.time_in_force.expires_at ? { status: 'expired' } : { status: 'cancelled' };
+      return request.time_in_force.type === 'GTD' && now >= request.time_in_force.expires_at
+        ? { status: 'expired' }
+        : { status: 'cancelled' };
     case 'Inactive':
       return { status: 'rejected', reason: rejectReason ?? 'IB marked the order Inactive' };
     default:
@@ -407,12 +468,19 @@ export function responseOf(view: RegistryView, now: number): OrderResponse {
  * The fill implied by a status update: IB reports cumulative `filled` and `avgFillPrice`, so a new
  * fill is the increase in `filled`, priced so the running VWAP matches (or at `lastFillPrice`).
  */
-export function fillFromStatus(view: RegistryView, filled: number, avgFillPrice: number, lastFillPrice: number | undefined, now: number): Fill | undefined {
+export function fillFromStatus(
+  view: RegistryView,
+  filled: number,
+  avgFillPrice: number,
+  lastFillPrice: number | undefined,
+  now: number,
+): Fill | undefined {
   const qty = filled - view.filled;
   if (!(qty > 1e-12)) return undefined;
   const before = view.filled * (view.avgFillPrice ?? 0);
   const implied = (filled * avgFillPrice - before) / qty;
-  const price = lastFillPrice !== undefined && Number.isFinite(lastFillPrice) && lastFillPrice > 0 ? lastFillPrice : implied;
+  const price =
+    lastFillPrice !== undefined && Number.isFinite(lastFillPrice) && lastFillPrice > 0 ? lastFillPrice : implied;
   return {
     fill_id: synthesisedFillId(String(view.orderId), filled),
     order_id: String(view.orderId),
@@ -437,7 +505,8 @@ export function accountFromSummary(
     const row = rows.find((r) => r.tag === tag);
     if (!row) return undefined;
     const value = Number(row.value);
-    if (!Number.isFinite(value)) throw new BrokerError('BAD_RESPONSE', `IB account summary ${tag} is not a number: ${row.value}`);
+    if (!Number.isFinite(value))
+      throw new BrokerError('BAD_RESPONSE', `IB account summary ${tag} is not a number: ${row.value}`);
     return { value, currency: row.currency };
   };
   const netLiq = num('NetLiquidation');
@@ -455,7 +524,12 @@ export function accountFromSummary(
 }
 
 /** A `position` event (+ the mark, when a quote was available) → our Position. */
-export function positionFrom(contract: IbContract, pos: number, avgCost: number | undefined, mark: number | undefined): Position {
+export function positionFrom(
+  contract: IbContract,
+  pos: number,
+  avgCost: number | undefined,
+  mark: number | undefined,
+): Position {
   const multiplier = contract.multiplier !== undefined && contract.multiplier > 0 ? contract.multiplier : 1;
   const average = (avgCost ?? 0) / multiplier;
   const current = mark ?? average;
@@ -469,7 +543,17 @@ export function positionFrom(contract: IbContract, pos: number, avgCost: number 
 }
 
 /** TWS tick types we read from a snapshot (live and delayed). */
-export const TICK = { BID_SIZE: 0, BID: 1, ASK: 2, ASK_SIZE: 3, LAST: 4, LAST_SIZE: 5, DELAYED_BID: 66, DELAYED_ASK: 67, DELAYED_LAST: 68 } as const;
+export const TICK = {
+  BID_SIZE: 0,
+  BID: 1,
+  ASK: 2,
+  ASK_SIZE: 3,
+  LAST: 4,
+  LAST_SIZE: 5,
+  DELAYED_BID: 66,
+  DELAYED_ASK: 67,
+  DELAYED_LAST: 68,
+} as const;
 
 export interface SnapshotTicks {
   bid?: number;
@@ -494,7 +578,10 @@ export function applyTick(ticks: SnapshotTicks, field: number, value: number | u
 
 export function quoteFromTicks(symbol: string, ticks: SnapshotTicks, now: number): Quote {
   if (ticks.bid === undefined || ticks.ask === undefined)
-    throw new BrokerError('BAD_RESPONSE', `IB sent no bid/ask for ${symbol} (market closed or no market data subscription)`);
+    throw new BrokerError(
+      'BAD_RESPONSE',
+      `IB sent no bid/ask for ${symbol} (market closed or no market data subscription)`,
+    );
   return {
     symbol,
     bid: ticks.bid,

@@ -54,8 +54,20 @@ import {
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
 import { ReadCache } from '../readCache';
-import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
-import { maskAccountIds, MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
+import {
+  OrderUpdateListeners,
+  type BrokerApi,
+  type BrokerCapabilities,
+  type Disposable,
+  type OrderUpdate,
+} from '../broker';
+import {
+  maskAccountIds,
+  MissingCredentialError,
+  redactValues,
+  requireCredential,
+  type CredentialSource,
+} from '../credentials';
 import { BrokerError, type BrokerErrorReason } from '../errors';
 import {
   accountFromV20,
@@ -206,7 +218,9 @@ export class OandaBroker implements BrokerApi {
   private connected = false;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
-  private readonly listeners = new OrderUpdateListeners((e) => this.reportError(`an OANDA order update listener failed: ${(e as Error).message}`, e));
+  private readonly listeners = new OrderUpdateListeners((e) =>
+    this.reportError(`an OANDA order update listener failed: ${(e as Error).message}`, e),
+  );
   private readonly instruments = new Map<string, V20Instrument>();
   /** Turns each view of an order into the updates it brings, once; knows which orders are open. */
   private readonly tracker = new OrderTracker((u) => {
@@ -222,7 +236,10 @@ export class OandaBroker implements BrokerApi {
   constructor(private readonly options: OandaBrokerOptions) {
     this.environment = options.environment ?? 'practice';
     this.displayName = this.environment === 'live' ? 'OANDA (live)' : 'OANDA (practice)';
-    this.baseUrl = (options.baseUrl ?? (this.environment === 'live' ? OANDA_LIVE_URL : OANDA_PRACTICE_URL)).replace(/\/+$/, '');
+    this.baseUrl = (options.baseUrl ?? (this.environment === 'live' ? OANDA_LIVE_URL : OANDA_PRACTICE_URL)).replace(
+      /\/+$/,
+      '',
+    );
     this.clock = options.clock ?? systemClock;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
@@ -251,12 +268,15 @@ export class OandaBroker implements BrokerApi {
         },
       };
     } catch (e) {
-      if (e instanceof MissingCredentialError) throw new BrokerError('AUTHENTICATION', e.message, { retryable: false, cause: e });
+      if (e instanceof MissingCredentialError)
+        throw new BrokerError('AUTHENTICATION', e.message, { retryable: false, cause: e });
       throw e;
     }
     this.session = session;
     try {
-      parseSummary(await this.request({ method: 'GET', path: '/summary', route: 'GET /summary', notFound: 'PERMISSION_DENIED' }));
+      parseSummary(
+        await this.request({ method: 'GET', path: '/summary', route: 'GET /summary', notFound: 'PERMISSION_DENIED' }),
+      );
     } catch (e) {
       this.session = undefined;
       throw e;
@@ -291,14 +311,22 @@ export class OandaBroker implements BrokerApi {
     this.ensureConnected();
     const wellFormed = checkOrderRequest(order);
     if (!wellFormed.success || !order.client_order_id) {
-      const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
+      const why = wellFormed.success
+        ? 'client_order_id is required'
+        : wellFormed.error.issues.map((i) => i.message).join('; ');
       throw new BrokerError('INVALID_ORDER', `SPtrader cannot send this order to OANDA: ${why}`, { retryable: false });
     }
     const refusal = oandaRefusal(order.order_type.type, order.time_in_force.type);
     if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal, { retryable: false });
     const body = toV20OrderRequest(order, this.instruments.get(order.symbol) ?? (await this.instrument(order.symbol)));
     this.reads.invalidate();
-    const spec: RequestSpec = { method: 'POST', path: '/orders', route: 'POST /orders', body: { order: body }, mutating: true };
+    const spec: RequestSpec = {
+      method: 'POST',
+      path: '/orders',
+      route: 'POST /orders',
+      body: { order: body },
+      mutating: true,
+    };
     const reply = await this.sendRetrying(spec);
     if (reply.status === 200 || reply.status === 201) {
       return this.tracker.observe(parseSubmitReply(reply.body, order).order);
@@ -321,7 +349,13 @@ export class OandaBroker implements BrokerApi {
           `OANDA already has an order with client order id ${order.client_order_id}; look it up (getOrderByClientId) instead of sending it again`,
           { retryable: false, venueCode: rejectReason },
         );
-      return this.tracker.observe(rejectedResponse(order, { ...error, errorMessage: error.errorMessage && this.redact(error.errorMessage) }, this.clock.now()));
+      return this.tracker.observe(
+        rejectedResponse(
+          order,
+          { ...error, errorMessage: error.errorMessage && this.redact(error.errorMessage) },
+          this.clock.now(),
+        ),
+      );
     }
     throw this.failure({ method: 'POST', path: '/orders', route: 'POST /orders', mutating: true }, reply);
   }
@@ -329,43 +363,66 @@ export class OandaBroker implements BrokerApi {
   async cancelOrder(orderId: string): Promise<void> {
     this.ensureConnected();
     const spec = encodeURIComponent(orderId);
-    const route = { method: 'PUT', path: `/orders/${spec}/cancel`, route: 'PUT /orders/{spec}/cancel', mutating: true } as const;
+    const route = {
+      method: 'PUT',
+      path: `/orders/${spec}/cancel`,
+      route: 'PUT /orders/{spec}/cancel',
+      mutating: true,
+    } as const;
     this.reads.invalidate();
     const reply = await this.sendRetrying(route);
     if (reply.status === 404) {
       // Unknown, or no longer pending: tell the two apart (and report a fill that beat the cancel).
       const now = await this.lookUp(spec);
       if (now && isFinalStatus(now.status))
-        throw new BrokerError('INVALID_ORDER', `order ${orderId} is already ${now.status.status} and cannot be cancelled`, { retryable: false });
+        throw new BrokerError(
+          'INVALID_ORDER',
+          `order ${orderId} is already ${now.status.status} and cannot be cancelled`,
+          { retryable: false },
+        );
       throw this.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
     }
-    if (reply.status !== 200 && reply.status !== 201) throw this.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
+    if (reply.status !== 200 && reply.status !== 201)
+      throw this.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
     let cancel: V20CancelTransaction;
     try {
       cancel = parseCancelReply(reply.body);
     } catch (e) {
       // OANDA answered 2xx: the cancel was most likely applied, but the reply does not show it.
       const message = e instanceof Error ? e.message : String(e);
-      throw new BrokerError('BAD_RESPONSE', this.redact(`${message}; the cancel of order ${orderId} may have been applied: look the order up`), {
-        outcomeUnknown: true,
-        retryable: false,
-        cause: e,
-      });
+      throw new BrokerError(
+        'BAD_RESPONSE',
+        this.redact(`${message}; the cancel of order ${orderId} may have been applied: look the order up`),
+        {
+          outcomeUnknown: true,
+          retryable: false,
+          cause: e,
+        },
+      );
     }
     this.remember(cancel);
     const last = this.tracker.last(cancel.orderID);
     if (last && !isFinalStatus(last.status)) {
-      this.tracker.observe({ ...last, status: { status: 'cancelled' }, timestamp: Math.max(last.timestamp, cancel.time) });
+      this.tracker.observe({
+        ...last,
+        status: { status: 'cancelled' },
+        timestamp: Math.max(last.timestamp, cancel.time),
+      });
     } else {
       // Not seen before (placed elsewhere or before a restart): read the whole order to report it.
-      await this.lookUp(encodeURIComponent(cancel.orderID)).catch((e: unknown) => this.reportError(`could not read cancelled order ${cancel.orderID}`, e));
+      await this.lookUp(encodeURIComponent(cancel.orderID)).catch((e: unknown) =>
+        this.reportError(`could not read cancelled order ${cancel.orderID}`, e),
+      );
     }
   }
 
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     this.ensureConnected();
     const found = await this.lookUp(encodeURIComponent(orderId));
-    if (!found) throw new BrokerError('ORDER_NOT_FOUND', `OANDA has no order ${orderId} that SPtrader can read`, { retryable: false });
+    if (!found)
+      throw new BrokerError('ORDER_NOT_FOUND', `OANDA has no order ${orderId} that SPtrader can read`, {
+        retryable: false,
+      });
     return found;
   }
 
@@ -378,19 +435,31 @@ export class OandaBroker implements BrokerApi {
     try {
       return await this.lookUp(`@${encodeURIComponent(clientOrderId)}`);
     } catch (e) {
-      if (e instanceof BrokerError && !e.retryable && e.reason !== 'AUTHENTICATION' && e.reason !== 'PERMISSION_DENIED' && e.reason !== 'NOT_CONNECTED')
-        throw new BrokerError(e.reason, `${e.message}; the look-up of client order id ${clientOrderId} failed, which says nothing about the order`, {
-          retryable: true,
-          venueCode: e.venueCode,
-          cause: e,
-        });
+      if (
+        e instanceof BrokerError &&
+        !e.retryable &&
+        e.reason !== 'AUTHENTICATION' &&
+        e.reason !== 'PERMISSION_DENIED' &&
+        e.reason !== 'NOT_CONNECTED'
+      )
+        throw new BrokerError(
+          e.reason,
+          `${e.message}; the look-up of client order id ${clientOrderId} failed, which says nothing about the order`,
+          {
+            retryable: true,
+            venueCode: e.venueCode,
+            cause: e,
+          },
+        );
       throw e;
     }
   }
 
   async listOpenOrders(): Promise<OrderResponse[]> {
     this.ensureConnected();
-    const orders = parseOrderList(await this.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }));
+    const orders = parseOrderList(
+      await this.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }),
+    );
     const out: OrderResponse[] = [];
     for (const o of orders) {
       const mapped = orderFromV20(o, {}, this.tracker.last(o.id));
@@ -404,7 +473,9 @@ export class OandaBroker implements BrokerApi {
   async getAccountInfo(): Promise<AccountInfo> {
     this.ensureConnected();
     return this.reads.read('account', async () => {
-      const summary = parseSummary(await this.request({ method: 'GET', path: '/summary', route: 'GET /summary', notFound: 'PERMISSION_DENIED' }));
+      const summary = parseSummary(
+        await this.request({ method: 'GET', path: '/summary', route: 'GET /summary', notFound: 'PERMISSION_DENIED' }),
+      );
       return accountFromV20(summary, await this.getPositions());
     });
   }
@@ -415,12 +486,24 @@ export class OandaBroker implements BrokerApi {
   }
 
   private async readPositions(): Promise<Position[]> {
-    const list = parsePositions(await this.request({ method: 'GET', path: '/openPositions', route: 'GET /openPositions', notFound: 'PERMISSION_DENIED' }));
+    const list = parsePositions(
+      await this.request({
+        method: 'GET',
+        path: '/openPositions',
+        route: 'GET /openPositions',
+        notFound: 'PERMISSION_DENIED',
+      }),
+    );
     const mids = new Map<string, number>();
     if (list.length > 0) {
       const names = list.map((p) => encodeURIComponent(p.instrument)).join(',');
       const prices = parsePrices(
-        await this.request({ method: 'GET', path: `/pricing?instruments=${names}`, route: 'GET /pricing', badRequest: 'UNKNOWN_SYMBOL' }),
+        await this.request({
+          method: 'GET',
+          path: `/pricing?instruments=${names}`,
+          route: 'GET /pricing',
+          badRequest: 'UNKNOWN_SYMBOL',
+        }),
       );
       for (const p of prices) {
         const mid = midOfPrice(p);
@@ -437,7 +520,12 @@ export class OandaBroker implements BrokerApi {
 
   private async readQuote(symbol: string): Promise<Quote> {
     const prices = parsePrices(
-      await this.request({ method: 'GET', path: `/pricing?instruments=${encodeURIComponent(symbol)}`, route: 'GET /pricing', badRequest: 'UNKNOWN_SYMBOL' }),
+      await this.request({
+        method: 'GET',
+        path: `/pricing?instruments=${encodeURIComponent(symbol)}`,
+        route: 'GET /pricing',
+        badRequest: 'UNKNOWN_SYMBOL',
+      }),
     );
     const price = prices.find((p) => p.instrument === symbol);
     if (!price) throw unknownSymbol(symbol);
@@ -457,7 +545,9 @@ export class OandaBroker implements BrokerApi {
     if (this.polling || this.tracker.openOrderIds().length === 0) return;
     this.polling = true;
     try {
-      const pending = parseOrderList(await this.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }));
+      const pending = parseOrderList(
+        await this.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }),
+      );
       const stillPending = new Set<string>();
       for (const o of pending) {
         stillPending.add(o.id);
@@ -480,7 +570,11 @@ export class OandaBroker implements BrokerApi {
   private async lookUp(spec: string): Promise<OrderResponse | undefined> {
     const reply = await this.sendRetrying({ method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}' });
     if (reply.status === 404 && orderDoesNotExist(reply.body)) return undefined;
-    if (reply.status !== 200) throw this.failure({ method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}', notFound: 'ORDER_NOT_FOUND' }, reply);
+    if (reply.status !== 200)
+      throw this.failure(
+        { method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}', notFound: 'ORDER_NOT_FOUND' },
+        reply,
+      );
     const order = parseOrderReply(reply.body);
     const mapped = orderFromV20(order, await this.details(order), this.tracker.last(order.id));
     return mapped && this.tracker.observe(mapped);
@@ -502,7 +596,11 @@ export class OandaBroker implements BrokerApi {
   private async transaction(id: string, kind: 'fill' | 'cancel'): Promise<V20FillTransaction | V20CancelTransaction> {
     const cached = this.transactions.get(id);
     if (cached) return cached;
-    const body = await this.request({ method: 'GET', path: `/transactions/${encodeURIComponent(id)}`, route: 'GET /transactions/{id}' });
+    const body = await this.request({
+      method: 'GET',
+      path: `/transactions/${encodeURIComponent(id)}`,
+      route: 'GET /transactions/{id}',
+    });
     const tx = kind === 'fill' ? parseFillTransaction(body) : parseCancelTransaction(body);
     this.remember(tx);
     return tx;
@@ -510,7 +608,8 @@ export class OandaBroker implements BrokerApi {
 
   private remember(tx: V20FillTransaction | V20CancelTransaction): void {
     this.transactions.set(tx.id, tx);
-    if (this.transactions.size > TRANSACTIONS_KEPT) this.transactions.delete(this.transactions.keys().next().value as string);
+    if (this.transactions.size > TRANSACTIONS_KEPT)
+      this.transactions.delete(this.transactions.keys().next().value as string);
   }
 
   private async pollFromTimer(): Promise<void> {
@@ -548,7 +647,10 @@ export class OandaBroker implements BrokerApi {
   // --- internals: HTTP ---
 
   private ensureConnected(): void {
-    if (!this.connected) throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: call connect() first`, { retryable: false });
+    if (!this.connected)
+      throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: call connect() first`, {
+        retryable: false,
+      });
   }
 
   /** The token out, the account id masked to its last four characters (as is and URL-encoded, as in paths). */
@@ -596,7 +698,10 @@ export class OandaBroker implements BrokerApi {
   /** One HTTP exchange; throws only when no complete reply arrived (or a 2xx body is not JSON). */
   private async send(spec: RequestSpec): Promise<Reply> {
     const session = this.session;
-    if (!session) throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: call connect() first`, { retryable: false });
+    if (!session)
+      throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: call connect() first`, {
+        retryable: false,
+      });
     const wait = this.limiter.tryTake();
     if (wait > 0) await this.limiter.take();
     const mutating = spec.mutating ?? false;
@@ -646,7 +751,11 @@ export class OandaBroker implements BrokerApi {
         { outcomeUnknown: mutating, retryable: !mutating, cause: e },
       );
     if (codes.some((c) => BEFORE_SENDING.has(c)))
-      return new BrokerError('NETWORK', `could not reach OANDA for ${spec.route} (nothing was sent): ${detail}`, { retryable: true, notActed: true, cause: e });
+      return new BrokerError('NETWORK', `could not reach OANDA for ${spec.route} (nothing was sent): ${detail}`, {
+        retryable: true,
+        notActed: true,
+        cause: e,
+      });
     return new BrokerError(
       'NETWORK',
       `the connection to OANDA failed during ${spec.route}: ${detail}${mutating ? '; it may have been carried out: look the order up by client order id, do not resend' : ''}`,
@@ -663,9 +772,13 @@ function orderDoesNotExist(body: unknown): boolean {
 }
 
 const unknownSymbol = (symbol: string): BrokerError =>
-  new BrokerError('UNKNOWN_SYMBOL', `OANDA does not list ${symbol} for this account (OANDA names instruments like EUR_USD, USD_JPY, XAU_USD)`, {
-    retryable: false,
-  });
+  new BrokerError(
+    'UNKNOWN_SYMBOL',
+    `OANDA does not list ${symbol} for this account (OANDA names instruments like EUR_USD, USD_JPY, XAU_USD)`,
+    {
+      retryable: false,
+    },
+  );
 
 /** `code` of the error and its causes (undici wraps socket errors in TypeError('fetch failed')). */
 function errorCodes(e: unknown): string[] {

@@ -111,18 +111,29 @@ const time = z.string().transform((s, ctx) => {
 });
 
 /** Validates `raw`, or throws BAD_RESPONSE naming the first field that did not fit. */
-export function validate<S extends z.ZodType>(schema: S, raw: unknown, what: string, outcomeUnknown = false): z.output<S> {
+export function validate<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  what: string,
+  outcomeUnknown = false,
+): z.output<S> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)';
   const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
-  const unknown = outcomeUnknown ? '; the request was accepted, so look the order up by client order id before doing anything else' : '';
-  throw new BrokerError('BAD_RESPONSE', `OANDA sent ${what} that SPtrader cannot read: field ${field}: ${issue?.message ?? 'invalid'}${more}${unknown}`, {
-    outcomeUnknown,
-    retryable: false,
-    cause: raw,
-  });
+  const unknown = outcomeUnknown
+    ? '; the request was accepted, so look the order up by client order id before doing anything else'
+    : '';
+  throw new BrokerError(
+    'BAD_RESPONSE',
+    `OANDA sent ${what} that SPtrader cannot read: field ${field}: ${issue?.message ?? 'invalid'}${more}${unknown}`,
+    {
+      outcomeUnknown,
+      retryable: false,
+      cause: raw,
+    },
+  );
 }
 
 // --- instruments ----------------------------------------------------------------------------
@@ -146,7 +157,8 @@ export function parseInstruments(raw: unknown): V20Instrument[] {
 const pow10Exact = (n: number): number => Number((10 ** n).toFixed(Math.max(0, -n)));
 /** 10^n for the precisions OANDA uses (-12…12), computed once. */
 const POW10 = Array.from({ length: 25 }, (_, i) => pow10Exact(i - 12));
-const pow10 = (n: number): number => (Number.isInteger(n) && n >= -12 && n <= 12 ? (POW10[n + 12] as number) : pow10Exact(n));
+const pow10 = (n: number): number =>
+  Number.isInteger(n) && n >= -12 && n <= 12 ? (POW10[n + 12] as number) : pow10Exact(n);
 
 /** OANDA's precision fields as our rules: tick = 10^-displayPrecision, lot = 10^-tradeUnitsPrecision, pip = 10^pipLocation. */
 export function instrumentRules(i: V20Instrument): InstrumentRules {
@@ -209,9 +221,15 @@ export function toV20OrderRequest(order: PlacedOrderRequest, instrument: V20Inst
       `${order.symbol} trades in steps of ${instrumentRules(instrument).lotSize} units on OANDA; ${order.quantity} is not a multiple (snap the quantity first)`,
     );
   if (order.quantity < instrument.minimumTradeSize)
-    throw new BrokerError('INVALID_ORDER', `${order.symbol} needs at least ${instrument.minimumTradeSize} units on OANDA; got ${order.quantity}`);
+    throw new BrokerError(
+      'INVALID_ORDER',
+      `${order.symbol} needs at least ${instrument.minimumTradeSize} units on OANDA; got ${order.quantity}`,
+    );
   if (instrument.maximumOrderUnits !== undefined && order.quantity > instrument.maximumOrderUnits)
-    throw new BrokerError('INVALID_ORDER', `${order.symbol} takes at most ${instrument.maximumOrderUnits} units per order on OANDA; got ${order.quantity}`);
+    throw new BrokerError(
+      'INVALID_ORDER',
+      `${order.symbol} takes at most ${instrument.maximumOrderUnits} units per order on OANDA; got ${order.quantity}`,
+    );
   const base: V20OrderRequestBase = {
     instrument: instrument.name,
     units: order.side === 'sell' ? `-${qty}` : qty,
@@ -228,14 +246,24 @@ export function toV20OrderRequest(order: PlacedOrderRequest, instrument: V20Inst
       'INVALID_ORDER',
       `${order.symbol} prices have ${instrument.displayPrecision} decimals on OANDA (tick ${instrumentRules(instrument).tickSize}); ${t.price} is off the tick (snap the price first)`,
     );
-  const priced: V20PricedOrderRequest = { ...base, type: t.type === 'limit' ? 'LIMIT' : 'STOP', price, timeInForce: tif.type, triggerCondition: 'DEFAULT' };
+  const priced: V20PricedOrderRequest = {
+    ...base,
+    type: t.type === 'limit' ? 'LIMIT' : 'STOP',
+    price,
+    timeInForce: tif.type,
+    triggerCondition: 'DEFAULT',
+  };
   if (tif.type === 'GTD') priced.gtdTime = new Date(tif.expires_at).toISOString();
   return priced;
 }
 
 // --- v20 transactions and orders -----------------------------------------------------------
 
-const ClientExtensionsSchema = z.looseObject({ id: z.string().optional(), tag: z.string().optional(), comment: z.string().optional() });
+const ClientExtensionsSchema = z.looseObject({
+  id: z.string().optional(),
+  tag: z.string().optional(),
+  comment: z.string().optional(),
+});
 
 export const V20CreateTransactionSchema = z.looseObject({
   id: z.string().min(1),
@@ -266,7 +294,10 @@ export const V20FillTransactionSchema = z
     reason: z.string().optional(),
     time,
   })
-  .refine((f) => f.price !== undefined || f.fullVWAP !== undefined, { message: 'an ORDER_FILL needs price or fullVWAP', path: ['price'] });
+  .refine((f) => f.price !== undefined || f.fullVWAP !== undefined, {
+    message: 'an ORDER_FILL needs price or fullVWAP',
+    path: ['price'],
+  });
 export type V20FillTransaction = z.output<typeof V20FillTransactionSchema>;
 
 export const V20CancelTransactionSchema = z.looseObject({
@@ -347,17 +378,28 @@ export function toFill(f: V20FillTransaction, clientOrderId: string): Fill {
 
 const CANCELLED_BY_CLIENT = new Set(['CLIENT_REQUEST', 'CLIENT_REQUEST_REPLACED']);
 /** Reasons an IOC/FOK order is cancelled for simply because it could not (fully) execute. */
-const NOT_EXECUTABLE = new Set(['TIME_IN_FORCE_EXPIRED', 'INSUFFICIENT_LIQUIDITY', 'BOUNDS_VIOLATION', 'FOK_NOT_FILLED']);
+const NOT_EXECUTABLE = new Set([
+  'TIME_IN_FORCE_EXPIRED',
+  'INSUFFICIENT_LIQUIDITY',
+  'BOUNDS_VIOLATION',
+  'FOK_NOT_FILLED',
+]);
 
 /**
  * Our status for an order OANDA cancelled. `immediate` is true for a cancel inside the submit
  * reply: an order cancelled at once for a reason other than the client's, its time in force or
  * (for IOC/FOK) missing liquidity was refused, so it is `rejected` with OANDA's reason.
  */
-export function cancelledStatus(reason: string | undefined, tif: V20TimeInForce | TimeInForce['type'], immediate: boolean, filled: number): OrderStatus {
+export function cancelledStatus(
+  reason: string | undefined,
+  tif: V20TimeInForce | TimeInForce['type'],
+  immediate: boolean,
+  filled: number,
+): OrderStatus {
   const immediateOrDone = tif === 'IOC' || tif === 'FOK';
   if (reason === 'TIME_IN_FORCE_EXPIRED' && !immediateOrDone) return { status: 'expired' };
-  if (reason === undefined || CANCELLED_BY_CLIENT.has(reason) || filled > 0 || !immediate) return { status: 'cancelled' };
+  if (reason === undefined || CANCELLED_BY_CLIENT.has(reason) || filled > 0 || !immediate)
+    return { status: 'cancelled' };
   if (immediateOrDone && NOT_EXECUTABLE.has(reason)) return { status: 'cancelled' };
   return { status: 'rejected', reason };
 }
@@ -406,7 +448,9 @@ export function parseSubmitReply(raw: unknown, request: PlacedOrderRequest): Sub
 export const V20ErrorSchema = z.looseObject({
   errorCode: z.string().optional(),
   errorMessage: z.string().optional(),
-  orderRejectTransaction: z.looseObject({ id: z.string().optional(), type: z.string().optional(), rejectReason: z.string().optional() }).optional(),
+  orderRejectTransaction: z
+    .looseObject({ id: z.string().optional(), type: z.string().optional(), rejectReason: z.string().optional() })
+    .optional(),
   orderCancelRejectTransaction: z.looseObject({ rejectReason: z.string().optional() }).optional(),
 });
 export type V20ErrorBody = z.output<typeof V20ErrorSchema>;
@@ -441,7 +485,11 @@ export interface OrderDetails {
  * STOP_LOSS, TRAILING_STOP_LOSS, MARKET_IF_TOUCHED, FIXED_PRICE…). `known` is the last response we
  * had for it (its cancel reason wins over guessing).
  */
-export function orderFromV20(o: V20Order, details: OrderDetails = {}, known?: OrderResponse): OrderResponse | undefined {
+export function orderFromV20(
+  o: V20Order,
+  details: OrderDetails = {},
+  known?: OrderResponse,
+): OrderResponse | undefined {
   if (o.instrument === undefined || o.units === undefined || o.timeInForce === undefined) return undefined;
   let orderType: OrderType;
   if (o.type === 'MARKET') orderType = { type: 'market' };
@@ -467,11 +515,21 @@ export function orderFromV20(o: V20Order, details: OrderDetails = {}, known?: Or
       status = { status: 'filled' };
       break;
     case 'CANCELLED':
-      if (known && (known.status.status === 'rejected' || known.status.status === 'expired' || known.status.status === 'cancelled')) status = known.status;
+      if (
+        known &&
+        (known.status.status === 'rejected' || known.status.status === 'expired' || known.status.status === 'cancelled')
+      )
+        status = known.status;
       else status = cancelledStatus(details.cancel?.reason, o.timeInForce, false, filled);
       break;
   }
-  const times = [o.createTime, o.filledTime ?? 0, o.cancelledTime ?? 0, fill?.timestamp ?? 0, details.cancel?.time ?? 0];
+  const times = [
+    o.createTime,
+    o.filledTime ?? 0,
+    o.cancelledTime ?? 0,
+    fill?.timestamp ?? 0,
+    details.cancel?.time ?? 0,
+  ];
   return {
     order_id: o.id,
     client_order_id: clientOrderId,
@@ -521,7 +579,15 @@ export function quoteFromV20(p: V20Price): Quote {
       'VENUE_UNAVAILABLE',
       `OANDA has no price for ${p.instrument} right now${p.tradeable === false ? ' (not tradeable: market closed?)' : ''}`,
     );
-  return { symbol: p.instrument, bid, ask, last: midOf(bid, ask), bid_size: p.bids[0]?.liquidity ?? 0, ask_size: p.asks[0]?.liquidity ?? 0, timestamp: p.time };
+  return {
+    symbol: p.instrument,
+    bid,
+    ask,
+    last: midOf(bid, ask),
+    bid_size: p.bids[0]?.liquidity ?? 0,
+    ask_size: p.asks[0]?.liquidity ?? 0,
+    timestamp: p.time,
+  };
 }
 
 export const midOfPrice = (p: V20Price): number | undefined => {
@@ -549,11 +615,27 @@ export function parseSummary(raw: unknown): V20Summary {
 
 /** Buying power is OANDA's marginAvailable, in the account currency (not a notional). */
 export function accountFromV20(a: V20Summary, positions: Position[]): AccountInfo {
-  return { account_id: a.id, balance: a.balance, equity: a.NAV, buying_power: a.marginAvailable, currency: a.currency, open_positions: positions };
+  return {
+    account_id: a.id,
+    balance: a.balance,
+    equity: a.NAV,
+    buying_power: a.marginAvailable,
+    currency: a.currency,
+    open_positions: positions,
+  };
 }
 
-const PositionSideSchema = z.looseObject({ units: decimal, averagePrice: decimal.optional(), unrealizedPL: decimal.optional() });
-const V20PositionSchema = z.looseObject({ instrument: z.string(), unrealizedPL: decimal.optional(), long: PositionSideSchema, short: PositionSideSchema });
+const PositionSideSchema = z.looseObject({
+  units: decimal,
+  averagePrice: decimal.optional(),
+  unrealizedPL: decimal.optional(),
+});
+const V20PositionSchema = z.looseObject({
+  instrument: z.string(),
+  unrealizedPL: decimal.optional(),
+  long: PositionSideSchema,
+  short: PositionSideSchema,
+});
 const PositionsReplySchema = z.object({ positions: z.array(V20PositionSchema) });
 export type V20Position = z.output<typeof V20PositionSchema>;
 
@@ -598,7 +680,8 @@ const CODE_TABLE: ReadonlyArray<[RegExp, BrokerErrorReason, boolean]> = [
 
 /** An errorCode or rejectReason as our reason; anything unlisted is INVALID_ORDER (the request itself was wrong). */
 export function classifyV20Code(code: string | undefined): { reason: BrokerErrorReason; retryable: boolean } {
-  if (code !== undefined) for (const [re, reason, retryable] of CODE_TABLE) if (re.test(code)) return { reason, retryable };
+  if (code !== undefined)
+    for (const [re, reason, retryable] of CODE_TABLE) if (re.test(code)) return { reason, retryable };
   return { reason: 'INVALID_ORDER', retryable: false };
 }
 
@@ -631,25 +714,49 @@ export interface HttpFailure {
 /** An HTTP failure as a BrokerError (see the error table). The caller redacts the message. */
 export function httpError(f: HttpFailure, redact: (s: string) => string = (s) => s): BrokerError {
   const body = readErrorBody(f.body);
-  const code = body.orderRejectTransaction?.rejectReason ?? body.orderCancelRejectTransaction?.rejectReason ?? body.errorCode;
-  const detail = redact(body.errorMessage ?? (typeof f.body === 'string' && f.body.length > 0 ? f.body.slice(0, 200) : 'no message'));
+  const code =
+    body.orderRejectTransaction?.rejectReason ?? body.orderCancelRejectTransaction?.rejectReason ?? body.errorCode;
+  const detail = redact(
+    body.errorMessage ?? (typeof f.body === 'string' && f.body.length > 0 ? f.body.slice(0, 200) : 'no message'),
+  );
   const head = `OANDA refused ${f.route} (HTTP ${f.status}${code ? ` ${code}` : ''}): ${detail}`;
   const opts = { venueCode: code ?? f.status, cause: f.body };
   if (f.status === 401)
-    return new BrokerError('AUTHENTICATION', `${head}; check the OANDA token (oanda.token) and that it belongs to this environment (practice or live)`, opts);
-  if (f.status === 403) return new BrokerError('PERMISSION_DENIED', `${head}; check the account id (oanda.accountId) and the token's access to it`, opts);
+    return new BrokerError(
+      'AUTHENTICATION',
+      `${head}; check the OANDA token (oanda.token) and that it belongs to this environment (practice or live)`,
+      opts,
+    );
+  if (f.status === 403)
+    return new BrokerError(
+      'PERMISSION_DENIED',
+      `${head}; check the account id (oanda.accountId) and the token's access to it`,
+      opts,
+    );
   if (f.status === 429)
-    return new BrokerError('RATE_LIMITED', head, { ...opts, retryable: true, notActed: true, retryAfterMs: retryAfterMs(f.retryAfter, f.now) });
+    return new BrokerError('RATE_LIMITED', head, {
+      ...opts,
+      retryable: true,
+      notActed: true,
+      retryAfterMs: retryAfterMs(f.retryAfter, f.now),
+    });
   if (f.status >= 500) {
     const unknown = f.mutating;
     const tail = unknown
       ? '; this answer does not say whether OANDA acted: the request may have been carried out, look the order up by client order id, do not resend'
       : '';
-    return new BrokerError('VENUE_UNAVAILABLE', `${head}${tail}`, { ...opts, retryable: !unknown, outcomeUnknown: unknown });
+    return new BrokerError('VENUE_UNAVAILABLE', `${head}${tail}`, {
+      ...opts,
+      retryable: !unknown,
+      outcomeUnknown: unknown,
+    });
   }
   if (f.status === 404) {
     const c = code === undefined ? undefined : classifyV20Code(code);
-    return new BrokerError(c && c.reason !== 'INVALID_ORDER' ? c.reason : f.notFound, head, { ...opts, retryable: false });
+    return new BrokerError(c && c.reason !== 'INVALID_ORDER' ? c.reason : f.notFound, head, {
+      ...opts,
+      retryable: false,
+    });
   }
   if (f.status === 405) return new BrokerError('INTERNAL', head, { ...opts, retryable: false });
   const c = code === undefined ? { reason: f.badRequest ?? 'INVALID_ORDER', retryable: false } : classifyV20Code(code);

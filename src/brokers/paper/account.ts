@@ -66,7 +66,11 @@ export class PaperAccount {
     for (const [c, u] of Object.entries(state.cash)) this.ledger.cash.set(c, BigInt(u));
     for (const [c, u] of Object.entries(state.realized)) this.ledger.realized.set(c, BigInt(u));
     for (const p of state.positions)
-      this.ledger.positions.set(instrumentKey(p.symbol), { symbol: p.symbol, quantity: BigInt(p.quantity), averagePrice: BigInt(p.averagePrice) });
+      this.ledger.positions.set(instrumentKey(p.symbol), {
+        symbol: p.symbol,
+        quantity: BigInt(p.quantity),
+        averagePrice: BigInt(p.averagePrice),
+      });
   }
 
   /** Books a fill; every open order of its symbol may now add more or less exposure. */

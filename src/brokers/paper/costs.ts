@@ -14,7 +14,13 @@ export interface FeeModel {
    * Commission for one fill, in the instrument's quote currency. The venue rounds it to that
    * currency's cents (8 decimals for crypto), so a model may return an unrounded amount.
    */
-  commission(instrument: Instrument, side: 'buy' | 'sell', price: number, quantity: number, liquidity: Liquidity): number;
+  commission(
+    instrument: Instrument,
+    side: 'buy' | 'sell',
+    price: number,
+    quantity: number,
+    liquidity: Liquidity,
+  ): number;
 }
 
 /** A fee of `bps` basis points of notional, exact (computed on scaled integers). */
@@ -25,7 +31,8 @@ export function basisPointsFee(instrument: Instrument, price: number, quantity: 
 
 /** No commission for FX (the spread is the cost) or equities (commission-free brokers); 10 bps for crypto, maker and taker. */
 export const defaultFees: FeeModel = {
-  commission: (instrument, _side, price, quantity) => (instrument.kind === 'crypto' ? basisPointsFee(instrument, price, quantity, 10) : 0),
+  commission: (instrument, _side, price, quantity) =>
+    instrument.kind === 'crypto' ? basisPointsFee(instrument, price, quantity, 10) : 0,
 };
 
 export const noFees: FeeModel = { commission: () => 0 };
@@ -67,7 +74,10 @@ export function scheduleFees(schedule: FeeSchedule): FeeModel {
         let perUnit = fromMoney(mulMoney(units(schedule.perUnit), units(quantity)));
         if (schedule.minimum !== undefined) perUnit = Math.max(perUnit, schedule.minimum);
         if (schedule.maxFractionOfNotional !== undefined)
-          perUnit = Math.min(perUnit, fromMoney(mulMoney(mulMoney(units(price), units(quantity)), units(schedule.maxFractionOfNotional))));
+          perUnit = Math.min(
+            perUnit,
+            fromMoney(mulMoney(mulMoney(units(price), units(quantity)), units(schedule.maxFractionOfNotional))),
+          );
         fee += perUnit;
       }
       return fee;

@@ -26,7 +26,13 @@ export interface DepthOptions {
   seed: number;
 }
 
-export const DEFAULT_DEPTH: Readonly<DepthOptions> = Object.freeze({ levels: 10, spacingTicks: 1, growth: 1.5, jitter: 0.25, seed: 1 });
+export const DEFAULT_DEPTH: Readonly<DepthOptions> = Object.freeze({
+  levels: 10,
+  spacingTicks: 1,
+  growth: 1.5,
+  jitter: 0.25,
+  seed: 1,
+});
 
 export interface Level {
   readonly price: number;
@@ -37,9 +43,11 @@ export interface Level {
 export function validateDepth(d: DepthOptions): void {
   if (!Number.isInteger(d.levels) || d.levels < 1 || d.levels > 1000)
     throw new RangeError(`depth.levels must be a whole number from 1 to 1000, got ${d.levels}`);
-  if (!(d.spacingTicks > 0) || !Number.isInteger(d.spacingTicks)) throw new RangeError(`depth.spacingTicks must be a whole number ≥ 1, got ${d.spacingTicks}`);
+  if (!(d.spacingTicks > 0) || !Number.isInteger(d.spacingTicks))
+    throw new RangeError(`depth.spacingTicks must be a whole number ≥ 1, got ${d.spacingTicks}`);
   if (!(d.growth >= 1) || !Number.isFinite(d.growth)) throw new RangeError(`depth.growth must be ≥ 1, got ${d.growth}`);
-  if (!(d.jitter >= 0 && d.jitter <= 0.9)) throw new RangeError(`depth.jitter must be between 0 and 0.9, got ${d.jitter}`);
+  if (!(d.jitter >= 0 && d.jitter <= 0.9))
+    throw new RangeError(`depth.jitter must be between 0 and 0.9, got ${d.jitter}`);
 }
 
 function hash01(seed: number, symbol: string, level: number, ts: number): number {
@@ -99,7 +107,9 @@ export class QuoteBook {
       const noise =
         depth.jitter === 0 || k === 0
           ? 1
-          : 1 - depth.jitter + 2 * depth.jitter * hash01(depth.seed, this.quote.symbol, k * 2 + (this.buy ? 1 : 0), this.quote.timestamp);
+          : 1 -
+            depth.jitter +
+            2 * depth.jitter * hash01(depth.seed, this.quote.symbol, k * 2 + (this.buy ? 1 : 0), this.quote.timestamp);
       const size = snapToStep(this.touchSize * depth.growth ** k * noise, instrument.lotSize, 'down');
       if (size > 0) level = Object.freeze({ price, size: units(size) });
     }
@@ -114,13 +124,19 @@ const lastBook = new Map<string, QuoteBook>();
 
 const sameQuote = (a: Quote, b: Quote): boolean =>
   a === b ||
-  (a.timestamp === b.timestamp && a.symbol === b.symbol && a.bid === b.bid && a.ask === b.ask && a.bid_size === b.bid_size && a.ask_size === b.ask_size);
+  (a.timestamp === b.timestamp &&
+    a.symbol === b.symbol &&
+    a.bid === b.bid &&
+    a.ask === b.ask &&
+    a.bid_size === b.bid_size &&
+    a.ask_size === b.ask_size);
 
 /** The book a taker on `side` trades against at this quote. */
 export function bookFor(quote: Quote, side: 'buy' | 'sell', instrument: Instrument, depth: DepthOptions): QuoteBook {
   const key = `${quote.symbol}\u0000${side}`;
   const cached = lastBook.get(key);
-  if (cached && cached.instrument === instrument && cached.depth === depth && sameQuote(cached.quote, quote)) return cached;
+  if (cached && cached.instrument === instrument && cached.depth === depth && sameQuote(cached.quote, quote))
+    return cached;
   const book = new QuoteBook({ ...quote }, side, instrument, depth);
   if (lastBook.size >= 4096) lastBook.clear();
   lastBook.set(key, book);

@@ -40,12 +40,27 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import type { BrokerApi, BrokerCapabilities, BrokerEnvironment, Disposable, OrderLookupHint, OrderUpdate } from '../broker';
+import type {
+  BrokerApi,
+  BrokerCapabilities,
+  BrokerEnvironment,
+  Disposable,
+  OrderLookupHint,
+  OrderUpdate,
+} from '../broker';
 import { BrokerError } from '../errors';
 
-export type FaultKind = 'reject' | 'errorBeforeSend' | 'timeoutAfterAccept' | 'disconnectMidFill' | 'duplicateAck' | 'outOfOrderAck';
+export type FaultKind =
+  'reject' | 'errorBeforeSend' | 'timeoutAfterAccept' | 'disconnectMidFill' | 'duplicateAck' | 'outOfOrderAck';
 export type CancelFaultKind = 'cancelTimeout';
-export const FAULT_KINDS: readonly FaultKind[] = ['reject', 'errorBeforeSend', 'timeoutAfterAccept', 'disconnectMidFill', 'duplicateAck', 'outOfOrderAck'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'reject',
+  'errorBeforeSend',
+  'timeoutAfterAccept',
+  'disconnectMidFill',
+  'duplicateAck',
+  'outOfOrderAck',
+];
 
 export interface FaultPlan {
   /** Seed of the random faults and the latency jitter (default 1). */
@@ -232,7 +247,9 @@ export class FaultInjectingBroker implements BrokerApi {
       state: () => ({
         disconnected: this.linkDown,
         rejectsQueued: this.scripted.filter((s) => s.fault === 'reject').length,
-        latencyMs: this.plan.latencyMs ? { fixed: this.plan.latencyMs.fixed, jitter: this.plan.latencyMs.jitter ?? 0 } : null,
+        latencyMs: this.plan.latencyMs
+          ? { fixed: this.plan.latencyMs.fixed, jitter: this.plan.latencyMs.jitter ?? 0 }
+          : null,
       }),
     };
   }
@@ -282,7 +299,10 @@ export class FaultInjectingBroker implements BrokerApi {
     return this.call(async () => {
       const id = order.client_order_id;
       if (this.rejected.has(id)) {
-        throw new BrokerError('DUPLICATE_CLIENT_ORDER_ID', `client order id ${id} was already used for a rejected order; look that order up instead`);
+        throw new BrokerError(
+          'DUPLICATE_CLIENT_ORDER_ID',
+          `client order id ${id} was already used for a rejected order; look that order up instead`,
+        );
       }
       const { fault, options } = this.scripted.shift() ?? { fault: this.drawFault(), options: {} };
       if (fault !== undefined) this.counts[fault]++;
@@ -290,10 +310,16 @@ export class FaultInjectingBroker implements BrokerApi {
         case 'reject':
           return this.reject(order, options.reason ?? this.drawReason());
         case 'errorBeforeSend':
-          throw new BrokerError('VENUE_UNAVAILABLE', `injected fault: the venue is unavailable; order ${id} was not sent`, { retryable: true });
+          throw new BrokerError(
+            'VENUE_UNAVAILABLE',
+            `injected fault: the venue is unavailable; order ${id} was not sent`,
+            { retryable: true },
+          );
         case 'timeoutAfterAccept':
           await this.inner.submitOrder(order);
-          throw new BrokerError('TIMEOUT', `injected fault: no response for order ${id} (it may have been placed)`, { outcomeUnknown: true });
+          throw new BrokerError('TIMEOUT', `injected fault: no response for order ${id} (it may have been placed)`, {
+            outcomeUnknown: true,
+          });
         case 'disconnectMidFill':
           this.dropOnFillOf = id;
           try {
@@ -302,7 +328,9 @@ export class FaultInjectingBroker implements BrokerApi {
             this.dropOnFillOf = undefined;
           }
           this.linkDown = true;
-          throw new BrokerError('NETWORK', `injected fault: connection lost while order ${id} was being placed`, { outcomeUnknown: true });
+          throw new BrokerError('NETWORK', `injected fault: connection lost while order ${id} was being placed`, {
+            outcomeUnknown: true,
+          });
         case 'duplicateAck':
           this.duplicated.add(id);
           break;
@@ -321,7 +349,11 @@ export class FaultInjectingBroker implements BrokerApi {
       await this.inner.cancelOrder(orderId);
       if (fault === 'cancelTimeout') {
         this.counts.cancelTimeout++;
-        throw new BrokerError('TIMEOUT', `injected fault: no response to cancelling order ${orderId} (it may have been cancelled)`, { outcomeUnknown: true });
+        throw new BrokerError(
+          'TIMEOUT',
+          `injected fault: no response to cancelling order ${orderId} (it may have been cancelled)`,
+          { outcomeUnknown: true },
+        );
       }
     });
   }
@@ -395,7 +427,11 @@ export class FaultInjectingBroker implements BrokerApi {
   }
 
   private ensureLinked(): void {
-    if (this.linkDown) throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: the connection was lost; call connect() and reconcile`);
+    if (this.linkDown)
+      throw new BrokerError(
+        'NOT_CONNECTED',
+        `not connected to ${this.displayName}: the connection was lost; call connect() and reconcile`,
+      );
   }
 
   private drawFault(): FaultKind | undefined {
@@ -421,7 +457,8 @@ export class FaultInjectingBroker implements BrokerApi {
 
   /** Every update from the inner venue comes here first. */
   private route(update: OrderUpdate): void {
-    if (this.dropOnFillOf !== undefined && update.fill && update.order.client_order_id === this.dropOnFillOf) this.linkDown = true;
+    if (this.dropOnFillOf !== undefined && update.fill && update.order.client_order_id === this.dropOnFillOf)
+      this.linkDown = true;
     if (this.linkDown) {
       this.counts.droppedUpdates++;
       return;
@@ -462,6 +499,7 @@ function validate(plan: FaultPlan): FaultPlan {
   }
   if (total > 1 + 1e-9) throw new RangeError(`submit fault probabilities add up to ${total}, more than 1`);
   const latency = plan.latencyMs;
-  if (latency && !(latency.fixed >= 0 && (latency.jitter ?? 0) >= 0)) throw new RangeError('latencyMs fixed and jitter must be zero or more');
+  if (latency && !(latency.fixed >= 0 && (latency.jitter ?? 0) >= 0))
+    throw new RangeError('latencyMs fixed and jitter must be zero or more');
   return { ...plan };
 }

@@ -87,7 +87,11 @@ export class SyntheticFeed implements QuoteSource {
     const ask = snapToStep(bid + spread, tickSize);
     const lastTicks = Math.floor(unit(this.seed, symbolHash, bucket, 4) * (spreadTicks + 1));
     const last = snapToStep(bid + lastTicks * tickSize, tickSize);
-    const size = (salt: number) => Math.max(lotSize, snapToStep(instrument.touchSize * (0.5 + unit(this.seed, symbolHash, bucket, salt)), lotSize, 'down'));
+    const size = (salt: number) =>
+      Math.max(
+        lotSize,
+        snapToStep(instrument.touchSize * (0.5 + unit(this.seed, symbolHash, bucket, salt)), lotSize, 'down'),
+      );
     return { symbol, bid, ask, last, bid_size: size(5), ask_size: size(6), timestamp: t };
   }
 }

@@ -125,8 +125,10 @@ function resolveInstrument(symbol: string): Instrument {
   if (preset) return complete(preset, symbol, false);
   const cryptoQuote = CRYPTO_QUOTES.find((q) => key.length > q.length && key.endsWith(q));
   // Crypto first: SOLBTC has six letters but is not a currency pair.
-  if (cryptoQuote) return complete(crypto(key.slice(0, -cryptoQuote.length), cryptoQuote, 100, 0.0001, 100), symbol, true);
-  if (/^[A-Z]{6}$/.test(key) && /^[A-Za-z]{3}([_/]?)[A-Za-z]{3}$/.test(symbol)) return complete(fx(key.slice(0, 3), key.slice(3), 1.0), symbol, true);
+  if (cryptoQuote)
+    return complete(crypto(key.slice(0, -cryptoQuote.length), cryptoQuote, 100, 0.0001, 100), symbol, true);
+  if (/^[A-Z]{6}$/.test(key) && /^[A-Za-z]{3}([_/]?)[A-Za-z]{3}$/.test(symbol))
+    return complete(fx(key.slice(0, 3), key.slice(3), 1.0), symbol, true);
   return complete(equity(100), symbol, true);
 }
 

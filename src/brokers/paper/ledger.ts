@@ -58,7 +58,10 @@ export class Ledger {
     let realized = 0n;
     if (before === 0n || sign(before) === sign(delta)) {
       // Opening or adding: the average is the exact quantity-weighted mean.
-      book.averagePrice = divMoney(mulMoney(book.averagePrice, abs(before)) + mulMoney(fill.price, abs(delta)), abs(after));
+      book.averagePrice = divMoney(
+        mulMoney(book.averagePrice, abs(before)) + mulMoney(fill.price, abs(delta)),
+        abs(after),
+      );
     } else {
       // Reducing: the closed part realizes its difference to the average; a flip opens the rest at this price.
       const closed = abs(delta) < abs(before) ? abs(delta) : abs(before);
@@ -68,7 +71,8 @@ export class Ledger {
     book.quantity = after;
     if (after === 0n) this.positions.delete(key);
     else this.positions.set(key, book);
-    if (realized !== 0n) this.realized.set(fill.quoteCurrency, (this.realized.get(fill.quoteCurrency) ?? 0n) + realized);
+    if (realized !== 0n)
+      this.realized.set(fill.quoteCurrency, (this.realized.get(fill.quoteCurrency) ?? 0n) + realized);
     return realized;
   }
 }

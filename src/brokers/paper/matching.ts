@@ -7,7 +7,13 @@
  */
 import type { Clock } from '../../common/clock';
 import { divMoney, fromMoney, mulMoney, roundMoney, snapToStep } from '../../common/decimal';
-import { cloneOrderRequest, isFinalStatus, type Fill, type OrderStatus, type PlacedOrderRequest } from '../../orders/model';
+import {
+  cloneOrderRequest,
+  isFinalStatus,
+  type Fill,
+  type OrderStatus,
+  type PlacedOrderRequest,
+} from '../../orders/model';
 import type { Market, PaperAccount } from './account';
 import type { FeeModel, LatencyModel, Liquidity } from './costs';
 import { bookFor, TakenLiquidity, type DepthOptions, type Level } from './depth';
@@ -112,7 +118,8 @@ export class PaperMatching {
       },
     };
     this.orders.add(live);
-    const refusal = staticRuleRefusal(live.request, instrument, now) ?? this.account.buyingPowerRefusal(live, instrument, now);
+    const refusal =
+      staticRuleRefusal(live.request, instrument, now) ?? this.account.buyingPowerRefusal(live, instrument, now);
     if (refusal !== undefined) {
       this.finish(live, { status: 'rejected', reason: refusal }, now);
       return live;
@@ -322,12 +329,29 @@ export class PaperMatching {
     if (immediate && !isFinalStatus(live.response.status)) this.finish(live, { status: 'cancelled' }, at);
   }
 
-  private fill(live: LiveOrder, instrument: Instrument, price: number, quantity: bigint, liquidity: Liquidity, at: number): void {
+  private fill(
+    live: LiveOrder,
+    instrument: Instrument,
+    price: number,
+    quantity: bigint,
+    liquidity: Liquidity,
+    at: number,
+  ): void {
     const request = live.request;
     const quoteCurrency = instrument.quoteCurrency;
     const qty = fromMoney(quantity);
-    const commission = roundMoney(units(this.fees.commission(instrument, request.side, price, qty, liquidity)), currencyDecimals(quoteCurrency));
-    this.account.book({ symbol: request.symbol, quoteCurrency, side: request.side, price: units(price), quantity, commission });
+    const commission = roundMoney(
+      units(this.fees.commission(instrument, request.side, price, qty, liquidity)),
+      currencyDecimals(quoteCurrency),
+    );
+    this.account.book({
+      symbol: request.symbol,
+      quoteCurrency,
+      side: request.side,
+      price: units(price),
+      quantity,
+      commission,
+    });
 
     const fill: Fill = {
       fill_id: `PF-${++this.orders.nextFill}`,

@@ -166,7 +166,10 @@ export class PaperOrders {
     // Oldest to become final first (a final order's timestamp is when it became final), as trimming expects.
     this.finalQueue = state.orders
       .filter((o) => isFinalStatus(o.response.status))
-      .sort((a, b) => a.response.timestamp - b.response.timestamp || seqOf(a.response.order_id) - seqOf(b.response.order_id))
+      .sort(
+        (a, b) =>
+          a.response.timestamp - b.response.timestamp || seqOf(a.response.order_id) - seqOf(b.response.order_id),
+      )
       .map((o) => o.response.order_id);
     this.fills = state.fills;
     return open;

@@ -32,7 +32,15 @@
  * `matching.ts` decides fills; `account.ts` values the account; `orders.ts` keeps orders and fills;
  * `persistence.ts` + `state.ts` keep the account file.
  */
-import type { AccountInfo, Fill, InstrumentRules, OrderResponse, PlacedOrderRequest, Position, Quote } from '../../orders/model';
+import type {
+  AccountInfo,
+  Fill,
+  InstrumentRules,
+  OrderResponse,
+  PlacedOrderRequest,
+  Position,
+  Quote,
+} from '../../orders/model';
 import type { BrokerApi, BrokerCapabilities, Disposable, OrderLookupHint, OrderUpdate } from '../broker';
 import { FaultInjectingBroker, type FaultSwitch } from './faults';
 import { PaperVenue, type Candle, type PaperBrokerOptions } from './venue';

@@ -11,7 +11,9 @@ import { appendPaperJournal, deletePaperState, readPaperAccount, writePaperState
 /** Past this size the journal is folded into a new snapshot of the account file. */
 export const JOURNAL_LIMIT_BYTES = 1024 * 1024;
 /** For the crash suite, which folds the journal often: SPTRADER_PAPER_JOURNAL_LIMIT_BYTES. */
-const ENV_JOURNAL_LIMIT = ((v) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined))(process.env['SPTRADER_PAPER_JOURNAL_LIMIT_BYTES']);
+const ENV_JOURNAL_LIMIT = ((v) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined))(
+  process.env['SPTRADER_PAPER_JOURNAL_LIMIT_BYTES'],
+);
 
 export class PaperPersistence {
   /** The account file's snapshot generation, whether a snapshot is on disk, whether the next save must write one, and the journal's size. */
@@ -59,7 +61,11 @@ export class PaperPersistence {
     // change, so one that never reached the disk would otherwise be missing for good.
     if (!this.needSnapshot && this.journalBytes < this.journalLimitBytes) {
       try {
-        this.journalBytes += appendPaperJournal(this.file, { generation: this.generation, ...books(orders, account), ...changes });
+        this.journalBytes += appendPaperJournal(this.file, {
+          generation: this.generation,
+          ...books(orders, account),
+          ...changes,
+        });
       } catch (e) {
         this.needSnapshot = true;
         throw e;
@@ -79,7 +85,10 @@ export class PaperPersistence {
   }
 }
 
-function books(orders: PaperOrders, account: PaperAccount): Pick<PaperState, 'cash' | 'realized' | 'positions' | 'counters'> {
+function books(
+  orders: PaperOrders,
+  account: PaperAccount,
+): Pick<PaperState, 'cash' | 'realized' | 'positions' | 'counters'> {
   const ledger = account.ledger;
   return {
     cash: Object.fromEntries([...ledger.cash].map(([c, u]) => [c, u.toString()])),
@@ -94,7 +103,12 @@ function books(orders: PaperOrders, account: PaperAccount): Pick<PaperState, 'ca
 }
 
 /** The whole account as the file holds it (also what a scratch copy starts from). */
-export function snapshot(orders: PaperOrders, account: PaperAccount, seed: number | null, generation: number): PaperState {
+export function snapshot(
+  orders: PaperOrders,
+  account: PaperAccount,
+  seed: number | null,
+  generation: number,
+): PaperState {
   return {
     version: 2,
     accountId: account.accountId,

@@ -50,8 +50,12 @@ class SymbolQueue {
   constructor(instrument: Instrument) {
     this.tick = instrument.tickSize;
     this.lot = units(instrument.lotSize);
-    const onFill = (maker: number, _taker: number, _price: number, size: number): void => void this.fills.push([maker, size]);
-    this.books = [new OrderBook({ orderCapacity: 64, idCapacity: 64, onFill }), new OrderBook({ orderCapacity: 64, idCapacity: 64, onFill })];
+    const onFill = (maker: number, _taker: number, _price: number, size: number): void =>
+      void this.fills.push([maker, size]);
+    this.books = [
+      new OrderBook({ orderCapacity: 64, idCapacity: 64, onFill }),
+      new OrderBook({ orderCapacity: 64, idCapacity: 64, onFill }),
+    ];
   }
 
   ticks(price: number): number {

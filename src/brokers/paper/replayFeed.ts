@@ -107,8 +107,10 @@ export function parseTime(value: unknown): number | string {
     return Number.isFinite(t) ? t : 'is an invalid date';
   }
   if (typeof value === 'bigint') return fromEpochNumber(Number(value));
-  if (typeof value === 'number') return Number.isFinite(value) ? fromEpochNumber(value) : `${value} is not a finite time`;
-  if (typeof value !== 'string') return value === null || value === undefined ? 'is empty' : `is a ${typeof value}, not a time`;
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? fromEpochNumber(value) : `${value} is not a finite time`;
+  if (typeof value !== 'string')
+    return value === null || value === undefined ? 'is empty' : `is a ${typeof value}, not a time`;
   const text = value.trim();
   if (text === '') return 'is empty';
   if (NUMERIC.test(text)) return fromEpochNumber(Number(text));
@@ -149,7 +151,9 @@ export class ReplayFeed implements QuoteSource {
   readonly bidSize: Float64Array;
   readonly askSize: Float64Array;
   /** Candles only. */
-  readonly candles: { open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; volume: Float64Array } | undefined;
+  readonly candles:
+    | { open: Float64Array; high: Float64Array; low: Float64Array; close: Float64Array; volume: Float64Array }
+    | undefined;
   /** Rows dropped because the next row had the same time. */
   readonly duplicatesCollapsed: number;
   private readonly key: string;
@@ -160,9 +164,15 @@ export class ReplayFeed implements QuoteSource {
     const ticks = table.has('bid') && table.has('ask');
     const candles = CANDLE_COLUMNS.every((c) => table.has(c));
     if (!table.has('time'))
-      throw new ReplayDataError(`${file}: no 'time' column (found the columns it has; need time plus bid, ask or open, high, low, close)`, file);
+      throw new ReplayDataError(
+        `${file}: no 'time' column (found the columns it has; need time plus bid, ask or open, high, low, close)`,
+        file,
+      );
     if (!ticks && !candles)
-      throw new ReplayDataError(`${file}: neither tick columns (time, bid, ask) nor candle columns (time, open, high, low, close) are present`, file);
+      throw new ReplayDataError(
+        `${file}: neither tick columns (time, bid, ask) nor candle columns (time, open, high, low, close) are present`,
+        file,
+      );
     this.kind = ticks ? 'ticks' : 'candles';
     this.symbol = options.symbol;
     this.source = file;
@@ -171,7 +181,8 @@ export class ReplayFeed implements QuoteSource {
     const instrument = instrumentFor(options.symbol);
     const tick = instrument.tickSize;
     const spreadTicks = options.spreadTicks ?? instrument.spreadTicks;
-    if (!(Number.isInteger(spreadTicks) && spreadTicks >= 0)) throw new RangeError(`spreadTicks must be a whole number of ticks ≥ 0, not ${spreadTicks}`);
+    if (!(Number.isInteger(spreadTicks) && spreadTicks >= 0))
+      throw new RangeError(`spreadTicks must be a whole number of ticks ≥ 0, not ${spreadTicks}`);
     const spread = spreadTicks * tick;
     const touch = instrument.touchSize;
 
@@ -184,7 +195,13 @@ export class ReplayFeed implements QuoteSource {
     const askSize = new Float64Array(n);
     const c =
       this.kind === 'candles'
-        ? { open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n) }
+        ? {
+            open: new Float64Array(n),
+            high: new Float64Array(n),
+            low: new Float64Array(n),
+            close: new Float64Array(n),
+            volume: new Float64Array(n),
+          }
         : undefined;
     const fail = (row: number, column: string, why: string): never => {
       throw new ReplayDataError(`${file}: ${table.where(row)}, column '${column}': ${why}`, file, row + 1, column);
@@ -195,8 +212,13 @@ export class ReplayFeed implements QuoteSource {
       if (fallbackValue !== undefined && (raw === '' || raw === null || raw === undefined)) return fallbackValue;
       const v = toNumber(raw);
       if (v === undefined || !Number.isFinite(v))
-        return fail(row, column, `${JSON.stringify(typeof raw === 'bigint' ? String(raw) : raw) ?? 'nothing'} is not a number`);
-      if (min === 'positive' ? !(v > 0) : !(v >= 0)) return fail(row, column, `${v} must be ${min === 'positive' ? 'greater than 0' : '0 or more'}`);
+        return fail(
+          row,
+          column,
+          `${JSON.stringify(typeof raw === 'bigint' ? String(raw) : raw) ?? 'nothing'} is not a number`,
+        );
+      if (min === 'positive' ? !(v > 0) : !(v >= 0))
+        return fail(row, column, `${v} must be ${min === 'positive' ? 'greater than 0' : '0 or more'}`);
       return v;
     };
 
@@ -209,7 +231,11 @@ export class ReplayFeed implements QuoteSource {
       if (k >= 0) {
         const previous = times[k] as number;
         if (time < previous)
-          fail(row, 'time', `${new Date(time).toISOString()} is before the previous row's ${new Date(previous).toISOString()}; rows must be in time order`);
+          fail(
+            row,
+            'time',
+            `${new Date(time).toISOString()} is before the previous row's ${new Date(previous).toISOString()}; rows must be in time order`,
+          );
         if (time === previous) duplicates++;
         else k++;
       } else k = 0;
@@ -267,7 +293,10 @@ export class ReplayFeed implements QuoteSource {
     const ext = extname(file).toLowerCase();
     if (ext === '.parquet' || ext === '.parq' || ext === '.pq') return ReplayFeed.fromParquet(file, options);
     if (ext === '.csv' || ext === '.txt') return ReplayFeed.fromCsv(file, options);
-    throw new ReplayDataError(`${file}: unknown data format '${ext || '(no extension)'}'; use a .csv or .parquet file`, file);
+    throw new ReplayDataError(
+      `${file}: unknown data format '${ext || '(no extension)'}'; use a .csv or .parquet file`,
+      file,
+    );
   }
 
   /** A CSV file with a header row; see the file comment for the columns. */
@@ -287,7 +316,8 @@ export class ReplayFeed implements QuoteSource {
     const lines = text.split('\n');
     let headerLine = 0;
     while (headerLine < lines.length && (lines[headerLine] ?? '').trim() === '') headerLine++;
-    if (headerLine >= lines.length) throw new ReplayDataError(`${label}: the file is empty (a header row is needed)`, label);
+    if (headerLine >= lines.length)
+      throw new ReplayDataError(`${label}: the file is empty (a header row is needed)`, label);
     const unquote = (s: string): string => {
       const t = s.trim();
       return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
@@ -299,10 +329,16 @@ export class ReplayFeed implements QuoteSource {
     const index = new Map<ColumnName, number>();
     header.forEach((h, i) => {
       const name = h === 'timestamp' ? 'time' : h;
-      if ((ALL_COLUMNS as readonly string[]).includes(name) && !index.has(name as ColumnName)) index.set(name as ColumnName, i);
+      if ((ALL_COLUMNS as readonly string[]).includes(name) && !index.has(name as ColumnName))
+        index.set(name as ColumnName, i);
     });
     if (!index.has('time') && !header.includes('time'))
-      throw new ReplayDataError(`${label}: the header has no 'time' column (it has: ${header.join(', ')})`, label, undefined, 'time');
+      throw new ReplayDataError(
+        `${label}: the header has no 'time' column (it has: ${header.join(', ')})`,
+        label,
+        undefined,
+        'time',
+      );
     const cells: string[][] = [];
     const lineOf: number[] = [];
     for (let i = headerLine + 1; i < lines.length; i++) {
@@ -349,9 +385,11 @@ export class ReplayFeed implements QuoteSource {
     for (const name of names) {
       const lower = name.trim().toLowerCase();
       const canonical = lower === 'timestamp' ? 'time' : lower;
-      if ((ALL_COLUMNS as readonly string[]).includes(canonical) && !byName.has(canonical as ColumnName)) byName.set(canonical as ColumnName, name);
+      if ((ALL_COLUMNS as readonly string[]).includes(canonical) && !byName.has(canonical as ColumnName))
+        byName.set(canonical as ColumnName, name);
     }
-    if (!byName.has('time')) throw new ReplayDataError(`${file}: no 'time' column (it has: ${names.join(', ')})`, file, undefined, 'time');
+    if (!byName.has('time'))
+      throw new ReplayDataError(`${file}: no 'time' column (it has: ${names.join(', ')})`, file, undefined, 'time');
     const data = new Map<ColumnName, unknown[]>();
     for (const key of byName.keys()) data.set(key, new Array<unknown>(rows));
     try {
@@ -423,7 +461,8 @@ export class ReplayFeed implements QuoteSource {
   }
 
   record(index: number): ReplayRecord {
-    if (!(index >= 0 && index < this.times.length)) throw new RangeError(`record ${index} is outside 0..${this.times.length - 1}`);
+    if (!(index >= 0 && index < this.times.length))
+      throw new RangeError(`record ${index} is outside 0..${this.times.length - 1}`);
     const r: ReplayRecord = {
       index,
       time: this.times[index] as number,
@@ -448,7 +487,9 @@ export class ReplayFeed implements QuoteSource {
   quote(symbol: string, atMs: number): Quote {
     if (symbol !== this.symbol && instrumentKey(symbol) !== this.key) {
       if (this.fallback) return this.fallback.quote(symbol, atMs);
-      throw new RangeError(`the replay data (${this.source}) records ${this.symbol} only; there is no quote for ${symbol}`);
+      throw new RangeError(
+        `the replay data (${this.source}) records ${this.symbol} only; there is no quote for ${symbol}`,
+      );
     }
     const i = this.indexAt(atMs);
     if (i < 0)

@@ -46,7 +46,8 @@ class SortedKeys {
 
   /** Seqs with key ≥ `min`. */
   atLeast(min: number, out: number[]): void {
-    for (let i = this.lowerBound(min - 1e-9 * Math.max(1, Math.abs(min))); i < this.keys.length; i++) out.push(this.seqs[i] as number);
+    for (let i = this.lowerBound(min - 1e-9 * Math.max(1, Math.abs(min))); i < this.keys.length; i++)
+      out.push(this.seqs[i] as number);
   }
 
   get size(): number {
@@ -115,7 +116,15 @@ export class RestingIndex {
     else if (p.kind === 'active') this.active.delete(seq);
     else {
       const b = this.books.get(e.symbol);
-      if (b) (p.kind === 'limit' ? (p.side === 'buy' ? b.buyLimits : b.sellLimits) : p.side === 'buy' ? b.buyStops : b.sellStops).remove(p.price, seq);
+      if (b)
+        (p.kind === 'limit'
+          ? p.side === 'buy'
+            ? b.buyLimits
+            : b.sellLimits
+          : p.side === 'buy'
+            ? b.buyStops
+            : b.sellStops
+        ).remove(p.price, seq);
     }
   }
 
@@ -153,7 +162,12 @@ export class RestingIndex {
   private book(symbol: string): SymbolBook {
     let b = this.books.get(symbol);
     if (!b) {
-      b = { buyLimits: new SortedKeys(), sellLimits: new SortedKeys(), buyStops: new SortedKeys(), sellStops: new SortedKeys() };
+      b = {
+        buyLimits: new SortedKeys(),
+        sellLimits: new SortedKeys(),
+        buyStops: new SortedKeys(),
+        sellStops: new SortedKeys(),
+      };
       this.books.set(symbol, b);
     }
     return b;

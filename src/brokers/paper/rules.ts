@@ -15,7 +15,11 @@ function plain(n: number): string {
 }
 
 /** Why the venue refuses the order by its static rules, or undefined. */
-export function staticRuleRefusal(request: PlacedOrderRequest, instrument: Instrument, now: number): string | undefined {
+export function staticRuleRefusal(
+  request: PlacedOrderRequest,
+  instrument: Instrument,
+  now: number,
+): string | undefined {
   const symbol = request.symbol;
   if (!isOnStep(request.quantity, instrument.lotSize))
     return `quantity ${plain(request.quantity)} is not a multiple of the lot size ${plain(instrument.lotSize)} for ${symbol}`;

@@ -9,7 +9,17 @@
  * Amounts are decimal strings of 10^-10 units because JSON numbers cannot carry a BigInt exactly.
  * A file that fails validation is reported, never silently replaced: it is someone's account.
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { replaceFileSync, syncDirectorySync, writeAllSync } from '../../common/durableFile';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -116,7 +126,10 @@ export function readPaperAccount(file: string): { state: PaperState; journalByte
   if (!state) {
     // Changes with no account to apply them to: the snapshot was lost, not never made.
     if (existsSync(path)) {
-      throw new StateDamagedError(file, `the paper account is missing while its journal ${path} is there: the account was deleted or moved`);
+      throw new StateDamagedError(
+        file,
+        `the paper account is missing while its journal ${path} is there: the account was deleted or moved`,
+      );
     }
     return undefined;
   }
@@ -181,7 +194,15 @@ function applyJournal(state: PaperState, entries: readonly JournalEntry[]): Pape
       fills.push(f);
     }
   }
-  return { ...state, cash: last.cash, realized: last.realized, positions: last.positions, counters: last.counters, orders: [...orders.values()], fills };
+  return {
+    ...state,
+    cash: last.cash,
+    realized: last.realized,
+    positions: last.positions,
+    counters: last.counters,
+    orders: [...orders.values()],
+    fills,
+  };
 }
 
 /** Appends one change to the journal, durable (its directory entry too, for a new file) before it returns; returns the bytes written. */
@@ -199,7 +220,11 @@ export function appendPaperJournal(file: string, entry: JournalEntry): number {
     }
     if (created) syncDirectorySync(dirname(file));
   } catch (e) {
-    throw new BrokerError('INTERNAL', `could not save the paper account to ${journalFile(file)}: ${(e as Error).message}`, { cause: e });
+    throw new BrokerError(
+      'INTERNAL',
+      `could not save the paper account to ${journalFile(file)}: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   return Buffer.byteLength(line);
 }
@@ -248,7 +273,9 @@ export function writePaperState(file: string, state: PaperState): void {
     // The new name (and the journal's removal) durable before any change is journalled against it.
     syncDirectorySync(dirname(file));
   } catch (e) {
-    throw new BrokerError('INTERNAL', `could not save the paper account to ${file}: ${(e as Error).message}`, { cause: e });
+    throw new BrokerError('INTERNAL', `could not save the paper account to ${file}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 

@@ -25,7 +25,13 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import { OrderUpdateListeners, type BrokerApi, type BrokerCapabilities, type Disposable, type OrderUpdate } from '../broker';
+import {
+  OrderUpdateListeners,
+  type BrokerApi,
+  type BrokerCapabilities,
+  type Disposable,
+  type OrderUpdate,
+} from '../broker';
 import { BrokerError } from '../errors';
 import { PaperAccount, type Market } from './account';
 import { defaultFees, noLatency, type FeeModel, type LatencyModel } from './costs';
@@ -89,7 +95,9 @@ export class PaperVenue implements BrokerApi {
   private connected = false;
   private timer: NodeJS.Timeout | undefined;
   // A faulty listener must not undo or hide a fill that has happened.
-  private readonly listeners = new OrderUpdateListeners((e) => this.reportError(`a paper venue order update listener failed: ${(e as Error).message}`, e));
+  private readonly listeners = new OrderUpdateListeners((e) =>
+    this.reportError(`a paper venue order update listener failed: ${(e as Error).message}`, e),
+  );
   /** Updates of the operation under way, delivered once it is saved. */
   private outbox: OrderUpdate[] = [];
   private delivering = false;
@@ -110,11 +118,26 @@ export class PaperVenue implements BrokerApi {
     this.market = { quotes: options.quotes ?? new SyntheticFeed(this.seed ?? 1) };
     this.persistence = new PaperPersistence(options.stateFile, options.journalLimitBytes);
     this.orders = new PaperOrders(options.stateFile !== undefined);
-    this.account = new PaperAccount(this.market, this.clock, options.startingCash ?? 100_000, options.accountId ?? 'PAPER-1', options.currency ?? 'USD');
+    this.account = new PaperAccount(
+      this.market,
+      this.clock,
+      options.startingCash ?? 100_000,
+      options.accountId ?? 'PAPER-1',
+      options.currency ?? 'USD',
+    );
     const fees = options.fees ?? defaultFees;
     const latency = options.latency ?? noLatency;
-    this.matching = new PaperMatching(this.market, this.orders, this.account, { clock: this.clock, fees, latency, depth }, (live, fill) =>
-      this.outbox.push(fill ? { order: cloneOrderResponse(live.response), fill: cloneFill(fill) } : { order: cloneOrderResponse(live.response) }),
+    this.matching = new PaperMatching(
+      this.market,
+      this.orders,
+      this.account,
+      { clock: this.clock, fees, latency, depth },
+      (live, fill) =>
+        this.outbox.push(
+          fill
+            ? { order: cloneOrderResponse(live.response), fill: cloneFill(fill) }
+            : { order: cloneOrderResponse(live.response) },
+        ),
     );
   }
 
@@ -173,7 +196,12 @@ export class PaperVenue implements BrokerApi {
   scratchCopy(): PaperVenue {
     this.ensureConnected();
     this.poll();
-    const copy = new PaperVenue(this.capabilities, { ...this.options, stateFile: undefined, pollIntervalMs: 0, quotes: this.market.quotes });
+    const copy = new PaperVenue(this.capabilities, {
+      ...this.options,
+      stateFile: undefined,
+      pollIntervalMs: 0,
+      quotes: this.market.quotes,
+    });
     const state = structuredClone(snapshot(this.orders, this.account, this.seed, 0));
     copy.account.restore(state);
     const open = copy.orders.restore(state);
@@ -203,7 +231,9 @@ export class PaperVenue implements BrokerApi {
     this.ensureConnected();
     const wellFormed = checkOrderRequest(request);
     if (!wellFormed.success || !request.client_order_id) {
-      const why = wellFormed.success ? 'client_order_id is required' : wellFormed.error.issues.map((i) => i.message).join('; ');
+      const why = wellFormed.success
+        ? 'client_order_id is required'
+        : wellFormed.error.issues.map((i) => i.message).join('; ');
       throw new BrokerError('INVALID_ORDER', `the paper venue cannot read this order: ${why}`);
     }
     return this.operation(() => {
@@ -226,7 +256,10 @@ export class PaperVenue implements BrokerApi {
       this.pollNow();
       const live = this.orders.mustFind(orderId);
       if (isFinalStatus(live.response.status)) {
-        throw new BrokerError('INVALID_ORDER', `order ${orderId} is already ${live.response.status.status} and cannot be cancelled`);
+        throw new BrokerError(
+          'INVALID_ORDER',
+          `order ${orderId} is already ${live.response.status.status} and cannot be cancelled`,
+        );
       }
       this.matching.cancel(live, this.clock.now());
     });

@@ -13,7 +13,9 @@
 import { z } from 'zod';
 
 const positive = (what: string) =>
-  z.number({ error: () => `${what} must be a number` }).refine((n) => Number.isFinite(n) && n > 0, `${what} must be greater than zero`);
+  z
+    .number({ error: () => `${what} must be a number` })
+    .refine((n) => Number.isFinite(n) && n > 0, `${what} must be greater than zero`);
 const base = {
   symbol: z.string({ error: () => 'symbol is required, e.g. EUR_USD' }).min(1, 'symbol must not be empty'),
   side: z.enum(['buy', 'sell'], { error: () => "side must be 'buy' or 'sell'" }),
@@ -24,13 +26,25 @@ const Twap = z.strictObject({
   algo: z.literal('twap'),
   ...base,
   duration_s: positive('duration_s'),
-  slices: z.number().int('slices must be a whole number').min(1, 'slices must be at least 1').max(1000, 'slices must be at most 1000'),
+  slices: z
+    .number()
+    .int('slices must be a whole number')
+    .min(1, 'slices must be at least 1')
+    .max(1000, 'slices must be at most 1000'),
   limit_price: positive('limit_price').optional(),
 });
 
 const Iceberg = z
-  .strictObject({ algo: z.literal('iceberg'), ...base, limit_price: positive('limit_price'), display_quantity: positive('display_quantity') })
-  .refine((s) => s.display_quantity <= s.quantity, { path: ['display_quantity'], message: 'display_quantity must not exceed quantity' });
+  .strictObject({
+    algo: z.literal('iceberg'),
+    ...base,
+    limit_price: positive('limit_price'),
+    display_quantity: positive('display_quantity'),
+  })
+  .refine((s) => s.display_quantity <= s.quantity, {
+    path: ['display_quantity'],
+    message: 'display_quantity must not exceed quantity',
+  });
 
 const Bracket = z
   .strictObject({
@@ -44,9 +58,17 @@ const Bracket = z
     const below = s.side === 'buy' ? 'stop_loss' : 'take_profit';
     const above = s.side === 'buy' ? 'take_profit' : 'stop_loss';
     if (!(s[below] < s[above]))
-      ctx.addIssue({ code: 'custom', path: ['stop_loss'], message: `for a ${s.side}, ${below} (${s[below]}) must be below ${above} (${s[above]})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stop_loss'],
+        message: `for a ${s.side}, ${below} (${s[below]}) must be below ${above} (${s[above]})`,
+      });
     if (s.entry_price !== undefined && !(s[below] < s.entry_price && s.entry_price < s[above]))
-      ctx.addIssue({ code: 'custom', path: ['entry_price'], message: `entry_price ${s.entry_price} must lie between stop_loss and take_profit` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['entry_price'],
+        message: `entry_price ${s.entry_price} must lie between stop_loss and take_profit`,
+      });
   });
 
 const Trailing = z
@@ -66,7 +88,8 @@ export const PARENT_ALGOS = ['twap', 'iceberg', 'bracket', 'trailing_stop'] as c
 export type ParentAlgo = (typeof PARENT_ALGOS)[number];
 
 export const ParentSpecSchema = z.discriminatedUnion('algo', [Twap, Iceberg, Bracket, Trailing], {
-  error: (i) => `algo ${JSON.stringify((i.input as { algo?: unknown } | undefined)?.algo)} is not a parent order; use one of ${PARENT_ALGOS.join(', ')}`,
+  error: (i) =>
+    `algo ${JSON.stringify((i.input as { algo?: unknown } | undefined)?.algo)} is not a parent order; use one of ${PARENT_ALGOS.join(', ')}`,
 });
 export type ParentSpec = z.infer<typeof ParentSpecSchema>;
 
@@ -74,14 +97,19 @@ export type SplitParent = { parent: undefined } | { parent: ParentSpec } | { err
 
 /** A component's output that is a parent order (it has `algo`), checked; else `{ parent: undefined }`. */
 export function splitParent(output: unknown): SplitParent {
-  if (typeof output !== 'object' || output === null || Array.isArray(output) || !('algo' in output)) return { parent: undefined };
+  if (typeof output !== 'object' || output === null || Array.isArray(output) || !('algo' in output))
+    return { parent: undefined };
   const raw = { ...(output as Record<string, unknown>) };
   // Python ints and floats arrive as numbers; a string side is lower-cased as for plain orders.
   if (typeof raw['side'] === 'string') raw['side'] = raw['side'].trim().toLowerCase();
   const parsed = ParentSpecSchema.safeParse(raw);
   if (parsed.success) return { parent: parsed.data };
   const issue = parsed.error.issues[0];
-  const path = issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : (issue?.path.map(String).join('.') ?? 'algo');
-  const message = issue?.code === 'unrecognized_keys' ? `not a field of a ${String(raw['algo'])} parent order` : (issue?.message ?? 'invalid parent order');
+  const path =
+    issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : (issue?.path.map(String).join('.') ?? 'algo');
+  const message =
+    issue?.code === 'unrecognized_keys'
+      ? `not a field of a ${String(raw['algo'])} parent order`
+      : (issue?.message ?? 'invalid parent order');
   return { error: { path: path || 'algo', message } };
 }

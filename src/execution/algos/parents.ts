@@ -173,7 +173,12 @@ export class ParentOrders {
       } else if (r.type === 'ParentChild' && id) {
         const p = parents.get(id);
         if (p) {
-          p.children.push({ id: String(d['childId']), role: d['role'] as ChildRole, index: Number(d['index']), order: d['order'] as OrderRequest });
+          p.children.push({
+            id: String(d['childId']),
+            role: d['role'] as ChildRole,
+            index: Number(d['index']),
+            order: d['order'] as OrderRequest,
+          });
           childOf.set(String(d['childId']), id);
         }
       } else if (r.type === 'ParentTrail' && id) {
@@ -238,8 +243,16 @@ export class ParentOrders {
     const rules = await this.options.instrument(p.venue, s.symbol);
     // Equal slices on the lot; the last takes what is left of the parent (after what earlier slices missed).
     const each = floorTo(s.quantity / s.slices, rules.lotSize);
-    const qty = sent === s.slices - 1 ? roundTo(s.quantity - p.filled, rules.lotSize) : Math.min(each, roundTo(s.quantity - p.filled, rules.lotSize));
-    if (each <= 0) return this.end(p, 'FAILED', `quantity ${s.quantity} is too small for ${s.slices} slices of ${s.symbol}'s lot ${rules.lotSize}`);
+    const qty =
+      sent === s.slices - 1
+        ? roundTo(s.quantity - p.filled, rules.lotSize)
+        : Math.min(each, roundTo(s.quantity - p.filled, rules.lotSize));
+    if (each <= 0)
+      return this.end(
+        p,
+        'FAILED',
+        `quantity ${s.quantity} is too small for ${s.slices} slices of ${s.symbol}'s lot ${rules.lotSize}`,
+      );
     if (qty <= 0) return this.finish(p);
     const order: OrderRequest = {
       symbol: s.symbol,
@@ -258,7 +271,8 @@ export class ParentOrders {
     const rules = await this.options.instrument(p.venue, s.symbol);
     const remaining = roundTo(s.quantity - p.filled, rules.lotSize);
     if (remaining <= 0) return this.finish(p);
-    if (last && this.facts(last.id)?.state !== 'FILLED') return this.end(p, 'FAILED', `clip ${last.id} ended ${this.facts(last.id)?.state ?? 'unknown'}`);
+    if (last && this.facts(last.id)?.state !== 'FILLED')
+      return this.end(p, 'FAILED', `clip ${last.id} ended ${this.facts(last.id)?.state ?? 'unknown'}`);
     const order: OrderRequest = {
       symbol: s.symbol,
       side: s.side,
@@ -328,14 +342,20 @@ export class ParentOrders {
     if (trigger) {
       if (!this.isFinal(trigger.id)) return;
       const f = this.facts(trigger.id);
-      return f && f.filled > 0 ? this.finish(p, 'triggered') : this.end(p, 'FAILED', `the stop's market order ended ${f?.state ?? 'unknown'} without a fill`);
+      return f && f.filled > 0
+        ? this.finish(p, 'triggered')
+        : this.end(p, 'FAILED', `the stop's market order ended ${f?.state ?? 'unknown'} without a fill`);
     }
     const q = await this.options.quote(p.venue, s.symbol);
     // Protecting a long (sell): trail the bid up; protecting a short (buy): trail the ask down.
     const price = s.side === 'sell' ? q.bid : q.ask;
     const better = (a: number, b: number): boolean => (s.side === 'sell' ? a > b : a < b);
     if (p.watermark === null) {
-      if (s.activation_price !== undefined && !(s.side === 'sell' ? price >= s.activation_price : price <= s.activation_price)) return;
+      if (
+        s.activation_price !== undefined &&
+        !(s.side === 'sell' ? price >= s.activation_price : price <= s.activation_price)
+      )
+        return;
       await this.trail(p, price);
     } else if (better(price, p.watermark)) {
       await this.trail(p, price);
@@ -391,9 +411,19 @@ export class ParentOrders {
   }
 
   private async submit(p: ParentOrder, order: OrderRequest): Promise<void> {
-    const cmd = submitOrderCommand(order, { venue: p.venue, source: 'algo', clock: this.options.clock, component: this.options.component });
+    const cmd = submitOrderCommand(order, {
+      venue: p.venue,
+      source: 'algo',
+      clock: this.options.clock,
+      component: this.options.component,
+    });
     const result = await this.options.engine.submit(cmd);
-    if (result.denial) await this.end(p, 'FAILED', `child ${cmd.clientOrderId} denied (${result.denial.code}): ${result.denial.message}`);
+    if (result.denial)
+      await this.end(
+        p,
+        'FAILED',
+        `child ${cmd.clientOrderId} denied (${result.denial.code}): ${result.denial.message}`,
+      );
   }
 
   private async cancelChildren(p: ParentOrder): Promise<void> {
@@ -443,7 +473,13 @@ export class ParentOrders {
   private async end(p: ParentOrder, state: ParentState, reason: string): Promise<void> {
     if (p.state !== 'WORKING') return;
     p.filled = this.filledBy(p, ['slice', 'clip', 'entry', 'trigger']);
-    await this.options.audit.append('ParentEnded', { at: this.options.clock.now(), parentId: p.parentId, state, reason, filled: p.filled });
+    await this.options.audit.append('ParentEnded', {
+      at: this.options.clock.now(),
+      parentId: p.parentId,
+      state,
+      reason,
+      filled: p.filled,
+    });
     p.state = state;
     p.reason = reason;
   }

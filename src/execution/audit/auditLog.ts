@@ -19,7 +19,15 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../common/clock';
 import { canonicalJson } from './canonicalJson';
-import { auditFileName, formatLine, hashInput, sha256Hex, utcDay, type AuditFileName, type AuditRecord } from './auditRecord';
+import {
+  auditFileName,
+  formatLine,
+  hashInput,
+  sha256Hex,
+  utcDay,
+  type AuditFileName,
+  type AuditRecord,
+} from './auditRecord';
 import { ANCHOR_FILE, scanAuditDir, type AuditAnchor, type RecoveryReport } from './auditVerify';
 import { AuditSecretError } from './secrets';
 
@@ -203,14 +211,19 @@ export class AuditLog {
     }
     const absolute = resolve(dir);
     if (openDirectories.has(absolute)) {
-      throw new Error(`The audit log at ${absolute} is already open in this process; share that AuditLog instead (two writers would fork the hash chain).`);
+      throw new Error(
+        `The audit log at ${absolute} is already open in this process; share that AuditLog instead (two writers would fork the hash chain).`,
+      );
     }
     openDirectories.add(absolute);
     try {
       const fs = options.fileSystem ?? nodeAuditFileSystem;
       const created = await fsp.mkdir(absolute, { recursive: true, mode: 0o700 });
       if (created !== undefined) await fs.syncDirectory(dirname(created));
-      const { report, tail } = await scanAuditDir(absolute, true, { ...(options.visit ? { visit: options.visit } : {}), anchors: options.anchors ?? [] });
+      const { report, tail } = await scanAuditDir(absolute, true, {
+        ...(options.visit ? { visit: options.visit } : {}),
+        anchors: options.anchors ?? [],
+      });
       const log = new AuditLog(
         absolute,
         options.clock ?? systemClock,
@@ -291,7 +304,9 @@ export class AuditLog {
   }
 
   /** Appends several records, all or none: if one is refused, nothing is written. */
-  appendMany(entries: ReadonlyArray<{ readonly type: string; readonly data: Record<string, unknown> }>): Promise<AuditRecord[]> {
+  appendMany(
+    entries: ReadonlyArray<{ readonly type: string; readonly data: Record<string, unknown> }>,
+  ): Promise<AuditRecord[]> {
     const encoded = entries.map((entry) => this.encode(entry.type, entry.data));
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
@@ -381,14 +396,20 @@ export class AuditLog {
 
   private refusal(): Error | undefined {
     if (this.failure) return this.failure;
-    if (this.closed) return new AuditLogFailedError(`The audit log at ${this.dir} is closed; open it again before recording more commands or events.`);
+    if (this.closed)
+      return new AuditLogFailedError(
+        `The audit log at ${this.dir} is closed; open it again before recording more commands or events.`,
+      );
     return undefined;
   }
 
   private encode(type: string, data: Record<string, unknown>): Encoded {
-    if (typeof type !== 'string' || type === '') throw new TypeError(`Audit record type must be a non-empty string, got ${JSON.stringify(type)}`);
+    if (typeof type !== 'string' || type === '')
+      throw new TypeError(`Audit record type must be a non-empty string, got ${JSON.stringify(type)}`);
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      throw new TypeError(`Audit record "${type}": data must be an object, got ${Array.isArray(data) ? 'an array' : String(data)}`);
+      throw new TypeError(
+        `Audit record "${type}": data must be an object, got ${Array.isArray(data) ? 'an array' : String(data)}`,
+      );
     }
     const written = this.redact ? this.redact(data) : data;
     const { json, secretPaths } = canonicalJson(written);
@@ -400,7 +421,9 @@ export class AuditLog {
   private commit(e: Encoded): AuditRecord {
     const ts = this.clock.now();
     if (!Number.isSafeInteger(ts) || ts < 0 || ts > MAX_TS) {
-      throw new RangeError(`The audit log's clock returned ${ts}; it must give whole milliseconds since 1970 (check the Clock passed to AuditLog.open).`);
+      throw new RangeError(
+        `The audit log's clock returned ${ts}; it must give whole milliseconds since 1970 (check the Clock passed to AuditLog.open).`,
+      );
     }
     const seq = this.nextSeq;
     const prev = this.prevLineHash;

@@ -38,7 +38,14 @@ export function hashInput(seq: number, ts: number, typeJson: string, dataJson: s
   return `{"data":${dataJson},"prev":"${prev}","seq":${seq},"ts":${ts},"type":${typeJson}}`;
 }
 
-export function formatLine(seq: number, ts: number, typeJson: string, dataJson: string, prev: string, hash: string): string {
+export function formatLine(
+  seq: number,
+  ts: number,
+  typeJson: string,
+  dataJson: string,
+  prev: string,
+  hash: string,
+): string {
   return `{"seq":${seq},"ts":${ts},"type":${typeJson},"data":${dataJson},"prev":"${prev}","hash":"${hash}"}`;
 }
 
@@ -52,14 +59,18 @@ const HEX64 = /^[0-9a-f]{64}$/;
 export function asAuditRecord(parsed: unknown): AuditRecord | string {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'the line is not a JSON object';
   const r = parsed as Record<string, unknown>;
-  for (const key of Object.keys(r)) if (!RECORD_KEYS.has(key)) return `unexpected field "${key}" (a record has only seq, ts, type, data, prev, hash)`;
-  if (typeof r['seq'] !== 'number' || !Number.isSafeInteger(r['seq']) || r['seq'] < 1) return '"seq" is missing or not a positive integer';
+  for (const key of Object.keys(r))
+    if (!RECORD_KEYS.has(key)) return `unexpected field "${key}" (a record has only seq, ts, type, data, prev, hash)`;
+  if (typeof r['seq'] !== 'number' || !Number.isSafeInteger(r['seq']) || r['seq'] < 1)
+    return '"seq" is missing or not a positive integer';
   if (typeof r['ts'] !== 'number' || !Number.isSafeInteger(r['ts'])) return '"ts" is missing or not an integer';
   if (typeof r['type'] !== 'string' || r['type'] === '') return '"type" is missing or not a non-empty string';
   const data = r['data'];
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return '"data" is missing or not an object';
-  if (typeof r['prev'] !== 'string' || !HEX64.test(r['prev'])) return '"prev" is missing or not 64 lowercase hex digits';
-  if (typeof r['hash'] !== 'string' || !HEX64.test(r['hash'])) return '"hash" is missing or not 64 lowercase hex digits';
+  if (typeof r['prev'] !== 'string' || !HEX64.test(r['prev']))
+    return '"prev" is missing or not 64 lowercase hex digits';
+  if (typeof r['hash'] !== 'string' || !HEX64.test(r['hash']))
+    return '"hash" is missing or not 64 lowercase hex digits';
   return r as unknown as AuditRecord;
 }
 
@@ -68,7 +79,11 @@ export function reformat(record: AuditRecord): { line: string; expectedHash: str
   const { json, secretPaths } = canonicalJson(record.data);
   const typeJson = JSON.stringify(record.type);
   const expectedHash = sha256Hex(hashInput(record.seq, record.ts, typeJson, json, record.prev));
-  return { line: formatLine(record.seq, record.ts, typeJson, json, record.prev, record.hash), expectedHash, secretPaths };
+  return {
+    line: formatLine(record.seq, record.ts, typeJson, json, record.prev, record.hash),
+    expectedHash,
+    secretPaths,
+  };
 }
 
 // ---- Files ------------------------------------------------------------------------------------------

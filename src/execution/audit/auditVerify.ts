@@ -5,7 +5,16 @@
 import { promises as fsp } from 'node:fs';
 import { StateFileError } from '../../common/stateErrors';
 import { join } from 'node:path';
-import { asAuditRecord, compareAuditFiles, GENESIS_PREV, parseAuditFileName, reformat, sha256Hex, type AuditFileName, type AuditRecord } from './auditRecord';
+import {
+  asAuditRecord,
+  compareAuditFiles,
+  GENESIS_PREV,
+  parseAuditFileName,
+  reformat,
+  sha256Hex,
+  type AuditFileName,
+  type AuditRecord,
+} from './auditRecord';
 
 export type AuditProblemKind =
   | 'invalid-json'
@@ -103,8 +112,10 @@ export async function listAuditFiles(dir: string): Promise<AuditFileName[]> {
         'Check the path (it is the folder that holds audit-YYYY-MM-DD.jsonl files)',
       );
     }
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new StateFileError(dir, 'this is a file, not the audit log folder');
-    if ((e as NodeJS.ErrnoException).code === 'EACCES') throw new StateFileError(dir, 'cannot read the audit log folder: permission denied');
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR')
+      throw new StateFileError(dir, 'this is a file, not the audit log folder');
+    if ((e as NodeJS.ErrnoException).code === 'EACCES')
+      throw new StateFileError(dir, 'cannot read the audit log folder: permission denied');
     throw e;
   }
   const files: AuditFileName[] = [];
@@ -136,7 +147,12 @@ async function readAnchor(dir: string): Promise<{ anchor?: AuditAnchor; problem?
   }
   try {
     const json = JSON.parse(text) as { seq?: unknown; hash?: unknown };
-    if (Number.isSafeInteger(json.seq) && (json.seq as number) >= 0 && typeof json.hash === 'string' && /^[0-9a-f]{64}$/.test(json.hash)) {
+    if (
+      Number.isSafeInteger(json.seq) &&
+      (json.seq as number) >= 0 &&
+      typeof json.hash === 'string' &&
+      /^[0-9a-f]{64}$/.test(json.hash)
+    ) {
       return { anchor: { source: path, seq: json.seq as number, hash: json.hash } };
     }
   } catch {
@@ -146,7 +162,11 @@ async function readAnchor(dir: string): Promise<{ anchor?: AuditAnchor; problem?
 }
 
 /** Verification as `verifyAuditDir` does it; with `repair`, the newest file's torn tail is cut off first. */
-export async function scanAuditDir(dir: string, repair: boolean, options: ScanOptions = {}): Promise<{ report: VerifyReport; tail: AuditTail }> {
+export async function scanAuditDir(
+  dir: string,
+  repair: boolean,
+  options: ScanOptions = {},
+): Promise<{ report: VerifyReport; tail: AuditTail }> {
   const files = await listAuditFiles(dir);
   const ownAnchor = await readAnchor(dir);
   const anchors = [...(ownAnchor.anchor ? [ownAnchor.anchor] : []), ...(options.anchors ?? [])];
@@ -179,7 +199,9 @@ export async function scanAuditDir(dir: string, repair: boolean, options: ScanOp
       const code = (e as NodeJS.ErrnoException).code;
       throw new StateFileError(
         path,
-        code === 'EISDIR' ? 'a directory is in the place of this audit log file' : `cannot read this audit log file (${code ?? (e as Error).message})`,
+        code === 'EISDIR'
+          ? 'a directory is in the place of this audit log file'
+          : `cannot read this audit log file (${code ?? (e as Error).message})`,
         'Nothing was sent. Put the file back, or run `sptrader recover` to set the damaged log aside',
       );
     }
@@ -259,7 +281,10 @@ export async function scanAuditDir(dir: string, repair: boolean, options: ScanOp
     tornTailRemoved,
     anchorMissing: ownAnchor.anchor === undefined && ownAnchor.problem === undefined && expectedSeq - 1 > 0,
   };
-  return { report, tail: { ...(newestFile ? { newestFile } : {}), lastSeq: expectedSeq - 1, lastLineHash: prevLineHash } };
+  return {
+    report,
+    tail: { ...(newestFile ? { newestFile } : {}), lastSeq: expectedSeq - 1, lastLineHash: prevLineHash },
+  };
 }
 
 /**
@@ -313,13 +338,24 @@ function checkLine(text: string, expectedSeq: number, prevLineHash: string, firs
     problems.push({ kind: 'not-canonical', problem: `data cannot be re-encoded: ${(e as Error).message}` });
   }
   if (again) {
-    if (again.line !== text) problems.push({ kind: 'not-canonical', problem: 'the line differs from the canonical form of its own content (edited by hand?)' });
+    if (again.line !== text)
+      problems.push({
+        kind: 'not-canonical',
+        problem: 'the line differs from the canonical form of its own content (edited by hand?)',
+      });
     if (again.expectedHash !== record.hash)
-      problems.push({ kind: 'hash-mismatch', problem: 'the record content does not match its hash (the line was edited)' });
-    if (again.secretPaths.length > 0) problems.push({ kind: 'secret', problem: `secret-looking value(s) at ${again.secretPaths.join(', ')}` });
+      problems.push({
+        kind: 'hash-mismatch',
+        problem: 'the record content does not match its hash (the line was edited)',
+      });
+    if (again.secretPaths.length > 0)
+      problems.push({ kind: 'secret', problem: `secret-looking value(s) at ${again.secretPaths.join(', ')}` });
   }
   if (first && record.seq !== 1) {
-    problems.push({ kind: 'seq-start', problem: `the log starts at seq ${record.seq}, not 1: earlier records or files are missing` });
+    problems.push({
+      kind: 'seq-start',
+      problem: `the log starts at seq ${record.seq}, not 1: earlier records or files are missing`,
+    });
   } else if (!first && record.seq !== expectedSeq) {
     problems.push({
       kind: 'seq-gap',

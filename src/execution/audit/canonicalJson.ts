@@ -37,7 +37,8 @@ export function canonicalJson(value: unknown, rootName = 'data'): CanonicalJson 
   if (fast !== undefined) return { json: fast, secretPaths: [] };
   const encoder = new Encoder(rootName);
   const json = encoder.encode(value, 0);
-  if (json === undefined) throw new CanonicalJsonError(rootName, 'has no JSON form (undefined, a function or a symbol)');
+  if (json === undefined)
+    throw new CanonicalJsonError(rootName, 'has no JSON form (undefined, a function or a symbol)');
   return { json, secretPaths: encoder.secretPaths };
 }
 
@@ -143,7 +144,8 @@ class Encoder {
         return JSON.stringify(value);
       case 'number':
         // NaN and ±Infinity would become null and the log would state something that did not happen.
-        if (!Number.isFinite(value)) throw this.error(`${String(value)} is not a finite number; write it as a string or fix the producer`);
+        if (!Number.isFinite(value))
+          throw this.error(`${String(value)} is not a finite number; write it as a string or fix the producer`);
         return JSON.stringify(value);
       case 'boolean':
         return value ? 'true' : 'false';

@@ -152,7 +152,8 @@ function redactEntries(value: object, seen: Set<object>, depth: number, strict: 
     if (Array.isArray(value)) return value.map(inner);
     if (strict && value instanceof Map) {
       const out = new Map<unknown, unknown>();
-      for (const [key, item] of value) out.set(key, typeof key === 'string' && isSecretKey(key) ? REDACTED : inner(item));
+      for (const [key, item] of value)
+        out.set(key, typeof key === 'string' && isSecretKey(key) ? REDACTED : inner(item));
       return out;
     }
     if (strict && value instanceof Set) return new Set([...value].map(inner));

@@ -38,7 +38,12 @@ export class Stopper {
     log.note('CancelOrder', { clientOrderId, venue: record.venue });
     if (isFinalState(record.state)) return record;
     if (record.state === 'PENDING_SUBMIT') {
-      events.transition(clientOrderId, { type: 'Denied', at: clock.now(), code: 'CANCELLED_BEFORE_SEND', reason: 'cancelled before it was sent' });
+      events.transition(clientOrderId, {
+        type: 'Denied',
+        at: clock.now(),
+        code: 'CANCELLED_BEFORE_SEND',
+        reason: 'cancelled before it was sent',
+      });
       return cache.must(clientOrderId);
     }
     events.transition(clientOrderId, { type: 'CancelRequested', at: clock.now() });
@@ -67,7 +72,11 @@ export class Stopper {
       if (e.outcomeUnknown) {
         reconciler.scheduleReconcile(clientOrderId, 0);
       } else {
-        events.transition(clientOrderId, { type: 'CancelRejected', at: clock.now(), reason: `${e.reason}: ${e.message}` });
+        events.transition(clientOrderId, {
+          type: 'CancelRejected',
+          at: clock.now(),
+          reason: `${e.reason}: ${e.message}`,
+        });
         await reconciler.reconcileOrder(clientOrderId);
       }
     }
@@ -87,7 +96,8 @@ export class Stopper {
         if (record.venue !== venue) continue;
         const after = await this.cancel(record.clientOrderId);
         if (after.state === 'CANCELLED' || after.state === 'DENIED') report.cancelled.push(record.clientOrderId);
-        else if (!isFinalState(after.state)) report.failed.push({ venue, order: record.clientOrderId, reason: after.reason ?? after.state });
+        else if (!isFinalState(after.state))
+          report.failed.push({ venue, order: record.clientOrderId, reason: after.reason ?? after.state });
       }
       let open: OrderResponse[] = [];
       try {

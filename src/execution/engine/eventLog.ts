@@ -56,7 +56,11 @@ export class EventLog {
    * Publishes one event and records it, as published or, where the log already holds part of it
    * under another record, as `audited`.
    */
-  record<T extends EngineEvent['type']>(type: T, data: Omit<Extract<EngineEvent, { type: T }>, 'type'>, audited?: Record<string, unknown>): void {
+  record<T extends EngineEvent['type']>(
+    type: T,
+    data: Omit<Extract<EngineEvent, { type: T }>, 'type'>,
+    audited?: Record<string, unknown>,
+  ): void {
     this.write(type, audited ?? data);
     if (this.listeners.size > 0) this.publish({ type, ...data } as unknown as EngineEvent);
   }
@@ -118,7 +122,9 @@ export class EventLog {
       p = this.audit.append(type, data);
     } catch (e) {
       // Refused synchronously (a secret-looking key, a value JSON cannot hold): record that, redacted.
-      p = this.audit.append(type, redactSecrets(data)).catch(() => this.audit?.append('AuditRefused', { type, message: (e as Error).message }));
+      p = this.audit
+        .append(type, redactSecrets(data))
+        .catch(() => this.audit?.append('AuditRefused', { type, message: (e as Error).message }));
     }
     this.pendingAudit.add(p);
     return p.then(
@@ -160,7 +166,9 @@ export function auditCommand(cmd: SubmitOrder): Record<string, unknown> {
  * Risk results as the audit log keeps them: check, verdict, limit and actual. The sentence shown to the
  * user is rebuilt from these, so it is not stored a second time (it would triple the size of the line).
  */
-export function auditRisk(results: readonly RiskCheckResult[]): Array<[string, boolean, number | string | null, number | string | null]> {
+export function auditRisk(
+  results: readonly RiskCheckResult[],
+): Array<[string, boolean, number | string | null, number | string | null]> {
   return results.map((r) => [r.check, r.passed, r.limit, r.actual]);
 }
 

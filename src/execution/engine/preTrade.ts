@@ -9,10 +9,24 @@ import { fromMoney, isOnStep } from '../../common/decimal';
 import type { BrokerApi } from '../../brokers/broker';
 import { unsupportedReason } from '../../brokers/broker';
 import { isBrokerError } from '../../brokers/errors';
-import { checkOrderRequest, type AccountInfo, type InstrumentRules, type PlacedOrderRequest, type Quote } from '../../orders/model';
+import {
+  checkOrderRequest,
+  type AccountInfo,
+  type InstrumentRules,
+  type PlacedOrderRequest,
+  type Quote,
+} from '../../orders/model';
 import { isSecretKey, REDACTED } from '../audit/secrets';
 import type { DenialCode, SubmitOrder } from '../events';
-import { DEFAULT_RISK_LIMITS, runRiskChecks, tightenLimits, TokenBucket, type RiskCheckResult, type RiskLimits, type TradingStateName } from '../risk';
+import {
+  DEFAULT_RISK_LIMITS,
+  runRiskChecks,
+  tightenLimits,
+  TokenBucket,
+  type RiskCheckResult,
+  type RiskLimits,
+  type TradingStateName,
+} from '../risk';
 import type { EventLog } from './eventLog';
 import type { OrderCache } from './orderCache';
 import type { TradingControl } from './tradingControl';
@@ -76,7 +90,10 @@ export class PreTradeChecks {
   ) {
     this.limits = limits ?? { ...DEFAULT_RISK_LIMITS };
     const rate = this.limits.maxOrdersPerSecond;
-    this.bucket = rate === undefined ? undefined : new TokenBucket(rate, this.limits.orderBurst ?? Math.max(1, Math.ceil(rate)), clock);
+    this.bucket =
+      rate === undefined
+        ? undefined
+        : new TokenBucket(rate, this.limits.orderBurst ?? Math.max(1, Math.ceil(rate)), clock);
   }
 
   get currentLimits(): RiskLimits {
@@ -109,17 +126,30 @@ export class PreTradeChecks {
     });
 
     const auditFailure = this.log.failure;
-    if (auditFailure) return denied('AUDIT_LOG_FAILED', `The audit log failed (${auditFailure.message}); nothing is sent until it is fixed.`);
+    if (auditFailure)
+      return denied(
+        'AUDIT_LOG_FAILED',
+        `The audit log failed (${auditFailure.message}); nothing is sent until it is fixed.`,
+      );
     const damaged = this.control.damage;
     if (damaged.length > 0) {
-      return denied('STATE_DAMAGED', `${damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}. ${damaged[0]?.remedy ?? ''}`.trim());
+      return denied(
+        'STATE_DAMAGED',
+        `${damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}. ${damaged[0]?.remedy ?? ''}`.trim(),
+      );
     }
     const wellFormed = checkOrderRequest(cmd.order);
     if (!wellFormed.success) {
-      return denied('INVALID_ORDER', wellFormed.error.issues.map((i) => `${i.path.join('.') || 'order'}: ${i.message}`).join('; '));
+      return denied(
+        'INVALID_ORDER',
+        wellFormed.error.issues.map((i) => `${i.path.join('.') || 'order'}: ${i.message}`).join('; '),
+      );
     }
     if (cmd.order.client_order_id !== cmd.clientOrderId) {
-      return denied('INVALID_ORDER', `the order's client_order_id ${cmd.order.client_order_id} differs from the command's ${cmd.clientOrderId}`);
+      return denied(
+        'INVALID_ORDER',
+        `the order's client_order_id ${cmd.order.client_order_id} differs from the command's ${cmd.clientOrderId}`,
+      );
     }
     const other = this.cache.get(cmd.clientOrderId);
     if (other) {
@@ -129,22 +159,38 @@ export class PreTradeChecks {
       );
     }
     const broker = this.venues.get(cmd.venue);
-    if (!broker) return denied('UNKNOWN_VENUE', `no broker profile named ${cmd.venue} (known: ${this.venues.ids().join(', ') || 'none'})`);
-    if (!broker.isConnected()) return denied('VENUE_NOT_CONNECTED', `${broker.displayName} is not connected; connect it first`);
+    if (!broker)
+      return denied(
+        'UNKNOWN_VENUE',
+        `no broker profile named ${cmd.venue} (known: ${this.venues.ids().join(', ') || 'none'})`,
+      );
+    if (!broker.isConnected())
+      return denied('VENUE_NOT_CONNECTED', `${broker.displayName} is not connected; connect it first`);
     // A check sends nothing, so it runs every risk check on a live account too (Test Order, and Execute
     // Live before its confirmation); only sending needs the per-order confirmation.
     if (!dryRun && broker.environment === 'live' && cmd.liveConfirmation === undefined) {
-      return denied('LIVE_NOT_CONFIRMED', `${broker.displayName} is a live account: every live order needs its own confirmation; nothing was sent`);
+      return denied(
+        'LIVE_NOT_CONFIRMED',
+        `${broker.displayName} is a live account: every live order needs its own confirmation; nothing was sent`,
+      );
     }
     let order = cmd.order;
     // Whatever path it came by (Test Order redacts at normalisation), no secret-looking metadata key is
     // kept: the order is stored by the venue, the working orders and the log.
     const meta = order.metadata;
     if (meta !== undefined && Object.keys(meta).some(isSecretKey)) {
-      order = Object.freeze({ ...order, metadata: Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, isSecretKey(k) ? REDACTED : v])) });
+      order = Object.freeze({
+        ...order,
+        metadata: Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, isSecretKey(k) ? REDACTED : v])),
+      });
       cmd = Object.freeze({ ...cmd, order });
     }
-    const refusal = unsupportedReason(broker.capabilities, order.order_type.type, order.time_in_force.type, broker.displayName);
+    const refusal = unsupportedReason(
+      broker.capabilities,
+      order.order_type.type,
+      order.time_in_force.type,
+      broker.displayName,
+    );
     if (refusal !== undefined) return denied('UNSUPPORTED_ORDER', refusal);
 
     let instrument = this.instruments.get(`${cmd.venue}:${order.symbol}`);
@@ -161,7 +207,10 @@ export class PreTradeChecks {
     } catch (e) {
       time.resume();
       if (!isBrokerError(e)) throw e;
-      return denied('QUOTE_UNAVAILABLE', `cannot check the order without ${broker.displayName}'s quote and account: ${e.message}`);
+      return denied(
+        'QUOTE_UNAVAILABLE',
+        `cannot check the order without ${broker.displayName}'s quote and account: ${e.message}`,
+      );
     }
     time.resume();
     // The venue's own id for the instrument: risk, exposure, positions, the log and the venue all key
@@ -174,7 +223,11 @@ export class PreTradeChecks {
     if (offGrid) return denied('INVALID_ORDER', offGrid);
 
     const { limits, issues } = tightenLimits(this.limits, cmd.componentLimits);
-    if (issues.length > 0) return denied('INVALID_RISK_LIMITS', `the component's __metadata__['risk_limits'] is invalid: ${issues.join('; ')}`);
+    if (issues.length > 0)
+      return denied(
+        'INVALID_RISK_LIMITS',
+        `the component's __metadata__['risk_limits'] is invalid: ${issues.join('; ')}`,
+      );
 
     this.control.tick();
     const positions = this.cache.positionMap(cmd.venue);
@@ -187,7 +240,8 @@ export class PreTradeChecks {
       conversionRate = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
       time.resume();
     }
-    const tradingState: TradingStateName = cmd.source === 'flatten' && this.control.state === 'HALTED' ? 'REDUCING' : this.control.state;
+    const tradingState: TradingStateName =
+      cmd.source === 'flatten' && this.control.state === 'HALTED' ? 'REDUCING' : this.control.state;
     const checks = runRiskChecks(
       {
         order,
@@ -245,7 +299,8 @@ const sameCurrency = (a: string, b: string): boolean => a === b || dollars(a) ==
 
 /** Why a price or quantity is off the venue's grid, or undefined. */
 function gridProblem(order: PlacedOrderRequest, instrument: InstrumentRules): string | undefined {
-  if (order.quantity < instrument.minQuantity) return `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${instrument.minQuantity}`;
+  if (order.quantity < instrument.minQuantity)
+    return `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${instrument.minQuantity}`;
   if (!isOnStep(order.quantity, instrument.lotSize))
     return `quantity ${order.quantity} is not a multiple of ${instrument.symbol}'s lot size ${instrument.lotSize}`;
   const t = order.order_type;
@@ -261,7 +316,8 @@ function gridProblem(order: PlacedOrderRequest, instrument: InstrumentRules): st
             ]
           : [];
   for (const [label, p] of prices) {
-    if (!isOnStep(p, instrument.tickSize)) return `${label} ${p} is not on ${instrument.symbol}'s tick size ${instrument.tickSize}`;
+    if (!isOnStep(p, instrument.tickSize))
+      return `${label} ${p} is not on ${instrument.symbol}'s tick size ${instrument.tickSize}`;
   }
   return undefined;
 }

@@ -118,7 +118,10 @@ export class Reconciler {
       const before = this.o.cache.get(clientOrderId)?.updatedAt;
       void this.reconcileOrder(clientOrderId).then((o) => {
         // Look again while the venue has not answered for it (unknown, or a look-up that failed).
-        const unanswered = o !== undefined && !isFinalState(o.state) && (o.state === 'UNCONFIRMED' || o.state === 'PENDING_CANCEL' || o.updatedAt === before);
+        const unanswered =
+          o !== undefined &&
+          !isFinalState(o.state) &&
+          (o.state === 'UNCONFIRMED' || o.state === 'PENDING_CANCEL' || o.updatedAt === before);
         if (unanswered) this.scheduleReconcile(clientOrderId, attempt + 1);
       });
     }, delay);
@@ -181,7 +184,8 @@ export class Reconciler {
     }
     const fills = local.fillsEver();
     const logged = cache.fillsAt(venue);
-    if (fills !== undefined && fills !== logged) problems.push(`it has made ${fills} fill(s) where the audit log records ${logged}`);
+    if (fills !== undefined && fills !== logged)
+      problems.push(`it has made ${fills} fill(s) where the audit log records ${logged}`);
     const strangers = open.filter((o) => !cache.has(o.client_order_id));
     if (strangers.length > 0)
       problems.push(
@@ -192,7 +196,10 @@ export class Reconciler {
       );
     const lost = cache
       .workingOrders()
-      .filter((r) => r.venue === venue && r.venueOrderId !== undefined && !open.some((o) => o.client_order_id === r.clientOrderId));
+      .filter(
+        (r) =>
+          r.venue === venue && r.venueOrderId !== undefined && !open.some((o) => o.client_order_id === r.clientOrderId),
+      );
     if (lost.length > 0)
       problems.push(
         `${lost.length} order(s) the audit log has open are not in it (${lost
@@ -201,6 +208,8 @@ export class Reconciler {
           .join(', ')})`,
       );
     if (problems.length > 0)
-      this.o.control.reportDamage(new StateDamagedError(local.file, `the paper account disagrees with the audit log: ${problems.join('; ')}`));
+      this.o.control.reportDamage(
+        new StateDamagedError(local.file, `the paper account disagrees with the audit log: ${problems.join('; ')}`),
+      );
   }
 }

@@ -15,7 +15,12 @@ import type { TradingControl } from './tradingControl';
 import type { EngineOptions } from './types';
 
 /** Fills the cache from the audit log's digest and the working-orders file; returns the file's writer. */
-export function restore(options: EngineOptions, cache: OrderCache, control: TradingControl, audit: AuditLog | null): WorkingOrderWriter | undefined {
+export function restore(
+  options: EngineOptions,
+  cache: OrderCache,
+  control: TradingControl,
+  audit: AuditLog | null,
+): WorkingOrderWriter | undefined {
   const digest = options.digest;
   const localVenues: ReadonlyMap<string, unknown> = options.localVenues ?? new Map<string, unknown>();
   if (digest) {
@@ -58,10 +63,15 @@ export function restore(options: EngineOptions, cache: OrderCache, control: Trad
   if (loaded.problem) {
     // The log still knows every open order (they are looked up from it), but a file that cannot be
     // read is damage someone must look at, not something to paper over.
-    control.addDamage(new StateDamagedError(file, `${loaded.problem}; the audit log's record of open orders is used meanwhile`));
+    control.addDamage(
+      new StateDamagedError(file, `${loaded.problem}; the audit log's record of open orders is used meanwhile`),
+    );
   } else if (digest && !loaded.exists && digest.known.size > 0) {
     control.addDamage(
-      new StateDamagedError(file, `it is missing, but the audit log has sent ${digest.known.size} order(s) from this state directory: it was deleted or moved`),
+      new StateDamagedError(
+        file,
+        `it is missing, but the audit log has sent ${digest.known.size} order(s) from this state directory: it was deleted or moved`,
+      ),
     );
   }
   return new WorkingOrderWriter(
@@ -78,9 +88,17 @@ export function markInterrupted(cache: OrderCache, log: EventLog, clock: Clock, 
     const o = cache.must(id);
     cache.sentAt.set(id, startedAt);
     if (o.state === 'SUBMITTED' || o.state === 'PENDING_SUBMIT') {
-      const reason = 'the last SPtrader process ended while this order was being sent; it is looked up by client order id, never resent';
+      const reason =
+        'the last SPtrader process ended while this order was being sent; it is looked up by client order id, never resent';
       cache.set({ ...o, state: 'UNCONFIRMED', reason, updatedAt: clock.now() });
-      log.record('OrderUnconfirmed', { at: clock.now(), clientOrderId: id, venue: o.venue, symbol: o.request.symbol, state: 'UNCONFIRMED', reason });
+      log.record('OrderUnconfirmed', {
+        at: clock.now(),
+        clientOrderId: id,
+        venue: o.venue,
+        symbol: o.request.symbol,
+        state: 'UNCONFIRMED',
+        reason,
+      });
     }
   }
 }
@@ -88,7 +106,13 @@ export function markInterrupted(cache: OrderCache, log: EventLog, clock: Clock, 
 /** An order the audit log has open, as a record: its fills applied through the state machine. */
 export function recoveredRecord(d: DigestOrder): OrderRecord {
   let record: OrderRecord = {
-    ...newOrderRecord({ clientOrderId: d.clientOrderId, commandId: d.commandId, venue: d.venue, request: d.request, at: d.createdAt }),
+    ...newOrderRecord({
+      clientOrderId: d.clientOrderId,
+      commandId: d.commandId,
+      venue: d.venue,
+      request: d.request,
+      at: d.createdAt,
+    }),
     state: 'SUBMITTED',
   };
   for (const fill of d.fills) {
@@ -98,13 +122,23 @@ export function recoveredRecord(d: DigestOrder): OrderRecord {
       // A fill the log holds but the state machine refuses was refused then too (TransitionRefused).
     }
   }
-  const state = d.state === 'PENDING_SUBMIT' ? 'SUBMITTED' : d.state === 'PARTIALLY_FILLED' && record.filledUnits === 0n ? 'ACCEPTED' : d.state;
+  const state =
+    d.state === 'PENDING_SUBMIT'
+      ? 'SUBMITTED'
+      : d.state === 'PARTIALLY_FILLED' && record.filledUnits === 0n
+        ? 'ACCEPTED'
+        : d.state;
   return {
     ...record,
-    state: record.state === 'PARTIALLY_FILLED' && (state === 'ACCEPTED' || state === 'SUBMITTED' || state === 'UNCONFIRMED') ? 'PARTIALLY_FILLED' : state,
+    state:
+      record.state === 'PARTIALLY_FILLED' && (state === 'ACCEPTED' || state === 'SUBMITTED' || state === 'UNCONFIRMED')
+        ? 'PARTIALLY_FILLED'
+        : state,
     ...(d.venueOrderId === undefined ? {} : { venueOrderId: d.venueOrderId }),
     ...(d.reason === undefined ? {} : { reason: d.reason }),
-    ...(state === 'PENDING_CANCEL' ? { stateBeforeCancel: record.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED' } : {}),
+    ...(state === 'PENDING_CANCEL'
+      ? { stateBeforeCancel: record.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED' }
+      : {}),
     updatedAt: d.updatedAt,
   };
 }

@@ -69,7 +69,10 @@ export class SubmitLanes {
    */
   submit(cmd: SubmitOrder): Promise<SubmitResult> {
     const started = monotonicMs();
-    if (this.closed) return Promise.resolve(this.deny(cmd, [], 'ENGINE_CLOSED', 'The engine is shutting down; nothing was sent.', started));
+    if (this.closed)
+      return Promise.resolve(
+        this.deny(cmd, [], 'ENGINE_CLOSED', 'The engine is shutting down; nothing was sent.', started),
+      );
     if (this.queuedCount >= this.o.capacity) {
       return Promise.resolve(
         this.deny(
@@ -104,7 +107,13 @@ export class SubmitLanes {
   /** Accepted for sending: from here the order counts as working for every later check. */
   private readonly accept = (cmd: SubmitOrder, risk: RiskCheckResult[], reserve: number): Promise<unknown> => {
     const { cache, log, clock } = this.o;
-    const record = newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: cmd.order, at: clock.now() });
+    const record = newOrderRecord({
+      clientOrderId: cmd.clientOrderId,
+      commandId: cmd.commandId,
+      venue: cmd.venue,
+      request: cmd.order,
+      at: clock.now(),
+    });
     cache.accept(record, reserve);
     const durable = log.command('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
     // Awaited by send(); marked handled here so a failure in between is not an unhandled rejection.
@@ -116,7 +125,8 @@ export class SubmitLanes {
     const { cmd, risk } = prepared;
     const { cache, clock, control, events, log } = this.o;
     const t0 = monotonicMs();
-    if (prepared.denial) return this.deny(cmd, risk, prepared.denial.code, prepared.denial.message, t0, prepared.engineMs);
+    if (prepared.denial)
+      return this.deny(cmd, risk, prepared.denial.code, prepared.denial.message, t0, prepared.engineMs);
     try {
       await prepared.durable;
     } catch (e) {
@@ -133,14 +143,29 @@ export class SubmitLanes {
     if (waiting?.state !== 'PENDING_SUBMIT') {
       const order =
         waiting ??
-        applyEvent(newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: cmd.order, at: clock.now() }), {
-          type: 'Denied',
-          at: clock.now(),
-          code: 'CANCELLED_BEFORE_SEND',
-          reason: 'cancelled before it was sent',
-        }).order;
+        applyEvent(
+          newOrderRecord({
+            clientOrderId: cmd.clientOrderId,
+            commandId: cmd.commandId,
+            venue: cmd.venue,
+            request: cmd.order,
+            at: clock.now(),
+          }),
+          {
+            type: 'Denied',
+            at: clock.now(),
+            code: 'CANCELLED_BEFORE_SEND',
+            reason: 'cancelled before it was sent',
+          },
+        ).order;
       const code = (order.denialCode ?? 'CANCELLED_BEFORE_SEND') as DenialCode;
-      return { order, risk, denial: { code, message: order.reason ?? 'cancelled before it was sent' }, engineMs: prepared.engineMs, venueMs: null };
+      return {
+        order,
+        risk,
+        denial: { code, message: order.reason ?? 'cancelled before it was sent' },
+        engineMs: prepared.engineMs,
+        venueMs: null,
+      };
     }
     // A halt between the checks and now (an emergency stop) wins: nothing is sent while HALTED.
     if (control.state === 'HALTED' && cmd.source !== 'flatten') {
@@ -154,7 +179,13 @@ export class SubmitLanes {
     }
     const auditFailure = log.failure;
     if (auditFailure)
-      return this.denyRecorded(cmd, risk, 'AUDIT_LOG_FAILED', `The audit log failed (${auditFailure.message}); nothing was sent.`, prepared.engineMs);
+      return this.denyRecorded(
+        cmd,
+        risk,
+        'AUDIT_LOG_FAILED',
+        `The audit log failed (${auditFailure.message}); nothing was sent.`,
+        prepared.engineMs,
+      );
     const broker = this.o.venues.must(cmd.venue);
     const engineStart = monotonicMs();
     events.transition(cmd.clientOrderId, { type: 'Sent', at: clock.now() }, { risk });
@@ -189,29 +220,54 @@ export class SubmitLanes {
         if (!isFinalState(now.state)) this.o.reconciler.scheduleReconcile(cmd.clientOrderId, 0);
       } else if (e.reason === 'DUPLICATE_CLIENT_ORDER_ID') {
         // The venue already has an order with this id: find out what it is rather than call it failed.
-        events.transition(cmd.clientOrderId, { type: 'Unconfirmed', at: clock.now(), reason: `${e.reason}: ${e.message}` });
+        events.transition(cmd.clientOrderId, {
+          type: 'Unconfirmed',
+          at: clock.now(),
+          reason: `${e.reason}: ${e.message}`,
+        });
         this.o.reconciler.scheduleReconcile(cmd.clientOrderId, 0);
       } else if ((e as { notActed?: boolean }).notActed) {
         // The venue provably did nothing (a rate limit that outlasted the retries, a refused connection):
         // not a venue rejection, and nothing to look up. A broker error for the circuit breaker.
         events.transition(
           cmd.clientOrderId,
-          { type: 'Rejected', at: clock.now(), reason: `NOT_PLACED: ${e.reason}: ${e.message}; nothing reached ${broker.displayName}, try again later` },
+          {
+            type: 'Rejected',
+            at: clock.now(),
+            reason: `NOT_PLACED: ${e.reason}: ${e.message}; nothing reached ${broker.displayName}, try again later`,
+          },
           { risk, neverArrived: true },
         );
         control.recordFailure(`${cmd.order.symbol} ${cmd.clientOrderId}: ${e.reason}`);
       } else {
-        events.transition(cmd.clientOrderId, { type: 'Rejected', at: clock.now(), reason: `${e.reason}: ${e.message}` });
+        events.transition(cmd.clientOrderId, {
+          type: 'Rejected',
+          at: clock.now(),
+          reason: `${e.reason}: ${e.message}`,
+        });
       }
     }
     return { order: cache.must(cmd.clientOrderId), risk, engineMs, venueMs };
   }
 
   /** Denies an order that never became working: its command and the denial are recorded. */
-  deny(cmd: SubmitOrder, risk: RiskCheckResult[], code: DenialCode, message: string, started: number, engineMs?: number): SubmitResult {
+  deny(
+    cmd: SubmitOrder,
+    risk: RiskCheckResult[],
+    code: DenialCode,
+    message: string,
+    started: number,
+    engineMs?: number,
+  ): SubmitResult {
     const { cache, clock, log } = this.o;
     const at = clock.now();
-    let record = newOrderRecord({ clientOrderId: cmd.clientOrderId, commandId: cmd.commandId, venue: cmd.venue, request: cmd.order, at });
+    let record = newOrderRecord({
+      clientOrderId: cmd.clientOrderId,
+      commandId: cmd.commandId,
+      venue: cmd.venue,
+      request: cmd.order,
+      at,
+    });
     record = applyEvent(record, { type: 'Denied', at, code, reason: message }).order;
     // A denied duplicate must not replace the order that holds the id.
     cache.addDenied(record);
@@ -228,13 +284,29 @@ export class SubmitLanes {
       risk,
       order: auditOrder(cmd.order),
     });
-    return { order: record, risk, denial: { code, message }, engineMs: engineMs ?? monotonicMs() - started, venueMs: null };
+    return {
+      order: record,
+      risk,
+      denial: { code, message },
+      engineMs: engineMs ?? monotonicMs() - started,
+      venueMs: null,
+    };
   }
 
   /** Denies an order whose SubmitOrder was already recorded (it passed the checks but was not sent). */
-  private denyRecorded(cmd: SubmitOrder, risk: RiskCheckResult[], code: DenialCode, message: string, engineMs: number): SubmitResult {
+  private denyRecorded(
+    cmd: SubmitOrder,
+    risk: RiskCheckResult[],
+    code: DenialCode,
+    message: string,
+    engineMs: number,
+  ): SubmitResult {
     const at = this.o.clock.now();
-    this.o.events.transition(cmd.clientOrderId, { type: 'Denied', at, code, reason: message }, { code, risk, commandId: cmd.commandId, order: cmd.order });
+    this.o.events.transition(
+      cmd.clientOrderId,
+      { type: 'Denied', at, code, reason: message },
+      { code, risk, commandId: cmd.commandId, order: cmd.order },
+    );
     return { order: this.o.cache.must(cmd.clientOrderId), risk, denial: { code, message }, engineMs, venueMs: null };
   }
 }

@@ -5,7 +5,12 @@
 import type { Clock } from '../../common/clock';
 import type { BrokerApi } from '../../brokers/broker';
 import { StateDamagedError } from '../../common/stateErrors';
-import { TradingStateStore, type CircuitBreakerSettings, type StateChange, type TradingStateRecord } from '../tradingState';
+import {
+  TradingStateStore,
+  type CircuitBreakerSettings,
+  type StateChange,
+  type TradingStateRecord,
+} from '../tradingState';
 import type { TradingStateName } from '../risk';
 import type { EventLog } from './eventLog';
 
@@ -54,7 +59,8 @@ export class TradingControl {
         source: 'startup',
       });
     }
-    for (const d of this.damaged) this.log.record('StateDamaged', { at: this.clock.now(), file: d.file, problem: d.problem });
+    for (const d of this.damaged)
+      this.log.record('StateDamaged', { at: this.clock.now(), file: d.file, problem: d.problem });
   }
 
   /** Marks a state file as damaged (recorded; new orders are denied until `recover`). */
@@ -68,7 +74,11 @@ export class TradingControl {
   stateSaveFailed(file: string, e: Error): void {
     this.log.record('StateSaveFailed', { at: this.clock.now(), file, message: e.message });
     if (this.trading.state !== 'HALTED') {
-      const change = this.trading.set('HALTED', `could not save ${file} (${e.message}); trading is halted until it can be saved`, 'circuit_breaker');
+      const change = this.trading.set(
+        'HALTED',
+        `could not save ${file} (${e.message}); trading is halted until it can be saved`,
+        'circuit_breaker',
+      );
       if (change) this.stateChanged(change);
     }
   }
@@ -77,7 +87,14 @@ export class TradingControl {
   auditFailed(e: Error): void {
     const change = this.trading.set('HALTED', `the audit log failed: ${e.message}`, 'circuit_breaker');
     if (change)
-      this.log.publish({ type: 'TradingStateChanged', at: change.at, from: change.from, to: change.to, reason: change.reason, source: change.source });
+      this.log.publish({
+        type: 'TradingStateChanged',
+        at: change.at,
+        from: change.from,
+        to: change.to,
+        reason: change.reason,
+        source: change.source,
+      });
   }
 
   /** Sets the trading state by a person's decision or the engine's (an emergency stop). */
@@ -130,7 +147,13 @@ export class TradingControl {
   }
 
   private stateChanged(change: StateChange): void {
-    this.log.record('TradingStateChanged', { at: change.at, from: change.from, to: change.to, reason: change.reason, source: change.source });
+    this.log.record('TradingStateChanged', {
+      at: change.at,
+      from: change.from,
+      to: change.to,
+      reason: change.reason,
+      source: change.source,
+    });
     const failed = this.trading.lastSaveError;
     if (failed) {
       this.log.record('StateSaveFailed', {

@@ -11,7 +11,15 @@ import { fromMoney, toMoney } from '../../common/decimal';
 import type { OrderUpdate } from '../../brokers/broker';
 import { isFinalStatus, type Fill, type OrderResponse } from '../../orders/model';
 import type { DenialCode } from '../events';
-import { applyEvent, averagePrice, isFinalState, OrderTransitionError, remainingQuantity, type OrderEvent, type OrderRecord } from '../orderState';
+import {
+  applyEvent,
+  averagePrice,
+  isFinalState,
+  OrderTransitionError,
+  remainingQuantity,
+  type OrderEvent,
+  type OrderRecord,
+} from '../orderState';
 import type { RiskCheckResult } from '../risk';
 import { auditOrder, type EventLog } from './eventLog';
 import type { OrderCache } from './orderCache';
@@ -63,7 +71,9 @@ export class VenueEvents {
         // The fill in the event is the only fill a stream update brings (every venue emits each fill in its own
         // update: broker.ts's OrderUpdate contract); deriving fills from snapshots is left to replies and look-ups.
         const fills: readonly Fill[] =
-          update.fill === undefined || record.fills.some((f) => f.fill_id === update.fill?.fill_id) ? [] : [update.fill];
+          update.fill === undefined || record.fills.some((f) => f.fill_id === update.fill?.fill_id)
+            ? []
+            : [update.fill];
         this.applyStatus(record.clientOrderId, update.order, fills);
       }
     } catch (e) {
@@ -86,7 +96,13 @@ export class VenueEvents {
       applied = applyEvent(before, event);
     } catch (e) {
       if (!(e instanceof OrderTransitionError)) throw e;
-      this.log.record('TransitionRefused', { at: this.clock.now(), clientOrderId, venue: before.venue, code: e.code, message: e.message });
+      this.log.record('TransitionRefused', {
+        at: this.clock.now(),
+        clientOrderId,
+        venue: before.venue,
+        code: e.code,
+        message: e.message,
+      });
       return;
     }
     if (!applied.changed) return;
@@ -102,7 +118,8 @@ export class VenueEvents {
     const record = clientOrderId === undefined ? undefined : this.cache.get(clientOrderId);
     if (!record || record.venue !== venue) {
       if (isFinalStatus(response.status)) this.cache.removeExternal(venue, response.order_id);
-      else if (this.cache.addExternal(venue, response)) this.log.record('ExternalOrderFound', { at: this.clock.now(), venue, order: response });
+      else if (this.cache.addExternal(venue, response))
+        this.log.record('ExternalOrderFound', { at: this.clock.now(), venue, order: response });
       return undefined;
     }
     this.cache.linkVenueId(response.order_id, record.clientOrderId);
@@ -117,14 +134,21 @@ export class VenueEvents {
       return;
     }
     const current = this.cache.must(id);
-    if (current.state === 'SUBMITTED' || current.state === 'UNCONFIRMED') this.transition(id, { type: 'Accepted', at, venueOrderId: response.order_id });
+    if (current.state === 'SUBMITTED' || current.state === 'UNCONFIRMED')
+      this.transition(id, { type: 'Accepted', at, venueOrderId: response.order_id });
     for (const fill of fills) this.transition(id, { type: 'Fill', at, fill });
     if (status.status === 'cancelled') this.transition(id, { type: 'Cancelled', at, venueOrderId: response.order_id });
     else if (status.status === 'expired') this.transition(id, { type: 'Expired', at, venueOrderId: response.order_id });
   }
 
   private recordTransition(order: OrderRecord, event: OrderEvent, context: TransitionContext | undefined): void {
-    const base = { at: event.at, clientOrderId: order.clientOrderId, venue: order.venue, symbol: order.request.symbol, state: order.state };
+    const base = {
+      at: event.at,
+      clientOrderId: order.clientOrderId,
+      venue: order.venue,
+      symbol: order.request.symbol,
+      state: order.state,
+    };
     switch (event.type) {
       case 'Sent':
         // The log holds the order and its checks in the SubmitOrder command (made durable before

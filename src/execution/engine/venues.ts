@@ -11,7 +11,9 @@ export class VenueRegistry {
     brokers: ReadonlyMap<string, BrokerApi> | Record<string, BrokerApi>,
     private readonly onUpdate: (venue: string, update: OrderUpdate) => void,
   ) {
-    this.brokers = new Map<string, BrokerApi>(brokers instanceof Map ? [...(brokers as ReadonlyMap<string, BrokerApi>)] : Object.entries(brokers));
+    this.brokers = new Map<string, BrokerApi>(
+      brokers instanceof Map ? [...(brokers as ReadonlyMap<string, BrokerApi>)] : Object.entries(brokers),
+    );
     for (const [id, broker] of this.brokers) this.subscribe(id, broker);
   }
 
@@ -38,7 +40,8 @@ export class VenueRegistry {
   }
 
   add(id: string, broker: BrokerApi): void {
-    if (this.brokers.has(id)) throw new BrokerError('INTERNAL', `a broker profile named ${id} is already registered; remove it first`);
+    if (this.brokers.has(id))
+      throw new BrokerError('INTERNAL', `a broker profile named ${id} is already registered; remove it first`);
     this.brokers.set(id, broker);
     this.subscribe(id, broker);
   }

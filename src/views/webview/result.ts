@@ -43,7 +43,11 @@ const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return element as T;
 };
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string | null, className?: string): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text?: string | null,
+  className?: string,
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   if (text !== undefined && text !== null) element.textContent = text;
   if (className) element.className = className;
@@ -90,7 +94,11 @@ function render(view: ResultView | null): void {
       const row = el('tr');
       row.dataset['check'] = r.check;
       row.dataset['passed'] = String(r.passed);
-      row.append(el('td', r.check), el('td', r.limitText ?? value(r.limit), 'number'), el('td', r.actualText ?? value(r.actual), 'number'));
+      row.append(
+        el('td', r.check),
+        el('td', r.limitText ?? value(r.limit), 'number'),
+        el('td', r.actualText ?? value(r.actual), 'number'),
+      );
       const verdict = el('td', r.passed ? 'pass' : 'deny', r.passed ? 'pass' : 'deny');
       verdict.title = `${r.code}: ${r.message}`;
       row.append(verdict);
@@ -107,7 +115,12 @@ function render(view: ResultView | null): void {
       item.dataset['type'] = e.type;
       const stamp = el('time', `${time(e.at)} (+${e.at - t0} ms)`);
       stamp.dateTime = new Date(e.at).toISOString();
-      item.append(stamp, el('strong', ` ${e.type}`), el('span', e.state ? ` → ${e.state}` : ''), el('span', e.detail ? `: ${e.detail}` : ''));
+      item.append(
+        stamp,
+        el('strong', ` ${e.type}`),
+        el('span', e.state ? ` → ${e.state}` : ''),
+        el('span', e.detail ? `: ${e.detail}` : ''),
+      );
       return item;
     }),
   );
@@ -124,12 +137,19 @@ function render(view: ResultView | null): void {
     ? `${signed(s.units)} ${s.unit}${Math.abs(s.units) === 1 ? '' : 's'} (${signed(s.price)} in price, ${signed(s.bps)} bps) against the ${s.reference} ${s.referencePrice}`
     : '–';
   byId('commission').textContent = view.commission === null ? '–' : String(view.commission);
-  byId('filled').textContent = view.filledPrice === null ? '–' : `${quantity(view.filledQuantity ?? 0)} @ ${view.filledPrice}`;
+  byId('filled').textContent =
+    view.filledPrice === null ? '–' : `${quantity(view.filledQuantity ?? 0)} @ ${view.filledPrice}`;
 
   byId<HTMLTableSectionElement>('fills-body').replaceChildren(
     ...view.fills.map((f) => {
       const row = el('tr');
-      row.append(el('td', time(f.timestamp)), el('td', String(f.price)), el('td', quantity(f.quantity)), el('td', String(f.commission)), el('td', f.liquidity));
+      row.append(
+        el('td', time(f.timestamp)),
+        el('td', String(f.price)),
+        el('td', quantity(f.quantity)),
+        el('td', String(f.commission)),
+        el('td', f.liquidity),
+      );
       return row;
     }),
   );
@@ -180,7 +200,10 @@ function renderChart(view: ResultView): void {
     return;
   }
   const data = chartSeriesOf(view.quotes, view.fills, view.side);
-  note.textContent = data.bid.length === 0 ? 'No quotes for this symbol yet.' : `${view.symbol ?? ''}: ${data.bid.length} quote(s) seen by SPtrader`;
+  note.textContent =
+    data.bid.length === 0
+      ? 'No quotes for this symbol yet.'
+      : `${view.symbol ?? ''}: ${data.bid.length} quote(s) seen by SPtrader`;
   if (!chart) {
     const api = LightweightCharts.createChart(host, {
       autoSize: true,
@@ -193,7 +216,10 @@ function renderChart(view: ResultView): void {
   }
   applyTheme();
   const { bid, ask } = chart;
-  const precision = precisionOf([...view.quotes.flatMap((q) => [q.bid, q.ask]), ...view.priceLines.map((l) => l.price)]);
+  const precision = precisionOf([
+    ...view.quotes.flatMap((q) => [q.bid, q.ask]),
+    ...view.priceLines.map((l) => l.price),
+  ]);
   const priceFormat = { type: 'price' as const, precision, minMove: 10 ** -precision };
   // The order's own prices stay in view even when the market is far from them.
   const lines = [...view.priceLines.map((l) => l.price), ...(view.filledPrice === null ? [] : [view.filledPrice])];
@@ -205,7 +231,10 @@ function renderChart(view: ResultView): void {
       if (!info?.priceRange || lines.length === 0) return info;
       return {
         ...info,
-        priceRange: { minValue: Math.min(info.priceRange.minValue, ...lines), maxValue: Math.max(info.priceRange.maxValue, ...lines) },
+        priceRange: {
+          minValue: Math.min(info.priceRange.minValue, ...lines),
+          maxValue: Math.max(info.priceRange.maxValue, ...lines),
+        },
       };
     },
   });
@@ -223,7 +252,13 @@ function renderChart(view: ResultView): void {
       axisLabelVisible: true,
     });
   if (view.filledPrice !== null)
-    ask.createPriceLine({ price: view.filledPrice, title: 'fill', color: cssVar('--vscode-charts-green', '#388a34'), lineWidth: 1, axisLabelVisible: true });
+    ask.createPriceLine({
+      price: view.filledPrice,
+      title: 'fill',
+      color: cssVar('--vscode-charts-green', '#388a34'),
+      lineWidth: 1,
+      axisLabelVisible: true,
+    });
   // This order's fills only: a denied or failed run has none, whatever the panel showed before.
   chart.markers.setMarkers(
     data.markers.map((m) => ({
@@ -254,7 +289,11 @@ function applyTheme(): void {
   const foreground = cssVar('--vscode-editor-foreground', '#cccccc');
   const grid = cssVar('--vscode-editorWidget-border', '#454545');
   chart.api.applyOptions({
-    layout: { background: { color: 'transparent' }, textColor: foreground, fontFamily: cssVar('--vscode-font-family', 'sans-serif') },
+    layout: {
+      background: { color: 'transparent' },
+      textColor: foreground,
+      fontFamily: cssVar('--vscode-font-family', 'sans-serif'),
+    },
     grid: { vertLines: { color: grid }, horzLines: { color: grid } },
   });
   chart.bid.applyOptions({ color: cssVar('--vscode-charts-blue', '#3794ff') });

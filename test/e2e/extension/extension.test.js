@@ -38,7 +38,12 @@ function listFiles(dir, out = []) {
 async function withTimeout(promise, ms, what) {
   let timer;
   try {
-    return await Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise(
+        (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -65,7 +70,9 @@ suite('SPtrader extension in code-server', function () {
 
   test('runs in a trusted workspace in the remote extension host', function () {
     assert.equal(vscode.workspace.isTrusted, true, 'workspace is trusted');
-    console.log(`    vscode ${vscode.version}, node ${process.version}, appHost ${vscode.env.appHost}, remoteName ${vscode.env.remoteName}`);
+    console.log(
+      `    vscode ${vscode.version}, node ${process.version}, appHost ${vscode.env.appHost}, remoteName ${vscode.env.remoteName}`,
+    );
   });
 
   test('the extension is present and activates', async function () {
@@ -76,7 +83,10 @@ suite('SPtrader extension in code-server', function () {
         extension = vscode.extensions.getExtension(id);
       }
     }
-    assert.ok(extension, `found an sptrader.* extension contributing sptrader.testOrder (have ${ids.join(', ') || 'none'})`);
+    assert.ok(
+      extension,
+      `found an sptrader.* extension contributing sptrader.testOrder (have ${ids.join(', ') || 'none'})`,
+    );
     // Read package.json from disk too: the id is publisher.name.
     const onDisk = JSON.parse(fs.readFileSync(path.join(extension.extensionPath, 'package.json'), 'utf8'));
     assert.equal(extension.id, `${onDisk.publisher}.${onDisk.name}`);
@@ -106,19 +116,32 @@ suite('SPtrader extension in code-server', function () {
       await new Promise((r) => setTimeout(r, 500));
     }
     const titles = lenses.map((l) => l.command?.title ?? '(unresolved)');
-    assert.ok(lenses.length > 0, 'executeCodeLensProvider returned no lenses: no CodeLens provider is registered for Python order components');
-    const testOrder = lenses.find((l) => l.command?.command === 'sptrader.testOrder' || /Test Order/.test(l.command?.title ?? ''));
+    assert.ok(
+      lenses.length > 0,
+      'executeCodeLensProvider returned no lenses: no CodeLens provider is registered for Python order components',
+    );
+    const testOrder = lenses.find(
+      (l) => l.command?.command === 'sptrader.testOrder' || /Test Order/.test(l.command?.title ?? ''),
+    );
     assert.ok(testOrder, `a lens runs Test Order (got: ${titles.join(' | ')})`);
     console.log(`    lenses: ${titles.join(' | ')}`);
   });
 
   test('Test Order on spread_guarded_market.py fills on the paper venue', async function () {
     this.timeout(120_000);
-    const outcome = await withTimeout(vscode.commands.executeCommand('sptrader.testOrder', exampleUri), 110_000, 'sptrader.testOrder');
+    const outcome = await withTimeout(
+      vscode.commands.executeCommand('sptrader.testOrder', exampleUri),
+      110_000,
+      'sptrader.testOrder',
+    );
     assert.ok(outcome, 'the command returned an outcome (undefined: it failed before running, see the SPtrader log)');
     const status = outcome.response?.status;
     const statusName = typeof status === 'string' ? status : status?.status;
-    assert.equal(statusName, 'filled', `response status (summary: ${outcome.summary}; errors: ${JSON.stringify(outcome.errors)})`);
+    assert.equal(
+      statusName,
+      'filled',
+      `response status (summary: ${outcome.summary}; errors: ${JSON.stringify(outcome.errors)})`,
+    );
     assert.equal(outcome.ok, true);
     assert.equal(outcome.denial, null);
     assert.ok(outcome.response.filled_quantity > 0, 'filled quantity');
@@ -132,7 +155,11 @@ suite('SPtrader extension in code-server', function () {
     this.timeout(120_000);
     // The command halts first, then waits on a notification ("Close All Positions…"): dismiss it.
     await runDismissingNotifications('sptrader.emergencyStop');
-    const outcome = await withTimeout(vscode.commands.executeCommand('sptrader.testOrder', exampleUri), 110_000, 'sptrader.testOrder');
+    const outcome = await withTimeout(
+      vscode.commands.executeCommand('sptrader.testOrder', exampleUri),
+      110_000,
+      'sptrader.testOrder',
+    );
     assert.ok(outcome, 'the command returned an outcome');
     assert.equal(outcome.ok, false);
     assert.equal(outcome.denial?.code, 'TRADING_HALTED', `denial (summary: ${outcome.summary})`);
@@ -143,18 +170,36 @@ suite('SPtrader extension in code-server', function () {
   test('a broker profile from settings shows up, tests, connects and disconnects (a second paper account)', async function () {
     this.timeout(60_000);
     const config = vscode.workspace.getConfiguration('sptrader');
-    await config.update('brokerProfiles', [{ id: 'e2e-paper', broker: 'paper', displayName: 'E2E Paper' }], vscode.ConfigurationTarget.Global);
+    await config.update(
+      'brokerProfiles',
+      [{ id: 'e2e-paper', broker: 'paper', displayName: 'E2E Paper' }],
+      vscode.ConfigurationTarget.Global,
+    );
     const node = { kind: 'profile', id: 'e2e-paper' };
-    const tested = await withTimeout(vscode.commands.executeCommand('sptrader.testConnection', node), 30_000, 'sptrader.testConnection');
+    const tested = await withTimeout(
+      vscode.commands.executeCommand('sptrader.testConnection', node),
+      30_000,
+      'sptrader.testConnection',
+    );
     assert.ok(tested, 'Test Connection returned the account (undefined: it failed, see the SPtrader log)');
     assert.equal(tested.profile, 'e2e-paper');
     assert.equal(tested.environment, 'paper');
     assert.ok(tested.balance > 0, `balance ${tested.balance}`);
-    await withTimeout(vscode.commands.executeCommand('sptrader.connectProfile', node), 30_000, 'sptrader.connectProfile');
-    await withTimeout(vscode.commands.executeCommand('sptrader.disconnectProfile', node), 30_000, 'sptrader.disconnectProfile');
+    await withTimeout(
+      vscode.commands.executeCommand('sptrader.connectProfile', node),
+      30_000,
+      'sptrader.connectProfile',
+    );
+    await withTimeout(
+      vscode.commands.executeCommand('sptrader.disconnectProfile', node),
+      30_000,
+      'sptrader.disconnectProfile',
+    );
     // Profiles in settings hold no secret fields: the schema refuses them and the extension writes none.
     const saved = config.inspect('brokerProfiles').globalValue;
-    for (const profile of saved) for (const key of Object.keys(profile)) assert.doesNotMatch(key, /secret|token|key|password/i, `setting field ${key}`);
+    for (const profile of saved)
+      for (const key of Object.keys(profile))
+        assert.doesNotMatch(key, /secret|token|key|password/i, `setting field ${key}`);
   });
 
   test('Set Credentials writes only to SecretStorage', function () {
@@ -169,7 +214,9 @@ suite('SPtrader extension in code-server', function () {
     assert.ok(userDataDir, 'the shim passes VSCODE_E2E_USER_DATA_DIR');
     const id = extension.id;
     const globalStorage = path.join(userDataDir, 'User', 'globalStorage', id);
-    const logs = listFiles(path.join(userDataDir, 'logs')).filter((f) => f.includes(`${path.sep}${id}${path.sep}`) || /SPtrader\.log$/.test(f));
+    const logs = listFiles(path.join(userDataDir, 'logs')).filter(
+      (f) => f.includes(`${path.sep}${id}${path.sep}`) || /SPtrader\.log$/.test(f),
+    );
     const stored = listFiles(globalStorage);
     const settingsFile = path.join(userDataDir, 'User', 'settings.json');
     if (fs.existsSync(settingsFile)) stored.push(settingsFile);
@@ -190,7 +237,12 @@ suite('SPtrader extension in code-server', function () {
     }
     assert.deepEqual(hits, [], 'secret-looking values');
     // The scan is not vacuous: it does catch the shapes it looks for.
-    for (const sample of ['"apiKey": "Zq81kLmN0pQ7"', 'password=hunter2hunter2', 'Authorization: Bearer abcdefghijklmnopqrstuvwx', 'AKIAABCDEFGHIJKLMNOP'])
+    for (const sample of [
+      '"apiKey": "Zq81kLmN0pQ7"',
+      'password=hunter2hunter2',
+      'Authorization: Bearer abcdefghijklmnopqrstuvwx',
+      'AKIAABCDEFGHIJKLMNOP',
+    ])
       assert.ok(
         SECRET_PATTERNS.some((re) => re.test(sample)),
         `pattern self-check: ${sample}`,

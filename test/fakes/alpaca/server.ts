@@ -153,10 +153,17 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       return;
     }
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);
+    res
+      .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers })
+      .end(text);
   };
-  const fail = (res: ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}) =>
-    send(res, status, { code, message }, headers);
+  const fail = (
+    res: ServerResponse,
+    status: number,
+    code: number,
+    message: string,
+    headers: Record<string, string> = {},
+  ) => send(res, status, { code, message }, headers);
 
   // --- the ledger ---
 
@@ -176,7 +183,8 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     cash -= signed * price;
     const p = positions.get(o.symbol) ?? { qty: 0, avg: 0 };
     const next = p.qty + signed;
-    if (p.qty === 0 || Math.sign(p.qty) === Math.sign(signed)) p.avg = (Math.abs(p.qty) * p.avg + qty * price) / Math.abs(next);
+    if (p.qty === 0 || Math.sign(p.qty) === Math.sign(signed))
+      p.avg = (Math.abs(p.qty) * p.avg + qty * price) / Math.abs(next);
     else if (Math.sign(next) !== Math.sign(p.qty) && next !== 0) p.avg = price;
     p.qty = Number(next.toFixed(10));
     if (p.qty === 0) positions.delete(o.symbol);
@@ -222,7 +230,8 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     return q ? (q.bid + q.ask) / 2 : fallback;
   };
   const equity = () => cash + [...positions].reduce((s, [sym, p]) => s + p.qty * marks(sym, p.avg), 0);
-  const buyingPower = () => Math.max(0, equity() * margin - [...positions].reduce((s, [sym, p]) => s + Math.abs(p.qty) * marks(sym, p.avg), 0));
+  const buyingPower = () =>
+    Math.max(0, equity() * margin - [...positions].reduce((s, [sym, p]) => s + Math.abs(p.qty) * marks(sym, p.avg), 0));
 
   // --- routes ---
 
@@ -234,15 +243,20 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     const tif = body.time_in_force;
     const limit = typeof body.limit_price === 'string' ? Number(body.limit_price) : undefined;
     const stop = typeof body.stop_price === 'string' ? Number(body.stop_price) : undefined;
-    const clientId = typeof body.client_order_id === 'string' && body.client_order_id !== '' ? body.client_order_id : randomUUID();
-    if (!quotes.has(symbol) && !(symbol in cryptoAssets)) return void fail(res, 422, 40010001, `asset "${symbol}" not found`);
+    const clientId =
+      typeof body.client_order_id === 'string' && body.client_order_id !== '' ? body.client_order_id : randomUUID();
+    if (!quotes.has(symbol) && !(symbol in cryptoAssets))
+      return void fail(res, 422, 40010001, `asset "${symbol}" not found`);
     if (!(qty > 0)) return void fail(res, 422, 40010001, 'qty must be > 0');
     if (side !== 'buy' && side !== 'sell') return void fail(res, 422, 40010001, 'invalid side');
     if (type !== 'market' && type !== 'limit' && type !== 'stop' && type !== 'stop_limit')
       return void fail(res, 422, 40010001, `invalid order type for this account: ${String(type)}`);
-    if (typeof tif !== 'string' || !['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'].includes(tif)) return void fail(res, 422, 40010001, 'invalid time_in_force');
-    if ((type === 'limit' || type === 'stop_limit') && !(limit !== undefined && limit > 0)) return void fail(res, 422, 40010001, 'limit_price is required');
-    if ((type === 'stop' || type === 'stop_limit') && !(stop !== undefined && stop > 0)) return void fail(res, 422, 40010001, 'stop_price is required');
+    if (typeof tif !== 'string' || !['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'].includes(tif))
+      return void fail(res, 422, 40010001, 'invalid time_in_force');
+    if ((type === 'limit' || type === 'stop_limit') && !(limit !== undefined && limit > 0))
+      return void fail(res, 422, 40010001, 'limit_price is required');
+    if ((type === 'stop' || type === 'stop_limit') && !(stop !== undefined && stop > 0))
+      return void fail(res, 422, 40010001, 'stop_price is required');
     if ((tif === 'ioc' || tif === 'fok') && (type === 'stop' || type === 'stop_limit'))
       return void fail(res, 422, 40010001, 'invalid time_in_force for stop orders');
     for (const p of [limit, stop]) {
@@ -254,7 +268,8 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     if (byClientId.has(clientId)) return void fail(res, 422, 40010001, 'client_order_id must be unique');
     const q = quotes.get(symbol);
     const refPrice = limit ?? stop ?? q?.ask ?? 0;
-    if (side === 'buy' && qty * refPrice > buyingPower() + 1e-9) return void fail(res, 403, 40310000, 'insufficient buying power');
+    if (side === 'buy' && qty * refPrice > buyingPower() + 1e-9)
+      return void fail(res, 403, 40310000, 'insufficient buying power');
     const t = now();
     const order: WireOrder = {
       id: randomUUID(),
@@ -311,11 +326,16 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       },
       serverError: (status) => fail(res, status, 50010000, 'internal server error'),
       rateLimited: (status, headers) =>
-        fail(res, status, 42910000, 'rate limit exceeded', { ...headers, 'x-ratelimit-limit': '200', 'x-ratelimit-remaining': '0' }),
+        fail(res, status, 42910000, 'rate limit exceeded', {
+          ...headers,
+          'x-ratelimit-limit': '200',
+          'x-ratelimit-remaining': '0',
+        }),
       other: (fault) => {
         if (fault.kind === 'duplicateClientId') fail(res, 422, 40010001, 'client_order_id must be unique');
         else if (fault.kind === 'reject') fail(res, 403, 40310000, fault.reason ?? 'insufficient buying power');
-        else if (fault.kind === 'errorEchoingAccount') fail(res, 403, 40310000, `account ${accountNumber} is not permitted to trade this asset`);
+        else if (fault.kind === 'errorEchoingAccount')
+          fail(res, 403, 40310000, `account ${accountNumber} is not permitted to trade this asset`);
         else return false;
         return true;
       },
@@ -375,14 +395,21 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       return fail(res, 404, 40410000, `endpoint not found (this is Alpaca's ${serves} host)`);
     // Crypto market data is public at Alpaca (the SDK sends no keys there); everything else needs both headers.
     const publicRoute = path.startsWith('/v1beta3/crypto/');
-    if (!publicRoute && (req.headers['apca-api-key-id'] !== keyId || req.headers['apca-api-secret-key'] !== secretKey)) {
-      const echo = options.echoCredentialsOn401 ? ` (key ${String(req.headers['apca-api-key-id'])} / ${String(req.headers['apca-api-secret-key'])})` : '';
+    if (
+      !publicRoute &&
+      (req.headers['apca-api-key-id'] !== keyId || req.headers['apca-api-secret-key'] !== secretKey)
+    ) {
+      const echo = options.echoCredentialsOn401
+        ? ` (key ${String(req.headers['apca-api-key-id'])} / ${String(req.headers['apca-api-secret-key'])})`
+        : '';
       return fail(res, 401, 40110000, `request is not authorized${echo}`);
     }
     if (method === 'POST' && path === '/v2/orders') return handleOrderPost(req, res, raw);
     if (method === 'GET' && path === '/v2/orders') {
       const status = url.searchParams.get('status') ?? 'open';
-      const list = [...byId.values()].map((b) => b.order).filter((o) => status === 'all' || (status === 'open' ? !FINAL.has(o.status) : FINAL.has(o.status)));
+      const list = [...byId.values()]
+        .map((b) => b.order)
+        .filter((o) => status === 'all' || (status === 'open' ? !FINAL.has(o.status) : FINAL.has(o.status)));
       return send(res, 200, list.slice(0, Number(url.searchParams.get('limit') ?? 50)));
     }
     if (method === 'GET' && path === '/v2/orders:by_client_order_id') {
@@ -470,7 +497,10 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       const symbol = decodeURIComponent(stockQuote[1] ?? '');
       const q = quotes.get(symbol);
       if (!q) return fail(res, 404, 40410000, `no quote for ${symbol}`);
-      return send(res, 200, { symbol, quote: { t: q.t, ap: q.ask, as: 1, bp: q.bid, bs: 2, ax: 'V', bx: 'V', c: ['R'], z: 'C' } });
+      return send(res, 200, {
+        symbol,
+        quote: { t: q.t, ap: q.ask, as: 1, bp: q.bid, bs: 2, ax: 'V', bx: 'V', c: ['R'], z: 'C' },
+      });
     }
     if (method === 'GET' && path === '/v1beta3/crypto/us/latest/quotes') {
       const out: Record<string, unknown> = {};

@@ -106,8 +106,28 @@ class BinanceReply extends Error {
 }
 
 const DEFAULT_SYMBOLS: FakeBinanceSymbol[] = [
-  { symbol: 'BTCUSDT', baseAsset: 'BTC', quoteAsset: 'USDT', tickSize: 0.01, stepSize: 0.00001, minQty: 0.00001, minNotional: 5, bid: 30009, ask: 30011 },
-  { symbol: 'ETHUSDT', baseAsset: 'ETH', quoteAsset: 'USDT', tickSize: 0.01, stepSize: 0.0001, minQty: 0.0001, minNotional: 5, bid: 2000, ask: 2000.5 },
+  {
+    symbol: 'BTCUSDT',
+    baseAsset: 'BTC',
+    quoteAsset: 'USDT',
+    tickSize: 0.01,
+    stepSize: 0.00001,
+    minQty: 0.00001,
+    minNotional: 5,
+    bid: 30009,
+    ask: 30011,
+  },
+  {
+    symbol: 'ETHUSDT',
+    baseAsset: 'ETH',
+    quoteAsset: 'USDT',
+    tickSize: 0.01,
+    stepSize: 0.0001,
+    minQty: 0.0001,
+    minNotional: 5,
+    bid: 2000,
+    ask: 2000.5,
+  },
 ];
 
 const fmt = (n: number): string => n.toFixed(8);
@@ -119,7 +139,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   const commissionRate = options.commissionRate ?? 0.001;
   const symbols = new Map((options.symbols ?? DEFAULT_SYMBOLS).map((s) => [s.symbol, { ...s }]));
   const balances = new Map<string, { free: number; locked: number }>();
-  for (const [asset, free] of Object.entries(options.balances ?? { USDT: 100_000, BTC: 1, ETH: 10 })) balances.set(asset, { free, locked: 0 });
+  for (const [asset, free] of Object.entries(options.balances ?? { USDT: 100_000, BTC: 1, ETH: 10 }))
+    balances.set(asset, { free, locked: 0 });
   const orders = new Map<number, StoredOrder>();
   const faults = new FaultQueue();
   const held = new Set<ServerResponse>();
@@ -177,8 +198,10 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   }
 
   const touch = (s: FakeBinanceSymbol, side: Side) => (side === 'BUY' ? s.ask : s.bid);
-  const marketable = (s: FakeBinanceSymbol, side: Side, limit: number) => (side === 'BUY' ? s.ask <= limit + 1e-12 : s.bid >= limit - 1e-12);
-  const stopReached = (s: FakeBinanceSymbol, side: Side, stop: number) => (side === 'BUY' ? s.ask >= stop - 1e-12 : s.bid <= stop + 1e-12);
+  const marketable = (s: FakeBinanceSymbol, side: Side, limit: number) =>
+    side === 'BUY' ? s.ask <= limit + 1e-12 : s.bid >= limit - 1e-12;
+  const stopReached = (s: FakeBinanceSymbol, side: Side, stop: number) =>
+    side === 'BUY' ? s.ask >= stop - 1e-12 : s.bid <= stop + 1e-12;
 
   /** Works an order that has just arrived or whose trigger the quote has reached. */
   function work(order: StoredOrder, now: number, arriving: boolean): void {
@@ -244,7 +267,15 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         quoteAssetPrecision: 8,
         baseCommissionPrecision: 8,
         quoteCommissionPrecision: 8,
-        orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT', 'TAKE_PROFIT_LIMIT'],
+        orderTypes: [
+          'LIMIT',
+          'LIMIT_MAKER',
+          'MARKET',
+          'STOP_LOSS',
+          'STOP_LOSS_LIMIT',
+          'TAKE_PROFIT',
+          'TAKE_PROFIT_LIMIT',
+        ],
         icebergAllowed: true,
         ocoAllowed: true,
         quoteOrderQtyMarketAllowed: true,
@@ -257,7 +288,12 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         defaultSelfTradePreventionMode: 'EXPIRE_MAKER',
         allowedSelfTradePreventionModes: ['EXPIRE_TAKER', 'EXPIRE_MAKER', 'EXPIRE_BOTH'],
         filters: [
-          { filterType: 'PRICE_FILTER', minPrice: fmt(s.tickSize), maxPrice: '1000000.00000000', tickSize: fmt(s.tickSize) },
+          {
+            filterType: 'PRICE_FILTER',
+            minPrice: fmt(s.tickSize),
+            maxPrice: '1000000.00000000',
+            tickSize: fmt(s.tickSize),
+          },
           { filterType: 'LOT_SIZE', minQty: fmt(s.minQty), maxQty: '9000.00000000', stepSize: fmt(s.stepSize) },
           { filterType: 'MARKET_LOT_SIZE', minQty: '0.00000000', maxQty: '100.00000000', stepSize: '0.00000000' },
           {
@@ -333,7 +369,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         })),
       };
     if (kind === 'cancel')
-      return { ...common, ...stop, origClientOrderId: o.clientOrderId, clientOrderId: cancelClientId ?? `cancel-${o.orderId}`, transactTime: Date.now() };
+      return {
+        ...common,
+        ...stop,
+        origClientOrderId: o.clientOrderId,
+        clientOrderId: cancelClientId ?? `cancel-${o.orderId}`,
+        transactTime: Date.now(),
+      };
     return {
       ...common,
       stopPrice: fmt(o.stopPrice),
@@ -352,8 +394,14 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const client = params.get('origClientOrderId');
     let found: StoredOrder | undefined;
     if (id !== null) found = orders.get(Number(id));
-    else if (client !== null) found = [...orders.values()].reverse().find((o) => o.clientOrderId === client && o.symbol === s.symbol);
-    else throw new BinanceReply(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!");
+    else if (client !== null)
+      found = [...orders.values()].reverse().find((o) => o.clientOrderId === client && o.symbol === s.symbol);
+    else
+      throw new BinanceReply(
+        400,
+        -1102,
+        "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
+      );
     if (!found || found.symbol !== s.symbol) throw new BinanceReply(400, -2013, 'Order does not exist.');
     return found;
   }
@@ -363,35 +411,56 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const side = params.get('side');
     if (side !== 'BUY' && side !== 'SELL') throw new BinanceReply(400, -1117, 'Invalid side.');
     const type = params.get('type');
-    if (type !== 'MARKET' && type !== 'LIMIT' && type !== 'STOP_LOSS' && type !== 'STOP_LOSS_LIMIT') throw new BinanceReply(400, -1116, 'Invalid orderType.');
+    if (type !== 'MARKET' && type !== 'LIMIT' && type !== 'STOP_LOSS' && type !== 'STOP_LOSS_LIMIT')
+      throw new BinanceReply(400, -1116, 'Invalid orderType.');
     const tif = params.get('timeInForce');
     const needsTif = type === 'LIMIT' || type === 'STOP_LOSS_LIMIT';
-    if (!needsTif && tif !== null) throw new BinanceReply(400, -1106, "Parameter 'timeInForce' sent when not required.");
-    if (needsTif && tif === null) throw new BinanceReply(400, -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.");
-    if (tif !== null && tif !== 'GTC' && tif !== 'IOC' && tif !== 'FOK') throw new BinanceReply(400, -1115, 'Invalid timeInForce.');
+    if (!needsTif && tif !== null)
+      throw new BinanceReply(400, -1106, "Parameter 'timeInForce' sent when not required.");
+    if (needsTif && tif === null)
+      throw new BinanceReply(
+        400,
+        -1102,
+        "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+      );
+    if (tif !== null && tif !== 'GTC' && tif !== 'IOC' && tif !== 'FOK')
+      throw new BinanceReply(400, -1115, 'Invalid timeInForce.');
     const qty = Number(params.get('quantity'));
-    if (!(qty > 0)) throw new BinanceReply(400, -1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.");
+    if (!(qty > 0))
+      throw new BinanceReply(400, -1102, "Mandatory parameter 'quantity' was not sent, was empty/null, or malformed.");
     const needsPrice = type === 'LIMIT' || type === 'STOP_LOSS_LIMIT';
     const price = Number(params.get('price') ?? 0);
-    if (needsPrice && !(price > 0)) throw new BinanceReply(400, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.");
-    if (!needsPrice && params.get('price') !== null) throw new BinanceReply(400, -1106, "Parameter 'price' sent when not required.");
+    if (needsPrice && !(price > 0))
+      throw new BinanceReply(400, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.");
+    if (!needsPrice && params.get('price') !== null)
+      throw new BinanceReply(400, -1106, "Parameter 'price' sent when not required.");
     const needsStop = type === 'STOP_LOSS' || type === 'STOP_LOSS_LIMIT';
     const stopPrice = Number(params.get('stopPrice') ?? 0);
-    if (needsStop && !(stopPrice > 0)) throw new BinanceReply(400, -1102, "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.");
-    for (const p of [price, stopPrice]) if (p > 0 && !onStep(p, s.tickSize)) throw new BinanceReply(400, -1013, 'Filter failure: PRICE_FILTER');
-    if (qty < s.minQty - 1e-12 || !onStep(qty, s.stepSize)) throw new BinanceReply(400, -1013, 'Filter failure: LOT_SIZE');
+    if (needsStop && !(stopPrice > 0))
+      throw new BinanceReply(400, -1102, "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.");
+    for (const p of [price, stopPrice])
+      if (p > 0 && !onStep(p, s.tickSize)) throw new BinanceReply(400, -1013, 'Filter failure: PRICE_FILTER');
+    if (qty < s.minQty - 1e-12 || !onStep(qty, s.stepSize))
+      throw new BinanceReply(400, -1013, 'Filter failure: LOT_SIZE');
     const valuePrice = needsPrice ? price : touch(s, side);
     if (valuePrice * qty < s.minNotional - 1e-9) throw new BinanceReply(400, -1013, 'Filter failure: NOTIONAL');
     const clientOrderId = params.get('newClientOrderId') ?? `fake-${nextOrderId + 1}`;
-    if (!/^[.A-Z:/a-z0-9_-]{1,36}$/.test(clientOrderId)) throw new BinanceReply(400, -1100, "Illegal characters found in parameter 'newClientOrderId'.");
-    if ([...orders.values()].some((o) => o.clientOrderId === clientOrderId && (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED')))
+    if (!/^[.A-Z:/a-z0-9_-]{1,36}$/.test(clientOrderId))
+      throw new BinanceReply(400, -1100, "Illegal characters found in parameter 'newClientOrderId'.");
+    if (
+      [...orders.values()].some(
+        (o) => o.clientOrderId === clientOrderId && (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED'),
+      )
+    )
       throw new BinanceReply(400, -2010, 'Duplicate order sent.');
-    if (needsStop && stopReached(s, side, stopPrice)) throw new BinanceReply(400, -2010, 'Stop price would trigger immediately.');
+    if (needsStop && stopReached(s, side, stopPrice))
+      throw new BinanceReply(400, -2010, 'Stop price would trigger immediately.');
     // Funds: a buy needs the quote at the limit (or the ask), a sell needs the base.
     const lockedAsset = side === 'BUY' ? s.quoteAsset : s.baseAsset;
     const need = side === 'BUY' ? (needsPrice ? price : touch(s, 'BUY')) * qty : qty;
     const b = wallet(lockedAsset);
-    if (b.free < need - 1e-9) throw new BinanceReply(400, -2010, 'Account has insufficient balance for requested action.');
+    if (b.free < need - 1e-9)
+      throw new BinanceReply(400, -2010, 'Account has insufficient balance for requested action.');
     const now = Date.now();
     const order: StoredOrder = {
       symbol: s.symbol,
@@ -423,7 +492,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
 
   function cancel(params: URLSearchParams): StoredOrder {
     const o = findOrder(params);
-    if (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED') throw new BinanceReply(400, -2011, 'Unknown order sent.');
+    if (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED')
+      throw new BinanceReply(400, -2011, 'Unknown order sent.');
     release(o);
     o.status = 'CANCELED';
     o.updateTime = Date.now();
@@ -445,7 +515,9 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       preventSor: false,
       updateTime: Date.now(),
       accountType: 'SPOT',
-      balances: [...balances].filter(([, b]) => b.free + b.locked !== 0).map(([asset, b]) => ({ asset, free: fmt(b.free), locked: fmt(b.locked) })),
+      balances: [...balances]
+        .filter(([, b]) => b.free + b.locked !== 0)
+        .map(([asset, b]) => ({ asset, free: fmt(b.free), locked: fmt(b.locked) })),
       permissions: ['SPOT'],
       uid: ACCOUNT_UID,
     };
@@ -479,20 +551,26 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   // --- auth ---
 
   function authenticate(req: IncomingMessage, raw: string): URLSearchParams {
-    if (req.headers['x-mbx-apikey'] !== apiKey) throw new BinanceReply(401, -2015, 'Invalid API-key, IP, or permissions for action.');
+    if (req.headers['x-mbx-apikey'] !== apiKey)
+      throw new BinanceReply(401, -2015, 'Invalid API-key, IP, or permissions for action.');
     const at = raw.lastIndexOf('&signature=');
-    if (at < 0) throw new BinanceReply(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
+    if (at < 0)
+      throw new BinanceReply(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.");
     const payload = raw.slice(0, at);
     const given = Buffer.from(raw.slice(at + '&signature='.length), 'utf8');
     const expected = Buffer.from(createHmac('sha256', secret).update(payload).digest('hex'), 'utf8');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new BinanceReply(401, -1022, 'Signature for this request is not valid.');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new BinanceReply(401, -1022, 'Signature for this request is not valid.');
     const params = new URLSearchParams(payload);
     const timestamp = Number(params.get('timestamp'));
     const recvWindow = Number(params.get('recvWindow') ?? 5000);
-    if (!Number.isInteger(timestamp)) throw new BinanceReply(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
-    if (!(recvWindow > 0 && recvWindow <= 60_000)) throw new BinanceReply(400, -1131, 'recvWindow must be less than 60000');
+    if (!Number.isInteger(timestamp))
+      throw new BinanceReply(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
+    if (!(recvWindow > 0 && recvWindow <= 60_000))
+      throw new BinanceReply(400, -1131, 'recvWindow must be less than 60000');
     const now = Date.now();
-    if (timestamp > now + 1000 || now - timestamp > recvWindow) throw new BinanceReply(400, -1021, 'Timestamp for this request is outside of the recvWindow.');
+    if (timestamp > now + 1000 || now - timestamp > recvWindow)
+      throw new BinanceReply(400, -1021, 'Timestamp for this request is outside of the recvWindow.');
     return params;
   }
 
@@ -500,7 +578,11 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', 'X-MBX-USED-WEIGHT-1M': '1', ...headers });
+    res.writeHead(status, {
+      'Content-Type': 'application/json;charset=UTF-8',
+      'X-MBX-USED-WEIGHT-1M': '1',
+      ...headers,
+    });
     res.end(text);
   };
 
@@ -511,7 +593,10 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     counts.set(route, (counts.get(route) ?? 0) + 1);
     weight += requestWeight(route, url.searchParams);
     // Open orders of every symbol cost 80 times a symbol's 6: tell the two apart.
-    const detail = route === 'GET /api/v3/openOrders' ? `${route} (${url.searchParams.has('symbol') ? 'one symbol' : 'all symbols'})` : route;
+    const detail =
+      route === 'GET /api/v3/openOrders'
+        ? `${route} (${url.searchParams.has('symbol') ? 'one symbol' : 'all symbols'})`
+        : route;
     detailed.set(detail, (detailed.get(detail) ?? 0) + 1);
     const query = url.search.startsWith('?') ? url.search.slice(1) : url.search;
     const publicParams = url.searchParams;
@@ -536,7 +621,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         }
         case 'GET /api/v3/ticker/bookTicker': {
           const s = symbolOf(publicParams.get('symbol') ?? undefined);
-          return send(res, 200, { symbol: s.symbol, bidPrice: fmt(s.bid), bidQty: '1.00000000', askPrice: fmt(s.ask), askQty: '1.00000000' });
+          return send(res, 200, {
+            symbol: s.symbol,
+            bidPrice: fmt(s.bid),
+            bidQty: '1.00000000',
+            askPrice: fmt(s.ask),
+            askQty: '1.00000000',
+          });
         }
         case 'GET /api/v3/ticker/price': {
           const s = symbolOf(publicParams.get('symbol') ?? undefined);
@@ -567,7 +658,12 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             res,
             faultHooks(res, {
               act: () => replyingRefusal(res, () => (cancelled = cancel(params))),
-              reply: () => send(res, 200, orderView(cancelled as StoredOrder, 'cancel', params.get('newClientOrderId') ?? undefined)),
+              reply: () =>
+                send(
+                  res,
+                  200,
+                  orderView(cancelled as StoredOrder, 'cancel', params.get('newClientOrderId') ?? undefined),
+                ),
               malformed: () => send(res, 200, `{"symbol":"${(cancelled as StoredOrder).symbol}","status":`),
             }),
           );
@@ -576,7 +672,9 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
           const params = signed(query);
           const symbol = params.get('symbol');
           if (symbol !== null) symbolOf(symbol);
-          const open = [...orders.values()].filter((o) => (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED') && (symbol === null || o.symbol === symbol));
+          const open = [...orders.values()].filter(
+            (o) => (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED') && (symbol === null || o.symbol === symbol),
+          );
           return send(
             res,
             200,
@@ -614,13 +712,17 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     return {
       ...own,
       held,
-      serverError: (status) => send(res, status, { code: -1000, msg: 'An unknown error occured while processing the request.' }),
+      serverError: (status) =>
+        send(res, status, { code: -1000, msg: 'An unknown error occured while processing the request.' }),
       rateLimited: (status, headers) =>
         send(
           res,
           status,
           status === 418
-            ? { code: -1003, msg: 'Way too many requests; IP(127.0.0.1) banned until 1700000000000. Please use the websocket for live updates to avoid bans.' }
+            ? {
+                code: -1003,
+                msg: 'Way too many requests; IP(127.0.0.1) banned until 1700000000000. Please use the websocket for live updates to avoid bans.',
+              }
             : {
                 code: -1003,
                 msg: 'Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use the websocket for live updates to avoid polling the API.',
@@ -629,8 +731,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         ),
       other: (fault) => {
         if (fault.kind === 'duplicateClientId') send(res, 400, { code: -2010, msg: 'Duplicate order sent.' });
-        else if (fault.kind === 'reject') send(res, 400, { code: -2010, msg: fault.reason ?? 'Account has insufficient balance for requested action.' });
-        else if (fault.kind === 'timestampOutsideRecvWindow') send(res, 400, { code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' });
+        else if (fault.kind === 'reject')
+          send(res, 400, {
+            code: -2010,
+            msg: fault.reason ?? 'Account has insufficient balance for requested action.',
+          });
+        else if (fault.kind === 'timestampOutsideRecvWindow')
+          send(res, 400, { code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' });
         else if (fault.kind === 'errorEchoingAccount')
           send(res, 400, { code: -2010, msg: `Account ${ACCOUNT_UID} has insufficient balance for requested action.` });
         else return false;

@@ -150,7 +150,8 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       timers.add(t);
     });
 
-  const sessionOf = (clientId: number): Session | undefined => [...sessions].find((s) => s.clientId === clientId && !s.socket.destroyed);
+  const sessionOf = (clientId: number): Session | undefined =>
+    [...sessions].find((s) => s.clientId === clientId && !s.socket.destroyed);
 
   const statusFields = (o: FakeOrder, garbled = false): Array<string | number> => [
     3,
@@ -188,7 +189,10 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     const newQty = pos.qty + signed;
     if (newQty === 0) positions.delete(k);
     else {
-      pos.avgCost = Math.sign(pos.qty) === Math.sign(signed) || pos.qty === 0 ? (pos.avgCost * pos.qty + price * signed) / newQty : pos.avgCost;
+      pos.avgCost =
+        Math.sign(pos.qty) === Math.sign(signed) || pos.qty === 0
+          ? (pos.avgCost * pos.qty + price * signed) / newQty
+          : pos.avgCost;
       pos.qty = newQty;
       positions.set(k, pos);
     }
@@ -221,14 +225,25 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
 
   const place = async (s: Session, f: string[]) => {
     const orderId = Number(f[1]);
-    const contract0 = { symbol: f[3] ?? '', secType: f[4] ?? '', exchange: f[9] ?? '', currency: f[11] ?? '', localSymbol: f[12] ?? '' };
+    const contract0 = {
+      symbol: f[3] ?? '',
+      secType: f[4] ?? '',
+      exchange: f[9] ?? '',
+      currency: f[11] ?? '',
+      localSymbol: f[12] ?? '',
+    };
     const contract: FakeContract = { ...contract0, conId: conIdOf(contract0) };
     const fault = faults.take('submit');
     if (fault?.kind === 'latency') await later(fault.ms);
     if ((fault?.kind === 'timeoutAfterAccept' || fault?.kind === 'dropConnection') && fault.placed === false)
       return fault.kind === 'dropConnection' ? void s.socket.destroy() : undefined;
     if (fault?.kind === 'errorEchoingAccount') {
-      error(s, orderId, 201, `Order rejected - reason:The account ${FAKE_TWS_ACCOUNT} is not permitted to trade this contract.`);
+      error(
+        s,
+        orderId,
+        201,
+        `Order rejected - reason:The account ${FAKE_TWS_ACCOUNT} is not permitted to trade this contract.`,
+      );
       return s.send([3, orderId, 'Inactive', 0, Number(f[17]), 0, 0, 0, 0, s.clientId, '', 0]);
     }
     if (fault?.kind === 'serverError' && fault.placed !== true)
@@ -238,7 +253,8 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100,
         'Connectivity between IB and Trader Workstation has been lost.',
       );
-    if (fault?.kind === 'rateLimit') return error(s, orderId, 100, 'Max rate of messages per second has been exceeded:max=50 rec=51 (1)');
+    if (fault?.kind === 'rateLimit')
+      return error(s, orderId, 100, 'Max rate of messages per second has been exceeded:max=50 rec=51 (1)');
     if (fault?.kind === 'duplicateClientId' || orders.has(orderId)) return error(s, orderId, 103, 'Duplicate order id');
     if (fault?.kind === 'reject') {
       error(
@@ -310,7 +326,12 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     const o = orders.get(orderId);
     if (!o) return error(s, orderId, 10147, `OrderId ${orderId} that needs to be cancelled is not found.`);
     if (o.status !== 'Submitted' && o.status !== 'PreSubmitted')
-      return error(s, orderId, 10148, `OrderId ${orderId} that needs to be cancelled cannot be cancelled, state: ${o.status}.`);
+      return error(
+        s,
+        orderId,
+        10148,
+        `OrderId ${orderId} that needs to be cancelled cannot be cancelled, state: ${o.status}.`,
+      );
     o.status = 'Cancelled';
     if (fault?.kind === 'timeoutAfterAccept') return;
     if (fault?.kind === 'dropConnection') return void s.socket.destroy();
@@ -384,7 +405,24 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       case 61:
         for (const p of positions.values()) {
           const c = p.contract;
-          s.send([61, 3, FAKE_TWS_ACCOUNT, c.conId, c.symbol, c.secType, '', 0, '', '', c.exchange, c.currency, c.localSymbol, '', p.qty, p.avgCost]);
+          s.send([
+            61,
+            3,
+            FAKE_TWS_ACCOUNT,
+            c.conId,
+            c.symbol,
+            c.secType,
+            '',
+            0,
+            '',
+            '',
+            c.exchange,
+            c.currency,
+            c.localSymbol,
+            '',
+            p.qty,
+            p.avgCost,
+          ]);
         }
         s.send([62, 1]);
         return;
@@ -396,8 +434,14 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
           const q = quotes.get(contractKey(p.contract));
           marked += p.qty * (q ? (q.bid + q.ask) / 2 : p.avgCost);
         }
-        const values: Record<string, number> = { NetLiquidation: marked, TotalCashValue: cash, BuyingPower: marked * 4, AvailableFunds: marked };
-        for (const tag of tags) if (values[tag] !== undefined) s.send([63, 1, reqId, FAKE_TWS_ACCOUNT, tag, values[tag].toFixed(2), 'USD']);
+        const values: Record<string, number> = {
+          NetLiquidation: marked,
+          TotalCashValue: cash,
+          BuyingPower: marked * 4,
+          AvailableFunds: marked,
+        };
+        for (const tag of tags)
+          if (values[tag] !== undefined) s.send([63, 1, reqId, FAKE_TWS_ACCOUNT, tag, values[tag].toFixed(2), 'USD']);
         s.send([64, 1, reqId]);
         return;
       }

@@ -56,9 +56,33 @@ export interface FakeOandaOptions {
 }
 
 export const DEFAULT_FAKE_INSTRUMENTS: FakeOandaInstrument[] = [
-  { name: 'EUR_USD', type: 'CURRENCY', pipLocation: -4, displayPrecision: 5, tradeUnitsPrecision: 0, minimumTradeSize: '1', maximumOrderUnits: '100000000' },
-  { name: 'USD_JPY', type: 'CURRENCY', pipLocation: -2, displayPrecision: 3, tradeUnitsPrecision: 0, minimumTradeSize: '1', maximumOrderUnits: '100000000' },
-  { name: 'DE30_EUR', type: 'CFD', pipLocation: 0, displayPrecision: 1, tradeUnitsPrecision: 1, minimumTradeSize: '0.1', maximumOrderUnits: '2500' },
+  {
+    name: 'EUR_USD',
+    type: 'CURRENCY',
+    pipLocation: -4,
+    displayPrecision: 5,
+    tradeUnitsPrecision: 0,
+    minimumTradeSize: '1',
+    maximumOrderUnits: '100000000',
+  },
+  {
+    name: 'USD_JPY',
+    type: 'CURRENCY',
+    pipLocation: -2,
+    displayPrecision: 3,
+    tradeUnitsPrecision: 0,
+    minimumTradeSize: '1',
+    maximumOrderUnits: '100000000',
+  },
+  {
+    name: 'DE30_EUR',
+    type: 'CFD',
+    pipLocation: 0,
+    displayPrecision: 1,
+    tradeUnitsPrecision: 1,
+    minimumTradeSize: '0.1',
+    maximumOrderUnits: '2500',
+  },
 ];
 
 export interface FakeOandaOrder {
@@ -154,9 +178,17 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     transactions.set(tx.id as string, tx);
     return tx;
   };
-  const txBase = (id: string): Json => ({ id, accountID: accountId, userID: 1, batchID: id, requestID: `req-${id}`, time: rfc3339(now()) });
+  const txBase = (id: string): Json => ({
+    id,
+    accountID: accountId,
+    userID: 1,
+    batchID: id,
+    requestID: `req-${id}`,
+    time: rfc3339(now()),
+  });
   const instrumentOf = (name: string): FakeOandaInstrument | undefined => instruments.get(name);
-  const fmtPrice = (instrument: string, p: number): string => p.toFixed(instrumentOf(instrument)?.displayPrecision ?? 5);
+  const fmtPrice = (instrument: string, p: number): string =>
+    p.toFixed(instrumentOf(instrument)?.displayPrecision ?? 5);
   const mid = (instrument: string): number | undefined => {
     const q = quotes.get(instrument);
     return q ? (q.bid + q.ask) / 2 : undefined;
@@ -252,7 +284,8 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
   }
 
   const boundOk = (order: FakeOandaOrder, price: number): boolean =>
-    order.priceBound === undefined || (Number(order.units) > 0 ? price <= Number(order.priceBound) : price >= Number(order.priceBound));
+    order.priceBound === undefined ||
+    (Number(order.units) > 0 ? price <= Number(order.priceBound) : price >= Number(order.priceBound));
 
   /** Margin needed beyond what the account has for the position this order would leave. */
   function marginShort(order: FakeOandaOrder, price: number): boolean {
@@ -281,23 +314,30 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
   /** Validates an order request as OANDA does; throws Reject. */
   function validateOrder(o: Json): FakeOandaOrder {
     const type = o.type;
-    if (type !== 'MARKET' && type !== 'LIMIT' && type !== 'STOP') throw new Reject('ORDER_TYPE_INVALID', `order type ${String(type)} is not supported here`);
+    if (type !== 'MARKET' && type !== 'LIMIT' && type !== 'STOP')
+      throw new Reject('ORDER_TYPE_INVALID', `order type ${String(type)} is not supported here`);
     const instrument = typeof o.instrument === 'string' ? instrumentOf(o.instrument) : undefined;
     if (!instrument) throw new Reject('INSTRUMENT_UNKNOWN', 'The instrument specified is unknown');
     const units = o.units;
-    if (typeof units !== 'string' || !DECIMAL.test(units) || Number(units) === 0) throw new Reject('UNITS_INVALID', 'The units specified are invalid');
+    if (typeof units !== 'string' || !DECIMAL.test(units) || Number(units) === 0)
+      throw new Reject('UNITS_INVALID', 'The units specified are invalid');
     if (decimalsIn(units) > instrument.tradeUnitsPrecision)
       throw new Reject('UNITS_PRECISION_EXCEEDED', 'The units specified contain more precision than is allowed');
-    if (Math.abs(Number(units)) < Number(instrument.minimumTradeSize)) throw new Reject('UNITS_MINIMUM_NOT_MET', 'The units specified are below the minimum');
-    if (Math.abs(Number(units)) > Number(instrument.maximumOrderUnits)) throw new Reject('UNITS_LIMIT_EXCEEDED', 'The units specified exceed the maximum');
+    if (Math.abs(Number(units)) < Number(instrument.minimumTradeSize))
+      throw new Reject('UNITS_MINIMUM_NOT_MET', 'The units specified are below the minimum');
+    if (Math.abs(Number(units)) > Number(instrument.maximumOrderUnits))
+      throw new Reject('UNITS_LIMIT_EXCEEDED', 'The units specified exceed the maximum');
     const tif = typeof o.timeInForce === 'string' ? o.timeInForce : type === 'MARKET' ? 'FOK' : 'GTC';
-    if (!['GTC', 'GTD', 'GFD', 'FOK', 'IOC'].includes(tif)) throw new Reject('TIME_IN_FORCE_INVALID', 'The time-in-force specified is invalid');
-    if (type === 'MARKET' && tif !== 'FOK' && tif !== 'IOC') throw new Reject('TIME_IN_FORCE_INVALID', 'Market orders must be FOK or IOC');
+    if (!['GTC', 'GTD', 'GFD', 'FOK', 'IOC'].includes(tif))
+      throw new Reject('TIME_IN_FORCE_INVALID', 'The time-in-force specified is invalid');
+    if (type === 'MARKET' && tif !== 'FOK' && tif !== 'IOC')
+      throw new Reject('TIME_IN_FORCE_INVALID', 'Market orders must be FOK or IOC');
     let price: string | undefined;
     if (type !== 'MARKET') {
       if (typeof o.price !== 'string') throw new Reject('PRICE_MISSING', 'The price is missing');
       if (!DECIMAL.test(o.price) || Number(o.price) <= 0) throw new Reject('PRICE_INVALID', 'The price is invalid');
-      if (decimalsIn(o.price) > instrument.displayPrecision) throw new Reject('PRICE_PRECISION_EXCEEDED', 'The price has more precision than is allowed');
+      if (decimalsIn(o.price) > instrument.displayPrecision)
+        throw new Reject('PRICE_PRECISION_EXCEEDED', 'The price has more precision than is allowed');
       price = o.price;
     }
     let gtdTime: string | undefined;
@@ -325,7 +365,8 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     if (price !== undefined) order.price = price;
     if (typeof o.priceBound === 'string') order.priceBound = o.priceBound;
     if (gtdTime !== undefined) order.gtdTime = gtdTime;
-    if (type !== 'MARKET') order.triggerCondition = typeof o.triggerCondition === 'string' ? o.triggerCondition : 'DEFAULT';
+    if (type !== 'MARKET')
+      order.triggerCondition = typeof o.triggerCondition === 'string' ? o.triggerCondition : 'DEFAULT';
     if (clientId !== undefined) order.clientExtensions = { id: clientId };
     return order;
   }
@@ -333,8 +374,20 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
   function rejectBody(o: Json, reason: string, message: string): Json {
     const id = nextId();
     const type = typeof o.type === 'string' ? o.type : 'MARKET';
-    const tx = record({ ...txBase(id), ...o, type: `${type}_ORDER_REJECT`, rejectReason: reason, reason: 'CLIENT_ORDER' });
-    return { orderRejectTransaction: tx, relatedTransactionIDs: [id], lastTransactionID: String(lastTx), errorCode: reason, errorMessage: message };
+    const tx = record({
+      ...txBase(id),
+      ...o,
+      type: `${type}_ORDER_REJECT`,
+      rejectReason: reason,
+      reason: 'CLIENT_ORDER',
+    });
+    return {
+      orderRejectTransaction: tx,
+      relatedTransactionIDs: [id],
+      lastTransactionID: String(lastTx),
+      errorCode: reason,
+      errorMessage: message,
+    };
   }
 
   /** Places a valid order; returns the 201 body. */
@@ -359,7 +412,8 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
       // Not executable at once: an IOC/FOK limit or stop ends here (reason as the fake chooses it).
       reply.orderCancelTransaction = cancel(order, 'TIME_IN_FORCE_EXPIRED');
     }
-    for (const k of ['orderFillTransaction', 'orderCancelTransaction']) if (reply[k]) related.push((reply[k] as Json).id as string);
+    for (const k of ['orderFillTransaction', 'orderCancelTransaction'])
+      if (reply[k]) related.push((reply[k] as Json).id as string);
     return { ...reply, relatedTransactionIDs: related, lastTransactionID: String(lastTx) };
   }
 
@@ -398,7 +452,11 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
 
   function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 
@@ -439,12 +497,18 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
       return send(res, 401, { errorMessage: `Insufficient authorization to perform request.${detail}` });
     }
     if (!m) return send(res, 404, { errorMessage: 'The requested resource was not found' });
-    if (decodeURIComponent(m[1] ?? '') !== accountId) return send(res, 403, { errorMessage: 'The provided request was forbidden.' });
+    if (decodeURIComponent(m[1] ?? '') !== accountId)
+      return send(res, 403, { errorMessage: 'The provided request was forbidden.' });
     evaluate();
     const last = (): string => String(lastTx);
 
     if (route === 'POST /orders') {
-      if (typeof body !== 'object' || body === null || typeof (body as Json).order !== 'object' || (body as Json).order === null)
+      if (
+        typeof body !== 'object' ||
+        body === null ||
+        typeof (body as Json).order !== 'object' ||
+        (body as Json).order === null
+      )
         return send(res, 400, { errorMessage: "Invalid value specified for 'order'" });
       const o = (body as Json).order as Json;
       let order: FakeOandaOrder | undefined;
@@ -467,18 +531,28 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
         reply: () => send(res, 201, reply),
         malformed: () => {
           const placed = order as FakeOandaOrder;
-          send(res, 201, { orderCreateTransaction: { type: `${placed.type}_ORDER`, instrument: placed.instrument }, lastTransactionID: last() });
+          send(res, 201, {
+            orderCreateTransaction: { type: `${placed.type}_ORDER`, instrument: placed.instrument },
+            lastTransactionID: last(),
+          });
         },
         serverError: (status) => send(res, status, { errorMessage: 'Internal server error (injected)' }),
         rateLimited: (status, headers) => send(res, status, { errorMessage: 'Too many requests (injected)' }, headers),
         other: (fault) => {
           if (fault.kind === 'duplicateClientId')
-            send(res, 400, rejectBody(o, 'CLIENT_ORDER_ID_ALREADY_EXISTS', 'The client Order ID specified is already assigned'));
+            send(
+              res,
+              400,
+              rejectBody(o, 'CLIENT_ORDER_ID_ALREADY_EXISTS', 'The client Order ID specified is already assigned'),
+            );
           else if (fault.kind === 'reject') {
             const reason = fault.reason ?? 'INSUFFICIENT_MARGIN';
             send(res, 400, rejectBody(o, reason, `The order was rejected: ${reason} (injected)`));
           } else if (fault.kind === 'errorEchoingAccount')
-            send(res, 400, { errorCode: 'INVALID_ORDER_REQUEST', errorMessage: `Invalid order request for ${url.pathname} (account ${accountId})` });
+            send(res, 400, {
+              errorCode: 'INVALID_ORDER_REQUEST',
+              errorMessage: `Invalid order request for ${url.pathname} (account ${accountId})`,
+            });
           else return false;
           return true;
         },
@@ -490,7 +564,11 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
         held,
         act: () => {
           if (order) return true;
-          send(res, 404, { errorCode: 'ORDER_DOESNT_EXIST', errorMessage: 'The order specified does not exist', lastTransactionID: last() });
+          send(res, 404, {
+            errorCode: 'ORDER_DOESNT_EXIST',
+            errorMessage: 'The order specified does not exist',
+            lastTransactionID: last(),
+          });
           return false;
         },
         reply: () => send(res, 200, { order: orderView(order as FakeOandaOrder), lastTransactionID: last() }),
@@ -508,7 +586,12 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
         act: () => {
           if (!order || order.state !== 'PENDING') {
             const id = nextId();
-            const reject = record({ ...txBase(id), type: 'ORDER_CANCEL_REJECT', orderID: order?.id ?? spec, rejectReason: 'ORDER_DOESNT_EXIST' });
+            const reject = record({
+              ...txBase(id),
+              type: 'ORDER_CANCEL_REJECT',
+              orderID: order?.id ?? spec,
+              rejectReason: 'ORDER_DOESNT_EXIST',
+            });
             send(res, 404, {
               orderCancelRejectTransaction: reject,
               relatedTransactionIDs: [id],
@@ -521,8 +604,14 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
           tx = cancel(order, 'CLIENT_REQUEST');
           return true;
         },
-        reply: () => send(res, 200, { orderCancelTransaction: tx, relatedTransactionIDs: [(tx as Json).id], lastTransactionID: last() }),
-        malformed: () => send(res, 200, { orderCancelTransaction: { type: 'ORDER_CANCEL' }, lastTransactionID: last() }),
+        reply: () =>
+          send(res, 200, {
+            orderCancelTransaction: tx,
+            relatedTransactionIDs: [(tx as Json).id],
+            lastTransactionID: last(),
+          }),
+        malformed: () =>
+          send(res, 200, { orderCancelTransaction: { type: 'ORDER_CANCEL' }, lastTransactionID: last() }),
         serverError: (status) => send(res, status, { errorMessage: 'Internal server error (injected)' }),
         rateLimited: (status, headers) => send(res, status, { errorMessage: 'Too many requests (injected)' }, headers),
       });
@@ -563,11 +652,14 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
         lastTransactionID: last(),
       });
     }
-    if (route === 'GET /openPositions') return send(res, 200, { positions: positionsView(), lastTransactionID: last() });
+    if (route === 'GET /openPositions')
+      return send(res, 200, { positions: positionsView(), lastTransactionID: last() });
     if (route === 'GET /pricing' || route === 'GET /instruments') {
       const names = (url.searchParams.get('instruments') ?? '').split(',').filter((s) => s.length > 0);
-      if (names.length === 0 || names.some((n) => !instrumentOf(n))) return send(res, 400, { errorMessage: "Invalid value specified for 'instruments'" });
-      if (route === 'GET /instruments') return send(res, 200, { instruments: names.map((n) => instrumentOf(n)), lastTransactionID: last() });
+      if (names.length === 0 || names.some((n) => !instrumentOf(n)))
+        return send(res, 400, { errorMessage: "Invalid value specified for 'instruments'" });
+      if (route === 'GET /instruments')
+        return send(res, 200, { instruments: names.map((n) => instrumentOf(n)), lastTransactionID: last() });
       const prices = names.flatMap((n) => {
         const q = quotes.get(n);
         if (!q) return [];
@@ -623,7 +715,9 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
       return out;
     },
     orderBodies() {
-      return requests.filter((r) => r.route === 'POST /orders').map((r) => ((r.body as Json | undefined)?.order ?? {}) as Record<string, unknown>);
+      return requests
+        .filter((r) => r.route === 'POST /orders')
+        .map((r) => ((r.body as Json | undefined)?.order ?? {}) as Record<string, unknown>);
     },
     orders() {
       return [...orders.values()].map((o) => ({ ...o }));

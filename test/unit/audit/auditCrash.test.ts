@@ -25,7 +25,9 @@ interface ChildRun {
 /** Runs the worker until SIGKILL lands `delayMs` after its first acknowledgement. */
 function runAndKill(dir: string, delayMs: number): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, dir, String(ROTATE_BYTES), '32'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [WORKER, dir, String(ROTATE_BYTES), '32'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
@@ -83,7 +85,10 @@ describe('audit log under SIGKILL', function () {
         assert.deepEqual(recovery.problems, [], where);
         assert.equal(recovery.verified, true, where);
         // Verified means seq 1..lastSeq are all there, in order; so every acknowledged seq is present.
-        assert.ok(recovery.lastSeq >= maxAcked, `${where}: acknowledged seq ${maxAcked} is missing (log ends at ${recovery.lastSeq})`);
+        assert.ok(
+          recovery.lastSeq >= maxAcked,
+          `${where}: acknowledged seq ${maxAcked} is missing (log ends at ${recovery.lastSeq})`,
+        );
         assert.ok(recovery.lastSeq >= durable, `${where}: earlier durable seq ${durable} is missing`);
 
         // Only the torn tail of the newest file may have changed.
@@ -93,7 +98,8 @@ describe('audit log under SIGKILL', function () {
         names.forEach((name, k) => {
           const was = before.get(name) as Buffer;
           const is = after.get(name) as Buffer;
-          if (k < names.length - 1 || recovery.tornTailBytes === 0) return assert.ok(was.equals(is), `${where}: ${name} changed`);
+          if (k < names.length - 1 || recovery.tornTailBytes === 0)
+            return assert.ok(was.equals(is), `${where}: ${name} changed`);
           assert.equal(recovery.tornTailFile, join(dir, name), where);
           assert.equal(is.length, was.length - recovery.tornTailBytes, where);
           assert.ok(was.subarray(0, is.length).equals(is), `${where}: more than the tail of ${name} changed`);

@@ -46,7 +46,13 @@ describe('AuditLog', () => {
     assert.equal(recovery.lines, 0);
     assert.equal((statSync(d).mode & 0o777).toString(8), '700');
 
-    const first = await log.append('SubmitOrder', { clientOrderId: 'c-1', symbol: 'EURUSD', qty: 1000, px: 1.0842, tags: ['a', { z: 1, a: 2 }] });
+    const first = await log.append('SubmitOrder', {
+      clientOrderId: 'c-1',
+      symbol: 'EURUSD',
+      qty: 1000,
+      px: 1.0842,
+      tags: ['a', { z: 1, a: 2 }],
+    });
     clock.advance(5);
     const second = await log.append('OrderFilled', { clientOrderId: 'c-1', fillQty: 1000 });
     assert.equal(first.seq, 1);
@@ -63,7 +69,10 @@ describe('AuditLog', () => {
     assert.deepEqual(Object.keys(parsed), ['seq', 'ts', 'type', 'data', 'prev', 'hash']);
     assert.equal(parsed['ts'], clock.now() - 5);
     // Keys sorted at every level, so the hash can be recomputed from the parsed line.
-    assert.match(l1, /"data":\{"clientOrderId":"c-1","px":1.0842,"qty":1000,"symbol":"EURUSD","tags":\["a",\{"a":2,"z":1\}\]\}/);
+    assert.match(
+      l1,
+      /"data":\{"clientOrderId":"c-1","px":1.0842,"qty":1000,"symbol":"EURUSD","tags":\["a",\{"a":2,"z":1\}\]\}/,
+    );
     const hashInput = `{"data":${JSON.stringify((JSON.parse(l2) as { data: unknown }).data)},"prev":"${sha(l1)}","seq":2,"ts":${clock.now()},"type":"OrderFilled"}`;
     assert.equal(second.hash, sha(hashInput));
     const fileMode = statSync(join(d, auditFiles(d)[0] as string)).mode & 0o777;
@@ -227,7 +236,10 @@ describe('AuditLog', () => {
       ]) {
         assert.throws(
           () => log.append('Connect', data),
-          (e: unknown) => e instanceof AuditSecretError && /redactSecrets/.test(e.message) && !e.message.includes('sk_live_SECRETVALUE'),
+          (e: unknown) =>
+            e instanceof AuditSecretError &&
+            /redactSecrets/.test(e.message) &&
+            !e.message.includes('sk_live_SECRETVALUE'),
         );
       }
       const ok = await log.append('Connect', { apiKey: '[redacted]', passwordSet: '[redacted]' });
@@ -301,7 +313,10 @@ describe('AuditLog', () => {
     const { log } = await AuditLog.open(d);
     const pending = log.append('A', {});
     const closing = log.close();
-    await assert.rejects(log.append('B', {}), (e: unknown) => e instanceof AuditLogFailedError && /closed/.test(e.message));
+    await assert.rejects(
+      log.append('B', {}),
+      (e: unknown) => e instanceof AuditLogFailedError && /closed/.test(e.message),
+    );
     await pending;
     await closing;
     assert.equal(log.state, 'closed');
@@ -370,7 +385,8 @@ describe('AuditLog', () => {
       const d = dir('failopen');
       const fileSystem: AuditFileSystem = {
         syncDirectory: (path: string) => nodeAuditFileSystem.syncDirectory(path),
-        openForAppend: () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })),
+        openForAppend: () =>
+          Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })),
       };
       const { log } = await AuditLog.open(d, { fileSystem });
       await assert.rejects(log.append('A', {}), /ENOSPC.*stop trading/);

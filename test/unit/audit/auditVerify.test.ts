@@ -44,7 +44,11 @@ describe('audit verification', () => {
     const report = await verifyAuditDir(d);
     assert.equal(report.verified, false);
     const problem = report.problems.find((p) => p.kind === 'hash-mismatch');
-    assert.deepEqual(problem && { file: problem.file, line: problem.line, seq: problem.seq }, { file: second, line: 4, seq: 14 });
+    assert.deepEqual(problem && { file: problem.file, line: problem.line, seq: problem.seq }, {
+      file: second,
+      line: 4,
+      seq: 14,
+    });
     // The line after it no longer links to it.
     assert.ok(report.problems.some((p) => p.kind === 'prev-mismatch' && p.file === second && p.line === 5));
     assert.equal(report.tornTailBytes, 0);
@@ -61,7 +65,11 @@ describe('audit verification', () => {
     const report = await verifyAuditDir(d);
     assert.ok(report.problems.some((p) => p.kind === 'invalid-json' && p.file === file && p.line === 2));
     assert.ok(report.problems.some((p) => p.kind === 'prev-mismatch' && p.line === 3));
-    assert.equal(report.problems.filter((p) => p.kind === 'seq-gap').length, 0, 'an unreadable line still takes its seq');
+    assert.equal(
+      report.problems.filter((p) => p.kind === 'seq-gap').length,
+      0,
+      'an unreadable line still takes its seq',
+    );
   });
 
   it('reports a deleted line as a seq gap', async () => {
@@ -172,7 +180,10 @@ describe('audit verification', () => {
   });
 
   it('says clearly when the folder does not exist', async () => {
-    await assert.rejects(verifyAuditDir(join(dir('missing'), 'nope')), /nope: no audit log here: the folder does not exist/);
+    await assert.rejects(
+      verifyAuditDir(join(dir('missing'), 'nope')),
+      /nope: no audit log here: the folder does not exist/,
+    );
   });
 });
 
@@ -212,7 +223,10 @@ describe('canonical JSON', () => {
 
   it('still names secret-looking keys and odd values, wherever they sit', () => {
     assert.deepEqual(canonicalJson({ a: [{ b: 1 }, { apiKey: 'x' }] }).secretPaths, ['data.a[1].apiKey']);
-    assert.deepEqual(canonicalJson({ a: { token: '[redacted]' } }), { json: '{"a":{"token":"[redacted]"}}', secretPaths: [] });
+    assert.deepEqual(canonicalJson({ a: { token: '[redacted]' } }), {
+      json: '{"a":{"token":"[redacted]"}}',
+      secretPaths: [],
+    });
     assert.throws(() => canonicalJson({ a: [1, { b: Number.NaN }] }), /data\.a\[1\]\.b: NaN is not a finite number/);
     assert.throws(() => canonicalJson({ m: new Map() }), /data\.m: a Map has no JSON form/);
     assert.equal(canonicalJson({ d: new Date(0) }).json, '{"d":"1970-01-01T00:00:00.000Z"}');

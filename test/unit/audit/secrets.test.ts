@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { canonicalJson } from '../../../src/execution/audit/canonicalJson';
-import { CIRCULAR, isSecretKey, MAX_REDACTION_DEPTH, REDACTED, redactSecrets, redactSecretsDeep, TOO_DEEP } from '../../../src/execution/audit/secrets';
+import {
+  CIRCULAR,
+  isSecretKey,
+  MAX_REDACTION_DEPTH,
+  REDACTED,
+  redactSecrets,
+  redactSecretsDeep,
+  TOO_DEEP,
+} from '../../../src/execution/audit/secrets';
 
 const SECRET = 'sk_live_Zq81kLmN0pQ7';
 
@@ -129,7 +137,17 @@ describe('isSecretKey', () => {
   });
 
   it('any key that contains a secret word, in any case and with any separators around it, is secret', () => {
-    const word = fc.constantFrom('apiKey', 'api_key', 'SECRET', 'password', 'Passphrase', 'access_token', 'PRIVATE-KEY', 'Authorization', 'credentials');
+    const word = fc.constantFrom(
+      'apiKey',
+      'api_key',
+      'SECRET',
+      'password',
+      'Passphrase',
+      'access_token',
+      'PRIVATE-KEY',
+      'Authorization',
+      'credentials',
+    );
     const affix = fc.stringMatching(/^[a-z0-9]{0,6}$/);
     const sep = fc.constantFrom('', '_', '-', '.', ' ', ':');
     fc.assert(
@@ -150,7 +168,13 @@ describe('redactSecretsDeep', () => {
       metadata: {
         note: 'keep me',
         api_key: SECRET,
-        legs: [{ id: 1, broker: { credentials: { token: SECRET, user: 'me' } } }, [{ password: SECRET }], 'plain', 7, null],
+        legs: [
+          { id: 1, broker: { credentials: { token: SECRET, user: 'me' } } },
+          [{ password: SECRET }],
+          'plain',
+          7,
+          null,
+        ],
         headers: { 'X-API-KEY': SECRET, Authorization: `Bearer ${SECRET}`, accept: 'json' },
       },
     };
@@ -197,7 +221,11 @@ describe('redactSecretsDeep', () => {
     a['child'] = b;
     (b['list'] as unknown[]).push(a, b);
     const out = redactSecretsDeep(a) as Record<string, unknown>;
-    assert.deepEqual(out, { name: 'a', api_key: REDACTED, child: { name: 'b', parent: CIRCULAR, list: [CIRCULAR, CIRCULAR] } });
+    assert.deepEqual(out, {
+      name: 'a',
+      api_key: REDACTED,
+      child: { name: 'b', parent: CIRCULAR, list: [CIRCULAR, CIRCULAR] },
+    });
     assert.ok(!JSON.stringify(out).includes(SECRET), 'the copy serialises: it holds no cycle');
   });
 
@@ -272,18 +300,43 @@ describe('redactSecretsDeep', () => {
     'credentials',
     'ＡＰＩ＿ＫＥＹ',
   );
-  const plainKey = fc.constantFrom('symbol', 'side', 'qty', 'price', 'note', 'legs', 'meta', 'id', 'token_bucket', 'author', 'a', 'b');
-  const leaf = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string({ maxLength: 8 }), fc.boolean(), fc.constant(null));
+  const plainKey = fc.constantFrom(
+    'symbol',
+    'side',
+    'qty',
+    'price',
+    'note',
+    'legs',
+    'meta',
+    'id',
+    'token_bucket',
+    'author',
+    'a',
+    'b',
+  );
+  const leaf = fc.oneof(
+    fc.integer(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+    fc.string({ maxLength: 8 }),
+    fc.boolean(),
+    fc.constant(null),
+  );
   const { tree } = fc.letrec<{ tree: unknown }>((tie) => ({
     tree: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       leaf,
       fc.array(tie('tree'), { maxLength: 4 }),
-      fc.array(fc.oneof(fc.tuple(plainKey, tie('tree')), fc.tuple(secretKey, fc.oneof(tie('tree'), fc.constant(SECRET)))), { maxLength: 5 }).map((entries) => {
-        const o: Record<string, unknown> = {};
-        for (const [k, v] of entries) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-        return o;
-      }),
+      fc
+        .array(
+          fc.oneof(fc.tuple(plainKey, tie('tree')), fc.tuple(secretKey, fc.oneof(tie('tree'), fc.constant(SECRET)))),
+          { maxLength: 5 },
+        )
+        .map((entries) => {
+          const o: Record<string, unknown> = {};
+          for (const [k, v] of entries)
+            Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+          return o;
+        }),
     ),
   }));
 
@@ -316,7 +369,12 @@ function reference(value: unknown): unknown {
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value))
-      Object.defineProperty(out, k, { value: isSecretKey(k) ? REDACTED : reference(v), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: isSecretKey(k) ? REDACTED : reference(v),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
   return value;

@@ -59,7 +59,11 @@ interface Harness {
 
 let seq = 0;
 const cid = (venue: string): string => `as-${venue}-${process.pid}-${++seq}`;
-const base = (venue: string, symbol: string, quantity: number): Omit<PlacedOrderRequest, 'order_type' | 'time_in_force'> => ({
+const base = (
+  venue: string,
+  symbol: string,
+  quantity: number,
+): Omit<PlacedOrderRequest, 'order_type' | 'time_in_force'> => ({
   symbol,
   side: 'buy',
   quantity,
@@ -80,7 +84,10 @@ const HARNESSES: Harness[] = [
   {
     name: 'alpaca',
     http: true,
-    skip: { 'cancel malformed 2xx': 'Alpaca answers a cancel with 204 and no body: any 2xx is the acceptance, and the adapter reads the order afterwards' },
+    skip: {
+      'cancel malformed 2xx':
+        'Alpaca answers a cancel with 204 and no body: any 2xx is the acceptance, and the adapter reads the order afterwards',
+    },
     async start() {
       const fake = await startFakeAlpaca();
       fake.setQuote('AAPL', 150, 150.1);
@@ -101,8 +108,16 @@ const HARNESSES: Harness[] = [
         accountId: 'PA3ZQ8X41234',
         submitRoute: 'POST /v2/orders',
         cancelRoute: 'DELETE /v2/orders/:id',
-        market: () => ({ ...base('alpaca', 'AAPL', 10), order_type: { type: 'market' }, time_in_force: { type: 'GTC' } }),
-        resting: () => ({ ...base('alpaca', 'AAPL', 10), order_type: { type: 'limit', price: 140 }, time_in_force: { type: 'GTC' } }),
+        market: () => ({
+          ...base('alpaca', 'AAPL', 10),
+          order_type: { type: 'market' },
+          time_in_force: { type: 'GTC' },
+        }),
+        resting: () => ({
+          ...base('alpaca', 'AAPL', 10),
+          order_type: { type: 'limit', price: 140 },
+          time_in_force: { type: 'GTC' },
+        }),
         sleeps,
         stop: async () => {
           await broker.disconnect();
@@ -132,8 +147,16 @@ const HARNESSES: Harness[] = [
         accountId: fake.accountId,
         submitRoute: 'POST /orders',
         cancelRoute: 'PUT /orders/{spec}/cancel',
-        market: () => ({ ...base('oanda', 'EUR_USD', 100), order_type: { type: 'market' }, time_in_force: { type: 'FOK' } }),
-        resting: () => ({ ...base('oanda', 'EUR_USD', 100), order_type: { type: 'limit', price: 1.05 }, time_in_force: { type: 'GTC' } }),
+        market: () => ({
+          ...base('oanda', 'EUR_USD', 100),
+          order_type: { type: 'market' },
+          time_in_force: { type: 'FOK' },
+        }),
+        resting: () => ({
+          ...base('oanda', 'EUR_USD', 100),
+          order_type: { type: 'limit', price: 1.05 },
+          time_in_force: { type: 'GTC' },
+        }),
         sleeps,
         stop: async () => {
           await broker.disconnect();
@@ -166,8 +189,16 @@ const HARNESSES: Harness[] = [
         accountId: String(ACCOUNT_UID),
         submitRoute: 'POST /api/v3/order',
         cancelRoute: 'DELETE /api/v3/order',
-        market: () => ({ ...base('binance', 'BTCUSDT', 0.001), order_type: { type: 'market' }, time_in_force: { type: 'GTC' } }),
-        resting: () => ({ ...base('binance', 'BTCUSDT', 0.001), order_type: { type: 'limit', price: 29000 }, time_in_force: { type: 'GTC' } }),
+        market: () => ({
+          ...base('binance', 'BTCUSDT', 0.001),
+          order_type: { type: 'market' },
+          time_in_force: { type: 'GTC' },
+        }),
+        resting: () => ({
+          ...base('binance', 'BTCUSDT', 0.001),
+          order_type: { type: 'limit', price: 29000 },
+          time_in_force: { type: 'GTC' },
+        }),
         sleeps,
         stop: async () => {
           await broker.disconnect();
@@ -182,7 +213,14 @@ const HARNESSES: Harness[] = [
     async start() {
       const fake = await startFakeTws();
       fake.setQuote('AAPL', 100, 100.1);
-      const broker = new IbBroker({ host: fake.host, port: fake.port, clientId: 70 + seq++, timeoutMs: TIMEOUT_MS, connectTimeoutMs: 2000, onError: quiet });
+      const broker = new IbBroker({
+        host: fake.host,
+        port: fake.port,
+        clientId: 70 + seq++,
+        timeoutMs: TIMEOUT_MS,
+        connectTimeoutMs: 2000,
+        onError: quiet,
+      });
       await broker.connect();
       return {
         broker,
@@ -191,7 +229,11 @@ const HARNESSES: Harness[] = [
         submitRoute: 'PLACE_ORDER',
         cancelRoute: 'CANCEL_ORDER',
         market: () => ({ ...base('ib', 'AAPL', 10), order_type: { type: 'market' }, time_in_force: { type: 'GTC' } }),
-        resting: () => ({ ...base('ib', 'AAPL', 10), order_type: { type: 'limit', price: 90 }, time_in_force: { type: 'GTC' } }),
+        resting: () => ({
+          ...base('ib', 'AAPL', 10),
+          order_type: { type: 'limit', price: 90 },
+          time_in_force: { type: 'GTC' },
+        }),
         sleeps: [],
         stop: async () => {
           await broker.disconnect();
@@ -213,16 +255,32 @@ function httpFaults(on: 'submit' | 'cancel'): AfterSendFault[] {
   const out: AfterSendFault[] = [];
   for (const status of [500, 502, 503, 504])
     for (const placed of [true, false])
-      out.push({ label: `${status}${placed ? ' after acting' : ' without acting'}`, fault: { kind: 'serverError', status, placed, on }, placed });
-  out.push({ label: '504 gateway page after acting', fault: { kind: 'serverError', status: 504, placed: true, gateway: true, on }, placed: true });
-  out.push({ label: '502 gateway page without acting', fault: { kind: 'serverError', status: 502, placed: false, gateway: true, on }, placed: false });
+      out.push({
+        label: `${status}${placed ? ' after acting' : ' without acting'}`,
+        fault: { kind: 'serverError', status, placed, on },
+        placed,
+      });
+  out.push({
+    label: '504 gateway page after acting',
+    fault: { kind: 'serverError', status: 504, placed: true, gateway: true, on },
+    placed: true,
+  });
+  out.push({
+    label: '502 gateway page without acting',
+    fault: { kind: 'serverError', status: 502, placed: false, gateway: true, on },
+    placed: false,
+  });
   for (const placed of [true, false]) {
     out.push({
       label: `reset after the request was read${placed ? ', after acting' : ', without acting'}`,
       fault: { kind: 'dropConnection', placed, on },
       placed,
     });
-    out.push({ label: `timeout${placed ? ' after acting' : ' without acting'}`, fault: { kind: 'timeoutAfterAccept', placed, on }, placed });
+    out.push({
+      label: `timeout${placed ? ' after acting' : ' without acting'}`,
+      fault: { kind: 'timeoutAfterAccept', placed, on },
+      placed,
+    });
   }
   out.push({ label: 'malformed 2xx', fault: { kind: 'malformedBody', on }, placed: true });
   return out;
@@ -231,13 +289,21 @@ function httpFaults(on: 'submit' | 'cancel'): AfterSendFault[] {
 function socketFaults(on: 'submit' | 'cancel'): AfterSendFault[] {
   const out: AfterSendFault[] = [];
   for (const placed of [true, false]) {
-    out.push({ label: `error 1100 (connectivity lost)${placed ? ' after acting' : ' without acting'}`, fault: { kind: 'serverError', placed, on }, placed });
+    out.push({
+      label: `error 1100 (connectivity lost)${placed ? ' after acting' : ' without acting'}`,
+      fault: { kind: 'serverError', placed, on },
+      placed,
+    });
     out.push({
       label: `reset after the request was read${placed ? ', after acting' : ', without acting'}`,
       fault: { kind: 'dropConnection', placed, on },
       placed,
     });
-    out.push({ label: `timeout${placed ? ' after acting' : ' without acting'}`, fault: { kind: 'timeoutAfterAccept', placed, on }, placed });
+    out.push({
+      label: `timeout${placed ? ' after acting' : ' without acting'}`,
+      fault: { kind: 'timeoutAfterAccept', placed, on },
+      placed,
+    });
   }
   if (on === 'submit') out.push({ label: 'malformed status', fault: { kind: 'malformedBody', on }, placed: true });
   return out;
@@ -254,7 +320,11 @@ async function failure(call: Promise<unknown>): Promise<BrokerError> {
 }
 
 /** Looks the order up until it settles (venues report asynchronously); reconnects first when the fault dropped the link. */
-async function lookUp(v: Venue, clientOrderId: string, done: (r: OrderResponse | undefined) => boolean): Promise<OrderResponse | undefined> {
+async function lookUp(
+  v: Venue,
+  clientOrderId: string,
+  done: (r: OrderResponse | undefined) => boolean,
+): Promise<OrderResponse | undefined> {
   if (!v.broker.isConnected()) await v.broker.connect();
   const end = Date.now() + 3000;
   for (;;) {
@@ -264,7 +334,10 @@ async function lookUp(v: Venue, clientOrderId: string, done: (r: OrderResponse |
   }
 }
 
-const figures = new Map<string, { submit: number; cancel: number; lookup: number; retry: number; duplicates: number }>();
+const figures = new Map<
+  string,
+  { submit: number; cancel: number; lookup: number; retry: number; duplicates: number }
+>();
 
 for (const h of HARNESSES) {
   describe(`after-send safety: ${h.name}`, function () {
@@ -328,7 +401,10 @@ for (const h of HARNESSES) {
 
     if (h.http) {
       const lookupFaults: Array<[string, FakeFault]> = [
-        ...[500, 502, 503, 504].map((status): [string, FakeFault] => [`${status}`, { kind: 'serverError', status, on: 'lookup' }]),
+        ...[500, 502, 503, 504].map((status): [string, FakeFault] => [
+          `${status}`,
+          { kind: 'serverError', status, on: 'lookup' },
+        ]),
         ['504 gateway page', { kind: 'serverError', status: 504, gateway: true, on: 'lookup' }],
         ['reset', { kind: 'dropConnection', placed: false, on: 'lookup' }],
         ['timeout', { kind: 'timeoutAfterAccept', placed: false, on: 'lookup' }],
@@ -342,10 +418,17 @@ for (const h of HARNESSES) {
           const e = await failure(v.broker.getOrderByClientId(o.client_order_id, { symbol: o.symbol }));
           assert.equal(e.retryable, true, `${e.reason}: ${e.message}`);
           // And for an id the venue never saw: a failure is still a failure, not absence.
-          v.fake.injectNext({ ...fault, kind: fault.kind === 'malformedBody' ? 'serverError' : fault.kind } as FakeFault);
+          v.fake.injectNext({
+            ...fault,
+            kind: fault.kind === 'malformedBody' ? 'serverError' : fault.kind,
+          } as FakeFault);
           const unknown = await failure(v.broker.getOrderByClientId(cid(h.name), { symbol: o.symbol }));
           assert.equal(unknown.retryable, true);
-          assert.equal(await v.broker.getOrderByClientId(cid(h.name), { symbol: o.symbol }), undefined, "the venue's own not-found is undefined");
+          assert.equal(
+            await v.broker.getOrderByClientId(cid(h.name), { symbol: o.symbol }),
+            undefined,
+            "the venue's own not-found is undefined",
+          );
           tally.lookup++;
         });
       }
@@ -460,7 +543,11 @@ describe('after-send safety: Binance specifics', function () {
 
   it('other adapters leave absenceConclusiveAfterMs unset (their venues document no such rule)', () => {
     const creds = staticCredentials({});
-    const unset: BrokerApi[] = [new AlpacaBroker({ credentials: creds }), new OandaBroker({ credentials: creds }), new IbBroker({ clientId: 1 })];
+    const unset: BrokerApi[] = [
+      new AlpacaBroker({ credentials: creds }),
+      new OandaBroker({ credentials: creds }),
+      new IbBroker({ clientId: 1 }),
+    ];
     for (const b of unset) assert.equal(b.absenceConclusiveAfterMs, undefined, b.id);
   });
 });

@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { AlpacaBroker } from '../../../src/brokers/alpaca/adapter';
-import { decimalString, GTD_REASON, mapAlpacaError, parseOrder, toAlpacaOrder } from '../../../src/brokers/alpaca/parse';
+import {
+  decimalString,
+  GTD_REASON,
+  mapAlpacaError,
+  parseOrder,
+  toAlpacaOrder,
+} from '../../../src/brokers/alpaca/parse';
 import { unsupportedReason, type OrderUpdate } from '../../../src/brokers/broker';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import { isBrokerError, type BrokerError } from '../../../src/brokers/errors';
@@ -15,7 +21,11 @@ import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca, type FakeAlpac
 
 const POST = 'POST /v2/orders';
 
-function order(orderType: OrderType, tif: TimeInForce = { type: 'GTC' }, extra: Partial<PlacedOrderRequest> = {}): PlacedOrderRequest {
+function order(
+  orderType: OrderType,
+  tif: TimeInForce = { type: 'GTC' },
+  extra: Partial<PlacedOrderRequest> = {},
+): PlacedOrderRequest {
   return {
     symbol: 'AAPL',
     side: 'buy',
@@ -48,7 +58,10 @@ describe('Alpaca adapter against the fake Alpaca', () => {
     new AlpacaBroker({
       baseUrl: fake.url,
       dataBaseUrl: fake.url,
-      credentials: staticCredentials({ 'alpaca.keyId': extra.keyId ?? FAKE_ALPACA_KEY_ID, 'alpaca.secretKey': extra.secret ?? FAKE_ALPACA_SECRET }),
+      credentials: staticCredentials({
+        'alpaca.keyId': extra.keyId ?? FAKE_ALPACA_KEY_ID,
+        'alpaca.secretKey': extra.secret ?? FAKE_ALPACA_SECRET,
+      }),
       timeoutMs: extra.timeoutMs ?? 5000,
       pollIntervalMs: 0,
     });
@@ -76,12 +89,21 @@ describe('Alpaca adapter against the fake Alpaca', () => {
     assert.equal(r.filled_price, 150.1);
     assert.equal(r.filled_quantity, 10);
     assert.equal(r.fills.length, 1);
-    assert.deepEqual({ id: r.fills[0]!.fill_id, qty: r.fills[0]!.quantity, price: r.fills[0]!.price }, { id: `${r.order_id}:10`, qty: 10, price: 150.1 });
+    assert.deepEqual(
+      { id: r.fills[0]!.fill_id, qty: r.fills[0]!.quantity, price: r.fills[0]!.price },
+      { id: `${r.order_id}:10`, qty: 10, price: 150.1 },
+    );
     assert.equal(updates.length, 1);
     assert.equal(updates[0]!.fill?.fill_id, `${r.order_id}:10`);
     assert.equal(fake.requestCount(POST), 1);
     const [position] = await broker.getPositions();
-    assert.deepEqual(position, { symbol: 'AAPL', quantity: 10, average_price: 150.1, current_price: 150.05, unrealized_pnl: -0.5 });
+    assert.deepEqual(position, {
+      symbol: 'AAPL',
+      quantity: 10,
+      average_price: 150.1,
+      current_price: 150.05,
+      unrealized_pnl: -0.5,
+    });
     // Looking again changes nothing: no second update, same fill id.
     const again = await broker.getOrderStatus(r.order_id);
     assert.equal(again.fills[0]!.fill_id, r.fills[0]!.fill_id);
@@ -134,7 +156,9 @@ describe('Alpaca adapter against the fake Alpaca', () => {
   });
 
   it('triggers a stop-limit and fills it at its limit when it rests', async () => {
-    const r = await broker.submitOrder(order({ type: 'stop_limit', stop_price: 151, limit_price: 151.05 }, { type: 'GTC' }, { quantity: 2 }));
+    const r = await broker.submitOrder(
+      order({ type: 'stop_limit', stop_price: 151, limit_price: 151.05 }, { type: 'GTC' }, { quantity: 2 }),
+    );
     assert.equal(r.status.status, 'submitted');
     fake.setQuote('AAPL', 151, 151.2); // triggered, but the ask is above the limit
     assert.equal((await broker.getOrderStatus(r.order_id)).status.status, 'submitted');
@@ -214,7 +238,8 @@ describe('Alpaca adapter against the fake Alpaca', () => {
     sub.dispose();
     assert.equal(rejected.status.status, 'rejected');
     assert.ok(
-      rejected.status.status === 'rejected' && /^INSUFFICIENT_FUNDS: .*insufficient buying power/.test(rejected.status.reason),
+      rejected.status.status === 'rejected' &&
+        /^INSUFFICIENT_FUNDS: .*insufficient buying power/.test(rejected.status.reason),
       JSON.stringify(rejected.status),
     );
     assert.equal(rejected.client_order_id, o.client_order_id);
@@ -222,24 +247,40 @@ describe('Alpaca adapter against the fake Alpaca', () => {
     assert.equal(fake.ordersWithClientId(o.client_order_id), 0);
     fake.injectNext({ kind: 'reject', reason: 'insufficient qty available for order' });
     const again = await broker.submitOrder(order({ type: 'market' }));
-    assert.ok(again.status.status === 'rejected' && again.status.reason.startsWith('INSUFFICIENT_FUNDS'), JSON.stringify(again.status));
+    assert.ok(
+      again.status.status === 'rejected' && again.status.reason.startsWith('INSUFFICIENT_FUNDS'),
+      JSON.stringify(again.status),
+    );
   });
 
   it('refuses GTD, IOC/FOK stops, crypto stops, fractional shares and sub-penny prices before sending', async () => {
     const before = fake.requestCount();
-    await rejects(broker.submitOrder(order({ type: 'limit', price: 149 }, { type: 'GTD', expires_at: Date.now() + 3600_000 })), (e) => {
-      assert.equal(e.reason, 'UNSUPPORTED_ORDER');
-      assert.match(e.message, /GTC/);
-      assert.match(e.message, /cancel/);
-    });
-    await rejects(broker.submitOrder(order({ type: 'stop', price: 151 }, { type: 'IOC' })), (e) => assert.equal(e.reason, 'UNSUPPORTED_ORDER'));
-    await rejects(broker.submitOrder(order({ type: 'stop_limit', stop_price: 151, limit_price: 152 }, { type: 'FOK' })), (e) =>
+    await rejects(
+      broker.submitOrder(order({ type: 'limit', price: 149 }, { type: 'GTD', expires_at: Date.now() + 3600_000 })),
+      (e) => {
+        assert.equal(e.reason, 'UNSUPPORTED_ORDER');
+        assert.match(e.message, /GTC/);
+        assert.match(e.message, /cancel/);
+      },
+    );
+    await rejects(broker.submitOrder(order({ type: 'stop', price: 151 }, { type: 'IOC' })), (e) =>
       assert.equal(e.reason, 'UNSUPPORTED_ORDER'),
     );
-    await rejects(broker.submitOrder(order({ type: 'market' }, { type: 'GTC' }, { quantity: 1.5 })), (e) => assert.match(e.message, /fractional/));
-    await rejects(broker.submitOrder(order({ type: 'limit', price: 149.123 })), (e) => assert.match(e.message, /increment 0\.01/));
-    await rejects(broker.submitOrder(order({ type: 'stop', price: 61_000 }, { type: 'GTC' }, { symbol: 'BTC/USD', quantity: 0.01 })), (e) =>
-      assert.match(e.message, /stop-limit/),
+    await rejects(
+      broker.submitOrder(order({ type: 'stop_limit', stop_price: 151, limit_price: 152 }, { type: 'FOK' })),
+      (e) => assert.equal(e.reason, 'UNSUPPORTED_ORDER'),
+    );
+    await rejects(broker.submitOrder(order({ type: 'market' }, { type: 'GTC' }, { quantity: 1.5 })), (e) =>
+      assert.match(e.message, /fractional/),
+    );
+    await rejects(broker.submitOrder(order({ type: 'limit', price: 149.123 })), (e) =>
+      assert.match(e.message, /increment 0\.01/),
+    );
+    await rejects(
+      broker.submitOrder(
+        order({ type: 'stop', price: 61_000 }, { type: 'GTC' }, { symbol: 'BTC/USD', quantity: 0.01 }),
+      ),
+      (e) => assert.match(e.message, /stop-limit/),
     );
     assert.equal(fake.requestCount(), before);
     assert.equal(fake.requestCount(POST), 0);
@@ -250,11 +291,16 @@ describe('Alpaca adapter against the fake Alpaca', () => {
   });
 
   it('trades crypto with the asset increments (fractional quantity, IOC)', async () => {
-    const r = await broker.submitOrder(order({ type: 'limit', price: 60_020 }, { type: 'IOC' }, { symbol: 'BTC/USD', quantity: 0.015 }));
+    const r = await broker.submitOrder(
+      order({ type: 'limit', price: 60_020 }, { type: 'IOC' }, { symbol: 'BTC/USD', quantity: 0.015 }),
+    );
     assert.equal(r.status.status, 'filled');
     assert.equal(r.filled_quantity, 0.015);
-    await rejects(broker.submitOrder(order({ type: 'limit', price: 60_000.5 }, { type: 'GTC' }, { symbol: 'BTC/USD', quantity: 0.01 })), (e) =>
-      assert.equal(e.reason, 'UNSUPPORTED_ORDER'),
+    await rejects(
+      broker.submitOrder(
+        order({ type: 'limit', price: 60_000.5 }, { type: 'GTC' }, { symbol: 'BTC/USD', quantity: 0.01 }),
+      ),
+      (e) => assert.equal(e.reason, 'UNSUPPORTED_ORDER'),
     );
   });
 
@@ -343,7 +389,9 @@ describe('Alpaca adapter against the fake Alpaca', () => {
 
     it('duplicate client id → DUPLICATE_CLIENT_ORDER_ID (injected, and for real on a reused id)', async () => {
       fake.injectNext({ kind: 'duplicateClientId' });
-      await rejects(broker.submitOrder(order({ type: 'market' })), (e) => assert.equal(e.reason, 'DUPLICATE_CLIENT_ORDER_ID'));
+      await rejects(broker.submitOrder(order({ type: 'market' })), (e) =>
+        assert.equal(e.reason, 'DUPLICATE_CLIENT_ORDER_ID'),
+      );
       const o = order({ type: 'limit', price: 149 });
       await broker.submitOrder(o);
       await rejects(broker.submitOrder(o), (e) => {
@@ -372,7 +420,8 @@ describe('Alpaca adapter against the fake Alpaca', () => {
     try {
       const r = await polled.submitOrder(order({ type: 'limit', price: 149 }));
       fake.setQuote('AAPL', 148.8, 148.9);
-      for (let i = 0; i < 100 && !seen.some((u) => u.order.status.status === 'filled'); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && !seen.some((u) => u.order.status.status === 'filled'); i++)
+        await new Promise((r) => setTimeout(r, 10));
       const fill = seen.find((u) => u.order.status.status === 'filled');
       assert.equal(fill?.order.order_id, r.order_id);
       assert.equal(fill?.fill?.price, 149);
@@ -414,7 +463,16 @@ describe('Alpaca parse (pure)', () => {
   it('reads the reference fixture', () => {
     const r = parseOrder(wire());
     assert.deepEqual(
-      [r.order_id, r.client_order_id, r.status.status, r.order_type, r.time_in_force, r.quantity, r.filled_price, r.created_at],
+      [
+        r.order_id,
+        r.client_order_id,
+        r.status.status,
+        r.order_type,
+        r.time_in_force,
+        r.quantity,
+        r.filled_price,
+        r.created_at,
+      ],
       ['o-1', 'cid-1', 'submitted', { type: 'limit', price: 150 }, { type: 'GTC' }, 1, null, Date.UTC(2024, 0, 2, 15)],
     );
   });
@@ -436,7 +494,9 @@ describe('Alpaca parse (pure)', () => {
       ['calculated', 'filled', '1'],
     ];
     for (const [alpaca, ours, filled] of cases) {
-      const r = parseOrder(wire({ status: alpaca, qty: '1', filled_qty: filled ?? '0', filled_avg_price: filled ? '150' : null }));
+      const r = parseOrder(
+        wire({ status: alpaca, qty: '1', filled_qty: filled ?? '0', filled_avg_price: filled ? '150' : null }),
+      );
       assert.equal(r.status.status, ours, alpaca);
     }
   });
@@ -480,7 +540,10 @@ describe('Alpaca parse (pure)', () => {
       assert.equal(mapAlpacaError({ status, message: 'x' }, 'submit').outcomeUnknown, true);
       assert.equal(mapAlpacaError({ status, message: 'x' }, 'cancel').outcomeUnknown, true);
       assert.deepEqual(
-        [mapAlpacaError({ status, message: 'x' }, 'order').outcomeUnknown, mapAlpacaError({ status, message: 'x' }, 'order').retryable],
+        [
+          mapAlpacaError({ status, message: 'x' }, 'order').outcomeUnknown,
+          mapAlpacaError({ status, message: 'x' }, 'order').retryable,
+        ],
         [false, true],
       );
     }
@@ -504,7 +567,10 @@ describe('Alpaca market-data host (dataUrl)', () => {
   afterEach(async () => fake.close());
 
   it('a profile with baseUrl and dataUrl sends trading to one host and quotes to the other, both local', async () => {
-    const broker = createBroker({ id: 'alp', broker: 'alpaca', baseUrl: fake.url, dataUrl: `${fake.dataUrl}/` }, deps()) as AlpacaBroker;
+    const broker = createBroker(
+      { id: 'alp', broker: 'alpaca', baseUrl: fake.url, dataUrl: `${fake.dataUrl}/` },
+      deps(),
+    ) as AlpacaBroker;
     assert.deepEqual(broker.endpoints, { trading: fake.url, data: fake.dataUrl });
     try {
       await broker.connect();
@@ -527,9 +593,18 @@ describe('Alpaca market-data host (dataUrl)', () => {
 
   it('without overrides the adapter names Alpaca’s own hosts; a dataUrl alone moves only the data host', () => {
     const plain = createBroker({ id: 'alp', broker: 'alpaca' }, deps()) as AlpacaBroker;
-    assert.deepEqual(plain.endpoints, { trading: 'https://paper-api.alpaca.markets', data: 'https://data.alpaca.markets' });
-    const live = createBroker({ id: 'alp', broker: 'alpaca', environment: 'live', dataUrl: 'https://data.sandbox.alpaca.markets' }, deps()) as AlpacaBroker;
-    assert.deepEqual(live.endpoints, { trading: 'https://api.alpaca.markets', data: 'https://data.sandbox.alpaca.markets' });
+    assert.deepEqual(plain.endpoints, {
+      trading: 'https://paper-api.alpaca.markets',
+      data: 'https://data.alpaca.markets',
+    });
+    const live = createBroker(
+      { id: 'alp', broker: 'alpaca', environment: 'live', dataUrl: 'https://data.sandbox.alpaca.markets' },
+      deps(),
+    ) as AlpacaBroker;
+    assert.deepEqual(live.endpoints, {
+      trading: 'https://api.alpaca.markets',
+      data: 'https://data.sandbox.alpaca.markets',
+    });
   });
 
   it('a profile with baseUrl and no dataUrl is refused before anything is built or sent, naming dataUrl', () => {

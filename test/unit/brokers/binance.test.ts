@@ -42,11 +42,17 @@ async function rejection(promise: Promise<unknown>): Promise<BrokerError> {
   assert.fail('expected the call to fail');
 }
 
-function brokerFor(fake: FakeBinance, overrides: { apiKey?: string; secret?: string; timeoutMs?: number } = {}): BinanceBroker {
+function brokerFor(
+  fake: FakeBinance,
+  overrides: { apiKey?: string; secret?: string; timeoutMs?: number } = {},
+): BinanceBroker {
   return new BinanceBroker({
     environment: 'testnet',
     baseUrl: fake.url,
-    credentials: staticCredentials({ 'binance.apiKey': overrides.apiKey ?? fake.apiKey, 'binance.secret': overrides.secret ?? fake.secret }),
+    credentials: staticCredentials({
+      'binance.apiKey': overrides.apiKey ?? fake.apiKey,
+      'binance.secret': overrides.secret ?? fake.secret,
+    }),
     clock: new TestClock(),
     timeoutMs: overrides.timeoutMs ?? 800,
     pollIntervalMs: 0,
@@ -131,7 +137,9 @@ describe('Binance adapter against the fake Binance', () => {
   });
 
   it('sends a stop-limit as STOP_LOSS_LIMIT, which triggers and fills when the quote crosses (reported by polling)', async () => {
-    const res = await broker.submitOrder(order({ type: 'stop_limit', stop_price: 29000, limit_price: 28990 }, { side: 'sell' }));
+    const res = await broker.submitOrder(
+      order({ type: 'stop_limit', stop_price: 29000, limit_price: 28990 }, { side: 'sell' }),
+    );
     assert.deepEqual(res.status, { status: 'submitted' });
     assert.deepEqual(res.order_type, { type: 'stop_limit', stop_price: 29000, limit_price: 28990 });
     fake.setQuote('BTCUSDT', 28995, 28997);
@@ -262,7 +270,9 @@ describe('Binance adapter against the fake Binance', () => {
   it('refuses GTD and market FOK locally, naming the reason, with nothing sent', async () => {
     const before = fake.requestCount();
     const gtd = await rejection(
-      broker.submitOrder(order({ type: 'limit', price: 29000 }, { time_in_force: { type: 'GTD', expires_at: Date.now() + 60_000 } })),
+      broker.submitOrder(
+        order({ type: 'limit', price: 29000 }, { time_in_force: { type: 'GTD', expires_at: Date.now() + 60_000 } }),
+      ),
     );
     assert.equal(gtd.reason, 'UNSUPPORTED_ORDER');
     assert.match(gtd.message, /no GTD/);
@@ -270,7 +280,9 @@ describe('Binance adapter against the fake Binance', () => {
     assert.equal(fok.reason, 'UNSUPPORTED_ORDER');
     assert.equal(fake.requestCount(), before);
     // IOC market orders are sent, without timeInForce (the fake refuses one with -1106).
-    assert.deepEqual((await broker.submitOrder(order({ type: 'market' }, { time_in_force: tif('IOC') }))).status, { status: 'filled' });
+    assert.deepEqual((await broker.submitOrder(order({ type: 'market' }, { time_in_force: tif('IOC') }))).status, {
+      status: 'filled',
+    });
   });
 
   it('fails to connect with a wrong secret or key as AUTHENTICATION, without either value in the message', async () => {
@@ -388,12 +400,21 @@ describe('Binance parse (pure)', () => {
     filters: [
       { filterType: 'PRICE_FILTER', minPrice: '0.01', maxPrice: '1000000', tickSize: '0.01' },
       { filterType: 'LOT_SIZE', minQty: '0.00001', maxQty: '9000', stepSize: '0.00001' },
-      { filterType: 'NOTIONAL', minNotional: '5', applyMinToMarket: true, maxNotional: '9000000', applyMaxToMarket: false },
+      {
+        filterType: 'NOTIONAL',
+        minNotional: '5',
+        applyMinToMarket: true,
+        maxNotional: '9000000',
+        applyMaxToMarket: false,
+      },
     ],
   });
 
   it('maps our types to ccxt createOrder arguments', () => {
-    const m = toCreateOrderArgs(order({ type: 'market' }, { time_in_force: tif('IOC'), client_order_id: 'a' }), 'BTC/USDT');
+    const m = toCreateOrderArgs(
+      order({ type: 'market' }, { time_in_force: tif('IOC'), client_order_id: 'a' }),
+      'BTC/USDT',
+    );
     assert.deepEqual(m, {
       symbol: 'BTC/USDT',
       side: 'buy',
@@ -403,23 +424,48 @@ describe('Binance parse (pure)', () => {
       params: { newClientOrderId: 'a' },
       binanceType: 'MARKET',
     });
-    const l = toCreateOrderArgs(order({ type: 'limit', price: 1 }, { time_in_force: tif('FOK'), client_order_id: 'b' }), 'BTC/USDT');
-    assert.deepEqual([l.type, l.price, l.params, l.binanceType], ['limit', 1, { newClientOrderId: 'b', timeInForce: 'FOK' }, 'LIMIT']);
+    const l = toCreateOrderArgs(
+      order({ type: 'limit', price: 1 }, { time_in_force: tif('FOK'), client_order_id: 'b' }),
+      'BTC/USDT',
+    );
+    assert.deepEqual(
+      [l.type, l.price, l.params, l.binanceType],
+      ['limit', 1, { newClientOrderId: 'b', timeInForce: 'FOK' }, 'LIMIT'],
+    );
     const s = toCreateOrderArgs(order({ type: 'stop', price: 2 }, { client_order_id: 'c' }), 'BTC/USDT');
-    assert.deepEqual([s.type, s.price, s.params, s.binanceType], ['market', undefined, { newClientOrderId: 'c', stopPrice: 2 }, 'STOP_LOSS']);
-    const sl = toCreateOrderArgs(order({ type: 'stop_limit', stop_price: 3, limit_price: 2.5 }, { client_order_id: 'd' }), 'BTC/USDT');
+    assert.deepEqual(
+      [s.type, s.price, s.params, s.binanceType],
+      ['market', undefined, { newClientOrderId: 'c', stopPrice: 2 }, 'STOP_LOSS'],
+    );
+    const sl = toCreateOrderArgs(
+      order({ type: 'stop_limit', stop_price: 3, limit_price: 2.5 }, { client_order_id: 'd' }),
+      'BTC/USDT',
+    );
     assert.deepEqual(
       [sl.type, sl.price, sl.params, sl.binanceType],
       ['limit', 2.5, { newClientOrderId: 'd', timeInForce: 'GTC', stopPrice: 3 }, 'STOP_LOSS_LIMIT'],
     );
-    assert.throws(() => toCreateOrderArgs(order({ type: 'market' }, { client_order_id: 'x'.repeat(37) }), 'BTC/USDT'), /1–36/);
-    assert.throws(() => toCreateOrderArgs(order({ type: 'stop', price: 2 }, { time_in_force: tif('FOK') }), 'BTC/USDT'), /FOK/);
+    assert.throws(
+      () => toCreateOrderArgs(order({ type: 'market' }, { client_order_id: 'x'.repeat(37) }), 'BTC/USDT'),
+      /1–36/,
+    );
+    assert.throws(
+      () => toCreateOrderArgs(order({ type: 'stop', price: 2 }, { time_in_force: tif('FOK') }), 'BTC/USDT'),
+      /FOK/,
+    );
   });
 
   it('checks and snaps to the filters, naming the one that fails', () => {
     assert.equal(checkFilters({ order_type: { type: 'limit', price: 30000 }, quantity: 0.001 }, rules), undefined);
-    assert.equal(checkFilters({ order_type: { type: 'limit', price: 30000.001 }, quantity: 0.001 }, rules)?.filter, 'PRICE_FILTER');
-    assert.equal(checkFilters({ order_type: { type: 'stop_limit', stop_price: 0.001, limit_price: 1 }, quantity: 10 }, rules)?.filter, 'PRICE_FILTER');
+    assert.equal(
+      checkFilters({ order_type: { type: 'limit', price: 30000.001 }, quantity: 0.001 }, rules)?.filter,
+      'PRICE_FILTER',
+    );
+    assert.equal(
+      checkFilters({ order_type: { type: 'stop_limit', stop_price: 0.001, limit_price: 1 }, quantity: 10 }, rules)
+        ?.filter,
+      'PRICE_FILTER',
+    );
     assert.equal(checkFilters({ order_type: { type: 'market' }, quantity: 0.000001 }, rules)?.filter, 'LOT_SIZE');
     assert.equal(checkFilters({ order_type: { type: 'market' }, quantity: 0.0001 }, rules, 30000)?.filter, 'NOTIONAL');
     assert.equal(checkFilters({ order_type: { type: 'market' }, quantity: 0.0001 }, rules), undefined);
@@ -471,14 +517,44 @@ describe('Binance parse (pure)', () => {
 
   it('maps Binance codes and ccxt classes to the error taxonomy', () => {
     const ccxtError = (name: string, message = 'x') => Object.assign(new Error(message), { name });
-    const cases: Array<[unknown, { status?: number; body?: string; retryAfter?: string } | undefined, BrokerErrorReason]> = [
-      [ccxtError('InvalidOrder'), { status: 400, body: '{"code":-2010,"msg":"Account has insufficient balance for requested action."}' }, 'INSUFFICIENT_FUNDS'],
-      [ccxtError('InvalidOrder'), { status: 400, body: '{"code":-2010,"msg":"Duplicate order sent."}' }, 'DUPLICATE_CLIENT_ORDER_ID'],
-      [ccxtError('OrderNotFound'), { status: 400, body: '{"code":-2013,"msg":"Order does not exist."}' }, 'ORDER_NOT_FOUND'],
-      [ccxtError('BadRequest'), { status: 400, body: '{"code":-1022,"msg":"Signature for this request is not valid."}' }, 'AUTHENTICATION'],
-      [ccxtError('DDoSProtection'), { status: 400, body: '{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}' }, 'AUTHENTICATION'],
-      [ccxtError('OperationRejected'), { status: 401, body: '{"code":-2014,"msg":"API-key format invalid."}' }, 'AUTHENTICATION'],
-      [ccxtError('DDoSProtection'), { status: 418, body: '{"code":-1003,"msg":"banned"}', retryAfter: '120' }, 'RATE_LIMITED'],
+    const cases: Array<
+      [unknown, { status?: number; body?: string; retryAfter?: string } | undefined, BrokerErrorReason]
+    > = [
+      [
+        ccxtError('InvalidOrder'),
+        { status: 400, body: '{"code":-2010,"msg":"Account has insufficient balance for requested action."}' },
+        'INSUFFICIENT_FUNDS',
+      ],
+      [
+        ccxtError('InvalidOrder'),
+        { status: 400, body: '{"code":-2010,"msg":"Duplicate order sent."}' },
+        'DUPLICATE_CLIENT_ORDER_ID',
+      ],
+      [
+        ccxtError('OrderNotFound'),
+        { status: 400, body: '{"code":-2013,"msg":"Order does not exist."}' },
+        'ORDER_NOT_FOUND',
+      ],
+      [
+        ccxtError('BadRequest'),
+        { status: 400, body: '{"code":-1022,"msg":"Signature for this request is not valid."}' },
+        'AUTHENTICATION',
+      ],
+      [
+        ccxtError('DDoSProtection'),
+        { status: 400, body: '{"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}' },
+        'AUTHENTICATION',
+      ],
+      [
+        ccxtError('OperationRejected'),
+        { status: 401, body: '{"code":-2014,"msg":"API-key format invalid."}' },
+        'AUTHENTICATION',
+      ],
+      [
+        ccxtError('DDoSProtection'),
+        { status: 418, body: '{"code":-1003,"msg":"banned"}', retryAfter: '120' },
+        'RATE_LIMITED',
+      ],
       [ccxtError('ExchangeNotAvailable'), { status: 502, body: 'Bad Gateway' }, 'VENUE_UNAVAILABLE'],
       [ccxtError('RequestTimeout'), undefined, 'TIMEOUT'],
       [ccxtError('NetworkError'), undefined, 'NETWORK'],
@@ -487,20 +563,40 @@ describe('Binance parse (pure)', () => {
       [new TypeError('cannot read x of undefined'), undefined, 'BAD_RESPONSE'],
     ];
     for (const [error, http, reason] of cases) {
-      const mapped = toBrokerError(error, { operation: 'submit', mutating: true, http: http && { status: http.status ?? 0, ...http }, secrets: [] });
+      const mapped = toBrokerError(error, {
+        operation: 'submit',
+        mutating: true,
+        http: http && { status: http.status ?? 0, ...http },
+        secrets: [],
+      });
       assert.equal(mapped.reason, reason, `${String(error)} ${http?.body ?? ''}`);
     }
-    const banned = toBrokerError(ccxtError('DDoSProtection'), { operation: 'x', mutating: false, http: { status: 418, retryAfter: '120' }, secrets: [] });
+    const banned = toBrokerError(ccxtError('DDoSProtection'), {
+      operation: 'x',
+      mutating: false,
+      http: { status: 418, retryAfter: '120' },
+      secrets: [],
+    });
     assert.equal(banned.retryAfterMs, 120_000);
     const timeout = toBrokerError(ccxtError('RequestTimeout'), { operation: 'submit', mutating: true, secrets: [] });
     assert.equal(timeout.outcomeUnknown, true);
-    const readTimeout = toBrokerError(ccxtError('RequestTimeout'), { operation: 'look up', mutating: false, secrets: [] });
-    assert.equal(readTimeout.outcomeUnknown, false);
-    const leaky = toBrokerError(ccxtError('NetworkError', 'binance GET http://h/api/v3/account?timestamp=1&signature=abcdef failed for key SECRETKEY123'), {
-      operation: 'x',
+    const readTimeout = toBrokerError(ccxtError('RequestTimeout'), {
+      operation: 'look up',
       mutating: false,
-      secrets: ['SECRETKEY123'],
+      secrets: [],
     });
+    assert.equal(readTimeout.outcomeUnknown, false);
+    const leaky = toBrokerError(
+      ccxtError(
+        'NetworkError',
+        'binance GET http://h/api/v3/account?timestamp=1&signature=abcdef failed for key SECRETKEY123',
+      ),
+      {
+        operation: 'x',
+        mutating: false,
+        secrets: ['SECRETKEY123'],
+      },
+    );
     assert.ok(!leaky.message.includes('SECRETKEY123') && !leaky.message.includes('abcdef'), leaky.message);
   });
 });

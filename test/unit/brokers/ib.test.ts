@@ -1,7 +1,15 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { IbBroker } from '../../../src/brokers/ib/adapter';
-import { contractFor, errorMeaning, formatGoodTillDate, orderFor, parseGoodTillDate, statusFromIb, symbolOf } from '../../../src/brokers/ib/parse';
+import {
+  contractFor,
+  errorMeaning,
+  formatGoodTillDate,
+  orderFor,
+  parseGoodTillDate,
+  statusFromIb,
+  symbolOf,
+} from '../../../src/brokers/ib/parse';
 import { BrokerError } from '../../../src/brokers/errors';
 import type { OrderUpdate } from '../../../src/brokers/broker';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
@@ -54,8 +62,18 @@ describe('IB parse (pure)', () => {
       kind: 'fx',
       contract: { symbol: 'EUR', secType: 'CASH', exchange: 'IDEALPRO', currency: 'USD', localSymbol: 'EUR.USD' },
     });
-    assert.deepEqual(contractFor('AAPL').contract, { symbol: 'AAPL', secType: 'STK', exchange: 'SMART', currency: 'USD' });
-    assert.deepEqual(contractFor('BTCUSD').contract, { symbol: 'BTC', secType: 'CRYPTO', exchange: 'PAXOS', currency: 'USD' });
+    assert.deepEqual(contractFor('AAPL').contract, {
+      symbol: 'AAPL',
+      secType: 'STK',
+      exchange: 'SMART',
+      currency: 'USD',
+    });
+    assert.deepEqual(contractFor('BTCUSD').contract, {
+      symbol: 'BTC',
+      secType: 'CRYPTO',
+      exchange: 'PAXOS',
+      currency: 'USD',
+    });
     assert.equal(contractFor('BRK.B').contract.symbol, 'BRK B');
     assert.throws(
       () => contractFor('BTCUSDT'),
@@ -89,12 +107,19 @@ describe('IB parse (pure)', () => {
       tif: 'GTD',
       goodTillDate: '20300101 00:00:00 UTC',
     });
-    assert.equal(orderFor(order({ client_order_id: 'c2', order_type: { type: 'stop', price: 5 }, side: 'sell' }), 'equity').auxPrice, 5);
+    assert.equal(
+      orderFor(order({ client_order_id: 'c2', order_type: { type: 'stop', price: 5 }, side: 'sell' }), 'equity')
+        .auxPrice,
+      5,
+    );
     assert.throws(
       () => orderFor(order({ client_order_id: 'c3', quantity: 1.5 }), 'equity'),
       (e: unknown) => e instanceof BrokerError && e.reason === 'INVALID_ORDER',
     );
-    assert.equal(orderFor(order({ client_order_id: 'c4', symbol: 'BTCUSD', quantity: 0.01 }), 'crypto').totalQuantity, 0.01);
+    assert.equal(
+      orderFor(order({ client_order_id: 'c4', symbol: 'BTCUSD', quantity: 0.01 }), 'crypto').totalQuantity,
+      0.01,
+    );
   });
 
   it('maps statuses and error codes', () => {
@@ -105,7 +130,9 @@ describe('IB parse (pure)', () => {
     assert.deepEqual(statusFromIb('PendingCancel', 0, r, 0), { status: 'submitted' });
     assert.deepEqual(statusFromIb('Filled', 10, r, 0), { status: 'filled' });
     assert.deepEqual(statusFromIb('ApiCancelled', 0, r, 0), { status: 'cancelled' });
-    assert.deepEqual(statusFromIb('Cancelled', 0, { ...r, time_in_force: { type: 'GTD', expires_at: 100 } }, 200), { status: 'expired' });
+    assert.deepEqual(statusFromIb('Cancelled', 0, { ...r, time_in_force: { type: 'GTD', expires_at: 100 } }, 200), {
+      status: 'expired',
+    });
     assert.deepEqual(statusFromIb('Inactive', 0, r, 0, 'no margin'), { status: 'rejected', reason: 'no margin' });
     const reason = (code: number) => {
       const m = errorMeaning(code);
@@ -146,7 +173,14 @@ describe('IbBroker against the fake TWS', function () {
     fake = await startFakeTws();
     fake.setQuote('AAPL', 100, 100.1);
     fake.setQuote('EUR_USD', 1.1, 1.1002);
-    broker = new IbBroker({ host: fake.host, port: fake.port, clientId: 7, timeoutMs: 400, connectTimeoutMs: 1000, onError: () => undefined });
+    broker = new IbBroker({
+      host: fake.host,
+      port: fake.port,
+      clientId: 7,
+      timeoutMs: 400,
+      connectTimeoutMs: 1000,
+      onError: () => undefined,
+    });
     updates = [];
     broker.onOrderUpdate((u) => updates.push(u));
     await broker.connect();
@@ -185,7 +219,9 @@ describe('IbBroker against the fake TWS', function () {
   });
 
   it('rests a limit order, lists it, then cancels it', async () => {
-    const placed = await broker.submitOrder(order({ client_order_id: cid(), order_type: { type: 'limit', price: 90 } }));
+    const placed = await broker.submitOrder(
+      order({ client_order_id: cid(), order_type: { type: 'limit', price: 90 } }),
+    );
     assert.equal(placed.status.status, 'submitted');
     assert.deepEqual(
       (await broker.listOpenOrders()).map((o) => o.order_id),
@@ -207,7 +243,9 @@ describe('IbBroker against the fake TWS', function () {
   });
 
   it('places a stop that triggers when the quote reaches it', async () => {
-    const placed = await broker.submitOrder(order({ client_order_id: cid(), side: 'sell', order_type: { type: 'stop', price: 95 } }));
+    const placed = await broker.submitOrder(
+      order({ client_order_id: cid(), side: 'sell', order_type: { type: 'stop', price: 95 } }),
+    );
     assert.equal(placed.status.status, 'submitted');
     assert.equal(fake.orders()[0]!.status, 'PreSubmitted');
     assert.equal(fake.orders()[0]!.aux, 95);
@@ -217,7 +255,9 @@ describe('IbBroker against the fake TWS', function () {
   });
 
   it('places a stop-limit with both prices', async () => {
-    const placed = await broker.submitOrder(order({ client_order_id: cid(), order_type: { type: 'stop_limit', stop_price: 101, limit_price: 101.5 } }));
+    const placed = await broker.submitOrder(
+      order({ client_order_id: cid(), order_type: { type: 'stop_limit', stop_price: 101, limit_price: 101.5 } }),
+    );
     assert.equal(placed.status.status, 'submitted');
     const ven = fake.orders()[0]!;
     assert.equal(ven.type, 'STP LMT');
@@ -257,9 +297,19 @@ describe('IbBroker against the fake TWS', function () {
   it('adopts orders placed by another session through OPEN_ORDER', async () => {
     const id = cid();
     const placed = await broker.submitOrder(
-      order({ client_order_id: id, order_type: { type: 'limit', price: 90 }, time_in_force: { type: 'GTD', expires_at: GTD_2030 } }),
+      order({
+        client_order_id: id,
+        order_type: { type: 'limit', price: 90 },
+        time_in_force: { type: 'GTD', expires_at: GTD_2030 },
+      }),
     );
-    const other = new IbBroker({ host: fake.host, port: fake.port, clientId: 8, timeoutMs: 400, onError: () => undefined });
+    const other = new IbBroker({
+      host: fake.host,
+      port: fake.port,
+      clientId: 8,
+      timeoutMs: 400,
+      onError: () => undefined,
+    });
     await other.connect();
     try {
       const found = await other.getOrderByClientId(id);
@@ -349,15 +399,20 @@ describe('IbBroker against the fake TWS', function () {
     it('timeoutAfterAccept: outcome unknown, found later by reconcile, exactly one at the venue', async () => {
       const id = cid();
       fake.injectNext({ kind: 'timeoutAfterAccept' });
-      await rejects(broker.submitOrder(order({ client_order_id: id, order_type: { type: 'limit', price: 90 } })), (e) => {
-        assert.equal(e.reason, 'TIMEOUT');
-        assert.equal(e.outcomeUnknown, true);
-      });
+      await rejects(
+        broker.submitOrder(order({ client_order_id: id, order_type: { type: 'limit', price: 90 } })),
+        (e) => {
+          assert.equal(e.reason, 'TIMEOUT');
+          assert.equal(e.outcomeUnknown, true);
+        },
+      );
       const found = await broker.getOrderByClientId(id);
       assert.equal(found?.status.status, 'submitted');
       assert.equal(fake.ordersWithClientId(id), 1);
       assert.equal(fake.requestCount('PLACE_ORDER'), 1, 'never resent');
-      await rejects(broker.submitOrder(order({ client_order_id: id })), (e) => assert.equal(e.reason, 'DUPLICATE_CLIENT_ORDER_ID'));
+      await rejects(broker.submitOrder(order({ client_order_id: id })), (e) =>
+        assert.equal(e.reason, 'DUPLICATE_CLIENT_ORDER_ID'),
+      );
     });
 
     it('dropConnection: outcome unknown, NOT_CONNECTED until reconnect, then reconciled', async () => {
@@ -369,7 +424,9 @@ describe('IbBroker against the fake TWS', function () {
       });
       assert.equal(broker.isConnected(), false);
       await rejects(broker.getQuote('AAPL'), (e) => assert.equal(e.reason, 'NOT_CONNECTED'));
-      await rejects(broker.submitOrder(order({ client_order_id: cid() })), (e) => assert.equal(e.reason, 'NOT_CONNECTED'));
+      await rejects(broker.submitOrder(order({ client_order_id: cid() })), (e) =>
+        assert.equal(e.reason, 'NOT_CONNECTED'),
+      );
       await broker.connect();
       const found = await broker.getOrderByClientId(id);
       assert.equal(found?.status.status, 'filled');
@@ -398,7 +455,9 @@ describe('IbBroker against the fake TWS', function () {
         assert.equal(e.outcomeUnknown, false);
         assert.equal(e.venueCode, 100);
       });
-      const retried = await broker.submitOrder(order({ client_order_id: id, order_type: { type: 'limit', price: 90 } }));
+      const retried = await broker.submitOrder(
+        order({ client_order_id: id, order_type: { type: 'limit', price: 90 } }),
+      );
       assert.equal(retried.status.status, 'submitted');
       assert.equal(fake.ordersWithClientId(id), 1);
     });
@@ -427,7 +486,9 @@ describe('IbBroker against the fake TWS', function () {
 
     it('latency is tolerated within timeoutMs', async () => {
       fake.injectNext({ kind: 'latency', ms: 100 });
-      const placed = await broker.submitOrder(order({ client_order_id: cid(), order_type: { type: 'limit', price: 90 } }));
+      const placed = await broker.submitOrder(
+        order({ client_order_id: cid(), order_type: { type: 'limit', price: 90 } }),
+      );
       assert.equal(placed.status.status, 'submitted');
     });
   });

@@ -144,7 +144,16 @@ describe('keepAliveFetch and WireResponse over a real server', () => {
     const theirs = await fetch(`${venue.base}/headers`);
     assert.equal(mine.status, 201);
     assert.equal(mine.ok, true);
-    for (const name of ['content-type', 'Content-Type', 'CONTENT-TYPE', 'x-request-id', 'X-Request-ID', 'x-multi', 'set-cookie', 'x-missing']) {
+    for (const name of [
+      'content-type',
+      'Content-Type',
+      'CONTENT-TYPE',
+      'x-request-id',
+      'X-Request-ID',
+      'x-multi',
+      'set-cookie',
+      'x-missing',
+    ]) {
       assert.equal(mine.headers.get(name), theirs.headers.get(name), name);
       assert.equal(mine.headers.has(name), theirs.headers.has(name), name);
     }
@@ -332,8 +341,17 @@ describe('keepAliveFetch and WireResponse over a real server', () => {
       at(short(`${venue.base}/slow/10`)),
       at(long(`${venue.base}/slow/150`)),
     ]);
-    assert.ok(!shortNever.s.ok && shortNever.s.error instanceof RequestTimeoutError && shortNever.ms >= 75 && shortNever.ms < 280, `short: ${shortNever.ms}`);
-    assert.ok(!longNever.s.ok && longNever.s.error instanceof RequestTimeoutError && longNever.ms >= 295 && longNever.ms < 800, `long: ${longNever.ms}`);
+    assert.ok(
+      !shortNever.s.ok &&
+        shortNever.s.error instanceof RequestTimeoutError &&
+        shortNever.ms >= 75 &&
+        shortNever.ms < 280,
+      `short: ${shortNever.ms}`,
+    );
+    assert.ok(
+      !longNever.s.ok && longNever.s.error instanceof RequestTimeoutError && longNever.ms >= 295 && longNever.ms < 800,
+      `long: ${longNever.ms}`,
+    );
     assert.ok(quick.s.ok, 'a reply within its deadline resolves');
     assert.ok(longSlow.s.ok, 'a reply after another exchange’s deadline but within its own resolves');
   });
@@ -442,7 +460,9 @@ describe('keepAliveFetch and WireResponse over a real server', () => {
   });
 
   it('sends the method, headers (lower-cased, any HeadersInit form) and string or form bodies, to the rewritten URL', async () => {
-    const rewriting = keepAliveFetch(client, { rewriteUrl: (u) => u.replace('https://paper-api.example.invalid', venue.base) });
+    const rewriting = keepAliveFetch(client, {
+      rewriteUrl: (u) => u.replace('https://paper-api.example.invalid', venue.base),
+    });
     type Echo = { method: string; url: string; headers: Record<string, string>; body: string };
     const echo = async (res: Response): Promise<Echo> => (await res.json()) as Echo;
 
@@ -460,7 +480,11 @@ describe('keepAliveFetch and WireResponse over a real server', () => {
     assert.equal(p.body, '{"qty":"1"}');
 
     const form = await echo(
-      await wire(`${venue.base}/echo`, { method: 'DELETE', headers: new Headers([['X-MBX-APIKEY', 'k']]), body: new URLSearchParams({ a: '1', b: 'é' }) }),
+      await wire(`${venue.base}/echo`, {
+        method: 'DELETE',
+        headers: new Headers([['X-MBX-APIKEY', 'k']]),
+        body: new URLSearchParams({ a: '1', b: 'é' }),
+      }),
     );
     assert.equal(form.method, 'DELETE');
     assert.equal(form.headers['x-mbx-apikey'], 'k');
@@ -479,7 +503,9 @@ describe('keepAliveFetch and WireResponse over a real server', () => {
     assert.equal(pairs.headers['x-twice'], 'a, b');
 
     // A body it cannot send is refused, not dropped.
-    assert.ok((await rejection(wire(`${venue.base}/echo`, { method: 'POST', body: new Uint8Array([1]) }))) instanceof TypeError);
+    assert.ok(
+      (await rejection(wire(`${venue.base}/echo`, { method: 'POST', body: new Uint8Array([1]) }))) instanceof TypeError,
+    );
     assert.equal(venue.connections, 1);
   });
 });

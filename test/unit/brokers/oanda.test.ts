@@ -23,8 +23,22 @@ import type { OrderType, PlacedOrderRequest, TimeInForce } from '../../../src/or
 import { startFakeOanda, type FakeOanda, type FakeOandaOptions } from '../../fakes/oanda/server';
 
 let sequence = 0;
-function order(side: 'buy' | 'sell', quantity: number, orderType: OrderType, timeInForce: TimeInForce, symbol = 'EUR_USD'): PlacedOrderRequest {
-  return { symbol, side, quantity, order_type: orderType, time_in_force: timeInForce, metadata: {}, client_order_id: `oa-${process.pid}-${++sequence}` };
+function order(
+  side: 'buy' | 'sell',
+  quantity: number,
+  orderType: OrderType,
+  timeInForce: TimeInForce,
+  symbol = 'EUR_USD',
+): PlacedOrderRequest {
+  return {
+    symbol,
+    side,
+    quantity,
+    order_type: orderType,
+    time_in_force: timeInForce,
+    metadata: {},
+    client_order_id: `oa-${process.pid}-${++sequence}`,
+  };
 }
 const market: OrderType = { type: 'market' };
 const limit = (price: number): OrderType => ({ type: 'limit', price });
@@ -244,14 +258,18 @@ describe('OANDA v20 adapter', () => {
 
     it('refuses stop-limit, market GTC and market GTD without a request', async () => {
       const before = fake.requestCount();
-      const sl = await failure(broker.submitOrder(order('buy', 1, { type: 'stop_limit', stop_price: 1.11, limit_price: 1.112 }, GTC)));
+      const sl = await failure(
+        broker.submitOrder(order('buy', 1, { type: 'stop_limit', stop_price: 1.11, limit_price: 1.112 }, GTC)),
+      );
       assert.equal(sl.reason, 'UNSUPPORTED_ORDER');
       assert.equal(sl.message, STOP_LIMIT_REFUSAL);
       assert.equal(sl.retryable, false);
       const gtc = await failure(broker.submitOrder(order('buy', 1, market, GTC)));
       assert.equal(gtc.reason, 'UNSUPPORTED_ORDER');
       assert.match(gtc.message, /FOK.*IOC/);
-      const gtd = await failure(broker.submitOrder(order('buy', 1, market, { type: 'GTD', expires_at: Date.now() + 60_000 })));
+      const gtd = await failure(
+        broker.submitOrder(order('buy', 1, market, { type: 'GTD', expires_at: Date.now() + 60_000 })),
+      );
       assert.equal(gtd.reason, 'UNSUPPORTED_ORDER');
       assert.equal(fake.requestCount(), before);
       assert.equal(fake.requestCount('POST /orders'), 0);
@@ -278,8 +296,14 @@ describe('OANDA v20 adapter', () => {
       const positions = await broker.getPositions();
       const eur = positions.find((p) => p.symbol === 'EUR_USD');
       const jpy = positions.find((p) => p.symbol === 'USD_JPY');
-      assert.deepEqual({ q: eur?.quantity, avg: eur?.average_price, cur: eur?.current_price }, { q: 100, avg: 1.1001, cur: 1.1 });
-      assert.deepEqual({ q: jpy?.quantity, avg: jpy?.average_price, cur: jpy?.current_price }, { q: -30, avg: 150, cur: 150.01 });
+      assert.deepEqual(
+        { q: eur?.quantity, avg: eur?.average_price, cur: eur?.current_price },
+        { q: 100, avg: 1.1001, cur: 1.1 },
+      );
+      assert.deepEqual(
+        { q: jpy?.quantity, avg: jpy?.average_price, cur: jpy?.current_price },
+        { q: -30, avg: 150, cur: 150.01 },
+      );
       const other = await startFakeOanda();
       try {
         const empty = new OandaBroker({
@@ -297,10 +321,16 @@ describe('OANDA v20 adapter', () => {
     it('reads a quote; an unknown symbol is UNKNOWN_SYMBOL', async () => {
       fake.setQuote('EUR_USD', 1.0845, 1.0847);
       const q = await broker.getQuote('EUR_USD');
-      assert.deepEqual({ bid: q.bid, ask: q.ask, last: q.last, bid_size: q.bid_size }, { bid: 1.0845, ask: 1.0847, last: 1.0846, bid_size: 1_000_000 });
+      assert.deepEqual(
+        { bid: q.bid, ask: q.ask, last: q.last, bid_size: q.bid_size },
+        { bid: 1.0845, ask: 1.0847, last: 1.0846, bid_size: 1_000_000 },
+      );
       assert.ok(Math.abs(q.timestamp - Date.now()) < 60_000);
       assert.equal((await failure(broker.getQuote('NOPE_XYZ'))).reason, 'UNKNOWN_SYMBOL');
-      assert.equal((await failure(broker.submitOrder(order('buy', 1, market, FOK, 'NOPE_XYZ')))).reason, 'UNKNOWN_SYMBOL');
+      assert.equal(
+        (await failure(broker.submitOrder(order('buy', 1, market, FOK, 'NOPE_XYZ')))).reason,
+        'UNKNOWN_SYMBOL',
+      );
     });
 
     it('maps instrument precision to rules, once per symbol', async () => {
@@ -314,9 +344,15 @@ describe('OANDA v20 adapter', () => {
         pipSize: 0.0001,
       });
       const jpy = await broker.getInstrument('USD_JPY');
-      assert.deepEqual({ tick: jpy.tickSize, pip: jpy.pipSize, ccy: jpy.quoteCurrency }, { tick: 0.001, pip: 0.01, ccy: 'JPY' });
+      assert.deepEqual(
+        { tick: jpy.tickSize, pip: jpy.pipSize, ccy: jpy.quoteCurrency },
+        { tick: 0.001, pip: 0.01, ccy: 'JPY' },
+      );
       const dax = await broker.getInstrument('DE30_EUR');
-      assert.deepEqual({ kind: dax.kind, lot: dax.lotSize, min: dax.minQuantity, tick: dax.tickSize }, { kind: 'other', lot: 0.1, min: 0.1, tick: 0.1 });
+      assert.deepEqual(
+        { kind: dax.kind, lot: dax.lotSize, min: dax.minQuantity, tick: dax.tickSize },
+        { kind: 'other', lot: 0.1, min: 0.1, tick: 0.1 },
+      );
       await broker.getInstrument('EUR_USD');
       await broker.submitOrder(order('buy', 1, market, FOK));
       assert.equal(fake.requestCount('GET /instruments'), 3);
@@ -355,7 +391,11 @@ describe('OANDA v20 adapter', () => {
 
     it('names the missing credential', async () => {
       fake = await startFakeOanda();
-      broker = new OandaBroker({ baseUrl: fake.url, credentials: staticCredentials({ 'oanda.accountId': fake.accountId }), pollIntervalMs: 0 });
+      broker = new OandaBroker({
+        baseUrl: fake.url,
+        credentials: staticCredentials({ 'oanda.accountId': fake.accountId }),
+        pollIntervalMs: 0,
+      });
       const e = await failure(broker.connect());
       assert.equal(e.reason, 'AUTHENTICATION');
       assert.match(e.message, /oanda\.token/);
@@ -524,7 +564,14 @@ describe('OANDA v20 mapping (pure)', () => {
     ];
     for (const [type, tif, expected] of cases) {
       const r = toV20OrderRequest(order('sell', 3, type, tif), EUR);
-      const described = [r.type, r.timeInForce, 'price' in r ? r.price : undefined, 'gtdTime' in r ? r.gtdTime : undefined].filter(Boolean).join(' ');
+      const described = [
+        r.type,
+        r.timeInForce,
+        'price' in r ? r.price : undefined,
+        'gtdTime' in r ? r.gtdTime : undefined,
+      ]
+        .filter(Boolean)
+        .join(' ');
       assert.equal(described, expected);
       assert.equal(r.units, '-3');
     }
@@ -540,10 +587,19 @@ describe('OANDA v20 mapping (pure)', () => {
 
   it('classifies codes and HTTP statuses', () => {
     assert.deepEqual(classifyV20Code('INSUFFICIENT_MARGIN'), { reason: 'INSUFFICIENT_FUNDS', retryable: false });
-    assert.deepEqual(classifyV20Code('CLIENT_ORDER_ID_ALREADY_EXISTS'), { reason: 'DUPLICATE_CLIENT_ORDER_ID', retryable: false });
+    assert.deepEqual(classifyV20Code('CLIENT_ORDER_ID_ALREADY_EXISTS'), {
+      reason: 'DUPLICATE_CLIENT_ORDER_ID',
+      retryable: false,
+    });
     assert.deepEqual(classifyV20Code('TIME_IN_FORCE_INVALID'), { reason: 'INVALID_ORDER', retryable: false });
     assert.deepEqual(classifyV20Code('MARKET_HALTED'), { reason: 'VENUE_UNAVAILABLE', retryable: true });
-    const base = { body: { errorMessage: 'x' }, route: 'GET /orders/{spec}', notFound: 'ORDER_NOT_FOUND' as const, mutating: false, now: 0 };
+    const base = {
+      body: { errorMessage: 'x' },
+      route: 'GET /orders/{spec}',
+      notFound: 'ORDER_NOT_FOUND' as const,
+      mutating: false,
+      now: 0,
+    };
     assert.equal(httpError({ ...base, status: 401 }).reason, 'AUTHENTICATION');
     assert.equal(httpError({ ...base, status: 403 }).reason, 'PERMISSION_DENIED');
     assert.equal(httpError({ ...base, status: 404 }).reason, 'ORDER_NOT_FOUND');
@@ -563,7 +619,10 @@ describe('OANDA v20 mapping (pure)', () => {
   });
 
   it('skips order types it cannot represent (TAKE_PROFIT)', () => {
-    assert.equal(orderFromV20({ id: '9', type: 'TAKE_PROFIT', state: 'PENDING', price: 1.2, timeInForce: 'GTC', createTime: 0 }), undefined);
+    assert.equal(
+      orderFromV20({ id: '9', type: 'TAKE_PROFIT', state: 'PENDING', price: 1.2, timeInForce: 'GTC', createTime: 0 }),
+      undefined,
+    );
   });
 });
 

@@ -83,7 +83,14 @@ describe('order tracker: examples', () => {
 
   it('an IOC that fills part and is cancelled in one view: the fill, then the cancel without a fill', () => {
     const { tracker, updates } = tracked();
-    tracker.observe(view({ status: { status: 'cancelled' }, filled_quantity: 3, filled_price: 101, fills: [listedFill('tx-9', 3, 101)] }));
+    tracker.observe(
+      view({
+        status: { status: 'cancelled' },
+        filled_quantity: 3,
+        filled_price: 101,
+        fills: [listedFill('tx-9', 3, 101)],
+      }),
+    );
     assert.deepEqual(summary(updates), [
       ['partially_filled', 'tx-9', 3],
       ['cancelled', undefined, undefined],
@@ -110,7 +117,14 @@ describe('order tracker: examples', () => {
     ]);
     assert.equal(updates[2]!.fill!.commission, 0.3, 'the commission not yet in a fill');
     // The venue then lists a fill of what was synthesised: it is already counted.
-    tracker.observe(view({ status: { status: 'filled' }, filled_quantity: 10, filled_price: 100.1, fills: [listedFill('BTC:3', 5, 100)] }));
+    tracker.observe(
+      view({
+        status: { status: 'filled' },
+        filled_quantity: 10,
+        filled_price: 100.1,
+        fills: [listedFill('BTC:3', 5, 100)],
+      }),
+    );
     assert.equal(updates.length, 3);
   });
 
@@ -133,7 +147,9 @@ describe('order tracker: examples', () => {
     const { tracker, updates } = tracked();
     tracker.observe(view({ order_id: 'r-1', status: { status: 'rejected', reason: 'INSUFFICIENT_MARGIN' } }));
     tracker.observe(view({ order_id: 'r-1', status: { status: 'rejected', reason: 'INSUFFICIENT_MARGIN' } }));
-    tracker.observe(view({ order_type: { type: 'market' }, status: { status: 'filled' }, filled_quantity: 10, filled_price: 100 }));
+    tracker.observe(
+      view({ order_type: { type: 'market' }, status: { status: 'filled' }, filled_quantity: 10, filled_price: 100 }),
+    );
     assert.deepEqual(summary(updates), [
       ['rejected', undefined, undefined],
       ['filled', `${ORDER_ID}:10`, 10],
@@ -217,7 +233,9 @@ function venueView(h: History, k: number, atEnd: boolean, lists: boolean): Order
 
 const historyArb: fc.Arbitrary<History> = fc
   .record({
-    fills: fc.array(fc.record({ lots: fc.integer({ min: 1, max: 6 }), cents: fc.integer({ min: 9000, max: 11000 }) }), { maxLength: 6 }),
+    fills: fc.array(fc.record({ lots: fc.integer({ min: 1, max: 6 }), cents: fc.integer({ min: 9000, max: 11000 }) }), {
+      maxLength: 6,
+    }),
     end: fc.constantFrom<History['end']>('open', 'cancelled', 'filled'),
     listsFills: fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }),
     spare: fc.integer({ min: 0, max: 4 }),
@@ -225,13 +243,27 @@ const historyArb: fc.Arbitrary<History> = fc
   .map(({ fills, end, listsFills, spare }) => {
     const total = fills.reduce((s, f) => s + f.lots, 0) * 0.5;
     const quantity = end === 'filled' ? Math.max(total, 0.5) : total + spare * 0.5 + 0.5;
-    return { quantity, fills: end === 'filled' && fills.length === 0 ? [{ lots: 1, cents: 10000 }] : fills, end, listsFills };
+    return {
+      quantity,
+      fills: end === 'filled' && fills.length === 0 ? [{ lots: 1, cents: 10000 }] : fills,
+      end,
+      listsFills,
+    };
   });
 
 /** Moments the adapter looks: indexes into the history, repeated and out of order, the last one the truth at the end. */
-const lookArb = (h: History): fc.Arbitrary<number[]> => fc.array(fc.integer({ min: 0, max: h.fills.length }), { maxLength: 8 });
+const lookArb = (h: History): fc.Arbitrary<number[]> =>
+  fc.array(fc.integer({ min: 0, max: h.fills.length }), { maxLength: 8 });
 
-const RANK: Record<OrderStatusName, number> = { pending: 0, submitted: 1, partially_filled: 2, filled: 3, cancelled: 3, expired: 3, rejected: 3 };
+const RANK: Record<OrderStatusName, number> = {
+  pending: 0,
+  submitted: 1,
+  partially_filled: 2,
+  filled: 3,
+  cancelled: 3,
+  expired: 3,
+  rejected: 3,
+};
 
 describe('order tracker: properties', () => {
   it('whatever views it is shown, the emitted fills add up to the most the venue reported, each id once, the state never going back', () => {
@@ -253,7 +285,10 @@ describe('order tracker: properties', () => {
           assert.equal(total, truth);
           // The money matches the venue's: Σ q·p within rounding of the venue's average.
           const notional = emitted.reduce((s, f) => s + Number(mulMoney(toMoney(f.quantity), toMoney(f.price))), 0);
-          const venue = h.fills.reduce((s, f) => s + Number(mulMoney(toMoney(f.lots * 0.5), toMoney(f.cents / 100))), 0);
+          const venue = h.fills.reduce(
+            (s, f) => s + Number(mulMoney(toMoney(f.lots * 0.5), toMoney(f.cents / 100))),
+            0,
+          );
           assert.ok(Math.abs(notional - venue) <= 1e4 * (emitted.length + 1), `notional ${notional} vs ${venue}`);
           // Every fill update carries its fill and the order just after it; states only move forward.
           let rank = -1;
@@ -265,7 +300,10 @@ describe('order tracker: properties', () => {
               assert.ok(u.fill.quantity > 0 && u.fill.price > 0);
             } else {
               assert.ok(r > rank, `state ${u.order.status.status} after rank ${rank}`);
-              assert.ok(!['partially_filled', 'filled'].includes(u.order.status.status), 'a fill status never comes without its fill');
+              assert.ok(
+                !['partially_filled', 'filled'].includes(u.order.status.status),
+                'a fill status never comes without its fill',
+              );
             }
             if (r === 3) finals++;
             rank = Math.max(rank, r);

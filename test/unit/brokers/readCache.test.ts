@@ -155,7 +155,10 @@ describe('read cache behind the adapters (requests counted at the fakes)', () =>
       await broker.poll();
       assert.equal(fake.requestCount(), before);
       // A resting order is polled by its symbol (weight 6), not across every symbol (80).
-      await broker.submitOrder({ ...order('BTCUSDT', 0.001, 'GTC', 'rc-binance-1'), order_type: { type: 'limit', price: 20000 } });
+      await broker.submitOrder({
+        ...order('BTCUSDT', 0.001, 'GTC', 'rc-binance-1'),
+        order_type: { type: 'limit', price: 20000 },
+      });
       await broker.poll();
       assert.deepEqual(
         Object.keys(fake.requestCounts()).filter((r) => r.includes('openOrders')),

@@ -91,7 +91,18 @@ describe('sptrader CLI at a self-hosted Alpaca (--base-url with --data-url)', fu
       SPTRADER_ALPACA_KEY_ID: FAKE_ALPACA_KEY_ID,
       SPTRADER_ALPACA_SECRET_KEY: FAKE_ALPACA_SECRET,
     };
-    const cliArgs = [CLI, 'test-order', join(dir, 'one_share.py'), '--state-dir', join(dir, 'state'), '--broker', 'alpaca', '--symbol', 'AAPL', ...args];
+    const cliArgs = [
+      CLI,
+      'test-order',
+      join(dir, 'one_share.py'),
+      '--state-dir',
+      join(dir, 'state'),
+      '--broker',
+      'alpaca',
+      '--symbol',
+      'AAPL',
+      ...args,
+    ];
     return new Promise((done) => {
       execFile(process.execPath, cliArgs, { env, timeout: 50_000 }, (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
@@ -111,11 +122,22 @@ describe('sptrader CLI at a self-hosted Alpaca (--base-url with --data-url)', fu
     const r = await run(['--base-url', fake.url, '--data-url', fake.dataUrl, '--json']);
     const said = `exit ${r.code}\n${r.stderr}\n${r.stdout}\nconnections: ${r.connections.join(', ')}`;
     assert.equal(r.code, 0, said);
-    const out = JSON.parse(r.stdout) as { ok: boolean; order: { client_order_id: string }; response: { status: { status: string } } };
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean;
+      order: { client_order_id: string };
+      response: { status: { status: string } };
+    };
     assert.equal(out.ok, true, said);
     assert.equal(out.response.status.status, 'filled', said);
-    assert.equal(fake.ordersWithClientId(out.order.client_order_id), 1, 'the order reached the local trading host once');
-    assert.ok(fake.requestCount('GET /v2/stocks/:symbol/quotes/latest') >= 1, `the quote came from the local data host\n${said}`);
+    assert.equal(
+      fake.ordersWithClientId(out.order.client_order_id),
+      1,
+      'the order reached the local trading host once',
+    );
+    assert.ok(
+      fake.requestCount('GET /v2/stocks/:symbol/quotes/latest') >= 1,
+      `the quote came from the local data host\n${said}`,
+    );
     assert.ok(fake.requestsAt('data') >= 1 && fake.requestsAt('trading') >= 3, said);
     // Every connection the CLI opened went to one of the two fakes.
     const allowed = new Set([new URL(fake.url).host, new URL(fake.dataUrl).host]);
@@ -127,8 +149,14 @@ describe('sptrader CLI at a self-hosted Alpaca (--base-url with --data-url)', fu
   it('--base-url without --data-url is a usage error (exit 2) naming --data-url, before anything is sent', async () => {
     const r = await run(['--base-url', fake.url]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /--base-url points Alpaca's trading API at http:\/\/127\.0\.0\.1:\d+, but quotes would still go to Alpaca's data host/);
-    assert.match(r.stderr, /https:\/\/data\.alpaca\.markets with your keys: add --data-url URL \(the same server, if it serves market data too/);
+    assert.match(
+      r.stderr,
+      /--base-url points Alpaca's trading API at http:\/\/127\.0\.0\.1:\d+, but quotes would still go to Alpaca's data host/,
+    );
+    assert.match(
+      r.stderr,
+      /https:\/\/data\.alpaca\.markets with your keys: add --data-url URL \(the same server, if it serves market data too/,
+    );
     assert.equal(fake.requestCount(), 0);
     assert.deepEqual(r.connections, []);
   });

@@ -12,7 +12,11 @@ const CLI = join(ROOT, 'dist', 'cli.js');
 const EXAMPLE = join(ROOT, 'examples/workspace/core/orders/execution_algos/spread_guarded_market.py');
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -26,12 +30,26 @@ describe('sptrader CLI', function () {
     const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     // The first line says what was traded and what happened, with the fill and the slippage.
-    assert.match(r.stdout.split('\n')[0] ?? '', /^BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1\.\d{4,5} \([+-]?[\d.]+ pips?\)$/);
-    assert.match(r.stdout, /^\s+pass max_order_quantity\s+10,000 units, limit [\d,]+ units$/m, 'risk numbers have units and thousands separators');
+    assert.match(
+      r.stdout.split('\n')[0] ?? '',
+      /^BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1\.\d{4,5} \([+-]?[\d.]+ pips?\)$/,
+    );
+    assert.match(
+      r.stdout,
+      /^\s+pass max_order_quantity\s+10,000 units, limit [\d,]+ units$/m,
+      'risk numbers have units and thousands separators',
+    );
     assert.match(r.stdout, /Status\s+FILLED/);
     assert.match(r.stdout, /Fill\s+10000 @ 1\.\d+/);
-    assert.match(r.stdout, /Slippage\s+[+-]?[\d.]+ pips? \(.*\) against the (ask|bid) [\d.]+/, 'slippage is measured against the quote the component saw');
-    assert.match(r.stdout, /Timings\s+component [\d.]+ ms, python total [\d.]+ ms, engine [\d.]+ ms, venue [\d.]+ ms, total [\d.]+ ms/);
+    assert.match(
+      r.stdout,
+      /Slippage\s+[+-]?[\d.]+ pips? \(.*\) against the (ask|bid) [\d.]+/,
+      'slippage is measured against the quote the component saw',
+    );
+    assert.match(
+      r.stdout,
+      /Timings\s+component [\d.]+ ms, python total [\d.]+ ms, engine [\d.]+ ms, venue [\d.]+ ms, total [\d.]+ ms/,
+    );
     assert.match(r.stdout, /spread [\d.]+ pips/, 'the component output is shown');
   });
 
@@ -41,7 +59,8 @@ describe('sptrader CLI', function () {
     const out = JSON.parse(r.stdout) as Record<string, unknown>;
     for (const key of ['ok', 'order', 'response', 'slippage', 'timings', 'errors']) assert.ok(key in out, key);
     const response = out['response'] as Record<string, unknown>;
-    for (const key of ['order_id', 'status', 'filled_price', 'filled_quantity', 'commission', 'timestamp']) assert.ok(key in response, key);
+    for (const key of ['order_id', 'status', 'filled_price', 'filled_quantity', 'commission', 'timestamp'])
+      assert.ok(key in response, key);
     assert.equal(out['ok'], true);
   });
 
@@ -79,7 +98,10 @@ describe('sptrader CLI', function () {
 
     const dry = cli(['reset-paper', '--state-dir', stateDir]);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /Would reset the paper account .*1 position\(s\), 0 working order\(s\), 1 fill\(s\).*--yes/);
+    assert.match(
+      dry.stdout,
+      /Would reset the paper account .*1 position\(s\), 0 working order\(s\), 1 fill\(s\).*--yes/,
+    );
     assert.deepEqual(positions(), [['EUR_USD', 10000]]);
     const reset = cli(['reset-paper', '--state-dir', stateDir, '--yes']);
     assert.equal(reset.code, 0, reset.stderr);
@@ -97,7 +119,10 @@ describe('sptrader CLI', function () {
     );
     const r = cli(['test-order', file, '--state-dir', stateDir, '--json']);
     assert.equal(r.code, 1);
-    const out = JSON.parse(r.stdout) as { ok: boolean; errors: Array<{ code: string; file: string; line: number; message: string }> };
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean;
+      errors: Array<{ code: string; file: string; line: number; message: string }>;
+    };
     assert.equal(out.ok, false);
     assert.deepEqual([out.errors[0]?.code, out.errors[0]?.file, out.errors[0]?.line], ['COMPONENT_ERROR', file, 5]);
     assert.match(out.errors[0]!.message, /ValueError: no edge today/);
@@ -114,7 +139,9 @@ describe('sptrader CLI', function () {
   });
 
   it('exit 1 with a clear message when no interpreter is found', () => {
-    const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json', '--python', '/nonexistent/python3'], { PATH: '/nonexistent' });
+    const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json', '--python', '/nonexistent/python3'], {
+      PATH: '/nonexistent',
+    });
     assert.equal(r.code, 1, r.stderr);
     const out = JSON.parse(r.stdout) as { errors: Array<{ code: string; message: string }> };
     assert.equal(out.errors[0]?.code, 'INTERPRETER_NOT_FOUND');
@@ -183,7 +210,10 @@ describe('sptrader halt | resume | status', function () {
       const denied = cli([command, EXAMPLE, '--state-dir', stateDir]);
       assert.equal(denied.code, 3, denied.stdout);
       assert.match(denied.stdout, /TRADING_HALTED/);
-      assert.equal(denied.stdout.split('\n')[0], 'BUY 10,000 EUR_USD MKT IOC → DENIED: TRADING_HALTED (trading is HALTED)');
+      assert.equal(
+        denied.stdout.split('\n')[0],
+        'BUY 10,000 EUR_USD MKT IOC → DENIED: TRADING_HALTED (trading is HALTED)',
+      );
     }
     const resume = cli(['resume', '--state-dir', stateDir]);
     assert.equal(resume.code, 0, resume.stderr);
@@ -191,8 +221,21 @@ describe('sptrader halt | resume | status', function () {
     assert.equal(cli(['execute', EXAMPLE, '--state-dir', stateDir]).code, 0);
     const verify = cli(['audit', 'verify', '--state-dir', stateDir]);
     assert.equal(verify.code, 0, verify.stdout);
-    const types = (JSON.parse(cli(['audit', 'tail', '--state-dir', stateDir, '-n', '1000', '--json']).stdout) as Array<{ type: string }>).map((r) => r.type);
-    for (const t of ['SubmitOrder', 'OrderFilled', 'Halt', 'EmergencyStop', 'TradingStateChanged', 'OrderDenied', 'Resume']) assert.ok(types.includes(t), t);
+    const types = (
+      JSON.parse(cli(['audit', 'tail', '--state-dir', stateDir, '-n', '1000', '--json']).stdout) as Array<{
+        type: string;
+      }>
+    ).map((r) => r.type);
+    for (const t of [
+      'SubmitOrder',
+      'OrderFilled',
+      'Halt',
+      'EmergencyStop',
+      'TradingStateChanged',
+      'OrderDenied',
+      'Resume',
+    ])
+      assert.ok(types.includes(t), t);
   });
 
   it('halt cancels resting orders; --flatten needs --yes', () => {
@@ -215,7 +258,10 @@ describe('sptrader halt | resume | status', function () {
     writeFileSync(join(stateDir, 'risk-limits.json'), JSON.stringify({ limits: { maxOrderNotional: 1000 } }));
     const denied = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json']);
     assert.equal(denied.code, 3);
-    const out = JSON.parse(denied.stdout) as { denial: { code: string }; risk: Array<{ check: string; passed: boolean; limit: unknown }> };
+    const out = JSON.parse(denied.stdout) as {
+      denial: { code: string };
+      risk: Array<{ check: string; passed: boolean; limit: unknown }>;
+    };
     assert.equal(out.denial.code, 'NOTIONAL_EXCEEDS_MAX_PER_ORDER');
     assert.equal(out.risk.find((c) => !c.passed)?.limit, 1000);
   });
@@ -228,11 +274,19 @@ describe('sptrader test-order --broker (against a local fake venue)', function (
   afterEach(() => rmSync(stateDir, { recursive: true, force: true }));
 
   // The fake answers in this process, so the CLI must run without blocking the event loop.
-  const cliAsync = (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  const cliAsync = (
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((resolvePromise) => {
-      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-        resolvePromise({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { env: { ...process.env, ...env }, timeout: 60_000 },
+        (error, stdout, stderr) => {
+          resolvePromise({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+        },
+      );
     });
 
   it('sends the component’s order to OANDA practice through the engine, with credentials from the environment', async () => {
@@ -240,7 +294,10 @@ describe('sptrader test-order --broker (against a local fake venue)', function (
     try {
       fake.setQuote('EUR_USD', 1.085, 1.0852);
       const env = { SPTRADER_OANDA_TOKEN: fake.token, SPTRADER_OANDA_ACCOUNT_ID: fake.accountId };
-      const r = await cliAsync(['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'oanda', '--base-url', fake.url, '--json'], env);
+      const r = await cliAsync(
+        ['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'oanda', '--base-url', fake.url, '--json'],
+        env,
+      );
       assert.equal(r.code, 0, r.stderr + r.stdout);
       const out = JSON.parse(r.stdout) as {
         venue: { id: string; environment: string };
@@ -252,17 +309,23 @@ describe('sptrader test-order --broker (against a local fake venue)', function (
       assert.equal(out.response.filled_price, 1.0852);
       assert.equal(fake.ordersWithClientId(out.order.client_order_id), 1, 'exactly one order at the venue');
       assert.ok(!r.stdout.includes(fake.token) && !r.stderr.includes(fake.token), 'the token is never printed');
-      const bad = await cliAsync(['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'oanda', '--base-url', fake.url], {
-        SPTRADER_OANDA_TOKEN: 'wrong-token-value-123',
-        SPTRADER_OANDA_ACCOUNT_ID: fake.accountId,
-      });
+      const bad = await cliAsync(
+        ['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'oanda', '--base-url', fake.url],
+        {
+          SPTRADER_OANDA_TOKEN: 'wrong-token-value-123',
+          SPTRADER_OANDA_ACCOUNT_ID: fake.accountId,
+        },
+      );
       assert.equal(bad.code, 4, bad.stderr);
       assert.match(bad.stderr, /cannot connect to OANDA/i);
       assert.ok(!bad.stderr.includes('wrong-token-value-123'));
-      const missing = await cliAsync(['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'oanda', '--base-url', fake.url], {
-        SPTRADER_OANDA_TOKEN: '',
-        SPTRADER_OANDA_ACCOUNT_ID: '',
-      });
+      const missing = await cliAsync(
+        ['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'oanda', '--base-url', fake.url],
+        {
+          SPTRADER_OANDA_TOKEN: '',
+          SPTRADER_OANDA_ACCOUNT_ID: '',
+        },
+      );
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, /SPTRADER_OANDA_TOKEN|oanda\.token/);
       const usage = await cliAsync(['test-order', EXAMPLE, '--state-dir', stateDir, '--broker', 'nasdaq'], {});

@@ -27,7 +27,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -42,7 +52,18 @@ const COMMAND_TIMEOUT_MS = 60_000;
 
 type Variant = 'missing' | 'empty' | 'truncated' | 'garbled' | 'older' | 'directory';
 const VARIANTS: readonly Variant[] = ['missing', 'empty', 'truncated', 'garbled', 'older', 'directory'];
-const COMMANDS = ['test-order', 'status', 'positions', 'account', 'orders', 'halt', 'resume', 'audit verify', 'audit tail', 'replay'] as const;
+const COMMANDS = [
+  'test-order',
+  'status',
+  'positions',
+  'account',
+  'orders',
+  'halt',
+  'resume',
+  'audit verify',
+  'audit tail',
+  'replay',
+] as const;
 type Command = (typeof COMMANDS)[number];
 
 interface Run {
@@ -101,7 +122,8 @@ async function measureTruth(dir: string, scratch: string): Promise<Truth> {
   // Reading commands append to the audit log (reconcile records): measure on a copy.
   const copy = join(scratch, `truth-${Math.random().toString(36).slice(2)}`);
   cpSync(dir, copy, { recursive: true });
-  const lastSeq = (json((await run(['audit', 'verify', '--state-dir', dir, '--json'])).stdout) as { lastSeq: number }).lastSeq;
+  const lastSeq = (json((await run(['audit', 'verify', '--state-dir', dir, '--json'])).stdout) as { lastSeq: number })
+    .lastSeq;
   const positions = await run(['positions', '--state-dir', copy, '--json']);
   const account = await run(['account', '--state-dir', copy, '--json']);
   const orders = await run(['orders', '--state-dir', copy, '--json']);
@@ -127,7 +149,8 @@ const positionsOf = (v: unknown): Array<[string, number, number]> =>
     : [];
 const workingOf = (v: unknown): string[] =>
   ((v as { working?: Array<{ clientOrderId: string }> } | undefined)?.working ?? []).map((o) => o.clientOrderId).sort();
-const paperOf = (v: unknown): string[] => ((v as { paper?: Array<{ client_order_id: string }> } | undefined)?.paper ?? []).map((o) => o.client_order_id).sort();
+const paperOf = (v: unknown): string[] =>
+  ((v as { paper?: Array<{ client_order_id: string }> } | undefined)?.paper ?? []).map((o) => o.client_order_id).sort();
 
 /** OrderSubmitted records (an order handed to a venue) in a state directory's audit files, as raw text. */
 function ordersSubmitted(dir: string): number {
@@ -201,7 +224,15 @@ function commandsOf(c: Case): Command[] {
   });
 }
 
-const STATE_FILES = ['paper-account.json', 'paper-account.json.journal', 'trading-state.json', 'working-orders.json', 'audit log', 'audit/anchor.json', 'lock'];
+const STATE_FILES = [
+  'paper-account.json',
+  'paper-account.json.journal',
+  'trading-state.json',
+  'working-orders.json',
+  'audit log',
+  'audit/anchor.json',
+  'lock',
+];
 
 const CASES: Case[] = [
   { label: 'pristine (control)', file: '', variant: 'none' },
@@ -239,7 +270,10 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
       await step(['resume']);
       await step(['execute', MARKET]);
       await step(['execute', LIMIT, ...RESTING]);
-      auditLogName = join('audit', readdirSync(join(template, 'audit')).find((f) => /^audit-.*\.jsonl$/.test(f)) ?? 'audit-missing.jsonl');
+      auditLogName = join(
+        'audit',
+        readdirSync(join(template, 'audit')).find((f) => /^audit-.*\.jsonl$/.test(f)) ?? 'audit-missing.jsonl',
+      );
       truth = await measureTruth(template, scratch);
       assert.equal(truth.working.length, 1, 'the template has one working order');
       assert.equal(truth.paperOpen.length, 1, 'the template has one open paper order');
@@ -247,7 +281,12 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
       const haltedTruth = await prepareHaltRolledBack();
       const outcomes = await pool(
         CASES.map(
-          (c) => () => runCase(c, c.variant === 'halt rolled back' ? haltedTruth.truth : truth, c.variant === 'halt rolled back' ? haltedTruth.dir : template),
+          (c) => () =>
+            runCase(
+              c,
+              c.variant === 'halt rolled back' ? haltedTruth.truth : truth,
+              c.variant === 'halt rolled back' ? haltedTruth.dir : template,
+            ),
         ),
         CONCURRENCY,
       );
@@ -287,7 +326,8 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
       return true;
     }
     if (c.file === 'lock') return damageLock(c.variant, target);
-    if (!existsSync(join(base, rel))) throw new Error(`the template has no ${rel}: the case cannot be made (is the file still written?)`);
+    if (!existsSync(join(base, rel)))
+      throw new Error(`the template has no ${rel}: the case cannot be made (is the file still written?)`);
     const original = readFileSync(target);
     const replace = (content: Buffer | string): boolean => {
       writeFileSync(target, content);
@@ -328,7 +368,12 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
 
   /** The lock's "original" is a live holder's (this test process): damaged variants must be refused; no lock, or a dead holder's, is intact. */
   function damageLock(variant: Variant, target: string): boolean {
-    const live = JSON.stringify({ pid: process.pid, host: hostname(), since: Date.now(), purpose: 'corruption suite: a live holder' });
+    const live = JSON.stringify({
+      pid: process.pid,
+      host: hostname(),
+      since: Date.now(),
+      purpose: 'corruption suite: a live holder',
+    });
     switch (variant) {
       case 'missing':
         return false;
@@ -343,7 +388,10 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
         return true;
       case 'older': {
         const dead = spawnSync(process.execPath, ['-e', '0']).pid;
-        writeFileSync(target, JSON.stringify({ pid: dead, host: hostname(), since: 0, purpose: 'a run that died long ago' }));
+        writeFileSync(
+          target,
+          JSON.stringify({ pid: dead, host: hostname(), since: 0, purpose: 'a run that died long ago' }),
+        );
         return false;
       }
       case 'directory':
@@ -385,16 +433,34 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
     return { damaged, violations, runs: commands.length };
   }
 
-  function judge(c: Case, command: Command, dir: string, damaged: boolean, t: Truth, r: Run, submitted: number, out: Violation[]): void {
+  function judge(
+    c: Case,
+    command: Command,
+    dir: string,
+    damaged: boolean,
+    t: Truth,
+    r: Run,
+    submitted: number,
+    out: Violation[],
+  ): void {
     const add = (kind: Violation['kind'], detail: string): void => {
       out.push({ kind, command, detail: `${detail} [exit ${r.code}] ${firstLine(r.stderr) || firstLine(r.stdout)}` });
     };
     const text = r.stdout + r.stderr;
-    if (r.timedOut || r.code === null) return add('stack trace / exit 70 / hang', `did not end within ${COMMAND_TIMEOUT_MS / 1000} s`);
-    if (r.code === 70 || /^\s+at .+:\d+:\d+\)?$/m.test(r.stderr)) return add('stack trace / exit 70 / hang', 'a stack trace or exit 70');
-    if (![0, 1, 2, 3, 4, 5, 6, 7].includes(r.code)) return add('undocumented or unexpected exit code', `exit ${r.code} is not documented`);
-    const testOrder = command === 'test-order' ? (json(r.stdout) as { response?: unknown; events?: Array<{ type: string }> } | undefined) : undefined;
-    const sent = submitted > 0 || (testOrder?.response ?? null) !== null || (testOrder?.events ?? []).some((e) => e.type === 'OrderSubmitted');
+    if (r.timedOut || r.code === null)
+      return add('stack trace / exit 70 / hang', `did not end within ${COMMAND_TIMEOUT_MS / 1000} s`);
+    if (r.code === 70 || /^\s+at .+:\d+:\d+\)?$/m.test(r.stderr))
+      return add('stack trace / exit 70 / hang', 'a stack trace or exit 70');
+    if (![0, 1, 2, 3, 4, 5, 6, 7].includes(r.code))
+      return add('undocumented or unexpected exit code', `exit ${r.code} is not documented`);
+    const testOrder =
+      command === 'test-order'
+        ? (json(r.stdout) as { response?: unknown; events?: Array<{ type: string }> } | undefined)
+        : undefined;
+    const sent =
+      submitted > 0 ||
+      (testOrder?.response ?? null) !== null ||
+      (testOrder?.events ?? []).some((e) => e.type === 'OrderSubmitted');
 
     if (command === 'replay') {
       if (r.code !== 2)
@@ -403,12 +469,17 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
           'a replay into a trading folder must be refused with exit 2',
         );
       else if (!text.includes(dir)) add('message without the file name', `the refusal does not name ${dir}`);
-      if (submitted > 0) add('replay wrote into trading state', `${submitted} OrderSubmitted record(s) appeared in the trading audit log`);
+      if (submitted > 0)
+        add(
+          'replay wrote into trading state',
+          `${submitted} OrderSubmitted record(s) appeared in the trading audit log`,
+        );
       return;
     }
     if (!damaged) {
       if (r.code !== 0) return add('failed on intact state', 'the folder is intact: the command must work');
-      if (command === 'test-order' && !sent) add('failed on intact state', 'the order was not sent from an intact folder');
+      if (command === 'test-order' && !sent)
+        add('failed on intact state', 'the order was not sent from an intact folder');
       if (command !== 'test-order') silentReset(command, r, t, c, add, false);
       return;
     }
@@ -424,9 +495,14 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
       if (command !== 'test-order') silentReset(command, r, t, c, add, true);
       return;
     }
-    if (!named) add('message without the file name', `the message names none of ${files.map((f) => f.slice(dir.length + 1) || dir).join(', ')}`);
+    if (!named)
+      add(
+        'message without the file name',
+        `the message names none of ${files.map((f) => f.slice(dir.length + 1) || dir).join(', ')}`,
+      );
     const expected = c.file === 'lock' ? [5, 6] : command === 'audit verify' && isAuditFile(c) ? [1, 6] : [6];
-    if (!expected.includes(r.code)) add('undocumented or unexpected exit code', `expected ${expected.join(' or ')} for a damaged ${pathOf(c)}`);
+    if (!expected.includes(r.code))
+      add('undocumented or unexpected exit code', `expected ${expected.join(' or ')} for a damaged ${pathOf(c)}`);
   }
 
   const isAuditFile = (c: Case): boolean => AUDIT_FILES.has(c.file);
@@ -434,19 +510,31 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
   /** The paths a message may name for a case's file: the file itself, its pair (snapshot and journal), the audit folder for the log's files. */
   function namesOf(c: Case, dir: string): string[] {
     const own = join(dir, pathOf(c));
-    if (c.file.startsWith('paper-account.json')) return [join(dir, 'paper-account.json'), join(dir, 'paper-account.json.journal')];
+    if (c.file.startsWith('paper-account.json'))
+      return [join(dir, 'paper-account.json'), join(dir, 'paper-account.json.journal')];
     if (isAuditFile(c)) return [own, join(dir, 'audit')];
     return [own];
   }
 
   /** A command that succeeded on damaged state must show the truth: anything else is a silent reset. */
-  function silentReset(command: Command, r: Run, t: Truth, c: Case, add: (kind: Violation['kind'], detail: string) => void, damaged: boolean): void {
+  function silentReset(
+    command: Command,
+    r: Run,
+    t: Truth,
+    c: Case,
+    add: (kind: Violation['kind'], detail: string) => void,
+    damaged: boolean,
+  ): void {
     const v = json(r.stdout);
     const differ = (what: string, shown: unknown, truthValue: unknown): void =>
-      add(damaged ? 'silent reset' : 'failed on intact state', `${what}: shown ${JSON.stringify(shown)}, truth ${JSON.stringify(truthValue)}`);
+      add(
+        damaged ? 'silent reset' : 'failed on intact state',
+        `${what}: shown ${JSON.stringify(shown)}, truth ${JSON.stringify(truthValue)}`,
+      );
     switch (command) {
       case 'positions':
-        if (JSON.stringify(positionsOf(v)) !== JSON.stringify(t.positions)) differ('positions', positionsOf(v), t.positions);
+        if (JSON.stringify(positionsOf(v)) !== JSON.stringify(t.positions))
+          differ('positions', positionsOf(v), t.positions);
         break;
       case 'account': {
         const balance = (v as { balance?: number } | undefined)?.balance;
@@ -454,8 +542,10 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
         break;
       }
       case 'orders':
-        if (JSON.stringify(workingOf(v)) !== JSON.stringify(t.working)) differ('working orders', workingOf(v), t.working);
-        if (JSON.stringify(paperOf(v)) !== JSON.stringify(t.paperOpen)) differ('paper open orders', paperOf(v), t.paperOpen);
+        if (JSON.stringify(workingOf(v)) !== JSON.stringify(t.working))
+          differ('working orders', workingOf(v), t.working);
+        if (JSON.stringify(paperOf(v)) !== JSON.stringify(t.paperOpen))
+          differ('paper open orders', paperOf(v), t.paperOpen);
         break;
       case 'status': {
         const s = v as { tradingState?: string; working?: Array<{ client_order_id: string }> } | undefined;
@@ -465,8 +555,10 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
         break;
       }
       case 'halt': {
-        const cancelled = (v as { emergencyStop?: { cancelled?: unknown[] } } | undefined)?.emergencyStop?.cancelled?.length;
-        if (cancelled !== t.paperOpen.length) differ('orders cancelled by the emergency stop', cancelled, t.paperOpen.length);
+        const cancelled = (v as { emergencyStop?: { cancelled?: unknown[] } } | undefined)?.emergencyStop?.cancelled
+          ?.length;
+        if (cancelled !== t.paperOpen.length)
+          differ('orders cancelled by the emergency stop', cancelled, t.paperOpen.length);
         break;
       }
       case 'resume': {

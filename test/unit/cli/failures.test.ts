@@ -1,7 +1,17 @@
 /** Every failure of the CLI ends with a documented exit code and a message naming the file or input at fault (dist/cli.js). */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startFakeOanda } from '../../fakes/oanda/server';
@@ -31,9 +41,14 @@ function cli(args: string[], options: { env?: NodeJS.ProcessEnv; uid?: number; g
 // The fake venue answers in this process: the CLI must run without blocking the event loop.
 const cliAsync = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> =>
   new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        done({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+      },
+    );
   });
 
 /** No stack trace, no exit 70, and the message names `what`. */
@@ -58,7 +73,16 @@ describe('sptrader: every failure ends cleanly', function () {
     stateDir = join(dir, 'state');
     // One trading folder for the tests that only read or refuse: a fill and a resting order.
     assert.equal(cli(['execute', MARKET, '--state-dir', stateDir]).code, 0);
-    const resting = cli(['execute', LIMIT, '--state-dir', stateDir, '--param', 'offset_pips=200', '--param', 'expiry_minutes=1440']);
+    const resting = cli([
+      'execute',
+      LIMIT,
+      '--state-dir',
+      stateDir,
+      '--param',
+      'offset_pips=200',
+      '--param',
+      'expiry_minutes=1440',
+    ]);
     assert.equal(resting.code, 0, resting.stderr + resting.stdout);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -83,24 +107,45 @@ describe('sptrader: every failure ends cleanly', function () {
   it('orders: the engine working orders of every venue beside the paper venue’s open orders (text and JSON)', () => {
     const text = cli(['orders', '--state-dir', copy('orders')]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /Working orders \(every venue; .*working-orders\.json\):\n\s+paper\s+\S+\s+ACCEPTED\s+BUY 5000 EUR_USD limit/);
+    assert.match(
+      text.stdout,
+      /Working orders \(every venue; .*working-orders\.json\):\n\s+paper\s+\S+\s+ACCEPTED\s+BUY 5000 EUR_USD limit/,
+    );
     assert.match(text.stdout, /Open at the paper venue:\n\s+P-\d+\s+\S+\s+BUY 5000 EUR_USD limit/);
     const json = JSON.parse(cli(['orders', '--state-dir', copy('orders-json'), '--json']).stdout) as {
-      working: Array<{ venue: string; clientOrderId: string; state: string; symbol: string; side: string; quantity: number }>;
+      working: Array<{
+        venue: string;
+        clientOrderId: string;
+        state: string;
+        symbol: string;
+        side: string;
+        quantity: number;
+      }>;
       paper: Array<{ client_order_id: string }>;
     };
     assert.equal(json.working.length, 1);
     assert.deepEqual(
-      [json.working[0]?.venue, json.working[0]?.state, json.working[0]?.symbol, json.working[0]?.side, json.working[0]?.quantity],
+      [
+        json.working[0]?.venue,
+        json.working[0]?.state,
+        json.working[0]?.symbol,
+        json.working[0]?.side,
+        json.working[0]?.quantity,
+      ],
       ['paper', 'ACCEPTED', 'EUR_USD', 'buy', 5000],
     );
-    assert.equal(json.paper[0]?.client_order_id, json.working[0]?.clientOrderId, 'the same order seen from the engine and from the venue');
+    assert.equal(
+      json.paper[0]?.client_order_id,
+      json.working[0]?.clientOrderId,
+      'the same order seen from the engine and from the venue',
+    );
   });
 
   it('a state directory that is a file, a missing audit folder, a lock of garbage: exit 6, 6, 5 naming them', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'not a folder');
-    for (const command of ['status', 'positions', 'halt', 'resume', 'orders']) cleanFailure(cli([command, '--state-dir', file]), 6, file);
+    for (const command of ['status', 'positions', 'halt', 'resume', 'orders'])
+      cleanFailure(cli([command, '--state-dir', file]), 6, file);
     cleanFailure(cli(['test-order', MARKET, '--state-dir', file]), 6, file);
     const missing = join(dir, 'no-such-folder');
     cleanFailure(cli(['audit', 'verify', missing]), 6, missing);
@@ -118,7 +163,8 @@ describe('sptrader: every failure ends cleanly', function () {
     const before = auditText(readOnly);
     const asRoot = process.getuid?.() === 0;
     // Root writes anywhere: the command then runs as nobody, for whom the folder is read-only.
-    const run = (args: string[]): Result => (asRoot ? cli(args, { uid: 65534, gid: 65534, env: { HOME: dir } }) : cli(args));
+    const run = (args: string[]): Result =>
+      asRoot ? cli(args, { uid: 65534, gid: 65534, env: { HOME: dir } }) : cli(args);
     const walk = (path: string, mode: (isDir: boolean) => number): void => {
       const isDir = statSync(path).isDirectory();
       if (isDir) for (const name of readdirSync(path)) walk(join(path, name), mode);
@@ -131,7 +177,11 @@ describe('sptrader: every failure ends cleanly', function () {
         const r = run([command, '--state-dir', readOnly]);
         assert.equal(r.code, 6, `${command}: exit ${r.code}\n${r.stderr}`);
         assert.doesNotMatch(r.stderr, STACK);
-        assert.match(r.stderr, new RegExp(`${readOnly.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(lock|audit|[a-z-]+\\.json)`), r.stderr);
+        assert.match(
+          r.stderr,
+          new RegExp(`${readOnly.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(lock|audit|[a-z-]+\\.json)`),
+          r.stderr,
+        );
         assert.match(r.stderr, /permission denied|read-only/);
       }
       assert.equal(auditText(readOnly), before, 'nothing was written');
@@ -143,11 +193,15 @@ describe('sptrader: every failure ends cleanly', function () {
 
   it('a damaged paper account: commands refuse naming it (exit 6, nothing sent); recover reports, then with --yes rebuilds it from the audit log', () => {
     const damaged = copy('damaged');
-    const truth = JSON.parse(cli(['positions', '--state-dir', copy('truth'), '--json']).stdout) as Array<{ symbol: string; quantity: number }>;
+    const truth = JSON.parse(cli(['positions', '--state-dir', copy('truth'), '--json']).stdout) as Array<{
+      symbol: string;
+      quantity: number;
+    }>;
     const account = join(damaged, 'paper-account.json');
     writeFileSync(account, readFileSync(account, 'utf8').slice(0, 40));
     const submitted = auditText(damaged).split('"OrderSubmitted"').length;
-    for (const args of [['status'], ['positions'], ['test-order', MARKET, '--json']]) cleanFailure(cli([...args, '--state-dir', damaged]), 6, account);
+    for (const args of [['status'], ['positions'], ['test-order', MARKET, '--json']])
+      cleanFailure(cli([...args, '--state-dir', damaged]), 6, account);
     assert.equal(auditText(damaged).split('"OrderSubmitted"').length, submitted, 'no order sent');
     const look = cli(['recover', '--state-dir', damaged]);
     cleanFailure(look, 6, account);
@@ -182,7 +236,11 @@ describe('sptrader: every failure ends cleanly', function () {
     const replays = join(dir, 'replays');
     const first = cli(['replay', MARKET, '--data', data, '--state-dir', replays, '--json']);
     assert.equal(first.code, 0, first.stderr);
-    assert.equal(cli(['replay', MARKET, '--data', data, '--state-dir', replays, '--json']).code, 0, 'a replay folder is reused');
+    assert.equal(
+      cli(['replay', MARKET, '--data', data, '--state-dir', replays, '--json']).code,
+      0,
+      'a replay folder is reused',
+    );
     const notEmpty = join(dir, 'not-empty');
     mkdirSync(notEmpty);
     writeFileSync(join(notEmpty, 'notes.txt'), 'mine');
@@ -198,7 +256,10 @@ describe('sptrader: every failure ends cleanly', function () {
       fake.injectNext({ kind: 'dropConnection', placed: true });
       for (let i = 0; i < 40; i++) fake.injectNext({ kind: 'serverError', on: 'lookup' });
       const env = { SPTRADER_OANDA_TOKEN: fake.token, SPTRADER_OANDA_ACCOUNT_ID: fake.accountId };
-      const r = await cliAsync(['test-order', MARKET, '--state-dir', venueDir, '--broker', 'oanda', '--base-url', fake.url], env);
+      const r = await cliAsync(
+        ['test-order', MARKET, '--state-dir', venueDir, '--broker', 'oanda', '--base-url', fake.url],
+        env,
+      );
       assert.equal(r.code, 4, r.stderr + r.stdout);
       assert.match(
         r.stdout.split('\n')[0] ?? '',
@@ -211,8 +272,13 @@ describe('sptrader: every failure ends cleanly', function () {
     const text = cli(['orders', '--state-dir', venueDir]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^\s+oanda\s+\S+\s+UNCONFIRMED\s+BUY 10000 EUR_USD market/m);
-    assert.match(text.stdout, /UNCONFIRMED: .*next connection to oanda \(`sptrader test-order --broker oanda`.*never resent/);
-    const json = JSON.parse(cli(['orders', '--state-dir', venueDir, '--json']).stdout) as { working: Array<{ venue: string; state: string; hint?: string }> };
+    assert.match(
+      text.stdout,
+      /UNCONFIRMED: .*next connection to oanda \(`sptrader test-order --broker oanda`.*never resent/,
+    );
+    const json = JSON.parse(cli(['orders', '--state-dir', venueDir, '--json']).stdout) as {
+      working: Array<{ venue: string; state: string; hint?: string }>;
+    };
     assert.deepEqual(
       json.working.map((o) => [o.venue, o.state, typeof o.hint]),
       [['oanda', 'UNCONFIRMED', 'string']],
@@ -226,21 +292,39 @@ describe('sptrader: every failure ends cleanly', function () {
       const env = { SPTRADER_OANDA_TOKEN: fake.token, SPTRADER_OANDA_ACCOUNT_ID: fake.accountId };
       const venueDir = join(dir, 'oanda');
       fake.injectNext({ kind: 'reject', reason: 'INSUFFICIENT_MARGIN' });
-      const r = await cliAsync(['test-order', MARKET, '--state-dir', venueDir, '--broker', 'oanda', '--base-url', fake.url, '--json'], env);
+      const r = await cliAsync(
+        ['test-order', MARKET, '--state-dir', venueDir, '--broker', 'oanda', '--base-url', fake.url, '--json'],
+        env,
+      );
       assert.equal(r.code, 7, r.stderr + r.stdout);
       const out = JSON.parse(r.stdout) as { ok: boolean; exitCode: number; response: { status: { status: string } } };
       assert.deepEqual([out.ok, out.exitCode, out.response.status.status], [false, 7, 'rejected']);
       fake.injectNext({ kind: 'reject' });
-      const text = await cliAsync(['test-order', MARKET, '--state-dir', venueDir, '--broker', 'oanda', '--base-url', fake.url], env);
+      const text = await cliAsync(
+        ['test-order', MARKET, '--state-dir', venueDir, '--broker', 'oanda', '--base-url', fake.url],
+        env,
+      );
       assert.equal(text.code, 7, text.stderr + text.stdout);
       assert.match(text.stdout, /Rejected by OANDA/);
     } finally {
       await fake.close();
     }
-    const closed = await cliAsync(['test-order', MARKET, '--state-dir', join(dir, 'oanda-down'), '--broker', 'oanda', '--base-url', 'http://127.0.0.1:9'], {
-      SPTRADER_OANDA_TOKEN: 'x',
-      SPTRADER_OANDA_ACCOUNT_ID: 'y',
-    });
+    const closed = await cliAsync(
+      [
+        'test-order',
+        MARKET,
+        '--state-dir',
+        join(dir, 'oanda-down'),
+        '--broker',
+        'oanda',
+        '--base-url',
+        'http://127.0.0.1:9',
+      ],
+      {
+        SPTRADER_OANDA_TOKEN: 'x',
+        SPTRADER_OANDA_ACCOUNT_ID: 'y',
+      },
+    );
     assert.equal(closed.code, 4, closed.stderr + closed.stdout);
     assert.doesNotMatch(closed.stderr, STACK);
   });

@@ -27,8 +27,11 @@ interface Result {
 }
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> =>
   new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
-      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 
@@ -63,7 +66,20 @@ describe('sptrader compare', function () {
       );
       const env = { SPTRADER_OANDA_TOKEN: oanda.token, SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId };
       const stateDir = join(dir, 'state');
-      const r = await cli(['compare', MARKET, '--venues', 'oanda-practice,paper,ib-paper', '--profiles', profiles, '--state-dir', stateDir, '--json'], env);
+      const r = await cli(
+        [
+          'compare',
+          MARKET,
+          '--venues',
+          'oanda-practice,paper,ib-paper',
+          '--profiles',
+          profiles,
+          '--state-dir',
+          stateDir,
+          '--json',
+        ],
+        env,
+      );
       assert.equal(r.code, 0, r.stderr + r.stdout);
       const out = JSON.parse(r.stdout) as CompareOutcome;
       assert.deepEqual(
@@ -102,13 +118,17 @@ describe('sptrader compare', function () {
       const best = nets.reduce((a, b) => (b[1] < a[1] ? b : a));
       assert.equal(out.best, best[0]);
       assert.equal(byId.get(out.best)!.versusBest?.price, 0);
-      if (out.best === 'ib-paper') assert.ok(Math.abs(o.versusBest!.units - 1) < 1e-9, 'OANDA paid one pip more than IB');
+      if (out.best === 'ib-paper')
+        assert.ok(Math.abs(o.versusBest!.units - 1) < 1e-9, 'OANDA paid one pip more than IB');
       // Every order went through the one audit log, which verifies.
       const audit = await verifyAuditDir(join(stateDir, 'audit'));
       assert.equal(audit.verified, true);
       assert.ok(audit.lines >= 6, 'submit and fill records of three orders');
       // The text form has a column per venue.
-      const text = await cli(['compare', MARKET, '--venues', 'oanda-practice,paper', '--profiles', profiles, '--state-dir', stateDir], env);
+      const text = await cli(
+        ['compare', MARKET, '--venues', 'oanda-practice,paper', '--profiles', profiles, '--state-dir', stateDir],
+        env,
+      );
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /^status\s+FILLED\s+FILLED$/m);
       assert.match(text.stdout, /^fill\s+10,000 @ 1\.0852\s+10,000 @ 1\.\d+$/m);
@@ -143,9 +163,31 @@ describe('sptrader compare', function () {
         SPTRADER_OANDA_TOKEN: oanda.token,
         SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId,
       };
-      const args = ['--param', 'symbol=AAPL', '--param', 'quantity=10', '--param', 'max_spread_pips=1000', '--param', 'pip_size=0.01', '--symbol', 'AAPL'];
+      const args = [
+        '--param',
+        'symbol=AAPL',
+        '--param',
+        'quantity=10',
+        '--param',
+        'max_spread_pips=1000',
+        '--param',
+        'pip_size=0.01',
+        '--symbol',
+        'AAPL',
+      ];
       const r = await cli(
-        ['compare', MARKET, '--venues', 'alpaca,binance,oanda', '--profiles', profiles, '--state-dir', join(dir, 's'), '--json', ...args],
+        [
+          'compare',
+          MARKET,
+          '--venues',
+          'alpaca,binance,oanda',
+          '--profiles',
+          profiles,
+          '--state-dir',
+          join(dir, 's'),
+          '--json',
+          ...args,
+        ],
         env,
       );
       assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -181,12 +223,28 @@ describe('sptrader compare', function () {
         ]),
       );
       const env = { SPTRADER_OANDA_TOKEN: oanda.token, SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId };
-      const live = await cli(['compare', MARKET, '--venues', 'paper,oanda-live', '--profiles', profiles, '--state-dir', join(dir, 'a')], env);
+      const live = await cli(
+        ['compare', MARKET, '--venues', 'paper,oanda-live', '--profiles', profiles, '--state-dir', join(dir, 'a')],
+        env,
+      );
       assert.equal(live.code, 2, live.stderr);
       assert.match(live.stderr, /never sends to a live account: oanda-live/);
       assert.equal(oanda.requestCount(), 0, 'not even a connection to the live venue');
 
-      const down = await cli(['compare', MARKET, '--venues', 'paper,ib-down', '--profiles', profiles, '--state-dir', join(dir, 'b'), '--json'], env);
+      const down = await cli(
+        [
+          'compare',
+          MARKET,
+          '--venues',
+          'paper,ib-down',
+          '--profiles',
+          profiles,
+          '--state-dir',
+          join(dir, 'b'),
+          '--json',
+        ],
+        env,
+      );
       assert.equal(down.code, 0, down.stderr + down.stdout);
       const out = JSON.parse(down.stdout) as CompareOutcome;
       assert.equal(out.venues[0]?.verdict, 'FILLED');
@@ -218,7 +276,20 @@ describe('sptrader compare', function () {
       const profiles = join(dir, 'profiles.json');
       writeFileSync(profiles, JSON.stringify([{ id: 'oanda', broker: 'oanda', baseUrl: oanda.url }]));
       const env = { SPTRADER_OANDA_TOKEN: oanda.token, SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId };
-      const r = await cli(['compare', component, '--venues', 'paper,oanda', '--profiles', profiles, '--state-dir', join(dir, 's'), '--json'], env);
+      const r = await cli(
+        [
+          'compare',
+          component,
+          '--venues',
+          'paper,oanda',
+          '--profiles',
+          profiles,
+          '--state-dir',
+          join(dir, 's'),
+          '--json',
+        ],
+        env,
+      );
       assert.equal(r.code, 0, r.stderr + r.stdout);
       const out = JSON.parse(r.stdout) as CompareOutcome;
       const [paper, venue] = out.venues;

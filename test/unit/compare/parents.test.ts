@@ -30,7 +30,13 @@ class Touches implements QuoteSource {
   }
 }
 
-const LIMITS = { maxOrderQuantity: 1e9, maxPositionQuantity: 1e12, maxOrderNotional: 1e12, priceCollarBps: 5000, maxOpenOrders: 1000 };
+const LIMITS = {
+  maxOrderQuantity: 1e9,
+  maxPositionQuantity: 1e12,
+  maxOrderNotional: 1e12,
+  priceCollarBps: 5000,
+  maxOpenOrders: 1000,
+};
 
 interface Rig {
   clock: TestClock;
@@ -50,12 +56,21 @@ async function rig(): Promise<Rig> {
   quotes.set('EUR_USD', 1.08, 1.0802);
   const r = {} as Rig;
   const open = async (): Promise<void> => {
-    r.paper = new PaperBroker({ clock, quotes, stateFile: join(dir, 'paper-account.json'), depth: false, startingCash: 1e7 });
+    r.paper = new PaperBroker({
+      clock,
+      quotes,
+      stateFile: join(dir, 'paper-account.json'),
+      depth: false,
+      startingCash: 1e7,
+    });
     r.session = await openTradingSession({
       stateDir: dir,
       clock,
       brokers: { paper: r.paper },
-      settings: { limits: LIMITS, circuitBreaker: { maxConsecutiveFailures: 100, maxFailuresInWindow: 100, windowMs: 60_000, cooldownMs: 60_000 } },
+      settings: {
+        limits: LIMITS,
+        circuitBreaker: { maxConsecutiveFailures: 100, maxFailuresInWindow: 100, windowMs: 60_000, cooldownMs: 60_000 },
+      },
     });
     await r.session.engine.connect('paper');
     r.parents = new ParentOrders({
@@ -109,7 +124,10 @@ describe('parent orders', () => {
   afterEach(async () => r.close());
 
   it('TWAP: equal slices on schedule, each a child through the engine, logged before it is sent', async () => {
-    const p = await r.parents.start(spec({ algo: 'twap', symbol: 'EUR_USD', side: 'buy', quantity: 10_000, duration_s: 60, slices: 4 }), 'paper');
+    const p = await r.parents.start(
+      spec({ algo: 'twap', symbol: 'EUR_USD', side: 'buy', quantity: 10_000, duration_s: 60, slices: 4 }),
+      'paper',
+    );
     assert.equal(p.children.length, 1, 'the first slice goes at once');
     r.clock.advance(10_000);
     await r.parents.poll();
@@ -146,7 +164,14 @@ describe('parent orders', () => {
   it('iceberg: one clip of the display size at a time, the next when it fills; cancelling the parent cancels the clip', async () => {
     await move(r, 1.081, 1.0812);
     const p = await r.parents.start(
-      spec({ algo: 'iceberg', symbol: 'EUR_USD', side: 'buy', quantity: 5000, limit_price: 1.08, display_quantity: 2000 }),
+      spec({
+        algo: 'iceberg',
+        symbol: 'EUR_USD',
+        side: 'buy',
+        quantity: 5000,
+        limit_price: 1.08,
+        display_quantity: 2000,
+      }),
       'paper',
     );
     const open = async (): Promise<number[]> => (await r.paper.listOpenOrders()).map((o) => o.quantity);
@@ -162,7 +187,14 @@ describe('parent orders', () => {
     r.clock.advance(1000); // the engine's order-rate check counts per second
     await move(r, 1.081, 1.0812);
     const q = await r.parents.start(
-      spec({ algo: 'iceberg', symbol: 'EUR_USD', side: 'buy', quantity: 5000, limit_price: 1.08, display_quantity: 2000 }),
+      spec({
+        algo: 'iceberg',
+        symbol: 'EUR_USD',
+        side: 'buy',
+        quantity: 5000,
+        limit_price: 1.08,
+        display_quantity: 2000,
+      }),
       'paper',
     );
     assert.deepEqual(await open(), [2000], JSON.stringify(r.parents.get(q.parentId)));
@@ -172,9 +204,15 @@ describe('parent orders', () => {
   });
 
   it('bracket: the entry fills, stop-loss and take-profit rest, the first exit to fill cancels the other', async () => {
-    const p = await r.parents.start(spec({ algo: 'bracket', symbol: 'EUR_USD', side: 'buy', quantity: 10_000, stop_loss: 1.07, take_profit: 1.09 }), 'paper');
+    const p = await r.parents.start(
+      spec({ algo: 'bracket', symbol: 'EUR_USD', side: 'buy', quantity: 10_000, stop_loss: 1.07, take_profit: 1.09 }),
+      'paper',
+    );
     await r.parents.poll();
-    const legs = (): string[] => (r.parents.get(p.parentId)?.children ?? []).map((c) => `${c.role}:${r.parents.get(p.parentId)?.childStates[c.id]?.state}`);
+    const legs = (): string[] =>
+      (r.parents.get(p.parentId)?.children ?? []).map(
+        (c) => `${c.role}:${r.parents.get(p.parentId)?.childStates[c.id]?.state}`,
+      );
     assert.deepEqual(legs(), ['entry:FILLED', 'stop_loss:ACCEPTED', 'take_profit:ACCEPTED']);
     await move(r, 1.0905, 1.0907);
     await r.parents.poll();
@@ -186,7 +224,10 @@ describe('parent orders', () => {
   });
 
   it('the emergency stop ends every parent; its children were cancelled', async () => {
-    const p = await r.parents.start(spec({ algo: 'bracket', symbol: 'EUR_USD', side: 'buy', quantity: 1000, stop_loss: 1.07, take_profit: 1.09 }), 'paper');
+    const p = await r.parents.start(
+      spec({ algo: 'bracket', symbol: 'EUR_USD', side: 'buy', quantity: 1000, stop_loss: 1.07, take_profit: 1.09 }),
+      'paper',
+    );
     await r.parents.poll();
     await r.session.engine.emergencyStop({ reason: 'test stop' });
     await r.parents.poll();
@@ -206,7 +247,10 @@ describe('parent orders', () => {
       metadata: {},
     };
     await r.session.engine.submit(submitOrderCommand(long, { venue: 'paper', source: 'api', clock: r.clock }));
-    const p = await r.parents.start(spec({ algo: 'trailing_stop', symbol: 'EUR_USD', side: 'sell', quantity: 10_000, trail_offset: 0.002 }), 'paper');
+    const p = await r.parents.start(
+      spec({ algo: 'trailing_stop', symbol: 'EUR_USD', side: 'sell', quantity: 10_000, trail_offset: 0.002 }),
+      'paper',
+    );
     assert.equal(r.parents.get(p.parentId)?.watermark, 1.08);
     await move(r, 1.085, 1.0852);
     await r.parents.poll();
@@ -231,19 +275,35 @@ describe('parent orders', () => {
   });
 
   it('after a restart: a child logged but never sent is sent once under its id; one that was sent is never sent again', async () => {
-    const p = await r.parents.start(spec({ algo: 'twap', symbol: 'EUR_USD', side: 'buy', quantity: 3000, duration_s: 30, slices: 3 }), 'paper');
+    const p = await r.parents.start(
+      spec({ algo: 'twap', symbol: 'EUR_USD', side: 'buy', quantity: 3000, duration_s: 30, slices: 3 }),
+      'paper',
+    );
     const first = p.children[0]?.id as string;
     // The process wrote slice 2's ParentChild record and died before its SubmitOrder.
     const second = `${p.parentId}-2`;
-    const order = { ...p.children[0]?.order, client_order_id: second, metadata: { parent: p.parentId, algo: 'twap', slice: '2/3' } };
-    await r.session.audit.append('ParentChild', { at: r.clock.now(), parentId: p.parentId, childId: second, role: 'slice', index: 1, order });
+    const order = {
+      ...p.children[0]?.order,
+      client_order_id: second,
+      metadata: { parent: p.parentId, algo: 'twap', slice: '2/3' },
+    };
+    await r.session.audit.append('ParentChild', {
+      at: r.clock.now(),
+      parentId: p.parentId,
+      childId: second,
+      role: 'slice',
+      index: 1,
+      order,
+    });
     await r.restart();
     await r.parents.restore(join(r.dir, 'audit'));
     r.clock.advance(10_000);
     await r.parents.poll();
     const ids = async (): Promise<string[]> => {
       const log = await records(r);
-      return log.filter((x) => x.type === 'SubmitOrder').map((x) => JSON.stringify(x.data).match(/"clientOrderId":"([^"]+)"/)?.[1] ?? '');
+      return log
+        .filter((x) => x.type === 'SubmitOrder')
+        .map((x) => JSON.stringify(x.data).match(/"clientOrderId":"([^"]+)"/)?.[1] ?? '');
     };
     assert.deepEqual(await ids(), [first, second], 'slice 2 sent once, slice 1 not again');
     r.clock.advance(10_000);
@@ -267,7 +327,10 @@ describe('parent orders', () => {
       bad({ algo: 'vwap', symbol: 'X', side: 'buy', quantity: 1 }),
       /algo "vwap" is not a parent order; use one of twap, iceberg, bracket, trailing_stop/,
     );
-    assert.match(bad({ algo: 'twap', symbol: 'X', side: 'buy', quantity: 1, duration_s: 60, slices: 2.5 }), /^slices: slices must be a whole number$/);
+    assert.match(
+      bad({ algo: 'twap', symbol: 'X', side: 'buy', quantity: 1, duration_s: 60, slices: 2.5 }),
+      /^slices: slices must be a whole number$/,
+    );
     assert.match(
       bad({ algo: 'iceberg', symbol: 'X', side: 'buy', quantity: 1, limit_price: 1, display_quantity: 5 }),
       /^display_quantity: display_quantity must not exceed quantity$/,
@@ -276,8 +339,14 @@ describe('parent orders', () => {
       bad({ algo: 'bracket', symbol: 'X', side: 'buy', quantity: 1, stop_loss: 1.1, take_profit: 1.0 }),
       /^stop_loss: for a buy, stop_loss \(1\.1\) must be below take_profit \(1\)$/,
     );
-    assert.match(bad({ algo: 'trailing_stop', symbol: 'X', side: 'sell', quantity: 1, trail_offset: 0.1, trail_bps: 5 }), /^trail_offset: give exactly one of/);
-    assert.match(bad({ algo: 'twap', symbol: 'X', side: 'buy', quantity: -1, duration_s: 60, slices: 2 }), /^quantity: quantity must be greater than zero$/);
+    assert.match(
+      bad({ algo: 'trailing_stop', symbol: 'X', side: 'sell', quantity: 1, trail_offset: 0.1, trail_bps: 5 }),
+      /^trail_offset: give exactly one of/,
+    );
+    assert.match(
+      bad({ algo: 'twap', symbol: 'X', side: 'buy', quantity: -1, duration_s: 60, slices: 2 }),
+      /^quantity: quantity must be greater than zero$/,
+    );
     assert.match(
       bad({ algo: 'twap', symbol: 'X', side: 'buy', quantity: 1, duration_s: 60, slices: 2, colour: 'red' }),
       /^colour: not a field of a twap parent order$/,
@@ -293,13 +362,31 @@ describe('sptrader algo (the CLI carries a parent out, and carries it on after a
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-algo-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const cli = (args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } => {
-    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  const cli = (
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ): { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [CLI, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
     return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
   };
 
   it('killed after logging slice 2 and before sending it: --resume sends it once, under its id, and finishes', async () => {
-    const args = ['algo', TWAP, '--param', 'quantity=3000', '--param', 'duration_s=1', '--param', 'slices=3', '--state-dir', dir];
+    const args = [
+      'algo',
+      TWAP,
+      '--param',
+      'quantity=3000',
+      '--param',
+      'duration_s=1',
+      '--param',
+      'slices=3',
+      '--state-dir',
+      dir,
+    ];
     const killed = cli(args, { SPTRADER_CRASH_AT: 'parent-child-logged:2' });
     assert.equal(killed.signal, 'SIGKILL', killed.stderr);
     const resumed = cli(['algo', '--resume', '--state-dir', dir]);
@@ -307,7 +394,9 @@ describe('sptrader algo (the CLI carries a parent out, and carries it on after a
     assert.match(resumed.stdout, /^Resuming pa-\S+ TWAP BUY 3,000 EUR_USD, 3 slices over 1 s, filled 1,000/m);
     assert.match(resumed.stdout, /^DONE: .* filled 3,000 \(complete\)$/m);
     const log = await tailAudit(join(dir, 'audit'), 100_000);
-    const sent = log.filter((x) => x.type === 'SubmitOrder').map((x) => JSON.stringify(x.data).match(/"clientOrderId":"([^"]+)"/)?.[1]);
+    const sent = log
+      .filter((x) => x.type === 'SubmitOrder')
+      .map((x) => JSON.stringify(x.data).match(/"clientOrderId":"([^"]+)"/)?.[1]);
     assert.equal(sent.length, 3, 'three slices sent');
     assert.equal(new Set(sent).size, 3, 'none twice');
     assert.deepEqual(
@@ -326,9 +415,17 @@ describe('sptrader algo (the CLI carries a parent out, and carries it on after a
   });
 
   it('a component that returns a plain order, or a bad parent, is refused at its return line', () => {
-    const plain = cli(['algo', join(ROOT, 'examples/workspace/core/orders/execution_algos/market_order.py'), '--state-dir', dir]);
+    const plain = cli([
+      'algo',
+      join(ROOT, 'examples/workspace/core/orders/execution_algos/market_order.py'),
+      '--state-dir',
+      dir,
+    ]);
     assert.equal(plain.code, 1);
-    assert.match(plain.stderr, /market_order\.py:\d+: the component returned a plain order, not a parent order \(it has no 'algo'\); use test-order/);
+    assert.match(
+      plain.stderr,
+      /market_order\.py:\d+: the component returned a plain order, not a parent order \(it has no 'algo'\); use test-order/,
+    );
     const bad = cli(['algo', TWAP, '--param', 'slices=0', '--state-dir', dir]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /twap_buy\.py:\d+: the parent order is invalid: slices: slices must be at least 1/);

@@ -36,7 +36,11 @@ class Touch implements QuoteSource {
 }
 
 function venue(id: string, bid: number, ask: number, size?: number, environment?: 'live'): BrokerApi {
-  const paper = new PaperBroker({ clock: new TestClock(Date.UTC(2026, 11, 2, 12)), quotes: new Touch(bid, ask, size), depth: false });
+  const paper = new PaperBroker({
+    clock: new TestClock(Date.UTC(2026, 11, 2, 12)),
+    quotes: new Touch(bid, ask, size),
+    depth: false,
+  });
   const b = delegatingBroker(paper, { id });
   return environment ? { ...b, environment } : b;
 }
@@ -58,7 +62,11 @@ describe('smart routing', () => {
       ['b', venue('b', 99.95, 100.05)],
     ]);
     const fees: Record<string, RouteFees> = { a: { takerBps: 10 }, b: {} };
-    const d = await chooseVenue(order(), { policy: 'best_price', venues: ['a', 'b'] }, { venues, fees: (id) => fees[id] });
+    const d = await chooseVenue(
+      order(),
+      { policy: 'best_price', venues: ['a', 'b'] },
+      { venues, fees: (id) => fees[id] },
+    );
     assert.equal(d.chosen, 'b', d.reason);
     const [a, b] = d.candidates;
     assert.equal(a?.price, 100);
@@ -67,15 +75,31 @@ describe('smart routing', () => {
     assert.equal(b?.net, 100.05);
     assert.match(d.reason, /best net price: b ask 100\.05 = 100\.05\/unit; over a ask 100 \+ fee 0\.1 = 100\.1\/unit/);
     // Without fees the cheaper ask wins; a sell goes to the higher bid.
-    assert.equal((await chooseVenue(order(), { policy: 'best_price', venues: ['a', 'b'] }, { venues, fees: () => undefined })).chosen, 'a');
-    assert.equal((await chooseVenue(order({ side: 'sell' }), { policy: 'best_price', venues: ['a', 'b'] }, { venues, fees: () => undefined })).chosen, 'b');
+    assert.equal(
+      (await chooseVenue(order(), { policy: 'best_price', venues: ['a', 'b'] }, { venues, fees: () => undefined }))
+        .chosen,
+      'a',
+    );
+    assert.equal(
+      (
+        await chooseVenue(
+          order({ side: 'sell' }),
+          { policy: 'best_price', venues: ['a', 'b'] },
+          { venues, fees: () => undefined },
+        )
+      ).chosen,
+      'b',
+    );
   });
 
   it('skips, with the reason, a venue that is unknown, live, lacks the order type or does not list the symbol', async () => {
     const oandaLike = venue('fx-only', 1.08, 1.0801);
     const noStops: BrokerApi = {
       ...venue('no-stops', 99, 99.01),
-      capabilities: { ...oandaLike.capabilities, orderTypes: { market: true, limit: true, stop: false, stop_limit: false } },
+      capabilities: {
+        ...oandaLike.capabilities,
+        orderTypes: { market: true, limit: true, stop: false, stop_limit: false },
+      },
     };
     const venues = new Map<string, BrokerApi>([
       ['good', venue('good', 100, 100.02)],
@@ -83,7 +107,11 @@ describe('smart routing', () => {
       ['no-stops', noStops],
     ]);
     const stop = order({ order_type: { type: 'stop', price: 101 }, time_in_force: { type: 'GTC' } });
-    const d = await chooseVenue(stop, { policy: 'best_price', venues: ['nowhere', 'live', 'no-stops', 'good'] }, { venues, fees: () => undefined });
+    const d = await chooseVenue(
+      stop,
+      { policy: 'best_price', venues: ['nowhere', 'live', 'no-stops', 'good'] },
+      { venues, fees: () => undefined },
+    );
     assert.equal(d.chosen, 'good');
     const reasons = Object.fromEntries(d.candidates.map((c) => [c.venue, c.skipped]));
     assert.match(reasons['nowhere'] ?? '', /not a venue of this session \(have good, live, no-stops\)/);
@@ -91,7 +119,11 @@ describe('smart routing', () => {
     assert.match(reasons['no-stops'] ?? '', /does not accept stop orders/);
     assert.equal(reasons['good'], null);
     assert.match(d.reason, /skipped nowhere .*, live .*, no-stops/);
-    const none = await chooseVenue(stop, { policy: 'best_price', venues: ['live', 'no-stops'] }, { venues, fees: () => undefined });
+    const none = await chooseVenue(
+      stop,
+      { policy: 'best_price', venues: ['live', 'no-stops'] },
+      { venues, fees: () => undefined },
+    );
     assert.equal(none.chosen, null);
     assert.match(none.reason, /^no venue could take the order: live: .*; no-stops: /);
   });
@@ -101,19 +133,35 @@ describe('smart routing', () => {
       ['thin', venue('thin', 99.9, 100.0, 0.5)],
       ['deep', venue('deep', 99.9, 100.1, 10)],
     ]);
-    const d = await chooseVenue(order({ quantity: 2 }), { policy: 'best_price', venues: ['thin', 'deep'] }, { venues, fees: () => undefined });
+    const d = await chooseVenue(
+      order({ quantity: 2 }),
+      { policy: 'best_price', venues: ['thin', 'deep'] },
+      { venues, fees: () => undefined },
+    );
     assert.equal(d.chosen, 'deep');
     assert.equal(d.candidates[0]?.coversSize, false);
     assert.equal(d.candidates[1]?.coversSize, true);
-    const small = await chooseVenue(order({ quantity: 0.1 }), { policy: 'best_price', venues: ['thin', 'deep'] }, { venues, fees: () => undefined });
+    const small = await chooseVenue(
+      order({ quantity: 0.1 }),
+      { policy: 'best_price', venues: ['thin', 'deep'] },
+      { venues, fees: () => undefined },
+    );
     assert.equal(small.chosen, 'thin');
   });
 
   it('presumes fees as schedules state them: bps of notional, per unit with a minimum and a cap', () => {
     assert.equal(presumptiveFee({ takerBps: 10 }, 65_000, 0.5), 32.5);
-    assert.equal(presumptiveFee({ perUnit: 0.005, minimum: 1, maxFractionOfNotional: 0.01 }, 190, 10), 1, 'IB: the $1 minimum');
+    assert.equal(
+      presumptiveFee({ perUnit: 0.005, minimum: 1, maxFractionOfNotional: 0.01 }, 190, 10),
+      1,
+      'IB: the $1 minimum',
+    );
     assert.equal(presumptiveFee({ perUnit: 0.005, minimum: 1, maxFractionOfNotional: 0.01 }, 190, 1000), 5);
-    assert.equal(presumptiveFee({ perUnit: 0.005, minimum: 1, maxFractionOfNotional: 0.01 }, 0.5, 100), 0.5, 'capped at 1 % of notional');
+    assert.equal(
+      presumptiveFee({ perUnit: 0.005, minimum: 1, maxFractionOfNotional: 0.01 }, 0.5, 100),
+      0.5,
+      'capped at 1 % of notional',
+    );
     assert.equal(presumptiveFee(undefined, 100, 10), 0);
   });
 
@@ -131,7 +179,10 @@ describe('smart routing', () => {
       assert.ok('error' in r, JSON.stringify(v));
       return `${r.error.path}: ${r.error.message}`;
     };
-    assert.match(bad({ route: 'cheapest', venues: ['a'] }), /^route: route "cheapest" is not a routing policy; use one of best_price$/);
+    assert.match(
+      bad({ route: 'cheapest', venues: ['a'] }),
+      /^route: route "cheapest" is not a routing policy; use one of best_price$/,
+    );
     assert.match(bad({ route: 'best_price' }), /^venues: venues must be a list of venue ids/);
     assert.match(bad({ route: 'best_price', venues: [] }), /^venues: venues must name at least one venue$/);
     assert.match(bad({ route: 'best_price', venues: ['a', 'a'] }), /^venues: venues names a venue twice$/);
@@ -147,10 +198,16 @@ describe('sptrader test-order --venues: a routed component', function () {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-route-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+  const cli = (
+    args: string[],
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> =>
     new Promise((done) => {
-      execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) =>
-        done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [CLI, ...args],
+        { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 },
+        (error, stdout, stderr) => done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
 
@@ -175,7 +232,10 @@ describe('sptrader test-order --venues: a routed component', function () {
       writeFileSync(profiles, JSON.stringify([{ id: 'oanda', broker: 'oanda', baseUrl: oanda.url }]));
       const env = { SPTRADER_OANDA_TOKEN: oanda.token, SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId };
       const stateDir = join(dir, 'state');
-      const r = await cli(['test-order', component, '--venues', 'paper,oanda', '--profiles', profiles, '--state-dir', stateDir, '--json'], env);
+      const r = await cli(
+        ['test-order', component, '--venues', 'paper,oanda', '--profiles', profiles, '--state-dir', stateDir, '--json'],
+        env,
+      );
       assert.equal(r.code, 0, r.stderr + r.stdout);
       const out = JSON.parse(r.stdout) as {
         venue: { id: string };

@@ -111,7 +111,11 @@ for (const makeDriver of VENUE_DRIVERS) {
         await sleep(20);
       }
     };
-    const settleByClientId = async (clientOrderId: string, done: (r: OrderResponse) => boolean, ms = 3000): Promise<OrderResponse | undefined> => {
+    const settleByClientId = async (
+      clientOrderId: string,
+      done: (r: OrderResponse) => boolean,
+      ms = 3000,
+    ): Promise<OrderResponse | undefined> => {
       const end = Date.now() + ms;
       for (;;) {
         const r = await v.broker.getOrderByClientId(clientOrderId);
@@ -123,12 +127,19 @@ for (const makeDriver of VENUE_DRIVERS) {
     const notPending = (r: OrderResponse): boolean => r.status.status !== 'pending';
     const assertFilledNearTouch = (r: OrderResponse, side: 'buy' | 'sell', limit?: number): void => {
       assert.equal(r.status.status, 'filled', `status ${JSON.stringify(r.status)}`);
-      assert.ok(Math.abs((r.filled_quantity ?? 0) - v.quantity) <= v.quantity * 1e-9, `filled ${r.filled_quantity} of ${v.quantity}`);
+      assert.ok(
+        Math.abs((r.filled_quantity ?? 0) - v.quantity) <= v.quantity * 1e-9,
+        `filled ${r.filled_quantity} of ${v.quantity}`,
+      );
       const price = r.filled_price ?? NaN;
       const touch = side === 'buy' ? v.ask : v.bid;
       // "Touch-ish": within 0.2 % of the touch on the taking side, and never beyond a limit.
       assert.ok(Math.abs(price - touch) <= touch * 0.002, `filled at ${price}, touch ${touch}`);
-      if (limit !== undefined) assert.ok(side === 'buy' ? price <= limit + 1e-9 : price >= limit - 1e-9, `filled at ${price} beyond limit ${limit}`);
+      if (limit !== undefined)
+        assert.ok(
+          side === 'buy' ? price <= limit + 1e-9 : price >= limit - 1e-9,
+          `filled at ${price} beyond limit ${limit}`,
+        );
     };
 
     before(async function () {
@@ -156,7 +167,9 @@ for (const makeDriver of VENUE_DRIVERS) {
         v.quote(v.bid, v.ask);
         for (const o of await v.broker.listOpenOrders()) await v.broker.cancelOrder(o.order_id).catch(() => undefined);
       } catch (e) {
-        console.log(`      clean-up after "${this.currentTest?.title}" failed: ${e instanceof Error ? e.message : String(e)}`);
+        console.log(
+          `      clean-up after "${this.currentTest?.title}" failed: ${e instanceof Error ? e.message : String(e)}`,
+        );
       }
     });
 
@@ -211,22 +224,30 @@ for (const makeDriver of VENUE_DRIVERS) {
             assert.ok(OPEN.has(now.status.status), `status ${JSON.stringify(now.status)}`);
             assert.ok(!(now.filled_quantity ?? 0));
             if (!crosses) return;
-            const stopPrice = shape.type === 'stop' ? shape.price : shape.type === 'stop_limit' ? shape.stop_price : NaN;
+            const stopPrice =
+              shape.type === 'stop' ? shape.price : shape.type === 'stop_limit' ? shape.stop_price : NaN;
             const limit = shape.type === 'stop_limit' ? shape.limit_price : undefined;
             v.quote(px(stopPrice + tick()), px(stopPrice + 2 * tick()));
             const done = await settle(placed.order_id, final);
             assert.equal(done.status.status, 'filled', `status ${JSON.stringify(done.status)}`);
             const price = done.filled_price ?? NaN;
-            assert.ok(price >= stopPrice - 1e-9 && price <= stopPrice + 3 * tick() + 1e-9, `filled at ${price}, stop ${stopPrice}`);
+            assert.ok(
+              price >= stopPrice - 1e-9 && price <= stopPrice + 3 * tick() + 1e-9,
+              `filled at ${price}, stop ${stopPrice}`,
+            );
             if (limit !== undefined) assert.ok(price <= limit + 1e-9);
           });
         } else {
           it(`${number} ${name}: ${combo} above the ask never fills untriggered (ends, or waits for its trigger)`, async () => {
             const placed = await v.broker.submitOrder(order(shapeOf(type, 'resting'), tif));
             const now = await settle(placed.order_id, final, 300);
-            assert.ok(OPEN.has(now.status.status) || ENDED_UNFILLED.has(now.status.status), `status ${JSON.stringify(now.status)}`);
+            assert.ok(
+              OPEN.has(now.status.status) || ENDED_UNFILLED.has(now.status.status),
+              `status ${JSON.stringify(now.status)}`,
+            );
             assert.ok(!(now.filled_quantity ?? 0), `filled ${now.filled_quantity}`);
-            if (OPEN.has(now.status.status)) tally.notes.push(`${number} ${combo} waits for its trigger (the venue applies ${tif} after triggering)`);
+            if (OPEN.has(now.status.status))
+              tally.notes.push(`${number} ${combo} waits for its trigger (the venue applies ${tif} after triggering)`);
           });
         }
       }
@@ -329,7 +350,10 @@ for (const makeDriver of VENUE_DRIVERS) {
       // The BrokerApi contract: a refusal by the venue is a `rejected` order, not an exception.
       const rejected = await v.broker.submitOrder(o);
       assert.equal(rejected.status.status, 'rejected');
-      assert.ok(rejected.status.status === 'rejected' && rejected.status.reason.includes(v.rejectReason), JSON.stringify(rejected.status));
+      assert.ok(
+        rejected.status.status === 'rejected' && rejected.status.reason.includes(v.rejectReason),
+        JSON.stringify(rejected.status),
+      );
       assert.equal(rejected.client_order_id, o.client_order_id);
       assert.equal(v.fake.ordersWithClientId(o.client_order_id), 0);
     });
@@ -355,29 +379,44 @@ for (const makeDriver of VENUE_DRIVERS) {
           assert.ok(isBrokerError(e), `expected a BrokerError, got ${String(e)}`);
           error = e;
         }
-        if (fault === 'latency') assert.ok(answer, `latency within the deadline should only be slower, got ${error?.message}`);
+        if (fault === 'latency')
+          assert.ok(answer, `latency within the deadline should only be slower, got ${error?.message}`);
         if (answer) assert.equal(answer.client_order_id, o.client_order_id);
         if (!v.broker.isConnected()) await v.broker.connect();
         // A 429 proves the venue did nothing, so one resend after its Retry-After is allowed (and expected of
         // the HTTP venues); after any other fault the submit is never resent. (Was "<= 1" for every fault.)
         const resends = fault === 'rateLimit' ? 2 : 1;
-        assert.ok(v.fake.requestCount(v.submitRoute) - sentBefore <= resends, 'the adapter never resends a submit blindly');
+        assert.ok(
+          v.fake.requestCount(v.submitRoute) - sentBefore <= resends,
+          'the adapter never resends a submit blindly',
+        );
         if (fault === 'rateLimit' && v.fake.requestCount(v.submitRoute) - sentBefore === 2)
           assert.ok(answer, `a resend after a 429 should succeed, got ${error?.message}`);
         const atVenue = v.fake.ordersWithClientId(o.client_order_id);
         assert.ok(atVenue <= 1, `${atVenue} orders at the venue with one client id`);
-        if (error && !error.outcomeUnknown) assert.equal(atVenue, 0, `a known-outcome failure (${error.reason}) must have placed nothing`);
+        if (error && !error.outcomeUnknown)
+          assert.equal(atVenue, 0, `a known-outcome failure (${error.reason}) must have placed nothing`);
         // Only an order the venue holds is waited for (to see its fill); otherwise one look-up.
-        const found = atVenue === 1 ? await settleByClientId(o.client_order_id, final) : await v.broker.getOrderByClientId(o.client_order_id);
+        const found =
+          atVenue === 1
+            ? await settleByClientId(o.client_order_id, final)
+            : await v.broker.getOrderByClientId(o.client_order_id);
         if (atVenue === 1) {
           // No lost fill: the marketable order the venue took is found, filled, by its client id.
           assert.ok(found, 'the venue has the order; a look-up by client id must find it');
           assertFilledNearTouch(found, 'buy');
         } else {
-          assert.ok(found === undefined || found.status.status === 'rejected', `nothing placed, yet found ${JSON.stringify(found?.status)}`);
+          assert.ok(
+            found === undefined || found.status.status === 'rejected',
+            `nothing placed, yet found ${JSON.stringify(found?.status)}`,
+          );
         }
         if (error?.outcomeUnknown)
-          assert.equal(found !== undefined && found.status.status !== 'rejected', atVenue === 1, 'the look-up resolved the unknown outcome');
+          assert.equal(
+            found !== undefined && found.status.status !== 'rejected',
+            atVenue === 1,
+            'the look-up resolved the unknown outcome',
+          );
       });
     });
   });
@@ -385,7 +424,9 @@ for (const makeDriver of VENUE_DRIVERS) {
 
 after(() => {
   for (const [name, t] of tallies) {
-    const extra = [t.skipped ? `${t.skipped} skipped` : '', t.failed ? `${t.failed} failed` : ''].filter(Boolean).join(', ');
+    const extra = [t.skipped ? `${t.skipped} skipped` : '', t.failed ? `${t.failed} failed` : '']
+      .filter(Boolean)
+      .join(', ');
     console.log(`conformance ${name}: ${t.cases} cases, ${t.passed} passed${extra ? `, ${extra}` : ''}`);
     for (const note of [...new Set(t.notes)]) console.log(`  note (${name}): ${note}`);
   }

@@ -5,7 +5,13 @@
  */
 import { AlpacaBroker } from '../../../src/brokers/alpaca/adapter';
 import { BinanceBroker } from '../../../src/brokers/binance/adapter';
-import type { BrokerApi, BrokerCapabilities, BrokerEnvironment, Disposable, OrderUpdate } from '../../../src/brokers/broker';
+import type {
+  BrokerApi,
+  BrokerCapabilities,
+  BrokerEnvironment,
+  Disposable,
+  OrderUpdate,
+} from '../../../src/brokers/broker';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import { IbBroker } from '../../../src/brokers/ib/adapter';
 import { OandaBroker } from '../../../src/brokers/oanda/adapter';
@@ -14,7 +20,14 @@ import { FaultInjectingBroker, type FaultKind } from '../../../src/brokers/paper
 import { instrumentKey } from '../../../src/brokers/paper/instruments';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { TestClock, type Clock } from '../../../src/common/clock';
-import type { AccountInfo, InstrumentRules, OrderResponse, PlacedOrderRequest, Position, Quote } from '../../../src/orders/model';
+import type {
+  AccountInfo,
+  InstrumentRules,
+  OrderResponse,
+  PlacedOrderRequest,
+  Position,
+  Quote,
+} from '../../../src/orders/model';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../../fakes/alpaca/server';
 import { startFakeBinance } from '../../fakes/binance/server';
 import type { FakeFault } from '../../fakes/control';
@@ -178,7 +191,10 @@ function paperDriver(): VenueDriver {
           injectNext(fault) {
             const kind = PAPER_FAULTS[fault.kind];
             if (kind === undefined) throw new Error(`the paper venue has no ${fault.kind} fault`);
-            faulty.injectNext(kind, fault.kind === 'reject' && fault.reason !== undefined ? { reason: fault.reason } : {});
+            faulty.injectNext(
+              kind,
+              fault.kind === 'reject' && fault.reason !== undefined ? { reason: fault.reason } : {},
+            );
           },
           ordersWithClientId: (id) => counting.placed.get(id) ?? 0,
           requestCount: (route) => (route === 'submit' ? counting.submits : counting.calls),
@@ -192,10 +208,12 @@ function paperDriver(): VenueDriver {
         now: () => clock.now(),
         quote: (bid, ask) => quotes.set(symbol, bid, ask),
         inapplicable: {
-          latency: 'FaultInjectingBroker takes latency as a plan for every call (latencyMs), not as a scripted next-submit fault',
+          latency:
+            'FaultInjectingBroker takes latency as a plan for every call (latencyMs), not as a scripted next-submit fault',
           rateLimit: 'the embedded paper venue has no rate limit and FaultInjectingBroker no rate-limit fault',
           malformedBody: 'the paper venue answers in-process objects: there is no body to corrupt',
-          duplicateClientId: 'FaultInjectingBroker has no spurious duplicate-client-id fault (a real reuse is refused by the venue)',
+          duplicateClientId:
+            'FaultInjectingBroker has no spurious duplicate-client-id fault (a real reuse is refused by the venue)',
         },
         rejectReason: 'insufficient margin (conformance)',
       };
@@ -338,7 +356,14 @@ function ibDriver(): VenueDriver {
     async start() {
       const fake = await startFakeTws();
       fake.setQuote('AAPL', 100, 100.1);
-      const broker = new IbBroker({ host: fake.host, port: fake.port, clientId: ++ibClientId, timeoutMs: TIMEOUT_MS, connectTimeoutMs: 2000, onError: quiet });
+      const broker = new IbBroker({
+        host: fake.host,
+        port: fake.port,
+        clientId: ++ibClientId,
+        timeoutMs: TIMEOUT_MS,
+        connectTimeoutMs: 2000,
+        onError: quiet,
+      });
       stopAll = async () => {
         await broker.disconnect();
         await fake.close();
@@ -363,4 +388,10 @@ function ibDriver(): VenueDriver {
   };
 }
 
-export const VENUE_DRIVERS: ReadonlyArray<() => VenueDriver> = [paperDriver, oandaDriver, alpacaDriver, binanceDriver, ibDriver];
+export const VENUE_DRIVERS: ReadonlyArray<() => VenueDriver> = [
+  paperDriver,
+  oandaDriver,
+  alpacaDriver,
+  binanceDriver,
+  ibDriver,
+];

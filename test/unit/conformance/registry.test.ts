@@ -65,17 +65,29 @@ describe('broker registry', () => {
     }
 
     it('names the profile id in the message', () => {
-      assert.match(profileError({ id: 'tws-main', broker: 'ib' }).message, /broker profile "tws-main" is invalid: clientId: ib requires clientId/);
+      assert.match(
+        profileError({ id: 'tws-main', broker: 'ib' }).message,
+        /broker profile "tws-main" is invalid: clientId: ib requires clientId/,
+      );
     });
 
     it('defaults the environment to the safe one, never live; live only when asked', () => {
-      const expected: Record<BrokerKind, string> = { paper: 'paper', oanda: 'practice', alpaca: 'paper', binance: 'testnet', ib: 'paper' };
+      const expected: Record<BrokerKind, string> = {
+        paper: 'paper',
+        oanda: 'practice',
+        alpaca: 'paper',
+        binance: 'testnet',
+        ib: 'paper',
+      };
       for (const broker of BROKER_KINDS) {
         const p = parseBrokerProfile({ id: 'p', broker, ...(broker === 'ib' ? { clientId: 3 } : {}) });
         assert.equal(p.environment, expected[broker]);
       }
       assert.equal(parseBrokerProfile({ id: 'p', broker: 'oanda', environment: 'live' }).environment, 'live');
-      assert.equal(parseBrokerProfile({ id: 'p', broker: 'alpaca', baseUrl: 'http://127.0.0.1:9999' }).baseUrl, 'http://127.0.0.1:9999');
+      assert.equal(
+        parseBrokerProfile({ id: 'p', broker: 'alpaca', baseUrl: 'http://127.0.0.1:9999' }).baseUrl,
+        'http://127.0.0.1:9999',
+      );
     });
   });
 
@@ -99,7 +111,10 @@ describe('broker registry', () => {
     }
 
     it('applies displayName, and refuses a bad profile before building anything', () => {
-      assert.equal(createBroker({ id: 'o', broker: 'oanda', displayName: 'OANDA demo' }, deps).displayName, 'OANDA demo');
+      assert.equal(
+        createBroker({ id: 'o', broker: 'oanda', displayName: 'OANDA demo' }, deps).displayName,
+        'OANDA demo',
+      );
       assert.equal(createBroker({ id: 'o', broker: 'oanda', environment: 'live' }, deps).displayName, 'OANDA (live)');
       assert.throws(() => createBroker({ id: 'x', broker: 'ib' }, deps), BrokerProfileError);
     });
@@ -142,7 +157,10 @@ describe('broker registry', () => {
         r.createBroker({ id: 'b', broker: 'binance' }, { clock: { now: Date.now }, credentials: { get: async () => undefined, describe: (k) => k } });
         r.createBroker({ id: 'i', broker: 'ib', clientId: 1 }, { clock: { now: Date.now }, credentials: { get: async () => undefined, describe: (k) => k } });
         process.stdout.write(JSON.stringify({ first, second: loaded() }));`;
-      const { first, second } = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as { first: string[]; second: string[] };
+      const { first, second } = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as {
+        first: string[];
+        second: string[];
+      };
       const sdk = /node_modules[\\/](ccxt|@alpacahq|@stoqey)[\\/]/;
       const adapter = /brokers[\\/](oanda|alpaca|binance|ib)[\\/]adapter\.js$/;
       assert.deepEqual(
@@ -164,17 +182,29 @@ describe('broker registry', () => {
   describe('BROKER_SUPPORT', () => {
     it('has every type × TIF for every broker; paper and IB take them all', () => {
       for (const broker of BROKER_KINDS)
-        for (const type of ORDER_TYPE_NAMES) for (const tif of TIME_IN_FORCE_NAMES) assert.ok(BROKER_SUPPORT[broker][type][tif], `${broker} ${type} ${tif}`);
+        for (const type of ORDER_TYPE_NAMES)
+          for (const tif of TIME_IN_FORCE_NAMES)
+            assert.ok(BROKER_SUPPORT[broker][type][tif], `${broker} ${type} ${tif}`);
       for (const broker of ['paper', 'ib'] as const)
-        assert.ok(ORDER_TYPE_NAMES.every((t) => TIME_IN_FORCE_NAMES.every((tif) => BROKER_SUPPORT[broker][t][tif].supported)));
+        assert.ok(
+          ORDER_TYPE_NAMES.every((t) => TIME_IN_FORCE_NAMES.every((tif) => BROKER_SUPPORT[broker][t][tif].supported)),
+        );
     });
 
     it("agrees with each adapter's own pre-send refusal", () => {
-      const equity = (type: (typeof ORDER_TYPE_NAMES)[number], tif: (typeof TIME_IN_FORCE_NAMES)[number]): PlacedOrderRequest => ({
+      const equity = (
+        type: (typeof ORDER_TYPE_NAMES)[number],
+        tif: (typeof TIME_IN_FORCE_NAMES)[number],
+      ): PlacedOrderRequest => ({
         symbol: 'AAPL',
         side: 'buy',
         quantity: 1,
-        order_type: type === 'market' ? { type } : type === 'stop_limit' ? { type, stop_price: 10, limit_price: 11 } : { type, price: 10 },
+        order_type:
+          type === 'market'
+            ? { type }
+            : type === 'stop_limit'
+              ? { type, stop_price: 10, limit_price: 11 }
+              : { type, price: 10 },
         time_in_force: tif === 'GTD' ? { type: tif, expires_at: Date.UTC(2030, 0, 1) } : { type: tif },
         client_order_id: 'x',
         metadata: {},

@@ -49,7 +49,10 @@ interface Run {
 
 function cli(args: string[], env: Record<string, string> = {}, killAfterMs?: number): Promise<Run> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -76,15 +79,26 @@ async function check(stateDir: string): Promise<{ fills: number; orders: number 
   const atVenue = new Map<string, bigint>();
   for (const p of account?.state.positions ?? []) atVenue.set(instrumentKey(p.symbol), BigInt(p.quantity));
   for (const key of new Set([...fromLog.keys(), ...atVenue.keys()])) {
-    assert.equal(fromMoney(fromLog.get(key) ?? 0n), fromMoney(atVenue.get(key) ?? 0n), `${key}: audit log fills vs paper position`);
+    assert.equal(
+      fromMoney(fromLog.get(key) ?? 0n),
+      fromMoney(atVenue.get(key) ?? 0n),
+      `${key}: audit log fills vs paper position`,
+    );
   }
-  assert.equal(account?.state.counters.fill ?? 0, digest.fillCount.get('paper') ?? 0, 'every paper fill is in the audit log, once');
+  assert.equal(
+    account?.state.counters.fill ?? 0,
+    digest.fillCount.get('paper') ?? 0,
+    'every paper fill is in the audit log, once',
+  );
   // Nothing sent twice: one paper order per client order id.
   const ids = (account?.state.orders ?? []).map((o) => o.request.client_order_id);
   assert.equal(new Set(ids).size, ids.length, 'no client order id twice at the venue');
   // Every order the log sent is settled: final, or open at the venue (resting), never forgotten.
   for (const o of digest.open.values()) {
-    assert.ok(o.state === 'ACCEPTED' || o.state === 'PARTIALLY_FILLED', `order ${o.clientOrderId} is settled, not ${o.state}`);
+    assert.ok(
+      o.state === 'ACCEPTED' || o.state === 'PARTIALLY_FILLED',
+      `order ${o.clientOrderId} is settled, not ${o.state}`,
+    );
     assert.ok(ids.includes(o.clientOrderId), `open order ${o.clientOrderId} is at the venue`);
   }
   return { fills: digest.fillCount.get('paper') ?? 0, orders: digest.known.size };
@@ -117,11 +131,13 @@ describe('crash suite: SIGKILL at every step of the pipeline, then the next open
     let agreed = 0;
     const kinds = ['market', 'sell', 'resting'];
     const plan: Array<{ point?: string; killAfterMs?: number; component: string }> = [];
-    for (const point of POINTS) for (let i = 0; i < TRIALS_PER_POINT; i++) plan.push({ point, component: kinds[i % kinds.length] as string });
+    for (const point of POINTS)
+      for (let i = 0; i < TRIALS_PER_POINT; i++) plan.push({ point, component: kinds[i % kinds.length] as string });
     // Seeded: the same moments on every run.
     let seed = 20261202;
     const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    for (let i = 0; i < RANDOM_TRIALS; i++) plan.push({ killAfterMs: Math.floor(120 + rand() * 500), component: kinds[i % kinds.length] as string });
+    for (let i = 0; i < RANDOM_TRIALS; i++)
+      plan.push({ killAfterMs: Math.floor(120 + rand() * 500), component: kinds[i % kinds.length] as string });
 
     for (const step of plan) {
       trials++;
@@ -131,7 +147,11 @@ describe('crash suite: SIGKILL at every step of the pipeline, then the next open
         step.killAfterMs,
       );
       if (run.signal === 'SIGKILL') killed++;
-      else assert.ok(run.code === 0 || run.code === 3, `a run that was not killed ends cleanly (exit ${run.code}): ${run.stderr}${run.stdout.slice(0, 400)}`);
+      else
+        assert.ok(
+          run.code === 0 || run.code === 3,
+          `a run that was not killed ends cleanly (exit ${run.code}): ${run.stderr}${run.stdout.slice(0, 400)}`,
+        );
       // The next open: a run that reconciles and sends nothing.
       const next = await cli(['test-order', components['nothing'] as string, '--state-dir', stateDir, '--json'], env);
       assert.equal(next.code, 0, `the next open succeeds: ${next.stderr}${next.stdout.slice(0, 600)}`);

@@ -80,7 +80,14 @@ function outcome(overrides: Partial<TestOrderOutcome> = {}): TestOrderOutcome {
     ok: true,
     exitCode: 0,
     summary: 'FILLED on Paper.',
-    component: { file: '/w/core/orders/c.py', className: 'C', entryPoint: 'generate_order', stdout: '', stderr: '', output: {} },
+    component: {
+      file: '/w/core/orders/c.py',
+      className: 'C',
+      entryPoint: 'generate_order',
+      stdout: '',
+      stderr: '',
+      output: {},
+    },
     marketData: { symbol: 'EUR_USD', bid: 1.0792, ask: 1.0792 },
     order: request(),
     response: null,
@@ -154,16 +161,28 @@ describe('describeOrder: the order by what it is', () => {
     [{ type: 'market' }, { type: 'IOC' }, 'BUY 10,000 EUR_USD MKT IOC'],
     [{ type: 'limit', price: 1.085 }, { type: 'GTC' }, 'BUY 10,000 EUR_USD LMT 1.085 GTC'],
     [{ type: 'stop', price: 1.09 }, { type: 'FOK' }, 'BUY 10,000 EUR_USD STP 1.09 FOK'],
-    [{ type: 'stop_limit', stop_price: 1.09, limit_price: 1.0905 }, { type: 'GTC' }, 'BUY 10,000 EUR_USD STP 1.0900/LMT 1.0905 GTC'],
-    [{ type: 'limit', price: 1.085 }, { type: 'GTD', expires_at: Date.UTC(2025, 4, 1, 12, 30) }, 'BUY 10,000 EUR_USD LMT 1.085 GTD 2025-05-01T12:30Z'],
+    [
+      { type: 'stop_limit', stop_price: 1.09, limit_price: 1.0905 },
+      { type: 'GTC' },
+      'BUY 10,000 EUR_USD STP 1.0900/LMT 1.0905 GTC',
+    ],
+    [
+      { type: 'limit', price: 1.085 },
+      { type: 'GTD', expires_at: Date.UTC(2025, 4, 1, 12, 30) },
+      'BUY 10,000 EUR_USD LMT 1.085 GTD 2025-05-01T12:30Z',
+    ],
   ];
   for (const [type, tif, expected] of cases)
-    it(`${type.type} ${tif.type}: ${expected}`, () => assert.equal(describeOrder(request({ order_type: type, time_in_force: tif })), expected));
+    it(`${type.type} ${tif.type}: ${expected}`, () =>
+      assert.equal(describeOrder(request({ order_type: type, time_in_force: tif })), expected));
 
   it('writes prices at the instrument precision when it is known, and marks a live account', () => {
     const o = request({ order_type: { type: 'limit', price: 1.085 }, time_in_force: { type: 'GTC' } });
     assert.equal(describeOrder(o, { pricePrecision: 4 }), 'BUY 10,000 EUR_USD LMT 1.0850 GTC');
-    assert.equal(describeOrder({ ...o, side: 'sell' }, { live: true, pricePrecision: 5 }), 'LIVE · SELL 10,000 EUR_USD LMT 1.08500 GTC');
+    assert.equal(
+      describeOrder({ ...o, side: 'sell' }, { live: true, pricePrecision: 5 }),
+      'LIVE · SELL 10,000 EUR_USD LMT 1.08500 GTC',
+    );
   });
 
   it('never names the order by its client id', () => {
@@ -177,7 +196,11 @@ describe('describeOutcome: every status', () => {
 
   it('FILLED: quantity @ average price at the instrument precision, slippage in pips', () => {
     const order = request();
-    const o = outcome({ response: response(order, { status: 'filled' }, [fill(1.07922, 10_000)]), slippage: fxSlip, events: [stateEvent('FILLED')] });
+    const o = outcome({
+      response: response(order, { status: 'filled' }, [fill(1.07922, 10_000)]),
+      slippage: fxSlip,
+      events: [stateEvent('FILLED')],
+    });
     assert.equal(describeOutcome(o), 'BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1.07922 (+0.2 pip)');
   });
 
@@ -192,7 +215,11 @@ describe('describeOutcome: every status', () => {
   it('a better price than the quote is negative slippage; more than one pip is plural', () => {
     const order = request({ side: 'sell', quantity: 2_500_000 });
     const slip = computeSlippage('sell', { bid: 1.0792, ask: 1.0793 }, 1.07935, FX);
-    const o = outcome({ order, response: response(order, { status: 'filled' }, [fill(1.07935, 2_500_000)]), slippage: slip });
+    const o = outcome({
+      order,
+      response: response(order, { status: 'filled' }, [fill(1.07935, 2_500_000)]),
+      slippage: slip,
+    });
     assert.equal(describeOutcome(o), 'SELL 2,500,000 EUR_USD MKT IOC → FILLED 2,500,000 @ 1.07935 (-1.5 pips)');
   });
 
@@ -204,31 +231,56 @@ describe('describeOutcome: every status', () => {
       slippage: computeSlippage('buy', { bid: 1.0792, ask: 1.0792 }, 1.0795, FX),
       events: [stateEvent('PARTIALLY_FILLED')],
     });
-    assert.equal(describeOutcome(o), 'BUY 10,000 EUR_USD LMT 1.0795 GTC → PARTIALLY FILLED 4,000 of 10,000 @ 1.0795 (+3 pips), rest working');
+    assert.equal(
+      describeOutcome(o),
+      'BUY 10,000 EUR_USD LMT 1.0795 GTC → PARTIALLY FILLED 4,000 of 10,000 @ 1.0795 (+3 pips), rest working',
+    );
   });
 
   it('ACCEPTED: resting at the venue', () => {
     const order = request({ order_type: { type: 'limit', price: 1.078 }, time_in_force: { type: 'GTC' } });
-    const o = outcome({ order, response: response(order, { status: 'submitted' }, []), events: [stateEvent('ACCEPTED')] });
+    const o = outcome({
+      order,
+      response: response(order, { status: 'submitted' }, []),
+      events: [stateEvent('ACCEPTED')],
+    });
     assert.equal(describeOutcome(o), 'BUY 10,000 EUR_USD LMT 1.0780 GTC → ACCEPTED (working at the venue)');
   });
 
   it('CANCELLED and EXPIRED: with nothing filled, or after a partial fill', () => {
     const order = request({ order_type: { type: 'limit', price: 1.078 } });
-    const none = outcome({ order, response: response(order, { status: 'cancelled' }, []), events: [stateEvent('CANCELLED')] });
+    const none = outcome({
+      order,
+      response: response(order, { status: 'cancelled' }, []),
+      events: [stateEvent('CANCELLED')],
+    });
     assert.equal(describeOutcome(none), 'BUY 10,000 EUR_USD LMT 1.0780 IOC → CANCELLED (nothing filled)');
     const some = outcome({ order, response: response(order, { status: 'cancelled' }, [fill(1.078, 2_000)]) });
     assert.equal(describeOutcome(some), 'BUY 10,000 EUR_USD LMT 1.0780 IOC → CANCELLED after 2,000 of 10,000 @ 1.0780');
-    const gtd = request({ order_type: { type: 'stop', price: 1.09 }, time_in_force: { type: 'GTD', expires_at: Date.UTC(2025, 0, 2) } });
+    const gtd = request({
+      order_type: { type: 'stop', price: 1.09 },
+      time_in_force: { type: 'GTD', expires_at: Date.UTC(2025, 0, 2) },
+    });
     const expired = outcome({ order: gtd, response: response(gtd, { status: 'expired' }, []) });
-    assert.equal(describeOutcome(expired), 'BUY 10,000 EUR_USD STP 1.0900 GTD 2025-01-02T00:00Z → EXPIRED (nothing filled)');
+    assert.equal(
+      describeOutcome(expired),
+      'BUY 10,000 EUR_USD STP 1.0900 GTD 2025-01-02T00:00Z → EXPIRED (nothing filled)',
+    );
   });
 
   it('REJECTED by the venue with its reason; NOT PLACED when nothing reached it', () => {
     const order = request();
-    const rejected = outcome({ ok: false, exitCode: 7, response: response(order, { status: 'rejected', reason: 'INSUFFICIENT_MARGIN' }, []) });
+    const rejected = outcome({
+      ok: false,
+      exitCode: 7,
+      response: response(order, { status: 'rejected', reason: 'INSUFFICIENT_MARGIN' }, []),
+    });
     assert.equal(describeOutcome(rejected), 'BUY 10,000 EUR_USD MKT IOC → REJECTED: INSUFFICIENT_MARGIN');
-    const notPlaced = outcome({ ok: false, exitCode: 4, response: response(order, { status: 'rejected', reason: 'NOT_PLACED: connection refused' }, []) });
+    const notPlaced = outcome({
+      ok: false,
+      exitCode: 4,
+      response: response(order, { status: 'rejected', reason: 'NOT_PLACED: connection refused' }, []),
+    });
     assert.equal(describeOutcome(notPlaced), 'BUY 10,000 EUR_USD MKT IOC → NOT PLACED: connection refused');
   });
 
@@ -237,17 +289,33 @@ describe('describeOutcome: every status', () => {
       ok: false,
       exitCode: 3,
       order: request({ time_in_force: { type: 'GTC' } }),
-      denial: { code: 'POSITION_EXCEEDS_MAXIMUM', message: 'Projected EUR_USD position 30,000 exceeds the maximum of ±25,000.' },
+      denial: {
+        code: 'POSITION_EXCEEDS_MAXIMUM',
+        message: 'Projected EUR_USD position 30,000 exceeds the maximum of ±25,000.',
+      },
       risk: [
-        check({ check: 'max_order_quantity', code: 'QUANTITY_EXCEEDS_MAXIMUM', passed: true, limit: 1_000_000, actual: 10_000 }),
+        check({
+          check: 'max_order_quantity',
+          code: 'QUANTITY_EXCEEDS_MAXIMUM',
+          passed: true,
+          limit: 1_000_000,
+          actual: 10_000,
+        }),
         check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', limit: 25_000, actual: 30_000 }),
       ],
     });
-    assert.equal(describeOutcome(o), 'BUY 10,000 EUR_USD MKT GTC → DENIED: POSITION_EXCEEDS_MAXIMUM (30,000 > 25,000 units)');
+    assert.equal(
+      describeOutcome(o),
+      'BUY 10,000 EUR_USD MKT GTC → DENIED: POSITION_EXCEEDS_MAXIMUM (30,000 > 25,000 units)',
+    );
   });
 
   it('DENIED without a check (damaged state, halted engine): the denial message', () => {
-    const o = outcome({ ok: false, exitCode: 6, denial: { code: 'STATE_DAMAGED', message: 'orders.json is damaged\nrun sptrader recover' } });
+    const o = outcome({
+      ok: false,
+      exitCode: 6,
+      denial: { code: 'STATE_DAMAGED', message: 'orders.json is damaged\nrun sptrader recover' },
+    });
     assert.equal(describeOutcome(o), 'BUY 10,000 EUR_USD MKT IOC → DENIED: STATE_DAMAGED: orders.json is damaged');
   });
 
@@ -262,7 +330,10 @@ describe('describeOutcome: every status', () => {
     });
     assert.equal(describeOutcome(o), 'BUY 10,000 EUR_USD MKT IOC → UNCONFIRMED (looking it up by client id)');
     // Without the timeline, the error says so.
-    assert.equal(describeOutcome({ ...o, events: [] }), 'BUY 10,000 EUR_USD MKT IOC → UNCONFIRMED (looking it up by client id)');
+    assert.equal(
+      describeOutcome({ ...o, events: [] }),
+      'BUY 10,000 EUR_USD MKT IOC → UNCONFIRMED (looking it up by client id)',
+    );
   });
 
   it('no order: None, a component error with its place, an invalid order', () => {
@@ -271,7 +342,14 @@ describe('describeOutcome: every status', () => {
       ok: false,
       exitCode: 1,
       order: null,
-      errors: [{ code: 'COMPONENT_ERROR', message: 'ZeroDivisionError: division by zero\n  trace', file: '/w/core/orders/c.py', line: 12 }],
+      errors: [
+        {
+          code: 'COMPONENT_ERROR',
+          message: 'ZeroDivisionError: division by zero\n  trace',
+          file: '/w/core/orders/c.py',
+          line: 12,
+        },
+      ],
     });
     assert.equal(describeOutcome(error), 'No order: COMPONENT_ERROR at c.py:12: ZeroDivisionError: division by zero');
     const invalid = outcome({
@@ -283,14 +361,20 @@ describe('describeOutcome: every status', () => {
         { code: 'INVALID_ORDER', message: 'symbol: symbol is required', path: 'symbol' },
       ],
     });
-    assert.equal(describeOutcome(invalid), 'No order: INVALID_ORDER: quantity: quantity must be greater than zero (+1 more)');
+    assert.equal(
+      describeOutcome(invalid),
+      'No order: INVALID_ORDER: quantity: quantity must be greater than zero (+1 more)',
+    );
     const unfit = outcome({
       ok: false,
       exitCode: 1,
       order: request({ quantity: 0.5 }),
       errors: [{ code: 'INVALID_ORDER', message: "quantity 0.5 is below EUR_USD's minimum of 1" }],
     });
-    assert.equal(describeOutcome(unfit), "BUY 0.5 EUR_USD MKT IOC → INVALID_ORDER: quantity 0.5 is below EUR_USD's minimum of 1");
+    assert.equal(
+      describeOutcome(unfit),
+      "BUY 0.5 EUR_USD MKT IOC → INVALID_ORDER: quantity 0.5 is below EUR_USD's minimum of 1",
+    );
   });
 
   it('a live account is marked; a live check sends nothing', () => {
@@ -301,8 +385,14 @@ describe('describeOutcome: every status', () => {
         check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', passed: true }),
       ],
     });
-    assert.equal(describeOutcome(checked), 'LIVE · BUY 10,000 EUR_USD MKT IOC → CHECKED (2 risk checks passed; nothing sent)');
-    assert.match(describeOutcome(outcome({ venue: { id: 'x', environment: 'live' }, order: null })), /^LIVE · No order/);
+    assert.equal(
+      describeOutcome(checked),
+      'LIVE · BUY 10,000 EUR_USD MKT IOC → CHECKED (2 risk checks passed; nothing sent)',
+    );
+    assert.match(
+      describeOutcome(outcome({ venue: { id: 'x', environment: 'live' }, order: null })),
+      /^LIVE · No order/,
+    );
   });
 
   it('equity slippage in ticks, crypto in bps', () => {
@@ -323,14 +413,21 @@ describe('describeOutcome: every status', () => {
     });
     assert.equal(describeOutcome(cr), 'SELL 0.25 BTCUSDT MKT IOC → FILLED 0.25 @ 64,315.1 (+0.99 bps)');
     // The instrument's own precision, when the caller knows it, wins over the prices seen.
-    assert.equal(describeOutcome(cr, { pricePrecision: 2 }), 'SELL 0.25 BTCUSDT MKT IOC → FILLED 0.25 @ 64,315.10 (+0.99 bps)');
+    assert.equal(
+      describeOutcome(cr, { pricePrecision: 2 }),
+      'SELL 0.25 BTCUSDT MKT IOC → FILLED 0.25 @ 64,315.10 (+0.99 bps)',
+    );
     // The kind, when known, wins over the guess.
     assert.match(describeOutcome(cr, { kind: 'other' }), /\(\+640 ticks\)$/);
   });
 
   it('big numbers keep their separators and no exponent', () => {
     const big = request({ symbol: 'USD_JPY', quantity: 125_000_000, order_type: { type: 'limit', price: 151.234 } });
-    const o = outcome({ order: big, marketData: { bid: 151.23, ask: 151.234 }, response: response(big, { status: 'filled' }, [fill(151.234, 125_000_000)]) });
+    const o = outcome({
+      order: big,
+      marketData: { bid: 151.23, ask: 151.234 },
+      response: response(big, { status: 'filled' }, [fill(151.234, 125_000_000)]),
+    });
     assert.equal(describeOutcome(o), 'BUY 125,000,000 USD_JPY LMT 151.234 IOC → FILLED 125,000,000 @ 151.234');
   });
 });
@@ -360,15 +457,23 @@ describe('describeRecord: the engine’s orders (toasts, the Open Orders tree)',
       describeRecord(record('PARTIALLY_FILLED', { fills })),
       'BUY 10,000 EUR_USD LMT 1.08500 GTC → PARTIALLY FILLED 4,000 of 10,000 @ 1.08499, rest working',
     );
-    assert.equal(describeRecord(record('CANCELLED', { fills })), 'BUY 10,000 EUR_USD LMT 1.08500 GTC → CANCELLED after 4,000 of 10,000 @ 1.08499');
     assert.equal(
-      describeRecord(record('FILLED', { fills: [fill(1.085, 10_000)] }), { slippage: computeSlippage('buy', { bid: 1.0849, ask: 1.0849 }, 1.085, FX) }),
+      describeRecord(record('CANCELLED', { fills })),
+      'BUY 10,000 EUR_USD LMT 1.08500 GTC → CANCELLED after 4,000 of 10,000 @ 1.08499',
+    );
+    assert.equal(
+      describeRecord(record('FILLED', { fills: [fill(1.085, 10_000)] }), {
+        slippage: computeSlippage('buy', { bid: 1.0849, ask: 1.0849 }, 1.085, FX),
+      }),
       'BUY 10,000 EUR_USD LMT 1.085 GTC → FILLED 10,000 @ 1.085 (+1 pip)',
     );
   });
 
   it('a denial with its code and reason; live marked', () => {
-    const denied = record('DENIED', { denialCode: 'TRADING_HALTED', reason: 'Trading is halted: new orders are denied until trading is resumed.' });
+    const denied = record('DENIED', {
+      denialCode: 'TRADING_HALTED',
+      reason: 'Trading is halted: new orders are denied until trading is resumed.',
+    });
     assert.equal(
       describeRecord(denied, { live: true }),
       'LIVE · BUY 10,000 EUR_USD LMT 1.085 GTC → DENIED: TRADING_HALTED (Trading is halted: new orders are denied until trading is resumed.)',
@@ -389,10 +494,24 @@ describe('risk numbers with units', () => {
   it('each check’s limit and actual', () => {
     const usd = 'Order value 1,079,220 USD exceeds the maximum per order of 1,000,000 USD.';
     const rows: Array<[RiskCheckResult, string, string]> = [
-      [check({ check: 'max_order_quantity', code: 'QUANTITY_EXCEEDS_MAXIMUM', limit: 1_000_000, actual: 10_000 }), '1,000,000 units', '10,000 units'],
-      [check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', limit: 25_000, actual: -30_000 }), '±25,000 units', '-30,000 units'],
       [
-        check({ check: 'max_order_notional', code: 'NOTIONAL_EXCEEDS_MAX_PER_ORDER', limit: 1_000_000, actual: 1_079_220, message: usd }),
+        check({ check: 'max_order_quantity', code: 'QUANTITY_EXCEEDS_MAXIMUM', limit: 1_000_000, actual: 10_000 }),
+        '1,000,000 units',
+        '10,000 units',
+      ],
+      [
+        check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', limit: 25_000, actual: -30_000 }),
+        '±25,000 units',
+        '-30,000 units',
+      ],
+      [
+        check({
+          check: 'max_order_notional',
+          code: 'NOTIONAL_EXCEEDS_MAX_PER_ORDER',
+          limit: 1_000_000,
+          actual: 1_079_220,
+          message: usd,
+        }),
         '1,000,000.00 USD',
         '1,079,220.00 USD',
       ],
@@ -409,8 +528,16 @@ describe('risk numbers with units', () => {
       ],
       [check({ check: 'price_collar', code: 'PRICE_OUTSIDE_COLLAR', limit: 50, actual: 12.5 }), '50 bps', '12.5 bps'],
       [check({ check: 'max_open_orders', code: 'TOO_MANY_OPEN_ORDERS', limit: 20, actual: 1 }), '20 orders', '1 order'],
-      [check({ check: 'submit_rate', code: 'RATE_LIMIT_EXCEEDED', limit: '5/s (burst 5)', actual: '4 left' }), '5/s (burst 5)', '4 left'],
-      [check({ check: 'trading_state', code: 'TRADING_HALTED', limit: 'ACTIVE', actual: 'ACTIVE' }), 'ACTIVE', 'ACTIVE'],
+      [
+        check({ check: 'submit_rate', code: 'RATE_LIMIT_EXCEEDED', limit: '5/s (burst 5)', actual: '4 left' }),
+        '5/s (burst 5)',
+        '4 left',
+      ],
+      [
+        check({ check: 'trading_state', code: 'TRADING_HALTED', limit: 'ACTIVE', actual: 'ACTIVE' }),
+        'ACTIVE',
+        'ACTIVE',
+      ],
       [check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', limit: null, actual: 5 }), '–', '5 units'],
     ];
     for (const [r, limit, actual] of rows) {
@@ -421,7 +548,9 @@ describe('risk numbers with units', () => {
 
   it('why a check denied', () => {
     assert.equal(
-      riskDenialDetail(check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', limit: 25_000, actual: -30_000 })),
+      riskDenialDetail(
+        check({ check: 'max_position', code: 'POSITION_EXCEEDS_MAXIMUM', limit: 25_000, actual: -30_000 }),
+      ),
       '-30,000 beyond ±25,000 units',
     );
     assert.equal(
@@ -436,24 +565,49 @@ describe('risk numbers with units', () => {
       ),
       '10,792.20 > 1,000.00 USD',
     );
-    assert.equal(riskDenialDetail(check({ check: 'price_collar', code: 'PRICE_OUTSIDE_COLLAR', limit: 10, actual: 42.1 })), '42.1 bps from the mid > 10 bps');
-    assert.equal(riskDenialDetail(check({ check: 'max_open_orders', code: 'TOO_MANY_OPEN_ORDERS', limit: 20, actual: 21 })), '21 > 20 working orders');
     assert.equal(
-      riskDenialDetail(check({ check: 'submit_rate', code: 'RATE_LIMIT_EXCEEDED', limit: '5/s (burst 5)', actual: '0 left' })),
+      riskDenialDetail(check({ check: 'price_collar', code: 'PRICE_OUTSIDE_COLLAR', limit: 10, actual: 42.1 })),
+      '42.1 bps from the mid > 10 bps',
+    );
+    assert.equal(
+      riskDenialDetail(check({ check: 'max_open_orders', code: 'TOO_MANY_OPEN_ORDERS', limit: 20, actual: 21 })),
+      '21 > 20 working orders',
+    );
+    assert.equal(
+      riskDenialDetail(
+        check({ check: 'submit_rate', code: 'RATE_LIMIT_EXCEEDED', limit: '5/s (burst 5)', actual: '0 left' }),
+      ),
       'more than 5/s (burst 5)',
     );
     assert.equal(
-      riskDenialDetail(check({ check: 'allowed_symbols', code: 'SYMBOL_NOT_ALLOWED', limit: 'GBP_USD', actual: 'EUR_USD' })),
+      riskDenialDetail(
+        check({ check: 'allowed_symbols', code: 'SYMBOL_NOT_ALLOWED', limit: 'GBP_USD', actual: 'EUR_USD' }),
+      ),
       'EUR_USD not in GBP_USD',
     );
-    assert.equal(riskDenialDetail(check({ check: 'trading_state', code: 'TRADING_HALTED', limit: 'ACTIVE', actual: 'HALTED' })), 'trading is HALTED');
     assert.equal(
-      riskDenialDetail(check({ check: 'trading_state', code: 'TRADING_STATE_REDUCING', limit: 'REDUCING', actual: 'increases exposure' })),
+      riskDenialDetail(check({ check: 'trading_state', code: 'TRADING_HALTED', limit: 'ACTIVE', actual: 'HALTED' })),
+      'trading is HALTED',
+    );
+    assert.equal(
+      riskDenialDetail(
+        check({
+          check: 'trading_state',
+          code: 'TRADING_STATE_REDUCING',
+          limit: 'REDUCING',
+          actual: 'increases exposure',
+        }),
+      ),
       'increases exposure while REDUCING',
     );
     assert.equal(
       riskDenialDetail(
-        check({ check: 'buying_power', code: 'NO_CONVERSION_RATE', limit: 1000, message: "No rate converts the order's quote currency into USD, so…" }),
+        check({
+          check: 'buying_power',
+          code: 'NO_CONVERSION_RATE',
+          limit: 1000,
+          message: "No rate converts the order's quote currency into USD, so…",
+        }),
       ),
       'no rate values the order in USD',
     );

@@ -7,7 +7,8 @@ import type { PlacedOrderRequest } from '../../../src/orders/model';
 import { limit, order } from '../paper/helpers';
 import { LOOSE, makeRig, settle, type Rig } from './engineHelpers';
 
-const types = (events: EngineEvent[], id: string): string[] => events.filter((e) => 'clientOrderId' in e && e.clientOrderId === id).map((e) => e.type);
+const types = (events: EngineEvent[], id: string): string[] =>
+  events.filter((e) => 'clientOrderId' in e && e.clientOrderId === id).map((e) => e.type);
 
 describe('ExecutionEngine', function () {
   this.timeout(20_000);
@@ -32,7 +33,9 @@ describe('ExecutionEngine', function () {
     // The send is published with the order and every check; the log ties it to the command by id.
     const sent = rig.events.find((e) => e.type === 'OrderSubmitted' && e.clientOrderId === o.client_order_id);
     assert.equal(sent?.type === 'OrderSubmitted' && sent.risk.length, 10);
-    const sentRecord = records.find((r) => r.type === 'OrderSubmitted' && r.data['clientOrderId'] === o.client_order_id);
+    const sentRecord = records.find(
+      (r) => r.type === 'OrderSubmitted' && r.data['clientOrderId'] === o.client_order_id,
+    );
     assert.equal(sentRecord?.data['commandId'], (submit?.data as { command: { commandId: string } }).command.commandId);
   });
 
@@ -58,11 +61,21 @@ describe('ExecutionEngine', function () {
     rig = await makeRig();
     const clock = rig.clock;
     const tight = await rig.engine.submit(
-      submitOrderCommand(order('buy', 50), { venue: 'paper', source: 'test-order', clock, componentLimits: { max_order_quantity: 10 } }),
+      submitOrderCommand(order('buy', 50), {
+        venue: 'paper',
+        source: 'test-order',
+        clock,
+        componentLimits: { max_order_quantity: 10 },
+      }),
     );
     assert.equal(tight.denial?.code, 'QUANTITY_EXCEEDS_MAXIMUM');
     const bad = await rig.engine.submit(
-      submitOrderCommand(order('buy', 5), { venue: 'paper', source: 'test-order', clock, componentLimits: { max_order_quantity: -1 } }),
+      submitOrderCommand(order('buy', 5), {
+        venue: 'paper',
+        source: 'test-order',
+        clock,
+        componentLimits: { max_order_quantity: -1 },
+      }),
     );
     assert.equal(bad.denial?.code, 'INVALID_RISK_LIMITS');
     assert.match(bad.denial?.message ?? '', /risk_limits\.max_order_quantity/);
@@ -75,7 +88,11 @@ describe('ExecutionEngine', function () {
     assert.equal(a.order.state, 'FILLED');
     assert.equal(b.denial?.code, 'DUPLICATE_CLIENT_ORDER_ID');
     assert.equal(rig.paper.getFills().length, 1);
-    assert.equal(rig.engine.getOrder(cmd.clientOrderId)?.state, 'FILLED', 'the denied retry does not overwrite the order');
+    assert.equal(
+      rig.engine.getOrder(cmd.clientOrderId)?.state,
+      'FILLED',
+      'the denied retry does not overwrite the order',
+    );
   });
 
   it('sends the orders of one symbol in the order they were submitted, while other symbols proceed', async () => {
@@ -85,7 +102,9 @@ describe('ExecutionEngine', function () {
     );
     const results = await Promise.all(orders.map((o) => rig.engine.submitOrder(o, 'paper')));
     for (const symbol of ['AAPL', 'MSFT']) {
-      const ids = results.filter((r) => r.order.request.symbol === symbol).map((r) => Number(r.order.venueOrderId?.slice(2)));
+      const ids = results
+        .filter((r) => r.order.request.symbol === symbol)
+        .map((r) => Number(r.order.venueOrderId?.slice(2)));
       assert.deepEqual(
         ids,
         [...ids].sort((x, y) => x - y),
@@ -99,7 +118,9 @@ describe('ExecutionEngine', function () {
     rig = await makeRig({ queueCapacity: 5 });
     let maxQueued = 0;
     rig.engine.subscribe(() => (maxQueued = Math.max(maxQueued, rig.engine.status().queued)));
-    const results = await Promise.all(Array.from({ length: 20 }, () => rig.engine.submitOrder(order('buy', 1), 'paper')));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => rig.engine.submitOrder(order('buy', 1), 'paper')),
+    );
     assert.equal(results.filter((r) => r.denial?.code === 'QUEUE_FULL').length, 15);
     assert.equal(results.filter((r) => r.order.state === 'FILLED').length, 5);
     assert.ok(maxQueued <= 5);
@@ -119,7 +140,11 @@ describe('ExecutionEngine', function () {
     rig.engine.setTradingState('REDUCING', 'wind down');
     assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).denial?.code, 'TRADING_STATE_REDUCING');
     assert.equal((await rig.engine.submitOrder(order('sell', 40), 'paper')).order.state, 'FILLED');
-    assert.equal((await rig.engine.submitOrder(order('sell', 61), 'paper')).denial?.code, 'TRADING_STATE_REDUCING', 'would flip the position');
+    assert.equal(
+      (await rig.engine.submitOrder(order('sell', 61), 'paper')).denial?.code,
+      'TRADING_STATE_REDUCING',
+      'would flip the position',
+    );
     const changes = rig.events.filter((e) => e.type === 'TradingStateChanged');
     assert.deepEqual(
       changes.map((e) => (e.type === 'TradingStateChanged' ? e.to : '')),
@@ -158,9 +183,12 @@ describe('ExecutionEngine', function () {
   });
 
   it('the circuit breaker trips after N rejections in a row, says why, and resets after its cool-down', async () => {
-    rig = await makeRig({ circuitBreaker: { maxConsecutiveFailures: 3, maxFailuresInWindow: 100, windowMs: 60_000, cooldownMs: 60_000 } });
+    rig = await makeRig({
+      circuitBreaker: { maxConsecutiveFailures: 3, maxFailuresInWindow: 100, windowMs: 60_000, cooldownMs: 60_000 },
+    });
     for (let i = 0; i < 3; i++) rig.venue.injectNext('reject', { reason: 'insufficient margin' });
-    for (let i = 0; i < 3; i++) assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).order.state, 'REJECTED');
+    for (let i = 0; i < 3; i++)
+      assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).order.state, 'REJECTED');
     const status = rig.engine.status();
     assert.equal(status.tradingState, 'HALTED');
     assert.match(status.reason, /3 broker errors or rejections in a row.*insufficient margin/);
@@ -214,7 +242,11 @@ describe('ExecutionEngine', function () {
     rig.venue.injectNext('disconnectMidFill');
     const o = order('sell', 3);
     const result = await rig.engine.submitOrder(o, 'paper');
-    assert.equal(result.order.state, 'ACCEPTED', 'the acknowledgement came through; the fill was lost with the connection');
+    assert.equal(
+      result.order.state,
+      'ACCEPTED',
+      'the acknowledgement came through; the fill was lost with the connection',
+    );
     const final = await rig.engine.waitForFinal(o.client_order_id, 2000);
     assert.equal(final?.state, 'FILLED');
     assert.ok(rig.venue.isConnected());
@@ -260,23 +292,26 @@ describe('ExecutionEngine', function () {
     const record = rig.engine.getOrder(o.client_order_id);
     assert.ok(record?.venueOrderId);
     rig.venue.onOrderUpdate(() => undefined);
-    (rig.engine as unknown as { events: { applyResponse(v: string, r: unknown): void } }).events.applyResponse('paper', {
-      ...(await rig.paper.getOrderStatus(record.venueOrderId)),
-      fills: [
-        {
-          fill_id: 'late-1',
-          order_id: record.venueOrderId,
-          client_order_id: o.client_order_id,
-          symbol: 'AAPL',
-          side: 'buy',
-          price: 99,
-          quantity: 4,
-          commission: 0,
-          liquidity: 'maker',
-          timestamp: rig.clock.now(),
-        },
-      ],
-    });
+    (rig.engine as unknown as { events: { applyResponse(v: string, r: unknown): void } }).events.applyResponse(
+      'paper',
+      {
+        ...(await rig.paper.getOrderStatus(record.venueOrderId)),
+        fills: [
+          {
+            fill_id: 'late-1',
+            order_id: record.venueOrderId,
+            client_order_id: o.client_order_id,
+            symbol: 'AAPL',
+            side: 'buy',
+            price: 99,
+            quantity: 4,
+            commission: 0,
+            liquidity: 'maker',
+            timestamp: rig.clock.now(),
+          },
+        ],
+      },
+    );
     const after = rig.engine.getOrder(o.client_order_id);
     assert.equal(after?.state, 'CANCELLED');
     assert.equal(after?.fills.length, 1);
@@ -285,7 +320,12 @@ describe('ExecutionEngine', function () {
 
   it('records every command and event exactly once, in a chain that verifies', async () => {
     rig = await makeRig({ limits: { ...LOOSE, maxOrderQuantity: 50 } });
-    const orders: PlacedOrderRequest[] = [order('buy', 10), order('sell', 60), order('buy', 5, limit(90)), order('sell', 2)];
+    const orders: PlacedOrderRequest[] = [
+      order('buy', 10),
+      order('sell', 60),
+      order('buy', 5, limit(90)),
+      order('sell', 2),
+    ];
     for (const o of orders) await rig.engine.submitOrder(o, 'paper');
     await rig.engine.cancel(orders[2]?.client_order_id as string);
     rig.engine.setTradingState('HALTED', 'done');
@@ -294,7 +334,11 @@ describe('ExecutionEngine', function () {
     const published = rig.events.map((e) => e.type);
     const eventRecords = records.map((r) => r.type).filter((t) => published.includes(t as EngineEvent['type']));
     assert.deepEqual(eventRecords, published, 'each published event is in the log once, in order');
-    for (const o of orders) assert.equal(records.filter((r) => r.type === 'SubmitOrder' && JSON.stringify(r.data).includes(o.client_order_id)).length, 1);
+    for (const o of orders)
+      assert.equal(
+        records.filter((r) => r.type === 'SubmitOrder' && JSON.stringify(r.data).includes(o.client_order_id)).length,
+        1,
+      );
     assert.ok(records.some((r) => r.type === 'CancelOrder'));
     assert.ok(records.some((r) => r.type === 'Halt'));
     assert.ok(existsSync(join(rig.dir, 'trading-state.json')));

@@ -78,7 +78,8 @@ describe('ExecutionEngine addBroker / removeBroker', function () {
     assert.equal(placed.order.state, 'ACCEPTED');
     assert.throws(
       () => rig.engine.removeBroker('paper2'),
-      (e: unknown) => isBrokerError(e) && e.message.includes('1 working order') && e.message.includes(o.client_order_id),
+      (e: unknown) =>
+        isBrokerError(e) && e.message.includes('1 working order') && e.message.includes(o.client_order_id),
     );
     assert.equal(rig.engine.hasBroker('paper2'), true);
     await rig.engine.cancel(o.client_order_id);

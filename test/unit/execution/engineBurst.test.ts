@@ -13,7 +13,8 @@ const CAPACITY = 2_000;
 const RATE = 100;
 const BURST = 200;
 
-const countBy = (results: SubmitResult[], code: string): number => results.filter((r) => r.denial?.code === code).length;
+const countBy = (results: SubmitResult[], code: string): number =>
+  results.filter((r) => r.denial?.code === code).length;
 
 describe('ExecutionEngine burst', function () {
   this.timeout(60_000);
@@ -49,7 +50,11 @@ describe('ExecutionEngine burst', function () {
     assert.equal(filled, BURST);
     assert.equal(queueFull, ORDERS - CAPACITY, 'submitted synchronously, everything beyond the capacity is QUEUE_FULL');
     assert.equal(rateLimited, CAPACITY - BURST);
-    assert.equal(filled + rateLimited + queueFull, ORDERS, 'every order is filled or denied for rate or queue, nothing else');
+    assert.equal(
+      filled + rateLimited + queueFull,
+      ORDERS,
+      'every order is filled or denied for rate or queue, nothing else',
+    );
     assert.ok(maxQueued <= CAPACITY, `queued ${maxQueued} > capacity ${CAPACITY}`);
     assert.equal(maxQueued, CAPACITY, 'the queue did fill up');
     assert.equal(engine.status().queued, 0);
@@ -64,7 +69,9 @@ describe('ExecutionEngine burst', function () {
 
     // The audit log: one SubmitOrder per command, one OrderDenied per denial.
     const records = await rig.auditRecords();
-    const submitIds = records.filter((r) => r.type === 'SubmitOrder').map((r) => (r.data['command'] as { clientOrderId: string }).clientOrderId);
+    const submitIds = records
+      .filter((r) => r.type === 'SubmitOrder')
+      .map((r) => (r.data['command'] as { clientOrderId: string }).clientOrderId);
     assert.equal(submitIds.length, ORDERS);
     assert.equal(new Set(submitIds).size, ORDERS, 'one SubmitOrder record per command');
     const deniedIds = records.filter((r) => r.type === 'OrderDenied').map((r) => r.data['clientOrderId'] as string);
@@ -77,11 +84,17 @@ describe('ExecutionEngine burst', function () {
         .sort(),
       'one OrderDenied record per denial',
     );
-    assert.equal(records.filter((r) => r.type === 'OrderSubmitted').length, BURST, 'only the admitted orders were sent');
+    assert.equal(
+      records.filter((r) => r.type === 'OrderSubmitted').length,
+      BURST,
+      'only the admitted orders were sent',
+    );
 
     // A second later the bucket has refilled by exactly the rate.
     clock.advance(1_000);
-    const more = await Promise.all(Array.from({ length: 2 * RATE }, () => engine.submitOrder(order('buy', 1), 'paper')));
+    const more = await Promise.all(
+      Array.from({ length: 2 * RATE }, () => engine.submitOrder(order('buy', 1), 'paper')),
+    );
     assert.equal(more.filter((r) => r.order.state === 'FILLED').length, RATE);
     assert.equal(countBy(more, 'RATE_LIMIT_EXCEEDED'), RATE);
     assert.equal(paper.getFills().length, BURST + RATE);

@@ -46,7 +46,13 @@ export function withoutStream(inner: BrokerApi): BrokerApi {
 }
 
 /** Limits loose enough that only the check under test decides. */
-export const LOOSE: RiskLimits = { maxOrderQuantity: 1e9, maxPositionQuantity: 1e12, maxOrderNotional: 1e12, priceCollarBps: 5000, maxOpenOrders: 100_000 };
+export const LOOSE: RiskLimits = {
+  maxOrderQuantity: 1e9,
+  maxPositionQuantity: 1e12,
+  maxOrderNotional: 1e12,
+  priceCollarBps: 5000,
+  maxOpenOrders: 100_000,
+};
 
 export async function makeRig(options: RigOptions = {}): Promise<Rig> {
   const clock = new TestClock();

@@ -80,7 +80,13 @@ function commandArb(scriptedFaults: boolean): fc.Arbitrary<Command> {
 
 function toRequest(s: OrderSpec, now: number): PlacedOrderRequest {
   if (s.limitCents === null) return order(s.side, s.quantity, { type: 'market' }, GTC, s.symbol);
-  return order(s.side, s.quantity, limit(s.limitCents / 100), s.tif === 'GTC' ? GTC : s.tif === 'IOC' ? IOC : gtd(now + s.gtdMs), s.symbol);
+  return order(
+    s.side,
+    s.quantity,
+    limit(s.limitCents / 100),
+    s.tif === 'GTC' ? GTC : s.tif === 'IOC' ? IOC : gtd(now + s.gtdMs),
+    s.symbol,
+  );
 }
 
 /** Every event type the engine publishes: compile-time complete, so the audit comparison misses none. */
@@ -107,7 +113,8 @@ const EVENT_TYPE_FLAGS: Record<EngineEventType, true> = {
 };
 const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(EVENT_TYPE_FLAGS));
 
-const eventKey = (type: string, data: object): string => `${type}:${'clientOrderId' in data ? String(data.clientOrderId) : ''}`;
+const eventKey = (type: string, data: object): string =>
+  `${type}:${'clientOrderId' in data ? String(data.clientOrderId) : ''}`;
 
 interface Session {
   submitted: string[];
@@ -122,7 +129,16 @@ interface Session {
 }
 
 async function run(rig: Rig, commands: Command[]): Promise<Session> {
-  const s: Session = { submitted: [], results: [], cancels: 0, halts: 0, resumes: 0, stops: 0, flattens: 0, sentWhileHalted: [] };
+  const s: Session = {
+    submitted: [],
+    results: [],
+    cancels: 0,
+    halts: 0,
+    resumes: 0,
+    stops: 0,
+    flattens: 0,
+    sentWhileHalted: [],
+  };
   // `trading.state` is the very value `send()` checks before the order goes out; `status()` would tick the breaker from inside a listener.
   rig.engine.subscribe((e) => {
     if (e.type === 'OrderSubmitted' && rig.engine.trading.state === 'HALTED') s.sentWhileHalted.push(e.clientOrderId);
@@ -132,7 +148,11 @@ async function run(rig: Rig, commands: Command[]): Promise<Session> {
     s.submitted.push(request.client_order_id);
     const result = await rig.engine.submitOrder(request, 'paper');
     assert.equal(result.order.clientOrderId, request.client_order_id);
-    assert.equal(result.denial !== undefined, result.order.state === 'DENIED', `denial ${result.denial?.code} vs state ${result.order.state}`);
+    assert.equal(
+      result.denial !== undefined,
+      result.order.state === 'DENIED',
+      `denial ${result.denial?.code} vs state ${result.order.state}`,
+    );
     s.results.push(result);
   };
   const cancel = async (id: string): Promise<void> => {
@@ -204,12 +224,14 @@ async function quiesce(rig: Rig): Promise<void> {
 const positionsFromFills = (rig: Rig): Record<string, number> => {
   const units = new Map<string, bigint>();
   for (const o of rig.engine.allOrders()) {
-    for (const f of o.fills) units.set(f.symbol, (units.get(f.symbol) ?? 0n) + toMoney(f.quantity) * (f.side === 'buy' ? 1n : -1n));
+    for (const f of o.fills)
+      units.set(f.symbol, (units.get(f.symbol) ?? 0n) + toMoney(f.quantity) * (f.side === 'buy' ? 1n : -1n));
   }
   return Object.fromEntries([...units].filter(([, u]) => u !== 0n).map(([sym, u]) => [sym, fromMoney(u)]));
 };
 
-const sorted = (o: Record<string, number>): Array<[string, number]> => Object.entries(o).sort(([a], [b]) => a.localeCompare(b));
+const sorted = (o: Record<string, number>): Array<[string, number]> =>
+  Object.entries(o).sort(([a], [b]) => a.localeCompare(b));
 
 async function checkInvariants(rig: Rig, s: Session): Promise<void> {
   const { engine, paper } = rig;
@@ -219,7 +241,8 @@ async function checkInvariants(rig: Rig, s: Session): Promise<void> {
     rig.events.filter((e) => e.type === 'TransitionRefused'),
     [],
   );
-  for (const o of engine.allOrders()) assert.ok(ORDER_STATES.includes(o.state), `${o.clientOrderId} in unknown state ${o.state}`);
+  for (const o of engine.allOrders())
+    assert.ok(ORDER_STATES.includes(o.state), `${o.clientOrderId} in unknown state ${o.state}`);
   assert.ok(
     engine.workingOrders().every((o) => o.state === 'ACCEPTED' || o.state === 'PARTIALLY_FILLED'),
     `unresolved after reconcile: ${JSON.stringify(engine.workingOrders().map((o) => [o.clientOrderId, o.state]))}`,
@@ -227,8 +250,14 @@ async function checkInvariants(rig: Rig, s: Session): Promise<void> {
 
   // Positions: the engine's = the sum of its own fills = the venue's.
   const fromFills = sorted(positionsFromFills(rig));
-  assert.deepEqual(sorted(engine.positionsOf('paper')), fromFills, 'engine positions = signed sum of the fills in its order records');
-  const venuePositions = (await paper.getPositions()).filter((p) => p.quantity !== 0).map((p): [string, number] => [p.symbol, p.quantity]);
+  assert.deepEqual(
+    sorted(engine.positionsOf('paper')),
+    fromFills,
+    'engine positions = signed sum of the fills in its order records',
+  );
+  const venuePositions = (await paper.getPositions())
+    .filter((p) => p.quantity !== 0)
+    .map((p): [string, number] => [p.symbol, p.quantity]);
   assert.deepEqual(
     venuePositions.sort(([a], [b]) => a.localeCompare(b)),
     fromFills,
@@ -245,7 +274,8 @@ async function checkInvariants(rig: Rig, s: Session): Promise<void> {
       .sort(),
   );
   // The engine's running positions never drifted from the venue's: every reconcile found no difference.
-  for (const e of rig.events) if (e.type === 'PositionsReconciled') assert.deepEqual(e.differences, [], 'positions drifted');
+  for (const e of rig.events)
+    if (e.type === 'PositionsReconciled') assert.deepEqual(e.differences, [], 'positions drifted');
 
   // One client id, at most one live order: at the engine, at the venue, and the same set at both.
   const working = engine.workingOrders().map((o) => o.clientOrderId);
@@ -257,7 +287,9 @@ async function checkInvariants(rig: Rig, s: Session): Promise<void> {
   // Nothing was sent while HALTED, except the emergency stop's own flattening orders.
   await engine.close();
   const records = await rig.auditRecords();
-  const submits = records.filter((r) => r.type === 'SubmitOrder').map((r) => r.data['command'] as { clientOrderId: string; source: string });
+  const submits = records
+    .filter((r) => r.type === 'SubmitOrder')
+    .map((r) => r.data['command'] as { clientOrderId: string; source: string });
   const sourceOf = new Map(submits.map((c) => [c.clientOrderId, c.source]));
   for (const id of s.sentWhileHalted) assert.equal(sourceOf.get(id), 'flatten', `order ${id} was sent while HALTED`);
 
@@ -268,7 +300,11 @@ async function checkInvariants(rig: Rig, s: Session): Promise<void> {
   const perId = new Map<string, number>();
   for (const c of submits) perId.set(c.clientOrderId, (perId.get(c.clientOrderId) ?? 0) + 1);
   for (const id of s.submitted) assert.equal(perId.get(id), 1, `SubmitOrder records for ${id}`);
-  assert.equal(submits.length, s.submitted.length + s.flattens, 'one SubmitOrder per command, flattening orders included');
+  assert.equal(
+    submits.length,
+    s.submitted.length + s.flattens,
+    'one SubmitOrder per command, flattening orders included',
+  );
   assert.equal(submits.filter((c) => c.source === 'flatten').length, s.flattens);
   const count = (type: string): number => records.filter((r) => r.type === type).length;
   assert.equal(count('Halt'), s.halts);
@@ -300,7 +336,9 @@ describe('ExecutionEngine properties', function () {
 
   it('random sessions with scripted faults: engine, venue and audit log agree', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(commandArb(true), { minLength: 1, maxLength: 25 }), withStream, (commands, stream) => session(commands, stream)),
+      fc.asyncProperty(fc.array(commandArb(true), { minLength: 1, maxLength: 25 }), withStream, (commands, stream) =>
+        session(commands, stream),
+      ),
       { numRuns: RUNS },
     );
   });
@@ -316,7 +354,12 @@ describe('ExecutionEngine properties', function () {
       outOfOrderAck: fc.constantFrom(0, 0.1),
     });
     await fc.assert(
-      fc.asyncProperty(plan, fc.array(commandArb(false), { minLength: 1, maxLength: 25 }), withStream, (p, commands, stream) => session(commands, stream, p)),
+      fc.asyncProperty(
+        plan,
+        fc.array(commandArb(false), { minLength: 1, maxLength: 25 }),
+        withStream,
+        (p, commands, stream) => session(commands, stream, p),
+      ),
       { numRuns: RUNS },
     );
   });

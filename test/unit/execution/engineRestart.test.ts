@@ -16,7 +16,13 @@ import { ExecutionEngine } from '../../../src/execution/engine';
 import type { EngineEvent } from '../../../src/execution/events';
 import { startFakeBinance, type FakeBinance } from '../../fakes/binance/server';
 
-const LIMITS = { maxOrderQuantity: 1e9, maxPositionQuantity: 1e9, maxOrderNotional: 1e9, priceCollarBps: 5000, maxOpenOrders: 100 };
+const LIMITS = {
+  maxOrderQuantity: 1e9,
+  maxPositionQuantity: 1e9,
+  maxOrderNotional: 1e9,
+  priceCollarBps: 5000,
+  maxOpenOrders: 100,
+};
 
 describe('ExecutionEngine restarted on its saved working orders', function () {
   this.timeout(20_000);
@@ -31,7 +37,12 @@ describe('ExecutionEngine restarted on its saved working orders', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const session = async (): Promise<{ engine: ExecutionEngine; broker: BinanceBroker; log: AuditLog; events: EngineEvent[] }> => {
+  const session = async (): Promise<{
+    engine: ExecutionEngine;
+    broker: BinanceBroker;
+    log: AuditLog;
+    events: EngineEvent[];
+  }> => {
     const broker = new BinanceBroker({
       environment: 'testnet',
       baseUrl: fake.url,

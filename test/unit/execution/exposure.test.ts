@@ -16,7 +16,13 @@ const request = (side: 'buy' | 'sell', quantity: number, symbol = 'AAPL'): Place
 });
 
 const order = (side: 'buy' | 'sell', quantity: number, venue = 'paper', symbol = 'AAPL'): OrderRecord =>
-  newOrderRecord({ clientOrderId: `c-${side}-${quantity}-${symbol}-${venue}`, commandId: 'cmd', venue, request: request(side, quantity, symbol), at: 0 });
+  newOrderRecord({
+    clientOrderId: `c-${side}-${quantity}-${symbol}-${venue}`,
+    commandId: 'cmd',
+    venue,
+    request: request(side, quantity, symbol),
+    at: 0,
+  });
 
 describe('WorkingExposure', () => {
   it('sums what is left to fill per venue, symbol and side, through fills, and forgets finished orders', () => {

@@ -51,9 +51,17 @@ describe('live path: Test Order checks and sends nothing; only a confirmed order
       ),
       { id: 'oanda-live' },
     );
-    worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 10_000 });
+    worker = new PythonWorker({
+      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
+      timeoutMs: 10_000,
+    });
     audit = (await AuditLog.open(join(dir, 'audit'), { clock: systemClock })).log;
-    engine = new ExecutionEngine({ clock: systemClock, brokers: { 'oanda-live': broker }, audit, limits: { ...LOOSE } });
+    engine = new ExecutionEngine({
+      clock: systemClock,
+      brokers: { 'oanda-live': broker },
+      audit,
+      limits: { ...LOOSE },
+    });
     await engine.connect('oanda-live');
   });
   after(async () => {
@@ -69,7 +77,10 @@ describe('live path: Test Order checks and sends nothing; only a confirmed order
     const before = fake.orderBodies().length;
     const outcome = await runTestOrder({ file }, { runner: worker, broker, engine, clock: systemClock });
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
-    assert.ok(outcome.risk.length >= 5, `every risk check ran and is shown (${outcome.risk.map((r) => r.check).join(', ')})`);
+    assert.ok(
+      outcome.risk.length >= 5,
+      `every risk check ran and is shown (${outcome.risk.map((r) => r.check).join(', ')})`,
+    );
     assert.ok(outcome.risk.every((r) => r.passed));
     assert.equal(outcome.response, null);
     assert.equal(outcome.order?.symbol, 'EUR_USD', 'the order as it would be sent');

@@ -252,7 +252,12 @@ describe('orderState', () => {
     it('OVERFILL is refused and leaves the order as it was', () => {
       const o = run(fresh(), ev.Sent(), ev.Accepted(), ev.Fill(fill('F-1', 7)));
       const snapshot = structuredClone(o);
-      assertTransitionError(() => applyEvent(o, ev.Fill(fill('F-2', 3.0000000001))), 'OVERFILL', 'PARTIALLY_FILLED', 'Fill');
+      assertTransitionError(
+        () => applyEvent(o, ev.Fill(fill('F-2', 3.0000000001))),
+        'OVERFILL',
+        'PARTIALLY_FILLED',
+        'Fill',
+      );
       assert.deepEqual(o, snapshot);
       // Exactly the remainder is fine.
       assert.equal(applyEvent(o, ev.Fill(fill('F-2', 3))).order.state, 'FILLED');
@@ -271,7 +276,12 @@ describe('orderState', () => {
       it(`FILL_MISMATCH for a fill with ${what}`, () => {
         const o = run(fresh(), ev.Sent(), ev.Accepted());
         const snapshot = structuredClone(o);
-        assertTransitionError(() => applyEvent(o, ev.Fill(fill('F-1', 1, 1.1, over))), 'FILL_MISMATCH', 'ACCEPTED', 'Fill');
+        assertTransitionError(
+          () => applyEvent(o, ev.Fill(fill('F-1', 1, 1.1, over))),
+          'FILL_MISMATCH',
+          'ACCEPTED',
+          'Fill',
+        );
         assert.deepEqual(o, snapshot);
       });
     }
@@ -436,8 +446,13 @@ describe('orderState', () => {
               assert.equal(e.type, 'Fill', `${o.state} left by ${e.type}`);
               assert.equal(next.state, 'FILLED');
             }
-            assert.equal(next.state === 'FILLED', next.filledUnits === total, `state ${next.state} with ${next.filledUnits} filled`);
-            if (next.filledUnits > 0n) assert.ok(!['SUBMITTED', 'UNCONFIRMED', 'ACCEPTED'].includes(next.state), `${next.state} with fills`);
+            assert.equal(
+              next.state === 'FILLED',
+              next.filledUnits === total,
+              `state ${next.state} with ${next.filledUnits} filled`,
+            );
+            if (next.filledUnits > 0n)
+              assert.ok(!['SUBMITTED', 'UNCONFIRMED', 'ACCEPTED'].includes(next.state), `${next.state} with fills`);
             if (next.state === 'PARTIALLY_FILLED') assert.ok(next.filledUnits > 0n);
             if (next.state !== 'PENDING_CANCEL') assert.equal(next.stateBeforeCancel, undefined);
             if (FINAL_ORDER_STATES.has(next.state)) assert.equal(remainingQuantity(next), 0);

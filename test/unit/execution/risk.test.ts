@@ -76,7 +76,8 @@ function assertPass(
   assert.equal(r.code, code);
   assert.equal(r.limit, limit);
   assert.equal(r.actual, actual);
-  for (const s of shows) assert.ok(r.message.includes(s), `message ${JSON.stringify(r.message)} should show ${JSON.stringify(s)}`);
+  for (const s of shows)
+    assert.ok(r.message.includes(s), `message ${JSON.stringify(r.message)} should show ${JSON.stringify(s)}`);
 }
 
 /** A denial with the code, limit and actual, whose message shows both the limit and the actual value. */
@@ -93,14 +94,22 @@ function assertDenied(
   assert.equal(r.code, code);
   assert.equal(r.limit, limit);
   assert.equal(r.actual, actual);
-  for (const s of shows) assert.ok(r.message.includes(s), `message ${JSON.stringify(r.message)} should show ${JSON.stringify(s)}`);
+  for (const s of shows)
+    assert.ok(r.message.includes(s), `message ${JSON.stringify(r.message)} should show ${JSON.stringify(s)}`);
 }
 
 describe('risk checks', () => {
   describe('max_order_quantity', () => {
     const limits: RiskLimits = { maxOrderQuantity: 1000 };
     it('passes exactly at the limit', () => {
-      assertPass(checkMaxOrderQuantity(ctx({}, { quantity: 1000 }), limits), 'max_order_quantity', 'QUANTITY_EXCEEDS_MAXIMUM', 1000, 1000, ['1,000']);
+      assertPass(
+        checkMaxOrderQuantity(ctx({}, { quantity: 1000 }), limits),
+        'max_order_quantity',
+        'QUANTITY_EXCEEDS_MAXIMUM',
+        1000,
+        1000,
+        ['1,000'],
+      );
     });
     it('denies just beyond it, naming limit and actual', () => {
       const r = checkMaxOrderQuantity(ctx({}, { quantity: 1000.5 }), limits);
@@ -120,7 +129,14 @@ describe('risk checks', () => {
       const c = { bid: 1.2, ask: 1.25, conversionRate: 0.8 };
       assert.equal(orderNotional(ctx(c, { side: 'buy' })), 1000);
       assert.equal(orderNotional(ctx(c, { side: 'sell' })), 960);
-      assertPass(checkMaxOrderNotional(ctx(c, { side: 'sell' }), limits), 'max_order_notional', 'NOTIONAL_EXCEEDS_MAX_PER_ORDER', 1000, 960, ['960 USD']);
+      assertPass(
+        checkMaxOrderNotional(ctx(c, { side: 'sell' }), limits),
+        'max_order_notional',
+        'NOTIONAL_EXCEEDS_MAX_PER_ORDER',
+        1000,
+        960,
+        ['960 USD'],
+      );
     });
     it('passes exactly at the limit', () => {
       const r = checkMaxOrderNotional(ctx({ bid: 1.2, ask: 1.25, conversionRate: 0.8 }), limits);
@@ -128,7 +144,10 @@ describe('risk checks', () => {
     });
     it('denies just beyond it, naming limit and actual', () => {
       const r = checkMaxOrderNotional(ctx({ bid: 1.2, ask: 1.25001, conversionRate: 0.8 }), limits);
-      assertDenied(r, 'max_order_notional', 'NOTIONAL_EXCEEDS_MAX_PER_ORDER', 1000, 1000.01, ['1,000.01 USD', '1,000 USD']);
+      assertDenied(r, 'max_order_notional', 'NOTIONAL_EXCEEDS_MAX_PER_ORDER', 1000, 1000.01, [
+        '1,000.01 USD',
+        '1,000 USD',
+      ]);
     });
     it('denies NO_CONVERSION_RATE when the rate is undefined', () => {
       const c = ctx({ conversionRate: undefined, accountCurrency: 'EUR' });
@@ -148,7 +167,9 @@ describe('risk checks', () => {
       assertDenied(r, 'buying_power', 'NOTIONAL_EXCEEDS_BUYING_POWER', 999.99, 1000, ['1,000 USD', '999.99 USD']);
     });
     it('a reducing order passes with no buying power, even without a conversion rate', () => {
-      const r = checkBuyingPower(ctx({ buyingPower: 0, position: 1000, conversionRate: undefined }, { side: 'sell', quantity: 1000 }));
+      const r = checkBuyingPower(
+        ctx({ buyingPower: 0, position: 1000, conversionRate: undefined }, { side: 'sell', quantity: 1000 }),
+      );
       assertPass(r, 'buying_power', 'NOTIONAL_EXCEEDS_BUYING_POWER', 0, 0);
       const short = checkBuyingPower(ctx({ buyingPower: 0, position: -1000 }, { side: 'buy', quantity: 400 }));
       assert.equal(short.passed, true);
@@ -178,11 +199,26 @@ describe('risk checks', () => {
   describe('max_position', () => {
     const limits: RiskLimits = { maxPositionQuantity: 2000 };
     it('projects position + working orders on the same side + this order', () => {
-      assert.equal(projectedPosition(ctx({ position: 500, workingBuy: 500, workingSell: 9999 }, { quantity: 1000 })), 2000);
-      assert.equal(projectedPosition(ctx({ position: -500, workingBuy: 9999, workingSell: 500 }, { side: 'sell', quantity: 1000 })), -2000);
+      assert.equal(
+        projectedPosition(ctx({ position: 500, workingBuy: 500, workingSell: 9999 }, { quantity: 1000 })),
+        2000,
+      );
+      assert.equal(
+        projectedPosition(
+          ctx({ position: -500, workingBuy: 9999, workingSell: 500 }, { side: 'sell', quantity: 1000 }),
+        ),
+        -2000,
+      );
     });
     it('passes exactly at the limit, long and short', () => {
-      assertPass(checkMaxPosition(ctx({ position: 500, workingBuy: 500 }), limits), 'max_position', 'POSITION_EXCEEDS_MAXIMUM', 2000, 2000, ['2,000']);
+      assertPass(
+        checkMaxPosition(ctx({ position: 500, workingBuy: 500 }), limits),
+        'max_position',
+        'POSITION_EXCEEDS_MAXIMUM',
+        2000,
+        2000,
+        ['2,000'],
+      );
       assertPass(
         checkMaxPosition(ctx({ position: -500, workingSell: 500 }, { side: 'sell' }), limits),
         'max_position',
@@ -210,17 +246,32 @@ describe('risk checks', () => {
     const limits: RiskLimits = { priceCollarBps: 500 };
     // bid 0.99, ask 1.01: mid 1.
     it('passes exactly at the collar, above and below the mid', () => {
-      assertPass(checkPriceCollar(ctx({}, { order_type: { type: 'limit', price: 1.05 } }), limits), 'price_collar', 'PRICE_OUTSIDE_COLLAR', 500, 500, [
-        '500 bps',
-      ]);
-      assertPass(checkPriceCollar(ctx({}, { order_type: { type: 'stop', price: 0.95 } }), limits), 'price_collar', 'PRICE_OUTSIDE_COLLAR', 500, 500, ['0.95']);
+      assertPass(
+        checkPriceCollar(ctx({}, { order_type: { type: 'limit', price: 1.05 } }), limits),
+        'price_collar',
+        'PRICE_OUTSIDE_COLLAR',
+        500,
+        500,
+        ['500 bps'],
+      );
+      assertPass(
+        checkPriceCollar(ctx({}, { order_type: { type: 'stop', price: 0.95 } }), limits),
+        'price_collar',
+        'PRICE_OUTSIDE_COLLAR',
+        500,
+        500,
+        ['0.95'],
+      );
     });
     it('denies just beyond it, naming limit and actual', () => {
       const r = checkPriceCollar(ctx({}, { order_type: { type: 'limit', price: 1.0501 } }), limits);
       assertDenied(r, 'price_collar', 'PRICE_OUTSIDE_COLLAR', 500, 501, ['501 bps', 'collar of 500 bps', '1.0501']);
     });
     it('judges a stop-limit by its worse price', () => {
-      const r = checkPriceCollar(ctx({}, { order_type: { type: 'stop_limit', stop_price: 1.01, limit_price: 0.9499 } }), limits);
+      const r = checkPriceCollar(
+        ctx({}, { order_type: { type: 'stop_limit', stop_price: 1.01, limit_price: 0.9499 } }),
+        limits,
+      );
       assertDenied(r, 'price_collar', 'PRICE_OUTSIDE_COLLAR', 500, 501, ['limit price 0.9499']);
     });
     it('a market order has no price to collar', () => {
@@ -231,11 +282,21 @@ describe('risk checks', () => {
   describe('allowed_symbols', () => {
     const limits: RiskLimits = { allowedSymbols: ['EUR_USD', 'GBP_USD'] };
     it('passes a listed symbol', () => {
-      assertPass(checkAllowedSymbols(ctx(), limits), 'allowed_symbols', 'SYMBOL_NOT_ALLOWED', 'EUR_USD, GBP_USD', 'EUR_USD', ['EUR_USD']);
+      assertPass(
+        checkAllowedSymbols(ctx(), limits),
+        'allowed_symbols',
+        'SYMBOL_NOT_ALLOWED',
+        'EUR_USD, GBP_USD',
+        'EUR_USD',
+        ['EUR_USD'],
+      );
     });
     it('denies an unlisted symbol, naming it and the list', () => {
       const r = checkAllowedSymbols(ctx({}, { symbol: 'USD_JPY' }), limits);
-      assertDenied(r, 'allowed_symbols', 'SYMBOL_NOT_ALLOWED', 'EUR_USD, GBP_USD', 'USD_JPY', ['USD_JPY', 'EUR_USD, GBP_USD']);
+      assertDenied(r, 'allowed_symbols', 'SYMBOL_NOT_ALLOWED', 'EUR_USD, GBP_USD', 'USD_JPY', [
+        'USD_JPY',
+        'EUR_USD, GBP_USD',
+      ]);
     });
     it('is case-sensitive', () => {
       assert.equal(checkAllowedSymbols(ctx({}, { symbol: 'eur_usd' }), limits).passed, false);
@@ -257,10 +318,14 @@ describe('risk checks', () => {
       const r = checkExpireTime(ctx({}, { time_in_force: { type: 'GTD', expires_at: NOW } }));
       assertDenied(r, 'expire_time', 'EXPIRE_TIME_IN_PAST', nowIso, nowIso, [nowIso]);
       const past = new Date(NOW - 60_000).toISOString();
-      assertDenied(checkExpireTime(ctx({}, { time_in_force: { type: 'GTD', expires_at: NOW - 60_000 } })), 'expire_time', 'EXPIRE_TIME_IN_PAST', nowIso, past, [
+      assertDenied(
+        checkExpireTime(ctx({}, { time_in_force: { type: 'GTD', expires_at: NOW - 60_000 } })),
+        'expire_time',
+        'EXPIRE_TIME_IN_PAST',
         nowIso,
         past,
-      ]);
+        [nowIso, past],
+      );
     });
     it('a time in force without expiry passes', () => {
       assert.equal(checkExpireTime(ctx()).passed, true);
@@ -270,10 +335,20 @@ describe('risk checks', () => {
   describe('max_open_orders', () => {
     const limits: RiskLimits = { maxOpenOrders: 5 };
     it('passes exactly at the limit (counting this order)', () => {
-      assertPass(checkMaxOpenOrders(ctx({ openOrders: 4 }), limits), 'max_open_orders', 'TOO_MANY_OPEN_ORDERS', 5, 5, ['5 working', 'maximum of 5']);
+      assertPass(checkMaxOpenOrders(ctx({ openOrders: 4 }), limits), 'max_open_orders', 'TOO_MANY_OPEN_ORDERS', 5, 5, [
+        '5 working',
+        'maximum of 5',
+      ]);
     });
     it('denies just beyond it, naming limit and actual', () => {
-      assertDenied(checkMaxOpenOrders(ctx({ openOrders: 5 }), limits), 'max_open_orders', 'TOO_MANY_OPEN_ORDERS', 5, 6, ['6 working', 'maximum of 5']);
+      assertDenied(
+        checkMaxOpenOrders(ctx({ openOrders: 5 }), limits),
+        'max_open_orders',
+        'TOO_MANY_OPEN_ORDERS',
+        5,
+        6,
+        ['6 working', 'maximum of 5'],
+      );
     });
   });
 
@@ -284,7 +359,10 @@ describe('risk checks', () => {
       const bucket = new TokenBucket(2, 3, clock);
       for (let i = 0; i < 3; i++) {
         const r = checkSubmitRate(bucket, limits);
-        assertPass(r, 'submit_rate', 'RATE_LIMIT_EXCEEDED', '2/s (burst 3)', `${2 - i} left`, ['2 orders/s', 'burst 3']);
+        assertPass(r, 'submit_rate', 'RATE_LIMIT_EXCEEDED', '2/s (burst 3)', `${2 - i} left`, [
+          '2 orders/s',
+          'burst 3',
+        ]);
       }
       const r = checkSubmitRate(bucket, limits);
       assertDenied(r, 'submit_rate', 'RATE_LIMIT_EXCEEDED', '2/s (burst 3)', '0 left', ['2 orders/s', 'burst 3']);
@@ -313,8 +391,14 @@ describe('risk checks', () => {
       assertPass(r, 'trading_state', 'TRADING_STATE_REDUCING', 'REDUCING', 'reduces exposure', ['REDUCING', '1,000']);
     });
     it('REDUCING denies just beyond, naming the quantity and the position', () => {
-      const r = checkTradingState(ctx({ tradingState: 'REDUCING', position: 1000 }, { side: 'sell', quantity: 1000.5 }));
-      assertDenied(r, 'trading_state', 'TRADING_STATE_REDUCING', 'REDUCING', 'increases exposure', ['REDUCING', 'sell 1,000.5', 'position of 1,000']);
+      const r = checkTradingState(
+        ctx({ tradingState: 'REDUCING', position: 1000 }, { side: 'sell', quantity: 1000.5 }),
+      );
+      assertDenied(r, 'trading_state', 'TRADING_STATE_REDUCING', 'REDUCING', 'increases exposure', [
+        'REDUCING',
+        'sell 1,000.5',
+        'position of 1,000',
+      ]);
     });
     it('REDUCING counts working orders and denies an order that grows the position', () => {
       const c = { tradingState: 'REDUCING' as const, position: 1000, workingSell: 400 };
@@ -339,7 +423,12 @@ describe('tightenLimits', () => {
   });
 
   it('ignores a looser component limit and applies a stricter one', () => {
-    const t = tightenLimits(base, { max_order_quantity: 2_000_000, max_order_notional: 500, max_open_orders: 10, max_orders_per_second: 100 });
+    const t = tightenLimits(base, {
+      max_order_quantity: 2_000_000,
+      max_order_notional: 500,
+      max_open_orders: 10,
+      max_orders_per_second: 100,
+    });
     assert.deepEqual(t.issues, []);
     assert.equal(t.limits.maxOrderQuantity, 1_000_000);
     assert.equal(t.limits.maxOrderNotional, 500);
@@ -381,11 +470,21 @@ describe('tightenLimits', () => {
   });
 
   it('malformed risk_limits: issues by key, settings unchanged', () => {
-    const t = tightenLimits(base, { max_order_quantity: -5, max_open_orders: 1.5, allowed_symbols: 'EUR_USD', bogus: 1 });
+    const t = tightenLimits(base, {
+      max_order_quantity: -5,
+      max_open_orders: 1.5,
+      allowed_symbols: 'EUR_USD',
+      bogus: 1,
+    });
     assert.deepEqual(t.limits, base);
     assert.deepEqual(t.tightened, []);
     const joined = t.issues.join('\n');
-    for (const key of ['risk_limits.max_order_quantity', 'risk_limits.max_open_orders', 'risk_limits.allowed_symbols', 'bogus']) {
+    for (const key of [
+      'risk_limits.max_order_quantity',
+      'risk_limits.max_open_orders',
+      'risk_limits.allowed_symbols',
+      'bogus',
+    ]) {
       assert.ok(joined.includes(key), `issues should name ${key}: ${joined}`);
     }
     assert.equal(t.issues.length, 4);
@@ -527,7 +626,25 @@ describe('risk message numbers', () => {
   const intl = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
 
   it('are written exactly as Intl en-US writes them, without Intl on the common path', () => {
-    for (const n of [0, -0, 1, -1, 999, 1000, -1000, 1234567.891, 0.1, 1e-10, 1e-11, 1e21, -98765.4321, 100.02, 1e12, Number.NaN, Infinity])
+    for (const n of [
+      0,
+      -0,
+      1,
+      -1,
+      999,
+      1000,
+      -1000,
+      1234567.891,
+      0.1,
+      1e-10,
+      1e-11,
+      1e21,
+      -98765.4321,
+      100.02,
+      1e12,
+      Number.NaN,
+      Infinity,
+    ])
       assert.equal(formatNumber(n), intl.format(n), String(n));
     fc.assert(
       fc.property(fc.double({ noNaN: true, min: -1e22, max: 1e22 }), (x) => {

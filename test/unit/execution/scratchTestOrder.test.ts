@@ -34,13 +34,24 @@ describe('Test Order on a scratch copy of the paper account (issue 16)', functio
   let session: TradingSession | undefined;
 
   before(async () => {
-    worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 5000 });
+    worker = new PythonWorker({
+      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
+      timeoutMs: 5000,
+    });
   });
   after(() => worker.dispose());
 
   const open = async (startingCash?: number): Promise<TradingSession> => {
-    paper = new PaperBroker({ clock, seed: 7, stateFile: join(dir, 'paper-account.json'), ...(startingCash === undefined ? {} : { startingCash }) });
-    const settings = { limits: { ...LOOSE, maxOrderQuantity: 1_000_000 }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
+    paper = new PaperBroker({
+      clock,
+      seed: 7,
+      stateFile: join(dir, 'paper-account.json'),
+      ...(startingCash === undefined ? {} : { startingCash }),
+    });
+    const settings = {
+      limits: { ...LOOSE, maxOrderQuantity: 1_000_000 },
+      circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER },
+    };
     session = await openTradingSession({ stateDir: dir, clock, brokers: { paper }, settings });
     await session.engine.connect('paper');
     return session;
@@ -62,7 +73,9 @@ describe('Test Order on a scratch copy of the paper account (issue 16)', functio
     open: (await paper.listOpenOrders()).map((o) => o.client_order_id),
     fills: paper.fillsEver(),
     file: readFileSync(join(dir, 'paper-account.json'), 'utf8'),
-    journal: existsSync(join(dir, 'paper-account.json.journal')) ? readFileSync(join(dir, 'paper-account.json.journal'), 'utf8') : null,
+    journal: existsSync(join(dir, 'paper-account.json.journal'))
+      ? readFileSync(join(dir, 'paper-account.json.journal'), 'utf8')
+      : null,
   });
 
   beforeEach(() => {
@@ -196,7 +209,10 @@ describe('Test Order on a scratch copy of the paper account (issue 16)', functio
     // Another account behind a broker's interface (no scratch copy there), standing in for a practice account.
     const account = new PaperBroker({ clock, seed: 7 });
     await account.connect();
-    const practice: BrokerApi = { ...delegatingBroker(account, { id: 'oanda-practice', displayName: 'OANDA' }), environment: 'practice' };
+    const practice: BrokerApi = {
+      ...delegatingBroker(account, { id: 'oanda-practice', displayName: 'OANDA' }),
+      environment: 'practice',
+    };
     session!.engine.addBroker('oanda-practice', practice);
     const outcome = await run({ file: MARKET }, practice);
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));

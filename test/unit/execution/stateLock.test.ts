@@ -61,26 +61,38 @@ describe('state directory lock', function () {
       assert.throws(
         () => acquireStateDirLock(dir, 'me'),
         (e) =>
-          e instanceof StateDirBusyError && e.holder?.pid === child.pid && /a test holder, pid \d+/.test(e.message) && e.message.includes(join(dir, 'lock')),
+          e instanceof StateDirBusyError &&
+          e.holder?.pid === child.pid &&
+          /a test holder, pid \d+/.test(e.message) &&
+          e.message.includes(join(dir, 'lock')),
       );
     } finally {
       await killed(child);
     }
     assert.ok(existsSync(join(dir, 'lock')), 'SIGKILL left the lock file');
     const mine = acquireStateDirLock(dir, 'after the crash');
-    assert.equal((JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as { purpose: string }).purpose, 'after the crash');
+    assert.equal(
+      (JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as { purpose: string }).purpose,
+      'after the crash',
+    );
     mine.release();
   });
 
   it('takes over a lock left with its own pid by a dead earlier run (containers reuse pids)', () => {
-    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: 0, purpose: 'a run that crashed' }));
+    writeFileSync(
+      join(dir, 'lock'),
+      JSON.stringify({ pid: process.pid, host: hostname(), since: 0, purpose: 'a run that crashed' }),
+    );
     const mine = acquireStateDirLock(dir, 'this run');
     assert.equal((JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as { purpose: string }).purpose, 'this run');
     mine.release();
   });
 
   it("never takes over another machine's lock (a shared folder): its process cannot be checked", () => {
-    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: 1, host: `${hostname()}-elsewhere`, since: 0, purpose: 'elsewhere' }));
+    writeFileSync(
+      join(dir, 'lock'),
+      JSON.stringify({ pid: 1, host: `${hostname()}-elsewhere`, since: 0, purpose: 'elsewhere' }),
+    );
     assert.throws(() => acquireStateDirLock(dir, 'me'), StateDirBusyError);
   });
 
@@ -95,7 +107,10 @@ describe('state directory lock', function () {
     try {
       const cli = spawnSync(
         process.execPath,
-        ['-e', `require(${JSON.stringify(CLI)}).main(['positions', '--state-dir', ${JSON.stringify(dir)}]).then((c) => process.exit(c))`],
+        [
+          '-e',
+          `require(${JSON.stringify(CLI)}).main(['positions', '--state-dir', ${JSON.stringify(dir)}]).then((c) => process.exit(c))`,
+        ],
         {
           encoding: 'utf8',
         },
@@ -118,7 +133,8 @@ describe('state directory lock', function () {
     const purposeOf = (): string => (JSON.parse(readFileSync(lockOf(), 'utf8')) as { purpose: string }).purpose;
     // A pid no process has: one that just exited.
     const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid;
-    const refused = (why: RegExp) => (e: unknown) => e instanceof StateDirBusyError && e.message.includes(lockOf()) && why.test(e.message);
+    const refused = (why: RegExp) => (e: unknown) =>
+      e instanceof StateDirBusyError && e.message.includes(lockOf()) && why.test(e.message);
 
     it('empty and fresh: a holder may be writing it, so busy (naming the file); empty and old: a crash before the write, taken over', () => {
       writeFileSync(lockOf(), '');
@@ -154,7 +170,11 @@ describe('state directory lock', function () {
       for (const text of ['hello', '\u0000\u0001binary', '{"owner":"someone"}', '[1,2]', 'null']) {
         writeFileSync(lockOf(), text);
         age(3600);
-        assert.throws(() => acquireStateDirLock(dir, 'me'), refused(/not one SPtrader wrote|not an SPtrader lock record/), text);
+        assert.throws(
+          () => acquireStateDirLock(dir, 'me'),
+          refused(/not one SPtrader wrote|not an SPtrader lock record/),
+          text,
+        );
         assert.throws(() => acquireStateDirLock(dir, 'me'), refused(/If no such process is running, delete/), text);
         assert.equal(readFileSync(lockOf(), 'utf8'), text, 'left as it was');
       }
@@ -165,7 +185,10 @@ describe('state directory lock', function () {
       age(3600);
       assert.throws(
         () => acquireStateDirLock(dir, 'me'),
-        (e: unknown) => e instanceof StateFileError && e.file === lockOf() && /a directory is in the place of the lock file/.test(e.message),
+        (e: unknown) =>
+          e instanceof StateFileError &&
+          e.file === lockOf() &&
+          /a directory is in the place of the lock file/.test(e.message),
       );
       rmSync(lockOf(), { recursive: true });
       const file = join(dir, 'not-a-dir');

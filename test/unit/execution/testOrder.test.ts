@@ -19,7 +19,8 @@ import { LOOSE } from './engineHelpers';
 const EXAMPLES = resolve(__dirname, '../../../../examples/workspace/core/orders');
 
 const HEADER = `from core.orders.order_base import OrderBase\n`;
-const order = (body: string) => `${HEADER}\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${body}\n`;
+const order = (body: string) =>
+  `${HEADER}\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${body}\n`;
 
 interface BadCase {
   name: string;
@@ -51,8 +52,19 @@ const BAD: BadCase[] = [
     column: [14, 16],
     message: /syntax error at line 5, column (14|16)\b/,
   },
-  { name: 'import error', source: `import numpy_that_does_not_exist\n${HEADER}`, code: 'IMPORT_ERROR', line: 1, message: /numpy_that_does_not_exist/ },
-  { name: 'no component class', source: `x = 1\nclass Helper:\n    pass\n`, code: 'NO_COMPONENT_CLASS', message: /no order component/i },
+  {
+    name: 'import error',
+    source: `import numpy_that_does_not_exist\n${HEADER}`,
+    code: 'IMPORT_ERROR',
+    line: 1,
+    message: /numpy_that_does_not_exist/,
+  },
+  {
+    name: 'no component class',
+    source: `x = 1\nclass Helper:\n    pass\n`,
+    code: 'NO_COMPONENT_CLASS',
+    message: /no order component/i,
+  },
   {
     name: 'several classes and none chosen',
     source: `${order('        return None')}\nclass D(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return None\n`,
@@ -66,7 +78,13 @@ const BAD: BadCase[] = [
     line: 5,
     message: /bad config/,
   },
-  { name: 'generate_order raises', source: order(`        x = market_data['nope']`), code: 'COMPONENT_ERROR', line: 5, message: /KeyError/ },
+  {
+    name: 'generate_order raises',
+    source: order(`        x = market_data['nope']`),
+    code: 'COMPONENT_ERROR',
+    line: 5,
+    message: /KeyError/,
+  },
   {
     name: 'execute raises',
     source: `from core.base.order import Order\n\nclass C(Order):\n    def execute(self, market_state):\n        return 1 / 0\n`,
@@ -80,7 +98,13 @@ const BAD: BadCase[] = [
     code: 'INVALID_ORDER',
     message: /returned a list; an order must be a dict/,
   },
-  { name: 'missing fields', source: order(`        return {'symbol': 'EUR_USD'}`), code: 'INVALID_ORDER', line: 5, message: /side is required/ },
+  {
+    name: 'missing fields',
+    source: order(`        return {'symbol': 'EUR_USD'}`),
+    code: 'INVALID_ORDER',
+    line: 5,
+    message: /side is required/,
+  },
   {
     name: 'wrong types',
     source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': '1000'}`),
@@ -90,14 +114,18 @@ const BAD: BadCase[] = [
   },
   {
     name: 'NaN quantity',
-    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': float('nan')}`),
+    source: order(
+      `        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': float('nan')}`,
+    ),
     code: 'INVALID_ORDER',
     path: 'quantity',
     message: /NaN/,
   },
   {
     name: 'Infinity price',
-    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': float('inf'), 'quantity': 1}`),
+    source: order(
+      `        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': float('inf'), 'quantity': 1}`,
+    ),
     code: 'INVALID_ORDER',
     path: 'price',
     message: /Infinity/,
@@ -126,7 +154,9 @@ const BAD: BadCase[] = [
   },
   {
     name: 'unknown time in force',
-    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1, 'time_in_force': 'DAY'}`),
+    source: order(
+      `        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1, 'time_in_force': 'DAY'}`,
+    ),
     code: 'INVALID_ORDER',
     path: 'time_in_force',
     message: /unknown time in force 'DAY'/,
@@ -140,14 +170,18 @@ const BAD: BadCase[] = [
   },
   {
     name: 'stop-limit missing a price',
-    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'stop_limit', 'stop_price': 1.2, 'quantity': 1}`),
+    source: order(
+      `        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'stop_limit', 'stop_price': 1.2, 'quantity': 1}`,
+    ),
     code: 'INVALID_ORDER',
     path: 'limit_price',
     message: /stop-limit order needs a limit price/,
   },
   {
     name: 'GTD without expiry',
-    source: order(`        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': 1.0, 'quantity': 1, 'time_in_force': 'GTD'}`),
+    source: order(
+      `        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'price': 1.0, 'quantity': 1, 'time_in_force': 'GTD'}`,
+    ),
     code: 'INVALID_ORDER',
     path: 'expires_at',
     message: /needs 'expires_at'/,
@@ -167,9 +201,24 @@ const BAD: BadCase[] = [
     code: 'OUTPUT_LIMIT_EXCEEDED',
     message: /limit|more than/i,
   },
-  { name: 'infinite loop', source: order(`        while True:\n            pass`), code: 'TIMEOUT', message: /nothing was sent/ },
-  { name: 'sys.exit() inside the component', source: `import sys\n${order(`        sys.exit(3)`)}`, code: 'COMPONENT_EXIT', message: /sys\.exit|exit/ },
-  { name: 'os._exit() inside the component', source: `import os\n${order(`        os._exit(7)`)}`, code: 'COMPONENT_EXIT', message: /os\._exit/ },
+  {
+    name: 'infinite loop',
+    source: order(`        while True:\n            pass`),
+    code: 'TIMEOUT',
+    message: /nothing was sent/,
+  },
+  {
+    name: 'sys.exit() inside the component',
+    source: `import sys\n${order(`        sys.exit(3)`)}`,
+    code: 'COMPONENT_EXIT',
+    message: /sys\.exit|exit/,
+  },
+  {
+    name: 'os._exit() inside the component',
+    source: `import os\n${order(`        os._exit(7)`)}`,
+    code: 'COMPONENT_EXIT',
+    message: /os\._exit/,
+  },
 ];
 
 describe('Test Order (component → validation → paper venue)', function () {
@@ -184,7 +233,11 @@ describe('Test Order (component → validation → paper venue)', function () {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sptrader-testorder-'));
     mkdirSync(join(dir, 'core', 'orders'), { recursive: true });
-    options = { interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 3000, outputLimitBytes: 1024 * 1024 };
+    options = {
+      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
+      timeoutMs: 3000,
+      outputLimitBytes: 1024 * 1024,
+    };
     worker = new PythonWorker(options);
   });
   after(async () => {
@@ -201,7 +254,12 @@ describe('Test Order (component → validation → paper venue)', function () {
     broker.onOrderUpdate((u) => updates.push(u));
     auditDir = mkdtempSync(join(tmpdir(), 'sptrader-testorder-audit-'));
     audit = (await AuditLog.open(auditDir, { clock })).log;
-    engine = new ExecutionEngine({ clock, brokers: { paper: broker }, audit, limits: { ...LOOSE, maxOrderQuantity: 1_000_000 } });
+    engine = new ExecutionEngine({
+      clock,
+      brokers: { paper: broker },
+      audit,
+      limits: { ...LOOSE, maxOrderQuantity: 1_000_000 },
+    });
     await engine.connect('paper');
   });
   afterEach(async () => {
@@ -210,7 +268,8 @@ describe('Test Order (component → validation → paper venue)', function () {
     rmSync(auditDir, { recursive: true, force: true });
   });
 
-  const run = (request: TestOrderRequest): Promise<TestOrderOutcome> => runTestOrder(request, { runner: worker, broker, engine, clock });
+  const run = (request: TestOrderRequest): Promise<TestOrderOutcome> =>
+    runTestOrder(request, { runner: worker, broker, engine, clock });
 
   for (const c of BAD) {
     it(`${c.name}: clear error, nothing sent`, async () => {
@@ -289,13 +348,19 @@ describe('Test Order (component → validation → paper venue)', function () {
   });
 
   it('fills the spread-guarded market example at the ask, with zero slippage against the quote it saw (Execute on Paper)', async () => {
-    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py'), source: 'execute-paper' });
+    const outcome = await run({
+      file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py'),
+      source: 'execute-paper',
+    });
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
     const quote = outcome.marketData!;
     assert.equal(outcome.response?.status.status, 'filled');
     assert.equal(outcome.response?.filled_quantity, 10000);
     assert.equal(outcome.response?.filled_price, quote['ask']);
-    assert.deepEqual(outcome.slippage && { units: outcome.slippage.units, unit: outcome.slippage.unit }, { units: 0, unit: 'pip' });
+    assert.deepEqual(outcome.slippage && { units: outcome.slippage.units, unit: outcome.slippage.unit }, {
+      units: 0,
+      unit: 'pip',
+    });
     assert.equal(updates.length > 0, true);
     assert.ok(outcome.timings.componentMs !== null && outcome.timings.venueMs !== null && outcome.timings.totalMs > 0);
   });
@@ -312,7 +377,10 @@ describe('Test Order (component → validation → paper venue)', function () {
   });
 
   it('rests the GTD limit below the bid (Execute on Paper)', async () => {
-    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'limit_below_bid.py'), source: 'execute-paper' });
+    const outcome = await run({
+      file: join(EXAMPLES, 'execution_algos', 'limit_below_bid.py'),
+      source: 'execute-paper',
+    });
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
     assert.equal(outcome.response?.status.status, 'submitted');
     assert.equal(outcome.order?.time_in_force.type, 'GTD');
@@ -338,7 +406,10 @@ describe('Test Order (component → validation → paper venue)', function () {
   });
 
   it('goes through the engine: every risk check in the outcome, the timeline of events, the audit log (Execute on Paper)', async () => {
-    const outcome = await run({ file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py'), source: 'execute-paper' });
+    const outcome = await run({
+      file: join(EXAMPLES, 'execution_algos', 'spread_guarded_market.py'),
+      source: 'execute-paper',
+    });
     assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
     assert.equal(outcome.risk.length, 10);
     assert.ok(outcome.risk.every((r) => r.passed && r.message.length > 0));

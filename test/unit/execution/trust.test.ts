@@ -46,7 +46,8 @@ describe('trust: symbols, secrets, damage and recovery', function () {
     const spellings = ['EUR_USD', 'EURUSD', 'eur/usd', 'EUR-USD'];
     // Sequential, then all at once: both must stop at the limit.
     const first = [];
-    for (const s of spellings) first.push(await rig.engine.submitOrder(order('buy', 25_000, { type: 'market' }, { type: 'GTC' }, s), 'paper'));
+    for (const s of spellings)
+      first.push(await rig.engine.submitOrder(order('buy', 25_000, { type: 'market' }, { type: 'GTC' }, s), 'paper'));
     assert.deepEqual(
       first.map((r) => r.denial?.code ?? r.order.state),
       ['FILLED', 'POSITION_EXCEEDS_MAXIMUM', 'POSITION_EXCEEDS_MAXIMUM', 'POSITION_EXCEEDS_MAXIMUM'],
@@ -57,7 +58,11 @@ describe('trust: symbols, secrets, damage and recovery', function () {
       'the venue id is the key everywhere',
     );
     assert.deepEqual(rig.engine.positionsOf('paper'), { EUR_USD: 25_000 });
-    const burst = await Promise.all(spellings.map((s) => rig!.engine.submitOrder(order('sell', 25_000, { type: 'market' }, { type: 'GTC' }, s), 'paper')));
+    const burst = await Promise.all(
+      spellings.map((s) =>
+        rig!.engine.submitOrder(order('sell', 25_000, { type: 'market' }, { type: 'GTC' }, s), 'paper'),
+      ),
+    );
     // Long 25,000: one sell flattens it, a second takes it to -25,000, a third would be -50,000.
     assert.equal(burst.filter((r) => r.order.state === 'FILLED').length, 2);
     assert.equal(burst.filter((r) => r.denial?.code === 'POSITION_EXCEEDS_MAXIMUM').length, 2);
@@ -70,13 +75,18 @@ describe('trust: symbols, secrets, damage and recovery', function () {
         side: 'buy',
         order_type: 'market',
         quantity: 1000,
-        metadata: { note: 'x', auth: { api_key: 'AKIA-SECRET-1', nested: [{ password: 'hunter2' }] }, token: 'tok-SECRET-2' },
+        metadata: {
+          note: 'x',
+          auth: { api_key: 'AKIA-SECRET-1', nested: [{ password: 'hunter2' }] },
+          token: 'tok-SECRET-2',
+        },
       },
       { now: Date.now() },
     );
     if (!result.ok) throw new Error(JSON.stringify(result));
     const text = JSON.stringify(result.order);
-    for (const secret of ['AKIA-SECRET-1', 'hunter2', 'tok-SECRET-2']) assert.ok(!text.includes(secret), `${secret} is not in ${text}`);
+    for (const secret of ['AKIA-SECRET-1', 'hunter2', 'tok-SECRET-2'])
+      assert.ok(!text.includes(secret), `${secret} is not in ${text}`);
     assert.equal(result.order.metadata['note'], 'x');
   });
 
@@ -88,14 +98,19 @@ describe('trust: symbols, secrets, damage and recovery', function () {
       const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), stateFile: join(dir, 'paper-account.json') });
       const s = await openTradingSession({ stateDir: dir, clock, brokers: { paper }, settings });
       await s.engine.connect('paper');
-      const o = { ...order('buy', 1, { type: 'limit', price: 90 }), metadata: { api_key: 'SECRET-KEY-123', Password: 'SECRET-PW-456', note: 'kept' } };
+      const o = {
+        ...order('buy', 1, { type: 'limit', price: 90 }),
+        metadata: { api_key: 'SECRET-KEY-123', Password: 'SECRET-PW-456', note: 'kept' },
+      };
       const r = await s.engine.submitOrder(o, 'paper');
       assert.equal(r.order.state, 'ACCEPTED', JSON.stringify(r.denial));
       await s.close();
       const { readdirSync: list } = await import('node:fs');
       const texts = [
         readFileSync(join(dir, 'paper-account.json'), 'utf8'),
-        ...(list(dir).includes('paper-account.json.journal') ? [readFileSync(join(dir, 'paper-account.json.journal'), 'utf8')] : []),
+        ...(list(dir).includes('paper-account.json.journal')
+          ? [readFileSync(join(dir, 'paper-account.json.journal'), 'utf8')]
+          : []),
         readFileSync(join(dir, 'working-orders.json'), 'utf8'),
         ...list(join(dir, 'audit'))
           .filter((f) => f.endsWith('.jsonl'))
@@ -145,7 +160,10 @@ describe('trust: symbols, secrets, damage and recovery', function () {
         s.damage.some((d) => d instanceof StateDamagedError && d.file === file),
         JSON.stringify(s.damage.map((d) => d.message)),
       );
-      const denied = await s.engine.submitOrder(order('buy', 1, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      const denied = await s.engine.submitOrder(
+        order('buy', 1, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'),
+        'paper',
+      );
       assert.equal(denied.denial?.code, 'STATE_DAMAGED');
       assert.match(denied.denial?.message ?? '', /paper-account\.json.*recover/s);
       await s.close();
@@ -159,7 +177,10 @@ describe('trust: symbols, secrets, damage and recovery', function () {
       s = await open();
       assert.deepEqual(s.damage, []);
       assert.deepEqual(s.engine.positionsOf('paper'), { EUR_USD: 3000 });
-      const ok = await s.engine.submitOrder(order('sell', 3000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      const ok = await s.engine.submitOrder(
+        order('sell', 3000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'),
+        'paper',
+      );
       assert.equal(ok.order.state, 'FILLED');
       await s.close();
     } finally {
@@ -181,7 +202,10 @@ describe('trust: symbols, secrets, damage and recovery', function () {
       };
       let s = await open();
       await s.engine.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
-      const resting = await s.engine.submitOrder(order('buy', 500, { type: 'limit', price: 1.05 }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      const resting = await s.engine.submitOrder(
+        order('buy', 500, { type: 'limit', price: 1.05 }, { type: 'GTC' }, 'EUR_USD'),
+        'paper',
+      );
       assert.equal(resting.order.state, 'ACCEPTED');
       await s.close();
       rmSync(join(dir, 'audit'), { recursive: true });
@@ -191,7 +215,11 @@ describe('trust: symbols, secrets, damage and recovery', function () {
         s.damage.some((d) => /every record was removed|audit log is (missing|empty)/.test(d.problem)),
         JSON.stringify(s.damage.map((d) => d.message)),
       );
-      assert.equal((await s.engine.submitOrder(order('buy', 1, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper')).denial?.code, 'STATE_DAMAGED');
+      assert.equal(
+        (await s.engine.submitOrder(order('buy', 1, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper')).denial
+          ?.code,
+        'STATE_DAMAGED',
+      );
       await s.close();
 
       const report = await recoverStateDir({ stateDir: dir, clock });
@@ -205,8 +233,15 @@ describe('trust: symbols, secrets, damage and recovery', function () {
         [],
       );
       assert.deepEqual(s.engine.positionsOf('paper'), { EUR_USD: 1000 });
-      assert.equal(s.engine.getOrder(resting.order.clientOrderId)?.state, 'ACCEPTED', 'the resting order is adopted, not external');
-      const more = await s.engine.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      assert.equal(
+        s.engine.getOrder(resting.order.clientOrderId)?.state,
+        'ACCEPTED',
+        'the resting order is adopted, not external',
+      );
+      const more = await s.engine.submitOrder(
+        order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'),
+        'paper',
+      );
       assert.equal(more.order.state, 'FILLED');
       await s.close();
     } finally {

@@ -64,7 +64,13 @@ describe('normalizeComponentOrder', () => {
     assert.deepEqual(r.order.order_type, { type: 'market' });
     assert.equal(r.order.quantity, 184.3);
     assert.deepEqual(r.order.time_in_force, { type: 'IOC' });
-    assert.deepEqual(r.order.metadata, { base_size: '0.02', reference_price: '1.0852', value: '200', urgency: 'normal', timestamp: '2026-01-01T00:00:00' });
+    assert.deepEqual(r.order.metadata, {
+      base_size: '0.02',
+      reference_price: '1.0852',
+      value: '200',
+      urgency: 'normal',
+      timestamp: '2026-01-01T00:00:00',
+    });
   });
 
   it('accepts object and serde-style order types and time in force', () => {
@@ -107,7 +113,10 @@ describe('normalizeComponentOrder', () => {
       ['price', 'size'],
     );
     assert.deepEqual(
-      issuesOf({ type: 'order_request', order: { symbol: 'X', side: 'buy', order_type: 'market', quantity: 'ten' } }).map((i) => i.path),
+      issuesOf({
+        type: 'order_request',
+        order: { symbol: 'X', side: 'buy', order_type: 'market', quantity: 'ten' },
+      }).map((i) => i.path),
       ['order.quantity'],
     );
   });
@@ -132,7 +141,13 @@ describe('normalizeComponentOrder', () => {
   });
 
   it('reports NaN and Infinity from Python by field', () => {
-    const issues = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'limit', price: nan('Infinity'), quantity: nan('NaN') });
+    const issues = issuesOf({
+      symbol: 'EUR_USD',
+      side: 'buy',
+      order_type: 'limit',
+      price: nan('Infinity'),
+      quantity: nan('NaN'),
+    });
     const hint = 'check what computes it for a division by zero or a missing input';
     assert.deepEqual(issues, [
       { path: 'quantity', message: `quantity is NaN; it must be a finite number (${hint})`, value: 'NaN', hint },
@@ -147,7 +162,13 @@ describe('normalizeComponentOrder', () => {
   });
 
   it('refuses a stop-limit missing either price', () => {
-    const issues = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'stop_limit', stop_price: 1.09, quantity: 1 });
+    const issues = issuesOf({
+      symbol: 'EUR_USD',
+      side: 'buy',
+      order_type: 'stop_limit',
+      stop_price: 1.09,
+      quantity: 1,
+    });
     assert.deepEqual(
       issues.map((i) => i.path),
       ['limit_price'],
@@ -161,17 +182,37 @@ describe('normalizeComponentOrder', () => {
       issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD' })[0]!.message,
       /GTD order needs 'expires_at'/,
     );
-    const past = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD', expires_at: '2020-01-01T00:00:00Z' });
+    const past = issuesOf({
+      symbol: 'EUR_USD',
+      side: 'buy',
+      order_type: 'market',
+      quantity: 1,
+      time_in_force: 'GTD',
+      expires_at: '2020-01-01T00:00:00Z',
+    });
     assert.equal(past[0]!.path, 'expires_at');
     assert.match(past[0]!.message, /is in the past/);
     assert.match(
-      issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'GTD', expires_at: 'soon' })[0]!.message,
+      issuesOf({
+        symbol: 'EUR_USD',
+        side: 'buy',
+        order_type: 'market',
+        quantity: 1,
+        time_in_force: 'GTD',
+        expires_at: 'soon',
+      })[0]!.message,
       /is not a time/,
     );
   });
 
   it('validates a client order id against every venue charset', () => {
-    const [issue] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, client_order_id: 'has space' });
+    const [issue] = issuesOf({
+      symbol: 'EUR_USD',
+      side: 'buy',
+      order_type: 'market',
+      quantity: 1,
+      client_order_id: 'has space',
+    });
     assert.equal(issue!.path, 'client_order_id');
   });
 
@@ -180,7 +221,10 @@ describe('normalizeComponentOrder', () => {
       const [buy] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: -1000 });
       assert.equal(buy!.path, 'quantity');
       assert.equal(buy!.value, '-1000');
-      assert.match(buy!.message, /^quantity must be greater than zero, got -1000: did you mean side='sell' with quantity 1000\?/);
+      assert.match(
+        buy!.message,
+        /^quantity must be greater than zero, got -1000: did you mean side='sell' with quantity 1000\?/,
+      );
       const [sell] = issuesOf({ type: 'market', symbol: 'EUR_USD', side: 'sell', size: -2.5 });
       assert.equal(sell!.path, 'size');
       assert.match(sell!.message, /got -2\.5: did you mean side='buy' with size 2\.5\?/);
@@ -207,13 +251,20 @@ describe('normalizeComponentOrder', () => {
 
     it('an unknown order type, side or time in force: the nearest valid one', () => {
       const [type] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'limt', price: 1, quantity: 1 });
-      assert.match(type!.message, /unknown order type 'limt'; use one of market, limit, stop, stop_limit \(did you mean 'limit'\?\)/);
+      assert.match(
+        type!.message,
+        /unknown order type 'limt'; use one of market, limit, stop, stop_limit \(did you mean 'limit'\?\)/,
+      );
       assert.equal(type!.hint, "did you mean 'limit'?");
       const [foo] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'foo', quantity: 1 });
       assert.equal(foo!.hint, undefined);
-      assert.match(issuesOf({ symbol: 'EUR_USD', side: 'long', order_type: 'market', quantity: 1 })[0]!.message, /did you mean 'buy'\?/);
       assert.match(
-        issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'DAY' })[0]!.message,
+        issuesOf({ symbol: 'EUR_USD', side: 'long', order_type: 'market', quantity: 1 })[0]!.message,
+        /did you mean 'buy'\?/,
+      );
+      assert.match(
+        issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, time_in_force: 'DAY' })[0]!
+          .message,
         /unknown time in force 'DAY'.*GTD.*expires_at/,
       );
     });
@@ -226,9 +277,22 @@ describe('normalizeComponentOrder', () => {
     });
 
     it('never shows a secret-looking field', () => {
-      const [issue] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, client_order_id: 'has space', metadata: 'x' });
+      const [issue] = issuesOf({
+        symbol: 'EUR_USD',
+        side: 'buy',
+        order_type: 'market',
+        quantity: 1,
+        client_order_id: 'has space',
+        metadata: 'x',
+      });
       assert.ok(issue);
-      const r = normalize({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, metadata: { nested: { api_key: 'sk-live-123' } } });
+      const r = normalize({
+        symbol: 'EUR_USD',
+        side: 'buy',
+        order_type: 'market',
+        quantity: 1,
+        metadata: { nested: { api_key: 'sk-live-123' } },
+      });
       assert.ok(r.ok);
       assert.ok(!JSON.stringify(r.order).includes('sk-live-123'));
     });

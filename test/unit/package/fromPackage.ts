@@ -94,7 +94,8 @@ export interface VenueRun {
   stderr: string;
   wallMs: number;
   /** The CLI's --json output, when it printed one. */
-  json: { ok?: boolean; order?: { client_order_id?: string }; errors?: { code: string; message: string }[] } | undefined;
+  json:
+    { ok?: boolean; order?: { client_order_id?: string }; errors?: { code: string; message: string }[] } | undefined;
   /** Requests the fake received, and the orders it holds with the run's client order id. */
   requests: number;
   ordersAtVenue: number;
@@ -105,7 +106,11 @@ export interface VenueRun {
 const EXAMPLE = join('examples', 'workspace', 'core', 'orders', 'execution_algos', 'market_order.py');
 
 /** `<extensionDir>/dist/cli.js test-order market_order.py --broker <venue>` against a fresh fake. */
-export async function runAtVenue(extensionDir: string, venue: Venue, work: { dir: string; env: NodeJS.ProcessEnv }): Promise<VenueRun> {
+export async function runAtVenue(
+  extensionDir: string,
+  venue: Venue,
+  work: { dir: string; env: NodeJS.ProcessEnv },
+): Promise<VenueRun> {
   const stateDir = mkdtempSync(join(work.dir, `state-${venue}-`));
   let fake: FakeVenue;
   let args: string[];
@@ -147,13 +152,26 @@ export async function runAtVenue(extensionDir: string, venue: Venue, work: { dir
     connectRoute = 'START_API';
   }
   try {
-    const cliArgs = [join(extensionDir, 'dist', 'cli.js'), 'test-order', component, '--state-dir', stateDir, '--json', ...args];
+    const cliArgs = [
+      join(extensionDir, 'dist', 'cli.js'),
+      'test-order',
+      component,
+      '--state-dir',
+      stateDir,
+      '--json',
+      ...args,
+    ];
     const started = Date.now();
     // Asynchronous: the fake answers in this process.
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, cliArgs, { cwd: work.dir, env: { ...work.env, ...env }, timeout: 90_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        cliArgs,
+        { cwd: work.dir, env: { ...work.env, ...env }, timeout: 90_000 },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr });
+        },
+      );
     });
     const wallMs = Date.now() - started;
     let json: VenueRun['json'];

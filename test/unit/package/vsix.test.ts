@@ -10,7 +10,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { assertVenueRun, chunkFigures, resolvableSdkPackages, runAtVenue, scratch, SDK_CHUNKS, SDK_PACKAGES, VENUES } from './fromPackage';
+import {
+  assertVenueRun,
+  chunkFigures,
+  resolvableSdkPackages,
+  runAtVenue,
+  scratch,
+  SDK_CHUNKS,
+  SDK_PACKAGES,
+  VENUES,
+} from './fromPackage';
 
 const ROOT = resolve(__dirname, '../../../..');
 const DIST = join(ROOT, 'dist');
@@ -33,7 +42,8 @@ describe('the package carries its broker SDKs (issue 12)', function () {
     );
     for (const bundle of ['core.js', 'cli.js']) {
       const required = requiredBy(bundle);
-      for (const chunk of SDK_CHUNKS) assert.ok(required.includes(`./sdk/${chunk}.js`), `${bundle} requires ./sdk/${chunk}.js`);
+      for (const chunk of SDK_CHUNKS)
+        assert.ok(required.includes(`./sdk/${chunk}.js`), `${bundle} requires ./sdk/${chunk}.js`);
       const bare = required.filter((r) => SDK_PACKAGES.some((p) => r === p || r.startsWith(`${p}/`)));
       assert.deepEqual(bare, [], `${bundle} requires no SDK package by name (the .vsix has no node_modules)`);
     }
@@ -47,8 +57,14 @@ describe('the package carries its broker SDKs (issue 12)', function () {
       extension = join(work.dir, 'extension');
       mkdirSync(join(extension, 'dist'), { recursive: true });
       cpSync(join(DIST, 'cli.js'), join(extension, 'dist', 'cli.js'));
-      cpSync(join(DIST, 'sdk'), join(extension, 'dist', 'sdk'), { recursive: true, filter: (f) => !f.endsWith('.map') });
-      cpSync(join(ROOT, 'python'), join(extension, 'python'), { recursive: true, filter: (f) => !f.includes('__pycache__') });
+      cpSync(join(DIST, 'sdk'), join(extension, 'dist', 'sdk'), {
+        recursive: true,
+        filter: (f) => !f.endsWith('.map'),
+      });
+      cpSync(join(ROOT, 'python'), join(extension, 'python'), {
+        recursive: true,
+        filter: (f) => !f.includes('__pycache__'),
+      });
       cpSync(join(ROOT, 'examples', 'workspace'), join(extension, 'examples', 'workspace'), { recursive: true });
     });
     after(() => work.dispose());
@@ -59,7 +75,11 @@ describe('the package carries its broker SDKs (issue 12)', function () {
 
     it('loads each chunk alone in a plain node, offering what its adapter uses', () => {
       const figures = chunkFigures(extension, work.env);
-      const needs: Record<string, string[]> = { 'ccxt-binance': ['binance'], alpaca: ['Alpaca', 'ApiError', 'FetchError'], ib: ['IBApi', 'EventName'] };
+      const needs: Record<string, string[]> = {
+        'ccxt-binance': ['binance'],
+        alpaca: ['Alpaca', 'ApiError', 'FetchError'],
+        ib: ['IBApi', 'EventName'],
+      };
       for (const f of figures) {
         for (const name of needs[f.chunk] ?? []) assert.ok(f.exports.includes(name), `${f.chunk}.js exports ${name}`);
         console.log(`      ${f.chunk}.js ${(f.bytes / 1024).toFixed(0)} KiB, loads in ${f.loadMs.toFixed(0)} ms`);

@@ -43,7 +43,13 @@ describe('Paper costs', () => {
   it('through the venue: a maker fill pays the maker rate, and an order waits for its latency', async () => {
     const clock = new TestClock();
     const quotes = new FixedQuotes();
-    const b = new PaperBroker({ clock, quotes, fees: scheduleFees({ takerBps: 10, makerBps: 1 }), latency: jitterLatency(50, 0), depth: false });
+    const b = new PaperBroker({
+      clock,
+      quotes,
+      fees: scheduleFees({ takerBps: 10, makerBps: 1 }),
+      latency: jitterLatency(50, 0),
+      depth: false,
+    });
     await b.connect();
     const taker = await b.submitOrder(order('buy', 10));
     assert.equal(taker.status.status, 'pending', 'not at the matching engine before its latency');

@@ -73,7 +73,10 @@ describe('FaultInjectingBroker', () => {
   it('reject without a reason picks one of rejectReasons', async () => {
     await setUp({ plan: { rejectReasons: ['instrument halted'] } });
     broker.injectNext('reject');
-    assert.deepEqual((await broker.submitOrder(order('sell', 1))).status, { status: 'rejected', reason: 'instrument halted' });
+    assert.deepEqual((await broker.submitOrder(order('sell', 1))).status, {
+      status: 'rejected',
+      reason: 'instrument halted',
+    });
   });
 
   it('errorBeforeSend: VENUE_UNAVAILABLE, retryable, nothing placed; a retry goes through', async () => {
@@ -179,13 +182,24 @@ describe('FaultInjectingBroker', () => {
 
   /** What happened to each of `n` orders under a random plan, as the engine sees it. */
   async function outcomes(seed: number, n: number): Promise<string[]> {
-    await setUp({ plan: { seed, reject: 0.2, errorBeforeSend: 0.2, timeoutAfterAccept: 0.2, duplicateAck: 0.2, rejectReasons: ['a', 'b'] } });
+    await setUp({
+      plan: {
+        seed,
+        reject: 0.2,
+        errorBeforeSend: 0.2,
+        timeoutAfterAccept: 0.2,
+        duplicateAck: 0.2,
+        rejectReasons: ['a', 'b'],
+      },
+    });
     const seen: string[] = [];
     for (let i = 0; i < n; i++) {
       updates = [];
       try {
         const r = await broker.submitOrder(order('buy', 1));
-        seen.push(r.status.status === 'rejected' ? `reject:${r.status.reason}` : updates.length === 4 ? 'duplicate' : 'clean');
+        seen.push(
+          r.status.status === 'rejected' ? `reject:${r.status.reason}` : updates.length === 4 ? 'duplicate' : 'clean',
+        );
       } catch (e) {
         seen.push(isBrokerError(e) ? e.reason : String(e));
       }
@@ -202,7 +216,14 @@ describe('FaultInjectingBroker', () => {
     assert.notDeepEqual(await outcomes(7, 40), first);
     for (const kind of ['reject:a', 'reject:b', 'VENUE_UNAVAILABLE', 'TIMEOUT', 'duplicate', 'clean'])
       assert.ok(first.includes(kind), `${kind} in ${first.join()}`);
-    assert.equal(stats.reject + stats.errorBeforeSend + stats.timeoutAfterAccept + stats.duplicateAck + first.filter((o) => o === 'clean').length, 40);
+    assert.equal(
+      stats.reject +
+        stats.errorBeforeSend +
+        stats.timeoutAfterAccept +
+        stats.duplicateAck +
+        first.filter((o) => o === 'clean').length,
+      40,
+    );
   });
 
   it('latency: every call waits fixed + jitter ms through the injected sleep before reaching the venue', async () => {
@@ -268,7 +289,11 @@ describe('PaperBroker.faults (the switch a user flips on the running venue)', ()
     assert.equal(paper.faults.state().rejectsQueued, 1);
     const rejected = await paper.submitOrder(order('buy', 10));
     assert.deepEqual(rejected.status, { status: 'rejected', reason: 'market closed' });
-    assert.equal((await paper.getOrderByClientId(rejected.client_order_id))?.status.status, 'rejected', 'looked up as a venue would');
+    assert.equal(
+      (await paper.getOrderByClientId(rejected.client_order_id))?.status.status,
+      'rejected',
+      'looked up as a venue would',
+    );
     assert.deepEqual(paper.getCashBalances(), { USD: 100_000 }, 'the account never saw it');
     assert.equal((await paper.submitOrder(order('buy', 10))).status.status, 'filled', 'only the next one');
 

@@ -41,12 +41,24 @@ export function order(
   timeInForce: TimeInForce = { type: 'GTC' },
   symbol = 'AAPL',
 ): PlacedOrderRequest {
-  return { symbol, side, quantity, order_type: orderType, time_in_force: timeInForce, metadata: {}, client_order_id: `t-${++sequence}` };
+  return {
+    symbol,
+    side,
+    quantity,
+    order_type: orderType,
+    time_in_force: timeInForce,
+    metadata: {},
+    client_order_id: `t-${++sequence}`,
+  };
 }
 
 export const limit = (price: number): OrderType => ({ type: 'limit', price });
 export const stop = (price: number): OrderType => ({ type: 'stop', price });
-export const stopLimit = (stopPrice: number, limitPrice: number): OrderType => ({ type: 'stop_limit', stop_price: stopPrice, limit_price: limitPrice });
+export const stopLimit = (stopPrice: number, limitPrice: number): OrderType => ({
+  type: 'stop_limit',
+  stop_price: stopPrice,
+  limit_price: limitPrice,
+});
 export const GTC: TimeInForce = { type: 'GTC' };
 export const IOC: TimeInForce = { type: 'IOC' };
 export const FOK: TimeInForce = { type: 'FOK' };

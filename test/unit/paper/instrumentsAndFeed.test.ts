@@ -74,7 +74,8 @@ describe('SyntheticFeed', () => {
   });
 
   it('differs across seeds and moves over time', () => {
-    const mids = (seed: number) => Array.from({ length: 20 }, (_, i) => new SyntheticFeed(seed).quote('BTCUSDT', t0 + i * 3_600_000).bid);
+    const mids = (seed: number) =>
+      Array.from({ length: 20 }, (_, i) => new SyntheticFeed(seed).quote('BTCUSDT', t0 + i * 3_600_000).bid);
     assert.notDeepEqual(mids(1), mids(2));
     assert.ok(new Set(mids(1)).size > 10);
   });
@@ -86,11 +87,19 @@ describe('SyntheticFeed', () => {
       for (let i = 0; i < 300; i++) {
         const q = feed.quote(symbol, t0 + i * 997_531);
         assert.ok(q.bid < q.ask, `${symbol} bid ${q.bid} ask ${q.ask}`);
-        assert.ok(isOnStep(q.bid, inst.tickSize) && isOnStep(q.ask, inst.tickSize) && isOnStep(q.last, inst.tickSize), `${symbol} off tick`);
+        assert.ok(
+          isOnStep(q.bid, inst.tickSize) && isOnStep(q.ask, inst.tickSize) && isOnStep(q.last, inst.tickSize),
+          `${symbol} off tick`,
+        );
         assert.ok(Math.abs(q.ask - q.bid - inst.spreadTicks * inst.tickSize) < inst.tickSize / 100, `${symbol} spread`);
         assert.ok(q.last >= q.bid && q.last <= q.ask);
-        assert.ok(q.bid_size >= inst.lotSize && isOnStep(q.bid_size, inst.lotSize) && isOnStep(q.ask_size, inst.lotSize));
-        assert.ok(Math.abs(q.bid / inst.referencePrice - 1) < 3 * inst.dailyVolatility, `${symbol} wandered to ${q.bid}`);
+        assert.ok(
+          q.bid_size >= inst.lotSize && isOnStep(q.bid_size, inst.lotSize) && isOnStep(q.ask_size, inst.lotSize),
+        );
+        assert.ok(
+          Math.abs(q.bid / inst.referencePrice - 1) < 3 * inst.dailyVolatility,
+          `${symbol} wandered to ${q.bid}`,
+        );
       }
     }
   });

@@ -25,7 +25,10 @@ describe('Paper venue on live quotes', function () {
       const live = new LiveQuoteSource(oanda, { clock, refreshMs: 20, maxAgeMs: 5000 });
       const paper = new PaperBroker({ clock, quotes: live, depth: false });
       await paper.connect();
-      await assert.rejects(paper.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD')), /no OANDA.*quote for EUR_USD yet/);
+      await assert.rejects(
+        paper.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD')),
+        /no OANDA.*quote for EUR_USD yet/,
+      );
       await live.prime(['EUR_USD']);
       const first = await paper.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'));
       assert.equal(first.filled_price, 1.1002);
@@ -37,7 +40,10 @@ describe('Paper venue on live quotes', function () {
       assert.equal(second.filled_price, 1.2, 'the refreshed bid');
       assert.equal(fake.ordersWithClientId(first.client_order_id), 0, 'nothing was sent to the real broker');
       clock.advance(6000);
-      await assert.rejects(paper.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD')), /stale/);
+      await assert.rejects(
+        paper.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD')),
+        /stale/,
+      );
     } finally {
       await oanda.disconnect();
       await fake.close();

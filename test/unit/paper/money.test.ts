@@ -28,7 +28,10 @@ describe('PaperBroker money', () => {
     assert.deepEqual(broker.getCashBalances(), { USD: 100_000, USDT: -39.006006 });
     assert.deepEqual(broker.getRealizedPnl(), { USDT: -0.006 });
     const account = await broker.getAccountInfo();
-    assert.deepEqual([account.balance, account.equity, account.buying_power], [99_960.993994, 99_960.993994, 99_960.993994]);
+    assert.deepEqual(
+      [account.balance, account.equity, account.buying_power],
+      [99_960.993994, 99_960.993994, 99_960.993994],
+    );
   });
 
   it('rounds any fee model to the quote currency: cents for USD, none for JPY, 8 places for crypto', async () => {
@@ -44,7 +47,11 @@ describe('PaperBroker money', () => {
 
   it('the fee model hears maker for a resting fill and taker for an aggressive one', async () => {
     const heard: string[] = [];
-    const b = new PaperBroker({ clock, quotes, fees: { commission: (_i, _s, _p, _q, liquidity) => (heard.push(liquidity), 0) } });
+    const b = new PaperBroker({
+      clock,
+      quotes,
+      fees: { commission: (_i, _s, _p, _q, liquidity) => (heard.push(liquidity), 0) },
+    });
     await b.connect();
     await b.submitOrder(order('buy', 1));
     await b.submitOrder(order('buy', 1, limit(99.5)));
@@ -59,7 +66,13 @@ describe('PaperBroker money', () => {
     await broker.submitOrder(order('buy', 10)); // at 101.02 → average 100.52
     await broker.submitOrder(order('sell', 5)); // at 101 → realizes (101 − 100.52) × 5 = 2.4
     const [p] = await broker.getPositions();
-    assert.deepEqual(p, { symbol: 'AAPL', quantity: 15, average_price: 100.52, current_price: 101.01, unrealized_pnl: 7.35 });
+    assert.deepEqual(p, {
+      symbol: 'AAPL',
+      quantity: 15,
+      average_price: 100.52,
+      current_price: 101.01,
+      unrealized_pnl: 7.35,
+    });
     assert.deepEqual(broker.getRealizedPnl(), { USD: 2.4 });
     // Cash: 100 000 − 1 000.2 − 1 010.2 + 505 = 98 494.6; equity = cash + 15 × 101.01 = 100 009.75.
     const a = await broker.getAccountInfo();
@@ -87,7 +100,9 @@ describe('PaperBroker money', () => {
     const a = await broker.getAccountInfo();
     // Balance: 100 000 − 150 006 / 150 = 98 999.96; the position is worth 1 000 × 150 JPY = 1 000 USD.
     assert.deepEqual([a.balance, a.equity, a.buying_power], [98_999.96, 99_999.96, 98_999.96]);
-    assert.deepEqual(a.open_positions, [{ symbol: 'USD_JPY', quantity: 1000, average_price: 150.006, current_price: 150, unrealized_pnl: -0.04 }]);
+    assert.deepEqual(a.open_positions, [
+      { symbol: 'USD_JPY', quantity: 1000, average_price: 150.006, current_price: 150, unrealized_pnl: -0.04 },
+    ]);
   });
 
   it('keeps one position for every spelling of a symbol, reported as first spelled', async () => {

@@ -4,13 +4,28 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Buy, FOK, GTC, IOC, MARKET_TAKER, OrderBook, Sell, type BookSide, type Depth, type Tif } from '../../../src/brokers/paper/book/orderBook';
+import {
+  Buy,
+  FOK,
+  GTC,
+  IOC,
+  MARKET_TAKER,
+  OrderBook,
+  Sell,
+  type BookSide,
+  type Depth,
+  type Tif,
+} from '../../../src/brokers/paper/book/orderBook';
 
 type FillRec = [makerId: number, takerId: number, price: number, size: number, makerRemaining: number];
 
 function book(): { b: OrderBook<string>; fills: FillRec[] } {
   const fills: FillRec[] = [];
-  const b = new OrderBook<string>({ onFill: (m, t, p, s, r) => fills.push([m, t, p, s, r]), orderCapacity: 2, idCapacity: 2 });
+  const b = new OrderBook<string>({
+    onFill: (m, t, p, s, r) => fills.push([m, t, p, s, r]),
+    orderCapacity: 2,
+    idCapacity: 2,
+  });
   return { b, fills };
 }
 
@@ -230,7 +245,8 @@ class RefBook {
   fills: FillRec[] = [];
 
   private sorted(side: BookSide): RefOrder[] {
-    const better = side === Buy ? (a: RefOrder, b: RefOrder) => b.price - a.price : (a: RefOrder, b: RefOrder) => a.price - b.price;
+    const better =
+      side === Buy ? (a: RefOrder, b: RefOrder) => b.price - a.price : (a: RefOrder, b: RefOrder) => a.price - b.price;
     return [...this.sides[side]].sort((a, b) => better(a, b) || a.seq - b.seq);
   }
 
@@ -311,7 +327,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       tif: fc.constantFrom<Tif>(GTC, GTC, GTC, IOC, FOK),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('market' as const), side: sideArb, size: fc.integer({ min: 1, max: 30 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ k: fc.constant('market' as const), side: sideArb, size: fc.integer({ min: 1, max: 30 }) }),
+  },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('cancel' as const), back: fc.integer({ min: -2, max: 30 }) }) },
   {
     weight: 1,
@@ -335,7 +354,10 @@ describe('OrderBook against a naive reference book', () => {
           switch (op.k) {
             case 'limit': {
               const id = nextId++;
-              assert.equal(b.limit(id, op.side, op.price, op.size, op.tif), ref.limit(id, op.side, op.price, op.size, op.tif));
+              assert.equal(
+                b.limit(id, op.side, op.price, op.size, op.tif),
+                ref.limit(id, op.side, op.price, op.size, op.tif),
+              );
               break;
             }
             case 'market':
@@ -348,7 +370,10 @@ describe('OrderBook against a naive reference book', () => {
             }
             case 'wouldFill': {
               const limit = op.price ?? (op.side === Buy ? Infinity : -Infinity);
-              assert.equal(b.wouldFill(op.side, op.size, op.price ?? undefined), ref.available(op.side, limit) >= op.size);
+              assert.equal(
+                b.wouldFill(op.side, op.size, op.price ?? undefined),
+                ref.available(op.side, limit) >= op.size,
+              );
               break;
             }
           }
@@ -368,7 +393,10 @@ describe('OrderBook level heap', () => {
   it('keeps levels ordered when levels deep in the book are opened and emptied at random', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ price: fc.integer({ min: 0, max: 300 }), cancel: fc.nat() }), { minLength: 1, maxLength: 300 }),
+        fc.array(fc.record({ price: fc.integer({ min: 0, max: 300 }), cancel: fc.nat() }), {
+          minLength: 1,
+          maxLength: 300,
+        }),
         fc.constantFrom<BookSide>(Buy, Sell),
         (steps, side) => {
           const { b } = book();

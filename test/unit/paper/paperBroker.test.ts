@@ -53,9 +53,21 @@ describe('PaperBroker matching', () => {
       { name: 'limit away from the touch', type: { buy: limit(100.01), sell: limit(100.01) }, resting: true },
       { name: 'stop already through', type: { buy: stop(100.02), sell: stop(100) }, resting: false },
       { name: 'stop not reached', type: { buy: stop(100.5), sell: stop(99.5) }, resting: true },
-      { name: 'stop-limit through and marketable', type: { buy: stopLimit(100.01, 100.05), sell: stopLimit(100.01, 99.95) }, resting: false },
-      { name: 'stop-limit through, limit not reached', type: { buy: stopLimit(100.01, 100.01), sell: stopLimit(100.01, 100.01) }, resting: true },
-      { name: 'stop-limit not reached', type: { buy: stopLimit(100.5, 100.6), sell: stopLimit(99.5, 99.4) }, resting: true },
+      {
+        name: 'stop-limit through and marketable',
+        type: { buy: stopLimit(100.01, 100.05), sell: stopLimit(100.01, 99.95) },
+        resting: false,
+      },
+      {
+        name: 'stop-limit through, limit not reached',
+        type: { buy: stopLimit(100.01, 100.01), sell: stopLimit(100.01, 100.01) },
+        resting: true,
+      },
+      {
+        name: 'stop-limit not reached',
+        type: { buy: stopLimit(100.5, 100.6), sell: stopLimit(99.5, 99.4) },
+        resting: true,
+      },
     ];
     const tifs: TimeInForce[] = [GTC, gtd(START + 60_000), IOC, FOK];
     for (const c of cases) {
@@ -92,7 +104,10 @@ describe('PaperBroker matching', () => {
       quotes.move(side === 'buy' ? 99.5 : 100.5, side === 'buy' ? 99.52 : 100.52);
       broker.poll();
       const after = await broker.getOrderStatus(r.order_id);
-      assert.deepEqual([after.status.status, after.filled_price, after.fills[0]?.liquidity], ['filled', price, 'maker']);
+      assert.deepEqual(
+        [after.status.status, after.filled_price, after.fills[0]?.liquidity],
+        ['filled', price, 'maker'],
+      );
       assert.equal(cash(), side === 'buy' ? 100_000 - 999 : 100_000 + 1001);
       assert.equal(await position(), 10 * up);
     });
@@ -119,7 +134,10 @@ describe('PaperBroker matching', () => {
       broker.poll();
       const after = await broker.getOrderStatus(r.order_id);
       // Once triggered it stays a limit even though the market went back past the stop.
-      assert.deepEqual([after.status.status, after.filled_price, after.fills[0]?.liquidity], ['filled', side === 'buy' ? 100.6 : 99.4, 'maker']);
+      assert.deepEqual(
+        [after.status.status, after.filled_price, after.fills[0]?.liquidity],
+        ['filled', side === 'buy' ? 100.6 : 99.4, 'maker'],
+      );
     });
 
     it(`${side} stop-limit triggered later takes the touch when its limit is marketable`, async () => {
@@ -128,7 +146,10 @@ describe('PaperBroker matching', () => {
       quotes.move(side === 'buy' ? 100.5 : 99.48, side === 'buy' ? 100.52 : 99.5);
       broker.poll();
       const after = await broker.getOrderStatus(r.order_id);
-      assert.deepEqual([after.status.status, after.filled_price, after.fills[0]?.liquidity], ['filled', side === 'buy' ? 100.52 : 99.48, 'taker']);
+      assert.deepEqual(
+        [after.status.status, after.filled_price, after.fills[0]?.liquidity],
+        ['filled', side === 'buy' ? 100.52 : 99.48, 'taker'],
+      );
     });
   }
 
@@ -169,7 +190,11 @@ describe('PaperBroker matching', () => {
 
   describe('depth (levels 1 tick apart, each twice the size of the one before, no jitter)', () => {
     const deep = (): PaperBroker => {
-      const b = new PaperBroker({ clock, quotes, depth: { levels: 3, spacingTicks: 1, growth: 2, jitter: 0, seed: 1 } });
+      const b = new PaperBroker({
+        clock,
+        quotes,
+        depth: { levels: 3, spacingTicks: 1, growth: 2, jitter: 0, seed: 1 },
+      });
       b.onOrderUpdate((u) => updates.push(u));
       return b;
     };
@@ -240,7 +265,10 @@ describe('PaperBroker matching', () => {
       quotes.move(99.85, 99.89, 10); // asks 99.89×10, 99.90×20 reach the limit; 99.91 does not
       broker.poll();
       const after = await broker.getOrderStatus(r.order_id);
-      assert.deepEqual([after.status.status, after.filled_quantity, after.filled_price, after.fills[0]?.liquidity], ['partially_filled', 30, 99.9, 'maker']);
+      assert.deepEqual(
+        [after.status.status, after.filled_quantity, after.filled_price, after.fills[0]?.liquidity],
+        ['partially_filled', 30, 99.9, 'maker'],
+      );
     });
   });
 
@@ -279,11 +307,15 @@ describe('PaperBroker matching', () => {
   });
 
   describe('venue rules: rejected with the rule, nothing booked', () => {
-    const reason = (s: { status: string; reason?: string }) => (s.status === 'rejected' ? s.reason : `not rejected: ${s.status}`);
+    const reason = (s: { status: string; reason?: string }) =>
+      s.status === 'rejected' ? s.reason : `not rejected: ${s.status}`;
 
     it('a price off the tick names the tick and the nearest prices', async () => {
       const r = await broker.submitOrder(order('buy', 1, limit(99.995)));
-      assert.equal(reason(r.status), 'limit price 99.995 is not a multiple of the tick size 0.01 for AAPL (nearest: 99.99 or 100)');
+      assert.equal(
+        reason(r.status),
+        'limit price 99.995 is not a multiple of the tick size 0.01 for AAPL (nearest: 99.99 or 100)',
+      );
       const s = await broker.submitOrder(order('buy', 1, stopLimit(100.001, 100.1)));
       assert.match(reason(s.status) ?? '', /^stop price 100.001 is not a multiple of the tick size 0.01 for AAPL/);
     });
@@ -315,7 +347,10 @@ describe('PaperBroker matching', () => {
 
     it('insufficient buying power, counting resting orders and shorts', async () => {
       const big = await broker.submitOrder(order('buy', 1000));
-      assert.equal(reason(big.status), 'insufficient buying power: the order needs 100020.00 USD and 100000.00 USD is available (1× leverage)');
+      assert.equal(
+        reason(big.status),
+        'insufficient buying power: the order needs 100020.00 USD and 100000.00 USD is available (1× leverage)',
+      );
       // A resting buy of 900 at 99 reserves 89 100.
       await broker.submitOrder(order('buy', 900, limit(99)));
       assert.equal((await broker.getAccountInfo()).buying_power, 10_900);
@@ -355,7 +390,10 @@ describe('PaperBroker matching', () => {
       await assert.rejects(broker.submitOrder({ ...resting, quantity: 2 }), reasonIs('DUPLICATE_CLIENT_ORDER_ID'));
       await assert.rejects(broker.cancelOrder('P-999'), reasonIs('ORDER_NOT_FOUND'));
       await assert.rejects(broker.getOrderStatus('P-999'), reasonIs('ORDER_NOT_FOUND'));
-      await assert.rejects(broker.cancelOrder(r.order_id), (e) => reasonIs('INVALID_ORDER')(e) && /already filled/.test((e as Error).message));
+      await assert.rejects(
+        broker.cancelOrder(r.order_id),
+        (e) => reasonIs('INVALID_ORDER')(e) && /already filled/.test((e as Error).message),
+      );
       assert.equal((await broker.getOrderByClientId(o.client_order_id))?.order_id, r.order_id);
       assert.equal(await broker.getOrderByClientId('never-sent'), undefined);
       assert.equal(await position(), 1);
@@ -422,7 +460,10 @@ describe('PaperBroker matching', () => {
       const r = await b.submitOrder(order('buy', 1));
       assert.equal(r.status.status, 'filled');
       assert.deepEqual(seen, ['submitted', 'filled']);
-      assert.deepEqual(reported, ['a paper venue order update listener failed: boom', 'a paper venue order update listener failed: boom']);
+      assert.deepEqual(reported, [
+        'a paper venue order update listener failed: boom',
+        'a paper venue order update listener failed: boom',
+      ]);
     });
   });
 
@@ -439,7 +480,10 @@ describe('PaperBroker matching', () => {
     assert.equal((await slow.getOrderStatus(r.order_id)).status.status, 'pending');
     clock.advance(1);
     const after = await slow.getOrderStatus(r.order_id);
-    assert.deepEqual([after.status.status, after.filled_price, after.fills[0]?.timestamp], ['filled', 101.02, START + 500]);
+    assert.deepEqual(
+      [after.status.status, after.filled_price, after.fills[0]?.timestamp],
+      ['filled', 101.02, START + 500],
+    );
     assert.deepEqual(seen, ['pending', 'submitted', 'filled']);
   });
 

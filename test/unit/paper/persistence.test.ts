@@ -1,7 +1,16 @@
 /** The paper account on disk: atomic, validated, reloaded whole, never silently replaced. */
 import { StateDamagedError } from '../../../src/common/stateErrors';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBrokerError } from '../../../src/brokers/errors';
@@ -43,7 +52,11 @@ describe('PaperBroker persistence', () => {
     const resting = await first.submitOrder(order('buy', 5, limit(99)));
     const stopOrder = await first.submitOrder(order('sell', 5, stop(99.5), gtd(clock.now() + 60_000)));
     await first.disconnect();
-    assert.deepEqual(readdirSync(join(dir, 'nested')).sort(), ['paper-account.json', 'paper-account.json.journal'], 'no temp file left behind');
+    assert.deepEqual(
+      readdirSync(join(dir, 'nested')).sort(),
+      ['paper-account.json', 'paper-account.json.journal'],
+      'no temp file left behind',
+    );
 
     const second = await open();
     assert.deepEqual(second.getCashBalances(), { USD: 98_999.8, USDT: -6506.502002 });
@@ -79,7 +92,10 @@ describe('PaperBroker persistence', () => {
   it('stores amounts as exact decimal strings', async () => {
     const b = await open();
     await b.submitOrder(order('buy', 3));
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { cash: Record<string, string>; positions: Array<{ quantity: string }> };
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+      cash: Record<string, string>;
+      positions: Array<{ quantity: string }>;
+    };
     assert.deepEqual(saved.cash, { USD: '996999400000000' }); // 99 699.94 in 10^-10 units
     assert.equal(saved.positions[0]?.quantity, '30000000000');
   });
@@ -108,7 +124,10 @@ describe('PaperBroker persistence', () => {
       await b.submitOrder(order(i % 2 ? 'sell' : 'buy', 1 + (i % 3)));
       generations.add((JSON.parse(readFileSync(file, 'utf8')) as { generation: number }).generation);
     }
-    assert.ok(generations.size >= 2, `the journal was folded into a new snapshot (generations ${[...generations].join(', ')})`);
+    assert.ok(
+      generations.size >= 2,
+      `the journal was folded into a new snapshot (generations ${[...generations].join(', ')})`,
+    );
     const again = await open();
     assert.deepEqual(again.getCashBalances(), b.getCashBalances());
     assert.deepEqual(await again.getPositions(), await b.getPositions());
@@ -188,7 +207,10 @@ describe('PaperBroker persistence', () => {
     for (const content of ['{"version": 2, "cash": ', '{"version": 2, "cash": {"USD": "abc"}}', '']) {
       const b = new PaperBroker({ clock, quotes, stateFile: join(dir, 'bad.json') });
       writeFileSync(join(dir, 'bad.json'), content);
-      await assert.rejects(b.connect(), (e) => e instanceof StateDamagedError && e.file === join(dir, 'bad.json') && /sptrader recover/.test(e.message));
+      await assert.rejects(
+        b.connect(),
+        (e) => e instanceof StateDamagedError && e.file === join(dir, 'bad.json') && /sptrader recover/.test(e.message),
+      );
       assert.equal(b.isConnected(), false);
       assert.equal(readFileSync(join(dir, 'bad.json'), 'utf8'), content);
     }
@@ -202,7 +224,10 @@ describe('PaperBroker persistence', () => {
     assert.ok(existsSync(journalFile(file)));
     rmSync(file);
     const c = new PaperBroker({ clock, quotes, stateFile: file });
-    await assert.rejects(c.connect(), (e) => e instanceof StateDamagedError && e.file === file && /missing while its journal/.test(e.message));
+    await assert.rejects(
+      c.connect(),
+      (e) => e instanceof StateDamagedError && e.file === file && /missing while its journal/.test(e.message),
+    );
     assert.ok(existsSync(journalFile(file)), 'the journal is left for recover');
   });
 

@@ -18,7 +18,11 @@ type Step =
   | { kind: 'cancelOldest' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ kind: fc.constant('move' as const), ticks: fc.integer({ min: -60, max: 60 }), size: fc.integer({ min: 0, max: 40 }) }),
+  fc.record({
+    kind: fc.constant('move' as const),
+    ticks: fc.integer({ min: -60, max: 60 }),
+    size: fc.integer({ min: 0, max: 40 }),
+  }),
   fc.record({
     kind: fc.constant('order' as const),
     side: fc.constantFrom('buy' as const, 'sell' as const),
@@ -49,7 +53,13 @@ describe('PaperBroker properties', () => {
           const limits = new Map<string, number | undefined>();
           const checked: Array<{ fill: Fill; bid: number; ask: number; limit: number | undefined }> = [];
           broker.onOrderUpdate((u) => {
-            if (u.fill) checked.push({ fill: u.fill, bid: quotes.fallback.bid, ask: quotes.fallback.ask, limit: limits.get(u.order.order_id) });
+            if (u.fill)
+              checked.push({
+                fill: u.fill,
+                bid: quotes.fallback.bid,
+                ask: quotes.fallback.ask,
+                limit: limits.get(u.order.order_id),
+              });
           });
           for (const s of steps) {
             clock.advance(1000);
@@ -59,7 +69,9 @@ describe('PaperBroker properties', () => {
               broker.poll();
             } else if (s.kind === 'order') {
               const price = s.limitOffset === null ? undefined : (cents + s.limitOffset) / 100;
-              const r = await broker.submitOrder(order(s.side, s.quantity, price === undefined ? { type: 'market' } : limit(price), s.ioc ? IOC : GTC));
+              const r = await broker.submitOrder(
+                order(s.side, s.quantity, price === undefined ? { type: 'market' } : limit(price), s.ioc ? IOC : GTC),
+              );
               limits.set(r.order_id, price);
               // The response already carries the fills made on arrival; the listener saw them first.
               assert.equal(r.fills.length, checked.filter((c) => c.fill.order_id === r.order_id).length);
@@ -80,15 +92,30 @@ describe('PaperBroker properties', () => {
             if (fill.liquidity === 'taker') {
               // The book has 4 levels one tick apart behind the touch: a taker fills within them, never beyond.
               const reach = depth ? 0.03 + 1e-9 : 1e-9;
-              if (fill.side === 'buy') assert.ok(fill.price >= ask && fill.price <= ask + reach, `taker buy fill ${fill.price} outside the book from ${ask}`);
-              else assert.ok(fill.price <= bid && fill.price >= bid - reach, `taker sell fill ${fill.price} outside the book from ${bid}`);
+              if (fill.side === 'buy')
+                assert.ok(
+                  fill.price >= ask && fill.price <= ask + reach,
+                  `taker buy fill ${fill.price} outside the book from ${ask}`,
+                );
+              else
+                assert.ok(
+                  fill.price <= bid && fill.price >= bid - reach,
+                  `taker sell fill ${fill.price} outside the book from ${bid}`,
+                );
               if (!depth) assert.equal(fill.price, fill.side === 'buy' ? ask : bid);
             } else {
               // A resting limit fills at its own price, once the touch has reached it.
               assert.equal(fill.price, lim);
-              assert.ok(fill.side === 'buy' ? ask <= fill.price : bid >= fill.price, 'maker fill before the market reached it');
+              assert.ok(
+                fill.side === 'buy' ? ask <= fill.price : bid >= fill.price,
+                'maker fill before the market reached it',
+              );
             }
-            if (lim !== undefined) assert.ok(fill.side === 'buy' ? fill.price <= lim : fill.price >= lim, `fill ${fill.price} worse than limit ${lim}`);
+            if (lim !== undefined)
+              assert.ok(
+                fill.side === 'buy' ? fill.price <= lim : fill.price >= lim,
+                `fill ${fill.price} worse than limit ${lim}`,
+              );
           }
           // cash + Σ(signed quantity × trade price) = starting cash − commission, to the last 10^-10.
           assert.equal(units(broker.getCashBalances()['USD'] ?? Number.NaN), units(10_000_000) + flow - commission);

@@ -21,7 +21,8 @@ describe('PaperBroker queue position', () => {
   let quotes: FixedQuotes;
   let broker: PaperBroker;
   let updates: OrderUpdate[];
-  const fillsOf = (orderId: string) => updates.filter((u) => u.fill && u.order.order_id === orderId).map((u) => [u.fill?.price, u.fill?.quantity]);
+  const fillsOf = (orderId: string) =>
+    updates.filter((u) => u.fill && u.order.order_id === orderId).map((u) => [u.fill?.price, u.fill?.quantity]);
 
   async function open(options: { stateFile?: string } = {}): Promise<PaperBroker> {
     const b = new PaperBroker({ clock, quotes, startingCash: 10_000_000, depth: false, ...options });
@@ -44,14 +45,21 @@ describe('PaperBroker queue position', () => {
     assert.deepEqual(fillsOf(placed.order_id), [], '2,000 still ahead');
     broker.recordTrade(EUR, 1.08, 4000);
     assert.deepEqual(fillsOf(placed.order_id), [[1.08, 2000]]);
-    assert.deepEqual((await broker.getOrderStatus(placed.order_id)).status, { status: 'partially_filled', filled_qty: 2000 });
+    assert.deepEqual((await broker.getOrderStatus(placed.order_id)).status, {
+      status: 'partially_filled',
+      filled_qty: 2000,
+    });
     broker.recordTrade(EUR, 1.08, 1000);
     assert.deepEqual(fillsOf(placed.order_id), [
       [1.08, 2000],
       [1.08, 1000],
     ]);
     broker.recordTrade(EUR, 1.07999, 1);
-    assert.deepEqual(fillsOf(placed.order_id).at(-1), [1.08, 2000], 'a print below a buy fills what is left, at its own price');
+    assert.deepEqual(
+      fillsOf(placed.order_id).at(-1),
+      [1.08, 2000],
+      'a print below a buy fills what is left, at its own price',
+    );
     assert.equal((await broker.getOrderStatus(placed.order_id)).status.status, 'filled');
     assert.deepEqual(
       (await broker.getOrderStatus(placed.order_id)).fills.map((f) => f.liquidity),
@@ -146,7 +154,11 @@ describe('PaperBroker queue position', () => {
           quantity: fc.integer({ min: 1, max: 3000 }),
           shown: fc.integer({ min: 1, max: 4000 }),
         }),
-        fc.record({ kind: fc.constant('trade' as const), offset: fc.integer({ min: -3, max: 103 }), volume: fc.integer({ min: 0, max: 5000 }) }),
+        fc.record({
+          kind: fc.constant('trade' as const),
+          offset: fc.integer({ min: -3, max: 103 }),
+          volume: fc.integer({ min: 0, max: 5000 }),
+        }),
         fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }),
       ),
       { maxLength: 40 },
@@ -230,7 +242,8 @@ describe('PaperBroker queue position', () => {
               if (m.filled === m.quantity) m.open = false;
             }
             // Never more than traded at the level, per side.
-            for (const total of atLevel.values()) assert.ok(total <= s.volume, `filled ${total} at a level where ${s.volume} traded`);
+            for (const total of atLevel.values())
+              assert.ok(total <= s.volume, `filled ${total} at a level where ${s.volume} traded`);
             for (const m of mine) if (m.ticks === s.offset) m.tradedSinceJoin += s.volume;
           }
         }

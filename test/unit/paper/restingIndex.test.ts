@@ -10,8 +10,10 @@ describe('RestingIndex', () => {
     const index = new RestingIndex();
     let seq = 0;
     // 5,000 buy limits below the market and 5,000 sell limits above it: none can trade.
-    for (let i = 0; i < 5000; i++) index.add(++seq, 'AAPL', { kind: 'limit', side: 'buy', price: 90 - i * 0.01 }, undefined);
-    for (let i = 0; i < 5000; i++) index.add(++seq, 'AAPL', { kind: 'limit', side: 'sell', price: 110 + i * 0.01 }, undefined);
+    for (let i = 0; i < 5000; i++)
+      index.add(++seq, 'AAPL', { kind: 'limit', side: 'buy', price: 90 - i * 0.01 }, undefined);
+    for (let i = 0; i < 5000; i++)
+      index.add(++seq, 'AAPL', { kind: 'limit', side: 'sell', price: 110 + i * 0.01 }, undefined);
     const quote = { bid: 100, ask: 100.02 };
     assert.deepEqual(
       index.candidates(0, () => quote),
@@ -53,7 +55,8 @@ describe('PaperBroker with thousands of resting orders', () => {
     const quotes = new FixedQuotes();
     const broker = new PaperBroker({ clock, quotes, startingCash: 1e9, depth: false });
     await broker.connect();
-    for (let i = 0; i < 2000; i++) await broker.submitOrder(order('buy', 1, limit(Number((99 - i * 0.01).toFixed(2))), GTC));
+    for (let i = 0; i < 2000; i++)
+      await broker.submitOrder(order('buy', 1, limit(Number((99 - i * 0.01).toFixed(2))), GTC));
     const first = await broker.submitOrder(order('buy', 1, limit(99.5)));
     const second = await broker.submitOrder(order('buy', 1, limit(99.5), gtd(clock.now() + 10_000)));
     const stopped = await broker.submitOrder(order('sell', 1, stop(99.45)));

@@ -21,7 +21,10 @@ describe('run_batch state requests', function () {
     return file;
   };
   before(async () => {
-    worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 30_000 });
+    worker = new PythonWorker({
+      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
+      timeoutMs: 30_000,
+    });
     dir = mkdtempSync(join(tmpdir(), 'sptrader-batch-state-'));
     mkdirSync(join(dir, 'core', 'orders'), { recursive: true });
   });
@@ -129,7 +132,15 @@ describe('run_batch state requests', function () {
     // Records 2 and 3 were kept unread: resolved when their calls ended; record 4 read by json.dumps.
     assert.deepEqual(seen, [2, 3, 4]);
     const last = r.items.find((i) => i.index === 4);
-    assert.deepEqual(last?.ok ? last.output : null, { symbol: 'EUR_USD', side: 'sell', order_type: 'market', quantity: 1, old: 2002, dump: 2004, copy: 2003 });
+    assert.deepEqual(last?.ok ? last.output : null, {
+      symbol: 'EUR_USD',
+      side: 'sell',
+      order_type: 'market',
+      quantity: 1,
+      old: 2002,
+      dump: 2004,
+      copy: 2003,
+    });
   });
 
   it('a failing onSync ends the batch and is thrown, even when the component swallows every exception', async () => {

@@ -32,15 +32,21 @@ describe('AnswerChannel', () => {
   it('takes exactly the line that starts with the awaited id, whatever comes around it and however it is chunked', () => {
     const junk = fc.string({ unit: fc.constantFrom('x', '{', '"', 'i', 'd', ':', 'a', '\n', ' ', '}', 'b', '\u00ff') });
     fc.assert(
-      fc.property(junk, junk, fc.array(fc.nat(), { maxLength: 12 }), fc.constantFrom('b'.repeat(32), id.slice(0, 31), ''), (before, after, cuts, staleId) => {
-        const stale = `{"id":"${staleId}","ok":true,"result":{"symbol":"FORGED"}}`;
-        // The harness writes a newline before its answer, so a partial junk line cannot join it.
-        const stream = `${before}\n${stale}\n${before}\n${answer}\n${after}`;
-        const events = feed(chunked(stream, cuts), id, 1 << 20);
-        const answers = events.filter((e) => e.type === 'answer');
-        assert.deepEqual(answers, [{ type: 'answer', line: answer }]);
-        assert.ok(events.some((e) => e.type === 'stray' && e.preview.includes('FORGED')));
-      }),
+      fc.property(
+        junk,
+        junk,
+        fc.array(fc.nat(), { maxLength: 12 }),
+        fc.constantFrom('b'.repeat(32), id.slice(0, 31), ''),
+        (before, after, cuts, staleId) => {
+          const stale = `{"id":"${staleId}","ok":true,"result":{"symbol":"FORGED"}}`;
+          // The harness writes a newline before its answer, so a partial junk line cannot join it.
+          const stream = `${before}\n${stale}\n${before}\n${answer}\n${after}`;
+          const events = feed(chunked(stream, cuts), id, 1 << 20);
+          const answers = events.filter((e) => e.type === 'answer');
+          assert.deepEqual(answers, [{ type: 'answer', line: answer }]);
+          assert.ok(events.some((e) => e.type === 'stray' && e.preview.includes('FORGED')));
+        },
+      ),
       { seed: 11, numRuns: 2000 },
     );
   });

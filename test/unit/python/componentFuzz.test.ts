@@ -14,7 +14,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monotonicMs } from '../../../src/common/clock';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
-import { PythonWorker, runComponentCold, type ComponentRunResult, type RunnerOptions } from '../../../src/python/runner';
+import {
+  PythonWorker,
+  runComponentCold,
+  type ComponentRunResult,
+  type RunnerOptions,
+} from '../../../src/python/runner';
 
 const SEED = 0x5eed11;
 const HELPERS = resolve(__dirname, '../../../../test/unit/python/fuzzHelpers.py');
@@ -160,7 +165,10 @@ function randomValue(rng: Rng, depth: number): Value {
   if (r <= 7) {
     const items = Array.from({ length: n }, () => randomValue(rng, depth + 1));
     const tuple = rng() < 0.3;
-    return { py: tuple ? `(${items.map((i) => `${i.py},`).join(' ')})` : `[${items.map((i) => i.py).join(', ')}]`, json: items.map((i) => i.json) };
+    return {
+      py: tuple ? `(${items.map((i) => `${i.py},`).join(' ')})` : `[${items.map((i) => i.py).join(', ')}]`,
+      json: items.map((i) => i.json),
+    };
   }
   const json: Record<string, unknown> = {};
   const parts: string[] = [];
@@ -247,38 +255,88 @@ const WEIRD: Array<{ head?: string; body: string; expect: Case['expect'] }> = [
   { body: ret(`'"' + 'x' * 300000 + '"'`), expect: { codes: ['ANSWER_TOO_LARGE'] } },
   { body: ret(`bytes(10 * 1024 * 1024)`), expect: { codes: ['ANSWER_TOO_LARGE'] } },
   { head: 'import decimal\n', body: ret(`{'p': decimal.Decimal('1.5')}`), expect: { output: { p: 1.5 } } },
-  { head: 'import datetime\n', body: ret(`{'t': datetime.datetime(2024, 1, 2, 3, 4, 5)}`), expect: { output: { t: '2024-01-02T03:04:05' } } },
+  {
+    head: 'import datetime\n',
+    body: ret(`{'t': datetime.datetime(2024, 1, 2, 3, 4, 5)}`),
+    expect: { output: { t: '2024-01-02T03:04:05' } },
+  },
   {
     head: 'class BadKey:\n    def __str__(self):\n        raise RuntimeError("no")\n    def __hash__(self):\n        return 1\n',
     body: ret('{BadKey(): 1}'),
     expect: { codes: ['NOT_SERIALIZABLE'] },
   },
-  { head: 'class D(dict):\n    def items(self):\n        raise RuntimeError("items")\n', body: ret('D(a=1)'), expect: { codes: ['NOT_SERIALIZABLE'] } },
-  { head: 'class Me:\n    def item(self):\n        return self\n', body: ret('Me()'), expect: { codes: ['NOT_SERIALIZABLE'] } },
-  { head: 'class Scalar:\n    def item(self):\n        return 42\n', body: ret("{'q': Scalar()}"), expect: { output: { q: 42 } } },
-  { head: 'class S(str):\n    def __str__(self):\n        return "other"\n', body: ret("{S('k'): S('v')}"), expect: { output: { k: 'v' } } },
-  { head: 'class I(int):\n    def __repr__(self):\n        return "nonsense"\n', body: ret("{'q': I(5)}"), expect: { output: { q: 5 } } },
-  { head: 'class F(float):\n    def __repr__(self):\n        return "nonsense"\n', body: ret("{'q': F(2.5)}"), expect: { output: { q: 2.5 } } },
+  {
+    head: 'class D(dict):\n    def items(self):\n        raise RuntimeError("items")\n',
+    body: ret('D(a=1)'),
+    expect: { codes: ['NOT_SERIALIZABLE'] },
+  },
+  {
+    head: 'class Me:\n    def item(self):\n        return self\n',
+    body: ret('Me()'),
+    expect: { codes: ['NOT_SERIALIZABLE'] },
+  },
+  {
+    head: 'class Scalar:\n    def item(self):\n        return 42\n',
+    body: ret("{'q': Scalar()}"),
+    expect: { output: { q: 42 } },
+  },
+  {
+    head: 'class S(str):\n    def __str__(self):\n        return "other"\n',
+    body: ret("{S('k'): S('v')}"),
+    expect: { output: { k: 'v' } },
+  },
+  {
+    head: 'class I(int):\n    def __repr__(self):\n        return "nonsense"\n',
+    body: ret("{'q': I(5)}"),
+    expect: { output: { q: 5 } },
+  },
+  {
+    head: 'class F(float):\n    def __repr__(self):\n        return "nonsense"\n',
+    body: ret("{'q': F(2.5)}"),
+    expect: { output: { q: 2.5 } },
+  },
   { body: '        v = []\n        v.append(v)\n        return v', expect: { codes: ['ANSWER_TOO_DEEP'] } },
   { body: ret('None'), expect: { output: null } },
   { body: ret('True'), expect: { output: true } },
   { body: ret("{(1, 2): 'tuple key'}"), expect: { output: { '(1, 2)': 'tuple key' } } },
-  { head: "__metadata__ = {'blob': 'm' * 100000}\n", body: ret("{'symbol': 'X'}"), expect: { codes: ['METADATA_TOO_LARGE'] } },
-  { head: `__metadata__ = {'a': ${'['.repeat(70)}1${']'.repeat(70)}}\n`, body: ret("{'symbol': 'X'}"), expect: { codes: ['METADATA_TOO_DEEP'] } },
+  {
+    head: "__metadata__ = {'blob': 'm' * 100000}\n",
+    body: ret("{'symbol': 'X'}"),
+    expect: { codes: ['METADATA_TOO_LARGE'] },
+  },
+  {
+    head: `__metadata__ = {'a': ${'['.repeat(70)}1${']'.repeat(70)}}\n`,
+    body: ret("{'symbol': 'X'}"),
+    expect: { codes: ['METADATA_TOO_DEEP'] },
+  },
   { head: "__metadata__ = {'obj': object()}\n", body: ret("{'symbol': 'X'}"), expect: { output: { symbol: 'X' } } },
   { head: "__metadata__ = 'not a dict'\n", body: ret("{'symbol': 'X'}"), expect: { output: { symbol: 'X' } } },
 ];
 
-const RAISES: Array<{ head?: string; body: string; codes: string[]; output?: unknown; ctor?: boolean; module?: boolean }> = [
+const RAISES: Array<{
+  head?: string;
+  body: string;
+  codes: string[];
+  output?: unknown;
+  ctor?: boolean;
+  module?: boolean;
+}> = [
   { body: '        raise SystemExit(3)', codes: ['COMPONENT_EXIT'] },
   { body: '        import sys\n        sys.exit()', codes: ['COMPONENT_EXIT'] },
   { body: "        import sys\n        sys.exit('bye')", codes: ['COMPONENT_EXIT'] },
   { body: '        raise KeyboardInterrupt', codes: ['COMPONENT_INTERRUPTED'] },
-  { body: '        import os, signal, time\n        os.kill(os.getpid(), signal.SIGINT)\n        time.sleep(1)', codes: ['COMPONENT_INTERRUPTED'] },
+  {
+    body: '        import os, signal, time\n        os.kill(os.getpid(), signal.SIGINT)\n        time.sleep(1)',
+    codes: ['COMPONENT_INTERRUPTED'],
+  },
   { body: '        raise GeneratorExit', codes: ['COMPONENT_ERROR'] },
   { head: 'class Base(BaseException):\n    pass\n', body: '        raise Base("mine")', codes: ['COMPONENT_ERROR'] },
   { body: "        raise ValueError('m' * 10_000_000)", codes: ['COMPONENT_ERROR'] },
-  { head: 'class Mute(Exception):\n    def __str__(self):\n        raise RuntimeError("mute")\n', body: '        raise Mute()', codes: ['COMPONENT_ERROR'] },
+  {
+    head: 'class Mute(Exception):\n    def __str__(self):\n        raise RuntimeError("mute")\n',
+    body: '        raise Mute()',
+    codes: ['COMPONENT_ERROR'],
+  },
   { body: '        def f():\n            return f()\n        f()', codes: ['COMPONENT_ERROR'] },
   { body: '        import os\n        os._exit(4)', codes: ['COMPONENT_EXIT'] },
   { body: '        raise StopIteration', codes: ['COMPONENT_ERROR'] },
@@ -386,7 +444,11 @@ const KILLERS: Case[] = [
 /** Cases that run into the timeout (each on its own worker, all at once). */
 const HANGS: Case[] = [
   { name: 'hang: busy loop', body: '        while True:\n            pass', expect: { codes: ['TIMEOUT'] } },
-  { name: 'hang: SIGSTOP to self', body: '        import os, signal\n        os.kill(os.getpid(), signal.SIGSTOP)', expect: { codes: ['TIMEOUT'] } },
+  {
+    name: 'hang: SIGSTOP to self',
+    body: '        import os, signal\n        os.kill(os.getpid(), signal.SIGSTOP)',
+    expect: { codes: ['TIMEOUT'] },
+  },
   { name: 'hang: long sleep', body: '        import time\n        time.sleep(100)', expect: { codes: ['TIMEOUT'] } },
   {
     name: 'hang: SIGTERM ignored, then spin',
@@ -399,7 +461,11 @@ const HANGS: Case[] = [
     expect: { codes: ['TIMEOUT'] },
     leaves: true,
   },
-  { name: 'hang: forges then sleeps', body: '        H.write_everywhere(5)\n        import time\n        time.sleep(100)', expect: { codes: ['TIMEOUT'] } },
+  {
+    name: 'hang: forges then sleeps',
+    body: '        H.write_everywhere(5)\n        import time\n        time.sleep(100)',
+    expect: { codes: ['TIMEOUT'] },
+  },
 ];
 
 function componentSource(body: string, head = ''): string {
@@ -434,7 +500,8 @@ function processAlive(pid: number): boolean {
 function judge(c: Case, r: ComponentRunResult, ms: number, timeoutMs: number, tally: Tally): void {
   tally.cases++;
   const hang = timeoutMs + 1500;
-  if (c.expect && 'codes' in c.expect && c.expect.codes.includes('TIMEOUT')) tally.maxTimeoutMs = Math.max(tally.maxTimeoutMs, ms);
+  if (c.expect && 'codes' in c.expect && c.expect.codes.includes('TIMEOUT'))
+    tally.maxTimeoutMs = Math.max(tally.maxTimeoutMs, ms);
   else tally.maxMs = Math.max(tally.maxMs, ms);
   const problem = (text: string): void => void tally.problems.push(`${c.name}: ${text}`);
   if (ms > hang) problem(`took ${ms.toFixed(0)} ms, past its timeout of ${timeoutMs} ms and a margin`);
@@ -445,17 +512,22 @@ function judge(c: Case, r: ComponentRunResult, ms: number, timeoutMs: number, ta
   if (r.error) {
     tally.errors.set(r.error.code, (tally.errors.get(r.error.code) ?? 0) + 1);
     if (!/^[A-Z][A-Z_]+$/.test(r.error.code)) problem(`error code ${JSON.stringify(r.error.code)}`);
-    if (typeof r.error.message !== 'string' || r.error.message.length < 20) problem(`unclear message ${JSON.stringify(r.error.message)}`);
+    if (typeof r.error.message !== 'string' || r.error.message.length < 20)
+      problem(`unclear message ${JSON.stringify(r.error.message)}`);
     if (r.error.message.length > 20_000) problem(`a message of ${r.error.message.length} characters`);
   }
   if ('output' in c.expect) {
     if (!r.ok || r.error)
-      problem(`expected the output ${JSON.stringify(c.expect.output).slice(0, 100)}, got ${r.error?.code}: ${r.error?.message.slice(0, 300)}`);
+      problem(
+        `expected the output ${JSON.stringify(c.expect.output).slice(0, 100)}, got ${r.error?.code}: ${r.error?.message.slice(0, 300)}`,
+      );
     else {
       try {
         assert.deepStrictEqual(r.output, c.expect.output);
       } catch {
-        problem(`output differs: ${JSON.stringify(r.output).slice(0, 300)} vs ${JSON.stringify(c.expect.output).slice(0, 300)}`);
+        problem(
+          `output differs: ${JSON.stringify(r.output).slice(0, 300)} vs ${JSON.stringify(c.expect.output).slice(0, 300)}`,
+        );
       }
     }
   } else if (!r.error || !c.expect.codes.includes(r.error.code)) {
@@ -482,7 +554,15 @@ describe('component-output fuzz (issue 11)', function () {
   let dir: string;
   let options: RunnerOptions;
   let counter = 0;
-  const tally: Tally = { cases: 0, forgedAccepted: 0, maxMs: 0, maxTimeoutMs: 0, errors: new Map(), leftovers: 0, problems: [] };
+  const tally: Tally = {
+    cases: 0,
+    forgedAccepted: 0,
+    maxMs: 0,
+    maxTimeoutMs: 0,
+    errors: new Map(),
+    leftovers: 0,
+    problems: [],
+  };
 
   const fileFor = (c: Case): string => {
     const file = join(dir, 'core', 'orders', `case_${counter++}.py`);
@@ -500,7 +580,11 @@ describe('component-output fuzz (issue 11)', function () {
     dir = mkdtempSync(join(tmpdir(), 'sptrader-fuzz-'));
     mkdirSync(join(dir, 'core', 'orders'), { recursive: true });
     copyFileSync(HELPERS, join(dir, 'fuzz_helpers.py'));
-    options = { interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 5000, packageRoot: dir };
+    options = {
+      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
+      timeoutMs: 5000,
+      packageRoot: dir,
+    };
   });
   after(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -543,7 +627,11 @@ describe('component-output fuzz (issue 11)', function () {
 
   it('cases that end the interpreter, each followed by an ordinary run on the restarted worker', async () => {
     const worker = new PythonWorker(options);
-    const ordinary: Case = { name: 'after a kill: ordinary', body: ret("{'symbol': 'OK'}"), expect: { output: { symbol: 'OK' } } };
+    const ordinary: Case = {
+      name: 'after a kill: ordinary',
+      body: ret("{'symbol': 'OK'}"),
+      expect: { output: { symbol: 'OK' } },
+    };
     try {
       for (const c of KILLERS) {
         await runOn(worker, c, 5000);

@@ -106,7 +106,10 @@ describe('Python runner isolation (issue 11)', function () {
       assert.deepEqual(second.output, { symbol: 'B', side: 'buy', quantity: 2 });
       assert.equal(second.error, undefined);
       // The thread's forged answers arrived during B's run and were set aside, not taken.
-      assert.match(second.diagnostics?.join('\n') ?? '', /discarded \d+ bytes on the harness's answer channel .*FORGED/);
+      assert.match(
+        second.diagnostics?.join('\n') ?? '',
+        /discarded \d+ bytes on the harness's answer channel .*FORGED/,
+      );
       assert.match(second.stderr, /\[sptrader\] discarded/);
     } finally {
       await worker.dispose();
@@ -157,12 +160,17 @@ describe('Python runner isolation (issue 11)', function () {
     const ended = Date.now();
     const [output, resultAt] = child.stdout.trim().split(' ');
     assert.equal(output, JSON.stringify({ symbol: 'X', side: 'buy', quantity: 1 }), child.stderr);
-    console.log(`      Node process: result after ${Number(resultAt) - started} ms, exited ${ended - Number(resultAt)} ms later`);
+    console.log(
+      `      Node process: result after ${Number(resultAt) - started} ms, exited ${ended - Number(resultAt)} ms later`,
+    );
     assert.ok(ended - Number(resultAt) < 1000, `Node lingered ${ended - Number(resultAt)} ms after the result`);
   });
 
   it('a 10 MB field is refused quickly with a clear error, and nothing of it is kept', async () => {
-    const file = write('core/orders/huge.py', component("        return {'symbol': 'X', 'side': 'buy', 'quantity': 1, 'note': 'x' * (10 * 1024 * 1024)}"));
+    const file = write(
+      'core/orders/huge.py',
+      component("        return {'symbol': 'X', 'side': 'buy', 'quantity': 1, 'note': 'x' * (10 * 1024 * 1024)}"),
+    );
     const worker = new PythonWorker(options);
     try {
       await worker.run({ file: write('core/orders/warm.py', component('        return None')), marketData: {} });
@@ -173,9 +181,15 @@ describe('Python runner isolation (issue 11)', function () {
       assert.equal(r.ok, false);
       assert.equal(r.output, null);
       assert.equal(r.error?.code, 'ANSWER_TOO_LARGE');
-      assert.match(r.error.message, /at least 10,48\d,\d{3} bytes as JSON \(order\.note is a string of 10,485,760 characters\)/);
+      assert.match(
+        r.error.message,
+        /at least 10,48\d,\d{3} bytes as JSON \(order\.note is a string of 10,485,760 characters\)/,
+      );
       assert.match(r.error.message, /more than the limit of 262,144 bytes.*nothing was sent/);
-      assert.match(r.error.message, /raise maxAnswerBytes \(CLI --max-answer-bytes, setting sptrader\.python\.maxAnswerBytes\)/);
+      assert.match(
+        r.error.message,
+        /raise maxAnswerBytes \(CLI --max-answer-bytes, setting sptrader\.python\.maxAnswerBytes\)/,
+      );
       assert.ok(took < 5000, `took ${took} ms`);
       assert.ok(JSON.stringify(r).length < 10_000, 'the result holds nothing of the 10 MB');
     } finally {
@@ -185,20 +199,34 @@ describe('Python runner isolation (issue 11)', function () {
 
   it('limits are options: a larger answer passes when allowed, and __metadata__ and nesting have their own', async () => {
     const big = write('core/orders/big.py', component("        return {'symbol': 'X', 'note': 'y' * 300000}"));
-    const meta = write('core/orders/meta.py', component("        return {'symbol': 'X'}", `__metadata__ = {'name': 'm', 'blob': '${'z'.repeat(70000)}'}\n`));
+    const meta = write(
+      'core/orders/meta.py',
+      component("        return {'symbol': 'X'}", `__metadata__ = {'name': 'm', 'blob': '${'z'.repeat(70000)}'}\n`),
+    );
     const deep = write(
       'core/orders/deep.py',
       component("        v = {'symbol': 'X'}\n        for _ in range(70):\n            v = {'n': v}\n        return v"),
     );
-    const cyclic = write('core/orders/cyclic.py', component("        v = {'symbol': 'X'}\n        v['self'] = v\n        return v"));
+    const cyclic = write(
+      'core/orders/cyclic.py',
+      component("        v = {'symbol': 'X'}\n        v['self'] = v\n        return v"),
+    );
     const worker = new PythonWorker(options);
-    const roomy = new PythonWorker({ ...options, maxAnswerBytes: 1024 * 1024, maxMetadataBytes: 128 * 1024, maxNestingDepth: 100 });
+    const roomy = new PythonWorker({
+      ...options,
+      maxAnswerBytes: 1024 * 1024,
+      maxMetadataBytes: 128 * 1024,
+      maxNestingDepth: 100,
+    });
     try {
       assert.equal((await worker.run({ file: big, marketData: {} })).error?.code, 'ANSWER_TOO_LARGE');
       assert.equal(((await roomy.run({ file: big, marketData: {} })).output as { note: string }).note.length, 300000);
       const m = await worker.run({ file: meta, marketData: {} });
       assert.equal(m.error?.code, 'METADATA_TOO_LARGE');
-      assert.match(m.error.message, /__metadata__ is at least 70,0\d\d bytes .*limit of 65,536 bytes, reached at __metadata__\.blob/);
+      assert.match(
+        m.error.message,
+        /__metadata__ is at least 70,0\d\d bytes .*limit of 65,536 bytes, reached at __metadata__\.blob/,
+      );
       await assert.rejects(worker.inspect(meta), (e: Error & { code?: string }) => e.code === 'METADATA_TOO_LARGE');
       assert.deepEqual((await roomy.run({ file: meta, marketData: {} })).output, { symbol: 'X' });
       const d = await worker.run({ file: deep, marketData: {} });

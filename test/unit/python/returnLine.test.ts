@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
 
-const HEADER = 'from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n';
+const HEADER =
+  'from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n';
 
 // Line numbers below count from 1: line 4 is the `def`.
 const MULTI = `${HEADER}        kind = market_data.get('kind')
@@ -46,7 +47,10 @@ for (const python of interpreters.length ? interpreters : [undefined]) {
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'sptrader-returns-'));
       mkdirSync(join(dir, 'core', 'orders'), { recursive: true });
-      options = { interpreter: await resolveInterpreter(python ? [python] : defaultInterpreterCandidates()), timeoutMs: 5000 };
+      options = {
+        interpreter: await resolveInterpreter(python ? [python] : defaultInterpreterCandidates()),
+        timeoutMs: 5000,
+      };
       worker = new PythonWorker(options);
     });
     after(async () => {
@@ -100,8 +104,14 @@ for (const python of interpreters.length ? interpreters : [undefined]) {
     });
 
     it('an inherited generate_order: the file and line of the base class that returned', async () => {
-      const baseFile = write('base_component.py', `${HEADER}        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 0}\n`);
-      const file = write('derived.py', `from core.orders.base_component import C as Base\n\nclass D(Base):\n    pass\n`);
+      const baseFile = write(
+        'base_component.py',
+        `${HEADER}        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 0}\n`,
+      );
+      const file = write(
+        'derived.py',
+        `from core.orders.base_component import C as Base\n\nclass D(Base):\n    pass\n`,
+      );
       const r = await worker.run({ file, marketData: {} });
       assert.ok(r.ok, JSON.stringify(r.error));
       assert.deepEqual(r.returnedAt, { file: baseFile, line: 5 });
@@ -124,7 +134,8 @@ for (const python of interpreters.length ? interpreters : [undefined]) {
       }
       await assert.rejects(
         worker.inspect(file),
-        (e: { code: string; line: number; column: number }) => e.code === 'SYNTAX_ERROR' && e.line === 5 && e.column === r.error!.column,
+        (e: { code: string; line: number; column: number }) =>
+          e.code === 'SYNTAX_ERROR' && e.line === 5 && e.column === r.error!.column,
       );
     });
 
@@ -133,7 +144,8 @@ for (const python of interpreters.length ? interpreters : [undefined]) {
       const r = await runComponentCold(options, { file, marketData: {} });
       assert.equal(r.error?.code, 'SYNTAX_ERROR');
       assert.ok(r.error.column === undefined || r.error.column >= 1);
-      if (r.error.endColumn !== undefined) assert.ok(r.error.endLine! > r.error.line! || r.error.endColumn > r.error.column!);
+      if (r.error.endColumn !== undefined)
+        assert.ok(r.error.endLine! > r.error.line! || r.error.endColumn > r.error.column!);
     });
   });
 }

@@ -45,22 +45,37 @@ describe('Python runner', function () {
   it('passes the environment: TEST_MODE, BROKER_PROFILE, data variables, PYTHONPATH', async () => {
     const file = write(
       'core/orders/env.py',
-      base("        import os, sys\n        return {k: os.environ.get(k) for k in ('TEST_MODE', 'BROKER_PROFILE', 'CANDLE_DATA_FILE')}"),
+      base(
+        "        import os, sys\n        return {k: os.environ.get(k) for k in ('TEST_MODE', 'BROKER_PROFILE', 'CANDLE_DATA_FILE')}",
+      ),
     );
     const r = await runComponentCold(
       { ...options, brokerProfile: 'paper-2', env: { ...process.env, CANDLE_DATA_FILE: '/data/eurusd.parquet' } },
       { file, marketData: {} },
     );
-    assert.deepEqual(r.output, { TEST_MODE: 'true', BROKER_PROFILE: 'paper-2', CANDLE_DATA_FILE: '/data/eurusd.parquet' });
+    assert.deepEqual(r.output, {
+      TEST_MODE: 'true',
+      BROKER_PROFILE: 'paper-2',
+      CANDLE_DATA_FILE: '/data/eurusd.parquet',
+    });
   });
 
   it('uses the bundled OrderBase when the workspace lacks it, and the user’s own when present', async () => {
-    const file = write('core/orders/which.py', base('        import core.orders.order_base as m\n        return {"file": m.__file__}'));
+    const file = write(
+      'core/orders/which.py',
+      base('        import core.orders.order_base as m\n        return {"file": m.__file__}'),
+    );
     const bundled = await runComponentCold(options, { file, marketData: {} });
-    assert.match(String((bundled.output as { file: string }).file), /python\/sptrader_lib\/core\/orders\/order_base\.py$/);
+    assert.match(
+      String((bundled.output as { file: string }).file),
+      /python\/sptrader_lib\/core\/orders\/order_base\.py$/,
+    );
     write('core/__init__.py', '');
     write('core/orders/__init__.py', '');
-    write('core/orders/order_base.py', 'class OrderBase:\n    def __init__(self, config):\n        self.config = config\n');
+    write(
+      'core/orders/order_base.py',
+      'class OrderBase:\n    def __init__(self, config):\n        self.config = config\n',
+    );
     const own = await runComponentCold(options, { file, marketData: {} });
     assert.equal((own.output as { file: string }).file, join(dir, 'core/orders/order_base.py'));
   });
@@ -70,7 +85,12 @@ describe('Python runner', function () {
       'core/orders/shipped.py',
       "from core.base.order import Order\n__metadata__ = {'parameters': {'base_size': {'default': 0.01}, 'urgency': {'default': 'normal'}}}\n\nclass M(Order):\n    def __init__(self, base_size=0.5, urgency='x'):\n        self.base_size, self.urgency = base_size, urgency\n    def execute(self, market_state):\n        return {'size': self.base_size, 'urgency': self.urgency, 'signal': market_state.get('signal')}\n",
     );
-    const r = await runComponentCold(options, { file, marketData: {}, parameters: { base_size: 0.02, unknown: 1 }, signal: { side: 'sell' } });
+    const r = await runComponentCold(options, {
+      file,
+      marketData: {},
+      parameters: { base_size: 0.02, unknown: 1 },
+      signal: { side: 'sell' },
+    });
     assert.deepEqual(r.output, { size: 0.02, urgency: 'normal', signal: { side: 'sell' } });
     assert.equal(r.entryPoint, 'execute');
   });
@@ -81,7 +101,11 @@ describe('Python runner', function () {
       `${base("        return self.to_json({'symbol': 'X'})")}\nclass D(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return {'d': 1}\n`,
     );
     const r = await runComponentCold(options, { file, className: 'C', marketData: {} });
-    assert.deepEqual(r.output, { type: 'order_request', order: { symbol: 'X' }, metadata: { component: 'C', version: '1.0' } });
+    assert.deepEqual(r.output, {
+      type: 'order_request',
+      order: { symbol: 'X' },
+      metadata: { component: 'C', version: '1.0' },
+    });
     const missing = await runComponentCold(options, { file, className: 'Nope', marketData: {} });
     assert.equal(missing.error?.code, 'CLASS_NOT_FOUND');
     assert.match(missing.error.message, /available: C, D|available: D, C/);
@@ -175,7 +199,10 @@ describe('Python runner', function () {
   });
 
   it('the worker recovers after the component kills its own process', async () => {
-    const boom = write('core/orders/boom.py', base('        import os, signal\n        os.kill(os.getpid(), signal.SIGKILL)'));
+    const boom = write(
+      'core/orders/boom.py',
+      base('        import os, signal\n        os.kill(os.getpid(), signal.SIGKILL)'),
+    );
     const ok = write('core/orders/ok2.py', base("        return {'ok': 1}"));
     const worker = new PythonWorker(options);
     try {
@@ -196,9 +223,14 @@ describe('Python worker under load', function () {
     try {
       const file = join(dir, 'chatty.py');
       writeFileSync(file, base("        print('x' * 600)\n        return {'n': market_data['n']}"));
-      const worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates()), outputLimitBytes: 2048 });
+      const worker = new PythonWorker({
+        interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
+        outputLimitBytes: 2048,
+      });
       try {
-        const results = await Promise.all(Array.from({ length: 20 }, (_, n) => worker.run({ file, marketData: { n } })));
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, n) => worker.run({ file, marketData: { n } })),
+        );
         assert.deepEqual(
           results.map((r) => r.output),
           Array.from({ length: 20 }, (_, n) => ({ n })),

@@ -16,7 +16,12 @@ import { ExecutionEngine } from '../../../src/execution/engine';
 import { replayComponent } from '../../../src/execution/replay';
 import { runTestOrder } from '../../../src/execution/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
-import { PythonWorker, runComponentCold, type ComponentRunResult, type RunnerOptions } from '../../../src/python/runner';
+import {
+  PythonWorker,
+  runComponentCold,
+  type ComponentRunResult,
+  type RunnerOptions,
+} from '../../../src/python/runner';
 import { LOOSE } from '../execution/engineHelpers';
 
 const ROOT = resolve(__dirname, '../../../..');
@@ -68,14 +73,20 @@ describe('validate_order: the component vets its own order', function () {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('False stops the order: ORDER_VETOED with the line of the return False, cold and warm', async () => {
-    const file = write('core/orders/veto.py', designed("        if order['quantity'] > 500:\n            return False\n        return True"));
+    const file = write(
+      'core/orders/veto.py',
+      designed("        if order['quantity'] > 500:\n            return False\n        return True"),
+    );
     for (const r of await both(file)) {
       assert.equal(r.ok, false);
       assert.equal(r.output, null);
       assert.equal(r.error?.code, 'ORDER_VETOED');
       assert.equal(r.error?.file, file);
       assert.equal(r.error?.line, 10);
-      assert.match(r.error.message, /C\.validate_order returned False at line 10: the component stopped its own order\. Nothing was sent/);
+      assert.match(
+        r.error.message,
+        /C\.validate_order returned False at line 10: the component stopped its own order\. Nothing was sent/,
+      );
     }
   });
 
@@ -104,7 +115,10 @@ describe('validate_order: the component vets its own order', function () {
     const [large] = await both(file);
     assert.deepEqual([large?.error?.code, large?.error?.line], ['ORDER_VETOED', 14]);
     assert.match(large!.error!.message, /at line 14: too large/);
-    const small = write('core/orders/small.py', designed("        return 'no buying today'", `        return {**${ORDER}, 'quantity': 100}`));
+    const small = write(
+      'core/orders/small.py',
+      designed("        return 'no buying today'", `        return {**${ORDER}, 'quantity': 100}`),
+    );
     const [text] = await both(small);
     assert.deepEqual([text?.error?.code, text?.error?.line], ['ORDER_VETOED', 9]);
     assert.match(text!.error!.message, /stopped the order at line 9: no buying today/);
@@ -121,7 +135,10 @@ describe('validate_order: the component vets its own order', function () {
   });
 
   it('several returns that could have vetoed and no reason to tell them apart: the def line, said so', async () => {
-    const file = write('core/orders/ambiguous.py', designed("        if order['side'] == 'buy':\n            return False\n        return False"));
+    const file = write(
+      'core/orders/ambiguous.py',
+      designed("        if order['side'] == 'buy':\n            return False\n        return False"),
+    );
     const r = await runComponentCold(options, { file, marketData: QUOTE });
     assert.deepEqual([r.error?.code, r.error?.line], ['ORDER_VETOED', 8]);
     assert.match(r.error!.message, /returned False \(line 8\)/);
@@ -130,14 +147,19 @@ describe('validate_order: the component vets its own order', function () {
   it('an exception in validate_order stops the order with the line it was raised at', async () => {
     const file = write(
       'core/orders/raises.py',
-      designed("        self.check(order)\n        return True\n\n    def check(self, order):\n        raise ValueError('no edge today')"),
+      designed(
+        "        self.check(order)\n        return True\n\n    def check(self, order):\n        raise ValueError('no edge today')",
+      ),
     );
     for (const r of await both(file)) {
       assert.equal(r.ok, false);
       assert.equal(r.error?.code, 'COMPONENT_ERROR');
       assert.equal(r.error?.line, 13);
       assert.equal(r.error?.file, file);
-      assert.match(r.error.message, /ValueError: no edge today raised in C\.validate_order at line 13; the order was stopped and nothing was sent/);
+      assert.match(
+        r.error.message,
+        /ValueError: no edge today raised in C\.validate_order at line 13; the order was stopped and nothing was sent/,
+      );
       assert.match(r.error.traceback ?? '', /raise ValueError/);
     }
   });
@@ -152,7 +174,12 @@ describe('validate_order: the component vets its own order', function () {
   });
 
   it('True, None, (True, note) and a truthy number let the order go unchanged', async () => {
-    for (const [i, body] of ['        return True', '        pass', "        return True, 'fine'", '        return 1'].entries()) {
+    for (const [i, body] of [
+      '        return True',
+      '        pass',
+      "        return True, 'fine'",
+      '        return 1',
+    ].entries()) {
       const file = write(`core/orders/passes${i}.py`, designed(body));
       for (const r of await both(file)) {
         assert.equal(r.ok, true, `${body}: ${JSON.stringify(r.error)}`);
@@ -165,7 +192,10 @@ describe('validate_order: the component vets its own order', function () {
     const file = write('core/orders/unclear.py', designed("        return {'ok': True}"));
     const r = await runComponentCold(options, { file, marketData: QUOTE });
     assert.equal(r.error?.code, 'COMPONENT_ERROR');
-    assert.match(r.error.message, /C\.validate_order \(line 8\) returned a dict, which says neither yes nor no.*in validate_order and nothing was sent/);
+    assert.match(
+      r.error.message,
+      /C\.validate_order \(line 8\) returned a dict, which says neither yes nor no.*in validate_order and nothing was sent/,
+    );
   });
 
   it('sees the order inside the to_json envelope, and what it approved is what is returned', async () => {
@@ -222,7 +252,10 @@ describe('validate_order: the component vets its own order', function () {
     // A workspace base class whose validate_order does more is the component's own: it is called.
     write(
       'core/orders/order_base.py',
-      spec.replace("'quantity']\n", "'quantity']\n        if order.get('size', 0) > 5:\n            return False, 'house rule: at most 5'\n"),
+      spec.replace(
+        "'quantity']\n",
+        "'quantity']\n        if order.get('size', 0) > 5:\n            return False, 'house rule: at most 5'\n",
+      ),
     );
     const house = await runComponentCold(options, { file: shippedKeys, marketData: QUOTE });
     assert.equal(house.error?.code, 'ORDER_VETOED');
@@ -240,7 +273,10 @@ describe('validate_order: the component vets its own order', function () {
       assert.equal(r.ok, true, JSON.stringify(r.error));
       assert.equal(r.entryPoint, 'execute');
       assert.deepEqual(r.output, { type: 'market', symbol: 'EUR_USD', side: 'buy', size: 10 });
-      assert.match(r.stderr, /\[sptrader\] M\.validate_order was not called: SPtraderB's Order \(execute\) has no validation hook/);
+      assert.match(
+        r.stderr,
+        /\[sptrader\] M\.validate_order was not called: SPtraderB's Order \(execute\) has no validation hook/,
+      );
     }
     const plain = write(
       'core/orders/plain.py',
@@ -291,7 +327,13 @@ describe('validate_order: the component vets its own order', function () {
     assert.ok(vetoed && !vetoed.ok);
     assert.match(vetoed.error.message, /spread 0\.0005 at bar 103/);
     // stopOnOrder stops at the first order that passed, never at a veto.
-    const stopped = await worker.runBatch({ file, common: { symbol: 'EUR_USD' }, keys: ['spread'], rows: [[0.0003], [0.0001], [0.0001]], stopOnOrder: true });
+    const stopped = await worker.runBatch({
+      file,
+      common: { symbol: 'EUR_USD' },
+      keys: ['spread'],
+      rows: [[0.0003], [0.0001], [0.0001]],
+      stopOnOrder: true,
+    });
     assert.equal(stopped.done, 2);
     assert.deepEqual(
       stopped.items.map((i) => i.ok),
@@ -301,7 +343,14 @@ describe('validate_order: the component vets its own order', function () {
 
   it('replay: a component that vetoes every order sends none; each veto is reported on its record', async () => {
     const file = write('core/orders/never.py', designed("        return False, 'not in replay'"));
-    const report = await replayComponent({ file, data: SAMPLE, symbol: 'EUR_USD', runner: worker, stateDir: join(dir, 'replay'), engineFactory: undefined });
+    const report = await replayComponent({
+      file,
+      data: SAMPLE,
+      symbol: 'EUR_USD',
+      runner: worker,
+      stateDir: join(dir, 'replay'),
+      engineFactory: undefined,
+    });
     assert.equal(report.ok, true, JSON.stringify(report.fatal));
     assert.equal(report.processed, 2000);
     assert.equal(report.orders.sent, 0);
@@ -324,7 +373,12 @@ describe('validate_order: the component vets its own order', function () {
       broker.onOrderUpdate((u) => updates.push(u));
       auditDir = mkdtempSync(join(tmpdir(), 'sptrader-validate-audit-'));
       audit = (await AuditLog.open(auditDir, { clock })).log;
-      engine = new ExecutionEngine({ clock, brokers: { paper: broker }, audit, limits: { ...LOOSE, maxOrderQuantity: 1_000_000 } });
+      engine = new ExecutionEngine({
+        clock,
+        brokers: { paper: broker },
+        audit,
+        limits: { ...LOOSE, maxOrderQuantity: 1_000_000 },
+      });
       await engine.connect('paper');
     });
     afterEach(async () => {
@@ -334,7 +388,10 @@ describe('validate_order: the component vets its own order', function () {
     });
 
     it('Test Order: a veto is exit 1 with the reason, file and line; nothing reaches the venue', async () => {
-      const outcome = await runTestOrder({ file: EXAMPLE, parameters: { quantity: 100000 } }, { runner: worker, broker, engine, clock });
+      const outcome = await runTestOrder(
+        { file: EXAMPLE, parameters: { quantity: 100000 } },
+        { runner: worker, broker, engine, clock },
+      );
       assert.equal(outcome.exitCode, 1, JSON.stringify(outcome.errors));
       assert.match(outcome.summary, /Component error \(ORDER_VETOED\): nothing was sent/);
       assert.equal(outcome.response, null);
@@ -355,7 +412,10 @@ describe('validate_order: the component vets its own order', function () {
     it('CLI: test-order --json exits 1 with ORDER_VETOED and the paper account has no order', function () {
       const stateDir = join(dir, 'state');
       const file = write('core/orders/cli_veto.py', designed("        return False, 'the component says no'"));
-      const run = spawnSync(process.execPath, [CLI, 'test-order', file, '--state-dir', stateDir, '--json'], { encoding: 'utf8', timeout: 60_000 });
+      const run = spawnSync(process.execPath, [CLI, 'test-order', file, '--state-dir', stateDir, '--json'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       assert.equal(run.status, 1, run.stderr + run.stdout);
       const out = JSON.parse(run.stdout) as {
         ok: boolean;
@@ -367,10 +427,16 @@ describe('validate_order: the component vets its own order', function () {
       assert.equal(out.response, null);
       assert.deepEqual([out.errors[0]?.code, out.errors[0]?.file, out.errors[0]?.line], ['ORDER_VETOED', file, 9]);
       assert.match(out.errors[0]!.message, /the component says no/);
-      const orders = spawnSync(process.execPath, [CLI, 'orders', '--state-dir', stateDir, '--json'], { encoding: 'utf8', timeout: 60_000 });
+      const orders = spawnSync(process.execPath, [CLI, 'orders', '--state-dir', stateDir, '--json'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       assert.equal(orders.status, 0, orders.stderr);
       assert.deepEqual(JSON.parse(orders.stdout), { working: [], paper: [] });
-      const account = spawnSync(process.execPath, [CLI, 'account', '--state-dir', stateDir, '--json'], { encoding: 'utf8', timeout: 60_000 });
+      const account = spawnSync(process.execPath, [CLI, 'account', '--state-dir', stateDir, '--json'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       assert.equal(account.status, 0, account.stderr);
       const a = JSON.parse(account.stdout) as { balance: number; open_positions: unknown[] };
       assert.deepEqual(a.open_positions, []);

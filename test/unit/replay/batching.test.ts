@@ -80,7 +80,9 @@ function candles(n: number, seed: number): ReplayFeed {
     high.push((Math.max(o, mid) + 2) / 1e5);
     low.push((Math.min(o, mid) - 2) / 1e5);
   }
-  return ReplayFeed.fromColumns({ time, open, high, low, close, volume: time.map(() => 100) }, 'mem', { symbol: 'EUR_USD' });
+  return ReplayFeed.fromColumns({ time, open, high, low, close, volume: time.map(() => 100) }, 'mem', {
+    symbol: 'EUR_USD',
+  });
 }
 
 /** What must not depend on batching (timings, round trips and folders aside). */
@@ -105,7 +107,10 @@ describe('replay batching equals one record per round trip', function () {
   let worker: PythonWorker;
   let file: string;
   before(async () => {
-    worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 60_000 });
+    worker = new PythonWorker({
+      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
+      timeoutMs: 60_000,
+    });
     dir = mkdtempSync(join(tmpdir(), 'sptrader-batching-'));
     file = join(dir, 'core', 'orders', 'prop.py');
     mkdirSync(join(dir, 'core', 'orders'), { recursive: true });
@@ -118,7 +123,15 @@ describe('replay batching equals one record per round trip', function () {
 
   let runs = 0;
   const replay = (parameters: Record<string, unknown>, feed: ReplayFeed, batchSize: number): Promise<ReplayReport> =>
-    replayComponent({ file, data: feed, runner: worker, parameters, batchSize, stateDir: join(dir, `run-${++runs}`), startingCash: 50_000 });
+    replayComponent({
+      file,
+      data: feed,
+      runner: worker,
+      parameters,
+      batchSize,
+      stateDir: join(dir, `run-${++runs}`),
+      startingCash: 50_000,
+    });
 
   it('same orders, fills, P&L and errors for any batch size', async () => {
     await fc.assert(

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
 import { verifyAuditDir } from '../../../src/execution/audit/auditLog';
-import { isoFormatter, prepareReplayStateDir, REPLAY_MARKER, replayComponent, replayLimits, ReplayStateDirError } from '../../../src/execution/replay';
+import {
+  isoFormatter,
+  prepareReplayStateDir,
+  REPLAY_MARKER,
+  replayComponent,
+  replayLimits,
+  ReplayStateDirError,
+} from '../../../src/execution/replay';
 import { ReplayDataError } from '../../../src/brokers/paper/replayFeed';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
@@ -26,7 +33,10 @@ describe('replay', function () {
     return file;
   };
   before(async () => {
-    worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 30_000 });
+    worker = new PythonWorker({
+      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
+      timeoutMs: 30_000,
+    });
   });
   after(async () => worker.dispose());
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-replay-test-'))));
@@ -71,12 +81,23 @@ describe('replay', function () {
     // Every round trip pays the spread (1.2 pips on 10,000 units = 1.20 USD).
     const roundTrips = Math.floor(report.orders.filled / 2);
     assert.ok((report.pnl.realized['USD'] ?? 0) < 0 || roundTrips === 0);
-    assert.ok(Math.abs(report.pnl.equity - (100_000 + (report.pnl.realized['USD'] ?? 0) + report.pnl.unrealized - report.pnl.commission)) < 1e-6);
+    assert.ok(
+      Math.abs(
+        report.pnl.equity -
+          (100_000 + (report.pnl.realized['USD'] ?? 0) + report.pnl.unrealized - report.pnl.commission),
+      ) < 1e-6,
+    );
     const audit = await verifyAuditDir(join(dir, 'audit'));
     assert.equal(audit.verified, true);
     assert.ok(audit.lines > report.orders.sent * 3, `${audit.lines} audit lines`);
     // Deterministic: the same replay gives the same figures.
-    const again = await replayComponent({ file: SMA, data: SAMPLE, runner: worker, stateDir: join(dir, 'again'), parameters: { period: 20 } });
+    const again = await replayComponent({
+      file: SMA,
+      data: SAMPLE,
+      runner: worker,
+      stateDir: join(dir, 'again'),
+      parameters: { period: 20 },
+    });
     assert.deepEqual(
       { o: again.orders, p: again.positions, r: again.pnl.realized, e: again.pnl.equity },
       { o: report.orders, p: report.positions, r: report.pnl.realized, e: report.pnl.equity },
@@ -103,8 +124,18 @@ describe('replay', function () {
       ].join('\n'),
     );
     const times = Array.from({ length: 30 }, (_, i) => T0 + i * 1000);
-    const feed = ReplayFeed.fromColumns({ time: times, bid: times.map(() => 1.1), ask: times.map(() => 1.10012) }, 'mem', { symbol: 'EUR_USD' });
-    const report = await replayComponent({ file, data: feed, runner: worker, stateDir: join(dir, 'state'), batchSize: 8 });
+    const feed = ReplayFeed.fromColumns(
+      { time: times, bid: times.map(() => 1.1), ask: times.map(() => 1.10012) },
+      'mem',
+      { symbol: 'EUR_USD' },
+    );
+    const report = await replayComponent({
+      file,
+      data: feed,
+      runner: worker,
+      stateDir: join(dir, 'state'),
+      batchSize: 8,
+    });
     assert.equal(report.ok, true);
     assert.equal(report.processed, 30);
     assert.equal(report.errorCount, 2);
@@ -126,7 +157,9 @@ describe('replay', function () {
   it('stops with a fatal error when the component cannot load', async () => {
     const file = write('core/orders/broken.py', 'import no_such_module_xyz\n');
     const times = [T0, T0 + 1000];
-    const feed = ReplayFeed.fromColumns({ time: times, bid: [1.1, 1.1], ask: [1.1001, 1.1001] }, 'mem', { symbol: 'EUR_USD' });
+    const feed = ReplayFeed.fromColumns({ time: times, bid: [1.1, 1.1], ask: [1.1001, 1.1001] }, 'mem', {
+      symbol: 'EUR_USD',
+    });
     const report = await replayComponent({ file, data: feed, runner: worker, stateDir: join(dir, 'state') });
     assert.equal(report.ok, false);
     assert.equal(report.fatal?.code, 'IMPORT_ERROR');
@@ -150,13 +183,19 @@ describe('replay', function () {
     );
     const bids = [1.1, 1.0995, 1.0992, 1.0985, 1.099, 1.1];
     const times = bids.map((_, i) => T0 + i * 1000);
-    const feed = ReplayFeed.fromColumns({ time: times, bid: bids, ask: bids.map((b) => b + 0.0001) }, 'mem', { symbol: 'EUR_USD' });
+    const feed = ReplayFeed.fromColumns({ time: times, bid: bids, ask: bids.map((b) => b + 0.0001) }, 'mem', {
+      symbol: 'EUR_USD',
+    });
     const report = await replayComponent({ file, data: feed, runner: worker, stateDir: join(dir, 'state') });
     assert.equal(report.orders.filled, 1);
     assert.deepEqual(report.positions, { EUR_USD: 1000 });
     const s = report.slippage.records[0];
     assert.equal(s?.fillPrice, 1.099, 'the resting limit fills at its price when the ask reaches it (record 3)');
-    assert.equal(report.batches, 1, 'the working order does not cut the batch: it fills between records the venue steps through');
+    assert.equal(
+      report.batches,
+      1,
+      'the working order does not cut the batch: it fills between records the venue steps through',
+    );
   });
 
   it('run_batch: one instance across batches, stop at the first order, sparse results; run stays as it was', async () => {
@@ -178,7 +217,16 @@ describe('replay', function () {
       ].join('\n'),
     );
     const rows = Array.from({ length: 12 }, (_, x) => [x]);
-    const base = { file, common: { c: 'common' }, keys: ['x'], rows, indexKey: 'i', indexStart: 100, instance: 'test-1', parameters: { k: 1 } };
+    const base = {
+      file,
+      common: { c: 'common' },
+      keys: ['x'],
+      rows,
+      indexKey: 'i',
+      indexStart: 100,
+      instance: 'test-1',
+      parameters: { k: 1 },
+    };
     const first = await worker.runBatch({ ...base, stopOnOrder: true });
     assert.equal(first.ok, true);
     assert.equal(first.done, 5);
@@ -194,7 +242,11 @@ describe('replay', function () {
       'the instance kept its count from the first batch',
     );
     const fresh = await worker.runBatch({ ...base, parameters: { k: 2 } });
-    assert.deepEqual(fresh.items[0], { index: 4, ok: true, output: { n: 5, i: 104, c: 'common', k: 2 } }, 'other parameters: a new instance');
+    assert.deepEqual(
+      fresh.items[0],
+      { index: 4, ok: true, output: { n: 5, i: 104, c: 'common', k: 2 } },
+      'other parameters: a new instance',
+    );
     const run = await worker.run({ file, marketData: { x: 4, i: 0, c: 'c' }, parameters: { k: 3 } });
     assert.deepEqual(run.output, { n: 1, i: 0, c: 'c', k: 3 });
     const missing = await worker.runBatch({ ...base, className: 'Nope' });
@@ -218,8 +270,16 @@ describe('replay', function () {
   });
 
   it('never writes into trading state: a folder with an audit log, trading-state.json, working-orders.json or a paper account is refused before anything is written', async () => {
-    const feed = ReplayFeed.fromColumns({ time: [T0, T0 + 1000], bid: [1.1, 1.1], ask: [1.1001, 1.1001] }, 'mem', { symbol: 'EUR_USD' });
-    for (const entry of ['audit', 'trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal']) {
+    const feed = ReplayFeed.fromColumns({ time: [T0, T0 + 1000], bid: [1.1, 1.1], ask: [1.1001, 1.1001] }, 'mem', {
+      symbol: 'EUR_USD',
+    });
+    for (const entry of [
+      'audit',
+      'trading-state.json',
+      'working-orders.json',
+      'paper-account.json',
+      'paper-account.json.journal',
+    ]) {
       const trading = join(dir, `trading-${entry}`);
       mkdirSync(trading);
       if (entry === 'audit') mkdirSync(join(trading, entry));
@@ -228,7 +288,10 @@ describe('replay', function () {
       await assert.rejects(
         replayComponent({ file: SMA, data: feed, runner: worker, stateDir: trading }),
         (e: unknown) =>
-          e instanceof ReplayStateDirError && e.message.includes(trading) && e.message.includes(entry) && /never into trading state/.test(e.message),
+          e instanceof ReplayStateDirError &&
+          e.message.includes(trading) &&
+          e.message.includes(entry) &&
+          /never into trading state/.test(e.message),
       );
       assert.deepEqual(readdirSync(trading).sort(), before, `nothing written into the folder with ${entry}`);
     }
@@ -250,11 +313,15 @@ describe('replay', function () {
     writeFileSync(join(other, 'notes.txt'), 'mine');
     assert.throws(
       () => prepareReplayStateDir(other),
-      (e: unknown) => e instanceof ReplayStateDirError && /not empty \(notes\.txt\) and not a replay folder/.test(e.message),
+      (e: unknown) =>
+        e instanceof ReplayStateDirError && /not empty \(notes\.txt\) and not a replay folder/.test(e.message),
     );
     assert.equal(existsSync(join(other, REPLAY_MARKER)), false);
     writeFileSync(join(fresh, 'trading-state.json'), '{}');
-    assert.throws(() => prepareReplayStateDir(fresh), /marked as a replay folder but holds trading state \(trading-state\.json\)/);
+    assert.throws(
+      () => prepareReplayStateDir(fresh),
+      /marked as a replay folder but holds trading state \(trading-state\.json\)/,
+    );
     const fake = join(dir, 'fake');
     mkdirSync(fake);
     writeFileSync(join(fake, REPLAY_MARKER), '{"kind":"something else"}');
@@ -268,7 +335,10 @@ describe('replay', function () {
     const csv = write('far.csv', 'time,bid,ask\n1e30,1.1,1.1002\n');
     await assert.rejects(
       replayComponent({ file: SMA, data: csv, runner: worker, stateDir: join(dir, 'state') }),
-      (e: unknown) => e instanceof ReplayDataError && e.message.startsWith(`${csv}: the first record's time`) && /unit of the time column/.test(e.message),
+      (e: unknown) =>
+        e instanceof ReplayDataError &&
+        e.message.startsWith(`${csv}: the first record's time`) &&
+        /unit of the time column/.test(e.message),
     );
   });
 });

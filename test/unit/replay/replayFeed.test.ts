@@ -40,7 +40,10 @@ describe('ReplayFeed', () => {
 
   it('reads ticks with optional sizes; time as epoch seconds or milliseconds', () => {
     const s = T0 / 1000;
-    const file = write('t.csv', `time,bid,ask,bid_size,ask_size\n${s},1.1,1.1002,5,6\n${s + 0.25},1.1001,1.1003,,\n${T0 + 500},1.1002,1.1004,1,2\n`);
+    const file = write(
+      't.csv',
+      `time,bid,ask,bid_size,ask_size\n${s},1.1,1.1002,5,6\n${s + 0.25},1.1001,1.1003,,\n${T0 + 500},1.1002,1.1004,1,2\n`,
+    );
     const feed = ReplayFeed.fromCsv(file, { symbol: 'EUR_USD' });
     assert.equal(feed.kind, 'ticks');
     assert.deepEqual([...feed.times], [T0, T0 + 250, T0 + 500]);
@@ -70,7 +73,11 @@ describe('ReplayFeed', () => {
   });
 
   const badRows: Array<[string, string, RegExp]> = [
-    ['time,bid,ask\n2024-03-04T00:00:00Z,1.1,1.1002\n2024-03-04T00:00:01Z,abc,1.1002\n', 'bid', /row 2 \(line 3\), column 'bid': "abc" is not a number/],
+    [
+      'time,bid,ask\n2024-03-04T00:00:00Z,1.1,1.1002\n2024-03-04T00:00:01Z,abc,1.1002\n',
+      'bid',
+      /row 2 \(line 3\), column 'bid': "abc" is not a number/,
+    ],
     [
       'time,bid,ask\n2024-03-04T00:00:00Z,1.1,1.1002\n2024-03-04T00:00:01Z,1.1003,1.1002\n',
       'ask',
@@ -82,10 +89,26 @@ describe('ReplayFeed', () => {
       /row 2 \(line 3\), column 'time': .* is before the previous row's/,
     ],
     ['time,bid,ask\nnot-a-time,1.1,1.1002\n', 'time', /row 1 \(line 2\), column 'time': 'not-a-time' is not an ISO/],
-    ['time,open,high,low,close\n2024-03-04T00:00:00Z,1.1,1.09,1.08,1.1\n', 'high', /row 1 \(line 2\), column 'high': 1.09 is below/],
-    ['time,open,high,low,close\n2024-03-04T00:00:00Z,1.1,1.2,1.08\n', 'close', /row 1 \(line 2\), column 'close': nothing is not a number/],
-    ['time,open,high,low,close,volume\n2024-03-04T00:00:00Z,1.1,1.2,1.08,1.1,-3\n', 'volume', /column 'volume': -3 must be 0 or more/],
-    ['time,open,high,low,close\n2024-03-04T00:00:00Z,0,1.2,1.08,1.1\n', 'open', /column 'open': 0 must be greater than 0/],
+    [
+      'time,open,high,low,close\n2024-03-04T00:00:00Z,1.1,1.09,1.08,1.1\n',
+      'high',
+      /row 1 \(line 2\), column 'high': 1.09 is below/,
+    ],
+    [
+      'time,open,high,low,close\n2024-03-04T00:00:00Z,1.1,1.2,1.08\n',
+      'close',
+      /row 1 \(line 2\), column 'close': nothing is not a number/,
+    ],
+    [
+      'time,open,high,low,close,volume\n2024-03-04T00:00:00Z,1.1,1.2,1.08,1.1,-3\n',
+      'volume',
+      /column 'volume': -3 must be 0 or more/,
+    ],
+    [
+      'time,open,high,low,close\n2024-03-04T00:00:00Z,0,1.2,1.08,1.1\n',
+      'open',
+      /column 'open': 0 must be greater than 0/,
+    ],
   ];
   badRows.forEach(([text, column, message], n) => {
     it(`names the file, row and column of a bad '${column}' (#${n + 1})`, () => {
@@ -105,15 +128,23 @@ describe('ReplayFeed', () => {
   });
 
   it('refuses files without usable columns or rows', () => {
-    assert.throws(() => ReplayFeed.fromCsv(write('a.csv', 'when,bid,ask\n1,1,1\n'), { symbol: 'EUR_USD' }), /no 'time' column/);
-    assert.throws(() => ReplayFeed.fromCsv(write('b.csv', 'time,price\n1,1\n'), { symbol: 'EUR_USD' }), /neither tick columns/);
+    assert.throws(
+      () => ReplayFeed.fromCsv(write('a.csv', 'when,bid,ask\n1,1,1\n'), { symbol: 'EUR_USD' }),
+      /no 'time' column/,
+    );
+    assert.throws(
+      () => ReplayFeed.fromCsv(write('b.csv', 'time,price\n1,1\n'), { symbol: 'EUR_USD' }),
+      /neither tick columns/,
+    );
     assert.throws(() => ReplayFeed.fromCsv(write('c.csv', 'time,bid,ask\n'), { symbol: 'EUR_USD' }), /no data rows/);
     assert.throws(() => ReplayFeed.fromCsv(join(dir, 'missing.csv'), { symbol: 'EUR_USD' }), /cannot read/);
   });
 
   it('quote(): the last record at or before the time, independent of call order; collapses equal times', () => {
     const times = [T0, T0 + 1000, T0 + 1000, T0 + 5000];
-    const feed = ReplayFeed.fromColumns({ time: times, bid: [1, 2, 3, 4], ask: [1.5, 2.5, 3.5, 4.5] }, 'mem', { symbol: 'AAPL' });
+    const feed = ReplayFeed.fromColumns({ time: times, bid: [1, 2, 3, 4], ask: [1.5, 2.5, 3.5, 4.5] }, 'mem', {
+      symbol: 'AAPL',
+    });
     assert.equal(feed.length, 3);
     assert.equal(feed.duplicatesCollapsed, 1);
     const probes = [T0 + 4999, T0, T0 + 1_000_000, T0 + 1000, T0 + 999, T0 + 5000];
@@ -152,7 +183,10 @@ describe('ReplayFeed', () => {
       { name: 'volume', data: volume, type: 'INT32' as const },
     ];
     const variants = [
-      { name: 'iso.parquet', time: { name: 'time', data: ms.map((t) => new Date(t).toISOString()), type: 'STRING' as const } },
+      {
+        name: 'iso.parquet',
+        time: { name: 'time', data: ms.map((t) => new Date(t).toISOString()), type: 'STRING' as const },
+      },
       { name: 'ms.parquet', time: { name: 'time', data: ms.map((t) => BigInt(t)), type: 'INT64' as const } },
       { name: 'ts.parquet', time: { name: 'timestamp', data: ms.map((t) => new Date(t)), type: 'TIMESTAMP' as const } },
     ];
@@ -166,7 +200,9 @@ describe('ReplayFeed', () => {
       assert.deepEqual([...(feed.candles?.volume ?? [])], volume, v.name);
       assert.deepEqual(
         feed.quote('EUR_USD', ms[250] as number),
-        ReplayFeed.fromColumns({ time: ms, open: candles.open, high, low, close, volume }, 'mem', { symbol: 'EUR_USD' }).quote('EUR_USD', ms[250] as number),
+        ReplayFeed.fromColumns({ time: ms, open: candles.open, high, low, close, volume }, 'mem', {
+          symbol: 'EUR_USD',
+        }).quote('EUR_USD', ms[250] as number),
       );
     }
     // A bad value in Parquet names the row and column too.
@@ -187,7 +223,9 @@ describe('ReplayFeed', () => {
   });
 
   it('loads the bundled sample: 2,000 one-minute EUR_USD candles', async () => {
-    const feed = await ReplayFeed.load(join(__dirname, '../../../../examples/data/eurusd_m1_sample.csv'), { symbol: 'EUR_USD' });
+    const feed = await ReplayFeed.load(join(__dirname, '../../../../examples/data/eurusd_m1_sample.csv'), {
+      symbol: 'EUR_USD',
+    });
     assert.equal(feed.length, 2000);
     assert.equal(feed.kind, 'candles');
     assert.equal(feed.lastTime - feed.firstTime, 1999 * 60_000);

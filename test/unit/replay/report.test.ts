@@ -37,7 +37,10 @@ describe('replay report', function () {
   let worker: PythonWorker;
   let file: string;
   before(async () => {
-    worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 60_000 });
+    worker = new PythonWorker({
+      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
+      timeoutMs: 60_000,
+    });
   });
   after(async () => worker.dispose());
   beforeEach(() => {
@@ -65,7 +68,14 @@ describe('replay report', function () {
     const csv = join(dir, 'out', 'fills.csv');
     const parquet = join(dir, 'out', 'fills.parquet');
     mkdirSync(join(dir, 'out'));
-    const r = await replayComponent({ file, data: feed(), runner: worker, stateDir: join(dir, 'state'), fillsCsv: csv, fillsParquet: parquet });
+    const r = await replayComponent({
+      file,
+      data: feed(),
+      runner: worker,
+      stateDir: join(dir, 'state'),
+      fillsCsv: csv,
+      fillsParquet: parquet,
+    });
     assert.equal(r.ok, true, JSON.stringify(r.fatal));
     assert.equal(r.fills, 3);
     // Buy at the ask of record 1 (1.10105), sell at the bid of record 4 (1.10195), buy at the ask of record 6 (1.10305).
@@ -111,7 +121,14 @@ describe('replay report', function () {
       file: buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength),
     });
     assert.deepEqual(
-      objects.map((o): unknown[] => [o['time'], o['index'], o['side'], o['quantity'], o['price'], o['client_order_id']]),
+      objects.map((o): unknown[] => [
+        o['time'],
+        o['index'],
+        o['side'],
+        o['quantity'],
+        o['price'],
+        o['client_order_id'],
+      ]),
       rows.map((c) => [c[0], Number(c[2]), c[4], Number(c[5]), Number(c[6]), c[3]]),
     );
     assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['fills.csv', 'fills.parquet'], 'no temporary file left');
@@ -136,14 +153,23 @@ describe('replay report', function () {
 
   it('sptrader replay --out writes report.json, fills.csv and fills.parquet and prints the report', () => {
     const data = join(dir, 'data.csv');
-    writeFileSync(data, `time,bid,ask\n${mids.map((m, i) => `${T0 + i * 60_000},${(m - 0.00005).toFixed(5)},${(m + 0.00005).toFixed(5)}`).join('\n')}\n`);
+    writeFileSync(
+      data,
+      `time,bid,ask\n${mids.map((m, i) => `${T0 + i * 60_000},${(m - 0.00005).toFixed(5)},${(m + 0.00005).toFixed(5)}`).join('\n')}\n`,
+    );
     const out = join(dir, 'results');
-    const r = spawnSync(process.execPath, [CLI, 'replay', file, '--data', data, '--out', out], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [CLI, 'replay', file, '--data', data, '--out', out], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /max drawdown 35\.50 USD/);
     assert.match(r.stdout, /turnover 33,060\.5 USD/);
     assert.match(r.stdout, /fills {6}3 → .*fills\.csv, .*fills\.parquet/);
-    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { fills: number; fillsFiles: { rows: number } };
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
+      fills: number;
+      fillsFiles: { rows: number };
+    };
     assert.equal(report.fills, 3);
     assert.equal(report.fillsFiles.rows, 3);
     assert.equal(readFileSync(join(out, 'fills.csv'), 'utf8').trim().split('\n').length, 4);

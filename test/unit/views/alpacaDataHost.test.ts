@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { ALPACA_DATA_URL } from '../../../src/brokers/alpaca/parse';
 import { staticCredentials } from '../../../src/brokers/credentials';
-import { BrokerProfileError, createBroker, parseBrokerProfile, type BrokerProfile } from '../../../src/brokers/registry';
+import {
+  BrokerProfileError,
+  createBroker,
+  parseBrokerProfile,
+  type BrokerProfile,
+} from '../../../src/brokers/registry';
 import {
   bindingDigest,
   credentialBinding,
@@ -50,7 +55,10 @@ const digestBeforeDataUrl = (p: BrokerProfile, endpoint: string): string =>
 
 describe('Alpaca market-data host in profiles', () => {
   it('dataUrl is a profile field for alpaca only, saved with the profile, https or loopback http', () => {
-    assert.equal(parseBrokerProfile({ id: 'a', broker: 'alpaca', dataUrl: 'http://127.0.0.1:1' }).dataUrl, 'http://127.0.0.1:1');
+    assert.equal(
+      parseBrokerProfile({ id: 'a', broker: 'alpaca', dataUrl: 'http://127.0.0.1:1' }).dataUrl,
+      'http://127.0.0.1:1',
+    );
     assert.deepEqual(profileSetting(selfHosted), {
       id: 'alp',
       broker: 'alpaca',
@@ -77,13 +85,21 @@ describe('Alpaca market-data host in profiles', () => {
 
   it('is shown beside the trading host; other venues show their one endpoint', () => {
     assert.equal(profileHosts(alpaca), 'https://paper-api.alpaca.markets, market data https://data.alpaca.markets');
-    assert.equal(profileHosts({ ...selfHosted, dataUrl: 'HTTP://127.0.0.1:8102/' }), 'http://127.0.0.1:8101, market data http://127.0.0.1:8102');
-    assert.equal(profileHosts({ id: 'fx', broker: 'oanda', environment: 'practice' }), 'https://api-fxpractice.oanda.com');
+    assert.equal(
+      profileHosts({ ...selfHosted, dataUrl: 'HTTP://127.0.0.1:8102/' }),
+      'http://127.0.0.1:8101, market data http://127.0.0.1:8102',
+    );
+    assert.equal(
+      profileHosts({ id: 'fx', broker: 'oanda', environment: 'practice' }),
+      'https://api-fxpractice.oanda.com',
+    );
     assert.equal(profileDataEndpoint({ id: 'fx', broker: 'oanda', environment: 'practice' }), undefined);
   });
 
   it('a custom baseUrl without dataUrl stays listed, but cannot connect: the message names dataUrl and Alpaca’s data host', () => {
-    const { profiles, problems } = parseProfileList([{ id: 'alp', broker: 'alpaca', baseUrl: 'http://127.0.0.1:8101' }]);
+    const { profiles, problems } = parseProfileList([
+      { id: 'alp', broker: 'alpaca', baseUrl: 'http://127.0.0.1:8101' },
+    ]);
     assert.deepEqual(problems, []);
     const listed = profiles.find((p) => p.id === 'alp');
     assert.ok(listed);
@@ -101,15 +117,27 @@ describe('Alpaca market-data host in profiles', () => {
   });
 
   it('bindings of profiles without a custom data host keep the names earlier versions stored under', async () => {
-    for (const p of [alpaca, { ...alpaca, environment: 'live' as const }, { ...alpaca, baseUrl: 'http://127.0.0.1:8101' }]) {
+    for (const p of [
+      alpaca,
+      { ...alpaca, environment: 'live' as const },
+      { ...alpaca, baseUrl: 'http://127.0.0.1:8101' },
+    ]) {
       const binding = credentialBinding(p);
       assert.equal(bindingDigest(binding), digestBeforeDataUrl(p, binding.endpoint), JSON.stringify(p));
     }
     // Alpaca's own data host named explicitly, in any spelling, is the same binding as none.
     const secrets = new FakeSecrets();
     await storeCredential(secrets, credentialBinding(alpaca), 'alpaca.keyId', 'PKREAL123456');
-    for (const dataUrl of ['https://data.alpaca.markets', 'https://DATA.alpaca.markets/', 'https://data.alpaca.markets:443']) {
-      assert.equal(await secretStorageCredentials(secrets, credentialBinding({ ...alpaca, dataUrl })).get('alpaca.keyId'), 'PKREAL123456', dataUrl);
+    for (const dataUrl of [
+      'https://data.alpaca.markets',
+      'https://DATA.alpaca.markets/',
+      'https://data.alpaca.markets:443',
+    ]) {
+      assert.equal(
+        await secretStorageCredentials(secrets, credentialBinding({ ...alpaca, dataUrl })).get('alpaca.keyId'),
+        'PKREAL123456',
+        dataUrl,
+      );
     }
   });
 
@@ -119,17 +147,28 @@ describe('Alpaca market-data host in profiles', () => {
     await storeCredential(secrets, credentialBinding(alpaca), 'alpaca.keyId', 'PKREAL123456');
     await storeCredential(secrets, credentialBinding(tradingOnly), 'alpaca.keyId', 'PKOLD0000001');
     await storeCredential(secrets, credentialBinding(selfHosted), 'alpaca.keyId', 'PKLOCAL00001');
-    const names = new Set([alpaca, tradingOnly, selfHosted].map((p) => secretName(credentialBinding(p), 'alpaca.keyId')));
+    const names = new Set(
+      [alpaca, tradingOnly, selfHosted].map((p) => secretName(credentialBinding(p), 'alpaca.keyId')),
+    );
     assert.equal(names.size, 3);
-    assert.equal(await secretStorageCredentials(secrets, credentialBinding(selfHosted)).get('alpaca.keyId'), 'PKLOCAL00001');
+    assert.equal(
+      await secretStorageCredentials(secrets, credentialBinding(selfHosted)).get('alpaca.keyId'),
+      'PKLOCAL00001',
+    );
     const elsewhere = { ...selfHosted, dataUrl: 'https://data.elsewhere.example' };
-    assert.equal(await secretStorageCredentials(secrets, credentialBinding(elsewhere), { adoptLegacy: true }).get('alpaca.keyId'), undefined);
+    assert.equal(
+      await secretStorageCredentials(secrets, credentialBinding(elsewhere), { adoptLegacy: true }).get('alpaca.keyId'),
+      undefined,
+    );
     assert.notEqual(bindingDigest(credentialBinding(elsewhere)), bindingDigest(credentialBinding(selfHosted)));
   });
 
   it('prompts and messages name both hosts the keys go to, never a value', async () => {
     const binding = credentialBinding(selfHosted);
-    assert.equal(describeBinding(binding), 'profile "alp" (alpaca, paper) at http://127.0.0.1:8101, market data http://127.0.0.1:8102');
+    assert.equal(
+      describeBinding(binding),
+      'profile "alp" (alpaca, paper) at http://127.0.0.1:8101, market data http://127.0.0.1:8102',
+    );
     assert.equal(
       describeBinding(credentialBinding(alpaca)),
       'profile "alp" (alpaca, paper) at https://paper-api.alpaca.markets, market data https://data.alpaca.markets',

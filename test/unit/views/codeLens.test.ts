@@ -3,7 +3,15 @@ import { findOrderClasses, isOrderBase } from '../../../src/views/orderClassScan
 
 describe('CodeLens order class detection', () => {
   it('finds a class deriving from Order and from OrderBase, with zero-based lines', () => {
-    const text = ['from core.base.order import Order', '', 'class MarketOrder(Order):', '    pass', '', 'class Limit(OrderBase):', '    pass'].join('\n');
+    const text = [
+      'from core.base.order import Order',
+      '',
+      'class MarketOrder(Order):',
+      '    pass',
+      '',
+      'class Limit(OrderBase):',
+      '    pass',
+    ].join('\n');
     assert.deepEqual(
       findOrderClasses(text).map((c) => [c.className, c.line]),
       [
@@ -46,7 +54,15 @@ describe('CodeLens order class detection', () => {
   });
 
   it('ignores class-like text inside docstrings and comments', () => {
-    const text = ['"""', 'class Fake(Order):', '"""', '# class Commented(Order):', "x = '''class Str(Order):'''", 'class Real(Order):', '    pass'].join('\n');
+    const text = [
+      '"""',
+      'class Fake(Order):',
+      '"""',
+      '# class Commented(Order):',
+      "x = '''class Str(Order):'''",
+      'class Real(Order):',
+      '    pass',
+    ].join('\n');
     assert.deepEqual(
       findOrderClasses(text).map((c) => c.className),
       ['Real'],

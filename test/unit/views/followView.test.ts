@@ -48,7 +48,10 @@ describe('the result panel follows its order (issue 16)', () => {
   const resting = async (scratch = false): Promise<{ view: ResultView; id: string }> => {
     const events: EngineEvent[] = [];
     const sub = rig.engine.subscribe((e) => events.push(e));
-    const result = await rig.engine.submitOrder(order('buy', 10, { type: 'limit', price: 99 }, { type: 'GTC' }), 'paper');
+    const result = await rig.engine.submitOrder(
+      order('buy', 10, { type: 'limit', price: 99 }, { type: 'GTC' }),
+      'paper',
+    );
     sub.dispose();
     assert.equal(result.order.state, 'ACCEPTED');
     later = [];

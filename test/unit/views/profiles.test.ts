@@ -65,7 +65,10 @@ describe('broker profiles from settings', () => {
     assert.equal(problems.length, 2);
     assert.equal(problems[0]?.id, 'bad-ib');
     assert.equal(problems[0]?.index, 1);
-    assert.ok(problems[0]?.fields.includes('port') && problems[0].fields.includes('clientId'), String(problems[0]?.fields));
+    assert.ok(
+      problems[0]?.fields.includes('port') && problems[0].fields.includes('clientId'),
+      String(problems[0]?.fields),
+    );
     assert.match(problems[0]?.message ?? '', /"bad-ib".*port.*sptrader\.brokerProfiles\[1\].*skipped/);
     assert.equal(problems[1]?.id, 'leaky');
     assert.deepEqual(problems[1]?.fields, ['apiKey']);
@@ -110,11 +113,18 @@ describe('broker profiles from settings', () => {
       environment: 'live',
       baseUrl: 'https://example.com',
     });
-    assert.deepEqual(list, [{ id: 'a', broker: 'alpaca', environment: 'live', baseUrl: 'https://example.com' }, { other: true }]);
+    assert.deepEqual(list, [
+      { id: 'a', broker: 'alpaca', environment: 'live', baseUrl: 'https://example.com' },
+      { other: true },
+    ]);
     assert.deepEqual(upsertProfileSetting(undefined, { id: 'b', broker: 'ib', environment: 'paper', clientId: 0 }), [
       { id: 'b', broker: 'ib', environment: 'paper', clientId: 0 },
     ]);
-    assert.deepEqual(Object.keys(profileSetting({ id: 'o', broker: 'oanda', environment: 'practice' })), ['id', 'broker', 'environment']);
+    assert.deepEqual(Object.keys(profileSetting({ id: 'o', broker: 'oanda', environment: 'practice' })), [
+      'id',
+      'broker',
+      'environment',
+    ]);
   });
 
   it('offers live last, and IB default ports per application and environment', () => {
@@ -134,7 +144,14 @@ describe('broker profiles from settings', () => {
 
   it('a live order summary shows side, quantity, symbol, type, price, time in force and the account', () => {
     const text = liveOrderSummary(
-      { symbol: 'EUR_USD', side: 'sell', quantity: 1000, order_type: { type: 'limit', price: 1.0845 }, time_in_force: { type: 'GTC' }, metadata: {} },
+      {
+        symbol: 'EUR_USD',
+        side: 'sell',
+        quantity: 1000,
+        order_type: { type: 'limit', price: 1.0845 },
+        time_in_force: { type: 'GTC' },
+        metadata: {},
+      },
       { id: 'fx-live', broker: 'oanda', environment: 'live' },
       { balance: 12345.6, currency: 'USD' },
     );
@@ -194,11 +211,20 @@ describe('SecretStorage credentials', () => {
       );
     }
     // The same endpoint spelled differently is the same binding.
-    for (const baseUrl of ['https://api-fxpractice.oanda.com', 'https://API-FXPRACTICE.oanda.com/', 'https://api-fxpractice.oanda.com:443//']) {
-      assert.equal(await secretStorageCredentials(secrets, credentialBinding({ ...fx, baseUrl })).get('oanda.token'), 'tok-123456', baseUrl);
+    for (const baseUrl of [
+      'https://api-fxpractice.oanda.com',
+      'https://API-FXPRACTICE.oanda.com/',
+      'https://api-fxpractice.oanda.com:443//',
+    ]) {
+      assert.equal(
+        await secretStorageCredentials(secrets, credentialBinding({ ...fx, baseUrl })).get('oanda.token'),
+        'tok-123456',
+        baseUrl,
+      );
     }
     assert.equal(
-      secretName(credentialBinding({ ...fx, broker: 'alpaca', environment: 'paper' }), 'oanda.token') === secretName(credentialBinding(fx), 'oanda.token'),
+      secretName(credentialBinding({ ...fx, broker: 'alpaca', environment: 'paper' }), 'oanda.token') ===
+        secretName(credentialBinding(fx), 'oanda.token'),
       false,
     );
   });
@@ -208,14 +234,21 @@ describe('SecretStorage credentials', () => {
     await secrets.store(legacySecretName('fx', 'oanda.token'), 'old-tok-123456');
     assert.equal(legacySecretName('fx', 'oanda.token'), 'sptrader.fx.oanda.token');
     // Without adoption (not the user's own profile) it is not read.
-    assert.equal(await secretStorageCredentials(secrets, credentialBinding({ ...fx, baseUrl: 'http://127.0.0.1:9999' })).get('oanda.token'), undefined);
+    assert.equal(
+      await secretStorageCredentials(secrets, credentialBinding({ ...fx, baseUrl: 'http://127.0.0.1:9999' })).get(
+        'oanda.token',
+      ),
+      undefined,
+    );
     const source = secretStorageCredentials(secrets, credentialBinding(fx), { adoptLegacy: true });
     assert.equal(await source.get('oanda.token'), 'old-tok-123456');
     assert.equal(secrets.values.has('sptrader.fx.oanda.token'), false, 'the legacy entry is gone');
     assert.equal(secrets.values.get(secretName(credentialBinding(fx), 'oanda.token')), 'old-tok-123456');
     // Now bound: a redefinition with another endpoint cannot adopt it any more.
     assert.equal(
-      await secretStorageCredentials(secrets, credentialBinding({ ...fx, baseUrl: 'http://127.0.0.1:9999' }), { adoptLegacy: true }).get('oanda.token'),
+      await secretStorageCredentials(secrets, credentialBinding({ ...fx, baseUrl: 'http://127.0.0.1:9999' }), {
+        adoptLegacy: true,
+      }).get('oanda.token'),
       undefined,
     );
   });
@@ -239,7 +272,10 @@ describe('SecretStorage credentials', () => {
     const key: CredentialKey = 'oanda.accountId';
     await assert.rejects(requireCredential(source, key), (e: unknown) => {
       assert.ok(e instanceof MissingCredentialError);
-      assert.match(e.message, /oanda\.accountId.*'SPtrader: Set Credentials' for profile fx.*https:\/\/api-fxpractice\.oanda\.com/);
+      assert.match(
+        e.message,
+        /oanda\.accountId.*'SPtrader: Set Credentials' for profile fx.*https:\/\/api-fxpractice\.oanda\.com/,
+      );
       assert.doesNotMatch(e.message, /tok-123456/);
       return true;
     });
@@ -250,13 +286,22 @@ describe('profile endpoints', () => {
   it('are the venue’s own address per environment, or the base URL in one spelling, or host:port', () => {
     assert.equal(profileEndpoint(fx), 'https://api-fxpractice.oanda.com');
     assert.equal(profileEndpoint({ ...fx, environment: 'live' }), 'https://api-fxtrade.oanda.com');
-    assert.equal(profileEndpoint({ id: 'a', broker: 'alpaca', environment: 'paper' }), 'https://paper-api.alpaca.markets');
+    assert.equal(
+      profileEndpoint({ id: 'a', broker: 'alpaca', environment: 'paper' }),
+      'https://paper-api.alpaca.markets',
+    );
     assert.equal(profileEndpoint({ id: 'a', broker: 'alpaca', environment: 'live' }), 'https://api.alpaca.markets');
-    assert.equal(profileEndpoint({ id: 'b', broker: 'binance', environment: 'testnet' }), 'https://testnet.binance.vision');
+    assert.equal(
+      profileEndpoint({ id: 'b', broker: 'binance', environment: 'testnet' }),
+      'https://testnet.binance.vision',
+    );
     assert.equal(profileEndpoint({ id: 'b', broker: 'binance', environment: 'live' }), 'https://api.binance.com');
     assert.equal(profileEndpoint({ ...fx, baseUrl: 'HTTP://LocalHost:8080/v3/' }), 'http://localhost:8080/v3');
     assert.equal(profileEndpoint({ id: 'i', broker: 'ib', environment: 'paper', clientId: 1 }), '127.0.0.1:7497');
-    assert.equal(profileEndpoint({ id: 'i', broker: 'ib', environment: 'live', clientId: 1, host: 'GW.local', port: 4001 }), 'gw.local:4001');
+    assert.equal(
+      profileEndpoint({ id: 'i', broker: 'ib', environment: 'live', clientId: 1, host: 'GW.local', port: 4001 }),
+      'gw.local:4001',
+    );
   });
 
   it('equal the adapters’ own defaults', () => {

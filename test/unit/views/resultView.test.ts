@@ -23,7 +23,14 @@ function outcome(overrides: Partial<TestOrderOutcome> = {}): TestOrderOutcome {
     ok: true,
     exitCode: 0,
     summary: 'FILLED on Paper.',
-    component: { file: '/w/c.py', className: 'C', entryPoint: 'execute', stdout: 'hi\n', stderr: '', output: { type: 'limit', size: 1000 } },
+    component: {
+      file: '/w/c.py',
+      className: 'C',
+      entryPoint: 'execute',
+      stdout: 'hi\n',
+      stderr: '',
+      output: { type: 'limit', size: 1000 },
+    },
     marketData: { symbol: 'EUR_USD', bid: 1.0844, ask: 1.0846, timestamp_ms: 1_000 },
     order,
     response: null,
@@ -80,7 +87,16 @@ describe('result panel view model', () => {
   it('keeps every risk check, the timeline and the timings, and passes the protocol schema', () => {
     const view = resultViewOf(
       outcome({
-        risk: [{ check: 'max_order_quantity', passed: true, code: 'QUANTITY_EXCEEDS_MAXIMUM', message: 'ok', limit: 1e6, actual: 1000 }],
+        risk: [
+          {
+            check: 'max_order_quantity',
+            passed: true,
+            code: 'QUANTITY_EXCEEDS_MAXIMUM',
+            message: 'ok',
+            limit: 1e6,
+            actual: 1000,
+          },
+        ],
         events: [filled],
         errors: [{ code: 'COMPONENT_ERROR', message: 'boom', file: '/w/c.py', line: 12 }],
       }),
@@ -92,7 +108,13 @@ describe('result panel view model', () => {
     assert.equal(view.timeline[0]?.type, 'OrderFilled');
     assert.match(view.timeline[0]?.detail ?? '', /1000 @ 1.0846/);
     assert.equal(view.timings.totalMs, 3.7);
-    assert.deepEqual(view.errors[0], { code: 'COMPONENT_ERROR', message: 'boom', file: '/w/c.py', line: 12, path: null });
+    assert.deepEqual(view.errors[0], {
+      code: 'COMPONENT_ERROR',
+      message: 'boom',
+      file: '/w/c.py',
+      line: 12,
+      path: null,
+    });
     assert.ok(view.orderReturned?.includes('"size": 1000'));
     assert.ok(parseHostNotification({ type: 'result', result: view }));
     assert.deepEqual(parsePanelState({ result: view })?.result, view);
@@ -115,8 +137,20 @@ describe('result panel view model', () => {
       created_at: 1_000,
       fills: [filled.type === 'OrderFilled' ? filled.fill : undefined].filter((f) => f !== undefined),
     } as TestOrderOutcome['response'];
-    const slippage = { reference: 'ask' as const, referencePrice: 1.0846, fillPrice: 1.0846, price: 0, units: 0, unit: 'pip' as const, bps: 0 };
-    const view = resultViewOf(outcome({ response, slippage, events: [filled] }), { kind: 'test-order', ranAt: 5, quotes: [] });
+    const slippage = {
+      reference: 'ask' as const,
+      referencePrice: 1.0846,
+      fillPrice: 1.0846,
+      price: 0,
+      units: 0,
+      unit: 'pip' as const,
+      bps: 0,
+    };
+    const view = resultViewOf(outcome({ response, slippage, events: [filled] }), {
+      kind: 'test-order',
+      ranAt: 5,
+      quotes: [],
+    });
     assert.equal(view.headline, 'BUY 1,000 EUR_USD LMT 1.0845 GTC → FILLED 1,000 @ 1.0846 (0 pips)');
     assert.equal(view.summary, 'FILLED on Paper.');
     assert.doesNotMatch(view.headline ?? '', /sp-1/, 'the order is named by what it is, not its client id');
@@ -127,15 +161,32 @@ describe('result panel view model', () => {
         exitCode: 3,
         venue: { id: 'oanda-live', environment: 'live' },
         denial: { code: 'POSITION_EXCEEDS_MAXIMUM', message: 'too big' },
-        risk: [{ check: 'max_position', passed: false, code: 'POSITION_EXCEEDS_MAXIMUM', message: 'too big', limit: 25_000, actual: 30_000 }],
+        risk: [
+          {
+            check: 'max_position',
+            passed: false,
+            code: 'POSITION_EXCEEDS_MAXIMUM',
+            message: 'too big',
+            limit: 25_000,
+            actual: 30_000,
+          },
+        ],
       }),
       { kind: 'test-order', ranAt: 5, quotes: [] },
     );
-    assert.equal(denied.headline, 'LIVE · BUY 1,000 EUR_USD LMT 1.0845 GTC → DENIED: POSITION_EXCEEDS_MAXIMUM (30,000 > 25,000 units)');
+    assert.equal(
+      denied.headline,
+      'LIVE · BUY 1,000 EUR_USD LMT 1.0845 GTC → DENIED: POSITION_EXCEEDS_MAXIMUM (30,000 > 25,000 units)',
+    );
     assert.deepEqual([denied.risk[0]?.limitText, denied.risk[0]?.actualText], ['±25,000 units', '30,000 units']);
 
     const error = resultViewOf(
-      outcome({ ok: false, exitCode: 1, order: null, errors: [{ code: 'COMPONENT_ERROR', message: 'boom', file: '/w/c.py', line: 12 }] }),
+      outcome({
+        ok: false,
+        exitCode: 1,
+        order: null,
+        errors: [{ code: 'COMPONENT_ERROR', message: 'boom', file: '/w/c.py', line: 12 }],
+      }),
       {
         kind: 'test-order',
         ranAt: 5,
@@ -147,7 +198,18 @@ describe('result panel view model', () => {
 
   it('a panel state saved before headlines and risk texts existed still restores', () => {
     const view = resultViewOf(
-      outcome({ risk: [{ check: 'max_order_quantity', passed: true, code: 'QUANTITY_EXCEEDS_MAXIMUM', message: 'ok', limit: 1e6, actual: 1000 }] }),
+      outcome({
+        risk: [
+          {
+            check: 'max_order_quantity',
+            passed: true,
+            code: 'QUANTITY_EXCEEDS_MAXIMUM',
+            message: 'ok',
+            limit: 1e6,
+            actual: 1000,
+          },
+        ],
+      }),
       {
         kind: 'test-order',
         ranAt: 5,
@@ -173,11 +235,18 @@ describe('result panel view model', () => {
 describe('result panel protocol', () => {
   it('accepts only the commands it defines', () => {
     assert.deepEqual(parseWebviewCommand({ type: 'ready' }), { type: 'ready' });
-    assert.deepEqual(parseWebviewCommand({ type: 'openLocation', file: '/a.py', line: 3 }), { type: 'openLocation', file: '/a.py', line: 3 });
+    assert.deepEqual(parseWebviewCommand({ type: 'openLocation', file: '/a.py', line: 3 }), {
+      type: 'openLocation',
+      file: '/a.py',
+      line: 3,
+    });
     assert.equal(parseWebviewCommand({ type: 'openLocation', file: '', line: 3 }), undefined);
     assert.equal(parseWebviewCommand({ type: 'submitOrder' }), undefined);
     assert.equal(parseWebviewCommand('ready'), undefined);
-    assert.equal(parseHostNotification({ type: 'quotes', symbol: 'X', quotes: [{ time: 1, bid: 'a', ask: 1 }] }), undefined);
+    assert.equal(
+      parseHostNotification({ type: 'quotes', symbol: 'X', quotes: [{ time: 1, bid: 'a', ask: 1 }] }),
+      undefined,
+    );
   });
 
   it('the modules the webview bundles import neither vscode nor Node', () => {
@@ -224,7 +293,10 @@ describe('quote history', () => {
   });
 
   it('reads the quote a run decided on from its market data', () => {
-    assert.deepEqual(quotePointOf({ symbol: 'X', bid: 1, ask: 2, timestamp_ms: 7 }, 9), { symbol: 'X', point: { time: 7, bid: 1, ask: 2 } });
+    assert.deepEqual(quotePointOf({ symbol: 'X', bid: 1, ask: 2, timestamp_ms: 7 }, 9), {
+      symbol: 'X',
+      point: { time: 7, bid: 1, ask: 2 },
+    });
     assert.deepEqual(quotePointOf({ symbol: 'X', bid: 1, ask: 2 }, 9)?.point.time, 9);
     assert.equal(quotePointOf({ symbol: 'X' }, 9), undefined);
     assert.equal(quotePointOf(null, 9), undefined);

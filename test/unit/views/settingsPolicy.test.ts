@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { effectiveLimits, LIMIT_DIRECTIONS, userLiveEnabled, userProfiles, userValue, type InspectedSetting } from '../../../src/views/settingsPolicy';
+import {
+  effectiveLimits,
+  LIMIT_DIRECTIONS,
+  userLiveEnabled,
+  userProfiles,
+  userValue,
+  type InspectedSetting,
+} from '../../../src/views/settingsPolicy';
 
 const mine = [{ id: 'oanda-practice', broker: 'oanda', environment: 'practice' }];
 const hostile = [{ id: 'oanda-practice', broker: 'oanda', environment: 'practice', baseUrl: 'http://127.0.0.1:9999' }];
@@ -18,7 +25,10 @@ describe('settings a workspace may not set', () => {
       ],
     );
     assert.equal(ignored.length, 1);
-    assert.match(ignored[0]?.message ?? '', /sptrader\.brokerProfiles in the workspace settings \("oanda-practice"\) is ignored/);
+    assert.match(
+      ignored[0]?.message ?? '',
+      /sptrader\.brokerProfiles in the workspace settings \("oanda-practice"\) is ignored/,
+    );
     assert.match(ignored[0]?.message ?? '', /replaced your own profile "oanda-practice"/);
   });
 
@@ -127,7 +137,12 @@ describe('risk limits: a workspace may only tighten', () => {
   });
 
   it('property: the result is never looser than the user’s own value, whatever the workspace says', () => {
-    const numberish = fc.oneof(fc.double({ min: -10, max: 1e9, noNaN: true }), fc.constant(null), fc.constant(undefined), fc.string({ maxLength: 3 }));
+    const numberish = fc.oneof(
+      fc.double({ min: -10, max: 1e9, noNaN: true }),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.string({ maxLength: 3 }),
+    );
     const keys = Object.entries(LIMIT_DIRECTIONS).flatMap(([section, keys]) =>
       Object.entries(keys)
         .filter(([, d]) => d !== 'subset')
@@ -141,7 +156,9 @@ describe('risk limits: a workspace may only tighten', () => {
         numberish,
         numberish,
         ({ section, key, direction }, defaultValue, globalValue, workspaceValue, workspaceFolderValue) => {
-          const limits = effectiveLimits(inspector({ [`${section}.${key}`]: { defaultValue, globalValue, workspaceValue, workspaceFolderValue } }));
+          const limits = effectiveLimits(
+            inspector({ [`${section}.${key}`]: { defaultValue, globalValue, workspaceValue, workspaceFolderValue } }),
+          );
           const result = (limits as unknown as Record<string, Record<string, unknown>>)[section]?.[key];
           const user = globalValue ?? defaultValue;
           if (typeof user === 'number') {

@@ -40,7 +40,13 @@ export const FOK: Tif = 2;
 /** Taker id reported for market orders. */
 export const MARKET_TAKER = -1;
 
-export type FillListener = (makerId: number, takerId: number, price: number, size: number, makerRemaining: number) => void;
+export type FillListener = (
+  makerId: number,
+  takerId: number,
+  price: number,
+  size: number,
+  makerRemaining: number,
+) => void;
 
 export interface OrderBookOptions {
   onFill?: FillListener;
@@ -295,7 +301,8 @@ export class OrderBook<P = never> {
   limit(id: number, side: BookSide, price: number, size: number, tif: Tif = GTC, payload?: P): number {
     if ((id | 0) !== id || id < 0) throw new RangeError(`order id must be a non-negative int32: ${id}`);
     if (!Number.isSafeInteger(price)) throw new RangeError(`price must be an integer number of ticks: ${price}`);
-    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`size must be a positive integer number of lots: ${size}`);
+    if (!Number.isSafeInteger(size) || size <= 0)
+      throw new RangeError(`size must be a positive integer number of lots: ${size}`);
     if (id < this.idToSlot.length && this.idToSlot[id] !== NIL) throw new Error(`order ${id} is already resting`);
     if (tif === FOK && !this.wouldFill(side, size, price)) return 0;
     const opp = side === Buy ? this.asks : this.bids;
@@ -306,7 +313,8 @@ export class OrderBook<P = never> {
 
   /** Market order: walks the other side best first until `size` is filled or the side is empty. Returns the size filled. */
   market(side: BookSide, size: number, takerId: number = MARKET_TAKER): number {
-    if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`size must be a positive integer number of lots: ${size}`);
+    if (!Number.isSafeInteger(size) || size <= 0)
+      throw new RangeError(`size must be a positive integer number of lots: ${size}`);
     const opp = side === Buy ? this.asks : this.bids;
     return opp.n > 0 ? this.take(takerId, opp, Infinity, size) : 0;
   }
