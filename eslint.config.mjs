@@ -70,6 +70,24 @@ export default tseslint.config(
     },
   },
   {
+    // Venues sit below the engine: a broker never reaches up into src/execution (a second rule name, so it adds to
+    // the vscode restriction above instead of replacing it).
+    files: ['src/brokers/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/execution', '**/execution/**'],
+              message: 'src/brokers sits below src/execution: move the shared piece down (src/common, src/orders).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/unit/**'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
