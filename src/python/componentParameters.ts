@@ -1,0 +1,286 @@
+/**
+ * A component's parameters as its `__metadata__['parameters']` declares them (the component contract:
+ * `{<name>: {type, default, min, max, options, description}}`), and the values a user gives checked
+ * against them: defaults filled in, each value checked against its type, min/max and options, with a
+ * message that names the parameter and what to do. Pure (no editor, no Python): Replay Component uses
+ * it today, and Test Order or Execute can reuse it.
+ *
+ * Declared types are SPtraderB's Python names (`int`, `float`, `str`, `bool`, `list`, `dict`) and their
+ * JSON spellings (`integer`, `number`, `string`, `boolean`, `array`, `object`); any other type is kept
+ * as `any` (a value is JSON when it parses, else text, and only options are checked).
+ */
+import { z } from 'zod';
+
+export type ParameterType = 'int' | 'float' | 'str' | 'bool' | 'list' | 'dict' | 'any';
+
+export interface ParameterSpec {
+  name: string;
+  type: ParameterType;
+  /** The type as the metadata spells it ("float", "number", …); null when it says none. */
+  declaredType: string | null;
+  /** Absent when the metadata gives no default (then the component's own default applies). */
+  default?: unknown;
+  min?: number;
+  max?: number;
+  options?: readonly unknown[];
+  description?: string;
+}
+
+const TYPE_NAMES: Record<string, ParameterType> = {
+  int: 'int',
+  integer: 'int',
+  float: 'float',
+  number: 'float',
+  double: 'float',
+  decimal: 'float',
+  str: 'str',
+  string: 'str',
+  text: 'str',
+  bool: 'bool',
+  boolean: 'bool',
+  list: 'list',
+  array: 'list',
+  tuple: 'list',
+  dict: 'dict',
+  object: 'dict',
+  mapping: 'dict',
+};
+
+const finite = z.number().finite();
+const SpecSchema = z.looseObject({
+  type: z.string().optional(),
+  default: z.unknown().optional(),
+  min: finite.nullish(),
+  max: finite.nullish(),
+  options: z.array(z.unknown()).nullish(),
+  description: z.string().nullish(),
+});
+
+const where = (name: string, key?: string): string =>
+  `__metadata__['parameters']['${name}']${key === undefined ? '' : `['${key}']`}`;
+
+/**
+ * The parameters `metadata` declares, in the order it lists them, and what is wrong with the
+ * declaration (each problem names the key; a declaration with a problem is still used where it can be).
+ */
+export function readParameterSpecs(metadata: unknown): { specs: ParameterSpec[]; problems: string[] } {
+  const problems: string[] = [];
+  if (metadata === null || typeof metadata !== 'object') return { specs: [], problems };
+  const raw = (metadata as Record<string, unknown>)['parameters'];
+  if (raw === undefined || raw === null) return { specs: [], problems };
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    problems.push(`__metadata__['parameters'] is not a dict of parameters: ignored`);
+    return { specs: [], problems };
+  }
+  const specs: ParameterSpec[] = [];
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    const parsed = SpecSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const key = issue?.path[0];
+      problems.push(
+        `${where(name, typeof key === 'string' ? key : undefined)}: ${issue?.message ?? 'not a parameter declaration'}; the parameter is taken as text with no checks`,
+      );
+      specs.push({ name, type: 'any', declaredType: null });
+      continue;
+    }
+    const d = parsed.data;
+    const declaredType = d.type ?? null;
+    const type = declaredType === null ? inferType(d.default) : (TYPE_NAMES[declaredType.toLowerCase()] ?? 'any');
+    const spec: ParameterSpec = { name, type, declaredType };
+    if ('default' in d && d.default !== undefined) spec.default = d.default;
+    if (d.min !== undefined && d.min !== null) spec.min = d.min;
+    if (d.max !== undefined && d.max !== null) spec.max = d.max;
+    if (d.options !== undefined && d.options !== null) spec.options = d.options;
+    if (d.description !== undefined && d.description !== null) spec.description = d.description;
+    if (spec.min !== undefined && spec.max !== undefined && spec.min > spec.max)
+      problems.push(`${where(name)}: min ${spec.min} is above max ${spec.max}`);
+    if (spec.default !== undefined && spec.default !== null) {
+      const problem = checkParameterValue(spec, spec.default);
+      if (problem) problems.push(`${where(name, 'default')}: ${problem}`);
+    }
+    specs.push(spec);
+  }
+  return { specs, problems };
+}
+
+function inferType(value: unknown): ParameterType {
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'string') return 'str';
+  if (Array.isArray(value)) return 'list';
+  if (value !== null && typeof value === 'object') return 'dict';
+  return 'any';
+}
+
+/** What is wrong with `value` for `spec` (a sentence without the parameter's name), or undefined. */
+export function checkParameterValue(spec: ParameterSpec, value: unknown): string | undefined {
+  if (spec.options !== undefined && spec.options.length > 0) {
+    if (!spec.options.some((o) => sameValue(o, value)))
+      return `${show(value)} is not one of its options (${spec.options.map(show).join(', ')})`;
+    return undefined;
+  }
+  switch (spec.type) {
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return `${show(value)} is not a whole number`;
+      break;
+    case 'float':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return `${show(value)} is not a number`;
+      break;
+    case 'str':
+      if (typeof value !== 'string') return `${show(value)} is not text`;
+      break;
+    case 'bool':
+      if (typeof value !== 'boolean') return `${show(value)} is not true or false`;
+      break;
+    case 'list':
+      if (!Array.isArray(value)) return `${show(value)} is not a list (write it as JSON: [1, 2])`;
+      break;
+    case 'dict':
+      if (value === null || typeof value !== 'object' || Array.isArray(value))
+        return `${show(value)} is not a dict (write it as JSON: {"key": 1})`;
+      break;
+    case 'any':
+      break;
+  }
+  if (typeof value === 'number') {
+    if (spec.min !== undefined && value < spec.min) return `${show(value)} is below its minimum ${spec.min}`;
+    if (spec.max !== undefined && value > spec.max) return `${show(value)} is above its maximum ${spec.max}`;
+  }
+  return undefined;
+}
+
+/**
+ * A value typed by the user, read for `spec`: numbers and booleans in their usual spellings, lists and
+ * dicts as JSON, text as it is (an `any` parameter: JSON when it parses, else text); then checked.
+ */
+export function parseParameterText(
+  spec: ParameterSpec,
+  text: string,
+): { ok: true; value: unknown } | { ok: false; message: string } {
+  const trimmed = text.trim();
+  let value: unknown;
+  if (spec.options !== undefined && spec.options.length > 0) {
+    // An option is chosen by how it is written ("normal", 5, true), whatever its type.
+    const option = spec.options.find(
+      (o) => show(o) === trimmed || (typeof o === 'string' && (o === text || o === trimmed)),
+    );
+    value = option !== undefined ? option : parseLoose(trimmed);
+  } else {
+    switch (spec.type) {
+      case 'int':
+      case 'float': {
+        const n = trimmed === '' ? Number.NaN : Number(trimmed.replace(/_/g, ''));
+        if (!Number.isFinite(n))
+          return { ok: false, message: `${spec.name}: "${text}" is not a number${rangeHint(spec)}` };
+        value = n;
+        break;
+      }
+      case 'bool': {
+        const t = trimmed.toLowerCase();
+        if (['true', 'yes', '1', 'on'].includes(t)) value = true;
+        else if (['false', 'no', '0', 'off'].includes(t)) value = false;
+        else return { ok: false, message: `${spec.name}: "${text}" is not true or false` };
+        break;
+      }
+      case 'str':
+        value = text;
+        break;
+      case 'list':
+      case 'dict': {
+        try {
+          value = JSON.parse(trimmed) as unknown;
+        } catch {
+          return {
+            ok: false,
+            message: `${spec.name}: "${text}" is not JSON; write a ${spec.type} as JSON (${spec.type === 'list' ? '[1, 2]' : '{"key": 1}'})`,
+          };
+        }
+        break;
+      }
+      case 'any':
+        value = parseLoose(trimmed);
+        break;
+    }
+  }
+  const problem = checkParameterValue(spec, value);
+  if (problem) return { ok: false, message: `${spec.name}: ${problem}${rangeHint(spec)}` };
+  return { ok: true, value };
+}
+
+function parseLoose(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function rangeHint(spec: ParameterSpec): string {
+  if (spec.options !== undefined && spec.options.length > 0) return '';
+  const parts: string[] = [];
+  if (spec.type === 'int') parts.push('a whole number');
+  if (spec.min !== undefined) parts.push(`≥ ${spec.min}`);
+  if (spec.max !== undefined) parts.push(`≤ ${spec.max}`);
+  if (parts.length === 0) return '';
+  return `; ${where(spec.name)} asks for ${parts.join(', ')}`;
+}
+
+/**
+ * The parameters a run gets: each declared default, over it the values given; every value checked.
+ * Values for names the metadata does not declare pass unchecked (a component may read more than it
+ * declares). A parameter with no default and no value is left out (the component's own default applies).
+ */
+export function resolveParameters(
+  specs: readonly ParameterSpec[],
+  given: Readonly<Record<string, unknown>>,
+): { ok: true; values: Record<string, unknown> } | { ok: false; problems: Array<{ name: string; message: string }> } {
+  const values: Record<string, unknown> = {};
+  const problems: Array<{ name: string; message: string }> = [];
+  for (const spec of specs) {
+    const has = Object.prototype.hasOwnProperty.call(given, spec.name);
+    const value = has ? given[spec.name] : spec.default;
+    if (value === undefined) continue;
+    values[spec.name] = value;
+    // A declared default of None means "none": only values the user gives are checked against the type.
+    if (value === null && !has) continue;
+    const problem = checkParameterValue(spec, value);
+    if (problem)
+      problems.push({
+        name: spec.name,
+        message: `${spec.name}: ${problem}${has ? '' : ` (its default in ${where(spec.name, 'default')})`}`,
+      });
+  }
+  for (const [name, value] of Object.entries(given)) if (!(name in values)) values[name] = value;
+  return problems.length === 0 ? { ok: true, values } : { ok: false, problems };
+}
+
+/** A value as the user would type it back. */
+export function formatParameterValue(value: unknown): string {
+  return typeof value === 'string' ? value : show(value);
+}
+
+/** What a parameter accepts, in a few words: "int, 2 … 200", "one of passive, normal, aggressive". */
+export function describeParameter(spec: ParameterSpec): string {
+  if (spec.options !== undefined && spec.options.length > 0) return `one of ${spec.options.map(show).join(', ')}`;
+  const range =
+    spec.min !== undefined && spec.max !== undefined
+      ? `, ${spec.min} … ${spec.max}`
+      : spec.min !== undefined
+        ? `, ≥ ${spec.min}`
+        : spec.max !== undefined
+          ? `, ≤ ${spec.max}`
+          : '';
+  return `${spec.declaredType ?? spec.type}${range}`;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  // JSON.stringify gives undefined only for functions and symbols, which metadata cannot hold.
+  const text = JSON.stringify(value) ?? typeof value;
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
