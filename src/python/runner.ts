@@ -958,6 +958,13 @@ export class PythonSession {
     });
   }
 
+  /** Kills the harness and its tree now (a run in progress ends with PROCESS_EXITED) and waits for it to end. */
+  async stop(): Promise<void> {
+    if (this.finished) return;
+    this.kill();
+    await this.finishedPromise;
+  }
+
   /** Ends the harness (it exits at the end of its input) and waits for it, killing its tree after 2 s; never waits for its pipes. */
   async close(): Promise<void> {
     if (this.finished) return;
@@ -1038,6 +1045,13 @@ export class PythonWorker {
 
   pidFor(file: string): number | undefined {
     return this.sessions.get(this.options.packageRoot ?? findPackageRoot(file))?.pid;
+  }
+
+  /** Stops every interpreter now, a run in progress too (it ends with PROCESS_EXITED): a cancel. */
+  async stop(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((s) => s.stop()));
   }
 
   async dispose(): Promise<void> {

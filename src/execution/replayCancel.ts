@@ -1,0 +1,38 @@
+/**
+ * Cancelling a replay: a runner that, once the signal is aborted, stops the Python worker at once (a
+ * batch in progress ends there, its process tree killed) and answers every batch from then on with a
+ * CANCELLED error. replayComponent then ends as it ends on any component failure: the records before
+ * the stop are counted and their orders kept, the audit log is closed, the fills files are written,
+ * and the report's `fatal` says where it stopped (code REPLAY_CANCELLED).
+ */
+import type { ComponentBatchRequest, ComponentBatchResult } from '../python/runner';
+import type { ReplayRunner } from './replay';
+
+export const REPLAY_CANCELLED = 'REPLAY_CANCELLED';
+
+export function cancellableRunner(runner: ReplayRunner, stop: () => Promise<void>, signal: AbortSignal): ReplayRunner {
+  let stopping: Promise<void> | undefined;
+  const stopOnce = (): Promise<void> => (stopping ??= stop().catch(() => undefined));
+  signal.addEventListener('abort', () => void stopOnce(), { once: true });
+  const cancelled = (): ComponentBatchResult => ({
+    ok: false,
+    done: 0,
+    items: [],
+    metadata: null,
+    stdout: '',
+    stderr: '',
+    totalMs: 0,
+    error: { code: REPLAY_CANCELLED, message: 'the replay was cancelled; the records before this one ran' },
+  });
+  return {
+    async runBatch(request: ComponentBatchRequest): Promise<ComponentBatchResult> {
+      if (signal.aborted) return cancelled();
+      const result = await runner.runBatch(request);
+      if (!signal.aborted) return result;
+      // The batch ended because its worker was stopped (or finished just as the cancel came): either way the
+      // replay stops here, and the records before the batch's last state request are what ran.
+      await stopOnce();
+      return result.ok ? { ...cancelled(), done: 0 } : { ...result, error: cancelled().error };
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * What the editor's replay adds around replayComponent, with a real python3: the recorder's charts and
+ * tables agree with the report, and a cancel stops the worker mid-batch and still ends with a report.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
+import { verifyAuditDir } from '../../../src/execution/audit/auditLog';
+import { replayComponent, type ReplayRunner } from '../../../src/execution/replay';
+import { cancellableRunner, REPLAY_CANCELLED } from '../../../src/execution/replayCancel';
+import { ReplayRecorder } from '../../../src/execution/replayChart';
+import {
+  defaultInterpreterCandidates,
+  resolveInterpreter,
+  type ResolvedInterpreter,
+} from '../../../src/python/interpreter';
+import { PythonWorker } from '../../../src/python/runner';
+
+const ROOT = join(__dirname, '../../../..');
+const SMA = join(ROOT, 'examples/workspace/core/orders/execution_algos/sma_cross.py');
+const SAMPLE = join(ROOT, 'examples/data/eurusd_m1_sample.csv');
+
+describe('replay in the editor: panel data and cancel', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let interpreter: ResolvedInterpreter;
+  before(async () => (interpreter = await resolveInterpreter(defaultInterpreterCandidates())));
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-replay-panel-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the recorder samples the P&L, the price and the fills in buckets, and its figures agree with the report', async () => {
+    const worker = new PythonWorker({ interpreter, timeoutMs: 30_000 });
+    try {
+      const feed = await ReplayFeed.load(SAMPLE, { symbol: 'EUR_USD' });
+      const recorder = new ReplayRecorder(feed, { maxPoints: 100, maxRows: 5 });
+      const report = await replayComponent({
+        file: SMA,
+        data: feed,
+        runner: worker,
+        stateDir: join(dir, 'state'),
+        parameters: { period: 20 },
+        engineFactory: recorder.engineFactory(),
+      });
+      assert.equal(report.ok, true, JSON.stringify(report.fatal));
+      const chart = recorder.result(report.processed);
+      assert.equal(chart.bucket, 20);
+      assert.equal(chart.price.kind, 'candles');
+      const bars = chart.price.kind === 'candles' ? chart.price.bars : [];
+      assert.equal(bars.length, 100);
+      assert.equal(bars[0]?.open, feed.candles?.open[0]);
+      assert.equal(bars[99]?.close, feed.candles?.close[1999]);
+      assert.equal(bars[0]?.high, Math.max(...Array.from(feed.candles?.high.subarray(0, 20) ?? [])));
+      assert.equal(chart.pnl.length, 100);
+      // Strictly increasing times, in seconds.
+      for (let i = 1; i < bars.length; i++) assert.ok((bars[i]?.time ?? 0) > (bars[i - 1]?.time ?? 0));
+      assert.equal(bars[1]?.time, (feed.times[20] ?? 0) / 1000);
+      // The last point is the report's final P&L; no sampled fall exceeds the report's max drawdown.
+      assert.equal(chart.pnl[99]?.value, report.curve.final);
+      let peak = -Infinity;
+      let fall = 0;
+      for (const p of chart.pnl) {
+        peak = Math.max(peak, p.value);
+        fall = Math.max(fall, peak - p.value);
+      }
+      assert.ok(fall <= report.curve.drawdown.max + 1e-6, `${fall} > ${report.curve.drawdown.max}`);
+      assert.equal(chart.fillsTotal, report.fills);
+      assert.equal(chart.ordersTotal, report.orders.produced);
+      assert.equal(chart.orders.length, 5);
+      assert.equal(chart.fills.length, 5);
+      assert.deepEqual(
+        chart.orders.map((o) => [o.state, o.type, o.quantity, o.filledQuantity]),
+        Array.from({ length: 5 }, () => ['FILLED', 'market', 10000, 10000]),
+      );
+      assert.deepEqual(
+        chart.orders.map((o) => o.side),
+        ['buy', 'sell', 'buy', 'sell', 'buy'],
+      );
+      assert.equal(chart.fills[0]?.clientOrderId, chart.orders[0]?.clientOrderId);
+      assert.equal(chart.fills[0]?.price, chart.orders[0]?.averagePrice);
+      const marked = chart.markers.reduce((s, m) => s + m.fills, 0);
+      assert.equal(marked, report.fills);
+      assert.equal(
+        chart.markers.reduce((s, m) => s + m.quantity, 0),
+        report.fills * 10000,
+      );
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('a cancel mid-batch kills the Python worker and ends with a report of where it stopped, fills and audit complete', async () => {
+    mkdirSync(join(dir, 'core/orders'), { recursive: true });
+    const file = join(dir, 'core/orders/every_bar.py');
+    // Orders on every record and reads capital each time: after an order the replay answers a state request
+    // per record, mid-batch (python/sptrader_harness/lazystate.py), which is where this test cancels.
+    writeFileSync(
+      file,
+      [
+        'from core.orders.order_base import OrderBase',
+        '',
+        'class EveryBar(OrderBase):',
+        '    def generate_order(self, market_data, signal=None):',
+        "        if market_data['capital'] <= 0:",
+        '            return None',
+        "        side = 'buy' if market_data['bar_index'] % 2 == 0 else 'sell'",
+        "        return {'symbol': 'EUR_USD', 'side': side, 'order_type': 'market', 'quantity': 1000}",
+        '',
+      ].join('\n'),
+    );
+    const worker = new PythonWorker({ interpreter, timeoutMs: 30_000 });
+    const controller = new AbortController();
+    let pid: number | undefined;
+    // Passes every call through to the worker; only watches the state requests to cancel at the 50th.
+    const watching: ReplayRunner = {
+      runBatch: (request) =>
+        worker.runBatch({
+          ...request,
+          ...(request.state
+            ? {
+                state: {
+                  ...request.state,
+                  onSync: (sync) => {
+                    pid ??= worker.pidFor(file);
+                    if (sync.index >= 50) controller.abort();
+                    return request.state?.onSync(sync) ?? Promise.reject(new Error('no state'));
+                  },
+                },
+              }
+            : {}),
+        }),
+    };
+    const fillsCsv = join(dir, 'fills.csv');
+    try {
+      const report = await replayComponent({
+        file,
+        data: SAMPLE,
+        runner: cancellableRunner(watching, () => worker.stop(), controller.signal),
+        stateDir: join(dir, 'state'),
+        batchSize: 500,
+        fillsCsv,
+      });
+      assert.equal(report.ok, false);
+      assert.equal(report.fatal?.code, REPLAY_CANCELLED);
+      assert.equal(report.processed, 50);
+      assert.equal(report.fatal?.index, 50);
+      assert.equal(report.orders.sent, 50);
+      assert.equal(report.fills, 50);
+      // The worker's process is gone, not left to finish the batch.
+      assert.ok(pid !== undefined);
+      assert.equal(worker.pidFor(file), undefined);
+      assert.throws(() => process.kill(pid as number, 0), /ESRCH/);
+      assert.ok(existsSync(fillsCsv));
+      assert.equal(readFileSync(fillsCsv, 'utf8').trim().split('\n').length, 1 + 50);
+      const verified = await verifyAuditDir(report.auditDir as string);
+      assert.equal(verified.verified, true);
+      // A cancelled signal answers the next batch at once, without a worker.
+      const again = await cancellableRunner(watching, () => worker.stop(), controller.signal).runBatch({
+        file,
+        rows: [[]],
+        keys: [],
+        common: {},
+      });
+      assert.equal(again.error?.code, REPLAY_CANCELLED);
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
