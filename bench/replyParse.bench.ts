@@ -6,7 +6,7 @@
  */
 import { monotonicMs } from '../src/common/clock';
 import { AlpacaOrderSchema } from '../src/brokers/alpaca/parse';
-import { RawOrderSchema } from '../src/brokers/binance/parse';
+import { RawOrderSchema } from '../src/brokers/binance/orders';
 import { SubmitReplySchema } from '../src/brokers/oanda/parse';
 import { quantile } from './stats';
 

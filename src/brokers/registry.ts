@@ -29,7 +29,7 @@ import { ORDER_TYPE_NAMES, TIME_IN_FORCE_NAMES, type OrderTypeName, type TimeInF
 import type * as AlpacaModule from './alpaca/adapter';
 import { ALPACA_CAPABILITIES, ALPACA_DATA_URL } from './alpaca/parse';
 import type * as BinanceModule from './binance/adapter';
-import { BINANCE_CAPABILITIES } from './binance/parse';
+import { BINANCE_CAPABILITIES } from './binance/orders';
 import { unsupportedReason, type BrokerApi, type BrokerCapabilities, type BrokerEnvironment } from './broker';
 import type { CredentialSource } from './credentials';
 import type * as IbModule from './ib/adapter';

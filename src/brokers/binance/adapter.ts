@@ -1,5 +1,11 @@
 /**
- * Binance spot through ccxt's `binance` class (REST only), testnet by default.
+ * Binance spot through ccxt's `binance` class (REST only), testnet by default. This file is the `BrokerApi`
+ * over its neighbours: orders.ts (what Binance accepts, order wire ↔ model, status table), errors.ts
+ * (failures → `BrokerError`), market.ts (symbols, filters, quotes), account.ts (balances → account and
+ * positions), connection.ts (loading and configuring ccxt) and wire.ts (numbers and the reply reader).
+ * It runs past 450 lines because the state every call shares (the orders sent this session, the symbol of
+ * each order id, the tracker and the read caches) lives here, and about 60 of them are the contract below.
+ *
  *
  * | ours        | GTC                          | IOC                          | FOK                     | GTD     |
  * |-------------|------------------------------|------------------------------|-------------------------|---------|
@@ -53,9 +59,7 @@
  * - The API key and secret are read at connect, handed only to ccxt, and removed from every message;
  *   the account's uid is masked to its last four characters in them.
  */
-import { createHmac } from 'node:crypto';
-import { DEFAULT_RETRY_POLICY, KeepAliveClient, keepAliveFetch, withRetries, type RetryPolicy } from '../http';
-import { z } from 'zod';
+import { DEFAULT_RETRY_POLICY, KeepAliveClient, withRetries, type RetryPolicy } from '../http';
 import { systemClock, type Clock } from '../../common/clock';
 import {
   rejectedOrderResponse,
@@ -80,26 +84,28 @@ import {
 } from '../broker';
 import { MissingCredentialError, redactValues, requireCredential, type CredentialSource } from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
+import { accountInfoOf, parseAccount, positionsFromBalances } from './account';
+import { createExchange, hasSpotOrderApi, type CcxtBinance } from './connection';
+import { toBrokerError, type HttpCapture } from './errors';
 import {
-  accountInfoOf,
-  BINANCE_CAPABILITIES,
   checkFilters,
+  MarketIndex,
+  parseQuote,
+  rulesOf,
+  toInstrumentRules,
+  type BinanceSymbolRules,
+  type MarketEntry,
+} from './market';
+import {
+  BINANCE_CAPABILITIES,
   fromOrderId,
   infoOf,
-  parseAccount,
   parseOrder,
   parseOrderList,
-  parseQuote,
-  parseSymbolRules,
-  positionsFromBalances,
-  toBrokerError,
   toCreateOrderArgs,
-  toInstrumentRules,
   unsupportedOnBinance,
-  type BinanceSymbolRules,
-  type HttpCapture,
   type OrderContext,
-} from './parse';
+} from './orders';
 
 export interface BinanceBrokerOptions {
   /** Default 'testnet' (ccxt sandbox mode: testnet.binance.vision). */
@@ -131,105 +137,8 @@ export interface BinanceBrokerOptions {
 /** Added to recvWindow: Binance processes a request stamped up to 1000 ms ahead of its clock (rest-api.md "Timing security"). */
 const CLOCK_SKEW_MARGIN_MS = 1000;
 
-type Params = Record<string, unknown>;
-
-/** The part of ccxt's binance class used here; every result is `unknown` and read through zod in parse.ts. */
-interface CcxtBinance {
-  urls: { api: Record<string, unknown> };
-  setSandboxMode(enabled: boolean): void;
-  loadMarkets(reload?: boolean): Promise<unknown>;
-  createOrder(
-    symbol: string,
-    type: string,
-    side: string,
-    amount: number,
-    price?: number,
-    params?: Params,
-  ): Promise<unknown>;
-  hmac?: (request: unknown, secret: unknown, hash: unknown, digest?: string) => unknown;
-  fetchOrder(id: string | undefined, symbol: string, params?: Params): Promise<unknown>;
-  cancelOrder(id: string, symbol: string, params?: Params): Promise<unknown>;
-  fetchOpenOrders(symbol?: string, since?: number, limit?: number, params?: Params): Promise<unknown>;
-  fetchBalance(params?: Params): Promise<unknown>;
-  fetchTicker(symbol: string, params?: Params): Promise<unknown>;
-  fetchTickers(symbols?: string[], params?: Params): Promise<unknown>;
-  handleErrors: (...args: unknown[]) => unknown;
-  handleHttpStatusCode: (...args: unknown[]) => unknown;
-}
-
-/** ccxt's createOrder on a plain spot market, in its two halves. */
-interface SpotOrderApi {
-  /** What `createOrder` sends. */
-  createOrderRequest(
-    symbol: string,
-    type: string,
-    side: string,
-    amount: number,
-    price?: number,
-    params?: Params,
-  ): Params;
-  /** POST /api/v3/order, signed; resolves with Binance's reply as parsed JSON. */
-  privatePostOrder(request: Params): Promise<unknown>;
-}
-
-function hasSpotOrderApi(ex: CcxtBinance): ex is CcxtBinance & SpotOrderApi {
-  const api = ex as Partial<SpotOrderApi>;
-  return typeof api.createOrderRequest === 'function' && typeof api.privatePostOrder === 'function';
-}
-
-type CcxtBinanceConstructor = new (config: Params) => CcxtBinance;
-
-function isConstructor(value: unknown): value is CcxtBinanceConstructor {
-  return typeof value === 'function';
-}
-
-/**
- * Loads ccxt's binance class on first connect: in the bundles this `require` is `./sdk/ccxt-binance.js`
- * (scripts/build.mjs), outside them the ccxt package; either way the extension activates without
- * parsing megabytes of exchange code.
- */
-function loadCcxtBinance(): CcxtBinanceConstructor {
-  let mod: unknown;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require('ccxt');
-  } catch (e) {
-    throw new BrokerError(
-      'INTERNAL',
-      `the ccxt package could not be loaded (${(e as Error).message}); it is needed for Binance`,
-    );
-  }
-  const ctor = typeof mod === 'object' && mod !== null && 'binance' in mod ? mod.binance : undefined;
-  if (!isConstructor(ctor)) throw new BrokerError('INTERNAL', 'the installed ccxt package has no binance exchange');
-  return ctor;
-}
-
-interface MarketEntry {
-  /** Binance's symbol, e.g. BTCUSDT (ours). */
-  id: string;
-  /** ccxt's, e.g. BTC/USDT. */
-  unified: string;
-  info: unknown;
-  rules?: BinanceSymbolRules;
-  /** A plain spot market: ccxt's createOrder sends it to POST /api/v3/order (not margin, options, futures or equities). */
-  plainSpot: boolean;
-}
-
 /** Client order ids whose symbol is remembered for look-ups. */
 const MAX_SENT_KEPT = 10_000;
-
-/** A ccxt unified market; `info` is Binance's exchangeInfo entry, read by parseSymbolRules. */
-const CcxtMarketSchema = z.looseObject({
-  id: z.string(),
-  symbol: z.string(),
-  type: z.string().optional(),
-  spot: z.boolean().optional(),
-  option: z.unknown().optional(),
-  linear: z.unknown().optional(),
-  inverse: z.unknown().optional(),
-  stock: z.unknown().optional(),
-  info: z.unknown(),
-});
 
 export class BinanceBroker implements BrokerApi {
   readonly id = 'binance';
@@ -249,8 +158,7 @@ export class BinanceBroker implements BrokerApi {
   /** The account's uid, masked in every message. */
   private accountUid: string | undefined;
   private readonly captures = new WeakMap<object, HttpCapture>();
-  private markets = new Map<string, MarketEntry>();
-  private byUnified = new Map<string, MarketEntry>();
+  private readonly markets = new MarketIndex();
   /** Client order id → what we sent, so look-ups know the symbol and the time in force. */
   private sent = new Map<string, PlacedOrderRequest>();
   /** Binance order id → symbol, for bare ids. */
@@ -301,39 +209,21 @@ export class BinanceBroker implements BrokerApi {
       throw e;
     }
     this.secrets = [apiKey, secret];
-    const Binance = loadCcxtBinance();
-    const ex = new Binance({
+    const ex = createExchange({
       apiKey,
       secret,
+      environment: this.environment,
       enableRateLimit: this.options.enableRateLimit ?? true,
-      timeout: this.timeoutMs,
-      options: {
-        defaultType: 'spot',
-        // loadMarkets asks for spot exchangeInfo only: no futures exchangeInfo, no sapi currency or
-        // margin calls (which need live keys and would leave the testnet or the fake).
-        fetchMarkets: { types: ['spot'] },
-        fetchCurrencies: false,
-        fetchMargins: false,
-        adjustForTimeDifference: false,
-        // Never resend: a retried submit could place a second order.
-        maxRetriesOnFailure: 0,
-        // absenceConclusiveAfterMs rests on it.
-        recvWindow: this.recvWindowMs,
-        fetchOpenOrders: { warnWithoutSymbol: false },
-        warnOnFetchOpenOrdersWithoutSymbol: false,
-        newOrderRespType: { market: 'FULL', limit: 'FULL' },
-      },
+      timeoutMs: this.timeoutMs,
+      recvWindowMs: this.recvWindowMs,
+      baseUrl: this.options.baseUrl,
+      http: this.http,
+      captures: this.captures,
     });
-    if (this.environment === 'testnet') ex.setSandboxMode(true);
-    // One keep-alive connection instead of ccxt's default fetch per request (about a third of the round trip).
-    (ex as unknown as { fetchImplementation: typeof fetch }).fetchImplementation = keepAliveFetch(this.http);
-    signWithNodeCrypto(ex);
-    if (this.options.baseUrl !== undefined) this.rewriteOrigins(ex, this.options.baseUrl);
-    this.captureHttpErrors(ex);
     this.exchange = ex;
     try {
       const markets = await this.call('load markets', false, (x) => x.loadMarkets(true));
-      this.indexMarkets(markets);
+      this.markets.load(markets);
       // Checks the key and secret now rather than at the first order.
       const sentAt = this.reads.now();
       const balance = await this.call('read the account', false, (x) => x.fetchBalance());
@@ -370,12 +260,12 @@ export class BinanceBroker implements BrokerApi {
   // --- BrokerApi ---
 
   async getInstrument(symbol: string): Promise<InstrumentRules> {
-    return toInstrumentRules(this.rulesOf(this.market(symbol)));
+    return toInstrumentRules(rulesOf(this.market(symbol)));
   }
 
   /** Binance's own filters for a symbol (tick, step, minimum quantity and notional). */
   getSymbolRules(symbol: string): BinanceSymbolRules {
-    return this.rulesOf(this.market(symbol));
+    return rulesOf(this.market(symbol));
   }
 
   async getQuote(symbol: string): Promise<Quote> {
@@ -398,7 +288,7 @@ export class BinanceBroker implements BrokerApi {
     const refusal = unsupportedOnBinance(order);
     if (refusal) throw new BrokerError('UNSUPPORTED_ORDER', `${refusal}; nothing was sent`);
     const market = this.market(order.symbol);
-    const rules = this.rulesOf(market);
+    const rules = rulesOf(market);
     const reference = order.order_type.type === 'stop' ? order.order_type.price : undefined;
     const failure = checkFilters(order, rules, reference);
     if (failure)
@@ -577,7 +467,7 @@ export class BinanceBroker implements BrokerApi {
 
   private contextOf(symbol: string): OrderContext {
     const market = this.markets.get(symbol);
-    const rules = market ? this.rulesOf(market) : undefined;
+    const rules = market ? rulesOf(market) : undefined;
     return { baseAsset: rules?.baseAsset, quoteAsset: rules?.quoteAsset, now: this.clock.now() };
   }
 
@@ -687,17 +577,9 @@ export class BinanceBroker implements BrokerApi {
 
   private market(symbol: string): MarketEntry {
     this.connected();
-    const found =
-      this.markets.get(symbol) ??
-      this.byUnified.get(symbol) ??
-      this.markets.get(symbol.replace(/[/_-]/g, '').toUpperCase());
+    const found = this.markets.find(symbol);
     if (!found) throw new BrokerError('UNKNOWN_SYMBOL', `Binance spot has no symbol ${symbol}`);
     return found;
-  }
-
-  private rulesOf(market: MarketEntry): BinanceSymbolRules {
-    market.rules ??= parseSymbolRules(market.info);
-    return market.rules;
   }
 
   private locate(orderId: string): { market: MarketEntry; id: string } {
@@ -711,100 +593,4 @@ export class BinanceBroker implements BrokerApi {
       );
     return { market: this.market(known), id };
   }
-
-  private indexMarkets(markets: unknown): void {
-    if (typeof markets !== 'object' || markets === null)
-      throw new BrokerError('BAD_RESPONSE', 'Binance sent no markets');
-    this.markets.clear();
-    this.byUnified.clear();
-    for (const m of Object.values(markets)) {
-      const parsed = CcxtMarketSchema.safeParse(m);
-      if (!parsed.success || parsed.data.spot === false) continue;
-      const d = parsed.data;
-      const plainSpot =
-        d.spot === true &&
-        d.type === 'spot' &&
-        d.option !== true &&
-        d.linear !== true &&
-        d.inverse !== true &&
-        d.stock !== true;
-      const market: MarketEntry = { id: d.id, unified: d.symbol, info: d.info, plainSpot };
-      this.markets.set(market.id, market);
-      this.byUnified.set(market.unified, market);
-    }
-    if (this.markets.size === 0) throw new BrokerError('BAD_RESPONSE', 'Binance listed no spot symbols');
-  }
-
-  private rewriteOrigins(ex: CcxtBinance, baseUrl: string): void {
-    const origin = new URL(baseUrl).origin;
-    for (const [key, value] of Object.entries(ex.urls.api)) {
-      if (typeof value !== 'string') continue;
-      const u = new URL(value);
-      ex.urls.api[key] = `${origin}${u.pathname}`;
-    }
-  }
-
-  /** ccxt's exceptions carry no status or headers: keep them (Retry-After above all) beside the error. */
-  private captureHttpErrors(ex: CcxtBinance): void {
-    const handleErrors = ex.handleErrors.bind(ex);
-    const handleHttpStatusCode = ex.handleHttpStatusCode.bind(ex);
-    const keep = (e: unknown, capture: HttpCapture) => {
-      if (typeof e === 'object' && e !== null && !this.captures.has(e)) this.captures.set(e, capture);
-    };
-    ex.handleErrors = (...args: unknown[]) => {
-      try {
-        return handleErrors(...args);
-      } catch (e) {
-        const [status, , , , headers, body] = args;
-        keep(e, {
-          status: typeof status === 'number' ? status : 0,
-          body: typeof body === 'string' ? body : undefined,
-          retryAfter: headerOf(headers, 'retry-after'),
-        });
-        throw e;
-      }
-    };
-    ex.handleHttpStatusCode = (...args: unknown[]) => {
-      try {
-        return handleHttpStatusCode(...args);
-      } catch (e) {
-        const [status, , , , body] = args;
-        keep(e, { status: typeof status === 'number' ? status : 0, body: typeof body === 'string' ? body : undefined });
-        throw e;
-      }
-    };
-  }
 }
-
-function headerOf(headers: unknown, name: string): string | undefined {
-  if (typeof headers !== 'object' || headers === null) return undefined;
-  for (const [key, value] of Object.entries(headers))
-    if (key.toLowerCase() === name && typeof value === 'string') return value;
-  return undefined;
-}
-
-/**
- * ccxt signs every private request with a JavaScript HMAC (@noble/hashes), several times slower than
- * node:crypto's. node:crypto stands in for it when the digest is hex and the hash function ccxt passes
- * gives node's HMAC-SHA256 on a probe (checked once per function); anything else (RSA and Ed25519
- * keys never come here) goes to ccxt's own.
- */
-function signWithNodeCrypto(ex: CcxtBinance): void {
-  const own = ex.hmac;
-  if (typeof own !== 'function') return;
-  const isSha256 = new WeakMap<object, boolean>();
-  const probe = createHmac('sha256', 'probe key').update('probe request').digest('hex');
-  ex.hmac = (request: unknown, secret: unknown, hash: unknown, digest = 'hex'): unknown => {
-    if (digest === 'hex' && typeof hash === 'function' && isBytesOrText(request) && isBytesOrText(secret)) {
-      let sha256 = isSha256.get(hash);
-      if (sha256 === undefined) {
-        sha256 = own('probe request', 'probe key', hash, 'hex') === probe;
-        isSha256.set(hash, sha256);
-      }
-      if (sha256) return createHmac('sha256', secret).update(request).digest('hex');
-    }
-    return own(request, secret, hash, digest);
-  };
-}
-
-const isBytesOrText = (v: unknown): v is string | Uint8Array => typeof v === 'string' || v instanceof Uint8Array;

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { BinanceBroker } from '../../../src/brokers/binance/adapter';
+import { toBrokerError } from '../../../src/brokers/binance/errors';
 import {
   checkFilters,
-  parseOrder,
   parseSymbolRules,
   snapToFilters,
-  toBrokerError,
-  toCreateOrderArgs,
-  toOrderStatus,
   type BinanceSymbolRules,
-} from '../../../src/brokers/binance/parse';
+} from '../../../src/brokers/binance/market';
+import { parseOrder, toCreateOrderArgs, toOrderStatus } from '../../../src/brokers/binance/orders';
 import type { OrderUpdate } from '../../../src/brokers/broker';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import { isBrokerError, type BrokerError, type BrokerErrorReason } from '../../../src/brokers/errors';

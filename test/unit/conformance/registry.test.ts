@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { alpacaRefusal } from '../../../src/brokers/alpaca/parse';
-import { unsupportedOnBinance } from '../../../src/brokers/binance/parse';
+import { unsupportedOnBinance } from '../../../src/brokers/binance/orders';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import { oandaRefusal } from '../../../src/brokers/oanda/parse';
 import {

@@ -1,0 +1,272 @@
+/**
+ * Any failure of a Binance call → `BrokerError` with a `reason` and `retryable`: Binance's own codes
+ * (errors.md) first, then the HTTP status, then ccxt's error class by its lineage; whether a mutating
+ * request may have taken effect (`outcomeUnknown`) or provably did not (`notActed`); secrets and account
+ * ids scrubbed from every message.
+ */
+import { z } from 'zod';
+import { maskAccountIds, redactValues } from '../credentials';
+import { BrokerError, isBrokerError, type BrokerErrorReason } from '../errors';
+
+/** What the adapter saw of the HTTP reply behind an error (ccxt's exceptions do not carry it). */
+export interface HttpCapture {
+  status: number;
+  body?: string;
+  retryAfter?: string;
+}
+
+const BinanceErrorBodySchema = z.object({ code: z.number().int(), msg: z.string() });
+
+/**
+ * ccxt's error classes (base/errorHierarchy.js), child → parent, so a class is read by what it is
+ * a kind of. ccxt sets `name` on every instance, which survives bundling.
+ */
+const CCXT_PARENT: Readonly<Record<string, string>> = {
+  ExchangeError: 'BaseError',
+  AuthenticationError: 'ExchangeError',
+  PermissionDenied: 'AuthenticationError',
+  AccountNotEnabled: 'PermissionDenied',
+  AccountSuspended: 'AuthenticationError',
+  ArgumentsRequired: 'ExchangeError',
+  BadRequest: 'ExchangeError',
+  BadSymbol: 'BadRequest',
+  OperationRejected: 'ExchangeError',
+  NoChange: 'OperationRejected',
+  MarginModeAlreadySet: 'NoChange',
+  MarketClosed: 'OperationRejected',
+  ManualInteractionNeeded: 'OperationRejected',
+  RestrictedLocation: 'OperationRejected',
+  InsufficientFunds: 'ExchangeError',
+  InvalidAddress: 'ExchangeError',
+  AddressPending: 'InvalidAddress',
+  InvalidOrder: 'ExchangeError',
+  OrderNotFound: 'InvalidOrder',
+  OrderNotCached: 'InvalidOrder',
+  OrderImmediatelyFillable: 'InvalidOrder',
+  OrderNotFillable: 'InvalidOrder',
+  DuplicateOrderId: 'InvalidOrder',
+  ContractUnavailable: 'InvalidOrder',
+  NotSupported: 'ExchangeError',
+  InvalidProxySettings: 'ExchangeError',
+  ExchangeClosedByUser: 'ExchangeError',
+  OperationFailed: 'BaseError',
+  NetworkError: 'OperationFailed',
+  DDoSProtection: 'NetworkError',
+  RateLimitExceeded: 'NetworkError',
+  ExchangeNotAvailable: 'NetworkError',
+  OnMaintenance: 'ExchangeNotAvailable',
+  InvalidNonce: 'NetworkError',
+  ChecksumError: 'InvalidNonce',
+  RequestTimeout: 'NetworkError',
+  BadResponse: 'OperationFailed',
+  NullResponse: 'BadResponse',
+  CancelPending: 'OperationFailed',
+  UnsubscribeError: 'BaseError',
+};
+
+/** The class and its ancestors, most specific first; empty when `name` is not a ccxt class. */
+export function ccxtLineage(name: string): string[] {
+  if (name !== 'BaseError' && !(name in CCXT_PARENT)) return [];
+  const out: string[] = [];
+  for (let n: string | undefined = name; n !== undefined; n = CCXT_PARENT[n]) out.push(n);
+  return out;
+}
+
+/** ccxt class → ours, most specific first (checked after Binance's own code). */
+const CCXT_REASON: ReadonlyArray<[string, BrokerErrorReason]> = [
+  ['RequestTimeout', 'TIMEOUT'],
+  ['DDoSProtection', 'RATE_LIMITED'],
+  ['RateLimitExceeded', 'RATE_LIMITED'],
+  ['ExchangeNotAvailable', 'VENUE_UNAVAILABLE'],
+  ['InvalidNonce', 'AUTHENTICATION'],
+  ['NetworkError', 'NETWORK'],
+  ['BadResponse', 'BAD_RESPONSE'],
+  ['OperationFailed', 'VENUE_UNAVAILABLE'],
+  ['PermissionDenied', 'PERMISSION_DENIED'],
+  ['AuthenticationError', 'AUTHENTICATION'],
+  ['InsufficientFunds', 'INSUFFICIENT_FUNDS'],
+  ['OrderNotFound', 'ORDER_NOT_FOUND'],
+  ['DuplicateOrderId', 'DUPLICATE_CLIENT_ORDER_ID'],
+  ['BadSymbol', 'UNKNOWN_SYMBOL'],
+  ['InvalidOrder', 'INVALID_ORDER'],
+  ['BadRequest', 'INVALID_ORDER'],
+  ['OperationRejected', 'INVALID_ORDER'],
+  ['NotSupported', 'UNSUPPORTED_ORDER'],
+];
+
+/**
+ * Binance's own codes (errors.md), which win over ccxt's class: ccxt maps -1022 to BadRequest and
+ * -2015 to DDoSProtection once a private call has succeeded. -2010 NEW_ORDER_REJECTED carries
+ * several refusals that only its message tells apart.
+ */
+export function reasonForBinanceCode(code: number, msg: string): BrokerErrorReason | undefined {
+  switch (code) {
+    case -2010:
+      if (/duplicate order/i.test(msg)) return 'DUPLICATE_CLIENT_ORDER_ID';
+      if (/insufficient balance/i.test(msg)) return 'INSUFFICIENT_FUNDS';
+      return 'INVALID_ORDER';
+    case -2013:
+      return 'ORDER_NOT_FOUND';
+    case -2011:
+      return /unknown order/i.test(msg) ? 'ORDER_NOT_FOUND' : 'INVALID_ORDER';
+    case -1021:
+      // Outside recvWindow: refused before processing (rest-api.md "Timing security"); resent with a new timestamp.
+      return 'TIMEOUT';
+    case -1002:
+    case -1022:
+    case -2014:
+    case -2015:
+      return 'AUTHENTICATION';
+    case -1003:
+    case -1015:
+      return 'RATE_LIMITED';
+    case -1000:
+    case -1001:
+    case -1006:
+    case -1007:
+    case -1008:
+    case -1016:
+      return 'VENUE_UNAVAILABLE';
+    case -1121:
+      return 'UNKNOWN_SYMBOL';
+    case -2018:
+    case -2019:
+      return 'INSUFFICIENT_FUNDS';
+    default:
+      if (code <= -1100 && code >= -1199) return 'INVALID_ORDER';
+      if (code === -1013 || code === -1111 || code === -1106 || code === -1115) return 'INVALID_ORDER';
+      return undefined;
+  }
+}
+
+export interface ErrorContext {
+  /** "submit", "cancel", … for the message. */
+  operation: string;
+  /** The request may have reached Binance and changed something (a submit): unknown outcomes are flagged. */
+  mutating: boolean;
+  http?: HttpCapture;
+  /** Values to redact from every message (key, secret). */
+  secrets: ReadonlyArray<string | undefined>;
+  /** Account ids (the uid) to mask to their last four characters in every message. */
+  accountIds?: ReadonlyArray<string | undefined>;
+}
+
+/**
+ * Answers proving Binance did not act on the request, so it may be sent again (with a new timestamp
+ * and signature): 429 and 418 (rest-api.md "LIMITS": the request is refused by the rate limiter, with
+ * Retry-After in seconds), -1003 TOO_MANY_REQUESTS and -1015 TOO_MANY_ORDERS (the same limits as codes,
+ * errors.md), and -1021 INVALID_TIMESTAMP (rest-api.md "Timing security": a request outside its
+ * recvWindow is rejected, not processed).
+ */
+const NOT_ACTED_CODES: ReadonlySet<number> = new Set([-1003, -1015, -1021]);
+/** Socket errors raised before anything was written: nothing reached Binance. */
+const NOT_SENT = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/;
+
+/** Reasons after which a mutating request may or may not have taken effect. */
+const UNKNOWN_OUTCOME: ReadonlySet<BrokerErrorReason> = new Set([
+  'TIMEOUT',
+  'NETWORK',
+  'VENUE_UNAVAILABLE',
+  'BAD_RESPONSE',
+]);
+
+function retryAfterMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}
+
+/** Signed URLs carry a signature in the query: messages keep the path only; account ids are masked. */
+function scrub(
+  text: string,
+  secrets: ReadonlyArray<string | undefined>,
+  accountIds: ReadonlyArray<string | undefined> = [],
+): string {
+  return maskAccountIds(redactValues(text, secrets), accountIds)
+    .replace(/(https?:\/\/[^\s?]+)\?\S*/g, '$1')
+    .replace(/signature=[0-9a-fA-F]+/g, 'signature=[redacted]');
+}
+
+/** Any failure of a Binance call (ccxt exception, our own, anything thrown) → BrokerError. */
+export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
+  if (isBrokerError(e)) {
+    // An unreadable reply to a submit: the order may well be at Binance.
+    if (ctx.mutating && e.reason === 'BAD_RESPONSE' && !e.outcomeUnknown)
+      return new BrokerError(
+        'BAD_RESPONSE',
+        scrub(
+          `${e.message}; the order may or may not be at Binance: look it up by client order id, do not resend it`,
+          ctx.secrets,
+          ctx.accountIds,
+        ),
+        {
+          outcomeUnknown: true,
+          retryable: false,
+          venueCode: e.venueCode,
+        },
+      );
+    return e;
+  }
+  const name = e instanceof Error ? e.name : '';
+  const message = e instanceof Error ? e.message : String(e);
+  const lineage = ccxtLineage(name);
+  const status = ctx.http?.status;
+  let body: z.infer<typeof BinanceErrorBodySchema> | undefined;
+  if (ctx.http?.body !== undefined) {
+    try {
+      const parsed = BinanceErrorBodySchema.safeParse(JSON.parse(ctx.http.body));
+      if (parsed.success) body = parsed.data;
+    } catch {
+      body = undefined;
+    }
+  }
+
+  let reason: BrokerErrorReason | undefined;
+  if (status === 429 || status === 418) reason = 'RATE_LIMITED';
+  if (reason === undefined && body) reason = reasonForBinanceCode(body.code, body.msg);
+  if (reason === undefined && status !== undefined) {
+    if (status >= 500) reason = 'VENUE_UNAVAILABLE';
+    else if (status === 401) reason = 'AUTHENTICATION';
+    else if (status === 403) reason = 'PERMISSION_DENIED';
+  }
+  if (reason === undefined) reason = CCXT_REASON.find(([cls]) => lineage.includes(cls))?.[1];
+  // Not a ccxt error at all: ccxt tripped over a reply it could not read (a TypeError in its parser).
+  if (reason === undefined)
+    reason =
+      lineage.length > 0
+        ? 'INTERNAL'
+        : e instanceof TypeError || e instanceof SyntaxError
+          ? 'BAD_RESPONSE'
+          : 'INTERNAL';
+
+  const notActed =
+    status === 429 ||
+    status === 418 ||
+    (body !== undefined && NOT_ACTED_CODES.has(body.code)) ||
+    (status === undefined && body === undefined && NOT_SENT.test(message));
+  // Every 5xx, timeout, reset or unreadable reply to a submit or cancel: "the execution status is
+  // UNKNOWN and could have been a success" (rest-api.md "HTTP Return Codes").
+  const outcomeUnknown = ctx.mutating && UNKNOWN_OUTCOME.has(reason) && !notActed;
+  const detail = body
+    ? `${body.msg} (Binance code ${body.code}${status !== undefined ? `, HTTP ${status}` : ''})`
+    : message;
+  const suffix = outcomeUnknown
+    ? '; the order may or may not be at Binance: look it up by client order id, do not resend it'
+    : notActed
+      ? '; Binance did not act on it'
+      : '';
+  return new BrokerError(
+    reason,
+    scrub(`Binance ${ctx.operation} failed: ${detail}${suffix}`, ctx.secrets, ctx.accountIds),
+    {
+      venueCode: body?.code ?? status,
+      retryAfterMs: notActed ? retryAfterMs(ctx.http?.retryAfter) : undefined,
+      outcomeUnknown,
+      notActed,
+      // Nothing that may have taken effect is retried blindly; it is reconciled first.
+      ...(outcomeUnknown ? { retryable: false } : notActed ? { retryable: true } : {}),
+    },
+  );
+}

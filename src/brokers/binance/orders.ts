@@ -1,0 +1,330 @@
+/**
+ * Binance spot orders, pure: what Binance spot accepts (capabilities and refusals, readable without an
+ * instance), our order → ccxt `createOrder` arguments, order ids, the status table, and Binance's order
+ * replies → our orders. Raw shapes: binance-spot-api-docs rest-api.md ("New order", "Query order").
+ */
+import { z } from 'zod';
+import {
+  type Fill,
+  type OrderResponse,
+  type OrderStatus,
+  type OrderType,
+  type PlacedOrderRequest,
+  type TimeInForce,
+} from '../../orders/model';
+import type { BrokerCapabilities } from '../broker';
+import { BrokerError } from '../errors';
+import { decimalString, integerLike, millis, readOrThrow, round } from './wire';
+
+// --- our order → ccxt createOrder ---
+
+/** Binance's client order id: "unique among open orders", 1–36 characters. */
+export const BINANCE_CLIENT_ORDER_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
+
+export type BinanceOrderType = 'MARKET' | 'LIMIT' | 'STOP_LOSS' | 'STOP_LOSS_LIMIT';
+
+export interface CreateOrderArgs {
+  /** ccxt's unified symbol, e.g. "BTC/USDT". */
+  symbol: string;
+  /** ccxt turns 'market' + stopPrice into STOP_LOSS and 'limit' + stopPrice into STOP_LOSS_LIMIT. */
+  type: 'market' | 'limit';
+  side: 'buy' | 'sell';
+  amount: number;
+  /** Never set for market orders: ccxt would send quoteOrderQty = amount × price instead of quantity. */
+  price: number | undefined;
+  params: { newClientOrderId: string; timeInForce?: 'GTC' | 'IOC' | 'FOK'; stopPrice?: number };
+  /** What Binance will receive as `type`. */
+  binanceType: BinanceOrderType;
+}
+
+/**
+ * Why Binance spot cannot take this type × time in force, or undefined. Binance has no GTD; MARKET
+ * and STOP_LOSS take no timeInForce (sending one is -1106) and always behave like IOC (an unfilled
+ * remainder ends EXPIRED), so GTC and IOC are accepted and sent without it, and FOK is refused
+ * because Binance would fill part of it.
+ */
+export function unsupportedOnBinance(
+  order: Pick<PlacedOrderRequest, 'order_type' | 'time_in_force'>,
+): string | undefined {
+  const tif = order.time_in_force.type;
+  if (tif === 'GTD') return BINANCE_GTD_REFUSAL;
+  const type = order.order_type.type;
+  if (type === 'market' && tif === 'FOK') return BINANCE_MARKET_FOK_REFUSAL;
+  if (type === 'stop' && tif === 'FOK') return BINANCE_STOP_FOK_REFUSAL;
+  return undefined;
+}
+
+export const BINANCE_GTD_REFUSAL =
+  'Binance spot has no GTD time in force (only GTC, IOC and FOK); use GTC and cancel it yourself';
+const fokRefusal = (what: string): string =>
+  `Binance spot ${what} orders take no time in force and may fill in part, so FOK cannot be honoured; use a limit FOK order`;
+export const BINANCE_MARKET_FOK_REFUSAL = fokRefusal('market');
+export const BINANCE_STOP_FOK_REFUSAL = fokRefusal('stop (STOP_LOSS)');
+
+/** What `BinanceBroker` accepts (see its header table): the same refusals as `unsupportedOnBinance`, readable without an instance. */
+export const BINANCE_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+  timeInForce: { GTC: true, IOC: true, FOK: true, GTD: false },
+  unsupported: [
+    { orderType: 'market', timeInForce: 'FOK', reason: BINANCE_MARKET_FOK_REFUSAL },
+    { orderType: 'stop', timeInForce: 'FOK', reason: BINANCE_STOP_FOK_REFUSAL },
+    { timeInForce: 'GTD', reason: BINANCE_GTD_REFUSAL },
+  ],
+  fractionalQuantity: true,
+  shortSelling: false,
+  cancelReplace: false,
+});
+
+export function toCreateOrderArgs(order: PlacedOrderRequest, unifiedSymbol: string): CreateOrderArgs {
+  const refusal = unsupportedOnBinance(order);
+  if (refusal) throw new BrokerError('UNSUPPORTED_ORDER', refusal);
+  if (!BINANCE_CLIENT_ORDER_ID.test(order.client_order_id))
+    throw new BrokerError(
+      'INVALID_ORDER',
+      `client order id "${order.client_order_id}" is not 1–36 characters of A–Z a–z 0–9 . _ : / - as Binance requires`,
+    );
+  const base = { symbol: unifiedSymbol, side: order.side, amount: order.quantity } as const;
+  const tif = order.time_in_force.type === 'GTD' ? 'GTC' : order.time_in_force.type;
+  const t = order.order_type;
+  switch (t.type) {
+    case 'market':
+      return {
+        ...base,
+        type: 'market',
+        price: undefined,
+        params: { newClientOrderId: order.client_order_id },
+        binanceType: 'MARKET',
+      };
+    case 'limit':
+      return {
+        ...base,
+        type: 'limit',
+        price: t.price,
+        params: { newClientOrderId: order.client_order_id, timeInForce: tif },
+        binanceType: 'LIMIT',
+      };
+    case 'stop':
+      return {
+        ...base,
+        type: 'market',
+        price: undefined,
+        params: { newClientOrderId: order.client_order_id, stopPrice: t.price },
+        binanceType: 'STOP_LOSS',
+      };
+    case 'stop_limit':
+      return {
+        ...base,
+        type: 'limit',
+        price: t.limit_price,
+        params: { newClientOrderId: order.client_order_id, timeInForce: tif, stopPrice: t.stop_price },
+        binanceType: 'STOP_LOSS_LIMIT',
+      };
+  }
+}
+
+// --- order ids: Binance needs the symbol with every order look-up ---
+
+/** Our order id for a Binance order: "BTCUSDT:28", so a cancel or look-up needs nothing else. */
+export function toOrderId(symbol: string, binanceOrderId: string): string {
+  return `${symbol}:${binanceOrderId}`;
+}
+
+export function fromOrderId(orderId: string): { symbol: string | undefined; id: string } {
+  const m = /^([A-Z0-9]+):(\d+)$/.exec(orderId);
+  if (m) return { symbol: m[1], id: m[2] as string };
+  return { symbol: undefined, id: orderId };
+}
+
+// --- status table ---
+
+export const BINANCE_STATUS = [
+  'PENDING_NEW',
+  'NEW',
+  'PARTIALLY_FILLED',
+  'FILLED',
+  'CANCELED',
+  'PENDING_CANCEL',
+  'REJECTED',
+  'EXPIRED',
+  'EXPIRED_IN_MATCH',
+] as const;
+export type BinanceStatus = (typeof BINANCE_STATUS)[number];
+
+/**
+ * | Binance            | ours                                   |
+ * |--------------------|----------------------------------------|
+ * | PENDING_NEW        | pending                                |
+ * | NEW                | submitted                              |
+ * | PARTIALLY_FILLED   | partially_filled (executedQty)         |
+ * | FILLED             | filled                                 |
+ * | CANCELED           | cancelled (filled_quantity keeps any partial fill) |
+ * | PENDING_CANCEL     | submitted (still working; unused by Binance) |
+ * | REJECTED           | rejected                               |
+ * | EXPIRED            | expired (IOC/FOK/market remainder)     |
+ * | EXPIRED_IN_MATCH   | expired (self-trade prevention)        |
+ */
+export function toOrderStatus(status: BinanceStatus, executedQty: number): OrderStatus {
+  switch (status) {
+    case 'PENDING_NEW':
+      return { status: 'pending' };
+    case 'NEW':
+    case 'PENDING_CANCEL':
+      return { status: 'submitted' };
+    case 'PARTIALLY_FILLED':
+      return { status: 'partially_filled', filled_qty: executedQty };
+    case 'FILLED':
+      return { status: 'filled' };
+    case 'CANCELED':
+      return { status: 'cancelled' };
+    case 'REJECTED':
+      return { status: 'rejected', reason: 'rejected by Binance' };
+    case 'EXPIRED':
+      return { status: 'expired' };
+    case 'EXPIRED_IN_MATCH':
+      return { status: 'expired' };
+  }
+}
+
+// --- orders ---
+
+/*
+ * POST /api/v3/order (newOrderRespType FULL):
+ * {"symbol":"BTCUSDT","orderId":28,"orderListId":-1,"clientOrderId":"sp-1","transactTime":1700000000100,"price":"0.00000000",
+ *  "origQty":"0.00100000","executedQty":"0.00100000","cummulativeQuoteQty":"30.01100000","status":"FILLED","timeInForce":"GTC",
+ *  "type":"MARKET","side":"BUY","workingTime":1700000000100,"selfTradePreventionMode":"NONE",
+ *  "fills":[{"price":"30011.00","qty":"0.00100000","commission":"0.00000100","commissionAsset":"BTC","tradeId":56}]}
+ * GET /api/v3/order adds "stopPrice","time","updateTime","isWorking","origQuoteOrderQty" and has no fills;
+ * DELETE /api/v3/order answers with "origClientOrderId" (ours) and a new "clientOrderId" (the cancel's).
+ */
+const RawFillSchema = z.object({
+  price: decimalString,
+  qty: decimalString,
+  commission: decimalString,
+  commissionAsset: z.string(),
+  tradeId: integerLike,
+});
+
+export const RawOrderSchema = z.object({
+  symbol: z.string().min(1),
+  orderId: integerLike,
+  clientOrderId: z.string(),
+  origClientOrderId: z.string().optional(),
+  price: decimalString,
+  origQty: decimalString,
+  executedQty: decimalString,
+  cummulativeQuoteQty: decimalString,
+  status: z.enum(BINANCE_STATUS),
+  timeInForce: z.string().optional(),
+  type: z.string(),
+  side: z.enum(['BUY', 'SELL']),
+  stopPrice: decimalString.optional(),
+  time: millis.optional(),
+  updateTime: millis.optional(),
+  transactTime: millis.optional(),
+  /** -1 while a stop has not triggered. */
+  workingTime: z.number().int().optional(),
+  fills: z.array(RawFillSchema).optional(),
+});
+export type RawOrder = z.infer<typeof RawOrderSchema>;
+
+function orderTypeOf(raw: RawOrder): OrderType {
+  const stop = raw.stopPrice ?? 0;
+  switch (raw.type) {
+    case 'MARKET':
+      return { type: 'market' };
+    case 'LIMIT':
+    case 'LIMIT_MAKER':
+      return { type: 'limit', price: raw.price };
+    case 'STOP_LOSS':
+    case 'TAKE_PROFIT':
+      return { type: 'stop', price: stop };
+    case 'STOP_LOSS_LIMIT':
+    case 'TAKE_PROFIT_LIMIT':
+      return { type: 'stop_limit', stop_price: stop, limit_price: raw.price };
+    default:
+      throw new BrokerError('BAD_RESPONSE', `Binance sent an order of unknown type ${raw.type}`);
+  }
+}
+
+function timeInForceOf(raw: RawOrder): TimeInForce {
+  if (raw.timeInForce === 'IOC') return { type: 'IOC' };
+  if (raw.timeInForce === 'FOK') return { type: 'FOK' };
+  return { type: 'GTC' };
+}
+
+export interface OrderContext {
+  /** Assets of the symbol, to value commission charged in the base asset. */
+  baseAsset?: string;
+  quoteAsset?: string;
+  /** What we asked for (its time in force wins: Binance reports GTC for market orders). */
+  request?: Pick<PlacedOrderRequest, 'time_in_force'>;
+  /** When Binance gives no time. */
+  now: number;
+}
+
+/**
+ * Commission in the quote asset: quote-asset commission as is, base-asset commission (Binance charges
+ * a buy's fee in what was bought) at the fill price; any other asset (BNB) cannot be valued here and
+ * counts as 0.
+ */
+function commissionInQuote(fill: z.infer<typeof RawFillSchema>, ctx: OrderContext): number {
+  if (ctx.quoteAsset !== undefined && fill.commissionAsset === ctx.quoteAsset) return fill.commission;
+  if (ctx.baseAsset !== undefined && fill.commissionAsset === ctx.baseAsset) return round(fill.commission * fill.price);
+  return 0;
+}
+
+export function parseOrder(value: unknown, ctx: OrderContext): OrderResponse {
+  const raw = readOrThrow(RawOrderSchema, value, 'an order');
+  const orderId = toOrderId(raw.symbol, raw.orderId);
+  const clientOrderId = raw.origClientOrderId ?? raw.clientOrderId;
+  const side = raw.side === 'BUY' ? 'buy' : 'sell';
+  const working = raw.workingTime !== undefined && raw.workingTime >= 0 ? raw.workingTime : undefined;
+  const created = raw.time ?? raw.transactTime ?? working ?? ctx.now;
+  const updated = raw.updateTime ?? raw.transactTime ?? created;
+  const fills: Fill[] = (raw.fills ?? [])
+    .filter((f) => f.qty > 0)
+    .map((f) => ({
+      fill_id: `${raw.symbol}:${f.tradeId}`,
+      order_id: orderId,
+      client_order_id: clientOrderId,
+      symbol: raw.symbol,
+      side,
+      price: f.price,
+      quantity: f.qty,
+      commission: commissionInQuote(f, ctx),
+      // Fills in the reply to a submit happened on arrival, against resting orders.
+      liquidity: 'taker',
+      timestamp: updated,
+    }));
+  const filled = raw.executedQty;
+  return {
+    order_id: orderId,
+    client_order_id: clientOrderId,
+    symbol: raw.symbol,
+    side,
+    order_type: orderTypeOf(raw),
+    time_in_force: ctx.request?.time_in_force ?? timeInForceOf(raw),
+    quantity: raw.origQty,
+    status: toOrderStatus(raw.status, filled),
+    filled_price: filled > 0 ? round(raw.cummulativeQuoteQty / filled) : null,
+    filled_quantity: filled > 0 ? filled : null,
+    commission: fills.length > 0 ? round(fills.reduce((sum, f) => sum + f.commission, 0)) : null,
+    timestamp: updated,
+    created_at: created,
+    fills,
+  };
+}
+
+// Built once: zod compiles a schema on its first parse, which costs far more than a parse.
+const WithInfoSchema = z.looseObject({ info: z.unknown() });
+const OrderListSchema = z.array(z.looseObject({ info: z.looseObject({ symbol: z.string() }) }));
+
+/** The raw Binance payload inside a ccxt unified result (`info`). */
+export function infoOf(value: unknown, what: string): unknown {
+  return readOrThrow(WithInfoSchema, value, what).info;
+}
+
+export function parseOrderList(value: unknown, ctxOf: (symbol: string) => OrderContext): OrderResponse[] {
+  const list = readOrThrow(OrderListSchema, value, 'a list of orders');
+  return list.map((o) => parseOrder(o.info, ctxOf(o.info.symbol)));
+}
