@@ -156,11 +156,20 @@ await Promise.all([
     banner: { js: '#!/usr/bin/env node' },
     plugins: [sdkAsChunk],
   }),
-  // The webview script: the shared protocol (zod) and the renderer, for the browser, no Node.
+  // The webview scripts (result and compare panels): each protocol (zod) and renderer, for the browser, no Node.
   build({
     ...common,
     entryPoints: ['src/views/webview/result.ts'],
     outfile: 'media/result.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: production ? false : 'inline',
+  }),
+  build({
+    ...common,
+    entryPoints: ['src/views/webview/compare.ts'],
+    outfile: 'media/compare.js',
     platform: 'browser',
     format: 'iife',
     target: 'es2022',

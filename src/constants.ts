@@ -23,6 +23,7 @@ export const Commands = {
   disconnectProfile: 'sptrader.disconnectProfile',
   testConnection: 'sptrader.testConnection',
   executeLive: 'sptrader.executeLive',
+  compareVenues: 'sptrader.compareVenues',
 } as const;
 
 export const Views = {
@@ -34,6 +35,8 @@ export const Views = {
 
 /** The result panel's webview type; the serializer restores panels of this type after a reload. */
 export const RESULT_PANEL_TYPE = 'sptrader.result';
+/** The Compare Venues panel's webview type (restored after a reload too). */
+export const COMPARE_PANEL_TYPE = 'sptrader.compare';
 
 export const StatusBarIds = {
   profile: 'sptrader.status.profile',

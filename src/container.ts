@@ -16,6 +16,7 @@ import { recoverStateDir, type RecoverReport } from './execution/recover';
 import { acquireStateDirLock } from './common/stateLock';
 import type { CredentialSource } from './brokers/credentials';
 import { credentialBinding, secretStorageCredentials } from './views/credentials';
+import { registerCompareCommand } from './views/compareCommand';
 import { registerExecuteLiveCommand } from './views/executeLiveCommand';
 import { InterpreterService } from './views/interpreter';
 import { registerOrderCommands } from './views/orderCommands';
@@ -77,6 +78,7 @@ export class Container {
       registerOrderCommands(container);
       registerProfileCommands(container);
       registerExecuteLiveCommand(container, results);
+      registerCompareCommand(container);
       registerTrees(container);
       registerStatusBar(container);
       context.subscriptions.push(

@@ -6,7 +6,7 @@
  * for it.
  */
 import * as vscode from 'vscode';
-import { RESULT_PANEL_TYPE } from './constants';
+import { COMPARE_PANEL_TYPE, RESULT_PANEL_TYPE } from './constants';
 import { registerCodeLens } from './views/codeLens';
 import { SHELL_HOOKS, type CommandHandler, type ShellHooks } from './views/shellHooks';
 
@@ -64,16 +64,17 @@ export function activate(context: vscode.ExtensionContext): void {
       }),
     );
   }
-  context.subscriptions.push(
-    vscode.window.registerWebviewPanelSerializer(RESULT_PANEL_TYPE, {
-      deserializeWebviewPanel: async (panel, state: unknown) => {
-        await load();
-        const serializer = serializers.get(RESULT_PANEL_TYPE);
-        if (serializer) await serializer.deserializeWebviewPanel(panel, state);
-        else panel.dispose();
-      },
-    }),
-  );
+  for (const viewType of [RESULT_PANEL_TYPE, COMPARE_PANEL_TYPE])
+    context.subscriptions.push(
+      vscode.window.registerWebviewPanelSerializer(viewType, {
+        deserializeWebviewPanel: async (panel, state: unknown) => {
+          await load();
+          const serializer = serializers.get(viewType);
+          if (serializer) await serializer.deserializeWebviewPanel(panel, state);
+          else panel.dispose();
+        },
+      }),
+    );
   registerCodeLens(context);
   // The views, the status bar and the engine come up just after activation, off its critical path.
   setTimeout(() => {

@@ -24,5 +24,7 @@ t=$(date +%s); node test/e2e/hostileWorkspace.mjs || rc=1
 echo "[e2e] hostile-workspace run: $(( $(date +%s) - t ))s"
 t=$(date +%s); node test/e2e/venues.mjs || rc=1
 echo "[e2e] venues run: $(( $(date +%s) - t ))s"
+t=$(date +%s); node test/e2e/compare.mjs || rc=1
+echo "[e2e] compare run: $(( $(date +%s) - t ))s"
 echo "[e2e] total $(elapsed), $([ $rc -eq 0 ] && echo OK || echo FAILED)"
 exit $rc

@@ -1,4 +1,4 @@
-/** "▶ Test Order" and "Execute on Paper" above each order component class; found by reading the text, never by running it. */
+/** "▶ Test Order", "Execute on Paper" and "Compare Venues" above each order component class; found by reading the text, never by running it. */
 import * as vscode from 'vscode';
 import { Commands } from '../constants';
 import { findOrderClasses } from './orderClassScan';
@@ -18,6 +18,12 @@ export class OrderCodeLensProvider implements vscode.CodeLensProvider {
           title: 'Execute on Paper',
           tooltip: `Run ${c.className} and execute its order on the embedded paper venue`,
           command: Commands.executeOnPaper,
+          arguments: [document.uri, c.className],
+        }),
+        new vscode.CodeLens(range, {
+          title: 'Compare Venues',
+          tooltip: `Run ${c.className} once and send its order to several paper or practice venues at once, side by side`,
+          command: Commands.compareVenues,
           arguments: [document.uri, c.className],
         }),
       ];

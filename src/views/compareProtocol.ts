@@ -1,0 +1,103 @@
+/**
+ * The Compare Venues panel's message protocol, shared by the extension host and the webview script
+ * (esbuild bundles this file into media/compare.js). Commands go webview → host, notifications host →
+ * webview; both sides parse every message with these schemas and drop what does not match.
+ *
+ * No `vscode` and no Node imports here: this module runs in the browser too.
+ */
+import { z } from 'zod';
+
+const nullableNumber = z.number().nullable();
+
+/** One venue's column: each row already worded (as `sptrader compare` prints it), and the numbers the chart needs. */
+export const CompareColumnSchema = z.object({
+  id: z.string(),
+  displayName: z.string(),
+  environment: z.string(),
+  /** FILLED, PARTIALLY_FILLED, ACCEPTED, CANCELLED, EXPIRED, REJECTED, DENIED, NOT_SENT, UNCONFIRMED. */
+  verdict: z.string(),
+  code: z.string().nullable(),
+  reason: z.string().nullable(),
+  /** The venue's own touch at decision time. */
+  bid: nullableNumber,
+  ask: nullableNumber,
+  quoteAt: nullableNumber,
+  order: z.string().nullable(),
+  clientOrderId: z.string().nullable(),
+  fillQuantity: nullableNumber,
+  fillPrice: nullableNumber,
+  fills: z.number().int(),
+  /** Against this venue's own quote: "+0.2 pips", "+1.8 bps". */
+  slippage: z.string().nullable(),
+  slippageBps: z.string().nullable(),
+  submitMs: nullableNumber,
+  ackMs: nullableNumber,
+  fillMs: nullableNumber,
+  fees: nullableNumber,
+  /** Against the best fill net of fees: "+0.1 pip, +0.9 bps, fees +0.00"; "best" for the best; null when not filled. */
+  versusBest: z.string().nullable(),
+  best: z.boolean(),
+  notes: z.array(z.string()),
+});
+export type CompareColumn = z.infer<typeof CompareColumnSchema>;
+
+export const CompareViewSchema = z.object({
+  ok: z.boolean(),
+  summary: z.string(),
+  ranAt: z.number(),
+  file: z.string(),
+  className: z.string().nullable(),
+  symbol: z.string().nullable(),
+  side: z.string().nullable(),
+  /** The component's order as it returned it, normalised (before each venue's grid). */
+  order: z.string().nullable(),
+  best: z.string().nullable(),
+  errors: z.array(
+    z.object({
+      code: z.string(),
+      message: z.string(),
+      file: z.string().nullable(),
+      line: z.number().int().nullable(),
+    }),
+  ),
+  notes: z.array(z.string()),
+  columns: z.array(CompareColumnSchema),
+  timings: z.object({ pythonMs: nullableNumber, totalMs: z.number() }),
+  stdout: z.string(),
+  stderr: z.string(),
+});
+export type CompareView = z.infer<typeof CompareViewSchema>;
+
+/** Webview → host. */
+export const CompareCommandSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready') }),
+  z.object({ type: z.literal('runAgain') }),
+  z.object({ type: z.literal('openLocation'), file: z.string().min(1), line: z.number().int().positive().nullable() }),
+]);
+export type CompareCommand = z.infer<typeof CompareCommandSchema>;
+
+/** Host → webview. */
+export const CompareNotificationSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('compare'), view: CompareViewSchema }),
+  z.object({ type: z.literal('running'), running: z.boolean() }),
+]);
+export type CompareNotification = z.infer<typeof CompareNotificationSchema>;
+
+/** What the webview keeps with `setState`, so a restored panel shows the same comparison. */
+export const ComparePanelStateSchema = z.object({ view: CompareViewSchema.nullable() });
+export type ComparePanelState = z.infer<typeof ComparePanelStateSchema>;
+
+export function parseCompareCommand(message: unknown): CompareCommand | undefined {
+  const parsed = CompareCommandSchema.safeParse(message);
+  return parsed.success ? parsed.data : undefined;
+}
+
+export function parseCompareNotification(message: unknown): CompareNotification | undefined {
+  const parsed = CompareNotificationSchema.safeParse(message);
+  return parsed.success ? parsed.data : undefined;
+}
+
+export function parseComparePanelState(state: unknown): ComparePanelState | undefined {
+  const parsed = ComparePanelStateSchema.safeParse(state);
+  return parsed.success ? parsed.data : undefined;
+}

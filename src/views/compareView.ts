@@ -1,0 +1,71 @@
+/**
+ * Turns a CompareOutcome (src/execution/compare.ts, the same use case `sptrader compare` runs) into the
+ * plain view the Compare Venues panel shows. Pure (no `vscode`, no DOM), so the panel's contents are
+ * unit-tested without an editor.
+ */
+import type { CompareOutcome, VenueColumn } from '../execution/compare';
+import { describeOrder, formatSlippage } from '../execution/describeOrder';
+import type { CompareColumn, CompareView } from './compareProtocol';
+
+export function compareViewOf(outcome: CompareOutcome, options: { ranAt: number }): CompareView {
+  const order = outcome.order;
+  const md = outcome.marketData;
+  return {
+    ok: outcome.ok,
+    summary: outcome.summary,
+    ranAt: options.ranAt,
+    file: outcome.component.file,
+    className: outcome.component.className ?? null,
+    symbol: order?.symbol ?? (typeof md?.['symbol'] === 'string' ? md['symbol'] : null),
+    side: order?.side ?? null,
+    order: order ? describeOrder(order) : null,
+    best: outcome.best,
+    errors: outcome.errors.map((e) => ({
+      code: e.code,
+      message: e.message,
+      file: e.file ?? null,
+      line: e.line ?? null,
+    })),
+    notes: [...outcome.notes],
+    columns: outcome.venues.map((c) => columnOf(c, outcome.best)),
+    timings: { pythonMs: outcome.timings.pythonMs, totalMs: outcome.timings.totalMs },
+    stdout: outcome.component.stdout,
+    stderr: outcome.component.stderr,
+  };
+}
+
+function columnOf(c: VenueColumn, best: string | null): CompareColumn {
+  const v = c.versusBest;
+  return {
+    id: c.id,
+    displayName: c.displayName,
+    environment: c.environment,
+    verdict: c.verdict,
+    code: c.code,
+    reason: c.reason,
+    bid: c.quote?.bid ?? null,
+    ask: c.quote?.ask ?? null,
+    quoteAt: c.quote?.timestamp ?? null,
+    order: c.order ? describeOrder(c.order) : null,
+    clientOrderId: c.order?.client_order_id ?? null,
+    fillQuantity: c.fill?.quantity ?? null,
+    fillPrice: c.fill?.averagePrice ?? null,
+    fills: c.fill?.fills ?? 0,
+    slippage: c.slippage ? formatSlippage(c.slippage) : null,
+    slippageBps: c.slippage ? formatSlippage(c.slippage, 'crypto') : null,
+    submitMs: c.latency.submitMs,
+    ackMs: c.latency.ackMs,
+    fillMs: c.latency.fillMs,
+    fees: c.fees,
+    versusBest:
+      v === null
+        ? null
+        : c.id === best
+          ? 'best'
+          : `${formatSlippage(v)}, ${formatSlippage(v, 'crypto')}, fees ${v.fees > 0 ? '+' : ''}${round(v.fees, 8)}`,
+    best: c.id === best,
+    notes: [...c.notes],
+  };
+}
+
+const round = (n: number, d: number): number => Number(n.toFixed(d)) + 0;

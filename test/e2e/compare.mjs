@@ -1,0 +1,355 @@
+#!/usr/bin/env node
+// Compare Venues and parent orders in the editor (issue 15): the PACKAGED extension (.vsix) in code-server
+// (VS Code 1.139), driven with Playwright, with the OANDA fake (test/fakes/oanda, compiled into out/) on
+// 127.0.0.1:
+//   a practice OANDA profile at the fake and a live one are in the user settings; the practice one's
+//   credentials go in through F1 "SPtrader: Set Credentials" → F1 "SPtrader: Compare Venues" on
+//   oanda_eur_usd.py: the venue picker offers paper and the practice profile, never the live one →
+//   paper + OANDA picked → the Compare Venues panel shows one column per venue, both FILLED, each with its
+//   own quote, slippage and latency, the best marked, the chart drawn, and the fake holds exactly one order
+//   with the client order id the panel shows.
+// Screenshots: test-results/compare-{picker,panel}.png (and compare-fail-*.png).
+// Needs scripts/e2e/setup.sh, `npx tsc -p tsconfig.test.json` (done here when out/ is stale) and
+// `npm run package`. Prints `E2E compare: N passed, N failed`; exits non-zero on any failure; always kills
+// code-server's group and closes the fake.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import lib from '../../scripts/e2e/lib.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(import.meta.url);
+const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
+
+const RUN_DIR = join(E2E_DIR, 'compare-run');
+const WORKSPACE = join(RUN_DIR, 'ws');
+const FIXTURES = join(repo, 'test/e2e/venues-workspace');
+const RESULTS = join(repo, 'test-results');
+const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 420_000);
+const started = Date.now();
+
+const results = [];
+const fakes = [];
+let server;
+let browser;
+let page;
+
+async function cleanup() {
+  await browser?.close();
+  await server?.stop();
+  await Promise.all(fakes.map((f) => f.close().catch(() => {})));
+}
+
+function finish(code) {
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`E2E compare: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  process.exit(code || (failed > 0 ? 1 : 0));
+}
+
+const guard = setTimeout(async () => {
+  log(`compare run timed out after ${TOTAL_TIMEOUT / 1000}s`);
+  results.push({ name: 'whole run within the time limit', ok: false });
+  await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 15_000))]);
+  finish(1);
+}, TOTAL_TIMEOUT);
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+])
+  process.on(sig, () => {
+    log(`${sig}: stopping`);
+    cleanup().finally(() => process.exit(code));
+  });
+
+/** Runs one named check; a failure is recorded (with a screenshot) and, if `required`, stops the run. */
+async function step(name, fn, { required = false } = {}) {
+  const t0 = Date.now();
+  try {
+    const detail = await fn();
+    results.push({ name, ok: true });
+    console.log(`  ✔ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)${detail ? `: ${detail}` : ''}`);
+    return true;
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(
+      `  ✘ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${String(e.message || e)
+        .split('\n')
+        .slice(0, 8)
+        .join('\n      ')}`,
+    );
+    const slug = name
+      .replace(/[^a-z0-9]+/gi, '-')
+      .toLowerCase()
+      .slice(0, 40);
+    await page?.screenshot({ path: join(RESULTS, `compare-fail-${slug}.png`) }).catch(() => {});
+    if (required) throw new Error(`required step failed: ${name}`);
+    return false;
+  }
+}
+
+function newestVsix() {
+  if (process.env.E2E_VSIX) return resolve(process.env.E2E_VSIX);
+  return readdirSync(repo)
+    .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
+    .map((f) => join(repo, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
+/** The OANDA fake is TypeScript, compiled by `tsc -p tsconfig.test.json` into out/test/fakes. */
+function loadOandaFake() {
+  const sources = ['control', 'oanda/server'];
+  const stale = sources.some((f) => {
+    const out = join(repo, 'out/test/fakes', `${f}.js`);
+    return !existsSync(out) || statSync(out).mtimeMs < statSync(join(repo, 'test/fakes', `${f}.ts`)).mtimeMs;
+  });
+  if (stale) {
+    log('compiling the fakes: npx tsc -p tsconfig.test.json');
+    spawnSync('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: repo, stdio: 'inherit' });
+  }
+  return require(join(repo, 'out/test/fakes/oanda/server.js'));
+}
+
+const until = async (what, check, timeout) => {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout / 1000}s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+
+/** Opens F1 with `text` typed, focusing the editor first (a focused webview keeps F1 to itself); retried. */
+async function openPalette(text, expect) {
+  let last;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await page.keyboard.press('Escape');
+      const editor = page.locator('.monaco-editor .view-lines').first();
+      if (await editor.isVisible()) await editor.click();
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input.input:visible');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`>${text}`);
+      const row = page.locator('.quick-input-list .monaco-list-row:visible', { hasText: expect }).first();
+      await row.waitFor({ state: 'visible', timeout: 10_000 });
+      return row;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
+async function runFromPalette(title) {
+  await (await openPalette(title, title)).click();
+}
+
+const widget = () => page.locator('.quick-input-widget');
+
+async function pick(text) {
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row:visible', { hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.click();
+}
+
+async function answer(prompt, value) {
+  const input = widget().locator('input.input');
+  await until(
+    `the prompt ${prompt}`,
+    async () => (await input.isVisible()) && prompt.test(await widget().innerText()),
+    20_000,
+  );
+  await input.fill(value);
+  await page.keyboard.press('Enter');
+}
+
+async function openFile(name) {
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
+  await row.click();
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ state: 'visible' });
+  const editor = page.locator('.monaco-editor .view-lines').first();
+  await editor.waitFor({ state: 'visible' });
+  await editor.click();
+}
+
+/** The inner document of the webview whose `selector` text matches `re` (webviews are two nested iframes). */
+async function webviewWith(selector, re, timeout) {
+  return until(
+    `a webview whose ${selector} shows ${re}`,
+    async () => {
+      const outer = page.locator('iframe.webview.ready');
+      const n = await outer.count();
+      for (let i = 0; i < n; i++) {
+        const inner = outer.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
+        const text = await inner
+          .locator(selector)
+          .first()
+          .innerText({ timeout: 500 })
+          .catch(() => '');
+        const running = await inner
+          .locator('#running')
+          .innerText({ timeout: 500 })
+          .catch(() => '');
+        if (re.test(text) && running.trim() === '') return inner;
+      }
+      return null;
+    },
+    timeout,
+  );
+}
+
+async function main() {
+  mkdirSync(RESULTS, { recursive: true });
+  for (const f of readdirSync(RESULTS)) if (/^compare-.*\.png$/.test(f)) rmSync(join(RESULTS, f));
+  const vsix = newestVsix();
+  if (!vsix || !existsSync(vsix))
+    throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
+  const { startFakeOanda } = loadOandaFake();
+  const oanda = await startFakeOanda();
+  fakes.push(oanda);
+  oanda.setQuote('EUR_USD', 1.085, 1.0852);
+  log(`OANDA fake ${oanda.url}`);
+
+  rmSync(RUN_DIR, { recursive: true, force: true });
+  const userDataDir = join(RUN_DIR, 'user-data');
+  const extensionsDir = join(RUN_DIR, 'extensions');
+  // Profiles come from the user's settings only: a practice profile at the fake, and a live one that must never be offered.
+  seedSettings(userDataDir, {
+    'sptrader.activeProfile': 'paper',
+    'sptrader.brokerProfiles': [
+      { id: 'oanda-practice', broker: 'oanda', environment: 'practice', baseUrl: oanda.url },
+      { id: 'oanda-live', broker: 'oanda', environment: 'live', baseUrl: oanda.url },
+    ],
+  });
+  cpSync(FIXTURES, WORKSPACE, { recursive: true });
+
+  await step(
+    'install the packaged .vsix',
+    async () => {
+      codeServerCli(['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix]);
+      const installed = readdirSync(extensionsDir).filter((d) => d.startsWith('sptrader.'));
+      if (installed.length === 0) throw new Error('not installed');
+      return `${vsix.split('/').pop()} → ${installed.join(', ')}`;
+    },
+    { required: true },
+  );
+
+  server = await startCodeServer({ userDataDir, extensionsDir });
+  log(`code-server on ${server.origin} (log ${server.logFile})`);
+  browser = await launchBrowser();
+  page = await browser.browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  page.setDefaultTimeout(30_000);
+  await page.goto(`${server.origin}/?folder=${encodeURIComponent(WORKSPACE)}`, { waitUntil: 'domcontentloaded' });
+
+  await step(
+    'the workspace opens, with the extension active',
+    async () => {
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+      await page
+        .locator('.explorer-folders-view .monaco-list-row')
+        .first()
+        .waitFor({ state: 'visible', timeout: 60_000 });
+      await openFile('oanda_eur_usd.py');
+      await page
+        .locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: /ACTIVE|HALTED|REDUCING/ })
+        .first()
+        .waitFor({ timeout: 90_000 });
+    },
+    { required: true },
+  );
+
+  await step('the "Compare Venues" CodeLens is shown above the component', async () => {
+    const lens = page.locator('.codelens-decoration', { hasText: 'Compare Venues' }).first();
+    await lens.waitFor({ state: 'visible', timeout: 45_000 });
+    return (await page.locator('.codelens-decoration').allInnerTexts()).map((t) => t.trim()).join(' | ');
+  });
+
+  await step(
+    'the practice profile gets its credentials through F1 "SPtrader: Set Credentials"',
+    async () => {
+      await runFromPalette('SPtrader: Set Credentials');
+      await pick('oanda-practice');
+      await answer(/OANDA API token/, oanda.token);
+      await answer(/OANDA account id/, oanda.accountId);
+    },
+    { required: true },
+  );
+
+  let picker = '';
+  await step(
+    'F1 "SPtrader: Compare Venues" offers paper and the practice profile, never the live one',
+    async () => {
+      await openFile('oanda_eur_usd.py');
+      await runFromPalette('SPtrader: Compare Venues');
+      const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row:visible');
+      await rows.first().waitFor({ state: 'visible', timeout: 60_000 });
+      await until(
+        'the practice profile in the picker',
+        async () => (await rows.allInnerTexts()).join('|').includes('oanda-practice'),
+        20_000,
+      );
+      picker = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()).join(' | ');
+      const title = (await widget().innerText()).replace(/\s+/g, ' ');
+      await page.screenshot({ path: join(RESULTS, 'compare-picker.png') });
+      if (/oanda-live · /.test(picker)) throw new Error(`the live profile is offered: ${picker}`);
+      if (!/paper/i.test(picker)) throw new Error(`paper is not offered: ${picker}`);
+      if (!/live profiles are never offered: oanda-live/.test(title))
+        throw new Error(`the picker does not say why: ${title}`);
+      return picker;
+    },
+    { required: true },
+  );
+
+  await step(
+    'paper + OANDA practice picked: the panel shows one column per venue, both FILLED, with quotes, slippage, latency, the best and the chart',
+    async () => {
+      // Paper is picked already (the default); tick the practice profile too, then OK.
+      const row = page
+        .locator('.quick-input-widget .quick-input-list .monaco-list-row:visible', { hasText: 'oanda-practice' })
+        .first();
+      await row.click(); // a multi-select row toggles its box when clicked
+      await until('two venues ticked', async () => /2 Selected/.test(await widget().innerText()), 10_000);
+      await widget().locator('.monaco-button', { hasText: /^OK$/ }).first().click();
+      const frame = await webviewWith('#compare-head', /oanda/i, 120_000);
+      const head = (await frame.locator('#compare-head').innerText()).replace(/\s+/g, ' ');
+      const outcomes = (await frame.locator('#compare-body tr').first().innerText()).replace(/\s+/g, ' ');
+      const body = (await frame.locator('#compare-body').innerText()).replace(/[ \t]+/g, ' ');
+      await frame.locator('#chart canvas').first().waitFor({ state: 'visible', timeout: 20_000 });
+      await page.screenshot({ path: join(RESULTS, 'compare-panel.png') });
+      if (!/paper \(paper\)/.test(head) || !/oanda-practice \(practice\)/.test(head))
+        throw new Error(`columns: ${head}`);
+      if (!/★ best/.test(head)) throw new Error(`no best venue: ${head}`);
+      if ((outcomes.match(/FILLED/g) ?? []).length !== 2) throw new Error(`outcomes: ${outcomes}`);
+      if (!/1\.085 \/ 1\.0852/.test(body)) throw new Error(`OANDA's own quote is not shown: ${body}`);
+      for (const want of [/Slippage/, /pips?,/, /bps/, /Submit → fill\s+[\d.]+ ms/, /Against the best/])
+        if (!want.test(body)) throw new Error(`the table lacks ${want}: ${body}`);
+      const ids = (
+        await frame.locator('#compare-body tr', { hasText: 'Client order id' }).first().locator('td').allInnerTexts()
+      ).map((t) => t.trim());
+      const sent = ids.filter((id) => oanda.ordersWithClientId(id) === 1);
+      if (sent.length !== 1)
+        throw new Error(`the fake does not hold exactly one order with the panel's id (ids ${ids.join(', ')})`);
+      return `${head} | ${outcomes} | OANDA order ${sent[0]}`;
+    },
+  );
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  if (!/^required step failed/.test(e.message)) {
+    results.push({ name: 'setup (code-server, Chromium, the fake)', ok: false });
+    console.log(`  ✘ ${e.stack || e}`);
+  }
+  if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
+  code = 1;
+} finally {
+  clearTimeout(guard);
+  await cleanup();
+}
+finish(code);
