@@ -107,6 +107,7 @@ export class ExecutionEngine {
       events: this.events,
       reconciler: this.reconciler,
       capacity: this.queueCapacity,
+      simulation: options.simulation === true,
     });
     this.stopper = new Stopper({
       clock,

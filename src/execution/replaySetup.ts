@@ -228,6 +228,7 @@ export async function defaultEngine(context: ReplayEngineContext): Promise<Repla
     limits: context.limits,
     circuitBreaker: context.circuitBreaker,
     // Trading state and working orders stay in memory: a replay never halts or owns real trading.
+    simulation: true,
   });
   return {
     engine,

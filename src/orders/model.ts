@@ -201,6 +201,11 @@ export function checkOrderRequest(order: unknown): { success: true } | { success
   return { success: true };
 }
 
+/** An order request the caller may keep: the order itself when it is frozen down to its parts (it cannot change), else a copy. */
+export function keepableOrderRequest<T extends OrderRequest>(o: T): T {
+  return frozenOrder(o) ? o : cloneOrderRequest(o);
+}
+
 export function cloneOrderRequest<T extends OrderRequest>(o: T): T {
   return { ...o, order_type: { ...o.order_type }, time_in_force: { ...o.time_in_force }, metadata: { ...o.metadata } };
 }

@@ -13,7 +13,7 @@ import { divMoney, divRound, fromMoney, mulMoney, roundMoney } from '../../commo
 import type { Position } from '../../orders/model';
 import type { QuoteSource } from './feed';
 import { currencyDecimals, instrumentFor, instrumentKey, isPreset, sameMoney, type Instrument } from './instruments';
-import { Ledger, type LedgerFill } from './ledger';
+import { Ledger, type LedgerFill, type PositionBook } from './ledger';
 import { units } from './money';
 import type { LiveOrder } from './orders';
 import type { PaperState } from './state';
@@ -31,6 +31,14 @@ export interface Valuation {
 
 const abs = (n: bigint): bigint => (n < 0n ? -n : n);
 
+interface Mark {
+  quantity: bigint;
+  averagePrice: bigint;
+  mid: bigint;
+  value: bigint;
+  row: Position;
+}
+
 export class PaperAccount {
   ledger = new Ledger();
   /** The last mid computed per symbol, with the touch it came from (valuations ask for it per position). */
@@ -38,6 +46,12 @@ export class PaperAccount {
   /** Open orders by `instrumentKey`, and the buying power each symbol's orders hold (see `reservedIn`). */
   private readonly openBySymbol = new Map<string, Set<LiveOrder>>();
   private readonly reserveCache = new Map<string, bigint>();
+  /**
+   * Each position as last marked: its value and its row, kept while its quantity, average price and mid
+   * stay the same (every order asks for the account, and most orders move one position at most).
+   * Only positions quoted in the account's currency are kept; a conversion moves with another pair's mid.
+   */
+  private readonly marks = new WeakMap<PositionBook, Mark>();
 
   constructor(
     private readonly market: Market,
@@ -167,7 +181,7 @@ export class PaperAccount {
     let value = 0n;
     let gross = 0n;
     for (const p of this.ledger.positions.values()) {
-      const v = this.toAccount(mulMoney(p.quantity, this.mid(p.symbol)), instrumentFor(p.symbol).quoteCurrency);
+      const v = this.mark(p).value;
       value += v;
       gross += abs(v);
     }
@@ -217,17 +231,39 @@ export class PaperAccount {
   }
 
   positionList(): Position[] {
-    return [...this.ledger.positions.values()].map((p) => {
-      const mid = this.mid(p.symbol);
-      const unrealized = mulMoney(mid - p.averagePrice, p.quantity);
-      return {
+    const rows: Position[] = [];
+    for (const p of this.ledger.positions.values()) rows.push({ ...this.mark(p).row });
+    return rows;
+  }
+
+  /** A position marked at its mid: value and row (account currency), from `marks` while nothing moved. */
+  private mark(p: PositionBook): Mark {
+    const mid = this.mid(p.symbol);
+    const known = this.marks.get(p);
+    if (
+      known !== undefined &&
+      known.mid === mid &&
+      known.quantity === p.quantity &&
+      known.averagePrice === p.averagePrice
+    )
+      return known;
+    const quoteCurrency = instrumentFor(p.symbol).quoteCurrency;
+    const unrealized = mulMoney(mid - p.averagePrice, p.quantity);
+    const mark: Mark = {
+      quantity: p.quantity,
+      averagePrice: p.averagePrice,
+      mid,
+      value: this.toAccount(mulMoney(p.quantity, mid), quoteCurrency),
+      row: {
         symbol: p.symbol,
         quantity: fromMoney(p.quantity),
         average_price: fromMoney(p.averagePrice),
         current_price: fromMoney(mid),
-        unrealized_pnl: fromMoney(this.toAccount(unrealized, instrumentFor(p.symbol).quoteCurrency)),
-      };
-    });
+        unrealized_pnl: fromMoney(this.toAccount(unrealized, quoteCurrency)),
+      },
+    };
+    if (sameMoney(quoteCurrency, this.currency)) this.marks.set(p, mark);
+    return mark;
   }
 
   /** Cash held in each currency, exact (a quote currency may be negative: the venue lends it). */

@@ -168,6 +168,7 @@ export function currencyDecimals(currency: string): number {
 
 /** USDT and USDC count as dollars, 1:1 (the paper venue does not model a de-peg). */
 export function sameMoney(a: string, b: string): boolean {
+  if (a === b) return true;
   const dollar = (c: string) => (c === 'USDT' || c === 'USDC' ? 'USD' : c);
   return dollar(a.toUpperCase()) === dollar(b.toUpperCase());
 }

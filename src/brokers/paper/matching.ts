@@ -8,7 +8,7 @@
 import type { Clock } from '../../common/clock';
 import { divMoney, fromMoney, mulMoney, roundMoney, snapToStep } from '../../common/decimal';
 import {
-  cloneOrderRequest,
+  keepableOrderRequest,
   isFinalStatus,
   type Fill,
   type OrderStatus,
@@ -96,7 +96,7 @@ export class PaperMatching {
     const orderId = `P-${++this.orders.nextOrder}`;
     const delay = Math.max(0, this.latency.orderDelayMs(instrument, request));
     const live: LiveOrder = {
-      request: cloneOrderRequest(request),
+      request: keepableOrderRequest(request),
       triggered: false,
       arrivesAt: now + delay,
       arrived: false,

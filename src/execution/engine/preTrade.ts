@@ -72,7 +72,7 @@ export interface Checked {
  * durability. Called in the same synchronous stretch as the risk checks, so that no other order's
  * checks run in between without counting it.
  */
-export type Accept = (cmd: SubmitOrder, risk: RiskCheckResult[], reserve: number) => Promise<unknown>;
+export type Accept = (cmd: SubmitOrder, risk: RiskCheckResult[], reserve: number) => Promise<unknown> | undefined;
 
 export class PreTradeChecks {
   private limits: RiskLimits;
@@ -264,7 +264,9 @@ export class PreTradeChecks {
     if (accept === 'dry-run') return { cmd, risk: checks.results, engineMs: time.spent() };
     const reserve = order.quantity * (order.side === 'buy' ? quote.ask : quote.bid) * (conversionRate ?? 1);
     const durable = accept(cmd, checks.results, reserve);
-    return { cmd, risk: checks.results, engineMs: time.spent(), durable };
+    return durable === undefined
+      ? { cmd, risk: checks.results, engineMs: time.spent() }
+      : { cmd, risk: checks.results, engineMs: time.spent(), durable };
   }
 
   /** Quote currency → account currency at the mid; 1 for the same currency (USDT/USDC count as USD). */

@@ -40,6 +40,8 @@ export interface SubmitLanesOptions {
   readonly events: VenueEvents;
   readonly reconciler: Reconciler;
   readonly capacity: number;
+  /** See EngineOptions.simulation: the SubmitOrder command is written first but not waited for. */
+  readonly simulation: boolean;
 }
 
 const noop = (): void => undefined;
@@ -105,7 +107,11 @@ export class SubmitLanes {
   }
 
   /** Accepted for sending: from here the order counts as working for every later check. */
-  private readonly accept = (cmd: SubmitOrder, risk: RiskCheckResult[], reserve: number): Promise<unknown> => {
+  private readonly accept = (
+    cmd: SubmitOrder,
+    risk: RiskCheckResult[],
+    reserve: number,
+  ): Promise<unknown> | undefined => {
     const { cache, log, clock } = this.o;
     const record = newOrderRecord({
       clientOrderId: cmd.clientOrderId,
@@ -115,6 +121,10 @@ export class SubmitLanes {
       at: clock.now(),
     });
     cache.accept(record, reserve);
+    if (this.o.simulation) {
+      log.note('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
+      return undefined;
+    }
     const durable = log.command('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
     // Awaited by send(); marked handled here so a failure in between is not an unhandled rejection.
     durable.catch(noop);
@@ -128,7 +138,7 @@ export class SubmitLanes {
     if (prepared.denial)
       return this.deny(cmd, risk, prepared.denial.code, prepared.denial.message, t0, prepared.engineMs);
     try {
-      await prepared.durable;
+      if (prepared.durable !== undefined) await prepared.durable;
     } catch (e) {
       return this.denyRecorded(
         cmd,

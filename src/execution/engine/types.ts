@@ -49,6 +49,13 @@ export interface EngineOptions {
   localVenues?: ReadonlyMap<string, LocalVenue>;
   /** Damage found before the engine was made (the audit log itself): trading is refused until `recover`. */
   damage?: readonly StateDamagedError[];
+  /**
+   * A simulation (replay): nothing the engine sends leaves the process, so an order need not wait for its
+   * SubmitOrder command to reach the disk before it goes to the venue. The command is still written
+   * first, in chain order, and a failure to write it still halts trading; it is made durable with the
+   * log's next batch. Never set for a venue that trades (the default, false, waits).
+   */
+  simulation?: boolean;
 }
 
 /** A venue kept in the state directory (see EngineOptions.localVenues). */
