@@ -7,7 +7,7 @@
 import { monotonicMs } from '../src/common/clock';
 import { AlpacaOrderSchema } from '../src/brokers/alpaca/parse';
 import { RawOrderSchema } from '../src/brokers/binance/orders';
-import { SubmitReplySchema } from '../src/brokers/oanda/parse';
+import { SubmitReplySchema } from '../src/brokers/oanda/orders';
 import { quantile } from './stats';
 
 const ALPACA_ORDER = {

@@ -35,7 +35,7 @@ import type { CredentialSource } from './credentials';
 import type * as IbModule from './ib/adapter';
 import { IB_CAPABILITIES } from './ib/parse';
 import type * as OandaModule from './oanda/adapter';
-import { OANDA_CAPABILITIES } from './oanda/parse';
+import { OANDA_CAPABILITIES } from './oanda/orders';
 import { PAPER_CAPABILITIES, PaperBroker } from './paper/paperBroker';
 
 export const BROKER_KINDS = ['paper', 'oanda', 'alpaca', 'binance', 'ib'] as const;

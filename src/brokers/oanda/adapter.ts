@@ -3,6 +3,13 @@
  * (`../http.ts`, which also enforces `timeoutMs`), with no SDK: `@oanda/v20` is untyped, has no
  * timeout and crashes on a refused connection.
  *
+ * This file is the `BrokerApi` over its neighbours: orders.ts (what OANDA accepts, order wire ↔ model, the
+ * status table), errors.ts (refusals → `BrokerError`, the error table), market.ts (instruments, prices),
+ * account.ts (summary and positions), connection.ts (session, request limit, HTTP exchange, resending) and
+ * wire.ts (numbers, times, the reply reader). It runs past 450 lines because the state every call shares
+ * (the tracker, the read caches, the transactions and instruments seen) lives here, and about 40 of them are
+ * the contract below.
+ *
  * Order mapping (ours → `POST /v3/accounts/{id}/orders` body `{order: …}`); units are signed
  * (negative sells), prices strings at the instrument's displayPrecision, positionFill DEFAULT,
  * clientExtensions.id = our client order id:
@@ -40,8 +47,8 @@
  * every message this adapter produces; the account id (also in every path) is masked to its last
  * four characters ("…-001") in them.
  */
-import { KeepAliveClient, RequestTimeoutError, withRetries, type RetryPolicy } from '../http';
-import { systemClock, monotonicMs, type Clock } from '../../common/clock';
+import type { RetryPolicy } from '../http';
+import { systemClock, type Clock } from '../../common/clock';
 import {
   isFinalStatus,
   checkOrderRequest,
@@ -61,46 +68,36 @@ import {
   type Disposable,
   type OrderUpdate,
 } from '../broker';
+import { MissingCredentialError, requireCredential, type CredentialSource } from '../credentials';
+import { BrokerError } from '../errors';
+import { accountFromV20, parseSummary, parsePositions, positionsFromV20 } from './account';
 import {
-  maskAccountIds,
-  MissingCredentialError,
-  redactValues,
-  requireCredential,
-  type CredentialSource,
-} from '../credentials';
-import { BrokerError, type BrokerErrorReason } from '../errors';
-import {
-  accountFromV20,
-  httpError,
-  instrumentRules,
-  midOfPrice,
-  OANDA_CAPABILITIES,
-  oandaRefusal,
   OANDA_LIVE_URL,
   OANDA_PRACTICE_URL,
+  sessionFor,
+  V20Connection,
+  type RequestSpec,
+  type Session,
+} from './connection';
+import { orderDoesNotExist, readErrorBody, rejectReasonOf, unknownSymbol } from './errors';
+import { instrumentRules, midOfPrice, parseInstruments, parsePrices, quoteFromV20, type V20Instrument } from './market';
+import {
+  OANDA_CAPABILITIES,
+  oandaRefusal,
   orderFromV20,
   parseCancelReply,
   parseCancelTransaction,
   parseFillTransaction,
-  parseInstruments,
   parseOrderList,
   parseOrderReply,
-  parsePositions,
-  parsePrices,
   parseSubmitReply,
-  parseSummary,
-  positionsFromV20,
-  quoteFromV20,
-  readErrorBody,
   rejectedResponse,
-  rejectReasonOf,
   toV20OrderRequest,
   type OrderDetails,
   type V20CancelTransaction,
   type V20FillTransaction,
-  type V20Instrument,
   type V20Order,
-} from './parse';
+} from './orders';
 
 export interface OandaBrokerOptions {
   credentials: CredentialSource;
@@ -124,82 +121,6 @@ export interface OandaBrokerOptions {
   readReuseMs?: number;
 }
 
-/** Keeps at most `max` requests in any rolling second. */
-export class RequestLimiter {
-  /** Send times of the last second's requests, oldest first, from `head` on (a queue without shifting). */
-  private sent: number[] = [];
-  private head = 0;
-  constructor(
-    private readonly max: number,
-    private readonly now: () => number = monotonicMs,
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-  ) {}
-
-  async take(): Promise<void> {
-    for (;;) {
-      const wait = this.tryTake();
-      if (wait === 0) return;
-      await this.sleep(wait);
-    }
-  }
-
-  /** Takes a slot now and returns 0, or returns how many ms to wait before trying again. */
-  tryTake(): number {
-    if (!(this.max > 0) || !Number.isFinite(this.max)) return 0;
-    const now = this.now();
-    const sent = this.sent;
-    while (this.head < sent.length && now - (sent[this.head] as number) >= 1000) this.head++;
-    if (this.head > 64 && this.head * 2 > sent.length) {
-      this.sent = sent.slice(this.head);
-      this.head = 0;
-    }
-    if (this.sent.length - this.head < this.max) {
-      this.sent.push(now);
-      return 0;
-    }
-    return 1000 - (now - (this.sent[this.head] as number)) + 1;
-  }
-}
-
-interface Session {
-  token: string;
-  accountId: string;
-  /** `{baseUrl}/v3/accounts/{accountId}`. */
-  accountUrl: string;
-  /** The same for every request of the session. */
-  headers: Record<string, string>;
-}
-
-interface RequestSpec {
-  method: 'GET' | 'POST' | 'PUT';
-  /** Below /v3/accounts/{id}, with its query. */
-  path: string;
-  /** The route for messages and counting ("GET /orders/{spec}"). */
-  route: string;
-  body?: unknown;
-  /** Changes state at the venue: a lost reply leaves the outcome unknown. */
-  mutating?: boolean;
-  notFound?: BrokerErrorReason;
-  badRequest?: BrokerErrorReason;
-}
-
-interface Reply {
-  status: number;
-  body: unknown;
-  retryAfter: string | null;
-}
-
-/** Connection errors raised before the request left this machine: nothing reached OANDA. */
-const BEFORE_SENDING = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ERR_INVALID_URL',
-]);
 const TRANSACTIONS_KEPT = 500;
 
 export class OandaBroker implements BrokerApi {
@@ -209,12 +130,10 @@ export class OandaBroker implements BrokerApi {
   readonly capabilities: BrokerCapabilities = OANDA_CAPABILITIES;
 
   private readonly baseUrl: string;
-  private readonly http = new KeepAliveClient();
   private readonly clock: Clock;
   private readonly timeoutMs: number;
   private readonly pollIntervalMs: number;
-  private readonly limiter: RequestLimiter;
-  private session: Session | undefined;
+  private readonly connection: V20Connection;
   private connected = false;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -243,7 +162,13 @@ export class OandaBroker implements BrokerApi {
     this.clock = options.clock ?? systemClock;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
-    this.limiter = new RequestLimiter(options.maxRequestsPerSecond ?? 50);
+    this.connection = new V20Connection({
+      displayName: this.displayName,
+      timeoutMs: this.timeoutMs,
+      maxRequestsPerSecond: options.maxRequestsPerSecond ?? 50,
+      retry: options.retry,
+      clock: this.clock,
+    });
     this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
 
@@ -256,29 +181,24 @@ export class OandaBroker implements BrokerApi {
     try {
       const token = await requireCredential(this.options.credentials, 'oanda.token');
       const accountId = await requireCredential(this.options.credentials, 'oanda.accountId');
-      session = {
-        token,
-        accountId,
-        accountUrl: `${this.baseUrl}/v3/accounts/${encodeURIComponent(accountId)}`,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          'Content-Type': 'application/json',
-          Accept: 'application/json',
-          'Accept-Datetime-Format': 'RFC3339',
-        },
-      };
+      session = sessionFor(this.baseUrl, token, accountId);
     } catch (e) {
       if (e instanceof MissingCredentialError)
         throw new BrokerError('AUTHENTICATION', e.message, { retryable: false, cause: e });
       throw e;
     }
-    this.session = session;
+    this.connection.open(session);
     try {
       parseSummary(
-        await this.request({ method: 'GET', path: '/summary', route: 'GET /summary', notFound: 'PERMISSION_DENIED' }),
+        await this.connection.request({
+          method: 'GET',
+          path: '/summary',
+          route: 'GET /summary',
+          notFound: 'PERMISSION_DENIED',
+        }),
       );
     } catch (e) {
-      this.session = undefined;
+      this.connection.forget();
       throw e;
     }
     this.connected = true;
@@ -293,8 +213,7 @@ export class OandaBroker implements BrokerApi {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.connected = false;
-    this.session = undefined;
-    this.http.close();
+    this.connection.close();
   }
 
   isConnected(): boolean {
@@ -327,7 +246,7 @@ export class OandaBroker implements BrokerApi {
       body: { order: body },
       mutating: true,
     };
-    const reply = await this.sendRetrying(spec);
+    const reply = await this.connection.sendRetrying(spec);
     if (reply.status === 200 || reply.status === 201) {
       return this.tracker.observe(parseSubmitReply(reply.body, order).order);
     }
@@ -352,12 +271,12 @@ export class OandaBroker implements BrokerApi {
       return this.tracker.observe(
         rejectedResponse(
           order,
-          { ...error, errorMessage: error.errorMessage && this.redact(error.errorMessage) },
+          { ...error, errorMessage: error.errorMessage && this.connection.redact(error.errorMessage) },
           this.clock.now(),
         ),
       );
     }
-    throw this.failure({ method: 'POST', path: '/orders', route: 'POST /orders', mutating: true }, reply);
+    throw this.connection.failure({ method: 'POST', path: '/orders', route: 'POST /orders', mutating: true }, reply);
   }
 
   async cancelOrder(orderId: string): Promise<void> {
@@ -370,7 +289,7 @@ export class OandaBroker implements BrokerApi {
       mutating: true,
     } as const;
     this.reads.invalidate();
-    const reply = await this.sendRetrying(route);
+    const reply = await this.connection.sendRetrying(route);
     if (reply.status === 404) {
       // Unknown, or no longer pending: tell the two apart (and report a fill that beat the cancel).
       const now = await this.lookUp(spec);
@@ -380,10 +299,10 @@ export class OandaBroker implements BrokerApi {
           `order ${orderId} is already ${now.status.status} and cannot be cancelled`,
           { retryable: false },
         );
-      throw this.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
+      throw this.connection.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
     }
     if (reply.status !== 200 && reply.status !== 201)
-      throw this.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
+      throw this.connection.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
     let cancel: V20CancelTransaction;
     try {
       cancel = parseCancelReply(reply.body);
@@ -392,7 +311,7 @@ export class OandaBroker implements BrokerApi {
       const message = e instanceof Error ? e.message : String(e);
       throw new BrokerError(
         'BAD_RESPONSE',
-        this.redact(`${message}; the cancel of order ${orderId} may have been applied: look the order up`),
+        this.connection.redact(`${message}; the cancel of order ${orderId} may have been applied: look the order up`),
         {
           outcomeUnknown: true,
           retryable: false,
@@ -458,7 +377,7 @@ export class OandaBroker implements BrokerApi {
   async listOpenOrders(): Promise<OrderResponse[]> {
     this.ensureConnected();
     const orders = parseOrderList(
-      await this.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }),
+      await this.connection.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }),
     );
     const out: OrderResponse[] = [];
     for (const o of orders) {
@@ -474,7 +393,12 @@ export class OandaBroker implements BrokerApi {
     this.ensureConnected();
     return this.reads.read('account', async () => {
       const summary = parseSummary(
-        await this.request({ method: 'GET', path: '/summary', route: 'GET /summary', notFound: 'PERMISSION_DENIED' }),
+        await this.connection.request({
+          method: 'GET',
+          path: '/summary',
+          route: 'GET /summary',
+          notFound: 'PERMISSION_DENIED',
+        }),
       );
       return accountFromV20(summary, await this.getPositions());
     });
@@ -487,7 +411,7 @@ export class OandaBroker implements BrokerApi {
 
   private async readPositions(): Promise<Position[]> {
     const list = parsePositions(
-      await this.request({
+      await this.connection.request({
         method: 'GET',
         path: '/openPositions',
         route: 'GET /openPositions',
@@ -498,7 +422,7 @@ export class OandaBroker implements BrokerApi {
     if (list.length > 0) {
       const names = list.map((p) => encodeURIComponent(p.instrument)).join(',');
       const prices = parsePrices(
-        await this.request({
+        await this.connection.request({
           method: 'GET',
           path: `/pricing?instruments=${names}`,
           route: 'GET /pricing',
@@ -520,7 +444,7 @@ export class OandaBroker implements BrokerApi {
 
   private async readQuote(symbol: string): Promise<Quote> {
     const prices = parsePrices(
-      await this.request({
+      await this.connection.request({
         method: 'GET',
         path: `/pricing?instruments=${encodeURIComponent(symbol)}`,
         route: 'GET /pricing',
@@ -546,7 +470,7 @@ export class OandaBroker implements BrokerApi {
     this.polling = true;
     try {
       const pending = parseOrderList(
-        await this.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }),
+        await this.connection.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }),
       );
       const stillPending = new Set<string>();
       for (const o of pending) {
@@ -568,10 +492,14 @@ export class OandaBroker implements BrokerApi {
 
   /** `GET /orders/{spec}` with its fill or cancel transaction; undefined on 404 or an order type we do not map. */
   private async lookUp(spec: string): Promise<OrderResponse | undefined> {
-    const reply = await this.sendRetrying({ method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}' });
+    const reply = await this.connection.sendRetrying({
+      method: 'GET',
+      path: `/orders/${spec}`,
+      route: 'GET /orders/{spec}',
+    });
     if (reply.status === 404 && orderDoesNotExist(reply.body)) return undefined;
     if (reply.status !== 200)
-      throw this.failure(
+      throw this.connection.failure(
         { method: 'GET', path: `/orders/${spec}`, route: 'GET /orders/{spec}', notFound: 'ORDER_NOT_FOUND' },
         reply,
       );
@@ -596,7 +524,7 @@ export class OandaBroker implements BrokerApi {
   private async transaction(id: string, kind: 'fill' | 'cancel'): Promise<V20FillTransaction | V20CancelTransaction> {
     const cached = this.transactions.get(id);
     if (cached) return cached;
-    const body = await this.request({
+    const body = await this.connection.request({
       method: 'GET',
       path: `/transactions/${encodeURIComponent(id)}`,
       route: 'GET /transactions/{id}',
@@ -622,7 +550,7 @@ export class OandaBroker implements BrokerApi {
   }
 
   private reportError(message: string, error: unknown): void {
-    const text = this.redact(message);
+    const text = this.connection.redact(message);
     if (this.options.onError) this.options.onError(text, error);
     else process.emitWarning(text);
   }
@@ -631,7 +559,7 @@ export class OandaBroker implements BrokerApi {
     const cached = this.instruments.get(symbol);
     if (cached) return cached;
     const list = parseInstruments(
-      await this.request({
+      await this.connection.request({
         method: 'GET',
         path: `/instruments?instruments=${encodeURIComponent(symbol)}`,
         route: 'GET /instruments',
@@ -644,160 +572,10 @@ export class OandaBroker implements BrokerApi {
     return found;
   }
 
-  // --- internals: HTTP ---
-
   private ensureConnected(): void {
     if (!this.connected)
       throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: call connect() first`, {
         retryable: false,
       });
   }
-
-  /** The token out, the account id masked to its last four characters (as is and URL-encoded, as in paths). */
-  private redact(text: string): string {
-    return maskAccountIds(redactValues(text, [this.session?.token]), [this.session?.accountId]);
-  }
-
-  /** A non-2xx reply as a BrokerError, redacted. */
-  private failure(spec: RequestSpec, reply: Reply): BrokerError {
-    return httpError(
-      {
-        status: reply.status,
-        // The body becomes the error's cause: redact it too (a venue may echo a header).
-        body: reply.body === undefined ? undefined : (JSON.parse(this.redact(JSON.stringify(reply.body))) as unknown),
-        retryAfter: reply.retryAfter,
-        route: spec.route,
-        notFound: spec.notFound ?? 'ORDER_NOT_FOUND',
-        ...(spec.badRequest ? { badRequest: spec.badRequest } : {}),
-        mutating: spec.mutating ?? false,
-        now: this.clock.now(),
-      },
-      (s) => this.redact(s),
-    );
-  }
-
-  /** `send`, throwing on anything but 2xx. */
-  private async request(spec: RequestSpec): Promise<unknown> {
-    const reply = await this.sendRetrying(spec);
-    if (reply.status < 200 || reply.status >= 300) throw this.failure(spec, reply);
-    return reply.body;
-  }
-
-  /**
-   * `send`, again after an answer proving OANDA did nothing (429, a refused connection), within the
-   * retry bound; the 429 that ends the bound is thrown (RATE_LIMITED, retryable, notActed).
-   */
-  private sendRetrying(spec: RequestSpec): Promise<Reply> {
-    return withRetries(async () => {
-      const reply = await this.send(spec);
-      if (reply.status === 429) throw this.failure(spec, reply);
-      return reply;
-    }, this.options.retry);
-  }
-
-  /** One HTTP exchange; throws only when no complete reply arrived (or a 2xx body is not JSON). */
-  private async send(spec: RequestSpec): Promise<Reply> {
-    const session = this.session;
-    if (!session)
-      throw new BrokerError('NOT_CONNECTED', `not connected to ${this.displayName}: call connect() first`, {
-        retryable: false,
-      });
-    const wait = this.limiter.tryTake();
-    if (wait > 0) await this.limiter.take();
-    const mutating = spec.mutating ?? false;
-    let status: number;
-    let retryAfter: string | null;
-    let text: string;
-    try {
-      const response = await this.http.exchange(`${session.accountUrl}${spec.path}`, {
-        method: spec.method,
-        headers: session.headers,
-        ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body) }),
-        timeoutMs: this.timeoutMs,
-      });
-      status = response.status;
-      const ra = response.headers['retry-after'];
-      retryAfter = typeof ra === 'string' ? ra : null;
-      text = response.text;
-    } catch (e) {
-      throw this.networkError(spec, e, e instanceof RequestTimeoutError, mutating);
-    }
-    let body: unknown = undefined;
-    if (text.length > 0) {
-      try {
-        body = JSON.parse(text) as unknown;
-      } catch {
-        if (status >= 200 && status < 300)
-          throw new BrokerError(
-            'BAD_RESPONSE',
-            this.redact(
-              `OANDA answered ${spec.route} with HTTP ${status} and a body that is not JSON${mutating ? '; the request was accepted, so look the order up by client order id' : ''}`,
-            ),
-            { outcomeUnknown: mutating, retryable: false },
-          );
-        body = text;
-      }
-    }
-    return { status, body, retryAfter };
-  }
-
-  private networkError(spec: RequestSpec, e: unknown, timedOut: boolean, mutating: boolean): BrokerError {
-    const codes = errorCodes(e);
-    const detail = this.redact(errorText(e));
-    if (timedOut)
-      return new BrokerError(
-        'TIMEOUT',
-        `no answer from OANDA to ${spec.route} within ${this.timeoutMs} ms${mutating ? '; it may have been carried out: look the order up by client order id, do not resend' : ''}`,
-        { outcomeUnknown: mutating, retryable: !mutating, cause: e },
-      );
-    if (codes.some((c) => BEFORE_SENDING.has(c)))
-      return new BrokerError('NETWORK', `could not reach OANDA for ${spec.route} (nothing was sent): ${detail}`, {
-        retryable: true,
-        notActed: true,
-        cause: e,
-      });
-    return new BrokerError(
-      'NETWORK',
-      `the connection to OANDA failed during ${spec.route}: ${detail}${mutating ? '; it may have been carried out: look the order up by client order id, do not resend' : ''}`,
-      { outcomeUnknown: mutating, retryable: !mutating, cause: e },
-    );
-  }
-}
-
-/** A 404 that is OANDA saying the order does not exist (not a proxy's page, not another resource missing). */
-function orderDoesNotExist(body: unknown): boolean {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
-  const code = (body as { errorCode?: unknown }).errorCode;
-  return code === undefined || code === 'ORDER_DOESNT_EXIST' || code === 'NO_SUCH_ORDER' || code === 'ORDER_ID_INVALID';
-}
-
-const unknownSymbol = (symbol: string): BrokerError =>
-  new BrokerError(
-    'UNKNOWN_SYMBOL',
-    `OANDA does not list ${symbol} for this account (OANDA names instruments like EUR_USD, USD_JPY, XAU_USD)`,
-    {
-      retryable: false,
-    },
-  );
-
-/** `code` of the error and its causes (undici wraps socket errors in TypeError('fetch failed')). */
-function errorCodes(e: unknown): string[] {
-  const out: string[] = [];
-  let cur: unknown = e;
-  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
-    const code = (cur as Error & { code?: unknown }).code;
-    if (typeof code === 'string') out.push(code);
-    cur = cur.cause;
-  }
-  return out;
-}
-
-function errorText(e: unknown): string {
-  const parts: string[] = [];
-  let cur: unknown = e;
-  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
-    parts.push(cur.message);
-    cur = cur.cause;
-  }
-  return parts.length > 0 ? parts.join(': ') : String(e);
 }

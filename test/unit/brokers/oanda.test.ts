@@ -7,18 +7,18 @@ import { createServer } from 'node:net';
 import { unsupportedReason, type OrderUpdate } from '../../../src/brokers/broker';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import { isBrokerError, type BrokerError } from '../../../src/brokers/errors';
-import { OandaBroker, RequestLimiter, type OandaBrokerOptions } from '../../../src/brokers/oanda/adapter';
+import { OandaBroker, type OandaBrokerOptions } from '../../../src/brokers/oanda/adapter';
+import { RequestLimiter } from '../../../src/brokers/oanda/connection';
+import { classifyV20Code, httpError } from '../../../src/brokers/oanda/errors';
+import type { V20Instrument } from '../../../src/brokers/oanda/market';
 import {
   cancelledStatus,
-  classifyV20Code,
-  httpError,
   MARKET_TIF_REFUSAL,
   orderFromV20,
-  parseV20Time,
   STOP_LIMIT_REFUSAL,
   toV20OrderRequest,
-  type V20Instrument,
-} from '../../../src/brokers/oanda/parse';
+} from '../../../src/brokers/oanda/orders';
+import { parseV20Time } from '../../../src/brokers/oanda/wire';
 import type { OrderType, PlacedOrderRequest, TimeInForce } from '../../../src/orders/model';
 import { startFakeOanda, type FakeOanda, type FakeOandaOptions } from '../../fakes/oanda/server';
 

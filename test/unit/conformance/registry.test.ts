@@ -7,7 +7,7 @@ import { join, resolve, sep } from 'node:path';
 import { alpacaRefusal } from '../../../src/brokers/alpaca/parse';
 import { unsupportedOnBinance } from '../../../src/brokers/binance/orders';
 import { staticCredentials } from '../../../src/brokers/credentials';
-import { oandaRefusal } from '../../../src/brokers/oanda/parse';
+import { oandaRefusal } from '../../../src/brokers/oanda/orders';
 import {
   BROKER_CAPABILITIES,
   BROKER_KINDS,

@@ -1,9 +1,9 @@
 /**
- * Pure translation between our order model and OANDA's v20 REST wire format (every number a
- * decimal string, side in the sign of `units`, times RFC 3339 with nanoseconds). Nothing here
- * performs I/O: the adapter hands each parsed JSON body to these functions, which validate it with
- * zod and throw `BrokerError('BAD_RESPONSE')` naming the field that did not fit.
+ * OANDA orders, pure: what OANDA accepts (refusals and capabilities, readable without an instance), our order
+ * → the v20 order request, and v20 orders and transactions → our orders and fills. The adapter hands each
+ * parsed JSON body to these functions, which read it through zod (wire.ts).
  *
+ * Status table (v20 → ours):
  * Status table (v20 → ours):
  * | v20                                                            | ours                                  |
  * |----------------------------------------------------------------|---------------------------------------|
@@ -15,48 +15,23 @@
  * | submit reply 201: create + cancel with no fill, reason other   |                                       |
  * |   than the above (INSUFFICIENT_MARGIN, MARKET_HALTED, …)       | rejected with that reason             |
  * | submit reply 400/404 with orderRejectTransaction               | rejected with its rejectReason        |
- *
- * Error table (HTTP status + errorCode/rejectReason → BrokerError):
- * | status | errorCode / rejectReason                              | reason                       | retryable |
- * |--------|-------------------------------------------------------|------------------------------|-----------|
- * | 400    | CLIENT_ORDER_ID_ALREADY_EXISTS                        | DUPLICATE_CLIENT_ORDER_ID    | no        |
- * | 400    | INSUFFICIENT_MARGIN, INSUFFICIENT_FUNDS, MARGIN_…     | INSUFFICIENT_FUNDS           | no        |
- * | 400    | INSTRUMENT_UNKNOWN/MISSING/NOT_TRADEABLE, INVALID_…   | UNKNOWN_SYMBOL               | no        |
- * | 400/404| ORDER_DOESNT_EXIST, ORDER_ID_INVALID                  | ORDER_NOT_FOUND              | no        |
- * | 400    | ACCOUNT_LOCKED, ACCOUNT_NOT_ACTIVE, ACCOUNT_…_LOCKED  | PERMISSION_DENIED            | no        |
- * | 400    | MARKET_HALTED, INTERNAL_SERVER_ERROR                  | VENUE_UNAVAILABLE            | yes       |
- * | 400    | anything else (TIME_IN_FORCE_INVALID, *_PRECISION_…)  | INVALID_ORDER                | no        |
- * | 401    | any                                                   | AUTHENTICATION               | no        |
- * | 403    | any                                                   | PERMISSION_DENIED            | no        |
- * | 404    | order routes / other routes                           | ORDER_NOT_FOUND / PERMISSION_DENIED (account) | no |
- * | 405    | any                                                   | INTERNAL (our bug)           | no        |
- * | 429    | any (refused unprocessed: `notActed`, resent within the bound) | RATE_LIMITED + retryAfterMs | yes |
- * | 5xx    | a submit or cancel (500, 502, 503, 504, …): outcomeUnknown | VENUE_UNAVAILABLE        | no (look it up) |
- * | 5xx    | any other request                                     | VENUE_UNAVAILABLE            | yes       |
- *
- * Every 5xx, a plain 500 included, leaves a submit or cancel unknown: RFC 9110 §15.6 gives no 5xx the
- * meaning "not applied", and OANDA documents none either (its spec lists only 4xx error responses).
  */
 import { z } from 'zod';
 import { isOnStep } from '../../common/decimal';
 import {
   rejectedOrderResponse,
-  type AccountInfo,
   type Fill,
-  type InstrumentRules,
   type OrderResponse,
   type OrderStatus,
   type OrderType,
   type PlacedOrderRequest,
-  type Position,
-  type Quote,
   type TimeInForce,
 } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
-import { BrokerError, type BrokerErrorReason } from '../errors';
-
-export const OANDA_PRACTICE_URL = 'https://api-fxpractice.oanda.com';
-export const OANDA_LIVE_URL = 'https://api-fxtrade.oanda.com';
+import { BrokerError } from '../errors';
+import { rejectReasonOf, type V20ErrorBody } from './errors';
+import { instrumentRules, pow10, type V20Instrument } from './market';
+import { decimal, time, validate } from './wire';
 
 export const STOP_LIMIT_REFUSAL =
   'OANDA has no stop-limit order (a STOP with a priceBound is cancelled when the market gaps past the bound; it never rests as a limit). ' +
@@ -86,93 +61,6 @@ export const OANDA_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabi
   shortSelling: true,
   cancelReplace: false,
 });
-
-// --- validation helpers -------------------------------------------------------------------
-
-/** A decimal number sent as a string ("100", "-2", "1.10010"). */
-const decimal = z
-  .string()
-  .regex(/^-?\d+(\.\d+)?$/, 'expected a decimal number in a string')
-  .transform((s) => Number(s));
-
-/** RFC 3339 ("2030-01-01T00:00:00.000000000Z") or UNIX ("1893456000.000000000") time → ms since the epoch. */
-export function parseV20Time(s: string): number | undefined {
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
-  const ms = Date.parse(s);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-const time = z.string().transform((s, ctx) => {
-  const ms = parseV20Time(s);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'expected an RFC 3339 or UNIX time' });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-/** Validates `raw`, or throws BAD_RESPONSE naming the first field that did not fit. */
-export function validate<S extends z.ZodType>(
-  schema: S,
-  raw: unknown,
-  what: string,
-  outcomeUnknown = false,
-): z.output<S> {
-  const result = schema.safeParse(raw);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)';
-  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
-  const unknown = outcomeUnknown
-    ? '; the request was accepted, so look the order up by client order id before doing anything else'
-    : '';
-  throw new BrokerError(
-    'BAD_RESPONSE',
-    `OANDA sent ${what} that SPtrader cannot read: field ${field}: ${issue?.message ?? 'invalid'}${more}${unknown}`,
-    {
-      outcomeUnknown,
-      retryable: false,
-      cause: raw,
-    },
-  );
-}
-
-// --- instruments ----------------------------------------------------------------------------
-
-export const V20InstrumentSchema = z.looseObject({
-  name: z.string().min(1),
-  type: z.string(),
-  pipLocation: z.number().int(),
-  displayPrecision: z.number().int().min(0).max(12),
-  tradeUnitsPrecision: z.number().int().min(0).max(12),
-  minimumTradeSize: decimal,
-  maximumOrderUnits: decimal.optional(),
-});
-export type V20Instrument = z.output<typeof V20InstrumentSchema>;
-const InstrumentsReplySchema = z.object({ instruments: z.array(V20InstrumentSchema) });
-
-export function parseInstruments(raw: unknown): V20Instrument[] {
-  return validate(InstrumentsReplySchema, raw, 'an instrument list').instruments;
-}
-
-const pow10Exact = (n: number): number => Number((10 ** n).toFixed(Math.max(0, -n)));
-/** 10^n for the precisions OANDA uses (-12…12), computed once. */
-const POW10 = Array.from({ length: 25 }, (_, i) => pow10Exact(i - 12));
-const pow10 = (n: number): number =>
-  Number.isInteger(n) && n >= -12 && n <= 12 ? (POW10[n + 12] as number) : pow10Exact(n);
-
-/** OANDA's precision fields as our rules: tick = 10^-displayPrecision, lot = 10^-tradeUnitsPrecision, pip = 10^pipLocation. */
-export function instrumentRules(i: V20Instrument): InstrumentRules {
-  const parts = i.name.split('_');
-  return {
-    symbol: i.name,
-    kind: i.type === 'CURRENCY' ? 'fx' : 'other',
-    tickSize: pow10(-i.displayPrecision),
-    lotSize: pow10(-i.tradeUnitsPrecision),
-    minQuantity: i.minimumTradeSize,
-    quoteCurrency: parts.length > 1 ? (parts[parts.length - 1] ?? '') : '',
-    pipSize: pow10(i.pipLocation),
-  };
-}
 
 // --- our order → v20 -----------------------------------------------------------------------
 
@@ -444,28 +332,6 @@ export function parseSubmitReply(raw: unknown, request: PlacedOrderRequest): Sub
   };
 }
 
-/** The body of a v20 error reply: every field optional, since it is read to explain a failure. */
-export const V20ErrorSchema = z.looseObject({
-  errorCode: z.string().optional(),
-  errorMessage: z.string().optional(),
-  orderRejectTransaction: z
-    .looseObject({ id: z.string().optional(), type: z.string().optional(), rejectReason: z.string().optional() })
-    .optional(),
-  orderCancelRejectTransaction: z.looseObject({ rejectReason: z.string().optional() }).optional(),
-});
-export type V20ErrorBody = z.output<typeof V20ErrorSchema>;
-
-export function readErrorBody(raw: unknown): V20ErrorBody {
-  const parsed = V20ErrorSchema.safeParse(raw);
-  return parsed.success ? parsed.data : {};
-}
-
-/** The reject reason of a refused order, or undefined when the reply carries no reject transaction. */
-export function rejectReasonOf(body: V20ErrorBody): string | undefined {
-  if (!body.orderRejectTransaction) return undefined;
-  return body.orderRejectTransaction.rejectReason ?? body.errorCode ?? 'REJECTED';
-}
-
 /** A refused order (HTTP 400/404 with orderRejectTransaction) as a `rejected` response. */
 export function rejectedResponse(request: PlacedOrderRequest, body: V20ErrorBody, now: number): OrderResponse {
   const reason = rejectReasonOf(body) ?? 'REJECTED';
@@ -546,219 +412,4 @@ export function orderFromV20(
     created_at: o.createTime,
     fills: fill ? [fill] : [],
   };
-}
-
-// --- pricing, account, positions -----------------------------------------------------------
-
-const PriceBucketSchema = z.looseObject({ price: decimal, liquidity: z.number().nonnegative().optional() });
-const V20PriceSchema = z.looseObject({
-  instrument: z.string(),
-  time,
-  tradeable: z.boolean().optional(),
-  bids: z.array(PriceBucketSchema),
-  asks: z.array(PriceBucketSchema),
-  closeoutBid: decimal.optional(),
-  closeoutAsk: decimal.optional(),
-});
-export type V20Price = z.output<typeof V20PriceSchema>;
-const PricingReplySchema = z.object({ prices: z.array(V20PriceSchema) });
-
-export function parsePrices(raw: unknown): V20Price[] {
-  return validate(PricingReplySchema, raw, 'prices').prices;
-}
-
-/** The mid, without float noise. */
-const midOf = (bid: number, ask: number): number => Number(((bid + ask) / 2).toFixed(10));
-
-/** A v20 price as our Quote; `last` is the mid (OANDA quotes, it does not print trades). */
-export function quoteFromV20(p: V20Price): Quote {
-  const bid = p.bids[0]?.price ?? p.closeoutBid;
-  const ask = p.asks[0]?.price ?? p.closeoutAsk;
-  if (bid === undefined || ask === undefined || bid <= 0 || ask <= 0)
-    throw new BrokerError(
-      'VENUE_UNAVAILABLE',
-      `OANDA has no price for ${p.instrument} right now${p.tradeable === false ? ' (not tradeable: market closed?)' : ''}`,
-    );
-  return {
-    symbol: p.instrument,
-    bid,
-    ask,
-    last: midOf(bid, ask),
-    bid_size: p.bids[0]?.liquidity ?? 0,
-    ask_size: p.asks[0]?.liquidity ?? 0,
-    timestamp: p.time,
-  };
-}
-
-export const midOfPrice = (p: V20Price): number | undefined => {
-  const bid = p.bids[0]?.price ?? p.closeoutBid;
-  const ask = p.asks[0]?.price ?? p.closeoutAsk;
-  return bid === undefined || ask === undefined ? undefined : midOf(bid, ask);
-};
-
-const SummarySchema = z.object({
-  account: z.looseObject({
-    id: z.string(),
-    currency: z.string(),
-    balance: decimal,
-    NAV: decimal,
-    unrealizedPL: decimal.optional(),
-    marginAvailable: decimal,
-    marginUsed: decimal.optional(),
-  }),
-});
-export type V20Summary = z.output<typeof SummarySchema>['account'];
-
-export function parseSummary(raw: unknown): V20Summary {
-  return validate(SummarySchema, raw, 'an account summary').account;
-}
-
-/** Buying power is OANDA's marginAvailable, in the account currency (not a notional). */
-export function accountFromV20(a: V20Summary, positions: Position[]): AccountInfo {
-  return {
-    account_id: a.id,
-    balance: a.balance,
-    equity: a.NAV,
-    buying_power: a.marginAvailable,
-    currency: a.currency,
-    open_positions: positions,
-  };
-}
-
-const PositionSideSchema = z.looseObject({
-  units: decimal,
-  averagePrice: decimal.optional(),
-  unrealizedPL: decimal.optional(),
-});
-const V20PositionSchema = z.looseObject({
-  instrument: z.string(),
-  unrealizedPL: decimal.optional(),
-  long: PositionSideSchema,
-  short: PositionSideSchema,
-});
-const PositionsReplySchema = z.object({ positions: z.array(V20PositionSchema) });
-export type V20Position = z.output<typeof V20PositionSchema>;
-
-export function parsePositions(raw: unknown): V20Position[] {
-  return validate(PositionsReplySchema, raw, 'open positions').positions;
-}
-
-/**
- * v20 positions as ours: one net position per instrument (short units are negative on the wire).
- * On a hedging account with both sides open, the average price is the larger side's. `mids` marks
- * each position; unrealized P/L is OANDA's, in the account currency.
- */
-export function positionsFromV20(list: V20Position[], mids: ReadonlyMap<string, number>): Position[] {
-  const out: Position[] = [];
-  for (const p of list) {
-    const longUnits = Math.abs(p.long.units);
-    const shortUnits = Math.abs(p.short.units);
-    const net = Number((longUnits - shortUnits).toFixed(10));
-    if (longUnits === 0 && shortUnits === 0) continue;
-    const average = (longUnits >= shortUnits ? p.long.averagePrice : p.short.averagePrice) ?? 0;
-    out.push({
-      symbol: p.instrument,
-      quantity: net,
-      average_price: average,
-      current_price: mids.get(p.instrument) ?? average,
-      unrealized_pnl: p.unrealizedPL ?? (p.long.unrealizedPL ?? 0) + (p.short.unrealizedPL ?? 0),
-    });
-  }
-  return out;
-}
-
-// --- errors --------------------------------------------------------------------------------
-
-const CODE_TABLE: ReadonlyArray<[RegExp, BrokerErrorReason, boolean]> = [
-  [/^CLIENT_ORDER_ID_ALREADY_EXISTS$/, 'DUPLICATE_CLIENT_ORDER_ID', false],
-  [/^(INSUFFICIENT_MARGIN|INSUFFICIENT_FUNDS|MARGIN_.*|.*_MARGIN_.*)$/, 'INSUFFICIENT_FUNDS', false],
-  [/^(INSTRUMENT_.*|INVALID_INSTRUMENT|.*_INSTRUMENT_NOT_TRADEABLE)$/, 'UNKNOWN_SYMBOL', false],
-  [/^(ORDER_DOESNT_EXIST|ORDER_ID_INVALID|ORDER_ID_UNSPECIFIED|NO_SUCH_ORDER)$/, 'ORDER_NOT_FOUND', false],
-  [/^ACCOUNT_(NOT_ACTIVE|LOCKED|.*_LOCKED)$/, 'PERMISSION_DENIED', false],
-  [/^(MARKET_HALTED|INTERNAL_SERVER_ERROR)$/, 'VENUE_UNAVAILABLE', true],
-];
-
-/** An errorCode or rejectReason as our reason; anything unlisted is INVALID_ORDER (the request itself was wrong). */
-export function classifyV20Code(code: string | undefined): { reason: BrokerErrorReason; retryable: boolean } {
-  if (code !== undefined)
-    for (const [re, reason, retryable] of CODE_TABLE) if (re.test(code)) return { reason, retryable };
-  return { reason: 'INVALID_ORDER', retryable: false };
-}
-
-/** Retry-After (seconds or an HTTP date) in ms; 1 s when absent or unreadable. */
-export function retryAfterMs(header: string | null | undefined, now: number): number {
-  if (header) {
-    const s = Number(header);
-    if (Number.isFinite(s) && s >= 0) return Math.round(s * 1000);
-    const at = Date.parse(header);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
-  }
-  return 1000;
-}
-
-export interface HttpFailure {
-  status: number;
-  body: unknown;
-  retryAfter?: string | null;
-  /** "POST /orders", for the message. */
-  route: string;
-  /** What a 404 means on this route. */
-  notFound: BrokerErrorReason;
-  /** What a 400 without errorCode means on this route (e.g. UNKNOWN_SYMBOL for /pricing). */
-  badRequest?: BrokerErrorReason;
-  /** The request changes state (submit, cancel): any 5xx leaves its outcome unknown. */
-  mutating: boolean;
-  now: number;
-}
-
-/** An HTTP failure as a BrokerError (see the error table). The caller redacts the message. */
-export function httpError(f: HttpFailure, redact: (s: string) => string = (s) => s): BrokerError {
-  const body = readErrorBody(f.body);
-  const code =
-    body.orderRejectTransaction?.rejectReason ?? body.orderCancelRejectTransaction?.rejectReason ?? body.errorCode;
-  const detail = redact(
-    body.errorMessage ?? (typeof f.body === 'string' && f.body.length > 0 ? f.body.slice(0, 200) : 'no message'),
-  );
-  const head = `OANDA refused ${f.route} (HTTP ${f.status}${code ? ` ${code}` : ''}): ${detail}`;
-  const opts = { venueCode: code ?? f.status, cause: f.body };
-  if (f.status === 401)
-    return new BrokerError(
-      'AUTHENTICATION',
-      `${head}; check the OANDA token (oanda.token) and that it belongs to this environment (practice or live)`,
-      opts,
-    );
-  if (f.status === 403)
-    return new BrokerError(
-      'PERMISSION_DENIED',
-      `${head}; check the account id (oanda.accountId) and the token's access to it`,
-      opts,
-    );
-  if (f.status === 429)
-    return new BrokerError('RATE_LIMITED', head, {
-      ...opts,
-      retryable: true,
-      notActed: true,
-      retryAfterMs: retryAfterMs(f.retryAfter, f.now),
-    });
-  if (f.status >= 500) {
-    const unknown = f.mutating;
-    const tail = unknown
-      ? '; this answer does not say whether OANDA acted: the request may have been carried out, look the order up by client order id, do not resend'
-      : '';
-    return new BrokerError('VENUE_UNAVAILABLE', `${head}${tail}`, {
-      ...opts,
-      retryable: !unknown,
-      outcomeUnknown: unknown,
-    });
-  }
-  if (f.status === 404) {
-    const c = code === undefined ? undefined : classifyV20Code(code);
-    return new BrokerError(c && c.reason !== 'INVALID_ORDER' ? c.reason : f.notFound, head, {
-      ...opts,
-      retryable: false,
-    });
-  }
-  if (f.status === 405) return new BrokerError('INTERNAL', head, { ...opts, retryable: false });
-  const c = code === undefined ? { reason: f.badRequest ?? 'INVALID_ORDER', retryable: false } : classifyV20Code(code);
-  return new BrokerError(c.reason, head, { ...opts, retryable: c.retryable });
 }

@@ -1,0 +1,160 @@
+/**
+ * OANDA's refusals → `BrokerError` with a `reason` and `retryable`: the error body of a v20 reply, its
+ * errorCode or rejectReason, and the HTTP status.
+ *
+ * Error table (HTTP status + errorCode/rejectReason → BrokerError):
+ * Error table (HTTP status + errorCode/rejectReason → BrokerError):
+ * | status | errorCode / rejectReason                              | reason                       | retryable |
+ * |--------|-------------------------------------------------------|------------------------------|-----------|
+ * | 400    | CLIENT_ORDER_ID_ALREADY_EXISTS                        | DUPLICATE_CLIENT_ORDER_ID    | no        |
+ * | 400    | INSUFFICIENT_MARGIN, INSUFFICIENT_FUNDS, MARGIN_…     | INSUFFICIENT_FUNDS           | no        |
+ * | 400    | INSTRUMENT_UNKNOWN/MISSING/NOT_TRADEABLE, INVALID_…   | UNKNOWN_SYMBOL               | no        |
+ * | 400/404| ORDER_DOESNT_EXIST, ORDER_ID_INVALID                  | ORDER_NOT_FOUND              | no        |
+ * | 400    | ACCOUNT_LOCKED, ACCOUNT_NOT_ACTIVE, ACCOUNT_…_LOCKED  | PERMISSION_DENIED            | no        |
+ * | 400    | MARKET_HALTED, INTERNAL_SERVER_ERROR                  | VENUE_UNAVAILABLE            | yes       |
+ * | 400    | anything else (TIME_IN_FORCE_INVALID, *_PRECISION_…)  | INVALID_ORDER                | no        |
+ * | 401    | any                                                   | AUTHENTICATION               | no        |
+ * | 403    | any                                                   | PERMISSION_DENIED            | no        |
+ * | 404    | order routes / other routes                           | ORDER_NOT_FOUND / PERMISSION_DENIED (account) | no |
+ * | 405    | any                                                   | INTERNAL (our bug)           | no        |
+ * | 429    | any (refused unprocessed: `notActed`, resent within the bound) | RATE_LIMITED + retryAfterMs | yes |
+ * | 5xx    | a submit or cancel (500, 502, 503, 504, …): outcomeUnknown | VENUE_UNAVAILABLE        | no (look it up) |
+ * | 5xx    | any other request                                     | VENUE_UNAVAILABLE            | yes       |
+ *
+ * Every 5xx, a plain 500 included, leaves a submit or cancel unknown: RFC 9110 §15.6 gives no 5xx the
+ * meaning "not applied", and OANDA documents none either (its spec lists only 4xx error responses).
+ */
+import { z } from 'zod';
+import { BrokerError, type BrokerErrorReason } from '../errors';
+
+/** The body of a v20 error reply: every field optional, since it is read to explain a failure. */
+export const V20ErrorSchema = z.looseObject({
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+  orderRejectTransaction: z
+    .looseObject({ id: z.string().optional(), type: z.string().optional(), rejectReason: z.string().optional() })
+    .optional(),
+  orderCancelRejectTransaction: z.looseObject({ rejectReason: z.string().optional() }).optional(),
+});
+export type V20ErrorBody = z.output<typeof V20ErrorSchema>;
+
+export function readErrorBody(raw: unknown): V20ErrorBody {
+  const parsed = V20ErrorSchema.safeParse(raw);
+  return parsed.success ? parsed.data : {};
+}
+
+/** The reject reason of a refused order, or undefined when the reply carries no reject transaction. */
+export function rejectReasonOf(body: V20ErrorBody): string | undefined {
+  if (!body.orderRejectTransaction) return undefined;
+  return body.orderRejectTransaction.rejectReason ?? body.errorCode ?? 'REJECTED';
+}
+
+const CODE_TABLE: ReadonlyArray<[RegExp, BrokerErrorReason, boolean]> = [
+  [/^CLIENT_ORDER_ID_ALREADY_EXISTS$/, 'DUPLICATE_CLIENT_ORDER_ID', false],
+  [/^(INSUFFICIENT_MARGIN|INSUFFICIENT_FUNDS|MARGIN_.*|.*_MARGIN_.*)$/, 'INSUFFICIENT_FUNDS', false],
+  [/^(INSTRUMENT_.*|INVALID_INSTRUMENT|.*_INSTRUMENT_NOT_TRADEABLE)$/, 'UNKNOWN_SYMBOL', false],
+  [/^(ORDER_DOESNT_EXIST|ORDER_ID_INVALID|ORDER_ID_UNSPECIFIED|NO_SUCH_ORDER)$/, 'ORDER_NOT_FOUND', false],
+  [/^ACCOUNT_(NOT_ACTIVE|LOCKED|.*_LOCKED)$/, 'PERMISSION_DENIED', false],
+  [/^(MARKET_HALTED|INTERNAL_SERVER_ERROR)$/, 'VENUE_UNAVAILABLE', true],
+];
+
+/** An errorCode or rejectReason as our reason; anything unlisted is INVALID_ORDER (the request itself was wrong). */
+export function classifyV20Code(code: string | undefined): { reason: BrokerErrorReason; retryable: boolean } {
+  if (code !== undefined)
+    for (const [re, reason, retryable] of CODE_TABLE) if (re.test(code)) return { reason, retryable };
+  return { reason: 'INVALID_ORDER', retryable: false };
+}
+
+/** Retry-After (seconds or an HTTP date) in ms; 1 s when absent or unreadable. */
+export function retryAfterMs(header: string | null | undefined, now: number): number {
+  if (header) {
+    const s = Number(header);
+    if (Number.isFinite(s) && s >= 0) return Math.round(s * 1000);
+    const at = Date.parse(header);
+    if (!Number.isNaN(at)) return Math.max(0, at - now);
+  }
+  return 1000;
+}
+
+export interface HttpFailure {
+  status: number;
+  body: unknown;
+  retryAfter?: string | null;
+  /** "POST /orders", for the message. */
+  route: string;
+  /** What a 404 means on this route. */
+  notFound: BrokerErrorReason;
+  /** What a 400 without errorCode means on this route (e.g. UNKNOWN_SYMBOL for /pricing). */
+  badRequest?: BrokerErrorReason;
+  /** The request changes state (submit, cancel): any 5xx leaves its outcome unknown. */
+  mutating: boolean;
+  now: number;
+}
+
+/** An HTTP failure as a BrokerError (see the error table). The caller redacts the message. */
+export function httpError(f: HttpFailure, redact: (s: string) => string = (s) => s): BrokerError {
+  const body = readErrorBody(f.body);
+  const code =
+    body.orderRejectTransaction?.rejectReason ?? body.orderCancelRejectTransaction?.rejectReason ?? body.errorCode;
+  const detail = redact(
+    body.errorMessage ?? (typeof f.body === 'string' && f.body.length > 0 ? f.body.slice(0, 200) : 'no message'),
+  );
+  const head = `OANDA refused ${f.route} (HTTP ${f.status}${code ? ` ${code}` : ''}): ${detail}`;
+  const opts = { venueCode: code ?? f.status, cause: f.body };
+  if (f.status === 401)
+    return new BrokerError(
+      'AUTHENTICATION',
+      `${head}; check the OANDA token (oanda.token) and that it belongs to this environment (practice or live)`,
+      opts,
+    );
+  if (f.status === 403)
+    return new BrokerError(
+      'PERMISSION_DENIED',
+      `${head}; check the account id (oanda.accountId) and the token's access to it`,
+      opts,
+    );
+  if (f.status === 429)
+    return new BrokerError('RATE_LIMITED', head, {
+      ...opts,
+      retryable: true,
+      notActed: true,
+      retryAfterMs: retryAfterMs(f.retryAfter, f.now),
+    });
+  if (f.status >= 500) {
+    const unknown = f.mutating;
+    const tail = unknown
+      ? '; this answer does not say whether OANDA acted: the request may have been carried out, look the order up by client order id, do not resend'
+      : '';
+    return new BrokerError('VENUE_UNAVAILABLE', `${head}${tail}`, {
+      ...opts,
+      retryable: !unknown,
+      outcomeUnknown: unknown,
+    });
+  }
+  if (f.status === 404) {
+    const c = code === undefined ? undefined : classifyV20Code(code);
+    return new BrokerError(c && c.reason !== 'INVALID_ORDER' ? c.reason : f.notFound, head, {
+      ...opts,
+      retryable: false,
+    });
+  }
+  if (f.status === 405) return new BrokerError('INTERNAL', head, { ...opts, retryable: false });
+  const c = code === undefined ? { reason: f.badRequest ?? 'INVALID_ORDER', retryable: false } : classifyV20Code(code);
+  return new BrokerError(c.reason, head, { ...opts, retryable: c.retryable });
+}
+
+/** A 404 that is OANDA saying the order does not exist (not a proxy's page, not another resource missing). */
+export function orderDoesNotExist(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const code = (body as { errorCode?: unknown }).errorCode;
+  return code === undefined || code === 'ORDER_DOESNT_EXIST' || code === 'NO_SUCH_ORDER' || code === 'ORDER_ID_INVALID';
+}
+
+export const unknownSymbol = (symbol: string): BrokerError =>
+  new BrokerError(
+    'UNKNOWN_SYMBOL',
+    `OANDA does not list ${symbol} for this account (OANDA names instruments like EUR_USD, USD_JPY, XAU_USD)`,
+    {
+      retryable: false,
+    },
+  );
