@@ -5,7 +5,7 @@
  * 2026-12-02, "Venue reply fast paths").
  */
 import { monotonicMs } from '../src/common/clock';
-import { AlpacaOrderSchema } from '../src/brokers/alpaca/parse';
+import { AlpacaOrderSchema } from '../src/brokers/alpaca/orders';
 import { RawOrderSchema } from '../src/brokers/binance/orders';
 import { SubmitReplySchema } from '../src/brokers/oanda/orders';
 import { quantile } from './stats';

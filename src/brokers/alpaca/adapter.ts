@@ -2,6 +2,12 @@
  * Alpaca (US equities and crypto) through the official SDK `@alpacahq/alpaca-trade-api` 4.x,
  * REST only (`/rest`, no WebSocket dependencies), loaded on first `connect()`.
  *
+ * This file is the `BrokerApi` over its neighbours: orders.ts (what Alpaca accepts, order wire ↔ model, the
+ * status table), errors.ts (HTTP and SDK failures → `BrokerError`, the error table), market.ts (quotes,
+ * assets), account.ts (account, positions), connection.ts (hosts, loading the SDK onto our keep-alive
+ * transport) and wire.ts (decimals, times, the reply reader). It runs a little past 450 lines because about
+ * 50 of them are the contract below.
+ *
  * Our type × time in force → Alpaca `type` / `time_in_force`:
  * | ours       | GTC             | IOC             | FOK             | GTD     |
  * |------------|-----------------|-----------------|-----------------|---------|
@@ -44,8 +50,7 @@
  * while an order of ours is working) goes through the order tracker (`../orderTracker.ts`), which emits each change
  * once and synthesises fills from changes in `filled_qty` (Alpaca lists none).
  */
-import { KeepAliveClient, keepAliveFetch, withRetries, type RetryPolicy } from '../http';
-import type * as AlpacaSdk from '@alpacahq/alpaca-trade-api/rest';
+import { KeepAliveClient, withRetries, type RetryPolicy } from '../http';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
 import {
@@ -76,31 +81,29 @@ import {
   type CredentialSource,
 } from '../credentials';
 import { BrokerError, isBrokerError } from '../errors';
+import { accountIdsOf, parseAccount, parsePositions } from './account';
 import {
-  ALPACA_CAPABILITIES,
-  ALPACA_CODES,
   ALPACA_DATA_URL,
   ALPACA_LIVE_URL,
   ALPACA_PAPER_URL,
+  checkedBaseUrl,
+  createClient,
+  loadAlpacaSdk,
+  toSdkOrder,
+  type AlpacaClient,
+  type Sdk,
+} from './connection';
+import { ALPACA_CODES, toBrokerError, type AlpacaOperation } from './errors';
+import { parseAsset, parseCryptoQuote, parseStockQuote } from './market';
+import {
+  ALPACA_CAPABILITIES,
   alpacaRefusal,
   isCryptoSymbol,
-  mapAlpacaError,
-  parseAccount,
-  parseAsset,
-  parseCryptoQuote,
   parseOrder,
-  parsePositions,
-  parseStockQuote,
   toAlpacaOrder,
   UnrepresentableOrder,
-  validate,
-  type AlpacaOperation,
-  type AlpacaOrderRequest,
-} from './parse';
-
-type Sdk = typeof AlpacaSdk;
-type AlpacaClient = InstanceType<Sdk['Alpaca']>;
-type SdkPostOrder = Parameters<AlpacaClient['trading']['orders']['postOrderRaw']>[0]['postOrderRequest'];
+} from './orders';
+import { validate } from './wire';
 
 export interface AlpacaBrokerOptions {
   /** Default 'paper' (https://paper-api.alpaca.markets); 'live' is https://api.alpaca.markets. */
@@ -131,16 +134,6 @@ export interface AlpacaBrokerOptions {
 }
 
 const OrderListSchema = z.array(z.unknown());
-
-/** Error codes of a connection that never reached the server: nothing was sent. */
-const NOT_SENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 
 export class AlpacaBroker implements BrokerApi {
   readonly id = 'alpaca';
@@ -210,33 +203,19 @@ export class AlpacaBroker implements BrokerApi {
     this.secrets = [keyId, secret];
     // Loaded here, not at the top, so the extension pays for the SDK only when Alpaca is used.
     const sdk = (this.sdk ??= loadAlpacaSdk());
-    const rewrite = (url: string): string => {
-      if (this.tradingOverride !== undefined && url.startsWith(this.tradingUrl))
-        return this.tradingOverride + url.slice(this.tradingUrl.length);
-      if (this.dataOverride !== undefined && url.startsWith(this.dataUrl))
-        return this.dataOverride + url.slice(this.dataUrl.length);
-      return url;
-    };
-    const overridden = this.tradingOverride !== undefined || this.dataOverride !== undefined;
-    const client = this.guardSync('account', () => {
-      return new sdk.Alpaca({
+    const client = this.guardSync('account', () =>
+      createClient(sdk, {
         keyId,
         secret,
         paper: this.environment === 'paper',
-        retry: false,
-        rateLimit: false,
-        // The deadline is the transport's (below): the same limit on every request, headers and body,
-        // without the SDK's AbortController, timer and response wrapping on each one.
-        timeoutMs: 0,
-        // One keep-alive connection per host instead of a fetch per request (about a third of the round
-        // trip); it also moves the trading and data hosts to `baseUrl`/`dataBaseUrl` (the facade has no
-        // base-URL option).
-        fetchApi: keepAliveFetch(this.http, {
-          timeoutMs: this.timeoutMs,
-          ...(overridden ? { rewriteUrl: rewrite } : {}),
-        }),
-      });
-    });
+        http: this.http,
+        timeoutMs: this.timeoutMs,
+        tradingUrl: this.tradingUrl,
+        tradingOverride: this.tradingOverride,
+        dataUrl: this.dataUrl,
+        dataOverride: this.dataOverride,
+      }),
+    );
     // Checks the keys (and the host) before declaring the venue connected.
     const sentAt = this.reads.now();
     const raw = await this.request('account', () => client.trading.account.getAccountRaw());
@@ -527,116 +506,6 @@ export class AlpacaBroker implements BrokerApi {
   }
 
   private toBrokerError(e: unknown, op: AlpacaOperation): BrokerError {
-    const redact = (s: string) => this.redact(s);
-    if (e instanceof BrokerError) {
-      const message = redact(e.message);
-      if (message === e.message) return e;
-      return new BrokerError(e.reason, message, {
-        retryable: e.retryable,
-        outcomeUnknown: e.outcomeUnknown,
-        notActed: e.notActed,
-        venueCode: e.venueCode,
-        retryAfterMs: e.retryAfterMs,
-      });
-    }
-    const sdk = this.sdk;
-    const mutating = op === 'submit' || op === 'cancel';
-    if (sdk && e instanceof sdk.ApiError) {
-      const mapped = mapAlpacaError(
-        { status: e.status, code: e.code, message: e.message, retryAfterMs: e.retryAfterMs },
-        op,
-      );
-      return this.toBrokerError(mapped, op);
-    }
-    if (sdk && e instanceof sdk.FetchError) {
-      const timedOut = errorChain(e).some((c) => c.name === 'TimeoutError' || c.name === 'AbortError');
-      const neverSent = !timedOut && errorChain(e).some((c) => NOT_SENT_CODES.has(c.code ?? ''));
-      const detail = redact(describeChain(e));
-      if (timedOut) {
-        const message = `Alpaca did not answer within ${this.timeoutMs} ms${mutating ? '; the request may have been applied' : ''}`;
-        return new BrokerError('TIMEOUT', message, { outcomeUnknown: mutating, retryable: !mutating });
-      }
-      if (neverSent)
-        return new BrokerError('NETWORK', `could not reach Alpaca (${detail}); nothing was sent`, {
-          retryable: true,
-          notActed: true,
-        });
-      const message = `the connection to Alpaca failed (${detail})${mutating ? '; the request may have been applied' : ''}`;
-      return new BrokerError('NETWORK', message, { outcomeUnknown: mutating, retryable: !mutating });
-    }
-    const message = redact(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
-    return new BrokerError('INTERNAL', `Alpaca SDK failed: ${message}`, { outcomeUnknown: mutating, retryable: false });
-  }
-}
-
-/** The account's id and account_number from GET /v2/account, to mask in messages. */
-function accountIdsOf(raw: unknown): string[] {
-  if (typeof raw !== 'object' || raw === null) return [];
-  const a = raw as { id?: unknown; account_number?: unknown };
-  return [a.id, a.account_number].filter((v): v is string => typeof v === 'string' && v.length > 0);
-}
-
-function toSdkOrder(body: AlpacaOrderRequest): SdkPostOrder {
-  return {
-    symbol: body.symbol,
-    qty: body.qty,
-    side: body.side,
-    type: body.type,
-    timeInForce: body.time_in_force,
-    limitPrice: body.limit_price,
-    stopPrice: body.stop_price,
-    clientOrderId: body.client_order_id,
-  };
-}
-
-/** The URL without a trailing slash; refuses plain http to anything but this machine (the keys travel in headers). */
-function checkedBaseUrl(url: string, what: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new BrokerError('INTERNAL', `Alpaca ${what} is not a URL: ${url}`);
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
-  if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && loopback))
-    throw new BrokerError('INTERNAL', `Alpaca ${what} must use https (plain http only to this machine): ${url}`);
-  return url.replace(/\/+$/, '');
-}
-
-interface ChainLink {
-  name: string;
-  message: string;
-  code?: string;
-}
-
-function errorChain(e: unknown): ChainLink[] {
-  const out: ChainLink[] = [];
-  let cur: unknown = e;
-  for (let depth = 0; depth < 6 && cur instanceof Error; depth++) {
-    const code = (cur as { code?: unknown }).code;
-    out.push({ name: cur.name, message: cur.message, code: typeof code === 'string' ? code : undefined });
-    cur = cur.cause;
-  }
-  return out;
-}
-
-function describeChain(e: unknown): string {
-  return errorChain(e)
-    .slice(1)
-    .map((c) => (c.code ? `${c.code}: ${c.message}` : c.message))
-    .filter((m) => m.length > 0)
-    .join(' ← ');
-}
-
-/** The Alpaca SDK, on first connect (in the bundles, `./sdk/alpaca.js`); a missing one is a broker error, not a crash. */
-function loadAlpacaSdk(): Sdk {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('@alpacahq/alpaca-trade-api/rest') as Sdk;
-  } catch (e) {
-    throw new BrokerError(
-      'INTERNAL',
-      `the Alpaca SDK could not be loaded (${(e as Error).message}); it is needed for Alpaca`,
-    );
+    return toBrokerError(e, op, { sdk: this.sdk, timeoutMs: this.timeoutMs, redact: (s) => this.redact(s) });
   }
 }

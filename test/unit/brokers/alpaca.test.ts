@@ -1,16 +1,12 @@
 /**
  * The Alpaca adapter through the real SDK against the fake Alpaca on 127.0.0.1 (never the
- * internet), plus the pure translation in parse.ts. Market: AAPL bid 150.00 / ask 150.10.
+ * internet), plus the pure translation in orders.ts, errors.ts and wire.ts. Market: AAPL bid 150.00 / ask 150.10.
  */
 import assert from 'node:assert/strict';
 import { AlpacaBroker } from '../../../src/brokers/alpaca/adapter';
-import {
-  decimalString,
-  GTD_REASON,
-  mapAlpacaError,
-  parseOrder,
-  toAlpacaOrder,
-} from '../../../src/brokers/alpaca/parse';
+import { mapAlpacaError } from '../../../src/brokers/alpaca/errors';
+import { GTD_REASON, parseOrder, toAlpacaOrder } from '../../../src/brokers/alpaca/orders';
+import { decimalString } from '../../../src/brokers/alpaca/wire';
 import { unsupportedReason, type OrderUpdate } from '../../../src/brokers/broker';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import { isBrokerError, type BrokerError } from '../../../src/brokers/errors';

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
-import { alpacaRefusal } from '../../../src/brokers/alpaca/parse';
+import { alpacaRefusal } from '../../../src/brokers/alpaca/orders';
 import { unsupportedOnBinance } from '../../../src/brokers/binance/orders';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import { oandaRefusal } from '../../../src/brokers/oanda/orders';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { ALPACA_DATA_URL } from '../../../src/brokers/alpaca/parse';
+import { ALPACA_DATA_URL } from '../../../src/brokers/alpaca/connection';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import {
   BrokerProfileError,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { CredentialKey } from '../../../src/brokers/credentials';
 import { MissingCredentialError, requireCredential } from '../../../src/brokers/credentials';
-import { ALPACA_LIVE_URL, ALPACA_PAPER_URL } from '../../../src/brokers/alpaca/parse';
+import { ALPACA_LIVE_URL, ALPACA_PAPER_URL } from '../../../src/brokers/alpaca/connection';
 import { OANDA_LIVE_URL, OANDA_PRACTICE_URL } from '../../../src/brokers/oanda/connection';
 import type { BrokerProfile } from '../../../src/brokers/registry';
 import {

@@ -1,8 +1,7 @@
 /**
- * Pure translation between our order model and Alpaca's trading/market-data wire format (snake_case
- * JSON, money and quantities as decimal strings). Nothing here performs I/O or loads the SDK:
- * the adapter reads each response body as JSON and hands it to these functions, which validate it
- * with zod and throw `BrokerError('BAD_RESPONSE')` naming the field that did not fit.
+ * Alpaca orders, pure: what Alpaca accepts (capabilities and refusals, readable without an instance), our
+ * order → the body of `POST /v2/orders`, and Alpaca's orders → ours. Nothing here performs I/O or loads the
+ * SDK; replies are read through zod (wire.ts).
  *
  * Status table (Alpaca → ours):
  * | Alpaca                                                     | ours                                          |
@@ -15,43 +14,13 @@
  * | canceled, replaced                                         | cancelled (`replaced`: this id is done)       |
  * | expired                                                    | expired                                       |
  * | rejected                                                   | rejected (the Order object carries no reason) |
- *
- * Error table (HTTP status + Alpaca code → BrokerError):
- * | status | code / message                                  | reason                      | retryable |
- * |--------|-------------------------------------------------|-----------------------------|-----------|
- * | 401    | any                                             | AUTHENTICATION              | no        |
- * | 403    | "insufficient buying power / qty / balance"     | INSUFFICIENT_FUNDS          | no        |
- * | 403    | other                                           | PERMISSION_DENIED           | no        |
- * | 404    | order routes / quote and asset routes           | ORDER_NOT_FOUND / UNKNOWN_SYMBOL | no   |
- * | 400/422| 40010001 "client_order_id must be unique"       | DUPLICATE_CLIENT_ORDER_ID   | no        |
- * | 400/422| "asset … not found" / "not tradable"            | UNKNOWN_SYMBOL              | no        |
- * | 422    | 42210000 sub-penny, and any other 400/422       | INVALID_ORDER               | no        |
- * | 429    | any (refused unprocessed: `notActed`, resent within the bound) | RATE_LIMITED (+ retryAfterMs) | yes |
- * | 5xx    | on a submit or cancel (502/503/504 included): outcomeUnknown | VENUE_UNAVAILABLE     | no (look it up) |
- * | 5xx    | any other request                               | VENUE_UNAVAILABLE           | yes       |
- *
- * A 5xx says nothing about whether Alpaca acted (RFC 9110 §15.6.3–5: a gateway's 502/504 least of
- * all), so a submit or cancel answered with one is an unknown outcome, resolved by client order id.
  */
 import { z } from 'zod';
 import { isOnStep } from '../../common/decimal';
-import type {
-  AccountInfo,
-  InstrumentRules,
-  OrderResponse,
-  OrderStatus,
-  OrderType,
-  PlacedOrderRequest,
-  Position,
-  Quote,
-  TimeInForce,
-} from '../../orders/model';
+import type { OrderResponse, OrderStatus, OrderType, PlacedOrderRequest, TimeInForce } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
-import { BrokerError, type BrokerErrorReason } from '../errors';
-
-export const ALPACA_PAPER_URL = 'https://paper-api.alpaca.markets';
-export const ALPACA_LIVE_URL = 'https://api.alpaca.markets';
-export const ALPACA_DATA_URL = 'https://data.alpaca.markets';
+import { BrokerError } from '../errors';
+import { decimal, decimalString, isoTime, optionalTime, validate } from './wire';
 
 // --- our order → Alpaca -------------------------------------------------------------------
 
@@ -72,17 +41,6 @@ export interface AlpacaOrderRequest {
 
 /** Alpaca spells crypto pairs with a slash (BTC/USD); every other symbol is a US equity. */
 export const isCryptoSymbol = (symbol: string): boolean => symbol.includes('/');
-
-/** One formatter for every call: `toLocaleString` builds one each time, about 60 µs. */
-const DECIMAL_FORMAT = new Intl.NumberFormat('en-US', { useGrouping: false, maximumFractionDigits: 10 });
-
-/** A number as Alpaca wants it in a string: no exponent, no float noise. */
-export function decimalString(n: number): string {
-  // Whole numbers print the same either way (-0 aside, which the formatter writes as "-0").
-  if (Number.isSafeInteger(n) && !Object.is(n, -0)) return String(n);
-  return DECIMAL_FORMAT.format(n);
-}
-
 /** Alpaca's price increment for US equities: $0.01 at or above $1.00, $0.0001 below. */
 export function equityTick(price: number): number {
   return price >= 1 ? 0.01 : 0.0001;
@@ -181,32 +139,6 @@ export function toAlpacaOrder(order: PlacedOrderRequest, cryptoPriceIncrement?: 
         limit_price: decimalString(t.limit_price),
       };
   }
-}
-
-// --- validation helpers -------------------------------------------------------------------
-
-/** A decimal number sent as a string ("150", "-2", "0.0001"). */
-const decimal = z
-  .string()
-  .regex(/^-?\d+(\.\d+)?$/, 'expected a decimal number in a string')
-  .transform((s) => Number(s));
-const isoTime = z
-  .string()
-  .refine((s) => !Number.isNaN(Date.parse(s)), 'expected an RFC 3339 time')
-  .transform((s) => Date.parse(s));
-const optionalTime = isoTime.nullish();
-
-/** Validates `raw`, or throws BAD_RESPONSE naming the first field that did not fit. */
-export function validate<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(raw);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)';
-  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more)` : '';
-  throw new BrokerError(
-    'BAD_RESPONSE',
-    `Alpaca sent ${what} that SPtrader cannot read: field ${field}: ${issue?.message ?? 'invalid'}${more}`,
-  );
 }
 
 // --- orders ---------------------------------------------------------------------------------
@@ -379,215 +311,4 @@ export function parseOrder(raw: unknown): OrderResponse {
     created_at: o.created_at,
     fills: [],
   };
-}
-
-// --- account, positions, quotes, assets ------------------------------------------------------
-
-export const AlpacaAccountSchema = z.object({
-  id: z.string().min(1),
-  status: z.string().optional(),
-  currency: z.string().min(1),
-  cash: decimal,
-  buying_power: decimal,
-  equity: decimal,
-  portfolio_value: decimal.nullish(),
-});
-
-export const AlpacaPositionSchema = z.object({
-  symbol: z.string().min(1),
-  side: z.enum(['long', 'short']).optional(),
-  qty: decimal,
-  avg_entry_price: decimal,
-  current_price: decimal.nullish(),
-  unrealized_pl: decimal.nullish(),
-});
-
-export function parsePositions(raw: unknown): Position[] {
-  return validate(z.array(AlpacaPositionSchema), raw, 'positions').map((p) => {
-    const magnitude = Math.abs(p.qty);
-    const quantity = p.side === 'short' || p.qty < 0 ? -magnitude : magnitude;
-    return {
-      symbol: p.symbol,
-      quantity,
-      average_price: p.avg_entry_price,
-      current_price: p.current_price ?? p.avg_entry_price,
-      unrealized_pnl: p.unrealized_pl ?? 0,
-    };
-  });
-}
-
-export function parseAccount(raw: unknown, positions: Position[]): AccountInfo {
-  const a = validate(AlpacaAccountSchema, raw, 'an account');
-  return {
-    account_id: a.id,
-    balance: a.cash,
-    equity: a.equity,
-    buying_power: a.buying_power,
-    currency: a.currency,
-    open_positions: positions,
-  };
-}
-
-const QuoteBody = z.object({
-  ap: z.number().nonnegative(),
-  as: z.number().nonnegative(),
-  bp: z.number().nonnegative(),
-  bs: z.number().nonnegative(),
-  t: isoTime,
-});
-export const AlpacaStockQuoteSchema = z.object({ symbol: z.string().optional(), quote: QuoteBody });
-export const AlpacaCryptoQuotesSchema = z.object({ quotes: z.record(z.string(), QuoteBody) });
-
-function toQuote(symbol: string, q: z.output<typeof QuoteBody>): Quote {
-  if (!(q.bp > 0) || !(q.ap > 0))
-    throw new BrokerError(
-      'VENUE_UNAVAILABLE',
-      `Alpaca has no two-sided quote for ${symbol} right now (bid ${q.bp}, ask ${q.ap}); the market may be closed`,
-    );
-  // The latest-quote endpoint carries no trade: `last` is the mid.
-  return {
-    symbol,
-    bid: q.bp,
-    ask: q.ap,
-    last: Number(((q.bp + q.ap) / 2).toPrecision(12)),
-    bid_size: q.bs,
-    ask_size: q.as,
-    timestamp: q.t,
-  };
-}
-
-export function parseStockQuote(raw: unknown, symbol: string): Quote {
-  return toQuote(symbol, validate(AlpacaStockQuoteSchema, raw, 'a quote').quote);
-}
-
-export function parseCryptoQuote(raw: unknown, symbol: string): Quote {
-  const q = validate(AlpacaCryptoQuotesSchema, raw, 'a crypto quote').quotes[symbol];
-  if (q === undefined) throw new BrokerError('UNKNOWN_SYMBOL', `Alpaca has no crypto quote for ${symbol}`);
-  return toQuote(symbol, q);
-}
-
-export const AlpacaAssetSchema = z.object({
-  symbol: z.string().min(1),
-  class: z.string(),
-  tradable: z.boolean(),
-  fractionable: z.boolean().optional(),
-  min_order_size: decimal.nullish(),
-  min_trade_increment: decimal.nullish(),
-  price_increment: decimal.nullish(),
-});
-
-/**
- * Instrument rules. Equities: tick 0.01 (valid at every price; Alpaca also allows 0.0001 below
- * $1, see `equityTick`), whole shares. Crypto: the asset's own increments.
- */
-export function parseAsset(raw: unknown): InstrumentRules {
-  const a = validate(AlpacaAssetSchema, raw, 'an asset');
-  if (!a.tradable) throw new BrokerError('UNKNOWN_SYMBOL', `${a.symbol} is not tradable on Alpaca`);
-  const crypto = a.class === 'crypto';
-  if (!crypto)
-    return {
-      symbol: a.symbol,
-      kind: 'equity',
-      tickSize: 0.01,
-      lotSize: 1,
-      minQuantity: 1,
-      quoteCurrency: 'USD',
-      pipSize: 0.01,
-    };
-  const tick = a.price_increment ?? undefined;
-  const lot = a.min_trade_increment ?? undefined;
-  if (tick === undefined || !(tick > 0))
-    throw new BrokerError('BAD_RESPONSE', `Alpaca sent crypto asset ${a.symbol} without a price_increment`);
-  if (lot === undefined || !(lot > 0))
-    throw new BrokerError('BAD_RESPONSE', `Alpaca sent crypto asset ${a.symbol} without a min_trade_increment`);
-  const quoteCurrency = a.symbol.split('/')[1] ?? 'USD';
-  return {
-    symbol: a.symbol,
-    kind: 'crypto',
-    tickSize: tick,
-    lotSize: lot,
-    minQuantity: a.min_order_size ?? lot,
-    quoteCurrency,
-    pipSize: tick,
-  };
-}
-
-// --- errors ------------------------------------------------------------------------------------
-
-export type AlpacaOperation = 'submit' | 'cancel' | 'order' | 'account' | 'quote' | 'asset';
-
-export interface AlpacaHttpError {
-  status: number;
-  code?: number | string;
-  message: string;
-  retryAfterMs?: number;
-}
-
-/** Known Alpaca error codes. */
-export const ALPACA_CODES = {
-  invalidRequest: 40010001,
-  forbidden: 40310000,
-  notFound: 40410000,
-  subPenny: 42210000,
-} as const;
-
-/** An HTTP error answer from Alpaca as a BrokerError (table at the top of this file). */
-export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerError {
-  const code =
-    e.code === undefined || e.code === '' ? undefined : Number.isNaN(Number(e.code)) ? e.code : Number(e.code);
-  // A gateway's HTML page becomes the SDK's message: keep it short.
-  const trimmed = e.message.trim();
-  const text = trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed || `HTTP ${e.status}`;
-  const make = (
-    reason: BrokerErrorReason,
-    message: string,
-    extra: { retryable?: boolean; retryAfterMs?: number; outcomeUnknown?: boolean; notActed?: boolean } = {},
-  ) => new BrokerError(reason, message, { venueCode: code ?? e.status, ...extra });
-  const what = `Alpaca ${e.status}${code !== undefined ? ` (${code})` : ''}: ${text}`;
-  const s = e.status;
-  if (s === 401)
-    return make('AUTHENTICATION', `${what}; check the Alpaca key id and secret key (paper and live keys differ)`);
-  if (s === 403) {
-    if (/insufficient|buying power/i.test(text)) return make('INSUFFICIENT_FUNDS', what);
-    return make('PERMISSION_DENIED', what);
-  }
-  if (s === 404) {
-    if (op === 'quote' || op === 'asset') return make('UNKNOWN_SYMBOL', what);
-    if (op === 'account') return make('AUTHENTICATION', `${what}; the account was not found for these keys`);
-    return make('ORDER_NOT_FOUND', what);
-  }
-  if (s === 400 || s === 422) {
-    if (
-      /client_order_id must be unique/i.test(text) ||
-      (code === ALPACA_CODES.invalidRequest && /client_order_id/i.test(text) && /unique|exist/i.test(text))
-    )
-      return make('DUPLICATE_CLIENT_ORDER_ID', what);
-    if (code === ALPACA_CODES.subPenny) return make('INVALID_ORDER', what);
-    if (/asset .*not (found|tradable|active)|could not find asset|not tradable/i.test(text))
-      return make('UNKNOWN_SYMBOL', what);
-    if (op === 'cancel') return make('INVALID_ORDER', `${what}; the order can no longer be cancelled`);
-    return make('INVALID_ORDER', what);
-  }
-  // Alpaca's rate limiter answers before the order is processed ("Rate limit", docs.alpaca.markets/docs/rate-limits).
-  if (s === 429)
-    return make('RATE_LIMITED', what, {
-      retryable: true,
-      notActed: true,
-      ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
-    });
-  if (s >= 500) {
-    if (op === 'submit' || op === 'cancel') {
-      const what2 = op === 'submit' ? 'the order may have been placed' : 'the order may have been cancelled';
-      return make(
-        'VENUE_UNAVAILABLE',
-        `${what}; this answer does not say whether Alpaca acted: ${what2}, look it up by client order id, do not resend`,
-        {
-          outcomeUnknown: true,
-          retryable: false,
-        },
-      );
-    }
-    return make('VENUE_UNAVAILABLE', what);
-  }
-  return make('INTERNAL', what, { retryable: false });
 }

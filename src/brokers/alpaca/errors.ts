@@ -1,0 +1,187 @@
+/**
+ * Alpaca's refusals → `BrokerError` with a `reason` and `retryable`: an HTTP error answer (status and Alpaca
+ * code), and anything else the SDK throws (a timeout, a connection that failed before or after sending).
+ *
+ * Error table (HTTP status + Alpaca code → BrokerError):
+ * | status | code / message                                  | reason                      | retryable |
+ * |--------|-------------------------------------------------|-----------------------------|-----------|
+ * | 401    | any                                             | AUTHENTICATION              | no        |
+ * | 403    | "insufficient buying power / qty / balance"     | INSUFFICIENT_FUNDS          | no        |
+ * | 403    | other                                           | PERMISSION_DENIED           | no        |
+ * | 404    | order routes / quote and asset routes           | ORDER_NOT_FOUND / UNKNOWN_SYMBOL | no   |
+ * | 400/422| 40010001 "client_order_id must be unique"       | DUPLICATE_CLIENT_ORDER_ID   | no        |
+ * | 400/422| "asset … not found" / "not tradable"            | UNKNOWN_SYMBOL              | no        |
+ * | 422    | 42210000 sub-penny, and any other 400/422       | INVALID_ORDER               | no        |
+ * | 429    | any (refused unprocessed: `notActed`, resent within the bound) | RATE_LIMITED (+ retryAfterMs) | yes |
+ * | 5xx    | on a submit or cancel (502/503/504 included): outcomeUnknown | VENUE_UNAVAILABLE     | no (look it up) |
+ * | 5xx    | any other request                               | VENUE_UNAVAILABLE           | yes       |
+ *
+ * A 5xx says nothing about whether Alpaca acted (RFC 9110 §15.6.3–5: a gateway's 502/504 least of
+ * all), so a submit or cancel answered with one is an unknown outcome, resolved by client order id.
+ */
+import { BrokerError, type BrokerErrorReason } from '../errors';
+import type { Sdk } from './connection';
+
+export type AlpacaOperation = 'submit' | 'cancel' | 'order' | 'account' | 'quote' | 'asset';
+
+export interface AlpacaHttpError {
+  status: number;
+  code?: number | string;
+  message: string;
+  retryAfterMs?: number;
+}
+
+/** Known Alpaca error codes. */
+export const ALPACA_CODES = {
+  invalidRequest: 40010001,
+  forbidden: 40310000,
+  notFound: 40410000,
+  subPenny: 42210000,
+} as const;
+
+/** An HTTP error answer from Alpaca as a BrokerError (table at the top of this file). */
+export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerError {
+  const code =
+    e.code === undefined || e.code === '' ? undefined : Number.isNaN(Number(e.code)) ? e.code : Number(e.code);
+  // A gateway's HTML page becomes the SDK's message: keep it short.
+  const trimmed = e.message.trim();
+  const text = trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed || `HTTP ${e.status}`;
+  const make = (
+    reason: BrokerErrorReason,
+    message: string,
+    extra: { retryable?: boolean; retryAfterMs?: number; outcomeUnknown?: boolean; notActed?: boolean } = {},
+  ) => new BrokerError(reason, message, { venueCode: code ?? e.status, ...extra });
+  const what = `Alpaca ${e.status}${code !== undefined ? ` (${code})` : ''}: ${text}`;
+  const s = e.status;
+  if (s === 401)
+    return make('AUTHENTICATION', `${what}; check the Alpaca key id and secret key (paper and live keys differ)`);
+  if (s === 403) {
+    if (/insufficient|buying power/i.test(text)) return make('INSUFFICIENT_FUNDS', what);
+    return make('PERMISSION_DENIED', what);
+  }
+  if (s === 404) {
+    if (op === 'quote' || op === 'asset') return make('UNKNOWN_SYMBOL', what);
+    if (op === 'account') return make('AUTHENTICATION', `${what}; the account was not found for these keys`);
+    return make('ORDER_NOT_FOUND', what);
+  }
+  if (s === 400 || s === 422) {
+    if (
+      /client_order_id must be unique/i.test(text) ||
+      (code === ALPACA_CODES.invalidRequest && /client_order_id/i.test(text) && /unique|exist/i.test(text))
+    )
+      return make('DUPLICATE_CLIENT_ORDER_ID', what);
+    if (code === ALPACA_CODES.subPenny) return make('INVALID_ORDER', what);
+    if (/asset .*not (found|tradable|active)|could not find asset|not tradable/i.test(text))
+      return make('UNKNOWN_SYMBOL', what);
+    if (op === 'cancel') return make('INVALID_ORDER', `${what}; the order can no longer be cancelled`);
+    return make('INVALID_ORDER', what);
+  }
+  // Alpaca's rate limiter answers before the order is processed ("Rate limit", docs.alpaca.markets/docs/rate-limits).
+  if (s === 429)
+    return make('RATE_LIMITED', what, {
+      retryable: true,
+      notActed: true,
+      ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
+    });
+  if (s >= 500) {
+    if (op === 'submit' || op === 'cancel') {
+      const what2 = op === 'submit' ? 'the order may have been placed' : 'the order may have been cancelled';
+      return make(
+        'VENUE_UNAVAILABLE',
+        `${what}; this answer does not say whether Alpaca acted: ${what2}, look it up by client order id, do not resend`,
+        {
+          outcomeUnknown: true,
+          retryable: false,
+        },
+      );
+    }
+    return make('VENUE_UNAVAILABLE', what);
+  }
+  return make('INTERNAL', what, { retryable: false });
+}
+
+/** Error codes of a connection that never reached the server: nothing was sent. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+export interface SdkErrorContext {
+  /** The SDK once loaded (its error classes); undefined before the first connect. */
+  sdk: Sdk | undefined;
+  timeoutMs: number;
+  /** Secrets out, account ids masked. */
+  redact: (text: string) => string;
+}
+
+/** Anything an Alpaca call threw as a redacted BrokerError: our own, the SDK's ApiError (an HTTP answer) or FetchError (no answer). */
+export function toBrokerError(e: unknown, op: AlpacaOperation, ctx: SdkErrorContext): BrokerError {
+  const redact = ctx.redact;
+  if (e instanceof BrokerError) {
+    const message = redact(e.message);
+    if (message === e.message) return e;
+    return new BrokerError(e.reason, message, {
+      retryable: e.retryable,
+      outcomeUnknown: e.outcomeUnknown,
+      notActed: e.notActed,
+      venueCode: e.venueCode,
+      retryAfterMs: e.retryAfterMs,
+    });
+  }
+  const sdk = ctx.sdk;
+  const mutating = op === 'submit' || op === 'cancel';
+  if (sdk && e instanceof sdk.ApiError) {
+    const mapped = mapAlpacaError(
+      { status: e.status, code: e.code, message: e.message, retryAfterMs: e.retryAfterMs },
+      op,
+    );
+    return toBrokerError(mapped, op, ctx);
+  }
+  if (sdk && e instanceof sdk.FetchError) {
+    const timedOut = errorChain(e).some((c) => c.name === 'TimeoutError' || c.name === 'AbortError');
+    const neverSent = !timedOut && errorChain(e).some((c) => NOT_SENT_CODES.has(c.code ?? ''));
+    const detail = redact(describeChain(e));
+    if (timedOut) {
+      const message = `Alpaca did not answer within ${ctx.timeoutMs} ms${mutating ? '; the request may have been applied' : ''}`;
+      return new BrokerError('TIMEOUT', message, { outcomeUnknown: mutating, retryable: !mutating });
+    }
+    if (neverSent)
+      return new BrokerError('NETWORK', `could not reach Alpaca (${detail}); nothing was sent`, {
+        retryable: true,
+        notActed: true,
+      });
+    const message = `the connection to Alpaca failed (${detail})${mutating ? '; the request may have been applied' : ''}`;
+    return new BrokerError('NETWORK', message, { outcomeUnknown: mutating, retryable: !mutating });
+  }
+  const message = redact(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  return new BrokerError('INTERNAL', `Alpaca SDK failed: ${message}`, { outcomeUnknown: mutating, retryable: false });
+}
+
+interface ChainLink {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+function errorChain(e: unknown): ChainLink[] {
+  const out: ChainLink[] = [];
+  let cur: unknown = e;
+  for (let depth = 0; depth < 6 && cur instanceof Error; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    out.push({ name: cur.name, message: cur.message, code: typeof code === 'string' ? code : undefined });
+    cur = cur.cause;
+  }
+  return out;
+}
+
+function describeChain(e: unknown): string {
+  return errorChain(e)
+    .slice(1)
+    .map((c) => (c.code ? `${c.code}: ${c.message}` : c.message))
+    .filter((m) => m.length > 0)
+    .join(' ← ');
+}
