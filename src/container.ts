@@ -4,7 +4,6 @@
  * the extension's global storage and is opened on first use, so activation stays fast.
  */
 import * as vscode from 'vscode';
-import { join } from 'node:path';
 import { systemClock } from './common/clock';
 import type { BrokerApi } from './brokers/broker';
 import { PaperBroker } from './brokers/paper/paperBroker';
@@ -14,6 +13,7 @@ import type { EngineEvent } from './execution/events';
 import { openTradingSession, parseRiskSettings, type RiskSettings, type TradingSession } from './execution/session';
 import { recoverStateDir, type RecoverReport } from './execution/recover';
 import { acquireStateDirLock } from './common/stateLock';
+import { editorStateDir, openEditorStateFolder } from './common/statePaths';
 import type { CredentialSource } from './brokers/credentials';
 import { credentialBinding, secretStorageCredentials } from './views/credentials';
 import { registerCompareCommand } from './views/compareCommand';
@@ -62,9 +62,14 @@ export class Container {
       const config = vscode.workspace.getConfiguration(Settings.section);
       const startingCash = config.get<number | null>(Settings.paperStartingCash) ?? undefined;
       const seed = config.get<number | null>(Settings.paperSeed) ?? undefined;
+      // One layout with the CLI's (common/statePaths.ts): an older editor's paper accounts move in once.
+      const folder = openEditorStateFolder(context.globalStorageUri.fsPath);
+      for (const file of folder.moved) log.info(`Paper account moved into the state folder: ${file}`);
+      for (const file of folder.setAside)
+        log.warn(`A paper account rebuilt by recover was set aside for the one the editor used: ${file}`);
       const paperBroker = new PaperBroker({
         clock: systemClock,
-        stateFile: join(context.globalStorageUri.fsPath, 'paper', 'paper-account.json'),
+        stateFile: folder.paperAccount,
         startingCash,
         seed,
         onError: (message, error) =>
@@ -181,7 +186,7 @@ export class Container {
         createBroker(profile, {
           clock: systemClock,
           credentials: this.credentialsFor(profile),
-          stateDir: join(this.context.globalStorageUri.fsPath, 'paper'),
+          stateDir: this.stateDir,
         }),
         profile,
       );
@@ -231,7 +236,7 @@ export class Container {
   }
 
   get stateDir(): string {
-    return join(this.context.globalStorageUri.fsPath, 'engine');
+    return editorStateDir(this.context.globalStorageUri.fsPath);
   }
 
   /** The engine over the extension's state; opened (and the paper venue connected and reconciled) once. */

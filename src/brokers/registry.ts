@@ -38,6 +38,7 @@ import { IB_CAPABILITIES } from './ib/parse';
 import type * as OandaModule from './oanda/adapter';
 import { OANDA_CAPABILITIES } from './oanda/orders';
 import { PAPER_CAPABILITIES, PaperBroker } from './paper/paperBroker';
+import { paperAccountName } from '../common/statePaths';
 
 export const BROKER_KINDS = ['paper', 'oanda', 'alpaca', 'binance', 'ib'] as const;
 export type BrokerKind = (typeof BROKER_KINDS)[number];
@@ -223,7 +224,7 @@ function construct(p: BrokerProfile, deps: BrokerDeps): BrokerApi {
   switch (p.broker) {
     case 'paper': {
       // The paper venue is plain TypeScript (no SDK) and is already loaded for its capabilities.
-      const file = p.id === 'paper' ? 'paper-account.json' : `paper-account-${p.id}.json`;
+      const file = paperAccountName(p.id);
       return new PaperBroker({ clock, stateFile: deps.stateDir === undefined ? undefined : join(deps.stateDir, file) });
     }
     case 'oanda': {

@@ -7,7 +7,7 @@
  * 2 usage error, 3 a child was denied, 4 the parent ended otherwise (cancelled, failed).
  */
 import { parseArgs } from 'node:util';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import { parseParams } from './args';
 import { PaperBroker } from '../brokers/paper/paperBroker';
@@ -17,6 +17,7 @@ import { loadRiskSettings, openTradingSession } from '../execution/session';
 import { buildMarketData } from '../execution/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession } from '../python/runner';
+import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
 
 export const ALGO_USAGE = `  algo <component.py> | algo --resume
                               Run a component that returns a parent order (twap, iceberg, bracket, trailing_stop) and
@@ -67,9 +68,10 @@ async function run(args: string[]): Promise<number> {
   if (!(Number.isFinite(maxSeconds) && maxSeconds > 0))
     throw new AlgoUsageError(`--max-seconds must be a positive number, not '${values['max-seconds']}'`);
   const parameters = parseParams(values.param ?? [], (message) => new AlgoUsageError(message));
-  const stateDir = resolve(values['state-dir'] ?? '.sptrader');
-  const settings = loadRiskSettings(join(stateDir, 'risk-limits.json'));
-  const paper = new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') });
+  const stateDir = resolve(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR);
+  const paths = statePaths(stateDir);
+  const settings = loadRiskSettings(paths.riskLimits);
+  const paper = new PaperBroker({ clock: systemClock, stateFile: paths.paperAccount });
   const trading = await openTradingSession({
     stateDir,
     clock: systemClock,
@@ -94,7 +96,7 @@ async function run(args: string[]): Promise<number> {
     });
     let ids: string[];
     if (values.resume) {
-      const working = await parents.restore(join(stateDir, 'audit'));
+      const working = await parents.restore(paths.audit);
       ids = working.map((p) => p.parentId);
       print(
         working.length === 0

@@ -10,7 +10,7 @@
  * reached or none confirmed, 7 every venue that was sent to rejected it. Others go to main's handler.
  */
 import { parseArgs } from 'node:util';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import { parseParams, readJsonFile, readJsonObject } from './args';
 import { delegatingBroker, type BrokerApi } from '../brokers/broker';
@@ -32,6 +32,7 @@ import { compareVenues, type CompareOutcome, type VenueColumn } from '../executi
 import { loadRiskSettings, openTradingSession } from '../execution/session';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession } from '../python/runner';
+import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
 
 export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
                               Run a component once and send its order to every venue at the same moment (paper,
@@ -98,9 +99,9 @@ async function run(args: string[]): Promise<number> {
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
     throw new CompareUsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
   const file = resolve(positionals[0] ?? '');
-  const stateDir = resolve(values['state-dir'] ?? '.sptrader');
+  const stateDir = resolve(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR);
   const settings = loadRiskSettings(
-    values.limits === undefined ? join(stateDir, 'risk-limits.json') : resolve(values.limits),
+    values.limits === undefined ? statePaths(stateDir).riskLimits : resolve(values.limits),
     values.limits !== undefined,
   );
   const marketData =
@@ -196,7 +197,7 @@ function openVenue(
 ): { broker: BrokerApi; kind: BrokerKind } {
   if (name === 'paper')
     return {
-      broker: new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') }),
+      broker: new PaperBroker({ clock: systemClock, stateFile: statePaths(stateDir).paperAccount }),
       kind: 'paper',
     };
   const profile =

@@ -45,6 +45,7 @@ import { compareCommand, COMPARE_USAGE, CompareUsageError, openVenues } from './
 import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
 import type { BrokerApi } from '../brokers/broker';
+import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
 
 const USAGE = `Usage: sptrader <command> [options]
 
@@ -181,7 +182,7 @@ function reportFailure(e: unknown, json: boolean): number {
   if (e instanceof SettingsError) return fail(EXIT.usage, 'INVALID_SETTINGS', e.message);
   // Nothing was read, written or sent: another process owns the state directory.
   if (e instanceof StateDirBusyError)
-    return fail(EXIT.busy, 'STATE_DIR_BUSY', e.message, { path: join(e.dir, 'lock') });
+    return fail(EXIT.busy, 'STATE_DIR_BUSY', e.message, { path: statePaths(e.dir).lock });
   const stateError = asStateFileError(e);
   if (stateError) {
     const damaged = stateError instanceof StateDamagedError;
@@ -272,7 +273,7 @@ const withStateDir = (text: string): string =>
 
 /** The state directory, refused at once when something other than a folder is there. */
 function stateDirOf(value: string | undefined): string {
-  const dir = resolve(value ?? '.sptrader');
+  const dir = resolve(value ?? DEFAULT_CLI_STATE_DIR);
   commandFolder = dir;
   commandStateDir = dir;
   let stats;
@@ -459,7 +460,7 @@ async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promi
 
 /** Risk settings: --limits FILE, else <state-dir>/risk-limits.json when present, else the defaults. */
 function riskSettings(stateDir: string, limitsFile: string | undefined): RiskSettings {
-  const file = limitsFile === undefined ? join(stateDir, 'risk-limits.json') : resolve(limitsFile);
+  const file = limitsFile === undefined ? statePaths(stateDir).riskLimits : resolve(limitsFile);
   try {
     if (statSync(file).isDirectory())
       throw new StateFileError(
@@ -741,7 +742,7 @@ function alpacaDataUrlCheck(values: { broker?: string; 'base-url'?: string; 'dat
 }
 
 function openPaperBroker(stateDir: string): PaperBroker {
-  return new PaperBroker({ clock: systemClock, stateFile: join(stateDir, 'paper-account.json') });
+  return new PaperBroker({ clock: systemClock, stateFile: statePaths(stateDir).paperAccount });
 }
 
 /**
@@ -764,7 +765,7 @@ async function accountCommand(command: 'positions' | 'account' | 'orders', args:
   let code: number;
   let closeError: unknown;
   try {
-    code = await accountStep(command, values.json === true, trading, broker);
+    code = await accountStep(command, values.json === true, trading, broker, stateDir);
   } finally {
     closeError = await closeAll(
       () => trading.close(),
@@ -779,6 +780,7 @@ async function accountStep(
   json: boolean,
   trading: TradingSession,
   broker: PaperBroker,
+  stateDir: string,
 ): Promise<number> {
   reportRecovery(trading);
   try {
@@ -818,7 +820,7 @@ async function accountStep(
     process.stdout.write(
       json
         ? `${JSON.stringify(ordersJson(working, paper))}\n`
-        : formatOrders(working, paper, join(trading.audit.dir, '..', 'working-orders.json')),
+        : formatOrders(working, paper, statePaths(stateDir).workingOrders),
     );
   }
   return EXIT.ok;
@@ -880,7 +882,7 @@ async function auditCommand(args: string[]): Promise<number> {
     throw new UsageError('audit needs verify or tail, and at most one folder');
   const n = values.n === undefined ? 20 : Number(values.n);
   if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`-n must be a whole number, not '${values.n}'`);
-  const dir = resolve(dirArg ?? join(values['state-dir'] ?? '.sptrader', 'audit'));
+  const dir = resolve(dirArg ?? statePaths(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR).audit);
   commandFolder = dir;
   auditDirMustExist(dir);
   if (action === 'tail') {

@@ -20,8 +20,9 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { StateFileError, stateFileErrorOf } from './stateErrors';
+import { statePaths } from './statePaths';
 
 export interface LockHolder {
   readonly pid: number;
@@ -41,7 +42,7 @@ export class StateDirBusyError extends Error {
     /** Why the holder is not named, when its lock file does not say. */
     readonly unreadable?: string,
   ) {
-    const lock = join(dir, 'lock');
+    const { lock, lockTakeover } = statePaths(dir);
     super(
       `${dir} is in use by another SPtrader process${
         holder
@@ -49,7 +50,7 @@ export class StateDirBusyError extends Error {
           : ''
       }${unreadable ? `: its lock file ${lock} ${unreadable}` : ''}: one process at a time may trade from a state directory, or its audit log and paper account would fork. ` +
         `Finish or close that one (another VS Code window, or an sptrader command), or use another --state-dir. ` +
-        `If no such process is running, delete ${lock} (and ${join(dir, 'lock.takeover')} if it is there).`,
+        `If no such process is running, delete ${lock} (and ${lockTakeover} if it is there).`,
     );
   }
 }
@@ -66,7 +67,7 @@ const STALE_TAKEOVER_MS = 10_000;
 
 export function acquireStateDirLock(dir: string, purpose: string): StateDirLock {
   const absolute = resolve(dir);
-  const path = join(absolute, 'lock');
+  const path = statePaths(absolute).lock;
   const mine = held.get(absolute);
   if (mine) {
     mine.count++;

@@ -33,6 +33,7 @@ import { loadWorkingOrders, WorkingOrderWriter } from './orderStore';
 import type { OrderRecord } from './orderState';
 import { TradingStateStore, type TradingStateRecord } from './tradingState';
 import { stateWitnesses } from './session';
+import { statePaths } from '../common/statePaths';
 
 export interface RecoverReport {
   readonly stateDir: string;
@@ -69,10 +70,11 @@ export async function recoverStateDir(options: {
   }
   if (!st.isDirectory()) throw new StateFileError(stateDir, 'cannot recover: this is a file, not a state directory');
 
-  const auditDir = join(stateDir, 'audit');
-  const ordersFile = join(stateDir, 'working-orders.json');
-  const tradingFile = join(stateDir, 'trading-state.json');
-  const paperFile = join(stateDir, 'paper-account.json');
+  const paths = statePaths(stateDir);
+  const auditDir = paths.audit;
+  const ordersFile = paths.workingOrders;
+  const tradingFile = paths.tradingState;
+  const paperFile = paths.paperAccount;
 
   // 1. The audit log, read as it is (nothing repaired yet).
   const loadedOrders = loadWorkingOrders(ordersFile);

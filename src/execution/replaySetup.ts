@@ -22,6 +22,7 @@ import { AuditLog, nodeAuditFileSystem, type AuditFileSystem } from './audit/aud
 import { ExecutionEngine } from './engine';
 import { DEFAULT_RISK_LIMITS, type RiskLimits } from './risk';
 import type { CircuitBreakerSettings } from './tradingState';
+import { STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
 
 /** The engine a replay submits through, and how to close it. */
 export interface ReplayEngine {
@@ -41,17 +42,8 @@ export interface ReplayEngineContext {
 }
 
 /** The file that marks a folder as a replay's (never a trading state directory). */
-export const REPLAY_MARKER = 'replay.json';
+export const REPLAY_MARKER = STATE_NAMES.replayMarker;
 const MARKER_KIND = 'sptrader-replay';
-/** What a trading state directory holds (session.ts, the paper venue, the lock): their presence means "not a replay's". */
-const TRADING_STATE_ENTRIES = [
-  'audit',
-  'trading-state.json',
-  'working-orders.json',
-  'paper-account.json',
-  'paper-account.json.journal',
-  'risk-limits.json',
-];
 
 /** --state-dir names a folder a replay must not write into. */
 export class ReplayStateDirError extends Error {
@@ -87,7 +79,7 @@ export function prepareReplayStateDir(dir: string): string {
     }
     entries = [];
   }
-  const trading = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e) && e !== 'audit');
+  const trading = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e) && e !== STATE_NAMES.audit);
   const marker = join(absolute, REPLAY_MARKER);
   if (entries.includes(REPLAY_MARKER)) {
     let kind: unknown;
@@ -213,7 +205,7 @@ export async function defaultEngine(context: ReplayEngineContext): Promise<Repla
   const lock = acquireStateDirLock(context.stateDir, 'sptrader replay');
   let log: AuditLog;
   try {
-    ({ log } = await AuditLog.open(join(context.stateDir, 'audit'), {
+    ({ log } = await AuditLog.open(statePaths(context.stateDir).audit, {
       clock: context.clock,
       fileSystem: syncedAtClose(),
     }));

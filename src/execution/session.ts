@@ -1,10 +1,6 @@
 /**
- * One engine over one state directory, as the CLI and the editor open it:
- *
- *   <stateDir>/audit/               the audit log (hash-chained JSON lines)
- *   <stateDir>/trading-state.json   ACTIVE / REDUCING / HALTED (a halt survives restarts)
- *   <stateDir>/working-orders.json  the engine's orders still open at a venue
- *   <stateDir>/risk-limits.json     optional: risk limits and circuit breaker (the CLI's settings)
+ * One engine over one state directory, as the CLI and the editor open it (the folder's layout:
+ * common/statePaths.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +16,7 @@ import { PaperBroker } from '../brokers/paper/paperBroker';
 import { StateDamagedError, StateFileError } from '../common/stateErrors';
 import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from './risk';
 import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from './tradingState';
+import { AUDIT_WITNESSES, statePaths } from '../common/statePaths';
 
 export const RiskSettingsSchema = z
   .object({
@@ -67,9 +64,7 @@ export function parseRiskSettings(json: unknown, where: string): RiskSettings {
 
 /** State files that are only ever written beside an audit log: if one is there, the log must be too. */
 export function stateWitnesses(stateDir: string): string[] {
-  return ['trading-state.json', 'working-orders.json', 'paper-account.json', 'paper-account.json.journal'].filter((f) =>
-    existsSync(join(stateDir, f)),
-  );
+  return AUDIT_WITNESSES.filter((f) => existsSync(join(stateDir, f)));
 }
 
 export interface TradingSession {
@@ -91,7 +86,8 @@ export async function openTradingSession(options: {
   purpose?: string;
 }): Promise<TradingSession> {
   // A replay's folder holds simulated fills: never trading state (the mirror of replay's own guard).
-  if (existsSync(join(options.stateDir, 'replay.json'))) {
+  const paths = statePaths(options.stateDir);
+  if (existsSync(paths.replayMarker)) {
     throw new StateFileError(
       options.stateDir,
       'this folder holds a replay (replay.json): its fills are simulated and it is never used as trading state',
@@ -103,8 +99,8 @@ export async function openTradingSession(options: {
   let log: AuditLog;
   let recovery: RecoveryReport;
   let engine: ExecutionEngine;
-  const auditDir = join(options.stateDir, 'audit');
-  const ordersFile = join(options.stateDir, 'working-orders.json');
+  const auditDir = paths.audit;
+  const ordersFile = paths.workingOrders;
   const digest = new AuditDigest();
   const damage: StateDamagedError[] = [];
   try {
@@ -148,7 +144,7 @@ export async function openTradingSession(options: {
         audit: log,
         limits: options.settings.limits,
         circuitBreaker: options.settings.circuitBreaker,
-        tradingStateFile: join(options.stateDir, 'trading-state.json'),
+        tradingStateFile: paths.tradingState,
         ordersFile,
         loadedOrders,
         digest,
