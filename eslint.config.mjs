@@ -88,6 +88,24 @@ export default tseslint.config(
     },
   },
   {
+    // The composition root depends on the views, never the other way (type imports included): a view
+    // takes the narrow services it uses (src/views/services.ts).
+    files: ['src/views/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../container', '../../container', '../core', '../../core'],
+              message: 'Views never import the composition root: take what you use from ./services (ViewServices).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/unit/**'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

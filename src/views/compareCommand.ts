@@ -11,30 +11,21 @@ import type { BrokerApi } from '../brokers/broker';
 import type { BrokerProfile } from '../brokers/registry';
 import { Commands } from '../constants';
 import { compareVenues, type CompareOutcome, type VenueColumn } from '../execution/compare';
-import type { TradingSession } from '../execution/session';
-import type { ComponentRunner } from '../execution/testOrder';
 import { ComparePanel } from './comparePanel';
 import { compareViewOf } from './compareView';
 import { withDelayedProgress } from './progress';
 import { PAPER_PROFILE_ID } from './profiles';
+import type { ViewServices } from './services';
 import { registerCommand } from './shellHooks';
 import { componentTarget } from './testOrderCommand';
 
 /** What Compare Venues needs of the editor's core: profiles, the engine, venues, a Python worker. */
-export interface CompareHost {
-  readonly context: vscode.ExtensionContext;
-  readonly log: vscode.LogOutputChannel;
-  readonly paperBroker: BrokerApi;
-  readonly interpreters: { workerFor(file: vscode.Uri): Promise<ComponentRunner> };
-  profiles(): readonly BrokerProfile[];
-  trading(): Promise<TradingSession>;
-  connectProfile(id: string): Promise<BrokerApi>;
-}
+type CompareServices = Pick<ViewServices, 'context' | 'log' | 'session' | 'profiles' | 'paper' | 'interpreters'>;
 
 /** The workspace remembers the venues last compared, and picks them again. */
 const LAST_VENUES = 'sptrader.compare.lastVenues';
 
-export function registerCompareCommand(host: CompareHost): ComparePanel {
+export function registerCompareCommand(host: CompareServices): ComparePanel {
   const { context, log } = host;
   const panel = new ComparePanel(
     context.extensionUri,
@@ -58,7 +49,7 @@ export function registerCompareCommand(host: CompareHost): ComparePanel {
   ): Promise<CompareOutcome | undefined> => {
     const target = await componentTarget('Compare Venues', uri);
     if (!target) return undefined;
-    const profiles = host.profiles();
+    const profiles = host.profiles.profiles();
     let chosen: BrokerProfile[] | undefined;
     if (Array.isArray(venueIds) && venueIds.every((v) => typeof v === 'string')) {
       chosen = [];
@@ -96,15 +87,15 @@ export function registerCompareCommand(host: CompareHost): ComparePanel {
         `SPtrader: Compare Venues${name ? ` ${name}` : ''} on ${chosen.map((p) => p.id).join(', ')}`,
         async () => {
           const runner = await host.interpreters.workerFor(target);
-          const { engine } = await host.trading();
+          const { engine } = await host.session.trading();
           // Each profile connects (and registers with the engine) at once; one that cannot stays a column that says why.
           const failed = new Map<string, string>();
           const venues: BrokerApi[] = [];
           const connected = await Promise.all(
             chosen.map(async (p) => {
-              if (p.id === PAPER_PROFILE_ID) return host.paperBroker;
+              if (p.id === PAPER_PROFILE_ID) return host.paper;
               try {
-                return await host.connectProfile(p.id);
+                return await host.profiles.connectProfile(p.id);
               } catch (e) {
                 failed.set(p.id, e instanceof Error ? e.message : String(e));
                 return undefined;

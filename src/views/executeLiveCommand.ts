@@ -9,7 +9,7 @@ import { registerCommand } from './shellHooks';
 import { systemClock } from '../common/clock';
 import type { BrokerProfile } from '../brokers/registry';
 import { Commands } from '../constants';
-import type { Container } from '../container';
+import type { ViewServices } from './services';
 import { submitOrderCommand } from '../execution/events';
 import { describeDenial, describeOutcome, describeRecord } from '../execution/describeOrder';
 import { formatOutcome } from '../execution/formatOutcome';
@@ -21,18 +21,21 @@ import { liveOrderSummary, profileEndpoint } from './profiles';
 import { componentTarget, type RunResults } from './testOrderCommand';
 import { activeProfile } from './trees';
 
+/** What these views use of the services the composition root hands out. */
+type ExecuteLiveCommandServices = Pick<ViewServices, 'context' | 'log' | 'session' | 'profiles' | 'interpreters'>;
+
 const SEND = 'Send Live Order';
 
-export function registerExecuteLiveCommand(container: Container, results: RunResults): void {
-  container.context.subscriptions.push(
+export function registerExecuteLiveCommand(services: ExecuteLiveCommandServices, results: RunResults): void {
+  services.context.subscriptions.push(
     registerCommand(
       Commands.executeLive,
       async (uri?: vscode.Uri, className?: string): Promise<OrderRecord | undefined> => {
         try {
-          return await executeLive(container, results, uri, typeof className === 'string' ? className : undefined);
+          return await executeLive(services, results, uri, typeof className === 'string' ? className : undefined);
         } catch (e) {
           const message = e instanceof Error ? e.message : String(e);
-          container.log.error(`Execute Live failed: ${message}`);
+          services.log.error(`Execute Live failed: ${message}`);
           void vscode.window.showErrorMessage(`SPtrader: Execute Live failed: ${message}`);
           return undefined;
         }
@@ -42,13 +45,13 @@ export function registerExecuteLiveCommand(container: Container, results: RunRes
 }
 
 async function executeLive(
-  container: Container,
+  services: ExecuteLiveCommandServices,
   results: RunResults,
   uri: vscode.Uri | undefined,
   className: string | undefined,
 ): Promise<OrderRecord | undefined> {
-  const { log } = container;
-  if (!container.liveEnabled()) {
+  const { log } = services;
+  if (!services.profiles.liveEnabled()) {
     void vscode.window.showWarningMessage(
       'SPtrader: live trading is off. Turn on sptrader.live.enabled in your user settings to use Execute Live….',
     );
@@ -56,15 +59,15 @@ async function executeLive(
   }
   const target = await componentTarget('Execute Live', uri);
   if (!target) return undefined;
-  const profile = await chooseLiveProfile(container);
+  const profile = await chooseLiveProfile(services);
   if (!profile) return undefined;
 
   const prepared = await withDelayedProgress(
     `SPtrader: checking the order for live profile ${profile.id}`,
     async () => {
-      const worker = await container.interpreters.workerFor(target);
-      const { engine } = await container.trading();
-      const broker = await container.connectProfile(profile.id);
+      const worker = await services.interpreters.workerFor(target);
+      const { engine } = await services.session.trading();
+      const broker = await services.profiles.connectProfile(profile.id);
       if (broker.environment !== 'live')
         throw new Error(`profile ${profile.id} is not a live account (it is ${broker.environment})`);
       // On a live venue runTestOrder runs, validates, fits and risk-checks the order, and sends nothing.
@@ -169,8 +172,8 @@ async function executeLive(
 }
 
 /** The active profile when it is live, else a choice among the live profiles. */
-async function chooseLiveProfile(container: Container): Promise<BrokerProfile | undefined> {
-  const live = container.profiles().filter((p) => p.environment === 'live');
+async function chooseLiveProfile(services: ExecuteLiveCommandServices): Promise<BrokerProfile | undefined> {
+  const live = services.profiles.profiles().filter((p) => p.environment === 'live');
   const active = live.find((p) => p.id === activeProfile());
   if (active) return active;
   if (live.length === 0) {

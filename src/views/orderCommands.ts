@@ -6,15 +6,18 @@ import * as vscode from 'vscode';
 import { registerCommand } from './shellHooks';
 import { systemClock } from '../common/clock';
 import { Commands, Settings } from '../constants';
-import type { Container } from '../container';
+import type { ViewServices } from './services';
 import { submitOrderCommand } from '../execution/events';
 import type { ExecutionEngine } from '../execution/engine';
 import { describeDenial, describeOrder, describeRecord } from '../execution/describeOrder';
 import { isFinalState, type OrderRecord } from '../execution/orderState';
 import { activeProfile, type OrderNode, type PositionNode, type ProfileNode } from './trees';
 
-export function registerOrderCommands(container: Container): void {
-  const { log } = container;
+/** What these views use of the services the composition root hands out. */
+type OrderCommandsServices = Pick<ViewServices, 'context' | 'log' | 'session' | 'profiles' | 'paper'>;
+
+export function registerOrderCommands(services: OrderCommandsServices): void {
+  const { log } = services;
   const guard =
     <A extends unknown[]>(name: string, run: (...args: A) => Promise<void>) =>
     async (...args: A): Promise<void> => {
@@ -27,7 +30,7 @@ export function registerOrderCommands(container: Container): void {
       }
     };
 
-  const live = (venue: string): boolean => container.brokers.get(venue)?.environment === 'live';
+  const live = (venue: string): boolean => services.profiles.brokers.get(venue)?.environment === 'live';
   const cancelOne = async (engine: ExecutionEngine, clientOrderId: string): Promise<OrderRecord> => {
     const after = await engine.cancel(clientOrderId);
     log.info(
@@ -36,11 +39,11 @@ export function registerOrderCommands(container: Container): void {
     return after;
   };
 
-  container.context.subscriptions.push(
+  services.context.subscriptions.push(
     registerCommand(
       Commands.cancelOrder,
       guard('Cancel Order', async (node?: OrderNode) => {
-        const { engine } = await container.trading();
+        const { engine } = await services.session.trading();
         let clientOrderId = node?.kind === 'order' ? node.record.clientOrderId : undefined;
         if (!clientOrderId) {
           const working = engine.workingOrders();
@@ -72,7 +75,7 @@ export function registerOrderCommands(container: Container): void {
     registerCommand(
       Commands.cancelAllOrders,
       guard('Cancel All Orders', async () => {
-        const { engine } = await container.trading();
+        const { engine } = await services.session.trading();
         const working = engine.workingOrders();
         if (working.length === 0) {
           void vscode.window.showInformationMessage('SPtrader: there are no working orders to cancel.');
@@ -105,7 +108,7 @@ export function registerOrderCommands(container: Container): void {
           'Close Position',
         );
         if (sure !== 'Close Position') return;
-        const { engine } = await container.trading();
+        const { engine } = await services.session.trading();
         const cmd = submitOrderCommand(
           {
             symbol: position.symbol,
@@ -136,8 +139,8 @@ export function registerOrderCommands(container: Container): void {
     registerCommand(
       Commands.resetPaperAccount,
       guard('Reset Paper Account', async () => {
-        const session = container.openSession;
-        const working = session?.engine.workingOrders().filter((r) => r.venue === container.paperBroker.id) ?? [];
+        const session = services.session.openSession;
+        const working = session?.engine.workingOrders().filter((r) => r.venue === services.paper.id) ?? [];
         const sure = await vscode.window.showWarningMessage(
           'Reset the paper account?',
           {
@@ -147,15 +150,11 @@ export function registerOrderCommands(container: Container): void {
           'Reset Paper Account',
         );
         if (sure !== 'Reset Paper Account') return;
-        const { engine } = await container.trading();
-        for (const r of engine.workingOrders().filter((o) => o.venue === container.paperBroker.id))
+        const { engine } = await services.session.trading();
+        for (const r of engine.workingOrders().filter((o) => o.venue === services.paper.id))
           await cancelOne(engine, r.clientOrderId);
         // The audit log records the reset before the account is emptied, so the two agree on the next open.
-        await engine.resetLocalVenue(
-          container.paperBroker.id,
-          () => container.paperBroker.reset(),
-          'Reset Paper Account (VS Code)',
-        );
+        await engine.resetLocalVenue(services.paper.id, () => services.paper.reset(), 'Reset Paper Account (VS Code)');
         log.warn('Paper account reset');
         void vscode.window.showInformationMessage('SPtrader: the paper account was reset.');
       }),
@@ -163,7 +162,7 @@ export function registerOrderCommands(container: Container): void {
     registerCommand(
       Commands.setActiveProfile,
       guard('Set Active Profile', async (node?: ProfileNode) => {
-        const id = node?.id ?? (await pickProfile(container));
+        const id = node?.id ?? (await pickProfile(services));
         if (!id) return;
         await vscode.workspace
           .getConfiguration(Settings.section)
@@ -174,7 +173,7 @@ export function registerOrderCommands(container: Container): void {
     registerCommand(
       Commands.selectProfile,
       guard('Select Profile', async () => {
-        const id = await pickProfile(container);
+        const id = await pickProfile(services);
         if (id)
           await vscode.workspace
             .getConfiguration(Settings.section)
@@ -184,12 +183,12 @@ export function registerOrderCommands(container: Container): void {
   );
 }
 
-async function pickProfile(container: Container): Promise<string | undefined> {
+async function pickProfile(services: OrderCommandsServices): Promise<string | undefined> {
   const active = activeProfile();
   const picked = await vscode.window.showQuickPick(
-    container.profiles().map((p) => ({
+    services.profiles.profiles().map((p) => ({
       label: `${p.id === active ? '$(pass-filled) ' : ''}${p.displayName ?? p.id}`,
-      description: `${p.broker} · ${p.environment} · ${container.brokers.get(p.id)?.isConnected() ? 'connected' : 'not connected'}`,
+      description: `${p.broker} · ${p.environment} · ${services.profiles.brokers.get(p.id)?.isConnected() ? 'connected' : 'not connected'}`,
       id: p.id,
     })),
     { title: 'SPtrader: Broker Profile', placeHolder: 'The profile Test Order and the status bar use' },

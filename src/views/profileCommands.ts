@@ -19,7 +19,7 @@ import {
   type BrokerProfileInput,
 } from '../brokers/registry';
 import { Commands, Settings } from '../constants';
-import type { Container } from '../container';
+import type { ViewServices } from './services';
 import {
   bindingDigest,
   bindingHosts,
@@ -40,6 +40,9 @@ import {
   upsertProfileSetting,
 } from './profiles';
 import type { ProfileNode } from './trees';
+
+/** What these views use of the services the composition root hands out. */
+type ProfileCommandsServices = Pick<ViewServices, 'context' | 'log' | 'profiles'>;
 
 const BROKER_LABELS: Readonly<Record<BrokerKind, { label: string; detail: string }>> = {
   oanda: { label: 'OANDA', detail: 'Forex and CFDs over the v20 REST API (practice or live)' },
@@ -62,8 +65,8 @@ export interface TestConnectionResult {
   currency: string;
 }
 
-export function registerProfileCommands(container: Container): void {
-  const { log } = container;
+export function registerProfileCommands(services: ProfileCommandsServices): void {
+  const { log } = services;
   const guard =
     <A extends unknown[], R>(name: string, run: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R | undefined> => {
@@ -82,8 +85,8 @@ export function registerProfileCommands(container: Container): void {
     title: string,
     filter: (p: BrokerProfile) => boolean = () => true,
   ): Promise<BrokerProfile | undefined> => {
-    if (node?.kind === 'profile') return container.profile(node.id);
-    const candidates = container.profiles().filter(filter);
+    if (node?.kind === 'profile') return services.profiles.profile(node.id);
+    const candidates = services.profiles.profiles().filter(filter);
     if (candidates.length === 0) {
       void vscode.window.showInformationMessage(
         'SPtrader: no broker profile fits. Add one with "SPtrader: Add Broker Profile".',
@@ -93,7 +96,7 @@ export function registerProfileCommands(container: Container): void {
     const picked = await vscode.window.showQuickPick(
       candidates.map((p) => ({
         label: p.displayName ?? p.id,
-        description: `${p.id} · ${p.broker} · ${p.environment} · ${container.brokers.get(p.id)?.isConnected() ? 'connected' : 'not connected'}`,
+        description: `${p.id} · ${p.broker} · ${p.environment} · ${services.profiles.brokers.get(p.id)?.isConnected() ? 'connected' : 'not connected'}`,
         detail: `${profileHosts(p)}${profileConnectProblem(p) === undefined ? '' : ' · cannot connect: add dataUrl (the market-data URL)'}`,
         profile: p,
       })),
@@ -104,7 +107,7 @@ export function registerProfileCommands(container: Container): void {
 
   const askCredentials = async (profile: BrokerProfile): Promise<number> => {
     const binding = credentialBinding(profile);
-    const source = container.credentialsFor(profile);
+    const source = services.profiles.credentialsFor(profile);
     let stored = 0;
     for (const prompt of CREDENTIALS_BY_BROKER[profile.broker]) {
       const has = (await source.get(prompt.key)) !== undefined;
@@ -117,7 +120,7 @@ export function registerProfileCommands(container: Container): void {
       });
       if (value === undefined) break;
       if (value.trim() === '') continue;
-      await storeCredential(container.context.secrets, binding, prompt.key, value);
+      await storeCredential(services.context.secrets, binding, prompt.key, value);
       stored++;
     }
     log.info(`Credentials for ${describeBinding(binding)}: ${stored} value(s) stored in SecretStorage`);
@@ -148,7 +151,7 @@ export function registerProfileCommands(container: Container): void {
       if (choice !== action) return false;
     }
     const keys = CREDENTIALS_BY_BROKER[profile.broker].map((c) => c.key);
-    if ((await missingCredentials(container.credentialsFor(profile), keys)).length === 0) return true;
+    if ((await missingCredentials(services.profiles.credentialsFor(profile), keys)).length === 0) return true;
     const enter = 'Enter Credentials';
     const choice = await vscode.window.showWarningMessage(
       `SPtrader: no credentials are stored for ${describeBinding(binding)}.`,
@@ -162,13 +165,13 @@ export function registerProfileCommands(container: Container): void {
     );
     if (choice !== enter) return false;
     await askCredentials(profile);
-    return (await missingCredentials(container.credentialsFor(profile), keys)).length === 0;
+    return (await missingCredentials(services.profiles.credentialsFor(profile), keys)).length === 0;
   };
 
   const testConnection = async (profile: BrokerProfile): Promise<TestConnectionResult | undefined> => {
     if (!(await readyToSend(profile, 'Test Connection'))) return undefined;
-    const wasConnected = container.brokers.get(profile.id)?.isConnected() === true;
-    const broker = await container.connectProfile(profile.id);
+    const wasConnected = services.profiles.brokers.get(profile.id)?.isConnected() === true;
+    const broker = await services.profiles.connectProfile(profile.id);
     try {
       const account = await broker.getAccountInfo();
       const result = {
@@ -186,7 +189,7 @@ export function registerProfileCommands(container: Container): void {
       return result;
     } finally {
       if (!wasConnected && profile.id !== PAPER_PROFILE_ID)
-        await container.disconnectProfile(profile.id).catch(() => undefined);
+        await services.profiles.disconnectProfile(profile.id).catch(() => undefined);
     }
   };
 
@@ -224,7 +227,7 @@ export function registerProfileCommands(container: Container): void {
       )
     )?.env;
     if (!environment) return;
-    const known = new Set(container.profiles().map((p) => p.id));
+    const known = new Set(services.profiles.profiles().map((p) => p.id));
     const id =
       existing?.id ??
       (await vscode.window.showInputBox({
@@ -270,7 +273,7 @@ export function registerProfileCommands(container: Container): void {
     if (existing && bindingDigest(credentialBinding(existing)) !== bindingDigest(credentialBinding(profile))) {
       // Values bound to the old endpoint or environment can never be sent again: drop them from the keychain.
       await forgetCredentials(
-        container.context.secrets,
+        services.context.secrets,
         credentialBinding(existing),
         CREDENTIALS_BY_BROKER[existing.broker].map((c) => c.key),
       );
@@ -278,7 +281,7 @@ export function registerProfileCommands(container: Container): void {
         `Credentials for ${describeBinding(credentialBinding(existing))} removed: the profile now points elsewhere`,
       );
     }
-    if (existing && container.brokers.has(profile.id))
+    if (existing && services.profiles.brokers.has(profile.id))
       void vscode.window.showInformationMessage(`SPtrader: ${profile.id} changes apply after Disconnect and Connect.`);
     if (CREDENTIALS_BY_BROKER[broker].length > 0) await askCredentials(profile);
     const choice = await vscode.window.showInformationMessage(
@@ -293,7 +296,7 @@ export function registerProfileCommands(container: Container): void {
         .update(Settings.activeProfile, profile.id, vscode.ConfigurationTarget.Global);
   };
 
-  container.context.subscriptions.push(
+  services.context.subscriptions.push(
     registerCommand(
       Commands.addBrokerProfile,
       guard('Add Broker Profile', () => wizard()),
@@ -341,7 +344,7 @@ export function registerProfileCommands(container: Container): void {
         const profile = await profileOf(node, 'SPtrader: Connect');
         if (!profile) return;
         if (!(await readyToSend(profile, 'Connect'))) return;
-        const broker = await container.connectProfile(profile.id);
+        const broker = await services.profiles.connectProfile(profile.id);
         void vscode.window.showInformationMessage(`SPtrader: ${broker.displayName} connected and reconciled.`);
       }),
     ),
@@ -351,10 +354,10 @@ export function registerProfileCommands(container: Container): void {
         const profile = await profileOf(
           node,
           'SPtrader: Disconnect',
-          (p) => p.id !== PAPER_PROFILE_ID && container.brokers.has(p.id),
+          (p) => p.id !== PAPER_PROFILE_ID && services.profiles.brokers.has(p.id),
         );
         if (!profile) return;
-        await container.disconnectProfile(profile.id);
+        await services.profiles.disconnectProfile(profile.id);
       }),
     ),
     registerCommand(

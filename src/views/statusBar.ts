@@ -4,9 +4,12 @@
  */
 import * as vscode from 'vscode';
 import { Commands, Settings, StatusBarIds } from '../constants';
-import type { Container } from '../container';
+import type { ViewServices } from './services';
 import type { TradingStateName } from '../execution/risk';
 import { activeProfile } from './trees';
+
+/** What these views use of the services the composition root hands out. */
+type StatusBarServices = Pick<ViewServices, 'context' | 'session' | 'profiles'>;
 
 const TRADING_ICONS: Record<TradingStateName, string> = {
   ACTIVE: '$(pulse)',
@@ -14,7 +17,7 @@ const TRADING_ICONS: Record<TradingStateName, string> = {
   HALTED: '$(circle-slash)',
 };
 
-export function registerStatusBar(container: Container): void {
+export function registerStatusBar(services: StatusBarServices): void {
   const profile = vscode.window.createStatusBarItem(StatusBarIds.profile, vscode.StatusBarAlignment.Left, 101);
   profile.name = 'SPtrader Profile';
   const trading = vscode.window.createStatusBarItem(StatusBarIds.trading, vscode.StatusBarAlignment.Left, 100);
@@ -22,8 +25,8 @@ export function registerStatusBar(container: Container): void {
 
   const update = (): void => {
     const id = activeProfile();
-    const configured = container.profile(id);
-    const connected = container.brokers.get(id)?.isConnected() === true;
+    const configured = services.profiles.profile(id);
+    const connected = services.profiles.brokers.get(id)?.isConnected() === true;
     const live = configured?.environment === 'live';
     profile.text = `${connected ? '$(plug)' : '$(debug-disconnect)'} ${id}${live ? ' (LIVE)' : ''}`;
     profile.tooltip = configured
@@ -36,7 +39,7 @@ export function registerStatusBar(container: Container): void {
     profile.backgroundColor =
       configured && !live ? undefined : new vscode.ThemeColor('statusBarItem.warningBackground');
 
-    const session = container.openSession;
+    const session = services.session.openSession;
     if (!session) {
       trading.text = '$(sync~spin) SPtrader';
       trading.tooltip = 'SPtrader: opening the engine and its audit log…';
@@ -64,12 +67,12 @@ export function registerStatusBar(container: Container): void {
   update();
   profile.show();
   trading.show();
-  container.context.subscriptions.push(
+  services.context.subscriptions.push(
     profile,
     trading,
-    container.onDidOpenSession(update),
-    container.onDidChangeProfiles(update),
-    container.onEngineEvent((e) => {
+    services.session.onDidOpenSession(update),
+    services.profiles.onDidChangeProfiles(update),
+    services.session.onEngineEvent((e) => {
       if (e.type === 'TradingStateChanged' || e.type === 'VenueError' || e.type === 'PositionsReconciled') update();
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -78,7 +81,7 @@ export function registerStatusBar(container: Container): void {
   );
   // The status bar must tell the truth from the start (a halt survives restarts), so the engine opens
   // now, in the background: activation does not wait for it.
-  void container.trading().catch((e: unknown) => {
+  void services.session.trading().catch((e: unknown) => {
     trading.text = '$(error) SPtrader';
     trading.tooltip = `SPtrader: the engine could not open: ${e instanceof Error ? e.message : String(e)}`;
   });

@@ -7,7 +7,7 @@ import { registerCommand } from './shellHooks';
 import { systemClock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { Commands } from '../constants';
-import type { Container } from '../container';
+import type { ViewServices } from './services';
 import { describeOutcome } from '../execution/describeOrder';
 import { formatOutcome } from '../execution/formatOutcome';
 import { failedBeforeRun, runTestOrder, type TestOrderOutcome } from '../execution/testOrder';
@@ -18,6 +18,12 @@ import { QuoteHistory, quotePointOf } from './quoteHistory';
 import { ResultPanel } from './resultPanel';
 import { followedView, resultViewOf } from './resultView';
 import { activeProfile } from './trees';
+
+/** What these views use of the services the composition root hands out. */
+type TestOrderCommandServices = Pick<
+  ViewServices,
+  'context' | 'log' | 'session' | 'profiles' | 'paper' | 'interpreters'
+>;
 
 const LABELS: Record<RunKind, string> = {
   'test-order': 'Test Order',
@@ -35,8 +41,8 @@ export interface RunResults {
   show(outcome: TestOrderOutcome, kind: RunKind): void;
 }
 
-export function registerOrderRunCommands(container: Container): RunResults {
-  const { context, log } = container;
+export function registerOrderRunCommands(services: TestOrderCommandServices): RunResults {
+  const { context, log } = services;
   const quotes = new QuoteHistory();
   const diagnostics = new RunDiagnostics();
   const panel = new ResultPanel(
@@ -50,7 +56,7 @@ export function registerOrderRunCommands(container: Container): RunResults {
         );
       },
       sampleQuote: async (venue, symbol) => {
-        const broker = container.brokers.get(venue);
+        const broker = services.profiles.brokers.get(venue);
         if (!broker?.isConnected()) return undefined;
         try {
           const quote = await broker.getQuote(symbol);
@@ -67,10 +73,10 @@ export function registerOrderRunCommands(container: Container): RunResults {
   context.subscriptions.push(diagnostics, panel);
   // The panel stays true: a resting order's fills, a cancel (from the tree, the emergency stop), an expiry.
   context.subscriptions.push(
-    container.onEngineEvent((event) => {
+    services.session.onEngineEvent((event) => {
       const view = panel.result;
       if (!view?.clientOrderId) return;
-      const next = followedView(view, event, container.openSession?.engine.getOrder(view.clientOrderId));
+      const next = followedView(view, event, services.session.openSession?.engine.getOrder(view.clientOrderId));
       if (next) panel.update(next);
     }),
   );
@@ -80,16 +86,16 @@ export function registerOrderRunCommands(container: Container): RunResults {
     const target = await componentTarget(label, uri);
     if (!target) return undefined;
     // Test Order goes to the active profile (connected on demand); Execute on Paper always to the paper venue.
-    const profileId = kind === 'test-order' ? activeProfile() : container.paperBroker.id;
-    let broker: BrokerApi = container.paperBroker;
+    const profileId = kind === 'test-order' ? activeProfile() : services.paper.id;
+    let broker: BrokerApi = services.paper;
     const started = performance.now();
     panel.setRunning(true);
     let outcome: TestOrderOutcome;
     try {
       outcome = await withDelayedProgress(`SPtrader: ${label}${className ? ` ${className}` : ''}`, async () => {
-        const worker = await container.interpreters.workerFor(target);
-        const { engine } = await container.trading();
-        if (profileId !== container.paperBroker.id) broker = await container.connectProfile(profileId);
+        const worker = await services.interpreters.workerFor(target);
+        const { engine } = await services.session.trading();
+        if (profileId !== services.paper.id) broker = await services.profiles.connectProfile(profileId);
         return runTestOrder(
           { file: target.fsPath, className: typeof className === 'string' ? className : undefined, source: kind },
           { runner: worker, broker, engine, clock: systemClock },
@@ -105,7 +111,9 @@ export function registerOrderRunCommands(container: Container): RunResults {
         if (choice === 'Select Interpreter') void vscode.commands.executeCommand('python.setInterpreter');
       });
       const environment =
-        container.brokers.get(profileId)?.environment ?? container.profile(profileId)?.environment ?? 'unknown';
+        services.profiles.brokers.get(profileId)?.environment ??
+        services.profiles.profile(profileId)?.environment ??
+        'unknown';
       outcome = failedBeforeRun(
         target.fsPath,
         { id: profileId, environment },
@@ -134,7 +142,7 @@ export function registerOrderRunCommands(container: Container): RunResults {
         : '';
     // A denial for buying power on the paper venue offers the way out: a fresh paper account.
     const actions =
-      outcome.denial?.code === 'NOTIONAL_EXCEEDS_BUYING_POWER' && outcome.venue.id === container.paperBroker.id
+      outcome.denial?.code === 'NOTIONAL_EXCEEDS_BUYING_POWER' && outcome.venue.id === services.paper.id
         ? ['Reset Paper Account…', 'Show Log']
         : ['Show Log'];
     void show(`SPtrader ${label} on ${outcome.venue.id}${where}: ${describeOutcome(outcome)}`, ...actions).then(

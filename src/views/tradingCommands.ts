@@ -2,11 +2,14 @@
 import * as vscode from 'vscode';
 import { registerCommand } from './shellHooks';
 import { Commands } from '../constants';
-import type { Container } from '../container';
+import type { ViewServices } from './services';
 import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
 
-export function registerTradingCommands(container: Container): void {
-  const { log } = container;
+/** What these views use of the services the composition root hands out. */
+type TradingCommandsServices = Pick<ViewServices, 'context' | 'log' | 'session'>;
+
+export function registerTradingCommands(services: TradingCommandsServices): void {
+  const { log } = services;
   const guard = (name: string, run: () => Promise<void>) => async (): Promise<void> => {
     try {
       await run();
@@ -16,11 +19,11 @@ export function registerTradingCommands(container: Container): void {
       void vscode.window.showErrorMessage(`SPtrader: ${name} failed: ${message}`);
     }
   };
-  container.context.subscriptions.push(
+  services.context.subscriptions.push(
     registerCommand(
       Commands.emergencyStop,
       guard('Emergency Stop', async () => {
-        const { engine } = await container.trading();
+        const { engine } = await services.session.trading();
         // Halt first, with no question asked: the question is only about closing positions.
         engine.setTradingState('HALTED', 'emergency stop');
         const report = await engine.emergencyStop({ reason: 'emergency stop' });
@@ -52,7 +55,7 @@ export function registerTradingCommands(container: Container): void {
     registerCommand(
       Commands.resumeTrading,
       guard('Resume Trading', async () => {
-        const { engine } = await container.trading();
+        const { engine } = await services.session.trading();
         const status = engine.status();
         if (status.tradingState === 'ACTIVE') {
           void vscode.window.showInformationMessage('SPtrader: trading is already active.');
@@ -71,7 +74,7 @@ export function registerTradingCommands(container: Container): void {
     registerCommand(
       Commands.tradingStatus,
       guard('Trading Status', async () => {
-        const { engine } = await container.trading();
+        const { engine } = await services.session.trading();
         const s = engine.status();
         log.info(
           `Trading ${s.tradingState} since ${new Date(s.since).toISOString()} (${s.source}): ${s.reason}; ${s.workingOrders} working, ${s.externalOrders} external orders; breaker ${s.breaker.consecutiveFailures} in a row`,
@@ -82,7 +85,7 @@ export function registerTradingCommands(container: Container): void {
     registerCommand(
       Commands.showAuditLog,
       guard('Show Audit Log', async () => {
-        const { audit } = await container.trading();
+        const { audit } = await services.session.trading();
         await audit.flush();
         const records = await tailAudit(audit.dir, 200);
         const doc = await vscode.workspace.openTextDocument({
@@ -95,7 +98,7 @@ export function registerTradingCommands(container: Container): void {
     registerCommand(
       Commands.recoverState,
       guard('Recover State', async () => {
-        const preview = await container.recoverState(true);
+        const preview = await services.session.recoverState(true);
         if (!preview.problems.length) {
           void vscode.window.showInformationMessage(
             'SPtrader: every state file agrees with the audit log; nothing to recover.',
@@ -111,7 +114,7 @@ export function registerTradingCommands(container: Container): void {
           go,
         );
         if (choice !== go) return;
-        const report = await container.recoverState(false);
+        const report = await services.session.recoverState(false);
         for (const a of report.actions) log.warn(`Recover: ${a}`);
         void vscode.window.showInformationMessage(
           `SPtrader: state recovered from the audit log (${report.actions.length} step(s); see the log). Review positions, then trade.`,
@@ -121,7 +124,7 @@ export function registerTradingCommands(container: Container): void {
     registerCommand(
       Commands.verifyAuditLog,
       guard('Verify Audit Log', async () => {
-        const { audit } = await container.trading();
+        const { audit } = await services.session.trading();
         await audit.flush();
         const report = await verifyAuditDir(audit.dir);
         if (report.verified)

@@ -5,12 +5,15 @@
 import * as vscode from 'vscode';
 import { registerCommand } from './shellHooks';
 import { Commands, Settings, Views } from '../constants';
-import type { Container } from '../container';
+import type { ViewServices } from './services';
 import type { EngineEvent } from '../execution/events';
 import { describeOrder, formatPrice, formatQuantity, precisionOf } from '../execution/describeOrder';
 import { averagePrice, filledQuantity, type OrderRecord } from '../execution/orderState';
 import type { OrderResponse, Position } from '../orders/model';
 import { PAPER_PROFILE_ID, profileConnectProblem, profileHosts } from './profiles';
+
+/** What these views use of the services the composition root hands out. */
+type TreesServices = Pick<ViewServices, 'context' | 'session' | 'profiles'>;
 
 export type PositionNode =
   | { readonly kind: 'venue'; readonly venue: string }
@@ -58,14 +61,14 @@ const signedMoney = (n: number): string =>
 export class PositionsTree extends RefreshingTree<PositionNode> {
   private openError: string | undefined;
 
-  constructor(private readonly container: Container) {
+  constructor(private readonly services: TreesServices) {
     super();
   }
 
   getTreeItem(node: PositionNode): vscode.TreeItem {
     if (node.kind === 'message') return new vscode.TreeItem(node.text);
     if (node.kind === 'venue') {
-      const broker = this.container.brokers.get(node.venue);
+      const broker = this.services.profiles.brokers.get(node.venue);
       const item = new vscode.TreeItem(broker?.displayName ?? node.venue, vscode.TreeItemCollapsibleState.Expanded);
       item.id = `venue:${node.venue}`;
       const live = broker?.environment === 'live';
@@ -103,15 +106,15 @@ export class PositionsTree extends RefreshingTree<PositionNode> {
   }
 
   async getChildren(node?: PositionNode): Promise<PositionNode[]> {
-    if (!node) return [...this.container.brokers.keys()].map((venue) => ({ kind: 'venue', venue }));
+    if (!node) return [...this.services.profiles.brokers.keys()].map((venue) => ({ kind: 'venue', venue }));
     if (node.kind !== 'venue') return [];
-    const broker = this.container.brokers.get(node.venue);
+    const broker = this.services.profiles.brokers.get(node.venue);
     if (!broker) return [];
     if (broker.isConnected()) this.openError = undefined;
     else {
       // The engine could not open (another window or sptrader process holds its state, say): say why.
       if (this.openError !== undefined) return [{ kind: 'message', text: this.openError }];
-      void this.container.trading().then(
+      void this.services.session.trading().then(
         () => this.refresh(),
         (e: unknown) => {
           // Kept until the engine opens (any SPtrader command tries again), not retried on every refresh.
@@ -138,7 +141,7 @@ export class PositionsTree extends RefreshingTree<PositionNode> {
 }
 
 export class OpenOrdersTree extends RefreshingTree<OrderNode> {
-  constructor(private readonly container: Container) {
+  constructor(private readonly services: TreesServices) {
     super();
   }
 
@@ -146,7 +149,7 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
     if (node.kind === 'order') {
       const r = node.record;
       const o = r.request;
-      const live = this.container.brokers.get(r.venue)?.environment === 'live';
+      const live = this.services.profiles.brokers.get(r.venue)?.environment === 'live';
       // Named by what it is ("BUY 10,000 EUR_USD LMT 1.0850 GTC"); the client id only in the tooltip.
       const item = new vscode.TreeItem(describeOrder(o, { live }));
       item.id = `order:${r.clientOrderId}`;
@@ -165,10 +168,10 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
     }
     const o = node.order;
     const item = new vscode.TreeItem(
-      describeOrder(o, { live: this.container.brokers.get(node.venue)?.environment === 'live' }),
+      describeOrder(o, { live: this.services.profiles.brokers.get(node.venue)?.environment === 'live' }),
     );
     item.id = `external:${node.venue}:${o.order_id}`;
-    const liveVenue = this.container.brokers.get(node.venue)?.environment === 'live';
+    const liveVenue = this.services.profiles.brokers.get(node.venue)?.environment === 'live';
     item.description = `${liveVenue ? 'LIVE · ' : ''}external · ${o.status.status.replace('_', ' ').toUpperCase()} · ${node.venue}`;
     item.tooltip = `Not placed by SPtrader (${o.client_order_id || o.order_id}): left alone; Emergency Stop cancels it too.`;
     item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
@@ -178,7 +181,7 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
 
   getChildren(node?: OrderNode): OrderNode[] {
     if (node) return [];
-    const session = this.container.openSession;
+    const session = this.services.session.openSession;
     if (!session) return [];
     const { engine } = session;
     const external = engine.externalOrders().map(({ venue, order }): OrderNode => ({ kind: 'external', venue, order }));
@@ -187,13 +190,13 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
 }
 
 export class ProfilesTree extends RefreshingTree<ProfileNode> {
-  constructor(private readonly container: Container) {
+  constructor(private readonly services: TreesServices) {
     super();
   }
 
   getTreeItem(node: ProfileNode): vscode.TreeItem {
-    const profile = this.container.profile(node.id);
-    const broker = this.container.brokers.get(node.id);
+    const profile = this.services.profiles.profile(node.id);
+    const broker = this.services.profiles.brokers.get(node.id);
     const active = activeProfile() === node.id;
     const connected = broker?.isConnected() === true;
     const environment = profile?.environment ?? broker?.environment ?? 'unknown';
@@ -213,7 +216,7 @@ export class ProfilesTree extends RefreshingTree<ProfileNode> {
 
   getChildren(node?: ProfileNode): ProfileNode[] {
     if (node) return [];
-    return this.container.profiles().map((p) => ({ kind: 'profile', id: p.id }));
+    return this.services.profiles.profiles().map((p) => ({ kind: 'profile', id: p.id }));
   }
 }
 
@@ -233,25 +236,25 @@ export interface Trees {
   profiles: ProfilesTree;
 }
 
-export function registerTrees(container: Container): Trees {
-  const positions = new PositionsTree(container);
-  const orders = new OpenOrdersTree(container);
-  const profiles = new ProfilesTree(container);
+export function registerTrees(services: TreesServices): Trees {
+  const positions = new PositionsTree(services);
+  const orders = new OpenOrdersTree(services);
+  const profiles = new ProfilesTree(services);
   const positionsView = vscode.window.createTreeView(Views.positions, { treeDataProvider: positions });
   const ordersView = vscode.window.createTreeView(Views.openOrders, { treeDataProvider: orders });
   const updateOrderBadge = (): void => {
-    const count = container.openSession?.engine.workingOrders().length ?? 0;
+    const count = services.session.openSession?.engine.workingOrders().length ?? 0;
     ordersView.badge =
       count > 0 ? { value: count, tooltip: `${count} working order${count === 1 ? '' : 's'}` } : undefined;
   };
-  container.context.subscriptions.push(
+  services.context.subscriptions.push(
     positions,
     orders,
     profiles,
     positionsView,
     ordersView,
     vscode.window.createTreeView(Views.brokerProfiles, { treeDataProvider: profiles }),
-    container.onEngineEvent((e) => {
+    services.session.onEngineEvent((e) => {
       if (POSITION_EVENTS.has(e.type)) positions.refresh();
       if (e.type.startsWith('Order') || e.type === 'ExternalOrderFound' || e.type === 'PositionsReconciled') {
         orders.refresh();
@@ -259,11 +262,11 @@ export function registerTrees(container: Container): Trees {
       }
       if (e.type === 'VenueError') profiles.refresh();
     }),
-    container.onDidChangeProfiles(() => {
+    services.profiles.onDidChangeProfiles(() => {
       profiles.refresh();
       positions.refresh();
     }),
-    container.onDidOpenSession(() => {
+    services.session.onDidOpenSession(() => {
       positions.refresh();
       orders.refresh();
       profiles.refresh();

@@ -1,0 +1,149 @@
+/**
+ * The editor's one trading session over its state folder (`<globalStorage>/engine`, laid out as
+ * common/statePaths.ts says): opened on first use, so activation stays fast; its events relayed to the
+ * views; damage and recovery said to the user; risk settings applied when they change.
+ */
+import * as vscode from 'vscode';
+import type { PaperBroker } from '../brokers/paper/paperBroker';
+import { systemClock } from '../common/clock';
+import { acquireStateDirLock } from '../common/stateLock';
+import { Commands } from '../constants';
+import type { EngineEvent } from '../execution/events';
+import { recoverStateDir, type RecoverReport } from '../execution/recover';
+import { openTradingSession, type RiskSettings, type TradingSession } from '../execution/session';
+import type { SessionAccess } from './services';
+
+export class EditorSession implements SessionAccess, vscode.Disposable {
+  private session: Promise<TradingSession> | undefined;
+  private opened: TradingSession | undefined;
+  private readonly engineEvents = new vscode.EventEmitter<EngineEvent>();
+  private readonly sessionOpened = new vscode.EventEmitter<TradingSession>();
+  readonly onEngineEvent = this.engineEvents.event;
+  readonly onDidOpenSession = this.sessionOpened.event;
+
+  constructor(
+    private readonly log: vscode.LogOutputChannel,
+    readonly stateDir: string,
+    private readonly paper: PaperBroker,
+    private readonly riskSettings: () => RiskSettings,
+  ) {}
+
+  get openSession(): TradingSession | undefined {
+    return this.opened;
+  }
+
+  /** The engine over the extension's state; opened (and the paper venue connected and reconciled) once. */
+  trading(): Promise<TradingSession> {
+    this.session ??= (async () => {
+      const session = await openTradingSession({
+        stateDir: this.stateDir,
+        clock: systemClock,
+        brokers: { paper: this.paper },
+        settings: this.riskSettings(),
+        purpose: 'the SPtrader VS Code extension',
+      });
+      try {
+        await this.started(session);
+      } catch (e) {
+        // Half-opened: give the state directory back, so that a later command (or another window) can open it.
+        await session.close().catch(() => undefined);
+        throw e;
+      }
+      this.opened = session;
+      this.sessionOpened.fire(session);
+      return session;
+    })();
+    this.session.catch(() => (this.session = undefined));
+    return this.session;
+  }
+
+  private async started(session: TradingSession): Promise<void> {
+    const r = session.recovery;
+    if (r.tornTailRemoved)
+      this.log.warn(`Audit log: a torn last line (${r.tornTailBytes} bytes) left by a crash was removed`);
+    if (r.anchorMissing)
+      this.log.warn(
+        `Audit log: anchor.json was missing; written anew at seq ${r.lastSeq} (a cut before now cannot be checked against it)`,
+      );
+    if (!r.verified) {
+      this.log.error(`Audit log at ${session.audit.dir} does not verify: ${r.problemCount} problems`);
+      void vscode.window.showErrorMessage(
+        `SPtrader: the audit log does not verify (${r.problemCount} problems). Run "SPtrader: Verify Audit Log".`,
+      );
+    }
+    session.engine.subscribe((e) => {
+      if (e.type === 'TradingStateChanged') this.log.warn(`Trading ${e.from} → ${e.to}: ${e.reason}`);
+      else if (e.type === 'OrderDenied') this.log.info(`${e.clientOrderId} denied: ${e.code}: ${e.reason}`);
+      else if (e.type === 'VenueError') this.log.error(`${e.venue} ${e.operation}: ${e.reason}: ${e.message}`);
+      else if (e.type === 'ExternalOrderFound')
+        this.log.info(
+          `External order at ${e.venue}: ${e.order.client_order_id} (${e.order.symbol}); not placed by SPtrader, left alone`,
+        );
+      this.engineEvents.fire(e);
+    });
+    await session.engine.connect('paper');
+    this.reportDamage(session);
+  }
+
+  /** Damaged, missing or rolled-back state refuses every order until recovered: say so, with the way out. */
+  private reportDamage(session: TradingSession): void {
+    const damage = session.damage;
+    if (damage.length === 0) return;
+    for (const d of damage) this.log.error(`State damaged: ${d.file}: ${d.problem}`);
+    const recover = 'Recover State…';
+    void vscode.window
+      .showErrorMessage(
+        `SPtrader: ${damage[0]?.file ?? 'a state file'}: ${damage[0]?.problem ?? ''}${damage.length > 1 ? ` (and ${damage.length - 1} more)` : ''}. No order is sent until the state is recovered from the audit log.`,
+        recover,
+        'Show Log',
+      )
+      .then((choice) => {
+        if (choice === recover) void vscode.commands.executeCommand(Commands.recoverState);
+        else if (choice === 'Show Log') this.log.show();
+      });
+  }
+
+  /**
+   * Rebuilds the damaged state files from the audit log (src/execution/recover.ts): the session is
+   * closed first (recover needs the state directory to itself) and opened again after.
+   */
+  async recoverState(dryRun: boolean): Promise<RecoverReport> {
+    if (!dryRun) {
+      const session = await this.session?.catch(() => undefined);
+      this.session = undefined;
+      this.opened = undefined;
+      if (session) await session.close();
+    }
+    const lock = dryRun ? undefined : acquireStateDirLock(this.stateDir, 'SPtrader: Recover State');
+    try {
+      return await recoverStateDir({ stateDir: this.stateDir, clock: systemClock, dryRun });
+    } finally {
+      lock?.release();
+      if (!dryRun)
+        await this.trading().catch((e: unknown) =>
+          this.log.error(`Reopening after recover failed: ${(e as Error).message}`),
+        );
+    }
+  }
+
+  /** New risk limits and circuit breaker for an open engine (one not yet open reads them when it opens). */
+  async applySettings(): Promise<void> {
+    if (!this.session) return;
+    const session = await this.session;
+    const settings = this.riskSettings();
+    session.engine.setLimits(settings.limits);
+    session.engine.trading.configure(settings.circuitBreaker);
+    this.log.info('Risk limits updated from settings');
+  }
+
+  /** Closes the engine (if it opened) and gives the state folder back. */
+  async close(): Promise<void> {
+    const session = await this.session?.catch(() => undefined);
+    if (session) await session.close();
+  }
+
+  dispose(): void {
+    this.engineEvents.dispose();
+    this.sessionOpened.dispose();
+  }
+}

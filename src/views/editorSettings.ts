@@ -1,0 +1,106 @@
+/**
+ * The editor's settings mapped to what the core takes: broker profiles, the live switch and risk limits,
+ * from the user's settings (a workspace may only tighten, see settingsPolicy.ts), each problem reported once.
+ */
+import * as vscode from 'vscode';
+import type { BrokerProfile } from '../brokers/registry';
+import { Settings } from '../constants';
+import { parseRiskSettings, type RiskSettings } from '../execution/session';
+import { effectiveLimits, userLiveEnabled, userProfiles, type IgnoredWorkspaceSetting } from './settingsPolicy';
+
+export class EditorSettings {
+  /** Problems already shown, so each is reported once. */
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly log: vscode.LogOutputChannel) {}
+
+  /**
+   * Every usable profile (paper first), from the user's settings only (see settingsPolicy.ts); invalid
+   * entries are reported once and skipped, and so are profiles a workspace tries to define.
+   */
+  profiles(): readonly BrokerProfile[] {
+    const inspected = vscode.workspace.getConfiguration(Settings.section).inspect<unknown>(Settings.brokerProfiles);
+    const { profiles, problems, ignored } = userProfiles(inspected);
+    this.reportIgnored(ignored);
+    for (const problem of problems) {
+      if (this.reported.has(problem.message)) continue;
+      this.reported.add(problem.message);
+      this.log.error(`Broker profile: ${problem.message} (field ${problem.fields.join(', ')})`);
+      void vscode.window.showWarningMessage(`SPtrader: ${problem.message}`, 'Open Settings').then((choice) => {
+        if (choice)
+          void vscode.commands.executeCommand('workbench.action.openSettingsJson', {
+            revealSetting: { key: 'sptrader.brokerProfiles' },
+          });
+      });
+    }
+    return profiles;
+  }
+
+  profile(id: string): BrokerProfile | undefined {
+    return this.profiles().find((p) => p.id === id);
+  }
+
+  /** `sptrader.live.enabled` from the user's settings; a workspace cannot turn live trading on. */
+  liveEnabled(): boolean {
+    const { enabled, ignored } = userLiveEnabled(
+      vscode.workspace.getConfiguration(Settings.section).inspect<unknown>(Settings.liveEnabled),
+    );
+    this.reportIgnored(ignored);
+    return enabled;
+  }
+
+  /**
+   * Risk limits and circuit breaker from the user's settings, tightened (never loosened) by the
+   * workspace's (settingsPolicy.ts), validated; a bad value is reported and the defaults are kept.
+   */
+  riskSettings(): RiskSettings {
+    const config = vscode.workspace.getConfiguration(Settings.section);
+    const present = {
+      risk: Object.keys(config.get<Record<string, unknown>>('risk') ?? {}),
+      circuitBreaker: Object.keys(config.get<Record<string, unknown>>('circuitBreaker') ?? {}),
+    };
+    const effective = effectiveLimits((section, key) => config.inspect<unknown>(`${section}.${key}`), present);
+    for (const line of effective.tightened) this.log.info(`Risk limit tightened by the workspace: ${line}`);
+    this.reportIgnored(effective.ignored);
+    const risk = effective.risk;
+    const cb = effective.circuitBreaker;
+    const seconds = (v: unknown): unknown => (typeof v === 'number' ? Math.round(v * 1000) : undefined);
+    const limits = Object.fromEntries(
+      Object.entries(risk).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)),
+    );
+    const circuitBreaker = Object.fromEntries(
+      Object.entries({
+        maxConsecutiveFailures: cb['maxConsecutiveFailures'],
+        maxFailuresInWindow: cb['maxFailuresInWindow'],
+        windowMs: seconds(cb['windowSeconds']),
+        maxDailyLoss: cb['maxDailyLoss'],
+        cooldownMs: seconds(cb['cooldownSeconds']),
+      }).filter(([, v]) => v !== null && v !== undefined),
+    );
+    try {
+      const settings = parseRiskSettings(
+        { limits, circuitBreaker },
+        'settings (sptrader.risk / sptrader.circuitBreaker)',
+      );
+      this.log.info(
+        `Risk limits in effect: ${JSON.stringify(settings.limits)}; circuit breaker: ${JSON.stringify(settings.circuitBreaker)}`,
+      );
+      return settings;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.log.error(message);
+      void vscode.window.showErrorMessage(`SPtrader: ${message}. The stricter defaults apply until it is fixed.`);
+      return parseRiskSettings({}, 'defaults');
+    }
+  }
+
+  /** Workspace settings that are not applied: each said once, in the log and in a warning. */
+  private reportIgnored(ignored: readonly IgnoredWorkspaceSetting[]): void {
+    for (const { message } of ignored) {
+      if (this.reported.has(message)) continue;
+      this.reported.add(message);
+      this.log.warn(`Workspace settings: ${message}`);
+      void vscode.window.showWarningMessage(`SPtrader: ${message}`);
+    }
+  }
+}

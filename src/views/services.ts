@@ -1,0 +1,58 @@
+/**
+ * What the editor's views are handed by the composition root (`container.ts`), as narrow interfaces: a
+ * view registrar names the few services it uses (`Pick<ViewServices, ...>`) and never imports the
+ * container, so the root depends on the views and nothing depends back on it.
+ */
+import type * as vscode from 'vscode';
+import type { BrokerApi } from '../brokers/broker';
+import type { CredentialSource } from '../brokers/credentials';
+import type { PaperBroker } from '../brokers/paper/paperBroker';
+import type { BrokerProfile } from '../brokers/registry';
+import type { EngineEvent } from '../execution/events';
+import type { RecoverReport } from '../execution/recover';
+import type { TradingSession } from '../execution/session';
+import type { InterpreterService } from './interpreter';
+
+/** The engine over the editor's state folder (opened once, on first use) and its events. */
+export interface SessionAccess {
+  /** The engine, opened (and the paper venue connected and reconciled) on first call. */
+  trading(): Promise<TradingSession>;
+  /** The engine when it is already open (views must not open it just to draw themselves). */
+  readonly openSession: TradingSession | undefined;
+  /** Fired when the engine has opened and connected its venues: views read their first state then. */
+  readonly onDidOpenSession: vscode.Event<TradingSession>;
+  /** Every engine event, fired once the engine is open. */
+  readonly onEngineEvent: vscode.Event<EngineEvent>;
+  /** Rebuilds damaged state files from the audit log (the session is closed and opened again around it). */
+  recoverState(dryRun: boolean): Promise<RecoverReport>;
+}
+
+/** Broker profiles from the user's settings and the venues connected for them. */
+export interface ProfileAccess {
+  /** Every usable profile (paper first); invalid entries are reported once and skipped. */
+  profiles(): readonly BrokerProfile[];
+  profile(id: string): BrokerProfile | undefined;
+  /** `sptrader.live.enabled` from the user's settings; a workspace cannot turn live trading on. */
+  liveEnabled(): boolean;
+  /** Venues registered with the engine by profile id (connected, or connecting). */
+  readonly brokers: ReadonlyMap<string, BrokerApi>;
+  /** Fired when a profile is added, changed, connected or disconnected. */
+  readonly onDidChangeProfiles: vscode.Event<void>;
+  /** Connects a profile's venue (built on first use with its SecretStorage credentials) and reconciles it. */
+  connectProfile(id: string): Promise<BrokerApi>;
+  /** Unregisters and disconnects a profile's venue; refused while it has working orders. */
+  disconnectProfile(id: string): Promise<void>;
+  /** A profile's credentials in SecretStorage. */
+  credentialsFor(profile: BrokerProfile): CredentialSource;
+}
+
+/** Everything the composition root hands out; each registrar takes the `Pick` of it that it uses. */
+export interface ViewServices {
+  readonly context: vscode.ExtensionContext;
+  readonly log: vscode.LogOutputChannel;
+  readonly session: SessionAccess;
+  readonly profiles: ProfileAccess;
+  /** The built-in paper venue (always registered with the engine). */
+  readonly paper: PaperBroker;
+  readonly interpreters: InterpreterService;
+}
