@@ -34,7 +34,7 @@ import { BINANCE_CAPABILITIES } from './binance/orders';
 import { unsupportedReason, type BrokerApi, type BrokerCapabilities, type BrokerEnvironment } from './broker';
 import type { CredentialSource } from './credentials';
 import type * as IbModule from './ib/adapter';
-import { IB_CAPABILITIES } from './ib/parse';
+import { IB_CAPABILITIES } from './ib/orders';
 import type * as OandaModule from './oanda/adapter';
 import { OANDA_CAPABILITIES } from './oanda/orders';
 import { PAPER_CAPABILITIES, PaperBroker } from './paper/paperBroker';

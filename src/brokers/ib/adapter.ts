@@ -2,6 +2,13 @@
  * Interactive Brokers through the TWS / IB Gateway socket API (`@stoqey/ib`, loaded lazily in
  * `connect()` so the extension never pays for it unless IB is used).
  *
+ * This file is the `BrokerApi` over its neighbours: orders.ts (what IB accepts, order wire ↔ model, status),
+ * orderRegistry.ts (our orders, kept current by TWS's events), errors.ts (TWS message codes → `BrokerError`),
+ * market.ts (symbols ↔ contracts, static rules, snapshot quotes), account.ts (account summary, positions) and
+ * connection.ts (loading `@stoqey/ib`, the handshake, waiting for an answer). It runs past 450 lines because
+ * placing and cancelling an order on a socket are each a small state machine over TWS's events (about 170
+ * lines together, clearer read beside the socket's lifecycle than apart), and about 50 are the contract below.
+ *
  * Where TWS listens (always passed explicitly: `@stoqey/ib` would otherwise read IB_HOST/IB_PORT
  * from the environment and from a `.env` file in the working directory):
  * | app        | paper | live |
@@ -10,7 +17,7 @@
  * | IB Gateway | 4002  | 4001 |
  * The default is 127.0.0.1:7497 (TWS paper); `environment: 'live'` only changes the default port to 7496.
  *
- * Mapping (details and the status/error tables in `parse.ts`):
+ * Mapping (details in `orders.ts` and `market.ts`, the status table in `orders.ts`, error codes in `errors.ts`):
  * | ours                         | IB                                                                 |
  * |------------------------------|--------------------------------------------------------------------|
  * | market / limit / stop / stop_limit | `MKT` / `LMT` (lmtPrice) / `STP` (auxPrice) / `STP LMT` (lmtPrice + auxPrice) |
@@ -69,26 +76,20 @@ import {
 } from '../broker';
 import { maskAccountIds } from '../credentials';
 import { BrokerError } from '../errors';
+import { accountFromSummary, accountSummaryRows, positionFrom, positionRows } from './account';
 import {
-  accountFromSummary,
-  applyTick,
-  brokerErrorFor,
-  contractFor,
-  errorMeaning,
-  fillFromStatus,
-  IB_CAPABILITIES,
-  orderFor,
-  positionFrom,
-  quoteFromTicks,
-  requestFromIb,
-  responseOf,
-  symbolOf,
-  validStatusReport,
-  type IbContract,
-  type IbOrder,
-  type RegistryView,
-  type SnapshotTicks,
-} from './parse';
+  awaitAnswer,
+  handshake,
+  loadLib,
+  type AnswerErrors,
+  type IbApi,
+  type Lib,
+  type TwsRequest,
+} from './connection';
+import { brokerErrorFor, errorMeaning } from './errors';
+import { contractFor, instrumentRulesFor, snapshotQuote, symbolOf, type IbContract } from './market';
+import { OrderRegistry, PENDING_IB, type Entry } from './orderRegistry';
+import { IB_CAPABILITIES, orderFor, responseOf, type IbOrder } from './orders';
 
 export interface IbBrokerOptions {
   /** Default 'paper'. */
@@ -114,14 +115,6 @@ export interface IbBrokerOptions {
   readReuseMs?: number;
 }
 
-interface Entry extends RegistryView {
-  /** TWS has reported on this order (a status or an openOrder). */
-  confirmed: boolean;
-  /** Refused before TWS accepted it (rate limit, duplicate id, …): the client order id may be used again. */
-  failedBeforeAcceptance: boolean;
-  badResponse: string | undefined;
-}
-
 const REQ_ID_BASE = 900_000_000;
 /**
  * Error codes that, for an order just placed, do not prove TWS did nothing with it: its connection to
@@ -129,29 +122,6 @@ const REQ_ID_BASE = 900_000_000;
  * (505, 507, 508). TWS API "Message codes".
  */
 const UNKNOWN_AFTER_PLACE: ReadonlySet<number> = new Set([1100, 1300, 2110, 505, 507, 508]);
-/** Registry size above which the oldest final orders are forgotten. */
-export const MAX_ORDERS_KEPT = 2000;
-const PENDING_IB: ReadonlySet<string> = new Set(['ApiPending', 'PendingSubmit']);
-
-type IbApi = IbLib.IBApi;
-type Lib = typeof IbLib;
-
-function loadLib(): Lib {
-  try {
-    // Lazy on purpose: the SDK (and its dotenv side effect) loads only when IB is used.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('@stoqey/ib') as Lib;
-  } catch (e) {
-    throw new BrokerError('INTERNAL', `IB: cannot load @stoqey/ib: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
-  }
-}
-
-function asBrokerError(e: unknown, what: string): BrokerError {
-  if (e instanceof BrokerError) return e;
-  return new BrokerError('INTERNAL', `IB: ${what} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-}
 
 export class IbBroker implements BrokerApi {
   readonly id = 'ib';
@@ -190,8 +160,8 @@ export class IbBroker implements BrokerApi {
   private readonly reads: ReadCache;
   /** Quotes: identical snapshots in flight share one request, never reused after. */
   private readonly quotes = new ReadCache(0);
-  private readonly byId = new Map<number, Entry>();
-  private readonly byRef = new Map<string, Entry>();
+  /** Our orders by TWS id and by client order id, kept current by TWS's events. */
+  private readonly orders: OrderRegistry;
 
   constructor(private readonly options: IbBrokerOptions) {
     if (!Number.isInteger(options.clientId) || options.clientId < 0)
@@ -208,6 +178,12 @@ export class IbBroker implements BrokerApi {
       ((message, error) =>
         process.emitWarning(`${message}: ${error instanceof Error ? error.message : String(error)}`));
     this.events.setMaxListeners(0);
+    this.orders = new OrderRegistry({
+      clock: this.clock,
+      tracker: this.tracker,
+      events: this.events,
+      onError: (message, error) => this.onError(message, error),
+    });
     this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
 
@@ -222,7 +198,6 @@ export class IbBroker implements BrokerApi {
   private async doConnect(): Promise<void> {
     this.detach();
     const lib = (this.lib ??= loadLib());
-    const E = lib.EventName;
     const ib = new lib.IBApi({
       host: this.host,
       port: this.port,
@@ -232,47 +207,10 @@ export class IbBroker implements BrokerApi {
     this.ib = ib;
     this.install(ib, lib);
     try {
-      await new Promise<void>((resolve, reject) => {
-        let done = false;
-        const finish = (error?: BrokerError) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          ib.off(E.nextValidId, onId);
-          this.events.off('ibError', onErr);
-          ib.off(E.disconnected, onClosed);
-          if (error) reject(error);
-          else resolve();
-        };
-        const where = `${this.host}:${this.port}`;
-        const timer = setTimeout(
-          () =>
-            finish(
-              new BrokerError(
-                'TIMEOUT',
-                `IB: no API handshake from ${where} within ${this.connectTimeoutMs} ms (is TWS/IB Gateway running with the API enabled?)`,
-              ),
-            ),
-          this.connectTimeoutMs,
-        );
-        const onId = () => finish();
-        const onErr = (id: number, code: number, message: string) => {
-          const m = errorMeaning(code);
-          if (id !== -1 || m.kind !== 'error' || !(m.connection || code === 503 || code === 506)) return;
-          const reason = m.reason === 'NOT_CONNECTED' ? 'NETWORK' : m.reason;
-          finish(
-            new BrokerError(reason, `IB: cannot connect to ${where}: ${message} (error ${code})`, {
-              venueCode: code,
-              retryable: m.retryable ?? false,
-            }),
-          );
-        };
-        const onClosed = () =>
-          finish(new BrokerError('NETWORK', `IB: ${where} closed the connection during the handshake`));
-        ib.on(E.nextValidId, onId);
-        this.events.on('ibError', onErr);
-        ib.on(E.disconnected, onClosed);
-        ib.connect(this.clientId);
+      await handshake(ib, lib, this.events, {
+        where: `${this.host}:${this.port}`,
+        clientId: this.clientId,
+        timeoutMs: this.connectTimeoutMs,
       });
     } catch (e) {
       this.detach();
@@ -364,13 +302,13 @@ export class IbBroker implements BrokerApi {
           _permId?: number,
           _parentId?: number,
           lastFillPrice?: number,
-        ) => this.onStatus(orderId, { status, filled, remaining, avgFillPrice, lastFillPrice }),
+        ) => this.orders.onStatus(orderId, { status, filled, remaining, avgFillPrice, lastFillPrice }),
       ),
     );
     ib.on(
       E.openOrder,
       guard('openOrder', (orderId: number, contract: IbLib.Contract, order: IbLib.Order, state: IbLib.OrderState) =>
-        this.onOpenOrder(orderId, contract as IbContract, order as IbOrder, String(state.status)),
+        this.orders.onOpenOrder(orderId, contract as IbContract, order as IbOrder, String(state.status)),
       ),
     );
     ib.on(
@@ -389,168 +327,25 @@ export class IbBroker implements BrokerApi {
     );
   }
 
-  private onStatus(
-    orderId: number,
-    report: {
-      status: string;
-      filled: number;
-      remaining: number;
-      avgFillPrice: number;
-      lastFillPrice: number | undefined;
-    },
-  ): void {
-    const entry = this.byId.get(orderId);
-    if (!entry) return;
-    const bad = validStatusReport(report);
-    if (bad) {
-      entry.badResponse = bad;
-      if (this.events.listenerCount('bad') === 0)
-        this.onError(`IB: ignored an unreadable status for order ${orderId}`, new Error(bad));
-      this.events.emit('bad', orderId, bad);
-      return;
-    }
-    this.applyStatus(entry, report.status, report.filled ?? 0, report.avgFillPrice ?? 0, report.lastFillPrice);
-  }
-
-  private applyStatus(
-    entry: Entry,
-    status: string,
-    filled: number,
-    avgFillPrice: number,
-    lastFillPrice: number | undefined,
-  ): void {
-    const now = this.clock.now();
-    const before = responseOf(entry, now);
-    entry.confirmed = true;
-    entry.badResponse = undefined;
-    const fill = fillFromStatus(entry, filled, avgFillPrice, lastFillPrice, now);
-    if (fill) entry.fills.push(fill);
-    if (filled >= entry.filled) {
-      entry.filled = filled;
-      if (avgFillPrice > 0) entry.avgFillPrice = avgFillPrice;
-    }
-    // A final status never goes back (TWS may repeat an older status after a fill).
-    if (!isFinalStatus(before.status)) entry.ibStatus = status;
-    entry.updatedAt = now;
-    // The tracker emits the fill (if any), then a change of state, each once.
-    this.tracker.observe(responseOf(entry, now));
-    this.events.emit('status', entry.orderId);
-  }
-
-  private onOpenOrder(orderId: number, contract: IbContract, order: IbOrder, status: string): void {
-    let entry = this.byId.get(orderId);
-    if (!entry) {
-      const request = requestFromIb(contract, order);
-      if (!request) return;
-      const existing = this.byRef.get(request.client_order_id);
-      if (existing && !existing.failedBeforeAcceptance) return;
-      const now = this.clock.now();
-      entry = {
-        orderId,
-        request,
-        ibStatus: undefined,
-        filled: 0,
-        avgFillPrice: null,
-        rejectReason: undefined,
-        fills: [],
-        createdAt: now,
-        updatedAt: now,
-        confirmed: true,
-        failedBeforeAcceptance: false,
-        badResponse: undefined,
-      };
-      this.register(entry);
-    }
-    entry.confirmed = true;
-    if (entry.ibStatus === undefined && status && status !== 'undefined')
-      this.applyStatus(entry, status, entry.filled, entry.avgFillPrice ?? 0, undefined);
-  }
-
   private onIbError(id: number, code: number, raw: string): void {
     const message = maskAccountIds(raw, this.accountIds);
-    const entry = this.byId.get(id);
-    if (entry) {
-      const meaning = errorMeaning(code);
-      if (meaning.kind === 'reject') {
-        entry.rejectReason = message;
-        entry.updatedAt = this.clock.now();
-        if (entry.ibStatus === undefined || PENDING_IB.has(entry.ibStatus)) {
-          entry.confirmed = true;
-          this.tracker.observe(responseOf(entry, this.clock.now()));
-        }
-      } else if (meaning.kind === 'cancelled') {
-        this.applyStatus(entry, 'Cancelled', entry.filled, entry.avgFillPrice ?? 0, undefined);
-      }
-    }
+    this.orders.onError(id, code, message);
     this.events.emit('ibError', id, code, message);
-  }
-
-  private register(entry: Entry): void {
-    this.byId.set(entry.orderId, entry);
-    this.byRef.set(entry.request.client_order_id, entry);
-    if (this.byId.size <= MAX_ORDERS_KEPT) return;
-    // Forget the oldest final orders; open and unconfirmed ones are always kept.
-    const now = this.clock.now();
-    for (const [id, old] of this.byId) {
-      if (this.byId.size <= MAX_ORDERS_KEPT) break;
-      if (!old.confirmed || !isFinalStatus(responseOf(old, now).status)) continue;
-      this.byId.delete(id);
-      if (this.byRef.get(old.request.client_order_id) === old) this.byRef.delete(old.request.client_order_id);
-    }
   }
 
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable {
     return this.listeners.add(listener);
   }
 
-  /**
-   * Waits for an answer: `start` subscribes and sends, returns its unsubscribe. Fails on timeout
-   * and when the socket closes, with the errors given (defaults: TIMEOUT, NOT_CONNECTED).
-   */
+  /** `awaitAnswer` on this connection's library. */
   private request<T>(
     ib: IbApi,
     what: string,
     timeoutMs: number,
     start: (done: (value: T) => void, fail: (error: BrokerError) => void) => () => void,
-    errors: { timeout?: () => BrokerError; closed?: () => BrokerError } = {},
+    errors: AnswerErrors = {},
   ): Promise<T> {
-    const E = (this.lib as Lib).EventName;
-    return new Promise<T>((resolve, reject) => {
-      let finished = false;
-      let cleanup: (() => void) | undefined;
-      const finish = () => {
-        finished = true;
-        clearTimeout(timer);
-        ib.off(E.disconnected, onClosed);
-        cleanup?.();
-      };
-      const done = (value: T) => {
-        if (finished) return;
-        finish();
-        resolve(value);
-      };
-      const fail = (error: BrokerError) => {
-        if (finished) return;
-        finish();
-        reject(error);
-      };
-      const onClosed = () =>
-        fail(
-          errors.closed?.() ??
-            new BrokerError('NOT_CONNECTED', `IB: the connection to TWS closed during ${what}`, { retryable: true }),
-        );
-      const timer = setTimeout(
-        () => fail(errors.timeout?.() ?? new BrokerError('TIMEOUT', `IB: no answer to ${what} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      ib.on(E.disconnected, onClosed);
-      try {
-        cleanup = start(done, fail);
-        if (finished) cleanup();
-      } catch (e) {
-        fail(asBrokerError(e, what));
-      }
-    });
+    return awaitAnswer(ib, this.lib as Lib, what, timeoutMs, start, errors);
   }
 
   /** Listens to an internal event for the duration of a request. */
@@ -600,7 +395,7 @@ export class IbBroker implements BrokerApi {
     const { kind, contract } = contractFor(request.symbol);
     const ibOrder = orderFor(request, kind);
     const cid = request.client_order_id;
-    const previous = this.byRef.get(cid);
+    const previous = this.orders.byRef.get(cid);
     if (previous && !previous.failedBeforeAcceptance)
       throw new BrokerError(
         'DUPLICATE_CLIENT_ORDER_ID',
@@ -626,7 +421,7 @@ export class IbBroker implements BrokerApi {
       failedBeforeAcceptance: false,
       badResponse: undefined,
     };
-    this.register(entry);
+    this.orders.register(entry);
     const unknown = (reason: 'TIMEOUT' | 'NETWORK' | 'BAD_RESPONSE', why: string) =>
       new BrokerError(
         reason,
@@ -678,8 +473,8 @@ export class IbBroker implements BrokerApi {
     const ib = this.ensureConnected();
     const id = Number(orderId);
     if (!Number.isInteger(id) || id <= 0) throw new BrokerError('ORDER_NOT_FOUND', `IB: no order ${orderId}`);
-    if (!this.byId.has(id)) await this.reconcile();
-    const entry = this.byId.get(id);
+    if (!this.orders.byId.has(id)) await this.reconcile();
+    const entry = this.orders.byId.get(id);
     if (!entry) throw new BrokerError('ORDER_NOT_FOUND', `IB: no order ${orderId}`);
     const state = responseOf(entry, this.clock.now()).status.status;
     if (state === 'cancelled' || state === 'expired') return;
@@ -748,10 +543,10 @@ export class IbBroker implements BrokerApi {
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     this.ensureConnected();
     const id = Number(orderId);
-    let entry = this.byId.get(id);
+    let entry = this.orders.byId.get(id);
     if (!entry || !entry.confirmed) {
       await this.reconcile();
-      entry = this.byId.get(id);
+      entry = this.orders.byId.get(id);
     }
     if (!entry) throw new BrokerError('ORDER_NOT_FOUND', `IB: no order ${orderId}`);
     return responseOf(entry, this.clock.now());
@@ -759,10 +554,10 @@ export class IbBroker implements BrokerApi {
 
   async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
     this.ensureConnected();
-    let entry = this.byRef.get(clientOrderId);
+    let entry = this.orders.byRef.get(clientOrderId);
     if (!entry || !entry.confirmed) {
       await this.reconcile();
-      entry = this.byRef.get(clientOrderId);
+      entry = this.orders.byRef.get(clientOrderId);
     }
     // Sent by us but not listed by TWS just now, and not refused either: TWS does not hold it.
     if (entry && !entry.confirmed && !entry.failedBeforeAcceptance && entry.rejectReason === undefined)
@@ -772,9 +567,9 @@ export class IbBroker implements BrokerApi {
 
   async listOpenOrders(): Promise<OrderResponse[]> {
     this.ensureConnected();
-    if ([...this.byId.values()].some((e) => !e.confirmed)) await this.reconcile();
+    if ([...this.orders.byId.values()].some((e) => !e.confirmed)) await this.reconcile();
     const now = this.clock.now();
-    return [...this.byId.values()].map((e) => responseOf(e, now)).filter((r) => !isFinalStatus(r.status));
+    return [...this.orders.byId.values()].map((e) => responseOf(e, now)).filter((r) => !isFinalStatus(r.status));
   }
 
   /** Asks TWS for every open order (`reqAllOpenOrders`) and folds them into the registry; adopts orders with an orderRef from earlier sessions. */
@@ -796,28 +591,7 @@ export class IbBroker implements BrokerApi {
   }
 
   private async readAccount(): Promise<AccountInfo> {
-    const ib = this.ensureConnected();
-    const E = (this.lib as Lib).EventName;
-    const reqId = this.nextReqId++;
-    const rows: Array<{ account: string; tag: string; value: string; currency: string }> = [];
-    await this.request<void>(ib, 'reqAccountSummary', this.timeoutMs, (done, fail) => {
-      const onRow = (id: number, account: string, tag: string, value: string, currency: string) => {
-        if (id === reqId) rows.push({ account, tag, value, currency });
-      };
-      const onEnd = (id: number) => {
-        if (id === reqId) done();
-      };
-      const offErr = this.requestErrors(reqId, fail);
-      ib.on(E.accountSummary, onRow);
-      ib.on(E.accountSummaryEnd, onEnd);
-      ib.reqAccountSummary(reqId, 'All', 'NetLiquidation,TotalCashValue,BuyingPower,AvailableFunds');
-      return () => {
-        ib.off(E.accountSummary, onRow);
-        ib.off(E.accountSummaryEnd, onEnd);
-        offErr();
-        if (this.ib === ib && this.connected) ib.cancelAccountSummary(reqId);
-      };
-    });
+    const rows = await accountSummaryRows(this.tws(), this.nextReqId++);
     const account = this.accountId || rows[0]?.account || '';
     const mine = rows.filter((r) => !account || r.account === account);
     return accountFromSummary(account, mine, await this.getPositions());
@@ -829,22 +603,7 @@ export class IbBroker implements BrokerApi {
   }
 
   private async readPositions(): Promise<Position[]> {
-    const ib = this.ensureConnected();
-    const E = (this.lib as Lib).EventName;
-    const raw: Array<{ account: string; contract: IbContract; pos: number; avgCost: number | undefined }> = [];
-    await this.request<void>(ib, 'reqPositions', this.timeoutMs, (done) => {
-      const onPosition = (account: string, contract: IbLib.Contract, pos: number, avgCost?: number) =>
-        raw.push({ account, contract, pos, avgCost });
-      const onEnd = () => done();
-      ib.on(E.position, onPosition);
-      ib.on(E.positionEnd, onEnd);
-      ib.reqPositions();
-      return () => {
-        ib.off(E.position, onPosition);
-        ib.off(E.positionEnd, onEnd);
-        if (this.ib === ib && this.connected) ib.cancelPositions();
-      };
-    });
+    const raw = await positionRows(this.tws());
     const open = raw.filter(
       (p) => Number.isFinite(p.pos) && p.pos !== 0 && (!this.accountId || p.account === this.accountId),
     );
@@ -873,37 +632,19 @@ export class IbBroker implements BrokerApi {
   }
 
   private async snapshot(symbol: string, contract: IbContract): Promise<Quote> {
+    return snapshotQuote(this.tws(), this.nextReqId++, symbol, contract, () => this.clock.now());
+  }
+
+  /** This connection's requests, for the account and market readers. */
+  private tws(): TwsRequest {
     const ib = this.ensureConnected();
-    const E = (this.lib as Lib).EventName;
-    const reqId = this.nextReqId++;
-    const ticks: SnapshotTicks = {};
-    return this.request<Quote>(ib, `quote ${symbol}`, this.timeoutMs, (done, fail) => {
-      const onPrice = (id: number, field: number, value: number) => {
-        if (id === reqId) applyTick(ticks, field, value, false);
-      };
-      const onSize = (id: number, field?: number, value?: number) => {
-        if (id === reqId && field !== undefined) applyTick(ticks, field, value, true);
-      };
-      const onEnd = (id: number) => {
-        if (id !== reqId) return;
-        try {
-          done(quoteFromTicks(symbol, ticks, this.clock.now()));
-        } catch (e) {
-          fail(asBrokerError(e, `quote ${symbol}`));
-        }
-      };
-      const offErr = this.requestErrors(reqId, fail);
-      ib.on(E.tickPrice, onPrice);
-      ib.on(E.tickSize, onSize);
-      ib.on(E.tickSnapshotEnd, onEnd);
-      ib.reqMktData(reqId, { ...contract, exchange: contract.exchange ?? 'SMART' } as IbLib.Contract, '', true, false);
-      return () => {
-        ib.off(E.tickPrice, onPrice);
-        ib.off(E.tickSize, onSize);
-        ib.off(E.tickSnapshotEnd, onEnd);
-        offErr();
-      };
-    });
+    return {
+      ib,
+      lib: this.lib as Lib,
+      timeoutMs: this.timeoutMs,
+      requestErrors: (reqId, fail) => this.requestErrors(reqId, fail),
+      current: () => this.ib === ib && this.connected,
+    };
   }
 
   /** Fails a non-order request on an error TWS sends for its id (warnings excepted). */
@@ -917,33 +658,6 @@ export class IbBroker implements BrokerApi {
 
   /** Static rules (IB's real ones come from `reqContractDetails`: minTick, sizeIncrement). Answered without a connection. */
   async getInstrument(symbol: string): Promise<InstrumentRules> {
-    const { kind, contract } = contractFor(symbol);
-    const quote = contract.currency ?? 'USD';
-    switch (kind) {
-      case 'fx': {
-        const jpy = quote === 'JPY';
-        return {
-          symbol,
-          kind,
-          tickSize: jpy ? 0.005 : 0.00005,
-          lotSize: 1,
-          minQuantity: 1,
-          quoteCurrency: quote,
-          pipSize: jpy ? 0.01 : 0.0001,
-        };
-      }
-      case 'crypto':
-        return {
-          symbol,
-          kind,
-          tickSize: 0.01,
-          lotSize: 0.00000001,
-          minQuantity: 0.00000001,
-          quoteCurrency: quote,
-          pipSize: 0.01,
-        };
-      case 'equity':
-        return { symbol, kind, tickSize: 0.01, lotSize: 1, minQuantity: 1, quoteCurrency: quote, pipSize: 0.01 };
-    }
+    return instrumentRulesFor(symbol);
   }
 }

@@ -1,15 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { IbBroker } from '../../../src/brokers/ib/adapter';
-import {
-  contractFor,
-  errorMeaning,
-  formatGoodTillDate,
-  orderFor,
-  parseGoodTillDate,
-  statusFromIb,
-  symbolOf,
-} from '../../../src/brokers/ib/parse';
+import { errorMeaning } from '../../../src/brokers/ib/errors';
+import { contractFor, symbolOf } from '../../../src/brokers/ib/market';
+import { formatGoodTillDate, orderFor, parseGoodTillDate, statusFromIb } from '../../../src/brokers/ib/orders';
 import { BrokerError } from '../../../src/brokers/errors';
 import type { OrderUpdate } from '../../../src/brokers/broker';
 import type { PlacedOrderRequest } from '../../../src/orders/model';

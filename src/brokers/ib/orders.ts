@@ -1,0 +1,268 @@
+/**
+ * IB orders, pure: what IB accepts, our order ↔ the TWS API's `Order` (a structural copy of `@stoqey/ib`'s,
+ * no SDK at run time), GTD dates, and IB's cumulative status reports → our status, response and fills.
+ *
+ * Statuses (IB → ours): `ApiPending`, `PendingSubmit` → pending; `PreSubmitted`, `Submitted`,
+ * `PendingCancel` → submitted (partially_filled once `filled > 0`); `Filled` → filled; `Cancelled`,
+ * `ApiCancelled` → cancelled, or expired for a GTD order cancelled at/after its expiry (IB has no
+ * distinct expiry status); `Inactive` → rejected with the last error's text.
+ */
+import {
+  type Fill,
+  type OrderRequest,
+  type OrderResponse,
+  type OrderStatus,
+  type OrderType,
+  type PlacedOrderRequest,
+  type TimeInForce,
+} from '../../orders/model';
+import type { BrokerCapabilities } from '../broker';
+import { BrokerError } from '../errors';
+import { synthesisedFillId } from '../orderTracker';
+import { symbolOf, type IbContract, type InstrumentKind } from './market';
+
+/** What `IbBroker` accepts: every type × TIF (see its header); a constant so the broker registry reads it without an instance. */
+export const IB_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+  timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
+  fractionalQuantity: false,
+  shortSelling: true,
+  cancelReplace: false,
+});
+/** The fields of `@stoqey/ib`'s `Order` we use. */
+export interface IbOrder {
+  orderId?: number;
+  action?: string;
+  totalQuantity?: number;
+  orderType?: string;
+  lmtPrice?: number;
+  auxPrice?: number;
+  tif?: string;
+  goodTillDate?: string;
+  orderRef?: string;
+  transmit?: boolean;
+  outsideRth?: boolean;
+}
+
+export type IbStatus =
+  | 'ApiPending'
+  | 'PendingSubmit'
+  | 'PreSubmitted'
+  | 'Submitted'
+  | 'PendingCancel'
+  | 'Filled'
+  | 'Cancelled'
+  | 'ApiCancelled'
+  | 'Inactive'
+  | 'Unknown';
+
+export const IB_STATUSES: ReadonlySet<string> = new Set<IbStatus>([
+  'ApiPending',
+  'PendingSubmit',
+  'PreSubmitted',
+  'Submitted',
+  'PendingCancel',
+  'Filled',
+  'Cancelled',
+  'ApiCancelled',
+  'Inactive',
+  'Unknown',
+]);
+/** Milliseconds since the epoch → IB's `goodTillDate`, "yyyyMMdd HH:mm:ss UTC". */
+export function formatGoodTillDate(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC`;
+}
+
+/** "yyyyMMdd HH:mm:ss UTC" (or without zone: read as UTC) → ms, or undefined. */
+export function parseGoodTillDate(text: string | undefined): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})[ -](\d{2}):(\d{2}):(\d{2})(?: (?:UTC|GMT|Etc\/UTC))?$/.exec((text ?? '').trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
+  return Date.UTC(y, mo - 1, d, h, mi, s);
+}
+
+/** Our order → IB order fields. Throws INVALID_ORDER for what IB would refuse for this instrument. */
+export function orderFor(request: PlacedOrderRequest, kind: InstrumentKind): IbOrder {
+  if (kind !== 'crypto' && !Number.isInteger(request.quantity))
+    throw new BrokerError(
+      'INVALID_ORDER',
+      `IB: fractional quantity ${request.quantity} is not accepted through the API for ${kind === 'fx' ? 'FX' : 'stocks'}`,
+    );
+  const order: IbOrder = {
+    action: request.side === 'buy' ? 'BUY' : 'SELL',
+    totalQuantity: request.quantity,
+    orderRef: request.client_order_id,
+    transmit: true,
+    outsideRth: false,
+    ...typeFields(request.order_type),
+    tif: request.time_in_force.type,
+  };
+  if (request.time_in_force.type === 'GTD') order.goodTillDate = formatGoodTillDate(request.time_in_force.expires_at);
+  return order;
+}
+
+function typeFields(t: OrderType): Pick<IbOrder, 'orderType' | 'lmtPrice' | 'auxPrice'> {
+  switch (t.type) {
+    case 'market':
+      return { orderType: 'MKT' };
+    case 'limit':
+      return { orderType: 'LMT', lmtPrice: t.price };
+    case 'stop':
+      return { orderType: 'STP', auxPrice: t.price };
+    case 'stop_limit':
+      return { orderType: 'STP LMT', lmtPrice: t.limit_price, auxPrice: t.stop_price };
+  }
+}
+
+/** An order reported by `openOrder` → our request (for orders adopted during reconciliation), or undefined when it is not ours to read. */
+export function requestFromIb(contract: IbContract, order: IbOrder): PlacedOrderRequest | undefined {
+  const side = order.action === 'BUY' ? 'buy' : order.action === 'SELL' ? 'sell' : undefined;
+  const quantity = order.totalQuantity;
+  if (!side || !order.orderRef || quantity === undefined || !(quantity > 0)) return undefined;
+  const price = (n: number | undefined) =>
+    n !== undefined && Number.isFinite(n) && n > 0 && n < Number.MAX_VALUE ? n : undefined;
+  const lmt = price(order.lmtPrice);
+  const aux = price(order.auxPrice);
+  let orderType: OrderType;
+  if (order.orderType === 'MKT') orderType = { type: 'market' };
+  else if (order.orderType === 'LMT' && lmt !== undefined) orderType = { type: 'limit', price: lmt };
+  else if (order.orderType === 'STP' && aux !== undefined) orderType = { type: 'stop', price: aux };
+  else if (order.orderType === 'STP LMT' && lmt !== undefined && aux !== undefined)
+    orderType = { type: 'stop_limit', stop_price: aux, limit_price: lmt };
+  else return undefined;
+  let tif: TimeInForce;
+  const gtd = parseGoodTillDate(order.goodTillDate);
+  if (order.tif === 'GTD' && gtd !== undefined) tif = { type: 'GTD', expires_at: gtd };
+  else if (order.tif === 'IOC' || order.tif === 'FOK') tif = { type: order.tif };
+  else tif = { type: 'GTC' };
+  return {
+    symbol: symbolOf(contract),
+    side,
+    order_type: orderType,
+    quantity,
+    time_in_force: tif,
+    client_order_id: order.orderRef,
+    metadata: {},
+  };
+}
+
+export interface IbStatusReport {
+  status: string;
+  filled: number | undefined;
+  remaining: number | undefined;
+  avgFillPrice: number | undefined;
+  lastFillPrice?: number | undefined;
+}
+
+/** Whether an `orderStatus` event can be trusted: a known status and finite, non-negative numbers. */
+export function validStatusReport(r: IbStatusReport): string | undefined {
+  if (!IB_STATUSES.has(r.status)) return `unknown order status "${r.status}"`;
+  for (const [name, v] of [
+    ['filled', r.filled],
+    ['remaining', r.remaining],
+    ['avgFillPrice', r.avgFillPrice],
+  ] as const) {
+    if (v !== undefined && (!Number.isFinite(v) || v < 0)) return `${name} is not a number (${String(v)})`;
+  }
+  return undefined;
+}
+
+/** IB status (+ fill counts) → ours. `now` decides whether a cancelled GTD order expired. */
+export function statusFromIb(
+  status: string,
+  filled: number,
+  request: OrderRequest,
+  now: number,
+  rejectReason?: string,
+): OrderStatus {
+  switch (status) {
+    case 'ApiPending':
+    case 'PendingSubmit':
+    case 'Unknown':
+      return { status: 'pending' };
+    case 'PreSubmitted':
+    case 'Submitted':
+    case 'PendingCancel':
+      return filled > 0 ? { status: 'partially_filled', filled_qty: filled } : { status: 'submitted' };
+    case 'Filled':
+      return { status: 'filled' };
+    case 'Cancelled':
+    case 'ApiCancelled':
+      return request.time_in_force.type === 'GTD' && now >= request.time_in_force.expires_at
+        ? { status: 'expired' }
+        : { status: 'cancelled' };
+    case 'Inactive':
+      return { status: 'rejected', reason: rejectReason ?? 'IB marked the order Inactive' };
+    default:
+      throw new BrokerError('BAD_RESPONSE', `IB sent an unknown order status "${status}"`);
+  }
+}
+/** The registry's view of one order, as our response. */
+export interface RegistryView {
+  orderId: number;
+  request: PlacedOrderRequest;
+  ibStatus: string | undefined;
+  filled: number;
+  avgFillPrice: number | null;
+  rejectReason: string | undefined;
+  fills: Fill[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export function responseOf(view: RegistryView, now: number): OrderResponse {
+  const r = view.request;
+  const status: OrderStatus =
+    view.rejectReason !== undefined && (view.ibStatus === undefined || view.ibStatus === 'Inactive')
+      ? { status: 'rejected', reason: view.rejectReason }
+      : statusFromIb(view.ibStatus ?? 'PendingSubmit', view.filled, r, now, view.rejectReason);
+  return {
+    order_id: String(view.orderId),
+    client_order_id: r.client_order_id,
+    symbol: r.symbol,
+    side: r.side,
+    order_type: r.order_type,
+    time_in_force: r.time_in_force,
+    quantity: r.quantity,
+    status,
+    filled_price: view.filled > 0 ? view.avgFillPrice : null,
+    filled_quantity: view.filled > 0 ? view.filled : null,
+    commission: null,
+    timestamp: view.updatedAt,
+    created_at: view.createdAt,
+    fills: view.fills.slice(),
+  };
+}
+
+/**
+ * The fill implied by a status update: IB reports cumulative `filled` and `avgFillPrice`, so a new
+ * fill is the increase in `filled`, priced so the running VWAP matches (or at `lastFillPrice`).
+ */
+export function fillFromStatus(
+  view: RegistryView,
+  filled: number,
+  avgFillPrice: number,
+  lastFillPrice: number | undefined,
+  now: number,
+): Fill | undefined {
+  const qty = filled - view.filled;
+  if (!(qty > 1e-12)) return undefined;
+  const before = view.filled * (view.avgFillPrice ?? 0);
+  const implied = (filled * avgFillPrice - before) / qty;
+  const price =
+    lastFillPrice !== undefined && Number.isFinite(lastFillPrice) && lastFillPrice > 0 ? lastFillPrice : implied;
+  return {
+    fill_id: synthesisedFillId(String(view.orderId), filled),
+    order_id: String(view.orderId),
+    client_order_id: view.request.client_order_id,
+    symbol: view.request.symbol,
+    side: view.request.side,
+    price,
+    quantity: qty,
+    commission: 0,
+    liquidity: view.request.order_type.type === 'limit' ? 'maker' : 'taker',
+    timestamp: now,
+  };
+}
