@@ -175,6 +175,15 @@ await Promise.all([
     target: 'es2022',
     sourcemap: production ? false : 'inline',
   }),
+  build({
+    ...common,
+    entryPoints: ['src/views/webview/replay.ts'],
+    outfile: 'media/replay.js',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: production ? false : 'inline',
+  }),
   ...chunkBuilds,
   copyFile(
     'node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js',

@@ -24,6 +24,7 @@ export const Commands = {
   testConnection: 'sptrader.testConnection',
   executeLive: 'sptrader.executeLive',
   compareVenues: 'sptrader.compareVenues',
+  replayComponent: 'sptrader.replayComponent',
 } as const;
 
 export const Views = {
@@ -37,6 +38,8 @@ export const Views = {
 export const RESULT_PANEL_TYPE = 'sptrader.result';
 /** The Compare Venues panel's webview type (restored after a reload too). */
 export const COMPARE_PANEL_TYPE = 'sptrader.compare';
+/** The replay panel's webview type. */
+export const REPLAY_PANEL_TYPE = 'sptrader.replay';
 
 export const StatusBarIds = {
   profile: 'sptrader.status.profile',

@@ -18,6 +18,7 @@ import { InterpreterService } from './views/interpreter';
 import { registerOrderCommands } from './views/orderCommands';
 import { registerProfileCommands } from './views/profileCommands';
 import { ProfileVenues } from './views/profileVenues';
+import { registerReplayCommand } from './views/replayCommand';
 import type { ViewServices } from './views/services';
 import { registerStatusBar } from './views/statusBar';
 import { registerOrderRunCommands } from './views/testOrderCommand';
@@ -63,6 +64,7 @@ export class Container {
       registerProfileCommands(services);
       registerExecuteLiveCommand(services, results);
       registerCompareCommand(services);
+      registerReplayCommand(services);
       registerTrees(services);
       registerStatusBar(services);
       context.subscriptions.push(

@@ -6,7 +6,7 @@
  * for it.
  */
 import * as vscode from 'vscode';
-import { COMPARE_PANEL_TYPE, RESULT_PANEL_TYPE } from './constants';
+import { COMPARE_PANEL_TYPE, REPLAY_PANEL_TYPE, RESULT_PANEL_TYPE } from './constants';
 import { registerCodeLens } from './views/codeLens';
 import { SHELL_HOOKS, type CommandHandler, type ShellHooks } from './views/shellHooks';
 
@@ -64,7 +64,7 @@ export function activate(context: vscode.ExtensionContext): void {
       }),
     );
   }
-  for (const viewType of [RESULT_PANEL_TYPE, COMPARE_PANEL_TYPE])
+  for (const viewType of [RESULT_PANEL_TYPE, COMPARE_PANEL_TYPE, REPLAY_PANEL_TYPE])
     context.subscriptions.push(
       vscode.window.registerWebviewPanelSerializer(viewType, {
         deserializeWebviewPanel: async (panel, state: unknown) => {

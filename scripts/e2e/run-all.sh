@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything, on a fresh Debian machine with only the npm registry and Debian apt reachable:
 # install (idempotent), build, package, the CLI from the unpacked .vsix, extension-host tests, UI tests, the
-# hostile-workspace run, every venue through the UI. Prints the total time.
+# editor replay, the hostile-workspace run, every venue through the UI. Prints the total time.
 # Every suite runs even if an earlier one fails; the exit code is non-zero if any failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,6 +20,8 @@ t=$(date +%s); node scripts/e2e/run-extension-tests.mjs || rc=1
 echo "[e2e] extension-host run: $(( $(date +%s) - t ))s"
 t=$(date +%s); node test/e2e/ui.mjs || rc=1
 echo "[e2e] UI run: $(( $(date +%s) - t ))s"
+t=$(date +%s); node test/e2e/replay.mjs || rc=1
+echo "[e2e] replay run: $(( $(date +%s) - t ))s"
 t=$(date +%s); node test/e2e/hostileWorkspace.mjs || rc=1
 echo "[e2e] hostile-workspace run: $(( $(date +%s) - t ))s"
 t=$(date +%s); node test/e2e/venues.mjs || rc=1

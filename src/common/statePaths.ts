@@ -92,6 +92,15 @@ export function editorStateDir(globalStorage: string): string {
   return join(globalStorage, 'engine');
 }
 
+/**
+ * The editor's replays (Replay Component): one folder each, `<globalStorage>/replays/<time>-<component>/`,
+ * each a replay's own (marked with replay.json; audit/, fills.csv, fills.parquet, report.json), never
+ * trading state. The newest few are kept.
+ */
+export function editorReplaysDir(globalStorage: string): string {
+  return join(globalStorage, 'replays');
+}
+
 /** Where editors before the one layout kept paper accounts. */
 export function legacyEditorPaperDir(globalStorage: string): string {
   return join(globalStorage, 'paper');

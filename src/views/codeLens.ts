@@ -1,4 +1,4 @@
-/** "▶ Test Order", "Execute on Paper" and "Compare Venues" above each order component class; found by reading the text, never by running it. */
+/** "▶ Test Order", "Execute on Paper", "Compare Venues" and "Replay…" above each order component class; found by reading the text, never by running it. */
 import * as vscode from 'vscode';
 import { Commands } from '../constants';
 import { findOrderClasses } from './orderClassScan';
@@ -24,6 +24,12 @@ export class OrderCodeLensProvider implements vscode.CodeLensProvider {
           title: 'Compare Venues',
           tooltip: `Run ${c.className} once and send its order to several paper or practice venues at once, side by side`,
           command: Commands.compareVenues,
+          arguments: [document.uri, c.className],
+        }),
+        new vscode.CodeLens(range, {
+          title: 'Replay…',
+          tooltip: `Replay ${c.className} over recorded candles or ticks (CSV or Parquet) on the paper venue`,
+          command: Commands.replayComponent,
           arguments: [document.uri, c.className],
         }),
       ];

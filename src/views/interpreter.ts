@@ -31,31 +31,51 @@ export class InterpreterService implements vscode.Disposable {
 
   /** A warm worker for the interpreter that should run `file`. */
   async workerFor(file: vscode.Uri): Promise<PythonWorker> {
+    const { options, key } = await this.optionsFor(file);
+    let worker = this.workers.get(key);
+    if (!worker) {
+      worker = new PythonWorker(options);
+      this.workers.set(key, worker);
+      this.log.info(
+        `Python ${options.interpreter.version.join('.')} at ${options.interpreter.executable} runs components`,
+      );
+    }
+    return worker;
+  }
+
+  /**
+   * A worker of its own for one replay, which its caller disposes (and may stop at once on a cancel
+   * without touching the warm worker Test Order uses). A batch of records is one request, so the
+   * timeout covers a batch, as in `sptrader replay`.
+   */
+  async replayWorkerFor(file: vscode.Uri): Promise<PythonWorker> {
+    const { options } = await this.optionsFor(file);
+    return new PythonWorker({
+      ...options,
+      brokerProfile: 'paper',
+      timeoutMs: Math.max(options.timeoutMs ?? 0, 120_000),
+    });
+  }
+
+  private async optionsFor(file: vscode.Uri): Promise<{ options: RunnerOptions; key: string }> {
     const config = vscode.workspace.getConfiguration(Settings.section, file);
     const explicit = config.get<string>(Settings.interpreterPath)?.trim() || (await this.fromPythonExtension(file));
     const interpreter = await resolveInterpreter(defaultInterpreterCandidates(explicit || undefined));
     const packageRoot = config.get<string>(Settings.packageRoot)?.trim() || undefined;
     const folder = vscode.workspace.getWorkspaceFolder(file)?.uri.fsPath;
-    const key = `${interpreter.executable}\u0000${packageRoot ?? ''}\u0000${folder ?? ''}`;
-    let worker = this.workers.get(key);
-    if (!worker) {
-      const options: RunnerOptions = {
-        interpreter,
-        packageRoot,
-        extraPythonPath: folder ? [folder] : [],
-        timeoutMs: (config.get<number>(Settings.timeoutSeconds) ?? 30) * 1000,
-        outputLimitBytes: config.get<number>(Settings.outputLimitBytes) ?? 1024 * 1024,
-        maxAnswerBytes: config.get<number>(Settings.maxAnswerBytes) ?? DEFAULT_RUNNER_LIMITS.maxAnswerBytes,
-        maxMetadataBytes: config.get<number>(Settings.maxMetadataBytes) ?? DEFAULT_RUNNER_LIMITS.maxMetadataBytes,
-        maxNestingDepth: config.get<number>(Settings.maxNestingDepth) ?? DEFAULT_RUNNER_LIMITS.maxNestingDepth,
-        brokerProfile: config.get<string>(Settings.activeProfile) ?? 'paper',
-        testMode: true,
-      };
-      worker = new PythonWorker(options);
-      this.workers.set(key, worker);
-      this.log.info(`Python ${interpreter.version.join('.')} at ${interpreter.executable} runs components`);
-    }
-    return worker;
+    const options: RunnerOptions = {
+      interpreter,
+      packageRoot,
+      extraPythonPath: folder ? [folder] : [],
+      timeoutMs: (config.get<number>(Settings.timeoutSeconds) ?? 30) * 1000,
+      outputLimitBytes: config.get<number>(Settings.outputLimitBytes) ?? 1024 * 1024,
+      maxAnswerBytes: config.get<number>(Settings.maxAnswerBytes) ?? DEFAULT_RUNNER_LIMITS.maxAnswerBytes,
+      maxMetadataBytes: config.get<number>(Settings.maxMetadataBytes) ?? DEFAULT_RUNNER_LIMITS.maxMetadataBytes,
+      maxNestingDepth: config.get<number>(Settings.maxNestingDepth) ?? DEFAULT_RUNNER_LIMITS.maxNestingDepth,
+      brokerProfile: config.get<string>(Settings.activeProfile) ?? 'paper',
+      testMode: true,
+    };
+    return { options, key: `${interpreter.executable}\u0000${packageRoot ?? ''}\u0000${folder ?? ''}` };
   }
 
   private async fromPythonExtension(file: vscode.Uri): Promise<string | undefined> {

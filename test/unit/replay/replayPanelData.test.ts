@@ -17,6 +17,8 @@ import {
   type ResolvedInterpreter,
 } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
+import { ReplayViewSchema } from '../../../src/views/replayProtocol';
+import { describeReplay, replayViewOf } from '../../../src/views/replayView';
 
 const ROOT = join(__dirname, '../../../..');
 const SMA = join(ROOT, 'examples/workspace/core/orders/execution_algos/sma_cross.py');
@@ -84,6 +86,28 @@ describe('replay in the editor: panel data and cancel', function () {
       assert.equal(
         chart.markers.reduce((s, m) => s + m.quantity, 0),
         report.fills * 10000,
+      );
+
+      // The panel's view: what the webview accepts (its zod schema), the report's figures, equity = cash + P&L.
+      const view = replayViewOf(report, chart, {
+        ranAt: 0,
+        dataFile: SAMPLE,
+        parameters: { period: 20 },
+        exports: { csv: false, parquet: false },
+      });
+      assert.deepEqual(ReplayViewSchema.parse(view), view);
+      assert.equal(view.status, 'COMPLETED');
+      assert.equal(view.headline, 'SmaCross over eurusd_m1_sample.csv: 2,000 candles of EUR_USD');
+      assert.match(view.summary, /^Ran all 2,000 candles in [0-9.]+ s \([0-9,]+\/s\): \d+ orders, \d+ fills\.$/);
+      assert.equal(view.figures.maxDrawdown, report.curve.drawdown.max);
+      assert.equal(view.figures.realized['USD'], report.pnl.realized['USD']);
+      assert.equal(view.chart.equity[99]?.value, 100_000 + report.curve.final);
+      assert.match(view.chart.equityLabel, /^Equity, USD \(starting cash 100,000\.00 \+ P&L after commission/);
+      assert.match(
+        describeReplay(view),
+        new RegExp(
+          `^Replay of SmaCross: 2,000 candles of EUR_USD, ${report.orders.produced} orders, ${report.fills} fills; P&L -?[0-9.,]+ USD, max drawdown [0-9.,]+ USD\\.$`,
+        ),
       );
     } finally {
       await worker.dispose();
@@ -153,6 +177,19 @@ describe('replay in the editor: panel data and cancel', function () {
       assert.throws(() => process.kill(pid as number, 0), /ESRCH/);
       assert.ok(existsSync(fillsCsv));
       assert.equal(readFileSync(fillsCsv, 'utf8').trim().split('\n').length, 1 + 50);
+      const feed = await ReplayFeed.load(SAMPLE, { symbol: 'EUR_USD' });
+      const view = replayViewOf(report, new ReplayRecorder(feed).result(report.processed), {
+        ranAt: 0,
+        dataFile: SAMPLE,
+        parameters: {},
+        exports: { csv: true, parquet: false },
+      });
+      assert.equal(view.status, 'CANCELLED');
+      assert.match(
+        view.summary,
+        /^Cancelled after 50 of 2,000 candles \(2\.5%\), at 2024-03-04T00:50:00\.000Z: 50 orders, 50 fills\./,
+      );
+      assert.match(describeReplay(view), /^Replay of every_bar\.py cancelled after 50 of 2,000 candles \(2\.5%\)/);
       const verified = await verifyAuditDir(report.auditDir as string);
       assert.equal(verified.verified, true);
       // A cancelled signal answers the next batch at once, without a worker.

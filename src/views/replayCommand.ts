@@ -1,0 +1,428 @@
+/**
+ * "Replay Component": pick the data (recent files first, the workspace's CSV/Parquet files, Browse…),
+ * the symbol and the parameters (from `__metadata__['parameters']`, defaults filled in, each value
+ * checked as it is typed), then run the same replay `sptrader replay` runs (replayComponent) under a
+ * progress notification whose Cancel stops the Python worker, and show the result panel.
+ */
+import * as vscode from 'vscode';
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { ReplayDataError, ReplayFeed } from '../brokers/paper/replayFeed';
+import { editorReplaysDir } from '../common/statePaths';
+import { Commands } from '../constants';
+import { replayComponent, ReplayStateDirError, REPLAY_MARKER } from '../execution/replay';
+import { cancellableRunner } from '../execution/replayCancel';
+import { ReplayRecorder } from '../execution/replayChart';
+import {
+  describeParameter,
+  formatParameterValue,
+  parseParameterText,
+  readParameterSpecs,
+  resolveParameters,
+  type ParameterSpec,
+} from '../python/componentParameters';
+import type { PythonWorker } from '../python/runner';
+import { PythonRunError } from '../python/runner';
+import { ReplayPanel } from './replayPanel';
+import type { ViewServices } from './services';
+import type { ReplayView } from './replayProtocol';
+import { describeReplay, replayViewOf } from './replayView';
+import { registerCommand } from './shellHooks';
+import { componentTarget } from './testOrderCommand';
+
+const RECENT_KEY = 'sptrader.replay.recentData';
+const CHOICES_KEY = 'sptrader.replay.lastChoices';
+const RECENT_MAX = 8;
+/** Replay folders kept in the extension's storage (each holds an audit log and the fills files). */
+const KEEP_REPLAYS = 10;
+const DATA_GLOB = '**/*.{csv,parquet,CSV,PARQUET}';
+const DATA_EXCLUDE = '**/{node_modules,.git,.e2e,out,dist,test-results}/**';
+
+interface LastChoices {
+  symbol?: string;
+  parameters?: Record<string, unknown>;
+}
+
+export function registerReplayCommand(services: Pick<ViewServices, 'context' | 'log' | 'interpreters'>): void {
+  const { context, log } = services;
+  const replaysDir = editorReplaysDir(context.globalStorageUri.fsPath);
+  let running = false;
+  const panel = new ReplayPanel(
+    context.extensionUri,
+    {
+      replayAgain: (view) =>
+        void vscode.commands.executeCommand(
+          Commands.replayComponent,
+          vscode.Uri.file(view.file),
+          view.className ?? undefined,
+        ),
+      fillsFile: (view, format) => {
+        const dir = view.auditDir ? join(view.auditDir, '..') : undefined;
+        const file = dir ? join(dir, `fills.${format}`) : undefined;
+        return file && existsSync(file) ? file : undefined;
+      },
+    },
+    log,
+  );
+  context.subscriptions.push(panel);
+
+  const run = async (uri?: vscode.Uri, className?: string): Promise<ReplayView | undefined> => {
+    if (running) {
+      void vscode.window.showWarningMessage(
+        'SPtrader: a replay is already running; cancel it from its notification or wait for it to end.',
+      );
+      return undefined;
+    }
+    const target = await componentTarget('Replay Component', uri);
+    if (!target) return undefined;
+    running = true;
+    panel.setRunning(true);
+    let worker: PythonWorker | undefined;
+    try {
+      worker = await services.interpreters.replayWorkerFor(target);
+      const info = await worker.inspect(target.fsPath);
+      const classes = info.classes.filter((c) => c.entryPoint !== null);
+      const chosenClass = typeof className === 'string' ? className : await pickClass(classes);
+      if (chosenClass === null) return undefined;
+      if (info.metadataError) log.warn(`Replay: ${target.fsPath}: ${info.metadataError}`);
+      const { specs, problems } = readParameterSpecs(info.metadata);
+      for (const p of problems) log.warn(`Replay: ${target.fsPath}: ${p}`);
+
+      const choicesKey = `${target.fsPath}#${chosenClass ?? ''}`;
+      const allChoices = context.workspaceState.get<Record<string, LastChoices>>(CHOICES_KEY) ?? {};
+      const last = allChoices[choicesKey] ?? {};
+      const dataFile = await pickDataFile(context.workspaceState);
+      if (!dataFile) return undefined;
+      const symbolSpec = specs.find((s) => s.name === 'symbol');
+      const symbol = await vscode.window.showInputBox({
+        title: `Replay ${chosenClass ?? basename(target.fsPath)}: symbol`,
+        prompt: `The instrument ${basename(dataFile)} records (orders for another symbol are not sent)`,
+        value: last.symbol ?? (typeof symbolSpec?.default === 'string' ? symbolSpec.default : undefined) ?? 'EUR_USD',
+        ignoreFocusOut: true,
+        validateInput: (v) =>
+          /^[A-Za-z0-9][A-Za-z0-9_./:-]{0,31}$/.test(v.trim())
+            ? undefined
+            : 'A symbol such as EUR_USD, AAPL or BTC/USDT (letters, digits, _ . / : -)',
+      });
+      if (symbol === undefined) return undefined;
+      const given: Record<string, unknown> = {};
+      for (const [name, value] of Object.entries(last.parameters ?? {}))
+        if (specs.some((s) => s.name === name)) given[name] = value;
+      // A component that declares its symbol trades the data's.
+      if (symbolSpec && (symbolSpec.type === 'str' || symbolSpec.type === 'any')) given['symbol'] = symbol.trim();
+      const parameters = await pickParameters(chosenClass ?? basename(target.fsPath), specs, given);
+      if (!parameters) return undefined;
+
+      allChoices[choicesKey] = { symbol: symbol.trim(), parameters: onlyGiven(specs, parameters) };
+      await context.workspaceState.update(CHOICES_KEY, allChoices);
+      await remember(context.workspaceState, dataFile);
+
+      const view = await runReplay({
+        file: target.fsPath,
+        className: chosenClass,
+        dataFile,
+        symbol: symbol.trim(),
+        parameters,
+        worker,
+        replaysDir,
+        log,
+      });
+      if (!view) return undefined;
+      panel.show(view);
+      const message = describeReplay(view);
+      log.info(`${message} (${view.auditDir ?? 'no audit log'})`);
+      const show = view.status === 'STOPPED' ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
+      void show(`SPtrader ${message}`, 'Show Log').then((choice) => {
+        if (choice) log.show();
+      });
+      return view;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      log.error(`Replay failed: ${message}`);
+      const interpreter = e instanceof PythonRunError && /INTERPRETER/.test(e.code);
+      void vscode.window
+        .showErrorMessage(`SPtrader Replay: ${message}`, ...(interpreter ? ['Select Interpreter'] : []))
+        .then((choice) => {
+          if (choice) void vscode.commands.executeCommand('python.setInterpreter');
+        });
+      return undefined;
+    } finally {
+      running = false;
+      panel.setRunning(false);
+      await worker?.dispose();
+    }
+  };
+
+  context.subscriptions.push(
+    registerCommand(Commands.replayComponent, (uri?: vscode.Uri, className?: string) => run(uri, className)),
+  );
+}
+
+/** The replay itself, under a cancellable progress notification; undefined when the data could not be read. */
+async function runReplay(options: {
+  file: string;
+  className: string | undefined;
+  dataFile: string;
+  symbol: string;
+  parameters: Record<string, unknown>;
+  worker: PythonWorker;
+  replaysDir: string;
+  log: vscode.LogOutputChannel;
+}): Promise<ReplayView | undefined> {
+  const name = options.className ?? basename(options.file);
+  return vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `SPtrader: Replay ${name} over ${basename(options.dataFile)}`,
+      cancellable: true,
+    },
+    async (progress, token) => {
+      progress.report({ message: 'reading the data…' });
+      let feed: ReplayFeed;
+      try {
+        feed = await ReplayFeed.load(options.dataFile, { symbol: options.symbol });
+      } catch (e) {
+        if (e instanceof ReplayDataError) {
+          void vscode.window.showErrorMessage(`SPtrader Replay: ${e.message}`);
+          return undefined;
+        }
+        throw e;
+      }
+      const controller = new AbortController();
+      const cancel = token.onCancellationRequested(() => controller.abort());
+      const stateDir = newReplayDir(options.replaysDir, name);
+      const recorder = new ReplayRecorder(feed);
+      const unit = feed.kind === 'candles' ? 'candles' : 'ticks';
+      let shown = 0;
+      try {
+        const report = await replayComponent({
+          file: options.file,
+          ...(options.className === undefined ? {} : { className: options.className }),
+          data: feed,
+          parameters: options.parameters,
+          runner: cancellableRunner(options.worker, () => options.worker.stop(), controller.signal),
+          stateDir,
+          engineFactory: recorder.engineFactory(),
+          fillsCsv: join(stateDir, 'fills.csv'),
+          fillsParquet: join(stateDir, 'fills.parquet'),
+          onProgress: (p) => {
+            const percent = p.total > 0 ? (p.processed / p.total) * 100 : 100;
+            progress.report({
+              increment: percent - shown,
+              message: `${p.processed.toLocaleString('en-US')} of ${p.total.toLocaleString('en-US')} ${unit} · ${p.ordersSent.toLocaleString('en-US')} orders · ${p.fills.toLocaleString('en-US')} fills`,
+            });
+            shown = percent;
+          },
+        });
+        writeFileSync(join(stateDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+        pruneReplays(options.replaysDir, stateDir, options.log);
+        return replayViewOf(report, recorder.result(report.processed), {
+          ranAt: Date.now(),
+          dataFile: options.dataFile,
+          parameters: options.parameters,
+          exports: { csv: report.fillsFiles.csv !== undefined, parquet: report.fillsFiles.parquet !== undefined },
+        });
+      } catch (e) {
+        if (e instanceof ReplayStateDirError) throw new Error(e.message);
+        throw e;
+      } finally {
+        cancel.dispose();
+      }
+    },
+  );
+}
+
+/** A new folder for one replay under the extension's storage, named by time and component. */
+function newReplayDir(root: string, name: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  const slug = name.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 40);
+  let dir = join(root, `${stamp}-${slug}`);
+  for (let n = 2; existsSync(dir); n++) dir = join(root, `${stamp}-${slug}-${n}`);
+  return dir;
+}
+
+/** Keeps the newest replay folders; removes only folders a replay marked as its own. */
+function pruneReplays(root: string, keep: string, log: vscode.LogOutputChannel): void {
+  try {
+    const marked = readdirSync(root)
+      .map((entry) => join(root, entry))
+      .filter((dir) => dir !== keep && existsSync(join(dir, REPLAY_MARKER)))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    for (const dir of marked.slice(KEEP_REPLAYS - 1)) rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    log.warn(`Replay: older replay folders in ${root} could not be pruned: ${(e as Error).message}`);
+  }
+}
+
+async function pickClass(
+  classes: ReadonlyArray<{ name: string; line: number; entryPoint: string | null }>,
+): Promise<string | undefined | null> {
+  if (classes.length <= 1) return classes[0]?.name;
+  const picked = await vscode.window.showQuickPick(
+    classes.map((c) => ({ label: c.name, description: `line ${c.line}, ${c.entryPoint ?? ''}` })),
+    { title: 'Replay Component: which class?', ignoreFocusOut: true },
+  );
+  return picked ? picked.label : null;
+}
+
+interface DataItem extends vscode.QuickPickItem {
+  path?: string;
+  browse?: boolean;
+}
+
+/** Recent data files first (those that still exist), then the workspace's CSV and Parquet files, then Browse…. */
+async function pickDataFile(state: vscode.Memento): Promise<string | undefined> {
+  const recent = (state.get<string[]>(RECENT_KEY) ?? []).filter((p) => existsSync(p));
+  const found = await vscode.workspace.findFiles(DATA_GLOB, DATA_EXCLUDE, 200);
+  const inWorkspace = found
+    .map((u) => u.fsPath)
+    .filter((p) => !recent.includes(p))
+    .sort();
+  const item = (path: string, description: string): DataItem => ({
+    label: `$(file) ${basename(path)}`,
+    description,
+    detail: vscode.workspace.asRelativePath(path),
+    path,
+  });
+  const items: DataItem[] = [
+    ...(recent.length > 0 ? [{ label: 'Recent', kind: vscode.QuickPickItemKind.Separator } as DataItem] : []),
+    ...recent.map((p) => item(p, 'recent')),
+    ...(inWorkspace.length > 0 ? [{ label: 'Workspace', kind: vscode.QuickPickItemKind.Separator } as DataItem] : []),
+    ...inWorkspace.map((p) => item(p, '')),
+    { label: '', kind: vscode.QuickPickItemKind.Separator },
+    { label: '$(folder-opened) Browse…', description: 'a .csv or .parquet file anywhere', browse: true },
+  ];
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'Replay Component: data (candles time,open,high,low,close[,volume] or ticks time,bid,ask)',
+    placeHolder: 'A CSV or Parquet file of candles or ticks',
+    matchOnDetail: true,
+    ignoreFocusOut: true,
+  });
+  if (!picked) return undefined;
+  if (!picked.browse) return picked.path;
+  const chosen = await vscode.window.showOpenDialog({
+    title: 'Replay data (candles or ticks)',
+    canSelectMany: false,
+    openLabel: 'Replay This Data',
+    filters: { 'Candles or ticks': ['csv', 'parquet'] },
+  });
+  return chosen?.[0]?.fsPath;
+}
+
+async function remember(state: vscode.Memento, file: string): Promise<void> {
+  const recent = (state.get<string[]>(RECENT_KEY) ?? []).filter((p) => p !== file);
+  await state.update(RECENT_KEY, [file, ...recent].slice(0, RECENT_MAX));
+}
+
+interface ParameterItem extends vscode.QuickPickItem {
+  action: 'run' | 'reset' | 'edit';
+  spec?: ParameterSpec;
+}
+
+/**
+ * The parameters, each at its default or last value, until the user runs: Enter on "Run" starts, a
+ * parameter opens an input (or its options) checked as it is typed. Undefined when the user leaves.
+ */
+async function pickParameters(
+  name: string,
+  specs: readonly ParameterSpec[],
+  initial: Record<string, unknown>,
+): Promise<Record<string, unknown> | undefined> {
+  const given: Record<string, unknown> = { ...initial };
+  let problem: string | undefined;
+  for (;;) {
+    const resolved = resolveParameters(specs, given);
+    if (specs.length === 0 && resolved.ok) return resolved.values;
+    const values = resolved.ok ? resolved.values : { ...defaultsOf(specs), ...given };
+    const problems = resolved.ok ? [] : resolved.problems;
+    const items: ParameterItem[] = [
+      {
+        label: '$(play) Run the replay',
+        description: problems.length > 0 ? `fix first: ${problems.map((p) => p.message).join('; ')}` : '',
+        action: 'run',
+        alwaysShow: true,
+      },
+      ...specs.map((spec) => {
+        const has = spec.name in values;
+        const isDefault = !(spec.name in given) || sameValue(given[spec.name], spec.default);
+        const bad = problems.find((p) => p.name === spec.name);
+        return {
+          label: spec.name,
+          description: `${has ? `= ${formatParameterValue(values[spec.name])}` : '(the component’s own default)'}${isDefault ? '  (default)' : ''}${bad ? '  $(error) invalid' : ''}`,
+          detail: `${describeParameter(spec)}${spec.description ? ` — ${spec.description}` : ''}`,
+          action: 'edit' as const,
+          spec,
+        };
+      }),
+      ...(Object.keys(given).length > 0 ? [{ label: '$(discard) Reset to defaults', action: 'reset' as const }] : []),
+    ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title: `Replay ${name}: parameters (from __metadata__['parameters'])`,
+      placeHolder: problem ?? 'Enter on "Run the replay" to start, or pick a parameter to change it',
+      matchOnDetail: true,
+      ignoreFocusOut: true,
+    });
+    problem = undefined;
+    if (!picked) return undefined;
+    if (picked.action === 'run') {
+      if (resolved.ok) return resolved.values;
+      problem = `Fix first: ${problems.map((p) => p.message).join('; ')}`;
+      void vscode.window.showErrorMessage(`SPtrader Replay: ${problem}`);
+      continue;
+    }
+    if (picked.action === 'reset') {
+      for (const key of Object.keys(given)) delete given[key];
+      continue;
+    }
+    const spec = picked.spec as ParameterSpec;
+    const value = await editParameter(spec, values[spec.name]);
+    if (value !== undefined) given[spec.name] = value.value;
+  }
+}
+
+async function editParameter(spec: ParameterSpec, current: unknown): Promise<{ value: unknown } | undefined> {
+  const choices = spec.options ?? (spec.type === 'bool' ? [true, false] : undefined);
+  if (choices && choices.length > 0) {
+    const picked = await vscode.window.showQuickPick(
+      choices.map((o) => ({
+        label: formatParameterValue(o),
+        description: sameValue(o, spec.default) ? 'default' : '',
+        picked: sameValue(o, current),
+        value: o,
+      })),
+      { title: `${spec.name}: ${describeParameter(spec)}`, ignoreFocusOut: true },
+    );
+    return picked ? { value: picked.value } : undefined;
+  }
+  const text = await vscode.window.showInputBox({
+    title: `${spec.name} (${describeParameter(spec)})`,
+    prompt: spec.description ?? `The value of ${spec.name}`,
+    value: current === undefined ? '' : formatParameterValue(current),
+    ignoreFocusOut: true,
+    validateInput: (v) => {
+      const parsed = parseParameterText(spec, v);
+      return parsed.ok ? undefined : parsed.message;
+    },
+  });
+  if (text === undefined) return undefined;
+  const parsed = parseParameterText(spec, text);
+  return parsed.ok ? { value: parsed.value } : undefined;
+}
+
+function defaultsOf(specs: readonly ParameterSpec[]): Record<string, unknown> {
+  return Object.fromEntries(specs.filter((s) => s.default !== undefined).map((s) => [s.name, s.default]));
+}
+
+/** The values that differ from their defaults (what is remembered for the next replay of the component). */
+function onlyGiven(specs: readonly ParameterSpec[], values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(values).filter(([name, v]) => {
+      const spec = specs.find((s) => s.name === name);
+      return spec !== undefined && !sameValue(v, spec.default);
+    }),
+  );
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}

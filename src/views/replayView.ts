@@ -1,0 +1,138 @@
+/**
+ * Turns a replay's report and the recorder's chart data into the plain view the replay panel shows,
+ * and the sentence its notification says. Pure (no `vscode`), so both are unit-tested without an editor.
+ */
+import type { ReplayReport } from '../execution/replay';
+import { REPLAY_CANCELLED } from '../execution/replayCancel';
+import type { ReplayChartData } from '../execution/replayChart';
+import type { ReplayView } from './replayProtocol';
+
+const N = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+const whole = (n: number): string => N.format(n);
+const money = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const basename = (path: string): string => path.split(/[\\/]/).pop() ?? path;
+
+export interface ReplayViewContext {
+  ranAt: number;
+  dataFile: string;
+  parameters: Record<string, unknown>;
+  exports: { csv: boolean; parquet: boolean };
+}
+
+export function replayViewOf(report: ReplayReport, chart: ReplayChartData, context: ReplayViewContext): ReplayView {
+  const d = report.data;
+  const unit = d.kind === 'candles' ? 'candle' : 'tick';
+  const status: ReplayView['status'] = report.ok
+    ? 'COMPLETED'
+    : report.fatal?.code === REPLAY_CANCELLED
+      ? 'CANCELLED'
+      : 'STOPPED';
+  const seconds = (report.elapsedMs / 1000).toFixed(2);
+  const tally = `${whole(report.orders.produced)} order${report.orders.produced === 1 ? '' : 's'}, ${whole(report.fills)} fill${report.fills === 1 ? '' : 's'}`;
+  let summary: string;
+  if (status === 'COMPLETED')
+    summary = `Ran all ${whole(report.processed)} ${unit}s in ${seconds} s (${whole(report.ticksPerSecond)}/s): ${tally}.`;
+  else if (status === 'CANCELLED')
+    summary = `Cancelled after ${whole(report.processed)} of ${whole(d.records)} ${unit}s (${((report.processed / Math.max(1, d.records)) * 100).toFixed(1)}%), at ${report.fatal?.time ?? '?'}: ${tally}. The figures cover the ${unit}s before the cancel.`;
+  else {
+    const f = report.fatal;
+    summary = `Stopped at ${unit} #${f?.index ?? '?'} (${f?.time ?? '?'}): ${f?.code ?? 'ERROR'}: ${f?.message ?? ''}${f?.line === undefined ? '' : ` (line ${f.line})`}. The figures cover the ${whole(report.processed)} ${unit}s before.`;
+  }
+  const sameCurrency = report.curve.currency === report.pnl.currency;
+  const offset = sameCurrency ? report.pnl.startingCash : 0;
+  return {
+    ranAt: context.ranAt,
+    status,
+    headline: `${report.component.className ?? basename(report.component.file)} over ${basename(context.dataFile)}: ${whole(d.records)} ${unit}s of ${d.symbol}`,
+    summary,
+    file: report.component.file,
+    className: report.component.className ?? null,
+    dataFile: context.dataFile,
+    symbol: d.symbol,
+    kind: d.kind,
+    parameters: context.parameters,
+    records: d.records,
+    processed: report.processed,
+    from: d.from,
+    to: d.to,
+    figures: {
+      currency: report.pnl.currency,
+      startingCash: report.pnl.startingCash,
+      equity: report.pnl.equity,
+      realized: report.pnl.realized,
+      unrealized: report.pnl.unrealized,
+      commission: report.pnl.commission,
+      curveCurrency: report.curve.currency,
+      curveFinal: report.curve.final,
+      maxDrawdown: report.curve.drawdown.max,
+      maxDrawdownPercent: report.curve.drawdown.maxPercent,
+      turnover: report.curve.turnover,
+      slippage: {
+        unit: report.slippage.unit,
+        orders: report.slippage.orders,
+        meanUnits: report.slippage.meanUnits,
+        meanBps: report.slippage.meanBps,
+        worstUnits: report.slippage.worstUnits,
+        bestUnits: report.slippage.bestUnits,
+        cost: report.slippage.cost,
+      },
+      orders: {
+        produced: report.orders.produced,
+        sent: report.orders.sent,
+        denied: report.orders.denied,
+        invalid: report.orders.invalid,
+        filled: report.orders.filled,
+        partiallyFilled: report.orders.partiallyFilled,
+        rejected: report.orders.rejected,
+        cancelled: report.orders.cancelled,
+        expired: report.orders.expired,
+        open: report.orders.open,
+      },
+      deniedByCode: report.orders.deniedByCode,
+      rejectedByReason: report.orders.rejectedByReason,
+      fills: report.fills,
+      positions: report.positions,
+    },
+    errors: report.errors.map((e) => ({
+      index: e.index,
+      time: e.time,
+      code: e.code,
+      message: e.message,
+      line: e.line ?? null,
+    })),
+    errorCount: report.errorCount,
+    chart: {
+      price: chart.price,
+      equity: chart.pnl.map((p) => ({ time: p.time, value: Number((offset + p.value).toFixed(8)) })),
+      equityLabel: sameCurrency
+        ? `Equity, ${report.pnl.currency} (starting cash ${money(offset)} + P&L after commission, marked at the mid)`
+        : `P&L, ${report.curve.currency} (after commission, marked at the mid)`,
+      markers: chart.markers,
+      bucket: chart.bucket,
+    },
+    orders: chart.orders,
+    ordersTotal: chart.ordersTotal,
+    fills: chart.fills,
+    fillsTotal: chart.fillsTotal,
+    exports: context.exports,
+    auditDir: report.auditDir,
+    elapsedMs: report.elapsedMs,
+  };
+}
+
+/** The notification's sentence: what ran, how it ended, and the P&L. */
+export function describeReplay(view: ReplayView): string {
+  const f = view.figures;
+  const unit = view.kind === 'candles' ? 'candles' : 'ticks';
+  const pnl = `P&L ${money(f.curveFinal)} ${f.curveCurrency}, max drawdown ${money(f.maxDrawdown)} ${f.curveCurrency}`;
+  const name = view.className ?? basename(view.file);
+  const counts = `${whole(f.orders.produced)} orders, ${whole(f.fills)} fills`;
+  switch (view.status) {
+    case 'COMPLETED':
+      return `Replay of ${name}: ${whole(view.processed)} ${unit} of ${view.symbol}, ${counts}; ${pnl}.`;
+    case 'CANCELLED':
+      return `Replay of ${name} cancelled after ${whole(view.processed)} of ${whole(view.records)} ${unit} (${((view.processed / Math.max(1, view.records)) * 100).toFixed(1)}%): ${counts}; ${pnl}. The panel shows what ran.`;
+    case 'STOPPED':
+      return `Replay of ${name} stopped: ${view.summary}`;
+  }
+}

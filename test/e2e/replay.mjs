@@ -1,0 +1,371 @@
+#!/usr/bin/env node
+// Replay in the editor, end to end: the PACKAGED extension (.vsix from `npm run package`) installed into
+// code-server, driven with Playwright in headless Chromium, on examples/workspace:
+//   open sma_cross.py → the "Replay…" CodeLens → pick data/eurusd_m1_500.csv → symbol EUR_USD → the
+//   parameters (from __metadata__): period refuses 1 with its rule, takes 20 → Run → the notification says
+//   what ran → the replay panel shows COMPLETED and the report's figures, which equal those of
+//   `sptrader replay --json` (the CLI from the same .vsix) over the same data and parameters → the equity
+//   curve and the price chart are drawn → Export fills CSV writes the fills.
+// Screenshots: test-results/{replay-lens,replay-parameters,replay-panel,replay-equity,replay-price}.png (and
+// fail-replay-*.png). Needs scripts/e2e/setup.sh and `npm run package`. Env: E2E_VSIX (default: newest
+// sptrader-execution-*.vsix in the repo root), E2E_UI_TIMEOUT_MS (whole run, default 300000).
+// Prints `E2E replay: N passed, N failed`; exits non-zero on any failure; always kills code-server's group.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import lib from '../../scripts/e2e/lib.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
+
+const WORKSPACE = join(repo, 'examples/workspace');
+const COMPONENT = join(WORKSPACE, 'core/orders/execution_algos/sma_cross.py');
+const DATA = join(WORKSPACE, 'data/eurusd_m1_500.csv');
+const RESULTS = join(repo, 'test-results');
+const RUN_DIR = join(E2E_DIR, 'replay-run');
+const EXPORTED = join(RUN_DIR, 'exported-fills.csv');
+const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 300_000);
+const started = Date.now();
+
+const results = [];
+let server;
+let browser;
+let page;
+
+async function cleanup() {
+  await browser?.close();
+  await server?.stop();
+}
+
+function finish(code) {
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`E2E replay: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  process.exit(code || (failed > 0 ? 1 : 0));
+}
+
+const guard = setTimeout(async () => {
+  log(`replay run timed out after ${TOTAL_TIMEOUT / 1000}s`);
+  results.push({ name: 'whole run within the time limit', ok: false });
+  await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 15_000))]);
+  finish(1);
+}, TOTAL_TIMEOUT);
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+])
+  process.on(sig, () => {
+    log(`${sig}: stopping`);
+    cleanup().finally(() => process.exit(code));
+  });
+
+async function step(name, fn, { required = false } = {}) {
+  const t0 = Date.now();
+  try {
+    const detail = await fn();
+    results.push({ name, ok: true });
+    console.log(`  ✔ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)${detail ? `: ${detail}` : ''}`);
+    return true;
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(
+      `  ✘ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${String(e.message || e)
+        .split('\n')
+        .slice(0, 6)
+        .join('\n      ')}`,
+    );
+    const slug = name
+      .replace(/[^a-z0-9]+/gi, '-')
+      .toLowerCase()
+      .slice(0, 40);
+    await page?.screenshot({ path: join(RESULTS, `fail-replay-${slug}.png`) }).catch(() => {});
+    if (required) throw new Error(`required step failed: ${name}`);
+    return false;
+  }
+}
+
+function newestVsix() {
+  if (process.env.E2E_VSIX) return resolve(process.env.E2E_VSIX);
+  return readdirSync(repo)
+    .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
+    .map((f) => join(repo, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
+async function until(what, check, timeout) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout / 1000}s`);
+    await page.waitForTimeout(200);
+  }
+}
+
+const widget = () => page.locator('.quick-input-widget');
+
+/** Picks the row naming `text` in the open quick pick. */
+async function pick(text) {
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.click();
+}
+
+/** Waits for the quick input whose title or prompt matches `re`. */
+async function inputShowing(re) {
+  const input = widget().locator('input.input');
+  await until(`the input ${re}`, async () => (await input.isVisible()) && re.test(await widget().innerText()), 30_000);
+  return input;
+}
+
+/** The replay webview's inner document once its status is one of `statuses`. */
+async function replayPanel(statuses, timeout) {
+  return until(
+    `the replay panel showing ${statuses}`,
+    async () => {
+      const outer = page.locator('iframe.webview.ready');
+      const n = await outer.count();
+      for (let i = 0; i < n; i++) {
+        const inner = outer.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
+        const status = await inner
+          .locator('#status')
+          .first()
+          .innerText({ timeout: 1000 })
+          .catch(() => '');
+        const running = await inner
+          .locator('#running')
+          .first()
+          .innerText({ timeout: 1000 })
+          .catch(() => 'x');
+        if (statuses.test(status.trim()) && running.trim() === '') return inner;
+      }
+      return undefined;
+    },
+    timeout,
+  );
+}
+
+/** A toast whose message matches `re`. */
+async function toast(re, timeout = 60_000) {
+  return until(
+    `a notification ${re}`,
+    async () => {
+      const texts = await page
+        .locator('.notifications-toasts .notification-list-item-message')
+        .allInnerTexts()
+        .catch(() => []);
+      return texts.map((t) => t.replace(/\s+/g, ' ').trim()).find((t) => re.test(t));
+    },
+    timeout,
+  );
+}
+
+async function main() {
+  mkdirSync(RESULTS, { recursive: true });
+  for (const f of readdirSync(RESULTS)) if (/^(fail-replay-.*|replay-.*)\.png$/.test(f)) rmSync(join(RESULTS, f));
+  const vsix = newestVsix();
+  if (!vsix || !existsSync(vsix))
+    throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
+  rmSync(RUN_DIR, { recursive: true, force: true });
+  const userDataDir = join(RUN_DIR, 'user-data');
+  const extensionsDir = join(RUN_DIR, 'extensions');
+  seedSettings(userDataDir, {});
+  let cliReport;
+
+  await step(
+    'install the packaged .vsix, and replay with its CLI for the figures to compare',
+    async () => {
+      codeServerCli(['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix]);
+      const installed = readdirSync(extensionsDir).find((d) => d.startsWith('sptrader.'));
+      if (!installed) throw new Error('not installed');
+      const cli = join(extensionsDir, installed, 'dist/cli.js');
+      const out = execFileSync(
+        process.execPath,
+        [cli, 'replay', COMPONENT, '--data', DATA, '--symbol', 'EUR_USD', '--param', 'period=20', '--json'],
+        { encoding: 'utf8', cwd: RUN_DIR, timeout: 120_000 },
+      );
+      cliReport = JSON.parse(out);
+      if (!cliReport.ok || cliReport.fills === 0) throw new Error(`the CLI replay: ${out.slice(0, 300)}`);
+      return `${installed}; CLI: ${cliReport.fills} fills, P&L ${cliReport.curve.final}, max drawdown ${cliReport.curve.drawdown.max}`;
+    },
+    { required: true },
+  );
+
+  server = await startCodeServer({ userDataDir, extensionsDir, smokeTestDriver: false });
+  log(`code-server on ${server.origin} (log ${server.logFile})`);
+  browser = await launchBrowser();
+  page = await browser.browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page.setDefaultTimeout(60_000);
+  await page.goto(`${server.origin}/?folder=${encodeURIComponent(WORKSPACE)}`, { waitUntil: 'domcontentloaded' });
+
+  await step(
+    'open sma_cross.py: the "Replay…" CodeLens is shown beside Test Order and Execute on Paper',
+    async () => {
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible' });
+      await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible' });
+      // Quick Open by name (the Explorer's compact folders change with the workspace's layout).
+      await page.keyboard.press('Control+P');
+      const input = widget().locator('input.input');
+      await input.waitFor({ state: 'visible', timeout: 15_000 });
+      await input.fill('sma_cross.py');
+      await pick('sma_cross.py');
+      await page.locator('.tabs-container .tab.active', { hasText: 'sma_cross.py' }).waitFor({ state: 'visible' });
+      const lens = page.locator('.codelens-decoration a', { hasText: 'Replay…' }).first();
+      await lens.waitFor({ state: 'visible', timeout: 45_000 });
+      await page.screenshot({ path: join(RESULTS, 'replay-lens.png') });
+      return (await page.locator('.codelens-decoration').first().innerText()).replace(/\s+/g, ' ');
+    },
+    { required: true },
+  );
+
+  await step(
+    'Replay… asks for the data (the workspace CSV listed), then the symbol',
+    async () => {
+      await page.locator('.codelens-decoration a', { hasText: 'Replay…' }).first().click();
+      await inputShowing(/Replay Component: data/);
+      await pick('eurusd_m1_500.csv');
+      const input = await inputShowing(/symbol/);
+      const value = await input.inputValue();
+      if (value !== 'EUR_USD') throw new Error(`the symbol offered is "${value}"`);
+      await page.keyboard.press('Enter');
+      return `symbol ${value}`;
+    },
+    { required: true },
+  );
+
+  await step(
+    'the parameters come from __metadata__ with their defaults; period refuses 1 (its minimum) and takes 20',
+    async () => {
+      await inputShowing(/parameters \(from __metadata__/);
+      const rows = (await widget().locator('.quick-input-list .monaco-list-row').allInnerTexts()).map((t) =>
+        t.replace(/\s+/g, ' ').trim(),
+      );
+      if (!rows.some((r) => /^period.*= 30.*\(default\).*int, ≥ 2/.test(r)))
+        throw new Error(`rows: ${rows.join(' | ')}`);
+      if (!rows.some((r) => /^quantity.*= 10000.*\(default\)/.test(r))) throw new Error(`rows: ${rows.join(' | ')}`);
+      await page.screenshot({ path: join(RESULTS, 'replay-parameters.png') });
+      await pick(/^period/);
+      const input = await inputShowing(/period \(int, ≥ 2\)/);
+      await input.fill('1');
+      const message = await until(
+        'the validation message',
+        async () => {
+          const text = (await widget().innerText()).replace(/\s+/g, ' ');
+          return /period: 1 is below its minimum 2/.test(text) ? text : undefined;
+        },
+        10_000,
+      );
+      await input.fill('20');
+      await until('the message gone', async () => !/below its minimum/.test(await widget().innerText()), 10_000);
+      await page.keyboard.press('Enter');
+      await inputShowing(/parameters \(from __metadata__/);
+      const period = (
+        await widget()
+          .locator('.quick-input-list .monaco-list-row', { hasText: /^period/ })
+          .first()
+          .innerText()
+      )
+        .replace(/\s+/g, ' ')
+        .trim();
+      if (!/^period.*= 20/.test(period)) throw new Error(`period row "${period}"`);
+      return `${message.match(/period: 1 is below its minimum 2[^|]*/)?.[0]?.slice(0, 120)} | ${period}`;
+    },
+    { required: true },
+  );
+
+  let frame;
+  await step(
+    'Run: the notification says what ran, and the panel shows COMPLETED with the same figures as the CLI',
+    async () => {
+      await pick('Run the replay');
+      const said = await toast(/SPtrader Replay of SmaCross: 500 candles of EUR_USD/);
+      frame = await replayPanel(/^COMPLETED$/, 120_000);
+      const value = async (id) => {
+        const v = await frame.locator(`#${id}`).getAttribute('data-value');
+        return v === null || v === '' ? null : Number(v);
+      };
+      const checks = [
+        ['fills', await value('fills'), cliReport.fills],
+        ['orders produced', await value('orders-produced'), cliReport.orders.produced],
+        ['orders filled', await value('orders-filled'), cliReport.orders.filled],
+        ['realised P&L', await value('realized'), cliReport.pnl.realized.USD ?? 0],
+        ['unrealised P&L', await value('unrealized'), cliReport.pnl.unrealized],
+        ['commission', await value('commission'), cliReport.pnl.commission],
+        ['P&L after costs', await value('pnl'), cliReport.curve.final],
+        ['max drawdown', await value('drawdown'), cliReport.curve.drawdown.max],
+        ['turnover', await value('turnover'), cliReport.curve.turnover],
+        ['slippage cost', await value('slippage-cost'), cliReport.slippage.cost],
+      ];
+      const wrong = checks.filter(([, shown, cli]) => shown === null || Math.abs(shown - cli) > 1e-9);
+      if (wrong.length > 0) throw new Error(`panel vs CLI: ${wrong.map(([n, s, c]) => `${n} ${s} ≠ ${c}`).join(', ')}`);
+      const text = (id) => frame.locator(`#${id}`).innerText();
+      const summary = await text('summary');
+      if (!/^Ran all 500 candles in/.test(summary)) throw new Error(`summary "${summary}"`);
+      const orderRows = await frame.locator('#orders-body tr').count();
+      const fillRows = await frame.locator('#fills-body tr').count();
+      if (orderRows !== cliReport.orders.produced || fillRows !== cliReport.fills)
+        throw new Error(`tables: ${orderRows} orders, ${fillRows} fills`);
+      await page.screenshot({ path: join(RESULTS, 'replay-panel.png') });
+      return `${said} | P&L ${await text('pnl')}, max drawdown ${await text('drawdown')}, turnover ${await text('turnover')}, ${orderRows} orders / ${fillRows} fills in the tables`;
+    },
+    { required: true },
+  );
+
+  await step('the equity curve and the price chart with the fill markers are drawn', async () => {
+    // The toast would cover the charts in the screenshots.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    await widget().locator('input.input').fill('>Notifications: Clear All Notifications');
+    await pick('Notifications: Clear All Notifications');
+    const equity = frame.locator('#equity-chart');
+    await equity.scrollIntoViewIfNeeded();
+    await until('the equity chart drawn', async () => (await equity.locator('canvas').count()) > 0, 20_000);
+    const box = await equity.boundingBox();
+    if (!box || box.height < 100) throw new Error(`the equity chart is ${JSON.stringify(box)}`);
+    await equity.screenshot({ path: join(RESULTS, 'replay-equity.png') });
+    const price = frame.locator('#price-chart');
+    await price.scrollIntoViewIfNeeded();
+    if ((await price.locator('canvas').count()) === 0) throw new Error('no price chart');
+    await price.screenshot({ path: join(RESULTS, 'replay-price.png') });
+    const label = await frame.locator('#equity-label').innerText();
+    const note = await frame.locator('#chart-note').innerText();
+    if (!/^Equity, USD/.test(label)) throw new Error(`equity label "${label}"`);
+    if (!new RegExp(`${cliReport.fills} fill markers`).test(note) && !/fill markers?/.test(note))
+      throw new Error(`chart note "${note}"`);
+    return `${label} | ${note} | test-results/replay-equity.png`;
+  });
+
+  await step('Export fills CSV writes every fill where the user says', async () => {
+    rmSync(EXPORTED, { force: true });
+    await frame.locator('#export-csv').click();
+    // code-server's save dialog is a quick input holding a path.
+    const input = await inputShowing(/Export the replay's fills as CSV/);
+    // The dialog puts its default path in after it opens: replace it only once it is there.
+    await until('the default path', async () => /fills-SmaCross\.csv$/.test(await input.inputValue()), 15_000);
+    await input.fill(EXPORTED);
+    await until('the path typed', async () => (await input.inputValue()) === EXPORTED, 10_000);
+    // The dialog lists the folder as the path is typed; its OK button takes the path whatever the list shows.
+    await widget().locator('.monaco-button', { hasText: /^OK$/ }).first().click();
+    await until('the exported file', async () => existsSync(EXPORTED), 30_000);
+    const lines = readFileSync(EXPORTED, 'utf8').trim().split('\n');
+    if (lines.length !== cliReport.fills + 1) throw new Error(`${lines.length - 1} fills exported`);
+    return `${lines.length - 1} fills in ${EXPORTED} (${lines[0]})`;
+  });
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  if (!/^required step failed/.test(e.message)) {
+    results.push({ name: 'setup (code-server, Chromium)', ok: false });
+    console.log(`  ✘ ${e.stack || e}`);
+  }
+  if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
+  code = 1;
+} finally {
+  clearTimeout(guard);
+  await cleanup();
+}
+finish(code);
