@@ -4,7 +4,8 @@
  * against the recorded quotes.
  *
  * For each record i (time t_i), in order:
- *   1. the clock moves to t_i and the venue is polled, so resting orders fill against record i;
+ *   1. the clock moves to t_i and the venue is polled, so resting orders fill against record i (for
+ *      candles, the bar's four prints with its volume: resting limits fill by queue position);
  *   2. market_data is built as Test Order builds it (symbol, side, bid, ask, spread, last,
  *      bid_size, ask_size, timestamp, timestamp_ms, capital = buying power, broker_profile,
  *      environment) plus, for candles, open, high, low, close, volume, and bar_index = i;
@@ -43,7 +44,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monotonicMs, TestClock } from '../common/clock';
-import { PaperBroker } from '../brokers/paper/paperBroker';
+import { PaperBroker, type Candle } from '../brokers/paper/paperBroker';
 import { ReplayFeed } from '../brokers/paper/replayFeed';
 import { instrumentKey } from '../brokers/paper/instruments';
 import type { Fill, InstrumentRules } from '../orders/model';
@@ -507,11 +508,23 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     // working at the venue a poll is a no-op, so only the clock moves.
     let cursor = 0;
     let working = engine.workingOrders().length > 0;
+    const candleAt = (r: number): Candle => {
+      const c = candles as NonNullable<typeof candles>;
+      return {
+        open: c.open[r] as number,
+        high: c.high[r] as number,
+        low: c.low[r] as number,
+        close: c.close[r] as number,
+        volume: c.volume[r] as number,
+      };
+    };
     const stepTo = (k: number): void => {
       if (working) {
         for (let r = Math.max(cursor, 0); r <= k; r++) {
           clock.set(times[r] as number);
-          broker.poll();
+          // A bar's prints fill resting limits by queue position (README, "Fills of resting limit orders").
+          if (candles) broker.recordCandle(symbol, candleAt(r));
+          else broker.poll();
           if (engine.workingOrders().length === 0) {
             working = false;
             break;
