@@ -4,7 +4,7 @@
  * a dropped connection after sending): such an order must be reconciled by client order id,
  * never resubmitted blindly. `notActed` marks the opposite: an answer that proves the venue did not
  * act on the request (a 429, a refused connection, Binance -1021), so sending it again cannot make a
- * second order; only such errors are ever resent, and only within a bound (`../http.ts` `withRetries`).
+ * second order; only such errors are ever resent, and only within a bound (`./retry.ts` `withRetries`).
  */
 export type BrokerErrorReason =
   | 'NOT_CONNECTED'

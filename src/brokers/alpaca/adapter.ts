@@ -27,7 +27,7 @@
  *
  * Transport: the SDK facade with `retry: false` and `rateLimit: false` (its defaults throttle
  * client-side and retry GETs, which would hide 429s and 5xx from the engine), over our keep-alive
- * `fetchApi` (`../http.ts`), which enforces `timeoutMs` on every request and rewrites the trading
+ * `fetchApi` (`../keepAliveFetch.ts`), which enforces `timeoutMs` on every request and rewrites the trading
  * and data hosts when `baseUrl`/`dataBaseUrl` are given (the facade has no base-URL option). The keys go
  * to both hosts (`endpoints` names them); `createBroker` refuses a profile that moves only the trading
  * host, so quotes never leave for Alpaca's data host behind a self-hosted or offline trading server.
@@ -50,7 +50,8 @@
  * while an order of ours is working) goes through the order tracker (`../orderTracker.ts`), which emits each change
  * once and synthesises fills from changes in `filled_qty` (Alpaca lists none).
  */
-import { KeepAliveClient, withRetries, type RetryPolicy } from '../http';
+import { KeepAliveClient } from '../http';
+import { withRetries, type RetryPolicy } from '../retry';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
 import {

@@ -4,7 +4,8 @@
  * requests to the overrides), and our order body in the SDK's spelling.
  */
 import type * as AlpacaSdk from '@alpacahq/alpaca-trade-api/rest';
-import { keepAliveFetch, type KeepAliveClient } from '../http';
+import type { KeepAliveClient } from '../http';
+import { keepAliveFetch } from '../keepAliveFetch';
 import { BrokerError } from '../errors';
 import type { AlpacaOrderRequest } from './orders';
 

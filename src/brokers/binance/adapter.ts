@@ -59,7 +59,8 @@
  * - The API key and secret are read at connect, handed only to ccxt, and removed from every message;
  *   the account's uid is masked to its last four characters in them.
  */
-import { DEFAULT_RETRY_POLICY, KeepAliveClient, withRetries, type RetryPolicy } from '../http';
+import { KeepAliveClient } from '../http';
+import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry';
 import { systemClock, type Clock } from '../../common/clock';
 import {
   rejectedOrderResponse,

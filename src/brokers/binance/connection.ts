@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { KeepAliveClient } from '../http';
-import { keepAliveFetch } from '../http';
+import { keepAliveFetch } from '../keepAliveFetch';
 import { BrokerError } from '../errors';
 import type { HttpCapture } from './errors';
 

@@ -47,7 +47,7 @@
  * every message this adapter produces; the account id (also in every path) is masked to its last
  * four characters ("…-001") in them.
  */
-import type { RetryPolicy } from '../http';
+import type { RetryPolicy } from '../retry';
 import { systemClock, type Clock } from '../../common/clock';
 import {
   isFinalStatus,

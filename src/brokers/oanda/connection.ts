@@ -4,7 +4,8 @@
  * only after an answer proving OANDA did nothing; failures become `BrokerError`s (errors.ts), redacted.
  */
 import { monotonicMs, type Clock } from '../../common/clock';
-import { KeepAliveClient, RequestTimeoutError, withRetries, type RetryPolicy } from '../http';
+import { KeepAliveClient, RequestTimeoutError } from '../http';
+import { withRetries, type RetryPolicy } from '../retry';
 import { maskAccountIds, redactValues } from '../credentials';
 import { BrokerError, type BrokerErrorReason } from '../errors';
 import { httpError } from './errors';

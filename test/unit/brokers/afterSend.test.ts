@@ -20,7 +20,7 @@ import { BinanceBroker } from '../../../src/brokers/binance/adapter';
 import type { BrokerApi } from '../../../src/brokers/broker';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import { isBrokerError, type BrokerError } from '../../../src/brokers/errors';
-import type { RetryPolicy } from '../../../src/brokers/http';
+import type { RetryPolicy } from '../../../src/brokers/retry';
 import { IbBroker } from '../../../src/brokers/ib/adapter';
 import { OandaBroker } from '../../../src/brokers/oanda/adapter';
 import type { OrderResponse, PlacedOrderRequest } from '../../../src/orders/model';

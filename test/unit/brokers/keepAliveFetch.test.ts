@@ -11,7 +11,8 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { KeepAliveClient, keepAliveFetch, RequestTimeoutError } from '../../../src/brokers/http';
+import { KeepAliveClient, RequestTimeoutError } from '../../../src/brokers/http';
+import { keepAliveFetch } from '../../../src/brokers/keepAliveFetch';
 
 interface Venue {
   base: string;
@@ -359,9 +360,11 @@ describe('keepAliveFetch and WireResponse over a real server', () => {
   it('does not keep the process alive with the deadline timer (child process)', async function () {
     this.timeout(10_000);
     const httpModule = resolve(__dirname, '../../../src/brokers/http.js');
+    const fetchModule = resolve(__dirname, '../../../src/brokers/keepAliveFetch.js');
     const script = `
       const http = require('node:http');
-      const { KeepAliveClient, keepAliveFetch, RequestTimeoutError } = require(${JSON.stringify(httpModule)});
+      const { KeepAliveClient, RequestTimeoutError } = require(${JSON.stringify(httpModule)});
+      const { keepAliveFetch } = require(${JSON.stringify(fetchModule)});
       const server = http.createServer((req, res) => { if (req.url !== '/never') res.end('ok'); });
       server.listen(0, '127.0.0.1', async () => {
         const base = 'http://127.0.0.1:' + server.address().port;
