@@ -12,7 +12,7 @@ import { systemClock } from '../common/clock';
 import { parseParams } from './args';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { splitParent } from '../execution/algos/dialect';
-import { ParentOrders, type ParentOrder } from '../execution/algos/parents';
+import { describeParent, ParentOrders } from '../execution/algos/parents';
 import { loadRiskSettings, openTradingSession } from '../execution/session';
 import { buildMarketData } from '../execution/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
@@ -189,18 +189,4 @@ async function run(args: string[]): Promise<number> {
     await trading.close();
     await paper.disconnect();
   }
-}
-
-function describeParent(p: ParentOrder): string {
-  const s = p.spec;
-  const what = `${s.algo.toUpperCase()} ${s.side.toUpperCase()} ${s.quantity.toLocaleString('en-US')} ${s.symbol}`;
-  const detail =
-    s.algo === 'twap'
-      ? `${s.slices} slices over ${s.duration_s} s`
-      : s.algo === 'iceberg'
-        ? `showing ${s.display_quantity} at ${s.limit_price}`
-        : s.algo === 'bracket'
-          ? `stop-loss ${s.stop_loss}, take-profit ${s.take_profit}`
-          : `trailing ${s.trail_offset ?? `${s.trail_bps} bps`} (emulated locally)`;
-  return `${p.parentId} ${what}, ${detail}, filled ${p.filled.toLocaleString('en-US')}`;
 }

@@ -16,7 +16,6 @@ import { parseParams, readJsonFile, readJsonObject } from './args';
 import { delegatingBroker, type BrokerApi } from '../brokers/broker';
 import { environmentCredentials } from '../brokers/credentials';
 import { PaperBroker } from '../brokers/paper/paperBroker';
-import { FEE_PRESETS } from '../brokers/paper/costs';
 import {
   BROKER_KINDS,
   BrokerProfileError,
@@ -26,7 +25,7 @@ import {
   type BrokerProfile,
 } from '../brokers/registry';
 import type { InstrumentRules } from '../orders/model';
-import type { RouteFees } from '../execution/route';
+import { presumptiveFees, type RouteFees } from '../execution/route';
 import { formatSlippage } from '../execution/describeOrder';
 import { compareVenues, type CompareOutcome, type VenueColumn } from '../execution/compare';
 import { loadRiskSettings, openTradingSession } from '../execution/session';
@@ -183,9 +182,7 @@ export function openVenues(
     venues: opened.map((o) => o.broker),
     fees: (id, instrument) => {
       const kind = kinds.get(id);
-      if (kind === undefined) return undefined;
-      if (kind === 'paper') return instrument.kind === 'crypto' ? { takerBps: 10 } : undefined;
-      return FEE_PRESETS[kind];
+      return kind === undefined ? undefined : presumptiveFees(kind, instrument);
     },
   };
 }

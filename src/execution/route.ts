@@ -18,7 +18,8 @@ import { z } from 'zod';
 import type { BrokerApi } from '../brokers/broker';
 import { unsupportedReason } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
-import type { FeeSchedule } from '../brokers/paper/costs';
+import { FEE_PRESETS, type FeeSchedule } from '../brokers/paper/costs';
+import type { BrokerKind } from '../brokers/registry';
 import type { InstrumentRules, OrderRequest } from '../orders/model';
 import { fitToInstrument } from './fit';
 
@@ -27,6 +28,15 @@ export type RoutePolicy = (typeof ROUTE_POLICIES)[number];
 
 /** Presumptive fees of a venue, as its public schedule states them (an estimate: the fill reports the real one). */
 export type RouteFees = Pick<FeeSchedule, 'takerBps' | 'perUnit' | 'minimum' | 'maxFractionOfNotional'>;
+
+/**
+ * A venue kind's presumptive fees for an instrument: the paper venue's own model (crypto 10 bps, else
+ * none), a broker's public retail schedule otherwise. The CLI and the editor route with the same table.
+ */
+export function presumptiveFees(kind: BrokerKind, instrument: InstrumentRules): RouteFees | undefined {
+  if (kind === 'paper') return instrument.kind === 'crypto' ? { takerBps: 10 } : undefined;
+  return FEE_PRESETS[kind];
+}
 
 export interface RouteSpec {
   policy: RoutePolicy;

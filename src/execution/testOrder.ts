@@ -25,6 +25,8 @@ import { isFinalState, orderResponseOf } from './orderState';
 import { fitToInstrument } from './fit';
 import { chooseVenue, splitRoute, withRouteMetadata, type ChooseOptions, type RouteDecision } from './route';
 import type { RiskCheckResult } from './risk';
+import { splitParent, type ParentSpec } from './algos/dialect';
+import { describeParent, type ParentOrder } from './algos/parents';
 
 /** The part of a Python runner Test Order needs (a cold session or the persistent worker). */
 export interface ComponentRunner {
@@ -114,6 +116,9 @@ export interface TestOrderOutcome {
   events: EngineEvent[];
   /** For a routed order: every candidate venue, priced or skipped, and why the chosen one won. */
   route?: RouteDecision;
+  /** A parent order the component returned (checked), and the parent as started when this run carries it out. */
+  parentSpec?: ParentSpec;
+  parent?: ParentOrder;
 }
 
 export interface TestOrderDependencies {
@@ -127,6 +132,11 @@ export interface TestOrderDependencies {
    * presumptive fees; without it, a routed order is refused (this run has one venue).
    */
   route?: ChooseOptions;
+  /**
+   * Carries out a parent order (`{'algo': 'twap' | 'iceberg' | 'bracket' | 'trailing_stop', ...}`) on
+   * the run's venue as children (Execute on Paper); without it a parent is checked and not started.
+   */
+  parents?: { start(spec: ParentSpec, venue: string): Promise<ParentOrder> };
 }
 
 export { fitToInstrument };
@@ -209,6 +219,36 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     // Problems with the order belong on the `return` that produced it, not on the class.
     const returned = run.returnedAt;
     const where = returned ? { file: returned.file, line: returned.line } : { file: request.file };
+    // A parent order (issue 15): checked here, carried out as children by `deps.parents` when given.
+    const parent = splitParent(run.output);
+    if ('error' in parent) {
+      outcome.errors.push({
+        code: 'INVALID_ORDER',
+        message: `${parent.error.path}: ${parent.error.message}`,
+        path: parent.error.path,
+        ...where,
+      });
+      return finish(1, "The component's parent order is invalid: nothing was sent.");
+    }
+    if (parent.parent) {
+      outcome.parentSpec = parent.parent;
+      const algo = parent.parent.algo.replace('_', ' ');
+      if (!deps.parents || broker.environment === 'live')
+        return finish(
+          0,
+          `A valid ${algo} parent order: it runs over time as children, so it was not started here; Execute on Paper (or \`sptrader algo\`) carries it out.`,
+        );
+      const started = await deps.parents.start(parent.parent, broker.id);
+      outcome.parent = started;
+      if (started.state === 'FAILED') {
+        outcome.errors.push({ code: 'PARENT_FAILED', message: started.reason ?? 'the parent failed' });
+        return finish(
+          /denied/.test(started.reason ?? '') ? 3 : 4,
+          `The ${algo} parent failed: ${started.reason ?? ''}`,
+        );
+      }
+      return finish(0, `Started ${describeParent(started)} on ${broker.displayName}: ${started.state}.`);
+    }
     const split = splitRoute(run.output);
     if ('error' in split) {
       outcome.errors.push({

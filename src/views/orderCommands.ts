@@ -12,9 +12,10 @@ import type { ExecutionEngine } from '../execution/engine';
 import { describeDenial, describeOrder, describeRecord } from '../execution/describeOrder';
 import { isFinalState, type OrderRecord } from '../execution/orderState';
 import { activeProfile, type OrderNode, type PositionNode, type ProfileNode } from './trees';
+import { describeParent } from '../execution/algos/parents';
 
 /** What these views use of the services the composition root hands out. */
-type OrderCommandsServices = Pick<ViewServices, 'context' | 'log' | 'session' | 'profiles' | 'paper'>;
+type OrderCommandsServices = Pick<ViewServices, 'context' | 'log' | 'session' | 'profiles' | 'paper' | 'parents'>;
 
 export function registerOrderCommands(services: OrderCommandsServices): void {
   const { log } = services;
@@ -44,6 +45,14 @@ export function registerOrderCommands(services: OrderCommandsServices): void {
       Commands.cancelOrder,
       guard('Cancel Order', async (node?: OrderNode) => {
         const { engine } = await services.session.trading();
+        if (node?.kind === 'parent') {
+          // A parent: its working children are cancelled, then it ends CANCELLED.
+          const after = await services.parents.cancel(node.parent.parentId);
+          const text = after ? `${describeParent(after)}: ${after.state}` : node.parent.parentId;
+          log.info(`Cancel parent ${text}`);
+          void vscode.window.showInformationMessage(`SPtrader Cancel: parent ${text}`);
+          return;
+        }
         let clientOrderId = node?.kind === 'order' ? node.record.clientOrderId : undefined;
         if (!clientOrderId) {
           const working = engine.workingOrders();

@@ -59,6 +59,49 @@ export const ErrorRowSchema = z.object({
 export const RunKindSchema = z.enum(['test-order', 'execute-paper', 'execute-live']);
 export type RunKind = z.infer<typeof RunKindSchema>;
 
+/** A routed order (issue 15): every candidate venue, priced or skipped, and why the chosen one won. */
+export const RouteViewSchema = z.object({
+  policy: z.string(),
+  chosen: z.string().nullable(),
+  reason: z.string(),
+  candidates: z.array(
+    z.object({
+      venue: z.string(),
+      price: nullableNumber,
+      quantity: nullableNumber,
+      fee: nullableNumber,
+      net: nullableNumber,
+      coversSize: z.boolean().nullable(),
+      skipped: z.string().nullable(),
+    }),
+  ),
+});
+
+/** A parent order (TWAP, iceberg, bracket, trailing stop) and its children, as they stand now. */
+export const ParentViewSchema = z.object({
+  parentId: z.string(),
+  algo: z.string(),
+  /** "BRACKET BUY 10,000 EUR_USD, stop-loss 1.08, take-profit 1.09, filled 0". */
+  title: z.string(),
+  state: z.string(),
+  reason: z.string().nullable(),
+  filled: z.number(),
+  /** What the venue carries natively and what the engine emulates locally. */
+  emulation: z.string(),
+  watermark: nullableNumber,
+  children: z.array(
+    z.object({
+      id: z.string(),
+      role: z.string(),
+      index: z.number().int(),
+      order: z.string(),
+      state: z.string(),
+      filled: z.number(),
+    }),
+  ),
+});
+export type ParentView = z.infer<typeof ParentViewSchema>;
+
 /** What the panel shows: a plain, serializable view of a TestOrderOutcome (also what the webview saves as its state). */
 export const ResultViewSchema = z.object({
   kind: RunKindSchema,
@@ -115,6 +158,10 @@ export const ResultViewSchema = z.object({
   notes: z.array(z.string()),
   quotes: z.array(QuotePointSchema),
   priceLines: z.array(PriceLineSchema),
+  /** A routed order's decision (absent when the order was not routed, or in a state saved before it existed). */
+  route: RouteViewSchema.optional(),
+  /** A parent order and its children (absent for a plain order). */
+  parent: ParentViewSchema.optional(),
 });
 export type ResultView = z.infer<typeof ResultViewSchema>;
 export type RiskRow = z.infer<typeof RiskRowSchema>;

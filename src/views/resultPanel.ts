@@ -226,6 +226,24 @@ export class ResultPanel implements vscode.Disposable {
       <h2 id="errors-heading">Errors</h2>
       <ul id="errors"></ul>
     </section>
+    <section id="route-section" aria-labelledby="route-heading" hidden>
+      <h2 id="route-heading">Routing</h2>
+      <p><strong id="route-chosen"></strong> <span id="route-reason" class="meta"></span></p>
+      <table id="route-table">
+        <thead><tr><th scope="col">Venue</th><th scope="col">Touch</th><th scope="col">Quantity</th><th scope="col">Fee</th><th scope="col">Net per unit</th><th scope="col">Size covers</th><th scope="col">Skipped because</th></tr></thead>
+        <tbody id="route-body"></tbody>
+      </table>
+    </section>
+    <section id="parent-section" aria-labelledby="parent-heading" hidden>
+      <h2 id="parent-heading">Parent order and its children</h2>
+      <p><strong id="parent-state"></strong> <span id="parent-title"></span> <span id="parent-id" class="meta"></span></p>
+      <p id="parent-emulation" class="meta"></p>
+      <table id="parent-table">
+        <thead><tr><th scope="col">#</th><th scope="col">Role</th><th scope="col">Order</th><th scope="col">State</th><th scope="col">Filled</th><th scope="col">Client order id</th></tr></thead>
+        <tbody id="parent-body"></tbody>
+      </table>
+      <p id="parent-empty" class="meta">No child sent yet.</p>
+    </section>
     <div class="grid">
       <section aria-labelledby="timings-heading">
         <h2 id="timings-heading">Timings</h2>

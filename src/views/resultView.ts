@@ -2,12 +2,15 @@
  * Turns a TestOrderOutcome into the plain view the result panel shows. Pure (no `vscode`), so the
  * panel's contents are unit-tested without an editor.
  */
-import { describeOutcome, describeRecord, precisionOf, riskValueText } from '../execution/describeOrder';
+import { describeOrder, describeOutcome, describeRecord, precisionOf, riskValueText } from '../execution/describeOrder';
 import type { EngineEvent } from '../execution/events';
 import { isFinalState, type OrderRecord } from '../execution/orderState';
 import type { TestOrderOutcome } from '../execution/testOrder';
 import type { OrderRequest } from '../orders/model';
-import type { PriceLineSchema, QuotePoint, ResultView, RunKind, TimelineRow } from './protocol';
+import type { ParentSpec } from '../execution/algos/dialect';
+import { describeParent, type ParentOrder } from '../execution/algos/parents';
+import type { RouteDecision } from '../execution/route';
+import type { ParentView, PriceLineSchema, QuotePoint, ResultView, RunKind, TimelineRow } from './protocol';
 import type { z } from 'zod';
 
 export function resultViewOf(
@@ -17,13 +20,18 @@ export function resultViewOf(
   const order = outcome.order;
   const response = outcome.response;
   const md = outcome.marketData;
-  const symbol = order?.symbol ?? (typeof md?.['symbol'] === 'string' ? md['symbol'] : null);
+  const symbol =
+    order?.symbol ?? outcome.parentSpec?.symbol ?? (typeof md?.['symbol'] === 'string' ? md['symbol'] : null);
   return {
     kind: options.kind,
     ok: outcome.ok,
     exitCode: outcome.exitCode,
     status: statusOf(outcome),
-    headline: describeOutcome(outcome),
+    headline: outcome.parent
+      ? describeParent(outcome.parent).slice(outcome.parent.parentId.length + 1)
+      : outcome.parentSpec
+        ? `${outcome.parentSpec.algo.replace('_', ' ').toUpperCase()} ${outcome.parentSpec.side.toUpperCase()} ${outcome.parentSpec.quantity.toLocaleString('en-US')} ${outcome.parentSpec.symbol} (a parent order; not started)`
+        : describeOutcome(outcome),
     summary: outcome.summary,
     ranAt: options.ranAt,
     file: outcome.component.file,
@@ -31,7 +39,7 @@ export function resultViewOf(
     venue: { ...outcome.venue },
     scratch: outcome.scratch,
     symbol,
-    side: order?.side ?? null,
+    side: order?.side ?? outcome.parentSpec?.side ?? null,
     clientOrderId: order?.client_order_id ?? response?.client_order_id ?? null,
     orderReturned: jsonOrNull(outcome.component.output),
     orderNormalized: order ? JSON.stringify(order, null, 2) : null,
@@ -71,7 +79,101 @@ export function resultViewOf(
     })),
     notes: [...outcome.notes],
     quotes: [...options.quotes],
-    priceLines: priceLinesOf(order, md),
+    priceLines: outcome.parentSpec ? parentPriceLines(outcome.parentSpec) : priceLinesOf(order, md),
+    ...(outcome.route ? { route: routeViewOf(outcome.route) } : {}),
+    ...(outcome.parent ? { parent: parentViewOf(outcome.parent) } : {}),
+  };
+}
+
+/** The routing decision as the panel shows it: the chosen venue, every candidate, and why. */
+export function routeViewOf(decision: RouteDecision): NonNullable<ResultView['route']> {
+  return {
+    policy: decision.policy,
+    chosen: decision.chosen,
+    reason: decision.reason,
+    candidates: decision.candidates.map((c) => ({
+      venue: c.venue,
+      price: c.price,
+      quantity: c.quantity,
+      fee: c.fee,
+      net: c.net,
+      coversSize: c.coversSize,
+      skipped: c.skipped,
+    })),
+  };
+}
+
+/** A parent and its children as they stand now. */
+export function parentViewOf(p: ParentOrder): ParentView {
+  return {
+    parentId: p.parentId,
+    algo: p.spec.algo,
+    title: describeParent(p).slice(p.parentId.length + 1),
+    state: p.state,
+    reason: p.reason,
+    filled: p.filled,
+    emulation: emulationOf(p.spec),
+    watermark: p.watermark,
+    children: p.children.map((c) => {
+      const s = p.childStates[c.id];
+      return {
+        id: c.id,
+        role: c.role.replace('_', ' '),
+        index: c.index,
+        order: describeOrder(c.order),
+        state: (s?.state ?? 'NOT_SENT').replace('_', ' '),
+        filled: s?.filled ?? 0,
+      };
+    }),
+  };
+}
+
+/** A parent's own prices across the chart: a bracket's entry and exits, a limit, a trailing stop's activation. */
+function parentPriceLines(spec: ParentSpec): PriceLine[] {
+  switch (spec.algo) {
+    case 'bracket':
+      return [
+        ...(spec.entry_price === undefined ? [] : [{ price: spec.entry_price, title: 'entry' }]),
+        { price: spec.stop_loss, title: 'stop-loss' },
+        { price: spec.take_profit, title: 'take-profit' },
+      ];
+    case 'iceberg':
+      return [{ price: spec.limit_price, title: 'limit' }];
+    case 'twap':
+      return spec.limit_price === undefined ? [] : [{ price: spec.limit_price, title: 'limit' }];
+    case 'trailing_stop':
+      return spec.activation_price === undefined ? [] : [{ price: spec.activation_price, title: 'activation' }];
+  }
+}
+
+/** What of a parent the venue carries natively and what the engine emulates locally (issue 15: it says so). */
+export function emulationOf(spec: ParentSpec): string {
+  switch (spec.algo) {
+    case 'twap':
+      return 'Emulated locally: the engine sends each slice as an IOC order on its schedule.';
+    case 'iceberg':
+      return 'Emulated locally: the engine shows one clip at a time as a GTC limit and sends the next when it fills.';
+    case 'bracket':
+      return 'The exits are the venue’s own stop and limit orders; one-cancels-other is emulated locally (the first exit to fill cancels the other).';
+    case 'trailing_stop':
+      return 'Emulated locally: the engine trails the venue’s quote and sends a market order when the stop is hit.';
+  }
+}
+
+/**
+ * The panel's view after its parent changed (a child sent, filled or cancelled, the trail moved, the
+ * parent ended): undefined when the view is not of that parent.
+ */
+export function followedParentView(view: ResultView, parent: ParentOrder): ResultView | undefined {
+  if (!view.parent || view.parent.parentId !== parent.parentId) return undefined;
+  const next = parentViewOf(parent);
+  if (JSON.stringify(next) === JSON.stringify(view.parent)) return undefined;
+  return {
+    ...view,
+    status: parent.state,
+    headline: next.title,
+    summary: `${parent.state} on ${parent.venue}${parent.reason ? `: ${parent.reason}` : ''} (updated after the run).`,
+    parent: next,
   };
 }
 
@@ -123,6 +225,8 @@ export function followedView(
 
 /** One word for the summary line: the order's final state, or why there is none. */
 export function statusOf(outcome: TestOrderOutcome): string {
+  if (outcome.parent) return outcome.parent.state;
+  if (outcome.parentSpec && outcome.errors.length === 0) return 'VALIDATED';
   if (outcome.denial) return 'DENIED';
   if (outcome.response) {
     const last = [...outcome.events].reverse().find((e): e is Extract<EngineEvent, { state: unknown }> => 'state' in e);

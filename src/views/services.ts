@@ -12,6 +12,7 @@ import type { EngineEvent } from '../execution/events';
 import type { RecoverReport } from '../execution/recover';
 import type { TradingSession } from '../execution/session';
 import type { InterpreterService } from './interpreter';
+import type { EditorParents } from './parentOrders';
 
 /** The engine over the editor's state folder (opened once, on first use) and its events. */
 export interface SessionAccess {
@@ -55,4 +56,6 @@ export interface ViewServices {
   /** The built-in paper venue (always registered with the engine). */
   readonly paper: PaperBroker;
   readonly interpreters: InterpreterService;
+  /** Parent orders (TWAP, iceberg, bracket, trailing stop) carried out over the session, and their news. */
+  readonly parents: EditorParents;
 }

@@ -16,13 +16,14 @@ import { withDelayedProgress } from './progress';
 import type { RunKind } from './protocol';
 import { QuoteHistory, quotePointOf } from './quoteHistory';
 import { ResultPanel } from './resultPanel';
-import { followedView, resultViewOf } from './resultView';
+import { followedParentView, followedView, resultViewOf } from './resultView';
+import { presumptiveFees } from '../execution/route';
 import { activeProfile } from './trees';
 
 /** What these views use of the services the composition root hands out. */
 type TestOrderCommandServices = Pick<
   ViewServices,
-  'context' | 'log' | 'session' | 'profiles' | 'paper' | 'interpreters'
+  'context' | 'log' | 'session' | 'profiles' | 'paper' | 'interpreters' | 'parents'
 >;
 
 const LABELS: Record<RunKind, string> = {
@@ -42,7 +43,7 @@ export interface RunResults {
 }
 
 export function registerOrderRunCommands(services: TestOrderCommandServices): RunResults {
-  const { context, log } = services;
+  const { context, log, parents } = services;
   const quotes = new QuoteHistory();
   const diagnostics = new RunDiagnostics();
   const panel = new ResultPanel(
@@ -72,9 +73,20 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
   );
   context.subscriptions.push(diagnostics, panel);
   // The panel stays true: a resting order's fills, a cancel (from the tree, the emergency stop), an expiry.
+  // A parent's view follows the parent: its own records, and its children's events.
+  const followParent = (parentId: string): void => {
+    const view = panel.result;
+    const parent = parents.get(parentId);
+    if (!view || !parent) return;
+    const next = followedParentView(view, parent);
+    if (next) panel.update(next);
+  };
   context.subscriptions.push(
+    parents.onDidChange((p) => followParent(p.parentId)),
     services.session.onEngineEvent((event) => {
       const view = panel.result;
+      if (view?.parent && 'clientOrderId' in event && event.clientOrderId.startsWith(`${view.parent.parentId}-`))
+        return followParent(view.parent.parentId);
       if (!view?.clientOrderId) return;
       const next = followedView(view, event, services.session.openSession?.engine.getOrder(view.clientOrderId));
       if (next) panel.update(next);
@@ -98,7 +110,23 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
         if (profileId !== services.paper.id) broker = await services.profiles.connectProfile(profileId);
         return runTestOrder(
           { file: target.fsPath, className: typeof className === 'string' ? className : undefined, source: kind },
-          { runner: worker, broker, engine, clock: systemClock },
+          {
+            runner: worker,
+            broker,
+            engine,
+            clock: systemClock,
+            // A routed order chooses among the venues of this window (paper and the connected profiles).
+            route: {
+              venues: services.profiles.brokers,
+              connect: async (id) => void (await services.profiles.connectProfile(id)),
+              fees: (id, instrument) => {
+                const kind = services.profiles.profile(id)?.broker;
+                return kind === undefined ? undefined : presumptiveFees(kind, instrument);
+              },
+            },
+            // Execute on Paper carries out a parent order as children; Test Order checks it only.
+            ...(kind === 'execute-paper' ? { parents } : {}),
+          },
         );
       });
     } catch (e) {

@@ -11,9 +11,11 @@ import { describeOrder, formatPrice, formatQuantity, precisionOf } from '../exec
 import { averagePrice, filledQuantity, type OrderRecord } from '../execution/orderState';
 import type { OrderResponse, Position } from '../orders/model';
 import { PAPER_PROFILE_ID, profileConnectProblem, profileHosts } from './profiles';
+import { describeParent, type ChildRef, type ParentOrder } from '../execution/algos/parents';
+import { emulationOf } from './resultView';
 
 /** What these views use of the services the composition root hands out. */
-type TreesServices = Pick<ViewServices, 'context' | 'session' | 'profiles'>;
+type TreesServices = Pick<ViewServices, 'context' | 'session' | 'profiles' | 'parents'>;
 
 export type PositionNode =
   | { readonly kind: 'venue'; readonly venue: string }
@@ -21,8 +23,13 @@ export type PositionNode =
   | { readonly kind: 'message'; readonly text: string };
 
 export type OrderNode =
-  | { readonly kind: 'order'; readonly record: OrderRecord }
-  | { readonly kind: 'external'; readonly venue: string; readonly order: OrderResponse };
+  /** `role`: the order is a parent's child (entry, stop loss, slice…), shown under its parent. */
+  | { readonly kind: 'order'; readonly record: OrderRecord; readonly role?: string }
+  | { readonly kind: 'external'; readonly venue: string; readonly order: OrderResponse }
+  /** A parent order (TWAP, iceberg, bracket, trailing stop) with its children under it. */
+  | { readonly kind: 'parent'; readonly parent: ParentOrder }
+  /** A child the engine no longer holds (final before a restart) or not sent yet: what the parent knows of it. */
+  | { readonly kind: 'child'; readonly parent: ParentOrder; readonly child: ChildRef };
 
 export interface ProfileNode {
   readonly kind: 'profile';
@@ -146,12 +153,36 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
   }
 
   getTreeItem(node: OrderNode): vscode.TreeItem {
+    if (node.kind === 'parent') {
+      const p = node.parent;
+      const item = new vscode.TreeItem(
+        describeParent(p).slice(p.parentId.length + 1),
+        vscode.TreeItemCollapsibleState.Expanded,
+      );
+      item.id = `parent:${p.parentId}`;
+      item.description = `${p.state} · ${p.children.length} child${p.children.length === 1 ? '' : 'ren'} · ${p.venue}`;
+      item.tooltip = `Parent order ${p.parentId} (${p.spec.algo.replace('_', ' ')}) at ${p.venue}: ${p.state}${p.reason ? ` (${p.reason})` : ''}${p.watermark === null ? '' : `; trail watermark ${p.watermark}`}\n${emulationOf(p.spec)}\nCancelling it cancels its working children.`;
+      item.iconPath = new vscode.ThemeIcon('list-tree');
+      item.contextValue = p.state === 'WORKING' ? 'sptrader.parent' : 'sptrader.parent.ended';
+      return item;
+    }
+    if (node.kind === 'child') {
+      const c = node.child;
+      const s = node.parent.childStates[c.id];
+      const item = new vscode.TreeItem(`${c.role.replace('_', ' ')}: ${describeOrder(c.order)}`);
+      item.id = `child:${c.id}`;
+      item.description = `${(s?.state ?? 'NOT_SENT').replace('_', ' ')}${s && s.filled > 0 ? ` ${formatQuantity(s.filled)}` : ''}`;
+      item.tooltip = `Child ${c.index + 1} of parent ${node.parent.parentId} (client order id ${c.id})`;
+      item.iconPath = new vscode.ThemeIcon(c.order.side === 'buy' ? 'arrow-up' : 'arrow-down');
+      item.contextValue = 'sptrader.childOrder';
+      return item;
+    }
     if (node.kind === 'order') {
       const r = node.record;
       const o = r.request;
       const live = this.services.profiles.brokers.get(r.venue)?.environment === 'live';
       // Named by what it is ("BUY 10,000 EUR_USD LMT 1.0850 GTC"); the client id only in the tooltip.
-      const item = new vscode.TreeItem(describeOrder(o, { live }));
+      const item = new vscode.TreeItem(`${node.role ? `${node.role}: ` : ''}${describeOrder(o, { live })}`);
       item.id = `order:${r.clientOrderId}`;
       const filled = filledQuantity(r);
       const average = averagePrice(r);
@@ -180,12 +211,35 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
   }
 
   getChildren(node?: OrderNode): OrderNode[] {
-    if (node) return [];
     const session = this.services.session.openSession;
     if (!session) return [];
     const { engine } = session;
+    if (node?.kind === 'parent') {
+      // Every child, working or done, under its parent: the engine's record when it holds one.
+      const parent = this.services.parents.get(node.parent.parentId) ?? node.parent;
+      return parent.children.map((child): OrderNode => {
+        const record = engine.getOrder(child.id);
+        return record
+          ? { kind: 'order', record, role: child.role.replace('_', ' ') }
+          : { kind: 'child', parent, child };
+      });
+    }
+    if (node) return [];
+    // Working parents, and those that ended in the last ten minutes, with their children under them.
+    const recent = Date.now() - 10 * 60_000;
+    const parents = this.services.parents
+      .list()
+      .filter((p) => p.state === 'WORKING' || (p.children.length > 0 && p.startedAt >= recent));
+    const children = new Set(parents.flatMap((p) => p.children.map((c) => c.id)));
     const external = engine.externalOrders().map(({ venue, order }): OrderNode => ({ kind: 'external', venue, order }));
-    return [...engine.workingOrders().map((record): OrderNode => ({ kind: 'order', record })), ...external];
+    return [
+      ...parents.map((parent): OrderNode => ({ kind: 'parent', parent })),
+      ...engine
+        .workingOrders()
+        .filter((r) => !children.has(r.clientOrderId))
+        .map((record): OrderNode => ({ kind: 'order', record })),
+      ...external,
+    ];
   }
 }
 
@@ -243,7 +297,9 @@ export function registerTrees(services: TreesServices): Trees {
   const positionsView = vscode.window.createTreeView(Views.positions, { treeDataProvider: positions });
   const ordersView = vscode.window.createTreeView(Views.openOrders, { treeDataProvider: orders });
   const updateOrderBadge = (): void => {
-    const count = services.session.openSession?.engine.workingOrders().length ?? 0;
+    const count =
+      (services.session.openSession?.engine.workingOrders().length ?? 0) +
+      services.parents.list().filter((p) => p.state === 'WORKING').length;
     ordersView.badge =
       count > 0 ? { value: count, tooltip: `${count} working order${count === 1 ? '' : 's'}` } : undefined;
   };
@@ -261,6 +317,10 @@ export function registerTrees(services: TreesServices): Trees {
         updateOrderBadge();
       }
       if (e.type === 'VenueError') profiles.refresh();
+    }),
+    services.parents.onDidChange(() => {
+      orders.refresh();
+      updateOrderBadge();
     }),
     services.profiles.onDidChangeProfiles(() => {
       profiles.refresh();

@@ -13,7 +13,7 @@
 // `npm run package`. Prints `E2E compare: N passed, N failed`; exits non-zero on any failure; always kills
 // code-server's group and closes the fake.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -226,6 +226,23 @@ async function main() {
     ],
   });
   cpSync(FIXTURES, WORKSPACE, { recursive: true });
+  // A bracket whose entry rests below the market: the parent stays WORKING with its entry child.
+  writeFileSync(
+    join(WORKSPACE, 'bracket_below.py'),
+    [
+      '"""A bracket parent order: entry 1 % below the bid, stop-loss 2 % below, take-profit 2 % above."""',
+      'from core.orders.order_base import OrderBase',
+      '',
+      '',
+      'class BracketBelow(OrderBase):',
+      '    def generate_order(self, market_data, signal=None):',
+      "        bid = market_data['bid']",
+      "        return {'algo': 'bracket', 'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000,",
+      "                'entry_price': round(bid * 0.99, 5), 'stop_loss': round(bid * 0.98, 5),",
+      "                'take_profit': round(bid * 1.02, 5)}",
+      '',
+    ].join('\n'),
+  );
 
   await step(
     'install the packaged .vsix',
@@ -336,6 +353,68 @@ async function main() {
       return `${head} | ${outcomes} | OANDA order ${sent[0]}`;
     },
   );
+
+  await step(
+    'Execute on Paper of a bracket parent: the panel shows the parent WORKING with its entry child, and how it is carried out',
+    async () => {
+      // One editor only: the palette is opened from the first editor on the page, which must hold the bracket.
+      await runFromPalette('View: Close All Editors');
+      await openFile('bracket_below.py');
+      await runFromPalette('SPtrader: Execute on Paper');
+      const frame = await webviewWith('#status', /WORKING/, 90_000);
+      const section = (await frame.locator('#parent-section').innerText()).replace(/\s+/g, ' ');
+      await page.screenshot({ path: join(RESULTS, 'compare-parent-panel.png') });
+      for (const want of [
+        /BRACKET BUY 1,000 EUR_USD/,
+        /one-cancels-other is emulated locally/,
+        /entry BUY 1,000 EUR_USD LMT/,
+        /ACCEPTED/,
+      ])
+        if (!want.test(section)) throw new Error(`the parent section lacks ${want}: ${section}`);
+      return section.slice(0, 300);
+    },
+  );
+
+  await step('the Open Orders tree shows the parent with its entry child under it', async () => {
+    const container = page.locator('[id="workbench.view.extension.sptrader"]');
+    if (!(await container.isVisible())) {
+      await page.locator('.activitybar .action-item:has(a[aria-label^="SPtrader"])').first().click();
+      await container.waitFor({ state: 'visible' });
+    }
+    const orders = container
+      .locator('.pane', { has: page.locator('.pane-header', { hasText: /Open Orders/i }) })
+      .first();
+    const header = orders.locator('.pane-header');
+    if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+    const parentRow = orders.locator('.monaco-list-row', { hasText: /BRACKET BUY 1,000 EUR_USD/ }).first();
+    await parentRow.waitFor({ state: 'visible', timeout: 30_000 });
+    const child = orders.locator('.monaco-list-row', { hasText: /entry: BUY 1,000 EUR_USD LMT/ }).first();
+    await child.waitFor({ state: 'visible', timeout: 30_000 });
+    const parentLevel = Number(await parentRow.getAttribute('aria-level'));
+    const childLevel = Number(await child.getAttribute('aria-level'));
+    await page.screenshot({ path: join(RESULTS, 'compare-parent-tree.png') });
+    if (!(childLevel === parentLevel + 1))
+      throw new Error(`the child is not under the parent (levels ${parentLevel}, ${childLevel})`);
+    return (await orders.locator('.monaco-list-row').allInnerTexts())
+      .map((t) => t.replace(/\s+/g, ' ').trim())
+      .join(' | ');
+  });
+
+  await step('Cancel Order on the parent cancels its child: the panel follows to CANCELLED', async () => {
+    const orders = page
+      .locator('[id="workbench.view.extension.sptrader"] .pane', {
+        has: page.locator('.pane-header', { hasText: /Open Orders/i }),
+      })
+      .first();
+    const parentRow = orders.locator('.monaco-list-row', { hasText: /BRACKET BUY 1,000 EUR_USD/ }).first();
+    await parentRow.click({ button: 'right' });
+    await page.locator('.context-view .action-item', { hasText: 'Cancel Order' }).first().click();
+    const frame = await webviewWith('#status', /CANCELLED/, 60_000);
+    const children = (await frame.locator('#parent-body').innerText()).replace(/\s+/g, ' ');
+    if (!/entry .* CANCELLED/.test(children)) throw new Error(`children: ${children}`);
+    await page.screenshot({ path: join(RESULTS, 'compare-parent-cancelled.png') });
+    return children;
+  });
 }
 
 let code = 0;

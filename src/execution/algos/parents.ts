@@ -63,7 +63,11 @@ export interface ParentOrdersOptions {
   quote: (venue: string, symbol: string) => Promise<Quote>;
   /** Recorded with every child (the component's file). */
   component?: string;
+  /** Told after each of the parent's own records is written (the views follow parents with it). */
+  onChange?: (event: ParentEventType, parent: ParentOrder) => void;
 }
+
+export type ParentEventType = 'ParentStarted' | 'ParentChild' | 'ParentTrail' | 'ParentEnded';
 
 /** What the audit log says of a child that the engine no longer holds (final before the restart). */
 type ChildFacts = { state: OrderState; filled: number };
@@ -116,6 +120,7 @@ export class ParentOrders {
     };
     await this.options.audit.append('ParentStarted', { at: now, parentId, venue, spec: { ...spec } });
     this.parents.set(parentId, parent);
+    this.changed('ParentStarted', parent);
     await this.poll();
     return this.get(parentId) as ParentOrder;
   }
@@ -381,6 +386,7 @@ export class ParentOrders {
     await this.options.audit.append('ParentTrail', { at: this.options.clock.now(), parentId: p.parentId, watermark });
     crashPoint('parent-trail-logged');
     p.watermark = watermark;
+    this.changed('ParentTrail', p);
   }
 
   // --- children ---
@@ -401,6 +407,7 @@ export class ParentOrders {
       order: { ...fitted.order },
     });
     p.children.push(child);
+    this.changed('ParentChild', p);
     crashPoint('parent-child-logged');
     await this.submit(p, fitted.order);
   }
@@ -482,8 +489,28 @@ export class ParentOrders {
     });
     p.state = state;
     p.reason = reason;
+    this.changed('ParentEnded', p);
+  }
+
+  private changed(event: ParentEventType, p: ParentOrder): void {
+    this.options.onChange?.(event, { ...p, childStates: this.childStates(p) });
   }
 }
 
 const floorTo = (n: number, step: number): number => Number((Math.floor(n / step + 1e-9) * step).toFixed(10));
 const roundTo = (n: number, step: number): number => Number((Math.round(n / step) * step).toFixed(10));
+
+/** "pa-… TWAP BUY 10,000 EUR_USD, 6 slices over 60 s, filled 0": what a parent is, in one line. */
+export function describeParent(p: ParentOrder): string {
+  const s = p.spec;
+  const what = `${s.algo.toUpperCase()} ${s.side.toUpperCase()} ${s.quantity.toLocaleString('en-US')} ${s.symbol}`;
+  const detail =
+    s.algo === 'twap'
+      ? `${s.slices} slices over ${s.duration_s} s`
+      : s.algo === 'iceberg'
+        ? `showing ${s.display_quantity} at ${s.limit_price}`
+        : s.algo === 'bracket'
+          ? `stop-loss ${s.stop_loss}, take-profit ${s.take_profit}`
+          : `trailing ${s.trail_offset ?? `${s.trail_bps} bps`} (emulated locally)`;
+  return `${p.parentId} ${what}, ${detail}, filled ${p.filled.toLocaleString('en-US')}`;
+}

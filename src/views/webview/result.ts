@@ -173,6 +173,8 @@ function render(view: ResultView | null): void {
     }),
   );
   byId('errors-section').hidden = view.errors.length === 0;
+  renderRoute(view);
+  renderParent(view);
   byId<HTMLUListElement>('notes').replaceChildren(...view.notes.map((n) => el('li', n)));
   byId('notes-section').hidden = view.notes.length === 0;
 
@@ -180,6 +182,61 @@ function render(view: ResultView | null): void {
   byId('stderr').textContent = view.stderr === '' ? '(empty)' : view.stderr;
 
   renderChart(view);
+}
+
+/** A routed order: the venue chosen, every candidate priced or skipped, and why. */
+function renderRoute(view: ResultView): void {
+  const route = view.route;
+  byId('route-section').hidden = !route;
+  if (!route) return;
+  byId('route-chosen').textContent = route.chosen ? `Routed to ${route.chosen} (${route.policy})` : 'Not routed';
+  byId('route-reason').textContent = route.reason;
+  const num = (n: number | null): string => (n === null ? '–' : quantity(n));
+  byId<HTMLTableSectionElement>('route-body').replaceChildren(
+    ...route.candidates.map((c) => {
+      const row = el('tr');
+      row.dataset['venue'] = c.venue;
+      row.dataset['chosen'] = String(c.venue === route.chosen);
+      row.append(
+        el('td', `${c.venue}${c.venue === route.chosen ? ' ★' : ''}`),
+        el('td', num(c.price), 'number'),
+        el('td', num(c.quantity), 'number'),
+        el('td', num(c.fee), 'number'),
+        el('td', num(c.net), 'number'),
+        el('td', c.coversSize === null ? '–' : c.coversSize ? 'yes' : 'no'),
+        el('td', c.skipped ?? ''),
+      );
+      return row;
+    }),
+  );
+}
+
+/** A parent order and its children, as they stand (the panel follows them after the run). */
+function renderParent(view: ResultView): void {
+  const parent = view.parent;
+  byId('parent-section').hidden = !parent;
+  if (!parent) return;
+  byId('parent-state').textContent = parent.state;
+  byId('parent-title').textContent = parent.title;
+  byId('parent-id').textContent =
+    `(${parent.parentId}${parent.watermark === null ? '' : `, trail watermark ${parent.watermark}`}${parent.reason ? `: ${parent.reason}` : ''})`;
+  byId('parent-emulation').textContent = parent.emulation;
+  byId<HTMLTableSectionElement>('parent-body').replaceChildren(
+    ...parent.children.map((c) => {
+      const row = el('tr');
+      row.dataset['child'] = c.id;
+      row.append(
+        el('td', String(c.index + 1)),
+        el('td', c.role),
+        el('td', c.order),
+        el('td', c.state),
+        el('td', quantity(c.filled), 'number'),
+        el('td', c.id),
+      );
+      return row;
+    }),
+  );
+  byId('parent-empty').hidden = parent.children.length > 0;
 }
 
 const KIND_LABELS: Record<ResultView['kind'], string> = {
