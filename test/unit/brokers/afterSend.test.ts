@@ -29,6 +29,7 @@ import { ACCOUNT_UID, startFakeBinance } from '../../fakes/binance/server';
 import type { FakeFault, FakeVenue } from '../../fakes/control';
 import { FAKE_TWS_ACCOUNT, startFakeTws } from '../../fakes/ib/server';
 import { startFakeOanda } from '../../fakes/oanda/server';
+import { readUntil } from '../../kit/orderUpdates';
 
 const TIMEOUT_MS = 400;
 const quiet = (): void => undefined;
@@ -319,19 +320,22 @@ async function failure(call: Promise<unknown>): Promise<BrokerError> {
   assert.fail('expected the call to fail');
 }
 
-/** Looks the order up until it settles (venues report asynchronously); reconnects first when the fault dropped the link. */
+/**
+ * Looks the order up until `done` holds, again after each update of it the venue reports (TWS sends its news
+ * over the socket); reconnects first when the fault dropped the link. No timer: the test's timeout bounds it.
+ */
 async function lookUp(
   v: Venue,
   clientOrderId: string,
   done: (r: OrderResponse | undefined) => boolean,
 ): Promise<OrderResponse | undefined> {
   if (!v.broker.isConnected()) await v.broker.connect();
-  const end = Date.now() + 3000;
-  for (;;) {
-    const r = await v.broker.getOrderByClientId(clientOrderId, { symbol: v.market().symbol });
-    if (done(r) || Date.now() > end) return r;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  return readUntil(
+    v.broker,
+    () => v.broker.getOrderByClientId(clientOrderId, { symbol: v.market().symbol }),
+    done,
+    (u) => u.order.client_order_id === clientOrderId,
+  );
 }
 
 const figures = new Map<

@@ -14,6 +14,7 @@ import { BrokerProfileError, createBroker } from '../../../src/brokers/registry'
 import { newClientOrderId } from '../../../src/common/ids';
 import type { OrderType, PlacedOrderRequest, TimeInForce } from '../../../src/orders/model';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca, type FakeAlpaca } from '../../fakes/alpaca/server';
+import { nextUpdate } from '../../kit/orderUpdates';
 
 const POST = 'POST /v2/orders';
 
@@ -415,9 +416,10 @@ describe('Alpaca adapter against the fake Alpaca', () => {
     polled.onOrderUpdate((u) => seen.push(u));
     try {
       const r = await polled.submitOrder(order({ type: 'limit', price: 149 }));
+      const filled = nextUpdate(polled, (u) => u.order.status.status === 'filled');
       fake.setQuote('AAPL', 148.8, 148.9);
-      for (let i = 0; i < 100 && !seen.some((u) => u.order.status.status === 'filled'); i++)
-        await new Promise((r) => setTimeout(r, 10));
+      // The adapter's poll (every 20 ms) finds the fill: the test waits for that update, not for a time.
+      await filled.promise;
       const fill = seen.find((u) => u.order.status.status === 'filled');
       assert.equal(fill?.order.order_id, r.order_id);
       assert.equal(fill?.fill?.price, 149);

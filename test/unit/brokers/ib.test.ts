@@ -6,8 +6,9 @@ import { contractFor, symbolOf } from '../../../src/brokers/ib/market';
 import { formatGoodTillDate, orderFor, parseGoodTillDate, statusFromIb } from '../../../src/brokers/ib/orders';
 import { BrokerError } from '../../../src/brokers/errors';
 import type { OrderUpdate } from '../../../src/brokers/broker';
-import type { PlacedOrderRequest } from '../../../src/orders/model';
+import type { OrderResponse, PlacedOrderRequest } from '../../../src/orders/model';
 import { FAKE_TWS_ACCOUNT, startFakeTws, type FakeTws } from '../../fakes/ib/server';
+import { readUntil } from '../../kit/orderUpdates';
 
 const GTD_2030 = Date.UTC(2030, 0, 1, 0, 0, 0);
 
@@ -23,12 +24,14 @@ function order(overrides: Partial<PlacedOrderRequest> & { client_order_id: strin
   };
 }
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** The order once TWS has reported it filled: looked up, and again after each update TWS sends for it. */
+function filled(broker: IbBroker, orderId: string): Promise<OrderResponse> {
+  return readUntil(
+    broker,
+    () => broker.getOrderStatus(orderId),
+    (r) => r.status.status === 'filled',
+    (u) => u.order.order_id === orderId,
+  );
 }
 
 async function rejects(p: Promise<unknown>, check: (e: BrokerError) => void): Promise<BrokerError> {
@@ -197,7 +200,7 @@ describe('IbBroker against the fake TWS', function () {
   it('fills a market order at the touch with price and quantity', async () => {
     const id = cid();
     const placed = await broker.submitOrder(order({ client_order_id: id }));
-    await waitFor('fill', async () => (await broker.getOrderStatus(placed.order_id)).status.status === 'filled');
+    await filled(broker, placed.order_id);
     const done = await broker.getOrderStatus(placed.order_id);
     assert.equal(done.filled_price, 100.1);
     assert.equal(done.filled_quantity, 10);
@@ -232,7 +235,7 @@ describe('IbBroker against the fake TWS', function () {
 
   it('refuses to cancel a filled order', async () => {
     const placed = await broker.submitOrder(order({ client_order_id: cid() }));
-    await waitFor('fill', async () => (await broker.getOrderStatus(placed.order_id)).status.status === 'filled');
+    await filled(broker, placed.order_id);
     await rejects(broker.cancelOrder(placed.order_id), (e) => assert.equal(e.reason, 'INVALID_ORDER'));
   });
 
@@ -244,7 +247,7 @@ describe('IbBroker against the fake TWS', function () {
     assert.equal(fake.orders()[0]!.status, 'PreSubmitted');
     assert.equal(fake.orders()[0]!.aux, 95);
     fake.setQuote('AAPL', 94.9, 95);
-    await waitFor('stop fill', async () => (await broker.getOrderStatus(placed.order_id)).status.status === 'filled');
+    await filled(broker, placed.order_id);
     assert.equal((await broker.getOrderStatus(placed.order_id)).filled_price, 94.9);
   });
 
@@ -320,7 +323,7 @@ describe('IbBroker against the fake TWS', function () {
 
   it('reads the account summary and positions', async () => {
     const placed = await broker.submitOrder(order({ client_order_id: cid() }));
-    await waitFor('fill', async () => (await broker.getOrderStatus(placed.order_id)).status.status === 'filled');
+    await filled(broker, placed.order_id);
     const positions = await broker.getPositions();
     assert.equal(positions.length, 1);
     assert.equal(positions[0]!.symbol, 'AAPL');

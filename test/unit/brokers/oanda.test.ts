@@ -21,6 +21,7 @@ import {
 import { parseV20Time } from '../../../src/brokers/oanda/wire';
 import type { OrderType, PlacedOrderRequest, TimeInForce } from '../../../src/orders/model';
 import { startFakeOanda, type FakeOanda, type FakeOandaOptions } from '../../fakes/oanda/server';
+import { nextUpdate } from '../../kit/orderUpdates';
 
 let sequence = 0;
 function order(
@@ -56,14 +57,6 @@ async function failure(call: Promise<unknown>): Promise<BrokerError> {
     throw e;
   }
   assert.fail('expected the call to fail');
-}
-
-async function until(check: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) assert.fail('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('OANDA v20 adapter', () => {
@@ -222,8 +215,10 @@ describe('OANDA v20 adapter', () => {
       await setUp({ now: () => venueNow }, { pollIntervalMs: 20 });
       const r = await broker.submitOrder(order('buy', 10, limit(1.05), { type: 'GTD', expires_at: venueNow + 60_000 }));
       assert.equal(r.status.status, 'submitted');
+      const expired = nextUpdate(broker, (u) => u.order.status.status === 'expired');
       venueNow += 120_000;
-      await until(() => updates.some((u) => u.order.status.status === 'expired'));
+      // The adapter's poll finds it (every 20 ms): the test waits for that update, not for a time.
+      await expired.promise;
       assert.equal(updates[updates.length - 1]!.order.order_id, r.order_id);
       assert.deepEqual(warnings, []);
     });
@@ -524,20 +519,29 @@ describe('OANDA v20 adapter', () => {
 
     it('RequestLimiter on an injected clock', async () => {
       let t = 0;
+      // The limiter's waits end when the test says so: no timer, the clock moves by hand.
+      const waits: Array<{ ms: number; end: () => void }> = [];
       const limiter = new RequestLimiter(
         2,
         () => t,
-        () => new Promise((resolve) => setTimeout(resolve, 5)),
+        (ms) => new Promise<void>((end) => waits.push({ ms, end })),
       );
       await limiter.take();
       await limiter.take();
       let third = false;
       const p = limiter.take().then(() => (third = true));
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(
+        waits.map((w) => w.ms),
+        [1001],
+        'the third take waits for the first slot to leave the window',
+      );
+      await Promise.resolve();
       assert.equal(third, false);
       t = 1000;
+      waits.shift()!.end();
       await p;
       assert.equal(third, true);
+      assert.equal(waits.length, 0, 'a slot was free once the clock moved');
     });
   });
 });
