@@ -144,7 +144,7 @@ export function defaultIbPort(environment: BrokerEnvironment, app: 'tws' | 'gate
 
 /**
  * The venue's own addresses when a profile names none. They equal the adapters' defaults
- * (`OANDA_PRACTICE_URL`, `ALPACA_PAPER_URL`, … in `src/brokers/<venue>/parse.ts`; a unit test holds them
+ * (`OANDA_PRACTICE_URL`, `ALPACA_PAPER_URL`, … in `src/brokers/<venue>/connection.ts`; a unit test holds them
  * equal); they are written out here so that naming an endpoint does not load an adapter.
  */
 export const DEFAULT_ENDPOINTS: Readonly<
@@ -155,7 +155,7 @@ export const DEFAULT_ENDPOINTS: Readonly<
   binance: { other: 'https://testnet.binance.vision', live: 'https://api.binance.com' },
 };
 
-/** Alpaca's market-data host when a profile names none (`ALPACA_DATA_URL` in `src/brokers/alpaca/parse.ts`; a unit test holds them equal). */
+/** Alpaca's market-data host when a profile names none (`ALPACA_DATA_URL` in `src/brokers/alpaca/connection.ts`; a unit test holds them equal). */
 export const DEFAULT_ALPACA_DATA_ENDPOINT = 'https://data.alpaca.markets';
 
 /** A URL in one spelling: origin and path, no trailing slash, host in lower case. */

@@ -31,7 +31,7 @@
  * and data hosts when `baseUrl`/`dataBaseUrl` are given (the facade has no base-URL option). The keys go
  * to both hosts (`endpoints` names them); `createBroker` refuses a profile that moves only the trading
  * host, so quotes never leave for Alpaca's data host behind a self-hosted or offline trading server.
- * Responses are read as wire JSON and validated in `parse.ts` (zod), never trusted as the SDK's
+ * Responses are read as wire JSON and validated by the zod schemas of orders.ts, market.ts and account.ts, never trusted as the SDK's
  * typed models.
  *
  * Failures: HTTP errors map through `mapAlpacaError`. A submit (or cancel) that times out, loses
