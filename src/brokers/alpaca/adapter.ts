@@ -31,8 +31,8 @@
  * and data hosts when `baseUrl`/`dataBaseUrl` are given (the facade has no base-URL option). The keys go
  * to both hosts (`endpoints` names them); `createBroker` refuses a profile that moves only the trading
  * host, so quotes never leave for Alpaca's data host behind a self-hosted or offline trading server.
- * Responses are read as wire JSON and validated by the zod schemas of orders.ts, market.ts and account.ts, never trusted as the SDK's
- * typed models.
+ * Responses are read as wire JSON and validated by the zod schemas of orders.ts, market.ts and account.ts,
+ * never trusted as the SDK's typed models.
  *
  * Failures: HTTP errors map through `mapAlpacaError`. A submit (or cancel) that times out, loses
  * its connection after sending, gets any 5xx (a gateway's 502/504 included) or an unreadable 2xx body
