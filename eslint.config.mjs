@@ -3,10 +3,52 @@ import tseslint from 'typescript-eslint';
 const coreFolders = [
   'src/orders/**',
   'src/execution/**',
+  'src/usecases/**',
   'src/brokers/**',
   'src/python/**',
   'src/common/**',
   'src/cli/**',
+];
+
+/** Folders above a floor, which it must never import (a `group` pattern each, type imports included). */
+const above = (...folders) => folders.flatMap((f) => [`**/${f}`, `**/${f}/**`]);
+
+/**
+ * Every import points down (CONTRIBUTING.md's map). The core rule's name is `no-restricted-imports` so that
+ * it adds to the vscode restriction (`@typescript-eslint/no-restricted-imports`) instead of replacing it.
+ */
+const floors = [
+  {
+    files: ['src/common/**', 'src/orders/**'],
+    group: above('execution', 'usecases', 'brokers', 'python', 'views', 'cli'),
+    message: 'src/common and src/orders are the ground floor: they import nothing above them.',
+  },
+  {
+    files: ['src/python/**'],
+    group: above('execution', 'usecases', 'brokers', 'views', 'cli'),
+    message: 'The Python runner sits below the engine and the venues.',
+  },
+  {
+    files: ['src/brokers/**'],
+    group: above('execution', 'usecases', 'views', 'cli'),
+    message: 'src/brokers sits below src/execution: move the shared piece down (src/common, src/orders).',
+  },
+  {
+    files: ['src/execution/**'],
+    group: [...above('usecases', 'views', 'cli'), '**/brokers/paper', '**/brokers/paper/**'],
+    message:
+      'The engine knows venues only through BrokerApi (src/brokers/broker.ts): a use case that composes the paper venue lives in src/usecases; shared pieces move down (src/orders, src/common).',
+  },
+  {
+    files: ['src/usecases/**'],
+    group: above('views', 'cli'),
+    message: 'Use cases are shared by the CLI and the editor: they import neither.',
+  },
+  {
+    files: ['src/cli/**'],
+    group: above('views'),
+    message: 'The CLI and the editor views are siblings: share through src/usecases or below.',
+  },
 ];
 
 export default tseslint.config(
@@ -69,24 +111,10 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // Venues sit below the engine: a broker never reaches up into src/execution (a second rule name, so it adds to
-    // the vscode restriction above instead of replacing it).
-    files: ['src/brokers/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/execution', '**/execution/**'],
-              message: 'src/brokers sits below src/execution: move the shared piece down (src/common, src/orders).',
-            },
-          ],
-        },
-      ],
-    },
-  },
+  ...floors.map(({ files, group, message }) => ({
+    files,
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group, message }] }] },
+  })),
   {
     // The composition root depends on the views, never the other way (type imports included): a view
     // takes the narrow services it uses (src/views/services.ts).

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayFeed } from '../src/brokers/paper/replayFeed';
 import { ExecutionEngine } from '../src/execution/engine';
-import { replayComponent, type ReplayReport, type ReplayRunner } from '../src/execution/replay';
+import { replayComponent, type ReplayReport, type ReplayRunner } from '../src/usecases/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../src/python/interpreter';
 import {
   PythonWorker,

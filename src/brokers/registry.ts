@@ -25,7 +25,13 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../common/clock';
-import { ORDER_TYPE_NAMES, TIME_IN_FORCE_NAMES, type OrderTypeName, type TimeInForceName } from '../orders/model';
+import {
+  ORDER_TYPE_NAMES,
+  TIME_IN_FORCE_NAMES,
+  type InstrumentRules,
+  type OrderTypeName,
+  type TimeInForceName,
+} from '../orders/model';
 import type * as AlpacaModule from './alpaca/adapter';
 import { ALPACA_DATA_URL } from './alpaca/connection';
 import { ALPACA_CAPABILITIES } from './alpaca/orders';
@@ -39,6 +45,7 @@ import type * as OandaModule from './oanda/adapter';
 import { OANDA_CAPABILITIES } from './oanda/orders';
 import { PAPER_CAPABILITIES, PaperBroker } from './paper/paperBroker';
 import { paperAccountName } from '../common/statePaths';
+import { FEE_PRESETS, type FeeSchedule } from './paper/costs';
 
 export const BROKER_KINDS = ['paper', 'oanda', 'alpaca', 'binance', 'ib'] as const;
 export type BrokerKind = (typeof BROKER_KINDS)[number];
@@ -326,4 +333,13 @@ export function supportMarkdown(): string {
     }
   }
   return [...lines, '', ...notes.map((reason, i) => `[${i + 1}] ${reason}`)].join('\n');
+}
+
+/**
+ * A venue kind's presumptive fees for an instrument: the paper venue's own model (crypto 10 bps, else
+ * none), a broker's public retail schedule otherwise. The CLI and the editor route with the same table.
+ */
+export function presumptiveFees(kind: BrokerKind, instrument: InstrumentRules): FeeSchedule | undefined {
+  if (kind === 'paper') return instrument.kind === 'crypto' ? { takerBps: 10 } : undefined;
+  return FEE_PRESETS[kind];
 }

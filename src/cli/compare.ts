@@ -25,7 +25,8 @@ import {
   type BrokerProfile,
 } from '../brokers/registry';
 import type { InstrumentRules } from '../orders/model';
-import { presumptiveFees, type RouteFees } from '../execution/route';
+import type { RouteFees } from '../execution/route';
+import { presumptiveFees } from '../brokers/registry';
 import { formatSlippage } from '../execution/describeOrder';
 import { compareVenues, type CompareOutcome, type VenueColumn } from '../execution/compare';
 import { loadRiskSettings, openTradingSession } from '../execution/session';

@@ -37,7 +37,7 @@ import {
 } from '../execution/session';
 import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
-import { recoverStateDir, type RecoverReport } from '../execution/recover';
+import { recoverStateDir, type RecoverReport } from '../usecases/recover';
 import { replayCommand, REPLAY_USAGE } from './replay';
 import { algoCommand, ALGO_USAGE } from './algo';
 import { parseParams, readJsonObject } from './args';
@@ -961,7 +961,7 @@ function auditDirMustExist(dir: string): void {
 
 /**
  * `recover`: rebuilds the state files the audit log says are damaged, missing or older than it
- * (src/execution/recover.ts), under the state directory's lock. Without --yes it only reports.
+ * (src/usecases/recover.ts), under the state directory's lock. Without --yes it only reports.
  */
 async function recoverCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({

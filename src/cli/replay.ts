@@ -1,6 +1,6 @@
 /**
  * `sptrader replay <component.py> --data FILE`: runs a component over recorded candles or ticks
- * through the engine and the paper venue (see src/execution/replay.ts). Progress goes to stderr
+ * through the engine and the paper venue (see src/usecases/replay.ts). Progress goes to stderr
  * when it is a terminal; the summary (or one JSON object with --json) to stdout.
  * Exit codes: 0 the replay ran to the end (component errors on single records are reported, not
  * fatal), 1 the component could not run or the data is invalid, 2 usage error (a --state-dir that is
@@ -18,7 +18,7 @@ import {
   ReplayStateDirError,
   type ReplayProgress,
   type ReplayReport,
-} from '../execution/replay';
+} from '../usecases/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonWorker } from '../python/runner';
 

@@ -18,8 +18,6 @@ import { z } from 'zod';
 import type { BrokerApi } from '../brokers/broker';
 import { unsupportedReason } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
-import { FEE_PRESETS, type FeeSchedule } from '../brokers/paper/costs';
-import type { BrokerKind } from '../brokers/registry';
 import type { InstrumentRules, OrderRequest } from '../orders/model';
 import { fitToInstrument } from './fit';
 
@@ -27,15 +25,15 @@ export const ROUTE_POLICIES = ['best_price'] as const;
 export type RoutePolicy = (typeof ROUTE_POLICIES)[number];
 
 /** Presumptive fees of a venue, as its public schedule states them (an estimate: the fill reports the real one). */
-export type RouteFees = Pick<FeeSchedule, 'takerBps' | 'perUnit' | 'minimum' | 'maxFractionOfNotional'>;
-
-/**
- * A venue kind's presumptive fees for an instrument: the paper venue's own model (crypto 10 bps, else
- * none), a broker's public retail schedule otherwise. The CLI and the editor route with the same table.
- */
-export function presumptiveFees(kind: BrokerKind, instrument: InstrumentRules): RouteFees | undefined {
-  if (kind === 'paper') return instrument.kind === 'crypto' ? { takerBps: 10 } : undefined;
-  return FEE_PRESETS[kind];
+export interface RouteFees {
+  /** Basis points of notional for orders that take liquidity. */
+  readonly takerBps?: number;
+  /** Quote currency per unit traded. */
+  readonly perUnit?: number;
+  /** Smallest commission per fill when `perUnit` applies. */
+  readonly minimum?: number;
+  /** Largest commission per fill as a fraction of notional. */
+  readonly maxFractionOfNotional?: number;
 }
 
 export interface RouteSpec {

@@ -12,7 +12,6 @@ import { AuditLog, type RecoveryReport } from './audit/auditLog';
 import { ExecutionEngine, type LocalVenue } from './engine';
 import { AuditDigest } from './auditDigest';
 import { loadWorkingOrders } from './orderStore';
-import { PaperBroker } from '../brokers/paper/paperBroker';
 import { StateDamagedError, StateFileError } from '../common/stateErrors';
 import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from './risk';
 import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from './tradingState';
@@ -65,6 +64,20 @@ export function parseRiskSettings(json: unknown, where: string): RiskSettings {
 /** State files that are only ever written beside an audit log: if one is there, the log must be too. */
 export function stateWitnesses(stateDir: string): string[] {
   return AUDIT_WITNESSES.filter((f) => existsSync(join(stateDir, f)));
+}
+
+/**
+ * A venue that keeps its account in a file of the state folder (the paper venue): the engine checks that
+ * file against the audit log. Known by shape, so the engine need not know which venue it is.
+ */
+interface AccountFileVenue {
+  readonly accountFile: string | undefined;
+  fillsEver(): number;
+}
+
+function keepsAccountFile(broker: BrokerApi): broker is BrokerApi & AccountFileVenue {
+  const venue = broker as BrokerApi & Partial<AccountFileVenue>;
+  return typeof venue.fillsEver === 'function' && typeof venue.accountFile === 'string';
 }
 
 export interface TradingSession {
@@ -132,10 +145,8 @@ export async function openTradingSession(options: {
     }
     const localVenues = new Map<string, LocalVenue>();
     for (const [id, broker] of Object.entries(options.brokers)) {
-      if (broker instanceof PaperBroker && broker.accountFile) {
-        const paper = broker;
-        localVenues.set(id, { file: broker.accountFile, fillsEver: () => paper.fillsEver() });
-      }
+      if (keepsAccountFile(broker) && broker.accountFile)
+        localVenues.set(id, { file: broker.accountFile, fillsEver: () => broker.fillsEver() });
     }
     try {
       engine = new ExecutionEngine({

@@ -5,7 +5,7 @@
  *  - shipped (SPtraderB `Order.execute`): `{type, side, size, symbol, price?, time_in_force?, ...}`.
  * It reports every violation at once, each with the path of the field *as the component wrote it*.
  */
-import { isSecretKey, REDACTED, redactSecretsDeep } from '../execution/audit/secrets';
+import { isSecretKey, REDACTED, redactSecretsDeep } from '../common/secrets';
 import type { z } from 'zod';
 import { OrderRequestSchema, type OrderRequest } from './model';
 

@@ -9,7 +9,7 @@ import { systemClock } from '../common/clock';
 import { acquireStateDirLock } from '../common/stateLock';
 import { Commands } from '../constants';
 import type { EngineEvent } from '../execution/events';
-import { recoverStateDir, type RecoverReport } from '../execution/recover';
+import { recoverStateDir, type RecoverReport } from '../usecases/recover';
 import { openTradingSession, type RiskSettings, type TradingSession } from '../execution/session';
 import type { SessionAccess } from './services';
 
@@ -104,7 +104,7 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
   }
 
   /**
-   * Rebuilds the damaged state files from the audit log (src/execution/recover.ts): the session is
+   * Rebuilds the damaged state files from the audit log (src/usecases/recover.ts): the session is
    * closed first (recover needs the state directory to itself) and opened again after.
    */
   async recoverState(dryRun: boolean): Promise<RecoverReport> {

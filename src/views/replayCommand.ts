@@ -10,9 +10,9 @@ import { basename, join } from 'node:path';
 import { ReplayDataError, ReplayFeed } from '../brokers/paper/replayFeed';
 import { editorReplaysDir } from '../common/statePaths';
 import { Commands } from '../constants';
-import { replayComponent, ReplayStateDirError, REPLAY_MARKER } from '../execution/replay';
-import { cancellableRunner } from '../execution/replayCancel';
-import { ReplayRecorder } from '../execution/replayChart';
+import { replayComponent, ReplayStateDirError, REPLAY_MARKER } from '../usecases/replay';
+import { cancellableRunner } from '../usecases/replayCancel';
+import { ReplayRecorder } from '../usecases/replayChart';
 import {
   describeParameter,
   formatParameterValue,

@@ -2,9 +2,9 @@
  * Turns a replay's report and the recorder's chart data into the plain view the replay panel shows,
  * and the sentence its notification says. Pure (no `vscode`), so both are unit-tested without an editor.
  */
-import type { ReplayReport } from '../execution/replay';
-import { REPLAY_CANCELLED } from '../execution/replayCancel';
-import type { ReplayChartData } from '../execution/replayChart';
+import type { ReplayReport } from '../usecases/replay';
+import { REPLAY_CANCELLED } from '../usecases/replayCancel';
+import type { ReplayChartData } from '../usecases/replayChart';
 import type { ReplayView } from './replayProtocol';
 
 const N = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });

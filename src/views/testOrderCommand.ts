@@ -17,7 +17,7 @@ import type { RunKind } from './protocol';
 import { QuoteHistory, quotePointOf } from './quoteHistory';
 import { ResultPanel } from './resultPanel';
 import { followedParentView, followedView, resultViewOf } from './resultView';
-import { presumptiveFees } from '../execution/route';
+import { presumptiveFees } from '../brokers/registry';
 import { activeProfile } from './trees';
 
 /** What these views use of the services the composition root hands out. */

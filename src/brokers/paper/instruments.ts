@@ -5,6 +5,10 @@
  */
 import { decimalsOf } from '../../common/decimal';
 import type { InstrumentRules } from '../../orders/model';
+import { instrumentKey } from '../../orders/instrumentKey';
+
+// The paper venue's modules take the key from here, beside the instruments it names.
+export { instrumentKey };
 
 export type InstrumentKind = 'fx' | 'equity' | 'crypto';
 
@@ -86,19 +90,6 @@ const PRESETS: Readonly<Record<string, Preset>> = {
   MSFT: equity(420),
   SPY: equity(520),
 };
-
-const keys = new Map<string, string>();
-
-/** EURUSD, EUR_USD, EUR/USD and eurusd name one instrument. Remembered: every order and fill asks several times. */
-export function instrumentKey(symbol: string): string {
-  let key = keys.get(symbol);
-  if (key === undefined) {
-    key = symbol.toUpperCase().replace(/[_/\-.:]/g, '');
-    if (keys.size >= 10_000) keys.clear();
-    keys.set(symbol, key);
-  }
-  return key;
-}
 
 const CRYPTO_QUOTES = ['USDT', 'USDC', 'BTC'] as const;
 

@@ -29,12 +29,12 @@ import {
   type AuditRecord,
 } from './auditRecord';
 import { ANCHOR_FILE, scanAuditDir, type AuditAnchor, type RecoveryReport } from './auditVerify';
-import { AuditSecretError } from './secrets';
+import { AuditSecretError } from '../../common/secrets';
 
 export type { AuditRecord } from './auditRecord';
 export type { AuditAnchor, AuditProblem, AuditProblemKind, RecoveryReport, VerifyReport } from './auditVerify';
 export { tailAudit, verifyAuditDir } from './auditVerify';
-export { AuditSecretError, redactSecrets } from './secrets';
+export { AuditSecretError, redactSecrets } from '../../common/secrets';
 
 /** The parts of a Node `FileHandle` the log uses; tests substitute failing ones. */
 export interface AuditFileHandle {

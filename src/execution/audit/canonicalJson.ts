@@ -6,7 +6,7 @@
  * Encoding the output of `JSON.parse(canonicalJson(x))` again gives the same text; the verifier relies
  * on that to prove each line is exactly what the writer produced.
  */
-import { isSecretKey, REDACTED } from './secrets';
+import { isSecretKey, REDACTED } from '../../common/secrets';
 
 /** Thrown when a value cannot be written as JSON without losing what it was. */
 export class CanonicalJsonError extends TypeError {

@@ -9,7 +9,7 @@ import type { Clock } from '../../common/clock';
 import type { Disposable } from '../../brokers/broker';
 import { isBrokerError } from '../../brokers/errors';
 import { AuditLogFailedError, type AuditLog } from '../audit/auditLog';
-import { redactSecrets } from '../audit/secrets';
+import { redactSecrets } from '../../common/secrets';
 import type { EngineEvent, SubmitOrder } from '../events';
 import type { RiskCheckResult } from '../risk';
 

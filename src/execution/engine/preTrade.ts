@@ -16,7 +16,7 @@ import {
   type PlacedOrderRequest,
   type Quote,
 } from '../../orders/model';
-import { isSecretKey, REDACTED } from '../audit/secrets';
+import { isSecretKey, REDACTED } from '../../common/secrets';
 import type { DenialCode, SubmitOrder } from '../events';
 import {
   DEFAULT_RISK_LIMITS,

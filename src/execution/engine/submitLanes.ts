@@ -11,7 +11,7 @@
  */
 import { monotonicMs, type Clock } from '../../common/clock';
 import { isBrokerError } from '../../brokers/errors';
-import { instrumentKey } from '../../brokers/paper/instruments';
+import { instrumentKey } from '../../orders/instrumentKey';
 import { crashPoint } from '../../common/crashPoint';
 import type { DenialCode, SubmitOrder } from '../events';
 import { applyEvent, isFinalState, newOrderRecord } from '../orderState';

@@ -9,7 +9,7 @@ import {
   redactSecrets,
   redactSecretsDeep,
   TOO_DEEP,
-} from '../../../src/execution/audit/secrets';
+} from '../../../src/common/secrets';
 
 const SECRET = 'sk_live_Zq81kLmN0pQ7';
 

@@ -17,7 +17,7 @@ import {
   openEditorStateFolder,
   statePaths,
 } from '../../../src/common/statePaths';
-import { recoverStateDir } from '../../../src/execution/recover';
+import { recoverStateDir } from '../../../src/usecases/recover';
 import { openTradingSession, parseRiskSettings } from '../../../src/execution/session';
 
 const LOCK_MODULE = resolve(__dirname, '../../../src/common/stateLock.js');

@@ -13,7 +13,7 @@ import { TestClock } from '../../../src/common/clock';
 import { delegatingBroker, type BrokerApi } from '../../../src/brokers/broker';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { tailAudit } from '../../../src/execution/audit/auditLog';
-import { recoverStateDir } from '../../../src/execution/recover';
+import { recoverStateDir } from '../../../src/usecases/recover';
 import { openTradingSession, type TradingSession } from '../../../src/execution/session';
 import { runTestOrder, type TestOrderRequest } from '../../../src/execution/testOrder';
 import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';

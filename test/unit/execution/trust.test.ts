@@ -12,7 +12,7 @@ import { StateDamagedError } from '../../../src/common/stateErrors';
 import { normalizeComponentOrder } from '../../../src/orders/normalize';
 import { verifyAuditDir } from '../../../src/execution/audit/auditVerify';
 import { readdirSync } from 'node:fs';
-import { recoverStateDir } from '../../../src/execution/recover';
+import { recoverStateDir } from '../../../src/usecases/recover';
 import { openTradingSession } from '../../../src/execution/session';
 import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 import { FixedQuotes, order } from '../paper/helpers';

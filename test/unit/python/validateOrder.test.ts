@@ -13,7 +13,7 @@ import type { OrderUpdate } from '../../../src/brokers/broker';
 import { TestClock } from '../../../src/common/clock';
 import { AuditLog } from '../../../src/execution/audit/auditLog';
 import { ExecutionEngine } from '../../../src/execution/engine';
-import { replayComponent } from '../../../src/execution/replay';
+import { replayComponent } from '../../../src/usecases/replay';
 import { runTestOrder } from '../../../src/execution/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import {

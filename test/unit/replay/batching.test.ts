@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
-import { replayComponent, type ReplayReport } from '../../../src/execution/replay';
+import { replayComponent, type ReplayReport } from '../../../src/usecases/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
 

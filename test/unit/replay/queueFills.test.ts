@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
-import { replayComponent } from '../../../src/execution/replay';
-import { ReplayRecorder } from '../../../src/execution/replayChart';
+import { replayComponent } from '../../../src/usecases/replay';
+import { ReplayRecorder } from '../../../src/usecases/replayChart';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
 

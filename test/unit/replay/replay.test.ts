@@ -12,7 +12,7 @@ import {
   replayComponent,
   replayLimits,
   ReplayStateDirError,
-} from '../../../src/execution/replay';
+} from '../../../src/usecases/replay';
 import { ReplayDataError } from '../../../src/brokers/paper/replayFeed';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
 import { verifyAuditDir } from '../../../src/execution/audit/auditLog';
-import { replayComponent, type ReplayRunner } from '../../../src/execution/replay';
-import { cancellableRunner, REPLAY_CANCELLED } from '../../../src/execution/replayCancel';
-import { ReplayRecorder } from '../../../src/execution/replayChart';
+import { replayComponent, type ReplayRunner } from '../../../src/usecases/replay';
+import { cancellableRunner, REPLAY_CANCELLED } from '../../../src/usecases/replayCancel';
+import { ReplayRecorder } from '../../../src/usecases/replayChart';
 import {
   defaultInterpreterCandidates,
   resolveInterpreter,

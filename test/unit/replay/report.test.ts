@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
-import { replayComponent } from '../../../src/execution/replay';
-import { PnlCurve } from '../../../src/execution/replayReport';
+import { replayComponent } from '../../../src/usecases/replay';
+import { PnlCurve } from '../../../src/usecases/replayReport';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
 

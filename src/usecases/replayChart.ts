@@ -8,7 +8,7 @@
  */
 import type { ReplayFeed } from '../brokers/paper/replayFeed';
 import type { Fill } from '../orders/model';
-import type { EngineEvent } from './events';
+import type { EngineEvent } from '../execution/events';
 import { defaultEngine, type ReplayEngine, type ReplayEngineContext } from './replaySetup';
 
 export interface ReplayChartOrder {

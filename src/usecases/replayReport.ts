@@ -6,7 +6,7 @@
  */
 import { closeSync, fdatasyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import type { Fill } from '../orders/model';
-import type { Slippage } from './slippage';
+import type { Slippage } from '../execution/slippage';
 
 /** One fill as the report files hold it. */
 export interface ReplayFillRow {

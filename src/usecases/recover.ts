@@ -25,14 +25,14 @@ import { instrumentFor, instrumentKey } from '../brokers/paper/instruments';
 import { units } from '../brokers/paper/money';
 import { readPaperAccount, writePaperState, journalFile, type PaperState } from '../brokers/paper/state';
 import { isFinalStatus, type Fill } from '../orders/model';
-import { AuditLog } from './audit/auditLog';
-import { ANCHOR_FILE, scanAuditDir } from './audit/auditVerify';
-import { AuditDigest } from './auditDigest';
-import { recoveredRecord } from './engine';
-import { loadWorkingOrders, WorkingOrderWriter } from './orderStore';
-import type { OrderRecord } from './orderState';
-import { TradingStateStore, type TradingStateRecord } from './tradingState';
-import { stateWitnesses } from './session';
+import { AuditLog } from '../execution/audit/auditLog';
+import { ANCHOR_FILE, scanAuditDir } from '../execution/audit/auditVerify';
+import { AuditDigest } from '../execution/auditDigest';
+import { recoveredRecord } from '../execution/engine';
+import { loadWorkingOrders, WorkingOrderWriter } from '../execution/orderStore';
+import type { OrderRecord } from '../execution/orderState';
+import { TradingStateStore, type TradingStateRecord } from '../execution/tradingState';
+import { stateWitnesses } from '../execution/session';
 import { statePaths } from '../common/statePaths';
 
 export interface RecoverReport {

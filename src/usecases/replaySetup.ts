@@ -18,10 +18,10 @@ import { stateFileErrorOf } from '../common/stateErrors';
 import { acquireStateDirLock } from '../common/stateLock';
 import type { PaperBroker } from '../brokers/paper/paperBroker';
 import { ReplayDataError, type ReplayFeed } from '../brokers/paper/replayFeed';
-import { AuditLog, nodeAuditFileSystem, type AuditFileSystem } from './audit/auditLog';
-import { ExecutionEngine } from './engine';
-import { DEFAULT_RISK_LIMITS, type RiskLimits } from './risk';
-import type { CircuitBreakerSettings } from './tradingState';
+import { AuditLog, nodeAuditFileSystem, type AuditFileSystem } from '../execution/audit/auditLog';
+import { ExecutionEngine } from '../execution/engine';
+import { DEFAULT_RISK_LIMITS, type RiskLimits } from '../execution/risk';
+import type { CircuitBreakerSettings } from '../execution/tradingState';
 import { STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
 
 /** The engine a replay submits through, and how to close it. */

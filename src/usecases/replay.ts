@@ -50,10 +50,10 @@ import { instrumentKey } from '../brokers/paper/instruments';
 import type { Fill, InstrumentRules } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentBatchItem, ComponentBatchRequest, ComponentBatchResult } from '../python/runner';
-import { submitOrderCommand, type EngineEvent } from './events';
-import { averagePrice } from './orderState';
-import type { RiskLimits } from './risk';
-import { computeSlippage, type Slippage } from './slippage';
+import { submitOrderCommand, type EngineEvent } from '../execution/events';
+import { averagePrice } from '../execution/orderState';
+import type { RiskLimits } from '../execution/risk';
+import { computeSlippage, type Slippage } from '../execution/slippage';
 import { fillRow, PnlCurve, ReplayFillsWriter, type ReplayDrawdown } from './replayReport';
 import {
   checkTimes,
@@ -66,8 +66,8 @@ import {
   type ReplayEngine,
   type ReplayEngineContext,
 } from './replaySetup';
-import { fitToInstrument } from './testOrder';
-import { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from './tradingState';
+import { fitToInstrument } from '../execution/testOrder';
+import { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../execution/tradingState';
 
 export {
   isoFormatter,
