@@ -25,6 +25,9 @@ export const Commands = {
   executeLive: 'sptrader.executeLive',
   compareVenues: 'sptrader.compareVenues',
   replayComponent: 'sptrader.replayComponent',
+  tradingMenu: 'sptrader.tradingMenu',
+  enterReducing: 'sptrader.enterReducing',
+  paperFaults: 'sptrader.paperFaults',
 } as const;
 
 export const Views = {

@@ -1,10 +1,11 @@
 /** "▶ Test Order", "Execute on Paper", "Compare Venues" and "Replay…" above each order component class; found by reading the text, never by running it. */
 import * as vscode from 'vscode';
 import { Commands } from '../constants';
-import { findOrderClasses } from './orderClassScan';
+import { findOrderClasses, isNotAComponentFile } from './orderClassScan';
 
 export class OrderCodeLensProvider implements vscode.CodeLensProvider {
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    if (isNotAComponentFile(document.uri.path)) return [];
     return findOrderClasses(document.getText()).flatMap((c) => {
       const range = new vscode.Range(c.line, 0, c.line, 0);
       return [

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { findOrderClasses, isOrderBase } from '../../../src/views/orderClassScan';
+import { findOrderClasses, isNotAComponentFile, isOrderBase } from '../../../src/views/orderClassScan';
 
 describe('CodeLens order class detection', () => {
   it('finds a class deriving from Order and from OrderBase, with zero-based lines', () => {
@@ -83,5 +83,12 @@ describe('CodeLens order class detection', () => {
     assert.equal(isOrderBase('OrderBase[Any]'), true);
     assert.equal(isOrderBase('Orders'), false);
     assert.equal(isOrderBase('Order.Sub'), false);
+  });
+
+  it('knows the files the component contract says are not components (test_*.py, __init__.py)', () => {
+    for (const p of ['/ws/core/orders/execution_algos/test_market.py', 'C:\\ws\\orders\\TEST_x.py', '/ws/core/orders/__init__.py'])
+      assert.equal(isNotAComponentFile(p), true, p);
+    for (const p of ['/ws/core/orders/execution_algos/market.py', '/ws/contest_entry.py', '/ws/test_data/market.py', '/ws/mytest_x.py'])
+      assert.equal(isNotAComponentFile(p), false, p);
   });
 });
