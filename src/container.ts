@@ -17,6 +17,7 @@ import { registerExecuteLiveCommand } from './views/executeLiveCommand';
 import { InterpreterService } from './views/interpreter';
 import { registerOrderCommands } from './views/orderCommands';
 import { EditorParents } from './views/parentOrders';
+import { registerPaperFaults } from './views/paperFaults';
 import { registerProfileCommands } from './views/profileCommands';
 import { ProfileVenues } from './views/profileVenues';
 import { registerReplayCommand } from './views/replayCommand';
@@ -24,6 +25,7 @@ import type { ViewServices } from './views/services';
 import { registerStatusBar } from './views/statusBar';
 import { registerOrderRunCommands } from './views/testOrderCommand';
 import { registerTradingCommands } from './views/tradingCommands';
+import { registerTradingMenu } from './views/tradingMenu';
 import { registerTrees } from './views/trees';
 
 export class Container {
@@ -62,6 +64,8 @@ export class Container {
       const services: ViewServices = { context, log, session, profiles, paper, interpreters, parents };
       const results = registerOrderRunCommands(services);
       registerTradingCommands(services);
+      registerTradingMenu(services);
+      registerPaperFaults(services);
       registerOrderCommands(services);
       registerProfileCommands(services);
       registerExecuteLiveCommand(services, results);

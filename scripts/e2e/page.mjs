@@ -65,7 +65,12 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
     await widget.waitFor({ state: 'visible', timeout });
     const row = widget.locator('.quick-input-list .monaco-list-row', { hasText: re }).first();
     await row.waitFor({ state: 'visible', timeout });
-    const title = (await widget.locator('.quick-input-title').innerText().catch(() => '')).trim();
+    const title = (
+      await widget
+        .locator('.quick-input-title')
+        .innerText()
+        .catch(() => '')
+    ).trim();
     const rows = (await widget.locator('.quick-input-list .monaco-list-row').allInnerTexts()).map((t) =>
       t.replace(/\s+/g, ' ').trim(),
     );
@@ -80,9 +85,12 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
 
   /** Types into an open input box (a showInputBox) and accepts it. */
   async function answer(text, timeout = 30_000) {
-    const input = page().locator('.quick-input-widget input.input');
+    const input = page().locator('.quick-input-widget input.input:visible').first();
     await input.waitFor({ state: 'visible', timeout });
-    await input.fill(text);
+    // Typed, not filled: the box may still be settling after the quick pick that opened it.
+    await input.focus();
+    await page().keyboard.press('Control+A');
+    await page().keyboard.type(text);
     await page().keyboard.press('Enter');
   }
 

@@ -28,5 +28,7 @@ t=$(date +%s); node test/e2e/venues.mjs || rc=1
 echo "[e2e] venues run: $(( $(date +%s) - t ))s"
 t=$(date +%s); node test/e2e/compare.mjs || rc=1
 echo "[e2e] compare run: $(( $(date +%s) - t ))s"
+t=$(date +%s); node test/e2e/desk.mjs || rc=1
+echo "[e2e] desk run: $(( $(date +%s) - t ))s"
 echo "[e2e] total $(elapsed), $([ $rc -eq 0 ] && echo OK || echo FAILED)"
 exit $rc

@@ -183,7 +183,14 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       symbolFromMetadata(info?.metadata ?? null) ??
       stringOrUndefined(request.marketData?.['symbol']) ??
       DEFAULT_SYMBOL;
-    if (!broker.isConnected()) await broker.connect();
+    // A venue whose link dropped is connected again through the engine, which reconciles its orders by
+    // client order id (fills of resting orders missed while it was down), never behind the engine's back.
+    if (!broker.isConnected()) {
+      if (deps.engine.hasBroker(broker.id)) {
+        await deps.engine.connect(broker.id);
+        notes.push(`${broker.displayName} was not connected: connected again and its orders reconciled first`);
+      } else await broker.connect();
+    }
     const marketData = await buildMarketData(broker, symbol, request);
     outcome.marketData = marketData;
 

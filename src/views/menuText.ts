@@ -23,8 +23,12 @@ export function describeFaults(s: FaultSwitchState): string {
 
 /** "250" or "250 50" (fixed, jitter): whole milliseconds, 0–60,000; a message for anything else. */
 export function parseLatency(text: string): { fixed: number; jitter: number } | string {
-  const parts = text.trim().split(/[\s,+]+/).filter(Boolean);
-  if (parts.length === 0 || parts.length > 2) return 'enter a delay in milliseconds, optionally a jitter: "250" or "250 50"';
+  const parts = text
+    .trim()
+    .split(/[\s,+]+/)
+    .filter(Boolean);
+  if (parts.length === 0 || parts.length > 2)
+    return 'enter a delay in milliseconds, optionally a jitter: "250" or "250 50"';
   const numbers = parts.map(Number);
   for (const [i, n] of numbers.entries()) {
     const name = i === 0 ? 'the delay' : 'the jitter';
@@ -33,4 +37,3 @@ export function parseLatency(text: string): { fixed: number; jitter: number } | 
   }
   return { fixed: numbers[0] as number, jitter: numbers[1] ?? 0 };
 }
-

@@ -5,19 +5,14 @@
  * venue has a switch; nothing here touches its account.
  */
 import * as vscode from 'vscode';
-import type { FaultSwitch } from '../brokers/paper/faults';
 import { Commands } from '../constants';
-import type { TradingSession } from '../execution/session';
 import { describeFaults, parseLatency } from './menuText';
 import { PAPER_PROFILE_ID } from './profiles';
+import type { ViewServices } from './services';
 import { registerCommand } from './shellHooks';
 
-export interface PaperFaultServices {
-  readonly context: vscode.ExtensionContext;
-  readonly log: vscode.LogOutputChannel;
-  readonly session: { trading(): Promise<TradingSession> };
-  readonly paper: { readonly faults: FaultSwitch };
-}
+/** What the command uses of the services the composition root hands out. */
+type PaperFaultServices = Pick<ViewServices, 'context' | 'log' | 'session' | 'paper'>;
 
 interface FaultItem extends vscode.QuickPickItem {
   readonly run: () => Promise<string | undefined>;
@@ -63,6 +58,7 @@ export function registerPaperFaults(services: PaperFaultServices): void {
             run: async () => {
               const reason = await vscode.window.showInputBox({
                 title: 'Reject the next paper order',
+                ignoreFocusOut: true,
                 prompt: 'The reason the venue gives (empty: one of the usual ones: margin, market closed, halted)',
                 placeHolder: 'e.g. market closed',
               });
@@ -73,11 +69,15 @@ export function registerPaperFaults(services: PaperFaultServices): void {
           },
           {
             label: '$(watch) Add Latency…',
-            description: state.latencyMs ? `now +${state.latencyMs.fixed} ms` : 'every call waits before it reaches the venue',
+            description: state.latencyMs
+              ? `now +${state.latencyMs.fixed} ms`
+              : 'every call waits before it reaches the venue',
             run: async () => {
               const text = await vscode.window.showInputBox({
                 title: 'Paper venue latency',
-                prompt: 'Milliseconds every call waits, and optionally a random extra up to a jitter ("250" or "250 50"); 0 turns it off',
+                ignoreFocusOut: true,
+                prompt:
+                  'Milliseconds every call waits, and optionally a random extra up to a jitter ("250" or "250 50"); 0 turns it off',
                 value: state.latencyMs ? `${state.latencyMs.fixed} ${state.latencyMs.jitter}` : '250',
                 validateInput: (v) => {
                   const r = parseLatency(v);
@@ -88,7 +88,9 @@ export function registerPaperFaults(services: PaperFaultServices): void {
               const r = parseLatency(text);
               if (typeof r === 'string') return undefined;
               faults.setLatency(r.fixed, r.jitter);
-              return r.fixed === 0 && r.jitter === 0 ? 'latency off' : `every call waits ${r.fixed} ms${r.jitter ? ` + up to ${r.jitter} ms` : ''}`;
+              return r.fixed === 0 && r.jitter === 0
+                ? 'latency off'
+                : `every call waits ${r.fixed} ms${r.jitter ? ` + up to ${r.jitter} ms` : ''}`;
             },
           },
           {
@@ -106,7 +108,13 @@ export function registerPaperFaults(services: PaperFaultServices): void {
         });
         if (!picked) return;
         const done = await picked.run();
-        if (done) say(done);
+        if (done) {
+          say(done);
+          // The trees read the venue: a dropped or restored link shows there at once.
+          void vscode.commands.executeCommand(Commands.refreshPositions);
+          void vscode.commands.executeCommand(Commands.refreshOrders);
+          void vscode.commands.executeCommand(Commands.refreshStatusBar);
+        }
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         log.error(`Paper Venue Faults failed: ${message}`);

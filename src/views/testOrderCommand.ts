@@ -169,14 +169,19 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
         ? ` (sent to its ${outcome.venue.environment} account)`
         : '';
     // A denial for buying power on the paper venue offers the way out: a fresh paper account.
+    // A denial by the trading state (HALTED, REDUCING) offers the way back: the trading menu's Resume.
+    const code = outcome.denial?.code;
     const actions =
-      outcome.denial?.code === 'NOTIONAL_EXCEEDS_BUYING_POWER' && outcome.venue.id === services.paper.id
+      code === 'NOTIONAL_EXCEEDS_BUYING_POWER' && outcome.venue.id === services.paper.id
         ? ['Reset Paper Account…', 'Show Log']
-        : ['Show Log'];
+        : code === 'TRADING_HALTED' || code === 'TRADING_STATE_REDUCING'
+          ? ['Resume Trading…', 'Show Log']
+          : ['Show Log'];
     void show(`SPtrader ${label} on ${outcome.venue.id}${where}: ${describeOutcome(outcome)}`, ...actions).then(
       (choice) => {
         if (choice === 'Show Log') log.show();
         else if (choice === 'Reset Paper Account…') void vscode.commands.executeCommand(Commands.resetPaperAccount);
+        else if (choice === 'Resume Trading…') void vscode.commands.executeCommand(Commands.resumeTrading);
       },
     );
     return outcome;

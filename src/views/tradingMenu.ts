@@ -6,15 +6,12 @@
  */
 import * as vscode from 'vscode';
 import { Commands } from '../constants';
-import type { TradingSession } from '../execution/session';
 import { STATE_MEANING, utcTime } from './menuText';
+import type { ViewServices } from './services';
 import { registerCommand } from './shellHooks';
 
-export interface TradingMenuServices {
-  readonly context: vscode.ExtensionContext;
-  readonly log: vscode.LogOutputChannel;
-  readonly session: { trading(): Promise<TradingSession> };
-}
+/** What the menu uses of the services the composition root hands out. */
+type TradingMenuServices = Pick<ViewServices, 'context' | 'log' | 'session'>;
 
 interface MenuItem extends vscode.QuickPickItem {
   readonly run: () => Thenable<unknown> | Promise<unknown>;
@@ -22,17 +19,15 @@ interface MenuItem extends vscode.QuickPickItem {
 
 export function registerTradingMenu(services: TradingMenuServices): void {
   const { log, session } = services;
-  const guard =
-    (name: string, run: () => Promise<void>) =>
-    async (): Promise<void> => {
-      try {
-        await run();
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        log.error(`${name} failed: ${message}`);
-        void vscode.window.showErrorMessage(`SPtrader: ${name} failed: ${message}`);
-      }
-    };
+  const guard = (name: string, run: () => Promise<void>) => async (): Promise<void> => {
+    try {
+      await run();
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      log.error(`${name} failed: ${message}`);
+      void vscode.window.showErrorMessage(`SPtrader: ${name} failed: ${message}`);
+    }
+  };
 
   const enterReducing = async (): Promise<void> => {
     const { engine } = await session.trading();
@@ -50,9 +45,7 @@ export function registerTradingMenu(services: TradingMenuServices): void {
     if (ok !== 'Enter REDUCING') return;
     engine.setTradingState('REDUCING', 'entered in the editor');
     log.warn(`Trading REDUCING (was ${from}): entered in the editor`);
-    void vscode.window.showWarningMessage(
-      'SPtrader: trading REDUCING: only orders that reduce a position are sent.',
-    );
+    void vscode.window.showWarningMessage('SPtrader: trading REDUCING: only orders that reduce a position are sent.');
   };
 
   services.context.subscriptions.push(

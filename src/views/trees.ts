@@ -10,6 +10,7 @@ import type { EngineEvent } from '../execution/events';
 import { describeOrder, formatPrice, formatQuantity, precisionOf } from '../execution/describeOrder';
 import { averagePrice, filledQuantity, type OrderRecord } from '../execution/orderState';
 import type { OrderResponse, Position } from '../orders/model';
+import { accountLines, signedMoney, type AccountLine, type DayStart, type DayStartStore } from './accountSummary';
 import { PAPER_PROFILE_ID, profileConnectProblem, profileHosts } from './profiles';
 import { describeParent, type ChildRef, type ParentOrder } from '../execution/algos/parents';
 import { emulationOf } from './resultView';
@@ -20,6 +21,7 @@ type TreesServices = Pick<ViewServices, 'context' | 'session' | 'profiles' | 'pa
 export type PositionNode =
   | { readonly kind: 'venue'; readonly venue: string }
   | { readonly kind: 'position'; readonly venue: string; readonly position: Position; readonly currency: string }
+  | { readonly kind: 'account'; readonly venue: string; readonly line: AccountLine }
   | { readonly kind: 'message'; readonly text: string };
 
 export type OrderNode =
@@ -62,18 +64,50 @@ abstract class RefreshingTree<T> implements vscode.TreeDataProvider<T>, vscode.D
 }
 
 const number = (n: number, digits = 6): string => n.toLocaleString('en-US', { maximumFractionDigits: digits });
-const signedMoney = (n: number): string =>
-  `${n > 0 ? '+' : ''}${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** Each venue's first equity of the UTC day, kept across restarts (for the Day P&L line). */
+const DAY_START_KEY = 'sptrader.dayStartEquity';
+function dayStartStore(memento: vscode.Memento): DayStartStore {
+  const all = (): Record<string, DayStart> => memento.get<Record<string, DayStart>>(DAY_START_KEY) ?? {};
+  return {
+    get: (venue) => all()[venue],
+    set: (venue, value) => void memento.update(DAY_START_KEY, { ...all(), [venue]: value }),
+  };
+}
 
 export class PositionsTree extends RefreshingTree<PositionNode> {
   private openError: string | undefined;
+  private readonly dayStarts: DayStartStore;
 
   constructor(private readonly services: TreesServices) {
     super();
+    this.dayStarts = dayStartStore(services.context.globalState);
   }
 
   getTreeItem(node: PositionNode): vscode.TreeItem {
     if (node.kind === 'message') return new vscode.TreeItem(node.text);
+    if (node.kind === 'account') {
+      const { line } = node;
+      const item = new vscode.TreeItem(line.label);
+      item.id = `account:${node.venue}:${line.label}`;
+      item.description = line.value;
+      item.tooltip = `${line.label}: ${line.value}. ${line.tooltip}.`;
+      const colour =
+        line.sign === 1
+          ? 'charts.green'
+          : line.sign === -1
+            ? 'charts.red'
+            : line.sign === 0
+              ? 'charts.foreground'
+              : undefined;
+      item.iconPath = new vscode.ThemeIcon(
+        line.sign === undefined ? 'symbol-number' : 'graph-line',
+        colour ? new vscode.ThemeColor(colour) : undefined,
+      );
+      item.accessibilityInformation = { label: `${line.label} ${line.value}` };
+      item.contextValue = 'sptrader.accountLine';
+      return item;
+    }
     if (node.kind === 'venue') {
       const broker = this.services.profiles.brokers.get(node.venue);
       const item = new vscode.TreeItem(broker?.displayName ?? node.venue, vscode.TreeItemCollapsibleState.Expanded);
@@ -88,9 +122,10 @@ export class PositionsTree extends RefreshingTree<PositionNode> {
       return item;
     }
     const p = node.position;
-    const item = new vscode.TreeItem(p.symbol);
+    // The P&L is in the label, which the sidebar never cuts at its default width; the rest follows it.
+    const item = new vscode.TreeItem(`${p.symbol} ${signedMoney(p.unrealized_pnl)} ${node.currency}`);
     item.id = `position:${node.venue}:${p.symbol}`;
-    item.description = `${number(p.quantity)} @ ${number(p.average_price)} · now ${number(p.current_price)} · P&L ${signedMoney(p.unrealized_pnl)} ${node.currency}`;
+    item.description = `${number(p.quantity)} @ ${number(p.average_price)} · now ${number(p.current_price)}`;
     const colour = p.unrealized_pnl > 0 ? 'charts.green' : p.unrealized_pnl < 0 ? 'charts.red' : 'charts.foreground';
     item.iconPath = new vscode.ThemeIcon(p.quantity > 0 ? 'arrow-up' : 'arrow-down', new vscode.ThemeColor(colour));
     item.tooltip = new vscode.MarkdownString(
@@ -118,7 +153,10 @@ export class PositionsTree extends RefreshingTree<PositionNode> {
     const broker = this.services.profiles.brokers.get(node.venue);
     if (!broker) return [];
     if (broker.isConnected()) this.openError = undefined;
-    else {
+    else if (this.services.session.openSession) {
+      // The engine is open and this venue's link is down (a dropped connection, the paper fault switch).
+      return [{ kind: 'message', text: `Not connected (link down): reconnect to see the account` }];
+    } else {
       // The engine could not open (another window or sptrader process holds its state, say): say why.
       if (this.openError !== undefined) return [{ kind: 'message', text: this.openError }];
       void this.services.session.trading().then(
@@ -133,14 +171,22 @@ export class PositionsTree extends RefreshingTree<PositionNode> {
     }
     try {
       const account = await broker.getAccountInfo();
-      const positions = account.open_positions.filter((p) => p.quantity !== 0);
-      if (positions.length === 0) return [{ kind: 'message', text: 'No open positions' }];
-      return positions.map((position) => ({
-        kind: 'position',
+      const lines: PositionNode[] = accountLines(node.venue, account, Date.now(), this.dayStarts).map((line) => ({
+        kind: 'account',
         venue: node.venue,
-        position,
-        currency: account.currency,
+        line,
       }));
+      const positions = account.open_positions.filter((p) => p.quantity !== 0);
+      if (positions.length === 0) return [...lines, { kind: 'message', text: 'No open positions' }];
+      return [
+        ...lines,
+        ...positions.map((position): PositionNode => ({
+          kind: 'position',
+          venue: node.venue,
+          position,
+          currency: account.currency,
+        })),
+      ];
     } catch (e) {
       return [{ kind: 'message', text: `Cannot read positions: ${e instanceof Error ? e.message : String(e)}` }];
     }

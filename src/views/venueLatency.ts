@@ -55,10 +55,12 @@ export class VenueLatencies {
     if (!list || list.length === 0 || !last) return undefined;
     const sorted = [...list].sort((a, b) => a - b);
     const mid = sorted.length >> 1;
-    const median = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+    const median =
+      sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
     return { lastMs: last.ms, medianMs: Math.round(median), samples: list.length, at: last.at };
   }
 }
 
 /** "84 ms" / "1.2 s". */
-export const formatLatency = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+export const formatLatency = (ms: number): string =>
+  ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;

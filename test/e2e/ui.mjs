@@ -275,7 +275,7 @@ async function main() {
       if (!/Execute on Paper/.test(venue) || /scratch/.test(venue)) throw new Error(`venue line "${venue}"`);
       const text = await seen;
       await clearNotifications();
-      const rows = await positionRows(/EUR_USD\s*10,000 @/);
+      const rows = await positionRows(/EUR_USD [+−-]?[\d,]+\.\d\d USD\s*10,000 @/);
       await page.screenshot({ path: join(RESULTS, 'tree.png') });
       return `${text} | ${rows}`;
     },

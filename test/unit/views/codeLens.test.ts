@@ -86,9 +86,18 @@ describe('CodeLens order class detection', () => {
   });
 
   it('knows the files the component contract says are not components (test_*.py, __init__.py)', () => {
-    for (const p of ['/ws/core/orders/execution_algos/test_market.py', 'C:\\ws\\orders\\TEST_x.py', '/ws/core/orders/__init__.py'])
+    for (const p of [
+      '/ws/core/orders/execution_algos/test_market.py',
+      'C:\\ws\\orders\\TEST_x.py',
+      '/ws/core/orders/__init__.py',
+    ])
       assert.equal(isNotAComponentFile(p), true, p);
-    for (const p of ['/ws/core/orders/execution_algos/market.py', '/ws/contest_entry.py', '/ws/test_data/market.py', '/ws/mytest_x.py'])
+    for (const p of [
+      '/ws/core/orders/execution_algos/market.py',
+      '/ws/contest_entry.py',
+      '/ws/test_data/market.py',
+      '/ws/mytest_x.py',
+    ])
       assert.equal(isNotAComponentFile(p), false, p);
   });
 });

@@ -35,7 +35,10 @@ describe('editor menus: trading state and paper faults', () => {
   it('shows added latency with its jitter', () => {
     const s = { disconnected: true, rejectsQueued: 1, latencyMs: { fixed: 250, jitter: 50 } };
     assert.equal(describeFaults(s), 'link down · 1 rejection queued · +250 ms (+0–50)');
-    assert.equal(describeFaults({ ...s, disconnected: false, rejectsQueued: 0, latencyMs: { fixed: 5, jitter: 0 } }), '+5 ms');
+    assert.equal(
+      describeFaults({ ...s, disconnected: false, rejectsQueued: 0, latencyMs: { fixed: 5, jitter: 0 } }),
+      '+5 ms',
+    );
   });
 
   it('reads a latency as whole milliseconds, refusing anything else with the reason', () => {

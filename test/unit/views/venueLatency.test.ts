@@ -8,7 +8,7 @@ import { formatLatency, VenueLatencies } from '../../../src/views/venueLatency';
 import { FixedQuotes } from '../paper/helpers';
 
 describe('venue latency (status bar)', () => {
-  it('is the time from send to the venue\'s first answer, last and median, per venue', async () => {
+  it("is the time from send to the venue's first answer, last and median, per venue", async () => {
     const clock = new TestClock();
     // The switch's latency is waited for by moving the test clock: each call to the venue takes that long.
     const paper = new PaperBroker({
@@ -26,7 +26,14 @@ describe('venue latency (status bar)', () => {
     });
     const send = async (): Promise<void> => {
       const cmd = submitOrderCommand(
-        { symbol: 'AAPL', side: 'buy', quantity: 1, order_type: { type: 'market' }, time_in_force: { type: 'IOC' }, metadata: {} },
+        {
+          symbol: 'AAPL',
+          side: 'buy',
+          quantity: 1,
+          order_type: { type: 'market' },
+          time_in_force: { type: 'IOC' },
+          metadata: {},
+        },
         { venue: 'paper', source: 'api', clock },
       );
       const r = await engine.submit(cmd);
