@@ -1,11 +1,10 @@
 /**
- * The Alpaca adapter through the real SDK against the fake Alpaca on 127.0.0.1 (never the
- * internet), plus the pure translation in orders.ts, errors.ts and wire.ts. Market: AAPL bid 150.00 / ask 150.10.
+ * The Alpaca adapter through the real SDK against the fake Alpaca on 127.0.0.1 (never the internet); the
+ * pure translation is in alpacaMapping.test.ts. Market: AAPL bid 150.00 / ask 150.10.
  */
 import assert from 'node:assert/strict';
 import { AlpacaBroker } from '../../../src/brokers/alpaca/adapter';
-import { mapAlpacaError } from '../../../src/brokers/alpaca/errors';
-import { GTD_REASON, parseOrder, toAlpacaOrder } from '../../../src/brokers/alpaca/orders';
+import { GTD_REASON, toAlpacaOrder } from '../../../src/brokers/alpaca/orders';
 import { decimalString } from '../../../src/brokers/alpaca/wire';
 import { unsupportedReason, type OrderUpdate } from '../../../src/brokers/broker';
 import { staticCredentials } from '../../../src/brokers/credentials';
@@ -431,121 +430,6 @@ describe('Alpaca adapter against the fake Alpaca', () => {
   it('is not connected before connect and after disconnect', async () => {
     await broker.disconnect();
     await rejects(broker.getQuote('AAPL'), (e) => assert.equal(e.reason, 'NOT_CONNECTED'));
-  });
-});
-
-describe('Alpaca parse (pure)', () => {
-  const wire = (over: Record<string, unknown> = {}) => ({
-    id: 'o-1',
-    client_order_id: 'cid-1',
-    status: 'new',
-    symbol: 'AAPL',
-    asset_class: 'us_equity',
-    qty: '1',
-    filled_qty: '0',
-    filled_avg_price: null,
-    type: 'limit',
-    order_type: 'limit',
-    side: 'buy',
-    time_in_force: 'gtc',
-    limit_price: '150',
-    stop_price: null,
-    created_at: '2024-01-02T15:00:00Z',
-    submitted_at: '2024-01-02T15:00:00Z',
-    filled_at: null,
-    canceled_at: null,
-    expired_at: null,
-    ...over,
-  });
-
-  it('reads the reference fixture', () => {
-    const r = parseOrder(wire());
-    assert.deepEqual(
-      [
-        r.order_id,
-        r.client_order_id,
-        r.status.status,
-        r.order_type,
-        r.time_in_force,
-        r.quantity,
-        r.filled_price,
-        r.created_at,
-      ],
-      ['o-1', 'cid-1', 'submitted', { type: 'limit', price: 150 }, { type: 'GTC' }, 1, null, Date.UTC(2024, 0, 2, 15)],
-    );
-  });
-
-  it('maps every status', () => {
-    const cases: Array<[string, string, string?]> = [
-      ['pending_new', 'pending'],
-      ['accepted', 'pending'],
-      ['held', 'pending'],
-      ['new', 'submitted'],
-      ['pending_cancel', 'submitted'],
-      ['done_for_day', 'partially_filled', '0.5'],
-      ['partially_filled', 'partially_filled', '0.5'],
-      ['filled', 'filled', '1'],
-      ['canceled', 'cancelled'],
-      ['replaced', 'cancelled'],
-      ['expired', 'expired'],
-      ['rejected', 'rejected'],
-      ['calculated', 'filled', '1'],
-    ];
-    for (const [alpaca, ours, filled] of cases) {
-      const r = parseOrder(
-        wire({ status: alpaca, qty: '1', filled_qty: filled ?? '0', filled_avg_price: filled ? '150' : null }),
-      );
-      assert.equal(r.status.status, ours, alpaca);
-    }
-  });
-
-  it('refuses malformed orders naming the field', () => {
-    assert.throws(
-      () => parseOrder(wire({ filled_qty: 3 })),
-      (e: unknown) => isBrokerError(e) && e.reason === 'BAD_RESPONSE' && /filled_qty/.test(e.message),
-    );
-    assert.throws(
-      () => parseOrder(wire({ status: 'weird' })),
-      (e: unknown) => isBrokerError(e) && /field status/.test(e.message),
-    );
-    assert.throws(
-      () => parseOrder([]),
-      (e: unknown) => isBrokerError(e) && e.reason === 'BAD_RESPONSE',
-    );
-  });
-
-  it('maps the error table', () => {
-    const cases: Array<[number, number | undefined, string, string, boolean]> = [
-      [422, 40010001, 'client_order_id must be unique', 'DUPLICATE_CLIENT_ORDER_ID', false],
-      [403, 40310000, 'insufficient buying power', 'INSUFFICIENT_FUNDS', false],
-      [403, 40310000, 'trading is disabled for this account', 'PERMISSION_DENIED', false],
-      [401, 40110000, 'request is not authorized', 'AUTHENTICATION', false],
-      [429, undefined, 'rate limit exceeded', 'RATE_LIMITED', true],
-      // A submit answered 5xx is an unknown outcome: not retryable, looked up instead (issue 11).
-      [500, undefined, 'internal', 'VENUE_UNAVAILABLE', false],
-      [503, undefined, '', 'VENUE_UNAVAILABLE', false],
-      [422, 42210000, 'sub-penny increment does not fulfill minimum pricing criteria', 'INVALID_ORDER', false],
-      [422, 40010001, 'asset "ZZZZ" not found', 'UNKNOWN_SYMBOL', false],
-      [404, 40410000, 'order not found', 'ORDER_NOT_FOUND', false],
-    ];
-    for (const [status, code, message, reason, retryable] of cases) {
-      const e = mapAlpacaError({ status, code, message, retryAfterMs: status === 429 ? 2000 : undefined }, 'submit');
-      assert.deepEqual([e.reason, e.retryable], [reason, retryable], `${status} ${message}`);
-    }
-    assert.equal(mapAlpacaError({ status: 429, message: 'x', retryAfterMs: 2000 }, 'order').retryAfterMs, 2000);
-    assert.equal(mapAlpacaError({ status: 404, message: 'x' }, 'quote').reason, 'UNKNOWN_SYMBOL');
-    for (const status of [500, 502, 503, 504]) {
-      assert.equal(mapAlpacaError({ status, message: 'x' }, 'submit').outcomeUnknown, true);
-      assert.equal(mapAlpacaError({ status, message: 'x' }, 'cancel').outcomeUnknown, true);
-      assert.deepEqual(
-        [
-          mapAlpacaError({ status, message: 'x' }, 'order').outcomeUnknown,
-          mapAlpacaError({ status, message: 'x' }, 'order').retryable,
-        ],
-        [false, true],
-      );
-    }
-    assert.equal(mapAlpacaError({ status: 429, message: 'x' }, 'submit').notActed, true);
   });
 });
 

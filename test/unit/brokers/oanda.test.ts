@@ -1,6 +1,6 @@
 /**
  * The OANDA v20 adapter against the fake v20 venue on 127.0.0.1 (EUR_USD bid 1.09990 / ask 1.10010
- * unless a test moves it), plus the pure mapping functions. Nothing here reaches the internet.
+ * unless a test moves it); the pure mapping is in oandaMapping.test.ts. Nothing here reaches the internet.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -9,16 +9,7 @@ import { staticCredentials } from '../../../src/brokers/credentials';
 import { isBrokerError, type BrokerError } from '../../../src/brokers/errors';
 import { OandaBroker, type OandaBrokerOptions } from '../../../src/brokers/oanda/adapter';
 import { RequestLimiter } from '../../../src/brokers/oanda/connection';
-import { classifyV20Code, httpError } from '../../../src/brokers/oanda/errors';
-import type { V20Instrument } from '../../../src/brokers/oanda/market';
-import {
-  cancelledStatus,
-  MARKET_TIF_REFUSAL,
-  orderFromV20,
-  STOP_LIMIT_REFUSAL,
-  toV20OrderRequest,
-} from '../../../src/brokers/oanda/orders';
-import { parseV20Time } from '../../../src/brokers/oanda/wire';
+import { MARKET_TIF_REFUSAL, STOP_LIMIT_REFUSAL } from '../../../src/brokers/oanda/orders';
 import type { OrderType, PlacedOrderRequest, TimeInForce } from '../../../src/orders/model';
 import { startFakeOanda, type FakeOanda, type FakeOandaOptions } from '../../fakes/oanda/server';
 import { nextUpdate } from '../../kit/orderUpdates';
@@ -543,90 +534,6 @@ describe('OANDA v20 adapter', () => {
       assert.equal(third, true);
       assert.equal(waits.length, 0, 'a slot was free once the clock moved');
     });
-  });
-});
-
-describe('OANDA v20 mapping (pure)', () => {
-  const EUR: V20Instrument = {
-    name: 'EUR_USD',
-    type: 'CURRENCY',
-    pipLocation: -4,
-    displayPrecision: 5,
-    tradeUnitsPrecision: 0,
-    minimumTradeSize: 1,
-    maximumOrderUnits: 100_000_000,
-  };
-
-  it('maps every type × TIF as the header table says', () => {
-    const cases: Array<[OrderType, TimeInForce, string]> = [
-      [market, FOK, 'MARKET FOK'],
-      [market, IOC, 'MARKET IOC'],
-      [limit(1.1), GTC, 'LIMIT GTC 1.10000'],
-      [limit(1.1), IOC, 'LIMIT IOC 1.10000'],
-      [limit(1.1), FOK, 'LIMIT FOK 1.10000'],
-      [stop(1.2), { type: 'GTD', expires_at: Date.UTC(2031, 5, 1, 12) }, 'STOP GTD 1.20000 2031-06-01T12:00:00.000Z'],
-    ];
-    for (const [type, tif, expected] of cases) {
-      const r = toV20OrderRequest(order('sell', 3, type, tif), EUR);
-      const described = [
-        r.type,
-        r.timeInForce,
-        'price' in r ? r.price : undefined,
-        'gtdTime' in r ? r.gtdTime : undefined,
-      ]
-        .filter(Boolean)
-        .join(' ');
-      assert.equal(described, expected);
-      assert.equal(r.units, '-3');
-    }
-    assert.throws(
-      () => toV20OrderRequest(order('buy', 1, market, GTC), EUR),
-      (e: BrokerError) => e.reason === 'UNSUPPORTED_ORDER',
-    );
-    assert.throws(
-      () => toV20OrderRequest(order('buy', 0.5, market, FOK), EUR),
-      (e: BrokerError) => e.reason === 'INVALID_ORDER',
-    );
-  });
-
-  it('classifies codes and HTTP statuses', () => {
-    assert.deepEqual(classifyV20Code('INSUFFICIENT_MARGIN'), { reason: 'INSUFFICIENT_FUNDS', retryable: false });
-    assert.deepEqual(classifyV20Code('CLIENT_ORDER_ID_ALREADY_EXISTS'), {
-      reason: 'DUPLICATE_CLIENT_ORDER_ID',
-      retryable: false,
-    });
-    assert.deepEqual(classifyV20Code('TIME_IN_FORCE_INVALID'), { reason: 'INVALID_ORDER', retryable: false });
-    assert.deepEqual(classifyV20Code('MARKET_HALTED'), { reason: 'VENUE_UNAVAILABLE', retryable: true });
-    const base = {
-      body: { errorMessage: 'x' },
-      route: 'GET /orders/{spec}',
-      notFound: 'ORDER_NOT_FOUND' as const,
-      mutating: false,
-      now: 0,
-    };
-    assert.equal(httpError({ ...base, status: 401 }).reason, 'AUTHENTICATION');
-    assert.equal(httpError({ ...base, status: 403 }).reason, 'PERMISSION_DENIED');
-    assert.equal(httpError({ ...base, status: 404 }).reason, 'ORDER_NOT_FOUND');
-    assert.equal(httpError({ ...base, status: 429, retryAfter: '3' }).retryAfterMs, 3000);
-    const e500 = httpError({ ...base, status: 500 });
-    assert.deepEqual([e500.reason, e500.retryable, e500.outcomeUnknown], ['VENUE_UNAVAILABLE', true, false]);
-  });
-
-  it('reads UNIX times and maps cancel reasons', () => {
-    assert.equal(parseV20Time('1893456000.123456789'), 1893456000123);
-    assert.equal(parseV20Time('2030-01-01T00:00:00.123456789Z'), 1893456000123);
-    assert.deepEqual(cancelledStatus('CLIENT_REQUEST', 'GTC', false, 0), { status: 'cancelled' });
-    assert.deepEqual(cancelledStatus('TIME_IN_FORCE_EXPIRED', 'GTD', false, 0), { status: 'expired' });
-    assert.deepEqual(cancelledStatus('TIME_IN_FORCE_EXPIRED', 'IOC', true, 0), { status: 'cancelled' });
-    assert.deepEqual(cancelledStatus('MARKET_HALTED', 'FOK', true, 0), { status: 'rejected', reason: 'MARKET_HALTED' });
-    assert.deepEqual(cancelledStatus('INSUFFICIENT_LIQUIDITY', 'IOC', true, 5), { status: 'cancelled' });
-  });
-
-  it('skips order types it cannot represent (TAKE_PROFIT)', () => {
-    assert.equal(
-      orderFromV20({ id: '9', type: 'TAKE_PROFIT', state: 'PENDING', price: 1.2, timeInForce: 'GTC', createTime: 0 }),
-      undefined,
-    );
   });
 });
 
