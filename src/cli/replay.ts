@@ -182,6 +182,12 @@ export function formatReplay(r: ReplayReport): string {
   lines.push(
     `  orders     ${o.produced} produced, ${o.sent} sent, ${o.denied} denied${denied ? ` (${denied})` : ''}, ${o.invalid} invalid; ${o.filled} filled, ${o.rejected} rejected, ${o.cancelled} cancelled, ${o.open} open`,
   );
+  // Parent orders the component returned (their children are among the orders above); absent in an older report.
+  const pa = r.parents as ReplayReport['parents'] | undefined;
+  if (pa && pa.started > 0)
+    lines.push(
+      `  parents    ${pa.started} started (${pa.children} children): ${pa.done} done, ${pa.cancelled} cancelled, ${pa.failed} failed`,
+    );
   lines.push(
     `  fills      ${r.fills}${r.fillsFiles.rows > 0 || r.fillsFiles.csv || r.fillsFiles.parquet ? ` → ${[r.fillsFiles.csv, r.fillsFiles.parquet].filter(Boolean).join(', ')}` : ''}`,
   );

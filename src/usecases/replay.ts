@@ -54,6 +54,8 @@ import { submitOrderCommand, type EngineEvent } from '../execution/events';
 import { averagePrice } from '../execution/orderState';
 import type { RiskLimits } from '../execution/risk';
 import { computeSlippage, type Slippage } from '../execution/slippage';
+import { splitParent } from '../execution/algos/dialect';
+import { ParentOrders } from '../execution/algos/parents';
 import { fillRow, PnlCurve, ReplayFillsWriter, type ReplayDrawdown } from './replayReport';
 import {
   checkTimes,
@@ -178,6 +180,12 @@ export interface ReplayReport {
     /** Still working at the end. */
     open: number;
   };
+  /**
+   * Parent orders the component returned (issue 15), carried out as children on the replay's clock and
+   * quotes; their children are among `orders.sent` and their fills among `fills`. Working parents are
+   * cancelled when the data ends.
+   */
+  parents: { started: number; children: number; done: number; cancelled: number; failed: number };
   fills: number;
   /** The engine's positions (sum of its fills), and the venue's. */
   positions: Record<string, number>;
@@ -289,6 +297,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       expired: 0,
       open: 0,
     },
+    parents: { started: 0, children: 0, done: 0, cancelled: 0, failed: 0 },
     fills: 0,
     positions: {},
     venuePositions: [],
@@ -400,6 +409,15 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   };
   const onEvent = (e: EngineEvent): void => {
     if (!('clientOrderId' in e) || !decisions.has(e.clientOrderId)) return;
+    // A parent's child (its decision is recorded when the parent writes it): sent or denied here.
+    if (e.clientOrderId.startsWith('pa-')) {
+      if (e.type === 'OrderSubmitted') report.orders.sent++;
+      else if (e.type === 'OrderDenied') {
+        decisions.delete(e.clientOrderId);
+        report.orders.denied++;
+        report.orders.deniedByCode[e.code] = (report.orders.deniedByCode[e.code] ?? 0) + 1;
+      }
+    }
     switch (e.type) {
       case 'OrderPartiallyFilled':
         onFill(e.fill);
@@ -437,6 +455,9 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   const keys = ['bid', 'ask', 'spread', 'last', 'bid_size', 'ask_size', 'timestamp', 'timestamp_ms'];
   if (candles) keys.push('open', 'high', 'low', 'close', 'volume');
   const componentLimits = { value: undefined as unknown };
+  // Parent orders (issue 15): carried out on the replay's clock and quotes, their records in its audit log.
+  let parents: ParentOrders | undefined;
+  const parentsWorking = (): boolean => parents?.list().some((p) => p.state === 'WORKING') === true;
 
   try {
     await engine.connect(venue);
@@ -534,12 +555,50 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       clock.set(times[k] as number);
       if (k >= cursor) cursor = k + 1;
     };
+    // While a parent works, every record is stepped and the parents advanced at it (its children, its trail).
+    const advanceTo = async (k: number): Promise<void> => {
+      while (parents && cursor <= k && parentsWorking()) {
+        stepTo(cursor);
+        await parents.poll();
+        if (engine.workingOrders().length > 0) working = true;
+      }
+      stepTo(k);
+    };
+    if (opened.audit)
+      parents = new ParentOrders({
+        engine,
+        audit: opened.audit,
+        clock,
+        instrument: () => broker.getInstrument(symbol),
+        quote: (_v, s) => broker.getQuote(s),
+        component: request.file,
+        onChange: (event, p) => {
+          if (event === 'ParentChild') {
+            const child = p.children[p.children.length - 1];
+            if (!child) return;
+            report.parents.children++;
+            // Its slippage against the record it was sent at.
+            const k = Math.max(0, Math.min(cursor - 1, total - 1));
+            decisions.set(child.id, {
+              index: k,
+              side: child.order.side,
+              bid: feed.bid[k] as number,
+              ask: feed.ask[k] as number,
+              quantity: child.order.quantity,
+            });
+          } else if (event === 'ParentEnded') {
+            if (p.state === 'DONE') report.parents.done++;
+            else if (p.state === 'CANCELLED') report.parents.cancelled++;
+            else report.parents.failed++;
+          }
+        },
+      });
     const buyingPower = async (): Promise<number> => (await broker.getAccountInfo()).buying_power;
     // Capital for records from k on, valid while the component orders nothing: the venue steps to k first.
     let columnLength = 1;
     const column = async (k: number, remaining: number): Promise<{ values: number[]; until: number }> => {
       const first = await buyingPower();
-      if (working) return { values: [first], until: 1 };
+      if (working || parentsWorking()) return { values: [first], until: 1 };
       // Flat, nothing working, cash only in the account currency: buying power cannot move with the quotes.
       if (Object.keys(engine.positionsOf(venue)).length === 0) {
         const cash = broker.getCashBalances();
@@ -563,7 +622,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
           continue;
         }
         if (item.output === null || item.output === undefined) continue;
-        stepTo(k);
+        await advanceTo(k);
         await submitOne(k, item.output);
         working = engine.workingOrders().length > 0;
       }
@@ -573,7 +632,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     while (i < total) {
       const size = Math.min(batchSize, total - i);
       const start = i;
-      stepTo(start);
+      await advanceTo(start);
       const first = await column(start, size);
       let columnEnd = first.until;
       const rows = buildRows(start, size);
@@ -597,7 +656,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
             // Read past the column without an order since: the component reads capital often; give more ahead.
             if (items.length === 0 && index >= columnEnd) columnLength = Math.min(columnLength * 2, batchSize);
             await act(start, items);
-            stepTo(start + index);
+            await advanceTo(start + index);
             synced = index;
             const next = await column(start + index, size - index);
             columnEnd = index + next.until;
@@ -638,13 +697,19 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         break;
       }
       // The last records of the batch are stepped too (resting orders fill against them).
-      stepTo(start + done - 1);
+      await advanceTo(start + done - 1);
       i += done;
       progress(false);
     }
     progress(true);
     report.ok = report.fatal === null;
   } finally {
+    // The data ended (or the replay stopped): a parent still working is cancelled with its children.
+    if (parents) {
+      for (const p of parents.list())
+        if (p.state === 'WORKING') await parents.cancel(p.parentId, 'the replay data ended').catch(() => undefined);
+      parents.dispose();
+    }
     subscription.dispose();
     report.orders.open = engine.workingOrders().length;
     report.positions = engine.positionsOf(venue);
@@ -706,6 +771,31 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
 
   async function submitOne(k: number, output: unknown): Promise<void> {
     report.orders.produced++;
+    const parent = splitParent(output);
+    if ('error' in parent) {
+      report.orders.invalid++;
+      addError(k, 'INVALID_ORDER', `${parent.error.path}: ${parent.error.message}`);
+      return;
+    }
+    if (parent.parent) {
+      if (instrumentKey(parent.parent.symbol) !== instrumentKey(symbol)) {
+        report.orders.invalid++;
+        addError(
+          k,
+          'SYMBOL_NOT_IN_DATA',
+          `the parent order is for ${parent.parent.symbol}, but the replay data records ${symbol} only`,
+        );
+        return;
+      }
+      if (!parents) {
+        report.orders.invalid++;
+        addError(k, 'PARENT_UNAVAILABLE', "this replay's engine has no audit log for a parent order's records");
+        return;
+      }
+      report.parents.started++;
+      await parents.start(parent.parent, venue);
+      return;
+    }
     const normalized = normalizeComponentOrder(output, { now: clock.now() });
     if (!normalized.ok) {
       report.orders.invalid++;

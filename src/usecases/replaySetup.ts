@@ -29,6 +29,8 @@ export interface ReplayEngine {
   engine: ExecutionEngine;
   /** The audit log's folder, when there is one. */
   auditDir: string | null;
+  /** The audit log itself, when there is one: parent orders write their own records to it. */
+  audit?: Pick<AuditLog, 'append'>;
   close(): Promise<void>;
 }
 
@@ -225,6 +227,7 @@ export async function defaultEngine(context: ReplayEngineContext): Promise<Repla
   return {
     engine,
     auditDir: log.dir,
+    audit: log,
     async close() {
       try {
         await engine.close();

@@ -57,7 +57,8 @@ export interface ParentOrder {
 
 export interface ParentOrdersOptions {
   engine: ExecutionEngine;
-  audit: AuditLog;
+  /** Where the parent's own records go (the session's audit log; a replay's). */
+  audit: Pick<AuditLog, 'append'>;
   clock: Clock;
   instrument: (venue: string, symbol: string) => Promise<InstrumentRules>;
   quote: (venue: string, symbol: string) => Promise<Quote>;
