@@ -36,3 +36,28 @@ export function cancellableRunner(runner: ReplayRunner, stop: () => Promise<void
     },
   };
 }
+
+/**
+ * A runner that says which record a batch has reached whenever the component reads `capital` mid-batch
+ * (a state request, python/sptrader_harness/lazystate.py): progress between the replay's own reports,
+ * which come between batches.
+ */
+export function observedRunner(runner: ReplayRunner, onRecord: (index: number) => void): ReplayRunner {
+  return {
+    runBatch(request: ComponentBatchRequest): Promise<ComponentBatchResult> {
+      const state = request.state;
+      if (!state) return runner.runBatch(request);
+      const start = request.indexStart ?? 0;
+      return runner.runBatch({
+        ...request,
+        state: {
+          ...state,
+          onSync: (sync) => {
+            onRecord(start + sync.index);
+            return state.onSync(sync);
+          },
+        },
+      });
+    },
+  };
+}

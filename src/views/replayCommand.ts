@@ -11,7 +11,7 @@ import { ReplayDataError, ReplayFeed } from '../brokers/paper/replayFeed';
 import { editorReplaysDir } from '../common/statePaths';
 import { Commands } from '../constants';
 import { replayComponent, ReplayStateDirError, REPLAY_MARKER } from '../usecases/replay';
-import { cancellableRunner } from '../usecases/replayCancel';
+import { cancellableRunner, observedRunner } from '../usecases/replayCancel';
 import { ReplayRecorder } from '../usecases/replayChart';
 import {
   describeParameter,
@@ -189,29 +189,47 @@ async function runReplay(options: {
         throw e;
       }
       const controller = new AbortController();
-      const cancel = token.onCancellationRequested(() => controller.abort());
+      const cancel = token.onCancellationRequested(() => {
+        options.log.info(`Replay of ${name}: cancelled; stopping its Python worker`);
+        controller.abort();
+      });
       const stateDir = newReplayDir(options.replaysDir, name);
       const recorder = new ReplayRecorder(feed);
       const unit = feed.kind === 'candles' ? 'candles' : 'ticks';
       let shown = 0;
+      let reportedAt = 0;
+      let orders = 0;
+      let fills = 0;
+      const tell = (processed: number, total: number): void => {
+        const percent = total > 0 ? (processed / total) * 100 : 100;
+        progress.report({
+          increment: Math.max(0, percent - shown),
+          message: `${processed.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} ${unit} · ${orders.toLocaleString('en-US')} orders · ${fills.toLocaleString('en-US')} fills`,
+        });
+        shown = Math.max(shown, percent);
+        reportedAt = Date.now();
+      };
+      // Within a batch, the records reached as the component reads capital (twice a second at most).
+      const runner = observedRunner(options.worker, (index) => {
+        if (Date.now() - reportedAt >= 500) tell(index, feed.length);
+      });
       try {
         const report = await replayComponent({
           file: options.file,
           ...(options.className === undefined ? {} : { className: options.className }),
           data: feed,
           parameters: options.parameters,
-          runner: cancellableRunner(options.worker, () => options.worker.stop(), controller.signal),
+          runner: cancellableRunner(runner, () => options.worker.stop(), controller.signal),
           stateDir,
           engineFactory: recorder.engineFactory(),
           fillsCsv: join(stateDir, 'fills.csv'),
           fillsParquet: join(stateDir, 'fills.parquet'),
+          // Twice a second: a notification redrawn more often is hard to click (its Cancel moves under the pointer).
+          progressIntervalMs: 500,
           onProgress: (p) => {
-            const percent = p.total > 0 ? (p.processed / p.total) * 100 : 100;
-            progress.report({
-              increment: percent - shown,
-              message: `${p.processed.toLocaleString('en-US')} of ${p.total.toLocaleString('en-US')} ${unit} · ${p.ordersSent.toLocaleString('en-US')} orders · ${p.fills.toLocaleString('en-US')} fills`,
-            });
-            shown = percent;
+            orders = p.ordersSent;
+            fills = p.fills;
+            tell(p.processed, p.total);
           },
         });
         writeFileSync(join(stateDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
@@ -221,6 +239,7 @@ async function runReplay(options: {
           dataFile: options.dataFile,
           parameters: options.parameters,
           exports: { csv: report.fillsFiles.csv !== undefined, parquet: report.fillsFiles.parquet !== undefined },
+          ...(options.className === undefined ? {} : { className: options.className }),
         });
       } catch (e) {
         if (e instanceof ReplayStateDirError) throw new Error(e.message);

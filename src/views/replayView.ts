@@ -17,6 +17,8 @@ export interface ReplayViewContext {
   dataFile: string;
   parameters: Record<string, unknown>;
   exports: { csv: boolean; parquet: boolean };
+  /** The class the user chose, for a replay that stopped before the harness named it. */
+  className?: string;
 }
 
 export function replayViewOf(report: ReplayReport, chart: ReplayChartData, context: ReplayViewContext): ReplayView {
@@ -39,14 +41,15 @@ export function replayViewOf(report: ReplayReport, chart: ReplayChartData, conte
     summary = `Stopped at ${unit} #${f?.index ?? '?'} (${f?.time ?? '?'}): ${f?.code ?? 'ERROR'}: ${f?.message ?? ''}${f?.line === undefined ? '' : ` (line ${f.line})`}. The figures cover the ${whole(report.processed)} ${unit}s before.`;
   }
   const sameCurrency = report.curve.currency === report.pnl.currency;
+  const className = report.component.className ?? context.className ?? null;
   const offset = sameCurrency ? report.pnl.startingCash : 0;
   return {
     ranAt: context.ranAt,
     status,
-    headline: `${report.component.className ?? basename(report.component.file)} over ${basename(context.dataFile)}: ${whole(d.records)} ${unit}s of ${d.symbol}`,
+    headline: `${className ?? basename(report.component.file)} over ${basename(context.dataFile)}: ${whole(d.records)} ${unit}s of ${d.symbol}`,
     summary,
     file: report.component.file,
-    className: report.component.className ?? null,
+    className,
     dataFile: context.dataFile,
     symbol: d.symbol,
     kind: d.kind,

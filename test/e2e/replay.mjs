@@ -5,13 +5,15 @@
 //   parameters (from __metadata__): period refuses 1 with its rule, takes 20 → Run → the notification says
 //   what ran → the replay panel shows COMPLETED and the report's figures, which equal those of
 //   `sptrader replay --json` (the CLI from the same .vsix) over the same data and parameters → the equity
-//   curve and the price chart are drawn → Export fills CSV writes the fills.
-// Screenshots: test-results/{replay-lens,replay-parameters,replay-panel,replay-equity,replay-price}.png (and
+//   curve and the price chart are drawn → Export fills CSV writes the fills → a slow component (written
+//   beside the run, outside the workspace) is replayed and cancelled from its progress notification: the panel
+//   says CANCELLED and how far it got.
+// Screenshots: test-results/replay-{lens,parameters,panel,equity,price,progress,cancelled}.png (and
 // fail-replay-*.png). Needs scripts/e2e/setup.sh and `npm run package`. Env: E2E_VSIX (default: newest
 // sptrader-execution-*.vsix in the repo root), E2E_UI_TIMEOUT_MS (whole run, default 300000).
 // Prints `E2E replay: N passed, N failed`; exits non-zero on any failure; always kills code-server's group.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
@@ -25,6 +27,7 @@ const DATA = join(WORKSPACE, 'data/eurusd_m1_500.csv');
 const RESULTS = join(repo, 'test-results');
 const RUN_DIR = join(E2E_DIR, 'replay-run');
 const EXPORTED = join(RUN_DIR, 'exported-fills.csv');
+const SLOW = join(RUN_DIR, 'components', 'slow_bars.py');
 const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 300_000);
 const started = Date.now();
 
@@ -352,6 +355,69 @@ async function main() {
     if (lines.length !== cliReport.fills + 1) throw new Error(`${lines.length - 1} fills exported`);
     return `${lines.length - 1} fills in ${EXPORTED} (${lines[0]})`;
   });
+
+  await step(
+    'Cancel in the progress notification stops a slow replay: the panel says CANCELLED and how far it got',
+    async () => {
+      // 20 ms per candle and an order on each (500 candles: 10 s), so the cancel comes mid-batch.
+      mkdirSync(dirname(SLOW), { recursive: true });
+      writeFileSync(
+        SLOW,
+        [
+          'import time',
+          'from core.orders.order_base import OrderBase',
+          '',
+          'class SlowBars(OrderBase):',
+          '    def generate_order(self, market_data, signal=None):',
+          '        time.sleep(0.02)',
+          "        if market_data['capital'] <= 0:",
+          '            return None',
+          "        side = 'buy' if market_data['bar_index'] % 2 == 0 else 'sell'",
+          "        return {'symbol': 'EUR_USD', 'side': side, 'order_type': 'market', 'quantity': 1000}",
+          '',
+        ].join('\n'),
+      );
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+P');
+      const open = widget().locator('input.input');
+      await open.waitFor({ state: 'visible', timeout: 15_000 });
+      await open.fill(SLOW);
+      await pick('slow_bars.py');
+      const tab = page.locator('.tabs-container .tab.active', { hasText: 'slow_bars.py' });
+      await tab.waitFor({ state: 'visible' });
+      await page.locator('.editor-group-container', { has: tab }).locator('.monaco-editor .view-lines').first().click();
+      await page.keyboard.press('F1');
+      await widget().locator('input.input').fill('>SPtrader: Replay Component');
+      await pick('SPtrader: Replay Component');
+      await inputShowing(/Replay Component: data/);
+      await pick('eurusd_m1_500.csv');
+      await inputShowing(/symbol/);
+      await page.keyboard.press('Enter');
+      const progress = page.locator('.notifications-toasts .notification-toast', { hasText: 'Replay SlowBars' });
+      await progress.waitFor({ state: 'visible', timeout: 30_000 });
+      // Some candles first (the message counts them as the component reads capital mid-batch), then Cancel.
+      await until(
+        'candles counted',
+        async () => {
+          const m = /([0-9,]+) of 500 candles/.exec(await progress.innerText().catch(() => ''));
+          const n = m ? Number(m[1].replace(/,/g, '')) : 0;
+          return n > 0 && n < 400;
+        },
+        30_000,
+      );
+      await page.screenshot({ path: join(RESULTS, 'replay-progress.png') });
+      await progress.locator('.monaco-button', { hasText: 'Cancel' }).click();
+      const said = await toast(/Replay of SlowBars cancelled after \d+ of 500 candles/);
+      const cancelled = await replayPanel(/^CANCELLED$/, 30_000);
+      const summary = (await cancelled.locator('#summary').innerText()).trim();
+      const m = /^Cancelled after (\d+) of 500 candles/.exec(summary);
+      if (!m || Number(m[1]) <= 0 || Number(m[1]) >= 500) throw new Error(`summary "${summary}"`);
+      const fills = Number(await cancelled.locator('#fills').getAttribute('data-value'));
+      if (fills !== Number(m[1])) throw new Error(`${fills} fills for ${m[1]} candles (one order per candle)`);
+      await page.screenshot({ path: join(RESULTS, 'replay-cancelled.png') });
+      return `${said} | ${summary}`;
+    },
+  );
 }
 
 let code = 0;

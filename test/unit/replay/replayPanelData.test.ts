@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
 import { verifyAuditDir } from '../../../src/execution/audit/auditLog';
-import { replayComponent, type ReplayRunner } from '../../../src/usecases/replay';
-import { cancellableRunner, REPLAY_CANCELLED } from '../../../src/usecases/replayCancel';
+import { replayComponent } from '../../../src/usecases/replay';
+import { cancellableRunner, observedRunner, REPLAY_CANCELLED } from '../../../src/usecases/replayCancel';
 import { ReplayRecorder } from '../../../src/usecases/replayChart';
 import {
   defaultInterpreterCandidates,
@@ -136,25 +136,13 @@ describe('replay in the editor: panel data and cancel', function () {
     const worker = new PythonWorker({ interpreter, timeoutMs: 30_000 });
     const controller = new AbortController();
     let pid: number | undefined;
-    // Passes every call through to the worker; only watches the state requests to cancel at the 50th.
-    const watching: ReplayRunner = {
-      runBatch: (request) =>
-        worker.runBatch({
-          ...request,
-          ...(request.state
-            ? {
-                state: {
-                  ...request.state,
-                  onSync: (sync) => {
-                    pid ??= worker.pidFor(file);
-                    if (sync.index >= 50) controller.abort();
-                    return request.state?.onSync(sync) ?? Promise.reject(new Error('no state'));
-                  },
-                },
-              }
-            : {}),
-        }),
-    };
+    // observedRunner says which record each state request is at: cancel at the 50th.
+    const reached: number[] = [];
+    const watching = observedRunner(worker, (index) => {
+      pid ??= worker.pidFor(file);
+      reached.push(index);
+      if (index >= 50) controller.abort();
+    });
     const fillsCsv = join(dir, 'fills.csv');
     try {
       const report = await replayComponent({
@@ -171,6 +159,11 @@ describe('replay in the editor: panel data and cancel', function () {
       assert.equal(report.fatal?.index, 50);
       assert.equal(report.orders.sent, 50);
       assert.equal(report.fills, 50);
+      // One state request per record after the first order (the component reads capital each time).
+      assert.deepEqual(
+        reached,
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       // The worker's process is gone, not left to finish the batch.
       assert.ok(pid !== undefined);
       assert.equal(worker.pidFor(file), undefined);
