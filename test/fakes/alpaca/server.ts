@@ -44,6 +44,10 @@
  * - errorEchoingAccount: a 403 whose message names the account number (the adapter must mask it).
  * A reused client_order_id is refused with 422 "client_order_id must be unique" whatever became of
  * the first order (the SDK README, "Order-submission safety"), so the fake never holds two.
+ *
+ * Past 450 lines on purpose: one fake is one closure over one venue's state (quotes, assets, orders,
+ * positions, faults), and its routes, matching and fault hooks read and change that state together; split
+ * apart they would pass all of it around.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -18,6 +18,10 @@
  * - timeoutAfterAccept / dropConnection: act (or not), then hang / destroy the socket.
  * - malformedBody: act, then a truncated JSON body.
  * - errorEchoingAccount: a 400 whose msg names the account's uid (the adapter must mask it).
+ *
+ * Past 450 lines on purpose: one fake is one closure over one venue's state (symbols, balances, orders,
+ * faults, request weights), and its routes, matching and fault hooks read and change that state together;
+ * split apart they would pass all of it around. In order: state, matching, replies, signed routes, faults.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

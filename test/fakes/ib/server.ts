@@ -24,6 +24,10 @@
  * and dropConnection act (or not, `placed: false`) and then stay silent / close the socket;
  * malformedBody acts and sends an ORDER_STATUS TWS would never send; errorEchoingAccount refuses the
  * order with ERR 201 naming the account.
+ *
+ * Past 450 lines on purpose: one fake is one closure over one TWS's state (sessions, quotes, orders,
+ * positions, faults), and its message handlers, matching and fault hooks read and change that state
+ * together; split apart they would pass all of it around.
  */
 import * as net from 'node:net';
 import { FaultQueue, type FakeFault, type FakeVenue } from '../control';

@@ -26,6 +26,10 @@
  * duplicateClientId → 400 CLIENT_ORDER_ID_ALREADY_EXISTS · reject → 400 orderRejectTransaction with
  * the reason (default INSUFFICIENT_MARGIN) · errorEchoingAccount → 400 whose errorMessage quotes the
  * request path with the account id in it.
+ *
+ * Past 450 lines on purpose: one fake is one closure over one venue's state (quotes, orders, transactions,
+ * positions, faults), and its routes, matching and fault hooks read and change that state together; split
+ * apart they would pass all of it around.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -13,6 +13,9 @@
  * - no error message or refusal reason shows a whole account id.
  * Retry waits go through an injected `sleep` that records them (no test sleeps for a Retry-After).
  * One line per venue is printed: faults tried, duplicate orders at the venue (always 0).
+ *
+ * Past 450 lines on purpose: the same fault table runs over every venue's harness, and the harnesses
+ * (how each venue is started, quoted and faulted) are what make the table readable as one.
  */
 import assert from 'node:assert/strict';
 import { AlpacaBroker } from '../../../src/brokers/alpaca/adapter';

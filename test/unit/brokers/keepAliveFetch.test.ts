@@ -4,6 +4,9 @@
  * on the same server: status, ok, headers, the readers, single use of a body, clone, the body stream,
  * empty bodies, the shared deadline timer (and that it never keeps the process alive), abort signals,
  * refused and reset connections, and one kept-alive connection for sequential requests.
+ *
+ * Past 450 lines on purpose: each behaviour is checked against the global fetch on the same server, so
+ * both sides of every comparison sit in one place.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -1,6 +1,9 @@
 /**
  * The OANDA v20 adapter against the fake v20 venue on 127.0.0.1 (EUR_USD bid 1.09990 / ask 1.10010
  * unless a test moves it); the pure mapping is in oandaMapping.test.ts. Nothing here reaches the internet.
+ *
+ * Past 450 lines on purpose: one suite over one fake venue whose set-up every group (orders, refusals,
+ * account, authentication, faults, rate limit) shares; the pure mapping already lives apart.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
