@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import { ReplayDataError, ReplayFeed } from '../brokers/paper/replayFeed';
 import { editorReplaysDir } from '../common/statePaths';
 import { Commands } from '../constants';
@@ -57,9 +57,11 @@ export function registerReplayCommand(services: Pick<ViewServices, 'context' | '
           view.className ?? undefined,
         ),
       fillsFile: (view, format) => {
-        const dir = view.auditDir ? join(view.auditDir, '..') : undefined;
-        const file = dir ? join(dir, `fills.${format}`) : undefined;
-        return file && existsSync(file) ? file : undefined;
+        // A restored panel's view comes back from the webview's state: only a folder of ours is read.
+        const dir = view.auditDir ? resolve(view.auditDir, '..') : undefined;
+        if (!dir || !dir.startsWith(`${replaysDir}${sep}`)) return undefined;
+        const file = join(dir, `fills.${format}`);
+        return existsSync(file) ? file : undefined;
       },
     },
     log,
