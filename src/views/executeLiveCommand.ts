@@ -82,6 +82,13 @@ async function executeLive(
   );
   const { engine, checked, account } = prepared;
   log.info(`Execute Live (check) ${target.fsPath}\n${formatOutcome(checked)}`);
+  if (checked.parentSpec) {
+    // A parent runs over time as children: never started on a live account from the editor.
+    void vscode.window.showWarningMessage(
+      `SPtrader Execute Live on ${profile.id}: the component returns a ${checked.parentSpec.algo.replace('_', ' ')} parent order, which Execute Live does not carry out. Nothing was sent. Execute on Paper runs it on the paper venue.`,
+    );
+    return undefined;
+  }
   if (!checked.ok || checked.order === null) {
     const show = checked.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
     void show(

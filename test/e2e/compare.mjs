@@ -8,7 +8,13 @@
 //   paper + OANDA picked → the Compare Venues panel shows one column per venue, both FILLED, each with its
 //   own quote, slippage and latency, the best marked, the chart drawn, and the fake holds exactly one order
 //   with the client order id the panel shows.
-// Screenshots: test-results/compare-{picker,panel}.png (and compare-fail-*.png).
+//   Then parents: Execute on Paper of bracket_below.py (a bracket whose entry rests below the market) → the
+//   result panel shows the parent WORKING, what is native and what is emulated, and its entry child →
+//   Open Orders shows the parent with the entry under it → Developer: Reload Window → the parent is
+//   carried on from the audit log, still WORKING with its entry → Cancel Order on the parent → the panel
+//   follows to CANCELLED with its child cancelled.
+// Screenshots: test-results/compare-{picker,panel,parent-panel,parent-tree,parent-after-reload,
+// parent-cancelled}.png (and compare-fail-*.png).
 // Needs scripts/e2e/setup.sh, `npx tsc -p tsconfig.test.json` (done here when out/ is stale) and
 // `npm run package`. Prints `E2E compare: N passed, N failed`; exits non-zero on any failure; always kills
 // code-server's group and closes the fake.
@@ -399,6 +405,39 @@ async function main() {
       .map((t) => t.replace(/\s+/g, ' ').trim())
       .join(' | ');
   });
+
+  await step(
+    'after a window reload the parent is carried on from the audit log: Open Orders shows it WORKING with its entry',
+    async () => {
+      await runFromPalette('Developer: Reload Window');
+      await page.waitForTimeout(2000);
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+      await page
+        .locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: /ACTIVE|HALTED|REDUCING/ })
+        .first()
+        .waitFor({ timeout: 90_000 });
+      const container = page.locator('[id="workbench.view.extension.sptrader"]');
+      if (!(await container.isVisible())) {
+        await page.locator('.activitybar .action-item:has(a[aria-label^="SPtrader"])').first().click();
+        await container.waitFor({ state: 'visible' });
+      }
+      const orders = container
+        .locator('.pane', { has: page.locator('.pane-header', { hasText: /Open Orders/i }) })
+        .first();
+      const header = orders.locator('.pane-header');
+      if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+      const parentRow = orders.locator('.monaco-list-row', { hasText: /BRACKET BUY 1,000 EUR_USD.*WORKING/ }).first();
+      await parentRow.waitFor({ state: 'visible', timeout: 60_000 });
+      await orders
+        .locator('.monaco-list-row', { hasText: /entry: BUY 1,000 EUR_USD LMT/ })
+        .first()
+        .waitFor({ state: 'visible', timeout: 30_000 });
+      await page.screenshot({ path: join(RESULTS, 'compare-parent-after-reload.png') });
+      return (await orders.locator('.monaco-list-row').allInnerTexts())
+        .map((t) => t.replace(/\s+/g, ' ').trim())
+        .join(' | ');
+    },
+  );
 
   await step('Cancel Order on the parent cancels its child: the panel follows to CANCELLED', async () => {
     const orders = page
