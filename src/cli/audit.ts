@@ -1,0 +1,139 @@
+/** `sptrader audit verify|tail` and `sptrader recover`: the audit log read and checked, and the state rebuilt from it. */
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { systemClock } from '../common/clock';
+import { StateFileError, stateFileErrorOf } from '../common/stateErrors';
+import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
+import { acquireStateDirLock } from '../common/stateLock';
+import { recoverStateDir, type RecoverReport } from '../usecases/recover';
+import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { EXIT, setCommandFolder, stateDirOf, UsageError } from './failures';
+
+export async function auditCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, n: { type: 'string', short: 'n' } },
+  });
+  const [action, dirArg, ...extra] = positionals;
+  if ((action !== 'verify' && action !== 'tail') || extra.length > 0)
+    throw new UsageError('audit needs verify or tail, and at most one folder');
+  const n = values.n === undefined ? 20 : Number(values.n);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`-n must be a whole number, not '${values.n}'`);
+  const dir = resolve(dirArg ?? statePaths(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR).audit);
+  setCommandFolder(dir);
+  auditDirMustExist(dir);
+  if (action === 'tail') {
+    const records = await tailAudit(dir, Math.max(n, 1));
+    const shown = records.slice(records.length - n);
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify(shown)}\n`
+        : shown
+            .map(
+              (r) => `${String(r.seq).padStart(8)} ${new Date(r.ts).toISOString()} ${r.type} ${JSON.stringify(r.data)}`,
+            )
+            .join('\n') + (shown.length ? '\n' : ''),
+    );
+    // A tail cannot show what was cut off the log's end: anchor.json says how far it reached on disk.
+    const anchor = readAuditAnchor(dir);
+    const lastSeq = records[records.length - 1]?.seq ?? 0;
+    if (anchor !== undefined && anchor.seq > lastSeq) {
+      process.stderr.write(
+        `sptrader: ${dir}: the audit log ends at seq ${lastSeq}, but ${join(dir, 'anchor.json')} says seq ${anchor.seq} was on disk: the log was cut short, emptied or replaced by an older copy. Run \`sptrader audit verify\`, then \`sptrader recover\`\n`,
+      );
+      return EXIT.stateFile;
+    }
+    return EXIT.ok;
+  }
+  const report = await verifyAuditDir(dir);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } else {
+    const lines = [
+      `${report.verified ? 'VERIFIED' : 'BROKEN'}: ${report.lines} records in ${report.files} file${report.files === 1 ? '' : 's'} under ${dir}, last seq ${report.lastSeq}, last line sha256 ${report.lastLineHash}`,
+    ];
+    if (report.tornTailBytes > 0)
+      lines.push(
+        `torn last line: ${report.tornTailBytes} bytes at the end of ${report.tornTailFile ?? '?'} (removed on the next open)`,
+      );
+    for (const p of report.problems) lines.push(`${p.file}:${p.line}: ${p.problem}`);
+    if (report.problemCount > report.problems.length)
+      lines.push(`… and ${report.problemCount - report.problems.length} more problems`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return report.verified ? EXIT.ok : EXIT.componentError;
+}
+
+/** anchor.json beside the audit log (the last seq known to be on disk); undefined when absent or unreadable (verify reports that). */
+function readAuditAnchor(dir: string): { seq: number } | undefined {
+  try {
+    const seq = (JSON.parse(readFileSync(join(dir, 'anchor.json'), 'utf8')) as { seq?: unknown } | null)?.seq;
+    return typeof seq === 'number' && Number.isSafeInteger(seq) ? { seq } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The audit folder named on the command line (or under --state-dir) must be there: a clear exit 6 otherwise. */
+function auditDirMustExist(dir: string): void {
+  let stats;
+  try {
+    stats = statSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new StateFileError(
+        dir,
+        'no audit log here: the folder does not exist',
+        'Check the path: it is the folder that holds audit-YYYY-MM-DD.jsonl files (<state-dir>/audit)',
+      );
+    throw stateFileErrorOf(dir, 'read the audit log folder', e);
+  }
+  if (!stats.isDirectory())
+    throw new StateFileError(
+      dir,
+      'this is a file, not the audit log folder',
+      'Pass the folder that holds audit-YYYY-MM-DD.jsonl files',
+    );
+}
+
+/**
+ * `recover`: rebuilds the state files the audit log says are damaged, missing or older than it
+ * (src/usecases/recover.ts), under the state directory's lock. Without --yes it only reports.
+ */
+export async function recoverCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' } },
+  });
+  const stateDir = stateDirOf(values['state-dir']);
+  if (!existsSync(stateDir))
+    throw new StateFileError(stateDir, 'there is no state directory here', 'Check --state-dir');
+  const lock = acquireStateDirLock(stateDir, 'sptrader recover');
+  let report: RecoverReport;
+  try {
+    report = await recoverStateDir({ stateDir, clock: systemClock, dryRun: values.yes !== true });
+  } finally {
+    lock.release();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ ...report, dryRun: values.yes !== true })}\n`);
+  } else {
+    const lines: string[] = [];
+    lines.push(
+      report.problems.length === 0
+        ? `${report.stateDir}: no problems found.`
+        : `${report.stateDir}: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}:`,
+    );
+    for (const p of report.problems) lines.push(`  problem  ${p}`);
+    for (const a of report.actions) lines.push(`  ${values.yes === true ? 'done   ' : 'would  '}  ${a}`);
+    if (values.yes !== true && report.actions.length > 0)
+      lines.push('Nothing was changed: run again with --yes to do the above.');
+    else if (report.changed)
+      lines.push('Recovered: check with `sptrader status` and `sptrader positions` before trading.');
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  // A look without --yes that found problems says so in its exit code, as any command on damaged state does.
+  return values.yes !== true && report.problems.length > 0 ? EXIT.stateFile : EXIT.ok;
+}

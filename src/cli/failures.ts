@@ -1,0 +1,167 @@
+/**
+ * How every `sptrader` command ends: one exit code from the table below (the README's), and a message
+ * naming the file or input at fault; a stack trace only for a bug (exit 70) and only with SPTRADER_DEBUG=1.
+ * Also the command's folder, named when a file error does not say which file.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { StateDamagedError, StateFileError, stateFileErrorOf } from '../common/stateErrors';
+import { isBrokerError } from '../brokers/errors';
+import { StateDirBusyError } from '../common/stateLock';
+import { SettingsError } from '../execution/session';
+import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { USAGE } from './usage';
+
+export class UsageError extends Error {}
+export const usage = (message: string): Error => new UsageError(message);
+
+/** The exit codes, as the README's table has them. */
+export const EXIT = {
+  ok: 0,
+  componentError: 1,
+  usage: 2,
+  denied: 3,
+  broker: 4,
+  busy: 5,
+  stateFile: 6,
+  venueRejected: 7,
+  internal: 70,
+} as const;
+
+const FS_CODES = new Set([
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'EISDIR',
+  'ENOTDIR',
+  'ENOSPC',
+  'EEXIST',
+  'EMFILE',
+  'EIO',
+  'EDQUOT',
+]);
+
+/** A node file-system error (it carries the path it failed on), as a StateFileError naming that path. */
+export function asStateFileError(e: unknown): StateFileError | undefined {
+  if (e instanceof StateFileError) return e;
+  const err = e as NodeJS.ErrnoException | undefined;
+  if (typeof err?.code === 'string' && FS_CODES.has(err.code) && typeof err.path === 'string') {
+    const action = err.syscall === undefined ? 'use it' : (SYSCALL_ACTIONS[err.syscall] ?? `${err.syscall} it`);
+    return stateFileErrorOf(err.path, action, e);
+  }
+  return undefined;
+}
+
+const SYSCALL_ACTIONS: Readonly<Record<string, string>> = {
+  open: 'open it',
+  read: 'read it',
+  write: 'write it',
+  mkdir: 'create it',
+  rename: 'replace it',
+  unlink: 'remove it',
+  scandir: 'list it',
+  stat: 'look at it',
+  fsync: 'save it to disk',
+  fdatasync: 'save it to disk',
+};
+
+/** Prints why a command failed and returns its exit code: never a stack trace for a user's mistake or a machine fault. */
+export function reportFailure(e: unknown, json: boolean): number {
+  const fail = (code: number, kind: string, message: string, extra: Record<string, unknown> = {}): number => {
+    process.stderr.write(`sptrader: ${message}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, exitCode: code, errors: [{ code: kind, message, ...extra }] })}\n`,
+      );
+    return code;
+  };
+  if (e instanceof UsageError || (e as { code?: unknown } | undefined)?.code?.toString().startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`sptrader: ${(e as Error).message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (e instanceof SettingsError) return fail(EXIT.usage, 'INVALID_SETTINGS', e.message);
+  // Nothing was read, written or sent: another process owns the state directory.
+  if (e instanceof StateDirBusyError)
+    return fail(EXIT.busy, 'STATE_DIR_BUSY', e.message, { path: statePaths(e.dir).lock });
+  const stateError = asStateFileError(e);
+  if (stateError) {
+    const damaged = stateError instanceof StateDamagedError;
+    const message = withStateDir(
+      stateError.remedy === undefined
+        ? `${stateError.message}. Nothing was sent; fix this and run the command again`
+        : stateError.message,
+    );
+    return fail(EXIT.stateFile, damaged ? 'STATE_DAMAGED' : 'STATE_FILE', message, { file: stateError.file });
+  }
+  if (isBrokerError(e)) return fail(EXIT.broker, e.reason, e.message);
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code === 'string' && FS_CODES.has(code)) {
+    // A machine fault on a file whose path the error does not carry (a read on an open descriptor): the folder is named.
+    const where = commandFolder ?? process.cwd();
+    return fail(
+      EXIT.stateFile,
+      'STATE_FILE',
+      `${where}: a file in this folder cannot be used (${(e as Error).message}). Nothing was sent; fix this and run the command again`,
+      {
+        file: where,
+      },
+    );
+  }
+  const error = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(
+    `sptrader: internal error: ${error.message.split('\n')[0] ?? ''} (a bug in SPtrader: please report it${
+      process.env['SPTRADER_DEBUG'] === '1' ? '' : ', with the stack trace that SPTRADER_DEBUG=1 prints'
+    })\n`,
+  );
+  if (process.env['SPTRADER_DEBUG'] === '1' && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (json)
+    process.stdout.write(
+      `${JSON.stringify({ ok: false, exitCode: EXIT.internal, errors: [{ code: 'INTERNAL', message: error.message }] })}\n`,
+    );
+  return EXIT.internal;
+}
+
+/** The folder the command works in (a state directory, an audit folder), named when a file error does not say which file. */
+let commandFolder: string | undefined;
+
+/** Names the folder a command works in, for a file error that does not carry its path. */
+export function setCommandFolder(dir: string): void {
+  commandFolder = dir;
+}
+
+/** The state directory of the command, put into remedies that say `--state-dir DIR`. */
+let commandStateDir: string | undefined;
+export const withStateDir = (text: string): string =>
+  commandStateDir === undefined ? text : text.replaceAll('--state-dir DIR', `--state-dir ${commandStateDir}`);
+
+/** The state directory, refused at once when something other than a folder is there. */
+export function stateDirOf(value: string | undefined): string {
+  const dir = resolve(value ?? DEFAULT_CLI_STATE_DIR);
+  commandFolder = dir;
+  commandStateDir = dir;
+  let stats;
+  try {
+    stats = statSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return dir;
+    throw stateFileErrorOf(dir, 'use it as the state directory', e);
+  }
+  if (!stats.isDirectory())
+    throw new StateFileError(dir, 'this is a file, not a state directory', 'Pass a folder to --state-dir');
+  return dir;
+}
+
+/** Closes what a command opened, all of it, and returns the first failure instead of throwing (the command's result is shown first). */
+export async function closeAll(...steps: Array<(() => Promise<unknown>) | undefined>): Promise<unknown> {
+  let first: unknown;
+  for (const step of steps) {
+    if (!step) continue;
+    try {
+      await step();
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  return first;
+}

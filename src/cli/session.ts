@@ -1,0 +1,62 @@
+/**
+ * What the CLI's commands share around the engine's session over --state-dir: the risk settings, the paper
+ * venue, and what the session found on open (a recovered log, damaged state) said on stderr.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { systemClock } from '../common/clock';
+import { RECOVER_HINT, StateFileError, stateFileErrorOf } from '../common/stateErrors';
+import { PaperBroker } from '../brokers/paper/paperBroker';
+import { loadRiskSettings, type RiskSettings, type TradingSession } from '../execution/session';
+import { statePaths } from '../common/statePaths';
+import { withStateDir } from './failures';
+
+/** Risk settings: --limits FILE, else <state-dir>/risk-limits.json when present, else the defaults. */
+export function riskSettings(stateDir: string, limitsFile: string | undefined): RiskSettings {
+  const file = limitsFile === undefined ? statePaths(stateDir).riskLimits : resolve(limitsFile);
+  try {
+    if (statSync(file).isDirectory())
+      throw new StateFileError(
+        file,
+        'a directory is in the place of the risk limits file',
+        'Put a JSON file there, or remove it',
+      );
+    accessSync(file, constants.R_OK);
+  } catch (e) {
+    if (e instanceof StateFileError) throw e;
+    // Missing: the defaults (or, for --limits, loadRiskSettings says so); anything else is a machine fault on the file.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw stateFileErrorOf(file, 'read the risk limits', e);
+  }
+  return loadRiskSettings(file, limitsFile !== undefined);
+}
+
+export function reportRecovery(trading: TradingSession): void {
+  const r = trading.recovery;
+  if (r.tornTailRemoved)
+    process.stderr.write(
+      `sptrader: the audit log's last line was torn by a crash (${r.tornTailBytes} bytes) and was removed\n`,
+    );
+  if (r.anchorMissing)
+    process.stderr.write(
+      `sptrader: ${join(trading.audit.dir, 'anchor.json')} was missing (deleted, or a log from before anchors); written anew at seq ${r.lastSeq}: a cut before now cannot be checked against it\n`,
+    );
+  if (!r.verified)
+    process.stderr.write(
+      `sptrader: WARNING: the audit log at ${trading.audit.dir} does not verify (${r.problemCount} problems${
+        r.problems[0] ? `; first: ${r.problems[0].file}:${r.problems[0].line}: ${r.problems[0].problem}` : ''
+      }); run \`sptrader audit verify\`\n`,
+    );
+}
+
+/** State files the engine found damaged, missing or older than the audit log: shown (with the remedy), and the command's exit is 6. */
+export function reportDamage(trading: TradingSession): boolean {
+  const damage = trading.engine.damage;
+  if (damage.length === 0) return false;
+  for (const d of damage) process.stderr.write(`sptrader: ${d.file}: ${d.problem}\n`);
+  process.stderr.write(`sptrader: ${withStateDir(damage[0]?.remedy ?? RECOVER_HINT)}\n`);
+  return true;
+}
+
+export function openPaperBroker(stateDir: string): PaperBroker {
+  return new PaperBroker({ clock: systemClock, stateFile: statePaths(stateDir).paperAccount });
+}

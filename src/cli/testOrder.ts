@@ -1,0 +1,229 @@
+/** `sptrader test-order` and `sptrader execute`: a component's order, through the engine, to one venue or several. */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { monotonicMs, systemClock } from '../common/clock';
+import { PaperBroker } from '../brokers/paper/paperBroker';
+import { failedBeforeRun, runTestOrder, type TestOrderOutcome } from '../execution/testOrder';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
+import { PythonRunError, PythonSession, type RunnerOptions } from '../python/runner';
+import { cliExitCode, formatOutcome } from '../execution/formatOutcome';
+import { isBrokerError } from '../brokers/errors';
+import { openTradingSession } from '../execution/session';
+import { parseParams, readJsonObject } from './args';
+import { CompareUsageError, openVenues } from './compare';
+import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
+import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
+import type { BrokerApi } from '../brokers/broker';
+import { closeAll, EXIT, reportFailure, stateDirOf, usage, UsageError } from './failures';
+import { openPaperBroker, reportRecovery, riskSettings } from './session';
+
+/** `test-order` (a scratch copy of the paper account) and `execute` (the account itself): the same options. */
+export async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      class: { type: 'string' },
+      symbol: { type: 'string' },
+      side: { type: 'string' },
+      'market-data': { type: 'string' },
+      signal: { type: 'string' },
+      param: { type: 'string', multiple: true },
+      'state-dir': { type: 'string' },
+      python: { type: 'string' },
+      timeout: { type: 'string' },
+      limits: { type: 'string' },
+      broker: { type: 'string' },
+      environment: { type: 'string' },
+      'base-url': { type: 'string' },
+      'data-url': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'client-id': { type: 'string' },
+      venues: { type: 'string' },
+      profiles: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1)
+    throw new UsageError(`${mode === 'test' ? 'test-order' : 'execute'} needs exactly one component file`);
+  if (values.venues !== undefined && values.broker !== undefined)
+    throw new UsageError('use --venues (several venues, for a routed order) or --broker (one), not both');
+  if (values.profiles !== undefined && values.venues === undefined)
+    throw new UsageError('--profiles names the venues of --venues: add --venues');
+  const file = resolve(positionals[0] ?? '');
+  const side = values.side;
+  if (side !== undefined && side !== 'buy' && side !== 'sell')
+    throw new UsageError(`--side must be buy or sell, not '${side}'`);
+  const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+    throw new UsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
+  const marketData =
+    values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
+  const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
+  const parameters = parseParams(values.param ?? [], usage);
+  alpacaDataUrlCheck(values);
+  const stateDir = stateDirOf(values['state-dir']);
+  const settings = riskSettings(stateDir, values.limits);
+
+  const started = monotonicMs();
+  // --venues: the component may route its order among them (issue 15); the first gives the market data.
+  let routed: ReturnType<typeof openVenues> | undefined;
+  try {
+    routed = values.venues === undefined ? undefined : openVenues(values.venues, values.profiles, stateDir);
+  } catch (e) {
+    if (e instanceof CompareUsageError || e instanceof BrokerProfileError) throw new UsageError(e.message);
+    throw e;
+  }
+  const live = routed?.venues.filter((v) => v.environment === 'live') ?? [];
+  if (live.length > 0)
+    throw new UsageError(`Test Order never sends to a live account: ${live.map((v) => v.id).join(', ')}`);
+  const broker = routed
+    ? (routed.venues[0] as BrokerApi)
+    : values.broker === undefined || values.broker === 'paper'
+      ? openPaperBroker(stateDir)
+      : openBroker(values, stateDir);
+  const brokers: Record<string, BrokerApi> = { [broker.id]: broker };
+  for (const v of routed?.venues ?? []) brokers[v.id] = v;
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers,
+    settings,
+    purpose: 'sptrader CLI',
+  });
+  reportRecovery(trading);
+  let session: PythonSession | undefined;
+  let outcome: TestOrderOutcome;
+  let closeError: unknown;
+  try {
+    try {
+      await trading.engine.connect(broker.id);
+    } catch (e) {
+      if (e instanceof MissingCredentialError || isBrokerError(e)) {
+        const hosts = [
+          values['base-url'],
+          values['data-url'] === undefined ? undefined : `market data ${values['data-url']}`,
+        ].filter((h) => h !== undefined);
+        const at = hosts.length === 0 ? '' : ` at ${hosts.join(', ')}`;
+        process.stderr.write(
+          `sptrader: cannot connect to ${broker.displayName} (${broker.environment})${at}: ${(e as Error).message}\n`,
+        );
+        return e instanceof MissingCredentialError ? EXIT.usage : EXIT.broker;
+      }
+      throw e;
+    }
+    const interpreter = await resolveInterpreter(
+      defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
+    );
+    const runnerOptions: RunnerOptions = {
+      interpreter,
+      timeoutMs: timeoutSeconds * 1000,
+      brokerProfile: broker.id,
+      testMode: true,
+    };
+    session = await PythonSession.start(runnerOptions, file);
+    outcome = await runTestOrder(
+      {
+        file,
+        className: values.class,
+        symbol: values.symbol,
+        side,
+        marketData,
+        signal,
+        parameters,
+        source: mode === 'test' ? 'test-order' : broker instanceof PaperBroker ? 'execute-paper' : 'cli',
+      },
+      {
+        runner: session,
+        broker,
+        engine: trading.engine,
+        clock: systemClock,
+        ...(routed ? { route: { venues: new Map(routed.venues.map((v) => [v.id, v])), fees: routed.fees } } : {}),
+      },
+    );
+  } catch (e) {
+    await session?.close();
+    if (!(e instanceof PythonRunError)) throw e;
+    outcome = failedBeforeRun(
+      file,
+      { id: broker.id, environment: broker.environment },
+      { code: e.code, message: e.message, file: e.file, line: e.line },
+      monotonicMs() - started,
+    );
+  } finally {
+    // A failure to close (the state could not be saved) is reported after the outcome, which may be an order sent.
+    closeError = await closeAll(() => trading.close(), ...Object.values(brokers).map((b) => () => b.disconnect()));
+  }
+  const exitCode = cliExitCode(outcome);
+  // Show the result first; the interpreter's shutdown (several ms) need not delay it.
+  process.stdout.write(
+    values.json ? `${JSON.stringify({ ...outcome, ok: exitCode === 0, exitCode })}\n` : `${formatOutcome(outcome)}\n`,
+  );
+  await session?.close();
+  if (closeError !== undefined) {
+    const sent = outcome.response !== null;
+    const code = reportFailure(closeError, false);
+    if (sent)
+      process.stderr.write(
+        'sptrader: the order above reached the venue, but its state could not be saved; run `sptrader recover` before trading again\n',
+      );
+    return code;
+  }
+  return exitCode;
+}
+
+/** A real broker's paper/practice/testnet account from --broker and its options; credentials from SPTRADER_* variables. */
+function openBroker(
+  values: {
+    broker?: string;
+    environment?: string;
+    'base-url'?: string;
+    'data-url'?: string;
+    host?: string;
+    port?: string;
+    'client-id'?: string;
+  },
+  stateDir: string,
+): BrokerApi {
+  const num = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new UsageError(`${flag} must be a whole number, not '${v}'`);
+    return n;
+  };
+  try {
+    const profile = parseBrokerProfile({
+      id: values.broker,
+      broker: values.broker,
+      ...(values.environment === undefined ? {} : { environment: values.environment }),
+      ...(values['base-url'] === undefined ? {} : { baseUrl: values['base-url'] }),
+      ...(values['data-url'] === undefined ? {} : { dataUrl: values['data-url'] }),
+      ...(values.host === undefined ? {} : { host: values.host }),
+      ...(num(values.port, '--port') === undefined ? {} : { port: num(values.port, '--port') }),
+      ...(num(values['client-id'], '--client-id') === undefined
+        ? {}
+        : { clientId: num(values['client-id'], '--client-id') }),
+    });
+    return createBroker(profile, { clock: systemClock, credentials: environmentCredentials(), stateDir });
+  } catch (e) {
+    if (e instanceof BrokerProfileError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Alpaca's keys go to its trading host and its market-data host: moving only the first would send them,
+ * with every quote, to Alpaca's own data host. Named by flag here; a profile's check names its field.
+ */
+function alpacaDataUrlCheck(values: { broker?: string; 'base-url'?: string; 'data-url'?: string }): void {
+  if (values['data-url'] !== undefined && values.broker !== 'alpaca')
+    throw new UsageError(
+      `--data-url applies to --broker alpaca only (its market-data host), not to ${values.broker ?? 'the paper venue'}`,
+    );
+  if (values.broker === 'alpaca' && values['base-url'] !== undefined && values['data-url'] === undefined)
+    throw new UsageError(
+      `--base-url points Alpaca's trading API at ${values['base-url']}, but quotes would still go to Alpaca's data host ${ALPACA_DEFAULT_DATA_URL} ` +
+        `with your keys: add --data-url URL (the same server, if it serves market data too; ${ALPACA_DEFAULT_DATA_URL} to keep Alpaca's own)`,
+    );
+}

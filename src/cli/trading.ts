@@ -1,0 +1,324 @@
+/**
+ * The commands over the paper account and the engine's trading state: `reset-paper`, `halt`, `resume`,
+ * `status`, `positions`, `account` and `orders`, each through the same session as trading.
+ */
+import { parseArgs } from 'node:util';
+import { systemClock } from '../common/clock';
+import { fromMoney } from '../common/decimal';
+import { type PaperBroker } from '../brokers/paper/paperBroker';
+import { isBrokerError } from '../brokers/errors';
+import { describeOrderType, describeStatus, describeTimeInForce, type OrderResponse } from '../orders/model';
+import { openTradingSession, type TradingSession } from '../execution/session';
+import type { EmergencyStopReport } from '../execution/engine';
+import { orderResponseOf, type OrderRecord } from '../execution/orderState';
+import { statePaths } from '../common/statePaths';
+import { asStateFileError, closeAll, EXIT, reportFailure, stateDirOf, UsageError } from './failures';
+import { openPaperBroker, reportDamage, reportRecovery, riskSettings } from './session';
+
+/**
+ * `reset-paper`: the paper account afresh, as the editor's Reset Paper Account does. Working paper orders
+ * are cancelled first; the audit log records the reset (a VenueBaseline of nothing) before the account
+ * file is deleted, so the two agree on the next open. Without --yes it only says what would be reset.
+ */
+export async function resetPaperCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { 'state-dir': { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' } },
+  });
+  const stateDir = stateDirOf(values['state-dir']);
+  const settings = riskSettings(stateDir, undefined);
+  const broker = openPaperBroker(stateDir);
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers: { [broker.id]: broker },
+    settings,
+    purpose: 'sptrader reset-paper',
+  });
+  let code: number = EXIT.ok;
+  let closeError: unknown;
+  try {
+    await trading.engine.connect(broker.id);
+    if (reportDamage(trading)) return EXIT.stateFile;
+    const account = await broker.getAccountInfo();
+    const positions = await broker.getPositions();
+    const working = trading.engine.workingOrders().filter((r) => r.venue === broker.id);
+    const what = `equity ${account.equity} ${account.currency}, ${positions.length} position(s), ${working.length} working order(s), ${broker.fillsEver()} fill(s)`;
+    if (!values.yes) {
+      process.stdout.write(
+        `Would reset the paper account in ${stateDir} (${what}) to its starting cash. Run again with --yes to reset it.\n`,
+      );
+      return EXIT.ok;
+    }
+    for (const r of working) await trading.engine.cancel(r.clientOrderId);
+    const left = trading.engine.workingOrders().filter((r) => r.venue === broker.id);
+    if (left.length > 0) {
+      process.stderr.write(
+        `sptrader: ${left.length} paper order(s) could not be cancelled (${left.map((r) => r.clientOrderId).join(', ')}); nothing was reset\n`,
+      );
+      return EXIT.broker;
+    }
+    await trading.engine.resetLocalVenue(broker.id, () => broker.reset(), 'sptrader reset-paper');
+    const after = await broker.getAccountInfo();
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify({ ok: true, before: what, after })}\n`
+        : `Paper account reset (was ${what}): ${after.balance} ${after.currency}, no positions, no orders. The audit log keeps its history.\n`,
+    );
+  } catch (e) {
+    code = reportFailure(e, values.json === true);
+  } finally {
+    closeError = await closeAll(
+      () => trading.close(),
+      () => broker.disconnect(),
+    );
+  }
+  return closeError === undefined ? code : reportFailure(closeError, false);
+}
+
+/** `halt`, `resume`, `status`: the trading state of the engine over --state-dir. */
+export async function tradingCommand(command: 'halt' | 'resume' | 'status', args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'state-dir': { type: 'string' },
+      reason: { type: 'string' },
+      flatten: { type: 'boolean' },
+      yes: { type: 'boolean' },
+      limits: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (values.flatten && !values.yes)
+    throw new UsageError('--flatten closes every position at market: add --yes to confirm');
+  const stateDir = stateDirOf(values['state-dir']);
+  const settings = riskSettings(stateDir, values.limits);
+  const broker = openPaperBroker(stateDir);
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers: { [broker.id]: broker },
+    settings,
+    purpose: 'sptrader CLI',
+  });
+  let code: number;
+  let closeError: unknown;
+  try {
+    code = await tradingStep(command, values, trading, broker);
+  } finally {
+    closeError = await closeAll(
+      () => trading.close(),
+      () => broker.disconnect(),
+    );
+  }
+  // A save that failed on the way out (the trading state, the working orders) is the command's result.
+  return closeError === undefined ? code : reportFailure(closeError, false);
+}
+
+async function tradingStep(
+  command: 'halt' | 'resume' | 'status',
+  values: { reason?: string; flatten?: boolean; json?: boolean },
+  trading: TradingSession,
+  broker: PaperBroker,
+): Promise<number> {
+  reportRecovery(trading);
+  const engine = trading.engine;
+  let report: EmergencyStopReport | undefined;
+  let unsaved: unknown;
+  if (command === 'halt') {
+    // Halt first, even if the venue cannot be reached or the halt cannot be saved: nothing is sent from now on.
+    try {
+      engine.setTradingState('HALTED', values.reason ?? 'halted from the command line');
+    } catch (e) {
+      if (asStateFileError(e) === undefined) throw e;
+      unsaved = e;
+    }
+    try {
+      await engine.connect(broker.id);
+    } catch (e) {
+      if (isBrokerError(e)) {
+        process.stderr.write(
+          `sptrader: halted, but could not reach ${broker.displayName} to cancel its orders: ${e.message}\n`,
+        );
+        return EXIT.broker;
+      }
+      if (asStateFileError(e) === undefined) throw e;
+      process.stderr.write(
+        `sptrader: trading is HALTED${unsaved === undefined ? ' (saved)' : ''}, but ${broker.displayName}'s orders could not be cancelled:\n`,
+      );
+      return reportFailure(e, false);
+    }
+    report = await engine.emergencyStop({
+      reason: values.reason ?? 'emergency stop from the command line',
+      flatten: values.flatten === true,
+    });
+  } else if (command === 'resume') {
+    // A damaged state stays refused (every order is denied until `recover`), so resuming over it is harmless.
+    engine.setTradingState('ACTIVE', values.reason ?? 'resumed from the command line');
+  } else {
+    await engine.connect(broker.id);
+  }
+  const status = engine.status();
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        ...status,
+        working: engine.workingOrders().map((o) => ({ venue: o.venue, state: o.state, ...orderResponseOf(o) })),
+        external: engine.externalOrders(),
+        emergencyStop: report ?? null,
+        damage: engine.damage.map((d) => ({ file: d.file, problem: d.problem })),
+      })}\n`,
+    );
+  } else {
+    const lines = [
+      `Trading    ${status.tradingState}${status.tradingState === 'ACTIVE' ? '' : `: ${status.reason}`}`,
+      `Since      ${new Date(status.since).toISOString()} (${status.source})${status.resumeAt ? `, resumes by itself at ${new Date(status.resumeAt).toISOString()}` : ''}`,
+      `Breaker    ${status.breaker.consecutiveFailures} failures in a row, ${status.breaker.failuresInWindow} in the window`,
+      `Orders     ${status.workingOrders} working, ${status.externalOrders} external`,
+      `Audit      ${status.audit?.dir ?? '-'} (${status.audit?.lastSeq ?? 0} records)`,
+    ];
+    for (const d of engine.damage) lines.push(`DAMAGED    ${d.file}: ${d.problem}`);
+    if (report) {
+      lines.push(
+        `Cancelled  ${report.cancelled.length} order${report.cancelled.length === 1 ? '' : 's'}${report.cancelled.length ? ': ' + report.cancelled.join(', ') : ''}`,
+      );
+      for (const f of report.flattened) lines.push(`Flattened  ${f.symbol} ${f.quantity}: ${f.result}`);
+      for (const f of report.failed) lines.push(`FAILED     ${f.venue} ${f.order}: ${f.reason}`);
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+  if (unsaved !== undefined) {
+    process.stderr.write(
+      'sptrader: trading is halted for this run and the orders above were cancelled, but the halt could not be saved:\n',
+    );
+    return reportFailure(unsaved, false);
+  }
+  if (reportDamage(trading)) return EXIT.stateFile;
+  return report && report.failed.length > 0 ? EXIT.broker : EXIT.ok;
+}
+
+/**
+ * `positions`, `account`, `orders`: the paper account, read through the same session as trading (so a
+ * damaged, missing or rolled-back state file is refused the same way), and for `orders` the engine's
+ * working orders at every venue.
+ */
+export async function accountCommand(command: 'positions' | 'account' | 'orders', args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' } } });
+  const stateDir = stateDirOf(values['state-dir']);
+  const settings = riskSettings(stateDir, undefined);
+  const broker = openPaperBroker(stateDir);
+  const trading = await openTradingSession({
+    stateDir,
+    clock: systemClock,
+    brokers: { [broker.id]: broker },
+    settings,
+    purpose: `sptrader ${command}`,
+  });
+  let code: number;
+  let closeError: unknown;
+  try {
+    code = await accountStep(command, values.json === true, trading, broker, stateDir);
+  } finally {
+    closeError = await closeAll(
+      () => trading.close(),
+      () => broker.disconnect(),
+    );
+  }
+  return closeError === undefined ? code : reportFailure(closeError, false);
+}
+
+async function accountStep(
+  command: 'positions' | 'account' | 'orders',
+  json: boolean,
+  trading: TradingSession,
+  broker: PaperBroker,
+  stateDir: string,
+): Promise<number> {
+  reportRecovery(trading);
+  try {
+    // Connecting reconciles the engine with the account: a file that disagrees with the audit log is reported as damage.
+    await trading.engine.connect(broker.id);
+  } catch (e) {
+    if (!isBrokerError(e)) throw e;
+    process.stderr.write(`sptrader: ${e.message}\n`);
+    return EXIT.broker;
+  }
+  // Never show an account that may differ from the truth without saying which file is at fault.
+  if (reportDamage(trading)) return EXIT.stateFile;
+  if (command === 'positions') {
+    const rows = await broker.getPositions();
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(rows)}\n`
+        : rows.length === 0
+          ? 'No open positions.\n'
+          : rows
+              .map(
+                (p) =>
+                  `${p.symbol.padEnd(10)} ${String(p.quantity).padStart(14)} avg ${p.average_price}  now ${p.current_price}  unrealized ${p.unrealized_pnl}`,
+              )
+              .join('\n') + '\n',
+    );
+  } else if (command === 'account') {
+    const a = await broker.getAccountInfo();
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(a)}\n`
+        : `Account ${a.account_id} (${a.currency})\nBalance      ${a.balance}\nEquity       ${a.equity}\nBuying power ${a.buying_power}\nPositions    ${a.open_positions.length}\n`,
+    );
+  } else {
+    const working = trading.engine.workingOrders();
+    const paper = await broker.listOpenOrders();
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(ordersJson(working, paper))}\n`
+        : formatOrders(working, paper, statePaths(stateDir).workingOrders),
+    );
+  }
+  return EXIT.ok;
+}
+
+/** What settles an UNCONFIRMED order: the next connection to its venue looks it up by client order id. */
+const unconfirmedHint = (venue: string): string =>
+  `the venue has not said whether it has it; the next connection to ${venue} (${
+    venue === 'paper' ? '`sptrader status`, test-order' : `\`sptrader test-order --broker ${venue}\`, or the editor`
+  }) looks it up by client order id, and it is never resent`;
+
+function ordersJson(working: readonly OrderRecord[], paper: readonly OrderResponse[]): Record<string, unknown> {
+  return {
+    working: working.map((o) => ({
+      venue: o.venue,
+      clientOrderId: o.clientOrderId,
+      venueOrderId: o.venueOrderId ?? null,
+      state: o.state,
+      symbol: o.request.symbol,
+      side: o.request.side,
+      quantity: o.request.quantity,
+      filledQuantity: fromMoney(o.filledUnits),
+      orderType: o.request.order_type,
+      timeInForce: o.request.time_in_force,
+      ...(o.state === 'UNCONFIRMED' ? { hint: unconfirmedHint(o.venue) } : {}),
+      ...(o.reason === undefined ? {} : { reason: o.reason }),
+    })),
+    paper,
+  };
+}
+
+function formatOrders(working: readonly OrderRecord[], paper: readonly OrderResponse[], file: string): string {
+  if (working.length === 0 && paper.length === 0) return 'No open orders.\n';
+  const lines: string[] = [];
+  lines.push(working.length === 0 ? 'No working orders at any venue.' : `Working orders (every venue; ${file}):`);
+  for (const o of working) {
+    const filled = o.filledUnits > 0n ? ` (${fromMoney(o.filledUnits)} filled)` : '';
+    lines.push(
+      `  ${o.venue.padEnd(8)} ${o.clientOrderId.padEnd(24)} ${o.state.padEnd(16)} ${o.request.side.toUpperCase()} ${o.request.quantity} ${o.request.symbol} ${describeOrderType(o.request.order_type)} ${describeTimeInForce(o.request.time_in_force)}${filled}${o.venueOrderId ? `  venue id ${o.venueOrderId}` : ''}`,
+    );
+    if (o.state === 'UNCONFIRMED') lines.push(`           UNCONFIRMED: ${unconfirmedHint(o.venue)}`);
+  }
+  lines.push(paper.length === 0 ? 'No open orders at the paper venue.' : 'Open at the paper venue:');
+  for (const o of paper)
+    lines.push(
+      `  ${o.order_id.padEnd(8)} ${o.client_order_id.padEnd(24)} ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}  ${describeStatus(o.status)}`,
+    );
+  return `${lines.join('\n')}\n`;
+}

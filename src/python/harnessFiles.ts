@@ -1,0 +1,51 @@
+/** Where a component's package starts, where the bundled harness is, and the checks made before Python starts. */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { PythonRunError } from './errors';
+import type { ComponentError } from './protocol';
+
+/** If the path has a `core` folder, its parent (SPtraderB's layout); else above the top package; else the file's folder. */
+export function findPackageRoot(file: string): string {
+  const abs = resolve(file);
+  const parts = abs.split(/[\\/]/);
+  const core = parts.lastIndexOf('core', parts.length - 2);
+  if (core > 0) return parts.slice(0, core).join('/') || '/';
+  let dir = dirname(abs);
+  while (existsSync(join(dir, '__init__.py')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+let libraryDirCache: string | undefined;
+export function defaultLibraryDir(): string {
+  if (libraryDirCache) return libraryDirCache;
+  let dir = __dirname;
+  for (;;) {
+    const candidate = join(dir, 'python');
+    if (existsSync(join(candidate, 'sptrader_harness', 'server.py'))) return (libraryDirCache = candidate);
+    const parent = dirname(dir);
+    if (parent === dir)
+      throw new PythonRunError(
+        'INTERNAL',
+        `the bundled Python library (python/sptrader_harness) was not found above ${__dirname}; reinstall the extension`,
+      );
+    dir = parent;
+  }
+}
+
+/** Checks done in Node so that obvious mistakes never cost a Python start. */
+export function precheck(file: string): ComponentError | undefined {
+  if (!file.endsWith('.py'))
+    return {
+      code: 'NOT_PYTHON_FILE',
+      message: `${file} is not a Python file (.py); open or pass an order component`,
+      file,
+    };
+  let isFile = false;
+  try {
+    isFile = statSync(file).isFile();
+  } catch {
+    isFile = false;
+  }
+  if (!isFile) return { code: 'FILE_NOT_FOUND', message: `${file} does not exist; check the path`, file };
+  return undefined;
+}
