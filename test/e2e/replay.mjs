@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Replay in the editor, end to end: the PACKAGED extension (.vsix from `npm run package`) installed into
-// code-server, driven with Playwright in headless Chromium, on examples/workspace:
+// code-server, driven with Playwright in headless Chromium, on a copy of examples/workspace with data/ added:
 //   open sma_cross.py → the "Replay…" CodeLens → pick data/eurusd_m1_500.csv → symbol EUR_USD → the
 //   parameters (from __metadata__): period refuses 1 with its rule, takes 20 → Run → the notification says
 //   what ran → the replay panel shows COMPLETED and the report's figures, which equal those of
@@ -13,7 +13,7 @@
 // sptrader-execution-*.vsix in the repo root), E2E_UI_TIMEOUT_MS (whole run, default 300000).
 // Prints `E2E replay: N passed, N failed`; exits non-zero on any failure; always kills code-server's group.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
@@ -21,11 +21,12 @@ import lib from '../../scripts/e2e/lib.js';
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
 
-const WORKSPACE = join(repo, 'examples/workspace');
-const COMPONENT = join(WORKSPACE, 'core/orders/execution_algos/sma_cross.py');
-const DATA = join(WORKSPACE, 'data/eurusd_m1_500.csv');
 const RESULTS = join(repo, 'test-results');
 const RUN_DIR = join(E2E_DIR, 'replay-run');
+// A copy of examples/workspace with data/ beside core/ (the shipped examples keep their Explorer layout).
+const WORKSPACE = join(RUN_DIR, 'workspace');
+const COMPONENT = join(WORKSPACE, 'core/orders/execution_algos/sma_cross.py');
+const DATA = join(WORKSPACE, 'data/eurusd_m1_500.csv');
 const EXPORTED = join(RUN_DIR, 'exported-fills.csv');
 const SLOW = join(RUN_DIR, 'components', 'slow_bars.py');
 const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 300_000);
@@ -171,6 +172,11 @@ async function main() {
   if (!vsix || !existsSync(vsix))
     throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   rmSync(RUN_DIR, { recursive: true, force: true });
+  cpSync(join(repo, 'examples/workspace'), WORKSPACE, { recursive: true });
+  mkdirSync(dirname(DATA), { recursive: true });
+  // The first 500 candles of the bundled EUR_USD minute sample.
+  const sample = readFileSync(join(repo, 'examples/data/eurusd_m1_sample.csv'), 'utf8').split('\n');
+  writeFileSync(DATA, `${sample.slice(0, 501).join('\n')}\n`);
   const userDataDir = join(RUN_DIR, 'user-data');
   const extensionsDir = join(RUN_DIR, 'extensions');
   seedSettings(userDataDir, {});
