@@ -134,7 +134,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/unit/**'],
+    files: ['test/unit/**', 'test/integration/**'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

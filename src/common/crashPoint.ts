@@ -1,5 +1,5 @@
 /**
- * Fault injection for the crash suite (test/unit/crash/): when SPTRADER_CRASH_AT names a point, the
+ * Fault injection for the crash suite (test/integration/crash/): when SPTRADER_CRASH_AT names a point, the
  * process kills itself with SIGKILL the Nth time it passes it (`point` or `point:N`), as a power cut or
  * `kill -9` would. Read once; with the variable unset it costs one comparison.
  */

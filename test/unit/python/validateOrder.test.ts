@@ -408,7 +408,7 @@ describe('validate_order: the component vets its own order', function () {
       assert.equal(outcome.response?.status.status, 'filled');
     });
 
-    // dist/cli.js as `npm test` builds it (pretest), like test/unit/cli.
+    // dist/cli.js as `npm test` builds it (pretest), like test/integration/cli.
     it('CLI: test-order --json exits 1 with ORDER_VETOED and the paper account has no order', function () {
       const stateDir = join(dir, 'state');
       const file = write('core/orders/cli_veto.py', designed("        return False, 'the component says no'"));
