@@ -10,9 +10,9 @@ import { systemClock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import type { BrokerProfile } from '../brokers/registry';
 import { Commands } from '../constants';
-import { compareVenues, type CompareOutcome, type VenueColumn } from '../execution/compare';
+import { compareVenues, type CompareOutcome } from '../execution/compare';
 import { ComparePanel } from './comparePanel';
-import { compareViewOf } from './compareView';
+import { compareViewOf, withUnconnected } from './compareView';
 import { withDelayedProgress } from './progress';
 import { PAPER_PROFILE_ID } from './profiles';
 import type { ViewServices } from './services';
@@ -163,56 +163,4 @@ async function pickVenues(profiles: readonly BrokerProfile[], last: readonly str
     ignoreFocusOut: true,
   });
   return picked?.map((i) => i.profile) ?? [];
-}
-
-/**
- * The outcome with a NOT_SENT column for each chosen profile that could not connect, in the order the
- * profiles were chosen (the use case only sees the venues that connected).
- */
-function withUnconnected(
-  outcome: CompareOutcome | undefined,
-  chosen: readonly BrokerProfile[],
-  failed: ReadonlyMap<string, string>,
-  file: string,
-): CompareOutcome {
-  const result: CompareOutcome = outcome ?? {
-    ok: false,
-    summary: 'No venue could be connected: nothing was run or sent.',
-    component: { file, stdout: '', stderr: '', output: null },
-    marketData: null,
-    order: null,
-    errors: [],
-    notes: [],
-    venues: [],
-    best: null,
-    timings: { pythonMs: null, totalMs: 0 },
-  };
-  if (failed.size === 0) return result;
-  const byId = new Map(result.venues.map((c) => [c.id, c]));
-  result.venues = chosen.flatMap((p): VenueColumn[] => {
-    const column = byId.get(p.id);
-    if (column) return [column];
-    const reason = failed.get(p.id);
-    if (reason === undefined) return [];
-    return [
-      {
-        id: p.id,
-        displayName: p.displayName ?? p.id,
-        environment: p.environment,
-        verdict: 'NOT_SENT',
-        reason: `could not connect: ${reason}`,
-        code: 'CONNECT_FAILED',
-        quote: null,
-        order: null,
-        response: null,
-        fill: null,
-        slippage: null,
-        latency: { submitMs: null, ackMs: null, fillMs: null },
-        fees: null,
-        notes: [],
-        versusBest: null,
-      },
-    ];
-  });
-  return result;
 }

@@ -11,7 +11,9 @@ import { join, resolve } from 'node:path';
 import type { CompareOutcome } from '../../../src/execution/compare';
 import { compareChartOf } from '../../../src/views/compareChart';
 import { parseCompareNotification, parseComparePanelState } from '../../../src/views/compareProtocol';
-import { compareViewOf } from '../../../src/views/compareView';
+import { compareViewOf, withUnconnected } from '../../../src/views/compareView';
+import { parseBrokerProfile } from '../../../src/brokers/registry';
+import { PAPER_PROFILE } from '../../../src/views/profiles';
 import { startFakeOanda } from '../../fakes/oanda/server';
 
 const ROOT = resolve(__dirname, '../../../..');
@@ -148,5 +150,35 @@ describe('Compare Venues panel view', function () {
     } finally {
       await oanda.close();
     }
+  });
+
+  it('a chosen profile that could not connect is a NOT_SENT column saying why, in the order chosen', async () => {
+    const file = component(
+      'Buy',
+      "{'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000, 'order_type': 'market', 'time_in_force': 'IOC'}",
+    );
+    const outcome = await compare([file, '--venues', 'paper', '--state-dir', join(dir, 's')], {});
+    const oanda = parseBrokerProfile({ id: 'oanda-practice', broker: 'oanda', baseUrl: 'http://127.0.0.1:9' });
+    const chosen = [oanda, PAPER_PROFILE];
+    const failed = new Map([['oanda-practice', 'connect ECONNREFUSED 127.0.0.1:9']]);
+    const view = compareViewOf(withUnconnected(outcome, chosen, failed, file), { ranAt: 1 });
+    assert.ok(parseCompareNotification({ type: 'compare', view }));
+    assert.deepEqual(
+      view.columns.map((c) => [c.id, c.verdict, c.code]),
+      [
+        ['oanda-practice', 'NOT_SENT', 'CONNECT_FAILED'],
+        ['paper', 'FILLED', null],
+      ],
+    );
+    assert.equal(view.columns[0]!.reason, 'could not connect: connect ECONNREFUSED 127.0.0.1:9');
+    assert.equal(view.columns[0]!.environment, 'practice');
+    // None connected: nothing ran, and the view says so.
+    const none = compareViewOf(withUnconnected(undefined, [oanda], failed, file), { ranAt: 1 });
+    assert.equal(none.ok, false);
+    assert.equal(none.summary, 'No venue could be connected: nothing was run or sent.');
+    assert.deepEqual(
+      none.columns.map((c) => [c.id, c.verdict]),
+      [['oanda-practice', 'NOT_SENT']],
+    );
   });
 });
