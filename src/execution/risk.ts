@@ -5,6 +5,10 @@
  *
  * Limits come from settings; a component's `__metadata__['risk_limits']` may only tighten them
  * (`tightenLimits`). A limit left undefined is not checked, and the result says so.
+ *
+ * Past 450 lines on purpose: one concept, the pre-trade checks, each a short pure function with
+ * its limit and result shape; the limits' schema, their tightening and the check order sit with them so
+ * that a new check is added in one place.
  */
 import { z } from 'zod';
 import type { OrderSide, PlacedOrderRequest } from '../orders/model';

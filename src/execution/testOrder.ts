@@ -11,6 +11,11 @@
  * - the embedded paper venue, Execute on Paper (`sptrader execute`): the paper account itself.
  * - a broker's paper/practice/testnet profile: that practice account, and the outcome says so.
  * - a live profile: checked only, never sent (Execute Live… sends, with confirmation).
+ *
+ * Past 450 lines on purpose: one use case, run a component and carry its order to one venue (or
+ * a route, or a parent), shared by the CLI and the editor; its steps pass one outcome along and each
+ * failure path must fill the same outcome shape. The order's fit, routing and formatting are apart (fit.ts,
+ * route.ts, formatOutcome.ts).
  */
 import { monotonicMs, type Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';

@@ -4,6 +4,10 @@
  *    `{type: 'order_request', order: {...}, metadata: {component, version}}`;
  *  - shipped (SPtraderB `Order.execute`): `{type, side, size, symbol, price?, time_in_force?, ...}`.
  * It reports every violation at once, each with the path of the field *as the component wrote it*.
+ *
+ * Past 450 lines on purpose: one boundary, both dialects turned into one order with every violation
+ * reported at once: one walk over the component's output (`normalizeComponentOrder`) and the helpers that
+ * word its messages (the closest field name, a value shown safely, a zod issue described).
  */
 import { isSecretKey, REDACTED, redactSecretsDeep } from '../common/secrets';
 import type { z } from 'zod';

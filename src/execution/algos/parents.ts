@@ -16,6 +16,11 @@
  * emulated here, locally, on the venue's quotes (`poll`); the host calls `poll` on a timer and after the
  * engine's events. Cancelling a parent cancels its working children; a halt (emergency stop) ends every
  * parent, whose children the stop has cancelled.
+ *
+ * Past 450 lines on purpose: one concept, a parent order's life; start, poll, cancel, restore
+ * and finish read and write the same parent and child records, and the four kinds (TWAP, iceberg,
+ * bracket, trailing stop) differ only in a few lines of `poll`. The dialect a component writes is
+ * dialect.ts.
  */
 import type { Clock } from '../../common/clock';
 import { crashPoint } from '../../common/crashPoint';

@@ -13,6 +13,11 @@
  * Group commit is adaptive: at most one write+fdatasync is in flight; lines appended meanwhile form the
  * next batch, flushed right after it. A lone caller pays one fdatasync per line (about 0.2 ms on this
  * machine, see docs performance §7); many callers share one, with no fixed timer adding latency.
+ *
+ * Past 450 lines on purpose: one writer's state (seq, hash chain, current file, the batch in
+ * flight, the failure that stops it for good) is shared by append, group commit, rotation, anchors and
+ * close; the record format (auditRecord.ts), canonical JSON, verification (auditVerify.ts) and secret
+ * refusal (common/secrets.ts) are already apart.
  */
 import { promises as fsp } from 'node:fs';
 import { randomBytes } from 'node:crypto';
