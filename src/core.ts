@@ -4,14 +4,18 @@
  */
 import type * as vscode from 'vscode';
 import { Container } from './container';
+import { installShellHooks, type ShellHooks } from './views/shellHooks';
 
 let container: Container | undefined;
 
-export function activateCore(context: vscode.ExtensionContext): void {
+/** `hooks`: the activation shell's command proxies and serializers, which the core's registrations go through. */
+export function activateCore(context: vscode.ExtensionContext, hooks?: ShellHooks): void {
+  installShellHooks(hooks);
   container = Container.create(context);
 }
 
 export async function deactivateCore(): Promise<void> {
   await container?.dispose();
   container = undefined;
+  installShellHooks(undefined);
 }

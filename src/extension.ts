@@ -8,10 +8,10 @@
 import * as vscode from 'vscode';
 import { COMPARE_PANEL_TYPE, REPLAY_PANEL_TYPE, RESULT_PANEL_TYPE } from './constants';
 import { registerCodeLens } from './views/codeLens';
-import { SHELL_HOOKS, type CommandHandler, type ShellHooks } from './views/shellHooks';
+import type { CommandHandler, ShellHooks } from './views/shellHooks';
 
 interface CoreModule {
-  activateCore(context: vscode.ExtensionContext): void;
+  activateCore(context: vscode.ExtensionContext, hooks: ShellHooks): void;
   deactivateCore(): Promise<void>;
 }
 
@@ -38,7 +38,6 @@ export function activate(context: vscode.ExtensionContext): void {
       return new vscode.Disposable(() => serializers.delete(viewType));
     },
   };
-  (globalThis as Record<symbol, unknown>)[SHELL_HOOKS] = hooks;
 
   const load = (): Promise<CoreModule> =>
     (core ??= new Promise<CoreModule>((resolve, reject) => {
@@ -46,7 +45,7 @@ export function activate(context: vscode.ExtensionContext): void {
         try {
           // eslint-disable-next-line @typescript-eslint/no-require-imports
           const m = require('./core.js') as CoreModule;
-          m.activateCore(context);
+          m.activateCore(context, hooks);
           resolve(m);
         } catch (e) {
           reject(e instanceof Error ? e : new Error(String(e)));
@@ -87,5 +86,4 @@ export function activate(context: vscode.ExtensionContext): void {
 export async function deactivate(): Promise<void> {
   if (core) await (await core.catch(() => undefined))?.deactivateCore();
   core = undefined;
-  delete (globalThis as Record<symbol, unknown>)[SHELL_HOOKS];
 }
