@@ -196,7 +196,14 @@ async function main() {
           .first()
           .waitFor({ timeout: 10_000 });
       }
-      await fileRow.click();
+      if (!(await fileRow.isVisible())) {
+        // Under load the Explorer can redraw between a click and its expansion: open it by name instead.
+        console.log(`    (${FILE} is not shown in the Explorer: opening it with Go to File)`);
+        await runFromPalette('Go to File...');
+        const input = page.locator('.quick-input-widget input.input');
+        await input.fill(FILE);
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: FILE }).first().click();
+      } else await fileRow.click();
       await page.locator('.tabs-container .tab.active', { hasText: FILE }).waitFor({ state: 'visible' });
       await page.locator('.monaco-editor .view-lines').first().waitFor({ state: 'visible' });
     },
