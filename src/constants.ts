@@ -28,6 +28,7 @@ export const Commands = {
   tradingMenu: 'sptrader.tradingMenu',
   enterReducing: 'sptrader.enterReducing',
   paperFaults: 'sptrader.paperFaults',
+  testInputs: 'sptrader.testInputs',
   /** Not in the manifest: views that change a venue's link (the paper fault switch) ask the status bar to redraw. */
   refreshStatusBar: 'sptrader.refreshStatusBar',
 } as const;

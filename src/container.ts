@@ -18,6 +18,8 @@ import { InterpreterService } from './views/interpreter';
 import { registerOrderCommands } from './views/orderCommands';
 import { EditorParents } from './views/parentOrders';
 import { registerPaperFaults } from './views/paperFaults';
+import { registerRunInputs } from './views/runInputs';
+import { RunInputsStore } from './views/runInputsStore';
 import { registerProfileCommands } from './views/profileCommands';
 import { ProfileVenues } from './views/profileVenues';
 import { registerReplayCommand } from './views/replayCommand';
@@ -66,6 +68,7 @@ export class Container {
       registerTradingCommands(services);
       registerTradingMenu(services);
       registerPaperFaults(services);
+      registerRunInputs(services, new RunInputsStore(context.workspaceState));
       registerOrderCommands(services);
       registerProfileCommands(services);
       registerExecuteLiveCommand(services, results);

@@ -33,6 +33,12 @@ export class OrderCodeLensProvider implements vscode.CodeLensProvider {
           command: Commands.replayComponent,
           arguments: [document.uri, c.className],
         }),
+        new vscode.CodeLens(range, {
+          title: 'Inputs…',
+          tooltip: `The parameters, signal and market data Test Order and Execute on Paper give ${c.className} (remembered for this file)`,
+          command: Commands.testInputs,
+          arguments: [document.uri, c.className],
+        }),
       ];
     });
   }

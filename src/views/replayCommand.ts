@@ -13,16 +13,10 @@ import { Commands } from '../constants';
 import { replayComponent, ReplayStateDirError, REPLAY_MARKER } from '../usecases/replay';
 import { cancellableRunner, observedRunner } from '../usecases/replayCancel';
 import { ReplayRecorder } from '../usecases/replayChart';
-import {
-  describeParameter,
-  formatParameterValue,
-  parseParameterText,
-  readParameterSpecs,
-  resolveParameters,
-  type ParameterSpec,
-} from '../python/componentParameters';
+import { readParameterSpecs } from '../python/componentParameters';
 import type { PythonWorker } from '../python/runner';
 import { PythonRunError } from '../python/runner';
+import { onlyGiven, pickParameters } from './parameterPicker';
 import { ReplayPanel } from './replayPanel';
 import type { ViewServices } from './services';
 import type { ReplayView } from './replayProtocol';
@@ -112,7 +106,12 @@ export function registerReplayCommand(services: Pick<ViewServices, 'context' | '
         if (specs.some((s) => s.name === name)) given[name] = value;
       // A component that declares its symbol trades the data's.
       if (symbolSpec && (symbolSpec.type === 'str' || symbolSpec.type === 'any')) given['symbol'] = symbol.trim();
-      const parameters = await pickParameters(chosenClass ?? basename(target.fsPath), specs, given);
+      const parameters = await pickParameters(
+        `Replay ${chosenClass ?? basename(target.fsPath)}`,
+        specs,
+        given,
+        'Run the replay',
+      );
       if (!parameters) return undefined;
 
       allChoices[choicesKey] = { symbol: symbol.trim(), parameters: onlyGiven(specs, parameters) };
@@ -333,117 +332,4 @@ async function pickDataFile(state: vscode.Memento): Promise<string | undefined> 
 async function remember(state: vscode.Memento, file: string): Promise<void> {
   const recent = (state.get<string[]>(RECENT_KEY) ?? []).filter((p) => p !== file);
   await state.update(RECENT_KEY, [file, ...recent].slice(0, RECENT_MAX));
-}
-
-interface ParameterItem extends vscode.QuickPickItem {
-  action: 'run' | 'reset' | 'edit';
-  spec?: ParameterSpec;
-}
-
-/**
- * The parameters, each at its default or last value, until the user runs: Enter on "Run" starts, a
- * parameter opens an input (or its options) checked as it is typed. Undefined when the user leaves.
- */
-async function pickParameters(
-  name: string,
-  specs: readonly ParameterSpec[],
-  initial: Record<string, unknown>,
-): Promise<Record<string, unknown> | undefined> {
-  const given: Record<string, unknown> = { ...initial };
-  let problem: string | undefined;
-  for (;;) {
-    const resolved = resolveParameters(specs, given);
-    if (specs.length === 0 && resolved.ok) return resolved.values;
-    const values = resolved.ok ? resolved.values : { ...defaultsOf(specs), ...given };
-    const problems = resolved.ok ? [] : resolved.problems;
-    const items: ParameterItem[] = [
-      {
-        label: '$(play) Run the replay',
-        description: problems.length > 0 ? `fix first: ${problems.map((p) => p.message).join('; ')}` : '',
-        action: 'run',
-        alwaysShow: true,
-      },
-      ...specs.map((spec) => {
-        const has = spec.name in values;
-        const isDefault = !(spec.name in given) || sameValue(given[spec.name], spec.default);
-        const bad = problems.find((p) => p.name === spec.name);
-        return {
-          label: spec.name,
-          description: `${has ? `= ${formatParameterValue(values[spec.name])}` : '(the component’s own default)'}${isDefault ? '  (default)' : ''}${bad ? '  $(error) invalid' : ''}`,
-          detail: `${describeParameter(spec)}${spec.description ? ` — ${spec.description}` : ''}`,
-          action: 'edit' as const,
-          spec,
-        };
-      }),
-      ...(Object.keys(given).length > 0 ? [{ label: '$(discard) Reset to defaults', action: 'reset' as const }] : []),
-    ];
-    const picked = await vscode.window.showQuickPick(items, {
-      title: `Replay ${name}: parameters (from __metadata__['parameters'])`,
-      placeHolder: problem ?? 'Enter on "Run the replay" to start, or pick a parameter to change it',
-      matchOnDetail: true,
-      ignoreFocusOut: true,
-    });
-    problem = undefined;
-    if (!picked) return undefined;
-    if (picked.action === 'run') {
-      if (resolved.ok) return resolved.values;
-      problem = `Fix first: ${problems.map((p) => p.message).join('; ')}`;
-      void vscode.window.showErrorMessage(`SPtrader Replay: ${problem}`);
-      continue;
-    }
-    if (picked.action === 'reset') {
-      for (const key of Object.keys(given)) delete given[key];
-      continue;
-    }
-    const spec = picked.spec as ParameterSpec;
-    const value = await editParameter(spec, values[spec.name]);
-    if (value !== undefined) given[spec.name] = value.value;
-  }
-}
-
-async function editParameter(spec: ParameterSpec, current: unknown): Promise<{ value: unknown } | undefined> {
-  const choices = spec.options ?? (spec.type === 'bool' ? [true, false] : undefined);
-  if (choices && choices.length > 0) {
-    const picked = await vscode.window.showQuickPick(
-      choices.map((o) => ({
-        label: formatParameterValue(o),
-        description: sameValue(o, spec.default) ? 'default' : '',
-        picked: sameValue(o, current),
-        value: o,
-      })),
-      { title: `${spec.name}: ${describeParameter(spec)}`, ignoreFocusOut: true },
-    );
-    return picked ? { value: picked.value } : undefined;
-  }
-  const text = await vscode.window.showInputBox({
-    title: `${spec.name} (${describeParameter(spec)})`,
-    prompt: spec.description ?? `The value of ${spec.name}`,
-    value: current === undefined ? '' : formatParameterValue(current),
-    ignoreFocusOut: true,
-    validateInput: (v) => {
-      const parsed = parseParameterText(spec, v);
-      return parsed.ok ? undefined : parsed.message;
-    },
-  });
-  if (text === undefined) return undefined;
-  const parsed = parseParameterText(spec, text);
-  return parsed.ok ? { value: parsed.value } : undefined;
-}
-
-function defaultsOf(specs: readonly ParameterSpec[]): Record<string, unknown> {
-  return Object.fromEntries(specs.filter((s) => s.default !== undefined).map((s) => [s.name, s.default]));
-}
-
-/** The values that differ from their defaults (what is remembered for the next replay of the component). */
-function onlyGiven(specs: readonly ParameterSpec[], values: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(values).filter(([name, v]) => {
-      const spec = specs.find((s) => s.name === name);
-      return spec !== undefined && !sameValue(v, spec.default);
-    }),
-  );
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }

@@ -3,6 +3,7 @@
  * show the outcome in the result panel, the log and Problems. The trading itself is `runTestOrder`'s.
  */
 import * as vscode from 'vscode';
+import { RunInputsStore, type ResolvedInputs } from './runInputsStore';
 import { registerCommand } from './shellHooks';
 import { systemClock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
@@ -45,6 +46,7 @@ export interface RunResults {
 export function registerOrderRunCommands(services: TestOrderCommandServices): RunResults {
   const { context, log, parents } = services;
   const quotes = new QuoteHistory();
+  const runInputs = new RunInputsStore(context.workspaceState);
   const diagnostics = new RunDiagnostics();
   const panel = new ResultPanel(
     context.extensionUri,
@@ -97,6 +99,19 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     const label = LABELS[kind];
     const target = await componentTarget(label, uri);
     if (!target) return undefined;
+    // What the user set for this component (parameters, signal and market-data fixtures): read now, so a
+    // fixture that went missing stops the run with its name rather than running without it.
+    let inputs: ResolvedInputs;
+    try {
+      inputs = runInputs.resolve(target.fsPath);
+    } catch (e) {
+      const message = (e as Error).message;
+      log.error(`${label} ${target.fsPath}: ${message}`);
+      void vscode.window.showErrorMessage(`SPtrader ${label}: ${message}`, 'Test Order Inputs…').then((choice) => {
+        if (choice) void vscode.commands.executeCommand(Commands.testInputs, target);
+      });
+      return undefined;
+    }
     // Test Order goes to the active profile (connected on demand); Execute on Paper always to the paper venue.
     const profileId = kind === 'test-order' ? activeProfile() : services.paper.id;
     let broker: BrokerApi = services.paper;
@@ -109,7 +124,14 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
         const { engine } = await services.session.trading();
         if (profileId !== services.paper.id) broker = await services.profiles.connectProfile(profileId);
         return runTestOrder(
-          { file: target.fsPath, className: typeof className === 'string' ? className : undefined, source: kind },
+          {
+            file: target.fsPath,
+            className: typeof className === 'string' ? className : undefined,
+            source: kind,
+            ...(inputs.parameters ? { parameters: inputs.parameters } : {}),
+            ...(inputs.signal !== undefined ? { signal: inputs.signal } : {}),
+            ...(inputs.marketData ? { marketData: inputs.marketData } : {}),
+          },
           {
             runner: worker,
             broker,
@@ -158,6 +180,7 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
       const after = await broker.getQuote(symbol).catch(() => undefined);
       if (after) quotes.record(symbol, { time: after.timestamp, bid: after.bid, ask: after.ask });
     }
+    if (inputs.summary) outcome.notes.unshift(`Inputs: ${inputs.summary}`);
     log.info(`${label} ${target.fsPath}\n${formatOutcome(outcome)}`);
     await diagnostics.update(outcome);
     panel.show(resultViewOf(outcome, { kind, ranAt: systemClock.now(), quotes: symbol ? quotes.recent(symbol) : [] }));

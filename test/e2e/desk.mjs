@@ -93,6 +93,17 @@ async function openFile(name) {
   await editor.click();
 }
 
+/** Closes the open quick input (Escape), and again if it comes back (a menu that shows itself again). */
+async function closeQuickInput() {
+  const widget = page.locator('.quick-input-widget');
+  for (let i = 0; i < 5; i++) {
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(500);
+    if (!(await widget.isVisible())) return;
+  }
+  throw new Error('the quick input does not close');
+}
+
 /** Runs `fn`, naming what it was doing if it fails. */
 async function labelled(what, fn) {
   try {
@@ -157,6 +168,8 @@ async function main() {
   cpSync(join(repo, 'examples/workspace'), WORKSPACE, { recursive: true });
   // A test of a component sits beside it: the contract says it is not a component, so it gets no CodeLens.
   writeFileSync(join(WORKSPACE, COMPONENT_DIR, TEST_FILE), readFileSync(join(WORKSPACE, COMPONENT_DIR, FILE), 'utf8'));
+  mkdirSync(join(WORKSPACE, 'fixtures'), { recursive: true });
+  writeFileSync(join(WORKSPACE, 'fixtures', 'signal_sell.json'), '{"side": "sell", "strength": 0.8}\n');
   const userDataDir = join(RUN_DIR, 'user-data');
   const extensionsDir = join(RUN_DIR, 'extensions');
   seedSettings(userDataDir, { 'sptrader.paper.startingCash': 100000 });
@@ -347,6 +360,36 @@ async function main() {
     );
     return `${r.headline} | ${rows.join(' | ')}`;
   });
+
+  await step(
+    'Test Order Inputs…: quantity 5,000 in the parameters form and a sell signal fixture; Test Order then sells 5,000',
+    async () => {
+      await openFile(FILE);
+      await openMenu('SPtrader: Test Order Inputs', /Parameters…/);
+      await page.screenshot({ path: join(RESULTS, 'desk-inputs.png') });
+      await pick(/Parameters…/);
+      await pick(/quantity.*=/, 60_000); // the form is built from __metadata__ (the worker reads it)
+      await answer('5000');
+      const form = await quickPick(/quantity.*= 5000/);
+      await page.screenshot({ path: join(RESULTS, 'desk-parameters.png') });
+      await pick(/Save/);
+      await pick(/Signal…/);
+      await pick(/signal_sell\.json/);
+      const menu = await quickPick(/Signal….*signal_sell\.json/);
+      await closeQuickInput();
+      await openFile(FILE);
+      await runFromPalette('SPtrader: Test Order');
+      const r = await resultHeadline(/→/, last);
+      last = r.key;
+      if (!/^SELL 5,000 EUR_USD/.test(r.headline)) throw new Error(`headline "${r.headline}"`);
+      await clearNotifications();
+      // Back to the defaults for whoever runs next.
+      await menu('SPtrader: Test Order Inputs', /Clear all inputs/);
+      await quickPick(/Parameters….*defaults/);
+      await closeQuickInput();
+      return `${form.rows.find((x) => /quantity/.test(x))} | ${menu.rows.join(' | ')} | ${r.headline}`;
+    },
+  );
 
   await step(`${TEST_FILE} (a test, not a component) has no CodeLens`, async () => {
     await openFile(TEST_FILE);

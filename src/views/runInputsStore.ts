@@ -1,0 +1,96 @@
+/**
+ * What Test Order and Execute on Paper give a component, remembered per component file in the workspace
+ * (set with "SPtrader: Test Order Inputs…", runInputs.ts): parameters, a signal fixture, a market-data
+ * fixture. Fixtures are read when a run starts, so a file that went missing or broke is named then.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+const INPUTS_KEY = 'sptrader.runInputs';
+
+/** What is remembered for one component file. */
+export interface RunInputs {
+  parameters?: Record<string, unknown>;
+  signalFile?: string;
+  marketDataFile?: string;
+}
+
+/** The inputs a run uses, read from disk now: a missing or broken fixture is an error naming it. */
+export interface ResolvedInputs {
+  parameters?: Record<string, unknown>;
+  signal?: Record<string, unknown> | null;
+  marketData?: Record<string, unknown>;
+  /** For the log and the panel: "parameters quantity=5000 · signal sell.json". */
+  summary: string;
+}
+
+/** Where the inputs are kept: the workspace's `vscode.Memento` (only these two of its methods). */
+export interface InputsState {
+  get<T>(key: string): T | undefined;
+  update(key: string, value: unknown): Thenable<void>;
+}
+
+export class RunInputsStore {
+  constructor(private readonly state: InputsState) {}
+
+  get(file: string): RunInputs {
+    return this.state.get<Record<string, RunInputs>>(INPUTS_KEY)?.[file] ?? {};
+  }
+
+  async set(file: string, inputs: RunInputs): Promise<void> {
+    const all = { ...(this.state.get<Record<string, RunInputs>>(INPUTS_KEY) ?? {}) };
+    if (inputs.parameters === undefined && inputs.signalFile === undefined && inputs.marketDataFile === undefined)
+      delete all[file];
+    else all[file] = inputs;
+    await this.state.update(INPUTS_KEY, all);
+  }
+
+  /** The remembered inputs as a run takes them; throws with a sentence saying which fixture is wrong and how to fix it. */
+  resolve(file: string): ResolvedInputs {
+    const inputs = this.get(file);
+    const parts: string[] = [];
+    const out: ResolvedInputs = { summary: '' };
+    if (inputs.parameters && Object.keys(inputs.parameters).length > 0) {
+      out.parameters = inputs.parameters;
+      parts.push(
+        `parameters ${Object.entries(inputs.parameters)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(', ')}`,
+      );
+    }
+    if (inputs.signalFile) {
+      out.signal = readFixture(inputs.signalFile, 'signal', true);
+      parts.push(`signal ${basename(inputs.signalFile)}`);
+    }
+    if (inputs.marketDataFile) {
+      out.marketData = readFixture(inputs.marketDataFile, 'market data', false) ?? undefined;
+      parts.push(`market data ${basename(inputs.marketDataFile)}`);
+    }
+    out.summary = parts.join(' · ');
+    return out;
+  }
+}
+
+function readFixture(file: string, what: string, nullable: boolean): Record<string, unknown> | null {
+  const fix = `set it again with "SPtrader: Test Order Inputs…"`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(
+      `the ${what} fixture ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}); ${fix}`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`the ${what} fixture ${file} is not valid JSON (${(e as Error).message}); fix the file or ${fix}`);
+  }
+  if (value === null && nullable) return null;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(
+      `the ${what} fixture ${file} must hold a JSON object (a dict), not ${Array.isArray(value) ? 'a list' : String(value)}`,
+    );
+  return value as Record<string, unknown>;
+}
