@@ -1,7 +1,7 @@
 /**
  * The parameters form of a component (from `__metadata__['parameters']`): each parameter at its default
  * or last value, checked as it is typed (type, min/max, options), until the user goes on. Shared by Replay
- * Component and Test Order Inputs.
+ * Component and Component Inputs.
  */
 import * as vscode from 'vscode';
 import {

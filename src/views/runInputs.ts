@@ -1,5 +1,5 @@
 /**
- * "SPtrader: Test Order Inputs…" (and the "Inputs…" CodeLens): what Test Order and Execute on Paper give
+ * "SPtrader: Set Component Inputs…" (and the "Inputs…" CodeLens): what Test Order and Execute on Paper give
  * a component, remembered per component file in the workspace — its parameters (the form built from
  * `__metadata__['parameters']`, checked against type, min/max and options), a signal fixture and a
  * market-data fixture (JSON files, as the CLI's `--signal` and `--market-data`). Without a market-data
@@ -56,94 +56,95 @@ export function registerRunInputs(
   services.context.subscriptions.push(
     registerCommand(Commands.testInputs, async (uri?: vscode.Uri, className?: string) => {
       try {
-        const target = await componentTarget('Test Order Inputs', uri);
+        const target = await componentTarget('Component Inputs', uri);
         if (!target) return;
         const file = target.fsPath;
         const name = typeof className === 'string' ? className : basename(file);
-        for (;;) {
-          const inputs = store.get(file);
-          const paramCount = Object.keys(inputs.parameters ?? {}).length;
-          const items: InputItem[] = [
-            {
-              label: '$(settings) Parameters…',
-              description:
-                paramCount > 0
-                  ? Object.entries(inputs.parameters ?? {})
-                      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-                      .join(', ')
-                  : 'the defaults of __metadata__',
-              run: async () => {
-                const worker = await services.interpreters.workerFor(target);
-                const info = await worker.inspect(file);
-                const { specs, problems } = readParameterSpecs(info.metadata);
-                for (const p of problems) log.warn(`Test Order Inputs: ${file}: ${p}`);
-                if (specs.length === 0) {
-                  void vscode.window.showInformationMessage(
-                    `SPtrader: ${name} declares no parameters in __metadata__['parameters'].`,
-                  );
-                  return;
-                }
-                const given = Object.fromEntries(
-                  Object.entries(inputs.parameters ?? {}).filter(([k]) => specs.some((s) => s.name === k)),
+        const inputs = store.get(file);
+        const paramCount = Object.keys(inputs.parameters ?? {}).length;
+        const items: InputItem[] = [
+          {
+            label: '$(settings) Parameters…',
+            description:
+              paramCount > 0
+                ? Object.entries(inputs.parameters ?? {})
+                    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+                    .join(', ')
+                : 'the defaults of __metadata__',
+            run: async () => {
+              const worker = await services.interpreters.workerFor(target);
+              const info = await worker.inspect(file);
+              const { specs, problems } = readParameterSpecs(info.metadata);
+              for (const p of problems) log.warn(`Component Inputs: ${file}: ${p}`);
+              if (specs.length === 0) {
+                void vscode.window.showInformationMessage(
+                  `SPtrader: ${name} declares no parameters in __metadata__['parameters'].`,
                 );
-                const values = await pickParameters(`Test Order ${name}`, specs, given, 'Save');
-                if (!values) return;
-                const kept = onlyGiven(specs, values);
-                const checked = resolveParameters(specs, kept);
-                if (!checked.ok) return; // pickParameters only returns values that pass
-                await store.set(file, { ...inputs, parameters: Object.keys(kept).length > 0 ? kept : undefined });
-              },
+                return;
+              }
+              const given = Object.fromEntries(
+                Object.entries(inputs.parameters ?? {}).filter(([k]) => specs.some((s) => s.name === k)),
+              );
+              const values = await pickParameters(`Test Order ${name}`, specs, given, 'Save');
+              if (!values) return;
+              const kept = onlyGiven(specs, values);
+              const checked = resolveParameters(specs, kept);
+              if (!checked.ok) return; // pickParameters only returns values that pass
+              await store.set(file, { ...inputs, parameters: Object.keys(kept).length > 0 ? kept : undefined });
             },
-            {
-              label: '$(symbol-event) Signal…',
-              description: inputs.signalFile ? basename(inputs.signalFile) : 'none (the component gets None)',
-              run: async () => {
-                const chosen = await pickJson(`Signal fixture for ${name}`, inputs.signalFile, 'No signal');
-                if (chosen === undefined) return;
-                await store.set(file, { ...inputs, signalFile: chosen ?? undefined });
-              },
+          },
+          {
+            label: '$(symbol-event) Signal…',
+            description: inputs.signalFile ? basename(inputs.signalFile) : 'none (the component gets None)',
+            run: async () => {
+              const chosen = await pickJson(`Signal fixture for ${name}`, inputs.signalFile, 'No signal');
+              if (chosen === undefined) return;
+              await store.set(file, { ...inputs, signalFile: chosen ?? undefined });
             },
-            {
-              label: '$(graph-line) Market data…',
-              description: inputs.marketDataFile
-                ? basename(inputs.marketDataFile)
-                : "the venue's quote at the time of the run",
-              run: async () => {
-                const chosen = await pickJson(
-                  `Market-data fixture for ${name}`,
-                  inputs.marketDataFile,
-                  "The venue's quote (no fixture)",
-                );
-                if (chosen === undefined) return;
-                await store.set(file, { ...inputs, marketDataFile: chosen ?? undefined });
-              },
+          },
+          {
+            label: '$(graph-line) Market data…',
+            description: inputs.marketDataFile
+              ? basename(inputs.marketDataFile)
+              : "the venue's quote at the time of the run",
+            run: async () => {
+              const chosen = await pickJson(
+                `Market-data fixture for ${name}`,
+                inputs.marketDataFile,
+                "The venue's quote (no fixture)",
+              );
+              if (chosen === undefined) return;
+              await store.set(file, { ...inputs, marketDataFile: chosen ?? undefined });
             },
-          ];
-          if (paramCount > 0 || inputs.signalFile || inputs.marketDataFile)
-            items.push({
-              label: '$(discard) Clear all inputs',
-              description: 'defaults, no signal, the venue’s quote',
-              run: () => store.set(file, {}),
-            });
-          const picked = await vscode.window.showQuickPick(items, {
-            title: `SPtrader: inputs of ${name} for Test Order and Execute on Paper`,
-            placeHolder: 'Remembered for this component in this workspace; Escape when done',
-            ignoreFocusOut: true,
+          },
+        ];
+        if (paramCount > 0 || inputs.signalFile || inputs.marketDataFile)
+          items.push({
+            label: '$(discard) Clear all inputs',
+            description: 'defaults, no signal, the venue’s quote',
+            run: () => store.set(file, {}),
           });
-          if (!picked) return;
-          await picked.run();
-          // Check what is now remembered, so that a broken fixture is said now, not at the next run.
-          try {
-            const resolved = store.resolve(file);
-            log.info(`Test Order inputs of ${file}: ${resolved.summary || 'defaults'}`);
-          } catch (e) {
-            void vscode.window.showErrorMessage(`SPtrader: ${(e as Error).message}`);
-          }
+        const picked = await vscode.window.showQuickPick(items, {
+          title: `SPtrader: inputs of ${name} for Test Order and Execute on Paper`,
+          placeHolder: 'Remembered for this component in this workspace',
+          ignoreFocusOut: true,
+        });
+        if (!picked) return;
+        await picked.run();
+        // Say what is now remembered; a broken fixture is said now, not at the next run.
+        try {
+          const resolved = store.resolve(file);
+          log.info(`Test Order inputs of ${file}: ${resolved.summary || 'defaults'}`);
+          void vscode.window.showInformationMessage(
+            `SPtrader: Test Order and Execute on Paper of ${name} use ${resolved.summary || 'the defaults, no signal and the venue’s quote'}.`,
+          );
+        } catch (e) {
+          void vscode.window.showErrorMessage(`SPtrader: ${(e as Error).message}`);
         }
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
-        log.error(`Test Order Inputs failed: ${message}`);
-        void vscode.window.showErrorMessage(`SPtrader: Test Order Inputs failed: ${message}`);
+        log.error(`Component Inputs failed: ${message}`);
+        void vscode.window.showErrorMessage(`SPtrader: Component Inputs failed: ${message}`);
       }
     }),
   );

@@ -1,6 +1,6 @@
 /**
  * What Test Order and Execute on Paper give a component, remembered per component file in the workspace
- * (set with "SPtrader: Test Order Inputs…", runInputs.ts): parameters, a signal fixture, a market-data
+ * (set with "SPtrader: Set Component Inputs…", runInputs.ts): parameters, a signal fixture, a market-data
  * fixture. Fixtures are read when a run starts, so a file that went missing or broke is named then.
  */
 import { readFileSync } from 'node:fs';
@@ -72,7 +72,7 @@ export class RunInputsStore {
 }
 
 function readFixture(file: string, what: string, nullable: boolean): Record<string, unknown> | null {
-  const fix = `set it again with "SPtrader: Test Order Inputs…"`;
+  const fix = `set it again with "SPtrader: Set Component Inputs…"`;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

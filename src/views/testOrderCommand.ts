@@ -107,7 +107,7 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     } catch (e) {
       const message = (e as Error).message;
       log.error(`${label} ${target.fsPath}: ${message}`);
-      void vscode.window.showErrorMessage(`SPtrader ${label}: ${message}`, 'Test Order Inputs…').then((choice) => {
+      void vscode.window.showErrorMessage(`SPtrader ${label}: ${message}`, 'Component Inputs…').then((choice) => {
         if (choice) void vscode.commands.executeCommand(Commands.testInputs, target);
       });
       return undefined;

@@ -93,17 +93,6 @@ async function openFile(name) {
   await editor.click();
 }
 
-/** Closes the open quick input (Escape), and again if it comes back (a menu that shows itself again). */
-async function closeQuickInput() {
-  const widget = page.locator('.quick-input-widget');
-  for (let i = 0; i < 5; i++) {
-    await page.keyboard.press('Escape');
-    await page.waitForTimeout(500);
-    if (!(await widget.isVisible())) return;
-  }
-  throw new Error('the quick input does not close');
-}
-
 /** Runs `fn`, naming what it was doing if it fails. */
 async function labelled(what, fn) {
   try {
@@ -362,10 +351,10 @@ async function main() {
   });
 
   await step(
-    'Test Order Inputs…: quantity 5,000 in the parameters form and a sell signal fixture; Test Order then sells 5,000',
+    'Component Inputs…: quantity 5,000 in the parameters form and a sell signal fixture; Test Order then sells 5,000',
     async () => {
       await openFile(FILE);
-      await openMenu('SPtrader: Test Order Inputs', /Parameters…/);
+      await openMenu('SPtrader: Set Component Inputs', /Parameters…/);
       await page.screenshot({ path: join(RESULTS, 'desk-inputs.png') });
       await pick(/Parameters…/);
       await pick(/quantity.*=/, 60_000); // the form is built from __metadata__ (the worker reads it)
@@ -373,10 +362,12 @@ async function main() {
       const form = await quickPick(/quantity.*= 5000/);
       await page.screenshot({ path: join(RESULTS, 'desk-parameters.png') });
       await pick(/Save/);
-      await pick(/Signal…/);
+      const saved = await toast(/use parameters quantity=5000/);
+      await clearNotifications();
+      await menu('SPtrader: Set Component Inputs', /Signal…/);
       await pick(/signal_sell\.json/);
-      const menu = await quickPick(/Signal….*signal_sell\.json/);
-      await closeQuickInput();
+      const both = await toast(/use parameters quantity=5000 · signal signal_sell\.json/);
+      await clearNotifications();
       await openFile(FILE);
       await runFromPalette('SPtrader: Test Order');
       const r = await resultHeadline(/→/, last);
@@ -384,10 +375,11 @@ async function main() {
       if (!/^SELL 5,000 EUR_USD/.test(r.headline)) throw new Error(`headline "${r.headline}"`);
       await clearNotifications();
       // Back to the defaults for whoever runs next.
-      await menu('SPtrader: Test Order Inputs', /Clear all inputs/);
-      await quickPick(/Parameters….*defaults/);
-      await closeQuickInput();
-      return `${form.rows.find((x) => /quantity/.test(x))} | ${menu.rows.join(' | ')} | ${r.headline}`;
+      await openFile(FILE);
+      await menu('SPtrader: Set Component Inputs', /Clear all inputs/);
+      await toast(/use the defaults, no signal/);
+      await clearNotifications();
+      return `${form.rows.find((x) => /quantity/.test(x))} | ${saved} | ${both} | ${r.headline}`;
     },
   );
 

@@ -46,7 +46,7 @@ describe('Test Order inputs (per component)', () => {
     await store.set('/ws/a.py', { signalFile: join(dir, 'gone.json') });
     assert.throws(
       () => store.resolve('/ws/a.py'),
-      /the signal fixture .*gone\.json cannot be read \(ENOENT\); set it again with "SPtrader: Test Order Inputs…"/,
+      /the signal fixture .*gone\.json cannot be read \(ENOENT\); set it again with "SPtrader: Set Component Inputs…"/,
     );
     writeFileSync(bad, '{"side": ');
     await store.set('/ws/a.py', { marketDataFile: bad });
