@@ -169,7 +169,10 @@ function currencyOf(message: string): string | undefined {
   return (/\d ([A-Z]{3,5})\b/.exec(message) ?? /\binto ([A-Z]{3,5})\b/.exec(message))?.[1];
 }
 
-const money = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/** An amount of money with two decimals and thousands separators: "10,792.20". */
+export const formatMoney = (n: number): string =>
+  n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const money = formatMoney;
 
 /** A check's limit or actual value with its unit: "25,000 units", "±25,000 units", "10,792.20 USD", "12.5 bps", "3 orders". */
 export function riskValueText(r: RiskLike, which: 'limit' | 'actual'): string {

@@ -7,6 +7,7 @@
  * editor across restarts); before the first reading of a day there is none, and the line says from when
  * it counts, as no venue here reports a start-of-day figure of its own.
  */
+import { formatMoney } from '../execution/describeOrder';
 import type { AccountInfo } from '../orders/model';
 
 /** The first equity seen on a UTC day, per venue. */
@@ -33,8 +34,7 @@ export interface AccountLine {
 
 const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-export const money = (n: number): string =>
-  n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+export const money = formatMoney;
 
 export const signedMoney = (n: number): string => `${n > 0 ? '+' : n < 0 ? '−' : ''}${money(Math.abs(n))}`;
 

@@ -3,6 +3,7 @@
  * Every order goes through the engine (risk checks, audit log); none goes to a broker directly.
  */
 import * as vscode from 'vscode';
+import { guardCommand } from './commandGuard';
 import { registerCommand } from './shellHooks';
 import { systemClock } from '../common/clock';
 import { Commands, Settings } from '../constants';
@@ -19,17 +20,7 @@ type OrderCommandsServices = Pick<ViewServices, 'context' | 'log' | 'session' | 
 
 export function registerOrderCommands(services: OrderCommandsServices): void {
   const { log } = services;
-  const guard =
-    <A extends unknown[]>(name: string, run: (...args: A) => Promise<void>) =>
-    async (...args: A): Promise<void> => {
-      try {
-        await run(...args);
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        log.error(`${name} failed: ${message}`);
-        void vscode.window.showErrorMessage(`SPtrader: ${name} failed: ${message}`);
-      }
-    };
+  const guard = <A extends unknown[]>(name: string, run: (...args: A) => Promise<void>) => guardCommand(log, name, run);
 
   const live = (venue: string): boolean => services.profiles.brokers.get(venue)?.environment === 'live';
   const cancelOne = async (engine: ExecutionEngine, clientOrderId: string): Promise<OrderRecord> => {

@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { Commands } from '../constants';
+import { guardCommand } from './commandGuard';
 import { describeFaults, parseLatency } from './menuText';
 import { PAPER_PROFILE_ID } from './profiles';
 import type { ViewServices } from './services';
@@ -27,8 +28,9 @@ export function registerPaperFaults(services: PaperFaultServices): void {
     void vscode.window.showWarningMessage(`SPtrader paper venue: ${what}. Faults now: ${now}.`);
   };
   services.context.subscriptions.push(
-    registerCommand(Commands.paperFaults, async () => {
-      try {
+    registerCommand(
+      Commands.paperFaults,
+      guardCommand(log, 'Paper Venue Faults', async () => {
         const state = faults.state();
         const items: FaultItem[] = [];
         if (state.disconnected)
@@ -115,11 +117,7 @@ export function registerPaperFaults(services: PaperFaultServices): void {
           void vscode.commands.executeCommand(Commands.refreshOrders);
           void vscode.commands.executeCommand(Commands.refreshStatusBar);
         }
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        log.error(`Paper Venue Faults failed: ${message}`);
-        void vscode.window.showErrorMessage(`SPtrader: Paper Venue Faults failed: ${message}`);
-      }
-    }),
+      }),
+    ),
   );
 }

@@ -2,6 +2,7 @@
  * Broker profiles as the editor keeps them: the `sptrader.brokerProfiles` setting (non-secret data only)
  * plus the built-in paper profile. Pure (no `vscode`), so the parsing and the wording are unit-tested.
  */
+import { formatMoney } from '../execution/describeOrder';
 import { delegatingBroker, type BrokerApi, type BrokerEnvironment } from '../brokers/broker';
 import type { CredentialKey } from '../brokers/credentials';
 import {
@@ -215,7 +216,7 @@ export function asProfileVenue(inner: BrokerApi, profile: BrokerProfile): Broker
   });
 }
 
-const amount = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const amount = formatMoney;
 
 /** Everything a person confirms before one live order: the whole order and the account it goes to. */
 export function liveOrderSummary(

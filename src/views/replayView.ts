@@ -2,6 +2,7 @@
  * Turns a replay's report and the recorder's chart data into the plain view the replay panel shows,
  * and the sentence its notification says. Pure (no `vscode`), so both are unit-tested without an editor.
  */
+import { formatMoney } from '../execution/describeOrder';
 import type { ReplayReport } from '../usecases/replay';
 import { REPLAY_CANCELLED } from '../usecases/replayCancel';
 import type { ReplayChartData } from '../usecases/replayChart';
@@ -9,7 +10,7 @@ import type { ReplayView } from './replayProtocol';
 
 const N = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 const whole = (n: number): string => N.format(n);
-const money = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const money = formatMoney;
 const basename = (path: string): string => path.split(/[\\/]/).pop() ?? path;
 
 export interface ReplayViewContext {

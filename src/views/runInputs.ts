@@ -8,12 +8,13 @@
 import * as vscode from 'vscode';
 import { basename, relative } from 'node:path';
 import { Commands } from '../constants';
-import { readParameterSpecs, resolveParameters } from '../python/componentParameters';
+import { readParameterSpecs } from '../python/componentParameters';
 import { onlyGiven, pickParameters } from './parameterPicker';
 import type { ViewServices } from './services';
+import { guardCommand } from './commandGuard';
 import { registerCommand } from './shellHooks';
 import { componentTarget } from './testOrderCommand';
-import type { RunInputsStore } from './runInputsStore';
+import { parameterText, type RunInputsStore } from './runInputsStore';
 
 const JSON_EXCLUDE = '**/{node_modules,.git,.e2e,out,dist,test-results,.sptrader*}/**';
 
@@ -54,8 +55,9 @@ export function registerRunInputs(
   };
 
   services.context.subscriptions.push(
-    registerCommand(Commands.testInputs, async (uri?: vscode.Uri, className?: string) => {
-      try {
+    registerCommand(
+      Commands.testInputs,
+      guardCommand(log, 'Component Inputs', async (uri?: vscode.Uri, className?: string) => {
         const target = await componentTarget('Component Inputs', uri);
         if (!target) return;
         const file = target.fsPath;
@@ -65,12 +67,7 @@ export function registerRunInputs(
         const items: InputItem[] = [
           {
             label: '$(settings) Parameters…',
-            description:
-              paramCount > 0
-                ? Object.entries(inputs.parameters ?? {})
-                    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-                    .join(', ')
-                : 'the defaults of __metadata__',
+            description: paramCount > 0 ? parameterText(inputs.parameters ?? {}) : 'the defaults of __metadata__',
             run: async () => {
               const worker = await services.interpreters.workerFor(target);
               const info = await worker.inspect(file);
@@ -88,8 +85,6 @@ export function registerRunInputs(
               const values = await pickParameters(`Test Order ${name}`, specs, given, 'Save');
               if (!values) return;
               const kept = onlyGiven(specs, values);
-              const checked = resolveParameters(specs, kept);
-              if (!checked.ok) return; // pickParameters only returns values that pass
               await store.set(file, { ...inputs, parameters: Object.keys(kept).length > 0 ? kept : undefined });
             },
           },
@@ -141,11 +136,7 @@ export function registerRunInputs(
         } catch (e) {
           void vscode.window.showErrorMessage(`SPtrader: ${(e as Error).message}`);
         }
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        log.error(`Component Inputs failed: ${message}`);
-        void vscode.window.showErrorMessage(`SPtrader: Component Inputs failed: ${message}`);
-      }
-    }),
+      }),
+    ),
   );
 }

@@ -30,6 +30,12 @@ export interface InputsState {
   update(key: string, value: unknown): Thenable<void>;
 }
 
+/** "quantity=5000, side=\"sell\"": remembered parameters as the menu and a run's notes show them. */
+export const parameterText = (parameters: Record<string, unknown>): string =>
+  Object.entries(parameters)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ');
+
 export class RunInputsStore {
   constructor(private readonly state: InputsState) {}
 
@@ -52,11 +58,7 @@ export class RunInputsStore {
     const out: ResolvedInputs = { summary: '' };
     if (inputs.parameters && Object.keys(inputs.parameters).length > 0) {
       out.parameters = inputs.parameters;
-      parts.push(
-        `parameters ${Object.entries(inputs.parameters)
-          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-          .join(', ')}`,
-      );
+      parts.push(`parameters ${parameterText(inputs.parameters)}`);
     }
     if (inputs.signalFile) {
       out.signal = readFixture(inputs.signalFile, 'signal', true);

@@ -1,5 +1,6 @@
 /** Emergency stop, resume, status and the audit log, as editor commands over the engine. */
 import * as vscode from 'vscode';
+import { guardCommand } from './commandGuard';
 import { registerCommand } from './shellHooks';
 import { Commands } from '../constants';
 import type { ViewServices } from './services';
@@ -10,15 +11,7 @@ type TradingCommandsServices = Pick<ViewServices, 'context' | 'log' | 'session'>
 
 export function registerTradingCommands(services: TradingCommandsServices): void {
   const { log } = services;
-  const guard = (name: string, run: () => Promise<void>) => async (): Promise<void> => {
-    try {
-      await run();
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      log.error(`${name} failed: ${message}`);
-      void vscode.window.showErrorMessage(`SPtrader: ${name} failed: ${message}`);
-    }
-  };
+  const guard = (name: string, run: () => Promise<void>) => guardCommand(log, name, run);
   services.context.subscriptions.push(
     registerCommand(
       Commands.emergencyStop,

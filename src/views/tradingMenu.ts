@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import { Commands } from '../constants';
+import { guardCommand } from './commandGuard';
 import { STATE_MEANING, utcTime } from './menuText';
 import type { ViewServices } from './services';
 import { registerCommand } from './shellHooks';
@@ -19,15 +20,7 @@ interface MenuItem extends vscode.QuickPickItem {
 
 export function registerTradingMenu(services: TradingMenuServices): void {
   const { log, session } = services;
-  const guard = (name: string, run: () => Promise<void>) => async (): Promise<void> => {
-    try {
-      await run();
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      log.error(`${name} failed: ${message}`);
-      void vscode.window.showErrorMessage(`SPtrader: ${name} failed: ${message}`);
-    }
-  };
+  const guard = (name: string, run: () => Promise<void>) => guardCommand(log, name, run);
 
   const enterReducing = async (): Promise<void> => {
     const { engine } = await session.trading();
