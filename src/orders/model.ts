@@ -38,6 +38,13 @@ export const TIME_IN_FORCE_NAMES: readonly TimeInForceName[] = ['GTC', 'IOC', 'F
 
 export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._\-/:]{0,31}$/;
 
+/**
+ * One value of an order's metadata: a component's numbers and booleans stay numbers and booleans (a
+ * `spread_pips` of 1.2 is read back as 1.2, not "1.2"); a nested dict or list is kept as its JSON text.
+ */
+export const MetadataValueSchema = z.union([z.string(), z.number().refine(Number.isFinite), z.boolean()]);
+export type MetadataValue = z.infer<typeof MetadataValueSchema>;
+
 export const OrderRequestSchema = z.object({
   symbol: z
     .string()
@@ -50,7 +57,7 @@ export const OrderRequestSchema = z.object({
     .string()
     .regex(CLIENT_ORDER_ID_PATTERN, 'client_order_id must be 1–36 characters of A–Z a–z 0–9 . _ : / -')
     .optional(),
-  metadata: z.record(z.string(), z.string()),
+  metadata: z.record(z.string(), MetadataValueSchema),
 });
 export type OrderRequest = z.infer<typeof OrderRequestSchema>;
 /** An order on its way to a venue always carries the id that makes resubmission safe. */

@@ -11,7 +11,7 @@
  */
 import { isSecretKey, REDACTED, redactSecretsDeep } from '../common/secrets';
 import type { z } from 'zod';
-import { OrderRequestSchema, type OrderRequest } from './model';
+import { OrderRequestSchema, type MetadataValue, type OrderRequest } from './model';
 
 export type Dialect = 'designed' | 'envelope' | 'shipped';
 
@@ -142,7 +142,7 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
   let prefix = '';
   let dialect: Dialect;
   const notes: string[] = [];
-  const metadata: Record<string, string> = {};
+  const metadata: Record<string, MetadataValue> = {};
   if (raw['type'] === 'order_request' && 'order' in raw) {
     if (!isObject(raw['order'])) {
       return {
@@ -161,8 +161,10 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
     dialect = 'envelope';
     const envelopeMeta = raw['metadata'];
     if (isObject(envelopeMeta)) {
-      if (envelopeMeta['component'] !== undefined) metadata['component'] = stringify(envelopeMeta['component']);
-      if (envelopeMeta['version'] !== undefined) metadata['component_version'] = stringify(envelopeMeta['version']);
+      if (envelopeMeta['component'] !== undefined)
+        metadata['component'] = secretFree('component', envelopeMeta['component']);
+      if (envelopeMeta['version'] !== undefined)
+        metadata['component_version'] = secretFree('version', envelopeMeta['version']);
     }
   } else if (!('order_type' in raw) && ('size' in raw || 'type' in raw)) {
     dialect = 'shipped';
@@ -350,7 +352,7 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
         // The shipped dialect puts the decision price on market orders; it is context, not a limit.
         if (has('price')) {
           const reference = priceAt('price', 'metadata.reference_price');
-          if (typeof reference === 'number') metadata['reference_price'] = String(reference);
+          if (typeof reference === 'number') metadata['reference_price'] = reference;
         }
         return { type: 'market' };
       }
@@ -553,8 +555,10 @@ function parseTime(v: unknown): number | undefined {
  * once stringified, a nested {"api_key": …} could no longer be seen by the audit log's key check, and
  * the order is kept in the paper account, the working orders and the log.
  */
-function secretFree(key: string, v: unknown): string {
+function secretFree(key: string, v: unknown): MetadataValue {
   if (isSecretKey(key)) return REDACTED;
+  // A number or a boolean stays what the component wrote; only what has no scalar form becomes text.
+  if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'boolean') return v;
   return stringify(typeof v === 'object' && v !== null ? redactSecretsDeep(v) : v);
 }
 

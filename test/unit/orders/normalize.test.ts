@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { normalizeComponentOrder, type FieldIssue, type NormalizeResult } from '../../../src/orders/normalize';
+import { OrderRequestSchema } from '../../../src/orders/model';
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 const normalize = (raw: unknown): NormalizeResult => normalizeComponentOrder(raw, { now: NOW });
@@ -65,12 +66,34 @@ describe('normalizeComponentOrder', () => {
     assert.equal(r.order.quantity, 184.3);
     assert.deepEqual(r.order.time_in_force, { type: 'IOC' });
     assert.deepEqual(r.order.metadata, {
-      base_size: '0.02',
-      reference_price: '1.0852',
-      value: '200',
+      base_size: 0.02,
+      reference_price: 1.0852,
+      value: 200,
       urgency: 'normal',
       timestamp: '2026-01-01T00:00:00',
     });
+  });
+
+  it('keeps a metadata number a number and a boolean a boolean (issue 16); a nested value becomes its JSON text', () => {
+    const r = normalize({
+      symbol: 'EUR_USD',
+      side: 'buy',
+      order_type: 'market',
+      quantity: 1000,
+      metadata: { spread_pips: 1.2, levels: 3, hedged: false, note: '1.2', book: { depth: 2 }, tags: ['a', 1] },
+    });
+    assert.ok(r.ok);
+    assert.deepEqual(r.order.metadata, {
+      spread_pips: 1.2,
+      levels: 3,
+      hedged: false,
+      note: '1.2',
+      book: '{"depth":2}',
+      tags: '["a",1]',
+    });
+    assert.equal(typeof r.order.metadata['spread_pips'], 'number');
+    // The order as the audit log and the paper account hold it reads back the same.
+    assert.deepEqual(OrderRequestSchema.parse(JSON.parse(JSON.stringify(r.order))).metadata, r.order.metadata);
   });
 
   it('accepts object and serde-style order types and time in force', () => {

@@ -128,11 +128,38 @@ describe('risk limits: a workspace may only tighten', () => {
 
   it('every risk and circuit-breaker setting in package.json has a direction', () => {
     const pkg = JSON.parse(readFileSync(join(__dirname, '../../../../package.json'), 'utf8')) as {
-      contributes: { configuration: { properties: Record<string, unknown> } };
+      contributes: { configuration: { properties: Record<string, unknown> }[] };
     };
-    for (const name of Object.keys(pkg.contributes.configuration.properties)) {
+    for (const name of pkg.contributes.configuration.flatMap((category) => Object.keys(category.properties))) {
       const m = /^sptrader\.(risk|circuitBreaker)\.(.+)$/.exec(name);
       if (m) assert.ok(LIMIT_DIRECTIONS[m[1] as 'risk' | 'circuitBreaker'][m[2] as string], `${name} has a direction`);
+    }
+  });
+
+  it('settings come in titled categories ("SPtrader: Risk limits"…), each setting under the category of its section', () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '../../../../package.json'), 'utf8')) as {
+      contributes: { configuration: { id: string; title: string; properties: Record<string, unknown> }[] };
+    };
+    const categories = pkg.contributes.configuration;
+    assert.ok(categories.length >= 5, `${categories.length} categories`);
+    const titles = categories.map((c) => c.title);
+    assert.equal(new Set(titles).size, titles.length, `titles repeat: ${titles.join(', ')}`);
+    for (const title of [
+      'SPtrader: Python',
+      'SPtrader: Risk limits',
+      'SPtrader: Paper venue',
+      'SPtrader: Circuit breaker',
+    ])
+      assert.ok(titles.includes(title), `${title} in ${titles.join(', ')}`);
+    for (const category of categories) {
+      assert.match(category.title, /^SPtrader: [A-Z]/);
+      const names = Object.keys(category.properties);
+      assert.ok(names.length > 0, `${category.title} has settings`);
+      // One section per category, so that a category's settings read as one group.
+      const sections = new Set(
+        names.map((n) => /^sptrader\.(risk|circuitBreaker|python|paper|live)\./.exec(n)?.[1] ?? 'profiles'),
+      );
+      assert.equal(sections.size, 1, `${category.title}: ${names.join(', ')}`);
     }
   });
 
