@@ -23,6 +23,7 @@ import { ReplayFeed } from '../src/brokers/paper/replayFeed';
 import { ExecutionEngine } from '../src/execution/engine';
 import { replayComponent, type ReplayReport, type ReplayRunner } from '../src/usecases/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../src/python/interpreter';
+import { batchSize } from '../src/python/batchColumns';
 import {
   PythonWorker,
   type ComponentBatchItem,
@@ -85,12 +86,12 @@ function inProcess(every: number): ReplayRunner {
     runBatch: async (req: ComponentBatchRequest): Promise<ComponentBatchResult> => {
       const items: ComponentBatchItem[] = [];
       if (every > 0)
-        for (let j = 0; j < req.rows.length; j++) {
+        for (let j = 0; j < batchSize(req); j++) {
           if (((req.indexStart ?? 0) + j + 1) % every !== 0) continue;
           side = side === 'buy' ? 'sell' : 'buy';
           items.push({ index: j, ok: true, output: { symbol: 'EUR_USD', side, order_type: 'market', quantity: 1000 } });
         }
-      return { ok: true, done: req.rows.length, items, metadata: null, stdout: '', stderr: '', totalMs: 0 };
+      return { ok: true, done: batchSize(req), items, metadata: null, stdout: '', stderr: '', totalMs: 0 };
     },
   };
 }

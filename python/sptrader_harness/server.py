@@ -24,6 +24,7 @@ import time
 import types
 
 from sptrader_harness import processes, returns, validation
+from sptrader_harness.batch_columns import ColumnError, batch_rows
 from sptrader_harness.lazystate import StateSync, StateSyncError
 from sptrader_harness.safejson import Budget, ComponentFailure, safe_json
 
@@ -522,7 +523,8 @@ class Server(object):
         """
         Runs one component over many market_data dicts in one round trip (replay). Request keys:
         file, class_name, parameters, signal, output_limit, limits as for `run`; `common` (a dict under every
-        item), `keys` and `rows` (item i is dict(common) updated with zip(keys, rows[i]),
+        item), `keys` and `rows` (item i is dict(common) updated with zip(keys, rows[i]); or `columns` and
+        `size`, the same values key by key, numbers as float64 bytes: batch_columns.py),
         and market_data[index_key] = index_start + i when `index_key` is given),
         `stop_on_order` (stop after the first item that returned an order, so the caller can act on
         it before the next item runs), `instance` (a key: the component instance is kept across
@@ -560,7 +562,10 @@ class Server(object):
                     self.instances[key] = (module, cls, params_key, instance)
             common = request.get('common') or {}
             keys = request.get('keys') or []
-            rows = request.get('rows') or []
+            try:
+                rows, size = batch_rows(request, keys)
+            except (ColumnError, ValueError, IndexError, TypeError) as e:
+                raise ComponentFailure('PROTOCOL_ERROR', 'malformed batch: %s' % e, file)
             signal = request.get('signal')
             stop_on_order = bool(request.get('stop_on_order'))
             index_key = request.get('index_key')
@@ -569,7 +574,7 @@ class Server(object):
             total_left = BATCH_ANSWER_FACTOR * limits.answer_bytes
             hook = validation.hook_for(cls, entry)
             vetting = hook is not None and hook.call
-            state = StateSync(self, rid, request.get('state'), results, len(rows)) if request.get('state') is not None else None
+            state = StateSync(self, rid, request.get('state'), results, size) if request.get('state') is not None else None
             call_started = time.perf_counter()
             done = 0
             for index, row in enumerate(rows):
@@ -612,7 +617,7 @@ class Server(object):
                 total_left -= size
                 if total_left < 0:
                     raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch of %d items are more than %s bytes as JSON by item %d; '
-                                           'nothing was sent' % (len(rows), '{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index), file)
+                                           'nothing was sent' % (size, '{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index), file)
                 results.append(item)
                 if stop_on_order and item['ok']:
                     break

@@ -118,9 +118,16 @@ export interface ComponentBatchRequest {
   signal?: Record<string, unknown> | null;
   /** Keys every item shares. */
   common: Record<string, unknown>;
-  /** Item i is `common` updated with `keys` zipped with `rows[i]`. */
+  /** Item i is `common` updated with `keys` zipped with `rows[i]` … */
   keys: string[];
-  rows: unknown[][];
+  rows?: unknown[][];
+  /**
+   * … or with `keys[c]` set to `columns[c][i]` (key-major, all columns `size` long): the form replay sends,
+   * numbers as float64 bytes (batchColumns.ts) rather than JSON text. Exactly one of `rows` and `columns`.
+   */
+  columns?: unknown[][];
+  /** Items in the batch when `columns` is given (there may be no varying key at all). */
+  size?: number;
   /** When given, item i also gets `market_data[indexKey] = indexStart + i` (a counter that costs no bytes). */
   indexKey?: string;
   indexStart?: number;

@@ -45,6 +45,7 @@ import {
   toComponentError,
   withHint,
 } from './protocol';
+import { batchSize, wireItems } from './batchColumns';
 import { defaultLibraryDir, findPackageRoot, precheck } from './harnessFiles';
 
 export { PythonRunError } from './errors';
@@ -628,7 +629,7 @@ export class PythonSession {
           signal: req.signal ?? null,
           common: req.common,
           keys: req.keys,
-          rows: req.rows,
+          ...wireItems(req),
           stop_on_order: req.stopOnOrder ?? false,
           index_key: req.indexKey ?? null,
           index_start: req.indexStart ?? 0,
@@ -638,7 +639,7 @@ export class PythonSession {
           limits: this.wireLimits(),
         },
         this.limits.timeoutMs,
-        req.rows.length,
+        batchSize(req),
         interim,
       );
     } catch (e) {

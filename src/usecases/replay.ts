@@ -493,25 +493,40 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     const buildRows = (
       start: number,
       size: number,
-    ): { common: Record<string, unknown>; keys: string[]; rows: unknown[][] } => {
+    ): { common: Record<string, unknown>; keys: string[]; columns: unknown[][] } => {
       const columns: unknown[][] = keys.map(() => new Array<unknown>(size));
+      const [bids, asks, spreads, lasts, bidSizes, askSizes, isoTimes, msTimes, opens, highs, lows, closes, volumes] =
+        columns as [
+          unknown[],
+          unknown[],
+          unknown[],
+          unknown[],
+          unknown[],
+          unknown[],
+          unknown[],
+          unknown[],
+          ...unknown[][],
+        ];
       for (let j = 0; j < size; j++) {
         const k = start + j;
         const t = times[k] as number;
         const bid = feed.bid[k] as number;
         const ask = feed.ask[k] as number;
-        const values: unknown[] = [
-          bid,
-          ask,
-          Number((ask - bid).toPrecision(12)),
-          feed.last[k],
-          feed.bidSize[k],
-          feed.askSize[k],
-          isoOf(t),
-          t,
-        ];
-        if (candles) values.push(candles.open[k], candles.high[k], candles.low[k], candles.close[k], candles.volume[k]);
-        for (let c = 0; c < values.length; c++) (columns[c] as unknown[])[j] = values[c];
+        bids[j] = bid;
+        asks[j] = ask;
+        spreads[j] = Number((ask - bid).toPrecision(12));
+        lasts[j] = feed.last[k];
+        bidSizes[j] = feed.bidSize[k];
+        askSizes[j] = feed.askSize[k];
+        isoTimes[j] = isoOf(t);
+        msTimes[j] = t;
+        if (candles) {
+          (opens as unknown[])[j] = candles.open[k];
+          (highs as unknown[])[j] = candles.high[k];
+          (lows as unknown[])[j] = candles.low[k];
+          (closes as unknown[])[j] = candles.close[k];
+          (volumes as unknown[])[j] = candles.volume[k];
+        }
       }
       const batchCommon: Record<string, unknown> = { ...common };
       const varying: string[] = [];
@@ -525,9 +540,8 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
           varyingColumns.push(values);
         }
       });
-      const rows: unknown[][] = new Array<unknown[]>(size);
-      for (let j = 0; j < size; j++) rows[j] = varyingColumns.map((values) => values[j]);
-      return { common: batchCommon, keys: varying, rows };
+      // Key by key, as the harness takes them (numbers as float64 bytes: python/batchColumns.ts).
+      return { common: batchCommon, keys: varying, columns: varyingColumns };
     };
 
     // Venue steps (clock, poll) run for each record in order, and only up to the record whose
@@ -650,7 +664,8 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         signal: request.signal ?? null,
         common: rows.common,
         keys: rows.keys,
-        rows: rows.rows,
+        columns: rows.columns,
+        size,
         indexKey: 'bar_index',
         indexStart: start,
         instance: instanceKey,
