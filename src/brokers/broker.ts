@@ -6,6 +6,7 @@
 import type {
   AccountInfo,
   Fill,
+  InstrumentKind,
   InstrumentRules,
   OrderResponse,
   OrderTypeName,
@@ -25,6 +26,55 @@ export interface BrokerCapabilities {
   fractionalQuantity: boolean;
   shortSelling: boolean;
   cancelReplace: boolean;
+  /** What of a trailing stop the venue takes natively, when `orderTypes.trailing_stop` is true. */
+  trailingStop?: TrailingStopCapability;
+}
+
+/**
+ * A venue's own trailing stop for a quantity, standing alone (not tied to a position or a trade): per way
+ * of trailing, `true` when the venue takes it, else why it does not (the engine then emulates the stop
+ * locally and says that reason).
+ */
+export interface TrailingStopCapability {
+  byOffset: true | string;
+  byBps: true | string;
+  /** Set when the venue trails by whole basis points only: why a fraction of one is emulated. */
+  wholeBpsOnly?: string;
+  /** Instrument kinds the venue takes no trailing stop for, with why. */
+  notFor?: Partial<Record<InstrumentKind, string>>;
+}
+
+/** A trailing stop as a parent asks for it: by a price distance or by basis points, maybe from an activation price. */
+export interface TrailingStopWanted {
+  trailOffset?: number | undefined;
+  trailBps?: number | undefined;
+  activationPrice?: number | undefined;
+  kind: InstrumentKind;
+}
+
+/**
+ * Why this venue cannot carry this trailing stop as its own order (the engine emulates it), or undefined
+ * when it can. The venue's reasons come first: they name what it does have.
+ */
+export function trailingStopEmulationReason(
+  capabilities: BrokerCapabilities,
+  wanted: TrailingStopWanted,
+  venue: string,
+): string | undefined {
+  const refused = unsupportedReason(capabilities, 'trailing_stop', 'GTC', venue);
+  if (refused !== undefined) return refused;
+  const cap = capabilities.trailingStop;
+  if (cap === undefined) return `${venue} does not say which trailing stops it takes`;
+  const notFor = cap.notFor?.[wanted.kind];
+  if (notFor !== undefined) return notFor;
+  if (wanted.trailOffset !== undefined && cap.byOffset !== true) return cap.byOffset;
+  if (wanted.trailBps !== undefined) {
+    if (cap.byBps !== true) return cap.byBps;
+    if (cap.wholeBpsOnly !== undefined && !Number.isInteger(wanted.trailBps)) return cap.wholeBpsOnly;
+  }
+  if (wanted.activationPrice !== undefined)
+    return `SPtrader sends no activation price to ${venue}: the stop waits for it locally`;
+  return undefined;
 }
 
 /**

@@ -12,7 +12,7 @@ import { systemClock } from '../common/clock';
 import { parseParams } from './args';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { splitParent } from '../execution/algos/dialect';
-import { describeParent, ParentOrders } from '../execution/algos/parents';
+import { describeEmulation, describeParent, ParentOrders } from '../execution/algos/parents';
 import { loadRiskSettings, openTradingSession } from '../execution/session';
 import { buildMarketData } from '../execution/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
@@ -92,6 +92,7 @@ async function run(args: string[]): Promise<number> {
       clock: systemClock,
       instrument: (_v, s) => paper.getInstrument(s),
       quote: (_v, s) => paper.getQuote(s),
+      capabilities: () => paper.capabilities,
       ...(positionals[0] ? { component: resolve(positionals[0]) } : {}),
     });
     let ids: string[];
@@ -141,6 +142,7 @@ async function run(args: string[]): Promise<number> {
       const started = await parents.start(split.parent, 'paper');
       ids = [started.parentId];
       print(`Started ${describeParent(started)}`);
+      print(`  ${describeEmulation(started)}`);
     }
     // Drive until every parent ends: on the engine's events and every 250 ms; cancel on Ctrl-C or the deadline.
     const deadline = Date.now() + maxSeconds * 1000;

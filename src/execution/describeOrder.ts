@@ -73,6 +73,10 @@ export function orderTypeAbbreviation(t: OrderType, precision?: number): string 
       return `STP ${formatPrice(t.price, precision)}`;
     case 'stop_limit':
       return `STP ${formatPrice(t.stop_price, precision)}/LMT ${formatPrice(t.limit_price, precision)}`;
+    case 'trailing_stop':
+      return t.trail_offset !== undefined
+        ? `TRAIL ${formatPrice(t.trail_offset, precision)}`
+        : `TRAIL ${t.trail_bps} bps`;
   }
 }
 

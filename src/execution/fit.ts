@@ -41,6 +41,14 @@ export function fitToInstrument(
         limit_price: snap(orderType.limit_price, buy, 'limit price'),
       };
       break;
+    case 'trailing_stop':
+      // A wider trail, never a tighter one than asked: the distance is rounded up to the tick.
+      if (orderType.trail_offset !== undefined)
+        orderType = {
+          type: 'trailing_stop',
+          trail_offset: snapToStep(orderType.trail_offset, instrument.tickSize, 'up'),
+        };
+      break;
     case 'market':
       break;
   }

@@ -20,10 +20,26 @@ export const OrderTypeSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('limit'), price: positive('limit price') }),
   z.object({ type: z.literal('stop'), price: positive('stop price') }),
   z.object({ type: z.literal('stop_limit'), stop_price: positive('stop price'), limit_price: positive('limit price') }),
+  /**
+   * A stop that trails the market by a price distance or by basis points of the best price since it was
+   * placed, sent to a venue that has one natively (parent orders choose it: algos/parents.ts); never
+   * written by a component directly.
+   */
+  z
+    .object({
+      type: z.literal('trailing_stop'),
+      trail_offset: positive('trail offset').optional(),
+      trail_bps: positive('trail bps').optional(),
+    })
+    .refine((t) => (t.trail_offset === undefined) !== (t.trail_bps === undefined), {
+      message: 'a trailing stop trails by exactly one of trail_offset or trail_bps',
+    }),
 ]);
 export type OrderType = z.infer<typeof OrderTypeSchema>;
 export type OrderTypeName = OrderType['type'];
-export const ORDER_TYPE_NAMES: readonly OrderTypeName[] = ['market', 'limit', 'stop', 'stop_limit'];
+/** The types a component writes and every venue is checked for (a trailing stop comes only from a parent order). */
+export type PlainOrderTypeName = Exclude<OrderTypeName, 'trailing_stop'>;
+export const ORDER_TYPE_NAMES: readonly PlainOrderTypeName[] = ['market', 'limit', 'stop', 'stop_limit'];
 
 export const TimeInForceSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('GTC') }),
@@ -152,6 +168,8 @@ export function describeOrderType(t: OrderType): string {
       return `stop ${t.price}`;
     case 'stop_limit':
       return `stop ${t.stop_price} limit ${t.limit_price}`;
+    case 'trailing_stop':
+      return `trailing stop ${t.trail_offset ?? `${t.trail_bps} bps`}`;
   }
 }
 
@@ -171,9 +189,12 @@ export function describeStatus(s: OrderStatus): string {
 }
 
 /** What a venue requires of prices and quantities for one symbol. */
+export const InstrumentKindSchema = z.enum(['fx', 'equity', 'crypto', 'other']);
+export type InstrumentKind = z.infer<typeof InstrumentKindSchema>;
+
 export const InstrumentRulesSchema = z.object({
   symbol: z.string(),
-  kind: z.enum(['fx', 'equity', 'crypto', 'other']),
+  kind: InstrumentKindSchema,
   tickSize: z.number().positive(),
   lotSize: z.number().positive(),
   minQuantity: z.number().nonnegative(),

@@ -11,7 +11,7 @@
  */
 import { isSecretKey, REDACTED, redactSecretsDeep } from '../common/secrets';
 import type { z } from 'zod';
-import { OrderRequestSchema, type MetadataValue, type OrderRequest } from './model';
+import { OrderRequestSchema, type MetadataValue, type OrderRequest, type PlainOrderTypeName } from './model';
 
 export type Dialect = 'designed' | 'envelope' | 'shipped';
 
@@ -111,7 +111,7 @@ function kindOf(v: unknown): string {
   return typeof v;
 }
 
-const ORDER_TYPE_ALIASES: Record<string, OrderRequest['order_type']['type']> = {
+const ORDER_TYPE_ALIASES: Record<string, PlainOrderTypeName> = {
   market: 'market',
   mkt: 'market',
   limit: 'limit',

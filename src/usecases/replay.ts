@@ -591,6 +591,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         clock,
         instrument: () => broker.getInstrument(symbol),
         quote: (_v, s) => broker.getQuote(s),
+        capabilities: () => broker.capabilities,
         component: request.file,
         onChange: (event, p) => {
           if (event === 'ParentChild') {

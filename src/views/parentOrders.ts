@@ -93,6 +93,7 @@ export class EditorParents implements vscode.Disposable {
       clock: systemClock,
       instrument: (v, s) => venue(v).getInstrument(s),
       quote: (v, s) => venue(v).getQuote(s),
+      capabilities: (v) => this.venues.brokers.get(v)?.capabilities,
       onChange: (event, parent) => {
         if (event === 'ParentStarted' || event === 'ParentEnded')
           this.log.info(`${event}: ${describeParent(parent)}${parent.reason ? ` (${parent.reason})` : ''}`);

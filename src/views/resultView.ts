@@ -8,7 +8,7 @@ import { isFinalState, type OrderRecord } from '../execution/orderState';
 import type { TestOrderOutcome } from '../execution/testOrder';
 import type { OrderRequest } from '../orders/model';
 import type { ParentSpec } from '../execution/algos/dialect';
-import { describeParent, type ParentOrder } from '../execution/algos/parents';
+import { describeEmulation, describeParent, type ParentOrder } from '../execution/algos/parents';
 import type { RouteDecision } from '../execution/route';
 import type { ParentView, PriceLineSchema, QuotePoint, ResultView, RunKind, TimelineRow } from './protocol';
 import type { z } from 'zod';
@@ -112,7 +112,7 @@ export function parentViewOf(p: ParentOrder): ParentView {
     state: p.state,
     reason: p.reason,
     filled: p.filled,
-    emulation: emulationOf(p.spec),
+    emulation: describeEmulation(p),
     watermark: p.watermark,
     children: p.children.map((c) => {
       const s = p.childStates[c.id];
@@ -143,20 +143,6 @@ function parentPriceLines(spec: ParentSpec): PriceLine[] {
       return spec.limit_price === undefined ? [] : [{ price: spec.limit_price, title: 'limit' }];
     case 'trailing_stop':
       return spec.activation_price === undefined ? [] : [{ price: spec.activation_price, title: 'activation' }];
-  }
-}
-
-/** What of a parent the venue carries natively and what the engine emulates locally (issue 15: it says so). */
-export function emulationOf(spec: ParentSpec): string {
-  switch (spec.algo) {
-    case 'twap':
-      return 'Emulated locally: the engine sends each slice as an IOC order on its schedule.';
-    case 'iceberg':
-      return 'Emulated locally: the engine shows one clip at a time as a GTC limit and sends the next when it fills.';
-    case 'bracket':
-      return 'The exits are the venue’s own stop and limit orders; one-cancels-other is emulated locally (the first exit to fill cancels the other).';
-    case 'trailing_stop':
-      return 'Emulated locally: the engine trails the venue’s quote and sends a market order when the stop is hit.';
   }
 }
 

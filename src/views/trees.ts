@@ -12,8 +12,7 @@ import { averagePrice, filledQuantity, type OrderRecord } from '../execution/ord
 import type { OrderResponse, Position } from '../orders/model';
 import { accountLines, signedMoney, type AccountLine, type DayStart, type DayStartStore } from './accountSummary';
 import { PAPER_PROFILE_ID, profileConnectProblem, profileHosts } from './profiles';
-import { describeParent, type ChildRef, type ParentOrder } from '../execution/algos/parents';
-import { emulationOf } from './resultView';
+import { describeEmulation, describeParent, type ChildRef, type ParentOrder } from '../execution/algos/parents';
 
 /** What these views use of the services the composition root hands out. */
 type TreesServices = Pick<ViewServices, 'context' | 'session' | 'profiles' | 'parents'>;
@@ -207,7 +206,7 @@ export class OpenOrdersTree extends RefreshingTree<OrderNode> {
       );
       item.id = `parent:${p.parentId}`;
       item.description = `${p.state} · ${p.children.length} child${p.children.length === 1 ? '' : 'ren'} · ${p.venue}`;
-      item.tooltip = `Parent order ${p.parentId} (${p.spec.algo.replace('_', ' ')}) at ${p.venue}: ${p.state}${p.reason ? ` (${p.reason})` : ''}${p.watermark === null ? '' : `; trail watermark ${p.watermark}`}\n${emulationOf(p.spec)}\nCancelling it cancels its working children.`;
+      item.tooltip = `Parent order ${p.parentId} (${p.spec.algo.replace('_', ' ')}) at ${p.venue}: ${p.state}${p.reason ? ` (${p.reason})` : ''}${p.watermark === null ? '' : `; trail watermark ${p.watermark}`}\n${describeEmulation(p)}\nCancelling it cancels its working children.`;
       item.iconPath = new vscode.ThemeIcon('list-tree');
       item.contextValue = p.state === 'WORKING' ? 'sptrader.parent' : 'sptrader.parent.ended';
       return item;

@@ -68,6 +68,8 @@ export function toSdkOrder(body: AlpacaOrderRequest): SdkPostOrder {
     timeInForce: body.time_in_force,
     limitPrice: body.limit_price,
     stopPrice: body.stop_price,
+    trailPrice: body.trail_price,
+    trailPercent: body.trail_percent,
     clientOrderId: body.client_order_id,
   };
 }

@@ -25,7 +25,7 @@ import { decimal, decimalString, isoTime, optionalTime, validate } from './wire'
 // --- our order → Alpaca -------------------------------------------------------------------
 
 export type AlpacaTimeInForce = 'day' | 'gtc' | 'opg' | 'cls' | 'ioc' | 'fok';
-export type AlpacaOrderTypeName = 'market' | 'limit' | 'stop' | 'stop_limit';
+export type AlpacaOrderTypeName = 'market' | 'limit' | 'stop' | 'stop_limit' | 'trailing_stop';
 
 /** The body of `POST /v2/orders`, exactly as it goes over the wire. */
 export interface AlpacaOrderRequest {
@@ -36,6 +36,10 @@ export interface AlpacaOrderRequest {
   time_in_force: AlpacaTimeInForce;
   limit_price?: string;
   stop_price?: string;
+  /** Trailing stop: a dollar distance from the high (sell) or low (buy) water mark… */
+  trail_price?: string;
+  /** …or a percent of it (one of the two). */
+  trail_percent?: string;
   client_order_id: string;
 }
 
@@ -50,13 +54,18 @@ export const GTD_REASON =
   'Alpaca has no good-till-date orders: send GTC (or DAY from Alpaca itself) and cancel the order at the time you wanted it to expire';
 export const IOC_STOP_REASON =
   'Alpaca accepts IOC and FOK only on market and limit orders: use GTC for stop and stop-limit orders';
+export const IOC_TRAILING_REASON = 'Alpaca accepts trailing stops only as DAY or GTC orders: use GTC';
+export const CRYPTO_TRAILING_REASON =
+  'Alpaca takes trailing stops on US equities only (its crypto orders are market, limit and stop-limit)';
 
 /** What `AlpacaBroker` accepts (see its header table); a constant so the broker registry reads it without an instance. */
 export const ALPACA_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
-  orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: true, trailing_stop: true },
   timeInForce: { GTC: true, IOC: true, FOK: true, GTD: false },
   unsupported: [
     { timeInForce: 'GTD', reason: GTD_REASON },
+    { orderType: 'trailing_stop', timeInForce: 'IOC', reason: IOC_TRAILING_REASON },
+    { orderType: 'trailing_stop', timeInForce: 'FOK', reason: IOC_TRAILING_REASON },
     { orderType: 'stop', timeInForce: 'IOC', reason: IOC_STOP_REASON },
     { orderType: 'stop', timeInForce: 'FOK', reason: IOC_STOP_REASON },
     { orderType: 'stop_limit', timeInForce: 'IOC', reason: IOC_STOP_REASON },
@@ -66,6 +75,9 @@ export const ALPACA_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapab
   fractionalQuantity: true,
   shortSelling: true,
   cancelReplace: false,
+  // Alpaca "Orders" → "Trailing Stop Orders": trail_price (a dollar offset) or trail_percent from the
+  // high water mark; a single order only, on equities.
+  trailingStop: { byOffset: true, byBps: true, notFor: { crypto: CRYPTO_TRAILING_REASON } },
 });
 
 /**
@@ -77,8 +89,10 @@ export function alpacaRefusal(order: PlacedOrderRequest, cryptoPriceIncrement?: 
   const tif = order.time_in_force.type;
   if (tif === 'GTD') return GTD_REASON;
   if ((tif === 'IOC' || tif === 'FOK') && (type === 'stop' || type === 'stop_limit')) return IOC_STOP_REASON;
+  if ((tif === 'IOC' || tif === 'FOK') && type === 'trailing_stop') return IOC_TRAILING_REASON;
   const crypto = isCryptoSymbol(order.symbol);
   if (crypto) {
+    if (type === 'trailing_stop') return CRYPTO_TRAILING_REASON;
     if (type === 'stop') return 'Alpaca does not accept plain stop orders on crypto: use stop-limit';
     if (tif === 'FOK') return 'Alpaca accepts only GTC and IOC on crypto orders';
   } else if (!Number.isInteger(order.quantity)) {
@@ -105,6 +119,8 @@ function priceFields(t: OrderType): Array<[string, number]> {
         ['stop price', t.stop_price],
         ['limit price', t.limit_price],
       ];
+    case 'trailing_stop':
+      return t.trail_offset === undefined ? [] : [['trail price', t.trail_offset]];
   }
 }
 
@@ -138,6 +154,11 @@ export function toAlpacaOrder(order: PlacedOrderRequest, cryptoPriceIncrement?: 
         stop_price: decimalString(t.stop_price),
         limit_price: decimalString(t.limit_price),
       };
+    case 'trailing_stop':
+      // trail_percent is in percent: 25 bps is "0.25".
+      return t.trail_offset !== undefined
+        ? { ...base, type: 'trailing_stop', trail_price: decimalString(t.trail_offset) }
+        : { ...base, type: 'trailing_stop', trail_percent: decimalString((t.trail_bps ?? 0) / 100) };
   }
 }
 
@@ -178,6 +199,10 @@ export const AlpacaOrderSchema = z.object({
   time_in_force: z.enum(['day', 'gtc', 'opg', 'cls', 'ioc', 'fok']),
   limit_price: decimal.nullish(),
   stop_price: decimal.nullish(),
+  trail_price: decimal.nullish(),
+  trail_percent: decimal.nullish(),
+  /** Trailing stop: the high (sell) or low (buy) water mark so far; `stop_price` is then the stop it sets. */
+  hwm: decimal.nullish(),
   created_at: isoTime,
   updated_at: optionalTime,
   submitted_at: optionalTime,
@@ -222,7 +247,7 @@ export function mapAlpacaStatus(status: AlpacaStatus, filledQty: number, qty: nu
   }
 }
 
-/** An Alpaca order SPtrader cannot represent (trailing stop, notional, multi-leg): skipped in lists. */
+/** An Alpaca order SPtrader cannot represent (notional, multi-leg): skipped in lists. */
 export class UnrepresentableOrder extends BrokerError {
   constructor(message: string) {
     super('BAD_RESPONSE', message);
@@ -248,6 +273,13 @@ function orderTypeOf(o: AlpacaOrder): OrderType {
         type: 'stop_limit',
         stop_price: need(o.stop_price, 'stop_price'),
         limit_price: need(o.limit_price, 'limit_price'),
+      };
+    case 'trailing_stop':
+      if (o.trail_price !== null && o.trail_price !== undefined && o.trail_price > 0)
+        return { type: 'trailing_stop', trail_offset: o.trail_price };
+      return {
+        type: 'trailing_stop',
+        trail_bps: Number((need(o.trail_percent, 'trail_price or trail_percent') * 100).toFixed(8)),
       };
     case undefined:
       throw new BrokerError('BAD_RESPONSE', 'Alpaca sent an order that SPtrader cannot read: field type: missing');

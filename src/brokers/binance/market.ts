@@ -146,6 +146,8 @@ function pricesOf(t: OrderType): Array<{ name: 'price' | 'stopPrice'; value: num
         { name: 'stopPrice', value: t.stop_price },
         { name: 'price', value: t.limit_price },
       ];
+    case 'trailing_stop':
+      return [];
   }
 }
 
@@ -233,7 +235,7 @@ export function snapToFilters<T extends Pick<PlacedOrderRequest, 'order_type' | 
   const p = (v: number) => (tick > 0 ? snapToStep(v, tick) : v);
   const t = order.order_type;
   const orderType: OrderType =
-    t.type === 'market'
+    t.type === 'market' || t.type === 'trailing_stop'
       ? t
       : t.type === 'limit'
         ? { type: 'limit', price: p(t.price) }

@@ -32,7 +32,17 @@ export interface CreateOrderArgs {
   amount: number;
   /** Never set for market orders: ccxt would send quoteOrderQty = amount × price instead of quantity. */
   price: number | undefined;
-  params: { newClientOrderId: string; timeInForce?: 'GTC' | 'IOC' | 'FOK'; stopPrice?: number };
+  params: {
+    newClientOrderId: string;
+    timeInForce?: 'GTC' | 'IOC' | 'FOK';
+    stopPrice?: number;
+    /**
+     * A trailing STOP_LOSS: ccxt sends `trailingDelta` = trailingPercent × 100 (BIPS) on a spot market
+     * and makes 'market' a STOP_LOSS when told stopLossOrTakeProfit 'stopLoss' (ccxt binance createOrderRequest).
+     */
+    trailingPercent?: number;
+    stopLossOrTakeProfit?: 'stopLoss';
+  };
   /** What Binance will receive as `type`. */
   binanceType: BinanceOrderType;
 }
@@ -50,9 +60,18 @@ export function unsupportedOnBinance(
   if (tif === 'GTD') return BINANCE_GTD_REFUSAL;
   const type = order.order_type.type;
   if (type === 'market' && tif === 'FOK') return BINANCE_MARKET_FOK_REFUSAL;
-  if (type === 'stop' && tif === 'FOK') return BINANCE_STOP_FOK_REFUSAL;
+  if ((type === 'stop' || type === 'trailing_stop') && tif === 'FOK') return BINANCE_STOP_FOK_REFUSAL;
+  const t = order.order_type;
+  if (t.type === 'trailing_stop') {
+    if (t.trail_bps === undefined) return BINANCE_TRAIL_OFFSET_REFUSAL;
+    if (!Number.isInteger(t.trail_bps)) return BINANCE_WHOLE_BPS_REFUSAL;
+  }
   return undefined;
 }
+
+export const BINANCE_TRAIL_OFFSET_REFUSAL =
+  'Binance spot trails by basis points only (trailingDelta, in BIPS), not by a price distance';
+export const BINANCE_WHOLE_BPS_REFUSAL = "Binance spot's trailingDelta is a whole number of basis points";
 
 export const BINANCE_GTD_REFUSAL =
   'Binance spot has no GTD time in force (only GTC, IOC and FOK); use GTC and cancel it yourself';
@@ -63,16 +82,20 @@ export const BINANCE_STOP_FOK_REFUSAL = fokRefusal('stop (STOP_LOSS)');
 
 /** What `BinanceBroker` accepts (see its header table): the same refusals as `unsupportedOnBinance`, readable without an instance. */
 export const BINANCE_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
-  orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: true, trailing_stop: true },
   timeInForce: { GTC: true, IOC: true, FOK: true, GTD: false },
   unsupported: [
     { orderType: 'market', timeInForce: 'FOK', reason: BINANCE_MARKET_FOK_REFUSAL },
     { orderType: 'stop', timeInForce: 'FOK', reason: BINANCE_STOP_FOK_REFUSAL },
+    { orderType: 'trailing_stop', timeInForce: 'FOK', reason: BINANCE_STOP_FOK_REFUSAL },
     { timeInForce: 'GTD', reason: BINANCE_GTD_REFUSAL },
   ],
   fractionalQuantity: true,
   shortSelling: false,
   cancelReplace: false,
+  // binance-spot-api-docs faqs/trailing-stop-faq.md: trailingDelta (BIPS) on STOP_LOSS, STOP_LOSS_LIMIT,
+  // TAKE_PROFIT, TAKE_PROFIT_LIMIT; without a stopPrice the trailing starts when the order is placed.
+  trailingStop: { byOffset: BINANCE_TRAIL_OFFSET_REFUSAL, byBps: true, wholeBpsOnly: BINANCE_WHOLE_BPS_REFUSAL },
 });
 
 export function toCreateOrderArgs(order: PlacedOrderRequest, unifiedSymbol: string): CreateOrderArgs {
@@ -118,6 +141,19 @@ export function toCreateOrderArgs(order: PlacedOrderRequest, unifiedSymbol: stri
         price: t.limit_price,
         params: { newClientOrderId: order.client_order_id, timeInForce: tif, stopPrice: t.stop_price },
         binanceType: 'STOP_LOSS_LIMIT',
+      };
+    case 'trailing_stop':
+      // A STOP_LOSS (market once triggered) with trailingDelta and no stopPrice: it trails from placement.
+      return {
+        ...base,
+        type: 'market',
+        price: undefined,
+        params: {
+          newClientOrderId: order.client_order_id,
+          trailingPercent: (t.trail_bps ?? 0) / 100,
+          stopLossOrTakeProfit: 'stopLoss',
+        },
+        binanceType: 'STOP_LOSS',
       };
   }
 }
@@ -218,6 +254,8 @@ export const RawOrderSchema = z.object({
   type: z.string(),
   side: z.enum(['BUY', 'SELL']),
   stopPrice: decimalString.optional(),
+  /** A trailing stop's delta in BIPS (present only on trailing orders). */
+  trailingDelta: z.number().int().positive().optional(),
   time: millis.optional(),
   updateTime: millis.optional(),
   transactTime: millis.optional(),
@@ -229,6 +267,8 @@ export type RawOrder = z.infer<typeof RawOrderSchema>;
 
 function orderTypeOf(raw: RawOrder): OrderType {
   const stop = raw.stopPrice ?? 0;
+  if (raw.trailingDelta !== undefined && (raw.type === 'STOP_LOSS' || raw.type === 'TAKE_PROFIT'))
+    return { type: 'trailing_stop', trail_bps: raw.trailingDelta };
   switch (raw.type) {
     case 'MARKET':
       return { type: 'market' };

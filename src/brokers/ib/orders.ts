@@ -21,13 +21,23 @@ import { BrokerError } from '../errors';
 import { synthesisedFillId } from '../orderTracker';
 import { symbolOf, type IbContract, type InstrumentKind } from './market';
 
+const IB_CRYPTO_TRAILING_REASON = 'IB takes no trailing stop on crypto (PAXOS orders are market, limit and stop-limit)';
+
 /** What `IbBroker` accepts: every type × TIF (see its header); a constant so the broker registry reads it without an instance. */
 export const IB_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
-  orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: true, trailing_stop: true },
   timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
   fractionalQuantity: false,
   shortSelling: true,
   cancelReplace: false,
+  // TWS API "Order Types" → Trailing Stop: orderType TRAIL with the trailing amount in auxPrice or a
+  // percentage in trailingPercent (one or the other). IB's crypto (PAXOS) orders are market, limit and
+  // stop-limit only.
+  trailingStop: {
+    byOffset: true,
+    byBps: true,
+    notFor: { crypto: IB_CRYPTO_TRAILING_REASON },
+  },
 });
 /** The fields of `@stoqey/ib`'s `Order` we use. */
 export interface IbOrder {
@@ -37,6 +47,8 @@ export interface IbOrder {
   orderType?: string;
   lmtPrice?: number;
   auxPrice?: number;
+  /** TRAIL: the trail as a percentage, instead of an amount in auxPrice. */
+  trailingPercent?: number;
   tif?: string;
   goodTillDate?: string;
   orderRef?: string;
@@ -90,6 +102,8 @@ export function orderFor(request: PlacedOrderRequest, kind: InstrumentKind): IbO
       'INVALID_ORDER',
       `IB: fractional quantity ${request.quantity} is not accepted through the API for ${kind === 'fx' ? 'FX' : 'stocks'}`,
     );
+  if (kind === 'crypto' && request.order_type.type === 'trailing_stop')
+    throw new BrokerError('UNSUPPORTED_ORDER', IB_CRYPTO_TRAILING_REASON, { retryable: false });
   const order: IbOrder = {
     action: request.side === 'buy' ? 'BUY' : 'SELL',
     totalQuantity: request.quantity,
@@ -103,7 +117,7 @@ export function orderFor(request: PlacedOrderRequest, kind: InstrumentKind): IbO
   return order;
 }
 
-function typeFields(t: OrderType): Pick<IbOrder, 'orderType' | 'lmtPrice' | 'auxPrice'> {
+function typeFields(t: OrderType): Pick<IbOrder, 'orderType' | 'lmtPrice' | 'auxPrice' | 'trailingPercent'> {
   switch (t.type) {
     case 'market':
       return { orderType: 'MKT' };
@@ -113,6 +127,10 @@ function typeFields(t: OrderType): Pick<IbOrder, 'orderType' | 'lmtPrice' | 'aux
       return { orderType: 'STP', auxPrice: t.price };
     case 'stop_limit':
       return { orderType: 'STP LMT', lmtPrice: t.limit_price, auxPrice: t.stop_price };
+    case 'trailing_stop':
+      return t.trail_offset !== undefined
+        ? { orderType: 'TRAIL', auxPrice: t.trail_offset }
+        : { orderType: 'TRAIL', trailingPercent: (t.trail_bps ?? 0) / 100 };
   }
 }
 
@@ -131,6 +149,9 @@ export function requestFromIb(contract: IbContract, order: IbOrder): PlacedOrder
   else if (order.orderType === 'STP' && aux !== undefined) orderType = { type: 'stop', price: aux };
   else if (order.orderType === 'STP LMT' && lmt !== undefined && aux !== undefined)
     orderType = { type: 'stop_limit', stop_price: aux, limit_price: lmt };
+  else if (order.orderType === 'TRAIL' && aux !== undefined) orderType = { type: 'trailing_stop', trail_offset: aux };
+  else if (order.orderType === 'TRAIL' && price(order.trailingPercent) !== undefined)
+    orderType = { type: 'trailing_stop', trail_bps: Number(((order.trailingPercent as number) * 100).toFixed(8)) };
   else return undefined;
   let tif: TimeInForce;
   const gtd = parseGoodTillDate(order.goodTillDate);

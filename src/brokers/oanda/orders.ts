@@ -40,19 +40,28 @@ export const MARKET_TIF_REFUSAL =
   'OANDA executes market orders at once or not at all: use time in force FOK (fill completely or cancel) or IOC (fill what is available, cancel the rest); ' +
   'for an order that waits, send a limit or stop order with GTC or GTD.';
 
+/**
+ * OANDA v20 "Order Definitions" → TrailingStopLossOrder: "linked to an open Trade and created with a
+ * price distance … A TrailingStopLossOrder cannot be used to open a new Position"; it closes its trade.
+ */
+export const TRAILING_STOP_REFUSAL =
+  "OANDA's trailing stop (TrailingStopLossOrder) belongs to one open trade and closes all of it; it cannot stand alone for a quantity";
+
 /** Why OANDA cannot take this combination, before anything is sent; undefined when it can. */
 export function oandaRefusal(orderType: OrderType['type'], timeInForce: TimeInForce['type']): string | undefined {
   if (orderType === 'stop_limit') return STOP_LIMIT_REFUSAL;
+  if (orderType === 'trailing_stop') return TRAILING_STOP_REFUSAL;
   if (orderType === 'market' && timeInForce !== 'FOK' && timeInForce !== 'IOC') return MARKET_TIF_REFUSAL;
   return undefined;
 }
 
 /** What `OandaBroker` accepts (see its header table); a constant so the broker registry reads it without an instance. */
 export const OANDA_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
-  orderTypes: { market: true, limit: true, stop: true, stop_limit: false },
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: false, trailing_stop: false },
   timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
   unsupported: [
     { orderType: 'stop_limit', reason: STOP_LIMIT_REFUSAL },
+    { orderType: 'trailing_stop', reason: TRAILING_STOP_REFUSAL },
     { orderType: 'market', timeInForce: 'GTC', reason: MARKET_TIF_REFUSAL },
     { orderType: 'market', timeInForce: 'GTD', reason: MARKET_TIF_REFUSAL },
   ],
@@ -128,6 +137,8 @@ export function toV20OrderRequest(order: PlacedOrderRequest, instrument: V20Inst
   const tif = order.time_in_force;
   if (t.type === 'market') return { ...base, type: 'MARKET', timeInForce: tif.type === 'IOC' ? 'IOC' : 'FOK' };
   if (t.type === 'stop_limit') throw new BrokerError('UNSUPPORTED_ORDER', STOP_LIMIT_REFUSAL, { retryable: false });
+  if (t.type === 'trailing_stop')
+    throw new BrokerError('UNSUPPORTED_ORDER', TRAILING_STOP_REFUSAL, { retryable: false });
   const price = onGrid(t.price, instrument.displayPrecision);
   if (price === undefined)
     throw new BrokerError(

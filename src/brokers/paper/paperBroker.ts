@@ -43,8 +43,10 @@ import type {
 } from '../../orders/model';
 import type { BrokerApi, BrokerCapabilities, Disposable, OrderLookupHint, OrderUpdate } from '../broker';
 import { FaultInjectingBroker, type FaultSwitch } from './faults';
+import { PAPER_TRAILING_REASON } from './rules';
 import { PaperVenue, type Candle, type PaperBrokerOptions } from './venue';
 
+export { PAPER_TRAILING_REASON } from './rules';
 export { defaultFees, type FeeModel, type LatencyModel } from './costs';
 export { MAX_FILLS_KEPT, MAX_FINAL_ORDERS_KEPT } from './orders';
 export { JOURNAL_LIMIT_BYTES } from './persistence';
@@ -52,8 +54,9 @@ export type { Candle, PaperBrokerOptions } from './venue';
 
 /** Every type × TIF (see the header table); a constant so the broker registry reads it without an instance. */
 export const PAPER_CAPABILITIES: BrokerCapabilities = Object.freeze<BrokerCapabilities>({
-  orderTypes: { market: true, limit: true, stop: true, stop_limit: true },
+  orderTypes: { market: true, limit: true, stop: true, stop_limit: true, trailing_stop: false },
   timeInForce: { GTC: true, IOC: true, FOK: true, GTD: true },
+  unsupported: [{ orderType: 'trailing_stop', reason: PAPER_TRAILING_REASON }],
   fractionalQuantity: true,
   shortSelling: true,
   cancelReplace: false,

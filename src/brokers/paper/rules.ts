@@ -26,6 +26,7 @@ export function staticRuleRefusal(
   if (request.quantity < instrument.minQuantity)
     return `quantity ${plain(request.quantity)} is below the minimum ${plain(instrument.minQuantity)} for ${symbol}`;
   const type = request.order_type;
+  if (type.type === 'trailing_stop') return PAPER_TRAILING_REASON;
   const prices: Array<[string, number]> =
     type.type === 'market'
       ? []
@@ -47,3 +48,6 @@ export function staticRuleRefusal(
     return `expires_at ${new Date(tif.expires_at).toISOString()} is already past (now ${new Date(now).toISOString()})`;
   return undefined;
 }
+
+/** The paper venue keeps to the four plain types; a parent's trailing stop is emulated by the engine. */
+export const PAPER_TRAILING_REASON = 'the paper venue has no trailing stop order of its own';

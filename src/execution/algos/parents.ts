@@ -3,7 +3,7 @@
  * and trailing stop. Every child is an ordinary order through the engine (validation, risk, the audit
  * log); the parent's own life is written to the same audit log, so the log stays the one record:
  *
- *   ParentStarted {parentId, venue, spec}      when the parent is accepted
+ *   ParentStarted {parentId, venue, spec, native, emulatedBecause}   when the parent is accepted
  *   ParentChild   {parentId, childId, role, index}   before each child is submitted (its id is
  *                                              `<parentId>-<n>`, fixed before sending)
  *   ParentTrail   {parentId, watermark}        when a trailing stop's watermark moves (its emulated trigger)
@@ -12,16 +12,25 @@
  * After a restart, `restore` rebuilds the working parents from those records and the children's own
  * order records: a child whose ParentChild was written but whose SubmitOrder never became durable was
  * never sent and is sent now under the same id; one the engine knows is followed, never resent (the
- * engine refuses a client order id twice). A trailing stop keeps its watermark. Every trigger is
- * emulated here, locally, on the venue's quotes (`poll`); the host calls `poll` on a timer and after the
- * engine's events. Cancelling a parent cancels its working children; a halt (emergency stop) ends every
- * parent, whose children the stop has cancelled.
+ * engine refuses a client order id twice). A trailing stop keeps its watermark.
+ *
+ * A trailing stop goes to the venue as its own order when the venue has one that means what ours does
+ * (`trailingStopEmulationReason` over its capabilities: Alpaca, IB, Binance by whole bps): one child,
+ * role `trailing`, that the venue trails and triggers; the engine follows it like any order (reconciled
+ * after a restart, cancelled by the parent's cancel and by the emergency stop). Elsewhere (OANDA, whose
+ * trailing stop belongs to a trade; the paper venue; an activation price) it is emulated here, on the
+ * venue's quotes, and the parent says why (`emulatedBecause`). The choice is written in ParentStarted, so
+ * a restart carries on the same way. Other triggers (TWAP's clock, the bracket's one-cancels-other) are
+ * always emulated here (`poll`); the host calls `poll` on a timer and after the engine's events.
+ * Cancelling a parent cancels its working children; a halt (emergency stop) ends every parent, whose
+ * children the stop has cancelled.
  *
  * Past 450 lines on purpose: one concept, a parent order's life; start, poll, cancel, restore
  * and finish read and write the same parent and child records, and the four kinds (TWAP, iceberg,
  * bracket, trailing stop) differ only in a few lines of `poll`. The dialect a component writes is
  * dialect.ts.
  */
+import { trailingStopEmulationReason, type BrokerCapabilities } from '../../brokers/broker';
 import type { Clock } from '../../common/clock';
 import { crashPoint } from '../../common/crashPoint';
 import type { AuditLog, AuditRecord } from '../audit/auditLog';
@@ -34,7 +43,7 @@ import type { InstrumentRules, OrderRequest, Quote } from '../../orders/model';
 import type { ParentSpec } from './dialect';
 
 export type ParentState = 'WORKING' | 'DONE' | 'CANCELLED' | 'FAILED';
-export type ChildRole = 'slice' | 'clip' | 'entry' | 'stop_loss' | 'take_profit' | 'trigger';
+export type ChildRole = 'slice' | 'clip' | 'entry' | 'stop_loss' | 'take_profit' | 'trigger' | 'trailing';
 
 export interface ChildRef {
   readonly id: string;
@@ -53,8 +62,12 @@ export interface ParentOrder {
   children: ChildRef[];
   /** Quantity the parent's children have filled (exits of a bracket not counted). */
   filled: number;
-  /** Trailing stop: the best bid (sell) or ask (buy) seen since activation; null before. */
+  /** Trailing stop: the best bid (sell) or ask (buy) seen since activation; null before (and when native). */
   watermark: number | null;
+  /** Trailing stop: the venue carries it as its own order (one `trailing` child) rather than the engine. */
+  readonly native: boolean;
+  /** Trailing stop emulated locally: why the venue does not carry it; null otherwise. */
+  readonly emulatedBecause: string | null;
   reason: string | null;
   /** How each child stands now. */
   childStates: Record<string, { state: OrderState | 'NOT_SENT'; filled: number }>;
@@ -67,6 +80,8 @@ export interface ParentOrdersOptions {
   clock: Clock;
   instrument: (venue: string, symbol: string) => Promise<InstrumentRules>;
   quote: (venue: string, symbol: string) => Promise<Quote>;
+  /** What the venue takes (a trailing stop goes to it natively when it can); unknown: emulated. */
+  capabilities?: (venue: string) => BrokerCapabilities | undefined;
   /** Recorded with every child (the component's file). */
   component?: string;
   /** Told after each of the parent's own records is written (the views follow parents with it). */
@@ -112,6 +127,8 @@ export class ParentOrders {
     const parentId = `pa-${now.toString(36)}-${Math.floor(Math.random() * 0x1000000)
       .toString(36)
       .padStart(5, '0')}`;
+    const emulatedBecause = spec.algo === 'trailing_stop' ? await this.trailingEmulation(spec, venue) : null;
+    const native = spec.algo === 'trailing_stop' && emulatedBecause === null;
     const parent: ParentOrder = {
       parentId,
       venue,
@@ -121,10 +138,19 @@ export class ParentOrders {
       children: [],
       filled: 0,
       watermark: null,
+      native,
+      emulatedBecause,
       reason: null,
       childStates: {},
     };
-    await this.options.audit.append('ParentStarted', { at: now, parentId, venue, spec: { ...spec } });
+    await this.options.audit.append('ParentStarted', {
+      at: now,
+      parentId,
+      venue,
+      spec: { ...spec },
+      native,
+      emulatedBecause,
+    });
     this.parents.set(parentId, parent);
     this.changed('ParentStarted', parent);
     await this.poll();
@@ -178,6 +204,8 @@ export class ParentOrders {
           children: [],
           filled: 0,
           watermark: null,
+          native: d['native'] === true,
+          emulatedBecause: typeof d['emulatedBecause'] === 'string' ? d['emulatedBecause'] : null,
           reason: null,
           childStates: {},
         });
@@ -214,7 +242,7 @@ export class ParentOrders {
     const working: ParentOrder[] = [];
     for (const p of parents.values()) {
       if (p.state !== 'WORKING') continue;
-      p.filled = this.filledBy(p, ['slice', 'clip', 'entry', 'trigger']);
+      p.filled = this.filledBy(p, FILLING_ROLES);
       this.parents.set(p.parentId, p);
       working.push(p);
     }
@@ -231,7 +259,7 @@ export class ParentOrders {
     }
     // A child written to the log but never sent (the process died in between) is sent now, same id.
     for (const c of p.children) if (this.facts(c.id) === undefined) await this.resend(p, c);
-    p.filled = this.filledBy(p, ['slice', 'clip', 'entry', 'trigger']);
+    p.filled = this.filledBy(p, FILLING_ROLES);
     switch (p.spec.algo) {
       case 'twap':
         return this.twap(p, p.spec);
@@ -348,7 +376,50 @@ export class ParentOrders {
     }
   }
 
+  /** Why this venue cannot carry this trailing stop itself, or null when it can. */
+  private async trailingEmulation(
+    s: Extract<ParentSpec, { algo: 'trailing_stop' }>,
+    venue: string,
+  ): Promise<string | null> {
+    const capabilities = this.options.capabilities?.(venue);
+    if (capabilities === undefined) return `the capabilities of ${venue} are not known here`;
+    const rules = await this.options.instrument(venue, s.symbol);
+    return (
+      trailingStopEmulationReason(
+        capabilities,
+        { trailOffset: s.trail_offset, trailBps: s.trail_bps, activationPrice: s.activation_price, kind: rules.kind },
+        venue,
+      ) ?? null
+    );
+  }
+
+  /** A native trailing stop: one GTC order the venue trails; the parent ends with it. */
+  private async nativeTrailing(p: ParentOrder, s: Extract<ParentSpec, { algo: 'trailing_stop' }>): Promise<void> {
+    const child = p.children.find((c) => c.role === 'trailing');
+    if (!child) {
+      const rules = await this.options.instrument(p.venue, s.symbol);
+      const order: OrderRequest = {
+        symbol: s.symbol,
+        side: s.side,
+        quantity: s.quantity,
+        order_type:
+          s.trail_offset !== undefined
+            ? { type: 'trailing_stop', trail_offset: s.trail_offset }
+            : { type: 'trailing_stop', trail_bps: s.trail_bps as number },
+        time_in_force: { type: 'GTC' },
+        metadata: { parent: p.parentId, algo: 'trailing_stop', trailing: 'native' },
+      };
+      return void (await this.send(p, 'trailing', order, rules));
+    }
+    if (!this.isFinal(child.id)) return;
+    const f = this.facts(child.id);
+    if (f && f.filled > 0) return this.finish(p, `triggered at ${p.venue}`);
+    const why = `${p.venue}'s trailing stop ended ${f?.state ?? 'unknown'} without a fill`;
+    return this.end(p, f?.state === 'REJECTED' ? 'FAILED' : 'CANCELLED', why);
+  }
+
   private async trailing(p: ParentOrder, s: Extract<ParentSpec, { algo: 'trailing_stop' }>): Promise<void> {
+    if (p.native) return this.nativeTrailing(p, s);
     const trigger = p.children.find((c) => c.role === 'trigger');
     if (trigger) {
       if (!this.isFinal(trigger.id)) return;
@@ -485,7 +556,7 @@ export class ParentOrders {
 
   private async end(p: ParentOrder, state: ParentState, reason: string): Promise<void> {
     if (p.state !== 'WORKING') return;
-    p.filled = this.filledBy(p, ['slice', 'clip', 'entry', 'trigger']);
+    p.filled = this.filledBy(p, FILLING_ROLES);
     await this.options.audit.append('ParentEnded', {
       at: this.options.clock.now(),
       parentId: p.parentId,
@@ -503,6 +574,9 @@ export class ParentOrders {
   }
 }
 
+/** Children whose fills count toward the parent's quantity (a bracket's exits do not). */
+const FILLING_ROLES: readonly ChildRole[] = ['slice', 'clip', 'entry', 'trigger', 'trailing'];
+
 const floorTo = (n: number, step: number): number => Number((Math.floor(n / step + 1e-9) * step).toFixed(10));
 const roundTo = (n: number, step: number): number => Number((Math.round(n / step) * step).toFixed(10));
 
@@ -517,6 +591,22 @@ export function describeParent(p: ParentOrder): string {
         ? `showing ${s.display_quantity} at ${s.limit_price}`
         : s.algo === 'bracket'
           ? `stop-loss ${s.stop_loss}, take-profit ${s.take_profit}`
-          : `trailing ${s.trail_offset ?? `${s.trail_bps} bps`} (emulated locally)`;
+          : `trailing ${s.trail_offset ?? `${s.trail_bps} bps`} (${p.native ? `native at ${p.venue}` : 'emulated locally'})`;
   return `${p.parentId} ${what}, ${detail}, filled ${p.filled.toLocaleString('en-US')}`;
+}
+
+/** What of a parent the venue carries natively and what the engine emulates locally (issue 15: it says so). */
+export function describeEmulation(p: Pick<ParentOrder, 'spec' | 'venue' | 'native' | 'emulatedBecause'>): string {
+  switch (p.spec.algo) {
+    case 'twap':
+      return 'Emulated locally: the engine sends each slice as an IOC order on its schedule.';
+    case 'iceberg':
+      return 'Emulated locally: the engine shows one clip at a time as a GTC limit and sends the next when it fills.';
+    case 'bracket':
+      return 'The exits are the venue’s own stop and limit orders; one-cancels-other is emulated locally (the first exit to fill cancels the other).';
+    case 'trailing_stop':
+      return p.native
+        ? `Native at ${p.venue}: the venue trails its own trailing stop order and triggers it; the engine follows that order.`
+        : `Emulated locally (${p.emulatedBecause ?? 'the venue has no trailing stop'}): the engine trails the venue’s quote and sends a market order when the stop is hit.`;
+  }
 }

@@ -316,7 +316,9 @@ function gridProblem(order: PlacedOrderRequest, instrument: InstrumentRules): st
               ['stop price', t.stop_price],
               ['limit price', t.limit_price],
             ]
-          : [];
+          : t.type === 'trailing_stop' && t.trail_offset !== undefined
+            ? [['trail offset', t.trail_offset]]
+            : [];
   for (const [label, p] of prices) {
     if (!isOnStep(p, instrument.tickSize))
       return `${label} ${p} is not on ${instrument.symbol}'s tick size ${instrument.tickSize}`;

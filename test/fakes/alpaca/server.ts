@@ -32,6 +32,12 @@
  * Matching: market orders fill in full at the touch; limits fill at the touch when marketable,
  * else rest and fill at the limit when a later `setQuote` reaches them; stops trigger on the touch
  * (buy: ask ≥ stop, sell: bid ≤ stop) and then act as market (stop) or limit (stop-limit);
+ * trailing stops follow Alpaca's "Orders" → "Trailing Stop Orders" (docs.alpaca.markets/docs/orders-at-alpaca):
+ * `trail_price` (a dollar offset) or `trail_percent` (one of the two, else 422), DAY or GTC only, not for
+ * crypto; the order keeps `hwm` (the best price since it was placed: the highest for a sell, the lowest for
+ * a buy) and `stop_price` = hwm − trail (sell) or hwm + trail (buy), updated as the price moves in the
+ * order's favour and never back; when the price reaches the stop it executes as a market order. The fake
+ * has no trades: its price is the touch (the bid for a sell, the ask for a buy);
  * IOC/FOK that cannot fill at once are cancelled. Faults from `injectNext` apply to the next
  * `POST /v2/orders` (`on: 'submit'`, the default), `DELETE /v2/orders/{id}` (`on: 'cancel'`) or
  * order look-up, by id or client id (`on: 'lookup'`); see `playHttpFault` in ../control.ts:
@@ -102,6 +108,9 @@ interface WireOrder {
   time_in_force: string;
   limit_price: string | null;
   stop_price: string | null;
+  trail_price: string | null;
+  trail_percent: string | null;
+  hwm: string | null;
   created_at: string;
   updated_at: string;
   submitted_at: string;
@@ -207,6 +216,22 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     const q = quotes.get(o.symbol);
     if (!q) return;
     const touch = o.side === 'buy' ? q.ask : q.bid;
+    if (o.type === 'trailing_stop' && !b.triggered) {
+      // The water mark moves only in the order's favour; the stop follows it at the trail.
+      const hwm =
+        o.hwm === null ? touch : o.side === 'sell' ? Math.max(num(o.hwm), touch) : Math.min(num(o.hwm), touch);
+      const trail = o.trail_price !== null ? num(o.trail_price) : (hwm * num(o.trail_percent)) / 100;
+      const stopNow = o.side === 'sell' ? hwm - trail : hwm + trail;
+      if (o.hwm === null || num(o.hwm) !== hwm) {
+        o.hwm = str(hwm);
+        o.stop_price = str(Number(stopNow.toFixed(9)));
+        o.updated_at = now();
+      }
+      b.triggered = o.side === 'sell' ? q.bid <= num(o.stop_price) : q.ask >= num(o.stop_price);
+      if (!b.triggered) return;
+      applyFill(o, num(o.qty) - num(o.filled_qty), touch);
+      return;
+    }
     const stop = num(o.stop_price);
     // A stop-limit that triggers now becomes a new limit order: marketable at once, it takes the touch.
     let triggeredNow = false;
@@ -247,14 +272,25 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     const tif = body.time_in_force;
     const limit = typeof body.limit_price === 'string' ? Number(body.limit_price) : undefined;
     const stop = typeof body.stop_price === 'string' ? Number(body.stop_price) : undefined;
+    const trailPrice = typeof body.trail_price === 'string' ? Number(body.trail_price) : undefined;
+    const trailPercent = typeof body.trail_percent === 'string' ? Number(body.trail_percent) : undefined;
     const clientId =
       typeof body.client_order_id === 'string' && body.client_order_id !== '' ? body.client_order_id : randomUUID();
     if (!quotes.has(symbol) && !(symbol in cryptoAssets))
       return void fail(res, 422, 40010001, `asset "${symbol}" not found`);
     if (!(qty > 0)) return void fail(res, 422, 40010001, 'qty must be > 0');
     if (side !== 'buy' && side !== 'sell') return void fail(res, 422, 40010001, 'invalid side');
-    if (type !== 'market' && type !== 'limit' && type !== 'stop' && type !== 'stop_limit')
+    if (type !== 'market' && type !== 'limit' && type !== 'stop' && type !== 'stop_limit' && type !== 'trailing_stop')
       return void fail(res, 422, 40010001, `invalid order type for this account: ${String(type)}`);
+    if (type === 'trailing_stop') {
+      if (isCrypto(symbol)) return void fail(res, 422, 40010001, 'invalid order type for crypto orders');
+      if ((trailPrice === undefined) === (trailPercent === undefined))
+        return void fail(res, 422, 40010001, 'one of trail_price or trail_percent is required');
+      if (!((trailPrice ?? trailPercent ?? 0) > 0))
+        return void fail(res, 422, 40010001, 'trail_price or trail_percent must be > 0');
+      if (tif !== 'day' && tif !== 'gtc')
+        return void fail(res, 422, 40010001, 'invalid time_in_force for trailing stop orders');
+    }
     if (typeof tif !== 'string' || !['day', 'gtc', 'opg', 'cls', 'ioc', 'fok'].includes(tif))
       return void fail(res, 422, 40010001, 'invalid time_in_force');
     if ((type === 'limit' || type === 'stop_limit') && !(limit !== undefined && limit > 0))
@@ -263,7 +299,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       return void fail(res, 422, 40010001, 'stop_price is required');
     if ((tif === 'ioc' || tif === 'fok') && (type === 'stop' || type === 'stop_limit'))
       return void fail(res, 422, 40010001, 'invalid time_in_force for stop orders');
-    for (const p of [limit, stop]) {
+    for (const p of [limit, stop, trailPrice]) {
       if (p === undefined) continue;
       const dp = isCrypto(symbol) ? 9 : p >= 1 ? 2 : 4;
       if (Math.abs(Math.round(p * 10 ** dp) - p * 10 ** dp) > 1e-6)
@@ -290,6 +326,9 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       time_in_force: tif,
       limit_price: limit === undefined ? null : str(limit),
       stop_price: stop === undefined ? null : str(stop),
+      trail_price: type === 'trailing_stop' && trailPrice !== undefined ? str(trailPrice) : null,
+      trail_percent: type === 'trailing_stop' && trailPercent !== undefined ? str(trailPercent) : null,
+      hwm: null,
       created_at: t,
       updated_at: t,
       submitted_at: t,

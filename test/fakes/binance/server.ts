@@ -5,7 +5,7 @@
  * `&signature=`, and timestamp/recvWindow like Binance; keeps orders by orderId and clientOrderId and
  * balances with locked amounts; fills MARKET orders at the touch in full (the book has no depth
  * limit), fills marketable LIMIT orders at the touch, rests the others, triggers stops when
- * `setQuote` crosses them, and injects `FakeFault`s into the next `POST /api/v3/order` (`on: 'submit'`,
+ * `setQuote` crosses them (trailing stops as below), and injects `FakeFault`s into the next `POST /api/v3/order` (`on: 'submit'`,
  * the default), `DELETE /api/v3/order` (`on: 'cancel'`) or `GET /api/v3/order` (`on: 'lookup'`),
  * FIFO per target (`playHttpFault` in ../control.ts). What each is, from binance-spot-api-docs:
  * - serverError: HTTP 5XX, Binance's JSON (-1000 UNKNOWN, errors.md) or a gateway's HTML page, after
@@ -18,6 +18,13 @@
  * - timeoutAfterAccept / dropConnection: act (or not), then hang / destroy the socket.
  * - malformedBody: act, then a truncated JSON body.
  * - errorEchoingAccount: a 400 whose msg names the account's uid (the adapter must mask it).
+ *
+ * Trailing stops (faqs/trailing-stop-faq.md): a STOP_LOSS with `trailingDelta` in BIPS and no stopPrice
+ * trails from placement; a SELL triggers after the price falls by the delta from the highest price since
+ * it was placed, a BUY after it rises by the delta from the lowest; it then executes as STOP_LOSS does
+ * (market). The TRAILING_DELTA filter (filters.md) bounds the delta, 10–2000 here. The fake has no trades:
+ * its price is the touch (the bid for a sell, the ask for a buy). A trailingDelta with a stopPrice (an
+ * activation price) is not modelled and refused.
  *
  * Past 450 lines on purpose: one fake is one closure over one venue's state (symbols, balances, orders,
  * faults, request weights), and its routes, matching and fault hooks read and change that state together;
@@ -86,6 +93,9 @@ interface StoredOrder {
   timeInForce: 'GTC' | 'IOC' | 'FOK';
   price: number;
   stopPrice: number;
+  /** Trailing stop: its delta in BIPS, and the best price since it was placed. */
+  trailingDelta?: number;
+  extreme?: number;
   origQty: number;
   executedQty: number;
   quoteQty: number;
@@ -235,12 +245,25 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     }
   }
 
+  /** Moves a trailing stop's best price with the touch; true when the price has come back by the delta. */
+  function trail(o: StoredOrder, s: FakeBinanceSymbol): boolean {
+    const price = touch(s, o.side);
+    const delta = (o.trailingDelta as number) / 10_000;
+    o.extreme =
+      o.extreme === undefined ? price : o.side === 'SELL' ? Math.max(o.extreme, price) : Math.min(o.extreme, price);
+    return o.side === 'SELL' ? price <= o.extreme * (1 - delta) + 1e-12 : price >= o.extreme * (1 + delta) - 1e-12;
+  }
+
   function reevaluate(symbol: string): void {
     const now = Date.now();
     const s = symbolOf(symbol);
     for (const o of orders.values()) {
       if (o.symbol !== symbol || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED')) continue;
-      if ((o.type === 'STOP_LOSS' || o.type === 'STOP_LOSS_LIMIT') && !o.triggered) {
+      if (o.trailingDelta !== undefined && !o.triggered) {
+        if (!trail(o, s)) continue;
+        o.triggered = true;
+        work(o, now, true);
+      } else if ((o.type === 'STOP_LOSS' || o.type === 'STOP_LOSS_LIMIT') && !o.triggered) {
         if (!stopReached(s, o.side, o.stopPrice)) continue;
         o.triggered = true;
         work(o, now, true);
@@ -308,6 +331,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             applyMaxToMarket: false,
             avgPriceMins: 5,
           },
+          {
+            filterType: 'TRAILING_DELTA',
+            minTrailingAboveDelta: 10,
+            maxTrailingAboveDelta: 2000,
+            minTrailingBelowDelta: 10,
+            maxTrailingBelowDelta: 2000,
+          },
         ],
       })),
     };
@@ -357,7 +387,10 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       side: o.side,
       selfTradePreventionMode: 'NONE',
     };
-    const stop = o.type === 'STOP_LOSS' || o.type === 'STOP_LOSS_LIMIT' ? { stopPrice: fmt(o.stopPrice) } : {};
+    const stop = {
+      ...(o.type === 'STOP_LOSS' || o.type === 'STOP_LOSS_LIMIT' ? { stopPrice: fmt(o.stopPrice) } : {}),
+      ...(o.trailingDelta === undefined ? {} : { trailingDelta: o.trailingDelta }),
+    };
     if (kind === 'new')
       return {
         ...common,
@@ -383,6 +416,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     return {
       ...common,
       stopPrice: fmt(o.stopPrice),
+      ...(o.trailingDelta === undefined ? {} : { trailingDelta: o.trailingDelta, trailingTime: o.time }),
       icebergQty: '0.00000000',
       time: o.time,
       updateTime: o.updateTime,
@@ -438,7 +472,14 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       throw new BinanceReply(400, -1102, "Mandatory parameter 'price' was not sent, was empty/null, or malformed.");
     if (!needsPrice && params.get('price') !== null)
       throw new BinanceReply(400, -1106, "Parameter 'price' sent when not required.");
-    const needsStop = type === 'STOP_LOSS' || type === 'STOP_LOSS_LIMIT';
+    const trailingDelta = params.get('trailingDelta') === null ? undefined : Number(params.get('trailingDelta'));
+    if (trailingDelta !== undefined) {
+      if (type !== 'STOP_LOSS' || params.get('stopPrice') !== null)
+        throw new BinanceReply(400, -1106, 'The fake models trailingDelta only on a STOP_LOSS without stopPrice.');
+      if (!Number.isInteger(trailingDelta) || trailingDelta < 10 || trailingDelta > 2000)
+        throw new BinanceReply(400, -1013, 'Filter failure: TRAILING_DELTA');
+    }
+    const needsStop = (type === 'STOP_LOSS' || type === 'STOP_LOSS_LIMIT') && trailingDelta === undefined;
     const stopPrice = Number(params.get('stopPrice') ?? 0);
     if (needsStop && !(stopPrice > 0))
       throw new BinanceReply(400, -1102, "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.");
@@ -475,6 +516,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       timeInForce: tif ?? 'GTC',
       price: needsPrice ? price : 0,
       stopPrice: needsStop ? stopPrice : 0,
+      ...(trailingDelta === undefined ? {} : { trailingDelta, extreme: touch(s, side) }),
       origQty: qty,
       executedQty: 0,
       quoteQty: 0,

@@ -9,6 +9,13 @@
  * - REQ_IDS → NEXT_VALID_ID (one more per call). A PLACE_ORDER reusing an order id → ERR 103 (no modify). PLACE_ORDER → Submitted (PreSubmitted for stops)
  *   and, when marketable, Filled at the touch; IOC/FOK that cannot fill → Cancelled. `setQuote`
  *   re-evaluates resting orders (limits fill at the limit, stops trigger at the touch).
+ * - TRAIL (TWS API "Order Types" → Trailing Stop; `Order.auxPrice` "trailing amount", `trailingPercent`
+ *   "mutually exclusive with the existing trailing amount", `trailStopPrice` the initial stop): held
+ *   PreSubmitted while it trails; a SELL's stop is the best price since placement minus the amount (or
+ *   that percentage of it), raised as the price rises and never lowered, a BUY's the mirror; when the
+ *   price reaches it, it executes as a market order. The fake has no trades: its price is the touch (the
+ *   bid for a sell, the ask for a buy). PLACE_ORDER carries trailStopPrice and trailingPercent at fields 68
+ *   and 69, OPEN_ORDER at 64 and 65 (server version 187, as @stoqey/ib encodes and decodes them).
  * - CANCEL_ORDER → ERR 202 + Cancelled, or 10148 (not cancellable) / 10147 (not found).
  * - REQ_POSITIONS, REQ_ACCOUNT_SUMMARY, REQ_MKT_DATA (snapshot: ticks 1, 2, 4 + end, or ERR 200).
  * - REQ_ALL_OPEN_ORDERS → OPEN_ORDER + ORDER_STATUS for every order it holds, then OPEN_ORDER_END.
@@ -75,6 +82,9 @@ interface FakeOrder {
   type: string;
   lmt: number | undefined;
   aux: number | undefined;
+  /** TRAIL: the trail as a percentage (instead of an amount in aux), and the stop it has reached. */
+  trailingPercent: number | undefined;
+  trailStopPrice: number | undefined;
   tif: string;
   goodTillDate: string;
   orderRef: string;
@@ -212,7 +222,20 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     const touch = buy ? q.ask : q.bid;
     let limit: number | undefined;
     if (o.type === 'MKT') limit = undefined;
-    else if (o.type === 'LMT') limit = o.lmt;
+    else if (o.type === 'TRAIL') {
+      if (!o.triggered) {
+        const price = touch;
+        const distance = (best: number) => (o.aux !== undefined ? o.aux : (best * (o.trailingPercent ?? 0)) / 100);
+        const candidate = buy ? price + distance(price) : price - distance(price);
+        // The stop follows the price in the order's favour only.
+        if (o.trailStopPrice === undefined || (buy ? candidate < o.trailStopPrice : candidate > o.trailStopPrice))
+          o.trailStopPrice = Number(candidate.toFixed(10));
+        if (!(buy ? q.ask >= o.trailStopPrice : q.bid <= o.trailStopPrice)) return false;
+        o.triggered = true;
+        o.status = 'Submitted';
+      }
+      limit = undefined;
+    } else if (o.type === 'LMT') limit = o.lmt;
     else if (o.type === 'STP' || o.type === 'STP LMT') {
       if (!o.triggered) {
         const stop = o.aux ?? 0;
@@ -279,6 +302,8 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       type: f[18] ?? '',
       lmt: num(f[19]),
       aux: num(f[20]),
+      trailStopPrice: num(f[68]),
+      trailingPercent: num(f[69]),
       tif: f[21] ?? '',
       orderRef: f[26] ?? '',
       goodTillDate: f[38] ?? '',
@@ -288,16 +313,20 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       lastFillPrice: 0,
       triggered: false,
     };
-    if (!(o.qty > 0) || !['MKT', 'LMT', 'STP', 'STP LMT'].includes(o.type)) {
+    if (o.type === 'TRAIL' && (o.aux === undefined) === (o.trailingPercent === undefined)) {
+      error(s, orderId, 201, 'Order rejected - reason:a TRAIL order needs a trailing amount or a trailing percent');
+      return s.send([3, orderId, 'Inactive', 0, o.qty, 0, 0, 0, 0, s.clientId, '', 0]);
+    }
+    if (!(o.qty > 0) || !['MKT', 'LMT', 'STP', 'STP LMT', 'TRAIL'].includes(o.type)) {
       error(s, orderId, 201, `Order rejected - reason:unsupported order (${o.type} ${o.qty})`);
       return s.send([3, orderId, 'Inactive', 0, o.qty, 0, 0, 0, 0, s.clientId, '', 0]);
     }
-    if (o.type === 'MKT' && !quotes.has(contractKey(contract))) {
+    if ((o.type === 'MKT' || o.type === 'TRAIL') && !quotes.has(contractKey(contract))) {
       error(s, orderId, 201, `Order rejected - reason:no market data for ${contract.symbol}`);
       return s.send([3, orderId, 'Inactive', 0, o.qty, 0, 0, 0, 0, s.clientId, '', 0]);
     }
     nextId = Math.max(nextId, orderId + 1);
-    o.status = o.type === 'STP' || o.type === 'STP LMT' ? 'PreSubmitted' : 'Submitted';
+    o.status = o.type === 'STP' || o.type === 'STP LMT' || o.type === 'TRAIL' ? 'PreSubmitted' : 'Submitted';
     orders.set(orderId, o);
     const accepted = statusFields(o);
     evaluate(o);
@@ -372,6 +401,8 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     set(23, o.clientId);
     set(24, o.permId);
     set(34, o.goodTillDate);
+    set(64, o.trailStopPrice);
+    set(65, o.trailingPercent);
     set(84, o.status);
     return [5, ...f];
   };

@@ -1,7 +1,13 @@
 /** Alpaca's wire ↔ our model, pure (orders.ts, errors.ts, wire.ts): no server, no SDK. */
 import assert from 'node:assert/strict';
 import { mapAlpacaError } from '../../../src/brokers/alpaca/errors';
-import { parseOrder } from '../../../src/brokers/alpaca/orders';
+import {
+  alpacaRefusal,
+  CRYPTO_TRAILING_REASON,
+  IOC_TRAILING_REASON,
+  parseOrder,
+  toAlpacaOrder,
+} from '../../../src/brokers/alpaca/orders';
 import { isBrokerError } from '../../../src/brokers/errors';
 
 describe('Alpaca mapping (pure)', () => {
@@ -116,5 +122,60 @@ describe('Alpaca mapping (pure)', () => {
       );
     }
     assert.equal(mapAlpacaError({ status: 429, message: 'x' }, 'submit').notActed, true);
+  });
+
+  it('trailing stops (Alpaca "Trailing Stop Orders"): trail_price or trail_percent out, and read back with hwm', () => {
+    const base = {
+      symbol: 'AAPL',
+      side: 'sell' as const,
+      quantity: 10,
+      time_in_force: { type: 'GTC' as const },
+      client_order_id: 't-1',
+      metadata: {},
+    };
+    assert.deepEqual(toAlpacaOrder({ ...base, order_type: { type: 'trailing_stop', trail_offset: 1.5 } }), {
+      symbol: 'AAPL',
+      qty: '10',
+      side: 'sell',
+      time_in_force: 'gtc',
+      client_order_id: 't-1',
+      type: 'trailing_stop',
+      trail_price: '1.5',
+    });
+    const pct = toAlpacaOrder({ ...base, order_type: { type: 'trailing_stop', trail_bps: 25 } });
+    assert.equal(pct.trail_percent, '0.25', '25 bps is 0.25 percent');
+    assert.equal(pct.trail_price, undefined);
+    // Refused before sending: IOC, crypto, a sub-penny trail.
+    assert.equal(
+      alpacaRefusal({ ...base, order_type: { type: 'trailing_stop', trail_bps: 25 }, time_in_force: { type: 'IOC' } }),
+      IOC_TRAILING_REASON,
+    );
+    assert.equal(
+      alpacaRefusal({ ...base, symbol: 'BTC/USD', order_type: { type: 'trailing_stop', trail_bps: 25 } }),
+      CRYPTO_TRAILING_REASON,
+    );
+    assert.match(
+      alpacaRefusal({ ...base, order_type: { type: 'trailing_stop', trail_offset: 1.005 } }) ?? '',
+      /trail price 1.005 is not a multiple/,
+    );
+    const read = parseOrder(
+      wire({
+        type: 'trailing_stop',
+        order_type: 'trailing_stop',
+        limit_price: null,
+        stop_price: '148.5',
+        trail_price: '1.5',
+        hwm: '150',
+      }),
+    );
+    assert.deepEqual(read.order_type, { type: 'trailing_stop', trail_offset: 1.5 });
+    const readPct = parseOrder(
+      wire({ type: 'trailing_stop', order_type: 'trailing_stop', limit_price: null, trail_percent: '0.25' }),
+    );
+    assert.deepEqual(readPct.order_type, { type: 'trailing_stop', trail_bps: 25 });
+    assert.throws(
+      () => parseOrder(wire({ type: 'trailing_stop', order_type: 'trailing_stop', limit_price: null })),
+      /without a positive trail_price or trail_percent/,
+    );
   });
 });

@@ -7,7 +7,13 @@ import {
   snapToFilters,
   type BinanceSymbolRules,
 } from '../../../src/brokers/binance/market';
-import { parseOrder, toCreateOrderArgs, toOrderStatus } from '../../../src/brokers/binance/orders';
+import {
+  BINANCE_TRAIL_OFFSET_REFUSAL,
+  BINANCE_WHOLE_BPS_REFUSAL,
+  parseOrder,
+  toCreateOrderArgs,
+  toOrderStatus,
+} from '../../../src/brokers/binance/orders';
 import { isBrokerError, type BrokerErrorReason } from '../../../src/brokers/errors';
 import type { OrderType, PlacedOrderRequest, TimeInForce } from '../../../src/orders/model';
 
@@ -234,5 +240,54 @@ describe('Binance mapping (pure)', () => {
       },
     );
     assert.ok(!leaky.message.includes('SECRETKEY123') && !leaky.message.includes('abcdef'), leaky.message);
+  });
+
+  it('trailing stops (trailing-stop-faq.md): a STOP_LOSS with trailingDelta in whole BIPS, read back from trailingDelta', () => {
+    const m = toCreateOrderArgs(
+      order({ type: 'trailing_stop', trail_bps: 50 }, { side: 'sell', client_order_id: 't' }),
+      'BTC/USDT',
+    );
+    assert.deepEqual(m, {
+      symbol: 'BTC/USDT',
+      side: 'sell',
+      amount: 0.001,
+      type: 'market',
+      price: undefined,
+      params: { newClientOrderId: 't', trailingPercent: 0.5, stopLossOrTakeProfit: 'stopLoss' },
+      binanceType: 'STOP_LOSS',
+    });
+    const refused = (t: OrderType, time: TimeInForce = tif('GTC')): string => {
+      try {
+        toCreateOrderArgs(order(t, { time_in_force: time, client_order_id: 'x' }), 'BTC/USDT');
+        return 'sent';
+      } catch (e) {
+        assert.ok(isBrokerError(e) && e.reason === 'UNSUPPORTED_ORDER', String(e));
+        return e.message;
+      }
+    };
+    assert.equal(refused({ type: 'trailing_stop', trail_offset: 50 }), BINANCE_TRAIL_OFFSET_REFUSAL);
+    assert.equal(refused({ type: 'trailing_stop', trail_bps: 12.5 }), BINANCE_WHOLE_BPS_REFUSAL);
+    assert.match(refused({ type: 'trailing_stop', trail_bps: 50 }, tif('FOK')), /FOK cannot be honoured/);
+    const read = parseOrder(
+      {
+        symbol: 'BTCUSDT',
+        orderId: 9,
+        clientOrderId: 't',
+        price: '0',
+        origQty: '0.001',
+        executedQty: '0',
+        cummulativeQuoteQty: '0',
+        status: 'NEW',
+        timeInForce: 'GTC',
+        type: 'STOP_LOSS',
+        side: 'SELL',
+        stopPrice: '0',
+        trailingDelta: 50,
+        time: 1,
+        updateTime: 1,
+      },
+      { now: 1 },
+    );
+    assert.deepEqual(read.order_type, { type: 'trailing_stop', trail_bps: 50 });
   });
 });

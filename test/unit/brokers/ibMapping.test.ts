@@ -2,7 +2,13 @@
 import * as assert from 'node:assert/strict';
 import { errorMeaning } from '../../../src/brokers/ib/errors';
 import { contractFor, symbolOf } from '../../../src/brokers/ib/market';
-import { formatGoodTillDate, orderFor, parseGoodTillDate, statusFromIb } from '../../../src/brokers/ib/orders';
+import {
+  formatGoodTillDate,
+  orderFor,
+  parseGoodTillDate,
+  requestFromIb,
+  statusFromIb,
+} from '../../../src/brokers/ib/orders';
 import { BrokerError } from '../../../src/brokers/errors';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 
@@ -114,5 +120,28 @@ describe('IB mapping (pure)', () => {
     assert.equal(reason(161), 'INVALID_ORDER');
     assert.equal(reason(10147), 'ORDER_NOT_FOUND');
     assert.equal(reason(2104), 'info');
+  });
+
+  it('trailing stops (TWS API "Trailing Stop"): TRAIL with auxPrice or trailingPercent, and read back; none on crypto', () => {
+    const trail = (t: PlacedOrderRequest['order_type']) =>
+      orderFor(order({ client_order_id: 't', side: 'sell', order_type: t }), 'equity');
+    const byAmount = trail({ type: 'trailing_stop', trail_offset: 0.5 });
+    assert.deepEqual([byAmount.orderType, byAmount.auxPrice, byAmount.trailingPercent], ['TRAIL', 0.5, undefined]);
+    const byPercent = trail({ type: 'trailing_stop', trail_bps: 25 });
+    assert.deepEqual([byPercent.orderType, byPercent.auxPrice, byPercent.trailingPercent], ['TRAIL', undefined, 0.25]);
+    const contract = contractFor('AAPL').contract;
+    assert.deepEqual(requestFromIb(contract, { ...byAmount })?.order_type, {
+      type: 'trailing_stop',
+      trail_offset: 0.5,
+    });
+    assert.deepEqual(requestFromIb(contract, { ...byPercent })?.order_type, { type: 'trailing_stop', trail_bps: 25 });
+    assert.throws(
+      () =>
+        orderFor(
+          order({ client_order_id: 'c', symbol: 'BTCUSD', order_type: { type: 'trailing_stop', trail_bps: 25 } }),
+          'crypto',
+        ),
+      (e: unknown) => e instanceof BrokerError && e.reason === 'UNSUPPORTED_ORDER' && /PAXOS/.test(e.message),
+    );
   });
 });

@@ -7,9 +7,14 @@
  * - bracket: the entry, then the exits as the venue's own orders (a GTC stop and a GTC limit, which every
  *   venue here takes natively), linked one-cancels-other by the engine (emulated locally). Each child
  *   reaches the venue exactly once; when the take-profit fills, the stop's cancel reaches the venue.
- * - trailing stop: emulated locally on the venue's quotes (OANDA, Alpaca, Binance and IB each have a
- *   native trailing order per their public documentation; the engine does not use it yet and says so):
- *   nothing rests at the venue while it trails; when the stop is hit, one market order reaches it.
+ * - trailing stop: native where the venue has a standalone trailing stop that means what ours does, per its
+ *   public documentation (Alpaca `trailing_stop` by trail_price or trail_percent; IB `TRAIL` by auxPrice or
+ *   trailingPercent; Binance spot STOP_LOSS with `trailingDelta`, whole BIPS only): one order rests at the
+ *   venue and the venue trails and triggers it; the engine follows it like any order, so the parent's cancel,
+ *   the emergency stop and a restart reach it. Emulated elsewhere, and the parent says why: on paper (no
+ *   trailing order of its own), on OANDA (its TrailingStopLossOrder belongs to one open trade and closes all
+ *   of it), on Binance for a trail by price distance; then nothing rests at the venue while it trails and,
+ *   when the stop is hit, one market order reaches it.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,12 +31,16 @@ import { instrumentKey } from '../../../src/brokers/paper/instruments';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { systemClock } from '../../../src/common/clock';
 import type { ParentSpec } from '../../../src/execution/algos/dialect';
-import { ParentOrders, type ParentOrder } from '../../../src/execution/algos/parents';
+import {
+  describeEmulation,
+  describeParent,
+  ParentOrders,
+  type ParentOrder,
+} from '../../../src/execution/algos/parents';
 import { tailAudit } from '../../../src/execution/audit/auditLog';
 import { submitOrderCommand } from '../../../src/execution/events';
 import { openTradingSession, type TradingSession } from '../../../src/execution/session';
 import type { Quote } from '../../../src/orders/model';
-import { emulationOf } from '../../../src/views/resultView';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../../fakes/alpaca/server';
 import { startFakeBinance } from '../../fakes/binance/server';
 import { startFakeTws } from '../../fakes/ib/server';
@@ -53,6 +62,9 @@ interface Venue {
   stop(): Promise<void>;
 }
 
+/** How a venue carries a trailing stop by a price offset and by bps: natively, or emulated for this reason. */
+type Trailing = { byOffset: true | RegExp; byBps: true | RegExp };
+
 class Settable implements QuoteSource {
   private readonly map = new Map<string, { bid: number; ask: number }>();
   set(symbol: string, bid: number, ask: number): void {
@@ -67,9 +79,13 @@ class Settable implements QuoteSource {
 const POLL_MS = 50;
 const quiet = (): void => undefined;
 
-const VENUES: Array<{ name: string; start(): Promise<Venue> }> = [
+const VENUES: Array<{ name: string; trailing: Trailing; start(): Promise<Venue> }> = [
   {
     name: 'paper',
+    trailing: {
+      byOffset: /the paper venue has no trailing stop order of its own/,
+      byBps: /the paper venue has no trailing stop order of its own/,
+    },
     async start() {
       const quotes = new Settable();
       quotes.set('AAPL', 100, 100.02);
@@ -100,6 +116,10 @@ const VENUES: Array<{ name: string; start(): Promise<Venue> }> = [
   },
   {
     name: 'oanda',
+    trailing: {
+      byOffset: /TrailingStopLossOrder\) belongs to one open trade/,
+      byBps: /TrailingStopLossOrder\) belongs to one open trade/,
+    },
     async start() {
       const fake = await startFakeOanda();
       fake.setQuote('EUR_USD', 1.0999, 1.1001);
@@ -129,6 +149,7 @@ const VENUES: Array<{ name: string; start(): Promise<Venue> }> = [
   },
   {
     name: 'alpaca',
+    trailing: { byOffset: true, byBps: true },
     async start() {
       const fake = await startFakeAlpaca();
       fake.setQuote('AAPL', 150, 150.1);
@@ -159,6 +180,7 @@ const VENUES: Array<{ name: string; start(): Promise<Venue> }> = [
   },
   {
     name: 'binance',
+    trailing: { byOffset: /Binance spot trails by basis points only/, byBps: true },
     async start() {
       const fake = await startFakeBinance();
       fake.setQuote('BTCUSDT', 30009, 30011);
@@ -190,6 +212,7 @@ const VENUES: Array<{ name: string; start(): Promise<Venue> }> = [
   },
   {
     name: 'ib',
+    trailing: { byOffset: true, byBps: true },
     async start() {
       const fake = await startFakeTws();
       fake.setQuote('AAPL', 100, 100.1);
@@ -231,7 +254,7 @@ const LIMITS = {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 for (const venue of VENUES) {
-  const { name } = venue;
+  const { name, trailing } = venue;
   describe(`parent conformance: ${name}`, function () {
     this.timeout(30_000);
     let v: Venue;
@@ -263,6 +286,7 @@ for (const venue of VENUES) {
         clock: systemClock,
         instrument: (_venue, s) => v.broker.getInstrument(s),
         quote: (_venue, s) => v.broker.getQuote(s),
+        capabilities: () => v.broker.capabilities,
       });
     });
     afterEach(async () => {
@@ -297,7 +321,10 @@ for (const venue of VENUES) {
         stop_loss: px(v.bid - 50 * v.step),
         take_profit: px(v.ask + 50 * v.step),
       };
-      assert.match(emulationOf(spec), /venue’s own stop and limit orders; one-cancels-other is emulated locally/);
+      assert.match(
+        describeEmulation({ spec, venue: v.broker.id, native: false, emulatedBecause: null }),
+        /venue’s own stop and limit orders; one-cancels-other is emulated locally/,
+      );
       const started = await parents.start(spec, v.broker.id);
       const id = started.parentId;
       const working = await until(id, 'the entry fills and both exits rest', (p) => {
@@ -337,8 +364,8 @@ for (const venue of VENUES) {
       assert.equal(types.filter((t) => t === 'ParentEnded').length, 1);
     });
 
-    it(`${name}: trailing stop — emulated locally: nothing rests at the venue while it trails; once hit, one market order reaches it`, async () => {
-      // A long to protect.
+    /** Buys the quantity the trailing stops below protect, and waits for the fill. */
+    const buyLong = async (): Promise<void> => {
       const buy = submitOrderCommand(
         {
           symbol: v.symbol,
@@ -353,41 +380,190 @@ for (const venue of VENUES) {
       const bought = await session.engine.submit(buy);
       assert.ok(!bought.denial, JSON.stringify(bought.denial));
       assert.equal((await session.engine.waitForFinal(buy.clientOrderId, 10_000))?.state, 'FILLED');
-
-      const spec: ParentSpec = {
-        algo: 'trailing_stop',
-        symbol: v.symbol,
-        side: 'sell',
-        quantity: v.quantity,
-        trail_offset: px(5 * v.step),
-      };
-      assert.match(emulationOf(spec), /^Emulated locally: the engine trails the venue’s quote/);
-      const submitsBefore = v.submits();
-      const started = await parents.start(spec, v.broker.id);
-      const id = started.parentId;
-      assert.equal(started.watermark, v.bid, 'the trail starts at the bid');
-      // The bid rises: the watermark follows it; nothing is sent to the venue.
-      v.quote(px(v.bid + 20 * v.step), px(v.ask + 20 * v.step));
-      const trailed = await until(id, 'the watermark follows the bid', (p) => p.watermark === px(v.bid + 20 * v.step));
-      assert.equal(trailed.children.length, 0);
-      assert.equal(v.submits(), submitsBefore, `nothing reached ${name} while trailing`);
-      // It falls back by more than the trail: one market sell is sent and fills.
-      v.quote(px(v.bid + 14 * v.step), px(v.ask + 14 * v.step));
-      const done = await until(id, 'the stop triggers and its market order fills', (p) => p.state !== 'WORKING');
-      assert.equal(done.state, 'DONE', done.reason ?? '');
-      assert.equal(done.reason, 'triggered');
-      const [trigger] = done.children;
-      assert.equal(trigger?.role, 'trigger');
-      assert.equal(trigger?.order.order_type.type, 'market');
-      assert.equal(done.childStates[trigger.id]?.state, 'FILLED');
-      assert.equal(v.placed(trigger.id), 1, `the trigger's order reached ${name} once`);
-      assert.equal(v.submits(), submitsBefore + 1, `exactly one order reached ${name} for the whole trailing stop`);
-      const trails = (await tailAudit(join(dir, 'audit'), 200)).filter((r) => r.type === 'ParentTrail');
-      assert.deepEqual(
-        trails.map((r) => (r.data as { watermark: number }).watermark),
-        [v.bid, px(v.bid + 20 * v.step)],
-        'each watermark move is in the audit log (it survives a restart)',
-      );
+    };
+    const trailSpec = (by: 'offset' | 'bps'): ParentSpec => ({
+      algo: 'trailing_stop',
+      symbol: v.symbol,
+      side: 'sell',
+      quantity: v.quantity,
+      ...(by === 'offset' ? { trail_offset: px(5 * v.step) } : { trail_bps: 50 }),
     });
+    /** The trail's distance below a price, in the spec's own terms. */
+    const distance = (spec: ParentSpec, price: number): number =>
+      spec.algo === 'trailing_stop' ? (spec.trail_offset ?? (price * (spec.trail_bps ?? 0)) / 10_000) : 0;
+    const working = (p: ParentOrder, id: string): boolean =>
+      ['ACCEPTED', 'PENDING_NEW', 'SUBMITTED'].includes(p.childStates[id]?.state ?? '');
+    /** A new session and ParentOrders over the same state folder and venue: what a restart of the host does. */
+    const restart = async (): Promise<void> => {
+      parents.dispose();
+      await session.close();
+      session = await openTradingSession({
+        stateDir: dir,
+        clock: systemClock,
+        brokers: { [v.broker.id]: v.broker },
+        settings: {
+          limits: LIMITS,
+          circuitBreaker: {
+            maxConsecutiveFailures: 100,
+            maxFailuresInWindow: 100,
+            windowMs: 60_000,
+            cooldownMs: 60_000,
+          },
+        },
+      });
+      await session.engine.connect(v.broker.id);
+      parents = new ParentOrders({
+        engine: session.engine,
+        audit: session.audit,
+        clock: systemClock,
+        instrument: (_venue, s) => v.broker.getInstrument(s),
+        quote: (_venue, s) => v.broker.getQuote(s),
+        capabilities: () => v.broker.capabilities,
+      });
+    };
+
+    for (const by of ['offset', 'bps'] as const) {
+      const expected = (): true | RegExp => (by === 'offset' ? trailing.byOffset : trailing.byBps);
+      it(`${name}: trailing stop by ${by} — native or emulated as the venue's documents say; the trail, the trigger and the fill`, async () => {
+        await buyLong();
+        const spec = trailSpec(by);
+        const submitsBefore = v.submits();
+        const started = await parents.start(spec, v.broker.id);
+        const id = started.parentId;
+        const native = expected() === true;
+        assert.equal(started.native, native, `native at ${name}: ${started.emulatedBecause ?? ''}`);
+        if (native) {
+          assert.equal(started.emulatedBecause, null);
+          assert.match(describeEmulation(started), new RegExp(`^Native at ${v.broker.id}: the venue trails its own`));
+          assert.match(describeParent(started), new RegExp(`\\(native at ${v.broker.id}\\)`));
+          const [child] = started.children;
+          assert.equal(child?.role, 'trailing');
+          assert.equal(v.placed(child.id), 1, `the trailing stop reached ${name} once`);
+          const atVenue = (await v.broker.listOpenOrders()).find((o) => o.client_order_id === child.id);
+          assert.equal(atVenue?.order_type.type, 'trailing_stop', `${name} holds it as its own trailing stop`);
+          assert.deepEqual(atVenue?.order_type, child.order.order_type, 'the venue reads back the trail we sent');
+          await until(id, 'the venue accepts it', (p) => working(p, child.id));
+          // The price rises: the venue trails; the engine sends nothing and writes no watermark.
+          const high = px(v.bid + Math.ceil((4 * distance(spec, v.bid)) / v.step) * v.step);
+          v.quote(high, px(high + (v.ask - v.bid)));
+          await parents.poll();
+          await sleep(3 * POLL_MS);
+          assert.equal(parents.get(id)?.state, 'WORKING');
+          assert.equal(v.submits(), submitsBefore + 1, `one order reached ${name} for the whole trailing stop`);
+          // It falls back by twice the trail from the high: the venue's stop triggers and fills.
+          const fall = px(high - Math.ceil((2 * distance(spec, high)) / v.step) * v.step);
+          v.quote(fall, px(fall + (v.ask - v.bid)));
+          const done = await until(id, 'the venue triggers its trailing stop', (p) => p.state !== 'WORKING');
+          assert.equal(done.state, 'DONE', done.reason ?? '');
+          assert.equal(done.reason, `triggered at ${v.broker.id}`);
+          assert.equal(done.childStates[child.id]?.state, 'FILLED');
+          assert.equal(done.filled, v.quantity);
+          assert.equal(v.submits(), submitsBefore + 1);
+          const types = (await tailAudit(join(dir, 'audit'), 200)).map((r) => r.type);
+          assert.equal(types.filter((t) => t === 'ParentTrail').length, 0, 'no emulated watermark');
+          return;
+        }
+        assert.match(started.emulatedBecause ?? '', expected() as RegExp);
+        assert.match(describeEmulation(started), /^Emulated locally \(.+\): the engine trails the venue’s quote/);
+        assert.match(describeParent(started), /\(emulated locally\)/);
+        assert.equal(started.watermark, v.bid, 'the trail starts at the bid');
+        // The bid rises: the watermark follows it; nothing is sent to the venue.
+        const high = px(v.bid + 20 * v.step);
+        v.quote(high, px(v.ask + 20 * v.step));
+        const trailed = await until(id, 'the watermark follows the bid', (p) => p.watermark === high);
+        assert.equal(trailed.children.length, 0);
+        assert.equal(v.submits(), submitsBefore, `nothing reached ${name} while trailing`);
+        // It falls back by more than the trail: one market sell is sent and fills.
+        const fall = px(high - Math.ceil((distance(spec, high) + v.step) / v.step) * v.step);
+        v.quote(fall, px(fall + (v.ask - v.bid)));
+        const done = await until(id, 'the stop triggers and its market order fills', (p) => p.state !== 'WORKING');
+        assert.equal(done.state, 'DONE', done.reason ?? '');
+        assert.equal(done.reason, 'triggered');
+        const [trigger] = done.children;
+        assert.equal(trigger?.role, 'trigger');
+        assert.equal(trigger?.order.order_type.type, 'market');
+        assert.equal(done.childStates[trigger.id]?.state, 'FILLED');
+        assert.equal(v.placed(trigger.id), 1, `the trigger's order reached ${name} once`);
+        assert.equal(v.submits(), submitsBefore + 1, `exactly one order reached ${name} for the whole trailing stop`);
+        const trails = (await tailAudit(join(dir, 'audit'), 200)).filter((r) => r.type === 'ParentTrail');
+        assert.deepEqual(
+          trails.map((r) => (r.data as { watermark: number }).watermark),
+          [v.bid, high],
+          'each watermark move is in the audit log (it survives a restart)',
+        );
+      });
+    }
+
+    /** The native way this venue trails (by bps where it takes both), or undefined when it has none. */
+    const nativeBy = (): 'offset' | 'bps' | undefined =>
+      trailing.byBps === true ? 'bps' : trailing.byOffset === true ? 'offset' : undefined;
+
+    it(`${name}: cancelling a trailing stop parent cancels its order at the venue (native) or ends its trail (emulated)`, async () => {
+      await buyLong();
+      const started = await parents.start(trailSpec(nativeBy() ?? 'offset'), v.broker.id);
+      await parents.cancel(started.parentId, 'cancelled by the test');
+      const after = await until(started.parentId, 'the parent ends', (p) => p.state !== 'WORKING');
+      assert.equal(after.state, 'CANCELLED');
+      if (started.native) {
+        const child = started.children[0] as ParentOrder['children'][number];
+        const ended = await until(started.parentId, 'the cancel reaches the venue', (p) =>
+          ['CANCELLED'].includes(p.childStates[child.id]?.state ?? ''),
+        );
+        assert.equal(ended.childStates[child.id]?.state, 'CANCELLED');
+        const atVenue = await v.broker.getOrderByClientId(child.id, { symbol: v.symbol });
+        assert.equal(atVenue?.status.status, 'cancelled', `the cancel reached ${name}`);
+      } else {
+        assert.equal(after.children.length, 0, 'nothing was ever sent');
+      }
+      assert.equal((await v.broker.listOpenOrders()).length, 0, `nothing rests at ${name}`);
+    });
+
+    const by = nativeBy();
+    if (by !== undefined) {
+      it(`${name}: the emergency stop cancels a native trailing stop at the venue and ends its parent`, async () => {
+        await buyLong();
+        const started = await parents.start(trailSpec(by), v.broker.id);
+        assert.equal(started.native, true);
+        const child = started.children[0] as ParentOrder['children'][number];
+        await until(started.parentId, 'the venue accepts it', (p) => working(p, child.id));
+        await session.engine.emergencyStop({ reason: 'test stop' });
+        const after = await until(started.parentId, 'the parent ends', (p) => p.state !== 'WORKING');
+        assert.equal(after.state, 'CANCELLED');
+        assert.match(after.reason ?? '', /trading halted/);
+        const atVenue = await v.broker.getOrderByClientId(child.id, { symbol: v.symbol });
+        assert.equal(atVenue?.status.status, 'cancelled', `the emergency stop's cancel reached ${name}`);
+        assert.equal((await v.broker.listOpenOrders()).length, 0);
+      });
+
+      it(`${name}: after a restart a native trailing stop is still the venue's order: reconciled, followed, never resent`, async () => {
+        await buyLong();
+        const spec = trailSpec(by);
+        const started = await parents.start(spec, v.broker.id);
+        const child = started.children[0] as ParentOrder['children'][number];
+        await until(started.parentId, 'the venue accepts it', (p) => working(p, child.id));
+        const submitsBefore = v.submits();
+        await restart();
+        const [restored] = await parents.restore(join(dir, 'audit'));
+        assert.equal(restored?.parentId, started.parentId);
+        assert.equal(restored?.native, true, 'the choice to go native is in the audit log');
+        assert.equal(
+          session.engine.getOrder(child.id)?.state !== undefined,
+          true,
+          'the engine follows the venue order',
+        );
+        await parents.poll();
+        assert.equal(v.submits(), submitsBefore, 'nothing is sent again after the restart');
+        // The venue trails and triggers it while the new session follows it.
+        const high = px(v.bid + Math.ceil((4 * distance(spec, v.bid)) / v.step) * v.step);
+        v.quote(high, px(high + (v.ask - v.bid)));
+        await sleep(3 * POLL_MS);
+        const fall = px(high - Math.ceil((2 * distance(spec, high)) / v.step) * v.step);
+        v.quote(fall, px(fall + (v.ask - v.bid)));
+        const done = await until(started.parentId, 'the venue triggers it', (p) => p.state !== 'WORKING');
+        assert.equal(done.state, 'DONE', done.reason ?? '');
+        assert.equal(done.childStates[child.id]?.state, 'FILLED');
+        assert.equal(v.placed(child.id), 1, `the trailing stop reached ${name} once in all`);
+      });
+    }
   });
 }

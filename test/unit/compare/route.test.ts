@@ -98,7 +98,7 @@ describe('smart routing', () => {
       ...venue('no-stops', 99, 99.01),
       capabilities: {
         ...oandaLike.capabilities,
-        orderTypes: { market: true, limit: true, stop: false, stop_limit: false },
+        orderTypes: { market: true, limit: true, stop: false, stop_limit: false, trailing_stop: false },
       },
     };
     const venues = new Map<string, BrokerApi>([

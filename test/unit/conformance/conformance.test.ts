@@ -24,7 +24,7 @@ import {
   type OrderResponse,
   type OrderStatusName,
   type OrderType,
-  type OrderTypeName,
+  type PlainOrderTypeName,
   type PlacedOrderRequest,
   type TimeInForce,
   type TimeInForceName,
@@ -256,7 +256,7 @@ for (const makeDriver of VENUE_DRIVERS) {
     }
 
     /** Prices relative to the touch: 'resting' never executes at the starting quote (buy side). */
-    function shapeOf(type: OrderTypeName, how: 'resting'): OrderType {
+    function shapeOf(type: PlainOrderTypeName, how: 'resting'): OrderType {
       void how;
       switch (type) {
         case 'market':
