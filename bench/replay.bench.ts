@@ -19,6 +19,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ReplayFeed } from '../src/brokers/paper/replayFeed';
 import { ExecutionEngine } from '../src/execution/engine';
 import { replayComponent, type ReplayReport, type ReplayRunner } from '../src/usecases/replay';
@@ -30,6 +32,9 @@ import {
   type ComponentBatchRequest,
   type ComponentBatchResult,
 } from '../src/python/runner';
+
+// A full GC before each memory sample (the live heap, not garbage waiting to be collected).
+setFlagsFromString('--expose-gc');
 
 const CANDLES = Number(process.env['REPLAY_BENCH_CANDLES'] ?? 1_000_000);
 const HEAVY = Math.min(CANDLES, Number(process.env['REPLAY_BENCH_HEAVY_CANDLES'] ?? CANDLES));
@@ -215,6 +220,33 @@ export async function benchReplay(): Promise<void> {
     );
     console.log(
       `target every 1,000th ≥ 40% of the floor: ${share >= 0.4 ? 'met' : 'NOT met'} (${(share * 100).toFixed(1)}%: ${fmt(every1000.ticksPerSecond)} vs ${fmt(floor.ticksPerSecond)})`,
+    );
+    // Memory flat in the number of candles (issue 14): the live heap after a full GC, sampled once a
+    // tenth of the way in and again at the end of a replay that orders every 100th candle (fills,
+    // report, audit and engine caches all grow with the orders if anything keeps them).
+    const gc = runInNewContext('gc') as () => void;
+    let early: { processed: number; heap: number } | undefined;
+    const sampled = await replayComponent({
+      file: files.get(1000) as string,
+      data: full,
+      runner: inProcess(100),
+      stateDir: join(dir, `run-${++runs}`),
+      progressIntervalMs: 0,
+      onProgress: (p) => {
+        if (early === undefined && p.processed >= CANDLES / 10) {
+          gc();
+          early = { processed: p.processed, heap: process.memoryUsage().heapUsed };
+        }
+      },
+    });
+    gc();
+    const lateHeap = process.memoryUsage().heapUsed;
+    if (!sampled.ok || early === undefined) throw new Error('the memory run failed');
+    const perHundredK = (lateHeap - early.heap) / ((sampled.processed - early.processed) / 100_000) / 1e6;
+    console.log(
+      `memory: live heap ${(early.heap / 1e6).toFixed(1)} MB at candle ${fmt(early.processed)}, ${(lateHeap / 1e6).toFixed(1)} MB at ${fmt(sampled.processed)} ` +
+        `(${fmt(sampled.orders.sent)} orders, every 100th): ${perHundredK >= 0 ? '+' : ''}${perHundredK.toFixed(2)} MB per 100,000 candles beyond the loaded data; ` +
+        `target flat: ${perHundredK <= 0.5 ? 'met' : 'NOT met'} (≤ 0.5 MB per 100,000 candles)`,
     );
     const heapMb = process.memoryUsage().heapUsed / 1e6;
     console.log(
