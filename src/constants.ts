@@ -2,6 +2,7 @@
 export const Commands = {
   testOrder: 'sptrader.testOrder',
   executeOnPaper: 'sptrader.executeOnPaper',
+  debugOrder: 'sptrader.debugOrder',
   emergencyStop: 'sptrader.emergencyStop',
   resumeTrading: 'sptrader.resumeTrading',
   recoverState: 'sptrader.recoverState',

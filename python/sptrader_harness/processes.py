@@ -176,8 +176,16 @@ def _descendants(root):
     return found
 
 
-def end_run(deadline_s=2.0):
-    """Kills and reaps whatever the component left running. Returns (pids killed, whether Node should end the worker)."""
+def descendants():
+    """Every live process below the harness (Linux; empty elsewhere)."""
+    return _descendants(HARNESS_PID) if IS_LINUX else []
+
+
+def end_run(deadline_s=2.0, expected=()):
+    """Kills and reaps whatever the component left running. Returns (pids killed, whether Node should end the worker).
+
+    `expected` are processes the run itself started (Debug Order's debug adapter): killed, not reported.
+    """
     spawned = STATE.spawned
     STATE.spawned = False
     if not _has_children():
@@ -195,7 +203,8 @@ def end_run(deadline_s=2.0):
             seen.add(pid)
             try:
                 os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
+                if pid not in expected:
+                    killed.append(pid)
             except OSError:
                 pass
         if not _has_children():

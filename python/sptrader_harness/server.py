@@ -23,7 +23,7 @@ import sys
 import time
 import types
 
-from sptrader_harness import processes, returns, validation
+from sptrader_harness import debugging, processes, returns, validation
 from sptrader_harness.batch_columns import ColumnError, batch_rows
 from sptrader_harness.lazystate import StateSync, StateSyncError
 from sptrader_harness.safejson import Budget, ComponentFailure, safe_json
@@ -257,6 +257,7 @@ class Server(object):
         self.inspected = {}  # file -> (key, result): parsing is the costly part of a warm Test Order
         self.instances = {}  # run_batch instance key -> (module, class, parameters JSON, instance)
         self.metadata = {}  # file -> ((module, __metadata__, limits), its JSON value or the ComponentFailure it raised)
+        self.own_pids = []  # processes the current run started for itself (Debug Order's debug adapter)
 
     def serve(self):
         readline = self.proto_in.readline
@@ -309,7 +310,8 @@ class Server(object):
             except ComponentFailure as f:
                 response = {'id': rid, 'ok': False, 'stdout': '', 'stderr': '', 'error': failure_json(f)}
             if op in ('run', 'run_batch'):
-                killed, recycle = processes.end_run()
+                own, self.own_pids = self.own_pids, []
+                killed, recycle = processes.end_run(expected=own)
                 if killed:
                     response['killed_processes'] = killed[:50]
                     response['killed_count'] = len(killed)
@@ -462,7 +464,12 @@ class Server(object):
         response = {'id': rid, 'ok': False, 'result': None, 'class_name': None, 'entry_point': None, 'metadata': None, 'error': None}
         hook = None
         started = time.perf_counter()
+        debug = request.get('debug')
         try:
+            if isinstance(debug, dict):
+                # Before loading: the debugger's breakpoints are set when the component's code first runs.
+                debugging.start(debug, lambda endpoint: self.send({'id': rid, 'debug': endpoint}), self.own_pids)
+                started = time.perf_counter()
             module = self.load(file)
             response['load_ms'] = (time.perf_counter() - started) * 1000
             cls, entry, params = self.resolve(module, file, request, response, limits)
@@ -507,6 +514,8 @@ class Server(object):
         except ComponentFailure as f:
             response['error'] = failure_json(f)
         finally:
+            if isinstance(debug, dict):
+                debugging.finish(self.own_pids)
             sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
         if hook is not None and hook.note:
             err.write('[sptrader] %s\n' % hook.note)

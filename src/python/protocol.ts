@@ -229,6 +229,35 @@ export const RunResponseSchema = ResponseSchema.extend({
   return_file: z.string().nullish(),
   return_exact: z.boolean().nullish(),
 });
+/** Where the harness listens for a debugger during a Debug Order run (debugpy's adapter, a DAP server). */
+export interface DebugEndpoint {
+  host: string;
+  port: number;
+  debugpyVersion: string | null;
+  /** The debugpy package the run imported (the interpreter's own, or the fallback copy). */
+  debugpyPath: string;
+}
+
+/** What a Debug Order run asks of the harness, and where it tells the caller it listens. */
+export interface DebugListen {
+  /** How long the run waits for a debugger to attach before it fails with DEBUGGER_NOT_ATTACHED. */
+  attachTimeoutMs: number;
+  /** A folder holding a `debugpy` package, used when the interpreter has none (the Python Debugger extension's). */
+  debugpyPath?: string;
+  onListening(endpoint: DebugEndpoint): void;
+}
+
+/** The harness's interim line of a debug run: `{"id":..., "debug": {host, port, version, path}}`. */
+export const DebugListeningSchema = z.object({
+  id: z.string(),
+  debug: z.object({
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65_535),
+    version: z.string().nullish(),
+    path: z.string(),
+  }),
+});
+
 export const BatchResultsSchema = z
   .array(
     z.union([

@@ -36,6 +36,8 @@ import {
   type ComponentRunRequest,
   type ComponentRunResult,
   DATA_VARIABLES,
+  DebugListeningSchema,
+  type DebugListen,
   DEFAULT_RUNNER_LIMITS,
   InspectResponseSchema,
   LIMIT_HINTS,
@@ -62,6 +64,8 @@ export type {
   ComponentBatchItem,
   ComponentBatchResult,
   ComponentInfo,
+  DebugEndpoint,
+  DebugListen,
 } from './protocol';
 export { findPackageRoot } from './harnessFiles';
 
@@ -243,7 +247,11 @@ export class PythonSession {
     }
     const p = this.pending;
     if (!p) return;
-    if (event.type === 'answer' && p.interim && event.line.startsWith(`{"id":"${p.id}","sync":`)) {
+    if (
+      event.type === 'answer' &&
+      p.interim &&
+      (event.line.startsWith(`{"id":"${p.id}","sync":`) || event.line.startsWith(`{"id":"${p.id}","debug":`))
+    ) {
       let parsed: unknown;
       try {
         parsed = JSON.parse(event.line);
@@ -386,10 +394,10 @@ export class PythonSession {
     };
   }
 
-  /** Sends one request and waits for its answer; requests are served one at a time. */
+  /** Sends one request and waits for its answer; requests are served one at a time. No timeout when `timeoutMs` is null. */
   private request(
     body: Record<string, unknown>,
-    timeoutMs: number,
+    timeoutMs: number | null,
     rows = 0,
     interim?: (id: string, line: Record<string, unknown>) => void,
   ): Promise<Record<string, unknown>> {
@@ -401,18 +409,21 @@ export class PythonSession {
       const id = requestId();
       this.channel.expect(id, this.maxLineBytes(String(body['op']), rows));
       const answer = await new Promise<Record<string, unknown>>((resolvePromise, reject) => {
-        const timer = setTimeout(() => {
-          this.failure ??= new PythonRunError(
-            'TIMEOUT',
-            withHint(
-              'TIMEOUT',
-              `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`,
-            ),
-          );
-          // The run ends now; the tree is killed right after, before any other callback runs.
-          this.fail(this.failure);
-          this.kill();
-        }, timeoutMs);
+        const timer =
+          timeoutMs === null
+            ? undefined
+            : setTimeout(() => {
+                this.failure ??= new PythonRunError(
+                  'TIMEOUT',
+                  withHint(
+                    'TIMEOUT',
+                    `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`,
+                  ),
+                );
+                // The run ends now; the tree is killed right after, before any other callback runs.
+                this.fail(this.failure);
+                this.kill();
+              }, timeoutMs);
         this.pending = {
           id,
           resolve: (v) => {
@@ -496,7 +507,12 @@ export class PythonSession {
     return { direct: direct + (direct && notes && !direct.endsWith('\n') ? '\n' : '') + notes, diagnostics };
   }
 
-  async run(req: ComponentRunRequest): Promise<ComponentRunResult> {
+  /**
+   * Runs the component once. With `debug` (Debug Order, `debugRun.ts`), the harness listens for a debugger
+   * first and tells `debug.onListening` where; the run then has no timeout (it may sit at a breakpoint for as
+   * long as the user likes) beyond the attach timeout, and ends early only by `stop()`.
+   */
+  async run(req: ComponentRunRequest, debug?: DebugListen): Promise<ComponentRunResult> {
     const started = monotonicMs();
     const done = (partial: Omit<ComponentRunResult, 'totalMs'>): ComponentRunResult => ({
       ...partial,
@@ -516,8 +532,18 @@ export class PythonSession {
           signal: req.signal ?? null,
           output_limit: this.limits.outputLimitBytes,
           limits: this.wireLimits(),
+          ...(debug
+            ? {
+                debug: {
+                  attach_timeout_ms: debug.attachTimeoutMs,
+                  debugpy_path: debug.debugpyPath ?? null,
+                },
+              }
+            : {}),
         },
-        this.limits.timeoutMs,
+        debug ? null : this.limits.timeoutMs,
+        0,
+        debug ? (_id, line) => this.onDebugLine(line, debug) : undefined,
       );
     } catch (e) {
       const err = e instanceof PythonRunError ? e : new PythonRunError('PROTOCOL_ERROR', String(e));
@@ -567,6 +593,20 @@ export class PythonSession {
         : {}),
       ...(diagnostics ? { diagnostics } : {}),
     });
+  }
+
+  /** The harness's note that it listens for a debugger; a malformed one ends the run. */
+  private onDebugLine(line: Record<string, unknown>, debug: DebugListen): void {
+    const parsed = DebugListeningSchema.safeParse(line);
+    if (!parsed.success) {
+      this.fail(
+        new PythonRunError('PROTOCOL_ERROR', `unexpected debugger endpoint from the harness: ${parsed.error.message}`),
+      );
+      this.kill();
+      return;
+    }
+    const { host, port, version, path } = parsed.data.debug;
+    debug.onListening({ host, port, debugpyVersion: version ?? null, debugpyPath: path });
   }
 
   async runBatch(req: ComponentBatchRequest): Promise<ComponentBatchResult> {

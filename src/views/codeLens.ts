@@ -1,4 +1,4 @@
-/** "▶ Test Order", "Execute on Paper", "Compare Venues" and "Replay…" above each order component class; found by reading the text, never by running it. */
+/** "▶ Test Order", "Execute on Paper", "Debug", "Compare Venues", "Replay…" and "Inputs…" above each order component class; found by reading the text, never by running it. */
 import * as vscode from 'vscode';
 import { Commands } from '../constants';
 import { findOrderClasses, isNotAComponentFile } from './orderClassScan';
@@ -19,6 +19,12 @@ export class OrderCodeLensProvider implements vscode.CodeLensProvider {
           title: 'Execute on Paper',
           tooltip: `Run ${c.className} and execute its order on the embedded paper venue`,
           command: Commands.executeOnPaper,
+          arguments: [document.uri, c.className],
+        }),
+        new vscode.CodeLens(range, {
+          title: 'Debug',
+          tooltip: `Run ${c.className} under the debugger with the inputs Test Order uses: it stops at your breakpoints, and its order fills on a scratch copy of the paper account when it returns`,
+          command: Commands.debugOrder,
           arguments: [document.uri, c.className],
         }),
         new vscode.CodeLens(range, {

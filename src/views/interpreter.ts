@@ -57,6 +57,11 @@ export class InterpreterService implements vscode.Disposable {
     });
   }
 
+  /** How the interpreter for `file` is started, for a run of its own (Debug Order's one-run session). */
+  async runnerOptionsFor(file: vscode.Uri): Promise<RunnerOptions> {
+    return (await this.optionsFor(file)).options;
+  }
+
   private async optionsFor(file: vscode.Uri): Promise<{ options: RunnerOptions; key: string }> {
     const config = vscode.workspace.getConfiguration(Settings.section, file);
     const explicit = config.get<string>(Settings.interpreterPath)?.trim() || (await this.fromPythonExtension(file));

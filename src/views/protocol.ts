@@ -56,7 +56,7 @@ export const ErrorRowSchema = z.object({
   path: z.string().nullable(),
 });
 
-export const RunKindSchema = z.enum(['test-order', 'execute-paper', 'execute-live']);
+export const RunKindSchema = z.enum(['test-order', 'execute-paper', 'execute-live', 'debug-order']);
 export type RunKind = z.infer<typeof RunKindSchema>;
 
 /** A routed order (issue 15): every candidate venue, priced or skipped, and why the chosen one won. */

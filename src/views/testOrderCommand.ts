@@ -1,6 +1,8 @@
 /**
- * "Test Order" and "Execute on Paper": run the component, send its order through the engine, and
- * show the outcome in the result panel, the log and Problems. The trading itself is `runTestOrder`'s.
+ * "Test Order", "Execute on Paper" and "Debug Order": run the component, send its order through the
+ * engine, and show the outcome in the result panel, the log and Problems. The trading itself is
+ * `runTestOrder`'s. Debug Order is Test Order on the paper venue (a scratch copy of the account) with the
+ * component run once under the debugger (`debugOrder.ts`, `python/debugRun.ts`).
  */
 import * as vscode from 'vscode';
 import { RunInputsStore, type ResolvedInputs } from './runInputsStore';
@@ -13,7 +15,10 @@ import { describeOutcome } from '../execution/describeOrder';
 import { formatOutcome } from '../execution/formatOutcome';
 import { failedBeforeRun, runTestOrder, type TestOrderOutcome } from '../execution/testOrder';
 import { RunDiagnostics } from './diagnostics';
-import { withDelayedProgress } from './progress';
+import { withCancellableProgress, withDelayedProgress } from './progress';
+import { chooseDebugger, DebugOrderSessions } from './debugOrder';
+import { PythonDebugRunner } from '../python/debugRun';
+import type { ComponentRunner } from '../execution/testOrder';
 import type { RunKind } from './protocol';
 import { QuoteHistory, quotePointOf } from './quoteHistory';
 import { ResultPanel } from './resultPanel';
@@ -31,11 +36,13 @@ const LABELS: Record<RunKind, string> = {
   'test-order': 'Test Order',
   'execute-paper': 'Execute on Paper',
   'execute-live': 'Execute Live',
+  'debug-order': 'Debug Order',
 };
 const RUN_AGAIN: Record<RunKind, string> = {
   'test-order': Commands.testOrder,
   'execute-paper': Commands.executeOnPaper,
   'execute-live': Commands.executeLive,
+  'debug-order': Commands.debugOrder,
 };
 
 /** Where a run's outcome is shown (the result panel), for the commands that run components. */
@@ -48,6 +55,7 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
   const quotes = new QuoteHistory();
   const runInputs = new RunInputsStore(context.workspaceState);
   const diagnostics = new RunDiagnostics();
+  const debugSessions = new DebugOrderSessions();
   const panel = new ResultPanel(
     context.extensionUri,
     {
@@ -73,7 +81,7 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     },
     log,
   );
-  context.subscriptions.push(diagnostics, panel);
+  context.subscriptions.push(diagnostics, panel, debugSessions);
   // The panel stays true: a resting order's fills, a cancel (from the tree, the emergency stop), an expiry.
   // A parent's view follows the parent: its own records, and its children's events.
   const followParent = (parentId: string): void => {
@@ -112,44 +120,75 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
       });
       return undefined;
     }
-    // Test Order goes to the active profile (connected on demand); Execute on Paper always to the paper venue.
+    // Test Order goes to the active profile (connected on demand); Execute on Paper always to the paper venue,
+    // and Debug Order to a scratch copy of it, as Test Order on paper does.
     const profileId = kind === 'test-order' ? activeProfile() : services.paper.id;
     let broker: BrokerApi = services.paper;
     const started = performance.now();
     panel.setRunning(true);
     let outcome: TestOrderOutcome;
+    const title = `SPtrader: ${label}${className ? ` ${className}` : ''}`;
+    // Debug Order's run may wait at a breakpoint for as long as the user likes: its notification stays and can cancel it.
+    let debugRun: PythonDebugRunner | undefined;
+    const progress =
+      kind === 'debug-order'
+        ? <T>(task: () => Promise<T>) => withCancellableProgress(title, () => void debugRun?.cancel(), task)
+        : <T>(task: () => Promise<T>) => withDelayedProgress(title, task);
     try {
-      outcome = await withDelayedProgress(`SPtrader: ${label}${className ? ` ${className}` : ''}`, async () => {
+      outcome = await progress(async () => {
         const worker = await services.interpreters.workerFor(target);
+        let runner: ComponentRunner = worker;
+        let attached: vscode.Disposable | undefined;
+        if (kind === 'debug-order') {
+          const choice = chooseDebugger();
+          const run = new PythonDebugRunner(await services.interpreters.runnerOptionsFor(target), worker, {
+            ...(choice.debugpyPath ? { debugpyPath: choice.debugpyPath } : {}),
+            onListening: async (endpoint) => {
+              log.info(
+                `Debug Order ${target.fsPath}: debugpy ${endpoint.debugpyVersion ?? ''} (${endpoint.debugpyPath}) listens on ${endpoint.host}:${endpoint.port}; attaching ${choice.type}`,
+              );
+              attached = await debugSessions.attach(target, endpoint, choice, () => {
+                log.info(`Debug Order ${target.fsPath}: the debug session was stopped; the run is cancelled`);
+                void run.cancel();
+              });
+            },
+          });
+          debugRun = run;
+          runner = run;
+        }
         const { engine } = await services.session.trading();
         if (profileId !== services.paper.id) broker = await services.profiles.connectProfile(profileId);
-        return runTestOrder(
-          {
-            file: target.fsPath,
-            className: typeof className === 'string' ? className : undefined,
-            source: kind,
-            ...(inputs.parameters ? { parameters: inputs.parameters } : {}),
-            ...(inputs.signal !== undefined ? { signal: inputs.signal } : {}),
-            ...(inputs.marketData ? { marketData: inputs.marketData } : {}),
-          },
-          {
-            runner: worker,
-            broker,
-            engine,
-            clock: systemClock,
-            // A routed order chooses among the venues of this window (paper and the connected profiles).
-            route: {
-              venues: services.profiles.brokers,
-              connect: async (id) => void (await services.profiles.connectProfile(id)),
-              fees: (id, instrument) => {
-                const kind = services.profiles.profile(id)?.broker;
-                return kind === undefined ? undefined : presumptiveFees(kind, instrument);
-              },
+        try {
+          return await runTestOrder(
+            {
+              file: target.fsPath,
+              className: typeof className === 'string' ? className : undefined,
+              source: kind === 'debug-order' ? 'test-order' : kind,
+              ...(inputs.parameters ? { parameters: inputs.parameters } : {}),
+              ...(inputs.signal !== undefined ? { signal: inputs.signal } : {}),
+              ...(inputs.marketData ? { marketData: inputs.marketData } : {}),
             },
-            // Execute on Paper carries out a parent order as children; Test Order checks it only.
-            ...(kind === 'execute-paper' ? { parents } : {}),
-          },
-        );
+            {
+              runner,
+              broker,
+              engine,
+              clock: systemClock,
+              // A routed order chooses among the venues of this window (paper and the connected profiles).
+              route: {
+                venues: services.profiles.brokers,
+                connect: async (id) => void (await services.profiles.connectProfile(id)),
+                fees: (id, instrument) => {
+                  const kind = services.profiles.profile(id)?.broker;
+                  return kind === undefined ? undefined : presumptiveFees(kind, instrument);
+                },
+              },
+              // Execute on Paper carries out a parent order as children; Test Order checks it only.
+              ...(kind === 'execute-paper' ? { parents } : {}),
+            },
+          );
+        } finally {
+          attached?.dispose();
+        }
       });
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -215,6 +254,7 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     registerCommand(Commands.executeOnPaper, (uri?: vscode.Uri, className?: string) =>
       run('execute-paper', uri, className),
     ),
+    registerCommand(Commands.debugOrder, (uri?: vscode.Uri, className?: string) => run('debug-order', uri, className)),
   );
   return {
     show: (outcome, kind) => {

@@ -243,6 +243,7 @@ const KIND_LABELS: Record<ResultView['kind'], string> = {
   'test-order': ' · Test Order',
   'execute-paper': ' · Execute on Paper',
   'execute-live': ' · Execute Live',
+  'debug-order': ' · Debug Order',
 };
 
 function cssVar(name: string, fallback: string): string {
