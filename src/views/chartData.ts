@@ -38,7 +38,11 @@ export function chartSeriesOf(
   }
   const verb = side === 'sell' ? 'sold' : 'bought';
   const markers = fills
-    .map((f) => ({ time: Math.floor(f.timestamp / 1000), price: f.price, text: `${verb} ${f.quantity} @ ${f.price}` }))
+    .map((f) => ({
+      time: Math.floor(f.timestamp / 1000),
+      price: f.price,
+      text: `${verb} ${f.quantity.toLocaleString('en-US', { maximumFractionDigits: 10 })} @ ${f.price}`,
+    }))
     .sort((a, b) => a.time - b.time);
   return { bid, ask, markers };
 }

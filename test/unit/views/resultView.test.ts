@@ -274,6 +274,10 @@ describe('chart data', () => {
       { time: 3, value: 3 },
     ]);
     assert.deepEqual(series.markers, [{ time: 2, price: 2.5, text: 'bought 10 @ 2.5' }]);
+    assert.equal(
+      chartSeriesOf([], [{ price: 1.0842, quantity: 10_000, timestamp: 5000 }], 'sell').markers[0]?.text,
+      'sold 10,000 @ 1.0842',
+    );
   });
 });
 
