@@ -1,5 +1,5 @@
 /** Readers of arguments the CLI's commands share; `fail` builds the command's own usage error (exit 2). */
-import { readFileSync } from 'node:fs';
+import { MAX_FIXTURE_BYTES, readJsonObjectFile, readUserFile } from '../common/userFile';
 
 type Fail = (message: string) => Error;
 
@@ -19,13 +19,13 @@ export function parseParams(pairs: readonly string[], fail: Fail): Record<string
   return out;
 }
 
-/** The JSON in the file a flag names. */
+/** The JSON in the file a flag names (a regular file of at most 16 MiB: userFile.ts). */
 export function readJsonFile(path: string, flag: string, fail: Fail): unknown {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readUserFile(path, `${flag}:`, MAX_FIXTURE_BYTES).toString('utf8');
   } catch (e) {
-    throw fail(`${flag}: cannot read ${path}: ${(e as Error).message}`);
+    throw fail((e as Error).message);
   }
   try {
     return JSON.parse(text) as unknown;
@@ -34,10 +34,11 @@ export function readJsonFile(path: string, flag: string, fail: Fail): unknown {
   }
 }
 
-/** The JSON object in the file a flag names. */
+/** The JSON object in the file a flag names, nested at most 64 levels. */
 export function readJsonObject(path: string, flag: string, fail: Fail): Record<string, unknown> {
-  const value = readJsonFile(path, flag, fail);
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw fail(`${flag}: ${path} must hold a JSON object`);
-  return value as Record<string, unknown>;
+  try {
+    return readJsonObjectFile(path, `${flag}:`) as Record<string, unknown>;
+  } catch (e) {
+    throw fail((e as Error).message);
+  }
 }

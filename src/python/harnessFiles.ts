@@ -40,12 +40,17 @@ export function precheck(file: string): ComponentError | undefined {
       message: `${file} is not a Python file (.py); open or pass an order component`,
       file,
     };
-  let isFile = false;
+  let stat;
   try {
-    isFile = statSync(file).isFile();
+    stat = statSync(file);
   } catch {
-    isFile = false;
+    return { code: 'FILE_NOT_FOUND', message: `${file} does not exist; check the path`, file };
   }
-  if (!isFile) return { code: 'FILE_NOT_FOUND', message: `${file} does not exist; check the path`, file };
+  if (!stat.isFile())
+    return {
+      code: 'FILE_NOT_FOUND',
+      message: `${file} is not a regular file (${stat.isDirectory() ? 'a folder' : stat.isFIFO() ? 'a named pipe' : 'a special file'}); an order component is a .py file`,
+      file,
+    };
   return undefined;
 }

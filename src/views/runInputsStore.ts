@@ -3,7 +3,7 @@
  * (set with "SPtrader: Set Component Inputs…", runInputs.ts): parameters, a signal fixture, a market-data
  * fixture. Fixtures are read when a run starts, so a file that went missing or broke is named then.
  */
-import { readFileSync } from 'node:fs';
+import { readJsonObjectFile } from '../common/userFile';
 import { basename } from 'node:path';
 
 const INPUTS_KEY = 'sptrader.runInputs';
@@ -74,25 +74,9 @@ export class RunInputsStore {
 }
 
 function readFixture(file: string, what: string, nullable: boolean): Record<string, unknown> | null {
-  const fix = `set it again with "SPtrader: Set Component Inputs…"`;
-  let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    return readJsonObjectFile(file, `the ${what} fixture`, nullable);
   } catch (e) {
-    throw new Error(
-      `the ${what} fixture ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)}); ${fix}`,
-    );
+    throw new Error(`${(e as Error).message}; fix the file or set it again with "SPtrader: Set Component Inputs…"`);
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`the ${what} fixture ${file} is not valid JSON (${(e as Error).message}); fix the file or ${fix}`);
-  }
-  if (value === null && nullable) return null;
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new Error(
-      `the ${what} fixture ${file} must hold a JSON object (a dict), not ${Array.isArray(value) ? 'a list' : String(value)}`,
-    );
-  return value as Record<string, unknown>;
 }

@@ -26,9 +26,9 @@
  * its arguments, as `QuoteSource` requires. Other symbols (the venue's currency conversions) go to
  * `fallback` if given, else throw.
  */
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { snapToStep } from '../../common/decimal';
+import { readUserFile } from '../../common/userFile';
 import type { Quote } from '../../orders/model';
 import type { QuoteSource } from './feed';
 import {
@@ -46,6 +46,9 @@ export { ReplayDataError, type ReplayColumns } from './replayTables';
 import { instrumentFor, instrumentKey } from './instruments';
 
 export type ReplayKind = 'candles' | 'ticks';
+
+/** Past this a CSV's text would not fit in one JavaScript string (V8's limit is about 512 MiB): use Parquet. */
+const MAX_CSV_BYTES = 500 * 1024 * 1024;
 
 export interface ReplayFeedOptions {
   /** The instrument the file records (tick size, spread, touch size come from it). */
@@ -275,9 +278,9 @@ export class ReplayFeed implements QuoteSource {
   static fromCsv(file: string, options: ReplayFeedOptions): ReplayFeed {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readUserFile(file, 'the replay data', MAX_CSV_BYTES).toString('utf8');
     } catch (e) {
-      throw new ReplayDataError(`cannot read ${file}: ${(e as Error).message}`, file);
+      throw new ReplayDataError((e as Error).message, file);
     }
     return ReplayFeed.fromCsvText(text, file, options);
   }

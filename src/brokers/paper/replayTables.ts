@@ -3,7 +3,10 @@
  * each as a cell getter with a way to name a row in errors (replayFeed.ts validates every cell). Columns
  * are matched by name, case and surrounding spaces ignored, `timestamp` as `time`; extra columns ignored.
  */
-import { readFileSync } from 'node:fs';
+import { readUserFile } from '../../common/userFile';
+
+/** A Parquet file is read whole into memory (hyparquet); past this, split it. */
+const MAX_PARQUET_BYTES = 2 * 1024 * 1024 * 1024 - 1;
 
 export class ReplayDataError extends Error {
   override readonly name = 'ReplayDataError';
@@ -101,9 +104,9 @@ export function csvTable(text: string, label: string): Table {
 export async function parquetTable(file: string): Promise<Table> {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    bytes = readUserFile(file, 'the replay data', MAX_PARQUET_BYTES);
   } catch (e) {
-    throw new ReplayDataError(`cannot read ${file}: ${(e as Error).message}`, file);
+    throw new ReplayDataError((e as Error).message, file);
   }
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const { parquetMetadata, parquetSchema, parquetRead } = await import('hyparquet');

@@ -1,6 +1,6 @@
 /** The built CLI (`dist/cli.js`), as a user runs it. */
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { startFakeOanda } from '../../fakes/oanda/server';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -135,7 +135,13 @@ describe('sptrader CLI', function () {
     assert.equal(cli(['frobnicate']).code, 2);
     const r = cli(['test-order', EXAMPLE, '--market-data', join(stateDir, 'missing.json')]);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /--market-data: cannot read/);
+    assert.match(r.stderr, /--market-data: .* cannot be read: it does not exist/);
+    // A named pipe as a fixture is refused at once (a plain read waits forever for a writer).
+    const fifo = join(stateDir, 'signal.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const p = cli(['test-order', EXAMPLE, '--signal', fifo]);
+    assert.equal(p.code, 2);
+    assert.match(p.stderr, /--signal: .*signal\.fifo is not a regular file \(a named pipe\)/);
   });
 
   it('exit 1 with a clear message when no interpreter is found', () => {

@@ -1,5 +1,6 @@
 /** ReplayFeed: CSV and Parquet loading, row validation, and quote look-up. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,7 +128,7 @@ describe('ReplayFeed', () => {
     });
   });
 
-  it('refuses files without usable columns or rows', () => {
+  it('refuses files without usable columns or rows, and what is not a regular file', async () => {
     assert.throws(
       () => ReplayFeed.fromCsv(write('a.csv', 'when,bid,ask\n1,1,1\n'), { symbol: 'EUR_USD' }),
       /no 'time' column/,
@@ -137,7 +138,21 @@ describe('ReplayFeed', () => {
       /neither tick columns/,
     );
     assert.throws(() => ReplayFeed.fromCsv(write('c.csv', 'time,bid,ask\n'), { symbol: 'EUR_USD' }), /no data rows/);
-    assert.throws(() => ReplayFeed.fromCsv(join(dir, 'missing.csv'), { symbol: 'EUR_USD' }), /cannot read/);
+    assert.throws(
+      () => ReplayFeed.fromCsv(join(dir, 'missing.csv'), { symbol: 'EUR_USD' }),
+      /the replay data .*missing\.csv cannot be read: it does not exist/,
+    );
+    // A named pipe or a folder is refused at once (a plain read of a pipe waits forever for a writer).
+    const fifo = join(dir, 'pipe.csv');
+    execFileSync('mkfifo', [fifo]);
+    assert.throws(
+      () => ReplayFeed.fromCsv(fifo, { symbol: 'EUR_USD' }),
+      /pipe\.csv is not a regular file \(a named pipe\)/,
+    );
+    await assert.rejects(
+      ReplayFeed.load(join(dir, 'pipe.parquet'), { symbol: 'EUR_USD' }),
+      /cannot be read: it does not exist/,
+    );
   });
 
   it('quote(): the last record at or before the time, independent of call order; collapses equal times', () => {

@@ -1,8 +1,10 @@
 /** The inputs Test Order and Execute on Paper give a component, remembered per file; fixtures read from real files. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MAX_FIXTURE_BYTES } from '../../../src/common/userFile';
 import { RunInputsStore, type InputsState } from '../../../src/views/runInputsStore';
 
 /** The workspace state VS Code gives an extension, kept in memory (get/update are all the store uses). */
@@ -46,7 +48,7 @@ describe('Test Order inputs (per component)', () => {
     await store.set('/ws/a.py', { signalFile: join(dir, 'gone.json') });
     assert.throws(
       () => store.resolve('/ws/a.py'),
-      /the signal fixture .*gone\.json cannot be read \(ENOENT\); set it again with "SPtrader: Set Component Inputs…"/,
+      /the signal fixture .*gone\.json cannot be read: it does not exist; fix the file or set it again with "SPtrader: Set Component Inputs…"/,
     );
     writeFileSync(bad, '{"side": ');
     await store.set('/ws/a.py', { marketDataFile: bad });
@@ -59,5 +61,29 @@ describe('Test Order inputs (per component)', () => {
       /market data fixture .* must hold a JSON object/,
       'market data cannot be None',
     );
+  });
+
+  it('refuses a fixture that is a folder, a named pipe, too large or too deep, without blocking', async () => {
+    const store = new RunInputsStore(memento());
+    await store.set('/ws/a.py', { signalFile: dir });
+    assert.throws(() => store.resolve('/ws/a.py'), /the signal fixture .* is not a regular file \(a folder\)/);
+    const fifo = join(dir, 'pipe.json');
+    execFileSync('mkfifo', [fifo]);
+    await store.set('/ws/a.py', { signalFile: fifo });
+    // A plain read would wait here forever for a writer.
+    assert.throws(() => store.resolve('/ws/a.py'), /is not a regular file \(a named pipe\)/);
+    const big = join(dir, 'big.json');
+    writeFileSync(big, `{"pad": "${'x'.repeat(MAX_FIXTURE_BYTES)}"}`);
+    await store.set('/ws/a.py', { marketDataFile: big });
+    assert.throws(
+      () => store.resolve('/ws/a.py'),
+      /is 16,777,227 bytes, more than the 16 MiB SPtrader reads; use a smaller file/,
+    );
+    const deep = join(dir, 'deep.json');
+    writeFileSync(deep, `{"a": ${'['.repeat(100)}${']'.repeat(100)}}`);
+    await store.set('/ws/a.py', { marketDataFile: deep });
+    assert.throws(() => store.resolve('/ws/a.py'), /nested deeper than 64 levels/);
+    writeFileSync(deep, `{"a": ${'['.repeat(60)}${']'.repeat(60)}}`);
+    assert.deepEqual(Object.keys(store.resolve('/ws/a.py').marketData ?? {}), ['a']);
   });
 });

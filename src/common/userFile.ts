@@ -1,0 +1,109 @@
+/**
+ * Reading a file a user named (a signal or market-data fixture, replay data): only a regular file, only up
+ * to a size limit, never blocking. `readFileSync` on a FIFO waits forever for a writer, on /dev/zero
+ * reads until memory runs out, and on a file past V8's string limit fails with a message about string
+ * lengths; each of those here is a sentence that names the file and what to do.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+
+export class UserFileError extends Error {
+  override readonly name = 'UserFileError';
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Fixtures (signal, market data) are small JSON objects; this is far past any real one. */
+export const MAX_FIXTURE_BYTES = 16 * 1024 * 1024;
+/** Nesting a fixture may have: what a component's answers may have (the harness's depth limit). */
+export const MAX_FIXTURE_DEPTH = 64;
+
+const mib = (bytes: number): string =>
+  `${(bytes / (1024 * 1024)).toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB`;
+
+/** The bytes of a regular file of at most `maxBytes`; `what` names it in errors ("the signal fixture"). */
+export function readUserFile(file: string, what: string, maxBytes: number): Buffer {
+  let fd: number;
+  try {
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could refuse it.
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : (code ?? String(e));
+    throw new UserFileError(`${what} ${file} cannot be read: ${why}`, file);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile())
+      throw new UserFileError(
+        `${what} ${file} is not a regular file (${stat.isDirectory() ? 'a folder' : stat.isFIFO() ? 'a named pipe' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'a special file'}); choose a file`,
+        file,
+      );
+    if (stat.size > maxBytes)
+      throw new UserFileError(
+        `${what} ${file} is ${stat.size.toLocaleString('en-US')} bytes, more than the ${mib(maxBytes)} SPtrader reads; use a smaller file`,
+        file,
+      );
+    // Read to the end even if it grew since fstat, but never past the limit.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(stat.size - total, 64 * 1024), maxBytes + 1 - total));
+      if (chunk.length === 0) break;
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes)
+        throw new UserFileError(
+          `${what} ${file} grew past the ${mib(maxBytes)} SPtrader reads while it was read`,
+          file,
+        );
+    }
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Depth of nested objects and arrays in parsed JSON (0 for a scalar), stopping once past `limit`. */
+function depthPast(value: unknown, limit: number): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    const next: unknown[] = [];
+    for (const v of level) {
+      if (typeof v !== 'object' || v === null) continue;
+      if (depth >= limit) return true;
+      for (const inner of Array.isArray(v) ? v : Object.values(v))
+        if (typeof inner === 'object' && inner !== null) next.push(inner);
+    }
+    level = next;
+  }
+  return false;
+}
+
+/**
+ * The JSON object in a fixture file (null too when `nullable`): a regular file of at most
+ * MAX_FIXTURE_BYTES, valid JSON, nested at most MAX_FIXTURE_DEPTH levels. `what` names it in errors.
+ */
+export function readJsonObjectFile(file: string, what: string, nullable = false): Record<string, unknown> | null {
+  const bytes = readUserFile(file, what, MAX_FIXTURE_BYTES);
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new UserFileError(`${what} ${file} is not valid JSON (${(e as Error).message})`, file);
+  }
+  if (value === null && nullable) return null;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new UserFileError(
+      `${what} ${file} must hold a JSON object (a dict), not ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`,
+      file,
+    );
+  if (depthPast(value, MAX_FIXTURE_DEPTH))
+    throw new UserFileError(`${what} ${file} is nested deeper than ${MAX_FIXTURE_DEPTH} levels`, file);
+  return value as Record<string, unknown>;
+}
