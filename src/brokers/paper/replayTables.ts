@@ -7,6 +7,8 @@ import { readUserFile } from '../../common/userFile';
 
 /** A Parquet file is read whole into memory (hyparquet); past this, split it. */
 const MAX_PARQUET_BYTES = 2 * 1024 * 1024 * 1024 - 1;
+/** Records a replay holds in memory at most (a year of one-second ticks is 31.5 million). */
+const MAX_PARQUET_ROWS = 500_000_000;
 
 export class ReplayDataError extends Error {
   override readonly name = 'ReplayDataError';
@@ -119,6 +121,11 @@ export async function parquetTable(file: string): Promise<Table> {
   } catch (e) {
     throw new ReplayDataError(`${file} is not a readable Parquet file: ${(e as Error).message}`, file);
   }
+  if (!Number.isSafeInteger(rows) || rows < 0 || rows > MAX_PARQUET_ROWS)
+    throw new ReplayDataError(
+      `${file}: its metadata says ${String(rows)} rows; a replay reads at most ${MAX_PARQUET_ROWS.toLocaleString('en-US')} (split the file)`,
+      file,
+    );
   const byName = new Map<ColumnName, string>();
   for (const name of names) {
     const lower = name.trim().toLowerCase();
