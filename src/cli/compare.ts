@@ -38,9 +38,13 @@ export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
                               Run a component once and send its order to every venue at the same moment (paper,
                               practice and testnet accounts only; never live); print the outcomes side by side:
                               status and reason, fill, slippage against each venue's own quote, latency, fees.
+                              A routed order goes to the route's candidates among them, with the router's pick;
+                              a parent order runs on each venue and its children's fills are compared.
       --venues LIST           paper, a broker (oanda, alpaca, binance, ib: its default practice/testnet profile),
                               or a profile id from --profiles. The first venue's quote is the component's market data.
       --profiles FILE         JSON array of broker profiles (as the sptrader.brokerProfiles setting).
+      --parent-seconds N      How long each venue's parent may work before it is cancelled (default: a TWAP's
+                              duration + 5 s, else 5 s).
       --symbol S  --side buy|sell  --class NAME  --param k=v  --market-data FILE  --signal FILE
       --state-dir DIR  --python PATH  --timeout SECONDS  --limits FILE  --json   as for test-order.
 `;
@@ -87,10 +91,16 @@ async function run(args: string[]): Promise<number> {
       python: { type: 'string' },
       timeout: { type: 'string' },
       limits: { type: 'string' },
+      'parent-seconds': { type: 'string' },
       json: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new CompareUsageError('compare needs exactly one component file');
+  const parentSeconds = values['parent-seconds'] === undefined ? undefined : Number(values['parent-seconds']);
+  if (parentSeconds !== undefined && !(Number.isFinite(parentSeconds) && parentSeconds > 0))
+    throw new CompareUsageError(
+      `--parent-seconds must be a positive number of seconds, not '${values['parent-seconds']}'`,
+    );
   if (values.venues === undefined) throw new CompareUsageError('--venues is required, e.g. --venues paper,oanda');
   const side = values.side;
   if (side !== undefined && side !== 'buy' && side !== 'sell')
@@ -109,7 +119,7 @@ async function run(args: string[]): Promise<number> {
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
   const parameters = parseParams(values.param ?? [], usage);
 
-  const { venues } = openVenues(values.venues, values.profiles, stateDir);
+  const { venues, fees } = openVenues(values.venues, values.profiles, stateDir);
   const live = venues.filter((v) => v.environment === 'live');
   if (live.length > 0) {
     throw new CompareUsageError(
@@ -136,8 +146,17 @@ async function run(args: string[]): Promise<number> {
       file,
     );
     outcome = await compareVenues(
-      { file, className: values.class, symbol: values.symbol, side, marketData, signal, parameters },
-      { runner: session, venues, engine: trading.engine, clock: systemClock },
+      {
+        file,
+        className: values.class,
+        symbol: values.symbol,
+        side,
+        marketData,
+        signal,
+        parameters,
+        ...(parentSeconds === undefined ? {} : { parentWaitMs: parentSeconds * 1000 }),
+      },
+      { runner: session, venues, engine: trading.engine, clock: systemClock, fees, audit: trading.audit },
     );
   } finally {
     await session?.close();
@@ -151,7 +170,7 @@ async function run(args: string[]): Promise<number> {
 /** 0 when a venue took the order (or the component chose not to trade); else the most telling failure. */
 export function compareExitCode(outcome: CompareOutcome): number {
   if (outcome.errors.some((e) => e.code === 'LIVE_REFUSED')) return 2;
-  if (outcome.order === null)
+  if (outcome.order === null && outcome.parent === null)
     return outcome.ok ? 0 : outcome.errors.length > 0 && outcome.venues.every((c) => c.reason === null) ? 1 : 4;
   if (
     outcome.venues.some((c) => ['FILLED', 'PARTIALLY_FILLED', 'ACCEPTED', 'CANCELLED', 'EXPIRED'].includes(c.verdict))
@@ -232,12 +251,17 @@ export function formatComparison(outcome: CompareOutcome): string {
   const lines = [outcome.summary];
   for (const e of outcome.errors)
     lines.push(`ERROR  ${e.code}: ${e.message}${e.file ? ` (${e.file}${e.line ? `:${e.line}` : ''})` : ''}`);
-  if (outcome.order === null) return lines.join('\n');
+  if (outcome.order === null && outcome.parent === null) return lines.join('\n');
   const rows: Array<[string, (c: VenueColumn) => string]> = [
     ['venue', (c) => `${c.id} (${c.environment})`],
+    ...(outcome.route
+      ? [['route', (c: VenueColumn) => c.route?.role ?? '-'] as [string, (c: VenueColumn) => string]]
+      : []),
     ['status', (c) => c.verdict + (c.code ? ` ${c.code}` : '')],
     ['quote', (c) => (c.quote ? `${c.quote.bid} / ${c.quote.ask}` : '-')],
-    ['order', (c) => (c.order ? `${c.order.side.toUpperCase()} ${num(c.order.quantity)} ${c.order.symbol}` : '-')],
+    outcome.parent
+      ? ['parent', (c) => (c.parent ? `${c.parent.state}, ${c.parent.children} children` : '-')]
+      : ['order', (c) => (c.order ? `${c.order.side.toUpperCase()} ${num(c.order.quantity)} ${c.order.symbol}` : '-')],
     ['fill', (c) => (c.fill ? `${num(c.fill.quantity)} @ ${c.fill.averagePrice}` : '-')],
     ['slippage', (c) => (c.slippage ? `${formatSlippage(c.slippage)}, ${formatSlippage(c.slippage, 'crypto')}` : '-')],
     [
@@ -259,9 +283,15 @@ export function formatComparison(outcome: CompareOutcome): string {
         .trimEnd(),
     );
   for (const c of outcome.venues) if (c.reason) lines.push(`${c.id}: ${c.reason}`);
+  for (const c of outcome.venues) if (c.parent) lines.push(`${c.id}: ${c.parent.emulation}`);
+  if (outcome.route)
+    lines.push(
+      `Route (${outcome.route.policy}): the router would pick ${outcome.route.chosen ?? 'none'}: ${outcome.route.reason}`,
+    );
   for (const c of outcome.venues) for (const n of c.notes) lines.push(`${c.id}: note: ${n}`);
   for (const n of outcome.notes) lines.push(`note: ${n}`);
-  if (outcome.best) lines.push(`Best fill net of fees: ${outcome.best}`);
+  if (outcome.best)
+    lines.push(`Best ${outcome.parent ? 'average fill of the children' : 'fill'} net of fees: ${outcome.best}`);
   return lines.join('\n');
 }
 

@@ -10,9 +10,31 @@
  * or whose lot the quantity cannot meet, is refused with its reason); each has its own client order id.
  * The component runs once, with market data from the first venue (the reference); the quotes every
  * venue showed at that moment are read in the same breath, before the component runs.
+ *
+ * A component that routes (`{'route': 'best_price', 'venues': [...], ...order}`, route.ts) is compared
+ * over the candidates its route lists: the router's choice is made over the compared venues as Test Order
+ * would make it (each candidate's touch, fees and capability), every compared candidate is sent the order
+ * all the same, and each column says whether the router would pick it, pass it over or skip it (with why);
+ * a compared venue the route does not list is not sent to. So the comparison shows whether the router's
+ * pick was in fact the best fill.
+ *
+ * A component that returns a parent order (algos/dialect.ts) has the parent carried out on each venue at
+ * once (ParentOrders over the same engine and audit log), and its children's fills are compared: filled
+ * quantity, average price, slippage of that average against each venue's quote at decision time, fees,
+ * the first acknowledgement and the last fill. A parent still working when the comparison ends (a
+ * bracket's resting exits, a trailing stop that has not triggered) is cancelled, and its column says so.
+ *
+ * Past 450 lines on purpose: one use case, one pass over one set of columns (connect, quote, run, route,
+ * send, time, rank); the parent's variant lives in compareParents.ts, and the column types and ranking here
+ * are what both fill in.
  */
 import { monotonicMs, type Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
+import type { AuditLog } from './audit/auditLog';
+import { splitParent, type ParentSpec } from './algos/dialect';
+import type { ParentOrder } from './algos/parents';
+import { compareParents } from './compareParents';
+import { chooseVenue, splitRoute, type RouteDecision, type RouteFees } from './route';
 import { isBrokerError } from '../brokers/errors';
 import type { InstrumentRules, OrderRequest, OrderResponse, Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
@@ -40,6 +62,8 @@ export interface CompareRequest {
   parameters?: Record<string, unknown>;
   /** How long to wait for each venue's marketable order to reach a final status. */
   waitMs?: number;
+  /** How long each venue's parent may work before the comparison cancels it (default: a TWAP's duration + waitMs, else waitMs). */
+  parentWaitMs?: number;
 }
 
 export interface CompareDependencies {
@@ -48,6 +72,10 @@ export interface CompareDependencies {
   venues: readonly BrokerApi[];
   engine: ExecutionEngine;
   clock: Clock;
+  /** Each venue's presumptive fees, for the router's choice when the component routes (none: no fee). */
+  fees?: (venueId: string, instrument: InstrumentRules) => RouteFees | undefined;
+  /** The session's audit log: a parent's own records go there (a component that returns a parent needs it). */
+  audit?: Pick<AuditLog, 'append'>;
 }
 
 /** How one venue's order ended, as a column of the comparison. */
@@ -90,6 +118,26 @@ export interface VenueColumn {
   notes: string[];
   /** Against the best-priced filled venue (positive = worse for the trader); null when not filled. */
   versusBest: { price: number; units: number; unit: 'pip' | 'tick'; bps: number; fees: number } | null;
+  /** When the component routes: what the router makes of this venue, and why. */
+  route: { role: RouteRole; reason: string | null } | null;
+  /** When the component returns a parent: the parent carried out here (its children's fills are `fill`). */
+  parent: ColumnParent | null;
+}
+
+/** The router's view of one compared venue: its pick, a usable candidate it passed over, one it skipped, or none of its candidates. */
+export type RouteRole = 'chosen' | 'passed over' | 'skipped' | 'not a candidate';
+
+export interface ColumnParent {
+  parentId: string;
+  state: ParentOrder['state'];
+  reason: string | null;
+  /** "TWAP BUY 1,000 EUR_USD, 2 slices over 1 s, filled 1,000". */
+  description: string;
+  /** What the venue carries natively and what the engine emulates. */
+  emulation: string;
+  children: number;
+  /** The parent was still working when the comparison ended and was cancelled then. */
+  cancelledAtEnd: boolean;
 }
 
 export interface CompareOutcome {
@@ -99,6 +147,10 @@ export interface CompareOutcome {
   marketData: Record<string, unknown> | null;
   /** The component's order as it returned it (normalised, before each venue's grid). */
   order: OrderRequest | null;
+  /** The router's decision over the compared venues, when the component routes. */
+  route: RouteDecision | null;
+  /** The parent order the component returned, when it returned one. */
+  parent: ParentSpec | null;
   errors: OutcomeError[];
   notes: string[];
   venues: VenueColumn[];
@@ -124,6 +176,8 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
     component: { file: request.file, stdout: '', stderr: '', output: null },
     marketData: null,
     order: null,
+    route: null,
+    parent: null,
     errors: [],
     notes: [],
     venues: venues.map((v) => emptyColumn(v)),
@@ -228,9 +282,46 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
   }
   if (run.output === null || run.output === undefined)
     return finish(true, 'The component produced no order (it returned None): nothing was sent.');
-  const normalized = normalizeComponentOrder(run.output, { now: clock.now() });
+  const where = run.returnedAt ? { file: run.returnedAt.file, line: run.returnedAt.line } : { file: request.file };
+  const parent = splitParent(run.output);
+  const routed = 'error' in parent || parent.parent ? undefined : splitRoute(run.output);
+  const dialectError = 'error' in parent ? parent.error : routed && 'error' in routed ? routed.error : undefined;
+  if (dialectError) {
+    outcome.errors.push({
+      code: 'INVALID_ORDER',
+      message: `${dialectError.path}: ${dialectError.message}`,
+      path: dialectError.path,
+      ...where,
+    });
+    return finish(
+      false,
+      `The component's ${'error' in parent ? 'parent order' : 'route'} is invalid: nothing was sent.`,
+    );
+  }
+  if ('parent' in parent && parent.parent) {
+    if (!deps.audit)
+      throw new Error('compare of a parent order needs the session audit log (CompareDependencies.audit)');
+    outcome.parent = parent.parent;
+    if (parent.parent.symbol !== symbol) readQuotes(parent.parent.symbol);
+    const spec = parent.parent;
+    const instruments = await compareParents(spec, request, { ...deps, audit: deps.audit }, reachable, quotes, outcome);
+    outcome.best = rankVenues(outcome.venues, spec.side, instruments);
+    const summary =
+      `${spec.algo.toUpperCase()} ${spec.side.toUpperCase()} ${fmt(spec.quantity)} ${spec.symbol} → ` +
+      outcome.venues
+        .map((c) => `${c.id} ${c.verdict}${c.fill ? ` ${fmt(c.fill.quantity)} @ ${c.fill.averagePrice}` : ''}`)
+        .join(', ') +
+      (outcome.best ? `; best: ${outcome.best}` : '');
+    return finish(
+      outcome.venues.some((c) => c.fill !== null),
+      summary,
+    );
+  }
+  const route = routed && 'route' in routed ? routed.route : undefined;
+  const normalized = normalizeComponentOrder(route ? (routed as { order: unknown }).order : run.output, {
+    now: clock.now(),
+  });
   if (!normalized.ok) {
-    const where = run.returnedAt ? { file: run.returnedAt.file, line: run.returnedAt.line } : { file: request.file };
     for (const issue of normalized.issues)
       outcome.errors.push({
         code: 'INVALID_ORDER',
@@ -247,6 +338,38 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
   const order = normalized.order;
   outcome.order = order;
   if (order.symbol !== symbol) readQuotes(order.symbol);
+  // A routed order: the router's choice over the compared venues; the candidates it lists are compared.
+  let sendTo = reachable;
+  if (route) {
+    const decision = await chooseVenue(order, route, {
+      venues: new Map(reachable.map((v) => [v.id, v])),
+      connect: (id) => engine.connect(id),
+      fees: deps.fees ?? (() => undefined),
+    });
+    outcome.route = decision;
+    const listed = new Set(route.venues);
+    for (const c of outcome.venues) {
+      const candidate = decision.candidates.find((x) => x.venue === c.id);
+      c.route = !listed.has(c.id)
+        ? {
+            role: 'not a candidate',
+            reason: `the component routes among ${route.venues.join(', ')}`,
+          }
+        : candidate?.skipped
+          ? { role: 'skipped', reason: candidate.skipped }
+          : c.id === decision.chosen
+            ? { role: 'chosen', reason: decision.reason }
+            : { role: 'passed over', reason: candidate?.net == null ? null : `net ${candidate.net}/unit` };
+      if (!listed.has(c.id) && c.verdict === 'NOT_SENT' && c.reason === null)
+        notSent(c.id, `not a candidate of the component's route (${route.venues.join(', ')})`, 'NOT_A_CANDIDATE');
+    }
+    const missing = route.venues.filter((id) => !venues.some((v) => v.id === id));
+    if (missing.length > 0)
+      outcome.notes.push(
+        `the route also lists ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not compared`,
+      );
+    sendTo = reachable.filter((v) => listed.has(v.id));
+  }
 
   // 3. Each venue: its own touch, its grid, then one submit each, all at once.
   const instruments = new Map<string, InstrumentRules>();
@@ -268,7 +391,7 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
   });
   try {
     await Promise.all(
-      reachable.map(async (v) => {
+      sendTo.map(async (v) => {
         const c = column(v.id);
         const quote = await quotes.get(`${v.id}\u0000${order.symbol}`);
         if (quote && !(quote instanceof Error))
@@ -339,12 +462,18 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
   }
   outcome.best = rankVenues(outcome.venues, order.side, instruments);
   const filled = outcome.venues.filter((c) => c.fill !== null).length;
+  const decision = outcome.route;
+  if (decision?.chosen && outcome.best && decision.chosen !== outcome.best)
+    outcome.notes.push(
+      `the router would pick ${decision.chosen} by its quotes and fees; the best fill net of fees was at ${outcome.best}`,
+    );
   const summary =
     `${describeOrder(order)} → ` +
     outcome.venues
       .map((c) => `${c.id} ${c.verdict}${c.fill ? ` ${fmt(c.fill.quantity)} @ ${c.fill.averagePrice}` : ''}`)
       .join(', ') +
-    (outcome.best ? `; best: ${outcome.best}` : '');
+    (outcome.best ? `; best: ${outcome.best}` : '') +
+    (decision ? `; the router would pick ${decision.chosen ?? 'none'}` : '');
   return finish(filled > 0 || outcome.venues.some((c) => c.verdict === 'ACCEPTED'), summary);
 }
 
@@ -421,6 +550,8 @@ function emptyColumn(v: BrokerApi): VenueColumn {
     fees: null,
     notes: [],
     versusBest: null,
+    route: null,
+    parent: null,
   };
 }
 

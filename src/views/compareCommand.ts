@@ -3,12 +3,13 @@
  * paper, practice and testnet profiles; live profiles are never offered and refused if named), the
  * component runs once, and its order goes to each venue at the same moment through the engine — the
  * same use case as `sptrader compare` (src/execution/compare.ts). The Compare Venues panel sets the
- * outcomes side by side.
+ * outcomes side by side. A routed component is compared over its route's candidates with the router's pick
+ * shown; a parent is carried out on each venue and its children's fills compared.
  */
 import * as vscode from 'vscode';
 import { systemClock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
-import type { BrokerProfile } from '../brokers/registry';
+import { presumptiveFees, type BrokerProfile } from '../brokers/registry';
 import { Commands } from '../constants';
 import { compareVenues, type CompareOutcome } from '../execution/compare';
 import { ComparePanel } from './comparePanel';
@@ -87,7 +88,7 @@ export function registerCompareCommand(host: CompareServices): ComparePanel {
         `SPtrader: Compare Venues${name ? ` ${name}` : ''} on ${chosen.map((p) => p.id).join(', ')}`,
         async () => {
           const runner = await host.interpreters.workerFor(target);
-          const { engine } = await host.session.trading();
+          const { engine, audit } = await host.session.trading();
           // Each profile connects (and registers with the engine) at once; one that cannot stays a column that says why.
           const failed = new Map<string, string>();
           const venues: BrokerApi[] = [];
@@ -107,7 +108,18 @@ export function registerCompareCommand(host: CompareServices): ComparePanel {
             venues.length > 0
               ? await compareVenues(
                   { file: target.fsPath, className: name },
-                  { runner, venues, engine, clock: systemClock },
+                  {
+                    runner,
+                    venues,
+                    engine,
+                    clock: systemClock,
+                    audit,
+                    // A routed order: the router's choice over the compared venues, by each profile's fee schedule.
+                    fees: (id, instrument) => {
+                      const kind = host.profiles.profile(id)?.broker;
+                      return kind === undefined ? undefined : presumptiveFees(kind, instrument);
+                    },
+                  },
                 )
               : undefined;
           return withUnconnected(result, chosen, failed, target.fsPath);

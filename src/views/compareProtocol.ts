@@ -38,6 +38,18 @@ export const CompareColumnSchema = z.object({
   versusBest: z.string().nullable(),
   best: z.boolean(),
   notes: z.array(z.string()),
+  /** A routed order: the router's pick, a candidate it passed over, one it skipped, or not a candidate; and why. */
+  route: z.object({ role: z.string(), reason: z.string().nullable() }).nullable(),
+  /** A parent order: the parent carried out at this venue (its children's fills are the fill above). */
+  parent: z
+    .object({
+      state: z.string(),
+      reason: z.string().nullable(),
+      description: z.string(),
+      emulation: z.string(),
+      children: z.number().int(),
+    })
+    .nullable(),
 });
 export type CompareColumn = z.infer<typeof CompareColumnSchema>;
 
@@ -52,6 +64,8 @@ export const CompareViewSchema = z.object({
   /** The component's order as it returned it, normalised (before each venue's grid). */
   order: z.string().nullable(),
   best: z.string().nullable(),
+  /** A routed order: which venue the router would pick and why. */
+  route: z.string().nullable(),
   errors: z.array(
     z.object({
       code: z.string(),

@@ -6,6 +6,7 @@
 import type { CompareOutcome, VenueColumn } from '../execution/compare';
 import type { BrokerProfile } from '../brokers/registry';
 import { describeOrder, formatSlippage } from '../execution/describeOrder';
+import type { ParentSpec } from '../execution/algos/dialect';
 import type { CompareColumn, CompareView } from './compareProtocol';
 
 export function compareViewOf(outcome: CompareOutcome, options: { ranAt: number }): CompareView {
@@ -17,10 +18,13 @@ export function compareViewOf(outcome: CompareOutcome, options: { ranAt: number 
     ranAt: options.ranAt,
     file: outcome.component.file,
     className: outcome.component.className ?? null,
-    symbol: order?.symbol ?? (typeof md?.['symbol'] === 'string' ? md['symbol'] : null),
-    side: order?.side ?? null,
-    order: order ? describeOrder(order) : null,
+    symbol: order?.symbol ?? outcome.parent?.symbol ?? (typeof md?.['symbol'] === 'string' ? md['symbol'] : null),
+    side: order?.side ?? outcome.parent?.side ?? null,
+    order: order ? describeOrder(order) : outcome.parent ? describeSpec(outcome.parent) : null,
     best: outcome.best,
+    route: outcome.route
+      ? `The router (${outcome.route.policy}) would pick ${outcome.route.chosen ?? 'none'}: ${outcome.route.reason}`
+      : null,
     errors: outcome.errors.map((e) => ({
       code: e.code,
       message: e.message,
@@ -66,7 +70,22 @@ function columnOf(c: VenueColumn, best: string | null): CompareColumn {
           : `${formatSlippage(v)}, ${formatSlippage(v, 'crypto')}, fees ${v.fees > 0 ? '+' : ''}${round(v.fees, 8)}`,
     best: c.id === best,
     notes: [...c.notes],
+    route: c.route ? { role: c.route.role, reason: c.route.reason } : null,
+    parent: c.parent
+      ? {
+          state: c.parent.state,
+          reason: c.parent.reason,
+          description: c.parent.description,
+          emulation: c.parent.emulation,
+          children: c.parent.children,
+        }
+      : null,
   };
+}
+
+/** "TWAP BUY 1,000 EUR_USD": the parent the component returned, as the panel's headline. */
+function describeSpec(spec: ParentSpec): string {
+  return `${spec.algo.replace('_', ' ').toUpperCase()} ${spec.side.toUpperCase()} ${spec.quantity.toLocaleString('en-US')} ${spec.symbol} (a parent order, carried out on each venue)`;
 }
 
 const round = (n: number, d: number): number => Number(n.toFixed(d)) + 0;
@@ -87,6 +106,8 @@ export function withUnconnected(
     component: { file, stdout: '', stderr: '', output: null },
     marketData: null,
     order: null,
+    route: null,
+    parent: null,
     errors: [],
     notes: [],
     venues: [],
@@ -117,6 +138,8 @@ export function withUnconnected(
         fees: null,
         notes: [],
         versusBest: null,
+        route: null,
+        parent: null,
       },
     ];
   });

@@ -60,8 +60,19 @@ const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(v < 
 const time = (at: number): string => new Date(at).toISOString().replace('T', ' ').replace('Z', ' UTC');
 const dash = (v: string | null): string => v ?? '–';
 
-/** The rows of the table, each a label and how one venue's cell reads. */
-const ROWS: Array<[string, (c: CompareColumn) => string | HTMLElement]> = [
+/** The rows of the table, each a label and how one venue's cell reads (some only for a routed or a parent order). */
+const ROWS: Array<[string, (c: CompareColumn) => string | HTMLElement, ((v: CompareView) => boolean)?]> = [
+  [
+    'Router',
+    (c) => {
+      if (!c.route) return '–';
+      const cell = el('span', c.route.role, 'route-role');
+      cell.dataset['role'] = c.route.role;
+      if (c.route.reason) cell.append(el('span', c.route.reason, 'reason'));
+      return cell;
+    },
+    (v) => v.route !== null,
+  ],
   [
     'Outcome',
     (c) => {
@@ -72,7 +83,17 @@ const ROWS: Array<[string, (c: CompareColumn) => string | HTMLElement]> = [
     },
   ],
   ['Quote at decision', (c) => (c.bid === null || c.ask === null ? '–' : `${c.bid} / ${c.ask}`)],
-  ['Order sent', (c) => dash(c.order)],
+  ['Order sent', (c) => dash(c.order), (v) => v.columns.every((c) => c.parent === null)],
+  [
+    'Parent',
+    (c) => {
+      if (!c.parent) return '–';
+      const cell = el('span', `${c.parent.state}, ${c.parent.children} children`, 'parent-state');
+      cell.append(el('span', c.parent.description, 'reason'), el('span', c.parent.emulation, 'reason'));
+      return cell;
+    },
+    (v) => v.columns.some((c) => c.parent !== null),
+  ],
   ['Fill', (c) => (c.fillPrice === null ? '–' : `${QUANTITY.format(c.fillQuantity ?? 0)} @ ${c.fillPrice}`)],
   ['Slippage', (c) => (c.slippage === null ? '–' : `${c.slippage}, ${c.slippageBps ?? ''}`)],
   ['Fees', (c) => (c.fees === null ? '–' : QUANTITY.format(c.fees))],
@@ -110,7 +131,7 @@ function render(view: CompareView | null): void {
     }),
   );
   byId<HTMLTableSectionElement>('compare-body').replaceChildren(
-    ...ROWS.map(([label, cell]) => {
+    ...ROWS.filter(([, , show]) => show === undefined || show(view)).map(([label, cell]) => {
       const row = el('tr');
       const th = el('th', label);
       th.scope = 'row';
@@ -144,8 +165,9 @@ function render(view: CompareView | null): void {
     }),
   );
   byId('errors-section').hidden = view.errors.length === 0;
-  byId<HTMLUListElement>('notes').replaceChildren(...view.notes.map((n) => el('li', n)));
-  byId('notes-section').hidden = view.notes.length === 0;
+  const notes = view.route === null ? view.notes : [view.route, ...view.notes];
+  byId<HTMLUListElement>('notes').replaceChildren(...notes.map((n) => el('li', n)));
+  byId('notes-section').hidden = notes.length === 0;
   byId('stdout').textContent = view.stdout === '' ? '(empty)' : view.stdout;
   byId('stderr').textContent = view.stderr === '' ? '(empty)' : view.stderr;
   renderChart(view);

@@ -57,6 +57,52 @@ describe('Compare Venues panel view', function () {
     return file;
   };
 
+  it('a routed component: a Router row per column (chosen, passed over, not a candidate) and the router’s sentence', async () => {
+    const oanda = await startFakeOanda();
+    try {
+      oanda.setQuote('EUR_USD', 1.085, 1.0852);
+      const profiles = join(dir, 'profiles.json');
+      writeFileSync(profiles, JSON.stringify([{ id: 'oanda-practice', broker: 'oanda', baseUrl: oanda.url }]));
+      const file = component(
+        'Routed',
+        "{'route': 'best_price', 'venues': ['oanda-practice'], 'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000, 'order_type': 'market', 'time_in_force': 'IOC'}",
+      );
+      const outcome = await compare(
+        [file, '--venues', 'paper,oanda-practice', '--profiles', profiles, '--state-dir', join(dir, 's')],
+        { SPTRADER_OANDA_TOKEN: oanda.token, SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId },
+      );
+      const view = compareViewOf(outcome, { ranAt: 1_700_000_000_000 });
+      assert.ok(parseCompareNotification({ type: 'compare', view }), 'the view follows the panel protocol');
+      assert.deepEqual(
+        view.columns.map((c) => [c.id, c.verdict, c.route?.role]),
+        [
+          ['paper', 'NOT_SENT', 'not a candidate'],
+          ['oanda-practice', 'FILLED', 'chosen'],
+        ],
+      );
+      assert.match(view.route ?? '', /^The router \(best_price\) would pick oanda-practice: best net price/);
+      assert.ok(view.columns.every((c) => c.parent === null));
+    } finally {
+      await oanda.close();
+    }
+  });
+
+  it('a parent: a Parent row per column (state, children, native or emulated) and the headline names the parent', async () => {
+    const file = component(
+      'Twap',
+      "{'algo': 'twap', 'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 2000, 'duration_s': 0.5, 'slices': 2}",
+    );
+    const outcome = await compare([file, '--venues', 'paper', '--state-dir', join(dir, 's')], {});
+    const view = compareViewOf(outcome, { ranAt: 1_700_000_000_000 });
+    assert.ok(parseCompareNotification({ type: 'compare', view }), 'the view follows the panel protocol');
+    assert.equal(view.order, 'TWAP BUY 2,000 EUR_USD (a parent order, carried out on each venue)');
+    const [paper] = view.columns;
+    assert.equal(paper?.verdict, 'FILLED');
+    assert.deepEqual([paper?.parent?.state, paper?.parent?.children, paper?.fills], ['DONE', 2, 2]);
+    assert.match(paper?.parent?.emulation ?? '', /^Emulated locally/);
+    assert.equal(view.route, null);
+  });
+
   it('one column per venue: fills, slippage, latency and the best; the chart has each venue quote and fill', async () => {
     const oanda = await startFakeOanda();
     try {
