@@ -19,6 +19,7 @@ const PICTURES = {
   'compare-venues.jpg': 'compare-panel.png',
   'replay.jpg': 'replay-panel.png',
   'parent-orders.jpg': 'compare-parent-tree.png',
+  'debug-order.jpg': 'debug-paused.png',
 };
 
 const dirs = process.argv.slice(2).map((d) => resolve(d));

@@ -105,8 +105,12 @@ export class DebugOrderSessions implements vscode.Disposable {
       name,
       connect: { host: endpoint.host, port: endpoint.port },
       justMyCode: true,
-      // Stepping out of generate_order goes back to SPtrader's harness: its frames are not the user's code.
-      rules: [{ path: join(defaultLibraryDir(), 'sptrader_harness'), include: false }],
+      // SPtrader's harness (and the `-c` line that starts it) is not the user's code: stepping out of
+      // generate_order does not go into it, and the call stack ends at the component.
+      rules: [
+        { path: join(defaultLibraryDir(), 'sptrader_harness'), include: false },
+        { module: '__main__', include: false },
+      ],
       [RUN_KEY]: run,
     };
     const folder = vscode.workspace.getWorkspaceFolder(target);

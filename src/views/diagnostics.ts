@@ -9,7 +9,15 @@ import { editorRange } from '../python/errors';
 import { findOrderClasses } from './orderClassScan';
 
 /** Codes that are not about the component's code (the venue, risk, the engine): shown in the panel, not as Problems. */
-const NOT_CODE_ERRORS: ReadonlySet<string> = new Set(['REJECTED', 'OUTCOME_UNKNOWN']);
+const NOT_CODE_ERRORS: ReadonlySet<string> = new Set([
+  'REJECTED',
+  'OUTCOME_UNKNOWN',
+  // Debug Order's own: the debugger, not the component's code.
+  'DEBUG_CANCELLED',
+  'DEBUGGER_FAILED',
+  'DEBUGGER_NOT_ATTACHED',
+  'DEBUGPY_NOT_FOUND',
+]);
 
 export class RunDiagnostics implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection(DIAGNOSTIC_COLLECTION);

@@ -30,16 +30,21 @@ export function withDelayedProgress<T>(title: string, task: () => Promise<T>): P
 
 /**
  * A notification from the start, with a Cancel button that calls `cancel` (the task then ends as the
- * cancel makes it end): for runs that wait on the user, such as Debug Order paused at a breakpoint.
+ * cancel makes it end) and a line the task keeps current (`say`): for runs that wait on the user, such as
+ * Debug Order paused at a breakpoint.
  */
-export function withCancellableProgress<T>(title: string, cancel: () => void, task: () => Promise<T>): Promise<T> {
+export function withCancellableProgress<T>(
+  title: string,
+  cancel: () => void,
+  task: (say: (message: string) => void) => Promise<T>,
+): Promise<T> {
   return Promise.resolve(
     vscode.window.withProgress<T>(
       { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-      async (_progress, token) => {
+      async (progress, token) => {
         const subscription = token.onCancellationRequested(cancel);
         try {
-          return await task();
+          return await task((message) => progress.report({ message }));
         } finally {
           subscription.dispose();
         }

@@ -132,10 +132,12 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     let debugRun: PythonDebugRunner | undefined;
     const progress =
       kind === 'debug-order'
-        ? <T>(task: () => Promise<T>) => withCancellableProgress(title, () => void debugRun?.cancel(), task)
-        : <T>(task: () => Promise<T>) => withDelayedProgress(title, task);
+        ? <T>(task: (say: (message: string) => void) => Promise<T>) =>
+            withCancellableProgress(title, () => void debugRun?.cancel(), task)
+        : <T>(task: (say: (message: string) => void) => Promise<T>) =>
+            withDelayedProgress(title, () => task(() => undefined));
     try {
-      outcome = await progress(async () => {
+      outcome = await progress(async (say) => {
         const worker = await services.interpreters.workerFor(target);
         let runner: ComponentRunner = worker;
         let attached: vscode.Disposable | undefined;
@@ -147,10 +149,14 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
               log.info(
                 `Debug Order ${target.fsPath}: debugpy ${endpoint.debugpyVersion ?? ''} (${endpoint.debugpyPath}) listens on ${endpoint.host}:${endpoint.port}; attaching ${choice.type}`,
               );
+              say(`waiting for the debugger on ${endpoint.host}:${endpoint.port}…`);
               attached = await debugSessions.attach(target, endpoint, choice, () => {
                 log.info(`Debug Order ${target.fsPath}: the debug session was stopped; the run is cancelled`);
                 void run.cancel();
               });
+              say(
+                'the component stops at your breakpoints; Continue (F5) sends its order to a scratch copy of the paper account. Cancel sends nothing.',
+              );
             },
           });
           debugRun = run;
@@ -238,12 +244,16 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
         ? ['Reset Paper Account…', 'Show Log']
         : code === 'TRADING_HALTED' || code === 'TRADING_STATE_REDUCING'
           ? ['Resume Trading…', 'Show Log']
-          : ['Show Log'];
+          : outcome.errors[0]?.code === 'DEBUGPY_NOT_FOUND'
+            ? ['Install Python Debugger', 'Show Log']
+            : ['Show Log'];
     void show(`SPtrader ${label} on ${outcome.venue.id}${where}: ${describeOutcome(outcome)}`, ...actions).then(
       (choice) => {
         if (choice === 'Show Log') log.show();
         else if (choice === 'Reset Paper Account…') void vscode.commands.executeCommand(Commands.resetPaperAccount);
         else if (choice === 'Resume Trading…') void vscode.commands.executeCommand(Commands.resumeTrading);
+        else if (choice === 'Install Python Debugger')
+          void vscode.commands.executeCommand('workbench.extensions.search', '@id:ms-python.debugpy');
       },
     );
     return outcome;

@@ -133,6 +133,24 @@ async function resultPanel(re, timeout = 90_000) {
   }
 }
 
+/** Waits until the debugger is paused on a breakpoint at RETURN_LINE; returns the Call Stack pane. */
+async function pausedAtReturn(timeout = 60_000) {
+  await page.locator('.debug-toolbar').waitFor({ state: 'visible', timeout });
+  // The Call Stack pane's header says why the program stopped.
+  const callStack = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Call Stack/i }) });
+  await callStack
+    .locator('.pane-header', { hasText: /Paused on breakpoint/i })
+    .first()
+    .waitFor({ state: 'visible', timeout });
+  await page
+    .locator('.editor-group-container.active .monaco-editor .codicon-debug-stackframe')
+    .first()
+    .waitFor({ state: 'visible', timeout: 15_000 });
+  const line = await highlightedLine();
+  if (line !== RETURN_LINE) throw new Error(`the highlighted line is ${line}, not ${RETURN_LINE}`);
+  return callStack;
+}
+
 /** The editor's line number (1-based) beside the top-stack-frame glyph, or undefined. */
 async function highlightedLine() {
   return page.evaluate(() => {
@@ -228,20 +246,8 @@ async function main() {
         .locator('.codelens-decoration a', { hasText: /^Debug$/ })
         .first()
         .click();
-      const toolbar = page.locator('.debug-toolbar');
-      await toolbar.waitFor({ state: 'visible', timeout: 60_000 });
-      // The Call Stack pane's header says why the program stopped.
-      const callStack = page.locator('.pane', { has: page.locator('.pane-header', { hasText: /^Call Stack/i }) });
-      await callStack
-        .locator('.pane-header', { hasText: /Paused on breakpoint/i })
-        .first()
-        .waitFor({ state: 'visible', timeout: 60_000 });
-      await page
-        .locator('.editor-group-container.active .monaco-editor .codicon-debug-stackframe')
-        .first()
-        .waitFor({ state: 'visible', timeout: 15_000 });
-      const line = await highlightedLine();
-      if (line !== RETURN_LINE) throw new Error(`the highlighted line is ${line}, not ${RETURN_LINE}`);
+      const callStack = await pausedAtReturn();
+      const line = RETURN_LINE;
       const focused = await page
         .locator('.editor-group-container.active .view-overlays .debug-top-stack-frame-line')
         .count();
@@ -280,6 +286,38 @@ async function main() {
       return `${headline} · ${venue} · toast: ${message}`;
     },
   );
+
+  await step(
+    'F1 "SPtrader: Debug Order", paused: the notification says what Continue does, and its Cancel sends nothing',
+    async () => {
+      // The result panel holds the active group now: the component is opened again to be the active editor.
+      await openFile(FILE);
+      await runFromPalette('SPtrader: Debug Order');
+      await pausedAtReturn();
+      const progress = page.locator('.notifications-toasts .notification-toast', {
+        hasText: 'SPtrader: Debug Order',
+      });
+      await progress
+        .filter({ hasText: /Continue \(F5\) sends its order/ })
+        .waitFor({ state: 'visible', timeout: 15_000 });
+      await progress.locator('.monaco-button', { hasText: 'Cancel' }).click();
+      const message = await toast(/Debug Order on paper: No order: DEBUG_CANCELLED/);
+      await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 20_000 });
+      return message;
+    },
+  );
+
+  await step('stopping the debug session (Shift+F5) at the breakpoint cancels the run: nothing is sent', async () => {
+    await w.clearNotifications();
+    await openFile(FILE);
+    await runFromPalette('SPtrader: Debug Order');
+    await pausedAtReturn();
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Shift+F5');
+    const message = await toast(/Debug Order on paper: No order: DEBUG_CANCELLED/);
+    await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 20_000 });
+    return message;
+  });
 }
 
 let code = 0;
