@@ -8,18 +8,22 @@
 //   paper + OANDA picked → the Compare Venues panel shows one column per venue, both FILLED, each with its
 //   own quote, slippage and latency, the best marked, the chart drawn, and the fake holds exactly one order
 //   with the client order id the panel shows.
+//   Then routing: Test Order of the smart_routing example (best_price_market.py, its venues set to paper,
+//   oanda-practice and one that is not a venue of this window) → the result panel's Routing section names
+//   the chosen venue, prices each candidate, and shows the skipped one with its reason; Compare Venues of
+//   the same component → the panel's Router row says which venue the router picks and which it skips.
 //   Then parents: Execute on Paper of bracket_below.py (a bracket whose entry rests below the market) → the
 //   result panel shows the parent WORKING, what is native and what is emulated, and its entry child →
 //   Open Orders shows the parent with the entry under it → Developer: Reload Window → the parent is
 //   carried on from the audit log, still WORKING with its entry → Cancel Order on the parent → the panel
 //   follows to CANCELLED with its child cancelled.
-// Screenshots: test-results/compare-{picker,panel,parent-panel,parent-tree,parent-after-reload,
-// parent-cancelled}.png (and compare-fail-*.png).
+// Screenshots: test-results/compare-{picker,panel,route-test-order,route-panel,parent-panel,parent-tree,
+// parent-after-reload,parent-cancelled}.png (and compare-fail-*.png).
 // Needs scripts/e2e/setup.sh, `npx tsc -p tsconfig.test.json` (done here when out/ is stale) and
 // `npm run package`. Prints `E2E compare: N passed, N failed`; exits non-zero on any failure; always kills
 // code-server's group and closes the fake.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -250,6 +254,15 @@ async function main() {
     ].join('\n'),
   );
 
+  // The smart_routing example as shipped, routing among paper, the practice profile and a venue this window lacks.
+  writeFileSync(
+    join(WORKSPACE, 'best_price_market.py'),
+    readFileSync(join(repo, 'examples/workspace/core/orders/smart_routing/best_price_market.py'), 'utf8').replace(
+      "'default': 'paper,oanda-practice'",
+      "'default': 'paper,oanda-practice,binance-testnet'",
+    ),
+  );
+
   await step(
     'install the packaged .vsix',
     async () => {
@@ -357,6 +370,53 @@ async function main() {
       if (sent.length !== 1)
         throw new Error(`the fake does not hold exactly one order with the panel's id (ids ${ids.join(', ')})`);
       return `${head} | ${outcomes} | OANDA order ${sent[0]}`;
+    },
+  );
+
+  await step(
+    'Test Order of the smart_routing example: the Routing section shows the chosen venue, each candidate priced, and the skipped venue with its reason',
+    async () => {
+      await runFromPalette('View: Close All Editors');
+      await openFile('best_price_market.py');
+      await runFromPalette('SPtrader: Test Order');
+      const frame = await webviewWith('#route-chosen', /Routed to/, 90_000);
+      const chosen = (await frame.locator('#route-chosen').innerText()).trim();
+      const reason = (await frame.locator('#route-reason').innerText()).replace(/\s+/g, ' ');
+      const rows = (await frame.locator('#route-body tr').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+      await frame.locator('#route-section').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(RESULTS, 'compare-route-test-order.png') });
+      const venue = /^Routed to (paper|oanda-practice) \(best_price\)$/.exec(chosen)?.[1];
+      if (!venue) throw new Error(`the chosen venue: ${chosen}`);
+      if (!/^best net price: /.test(reason)) throw new Error(`why: ${reason}`);
+      const row = (id) => rows.find((r) => r.startsWith(id)) ?? '';
+      if (!row(`${venue} ★`)) throw new Error(`the chosen venue is not starred: ${rows.join(' | ')}`);
+      for (const id of ['paper', 'oanda-practice'])
+        if (!/\d\.\d+/.test(row(id))) throw new Error(`${id} is not priced: ${rows.join(' | ')}`);
+      if (!/binance-testnet .*not a venue of this session/.test(row('binance-testnet')))
+        throw new Error(`the skipped venue and its reason: ${rows.join(' | ')}`);
+      return `${chosen}; ${rows.join(' | ')}`;
+    },
+  );
+
+  await step(
+    'Compare Venues of the routed example: the Router row says which venue the router picks and which it passes over',
+    async () => {
+      await runFromPalette('SPtrader: Compare Venues');
+      // The venues picked last time (paper and the practice profile) are ticked again.
+      await until('two venues ticked', async () => /2 Selected/.test(await widget().innerText()), 30_000);
+      await widget().locator('.monaco-button', { hasText: /^OK$/ }).first().click();
+      const frame = await webviewWith('#compare-body', /Router/, 120_000);
+      const router = (await frame.locator('#compare-body tr', { hasText: 'Router' }).first().innerText()).replace(
+        /\s+/g,
+        ' ',
+      );
+      const notes = (await frame.locator('#notes').innerText()).replace(/\s+/g, ' ');
+      await page.screenshot({ path: join(RESULTS, 'compare-route-panel.png') });
+      if (!/chosen/.test(router) || !/passed over/.test(router)) throw new Error(`the Router row: ${router}`);
+      if (!/The router \(best_price\) would pick (paper|oanda-practice)/.test(notes))
+        throw new Error(`the router's sentence: ${notes}`);
+      if (!/binance-testnet/.test(notes)) throw new Error(`the venue the route lists but is not compared: ${notes}`);
+      return `${router} | ${notes.slice(0, 200)}`;
     },
   );
 
