@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { QuoteSource } from '../../../src/brokers/paper/feed';
@@ -412,6 +412,44 @@ describe('sptrader algo (the CLI carries a parent out, and carries it on after a
     const again = cli(['algo', '--resume', '--state-dir', dir]);
     assert.equal(again.code, 0);
     assert.match(again.stdout, /No parent order was left working/);
+  });
+
+  it('says how the paper venue carries a parent: a trailing stop emulated locally and why, a TWAP scheduled by the engine', () => {
+    const file = join(dir, 'trail.py');
+    writeFileSync(
+      file,
+      [
+        'from core.orders.order_base import OrderBase',
+        'class Trail(OrderBase):',
+        '    def generate_order(self, market_data, signal=None):',
+        "        return {'algo': 'trailing_stop', 'symbol': 'EUR_USD', 'side': 'sell', 'quantity': 1000, 'trail_bps': 25}",
+        '',
+      ].join('\n'),
+    );
+    const trail = cli(['algo', file, '--max-seconds', '1', '--state-dir', dir]);
+    assert.equal(trail.code, 4, trail.stderr + trail.stdout);
+    assert.match(
+      trail.stdout,
+      /^Started pa-\S+ TRAILING_STOP SELL 1,000 EUR_USD, trailing 25 bps \(emulated locally\), filled 0$/m,
+    );
+    assert.match(
+      trail.stdout,
+      /^ {2}Emulated locally \(the paper venue has no trailing stop order of its own\): the engine trails the venue’s quote/m,
+    );
+    const twap = cli([
+      'algo',
+      TWAP,
+      '--param',
+      'quantity=2000',
+      '--param',
+      'duration_s=0.5',
+      '--param',
+      'slices=2',
+      '--state-dir',
+      dir,
+    ]);
+    assert.equal(twap.code, 0, twap.stderr + twap.stdout);
+    assert.match(twap.stdout, /^ {2}Emulated locally: the engine sends each slice as an IOC order on its schedule\.$/m);
   });
 
   it('a component that returns a plain order, or a bad parent, is refused at its return line', () => {
