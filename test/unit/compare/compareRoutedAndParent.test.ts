@@ -6,7 +6,8 @@
  *   the route does not list is not sent to;
  * - a parent is carried out on each venue at once, and its children's fills are compared (quantity,
  *   average price, slippage against each venue's own quote, fees); one still working when the comparison
- *   ends is cancelled, and its column says so.
+ *   ends is cancelled, and its column says so; a trailing stop's column says whether the venue carries it
+ *   natively (IB) or the engine emulates it (OANDA), and why.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -227,5 +228,55 @@ describe('sptrader compare: routed and parent orders', function () {
       );
     }
     assert.equal(ib.orders().filter((o) => o.status === 'PreSubmitted' || o.status === 'Submitted').length, 0);
+  });
+
+  it('a trailing stop parent: native at IB, emulated at OANDA, and each column says which; the one at IB is cancelled there at the end', async () => {
+    const file = join(dir, 'trail.py');
+    writeFileSync(
+      file,
+      [
+        'from core.orders.order_base import OrderBase',
+        'class Trail(OrderBase):',
+        '    def generate_order(self, market_data, signal=None):',
+        "        return {'algo': 'trailing_stop', 'symbol': 'EUR_USD', 'side': 'sell', 'quantity': 1000, 'trail_offset': 0.001}",
+        '',
+      ].join('\n'),
+    );
+    const args = [
+      'compare',
+      file,
+      '--venues',
+      'oanda-practice,ib-paper',
+      '--profiles',
+      profiles,
+      '--parent-seconds',
+      '0.5',
+    ];
+    const r = await cli([...args, '--state-dir', join(dir, 'state'), '--json'], env);
+    const out = JSON.parse(r.stdout) as CompareOutcome;
+    assert.deepEqual(
+      out.venues.map((c) => [c.id, c.verdict, c.parent?.state, c.parent?.children, c.parent?.cancelledAtEnd]),
+      [
+        ['oanda-practice', 'CANCELLED', 'CANCELLED', 0, true],
+        ['ib-paper', 'CANCELLED', 'CANCELLED', 1, true],
+      ],
+    );
+    const [o, i] = out.venues;
+    assert.match(
+      o?.parent?.emulation ?? '',
+      /^Emulated locally \(OANDA's trailing stop \(TrailingStopLossOrder\) belongs to one open trade/,
+    );
+    assert.match(i?.parent?.emulation ?? '', /^Native at ib-paper: the venue trails its own trailing stop order/);
+    assert.match(i?.parent?.description ?? '', /trailing 0\.001 \(native at ib-paper\)/);
+    // The native order reached IB once, as a TRAIL, and the end of the comparison cancelled it there.
+    const trail = ib.orders().filter((x) => x.type === 'TRAIL');
+    assert.deepEqual(
+      trail.map((x) => [x.orderRef, x.aux, x.status]),
+      [[`${i!.parent!.parentId}-1`, 0.001, 'Cancelled']],
+    );
+    assert.equal(oanda.requestCount('POST /orders'), 0, 'nothing was sent to OANDA while it trailed');
+    const text = await cli([...args, '--state-dir', join(dir, 'state2')], env);
+    assert.match(text.stdout, /^ib-paper: Native at ib-paper: /m);
+    assert.match(text.stdout, /^oanda-practice: Emulated locally \(OANDA's trailing stop/m);
   });
 });
