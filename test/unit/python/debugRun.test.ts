@@ -187,6 +187,24 @@ describe('Debug Order: a component under debugpy, its order through Test Order (
     // The debug adapter was the run's own process: ended with it, not reported as the component's leftover.
     assert.ok(!outcome.component.stderr.includes('killed'), outcome.component.stderr);
     assert.ok(runner.endpoint?.debugpyPath.endsWith('debugpy'), runner.endpoint?.debugpyPath);
+    // The interpreter that hosted the debugger ended with the run; the warm worker (metadata) is another process.
+    const pid = runner.pid!;
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, `the debug interpreter ${pid} still runs`);
+    assert.notEqual(worker.pidFor(file), pid);
+  });
+
+  it('a debugger that cannot attach ends the run with DEBUGGER_FAILED, and nothing is sent', async () => {
+    const runner = new PythonDebugRunner({ interpreter }, worker, {
+      onListening: () => Promise.reject(new Error('the editor did not start the debug session')),
+    });
+    const outcome = await debugOrder(runner);
+    assert.equal(outcome.errors[0]?.code, 'DEBUGGER_FAILED', JSON.stringify(outcome.errors));
+    assert.match(
+      outcome.errors[0]!.message,
+      /could not attach to 127\.0\.0\.1:\d+: the editor did not start the debug session; nothing was sent/,
+    );
+    assert.equal(outcome.order, null);
+    assert.deepEqual(outcome.events, []);
   });
 
   it('fails with DEBUGGER_NOT_ATTACHED when no debugger attaches in time, and sends nothing', async () => {
