@@ -4,7 +4,8 @@ import { guardCommand } from './commandGuard';
 import { registerCommand } from './shellHooks';
 import { Commands } from '../constants';
 import type { ViewServices } from './services';
-import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
+import { verifyAuditDir } from '../execution/audit/auditLog';
+import { AuditLogDocument } from './auditLogDocument';
 
 /** What these views use of the services the composition root hands out. */
 type TradingCommandsServices = Pick<ViewServices, 'context' | 'log' | 'session'>;
@@ -12,6 +13,7 @@ type TradingCommandsServices = Pick<ViewServices, 'context' | 'log' | 'session'>
 export function registerTradingCommands(services: TradingCommandsServices): void {
   const { log } = services;
   const guard = (name: string, run: () => Promise<void>) => guardCommand(log, name, run);
+  const auditDocument = new AuditLogDocument(services);
   services.context.subscriptions.push(
     registerCommand(
       Commands.emergencyStop,
@@ -78,14 +80,7 @@ export function registerTradingCommands(services: TradingCommandsServices): void
     registerCommand(
       Commands.showAuditLog,
       guard('Show Audit Log', async () => {
-        const { audit } = await services.session.trading();
-        await audit.flush();
-        const records = await tailAudit(audit.dir, 200);
-        const doc = await vscode.workspace.openTextDocument({
-          language: 'jsonl',
-          content: records.map((r) => JSON.stringify(r)).join('\n') + '\n',
-        });
-        await vscode.window.showTextDocument(doc, { preview: true });
+        await auditDocument.show();
       }),
     ),
     registerCommand(

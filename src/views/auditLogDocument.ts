@@ -1,0 +1,89 @@
+/**
+ * SPtrader: Show Audit Log as a read-only document (`sptrader-audit:`), one readable line per record
+ * (auditLogView.ts), newest last, at most AUDIT_VIEW_LIMIT of them. The chain's verification reads the
+ * whole log, so the lines show at once with "chain: verifying…" and the header follows when it is done;
+ * the "Raw JSONL:" line is a link to the newest file of the log itself.
+ */
+import * as vscode from 'vscode';
+import { join } from 'node:path';
+import { tailAudit, verifyAuditDir, type AuditRecord } from '../execution/audit/auditLog';
+import { listAuditFiles } from '../execution/audit/auditVerify';
+import { AUDIT_VIEW_LIMIT, auditLogText, type AuditViewInput, type ChainStatus } from './auditLogView';
+import type { ViewServices } from './services';
+
+export const AUDIT_SCHEME = 'sptrader-audit';
+/** Records read before the shown ones to name their orders (a fill of an order sent earlier). */
+const LOOKBACK = 2000;
+const RAW_PREFIX = 'Raw JSONL: ';
+
+type AuditDocumentServices = Pick<ViewServices, 'context' | 'log' | 'session'>;
+
+export class AuditLogDocument implements vscode.TextDocumentContentProvider, vscode.DocumentLinkProvider {
+  readonly uri = vscode.Uri.from({ scheme: AUDIT_SCHEME, path: '/SPtrader Audit Log.log' });
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+  private text = 'Reading the audit log…\n';
+  /** Each refresh's number: a slow verification of an older refresh never overwrites a newer view. */
+  private generation = 0;
+
+  constructor(private readonly services: AuditDocumentServices) {
+    services.context.subscriptions.push(
+      vscode.workspace.registerTextDocumentContentProvider(AUDIT_SCHEME, this),
+      vscode.languages.registerDocumentLinkProvider({ scheme: AUDIT_SCHEME }, this),
+      this.changed,
+    );
+  }
+
+  /** Reads the log's newest records, opens (or refreshes) the document, then checks the chain. */
+  async show(): Promise<void> {
+    const { audit } = await this.services.session.trading();
+    await audit.flush();
+    const dir = audit.dir;
+    const generation = ++this.generation;
+    const [all, files] = await Promise.all([tailAudit(dir, AUDIT_VIEW_LIMIT + LOOKBACK), listAuditFiles(dir)]);
+    const cut = Math.max(0, all.length - AUDIT_VIEW_LIMIT);
+    const records: AuditRecord[] = all.slice(cut);
+    const newest = files[files.length - 1];
+    const input: Omit<AuditViewInput, 'chain'> = {
+      records,
+      earlier: all.slice(0, cut),
+      total: records[records.length - 1]?.seq ?? 0,
+      dir,
+      newestFile: newest ? join(dir, newest.name) : undefined,
+    };
+    this.render(input, { kind: 'verifying' });
+    const doc = await vscode.workspace.openTextDocument(this.uri);
+    await vscode.window.showTextDocument(doc, { preview: false });
+    const chain: ChainStatus = await verifyAuditDir(dir).then(
+      (report): ChainStatus => ({ kind: 'done', report }),
+      (e: unknown): ChainStatus => ({ kind: 'failed', message: e instanceof Error ? e.message : String(e) }),
+    );
+    if (generation !== this.generation) return;
+    if (chain.kind === 'done' && !chain.report.verified)
+      for (const p of chain.report.problems)
+        this.services.log.error(`Audit ${p.file}:${p.line}: ${p.kind}: ${p.problem}`);
+    this.render(input, chain);
+  }
+
+  private render(input: Omit<AuditViewInput, 'chain'>, chain: ChainStatus): void {
+    this.text = auditLogText({ ...input, chain });
+    this.changed.fire(this.uri);
+  }
+
+  provideTextDocumentContent(): string {
+    return this.text;
+  }
+
+  provideDocumentLinks(document: vscode.TextDocument): vscode.DocumentLink[] {
+    for (let i = 0; i < Math.min(document.lineCount, 6); i++) {
+      const line = document.lineAt(i).text;
+      if (!line.startsWith(RAW_PREFIX)) continue;
+      const path = line.slice(RAW_PREFIX.length).trim();
+      const range = new vscode.Range(i, RAW_PREFIX.length, i, RAW_PREFIX.length + path.length);
+      const link = new vscode.DocumentLink(range, vscode.Uri.file(path));
+      link.tooltip = 'Open the raw JSONL file of the audit log';
+      return [link];
+    }
+    return [];
+  }
+}
