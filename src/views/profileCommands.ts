@@ -1,5 +1,6 @@
 /**
- * Broker profiles in the editor: add (a wizard), edit, set credentials, connect, disconnect and test.
+ * Broker profiles in the editor: add and edit (the wizard: profileWizard.ts), set credentials, connect,
+ * disconnect and test.
  * Non-secret fields go to the global `sptrader.brokerProfiles` setting; secrets only to SecretStorage,
  * bound to the profile's venue, environment and endpoint (credentials.ts). Every prompt that asks for a
  * credential, and every confirmation before one is sent, names the endpoint (and for Alpaca its market-data
@@ -8,16 +9,8 @@
  */
 import * as vscode from 'vscode';
 import { registerCommand } from './shellHooks';
-import type { BrokerEnvironment } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
-import {
-  BROKER_KINDS,
-  BrokerProfileSchema,
-  parseBrokerProfile,
-  type BrokerKind,
-  type BrokerProfile,
-  type BrokerProfileInput,
-} from '../brokers/registry';
+import { parseBrokerProfile, type BrokerProfile } from '../brokers/registry';
 import { Commands, Settings } from '../constants';
 import type { ViewServices } from './services';
 import {
@@ -31,32 +24,16 @@ import {
 } from './credentials';
 import {
   CREDENTIALS_BY_BROKER,
-  DEFAULT_ALPACA_DATA_ENDPOINT,
-  defaultIbPort,
-  environmentChoices,
   PAPER_PROFILE_ID,
   profileConnectProblem,
   profileHosts,
   upsertProfileSetting,
 } from './profiles';
 import type { ProfileNode } from './trees';
+import { runProfileWizard } from './profileWizard';
 
 /** What these views use of the services the composition root hands out. */
 type ProfileCommandsServices = Pick<ViewServices, 'context' | 'log' | 'profiles'>;
-
-const BROKER_LABELS: Readonly<Record<BrokerKind, { label: string; detail: string }>> = {
-  oanda: { label: 'OANDA', detail: 'Forex and CFDs over the v20 REST API (practice or live)' },
-  alpaca: { label: 'Alpaca', detail: 'US stocks and crypto (paper or live)' },
-  binance: { label: 'Binance', detail: 'Spot crypto (testnet or live)' },
-  ib: { label: 'Interactive Brokers', detail: 'Through a running TWS or IB Gateway (paper or live)' },
-  paper: {
-    label: 'Paper (another simulated account)',
-    detail: 'A second embedded paper account with its own cash and positions',
-  },
-};
-
-/** Real venues first; a second paper account last. */
-const WIZARD_BROKERS: readonly BrokerKind[] = [...BROKER_KINDS.filter((k) => k !== 'paper'), 'paper'];
 
 export interface TestConnectionResult {
   profile: string;
@@ -204,67 +181,9 @@ export function registerProfileCommands(services: ProfileCommandsServices): void
   };
 
   const wizard = async (existing?: BrokerProfile): Promise<void> => {
-    const title = existing ? `SPtrader: Edit Broker Profile ${existing.id}` : 'SPtrader: Add Broker Profile';
-    const broker =
-      existing?.broker ??
-      (
-        await vscode.window.showQuickPick(
-          WIZARD_BROKERS.map((broker) => ({ ...BROKER_LABELS[broker], broker })),
-          { title, placeHolder: 'Broker' },
-        )
-      )?.broker;
-    if (!broker) return;
-    const environment = (
-      await vscode.window.showQuickPick(
-        environmentChoices(broker).map((env) => ({
-          label: env === 'live' ? '$(warning) live' : env,
-          description:
-            env === 'live' ? 'REAL MONEY: orders only through Execute Live…, each one confirmed' : 'no real money',
-          picked: env === existing?.environment,
-          env,
-        })),
-        { title, placeHolder: existing ? `Environment (now ${existing.environment})` : 'Environment' },
-      )
-    )?.env;
-    if (!environment) return;
     const known = new Set(services.profiles.profiles().map((p) => p.id));
-    const id =
-      existing?.id ??
-      (await vscode.window.showInputBox({
-        title,
-        prompt: 'Profile id (letters, digits, . _ -)',
-        value: `${broker}-${environment}`,
-        ignoreFocusOut: true,
-        validateInput: (v) =>
-          known.has(v) ? `a profile named "${v}" exists` : fieldProblem({ id: v, broker, environment }, 'id'),
-      }));
-    if (!id) return;
-    const draft: BrokerProfileInput = {
-      id,
-      broker,
-      environment,
-      ...(existing?.displayName ? { displayName: existing.displayName } : {}),
-    };
-    if (broker === 'ib') {
-      const fields = await askIbFields(title, environment, draft, existing);
-      if (!fields) return;
-      Object.assign(draft, fields);
-    } else if (broker !== 'paper') {
-      const baseUrl = await vscode.window.showInputBox({
-        title,
-        prompt: 'Base URL (optional: a proxy or a local fake). Empty: the venue’s own URL for this environment.',
-        value: existing?.baseUrl ?? '',
-        ignoreFocusOut: true,
-        validateInput: (v) => (v.trim() === '' ? undefined : fieldProblem({ ...draft, baseUrl: v.trim() }, 'baseUrl')),
-      });
-      if (baseUrl === undefined) return;
-      if (baseUrl.trim() !== '') draft.baseUrl = baseUrl.trim();
-      if (broker === 'alpaca') {
-        const dataUrl = await askAlpacaDataUrl(title, draft, existing);
-        if (dataUrl === undefined) return;
-        if (dataUrl !== '') draft.dataUrl = dataUrl;
-      }
-    }
+    const draft = await runProfileWizard(known, existing);
+    if (!draft) return;
     const profile = parseBrokerProfile(draft);
     await saveProfile(profile);
     log.info(
@@ -283,7 +202,7 @@ export function registerProfileCommands(services: ProfileCommandsServices): void
     }
     if (existing && services.profiles.brokers.has(profile.id))
       void vscode.window.showInformationMessage(`SPtrader: ${profile.id} changes apply after Disconnect and Connect.`);
-    if (CREDENTIALS_BY_BROKER[broker].length > 0) await askCredentials(profile);
+    if (CREDENTIALS_BY_BROKER[profile.broker].length > 0) await askCredentials(profile);
     const choice = await vscode.window.showInformationMessage(
       `SPtrader: broker profile "${profile.id}" saved.`,
       'Test Connection',
@@ -368,81 +287,6 @@ export function registerProfileCommands(services: ProfileCommandsServices): void
       }),
     ),
   );
-}
-
-async function askIbFields(
-  title: string,
-  environment: BrokerEnvironment,
-  draft: BrokerProfileInput,
-  existing: BrokerProfile | undefined,
-): Promise<Pick<BrokerProfileInput, 'host' | 'port' | 'clientId'> | undefined> {
-  const app = await vscode.window.showQuickPick(
-    [
-      { label: 'TWS', description: `port ${defaultIbPort(environment, 'tws')}`, app: 'tws' as const },
-      { label: 'IB Gateway', description: `port ${defaultIbPort(environment, 'gateway')}`, app: 'gateway' as const },
-    ],
-    { title, placeHolder: 'Which IB application runs locally?' },
-  );
-  if (!app) return undefined;
-  const host = await vscode.window.showInputBox({
-    title,
-    prompt: 'TWS / IB Gateway host',
-    value: existing?.host ?? '127.0.0.1',
-    ignoreFocusOut: true,
-    validateInput: (v) => fieldProblem({ ...draft, host: v, clientId: 0 }, 'host'),
-  });
-  if (host === undefined) return undefined;
-  const port = await vscode.window.showInputBox({
-    title,
-    prompt: 'Port (API settings of TWS / IB Gateway)',
-    value: String(existing?.port ?? defaultIbPort(environment, app.app)),
-    ignoreFocusOut: true,
-    validateInput: (v) => fieldProblem({ ...draft, port: Number(v), clientId: 0 }, 'port'),
-  });
-  if (port === undefined) return undefined;
-  const clientId = await vscode.window.showInputBox({
-    title,
-    prompt: 'Client id: a whole number unique per TWS / IB Gateway connection',
-    value: String(existing?.clientId ?? 1),
-    ignoreFocusOut: true,
-    validateInput: (v) => fieldProblem({ ...draft, clientId: v.trim() === '' ? Number.NaN : Number(v) }, 'clientId'),
-  });
-  if (clientId === undefined) return undefined;
-  return { host, port: Number(port), clientId: Number(clientId) };
-}
-
-/**
- * Alpaca's market-data URL: '' for Alpaca's own (allowed only when the trading host is Alpaca's too),
- * undefined when the person cancelled. With a base URL it starts as that URL (a server that serves both).
- */
-async function askAlpacaDataUrl(
-  title: string,
-  draft: BrokerProfileInput,
-  existing: BrokerProfile | undefined,
-): Promise<string | undefined> {
-  const custom = draft.baseUrl !== undefined;
-  const value = await vscode.window.showInputBox({
-    title,
-    prompt: custom
-      ? `Market-data URL (required with a base URL): where quotes are asked for, with your keys. The same server if it serves market data too; ${DEFAULT_ALPACA_DATA_ENDPOINT} for Alpaca’s own.`
-      : `Market-data URL (optional): where quotes are asked for, with your keys. Empty: Alpaca’s own, ${DEFAULT_ALPACA_DATA_ENDPOINT}.`,
-    value: existing?.dataUrl ?? draft.baseUrl ?? '',
-    ignoreFocusOut: true,
-    validateInput: (v) => {
-      if (v.trim() !== '') return fieldProblem({ ...draft, dataUrl: v.trim() }, 'dataUrl');
-      return custom
-        ? `with a base URL, quotes need a market-data URL too (otherwise they would go to ${DEFAULT_ALPACA_DATA_ENDPOINT} with your keys)`
-        : undefined;
-    },
-  });
-  return value?.trim();
-}
-
-/** The schema's message for one field of a draft profile, or undefined when that field is fine. */
-function fieldProblem(draft: Record<string, unknown>, field: string): string | undefined {
-  const result = BrokerProfileSchema.safeParse(draft);
-  if (result.success) return undefined;
-  return result.error.issues.find((issue) => issue.path[0] === field)?.message;
 }
 
 /** A venue error with its reason (e.g. AUTHENTICATION), never a credential value (adapters redact them). */

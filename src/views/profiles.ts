@@ -137,6 +137,26 @@ export function environmentChoices(broker: BrokerKind): BrokerEnvironment[] {
   return [...all.filter((e) => e !== 'live'), ...all.filter((e) => e === 'live')];
 }
 
+/** One question of the Add/Edit Broker Profile wizard (views/profileWizard.ts). */
+export type WizardStep =
+  'broker' | 'environment' | 'id' | 'ibApplication' | 'host' | 'port' | 'clientId' | 'baseUrl' | 'dataUrl';
+
+/**
+ * The wizard's questions for a venue, in order: what its "step n/N" counts. Editing keeps the venue and
+ * the id (a profile's id names its credentials and its orders in the audit log), so it skips both.
+ */
+export function wizardSteps(broker: BrokerKind, editing: boolean): WizardStep[] {
+  const venue: WizardStep[] =
+    broker === 'ib'
+      ? ['ibApplication', 'host', 'port', 'clientId']
+      : broker === 'paper'
+        ? []
+        : broker === 'alpaca'
+          ? ['baseUrl', 'dataUrl']
+          : ['baseUrl'];
+  return [...(editing ? [] : (['broker'] as const)), 'environment', ...(editing ? [] : (['id'] as const)), ...venue];
+}
+
 /** IB's usual local ports: TWS 7497 paper / 7496 live, IB Gateway 4002 paper / 4001 live. */
 export function defaultIbPort(environment: BrokerEnvironment, app: 'tws' | 'gateway'): number {
   const live = environment === 'live';

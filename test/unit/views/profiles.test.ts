@@ -27,6 +27,7 @@ import {
   profileEndpoint,
   profileSetting,
   upsertProfileSetting,
+  wizardSteps,
 } from '../../../src/views/profiles';
 
 describe('broker profiles from settings', () => {
@@ -140,6 +141,23 @@ describe('broker profiles from settings', () => {
       CREDENTIALS_BY_BROKER.oanda.map((c) => c.key),
       ['oanda.token', 'oanda.accountId'],
     );
+  });
+
+  it('the profile wizard counts the questions of the chosen venue ("n/N"); editing skips the venue and the id', () => {
+    assert.deepEqual(wizardSteps('oanda', false), ['broker', 'environment', 'id', 'baseUrl']);
+    assert.deepEqual(wizardSteps('alpaca', false), ['broker', 'environment', 'id', 'baseUrl', 'dataUrl']);
+    assert.deepEqual(wizardSteps('ib', false), [
+      'broker',
+      'environment',
+      'id',
+      'ibApplication',
+      'host',
+      'port',
+      'clientId',
+    ]);
+    assert.deepEqual(wizardSteps('paper', false), ['broker', 'environment', 'id']);
+    assert.deepEqual(wizardSteps('alpaca', true), ['environment', 'baseUrl', 'dataUrl']);
+    assert.deepEqual(wizardSteps('paper', true), ['environment']);
   });
 
   it('a live order summary shows side, quantity, symbol, type, price, time in force and the account', () => {
