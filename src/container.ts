@@ -68,12 +68,13 @@ export class Container {
       registerTradingCommands(services);
       registerTradingMenu(services);
       registerPaperFaults(services);
-      registerRunInputs(services, new RunInputsStore(context.workspaceState));
+      const inputs = new RunInputsStore(context.workspaceState);
+      registerRunInputs(services, inputs);
       registerOrderCommands(services);
       registerProfileCommands(services);
       registerExecuteLiveCommand(services, results);
       registerCompareCommand(services);
-      registerReplayCommand(services);
+      registerReplayCommand(services, () => settings.riskSettings(), inputs);
       registerTrees(services);
       registerStatusBar(services);
       context.subscriptions.push(

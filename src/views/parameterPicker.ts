@@ -26,6 +26,8 @@ export async function pickParameters(
   specs: readonly ParameterSpec[],
   initial: Record<string, unknown>,
   go: string,
+  /** Where `initial` came from, said in the title ("starting from the component inputs"). */
+  origin?: string,
 ): Promise<Record<string, unknown> | undefined> {
   const given: Record<string, unknown> = { ...initial };
   let problem: string | undefined;
@@ -56,7 +58,7 @@ export async function pickParameters(
       ...(Object.keys(given).length > 0 ? [{ label: '$(discard) Reset to defaults', action: 'reset' as const }] : []),
     ];
     const picked = await vscode.window.showQuickPick(items, {
-      title: `${title}: parameters (from __metadata__['parameters'])`,
+      title: `${title}: parameters (from __metadata__['parameters']${origin ? `, ${origin}` : ''})`,
       placeHolder: problem ?? `Enter on "${go}" to go on, or pick a parameter to change it`,
       matchOnDetail: true,
       ignoreFocusOut: true,

@@ -20,7 +20,10 @@ import { onlyGiven, pickParameters } from './parameterPicker';
 import { ReplayPanel } from './replayPanel';
 import type { ViewServices } from './services';
 import type { ReplayView } from './replayProtocol';
-import { describeReplay, replayViewOf } from './replayView';
+import { describeReplay, replayLimitsText, replayViewOf } from './replayView';
+import { replayStartingParameters, type RunInputsStore } from './runInputsStore';
+import type { RiskSettings } from '../execution/session';
+import type { RiskLimits } from '../execution/risk';
 import { registerCommand } from './shellHooks';
 import { componentTarget } from './testOrderCommand';
 
@@ -37,7 +40,16 @@ interface LastChoices {
   parameters?: Record<string, unknown>;
 }
 
-export function registerReplayCommand(services: Pick<ViewServices, 'context' | 'log' | 'interpreters'>): void {
+/**
+ * `riskSettings`: the limits and circuit breaker of the editor's settings (what Test Order and Execute run
+ * under), read at each replay; `inputs`: the components' inputs (Set Component Inputs…), where the
+ * parameters form starts.
+ */
+export function registerReplayCommand(
+  services: Pick<ViewServices, 'context' | 'log' | 'interpreters'>,
+  riskSettings: () => RiskSettings,
+  inputs: RunInputsStore,
+): void {
   const { context, log } = services;
   const replaysDir = editorReplaysDir(context.globalStorageUri.fsPath);
   let running = false;
@@ -101,8 +113,9 @@ export function registerReplayCommand(services: Pick<ViewServices, 'context' | '
             : 'A symbol such as EUR_USD, AAPL or BTC/USDT (letters, digits, _ . / : -)',
       });
       if (symbol === undefined) return undefined;
+      const start = replayStartingParameters(inputs.get(target.fsPath), last.parameters);
       const given: Record<string, unknown> = {};
-      for (const [name, value] of Object.entries(last.parameters ?? {}))
+      for (const [name, value] of Object.entries(start.parameters))
         if (specs.some((s) => s.name === name)) given[name] = value;
       // A component that declares its symbol trades the data's.
       if (symbolSpec && (symbolSpec.type === 'str' || symbolSpec.type === 'any')) given['symbol'] = symbol.trim();
@@ -111,6 +124,7 @@ export function registerReplayCommand(services: Pick<ViewServices, 'context' | '
         specs,
         given,
         'Run the replay',
+        start.from === 'defaults' ? undefined : `starting from the ${start.from}`,
       );
       if (!parameters) return undefined;
 
@@ -118,7 +132,9 @@ export function registerReplayCommand(services: Pick<ViewServices, 'context' | '
       await context.workspaceState.update(CHOICES_KEY, allChoices);
       await remember(context.workspaceState, dataFile);
 
+      const settings = riskSettings();
       const view = await runReplay({
+        settings,
         file: target.fsPath,
         className: chosenClass,
         dataFile,
@@ -161,6 +177,7 @@ export function registerReplayCommand(services: Pick<ViewServices, 'context' | '
 
 /** The replay itself, under a cancellable progress notification; undefined when the data could not be read. */
 async function runReplay(options: {
+  settings: RiskSettings;
   file: string;
   className: string | undefined;
   dataFile: string;
@@ -220,6 +237,9 @@ async function runReplay(options: {
           ...(options.className === undefined ? {} : { className: options.className }),
           data: feed,
           parameters: options.parameters,
+          // The settings' limits, without the submit-rate limit: a replay's clock is simulated.
+          limits: withoutRateLimit(options.settings.limits),
+          circuitBreaker: options.settings.circuitBreaker,
           runner: cancellableRunner(runner, () => options.worker.stop(), controller.signal),
           stateDir,
           engineFactory: recorder.engineFactory(),
@@ -240,6 +260,7 @@ async function runReplay(options: {
           dataFile: options.dataFile,
           parameters: options.parameters,
           exports: { csv: report.fillsFiles.csv !== undefined, parquet: report.fillsFiles.parquet !== undefined },
+          limits: replayLimitsText(withoutRateLimit(options.settings.limits), options.settings.circuitBreaker),
           ...(options.className === undefined ? {} : { className: options.className }),
         });
       } catch (e) {
@@ -250,6 +271,11 @@ async function runReplay(options: {
       }
     },
   );
+}
+
+function withoutRateLimit(limits: RiskLimits): RiskLimits {
+  const { maxOrdersPerSecond: _rate, orderBurst: _burst, ...rest } = limits;
+  return rest;
 }
 
 /** A new folder for one replay under the extension's storage, named by time and component. */

@@ -191,6 +191,7 @@ export class ReplayPanel implements vscode.Disposable {
     </header>
     <p class="meta"><span id="component"></span> · <span id="data"></span> · <span id="ran-at"></span></p>
     <p class="meta">Parameters: <span id="parameters"></span></p>
+    <p class="meta">Risk limits: <span id="limits"></span></p>
     <section id="errors-section" aria-labelledby="errors-heading" hidden>
       <h2 id="errors-heading">Component errors</h2>
       <ul id="errors"></ul>
@@ -226,6 +227,7 @@ export class ReplayPanel implements vscode.Disposable {
           <dt>Invalid</dt><dd id="orders-invalid"></dd>
           <dt>Rejected / cancelled / expired / open</dt><dd id="orders-other"></dd>
           <dt>Fills</dt><dd id="fills"></dd>
+          <dt>Parent orders</dt><dd id="orders-parents"></dd>
         </dl>
       </section>
       <section aria-labelledby="denied-heading">

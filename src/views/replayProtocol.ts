@@ -94,7 +94,11 @@ export const ReplayViewSchema = z.object({
     rejectedByReason: counts,
     fills: count,
     positions: z.record(z.string(), z.number()),
+    /** Parent orders (TWAP, iceberg, …) the component returned; absent in a panel restored from before. */
+    parents: z.object({ started: count, children: count, done: count, cancelled: count, failed: count }).optional(),
   }),
+  /** The risk limits the replay ran under and where they came from; absent in a panel restored from before. */
+  limits: z.string().optional(),
   errors: z.array(
     z.object({ index: count, time: z.string(), code: z.string(), message: z.string(), line: z.number().nullable() }),
   ),

@@ -3,6 +3,8 @@
  * and the sentence its notification says. Pure (no `vscode`), so both are unit-tested without an editor.
  */
 import { formatMoney } from '../execution/describeOrder';
+import type { RiskLimits } from '../execution/risk';
+import type { CircuitBreakerSettings } from '../execution/tradingState';
 import type { ReplayReport } from '../usecases/replay';
 import { REPLAY_CANCELLED } from '../usecases/replayCancel';
 import type { ReplayChartData } from '../usecases/replayChart';
@@ -20,6 +22,8 @@ export interface ReplayViewContext {
   exports: { csv: boolean; parquet: boolean };
   /** The class the user chose, for a replay that stopped before the harness named it. */
   className?: string;
+  /** The risk limits it ran under, as `replayLimitsText` says them. */
+  limits?: string;
 }
 
 export function replayViewOf(report: ReplayReport, chart: ReplayChartData, context: ReplayViewContext): ReplayView {
@@ -96,7 +100,9 @@ export function replayViewOf(report: ReplayReport, chart: ReplayChartData, conte
       rejectedByReason: report.orders.rejectedByReason,
       fills: report.fills,
       positions: report.positions,
+      parents: { ...report.parents },
     },
+    ...(context.limits === undefined ? {} : { limits: context.limits }),
     errors: report.errors.map((e) => ({
       index: e.index,
       time: e.time,
@@ -139,4 +145,24 @@ export function describeReplay(view: ReplayView): string {
     case 'STOPPED':
       return `Replay of ${name} stopped: ${view.summary}`;
   }
+}
+
+/**
+ * The risk limits an editor replay runs under, said in the panel: the settings' (sptrader.risk and
+ * sptrader.circuitBreaker, a workspace only tightening them), not the built-in defaults; the submit-rate
+ * limit is left out because a replay's clock is simulated (a day of ticks passes in a second).
+ */
+export function replayLimitsText(limits: RiskLimits, breaker: CircuitBreakerSettings): string {
+  const parts: string[] = [];
+  if (limits.maxOrderQuantity !== undefined) parts.push(`order ≤ ${whole(limits.maxOrderQuantity)} units`);
+  if (limits.maxOrderNotional !== undefined) parts.push(`order value ≤ ${money(limits.maxOrderNotional)}`);
+  if (limits.maxPositionQuantity !== undefined) parts.push(`position ≤ ${whole(limits.maxPositionQuantity)}`);
+  if (limits.priceCollarBps !== undefined) parts.push(`price collar ${whole(limits.priceCollarBps)} bps`);
+  if (limits.maxOpenOrders !== undefined) parts.push(`≤ ${whole(limits.maxOpenOrders)} open orders`);
+  if (limits.allowedSymbols && limits.allowedSymbols.length > 0)
+    parts.push(`symbols ${limits.allowedSymbols.join(', ')}`);
+  const halts: string[] = [];
+  if (breaker.maxConsecutiveFailures !== undefined) halts.push(`${breaker.maxConsecutiveFailures} failures in a row`);
+  if (breaker.maxDailyLoss !== undefined) halts.push(`a day's loss of ${money(breaker.maxDailyLoss)}`);
+  return `from your settings (sptrader.risk, sptrader.circuitBreaker): ${parts.join(', ') || 'none'}; no submit-rate limit (simulated time)${halts.length > 0 ? `; the circuit breaker halts after ${halts.join(' or ')}` : ''}.`;
 }

@@ -36,6 +36,20 @@ export const parameterText = (parameters: Record<string, unknown>): string =>
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(', ');
 
+/**
+ * Where a replay's parameters form starts: the component's inputs (Set Component Inputs…, what Test Order
+ * and Execute on Paper use) when it has any, else what the last replay of it used, else the defaults.
+ */
+export function replayStartingParameters(
+  inputs: RunInputs,
+  lastReplay: Record<string, unknown> | undefined,
+): { parameters: Record<string, unknown>; from: 'component inputs' | 'last replay' | 'defaults' } {
+  if (inputs.parameters && Object.keys(inputs.parameters).length > 0)
+    return { parameters: { ...inputs.parameters }, from: 'component inputs' };
+  if (lastReplay && Object.keys(lastReplay).length > 0) return { parameters: { ...lastReplay }, from: 'last replay' };
+  return { parameters: {}, from: 'defaults' };
+}
+
 export class RunInputsStore {
   constructor(private readonly state: InputsState) {}
 

@@ -96,6 +96,8 @@ function render(view: ReplayView | null): void {
   byId('parameters').textContent =
     params.length === 0 ? 'no parameters' : params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
 
+  byId('limits').textContent = view.limits ?? 'not recorded (a replay from an older version)';
+
   const f = view.figures;
   const realized = Object.entries(f.realized);
   figure(
@@ -130,6 +132,16 @@ function render(view: ReplayView | null): void {
   figure('orders-invalid', num(o.invalid), o.invalid);
   figure('orders-other', `${num(o.rejected)} / ${num(o.cancelled)} / ${num(o.expired)} / ${num(o.open)}`, o.open);
   figure('fills', num(f.fills), f.fills);
+  const p = f.parents;
+  figure(
+    'orders-parents',
+    p === undefined
+      ? '–'
+      : p.started === 0
+        ? 'none'
+        : `${num(p.started)} started (${num(p.children)} children): ${num(p.done)} done, ${num(p.cancelled)} cancelled, ${num(p.failed)} failed`,
+    p?.started ?? null,
+  );
   const positions = Object.entries(f.positions);
   figure(
     'positions',

@@ -18,7 +18,9 @@ import {
 } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
 import { ReplayViewSchema } from '../../../src/views/replayProtocol';
-import { describeReplay, replayViewOf } from '../../../src/views/replayView';
+import { describeReplay, replayLimitsText, replayViewOf } from '../../../src/views/replayView';
+import { DEFAULT_RISK_LIMITS } from '../../../src/execution/risk';
+import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 
 const ROOT = join(__dirname, '../../../..');
 const SMA = join(ROOT, 'examples/workspace/core/orders/execution_algos/sma_cross.py');
@@ -109,6 +111,51 @@ describe('replay in the editor: panel data and cancel', function () {
           `^Replay of SmaCross: 2,000 candles of EUR_USD, ${report.orders.produced} orders, ${report.fills} fills; P&L -?[0-9.,]+ USD, max drawdown [0-9.,]+ USD\\.$`,
         ),
       );
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('runs under the limits it is given (the editor passes its settings), and the panel says which and counts parents', async () => {
+    const worker = new PythonWorker({ interpreter, timeoutMs: 30_000 });
+    try {
+      const feed = await ReplayFeed.load(SAMPLE, { symbol: 'EUR_USD' });
+      const recorder = new ReplayRecorder(feed);
+      const limits = { ...DEFAULT_RISK_LIMITS, maxOrderQuantity: 5000 };
+      const { maxOrdersPerSecond: _rate, orderBurst: _burst, ...replayable } = limits;
+      const report = await replayComponent({
+        file: SMA,
+        data: feed,
+        runner: worker,
+        stateDir: join(dir, 'state'),
+        parameters: { period: 20 },
+        engineFactory: recorder.engineFactory(),
+        limits: replayable,
+        circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER, maxConsecutiveFailures: 1_000_000 },
+      });
+      // The component orders 10,000 a time: every order is denied by the settings' 5,000, none by a default.
+      assert.ok(report.orders.produced > 0);
+      assert.equal(report.orders.denied, report.orders.produced);
+      assert.deepEqual(Object.keys(report.orders.deniedByCode), ['QUANTITY_EXCEEDS_MAXIMUM']);
+      const text = replayLimitsText(replayable, { ...DEFAULT_CIRCUIT_BREAKER, maxDailyLoss: 2500 });
+      assert.equal(
+        text,
+        "from your settings (sptrader.risk, sptrader.circuitBreaker): order ≤ 5,000 units, order value ≤ 1,000,000.00, position ≤ 2,000,000, price collar 500 bps, ≤ 200 open orders; no submit-rate limit (simulated time); the circuit breaker halts after 5 failures in a row or a day's loss of 2,500.00.",
+      );
+      const view = replayViewOf(report, recorder.result(report.processed), {
+        ranAt: 0,
+        dataFile: SAMPLE,
+        parameters: { period: 20 },
+        exports: { csv: false, parquet: false },
+        limits: text,
+      });
+      assert.deepEqual(ReplayViewSchema.parse(view), view);
+      assert.equal(view.limits, text);
+      assert.deepEqual(view.figures.parents, { started: 0, children: 0, done: 0, cancelled: 0, failed: 0 });
+      // A panel kept by an older version (no limits, no parents) still opens.
+      const { limits: _l, ...older } = view;
+      const { parents: _p, ...olderFigures } = view.figures;
+      assert.ok(ReplayViewSchema.safeParse({ ...older, figures: olderFigures }).success);
     } finally {
       await worker.dispose();
     }

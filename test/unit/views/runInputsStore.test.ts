@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_FIXTURE_BYTES } from '../../../src/common/userFile';
-import { RunInputsStore, type InputsState } from '../../../src/views/runInputsStore';
+import { replayStartingParameters, RunInputsStore, type InputsState } from '../../../src/views/runInputsStore';
 
 /** The workspace state VS Code gives an extension, kept in memory (get/update are all the store uses). */
 function memento(): InputsState {
@@ -85,5 +85,17 @@ describe('Test Order inputs (per component)', () => {
     assert.throws(() => store.resolve('/ws/a.py'), /nested deeper than 64 levels/);
     writeFileSync(deep, `{"a": ${'['.repeat(60)}${']'.repeat(60)}}`);
     assert.deepEqual(Object.keys(store.resolve('/ws/a.py').marketData ?? {}), ['a']);
+  });
+
+  it('a replay of a component starts from its inputs when it has some, else from its last replay (issue 14)', () => {
+    assert.deepEqual(replayStartingParameters({ parameters: { quantity: 5000 } }, { period: 30 }), {
+      parameters: { quantity: 5000 },
+      from: 'component inputs',
+    });
+    assert.deepEqual(replayStartingParameters({ signalFile: '/ws/s.json' }, { period: 30 }), {
+      parameters: { period: 30 },
+      from: 'last replay',
+    });
+    assert.deepEqual(replayStartingParameters({ parameters: {} }, undefined), { parameters: {}, from: 'defaults' });
   });
 });
