@@ -173,7 +173,142 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
     return (await pane.locator('.monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
   }
 
+  /** Opens a workspace file by its path through Quick Open (Ctrl+P), and focuses its editor. */
+  async function openFile(name) {
+    await runFromPalette('Go to File...').catch(async () => {
+      await page().keyboard.press('Escape');
+      await page().keyboard.press('Control+P');
+    });
+    const input = page().locator('.quick-input-widget input.input');
+    await input.waitFor({ state: 'visible', timeout: 15_000 });
+    await input.fill(name);
+    const row = page().locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+    await row.waitFor({ state: 'visible', timeout: 15_000 });
+    await row.click();
+    // The file opens in the active editor group (a result panel may have taken another group).
+    const group = page().locator('.editor-group-container.active');
+    await group.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ state: 'visible' });
+    const editor = group.locator('.monaco-editor .view-lines').first();
+    await editor.waitFor({ state: 'visible' });
+    await editor.click();
+  }
+
+  /** The inner documents of the open webviews (each webview is two nested iframes). */
+  async function webviewFrames() {
+    const outer = page().locator('iframe.webview.ready');
+    const n = await outer.count();
+    return Array.from({ length: n }, (_, i) =>
+      outer.nth(i).contentFrame().locator('iframe#active-frame').contentFrame(),
+    );
+  }
+
+  /** What identifies a shown result: its headline and run time, once it has finished running. */
+  async function resultKey(inner) {
+    const read = (sel) =>
+      inner
+        .locator(sel)
+        .first()
+        .innerText({ timeout: 1000 })
+        .catch(() => '');
+    const [headline, ranAt, running] = await Promise.all([read('#headline'), read('#ran-at'), read('#running')]);
+    return {
+      headline: headline.trim(),
+      key: `${headline}\n${ranAt}`,
+      done: headline.trim() !== '' && running.trim() === '',
+    };
+  }
+
+  /** The newest result panel's headline once it matches `re` and differs from `previous` (a key). */
+  async function resultHeadline(re, previous, timeout = 90_000) {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      for (const inner of await webviewFrames()) {
+        const r = await resultKey(inner);
+        if (r.done && r.key !== previous && re.test(r.headline))
+          return { headline: r.headline, key: r.key, frame: inner };
+      }
+      if (Date.now() > deadline) throw new Error(`no new result matching ${re} within ${timeout / 1000}s`);
+      await page().waitForTimeout(250);
+    }
+  }
+
+  /**
+   * In a result frame: notes (in window.__sptraderPainted) when a finished result other than `previous`
+   * is painted (the frame after the DOM change), or now if one already shows.
+   */
+  const watchPaint = (previous) => {
+    const text = (id) => document.getElementById(id)?.textContent ?? '';
+    const check = () => {
+      if (window.__sptraderPainted !== undefined) return;
+      const headline = text('headline');
+      const key = `${headline}\n${text('ran-at')}`;
+      if (headline.trim() === '' || text('running').trim() !== '' || key === previous) return;
+      window.__sptraderPainted = null;
+      requestAnimationFrame(() => setTimeout(() => (window.__sptraderPainted = Date.now()), 0));
+    };
+    window.__sptraderPainted = undefined;
+    window.__sptraderObserver?.disconnect();
+    window.__sptraderObserver = new MutationObserver(check);
+    window.__sptraderObserver.observe(document.body, { subtree: true, childList: true, characterData: true });
+    check();
+  };
+
+  /**
+   * Clicks `target` and measures the time from the click (the page's mousedown) to the painted result: a
+   * finished result panel showing a headline matching `re` other than `previous`. A panel open before the
+   * click is watched from the click; a panel that opens after it is watched from when it is found, so
+   * for a first run the figure is at most one poll (50 ms) late.
+   */
+  async function clickToResult(target, re, previous, timeout = 90_000) {
+    // Evaluated in a result frame; a frame being replaced answers undefined.
+    const inFrame = (inner, fn, arg) =>
+      inner
+        .locator('body')
+        .evaluate(fn, arg, { timeout: 2000 })
+        .catch(() => undefined);
+    const results = async () => {
+      const frames = [];
+      for (const inner of await webviewFrames()) {
+        const headlines = await inner
+          .locator('#headline')
+          .count()
+          .catch(() => 0);
+        if (headlines > 0) frames.push(inner);
+      }
+      return frames;
+    };
+    await page().evaluate(() => {
+      window.__sptraderClickAt = undefined;
+      const at = () => (window.__sptraderClickAt ??= Date.now());
+      document.addEventListener('mousedown', at, { capture: true, once: true });
+    });
+    for (const inner of await results()) await inFrame(inner, watchPaint, previous);
+    await target.click();
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      for (const inner of await results()) {
+        const painted = await inFrame(inner, () =>
+          window.__sptraderObserver === undefined ? 'unwatched' : (window.__sptraderPainted ?? 'waiting'),
+        );
+        if (painted === 'unwatched') await inFrame(inner, watchPaint, previous);
+        if (typeof painted !== 'number') continue;
+        const r = await resultKey(inner);
+        if (!r.done || r.key === previous || !re.test(r.headline)) continue;
+        const clickAt = await page().evaluate(() => window.__sptraderClickAt);
+        if (typeof clickAt !== 'number') throw new Error('the click did not reach the page');
+        await inFrame(inner, () => window.__sptraderObserver?.disconnect());
+        return { ms: painted - clickAt, headline: r.headline, key: r.key, frame: inner };
+      }
+      if (Date.now() > deadline) throw new Error(`no new result matching ${re} within ${timeout / 1000}s of the click`);
+      await page().waitForTimeout(50);
+    }
+  }
+
   return {
+    openFile,
+    webviewFrames,
+    resultHeadline,
+    clickToResult,
     step,
     openPalette,
     runFromPalette,

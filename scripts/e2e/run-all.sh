@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything, on a fresh Debian machine with only the npm registry and Debian apt reachable:
 # install (idempotent), build, package, the CLI from the unpacked .vsix, extension-host tests, UI tests, the
-# editor replay, the hostile-workspace run, every venue through the UI, Debug Order. Prints the total time.
+# editor replay, the hostile-workspace run, every venue through the UI, Debug Order, the desk details (with the
+# click-to-result figures). Prints the total time.
 # Every suite runs even if an earlier one fails; the exit code is non-zero if any failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,5 +33,7 @@ t=$(date +%s); node test/e2e/desk.mjs || rc=1
 echo "[e2e] desk run: $(( $(date +%s) - t ))s"
 t=$(date +%s); node test/e2e/debug.mjs || rc=1
 echo "[e2e] debug run: $(( $(date +%s) - t ))s"
+t=$(date +%s); node test/e2e/deskDetails.mjs || rc=1
+echo "[e2e] desk details run: $(( $(date +%s) - t ))s"
 echo "[e2e] total $(elapsed), $([ $rc -eq 0 ] && echo OK || echo FAILED)"
 exit $rc

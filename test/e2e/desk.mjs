@@ -36,7 +36,20 @@ let server;
 let browser;
 let page;
 const w = workbench(() => page, { results, resultsDir: RESULTS, prefix: 'desk-' });
-const { step, runFromPalette, quickPick, pick, answer, toast, toastItem, clearNotifications, confirm, statusItem } = w;
+const {
+  step,
+  runFromPalette,
+  quickPick,
+  pick,
+  answer,
+  toast,
+  toastItem,
+  clearNotifications,
+  confirm,
+  statusItem,
+  openFile,
+  resultHeadline,
+} = w;
 
 async function cleanup() {
   await browser?.close();
@@ -73,26 +86,6 @@ function newestVsix() {
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
 }
 
-/** Opens a workspace file by its path through Quick Open (Ctrl+P), and focuses its editor. */
-async function openFile(name) {
-  await runFromPalette('Go to File...').catch(async () => {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
-  });
-  const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(name);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
-  await row.waitFor({ state: 'visible', timeout: 15_000 });
-  await row.click();
-  // The file opens in the active editor group (a result panel may have taken another group).
-  const group = page.locator('.editor-group-container.active');
-  await group.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ state: 'visible' });
-  const editor = group.locator('.monaco-editor .view-lines').first();
-  await editor.waitFor({ state: 'visible' });
-  await editor.click();
-}
-
 /** Runs `fn`, naming what it was doing if it fails. */
 async function labelled(what, fn) {
   try {
@@ -121,30 +114,6 @@ async function openMenu(title, re) {
 async function menu(title, re) {
   await openMenu(title, re);
   await pick(re);
-}
-
-/** The newest result panel's headline once it matches `re` (webviews are two nested iframes). */
-async function resultHeadline(re, previous, timeout = 90_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const outer = page.locator('iframe.webview.ready');
-    const n = await outer.count();
-    for (let i = 0; i < n; i++) {
-      const inner = outer.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
-      const read = (sel) =>
-        inner
-          .locator(sel)
-          .first()
-          .innerText({ timeout: 1000 })
-          .catch(() => '');
-      const [headline, ranAt, running] = await Promise.all([read('#headline'), read('#ran-at'), read('#running')]);
-      const key = `${headline}\n${ranAt}`;
-      if (headline.trim() && key !== previous && running.trim() === '' && re.test(headline))
-        return { headline: headline.trim(), key };
-    }
-    if (Date.now() > deadline) throw new Error(`no new result matching ${re} within ${timeout / 1000}s`);
-    await page.waitForTimeout(250);
-  }
 }
 
 async function main() {

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Replay in the editor, end to end: the PACKAGED extension (.vsix from `npm run package`) installed into
 // code-server, driven with Playwright in headless Chromium, on a copy of examples/workspace with data/ added:
-//   open sma_cross.py → the "Replay…" CodeLens → pick data/eurusd_m1_500.csv → symbol EUR_USD → the
-//   parameters (from __metadata__): period refuses 1 with its rule, takes 20 → Run → the notification says
-//   what ran → the replay panel shows COMPLETED and the report's figures, which equal those of
+//   open sma_cross.py → Set Component Inputs… period 25 → the "Replay…" CodeLens → pick
+//   data/eurusd_m1_500.csv → symbol EUR_USD → the parameters (from __metadata__, starting from the
+//   component inputs: period 25): period refuses 1 with its rule, takes 20 → Run → the notification says
+//   what ran → the replay panel shows COMPLETED, the risk limits of the user's settings it ran under
+//   (sptrader.risk.maxOrderQuantity 20,000), the parent orders (none), and the report's figures, which equal those of
 //   `sptrader replay --json` (the CLI from the same .vsix) over the same data and parameters → the equity
 //   curve and the price chart are drawn → Export fills CSV writes the fills → a slow component (written
 //   beside the run, outside the workspace) is replayed and cancelled from its progress notification: the panel
@@ -179,7 +181,9 @@ async function main() {
   writeFileSync(DATA, `${sample.slice(0, 501).join('\n')}\n`);
   const userDataDir = join(RUN_DIR, 'user-data');
   const extensionsDir = join(RUN_DIR, 'extensions');
-  seedSettings(userDataDir, {});
+  // A limit of the user's settings the replay must run under (not the built-in default of 1,000,000); the
+  // component orders 10,000, so the figures still equal the CLI's.
+  seedSettings(userDataDir, { 'sptrader.risk.maxOrderQuantity': 20000 });
   let cliReport;
 
   await step(
@@ -229,6 +233,37 @@ async function main() {
   );
 
   await step(
+    'Set Component Inputs…: period 25 for sma_cross.py (what Test Order uses; the replay form starts from it)',
+    async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      await widget().locator('input.input').fill('>SPtrader: Set Component Inputs');
+      await pick('SPtrader: Set Component Inputs');
+      await pick('Parameters…');
+      await inputShowing(/parameters \(from __metadata__/);
+      await pick(/^period/);
+      const input = await inputShowing(/period \(int, ≥ 2\)/);
+      await input.fill('25');
+      await page.keyboard.press('Enter');
+      await until(
+        'period 25 in the form',
+        async () =>
+          /period\s*= 25/.test(
+            (
+              await widget()
+                .innerText()
+                .catch(() => '')
+            ).replace(/\s+/g, ' '),
+          ),
+        15_000,
+      );
+      await pick('Save');
+      return toast(/use parameters period=25/);
+    },
+    { required: true },
+  );
+
+  await step(
     'Replay… asks for the data (the workspace CSV listed), then the symbol',
     async () => {
       await page.locator('.codelens-decoration a', { hasText: 'Replay…' }).first().click();
@@ -246,11 +281,12 @@ async function main() {
   await step(
     'the parameters come from __metadata__ with their defaults; period refuses 1 (its minimum) and takes 20',
     async () => {
-      await inputShowing(/parameters \(from __metadata__/);
+      await inputShowing(/parameters \(from __metadata__\['parameters'\], starting from the component inputs\)/);
       const rows = (await widget().locator('.quick-input-list .monaco-list-row').allInnerTexts()).map((t) =>
         t.replace(/\s+/g, ' ').trim(),
       );
-      if (!rows.some((r) => /^period.*= 30.*\(default\).*int, ≥ 2/.test(r)))
+      // period starts at the component inputs' 25, not its default 30.
+      if (!rows.some((r) => /^period.*= 25.*int, ≥ 2/.test(r) && !/\(default\)/.test(r)))
         throw new Error(`rows: ${rows.join(' | ')}`);
       if (!rows.some((r) => /^quantity.*= 10000.*\(default\)/.test(r))) throw new Error(`rows: ${rows.join(' | ')}`);
       await page.screenshot({ path: join(RESULTS, 'replay-parameters.png') });
@@ -311,12 +347,18 @@ async function main() {
       const text = (id) => frame.locator(`#${id}`).innerText();
       const summary = await text('summary');
       if (!/^Ran all 500 candles in/.test(summary)) throw new Error(`summary "${summary}"`);
+      // It ran under the user's settings, says so, and counts the parent orders (none for this component).
+      const limits = await text('limits');
+      if (!/^from your settings \(sptrader\.risk, sptrader\.circuitBreaker\): order ≤ 20,000 units/.test(limits))
+        throw new Error(`limits "${limits}"`);
+      const parents = await text('orders-parents');
+      if (parents !== 'none') throw new Error(`parent orders "${parents}"`);
       const orderRows = await frame.locator('#orders-body tr').count();
       const fillRows = await frame.locator('#fills-body tr').count();
       if (orderRows !== cliReport.orders.produced || fillRows !== cliReport.fills)
         throw new Error(`tables: ${orderRows} orders, ${fillRows} fills`);
       await page.screenshot({ path: join(RESULTS, 'replay-panel.png') });
-      return `${said} | P&L ${await text('pnl')}, max drawdown ${await text('drawdown')}, turnover ${await text('turnover')}, ${orderRows} orders / ${fillRows} fills in the tables`;
+      return `${said} | P&L ${await text('pnl')}, max drawdown ${await text('drawdown')}, turnover ${await text('turnover')}, ${orderRows} orders / ${fillRows} fills in the tables | parent orders: ${parents} | risk limits ${limits}`;
     },
     { required: true },
   );

@@ -1,0 +1,354 @@
+#!/usr/bin/env node
+// The desk's smaller items (issue 16) and the click-to-result figures, in the real editor: the PACKAGED
+// extension (.vsix) in code-server (VS Code 1.139), driven with Playwright in headless Chromium, on a copy of
+// examples/workspace, without the smoke-test driver flag (toasts render):
+//   open spread_guarded_market.py → a click on "▶ Test Order" (cold: the first of the window) and seven more
+//   (warm), each timed from the click to the painted result → the normalised order keeps the component's
+//   metadata number (spread_pips is a number, not a string) → Execute on Paper → SPtrader: Show Audit Log
+//   opens a read-only document: the chain VERIFIED at the top, one line per record with its UTC time, kind,
+//   the order named by what it is, status and fill; its "Raw JSONL:" link opens the log file itself →
+//   Settings, filtered to the extension, shows the titled headings (SPtrader: Python, Risk limits, …) →
+//   Add Broker Profile shows "n/N" and Back returns to the previous step with its answer kept.
+// Prints `click → painted result: cold … ms; warm p50 … ms` (recorded in BENCHMARKS.md, issue 16).
+// Screenshots: test-results/details-*.png (and details-fail-*.png).
+// Needs scripts/e2e/setup.sh and `npm run package`. Env: E2E_DIR (run state, default .e2e), E2E_VSIX,
+// E2E_UI_TIMEOUT_MS (whole run, default 420000). Prints `E2E desk details: N passed, N failed`; exits non-zero
+// on any failure; always kills code-server's group.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import lib from '../../scripts/e2e/lib.js';
+import { workbench } from '../../scripts/e2e/page.mjs';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
+
+const RUN_DIR = join(E2E_DIR, 'details-run');
+const WORKSPACE = join(RUN_DIR, 'ws');
+const RESULTS = join(repo, 'test-results');
+const FILE = 'spread_guarded_market.py';
+const WARM_RUNS = 7;
+const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 420_000);
+const started = Date.now();
+
+const results = [];
+let server;
+let browser;
+let page;
+const w = workbench(() => page, { results, resultsDir: RESULTS, prefix: 'details-' });
+const { step, runFromPalette, quickPick, pick, openFile, resultHeadline, clickToResult, clearNotifications } = w;
+
+async function cleanup() {
+  await browser?.close();
+  await server?.stop();
+}
+
+function finish(code) {
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`E2E desk details: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  process.exit(code || (failed > 0 ? 1 : 0));
+}
+
+const guard = setTimeout(async () => {
+  log(`desk details run timed out after ${TOTAL_TIMEOUT / 1000}s`);
+  results.push({ name: 'whole run within the time limit', ok: false });
+  await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 15_000))]);
+  finish(1);
+}, TOTAL_TIMEOUT);
+for (const [sig, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+])
+  process.on(sig, () => {
+    log(`${sig}: stopping`);
+    cleanup().finally(() => process.exit(code));
+  });
+
+function newestVsix() {
+  if (process.env.E2E_VSIX) return resolve(process.env.E2E_VSIX);
+  return readdirSync(repo)
+    .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
+    .map((f) => join(repo, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
+async function until(what, check, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout / 1000}s`);
+    await page.waitForTimeout(200);
+  }
+}
+
+/** The active editor's visible lines (Monaco draws only those on screen). */
+async function visibleLines() {
+  const text = await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().innerText();
+  return text.split('\n').map((l) => l.replace(/\u00a0/g, ' '));
+}
+
+const widget = () => page.locator('.quick-input-widget');
+const titleBar = async () => (await widget().locator('.quick-input-titlebar').innerText()).replace(/\s+/g, ' ').trim();
+const backButton = () => widget().locator('.quick-input-titlebar .codicon-quick-input-back').first();
+
+/** p50 of a list of numbers (the lower middle for an even count). */
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+async function main() {
+  mkdirSync(RESULTS, { recursive: true });
+  for (const f of readdirSync(RESULTS)) if (/^details-.*\.png$/.test(f)) rmSync(join(RESULTS, f));
+  const vsix = newestVsix();
+  if (!vsix || !existsSync(vsix))
+    throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
+  rmSync(RUN_DIR, { recursive: true, force: true });
+  cpSync(join(repo, 'examples/workspace'), WORKSPACE, { recursive: true });
+  const userDataDir = join(RUN_DIR, 'user-data');
+  const extensionsDir = join(RUN_DIR, 'extensions');
+  seedSettings(userDataDir, { 'sptrader.paper.startingCash': 1_000_000 });
+
+  await step(
+    'install the packaged .vsix',
+    async () => {
+      codeServerCli(['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix]);
+      const installed = readdirSync(extensionsDir).filter((d) => d.startsWith('sptrader.'));
+      if (installed.length === 0) throw new Error('not installed');
+      return installed.join(', ');
+    },
+    { required: true },
+  );
+  server = await startCodeServer({ userDataDir, extensionsDir, smokeTestDriver: false });
+  log(`code-server on ${server.origin} (log ${server.logFile})`);
+  browser = await launchBrowser();
+  page = await browser.browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.setDefaultTimeout(60_000);
+  await page.goto(`${server.origin}/?folder=${encodeURIComponent(WORKSPACE)}`, { waitUntil: 'domcontentloaded' });
+
+  const testOrderLens = () => page.locator('.codelens-decoration a', { hasText: /Test Order$/ }).first();
+  await step(
+    `workbench loads and ${FILE} opens with its CodeLenses`,
+    async () => {
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible' });
+      await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible' });
+      await openFile(FILE);
+      await testOrderLens().waitFor({ timeout: 45_000 });
+    },
+    { required: true },
+  );
+
+  let last = '';
+  let cold;
+  const warm = [];
+  const totals = [];
+  await step(
+    'click → painted result, cold: the first "▶ Test Order" of the window fills, and the normalised order keeps spread_pips a number',
+    async () => {
+      const r = await clickToResult(testOrderLens(), /→ FILLED/, last);
+      last = r.key;
+      cold = r.ms;
+      const normalised = await r.frame.locator('#order-normalized').innerText();
+      if (!/"spread_pips":\s*\d+(\.\d+)?\s*[,}\n]/.test(normalised))
+        throw new Error(`spread_pips is not a number in the normalised order: ${normalised}`);
+      await r.frame.locator('#order-normalized').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(RESULTS, 'details-metadata-number.png') });
+      const pips = /"spread_pips":\s*[^,}\n]+/.exec(normalised)?.[0];
+      return `${cold} ms: ${r.headline} | ${pips}`;
+    },
+  );
+
+  await step(`click → painted result, warm: ${WARM_RUNS} more Test Orders from the CodeLens`, async () => {
+    await clearNotifications();
+    for (let i = 0; i < WARM_RUNS; i++) {
+      await openFile(FILE);
+      const r = await clickToResult(testOrderLens(), /→ FILLED/, last);
+      last = r.key;
+      warm.push(r.ms);
+      totals.push((await r.frame.locator('#timing-total').innerText()).trim());
+    }
+    await page.screenshot({ path: join(RESULTS, 'details-warm-result.png') });
+    const sorted = [...warm].sort((a, b) => a - b);
+    const line = `click → painted result: cold ${cold ?? '?'} ms; warm p50 ${median(warm)} ms (${warm.length} runs, ${sorted[0]}–${sorted[sorted.length - 1]} ms: ${warm.join(', ')}; the panel's own Total: ${totals.join(', ')})`;
+    console.log(`  ${line}`);
+    await clearNotifications();
+    return line;
+  });
+
+  await step('Execute on Paper fills (a fill for the audit log)', async () => {
+    await openFile(FILE);
+    await runFromPalette('SPtrader: Execute on Paper');
+    const r = await resultHeadline(/→ FILLED/, last);
+    last = r.key;
+    await clearNotifications();
+    return r.headline;
+  });
+
+  await step(
+    'Show Audit Log: a read-only view, chain VERIFIED at the top, one readable line per record, newest last',
+    async () => {
+      await runFromPalette('SPtrader: Show Audit Log');
+      const tab = page.locator('.editor-group-container.active .tabs-container .tab.active', {
+        hasText: 'SPtrader Audit Log',
+      });
+      await tab.waitFor({ state: 'visible', timeout: 30_000 });
+      const header = await until(
+        'the chain verified',
+        async () => {
+          const lines = await visibleLines();
+          return /chain VERIFIED: [\d,]+ records in 1 file, intact/.test(lines[0] ?? '') ? lines : undefined;
+        },
+        30_000,
+      );
+      if (!/^[\d,]+ records, newest last\.$/.test(header[1] ?? '')) throw new Error(`second line "${header[1]}"`);
+      if (!/^Raw JSONL: .*audit-\d{4}-\d\d-\d\d\.jsonl$/.test(header[2] ?? ''))
+        throw new Error(`third line "${header[2]}"`);
+      const check = header.find((l) => /CheckOrder/.test(l)) ?? '';
+      if (
+        !/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC +#\d+ +CheckOrder +BUY 10,000 EUR_USD MKT IOC +CHECKED/.test(check)
+      )
+        throw new Error(`CheckOrder line "${check}"`);
+      await page.screenshot({ path: join(RESULTS, 'details-audit-log.png') });
+      // Newest last: the end of the document holds the Execute on Paper's fill.
+      await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+      await page.keyboard.press('Control+End');
+      const end = await until('the end of the log', async () => {
+        const lines = await visibleLines();
+        return lines.some((l) => /OrderFilled +BUY 10,000 EUR_USD MKT IOC +FILLED +10,000 @ 1\.\d+$/.test(l))
+          ? lines
+          : undefined;
+      });
+      const filled = end.filter((l) => /OrderFilled/.test(l)).pop();
+      await page.screenshot({ path: join(RESULTS, 'details-audit-log-end.png') });
+      const editable = await page
+        .locator('.editor-group-container.active .monaco-editor textarea')
+        .first()
+        .getAttribute('readonly');
+      if (editable === null) throw new Error('the audit log view is editable');
+      return `${header[0]} | ${check.replace(/ {2,}/g, '  ')} | ${filled?.replace(/ {2,}/g, '  ')}`;
+    },
+  );
+
+  await step('its "Raw JSONL:" link opens the audit log file itself', async () => {
+    await page.keyboard.press('Control+Home');
+    const link = page.locator('.editor-group-container.active .monaco-editor .detected-link').first();
+    await link.waitFor({ state: 'visible', timeout: 15_000 });
+    // Ctrl+click by position: Monaco redraws the link's spans when Ctrl goes down, so the element moves on.
+    const box = await link.boundingBox();
+    if (!box) throw new Error('the link has no box');
+    const [x, y] = [box.x + Math.min(40, box.width / 2), box.y + box.height / 2];
+    await page.mouse.move(x, y);
+    await page.keyboard.down('Control');
+    await page.mouse.move(x + 2, y);
+    await page.mouse.down();
+    await page.mouse.up();
+    await page.keyboard.up('Control');
+    const tab = page.locator('.tabs-container .tab.active', { hasText: /^audit-\d{4}-\d\d-\d\d\.jsonl/ });
+    await tab.waitFor({ state: 'visible', timeout: 15_000 });
+    const first = (await visibleLines())[0] ?? '';
+    if (!/^\{"seq":1,"ts":\d+,"type":"/.test(first)) throw new Error(`first line "${first.slice(0, 80)}"`);
+    await page.screenshot({ path: join(RESULTS, 'details-audit-raw.png') });
+    return `${(await tab.innerText()).trim()}: ${first.slice(0, 60)}…`;
+  });
+
+  await step(
+    'Settings show titled headings (SPtrader: Python, Risk limits, Paper venue…), not "Sptrader"',
+    async () => {
+      await runFromPalette('Preferences: Open Settings (UI)');
+      const editor = page.locator('.settings-editor');
+      await editor.waitFor({ state: 'visible', timeout: 30_000 });
+      await page.keyboard.type('@ext:sptrader.sptrader-execution');
+      const toc = page.locator('.settings-toc-container .monaco-list-row');
+      const entries = await until(
+        'the extension’s headings',
+        async () => {
+          const texts = (await toc.allInnerTexts().catch(() => [])).map((t) => t.replace(/\s+/g, ' ').trim());
+          return texts.some((t) => /SPtrader: Risk limits/.test(t)) ? texts : undefined;
+        },
+        30_000,
+      );
+      const groups = (await page.locator('.settings-editor .settings-group-title-label').allInnerTexts()).map((t) =>
+        t.trim(),
+      );
+      const labels = (await page.locator('.settings-editor .setting-item-category').allInnerTexts()).map((t) =>
+        t.trim(),
+      );
+      for (const title of [
+        'SPtrader: Python',
+        'SPtrader: Risk limits',
+        'SPtrader: Paper venue',
+        'SPtrader: Circuit breaker',
+      ])
+        if (!entries.some((t) => t.includes(title)) && !groups.includes(title))
+          throw new Error(`no heading "${title}": contents ${entries.join(' | ')}; groups ${groups.join(' | ')}`);
+      if ([...entries, ...groups].some((t) => /^Sptrader\b/.test(t)))
+        throw new Error(`a heading still reads "Sptrader": ${[...entries, ...groups].join(' | ')}`);
+      await page.screenshot({ path: join(RESULTS, 'details-settings.png') });
+      await page.keyboard.press('Escape');
+      // The label above each setting is VS Code's, made from its id (sptrader.python.… → "Sptrader › Python:").
+      return `contents: ${entries.join(' | ')}; a setting's own label: "${labels[0]} …"`;
+    },
+  );
+
+  await step(
+    'Add Broker Profile counts its steps ("n/N") and Back returns to the previous step with its answer kept',
+    async () => {
+      await runFromPalette('SPtrader: Add Broker Profile');
+      await quickPick(/Alpaca/);
+      // The count follows the venue highlighted: OANDA (first) asks 4 questions, Alpaca 5.
+      const first = await until('the first step counted for OANDA', async () =>
+        /\(1\/4\)/.test(await titleBar()) ? titleBar() : undefined,
+      );
+      if (await backButton().isVisible()) throw new Error('the first step offers Back');
+      await page.keyboard.press('ArrowDown');
+      const alpaca = await until('the first step counted for Alpaca', async () =>
+        /\(1\/5\)/.test(await titleBar()) ? titleBar() : undefined,
+      );
+      await pick(/Alpaca/);
+      await quickPick(/no real money/);
+      const second = await titleBar();
+      if (!/2\/5/.test(second)) throw new Error(`the second step's title "${second}"`);
+      await pick(/no real money/);
+      const input = widget().locator('input.input');
+      await until(
+        'the id step',
+        async () => /3\/5/.test(await titleBar()) && (await input.inputValue()) === 'alpaca-paper',
+      );
+      await input.fill('e2e-alpaca');
+      await page.keyboard.press('Enter');
+      await until(
+        'the base URL step',
+        async () => /4\/5/.test(await titleBar()) && /Base URL/.test(await widget().innerText()),
+      );
+      await page.screenshot({ path: join(RESULTS, 'details-wizard-step4.png') });
+      await backButton().click();
+      const kept = await until('back on the id step, the id kept', async () =>
+        /3\/5/.test(await titleBar()) && (await input.inputValue()) === 'e2e-alpaca' ? titleBar() : undefined,
+      );
+      await page.screenshot({ path: join(RESULTS, 'details-wizard-back.png') });
+      await backButton().click();
+      await until('back on the environment step', async () => /2\/5/.test(await titleBar()));
+      const active = (await widget().locator('.quick-input-list .monaco-list-row.focused').first().innerText()).trim();
+      if (!/^paper/.test(active)) throw new Error(`the environment highlighted is "${active}"`);
+      await page.keyboard.press('Escape');
+      const settings = readFileSync(join(userDataDir, 'User', 'settings.json'), 'utf8');
+      if (/e2e-alpaca/.test(settings)) throw new Error('a cancelled wizard saved a profile');
+      return `${first} (OANDA highlighted), ${alpaca} (Alpaca) → ${second} → … → Back: ${kept}, "e2e-alpaca" kept → Back: ${active.replace(/\s+/g, ' ')} highlighted`;
+    },
+  );
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  if (!/^required step failed/.test(e.message)) {
+    results.push({ name: 'setup (code-server, Chromium)', ok: false });
+    console.log(`  ✘ ${e.stack || e}`);
+  }
+  if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
+  code = 1;
+} finally {
+  clearTimeout(guard);
+  await cleanup();
+}
+finish(code);
