@@ -73,7 +73,7 @@ export function trailingStopEmulationReason(
     if (cap.wholeBpsOnly !== undefined && !Number.isInteger(wanted.trailBps)) return cap.wholeBpsOnly;
   }
   if (wanted.activationPrice !== undefined)
-    return `SPtrader sends no activation price to ${venue}: the stop waits for it locally`;
+    return `an activation price is watched locally (SPtrader sends none to ${venue}), so the whole stop is emulated`;
   return undefined;
 }
 
