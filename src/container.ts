@@ -18,6 +18,7 @@ import { InterpreterService } from './views/interpreter';
 import { registerOrderCommands } from './views/orderCommands';
 import { EditorParents } from './views/parentOrders';
 import { registerPaperFaults } from './views/paperFaults';
+import { registerPrewarm } from './views/prewarm';
 import { registerRunInputs } from './views/runInputs';
 import { RunInputsStore } from './views/runInputsStore';
 import { registerProfileCommands } from './views/profileCommands';
@@ -77,6 +78,7 @@ export class Container {
       registerReplayCommand(services, () => settings.riskSettings(), inputs);
       registerTrees(services);
       registerStatusBar(services);
+      registerPrewarm(services);
       context.subscriptions.push(
         vscode.workspace.onDidChangeConfiguration((e) => {
           if (

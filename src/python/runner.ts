@@ -792,6 +792,15 @@ export class PythonWorker {
     return (await this.session(req.file)).runBatch(req);
   }
 
+  /**
+   * Starts the interpreter that will run `file` (its package root's session) and waits until it answers,
+   * running none of the component's code: what the editor does when a component is opened, so that the
+   * first Test Order does not wait for Python to start.
+   */
+  async warm(file: string): Promise<void> {
+    await (await this.session(file)).ping();
+  }
+
   async ping(): Promise<void> {
     const first = this.sessions.values().next();
     const s = first.done ? await PythonSession.start(this.options, undefined, 'worker') : first.value;

@@ -136,7 +136,11 @@ export const ResultViewSchema = z.object({
     engineMs: nullableNumber,
     venueMs: nullableNumber,
     totalMs: z.number(),
+    /** What the user waited: from the command to this result drawn in the panel (measured by the panel). */
+    waitedMs: nullableNumber.optional(),
   }),
+  /** When the command that produced this result was invoked (ms since the epoch), for `waitedMs`. */
+  requestedAt: z.number().optional(),
   slippage: z
     .object({
       units: z.number(),

@@ -253,6 +253,7 @@ export class ResultPanel implements vscode.Disposable {
           <dt>Engine</dt><dd id="timing-engine"></dd>
           <dt>Venue</dt><dd id="timing-venue"></dd>
           <dt>Total</dt><dd id="timing-total"></dd>
+          <dt title="From the command to this result drawn here">You waited</dt><dd id="timing-waited"></dd>
         </dl>
       </section>
       <section aria-labelledby="execution-heading">

@@ -15,7 +15,7 @@ import type { z } from 'zod';
 
 export function resultViewOf(
   outcome: TestOrderOutcome,
-  options: { kind: RunKind; ranAt: number; quotes: readonly QuotePoint[] },
+  options: { kind: RunKind; ranAt: number; quotes: readonly QuotePoint[]; requestedAt?: number },
 ): ResultView {
   const order = outcome.order;
   const response = outcome.response;
@@ -56,6 +56,7 @@ export function resultViewOf(
     denial: outcome.denial ? { ...outcome.denial } : null,
     timeline: outcome.events.map(timelineRowOf),
     timings: { ...outcome.timings },
+    ...(options.requestedAt === undefined ? {} : { requestedAt: options.requestedAt }),
     slippage: outcome.slippage ? { ...outcome.slippage } : null,
     commission: response?.commission ?? null,
     filledPrice: response?.filled_price ?? null,

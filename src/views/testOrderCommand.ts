@@ -105,6 +105,8 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
 
   const run = async (kind: RunKind, uri?: vscode.Uri, className?: string): Promise<TestOrderOutcome | undefined> => {
     const label = LABELS[kind];
+    // What the user waits is measured from here to the result drawn in the panel (the panel's "You waited").
+    const requestedAt = Date.now();
     const target = await componentTarget(label, uri);
     if (!target) return undefined;
     // What the user set for this component (parameters, signal and market-data fixtures): read now, so a
@@ -228,7 +230,15 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     if (inputs.summary) outcome.notes.unshift(`Inputs: ${inputs.summary}`);
     log.info(`${label} ${target.fsPath}\n${formatOutcome(outcome)}`);
     await diagnostics.update(outcome);
-    panel.show(resultViewOf(outcome, { kind, ranAt: systemClock.now(), quotes: symbol ? quotes.recent(symbol) : [] }));
+    panel.show(
+      resultViewOf(outcome, {
+        kind,
+        ranAt: systemClock.now(),
+        quotes: symbol ? quotes.recent(symbol) : [],
+        // A picker in between (no component open) is the user's time, not the run's.
+        ...(uri === undefined && vscode.window.activeTextEditor === undefined ? {} : { requestedAt }),
+      }),
+    );
     const show = outcome.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
     // What was traded and what happened ("BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1.07922 (+0.2 pip)"), and where.
     const where = outcome.scratch

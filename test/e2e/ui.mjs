@@ -243,13 +243,24 @@ async function main() {
       const total = await textOf(frame, '#timing-total', /Total\s*\n?\s*([0-9.,]+\s*(?:ms|s|µs))/i, body);
       const slippage = await textOf(frame, '#slippage', /Slippage\s*\n?\s*([^\n]+)/i, body);
       const venue = (await frame.locator('#venue').innerText()).trim();
+      const python = await textOf(frame, '#timing-python', /Python total\s*\n?\s*([0-9.,]+\s*ms)/i, body);
+      // "You waited": the panel measures the command → the result drawn, so it includes what Total does not.
+      let waited = '';
+      for (let i = 0; i < 50 && !/\d/.test(waited); i++) {
+        waited = (await frame.locator('#timing-waited').innerText()).trim();
+        if (!/\d/.test(waited)) await page.waitForTimeout(100);
+      }
       await page.screenshot({ path: join(RESULTS, 'panel.png') });
+      const msOf = (t) => Number.parseFloat(t.replace(/,/g, ''));
+      if (!/\d/.test(waited)) throw new Error(`the panel does not say what the user waited (got "${waited}")`);
+      if (msOf(waited) < msOf(total.text))
+        throw new Error(`"You waited" ${waited} is less than the run's own Total ${total.text}`);
       if (!/FILLED/i.test(status.text)) throw new Error(`status is "${status.text}"`);
       if (!/\d/.test(total.text)) throw new Error(`no total time (got "${total.text}")`);
       if (!slippage.text) throw new Error('no slippage');
       if (!/Test Order · scratch copy: the paper account is unchanged/.test(venue))
         throw new Error(`the venue line does not say scratch copy: "${venue}"`);
-      return `status "${status.text}", total "${total.text}", slippage "${slippage.text}", venue "${venue}"`;
+      return `status "${status.text}", first run (the worker started when the component was opened): you waited "${waited}", total "${total.text}", Python "${python.text}"; slippage "${slippage.text}", venue "${venue}"`;
     },
   );
 
@@ -329,6 +340,25 @@ async function main() {
     if (!/scratch copy/.test(venue)) throw new Error(`venue line "${venue}"`);
     await clearNotifications();
     return (await frame.locator('#headline').innerText()).trim();
+  });
+
+  await step('warm Test Orders: the panel says what each one made the user wait (command → result drawn)', async () => {
+    const waits = [];
+    for (let run = 0; run < 5; run++) {
+      await page.locator('.monaco-editor .view-lines').first().click();
+      await runFromPalette('SPtrader: Test Order');
+      const frame = await result(/FILLED/i);
+      let waited = '';
+      for (let i = 0; i < 50 && !/\d/.test(waited); i++) {
+        waited = (await frame.locator('#timing-waited').innerText()).trim();
+        if (!/\d/.test(waited)) await page.waitForTimeout(100);
+      }
+      if (!/\d/.test(waited)) throw new Error(`run ${run + 1}: the panel does not say what the user waited`);
+      waits.push(Number.parseFloat(waited.replace(/,/g, '')));
+      await clearNotifications();
+    }
+    const sorted = [...waits].sort((a, b) => a - b);
+    return `you waited ${waits.map((w) => `${w} ms`).join(', ')}; p50 ${sorted[Math.floor(sorted.length / 2)]} ms`;
   });
 
   await step('Execute on Paper of a resting limit (limit_below_bid.py): the panel shows ACCEPTED', async () => {

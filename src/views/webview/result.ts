@@ -131,6 +131,7 @@ function render(view: ResultView | null): void {
   byId('timing-engine').textContent = ms(view.timings.engineMs);
   byId('timing-venue').textContent = ms(view.timings.venueMs);
   byId('timing-total').textContent = ms(view.timings.totalMs);
+  byId('timing-waited').textContent = ms(view.timings.waitedMs ?? null);
 
   const s = view.slippage;
   byId('slippage').textContent = s
@@ -368,14 +369,37 @@ function appendQuotes(symbol: string, quotes: readonly QuotePoint[]): void {
   renderChart(current);
 }
 
+/** Once the result is on screen (the frame after it was drawn): how long since the command, kept with the result. */
+function measureWaited(requestedAt: number): void {
+  requestAnimationFrame(() =>
+    setTimeout(() => {
+      if (!current || current.requestedAt !== requestedAt) return;
+      const waitedMs = Math.max(0, Date.now() - requestedAt);
+      current = { ...current, timings: { ...current.timings, waitedMs } };
+      vscode.setState({ result: current });
+      byId('timing-waited').textContent = ms(waitedMs);
+    }, 0),
+  );
+}
+
 function onNotification(message: HostNotification): void {
   switch (message.type) {
-    case 'result':
+    case 'result': {
+      const previous = current;
       current = message.result;
+      // A later event of the same run (a fill, a cancel) keeps what the user waited for its first result.
+      if (
+        current.requestedAt !== undefined &&
+        previous?.requestedAt === current.requestedAt &&
+        previous.timings.waitedMs != null
+      )
+        current = { ...current, timings: { ...current.timings, waitedMs: previous.timings.waitedMs } };
       vscode.setState({ result: current });
       render(current);
       byId('status').focus();
+      if (current.requestedAt !== undefined && current.timings.waitedMs == null) measureWaited(current.requestedAt);
       break;
+    }
     case 'running': {
       const button = byId<HTMLButtonElement>('run-again');
       button.disabled = message.running;
