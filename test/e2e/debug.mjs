@@ -6,7 +6,8 @@
 //   (`sptrader-python`) attaches to debugpy's adapter → the debug toolbar shows, the call stack says "Paused on
 //   breakpoint", the line is highlighted as the top stack frame, and Variables shows the market data → F5
 //   continues → the result panel says FILLED (Debug Order, on a scratch copy of the paper account) and the
-//   debug session has ended.
+//   debug session has ended → the editor's context menu offers Debug Order → F1 "SPtrader: Debug Order",
+//   paused, the notification's Cancel sends nothing → again, Shift+F5 (stop the session) sends nothing.
 // The interpreter is /usr/bin/python3 with Debian's python3-debugpy (scripts/e2e/setup.sh installs it), or
 // E2E_DEBUG_PYTHON. Screenshots: test-results/debug-paused.png, debug-filled.png (and debug-fail-*.png).
 // Needs scripts/e2e/setup.sh and `npm run package`. Prints `E2E debug: N passed, N failed`; exits non-zero
@@ -286,6 +287,16 @@ async function main() {
       return `${headline} · ${venue} · toast: ${message}`;
     },
   );
+
+  await step("the editor's context menu offers Debug Order", async () => {
+    await openFile(FILE);
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click({ button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: /^\s*Debug Order\s*$/ });
+    await item.first().waitFor({ state: 'visible', timeout: 15_000 });
+    const items = (await page.locator('.monaco-menu .action-label').allInnerTexts()).filter((t) => /Order/.test(t));
+    await page.keyboard.press('Escape');
+    return items.join(' | ');
+  });
 
   await step(
     'F1 "SPtrader: Debug Order", paused: the notification says what Continue does, and its Cancel sends nothing',
