@@ -200,7 +200,7 @@ describe('Debug Order: a component under debugpy, its order through Test Order (
     const outcome = await debugOrder(runner);
     assert.equal(outcome.errors[0]?.code, 'DEBUGGER_FAILED', JSON.stringify(outcome.errors));
     assert.match(
-      outcome.errors[0]!.message,
+      outcome.errors[0].message,
       /could not attach to 127\.0\.0\.1:\d+: the editor did not start the debug session; nothing was sent/,
     );
     assert.equal(outcome.order, null);
