@@ -52,6 +52,8 @@ export class ResultPanel implements vscode.Disposable {
   }
 
   /** Shows a result, opening the panel or revealing it without taking focus from the editor. */
+  private createdAt = 0;
+
   show(view: ResultView): void {
     this.current = view;
     if (!this.panel) {
@@ -68,6 +70,21 @@ export class ResultPanel implements vscode.Disposable {
       this.post({ type: 'result', result: view });
     }
     this.updateSampler();
+  }
+
+  /**
+   * Opens the panel when a run starts, if it is not open yet, without taking focus: the webview starts while
+   * the component runs, instead of after it (on a first run, creating the panel is most of the wait).
+   */
+  open(title: string): void {
+    if (this.panel) return;
+    const panel = vscode.window.createWebviewPanel(
+      RESULT_PANEL_TYPE,
+      title,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      this.options(),
+    );
+    this.adopt(panel);
   }
 
   /** Redraws the shown result with what happened to its order since (no reveal, no focus change). */
@@ -98,6 +115,7 @@ export class ResultPanel implements vscode.Disposable {
   private adopt(panel: vscode.WebviewPanel): void {
     this.panel = panel;
     this.ready = false;
+    this.createdAt = performance.now();
     panel.webview.options = this.options();
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'sptrader.svg');
     if (this.current) panel.title = this.titleOf(this.current);
@@ -126,6 +144,8 @@ export class ResultPanel implements vscode.Disposable {
     }
     switch (command.type) {
       case 'ready':
+        if (!this.ready)
+          this.log.info(`Result panel ready ${Math.round(performance.now() - this.createdAt)} ms after it was created`);
         this.ready = true;
         if (this.current) this.post({ type: 'result', result: this.current });
         this.post({ type: 'running', running: this.running });
@@ -209,9 +229,10 @@ export class ResultPanel implements vscode.Disposable {
 <link rel="stylesheet" href="${media('result.css')}">
 <title>SPtrader result</title>
 </head>
-<body>
+<body data-chart-src="${media('vendor', 'lightweight-charts.standalone.production.js')}">
 <main aria-labelledby="heading">
   <h1 id="heading" class="visually-hidden" hidden>SPtrader order result</h1>
+  <p id="first-run" role="status" aria-live="polite" hidden>Running the component…</p>
   <p id="empty">No result yet. Run <strong>SPtrader: Test Order</strong> or <strong>SPtrader: Execute on Paper</strong> on an order component.</p>
   <div id="content" hidden>
     <header>
@@ -318,7 +339,6 @@ export class ResultPanel implements vscode.Disposable {
     </div>
   </div>
 </main>
-<script nonce="${nonce}" src="${media('vendor', 'lightweight-charts.standalone.production.js')}"></script>
 <script nonce="${nonce}" src="${media('result.js')}"></script>
 </body>
 </html>`;

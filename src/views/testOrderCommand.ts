@@ -4,6 +4,7 @@
  * `runTestOrder`'s. Debug Order is Test Order on the paper venue (a scratch copy of the account) with the
  * component run once under the debugger (`debugOrder.ts`, `python/debugRun.ts`).
  */
+import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { RunInputsStore, type ResolvedInputs } from './runInputsStore';
 import { registerCommand } from './shellHooks';
@@ -128,6 +129,7 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     let broker: BrokerApi = services.paper;
     const started = performance.now();
     panel.setRunning(true);
+    panel.open(`${label}: ${basename(target.fsPath)}…`);
     let outcome: TestOrderOutcome;
     const title = `SPtrader: ${label}${className ? ` ${className}` : ''}`;
     // Debug Order's run may wait at a breakpoint for as long as the user likes: its notification stays and can cancel it.

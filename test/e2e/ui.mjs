@@ -251,6 +251,11 @@ async function main() {
         if (!/\d/.test(waited)) await page.waitForTimeout(100);
       }
       await page.screenshot({ path: join(RESULTS, 'panel.png') });
+      // The component's path wraps inside the panel instead of running past its edge.
+      const overflow = await frame
+        .locator('#component')
+        .evaluate((el) => el.parentElement.scrollWidth - el.parentElement.clientWidth);
+      if (overflow > 0) throw new Error(`the component's path runs ${overflow} px past the panel's edge`);
       const msOf = (t) => Number.parseFloat(t.replace(/,/g, ''));
       if (!/\d/.test(waited)) throw new Error(`the panel does not say what the user waited (got "${waited}")`);
       if (msOf(waited) < msOf(total.text))

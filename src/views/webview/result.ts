@@ -22,8 +22,26 @@ interface VsCodeApi {
   setState(state: PanelState): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
-/** The standalone lightweight-charts build, loaded by its own script tag (absent if it failed to load). */
+/** The standalone lightweight-charts build, loaded after the first result is drawn (absent until then, or if it failed). */
 declare const LightweightCharts: typeof Charts | undefined;
+
+// The chart library (200 KB) is not parsed before the panel can show a result: it is loaded when a chart is
+// first drawn, by a script element carrying this script's CSP nonce.
+const scriptNonce = (document.currentScript as HTMLScriptElement | null)?.nonce ?? '';
+let chartLibrary: Promise<void> | undefined;
+function loadChartLibrary(): Promise<void> {
+  chartLibrary ??= new Promise<void>((resolve, reject) => {
+    const src = document.body.dataset['chartSrc'];
+    if (!src) return reject(new Error('no chart library'));
+    const script = document.createElement('script');
+    script.nonce = scriptNonce;
+    script.src = src;
+    script.onload = () => resolve();
+    script.onerror = () => reject(new Error('the chart library did not load'));
+    document.head.appendChild(script);
+  });
+  return chartLibrary;
+}
 
 const vscode = acquireVsCodeApi();
 let current: ResultView | null = parsePanelState(vscode.getState())?.result ?? null;
@@ -66,6 +84,7 @@ function render(view: ResultView | null): void {
   const content = byId('content');
   empty.hidden = view !== null;
   content.hidden = view === null;
+  if (view) byId('first-run').hidden = true;
   if (!view) return;
 
   const status = byId('status');
@@ -255,7 +274,13 @@ function renderChart(view: ResultView): void {
   const host = byId('chart');
   const note = byId('chart-note');
   if (typeof LightweightCharts === 'undefined') {
-    note.textContent = 'The chart library did not load.';
+    note.textContent = 'Loading the chart…';
+    loadChartLibrary().then(
+      () => {
+        if (current) renderChart(current);
+      },
+      () => (note.textContent = 'The chart library did not load.'),
+    );
     return;
   }
   const data = chartSeriesOf(view.quotes, view.fills, view.side);
@@ -405,6 +430,9 @@ function onNotification(message: HostNotification): void {
       button.disabled = message.running;
       button.setAttribute('aria-busy', String(message.running));
       byId('running').textContent = message.running ? 'Running…' : '';
+      // A first run opens the panel before its result exists: say that it runs rather than "No result yet".
+      byId('first-run').hidden = !(message.running && current === null);
+      byId('empty').hidden = current !== null || message.running;
       break;
     }
     case 'quotes':
