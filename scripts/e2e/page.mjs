@@ -244,6 +244,7 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
       const key = `${headline}\n${text('ran-at')}`;
       if (headline.trim() === '' || text('running').trim() !== '' || key === previous) return;
       window.__sptraderPainted = null;
+      window.__sptraderShownInDom = Date.now();
       requestAnimationFrame(() => setTimeout(() => (window.__sptraderPainted = Date.now()), 0));
     };
     window.__sptraderPainted = undefined;
@@ -257,7 +258,8 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
    * Clicks `target` and measures the time from the click (the page's mousedown) to the painted result: a
    * finished result panel showing a headline matching `re` other than `previous`. A panel open before the
    * click is watched from the click; a panel that opens after it is watched from when it is found, so
-   * for a first run the figure is at most one poll (50 ms) late.
+   * for a first run the figure is at most one poll (50 ms) late. Returns `ms`, and the times (page clock)
+   * of the click, of the result entering the panel's DOM and of its paint.
    */
   async function clickToResult(target, re, previous, timeout = 90_000) {
     // Evaluated in a result frame; a frame being replaced answers undefined.
@@ -296,16 +298,60 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
         if (!r.done || r.key === previous || !re.test(r.headline)) continue;
         const clickAt = await page().evaluate(() => window.__sptraderClickAt);
         if (typeof clickAt !== 'number') throw new Error('the click did not reach the page');
-        await inFrame(inner, () => window.__sptraderObserver?.disconnect());
-        return { ms: painted - clickAt, headline: r.headline, key: r.key, frame: inner };
+        const inDomAt = await inFrame(inner, () => {
+          window.__sptraderObserver?.disconnect();
+          return window.__sptraderShownInDom;
+        });
+        return {
+          ms: painted - clickAt,
+          clickAt,
+          inDomAt,
+          paintedAt: painted,
+          headline: r.headline,
+          key: r.key,
+          frame: inner,
+        };
       }
       if (Date.now() > deadline) throw new Error(`no new result matching ${re} within ${timeout / 1000}s of the click`);
       await page().waitForTimeout(50);
     }
   }
 
+  /**
+   * Clicks `target` and measures the time from the click (the page's mousedown) to the frame in which a
+   * quick pick row matching `re` is drawn: the editor's round trip through the extension host with no work
+   * behind it, the floor beside clickToResult's figures.
+   */
+  async function clickToQuickPick(target, re, timeout = 30_000) {
+    // A quick pick closed keeps its rows in the page: only a shown one counts.
+    await page().locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+    await page().evaluate((source) => {
+      const rowShown = new RegExp(source);
+      window.__sptraderClickAt = undefined;
+      window.__sptraderShownAt = undefined;
+      const at = () => (window.__sptraderClickAt ??= Date.now());
+      document.addEventListener('mousedown', at, { capture: true, once: true });
+      const tick = () => {
+        const widget = document.querySelector('.quick-input-widget');
+        const shown =
+          widget !== null && widget.getClientRects().length > 0 && getComputedStyle(widget).display !== 'none';
+        const rows = shown ? [...widget.querySelectorAll('.quick-input-list .monaco-list-row')] : [];
+        if (window.__sptraderClickAt !== undefined && rows.some((r) => rowShown.test(r.textContent ?? ''))) {
+          window.__sptraderShownAt = Date.now();
+          return;
+        }
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    }, re.source);
+    await target.click();
+    await page().waitForFunction(() => window.__sptraderShownAt !== undefined, undefined, { timeout });
+    return page().evaluate(() => window.__sptraderShownAt - window.__sptraderClickAt);
+  }
+
   return {
     openFile,
+    clickToQuickPick,
     webviewFrames,
     resultHeadline,
     clickToResult,
