@@ -25,6 +25,7 @@ import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 const ROOT = join(__dirname, '../../../..');
 const SMA = join(ROOT, 'examples/workspace/core/orders/execution_algos/sma_cross.py');
 const SAMPLE = join(ROOT, 'examples/data/eurusd_m1_sample.csv');
+const TWAP = join(ROOT, 'examples/workspace/core/orders/execution_algos/twap_buy.py');
 
 describe('replay in the editor: panel data and cancel', function () {
   this.timeout(60_000);
@@ -156,6 +157,37 @@ describe('replay in the editor: panel data and cancel', function () {
       const { limits: _l, ...older } = view;
       const { parents: _p, ...olderFigures } = view.figures;
       assert.ok(ReplayViewSchema.safeParse({ ...older, figures: olderFigures }).success);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('counts the parent orders a component returned (a TWAP), for the panel', async () => {
+    const worker = new PythonWorker({ interpreter, timeoutMs: 30_000 });
+    try {
+      const data = join(dir, 'eurusd_30.csv');
+      writeFileSync(data, `${readFileSync(SAMPLE, 'utf8').split('\n').slice(0, 31).join('\n')}\n`);
+      const feed = await ReplayFeed.load(data, { symbol: 'EUR_USD' });
+      const recorder = new ReplayRecorder(feed);
+      const report = await replayComponent({
+        file: TWAP,
+        data: feed,
+        runner: worker,
+        stateDir: join(dir, 'state'),
+        parameters: { quantity: 2000, duration_s: 120, slices: 2 },
+        engineFactory: recorder.engineFactory(),
+      });
+      assert.equal(report.ok, true, JSON.stringify(report.fatal));
+      assert.ok(report.parents.started > 0, JSON.stringify(report.parents));
+      assert.ok(report.parents.children >= report.parents.started, JSON.stringify(report.parents));
+      const view = replayViewOf(report, recorder.result(report.processed), {
+        ranAt: 0,
+        dataFile: data,
+        parameters: {},
+        exports: { csv: false, parquet: false },
+      });
+      assert.deepEqual(view.figures.parents, report.parents);
+      assert.deepEqual(ReplayViewSchema.parse(view), view);
     } finally {
       await worker.dispose();
     }
