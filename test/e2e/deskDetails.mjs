@@ -7,7 +7,8 @@
 //   metadata number (spread_pips is a number, not a string) → Execute on Paper → SPtrader: Show Audit Log
 //   opens a read-only document: the chain VERIFIED at the top, one line per record with its UTC time, kind,
 //   the order named by what it is, status and fill; its "Raw JSONL:" link opens the log file itself →
-//   Settings, filtered to the extension, shows the titled headings (SPtrader: Python, Risk limits, …) →
+//   Settings, filtered to the extension, lists the titled headings (SPtrader: Python, Risk limits, …), and
+//   browsing to them shows "SPtrader: Python" above "Interpreter Path" (no "Sptrader ›" prefix) →
 //   Add Broker Profile shows "n/N" and Back returns to the previous step with its answer kept.
 // Prints `click → painted result: cold … ms; warm p50 … ms; floor …` (the floor: a click on the trading state
 // in the status bar until its menu is drawn, the editor's own round trip), recorded in BENCHMARKS.md (issue 16).
@@ -289,7 +290,7 @@ async function main() {
   });
 
   await step(
-    'Settings show titled headings (SPtrader: Python, Risk limits, Paper venue…), not "Sptrader"',
+    'Settings: titled headings (SPtrader: Python, Risk limits, …); browsing them, a setting reads by its own name',
     async () => {
       await runFromPalette('Preferences: Open Settings (UI)');
       const editor = page.locator('.settings-editor');
@@ -321,9 +322,47 @@ async function main() {
       if ([...entries, ...groups].some((t) => /^Sptrader\b/.test(t)))
         throw new Error(`a heading still reads "Sptrader": ${[...entries, ...groups].join(' | ')}`);
       await page.screenshot({ path: join(RESULTS, 'details-settings.png') });
+      // One heading picked in the contents: its settings under it.
+      await toc.filter({ hasText: 'SPtrader: Risk limits' }).first().click();
+      const picked = await until('the Risk limits settings', async () => {
+        const titles = (await page.locator('.settings-editor .setting-item-title').allInnerTexts()).map((t) =>
+          t.replace(/\s+/g, ' ').trim(),
+        );
+        return titles.length > 0 && titles.every((t) => /Max|Price|Allowed|Order Burst/i.test(t)) ? titles : undefined;
+      });
+      const groupsNow = (await page.locator('.settings-editor .settings-group-title-label').allInnerTexts()).map((t) =>
+        t.trim(),
+      );
+      await page.screenshot({ path: join(RESULTS, 'details-settings-risk.png') });
+      // Browsing (no search): the category's heading above its settings, labelled without the id's prefix.
+      await page.locator('.settings-editor .settings-header .monaco-editor').first().click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Backspace');
+      const rowsNow = async () => (await toc.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+      await until('the whole contents', async () => (await rowsNow()).some((t) => /^Commonly Used/.test(t)));
+      // Extensions opens on a click; the list is long and drawn in part: from its end, up to this extension.
+      await toc
+        .filter({ hasText: /^\s*Extensions/ })
+        .first()
+        .click();
+      const ours = toc.filter({ hasText: /^\s*SPtrader Order Execution/ }).first();
+      await page.keyboard.press('End');
+      for (let i = 0; i < 60 && !(await ours.isVisible()); i++) await page.keyboard.press('ArrowUp');
+      await ours.click();
+      const browsed = await until('the SPtrader: Python heading and its settings', async () => {
+        const headings = (await page.locator('.settings-editor .settings-group-title-label').allInnerTexts()).map((t) =>
+          t.trim(),
+        );
+        const item = page.locator('.settings-editor .setting-item-contents', { hasText: 'Interpreter Path' }).first();
+        if (!headings.includes('SPtrader: Python') || !(await item.isVisible())) return undefined;
+        return (await item.locator('.setting-item-title').innerText()).replace(/\s+/g, ' ').trim();
+      });
+      // Under its heading a setting reads by its own name: VS Code drops the prefix the heading's id names.
+      if (browsed !== 'Interpreter Path') throw new Error(`browsing, the setting reads "${browsed}"`);
+      await page.screenshot({ path: join(RESULTS, 'details-settings-browse.png') });
       await page.keyboard.press('Escape');
       // The label above each setting is VS Code's, made from its id (sptrader.python.… → "Sptrader › Python:").
-      return `contents: ${entries.join(' | ')}; a setting's own label: "${labels[0]} …"`;
+      return `contents: ${entries.join(' | ')}; searching, a setting's own label: "${labels[0]} …"; Risk limits picked: ${picked.slice(0, 3).join(' | ')} (headings ${groupsNow.join(' | ') || 'none'}); browsing: heading "SPtrader: Python", setting "${browsed}"`;
     },
   );
 
