@@ -2,7 +2,8 @@
  * SPtrader: Show Audit Log as a read-only document (`sptrader-audit:`), one readable line per record
  * (auditLogView.ts), newest last, at most AUDIT_VIEW_LIMIT of them. The chain's verification reads the
  * whole log, so the lines show at once with "chain: verifying…" and the header follows when it is done;
- * the "Raw JSONL:" line is a link to the newest file of the log itself.
+ * the "Raw JSONL:" line is a link to the newest file of the log itself. While the view is on screen it follows
+ * the log: the engine's events redraw it (a second after the first of a burst).
  */
 import * as vscode from 'vscode';
 import { join } from 'node:path';
@@ -15,6 +16,8 @@ export const AUDIT_SCHEME = 'sptrader-audit';
 /** Records read before the shown ones to name their orders (a fill of an order sent earlier). */
 const LOOKBACK = 2000;
 const RAW_PREFIX = 'Raw JSONL: ';
+/** An open view is redrawn this long after the engine's first news (a burst of events is one refresh). */
+const REFRESH_DELAY_MS = 1000;
 
 type AuditDocumentServices = Pick<ViewServices, 'context' | 'log' | 'session'>;
 
@@ -26,16 +29,47 @@ export class AuditLogDocument implements vscode.TextDocumentContentProvider, vsc
   /** Each refresh's number: a slow verification of an older refresh never overwrites a newer view. */
   private generation = 0;
 
+  /** A refresh asked for by the engine's news while the view is on screen (one at a time, at most one a second). */
+  private pending: ReturnType<typeof setTimeout> | undefined;
+
   constructor(private readonly services: AuditDocumentServices) {
     services.context.subscriptions.push(
       vscode.workspace.registerTextDocumentContentProvider(AUDIT_SCHEME, this),
       vscode.languages.registerDocumentLinkProvider({ scheme: AUDIT_SCHEME }, this),
       this.changed,
+      // An open view follows the log: each engine event is a record (or a few) written to it.
+      services.session.onEngineEvent(() => this.refreshSoon()),
+      { dispose: () => clearTimeout(this.pending) },
     );
   }
 
-  /** Reads the log's newest records, opens (or refreshes) the document, then checks the chain. */
+  /** Reads the log's newest records, opens (or brings forward) the document, then checks the chain. */
   async show(): Promise<void> {
+    await this.refresh(async () => {
+      const doc = await vscode.workspace.openTextDocument(this.uri);
+      await vscode.window.showTextDocument(doc, { preview: false });
+    });
+  }
+
+  private refreshSoon(): void {
+    if (this.pending !== undefined || !this.isOpen()) return;
+    this.pending = setTimeout(() => {
+      void this.refresh()
+        .catch((e: unknown) =>
+          this.services.log.warn(`Audit log view: not refreshed: ${e instanceof Error ? e.message : String(e)}`),
+        )
+        .finally(() => (this.pending = undefined));
+    }, REFRESH_DELAY_MS);
+  }
+
+  /** Only a view on screen follows the log (each refresh checks the whole chain again). */
+  private isOpen(): boolean {
+    const uri = this.uri.toString();
+    return vscode.window.visibleTextEditors.some((e) => e.document.uri.toString() === uri);
+  }
+
+  /** The newest records drawn at once ("chain: verifying…"), `shown` run, then the chain checked and drawn. */
+  private async refresh(shown?: () => Promise<void>): Promise<void> {
     const { audit } = await this.services.session.trading();
     await audit.flush();
     const dir = audit.dir;
@@ -52,8 +86,7 @@ export class AuditLogDocument implements vscode.TextDocumentContentProvider, vsc
       newestFile: newest ? join(dir, newest.name) : undefined,
     };
     this.render(input, { kind: 'verifying' });
-    const doc = await vscode.workspace.openTextDocument(this.uri);
-    await vscode.window.showTextDocument(doc, { preview: false });
+    await shown?.();
     const chain: ChainStatus = await verifyAuditDir(dir).then(
       (report): ChainStatus => ({ kind: 'done', report }),
       (e: unknown): ChainStatus => ({ kind: 'failed', message: e instanceof Error ? e.message : String(e) }),

@@ -6,7 +6,8 @@
 //   (warm), each timed from the click to the painted result → the normalised order keeps the component's
 //   metadata number (spread_pips is a number, not a string) → Execute on Paper → SPtrader: Show Audit Log
 //   opens a read-only document: the chain VERIFIED at the top, one line per record with its UTC time, kind,
-//   the order named by what it is, status and fill; its "Raw JSONL:" link opens the log file itself →
+//   the order named by what it is, status and fill; while on screen it follows the log (Enter REDUCING shows
+//   up in it); its "Raw JSONL:" link opens the log file itself →
 //   Settings, filtered to the extension, lists the titled headings (SPtrader: Python, Risk limits, …), and
 //   browsing to them shows "SPtrader: Python" above "Interpreter Path" (no "Sptrader ›" prefix) →
 //   Add Broker Profile shows "n/N" and Back returns to the previous step with its answer kept.
@@ -43,6 +44,7 @@ const {
   runFromPalette,
   quickPick,
   pick,
+  confirm,
   openFile,
   resultHeadline,
   clickToResult,
@@ -265,7 +267,36 @@ async function main() {
     },
   );
 
+  const auditLines = page
+    .locator('.editor-group-container', { has: page.locator('.tab.active', { hasText: 'SPtrader Audit Log' }) })
+    .locator('.monaco-editor .view-lines')
+    .first();
+  await step(
+    'the view on screen follows the log: Enter REDUCING appears in it without running the command again',
+    async () => {
+      await (await statusItem(/ACTIVE/)).click();
+      await pick(/Enter REDUCING/);
+      await confirm(/Enter REDUCING\?/, 'Enter REDUCING');
+      await statusItem(/REDUCING/);
+      await auditLines.click();
+      await page.keyboard.press('Control+End');
+      const reducing = await until('the TradingStateChanged line', async () => {
+        await page.keyboard.press('Control+End');
+        const lines = await visibleLines();
+        return lines.find((l) => /TradingStateChanged +ACTIVE → REDUCING/.test(l));
+      });
+      await page.screenshot({ path: join(RESULTS, 'details-audit-follows.png') });
+      await (await statusItem(/REDUCING/)).click();
+      await pick(/Resume Trading/);
+      await confirm(/Resume trading\?/, 'Resume');
+      await statusItem(/ACTIVE/);
+      await clearNotifications();
+      return reducing.replace(/ {2,}/g, '  ');
+    },
+  );
+
   await step('its "Raw JSONL:" link opens the audit log file itself', async () => {
+    await auditLines.click();
     await page.keyboard.press('Control+Home');
     const link = page.locator('.editor-group-container.active .monaco-editor .detected-link').first();
     await link.waitFor({ state: 'visible', timeout: 15_000 });
