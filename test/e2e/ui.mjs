@@ -14,7 +14,7 @@
 // Needs scripts/e2e/setup.sh and `npm run package`. Env: E2E_VSIX (default: newest
 // sptrader-execution-*.vsix in the repo root), E2E_UI_TIMEOUT_MS (whole run, default 600000).
 // Prints `E2E UI: N passed, N failed`; exits non-zero on any failure; always kills code-server's group.
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
@@ -256,6 +256,18 @@ async function main() {
         .locator('#component')
         .evaluate((el) => el.parentElement.scrollWidth - el.parentElement.clientWidth);
       if (overflow > 0) throw new Error(`the component's path runs ${overflow} px past the panel's edge`);
+      // The worker was started when the component was opened, before this run (the extension's log says so).
+      const logs = join(RUN_DIR, 'user-data', 'logs');
+      const extLog = readdirSync(logs)
+        .map((d) => join(logs, d, 'exthost1', 'sptrader.sptrader-execution', 'SPtrader.log'))
+        .find((f) => existsSync(f));
+      const logText = extLog ? readFileSync(extLog, 'utf8') : '';
+      const warmedAt = logText.indexOf(
+        'Python started ahead of the first run of core/orders/execution_algos/spread_guarded_market.py',
+      );
+      const ranAt = logText.indexOf('] Test Order ');
+      if (warmedAt < 0 || ranAt < 0 || warmedAt > ranAt)
+        throw new Error(`the log does not show the worker started before the first run (${extLog ?? 'no log'})`);
       const msOf = (t) => Number.parseFloat(t.replace(/,/g, ''));
       if (!/\d/.test(waited)) throw new Error(`the panel does not say what the user waited (got "${waited}")`);
       if (msOf(waited) < msOf(total.text))
