@@ -62,7 +62,10 @@ export default tseslint.config(
       'test/reporter.js',
       'test-results/**',
       '.e2e/**',
+      // The webview scripts esbuild writes (git ignores them too).
       'media/result.js',
+      'media/compare.js',
+      'media/replay.js',
     ],
   },
   ...tseslint.configs.recommendedTypeChecked,
