@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { PaperBroker } from '../src/brokers/paper/paperBroker';
 import { TestClock } from '../src/common/clock';
 import { verifyAuditDir } from '../src/execution/audit/auditVerify';
-import { openTradingSession } from '../src/execution/session';
+import { openTradingSession } from '../src/usecases/session';
 import { DEFAULT_CIRCUIT_BREAKER } from '../src/execution/tradingState';
 import type { RiskLimits } from '../src/execution/risk';
 import { FixedQuotes, order } from '../test/unit/paper/helpers';

@@ -16,7 +16,7 @@ import { createBroker, type BrokerProfileInput } from '../src/brokers/registry';
 import { staticCredentials } from '../src/brokers/credentials';
 import { submitOrderCommand } from '../src/execution/events';
 import { DEFAULT_CIRCUIT_BREAKER } from '../src/execution/tradingState';
-import { openTradingSession } from '../src/execution/session';
+import { openTradingSession } from '../src/usecases/session';
 import type { OrderRequest } from '../src/orders/model';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../test/fakes/alpaca/server';
 import { startFakeBinance, type FakeBinance } from '../test/fakes/binance/server';

@@ -1,7 +1,7 @@
 /**
  * `sptrader compare <component.py> --venues paper,oanda,…`: runs a component once and sends its order
  * to each venue at the same moment (paper, practice and testnet accounts only), then prints the
- * outcomes side by side (see src/execution/compare.ts). Venues are `paper` (the embedded paper venue,
+ * outcomes side by side (see src/usecases/compare.ts). Venues are `paper` (the embedded paper venue,
  * whose account in --state-dir the order changes), a broker kind with its default paper/practice/testnet
  * profile (oanda, alpaca, binance, ib), or a profile id from --profiles FILE (a JSON array of broker
  * profiles, as in the `sptrader.brokerProfiles` setting). Credentials come from SPTRADER_* variables.
@@ -27,9 +27,9 @@ import {
 import type { InstrumentRules } from '../orders/model';
 import type { RouteFees } from '../execution/route';
 import { presumptiveFees } from '../brokers/registry';
-import { formatSlippage } from '../execution/describeOrder';
-import { compareVenues, type CompareOutcome, type VenueColumn } from '../execution/compare';
-import { loadRiskSettings, openTradingSession } from '../execution/session';
+import { formatSlippage } from '../usecases/describeOrder';
+import { compareVenues, type CompareOutcome, type VenueColumn } from '../usecases/compare';
+import { loadRiskSettings, openTradingSession } from '../usecases/session';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession } from '../python/runner';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';

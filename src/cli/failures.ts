@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { StateDamagedError, StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { isBrokerError } from '../brokers/errors';
 import { StateDirBusyError } from '../common/stateLock';
-import { SettingsError } from '../execution/session';
+import { SettingsError } from '../usecases/session';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
 import { USAGE } from './usage';
 

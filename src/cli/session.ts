@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import { RECOVER_HINT, StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { PaperBroker } from '../brokers/paper/paperBroker';
-import { loadRiskSettings, type RiskSettings, type TradingSession } from '../execution/session';
+import { loadRiskSettings, type RiskSettings, type TradingSession } from '../usecases/session';
 import { statePaths } from '../common/statePaths';
 import { withStateDir } from './failures';
 

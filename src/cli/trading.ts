@@ -8,7 +8,7 @@ import { fromMoney } from '../common/decimal';
 import { type PaperBroker } from '../brokers/paper/paperBroker';
 import { isBrokerError } from '../brokers/errors';
 import { describeOrderType, describeStatus, describeTimeInForce, type OrderResponse } from '../orders/model';
-import { openTradingSession, type TradingSession } from '../execution/session';
+import { openTradingSession, type TradingSession } from '../usecases/session';
 import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { statePaths } from '../common/statePaths';

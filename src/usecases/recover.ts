@@ -32,7 +32,7 @@ import { recoveredRecord } from '../execution/engine';
 import { loadWorkingOrders, WorkingOrderWriter } from '../execution/orderStore';
 import type { OrderRecord } from '../execution/orderState';
 import { TradingStateStore, type TradingStateRecord } from '../execution/tradingState';
-import { stateWitnesses } from '../execution/session';
+import { stateWitnesses } from './session';
 import { statePaths } from '../common/statePaths';
 
 export interface RecoverReport {

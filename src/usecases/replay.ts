@@ -74,7 +74,7 @@ import {
   type ReplayEngine,
   type ReplayEngineContext,
 } from './replaySetup';
-import { fitToInstrument } from '../execution/testOrder';
+import { fitToInstrument } from './testOrder';
 import { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../execution/tradingState';
 
 export {

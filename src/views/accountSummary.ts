@@ -7,7 +7,7 @@
  * editor across restarts); before the first reading of a day there is none, and the line says from when
  * it counts, as no venue here reports a start-of-day figure of its own.
  */
-import { formatMoney } from '../execution/describeOrder';
+import { formatMoney } from '../usecases/describeOrder';
 import type { AccountInfo } from '../orders/model';
 
 /** The first equity seen on a UTC day, per venue. */

@@ -8,7 +8,7 @@
  * Pure: no `vscode`; the editor's read-only document (auditLogDocument.ts) renders what this returns.
  */
 import type { AuditRecord, VerifyReport } from '../execution/audit/auditLog';
-import { describeOrder, formatPrice, formatQuantity, type OrderTerms } from '../execution/describeOrder';
+import { describeOrder, formatPrice, formatQuantity, type OrderTerms } from '../usecases/describeOrder';
 import { OrderRequestSchema } from '../orders/model';
 
 /** Most records the view shows; a longer log says "showing the last N of M" and links to the raw files. */

@@ -2,7 +2,7 @@
  * "Compare Venues" (issue 15): the trader picks venues (the paper venue and connected-or-connectable
  * paper, practice and testnet profiles; live profiles are never offered and refused if named), the
  * component runs once, and its order goes to each venue at the same moment through the engine — the
- * same use case as `sptrader compare` (src/execution/compare.ts). The Compare Venues panel sets the
+ * same use case as `sptrader compare` (src/usecases/compare.ts). The Compare Venues panel sets the
  * outcomes side by side. A routed component is compared over its route's candidates with the router's pick
  * shown; a parent is carried out on each venue and its children's fills compared.
  */
@@ -11,7 +11,7 @@ import { systemClock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { presumptiveFees, type BrokerProfile } from '../brokers/registry';
 import { Commands } from '../constants';
-import { compareVenues, type CompareOutcome } from '../execution/compare';
+import { compareVenues, type CompareOutcome } from '../usecases/compare';
 import { ComparePanel } from './comparePanel';
 import { compareViewOf, withUnconnected } from './compareView';
 import { withDelayedProgress } from './progress';

@@ -1,11 +1,11 @@
 /**
- * Turns a CompareOutcome (src/execution/compare.ts, the same use case `sptrader compare` runs) into the
+ * Turns a CompareOutcome (src/usecases/compare.ts, the same use case `sptrader compare` runs) into the
  * plain view the Compare Venues panel shows. Pure (no `vscode`, no DOM), so the panel's contents are
  * unit-tested without an editor.
  */
-import type { CompareOutcome, VenueColumn } from '../execution/compare';
+import type { CompareOutcome, VenueColumn } from '../usecases/compare';
 import type { BrokerProfile } from '../brokers/registry';
-import { describeOrder, formatSlippage } from '../execution/describeOrder';
+import { describeOrder, formatSlippage } from '../usecases/describeOrder';
 import type { ParentSpec } from '../execution/algos/dialect';
 import type { CompareColumn, CompareView } from './compareProtocol';
 

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { DIAGNOSTIC_COLLECTION } from '../constants';
-import type { TestOrderOutcome } from '../execution/testOrder';
+import type { TestOrderOutcome } from '../usecases/testOrder';
 import { editorRange } from '../python/errors';
 import { findOrderClasses } from './orderClassScan';
 

@@ -10,7 +10,7 @@ import { acquireStateDirLock } from '../common/stateLock';
 import { Commands } from '../constants';
 import type { EngineEvent } from '../execution/events';
 import { recoverStateDir, type RecoverReport } from '../usecases/recover';
-import { openTradingSession, type RiskSettings, type TradingSession } from '../execution/session';
+import { openTradingSession, type RiskSettings, type TradingSession } from '../usecases/session';
 import type { SessionAccess } from './services';
 
 export class EditorSession implements SessionAccess, vscode.Disposable {

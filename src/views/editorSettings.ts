@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { BrokerProfile } from '../brokers/registry';
 import { Settings } from '../constants';
-import { parseRiskSettings, type RiskSettings } from '../execution/session';
+import { parseRiskSettings, type RiskSettings } from '../usecases/session';
 import { effectiveLimits, userLiveEnabled, userProfiles, type IgnoredWorkspaceSetting } from './settingsPolicy';
 
 export class EditorSettings {

@@ -10,7 +10,7 @@ import { Commands, Settings } from '../constants';
 import type { ViewServices } from './services';
 import { submitOrderCommand } from '../execution/events';
 import type { ExecutionEngine } from '../execution/engine';
-import { describeDenial, describeOrder, describeRecord } from '../execution/describeOrder';
+import { describeDenial, describeOrder, describeRecord } from '../usecases/describeOrder';
 import { isFinalState, type OrderRecord } from '../execution/orderState';
 import { activeProfile, type OrderNode, type PositionNode, type ProfileNode } from './trees';
 import { describeParent } from '../execution/algos/parents';

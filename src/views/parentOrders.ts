@@ -10,7 +10,7 @@ import { systemClock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import type { ParentSpec } from '../execution/algos/dialect';
 import { describeParent, ParentOrders, type ParentOrder } from '../execution/algos/parents';
-import type { TradingSession } from '../execution/session';
+import type { TradingSession } from '../usecases/session';
 import type { ProfileAccess, SessionAccess } from './services';
 
 /** How often working parents are advanced (a trailing stop reads its venue's quote each time). */

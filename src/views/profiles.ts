@@ -2,7 +2,7 @@
  * Broker profiles as the editor keeps them: the `sptrader.brokerProfiles` setting (non-secret data only)
  * plus the built-in paper profile. Pure (no `vscode`), so the parsing and the wording are unit-tested.
  */
-import { formatMoney } from '../execution/describeOrder';
+import { formatMoney } from '../usecases/describeOrder';
 import { delegatingBroker, type BrokerApi, type BrokerEnvironment } from '../brokers/broker';
 import type { CredentialKey } from '../brokers/credentials';
 import {

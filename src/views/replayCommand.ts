@@ -22,7 +22,7 @@ import type { ViewServices } from './services';
 import type { ReplayView } from './replayProtocol';
 import { describeReplay, replayLimitsText, replayViewOf } from './replayView';
 import { replayStartingParameters, type RunInputsStore } from './runInputsStore';
-import type { RiskSettings } from '../execution/session';
+import type { RiskSettings } from '../usecases/session';
 import type { RiskLimits } from '../execution/risk';
 import { registerCommand } from './shellHooks';
 import { componentTarget } from './testOrderCommand';

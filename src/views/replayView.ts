@@ -2,7 +2,7 @@
  * Turns a replay's report and the recorder's chart data into the plain view the replay panel shows,
  * and the sentence its notification says. Pure (no `vscode`), so both are unit-tested without an editor.
  */
-import { formatMoney } from '../execution/describeOrder';
+import { formatMoney } from '../usecases/describeOrder';
 import type { RiskLimits } from '../execution/risk';
 import type { CircuitBreakerSettings } from '../execution/tradingState';
 import type { ReplayReport } from '../usecases/replay';

@@ -2,10 +2,10 @@
  * Turns a TestOrderOutcome into the plain view the result panel shows. Pure (no `vscode`), so the
  * panel's contents are unit-tested without an editor.
  */
-import { describeOrder, describeOutcome, describeRecord, precisionOf, riskValueText } from '../execution/describeOrder';
+import { describeOrder, describeOutcome, describeRecord, precisionOf, riskValueText } from '../usecases/describeOrder';
 import type { EngineEvent } from '../execution/events';
 import { isFinalState, type OrderRecord } from '../execution/orderState';
-import type { TestOrderOutcome } from '../execution/testOrder';
+import type { TestOrderOutcome } from '../usecases/testOrder';
 import type { OrderRequest } from '../orders/model';
 import type { ParentSpec } from '../execution/algos/dialect';
 import { describeEmulation, describeParent, type ParentOrder } from '../execution/algos/parents';

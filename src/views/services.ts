@@ -10,7 +10,7 @@ import type { PaperBroker } from '../brokers/paper/paperBroker';
 import type { BrokerProfile } from '../brokers/registry';
 import type { EngineEvent } from '../execution/events';
 import type { RecoverReport } from '../usecases/recover';
-import type { TradingSession } from '../execution/session';
+import type { TradingSession } from '../usecases/session';
 import type { InterpreterService } from './interpreter';
 import type { EditorParents } from './parentOrders';
 

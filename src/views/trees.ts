@@ -7,7 +7,7 @@ import { registerCommand } from './shellHooks';
 import { Commands, Settings, Views } from '../constants';
 import type { ViewServices } from './services';
 import type { EngineEvent } from '../execution/events';
-import { describeOrder, formatPrice, formatQuantity, precisionOf } from '../execution/describeOrder';
+import { describeOrder, formatPrice, formatQuantity, precisionOf } from '../usecases/describeOrder';
 import { averagePrice, filledQuantity, type OrderRecord } from '../execution/orderState';
 import type { OrderResponse, Position } from '../orders/model';
 import { accountLines, signedMoney, type AccountLine, type DayStart, type DayStartStore } from './accountSummary';

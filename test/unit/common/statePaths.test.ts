@@ -18,7 +18,7 @@ import {
   statePaths,
 } from '../../../src/common/statePaths';
 import { recoverStateDir } from '../../../src/usecases/recover';
-import { openTradingSession, parseRiskSettings } from '../../../src/execution/session';
+import { openTradingSession, parseRiskSettings } from '../../../src/usecases/session';
 
 const LOCK_MODULE = resolve(__dirname, '../../../src/common/stateLock.js');
 

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { verifyAuditDir } from '../../../src/execution/audit/auditLog';
-import type { CompareOutcome } from '../../../src/execution/compare';
+import type { CompareOutcome } from '../../../src/usecases/compare';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../../fakes/alpaca/server';
 import { startFakeBinance } from '../../fakes/binance/server';
 import { startFakeTws } from '../../fakes/ib/server';

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tailAudit, verifyAuditDir } from '../../../src/execution/audit/auditLog';
-import type { CompareOutcome } from '../../../src/execution/compare';
+import type { CompareOutcome } from '../../../src/usecases/compare';
 import { startFakeTws, type FakeTws } from '../../fakes/ib/server';
 import { startFakeOanda } from '../../fakes/oanda/server';
 

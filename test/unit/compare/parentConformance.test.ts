@@ -39,7 +39,7 @@ import {
 } from '../../../src/execution/algos/parents';
 import { tailAudit } from '../../../src/execution/audit/auditLog';
 import { submitOrderCommand } from '../../../src/execution/events';
-import { openTradingSession, type TradingSession } from '../../../src/execution/session';
+import { openTradingSession, type TradingSession } from '../../../src/usecases/session';
 import type { Quote } from '../../../src/orders/model';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../../fakes/alpaca/server';
 import { startFakeBinance } from '../../fakes/binance/server';

@@ -16,7 +16,7 @@ import { splitParent, type ParentSpec } from '../../../src/execution/algos/diale
 import { ParentOrders } from '../../../src/execution/algos/parents';
 import { tailAudit, verifyAuditDir } from '../../../src/execution/audit/auditLog';
 import { submitOrderCommand } from '../../../src/execution/events';
-import { openTradingSession, type TradingSession } from '../../../src/execution/session';
+import { openTradingSession, type TradingSession } from '../../../src/usecases/session';
 import type { Quote } from '../../../src/orders/model';
 
 class Touches implements QuoteSource {

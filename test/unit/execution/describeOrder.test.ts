@@ -11,12 +11,12 @@ import {
   guessKind,
   riskDenialDetail,
   riskValueText,
-} from '../../../src/execution/describeOrder';
+} from '../../../src/usecases/describeOrder';
 import type { EngineEvent } from '../../../src/execution/events';
 import type { OrderRecord, OrderState } from '../../../src/execution/orderState';
 import type { RiskCheckResult } from '../../../src/execution/risk';
 import { computeSlippage } from '../../../src/execution/slippage';
-import type { TestOrderOutcome } from '../../../src/execution/testOrder';
+import type { TestOrderOutcome } from '../../../src/usecases/testOrder';
 import type { Fill, OrderRequest, OrderResponse, OrderStatus, OrderType, TimeInForce } from '../../../src/orders/model';
 
 const FX = { kind: 'fx' as const, pipSize: 0.0001, tickSize: 0.00001 };

@@ -14,7 +14,7 @@ import { systemClock } from '../../../src/common/clock';
 import { AuditLog } from '../../../src/execution/audit/auditLog';
 import { ExecutionEngine } from '../../../src/execution/engine';
 import { submitOrderCommand } from '../../../src/execution/events';
-import { runTestOrder } from '../../../src/execution/testOrder';
+import { runTestOrder } from '../../../src/usecases/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
 import { startFakeOanda, type FakeOanda } from '../../fakes/oanda/server';

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { acquireStateDirLock, StateDirBusyError } from '../../../src/common/stateLock';
 import { StateFileError } from '../../../src/common/stateErrors';
 import { systemClock } from '../../../src/common/clock';
-import { openTradingSession } from '../../../src/execution/session';
+import { openTradingSession } from '../../../src/usecases/session';
 import { DEFAULT_RISK_LIMITS } from '../../../src/execution/risk';
 import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 

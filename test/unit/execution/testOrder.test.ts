@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { TestClock } from '../../../src/common/clock';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import type { OrderUpdate } from '../../../src/brokers/broker';
-import { runTestOrder, type TestOrderOutcome, type TestOrderRequest } from '../../../src/execution/testOrder';
+import { runTestOrder, type TestOrderOutcome, type TestOrderRequest } from '../../../src/usecases/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker, type RunnerOptions } from '../../../src/python/runner';
 import { AuditLog, tailAudit } from '../../../src/execution/audit/auditLog';

@@ -13,7 +13,7 @@ import { normalizeComponentOrder } from '../../../src/orders/normalize';
 import { verifyAuditDir } from '../../../src/execution/audit/auditVerify';
 import { readdirSync } from 'node:fs';
 import { recoverStateDir } from '../../../src/usecases/recover';
-import { openTradingSession } from '../../../src/execution/session';
+import { openTradingSession } from '../../../src/usecases/session';
 import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 import { FixedQuotes, order } from '../paper/helpers';
 import { LOOSE, makeRig, type Rig } from './engineHelpers';

@@ -14,7 +14,7 @@ import { TestClock } from '../../../src/common/clock';
 import { AuditLog } from '../../../src/execution/audit/auditLog';
 import { ExecutionEngine } from '../../../src/execution/engine';
 import { replayComponent } from '../../../src/usecases/replay';
-import { runTestOrder } from '../../../src/execution/testOrder';
+import { runTestOrder } from '../../../src/usecases/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import {
   PythonWorker,

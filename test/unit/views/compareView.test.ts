@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { CompareOutcome } from '../../../src/execution/compare';
+import type { CompareOutcome } from '../../../src/usecases/compare';
 import { compareChartOf } from '../../../src/views/compareChart';
 import { parseCompareNotification, parseComparePanelState } from '../../../src/views/compareProtocol';
 import { compareViewOf, withUnconnected } from '../../../src/views/compareView';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { EngineEvent } from '../../../src/execution/events';
 import { orderResponseOf, type OrderRecord } from '../../../src/execution/orderState';
-import type { TestOrderOutcome } from '../../../src/execution/testOrder';
+import type { TestOrderOutcome } from '../../../src/usecases/testOrder';
 import { parsePanelState } from '../../../src/views/protocol';
 import { followedView, resultViewOf } from '../../../src/views/resultView';
 import type { ResultView } from '../../../src/views/protocol';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineEvent } from '../../../src/execution/events';
-import type { TestOrderOutcome } from '../../../src/execution/testOrder';
+import type { TestOrderOutcome } from '../../../src/usecases/testOrder';
 import { chartSeriesOf } from '../../../src/views/chartData';
 import { parseHostNotification, parsePanelState, parseWebviewCommand } from '../../../src/views/protocol';
 import { QuoteHistory, quotePointOf } from '../../../src/views/quoteHistory';

@@ -10,9 +10,9 @@
  * client order id. Pure: no `vscode`, no Node; numbers are grouped by thousands with `en-US`.
  */
 import type { OrderRequest, OrderType, TimeInForce } from '../orders/model';
-import { stateOfVenueStatus, type OrderRecord, type OrderState } from './orderState';
-import type { RiskCheckResult } from './risk';
-import type { Slippage } from './slippage';
+import { stateOfVenueStatus, type OrderRecord, type OrderState } from '../execution/orderState';
+import type { RiskCheckResult } from '../execution/risk';
+import type { Slippage } from '../execution/slippage';
 import type { TestOrderOutcome } from './testOrder';
 
 /** What names an order. */

@@ -30,19 +30,19 @@
  */
 import { monotonicMs, type Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
-import type { AuditLog } from './audit/auditLog';
-import { splitParent, type ParentSpec } from './algos/dialect';
-import type { ParentOrder } from './algos/parents';
+import type { AuditLog } from '../execution/audit/auditLog';
+import { splitParent, type ParentSpec } from '../execution/algos/dialect';
+import type { ParentOrder } from '../execution/algos/parents';
 import { compareParents } from './compareParents';
-import { chooseVenue, splitRoute, type RouteDecision, type RouteFees } from './route';
+import { chooseVenue, splitRoute, type RouteDecision, type RouteFees } from '../execution/route';
 import { isBrokerError } from '../brokers/errors';
 import type { InstrumentRules, OrderRequest, OrderResponse, Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
-import type { ExecutionEngine } from './engine';
-import { submitOrderCommand, type EngineEvent } from './events';
-import { isFinalState, orderResponseOf } from './orderState';
+import type { ExecutionEngine } from '../execution/engine';
+import { submitOrderCommand, type EngineEvent } from '../execution/events';
+import { isFinalState, orderResponseOf } from '../execution/orderState';
 import { describeOrder } from './describeOrder';
-import { computeSlippage, type Slippage } from './slippage';
+import { computeSlippage, type Slippage } from '../execution/slippage';
 import {
   buildMarketData,
   fitToInstrument,

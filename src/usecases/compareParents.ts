@@ -6,13 +6,13 @@ import type { BrokerApi } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
 import { monotonicMs } from '../common/clock';
 import type { InstrumentRules, Quote } from '../orders/model';
-import type { AuditLog } from './audit/auditLog';
-import type { ParentSpec } from './algos/dialect';
-import { describeEmulation, describeParent, ParentOrders, type ParentOrder } from './algos/parents';
+import type { AuditLog } from '../execution/audit/auditLog';
+import type { ParentSpec } from '../execution/algos/dialect';
+import { describeEmulation, describeParent, ParentOrders, type ParentOrder } from '../execution/algos/parents';
 import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn } from './compare';
-import type { EngineEvent } from './events';
-import { isFinalState, orderResponseOf } from './orderState';
-import { computeSlippage } from './slippage';
+import type { EngineEvent } from '../execution/events';
+import { isFinalState, orderResponseOf } from '../execution/orderState';
+import { computeSlippage } from '../execution/slippage';
 
 /**
  * The parent carried out on every reachable venue at once, until each ends or its time is up (then it is

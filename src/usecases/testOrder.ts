@@ -23,15 +23,15 @@ import { isBrokerError } from '../brokers/errors';
 import type { OrderRequest, OrderResponse, Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentInfo, ComponentRunRequest, ComponentRunResult } from '../python/runner';
-import { computeSlippage, type Slippage } from './slippage';
-import { ExecutionEngine } from './engine';
-import { submitOrderCommand, type EngineEvent, type OrderSource } from './events';
-import { isFinalState, orderResponseOf } from './orderState';
-import { fitToInstrument } from './fit';
-import { chooseVenue, splitRoute, withRouteMetadata, type ChooseOptions, type RouteDecision } from './route';
-import type { RiskCheckResult } from './risk';
-import { splitParent, type ParentSpec } from './algos/dialect';
-import { describeParent, type ParentOrder } from './algos/parents';
+import { computeSlippage, type Slippage } from '../execution/slippage';
+import { ExecutionEngine } from '../execution/engine';
+import { submitOrderCommand, type EngineEvent, type OrderSource } from '../execution/events';
+import { isFinalState, orderResponseOf } from '../execution/orderState';
+import { fitToInstrument } from '../execution/fit';
+import { chooseVenue, splitRoute, withRouteMetadata, type ChooseOptions, type RouteDecision } from '../execution/route';
+import type { RiskCheckResult } from '../execution/risk';
+import { splitParent, type ParentSpec } from '../execution/algos/dialect';
+import { describeParent, type ParentOrder } from '../execution/algos/parents';
 
 /** The part of a Python runner Test Order needs (a cold session or the persistent worker). */
 export interface ComponentRunner {

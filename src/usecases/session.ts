@@ -8,13 +8,13 @@ import { z } from 'zod';
 import type { Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { acquireStateDirLock } from '../common/stateLock';
-import { AuditLog, type RecoveryReport } from './audit/auditLog';
-import { ExecutionEngine, type LocalVenue } from './engine';
-import { AuditDigest } from './auditDigest';
-import { loadWorkingOrders } from './orderStore';
+import { AuditLog, type RecoveryReport } from '../execution/audit/auditLog';
+import { ExecutionEngine, type LocalVenue } from '../execution/engine';
+import { AuditDigest } from '../execution/auditDigest';
+import { loadWorkingOrders } from '../execution/orderStore';
 import { StateDamagedError, StateFileError } from '../common/stateErrors';
-import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from './risk';
-import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from './tradingState';
+import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from '../execution/risk';
+import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../execution/tradingState';
 import { AUDIT_WITNESSES, statePaths } from '../common/statePaths';
 
 export const RiskSettingsSchema = z
