@@ -204,13 +204,15 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
 
   /** What identifies a shown result: its headline and run time, once it has finished running. */
   async function resultKey(inner) {
-    const read = (sel) =>
-      inner
-        .locator(sel)
-        .first()
-        .innerText({ timeout: 1000 })
-        .catch(() => '');
-    const [headline, ranAt, running] = await Promise.all([read('#headline'), read('#ran-at'), read('#running')]);
+    // The elements' text as the page holds it (textContent): the same text watchPaint compares in the frame.
+    const [headline, ranAt, running] = await inner
+      .locator('body')
+      .evaluate(
+        () => ['headline', 'ran-at', 'running'].map((id) => document.getElementById(id)?.textContent ?? ''),
+        undefined,
+        { timeout: 2000 },
+      )
+      .catch(() => ['', '', 'x']);
     return {
       headline: headline.trim(),
       key: `${headline}\n${ranAt}`,
@@ -252,6 +254,7 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
     window.__sptraderObserver = new MutationObserver(check);
     window.__sptraderObserver.observe(document.body, { subtree: true, childList: true, characterData: true });
     check();
+    return true;
   };
 
   /**
@@ -284,7 +287,10 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
       const at = () => (window.__sptraderClickAt ??= Date.now());
       document.addEventListener('mousedown', at, { capture: true, once: true });
     });
-    for (const inner of await results()) await inFrame(inner, watchPaint, previous);
+    // Every open panel is watched before the click (a watch that failed would leave an earlier run's paint).
+    for (const inner of await results())
+      for (let attempt = 0; (await inFrame(inner, watchPaint, previous)) !== true; attempt++)
+        if (attempt >= 5) throw new Error('the result panel could not be watched before the click');
     await target.click();
     const deadline = Date.now() + timeout;
     for (;;) {
@@ -298,6 +304,10 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
         if (!r.done || r.key === previous || !re.test(r.headline)) continue;
         const clickAt = await page().evaluate(() => window.__sptraderClickAt);
         if (typeof clickAt !== 'number') throw new Error('the click did not reach the page');
+        if (painted < clickAt)
+          throw new Error(
+            `a paint from before the click (${clickAt - painted} ms) was seen: ${JSON.stringify(r.key)} after ${JSON.stringify(previous)}`,
+          );
         const inDomAt = await inFrame(inner, () => {
           window.__sptraderObserver?.disconnect();
           return window.__sptraderShownInDom;
