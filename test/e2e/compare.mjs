@@ -506,8 +506,26 @@ async function main() {
       })
       .first();
     const parentRow = orders.locator('.monaco-list-row', { hasText: /BRACKET BUY 1,000 EUR_USD/ }).first();
-    await parentRow.click({ button: 'right' });
-    await page.locator('.context-view .action-item', { hasText: 'Cancel Order' }).first().click();
+    // A click that lands while the context menu is still opening leaves it open and does nothing: until the
+    // menu has closed behind its click, open it again and choose again.
+    const menuItem = page.locator('.context-view .action-item', { hasText: 'Cancel Order' }).first();
+    for (let attempt = 1; ; attempt++) {
+      await parentRow.click({ button: 'right' });
+      await menuItem.waitFor({ state: 'visible', timeout: 10_000 });
+      // The keyboard when the pointer did not take: the menu opens with its item focused.
+      if (attempt === 1) await menuItem.click();
+      else {
+        await menuItem.hover();
+        await page.keyboard.press('Enter');
+      }
+      const closed = await menuItem
+        .waitFor({ state: 'hidden', timeout: 5_000 })
+        .then(() => true)
+        .catch(() => false);
+      if (closed) break;
+      if (attempt === 3) throw new Error('the context menu stayed open after choosing Cancel Order three times');
+      await page.keyboard.press('Escape');
+    }
     const frame = await webviewWith('#status', /CANCELLED/, 60_000);
     const children = (await frame.locator('#parent-body').innerText()).replace(/\s+/g, ' ');
     if (!/entry .* CANCELLED/.test(children)) throw new Error(`children: ${children}`);
