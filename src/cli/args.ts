@@ -1,5 +1,5 @@
 /** Readers of arguments the CLI's commands share; `fail` builds the command's own usage error (exit 2). */
-import { MAX_FIXTURE_BYTES, readJsonObjectFile, readUserFile } from '../common/userFile';
+import { readJsonObjectFile, readJsonUserFile } from '../common/userFile';
 
 type Fail = (message: string) => Error;
 
@@ -21,16 +21,10 @@ export function parseParams(pairs: readonly string[], fail: Fail): Record<string
 
 /** The JSON in the file a flag names (a regular file of at most 16 MiB: userFile.ts). */
 export function readJsonFile(path: string, flag: string, fail: Fail): unknown {
-  let text: string;
   try {
-    text = readUserFile(path, `${flag}:`, MAX_FIXTURE_BYTES).toString('utf8');
+    return readJsonUserFile(path, `${flag}:`);
   } catch (e) {
     throw fail((e as Error).message);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (e) {
-    throw fail(`${flag}: ${path} is not valid JSON: ${(e as Error).message}`);
   }
 }
 

@@ -4,7 +4,7 @@
  * reads until memory runs out, and on a file past V8's string limit fails with a message about string
  * lengths; each of those here is a sentence that names the file and what to do.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 export class UserFileError extends Error {
   override readonly name = 'UserFileError';
@@ -24,6 +24,14 @@ export const MAX_FIXTURE_DEPTH = 64;
 const mib = (bytes: number): string =>
   `${(bytes / (1024 * 1024)).toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB`;
 
+/** What a path that is not a regular file is, for an error message: "a folder", "a named pipe", … */
+export function notAFile(stat: Stats): string {
+  if (stat.isDirectory()) return 'a folder';
+  if (stat.isFIFO()) return 'a named pipe';
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
+  return 'a special file';
+}
+
 /** The bytes of a regular file of at most `maxBytes`; `what` names it in errors ("the signal fixture"). */
 export function readUserFile(file: string, what: string, maxBytes: number): Buffer {
   let fd: number;
@@ -38,10 +46,7 @@ export function readUserFile(file: string, what: string, maxBytes: number): Buff
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile())
-      throw new UserFileError(
-        `${what} ${file} is not a regular file (${stat.isDirectory() ? 'a folder' : stat.isFIFO() ? 'a named pipe' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : 'a special file'}); choose a file`,
-        file,
-      );
+      throw new UserFileError(`${what} ${file} is not a regular file (${notAFile(stat)}); choose a file`, file);
     if (stat.size > maxBytes)
       throw new UserFileError(
         `${what} ${file} is ${stat.size.toLocaleString('en-US')} bytes, more than the ${mib(maxBytes)} SPtrader reads; use a smaller file`,
@@ -85,18 +90,22 @@ function depthPast(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** The JSON in a file a user named: a regular file of at most MAX_FIXTURE_BYTES, valid JSON. */
+export function readJsonUserFile(file: string, what: string): unknown {
+  const text = readUserFile(file, what, MAX_FIXTURE_BYTES).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new UserFileError(`${what} ${file} is not valid JSON (${(e as Error).message})`, file);
+  }
+}
+
 /**
  * The JSON object in a fixture file (null too when `nullable`): a regular file of at most
  * MAX_FIXTURE_BYTES, valid JSON, nested at most MAX_FIXTURE_DEPTH levels. `what` names it in errors.
  */
 export function readJsonObjectFile(file: string, what: string, nullable = false): Record<string, unknown> | null {
-  const bytes = readUserFile(file, what, MAX_FIXTURE_BYTES);
-  let value: unknown;
-  try {
-    value = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new UserFileError(`${what} ${file} is not valid JSON (${(e as Error).message})`, file);
-  }
+  const value = readJsonUserFile(file, what);
   if (value === null && nullable) return null;
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new UserFileError(

@@ -1,6 +1,7 @@
 /** Where a component's package starts, where the bundled harness is, and the checks made before Python starts. */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { notAFile } from '../common/userFile';
 import { PythonRunError } from './errors';
 import type { ComponentError } from './protocol';
 
@@ -49,7 +50,7 @@ export function precheck(file: string): ComponentError | undefined {
   if (!stat.isFile())
     return {
       code: 'FILE_NOT_FOUND',
-      message: `${file} is not a regular file (${stat.isDirectory() ? 'a folder' : stat.isFIFO() ? 'a named pipe' : 'a special file'}); an order component is a .py file`,
+      message: `${file} is not a regular file (${notAFile(stat)}); an order component is a .py file`,
       file,
     };
   return undefined;

@@ -55,7 +55,7 @@ let server;
 let browser;
 let page;
 const w = workbench(() => page, { results, resultsDir: RESULTS, prefix: 'debug-' });
-const { step, runFromPalette, toast } = w;
+const { step, runFromPalette, toast, openFile, resultHeadline } = w;
 
 async function cleanup() {
   await browser?.close();
@@ -90,48 +90,6 @@ function newestVsix() {
     .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
     .map((f) => join(repo, f))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-}
-
-/** Opens a workspace file through Quick Open and focuses its editor. */
-async function openFile(name) {
-  await runFromPalette('Go to File...').catch(async () => {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
-  });
-  const input = page.locator('.quick-input-widget input.input');
-  await input.waitFor({ state: 'visible', timeout: 15_000 });
-  await input.fill(name);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
-  await row.waitFor({ state: 'visible', timeout: 15_000 });
-  await row.click();
-  const group = page.locator('.editor-group-container.active');
-  await group.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ state: 'visible' });
-  const editor = group.locator('.monaco-editor .view-lines').first();
-  await editor.waitFor({ state: 'visible' });
-  await editor.click();
-}
-
-/** The result panel's headline and venue line once the headline matches `re` (webviews are two nested iframes). */
-async function resultPanel(re, timeout = 90_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const outer = page.locator('iframe.webview.ready');
-    const n = await outer.count();
-    for (let i = 0; i < n; i++) {
-      const inner = outer.nth(i).contentFrame().locator('iframe#active-frame').contentFrame();
-      const read = (sel) =>
-        inner
-          .locator(sel)
-          .first()
-          .innerText({ timeout: 1000 })
-          .catch(() => '');
-      const [headline, venue, running] = await Promise.all([read('#headline'), read('#venue'), read('#running')]);
-      if (headline.trim() && running.trim() === '' && re.test(headline))
-        return { headline: headline.trim(), venue: venue.trim() };
-    }
-    if (Date.now() > deadline) throw new Error(`no result matching ${re} within ${timeout / 1000}s`);
-    await page.waitForTimeout(250);
-  }
 }
 
 /** Waits until the debugger is paused on a breakpoint at RETURN_LINE; returns the Call Stack pane. */
@@ -278,7 +236,8 @@ async function main() {
     async () => {
       await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
       await page.keyboard.press('F5');
-      const { headline, venue } = await resultPanel(/FILLED/);
+      const { headline, frame } = await resultHeadline(/FILLED/);
+      const venue = (await frame.locator('#venue').innerText()).trim();
       if (!/Debug Order/.test(venue) || !/scratch copy/.test(venue)) throw new Error(`venue line: ${venue}`);
       if (!/BUY 3,000 EUR_USD/.test(headline)) throw new Error(`headline: ${headline}`);
       await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 20_000 });

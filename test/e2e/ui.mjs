@@ -63,6 +63,16 @@ for (const [sig, code] of [
     cleanup().finally(() => process.exit(code));
   });
 
+/** The panel's "You waited" once it has measured it (it does so the frame after the result is drawn), or ''. */
+async function waitedOf(frame) {
+  for (let i = 0; i < 50; i++) {
+    const waited = (await frame.locator('#timing-waited').innerText()).trim();
+    if (/\d/.test(waited)) return waited;
+    await page.waitForTimeout(100);
+  }
+  return '';
+}
+
 /** Runs one named check; a failure is recorded (with a screenshot) and, if `required`, stops the run. */
 async function step(name, fn, { required = false } = {}) {
   const t0 = Date.now();
@@ -245,11 +255,7 @@ async function main() {
       const venue = (await frame.locator('#venue').innerText()).trim();
       const python = await textOf(frame, '#timing-python', /Python total\s*\n?\s*([0-9.,]+\s*ms)/i, body);
       // "You waited": the panel measures the command → the result drawn, so it includes what Total does not.
-      let waited = '';
-      for (let i = 0; i < 50 && !/\d/.test(waited); i++) {
-        waited = (await frame.locator('#timing-waited').innerText()).trim();
-        if (!/\d/.test(waited)) await page.waitForTimeout(100);
-      }
+      const waited = await waitedOf(frame);
       await page.screenshot({ path: join(RESULTS, 'panel.png') });
       // The component's path wraps inside the panel instead of running past its edge.
       const overflow = await frame
@@ -365,11 +371,7 @@ async function main() {
       await page.locator('.monaco-editor .view-lines').first().click();
       await runFromPalette('SPtrader: Test Order');
       const frame = await result(/FILLED/i);
-      let waited = '';
-      for (let i = 0; i < 50 && !/\d/.test(waited); i++) {
-        waited = (await frame.locator('#timing-waited').innerText()).trim();
-        if (!/\d/.test(waited)) await page.waitForTimeout(100);
-      }
+      const waited = await waitedOf(frame);
       if (!/\d/.test(waited)) throw new Error(`run ${run + 1}: the panel does not say what the user waited`);
       waits.push(Number.parseFloat(waited.replace(/,/g, '')));
       await clearNotifications();
@@ -381,11 +383,7 @@ async function main() {
     await page.locator('.monaco-editor .view-lines').first().click();
     await runFromPalette('SPtrader: Test Order');
     const again = await result(/FILLED/i);
-    let reopened = '';
-    for (let i = 0; i < 50 && !/\d/.test(reopened); i++) {
-      reopened = (await again.locator('#timing-waited').innerText()).trim();
-      if (!/\d/.test(reopened)) await page.waitForTimeout(100);
-    }
+    const reopened = await waitedOf(again);
     await clearNotifications();
     const sorted = [...waits].sort((a, b) => a - b);
     return `you waited ${waits.map((w) => `${w} ms`).join(', ')}; p50 ${sorted[Math.floor(sorted.length / 2)]} ms; with the panel closed first: ${reopened}`;
