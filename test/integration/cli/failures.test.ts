@@ -28,8 +28,11 @@ interface Result {
   stderr: string;
 }
 
-function cli(args: string[], options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Result {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
+function cli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number; script?: string } = {},
+): Result {
+  const r = spawnSync(process.execPath, [options.script ?? CLI, ...args], {
     encoding: 'utf8',
     env: { ...process.env, SPTRADER_DEBUG: '', ...options.env },
     timeout: 60_000,
@@ -163,8 +166,15 @@ describe('sptrader: every failure ends cleanly', function () {
     const before = auditText(readOnly);
     const asRoot = process.getuid?.() === 0;
     // Root writes anywhere: the command then runs as nobody, for whom the folder is read-only.
+    // nobody may not be able to reach the checkout (a clone under a private temporary folder): it runs a copy
+    // of the built CLI from the test's own folder, which it can reach.
+    let script: string | undefined;
+    if (asRoot) {
+      cpSync(join(ROOT, 'dist'), join(dir, 'cli-dist'), { recursive: true });
+      script = join(dir, 'cli-dist', 'cli.js');
+    }
     const run = (args: string[]): Result =>
-      asRoot ? cli(args, { uid: 65534, gid: 65534, env: { HOME: dir } }) : cli(args);
+      asRoot ? cli(args, { uid: 65534, gid: 65534, env: { HOME: dir }, script }) : cli(args);
     const walk = (path: string, mode: (isDir: boolean) => number): void => {
       const isDir = statSync(path).isDirectory();
       if (isDir) for (const name of readdirSync(path)) walk(join(path, name), mode);
