@@ -176,7 +176,14 @@ async function runFromPalette(title) {
 async function pick(text) {
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row:visible', { hasText: text }).first();
   await row.waitFor({ state: 'visible', timeout: 30_000 });
-  await row.click();
+  try {
+    await row.click({ timeout: 10_000 });
+  } catch {
+    // A list that keeps moving under the pointer ("element is not stable", seen once in a clean-clone CI):
+    // choose the same row by typing its name, which leaves it the active one, and Enter.
+    await page.locator('.quick-input-widget input.input').fill(text);
+    await page.keyboard.press('Enter');
+  }
 }
 
 /** Waits for the SPtrader log to gain a line matching `re` after `from` characters; returns the match. */
