@@ -3,6 +3,41 @@
 // sidebar and the status bar. A suite makes one with `workbench(page, { results, resultsDir, prefix })`.
 import { join } from 'node:path';
 
+/**
+ * Chooses a row of the open quick input (the palette or a quick pick): a click, and where the list will not
+ * hold still for one ("element is not stable", seen in clean-clone CI runs), the keyboard: the input keeps
+ * focus, so Down moves the list's focus until the focused row is the one named, and Enter chooses it.
+ */
+export async function chooseRow(page, row, name, { clickTimeout = 8_000 } = {}) {
+  try {
+    await row.click({ timeout: clickTimeout });
+    return;
+  } catch (e) {
+    if (!/stable|visible|intercepts|Timeout/i.test(String(e.message || e))) throw e;
+  }
+  const widget = page.locator('.quick-input-widget');
+  const matches = (label) => (name instanceof RegExp ? name.test(label) : label.includes(name));
+  const seen = [];
+  for (let i = 0; i < 60; i++) {
+    const label =
+      (await widget
+        .locator('.quick-input-list .monaco-list-row.focused')
+        .first()
+        .getAttribute('aria-label', { timeout: 2_000 })
+        .catch(() => '')) ?? '';
+    if (matches(label)) {
+      await widget.locator('input.input').first().press('Enter');
+      console.log(`    (the row "${label}" would not hold still for a click: chosen with the keyboard)`);
+      return;
+    }
+    seen.push(label);
+    await widget.locator('input.input').first().press('ArrowDown');
+  }
+  throw new Error(
+    `no row ${name} to choose in the quick input (focus went through: ${[...new Set(seen)].join(' | ')})`,
+  );
+}
+
 export function workbench(getPage, { results, resultsDir, prefix = '' }) {
   const page = () => getPage();
 
@@ -56,7 +91,7 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
     await openPalette(title);
     const row = page().locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
     await row.waitFor({ state: 'visible', timeout: 15_000 });
-    await row.click();
+    await chooseRow(page(), row, title);
   }
 
   /** The open quick pick: its title and rows, once a row matches `re`. */
@@ -80,7 +115,7 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
   /** Picks the quick pick's row matching `re`. */
   async function pick(re, timeout = 30_000) {
     const { widget } = await quickPick(re, timeout);
-    await widget.locator('.quick-input-list .monaco-list-row', { hasText: re }).first().click();
+    await chooseRow(page(), widget.locator('.quick-input-list .monaco-list-row', { hasText: re }).first(), re);
   }
 
   /** Types into an open input box (a showInputBox) and accepts it. */
@@ -184,7 +219,7 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
     await input.fill(name);
     const row = page().locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
     await row.waitFor({ state: 'visible', timeout: 15_000 });
-    await row.click();
+    await chooseRow(page(), row, name);
     // The file opens in the active editor group (a result panel may have taken another group).
     const group = page().locator('.editor-group-container.active');
     await group.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ state: 'visible' });

@@ -28,6 +28,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
+import { chooseRow } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -155,7 +156,7 @@ async function openPalette(text, expect) {
 }
 
 async function runFromPalette(title) {
-  await (await openPalette(title, title)).click();
+  await chooseRow(page, await openPalette(title, title), title);
 }
 
 const widget = () => page.locator('.quick-input-widget');
@@ -163,7 +164,7 @@ const widget = () => page.locator('.quick-input-widget');
 async function pick(text) {
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row:visible', { hasText: text }).first();
   await row.waitFor({ state: 'visible', timeout: 30_000 });
-  await row.click();
+  await chooseRow(page, row, text);
 }
 
 async function answer(prompt, value) {

@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
+import { chooseRow } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
@@ -169,21 +170,14 @@ async function openPalette(text, expect) {
 }
 
 async function runFromPalette(title) {
-  await (await openPalette(title, title)).click();
+  await chooseRow(page, await openPalette(title, title), title);
 }
 
 /** Picks the row naming `text` in an open quick pick. */
 async function pick(text) {
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row:visible', { hasText: text }).first();
   await row.waitFor({ state: 'visible', timeout: 30_000 });
-  try {
-    await row.click({ timeout: 10_000 });
-  } catch {
-    // A list that keeps moving under the pointer ("element is not stable", seen once in a clean-clone CI):
-    // choose the same row by typing its name, which leaves it the active one, and Enter.
-    await page.locator('.quick-input-widget input.input').fill(text);
-    await page.keyboard.press('Enter');
-  }
+  await chooseRow(page, row, text);
 }
 
 /** Waits for the SPtrader log to gain a line matching `re` after `from` characters; returns the match. */

@@ -18,6 +18,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
+import { chooseRow } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
@@ -127,7 +128,7 @@ async function runFromPalette(title) {
   }
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   await row.waitFor({ state: 'visible', timeout: 15_000 });
-  await row.click();
+  await chooseRow(page, row, title);
 }
 
 async function textOf(frame, selector, fallback, bodyText) {
@@ -212,7 +213,7 @@ async function main() {
         await runFromPalette('Go to File...');
         const input = page.locator('.quick-input-widget input.input');
         await input.fill(FILE);
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: FILE }).first().click();
+        await chooseRow(page, page.locator('.quick-input-list .monaco-list-row', { hasText: FILE }).first(), FILE);
       } else await fileRow.click();
       await page.locator('.tabs-container .tab.active', { hasText: FILE }).waitFor({ state: 'visible' });
       await page.locator('.monaco-editor .view-lines').first().waitFor({ state: 'visible' });

@@ -21,6 +21,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
+import { chooseRow } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -199,7 +200,7 @@ async function openPalette(text, expect) {
 }
 
 async function runFromPalette(title) {
-  await (await openPalette(title, title)).click();
+  await chooseRow(page, await openPalette(title, title), title);
   trace(`F1 ${title}`);
 }
 
@@ -209,7 +210,7 @@ const widget = () => page.locator('.quick-input-widget');
 async function pick(text) {
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row:visible', { hasText: text }).first();
   await row.waitFor({ state: 'visible', timeout: 30_000 });
-  await row.click();
+  await chooseRow(page, row, text);
   trace(`picked ${text}`);
 }
 
@@ -305,7 +306,7 @@ async function pickEnvironment(environment) {
   await row.waitFor({ state: 'visible', timeout: 30_000 });
   const text = await row.innerText();
   if (!text.includes(environment)) throw new Error(`the environment row reads "${text}", not ${environment}`);
-  await row.click();
+  await chooseRow(page, row, environment === 'live' ? /REAL MONEY/ : /no real money/);
 }
 
 /** Adds a profile through the wizard; `fields` answers its venue-specific prompts; credentials typed last. */
