@@ -190,7 +190,10 @@ export class ReplayFeed implements QuoteSource {
         return fail(
           row,
           column,
-          `${JSON.stringify(typeof raw === 'bigint' ? String(raw) : raw) ?? 'nothing'} is not a number`,
+          `${JSON.stringify(typeof raw === 'bigint' ? String(raw) : raw) ?? 'nothing'} is not a number` +
+            (typeof raw === 'string' && /^-?\d+,\d+$/.test(raw.trim())
+              ? ' (a decimal comma: write the decimal point as ".")'
+              : ''),
         );
       if (min === 'positive' ? !(v > 0) : !(v >= 0))
         return fail(row, column, `${v} must be ${min === 'positive' ? 'greater than 0' : '0 or more'}`);

@@ -62,10 +62,23 @@ export function csvTable(text: string, label: string): Table {
     const t = s.trim();
     return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
   };
-  const header = (lines[headerLine] ?? '')
-    .replace(/\r$/, '')
-    .split(',')
-    .map((h) => unquote(h).toLowerCase());
+  const headerText = (lines[headerLine] ?? '').replace(/\r$/, '');
+  // UTF-16 read as UTF-8 (Excel's "Unicode text"): NULs between letters, or the BOM's two replacement characters.
+  if (headerText.includes('\u0000') || headerText.startsWith('\ufffd\ufffd'))
+    throw new ReplayDataError(
+      `${label}: the file looks UTF-16 encoded (Excel's "Unicode text"); save it as "CSV UTF-8 (comma delimited)"`,
+      label,
+    );
+  // Comma-separated; a header without a comma but with semicolons or tabs names the file's own separator
+  // (Excel in locales that write a decimal comma saves CSV with ';').
+  const separator = headerText.includes(',')
+    ? ','
+    : headerText.includes(';')
+      ? ';'
+      : headerText.includes('\t')
+        ? '\t'
+        : ',';
+  const header = headerText.split(separator).map((h) => unquote(h).toLowerCase());
   const index = new Map<ColumnName, number>();
   header.forEach((h, i) => {
     const name = h === 'timestamp' ? 'time' : h;
@@ -85,7 +98,7 @@ export function csvTable(text: string, label: string): Table {
     let line = lines[i] as string;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.trim() === '') continue;
-    cells.push(line.split(','));
+    cells.push(line.split(separator));
     lineOf.push(i + 1);
   }
   const table: Table = {

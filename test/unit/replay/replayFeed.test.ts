@@ -19,6 +19,39 @@ describe('ReplayFeed', () => {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-replayfeed-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  it("reads a file separated by ';' or tabs (as Excel writes CSV in decimal-comma locales) and names a decimal comma", () => {
+    const semi = write('semi.csv', 'time;open;high;low;close\n2024-03-04T00:00:00Z;1.085;1.08517;1.08499;1.08515\n');
+    const tab = write(
+      'tab.csv',
+      'time\topen\thigh\tlow\tclose\n2024-03-04T00:00:00Z\t1.085\t1.08517\t1.08499\t1.08515\n',
+    );
+    for (const file of [semi, tab]) {
+      const feed = ReplayFeed.fromCsv(file, { symbol: 'EUR_USD' });
+      assert.deepEqual(feed.record(0).candle, { open: 1.085, high: 1.08517, low: 1.08499, close: 1.08515, volume: 0 });
+    }
+    const comma = write('comma.csv', 'time;open;high;low;close\n2024-03-04T00:00:00Z;1,085;1,08517;1,08499;1,08515\n');
+    assert.throws(
+      () => ReplayFeed.fromCsv(comma, { symbol: 'EUR_USD' }),
+      (e: unknown) =>
+        e instanceof ReplayDataError &&
+        /row 1 \(line 2\), column 'open': "1,085" is not a number \(a decimal comma: write the decimal point as "\."\)/.test(
+          e.message,
+        ),
+    );
+  });
+
+  it('says a UTF-16 file is UTF-16 (not that it lacks a time column)', () => {
+    const file = join(dir, 'u16.csv');
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('time,open,high,low,close\n', 'utf16le')]),
+    );
+    assert.throws(
+      () => ReplayFeed.fromCsv(file, { symbol: 'EUR_USD' }),
+      (e: unknown) => e instanceof ReplayDataError && /looks UTF-16 encoded.*CSV UTF-8/.test(e.message),
+    );
+  });
+
   it('reads candles: the close with a synthetic spread on the tick, sizes at the touch', () => {
     const file = write(
       'c.csv',
