@@ -4,7 +4,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import { StateFileError, stateFileErrorOf } from '../common/stateErrors';
-import { tailAudit, verifyAuditDir } from '../execution/audit/auditLog';
+import { verifyAuditDir } from '../execution/audit/auditLog';
+import { auditTailNotes, readAuditTail } from '../execution/audit/auditTail';
 import { acquireStateDirLock } from '../common/stateLock';
 import { recoverStateDir, type RecoverReport } from '../usecases/recover';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
@@ -25,7 +26,8 @@ export async function auditCommand(args: string[]): Promise<number> {
   setCommandFolder(dir);
   auditDirMustExist(dir);
   if (action === 'tail') {
-    const records = await tailAudit(dir, Math.max(n, 1));
+    const tail = await readAuditTail(dir, Math.max(n, 1));
+    const records = tail.records;
     const shown = records.slice(records.length - n);
     process.stdout.write(
       values.json
@@ -36,6 +38,8 @@ export async function auditCommand(args: string[]): Promise<number> {
             )
             .join('\n') + (shown.length ? '\n' : ''),
     );
+    // What the read from the end left out (a torn last line, a damaged one) goes beside the records, not into them.
+    for (const note of auditTailNotes(tail)) process.stderr.write(`sptrader: ${note}\n`);
     // A tail cannot show what was cut off the log's end: anchor.json says how far it reached on disk.
     const anchor = readAuditAnchor(dir);
     const lastSeq = records[records.length - 1]?.seq ?? 0;

@@ -1,15 +1,21 @@
 /**
  * SPtrader: Show Audit Log as a read-only document (`sptrader-audit:`), one readable line per record
- * (auditLogView.ts), newest last, at most AUDIT_VIEW_LIMIT of them. The chain's verification reads the
- * whole log, so the lines show at once with "chain: verifying…" and the header follows when it is done;
+ * (auditLogView.ts), newest last, at most AUDIT_VIEW_LIMIT of them, read from the log's end (auditTail.ts);
+ * what that read left out (a torn last line, a damaged one) is said in the header. The chain's verification
+ * reads the whole log, so the lines show at once with "chain: verifying…" and the header follows when it is done;
  * the "Raw JSONL:" line is a link to the newest file of the log itself. While the view is on screen it follows
  * the log: the engine's events redraw it (a second after the first of a burst).
  */
 import * as vscode from 'vscode';
-import { join } from 'node:path';
-import { tailAudit, verifyAuditDir, type AuditRecord } from '../execution/audit/auditLog';
-import { listAuditFiles } from '../execution/audit/auditVerify';
-import { AUDIT_VIEW_LIMIT, auditLogText, type AuditViewInput, type ChainStatus } from './auditLogView';
+import { verifyAuditDir } from '../execution/audit/auditLog';
+import { readAuditTail } from '../execution/audit/auditTail';
+import {
+  AUDIT_VIEW_LIMIT,
+  auditLogText,
+  auditViewInputOf,
+  type AuditViewInput,
+  type ChainStatus,
+} from './auditLogView';
 import type { ViewServices } from './services';
 
 export const AUDIT_SCHEME = 'sptrader-audit';
@@ -74,17 +80,8 @@ export class AuditLogDocument implements vscode.TextDocumentContentProvider, vsc
     await audit.flush();
     const dir = audit.dir;
     const generation = ++this.generation;
-    const [all, files] = await Promise.all([tailAudit(dir, AUDIT_VIEW_LIMIT + LOOKBACK), listAuditFiles(dir)]);
-    const cut = Math.max(0, all.length - AUDIT_VIEW_LIMIT);
-    const records: AuditRecord[] = all.slice(cut);
-    const newest = files[files.length - 1];
-    const input: Omit<AuditViewInput, 'chain'> = {
-      records,
-      earlier: all.slice(0, cut),
-      total: records[records.length - 1]?.seq ?? 0,
-      dir,
-      newestFile: newest ? join(dir, newest.name) : undefined,
-    };
+    // Read from the end of the newest file(s): the lines show before the chain's check has read them all.
+    const input = auditViewInputOf(dir, await readAuditTail(dir, AUDIT_VIEW_LIMIT + LOOKBACK));
     this.render(input, { kind: 'verifying' });
     await shown?.();
     const chain: ChainStatus = await verifyAuditDir(dir).then(

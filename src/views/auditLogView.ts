@@ -8,6 +8,7 @@
  * Pure: no `vscode`; the editor's read-only document (auditLogDocument.ts) renders what this returns.
  */
 import type { AuditRecord, VerifyReport } from '../execution/audit/auditLog';
+import { auditTailNotes, type AuditTail } from '../execution/audit/auditTail';
 import { describeOrder, formatPrice, formatQuantity, type OrderTerms } from '../usecases/describeOrder';
 import { OrderRequestSchema } from '../orders/model';
 
@@ -34,6 +35,29 @@ export interface AuditViewInput {
   /** The folder holding the raw JSONL files, and the newest file's path. */
   readonly dir: string;
   readonly newestFile: string | undefined;
+  /** What the read left out (a torn last line, lines that are not records), one sentence each. */
+  readonly notes?: readonly string[];
+}
+
+/**
+ * The view of a tail read of `limit` records plus some earlier ones (to name their orders): the newest
+ * `limit` shown, the rest only read, and what the read left out said in the header.
+ */
+export function auditViewInputOf(
+  dir: string,
+  tail: AuditTail,
+  limit = AUDIT_VIEW_LIMIT,
+): Omit<AuditViewInput, 'chain'> {
+  const cut = Math.max(0, tail.records.length - limit);
+  const records = tail.records.slice(cut);
+  return {
+    records,
+    earlier: tail.records.slice(0, cut),
+    total: records[records.length - 1]?.seq ?? 0,
+    dir,
+    newestFile: tail.newestFile,
+    notes: auditTailNotes(tail),
+  };
 }
 
 /** The header lines: what the log holds, whether its chain verifies, and where the raw JSONL is. */
@@ -45,6 +69,7 @@ export function auditHeader(input: AuditViewInput): string[] {
       ? `Showing the last ${formatQuantity(shown)} of ${formatQuantity(input.total)} records, newest last (the raw log has them all).`
       : `${formatQuantity(shown)} record${shown === 1 ? '' : 's'}, newest last.`,
     `Raw JSONL: ${input.newestFile ?? input.dir}`,
+    ...(input.notes ?? []),
     '',
   ];
   return lines;

@@ -1,20 +1,12 @@
 /**
- * Reading an audit directory back: recovery after a crash, verification of the hash chain, and the
- * last records for `sptrader audit tail`.
+ * Reading an audit directory back: recovery after a crash and verification of the hash chain. The last
+ * records (`sptrader audit tail`, Show Audit Log) are read from the end by auditTail.ts.
  */
 import { promises as fsp } from 'node:fs';
 import { StateFileError } from '../../common/stateErrors';
 import { join } from 'node:path';
-import {
-  asAuditRecord,
-  compareAuditFiles,
-  GENESIS_PREV,
-  parseAuditFileName,
-  reformat,
-  sha256Hex,
-  type AuditFileName,
-  type AuditRecord,
-} from './auditRecord';
+import { listAuditFiles } from './auditFiles';
+import { asAuditRecord, GENESIS_PREV, reformat, sha256Hex, type AuditFileName, type AuditRecord } from './auditRecord';
 
 export type AuditProblemKind =
   | 'invalid-json'
@@ -99,32 +91,8 @@ export interface ScanOptions {
 }
 const NEWLINE = 0x0a;
 
-/** The audit files in `dir` in chain order; other files are left alone. */
-export async function listAuditFiles(dir: string): Promise<AuditFileName[]> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new StateFileError(
-        dir,
-        'no audit log here: the folder does not exist',
-        'Check the path (it is the folder that holds audit-YYYY-MM-DD.jsonl files)',
-      );
-    }
-    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR')
-      throw new StateFileError(dir, 'this is a file, not the audit log folder');
-    if ((e as NodeJS.ErrnoException).code === 'EACCES')
-      throw new StateFileError(dir, 'cannot read the audit log folder: permission denied');
-    throw e;
-  }
-  const files: AuditFileName[] = [];
-  for (const name of names) {
-    const parsed = parseAuditFileName(name);
-    if (parsed) files.push(parsed);
-  }
-  return files.sort(compareAuditFiles);
-}
+export { listAuditFiles } from './auditFiles';
+export { tailAudit } from './auditTail';
 
 /**
  * Checks every line of every audit file in `dir`: each is a canonical record, seq starts at 1 and is
@@ -374,28 +342,4 @@ function checkLine(text: string, expectedSeq: number, prevLineHash: string, firs
     });
   }
   return { seq: record.seq, record, problems };
-}
-
-/** The last `n` records of the log, oldest first; lines that are not records are skipped. */
-export async function tailAudit(dir: string, n: number): Promise<AuditRecord[]> {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`tailAudit: n must be a whole number ≥ 0, got ${n}`);
-  const files = await listAuditFiles(dir);
-  const newestFirst: AuditRecord[] = [];
-  for (let f = files.length - 1; f >= 0 && newestFirst.length < n; f--) {
-    const text = await fsp.readFile(join(dir, (files[f] as AuditFileName).name), 'utf8');
-    const lines = text.split('\n');
-    for (let i = lines.length - 1; i >= 0 && newestFirst.length < n; i--) {
-      const line = lines[i] as string;
-      if (line === '') continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      const record = asAuditRecord(parsed);
-      if (typeof record !== 'string') newestFirst.push(record);
-    }
-  }
-  return newestFirst.reverse();
 }

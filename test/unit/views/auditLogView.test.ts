@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
 import { tailAudit, verifyAuditDir } from '../../../src/execution/audit/auditLog';
-import { AUDIT_VIEW_LIMIT, auditLogText, type AuditViewInput } from '../../../src/views/auditLogView';
+import { readAuditTail } from '../../../src/execution/audit/auditTail';
+import { AUDIT_VIEW_LIMIT, auditLogText, auditViewInputOf } from '../../../src/views/auditLogView';
 import { limit, order } from '../paper/helpers';
 import { LOOSE, makeRig, type Rig } from '../execution/engineHelpers';
 
@@ -15,20 +17,12 @@ describe('audit log view', function () {
   let rig: Rig;
   afterEach(async () => rig && (await rig.close()));
 
-  async function view(records = Number.MAX_SAFE_INTEGER, earlier = 0): Promise<{ text: string; lines: string[] }> {
+  /** The view as Show Audit Log builds it: the log's tail read from its end, the chain verified. */
+  async function view(records = 1_000_000, earlier = 0): Promise<{ text: string; lines: string[] }> {
     await rig.audit.flush();
     const dir = join(rig.dir, 'audit');
-    const all = await tailAudit(dir, records + earlier);
-    const cut = Math.max(0, all.length - records);
-    const input: AuditViewInput = {
-      records: all.slice(cut),
-      earlier: all.slice(0, cut),
-      total: all[all.length - 1]?.seq ?? 0,
-      chain: { kind: 'done', report: await verifyAuditDir(dir) },
-      dir,
-      newestFile: join(dir, 'audit-x.jsonl'),
-    };
-    const text = auditLogText(input);
+    const input = auditViewInputOf(dir, await readAuditTail(dir, records + earlier), records);
+    const text = auditLogText({ ...input, chain: { kind: 'done', report: await verifyAuditDir(dir) } });
     return { text, lines: text.split('\n') };
   }
 
@@ -44,7 +38,8 @@ describe('audit log view', function () {
 
     assert.match(lines[0] ?? '', /^SPtrader audit log · chain VERIFIED: \d+ records in 1 file, intact$/);
     assert.match(lines[1] ?? '', /^\d+ records, newest last\.$/);
-    assert.equal(lines[2], `Raw JSONL: ${join(rig.dir, 'audit', 'audit-x.jsonl')}`);
+    assert.match(lines[2] ?? '', /^Raw JSONL: .*\/audit\/audit-\d{4}-\d\d-\d\d\.jsonl$/);
+    assert.equal(lines[3], '');
     const line = (kind: string, what: RegExp): string => {
       const found = lines.find((l) => l.includes(` ${kind} `) && what.test(l));
       assert.ok(found, `no ${kind} line matching ${what} in:\n${text}`);
@@ -103,6 +98,25 @@ describe('audit log view', function () {
     assert.match(
       auditLogText({ ...base, records: [], total: 0, chain: { kind: 'verifying' } }),
       /the audit log is empty/,
+    );
+  });
+
+  it('says in its header what the read from the end left out: a torn last line', async () => {
+    rig = await makeRig();
+    await rig.engine.submitOrder(order('buy', 1), 'paper');
+    await rig.audit.flush();
+    const dir = join(rig.dir, 'audit');
+    const newest = (await readAuditTail(dir, 1)).newestFile as string;
+    appendFileSync(newest, '{"seq":99,"ts":1');
+    const { lines } = await view();
+    assert.equal(
+      lines[3],
+      `Left out: the last 16 bytes of ${newest}, a line with no newline (a write cut short, e.g. by a crash); the log removes it when it is next opened.`,
+    );
+    assert.equal(lines[4], '');
+    assert.ok(
+      lines.some((l) => / SubmitOrder +BUY 1 AAPL/.test(l)),
+      lines.join('\n'),
     );
   });
 });
