@@ -1,175 +1,76 @@
 /**
- * The Compare Venues panel: one webview, one column per venue, revealed with each comparison. The page
- * is built here with a CSP nonce; its script (media/compare.js) and the chart library (media/vendor/)
- * are the only scripts it may run. Messages are parsed with the zod protocol of compareProtocol.ts; the
- * panel is restored after a reload by its serializer.
+ * The Compare Venues panel: one webview, one column per venue, revealed with each comparison. Its script
+ * (media/compare.js) and the chart library (media/vendor/) are the only scripts it may run; messages are
+ * parsed with the zod protocol of compareProtocol.ts (the panel's life: webviewPanelHost.ts).
  */
-import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
+import type * as vscode from 'vscode';
 import { COMPARE_PANEL_TYPE } from '../constants';
-import { registerWebviewPanelSerializer } from './shellHooks';
 import {
   parseCompareCommand,
   parseComparePanelState,
+  type CompareCommand,
   type CompareNotification,
   type CompareView,
 } from './compareProtocol';
+import { WebviewPanelHost, type PageParts } from './webviewPanelHost';
 
 export interface ComparePanelHost {
   /** Compares the same component again (the venue picker opens with the same venues chosen). */
   runAgain(view: CompareView): void;
 }
 
-export class ComparePanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private current: CompareView | null = null;
-  private ready = false;
-  private running = false;
-  private readonly disposables: vscode.Disposable[] = [];
-  private panelDisposables: vscode.Disposable[] = [];
-
+export class ComparePanel extends WebviewPanelHost<CompareView, CompareNotification, CompareCommand> {
   constructor(
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     private readonly host: ComparePanelHost,
-    private readonly log: vscode.LogOutputChannel,
+    log: vscode.LogOutputChannel,
   ) {
-    this.disposables.push(
-      registerWebviewPanelSerializer(COMPARE_PANEL_TYPE, {
-        deserializeWebviewPanel: async (panel, state: unknown) => {
-          this.current = parseComparePanelState(state)?.view ?? this.current;
-          this.adopt(panel);
-        },
-      }),
-    );
-  }
-
-  show(view: CompareView): void {
-    this.current = view;
-    if (!this.panel) {
-      this.adopt(
-        vscode.window.createWebviewPanel(
-          COMPARE_PANEL_TYPE,
-          this.titleOf(view),
-          { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-          this.options(),
-        ),
-      );
-    } else {
-      this.panel.title = this.titleOf(view);
-      this.panel.reveal(undefined, true);
-      this.post({ type: 'compare', view });
-    }
-  }
-
-  setRunning(running: boolean): void {
-    this.running = running;
-    this.post({ type: 'running', running });
+    super(extensionUri, log, COMPARE_PANEL_TYPE, 'Compare panel');
   }
 
   get view(): CompareView | null {
     return this.current;
   }
 
-  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return {
-      enableScripts: true,
-      retainContextWhenHidden: false,
-      enableFindWidget: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
-    };
+  protected restore(state: unknown): CompareView | null | undefined {
+    return parseComparePanelState(state)?.view;
   }
 
-  private adopt(panel: vscode.WebviewPanel): void {
-    this.panel = panel;
-    this.ready = false;
-    panel.webview.options = this.options();
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'sptrader.svg');
-    if (this.current) panel.title = this.titleOf(this.current);
-    panel.webview.html = this.html(panel.webview);
-    this.panelDisposables.push(
-      panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
-      panel.onDidDispose(() => {
-        this.panel = undefined;
-        this.ready = false;
-        for (const d of this.panelDisposables) d.dispose();
-        this.panelDisposables = [];
-      }),
-    );
-  }
-
-  private onMessage(message: unknown): void {
-    const command = parseCompareCommand(message);
-    if (!command) {
-      this.log.warn(
-        `Compare panel: ignored a message that does not follow the protocol: ${JSON.stringify(message)?.slice(0, 200)}`,
-      );
-      return;
-    }
-    switch (command.type) {
-      case 'ready':
-        this.ready = true;
-        if (this.current) this.post({ type: 'compare', view: this.current });
-        this.post({ type: 'running', running: this.running });
-        break;
-      case 'runAgain':
-        if (this.current && !this.running) this.host.runAgain(this.current);
-        break;
-      case 'openLocation':
-        void this.openLocation(command.file, command.line);
-        break;
-    }
-  }
-
-  /** Opens only files the shown comparison names, at the (1-based) line. */
-  private async openLocation(file: string, line: number | null): Promise<void> {
-    const known = this.current && (this.current.file === file || this.current.errors.some((e) => e.file === file));
-    if (!known) return;
-    try {
-      const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
-      const position = new vscode.Position(Math.max(0, Math.min((line ?? 1) - 1, document.lineCount - 1)), 0);
-      await vscode.window.showTextDocument(document, {
-        viewColumn: vscode.ViewColumn.One,
-        selection: new vscode.Range(position, position),
-      });
-    } catch (e) {
-      void vscode.window.showErrorMessage(
-        `SPtrader: cannot open ${file}: ${e instanceof Error ? e.message : String(e)}`,
-      );
-    }
-  }
-
-  private post(message: CompareNotification): void {
-    if (this.panel && this.ready) void this.panel.webview.postMessage(message);
-  }
-
-  private titleOf(view: CompareView): string {
+  protected titleOf(view: CompareView): string {
     const name = view.className ?? view.file.split(/[\\/]/).pop() ?? 'order';
     return `Compare: ${name}`;
   }
 
-  private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const media = (...path: string[]): string =>
-      webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', ...path)).toString();
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${media('result.css')}">
-<link rel="stylesheet" href="${media('compare.css')}">
-<title>SPtrader: Compare Venues</title>
-</head>
-<body>
-<main aria-labelledby="heading">
+  protected draw(view: CompareView): CompareNotification {
+    return { type: 'compare', view };
+  }
+
+  protected parse(message: unknown): CompareCommand | undefined {
+    return parseCompareCommand(message);
+  }
+
+  protected handle(command: CompareCommand): void {
+    const current = this.current;
+    switch (command.type) {
+      case 'runAgain':
+        if (current && !this.running) this.host.runAgain(current);
+        break;
+      case 'openLocation':
+        void this.openLocation(
+          command.file,
+          command.line,
+          current !== null && (current.file === command.file || current.errors.some((e) => e.file === command.file)),
+        );
+        break;
+    }
+  }
+
+  protected page(): PageParts {
+    return {
+      title: 'SPtrader: Compare Venues',
+      styles: ['result.css', 'compare.css'],
+      scripts: [['vendor', 'lightweight-charts.standalone.production.js'], ['compare.js']],
+      body: `<main aria-labelledby="heading">
   <h1 id="heading" class="visually-hidden" hidden>SPtrader venue comparison</h1>
   <p id="empty">No comparison yet. Run <strong>SPtrader: Compare Venues</strong> on an order component.</p>
   <div id="content" hidden>
@@ -214,15 +115,7 @@ export class ComparePanel implements vscode.Disposable {
       </section>
     </div>
   </div>
-</main>
-<script nonce="${nonce}" src="${media('vendor', 'lightweight-charts.standalone.production.js')}"></script>
-<script nonce="${nonce}" src="${media('compare.js')}"></script>
-</body>
-</html>`;
-  }
-
-  dispose(): void {
-    this.panel?.dispose();
-    for (const d of [...this.disposables, ...this.panelDisposables]) d.dispose();
+</main>`,
+    };
   }
 }

@@ -1,15 +1,20 @@
 /**
  * The replay result panel: one webview panel, revealed with each replay. Its script (media/replay.js)
- * and the chart library (media/vendor/) are the only scripts it may run (CSP with a nonce); messages
- * are parsed with the zod protocol in replayProtocol.ts. Export copies the fills files the replay
- * wrote to where the user says.
+ * and the chart library (media/vendor/) are the only scripts it may run; messages are parsed with the zod
+ * protocol in replayProtocol.ts (the panel's life: webviewPanelHost.ts). Export copies the fills files the
+ * replay wrote to where the user says.
  */
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
 import { copyFile } from 'node:fs/promises';
 import { REPLAY_PANEL_TYPE } from '../constants';
-import { parseReplayCommand, parseReplayPanelState, type ReplayNotification, type ReplayView } from './replayProtocol';
-import { registerWebviewPanelSerializer } from './shellHooks';
+import {
+  parseReplayCommand,
+  parseReplayPanelState,
+  type ReplayCommand,
+  type ReplayNotification,
+  type ReplayView,
+} from './replayProtocol';
+import { WebviewPanelHost, type PageParts } from './webviewPanelHost';
 
 export interface ReplayPanelHost {
   /** Replays the same component again (asking for the data and parameters, the last ones offered first). */
@@ -18,93 +23,33 @@ export interface ReplayPanelHost {
   fillsFile(view: ReplayView, format: 'csv' | 'parquet'): string | undefined;
 }
 
-export class ReplayPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private current: ReplayView | null = null;
-  private ready = false;
-  private running = false;
-  private readonly disposables: vscode.Disposable[] = [];
-  private panelDisposables: vscode.Disposable[] = [];
-
+export class ReplayPanel extends WebviewPanelHost<ReplayView, ReplayNotification, ReplayCommand> {
   constructor(
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     private readonly host: ReplayPanelHost,
-    private readonly log: vscode.LogOutputChannel,
+    log: vscode.LogOutputChannel,
   ) {
-    this.disposables.push(
-      registerWebviewPanelSerializer(REPLAY_PANEL_TYPE, {
-        deserializeWebviewPanel: async (panel, state: unknown) => {
-          this.current = parseReplayPanelState(state)?.replay ?? this.current;
-          this.adopt(panel);
-        },
-      }),
-    );
+    super(extensionUri, log, REPLAY_PANEL_TYPE, 'Replay panel');
   }
 
-  show(view: ReplayView): void {
-    this.current = view;
-    if (!this.panel) {
-      this.adopt(
-        vscode.window.createWebviewPanel(
-          REPLAY_PANEL_TYPE,
-          this.titleOf(view),
-          { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-          this.options(),
-        ),
-      );
-    } else {
-      this.panel.title = this.titleOf(view);
-      this.panel.reveal(undefined, true);
-      this.post({ type: 'replay', replay: view });
-    }
+  protected restore(state: unknown): ReplayView | null | undefined {
+    return parseReplayPanelState(state)?.replay;
   }
 
-  setRunning(running: boolean): void {
-    this.running = running;
-    this.post({ type: 'running', running });
+  protected titleOf(view: ReplayView): string {
+    return `Replay ${view.status === 'COMPLETED' ? '' : `${view.status}: `}${view.className ?? view.file.split(/[\\/]/).pop() ?? ''}`;
   }
 
-  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return {
-      enableScripts: true,
-      retainContextWhenHidden: false,
-      enableFindWidget: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
-    };
+  protected draw(view: ReplayView): ReplayNotification {
+    return { type: 'replay', replay: view };
   }
 
-  private adopt(panel: vscode.WebviewPanel): void {
-    this.panel = panel;
-    this.ready = false;
-    panel.webview.options = this.options();
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'sptrader.svg');
-    if (this.current) panel.title = this.titleOf(this.current);
-    panel.webview.html = this.html(panel.webview);
-    this.panelDisposables.push(
-      panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
-      panel.onDidDispose(() => {
-        this.panel = undefined;
-        this.ready = false;
-        for (const d of this.panelDisposables) d.dispose();
-        this.panelDisposables = [];
-      }),
-    );
+  protected parse(message: unknown): ReplayCommand | undefined {
+    return parseReplayCommand(message);
   }
 
-  private onMessage(message: unknown): void {
-    const command = parseReplayCommand(message);
-    if (!command) {
-      this.log.warn(
-        `Replay panel: ignored a message that does not follow the protocol: ${JSON.stringify(message)?.slice(0, 200)}`,
-      );
-      return;
-    }
+  protected handle(command: ReplayCommand): void {
     switch (command.type) {
-      case 'ready':
-        this.ready = true;
-        if (this.current) this.post({ type: 'replay', replay: this.current });
-        this.post({ type: 'running', running: this.running });
-        break;
       case 'replayAgain':
         if (this.current && !this.running) this.host.replayAgain(this.current);
         break;
@@ -144,38 +89,13 @@ export class ReplayPanel implements vscode.Disposable {
     }
   }
 
-  private post(message: ReplayNotification): void {
-    if (this.panel && this.ready) void this.panel.webview.postMessage(message);
-  }
-
-  private titleOf(view: ReplayView): string {
-    return `Replay ${view.status === 'COMPLETED' ? '' : `${view.status}: `}${view.className ?? view.file.split(/[\\/]/).pop() ?? ''}`;
-  }
-
-  private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const media = (...path: string[]): string =>
-      webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', ...path)).toString();
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
+  protected page(): PageParts {
     const th = (...names: string[]): string => names.map((n) => `<th scope="col">${n}</th>`).join('');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${media('result.css')}">
-<link rel="stylesheet" href="${media('replay.css')}">
-<title>SPtrader replay</title>
-</head>
-<body>
-<main>
+    return {
+      title: 'SPtrader replay',
+      styles: ['result.css', 'replay.css'],
+      scripts: [['vendor', 'lightweight-charts.standalone.production.js'], ['replay.js']],
+      body: `<main>
   <p id="empty">No replay yet. Run <strong>SPtrader: Replay Component</strong> on an order component.</p>
   <div id="content" hidden>
     <header>
@@ -269,15 +189,7 @@ export class ReplayPanel implements vscode.Disposable {
     </section>
     <p id="audit" class="meta"></p>
   </div>
-</main>
-<script nonce="${nonce}" src="${media('vendor', 'lightweight-charts.standalone.production.js')}"></script>
-<script nonce="${nonce}" src="${media('replay.js')}"></script>
-</body>
-</html>`;
-  }
-
-  dispose(): void {
-    this.panel?.dispose();
-    for (const d of [...this.disposables, ...this.panelDisposables]) d.dispose();
+</main>`,
+    };
   }
 }

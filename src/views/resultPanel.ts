@@ -1,12 +1,10 @@
 /**
- * The Test Order / Execute on Paper result panel: one webview panel, revealed with each new result.
- * The page is media/result.html's markup built here with a CSP nonce; its script (media/result.js)
- * and the chart library (media/vendor/) are the only scripts it may run. Messages are parsed with
- * the shared zod protocol; the panel is restored after a reload by its serializer.
+ * The Test Order / Execute on Paper result panel: one webview panel, revealed with each new result. Its
+ * script (media/result.js) and the chart library (media/vendor/, loaded by the script after the first
+ * result is drawn) are the only scripts it may run; messages are parsed with the shared zod protocol (the
+ * panel's life: webviewPanelHost.ts). While it is on screen it samples the venue's quote for the chart.
  */
-import * as vscode from 'vscode';
-import { registerWebviewPanelSerializer } from './shellHooks';
-import { randomBytes } from 'node:crypto';
+import type * as vscode from 'vscode';
 import { RESULT_PANEL_TYPE } from '../constants';
 import {
   parsePanelState,
@@ -14,7 +12,9 @@ import {
   type HostNotification,
   type QuotePoint,
   type ResultView,
+  type WebviewCommand,
 } from './protocol';
+import { WebviewPanelHost, type PageParts } from './webviewPanelHost';
 
 export interface ResultPanelHost {
   /** Runs the same component again the same way (Test Order or Execute on Paper). */
@@ -26,49 +26,21 @@ export interface ResultPanelHost {
 /** How often the chart takes a quote while the panel is visible (the paper feed changes every 250 ms). */
 const QUOTE_SAMPLE_MS = 1000;
 
-export class ResultPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
-  private current: ResultView | null = null;
-  private ready = false;
-  private running = false;
+export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, WebviewCommand> {
   private sampler: NodeJS.Timeout | undefined;
   private sampling = false;
-  private readonly disposables: vscode.Disposable[] = [];
-  private panelDisposables: vscode.Disposable[] = [];
-
-  constructor(
-    private readonly extensionUri: vscode.Uri,
-    private readonly host: ResultPanelHost,
-    private readonly log: vscode.LogOutputChannel,
-  ) {
-    this.disposables.push(
-      registerWebviewPanelSerializer(RESULT_PANEL_TYPE, {
-        deserializeWebviewPanel: async (panel, state: unknown) => {
-          this.current = parsePanelState(state)?.result ?? this.current;
-          this.adopt(panel);
-        },
-      }),
-    );
-  }
-
-  /** Shows a result, opening the panel or revealing it without taking focus from the editor. */
   private createdAt = 0;
 
-  show(view: ResultView): void {
-    this.current = view;
-    if (!this.panel) {
-      const panel = vscode.window.createWebviewPanel(
-        RESULT_PANEL_TYPE,
-        this.titleOf(view),
-        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-        this.options(),
-      );
-      this.adopt(panel);
-    } else {
-      this.panel.title = this.titleOf(view);
-      this.panel.reveal(undefined, true);
-      this.post({ type: 'result', result: view });
-    }
+  constructor(
+    extensionUri: vscode.Uri,
+    private readonly host: ResultPanelHost,
+    log: vscode.LogOutputChannel,
+  ) {
+    super(extensionUri, log, RESULT_PANEL_TYPE, 'Result panel');
+  }
+
+  override show(view: ResultView): void {
+    super.show(view);
     this.updateSampler();
   }
 
@@ -77,14 +49,7 @@ export class ResultPanel implements vscode.Disposable {
    * the component runs, instead of after it (on a first run, creating the panel is most of the wait).
    */
   open(title: string): void {
-    if (this.panel) return;
-    const panel = vscode.window.createWebviewPanel(
-      RESULT_PANEL_TYPE,
-      title,
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      this.options(),
-    );
-    this.adopt(panel);
+    if (!this.panel) this.create(title);
   }
 
   /** Redraws the shown result with what happened to its order since (no reveal, no focus change). */
@@ -94,91 +59,62 @@ export class ResultPanel implements vscode.Disposable {
     this.post({ type: 'result', result: view });
   }
 
-  setRunning(running: boolean): void {
-    this.running = running;
-    this.post({ type: 'running', running });
-  }
-
   get result(): ResultView | null {
     return this.current;
   }
 
-  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return {
-      enableScripts: true,
-      retainContextWhenHidden: false,
-      enableFindWidget: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
-    };
+  override dispose(): void {
+    if (this.sampler) clearInterval(this.sampler);
+    this.sampler = undefined;
+    super.dispose();
   }
 
-  private adopt(panel: vscode.WebviewPanel): void {
-    this.panel = panel;
-    this.ready = false;
+  protected restore(state: unknown): ResultView | null | undefined {
+    return parsePanelState(state)?.result;
+  }
+
+  protected titleOf(view: ResultView): string {
+    const name = view.className ?? view.file.split(/[\\/]/).pop() ?? 'order';
+    return `${view.status}: ${name}`;
+  }
+
+  protected draw(view: ResultView): HostNotification {
+    return { type: 'result', result: view };
+  }
+
+  protected parse(message: unknown): WebviewCommand | undefined {
+    return parseWebviewCommand(message);
+  }
+
+  protected handle(command: WebviewCommand): void {
+    const current = this.current;
+    switch (command.type) {
+      case 'runAgain':
+        if (current && !this.running) this.host.runAgain(current);
+        break;
+      case 'openLocation':
+        void this.openLocation(
+          command.file,
+          command.line,
+          current !== null && (current.file === command.file || current.errors.some((e) => e.file === command.file)),
+        );
+        break;
+    }
+  }
+
+  protected override adopted(panel: vscode.WebviewPanel): vscode.Disposable[] {
     this.createdAt = performance.now();
-    panel.webview.options = this.options();
-    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'sptrader.svg');
-    if (this.current) panel.title = this.titleOf(this.current);
-    panel.webview.html = this.html(panel.webview);
-    this.panelDisposables.push(
-      panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
-      panel.onDidChangeViewState(() => this.updateSampler()),
-      panel.onDidDispose(() => {
-        this.panel = undefined;
-        this.ready = false;
-        this.updateSampler();
-        for (const d of this.panelDisposables) d.dispose();
-        this.panelDisposables = [];
-      }),
-    );
+    this.updateSampler();
+    return [panel.onDidChangeViewState(() => this.updateSampler())];
+  }
+
+  protected override closed(): void {
     this.updateSampler();
   }
 
-  private onMessage(message: unknown): void {
-    const command = parseWebviewCommand(message);
-    if (!command) {
-      this.log.warn(
-        `Result panel: ignored a message that does not follow the protocol: ${JSON.stringify(message)?.slice(0, 200)}`,
-      );
-      return;
-    }
-    switch (command.type) {
-      case 'ready':
-        if (!this.ready)
-          this.log.info(`Result panel ready ${Math.round(performance.now() - this.createdAt)} ms after it was created`);
-        this.ready = true;
-        if (this.current) this.post({ type: 'result', result: this.current });
-        this.post({ type: 'running', running: this.running });
-        break;
-      case 'runAgain':
-        if (this.current && !this.running) this.host.runAgain(this.current);
-        break;
-      case 'openLocation':
-        void this.openLocation(command.file, command.line);
-        break;
-    }
-  }
-
-  /** Opens only files the shown result names, at the (1-based) line. */
-  private async openLocation(file: string, line: number | null): Promise<void> {
-    const known = this.current && (this.current.file === file || this.current.errors.some((e) => e.file === file));
-    if (!known) return;
-    try {
-      const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
-      const position = new vscode.Position(Math.max(0, Math.min((line ?? 1) - 1, document.lineCount - 1)), 0);
-      await vscode.window.showTextDocument(document, {
-        viewColumn: vscode.ViewColumn.One,
-        selection: new vscode.Range(position, position),
-      });
-    } catch (e) {
-      void vscode.window.showErrorMessage(
-        `SPtrader: cannot open ${file}: ${e instanceof Error ? e.message : String(e)}`,
-      );
-    }
-  }
-
-  private post(message: HostNotification): void {
-    if (this.panel && this.ready) void this.panel.webview.postMessage(message);
+  protected override pageReady(): void {
+    if (!this.ready)
+      this.log.info(`Result panel ready ${Math.round(performance.now() - this.createdAt)} ms after it was created`);
   }
 
   /** Takes quotes for the chart only while the panel is on screen; nothing runs while it is hidden. */
@@ -204,33 +140,13 @@ export class ResultPanel implements vscode.Disposable {
     }
   }
 
-  private titleOf(view: ResultView): string {
-    const name = view.className ?? view.file.split(/[\\/]/).pop() ?? 'order';
-    return `${view.status}: ${name}`;
-  }
-
-  private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const media = (...path: string[]): string =>
-      webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', ...path)).toString();
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${media('result.css')}">
-<title>SPtrader result</title>
-</head>
-<body data-chart-src="${media('vendor', 'lightweight-charts.standalone.production.js')}">
-<main aria-labelledby="heading">
+  protected page(media: (...path: string[]) => string): PageParts {
+    return {
+      title: 'SPtrader result',
+      styles: ['result.css'],
+      scripts: [['result.js']],
+      bodyAttributes: `data-chart-src="${media('vendor', 'lightweight-charts.standalone.production.js')}"`,
+      body: `<main aria-labelledby="heading">
   <h1 id="heading" class="visually-hidden" hidden>SPtrader order result</h1>
   <p id="first-run" role="status" aria-live="polite" hidden>Running the component…</p>
   <p id="empty">No result yet. Run <strong>SPtrader: Test Order</strong> or <strong>SPtrader: Execute on Paper</strong> on an order component.</p>
@@ -338,16 +254,7 @@ export class ResultPanel implements vscode.Disposable {
       </section>
     </div>
   </div>
-</main>
-<script nonce="${nonce}" src="${media('result.js')}"></script>
-</body>
-</html>`;
-  }
-
-  dispose(): void {
-    if (this.sampler) clearInterval(this.sampler);
-    this.sampler = undefined;
-    this.panel?.dispose();
-    for (const d of [...this.disposables, ...this.panelDisposables]) d.dispose();
+</main>`,
+    };
   }
 }

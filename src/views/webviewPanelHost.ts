@@ -1,0 +1,209 @@
+/**
+ * What the result, Compare Venues and replay panels share: one webview panel of a type, opened beside the
+ * editor without taking focus and revealed with each new view; restored after a window reload by its
+ * serializer; its page built with a CSP nonce so that only the extension's own scripts run; messages from
+ * the page parsed with the panel's zod protocol (anything else is logged and ignored); the view drawn once
+ * the page says it is ready. A panel supplies its protocol, title, page and the commands beyond "ready".
+ */
+import * as vscode from 'vscode';
+import { randomBytes } from 'node:crypto';
+import { registerWebviewPanelSerializer } from './shellHooks';
+
+/** What a panel's page holds, with `media(...)` naming a file under media/ as the webview may load it. */
+export interface PageParts {
+  readonly title: string;
+  /** Style sheets under media/, in order. */
+  readonly styles: readonly string[];
+  /** Scripts under media/ (a path of one or more segments each), loaded in order with the page's nonce. */
+  readonly scripts: ReadonlyArray<readonly string[]>;
+  /** Attributes of <body>, already escaped. */
+  readonly bodyAttributes?: string;
+  /** The markup inside <body> before the scripts. */
+  readonly body: string;
+}
+
+type Running = { readonly type: 'running'; readonly running: boolean };
+
+export abstract class WebviewPanelHost<
+  View,
+  Notification extends { readonly type: string },
+  Command extends { readonly type: string },
+>
+  implements vscode.Disposable
+{
+  protected panel: vscode.WebviewPanel | undefined;
+  protected current: View | null = null;
+  protected ready = false;
+  protected running = false;
+  protected readonly disposables: vscode.Disposable[] = [];
+  private panelDisposables: vscode.Disposable[] = [];
+
+  constructor(
+    protected readonly extensionUri: vscode.Uri,
+    protected readonly log: vscode.LogOutputChannel,
+    private readonly viewType: string,
+    /** How the log names the panel ("Result panel"). */
+    private readonly name: string,
+  ) {
+    this.disposables.push(
+      registerWebviewPanelSerializer(viewType, {
+        deserializeWebviewPanel: async (panel, state: unknown) => {
+          this.current = this.restore(state) ?? this.current;
+          this.adopt(panel);
+        },
+      }),
+    );
+  }
+
+  /** The view a restored panel's saved state holds, if it is one. */
+  protected abstract restore(state: unknown): View | null | undefined;
+  protected abstract titleOf(view: View): string;
+  /** The message that draws `view` in the page. */
+  protected abstract draw(view: View): Notification;
+  /** The page's message, or undefined when it does not follow the protocol. */
+  protected abstract parse(message: unknown): Command | undefined;
+  /** Every command but "ready". */
+  protected abstract handle(command: Command): void;
+  protected abstract page(media: (...path: string[]) => string): PageParts;
+
+  /** Called when a panel is adopted (created or restored); what it returns is disposed with the panel. */
+  protected adopted(_panel: vscode.WebviewPanel): vscode.Disposable[] {
+    return [];
+  }
+
+  /** Called when the panel is closed. */
+  protected closed(): void {}
+
+  /** Called when the page says it is ready, before the view is drawn. */
+  protected pageReady(): void {}
+
+  /** Shows a view, opening the panel or revealing it without taking focus from the editor. */
+  show(view: View): void {
+    this.current = view;
+    if (!this.panel) this.create(this.titleOf(view));
+    else {
+      this.panel.title = this.titleOf(view);
+      this.panel.reveal(undefined, true);
+      this.post(this.draw(view));
+    }
+  }
+
+  setRunning(running: boolean): void {
+    this.running = running;
+    this.post({ type: 'running', running });
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const d of [...this.disposables, ...this.panelDisposables]) d.dispose();
+  }
+
+  protected create(title: string): void {
+    this.adopt(
+      vscode.window.createWebviewPanel(
+        this.viewType,
+        title,
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        this.options(),
+      ),
+    );
+  }
+
+  protected post(message: Notification | Running): void {
+    if (this.panel && this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  /** Opens a file the shown view names (`known`), at its (1-based) line, in the first editor group. */
+  protected async openLocation(file: string, line: number | null, known: boolean): Promise<void> {
+    if (!known) return;
+    try {
+      const document = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+      const position = new vscode.Position(Math.max(0, Math.min((line ?? 1) - 1, document.lineCount - 1)), 0);
+      await vscode.window.showTextDocument(document, {
+        viewColumn: vscode.ViewColumn.One,
+        selection: new vscode.Range(position, position),
+      });
+    } catch (e) {
+      void vscode.window.showErrorMessage(
+        `SPtrader: cannot open ${file}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
+
+  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      enableFindWidget: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+  }
+
+  private adopt(panel: vscode.WebviewPanel): void {
+    this.panel = panel;
+    this.ready = false;
+    panel.webview.options = this.options();
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'sptrader.svg');
+    if (this.current) panel.title = this.titleOf(this.current);
+    panel.webview.html = this.html(panel.webview);
+    this.panelDisposables.push(
+      panel.webview.onDidReceiveMessage((message: unknown) => this.onMessage(message)),
+      panel.onDidDispose(() => {
+        this.panel = undefined;
+        this.ready = false;
+        this.closed();
+        for (const d of this.panelDisposables) d.dispose();
+        this.panelDisposables = [];
+      }),
+      ...this.adopted(panel),
+    );
+  }
+
+  private onMessage(message: unknown): void {
+    const command = this.parse(message);
+    if (!command) {
+      this.log.warn(
+        `${this.name}: ignored a message that does not follow the protocol: ${JSON.stringify(message)?.slice(0, 200)}`,
+      );
+      return;
+    }
+    if (command.type !== 'ready') {
+      this.handle(command);
+      return;
+    }
+    this.pageReady();
+    this.ready = true;
+    if (this.current) this.post(this.draw(this.current));
+    this.post({ type: 'running', running: this.running });
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = randomBytes(16).toString('base64');
+    const media = (...path: string[]): string =>
+      webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', ...path)).toString();
+    const csp = [
+      "default-src 'none'",
+      `img-src ${webview.cspSource} data:`,
+      `style-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    const page = this.page(media);
+    const styles = page.styles.map((s) => `<link rel="stylesheet" href="${media(s)}">`).join('\n');
+    const scripts = page.scripts.map((s) => `<script nonce="${nonce}" src="${media(...s)}"></script>`).join('\n');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+${styles}
+<title>${page.title}</title>
+</head>
+<body${page.bodyAttributes ? ` ${page.bodyAttributes}` : ''}>
+${page.body}
+${scripts}
+</body>
+</html>`;
+  }
+}
