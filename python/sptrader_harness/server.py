@@ -10,6 +10,7 @@ component returns and its __metadata__ are measured against limits from the requ
 converted (safejson.py), and processes it left running are killed before the answer is sent. A
 designed-dialect component's own validate_order vets each order it returns before any of that
 (validation.py): a veto or an exception there fails the run, or the batch item, with nothing sent.
+An `async def` entry point's coroutine is run to its end on the worker's one event loop first (awaiting.py).
 
 Components are loaded by compiling their source into a fresh module, never importlib.reload: a .pyc
 is validated by whole-second mtime and size, so a quick same-size edit could run stale code.
@@ -23,7 +24,7 @@ import sys
 import time
 import types
 
-from sptrader_harness import debugging, processes, returns, validation
+from sptrader_harness import awaiting, debugging, processes, returns, validation
 from sptrader_harness.batch_columns import ColumnError, batch_rows
 from sptrader_harness.lazystate import StateSync, StateSyncError
 from sptrader_harness.safejson import Budget, ComponentFailure, safe_json
@@ -258,6 +259,7 @@ class Server(object):
         self.instances = {}  # run_batch instance key -> (module, class, parameters JSON, instance)
         self.metadata = {}  # file -> ((module, __metadata__, limits), its JSON value or the ComponentFailure it raised)
         self.own_pids = []  # processes the current run started for itself (Debug Order's debug adapter)
+        self.awaiting = awaiting.EventLoop()  # async def entry points: the worker's one event loop, made when first needed
 
     def serve(self):
         readline = self.proto_in.readline
@@ -488,6 +490,8 @@ class Server(object):
                     if signal is not None:
                         state['signal'] = signal
                     result = instance.execute(state)
+                if result is not None and result.__class__ is not dict:
+                    result = self.awaiting.settle(result, cls, entry, file)
             except BaseException as e:
                 raise component_failure(e, entry, file)
             finally:
@@ -602,6 +606,8 @@ class Server(object):
                             if signal is not None:
                                 market_data['signal'] = signal
                             result = instance.execute(market_data)
+                        if result is not None and result.__class__ is not dict:
+                            result = self.awaiting.settle(result, cls, entry, file)
                     finally:
                         processes.leave_if_forked()
                     if result is None:

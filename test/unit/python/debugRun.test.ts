@@ -193,6 +193,36 @@ describe('Debug Order: a component under debugpy, its order through Test Order (
     assert.notEqual(worker.pidFor(file), pid);
   });
 
+  it('an async def generate_order stops at its return after an await, and its order fills when it continues', async () => {
+    writeFileSync(
+      file,
+      COMPONENT.replace('from core.orders', 'import asyncio\nfrom core.orders')
+        .replace('    def generate_order', '    async def generate_order')
+        .replace('        return order', '        await asyncio.sleep(0)\n        return order'),
+    );
+    const returnLine =
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.trim() === 'return order') + 1;
+    let stoppedAt = 0;
+    const runner = new PythonDebugRunner({ interpreter, timeoutMs: 10_000 }, worker, {
+      attachTimeoutMs: 20_000,
+      onListening: async (endpoint) => {
+        const client = await attach(endpoint, [returnLine]);
+        const stopped = await client.event('stopped');
+        const threadId = stopped.body?.['threadId'] as number;
+        const trace = await client.ok('stackTrace', { threadId, startFrame: 0, levels: 1 });
+        stoppedAt = (trace['stackFrames'] as Array<{ line: number }>)[0]?.line ?? 0;
+        await client.ok('continue', { threadId });
+      },
+    });
+    const outcome = await debugOrder(runner);
+    assert.equal(stoppedAt, returnLine);
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.equal(outcome.response?.status.status, 'filled');
+    assert.equal(outcome.response?.filled_quantity, 2500);
+  });
+
   it('a debugger that cannot attach ends the run with DEBUGGER_FAILED, and nothing is sent', async () => {
     const runner = new PythonDebugRunner({ interpreter }, worker, {
       onListening: () => Promise.reject(new Error('the editor did not start the debug session')),
