@@ -23,6 +23,7 @@ import os
 import sys
 import time
 import types
+import weakref
 
 from sptrader_harness import awaiting, debugging, processes, returns, validation
 from sptrader_harness.batch_columns import ColumnError, batch_rows
@@ -164,6 +165,46 @@ class Limits(object):
 
 def _positive(value, default):
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+
+
+_signal_style = weakref.WeakKeyDictionary()
+
+
+def signal_style(cls):
+    """How cls's generate_order takes the signal: 'positional' (market_data, signal), 'keyword' (a keyword-only
+    `signal`) or None (market_data alone: `def generate_order(self, market_data)` is a component too). Read from
+    the code object, as instantiate does; cached per class."""
+    style = _signal_style.get(cls, False)
+    if style is not False:
+        return style
+    raw = None
+    for klass in getattr(cls, '__mro__', ()):
+        if 'generate_order' in vars(klass):
+            raw = vars(klass)['generate_order']
+            break
+    skip = 0 if isinstance(raw, staticmethod) else 1
+    code = getattr(getattr(raw, '__func__', raw), '__code__', None)
+    if code is None or code.co_flags & 0x04 or code.co_argcount - skip >= 2:
+        style = 'positional'
+    elif 'signal' in code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount] or code.co_flags & 0x08:
+        style = 'keyword'
+    else:
+        style = None
+    try:
+        _signal_style[cls] = style
+    except TypeError:
+        pass
+    return style
+
+
+def call_generate(instance, cls, market_data, signal):
+    """instance.generate_order(market_data, signal), as its signature takes the signal."""
+    style = signal_style(cls)
+    if style == 'positional':
+        return instance.generate_order(market_data, signal)
+    if style == 'keyword':
+        return instance.generate_order(market_data, signal=signal)
+    return instance.generate_order(market_data)
 
 
 def component_failure(exc, entry, file, where='inside'):
@@ -450,7 +491,12 @@ class Server(object):
             raise ComponentFailure('NO_COMPONENT_CLASS', 'no order component class in %s: define a class with generate_order(market_data, signal) '
                                    '(deriving OrderBase) or execute(market_state) (deriving Order)' % file, file)
         if len(candidates) > 1:
-            names = ', '.join(sorted(c.__name__ for c in candidates))
+            # A class deriving the contract's base (OrderBase or Order) is the component; a helper class that
+            # happens to have an execute or generate_order method is not.
+            derived = [c for c in candidates if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]
+            if len(derived) == 1:
+                return derived[0]
+            names = ', '.join(sorted(c.__name__ for c in (derived or candidates)))
             raise ComponentFailure('AMBIGUOUS_COMPONENT_CLASS', '%s defines several order components (%s); choose one with --class NAME' % (file, names), file)
         return candidates[0]
 
@@ -484,7 +530,7 @@ class Server(object):
             call_started = time.perf_counter()
             try:
                 if entry == 'generate_order':
-                    result = instance.generate_order(market_data, signal)
+                    result = call_generate(instance, cls, market_data, signal)
                 else:
                     state = dict(market_data)
                     if signal is not None:
@@ -601,7 +647,7 @@ class Server(object):
                 try:
                     try:
                         if entry == 'generate_order':
-                            result = instance.generate_order(market_data, signal)
+                            result = call_generate(instance, cls, market_data, signal)
                         else:
                             if signal is not None:
                                 market_data['signal'] = signal

@@ -191,6 +191,8 @@ const fmt = (n: number): string => formatNumber(Number.isInteger(n) ? n : Number
  */
 export function formatNumber(n: number): string {
   const text = String(n);
+  // An absurd size (a component's 1e300) keeps its exponent instead of 300 grouped digits.
+  if (Math.abs(n) >= 1e21 && Number.isFinite(n)) return text;
   const dot = text.indexOf('.');
   if (text.includes('e') || !Number.isFinite(n) || (dot >= 0 && text.length - dot - 1 > 10)) return NUMBER.format(n);
   const negative = text.charCodeAt(0) === 45;

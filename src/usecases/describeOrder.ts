@@ -32,9 +32,13 @@ export interface DescribeOptions {
 const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
 const MAX_REASON = 160;
 
-/** 10000 → "10,000"; 0.5 → "0.5"; 1234567.891 → "1,234,567.891" (at most 10 decimals, never an exponent). */
+/**
+ * 10000 → "10,000"; 0.5 → "0.5"; 1234567.891 → "1,234,567.891" (at most 10 decimals); from 1e21 on, where
+ * grouped digits would run across the screen, JavaScript's exponent ("1e+300").
+ */
 export function formatQuantity(n: number): string {
   if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 1e21) return String(Number(n.toPrecision(15)));
   return NUMBER.format(Number(n.toPrecision(15)));
 }
 

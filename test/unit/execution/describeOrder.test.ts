@@ -137,6 +137,7 @@ describe('describeOrder: numbers', () => {
     assert.equal(formatQuantity(1e-7), '0.0000001');
     assert.equal(formatQuantity(2.5e9), '2,500,000,000');
     assert.equal(formatQuantity(0.1 + 0.2), '0.3');
+    assert.equal(formatQuantity(1e300), '1e+300');
     assert.equal(formatPrice(1.085, 4), '1.0850');
     assert.equal(formatPrice(1.0792233333, 5), '1.07922');
     assert.equal(formatPrice(64_321.5, 2), '64,321.50');

@@ -323,6 +323,36 @@ describe('Test Order (component → validation → paper venue)', function () {
     assert.match(error.message, /got -1000: did you mean side='sell'/);
   });
 
+  it('generate_order(self, market_data) without a signal parameter, or with a keyword-only one, runs', async () => {
+    const bodies = {
+      no_signal: `    def generate_order(self, market_data):`,
+      keyword_signal: `    def generate_order(self, market_data, *, signal=None):\n        assert signal == {'side': 'sell'}`,
+      static_method: `    @staticmethod\n    def generate_order(market_data, signal=None):`,
+    };
+    for (const [name, head] of Object.entries(bodies)) {
+      const file = join(dir, 'core', 'orders', `${name}.py`);
+      writeFileSync(
+        file,
+        `${HEADER}\nclass C(OrderBase):\n${head}\n        return {'symbol': market_data['symbol'], 'side': 'sell', 'order_type': 'market', 'quantity': 1000}\n`,
+      );
+      const outcome = await run({ file, signal: { side: 'sell' } });
+      assert.equal(outcome.exitCode, 0, `${name}: ${JSON.stringify(outcome.errors)}`);
+      assert.equal(outcome.response?.status.status, 'filled', name);
+    }
+  });
+
+  it('a helper class with an execute method beside the OrderBase component does not make the file ambiguous', async () => {
+    const file = join(dir, 'core', 'orders', 'with_helper.py');
+    writeFileSync(
+      file,
+      `${HEADER}\nclass Sizer:\n    def execute(self, x):\n        return 1000\n\nclass Real(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return {'symbol': market_data['symbol'], 'side': 'buy', 'order_type': 'market', 'quantity': Sizer().execute(0)}\n`,
+    );
+    const outcome = await run({ file });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.equal(outcome.component.className, 'Real');
+    assert.equal(outcome.response?.status.status, 'filled');
+  });
+
   it('a component that returns None produced no order: exit 0, nothing sent', async () => {
     const file = join(dir, 'core', 'orders', 'none.py');
     writeFileSync(file, order('        return None'));
