@@ -208,8 +208,14 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
     return (await pane.locator('.monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
   }
 
-  /** Opens a workspace file by its path through Quick Open (Ctrl+P), and focuses its editor. */
+  /**
+   * Opens a workspace file by its path through Quick Open (Ctrl+P) in the first editor group, as a user
+   * clicking into their code does, and focuses its editor. (Quick Open opens in the active group: from the
+   * result panel's group it would hide the panel behind the file, and the next run would wait for its
+   * webview to be made again.)
+   */
   async function openFile(name) {
+    await runFromPalette('View: Focus First Editor Group').catch(() => undefined);
     await runFromPalette('Go to File...').catch(async () => {
       await page().keyboard.press('Escape');
       await page().keyboard.press('Control+P');
@@ -225,7 +231,10 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
     await group.locator('.tabs-container .tab.active', { hasText: name }).first().waitFor({ state: 'visible' });
     const editor = group.locator('.monaco-editor .view-lines').first();
     await editor.waitFor({ state: 'visible' });
-    await editor.click();
+    // Quick Open leaves the focus in the editor: no click (one in the editor can land on a CodeLens and run
+    // it). From the top, where the CodeLenses are (an editor shown again keeps where it was scrolled to).
+    await group.locator('.monaco-editor.focused').first().waitFor({ state: 'visible', timeout: 10_000 });
+    await page().keyboard.press('Control+Home');
   }
 
   /** The inner documents of the open webviews (each webview is two nested iframes). */
@@ -271,15 +280,19 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
 
   /**
    * In a result frame: notes (in window.__sptraderPainted) when a finished result other than `previous`
-   * is painted (the frame after the DOM change), or now if one already shows.
+   * is painted (the frame after the DOM change), or now if one already shows. Watched before a click
+   * (`[previous, true]`), what the frame shows then never counts: only a result drawn after it. Run with
+   * Locator.evaluate, whose function gets the element first.
    */
-  const watchPaint = (previous) => {
+  const watchPaint = (_body, [previous, beforeClick]) => {
     const text = (id) => document.getElementById(id)?.textContent ?? '';
+    const keyNow = () => `${text('headline')}\n${text('ran-at')}`;
+    const shown = beforeClick ? keyNow() : undefined;
     const check = () => {
       if (window.__sptraderPainted !== undefined) return;
       const headline = text('headline');
-      const key = `${headline}\n${text('ran-at')}`;
-      if (headline.trim() === '' || text('running').trim() !== '' || key === previous) return;
+      const key = keyNow();
+      if (headline.trim() === '' || text('running').trim() !== '' || key === previous || key === shown) return;
       window.__sptraderPainted = null;
       window.__sptraderShownInDom = Date.now();
       requestAnimationFrame(() => setTimeout(() => (window.__sptraderPainted = Date.now()), 0));
@@ -293,11 +306,14 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
   };
 
   /**
-   * Clicks `target` and measures the time from the click (the page's mousedown) to the painted result: a
-   * finished result panel showing a headline matching `re` other than `previous`. A panel open before the
-   * click is watched from the click; a panel that opens after it is watched from when it is found, so
-   * for a first run the figure is at most one poll (50 ms) late. Returns `ms`, and the times (page clock)
-   * of the click, of the result entering the panel's DOM and of its paint.
+   * Clicks `target` and measures the time from the click to the painted result: a finished result panel
+   * showing a headline matching `re` other than `previous`. The click's time is taken just before Playwright
+   * clicks (the system clock the page and its frames share): the page's own pointerdown was seen to arrive
+   * after a CodeLens's run had already been painted, so it cannot anchor the figure; this one errs on the
+   * slow side by Playwright's own click. A panel open before the click is watched from the click; a panel
+   * that opens after it is watched from when it is found, so for a first run the figure is at most one poll
+   * (50 ms) late. Returns `ms`, and the times of the click, of the result entering the panel's DOM and of
+   * its paint.
    */
   async function clickToResult(target, re, previous, timeout = 90_000) {
     // Evaluated in a result frame; a frame being replaced answers undefined.
@@ -317,15 +333,11 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
       }
       return frames;
     };
-    await page().evaluate(() => {
-      window.__sptraderClickAt = undefined;
-      const at = () => (window.__sptraderClickAt ??= Date.now());
-      document.addEventListener('mousedown', at, { capture: true, once: true });
-    });
     // Every open panel is watched before the click (a watch that failed would leave an earlier run's paint).
     for (const inner of await results())
-      for (let attempt = 0; (await inFrame(inner, watchPaint, previous)) !== true; attempt++)
+      for (let attempt = 0; (await inFrame(inner, watchPaint, [previous, true])) !== true; attempt++)
         if (attempt >= 5) throw new Error('the result panel could not be watched before the click');
+    const clickAt = Date.now();
     await target.click();
     const deadline = Date.now() + timeout;
     for (;;) {
@@ -333,12 +345,10 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
         const painted = await inFrame(inner, () =>
           window.__sptraderObserver === undefined ? 'unwatched' : (window.__sptraderPainted ?? 'waiting'),
         );
-        if (painted === 'unwatched') await inFrame(inner, watchPaint, previous);
+        if (painted === 'unwatched') await inFrame(inner, watchPaint, [previous, false]);
         if (typeof painted !== 'number') continue;
         const r = await resultKey(inner);
         if (!r.done || r.key === previous || !re.test(r.headline)) continue;
-        const clickAt = await page().evaluate(() => window.__sptraderClickAt);
-        if (typeof clickAt !== 'number') throw new Error('the click did not reach the page');
         if (painted < clickAt)
           throw new Error(
             `a paint from before the click (${clickAt - painted} ms) was seen: ${JSON.stringify(r.key)} after ${JSON.stringify(previous)}`,
@@ -375,6 +385,8 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
       window.__sptraderClickAt = undefined;
       window.__sptraderShownAt = undefined;
       const at = () => (window.__sptraderClickAt ??= Date.now());
+      // pointerdown first: the editor runs a CodeLens on it and may cancel the mousedown that follows.
+      document.addEventListener('pointerdown', at, { capture: true, once: true });
       document.addEventListener('mousedown', at, { capture: true, once: true });
       const tick = () => {
         const widget = document.querySelector('.quick-input-widget');
@@ -389,9 +401,11 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
       };
       requestAnimationFrame(tick);
     }, re.source);
+    // Timed from just before Playwright clicks, as clickToResult is (the same clock).
+    const clickAt = Date.now();
     await target.click();
     await page().waitForFunction(() => window.__sptraderShownAt !== undefined, undefined, { timeout });
-    return page().evaluate(() => window.__sptraderShownAt - window.__sptraderClickAt);
+    return (await page().evaluate(() => window.__sptraderShownAt)) - clickAt;
   }
 
   return {

@@ -259,8 +259,9 @@ async function main() {
       )
         throw new Error(`CheckOrder line "${check}"`);
       await page.screenshot({ path: join(RESULTS, 'details-audit-log.png') });
-      // Newest last: the end of the document holds the Execute on Paper's fill.
-      await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+      // Newest last: the end of the document holds the Execute on Paper's fill. The view opens focused; a click
+      // in it could land below its last line and scroll the text away.
+      await page.locator('.editor-group-container.active .monaco-editor.focused').first().waitFor({ timeout: 10_000 });
       await page.keyboard.press('Control+End');
       const end = await until('the end of the log', async () => {
         const lines = await visibleLines();
@@ -290,7 +291,7 @@ async function main() {
       await pick(/Enter REDUCING/);
       await confirm(/Enter REDUCING\?/, 'Enter REDUCING');
       await statusItem(/REDUCING/);
-      await auditLines.click();
+      await auditLines.click({ position: { x: 4, y: 4 } });
       await page.keyboard.press('Control+End');
       const reducing = await until('the TradingStateChanged line', async () => {
         await page.keyboard.press('Control+End');
@@ -308,7 +309,10 @@ async function main() {
   );
 
   await step('its "Raw JSONL:" link opens the audit log file itself', async () => {
-    await auditLines.click();
+    // Focused by a click at its top left (a click in the middle of a long line scrolls the view sideways in a
+    // narrow group), then to the end and back to the top so that the view is brought back to column 1.
+    await auditLines.click({ position: { x: 4, y: 4 } });
+    await page.keyboard.press('Control+End');
     await page.keyboard.press('Control+Home');
     const link = page.locator('.editor-group-container.active .monaco-editor .detected-link').first();
     await link.waitFor({ state: 'visible', timeout: 15_000 });

@@ -254,7 +254,9 @@ function onNotification(message: CompareNotification): void {
       current = message.view;
       vscode.setState({ view: current });
       render(current);
-      byId('status').focus();
+      // Only where the user is already in the panel (Run again): the editor keeps the keyboard after a run it
+      // started (the status is announced by its live region either way).
+      if (document.hasFocus()) byId('status').focus();
       break;
     case 'running': {
       const button = byId<HTMLButtonElement>('run-again');

@@ -312,7 +312,9 @@ function onNotification(message: ReplayNotification): void {
       current = message.replay;
       vscode.setState({ replay: current });
       render(current);
-      byId('status').focus();
+      // Only where the user is already in the panel (Run again): the editor keeps the keyboard after a run it
+      // started (the status is announced by its live region either way).
+      if (document.hasFocus()) byId('status').focus();
       break;
     case 'running': {
       const button = byId<HTMLButtonElement>('replay-again');

@@ -421,7 +421,9 @@ function onNotification(message: HostNotification): void {
         current = { ...current, timings: { ...current.timings, waitedMs: previous.timings.waitedMs } };
       vscode.setState({ result: current });
       render(current);
-      byId('status').focus();
+      // Only where the user is already in the panel (Run again): the editor keeps the keyboard after a run it
+      // started (the status is announced by its live region either way).
+      if (document.hasFocus()) byId('status').focus();
       if (current.requestedAt !== undefined && current.timings.waitedMs == null) measureWaited(current.requestedAt);
       break;
     }
