@@ -19,6 +19,7 @@ import { registerOrderCommands } from './views/orderCommands';
 import { EditorParents } from './views/parentOrders';
 import { registerPaperFaults } from './views/paperFaults';
 import { registerPrewarm } from './views/prewarm';
+import { ComponentView } from './views/componentView';
 import { registerRunInputs } from './views/runInputs';
 import { RunInputsStore } from './views/runInputsStore';
 import { registerProfileCommands } from './views/profileCommands';
@@ -79,6 +80,7 @@ export class Container {
       registerTrees(services);
       registerStatusBar(services);
       registerPrewarm(services);
+      context.subscriptions.push(new ComponentView(context.extensionUri, results));
       context.subscriptions.push(
         vscode.workspace.onDidChangeConfiguration((e) => {
           if (

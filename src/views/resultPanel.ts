@@ -55,6 +55,7 @@ export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, 
   /** Redraws the shown result with what happened to its order since (no reveal, no focus change). */
   update(view: ResultView): void {
     this.current = view;
+    this.drawnAgain(view);
     if (this.panel) this.panel.title = this.titleOf(view);
     this.post({ type: 'result', result: view });
   }

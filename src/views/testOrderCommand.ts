@@ -20,7 +20,7 @@ import { withCancellableProgress, withDelayedProgress } from './progress';
 import { chooseDebugger, DebugOrderSessions } from './debugOrder';
 import { PythonDebugRunner } from '../python/debugRun';
 import type { ComponentRunner } from '../usecases/testOrder';
-import type { RunKind } from './protocol';
+import type { ResultView, RunKind } from './protocol';
 import { QuoteHistory, quotePointOf } from './quoteHistory';
 import { ResultPanel } from './resultPanel';
 import { followedParentView, followedView, resultViewOf } from './resultView';
@@ -49,6 +49,9 @@ const RUN_AGAIN: Record<RunKind, string> = {
 /** Where a run's outcome is shown (the result panel), for the commands that run components. */
 export interface RunResults {
   show(outcome: TestOrderOutcome, kind: RunKind): void;
+  /** The result the panel shows last, and when it changes (for the Explorer's SPtrader section). */
+  readonly lastResult: () => ResultView | null;
+  readonly onResult: vscode.Event<unknown>;
 }
 
 export function registerOrderRunCommands(services: TestOrderCommandServices): RunResults {
@@ -279,6 +282,8 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     registerCommand(Commands.debugOrder, (uri?: vscode.Uri, className?: string) => run('debug-order', uri, className)),
   );
   return {
+    lastResult: () => panel.result,
+    onResult: panel.onDidDraw,
     show: (outcome, kind) => {
       const symbol = outcome.order?.symbol;
       panel.show(

@@ -37,6 +37,9 @@ export abstract class WebviewPanelHost<
   protected running = false;
   protected readonly disposables: vscode.Disposable[] = [];
   private panelDisposables: vscode.Disposable[] = [];
+  private readonly drawn = new vscode.EventEmitter<View>();
+  /** Fires with each view shown or updated. */
+  readonly onDidDraw = this.drawn.event;
 
   constructor(
     protected readonly extensionUri: vscode.Uri,
@@ -80,6 +83,7 @@ export abstract class WebviewPanelHost<
   /** Shows a view, opening the panel or revealing it without taking focus from the editor. */
   show(view: View): void {
     this.current = view;
+    this.drawn.fire(view);
     if (!this.panel) this.create(this.titleOf(view));
     else {
       this.panel.title = this.titleOf(view);
@@ -88,12 +92,18 @@ export abstract class WebviewPanelHost<
     }
   }
 
+  /** A view redrawn without show (a later event of the same run). */
+  protected drawnAgain(view: View): void {
+    this.drawn.fire(view);
+  }
+
   setRunning(running: boolean): void {
     this.running = running;
     this.post({ type: 'running', running });
   }
 
   dispose(): void {
+    this.drawn.dispose();
     this.panel?.dispose();
     for (const d of [...this.disposables, ...this.panelDisposables]) d.dispose();
   }

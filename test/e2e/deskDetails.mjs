@@ -52,6 +52,7 @@ const {
   openPalette,
   clearNotifications,
   statusItem,
+  webviewFrames,
 } = w;
 
 async function cleanup() {
@@ -149,6 +150,7 @@ async function main() {
       await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible' });
       await openFile(FILE);
       await testOrderLens().waitFor({ timeout: 45_000 });
+      await page.screenshot({ path: join(RESULTS, 'details-opened.png') });
     },
     { required: true },
   );
@@ -222,6 +224,51 @@ async function main() {
       console.log(`  ${line}`);
       await clearNotifications();
       return line;
+    },
+  );
+
+  await step(
+    "the Explorer's SPtrader section names the component and its last result; its ▶ Test Order link runs it",
+    async () => {
+      const section = page.locator('.pane-header', { hasText: /^SPtrader$/ }).first();
+      await section.waitFor({ state: 'visible', timeout: 15_000 });
+      if ((await section.getAttribute('aria-expanded')) === 'false') await section.click();
+      const frame = await until(
+        'the section drawn',
+        async () => {
+          for (const inner of await webviewFrames()) {
+            const names = await inner
+              .locator('p.name')
+              .count()
+              .catch(() => 0);
+            if (names > 0) return inner;
+          }
+          return undefined;
+        },
+        30_000,
+      );
+      const text = await until(
+        'the last result in the section',
+        async () => {
+          const t = (
+            await frame
+              .locator('body')
+              .innerText()
+              .catch(() => '')
+          )
+            .replace(/\s+/g, ' ')
+            .trim();
+          return t.includes(FILE) && /FILLED BUY 10,000 EUR_USD MKT IOC → FILLED/.test(t) ? t : undefined;
+        },
+        15_000,
+      );
+      const links = (await frame.locator('nav a').allInnerTexts()).map((l) => l.trim());
+      if (links.length !== 6 || links[0] !== '▶ Test Order') throw new Error(`links: ${links.join(' | ')}`);
+      await page.screenshot({ path: join(RESULTS, 'details-explorer-section.png') });
+      await frame.locator('nav a', { hasText: 'Test Order' }).first().click();
+      const r = await resultHeadline(/→ FILLED/, last);
+      last = r.key;
+      return `${text} → the link ran: ${r.headline}`;
     },
   );
 
