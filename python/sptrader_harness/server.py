@@ -246,12 +246,13 @@ def parse_result(result, entry, file, limits):
     return result
 
 
-def vet(instance, hook, result, file):
+def vet(instance, hook, result, file, loop=None):
     """
     Runs the component's validate_order (validation.py) on the order in result and returns the
     milliseconds it took, or raises the ComponentFailure that stops the order (its elapsed_ms
     set). Only a dict is shown to it: anything else is refused by SPtrader's own validation with
-    a message per field.
+    a message per field. An `async def validate_order` is awaited on the worker's event loop
+    (awaiting.py), as the entry point is.
     """
     order = result
     if isinstance(order, dict) and order.get('type') == 'order_request' and 'order' in order:
@@ -261,6 +262,8 @@ def vet(instance, hook, result, file):
     started = time.perf_counter()
     try:
         verdict = instance.validate_order(order)
+        if loop is not None and verdict is not None and verdict is not True and verdict is not False:
+            verdict = loop.settle(verdict, type(instance), 'validate_order', file)
     except BaseException as e:
         failure = validate_failure(e, hook, type(instance).__name__, file)
         failure.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -555,7 +558,7 @@ class Server(object):
                         response['return_exact'] = False
             if result is not None and hook is not None and hook.call:
                 try:
-                    response['component_ms'] += vet(instance, hook, result, file)
+                    response['component_ms'] += vet(instance, hook, result, file, self.awaiting)
                 except ComponentFailure as f:
                     response['component_ms'] += getattr(f, 'elapsed_ms', 0.0)
                     raise
@@ -662,7 +665,7 @@ class Server(object):
                         continue
                     result = parse_result(result, entry, file, limits)
                     if vetting and result is not None:
-                        vet(instance, hook, result, file)
+                        vet(instance, hook, result, file, self.awaiting)
                     budget = limits.answer(entry, file)
                     item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget)}
                     result = None

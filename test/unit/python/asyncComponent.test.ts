@@ -199,6 +199,33 @@ describe('async def generate_order', function () {
     assert.match(r.error.traceback ?? '', /async_raises\.py", line 8, in generate_order/);
   });
 
+  it('an async def validate_order is awaited: its (False, reason) stops the order, True lets it go', async () => {
+    const vetting = (body: string): string =>
+      [
+        'import asyncio',
+        'from core.orders.order_base import OrderBase',
+        '',
+        'class C(OrderBase):',
+        '    async def generate_order(self, market_data, signal=None):',
+        `        return ${BUY}`,
+        '',
+        '    async def validate_order(self, order):',
+        '        await asyncio.sleep(0)',
+        `        ${body}`,
+        '',
+      ].join('\n');
+    const stopped = await worker.run({
+      file: write('async_vet_no.py', vetting("return (False, 'desk closed')")),
+      marketData: {},
+    });
+    assert.equal(stopped.ok, false);
+    assert.equal(stopped.error?.code, 'ORDER_VETOED', JSON.stringify(stopped.error));
+    assert.match(stopped.error.message, /desk closed/);
+    const passed = await worker.run({ file: write('async_vet_yes.py', vetting('return True')), marketData: {} });
+    assert.equal(passed.ok, true, JSON.stringify(passed.error));
+    assert.deepEqual(passed.output, { symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1000 });
+  });
+
   it('an async generator, and a coroutine that returns another awaitable, are refused at the entry point', async () => {
     const gen = write('async_gen.py', component(['await asyncio.sleep(0)', `yield ${BUY}`]));
     const g = await worker.run({ file: gen, marketData: {} });
