@@ -9,10 +9,10 @@
  * first result panel otherwise waits for (BENCHMARKS.md, issue 16). It never expands itself.
  */
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import { findOrderClasses, isNotAComponentFile } from './orderClassScan';
 import type { ResultView } from './protocol';
+import { webviewPage } from './webviewPanelHost';
 
 export const COMPONENT_VIEW_ID = 'sptrader.component';
 /** Set once a component is open in a trusted workspace; the view's `when`. */
@@ -106,9 +106,6 @@ export class ComponentView implements vscode.WebviewViewProvider, vscode.Disposa
   }
 
   private page(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const csp = ["default-src 'none'", `style-src ${webview.cspSource} 'nonce-${nonce}'`].join('; ');
-    const css = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'component.css'));
     const c = this.component;
     const result = this.source.lastResult();
     const mine = c !== undefined && result !== null && result.file === c.file ? result : null;
@@ -122,19 +119,12 @@ ${
     : '<p class="meta">No run of it in this window yet.</p>'
 }`
       : '<p class="meta">Open an order component (a class deriving OrderBase or Order) to run it from here.</p>';
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${css.toString()}">
-<title>SPtrader</title>
-</head>
-<body>
-${body}
-</body>
-</html>`;
+    return webviewPage(webview, this.extensionUri, () => ({
+      title: 'SPtrader',
+      styles: ['component.css'],
+      scripts: [],
+      body,
+    }));
   }
 }
 

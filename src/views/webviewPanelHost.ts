@@ -188,20 +188,33 @@ export abstract class WebviewPanelHost<
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const media = (...path: string[]): string =>
-      webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', ...path)).toString();
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    const page = this.page(media);
-    const styles = page.styles.map((s) => `<link rel="stylesheet" href="${media(s)}">`).join('\n');
-    const scripts = page.scripts.map((s) => `<script nonce="${nonce}" src="${media(...s)}"></script>`).join('\n');
-    return `<!DOCTYPE html>
+    return webviewPage(webview, this.extensionUri, (media) => this.page(media));
+  }
+}
+
+/**
+ * A webview's page: the extension's media only, under a CSP that lets no script run but the page's own
+ * (each carries the page's nonce; a page without scripts runs none).
+ */
+export function webviewPage(
+  webview: vscode.Webview,
+  extensionUri: vscode.Uri,
+  build: (media: (...path: string[]) => string) => PageParts,
+): string {
+  const nonce = randomBytes(16).toString('base64');
+  const media = (...path: string[]): string =>
+    webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', ...path)).toString();
+  const page = build(media);
+  const csp = [
+    "default-src 'none'",
+    `img-src ${webview.cspSource} data:`,
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    ...(page.scripts.length > 0 ? [`script-src 'nonce-${nonce}'`] : []),
+  ].join('; ');
+  const styles = page.styles.map((s) => `<link rel="stylesheet" href="${media(s)}">`).join('\n');
+  const scripts = page.scripts.map((s) => `<script nonce="${nonce}" src="${media(...s)}"></script>`).join('\n');
+  return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
@@ -215,5 +228,4 @@ ${page.body}
 ${scripts}
 </body>
 </html>`;
-  }
 }

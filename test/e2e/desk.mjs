@@ -13,10 +13,11 @@
 // Screenshots: test-results/desk-*.png (and desk-fail-*.png).
 // Needs scripts/e2e/setup.sh and `npm run package`. Prints `E2E desk: N passed, N failed`; exits non-zero
 // on any failure; always kills code-server's group.
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
+import { newestVsix, suite } from '../../scripts/e2e/suite.mjs';
 import { workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,7 +30,6 @@ const COMPONENT_DIR = join('core', 'orders', 'execution_algos');
 const FILE = 'spread_guarded_market.py';
 const TEST_FILE = 'test_spread_guarded_market.py';
 const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 480_000);
-const started = Date.now();
 
 const results = [];
 let server;
@@ -56,35 +56,7 @@ async function cleanup() {
   await server?.stop();
 }
 
-function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
-  console.log(`E2E desk: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  process.exit(code || (failed > 0 ? 1 : 0));
-}
-
-const guard = setTimeout(async () => {
-  log(`desk run timed out after ${TOTAL_TIMEOUT / 1000}s`);
-  results.push({ name: 'whole run within the time limit', ok: false });
-  await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 15_000))]);
-  finish(1);
-}, TOTAL_TIMEOUT);
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-])
-  process.on(sig, () => {
-    log(`${sig}: stopping`);
-    cleanup().finally(() => process.exit(code));
-  });
-
-function newestVsix() {
-  if (process.env.E2E_VSIX) return resolve(process.env.E2E_VSIX);
-  return readdirSync(repo)
-    .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
-    .map((f) => join(repo, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-}
+const { finish, stopGuard } = suite({ title: 'desk', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 /** Runs `fn`, naming what it was doing if it fails. */
 async function labelled(what, fn) {
@@ -119,7 +91,7 @@ async function menu(title, re) {
 async function main() {
   mkdirSync(RESULTS, { recursive: true });
   for (const f of readdirSync(RESULTS)) if (/^desk-.*\.png$/.test(f)) rmSync(join(RESULTS, f));
-  const vsix = newestVsix();
+  const vsix = newestVsix(repo);
   if (!vsix || !existsSync(vsix))
     throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   rmSync(RUN_DIR, { recursive: true, force: true });
@@ -379,7 +351,7 @@ try {
   if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
   code = 1;
 } finally {
-  clearTimeout(guard);
+  stopGuard();
   await cleanup();
 }
 finish(code);

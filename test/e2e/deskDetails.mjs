@@ -17,10 +17,11 @@
 // Needs scripts/e2e/setup.sh and `npm run package`. Env: E2E_DIR (run state, default .e2e), E2E_VSIX,
 // E2E_UI_TIMEOUT_MS (whole run, default 420000). Prints `E2E desk details: N passed, N failed`; exits non-zero
 // on any failure; always kills code-server's group.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
+import { newestVsix, suite, until } from '../../scripts/e2e/suite.mjs';
 import { workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -32,7 +33,6 @@ const RESULTS = join(repo, 'test-results');
 const FILE = 'spread_guarded_market.py';
 const WARM_RUNS = 7;
 const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 420_000);
-const started = Date.now();
 
 const results = [];
 let server;
@@ -60,45 +60,7 @@ async function cleanup() {
   await server?.stop();
 }
 
-function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
-  console.log(`E2E desk details: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  process.exit(code || (failed > 0 ? 1 : 0));
-}
-
-const guard = setTimeout(async () => {
-  log(`desk details run timed out after ${TOTAL_TIMEOUT / 1000}s`);
-  results.push({ name: 'whole run within the time limit', ok: false });
-  await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 15_000))]);
-  finish(1);
-}, TOTAL_TIMEOUT);
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-])
-  process.on(sig, () => {
-    log(`${sig}: stopping`);
-    cleanup().finally(() => process.exit(code));
-  });
-
-function newestVsix() {
-  if (process.env.E2E_VSIX) return resolve(process.env.E2E_VSIX);
-  return readdirSync(repo)
-    .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
-    .map((f) => join(repo, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-}
-
-async function until(what, check, timeout = 30_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout / 1000}s`);
-    await page.waitForTimeout(200);
-  }
-}
+const { finish, stopGuard } = suite({ title: 'desk details', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 /** The active editor's visible lines (Monaco draws only those on screen). */
 async function visibleLines() {
@@ -116,7 +78,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) 
 async function main() {
   mkdirSync(RESULTS, { recursive: true });
   for (const f of readdirSync(RESULTS)) if (/^details-.*\.png$/.test(f)) rmSync(join(RESULTS, f));
-  const vsix = newestVsix();
+  const vsix = newestVsix(repo);
   if (!vsix || !existsSync(vsix))
     throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   rmSync(RUN_DIR, { recursive: true, force: true });
@@ -519,7 +481,7 @@ try {
   if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
   code = 1;
 } finally {
-  clearTimeout(guard);
+  stopGuard();
   await cleanup();
 }
 finish(code);

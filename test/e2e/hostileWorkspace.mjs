@@ -15,13 +15,14 @@
 // headers and body. Trust is on for the folder (code-server runs with --disable-workspace-trust), the
 // worst case: a person who trusted the clone.
 // Needs scripts/e2e/setup.sh and `npm run package`. Prints `E2E hostile workspace: N passed, N failed`.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
-import { chooseRow } from '../../scripts/e2e/page.mjs';
+import { newestVsix, suite, until } from '../../scripts/e2e/suite.mjs';
+import { chooseRow, workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
@@ -33,7 +34,6 @@ const PROFILE = 'oanda-practice';
 const TOKEN = `e2eTOKEN${randomBytes(12).toString('hex')}`;
 const ACCOUNT = '101-004-1234567-001';
 const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 420_000);
-const started = Date.now();
 
 const results = [];
 let server;
@@ -74,78 +74,15 @@ function captureServer(name) {
   return capture;
 }
 
+const { step } = workbench(() => page, { results, resultsDir: RESULTS, prefix: 'hostile-' });
+
 async function cleanup() {
   await browser?.close();
   await server?.stop();
   await Promise.all(captures.map((c) => c.close().catch(() => {})));
 }
 
-function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
-  console.log(
-    `E2E hostile workspace: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`,
-  );
-  process.exit(code || (failed > 0 ? 1 : 0));
-}
-
-const guard = setTimeout(async () => {
-  log(`hostile-workspace run timed out after ${TOTAL_TIMEOUT / 1000}s`);
-  results.push({ name: 'whole run within the time limit', ok: false });
-  await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 15_000))]);
-  finish(1);
-}, TOTAL_TIMEOUT);
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-])
-  process.on(sig, () => {
-    log(`${sig}: stopping`);
-    cleanup().finally(() => process.exit(code));
-  });
-
-async function step(name, fn, { required = false } = {}) {
-  const t0 = Date.now();
-  try {
-    const detail = await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✔ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)${detail ? `: ${detail}` : ''}`);
-    return true;
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(
-      `  ✘ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${String(e.message || e)
-        .split('\n')
-        .slice(0, 8)
-        .join('\n      ')}`,
-    );
-    const slug = name
-      .replace(/[^a-z0-9]+/gi, '-')
-      .toLowerCase()
-      .slice(0, 40);
-    await page?.screenshot({ path: join(RESULTS, `hostile-fail-${slug}.png`) }).catch(() => {});
-    if (required) throw new Error(`required step failed: ${name}`);
-    return false;
-  }
-}
-
-function newestVsix() {
-  if (process.env.E2E_VSIX) return resolve(process.env.E2E_VSIX);
-  return readdirSync(repo)
-    .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
-    .map((f) => join(repo, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-}
-
-const until = async (what, check, timeout) => {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout / 1000}s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
+const { finish, stopGuard } = suite({ title: 'hostile workspace', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 /** Opens F1 with `text` typed, focusing the editor first (a focused webview keeps F1 to itself); retried. */
 async function openPalette(text, expect) {
@@ -251,7 +188,7 @@ async function openFile(name, folders) {
 async function main() {
   mkdirSync(RESULTS, { recursive: true });
   for (const f of readdirSync(RESULTS)) if (/^hostile-.*\.png$/.test(f)) rmSync(join(RESULTS, f));
-  const vsix = newestVsix();
+  const vsix = newestVsix(repo);
   if (!vsix || !existsSync(vsix))
     throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   const venue = captureServer("the user's venue");
@@ -454,7 +391,7 @@ try {
   if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
   code = 1;
 } finally {
-  clearTimeout(guard);
+  stopGuard();
   await cleanup();
 }
 finish(code);

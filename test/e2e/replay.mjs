@@ -15,11 +15,12 @@
 // sptrader-execution-*.vsix in the repo root), E2E_UI_TIMEOUT_MS (whole run, default 300000).
 // Prints `E2E replay: N passed, N failed`; exits non-zero on any failure; always kills code-server's group.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
-import { chooseRow } from '../../scripts/e2e/page.mjs';
+import { newestVsix, suite, until } from '../../scripts/e2e/suite.mjs';
+import { chooseRow, workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
@@ -33,82 +34,20 @@ const DATA = join(WORKSPACE, 'data/eurusd_m1_500.csv');
 const EXPORTED = join(RUN_DIR, 'exported-fills.csv');
 const SLOW = join(RUN_DIR, 'components', 'slow_bars.py');
 const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 300_000);
-const started = Date.now();
 
 const results = [];
 let server;
 let browser;
 let page;
 
+const { step } = workbench(() => page, { results, resultsDir: RESULTS, prefix: 'replay-' });
+
 async function cleanup() {
   await browser?.close();
   await server?.stop();
 }
 
-function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
-  console.log(`E2E replay: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  process.exit(code || (failed > 0 ? 1 : 0));
-}
-
-const guard = setTimeout(async () => {
-  log(`replay run timed out after ${TOTAL_TIMEOUT / 1000}s`);
-  results.push({ name: 'whole run within the time limit', ok: false });
-  await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 15_000))]);
-  finish(1);
-}, TOTAL_TIMEOUT);
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-])
-  process.on(sig, () => {
-    log(`${sig}: stopping`);
-    cleanup().finally(() => process.exit(code));
-  });
-
-async function step(name, fn, { required = false } = {}) {
-  const t0 = Date.now();
-  try {
-    const detail = await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✔ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)${detail ? `: ${detail}` : ''}`);
-    return true;
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(
-      `  ✘ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${String(e.message || e)
-        .split('\n')
-        .slice(0, 6)
-        .join('\n      ')}`,
-    );
-    const slug = name
-      .replace(/[^a-z0-9]+/gi, '-')
-      .toLowerCase()
-      .slice(0, 40);
-    await page?.screenshot({ path: join(RESULTS, `fail-replay-${slug}.png`) }).catch(() => {});
-    if (required) throw new Error(`required step failed: ${name}`);
-    return false;
-  }
-}
-
-function newestVsix() {
-  if (process.env.E2E_VSIX) return resolve(process.env.E2E_VSIX);
-  return readdirSync(repo)
-    .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
-    .map((f) => join(repo, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-}
-
-async function until(what, check, timeout) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout / 1000}s`);
-    await page.waitForTimeout(200);
-  }
-}
+const { finish, stopGuard } = suite({ title: 'replay', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 const widget = () => page.locator('.quick-input-widget');
 
@@ -171,7 +110,7 @@ async function toast(re, timeout = 60_000) {
 async function main() {
   mkdirSync(RESULTS, { recursive: true });
   for (const f of readdirSync(RESULTS)) if (/^(fail-replay-.*|replay-.*)\.png$/.test(f)) rmSync(join(RESULTS, f));
-  const vsix = newestVsix();
+  const vsix = newestVsix(repo);
   if (!vsix || !existsSync(vsix))
     throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   rmSync(RUN_DIR, { recursive: true, force: true });
@@ -480,7 +419,7 @@ try {
   if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
   code = 1;
 } finally {
-  clearTimeout(guard);
+  stopGuard();
   await cleanup();
 }
 finish(code);

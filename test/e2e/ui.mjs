@@ -14,11 +14,12 @@
 // Needs scripts/e2e/setup.sh and `npm run package`. Env: E2E_VSIX (default: newest
 // sptrader-execution-*.vsix in the repo root), E2E_UI_TIMEOUT_MS (whole run, default 600000).
 // Prints `E2E UI: N passed, N failed`; exits non-zero on any failure; always kills code-server's group.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
-import { chooseRow } from '../../scripts/e2e/page.mjs';
+import { newestVsix, suite } from '../../scripts/e2e/suite.mjs';
+import { chooseRow, workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
@@ -30,39 +31,20 @@ const RESULTS = join(repo, 'test-results');
 const RUN_DIR = join(E2E_DIR, 'ui-run');
 const STEP_TIMEOUT = 60_000;
 const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 600_000);
-const started = Date.now();
 
 const results = [];
 let server;
 let browser;
 let page;
 
+const { step } = workbench(() => page, { results, resultsDir: RESULTS, prefix: '' });
+
 async function cleanup() {
   await browser?.close();
   await server?.stop();
 }
 
-function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
-  console.log(`E2E UI: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  process.exit(code || (failed > 0 ? 1 : 0));
-}
-
-const guard = setTimeout(async () => {
-  log(`UI run timed out after ${TOTAL_TIMEOUT / 1000}s`);
-  results.push({ name: 'whole run within the time limit', ok: false });
-  await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 15_000))]);
-  finish(1);
-}, TOTAL_TIMEOUT);
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-])
-  process.on(sig, () => {
-    log(`${sig}: stopping`);
-    cleanup().finally(() => process.exit(code));
-  });
+const { finish, stopGuard } = suite({ title: 'UI', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 /** The panel's "You waited" once it has measured it (it does so the frame after the result is drawn), or ''. */
 async function waitedOf(frame) {
@@ -72,41 +54,6 @@ async function waitedOf(frame) {
     await page.waitForTimeout(100);
   }
   return '';
-}
-
-/** Runs one named check; a failure is recorded (with a screenshot) and, if `required`, stops the run. */
-async function step(name, fn, { required = false } = {}) {
-  const t0 = Date.now();
-  try {
-    const detail = await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✔ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)${detail ? `: ${detail}` : ''}`);
-    return true;
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(
-      `  ✘ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${String(e.message || e)
-        .split('\n')
-        .slice(0, 6)
-        .join('\n      ')}`,
-    );
-    const slug = name
-      .replace(/[^a-z0-9]+/gi, '-')
-      .toLowerCase()
-      .slice(0, 40);
-    await page?.screenshot({ path: join(RESULTS, `fail-${slug}.png`) }).catch(() => {});
-    if (required) throw new Error(`required step failed: ${name}`);
-    return false;
-  }
-}
-
-function newestVsix() {
-  if (process.env.E2E_VSIX) return resolve(process.env.E2E_VSIX);
-  const found = readdirSync(repo)
-    .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
-    .map((f) => join(repo, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  return found[0];
 }
 
 /** Runs a command from F1 by its palette title. */
@@ -146,7 +93,7 @@ async function main() {
   for (const f of readdirSync(RESULTS))
     if (/^(fail-.*|codelens|panel|tree|tree-after-.*|toast-.*|reset-confirm|statusbar)\.png$/.test(f))
       rmSync(join(RESULTS, f));
-  const vsix = newestVsix();
+  const vsix = newestVsix(repo);
   if (!vsix || !existsSync(vsix))
     throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   rmSync(RUN_DIR, { recursive: true, force: true });
@@ -534,7 +481,7 @@ try {
   if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
   code = 1;
 } finally {
-  clearTimeout(guard);
+  stopGuard();
   await cleanup();
 }
 finish(code);

@@ -21,7 +21,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
-import { chooseRow } from '../../scripts/e2e/page.mjs';
+import { newestVsix, suite, until } from '../../scripts/e2e/suite.mjs';
+import { chooseRow, workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -42,68 +43,15 @@ let browser;
 let page;
 let userDataDir;
 
+const { step } = workbench(() => page, { results, resultsDir: RESULTS, prefix: 'venue-' });
+
 async function cleanup() {
   await browser?.close();
   await server?.stop();
   await Promise.all(fakes.map((f) => f.close().catch(() => {})));
 }
 
-function finish(code) {
-  const passed = results.filter((r) => r.ok).length;
-  const failed = results.length - passed;
-  for (const s of summaries) console.log(`  venue ${s}`);
-  console.log(`E2E venues: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  process.exit(code || (failed > 0 ? 1 : 0));
-}
-
-const guard = setTimeout(async () => {
-  log(`venues run timed out after ${TOTAL_TIMEOUT / 1000}s`);
-  results.push({ name: 'whole run within the time limit', ok: false });
-  await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 15_000))]);
-  finish(1);
-}, TOTAL_TIMEOUT);
-for (const [sig, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-])
-  process.on(sig, () => {
-    log(`${sig}: stopping`);
-    cleanup().finally(() => process.exit(code));
-  });
-
-/** Runs one named check; a failure is recorded (with a screenshot) and, if `required`, stops the run. */
-async function step(name, fn, { required = false } = {}) {
-  const t0 = Date.now();
-  try {
-    const detail = await fn();
-    results.push({ name, ok: true });
-    console.log(`  ✔ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)${detail ? `: ${detail}` : ''}`);
-    return true;
-  } catch (e) {
-    results.push({ name, ok: false });
-    console.log(
-      `  ✘ ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${String(e.message || e)
-        .split('\n')
-        .slice(0, 8)
-        .join('\n      ')}`,
-    );
-    const slug = name
-      .replace(/[^a-z0-9]+/gi, '-')
-      .toLowerCase()
-      .slice(0, 40);
-    await page?.screenshot({ path: join(RESULTS, `venue-fail-${slug}.png`) }).catch(() => {});
-    if (required) throw new Error(`required step failed: ${name}`);
-    return false;
-  }
-}
-
-function newestVsix() {
-  if (process.env.E2E_VSIX) return resolve(process.env.E2E_VSIX);
-  return readdirSync(repo)
-    .filter((f) => /^sptrader-execution-.*\.vsix$/.test(f))
-    .map((f) => join(repo, f))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-}
+const { finish, stopGuard } = suite({ title: 'venues', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 /** The fakes are TypeScript, compiled by `tsc -p tsconfig.test.json` into out/test/fakes. */
 function loadFakes() {
@@ -136,16 +84,6 @@ function laps() {
 const trace = process.env.E2E_TRACE
   ? (what) => log(`${((Date.now() - started) / 1000).toFixed(1)} s ${what}`)
   : () => {};
-
-const until = async (what, check, timeout) => {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout / 1000}s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-};
 
 /** The SPtrader output channel as written under the user-data dir. */
 function extensionLog() {
@@ -353,7 +291,7 @@ function userSettings() {
 async function main() {
   mkdirSync(RESULTS, { recursive: true });
   for (const f of readdirSync(RESULTS)) if (/^venue-.*\.png$/.test(f)) rmSync(join(RESULTS, f));
-  const vsix = newestVsix();
+  const vsix = newestVsix(repo);
   if (!vsix || !existsSync(vsix))
     throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   const F = loadFakes();
@@ -658,7 +596,7 @@ try {
   if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
   code = 1;
 } finally {
-  clearTimeout(guard);
+  stopGuard();
   await cleanup();
 }
 finish(code);

@@ -1,0 +1,56 @@
+// What every UI e2e suite does around its steps: a time limit for the whole run (on expiry it records a
+// failure, cleans up and exits), SIGINT/SIGTERM handled by cleaning up, the closing line
+// `E2E <title>: N passed, N failed (…)` that run-all.sh and CI logs are read by, the .vsix to install, and a
+// polling helper. A suite makes one with `suite({ title, timeoutMs, results, cleanup })`.
+import { resolve } from 'node:path';
+import lib from './lib.js';
+import { newestVsix as newestIn } from './vsix.mjs';
+
+export function suite({ title, timeoutMs, results, cleanup }) {
+  const started = Date.now();
+
+  function finish(code) {
+    const passed = results.filter((r) => r.ok).length;
+    const failed = results.length - passed;
+    console.log(`E2E ${title}: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    process.exit(code || (failed > 0 ? 1 : 0));
+  }
+
+  const guard = setTimeout(async () => {
+    lib.log(`${title} run timed out after ${timeoutMs / 1000}s`);
+    results.push({ name: 'whole run within the time limit', ok: false });
+    await Promise.race([cleanup(), new Promise((r) => setTimeout(r, 15_000))]);
+    finish(1);
+  }, timeoutMs);
+  for (const [sig, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ])
+    process.on(sig, () => {
+      lib.log(`${sig}: stopping`);
+      cleanup().finally(() => process.exit(code));
+    });
+
+  return {
+    started,
+    finish,
+    /** Called when the steps are over, before cleaning up: the time limit no longer applies. */
+    stopGuard: () => clearTimeout(guard),
+  };
+}
+
+/** The .vsix to install: E2E_VSIX, else the newest one the repo's `npm run package` made. */
+export function newestVsix(repo) {
+  return process.env.E2E_VSIX ? resolve(process.env.E2E_VSIX) : newestIn(repo);
+}
+
+/** Polls `check` until it gives a truthy value (returned), or fails naming `what` after `timeout` ms. */
+export async function until(what, check, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout / 1000}s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
