@@ -6,6 +6,7 @@
 import { newClientOrderId, newSequentialId } from '../common/ids';
 import type { Clock } from '../common/clock';
 import {
+  carryValidity,
   cloneOrderRequest,
   type Fill,
   type OrderRequest,
@@ -88,7 +89,9 @@ export function submitOrderCommand(
     ...(options.component === undefined ? {} : { component: options.component }),
     ...(options.liveConfirmation === undefined ? {} : { liveConfirmation: { ...options.liveConfirmation } }),
   };
-  return freezeCommand(cmd);
+  const frozen = freezeCommand(cmd);
+  carryValidity(order, frozen.order);
+  return frozen;
 }
 
 export type DenialCode =

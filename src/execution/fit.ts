@@ -28,29 +28,34 @@ export function fitToInstrument(
   };
   let orderType = order.order_type;
   switch (orderType.type) {
-    case 'limit':
-      orderType = { type: 'limit', price: snap(orderType.price, buy, 'limit price') };
+    case 'limit': {
+      const price = snap(orderType.price, buy, 'limit price');
+      if (price !== orderType.price) orderType = { type: 'limit', price };
       break;
-    case 'stop':
-      orderType = { type: 'stop', price: snap(orderType.price, !buy, 'stop price') };
+    }
+    case 'stop': {
+      const price = snap(orderType.price, !buy, 'stop price');
+      if (price !== orderType.price) orderType = { type: 'stop', price };
       break;
-    case 'stop_limit':
-      orderType = {
-        type: 'stop_limit',
-        stop_price: snap(orderType.stop_price, !buy, 'stop price'),
-        limit_price: snap(orderType.limit_price, buy, 'limit price'),
-      };
+    }
+    case 'stop_limit': {
+      const stop = snap(orderType.stop_price, !buy, 'stop price');
+      const limit = snap(orderType.limit_price, buy, 'limit price');
+      if (stop !== orderType.stop_price || limit !== orderType.limit_price)
+        orderType = { type: 'stop_limit', stop_price: stop, limit_price: limit };
       break;
+    }
     case 'trailing_stop':
       // A wider trail, never a tighter one than asked: the distance is rounded up to the tick.
-      if (orderType.trail_offset !== undefined)
-        orderType = {
-          type: 'trailing_stop',
-          trail_offset: snapToStep(orderType.trail_offset, instrument.tickSize, 'up'),
-        };
+      if (orderType.trail_offset !== undefined) {
+        const offset = snapToStep(orderType.trail_offset, instrument.tickSize, 'up');
+        if (offset !== orderType.trail_offset) orderType = { type: 'trailing_stop', trail_offset: offset };
+      }
       break;
     case 'market':
       break;
   }
+  // Already on the grid: the order itself (a normalised order stays the one validated, issue 13).
+  if (quantity === order.quantity && orderType === order.order_type) return { order };
   return { order: { ...order, quantity, order_type: orderType } };
 }

@@ -229,6 +229,34 @@ export function checkOrderRequest(order: unknown): { success: true } | { success
   return { success: true };
 }
 
+/**
+ * What OrderRequestSchema has just produced, frozen (down to the parts the schema reads) and remembered as
+ * valid: an order is validated once, at normalisation, and the engine's and the venue's checks answer from
+ * memory (issue 13). Only for the schema's own output, which nothing else holds yet.
+ */
+export function freezeValidated<T extends OrderRequest>(parsed: T): T {
+  Object.freeze(parsed.order_type);
+  Object.freeze(parsed.time_in_force);
+  Object.freeze(parsed.metadata);
+  Object.freeze(parsed);
+  validFrozenOrders.add(parsed);
+  return parsed;
+}
+
+/**
+ * `copy` (frozen), cloned from an order known valid with only its client order id set, is valid too when
+ * that id is one the schema takes: a SubmitOrder built from a normalised order is not parsed again.
+ */
+export function carryValidity(source: object, copy: PlacedOrderRequest): void {
+  if (
+    validFrozenOrders.has(source) &&
+    frozenOrder(source) &&
+    frozenOrder(copy) &&
+    CLIENT_ORDER_ID_PATTERN.test(copy.client_order_id)
+  )
+    validFrozenOrders.add(copy);
+}
+
 /** An order request the caller may keep: the order itself when it is frozen down to its parts (it cannot change), else a copy. */
 export function keepableOrderRequest<T extends OrderRequest>(o: T): T {
   return frozenOrder(o) ? o : cloneOrderRequest(o);

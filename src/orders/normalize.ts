@@ -11,7 +11,13 @@
  */
 import { isSecretKey, REDACTED, redactSecretsDeep } from '../common/secrets';
 import type { z } from 'zod';
-import { OrderRequestSchema, type MetadataValue, type OrderRequest, type PlainOrderTypeName } from './model';
+import {
+  freezeValidated,
+  OrderRequestSchema,
+  type MetadataValue,
+  type OrderRequest,
+  type PlainOrderTypeName,
+} from './model';
 
 export type Dialect = 'designed' | 'envelope' | 'shipped';
 
@@ -257,7 +263,7 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
   };
   if (clientOrderId !== undefined && clientOrderId !== null) candidate['client_order_id'] = clientOrderId;
   const parsed = OrderRequestSchema.safeParse(candidate);
-  if (parsed.success && issues.length === 0) return { ok: true, order: parsed.data, dialect, notes };
+  if (parsed.success && issues.length === 0) return { ok: true, order: freezeValidated(parsed.data), dialect, notes };
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (!isPlaceholderIssue(issue, candidate)) issues.push(describeZodIssue(issue, candidate, mapPath(issue.path)));
