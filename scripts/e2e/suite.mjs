@@ -31,12 +31,30 @@ export function suite({ title, timeoutMs, results, cleanup }) {
       cleanup().finally(() => process.exit(code));
     });
 
-  return {
-    started,
-    finish,
-    /** Called when the steps are over, before cleaning up: the time limit no longer applies. */
-    stopGuard: () => clearTimeout(guard),
-  };
+  /**
+   * Runs the suite's `main` and exits with its count: a failure outside a step is recorded as `setup` (a
+   * required step's failure is recorded already), with the tail of code-server's log when it started.
+   */
+  async function run(main, { setup, serverLog }) {
+    let code = 0;
+    try {
+      await main();
+    } catch (e) {
+      if (!/^required step failed/.test(e.message)) {
+        results.push({ name: setup, ok: false });
+        console.log(`  ✘ ${e.stack || e}`);
+      }
+      const file = serverLog();
+      if (file) lib.log(`code-server log tail:\n${lib.tail(file, 20)}`);
+      code = 1;
+    } finally {
+      clearTimeout(guard);
+      await cleanup();
+    }
+    finish(code);
+  }
+
+  return { started, run };
 }
 
 /** The .vsix to install: E2E_VSIX, else the newest one the repo's `npm run package` made. */

@@ -34,12 +34,13 @@ import type { AuditLog } from '../execution/audit/auditLog';
 import { splitParent, type ParentSpec } from '../execution/algos/dialect';
 import type { ParentOrder } from '../execution/algos/parents';
 import { compareParents } from './compareParents';
+import { trackLatency } from './compareLatency';
 import { chooseVenue, splitRoute, type RouteDecision, type RouteFees } from '../execution/route';
 import { isBrokerError } from '../brokers/errors';
 import type { InstrumentRules, OrderRequest, OrderResponse, Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ExecutionEngine } from '../execution/engine';
-import { submitOrderCommand, type EngineEvent } from '../execution/events';
+import { submitOrderCommand } from '../execution/events';
 import { isFinalState, orderResponseOf } from '../execution/orderState';
 import { describeOrder } from './describeOrder';
 import { computeSlippage, type Slippage } from '../execution/slippage';
@@ -49,19 +50,11 @@ import {
   symbolFromMetadata,
   type ComponentRunner,
   type OutcomeError,
+  type TestOrderRequest,
 } from './testOrder';
 
-export interface CompareRequest {
-  file: string;
-  className?: string;
-  /** Symbol for market data; else the component's metadata, else EUR_USD. */
-  symbol?: string;
-  side?: 'buy' | 'sell';
-  marketData?: Record<string, unknown>;
-  signal?: Record<string, unknown> | null;
-  parameters?: Record<string, unknown>;
-  /** How long to wait for each venue's marketable order to reach a final status. */
-  waitMs?: number;
+/** Test Order's request (recorded as a comparison), with how long each venue's parent may work. */
+export interface CompareRequest extends Omit<TestOrderRequest, 'source'> {
   /** How long each venue's parent may work before the comparison cancels it (default: a TWAP's duration + waitMs, else waitMs). */
   parentWaitMs?: number;
 }
@@ -373,22 +366,8 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
 
   // 3. Each venue: its own touch, its grid, then one submit each, all at once.
   const instruments = new Map<string, InstrumentRules>();
-  const events = new Map<string, { sent?: number; acked?: number; filled?: number }>();
   const byClientId = new Map<string, string>();
-  const subscription = engine.subscribe((e: EngineEvent) => {
-    if (!('clientOrderId' in e)) return;
-    const venue = byClientId.get(e.clientOrderId);
-    if (venue === undefined) return;
-    const t = events.get(venue) ?? {};
-    const now = monotonicMs();
-    if (e.type === 'OrderSubmitted') t.sent ??= now;
-    else if (e.type === 'OrderAccepted') t.acked ??= now;
-    else if (e.type === 'OrderFilled' || e.type === 'OrderPartiallyFilled') {
-      t.acked ??= now;
-      t.filled = now;
-    }
-    events.set(venue, t);
-  });
+  const latency = trackLatency(engine, (id) => byClientId.get(id));
   try {
     await Promise.all(
       sendTo.map(async (v) => {
@@ -452,10 +431,10 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
       }),
     );
   } finally {
-    subscription.dispose();
+    latency.dispose();
   }
   for (const c of outcome.venues) {
-    const t = events.get(c.id);
+    const t = latency.marks.get(c.id);
     if (!t || t.sent === undefined) continue;
     c.latency.ackMs = t.acked === undefined ? null : round3(t.acked - t.sent);
     c.latency.fillMs = t.filled === undefined ? null : round3(t.filled - t.sent);
@@ -533,7 +512,8 @@ function verdictOf(state: string): VenueVerdict {
   }
 }
 
-function emptyColumn(v: BrokerApi): VenueColumn {
+/** A venue's column before anything was sent to it (`NOT_SENT`, no reason yet). */
+export function emptyColumn(v: Pick<BrokerApi, 'id' | 'displayName' | 'environment'>): VenueColumn {
   return {
     id: v.id,
     displayName: v.displayName,

@@ -10,7 +10,7 @@ import type { AuditLog } from '../execution/audit/auditLog';
 import type { ParentSpec } from '../execution/algos/dialect';
 import { describeEmulation, describeParent, ParentOrders, type ParentOrder } from '../execution/algos/parents';
 import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn } from './compare';
-import type { EngineEvent } from '../execution/events';
+import { trackLatency } from './compareLatency';
 import { isFinalState, orderResponseOf } from '../execution/orderState';
 import { computeSlippage } from '../execution/slippage';
 
@@ -46,21 +46,7 @@ export async function compareParents(
     component: request.file,
   });
   // First acknowledgement and last fill of each parent's children, by the parent's id.
-  const times = new Map<string, { sent?: number; acked?: number; filled?: number }>();
-  const subscription = engine.subscribe((e: EngineEvent) => {
-    if (!('clientOrderId' in e)) return;
-    const parentId = /^(pa-[^-]+-[^-]+)-\d+$/.exec(e.clientOrderId)?.[1];
-    if (parentId === undefined) return;
-    const t = times.get(parentId) ?? {};
-    const now = monotonicMs();
-    if (e.type === 'OrderSubmitted') t.sent ??= now;
-    else if (e.type === 'OrderAccepted') t.acked ??= now;
-    else if (e.type === 'OrderFilled' || e.type === 'OrderPartiallyFilled') {
-      t.acked ??= now;
-      t.filled = now;
-    }
-    times.set(parentId, t);
-  });
+  const latency = trackLatency(engine, (id) => /^(pa-[^-]+-[^-]+)-\d+$/.exec(id)?.[1]);
   const instruments = new Map<string, InstrumentRules>();
   const started = new Map<string, string>();
   try {
@@ -112,7 +98,7 @@ export async function compareParents(
         if (!isFinalState(engine.getOrder(child.id)?.state ?? 'FILLED'))
           await engine.waitForFinal(child.id, request.waitMs ?? 5000);
   } finally {
-    subscription.dispose();
+    latency.dispose();
     parents.dispose();
   }
   for (const [v, id] of started) {
@@ -166,7 +152,7 @@ export async function compareParents(
             ? 'CANCELLED'
             : 'ACCEPTED';
     if (quantity === 0 || p.state !== 'DONE') c.reason = p.reason;
-    const t = times.get(id);
+    const t = latency.marks.get(id);
     if (t?.sent !== undefined) {
       c.latency.ackMs = t.acked === undefined ? null : round3(t.acked - t.sent);
       c.latency.fillMs = t.filled === undefined ? null : round3(t.filled - t.sent);

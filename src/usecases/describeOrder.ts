@@ -327,6 +327,21 @@ export function describeOutcome(outcome: TestOrderOutcome, options: DescribeOpti
   return `${head} → CHECKED (${passed} risk check${passed === 1 ? '' : 's'} passed; nothing sent)`;
 }
 
+/** How much of an order its fills add up to, and their average price (null before any fill). */
+export function filledOf(fills: ReadonlyArray<{ readonly price: number; readonly quantity: number }>): {
+  filled: number;
+  average: number | null;
+} {
+  let filled = 0;
+  let notional = 0;
+  for (const f of fills) {
+    filled += f.quantity;
+    notional += f.price * f.quantity;
+  }
+  filled = Number(filled.toPrecision(15));
+  return { filled, average: filled > 0 ? notional / filled : null };
+}
+
 /** The line for an order the engine keeps (cancel, Execute Live, close position, the Open Orders tree). */
 export function describeRecord(
   record: Pick<OrderRecord, 'request' | 'state' | 'fills' | 'reason' | 'denialCode'>,
@@ -336,14 +351,7 @@ export function describeRecord(
   const precision =
     options.pricePrecision ?? precisionOf([...orderPrices(order.order_type), ...record.fills.map((f) => f.price)]);
   const head = describeOrder(order, { pricePrecision: precision, live: options.live });
-  let filled = 0;
-  let notional = 0;
-  for (const f of record.fills) {
-    filled += f.quantity;
-    notional += f.price * f.quantity;
-  }
-  filled = Number(filled.toPrecision(15));
-  const average = filled > 0 ? notional / filled : null;
+  const { filled, average } = filledOf(record.fills);
   const kind = options.kind ?? (options.slippage?.unit === 'pip' ? 'fx' : guessKind(order.symbol));
   const result: Result = { state: record.state, filled, average, reason: record.reason, denialCode: record.denialCode };
   return `${head} → ${stateText(result, order, precision, filled > 0 ? slippageOf(options.slippage, kind) : '')}`;

@@ -23,6 +23,7 @@ import { isBrokerError } from '../brokers/errors';
 import type { OrderRequest, OrderResponse, Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentInfo, ComponentRunRequest, ComponentRunResult } from '../python/runner';
+import type { ComponentError } from '../python/protocol';
 import { computeSlippage, type Slippage } from '../execution/slippage';
 import { ExecutionEngine } from '../execution/engine';
 import { submitOrderCommand, type EngineEvent, type OrderSource } from '../execution/events';
@@ -68,16 +69,8 @@ export function canScratch(broker: BrokerApi): broker is BrokerApi & ScratchCopy
   return typeof (broker as Partial<ScratchCopyable>).scratchCopy === 'function';
 }
 
-export interface OutcomeError {
-  code: string;
-  message: string;
-  file?: string;
-  /** 1-based. For an invalid order: the `return` that produced it. */
-  line?: number;
-  /** 1-based column on `line` as Python counts it (a syntax error's), and where the problem ends (`endColumn` exclusive). */
-  column?: number;
-  endLine?: number;
-  endColumn?: number;
+/** A problem as the harness reports it (file, line, column span), or one SPtrader found in the order. */
+export interface OutcomeError extends Omit<ComponentError, 'traceback'> {
   path?: string;
   /** The offending value of an invalid order's field, shown safely (truncated, secrets redacted). */
   value?: string;
@@ -232,14 +225,15 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     const returned = run.returnedAt;
     const where = returned ? { file: returned.file, line: returned.line } : { file: request.file };
     // A parent order (issue 15): checked here, carried out as children by `deps.parents` when given.
+    const invalidAt = (e: { path: string; message: string }): OutcomeError => ({
+      code: 'INVALID_ORDER',
+      message: `${e.path}: ${e.message}`,
+      path: e.path,
+      ...where,
+    });
     const parent = splitParent(run.output);
     if ('error' in parent) {
-      outcome.errors.push({
-        code: 'INVALID_ORDER',
-        message: `${parent.error.path}: ${parent.error.message}`,
-        path: parent.error.path,
-        ...where,
-      });
+      outcome.errors.push(invalidAt(parent.error));
       return finish(1, "The component's parent order is invalid: nothing was sent.");
     }
     if (parent.parent) {
@@ -263,12 +257,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     }
     const split = splitRoute(run.output);
     if ('error' in split) {
-      outcome.errors.push({
-        code: 'INVALID_ORDER',
-        message: `${split.error.path}: ${split.error.message}`,
-        path: split.error.path,
-        ...where,
-      });
+      outcome.errors.push(invalidAt(split.error));
       return finish(1, `The component's route is invalid: nothing was sent.`);
     }
     const normalized = normalizeComponentOrder(split.order, { now: clock.now() });

@@ -1,12 +1,12 @@
 /** "▶ Test Order", "Execute on Paper", "Debug", "Compare Venues", "Replay…" and "Inputs…" above each order component class; found by reading the text, never by running it. */
 import * as vscode from 'vscode';
 import { Commands } from '../constants';
-import { findOrderClasses, isNotAComponentFile } from './orderClassScan';
+import { isNotAComponentFile, orderClassesOf } from './orderClassScan';
 
 export class OrderCodeLensProvider implements vscode.CodeLensProvider {
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     if (isNotAComponentFile(document.uri.path)) return [];
-    return findOrderClasses(document.getText()).flatMap((c) => {
+    return orderClassesOf(document).flatMap((c) => {
       const range = new vscode.Range(c.line, 0, c.line, 0);
       return [
         new vscode.CodeLens(range, {

@@ -3,7 +3,7 @@
  * plain view the Compare Venues panel shows. Pure (no `vscode`, no DOM), so the panel's contents are
  * unit-tested without an editor.
  */
-import type { CompareOutcome, VenueColumn } from '../usecases/compare';
+import { emptyColumn, type CompareOutcome, type VenueColumn } from '../usecases/compare';
 import type { BrokerProfile } from '../brokers/registry';
 import { describeOrder, formatSlippage } from '../usecases/describeOrder';
 import type { ParentSpec } from '../execution/algos/dialect';
@@ -123,23 +123,9 @@ export function withUnconnected(
     if (reason === undefined) return [];
     return [
       {
-        id: p.id,
-        displayName: p.displayName ?? p.id,
-        environment: p.environment,
-        verdict: 'NOT_SENT',
+        ...emptyColumn({ id: p.id, displayName: p.displayName ?? p.id, environment: p.environment }),
         reason: `could not connect: ${reason}`,
         code: 'CONNECT_FAILED',
-        quote: null,
-        order: null,
-        response: null,
-        fill: null,
-        slippage: null,
-        latency: { submitMs: null, ackMs: null, fillMs: null },
-        fees: null,
-        notes: [],
-        versusBest: null,
-        route: null,
-        parent: null,
       },
     ];
   });

@@ -10,7 +10,7 @@
  */
 import * as vscode from 'vscode';
 import { basename } from 'node:path';
-import { findOrderClasses, isNotAComponentFile } from './orderClassScan';
+import { isNotAComponentFile, orderClassesOf } from './orderClassScan';
 import type { ResultView } from './protocol';
 import { webviewPage } from './webviewPanelHost';
 
@@ -92,7 +92,7 @@ export class ComponentView implements vscode.WebviewViewProvider, vscode.Disposa
     if (!editor || !vscode.workspace.isTrusted) return;
     const doc = editor.document;
     if (doc.uri.scheme !== 'file' || doc.languageId !== 'python' || isNotAComponentFile(doc.uri.fsPath)) return;
-    const classes = findOrderClasses(doc.getText()).map((c) => c.className);
+    const classes = orderClassesOf(doc).map((c) => c.className);
     if (classes.length === 0) return;
     this.component = { file: doc.uri.fsPath, classes };
     void vscode.commands.executeCommand('setContext', COMPONENT_OPEN_CONTEXT, true);

@@ -19,6 +19,20 @@ const TRIPLE_QUOTE = /"""|'''/g;
 /** A class header spanning more lines than this is not followed (a guard against unbalanced text). */
 const MAX_HEADER_LINES = 20;
 
+const scanned = new WeakMap<object, { version: number; classes: readonly OrderClass[] }>();
+
+/**
+ * `findOrderClasses` of an editor's document, read once per version of it: the CodeLenses, the prewarm and
+ * the Explorer's SPtrader section all ask when the same editor is shown.
+ */
+export function orderClassesOf(document: { readonly version: number; getText(): string }): readonly OrderClass[] {
+  const known = scanned.get(document);
+  if (known?.version === document.version) return known.classes;
+  const classes = findOrderClasses(document.getText());
+  scanned.set(document, { version: document.version, classes });
+  return classes;
+}
+
 export function findOrderClasses(text: string): OrderClass[] {
   const lines = text.split(/\r\n|\r|\n/);
   const found: OrderClass[] = [];

@@ -8,7 +8,7 @@
  */
 import * as vscode from 'vscode';
 import { monotonicMs } from '../common/clock';
-import { findOrderClasses, isNotAComponentFile } from './orderClassScan';
+import { isNotAComponentFile, orderClassesOf } from './orderClassScan';
 import type { ViewServices } from './services';
 
 export function registerPrewarm(s: Pick<ViewServices, 'context' | 'log' | 'session' | 'interpreters'>): void {
@@ -18,7 +18,7 @@ export function registerPrewarm(s: Pick<ViewServices, 'context' | 'log' | 'sessi
     if (!editor || !vscode.workspace.isTrusted) return;
     const doc = editor.document;
     if (doc.uri.scheme !== 'file' || doc.languageId !== 'python' || isNotAComponentFile(doc.uri.fsPath)) return;
-    if (findOrderClasses(doc.getText()).length === 0) return;
+    if (orderClassesOf(doc).length === 0) return;
     void warm(doc.uri);
   };
   const warm = async (uri: vscode.Uri): Promise<void> => {

@@ -2,7 +2,14 @@
  * Turns a TestOrderOutcome into the plain view the result panel shows. Pure (no `vscode`), so the
  * panel's contents are unit-tested without an editor.
  */
-import { describeOrder, describeOutcome, describeRecord, precisionOf, riskValueText } from '../usecases/describeOrder';
+import {
+  describeOrder,
+  describeOutcome,
+  describeRecord,
+  filledOf,
+  precisionOf,
+  riskValueText,
+} from '../usecases/describeOrder';
 import type { EngineEvent } from '../execution/events';
 import { isFinalState, type OrderRecord } from '../execution/orderState';
 import type { TestOrderOutcome } from '../usecases/testOrder';
@@ -188,13 +195,7 @@ export function followedView(
     liquidity: f.liquidity,
     timestamp: f.timestamp,
   }));
-  let filled = 0;
-  let notional = 0;
-  for (const f of record.fills) {
-    filled += f.quantity;
-    notional += f.price * f.quantity;
-  }
-  filled = Number(filled.toPrecision(15));
+  const { filled, average } = filledOf(record.fills);
   const precision = precisionOf([...view.quotes.flatMap((q) => [q.bid, q.ask]), ...record.fills.map((f) => f.price)]);
   const state = record.state.replace('_', ' ');
   return {
@@ -205,7 +206,7 @@ export function followedView(
     timeline: [...view.timeline, timelineRowOf(event)],
     fills,
     filledQuantity: filled > 0 ? filled : null,
-    filledPrice: filled > 0 ? notional / filled : null,
+    filledPrice: average,
     commission: record.commission,
   };
 }

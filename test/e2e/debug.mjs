@@ -21,7 +21,7 @@ import { newestVsix, suite } from '../../scripts/e2e/suite.mjs';
 import { workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
+const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser } = lib;
 
 const RUN_DIR = join(E2E_DIR, 'debug-run');
 const WORKSPACE = join(RUN_DIR, 'ws');
@@ -62,7 +62,7 @@ async function cleanup() {
   await server?.stop();
 }
 
-const { finish, stopGuard } = suite({ title: 'debug', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
+const { run } = suite({ title: 'debug', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 /** Waits until the debugger is paused on a breakpoint at RETURN_LINE; returns the Call Stack pane. */
 async function pausedAtReturn(timeout = 60_000) {
@@ -262,18 +262,4 @@ async function main() {
   });
 }
 
-let code = 0;
-try {
-  await main();
-} catch (e) {
-  if (!/^required step failed/.test(e.message)) {
-    results.push({ name: 'setup (code-server, Chromium, debugpy)', ok: false });
-    console.log(`  ✘ ${e.stack || e}`);
-  }
-  if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
-  code = 1;
-} finally {
-  stopGuard();
-  await cleanup();
-}
-finish(code);
+await run(main, { setup: 'setup (code-server, Chromium, debugpy)', serverLog: () => server?.logFile });

@@ -21,7 +21,7 @@ import { newestVsix, suite } from '../../scripts/e2e/suite.mjs';
 import { workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
+const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser } = lib;
 
 const RUN_DIR = join(E2E_DIR, 'desk-run');
 const WORKSPACE = join(RUN_DIR, 'ws');
@@ -56,7 +56,7 @@ async function cleanup() {
   await server?.stop();
 }
 
-const { finish, stopGuard } = suite({ title: 'desk', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
+const { run } = suite({ title: 'desk', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 /** Runs `fn`, naming what it was doing if it fails. */
 async function labelled(what, fn) {
@@ -340,18 +340,4 @@ async function main() {
   });
 }
 
-let code = 0;
-try {
-  await main();
-} catch (e) {
-  if (!/^required step failed/.test(e.message)) {
-    results.push({ name: 'setup (code-server, Chromium)', ok: false });
-    console.log(`  ✘ ${e.stack || e}`);
-  }
-  if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
-  code = 1;
-} finally {
-  stopGuard();
-  await cleanup();
-}
-finish(code);
+await run(main, { setup: 'setup (code-server, Chromium)', serverLog: () => server?.logFile });

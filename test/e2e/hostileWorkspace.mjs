@@ -25,7 +25,7 @@ import { newestVsix, suite, until } from '../../scripts/e2e/suite.mjs';
 import { chooseRow, workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
+const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser } = lib;
 
 const RUN_DIR = join(E2E_DIR, 'hostile-run');
 const WORKSPACE = join(RUN_DIR, 'cloned-repo');
@@ -82,7 +82,7 @@ async function cleanup() {
   await Promise.all(captures.map((c) => c.close().catch(() => {})));
 }
 
-const { finish, stopGuard } = suite({ title: 'hostile workspace', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
+const { run } = suite({ title: 'hostile workspace', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 /** Opens F1 with `text` typed, focusing the editor first (a focused webview keeps F1 to itself); retried. */
 async function openPalette(text, expect) {
@@ -380,18 +380,4 @@ async function main() {
   });
 }
 
-let code = 0;
-try {
-  await main();
-} catch (e) {
-  if (!/^required step failed/.test(e.message)) {
-    results.push({ name: 'setup (capture servers, code-server, Chromium)', ok: false });
-    console.log(`  ✘ ${e.stack || e}`);
-  }
-  if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
-  code = 1;
-} finally {
-  stopGuard();
-  await cleanup();
-}
-finish(code);
+await run(main, { setup: 'setup (capture servers, code-server, Chromium)', serverLog: () => server?.logFile });

@@ -23,7 +23,7 @@ import { newestVsix, suite, until } from '../../scripts/e2e/suite.mjs';
 import { chooseRow, workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
+const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser } = lib;
 
 const RESULTS = join(repo, 'test-results');
 const RUN_DIR = join(E2E_DIR, 'replay-run');
@@ -47,7 +47,7 @@ async function cleanup() {
   await server?.stop();
 }
 
-const { finish, stopGuard } = suite({ title: 'replay', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
+const { run } = suite({ title: 'replay', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 const widget = () => page.locator('.quick-input-widget');
 
@@ -408,18 +408,4 @@ async function main() {
   );
 }
 
-let code = 0;
-try {
-  await main();
-} catch (e) {
-  if (!/^required step failed/.test(e.message)) {
-    results.push({ name: 'setup (code-server, Chromium)', ok: false });
-    console.log(`  ✘ ${e.stack || e}`);
-  }
-  if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
-  code = 1;
-} finally {
-  stopGuard();
-  await cleanup();
-}
-finish(code);
+await run(main, { setup: 'setup (code-server, Chromium)', serverLog: () => server?.logFile });

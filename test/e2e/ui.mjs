@@ -22,7 +22,7 @@ import { newestVsix, suite } from '../../scripts/e2e/suite.mjs';
 import { chooseRow, workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
+const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser } = lib;
 
 const WORKSPACE = join(repo, 'examples/workspace');
 const FILE = 'spread_guarded_market.py';
@@ -44,7 +44,7 @@ async function cleanup() {
   await server?.stop();
 }
 
-const { finish, stopGuard } = suite({ title: 'UI', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
+const { run } = suite({ title: 'UI', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 /** The panel's "You waited" once it has measured it (it does so the frame after the result is drawn), or ''. */
 async function waitedOf(frame) {
@@ -470,18 +470,4 @@ async function positionRows(re) {
     .join(' | ');
 }
 
-let code = 0;
-try {
-  await main();
-} catch (e) {
-  if (!/^required step failed/.test(e.message)) {
-    results.push({ name: 'setup (code-server, Chromium)', ok: false });
-    console.log(`  ✘ ${e.stack || e}`);
-  }
-  if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
-  code = 1;
-} finally {
-  stopGuard();
-  await cleanup();
-}
-finish(code);
+await run(main, { setup: 'setup (code-server, Chromium)', serverLog: () => server?.logFile });

@@ -26,7 +26,7 @@ import { chooseRow, workbench } from '../../scripts/e2e/page.mjs';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
-const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser, tail } = lib;
+const { E2E_DIR, log, seedSettings, startCodeServer, codeServerCli, launchBrowser } = lib;
 
 const RUN_DIR = join(E2E_DIR, 'venues-run');
 const WORKSPACE = join(RUN_DIR, 'ws');
@@ -51,7 +51,7 @@ async function cleanup() {
   await Promise.all(fakes.map((f) => f.close().catch(() => {})));
 }
 
-const { finish, stopGuard } = suite({ title: 'venues', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
+const { run } = suite({ title: 'venues', timeoutMs: TOTAL_TIMEOUT, results, cleanup });
 
 /** The fakes are TypeScript, compiled by `tsc -p tsconfig.test.json` into out/test/fakes. */
 function loadFakes() {
@@ -585,18 +585,4 @@ async function main() {
   );
 }
 
-let code = 0;
-try {
-  await main();
-} catch (e) {
-  if (!/^required step failed/.test(e.message)) {
-    results.push({ name: 'setup (fakes, code-server, Chromium)', ok: false });
-    console.log(`  ✘ ${e.stack || e}`);
-  }
-  if (server) log(`code-server log tail:\n${tail(server.logFile, 20)}`);
-  code = 1;
-} finally {
-  stopGuard();
-  await cleanup();
-}
-finish(code);
+await run(main, { setup: 'setup (fakes, code-server, Chromium)', serverLog: () => server?.logFile });
