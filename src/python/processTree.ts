@@ -117,6 +117,10 @@ export function killProcessTree(pid: number): void {
         signal(p, 'SIGKILL');
       }
     }
+    // SIGKILL is delivered asynchronously: the run is over only once they are gone (zombies under the stopped
+    // harness count as gone), so nothing of it can still act after its result is reported. A clean-clone CI
+    // saw a daemon grandchild still running right after a TIMEOUT was reported.
+    awaitGone(killed, 1000);
   }
   signal(-pid, 'SIGKILL');
   signal(pid, 'SIGKILL');
