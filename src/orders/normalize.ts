@@ -14,6 +14,7 @@ import type { z } from 'zod';
 import {
   freezeValidated,
   OrderRequestSchema,
+  plainOrderRequest,
   type MetadataValue,
   type OrderRequest,
   type PlainOrderTypeName,
@@ -262,6 +263,10 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
     metadata,
   };
   if (clientOrderId !== undefined && clientOrderId !== null) candidate['client_order_id'] = clientOrderId;
+  // The candidate is built here and held by nothing else: when it is a plain order of the schema's own
+  // fields, the schema would return it field for field, so it is kept as it is (no second copy).
+  if (issues.length === 0 && plainOrderRequest(candidate))
+    return { ok: true, order: freezeValidated(candidate as OrderRequest), dialect, notes };
   const parsed = OrderRequestSchema.safeParse(candidate);
   if (parsed.success && issues.length === 0) return { ok: true, order: freezeValidated(parsed.data), dialect, notes };
   if (!parsed.success) {

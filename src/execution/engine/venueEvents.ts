@@ -142,23 +142,33 @@ export class VenueEvents {
   }
 
   private recordTransition(order: OrderRecord, event: OrderEvent, context: TransitionContext | undefined): void {
-    const base = {
-      at: event.at,
-      clientOrderId: order.clientOrderId,
-      venue: order.venue,
-      symbol: order.request.symbol,
-      state: order.state,
-    };
+    const at = event.at;
+    const clientOrderId = order.clientOrderId;
+    const venue = order.venue;
+    const symbol = order.request.symbol;
+    const state = order.state;
+    const base = { at, clientOrderId, venue, symbol, state };
     switch (event.type) {
-      case 'Sent':
+      case 'Sent': {
         // The log holds the order and its checks in the SubmitOrder command (made durable before
         // sending, same commandId); this record marks the send. Listeners get the whole picture.
+        const commandId = order.commandId;
         this.log.record(
           'OrderSubmitted',
-          { ...base, commandId: order.commandId, order: auditOrder(order.request), risk: context?.risk ?? [] },
-          { ...base, commandId: order.commandId },
+          {
+            at,
+            clientOrderId,
+            venue,
+            symbol,
+            state,
+            commandId,
+            order: auditOrder(order.request),
+            risk: context?.risk ?? [],
+          },
+          { at, clientOrderId, venue, symbol, state, commandId },
         );
         break;
+      }
       case 'Denied':
         this.log.record('OrderDenied', {
           ...base,
@@ -171,7 +181,7 @@ export class VenueEvents {
         break;
       case 'Accepted':
         this.control.recordSuccess();
-        this.log.record('OrderAccepted', { ...base, venueOrderId: event.venueOrderId });
+        this.log.record('OrderAccepted', { at, clientOrderId, venue, symbol, state, venueOrderId: event.venueOrderId });
         break;
       case 'Unconfirmed':
         this.log.record('OrderUnconfirmed', { ...base, reason: event.reason });
@@ -181,7 +191,11 @@ export class VenueEvents {
         const signed = toMoney(event.fill.quantity) * (event.fill.side === 'buy' ? 1n : -1n);
         const position = this.cache.addFill(order.venue, order.request.symbol, signed);
         this.log.record(order.state === 'FILLED' ? 'OrderFilled' : 'OrderPartiallyFilled', {
-          ...base,
+          at,
+          clientOrderId,
+          venue,
+          symbol,
+          state,
           fill: event.fill,
           filledQuantity: fromMoney(order.filledUnits),
           remainingQuantity: remainingQuantity(order),

@@ -1,13 +1,19 @@
 /**
- * Validate once, at normalisation (issue 13): the order the schema produced is frozen and remembered, so the
- * SubmitOrder built from it and the engine's pre-trade check do not parse it again; anything that changed it
- * (a quantity cut to the lot) or could change it (an unfrozen copy) is parsed as before.
+ * Validate once, at normalisation (issue 13): the order normalisation produced is frozen and remembered as
+ * valid, so the SubmitOrder built from it and the engine's pre-trade check do not check it again; anything
+ * that changed it (a quantity cut to the lot) or could change it (an unfrozen copy) is checked as before.
+ * A plain order is checked without the schema (plainOrder.test.ts); the schema is the check for the rest.
  */
 import assert from 'node:assert/strict';
 import { TestClock } from '../../../src/common/clock';
 import { fitToInstrument } from '../../../src/execution/fit';
 import { submitOrderCommand } from '../../../src/execution/events';
-import { checkOrderRequest, OrderRequestSchema, type InstrumentRules } from '../../../src/orders/model';
+import {
+  checkOrderRequest,
+  knownValidOrder,
+  OrderRequestSchema,
+  type InstrumentRules,
+} from '../../../src/orders/model';
 import { normalizeComponentOrder } from '../../../src/orders/normalize';
 
 const EUR_USD: InstrumentRules = {
@@ -41,15 +47,36 @@ describe('an order is validated once, at normalisation', () => {
     return r.order;
   };
 
-  it('normalise → fit → SubmitOrder → pre-trade check parses the order once', () => {
+  it('normalise → fit → SubmitOrder → pre-trade check checks the order once', () => {
     const order = normalised({ symbol: 'EUR_USD', side: 'buy', order_type: 'limit', price: 1.08, quantity: 1000 });
-    assert.equal(parses, 1);
+    assert.equal(parses, 0, 'a plain order is checked without the schema');
+    assert.ok(knownValidOrder(order), 'normalisation remembers the order as valid');
     const fitted = fitToInstrument(order, EUR_USD, []);
     assert.ok('order' in fitted);
     assert.equal(fitted.order, order, 'an order already on the grid is the order itself');
     const cmd = submitOrderCommand(fitted.order, { venue: 'paper', source: 'replay', clock });
+    assert.ok(knownValidOrder(cmd.order), 'the SubmitOrder carries the validity of the order it was built from');
     assert.equal(checkOrderRequest(cmd.order).success, true);
-    assert.equal(parses, 1, 'the SubmitOrder was parsed again');
+    assert.equal(parses, 0, 'the SubmitOrder was parsed again');
+  });
+
+  it('an order that is not plain is parsed by the schema once, then remembered', () => {
+    // A null-prototype order (not a plain object) is one only the schema answers for.
+    const raw = Object.assign(Object.create(null) as object, {
+      symbol: 'EUR_USD',
+      side: 'buy',
+      order_type: Object.freeze({ type: 'market' }),
+      quantity: 1000,
+      time_in_force: Object.freeze({ type: 'IOC' }),
+      client_order_id: 'sp-1',
+      metadata: Object.freeze({}),
+    });
+    Object.freeze(raw);
+    assert.equal(knownValidOrder(raw), false);
+    assert.equal(checkOrderRequest(raw).success, true);
+    assert.equal(parses, 1);
+    assert.equal(checkOrderRequest(raw).success, true);
+    assert.equal(parses, 1, 'a frozen order that passed is not parsed again');
   });
 
   it('the normalised order cannot be changed afterwards (it is frozen down to its parts)', () => {
@@ -70,9 +97,11 @@ describe('an order is validated once, at normalisation', () => {
     const fitted = fitToInstrument(order, EUR_USD, []);
     assert.ok('order' in fitted);
     assert.notEqual(fitted.order, order);
+    assert.equal(knownValidOrder(fitted.order), false, 'a changed order is not taken as valid');
     const cmd = submitOrderCommand(fitted.order, { venue: 'paper', source: 'replay', clock });
+    assert.equal(knownValidOrder(cmd.order), false);
     assert.equal(checkOrderRequest(cmd.order).success, true);
-    assert.equal(parses, 2, 'a changed order must be parsed by the engine');
+    assert.ok(knownValidOrder(cmd.order), 'checked by the engine, then remembered');
     const copy = { ...order, quantity: -1 };
     assert.equal(checkOrderRequest(copy).success, false);
   });
