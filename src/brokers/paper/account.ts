@@ -31,6 +31,9 @@ export interface Valuation {
 
 const abs = (n: bigint): bigint => (n < 0n ? -n : n);
 
+/** Up to this many symbols keep their set of open orders when it empties (see `untrackOpen`). */
+const KEEP_EMPTY_SYMBOLS = 64;
+
 interface Mark {
   quantity: bigint;
   averagePrice: bigint;
@@ -149,7 +152,9 @@ export class PaperAccount {
     const key = instrumentKey(live.request.symbol);
     const orders = this.openBySymbol.get(key);
     if (!orders?.delete(live)) return;
-    if (orders.size === 0) this.openBySymbol.delete(key);
+    // An empty set is kept while few symbols are tracked: an order that fills at once (the common case)
+    // would otherwise make and drop one per order. Valuations skip empty sets.
+    if (orders.size === 0 && this.openBySymbol.size > KEEP_EMPTY_SYMBOLS) this.openBySymbol.delete(key);
     this.reserveCache.delete(key);
   }
 
@@ -175,19 +180,22 @@ export class PaperAccount {
 
   // --- valuation ---
 
-  valuation(): Valuation {
+  /** The account at the market now; `rows`, when given, receives each position marked (as `positionList`), from the same marks. */
+  valuation(rows?: Position[]): Valuation {
     let balance = 0n;
     for (const [currency, amount] of this.ledger.cash) balance += this.toAccount(amount, currency);
     let value = 0n;
     let gross = 0n;
     for (const p of this.ledger.positions.values()) {
-      const v = this.mark(p).value;
+      const mark = this.mark(p);
+      const v = mark.value;
       value += v;
       gross += abs(v);
+      rows?.push(mark.row);
     }
     const now = this.clock.now();
     let reserved = 0n;
-    for (const [key, orders] of this.openBySymbol) reserved += this.reservedIn(key, orders, now);
+    for (const [key, orders] of this.openBySymbol) if (orders.size > 0) reserved += this.reservedIn(key, orders, now);
     const equity = balance + value;
     return { balance, equity, buyingPower: equity - gross - reserved };
   }
@@ -232,7 +240,7 @@ export class PaperAccount {
 
   positionList(): Position[] {
     const rows: Position[] = [];
-    for (const p of this.ledger.positions.values()) rows.push({ ...this.mark(p).row });
+    for (const p of this.ledger.positions.values()) rows.push(this.mark(p).row);
     return rows;
   }
 
@@ -254,13 +262,14 @@ export class PaperAccount {
       averagePrice: p.averagePrice,
       mid,
       value: this.toAccount(mulMoney(p.quantity, mid), quoteCurrency),
-      row: {
+      // Frozen: `positionList` hands the same row out until the position or its mid moves.
+      row: Object.freeze({
         symbol: p.symbol,
         quantity: fromMoney(p.quantity),
         average_price: fromMoney(p.averagePrice),
         current_price: fromMoney(mid),
         unrealized_pnl: fromMoney(this.toAccount(unrealized, quoteCurrency)),
-      },
+      }),
     };
     if (sameMoney(quoteCurrency, this.currency)) this.marks.set(p, mark);
     return mark;

@@ -152,6 +152,8 @@ export class FaultInjectingBroker implements BrokerApi {
   readonly capabilities: BrokerCapabilities;
 
   private plan: FaultPlan;
+  /** Whether `plan` can change a call (latency, a fault drawn at random); kept with it, as `armed` is asked on every call. */
+  private planArmed = false;
   private readonly faultRng: () => number;
   private readonly latencyRng: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -182,7 +184,7 @@ export class FaultInjectingBroker implements BrokerApi {
     this.displayName = inner.displayName;
     this.environment = inner.environment;
     this.capabilities = inner.capabilities;
-    this.plan = validate(options.plan ?? {});
+    this.plan = this.withPlan(validate(options.plan ?? {}));
     const seed = this.plan.seed ?? 1;
     this.faultRng = mulberry32(seed);
     this.latencyRng = mulberry32(seed ^ 0x9e3779b9);
@@ -214,7 +216,7 @@ export class FaultInjectingBroker implements BrokerApi {
   /** Every later call waits `fixedMs` + uniform [0, `jitterMs`] ms; 0 and 0 = none. */
   setLatency(fixedMs: number, jitterMs = 0): void {
     const latencyMs = fixedMs === 0 && jitterMs === 0 ? undefined : { fixed: fixedMs, jitter: jitterMs };
-    this.plan = validate({ ...this.plan, latencyMs });
+    this.plan = this.withPlan(validate({ ...this.plan, latencyMs }));
   }
 
   /**
@@ -222,19 +224,22 @@ export class FaultInjectingBroker implements BrokerApi {
    * acknowledgements are doubled or reversed, a dropped link. When not, a caller may bypass the wrapper.
    */
   get armed(): boolean {
-    const p = this.plan;
     return (
+      this.planArmed ||
       this.linkDown ||
       this.scripted.length > 0 ||
       this.scriptedCancels.length > 0 ||
       this.duplicated.size > 0 ||
       this.reversed.size > 0 ||
       this.rejected.size > 0 ||
-      this.callsUnderWay > 0 ||
-      p.latencyMs !== undefined ||
-      FAULT_KINDS.some((kind) => (p[kind] ?? 0) > 0) ||
-      (p.cancelTimeout ?? 0) > 0
+      this.callsUnderWay > 0
     );
+  }
+
+  private withPlan(p: FaultPlan): FaultPlan {
+    this.planArmed =
+      p.latencyMs !== undefined || FAULT_KINDS.some((kind) => (p[kind] ?? 0) > 0) || (p.cancelTimeout ?? 0) > 0;
+    return p;
   }
 
   /** The switch a user flips (see `FaultSwitch`). */
@@ -266,7 +271,7 @@ export class FaultInjectingBroker implements BrokerApi {
   clearFaults(): void {
     this.scripted.length = 0;
     this.scriptedCancels.length = 0;
-    this.plan = { seed: this.plan.seed };
+    this.plan = this.withPlan({ seed: this.plan.seed });
     this.duplicated.clear();
     this.reversed.clear();
     this.flushHeld();

@@ -66,14 +66,31 @@ const NOISE = 0.02;
  * trade lies on the grid between them, and the sizes vary around the instrument's touch size.
  */
 export class SyntheticFeed implements QuoteSource {
+  /**
+   * The last quote made per symbol (as spelled): an order asks for its symbol's quote several times
+   * within one bucket (the engine's check, the venue's pricing, buying power, matching), and making
+   * one costs microseconds. Callers get a copy, so none can change what the next one gets.
+   */
+  private readonly last = new Map<string, Quote>();
+
   constructor(readonly seed = 1) {}
 
   quote(symbol: string, atMs: number): Quote {
+    const bucket = Math.floor(atMs / QUOTE_BUCKET_MS);
+    const t = bucket * QUOTE_BUCKET_MS;
+    let quote = this.last.get(symbol);
+    if (quote === undefined || quote.timestamp !== t) {
+      quote = this.make(symbol, bucket, t);
+      if (this.last.size >= 4096) this.last.clear();
+      this.last.set(symbol, quote);
+    }
+    return { ...quote };
+  }
+
+  private make(symbol: string, bucket: number, t: number): Quote {
     const instrument = instrumentFor(symbol);
     const { tickSize, spreadTicks, lotSize } = instrument;
     const symbolHash = stringHash(instrumentKey(symbol));
-    const bucket = Math.floor(atMs / QUOTE_BUCKET_MS);
-    const t = bucket * QUOTE_BUCKET_MS;
     let move = 0;
     WAVES.forEach(({ periodMs, weight }, i) => {
       // Periods are stretched by up to ±20 % per seed so symbols do not move in lockstep.

@@ -19,7 +19,7 @@ import type { FeeModel, LatencyModel, Liquidity } from './costs';
 import { bookFor, TakenLiquidity, type DepthOptions, type Level } from './depth';
 import { currencyDecimals, instrumentFor, type Instrument } from './instruments';
 import { units } from './money';
-import { seqOf, type LiveOrder, type PaperOrders } from './orders';
+import { changedResponse, seqOf, type LiveOrder, type PaperOrders } from './orders';
 import { QueueBook } from './queue';
 import { RestingIndex, type RestingPlace } from './restingIndex';
 import { staticRuleRefusal } from './rules';
@@ -95,33 +95,40 @@ export class PaperMatching {
     const instrument = instrumentFor(request.symbol);
     const orderId = `P-${++this.orders.nextOrder}`;
     const delay = Math.max(0, this.latency.orderDelayMs(instrument, request));
+    const kept = keepableOrderRequest(request);
+    // A copy of the caller's order is ours alone; its parts are frozen so that responses can share them,
+    // copied again with Object.assign because V8 freezes an object made by spreading many times slower.
+    if (kept !== request) {
+      kept.order_type = Object.freeze(Object.assign({}, kept.order_type));
+      kept.time_in_force = Object.freeze(Object.assign({}, kept.time_in_force));
+    }
     const live: LiveOrder = {
-      request: keepableOrderRequest(request),
+      request: kept,
       triggered: false,
       arrivesAt: now + delay,
       arrived: false,
-      response: {
+      response: Object.freeze({
         order_id: orderId,
         client_order_id: request.client_order_id,
         symbol: request.symbol,
         side: request.side,
-        order_type: request.order_type,
-        time_in_force: request.time_in_force,
+        order_type: kept.order_type,
+        time_in_force: kept.time_in_force,
         quantity: request.quantity,
-        status: { status: 'pending' },
+        status: PENDING,
         filled_price: null,
         filled_quantity: null,
         commission: null,
         timestamp: now,
         created_at: now,
-        fills: [],
-      },
+        fills: NO_FILLS,
+      }),
     };
     this.orders.add(live);
     const refusal =
       staticRuleRefusal(live.request, instrument, now) ?? this.account.buyingPowerRefusal(live, instrument, now);
     if (refusal !== undefined) {
-      this.finish(live, { status: 'rejected', reason: refusal }, now);
+      this.finish(live, Object.freeze({ status: 'rejected', reason: refusal }), now);
       return live;
     }
     this.orders.markOpen(live);
@@ -133,7 +140,7 @@ export class PaperMatching {
   }
 
   cancel(live: LiveOrder, now: number): void {
-    this.finish(live, { status: 'cancelled' }, now);
+    this.finish(live, CANCELLED, now);
   }
 
   /** Re-evaluates only the open orders the market at `now` can act on (see `RestingIndex`), in arrival order. */
@@ -202,7 +209,7 @@ export class PaperMatching {
     }
     const tif = live.request.time_in_force;
     if (tif.type === 'GTD' && now >= tif.expires_at) {
-      this.finish(live, { status: 'expired' }, now);
+      this.finish(live, EXPIRED, now);
       return;
     }
     this.match(live, now, false);
@@ -214,11 +221,10 @@ export class PaperMatching {
     this.orders.touch(live);
     const tif = live.request.time_in_force;
     if (tif.type === 'GTD' && at >= tif.expires_at) {
-      this.finish(live, { status: 'expired' }, at);
+      this.finish(live, EXPIRED, at);
       return;
     }
-    live.response.status = { status: 'submitted' };
-    live.response.timestamp = at;
+    live.response = changedResponse(live.response, SUBMITTED, at);
     this.publish(live);
     this.match(live, at, true);
   }
@@ -235,7 +241,7 @@ export class PaperMatching {
     if ((type.type === 'stop' || type.type === 'stop_limit') && !live.triggered) {
       const stop = type.type === 'stop' ? type.price : type.stop_price;
       if (!(buy ? quote.ask >= stop : quote.bid <= stop)) {
-        if (arriving && immediate) this.finish(live, { status: 'cancelled' }, at);
+        if (arriving && immediate) this.finish(live, CANCELLED, at);
         return;
       }
       live.triggered = true;
@@ -251,7 +257,7 @@ export class PaperMatching {
       marketable = buy ? quote.ask <= limit : quote.bid >= limit;
     }
     if (!marketable) {
-      if (arriving && immediate) this.finish(live, { status: 'cancelled' }, at);
+      if (arriving && immediate) this.finish(live, CANCELLED, at);
       return;
     }
     // Marketable on arrival: it takes liquidity, walking the book. Resting: the market came to it and it
@@ -266,7 +272,7 @@ export class PaperMatching {
         // Without depth, the touch is all the liquidity an IOC or FOK can reach.
         const shown = units(snapToStep(buy ? quote.ask_size : quote.bid_size, instrument.lotSize, 'down'));
         if (request.time_in_force.type === 'FOK' && shown < remaining) {
-          this.finish(live, { status: 'cancelled' }, at);
+          this.finish(live, CANCELLED, at);
           return;
         }
         if (shown < quantity) quantity = shown;
@@ -276,7 +282,7 @@ export class PaperMatching {
         if (liquidity === 'maker') this.queue.reduce(live, quantity);
         this.fill(live, instrument, price, quantity, liquidity, at);
       }
-      if (immediate && !isFinalStatus(live.response.status)) this.finish(live, { status: 'cancelled' }, at);
+      if (immediate && !isFinalStatus(live.response.status)) this.finish(live, CANCELLED, at);
       return;
     }
 
@@ -301,7 +307,7 @@ export class PaperMatching {
         total += level.size;
       }
       if (total < remaining) {
-        this.finish(live, { status: 'cancelled' }, at);
+        this.finish(live, CANCELLED, at);
         return;
       }
     }
@@ -326,7 +332,7 @@ export class PaperMatching {
       this.queue.reduce(live, makerQuantity);
       this.fill(live, instrument, limit as number, makerQuantity, liquidity, at);
     }
-    if (immediate && !isFinalStatus(live.response.status)) this.finish(live, { status: 'cancelled' }, at);
+    if (immediate && !isFinalStatus(live.response.status)) this.finish(live, CANCELLED, at);
   }
 
   private fill(
@@ -353,7 +359,7 @@ export class PaperMatching {
       commission,
     });
 
-    const fill: Fill = {
+    const fill: Fill = Object.freeze({
       fill_id: `PF-${++this.orders.nextFill}`,
       order_id: live.response.order_id,
       client_order_id: request.client_order_id,
@@ -364,20 +370,31 @@ export class PaperMatching {
       commission: fromMoney(commission),
       liquidity,
       timestamp: at,
-    };
-    const response = live.response;
-    response.fills.push(fill);
-    const filled = units(response.filled_quantity ?? 0) + quantity;
+    });
+    const before = live.response;
+    // Copied by a loop: a spread array is slower to freeze.
+    const fills: Fill[] = [];
+    for (const f of before.fills) fills.push(f);
+    fills.push(fill);
+    Object.freeze(fills);
+    const filled = units(before.filled_quantity ?? 0) + quantity;
     let cost = 0n;
-    for (const f of response.fills) cost += mulMoney(units(f.price), units(f.quantity));
-    response.filled_quantity = fromMoney(filled);
-    // The average of prices on the tick needs a few more places than the tick to be exact enough.
-    response.filled_price = Number(fromMoney(divMoney(cost, filled)).toFixed(instrument.pricePrecision + 4));
-    response.commission = fromMoney(units(response.commission ?? 0) + commission);
-    response.timestamp = at;
+    for (const f of fills) cost += mulMoney(units(f.price), units(f.quantity));
+    const filledQuantity = fromMoney(filled);
     const done = filled >= units(request.quantity);
+    const after = changedResponse(
+      before,
+      done ? FILLED : Object.freeze({ status: 'partially_filled', filled_qty: filledQuantity }),
+      at,
+      // The average of prices on the tick needs a few more places than the tick to be exact enough.
+      Number(fromMoney(divMoney(cost, filled)).toFixed(instrument.pricePrecision + 4)),
+      filledQuantity,
+      fromMoney(units(before.commission ?? 0) + commission),
+      fills,
+    );
+    // Closed while the response still shows the order open (`markClosing` reads it).
     if (done) this.close(live);
-    response.status = done ? { status: 'filled' } : { status: 'partially_filled', filled_qty: fromMoney(filled) };
+    live.response = after;
     this.orders.addFill(fill);
     this.orders.touch(live);
     this.publish(live, fill);
@@ -392,15 +409,23 @@ export class PaperMatching {
     this.queue.leave(live);
   }
 
-  private finish(live: LiveOrder, status: OrderStatus, at: number): void {
+  /** `status` must be frozen (the response shares it). */
+  private finish(live: LiveOrder, status: Readonly<OrderStatus>, at: number): void {
     this.close(live);
-    live.response.status = status;
-    live.response.timestamp = at;
+    live.response = changedResponse(live.response, status, at);
     this.orders.touch(live);
     this.publish(live);
     this.orders.trimFinal();
   }
 }
+
+// Parts of responses, shared: every response and its parts are frozen (see `LiveOrder`).
+const PENDING: OrderStatus = Object.freeze({ status: 'pending' });
+const SUBMITTED: OrderStatus = Object.freeze({ status: 'submitted' });
+const FILLED: OrderStatus = Object.freeze({ status: 'filled' });
+const CANCELLED: OrderStatus = Object.freeze({ status: 'cancelled' });
+const EXPIRED: OrderStatus = Object.freeze({ status: 'expired' });
+const NO_FILLS = Object.freeze([]) as unknown as Fill[];
 
 /** The price a resting limit (or a triggered stop-limit) waits at; undefined for other orders. */
 function restingPrice(live: LiveOrder): number | undefined {

@@ -14,8 +14,6 @@ import { systemClock, type Clock } from '../../common/clock';
 import { fromMoney } from '../../common/decimal';
 import {
   checkOrderRequest,
-  cloneFill,
-  cloneOrderResponse,
   isFinalStatus,
   type AccountInfo,
   type Fill,
@@ -132,12 +130,8 @@ export class PaperVenue implements BrokerApi {
       this.orders,
       this.account,
       { clock: this.clock, fees, latency, depth },
-      (live, fill) =>
-        this.outbox.push(
-          fill
-            ? { order: cloneOrderResponse(live.response), fill: cloneFill(fill) }
-            : { order: cloneOrderResponse(live.response) },
-        ),
+      // The response and the fill are frozen: listeners get them as they are, never a copy.
+      (live, fill) => this.outbox.push(fill ? { order: live.response, fill } : { order: live.response }),
     );
   }
 
@@ -302,14 +296,16 @@ export class PaperVenue implements BrokerApi {
     this.ensureConnected();
     return this.operation(() => {
       this.pollNow();
-      const { balance, equity, buyingPower } = this.account.valuation();
+      // One pass marks each position once, for the totals and the rows alike.
+      const positions: Position[] = [];
+      const { balance, equity, buyingPower } = this.account.valuation(positions);
       return {
         account_id: this.account.accountId,
         balance: fromMoney(balance),
         equity: fromMoney(equity),
         buying_power: fromMoney(buyingPower),
         currency: this.account.currency,
-        open_positions: this.account.positionList(),
+        open_positions: positions,
       };
     });
   }
@@ -325,7 +321,8 @@ export class PaperVenue implements BrokerApi {
   }
 
   getFills(): Fill[] {
-    return this.orders.recentFills().map(cloneFill);
+    // The fills are frozen; the list is the caller's own.
+    return this.orders.recentFills().slice();
   }
 
   poll(): void {
@@ -414,6 +411,7 @@ export class PaperVenue implements BrokerApi {
   }
 }
 
+/** What a caller gets of an order: its response as it is now, frozen down to its parts (see `LiveOrder`). */
 function view(live: LiveOrder): OrderResponse {
-  return cloneOrderResponse(live.response);
+  return live.response;
 }
