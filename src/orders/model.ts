@@ -231,7 +231,9 @@ const isPlainRecord = (v: unknown): v is Record<string, unknown> =>
 const positiveFinite = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
 /** Every enumerable key of `o` (a plain record) is one of `allowed`. */
 function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): boolean {
-  for (const k in o) if (!allowed.includes(k)) return false;
+  // Object.keys, not for-in: for-in over a frozen object walks it slowly (no enum cache), ~10× the time.
+  const keys = Object.keys(o);
+  for (let i = 0; i < keys.length; i++) if (!allowed.includes(keys[i] as string)) return false;
   return true;
 }
 const ORDER_KEYS = ['symbol', 'side', 'order_type', 'quantity', 'time_in_force', 'client_order_id', 'metadata'];
@@ -277,7 +279,7 @@ function plainTimeInForce(t: unknown): boolean {
 
 function plainMetadata(m: unknown): boolean {
   if (!isPlainRecord(m) || Object.getOwnPropertySymbols(m).length > 0) return false;
-  for (const k in m) {
+  for (const k of Object.keys(m)) {
     // The schema leaves a "__proto__" key out of what it returns: the order would not be the same.
     if (k === '__proto__') return false;
     const v = m[k];

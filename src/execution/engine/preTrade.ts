@@ -222,12 +222,16 @@ export class PreTradeChecks {
     const offGrid = gridProblem(order, instrument);
     if (offGrid) return denied('INVALID_ORDER', offGrid);
 
-    const { limits, issues } = tightenLimits(this.limits, cmd.componentLimits);
-    if (issues.length > 0)
-      return denied(
-        'INVALID_RISK_LIMITS',
-        `the component's __metadata__['risk_limits'] is invalid: ${issues.join('; ')}`,
-      );
+    let limits = this.limits;
+    if (cmd.componentLimits !== undefined) {
+      const tightened = tightenLimits(limits, cmd.componentLimits);
+      if (tightened.issues.length > 0)
+        return denied(
+          'INVALID_RISK_LIMITS',
+          `the component's __metadata__['risk_limits'] is invalid: ${tightened.issues.join('; ')}`,
+        );
+      limits = tightened.limits;
+    }
 
     this.control.tick();
     const positions = this.cache.positionMap(cmd.venue);

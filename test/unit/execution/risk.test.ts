@@ -657,3 +657,45 @@ describe('risk message numbers', () => {
     );
   });
 });
+
+describe('risk results carry their sentence wherever they go', () => {
+  it('a passing check written when read is the same sentence in JSON, a structured clone and a spread', () => {
+    const { results } = runRiskChecks(
+      {
+        order: {
+          symbol: 'EUR_USD',
+          side: 'buy',
+          order_type: { type: 'limit', price: 1.0845 },
+          quantity: 10_000,
+          time_in_force: { type: 'GTC' },
+          client_order_id: 'sp-1',
+          metadata: {},
+        },
+        now: Date.UTC(2026, 11, 2),
+        tradingState: 'ACTIVE',
+        bid: 1.0844,
+        ask: 1.0846,
+        position: 0,
+        workingBuy: 0,
+        workingSell: 0,
+        openOrders: 0,
+        buyingPower: 100_000,
+        accountCurrency: 'USD',
+        conversionRate: 1,
+      },
+      { ...DEFAULT_RISK_LIMITS, maxOrderQuantity: 1_000_000, maxOrderNotional: 50_000, priceCollarBps: 50 },
+      undefined,
+    );
+    const quantity = results.find((r) => r.check === 'max_order_quantity');
+    assert.equal(quantity?.message, 'Quantity 10,000 is within the maximum of 1,000,000.');
+    for (const r of results) {
+      assert.equal(typeof r.message, 'string');
+      assert.ok(r.message.length > 0, r.check);
+      const viaJson = JSON.parse(JSON.stringify(r)) as RiskCheckResult;
+      assert.equal(viaJson.message, r.message, `${r.check} in JSON`);
+      assert.equal(structuredClone(r).message, r.message, `${r.check} in a structured clone`);
+      assert.equal({ ...r }.message, r.message, `${r.check} in a spread`);
+      assert.deepEqual(Object.keys(r).sort(), ['actual', 'check', 'code', 'limit', 'message', 'passed']);
+    }
+  });
+});
