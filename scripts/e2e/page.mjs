@@ -315,7 +315,42 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
    * (50 ms) late. Returns `ms`, and the times of the click, of the result entering the panel's DOM and of
    * its paint.
    */
-  async function clickToResult(target, re, previous, timeout = 90_000) {
+  /**
+   * Watches the page, from now, for the first frame in which a notification toast whose text matches `re`
+   * is drawn (toasts already on screen do not count); `toastShownAt()` reads that time (undefined until then).
+   */
+  async function watchToast(re) {
+    await page().evaluate((source) => {
+      const wanted = new RegExp(source);
+      const message = (t) => t.querySelector('.notification-list-item-message')?.textContent ?? '';
+      const before = new Set(
+        [...document.querySelectorAll('.notifications-toasts .notification-toast')].filter((t) =>
+          wanted.test(message(t)),
+        ),
+      );
+      window.__sptraderToastAt = undefined;
+      const tick = () => {
+        const shown = [...document.querySelectorAll('.notifications-toasts .notification-toast')].some(
+          (t) => !before.has(t) && t.getClientRects().length > 0 && wanted.test(message(t)),
+        );
+        if (shown) {
+          window.__sptraderToastAt = Date.now();
+          return;
+        }
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+    }, re.source);
+  }
+
+  const toastShownAt = () => page().evaluate(() => window.__sptraderToastAt);
+
+  /**
+   * Clicks `target` and measures the time to the paint of a new result matching `re` in the result panel;
+   * with `toastRe`, also to the first frame showing a notification matching it (`toastMs`, null if none
+   * came within a few seconds of the panel's result).
+   */
+  async function clickToResult(target, re, previous, timeout = 90_000, toastRe = undefined) {
     // Evaluated in a result frame; a frame being replaced answers undefined.
     const inFrame = (inner, fn, arg) =>
       inner
@@ -337,6 +372,7 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
     for (const inner of await results())
       for (let attempt = 0; (await inFrame(inner, watchPaint, [previous, true])) !== true; attempt++)
         if (attempt >= 5) throw new Error('the result panel could not be watched before the click');
+    if (toastRe) await watchToast(toastRe);
     const clickAt = Date.now();
     await target.click();
     const deadline = Date.now() + timeout;
@@ -357,8 +393,17 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
           window.__sptraderObserver?.disconnect();
           return window.__sptraderShownInDom;
         });
+        let toastMs = null;
+        if (toastRe) {
+          const toastDeadline = Date.now() + 5000;
+          let at;
+          while ((at = await toastShownAt()) === undefined && Date.now() < toastDeadline)
+            await page().waitForTimeout(50);
+          if (at !== undefined) toastMs = at - clickAt;
+        }
         return {
           ms: painted - clickAt,
+          toastMs,
           clickAt,
           inDomAt,
           paintedAt: painted,
