@@ -205,32 +205,15 @@ export function formatNumber(n: number): string {
   return (negative ? '-' : '') + grouped + text.slice(end);
 }
 
-/**
- * One check's result. A passing check's sentence is written when someone reads it (the result panel, the
- * CLI): most orders' sentences are never read — the audit log keeps check, verdict, limit and actual —
- * and formatting them was a tenth of an order's allocations (issue 13). `message` stays an own,
- * enumerable property (a getter), so JSON and structured clones carry the sentence as before.
- */
 function result(
   check: RiskCheckName,
   code: RiskCode,
   passed: boolean,
   limit: number | string | null,
   actual: number | string | null,
-  message: string | (() => string),
+  message: string,
 ): RiskCheckResult {
-  if (typeof message === 'string') return { check, code, passed, limit, actual, message };
-  let text: string | undefined;
-  return {
-    check,
-    code,
-    passed,
-    limit,
-    actual,
-    get message(): string {
-      return (text ??= message());
-    },
-  };
+  return { check, code, passed, limit, actual, message };
 }
 
 /** True when the order can only shrink the position, counting working orders that already shrink it. */
@@ -265,7 +248,7 @@ export function checkTradingState(ctx: RiskContext): RiskCheckResult {
           true,
           'REDUCING',
           'reduces exposure',
-          () => `Trading is REDUCING and this ${order.side} only reduces the position of ${fmt(ctx.position)}.`,
+          `Trading is REDUCING and this ${order.side} only reduces the position of ${fmt(ctx.position)}.`,
         )
       : result(
           'trading_state',
@@ -328,7 +311,7 @@ export function checkMaxOrderQuantity(ctx: RiskContext, limits: RiskLimits): Ris
         true,
         max,
         q,
-        () => `Quantity ${fmt(q)} is within the maximum of ${fmt(max)}.`,
+        `Quantity ${fmt(q)} is within the maximum of ${fmt(max)}.`,
       )
     : result(
         'max_order_quantity',
@@ -368,7 +351,7 @@ export function checkMaxOrderNotional(ctx: RiskContext, limits: RiskLimits): Ris
         true,
         max,
         notional,
-        () => `Order value ${fmt(notional)} ${ccy} is within the maximum of ${fmt(max)} ${ccy}.`,
+        `Order value ${fmt(notional)} ${ccy} is within the maximum of ${fmt(max)} ${ccy}.`,
       )
     : result(
         'max_order_notional',
@@ -403,7 +386,7 @@ export function checkBuyingPower(ctx: RiskContext): RiskCheckResult {
         true,
         bp,
         notional,
-        () => `Order value ${fmt(notional)} ${ccy} is within buying power of ${fmt(bp)} ${ccy}.`,
+        `Order value ${fmt(notional)} ${ccy} is within buying power of ${fmt(bp)} ${ccy}.`,
       )
     : result(
         'buying_power',
@@ -435,7 +418,7 @@ export function checkMaxPosition(ctx: RiskContext, limits: RiskLimits): RiskChec
       true,
       max,
       projected,
-      () => `Projected ${symbol} position ${fmt(projected)} is within ±${fmt(max)}.`,
+      `Projected ${symbol} position ${fmt(projected)} is within ±${fmt(max)}.`,
     );
   // An order that leaves the position smaller than it is now is never denied for size.
   if (abs < Math.abs(ctx.position))
@@ -445,7 +428,7 @@ export function checkMaxPosition(ctx: RiskContext, limits: RiskLimits): RiskChec
       true,
       max,
       projected,
-      () => `Projected ${symbol} position ${fmt(projected)} is beyond ±${fmt(max)} but smaller than now.`,
+      `Projected ${symbol} position ${fmt(projected)} is beyond ±${fmt(max)} but smaller than now.`,
     );
   return result(
     'max_position',
@@ -499,7 +482,7 @@ export function checkPriceCollar(ctx: RiskContext, limits: RiskLimits): RiskChec
         true,
         max,
         worstBps,
-        () => `The ${worst[0]} price ${worst[1]} is ${worstBps} bps from the mid ${fmt(mid)}, within ${max} bps.`,
+        `The ${worst[0]} price ${worst[1]} is ${worstBps} bps from the mid ${fmt(mid)}, within ${max} bps.`,
       )
     : result(
         'price_collar',
@@ -523,7 +506,7 @@ export function checkMaxOpenOrders(ctx: RiskContext, limits: RiskLimits): RiskCh
         true,
         max,
         actual,
-        () => `${actual} working orders with this one, within the maximum of ${max}.`,
+        `${actual} working orders with this one, within the maximum of ${max}.`,
       )
     : result(
         'max_open_orders',
@@ -605,7 +588,7 @@ export function checkSubmitRate(bucket: TokenBucket | undefined, limits: RiskLim
         true,
         `${rate}/s (burst ${burst})`,
         `${left} left`,
-        () => `Within the submit rate of ${rate} orders/s (burst ${burst}).`,
+        `Within the submit rate of ${rate} orders/s (burst ${burst}).`,
       )
     : result(
         'submit_rate',
