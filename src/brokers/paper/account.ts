@@ -10,7 +10,7 @@
  */
 import type { Clock } from '../../common/clock';
 import { divMoney, divRound, fromMoney, mulMoney, roundMoney } from '../../common/decimal';
-import type { Position } from '../../orders/model';
+import type { Position, Quote } from '../../orders/model';
 import type { QuoteSource } from './feed';
 import { currencyDecimals, instrumentFor, instrumentKey, isPreset, sameMoney, type Instrument } from './instruments';
 import { Ledger, type LedgerFill, type PositionBook } from './ledger';
@@ -97,8 +97,9 @@ export class PaperAccount {
   }
 
   /** Refusal of an order that would need more buying power than there is, else undefined. */
-  buyingPowerRefusal(live: LiveOrder, instrument: Instrument, now: number): string | undefined {
-    const added = this.addedExposure(live, instrument, now);
+  /** `quote`: the order's quote at `now`, when the caller has it. */
+  buyingPowerRefusal(live: LiveOrder, instrument: Instrument, now: number, quote?: Quote): string | undefined {
+    const added = this.addedExposure(live, instrument, now, quote);
     if (added <= 0n) return undefined;
     const available = this.valuation().buyingPower;
     if (added <= available) return undefined;
@@ -111,7 +112,7 @@ export class PaperAccount {
    * Notional (account currency) by which an order would grow its position if it filled in full
    * now, priced at its limit or stop, or at the touch for a market order. Reducing orders add none.
    */
-  private addedExposure(live: LiveOrder, instrument: Instrument, now: number): bigint {
+  private addedExposure(live: LiveOrder, instrument: Instrument, now: number, known?: Quote): bigint {
     const request = live.request;
     const position = this.ledger.position(request.symbol)?.quantity ?? 0n;
     const remaining = units(request.quantity) - units(live.response.filled_quantity ?? 0);
@@ -124,7 +125,7 @@ export class PaperAccount {
     else if (type.type === 'stop') price = type.price;
     else if (type.type === 'stop_limit') price = type.limit_price;
     else {
-      const quote = this.market.quotes.quote(request.symbol, now);
+      const quote = known ?? this.market.quotes.quote(request.symbol, now);
       price = request.side === 'buy' ? quote.ask : quote.bid;
     }
     return this.toAccount(mulMoney(units(price), grows), instrument.quoteCurrency);

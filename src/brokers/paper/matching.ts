@@ -13,6 +13,7 @@ import {
   type Fill,
   type OrderStatus,
   type PlacedOrderRequest,
+  type Quote,
 } from '../../orders/model';
 import type { Market, PaperAccount } from './account';
 import type { FeeModel, LatencyModel, Liquidity } from './costs';
@@ -91,7 +92,9 @@ export class PaperMatching {
   /** A new order (its client order id unused): accepted or refused by the venue's rules, then matched if it has arrived. */
   submit(request: PlacedOrderRequest, now: number): LiveOrder {
     // No price, no order: a quote source that cannot price the symbol refuses before anything is accepted.
-    this.market.quotes.quote(request.symbol, now);
+    // A quote is a function of the symbol and the time, so this one also prices the order's buying power
+    // and, when it arrives at once, its match.
+    const quote = this.market.quotes.quote(request.symbol, now);
     const instrument = instrumentFor(request.symbol);
     const orderId = `P-${++this.orders.nextOrder}`;
     const delay = Math.max(0, this.latency.orderDelayMs(instrument, request));
@@ -126,14 +129,14 @@ export class PaperMatching {
     };
     this.orders.add(live);
     const refusal =
-      staticRuleRefusal(live.request, instrument, now) ?? this.account.buyingPowerRefusal(live, instrument, now);
+      staticRuleRefusal(live.request, instrument, now) ?? this.account.buyingPowerRefusal(live, instrument, now, quote);
     if (refusal !== undefined) {
       this.finish(live, Object.freeze({ status: 'rejected', reason: refusal }), now);
       return live;
     }
     this.orders.markOpen(live);
     this.account.trackOpen(live, now);
-    if (delay === 0) this.arrive(live, now);
+    if (delay === 0) this.arrive(live, now, quote);
     else this.publish(live);
     this.reindex(live, now);
     return live;
@@ -216,7 +219,8 @@ export class PaperMatching {
   }
 
   /** The order reaches the matching engine: it is acknowledged, then matched as a new order. */
-  private arrive(live: LiveOrder, at: number): void {
+  /** `quote`: the order's quote at `at`, when the caller has it. */
+  private arrive(live: LiveOrder, at: number, quote?: Quote): void {
     live.arrived = true;
     this.orders.touch(live);
     const tif = live.request.time_in_force;
@@ -226,13 +230,13 @@ export class PaperMatching {
     }
     live.response = changedResponse(live.response, SUBMITTED, at);
     this.publish(live);
-    this.match(live, at, true);
+    this.match(live, at, true, quote);
   }
 
-  private match(live: LiveOrder, at: number, arriving: boolean): void {
+  private match(live: LiveOrder, at: number, arriving: boolean, known?: Quote): void {
     const request = live.request;
     const instrument = instrumentFor(request.symbol);
-    const quote = this.market.quotes.quote(request.symbol, at);
+    const quote = known ?? this.market.quotes.quote(request.symbol, at);
     const buy = request.side === 'buy';
     const touch = buy ? quote.ask : quote.bid;
     const type = request.order_type;
