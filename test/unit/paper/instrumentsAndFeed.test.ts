@@ -73,6 +73,22 @@ describe('SyntheticFeed', () => {
     assert.deepEqual(plain, underscored);
   });
 
+  it('hands each caller its own copy of a quote it remembers for the bucket', () => {
+    const feed = new SyntheticFeed(1);
+    const first = feed.quote('EUR_USD', t0);
+    const fresh = new SyntheticFeed(1).quote('EUR_USD', t0 + 1);
+    first.bid = 0;
+    first.ask_size = 0;
+    const again = feed.quote('EUR_USD', t0 + 1);
+    assert.notEqual(again, first);
+    assert.deepEqual(again, fresh);
+    // The next bucket is a new quote, as a fresh feed makes it.
+    assert.deepEqual(
+      feed.quote('EUR_USD', t0 + QUOTE_BUCKET_MS),
+      new SyntheticFeed(1).quote('EUR_USD', t0 + QUOTE_BUCKET_MS),
+    );
+  });
+
   it('differs across seeds and moves over time', () => {
     const mids = (seed: number) =>
       Array.from({ length: 20 }, (_, i) => new SyntheticFeed(seed).quote('BTCUSDT', t0 + i * 3_600_000).bid);

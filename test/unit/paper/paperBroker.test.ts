@@ -467,6 +467,38 @@ describe('PaperBroker matching', () => {
     });
   });
 
+  it('what it hands out is a picture of the moment: frozen, and unchanged by what happens to the order later', async () => {
+    const sent = order('buy', 10, limit(100.01));
+    const placed = await broker.submitOrder(sent);
+    const looked = await broker.getOrderStatus(placed.order_id);
+    const [listed] = await broker.listOpenOrders();
+    // The caller's own order stays the caller's: changing it later changes nothing at the venue.
+    (sent.order_type as { price: number }).price = 99;
+    quotes.move(99.99, 100.01);
+    broker.poll();
+    const filled = await broker.getOrderStatus(placed.order_id);
+    assert.equal(filled.status.status, 'filled');
+    assert.deepEqual(filled.order_type, { type: 'limit', price: 100.01 });
+    assert.equal(filled.fills.length, 1);
+    for (const earlier of [placed, looked, listed]) {
+      assert.equal(earlier?.status.status, 'submitted');
+      assert.deepEqual(earlier?.fills, []);
+      assert.equal(earlier?.filled_quantity, null);
+    }
+    const fill = updates.find((u) => u.fill)?.fill;
+    assert.ok(fill);
+    for (const frozen of [filled, filled.status, filled.order_type, filled.time_in_force, filled.fills, fill])
+      assert.ok(Object.isFrozen(frozen));
+    assert.throws(() => {
+      (filled.status as { status: string }).status = 'cancelled';
+    }, TypeError);
+    assert.equal((await broker.getOrderStatus(placed.order_id)).status.status, 'filled');
+    // Position rows too: a caller's change to one is not the venue's.
+    const [row] = await broker.getPositions();
+    assert.ok(row && Object.isFrozen(row));
+    assert.equal((await broker.getAccountInfo()).open_positions[0]?.quantity, 10);
+  });
+
   it('a latency model delays arrival: pending until then, matched against the quote at arrival', async () => {
     const slow = new PaperBroker({ clock, quotes, latency: { orderDelayMs: () => 500 } });
     await slow.connect();
