@@ -55,6 +55,31 @@ function freezeCommand(cmd: SubmitOrder): SubmitOrder {
   return Object.freeze(cmd);
 }
 
+/** The order's nested parts cannot change (the order itself may still be a caller's object). */
+const frozenParts = (o: OrderRequest): boolean =>
+  Object.isFrozen(o.order_type) &&
+  Object.isFrozen(o.time_in_force) &&
+  o.metadata !== undefined &&
+  Object.isFrozen(o.metadata);
+
+// Component limits copied and deep-frozen here: nothing can change them, so a command may keep them as they are.
+const frozenCopies = new WeakSet<object>();
+
+/**
+ * A deep-frozen copy of plain data (structuredClone: data only, no getters), which commands keep rather
+ * than copy again: for a replay's risk_limits, the same for every order.
+ */
+/** Whether `value` came from `frozenCopy` (deep-frozen data that cannot change). */
+export const isFrozenCopy = (value: unknown): boolean =>
+  typeof value === 'object' && value !== null && frozenCopies.has(value);
+
+export function frozenCopy<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || frozenCopies.has(value)) return value;
+  const copy = deepFreeze(structuredClone(value));
+  frozenCopies.add(copy);
+  return copy;
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -77,15 +102,22 @@ export function submitOrderCommand(
 ): SubmitOrder {
   const issuedAt = options.clock.now();
   const clientOrderId = order.client_order_id ?? newClientOrderId('sp', issuedAt);
+  // An order whose parts are frozen (normalised, fitted) shares them: only its top object is new. Anything
+  // else is copied, so that the caller's later changes cannot reach the command.
+  const placed: PlacedOrderRequest = frozenParts(order)
+    ? { ...order, client_order_id: clientOrderId }
+    : { ...cloneOrderRequest(order), client_order_id: clientOrderId };
+  const limits = options.componentLimits;
   const cmd: SubmitOrder = {
     type: 'SubmitOrder',
     commandId: newCommandId(),
     issuedAt,
     clientOrderId,
     venue: options.venue,
-    order: { ...cloneOrderRequest(order), client_order_id: clientOrderId },
+    order: placed,
     source: options.source,
-    ...(options.componentLimits === undefined ? {} : { componentLimits: structuredClone(options.componentLimits) }),
+    // The same frozen risk_limits for every order of a replay (frozenCopy): kept, not cloned each time.
+    ...(limits === undefined ? {} : { componentLimits: frozenCopy(limits) }),
     ...(options.component === undefined ? {} : { component: options.component }),
     ...(options.liveConfirmation === undefined ? {} : { liveConfirmation: { ...options.liveConfirmation } }),
   };

@@ -56,7 +56,7 @@ import { instrumentKey } from '../brokers/paper/instruments';
 import type { Fill, InstrumentRules } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentBatchItem, ComponentBatchRequest, ComponentBatchResult } from '../python/runner';
-import { submitOrderCommand, type EngineEvent } from '../execution/events';
+import { frozenCopy, submitOrderCommand, type EngineEvent } from '../execution/events';
 import { averagePrice } from '../execution/orderState';
 import type { RiskLimits } from '../execution/risk';
 import { computeSlippage, type Slippage } from '../execution/slippage';
@@ -705,7 +705,8 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         break;
       }
       if (componentLimits.value === undefined && result.metadata)
-        componentLimits.value = result.metadata['risk_limits'];
+        // Frozen once: every order's command keeps this copy instead of cloning it (and the checks remember it).
+        componentLimits.value = frozenCopy(result.metadata['risk_limits']);
       await act(start, result.items);
       const done = Math.max(0, Math.min(result.done, size));
       report.processed += done;

@@ -17,7 +17,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { isSecretKey, REDACTED } from '../../common/secrets';
-import type { DenialCode, SubmitOrder } from '../events';
+import { isFrozenCopy, type DenialCode, type SubmitOrder } from '../events';
 import {
   DEFAULT_RISK_LIMITS,
   runRiskChecks,
@@ -79,6 +79,7 @@ export class PreTradeChecks {
   private readonly bucket: TokenBucket | undefined;
   private readonly instruments = new Map<string, InstrumentRules>();
   private readonly rates = new Map<string, { rate: number | undefined; at: number }>();
+  private readonly tightened = new WeakMap<object, { base: RiskLimits; result: ReturnType<typeof tightenLimits> }>();
 
   constructor(
     private readonly clock: Clock,
@@ -224,7 +225,7 @@ export class PreTradeChecks {
 
     let limits = this.limits;
     if (cmd.componentLimits !== undefined) {
-      const tightened = tightenLimits(limits, cmd.componentLimits);
+      const tightened = this.tighten(limits, cmd.componentLimits);
       if (tightened.issues.length > 0)
         return denied(
           'INVALID_RISK_LIMITS',
@@ -271,6 +272,20 @@ export class PreTradeChecks {
     return durable === undefined
       ? { cmd, risk: checks.results, engineMs: time.spent() }
       : { cmd, risk: checks.results, engineMs: time.spent(), durable };
+  }
+
+  /**
+   * The settings' limits tightened by a component's. A command's limits cannot change (the command is
+   * deep-frozen), so the result is remembered per limits object: a replay's orders share one.
+   */
+  private tighten(base: RiskLimits, componentLimits: unknown): ReturnType<typeof tightenLimits> {
+    if (typeof componentLimits !== 'object' || componentLimits === null || !isFrozenCopy(componentLimits))
+      return tightenLimits(base, componentLimits);
+    const known = this.tightened.get(componentLimits);
+    if (known?.base === base) return known.result;
+    const result = tightenLimits(base, componentLimits);
+    this.tightened.set(componentLimits, { base, result });
+    return result;
   }
 
   /** Quote currency → account currency at the mid; 1 for the same currency (USDT/USDC count as USD). */
