@@ -71,9 +71,7 @@ export class VenueEvents {
         // The fill in the event is the only fill a stream update brings (every venue emits each fill in its own
         // update: broker.ts's OrderUpdate contract); deriving fills from snapshots is left to replies and look-ups.
         const fills: readonly Fill[] =
-          update.fill === undefined || record.fills.some((f) => f.fill_id === update.fill?.fill_id)
-            ? []
-            : [update.fill];
+          update.fill === undefined || knownFill(record, update.fill.fill_id) ? [] : [update.fill];
         this.applyStatus(record.clientOrderId, update.order, fills);
       }
     } catch (e) {
@@ -231,11 +229,16 @@ export class VenueEvents {
   }
 }
 
+/** Whether the record has the fill already (an order has a handful of fills: a scan, no set to build). */
+function knownFill(record: OrderRecord, fillId: string): boolean {
+  for (const f of record.fills) if (f.fill_id === fillId) return true;
+  return false;
+}
+
 /** Fills in a venue's view of an order that the record does not have yet; derived from cumulative figures when it lists none. */
 export function fillsOf(record: OrderRecord, response: OrderResponse): Fill[] {
-  const known = new Set(record.fills.map((f) => f.fill_id));
-  const listed = response.fills.filter((f) => !known.has(f.fill_id));
-  if (response.fills.length > 0 || response.filled_quantity === null || response.filled_price === null) return listed;
+  if (response.fills.length > 0) return response.fills.filter((f) => !knownFill(record, f.fill_id));
+  if (response.filled_quantity === null || response.filled_price === null) return [];
   const cum = toMoney(response.filled_quantity);
   if (cum <= record.filledUnits) return [];
   const qty = cum - record.filledUnits;
