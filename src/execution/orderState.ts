@@ -254,8 +254,12 @@ export function applyEvent(order: OrderRecord, event: OrderEvent): Applied {
       };
     }
     case 'Accepted':
+      // One copy (not a copy and then another for the venue's id).
       return {
-        order: withVenueId({ ...order, state: 'ACCEPTED', updatedAt: event.at }, event.venueOrderId),
+        order:
+          order.venueOrderId === undefined && event.venueOrderId !== undefined
+            ? { ...order, state: 'ACCEPTED', updatedAt: event.at, venueOrderId: event.venueOrderId }
+            : { ...order, state: 'ACCEPTED', updatedAt: event.at },
         changed: true,
       };
     case 'Unconfirmed':
