@@ -5,7 +5,9 @@
  * Guarantees:
  *  - `append` resolves only after the line is on disk (write + fdatasync, and the directory entry of a
  *    new file synced); an acknowledged line survives a crash of the process or the machine.
- *  - Seq and hash are assigned synchronously, in call order, so concurrent callers get one total order.
+ *  - Seq is assigned synchronously, in call order, so concurrent callers get one total order; the hash
+ *    chain follows that order when the batch is flushed (auditChain.ts: on a worker thread for a large
+ *    batch, so that the caller's thread pays little more than encoding the record's data).
  *  - A write or sync failure rejects the affected appends and fails the log for good: the caller must stop
  *    trading rather than trade unrecorded. Nothing is ever dropped silently.
  *  - Secrets are refused before anything is written.
@@ -113,7 +115,7 @@ export class AuditLogFailedError extends Error {
 
 export const DEFAULT_ROTATE_BYTES = 64 * 1024 * 1024;
 /** See AuditLogOptions.workerLines. */
-export const DEFAULT_WORKER_LINES = 16;
+export const DEFAULT_WORKER_LINES = 32;
 // The same file name beside auditLog.js (tsc's out/) and beside the bundles that inline it (dist/).
 const WORKER_FILE = join(__dirname, 'auditChainWorker.js');
 const ANCHOR_INTERVAL_MS = 1000;
