@@ -48,6 +48,8 @@ export class PaperAccount {
   private readonly mids = new Map<string, { bid: number; ask: number; mid: bigint }>();
   /** Open orders by `instrumentKey`, and the buying power each symbol's orders hold (see `reservedIn`). */
   private readonly openBySymbol = new Map<string, Set<LiveOrder>>();
+  /** How many orders `openBySymbol` holds in all: a valuation skips it when none (an order that fills at once). */
+  private openCount = 0;
   private readonly reserveCache = new Map<string, bigint>();
   /**
    * Each position as last marked: its value and its row, kept while its quantity, average price and mid
@@ -71,6 +73,7 @@ export class PaperAccount {
     this.ledger = new Ledger();
     this.ledger.addCash(this.currency, units(this.startingCash));
     this.openBySymbol.clear();
+    this.openCount = 0;
     this.reserveCache.clear();
   }
 
@@ -140,6 +143,7 @@ export class PaperAccount {
       orders = new Set();
       this.openBySymbol.set(key, orders);
     }
+    if (!orders.has(live)) this.openCount++;
     orders.add(live);
     // One more order against an unchanged position: its own term is all that changes.
     const cached = this.reserveCache.get(key);
@@ -153,6 +157,7 @@ export class PaperAccount {
     const key = instrumentKey(live.request.symbol);
     const orders = this.openBySymbol.get(key);
     if (!orders?.delete(live)) return;
+    this.openCount--;
     // An empty set is kept while few symbols are tracked: an order that fills at once (the common case)
     // would otherwise make and drop one per order. Valuations skip empty sets.
     if (orders.size === 0 && this.openBySymbol.size > KEEP_EMPTY_SYMBOLS) this.openBySymbol.delete(key);
@@ -196,7 +201,8 @@ export class PaperAccount {
     }
     const now = this.clock.now();
     let reserved = 0n;
-    for (const [key, orders] of this.openBySymbol) if (orders.size > 0) reserved += this.reservedIn(key, orders, now);
+    if (this.openCount > 0)
+      for (const [key, orders] of this.openBySymbol) if (orders.size > 0) reserved += this.reservedIn(key, orders, now);
     const equity = balance + value;
     return { balance, equity, buyingPower: equity - gross - reserved };
   }
