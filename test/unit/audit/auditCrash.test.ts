@@ -4,49 +4,16 @@
  * only a torn tail was removed, the chain verifies, and every acknowledged seq is there.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditLog } from '../../../src/execution/audit/auditLog';
 import { auditFiles, tempDir } from './helpers';
+import { runAndKill } from './crashRun';
 
-const WORKER = join(__dirname, 'crashWorker.js');
 const KILLS = Number(process.env['AUDIT_CRASH_KILLS'] ?? 200);
 const KILLS_PER_DIR = 5;
 const LANES = 2;
 const ROTATE_BYTES = 256 * 1024;
-
-interface ChildRun {
-  acked: number[];
-  stderr: string;
-  signal: NodeJS.Signals | null;
-}
-
-/** Runs the worker until SIGKILL lands `delayMs` after its first acknowledgement. */
-function runAndKill(dir: string, delayMs: number): Promise<ChildRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, dir, String(ROTATE_BYTES), '32'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let stderr = '';
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-      timer ??= setTimeout(() => child.kill('SIGKILL'), delayMs);
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => {
-      if (timer) clearTimeout(timer);
-      // A seq is acknowledged only if its line arrived whole.
-      const acked = out.split('\n').slice(0, -1).map(Number);
-      resolve({ acked, stderr, signal });
-    });
-  });
-}
 
 function snapshot(dir: string): Map<string, Buffer> {
   return new Map(auditFiles(dir).map((f) => [f, readFileSync(join(dir, f))]));
@@ -73,7 +40,7 @@ describe('audit log under SIGKILL', function () {
           dirs.push(dir);
           durable = 0;
         }
-        const run = await runAndKill(dir, 1 + Math.random() * 29);
+        const run = await runAndKill(dir, ROTATE_BYTES, 1 + Math.random() * 29);
         totals.kills++;
         assert.equal(run.signal, 'SIGKILL', `the child should have been killed, it ended on its own: ${run.stderr}`);
         const maxAcked = run.acked.reduce((a, b) => Math.max(a, b), 0);

@@ -1,42 +1,17 @@
 /**
  * The audit log's promise under SIGKILL while batches are hashed on its worker thread: as
- * auditCrash.test.ts, with a child (workerCrashChild.ts) that hands every batch to the worker. The log
+ * auditCrash.test.ts, with a child (crashWorker.ts in its `worker` mode) that hands every batch to the worker. The log
  * left behind opens, verifies, and holds every acknowledged seq; only a torn tail was cut off.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditLog, verifyAuditDir } from '../../../src/execution/audit/auditLog';
 import { auditFiles, tempDir } from './helpers';
+import { runAndKill } from './crashRun';
 
-const CHILD = join(__dirname, 'workerCrashChild.js');
 const KILLS = Number(process.env['AUDIT_WORKER_CRASH_KILLS'] ?? 20);
 const ROTATE_BYTES = 256 * 1024;
-
-/** Runs the child until SIGKILL lands `delayMs` after its first acknowledgement. */
-function runAndKill(dir: string, delayMs: number): Promise<{ acked: number[]; stderr: string; signal: string | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, dir, String(ROTATE_BYTES), '32'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let stderr = '';
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-      timer ??= setTimeout(() => child.kill('SIGKILL'), delayMs);
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ acked: out.split('\n').slice(0, -1).map(Number), stderr, signal });
-    });
-  });
-}
 
 describe('audit log under SIGKILL, batches hashed on the worker thread', function () {
   this.timeout(180_000);
@@ -53,7 +28,7 @@ describe('audit log under SIGKILL, batches hashed on the worker thread', functio
         dir = tempDir('worker-crash');
         dirs.push(dir);
       }
-      const run = await runAndKill(dir, 1 + Math.random() * 29);
+      const run = await runAndKill(dir, ROTATE_BYTES, 1 + Math.random() * 29, 'worker');
       assert.equal(run.signal, 'SIGKILL', `the child should have been killed, it ended on its own: ${run.stderr}`);
       assert.ok(run.acked.length > 0, 'the child acknowledged lines hashed by its worker');
       const maxAcked = run.acked.reduce((a, b) => Math.max(a, b), 0);
