@@ -203,7 +203,7 @@ export async function benchEngine(): Promise<void> {
         const p99 = quantile(r.cpuUs, 0.99);
         console.log(
           `target ≥ 50,000 orders/s and ≥ 45% of the ceiling at 256 in flight (${((rate / ceiling) * 100).toFixed(1)}%): ${ok ? 'MET' : 'NOT MET'}; ` +
-            `engine CPU/order p50 ≤ 20 µs and p99 ≤ 80 µs: ${p50 <= 20 && p99 <= 80 ? 'MET' : 'NOT MET'}`,
+            `engine CPU/order with the audit log's encoding in it: p50 ${p50.toFixed(1)} µs, p99 ${p99.toFixed(1)} µs (the target is judged without it, below)`,
         );
         console.log(
           `ratio: engine audit lines/s ÷ raw append floor = ${(r.lines / r.ms / (rawLines / rawMs)).toFixed(3)}`,
@@ -215,9 +215,16 @@ export async function benchEngine(): Promise<void> {
     {
       const n = orders;
       const r = await runEngine(n, 256, dir, false);
+      const p50 = quantile(r.cpuUs, 0.5);
+      const p99 = quantile(r.cpuUs, 0.99);
       console.log(
-        `engine without the audit log, 256 in flight: ${perSecond(n, r.ms)} orders/s  engine CPU/order p50 ${quantile(r.cpuUs, 0.5).toFixed(1)} µs, p99 ${quantile(r.cpuUs, 0.99).toFixed(1)} µs; ` +
+        `engine without the audit log, 256 in flight: ${perSecond(n, r.ms)} orders/s  engine CPU/order p50 ${p50.toFixed(1)} µs, p99 ${p99.toFixed(1)} µs; ` +
           `${((r.ms * 1000) / n).toFixed(1)} µs wall/order, main thread busy ${r.mainUsPerOrder.toFixed(1)} µs/order, process CPU ${r.processUsPerOrder.toFixed(1)} µs/order`,
+      );
+      // Issue 13: engine CPU per order (validation through risk, state machine, a paper fill and its events),
+      // the audit encoding reported separately (above).
+      console.log(
+        `target engine CPU/order p50 ≤ 20 µs and p99 ≤ 80 µs (audit encoding reported separately): ${p50 <= 20 && p99 <= 80 ? 'MET' : 'NOT MET'}`,
       );
     }
   } finally {
