@@ -7,7 +7,6 @@
  */
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { monotonicMs } from '../src/common/clock';
 import { AuditLog, verifyAuditDir } from '../src/execution/audit/auditLog';
@@ -78,20 +77,13 @@ export async function benchAudit(): Promise<void> {
         }
       };
       t = monotonicMs();
-      const elu0 = performance.eventLoopUtilization();
       await Promise.all(Array.from({ length: writers }, writer));
       const ms = monotonicMs() - t;
-      const elu = performance.eventLoopUtilization(elu0);
       const stats = log.stats();
       await log.close();
       console.log(
         `${`AuditLog adaptive group commit, C=${writers}`.padEnd(44)} ${rate(lines, ms)}  ` +
           `(${stats.fsyncs.toLocaleString('en-US')} fdatasyncs, ${(lines / stats.fsyncs).toFixed(1)} lines each; ack p50 ${quantile(acks, 0.5).toFixed(3)} ms, p99 ${quantile(acks, 0.99).toFixed(3)} ms)`,
-      );
-      // The appending thread's share: the hash chain and the bytes of large batches are on the log's worker thread.
-      console.log(
-        `  main thread busy ${((elu.active * 1000) / lines).toFixed(2)} µs/line; ` +
-          `${stats.workerBatches.toLocaleString('en-US')} of ${stats.batches.toLocaleString('en-US')} batches hashed on the worker thread`,
       );
       report('  ack latency', acks);
     }

@@ -168,12 +168,6 @@ await Promise.all([
     external: ['vscode'],
     plugins: [sdkAsChunk, zodEnglishOnly],
   }),
-  // The audit log's hashing thread: a file of its own beside core.js and cli.js, which start it by that name.
-  build({
-    ...common,
-    entryPoints: ['src/execution/audit/auditChainWorker.ts'],
-    outfile: 'dist/auditChainWorker.js',
-  }),
   build({
     ...common,
     entryPoints: ['src/cli/main.ts'],

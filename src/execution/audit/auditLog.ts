@@ -5,9 +5,7 @@
  * Guarantees:
  *  - `append` resolves only after the line is on disk (write + fdatasync, and the directory entry of a
  *    new file synced); an acknowledged line survives a crash of the process or the machine.
- *  - Seq is assigned synchronously, in call order, so concurrent callers get one total order; the hash
- *    chain follows that order when the batch is flushed (auditChain.ts: on a worker thread for a large
- *    batch, so that the caller's thread pays little more than encoding the record's data).
+ *  - Seq and hash are assigned synchronously, in call order, so concurrent callers get one total order.
  *  - A write or sync failure rejects the affected appends and fails the log for good: the caller must stop
  *    trading rather than trade unrecorded. Nothing is ever dropped silently.
  *  - Secrets are refused before anything is written.
@@ -26,8 +24,15 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../common/clock';
 import { canonicalJson } from './canonicalJson';
-import { auditFileName, utcDay, type AuditFileName, type AuditRecord } from './auditRecord';
-import { chainBatch, ChainWorker, lineByteLength, type ChainInput, type ChainOutput } from './auditChain';
+import {
+  auditFileName,
+  formatLine,
+  hashInput,
+  sha256Hex,
+  utcDay,
+  type AuditFileName,
+  type AuditRecord,
+} from './auditRecord';
 import { ANCHOR_FILE, scanAuditDir, type AuditAnchor, type RecoveryReport } from './auditVerify';
 import { AuditSecretError } from '../../common/secrets';
 
@@ -83,14 +88,6 @@ export interface AuditLogOptions {
   visit?: (record: AuditRecord) => void;
   /** Points of the log that state files saw on disk; one the log does not reach is a problem in the report. */
   anchors?: readonly AuditAnchor[];
-  /**
-   * Batches of at least this many lines are hashed and formatted on a worker thread, smaller ones on the
-   * calling thread (a hop to the worker costs more than a few lines). Default DEFAULT_WORKER_LINES;
-   * Infinity never starts the worker.
-   */
-  workerLines?: number;
-  /** The worker thread's script; tests substitute failing ones. Default: auditChainWorker.js beside this module. */
-  workerFile?: string;
 }
 
 export interface AuditLogStats {
@@ -102,8 +99,6 @@ export interface AuditLogStats {
   readonly fsyncs: number;
   readonly bytes: number;
   readonly largestBatch: number;
-  /** Batches hashed and formatted on the worker thread (the others were on the calling thread). */
-  readonly workerBatches: number;
 }
 
 export type AuditLogState = 'open' | 'failed' | 'closed';
@@ -114,10 +109,6 @@ export class AuditLogFailedError extends Error {
 }
 
 export const DEFAULT_ROTATE_BYTES = 64 * 1024 * 1024;
-/** See AuditLogOptions.workerLines. */
-export const DEFAULT_WORKER_LINES = 32;
-// The same file name beside auditLog.js (tsc's out/) and beside the bundles that inline it (dist/).
-const WORKER_FILE = join(__dirname, 'auditChainWorker.js');
 const ANCHOR_INTERVAL_MS = 1000;
 /** Lines that start a batch's write without waiting for the end of the event loop's turn (see scheduleFlush). */
 const EARLY_FLUSH_LINES = 64;
@@ -141,14 +132,12 @@ interface Target {
 
 interface Segment {
   readonly target: Target;
+  readonly parts: string[];
   lines: number;
 }
 
-type Writable<T> = { -readonly [K in keyof T]: T[K] };
-
 interface Waiter {
-  /** The record an `append` resolves with; prev and hash are filled in once its batch is hashed. */
-  readonly record?: Writable<AuditRecord>;
+  readonly record?: AuditRecord;
   resolve(record: AuditRecord | undefined): void;
   reject(error: Error): void;
 }
@@ -159,34 +148,24 @@ interface Batch {
   lines: number;
   /** Seq of the batch's first line. */
   firstSeq?: number;
-  /** Seq of its last line, and that line's hash once the batch is hashed. */
+  /** Seq and line hash of its last line. */
   lastSeq?: number;
   lastHash?: string;
-  /** ts of each line. */
-  readonly ts: number[];
-  /** typeJson and dataJson of each line (see ChainInput). */
-  readonly texts: string[];
 }
 
 interface Encoded {
   readonly type: string;
   readonly typeJson: string;
-  readonly typeBytes: number;
   readonly data: Record<string, unknown>;
   readonly dataJson: string;
 }
 
 // Two AuditLogs on one directory would fork the hash chain; this catches it within one process.
 const openDirectories = new Set<string>();
-// A log repeats a few dozen record types: their JSON and its UTF-8 length, computed once.
-const typeTexts = new Map<string, { readonly typeJson: string; readonly typeBytes: number }>();
 
 export class AuditLog {
   private nextSeq: number;
-  // sha256 of the last line hashed: the prev of the next batch's first line.
   private prevLineHash: string;
-  private worker: ChainWorker | undefined;
-  private workerError: Error | undefined;
   private current: Target | undefined;
   // End of `current`'s UTC day, so that most appends skip formatting a date.
   private dayEnd = 0;
@@ -198,7 +177,7 @@ export class AuditLog {
   private closed = false;
   private readonly openTargets = new Set<Target>();
   private readonly failureListeners: Array<(error: AuditLogFailedError) => void> = [];
-  private readonly counters = { lines: 0, batches: 0, fsyncs: 0, bytes: 0, largestBatch: 0, workerBatches: 0 };
+  private readonly counters = { lines: 0, batches: 0, fsyncs: 0, bytes: 0, largestBatch: 0 };
   // The last record known to be on disk: what state files anchor to, and what anchor.json says.
   private durable: { seq: number; hash: string };
   private anchorWritten = 0;
@@ -214,8 +193,6 @@ export class AuditLog {
     private readonly rotateDaily: boolean,
     private readonly redact: ((data: Record<string, unknown>) => Record<string, unknown>) | undefined,
     private readonly fs: AuditFileSystem,
-    private readonly workerLines: number,
-    private readonly workerFile: string,
     lastSeq: number,
     lastLineHash: string,
     newest: (AuditFileName & { size: number }) | undefined,
@@ -237,8 +214,6 @@ export class AuditLog {
     if (!Number.isSafeInteger(rotateBytes) || rotateBytes < 1) {
       throw new RangeError(`AuditLog.open: rotateBytes must be a whole number of bytes ≥ 1, got ${rotateBytes}`);
     }
-    const workerLines = options.workerLines ?? DEFAULT_WORKER_LINES;
-    if (!(workerLines >= 1)) throw new RangeError(`AuditLog.open: workerLines must be ≥ 1, got ${workerLines}`);
     const absolute = resolve(dir);
     if (openDirectories.has(absolute)) {
       throw new Error(
@@ -261,8 +236,6 @@ export class AuditLog {
         options.rotateDaily ?? true,
         options.redact,
         fs,
-        workerLines,
-        options.workerFile ?? WORKER_FILE,
         tail.lastSeq,
         tail.lastLineHash,
         tail.newestFile,
@@ -311,7 +284,7 @@ export class AuditLog {
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
     return new Promise<AuditRecord>((resolve, reject) => {
-      const record = this.commit(encoded, true);
+      const record = this.commit(encoded);
       this.pending.waiters.push({ record, resolve: resolve as (r: AuditRecord | undefined) => void, reject });
       this.scheduleFlush();
     });
@@ -326,7 +299,7 @@ export class AuditLog {
     const encoded = this.encode(type, data);
     const refusal = this.refusal();
     if (refusal) throw refusal;
-    this.commit(encoded, false);
+    this.commit(encoded);
     this.scheduleFlush();
   }
 
@@ -346,7 +319,7 @@ export class AuditLog {
       encoded.map(
         (e) =>
           new Promise<AuditRecord>((resolve, reject) => {
-            const record = this.commit(e, true);
+            const record = this.commit(e);
             this.pending.waiters.push({ record, resolve: resolve as (r: AuditRecord | undefined) => void, reject });
             this.scheduleFlush();
           }),
@@ -385,7 +358,6 @@ export class AuditLog {
       }
       openDirectories.delete(this.dir);
       await this.closeHandles();
-      await this.worker?.terminate();
     }
   }
 
@@ -447,22 +419,11 @@ export class AuditLog {
     const written = this.redact ? this.redact(data) : data;
     const { json, secretPaths } = canonicalJson(written);
     if (secretPaths.length > 0) throw new AuditSecretError(type, secretPaths);
-    let typeText = typeTexts.get(type);
-    if (typeText === undefined) {
-      const typeJson = JSON.stringify(type);
-      typeText = { typeJson, typeBytes: Buffer.byteLength(typeJson) };
-      if (typeTexts.size >= 1024) typeTexts.clear();
-      typeTexts.set(type, typeText);
-    }
-    return { type, typeJson: typeText.typeJson, typeBytes: typeText.typeBytes, data: written, dataJson: json };
+    return { type, typeJson: JSON.stringify(type), data: written, dataJson: json };
   }
 
-  /**
-   * Assigns seq and ts, picks the line's file and queues it; prev and hash follow when its batch is
-   * hashed (startFlush). Synchronous, so call order is chain order. Returns the record `append` resolves
-   * with when `withRecord`.
-   */
-  private commit(e: Encoded, withRecord: boolean): Writable<AuditRecord> | undefined {
+  /** Assigns seq, ts, prev and hash, and queues the line. Synchronous, so call order is chain order. */
+  private commit(e: Encoded): AuditRecord {
     const ts = this.clock.now();
     if (!Number.isSafeInteger(ts) || ts < 0 || ts > MAX_TS) {
       throw new RangeError(
@@ -470,25 +431,29 @@ export class AuditLog {
       );
     }
     const seq = this.nextSeq;
-    const lineBytes = lineByteLength(seq, ts, e.typeBytes, Buffer.byteLength(e.dataJson));
+    const prev = this.prevLineHash;
+    const hash = sha256Hex(hashInput(seq, ts, e.typeJson, e.dataJson, prev));
+    const line = formatLine(seq, ts, e.typeJson, e.dataJson, prev, hash);
+    const lineBytes = Buffer.byteLength(line) + 1;
     const target = this.targetFor(ts, lineBytes);
 
     this.nextSeq = seq + 1;
+    this.prevLineHash = sha256Hex(line);
     target.size += lineBytes;
     const batch = this.pending;
     let segment = batch.segments[batch.segments.length - 1];
     if (segment === undefined || segment.target !== target) {
-      segment = { target, lines: 0 };
+      segment = { target, parts: [], lines: 0 };
       batch.segments.push(segment);
       target.lastSegment = segment;
     }
+    segment.parts.push(line, '\n');
     segment.lines++;
-    batch.ts.push(ts);
-    batch.texts.push(e.typeJson, e.dataJson);
     if (batch.lines === 0) batch.firstSeq = seq;
     batch.lines++;
     batch.lastSeq = seq;
-    return withRecord ? { seq, ts, type: e.type, data: e.data, prev: '', hash: '' } : undefined;
+    batch.lastHash = this.prevLineHash;
+    return { seq, ts, type: e.type, data: e.data, prev, hash };
   }
 
   /** The file this line goes to, starting a new one on a new UTC day or when the current one is full. */
@@ -535,76 +500,25 @@ export class AuditLog {
     if (batch.lines === 0 && batch.waiters.length === 0) return;
     this.pending = newBatch();
     this.inFlight = true;
-    void this.hashBatch(batch)
-      .then((output) => this.writeBatch(batch, output))
-      .then(
-        () => {
-          this.inFlight = false;
-          if (batch.lastSeq !== undefined && batch.lastHash !== undefined) {
-            this.durable = { seq: batch.lastSeq, hash: batch.lastHash };
-            this.scheduleAnchor();
-          }
-          for (const w of batch.waiters) w.resolve(w.record);
-          if (this.workerError) return this.fail(this.workerError, newBatch());
-          if (this.pending.lines > 0 || this.pending.waiters.length > 0) this.scheduleFlush();
-        },
-        (e: unknown) => {
-          this.inFlight = false;
-          this.fail(e, batch);
-        },
-      );
+    void this.writeBatch(batch).then(
+      () => {
+        this.inFlight = false;
+        if (batch.lastSeq !== undefined && batch.lastHash !== undefined) {
+          this.durable = { seq: batch.lastSeq, hash: batch.lastHash };
+          this.scheduleAnchor();
+        }
+        for (const w of batch.waiters) w.resolve(w.record);
+        if (this.pending.lines > 0 || this.pending.waiters.length > 0) this.scheduleFlush();
+      },
+      (e: unknown) => {
+        this.inFlight = false;
+        this.fail(e, batch);
+      },
+    );
   };
 
-  /**
-   * Chains the batch on to the lines before it: on the worker thread when it is large and the worker is
-   * up, here otherwise. Fills in the waiting records' prev and hash.
-   */
-  private async hashBatch(batch: Batch): Promise<ChainOutput | undefined> {
-    if (batch.lines === 0 || batch.firstSeq === undefined) return undefined;
-    const input: ChainInput = {
-      firstSeq: batch.firstSeq,
-      prev: this.prevLineHash,
-      ts: batch.ts,
-      texts: batch.texts,
-      segmentLines: batch.segments.map((s) => s.lines),
-    };
-    let output: ChainOutput;
-    if (batch.lines < this.workerLines) {
-      output = chainBatch(input);
-    } else {
-      // The thread starts with the first large batch; until it is up, batches are hashed here.
-      this.worker ??= new ChainWorker(this.workerFile, (e) => this.workerDied(e));
-      if (this.worker.ready) {
-        output = await this.worker.hash(input);
-        this.counters.workerBatches++;
-      } else {
-        output = chainBatch(input);
-      }
-    }
-    const lineHashes = output.lineHashes;
-    this.prevLineHash = lineHashes.slice(lineHashes.length - 64);
-    batch.lastHash = this.prevLineHash;
-    const firstSeq = batch.firstSeq;
-    for (const w of batch.waiters) {
-      const record = w.record;
-      if (record === undefined) continue;
-      const i = record.seq - firstSeq;
-      record.prev = i === 0 ? input.prev : lineHashes.slice(64 * (i - 1), 64 * i);
-      record.hash = output.hashes.slice(64 * i, 64 * (i + 1));
-    }
-    return output;
-  }
-
-  /** The hashing thread stopped on its own: whatever it was given, and all that follows, is not durable. */
-  private workerDied(error: Error): void {
-    if (this.failure || this.closed) return;
-    // A batch in flight is let finish (it fails with this error if it was the worker's); the log fails after it.
-    if (this.inFlight) this.workerError = error;
-    else this.fail(error, newBatch());
-  }
-
-  private async writeBatch(batch: Batch, output: ChainOutput | undefined): Promise<void> {
-    for (const [k, segment] of batch.segments.entries()) {
+  private async writeBatch(batch: Batch): Promise<void> {
+    for (const segment of batch.segments) {
       const target = segment.target;
       let handle = target.handle;
       if (handle === undefined) {
@@ -614,8 +528,7 @@ export class AuditLog {
         // A file's lines are only durable once its name is: sync the directory entry of a new file.
         if (target.create) await this.fs.syncDirectory(this.dir);
       }
-      const buffer = output?.segments[k];
-      if (buffer === undefined) throw new Error(`no bytes for segment ${k} of the batch`);
+      const buffer = Buffer.from(segment.parts.join(''), 'utf8');
       let offset = 0;
       while (offset < buffer.length) {
         const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset);
@@ -637,15 +550,10 @@ export class AuditLog {
   }
 
   private fail(cause: unknown, batch: Batch): void {
-    if (this.failure) {
-      for (const w of batch.waiters) w.reject(this.failure);
-      return;
-    }
     const reason = cause instanceof Error ? cause.message : String(cause);
     const files = [...new Set(batch.segments.map((s) => s.target.path))].join(', ');
-    const from = firstSeq(batch) ?? firstSeq(this.pending) ?? this.nextSeq;
     this.failure = new AuditLogFailedError(
-      `The audit log could not write ${files || this.dir} (${reason}). Records from seq ${from} on are not durable, ` +
+      `The audit log could not write ${files || this.dir} (${reason}). Records from seq ${firstSeq(batch) ?? '?'} on are not durable, ` +
         `and no further command or event can be recorded: stop trading, fix the disk (space, permissions, device), then reopen the audit log.`,
       { cause },
     );
@@ -661,7 +569,6 @@ export class AuditLog {
       }
     }
     void this.closeHandles();
-    void this.worker?.terminate();
   }
 
   private async closeHandles(): Promise<void> {
@@ -677,7 +584,7 @@ export class AuditLog {
 }
 
 function newBatch(): Batch {
-  return { segments: [], waiters: [], lines: 0, ts: [], texts: [] };
+  return { segments: [], waiters: [], lines: 0 };
 }
 
 function firstSeq(batch: Batch): number | undefined {

@@ -10,17 +10,12 @@ export interface ChildRun {
   signal: NodeJS.Signals | null;
 }
 
-/**
- * Runs the child until SIGKILL lands `delayMs` after its first acknowledgement; `worker` hashes every batch
- * on the log's worker thread (see crashWorker.ts).
- */
-export function runAndKill(dir: string, rotateBytes: number, delayMs: number, mode?: 'worker'): Promise<ChildRun> {
+/** Runs the child until SIGKILL lands `delayMs` after its first acknowledgement. */
+export function runAndKill(dir: string, rotateBytes: number, delayMs: number): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [CHILD, dir, String(rotateBytes), '32', ...(mode === undefined ? [] : [mode])],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, [CHILD, dir, String(rotateBytes), '32'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;

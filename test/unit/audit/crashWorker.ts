@@ -1,22 +1,15 @@
 /**
- * Child process for the crash tests: appends records with many in flight and prints each acknowledged
+ * Child process for the crash test: appends records with many in flight and prints each acknowledged
  * seq on its own line as soon as `append` resolves, until the parent kills it with SIGKILL.
- * With `worker` (auditWorkerCrash.test.ts) every batch is hashed on the worker thread (workerLines 1), the
- * records hold multi-byte text, and acknowledgements are printed only once the worker has taken a batch,
- * so that the SIGKILL lands while batches go through it.
- * Usage: node crashWorker.js <dir> <rotateBytes> <inFlight> [worker]
+ * Usage: node crashWorker.js <dir> <rotateBytes> <inFlight>
  */
 import { writeSync } from 'node:fs';
 import { AuditLog } from '../../../src/execution/audit/auditLog';
 
 async function main(): Promise<void> {
-  const [dir, rotateBytes, inFlight, mode] = process.argv.slice(2);
-  if (dir === undefined) throw new Error('usage: crashWorker <dir> <rotateBytes> <inFlight> [worker]');
-  const viaWorker = mode === 'worker';
-  const { log, recovery } = await AuditLog.open(dir, {
-    rotateBytes: Number(rotateBytes ?? 262144),
-    ...(viaWorker ? { workerLines: 1 } : {}),
-  });
+  const [dir, rotateBytes, inFlight] = process.argv.slice(2);
+  if (dir === undefined) throw new Error('usage: crashWorker <dir> <rotateBytes> <inFlight>');
+  const { log, recovery } = await AuditLog.open(dir, { rotateBytes: Number(rotateBytes ?? 262144) });
   if (!recovery.verified)
     throw new Error(`the child found a broken log: ${JSON.stringify(recovery.problems.slice(0, 3))}`);
   // Never outlive a parent that failed to kill us.
@@ -36,10 +29,10 @@ async function main(): Promise<void> {
       const record = await log.append('SubmitOrder', {
         n: n++,
         clientOrderId: `c-${process.pid}-${n}`,
-        pad: (viaWorker ? 'é' : 'x').repeat(pad),
+        pad: 'x'.repeat(pad),
       });
       // Synchronous, so that a seq printed is a seq the parent will read even if we die right after.
-      if (!viaWorker || log.stats().workerBatches > 0) writeSync(1, `${record.seq}\n`);
+      writeSync(1, `${record.seq}\n`);
     }
   };
   await Promise.all(Array.from({ length: Number(inFlight ?? 32) }, writer));
