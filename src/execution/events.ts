@@ -7,6 +7,7 @@ import { newClientOrderId, newSequentialId } from '../common/ids';
 import type { Clock } from '../common/clock';
 import {
   carryValidity,
+  frozenOrderParts,
   type Fill,
   type OrderRequest,
   type OrderResponse,
@@ -54,24 +55,17 @@ function freezeCommand(cmd: SubmitOrder): SubmitOrder {
   return Object.freeze(cmd);
 }
 
-/** The order's nested parts cannot change (the order itself may still be a caller's object). */
-const frozenParts = (o: OrderRequest): boolean =>
-  Object.isFrozen(o.order_type) &&
-  Object.isFrozen(o.time_in_force) &&
-  o.metadata !== undefined &&
-  Object.isFrozen(o.metadata);
-
 // Component limits copied and deep-frozen here: nothing can change them, so a command may keep them as they are.
 const frozenCopies = new WeakSet<object>();
+
+/** Whether `value` came from `frozenCopy` (deep-frozen data that cannot change). */
+export const isFrozenCopy = (value: unknown): value is object =>
+  typeof value === 'object' && value !== null && frozenCopies.has(value);
 
 /**
  * A deep-frozen copy of plain data (structuredClone: data only, no getters), which commands keep rather
  * than copy again: for a replay's risk_limits, the same for every order.
  */
-/** Whether `value` came from `frozenCopy` (deep-frozen data that cannot change). */
-export const isFrozenCopy = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && frozenCopies.has(value);
-
 export function frozenCopy<T>(value: T): T {
   if (typeof value !== 'object' || value === null || frozenCopies.has(value)) return value;
   const copy = deepFreeze(structuredClone(value));
@@ -104,7 +98,7 @@ export function submitOrderCommand(
   // An order whose parts are frozen (normalised, fitted) shares them: only its top object is new. Anything
   // else is copied, so that the caller's later changes cannot reach the command. Built field by field: in
   // Node 20 a spread that adds a key ({...order, client_order_id}) takes ~1.5 µs, a literal ~0.06 µs.
-  const shared = frozenParts(order);
+  const shared = order.metadata !== undefined && frozenOrderParts(order);
   const placed: PlacedOrderRequest = {
     symbol: order.symbol,
     side: order.side,

@@ -46,7 +46,7 @@ export class WorkingExposure {
     if (!this.reserveOf.has(after.clientOrderId)) return;
     if (before.request !== after.request) {
       // Never the case today (a transition keeps the request); counted whole if it ever is.
-      this.addLeft(before, leftOf(before) * -1n);
+      this.addLeft(before, -leftOf(before));
       this.addLeft(after, leftOf(after));
     } else if (before.filledUnits !== after.filledUnits) {
       this.addLeft(after, before.filledUnits - after.filledUnits);
@@ -59,7 +59,7 @@ export class WorkingExposure {
   /** The order is no longer working. */
   remove(order: OrderRecord): void {
     if (!this.reserveOf.has(order.clientOrderId)) return;
-    this.addLeft(order, leftOf(order) * -1n);
+    this.addLeft(order, -leftOf(order));
     if (unacknowledged(order.state)) this.addReserve(order, -1);
     this.reserveOf.delete(order.clientOrderId);
   }

@@ -209,19 +209,21 @@ export type InstrumentRules = z.infer<typeof InstrumentRulesSchema>;
 // schema reads): the engine's SubmitOrder is deep-frozen, so the venue it goes to need not parse it again.
 const validFrozenOrders = new WeakSet<object>();
 
-const frozenOrder = (o: object): boolean => {
+/** The parts the schema reads below the top (order type, time in force, metadata when present) cannot change. */
+export function frozenOrderParts(o: object): boolean {
   const r = o as Record<string, unknown>;
   return (
-    Object.isFrozen(o) &&
     Object.isFrozen(r['order_type']) &&
     Object.isFrozen(r['time_in_force']) &&
     (r['metadata'] === undefined || Object.isFrozen(r['metadata']))
   );
-};
+}
+
+const frozenOrder = (o: object): boolean => Object.isFrozen(o) && frozenOrderParts(o);
 
 // ---- The common order, checked without the schema ---------------------------------------------------
-// zod takes ~4 µs for an order (the largest part of the engine's validation); the orders components and
-// callers send are plain objects of the schema's own fields. `plainOrderRequest` answers for those only,
+// zod takes ~1.5 µs for an order, this check ~1 µs, and normalisation keeps the order it checked instead of
+// the parse's copy; the orders components and callers send are plain objects of the schema's own fields. `plainOrderRequest` answers for those only,
 // and only "yes": whatever it does not recognise goes to the schema, which has the words for what is
 // wrong. test/unit/orders/plainOrder.test.ts checks against the schema that a "yes" is always the
 // schema's yes, and that the schema's output is then the order itself, field for field.
@@ -231,7 +233,6 @@ const isPlainRecord = (v: unknown): v is Record<string, unknown> =>
 const positiveFinite = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
 /** Every enumerable key of `o` (a plain record) is one of `allowed`. */
 function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): boolean {
-  // Object.keys, not for-in: for-in over a frozen object walks it slowly (no enum cache), ~10× the time.
   const keys = Object.keys(o);
   for (let i = 0; i < keys.length; i++) if (!allowed.includes(keys[i] as string)) return false;
   return true;

@@ -279,8 +279,7 @@ export class PreTradeChecks {
    * deep-frozen), so the result is remembered per limits object: a replay's orders share one.
    */
   private tighten(base: RiskLimits, componentLimits: unknown): ReturnType<typeof tightenLimits> {
-    if (typeof componentLimits !== 'object' || componentLimits === null || !isFrozenCopy(componentLimits))
-      return tightenLimits(base, componentLimits);
+    if (!isFrozenCopy(componentLimits)) return tightenLimits(base, componentLimits);
     const known = this.tightened.get(componentLimits);
     if (known?.base === base) return known.result;
     const result = tightenLimits(base, componentLimits);
