@@ -24,15 +24,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../common/clock';
 import { canonicalJson } from './canonicalJson';
-import {
-  auditFileName,
-  formatLine,
-  hashInput,
-  sha256Hex,
-  utcDay,
-  type AuditFileName,
-  type AuditRecord,
-} from './auditRecord';
+import { auditFileName, LineWriter, utcDay, type AuditFileName, type AuditRecord } from './auditRecord';
 import { ANCHOR_FILE, scanAuditDir, type AuditAnchor, type RecoveryReport } from './auditVerify';
 import { AuditSecretError } from '../../common/secrets';
 
@@ -43,6 +35,7 @@ export { AuditSecretError, redactSecrets } from '../../common/secrets';
 
 /** The parts of a Node `FileHandle` the log uses; tests substitute failing ones. */
 export interface AuditFileHandle {
+  /** The log reuses `buffer` once the promise settles: an implementation must not keep it. */
   write(buffer: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
   datasync(): Promise<void>;
   close(): Promise<void>;
@@ -132,9 +125,20 @@ interface Target {
 
 interface Segment {
   readonly target: Target;
-  readonly parts: string[];
+  /** The segment's lines as bytes, in order: each chunk's first `used` bytes. */
+  readonly chunks: Chunk[];
   lines: number;
 }
+
+interface Chunk {
+  readonly bytes: Buffer;
+  used: number;
+}
+
+/** Lines are written into chunks of this size (a longer line gets one of its own). */
+const CHUNK_BYTES = 64 * 1024;
+/** Written chunks kept for the next batches, so that a busy log does not allocate one per batch. */
+const SPARE_CHUNKS = 4;
 
 interface Waiter {
   readonly record?: AuditRecord;
@@ -176,6 +180,8 @@ export class AuditLog {
   // Set when close() starts: later appends are refused rather than left waiting on closed files.
   private closed = false;
   private readonly openTargets = new Set<Target>();
+  private readonly lineWriter = new LineWriter();
+  private readonly spareChunks: Buffer[] = [];
   private readonly failureListeners: Array<(error: AuditLogFailedError) => void> = [];
   private readonly counters = { lines: 0, batches: 0, fsyncs: 0, bytes: 0, largestBatch: 0 };
   // The last record known to be on disk: what state files anchor to, and what anchor.json says.
@@ -432,28 +438,47 @@ export class AuditLog {
     }
     const seq = this.nextSeq;
     const prev = this.prevLineHash;
-    const hash = sha256Hex(hashInput(seq, ts, e.typeJson, e.dataJson, prev));
-    const line = formatLine(seq, ts, e.typeJson, e.dataJson, prev, hash);
-    const lineBytes = Buffer.byteLength(line) + 1;
+    const writer = this.lineWriter;
+    writer.prepare(seq, ts, e.typeJson, e.dataJson, prev);
+    const hash = writer.hash;
+    const lineBytes = writer.lineBytes;
     const target = this.targetFor(ts, lineBytes);
 
-    this.nextSeq = seq + 1;
-    this.prevLineHash = sha256Hex(line);
-    target.size += lineBytes;
     const batch = this.pending;
     let segment = batch.segments[batch.segments.length - 1];
     if (segment === undefined || segment.target !== target) {
-      segment = { target, parts: [], lines: 0 };
+      segment = { target, chunks: [], lines: 0 };
       batch.segments.push(segment);
       target.lastSegment = segment;
     }
-    segment.parts.push(line, '\n');
+    let chunk = segment.chunks[segment.chunks.length - 1];
+    if (chunk === undefined || chunk.bytes.length - chunk.used < lineBytes) {
+      chunk = { bytes: this.chunkFor(lineBytes), used: 0 };
+      segment.chunks.push(chunk);
+    }
+    this.prevLineHash = writer.write(chunk.bytes, chunk.used);
+    chunk.used += lineBytes;
+    this.nextSeq = seq + 1;
+    target.size += lineBytes;
     segment.lines++;
     if (batch.lines === 0) batch.firstSeq = seq;
     batch.lines++;
     batch.lastSeq = seq;
     batch.lastHash = this.prevLineHash;
     return { seq, ts, type: e.type, data: e.data, prev, hash };
+  }
+
+  /** Keeps a written batch's chunks for later lines (only once on disk: a write reads them until then). */
+  private recycle(batch: Batch): void {
+    for (const segment of batch.segments)
+      for (const chunk of segment.chunks)
+        if (chunk.bytes.length === CHUNK_BYTES && this.spareChunks.length < SPARE_CHUNKS)
+          this.spareChunks.push(chunk.bytes);
+  }
+
+  private chunkFor(lineBytes: number): Buffer {
+    if (lineBytes > CHUNK_BYTES) return Buffer.allocUnsafe(lineBytes);
+    return this.spareChunks.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
   }
 
   /** The file this line goes to, starting a new one on a new UTC day or when the current one is full. */
@@ -507,6 +532,7 @@ export class AuditLog {
           this.durable = { seq: batch.lastSeq, hash: batch.lastHash };
           this.scheduleAnchor();
         }
+        this.recycle(batch);
         for (const w of batch.waiters) w.resolve(w.record);
         if (this.pending.lines > 0 || this.pending.waiters.length > 0) this.scheduleFlush();
       },
@@ -528,17 +554,20 @@ export class AuditLog {
         // A file's lines are only durable once its name is: sync the directory entry of a new file.
         if (target.create) await this.fs.syncDirectory(this.dir);
       }
-      const buffer = Buffer.from(segment.parts.join(''), 'utf8');
-      let offset = 0;
-      while (offset < buffer.length) {
-        const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset);
-        if (!(bytesWritten > 0)) throw new Error(`write returned ${bytesWritten} bytes`);
-        offset += bytesWritten;
+      let bytes = 0;
+      for (const chunk of segment.chunks) {
+        let offset = 0;
+        while (offset < chunk.used) {
+          const { bytesWritten } = await handle.write(chunk.bytes, offset, chunk.used - offset);
+          if (!(bytesWritten > 0)) throw new Error(`write returned ${bytesWritten} bytes`);
+          offset += bytesWritten;
+        }
+        bytes += chunk.used;
       }
       await handle.datasync();
       this.counters.fsyncs++;
       this.counters.batches++;
-      this.counters.bytes += buffer.length;
+      this.counters.bytes += bytes;
       this.counters.lines += segment.lines;
       if (segment.lines > this.counters.largestBatch) this.counters.largestBatch = segment.lines;
       if (target.retired && target.lastSegment === segment) {

@@ -178,6 +178,32 @@ describe('AuditLog', () => {
     assert.equal((await verifyAuditDir(d)).verified, true);
   });
 
+  it('writes a batch whose lines fill several chunks, one line longer than a chunk, byte for byte', async () => {
+    const d = dir('chunks');
+    const clock = new TestClock();
+    const { log } = await AuditLog.open(d, { clock });
+    const notes = ['€𝄞 short', 'x'.repeat(100_000), 'ü'.repeat(30_000), 'tail'];
+    const appends = [];
+    for (let i = 0; i < 400; i++) appends.push(log.append('Note', { i, note: notes[i % notes.length] }));
+    const records = await Promise.all(appends);
+    // A second batch reuses the first's written chunks; its lines must not carry the old bytes.
+    const later = await Promise.all([log.append('Note', { i: 400, note: 'after' }), log.append('Note', { i: 401 })]);
+    await log.close();
+    const lines = readLines(d);
+    assert.equal(lines.length, 402);
+    let prev = '0'.repeat(64);
+    [...records, ...later].forEach((record, i) => {
+      const text = lines[i]?.text ?? '';
+      const parsed = JSON.parse(text) as { data: { i: number; note?: string }; prev: string; hash: string };
+      assert.equal(parsed.data.i, i);
+      assert.equal(parsed.data.note, i < 400 ? notes[i % notes.length] : i === 400 ? 'after' : undefined);
+      assert.equal(parsed.prev, prev);
+      assert.equal(parsed.hash, record.hash);
+      prev = sha(text);
+    });
+    assert.equal((await verifyAuditDir(d)).verified, true);
+  });
+
   it('batches concurrent callers that each wait for their own ack', async () => {
     const d = dir('writers');
     const { log } = await AuditLog.open(d);
