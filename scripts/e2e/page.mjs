@@ -122,6 +122,16 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
   async function answer(text, timeout = 30_000) {
     const input = page().locator('.quick-input-widget input.input:visible').first();
     await input.waitFor({ state: 'visible', timeout });
+    // The quick pick that ran the command shares the widget and stays visible for a moment after its
+    // row is chosen: typing then goes to the closing pick, and the input box that opens after it waits
+    // forever. An input box has no rows, so wait until none is shown.
+    const rows = page().locator('.quick-input-widget .quick-input-list .monaco-list-row:visible');
+    const deadline = Date.now() + timeout;
+    while ((await rows.count()) > 0) {
+      if (Date.now() > deadline) throw new Error(`no input box within ${timeout / 1000}s (a quick pick is still open)`);
+      await page().waitForTimeout(50);
+    }
+    await input.waitFor({ state: 'visible', timeout });
     // Typed, not filled: the box may still be settling after the quick pick that opened it.
     await input.focus();
     await page().keyboard.press('Control+A');
