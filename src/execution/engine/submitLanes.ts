@@ -25,9 +25,20 @@ import type { SubmitResult } from './types';
 import type { VenueEvents } from './venueEvents';
 import type { VenueRegistry } from './venues';
 
+/** One instrument's orders: checked one after another, and sent one after another in the same order. */
 interface Lane {
-  pre: Promise<unknown>;
-  send: Promise<unknown>;
+  readonly toCheck: Waiting[];
+  readonly toSend: Waiting[];
+  checking: boolean;
+  sending: boolean;
+}
+
+interface Waiting {
+  readonly cmd: SubmitOrder;
+  readonly resolve: (result: SubmitResult) => void;
+  readonly reject: (error: unknown) => void;
+  checked?: Checked;
+  failed?: { error: unknown };
 }
 
 export interface SubmitLanesOptions {
@@ -92,18 +103,54 @@ export class SubmitLanes {
     const key = `${cmd.venue}\u0000${laneKey(cmd.order?.symbol)}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { pre: Promise.resolve(), send: Promise.resolve() };
+      lane = { toCheck: [], toSend: [], checking: false, sending: false };
       this.lanes.set(key, lane);
     }
-    const prepared = lane.pre.then(() => this.o.checks.check(cmd, this.accept));
-    lane.pre = prepared.then(noop, noop);
-    const sent = Promise.all([prepared, lane.send]).then(([p]) => this.send(p));
-    lane.send = sent.then(noop, noop);
-    const thisLane = lane;
-    return sent.finally(() => {
-      this.queuedCount--;
-      if (this.lanes.get(key) === thisLane && this.queuedCount === 0) this.lanes.clear();
+    const queued = lane;
+    // Queues drained by one loop per stage, rather than a chain of promises per order: the checks of the
+    // next order start as soon as the previous one's end, while that one waits to be sent. A lane's loop
+    // starts after this call returns, as the checks always have.
+    return new Promise<SubmitResult>((resolve, reject) => {
+      queued.toCheck.push({ cmd, resolve, reject });
+      if (!queued.checking) {
+        queued.checking = true;
+        queueMicrotask(() => void this.checkLane(queued));
+      }
     });
+  }
+
+  private async checkLane(lane: Lane): Promise<void> {
+    for (let next = lane.toCheck.shift(); next !== undefined; next = lane.toCheck.shift()) {
+      try {
+        next.checked = await this.o.checks.check(next.cmd, this.accept);
+      } catch (error) {
+        next.failed = { error };
+      }
+      lane.toSend.push(next);
+      if (!lane.sending) void this.sendLane(lane);
+    }
+    lane.checking = false;
+  }
+
+  private async sendLane(lane: Lane): Promise<void> {
+    lane.sending = true;
+    for (let next = lane.toSend.shift(); next !== undefined; next = lane.toSend.shift()) {
+      let result: SubmitResult | undefined;
+      let failed = next.failed;
+      if (failed === undefined && next.checked !== undefined) {
+        try {
+          result = await this.send(next.checked);
+        } catch (error) {
+          failed = { error };
+        }
+      }
+      this.queuedCount--;
+      // With nothing waiting or in flight anywhere, no lane holds anything: start afresh.
+      if (this.queuedCount === 0) this.lanes.clear();
+      if (result !== undefined) next.resolve(result);
+      else next.reject(failed?.error);
+    }
+    lane.sending = false;
   }
 
   /** Accepted for sending: from here the order counts as working for every later check. */
