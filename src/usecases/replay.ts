@@ -248,6 +248,9 @@ export interface ReplayReport {
   ticksPerSecond: number;
 }
 
+/** Orders a replay submits between two turns of the event loop (see act). */
+const ORDERS_PER_TURN = 64;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const DEFAULT_BATCH = 2048;
 let replayCounter = 0;
 
@@ -635,6 +638,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       clock.set(times[k] as number);
       return { values, until: n };
     };
+    let sinceTurn = 0;
     const act = async (start: number, items: ComponentBatchItem[]): Promise<void> => {
       for (const item of items) {
         const k = start + item.index;
@@ -646,6 +650,13 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         await advanceTo(k);
         await submitOne(k, item.output);
         working = engine.workingOrders().length > 0;
+        // A batch's orders are all promise callbacks: without a turn of the event loop now and then, the
+        // audit log's writes (and anything else waiting on I/O) would wait for the batch's end, and its
+        // lines pile up in memory meanwhile (a whole replay's, with a component run in-process).
+        if (++sinceTurn >= ORDERS_PER_TURN) {
+          sinceTurn = 0;
+          await nextTurn();
+        }
       }
     };
 

@@ -138,7 +138,7 @@ interface Chunk {
 /** Lines are written into chunks of this size (a longer line gets one of its own). */
 const CHUNK_BYTES = 64 * 1024;
 /** Written chunks kept for the next batches, so that a busy log does not allocate one per batch. */
-const SPARE_CHUNKS = 4;
+const SPARE_CHUNKS = 16;
 
 interface Waiter {
   readonly record?: AuditRecord;
