@@ -46,11 +46,13 @@ def decode_column(column, size, key):
 
 
 def batch_rows(request, keys):
-    """The batch's items as value tuples in `keys` order, and their number: from `rows`, or from `columns`."""
+    """The batch's items as value tuples in `keys` order, their number, and whether every item has exactly one value
+    per key (always so for `columns`; `rows` are JSON lists that may be shorter or longer): from `rows`, or `columns`."""
     columns = request.get('columns')
     if columns is None:
         rows = request.get('rows') or []
-        return rows, len(rows)
+        width = len(keys)
+        return rows, len(rows), all(type(row) is list and len(row) == width for row in rows)
     size = request.get('size')
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise ColumnError('a batch of columns needs its size')
@@ -58,5 +60,5 @@ def batch_rows(request, keys):
         raise ColumnError('a batch has %d keys but %s columns' % (len(keys), len(columns) if isinstance(columns, list) else 'no'))
     decoded = [decode_column(c, size, k) for c, k in zip(columns, keys)]
     if not decoded:
-        return [()] * size, size
-    return list(zip(*decoded)), size
+        return [()] * size, size, True
+    return list(zip(*decoded)), size, True

@@ -19,13 +19,10 @@ import sys
 
 
 class LazyState(dict):
-    __slots__ = ('_key', '_fetch', '_index')
+    """Made by lazy_state. It has no __init__ of its own: LazyState(base) is dict's copy in C, which a Python
+    __init__ calling dict.__init__ would double in cost, and after a replay batch's first order every record is one."""
 
-    def __init__(self, base, key, fetch, index):
-        dict.__init__(self, base)
-        self._key = key
-        self._fetch = fetch
-        self._index = index
+    __slots__ = ('_key', '_fetch', '_index')
 
     def resolve(self):
         """Fetches the state value now (once), keeping the key's place at the end as a plain market_data has it."""
@@ -161,6 +158,15 @@ class LazyState(dict):
         return copy.deepcopy(dict(dict.items(self)), memo)
 
 
+def lazy_state(base, key, fetch, index):
+    """A copy of market_data `base` whose `key` is fetched (fetch(index)) when first read."""
+    state = LazyState(base)
+    state._key = key
+    state._fetch = fetch
+    state._index = index
+    return state
+
+
 class StateSyncError(Exception):
     """Node answered a state request with an abort (its side failed), or not as the protocol says."""
 
@@ -211,7 +217,7 @@ class StateSync(object):
         if self.clean and index < self.until:
             market_data[self.key] = self.values[min(index - self.base, self.last)]
             return market_data
-        return LazyState(market_data, self.key, self.fetch, index)
+        return lazy_state(market_data, self.key, self.fetch, index)
 
     def after(self, market_data, index, item=None):
         """After record `index` ran: a lazy market_data the component kept gets its value now; an order ends the column."""
