@@ -13,6 +13,8 @@
  *  - `['json', values]`: anything else (null, NaN, objects, mixed types), as JSON would send it.
  */
 
+import { RawJson } from './requestLine';
+
 export type WireColumn =
   | readonly ['f64', string]
   | readonly ['f64', string, number[]]
@@ -74,6 +76,24 @@ export function encodeColumn(values: readonly unknown[]): WireColumn {
   );
 }
 
+/**
+ * Columns as JSON text in pieces, the same text JSON.stringify(columns) gives: base64 and the wrapper
+ * around it separately, so that the line writer copies the large parts as they are (requestLine.ts).
+ */
+export function columnsJson(columns: readonly WireColumn[]): RawJson {
+  const parts: string[] = ['['];
+  columns.forEach((column, c) => {
+    const comma = c === 0 ? '' : ',';
+    if (column[0] === 'f64' || column[0] === 'i64') {
+      // Base64 holds no character JSON escapes.
+      parts.push(`${comma}["${column[0]}","`, column[1]);
+      parts.push(column.length > 2 ? `",${JSON.stringify(column[2])}]` : '"]');
+    } else parts.push(comma + JSON.stringify(column));
+  });
+  parts.push(']');
+  return new RawJson(parts);
+}
+
 /** The items of a batch request as the harness reads them: `rows` as JSON, or `columns` encoded. */
 export function wireItems(req: {
   readonly keys: readonly string[];
@@ -95,6 +115,27 @@ export function wireItems(req: {
     if (column.length !== size)
       throw new TypeError(`column ${req.keys[c]} has ${column.length} values, the batch ${size} items`);
   return { columns: req.columns.map(encodeColumn), size };
+}
+
+/** A batch's columns encoded ahead of its request (replay does it while the harness runs the batch before). */
+export interface PreparedColumns {
+  readonly keys: readonly string[];
+  readonly columns: readonly unknown[][];
+  readonly size: number;
+  readonly json: RawJson;
+}
+
+/** A batch's varying keys and their values, key by key. */
+export interface BatchColumns {
+  readonly keys: readonly string[];
+  readonly columns: unknown[][];
+  readonly size?: number;
+}
+
+/** Encodes `columns` now; runBatch sends this text for a request with these very keys, columns and size. */
+export function prepareColumns(req: BatchColumns): PreparedColumns {
+  const items = wireItems(req) as { columns: WireColumn[]; size: number };
+  return { keys: req.keys, columns: req.columns, size: items.size, json: columnsJson(items.columns) };
 }
 
 /** Items in a batch request. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ResolvedInterpreter } from './interpreter';
+import type { PreparedColumns } from './batchColumns';
 
 export interface ComponentError {
   /**
@@ -128,6 +129,11 @@ export interface ComponentBatchRequest {
   columns?: unknown[][];
   /** Items in the batch when `columns` is given (there may be no varying key at all). */
   size?: number;
+  /**
+   * `columns` already encoded (batchColumns.ts prepareColumns, from these very `keys`, `columns` and `size`):
+   * sent as it is instead of encoding them again. A runner that takes the columns as they are ignores it.
+   */
+  prepared?: PreparedColumns;
   /** When given, item i also gets `market_data[indexKey] = indexStart + i` (a counter that costs no bytes). */
   indexKey?: string;
   indexStart?: number;

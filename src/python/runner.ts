@@ -47,7 +47,15 @@ import {
   toComponentError,
   withHint,
 } from './protocol';
-import { batchSize, wireItems } from './batchColumns';
+import {
+  batchSize,
+  columnsJson,
+  prepareColumns,
+  wireItems,
+  type BatchColumns,
+  type PreparedColumns,
+} from './batchColumns';
+import { LineWriter, requestParts } from './requestLine';
 import { defaultLibraryDir, findPackageRoot, precheck } from './harnessFiles';
 
 export { PythonRunError } from './errors';
@@ -97,9 +105,26 @@ const MAX_NOTES = 10;
 /** After the harness exits, how long its last answer and output may take to arrive. */
 const EXIT_GRACE_MS = 100;
 
+/** A batch's items in the request: JSON rows, or columns as pieces of JSON text the line writer copies as they are. */
+function wireBody(req: ComponentBatchRequest): Record<string, unknown> {
+  const p = req.prepared;
+  if (
+    p !== undefined &&
+    req.rows === undefined &&
+    p.keys === req.keys &&
+    p.columns === req.columns &&
+    p.size === req.size
+  )
+    return { columns: p.json, size: p.size };
+  const items = wireItems(req);
+  return 'columns' in items ? { columns: columnsJson(items.columns), size: items.size } : items;
+}
+
 export class PythonSession {
   private readonly child: ChildProcess;
   private readonly channel: AnswerChannel;
+  /** Request lines to the harness's stdin (a batch's large line goes through one kept buffer: requestLine.ts). */
+  private readonly lines = new LineWriter();
   private pending: Pending | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private outputBytes = 0;
@@ -436,7 +461,8 @@ export class PythonSession {
           },
           ...(interim ? { interim: (line: Record<string, unknown>) => interim(id, line) } : {}),
         };
-        this.child.stdin?.write(`${JSON.stringify({ ...body, id })}\n`);
+        const stdin = this.child.stdin;
+        if (stdin) this.lines.write(stdin, requestParts({ ...body, id }));
       });
       this.afterAnswer(answer);
       return answer;
@@ -669,7 +695,7 @@ export class PythonSession {
           signal: req.signal ?? null,
           common: req.common,
           keys: req.keys,
-          ...wireItems(req),
+          ...wireBody(req),
           stop_on_order: req.stopOnOrder ?? false,
           index_key: req.indexKey ?? null,
           index_start: req.indexStart ?? 0,
@@ -790,6 +816,11 @@ export class PythonWorker {
     const bad = precheck(req.file);
     if (bad) return { ok: false, done: 0, items: [], metadata: null, stdout: '', stderr: '', error: bad, totalMs: 0 };
     return (await this.session(req.file)).runBatch(req);
+  }
+
+  /** A batch's columns encoded ahead of its runBatch (`prepared`), as runBatch would encode them. */
+  prepareColumns(columns: BatchColumns): PreparedColumns {
+    return prepareColumns(columns);
   }
 
   /**

@@ -56,6 +56,7 @@ import { instrumentKey } from '../brokers/paper/instruments';
 import type { Fill, InstrumentRules } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentBatchItem, ComponentBatchRequest, ComponentBatchResult } from '../python/runner';
+import type { BatchColumns, PreparedColumns } from '../python/batchColumns';
 import { frozenCopy, submitOrderCommand, type EngineEvent } from '../execution/events';
 import { averagePrice } from '../execution/orderState';
 import type { RiskLimits } from '../execution/risk';
@@ -90,6 +91,11 @@ export type { ReplayEngine, ReplayEngineContext } from './replaySetup';
 /** The part of the Python worker a replay needs. */
 export interface ReplayRunner {
   runBatch(request: ComponentBatchRequest): Promise<ComponentBatchResult>;
+  /**
+   * A runner that sends the columns encoded (the Python worker) encodes a batch's here, ahead of its request:
+   * the replay does it while the worker runs the batch before. One that takes the columns as they are has none.
+   */
+  prepareColumns?(columns: BatchColumns): PreparedColumns;
 }
 
 export interface ReplayProgress {
@@ -493,10 +499,8 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
 
     // What the data says of records start..start+size-1 (nothing the account decides: see `column`);
     // values the whole batch shares travel once (sizes, spread).
-    const buildRows = (
-      start: number,
-      size: number,
-    ): { common: Record<string, unknown>; keys: string[]; columns: unknown[][] } => {
+    type Rows = { common: Record<string, unknown>; keys: string[]; columns: unknown[][] };
+    const buildRows = (start: number, size: number): Rows => {
       const columns: unknown[][] = keys.map(() => new Array<unknown>(size));
       const [bids, asks, spreads, lasts, bidSizes, askSizes, isoTimes, msTimes, opens, highs, lows, closes, volumes] =
         columns as [
@@ -660,6 +664,18 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       }
     };
 
+    // A batch's rows and their encoding come from the data alone (nothing the account decides): the next
+    // batch's are made while the worker runs this one, off the replay's critical path.
+    const runner = request.runner;
+    const prepare = (
+      start: number,
+      size: number,
+    ): { start: number; size: number; rows: Rows; prepared: PreparedColumns | undefined } => {
+      const rows = buildRows(start, size);
+      const prepared = runner.prepareColumns?.({ keys: rows.keys, columns: rows.columns, size });
+      return { start, size, rows, prepared };
+    };
+    let ahead: ReturnType<typeof prepare> | undefined;
     let i = 0;
     while (i < total) {
       const size = Math.min(batchSize, total - i);
@@ -667,9 +683,11 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       await advanceTo(start);
       const first = await column(start, size);
       let columnEnd = first.until;
-      const rows = buildRows(start, size);
+      const batch = ahead !== undefined && ahead.start === start && ahead.size === size ? ahead : prepare(start, size);
+      ahead = undefined;
+      const rows = batch.rows;
       let synced = 0;
-      const result = await request.runner.runBatch({
+      const running = runner.runBatch({
         file: request.file,
         className: request.className,
         parameters: request.parameters,
@@ -678,6 +696,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         keys: rows.keys,
         columns: rows.columns,
         size,
+        ...(batch.prepared ? { prepared: batch.prepared } : {}),
         indexKey: 'bar_index',
         indexStart: start,
         instance: instanceKey,
@@ -697,6 +716,14 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
           },
         },
       });
+      if (start + size < total) {
+        // Handled here too: a failure while the next batch is made must not count as unhandled; it is thrown below.
+        void running.catch(() => undefined);
+        // The request is written within the microtasks of runBatch; setImmediate runs after them.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        ahead = prepare(start + size, Math.min(batchSize, total - start - size));
+      }
+      const result = await running;
       report.batches++;
       report.syncs += result.syncs ?? 0;
       if (result.className) report.component.className = result.className;

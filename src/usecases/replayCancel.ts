@@ -10,6 +10,12 @@ import type { ReplayRunner } from './replay';
 
 export const REPLAY_CANCELLED = 'REPLAY_CANCELLED';
 
+/** The wrapped runner's encoding ahead, if it has one (ReplayRunner.prepareColumns). */
+function preparing(runner: ReplayRunner): Pick<ReplayRunner, 'prepareColumns'> {
+  const prepare = runner.prepareColumns?.bind(runner);
+  return prepare ? { prepareColumns: prepare } : {};
+}
+
 export function cancellableRunner(runner: ReplayRunner, stop: () => Promise<void>, signal: AbortSignal): ReplayRunner {
   let stopping: Promise<void> | undefined;
   const stopOnce = (): Promise<void> => (stopping ??= stop().catch(() => undefined));
@@ -25,6 +31,7 @@ export function cancellableRunner(runner: ReplayRunner, stop: () => Promise<void
     error: { code: REPLAY_CANCELLED, message: 'the replay was cancelled; the records before this one ran' },
   });
   return {
+    ...preparing(runner),
     async runBatch(request: ComponentBatchRequest): Promise<ComponentBatchResult> {
       if (signal.aborted) return cancelled();
       const result = await runner.runBatch(request);
@@ -44,6 +51,7 @@ export function cancellableRunner(runner: ReplayRunner, stop: () => Promise<void
  */
 export function observedRunner(runner: ReplayRunner, onRecord: (index: number) => void): ReplayRunner {
   return {
+    ...preparing(runner),
     runBatch(request: ComponentBatchRequest): Promise<ComponentBatchResult> {
       const state = request.state;
       if (!state) return runner.runBatch(request);

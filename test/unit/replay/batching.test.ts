@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
-import { replayComponent, type ReplayReport } from '../../../src/usecases/replay';
+import { replayComponent, type ReplayReport, type ReplayRunner } from '../../../src/usecases/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
 
@@ -179,5 +179,36 @@ describe('replay batching equals one record per round trip', function () {
       `${batched.syncs} syncs, ${batched.orders.produced} orders`,
     );
     assert.deepEqual(outcome(batched), outcome(await replay(parameters, feed, 1)));
+  });
+
+  it('columns encoded ahead (while the worker runs the batch before) give what encoding at the request gives', async () => {
+    const feed = candles(300, 5);
+    const parameters = { seed: 7, read: 'sometimes', lag: 1, p_order: 0.1, p_limit: 0.3, offset: 1 };
+    let ahead = 0;
+    let requests = 0;
+    const encodingAhead: ReplayRunner = {
+      prepareColumns: (columns) => worker.prepareColumns(columns),
+      runBatch: (r) => {
+        requests++;
+        if (r.prepared !== undefined) ahead++;
+        return worker.runBatch(r);
+      },
+    };
+    const atRequest: ReplayRunner = { runBatch: (r) => worker.runBatch(r) };
+    const run = (runner: ReplayRunner): Promise<ReplayReport> =>
+      replayComponent({
+        file,
+        data: feed,
+        runner,
+        parameters,
+        batchSize: 32,
+        stateDir: join(dir, `run-${++runs}`),
+        startingCash: 50_000,
+      });
+    const encoded = await run(encodingAhead);
+    assert.equal(encoded.ok, true, JSON.stringify(encoded.fatal));
+    assert.equal(requests, 10);
+    assert.equal(ahead, 10);
+    assert.deepEqual(outcome(encoded), outcome(await run(atRequest)));
   });
 });
