@@ -40,7 +40,7 @@ const SMALL_LINE_CHARS = 64 * 1024;
 const MAX_KEPT_BYTES = 64 * 1024 * 1024;
 
 /** Writes request lines to one stream, reusing one buffer for large lines once the stream has taken the last. */
-export class LineWriter {
+export class RequestLineWriter {
   private buffer: Buffer | undefined;
   /** The kept buffer is still referenced by a write the stream has not finished. */
   private busy = false;

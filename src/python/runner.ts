@@ -55,7 +55,7 @@ import {
   type BatchColumns,
   type PreparedColumns,
 } from './batchColumns';
-import { LineWriter, requestParts } from './requestLine';
+import { RequestLineWriter, requestParts } from './requestLine';
 import { defaultLibraryDir, findPackageRoot, precheck } from './harnessFiles';
 
 export { PythonRunError } from './errors';
@@ -124,7 +124,7 @@ export class PythonSession {
   private readonly child: ChildProcess;
   private readonly channel: AnswerChannel;
   /** Request lines to the harness's stdin (a batch's large line goes through one kept buffer: requestLine.ts). */
-  private readonly lines = new LineWriter();
+  private readonly lines = new RequestLineWriter();
   private pending: Pending | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private outputBytes = 0;

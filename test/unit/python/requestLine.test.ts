@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { columnsJson, encodeColumn, prepareColumns } from '../../../src/python/batchColumns';
-import { LineWriter, RawJson, requestParts } from '../../../src/python/requestLine';
+import { RequestLineWriter, RawJson, requestParts } from '../../../src/python/requestLine';
 
 /** A stream that keeps every chunk as it was handed over and finishes a write only when told. */
 class HeldStream extends Writable {
@@ -64,7 +64,7 @@ describe('request lines written in pieces', () => {
   });
 
   it('a large line is its UTF-8 bytes, and a buffer the stream still holds is not written over', async () => {
-    const writer = new LineWriter();
+    const writer = new RequestLineWriter();
     const stream = new HeldStream();
     const big = (mark: string): string[] => requestParts({ id: mark, text: `${mark}é\u{1F600}`.repeat(20_000) });
     const lines = ['one', 'two', 'six'].map(big);
