@@ -79,37 +79,58 @@ const value = (v: number | string | null): string => (v === null ? '–' : typeo
 const QUANTITY = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
 const quantity = (n: number): string => QUANTITY.format(n);
 
+// A part of the panel is written only when what it shows changed: an unchanged part is neither laid out nor
+// painted again (a run of the same component changes a few lines of the panel, not all of it).
+function setText(element: HTMLElement, text: string): void {
+  if (element.textContent !== text) element.textContent = text;
+}
+function setHidden(element: HTMLElement, hidden: boolean): void {
+  if (element.hidden !== hidden) element.hidden = hidden;
+}
+function setData(element: HTMLElement, key: string, text: string): void {
+  if (element.dataset[key] !== text) element.dataset[key] = text;
+}
+/** What each list was last drawn from (as JSON), so a list drawn from the same rows is left as it is. */
+const listSources = new Map<string, string>();
+function replaceList(id: string, source: unknown, rows: () => Node[]): void {
+  const key = JSON.stringify(source);
+  if (listSources.get(id) === key) return;
+  listSources.set(id, key);
+  byId(id).replaceChildren(...rows());
+}
+
+/** Draws the view's text (the chart follows in `settle`, once this is on screen). */
 function render(view: ResultView | null): void {
-  const empty = byId('empty');
-  const content = byId('content');
-  empty.hidden = view !== null;
-  content.hidden = view === null;
-  if (view) byId('first-run').hidden = true;
+  setHidden(byId('empty'), view !== null);
+  setHidden(byId('content'), view === null);
+  if (view) setHidden(byId('first-run'), true);
   if (!view) return;
 
   const status = byId('status');
-  status.textContent = view.status;
-  status.dataset['ok'] = String(view.ok);
+  setText(status, view.status);
+  setData(status, 'ok', String(view.ok));
   // What was traded and what happened, then the engine's sentence about it.
   const headline = byId('headline');
-  headline.textContent = view.headline ?? '';
-  headline.hidden = !view.headline;
-  headline.dataset['live'] = String(view.venue.environment === 'live');
-  byId('summary').textContent = view.summary;
-  byId('component').textContent = `${view.file}${view.className ? ` (${view.className})` : ''}`;
+  setText(headline, view.headline ?? '');
+  setHidden(headline, !view.headline);
+  setData(headline, 'live', String(view.venue.environment === 'live'));
+  setText(byId('summary'), view.summary);
+  setText(byId('component'), `${view.file}${view.className ? ` (${view.className})` : ''}`);
   const venue = byId('venue');
   const live = view.venue.environment === 'live';
   // A live account is never mistaken for a paper one: marked in words and in colour.
-  venue.textContent = `${live ? 'LIVE ACCOUNT · ' : ''}${view.venue.id} (${view.venue.environment})${KIND_LABELS[view.kind]}${view.scratch ? ' · scratch copy: the paper account is unchanged' : ''}`;
-  venue.dataset['live'] = String(live);
-  byId('ran-at').textContent = time(view.ranAt);
+  setText(
+    venue,
+    `${live ? 'LIVE ACCOUNT · ' : ''}${view.venue.id} (${view.venue.environment})${KIND_LABELS[view.kind]}${view.scratch ? ' · scratch copy: the paper account is unchanged' : ''}`,
+  );
+  setData(venue, 'live', String(live));
+  setText(byId('ran-at'), time(view.ranAt));
 
-  byId('order-returned').textContent = view.orderReturned ?? '(nothing returned)';
-  byId('order-normalized').textContent = view.orderNormalized ?? '(no valid order)';
+  setText(byId('order-returned'), view.orderReturned ?? '(nothing returned)');
+  setText(byId('order-normalized'), view.orderNormalized ?? '(no valid order)');
 
-  const riskBody = byId<HTMLTableSectionElement>('risk-body');
-  riskBody.replaceChildren(
-    ...view.risk.map((r) => {
+  replaceList('risk-body', view.risk, () =>
+    view.risk.map((r) => {
       const row = el('tr');
       row.dataset['check'] = r.check;
       row.dataset['passed'] = String(r.passed);
@@ -124,12 +145,12 @@ function render(view: ResultView | null): void {
       return row;
     }),
   );
-  byId('risk-empty').hidden = view.risk.length > 0;
-  byId('denial').textContent = view.denial ? `Denied: ${view.denial.code}: ${view.denial.message}` : '';
+  setHidden(byId('risk-empty'), view.risk.length > 0);
+  setText(byId('denial'), view.denial ? `Denied: ${view.denial.code}: ${view.denial.message}` : '');
 
   const t0 = view.timeline[0]?.at ?? 0;
-  byId<HTMLOListElement>('timeline').replaceChildren(
-    ...view.timeline.map((e) => {
+  replaceList('timeline', view.timeline, () =>
+    view.timeline.map((e) => {
       const item = el('li');
       item.dataset['type'] = e.type;
       const stamp = el('time', `${time(e.at)} (+${e.at - t0} ms)`);
@@ -143,25 +164,30 @@ function render(view: ResultView | null): void {
       return item;
     }),
   );
-  byId('timeline-empty').hidden = view.timeline.length > 0;
+  setHidden(byId('timeline-empty'), view.timeline.length > 0);
 
-  byId('timing-component').textContent = ms(view.timings.componentMs);
-  byId('timing-python').textContent = ms(view.timings.pythonMs);
-  byId('timing-engine').textContent = ms(view.timings.engineMs);
-  byId('timing-venue').textContent = ms(view.timings.venueMs);
-  byId('timing-total').textContent = ms(view.timings.totalMs);
-  byId('timing-waited').textContent = ms(view.timings.waitedMs ?? null);
+  setText(byId('timing-component'), ms(view.timings.componentMs));
+  setText(byId('timing-python'), ms(view.timings.pythonMs));
+  setText(byId('timing-engine'), ms(view.timings.engineMs));
+  setText(byId('timing-venue'), ms(view.timings.venueMs));
+  setText(byId('timing-total'), ms(view.timings.totalMs));
+  setText(byId('timing-waited'), ms(view.timings.waitedMs ?? null));
 
   const s = view.slippage;
-  byId('slippage').textContent = s
-    ? `${signed(s.units)} ${s.unit}${Math.abs(s.units) === 1 ? '' : 's'} (${signed(s.price)} in price, ${signed(s.bps)} bps) against the ${s.reference} ${s.referencePrice}`
-    : '–';
-  byId('commission').textContent = view.commission === null ? '–' : String(view.commission);
-  byId('filled').textContent =
-    view.filledPrice === null ? '–' : `${quantity(view.filledQuantity ?? 0)} @ ${view.filledPrice}`;
+  setText(
+    byId('slippage'),
+    s
+      ? `${signed(s.units)} ${s.unit}${Math.abs(s.units) === 1 ? '' : 's'} (${signed(s.price)} in price, ${signed(s.bps)} bps) against the ${s.reference} ${s.referencePrice}`
+      : '–',
+  );
+  setText(byId('commission'), view.commission === null ? '–' : String(view.commission));
+  setText(
+    byId('filled'),
+    view.filledPrice === null ? '–' : `${quantity(view.filledQuantity ?? 0)} @ ${view.filledPrice}`,
+  );
 
-  byId<HTMLTableSectionElement>('fills-body').replaceChildren(
-    ...view.fills.map((f) => {
+  replaceList('fills-body', view.fills, () =>
+    view.fills.map((f) => {
       const row = el('tr');
       row.append(
         el('td', time(f.timestamp)),
@@ -173,11 +199,10 @@ function render(view: ResultView | null): void {
       return row;
     }),
   );
-  byId('fills-empty').hidden = view.fills.length > 0;
+  setHidden(byId('fills-empty'), view.fills.length > 0);
 
-  const errors = byId<HTMLUListElement>('errors');
-  errors.replaceChildren(
-    ...view.errors.map((e) => {
+  replaceList('errors', view.errors, () =>
+    view.errors.map((e) => {
       const item = el('li');
       item.append(el('strong', `[${e.code}] `), el('span', e.message));
       if (e.file) {
@@ -192,28 +217,26 @@ function render(view: ResultView | null): void {
       return item;
     }),
   );
-  byId('errors-section').hidden = view.errors.length === 0;
+  setHidden(byId('errors-section'), view.errors.length === 0);
   renderRoute(view);
   renderParent(view);
-  byId<HTMLUListElement>('notes').replaceChildren(...view.notes.map((n) => el('li', n)));
-  byId('notes-section').hidden = view.notes.length === 0;
+  replaceList('notes', view.notes, () => view.notes.map((n) => el('li', n)));
+  setHidden(byId('notes-section'), view.notes.length === 0);
 
-  byId('stdout').textContent = view.stdout === '' ? '(empty)' : view.stdout;
-  byId('stderr').textContent = view.stderr === '' ? '(empty)' : view.stderr;
-
-  renderChart(view);
+  setText(byId('stdout'), view.stdout === '' ? '(empty)' : view.stdout);
+  setText(byId('stderr'), view.stderr === '' ? '(empty)' : view.stderr);
 }
 
 /** A routed order: the venue chosen, every candidate priced or skipped, and why. */
 function renderRoute(view: ResultView): void {
   const route = view.route;
-  byId('route-section').hidden = !route;
+  setHidden(byId('route-section'), !route);
   if (!route) return;
-  byId('route-chosen').textContent = route.chosen ? `Routed to ${route.chosen} (${route.policy})` : 'Not routed';
-  byId('route-reason').textContent = route.reason;
+  setText(byId('route-chosen'), route.chosen ? `Routed to ${route.chosen} (${route.policy})` : 'Not routed');
+  setText(byId('route-reason'), route.reason);
   const num = (n: number | null): string => (n === null ? '–' : quantity(n));
-  byId<HTMLTableSectionElement>('route-body').replaceChildren(
-    ...route.candidates.map((c) => {
+  replaceList('route-body', route, () =>
+    route.candidates.map((c) => {
       const row = el('tr');
       row.dataset['venue'] = c.venue;
       row.dataset['chosen'] = String(c.venue === route.chosen);
@@ -234,15 +257,17 @@ function renderRoute(view: ResultView): void {
 /** A parent order and its children, as they stand (the panel follows them after the run). */
 function renderParent(view: ResultView): void {
   const parent = view.parent;
-  byId('parent-section').hidden = !parent;
+  setHidden(byId('parent-section'), !parent);
   if (!parent) return;
-  byId('parent-state').textContent = parent.state;
-  byId('parent-title').textContent = parent.title;
-  byId('parent-id').textContent =
-    `(${parent.parentId}${parent.watermark === null ? '' : `, trail watermark ${parent.watermark}`}${parent.reason ? `: ${parent.reason}` : ''})`;
-  byId('parent-emulation').textContent = parent.emulation;
-  byId<HTMLTableSectionElement>('parent-body').replaceChildren(
-    ...parent.children.map((c) => {
+  setText(byId('parent-state'), parent.state);
+  setText(byId('parent-title'), parent.title);
+  setText(
+    byId('parent-id'),
+    `(${parent.parentId}${parent.watermark === null ? '' : `, trail watermark ${parent.watermark}`}${parent.reason ? `: ${parent.reason}` : ''})`,
+  );
+  setText(byId('parent-emulation'), parent.emulation);
+  replaceList('parent-body', parent.children, () =>
+    parent.children.map((c) => {
       const row = el('tr');
       row.dataset['child'] = c.id;
       row.append(
@@ -256,7 +281,7 @@ function renderParent(view: ResultView): void {
       return row;
     }),
   );
-  byId('parent-empty').hidden = parent.children.length > 0;
+  setHidden(byId('parent-empty'), parent.children.length > 0);
 }
 
 const KIND_LABELS: Record<ResultView['kind'], string> = {
@@ -391,20 +416,43 @@ function appendQuotes(symbol: string, quotes: readonly QuotePoint[]): void {
   if (fresh.length === 0) return;
   current = { ...current, quotes: [...current.quotes, ...fresh].slice(-600) };
   vscode.setState({ result: current });
-  renderChart(current);
+  settleAfterPaint();
 }
 
-/** Once the result is on screen (the frame after it was drawn): how long since the command, kept with the result. */
-function measureWaited(requestedAt: number): void {
-  requestAnimationFrame(() =>
-    setTimeout(() => {
-      if (!current || current.requestedAt !== requestedAt) return;
-      const waitedMs = Math.max(0, Date.now() - requestedAt);
-      current = { ...current, timings: { ...current.timings, waitedMs } };
-      vscode.setState({ result: current });
-      byId('timing-waited').textContent = ms(waitedMs);
-    }, 0),
-  );
+/**
+ * The chart and what the user waited come after the frame that shows a result's text: the chart's canvases
+ * (tens of ms to redraw in a software-composited editor) are then drawn in the frame after, instead of holding
+ * back the text the trader reads first. One pending settle serves every change made before it runs.
+ */
+let settling = false;
+/** The command time of a result received whose wait is not measured yet (a restored one is not measured again). */
+let unmeasured: number | undefined;
+function settleAfterPaint(): void {
+  if (settling) return;
+  settling = true;
+  requestAnimationFrame(() => {
+    const painted = current;
+    setTimeout(() => settle(painted), 0);
+  });
+}
+
+/** Once `painted` is on screen: how long since its command (kept with the result), then the chart. */
+function settle(painted: ResultView | null): void {
+  settling = false;
+  // A result that came after the frame was drawn is settled after its own frame.
+  if (current !== painted) {
+    settleAfterPaint();
+    return;
+  }
+  if (!current) return;
+  if (current.requestedAt !== undefined && current.requestedAt === unmeasured && current.timings.waitedMs == null) {
+    unmeasured = undefined;
+    const waitedMs = Math.max(0, Date.now() - current.requestedAt);
+    current = { ...current, timings: { ...current.timings, waitedMs } };
+    vscode.setState({ result: current });
+    setText(byId('timing-waited'), ms(waitedMs));
+  }
+  renderChart(current);
 }
 
 function onNotification(message: HostNotification): void {
@@ -424,17 +472,18 @@ function onNotification(message: HostNotification): void {
       // Only where the user is already in the panel (Run again): the editor keeps the keyboard after a run it
       // started (the status is announced by its live region either way).
       if (document.hasFocus()) byId('status').focus();
-      if (current.requestedAt !== undefined && current.timings.waitedMs == null) measureWaited(current.requestedAt);
+      unmeasured = current.timings.waitedMs == null ? current.requestedAt : undefined;
+      settleAfterPaint();
       break;
     }
     case 'running': {
       const button = byId<HTMLButtonElement>('run-again');
       button.disabled = message.running;
       button.setAttribute('aria-busy', String(message.running));
-      byId('running').textContent = message.running ? 'Running…' : '';
+      setText(byId('running'), message.running ? 'Running…' : '');
       // A first run opens the panel before its result exists: say that it runs rather than "No result yet".
-      byId('first-run').hidden = !(message.running && current === null);
-      byId('empty').hidden = current !== null || message.running;
+      setHidden(byId('first-run'), !(message.running && current === null));
+      setHidden(byId('empty'), current !== null || message.running);
       break;
     }
     case 'quotes':
@@ -451,4 +500,5 @@ byId('run-again').addEventListener('click', () => vscode.postMessage({ type: 'ru
 // VS Code swaps the body's theme class when the colour theme changes.
 new MutationObserver(() => applyTheme()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 render(current);
+if (current) settleAfterPaint();
 vscode.postMessage({ type: 'ready' });
