@@ -58,6 +58,8 @@ export class ComponentView implements vscode.WebviewViewProvider, vscode.Disposa
   /** The last component the editor showed (kept while another file, or the view itself, has focus). */
   private component: { file: string; classes: string[] } | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The body of the page the section shows. */
+  private shownBody: string | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -80,8 +82,8 @@ export class ComponentView implements vscode.WebviewViewProvider, vscode.Disposa
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'media')],
     };
     view.onDidDispose(() => (this.view = undefined));
-    view.onDidChangeVisibility(() => this.render());
-    this.render();
+    view.onDidChangeVisibility(() => this.render(true));
+    this.render(true);
   }
 
   dispose(): void {
@@ -99,13 +101,25 @@ export class ComponentView implements vscode.WebviewViewProvider, vscode.Disposa
     this.render();
   }
 
-  private render(): void {
+  /**
+   * Writes the section's page when what it says changed (or `always`, when it is shown again): a new page is
+   * a new document for the editor to load, and the section is rendered on every editor change and result.
+   */
+  private render(always = false): void {
     const view = this.view;
     if (!view?.visible) return;
-    view.webview.html = this.page(view.webview);
+    const body = this.body();
+    if (!always && body === this.shownBody) return;
+    this.shownBody = body;
+    view.webview.html = webviewPage(view.webview, this.extensionUri, () => ({
+      title: 'SPtrader',
+      styles: ['component.css'],
+      scripts: [],
+      body,
+    }));
   }
 
-  private page(webview: vscode.Webview): string {
+  private body(): string {
     const c = this.component;
     const result = this.source.lastResult();
     const mine = c !== undefined && result !== null && result.file === c.file ? result : null;
@@ -119,12 +133,7 @@ ${
     : '<p class="meta">No run of it in this window yet.</p>'
 }`
       : '<p class="meta">Open an order component (a class deriving OrderBase or Order) to run it from here.</p>';
-    return webviewPage(webview, this.extensionUri, () => ({
-      title: 'SPtrader',
-      styles: ['component.css'],
-      scripts: [],
-      body,
-    }));
+    return body;
   }
 }
 

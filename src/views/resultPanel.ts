@@ -27,6 +27,8 @@ export interface ResultPanelHost {
 const QUOTE_SAMPLE_MS = 1000;
 
 export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, WebviewCommand> {
+  /** A warm Test Order takes a few ms: "Running…" would flash on and off in the frame before its result. */
+  protected override readonly runningShownAfterMs = 100;
   private sampler: NodeJS.Timeout | undefined;
   private sampling = false;
   private createdAt = 0;
@@ -55,9 +57,9 @@ export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, 
   /** Redraws the shown result with what happened to its order since (no reveal, no focus change). */
   update(view: ResultView): void {
     this.current = view;
-    this.drawnAgain(view);
-    if (this.panel) this.panel.title = this.titleOf(view);
     this.post({ type: 'result', result: view });
+    if (this.panel) this.panel.title = this.titleOf(view);
+    this.drawnAgain(view);
   }
 
   get result(): ResultView | null {

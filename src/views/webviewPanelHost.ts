@@ -80,16 +80,20 @@ export abstract class WebviewPanelHost<
   /** Called when the page says it is ready, before the view is drawn. */
   protected pageReady(): void {}
 
-  /** Shows a view, opening the panel or revealing it without taking focus from the editor. */
+  /**
+   * Shows a view, opening the panel or revealing it without taking focus from the editor. The view's message
+   * leaves first; a panel already on screen is not revealed again (that is no change to the user, and it is
+   * work for the editor in the frame that draws the result); other listeners hear of the view last.
+   */
   show(view: View): void {
     this.current = view;
-    this.drawn.fire(view);
     if (!this.panel) this.create(this.titleOf(view));
     else {
-      this.panel.title = this.titleOf(view);
-      this.panel.reveal(undefined, true);
       this.post(this.draw(view));
+      this.panel.title = this.titleOf(view);
+      if (!this.panel.visible) this.panel.reveal(undefined, true);
     }
+    this.drawn.fire(view);
   }
 
   /** A view redrawn without show (a later event of the same run). */
@@ -97,12 +101,37 @@ export abstract class WebviewPanelHost<
     this.drawn.fire(view);
   }
 
+  /**
+   * A run is said in the page (its "Running…", its run-again button disabled) once it has taken this long while
+   * a view is shown, so a quick run does not flash them (the host refuses a second run while one is going
+   * either way); at once while the panel has nothing to show yet.
+   */
+  protected readonly runningShownAfterMs: number = 0;
+  private runningTimer: NodeJS.Timeout | undefined;
+  /** What the page was last told. */
+  private runningShown = false;
+
   setRunning(running: boolean): void {
     this.running = running;
-    this.post({ type: 'running', running });
+    clearTimeout(this.runningTimer);
+    this.runningTimer = undefined;
+    if (running && this.runningShownAfterMs > 0 && this.current !== null) {
+      this.runningTimer = setTimeout(() => {
+        this.runningTimer = undefined;
+        if (this.running) this.postRunning();
+      }, this.runningShownAfterMs);
+      return;
+    }
+    if (running || this.runningShown) this.postRunning();
+  }
+
+  private postRunning(): void {
+    this.runningShown = this.running;
+    this.post({ type: 'running', running: this.running });
   }
 
   dispose(): void {
+    clearTimeout(this.runningTimer);
     this.drawn.dispose();
     this.panel?.dispose();
     for (const d of [...this.disposables, ...this.panelDisposables]) d.dispose();
@@ -184,7 +213,7 @@ export abstract class WebviewPanelHost<
     this.pageReady();
     this.ready = true;
     if (this.current) this.post(this.draw(this.current));
-    this.post({ type: 'running', running: this.running });
+    this.postRunning();
   }
 
   private html(webview: vscode.Webview): string {
