@@ -25,6 +25,8 @@ export interface ResultPanelHost {
 
 /** How often the chart takes a quote while the panel is visible (the paper feed changes every 250 ms). */
 const QUOTE_SAMPLE_MS = 1000;
+/** The longest `onScreen` waits for the page to say a result is on screen. */
+const DRAWN_WAIT_MS = 250;
 
 export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, WebviewCommand> {
   /** A warm Test Order takes a few ms: "Running…" would flash on and off in the frame before its result. */
@@ -32,6 +34,7 @@ export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, 
   private sampler: NodeJS.Timeout | undefined;
   private sampling = false;
   private createdAt = 0;
+  private drawnWaiters: { readonly ranAt: number; readonly done: () => void }[] = [];
 
   constructor(
     extensionUri: vscode.Uri,
@@ -66,7 +69,30 @@ export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, 
     return this.current;
   }
 
+  /**
+   * Resolves once the page says `view` is on screen, at most DRAWN_WAIT_MS after; at once when the page will not
+   * draw it soon (no panel, its page not ready, not on screen, or another view shown since). The run's
+   * notification waits for it: drawn in the same frame as the result (the toast's layout is 15-20 ms of the
+   * editor's main thread), it held the result back; after it, the result is on screen first.
+   */
+  onScreen(view: ResultView): Promise<void> {
+    if (!this.panel?.visible || !this.ready || this.current !== view) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter = {
+        ranAt: view.ranAt,
+        done: () => {
+          clearTimeout(timer);
+          this.drawnWaiters = this.drawnWaiters.filter((w) => w !== waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.done, DRAWN_WAIT_MS);
+      this.drawnWaiters.push(waiter);
+    });
+  }
+
   override dispose(): void {
+    for (const waiter of this.drawnWaiters) waiter.done();
     if (this.sampler) clearInterval(this.sampler);
     this.sampler = undefined;
     super.dispose();
@@ -102,6 +128,9 @@ export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, 
           current !== null && (current.file === command.file || current.errors.some((e) => e.file === command.file)),
         );
         break;
+      case 'drawn':
+        for (const waiter of this.drawnWaiters.filter((w) => w.ranAt === command.ranAt)) waiter.done();
+        break;
     }
   }
 
@@ -112,6 +141,7 @@ export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, 
   }
 
   protected override closed(): void {
+    for (const waiter of this.drawnWaiters) waiter.done();
     this.updateSampler();
   }
 

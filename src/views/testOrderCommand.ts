@@ -235,15 +235,14 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     if (inputs.summary) outcome.notes.unshift(`Inputs: ${inputs.summary}`);
     log.info(`${label} ${target.fsPath}\n${formatOutcome(outcome)}`);
     await diagnostics.update(outcome);
-    panel.show(
-      resultViewOf(outcome, {
-        kind,
-        ranAt: systemClock.now(),
-        quotes: symbol ? quotes.recent(symbol) : [],
-        // A picker in between (no component open) is the user's time, not the run's.
-        ...(uri === undefined && vscode.window.activeTextEditor === undefined ? {} : { requestedAt }),
-      }),
-    );
+    const view = resultViewOf(outcome, {
+      kind,
+      ranAt: systemClock.now(),
+      quotes: symbol ? quotes.recent(symbol) : [],
+      // A picker in between (no component open) is the user's time, not the run's.
+      ...(uri === undefined && vscode.window.activeTextEditor === undefined ? {} : { requestedAt }),
+    });
+    panel.show(view);
     const show = outcome.ok ? vscode.window.showInformationMessage : vscode.window.showErrorMessage;
     // What was traded and what happened ("BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1.07922 (+0.2 pip)"), and where.
     const where = outcome.scratch
@@ -262,14 +261,17 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
           : outcome.errors[0]?.code === 'DEBUGPY_NOT_FOUND'
             ? ['Install Python Debugger', 'Show Log']
             : ['Show Log'];
-    void show(`SPtrader ${label} on ${outcome.venue.id}${where}: ${describeOutcome(outcome)}`, ...actions).then(
-      (choice) => {
-        if (choice === 'Show Log') log.show();
-        else if (choice === 'Reset Paper Account…') void vscode.commands.executeCommand(Commands.resetPaperAccount);
-        else if (choice === 'Resume Trading…') void vscode.commands.executeCommand(Commands.resumeTrading);
-        else if (choice === 'Install Python Debugger')
-          void vscode.commands.executeCommand('workbench.extensions.search', '@id:ms-python.debugpy');
-      },
+    // After the panel has drawn the result when it is on screen (its own frame, then the toast's), at once otherwise.
+    void panel.onScreen(view).then(() =>
+      show(`SPtrader ${label} on ${outcome.venue.id}${where}: ${describeOutcome(outcome)}`, ...actions).then(
+        (choice) => {
+          if (choice === 'Show Log') log.show();
+          else if (choice === 'Reset Paper Account…') void vscode.commands.executeCommand(Commands.resetPaperAccount);
+          else if (choice === 'Resume Trading…') void vscode.commands.executeCommand(Commands.resumeTrading);
+          else if (choice === 'Install Python Debugger')
+            void vscode.commands.executeCommand('workbench.extensions.search', '@id:ms-python.debugpy');
+        },
+      ),
     );
     return outcome;
   };

@@ -427,6 +427,8 @@ function appendQuotes(symbol: string, quotes: readonly QuotePoint[]): void {
 let settling = false;
 /** The command time of a result received whose wait is not measured yet (a restored one is not measured again). */
 let unmeasured: number | undefined;
+/** The run time of a result received that the host has not been told is on screen. */
+let untold: number | undefined;
 function settleAfterPaint(): void {
   if (settling) return;
   settling = true;
@@ -436,7 +438,7 @@ function settleAfterPaint(): void {
   });
 }
 
-/** Once `painted` is on screen: how long since its command (kept with the result), then the chart. */
+/** Once `painted` is on screen: how long since its command (kept with the result), the host told, then the chart. */
 function settle(painted: ResultView | null): void {
   settling = false;
   // A result that came after the frame was drawn is settled after its own frame.
@@ -451,6 +453,10 @@ function settle(painted: ResultView | null): void {
     current = { ...current, timings: { ...current.timings, waitedMs } };
     vscode.setState({ result: current });
     setText(byId('timing-waited'), ms(waitedMs));
+  }
+  if (untold === current.ranAt) {
+    untold = undefined;
+    vscode.postMessage({ type: 'drawn', ranAt: current.ranAt });
   }
   renderChart(current);
 }
@@ -473,6 +479,7 @@ function onNotification(message: HostNotification): void {
       // started (the status is announced by its live region either way).
       if (document.hasFocus()) byId('status').focus();
       unmeasured = current.timings.waitedMs == null ? current.requestedAt : undefined;
+      untold = current.ranAt;
       settleAfterPaint();
       break;
     }

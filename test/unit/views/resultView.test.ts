@@ -241,6 +241,11 @@ describe('result panel protocol', () => {
       line: 3,
     });
     assert.equal(parseWebviewCommand({ type: 'openLocation', file: '', line: 3 }), undefined);
+    assert.deepEqual(parseWebviewCommand({ type: 'drawn', ranAt: 1_796_000_000_000 }), {
+      type: 'drawn',
+      ranAt: 1_796_000_000_000,
+    });
+    assert.equal(parseWebviewCommand({ type: 'drawn' }), undefined);
     assert.equal(parseWebviewCommand({ type: 'submitOrder' }), undefined);
     assert.equal(parseWebviewCommand('ready'), undefined);
     assert.equal(
