@@ -19,8 +19,9 @@ import sys
 
 
 class LazyState(dict):
-    """Made by lazy_state. It has no __init__ of its own: LazyState(base) is dict's copy in C, which a Python
-    __init__ calling dict.__init__ would double in cost, and after a replay batch's first order every record is one."""
+    """Made by StateSync.market_data, which sets its slots. It has no __init__ of its own: LazyState(base) is dict's
+    copy in C, which a Python __init__ calling dict.__init__ would double in cost, and after a replay batch's first
+    order every record is one."""
 
     __slots__ = ('_key', '_fetch', '_index')
 
@@ -158,15 +159,6 @@ class LazyState(dict):
         return copy.deepcopy(dict(dict.items(self)), memo)
 
 
-def lazy_state(base, key, fetch, index):
-    """A copy of market_data `base` whose `key` is fetched (fetch(index)) when first read."""
-    state = LazyState(base)
-    state._key = key
-    state._fetch = fetch
-    state._index = index
-    return state
-
-
 class StateSyncError(Exception):
     """Node answered a state request with an abort (its side failed), or not as the protocol says."""
 
@@ -217,7 +209,12 @@ class StateSync(object):
         if self.clean and index < self.until:
             market_data[self.key] = self.values[min(index - self.base, self.last)]
             return market_data
-        return lazy_state(market_data, self.key, self.fetch, index)
+        # A copy of market_data whose key is fetched (fetch(index)) when first read.
+        state = LazyState(market_data)
+        state._key = self.key
+        state._fetch = self.fetch
+        state._index = index
+        return state
 
     def after(self, market_data, index, item=None):
         """After record `index` ran: a lazy market_data the component kept gets its value now; an order ends the column."""

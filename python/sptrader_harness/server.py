@@ -643,6 +643,7 @@ class Server(object):
             style = signal_style(cls) if entry == 'generate_order' else 'execute'
             settle = self.awaiting.settle
             leave_if_forked = processes.leave_if_forked
+            getrefcount = sys.getrefcount
             processes.arm_fork_check()
             # Each record's market_data is a copy of a dict with its keys already in place, filled in: the same keys,
             # order and values as dict(common) updated with the row and the index, at half the cost. Only when every
@@ -684,8 +685,10 @@ class Server(object):
                     finally:
                         leave_if_forked()
                     if result is None:
-                        # after() acts only on a lazy market_data or a failed state request (StateSync.after).
-                        if state is not None and (market_data.__class__ is not dict or state.failed is not None):
+                        # after() acts only on a failed state request, or on a lazy market_data still pending that
+                        # something besides this loop holds (here: the local and getrefcount's argument): StateSync.after.
+                        if state is not None and (state.failed is not None or (
+                                market_data.__class__ is not dict and getrefcount(market_data) > 2)):
                             state.after(market_data, index)
                         continue
                     result = parse_result(result, entry, file, limits)
