@@ -4,7 +4,7 @@
  */
 import {
   closeSync,
-  fdatasyncSync,
+  fdatasync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -192,7 +192,9 @@ export function syncedAtClose(fs: AuditFileSystem = nodeAuditFileSystem): AuditF
         async datasync() {},
         async close() {
           try {
-            if (dirty) fdatasyncSync(fd);
+            // On the thread pool: a replay rotates daily, and a day's file synced on the main thread held the
+            // replay up for the disk (milliseconds a simulated day).
+            if (dirty) await new Promise<void>((done, fail) => fdatasync(fd, (e) => (e ? fail(e) : done())));
           } finally {
             closeSync(fd);
           }
