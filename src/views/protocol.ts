@@ -177,7 +177,7 @@ export const WebviewCommandSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
   z.object({ type: z.literal('runAgain') }),
   z.object({ type: z.literal('openLocation'), file: z.string().min(1), line: z.number().int().positive().nullable() }),
-  /** The result of this `ranAt` is on screen (sent once the frame that draws it is done). */
+  /** The result of this `ranAt` is on screen (sent as the frame that draws it begins). */
   z.object({ type: z.literal('drawn'), ranAt: z.number() }),
 ]);
 export type WebviewCommand = z.infer<typeof WebviewCommandSchema>;

@@ -434,11 +434,17 @@ function settleAfterPaint(): void {
   settling = true;
   requestAnimationFrame(() => {
     const painted = current;
+    // The host hears now, as this frame is drawn: what it shows next (the run's notification) can only be laid
+    // out in a later frame, not in this one.
+    if (painted && untold === painted.ranAt) {
+      untold = undefined;
+      vscode.postMessage({ type: 'drawn', ranAt: painted.ranAt });
+    }
     setTimeout(() => settle(painted), 0);
   });
 }
 
-/** Once `painted` is on screen: how long since its command (kept with the result), the host told, then the chart. */
+/** Once `painted` is on screen: how long since its command (kept with the result), then the chart. */
 function settle(painted: ResultView | null): void {
   settling = false;
   // A result that came after the frame was drawn is settled after its own frame.
@@ -453,10 +459,6 @@ function settle(painted: ResultView | null): void {
     current = { ...current, timings: { ...current.timings, waitedMs } };
     vscode.setState({ result: current });
     setText(byId('timing-waited'), ms(waitedMs));
-  }
-  if (untold === current.ranAt) {
-    untold = undefined;
-    vscode.postMessage({ type: 'drawn', ranAt: current.ranAt });
   }
   renderChart(current);
 }
