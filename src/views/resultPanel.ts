@@ -178,6 +178,7 @@ export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, 
       title: 'SPtrader result',
       styles: ['result.css'],
       scripts: [['result.js']],
+      inline: true,
       bodyAttributes: `data-chart-src="${media('vendor', 'lightweight-charts.standalone.production.js')}"`,
       body: `<main aria-labelledby="heading">
   <h1 id="heading" class="visually-hidden" hidden>SPtrader order result</h1>
