@@ -7,33 +7,14 @@
  * back into the harness, so that it neither runs the next records nor answers.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
-import { PythonWorker } from '../../../src/python/runner';
+import { batchWorkspace } from './batchWorkspace';
 
 describe('run_batch records', function () {
   this.timeout(60_000);
-  let dir: string;
-  let worker: PythonWorker;
-  const write = (name: string, body: string): string => {
-    const file = join(dir, 'core', 'orders', `${name}.py`);
-    writeFileSync(file, `from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n${body}`);
-    return file;
-  };
-  before(async () => {
-    worker = new PythonWorker({
-      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
-      timeoutMs: 30_000,
-    });
-    dir = mkdtempSync(join(tmpdir(), 'sptrader-batch-records-'));
-    mkdirSync(join(dir, 'core', 'orders'), { recursive: true });
-  });
-  after(async () => {
-    await worker.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const ws = batchWorkspace('sptrader-batch-records-');
+  const write = ws.write;
 
   it('market_data is dict(common) updated with the row, then the index: short rows and shared keys too', async () => {
     const file = write(
@@ -48,7 +29,7 @@ describe('run_batch records', function () {
     const common = { symbol: 'X', a: 'common', i: -1 };
     const keys = ['b', 'a', 'c'];
     const rows = [[1, 2, 3], [4], [], [5, 6, 7, 8]];
-    const r = await worker.runBatch({ file, common, keys, rows, indexKey: 'i', indexStart: 10 });
+    const r = await ws.worker.runBatch({ file, common, keys, rows, indexKey: 'i', indexStart: 10 });
     assert.equal(r.ok, true, JSON.stringify(r.error));
     assert.equal(r.done, 4);
     const expected = rows.map((row, n) => {
@@ -65,8 +46,8 @@ describe('run_batch records', function () {
     assert.deepEqual(r.stdout.trim().split('\n'), expected);
     // The same rows as columns where every row is complete: the same dicts.
     const full = [rows[0], [4, 5, 6]] as number[][];
-    const asRows = await worker.runBatch({ file, common, keys, rows: full, indexKey: 'i' });
-    const asColumns = await worker.runBatch({
+    const asRows = await ws.worker.runBatch({ file, common, keys, rows: full, indexKey: 'i' });
+    const asColumns = await ws.worker.runBatch({
       file,
       common,
       keys,
@@ -93,7 +74,7 @@ describe('run_batch records', function () {
     const n = Array.from({ length: size }, (_, i) => i);
     const text = n.map((i) => `é\u{1F600}"${i}\\`);
     const price = n.map((i) => 1.08 + i / 1e5);
-    const r = await worker.runBatch({
+    const r = await ws.worker.runBatch({
       file,
       common: {},
       keys: ['n', 'text', 'price'],
@@ -111,7 +92,7 @@ describe('run_batch records', function () {
 
   for (const how of ['os.fork()', 'ctypes.CDLL(None).fork()'])
     it(`a child forked mid-batch by ${how} is ended when it returns into the harness`, async () => {
-      const log = join(dir, `calls-${how.length}.txt`);
+      const log = join(ws.dir, `calls-${how.length}.txt`);
       const file = write(
         `forker${how.length}`,
         [
@@ -129,7 +110,7 @@ describe('run_batch records', function () {
         ].join('\n'),
       );
       const size = 8;
-      const r = await worker.runBatch({
+      const r = await ws.worker.runBatch({
         file,
         common: {},
         keys: ['n'],
@@ -146,7 +127,7 @@ describe('run_batch records', function () {
       );
       assert.equal(new Set(calls.map((line) => line.split(' ')[0])).size, 1);
       // The worker still answers the next batch.
-      const again = await worker.runBatch({ file, common: {}, keys: ['n'], rows: [[0]] });
+      const again = await ws.worker.runBatch({ file, common: {}, keys: ['n'], rows: [[0]] });
       assert.equal(again.ok, true);
     });
 });

@@ -5,33 +5,13 @@
  * it; a failing onSync ends the batch and is thrown, even from a component that swallows exceptions.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
-import { PythonWorker, type ComponentBatchRequest, type ComponentStateSync } from '../../../src/python/runner';
+import type { ComponentBatchRequest, ComponentStateSync } from '../../../src/python/runner';
+import { batchWorkspace } from './batchWorkspace';
 
 describe('run_batch state requests', function () {
   this.timeout(60_000);
-  let dir: string;
-  let worker: PythonWorker;
-  const write = (name: string, body: string): string => {
-    const file = join(dir, 'core', 'orders', `${name}.py`);
-    writeFileSync(file, `from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n${body}`);
-    return file;
-  };
-  before(async () => {
-    worker = new PythonWorker({
-      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
-      timeoutMs: 30_000,
-    });
-    dir = mkdtempSync(join(tmpdir(), 'sptrader-batch-state-'));
-    mkdirSync(join(dir, 'core', 'orders'), { recursive: true });
-  });
-  after(async () => {
-    await worker.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const ws = batchWorkspace('sptrader-batch-state-');
+  const write = ws.write;
 
   const rows = (n: number): unknown[][] => Array.from({ length: n }, (_, i) => [i]);
   const batch = (
@@ -61,7 +41,7 @@ describe('run_batch state requests', function () {
       ].join('\n'),
     );
     const syncs: ComponentStateSync[] = [];
-    const r = await worker.runBatch(
+    const r = await ws.worker.runBatch(
       batch(file, 9, async (s) => {
         syncs.push(s);
         return { values: [1000 + s.index], until: 1 };
@@ -94,7 +74,7 @@ describe('run_batch state requests', function () {
       'blind',
       "    def generate_order(self, market_data, signal=None):\n        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1}\n",
     );
-    const r = await worker.runBatch(batch(file, 50, async () => assert.fail('no request expected')));
+    const r = await ws.worker.runBatch(batch(file, 50, async () => assert.fail('no request expected')));
     assert.equal(r.ok, true);
     assert.equal(r.items.length, 50);
     assert.equal(r.syncs, 0);
@@ -122,7 +102,7 @@ describe('run_batch state requests', function () {
       ].join('\n'),
     );
     const seen: number[] = [];
-    const r = await worker.runBatch(
+    const r = await ws.worker.runBatch(
       batch(file, 5, async (s) => {
         seen.push(s.index);
         return { values: [2000 + s.index], until: 1 };
@@ -157,7 +137,7 @@ describe('run_batch state requests', function () {
       ].join('\n'),
     );
     await assert.rejects(
-      worker.runBatch(
+      ws.worker.runBatch(
         batch(file, 5, async () => {
           throw new Error('the audit log failed');
         }),
@@ -165,7 +145,7 @@ describe('run_batch state requests', function () {
       /the audit log failed/,
     );
     // The worker still serves.
-    const again = await worker.runBatch(batch(file, 1, async () => ({ values: [1], until: 1 })));
+    const again = await ws.worker.runBatch(batch(file, 1, async () => ({ values: [1], until: 1 })));
     assert.equal(again.ok, true);
   });
 });
