@@ -326,8 +326,13 @@ async function main() {
     }
     // The same run once more with the panel closed: a panel created again in this window (its webview
     // machinery already started) against the first one of the window.
-    await page.locator('.tabs-container .tab', { hasText: 'FILLED' }).first().click();
-    await runFromPalette('View: Close Editor');
+    // Closed with its tab's close button: the palette's "View: Close Editor" depends on where the keyboard is,
+    // and once listed only "Close All Editor Groups" while the panel's page held the focus.
+    const tab = page.locator('.tabs-container .tab', { hasText: 'FILLED' }).first();
+    await tab.click();
+    await tab.hover();
+    await tab.locator('.tab-actions .action-label').first().click();
+    await tab.waitFor({ state: 'detached', timeout: 15_000 });
     await page.locator('.monaco-editor .view-lines').first().click();
     await runFromPalette('SPtrader: Test Order');
     const again = await result(/FILLED/i);
