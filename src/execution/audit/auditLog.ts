@@ -183,7 +183,15 @@ interface Encoded {
   readonly type: string;
   readonly typeJson: string;
   readonly data: Record<string, unknown>;
-  readonly dataJson: string;
+  /** The data's canonical JSON; undefined until `commit`, which encodes plain data straight into the line. */
+  readonly dataJson: string | undefined;
+}
+
+/** The data's canonical JSON; throws, naming where, for data the log refuses (secrets, values JSON cannot hold). */
+function dataJson(type: string, data: Record<string, unknown>): string {
+  const { json, secretPaths } = canonicalJson(data);
+  if (secretPaths.length > 0) throw new AuditSecretError(type, secretPaths);
+  return json;
 }
 
 // Two AuditLogs on one directory would fork the hash chain; this catches it within one process.
@@ -308,11 +316,12 @@ export class AuditLog {
    * `data` holds a secret-looking key or cannot be written as JSON. Rejects when the log has failed or is closed.
    */
   append(type: string, data: Record<string, unknown>): Promise<AuditRecord> {
-    const encoded = this.encode(type, data);
     const refusal = this.refusal();
-    if (refusal) return Promise.reject(refusal);
+    // Refused data is said first, as a throw, even by a failed log.
+    if (refusal) return (this.encode(type, data, true), Promise.reject(refusal));
+    // Throws here (not in a promise) for refused data, having written nothing.
+    const record = this.commit(this.encode(type, data, false));
     return new Promise<AuditRecord>((resolve, reject) => {
-      const record = this.commit(encoded);
       this.pending.waiters.push({ record, resolve: resolve as (r: AuditRecord | undefined) => void, reject });
       this.scheduleFlush();
     });
@@ -324,10 +333,12 @@ export class AuditLog {
    * synchronously, writing nothing, when `data` is refused (as `append`) or the log has failed or is closed.
    */
   write(type: string, data: Record<string, unknown>): void {
-    const encoded = this.encode(type, data);
     const refusal = this.refusal();
-    if (refusal) throw refusal;
-    this.commit(encoded);
+    if (refusal) {
+      this.encode(type, data, true);
+      throw refusal;
+    }
+    this.commit(this.encode(type, data, false));
     this.scheduleFlush();
   }
 
@@ -340,7 +351,7 @@ export class AuditLog {
   appendMany(
     entries: ReadonlyArray<{ readonly type: string; readonly data: Record<string, unknown> }>,
   ): Promise<AuditRecord[]> {
-    const encoded = entries.map((entry) => this.encode(entry.type, entry.data));
+    const encoded = entries.map((entry) => this.encode(entry.type, entry.data, true));
     const refusal = this.refusal();
     if (refusal) return Promise.reject(refusal);
     return Promise.all(
@@ -436,7 +447,11 @@ export class AuditLog {
     return undefined;
   }
 
-  private encode(type: string, data: Record<string, unknown>): Encoded {
+  /**
+   * Checks the record's shape and applies `redact`; with `toJson` also encodes the data (throwing for refused
+   * data), else leaves that to `commit`, which writes plain data straight into the line (see LineWriter).
+   */
+  private encode(type: string, data: Record<string, unknown>, toJson: boolean): Encoded {
     if (typeof type !== 'string' || type === '')
       throw new TypeError(`Audit record type must be a non-empty string, got ${JSON.stringify(type)}`);
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -445,9 +460,12 @@ export class AuditLog {
       );
     }
     const written = this.redact ? this.redact(data) : data;
-    const { json, secretPaths } = canonicalJson(written);
-    if (secretPaths.length > 0) throw new AuditSecretError(type, secretPaths);
-    return { type, typeJson: JSON.stringify(type), data: written, dataJson: json };
+    return {
+      type,
+      typeJson: JSON.stringify(type),
+      data: written,
+      dataJson: toJson ? dataJson(type, written) : undefined,
+    };
   }
 
   /** Assigns seq, ts, prev and hash, and queues the line. Synchronous, so call order is chain order. */
@@ -461,7 +479,9 @@ export class AuditLog {
     const seq = this.nextSeq;
     const prev = this.prevLineHash;
     const writer = this.lineWriter;
-    writer.prepare(seq, ts, e.typeJson, e.dataJson, prev);
+    if (e.dataJson !== undefined) writer.prepare(seq, ts, e.typeJson, e.dataJson, prev);
+    else if (!writer.prepareData(seq, ts, e.typeJson, e.data, prev))
+      writer.prepare(seq, ts, e.typeJson, dataJson(e.type, e.data), prev);
     const hash = writer.hash;
     const lineBytes = writer.lineBytes;
     const target = this.targetFor(ts, lineBytes);

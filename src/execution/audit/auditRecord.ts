@@ -8,7 +8,7 @@
  * `prev` covers the whole previous line, so editing, removing or inserting a line breaks the link after it.
  */
 import * as crypto from 'node:crypto';
-import { canonicalJson } from './canonicalJson';
+import { CanonicalBytes, canonicalJson } from './canonicalJson';
 
 export interface AuditRecord {
   /** 1-based, contiguous across all files of the log. */
@@ -60,7 +60,8 @@ export function formatLine(
 const LINE_TAIL_BYTES = ',"prev":"'.length + 64 + '","hash":"'.length + 64 + '"}'.length + 1;
 
 export class LineWriter {
-  private scratch = Buffer.allocUnsafe(8192);
+  // '{"data":' then the data's JSON, then the rest of the hash input; `bytes.buf` is the scratch space.
+  private readonly bytes = new CanonicalBytes(8192);
   private dataEnd = 0;
   private head = '';
   private prev = '';
@@ -70,21 +71,35 @@ export class LineWriter {
   lineBytes = 0;
 
   constructor() {
-    this.scratch.write('{"data":', 0, 'latin1');
+    this.bytes.buf.write('{"data":', 0, 'latin1');
   }
 
   /** Hashes the record's hash input; then `hash` and `lineBytes` describe its line. */
   prepare(seq: number, ts: number, typeJson: string, dataJson: string, prev: string): void {
-    const bound = 3 * (dataJson.length + typeJson.length) + 256;
-    if (this.scratch.length < bound) {
-      this.scratch = Buffer.allocUnsafe(Math.max(bound, 2 * this.scratch.length));
-      this.scratch.write('{"data":', 0, 'latin1');
-    }
-    const scratch = this.scratch;
-    const dataEnd = 8 + scratch.write(dataJson, 8, 'utf8');
-    const end =
-      dataEnd + scratch.write(`,"prev":"${prev}","seq":${seq},"ts":${ts},"type":${typeJson}}`, dataEnd, 'utf8');
-    this.hash = sha256Hex(scratch.subarray(0, end));
+    const bytes = this.bytes;
+    bytes.pos = 8;
+    bytes.text(dataJson);
+    this.finish(seq, ts, typeJson, prev);
+  }
+
+  /**
+   * `prepare` for the data itself, encoded straight into the scratch space (`CanonicalBytes`): false, and
+   * nothing prepared, when the data needs the careful encoder (then `canonicalJson` and `prepare`).
+   */
+  prepareData(seq: number, ts: number, typeJson: string, data: unknown, prev: string): boolean {
+    const bytes = this.bytes;
+    bytes.pos = 8;
+    if (!bytes.encode(data)) return false;
+    this.finish(seq, ts, typeJson, prev);
+    return true;
+  }
+
+  private finish(seq: number, ts: number, typeJson: string, prev: string): void {
+    const bytes = this.bytes;
+    const dataEnd = bytes.pos;
+    bytes.text(`,"prev":"${prev}","seq":${seq},"ts":${ts},"type":${typeJson}}`);
+    const scratch = bytes.buf;
+    this.hash = sha256Hex(scratch.subarray(0, bytes.pos));
     this.head = `{"seq":${seq},"ts":${ts},"type":${typeJson},"data":`;
     this.prev = prev;
     this.dataEnd = dataEnd;
@@ -94,7 +109,7 @@ export class LineWriter {
   /** Writes the prepared record's line and a newline at `at` (room for `lineBytes`); returns the line's sha256. */
   write(into: Buffer, at: number): string {
     let pos = at + into.write(this.head, at, 'utf8');
-    pos += this.scratch.copy(into, pos, 8, this.dataEnd);
+    pos += this.bytes.buf.copy(into, pos, 8, this.dataEnd);
     pos += into.write(`,"prev":"${this.prev}","hash":"${this.hash}"}`, pos, 'latin1');
     into[pos] = 10;
     return sha256Hex(into.subarray(at, pos));

@@ -129,6 +129,155 @@ function fastEncode(value: unknown, depth: number): string | undefined {
   }
 }
 
+/**
+ * Writes the canonical JSON of plain data straight into a byte buffer as UTF-8, byte for byte what
+ * `Buffer.from(canonicalJson(value).json)` holds, or answers UNHANDLED wherever `fastEncode` would (the
+ * caller then takes the string path). Building the text as strings left the collector a rope of young
+ * strings per record and the writer a flattening and a transcoding of each: a quarter of an audit line's CPU.
+ */
+export class CanonicalBytes {
+  /** The output; replaced by a larger one (its first `pos` bytes copied) when it runs out of room. */
+  buf: Buffer;
+  pos = 0;
+
+  constructor(size = 8192) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Encodes `value` at `pos`; false (and `pos` where it was) when the value needs the careful encoder. */
+  encode(value: unknown): boolean {
+    const start = this.pos;
+    if (this.value(value, 0)) return true;
+    this.pos = start;
+    return false;
+  }
+
+  /** Any text, as UTF-8. */
+  text(text: string): void {
+    this.room(3 * text.length);
+    this.pos += this.buf.write(text, this.pos, 'utf8');
+  }
+
+  private room(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.pos + bytes + 1024));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+
+  /** ASCII text without escapes (digits, keys already quoted): one byte per character. */
+  private ascii(text: string): void {
+    const n = text.length;
+    this.room(n);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) buf[pos++] = text.charCodeAt(i);
+    this.pos = pos;
+  }
+
+  private string(text: string): void {
+    const n = text.length;
+    this.room(n + 2);
+    const buf = this.buf;
+    let pos = this.pos;
+    buf[pos++] = 34;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      // Anything JSON escapes, or beyond ASCII: the whole string the way the string path writes it.
+      if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
+        this.room(3 * n + 8);
+        this.pos += this.buf.write(quote(text), this.pos, 'utf8');
+        return;
+      }
+      buf[pos++] = c;
+    }
+    buf[pos++] = 34;
+    this.pos = pos;
+  }
+
+  private value(value: unknown, depth: number): boolean {
+    switch (typeof value) {
+      case 'string':
+        this.string(value);
+        return true;
+      case 'number':
+        if (!Number.isFinite(value)) return false;
+        this.ascii(String(value));
+        return true;
+      case 'boolean':
+        this.ascii(value ? 'true' : 'false');
+        return true;
+      case 'object': {
+        if (value === null) {
+          this.ascii('null');
+          return true;
+        }
+        if (depth >= MAX_DEPTH) return false;
+        if (Array.isArray(value)) {
+          this.room(1);
+          this.buf[this.pos++] = 91;
+          for (let i = 0; i < value.length; i++) {
+            if (i > 0) {
+              this.room(1);
+              this.buf[this.pos++] = 44;
+            }
+            const item: unknown = value[i];
+            if (item === undefined) this.ascii('null');
+            else if (!this.value(item, depth + 1)) return false;
+          }
+          this.room(1);
+          this.buf[this.pos++] = 93;
+          return true;
+        }
+        const proto: unknown = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) return false;
+        if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+        const keys = sortKeys(Object.keys(value));
+        this.room(1);
+        this.buf[this.pos++] = 123;
+        let first = true;
+        for (const key of keys) {
+          const name = keyText(key);
+          if (name === SECRET) return false;
+          const inner = (value as Record<string, unknown>)[key];
+          if (inner === undefined) continue;
+          if (!first) {
+            this.room(1);
+            this.buf[this.pos++] = 44;
+          }
+          first = false;
+          this.key(name);
+          if (!this.value(inner, depth + 1)) return false;
+        }
+        this.room(1);
+        this.buf[this.pos++] = 125;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** A key's quoted text (from keyText) and the colon. */
+  private key(name: string): void {
+    const n = name.length;
+    this.room(3 * n + 1);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = name.charCodeAt(i);
+      if (c > 0x7f) {
+        this.pos += buf.write(name, this.pos, 'utf8');
+        this.buf[this.pos++] = 58;
+        return;
+      }
+      buf[pos++] = c;
+    }
+    buf[pos++] = 58;
+    this.pos = pos;
+  }
+}
+
 class Encoder {
   readonly secretPaths: string[] = [];
   // Keys and indexes from the root to the value being encoded; only turned into text when something is wrong.

@@ -21,7 +21,10 @@ export class OrderCache {
   private readonly working = new Set<string>();
   /** What the working orders add up to, per venue and symbol; kept as they change. */
   readonly exposure = new WorkingExposure();
-  private readonly finished: string[] = [];
+  // Finished ids, oldest first, from `finishedHead` on: a head index rather than `shift()`, which moves the
+  // whole array on every retired order once it is past V8's in-place trimming (measured: 5 % of an order).
+  private finished: string[] = [];
+  private finishedHead = 0;
   private readonly finishedSet = new Set<string>();
   private readonly byVenueId = new Map<string, string>();
   /** Signed positions per venue and symbol, in 10^-10 units: the venue's at reconcile plus every fill since. */
@@ -119,8 +122,12 @@ export class OrderCache {
       this.finalWaiters.delete(clientOrderId);
       for (const w of waiters) w(order);
     }
-    while (this.finished.length > this.maxFinished) {
-      const old = this.finished.shift() as string;
+    while (this.finished.length - this.finishedHead > this.maxFinished) {
+      const old = this.finished[this.finishedHead++] as string;
+      if (this.finishedHead >= 1024 && this.finishedHead * 2 >= this.finished.length) {
+        this.finished = this.finished.slice(this.finishedHead);
+        this.finishedHead = 0;
+      }
       this.finishedSet.delete(old);
       const o = this.orders.get(old);
       if (o && isFinalState(o.state)) {

@@ -54,15 +54,57 @@ describe('LineWriter', () => {
     );
   });
 
+  it('property: data encoded straight into the line (prepareData) gives the bytes and hash of its canonical JSON', () => {
+    const writer = new LineWriter();
+    // Values the byte encoder must leave to the careful encoder: it answers false and prepares nothing.
+    const careful = fc.constantFrom<unknown>(NaN, Infinity, 1n, new Date(0), new Map(), { password: 'x' }, () => 1);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 0, max: 253402300799999 }),
+        text.filter((t) => t !== ''),
+        fc.oneof(data, fc.record({ inner: data, odd: careful })),
+        fc.oneof(fc.constant(GENESIS_PREV), hex64),
+        (seq, ts, type, value, prev) => {
+          const typeJson = JSON.stringify(type);
+          writer.prepare(1, 2, '"before"', '{}', GENESIS_PREV);
+          const before = { hash: writer.hash, lineBytes: writer.lineBytes };
+          const handled = writer.prepareData(seq, ts, typeJson, value, prev);
+          if (!handled) {
+            assert.ok('odd' in value || canonicalJson(value).secretPaths.length > 0, 'only careful cases are left');
+            assert.deepEqual({ hash: writer.hash, lineBytes: writer.lineBytes }, before);
+            return;
+          }
+          const want = expected(seq, ts, type, canonicalJson(value).json, prev);
+          assert.equal(writer.hash, want.hash);
+          const into = Buffer.alloc(writer.lineBytes);
+          assert.equal(writer.write(into, 0), want.lineHash);
+          assert.deepEqual(into, want.bytes);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it('grows its scratch space for data longer than it has room for, and stays right after', () => {
     const writer = new LineWriter();
     for (const size of [10, 20_000, 3, 300_000, 5]) {
-      const dataJson = canonicalJson({ note: '€'.repeat(size), n: size }).json;
-      const want = expected(size, 1_700_000_000_000, 'OrderFilled', dataJson, GENESIS_PREV);
-      writer.prepare(size, 1_700_000_000_000, want.typeJson, dataJson, GENESIS_PREV);
-      const into = Buffer.alloc(writer.lineBytes);
-      assert.equal(writer.write(into, 0), want.lineHash);
-      assert.deepEqual(into, want.bytes);
+      for (const value of [
+        { note: '€'.repeat(size), n: size },
+        { ascii: 'a'.repeat(size), list: Array.from({ length: size % 1000 }, (_, i) => ({ i, s: `x${i}` })) },
+      ]) {
+        const dataJson = canonicalJson(value).json;
+        const want = expected(size, 1_700_000_000_000, 'OrderFilled', dataJson, GENESIS_PREV);
+        writer.prepare(size, 1_700_000_000_000, want.typeJson, dataJson, GENESIS_PREV);
+        const into = Buffer.alloc(writer.lineBytes);
+        assert.equal(writer.write(into, 0), want.lineHash);
+        assert.deepEqual(into, want.bytes);
+        // And encoded straight into the scratch space, which must grow the same way.
+        assert.ok(writer.prepareData(size, 1_700_000_000_000, want.typeJson, value, GENESIS_PREV));
+        const again = Buffer.alloc(writer.lineBytes);
+        assert.equal(writer.write(again, 0), want.lineHash);
+        assert.deepEqual(again, want.bytes);
+      }
     }
   });
 });
