@@ -129,6 +129,50 @@ function fastEncode(value: unknown, depth: number): string | undefined {
   }
 }
 
+/** An object's keys as `Object.keys` gave them, sorted, and each one's quoted UTF-8 bytes and colon. */
+interface Shape {
+  readonly keys: readonly string[];
+  readonly sorted: readonly string[];
+  readonly names: readonly Buffer[];
+}
+
+// Records repeat a few dozen shapes (the same keys in the same order): each one sorted and encoded once.
+// Keyed by the first key; a candidate matches when every key is the same string in the same place.
+const shapes = new Map<string, Shape[]>();
+let shapeCount = 0;
+
+/** The shape of an object with these keys, or undefined when one is secret-looking (the careful path). */
+function shapeOf(keys: string[]): Shape | undefined {
+  const n = keys.length;
+  const first = n === 0 ? '' : (keys[0] as string);
+  const candidates = shapes.get(first);
+  if (candidates !== undefined)
+    next: for (const shape of candidates) {
+      const known = shape.keys;
+      if (known.length !== n) continue;
+      for (let i = 1; i < n; i++) if (known[i] !== keys[i]) continue next;
+      return shape;
+    }
+  const sorted = sortKeys([...keys]);
+  const names: Buffer[] = [];
+  for (const key of sorted) {
+    const name = keyText(key);
+    if (name === SECRET) return undefined;
+    names.push(Buffer.from(`${name}:`, 'utf8'));
+  }
+  // Data whose keys are data (ids, symbols) makes new shapes without end: start again past a bound.
+  if (shapeCount >= 4096) {
+    shapes.clear();
+    shapeCount = 0;
+  }
+  const shape: Shape = { keys, sorted, names };
+  const list = shapes.get(first);
+  if (list === undefined) shapes.set(first, [shape]);
+  else if (list.length < 64) list.push(shape);
+  shapeCount++;
+  return shape;
+}
+
 /**
  * Writes the canonical JSON of plain data straight into a byte buffer as UTF-8, byte for byte what
  * `Buffer.from(canonicalJson(value).json)` holds, or answers UNHANDLED wherever `fastEncode` would (the
@@ -232,21 +276,23 @@ export class CanonicalBytes {
         const proto: unknown = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) return false;
         if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-        const keys = sortKeys(Object.keys(value));
+        const shape = shapeOf(Object.keys(value));
+        if (shape === undefined) return false;
+        const { sorted, names } = shape;
         this.room(1);
         this.buf[this.pos++] = 123;
         let first = true;
-        for (const key of keys) {
-          const name = keyText(key);
-          if (name === SECRET) return false;
-          const inner = (value as Record<string, unknown>)[key];
+        for (let i = 0; i < sorted.length; i++) {
+          const inner = (value as Record<string, unknown>)[sorted[i] as string];
           if (inner === undefined) continue;
-          if (!first) {
-            this.room(1);
-            this.buf[this.pos++] = 44;
-          }
+          const name = names[i] as Buffer;
+          this.room(name.length + 1);
+          const buf = this.buf;
+          let pos = this.pos;
+          if (!first) buf[pos++] = 44;
           first = false;
-          this.key(name);
+          for (let j = 0; j < name.length; j++) buf[pos++] = name[j] as number;
+          this.pos = pos;
           if (!this.value(inner, depth + 1)) return false;
         }
         this.room(1);
@@ -256,25 +302,6 @@ export class CanonicalBytes {
       default:
         return false;
     }
-  }
-
-  /** A key's quoted text (from keyText) and the colon. */
-  private key(name: string): void {
-    const n = name.length;
-    this.room(3 * n + 1);
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = 0; i < n; i++) {
-      const c = name.charCodeAt(i);
-      if (c > 0x7f) {
-        this.pos += buf.write(name, this.pos, 'utf8');
-        this.buf[this.pos++] = 58;
-        return;
-      }
-      buf[pos++] = c;
-    }
-    buf[pos++] = 58;
-    this.pos = pos;
   }
 }
 
