@@ -86,6 +86,27 @@ describe('LineWriter', () => {
     );
   });
 
+  it('objects of shapes seen before (same keys, other orders, one key more, a secret one) encode as their canonical JSON', () => {
+    const writer = new LineWriter();
+    const values: Array<Record<string, unknown>> = [
+      { a: 1, b: 'x', c: [1, { z: 2, y: 3 }] },
+      { b: 'x', a: 1, c: [1, { y: 3, z: 2 }] },
+      { a: 1, b: 'x' },
+      { a: 1, b: 'x', c: undefined, d: null },
+      { a: 2, b: 'y', c: 3 },
+      ...Array.from({ length: 5000 }, (_, i) => ({ a: i, [`k${i}`]: i })),
+      { a: 1, b: 'x', c: 3 },
+    ];
+    for (const value of values) {
+      assert.ok(writer.prepareData(1, 2, '"T"', value, GENESIS_PREV));
+      const into = Buffer.alloc(writer.lineBytes);
+      assert.equal(writer.write(into, 0), expected(1, 2, 'T', canonicalJson(value).json, GENESIS_PREV).lineHash);
+    }
+    // A secret-looking key after keys seen before goes to the careful encoder, every time.
+    for (let i = 0; i < 2; i++)
+      assert.equal(writer.prepareData(1, 2, '"T"', { a: 1, b: 'x', token: 't' }, GENESIS_PREV), false);
+  });
+
   it('grows its scratch space for data longer than it has room for, and stays right after', () => {
     const writer = new LineWriter();
     for (const size of [10, 20_000, 3, 300_000, 5]) {
