@@ -182,7 +182,21 @@ export interface RiskContext {
 
 // One formatter, made once: `toLocaleString` with options builds a new Intl.NumberFormat on every call.
 const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
-const fmt = (n: number): string => formatNumber(Number.isInteger(n) ? n : Number(n.toPrecision(10)));
+// Every order formats its limits (the same few numbers, order after order) and its own figures: the text of
+// the last numbers formatted is kept, a bounded map cleared when full.
+const formatted = new Map<number, string>();
+const fmt = (n: number): string => {
+  // 0 and -0 are one key to a Map but not one text: neither is kept.
+  let text = n === 0 ? undefined : formatted.get(n);
+  if (text === undefined) {
+    text = formatNumber(Number.isInteger(n) ? n : Number(n.toPrecision(10)));
+    if (n !== 0) {
+      if (formatted.size >= 1024) formatted.clear();
+      formatted.set(n, text);
+    }
+  }
+  return text;
+};
 
 /**
  * What `NUMBER.format(n)` gives, without Intl for the common case (every risk check formats its limit
