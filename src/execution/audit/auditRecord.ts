@@ -8,7 +8,7 @@
  * `prev` covers the whole previous line, so editing, removing or inserting a line breaks the link after it.
  */
 import * as crypto from 'node:crypto';
-import { CanonicalBytes, canonicalJson } from './canonicalJson';
+import { CanonicalBytes, canonicalJson, integerDigits, writeAscii, writeInteger } from './canonicalJson';
 
 export interface AuditRecord {
   /** 1-based, contiguous across all files of the log. */
@@ -63,7 +63,9 @@ export class LineWriter {
   // '{"data":' then the data's JSON, then the rest of the hash input; `bytes.buf` is the scratch space.
   private readonly bytes = new CanonicalBytes(8192);
   private dataEnd = 0;
-  private head = '';
+  private seq = 0;
+  private ts = 0;
+  private typeJson = '';
   private prev = '';
   /** `hash` of the record last passed to `prepare`. */
   hash = '';
@@ -97,20 +99,43 @@ export class LineWriter {
   private finish(seq: number, ts: number, typeJson: string, prev: string): void {
     const bytes = this.bytes;
     const dataEnd = bytes.pos;
-    bytes.text(`,"prev":"${prev}","seq":${seq},"ts":${ts},"type":${typeJson}}`);
-    const scratch = bytes.buf;
-    this.hash = sha256Hex(scratch.subarray(0, bytes.pos));
-    this.head = `{"seq":${seq},"ts":${ts},"type":${typeJson},"data":`;
+    // `,"prev":"…","seq":…,"ts":…,"type":…}` written piece by piece: no string made for it.
+    bytes.ascii(',"prev":"');
+    bytes.ascii(prev);
+    bytes.ascii('","seq":');
+    bytes.integer(seq);
+    bytes.ascii(',"ts":');
+    bytes.integer(ts);
+    bytes.ascii(',"type":');
+    bytes.text(typeJson);
+    bytes.ascii('}');
+    this.hash = sha256Hex(bytes.buf.subarray(0, bytes.pos));
+    this.seq = seq;
+    this.ts = ts;
+    this.typeJson = typeJson;
     this.prev = prev;
     this.dataEnd = dataEnd;
-    this.lineBytes = Buffer.byteLength(this.head) + (dataEnd - 8) + LINE_TAIL_BYTES;
+    const typeBytes = Buffer.byteLength(typeJson);
+    // `{"seq":` seq `,"ts":` ts `,"type":` type `,"data":` data, then the tail.
+    this.lineBytes =
+      7 + integerDigits(seq) + 6 + integerDigits(ts) + 8 + typeBytes + 8 + (dataEnd - 8) + LINE_TAIL_BYTES;
   }
 
   /** Writes the prepared record's line and a newline at `at` (room for `lineBytes`); returns the line's sha256. */
   write(into: Buffer, at: number): string {
-    let pos = at + into.write(this.head, at, 'utf8');
+    let pos = writeAscii(into, at, '{"seq":');
+    pos = writeInteger(into, pos, this.seq);
+    pos = writeAscii(into, pos, ',"ts":');
+    pos = writeInteger(into, pos, this.ts);
+    pos = writeAscii(into, pos, ',"type":');
+    pos += into.write(this.typeJson, pos, 'utf8');
+    pos = writeAscii(into, pos, ',"data":');
     pos += this.bytes.buf.copy(into, pos, 8, this.dataEnd);
-    pos += into.write(`,"prev":"${this.prev}","hash":"${this.hash}"}`, pos, 'latin1');
+    pos = writeAscii(into, pos, ',"prev":"');
+    pos = writeAscii(into, pos, this.prev);
+    pos = writeAscii(into, pos, '","hash":"');
+    pos = writeAscii(into, pos, this.hash);
+    pos = writeAscii(into, pos, '"}');
     into[pos] = 10;
     return sha256Hex(into.subarray(at, pos));
   }

@@ -129,6 +129,34 @@ function fastEncode(value: unknown, depth: number): string | undefined {
   }
 }
 
+/** Writes ASCII text (no character above 0x7f) at `pos`, one byte a character; returns the end. */
+export function writeAscii(buf: Buffer, pos: number, text: string): number {
+  for (let i = 0; i < text.length; i++) buf[pos++] = text.charCodeAt(i);
+  return pos;
+}
+
+/** Writes a safe integer's decimal digits as `String` gives them (-0 as "0") at `pos`; returns the end. */
+export function writeInteger(buf: Buffer, pos: number, value: number): number {
+  let n = value;
+  if (n < 0) {
+    buf[pos++] = 45;
+    n = -n;
+  }
+  const digits = integerDigits(n);
+  for (let i = pos + digits - 1; i >= pos; i--) {
+    buf[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return pos + digits;
+}
+
+/** Decimal digits of a non-negative safe integer. */
+export function integerDigits(n: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  return digits;
+}
+
 /** An object's keys as `Object.keys` gave them, sorted, and each one's quoted UTF-8 bytes and colon. */
 interface Shape {
   readonly keys: readonly string[];
@@ -209,14 +237,16 @@ export class CanonicalBytes {
     this.buf = bigger;
   }
 
-  /** ASCII text without escapes (digits, keys already quoted): one byte per character. */
-  private ascii(text: string): void {
-    const n = text.length;
-    this.room(n);
-    const buf = this.buf;
-    let pos = this.pos;
-    for (let i = 0; i < n; i++) buf[pos++] = text.charCodeAt(i);
-    this.pos = pos;
+  /** ASCII text without escapes (digits, hex, quoted keys): one byte per character. */
+  ascii(text: string): void {
+    this.room(text.length);
+    this.pos = writeAscii(this.buf, this.pos, text);
+  }
+
+  /** A safe integer's digits, as `String` writes them (-0 as "0"), without making the string. */
+  integer(value: number): void {
+    this.room(17);
+    this.pos = writeInteger(this.buf, this.pos, value);
   }
 
   private string(text: string): void {
@@ -245,8 +275,9 @@ export class CanonicalBytes {
         this.string(value);
         return true;
       case 'number':
-        if (!Number.isFinite(value)) return false;
-        this.ascii(String(value));
+        if (Number.isSafeInteger(value)) this.integer(value);
+        else if (Number.isFinite(value)) this.ascii(String(value));
+        else return false;
         return true;
       case 'boolean':
         this.ascii(value ? 'true' : 'false');
