@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { canonicalJson } from '../../../src/execution/audit/canonicalJson';
+import { canonicalJson, writeInteger } from '../../../src/execution/audit/canonicalJson';
 import { formatLine, GENESIS_PREV, hashInput, LineWriter, sha256Hex } from '../../../src/execution/audit/auditRecord';
 
 // Text that exercises UTF-8: ASCII, two-, three- and four-byte characters, escapes, lone surrogates.
@@ -105,6 +105,18 @@ describe('LineWriter', () => {
     // A secret-looking key after keys seen before goes to the careful encoder, every time.
     for (let i = 0; i < 2; i++)
       assert.equal(writer.prepareData(1, 2, '"T"', { a: 1, b: 'x', token: 't' }, GENESIS_PREV), false);
+  });
+
+  it('property: writeInteger writes what String writes, for every safe integer and -0', () => {
+    const buf = Buffer.alloc(40, 0xab);
+    const check = (n: number) => {
+      const end = writeInteger(buf, 3, n);
+      assert.equal(buf.toString('latin1', 3, end), String(n));
+      assert.equal(buf[2], 0xab);
+    };
+    for (const n of [0, -0, 1, -1, 9, 10, 99, 100, 1e15, -1e15, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER])
+      check(n);
+    fc.assert(fc.property(fc.maxSafeInteger(), check), { numRuns: 2000 });
   });
 
   it('grows its scratch space for data longer than it has room for, and stays right after', () => {
