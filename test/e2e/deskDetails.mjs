@@ -474,6 +474,33 @@ async function main() {
       return `${first} (OANDA highlighted), ${alpaca} (Alpaca) → ${second} → … → Back: ${kept}, "e2e-alpaca" kept → Back: ${active.replace(/\s+/g, ' ')} highlighted`;
     },
   );
+
+  // Cold as a user meets it on any day after the first: a new window of an editor that has shown a webview
+  // before (the browser keeps VS Code's webview service worker, which the window's very first webview, the
+  // "cold" step above in a fresh browser profile, waits ~3 s to install). The window is reloaded: a new
+  // window, extension host and Python worker; the panel is closed first, so none is restored.
+  await step(
+    'click → painted result, cold in a new window (page reloaded; the editor has shown a webview before)',
+    async () => {
+      await runFromPalette('View: Close All Editors');
+      await until('no editor open', async () => (await page.locator('.tabs-container .tab').count()) === 0, 15_000);
+      // Through the editor's own reload, which saves the window's state first (a closed panel stays closed).
+      await runFromPalette('Developer: Reload Window');
+      await page.waitForEvent('load', { timeout: 60_000 });
+      await page.locator('.monaco-workbench').waitFor({ state: 'visible' });
+      await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ state: 'visible' });
+      await openFile(FILE);
+      await testOrderLens().waitFor({ timeout: 45_000 });
+      // The window is up when the extension shows the trading state, as a user would see it before clicking.
+      await statusItem(/ACTIVE/);
+      const restored = await page.locator('.tabs-container .tab', { hasText: /FILLED|Result/ }).count();
+      const r = await clickToResult(testOrderLens(), /→ FILLED/, '', 90_000, TOAST);
+      await page.screenshot({ path: join(RESULTS, 'details-cold-new-window.png') });
+      const line = `click → painted result, cold in a new window: ${r.ms} ms (its notification ${r.toastMs ?? '?'} ms; panels restored: ${restored}; Playwright pressed ${r.pressWaitMs} ms after it was asked): ${r.headline}`;
+      console.log(`  ${line}`);
+      return line;
+    },
+  );
 }
 
 await run(main, { setup: 'setup (code-server, Chromium)', serverLog: () => server?.logFile });
