@@ -129,7 +129,45 @@ def _integer(value, path, budget):
     return value
 
 
+def flat_dict(value, budget):
+    """A copy of a dict of str keys and plain scalars (what an order is), with its cost taken from the budget; None
+    when it holds anything else or does not fit, for _container to walk and word the failure. It costs exactly what
+    the walk would: when the total fits, every check the walk makes on the way passes (each is against a part of it)."""
+    spent = 2
+    for k, v in value.items():
+        if type(k) is not str:
+            return None
+        cls = type(v)
+        if cls is str:
+            spent += len(_encode_ascii(v))
+        elif cls is float:
+            if v != v or v in _INFINITIES:
+                return None
+            spent += len(repr(v))
+        elif cls is int:
+            if not -_SMALL < v < _SMALL:
+                return None
+            spent += len(repr(v))
+        elif v is None or cls is bool:
+            spent += 5
+        else:
+            return None
+        spent += len(_encode_ascii(k)) + 2
+    if spent > budget.left:
+        return None
+    budget.left -= spent
+    return dict(value)
+
+
 def _container(value, is_dict, path, budget, depth):
+    if is_dict and type(value) is dict:
+        flat = flat_dict(value, budget)
+        if flat is not None:
+            return flat
+    return _walk(value, is_dict, path, budget, depth)
+
+
+def _walk(value, is_dict, path, budget, depth):
     budget.spend(2, path)
     depth += 1
     if is_dict:

@@ -28,7 +28,7 @@ import weakref
 from sptrader_harness import awaiting, debugging, processes, returns, validation
 from sptrader_harness.batch_columns import ColumnError, batch_rows
 from sptrader_harness.lazystate import StateSync, StateSyncError
-from sptrader_harness.safejson import Budget, ComponentFailure, safe_json
+from sptrader_harness.safejson import Budget, ComponentFailure, flat_dict, safe_json
 
 BUNDLED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sptrader_lib')
 FALLBACK_MODULES = {
@@ -641,6 +641,7 @@ class Server(object):
             # looked up once (the signal style is cached per class anyway), and the fork check reads a page
             # instead of a system call (processes.arm_fork_check).
             style = signal_style(cls) if entry == 'generate_order' else 'execute'
+            budget = limits.answer(entry, file)
             settle = self.awaiting.settle
             leave_if_forked = processes.leave_if_forked
             getrefcount = sys.getrefcount
@@ -691,11 +692,16 @@ class Server(object):
                                 market_data.__class__ is not dict and getrefcount(market_data) > 2)):
                             state.after(market_data, index)
                         continue
-                    result = parse_result(result, entry, file, limits)
+                    if type(result) is not dict:
+                        result = parse_result(result, entry, file, limits)
                     if vetting and result is not None:
                         vet(instance, hook, result, file, self.awaiting)
-                    budget = limits.answer(entry, file)
-                    item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget)}
+                    # One budget for the batch, full again for each item (nothing keeps it past safe_json).
+                    budget.left = budget.limit
+                    # An order is a flat dict of scalars: copied and measured at once, else walked (safejson.py).
+                    flat = flat_dict(result, budget) if type(result) is dict else None
+                    item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget) if flat is None else flat}
+                    flat = None
                     result = None
                     # The budget counted the result's JSON bytes; the item's own keys add under 40.
                     size = budget.limit - budget.left + 40
@@ -705,7 +711,11 @@ class Server(object):
                     item = {'index': index, 'ok': False, 'error': failure_json(component_failure(e, entry, file))}
                     size = len(json.dumps(item, separators=(',', ':')))
                 if state is not None:
-                    state.after(market_data, index, item)
+                    # StateSync.after, whose only work for a market_data nobody else holds is to end the column.
+                    if state.failed is not None or (market_data.__class__ is not dict and getrefcount(market_data) > 2):
+                        state.after(market_data, index, item)
+                    elif item['ok']:
+                        state.clean = False
                 total_left -= size
                 if total_left < 0:
                     raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch of %d items are more than %s bytes as JSON by item %d; '
