@@ -21,7 +21,9 @@
  * records before, steps the venue to that record and answers (python/sptrader_harness/lazystate.py).
  * So the component sees exactly what it would have seen one record per round trip, and never runs a
  * record twice: the instance's state in `self` is never rolled back (test/unit/replay/batching.test.ts
- * holds the two equal). The venue is stepped (clock, then a poll while an order works) record by
+ * holds the two equal). A batch whose orders the replay is about to submit has the next batch sent first, so the
+ * worker runs it on another core meanwhile; that batch goes without capital, asked for when read and answered once
+ * the orders before are submitted, as above (`sendAhead`). The venue is stepped (clock, then a poll while an order works) record by
  * record only up to the record acted on; while nothing works, a poll is a no-op and only the clock moves.
  * The component instance is kept for the whole replay (the worker keys it by replay), so a
  * component may keep state, such as its recent closes, in `self`.
@@ -129,8 +131,14 @@ export interface ReplayRequest {
   /** Over the defaults, which have no submit-rate limit in a replay (time is simulated). */
   limits?: Partial<RiskLimits>;
   circuitBreaker?: Partial<CircuitBreakerSettings>;
-  /** Records per round trip to Python (default 1000). */
+  /** Records per round trip to Python (default 2048). */
   batchSize?: number;
+  /**
+   * Send the next batch to the worker while the orders of the one before are submitted (default true): the
+   * component sees and does exactly the same either way (capital is asked for when read); false sends one batch
+   * at a time.
+   */
+  sendAhead?: boolean;
   /** Component errors kept in the report (default 50; all are counted). */
   maxErrors?: number;
   /** Per-order slippage records kept (default 1000; the summary covers all). */
@@ -254,6 +262,8 @@ export interface ReplayReport {
   ticksPerSecond: number;
 }
 
+/** A batch with at least one order per this many records sends the next batch ahead (see the replay loop). */
+const ORDERS_AHEAD_FACTOR = 256;
 /** Orders a replay submits between two turns of the event loop (see act). */
 const ORDERS_PER_TURN = 64;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -676,17 +686,47 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       return { start, size, rows, prepared };
     };
     let ahead: ReturnType<typeof prepare> | undefined;
-    let i = 0;
-    while (i < total) {
-      const size = Math.min(batchSize, total - i);
-      const start = i;
-      await advanceTo(start);
-      const first = await column(start, size);
-      let columnEnd = first.until;
+    /** The next batch's rows and encoding, made while the worker runs the one just sent. */
+    const prepareAhead = async (next: number): Promise<void> => {
+      if (next >= total) return;
+      // The request is written within the microtasks of runBatch; setImmediate runs after them.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      ahead = prepare(next, Math.min(batchSize, total - next));
+    };
+    type Column = { values: number[]; until: number };
+    /** What a sent batch's state requests have done. */
+    interface Synced {
+      /** Records before the last state request acted on: what ran if the batch fails. */
+      index: number;
+      /** State requests that only asked for the column a batch sent ahead went without: not capital requests. */
+      standIns: number;
+      /** Items such a request reported, acted on with the batch's next request or its result, as if reported there. */
+      held: ComponentBatchItem[];
+    }
+    interface Sent {
+      start: number;
+      size: number;
+      running: Promise<ComponentBatchResult>;
+      synced: Synced;
+    }
+    const ordered = (item: ComponentBatchItem): boolean => item.ok && item.output !== null && item.output !== undefined;
+    /**
+     * Sends records start..start+size-1 with their first column of capital, or with a promise of it: a batch sent
+     * ahead, while the replay still acts on the orders of the batch before, gets the column the replay makes after
+     * them, at the same point as for a batch sent then (advanceTo(start), column). Until it is given, every record's
+     * capital is asked for when read; a request that the column answers (no order earlier in the batch, a record
+     * within the column) is a stand-in, answered from it with nothing else done, so the component sees what it
+     * would have, and the replay does what it would have done, in the same order (and counts the same requests).
+     */
+    const send = (start: number, size: number, first: Column | Promise<Column>): Sent => {
       const batch = ahead !== undefined && ahead.start === start && ahead.size === size ? ahead : prepare(start, size);
       ahead = undefined;
       const rows = batch.rows;
-      let synced = 0;
+      const given = first instanceof Promise ? undefined : first;
+      let columnEnd = given?.until ?? 0;
+      let pending = given === undefined ? (first as Promise<Column>) : undefined;
+      let ended = false;
+      const synced: Synced = { index: 0, standIns: 0, held: [] };
       const running = runner.runBatch({
         file: request.file,
         className: request.className,
@@ -702,37 +742,67 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         instance: instanceKey,
         state: {
           key: 'capital',
-          values: first.values,
-          until: first.until,
+          values: given?.values ?? [],
+          until: given?.until ?? 0,
           onSync: async ({ index, items }) => {
+            if (pending !== undefined) {
+              const column0 = await pending;
+              pending = undefined;
+              // The batch ended meanwhile (its worker stopped): nothing of it is acted on after its result.
+              if (ended) throw new Error('the batch ended before its first state request was answered');
+              columnEnd = column0.until;
+              if (index < column0.until && !items.some(ordered)) {
+                synced.standIns++;
+                synced.held.push(...items);
+                const values = column0.values.length === 1 ? column0.values : column0.values.slice(index);
+                return { values, until: column0.until - index };
+              }
+            }
+            if (synced.held.length > 0) {
+              items = [...synced.held, ...items];
+              synced.held = [];
+            }
             // Read past the column without an order since: the component reads capital often; give more ahead.
             if (items.length === 0 && index >= columnEnd) columnLength = Math.min(columnLength * 2, batchSize);
             await act(start, items);
             await advanceTo(start + index);
-            synced = index;
+            synced.index = index;
             const next = await column(start + index, size - index);
             columnEnd = index + next.until;
             return next;
           },
         },
       });
-      if (start + size < total) {
-        // Handled here too: a failure while the next batch is made must not count as unhandled; it is thrown below.
-        void running.catch(() => undefined);
-        // The request is written within the microtasks of runBatch; setImmediate runs after them.
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        ahead = prepare(start + size, Math.min(batchSize, total - start - size));
+      // Handled here too: a failure while the replay does something else must not count as unhandled; it is seen below.
+      void running.then(
+        () => (ended = true),
+        () => (ended = true),
+      );
+      return { start, size, running, synced };
+    };
+    let sentAhead: Sent | undefined;
+    let i = 0;
+    while (i < total) {
+      const size = Math.min(batchSize, total - i);
+      const start = i;
+      let sent: Sent;
+      if (sentAhead !== undefined && sentAhead.start === start && sentAhead.size === size) sent = sentAhead;
+      else {
+        await advanceTo(start);
+        sent = send(start, size, await column(start, size));
+        await prepareAhead(start + size);
       }
-      const result = await running;
+      sentAhead = undefined;
+      const result = await sent.running;
       report.batches++;
-      report.syncs += result.syncs ?? 0;
+      report.syncs += (result.syncs ?? 0) - sent.synced.standIns;
       if (result.className) report.component.className = result.className;
       if (result.entryPoint) report.component.entryPoint = result.entryPoint;
       if (!result.ok) {
         const e = result.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
         // Records before the last state request ran and their orders were submitted.
-        report.processed += synced;
-        const at = start + synced;
+        report.processed += sent.synced.index;
+        const at = start + sent.synced.index;
         report.fatal = {
           index: at,
           time: iso(times[at] as number),
@@ -745,22 +815,49 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       if (componentLimits.value === undefined && result.metadata)
         // Frozen once: every order's command keeps this copy instead of cloning it (and the checks remember it).
         componentLimits.value = frozenCopy(result.metadata['risk_limits']);
-      await act(start, result.items);
+      const held = sent.synced.held;
+      const items = held.length > 0 ? [...held, ...result.items] : result.items;
       const done = Math.max(0, Math.min(result.done, size));
-      report.processed += done;
-      if (done === 0) {
-        report.fatal = {
-          index: i,
-          time: iso(times[i] as number),
-          code: 'PROTOCOL_ERROR',
-          message: 'the worker ran no record of the batch',
-        };
-        break;
+      // Orders to act on: the next batch goes to the worker now and runs while they are submitted (on a second
+      // core). Only when there are enough of them: a batch sent ahead asks for capital lazily on every record,
+      // which costs the worker ~0.2 µs a record, more than a few orders take to submit.
+      const next = start + size;
+      let column0: { resolve: (c: Column) => void; reject: (e: unknown) => void } | undefined;
+      if (done === size && next < total) {
+        let orders = 0;
+        for (const item of items) if (ordered(item)) orders++;
+        if (request.sendAhead !== false && orders * ORDERS_AHEAD_FACTOR >= size) {
+          const nextColumn = new Promise<Column>((resolve, reject) => (column0 = { resolve, reject }));
+          void nextColumn.catch(() => undefined);
+          sentAhead = send(next, Math.min(batchSize, total - next), nextColumn);
+          await prepareAhead(next + Math.min(batchSize, total - next));
+        }
       }
-      // The last records of the batch are stepped too (resting orders fill against them).
-      await advanceTo(start + done - 1);
-      i += done;
-      progress(false);
+      try {
+        await act(start, items);
+        report.processed += done;
+        if (done === 0) {
+          report.fatal = {
+            index: i,
+            time: iso(times[i] as number),
+            code: 'PROTOCOL_ERROR',
+            message: 'the worker ran no record of the batch',
+          };
+          break;
+        }
+        // The last records of the batch are stepped too (resting orders fill against them).
+        await advanceTo(start + done - 1);
+        i += done;
+        progress(false);
+        if (column0 !== undefined && sentAhead !== undefined) {
+          // What the loop does before sending a batch, for the batch already sent.
+          await advanceTo(i);
+          column0.resolve(await column(i, sentAhead.size));
+        }
+      } catch (e) {
+        column0?.reject(e);
+        throw e;
+      }
     }
     progress(true);
     report.ok = report.fatal === null;

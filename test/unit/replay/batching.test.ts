@@ -48,6 +48,8 @@ class Prop(OrderBase):
             if len(self.kept) > self.config['lag']:
                 seen = self.kept[-1 - self.config['lag']]['capital']
         self.trace = (self.trace * 31 + int(seen * 100)) % 1000003
+        if self.rng.random() < self.config.get('p_raise', 0):
+            raise ValueError('no order at bar %d' % market_data['bar_index'])
         if self.rng.random() >= self.config['p_order']:
             return None
         quantity = 1000 * (1 + self.trace % 5)
@@ -122,13 +124,19 @@ describe('replay batching equals one record per round trip', function () {
   });
 
   let runs = 0;
-  const replay = (parameters: Record<string, unknown>, feed: ReplayFeed, batchSize: number): Promise<ReplayReport> =>
+  const replay = (
+    parameters: Record<string, unknown>,
+    feed: ReplayFeed,
+    batchSize: number,
+    sendAhead = batchSize > 1,
+  ): Promise<ReplayReport> =>
     replayComponent({
       file,
       data: feed,
       runner: worker,
       parameters,
       batchSize,
+      sendAhead,
       stateDir: join(dir, `run-${++runs}`),
       startingCash: 50_000,
     });
@@ -143,6 +151,7 @@ describe('replay batching equals one record per round trip', function () {
           p_order: fc.constantFrom(1, 0.5, 0.1),
           p_limit: fc.constantFrom(0, 0.3),
           offset: fc.integer({ min: 0, max: 3 }),
+          p_raise: fc.constantFrom(0, 0, 0.05),
         }),
         fc.integer({ min: 2, max: 64 }),
         fc.integer({ min: 1, max: 1_000 }),
@@ -153,6 +162,12 @@ describe('replay batching equals one record per round trip', function () {
           assert.equal(one.ok, true, JSON.stringify(one.fatal));
           assert.deepEqual(outcome(batched), outcome(one));
           assert.ok(batched.batches <= Math.ceil(120 / batchSize), `${batched.batches} batches`);
+          // A batch sent ahead (while the orders of the one before are submitted) changes nothing, not even
+          // how often capital is asked for.
+          const inTurn = await replay(parameters, feed, batchSize, false);
+          assert.deepEqual(outcome(inTurn), outcome(batched));
+          assert.equal(batched.syncs, inTurn.syncs);
+          assert.equal(batched.batches, inTurn.batches);
         },
       ),
       { numRuns: 24, seed: 14 },
@@ -167,6 +182,55 @@ describe('replay batching equals one record per round trip', function () {
     assert.equal(batched.batches, 2);
     assert.equal(batched.syncs, 0);
     assert.deepEqual(outcome(batched), outcome(await replay(parameters, feed, 1)));
+  });
+
+  it('a batch with orders to submit sends the next one ahead, to run while they are submitted', async () => {
+    const feed = candles(400, 8);
+    let sent = 0;
+    let ahead = 0;
+    let open = 0;
+    let overlapped = 0;
+    const counting: ReplayRunner = {
+      runBatch: async (r) => {
+        sent++;
+        if (r.state?.until === 0) ahead++;
+        if (open > 0) overlapped++;
+        open++;
+        try {
+          return await worker.runBatch(r);
+        } finally {
+          open--;
+        }
+      },
+    };
+    for (const read of ['never', 'sometimes', 'always', 'keep']) {
+      const parameters = { seed: 9, read, lag: 2, p_order: 0.5, p_limit: 0.3, offset: 1, p_raise: 0.05 };
+      sent = ahead = 0;
+      const run = (runner: ReplayRunner, sendAhead: boolean): Promise<ReplayReport> =>
+        replayComponent({
+          file,
+          data: feed,
+          runner,
+          parameters,
+          batchSize: 64,
+          sendAhead,
+          stateDir: join(dir, `run-${++runs}`),
+          startingCash: 50_000,
+        });
+      const aheadRun = await run(counting, true);
+      assert.equal(aheadRun.ok, true, JSON.stringify(aheadRun.fatal));
+      assert.equal(sent, 7);
+      // Every batch after the first: each batch before it ends with orders to submit. A component that reads capital
+      // after an order has them submitted at its request instead, within the batch.
+      if (read === 'never') assert.equal(ahead, 6);
+      assert.ok(aheadRun.errorCount > 0);
+      const inTurn = await run(worker, false);
+      assert.deepEqual(outcome(aheadRun), outcome(inTurn));
+      assert.equal(aheadRun.syncs, inTurn.syncs, read);
+    }
+    // Batches were in the worker while the replay had not finished with the one before (never overlapping requests
+    // to the worker itself: the runner's requests are still one at a time).
+    assert.equal(overlapped, 0);
   });
 
   it('one that reads capital after each order asks for it once per order, and sees what it would have seen', async () => {
