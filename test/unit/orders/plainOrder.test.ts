@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { checkOrderRequest, OrderRequestSchema, plainOrderRequest } from '../../../src/orders/model';
-import { normalizeComponentOrder } from '../../../src/orders/normalize';
+import { normalizeCarefully, normalizeComponentOrder, plainComponentOrder } from '../../../src/orders/normalize';
 
 /** Values that are sometimes right and often subtly wrong for any field. */
 const wild = fc.oneof(
@@ -208,5 +208,77 @@ describe('plain orders are checked without the schema, never more leniently', ()
       assert.deepStrictEqual(OrderRequestSchema.parse(ok.order), ok.order);
       assert.equal(checkOrderRequest(ok.order).success, true);
     }
+  });
+
+  it('a component order normalised without the walk is what the walk makes of it (generated component outputs)', () => {
+    // Components' own spelling: order_type and time_in_force as words, a price beside them, case and spaces off.
+    const fields = {
+      symbol: fc.oneof(fc.constantFrom('EUR_USD', 'AAPL', 'eur/usd', ' EUR_USD', 'bad symbol!'), wild),
+      side: fc.oneof(fc.constantFrom('buy', 'sell', 'BUY', ' sell', 'long'), wild),
+      order_type: fc.oneof(
+        fc.constantFrom('market', 'limit', 'MARKET', 'mkt', 'stop', 'stop_limit', 'stop-limit'),
+        orderType,
+      ),
+      quantity: fc.oneof(fc.double({ min: 1e-9, max: 1e9, noNaN: true }), fc.constantFrom(1000, 0, -5), wild),
+      time_in_force: fc.oneof(fc.constantFrom('GTC', 'ioc', ' FOK ', 'GTD', 'DAY'), timeInForce),
+      price: fc.oneof(fc.double({ min: 1e-6, max: 1e6, noNaN: true }), wild),
+      limit_price: fc.double({ min: 1e-6, max: 1e6, noNaN: true }),
+      client_order_id: fc.constantFrom('sp-1', 'bad id!'),
+      metadata: metadata,
+      type: fc.constantFrom('order_request', 'market'),
+      size: fc.constant(1000),
+      tag: wild,
+    };
+    const componentOrder = fc.oneof(
+      fc.record(fields, { requiredKeys: [] }),
+      fc.record(
+        {
+          symbol: fields.symbol,
+          side: fields.side,
+          order_type: fields.order_type,
+          quantity: fields.quantity,
+          time_in_force: fields.time_in_force,
+          price: fields.price,
+        },
+        { requiredKeys: ['symbol', 'side', 'order_type', 'quantity'] },
+      ),
+      fc.record(
+        {
+          symbol: fc.constantFrom('EUR_USD', 'AAPL', 'eur/usd', 'a'.repeat(40)),
+          side: fc.constantFrom('buy', 'sell'),
+          order_type: fc.constantFrom('market', 'limit'),
+          quantity: fc.oneof(fc.double({ min: 1e-9, max: 1e9, noNaN: true }), fc.constantFrom(0, -1, Number.NaN)),
+          time_in_force: fc.constantFrom('GTC', 'ioc', ' FOK ', 'gtd', null, undefined),
+          price: fc.oneof(fc.double({ min: 1e-6, max: 1e6, noNaN: true }), fc.constantFrom(0, null, '1.1')),
+        },
+        { requiredKeys: ['symbol', 'side', 'order_type', 'quantity'] },
+      ),
+    );
+    const now = { now: Date.UTC(2026, 0, 1) };
+    let plain = 0;
+    fc.assert(
+      fc.property(componentOrder, fc.boolean(), (raw, json) => {
+        const o = json ? viaJson(raw) : raw;
+        const careful = normalizeCarefully(o, now);
+        const fast = plainComponentOrder(o);
+        if (fast === undefined) return;
+        plain++;
+        assert.deepStrictEqual(fast, careful, JSON.stringify(o));
+        if (fast.ok && careful.ok) {
+          assert.ok(Object.isFrozen(fast.order) && Object.isFrozen(fast.order.order_type));
+          assert.ok(Object.isFrozen(fast.order.time_in_force) && Object.isFrozen(fast.order.metadata));
+          assert.equal(checkOrderRequest(fast.order).success, true);
+        }
+        assert.deepStrictEqual(normalizeComponentOrder(o, now), careful);
+      }),
+      { numRuns: 6000, seed: 14 },
+    );
+    // Market and limit orders as components write them take the short path often enough to mean something.
+    assert.ok(plain > 100, `only ${plain} generated orders took the short path`);
+    for (const o of [
+      { symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1000 },
+      { symbol: 'EUR_USD', side: 'sell', order_type: 'limit', price: 1.0845, quantity: 1000, time_in_force: 'ioc' },
+    ])
+      assert.notEqual(plainComponentOrder(o), undefined, JSON.stringify(o));
   });
 });
