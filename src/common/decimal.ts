@@ -63,12 +63,9 @@ export function fromMoney(units: bigint): number {
   // Exactly representable: one correctly rounded division gives the double nearest to units × 10^-10,
   // the same number that parsing its decimal text gives.
   if (units <= MAX_EXACT_UNITS && units >= -MAX_EXACT_UNITS) return Number(units) / 1e10;
-  const negative = units < 0n;
-  const abs = negative ? -units : units;
-  const int = abs / MONEY_FACTOR;
-  const frac = (abs % MONEY_FACTOR).toString().padStart(MONEY_SCALE, '0');
-  const n = Number(`${int}.${frac}`);
-  return negative ? -n : n;
+  // Larger (a balance past ~900,000): the decimal text in exponent form, which Number parses correctly
+  // rounded, as it does `int.frac`, for one conversion to text instead of two divisions and two.
+  return Number(`${units}e-${MONEY_SCALE}`);
 }
 
 /** Exact product of two money-scaled amounts, rounded half away from zero to the money scale. */
