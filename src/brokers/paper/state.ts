@@ -98,9 +98,7 @@ const PaperStateV1Schema = z.object({
   orders: z.array(z.object({ response: OrderResponseSchema, request: StoredRequestSchema, triggered: z.boolean() })),
 });
 
-const AnyStateSchema = z.union([PaperStateSchema, PaperStateV1Schema]);
-
-function upgrade(state: z.infer<typeof AnyStateSchema>): PaperState {
+function upgrade(state: PaperState | z.infer<typeof PaperStateV1Schema>): PaperState {
   if (state.version === 2) return state;
   return {
     version: 2,
@@ -164,6 +162,12 @@ export function readPaperAccount(file: string): { state: PaperState; journalByte
     if (parsed.data.generation === generation) entries.push(parsed.data);
   }
   let journalBytes = Buffer.byteLength(text);
+  if (torn !== '' && !isTornLine(torn))
+    throw unreadable(
+      path,
+      `line ${lines.length + 1} is neither a paper account change nor the start of one that a crash cut short (it begins ${JSON.stringify(torn.slice(0, 24))})`,
+      undefined,
+    );
   if (torn !== '') {
     journalBytes -= Buffer.byteLength(torn);
     const fd = openSync(path, 'r+');
@@ -175,6 +179,20 @@ export function readPaperAccount(file: string): { state: PaperState; journalByte
     }
   }
   return { state: applyJournal(state, entries), journalBytes };
+}
+
+/** How every journal line begins (`appendPaperJournal` writes the generation first). */
+const LINE_START = '{"generation":';
+
+/**
+ * Whether an unfinished last line is what a crash during an append leaves: the start of a line, possibly
+ * followed (or replaced) by zeros where the file grew but its data never reached the disk. Anything else
+ * (text written over the end, another file's bytes) is damage to report, not a line to cut off.
+ */
+function isTornLine(tail: string): boolean {
+  const data = tail.replace(/\0+$/, '');
+  if (data.includes('\0')) return false;
+  return data.length <= LINE_START.length ? LINE_START.startsWith(data) : data.startsWith(LINE_START);
 }
 
 /** The snapshot with each journal entry applied in order. */
@@ -244,7 +262,18 @@ export function readPaperState(file: string): PaperState | undefined {
   } catch (e) {
     throw unreadable(file, `it is not valid JSON (${(e as Error).message})`, e);
   }
-  const parsed = AnyStateSchema.safeParse(json);
+  // The layout is chosen by its version, so that a problem is reported against that layout's fields (a
+  // union of the two would only say "Invalid input").
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw unreadable(file, `it is not a paper account (expected a JSON object, got ${jsonKind(json)})`, undefined);
+  const version = (json as { version?: unknown }).version;
+  if (version !== 1 && version !== 2)
+    throw unreadable(
+      file,
+      `it is not a paper account (version: expected 1 or 2, got ${version === undefined ? 'nothing' : JSON.stringify(version)})`,
+      undefined,
+    );
+  const parsed = (version === 2 ? PaperStateSchema : PaperStateV1Schema).safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues
       .slice(0, 3)
@@ -253,6 +282,12 @@ export function readPaperState(file: string): PaperState | undefined {
     throw unreadable(file, `it is not a paper account (${issues})`, parsed.error);
   }
   return upgrade(parsed.data);
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : `a ${typeof value}`;
 }
 
 function unreadable(file: string, why: string, cause: unknown): StateDamagedError {

@@ -147,6 +147,33 @@ describe('PaperBroker persistence', () => {
     assert.equal(readFileSync(journalFile(file), 'utf8'), whole, 'the torn line was cut off');
   });
 
+  it('an unfinished last line that is not the start of a journal line is damage, not a torn write: nothing is cut off', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1));
+    await b.submitOrder(order('buy', 2));
+    const whole = readFileSync(journalFile(file), 'utf8');
+    for (const tail of ['\u0000garbage written over the end', 'x'.repeat(40), '[1,2,3]']) {
+      writeFileSync(journalFile(file), `${whole}${tail}`);
+      const c = new PaperBroker({ clock, quotes, stateFile: file });
+      await assert.rejects(
+        c.connect(),
+        (e) =>
+          e instanceof StateDamagedError &&
+          e.file === journalFile(file) &&
+          e.message.includes(
+            `line ${whole.split('\n').length} is neither a paper account change nor the start of one`,
+          ) &&
+          /sptrader recover/.test(e.message),
+      );
+      assert.equal(readFileSync(journalFile(file), 'utf8'), `${whole}${tail}`, 'the journal is left as it was');
+    }
+    // Zeros where an append's data never reached the disk (the size did) are a torn write too.
+    writeFileSync(journalFile(file), `${whole}${'\u0000'.repeat(64)}`);
+    const again = await open();
+    assert.deepEqual(again.getCashBalances(), b.getCashBalances());
+    assert.equal(readFileSync(journalFile(file), 'utf8'), whole, 'the zeros were cut off');
+  });
+
   it('a corrupt journal line is a clear error naming the file and line, and the files are left as they were', async () => {
     const b = await open();
     await b.submitOrder(order('buy', 1));
@@ -213,6 +240,35 @@ describe('PaperBroker persistence', () => {
       );
       assert.equal(b.isConnected(), false);
       assert.equal(readFileSync(join(dir, 'bad.json'), 'utf8'), content);
+    }
+  });
+
+  it('an account file of the wrong shape names the field that is wrong, not just "invalid input"', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1));
+    await b.disconnect();
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ...saved, positions: [{ symbol: 'EUR_USD', quantity: 10000, averagePrice: '1' }] }, /positions\.0\.quantity/],
+      [{ ...saved, counters: { order: -1, fill: 0 } }, /counters\.order/],
+      [{ ...saved, version: 3 }, /version: expected 1 or 2, got 3/],
+      [{}, /version: expected 1 or 2, got nothing/],
+      [[], /expected a JSON object, got an array/],
+      [null, /expected a JSON object, got null/],
+    ];
+    for (const [content, names] of cases) {
+      writeFileSync(file, JSON.stringify(content));
+      const c = new PaperBroker({ clock, quotes, stateFile: file });
+      await assert.rejects(
+        c.connect(),
+        (e) =>
+          e instanceof StateDamagedError &&
+          e.file === file &&
+          names.test(e.message) &&
+          !/Invalid input\)/.test(e.message) &&
+          /sptrader recover/.test(e.message),
+        `${JSON.stringify(content).slice(0, 80)} → ${String(names)}`,
+      );
     }
   });
 
