@@ -346,13 +346,29 @@ export function parseOrder(value: unknown, ctx: OrderContext): OrderResponse {
     time_in_force: ctx.request?.time_in_force ?? timeInForceOf(raw),
     quantity: raw.origQty,
     status: toOrderStatus(raw.status, filled),
-    filled_price: filled > 0 ? round(raw.cummulativeQuoteQty / filled) : null,
+    filled_price: filled > 0 ? averagePrice(raw, fills, filled) : null,
     filled_quantity: filled > 0 ? filled : null,
     commission: fills.length > 0 ? round(fills.reduce((sum, f) => sum + f.commission, 0)) : null,
     timestamp: updated,
     created_at: created,
     fills,
   };
+}
+
+/**
+ * The average fill price: cummulativeQuoteQty / executedQty. Binance's "Query order" notes: "For some
+ * historical orders cummulativeQuoteQty will be < 0, meaning the data is not available at this time";
+ * the fills listed in the reply then give it, else it is unknown (null), never a negative price.
+ */
+function averagePrice(raw: RawOrder, fills: readonly Fill[], filled: number): number | null {
+  if (raw.cummulativeQuoteQty >= 0) return round(raw.cummulativeQuoteQty / filled);
+  let quantity = 0;
+  let notional = 0;
+  for (const f of fills) {
+    quantity += f.quantity;
+    notional += f.quantity * f.price;
+  }
+  return quantity > 0 ? round(notional / quantity) : null;
 }
 
 // Built once: zod compiles a schema on its first parse, which costs far more than a parse.

@@ -157,6 +157,40 @@ describe('Binance mapping (pure)', () => {
     assert.equal(partial.timestamp, 20);
   });
 
+  it('a cummulativeQuoteQty below 0 is "not available" (rest-api.md, Query order), never a negative fill price', () => {
+    const historical = {
+      symbol: 'BTCUSDT',
+      orderId: 8,
+      clientOrderId: 'old-1',
+      price: '30000.00',
+      origQty: '0.002',
+      executedQty: '0.002',
+      cummulativeQuoteQty: '-1.00000000',
+      status: 'FILLED',
+      timeInForce: 'GTC',
+      type: 'LIMIT',
+      side: 'BUY',
+      time: 10,
+      updateTime: 20,
+    };
+    const unknownPrice = parseOrder(historical, { now: 0 });
+    assert.deepEqual(unknownPrice.status, { status: 'filled' });
+    assert.equal(unknownPrice.filled_quantity, 0.002);
+    assert.equal(unknownPrice.filled_price, null, 'the average price is unknown, not -500');
+    // Fills listed in the same reply still price the order.
+    const withFills = parseOrder(
+      {
+        ...historical,
+        fills: [
+          { price: '30000.00', qty: '0.001', commission: '0', commissionAsset: 'USDT', tradeId: 1 },
+          { price: '30010.00', qty: '0.001', commission: '0', commissionAsset: 'USDT', tradeId: 2 },
+        ],
+      },
+      { now: 0, quoteAsset: 'USDT', baseAsset: 'BTC' },
+    );
+    assert.equal(withFills.filled_price, 30005);
+  });
+
   it('maps Binance codes and ccxt classes to the error taxonomy', () => {
     const ccxtError = (name: string, message = 'x') => Object.assign(new Error(message), { name });
     const cases: Array<
