@@ -43,7 +43,12 @@ export function instrumentRules(i: V20Instrument): InstrumentRules {
   };
 }
 
-const PriceBucketSchema = z.looseObject({ price: decimal, liquidity: z.number().nonnegative().optional() });
+/**
+ * PriceBucket (developer.oanda.com/rest-live-v20/pricing-common-df): `liquidity` is "(integer or decimal if
+ * available)"; v20 writes an integer as a JSON number and a decimal as a string, so both are read.
+ */
+const liquidity = z.union([z.number(), decimal]).pipe(z.number().nonnegative());
+const PriceBucketSchema = z.looseObject({ price: decimal, liquidity: liquidity.optional() });
 const V20PriceSchema = z.looseObject({
   instrument: z.string(),
   time,

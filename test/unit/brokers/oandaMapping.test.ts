@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { type BrokerError } from '../../../src/brokers/errors';
 import { classifyV20Code, httpError } from '../../../src/brokers/oanda/errors';
-import type { V20Instrument } from '../../../src/brokers/oanda/market';
+import { parsePrices, quoteFromV20, type V20Instrument } from '../../../src/brokers/oanda/market';
 import { cancelledStatus, orderFromV20, toV20OrderRequest } from '../../../src/brokers/oanda/orders';
 import { parseV20Time } from '../../../src/brokers/oanda/wire';
 import type { OrderType, PlacedOrderRequest, TimeInForce } from '../../../src/orders/model';
@@ -106,6 +106,33 @@ describe('OANDA v20 mapping (pure)', () => {
     assert.deepEqual(cancelledStatus('TIME_IN_FORCE_EXPIRED', 'IOC', true, 0), { status: 'cancelled' });
     assert.deepEqual(cancelledStatus('MARKET_HALTED', 'FOK', true, 0), { status: 'rejected', reason: 'MARKET_HALTED' });
     assert.deepEqual(cancelledStatus('INSUFFICIENT_LIQUIDITY', 'IOC', true, 5), { status: 'cancelled' });
+  });
+
+  it('reads a PriceBucket liquidity as an integer or a decimal string ("integer or decimal if available")', () => {
+    // developer.oanda.com/rest-live-v20/pricing-common-df, PriceBucket: liquidity is "(integer or decimal
+    // if available)", and v20 writes decimals as strings.
+    const reply = (liquidity: unknown) => ({
+      prices: [
+        {
+          instrument: 'EUR_USD',
+          time: '2030-01-01T00:00:00.000000000Z',
+          tradeable: true,
+          bids: [{ price: '1.10000', liquidity }],
+          asks: [{ price: '1.10010', liquidity }],
+        },
+      ],
+    });
+    for (const [liquidity, size] of [
+      [10000000, 10000000],
+      ['10000000', 10000000],
+      ['250000.5', 250000.5],
+    ] as const) {
+      const quote = quoteFromV20(parsePrices(reply(liquidity))[0] as Parameters<typeof quoteFromV20>[0]);
+      assert.equal(quote.bid_size, size);
+      assert.equal(quote.ask_size, size);
+    }
+    assert.throws(() => parsePrices(reply('lots')), /field prices\.0\.bids\.0\.liquidity/);
+    assert.throws(() => parsePrices(reply(-5)), /field prices\.0\.bids\.0\.liquidity/);
   });
 
   it('skips order types it cannot represent (TAKE_PROFIT)', () => {
