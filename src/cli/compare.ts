@@ -237,13 +237,24 @@ function readProfiles(path: string): BrokerProfile[] {
   const list = Array.isArray(value) ? value : (value as { brokerProfiles?: unknown } | null)?.brokerProfiles;
   if (!Array.isArray(list))
     throw new CompareUsageError(`--profiles: ${path} must hold a JSON array of broker profiles`);
-  return list.map((p, i) => {
+  const parsed = list.map((p, i) => {
     try {
       return parseBrokerProfile(p);
     } catch (e) {
       throw new CompareUsageError(`--profiles: ${path}, profile ${i + 1}: ${(e as Error).message}`);
     }
   });
+  // A venue is chosen by id: with two entries of one id, which account an order goes to would be a guess.
+  const first = new Map<string, number>();
+  parsed.forEach((p, i) => {
+    const earlier = first.get(p.id);
+    if (earlier !== undefined)
+      throw new CompareUsageError(
+        `--profiles: ${path}, profiles ${earlier + 1} and ${i + 1} both have the id "${p.id}": give each profile its own id`,
+      );
+    first.set(p.id, i);
+  });
+  return parsed;
 }
 
 /** The comparison as a table: one column per venue. */

@@ -258,6 +258,31 @@ describe('sptrader compare', function () {
     }
   });
 
+  it('refuses a --profiles file that names one id twice, naming both entries, before running anything', async () => {
+    const profiles = join(dir, 'profiles.json');
+    writeFileSync(
+      profiles,
+      JSON.stringify([
+        { id: 'oanda-main', broker: 'oanda', environment: 'practice' },
+        { id: 'paper-b', broker: 'paper' },
+        { id: 'oanda-main', broker: 'oanda', environment: 'live' },
+      ]),
+    );
+    const r = await cli([
+      'compare',
+      MARKET,
+      '--venues',
+      'paper,oanda-main',
+      '--profiles',
+      profiles,
+      '--state-dir',
+      dir,
+    ]);
+    assert.equal(r.code, 2, r.stderr + r.stdout);
+    assert.match(r.stderr, /profiles\.json, profiles 1 and 3 both have the id "oanda-main"/);
+    assert.equal(r.stdout, '', 'nothing ran');
+  });
+
   it('a combination the venue lacks is refused locally with its reason, and the other venue still fills', async () => {
     const oanda = await startFakeOanda();
     try {
