@@ -6,7 +6,8 @@
 import * as vscode from 'vscode';
 import { Settings } from '../constants';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
-import { DEFAULT_RUNNER_LIMITS, PythonWorker, type RunnerOptions } from '../python/runner';
+import { PythonWorker, type RunnerOptions } from '../python/runner';
+import { readRunnerSettings } from './runnerSettings';
 
 interface PythonEnvironmentsApi {
   environments: {
@@ -20,6 +21,7 @@ export class InterpreterService implements vscode.Disposable {
   private readonly workers = new Map<string, PythonWorker>();
   private readonly disposables: vscode.Disposable[] = [];
   private pythonApi: Promise<PythonEnvironmentsApi | undefined> | undefined;
+  private readonly reported = new Set<string>();
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.disposables.push(
@@ -64,23 +66,37 @@ export class InterpreterService implements vscode.Disposable {
 
   private async optionsFor(file: vscode.Uri): Promise<{ options: RunnerOptions; key: string }> {
     const config = vscode.workspace.getConfiguration(Settings.section, file);
-    const explicit = config.get<string>(Settings.interpreterPath)?.trim() || (await this.fromPythonExtension(file));
+    const settings = readRunnerSettings((key) => config.get<unknown>(key));
+    this.report(settings.problems);
+    const explicit = settings.interpreterPath ?? (await this.fromPythonExtension(file));
     const interpreter = await resolveInterpreter(defaultInterpreterCandidates(explicit || undefined));
-    const packageRoot = config.get<string>(Settings.packageRoot)?.trim() || undefined;
+    const packageRoot = settings.packageRoot;
     const folder = vscode.workspace.getWorkspaceFolder(file)?.uri.fsPath;
     const options: RunnerOptions = {
       interpreter,
       packageRoot,
       extraPythonPath: folder ? [folder] : [],
-      timeoutMs: (config.get<number>(Settings.timeoutSeconds) ?? 30) * 1000,
-      outputLimitBytes: config.get<number>(Settings.outputLimitBytes) ?? 1024 * 1024,
-      maxAnswerBytes: config.get<number>(Settings.maxAnswerBytes) ?? DEFAULT_RUNNER_LIMITS.maxAnswerBytes,
-      maxMetadataBytes: config.get<number>(Settings.maxMetadataBytes) ?? DEFAULT_RUNNER_LIMITS.maxMetadataBytes,
-      maxNestingDepth: config.get<number>(Settings.maxNestingDepth) ?? DEFAULT_RUNNER_LIMITS.maxNestingDepth,
+      timeoutMs: settings.timeoutMs,
+      outputLimitBytes: settings.outputLimitBytes,
+      maxAnswerBytes: settings.maxAnswerBytes,
+      maxMetadataBytes: settings.maxMetadataBytes,
+      maxNestingDepth: settings.maxNestingDepth,
       brokerProfile: config.get<string>(Settings.activeProfile) ?? 'paper',
       testMode: true,
     };
     return { options, key: `${interpreter.executable}\u0000${packageRoot ?? ''}\u0000${folder ?? ''}` };
+  }
+
+  /** Settings that did not fit, each shown once (and again only after it changes). */
+  private report(problems: readonly string[]): void {
+    for (const problem of problems) {
+      if (this.reported.has(problem)) continue;
+      this.reported.add(problem);
+      this.log.warn(problem);
+      void vscode.window.showWarningMessage(`SPtrader: ${problem}`, 'Open Settings').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'sptrader.python');
+      });
+    }
   }
 
   private async fromPythonExtension(file: vscode.Uri): Promise<string | undefined> {

@@ -1,0 +1,106 @@
+/**
+ * The `sptrader.python.*` settings read for a component run, checked as package.json declares them. VS Code
+ * only underlines a value of the wrong type or range in settings.json and hands it over as is: a path that
+ * is not a string threw "trim is not a function" inside Test Order, and a timeout of 0 (or -1, or 0.0001)
+ * failed every run with "timeoutMs must be a positive whole number", naming no setting. A value that does
+ * not fit is now reported once, naming the setting, and its default is used instead. A number written as a
+ * string ("60") is read as that number, as it always was.
+ */
+import { Settings } from '../constants';
+import { DEFAULT_RUNNER_LIMITS } from '../python/runner';
+
+/**
+ * The numeric settings: package.json's `minimum` (below it a run cannot work), and the default used when a
+ * value does not fit. package.json's `maximum` is advice the settings editor shows; a larger value is used
+ * as it always was.
+ */
+export const RUNNER_NUMBER_SETTINGS = {
+  timeoutSeconds: {
+    key: Settings.timeoutSeconds,
+    min: 1,
+    integer: false,
+    fallback: DEFAULT_RUNNER_LIMITS.timeoutMs / 1000,
+  },
+  outputLimitBytes: {
+    key: Settings.outputLimitBytes,
+    min: 1024,
+    integer: true,
+    fallback: DEFAULT_RUNNER_LIMITS.outputLimitBytes,
+  },
+  maxAnswerBytes: {
+    key: Settings.maxAnswerBytes,
+    min: 1024,
+    integer: true,
+    fallback: DEFAULT_RUNNER_LIMITS.maxAnswerBytes,
+  },
+  maxMetadataBytes: {
+    key: Settings.maxMetadataBytes,
+    min: 1024,
+    integer: true,
+    fallback: DEFAULT_RUNNER_LIMITS.maxMetadataBytes,
+  },
+  maxNestingDepth: {
+    key: Settings.maxNestingDepth,
+    min: 4,
+    integer: true,
+    fallback: DEFAULT_RUNNER_LIMITS.maxNestingDepth,
+  },
+} as const;
+
+export interface RunnerSettings {
+  /** Undefined when unset or empty. */
+  interpreterPath: string | undefined;
+  packageRoot: string | undefined;
+  timeoutMs: number;
+  outputLimitBytes: number;
+  maxAnswerBytes: number;
+  maxMetadataBytes: number;
+  maxNestingDepth: number;
+  /** One sentence per setting that did not fit, naming it, what it holds and what is used instead. */
+  problems: string[];
+}
+
+/** Reads the settings through `get` (a key below `sptrader.`, as `WorkspaceConfiguration.get` takes it). */
+export function readRunnerSettings(get: (key: string) => unknown): RunnerSettings {
+  const problems: string[] = [];
+  const text = (key: string): string | undefined => {
+    const value = get(key);
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') {
+      problems.push(`${Settings.section}.${key} must be a path in a string, not ${describe(value)}; it is ignored`);
+      return undefined;
+    }
+    return value.trim() || undefined;
+  };
+  const number = (name: keyof typeof RUNNER_NUMBER_SETTINGS): number => {
+    const { key, min, integer, fallback } = RUNNER_NUMBER_SETTINGS[name];
+    const raw = get(key);
+    if (raw === undefined || raw === null) return fallback;
+    const value = typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw;
+    const fits =
+      typeof value === 'number' && Number.isFinite(value) && value >= min && (!integer || Number.isInteger(value));
+    if (fits) return value;
+    problems.push(
+      `${Settings.section}.${key} must be ${integer ? 'a whole number' : 'a number'} of at least ${min}, not ${describe(value)}; ${fallback} is used`,
+    );
+    return fallback;
+  };
+  return {
+    interpreterPath: text(Settings.interpreterPath),
+    packageRoot: text(Settings.packageRoot),
+    timeoutMs: Math.round(number('timeoutSeconds') * 1000),
+    outputLimitBytes: number('outputLimitBytes'),
+    maxAnswerBytes: number('maxAnswerBytes'),
+    maxMetadataBytes: number('maxMetadataBytes'),
+    maxNestingDepth: number('maxNestingDepth'),
+    problems,
+  };
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
