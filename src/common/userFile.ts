@@ -114,5 +114,33 @@ export function readJsonObjectFile(file: string, what: string, nullable = false)
     );
   if (depthPast(value, MAX_FIXTURE_DEPTH))
     throw new UserFileError(`${what} ${file} is nested deeper than ${MAX_FIXTURE_DEPTH} levels`, file);
+  const infinite = infinitePath(value, '');
+  if (infinite !== undefined)
+    throw new UserFileError(
+      `${what} ${file}: ${infinite} is a number too large for a float (beyond ±1.8e308), which would reach the component as None; write a smaller number`,
+      file,
+    );
   return value as Record<string, unknown>;
+}
+
+/**
+ * Where parsed JSON holds a number JSON.parse made infinite (1e999): the path to it ("levels[2].price"), or
+ * undefined. The value would go to Python as null (JSON has no Infinity), so the component saw None.
+ * The nesting is bounded by MAX_FIXTURE_DEPTH (checked first), so recursing is safe.
+ */
+function infinitePath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : path || '(the value)';
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = infinitePath(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const [key, inner] of Object.entries(value)) {
+    const found = infinitePath(inner, path === '' ? key : `${path}.${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
