@@ -396,6 +396,8 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     }
     return lo;
   };
+  // The slippage of an order's last fill: an order filled at one price has the same at its average (slippageOf).
+  let lastSlippage: { clientOrderId: string; price: number; slippage: Slippage } | undefined;
   const onFill = (fill: Fill): void => {
     report.fills++;
     commission += fill.commission;
@@ -403,7 +405,10 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     curve.fill(index, fill);
     const d = decisions.get(fill.client_order_id);
     const s = d && instrument ? computeSlippage(d.side, d, fill.price, instrument) : undefined;
-    if (s) slippageCost += s.price * fill.quantity;
+    if (s) {
+      slippageCost += s.price * fill.quantity;
+      lastSlippage = { clientOrderId: fill.client_order_id, price: fill.price, slippage: s };
+    }
     fillsWriter?.add(fillRow(fill, index, isoFill, d && s ? { index: d.index, slippage: s } : undefined));
   };
   const slippageOf = (clientOrderId: string): void => {
@@ -413,7 +418,12 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     if (!d || !record || !instrument) return;
     const price = averagePrice(record);
     if (price === null) return;
-    const s = computeSlippage(d.side, d, price, instrument);
+    const last = lastSlippage;
+    lastSlippage = undefined;
+    const s =
+      last !== undefined && last.clientOrderId === clientOrderId && last.price === price
+        ? last.slippage
+        : computeSlippage(d.side, d, price, instrument);
     report.slippage.orders++;
     report.slippage.unit = s.unit;
     slippageSum += s.units;
