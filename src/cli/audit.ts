@@ -1,6 +1,6 @@
 /** `sptrader audit verify|tail` and `sptrader recover`: the audit log read and checked, and the state rebuilt from it. */
 import { parseArgs } from 'node:util';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import { StateFileError, stateFileErrorOf } from '../common/stateErrors';
@@ -10,6 +10,7 @@ import { acquireStateDirLock } from '../common/stateLock';
 import { recoverStateDir, type RecoverReport } from '../usecases/recover';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
 import { EXIT, setCommandFolder, stateDirOf, UsageError } from './failures';
+import { readRegularFileSync } from '../common/userFile';
 
 export async function auditCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -73,7 +74,7 @@ export async function auditCommand(args: string[]): Promise<number> {
 /** anchor.json beside the audit log (the last seq known to be on disk); undefined when absent or unreadable (verify reports that). */
 function readAuditAnchor(dir: string): { seq: number } | undefined {
   try {
-    const seq = (JSON.parse(readFileSync(join(dir, 'anchor.json'), 'utf8')) as { seq?: unknown } | null)?.seq;
+    const seq = (JSON.parse(readRegularFileSync(join(dir, 'anchor.json'))) as { seq?: unknown } | null)?.seq;
     return typeof seq === 'number' && Number.isSafeInteger(seq) ? { seq } : undefined;
   } catch {
     return undefined;

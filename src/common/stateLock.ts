@@ -18,11 +18,12 @@
  * - a directory, or a file that cannot be read or created (permissions, a read-only or full disk):
  *   a StateFileError naming it (the CLI's exit 6), never a stack trace.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { StateFileError, stateFileErrorOf } from './stateErrors';
 import { statePaths } from './statePaths';
+import { readRegularFileSync } from './userFile';
 
 export interface LockHolder {
   readonly pid: number;
@@ -178,7 +179,7 @@ function readLock(path: string): LockRead {
   let text: string;
   let ageMs: number;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFileSync(path);
     ageMs = Date.now() - statSync(path).mtimeMs;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -4,7 +4,7 @@
  * reads until memory runs out, and on a file past V8's string limit fails with a message about string
  * lengths; each of those here is a sentence that names the file and what to do.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, type Stats } from 'node:fs';
 
 export class UserFileError extends Error {
   override readonly name = 'UserFileError';
@@ -30,6 +30,28 @@ export function notAFile(stat: Stats): string {
   if (stat.isFIFO()) return 'a named pipe';
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
   return 'a special file';
+}
+
+/**
+ * The text of a state file (UTF-8), read only if it is a regular file, without blocking: `readFileSync`
+ * on a named pipe in its place waits forever for a writer, and on a link to /dev/zero reads until memory
+ * runs out, so every command on the folder hung. Errors keep their errno `code` (ENOENT, EACCES, …); a
+ * folder is EISDIR and anything else that is not a regular file ENOTREG, its message saying what it is.
+ */
+export function readRegularFileSync(file: string): string {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could refuse it.
+  const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile())
+      throw Object.assign(new Error(`${notAFile(stat)} is in the place of this file (only a regular file is read)`), {
+        code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG',
+        path: file,
+      });
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The bytes of a regular file of at most `maxBytes`; `what` names it in errors ("the signal fixture"). */

@@ -2,12 +2,13 @@
  * One engine over one state directory, as the CLI and the editor open it (the folder's layout:
  * common/statePaths.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { acquireStateDirLock } from '../common/stateLock';
+import { readRegularFileSync } from '../common/userFile';
 import { AuditLog, type RecoveryReport } from '../execution/audit/auditLog';
 import { ExecutionEngine, type LocalVenue } from '../execution/engine';
 import { AuditDigest } from '../execution/auditDigest';
@@ -33,7 +34,7 @@ export class SettingsError extends Error {
 export function loadRiskSettings(file: string, required = false): RiskSettings {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required)
       return { limits: { ...DEFAULT_RISK_LIMITS }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };

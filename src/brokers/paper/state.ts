@@ -9,17 +9,7 @@
  * Amounts are decimal strings of 10^-10 units because JSON numbers cannot carry a BigInt exactly.
  * A file that fails validation is reported, never silently replaced: it is someone's account.
  */
-import {
-  closeSync,
-  existsSync,
-  fdatasyncSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, rmSync } from 'node:fs';
 import { replaceFileSync, syncDirectorySync, writeAllSync } from '../../common/durableFile';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -27,6 +17,7 @@ import { FillSchema, OrderRequestSchema, OrderResponseSchema } from '../../order
 import { BrokerError } from '../errors';
 import { StateDamagedError } from '../../common/stateErrors';
 import { crashPoint } from '../../common/crashPoint';
+import { readRegularFileSync } from '../../common/userFile';
 
 const Units = z.string().regex(/^-?\d+$/, 'must be a whole number of 10^-10 units, as a string');
 
@@ -133,7 +124,7 @@ export function readPaperAccount(file: string): { state: PaperState; journalByte
   }
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularFileSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state, journalBytes: 0 };
     throw unreadable(path, (e as Error).message, e);
@@ -251,7 +242,7 @@ export function appendPaperJournal(file: string, entry: JournalEntry): number {
 export function readPaperState(file: string): PaperState | undefined {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw unreadable(file, (e as Error).message, e);

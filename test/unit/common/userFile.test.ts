@@ -1,9 +1,15 @@
 /** Fixture files a user names (signal, market data): what reaches the component is what the file says. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readJsonObjectFile, UserFileError } from '../../../src/common/userFile';
+import { readPaperAccount } from '../../../src/brokers/paper/state';
+import { StateDamagedError, StateFileError } from '../../../src/common/stateErrors';
+import { acquireStateDirLock } from '../../../src/common/stateLock';
+import { journalOf, statePaths } from '../../../src/common/statePaths';
+import { readJsonObjectFile, readRegularFileSync, UserFileError } from '../../../src/common/userFile';
+import { loadRiskSettings, SettingsError } from '../../../src/usecases/session';
 
 describe('readJsonObjectFile', () => {
   let dir: string;
@@ -38,5 +44,89 @@ describe('readJsonObjectFile', () => {
       c: [0, '1e999', null, true],
       d: { e: 5 },
     });
+  });
+});
+
+describe('state files that are not regular files (a named pipe, a link to /dev/zero)', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-statefile-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A named pipe at `file` (reading it with readFileSync waits for a writer forever: every command hung). */
+  const pipeAt = (file: string): void => void execFileSync('mkfifo', [file]);
+
+  it('readRegularFileSync refuses what is not a regular file at once, with an errno code, and reads a file', () => {
+    const fifo = join(dir, 'pipe');
+    pipeAt(fifo);
+    const zero = join(dir, 'zero');
+    symlinkSync('/dev/zero', zero);
+    mkdirSync(join(dir, 'folder'));
+    const cases: Array<[string, string, RegExp]> = [
+      [fifo, 'ENOTREG', /^a named pipe is in the place of this file/],
+      [zero, 'ENOTREG', /^a device is in the place of this file/],
+      [join(dir, 'folder'), 'EISDIR', /^a folder is in the place of this file/],
+      [join(dir, 'missing'), 'ENOENT', /ENOENT/],
+    ];
+    for (const [file, code, message] of cases)
+      assert.throws(
+        () => readRegularFileSync(file),
+        (e: unknown) => (e as NodeJS.ErrnoException).code === code && message.test((e as Error).message),
+        file,
+      );
+    writeFileSync(join(dir, 'plain'), 'é');
+    assert.equal(readRegularFileSync(join(dir, 'plain')), 'é');
+  });
+
+  it('risk-limits.json, the paper account, its journal and the lock: a clear error naming the file, never a hang', () => {
+    const paths = statePaths(dir);
+    pipeAt(paths.riskLimits);
+    assert.throws(
+      () => loadRiskSettings(paths.riskLimits),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.message.includes(paths.riskLimits) &&
+        /a named pipe is in the place of this file/.test(e.message),
+    );
+    symlinkSync('/dev/zero', paths.paperAccount);
+    assert.throws(
+      () => readPaperAccount(paths.paperAccount),
+      (e: unknown) =>
+        e instanceof StateDamagedError &&
+        e.file === paths.paperAccount &&
+        /a device is in the place of this file/.test(e.message),
+    );
+    rmSync(paths.paperAccount);
+    writeFileSync(
+      paths.paperAccount,
+      JSON.stringify({
+        version: 2,
+        accountId: 'PAPER-1',
+        currency: 'USD',
+        seed: null,
+        cash: { USD: '1000000000000000' },
+        realized: {},
+        positions: [],
+        counters: { order: 0, fill: 0 },
+        orders: [],
+        fills: [],
+        generation: 0,
+      }),
+    );
+    pipeAt(journalOf(paths.paperAccount));
+    assert.throws(
+      () => readPaperAccount(paths.paperAccount),
+      (e: unknown) =>
+        e instanceof StateDamagedError &&
+        e.file === journalOf(paths.paperAccount) &&
+        /a named pipe is in the place of this file/.test(e.message),
+    );
+    pipeAt(paths.lock);
+    assert.throws(
+      () => acquireStateDirLock(dir, 'test'),
+      (e: unknown) =>
+        e instanceof StateFileError &&
+        e.file === paths.lock &&
+        /a named pipe is in the place of this file/.test(e.message),
+    );
   });
 });
