@@ -4,7 +4,16 @@
  * reads until memory runs out, and on a file past V8's string limit fails with a message about string
  * lengths; each of those here is a sentence that names the file and what to do.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  type BigIntStats,
+  type Stats,
+} from 'node:fs';
 
 export class UserFileError extends Error {
   override readonly name = 'UserFileError';
@@ -25,7 +34,7 @@ const mib = (bytes: number): string =>
   `${(bytes / (1024 * 1024)).toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB`;
 
 /** What a path that is not a regular file is, for an error message: "a folder", "a named pipe", … */
-export function notAFile(stat: Stats): string {
+export function notAFile(stat: Stats | BigIntStats): string {
   if (stat.isDirectory()) return 'a folder';
   if (stat.isFIFO()) return 'a named pipe';
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return 'a device';
@@ -42,7 +51,7 @@ export function readRegularFileSync(file: string): string {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could refuse it.
   const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
-    const stat = fstatSync(fd);
+    const stat = fstatOf(fd);
     if (!stat.isFile())
       throw Object.assign(new Error(`${notAFile(stat)} is in the place of this file (only a regular file is read)`), {
         code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG',
@@ -52,6 +61,15 @@ export function readRegularFileSync(file: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * fstat as BigInt figures: Node 20 keeps the last plain (f)stat in one shared array, and after a named
+ * pipe's the next first `require` of the unpacked ccxt package failed ("Could not dynamically require
+ * …dydx-v4-client/long…"; the bundled dist/sdk chunk does not). The BigInt form uses an array of its own.
+ */
+function fstatOf(fd: number): BigIntStats {
+  return fstatSync(fd, { bigint: true });
 }
 
 /** The bytes of a regular file of at most `maxBytes`; `what` names it in errors ("the signal fixture"). */
@@ -66,19 +84,20 @@ export function readUserFile(file: string, what: string, maxBytes: number): Buff
     throw new UserFileError(`${what} ${file} cannot be read: ${why}`, file);
   }
   try {
-    const stat = fstatSync(fd);
+    const stat = fstatOf(fd);
     if (!stat.isFile())
       throw new UserFileError(`${what} ${file} is not a regular file (${notAFile(stat)}); choose a file`, file);
-    if (stat.size > maxBytes)
+    const size = Number(stat.size);
+    if (size > maxBytes)
       throw new UserFileError(
-        `${what} ${file} is ${stat.size.toLocaleString('en-US')} bytes, more than the ${mib(maxBytes)} SPtrader reads; use a smaller file`,
+        `${what} ${file} is ${size.toLocaleString('en-US')} bytes, more than the ${mib(maxBytes)} SPtrader reads; use a smaller file`,
         file,
       );
     // Read to the end even if it grew since fstat, but never past the limit.
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(Math.max(stat.size - total, 64 * 1024), maxBytes + 1 - total));
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(size - total, 64 * 1024), maxBytes + 1 - total));
       if (chunk.length === 0) break;
       const n = readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
