@@ -256,20 +256,20 @@ export async function scanAuditDir(
 }
 
 /**
- * Length of the partly written last line: the bytes after the last newline, or the whole last line when
- * it ends in a newline but is not JSON (a write cut short where a later block still landed).
+ * Length of the partly written last line: the bytes after the last newline, or the whole last line when it
+ * ends in a newline but is empty or holds zero bytes where its text should be (a write cut short where a
+ * later block still landed: the blocks that did not are read back as zeros). A complete line that is only
+ * damaged (a changed byte, an edit) is not a torn write: it is kept, and verification reports it, since
+ * cutting it would lose a record that was on disk (and its order's story) without a trace.
  */
 function tornTailLength(bytes: Buffer): number {
   if (bytes.length === 0) return 0;
   const lastNl = bytes.lastIndexOf(NEWLINE);
   if (lastNl !== bytes.length - 1) return bytes.length - (lastNl + 1);
   const lineStart = bytes.lastIndexOf(NEWLINE, bytes.length - 2) + 1;
-  try {
-    JSON.parse(bytes.toString('utf8', lineStart, bytes.length - 1));
-    return 0;
-  } catch {
-    return bytes.length - lineStart;
-  }
+  const line = bytes.subarray(lineStart, bytes.length - 1);
+  if (line.length === 0) return 1;
+  return line.includes(0) ? bytes.length - lineStart : 0;
 }
 
 async function truncateDurably(path: string, length: number): Promise<void> {

@@ -163,6 +163,30 @@ describe('audit verification', () => {
       });
     }
 
+    it('keeps a last line made invalid JSON by one changed byte: reported, never cut, the chain goes on after it', async () => {
+      const d = dir('damagedLast');
+      await writeLog(d, 4);
+      const file = join(d, auditFiles(d)[0] as string);
+      const text = lines(file);
+      const damaged = `#${(text[3] as string).slice(1)}`;
+      text[3] = damaged;
+      writeFileSync(file, text.map((l) => `${l}\n`).join(''));
+      const size = statSync(file).size;
+      const { log, recovery } = await AuditLog.open(d);
+      assert.equal(recovery.tornTailBytes, 0);
+      assert.equal(recovery.verified, false);
+      assert.ok(
+        recovery.problems.some((p) => p.kind === 'invalid-json'),
+        JSON.stringify(recovery.problems),
+      );
+      assert.equal(statSync(file).size, size, 'the damaged record is kept');
+      await log.append('SubmitOrder', { clientOrderId: 'c-after' });
+      await log.close();
+      assert.ok(lines(file).includes(damaged), 'still there after more records');
+      const after = await verifyAuditDir(d);
+      assert.equal(after.verified, false, 'and still reported');
+    });
+
     it('leaves a complete last line that is only damaged alone', async () => {
       const d = dir('notTorn');
       await writeLog(d, 4);
