@@ -4,7 +4,8 @@
  * fsync, rename). The audit log remains the record of what happened; this file is only a cache of what
  * is still open, and a file that cannot be read is reported and set aside, never trusted half-way.
  */
-import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
+import { readRegularFileSync } from '../common/userFile';
 import { open, rename, rm } from 'node:fs/promises';
 import { stateFileErrorOf } from '../common/stateErrors';
 import { dirname } from 'node:path';
@@ -50,7 +51,7 @@ export interface LoadedWorkingOrders {
 export function loadWorkingOrders(file: string): LoadedWorkingOrders {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { orders: [], exists: false };
     return { orders: [], exists: true, problem: `cannot read ${file}: ${(e as Error).message}` };

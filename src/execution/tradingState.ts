@@ -8,7 +8,7 @@
  *   a file that cannot be read is an error naming the file, and the engine starts HALTED rather
  *   than guess.
  */
-import { readFileSync } from 'node:fs';
+import { readRegularFileSync } from '../common/userFile';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { dirname } from 'node:path';
 import { stateFileErrorOf } from '../common/stateErrors';
@@ -104,7 +104,7 @@ export class TradingStateStore {
     let text: string | undefined;
     let missing = false;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readRegularFileSync(file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
         this.loadProblem = `cannot read the trading state file ${file}: ${(e as Error).message}`;

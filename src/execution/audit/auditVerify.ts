@@ -2,7 +2,7 @@
  * Reading an audit directory back: recovery after a crash and verification of the hash chain. The last
  * records (`sptrader audit tail`, Show Audit Log) are read from the end by auditTail.ts.
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import { StateFileError } from '../../common/stateErrors';
 import { join } from 'node:path';
 import { listAuditFiles } from './auditFiles';
@@ -103,12 +103,42 @@ export async function verifyAuditDir(dir: string, anchors: readonly AuditAnchor[
   return (await scanAuditDir(dir, false, { anchors })).report;
 }
 
+/**
+ * A file's bytes, read only if it is a regular file and without blocking: `readFile` on a named pipe in its
+ * place waits for a writer forever, and on a link to /dev/zero reads until memory runs out (every command on
+ * the folder hung). A folder is EISDIR; anything else that is not a regular file ENOTREG, saying what it is.
+ */
+async function readRegularFile(path: string): Promise<Buffer> {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could refuse it.
+  const handle = await fsp.open(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+  try {
+    const stat = await handle.stat({ bigint: true });
+    if (!stat.isFile()) {
+      const what = stat.isDirectory()
+        ? 'a folder'
+        : stat.isFIFO()
+          ? 'a named pipe'
+          : stat.isCharacterDevice() || stat.isBlockDevice()
+            ? 'a device'
+            : 'a special file';
+      throw Object.assign(new Error(`${what} is in the place of this file (only a regular file is read)`), {
+        code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG',
+        path,
+        what,
+      });
+    }
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** anchor.json of `dir`: undefined when there is none; a problem when it cannot be read. */
 async function readAnchor(dir: string): Promise<{ anchor?: AuditAnchor; problem?: string }> {
   const path = join(dir, ANCHOR_FILE);
   let text: string;
   try {
-    text = await fsp.readFile(path, 'utf8');
+    text = (await readRegularFile(path)).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
     return { problem: `${path} cannot be read: ${(e as Error).message}` };
@@ -162,14 +192,16 @@ export async function scanAuditDir(
     const path = join(dir, file.name);
     let bytes: Buffer;
     try {
-      bytes = await fsp.readFile(path);
+      bytes = await readRegularFile(path);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       throw new StateFileError(
         path,
         code === 'EISDIR'
           ? 'a directory is in the place of this audit log file'
-          : `cannot read this audit log file (${code ?? (e as Error).message})`,
+          : code === 'ENOTREG'
+            ? `${(e as { what?: string }).what ?? 'something other than a file'} is in the place of this audit log file`
+            : `cannot read this audit log file (${code ?? (e as Error).message})`,
         'Nothing was sent. Put the file back, or run `sptrader recover` to set the damaged log aside',
       );
     }
