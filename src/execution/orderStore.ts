@@ -64,7 +64,7 @@ export function loadWorkingOrders(file: string): LoadedWorkingOrders {
   }
   const parsed = FileSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.')}: ${i.message}`);
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'the whole file'}: ${i.message}`);
     return { orders: [], exists: true, problem: setAside(file, `${file} is invalid (${issues.join('; ')})`) };
   }
   return {

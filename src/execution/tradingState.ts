@@ -121,7 +121,7 @@ export class TradingStateStore {
         const checked = TradingStateSchema.safeParse(parsed);
         if (checked.success) this.record = checked.data;
         else
-          this.loadProblem = `the trading state file ${file} is invalid: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+          this.loadProblem = `the trading state file ${file} is invalid: ${checked.error.issues.map((i) => `${i.path.join('.') || 'the whole file'}: ${i.message}`).join('; ')}`;
       }
     }
     if (this.loadProblem !== undefined) {
