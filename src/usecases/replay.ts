@@ -492,7 +492,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   const componentLimits = { value: undefined as unknown };
   // Parent orders (issue 15): carried out on the replay's clock and quotes, their records in its audit log.
   let parents: ParentOrders | undefined;
-  const parentsWorking = (): boolean => parents?.list().some((p) => p.state === 'WORKING') === true;
+  const parentsWorking = (): boolean => parents?.anyWorking() === true;
 
   try {
     await engine.connect(venue);

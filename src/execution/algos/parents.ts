@@ -112,6 +112,12 @@ export class ParentOrders {
     this.subscription.dispose();
   }
 
+  /** Whether any parent is still working (asked per record by a replay: no copies made). */
+  anyWorking(): boolean {
+    for (const p of this.parents.values()) if (p.state === 'WORKING') return true;
+    return false;
+  }
+
   list(): ParentOrder[] {
     return [...this.parents.values()].map((p) => ({ ...p, childStates: this.childStates(p) }));
   }
