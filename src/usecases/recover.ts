@@ -324,16 +324,25 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   const issues: string[] = [];
   if (state.counters.fill !== loggedFills)
     issues.push(`${state.counters.fill} fill(s) where the audit log records ${loggedFills}`);
+  // Compared by instrument however spelled (EURUSD, EUR_USD), named as the account or the log spells it.
+  const names: Record<string, string> = {};
   const logged: Record<string, number> = {};
-  for (const [symbol, u] of digest.fillSums.get(PAPER) ?? [])
-    logged[instrumentKey(symbol)] = fromMoney(toMoney(logged[instrumentKey(symbol)] ?? 0) + u);
+  for (const [symbol, u] of digest.fillSums.get(PAPER) ?? []) {
+    const key = instrumentKey(symbol);
+    names[key] ??= symbol;
+    logged[key] = fromMoney(toMoney(logged[key] ?? 0) + u);
+  }
   for (const k of Object.keys(logged)) if (logged[k] === 0) delete logged[k];
   const held: Record<string, number> = {};
   for (const p of state.positions)
-    if (BigInt(p.quantity) !== 0n) held[instrumentKey(p.symbol)] = fromMoney(BigInt(p.quantity));
-  for (const symbol of new Set([...Object.keys(logged), ...Object.keys(held)])) {
-    if ((logged[symbol] ?? 0) !== (held[symbol] ?? 0))
-      issues.push(`${symbol}: account ${held[symbol] ?? 0}, audit log ${logged[symbol] ?? 0}`);
+    if (BigInt(p.quantity) !== 0n) {
+      const key = instrumentKey(p.symbol);
+      names[key] = p.symbol;
+      held[key] = fromMoney(BigInt(p.quantity));
+    }
+  for (const key of new Set([...Object.keys(logged), ...Object.keys(held)])) {
+    if ((logged[key] ?? 0) !== (held[key] ?? 0))
+      issues.push(`${names[key] ?? key}: account ${held[key] ?? 0}, audit log ${logged[key] ?? 0}`);
   }
   const openAtVenue = state.orders.filter((o) => !isFinalStatus(o.response.status));
   const accountOpen = new Set(openAtVenue.map((o) => o.request.client_order_id));

@@ -194,6 +194,8 @@ describe('Test Order on a scratch copy of the paper account (issue 16)', functio
     const again = await reopen();
     assert.equal(again.damage.length, 1);
     assert.match(again.damage[0]?.problem ?? '', /disagrees with the audit log/);
+    // The instrument is named as the account spells it, not by its comparison key (EURUSD).
+    assert.match(again.damage[0]?.problem ?? '', /EUR_USD: account /);
     await again.close();
     await paper.disconnect();
     session = undefined;
