@@ -8,6 +8,7 @@ import { mkdirSync, renameSync } from 'node:fs';
 import { readRegularFileSync } from '../common/userFile';
 import { open, rename, rm } from 'node:fs/promises';
 import { stateFileErrorOf } from '../common/stateErrors';
+import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { FillSchema, OrderRequestSchema } from '../orders/model';
@@ -78,6 +79,15 @@ export function loadWorkingOrders(file: string): LoadedWorkingOrders {
   };
 }
 
+/**
+ * Whether the file proves an audit log was there: it lists orders or saw a log with records. One written
+ * before the log held a durable record (no orders, seen at seq 0) proves nothing, so an empty log beside
+ * it is a folder killed or closed early, not a log deleted.
+ */
+export function witnessesAuditLog(loaded: LoadedWorkingOrders): boolean {
+  return loaded.exists && !(loaded.problem === undefined && loaded.orders.length === 0 && loaded.anchor?.seq === 0);
+}
+
 /** Keeps a bad file beside the new one for a person to look at. */
 function setAside(file: string, problem: string): string {
   const aside = `${file}.corrupt-${Date.now()}`;
@@ -143,9 +153,23 @@ export class WorkingOrderWriter {
     }
   }
 
-  private async write(orders: OrderRecord[]): Promise<void> {
+  /**
+   * Writes the file now, durably, with no orders: done when a state folder is opened without it and the
+   * audit log has no order yet, so that once an order is in the log the file is there, and a missing file
+   * always means it was deleted or moved, never that the process died before its first write.
+   */
+  createEmptySync(): void {
+    try {
+      replaceFileSync(this.file, this.text([]), { fileMode: 0o600 });
+      syncDirectorySync(dirname(this.file));
+    } catch (e) {
+      throw stateFileErrorOf(this.file, 'save the working orders', e);
+    }
+  }
+
+  private text(orders: OrderRecord[]): string {
     const anchor = this.anchor();
-    const text = JSON.stringify(
+    return `${JSON.stringify(
       {
         version: 1,
         ...(anchor ? { audit: { seq: anchor.seq, hash: anchor.hash } } : {}),
@@ -157,12 +181,16 @@ export class WorkingOrderWriter {
       },
       null,
       1,
-    );
+    )}\n`;
+  }
+
+  private async write(orders: OrderRecord[]): Promise<void> {
+    const text = this.text(orders);
     const tmp = `${this.file}.tmp`;
     try {
       const handle = await open(tmp, 'w', 0o600);
       try {
-        await handle.writeFile(text + '\n');
+        await handle.writeFile(text);
         await handle.sync();
       } finally {
         await handle.close();

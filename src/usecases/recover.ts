@@ -29,11 +29,11 @@ import { AuditLog } from '../execution/audit/auditLog';
 import { ANCHOR_FILE, scanAuditDir } from '../execution/audit/auditVerify';
 import { AuditDigest } from '../execution/auditDigest';
 import { recoveredRecord } from '../execution/engine';
-import { loadWorkingOrders, WorkingOrderWriter } from '../execution/orderStore';
+import { loadWorkingOrders, witnessesAuditLog, WorkingOrderWriter } from '../execution/orderStore';
 import type { OrderRecord } from '../execution/orderState';
 import { TradingStateStore, type TradingStateRecord } from '../execution/tradingState';
 import { stateWitnesses } from './session';
-import { statePaths } from '../common/statePaths';
+import { STATE_NAMES, statePaths } from '../common/statePaths';
 
 export interface RecoverReport {
   readonly stateDir: string;
@@ -113,7 +113,9 @@ export async function recoverStateDir(options: {
       );
     }
   }
-  const witnesses = stateWitnesses(stateDir);
+  const witnesses = stateWitnesses(stateDir).filter(
+    (f) => f !== STATE_NAMES.workingOrders || witnessesAuditLog(loadedOrders),
+  );
   if (digest.records === 0 && witnesses.length > 0) {
     logLost = true;
     problems.push(

@@ -12,11 +12,11 @@ import { readRegularFileSync } from '../common/userFile';
 import { AuditLog, type RecoveryReport } from '../execution/audit/auditLog';
 import { ExecutionEngine, type LocalVenue } from '../execution/engine';
 import { AuditDigest } from '../execution/auditDigest';
-import { loadWorkingOrders } from '../execution/orderStore';
+import { loadWorkingOrders, witnessesAuditLog } from '../execution/orderStore';
 import { StateDamagedError, StateFileError } from '../common/stateErrors';
 import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from '../execution/risk';
 import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../execution/tradingState';
-import { AUDIT_WITNESSES, statePaths } from '../common/statePaths';
+import { AUDIT_WITNESSES, STATE_NAMES, statePaths } from '../common/statePaths';
 
 export const RiskSettingsSchema = z
   .object({
@@ -134,7 +134,9 @@ export async function openTradingSession(options: {
       );
     } else if (digest.records === 0) {
       // An empty log beside state that was written with one: the log was deleted or emptied.
-      const witnesses = stateWitnesses(options.stateDir);
+      const witnesses = stateWitnesses(options.stateDir).filter(
+        (f) => f !== STATE_NAMES.workingOrders || witnessesAuditLog(loadedOrders),
+      );
       if (witnesses.length > 0) {
         damage.push(
           new StateDamagedError(

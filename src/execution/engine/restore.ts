@@ -74,12 +74,23 @@ export function restore(
       ),
     );
   }
-  return new WorkingOrderWriter(
+  const writer = new WorkingOrderWriter(
     file,
     () => cache.workingOrders(),
     () => (audit ? audit.durableHead : undefined),
     (e) => control.stateSaveFailed(file, e),
   );
+  // A folder without the file and with no order in its log gets it now, before any order can be sent: a
+  // kill during the first order then cannot leave the log with an order and the file missing (reported as
+  // deleted above). Nothing is open, so the empty file is the whole truth.
+  if (!loaded.exists && !loaded.problem && (!digest || digest.known.size === 0)) {
+    try {
+      writer.createEmptySync();
+    } catch (e) {
+      control.stateSaveFailed(file, e as Error);
+    }
+  }
+  return writer;
 }
 
 /** Orders the last process was sending when it ended: they may or may not have reached the venue. */

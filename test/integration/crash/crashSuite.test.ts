@@ -119,6 +119,20 @@ describe('crash suite: SIGKILL at every step of the pipeline, then the next open
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
+  it('a kill during the first order of a new state folder: the next execute trades, no file is called deleted', async () => {
+    for (const point of ['engine-before-send', 'engine-after-venue-answered', 'paper-after-save']) {
+      const stateDir = join(root, `first-${point}`);
+      const killed = await cli(['execute', components['market'] as string, '--state-dir', stateDir, '--json'], {
+        SPTRADER_CRASH_AT: point,
+      });
+      assert.equal(killed.signal, 'SIGKILL', `${point}: the run was killed there`);
+      const next = await cli(['execute', components['market'] as string, '--state-dir', stateDir, '--json']);
+      assert.equal(next.code, 0, `${point}: the next execute trades: ${next.stderr}${next.stdout.slice(0, 600)}`);
+      assert.doesNotMatch(next.stderr, /damaged|missing|deleted/i, `${point}: nothing is reported damaged`);
+      await check(stateDir);
+    }
+  });
+
   const POINTS = ['engine-before-send', 'engine-after-venue-answered', 'paper-after-save', 'paper-fold-between'];
   const TRIALS_PER_POINT = 5;
   const RANDOM_TRIALS = 8;

@@ -270,6 +270,43 @@ describe('trust: symbols, secrets, damage and recovery', function () {
     }
   });
 
+  it('a state folder whose only order was denied is not called damaged on the next open (working-orders.json was never needed)', async () => {
+    const { open, dispose } = stateDirRig();
+    try {
+      let s = await open();
+      const r = await s.engine.submitOrder(order('buy', 2e9), 'paper');
+      assert.equal(r.denial?.code, 'QUANTITY_EXCEEDS_MAXIMUM', JSON.stringify(r.denial));
+      await s.close();
+      s = await open(false);
+      assert.deepEqual(
+        s.damage.map((d) => `${d.file}: ${d.problem}`),
+        [],
+      );
+      await s.close();
+    } finally {
+      dispose();
+    }
+  });
+
+  it('working-orders.json is on disk once the folder is opened, before any order: a kill during the first order cannot leave it missing', async () => {
+    const { dir, open, dispose } = stateDirRig();
+    try {
+      let s = await open(false);
+      const text = readFileSync(join(dir, 'working-orders.json'), 'utf8');
+      assert.deepEqual((JSON.parse(text) as { orders: unknown[] }).orders, []);
+      await s.close();
+      // Closed (or killed) before the log held a record: the empty file is no witness of a deleted log.
+      s = await open(false);
+      assert.deepEqual(
+        s.damage.map((d) => `${d.file}: ${d.problem}`),
+        [],
+      );
+      await s.close();
+    } finally {
+      dispose();
+    }
+  });
+
   it('an audit log cut short is found against its anchor, by open and by verify', async () => {
     const { dir, open, dispose } = stateDirRig();
     try {
