@@ -220,6 +220,9 @@ export class AuditLog {
   private anchorAt = 0;
   private anchorTimer: NodeJS.Timeout | undefined;
   private anchorWrite: Promise<void> = Promise.resolve();
+  // Set when the log was opened without records an anchor saw: anchor.json keeps what it saw, so that every
+  // open finds the loss (not only the first, whose new records would otherwise hide it) until recover.
+  private anchorHeld = false;
 
   private constructor(
     /** Absolute path of the log's directory. */
@@ -276,6 +279,7 @@ export class AuditLog {
         tail.lastLineHash,
         tail.newestFile,
       );
+      log.anchorHeld = report.problems.some((p) => p.kind === 'truncated' || p.kind === 'rolled-back');
       // A log without its anchor gets one at once, so that from now on a cut is noticed (and the run says so).
       if (report.anchorMissing) await log.writeAnchor().catch(() => undefined);
       return { log, recovery: report };
@@ -417,6 +421,7 @@ export class AuditLog {
 
   /** Writes anchor.json with the durable head now (see scheduleAnchor). */
   async writeAnchor(): Promise<void> {
+    if (this.anchorHeld) return;
     const head = this.durable;
     this.anchorAt = Date.now();
     const file = join(this.dir, ANCHOR_FILE);

@@ -270,6 +270,39 @@ describe('trust: symbols, secrets, damage and recovery', function () {
     }
   });
 
+  it('an audit log whose last record was cut off stays damaged on every open until recover, not only on the first', async () => {
+    const { dir, clock, open, dispose } = stateDirRig();
+    try {
+      let s = await open();
+      await s.engine.submitOrder(order('buy', 1), 'paper');
+      await s.close();
+      const logFile = join(dir, 'audit', readdirSync(join(dir, 'audit')).find((f) => f.endsWith('.jsonl')) as string);
+      const bytes = readFileSync(logFile);
+      // The last record loses its end (and its newline): the open cuts it off as a torn write.
+      writeFileSync(logFile, bytes.subarray(0, bytes.length - 40));
+      s = await open();
+      assert.ok(s.damage.length > 0, 'the first open finds the cut');
+      await s.close();
+      s = await open();
+      assert.ok(
+        s.damage.some((d) => /audit log/.test(d.problem)),
+        `the second open still finds it: ${JSON.stringify(s.damage.map((d) => d.problem))}`,
+      );
+      await s.close();
+      assert.equal((await verifyAuditDir(join(dir, 'audit'))).verified, false, 'verify still says so');
+      await recoverStateDir({ stateDir: dir, clock });
+      s = await open();
+      assert.deepEqual(
+        s.damage.map((d) => `${d.file}: ${d.problem}`),
+        [],
+      );
+      await s.close();
+      assert.equal((await verifyAuditDir(join(dir, 'audit'))).verified, true);
+    } finally {
+      dispose();
+    }
+  });
+
   it('a state folder whose only order was denied is not called damaged on the next open (working-orders.json was never needed)', async () => {
     const { open, dispose } = stateDirRig();
     try {
