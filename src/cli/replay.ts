@@ -9,7 +9,8 @@
  */
 import { parseArgs } from 'node:util';
 import { parseParams } from './args';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { replaceFileSync } from '../common/durableFile';
 import { join, resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
 import {
@@ -141,7 +142,8 @@ async function run(args: string[]): Promise<number> {
     bar?.done();
     await worker.dispose();
   }
-  if (out !== undefined) writeFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+  // Replaced whole (temp file, then rename): a kill while it is written leaves the old report or the new one.
+  if (out !== undefined) replaceFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatReplay(report));
   return report.ok ? 0 : 1;
 }

@@ -5,7 +5,8 @@
  * progress notification whose Cancel stops the Python worker, and show the result panel.
  */
 import * as vscode from 'vscode';
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { replaceFileSync } from '../common/durableFile';
 import { basename, join, resolve, sep } from 'node:path';
 import { ReplayDataError, ReplayFeed } from '../brokers/paper/replayFeed';
 import { editorReplaysDir } from '../common/statePaths';
@@ -253,7 +254,8 @@ async function runReplay(options: {
             tell(p.processed, p.total);
           },
         });
-        writeFileSync(join(stateDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+        // Replaced whole: a kill while it is written leaves no empty or partial report.
+        replaceFileSync(join(stateDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
         pruneReplays(options.replaysDir, stateDir, options.log);
         return replayViewOf(report, recorder.result(report.processed), {
           ranAt: Date.now(),
