@@ -4,6 +4,7 @@
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import { StateFileError } from '../../common/stateErrors';
+import { notAFile } from '../../common/userFile';
 import { join } from 'node:path';
 import { listAuditFiles } from './auditFiles';
 import { asAuditRecord, GENESIS_PREV, reformat, sha256Hex, type AuditFileName, type AuditRecord } from './auditRecord';
@@ -114,13 +115,7 @@ async function readRegularFile(path: string): Promise<Buffer> {
   try {
     const stat = await handle.stat({ bigint: true });
     if (!stat.isFile()) {
-      const what = stat.isDirectory()
-        ? 'a folder'
-        : stat.isFIFO()
-          ? 'a named pipe'
-          : stat.isCharacterDevice() || stat.isBlockDevice()
-            ? 'a device'
-            : 'a special file';
+      const what = notAFile(stat);
       throw Object.assign(new Error(`${what} is in the place of this file (only a regular file is read)`), {
         code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG',
         path,

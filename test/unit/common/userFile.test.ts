@@ -1,7 +1,6 @@
 /** Fixture files a user names (signal, market data): what reaches the component is what the file says. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPaperAccount } from '../../../src/brokers/paper/state';
@@ -10,6 +9,7 @@ import { acquireStateDirLock } from '../../../src/common/stateLock';
 import { journalOf, statePaths } from '../../../src/common/statePaths';
 import { readJsonObjectFile, readRegularFileSync, UserFileError } from '../../../src/common/userFile';
 import { loadRiskSettings, SettingsError } from '../../../src/usecases/session';
+import { withPipes } from './pipes';
 
 describe('readJsonObjectFile', () => {
   let dir: string;
@@ -48,24 +48,12 @@ describe('readJsonObjectFile', () => {
 });
 
 describe('state files that are not regular files (a named pipe, a link to /dev/zero)', () => {
+  const pipes = withPipes('sptrader-statefile-');
+  const { pipeAt } = pipes;
   let dir: string;
-  let pipes: string[];
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sptrader-statefile-'));
-    pipes = [];
+    dir = pipes.dir();
   });
-  afterEach(() => {
-    // Unlinked first: rmSync would lstat them, and after a plain stat of a pipe Node 20 fails the next
-    // first require of ccxt in this process (see fstatOf in src/common/userFile.ts).
-    for (const pipe of pipes) unlinkSync(pipe);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  /** A named pipe at `file` (reading it with readFileSync waits for a writer forever: every command hung). */
-  const pipeAt = (file: string): void => {
-    execFileSync('mkfifo', [file]);
-    pipes.push(file);
-  };
 
   it('readRegularFileSync refuses what is not a regular file at once, with an errno code, and reads a file', () => {
     const fifo = join(dir, 'pipe');

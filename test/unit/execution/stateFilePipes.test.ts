@@ -4,31 +4,21 @@
  * with what is there, and the engine's usual handling of an unreadable file follows.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestClock } from '../../../src/common/clock';
 import { AuditLog, verifyAuditDir } from '../../../src/execution/audit/auditLog';
 import { loadWorkingOrders } from '../../../src/execution/orderStore';
 import { TradingStateStore } from '../../../src/execution/tradingState';
+import { withPipes } from '../common/pipes';
 
 describe('engine state files that are not regular files', () => {
+  const pipes = withPipes('sptrader-pipes-');
+  const { pipeAt } = pipes;
   let dir: string;
-  let pipes: string[];
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sptrader-pipes-'));
-    pipes = [];
+    dir = pipes.dir();
   });
-  afterEach(() => {
-    // Unlinked first (see fstatOf in src/common/userFile.ts).
-    for (const pipe of pipes) unlinkSync(pipe);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const pipeAt = (file: string): void => {
-    execFileSync('mkfifo', [file]);
-    pipes.push(file);
-  };
 
   it('trading-state.json: the engine starts halted and says a named pipe is there', () => {
     const file = join(dir, 'trading-state.json');
