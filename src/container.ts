@@ -21,6 +21,7 @@ import { registerPaperFaults } from './views/paperFaults';
 import { registerPrewarm } from './views/prewarm';
 import { ComponentView } from './views/componentView';
 import { registerRunInputs } from './views/runInputs';
+import { readPaperSettings } from './views/paperSettings';
 import { RunInputsStore } from './views/runInputsStore';
 import { registerProfileCommands } from './views/profileCommands';
 import { ProfileVenues } from './views/profileVenues';
@@ -44,8 +45,11 @@ export class Container {
     context.subscriptions.push(log);
     try {
       const config = vscode.workspace.getConfiguration(Settings.section);
-      const startingCash = config.get<number | null>(Settings.paperStartingCash) ?? undefined;
-      const seed = config.get<number | null>(Settings.paperSeed) ?? undefined;
+      const { startingCash, seed, problems } = readPaperSettings((key) => config.get<unknown>(key));
+      for (const problem of problems) {
+        log.warn(problem);
+        void vscode.window.showWarningMessage(`SPtrader: ${problem}`);
+      }
       // One layout with the CLI's (common/statePaths.ts): an older editor's paper accounts move in once.
       const folder = openEditorStateFolder(context.globalStorageUri.fsPath);
       for (const file of folder.moved) log.info(`Paper account moved into the state folder: ${file}`);

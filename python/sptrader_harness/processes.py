@@ -137,6 +137,30 @@ def _audit(event, args):
             become_subreaper()
 
 
+def exit_with_parent(poll_seconds=1.0):
+    """
+    Ends the harness when the process that started it dies (a SIGKILLed CLI, a crashed extension host): Node
+    kills it on every normal way out, but a harness in its own session whose component is stuck in a loop
+    would otherwise spin on, orphaned, for ever. A daemon thread compares the parent's pid once a second (it
+    gets the GIL from a Python loop within the switch interval); when it changed, the harness's own process
+    group goes (it is the group's leader: what the component started there goes too), else the harness alone.
+    """
+    import threading
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            if os.getppid() != parent or parent == 1:
+                try:
+                    if os.getpgrp() == HARNESS_PID:
+                        os.killpg(HARNESS_PID, 9)
+                finally:
+                    _real_exit(70)
+            time.sleep(poll_seconds)
+
+    threading.Thread(target=watch, name='sptrader-exit-with-parent', daemon=True).start()
+
+
 def watch_processes(eager):
     os._exit = _guarded_exit
     if eager:

@@ -125,6 +125,17 @@ def locate(plan, result):
     return (plan.file, line, True) if line is not None else (plan.file, plan.def_line, False)
 
 
+def locate_static(plan, result):
+    """locate without the return events (a batch does not record them): the only return, else the one whose
+    written-out dict fits result, else the function's def line (not exact); None without a plan."""
+    if plan is None:
+        return None
+    if plan.line is not None:
+        return plan.file, plan.line, True
+    line = _match(plan.returns, result)
+    return (plan.file, line, True) if line is not None else (plan.file, plan.def_line, False)
+
+
 # -- sys.monitoring (3.12+) ----------------------------------------------------------------------
 
 _last = [None]  # (code, instruction offset) of the last monitored return

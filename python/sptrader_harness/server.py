@@ -25,7 +25,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, processes, returns, validation
+from sptrader_harness import awaiting, debugging, processes, returns, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows
 from sptrader_harness.lazystate import StateSync, StateSyncError
 from sptrader_harness.safejson import Budget, ComponentFailure, flat_dict, safe_json
@@ -246,6 +246,18 @@ def parse_result(result, entry, file, limits):
     return result
 
 
+def at_return(failure, where):
+    """A failure about what the entry point returned (not JSON, too large, too deep) that names no line, put on the
+    `return` that produced it (where: returns.locate's answer), so that it says where as well as what."""
+    if failure.line is None and where is not None and where[1] is not None:
+        failure.file = where[0]
+        failure.line = where[1]
+        if not where[2]:
+            failure.message = '%s (the def line: Python %d.%d cannot tell which return gave it)' % (
+                failure.message, sys.version_info[0], sys.version_info[1])
+    return failure
+
+
 def vet(instance, hook, result, file, loop=None):
     """
     Runs the component's validate_order (validation.py) on the order in result and returns the
@@ -264,6 +276,8 @@ def vet(instance, hook, result, file, loop=None):
         verdict = instance.validate_order(order)
         if loop is not None and verdict is not None and verdict is not True and verdict is not False:
             verdict = loop.settle(verdict, type(instance), 'validate_order', file)
+    except watchdog.RecordTimeout:
+        raise
     except BaseException as e:
         failure = validate_failure(e, hook, type(instance).__name__, file)
         failure.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -467,6 +481,8 @@ class Server(object):
             raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) while loading; components must return, not exit' % (e.code,), file)
         except processes.ComponentExit as e:
             raise component_failure(e, 'loading', file, 'while')
+        except watchdog.RecordTimeout:
+            raise
         except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
             raise ComponentFailure('IMPORT_ERROR', 'loading the component raised %s' % describe(e), file, line, text)
@@ -516,6 +532,12 @@ class Server(object):
         hook = None
         started = time.perf_counter()
         debug = request.get('debug')
+        # The run's time limit, stopped where the component is (watchdog.py) so the answer can say where; SPtrader's
+        # own timeout of the request is the backstop. Not while a debugger may hold the run at a breakpoint.
+        timeout_ms = _positive(request.get('timeout_ms'), None)
+        alarm = watchdog.start_run(timeout_ms / 1000.0) if timeout_ms and not isinstance(debug, dict) else None
+        stage = 'loading the component'
+        entry = None
         try:
             if isinstance(debug, dict):
                 # Before loading: the debugger's breakpoints are set when the component's code first runs.
@@ -524,7 +546,9 @@ class Server(object):
             module = self.load(file)
             response['load_ms'] = (time.perf_counter() - started) * 1000
             cls, entry, params = self.resolve(module, file, request, response, limits)
+            stage = 'creating %s' % cls.__name__
             instance = self.instantiate(cls, entry, params, file)
+            stage = entry
             market_data = request.get('market_data') or {}
             signal = request.get('signal')
             hook = validation.hook_for(cls, entry)
@@ -541,12 +565,17 @@ class Server(object):
                     result = instance.execute(state)
                 if result is not None and result.__class__ is not dict:
                     result = self.awaiting.settle(result, cls, entry, file)
+            except watchdog.RecordTimeout:
+                raise
             except BaseException as e:
                 raise component_failure(e, entry, file)
             finally:
                 processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
-            result = parse_result(result, entry, file, limits)
+            try:
+                result = parse_result(result, entry, file, limits)
+            except ComponentFailure as f:
+                raise at_return(f, returns.locate(plan, result))
             if result is not None:
                 # Where the order was returned, for SPtrader's own validation to point at (returns.py).
                 where = returns.locate(plan, result)
@@ -557,16 +586,35 @@ class Server(object):
                     if not where[2]:
                         response['return_exact'] = False
             if result is not None and hook is not None and hook.call:
+                stage = '%s.validate_order' % cls.__name__
                 try:
                     response['component_ms'] += vet(instance, hook, result, file, self.awaiting)
                 except ComponentFailure as f:
                     response['component_ms'] += getattr(f, 'elapsed_ms', 0.0)
                     raise
-            response['result'] = safe_json(result, 'order', limits.answer(entry, file))
+            try:
+                response['result'] = safe_json(result, 'order', limits.answer(entry, file))
+            except ComponentFailure as f:
+                raise at_return(f, returns.locate(plan, result))
             response['ok'] = True
+            watchdog.watch.index = -1
         except ComponentFailure as f:
+            watchdog.watch.index = -1
             response['error'] = failure_json(f)
+        except watchdog.RecordTimeout:
+            watchdog.watch.index = -1
+            line, text = component_frame(sys.exc_info()[2], file)
+            response['result'] = None
+            response['error'] = failure_json(ComponentFailure(
+                'TIMEOUT', '%s did not %s within %s s; its process tree was stopped and nothing was sent%s'
+                % (stage, 'return' if stage == entry or stage.endswith('validate_order') else 'finish',
+                   '{:g}'.format(timeout_ms / 1000.0), '' if line is None else ' (it was running line %d)' % line),
+                file, line, text))
+            # Cut off mid-call: the next run gets a fresh interpreter, as after SPtrader's own timeout.
+            response['recycle'] = True
         finally:
+            if alarm is not None:
+                watchdog.stop(alarm)
             if isinstance(debug, dict):
                 debugging.finish(self.own_pids)
             sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
@@ -607,6 +655,7 @@ class Server(object):
         response = {'id': rid, 'ok': False, 'class_name': None, 'entry_point': None, 'metadata': None, 'error': None,
                     'done': 0, 'results': [], 'component_ms': 0.0}
         hook = None
+        alarm = None
         try:
             module = self.load(file)
             cls, entry, params = self.resolve(module, file, request, response, limits)
@@ -655,9 +704,22 @@ class Server(object):
                 template.update(dict.fromkeys(keys))
                 if index_key:
                     template[index_key] = None
-            call_started = time.perf_counter()
+            # A record's own time limit (watchdog.py), and the batch's: past `batch_ms` it ends after the record
+            # that ran then, and the caller sends the rest as the next batch (the records and their order are the same).
+            record_limit = _positive(request.get('record_timeout_ms'), None)
+            batch_ms = _positive(request.get('batch_ms'), None)
+            clock = time.perf_counter
+            call_started = clock()
+            deadline = call_started + batch_ms / 1000.0 if batch_ms else None
+            alarm = watchdog.start(record_limit / 1000.0, deadline) if record_limit else None
+            watch = watchdog.watch
+            timed = alarm is not None
+            # Without the ticks (no SIGALRM to use), the budget is read from the clock once a record.
+            clocked = deadline is not None and not timed
             done = 0
             for index, row in enumerate(rows):
+                if index and (watch.over if timed else clocked and clock() >= deadline):
+                    break
                 if template is not None:
                     market_data = template.copy()
                 else:
@@ -668,7 +730,11 @@ class Server(object):
                 if state is not None:
                     market_data = state.market_data(market_data, index)
                 done = index + 1
+                result = None
+                printed = shared[0]
                 try:
+                    if timed:
+                        watch.index = index
                     try:
                         # call_generate's dispatch, with the style looked up once per batch.
                         if style == 'positional':
@@ -684,7 +750,18 @@ class Server(object):
                         if result is not None and result.__class__ is not dict:
                             result = settle(result, cls, entry, file)
                     finally:
+                        if timed:
+                            watch.index = -1
                         leave_if_forked()
+                    if timed and watch.fired:
+                        # It ran past its limit and swallowed the RecordTimeout: stopped all the same.
+                        raise watchdog.RecordTimeout()
+                    if shared[0] - printed > limit:
+                        # The output limit holds per record, as per Test Order run: a batch is any number of records.
+                        result = None
+                        raise ComponentFailure('OUTPUT_LIMIT_EXCEEDED', 'the component printed %s bytes on record %d, more than the limit of '
+                                               '%s; nothing was sent for it (print less, or raise the output limit)'
+                                               % ('{:,}'.format(shared[0] - printed), index_start + index, '{:,}'.format(limit)), file)
                     if result is None:
                         # after() acts only on a failed state request, or on a lazy market_data still pending that
                         # something besides this loop holds (here: the local and getrefcount's argument): StateSync.after.
@@ -707,8 +784,23 @@ class Server(object):
                     size = budget.limit - budget.left + 40
                 except StateSyncError:
                     raise
+                except watchdog.RecordTimeout:
+                    # The batch ends before this record: what ran before it is answered, and the caller says where it
+                    # stopped. The worker is replaced afterwards: the component was cut off mid-call.
+                    line, text = component_frame(sys.exc_info()[2], file)
+                    done = index
+                    response['stopped'] = dict(failure_json(ComponentFailure(
+                        'TIMEOUT', '%s did not return within %s s on record %d%s; it was stopped there and nothing was sent for it'
+                        % (entry, '{:g}'.format(record_limit / 1000.0), index_start + index,
+                           '' if line is None else ' (it was running line %d)' % line), file, line, text)), index=index)
+                    response['recycle'] = True
+                    break
                 except BaseException as e:
-                    item = {'index': index, 'ok': False, 'error': failure_json(component_failure(e, entry, file))}
+                    failure = component_failure(e, entry, file)
+                    if isinstance(e, ComponentFailure) and result is not None:
+                        # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
+                        failure = at_return(failure, returns.locate_static(returns.plan_for_class(cls, entry), result))
+                    item = {'index': index, 'ok': False, 'error': failure_json(failure)}
                     size = len(json.dumps(item, separators=(',', ':')))
                 if state is not None:
                     # StateSync.after, whose only work for a market_data nobody else holds is to end the column.
@@ -735,13 +827,15 @@ class Server(object):
             response['results'] = []
             response['error'] = failure_json(f)
         finally:
+            if alarm is not None:
+                watchdog.stop(alarm)
             sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
         if hook is not None and hook.note:
             err.write('[sptrader] %s\n' % hook.note)
         if shared[0] > limit:
-            response['ok'] = False
-            response['error'] = {'code': 'OUTPUT_LIMIT_EXCEEDED', 'file': file,
-                                 'message': 'the component printed %d bytes in one batch, more than the limit of %d (print less, or raise the output limit)' % (shared[0], limit)}
+            # Each record is held to the limit (above); what the batch printed is kept up to it.
+            err.parts.append('[sptrader] the component printed %s bytes in this batch of records; the first %s are kept\n'
+                             % ('{:,}'.format(shared[0]), '{:,}'.format(limit)))
         response['stdout'] = out.getvalue()
         response['stderr'] = err.getvalue()
         return response
@@ -802,6 +896,8 @@ class Server(object):
             raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) in its constructor' % (e.code,), file)
         except processes.ComponentExit as e:
             raise component_failure(e, 'its constructor', file, 'in')
+        except watchdog.RecordTimeout:
+            raise
         except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
             raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s' % (cls.__name__, describe(e)), file, line, text)
@@ -851,6 +947,10 @@ def main():
     sys.stdout = sys.stderr
     sys.meta_path.append(FallbackFinder())
     processes.watch_processes(eager=worker)
+    if worker:
+        # A warm worker lives as long as its parent; a one-run session ends at its run's own limit (watchdog.py).
+        # Not in a one-run session: Debug Order's would show the thread in the user's call stack.
+        processes.exit_with_parent()
     Server(proto_in, proto_out).serve()
 
 

@@ -158,7 +158,11 @@ export class BrokerProfileError extends Error {
 
 export function parseBrokerProfile(input: unknown): BrokerProfile {
   const result = BrokerProfileSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    const live = liveEndpointProblem(result.data);
+    if (live !== undefined) failProfile(live.fields, live.message);
+    return result.data;
+  }
   const id =
     typeof input === 'object' && input !== null && 'id' in input && typeof input.id === 'string'
       ? ` "${input.id}"`
@@ -172,6 +176,56 @@ export function parseBrokerProfile(input: unknown): BrokerProfile {
       : `${keys[0]}: ${issue.message}`;
   });
   return failProfile(fields, `broker profile${id} is invalid: ${parts.join('; ')}`);
+}
+
+/**
+ * Where each venue trades real money: its live REST hosts (OANDA's "fxTrade" hosts, Alpaca's trading API,
+ * Binance's spot API and its mirrors api1–4/api-gcp) and, for IB, the ports TWS and IB Gateway take for a live
+ * session by default (TWS API "Connectivity": 7496 TWS live, 7497 paper; 4001 Gateway live, 4002 paper).
+ */
+const LIVE_HOSTS: Readonly<Record<'oanda' | 'alpaca' | 'binance', readonly string[]>> = {
+  oanda: ['api-fxtrade.oanda.com', 'stream-fxtrade.oanda.com'],
+  alpaca: ['api.alpaca.markets'],
+  binance: [
+    'api.binance.com',
+    'api-gcp.binance.com',
+    'api1.binance.com',
+    'api2.binance.com',
+    'api3.binance.com',
+    'api4.binance.com',
+  ],
+};
+const IB_LIVE_PORTS: readonly number[] = [7496, 4001];
+
+/**
+ * Why a profile that is not `live` points where its venue trades real money: its orders would go out as a
+ * practice account's, with no per-order confirmation (the engine asks one only of a live venue). Refused
+ * wherever a profile is read (settings, the profile wizard, the CLI's --profiles file).
+ */
+function liveEndpointProblem(p: BrokerProfile): { fields: string[]; message: string } | undefined {
+  if (p.environment === 'live') return undefined;
+  const environment = p.environment;
+  const fix = `Set "environment": "live" (every order is then confirmed one by one) or point it at the ${environment}`;
+  if (p.broker === 'ib') {
+    if (p.port === undefined || !IB_LIVE_PORTS.includes(p.port)) return undefined;
+    return {
+      fields: ['port', 'environment'],
+      message: `broker profile "${p.id}": its port ${p.port} is where TWS or IB Gateway listen for a LIVE session, but its environment is ${environment}; orders to it could trade real money without Execute Live's confirmation. ${fix} port (7497 TWS, 4002 IB Gateway)`,
+    };
+  }
+  if (p.baseUrl === undefined || (p.broker !== 'oanda' && p.broker !== 'alpaca' && p.broker !== 'binance'))
+    return undefined;
+  let host: string;
+  try {
+    host = new URL(p.baseUrl).hostname.toLowerCase().replace(/\.$/, '');
+  } catch {
+    return undefined;
+  }
+  if (!LIVE_HOSTS[p.broker].includes(host)) return undefined;
+  return {
+    fields: ['baseUrl', 'environment'],
+    message: `broker profile "${p.id}": its baseUrl ${p.baseUrl} is ${p.broker}'s LIVE host ${host}, but its environment is ${environment}; orders to it would trade real money without Execute Live's confirmation. ${fix} host`,
+  };
 }
 
 function failProfile(fields: string[], message: string): never {

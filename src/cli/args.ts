@@ -1,5 +1,6 @@
 /** Readers of arguments the CLI's commands share; `fail` builds the command's own usage error (exit 2). */
 import { readJsonObjectFile, readJsonUserFile } from '../common/userFile';
+import { parseParameterText, readParameterSpecs } from '../python/componentParameters';
 
 type Fail = (message: string) => Error;
 
@@ -35,4 +36,71 @@ export function readJsonObject(path: string, flag: string, fail: Fail): Record<s
   } catch (e) {
     throw fail((e as Error).message);
   }
+}
+
+/**
+ * `--param k=v` pairs read for the parameters the component's `__metadata__` declares (the component contract:
+ * `{type, default, min, max, options}`): v is read as its declared type ("yes" for a bool, 5 for a float, text
+ * for a str even when it looks like a number) and checked against min/max/options; a value that does not fit
+ * is a usage error naming the parameter, the value and what the metadata asks for. A name the metadata does not
+ * declare is read as `parseParams` does (JSON when it parses, else text) and `warn`ed about when it declares others.
+ */
+export function typedParams(
+  pairs: readonly string[],
+  metadata: unknown,
+  file: string,
+  fail: Fail,
+  warn: (message: string) => void,
+): Record<string, unknown> {
+  const out = parseParams(pairs, fail);
+  const { specs } = readParameterSpecs(metadata);
+  if (specs.length === 0) return out;
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq);
+    const spec = specs.find((s) => s.name === name);
+    if (spec === undefined) {
+      warn(
+        `--param ${name}: ${file} declares no parameter '${name}' in __metadata__['parameters'] (it declares ${specs.map((s) => s.name).join(', ')}); passed as given`,
+      );
+      continue;
+    }
+    const read = parseParameterText(spec, pair.slice(eq + 1));
+    if (!read.ok) throw fail(`--param ${pair}: ${read.message} (${file})`);
+    out[name] = read.value;
+  }
+  return out;
+}
+
+/** The runner's limits as flags (the names the limit errors' hints give: protocol.ts LIMIT_HINTS). */
+/** The longest --timeout: Node's longest timer (2^31 − 1 ms); a longer one fires at once. */
+export const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+export const RUNNER_LIMIT_FLAGS = {
+  'output-limit-bytes': { type: 'string' },
+  'max-answer-bytes': { type: 'string' },
+  'max-metadata-bytes': { type: 'string' },
+  'max-nesting-depth': { type: 'string' },
+} as const;
+
+const LIMIT_OPTION = {
+  'output-limit-bytes': 'outputLimitBytes',
+  'max-answer-bytes': 'maxAnswerBytes',
+  'max-metadata-bytes': 'maxMetadataBytes',
+  'max-nesting-depth': 'maxNestingDepth',
+} as const;
+
+type LimitOptions = Partial<Record<(typeof LIMIT_OPTION)[keyof typeof LIMIT_OPTION], number>>;
+
+/** The limits the flags of RUNNER_LIMIT_FLAGS set, each a positive whole number. */
+export function runnerLimits(values: Partial<Record<keyof typeof LIMIT_OPTION, string>>, fail: Fail): LimitOptions {
+  const out: LimitOptions = {};
+  for (const [flag, option] of Object.entries(LIMIT_OPTION) as Array<[keyof typeof LIMIT_OPTION, keyof LimitOptions]>) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const n = Number(text.replace(/_/g, ''));
+    if (!Number.isSafeInteger(n) || n <= 0) throw fail(`--${flag} must be a positive whole number, not '${text}'`);
+    out[option] = n;
+  }
+  return out;
 }

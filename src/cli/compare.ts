@@ -12,7 +12,15 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
-import { parseParams, readJsonFile, readJsonObject } from './args';
+import {
+  MAX_TIMEOUT_SECONDS,
+  parseParams,
+  readJsonFile,
+  readJsonObject,
+  RUNNER_LIMIT_FLAGS,
+  runnerLimits,
+  typedParams,
+} from './args';
 import { delegatingBroker, type BrokerApi } from '../brokers/broker';
 import { environmentCredentials } from '../brokers/credentials';
 import { PaperBroker } from '../brokers/paper/paperBroker';
@@ -47,6 +55,7 @@ export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
                               duration + 5 s, else 5 s).
       --symbol S  --side buy|sell  --class NAME  --param k=v  --market-data FILE  --signal FILE
       --state-dir DIR  --python PATH  --timeout SECONDS  --limits FILE  --json   as for test-order.
+      --output-limit-bytes N  --max-answer-bytes N  --max-metadata-bytes N  --max-nesting-depth N   as for test-order.
 `;
 
 export class CompareUsageError extends Error {}
@@ -93,6 +102,7 @@ async function run(args: string[]): Promise<number> {
       limits: { type: 'string' },
       'parent-seconds': { type: 'string' },
       json: { type: 'boolean' },
+      ...RUNNER_LIMIT_FLAGS,
     },
   });
   if (positionals.length !== 1) throw new CompareUsageError('compare needs exactly one component file');
@@ -106,8 +116,10 @@ async function run(args: string[]): Promise<number> {
   if (side !== undefined && side !== 'buy' && side !== 'sell')
     throw new CompareUsageError(`--side must be buy or sell, not '${side}'`);
   const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
-    throw new CompareUsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_TIMEOUT_SECONDS)
+    throw new CompareUsageError(
+      `--timeout must be a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (Node's longest timer), not '${values.timeout}'`,
+    );
   const file = resolve(positionals[0] ?? '');
   const stateDir = resolve(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR);
   const settings = loadRiskSettings(
@@ -117,7 +129,8 @@ async function run(args: string[]): Promise<number> {
   const marketData =
     values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
-  const parameters = parseParams(values.param ?? [], usage);
+  let parameters = parseParams(values.param ?? [], usage);
+  const limits = runnerLimits(values, usage);
 
   const { venues, fees } = openVenues(values.venues, values.profiles, stateDir);
   const live = venues.filter((v) => v.environment === 'live');
@@ -142,9 +155,21 @@ async function run(args: string[]): Promise<number> {
   let outcome: CompareOutcome;
   try {
     session = await PythonSession.start(
-      { interpreter, timeoutMs: timeoutSeconds * 1000, brokerProfile: venues[0]?.id ?? 'paper', testMode: true },
+      {
+        interpreter,
+        timeoutMs: timeoutSeconds * 1000,
+        brokerProfile: venues[0]?.id ?? 'paper',
+        testMode: true,
+        ...limits,
+      },
       file,
     );
+    if (values.param !== undefined) {
+      const info = await session.inspect(file).catch(() => undefined);
+      parameters = typedParams(values.param, info?.metadata, file, usage, (m) =>
+        process.stderr.write(`sptrader: ${m}\n`),
+      );
+    }
     outcome = await compareVenues(
       {
         file,

@@ -8,7 +8,7 @@
  * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
  */
 import { parseArgs } from 'node:util';
-import { parseParams } from './args';
+import { MAX_TIMEOUT_SECONDS, parseParams, RUNNER_LIMIT_FLAGS, runnerLimits, typedParams } from './args';
 import { mkdirSync } from 'node:fs';
 import { replaceFileSync } from '../common/durableFile';
 import { join, resolve } from 'node:path';
@@ -29,12 +29,15 @@ export const REPLAY_USAGE = `  replay <component.py> --data FILE
       --data FILE             time,open,high,low,close[,volume] or time,bid,ask[,bid_size,ask_size].
       --symbol S              The data's instrument (default EUR_USD).
       --class NAME            The component class, when the file defines several.
-      --param k=v             Component parameter (repeatable; v is JSON when it parses, else text).
+      --param k=v             Component parameter (repeatable), read and checked as __metadata__ declares it.
       --spread-ticks N        Candles: the synthetic spread in ticks (default the instrument's).
       --cash AMOUNT           Starting cash of the paper account (default 100000).
       --state-dir DIR         Where the replay's audit log goes (default a new temp folder): a new or empty folder,
                               or one an earlier replay made (it holds replay.json); never a trading state folder.
       --python PATH           Python interpreter (default: $SPTRADER_PYTHON, python3, python).
+      --timeout SECONDS       Stop the replay at a record whose call of the component takes longer (default 30).
+      --output-limit-bytes N  What one call of the component may print (default 1048576); --max-answer-bytes N,
+                              --max-metadata-bytes N, --max-nesting-depth N: as for test-order.
       --fills-csv FILE        Write every fill (time, record, order, side, quantity, price, commission,
                               decision price, slippage) to a CSV file.
       --fills-parquet FILE    The same as a Parquet file.
@@ -83,10 +86,12 @@ async function run(args: string[]): Promise<number> {
       cash: { type: 'string' },
       'state-dir': { type: 'string' },
       python: { type: 'string' },
+      timeout: { type: 'string' },
       json: { type: 'boolean' },
       'fills-csv': { type: 'string' },
       'fills-parquet': { type: 'string' },
       out: { type: 'string' },
+      ...RUNNER_LIMIT_FLAGS,
     },
   });
   if (positionals.length !== 1) throw new ReplayUsageError('replay needs exactly one component file');
@@ -98,7 +103,13 @@ async function run(args: string[]): Promise<number> {
   const cash = values.cash === undefined ? undefined : Number(values.cash);
   if (cash !== undefined && !(Number.isFinite(cash) && cash > 0))
     throw new ReplayUsageError(`--cash must be a positive amount, not '${values.cash}'`);
-  const parameters = parseParams(values.param ?? [], (message) => new ReplayUsageError(message));
+  let parameters = parseParams(values.param ?? [], (message) => new ReplayUsageError(message));
+  const limits = runnerLimits(values, (message) => new ReplayUsageError(message));
+  const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_TIMEOUT_SECONDS)
+    throw new ReplayUsageError(
+      `--timeout must be a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (Node's longest timer), not '${values.timeout}'`,
+    );
   const file = resolve(positionals[0] ?? '');
   // Refused before anything starts: a replay never writes into trading state.
   const stateDir = values['state-dir'] === undefined ? undefined : prepareReplayStateDir(values['state-dir']);
@@ -119,8 +130,30 @@ async function run(args: string[]): Promise<number> {
   const interpreter = await resolveInterpreter(
     defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
   );
-  // A batch of records is one request: the timeout covers the whole batch.
-  const worker = new PythonWorker({ interpreter, timeoutMs: 120_000, brokerProfile: 'paper', testMode: true });
+  // The timeout limits each record's call of the component (a batch of records is one request: runner.ts).
+  const worker = new PythonWorker({
+    interpreter,
+    timeoutMs: Math.max(1, Math.round(timeoutSeconds * 1000)),
+    brokerProfile: 'paper',
+    testMode: true,
+    ...limits,
+  });
+  if (values.param !== undefined) {
+    // Read for the parameters __metadata__ declares (type, min/max, options) before any record runs.
+    const info = await worker.inspect(file).catch(() => undefined);
+    try {
+      parameters = typedParams(
+        values.param,
+        info?.metadata,
+        file,
+        (message) => new ReplayUsageError(message),
+        (m) => process.stderr.write(`sptrader: ${m}\n`),
+      );
+    } catch (e) {
+      await worker.dispose();
+      throw e;
+    }
+  }
   const bar = process.stderr.isTTY && !values.json ? progressBar() : undefined;
   let report: ReplayReport;
   try {

@@ -9,7 +9,14 @@ import { PythonRunError, PythonSession, type RunnerOptions } from '../python/run
 import { cliExitCode, formatOutcome } from '../usecases/formatOutcome';
 import { isBrokerError } from '../brokers/errors';
 import { openTradingSession } from '../usecases/session';
-import { parseParams, readJsonObject } from './args';
+import {
+  MAX_TIMEOUT_SECONDS,
+  parseParams,
+  readJsonObject,
+  RUNNER_LIMIT_FLAGS,
+  runnerLimits,
+  typedParams,
+} from './args';
 import { CompareUsageError, openVenues } from './compare';
 import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
@@ -43,6 +50,7 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
       venues: { type: 'string' },
       profiles: { type: 'string' },
       json: { type: 'boolean' },
+      ...RUNNER_LIMIT_FLAGS,
     },
   });
   if (positionals.length !== 1)
@@ -56,12 +64,15 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
   if (side !== undefined && side !== 'buy' && side !== 'sell')
     throw new UsageError(`--side must be buy or sell, not '${side}'`);
   const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
-    throw new UsageError(`--timeout must be a positive number of seconds, not '${values.timeout}'`);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_TIMEOUT_SECONDS)
+    throw new UsageError(
+      `--timeout must be a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (Node's longest timer), not '${values.timeout}'`,
+    );
   const marketData =
     values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
-  const parameters = parseParams(values.param ?? [], usage);
+  let parameters = parseParams(values.param ?? [], usage);
+  const limits = runnerLimits(values, usage);
   alpacaDataUrlCheck(values);
   const stateDir = stateDirOf(values['state-dir']);
   const settings = riskSettings(stateDir, values.limits);
@@ -121,8 +132,17 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
       timeoutMs: timeoutSeconds * 1000,
       brokerProfile: broker.id,
       testMode: true,
+      ...limits,
     };
     session = await PythonSession.start(runnerOptions, file);
+    if (values.param !== undefined) {
+      // Read for the parameters __metadata__ declares (its type, min/max, options); metadata that cannot be
+      // read leaves them as given, and the run reports why.
+      const info = await session.inspect(file).catch(() => undefined);
+      parameters = typedParams(values.param, info?.metadata, file, usage, (m) =>
+        process.stderr.write(`sptrader: ${m}\n`),
+      );
+    }
     outcome = await runTestOrder(
       {
         file,

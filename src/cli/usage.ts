@@ -16,10 +16,14 @@ Commands:
       --side buy|sell         market_data['side'] for components that read it (default buy).
       --market-data FILE      JSON market data; its keys replace the venue's quote.
       --signal FILE           JSON signal passed to the component.
-      --param k=v             Component parameter (repeatable; v is JSON when it parses, else text).
+      --param k=v             Component parameter (repeatable), read and checked as __metadata__ declares it.
       --state-dir DIR         Where the paper account lives (default ./.sptrader).
       --python PATH           Python interpreter (default: $SPTRADER_PYTHON, python3, python).
       --timeout SECONDS       Stop the component after this long (default 30).
+      --output-limit-bytes N  What the component may print (default 1048576).
+      --max-answer-bytes N    What it may return, in bytes of JSON (default 262144).
+      --max-metadata-bytes N  What its __metadata__ may hold, in bytes of JSON (default 65536).
+      --max-nesting-depth N   How deeply its answer or __metadata__ may nest lists and dicts (default 64).
       --limits FILE           Risk limits and circuit breaker as JSON (default <state-dir>/risk-limits.json if present).
       --broker B              paper (default), oanda, alpaca, binance or ib: that broker's paper/practice/testnet
                               account (credentials from SPTRADER_* environment variables; see README).

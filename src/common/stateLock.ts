@@ -5,7 +5,8 @@
  *
  * The lock is a file (`<dir>/lock`) created exclusively, holding who took it. A lock whose process is
  * gone (same host, no such pid) is stale and taken over; taking over is itself serialised by a second
- * exclusive file, so two processes cannot both take one stale lock. Within one process the lock is
+ * exclusive file, so two processes cannot both take one stale lock (and that file, left by a taker that
+ * was killed, is stale in its turn and taken over the same way: `takeOver`). Within one process the lock is
  * counted, so nested users (the CLI and the trading session it opens) share it.
  *
  * A lock file that does not hold a whole record:
@@ -21,9 +22,10 @@
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { crashPoint } from './crashPoint';
 import { StateFileError, stateFileErrorOf } from './stateErrors';
 import { statePaths } from './statePaths';
-import { readRegularFileSync } from './userFile';
+import { readStateFileSync } from './userFile';
 
 export interface LockHolder {
   readonly pid: number;
@@ -65,6 +67,9 @@ export interface StateDirLock {
 const held = new Map<string, { count: number; path: string }>();
 // A lock file without a whole record, younger than this, may be a holder still writing it.
 const STALE_TAKEOVER_MS = 10_000;
+// How many takers in a row may die holding a takeover marker before the folder needs a person (each death
+// leaves one marker more: `lock.takeover`, `lock.takeover.takeover`, …).
+const MAX_TAKEOVER_DEPTH = 3;
 
 export function acquireStateDirLock(dir: string, purpose: string): StateDirLock {
   const absolute = resolve(dir);
@@ -179,7 +184,7 @@ function readLock(path: string): LockRead {
   let text: string;
   let ageMs: number;
   try {
-    text = readRegularFileSync(path);
+    text = readStateFileSync(path);
     ageMs = Date.now() - statSync(path).mtimeMs;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -256,15 +261,26 @@ function isAlive(pid: number): boolean {
 
 /**
  * Replaces a stale lock (a dead holder's, or a crash's leftover without a whole record) with ours, one
- * taker at a time. Returns false when the lock turned out to be live after all, or another process is
- * taking it over right now.
+ * taker at a time: under a marker file (`<lock>.takeover`) created exclusively, the lock is read again and
+ * replaced only if it is still the stale one. Returns false when the lock turned out to be live after all,
+ * or another process is taking it over right now.
+ *
+ * A taker killed while it holds the marker leaves the marker behind, naming a dead process: that marker is
+ * stale in its turn and is taken over the same way, under a marker of its own (`<lock>.takeover.takeover`),
+ * so a kill at any step of a takeover never leaves the folder locked for good. A marker is only ever removed
+ * by its holder, or as a stale one under the marker above it, so two takers are never both past one.
  */
-function takeOver(path: string, seen: LockRead, me: LockHolder): boolean {
+function takeOver(path: string, seen: LockRead, me: LockHolder, depth = 0): boolean {
   if (seen.kind === 'gone') return tryCreate(path, me);
-  // Someone else is taking over now, or a takeover crashed (then its marker stays, and the error says to
-  // delete it): a marker is never removed by another process, which could remove a live one.
   const marker = `${path}.takeover`;
-  if (!tryCreate(marker, me)) return false;
+  if (!tryCreate(marker, me)) {
+    // Someone else is taking over now (then this one is busy), or a taker died holding the marker.
+    const held = readLock(marker);
+    if (depth >= MAX_TAKEOVER_DEPTH || held.kind === 'foreign' || (held.kind !== 'gone' && !isStale(held)))
+      return false;
+    if (!takeOver(marker, held, me, depth + 1)) return false;
+  }
+  crashPoint('lock-takeover-marked');
   try {
     // Under the marker no one else replaces the lock: look again, then replace it if it is still the stale one.
     const now = readLock(path);
@@ -275,6 +291,7 @@ function takeOver(path: string, seen: LockRead, me: LockHolder): boolean {
       } catch (e) {
         throw stateFileErrorOf(path, 'remove the stale lock file', e);
       }
+      crashPoint('lock-takeover-removed');
     }
     return tryCreate(path, me);
   } finally {

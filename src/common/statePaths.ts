@@ -5,8 +5,9 @@
  *   <stateDir>/audit/                       the audit log (hash-chained JSON lines; anchor.json beside them)
  *   <stateDir>/trading-state.json           ACTIVE / REDUCING / HALTED (a halt survives restarts)
  *   <stateDir>/working-orders.json          the engine's orders still open at a venue
- *   <stateDir>/paper-account.json           the paper venue's account (+ `.journal`); other paper
- *                                           profiles: paper-account-<profile id>.json
+ *   <stateDir>/paper-account.json           the paper venue's account (+ `.journal`; `.reset` only while a
+ *                                           reset deletes it); other paper profiles:
+ *                                           paper-account-<profile id>.json
  *   <stateDir>/risk-limits.json             optional: risk limits and circuit breaker (the CLI's settings)
  *   <stateDir>/lock                         one process at a time (common/stateLock.ts; + lock.takeover)
  *   <stateDir>/replay.json                  only in a replay's own folder: marks it as never trading state

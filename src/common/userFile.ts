@@ -10,6 +10,7 @@ import {
   fstatSync,
   openSync,
   readFileSync,
+  readlinkSync,
   readSync,
   type BigIntStats,
   type Stats,
@@ -46,10 +47,19 @@ export function notAFile(stat: Stats | BigIntStats): string {
  * on a named pipe in its place waits forever for a writer, and on a link to /dev/zero reads until memory
  * runs out, so every command on the folder hung. Errors keep their errno `code` (ENOENT, EACCES, …); a
  * folder is EISDIR and anything else that is not a regular file ENOTREG, its message saying what it is.
+ * With `refuseLinks` (the files SPtrader keeps in a state folder: `readStateFileSync`) a symbolic link in
+ * the file's place is refused too, as ELOOP (see `linkInPlace`).
  */
-export function readRegularFileSync(file: string): string {
+export function readRegularFileSync(file: string, refuseLinks = false): string {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could refuse it.
-  const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  const flags = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (refuseLinks ? (constants.O_NOFOLLOW ?? 0) : 0);
+  let fd: number;
+  try {
+    fd = openSync(file, flags);
+  } catch (e) {
+    if (refuseLinks && (e as NodeJS.ErrnoException).code === 'ELOOP') throw linkInPlace(file, e);
+    throw e;
+  }
   try {
     const stat = fstatOf(fd);
     if (!stat.isFile())
@@ -61,6 +71,34 @@ export function readRegularFileSync(file: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A file SPtrader keeps in a state folder (an account, its journal, the trading state, the working orders,
+ * the lock), as `readRegularFileSync` reads it, refusing a symbolic link in its place: such files are
+ * replaced whole (a new file renamed over the name, which replaces the link and leaves the file it pointed
+ * to behind, stale) or appended to through the link (reaching the file elsewhere), and a link into another
+ * state folder would let two folders, each with its own lock, write one file.
+ */
+export function readStateFileSync(file: string): string {
+  return readRegularFileSync(file, true);
+}
+
+/** The error for a symbolic link where a state file belongs (code ELOOP, as opening it without following says). */
+export function linkInPlace(file: string, cause?: unknown): Error {
+  let to: string;
+  try {
+    to = readlinkSync(file);
+  } catch {
+    to = 'somewhere else';
+  }
+  return Object.assign(
+    new Error(
+      `a symbolic link (to ${to}) is in the place of this file: SPtrader keeps its state files in the state folder itself and never reads or writes one through a link; put the file itself here`,
+      cause === undefined ? undefined : { cause },
+    ),
+    { code: 'ELOOP', path: file },
+  );
 }
 
 /**

@@ -5,7 +5,7 @@
  * is still open, and a file that cannot be read is reported and set aside, never trusted half-way.
  */
 import { mkdirSync, renameSync } from 'node:fs';
-import { readRegularFileSync } from '../common/userFile';
+import { readStateFileSync } from '../common/userFile';
 import { open, rename, rm } from 'node:fs/promises';
 import { stateFileErrorOf } from '../common/stateErrors';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
@@ -52,7 +52,7 @@ export interface LoadedWorkingOrders {
 export function loadWorkingOrders(file: string): LoadedWorkingOrders {
   let text: string;
   try {
-    text = readRegularFileSync(file);
+    text = readStateFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { orders: [], exists: false };
     return { orders: [], exists: true, problem: `cannot read ${file}: ${(e as Error).message}` };

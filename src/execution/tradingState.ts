@@ -8,8 +8,9 @@
  *   a file that cannot be read is an error naming the file, and the engine starts HALTED rather
  *   than guess.
  */
-import { readRegularFileSync } from '../common/userFile';
+import { readStateFileSync } from '../common/userFile';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
+import { checkSeal, sealJson } from '../common/checksum';
 import { dirname } from 'node:path';
 import { stateFileErrorOf } from '../common/stateErrors';
 import { z } from 'zod';
@@ -104,7 +105,7 @@ export class TradingStateStore {
     let text: string | undefined;
     let missing = false;
     try {
-      text = readRegularFileSync(file);
+      text = readStateFileSync(file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
         this.loadProblem = `cannot read the trading state file ${file}: ${(e as Error).message}`;
@@ -112,13 +113,18 @@ export class TradingStateStore {
     }
     if (text !== undefined) {
       let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (e) {
-        this.loadProblem = `the trading state file ${file} is not JSON (${(e as Error).message})`;
-      }
+      const seal = checkSeal(text);
+      if (seal.problem) this.loadProblem = `the trading state file ${file} is damaged: ${seal.problem}`;
+      else
+        try {
+          parsed = JSON.parse(text);
+        } catch (e) {
+          this.loadProblem = `the trading state file ${file} is not JSON (${(e as Error).message})`;
+        }
       if (this.loadProblem === undefined) {
-        const checked = TradingStateSchema.safeParse(parsed);
+        // A file without a checksum was written before there were checksums: it may hold no other key (a
+        // damaged checksum key would otherwise pass for an unknown one, and be dropped).
+        const checked = (seal.sealed ? TradingStateSchema : TradingStateSchema.strict()).safeParse(parsed);
         if (checked.success) this.record = checked.data;
         else
           this.loadProblem = `the trading state file ${file} is invalid: ${checked.error.issues.map((i) => `${i.path.join('.') || 'the whole file'}: ${i.message}`).join('; ')}`;
@@ -279,7 +285,15 @@ export class TradingStateStore {
 
   private save(record: TradingStateRecord): void {
     if (!this.file) return;
-    replaceFileSync(this.file, JSON.stringify(record, null, 2) + '\n', { fileMode: 0o600, dirMode: 0o700 });
+    replaceFileSync(this.file, tradingStateText(record), { fileMode: 0o600, dirMode: 0o700 });
     syncDirectorySync(dirname(this.file));
   }
+}
+
+/**
+ * The trading state file's text: indented JSON (people read it) with a checksum, so that a flipped bit in a
+ * resume time or the day's starting equity is found on load, not obeyed (common/checksum.ts).
+ */
+export function tradingStateText(record: TradingStateRecord): string {
+  return sealJson(`${JSON.stringify(record, null, 2)}\n`);
 }

@@ -233,8 +233,9 @@ const isPlainRecord = (v: unknown): v is Record<string, unknown> =>
 const positiveFinite = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v > 0;
 /** Every enumerable key of `o` (a plain record) is one of `allowed`. */
 function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): boolean {
-  const keys = Object.keys(o);
-  for (let i = 0; i < keys.length; i++) if (!allowed.includes(keys[i] as string)) return false;
+  // for-in rather than Object.keys: no array per object. `o` is a plain record (Object.prototype), so it sees
+  // the own enumerable keys, plus any enumerable key someone added to Object.prototype (then "no": the schema decides).
+  for (const k in o) if (!allowed.includes(k)) return false;
   return true;
 }
 const ORDER_KEYS = ['symbol', 'side', 'order_type', 'quantity', 'time_in_force', 'client_order_id', 'metadata'];
@@ -280,9 +281,9 @@ function plainTimeInForce(t: unknown): boolean {
 
 function plainMetadata(m: unknown): boolean {
   if (!isPlainRecord(m) || Object.getOwnPropertySymbols(m).length > 0) return false;
-  for (const k of Object.keys(m)) {
+  for (const k in m) {
     // The schema leaves a "__proto__" key out of what it returns: the order would not be the same.
-    if (k === '__proto__') return false;
+    if (k === '__proto__' || !Object.prototype.hasOwnProperty.call(m, k)) return false;
     const v = m[k];
     if (typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return false;
   }

@@ -241,7 +241,7 @@ export function resolveParameters(
     const has = Object.prototype.hasOwnProperty.call(given, spec.name);
     const value = has ? given[spec.name] : spec.default;
     if (value === undefined) continue;
-    values[spec.name] = value;
+    put(values, spec.name, value);
     // A declared default of None means "none": only values the user gives are checked against the type.
     if (value === null && !has) continue;
     const problem = checkParameterValue(spec, value);
@@ -251,8 +251,17 @@ export function resolveParameters(
         message: `${spec.name}: ${problem}${has ? '' : ` (its default in ${where(spec.name, 'default')})`}`,
       });
   }
-  for (const [name, value] of Object.entries(given)) if (!(name in values)) values[name] = value;
+  for (const [name, value] of Object.entries(given))
+    if (!Object.prototype.hasOwnProperty.call(values, name)) put(values, name, value);
   return problems.length === 0 ? { ok: true, values } : { ok: false, problems };
+}
+
+/**
+ * `values[name] = value` as an own property whatever the name: assigned, "__proto__" would set the object's
+ * prototype (the parameter silently gone), and `in` finds "constructor" on every object.
+ */
+function put(values: Record<string, unknown>, name: string, value: unknown): void {
+  Object.defineProperty(values, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** A value as the user would type it back. */

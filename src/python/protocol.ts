@@ -43,6 +43,11 @@ export interface RunnerOptions {
   maxMetadataBytes?: number;
   /** How deeply an answer or `__metadata__` may nest lists and dicts; default 64. */
   maxNestingDepth?: number;
+  /**
+   * How long a batch of records (runBatch) runs before it ends after its current record, the rest left to the
+   * caller's next batch; default 10 s. `timeoutMs` limits each record's call of the component in a batch.
+   */
+  batchBudgetMs?: number;
   /** The folder holding `sptrader_harness`; default found next to the code. */
   libraryDir?: string;
   /** Where Python keeps compiled bytecode (PYTHONPYCACHEPREFIX); default a folder in the OS temp dir. */
@@ -72,7 +77,8 @@ export const LIMIT_HINTS: Record<string, string> = {
     'To allow more, raise maxMetadataBytes (CLI --max-metadata-bytes, setting sptrader.python.maxMetadataBytes).',
   METADATA_TOO_DEEP:
     'To allow more, raise maxNestingDepth (CLI --max-nesting-depth, setting sptrader.python.maxNestingDepth).',
-  OUTPUT_LIMIT_EXCEEDED: 'To allow more, raise outputLimitBytes (setting sptrader.python.outputLimitBytes).',
+  OUTPUT_LIMIT_EXCEEDED:
+    'To allow more, raise outputLimitBytes (CLI --output-limit-bytes, setting sptrader.python.outputLimitBytes).',
   TIMEOUT: 'To allow longer, raise timeoutMs (CLI --timeout SECONDS, setting sptrader.python.timeoutSeconds).',
 };
 
@@ -187,6 +193,12 @@ export interface ComponentBatchResult {
   diagnostics?: string[];
   /** State requests answered during the batch (see ComponentBatchRequest.state). */
   syncs?: number;
+  /**
+   * Record `indexStart + done` ran past its time limit (the runner's timeoutMs) and was stopped there: the batch
+   * ended before it (`ok` true, the records before it and their items count). PythonWorker answers the caller's
+   * next batch, the one that starts at that record, with this error instead of running it again.
+   */
+  stopped?: ComponentError;
 }
 
 export interface ComponentInfo {
@@ -287,6 +299,8 @@ export const BatchResponseSchema = ResponseSchema.extend({
   stdout: z.string().default(''),
   stderr: z.string().default(''),
   component_ms: z.number().nullish(),
+  /** A record ran past its time limit (`record_timeout_ms`): the batch ended before it, `done` records ran. */
+  stopped: ErrorSchema.nullish(),
 });
 export const InspectResponseSchema = ResponseSchema.extend({
   classes: z

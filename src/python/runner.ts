@@ -104,6 +104,16 @@ function requestId(): string {
 const MAX_NOTES = 10;
 /** After the harness exits, how long its last answer and output may take to arrive. */
 const EXIT_GRACE_MS = 100;
+/**
+ * How long one batch of records runs before it ends after its current record (the caller sends the rest as the
+ * next batch), so a slow component's batch never meets the request's timeout: that limits each record instead.
+ * RunnerOptions.batchBudgetMs overrides it.
+ */
+export const BATCH_BUDGET_MS = 10_000;
+/** Beyond a run's limit: the harness's answer that it stopped the component (watchdog.py) has this long to arrive. */
+const RUN_GRACE_MS = 500;
+/** Beyond a record's limit and the batch's budget: the harness's tick (at most 1 s) and the answer's way back. */
+const BATCH_GRACE_MS = 5_000;
 
 /** A batch's items in the request: JSON rows, or columns as pieces of JSON text the line writer copies as they are. */
 function wireBody(req: ComponentBatchRequest): Record<string, unknown> {
@@ -425,6 +435,7 @@ export class PythonSession {
     timeoutMs: number | null,
     rows = 0,
     interim?: (id: string, line: Record<string, unknown>) => void,
+    timeoutMessage?: string,
   ): Promise<Record<string, unknown>> {
     const run = async (): Promise<Record<string, unknown>> => {
       if (this.failure) throw this.failure;
@@ -442,7 +453,8 @@ export class PythonSession {
                   'TIMEOUT',
                   withHint(
                     'TIMEOUT',
-                    `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`,
+                    timeoutMessage ??
+                      `the component did not return within ${timeoutMs / 1000} s; its process tree was stopped and nothing was sent`,
                   ),
                 );
                 // The run ends now; the tree is killed right after, before any other callback runs.
@@ -566,10 +578,13 @@ export class PythonSession {
                 },
               }
             : {}),
+          // The harness stops the run at the limit where it is, and says where; this request's timeout is the backstop.
+          ...(debug ? {} : { timeout_ms: this.limits.timeoutMs }),
         },
-        debug ? null : this.limits.timeoutMs,
+        debug ? null : this.limits.timeoutMs + RUN_GRACE_MS,
         0,
         debug ? (_id, line) => this.onDebugLine(line, debug) : undefined,
+        `the component did not return within ${this.limits.timeoutMs / 1000} s; its process tree was stopped and nothing was sent`,
       );
     } catch (e) {
       const err = e instanceof PythonRunError ? e : new PythonRunError('PROTOCOL_ERROR', String(e));
@@ -685,6 +700,8 @@ export class PythonSession {
           );
         }
       : undefined;
+    const budget = Math.max(1, Math.round(this.options.batchBudgetMs ?? BATCH_BUDGET_MS));
+    const backstop = this.limits.timeoutMs + budget + BATCH_GRACE_MS;
     try {
       raw = await this.request(
         {
@@ -703,10 +720,18 @@ export class PythonSession {
           ...(state ? { state: { key: state.key, values: state.values, until: state.until } } : {}),
           output_limit: this.limits.outputLimitBytes,
           limits: this.wireLimits(),
+          // timeoutMs limits each record's call (the harness stops it where it is and answers the records before);
+          // a batch past BATCH_BUDGET_MS ends after its current record and the caller sends the rest next.
+          record_timeout_ms: this.limits.timeoutMs,
+          batch_ms: budget,
         },
-        this.limits.timeoutMs,
+        // The backstop, for what the harness cannot interrupt (a C call holding the GIL, a component's own SIGALRM).
+        backstop,
         batchSize(req),
         interim,
+        `no answer to a batch of ${batchSize(req).toLocaleString('en-US')} records from #${req.indexStart ?? 0} within ` +
+          `${backstop / 1000} s (a record may take ${this.limits.timeoutMs / 1000} s): the component is stuck where ` +
+          'Python cannot stop it (in native code); its process tree was stopped',
       );
     } catch (e) {
       if (syncFailure) throw syncFailure.error;
@@ -737,6 +762,7 @@ export class PythonSession {
       error: d.error ? toComponentError(d.error) : undefined,
       ...(diagnostics ? { diagnostics } : {}),
       ...(d.syncs == null ? {} : { syncs: d.syncs }),
+      ...(d.ok && d.stopped ? { stopped: toComponentError(d.stopped) } : {}),
     });
   }
 
@@ -774,6 +800,8 @@ export class PythonWorker {
   private readonly starting = new Map<string, Promise<PythonSession>>();
   /** Inspection is a pure function of the file's bytes; a stat is far cheaper than a round trip. */
   private readonly inspected = new Map<string, { key: string; info: ComponentInfo }>();
+  /** The record a batch stopped at (runBatch). */
+  private stoppedAt: { file: string; instance: string | null; index: number; error: ComponentError } | undefined;
   constructor(private readonly options: RunnerOptions) {}
 
   private session(file: string): Promise<PythonSession> {
@@ -811,11 +839,43 @@ export class PythonWorker {
     return (await this.session(req.file)).run(req);
   }
 
-  /** Many items in one round trip on the persistent interpreter (replay). */
+  /**
+   * Many items in one round trip on the persistent interpreter (replay). A record that ran past the time limit
+   * ends its batch before it (`stopped`); the next batch, which starts at that record, is answered with that
+   * error and not run: the record is never run twice, and the caller stops there as on any batch failure.
+   */
   async runBatch(req: ComponentBatchRequest): Promise<ComponentBatchResult> {
     const bad = precheck(req.file);
     if (bad) return { ok: false, done: 0, items: [], metadata: null, stdout: '', stderr: '', error: bad, totalMs: 0 };
-    return (await this.session(req.file)).runBatch(req);
+    const stopped = this.stoppedAt;
+    this.stoppedAt = undefined;
+    if (
+      stopped !== undefined &&
+      stopped.file === req.file &&
+      stopped.instance === (req.instance ?? null) &&
+      stopped.index === (req.indexStart ?? 0)
+    )
+      return {
+        ok: false,
+        done: 0,
+        items: [],
+        metadata: null,
+        stdout: '',
+        stderr: '',
+        error: stopped.error,
+        totalMs: 0,
+      };
+    const result = await (await this.session(req.file)).runBatch(req);
+    if (result.ok && result.stopped) {
+      if (result.done === 0) return { ...result, ok: false, error: result.stopped };
+      this.stoppedAt = {
+        file: req.file,
+        instance: req.instance ?? null,
+        index: (req.indexStart ?? 0) + result.done,
+        error: result.stopped,
+      };
+    }
+    return result;
   }
 
   /** A batch's columns encoded ahead of its runBatch (`prepared`), as runBatch would encode them. */

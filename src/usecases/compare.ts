@@ -48,6 +48,7 @@ import {
   buildMarketData,
   fitToInstrument,
   symbolFromMetadata,
+  componentRiskLimits,
   type ComponentRunner,
   type OutcomeError,
   type TestOrderRequest,
@@ -394,7 +395,7 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
           venue: v.id,
           source: 'compare',
           clock,
-          componentLimits: info?.metadata ? info.metadata['risk_limits'] : undefined,
+          componentLimits: componentRiskLimits(info?.metadata ?? null, run.metadata),
           component: request.file,
         });
         c.order = cmd.order;

@@ -5,7 +5,8 @@
  * recorded (a StateRecovered record in the log):
  * - audit log: a log whose chain is broken (edited, garbled lines) is set aside whole as
  *   `audit.damaged-<time>/` and a new log begins; its first record names what was set aside and what
- *   it held. A log shorter than its anchors (cut short, an older copy) is kept as it is; the records past
+ *   it held, and the paper account (as it stands, or as rebuilt) is carried into it as a VenueBaseline
+ *   with its open orders, so that the next open finds the two agreeing. A log shorter than its anchors (cut short, an older copy) is kept as it is; the records past
  *   its end are lost and the report says how many.
  * - trading-state.json: rewritten from the log's last TradingStateChanged (a halt stays a halt).
  * - working-orders.json: rewritten from the log's unfinished orders.
@@ -31,7 +32,7 @@ import { AuditDigest } from '../execution/auditDigest';
 import { recoveredRecord } from '../execution/engine';
 import { loadWorkingOrders, witnessesAuditLog, WorkingOrderWriter } from '../execution/orderStore';
 import type { OrderRecord } from '../execution/orderState';
-import { TradingStateStore, type TradingStateRecord } from '../execution/tradingState';
+import { TradingStateStore, tradingStateText, type TradingStateRecord } from '../execution/tradingState';
 import { stateWitnesses } from './session';
 import { STATE_NAMES, statePaths } from '../common/statePaths';
 
@@ -128,8 +129,20 @@ export async function recoverStateDir(options: {
 
   // 2. The paper account against the log.
   const paper = checkPaper(paperFile, digest);
-  const baseline = logLost && paper.problem !== undefined && paper.account !== undefined ? paper.account : undefined;
-  if (baseline) {
+  // A log set aside leaves a new log that knows nothing: an account that agrees with the old log's readable
+  // records is carried into it as its baseline (fills, positions, open orders), or the next open would find
+  // the account disagreeing with the new log, and a second recover would set the account aside.
+  const carried = setAside && paper.problem === undefined && paper.account !== undefined;
+  const baseline = (logLost && paper.problem !== undefined) || carried ? paper.account : undefined;
+  // Its open orders the new log must be told of: those the old log did not know, or all of them after a set-aside.
+  const adopted = carried
+    ? (paper.account?.orders ?? []).filter((o) => !isFinalStatus(o.response.status))
+    : paper.strangers;
+  if (carried && baseline) {
+    actions.push(
+      `carry the paper account's ${baseline.counters.fill} fill(s), positions and ${adopted.length} open order(s) into the new log as its baseline (the account agrees with the damaged log's readable records)`,
+    );
+  } else if (baseline) {
     problems.push(`${paperFile}: ${paper.problem}`);
     const adopt = paper.strangers.length;
     actions.push(
@@ -211,7 +224,7 @@ export async function recoverStateDir(options: {
       }
     };
     if (baseline) {
-      for (const o of paper.strangers) {
+      for (const o of adopted) {
         const id = o.request.client_order_id;
         log.write('SubmitOrder', {
           at: now,
@@ -272,10 +285,23 @@ export async function recoverStateDir(options: {
         paper.openOrders,
         'the paper account was rebuilt from the audit log by sptrader recover; its open orders were cancelled',
       );
-      rebuildPaper(paperFile, digest.fillsOf.get(PAPER) ?? [], stamp, digest.known.size);
+      const fills = digest.fillsOf.get(PAPER) ?? [];
+      rebuildPaper(paperFile, fills, stamp, digest.known.size);
+      if (setAside) {
+        // The new log knows nothing of the fills the account was rebuilt from: it starts from them.
+        const positions: Record<string, number> = {};
+        for (const [symbol, u] of digest.fillSums.get(PAPER) ?? []) if (u !== 0n) positions[symbol] = fromMoney(u);
+        log.write('VenueBaseline', {
+          at: now,
+          venue: PAPER,
+          fills: fills.length,
+          positions,
+          reason: 'the audit log was set aside; the paper account was rebuilt from its readable records',
+        });
+      }
     }
     if (tradingRecord) {
-      replaceFileSync(tradingFile, `${JSON.stringify(tradingRecord, null, 2)}\n`, { fileMode: 0o600, dirMode: 0o700 });
+      replaceFileSync(tradingFile, tradingStateText(tradingRecord), { fileMode: 0o600, dirMode: 0o700 });
       syncDirectorySync(stateDir);
     }
     log.write('StateRecovered', { at: now, problems, actions });

@@ -9,6 +9,8 @@ import type { Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { acquireStateDirLock } from '../common/stateLock';
 import { readRegularFileSync } from '../common/userFile';
+import type { AuditRecord } from '../execution/audit/auditRecord';
+import { readPaperAccount, type PaperState } from '../brokers/paper/state';
 import { AuditLog, type RecoveryReport } from '../execution/audit/auditLog';
 import { ExecutionEngine, type LocalVenue } from '../execution/engine';
 import { AuditDigest } from '../execution/auditDigest';
@@ -74,11 +76,68 @@ export function stateWitnesses(stateDir: string): string[] {
 interface AccountFileVenue {
   readonly accountFile: string | undefined;
   fillsEver(): number;
+  /** Starts the account afresh, deleting its file (the paper venue's reset). */
+  reset?(): void;
 }
 
 function keepsAccountFile(broker: BrokerApi): broker is BrokerApi & AccountFileVenue {
   const venue = broker as BrokerApi & Partial<AccountFileVenue>;
   return typeof venue.fillsEver === 'function' && typeof venue.accountFile === 'string';
+}
+
+/**
+ * Venues whose last record in the audit log is a reset of their account (the engine's `resetLocalVenue`
+ * records a VenueBaseline of no fills and no positions, then deletes the account file): every later use of
+ * the venue writes a record naming it first, so a reset that is last was, or may have been, cut short.
+ */
+class PendingResets {
+  private readonly last = new Map<string, boolean>();
+
+  readonly visit = (record: AuditRecord): void => {
+    const data = record.data;
+    const command = data['command'];
+    const venue =
+      typeof data['venue'] === 'string'
+        ? data['venue']
+        : typeof command === 'object' &&
+            command !== null &&
+            typeof (command as Record<string, unknown>)['venue'] === 'string'
+          ? ((command as Record<string, unknown>)['venue'] as string)
+          : undefined;
+    if (venue === undefined) return;
+    const positions = data['positions'];
+    this.last.set(
+      venue,
+      record.type === 'VenueBaseline' &&
+        data['fills'] === 0 &&
+        typeof positions === 'object' &&
+        positions !== null &&
+        Object.keys(positions).length === 0,
+    );
+  };
+
+  pending(venue: string): boolean {
+    return this.last.get(venue) === true;
+  }
+}
+
+/**
+ * A reset the audit log records but a kill stopped before the account file was deleted: the log is the
+ * record, so the reset is finished now, before the engine compares the two (it would otherwise find an
+ * account with fills and positions that the log says were reset, and refuse to trade). An account that
+ * has no fills and no positions is left alone (it was reset, or holds only what `recover` kept), and one
+ * that cannot be read is left for the engine's checks to report.
+ */
+function finishInterruptedReset(broker: AccountFileVenue, file: string): void {
+  let saved: PaperState | undefined;
+  try {
+    // Also finishes a reset killed after it moved the account file aside (brokers/paper/state.ts).
+    saved = readPaperAccount(file)?.state;
+  } catch {
+    return;
+  }
+  if (!saved || !broker.reset) return;
+  if (saved.counters.fill > 0 || saved.positions.some((p) => BigInt(p.quantity) !== 0n)) broker.reset();
 }
 
 export interface TradingSession {
@@ -123,7 +182,17 @@ export async function openTradingSession(options: {
     const loadedOrders = loadWorkingOrders(ordersFile);
     const anchors = loadedOrders.anchor ? [{ source: ordersFile, ...loadedOrders.anchor }] : [];
     const hadAuditLog = existsSync(auditDir);
-    ({ log, recovery } = await AuditLog.open(auditDir, { clock: options.clock, visit: digest.visit, anchors }));
+    const resets = new PendingResets();
+    const visit = (record: AuditRecord): void => {
+      digest.visit(record);
+      resets.visit(record);
+    };
+    ({ log, recovery } = await AuditLog.open(auditDir, { clock: options.clock, visit, anchors }));
+    if (recovery.verified) {
+      for (const [id, broker] of Object.entries(options.brokers))
+        if (resets.pending(id) && keepsAccountFile(broker) && broker.accountFile)
+          finishInterruptedReset(broker, broker.accountFile);
+    }
     if (!recovery.verified) {
       const first = recovery.problems[0];
       damage.push(

@@ -189,7 +189,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
         notes.push(`${broker.displayName} was not connected: connected again and its orders reconciled first`);
       } else await broker.connect();
     }
-    const marketData = await buildMarketData(broker, symbol, request);
+    const marketData = await buildMarketData(broker, symbol, request, clock.now());
     outcome.marketData = marketData;
 
     // 2. Run the component.
@@ -327,7 +327,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       venue: venue.id,
       source: request.source ?? 'test-order',
       clock,
-      componentLimits: riskLimitsOf(info?.metadata ?? null),
+      componentLimits: componentRiskLimits(info?.metadata ?? null, run.metadata),
       component: request.file,
     });
     outcome.order = cmd.order;
@@ -497,6 +497,7 @@ export async function buildMarketData(
   broker: BrokerApi,
   symbol: string,
   request: TestOrderRequest,
+  now: number = Date.now(),
 ): Promise<Record<string, unknown>> {
   const fixture = request.marketData ?? {};
   let quote: Quote | undefined;
@@ -516,6 +517,12 @@ export async function buildMarketData(
     built['timestamp'] = new Date(quote.timestamp).toISOString();
     built['timestamp_ms'] = quote.timestamp;
   }
+  // A fixture with its own bid and ask and no time (no quote was asked for): the contract's `timestamp`, which
+  // SPtraderB's components read (market_state['timestamp']), is the time of the run.
+  if (!quote && fixture['timestamp'] === undefined) {
+    built['timestamp'] = new Date(now).toISOString();
+    built['timestamp_ms'] = now;
+  }
   if (capital !== undefined) built['capital'] = capital;
   built['broker_profile'] = broker.id;
   built['environment'] = broker.environment;
@@ -526,9 +533,33 @@ export async function buildMarketData(
   return merged;
 }
 
-/** The component's `__metadata__['risk_limits']`, which can only tighten the settings' limits. */
-function riskLimitsOf(metadata: Record<string, unknown> | null): unknown {
-  return metadata ? metadata['risk_limits'] : undefined;
+/**
+ * The component's `__metadata__['risk_limits']`, which can only tighten the settings' limits: as read without
+ * running the file (`read`, a literal) and as the run found it (`ran`: the module's own value, the only one when
+ * `__metadata__` is computed, e.g. `dict(...)`). When both give a limit, the stricter counts, so neither a computed
+ * `__metadata__` nor one changed at import loosens what the file declares.
+ */
+export function componentRiskLimits(
+  read: Record<string, unknown> | null,
+  ran: Record<string, unknown> | null | undefined,
+): unknown {
+  const a = read ? read['risk_limits'] : undefined;
+  const b = ran ? ran['risk_limits'] : undefined;
+  if (a === undefined || a === null) return b;
+  if (b === undefined || b === null || JSON.stringify(a) === JSON.stringify(b)) return a;
+  const isDict = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  // A malformed one is passed on as it is, to be reported (risk.ts tightenLimits).
+  if (!isDict(a)) return a;
+  if (!isDict(b)) return b;
+  const merged: Record<string, unknown> = { ...a, ...b };
+  for (const key of Object.keys(merged)) {
+    const x = a[key];
+    const y = b[key];
+    if (typeof x === 'number' && typeof y === 'number') merged[key] = Math.min(x, y);
+    else if (Array.isArray(x) && Array.isArray(y)) merged[key] = x.filter((s) => y.includes(s));
+    else if (y === undefined || y === null) merged[key] = x;
+  }
+  return merged;
 }
 
 /** The symbol a component's `__metadata__` names (`symbol`, or the `symbol` parameter's default). */

@@ -6,6 +6,7 @@
  * outcomes side by side. A routed component is compared over its route's candidates with the router's pick
  * shown; a parent is carried out on each venue and its children's fills compared.
  */
+import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { systemClock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
@@ -19,6 +20,7 @@ import { PAPER_PROFILE_ID } from './profiles';
 import type { ViewServices } from './services';
 import { registerCommand } from './shellHooks';
 import { componentTarget } from './testOrderCommand';
+import { rememberedStrings } from './workspaceMemory';
 
 /** What Compare Venues needs of the editor's core: profiles, the engine, venues, a Python worker. */
 type CompareServices = Pick<ViewServices, 'context' | 'log' | 'session' | 'profiles' | 'paper' | 'interpreters'>;
@@ -32,7 +34,7 @@ export function registerCompareCommand(host: CompareServices): ComparePanel {
     context.extensionUri,
     {
       runAgain: (view) =>
-        void vscode.commands.executeCommand(
+        vscode.commands.executeCommand(
           Commands.compareVenues,
           vscode.Uri.file(view.file),
           view.className ?? undefined,
@@ -43,6 +45,7 @@ export function registerCompareCommand(host: CompareServices): ComparePanel {
   );
   context.subscriptions.push(panel);
 
+  const going = new Set<string>();
   const run = async (
     uri?: vscode.Uri,
     className?: unknown,
@@ -50,9 +53,39 @@ export function registerCompareCommand(host: CompareServices): ComparePanel {
   ): Promise<CompareOutcome | undefined> => {
     const target = await componentTarget('Compare Venues', uri);
     if (!target) return undefined;
+    // A second request while the comparison goes (a double-click) would send the order to every venue again.
+    const key = `${target.fsPath}\u0000${typeof className === 'string' ? className : ''}`;
+    if (going.has(key)) {
+      log.info(`Compare Venues ${target.fsPath}: already running; the second request is ignored`);
+      void vscode.window.showInformationMessage(
+        `SPtrader: Compare Venues of ${typeof className === 'string' ? className : basename(target.fsPath)} is already running; its comparison shows in its panel when it ends.`,
+      );
+      return undefined;
+    }
+    going.add(key);
+    try {
+      return await compareOn(target, className, venueIds);
+    } finally {
+      going.delete(key);
+    }
+  };
+
+  const compareOn = async (
+    target: vscode.Uri,
+    className: unknown,
+    venueIds: unknown,
+  ): Promise<CompareOutcome | undefined> => {
     const profiles = host.profiles.profiles();
     let chosen: BrokerProfile[] | undefined;
     if (Array.isArray(venueIds) && venueIds.every((v) => typeof v === 'string')) {
+      // Each venue once: a venue named twice would be sent the order twice.
+      const twice = venueIds.find((id, i) => venueIds.indexOf(id) !== i);
+      if (twice !== undefined) {
+        void vscode.window.showErrorMessage(
+          `SPtrader: Compare Venues: the venue "${twice}" is named twice; each venue is compared once. Nothing was sent.`,
+        );
+        return undefined;
+      }
       chosen = [];
       for (const id of venueIds) {
         const profile = profiles.find((p) => p.id === id);
@@ -65,7 +98,8 @@ export function registerCompareCommand(host: CompareServices): ComparePanel {
         chosen.push(profile);
       }
     } else {
-      chosen = await pickVenues(profiles, context.workspaceState.get<string[]>(LAST_VENUES) ?? [PAPER_PROFILE_ID]);
+      const last = context.workspaceState.get<unknown>(LAST_VENUES);
+      chosen = await pickVenues(profiles, last === undefined ? [PAPER_PROFILE_ID] : rememberedStrings(last));
     }
     if (!chosen || chosen.length === 0) return undefined;
     // Never live: refused before anything runs, connects or sends (the use case refuses too).

@@ -15,8 +15,8 @@ import {
 import { WebviewPanelHost, type PageParts } from './webviewPanelHost';
 
 export interface ComparePanelHost {
-  /** Compares the same component again (the venue picker opens with the same venues chosen). */
-  runAgain(view: CompareView): void;
+  /** Compares the same component again (the venue picker opens with the same venues chosen); settles when it has ended. */
+  runAgain(view: CompareView): PromiseLike<unknown> | void;
 }
 
 export class ComparePanel extends WebviewPanelHost<CompareView, CompareNotification, CompareCommand> {
@@ -53,7 +53,7 @@ export class ComparePanel extends WebviewPanelHost<CompareView, CompareNotificat
     const current = this.current;
     switch (command.type) {
       case 'runAgain':
-        if (current && !this.running) this.host.runAgain(current);
+        if (current) this.rerunOnce('Run again', () => this.host.runAgain(current));
         break;
       case 'openLocation':
         void this.openLocation(

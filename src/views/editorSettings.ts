@@ -5,8 +5,14 @@
 import * as vscode from 'vscode';
 import type { BrokerProfile } from '../brokers/registry';
 import { Settings } from '../constants';
-import { parseRiskSettings, type RiskSettings } from '../usecases/session';
-import { effectiveLimits, userLiveEnabled, userProfiles, type IgnoredWorkspaceSetting } from './settingsPolicy';
+import type { RiskSettings } from '../usecases/session';
+import {
+  effectiveLimits,
+  riskSettingsOf,
+  userLiveEnabled,
+  userProfiles,
+  type IgnoredWorkspaceSetting,
+} from './settingsPolicy';
 
 export class EditorSettings {
   /** Problems already shown, so each is reported once. */
@@ -51,7 +57,8 @@ export class EditorSettings {
 
   /**
    * Risk limits and circuit breaker from the user's settings, tightened (never loosened) by the
-   * workspace's (settingsPolicy.ts), validated; a bad value is reported and the defaults are kept.
+   * workspace's (settingsPolicy.ts), each validated on its own: a bad value is reported naming its setting, and that
+   * setting alone takes its default.
    */
   riskSettings(): RiskSettings {
     const config = vscode.workspace.getConfiguration(Settings.section);
@@ -62,36 +69,19 @@ export class EditorSettings {
     const effective = effectiveLimits((section, key) => config.inspect<unknown>(`${section}.${key}`), present);
     for (const line of effective.tightened) this.log.info(`Risk limit tightened by the workspace: ${line}`);
     this.reportIgnored(effective.ignored);
-    const risk = effective.risk;
-    const cb = effective.circuitBreaker;
-    const seconds = (v: unknown): unknown => (typeof v === 'number' ? Math.round(v * 1000) : undefined);
-    const limits = Object.fromEntries(
-      Object.entries(risk).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0)),
-    );
-    const circuitBreaker = Object.fromEntries(
-      Object.entries({
-        maxConsecutiveFailures: cb['maxConsecutiveFailures'],
-        maxFailuresInWindow: cb['maxFailuresInWindow'],
-        windowMs: seconds(cb['windowSeconds']),
-        maxDailyLoss: cb['maxDailyLoss'],
-        cooldownMs: seconds(cb['cooldownSeconds']),
-      }).filter(([, v]) => v !== null && v !== undefined),
-    );
-    try {
-      const settings = parseRiskSettings(
-        { limits, circuitBreaker },
-        'settings (sptrader.risk / sptrader.circuitBreaker)',
-      );
-      this.log.info(
-        `Risk limits in effect: ${JSON.stringify(settings.limits)}; circuit breaker: ${JSON.stringify(settings.circuitBreaker)}`,
-      );
-      return settings;
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      this.log.error(message);
-      void vscode.window.showErrorMessage(`SPtrader: ${message}. The stricter defaults apply until it is fixed.`);
-      return parseRiskSettings({}, 'defaults');
+    const { settings, problems } = riskSettingsOf(effective);
+    for (const problem of problems) {
+      if (this.reported.has(problem)) continue;
+      this.reported.add(problem);
+      this.log.error(problem);
+      void vscode.window.showErrorMessage(`SPtrader: ${problem}.`, 'Open Settings').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'sptrader.risk');
+      });
     }
+    this.log.info(
+      `Risk limits in effect: ${JSON.stringify(settings.limits)}; circuit breaker: ${JSON.stringify(settings.circuitBreaker)}`,
+    );
+    return settings;
   }
 
   /** Workspace settings that are not applied: each said once, in the log and in a warning. */

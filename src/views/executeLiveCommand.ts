@@ -27,10 +27,21 @@ type ExecuteLiveCommandServices = Pick<ViewServices, 'context' | 'log' | 'sessio
 const SEND = 'Send Live Order';
 
 export function registerExecuteLiveCommand(services: ExecuteLiveCommandServices, results: RunResults): void {
+  // One Execute Live at a time, from its first step: a second request (a double-click, a replayed message) while
+  // one is checking, waiting for its confirmation or for the venue is refused, never a second order.
+  let going = false;
   services.context.subscriptions.push(
     registerCommand(
       Commands.executeLive,
       async (uri?: vscode.Uri, className?: string): Promise<OrderRecord | undefined> => {
+        if (going) {
+          services.log.info('Execute Live: already in progress; the second request is ignored');
+          void vscode.window.showWarningMessage(
+            'SPtrader: an Execute Live is already in progress (checking its order, waiting for your confirmation or for the venue); nothing more was sent.',
+          );
+          return undefined;
+        }
+        going = true;
         try {
           return await executeLive(services, results, uri, typeof className === 'string' ? className : undefined);
         } catch (e) {
@@ -38,6 +49,8 @@ export function registerExecuteLiveCommand(services: ExecuteLiveCommandServices,
           services.log.error(`Execute Live failed: ${message}`);
           void vscode.window.showErrorMessage(`SPtrader: Execute Live failed: ${message}`);
           return undefined;
+        } finally {
+          going = false;
         }
       },
     ),

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { Settings } from '../constants';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonWorker, type RunnerOptions } from '../python/runner';
+import { activeProfileOf } from './profiles';
 import { readRunnerSettings } from './runnerSettings';
 
 interface PythonEnvironmentsApi {
@@ -47,16 +48,13 @@ export class InterpreterService implements vscode.Disposable {
 
   /**
    * A worker of its own for one replay, which its caller disposes (and may stop at once on a cancel
-   * without touching the warm worker Test Order uses). A batch of records is one request, so the
-   * timeout covers a batch, as in `sptrader replay`.
+   * without touching the warm worker Test Order uses). `sptrader.python.timeoutSeconds` limits each
+   * record's call of the component, as one Test Order run (a batch of records ends after its own budget;
+   * runner.ts), like `sptrader replay --timeout`.
    */
   async replayWorkerFor(file: vscode.Uri): Promise<PythonWorker> {
     const { options } = await this.optionsFor(file);
-    return new PythonWorker({
-      ...options,
-      brokerProfile: 'paper',
-      timeoutMs: Math.max(options.timeoutMs ?? 0, 120_000),
-    });
+    return new PythonWorker({ ...options, brokerProfile: 'paper' });
   }
 
   /** How the interpreter for `file` is started, for a run of its own (Debug Order's one-run session). */
@@ -81,7 +79,7 @@ export class InterpreterService implements vscode.Disposable {
       maxAnswerBytes: settings.maxAnswerBytes,
       maxMetadataBytes: settings.maxMetadataBytes,
       maxNestingDepth: settings.maxNestingDepth,
-      brokerProfile: config.get<string>(Settings.activeProfile) ?? 'paper',
+      brokerProfile: activeProfileOf(config.get<unknown>(Settings.activeProfile)).id,
       testMode: true,
     };
     return { options, key: `${interpreter.executable}\u0000${packageRoot ?? ''}\u0000${folder ?? ''}` };

@@ -31,6 +31,82 @@ export function registerOrderCommands(services: OrderCommandsServices): void {
     return after;
   };
 
+  const closing = new Set<string>();
+  const closeOne = async (node: Extract<PositionNode, { kind: 'position' }>): Promise<void> => {
+    const { venue, position } = node;
+    const side = position.quantity > 0 ? 'sell' : 'buy';
+    const quantity = Math.abs(position.quantity);
+    // On a live account this modal is the order's own confirmation (as Execute Live's is): it says so, and
+    // it is offered only when live trading is on in the user's settings.
+    const isLive = live(venue);
+    if (isLive && !services.profiles.liveEnabled()) {
+      void vscode.window.showErrorMessage(
+        `SPtrader Close Position: ${venue} is a LIVE account and live trading is off (sptrader.live.enabled in your user settings); nothing was sent.`,
+      );
+      return;
+    }
+    const summary = `${side.toUpperCase()} ${quantity} ${position.symbol} MKT IOC to close the position`;
+    const sure = await vscode.window.showWarningMessage(
+      isLive
+        ? `Close ${position.symbol} on the LIVE account ${venue}: ${side} ${quantity} at market?`
+        : `Close ${position.symbol} at ${venue}: ${side} ${quantity} at market?`,
+      {
+        modal: true,
+        detail: `Position ${position.quantity} @ ${position.average_price}; unrealized P&L ${position.unrealized_pnl}.${isLive ? `\n\n${summary}.\nThis trades real money. It is sent once, exactly as shown, and never retried. Cancel sends nothing.` : ''}`,
+      },
+      'Close Position',
+    );
+    if (sure !== 'Close Position') return;
+    const confirmedAt = systemClock.now();
+    const { engine } = await services.session.trading();
+    // The tree item is the position when the view was drawn; what was confirmed is sent only if it still
+    // is the position: closed since (a second click, a fill, another app), it would open the opposite one.
+    const broker = services.profiles.brokers.get(venue) ?? (venue === services.paper.id ? services.paper : undefined);
+    if (!broker) throw new Error(`there is no venue ${venue} in this window any more`);
+    const now = (await broker.getAccountInfo()).open_positions.find((p) => p.symbol === position.symbol)?.quantity ?? 0;
+    if (now !== position.quantity) {
+      log.info(
+        `Close Position ${position.symbol} at ${venue}: the position is ${now} now, not the ${position.quantity} confirmed; nothing was sent`,
+      );
+      void vscode.window.showWarningMessage(
+        now === 0
+          ? `SPtrader Close Position: there is no open ${position.symbol} position at ${venue} any more; nothing was sent.`
+          : `SPtrader Close Position: the ${position.symbol} position at ${venue} is ${now} now, not the ${position.quantity} you confirmed; nothing was sent. Close it again from the refreshed view.`,
+      );
+      return;
+    }
+    const cmd = submitOrderCommand(
+      {
+        symbol: position.symbol,
+        side,
+        quantity,
+        order_type: { type: 'market' },
+        time_in_force: { type: 'IOC' },
+        metadata: { reason: 'close position' },
+      },
+      {
+        venue,
+        source: 'flatten',
+        clock: systemClock,
+        // The modal above confirmed this very order for the live account (the engine refuses one without).
+        ...(isLive ? { liveConfirmation: { confirmedAt, summary } } : {}),
+      },
+    );
+    const result = await engine.submit(cmd);
+    if (result.denial) {
+      void vscode.window.showErrorMessage(
+        `SPtrader Close Position on ${venue}: ${describeDenial(cmd.order, result.denial, result.risk, { live: live(venue) })}. Nothing was sent.`,
+      );
+      return;
+    }
+    const record = (await engine.waitForFinal(cmd.clientOrderId, 5000)) ?? result.order;
+    log.info(
+      `Close Position ${position.symbol} at ${venue}: ${side} ${quantity}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`,
+    );
+    const show = record.state === 'FILLED' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+    void show(`SPtrader Close Position on ${venue}: ${describeRecord(record, { live: live(venue) })}`);
+  };
+
   services.context.subscriptions.push(
     registerCommand(
       Commands.cancelOrder,
@@ -63,12 +139,22 @@ export function registerOrderCommands(services: OrderCommandsServices): void {
           clientOrderId = picked?.clientOrderId;
         }
         if (!clientOrderId) return;
+        // A tree item or a command argument can name an order that has ended since it was shown (filled, expired).
+        const before = engine.getOrder(clientOrderId);
         const after = await cancelOne(engine, clientOrderId);
+        const text = describeRecord(after, { live: live(after.venue) });
+        if (before !== undefined && isFinalState(before.state)) {
+          void vscode.window.showInformationMessage(
+            `SPtrader Cancel on ${after.venue}: nothing to cancel; the order had already ended: ${text}`,
+          );
+          return;
+        }
         const done = after.state === 'CANCELLED' || after.state === 'DENIED';
-        const show = done ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
+        const show =
+          done || isFinalState(after.state) ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
         // The order by what it is ("BUY 10,000 EUR_USD LMT 1.0850 GTC → CANCELLED (nothing filled)"), not by its id.
         void show(
-          `SPtrader Cancel on ${after.venue}: ${describeRecord(after, { live: live(after.venue) })}${done ? '' : ' (the venue has not confirmed the cancel yet)'}`,
+          `SPtrader Cancel on ${after.venue}: ${text}${done ? '' : isFinalState(after.state) ? ' (it ended before the cancel reached the venue)' : ' (the venue has not confirmed the cancel yet)'}`,
         );
       }),
     ),
@@ -96,44 +182,21 @@ export function registerOrderCommands(services: OrderCommandsServices): void {
           );
           return;
         }
-        const { venue, position } = node;
-        const side = position.quantity > 0 ? 'sell' : 'buy';
-        const quantity = Math.abs(position.quantity);
-        const sure = await vscode.window.showWarningMessage(
-          `Close ${position.symbol} at ${venue}: ${side} ${quantity} at market?`,
-          {
-            modal: true,
-            detail: `Position ${position.quantity} @ ${position.average_price}; unrealized P&L ${position.unrealized_pnl}.`,
-          },
-          'Close Position',
-        );
-        if (sure !== 'Close Position') return;
-        const { engine } = await services.session.trading();
-        const cmd = submitOrderCommand(
-          {
-            symbol: position.symbol,
-            side,
-            quantity,
-            order_type: { type: 'market' },
-            time_in_force: { type: 'IOC' },
-            metadata: { reason: 'close position' },
-          },
-          { venue, source: 'flatten', clock: systemClock },
-        );
-        const result = await engine.submit(cmd);
-        if (result.denial) {
-          void vscode.window.showErrorMessage(
-            `SPtrader Close Position on ${venue}: ${describeDenial(cmd.order, result.denial, result.risk, { live: live(venue) })}. Nothing was sent.`,
+        // One Close Position per position at a time: a second click while the first is asking or sending waits for
+        // nothing and sends nothing.
+        const key = `${node.venue}\u0000${node.position.symbol}`;
+        if (closing.has(key)) {
+          void vscode.window.showInformationMessage(
+            `SPtrader Close Position: ${node.position.symbol} at ${node.venue} is already being closed.`,
           );
           return;
         }
-        const record = (await engine.waitForFinal(cmd.clientOrderId, 5000)) ?? result.order;
-        log.info(
-          `Close Position ${position.symbol} at ${venue}: ${side} ${quantity}: ${record.state}${record.reason ? ` (${record.reason})` : ''}`,
-        );
-        const show =
-          record.state === 'FILLED' ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
-        void show(`SPtrader Close Position on ${venue}: ${describeRecord(record, { live: live(venue) })}`);
+        closing.add(key);
+        try {
+          await closeOne(node);
+        } finally {
+          closing.delete(key);
+        }
       }),
     ),
     registerCommand(

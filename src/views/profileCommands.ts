@@ -62,7 +62,24 @@ export function registerProfileCommands(services: ProfileCommandsServices): void
     title: string,
     filter: (p: BrokerProfile) => boolean = () => true,
   ): Promise<BrokerProfile | undefined> => {
-    if (node?.kind === 'profile') return services.profiles.profile(node.id);
+    // A tree item is what the view showed when it was drawn: its profile may be gone since, or not one this
+    // command acts on (the built-in paper profile for Edit, a profile not connected for Disconnect).
+    if (node?.kind === 'profile') {
+      const profile = services.profiles.profile(node.id);
+      if (!profile) {
+        void vscode.window.showWarningMessage(
+          `SPtrader: ${title.replace(/^SPtrader: /, '')}: there is no broker profile "${String(node.id)}" in your settings any more (sptrader.brokerProfiles).`,
+        );
+        return undefined;
+      }
+      if (!filter(profile)) {
+        void vscode.window.showInformationMessage(
+          `SPtrader: ${title.replace(/^SPtrader: /, '')} does not apply to the profile "${profile.id}"${profile.id === PAPER_PROFILE_ID ? ' (the built-in paper venue)' : ''}.`,
+        );
+        return undefined;
+      }
+      return profile;
+    }
     const candidates = services.profiles.profiles().filter(filter);
     if (candidates.length === 0) {
       void vscode.window.showInformationMessage(

@@ -40,6 +40,28 @@ export interface ProfileList {
   readonly problems: readonly ProfileProblem[];
 }
 
+/**
+ * The `sptrader.activeProfile` setting as a profile id: empty or unset is the paper profile; a value that is
+ * not text (VS Code hands over what settings.json holds) is the paper profile too, with a problem naming the
+ * setting, so that a run meant for another profile is not sent to "5" or "[object Object]", or quietly to paper.
+ */
+export function activeProfileOf(value: unknown): { id: string; problem?: string } {
+  if (value === undefined || value === null || value === '') return { id: PAPER_PROFILE_ID };
+  if (typeof value === 'string' && value.trim() !== '') return { id: value.trim() };
+  const shown =
+    typeof value === 'string'
+      ? 'blank text'
+      : Array.isArray(value)
+        ? 'a list'
+        : typeof value === 'object'
+          ? 'an object'
+          : JSON.stringify(value);
+  return {
+    id: PAPER_PROFILE_ID,
+    problem: `sptrader.activeProfile must be a profile id such as "${PAPER_PROFILE_ID}", not ${shown}; choose one with "SPtrader: Select Profile"`,
+  };
+}
+
 /** Parses the `sptrader.brokerProfiles` setting; invalid or duplicate entries are skipped and reported. */
 export function parseProfileList(raw: unknown): ProfileList {
   const profiles: BrokerProfile[] = [PAPER_PROFILE];

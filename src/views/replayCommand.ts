@@ -26,6 +26,7 @@ import { replayStartingParameters, type RunInputsStore } from './runInputsStore'
 import type { RiskSettings } from '../usecases/session';
 import type { RiskLimits } from '../execution/risk';
 import { registerCommand } from './shellHooks';
+import { lastReplayChoices, ownEntry, rememberedRecord, rememberedStrings } from './workspaceMemory';
 import { componentTarget } from './testOrderCommand';
 
 const RECENT_KEY = 'sptrader.replay.recentData';
@@ -35,11 +36,6 @@ const RECENT_MAX = 8;
 const KEEP_REPLAYS = 10;
 const DATA_GLOB = '**/*.{csv,parquet,CSV,PARQUET}';
 const DATA_EXCLUDE = '**/{node_modules,.git,.e2e,out,dist,test-results}/**';
-
-interface LastChoices {
-  symbol?: string;
-  parameters?: Record<string, unknown>;
-}
 
 /**
  * `riskSettings`: the limits and circuit breaker of the editor's settings (what Test Order and Execute run
@@ -58,7 +54,7 @@ export function registerReplayCommand(
     context.extensionUri,
     {
       replayAgain: (view) =>
-        void vscode.commands.executeCommand(
+        vscode.commands.executeCommand(
           Commands.replayComponent,
           vscode.Uri.file(view.file),
           view.className ?? undefined,
@@ -82,12 +78,13 @@ export function registerReplayCommand(
       );
       return undefined;
     }
-    const target = await componentTarget('Replay Component', uri);
-    if (!target) return undefined;
+    // Set before the first await: a second request arriving while the component is found (a save) must see it.
     running = true;
-    panel.setRunning(true);
     let worker: PythonWorker | undefined;
     try {
+      const target = await componentTarget('Replay Component', uri);
+      if (!target) return undefined;
+      panel.setRunning(true);
       worker = await services.interpreters.replayWorkerFor(target);
       const info = await worker.inspect(target.fsPath);
       const classes = info.classes.filter((c) => c.entryPoint !== null);
@@ -98,8 +95,8 @@ export function registerReplayCommand(
       for (const p of problems) log.warn(`Replay: ${target.fsPath}: ${p}`);
 
       const choicesKey = `${target.fsPath}#${chosenClass ?? ''}`;
-      const allChoices = context.workspaceState.get<Record<string, LastChoices>>(CHOICES_KEY) ?? {};
-      const last = allChoices[choicesKey] ?? {};
+      const allChoices = rememberedRecord(context.workspaceState.get<unknown>(CHOICES_KEY));
+      const last = lastReplayChoices(ownEntry(allChoices, choicesKey));
       const dataFile = await pickDataFile(context.workspaceState);
       if (!dataFile) return undefined;
       const symbolSpec = specs.find((s) => s.name === 'symbol');
@@ -320,7 +317,7 @@ interface DataItem extends vscode.QuickPickItem {
 
 /** Recent data files first (those that still exist), then the workspace's CSV and Parquet files, then Browse…. */
 async function pickDataFile(state: vscode.Memento): Promise<string | undefined> {
-  const recent = (state.get<string[]>(RECENT_KEY) ?? []).filter((p) => existsSync(p));
+  const recent = rememberedStrings(state.get<unknown>(RECENT_KEY)).filter((p) => existsSync(p));
   const found = await vscode.workspace.findFiles(DATA_GLOB, DATA_EXCLUDE, 200);
   const inWorkspace = found
     .map((u) => u.fsPath)
@@ -358,6 +355,6 @@ async function pickDataFile(state: vscode.Memento): Promise<string | undefined> 
 }
 
 async function remember(state: vscode.Memento, file: string): Promise<void> {
-  const recent = (state.get<string[]>(RECENT_KEY) ?? []).filter((p) => p !== file);
+  const recent = rememberedStrings(state.get<unknown>(RECENT_KEY)).filter((p) => p !== file);
   await state.update(RECENT_KEY, [file, ...recent].slice(0, RECENT_MAX));
 }

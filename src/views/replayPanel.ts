@@ -17,13 +17,15 @@ import {
 import { WebviewPanelHost, type PageParts } from './webviewPanelHost';
 
 export interface ReplayPanelHost {
-  /** Replays the same component again (asking for the data and parameters, the last ones offered first). */
-  replayAgain(view: ReplayView): void;
+  /** Replays the same component again (asking for the data and parameters, the last ones offered first); settles when it has ended. */
+  replayAgain(view: ReplayView): PromiseLike<unknown> | void;
   /** The fills file a shown replay wrote, when it still exists. */
   fillsFile(view: ReplayView, format: 'csv' | 'parquet'): string | undefined;
 }
 
 export class ReplayPanel extends WebviewPanelHost<ReplayView, ReplayNotification, ReplayCommand> {
+  private exporting = false;
+
   constructor(
     extensionUri: vscode.Uri,
     private readonly host: ReplayPanelHost,
@@ -51,10 +53,17 @@ export class ReplayPanel extends WebviewPanelHost<ReplayView, ReplayNotification
   protected handle(command: ReplayCommand): void {
     switch (command.type) {
       case 'replayAgain':
-        if (this.current && !this.running) this.host.replayAgain(this.current);
+        if (this.current) {
+          const view = this.current;
+          this.rerunOnce('Replay again', () => this.host.replayAgain(view));
+        }
         break;
       case 'exportFills':
-        if (this.current) void this.exportFills(this.current, command.format);
+        // One export at a time: a double-click opened two save dialogs, the second over the first.
+        if (this.current && !this.exporting) {
+          this.exporting = true;
+          void this.exportFills(this.current, command.format).finally(() => (this.exporting = false));
+        }
         break;
     }
   }

@@ -17,8 +17,8 @@ import {
 import { WebviewPanelHost, type PageParts } from './webviewPanelHost';
 
 export interface ResultPanelHost {
-  /** Runs the same component again the same way (Test Order or Execute on Paper). */
-  runAgain(view: ResultView): void;
+  /** Runs the same component again the same way (Test Order or Execute on Paper); settles when that run has ended. */
+  runAgain(view: ResultView): PromiseLike<unknown> | void;
   /** The current quote of a symbol at the result's venue, for the live chart; undefined when unavailable. */
   sampleQuote(venue: string, symbol: string): Promise<QuotePoint | undefined>;
 }
@@ -119,7 +119,7 @@ export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, 
     const current = this.current;
     switch (command.type) {
       case 'runAgain':
-        if (current && !this.running) this.host.runAgain(current);
+        if (current) this.rerunOnce('Run again', () => this.host.runAgain(current));
         break;
       case 'openLocation':
         void this.openLocation(

@@ -53,12 +53,24 @@ export function replayStartingParameters(
 export class RunInputsStore {
   constructor(private readonly state: InputsState) {}
 
+  /** What is remembered for `file`, the parts of the right type only (see `damage`). */
   get(file: string): RunInputs {
-    return this.state.get<Record<string, RunInputs>>(INPUTS_KEY)?.[file] ?? {};
+    return checkedInputs(this.remembered(file)).inputs;
+  }
+
+  /** Every file's inputs as stored, when the store is an object of them (anything else is read as none). */
+  private all(): Record<string, unknown> {
+    const all = this.state.get<unknown>(INPUTS_KEY);
+    return typeof all === 'object' && all !== null && !Array.isArray(all) ? (all as Record<string, unknown>) : {};
+  }
+
+  private remembered(file: string): unknown {
+    const all = this.all();
+    return Object.prototype.hasOwnProperty.call(all, file) ? all[file] : undefined;
   }
 
   async set(file: string, inputs: RunInputs): Promise<void> {
-    const all = { ...(this.state.get<Record<string, RunInputs>>(INPUTS_KEY) ?? {}) };
+    const all = { ...this.all() };
     if (inputs.parameters === undefined && inputs.signalFile === undefined && inputs.marketDataFile === undefined)
       delete all[file];
     else all[file] = inputs;
@@ -67,7 +79,13 @@ export class RunInputsStore {
 
   /** The remembered inputs as a run takes them; throws with a sentence saying which fixture is wrong and how to fix it. */
   resolve(file: string): ResolvedInputs {
-    const inputs = this.get(file);
+    const { inputs, damage } = checkedInputs(this.remembered(file));
+    // The workspace state is a file on disk like any other: a part of the wrong type (an older version, an edit, a
+    // damaged file) is named, rather than a run going on without it or failing on "x.trim is not a function".
+    if (damage.length > 0)
+      throw new Error(
+        `the inputs remembered for ${basename(file)} in this workspace are damaged (${damage.join('; ')}); set them again with "SPtrader: Set Component Inputs…"`,
+      );
     const parts: string[] = [];
     const out: ResolvedInputs = { summary: '' };
     if (inputs.parameters && Object.keys(inputs.parameters).length > 0) {
@@ -93,4 +111,33 @@ function readFixture(file: string, what: string, nullable: boolean): Record<stri
   } catch (e) {
     throw new Error(`${(e as Error).message}; fix the file or set it again with "SPtrader: Set Component Inputs…"`);
   }
+}
+
+const describeValue = (value: unknown): string =>
+  Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value === 'object' ? 'an object' : typeof value;
+
+/** The parts of a remembered entry that have their type, and a phrase for each that has not. */
+function checkedInputs(entry: unknown): { inputs: RunInputs; damage: string[] } {
+  const inputs: RunInputs = {};
+  const damage: string[] = [];
+  if (entry === undefined || entry === null) return { inputs, damage };
+  if (typeof entry !== 'object' || Array.isArray(entry)) {
+    damage.push(`the entry is ${describeValue(entry)}, not an object`);
+    return { inputs, damage };
+  }
+  const { parameters, signalFile, marketDataFile } = entry as Record<string, unknown>;
+  if (parameters !== undefined) {
+    if (typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters))
+      inputs.parameters = parameters as Record<string, unknown>;
+    else damage.push(`parameters is ${describeValue(parameters)}, not a dict of parameters`);
+  }
+  for (const [key, value] of [
+    ['signalFile', signalFile],
+    ['marketDataFile', marketDataFile],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value === 'string' && value.length > 0) inputs[key] = value;
+    else damage.push(`${key} is ${typeof value === 'string' ? 'empty' : describeValue(value)}, not a file path`);
+  }
+  return { inputs, damage };
 }

@@ -14,6 +14,9 @@
  * Pure (no `vscode`): the container passes in what `WorkspaceConfiguration.inspect` returned.
  */
 import { parseProfileList, type ProfileList } from './profiles';
+import { DEFAULT_RISK_LIMITS, RiskLimitsSchema } from '../execution/risk';
+import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER } from '../execution/tradingState';
+import { parseRiskSettings, type RiskSettings } from '../usecases/session';
 
 /** The part of `vscode.WorkspaceConfiguration.inspect()`'s result read here. */
 export interface InspectedSetting<T = unknown> {
@@ -201,3 +204,83 @@ const idOf = (entry: unknown): string | undefined =>
 const show = (value: unknown): string => (value === undefined || value === null ? 'empty' : JSON.stringify(value));
 
 const isSame = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** The engine's circuit-breaker key for each `sptrader.circuitBreaker.*` setting (seconds become milliseconds). */
+const BREAKER_KEYS: Readonly<Record<string, { key: string; scale: number }>> = {
+  maxConsecutiveFailures: { key: 'maxConsecutiveFailures', scale: 1 },
+  maxFailuresInWindow: { key: 'maxFailuresInWindow', scale: 1 },
+  windowSeconds: { key: 'windowMs', scale: 1000 },
+  maxDailyLoss: { key: 'maxDailyLoss', scale: 1 },
+  cooldownSeconds: { key: 'cooldownMs', scale: 1000 },
+};
+
+/**
+ * The risk settings the engine runs under, from the effective limits, each setting checked on its own. One value
+ * that did not fit used to throw the whole set away for the defaults: a strict `maxOrderQuantity` of 10 became
+ * 1,000,000 because `cooldownSeconds` was -1, and the message named `circuitBreaker.cooldownMs`, which is no
+ * setting. Now only that setting takes its default, and the problem names it. A number written as text ("10")
+ * is read as that number. Empty values and empty lists take the defaults, as before.
+ */
+export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circuitBreaker'>): {
+  settings: RiskSettings;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  const numeric = (v: unknown): unknown => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
+  const check = (
+    name: string,
+    schema: { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ message: string }> } } } | undefined,
+    value: unknown,
+    fallback: unknown,
+  ): boolean => {
+    if (schema === undefined) {
+      problems.push(`${name} is not a setting SPtrader knows; it is ignored`);
+      return false;
+    }
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return true;
+    const why = parsed.error?.issues.map((i) => i.message).join('; ') ?? 'not valid';
+    problems.push(
+      `${name} = ${show(value)} is not valid (${why}); ${fallback === undefined ? 'it is off' : `its default ${show(fallback)} applies`} until it is fixed`,
+    );
+    return false;
+  };
+  const limits: Record<string, unknown> = {};
+  const riskShape = RiskLimitsSchema.shape as Record<
+    string,
+    (typeof RiskLimitsSchema.shape)[keyof typeof RiskLimitsSchema.shape]
+  >;
+  for (const [key, raw] of Object.entries(effective.risk)) {
+    if (raw === null || raw === undefined || (Array.isArray(raw) && raw.length === 0)) continue;
+    const value = numeric(raw);
+    const own = Object.prototype.hasOwnProperty.call(riskShape, key) ? riskShape[key] : undefined;
+    if (check(`sptrader.risk.${key}`, own, value, (DEFAULT_RISK_LIMITS as Record<string, unknown>)[key]))
+      limits[key] = value;
+  }
+  const circuitBreaker: Record<string, unknown> = {};
+  const breakerShape = CircuitBreakerSchema.shape as Record<
+    string,
+    (typeof CircuitBreakerSchema.shape)[keyof typeof CircuitBreakerSchema.shape]
+  >;
+  for (const [setting, raw] of Object.entries(effective.circuitBreaker)) {
+    if (raw === null || raw === undefined) continue;
+    const target = Object.prototype.hasOwnProperty.call(BREAKER_KEYS, setting) ? BREAKER_KEYS[setting] : undefined;
+    const name = `sptrader.circuitBreaker.${setting}`;
+    if (target === undefined) {
+      check(name, undefined, raw, undefined);
+      continue;
+    }
+    const value = numeric(raw);
+    const scaled = typeof value === 'number' && target.scale !== 1 ? Math.round(value * target.scale) : value;
+    const fallback = (DEFAULT_CIRCUIT_BREAKER as Record<string, unknown>)[target.key];
+    const schema = breakerShape[target.key];
+    // The engine's value (milliseconds) is checked; the message shows what the user wrote, in seconds.
+    const engineValue = schema && { safeParse: () => schema.safeParse(scaled) };
+    if (check(name, engineValue, value, typeof fallback === 'number' ? fallback / target.scale : fallback))
+      circuitBreaker[target.key] = scaled;
+  }
+  return {
+    settings: parseRiskSettings({ limits, circuitBreaker }, 'settings (sptrader.risk / sptrader.circuitBreaker)'),
+    problems,
+  };
+}

@@ -4,6 +4,7 @@
  * `runTestOrder`'s. Debug Order is Test Order on the paper venue (a scratch copy of the account) with the
  * component run once under the debugger (`debugOrder.ts`, `python/debugRun.ts`).
  */
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { RunInputsStore, type ResolvedInputs } from './runInputsStore';
@@ -25,7 +26,7 @@ import { QuoteHistory, quotePointOf } from './quoteHistory';
 import { ResultPanel } from './resultPanel';
 import { followedParentView, followedView, resultViewOf } from './resultView';
 import { presumptiveFees } from '../brokers/registry';
-import { activeProfile } from './trees';
+import { activeProfileSetting } from './trees';
 
 /** What these views use of the services the composition root hands out. */
 type TestOrderCommandServices = Pick<
@@ -63,13 +64,8 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
   const panel = new ResultPanel(
     context.extensionUri,
     {
-      runAgain: (view) => {
-        void vscode.commands.executeCommand(
-          RUN_AGAIN[view.kind],
-          vscode.Uri.file(view.file),
-          view.className ?? undefined,
-        );
-      },
+      runAgain: (view) =>
+        vscode.commands.executeCommand(RUN_AGAIN[view.kind], vscode.Uri.file(view.file), view.className ?? undefined),
       sampleQuote: async (venue, symbol) => {
         const broker = services.profiles.brokers.get(venue);
         if (!broker?.isConnected()) return undefined;
@@ -107,12 +103,39 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     }),
   );
 
+  const going = new Set<string>();
   const run = async (kind: RunKind, uri?: vscode.Uri, className?: string): Promise<TestOrderOutcome | undefined> => {
     const label = LABELS[kind];
     // What the user waits is measured from here to the result drawn in the panel (the panel's "You waited").
     const requestedAt = Date.now();
     const target = await componentTarget(label, uri);
     if (!target) return undefined;
+    // A second request for the same run while it goes (a double-click on a CodeLens, a key held down) would run
+    // the component again and send its order twice: it is refused until the first has ended.
+    const key = `${kind}\u0000${target.fsPath}\u0000${typeof className === 'string' ? className : ''}`;
+    if (going.has(key)) {
+      log.info(`${label} ${target.fsPath}: already running; the second request is ignored`);
+      void vscode.window.showInformationMessage(
+        `SPtrader: ${label} of ${typeof className === 'string' ? className : basename(target.fsPath)} is already running; its result shows in the result panel when it ends.`,
+      );
+      return undefined;
+    }
+    going.add(key);
+    try {
+      return await runOn(kind, target, uri, className, requestedAt);
+    } finally {
+      going.delete(key);
+    }
+  };
+
+  const runOn = async (
+    kind: RunKind,
+    target: vscode.Uri,
+    uri: vscode.Uri | undefined,
+    className: string | undefined,
+    requestedAt: number,
+  ): Promise<TestOrderOutcome | undefined> => {
+    const label = LABELS[kind];
     // What the user set for this component (parameters, signal and market-data fixtures): read now, so a
     // fixture that went missing stops the run with its name rather than running without it.
     let inputs: ResolvedInputs;
@@ -128,7 +151,13 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
     }
     // Test Order goes to the active profile (connected on demand); Execute on Paper always to the paper venue,
     // and Debug Order to a scratch copy of it, as Test Order on paper does.
-    const profileId = kind === 'test-order' ? activeProfile() : services.paper.id;
+    const active = activeProfileSetting();
+    if (kind === 'test-order' && active.problem) {
+      log.error(`${label} ${target.fsPath}: ${active.problem}`);
+      void vscode.window.showErrorMessage(`SPtrader ${label}: ${active.problem}. Nothing was run.`);
+      return undefined;
+    }
+    const profileId = kind === 'test-order' ? active.id : services.paper.id;
     let broker: BrokerApi = services.paper;
     const started = performance.now();
     panel.setRunning(true);
@@ -315,5 +344,25 @@ export async function componentTarget(label: string, uri?: vscode.Uri): Promise<
   }
   const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
   if (document?.isDirty) await document.save();
+  // A CodeLens or a panel can name a file deleted or moved since, or a folder named *.py; Python would only say
+  // it cannot import it, after the engine and the venue were opened for nothing.
+  const missing = notARegularFile(target);
+  if (missing) {
+    void vscode.window.showErrorMessage(
+      `SPtrader ${label}: ${target.fsPath} ${missing}; open the order component and run ${label} again.`,
+    );
+    return undefined;
+  }
   return target;
+}
+
+/** Why `target` is not a component file to run, or undefined when it is a regular file on disk. */
+function notARegularFile(target: vscode.Uri): string | undefined {
+  if (target.scheme !== 'file') return `is not a file on this computer (${target.scheme}:)`;
+  try {
+    const stat = statSync(target.fsPath);
+    return stat.isFile() ? undefined : stat.isDirectory() ? 'is a folder' : 'is not a regular file';
+  } catch {
+    return 'does not exist (deleted or moved?)';
+  }
 }

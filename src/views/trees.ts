@@ -11,7 +11,7 @@ import { describeOrder, formatPrice, formatQuantity, precisionOf } from '../usec
 import { averagePrice, filledQuantity, type OrderRecord } from '../execution/orderState';
 import type { OrderResponse, Position } from '../orders/model';
 import { accountLines, signedMoney, type AccountLine, type DayStart, type DayStartStore } from './accountSummary';
-import { PAPER_PROFILE_ID, profileConnectProblem, profileHosts } from './profiles';
+import { activeProfileOf, PAPER_PROFILE_ID, profileConnectProblem, profileHosts } from './profiles';
 import { describeEmulation, describeParent, type ChildRef, type ParentOrder } from '../execution/algos/parents';
 
 /** What these views use of the services the composition root hands out. */
@@ -320,7 +320,12 @@ export class ProfilesTree extends RefreshingTree<ProfileNode> {
 }
 
 export function activeProfile(): string {
-  return vscode.workspace.getConfiguration(Settings.section).get<string>(Settings.activeProfile) || PAPER_PROFILE_ID;
+  return activeProfileSetting().id;
+}
+
+/** The active profile's id, and what is wrong with the setting when it is not a profile id (see `activeProfileOf`). */
+export function activeProfileSetting(): { id: string; problem?: string } {
+  return activeProfileOf(vscode.workspace.getConfiguration(Settings.section).get<unknown>(Settings.activeProfile));
 }
 
 const POSITION_EVENTS: ReadonlySet<EngineEvent['type']> = new Set([

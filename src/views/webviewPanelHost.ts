@@ -155,6 +155,34 @@ export abstract class WebviewPanelHost<
     this.post({ type: 'running', running: this.running });
   }
 
+  /** A run the page asked for ("Run again") that has not ended yet. */
+  private rerun: Promise<void> | undefined;
+
+  /**
+   * Starts the run the page asked for, unless one is going: a double-click, or a message the page sends twice,
+   * must not run the component (and send its order) twice. The host's own `running` is set only once the run
+   * has found its component (after a save, a picker), too late to refuse a second message already received;
+   * this refuses every request until the run it started has ended, then tells the page whether a run is
+   * going (its button, disabled when clicked, comes back).
+   */
+  protected rerunOnce(what: string, start: () => PromiseLike<unknown> | void): void {
+    if (this.running || this.rerun) {
+      this.log.info(`${this.name}: ${what} ignored: a run is already going`);
+      return;
+    }
+    const ended = (): void => {
+      this.rerun = undefined;
+      this.postRunning();
+    };
+    this.rerun = (async () => {
+      try {
+        await start();
+      } catch (e) {
+        this.log.error(`${this.name}: ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    })().finally(ended);
+  }
+
   dispose(): void {
     clearTimeout(this.runningTimer);
     this.drawn.dispose();
@@ -226,9 +254,7 @@ export abstract class WebviewPanelHost<
   private onMessage(message: unknown): void {
     const command = this.parse(message);
     if (!command) {
-      this.log.warn(
-        `${this.name}: ignored a message that does not follow the protocol: ${JSON.stringify(message)?.slice(0, 200)}`,
-      );
+      this.log.warn(`${this.name}: ignored a message that does not follow the protocol: ${snippet(message)}`);
       return;
     }
     if (command.type !== 'ready') {
@@ -243,6 +269,15 @@ export abstract class WebviewPanelHost<
 
   private html(webview: vscode.Webview): string {
     return webviewPage(webview, this.extensionUri, (media) => this.page(media));
+  }
+}
+
+/** The start of a message for the log; one nested too deep for JSON (the page can post anything) is named as such. */
+function snippet(message: unknown): string {
+  try {
+    return String(JSON.stringify(message)).slice(0, 200);
+  } catch {
+    return `(${typeof message}, not written as JSON)`;
   }
 }
 

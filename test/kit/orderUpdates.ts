@@ -54,3 +54,10 @@ export async function readUntil<T>(
     await next.promise;
   }
 }
+
+/** What `updates` say happened to one order, in order: each fill as `fill <quantity>`, else its status. */
+export function eventsOf(updates: readonly OrderUpdate[], orderId: string): string[] {
+  return updates
+    .filter((u) => u.order.order_id === orderId)
+    .map((u) => (u.fill ? `fill ${u.fill.quantity}` : u.order.status.status));
+}

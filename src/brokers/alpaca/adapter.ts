@@ -94,7 +94,7 @@ import {
   type AlpacaClient,
   type Sdk,
 } from './connection';
-import { ALPACA_CODES, toBrokerError, type AlpacaOperation } from './errors';
+import { ALPACA_CODES, isAlpacaCode, toBrokerError, type AlpacaOperation } from './errors';
 import { parseAsset, parseCryptoQuote, parseStockQuote } from './market';
 import {
   ALPACA_CAPABILITIES,
@@ -272,11 +272,15 @@ export class AlpacaBroker implements BrokerApi {
       );
     } catch (e) {
       // Alpaca answered and refused the order itself (buying power, its own rules): a rejected order,
-      // as the other venues report it, not a failure to reach the venue.
+      // as the other venues report it, not a failure to reach the venue. A 403 with Alpaca's own code is
+      // such a refusal too ("Create Order": 403 "Buying power or shares is not sufficient"; the PDT check
+      // "rejects" the order with a 403, 40310100), whatever its wording; a bare 403 (no Alpaca body) is not.
       if (
         isBrokerError(e) &&
         !e.outcomeUnknown &&
-        (e.reason === 'INSUFFICIENT_FUNDS' || e.reason === 'INVALID_ORDER') &&
+        (e.reason === 'INSUFFICIENT_FUNDS' ||
+          e.reason === 'INVALID_ORDER' ||
+          (e.reason === 'PERMISSION_DENIED' && isAlpacaCode(e.venueCode))) &&
         e.venueCode !== undefined
       )
         return this.rejected(order, e);
@@ -302,10 +306,20 @@ export class AlpacaBroker implements BrokerApi {
   async cancelOrder(orderId: string): Promise<void> {
     const client = this.ensureConnected();
     this.reads.invalidate();
-    await withRetries(
-      () => this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false),
-      this.options.retry,
-    );
+    try {
+      await withRetries(
+        () => this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false),
+        this.options.retry,
+      );
+    } catch (e) {
+      // "Cancel Order": 422 "The order status is not cancelable" (already filled, cancelled, expired…): read
+      // it now, so a fill that beat the cancel is reported with the refusal, not at some later poll.
+      if (isBrokerError(e) && e.reason === 'INVALID_ORDER' && !e.outcomeUnknown)
+        await this.getOrderStatus(orderId).catch((lookUp: unknown) =>
+          this.report(`Alpaca: looking up order ${orderId} after a refused cancel failed`, lookUp),
+        );
+      throw e;
+    }
     // Alpaca cancels asynchronously (pending_cancel → canceled): look once so listeners hear of it.
     try {
       await this.getOrderStatus(orderId);

@@ -7,7 +7,7 @@
  * |--------|-------------------------------------------------|-----------------------------|-----------|
  * | 401    | any                                             | AUTHENTICATION              | no        |
  * | 403    | "insufficient buying power / qty / balance"     | INSUFFICIENT_FUNDS          | no        |
- * | 403    | other                                           | PERMISSION_DENIED           | no        |
+ * | 403    | other                                           | PERMISSION_DENIED (a submit: rejected) | no |
  * | 404    | order routes / quote and asset routes           | ORDER_NOT_FOUND / UNKNOWN_SYMBOL | no   |
  * | 400/422| 40010001 "client_order_id must be unique"       | DUPLICATE_CLIENT_ORDER_ID   | no        |
  * | 400/422| "asset … not found" / "not tradable"            | UNKNOWN_SYMBOL              | no        |
@@ -38,6 +38,14 @@ export const ALPACA_CODES = {
   notFound: 40410000,
   subPenny: 42210000,
 } as const;
+
+/**
+ * Whether a venue code is one of Alpaca's own (8 digits led by the HTTP status: 40310000, 42210000), i.e. the
+ * answer carried Alpaca's error body and is not a bare status from a proxy or gateway.
+ */
+export function isAlpacaCode(code: string | number | undefined): boolean {
+  return typeof code === 'number' && Number.isInteger(code) && code >= 10_000_000 && code < 100_000_000;
+}
 
 /** An HTTP error answer from Alpaca as a BrokerError (table at the top of this file). */
 export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerError {

@@ -66,6 +66,7 @@ import {
   rejectedOrderResponse,
   cloneOrderRequest,
   checkOrderRequest,
+  isFinalStatus,
   type AccountInfo,
   type InstrumentRules,
   type OrderResponse,
@@ -99,10 +100,13 @@ import {
 } from './market';
 import {
   BINANCE_CAPABILITIES,
+  fillsFromTrades,
+  foreignFeeAssets,
   fromOrderId,
   infoOf,
   parseOrder,
   parseOrderList,
+  parseTrades,
   toCreateOrderArgs,
   unsupportedOnBinance,
   type OrderContext,
@@ -176,6 +180,10 @@ export class BinanceBroker implements BrokerApi {
   private readonly reads: ReadCache;
   /** Quotes: identical reads in flight share one request, never reused after. */
   private readonly quotes = new ReadCache(0);
+  /** Prices of fee assets (BNB) in a quote asset, by "<asset><quote>", read when a fill was charged in one. */
+  private readonly feePrices = new Map<string, number>();
+  /** Fee pairs already said to be unvaluable (said once). */
+  private readonly feeWarned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
@@ -336,23 +344,48 @@ export class BinanceBroker implements BrokerApi {
         return this.rejected(order, e);
       throw e;
     }
+    await this.priceFeeAssets(direct ? reply : infoOrUndefined(unified), market.id);
     return this.observe(direct ? this.readOrderInfo(reply, 'submit', true) : this.readOrder(unified, 'submit', true));
   }
 
   async cancelOrder(orderId: string): Promise<void> {
     const { market, id } = this.locate(orderId);
     this.reads.invalidate();
-    const raw = await withRetries(
-      () => this.call('cancel', true, (x) => x.cancelOrder(id, market.unified)),
-      this.options.retry,
+    let raw: unknown;
+    try {
+      raw = await withRetries(
+        () => this.call('cancel', true, (x) => x.cancelOrder(id, market.unified)),
+        this.options.retry,
+      );
+    } catch (e) {
+      // -2011 "Unknown order sent." (errors.md CANCEL_REJECTED) is also Binance's answer for an order that
+      // is no longer open: look it up, so a fill that beat the cancel is reported and named.
+      if (isBrokerError(e) && e.venueCode === -2011) await this.explainRefusedCancel(orderId, e);
+      throw e;
+    }
+    this.observe(await this.withTrades(this.readOrder(raw, 'cancel', true)));
+  }
+
+  /** Throws INVALID_ORDER naming the state of an order Binance would not cancel, when a look-up finds it ended. */
+  private async explainRefusedCancel(orderId: string, refusal: BrokerError): Promise<void> {
+    let now: OrderResponse;
+    try {
+      now = await this.getOrderStatus(orderId);
+    } catch {
+      return; // not found, or the look-up failed: the refusal stands as it is
+    }
+    if (!isFinalStatus(now.status)) return;
+    throw new BrokerError(
+      'INVALID_ORDER',
+      `Binance: order ${orderId} is already ${now.status.status} and cannot be cancelled (${refusal.message})`,
+      { retryable: false, venueCode: refusal.venueCode },
     );
-    this.observe(this.readOrder(raw, 'cancel', true));
   }
 
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     const { market, id } = this.locate(orderId);
     const raw = await this.call('look up an order', false, (x) => x.fetchOrder(id, market.unified));
-    return this.observe(this.readOrder(raw, 'look up an order', false));
+    return this.observe(await this.withTrades(this.readOrder(raw, 'look up an order', false)));
   }
 
   async getOrderByClientId(clientOrderId: string, hint?: OrderLookupHint): Promise<OrderResponse | undefined> {
@@ -381,14 +414,17 @@ export class BinanceBroker implements BrokerApi {
     for (const symbol of symbols) {
       const market = this.market(symbol);
       const raw = await this.call('list open orders', false, (x) => x.fetchOpenOrders(market.unified));
-      out.push(...parseOrderList(raw, (s) => this.contextOf(s)).map((o) => this.observe(o)));
+      for (const o of parseOrderList(raw, (s) => this.contextOf(s))) out.push(this.observe(await this.withTrades(o)));
     }
     return out;
   }
 
   async listOpenOrders(): Promise<OrderResponse[]> {
     const raw = await this.call('list open orders', false, (x) => x.fetchOpenOrders(undefined));
-    return parseOrderList(raw, (symbol) => this.contextOf(symbol)).map((o) => this.observe(o));
+    const out: OrderResponse[] = [];
+    for (const o of parseOrderList(raw, (symbol) => this.contextOf(symbol)))
+      out.push(this.observe(await this.withTrades(o)));
+    return out;
   }
 
   async getAccountInfo(): Promise<AccountInfo> {
@@ -469,7 +505,90 @@ export class BinanceBroker implements BrokerApi {
   private contextOf(symbol: string): OrderContext {
     const market = this.markets.get(symbol);
     const rules = market ? rulesOf(market) : undefined;
-    return { baseAsset: rules?.baseAsset, quoteAsset: rules?.quoteAsset, now: this.clock.now() };
+    const quote = rules?.quoteAsset;
+    return {
+      baseAsset: rules?.baseAsset,
+      quoteAsset: quote,
+      now: this.clock.now(),
+      feeAssetPrice: (asset) => (quote === undefined ? undefined : this.feePrices.get(`${asset}${quote}`)),
+    };
+  }
+
+  /**
+   * Reads the price, in the symbol's quote asset, of every other asset these fills were charged in (BNB when
+   * the account pays fees in BNB) from the <asset><quote> ticker; says once when there is none to read.
+   */
+  private async priceFeeAssets(info: unknown, symbol: string): Promise<void> {
+    const fills =
+      typeof info === 'object' && info !== null && 'fills' in info && Array.isArray(info.fills)
+        ? (info.fills as unknown[]).filter(
+            (f): f is { commission: number; commissionAsset: string } =>
+              typeof f === 'object' && f !== null && 'commissionAsset' in f && typeof f.commissionAsset === 'string',
+          )
+        : [];
+    await this.priceFeeAssetsOf(
+      fills.map((f) => ({ commission: Number(f.commission), commissionAsset: f.commissionAsset })),
+      symbol,
+    );
+  }
+
+  private async priceFeeAssetsOf(
+    fills: ReadonlyArray<{ commission: number; commissionAsset: string }>,
+    symbol: string,
+  ): Promise<void> {
+    const ctx = this.contextOf(symbol);
+    const quote = ctx.quoteAsset;
+    if (quote === undefined) return;
+    for (const asset of foreignFeeAssets(fills, ctx)) {
+      const pair = `${asset}${quote}`;
+      try {
+        if (!this.markets.find(pair)) throw new Error(`Binance lists no ${pair} market`);
+        const q = await this.getQuote(pair);
+        const mid = q.bid > 0 && q.ask > 0 ? (q.bid + q.ask) / 2 : q.last;
+        if (mid !== undefined && mid > 0) this.feePrices.set(pair, mid);
+        else throw new Error(`no price for ${pair}`);
+      } catch (e) {
+        if (this.feePrices.has(pair) || this.feeWarned.has(pair)) continue;
+        this.feeWarned.add(pair);
+        this.reportError(
+          `Binance charged fees on ${symbol} in ${asset}, which SPtrader cannot value in ${quote} (${(e as Error).message}): those fees are counted as 0`,
+          e,
+        );
+      }
+    }
+  }
+
+  /**
+   * The order with its fills and fees from its trades (GET /api/v3/myTrades?orderId=), when it has traded
+   * since we last saw it and the view lists no fills (GET /api/v3/order and the open-order list never do):
+   * otherwise a fill would be synthesised from executedQty with no commission. A failure to read them is
+   * reported and the order returned as it was (the fill is then synthesised).
+   */
+  private async withTrades(order: OrderResponse): Promise<OrderResponse> {
+    const filled = order.filled_quantity ?? 0;
+    const known = this.tracker.last(order.order_id)?.filled_quantity ?? 0;
+    if (order.fills.length > 0 || !(filled > known + 1e-12)) return order;
+    try {
+      const market = this.market(order.symbol);
+      const { id } = fromOrderId(order.order_id);
+      const raw = await this.call('read the trades of an order', false, (x) =>
+        x.fetchMyTrades(market.unified, undefined, undefined, { orderId: id }),
+      );
+      const trades = parseTrades(raw);
+      await this.priceFeeAssetsOf(trades, order.symbol);
+      const fills = fillsFromTrades(order, trades, this.contextOf(order.symbol));
+      const traded = fills.reduce((sum, f) => sum + f.quantity, 0);
+      // Trades not all listed yet: keep what the order says (its fill is synthesised as before).
+      if (traded < filled - 1e-9) return order;
+      const commission = Number(fills.reduce((sum, f) => sum + f.commission, 0).toFixed(8));
+      return { ...order, fills, commission };
+    } catch (e) {
+      this.reportError(
+        `Binance: could not read the trades of order ${order.order_id} (its fees are counted as 0): ${redactValues((e as Error).message, this.secrets)}`,
+        e,
+      );
+      return order;
+    }
   }
 
   /**
@@ -485,7 +604,7 @@ export class BinanceBroker implements BrokerApi {
           ),
         this.options.retry,
       );
-      return this.observe(this.readOrder(raw, 'look up a client order id', false));
+      return this.observe(await this.withTrades(this.readOrder(raw, 'look up a client order id', false)));
     } catch (e) {
       if (isBrokerError(e) && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === -2013) return undefined;
       if (
@@ -594,4 +713,9 @@ export class BinanceBroker implements BrokerApi {
       );
     return { market: this.market(known), id };
   }
+}
+
+/** `info` of a ccxt unified result (Binance's own reply), or undefined. */
+function infoOrUndefined(unified: unknown): unknown {
+  return typeof unified === 'object' && unified !== null && 'info' in unified ? unified.info : undefined;
 }

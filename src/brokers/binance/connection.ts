@@ -28,6 +28,7 @@ export interface CcxtBinance {
   fetchOrder(id: string | undefined, symbol: string, params?: Params): Promise<unknown>;
   cancelOrder(id: string, symbol: string, params?: Params): Promise<unknown>;
   fetchOpenOrders(symbol?: string, since?: number, limit?: number, params?: Params): Promise<unknown>;
+  fetchMyTrades(symbol?: string, since?: number, limit?: number, params?: Params): Promise<unknown>;
   fetchBalance(params?: Params): Promise<unknown>;
   fetchTicker(symbol: string, params?: Params): Promise<unknown>;
   fetchTickers(symbols?: string[], params?: Params): Promise<unknown>;

@@ -298,19 +298,83 @@ export interface OrderContext {
   quoteAsset?: string;
   /** What we asked for (its time in force wins: Binance reports GTC for market orders). */
   request?: Pick<PlacedOrderRequest, 'time_in_force'>;
+  /** The price of one unit of a fee asset (BNB) in the quote asset, when the adapter knows it. */
+  feeAssetPrice?: (asset: string) => number | undefined;
   /** When Binance gives no time. */
   now: number;
 }
 
 /**
  * Commission in the quote asset: quote-asset commission as is, base-asset commission (Binance charges
- * a buy's fee in what was bought) at the fill price; any other asset (BNB) cannot be valued here and
- * counts as 0.
+ * a buy's fee in what was bought) at the fill price, any other asset (BNB, with "Using BNB to pay for fees")
+ * at the price `feeAssetPrice` gives for it; one it gives none for counts as 0 (the adapter says so).
  */
-function commissionInQuote(fill: z.infer<typeof RawFillSchema>, ctx: OrderContext): number {
+function commissionInQuote(
+  fill: { commission: number; commissionAsset: string; price: number },
+  ctx: OrderContext,
+): number {
+  if (fill.commission === 0) return 0;
   if (ctx.quoteAsset !== undefined && fill.commissionAsset === ctx.quoteAsset) return fill.commission;
   if (ctx.baseAsset !== undefined && fill.commissionAsset === ctx.baseAsset) return round(fill.commission * fill.price);
-  return 0;
+  const price = ctx.feeAssetPrice?.(fill.commissionAsset);
+  return price !== undefined && price > 0 ? round(fill.commission * price) : 0;
+}
+
+/** Fee assets other than the symbol's own two that these fills were charged in (to value before parsing). */
+export function foreignFeeAssets(
+  fills: ReadonlyArray<{ commission: number; commissionAsset: string }>,
+  ctx: Pick<OrderContext, 'baseAsset' | 'quoteAsset'>,
+): string[] {
+  const out = new Set<string>();
+  for (const f of fills)
+    if (f.commission !== 0 && f.commissionAsset !== ctx.baseAsset && f.commissionAsset !== ctx.quoteAsset)
+      out.add(f.commissionAsset);
+  return [...out];
+}
+
+/**
+ * GET /api/v3/myTrades (rest-api.md "Account trade list (USER_DATA)"): one entry per trade of an order, with
+ * its commission and commissionAsset, and isMaker. `GET /api/v3/order` lists no fills, so this is where the
+ * fills (and fees) of an order that traded after it was placed are read.
+ */
+export const RawTradeSchema = z.object({
+  symbol: z.string().min(1),
+  id: integerLike,
+  orderId: integerLike,
+  price: decimalString,
+  qty: decimalString,
+  commission: decimalString,
+  commissionAsset: z.string(),
+  time: millis,
+  isMaker: z.boolean().optional(),
+});
+export type RawTrade = z.infer<typeof RawTradeSchema>;
+const TradeListSchema = z.array(z.looseObject({ info: z.unknown() }));
+
+/** The raw trades inside ccxt's fetchMyTrades result (`info` of each). */
+export function parseTrades(value: unknown): RawTrade[] {
+  return readOrThrow(TradeListSchema, value, 'a list of trades').map((t) =>
+    readOrThrow(RawTradeSchema, t.info, 'a trade'),
+  );
+}
+
+/** An order's trades as its fills (ids as in the submit reply's `fills`: `<symbol>:<tradeId>`). */
+export function fillsFromTrades(order: OrderResponse, trades: readonly RawTrade[], ctx: OrderContext): Fill[] {
+  const { id } = fromOrderId(order.order_id);
+  return trades
+    .filter((t) => t.orderId === id && t.symbol === order.symbol && t.qty > 0)
+    .map((t) => ({
+      fill_id: `${t.symbol}:${t.id}`,
+      order_id: order.order_id,
+      client_order_id: order.client_order_id,
+      symbol: order.symbol,
+      side: order.side,
+      price: t.price,
+      quantity: t.qty,
+      commission: commissionInQuote(t, ctx),
+      liquidity: t.isMaker === true ? 'maker' : 'taker',
+      timestamp: t.time,
+    }));
 }
 
 export function parseOrder(value: unknown, ctx: OrderContext): OrderResponse {

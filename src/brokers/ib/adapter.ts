@@ -444,7 +444,7 @@ export class IbBroker implements BrokerApi {
         });
         const offErr = this.on('ibError', (id: number, code: number, message: string) => {
           if (id !== orderId) return;
-          const meaning = errorMeaning(code);
+          const meaning = errorMeaning(code, message);
           if (meaning.kind === 'reject' || meaning.kind === 'cancelled') done();
           else if (meaning.kind === 'error' && UNKNOWN_AFTER_PLACE.has(code))
             fail(unknown('NETWORK', `got error ${code} (${message})`));
@@ -506,7 +506,7 @@ export class IbBroker implements BrokerApi {
         });
         const offErr = this.on('ibError', (oid: number, code: number, message: string) => {
           if (oid !== id) return;
-          const meaning = errorMeaning(code);
+          const meaning = errorMeaning(code, message);
           if (meaning.kind === 'cancelled') done();
           else if (meaning.kind === 'error' && UNKNOWN_AFTER_PLACE.has(code))
             fail(
@@ -651,7 +651,7 @@ export class IbBroker implements BrokerApi {
   private requestErrors(reqId: number, fail: (error: BrokerError) => void): () => void {
     return this.on('ibError', (id: number, code: number, message: string) => {
       if (id !== reqId) return;
-      const meaning = errorMeaning(code);
+      const meaning = errorMeaning(code, message);
       if (meaning.kind !== 'info') fail(brokerErrorFor(code, message));
     });
   }

@@ -16,8 +16,12 @@ export type IbErrorMeaning =
   | { kind: 'error'; reason: BrokerErrorReason; retryable?: boolean; connection?: boolean };
 
 /**
- * IB error codes (TWS API "Message Codes") → meaning. Unlisted codes below 2100 for an order id are
- * order rejections (IB follows most with `Inactive`), codes 2100–2199 are warnings.
+ * IB error codes (TWS API "Message Codes") → meaning. TWS sends "true error messages as well as notifications
+ * that do not mean anything is wrong" through the same `error` event (TWS API "Error Handling"), so a notice
+ * must never end an order: codes 2100–2999 and any message with "Warning:" in it are notices (the rule
+ * `@stoqey/ib`'s own `isNonFatalError` applies, common/errorCode.ts), as are the order notices listed below,
+ * after which TWS goes on working the order. Other unlisted codes for an order id are order rejections (IB
+ * follows most with `Inactive`).
  * | code              | meaning                                                      | ours                               |
  * |-------------------|--------------------------------------------------------------|------------------------------------|
  * | 100               | max rate of messages per second exceeded                     | RATE_LIMITED (retryable)           |
@@ -34,9 +38,14 @@ export type IbErrorMeaning =
  * | 504               | not connected                                                | NOT_CONNECTED (connection)         |
  * | 1100, 2110        | connectivity between TWS and IB lost                         | NETWORK (retryable)                |
  * | 505, 507, 508     | decoding failure, bad length, bad message                    | BAD_RESPONSE                       |
- * | 1101, 1102, 399, 2100–2199, 10167 | restored / order warning / farm notices / delayed data | info              |
+ * | 1101, 1102, 399, 2100–2999, 10167 | restored / order warning / farm notices / delayed data | info              |
+ * | 404               | shares not available for short sale: "the order will be held while we attempt to locate the shares" | info |
+ * | 10311             | "This order will be directly routed to …" (precaution notice; the order goes on) | info           |
+ * | 10349             | "Order TIF was set to DAY based on order preset" (the order goes on, with TIF DAY) | info         |
+ * | any, text "Warning:" | e.g. 10983 "Warning: The 'EtradeOnly' order attribute is not supported" | info               |
  */
-export function errorMeaning(code: number): IbErrorMeaning {
+export function errorMeaning(code: number, message = ''): IbErrorMeaning {
+  if (WARNING_TEXT.test(message) && !FAILURE_CODES.has(code)) return { kind: 'info' };
   switch (code) {
     case 100:
       return { kind: 'error', reason: 'RATE_LIMITED', retryable: true };
@@ -80,17 +89,27 @@ export function errorMeaning(code: number): IbErrorMeaning {
     case 1101:
     case 1102:
     case 399:
+    case 404:
     case 10167:
+    case 10311:
+    case 10349:
       return { kind: 'info' };
     default:
-      if (code >= 2100 && code < 2200) return { kind: 'info' };
+      if (code >= 2100 && code < 3000) return { kind: 'info' };
       return { kind: 'reject' };
   }
 }
 
+/** IB marks a notice with "Warning:" in its text (e.g. "Order Message: … Warning: your order will not be placed …"). */
+const WARNING_TEXT = /\bWarning:/;
+/** Codes that stay what the table says whatever their text: a rejection or a failure is never a notice. */
+const FAILURE_CODES: ReadonlySet<number> = new Set([
+  100, 103, 104, 105, 110, 135, 161, 200, 201, 202, 203, 321, 326, 10147, 10148,
+]);
+
 /** The BrokerError for an IB error code the table calls an error. */
 export function brokerErrorFor(code: number, message: string, extra: { outcomeUnknown?: boolean } = {}): BrokerError {
-  const meaning = errorMeaning(code);
+  const meaning = errorMeaning(code, message);
   const reason: BrokerErrorReason = meaning.kind === 'error' ? meaning.reason : 'INVALID_ORDER';
   const retryable = meaning.kind === 'error' ? meaning.retryable : false;
   return new BrokerError(reason, `IB error ${code}: ${message}`, {

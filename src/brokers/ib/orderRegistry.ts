@@ -127,7 +127,7 @@ export class OrderRegistry {
   onError(id: number, code: number, message: string): void {
     const entry = this.byId.get(id);
     if (entry) {
-      const meaning = errorMeaning(code);
+      const meaning = errorMeaning(code, message);
       if (meaning.kind === 'reject') {
         entry.rejectReason = message;
         entry.updatedAt = this.deps.clock.now();

@@ -93,6 +93,7 @@ import {
   parseSubmitReply,
   rejectedResponse,
   toV20OrderRequest,
+  venueCancelReason,
   type OrderDetails,
   type V20CancelTransaction,
   type V20FillTransaction,
@@ -504,7 +505,17 @@ export class OandaBroker implements BrokerApi {
         reply,
       );
     const order = parseOrderReply(reply.body);
-    const mapped = orderFromV20(order, await this.details(order), this.tracker.last(order.id));
+    const before = this.tracker.last(order.id);
+    const details = await this.details(order);
+    const mapped = orderFromV20(order, details, before);
+    // Our status has no room for why: a working order OANDA cancelled itself (a stop triggered without the
+    // margin to fill it, …) is `cancelled`, and OANDA's reason is said here, once, as it happens.
+    const why = venueCancelReason(details.cancel?.reason);
+    if (mapped && why !== undefined && mapped.status.status === 'cancelled' && before && !isFinalStatus(before.status))
+      this.reportError(
+        `OANDA cancelled order ${order.id} (client order id ${mapped.client_order_id}) itself: ${why}`,
+        undefined,
+      );
     return mapped && this.tracker.observe(mapped);
   }
 

@@ -57,6 +57,14 @@ export class PaperAccount {
    * Only positions quoted in the account's currency are kept; a conversion moves with another pair's mid.
    */
   private readonly marks = new WeakMap<PositionBook, Mark>();
+  /**
+   * The marks the last valuation summed, and their sums: a valuation adds only what changed since (most
+   * orders move one position, and BigInt sums over every position were a fifth of what a paper order
+   * allocated). Exact, as every term is an integer; a position that goes flat leaves the sums in `book`.
+   */
+  private readonly counted = new Map<PositionBook, Mark>();
+  private countedValue = 0n;
+  private countedGross = 0n;
 
   constructor(
     private readonly market: Market,
@@ -75,6 +83,9 @@ export class PaperAccount {
     this.openBySymbol.clear();
     this.openCount = 0;
     this.reserveCache.clear();
+    this.counted.clear();
+    this.countedValue = 0n;
+    this.countedGross = 0n;
   }
 
   /** The saved books back in memory (after `reset`). */
@@ -95,8 +106,10 @@ export class PaperAccount {
 
   /** Books a fill; every open order of its symbol may now add more or less exposure. */
   book(fill: LedgerFill): void {
+    const before = this.ledger.position(fill.symbol);
     this.ledger.apply(fill);
     this.reserveCache.delete(instrumentKey(fill.symbol));
+    if (before !== undefined && this.ledger.position(fill.symbol) !== before) this.uncount(before);
   }
 
   /** Refusal of an order that would need more buying power than there is, else undefined. */
@@ -190,21 +203,34 @@ export class PaperAccount {
   valuation(rows?: Position[]): Valuation {
     let balance = 0n;
     for (const [currency, amount] of this.ledger.cash) balance += this.toAccount(amount, currency);
-    let value = 0n;
-    let gross = 0n;
     for (const p of this.ledger.positions.values()) {
       const mark = this.mark(p);
-      const v = mark.value;
-      value += v;
-      gross += abs(v);
+      const known = this.counted.get(p);
+      if (known !== mark) {
+        if (known !== undefined) this.uncount(p);
+        this.countedValue += mark.value;
+        this.countedGross += abs(mark.value);
+        this.counted.set(p, mark);
+      }
       rows?.push(mark.row);
     }
+    const value = this.countedValue;
+    const gross = this.countedGross;
     const now = this.clock.now();
     let reserved = 0n;
     if (this.openCount > 0)
       for (const [key, orders] of this.openBySymbol) if (orders.size > 0) reserved += this.reservedIn(key, orders, now);
     const equity = balance + value;
     return { balance, equity, buyingPower: equity - gross - reserved };
+  }
+
+  /** Takes a position's last counted mark out of the valuation's sums. */
+  private uncount(p: PositionBook): void {
+    const known = this.counted.get(p);
+    if (known === undefined) return;
+    this.countedValue -= known.value;
+    this.countedGross -= abs(known.value);
+    this.counted.delete(p);
   }
 
   /** The mid at `clock.now()`, exact in money units. */

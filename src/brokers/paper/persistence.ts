@@ -42,8 +42,13 @@ export class PaperPersistence {
     return saved.state;
   }
 
-  /** Deletes the account file and its journal; the next save writes a new snapshot. */
+  /**
+   * Deletes the account file and its journal (atomically: `deletePaperState`); the next save writes a new
+   * snapshot, one generation on, so that no journal line of the deleted account can ever apply to it.
+   */
   delete(): void {
+    crashPoint('paper-reset-begin');
+    this.generation++;
     this.snapshotOnDisk = false;
     this.needSnapshot = true;
     this.journalBytes = 0;

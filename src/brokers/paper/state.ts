@@ -9,15 +9,28 @@
  * Amounts are decimal strings of 10^-10 units because JSON numbers cannot carry a BigInt exactly.
  * A file that fails validation is reported, never silently replaced: it is someone's account.
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, openSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  rmSync,
+  type Stats,
+} from 'node:fs';
 import { replaceFileSync, syncDirectorySync, writeAllSync } from '../../common/durableFile';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { FillSchema, OrderRequestSchema, OrderResponseSchema } from '../../orders/model';
 import { BrokerError } from '../errors';
-import { StateDamagedError } from '../../common/stateErrors';
+import { StateDamagedError, StateFileError, stateFileErrorOf } from '../../common/stateErrors';
 import { crashPoint } from '../../common/crashPoint';
-import { readRegularFileSync } from '../../common/userFile';
+import { checkSeal, sealJson } from '../../common/checksum';
+import { readStateFileSync } from '../../common/userFile';
 
 const Units = z.string().regex(/^-?\d+$/, 'must be a whole number of 10^-10 units, as a string');
 
@@ -76,6 +89,8 @@ export const JournalEntrySchema = z.object({
 export type JournalEntry = z.infer<typeof JournalEntrySchema>;
 
 export const journalFile = (file: string): string => `${file}.journal`;
+/** Where a reset moves the account file while it removes the journal (see `deletePaperState`). */
+export const resetFile = (file: string): string => `${file}.reset`;
 
 /** The first layout (one cash balance in the account currency), upgraded on load. */
 const PaperStateV1Schema = z.object({
@@ -110,7 +125,14 @@ function upgrade(state: PaperState | z.infer<typeof PaperStateV1Schema>): PaperS
  * torn last line); undefined when there is no account yet.
  */
 export function readPaperAccount(file: string): { state: PaperState; journalBytes: number } | undefined {
-  const state = readPaperState(file);
+  if (existsSync(resetFile(file))) {
+    // A reset that a kill interrupted after its rename: the account is reset, only the removals are left.
+    // Beside an account file, it is an old account a finished reset could not remove (the journal is the new one's).
+    if (existsSync(file)) removeSetAside(file);
+    else finishReset(file);
+  }
+  const snapshot = readSnapshot(file);
+  const state = snapshot?.state;
   const path = journalFile(file);
   if (!state) {
     // Changes with no account to apply them to: the snapshot was lost, not never made.
@@ -124,7 +146,7 @@ export function readPaperAccount(file: string): { state: PaperState; journalByte
   }
   let text: string;
   try {
-    text = readRegularFileSync(path);
+    text = readStateFileSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state, journalBytes: 0 };
     throw unreadable(path, (e as Error).message, e);
@@ -134,8 +156,19 @@ export function readPaperAccount(file: string): { state: PaperState; journalByte
   // Everything after the last newline is a line whose write did not finish (a crash): not part of the account.
   const torn = lines.pop() ?? '';
   const entries: JournalEntry[] = [];
+  // Lines after a checksummed snapshot, or after a checksummed line, all carry one.
+  let sealed = snapshot?.sealed === true;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] as string;
+    const seal = checkSeal(line);
+    if (seal.problem) throw unreadable(path, `line ${i + 1}: ${seal.problem}`, undefined);
+    if (sealed && !seal.sealed)
+      throw unreadable(
+        path,
+        `line ${i + 1} has no checksum where every line has one: it was damaged on disk or edited`,
+        undefined,
+      );
+    sealed ||= seal.sealed;
     let json: unknown;
     try {
       json = JSON.parse(line);
@@ -216,7 +249,7 @@ function applyJournal(state: PaperState, entries: readonly JournalEntry[]): Pape
 
 /** Appends one change to the journal, durable (its directory entry too, for a new file) before it returns; returns the bytes written. */
 export function appendPaperJournal(file: string, entry: JournalEntry): number {
-  const line = `${JSON.stringify(entry)}\n`;
+  const line = `${sealJson(JSON.stringify(entry))}\n`;
   try {
     const fd = openSync(journalFile(file), 'a', 0o600);
     let created: boolean;
@@ -240,13 +273,20 @@ export function appendPaperJournal(file: string, entry: JournalEntry): number {
 
 /** The saved account (the snapshot alone, no journal), or undefined when there is none yet. */
 export function readPaperState(file: string): PaperState | undefined {
+  return readSnapshot(file)?.state;
+}
+
+/** The snapshot, and whether it carries a checksum (then so must every journal line that follows it). */
+function readSnapshot(file: string): { state: PaperState; sealed: boolean } | undefined {
   let text: string;
   try {
-    text = readRegularFileSync(file);
+    text = readStateFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw unreadable(file, (e as Error).message, e);
   }
+  const seal = checkSeal(text);
+  if (seal.problem) throw unreadable(file, seal.problem, undefined);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -264,7 +304,11 @@ export function readPaperState(file: string): PaperState | undefined {
       `it is not a paper account (version: expected 1 or 2, got ${version === undefined ? 'nothing' : JSON.stringify(version)})`,
       undefined,
     );
-  const parsed = (version === 2 ? PaperStateSchema : PaperStateV1Schema).safeParse(json);
+  // A file without a checksum was written before there were checksums: it may hold no key but its layout's
+  // (a damaged checksum key would otherwise pass for an old file's unknown one, and be dropped).
+  const parsed = (
+    version === 2 ? (seal.sealed ? PaperStateSchema : PaperStateSchema.strict()) : PaperStateV1Schema
+  ).safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues
       .slice(0, 3)
@@ -272,7 +316,7 @@ export function readPaperState(file: string): PaperState | undefined {
       .join('; ');
     throw unreadable(file, `it is not a paper account (${issues})`, parsed.error);
   }
-  return upgrade(parsed.data);
+  return { state: upgrade(parsed.data), sealed: seal.sealed };
 }
 
 function jsonKind(value: unknown): string {
@@ -292,7 +336,7 @@ function unreadable(file: string, why: string, cause: unknown): StateDamagedErro
 
 export function writePaperState(file: string, state: PaperState): void {
   try {
-    replaceFileSync(file, JSON.stringify(state));
+    replaceFileSync(file, sealJson(JSON.stringify(state)));
     crashPoint('paper-fold-between');
     // The snapshot holds everything the journal did; its lines are of the previous generation now.
     rmSync(journalFile(file), { force: true });
@@ -305,7 +349,55 @@ export function writePaperState(file: string, state: PaperState): void {
   }
 }
 
+/**
+ * Deletes the account (the reset): one rename moves the account file aside, and from that moment the
+ * account reads as reset — `readPaperAccount` finishes a reset a kill interrupted — so a kill at any step
+ * leaves the whole old account or none of it, never a journal without its snapshot or a snapshot without
+ * the journal's changes. The journal goes next, then the file set aside.
+ */
 export function deletePaperState(file: string): void {
-  rmSync(file, { force: true });
-  rmSync(journalFile(file), { force: true });
+  let stat: Stats | undefined;
+  try {
+    stat = lstatSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw stateFileErrorOf(file, 'reset the paper account', e);
+  }
+  if (stat?.isDirectory())
+    throw new StateFileError(
+      file,
+      'a directory is in the place of the paper account, so it cannot be reset',
+      `SPtrader never makes one there: move it away (or remove it), then reset again`,
+    );
+  if (stat) {
+    try {
+      renameSync(file, resetFile(file));
+      syncDirectorySync(dirname(file));
+    } catch (e) {
+      throw stateFileErrorOf(file, 'reset the paper account (moving it aside)', e);
+    }
+    crashPoint('paper-reset-between');
+  }
+  finishReset(file);
+}
+
+/** Removes what a reset leaves after its rename: the journal, then the account file set aside. */
+function finishReset(file: string): void {
+  const journal = journalFile(file);
+  try {
+    rmSync(journal, { force: true });
+  } catch (e) {
+    throw stateFileErrorOf(journal, 'remove the paper account journal (resetting the account)', e);
+  }
+  crashPoint('paper-reset-between');
+  removeSetAside(file);
+}
+
+function removeSetAside(file: string): void {
+  const aside = resetFile(file);
+  try {
+    rmSync(aside, { force: true });
+    syncDirectorySync(dirname(file));
+  } catch (e) {
+    throw stateFileErrorOf(aside, 'remove the paper account a reset set aside', e);
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import { StateFileError } from '../../common/stateErrors';
-import { notAFile } from '../../common/userFile';
+import { linkInPlace, notAFile } from '../../common/userFile';
 import { join } from 'node:path';
 import { listAuditFiles } from './auditFiles';
 import { asAuditRecord, GENESIS_PREV, reformat, sha256Hex, type AuditFileName, type AuditRecord } from './auditRecord';
@@ -111,7 +111,15 @@ export async function verifyAuditDir(dir: string, anchors: readonly AuditAnchor[
  */
 async function readRegularFile(path: string): Promise<Buffer> {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could refuse it.
-  const handle = await fsp.open(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+  // O_NOFOLLOW: the log is appended to through its name, so a link in a file's place would send the
+  // records elsewhere (another folder's log, say): refused (ELOOP), saying where it points.
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOFOLLOW ?? 0));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw linkInPlace(path, e);
+    throw e;
+  }
   try {
     const stat = await handle.stat({ bigint: true });
     if (!stat.isFile()) {
@@ -196,7 +204,9 @@ export async function scanAuditDir(
           ? 'a directory is in the place of this audit log file'
           : code === 'ENOTREG'
             ? `${(e as { what?: string }).what ?? 'something other than a file'} is in the place of this audit log file`
-            : `cannot read this audit log file (${code ?? (e as Error).message})`,
+            : code === 'ELOOP'
+              ? (e as Error).message
+              : `cannot read this audit log file (${code ?? (e as Error).message})`,
         'Nothing was sent. Put the file back, or run `sptrader recover` to set the damaged log aside',
       );
     }

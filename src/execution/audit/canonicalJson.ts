@@ -169,18 +169,32 @@ interface Shape {
 const shapes = new Map<string, Shape[]>();
 let shapeCount = 0;
 
-/** The shape of an object with these keys, or undefined when one is secret-looking (the careful path). */
-function shapeOf(keys: string[]): Shape | undefined {
-  const n = keys.length;
-  const first = n === 0 ? '' : (keys[0] as string);
+// The keys of the object being looked up, as `Object.keys` gives them (for-in into a reused array: no array per
+// object). Only `shapeOf` uses it, and it is done with it before the encoder goes into the object's values.
+const scratchKeys: string[] = [];
+
+/**
+ * The shape of a plain object (its prototype Object.prototype or null), or undefined when a key is secret-looking
+ * or for-in meets a key that is not the object's own (something enumerable on Object.prototype): the careful path.
+ */
+function shapeOf(value: object): Shape | undefined {
+  // An object with very many keys once does not keep its keys here for ever.
+  if (scratchKeys.length > 1024) scratchKeys.length = 0;
+  let n = 0;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) return undefined;
+    scratchKeys[n++] = key;
+  }
+  const first = n === 0 ? '' : (scratchKeys[0] as string);
   const candidates = shapes.get(first);
   if (candidates !== undefined)
     next: for (const shape of candidates) {
       const known = shape.keys;
       if (known.length !== n) continue;
-      for (let i = 1; i < n; i++) if (known[i] !== keys[i]) continue next;
+      for (let i = 1; i < n; i++) if (known[i] !== scratchKeys[i]) continue next;
       return shape;
     }
+  const keys = scratchKeys.slice(0, n);
   const sorted = sortKeys([...keys]);
   const names: Buffer[] = [];
   for (const key of sorted) {
@@ -307,7 +321,7 @@ export class CanonicalBytes {
         const proto: unknown = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) return false;
         if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-        const shape = shapeOf(Object.keys(value));
+        const shape = shapeOf(value);
         if (shape === undefined) return false;
         const { sorted, names } = shape;
         this.room(1);

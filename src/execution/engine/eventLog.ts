@@ -149,17 +149,19 @@ export class EventLog {
 
 /** The command as the audit log keeps it: the order's free-form metadata redacted of anything secret-looking. */
 export function auditCommand(cmd: SubmitOrder): Record<string, unknown> {
-  return {
+  const out: Record<string, unknown> = {
     commandId: cmd.commandId,
     issuedAt: cmd.issuedAt,
     clientOrderId: cmd.clientOrderId,
     venue: cmd.venue,
     source: cmd.source,
     order: auditOrder(cmd.order),
-    ...(cmd.component === undefined ? {} : { component: cmd.component }),
-    ...(cmd.componentLimits === undefined ? {} : { componentLimits: redactSecrets(cmd.componentLimits) }),
-    ...(cmd.liveConfirmation === undefined ? {} : { liveConfirmation: cmd.liveConfirmation }),
   };
+  // Set one by one (same keys, same order) rather than spread from a literal each.
+  if (cmd.component !== undefined) out['component'] = cmd.component;
+  if (cmd.componentLimits !== undefined) out['componentLimits'] = redactSecrets(cmd.componentLimits);
+  if (cmd.liveConfirmation !== undefined) out['liveConfirmation'] = cmd.liveConfirmation;
+  return out;
 }
 
 /**
@@ -176,6 +178,12 @@ export function auditOrder<T>(order: T): T {
   if (typeof order !== 'object' || order === null) return order;
   const o = order as Record<string, unknown>;
   const metadata = o['metadata'];
-  if (typeof metadata !== 'object' || metadata === null || Object.keys(metadata).length === 0) return order;
+  if (typeof metadata !== 'object' || metadata === null || !hasKeys(metadata)) return order;
   return { ...o, metadata: redactSecrets(metadata) } as T;
+}
+
+/** Whether `o` has an own enumerable key (`Object.keys(o).length > 0` without the array). */
+function hasKeys(o: object): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return true;
+  return false;
 }

@@ -168,6 +168,8 @@ export class SubmitLanes {
       at: clock.now(),
     });
     cache.accept(record, reserve);
+    // Without an audit log there is no command to record, nor anything to wait for.
+    if (!log.audit) return undefined;
     if (this.o.simulation) {
       log.note('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
       return undefined;

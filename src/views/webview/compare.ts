@@ -272,7 +272,13 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const message = parseCompareNotification(event.data);
   if (message) onNotification(message);
 });
-byId('run-again').addEventListener('click', () => vscode.postMessage({ type: 'runAgain' }));
+// Disabled at the click, until the host says no run is going: a double-click asks for one run.
+byId<HTMLButtonElement>('run-again').addEventListener('click', (event) => {
+  const button = event.currentTarget as HTMLButtonElement;
+  if (button.disabled) return;
+  button.disabled = true;
+  vscode.postMessage({ type: 'runAgain' });
+});
 new MutationObserver(() => applyTheme()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 render(current);
 vscode.postMessage({ type: 'ready' });

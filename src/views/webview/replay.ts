@@ -329,7 +329,13 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const message = parseReplayNotification(event.data);
   if (message) onNotification(message);
 });
-byId('replay-again').addEventListener('click', () => vscode.postMessage({ type: 'replayAgain' }));
+// Disabled at the click, until the host says no run is going: a double-click asks for one run.
+byId<HTMLButtonElement>('replay-again').addEventListener('click', (event) => {
+  const button = event.currentTarget as HTMLButtonElement;
+  if (button.disabled) return;
+  button.disabled = true;
+  vscode.postMessage({ type: 'replayAgain' });
+});
 byId('export-csv').addEventListener('click', () => vscode.postMessage({ type: 'exportFills', format: 'csv' }));
 byId('export-parquet').addEventListener('click', () => vscode.postMessage({ type: 'exportFills', format: 'parquet' }));
 new MutationObserver(() => applyTheme()).observe(document.body, { attributes: true, attributeFilter: ['class'] });

@@ -90,6 +90,21 @@ export interface FakeAlpaca extends FakeVenue {
   orders(): WireOrder[];
   /** Fills part of a resting order at its limit (or the touch), as a venue would on thin liquidity. */
   partialFill(orderId: string, qty: number, price: number): void;
+  /**
+   * Moves an order the way Alpaca's own systems do, outside any request ("Orders at Alpaca" → "Order
+   * Lifecycle": pending_new/accepted before routing, done_for_day at the close, expired at its time in
+   * force, replaced by a replace, calculated after the close): the fields given replace the order's.
+   */
+  setOrder(orderId: string, patch: Partial<WireOrder>): void;
+  /**
+   * The next POST /v2/orders is refused with this HTTP status and Alpaca's error body `{code, message}`
+   * ("Create Order": 403 "Buying power or shares is not sufficient", 422 "Input parameters are not
+   * recognized"; 403 40310100 "trade denied due to pattern day trading protection" per Alpaca's PDT support
+   * page: "the order is rejected, and API returns error with HTTP status code 403"). Nothing is placed.
+   */
+  refuseNextSubmit(status: number, code: number, message: string): void;
+  /** The next order placed (and left open) is answered with this status, e.g. pending_new or accepted (not yet routed). */
+  acceptNextAs(status: string): void;
 }
 
 type Side = 'buy' | 'sell';
@@ -264,7 +279,11 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
 
   // --- routes ---
 
+  const refusals: Array<{ status: number; code: number; message: string }> = [];
+  const acceptAs: string[] = [];
   const placeOrder = (body: Record<string, unknown>, res: ServerResponse): WireOrder | undefined => {
+    const refusal = refusals.shift();
+    if (refusal) return void fail(res, refusal.status, refusal.code, refusal.message);
     const symbol = typeof body.symbol === 'string' ? body.symbol : '';
     const qty = typeof body.qty === 'string' ? Number(body.qty) : NaN;
     const side = body.side;
@@ -344,6 +363,8 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     // The fake fills in full at the touch, so FOK and IOC behave alike: all now, or cancelled.
     evaluate(book, true);
     if ((tif === 'ioc' || tif === 'fok') && !FINAL.has(order.status)) cancel(order);
+    const acceptedAs = acceptAs.shift();
+    if (acceptedAs !== undefined && !FINAL.has(order.status)) order.status = acceptedAs;
     return order;
   };
 
@@ -605,6 +626,17 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     },
     orders() {
       return [...byId.values()].map((b) => structuredClone(b.order));
+    },
+    setOrder(orderId, patch) {
+      const b = byId.get(orderId);
+      if (!b) throw new Error(`fake Alpaca: no order ${orderId}`);
+      Object.assign(b.order, patch, { updated_at: now() });
+    },
+    acceptNextAs(status) {
+      acceptAs.push(status);
+    },
+    refuseNextSubmit(status, code, message) {
+      refusals.push({ status, code, message });
     },
     partialFill(orderId, qty, price) {
       const b = byId.get(orderId);

@@ -58,6 +58,12 @@ export interface FakeBinanceOptions {
   symbols?: FakeBinanceSymbol[];
   /** Taker/maker commission, charged in the asset received (as Binance does without BNB); default 0.001. */
   commissionRate?: number;
+  /**
+   * Pay fees in BNB (the account option "Using BNB to pay for fees"): each fill's commission is its value in
+   * the quote asset divided by this BNB price, with `commissionAsset` "BNB" (rest-api.md "New order" FULL
+   * response: `fills[].commission`, `fills[].commissionAsset`).
+   */
+  bnbFeePrice?: number;
 }
 
 export interface FakeBinance extends FakeVenue {
@@ -68,11 +74,25 @@ export interface FakeBinance extends FakeVenue {
   /** Free and locked amounts of an asset. */
   balance(asset: string): { free: number; locked: number };
   setBalance(asset: string, free: number): void;
+  /**
+   * The book an arriving order takes from on one side (BUY takes `asks`, SELL `bids`): price levels, best
+   * first. A marketable order fills level by level, one trade (and one `fills[]` entry) per level; what is
+   * left of a MARKET or IOC order then ends EXPIRED, a FOK that cannot fill in full ends EXPIRED with nothing
+   * filled, and a GTC limit rests PARTIALLY_FILLED (enums.md "Order status": EXPIRED "The order was canceled
+   * according to the order type's rules (e.g. LIMIT FOK orders with no fill, LIMIT IOC or MARKET orders that
+   * partially fill)"). Levels taken are used up.
+   */
+  setDepth(symbol: string, side: 'asks' | 'bids', levels: Array<[price: number, qty: number]>): void;
+  /**
+   * The next arriving order that would trade is stopped by self-trade prevention: it ends EXPIRED_IN_MATCH
+   * with nothing filled (enums.md: "The order was expired by the exchange due to STP").
+   */
+  preventNextMatch(): void;
 }
 
 type Side = 'BUY' | 'SELL';
 type OrderKind = 'MARKET' | 'LIMIT' | 'STOP_LOSS' | 'STOP_LOSS_LIMIT';
-type Status = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED';
+type Status = 'NEW' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED' | 'EXPIRED_IN_MATCH';
 
 interface StoredFill {
   price: number;
@@ -119,7 +139,7 @@ class BinanceReply extends Error {
   }
 }
 
-const DEFAULT_SYMBOLS: FakeBinanceSymbol[] = [
+export const DEFAULT_SYMBOLS: FakeBinanceSymbol[] = [
   {
     symbol: 'BTCUSDT',
     baseAsset: 'BTC',
@@ -164,6 +184,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   const detailed = new Map<string, number>();
   const sockets = new Set<Socket>();
   let nextOrderId = 1000;
+  const depth = new Map<string, Array<[number, number]>>();
+  let preventMatch = 0;
   let nextTradeId = 5000;
 
   const wallet = (asset: string) => {
@@ -180,20 +202,35 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   // --- matching ---
 
   function fill(order: StoredOrder, price: number, maker: boolean, now: number): void {
-    const s = symbolOf(order.symbol);
-    const qty = order.origQty - order.executedQty;
-    const quote = price * qty;
-    const base = wallet(s.baseAsset);
-    const cash = wallet(s.quoteAsset);
     // Release what was locked, then move the money.
     if (order.locked > 0) {
       wallet(order.lockedAsset).locked -= order.locked;
       wallet(order.lockedAsset).free += order.locked;
       order.locked = 0;
     }
+    fillQty(order, price, order.origQty - order.executedQty, maker, now);
+  }
+
+  /** One trade of `qty` at `price` (locks are the caller's). */
+  function fillQty(order: StoredOrder, price: number, qty: number, maker: boolean, now: number): void {
+    const s = symbolOf(order.symbol);
+    const quote = price * qty;
+    const base = wallet(s.baseAsset);
+    const cash = wallet(s.quoteAsset);
     let commission: number;
     let commissionAsset: string;
-    if (order.side === 'BUY') {
+    if (options.bnbFeePrice !== undefined) {
+      commission = (quote * commissionRate) / options.bnbFeePrice;
+      commissionAsset = 'BNB';
+      wallet('BNB').free -= commission;
+      if (order.side === 'BUY') {
+        cash.free -= quote;
+        base.free += qty;
+      } else {
+        base.free -= qty;
+        cash.free += quote;
+      }
+    } else if (order.side === 'BUY') {
       commission = qty * commissionRate;
       commissionAsset = s.baseAsset;
       cash.free -= quote;
@@ -205,10 +242,52 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       cash.free += quote - commission;
     }
     order.fills.push({ price, qty, commission, commissionAsset, tradeId: ++nextTradeId, time: now, maker });
-    order.executedQty = order.origQty;
+    order.executedQty = Number((order.executedQty + qty).toFixed(12));
     order.quoteQty += quote;
-    order.status = 'FILLED';
+    order.status = order.executedQty >= order.origQty - 1e-12 ? 'FILLED' : 'PARTIALLY_FILLED';
     order.updateTime = now;
+  }
+
+  /** An arriving marketable order against `setDepth` levels; false when the side has no depth set. */
+  function walkDepth(order: StoredOrder, s: FakeBinanceSymbol, now: number): boolean {
+    const levels = depth.get(`${s.symbol}:${order.side === 'BUY' ? 'asks' : 'bids'}`);
+    if (!levels) return false;
+    const limit = order.type === 'LIMIT' || order.type === 'STOP_LOSS_LIMIT' ? order.price : undefined;
+    const within = (p: number) =>
+      limit === undefined || (order.side === 'BUY' ? p <= limit + 1e-12 : p >= limit - 1e-12);
+    const remaining = () => Number((order.origQty - order.executedQty).toFixed(12));
+    const reachable = levels.filter((l) => within(l[0])).reduce((sum, l) => sum + l[1], 0);
+    release(order);
+    const immediate = order.type === 'MARKET' || order.type === 'STOP_LOSS' || order.timeInForce !== 'GTC';
+    if (order.timeInForce === 'FOK' && limit !== undefined && reachable < remaining() - 1e-12) {
+      order.status = 'EXPIRED';
+      order.updateTime = now;
+      return true;
+    }
+    for (const level of levels) {
+      if (remaining() <= 0 || !within(level[0])) break;
+      const take = Math.min(level[1], remaining());
+      if (take <= 0) continue;
+      fillQty(order, level[0], take, false, now);
+      level[1] = Number((level[1] - take).toFixed(12));
+    }
+    depth.set(
+      `${s.symbol}:${order.side === 'BUY' ? 'asks' : 'bids'}`,
+      levels.filter((l) => l[1] > 0),
+    );
+    if (remaining() > 0) {
+      if (immediate) {
+        order.status = 'EXPIRED';
+        order.updateTime = now;
+      } else {
+        const need = order.side === 'BUY' ? order.price * remaining() : remaining();
+        const b = wallet(order.lockedAsset);
+        b.free -= need;
+        b.locked += need;
+        order.locked = need;
+      }
+    }
+    return true;
   }
 
   const touch = (s: FakeBinanceSymbol, side: Side) => (side === 'BUY' ? s.ask : s.bid);
@@ -220,6 +299,19 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   /** Works an order that has just arrived or whose trigger the quote has reached. */
   function work(order: StoredOrder, now: number, arriving: boolean): void {
     const s = symbolOf(order.symbol);
+    const trades =
+      order.type === 'MARKET' ||
+      (order.type === 'STOP_LOSS' && order.triggered) ||
+      ((order.type === 'LIMIT' || (order.type === 'STOP_LOSS_LIMIT' && order.triggered)) &&
+        marketable(s, order.side, order.price));
+    if (arriving && trades && preventMatch > 0) {
+      preventMatch--;
+      release(order);
+      order.status = 'EXPIRED_IN_MATCH';
+      order.updateTime = now;
+      return;
+    }
+    if (arriving && trades && walkDepth(order, s, now)) return;
     if (order.type === 'MARKET' || (order.type === 'STOP_LOSS' && order.triggered)) {
       fill(order, touch(s, order.side), false, now);
       return;
@@ -571,9 +663,11 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
 
   function myTrades(params: URLSearchParams): unknown {
     const s = symbolOf(params.get('symbol') ?? undefined);
+    // rest-api.md "Account trade list": orderId "can only be used in combination with symbol".
+    const orderId = params.get('orderId');
     const trades = [];
     for (const o of orders.values()) {
-      if (o.symbol !== s.symbol) continue;
+      if (o.symbol !== s.symbol || (orderId !== null && String(o.orderId) !== orderId)) continue;
       for (const f of o.fills)
         trades.push({
           symbol: o.symbol,
@@ -863,6 +957,15 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     balance(asset) {
       const b = wallet(asset);
       return { free: b.free, locked: b.locked };
+    },
+    setDepth(symbol, side, levels) {
+      depth.set(
+        `${symbol}:${side}`,
+        levels.map(([price, qty]) => [price, qty]),
+      );
+    },
+    preventNextMatch() {
+      preventMatch++;
     },
     setBalance(asset, free) {
       wallet(asset).free = free;

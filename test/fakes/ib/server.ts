@@ -101,9 +101,23 @@ interface Position {
   avgCost: number;
 }
 
+/**
+ * One message of a scripted order life: an ORDER_STATUS (cumulative filled and average price, as TWS sends
+ * them) or an ERR_MSG for the order's id (a rejection, a cancel confirmation, or a notice).
+ */
+export type FakeTwsStep =
+  | { status: string; filled?: number; avgFillPrice?: number; lastFillPrice?: number }
+  | { error: number; message: string };
+
 export interface FakeTws extends FakeVenue {
   /** Orders as the fake holds them (for assertions). */
   orders(): ReadonlyArray<Readonly<FakeOrder>>;
+  /**
+   * The next PLACE_ORDER that the fake accepts is answered with exactly these messages, in order, instead of
+   * its own matching (the order is kept with the last status sent), e.g. TWS's notices (ERR 10349 "Order TIF
+   * was set to DAY based on order preset") before PreSubmitted, partial fills, ApiCancelled, Inactive.
+   */
+  scriptNextOrder(steps: FakeTwsStep[]): void;
   /** Closes every client connection (as TWS does when it restarts), keeping orders and positions. */
   dropConnections(): void;
 }
@@ -181,6 +195,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     '',
     0,
   ];
+  const scripts: FakeTwsStep[][] = [];
   const notify = (o: FakeOrder) => sessionOf(o.clientId)?.send(statusFields(o));
   const error = (s: Session, id: number, code: number, message: string) => s.send([4, 2, id, code, message, '']);
 
@@ -326,6 +341,22 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       return s.send([3, orderId, 'Inactive', 0, o.qty, 0, 0, 0, 0, s.clientId, '', 0]);
     }
     nextId = Math.max(nextId, orderId + 1);
+    const script = scripts.shift();
+    if (script) {
+      orders.set(orderId, o);
+      for (const step of script) {
+        if ('error' in step) {
+          error(s, orderId, step.error, step.message);
+          continue;
+        }
+        o.status = step.status;
+        o.filled = step.filled ?? o.filled;
+        o.avgFillPrice = step.avgFillPrice ?? o.avgFillPrice;
+        o.lastFillPrice = step.lastFillPrice ?? o.lastFillPrice;
+        s.send(statusFields(o));
+      }
+      return;
+    }
     o.status = o.type === 'STP' || o.type === 'STP LMT' || o.type === 'TRAIL' ? 'PreSubmitted' : 'Submitted';
     orders.set(orderId, o);
     const accepted = statusFields(o);
@@ -564,6 +595,9 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       return Object.fromEntries(counts);
     },
     orders: () => [...orders.values()],
+    scriptNextOrder(steps: FakeTwsStep[]) {
+      scripts.push(steps);
+    },
     dropConnections() {
       for (const s of sessions) s.socket.destroy();
     },

@@ -57,6 +57,20 @@ export interface FakeOandaOptions {
   now?: () => number;
   /** Echo the Authorization header in 401 messages (to prove the client redacts it). */
   leakyErrors?: boolean;
+  /**
+   * Commission per unit of notional (default 0). OrderFillTransaction.commission: "The commission charged in
+   * the Account's home currency as a result of filling the Order. The commission is always represented as a
+   * positive quantity of the Account's home currency, however it reduces the balance in the Account."
+   */
+  commissionRate?: number;
+  /**
+   * Which prices an ORDER_FILL carries: 'all' (default: `price`, `fullVWAP` and the trades' prices) or
+   * 'tradesOnly'. The spec requires none of them and says of `price`: "This field is now deprecated and should
+   * no longer be used. The individual tradesClosed, tradeReduced and tradeOpened fields contain the
+   * exact/official price each unit was filled at."; `fullVWAP` is what the units "should have been filled at,
+   * in the absence of guaranteed price execution".
+   */
+  fillPrices?: 'all' | 'tradesOnly';
 }
 
 export const DEFAULT_FAKE_INSTRUMENTS: FakeOandaInstrument[] = [
@@ -128,6 +142,13 @@ export interface FakeOanda extends FakeVenue {
   balance(): number;
   /** Re-evaluates resting orders (expiry, triggers) now; every request and setQuote do it too. */
   evaluate(): void;
+  /**
+   * At most this many units of `instrument` can be filled at once from now on (undefined: unlimited). An IOC
+   * order fills what there is and the rest is cancelled (INSUFFICIENT_LIQUIDITY); a FOK order that cannot fill
+   * entirely is cancelled (TimeInForce: "FOK: The Order must be immediately 'Filled Or Killed'", "IOC: The
+   * Order must be 'Immediately partially filled Or Cancelled'").
+   */
+  setLiquidity(instrument: string, units: number | undefined): void;
 }
 
 interface Quote {
@@ -173,6 +194,10 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
   const byClientId = new Map<string, string>();
   const transactions = new Map<string, Json>();
   const positions = new Map<string, Net>();
+  /** Open trades per instrument, oldest first (signed units), as OANDA keeps them (FIFO closing). */
+  const trades = new Map<string, Array<{ id: string; units: number }>>();
+  const liquidity = new Map<string, number>();
+  const commissionRate = options.commissionRate ?? 0;
   const faults = new FaultQueue();
   const requests: RecordedRequest[] = [];
   const held = new Set<ServerResponse>();
@@ -235,24 +260,58 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     return pl;
   }
 
-  function fill(order: FakeOandaOrder, price: number): Json {
-    const units = Number(order.units);
+  /** The trades a fill opens, closes and reduces (TradeOpen, TradeReduce in the spec), FIFO. */
+  function tradeEffects(instrument: string, units: number, price: number, id: string): Json {
+    const open = trades.get(instrument) ?? [];
+    const out: Json = {};
+    const closed: Json[] = [];
+    let left = units;
+    const p = fmtPrice(instrument, price);
+    while (left !== 0 && open.length > 0 && Math.sign(open[0]!.units) !== Math.sign(left)) {
+      const t = open[0]!;
+      const take = Math.min(Math.abs(left), Math.abs(t.units)) * Math.sign(left);
+      const effect = { tradeID: t.id, units: String(take), price: p, realizedPL: '0.0000', halfSpreadCost: '0.0000' };
+      t.units = Number((t.units + take).toFixed(10));
+      left = Number((left - take).toFixed(10));
+      if (t.units === 0) {
+        open.shift();
+        closed.push(effect);
+      } else out.tradeReduced = effect;
+    }
+    if (closed.length > 0) out.tradesClosed = closed;
+    if (left !== 0) {
+      open.push({ id, units: left });
+      out.tradeOpened = { tradeID: id, units: String(left), price: p, halfSpreadCost: '0.0000' };
+    }
+    if (open.length > 0) trades.set(instrument, open);
+    else trades.delete(instrument);
+    return out;
+  }
+
+  function fill(order: FakeOandaOrder, price: number, fillUnits?: number): Json {
+    const units = fillUnits ?? Number(order.units);
     const pl = applyFill(order.instrument, units, price);
+    const commission = Math.abs(units) * price * commissionRate;
+    balance -= commission;
     const id = nextId();
+    const unitsText = fillUnits === undefined ? order.units : String(fillUnits);
     const tx = record({
       ...txBase(id),
       type: 'ORDER_FILL',
       orderID: order.id,
       ...(order.clientExtensions?.id ? { clientOrderID: order.clientExtensions.id } : {}),
       instrument: order.instrument,
-      units: order.units,
-      price: fmtPrice(order.instrument, price),
-      fullVWAP: fmtPrice(order.instrument, price),
+      units: unitsText,
+      ...(options.fillPrices === 'tradesOnly'
+        ? {}
+        : { price: fmtPrice(order.instrument, price), fullVWAP: fmtPrice(order.instrument, price) }),
       reason: `${order.type}_ORDER`,
       pl: money(pl),
       financing: '0.0000',
-      commission: '0.0000',
+      commission: money(commission),
+      halfSpreadCost: '0.0000',
       accountBalance: money(balance),
+      ...tradeEffects(order.instrument, units, price, id),
     });
     order.state = 'FILLED';
     order.fillingTransactionID = id;
@@ -406,7 +465,14 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     const related = [id];
     const price = executable(order);
     const immediate = order.type === 'MARKET' || order.timeInForce === 'IOC' || order.timeInForce === 'FOK';
-    if (price !== undefined) {
+    const available = liquidity.get(order.instrument);
+    const wanted = Math.abs(Number(order.units));
+    if (price !== undefined && available !== undefined && available < wanted && immediate) {
+      // Not enough at once: FOK is killed; IOC (and a MARKET's default FOK aside) fills what there is.
+      const part = order.timeInForce === 'IOC' ? Math.min(available, wanted) : 0;
+      if (part > 0) reply.orderFillTransaction = fill(order, price, part * Math.sign(Number(order.units)));
+      reply.orderCancelTransaction = cancel(order, 'INSUFFICIENT_LIQUIDITY');
+    } else if (price !== undefined) {
       if (!boundOk(order, price)) reply.orderCancelTransaction = cancel(order, 'BOUNDS_VIOLATION');
       else if (marginShort(order, price)) reply.orderCancelTransaction = cancel(order, 'INSUFFICIENT_MARGIN');
       else reply.orderFillTransaction = fill(order, price);
@@ -733,6 +799,10 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
       return balance;
     },
     evaluate,
+    setLiquidity(instrument, units) {
+      if (units === undefined) liquidity.delete(instrument);
+      else liquidity.set(instrument, units);
+    },
     async close() {
       for (const res of held) res.destroy();
       held.clear();

@@ -1,6 +1,7 @@
 /**
  * The corruption suite: every state file of a state directory that has seen a few paper orders
- * × (missing, empty, truncated, garbled, an older copy of itself, a directory in its place)
+ * × (missing, empty, truncated, garbled, an older copy of itself, a directory or a symbolic link to a copy
+ * elsewhere in its place)
  * × every command, run as a user runs it (`node dist/cli.js`, a fresh copy of the damaged folder each).
  *
  * What must hold, whatever the damage:
@@ -15,7 +16,7 @@
  * Derived files (working-orders.json and audit/anchor.json, which the engine rebuilds from the audit
  * log) may be repaired on open instead of refused — then an order may go out, but only if the run says
  * which file it repaired, and every view must still be the truth; an older copy of one is what a crash
- * before its last rewrite leaves, so it counts as intact. A directory in a derived file's place cannot
+ * before its last rewrite leaves, so it counts as intact. A directory (or a link) in a derived file's place cannot
  * be repaired and must be refused.
  * `audit verify|tail` read only the audit folder: they run on the audit files' cases (and the control);
  * a replay's refusal depends only on the folder being a trading one: it runs on the "missing" cases.
@@ -36,6 +37,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -50,8 +52,8 @@ const RESTING = ['--param', 'offset_pips=200', '--param', 'expiry_minutes=1440']
 const CONCURRENCY = 3;
 const COMMAND_TIMEOUT_MS = 60_000;
 
-type Variant = 'missing' | 'empty' | 'truncated' | 'garbled' | 'older' | 'directory';
-const VARIANTS: readonly Variant[] = ['missing', 'empty', 'truncated', 'garbled', 'older', 'directory'];
+type Variant = 'missing' | 'empty' | 'truncated' | 'garbled' | 'older' | 'directory' | 'symlink';
+const VARIANTS: readonly Variant[] = ['missing', 'empty', 'truncated', 'garbled', 'older', 'directory', 'symlink'];
 const COMMANDS = [
   'test-order',
   'status',
@@ -218,6 +220,8 @@ const AUDIT_FILES = new Set(['audit log', 'audit/anchor.json']);
 function commandsOf(c: Case): Command[] {
   const control = c.variant === 'none';
   return COMMANDS.filter((command) => {
+    // A link is refused where the file is read, the same for every command: one that sends, and two that read.
+    if (c.variant === 'symlink' && !['test-order', 'positions', 'audit verify'].includes(command)) return false;
     if (command === 'audit verify' || command === 'audit tail') return control || AUDIT_FILES.has(c.file);
     if (command === 'replay') return control || c.variant === 'missing';
     return true;
@@ -242,7 +246,8 @@ const CASES: Case[] = [
 ];
 
 describe('corruption suite: damaged state × every command (dist/cli.js)', function () {
-  this.timeout(600_000);
+  // Every case runs in `before` (358 CLI runs, ~5 min on a quiet machine): room for a slow or loaded one.
+  this.timeout(1_500_000);
   let scratch: string;
   let template: string;
   let older: string;
@@ -363,7 +368,20 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
         mkdirSync(target);
         writeFileSync(join(target, 'stray'), 'x');
         return true;
+      case 'symlink':
+        // The same bytes, but elsewhere: writes through the name would miss it or reach another folder's file.
+        return linkElsewhere(target, original);
     }
+  }
+
+  /** Puts a symbolic link to a copy of `content` outside the folder in the place of `target`. */
+  function linkElsewhere(target: string, content: Buffer | string): boolean {
+    const elsewhere = join(scratch, 'elsewhere', `${Math.random().toString(36).slice(2)}`);
+    mkdirSync(join(scratch, 'elsewhere'), { recursive: true });
+    writeFileSync(elsewhere, content);
+    rmSync(target, { force: true });
+    symlinkSync(elsewhere, target);
+    return true;
   }
 
   /** The lock's "original" is a live holder's (this test process): damaged variants must be refused; no lock, or a dead holder's, is intact. */
@@ -397,6 +415,8 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
       case 'directory':
         mkdirSync(target);
         return true;
+      case 'symlink':
+        return linkElsewhere(target, live);
     }
   }
 
@@ -485,7 +505,7 @@ describe('corruption suite: damaged state × every command (dist/cli.js)', funct
     }
     const files = namesOf(c, dir);
     const named = files.some((f) => text.includes(f));
-    const repairable = DERIVED.has(c.file) && c.variant !== 'directory';
+    const repairable = DERIVED.has(c.file) && c.variant !== 'directory' && c.variant !== 'symlink';
     if (sent && !(repairable && named))
       add(
         'order sent on damaged state',

@@ -7,102 +7,10 @@
  * be at the venue twice, and the log must verify: in 100% of trials.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { instrumentKey } from '../../../src/brokers/paper/instruments';
-import { readPaperAccount } from '../../../src/brokers/paper/state';
-import { fromMoney, toMoney } from '../../../src/common/decimal';
-import { scanAuditDir } from '../../../src/execution/audit/auditVerify';
-import { AuditDigest } from '../../../src/execution/auditDigest';
-
-const CLI = resolve(__dirname, '../../../../dist/cli.js');
-
-const MARKET = `from core.orders.order_base import OrderBase
-class Buy(OrderBase):
-    def generate_order(self, market_data, signal=None):
-        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000, 'time_in_force': 'IOC'}
-`;
-const SELL = `from core.orders.order_base import OrderBase
-class Sell(OrderBase):
-    def generate_order(self, market_data, signal=None):
-        return {'symbol': 'eur/usd', 'side': 'sell', 'order_type': 'market', 'quantity': 400, 'time_in_force': 'IOC'}
-`;
-const RESTING = `from core.orders.order_base import OrderBase
-class Rest(OrderBase):
-    def generate_order(self, market_data, signal=None):
-        return {'symbol': 'EURUSD', 'side': 'buy', 'order_type': 'limit', 'price': round(market_data['bid'] * 0.9, 5), 'quantity': 100}
-`;
-const NOTHING = `from core.orders.order_base import OrderBase
-class Nothing(OrderBase):
-    def generate_order(self, market_data, signal=None):
-        return None
-`;
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}, killAfterMs?: number): Promise<Run> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      done({ code, signal, stdout, stderr });
-    });
-  });
-}
-
-/** What the log and the paper account say after the next open; throws with the difference. */
-async function check(stateDir: string): Promise<{ fills: number; orders: number }> {
-  const digest = new AuditDigest({ keepFillsOf: ['paper'] });
-  const { report } = await scanAuditDir(join(stateDir, 'audit'), false, { visit: digest.visit });
-  assert.equal(report.verified, true, `the audit log verifies: ${JSON.stringify(report.problems.slice(0, 3))}`);
-  const fromLog = new Map<string, bigint>();
-  for (const f of digest.fillsOf.get('paper') ?? []) {
-    const key = instrumentKey(f.symbol);
-    fromLog.set(key, (fromLog.get(key) ?? 0n) + toMoney(f.quantity) * (f.side === 'buy' ? 1n : -1n));
-  }
-  const account = readPaperAccount(join(stateDir, 'paper-account.json'));
-  const atVenue = new Map<string, bigint>();
-  for (const p of account?.state.positions ?? []) atVenue.set(instrumentKey(p.symbol), BigInt(p.quantity));
-  for (const key of new Set([...fromLog.keys(), ...atVenue.keys()])) {
-    assert.equal(
-      fromMoney(fromLog.get(key) ?? 0n),
-      fromMoney(atVenue.get(key) ?? 0n),
-      `${key}: audit log fills vs paper position`,
-    );
-  }
-  assert.equal(
-    account?.state.counters.fill ?? 0,
-    digest.fillCount.get('paper') ?? 0,
-    'every paper fill is in the audit log, once',
-  );
-  // Nothing sent twice: one paper order per client order id.
-  const ids = (account?.state.orders ?? []).map((o) => o.request.client_order_id);
-  assert.equal(new Set(ids).size, ids.length, 'no client order id twice at the venue');
-  // Every order the log sent is settled: final, or open at the venue (resting), never forgotten.
-  for (const o of digest.open.values()) {
-    assert.ok(
-      o.state === 'ACCEPTED' || o.state === 'PARTIALLY_FILLED',
-      `order ${o.clientOrderId} is settled, not ${o.state}`,
-    );
-    assert.ok(ids.includes(o.clientOrderId), `open order ${o.clientOrderId} is at the venue`);
-  }
-  return { fills: digest.fillCount.get('paper') ?? 0, orders: digest.known.size };
-}
+import { join } from 'node:path';
+import { check, cli, MARKET, NOTHING, RESTING, SELL } from './crashKit';
 
 describe('crash suite: SIGKILL at every step of the pipeline, then the next open', function () {
   this.timeout(600_000);

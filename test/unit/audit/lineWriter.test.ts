@@ -107,6 +107,23 @@ describe('LineWriter', () => {
       assert.equal(writer.prepareData(1, 2, '"T"', { a: 1, b: 'x', token: 't' }, GENESIS_PREV), false);
   });
 
+  it('an enumerable key someone put on Object.prototype is not taken for the object own (the careful path)', () => {
+    const writer = new LineWriter();
+    const value = { a: 1, b: 'x' };
+    assert.ok(writer.prepareData(1, 2, '"T"', value, GENESIS_PREV));
+    const proto = Object.prototype as Record<string, unknown>;
+    proto['polluted'] = 'yes';
+    try {
+      // The fast encoder sees a key that is not the object's own: it leaves the object to the careful encoder.
+      assert.equal(writer.prepareData(1, 2, '"T"', value, GENESIS_PREV), false);
+    } finally {
+      delete proto['polluted'];
+    }
+    assert.ok(writer.prepareData(1, 2, '"T"', value, GENESIS_PREV));
+    const into = Buffer.alloc(writer.lineBytes);
+    assert.equal(writer.write(into, 0), expected(1, 2, 'T', canonicalJson(value).json, GENESIS_PREV).lineHash);
+  });
+
   it('property: writeInteger writes what String writes, for every safe integer and -0', () => {
     const buf = Buffer.alloc(40, 0xab);
     const check = (n: number) => {

@@ -91,6 +91,57 @@ describe('broker registry', () => {
     });
   });
 
+  describe('profiles pointing where the venue trades real money', () => {
+    it('a practice, paper or testnet profile at a live host or a live IB port is refused, naming the field', () => {
+      const refused: Array<[unknown, string[], RegExp]> = [
+        [
+          { id: 'fx', broker: 'oanda', baseUrl: 'https://api-fxtrade.oanda.com' },
+          ['baseUrl', 'environment'],
+          /oanda's LIVE host api-fxtrade\.oanda\.com, but its environment is practice/,
+        ],
+        [
+          { id: 'eq', broker: 'alpaca', environment: 'paper', baseUrl: 'https://API.alpaca.markets/' },
+          ['baseUrl', 'environment'],
+          /alpaca's LIVE host api\.alpaca\.markets/,
+        ],
+        [
+          { id: 'bn', broker: 'binance', baseUrl: 'https://api-gcp.binance.com.' },
+          ['baseUrl', 'environment'],
+          /binance's LIVE host api-gcp\.binance\.com, but its environment is testnet/,
+        ],
+        [
+          { id: 'tws', broker: 'ib', clientId: 1, port: 7496 },
+          ['port', 'environment'],
+          /port 7496 is where TWS or IB Gateway listen for a LIVE session.*\(7497 TWS, 4002 IB Gateway\)/,
+        ],
+        [
+          { id: 'gw', broker: 'ib', clientId: 1, environment: 'paper', port: 4001 },
+          ['port', 'environment'],
+          /port 4001/,
+        ],
+      ];
+      for (const [input, fields, message] of refused) {
+        const e = profileError(input);
+        assert.deepEqual(e.fields, fields);
+        assert.match(e.message, message);
+        assert.match(e.message, /without Execute Live's confirmation/);
+      }
+    });
+
+    it('the same endpoints on a live profile, and practice endpoints, are taken', () => {
+      const taken: unknown[] = [
+        { id: 'fx', broker: 'oanda', environment: 'live', baseUrl: 'https://api-fxtrade.oanda.com' },
+        { id: 'fx2', broker: 'oanda', baseUrl: 'https://api-fxpractice.oanda.com' },
+        { id: 'eq', broker: 'alpaca', baseUrl: 'https://paper-api.alpaca.markets' },
+        { id: 'bn', broker: 'binance', baseUrl: 'https://testnet.binance.vision' },
+        { id: 'tws', broker: 'ib', clientId: 1, port: 7497 },
+        { id: 'tws-live', broker: 'ib', clientId: 1, environment: 'live', port: 7496 },
+        { id: 'local', broker: 'oanda', baseUrl: 'http://127.0.0.1:8080' },
+      ];
+      for (const input of taken) assert.doesNotThrow(() => parseBrokerProfile(input), JSON.stringify(input));
+    });
+  });
+
   describe('createBroker', () => {
     const profiles: Record<BrokerKind, BrokerProfileInput> = {
       paper: { id: 'paper', broker: 'paper' },

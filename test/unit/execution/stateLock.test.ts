@@ -1,7 +1,16 @@
 /** One process at a time in a state directory: held, refused with who holds it, taken over when its holder is gone. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { acquireStateDirLock, StateDirBusyError } from '../../../src/common/stateLock';
@@ -122,6 +131,120 @@ describe('state directory lock', function () {
       await session.close();
     }
     assert.equal(existsSync(join(dir, 'lock')), false, 'closing the session gave the directory back');
+  });
+
+  describe('a taker killed during a takeover (SIGKILL at its crash points)', () => {
+    /** A child that takes the lock (taking over a stale one), then gives it back; killed at `crashAt` if set. */
+    const take = (crashAt?: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> =>
+      new Promise((ok) => {
+        const child = spawn(
+          process.execPath,
+          [
+            '-e',
+            `require(${JSON.stringify(LOCK_MODULE)}).acquireStateDirLock(${JSON.stringify(dir)}, 'a taker').release(); console.log('taken')`,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SPTRADER_CRASH_AT: crashAt ?? '' } },
+        );
+        let out = '';
+        child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('close', (code, signal) => ok({ code, signal, out }));
+      });
+    const staleLock = async (): Promise<void> => {
+      await killed(await holder(dir));
+      assert.ok(existsSync(join(dir, 'lock')), 'SIGKILL left the lock file');
+    };
+
+    for (const point of ['lock-takeover-marked', 'lock-takeover-removed']) {
+      it(`killed at ${point}: the marker it leaves names a dead process, and the next takeovers go through`, async () => {
+        await staleLock();
+        const died = await take(point);
+        assert.equal(died.signal, 'SIGKILL', died.out);
+        assert.ok(existsSync(join(dir, 'lock.takeover')), 'the dead taker left its marker');
+        // The lock is stale (or gone) again: taken; then a holder killed again leaves one more stale lock,
+        // whose takeover must get past the dead taker's marker.
+        const mine = acquireStateDirLock(dir, 'after the dead taker');
+        assert.equal(
+          (JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as { purpose: string }).purpose,
+          'after the dead taker',
+        );
+        mine.release();
+        await staleLock();
+        const next = await take();
+        assert.equal(next.code, 0, next.out);
+        assert.equal(existsSync(join(dir, 'lock')), false, 'given back');
+      });
+    }
+
+    it("takers killed in a row, each inside the last one's marker: three are got past; a fourth level is refused, naming the lock", async () => {
+      await staleLock();
+      for (let n = 1; n <= 3; n++) {
+        const died = await take('lock-takeover-marked');
+        assert.equal(died.signal, 'SIGKILL', `taker ${n}: ${died.out}`);
+      }
+      assert.ok(existsSync(join(dir, 'lock.takeover.takeover.takeover')), 'three dead takers, three markers');
+      const mine = acquireStateDirLock(dir, 'after three dead takers');
+      mine.release();
+      assert.deepEqual(readdirSync(dir), [], 'every marker went with the takeover');
+      await staleLock();
+      for (let n = 1; n <= 4; n++) assert.equal((await take('lock-takeover-marked')).signal, 'SIGKILL');
+      assert.throws(
+        () => acquireStateDirLock(dir, 'me'),
+        (e) => e instanceof StateDirBusyError && e.message.includes(`delete ${join(dir, 'lock')}`),
+      );
+    });
+
+    it("a stale lock and a dead taker's marker, six processes racing for them: one holder at a time, never two", async () => {
+      await staleLock();
+      const died = await take('lock-takeover-marked');
+      assert.equal(died.signal, 'SIGKILL', died.out);
+      const journal = join(dir, 'holders.log');
+      const go = join(dir, 'go');
+      const racer = `
+        const fs = require('node:fs');
+        while (!fs.existsSync(${JSON.stringify(go)})) {}
+        try {
+          const lock = require(${JSON.stringify(LOCK_MODULE)}).acquireStateDirLock(${JSON.stringify(dir)}, 'a racer');
+          fs.appendFileSync(${JSON.stringify(journal)}, 'in ' + process.pid + '\\n');
+          const until = Date.now() + 150;
+          while (Date.now() < until) {}
+          fs.appendFileSync(${JSON.stringify(journal)}, 'out ' + process.pid + '\\n');
+          lock.release();
+          console.log('held');
+        } catch (e) {
+          if (e.name !== 'StateDirBusyError') throw e;
+          console.log('busy');
+        }`;
+      const runs = Array.from(
+        { length: 6 },
+        () =>
+          new Promise<string>((ok) => {
+            const child = spawn(process.execPath, ['-e', racer], { stdio: ['ignore', 'pipe', 'inherit'] });
+            let out = '';
+            child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+            child.on('close', (code) => ok(code === 0 ? out.trim() : `exit ${code}`));
+          }),
+      );
+      // Every racer is waiting at the start line before it is opened.
+      await new Promise((ok) => setTimeout(ok, 500));
+      writeFileSync(go, '');
+      const outcomes = await Promise.all(runs);
+      assert.ok(
+        outcomes.every((o) => o === 'held' || o === 'busy'),
+        outcomes.join(', '),
+      );
+      assert.ok(outcomes.includes('held'), `someone took the stale lock: ${outcomes.join(', ')}`);
+      const lines = readFileSync(journal, 'utf8').trim().split('\n');
+      for (let i = 0; i < lines.length; i += 2) {
+        const pid = (lines[i] as string).split(' ')[1];
+        assert.deepEqual(
+          [lines[i], lines[i + 1]],
+          [`in ${pid}`, `out ${pid}`],
+          `one holder at a time: ${lines.join(' | ')}`,
+        );
+      }
+      assert.equal(lines.length, 2 * outcomes.filter((o) => o === 'held').length);
+    });
   });
 
   describe('a lock file without a whole record', () => {

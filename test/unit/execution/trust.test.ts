@@ -3,7 +3,7 @@
  * stored, damage refused until recover, and an order the last process died sending looked up, not lost.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
@@ -246,6 +246,86 @@ describe('trust: symbols, secrets, damage and recovery', function () {
       await s.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an edited audit line (one flipped bit): recover sets the log aside and carries the agreeing paper account, with its resting order, into the new log; the next open and a second recover find nothing wrong', async () => {
+    const quotes = new FixedQuotes().set('EUR_USD', 1.1, 1.1002);
+    const { dir, clock, open, dispose } = stateDirRig(quotes);
+    try {
+      let s = await open();
+      await s.engine.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      const resting = await s.engine.submitOrder(
+        order('buy', 500, { type: 'limit', price: 1.05 }, { type: 'GTC' }, 'EUR_USD'),
+        'paper',
+      );
+      assert.equal(resting.order.state, 'ACCEPTED');
+      await s.close();
+      // A bit of a record's data flipped: the JSON still parses (the records stay readable), the chain breaks.
+      const audit = join(dir, 'audit');
+      const day = join(audit, readdirSync(audit).find((f) => f.endsWith('.jsonl')) as string);
+      const text = readFileSync(day, 'utf8');
+      const at = text.indexOf('"OrderSubmitted"');
+      assert.ok(at > 0);
+      writeFileSync(day, `${text.slice(0, at)}"OrderSubmittee"${text.slice(at + '"OrderSubmitted"'.length)}`);
+
+      const report = await recoverStateDir({ stateDir: dir, clock });
+      assert.ok(
+        report.actions.some((a) => /set the damaged audit log aside/.test(a)) &&
+          report.actions.some((a) => /carry the paper account/.test(a)),
+        report.actions.join('\n'),
+      );
+      s = await open();
+      assert.deepEqual(
+        s.damage.map((d) => d.message),
+        [],
+      );
+      assert.deepEqual(s.engine.positionsOf('paper'), { EUR_USD: 1000 });
+      assert.equal(s.engine.getOrder(resting.order.clientOrderId)?.state, 'ACCEPTED', 'the resting order is kept');
+      const more = await s.engine.submitOrder(
+        order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'),
+        'paper',
+      );
+      assert.equal(more.order.state, 'FILLED');
+      await s.close();
+      const again = await recoverStateDir({ stateDir: dir, clock });
+      assert.equal(again.changed, false, again.problems.join('\n'));
+      assert.ok(existsSync(join(dir, 'paper-account.json')), 'the account is kept');
+    } finally {
+      dispose();
+    }
+  });
+
+  it('an edited audit line and a damaged paper account: recover rebuilds the account from the readable records and starts the new log from it; the next open finds nothing wrong', async () => {
+    const quotes = new FixedQuotes().set('EUR_USD', 1.1, 1.1002);
+    const { dir, clock, open, dispose } = stateDirRig(quotes);
+    try {
+      let s = await open();
+      await s.engine.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      await s.engine.submitOrder(order('sell', 400, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+      await s.close();
+      const audit = join(dir, 'audit');
+      const day = join(audit, readdirSync(audit).find((f) => f.endsWith('.jsonl')) as string);
+      const text = readFileSync(day, 'utf8');
+      const at = text.indexOf('"OrderSubmitted"');
+      writeFileSync(day, `${text.slice(0, at)}"OrderSubmittee"${text.slice(at + '"OrderSubmitted"'.length)}`);
+      writeFileSync(join(dir, 'paper-account.json'), 'garbage');
+
+      const report = await recoverStateDir({ stateDir: dir, clock });
+      assert.ok(
+        report.actions.some((a) => /rebuild it from the audit log's 2 paper fill/.test(a)),
+        report.actions.join('\n'),
+      );
+      s = await open();
+      assert.deepEqual(
+        s.damage.map((d) => d.message),
+        [],
+      );
+      assert.deepEqual(s.engine.positionsOf('paper'), { EUR_USD: 600 });
+      await s.close();
+      assert.equal((await recoverStateDir({ stateDir: dir, clock })).changed, false);
+    } finally {
+      dispose();
     }
   });
 

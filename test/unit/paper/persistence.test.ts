@@ -1,5 +1,5 @@
 /** The paper account on disk: atomic, validated, reloaded whole, never silently replaced. */
-import { StateDamagedError } from '../../../src/common/stateErrors';
+import { StateDamagedError, StateFileError } from '../../../src/common/stateErrors';
 import assert from 'node:assert/strict';
 import {
   existsSync,
@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmdirSync,
   rmSync,
   writeFileSync,
@@ -15,8 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isBrokerError } from '../../../src/brokers/errors';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
-import { journalFile, readPaperAccount } from '../../../src/brokers/paper/state';
+import { journalFile, readPaperAccount, resetFile } from '../../../src/brokers/paper/state';
 import { TestClock } from '../../../src/common/clock';
+import { sealJson } from '../../../src/common/checksum';
 import { FixedQuotes, GTC, gtd, limit, order, stop } from './helpers';
 
 describe('PaperBroker persistence', () => {
@@ -180,7 +182,7 @@ describe('PaperBroker persistence', () => {
     await b.submitOrder(order('buy', 2));
     await b.submitOrder(order('buy', 3));
     const lines = readFileSync(journalFile(file), 'utf8').split('\n');
-    lines[0] = '{"generation":0,"cash":{"USD":"abc"}}';
+    lines[0] = sealJson('{"generation":0,"cash":{"USD":"abc"}}');
     const corrupt = lines.join('\n');
     writeFileSync(journalFile(file), corrupt);
     const c = new PaperBroker({ clock, quotes, stateFile: file });
@@ -224,7 +226,7 @@ describe('PaperBroker persistence', () => {
       removed: [],
       fills: [],
     });
-    writeFileSync(journalFile(file), `${stale}\n`);
+    writeFileSync(journalFile(file), `${sealJson(stale)}\n`);
     const again = await open();
     assert.deepEqual(again.getCashBalances(), b.getCashBalances());
     assert.equal((await again.submitOrder(order('buy', 1))).order_id, 'P-2');
@@ -247,7 +249,7 @@ describe('PaperBroker persistence', () => {
     const b = await open();
     await b.submitOrder(order('buy', 1));
     await b.disconnect();
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const { crc32: _, ...saved } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     const cases: Array<[unknown, RegExp]> = [
       [{ ...saved, positions: [{ symbol: 'EUR_USD', quantity: 10000, averagePrice: '1' }] }, /positions\.0\.quantity/],
       [{ ...saved, counters: { order: -1, fill: 0 } }, /counters\.order/],
@@ -257,7 +259,9 @@ describe('PaperBroker persistence', () => {
       [null, /expected a JSON object, got null/],
     ];
     for (const [content, names] of cases) {
-      writeFileSync(file, JSON.stringify(content));
+      // Sealed as SPtrader writes, so that the layout is what is checked (not the checksum: see below).
+      const text = JSON.stringify(content);
+      writeFileSync(file, text.startsWith('{"') ? sealJson(text) : text);
       const c = new PaperBroker({ clock, quotes, stateFile: file });
       await assert.rejects(
         c.connect(),
@@ -300,6 +304,132 @@ describe('PaperBroker persistence', () => {
     c.reset();
     await c.connect();
     assert.equal((await c.submitOrder(order('buy', 1))).order_id, 'P-1');
+  });
+
+  it('a reset killed after it moved the account aside reads as reset: the journal and the moved file go on the next load', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 10));
+    await b.submitOrder(order('buy', 5));
+    assert.ok(existsSync(journalFile(file)));
+    // What `deletePaperState` leaves when killed right after its one rename (the crash suite kills it there too).
+    renameSync(file, resetFile(file));
+    const c = await open();
+    assert.deepEqual(await c.getPositions(), []);
+    assert.deepEqual(c.getCashBalances(), { USD: 100_000 });
+    assert.equal(c.fillsEver(), 0);
+    assert.deepEqual(readdirSync(join(dir, 'nested')), [], 'the journal and the moved account are gone');
+  });
+
+  it('an account set aside by a reset beside a newer account file is removed; the account and its journal are kept', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 10));
+    await b.submitOrder(order('buy', 5));
+    writeFileSync(resetFile(file), 'an older account');
+    const c = await open();
+    assert.equal(c.fillsEver(), 2);
+    assert.ok(existsSync(journalFile(file)), "the journal is the account's own");
+    assert.equal(existsSync(resetFile(file)), false);
+  });
+
+  it('the first snapshot after a reset is a new generation, so no journal line of the deleted account applies to it', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 10));
+    await b.submitOrder(order('buy', 5));
+    const before = (JSON.parse(readFileSync(file, 'utf8')) as { generation: number }).generation;
+    const oldJournal = readFileSync(journalFile(file), 'utf8');
+    b.reset();
+    await b.submitOrder(order('buy', 1));
+    const after = (JSON.parse(readFileSync(file, 'utf8')) as { generation: number }).generation;
+    assert.ok(after > before, `generation ${after} after the reset, ${before} before`);
+    // A journal of the deleted account left beside the new snapshot (a removal that failed) is ignored.
+    writeFileSync(journalFile(file), oldJournal);
+    const c = await open();
+    assert.equal(c.fillsEver(), 1);
+    assert.deepEqual(await c.getPositions(), await b.getPositions());
+  });
+
+  it('reset with a directory in the place of the account file is a StateFileError naming it; nothing is removed', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 10));
+    await b.submitOrder(order('buy', 5));
+    rmSync(file);
+    mkdirSync(file);
+    const c = new PaperBroker({ clock, quotes, stateFile: file });
+    assert.throws(
+      () => c.reset(),
+      (e) => e instanceof StateFileError && e.file === file && /directory is in the place/.test(e.message),
+    );
+    assert.ok(existsSync(journalFile(file)), 'the journal is left');
+  });
+
+  it('a flipped bit anywhere in the account file or a journal line is found (checksum), naming the file and line; nothing is changed', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1));
+    await b.submitOrder(order('buy', 2, limit(99)));
+    await b.submitOrder(order('buy', 3));
+    const account = readFileSync(file);
+    const journal = readFileSync(journalFile(file));
+    let found = 0;
+    let tried = 0;
+    for (const [target, bytes] of [
+      [file, account],
+      [journalFile(file), journal],
+    ] as const) {
+      // Every 5th byte, each a different bit: valid JSON of the right shape included (a digit of an amount, a letter of an id).
+      for (let at = 0; at < bytes.length; at += 5) {
+        if (bytes[at] === 0x0a) continue; // a line break is where a journal line ends, not part of one
+        {
+          const damaged = Buffer.from(bytes);
+          damaged[at] = (damaged[at] as number) ^ (1 << (at % 8));
+          writeFileSync(target, damaged);
+          tried++;
+          const c = new PaperBroker({ clock, quotes, stateFile: file });
+          try {
+            await c.connect();
+          } catch (e) {
+            if (
+              e instanceof StateDamagedError &&
+              (e.file === file || e.file === journalFile(file)) &&
+              /sptrader recover/.test(e.message)
+            )
+              found++;
+          }
+          assert.deepEqual(readFileSync(target), damaged, 'the damaged file is left as it was');
+        }
+        writeFileSync(target, bytes);
+      }
+    }
+    assert.equal(found, tried, `${tried - found} of ${tried} flipped bits went unnoticed`);
+    const line = journal.toString('utf8').split('\n')[1] as string;
+    // A cash amount changed, the JSON still valid and of the right shape.
+    const flipped = line.replace(/"USD":"(\d)/, (_m, d: string) => `"USD":"${d === '9' ? '8' : '9'}`);
+    assert.notEqual(flipped, line);
+    writeFileSync(journalFile(file), journal.toString('utf8').replace(line, flipped));
+    await assert.rejects(
+      new PaperBroker({ clock, quotes, stateFile: file }).connect(),
+      (e) =>
+        e instanceof StateDamagedError &&
+        e.file === journalFile(file) &&
+        /line 2: its content does not match its checksum/.test(e.message),
+    );
+  });
+
+  it('an account written before checksums (none in the file or its journal) still loads', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1));
+    await b.submitOrder(order('buy', 2, limit(99)));
+    const unseal = (text: string): string => text.replace(/,"crc32":"[0-9a-f]{8}"\}$/, '}');
+    writeFileSync(file, unseal(readFileSync(file, 'utf8')));
+    const lines = readFileSync(journalFile(file), 'utf8').split('\n');
+    writeFileSync(journalFile(file), lines.map(unseal).join('\n'));
+    assert.doesNotMatch(readFileSync(journalFile(file), 'utf8') + readFileSync(file, 'utf8'), /crc32/);
+    const c = await open();
+    assert.deepEqual(await c.getPositions(), await b.getPositions());
+    assert.deepEqual(await c.listOpenOrders(), await b.listOpenOrders());
+    // Its next change is checksummed, and the mix loads.
+    await c.submitOrder(order('buy', 3));
+    const d = await open();
+    assert.deepEqual(await d.getPositions(), await c.getPositions());
   });
 
   it('keeps the synthetic feed seed with the account', async () => {

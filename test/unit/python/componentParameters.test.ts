@@ -139,6 +139,16 @@ describe('component parameters', function () {
     );
   });
 
+  it('passes a parameter named __proto__ or constructor through as its own value (not the prototype, not dropped)', () => {
+    const given = JSON.parse('{"__proto__": {"polluted": 1}, "constructor": 5}') as Record<string, unknown>;
+    const resolved = resolveParameters([], given);
+    assert.ok(resolved.ok);
+    const values = resolved.values;
+    assert.equal(Object.getPrototypeOf(values), Object.prototype);
+    assert.deepEqual(Object.keys(values), ['__proto__', 'constructor']);
+    assert.equal(JSON.stringify(values), '{"__proto__":{"polluted":1},"constructor":5}');
+  });
+
   it('resolves defaults under the given values, checks every value, and passes undeclared names through', () => {
     const specs: ParameterSpec[] = [
       { name: 'quantity', type: 'float', declaredType: 'float', default: 10000, min: 1 },

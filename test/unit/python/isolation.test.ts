@@ -4,7 +4,8 @@
  * and answers and metadata have limits checked before anything is stored or sent.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,30 @@ function alive(pid: number): boolean {
   // A zombie is dead for every purpose here; Linux shows it as state Z.
   const stat = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
   return stat !== '' && !stat.startsWith('Z');
+}
+
+/** Every live process below `root`, from the parent links in /proc (Linux). */
+function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number): void => {
+    for (const c of children.get(pid) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
 }
 
 describe('Python runner isolation (issue 11)', function () {
@@ -164,6 +189,43 @@ describe('Python runner isolation (issue 11)', function () {
       `      Node process: result after ${Number(resultAt) - started} ms, exited ${ended - Number(resultAt)} ms later`,
     );
     assert.ok(ended - Number(resultAt) < 1000, `Node lingered ${ended - Number(resultAt)} ms after the result`);
+  });
+
+  it('the harness of a Node process killed while its component loops (and what the component started) ends too', async () => {
+    const file = write(
+      'core/orders/spins.py',
+      component(
+        `        import subprocess, sys
+        subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+        while True:
+            pass`,
+      ),
+    );
+    const runner = join(__dirname, '../../../src/python/runner.js');
+    // A warm worker in a Node process that is SIGKILLed while the component spins (a one-run session ends at its
+    // run's own limit, which the harness keeps itself).
+    for (const how of ['worker']) {
+      const run = `new PythonWorker({ interpreter, timeoutMs: 60000 }).run({ file: ${JSON.stringify(file)}, marketData: {} })`;
+      const script = `const { PythonWorker, runComponentCold } = require(${JSON.stringify(runner)});
+        const interpreter = ${JSON.stringify(options.interpreter)};
+        void ${run};
+        setTimeout(() => process.stdout.write('spinning\\n'), 1500);`;
+      const node = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          node.stdout.on('data', (d: Buffer) => (String(d).includes('spinning') ? resolve() : undefined));
+          node.on('exit', (code) => reject(new Error(`the Node process exited (${code}) before its component ran`)));
+        });
+        const harness = descendantsOf(node.pid as number);
+        assert.ok(harness.length >= 2, `${how}: the harness and the component's child run (${harness.join(', ')})`);
+        node.kill('SIGKILL');
+        const deadline = Date.now() + 5000;
+        while (harness.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(harness.filter(alive), [], `${how}: processes left running after their Node process died`);
+      } finally {
+        node.kill('SIGKILL');
+      }
+    }
   });
 
   it('a 10 MB field is refused quickly with a clear error, and nothing of it is kept', async () => {

@@ -24,6 +24,7 @@ import {
   liveOrderSummary,
   PAPER_PROFILE,
   parseProfileList,
+  activeProfileOf,
   profileEndpoint,
   profileSetting,
   upsertProfileSetting,
@@ -99,6 +100,55 @@ describe('broker profiles from settings', () => {
       ],
     );
     assert.equal(profiles[1]?.environment, 'paper', 'the first "a" wins; the live duplicate is not used');
+  });
+
+  it("skips a non-live profile whose baseUrl is the venue's live host: its orders would skip the live confirmation", () => {
+    const { profiles, problems } = parseProfileList([
+      { id: 'fx', broker: 'oanda', environment: 'practice', baseUrl: 'https://API-FXTRADE.oanda.com/' },
+      { id: 'eq', broker: 'alpaca', baseUrl: 'https://api.alpaca.markets', dataUrl: 'https://data.alpaca.markets' },
+      { id: 'bn', broker: 'binance', environment: 'testnet', baseUrl: 'https://api3.binance.com.' },
+      // The same hosts on a live profile, and other hosts on practice ones, are fine.
+      { id: 'fx-live', broker: 'oanda', environment: 'live', baseUrl: 'https://api-fxtrade.oanda.com' },
+      { id: 'fx-proxy', broker: 'oanda', environment: 'practice', baseUrl: 'http://127.0.0.1:8080' },
+      { id: 'bn-test', broker: 'binance', baseUrl: 'https://testnet.binance.vision' },
+    ]);
+    assert.deepEqual(
+      profiles.map((p) => p.id),
+      ['paper', 'fx-live', 'fx-proxy', 'bn-test'],
+    );
+    assert.deepEqual(
+      problems.map((p) => [p.id, p.index, p.fields]),
+      [
+        ['fx', 0, ['baseUrl', 'environment']],
+        ['eq', 1, ['baseUrl', 'environment']],
+        ['bn', 2, ['baseUrl', 'environment']],
+      ],
+    );
+    assert.equal(
+      problems[0]?.message,
+      'broker profile "fx": its baseUrl https://API-FXTRADE.oanda.com/ is oanda\'s LIVE host api-fxtrade.oanda.com, but its environment is practice; orders to it would trade real money without Execute Live\'s confirmation. Set "environment": "live" (every order is then confirmed one by one) or point it at the practice host (sptrader.brokerProfiles[0]); it is skipped until fixed',
+    );
+    assert.match(problems[1]?.message ?? '', /alpaca's LIVE host api\.alpaca\.markets, but its environment is paper/);
+  });
+
+  it('the active profile setting: an id, else paper (with the setting named when it is not text)', () => {
+    assert.deepEqual(activeProfileOf(undefined), { id: 'paper' });
+    assert.deepEqual(activeProfileOf(''), { id: 'paper' });
+    assert.deepEqual(activeProfileOf(' oanda-practice '), { id: 'oanda-practice' });
+    for (const [bad, shown] of [
+      [5, '5'],
+      [{ id: 'x' }, 'an object'],
+      [['x'], 'a list'],
+      ['  ', 'blank text'],
+      [false, 'false'],
+    ] as const) {
+      const { id, problem } = activeProfileOf(bad);
+      assert.equal(id, 'paper');
+      assert.equal(
+        problem,
+        `sptrader.activeProfile must be a profile id such as "paper", not ${shown}; choose one with "SPtrader: Select Profile"`,
+      );
+    }
   });
 
   it('reports a setting that is not an array', () => {

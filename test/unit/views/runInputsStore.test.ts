@@ -87,6 +87,50 @@ describe('Test Order inputs (per component)', () => {
     assert.deepEqual(Object.keys(store.resolve('/ws/a.py').marketData ?? {}), ['a']);
   });
 
+  it('workspace state of the wrong shape is named when a run starts, never run with or crashed on', async () => {
+    const state = memento();
+    const store = new RunInputsStore(state);
+    const signal = join(dir, 'sell.json');
+    writeFileSync(signal, '{"side": "sell"}');
+    const damaged: Array<[unknown, RegExp]> = [
+      ['text', /the entry is string, not an object/],
+      [[1, 2], /the entry is a list, not an object/],
+      [{ parameters: 'quantity=5' }, /parameters is string, not a dict of parameters/],
+      [{ parameters: [5000] }, /parameters is a list, not a dict of parameters/],
+      [{ signalFile: 42 }, /signalFile is number, not a file path/],
+      [{ marketDataFile: '' }, /marketDataFile is empty, not a file path/],
+      [{ signalFile: { path: signal } }, /signalFile is an object, not a file path/],
+    ];
+    for (const [entry, problem] of damaged) {
+      await state.update('sptrader.runInputs', { '/ws/a.py': entry });
+      assert.throws(
+        () => store.resolve('/ws/a.py'),
+        (e: Error) =>
+          problem.test(e.message) &&
+          /^the inputs remembered for a\.py in this workspace are damaged \(.*\); set them again with "SPtrader: Set Component Inputs…"$/.test(
+            e.message,
+          ),
+        JSON.stringify(entry),
+      );
+    }
+    // The parts of the right type are kept for the menu (and a new choice replaces the damaged part).
+    await state.update('sptrader.runInputs', { '/ws/a.py': { parameters: [1], signalFile: signal } });
+    assert.deepEqual(store.get('/ws/a.py'), { signalFile: signal });
+    await store.set('/ws/a.py', { ...store.get('/ws/a.py'), parameters: { quantity: 5 } });
+    assert.deepEqual(store.resolve('/ws/a.py').parameters, { quantity: 5 });
+    // A store that is not an object of entries at all reads as nothing remembered, and is replaced on the next set.
+    for (const all of ['text', 7, [{ parameters: {} }], null]) {
+      await state.update('sptrader.runInputs', all);
+      assert.deepEqual(store.resolve('/ws/a.py'), { summary: '' }, JSON.stringify(all));
+    }
+    await store.set('/ws/a.py', { signalFile: signal });
+    assert.deepEqual(store.resolve('/ws/a.py').signal, { side: 'sell' });
+    // No entry is found through the object's prototype.
+    await state.update('sptrader.runInputs', {});
+    assert.deepEqual(store.resolve('constructor'), { summary: '' });
+    assert.deepEqual(store.resolve('__proto__'), { summary: '' });
+  });
+
   it('a replay of a component starts from its inputs when it has some, else from its last replay (issue 14)', () => {
     assert.deepEqual(replayStartingParameters({ parameters: { quantity: 5000 } }, { period: 30 }), {
       parameters: { quantity: 5000 },

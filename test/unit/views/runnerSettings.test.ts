@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_RUNNER_LIMITS } from '../../../src/python/runner';
 import { readRunnerSettings, RUNNER_NUMBER_SETTINGS } from '../../../src/views/runnerSettings';
@@ -88,6 +89,42 @@ describe('sptrader.python.* settings (what VS Code hands over unchecked)', () =>
       'sptrader.python.interpreterPath must be a path in a string, not a list; it is ignored',
       'sptrader.python.packageRoot must be a path in a string, not 7; it is ignored',
     ]);
+  });
+
+  it('a value too large for a run to work is reported and its largest working value used', () => {
+    // setTimeout fires at once past 2^31-1 ms: every run "did not return within 1000000000 s".
+    const s = settingsOf({ 'python.timeoutSeconds': 1e9, 'python.outputLimitBytes': 1e300 });
+    assert.equal(s.timeoutMs, 2_147_483_000);
+    assert.ok(s.timeoutMs <= 2 ** 31 - 1);
+    // The runner refused it ("outputLimitBytes must be a positive whole number, not 1e+300"), naming no setting.
+    assert.equal(s.outputLimitBytes, Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(s.problems, [
+      'sptrader.python.timeoutSeconds must be at most 2147483 (about 24 days, the longest timer there is), not 1000000000; 2147483 is used',
+      'sptrader.python.outputLimitBytes must be at most 9007199254740991, not 1e+300; 9007199254740991 is used',
+    ]);
+    assert.equal(settingsOf({ 'python.timeoutSeconds': 3600 }).timeoutMs, 3_600_000, 'package.json maximum: as is');
+  });
+
+  it('a package root that is missing or not a folder is named and ignored (the spawn said "could not start python3")', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-root-'));
+    try {
+      const file = join(dir, 'core.py');
+      writeFileSync(file, '');
+      assert.equal(settingsOf({ 'python.packageRoot': dir }).packageRoot, dir);
+      const missing = settingsOf({ 'python.packageRoot': join(dir, 'gone') });
+      assert.equal(missing.packageRoot, undefined);
+      assert.deepEqual(missing.problems, [
+        `sptrader.python.packageRoot must be a folder, but ${join(dir, 'gone')} does not exist; it is ignored (the folder is found from the component's location)`,
+      ]);
+      const notFolder = settingsOf({ 'python.packageRoot': file });
+      assert.equal(notFolder.packageRoot, undefined);
+      assert.match(
+        notFolder.problems[0] ?? '',
+        /packageRoot must be a folder, but .*core\.py is a file; it is ignored/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the minimums and defaults are the ones package.json declares', () => {

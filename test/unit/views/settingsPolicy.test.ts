@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import {
+  riskSettingsOf,
   effectiveLimits,
   LIMIT_DIRECTIONS,
   userLiveEnabled,
@@ -200,6 +201,70 @@ describe('risk limits: a workspace may only tighten', () => {
         },
       ),
       { numRuns: 1000, seed: 21 },
+    );
+  });
+});
+
+describe('risk settings: each checked on its own', () => {
+  const user = (risk: Record<string, unknown>, circuitBreaker: Record<string, unknown> = {}) =>
+    riskSettingsOf(
+      effectiveLimits((section, key) => ({ globalValue: (section === 'risk' ? risk : circuitBreaker)[key] }), {
+        risk: Object.keys(risk),
+        circuitBreaker: Object.keys(circuitBreaker),
+      }),
+    );
+
+  it('one bad value no longer throws the strict ones away for the defaults, and names its setting', () => {
+    const { settings, problems } = user({ maxOrderQuantity: 10, maxOrderNotional: -1 }, { cooldownSeconds: -1 });
+    assert.equal(settings.limits.maxOrderQuantity, 10, 'the strict limit stays');
+    assert.equal(settings.limits.maxOrderNotional, 1_000_000, 'the bad one takes its default');
+    assert.equal(settings.circuitBreaker.cooldownMs, 300_000);
+    assert.deepEqual(problems, [
+      'sptrader.risk.maxOrderNotional = -1 is not valid (Too small: expected number to be >0); its default 1000000 applies until it is fixed',
+      'sptrader.circuitBreaker.cooldownSeconds = -1 is not valid (Too small: expected number to be >0); its default 300 applies until it is fixed',
+    ]);
+  });
+
+  it('wrong types, NaN, Infinity, lists of non-symbols and unknown keys are named; a number in text is read', () => {
+    const { settings, problems } = user(
+      {
+        maxOrderQuantity: '25',
+        maxPositionQuantity: 'lots',
+        priceCollarBps: Number.POSITIVE_INFINITY,
+        maxOpenOrders: 2.5,
+        allowedSymbols: 'EUR_USD',
+        orderBurst: { n: 1 },
+        maxOrderQty: 5,
+      },
+      { windowSeconds: 'x', maxDailyLoss: 250, halfLife: 3 },
+    );
+    assert.equal(settings.limits.maxOrderQuantity, 25);
+    assert.equal(settings.circuitBreaker.maxDailyLoss, 250);
+    assert.equal(settings.circuitBreaker.windowMs, 60_000);
+    assert.deepEqual(
+      problems.map((p) => p.split(' ')[0]),
+      [
+        'sptrader.risk.maxPositionQuantity',
+        'sptrader.risk.priceCollarBps',
+        'sptrader.risk.maxOpenOrders',
+        'sptrader.risk.orderBurst',
+        'sptrader.risk.allowedSymbols',
+        'sptrader.risk.maxOrderQty',
+        'sptrader.circuitBreaker.windowSeconds',
+        'sptrader.circuitBreaker.halfLife',
+      ],
+    );
+    assert.match(problems[5] ?? '', /^sptrader\.risk\.maxOrderQty is not a setting SPtrader knows; it is ignored$/);
+    assert.deepEqual(settings.limits.allowedSymbols, undefined, 'a symbol list that is not a list allows all, said');
+  });
+
+  it('a prototype key in the settings object is a key like any other', () => {
+    const risk = JSON.parse('{"__proto__": {"maxOrderQuantity": 1e12}, "constructor": 5}') as Record<string, unknown>;
+    const { settings, problems } = riskSettingsOf({ risk, circuitBreaker: {} });
+    assert.equal(settings.limits.maxOrderQuantity, 1_000_000);
+    assert.deepEqual(
+      problems.map((p) => p.split(' ')[0]),
+      ['sptrader.risk.__proto__', 'sptrader.risk.constructor'],
     );
   });
 });

@@ -1,0 +1,256 @@
+/**
+ * The built CLI (`dist/cli.js`) with components the contract allows (docs: /work/shared/spec/components.md)
+ * and the repo's examples do not cover, run with a real python3 against the paper venue only.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../../../..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const DATA = join(ROOT, 'examples/data/eurusd_m1_sample.csv');
+
+function cli(args: string[], timeoutMs = 60_000): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Declares four parameters with the contract's keys; prints the config it was given. */
+const DECLARED = `from core.orders.order_base import OrderBase
+
+__metadata__ = {
+    'name': 'declared', 'type': 'order', 'version': '1.0',
+    'parameters': {
+        'size': {'type': 'int', 'default': 2000, 'min': 1, 'max': 50000},
+        'offset_pips': {'type': 'float', 'default': 1.5, 'min': 0.0, 'max': 10.0},
+        'mode': {'type': 'str', 'default': 'passive', 'options': ['passive', 'aggressive']},
+        'label': {'type': 'str', 'default': 'x'},
+        'use_ioc': {'type': 'bool', 'default': False},
+    },
+}
+
+class Declared(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        print('CONFIG', sorted(self.config.items()))
+        return None
+`;
+
+describe('sptrader CLI: components the contract allows', function () {
+  this.timeout(90_000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-contract-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string): string => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  describe('--param is read and checked as __metadata__ declares it', () => {
+    const bad: Array<[string, RegExp]> = [
+      ['mode=foo', /--param mode=foo: mode: "foo" is not one of its options \("passive", "aggressive"\)/],
+      ['size=1.5', /--param size=1\.5: size: 1\.5 is not a whole number.*≤ 50000/],
+      ['size=99999', /size: 99999 is above its maximum 50000/],
+      ['offset_pips=abc', /offset_pips: "abc" is not a number/],
+      ['use_ioc=maybe', /use_ioc: "maybe" is not true or false/],
+    ];
+    for (const [pair, message] of bad) {
+      it(`test-order refuses ${pair} (exit 2), naming the parameter, the value and the file; nothing runs`, () => {
+        const file = write('declared.py', DECLARED);
+        const r = cli(['test-order', file, '--state-dir', join(dir, 'state'), '--param', pair]);
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.match(r.stderr, message);
+        assert.ok(r.stderr.includes(file), r.stderr);
+        assert.doesNotMatch(r.stdout, /CONFIG/);
+      });
+    }
+
+    it('values are read as their declared type: "yes" a bool, 3 a float, 123 text for a str', () => {
+      const file = write('declared.py', DECLARED);
+      const r = cli([
+        'test-order',
+        file,
+        '--state-dir',
+        join(dir, 'state'),
+        '--param',
+        'use_ioc=yes',
+        '--param',
+        'offset_pips=3',
+        '--param',
+        'label=123',
+        '--param',
+        'mode=aggressive',
+      ]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(
+        r.stdout,
+        /CONFIG \[\('label', '123'\), \('mode', 'aggressive'\), \('offset_pips', 3\), \('size', 2000\), \('use_ioc', True\)\]/,
+      );
+    });
+
+    it('a name the metadata does not declare is passed as given, with a warning that names the declared ones', () => {
+      const file = write('declared.py', DECLARED);
+      const r = cli(['test-order', file, '--state-dir', join(dir, 'state'), '--param', 'sise=10']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stderr, /--param sise: .* declares no parameter 'sise'.*\(it declares size, offset_pips, mode/);
+      assert.match(r.stdout, /\('sise', 10\)/);
+    });
+
+    it('replay refuses a value past its max before any record runs (exit 2)', () => {
+      const file = write('declared.py', DECLARED);
+      const r = cli(['replay', file, '--data', DATA, '--param', 'size=60000']);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /--param size=60000: size: 60000 is above its maximum 50000/);
+      assert.equal(r.stdout, '');
+    });
+  });
+
+  it("a --market-data fixture with bid and ask only still gives the contract's timestamp (the run's time)", () => {
+    const file = write(
+      'reads_timestamp.py',
+      `from core.base.order import Order
+
+class ReadsTimestamp(Order):
+    def execute(self, market_state):
+        print('TS', market_state['timestamp'], market_state['timestamp_ms'], market_state['spread'])
+        return None
+`,
+    );
+    const fixture = join(dir, 'md.json');
+    writeFileSync(fixture, JSON.stringify({ bid: 1.1, ask: 1.1002 }));
+    const before = Date.now();
+    const r = cli(['test-order', file, '--state-dir', join(dir, 'state'), '--market-data', fixture]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const m = /TS (\S+) (\d+) 0\.0002/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.equal(new Date(m[1] ?? '').getTime(), Number(m[2]));
+    assert.ok(Number(m[2]) >= before - 1000 && Number(m[2]) <= Date.now() + 1000, m[2]);
+  });
+
+  describe("a computed __metadata__'s risk_limits tighten the limits too", () => {
+    const COMPUTED = `from core.orders.order_base import OrderBase
+
+LIMIT = 500
+__metadata__ = dict(name='computed', type='order', risk_limits={'max_position_size': LIMIT})
+
+class Computed(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}
+`;
+    for (const command of ['test-order', 'execute']) {
+      it(`${command}: denied past the component's max_position_size (exit 3), nothing filled`, () => {
+        const r = cli([command, write('computed.py', COMPUTED), '--state-dir', join(dir, 'state')]);
+        assert.equal(r.code, 3, r.stdout + r.stderr);
+        assert.match(r.stdout.split('\n')[0] ?? '', /DENIED: POSITION_EXCEEDS_MAXIMUM \(1,000 > 500 units\)/);
+      });
+    }
+
+    it('an import-time change cannot loosen the literal: the stricter of the two counts', () => {
+      const file = write(
+        'loosen.py',
+        `from core.orders.order_base import OrderBase
+
+__metadata__ = {'name': 'loosen', 'risk_limits': {'max_position_size': 500}}
+__metadata__ = dict(__metadata__, risk_limits={'max_position_size': 10 ** 9})
+
+class Loosen(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}
+`,
+      );
+      const r = cli(['test-order', file, '--state-dir', join(dir, 'state')]);
+      assert.equal(r.code, 3, r.stdout + r.stderr);
+      assert.match(r.stdout, /POSITION_EXCEEDS_MAXIMUM \(1,000 > 500 units\)/);
+    });
+  });
+
+  describe("the limits' hints name flags the CLI takes", () => {
+    const cases: Array<[string, string, string, string]> = [
+      // [what the component does, the error code, the flag the hint names, a value that allows it]
+      ["print('x' * 300000)", 'OUTPUT_LIMIT_EXCEEDED', '--output-limit-bytes', '1000000'],
+      ["o['metadata'] = {'note': 'n' * 300000}", 'ANSWER_TOO_LARGE', '--max-answer-bytes', '1000000'],
+      ["o['metadata'] = {'deep': [[[[[[1]]]]]]}", 'ANSWER_TOO_DEEP', '--max-nesting-depth', '64'],
+    ];
+    for (const [body, code, flag, allowed] of cases) {
+      it(`${code}: the hint's ${flag} is accepted and allows it`, () => {
+        const file = write(
+          'limits.py',
+          `from core.orders.order_base import OrderBase
+
+class Limits(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        o = {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}
+        ${body}
+        return o
+`,
+        );
+        const tight = ['--output-limit-bytes', '200000', '--max-nesting-depth', '4'];
+        const refused = cli(['test-order', file, '--state-dir', join(dir, 'state'), ...tight, '--json']);
+        assert.equal(refused.code, 1, refused.stderr);
+        const error = (JSON.parse(refused.stdout) as { errors: Array<{ code: string; message: string }> }).errors[0];
+        assert.equal(error?.code, code);
+        assert.ok(error?.message.includes(`CLI ${flag}`), error?.message);
+        const ok = cli(['test-order', file, '--state-dir', join(dir, 'state'), ...tight, flag, allowed]);
+        assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+      });
+    }
+
+    it('a limit flag that is not a positive whole number is a usage error', () => {
+      const r = cli(['test-order', write('x.py', DECLARED), '--max-answer-bytes', '1.5']);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /--max-answer-bytes must be a positive whole number, not '1.5'/);
+    });
+  });
+
+  describe('replay --timeout limits each record', () => {
+    /** Orders on records 50 and 100, then record 120 never returns (a pure-Python loop). */
+    const HANGS = `from core.orders.order_base import OrderBase
+
+class Hangs(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        i = market_data['bar_index']
+        if i == 120:
+            while True:
+                i += 1
+        if i in (50, 100):
+            return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}
+        return None
+`;
+    it('stops at the record that hangs, naming it and its line, and keeps the orders before it', () => {
+      const file = write('hangs.py', HANGS);
+      const started = Date.now();
+      const r = cli(['replay', file, '--data', DATA, '--timeout', '1', '--json']);
+      assert.ok(Date.now() - started < 30_000, `ended within its limit, not a batch's (${Date.now() - started} ms)`);
+      assert.equal(r.code, 1, r.stderr);
+      const report = JSON.parse(r.stdout) as {
+        processed: number;
+        orders: { sent: number; filled: number };
+        fatal: { index: number; code: string; message: string; line?: number };
+      };
+      assert.equal(report.fatal.code, 'TIMEOUT');
+      assert.equal(report.fatal.index, 120);
+      // The loop's `while` or its body, as the interpreter was between them.
+      assert.ok(report.fatal.line === 7 || report.fatal.line === 8, String(report.fatal.line));
+      assert.match(report.fatal.message, /did not return within 1 s on record 120 \(it was running line [78]\)/);
+      assert.equal(report.processed, 120);
+      assert.equal(report.orders.sent, 2);
+      assert.equal(report.orders.filled, 2);
+    });
+
+    it('refuses a --timeout that is not a positive number (exit 2)', () => {
+      const file = write('hangs.py', HANGS);
+      const r = cli(['replay', file, '--data', DATA, '--timeout', '0']);
+      assert.equal(r.code, 2);
+      assert.match(
+        r.stderr,
+        /--timeout must be a positive number of seconds up to 2147483 \(Node's longest timer\), not '0'/,
+      );
+      // Past Node's longest timer, a timeout would fire at once: every run would time out.
+      const long = cli(['replay', file, '--data', DATA, '--timeout', '1e9']);
+      assert.equal(long.code, 2);
+      assert.match(long.stderr, /--timeout must be a positive number of seconds up to 2147483 .*not '1e9'/);
+    });
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * The OANDA adapter against v20 replies the spec defines that the fake's default matching never produced:
+ * IOC fills in part with the rest cancelled, FOK killed for liquidity, fills that close, reduce and open
+ * trades, fills without the deprecated `price`, and commission.
+ *
+ * Sources (oanda/v20-openapi json/v20.json @70324cf): `TimeInForce` ("FOK: The Order must be immediately
+ * 'Filled Or Killed'", "IOC: The Order must be 'Immediately partially filled Or Cancelled'");
+ * `OrderFillTransaction` (`units` "The number of units filled by the OrderFill"; `price` "This field is now
+ * deprecated and should no longer be used. The individual tradesClosed, tradeReduced and tradeOpened fields
+ * contain the exact/official price each unit was filled at."; `commission` "always represented as a
+ * positive quantity"; `tradeOpened`, `tradesClosed`, `tradeReduced`); `OrderCancelReason`
+ * (INSUFFICIENT_LIQUIDITY); `POST /accounts/{accountID}/orders` 201 (`orderCreateTransaction`,
+ * `orderFillTransaction`, `orderCancelTransaction`).
+ */
+import { eventsOf as updateEvents } from '../../kit/orderUpdates';
+import assert from 'node:assert/strict';
+import type { OrderUpdate } from '../../../src/brokers/broker';
+import { staticCredentials } from '../../../src/brokers/credentials';
+import { OandaBroker } from '../../../src/brokers/oanda/adapter';
+import type { OrderType, PlacedOrderRequest, TimeInForce } from '../../../src/orders/model';
+import { startFakeOanda, type FakeOanda, type FakeOandaOptions } from '../../fakes/oanda/server';
+
+let sequence = 0;
+function order(side: 'buy' | 'sell', quantity: number, orderType: OrderType, tif: TimeInForce): PlacedOrderRequest {
+  return {
+    symbol: 'EUR_USD',
+    side,
+    quantity,
+    order_type: orderType,
+    time_in_force: tif,
+    metadata: {},
+    client_order_id: `oad-${process.pid}-${++sequence}`,
+  };
+}
+const market: OrderType = { type: 'market' };
+const IOC: TimeInForce = { type: 'IOC' };
+const FOK: TimeInForce = { type: 'FOK' };
+
+describe('OANDA v20 adapter: replies from the v20 spec', () => {
+  let fake: FakeOanda;
+  let broker: OandaBroker;
+  let updates: OrderUpdate[];
+  let warnings: string[];
+
+  async function setUp(fakeOptions: FakeOandaOptions = {}): Promise<void> {
+    fake = await startFakeOanda(fakeOptions);
+    warnings = [];
+    broker = new OandaBroker({
+      baseUrl: fake.url,
+      credentials: staticCredentials({ 'oanda.token': fake.token, 'oanda.accountId': fake.accountId }),
+      pollIntervalMs: 0,
+      timeoutMs: 2000,
+      onError: (m) => warnings.push(m),
+    });
+    await broker.connect();
+    updates = [];
+    broker.onOrderUpdate((u) => updates.push(u));
+  }
+
+  afterEach(async () => {
+    await broker?.disconnect();
+    await fake?.close();
+  });
+
+  const eventsOf = (orderId: string): string[] => updateEvents(updates, orderId);
+
+  it('IOC filled in part (fill + cancel INSUFFICIENT_LIQUIDITY in one reply): the fill, then cancelled', async () => {
+    await setUp({ commissionRate: 0.0001 });
+    fake.setLiquidity('EUR_USD', 600);
+    const r = await broker.submitOrder(order('buy', 1000, market, IOC));
+    assert.equal(r.status.status, 'cancelled');
+    assert.equal(r.filled_quantity, 600);
+    assert.equal(r.filled_price, 1.1001);
+    assert.deepEqual(
+      r.fills.map((f) => [f.quantity, f.price]),
+      [[600, 1.1001]],
+    );
+    // 600 × 1.1001 × 0.0001, in account currency to 4 decimals as the fill transaction writes it.
+    assert.equal(r.fills[0]!.commission, 0.066);
+    assert.equal(r.commission, 0.066);
+    assert.deepEqual(eventsOf(r.order_id), ['fill 600', 'cancelled']);
+    // Read back (order CANCELLED with both a filling and a cancelling transaction): the same, nothing new.
+    const again = await broker.getOrderStatus(r.order_id);
+    assert.equal(again.status.status, 'cancelled');
+    assert.equal(again.filled_quantity, 600);
+    assert.equal(again.fills.length, 1);
+    assert.deepEqual(eventsOf(r.order_id), ['fill 600', 'cancelled']);
+    assert.equal(fake.requestCount('POST /orders'), 1);
+    assert.deepEqual(warnings, []);
+  });
+
+  it('FOK that cannot fill entirely is killed (cancelled, nothing filled), not an error', async () => {
+    await setUp();
+    fake.setLiquidity('EUR_USD', 600);
+    const r = await broker.submitOrder(order('buy', 1000, market, FOK));
+    assert.equal(r.status.status, 'cancelled');
+    assert.equal(r.filled_quantity, null);
+    assert.deepEqual(r.fills, []);
+  });
+
+  it('a fill that closes one trade and opens another (tradesClosed + tradeOpened) is one fill of all its units', async () => {
+    await setUp();
+    await broker.submitOrder(order('buy', 100, market, FOK));
+    const r = await broker.submitOrder(order('sell', 150, market, FOK));
+    assert.equal(r.status.status, 'filled');
+    assert.equal(r.filled_quantity, 150);
+    assert.deepEqual(
+      r.fills.map((f) => [f.side, f.quantity, f.price]),
+      [['sell', 150, 1.0999]],
+    );
+    const positions = await broker.getPositions();
+    assert.equal(positions.length, 1);
+    assert.equal(positions[0]!.quantity, -50);
+  });
+
+  it('a fill that reduces a trade (tradeReduced) is read as is', async () => {
+    await setUp();
+    await broker.submitOrder(order('buy', 100, market, FOK));
+    const r = await broker.submitOrder(order('sell', 40, market, IOC));
+    assert.equal(r.status.status, 'filled');
+    assert.equal(r.fills[0]!.quantity, 40);
+    assert.equal((await broker.getPositions())[0]!.quantity, 60);
+  });
+
+  it('a fill whose only prices are its trades (no deprecated price, no fullVWAP) is priced from them', async () => {
+    await setUp({ fillPrices: 'tradesOnly' });
+    await broker.submitOrder(order('sell', 40, market, FOK));
+    fake.setQuote('EUR_USD', 1.0999, 1.1003);
+    const r = await broker.submitOrder(order('buy', 100, market, FOK));
+    // Closes the 40 short at 1.1003 and opens 60 long at 1.1003: one fill of 100 at 1.1003.
+    assert.equal(r.status.status, 'filled');
+    assert.equal(r.filled_price, 1.1003);
+    assert.deepEqual(
+      r.fills.map((f) => [f.quantity, f.price]),
+      [[100, 1.1003]],
+    );
+    const seen = await broker.getOrderByClientId(r.client_order_id);
+    assert.equal(seen?.filled_price, 1.1003);
+    assert.deepEqual(warnings, []);
+  });
+
+  it('a resting stop OANDA cancels itself when triggered (INSUFFICIENT_MARGIN) is cancelled, and the reason is said', async () => {
+    await setUp({ balance: 100 });
+    const r = await broker.submitOrder(order('buy', 100_000, { type: 'stop', price: 1.101 }, { type: 'GTC' }));
+    assert.equal(r.status.status, 'submitted');
+    fake.setQuote('EUR_USD', 1.1011, 1.1013); // triggers; 100 000 units need far more margin than 100
+    await broker.poll();
+    assert.equal(updates[updates.length - 1]!.order.status.status, 'cancelled');
+    assert.deepEqual(
+      warnings.filter((w) => w.includes(`order ${r.order_id} `)).map((w) => w.replace(/.*itself: /, '')),
+      ['INSUFFICIENT_MARGIN'],
+    );
+    // A cancel we asked for says nothing.
+    const mine = await broker.submitOrder(order('buy', 10, { type: 'limit', price: 1.05 }, { type: 'GTC' }));
+    await broker.cancelOrder(mine.order_id);
+    await broker.getOrderStatus(mine.order_id);
+    assert.equal(warnings.filter((w) => w.includes(`order ${mine.order_id} `)).length, 0);
+    assert.equal(warnings.length, 1);
+  });
+});

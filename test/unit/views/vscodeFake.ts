@@ -1,0 +1,249 @@
+/**
+ * A fake of the editor's API (the outside world of src/views), enough to drive a webview panel and a command
+ * as the editor would: panels created, pages posting messages, messages the host posts back, toasts, commands.
+ * Importing this module first makes `require('vscode')` answer with it in this process.
+ */
+import Module from 'node:module';
+import { join } from 'node:path';
+
+type Listener<T> = (value: T) => unknown;
+
+export class Disposable {
+  constructor(private readonly callback: () => void = () => undefined) {}
+  dispose(): void {
+    this.callback();
+  }
+}
+
+export class EventEmitter<T> {
+  private listeners: Listener<T>[] = [];
+  readonly event = (listener: Listener<T>): Disposable => {
+    this.listeners.push(listener);
+    return new Disposable(() => (this.listeners = this.listeners.filter((l) => l !== listener)));
+  };
+  fire(value: T): void {
+    for (const l of [...this.listeners]) l(value);
+  }
+  dispose(): void {
+    this.listeners = [];
+  }
+}
+
+export class Uri {
+  private constructor(
+    readonly scheme: string,
+    readonly path: string,
+  ) {}
+  static file(path: string): Uri {
+    return new Uri('file', path);
+  }
+  static joinPath(base: Uri, ...parts: string[]): Uri {
+    return new Uri(base.scheme, join(base.path, ...parts));
+  }
+  get fsPath(): string {
+    return this.path;
+  }
+  toString(): string {
+    return `${this.scheme}://${this.path}`;
+  }
+}
+
+/** A webview panel as the editor holds it; `fromPage` delivers a message as the page would post it. */
+export class FakeWebviewPanel {
+  readonly posted: unknown[] = [];
+  visible = true;
+  disposed = false;
+  title: string;
+  iconPath: unknown;
+  private readonly received = new EventEmitter<unknown>();
+  private readonly disposedEmitter = new EventEmitter<void>();
+  private readonly viewState = new EventEmitter<unknown>();
+  readonly webview = {
+    options: {} as unknown,
+    html: '',
+    cspSource: 'vscode-webview:',
+    asWebviewUri: (uri: Uri) => uri,
+    postMessage: async (message: unknown): Promise<boolean> => {
+      if (this.disposed) throw new Error('Webview is disposed');
+      this.posted.push(message);
+      return true;
+    },
+    onDidReceiveMessage: this.received.event,
+  };
+  readonly onDidDispose = this.disposedEmitter.event;
+  readonly onDidChangeViewState = this.viewState.event;
+
+  constructor(
+    readonly viewType: string,
+    title: string,
+  ) {
+    this.title = title;
+  }
+
+  fromPage(message: unknown): void {
+    // The editor passes only what survives JSON (the page's postMessage is structured-cloned, then serialised).
+    this.received.fire(message);
+  }
+
+  reveal(): void {
+    this.visible = true;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.disposedEmitter.fire();
+  }
+}
+
+export interface Toast {
+  readonly level: 'information' | 'warning' | 'error';
+  readonly message: string;
+}
+
+/** What the fake editor recorded, and what its dialogs answer; `reset()` between tests. */
+export const editor = {
+  panels: [] as FakeWebviewPanel[],
+  toasts: [] as Toast[],
+  executed: [] as Array<{ command: string; args: unknown[] }>,
+  commands: new Map<string, (...args: unknown[]) => unknown>(),
+  /** What a command run through executeCommand that nothing registered answers (a promise the test settles). */
+  unregistered: (_command: string, ..._args: unknown[]): unknown => undefined,
+  /** The button a modal or a toast's choice returns. */
+  answer: (_message: string, _items: readonly unknown[]): unknown => undefined,
+  trusted: true,
+  configuration: new Map<string, unknown>(),
+  reset(): void {
+    this.panels.length = 0;
+    this.toasts.length = 0;
+    this.executed.length = 0;
+    this.commands.clear();
+    this.unregistered = () => undefined;
+    this.answer = () => undefined;
+    this.trusted = true;
+    this.configuration.clear();
+  },
+};
+
+const toast =
+  (level: Toast['level']) =>
+  async (message: string, ...rest: unknown[]): Promise<unknown> => {
+    editor.toasts.push({ level, message });
+    const items = rest.filter((r) => typeof r === 'string');
+    return editor.answer(message, items);
+  };
+
+const logChannel = {
+  lines: [] as string[],
+  info(m: string) {
+    this.lines.push(`info ${m}`);
+  },
+  warn(m: string) {
+    this.lines.push(`warn ${m}`);
+  },
+  error(m: string) {
+    this.lines.push(`error ${m}`);
+  },
+  debug() {},
+  trace() {},
+  show() {},
+  dispose() {},
+};
+export type FakeLog = typeof logChannel;
+export function fakeLog(): FakeLog {
+  return { ...logChannel, lines: [] };
+}
+
+export const vscode = {
+  Disposable,
+  EventEmitter,
+  Uri,
+  ViewColumn: { One: 1, Two: 2, Beside: -2 },
+  ConfigurationTarget: { Global: 1, Workspace: 2, WorkspaceFolder: 3 },
+  ProgressLocation: { SourceControl: 1, Window: 10, Notification: 15 },
+  DiagnosticSeverity: { Error: 0, Warning: 1, Information: 2, Hint: 3 },
+  Range: class {
+    constructor(
+      readonly startLine: number,
+      readonly startCharacter: number,
+      readonly endLine: number,
+      readonly endCharacter: number,
+    ) {}
+  },
+  Diagnostic: class {
+    source?: string;
+    code?: string;
+    constructor(
+      readonly range: unknown,
+      readonly message: string,
+      readonly severity: number,
+    ) {}
+  },
+  languages: {
+    createDiagnosticCollection: () => ({
+      set: () => undefined,
+      delete: () => undefined,
+      clear: () => undefined,
+      dispose: () => undefined,
+    }),
+  },
+  debug: {
+    registerDebugAdapterDescriptorFactory: () => new Disposable(),
+    registerDebugAdapterTrackerFactory: () => new Disposable(),
+  },
+  QuickPickItemKind: { Separator: -1, Default: 0 },
+  window: {
+    createWebviewPanel: (viewType: string, title: string): FakeWebviewPanel => {
+      const panel = new FakeWebviewPanel(viewType, title);
+      editor.panels.push(panel);
+      return panel;
+    },
+    registerWebviewPanelSerializer: () => new Disposable(),
+    showInformationMessage: toast('information'),
+    showWarningMessage: toast('warning'),
+    showErrorMessage: toast('error'),
+    showSaveDialog: async () => undefined,
+    showQuickPick: async () => undefined,
+    showInputBox: async () => undefined,
+    activeTextEditor: undefined,
+    withProgress: async <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) =>
+      task({ report: () => undefined }, { onCancellationRequested: () => new Disposable() }),
+  },
+  workspace: {
+    get isTrusted(): boolean {
+      return editor.trusted;
+    },
+    textDocuments: [] as unknown[],
+    workspaceFolders: undefined,
+    getConfiguration: () => ({
+      get: (key: string) => editor.configuration.get(key),
+      // Every value set here is the user's (settings.json of the user); workspaces set none.
+      inspect: (key: string) =>
+        editor.configuration.has(key) ? { globalValue: editor.configuration.get(key) } : undefined,
+      update: async () => undefined,
+    }),
+    onDidChangeConfiguration: () => new Disposable(),
+    openTextDocument: async (uri: Uri): Promise<never> => {
+      throw new Error(`cannot open ${uri.fsPath}`);
+    },
+    findFiles: async () => [],
+    asRelativePath: (path: string) => path,
+  },
+  commands: {
+    registerCommand: (id: string, handler: (...args: unknown[]) => unknown): Disposable => {
+      editor.commands.set(id, handler);
+      return new Disposable(() => editor.commands.delete(id));
+    },
+    executeCommand: async (command: string, ...args: unknown[]): Promise<unknown> => {
+      editor.executed.push({ command, args });
+      const handler = editor.commands.get(command);
+      return handler ? handler(...args) : editor.unregistered(command, ...args);
+    },
+  },
+};
+
+const loader = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
+const load = loader._load;
+loader._load = function (request: string, parent: unknown, isMain: boolean): unknown {
+  return request === 'vscode' ? vscode : load.call(this, request, parent, isMain);
+};
