@@ -36,6 +36,11 @@
  *   only among open orders (rest-api.md "New order"), so deduplication cannot make a blind resend
  *   safe; these answers can, since they prove nothing was done. When the bound runs out the error is
  *   RATE_LIMITED/TIMEOUT, retryable, never a rejected order.
+ * - A machine clock off from Binance's: every signed request is then refused -1021 (stamped more than
+ *   recvWindow behind Binance's time, or over 1000 ms ahead: rest-api.md "Timing security"), so resending it
+ *   on the same clock is refused again. On a -1021 the adapter reads Binance's time (GET /api/v3/time,
+ *   weight 1) and stamps every later request on it (ccxt's `timeDifference`) before the resend; connect's
+ *   account read is resent the same way, so a skewed clock costs one refusal, not every order.
  * - Absence is conclusive: every signed request carries `recvWindow` (default 5000 ms) and Binance
  *   processes it only while serverTime − timestamp ≤ recvWindow and timestamp < serverTime + 1000
  *   (rest-api.md "Timing security"). So a client order id not found once the last attempt of its
@@ -142,6 +147,9 @@ export interface BinanceBrokerOptions {
 /** Added to recvWindow: Binance processes a request stamped up to 1000 ms ahead of its clock (rest-api.md "Timing security"). */
 const CLOCK_SKEW_MARGIN_MS = 1000;
 
+/** errors.md -1021 INVALID_TIMESTAMP: the request's timestamp is outside recvWindow of Binance's clock. */
+const INVALID_TIMESTAMP = -1021;
+
 /** Client order ids whose symbol is remembered for look-ups. */
 const MAX_SENT_KEPT = 10_000;
 
@@ -186,6 +194,8 @@ export class BinanceBroker implements BrokerApi {
   private readonly feeWarned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** A read of Binance's time in flight after a -1021, shared by every call refused meanwhile. */
+  private clockSync: Promise<void> | undefined;
 
   private readonly http = new KeepAliveClient();
 
@@ -235,7 +245,11 @@ export class BinanceBroker implements BrokerApi {
       this.markets.load(markets);
       // Checks the key and secret now rather than at the first order.
       const sentAt = this.reads.now();
-      const balance = await this.call('read the account', false, (x) => x.fetchBalance());
+      // Resent (with Binance's time) after a -1021: the first signed request is where a skewed clock shows.
+      const balance = await withRetries(
+        () => this.call('read the account', false, (x) => x.fetchBalance()),
+        this.options.retry,
+      );
       const account = parseAccount(infoOf(balance, 'a balance'));
       this.reads.put('account', account, sentAt);
       this.accountId = account.uid !== undefined ? `binance-${account.uid}` : `binance-${this.environment}`;
@@ -471,8 +485,39 @@ export class BinanceBroker implements BrokerApi {
       return await run(ex);
     } catch (e) {
       const http = typeof e === 'object' && e !== null ? this.captures.get(e) : undefined;
-      throw toBrokerError(e, { operation, mutating, http, secrets: this.secrets, accountIds: [this.accountUid] });
+      const error = toBrokerError(e, {
+        operation,
+        mutating,
+        http,
+        secrets: this.secrets,
+        accountIds: [this.accountUid],
+      });
+      // Outside recvWindow: the clock is off from Binance's, so the next request (a resend above all) is
+      // stamped on Binance's time, or it would be refused the same way.
+      if (error.venueCode === INVALID_TIMESTAMP) await this.syncClock(ex);
+      throw error;
     }
+  }
+
+  /** Reads Binance's time and stamps later requests on it; a failure is reported, and the next -1021 tries again. */
+  private syncClock(ex: CcxtBinance): Promise<void> {
+    this.clockSync ??= ex
+      .loadTimeDifference()
+      .then(
+        () => undefined,
+        (e: unknown) =>
+          this.reportError(
+            `Binance refused a request stamped outside recvWindow and its time could not be read: ${redactValues(
+              e instanceof Error ? e.message : String(e),
+              this.secrets,
+            )}`,
+            e,
+          ),
+      )
+      .finally(() => {
+        this.clockSync = undefined;
+      });
+    return this.clockSync;
   }
 
   /** A ccxt unified order's `info`, read as an order. */

@@ -30,6 +30,11 @@ export interface CcxtBinance {
   fetchOpenOrders(symbol?: string, since?: number, limit?: number, params?: Params): Promise<unknown>;
   fetchMyTrades(symbol?: string, since?: number, limit?: number, params?: Params): Promise<unknown>;
   fetchBalance(params?: Params): Promise<unknown>;
+  /**
+   * Reads Binance's clock (GET /api/v3/time) and stamps every later signed request on it: ccxt's `nonce()` is
+   * the machine's time minus the difference this keeps in `options.timeDifference`.
+   */
+  loadTimeDifference(params?: Params): Promise<unknown>;
   fetchTicker(symbol: string, params?: Params): Promise<unknown>;
   fetchTickers(symbols?: string[], params?: Params): Promise<unknown>;
   handleErrors: (...args: unknown[]) => unknown;

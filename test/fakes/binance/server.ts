@@ -64,6 +64,13 @@ export interface FakeBinanceOptions {
    * response: `fills[].commission`, `fills[].commissionAsset`).
    */
   bnbFeePrice?: number;
+  /**
+   * How far Binance's clock is ahead of this machine's (negative: behind); default 0. It is the clock the
+   * timestamp/recvWindow check reads and GET /api/v3/time answers (rest-api.md "Timing security": a request
+   * is processed only while `timestamp < serverTime + 1000` and `serverTime - timestamp <= recvWindow`;
+   * errors.md -1021 INVALID_TIMESTAMP, with the two messages Binance gives for ahead and behind).
+   */
+  clockOffsetMs?: number;
 }
 
 export interface FakeBinance extends FakeVenue {
@@ -88,6 +95,8 @@ export interface FakeBinance extends FakeVenue {
    * with nothing filled (enums.md: "The order was expired by the exchange due to STP").
    */
   preventNextMatch(): void;
+  /** Moves Binance's clock to `ms` ahead of this machine's (negative: behind), as `clockOffsetMs` at the start. */
+  setClockOffset(ms: number): void;
 }
 
 type Side = 'BUY' | 'SELL';
@@ -171,6 +180,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   const apiKey = options.apiKey ?? 'fake-binance-api-key-0123456789';
   const secret = options.secret ?? 'fake-binance-secret-abcdefghijklmnop';
   const commissionRate = options.commissionRate ?? 0.001;
+  let clockOffsetMs = options.clockOffsetMs ?? 0;
+  const serverNow = (): number => Date.now() + clockOffsetMs;
   const symbols = new Map((options.symbols ?? DEFAULT_SYMBOLS).map((s) => [s.symbol, { ...s }]));
   const balances = new Map<string, { free: number; locked: number }>();
   for (const [asset, free] of Object.entries(options.balances ?? { USDT: 100_000, BTC: 1, ETH: 10 }))
@@ -370,7 +381,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   function exchangeInfo(): unknown {
     return {
       timezone: 'UTC',
-      serverTime: Date.now(),
+      serverTime: serverNow(),
       rateLimits: [
         { rateLimitType: 'REQUEST_WEIGHT', interval: 'MINUTE', intervalNum: 1, limit: 6000 },
         { rateLimitType: 'ORDERS', interval: 'SECOND', intervalNum: 10, limit: 100 },
@@ -708,8 +719,10 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       throw new BinanceReply(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.");
     if (!(recvWindow > 0 && recvWindow <= 60_000))
       throw new BinanceReply(400, -1131, 'recvWindow must be less than 60000');
-    const now = Date.now();
-    if (timestamp > now + 1000 || now - timestamp > recvWindow)
+    const now = serverNow();
+    if (timestamp > now + 1000)
+      throw new BinanceReply(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.");
+    if (now - timestamp > recvWindow)
       throw new BinanceReply(400, -1021, 'Timestamp for this request is outside of the recvWindow.');
     return params;
   }
@@ -746,7 +759,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         case 'GET /api/v3/ping':
           return send(res, 200, {});
         case 'GET /api/v3/time':
-          return send(res, 200, { serverTime: Date.now() });
+          return send(res, 200, { serverTime: serverNow() });
         case 'GET /api/v3/exchangeInfo':
           return send(res, 200, exchangeInfo());
         case 'GET /api/v3/ticker/24hr': {
@@ -963,6 +976,9 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         `${symbol}:${side}`,
         levels.map(([price, qty]) => [price, qty]),
       );
+    },
+    setClockOffset(ms: number) {
+      clockOffsetMs = ms;
     },
     preventNextMatch() {
       preventMatch++;

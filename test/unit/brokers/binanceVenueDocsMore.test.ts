@@ -1,0 +1,141 @@
+/**
+ * The Binance adapter, through the real ccxt client, against more of what the spot API documents and the
+ * other suites do not reach: a machine clock that is off from Binance's, and an order cancelled after part
+ * of it filled.
+ *
+ * Sources (binance-spot-api-docs): rest-api.md "Timing security" ("The logic is as follows: if (timestamp <
+ * (serverTime + 1000) && (serverTime - timestamp) <= recvWindow) { // process request } else { // reject
+ * request }", and "Check server time" `GET /api/v3/time` → `{"serverTime": …}`); errors.md -1021
+ * INVALID_TIMESTAMP ("Timestamp for this request is outside of the recvWindow." / "Timestamp for this request
+ * was 1000ms ahead of the server's time."); rest-api.md "Cancel order (TRADE)" (the reply is the order as
+ * cancelled, `status` CANCELED with its `executedQty`); enums.md "Order status" (CANCELED "The order has been
+ * canceled by the user", after any partial fill).
+ */
+import assert from 'node:assert/strict';
+import { BinanceBroker } from '../../../src/brokers/binance/adapter';
+import type { OrderUpdate } from '../../../src/brokers/broker';
+import { staticCredentials } from '../../../src/brokers/credentials';
+import { isBrokerError, type BrokerError } from '../../../src/brokers/errors';
+import { TestClock } from '../../../src/common/clock';
+import type { PlacedOrderRequest } from '../../../src/orders/model';
+import { eventsOf } from '../../kit/orderUpdates';
+import { startFakeBinance, type FakeBinance, type FakeBinanceOptions } from '../../fakes/binance/server';
+
+let seq = 0;
+function order(overrides: Partial<PlacedOrderRequest> = {}): PlacedOrderRequest {
+  return {
+    symbol: 'BTCUSDT',
+    side: 'buy',
+    order_type: { type: 'market' },
+    quantity: 0.003,
+    time_in_force: { type: 'GTC' },
+    client_order_id: `bn-more-${++seq}`,
+    metadata: {},
+    ...overrides,
+  };
+}
+
+async function failure(promise: Promise<unknown>): Promise<BrokerError> {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(isBrokerError(e), `expected a BrokerError, got ${String(e)}`);
+    return e;
+  }
+  assert.fail('expected the call to fail');
+}
+
+describe('Binance adapter: more replies from the spot API documentation', () => {
+  let fake: FakeBinance;
+  let broker: BinanceBroker;
+  let updates: OrderUpdate[];
+  let sleeps: number[];
+
+  async function setUp(options: FakeBinanceOptions = {}): Promise<void> {
+    fake = await startFakeBinance(options);
+    sleeps = [];
+    broker = new BinanceBroker({
+      environment: 'testnet',
+      baseUrl: fake.url,
+      credentials: staticCredentials({ 'binance.apiKey': fake.apiKey, 'binance.secret': fake.secret }),
+      clock: new TestClock(),
+      timeoutMs: 2000,
+      pollIntervalMs: 0,
+      enableRateLimit: false,
+      onError: () => undefined,
+      retry: {
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
+      },
+    });
+    updates = [];
+    broker.onOrderUpdate((u) => updates.push(u));
+  }
+
+  afterEach(async () => {
+    await broker?.disconnect();
+    await fake?.close();
+  });
+
+  for (const [label, offset] of [
+    ['7 s ahead of ours (our stamps fall outside recvWindow)', 7000],
+    ['3 s behind ours (our stamps are "ahead of the server\'s time")', -3000],
+  ] as const) {
+    it(`Binance's clock ${label}: connect and a submit work on Binance's time, one order placed`, async () => {
+      await setUp({ clockOffsetMs: offset });
+      await broker.connect();
+      assert.ok(fake.requestCount('GET /api/v3/time') >= 1, 'the adapter asked Binance for its time');
+      const o = order();
+      const r = await broker.submitOrder(o);
+      assert.equal(r.status.status, 'filled');
+      // Synchronised at connect: the order went once, not refused first.
+      assert.equal(fake.requestCount('POST /api/v3/order'), 1);
+      assert.equal(fake.ordersWithClientId(o.client_order_id), 1);
+    });
+  }
+
+  it('a clock that drifts off during a session: the -1021 submit is resent once on Binance time; one order', async () => {
+    await setUp();
+    await broker.connect();
+    fake.setClockOffset(8000);
+    const o = order();
+    const r = await broker.submitOrder(o);
+    assert.equal(r.status.status, 'filled');
+    assert.equal(fake.requestCount('POST /api/v3/order'), 2);
+    assert.equal(fake.ordersWithClientId(o.client_order_id), 1);
+    // The next order needs no refusal to learn the time again.
+    await broker.submitOrder(order());
+    assert.equal(fake.requestCount('POST /api/v3/order'), 3);
+  });
+
+  it('a -1021 that persists (Binance cannot tell its time) ends as a retryable error, nothing placed', async () => {
+    await setUp();
+    await broker.connect();
+    // Every attempt is refused as out of recvWindow: what is placed is nothing, and the error says so.
+    for (let i = 0; i < 3; i++) fake.injectNext({ kind: 'timestampOutsideRecvWindow' });
+    const o = order();
+    const e = await failure(broker.submitOrder(o));
+    assert.equal(e.retryable, true);
+    assert.equal(e.outcomeUnknown, false);
+    assert.equal(e.notActed, true);
+    assert.equal(e.venueCode, -1021);
+    assert.match(e.message, /nothing was placed/);
+    assert.equal(fake.ordersWithClientId(o.client_order_id), 0);
+  });
+
+  it('a GTC limit filled in part, then cancelled: the part kept as a fill with its fee, then cancelled', async () => {
+    await setUp();
+    await broker.connect();
+    fake.setDepth('BTCUSDT', 'asks', [[30_010, 0.001]]);
+    const r = await broker.submitOrder(order({ order_type: { type: 'limit', price: 30_020 } }));
+    assert.deepEqual(r.status, { status: 'partially_filled', filled_qty: 0.001 });
+    await broker.cancelOrder(r.order_id);
+    const done = await broker.getOrderStatus(r.order_id);
+    assert.equal(done.status.status, 'cancelled');
+    assert.equal(done.filled_quantity, 0.001);
+    assert.equal(done.filled_price, 30_010);
+    assert.deepEqual(eventsOf(updates, r.order_id), ['fill 0.001', 'cancelled']);
+    assert.equal(fake.balance('BTC').locked, 0);
+  });
+});
