@@ -36,6 +36,9 @@
  *   only among open orders (rest-api.md "New order"), so deduplication cannot make a blind resend
  *   safe; these answers can, since they prove nothing was done. When the bound runs out the error is
  *   RATE_LIMITED/TIMEOUT, retryable, never a rejected order.
+ * - After a 429 or 418 with Retry-After nothing at all is sent until that time has passed (the limits are
+ *   per IP, and not backing off turns 429s into an IP ban of 2 minutes to 3 days): every call meanwhile
+ *   fails RATE_LIMITED, retryable, `retryAfterMs` the time left, having sent nothing; the poll skips.
  * - A machine clock off from Binance's: every signed request is then refused -1021 (stamped more than
  *   recvWindow behind Binance's time, or over 1000 ms ahead: rest-api.md "Timing security"), so resending it
  *   on the same clock is refused again. On a -1021 the adapter reads Binance's time (GET /api/v3/time,
@@ -194,6 +197,10 @@ export class BinanceBroker implements BrokerApi {
   private readonly feeWarned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** No request is sent before this (on `retryNow`'s clock): Binance's last 429/418 asked to wait until then. */
+  private quietUntil = Number.NEGATIVE_INFINITY;
+  /** The clock `quietUntil` is on: the retry policy's, so a resend's wait and the hold agree. */
+  private readonly retryNow: () => number;
   /** A read of Binance's time in flight after a -1021, shared by every call refused meanwhile. */
   private clockSync: Promise<void> | undefined;
 
@@ -212,6 +219,7 @@ export class BinanceBroker implements BrokerApi {
     this.absenceConclusiveAfterMs =
       this.recvWindowMs + CLOCK_SKEW_MARGIN_MS + (options.retry?.maxTotalMs ?? DEFAULT_RETRY_POLICY.maxTotalMs);
     this.reads = new ReadCache(options.readReuseMs ?? 0);
+    this.retryNow = options.retry?.now ?? (() => performance.now());
   }
 
   // --- connection ---
@@ -247,7 +255,7 @@ export class BinanceBroker implements BrokerApi {
       const sentAt = this.reads.now();
       // Resent (with Binance's time) after a -1021: the first signed request is where a skewed clock shows.
       const balance = await withRetries(
-        () => this.call('read the account', false, (x) => x.fetchBalance()),
+        (n) => this.call('read the account', false, (x) => x.fetchBalance(), n),
         this.options.retry,
       );
       const account = parseAccount(infoOf(balance, 'a balance'));
@@ -331,19 +339,26 @@ export class BinanceBroker implements BrokerApi {
       // Each attempt is signed anew (a fresh timestamp); resent only after an answer proving Binance did nothing.
       if (direct)
         reply = await withRetries(
-          () =>
-            this.call('submit', true, () =>
-              ex.privatePostOrder(
-                ex.createOrderRequest(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params }),
-              ),
+          (n) =>
+            this.call(
+              'submit',
+              true,
+              () =>
+                ex.privatePostOrder(
+                  ex.createOrderRequest(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params }),
+                ),
+              n,
             ),
           this.options.retry,
         );
       else
         unified = await withRetries(
-          () =>
-            this.call('submit', true, (x) =>
-              x.createOrder(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params }),
+          (n) =>
+            this.call(
+              'submit',
+              true,
+              (x) => x.createOrder(args.symbol, args.type, args.side, args.amount, args.price, { ...args.params }),
+              n,
             ),
           this.options.retry,
         );
@@ -368,7 +383,7 @@ export class BinanceBroker implements BrokerApi {
     let raw: unknown;
     try {
       raw = await withRetries(
-        () => this.call('cancel', true, (x) => x.cancelOrder(id, market.unified)),
+        (n) => this.call('cancel', true, (x) => x.cancelOrder(id, market.unified), n),
         this.options.retry,
       );
     } catch (e) {
@@ -455,7 +470,8 @@ export class BinanceBroker implements BrokerApi {
     // Polling follows our working orders, by their symbols (open orders of one symbol weigh 6, of all 80);
     // orders placed elsewhere are found by listOpenOrders (reconcile).
     const working = this.tracker.openOrderIds();
-    if (this.polling || working.length === 0) return;
+    // Binance asked for quiet (429/418): the next poll after it looks.
+    if (this.polling || working.length === 0 || this.quietUntil > this.retryNow()) return;
     this.polling = true;
     try {
       const symbols = [
@@ -478,11 +494,23 @@ export class BinanceBroker implements BrokerApi {
     return this.exchange;
   }
 
-  /** Runs one ccxt call and turns whatever it throws into a BrokerError. */
-  private async call<T>(operation: string, mutating: boolean, run: (ex: CcxtBinance) => Promise<T>): Promise<T> {
+  /**
+   * Runs one ccxt call and turns whatever it throws into a BrokerError. `attempt` is withRetries' count: a
+   * resend (attempt > 1) comes after the wait the venue asked for and is not held back again.
+   */
+  private async call<T>(
+    operation: string,
+    mutating: boolean,
+    run: (ex: CcxtBinance) => Promise<T>,
+    attempt = 1,
+  ): Promise<T> {
     const ex = this.connected();
+    if (attempt === 1) this.holdOff(operation);
     try {
-      return await run(ex);
+      const result = await run(ex);
+      // Answered after waiting out a Retry-After: the limit has reset.
+      if (attempt > 1) this.quietUntil = Number.NEGATIVE_INFINITY;
+      return result;
     } catch (e) {
       const http = typeof e === 'object' && e !== null ? this.captures.get(e) : undefined;
       const error = toBrokerError(e, {
@@ -495,8 +523,27 @@ export class BinanceBroker implements BrokerApi {
       // Outside recvWindow: the clock is off from Binance's, so the next request (a resend above all) is
       // stamped on Binance's time, or it would be refused the same way.
       if (error.venueCode === INVALID_TIMESTAMP) await this.syncClock(ex);
+      if (error.reason === 'RATE_LIMITED' && error.notActed && error.retryAfterMs !== undefined)
+        this.quietUntil = Math.max(this.quietUntil, this.retryNow() + error.retryAfterMs);
       throw error;
     }
+  }
+
+  /**
+   * Refuses, sending nothing, while Binance's last 429/418 asked for quiet: "Repeatedly violating rate limits
+   * and/or failing to back off after receiving 429s will result in an automated IP ban (HTTP status 418)",
+   * and Retry-After is "the number of seconds required to wait, in the case of a 429, to prevent a ban, or, in
+   * the case of a 418, until the ban is over" (rest-api.md "LIMITS" → "IP Limits"). The limits are per IP,
+   * so this holds every request, reads and the poll included.
+   */
+  private holdOff(operation: string): void {
+    const left = Math.ceil(this.quietUntil - this.retryNow());
+    if (left <= 0) return;
+    throw new BrokerError(
+      'RATE_LIMITED',
+      `Binance ${operation} not sent: Binance asked for no requests for another ${Math.ceil(left / 1000)} s (a 429 or 418 with Retry-After; sending anyway risks an IP ban); nothing was sent`,
+      { retryable: true, notActed: true, retryAfterMs: left },
+    );
   }
 
   /** Reads Binance's time and stamps later requests on it; a failure is reported, and the next -1021 tries again. */
@@ -643,9 +690,12 @@ export class BinanceBroker implements BrokerApi {
   private async findByClientId(clientOrderId: string, market: MarketEntry): Promise<OrderResponse | undefined> {
     try {
       const raw = await withRetries(
-        () =>
-          this.call('look up a client order id', false, (x) =>
-            x.fetchOrder(undefined, market.unified, { origClientOrderId: clientOrderId }),
+        (n) =>
+          this.call(
+            'look up a client order id',
+            false,
+            (x) => x.fetchOrder(undefined, market.unified, { origClientOrderId: clientOrderId }),
+            n,
           ),
         this.options.retry,
       );

@@ -9,7 +9,11 @@
  * INVALID_TIMESTAMP ("Timestamp for this request is outside of the recvWindow." / "Timestamp for this request
  * was 1000ms ahead of the server's time."); rest-api.md "Cancel order (TRADE)" (the reply is the order as
  * cancelled, `status` CANCELED with its `executedQty`); enums.md "Order status" (CANCELED "The order has been
- * canceled by the user", after any partial fill).
+ * canceled by the user", after any partial fill); rest-api.md "LIMITS" → "IP Limits" ("A `Retry-After` header is
+ * sent with a 418 or 429 responses and will give the number of seconds required to wait, in the case of a 429,
+ * to prevent a ban, or, in the case of a 418, until the ban is over"; "Repeatedly violating rate limits and/or
+ * failing to back off after receiving 429s will result in an automated IP ban (HTTP status 418)"; limits are
+ * per IP).
  */
 import assert from 'node:assert/strict';
 import { BinanceBroker } from '../../../src/brokers/binance/adapter';
@@ -50,10 +54,13 @@ describe('Binance adapter: more replies from the spot API documentation', () => 
   let broker: BinanceBroker;
   let updates: OrderUpdate[];
   let sleeps: number[];
+  /** The retry policy's clock: moved by the waits withRetries makes and by the tests. */
+  let clockMs: number;
 
   async function setUp(options: FakeBinanceOptions = {}): Promise<void> {
     fake = await startFakeBinance(options);
     sleeps = [];
+    clockMs = 0;
     broker = new BinanceBroker({
       environment: 'testnet',
       baseUrl: fake.url,
@@ -64,8 +71,10 @@ describe('Binance adapter: more replies from the spot API documentation', () => 
       enableRateLimit: false,
       onError: () => undefined,
       retry: {
+        now: () => clockMs,
         sleep: async (ms) => {
           sleeps.push(ms);
+          clockMs += ms;
         },
       },
     });
@@ -137,5 +146,56 @@ describe('Binance adapter: more replies from the spot API documentation', () => 
     assert.equal(done.filled_price, 30_010);
     assert.deepEqual(eventsOf(updates, r.order_id), ['fill 0.001', 'cancelled']);
     assert.equal(fake.balance('BTC').locked, 0);
+  });
+
+  it('after a 429 with Retry-After 30: nothing is sent for 30 s (orders, quotes, polls), then trading goes on', async () => {
+    await setUp();
+    await broker.connect();
+    const resting = await broker.submitOrder(order({ order_type: { type: 'limit', price: 29_000 } }));
+    fake.injectNext({ kind: 'rateLimit', status: 429, retryAfterSeconds: 30 });
+    const first = await failure(broker.submitOrder(order()));
+    assert.equal(first.reason, 'RATE_LIMITED');
+    const sent = fake.requestCount();
+    // Within the 30 s: refused here, retryable, with the time left, and nothing reaches Binance.
+    clockMs += 10_000;
+    const o = order();
+    const held = await failure(broker.submitOrder(o));
+    assert.equal(held.reason, 'RATE_LIMITED');
+    assert.equal(held.retryable, true);
+    assert.equal(held.notActed, true);
+    assert.equal(held.outcomeUnknown, false);
+    assert.equal(held.retryAfterMs, 20_000);
+    assert.equal((await failure(broker.getQuote('BTCUSDT'))).reason, 'RATE_LIMITED');
+    assert.equal((await failure(broker.getOrderStatus(resting.order_id))).reason, 'RATE_LIMITED');
+    await broker.poll();
+    assert.equal(fake.requestCount(), sent, 'no request while Binance asked for quiet');
+    assert.equal(fake.ordersWithClientId(o.client_order_id), 0);
+    // Once the 30 s have passed the same order goes, once.
+    clockMs += 20_000;
+    const r = await broker.submitOrder(o);
+    assert.equal(r.status.status, 'filled');
+    assert.equal(fake.ordersWithClientId(o.client_order_id), 1);
+    assert.equal(fake.requestCount('POST /api/v3/order'), 3);
+  });
+
+  it('a 429 with a short Retry-After on a submit: the resend waits it out and is sent; later calls are not held', async () => {
+    await setUp();
+    await broker.connect();
+    fake.injectNext({ kind: 'rateLimit', status: 429, retryAfterSeconds: 2 });
+    const o = order();
+    const r = await broker.submitOrder(o);
+    assert.equal(r.status.status, 'filled');
+    assert.deepEqual(sleeps, [2000]);
+    assert.equal(fake.requestCount('POST /api/v3/order'), 2);
+    // Answered after the wait: nothing is held any more.
+    assert.ok((await broker.getQuote('BTCUSDT')).ask > 0);
+    // A 418 (IP ban) on a read holds the orders too: the limits are per IP, not per route.
+    const resting = await broker.submitOrder(order({ order_type: { type: 'limit', price: 29_000 } }));
+    fake.injectNext({ kind: 'rateLimit', status: 418, retryAfterSeconds: 120, on: 'lookup' });
+    assert.equal((await failure(broker.getOrderStatus(resting.order_id))).reason, 'RATE_LIMITED');
+    const posts = fake.requestCount('POST /api/v3/order');
+    const held = await failure(broker.submitOrder(order()));
+    assert.equal(held.retryAfterMs, 120_000);
+    assert.equal(fake.requestCount('POST /api/v3/order'), posts);
   });
 });
