@@ -364,22 +364,41 @@ export class AlpacaBroker implements BrokerApi {
   }
 
   async listOpenOrders(): Promise<OrderResponse[]> {
+    return (await this.readOpenOrders(false)).orders;
+  }
+
+  /**
+   * The open orders, each through the tracker. Orders SPtrader does not model (notional, multi-leg, other
+   * types placed elsewhere) are skipped. One Alpaca sent that cannot be read throws (`tolerant` false), or
+   * (`tolerant`, the poll) is reported naming it and left out while every other order is still followed:
+   * its id is returned among `listed`, so the poll does not take it for an order that left the list.
+   */
+  private async readOpenOrders(tolerant: boolean): Promise<{ orders: OrderResponse[]; listed: Set<string> }> {
     const client = this.ensureConnected();
     const raw = await this.request('order', () =>
       client.trading.orders.getAllOrdersRaw({ status: 'open', limit: 500, direction: 'asc' }),
     );
     return this.guardSync('order', () => {
-      const out: OrderResponse[] = [];
+      const orders: OrderResponse[] = [];
+      const listed = new Set<string>();
       for (const item of validate(OrderListSchema, raw, 'an order list')) {
+        const id =
+          typeof item === 'object' && item !== null && 'id' in item && typeof item.id === 'string'
+            ? item.id
+            : undefined;
+        if (id !== undefined) listed.add(id);
         try {
-          out.push(this.observe(item));
+          orders.push(this.observe(item));
         } catch (e) {
-          // Trailing stops, notional and multi-leg orders placed elsewhere: not ours to manage.
           if (e instanceof UnrepresentableOrder) continue;
-          throw e;
+          if (!tolerant) throw e;
+          this.report(
+            `Alpaca: open order ${id ?? '(without an id)'} could not be read; the other orders are followed`,
+            e,
+          );
         }
       }
-      return out;
+      return { orders, listed };
     });
   }
 
@@ -440,11 +459,14 @@ export class AlpacaBroker implements BrokerApi {
     if (this.polling || !this.client || this.tracker.openOrderIds().length === 0) return;
     this.polling = true;
     try {
-      const open = new Set((await this.listOpenOrders()).map((o) => o.order_id));
-      const vanished = this.tracker.openOrderIds().filter((id) => !open.has(id));
+      const { listed } = await this.readOpenOrders(true);
+      const vanished = this.tracker.openOrderIds().filter((id) => !listed.has(id));
       for (const id of vanished) {
         if (!this.client) break;
-        await this.getOrderStatus(id);
+        // One order that cannot be looked up does not stop the others' fills from being reported.
+        await this.getOrderStatus(id).catch((e: unknown) =>
+          this.report(`Alpaca: looking up order ${id}, which left the open-order list, failed`, e),
+        );
       }
     } catch (e) {
       this.report('Alpaca: polling open orders failed', e);

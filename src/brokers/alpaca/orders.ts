@@ -189,13 +189,17 @@ export const AlpacaOrderSchema = z.object({
   id: z.string().min(1),
   client_order_id: z.string(),
   status: z.enum(ALPACA_STATUSES),
-  symbol: z.string().min(1),
+  /** Empty (or absent) on a multi-leg order, whose legs carry the symbols (checked in parseOrder). */
+  symbol: z.string().nullish(),
+  /** simple, bracket, oco, oto, mleg (or ""). */
+  order_class: z.string().nullish(),
   qty: decimal.nullish(),
   filled_qty: decimal,
   filled_avg_price: decimal.nullish(),
   type: z.string().optional(),
   order_type: z.string().optional(),
-  side: z.enum(['buy', 'sell']),
+  /** Absent (or "") on a multi-leg order, whose legs each have one (checked in parseOrder). */
+  side: z.enum(['buy', 'sell', '']).nullish(),
   time_in_force: z.enum(['day', 'gtc', 'opg', 'cls', 'ioc', 'fok']),
   limit_price: decimal.nullish(),
   stop_price: decimal.nullish(),
@@ -309,6 +313,18 @@ function timeInForceOf(o: AlpacaOrder): TimeInForce {
  */
 export function parseOrder(raw: unknown): OrderResponse {
   const o = validate(AlpacaOrderSchema, raw, 'an order');
+  // "Multi-leg options orders" (order_class mleg): one order over several option legs, each with its own symbol,
+  // side and ratio_qty; the order itself has no symbol or side (the SDK's Order model: `symbol?`, `side?`).
+  if (o.order_class === 'mleg')
+    throw new UnrepresentableOrder(
+      `Alpaca order ${o.id} is a multi-leg (mleg) options order, which SPtrader does not model`,
+    );
+  if (!o.symbol)
+    throw new BrokerError('BAD_RESPONSE', `Alpaca sent order ${o.id} that SPtrader cannot read: field symbol: missing`);
+  if (!o.side)
+    throw new BrokerError('BAD_RESPONSE', `Alpaca sent order ${o.id} that SPtrader cannot read: field side: missing`);
+  const symbol = o.symbol;
+  const side = o.side;
   if (o.qty === null || o.qty === undefined)
     throw new UnrepresentableOrder(
       `Alpaca order ${o.id} is a notional (dollar amount) order, which SPtrader does not model`,
@@ -330,8 +346,8 @@ export function parseOrder(raw: unknown): OrderResponse {
   return {
     order_id: o.id,
     client_order_id: o.client_order_id,
-    symbol: o.symbol,
-    side: o.side,
+    symbol,
+    side,
     order_type: orderType,
     time_in_force: timeInForce,
     quantity: o.qty,

@@ -105,6 +105,13 @@ export interface FakeAlpaca extends FakeVenue {
   refuseNextSubmit(status: number, code: number, message: string): void;
   /** The next order placed (and left open) is answered with this status, e.g. pending_new or accepted (not yet routed). */
   acceptNextAs(status: string): void;
+  /**
+   * An open order placed elsewhere (Alpaca's dashboard, another program), listed first by GET /v2/orders as
+   * given, never matched: e.g. a multi-leg options order (order_class "mleg", its symbol and side on the legs;
+   * the SDK's generated Order model has `symbol?`, `side?`, `legs?`, and `qty` "Required if order class is
+   * `mleg`") or an order in a status this client does not know.
+   */
+  addOrderPlacedElsewhere(order: Record<string, unknown>): void;
 }
 
 type Side = 'buy' | 'sell';
@@ -281,6 +288,8 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
 
   const refusals: Array<{ status: number; code: number; message: string }> = [];
   const acceptAs: string[] = [];
+  /** Open orders placed elsewhere (`addOrderPlacedElsewhere`), listed as given. */
+  const elsewhere: Array<Record<string, unknown>> = [];
   const placeOrder = (body: Record<string, unknown>, res: ServerResponse): WireOrder | undefined => {
     const refusal = refusals.shift();
     if (refusal) return void fail(res, refusal.status, refusal.code, refusal.message);
@@ -471,9 +480,12 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     if (method === 'POST' && path === '/v2/orders') return handleOrderPost(req, res, raw);
     if (method === 'GET' && path === '/v2/orders') {
       const status = url.searchParams.get('status') ?? 'open';
-      const list = [...byId.values()]
-        .map((b) => b.order)
-        .filter((o) => status === 'all' || (status === 'open' ? !FINAL.has(o.status) : FINAL.has(o.status)));
+      const list = [
+        ...(status === 'closed' ? [] : elsewhere),
+        ...[...byId.values()]
+          .map((b) => b.order)
+          .filter((o) => status === 'all' || (status === 'open' ? !FINAL.has(o.status) : FINAL.has(o.status))),
+      ];
       return send(res, 200, list.slice(0, Number(url.searchParams.get('limit') ?? 50)));
     }
     if (method === 'GET' && path === '/v2/orders:by_client_order_id') {
@@ -631,6 +643,9 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       const b = byId.get(orderId);
       if (!b) throw new Error(`fake Alpaca: no order ${orderId}`);
       Object.assign(b.order, patch, { updated_at: now() });
+    },
+    addOrderPlacedElsewhere(order) {
+      elsewhere.push(structuredClone(order));
     },
     acceptNextAs(status) {
       acceptAs.push(status);
