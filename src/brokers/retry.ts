@@ -18,7 +18,10 @@ export interface RetryPolicy {
    * would pass it ends the retries at once. Binance's `absenceConclusiveAfterMs` counts on this bound.
    */
   maxTotalMs?: number;
-  /** Wait before the second attempt when the venue names none (doubled for each further one; default 250 ms). */
+  /**
+   * Wait before the second attempt (doubled for each further one; default 250 ms): the whole wait when the
+   * venue names none, else the least one, when the venue's is shorter.
+   */
   baseDelayMs?: number;
   /** Waits `ms`. Tests pass one that records the delay; the default is a timer. */
   sleep?: (ms: number) => Promise<void>;
@@ -48,8 +51,8 @@ export function retryAfterMs(header: string | readonly string[] | null | undefin
 
 /**
  * Runs `attempt` until it succeeds, throws something other than a retryable `notActed` BrokerError,
- * or the policy's bound is reached. Waits the venue's Retry-After when it gave one, else exponential
- * backoff. When the bound is reached the last error is thrown as a retryable BrokerError (never a
+ * or the policy's bound is reached. Waits the venue's Retry-After when it gave one, never less than the
+ * exponential backoff. When the bound is reached the last error is thrown as a retryable BrokerError (never a
  * rejection) saying how many attempts were made.
  */
 export async function withRetries<T>(attempt: (n: number) => Promise<T>, policy: RetryPolicy = {}): Promise<T> {
@@ -64,7 +67,9 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, policy:
       return await attempt(n);
     } catch (e) {
       if (!(e instanceof BrokerError) || !e.notActed || !e.retryable) throw e;
-      const delay = e.retryAfterMs ?? baseDelayMs * 2 ** (n - 1);
+      // Never sooner than the backoff: a wait of 0 (Retry-After: 0, or a reset time already past by our clock,
+      // which runs a little ahead of the venue's) would resend at once, again and again.
+      const delay = Math.max(e.retryAfterMs ?? 0, baseDelayMs * 2 ** (n - 1));
       const elapsed = now() - started;
       if (n >= maxAttempts || elapsed + delay > maxTotalMs) throw exhausted(e, n, delay, maxTotalMs - elapsed);
       await sleep(delay);

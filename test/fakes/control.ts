@@ -26,8 +26,18 @@ export type FakeFault = (
    * the venue's JSON.
    */
   | { kind: 'serverError'; status?: number; placed?: boolean; gateway?: boolean }
-  /** Answer 429 (or `status`, e.g. Binance's 418) with Retry-After in seconds, or as an HTTP-date, without acting. */
-  | { kind: 'rateLimit'; retryAfterSeconds?: number; retryAfterDate?: string; status?: number }
+  /**
+   * Answer 429 (or `status`, e.g. Binance's 418) with Retry-After in seconds, or as an HTTP-date, without acting.
+   * `resetAtEpochSeconds`: an `X-RateLimit-Reset` header instead (Alpaca "Rate limits": "The time at which the
+   * current rate limit window resets in UTC epoch seconds").
+   */
+  | {
+      kind: 'rateLimit';
+      retryAfterSeconds?: number;
+      retryAfterDate?: string;
+      resetAtEpochSeconds?: number;
+      status?: number;
+    }
   /** Drop the connection after reading the request. `placed` (default true): after carrying it out. */
   | { kind: 'dropConnection'; placed?: boolean }
   /** Carry the request out, then answer 2xx with a body that is not what the protocol promises. */
@@ -77,7 +87,9 @@ export class FaultQueue {
 export function retryAfterHeaders(fault: {
   retryAfterSeconds?: number;
   retryAfterDate?: string;
+  resetAtEpochSeconds?: number;
 }): Record<string, string> {
+  if (fault.resetAtEpochSeconds !== undefined) return { 'X-RateLimit-Reset': String(fault.resetAtEpochSeconds) };
   if (fault.retryAfterDate !== undefined) return { 'Retry-After': fault.retryAfterDate };
   if (fault.retryAfterSeconds !== undefined) return { 'Retry-After': String(fault.retryAfterSeconds) };
   return {};

@@ -6,7 +6,9 @@
  * own `symbol`, `side`, `ratio_qty`, the order itself without a symbol or side; the Trading API's Order model
  * as generated into `@alpacahq/alpaca-trade-api` 4.x (`symbol?`, `side?`, `legs?`, `order_class` one of
  * simple/bracket/oco/oto/mleg/"", `qty` "Required if order class is `mleg`"); "Get All Orders"
- * (`GET /v2/orders?status=open` lists every open order of the account, whoever placed it).
+ * (`GET /v2/orders?status=open` lists every open order of the account, whoever placed it); "Rate limits" (a 429
+ * with `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`, "the time at which the current
+ * rate limit window resets in UTC epoch seconds").
  */
 import assert from 'node:assert/strict';
 import { AlpacaBroker } from '../../../src/brokers/alpaca/adapter';
@@ -76,11 +78,13 @@ describe('Alpaca adapter: open-order lists with orders placed elsewhere', () => 
   let broker: AlpacaBroker;
   let updates: OrderUpdate[];
   let errors: string[];
+  let sleeps: number[];
 
   beforeEach(async () => {
     fake = await startFakeAlpaca();
     fake.setQuote('AAPL', 150, 150.1);
     errors = [];
+    sleeps = [];
     broker = new AlpacaBroker({
       baseUrl: fake.url,
       dataBaseUrl: fake.url,
@@ -88,6 +92,11 @@ describe('Alpaca adapter: open-order lists with orders placed elsewhere', () => 
       timeoutMs: 5000,
       pollIntervalMs: 0,
       onError: (m) => errors.push(m),
+      retry: {
+        sleep: async (ms) => {
+          sleeps.push(ms);
+        },
+      },
     });
     await broker.connect();
     updates = [];
@@ -140,5 +149,17 @@ describe('Alpaca adapter: open-order lists with orders placed elsewhere', () => 
       assert.match(e.message, /status/);
       return true;
     });
+  });
+
+  it('429s whose X-RateLimit-Reset is already past (our clock a second ahead): resent after backing off, not at once', async () => {
+    const past = Math.floor(Date.now() / 1000) - 1;
+    fake.injectNext({ kind: 'rateLimit', resetAtEpochSeconds: past });
+    fake.injectNext({ kind: 'rateLimit', resetAtEpochSeconds: past });
+    const o = limit(149);
+    const r = await broker.submitOrder(o);
+    assert.equal(r.status.status, 'submitted');
+    assert.deepEqual(sleeps, [250, 500]);
+    assert.equal(fake.requestCount('POST /v2/orders'), 3);
+    assert.equal(fake.ordersWithClientId(o.client_order_id), 1);
   });
 });
