@@ -8,7 +8,8 @@
  * simple/bracket/oco/oto/mleg/"", `qty` "Required if order class is `mleg`"); "Get All Orders"
  * (`GET /v2/orders?status=open` lists every open order of the account, whoever placed it); "Rate limits" (a 429
  * with `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`, "the time at which the current
- * rate limit window resets in UTC epoch seconds").
+ * rate limit window resets in UTC epoch seconds"); "Orders at Alpaca" → "Order Lifecycle" (partially_filled, then
+ * canceled: "The order has been canceled, and no further updates will occur for the order", filled_qty kept).
  */
 import assert from 'node:assert/strict';
 import { AlpacaBroker } from '../../../src/brokers/alpaca/adapter';
@@ -161,5 +162,17 @@ describe('Alpaca adapter: open-order lists with orders placed elsewhere', () => 
     assert.deepEqual(sleeps, [250, 500]);
     assert.equal(fake.requestCount('POST /v2/orders'), 3);
     assert.equal(fake.ordersWithClientId(o.client_order_id), 1);
+  });
+
+  it('partially filled, then cancelled by us: the part reported once as a fill, then cancelled with it kept', async () => {
+    const r = await broker.submitOrder(limit(149));
+    fake.partialFill(r.order_id, 4, 149);
+    await broker.cancelOrder(r.order_id);
+    const done = await broker.getOrderStatus(r.order_id);
+    assert.equal(done.status.status, 'cancelled');
+    assert.equal(done.filled_quantity, 4);
+    assert.equal(done.filled_price, 149);
+    assert.deepEqual(eventsOf(updates, r.order_id), ['submitted', 'fill 4', 'cancelled']);
+    assert.deepEqual(errors, []);
   });
 });
