@@ -150,6 +150,8 @@ export interface BinanceBrokerOptions {
 /** Added to recvWindow: Binance processes a request stamped up to 1000 ms ahead of its clock (rest-api.md "Timing security"). */
 const CLOCK_SKEW_MARGIN_MS = 1000;
 
+/** errors.md -2013 NO_SUCH_ORDER: "Order does not exist." */
+const NO_SUCH_ORDER = -2013;
 /** errors.md -1021 INVALID_TIMESTAMP: the request's timestamp is outside recvWindow of Binance's clock. */
 const INVALID_TIMESTAMP = -1021;
 
@@ -480,8 +482,30 @@ export class BinanceBroker implements BrokerApi {
       const listed =
         symbols.length > 0 && symbols.length * 6 < 80 ? await this.openOrdersOf(symbols) : await this.listOpenOrders();
       const seen = new Set(listed.map((o) => o.order_id));
-      // Orders that left the open list ended somehow: ask how.
-      for (const id of this.tracker.openOrderIds()) if (!seen.has(id)) await this.getOrderStatus(id);
+      // Orders that left the open list ended somehow: ask how, each on its own, so one that cannot be read
+      // does not keep the others' fills from being reported.
+      for (const id of this.tracker.openOrderIds()) {
+        if (seen.has(id)) continue;
+        try {
+          await this.getOrderStatus(id);
+        } catch (e) {
+          // Binance asked for quiet: the next poll after it goes on.
+          if (isBrokerError(e) && e.reason === 'RATE_LIMITED') throw e;
+          if (isBrokerError(e) && e.venueCode === NO_SUCH_ORDER) {
+            // Nothing more will be learnt about it (the testnet deletes every order when it is reset).
+            this.tracker.forget(id);
+            this.reportError(
+              `Binance no longer knows order ${id}, last seen working (-2013 "Order does not exist."; the testnet deletes its orders when it is reset): it is no longer followed`,
+              e,
+            );
+            continue;
+          }
+          this.reportError(
+            `Binance: looking up order ${id}, which left the open-order list, failed: ${redactValues((e as Error).message, this.secrets)}`,
+            e,
+          );
+        }
+      }
     } finally {
       this.polling = false;
     }

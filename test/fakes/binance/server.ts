@@ -97,6 +97,11 @@ export interface FakeBinance extends FakeVenue {
   preventNextMatch(): void;
   /** Moves Binance's clock to `ms` ahead of this machine's (negative: behind), as `clockOffsetMs` at the start. */
   setClockOffset(ms: number): void;
+  /**
+   * Deletes every order, as a reset of the Spot Test Network does (testnet FAQ: it is reset about once a month
+   * and user data is deleted): looked up afterwards, each is -2013 "Order does not exist.". Balances stay.
+   */
+  wipeOrders(): void;
 }
 
 type Side = 'BUY' | 'SELL';
@@ -976,6 +981,9 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         `${symbol}:${side}`,
         levels.map(([price, qty]) => [price, qty]),
       );
+    },
+    wipeOrders() {
+      orders.clear();
     },
     setClockOffset(ms: number) {
       clockOffsetMs = ms;

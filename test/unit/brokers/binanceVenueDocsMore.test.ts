@@ -13,7 +13,8 @@
  * sent with a 418 or 429 responses and will give the number of seconds required to wait, in the case of a 429,
  * to prevent a ban, or, in the case of a 418, until the ban is over"; "Repeatedly violating rate limits and/or
  * failing to back off after receiving 429s will result in an automated IP ban (HTTP status 418)"; limits are
- * per IP).
+ * per IP); the Spot Test Network FAQ (the testnet is reset about once a month and its data deleted) with
+ * errors.md -2013 NO_SUCH_ORDER "Order does not exist.".
  */
 import assert from 'node:assert/strict';
 import { BinanceBroker } from '../../../src/brokers/binance/adapter';
@@ -54,12 +55,14 @@ describe('Binance adapter: more replies from the spot API documentation', () => 
   let broker: BinanceBroker;
   let updates: OrderUpdate[];
   let sleeps: number[];
+  let warnings: string[];
   /** The retry policy's clock: moved by the waits withRetries makes and by the tests. */
   let clockMs: number;
 
   async function setUp(options: FakeBinanceOptions = {}): Promise<void> {
     fake = await startFakeBinance(options);
     sleeps = [];
+    warnings = [];
     clockMs = 0;
     broker = new BinanceBroker({
       environment: 'testnet',
@@ -69,7 +72,7 @@ describe('Binance adapter: more replies from the spot API documentation', () => 
       timeoutMs: 2000,
       pollIntervalMs: 0,
       enableRateLimit: false,
-      onError: () => undefined,
+      onError: (m) => warnings.push(m),
       retry: {
         now: () => clockMs,
         sleep: async (ms) => {
@@ -197,5 +200,25 @@ describe('Binance adapter: more replies from the spot API documentation', () => 
     const held = await failure(broker.submitOrder(order()));
     assert.equal(held.retryAfterMs, 120_000);
     assert.equal(fake.requestCount('POST /api/v3/order'), posts);
+  });
+
+  it('an order Binance no longer knows (-2013, the testnet was reset) is let go, said once; later orders still report fills', async () => {
+    await setUp();
+    await broker.connect();
+    const gone = await broker.submitOrder(order({ order_type: { type: 'limit', price: 29_000 } }));
+    fake.wipeOrders();
+    const mine = await broker.submitOrder(order({ order_type: { type: 'limit', price: 29_000 } }));
+    fake.setQuote('BTCUSDT', 28_990, 28_995); // ours fills at the venue
+    await broker.poll();
+    assert.deepEqual(eventsOf(updates, mine.order_id), ['submitted', 'fill 0.003']);
+    assert.equal(warnings.filter((w) => w.includes(gone.order_id)).length, 1, JSON.stringify(warnings));
+    assert.match(
+      warnings.find((w) => w.includes(gone.order_id))!,
+      /-2013/,
+    );
+    // Let go: the next poll asks nothing about it.
+    const lookups = fake.requestCount('GET /api/v3/order');
+    await broker.poll();
+    assert.equal(fake.requestCount('GET /api/v3/order'), lookups);
   });
 });
