@@ -58,6 +58,9 @@ import {
 import { RequestLineWriter, requestParts } from './requestLine';
 import { defaultLibraryDir, findPackageRoot, precheck } from './harnessFiles';
 
+/** Variables of SPtrader itself, never passed to a component (Windows' names are case-insensitive). */
+const OWN_VARIABLE = /^SPTRADER_/i;
+
 export { PythonRunError } from './errors';
 // The runner's public shapes, defined with the wire protocol they travel on.
 export { DEFAULT_RUNNER_LIMITS } from './protocol';
@@ -172,7 +175,9 @@ export class PythonSession {
     const libraryDir = options.libraryDir ?? defaultLibraryDir();
     const base = options.env ?? process.env;
     const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+    // SPtrader's own variables (the CLI's broker credentials, SPTRADER_OANDA_TOKEN and the like) are not the
+    // component's: what it is handed, it can print, return or send anywhere.
+    for (const [k, v] of Object.entries(base)) if (v !== undefined && !OWN_VARIABLE.test(k)) env[k] = v;
     const path = [
       packageRoot,
       ...(options.extraPythonPath ?? []),

@@ -60,6 +60,32 @@ describe('Python runner', function () {
     });
   });
 
+  it('never hands a component SPtrader’s own variables: the CLI’s broker credentials stay out of its reach', async () => {
+    const file = write(
+      'core/orders/creds.py',
+      base(
+        "        import os\n        return sorted(k for k in os.environ if k.upper().startswith('SPTRADER_') and k != 'SPTRADER_RUN_TREE')",
+      ),
+    );
+    const env = {
+      ...process.env,
+      SPTRADER_OANDA_TOKEN: 'tok-0123456789',
+      SPTRADER_BINANCE_SECRET: 'sec-0123456789',
+      sptrader_alpaca_secret_key: 'lower-case-0123',
+      SPTRADER_PYTHON: 'python3',
+      MY_DATA_VENDOR_KEY: 'the user’s own',
+    };
+    const r = await runComponentCold({ ...options, env }, { file, marketData: {} });
+    assert.deepEqual(r.output, []);
+    const own = write(
+      'core/orders/own.py',
+      base("        import os\n        return {'v': os.environ.get('MY_DATA_VENDOR_KEY')}"),
+    );
+    assert.deepEqual((await runComponentCold({ ...options, env }, { file: own, marketData: {} })).output, {
+      v: 'the user’s own',
+    });
+  });
+
   it('uses the bundled OrderBase when the workspace lacks it, and the user’s own when present', async () => {
     const file = write(
       'core/orders/which.py',
