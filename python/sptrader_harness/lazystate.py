@@ -18,6 +18,9 @@ import json
 import sys
 from sptrader_harness import watchdog
 
+# Bound once, as server.py does: a component that rebinds json.loads must not change how replies are read.
+_decode = json.JSONDecoder().decode
+
 
 class LazyState(dict):
     """Made by StateSync.market_data, which sets its slots. It has no __init__ of its own: LazyState(base) is dict's
@@ -253,7 +256,7 @@ class StateSync(object):
         if not raw:
             raise StateSyncError('the request channel closed during a state request', True)
         try:
-            reply = json.loads(raw.decode('utf-8'))
+            reply = _decode(raw.decode('utf-8'))
         except ValueError as e:
             raise StateSyncError('bad state reply: %s' % e, True)
         if not isinstance(reply, dict) or reply.get('op') != 'sync' or reply.get('id') != self.rid:

@@ -47,6 +47,12 @@ MAX_TRACEBACK_CHARS = 16000
 MAX_CLASSES = 2000
 # A batch's results together may be this many times the answer limit (replay stops a batch at its first order).
 BATCH_ANSWER_FACTOR = 64
+# The harness's own JSON, bound once: a component that rebinds json.dumps or json.loads (a test double, a faster
+# JSON shim) must not change what the harness writes on its channel or reads from it.
+_encode_answer = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(',', ':')).encode
+_encode_item = json.JSONEncoder(separators=(',', ':')).encode
+_encode_key = json.JSONEncoder(sort_keys=True, default=str).encode
+_decode = json.JSONDecoder().decode
 
 
 class FallbackFinder(object):
@@ -183,7 +189,18 @@ def signal_style(cls):
             raw = vars(klass)['generate_order']
             break
     skip = 0 if isinstance(raw, staticmethod) else 1
-    code = getattr(getattr(raw, '__func__', raw), '__code__', None)
+    function = getattr(raw, '__func__', raw)
+    # A decorator made with functools.wraps (timing, logging, retry) takes (*args, **kwargs): the signature that
+    # counts is the function it wraps, as inspect.signature reads it.
+    try:
+        for _ in range(100):
+            wrapped = getattr(function, '__wrapped__', None)
+            if wrapped is None or getattr(wrapped, '__code__', None) is None:
+                break
+            function = wrapped
+    except Exception:
+        function = getattr(raw, '__func__', raw)
+    code = getattr(function, '__code__', None)
     if code is None or code.co_flags & 0x04 or code.co_argcount - skip >= 2:
         style = 'positional'
     elif 'signal' in code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount] or code.co_flags & 0x08:
@@ -219,6 +236,9 @@ def component_failure(exc, entry, file, where='inside'):
         return ComponentFailure('COMPONENT_EXIT', 'the component called os._exit(%r) %s %s at line %s; the harness stopped it there. Return None to '
                                 'place no order instead' % (exc.code, where, entry, line), file, line, text)
     line, text = component_frame(sys.exc_info()[2], file)
+    if isinstance(exc, SyntaxError) and isinstance(exc.filename, str) and os.path.isfile(exc.filename):
+        # An import inside the call reached a module that does not compile.
+        return imported_syntax_failure(exc, file, line, text)
     if isinstance(exc, KeyboardInterrupt):
         return ComponentFailure('COMPONENT_INTERRUPTED', '%s was interrupted by KeyboardInterrupt (SIGINT) at line %s; nothing was sent'
                                 % (entry, line), file, line, text)
@@ -238,7 +258,7 @@ def parse_result(result, entry, file, limits):
             raise ComponentFailure('ANSWER_TOO_LARGE', '%s returned a string of %s characters, more than the limit of %s bytes; nothing was sent'
                                    % (entry, '{:,}'.format(len(result)), '{:,}'.format(limits.answer_bytes)), file)
         try:
-            result = json.loads(result)
+            result = _decode(result)
         except ValueError as e:
             raise ComponentFailure('COMPONENT_ERROR', '%s returned a string that is not JSON (%s); return a dict or to_json(order)' % (entry, e), file)
         except RecursionError:
@@ -330,7 +350,7 @@ class Server(object):
             if not raw:
                 return
             try:
-                request = json.loads(raw.decode('utf-8'))
+                request = _decode(raw.decode('utf-8'))
                 if not isinstance(request, dict):
                     raise ValueError('not an object')
             except ValueError as e:
@@ -343,10 +363,9 @@ class Server(object):
         if not processes.in_harness():
             processes.leave_if_forked()
         try:
-            text = json.dumps(response, ensure_ascii=True, allow_nan=False, separators=(',', ':'))
+            text = _encode_answer(response)
         except (TypeError, ValueError) as e:
-            text = json.dumps({'id': response.get('id'), 'ok': False, 'error': {'code': 'INTERNAL', 'message': 'the harness could not encode its answer: %s' % e}},
-                              separators=(',', ':'))
+            text = _encode_item({'id': response.get('id'), 'ok': False, 'error': {'code': 'INTERNAL', 'message': 'the harness could not encode its answer: %s' % e}})
         self.proto_out.write(b'\n' + text.encode('ascii') + b'\n')
         self.proto_out.flush()
 
@@ -469,9 +488,17 @@ class Server(object):
         name = 'sptrader_component_%x' % (abs(hash(file)),)
         module = types.ModuleType(name)
         module.__file__ = file
+        package = package_of(file)
+        if package is not None:
+            # `from .helpers import size` resolves against the component's own package, as when Python imports it.
+            module.__package__ = package
         sys.modules[name] = module
         try:
             exec(code, module.__dict__)
+        except SyntaxError as e:
+            # Not the component's own source (compiled above): a module it imports. Said at that module's line.
+            line, text = component_frame(sys.exc_info()[2], file)
+            raise imported_syntax_failure(e, file, line, text)
         except ImportError as e:
             line, text = component_frame(sys.exc_info()[2], file)
             missing = getattr(e, 'name', None) or str(e)
@@ -660,7 +687,7 @@ class Server(object):
             module = self.load(file)
             cls, entry, params = self.resolve(module, file, request, response, limits)
             key = request.get('instance')
-            params_key = json.dumps(params, sort_keys=True, default=str)
+            params_key = _encode_key(params)
             kept = self.instances.get(key) if key else None
             if kept is not None and kept[0] is module and kept[1] is cls and kept[2] == params_key:
                 instance = kept[3]
@@ -801,7 +828,7 @@ class Server(object):
                         # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
                         failure = at_return(failure, returns.locate_static(returns.plan_for_class(cls, entry), result))
                     item = {'index': index, 'ok': False, 'error': failure_json(failure)}
-                    size = len(json.dumps(item, separators=(',', ':')))
+                    size = len(_encode_item(item))
                 if state is not None:
                     # StateSync.after, whose only work for a market_data nobody else holds is to end the column.
                     if state.failed is not None or (market_data.__class__ is not dict and getrefcount(market_data) > 2):
@@ -923,6 +950,39 @@ def syntax_failure(e, file):
         f.end_line = end_line
         f.end_column = end_offset
     return f
+
+
+def imported_syntax_failure(e, file, line, text):
+    """A SyntaxError raised while the component ran or loaded: in a module it imports (or code it compiles), said
+    at that module's line and column, with the component's line that imported it."""
+    where = e.filename if isinstance(e.filename, str) and os.path.isfile(e.filename) else None
+    if where is None:
+        return ComponentFailure('SYNTAX_ERROR', 'code compiled at line %s raised %s' % (line, describe(e)), file, line, text)
+    f = syntax_failure(e, os.path.abspath(where))
+    f.message = '%s in %s%s (imported by %s at line %s)' % (
+        f.message[:len('syntax error')], os.path.basename(where), f.message[len('syntax error'):], os.path.basename(file), line)
+    f.traceback_text = text
+    return f
+
+
+def package_of(file):
+    """The dotted package a component file sits in, read against the import path (the package root first), or
+    None: a file at a root's top, or under folders that are not Python names. The empty entry (the current
+    folder) is skipped: a component may have changed it."""
+    import keyword
+    folder = os.path.dirname(file)
+    for entry in sys.path:
+        if not entry or not isinstance(entry, str):
+            continue
+        root = os.path.abspath(entry)
+        if folder == root:
+            return None
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        if folder.startswith(prefix):
+            parts = folder[len(prefix):].split(os.sep)
+            if all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+                return '.'.join(parts)
+    return None
 
 
 def failure_json(f):

@@ -1,0 +1,119 @@
+/**
+ * Components as users write them across several files and with everyday Python idioms: relative imports of a
+ * sibling helper, a helper that does not compile, a decorated generate_order, a component that rebinds the json
+ * module's functions. A real interpreter runs each through the harness, warm (the worker) where it matters.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
+import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
+
+const ORDER = "{'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}";
+
+describe('Python components over several modules', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let options: RunnerOptions;
+  const write = (rel: string, text: string): string => {
+    const file = join(dir, rel);
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, text);
+    return file;
+  };
+  before(async () => {
+    options = { interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 5000 };
+  });
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-modules-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('resolves relative imports against the component’s package, with or without __init__.py', async () => {
+    write('core/orders/algos/__init__.py', '');
+    write('core/orders/algos/sizing.py', 'def size():\n    return 1200\n');
+    const inPackage = write(
+      'core/orders/algos/sized.py',
+      'from .sizing import size\nfrom . import sizing\nfrom core.orders.order_base import OrderBase\n\n' +
+        'class C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n' +
+        "        return {'q': size(), 'same': sizing.size is size}\n",
+    );
+    const r = await runComponentCold(options, { file: inPackage, marketData: {} });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(r.output, { q: 1200, same: true });
+    // A folder without __init__.py is a namespace package to Python: relative imports work there too.
+    write('core/orders/loose/helpers.py', 'LOT = 7\n');
+    const loose = write(
+      'core/orders/loose/lot.py',
+      'from .helpers import LOT\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n' +
+        "        return {'q': LOT}\n",
+    );
+    assert.deepEqual((await runComponentCold(options, { file: loose, marketData: {} })).output, { q: 7 });
+  });
+
+  it('a helper module that does not compile is a SYNTAX_ERROR at the helper’s own line and column', async () => {
+    write('core/orders/algos/helper.py', 'X = 1\n\ndef f(:\n    pass\n');
+    const atLoad = write(
+      'core/orders/algos/uses.py',
+      `from core.orders.algos import helper\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n        return ${ORDER}\n`,
+    );
+    const inCall = write(
+      'core/orders/algos/later.py',
+      'class C:\n    def generate_order(self, market_data, signal=None):\n' +
+        `        from core.orders.algos import helper\n        return ${ORDER}\n`,
+    );
+    const worker = new PythonWorker(options);
+    try {
+      for (const [file, line] of [
+        [atLoad, 1],
+        [inCall, 3],
+      ] as const) {
+        const r = await worker.run({ file, marketData: {} });
+        assert.equal(r.ok, false);
+        assert.equal(r.error?.code, 'SYNTAX_ERROR');
+        assert.equal(r.error.file, join(dir, 'core/orders/algos/helper.py'));
+        assert.equal(r.error.line, 3);
+        assert.equal(r.error.column, 7);
+        const name = file === atLoad ? 'uses.py' : 'later.py';
+        assert.match(
+          r.error.message,
+          new RegExp(`^syntax error in helper\\.py at line 3, column 7: .*\\(imported by ${name} at line ${line}\\)$`),
+        );
+      }
+      // Fixed, the same warm worker imports it.
+      write('core/orders/algos/helper.py', 'X = 1\n\ndef f():\n    pass\n');
+      assert.equal((await worker.run({ file: atLoad, marketData: {} })).error, undefined);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('a generate_order(self, market_data) under a functools.wraps decorator gets market_data alone', async () => {
+    const file = write(
+      'core/orders/timed.py',
+      'import functools\nfrom core.orders.order_base import OrderBase\n\n' +
+        'def timed(f):\n    @functools.wraps(f)\n    def wrapper(*args, **kwargs):\n        return f(*args, **kwargs)\n    return wrapper\n\n' +
+        "class C(OrderBase):\n    @timed\n    def generate_order(self, market_data):\n        return {'bid': market_data['bid']}\n",
+    );
+    const r = await runComponentCold(options, { file, marketData: { bid: 1.5 }, signal: { strength: 1 } });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(r.output, { bid: 1.5 });
+  });
+
+  it('a component that rebinds json.dumps and json.loads does not break the answer or the warm worker', async () => {
+    const file = write(
+      'core/orders/fastjson.py',
+      "import json\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n        json.dumps = lambda *a, **k: 'not json'\n" +
+        `        json.loads = lambda *a, **k: {}\n        return ${ORDER}\n`,
+    );
+    const worker = new PythonWorker(options);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await worker.run({ file, marketData: {} });
+        assert.equal(r.error, undefined, r.error?.message);
+        assert.deepEqual(r.output, { symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1000 });
+      }
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
