@@ -43,7 +43,8 @@ export function readJsonObject(path: string, flag: string, fail: Fail): Record<s
  * `{type, default, min, max, options}`): v is read as its declared type ("yes" for a bool, 5 for a float, text
  * for a str even when it looks like a number) and checked against min/max/options; a value that does not fit
  * is a usage error naming the parameter, the value and what the metadata asks for. A name the metadata does not
- * declare is read as `parseParams` does (JSON when it parses, else text) and `warn`ed about when it declares others.
+ * declare is read as `parseParams` does (JSON when it parses, else text) and `warn`ed about when it declares others;
+ * what is wrong with the declarations themselves is `warn`ed about too.
  */
 export function typedParams(
   pairs: readonly string[],
@@ -53,7 +54,10 @@ export function typedParams(
   warn: (message: string) => void,
 ): Record<string, unknown> {
   const out = parseParams(pairs, fail);
-  const { specs } = readParameterSpecs(metadata);
+  const { specs, problems } = readParameterSpecs(metadata);
+  // A declaration that contradicts itself (min above max, a default outside its own options) is said first: the
+  // refusal of a value that follows would otherwise read as the user's mistake.
+  for (const problem of problems) warn(`${file}: ${problem}`);
   if (specs.length === 0) return out;
   for (const pair of pairs) {
     const eq = pair.indexOf('=');

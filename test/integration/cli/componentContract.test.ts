@@ -98,6 +98,22 @@ describe('sptrader CLI: components the contract allows', function () {
       assert.match(r.stdout, /\('sise', 10\)/);
     });
 
+    it('a declaration that contradicts itself is said before the value it makes impossible', () => {
+      const file = write(
+        'contradicts.py',
+        DECLARED.replace("'min': 1, 'max': 50000", "'min': 10, 'max': 1").replace(
+          "'default': 'passive', 'options'",
+          "'default': 'neutral', 'options'",
+        ),
+      );
+      const r = cli(['test-order', file, '--state-dir', join(dir, 'state'), '--param', 'size=5']);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      const min = r.stderr.indexOf(`${file}: __metadata__['parameters']['size']: min 10 is above max 1`);
+      assert.ok(min >= 0, r.stderr);
+      assert.ok(min < r.stderr.indexOf('--param size=5: size: 5 is below its minimum 10'), r.stderr);
+      assert.match(r.stderr, /\['mode'\]\['default'\]: "neutral" is not one of its options/);
+    });
+
     it('replay refuses a value past its max before any record runs (exit 2)', () => {
       const file = write('declared.py', DECLARED);
       const r = cli(['replay', file, '--data', DATA, '--param', 'size=60000']);
