@@ -237,8 +237,24 @@ def _other(value, path, budget, depth):
             text = None
         if text is not None:
             return json_safe(text, path, budget, depth)
-    raise ComponentFailure('NOT_SERIALIZABLE', 'the value at %s is a %s, which cannot be sent as JSON; return numbers, strings, lists and dicts'
-                           % (format_path(path), type(value).__name__), budget.file)
+    raise ComponentFailure('NOT_SERIALIZABLE', 'the value at %s is a %s, which cannot be sent as JSON; return numbers, strings, lists and dicts%s'
+                           % (format_path(path), type(value).__name__, _conversion_hint(value)), budget.file)
+
+
+def _conversion_hint(value):
+    """How to turn an object a component returned into what it should have returned, when its type says so."""
+    try:
+        import enum
+        if isinstance(value, enum.Enum):
+            return ' (an Enum member: return its .value, %s)' % repr(value.value)[:80]
+        if hasattr(type(value), '__dataclass_fields__'):
+            return ' (a dataclass: return dataclasses.asdict(...) of it)'
+        for method in ('to_dict', 'as_dict', 'dict', 'model_dump'):
+            if callable(getattr(value, method, None)):
+                return ' (it has %s(): return what that gives)' % method
+    except Exception:
+        pass
+    return ''
 
 
 def safe_json(value, root, budget):

@@ -253,6 +253,9 @@ def parse_result(result, entry, file, limits):
             raise ComponentFailure('ANSWER_TOO_LARGE', '%s returned %s bytes, more than the limit of %s bytes; nothing was sent'
                                    % (entry, '{:,}'.format(len(result)), '{:,}'.format(limits.answer_bytes)), file)
         result = bytes(result).decode('utf-8', 'replace')
+    if isinstance(result, tuple) and hasattr(type(result), '_fields'):
+        # A namedtuple would reach SPtrader as a list, and be refused as one without its field names.
+        raise ComponentFailure('NOT_SERIALIZABLE', '%s returned a namedtuple %s, not a dict; return its _asdict()' % (entry, type(result).__name__), file)
     if isinstance(result, str):
         if len(result) > limits.answer_bytes:
             raise ComponentFailure('ANSWER_TOO_LARGE', '%s returned a string of %s characters, more than the limit of %s bytes; nothing was sent'
@@ -520,10 +523,12 @@ class Server(object):
 
     def find_class(self, module, file, class_name):
         candidates = []
+        abstract = []
         for value in list(vars(module).values()):
             if not isinstance(value, type) or value.__module__ != module.__name__:
                 continue
             if getattr(value, '__abstractmethods__', None):
+                abstract.append(value)
                 continue
             if callable(getattr(value, 'generate_order', None)) or callable(getattr(value, 'execute', None)):
                 candidates.append(value)
@@ -534,8 +539,12 @@ class Server(object):
             raise ComponentFailure('CLASS_NOT_FOUND', 'no order component class named %s in %s; available: %s'
                                    % (class_name, file, ', '.join(c.__name__ for c in candidates) or 'none'), file)
         if not candidates:
+            # A class deriving the base that left an abstract method undefined (a misspelt generate_order) is named.
+            unfinished = ['%s (it does not define %s)' % (c.__name__, ', '.join(sorted(c.__abstractmethods__))) for c in abstract
+                          if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]
             raise ComponentFailure('NO_COMPONENT_CLASS', 'no order component class in %s: define a class with generate_order(market_data, signal) '
-                                   '(deriving OrderBase) or execute(market_state) (deriving Order)' % file, file)
+                                   '(deriving OrderBase) or execute(market_state) (deriving Order)%s'
+                                   % (file, '; abstract, so not one: ' + ', '.join(unfinished[:5]) if unfinished else ''), file)
         if len(candidates) > 1:
             # A class deriving the contract's base (OrderBase or Order) is the component; a helper class that
             # happens to have an execute or generate_order method is not.

@@ -1,7 +1,8 @@
 /**
  * Components as users write them across several files and with everyday Python idioms: relative imports of a
  * sibling helper, a helper that does not compile, a decorated generate_order, a component that rebinds the json
- * module's functions. A real interpreter runs each through the harness, warm (the worker) where it matters.
+ * module's functions, an order returned as an object rather than a dict. A real interpreter runs each through
+ * the harness, warm (the worker) where it matters.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src
 
 const ORDER = "{'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}";
 
-describe('Python components over several modules', function () {
+describe('Python components: modules and idioms', function () {
   this.timeout(30_000);
   let dir: string;
   let options: RunnerOptions;
@@ -115,5 +116,56 @@ describe('Python components over several modules', function () {
     } finally {
       await worker.dispose();
     }
+  });
+
+  it('an order returned as an object is refused with the conversion that makes it a dict', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      [
+        "O = collections.namedtuple('O', 'symbol side order_type quantity')",
+        "O('EUR_USD', 'buy', 'market', 1000)",
+        /^generate_order returned a namedtuple O, not a dict; return its _asdict\(\)$/,
+      ],
+      [
+        "@dataclasses.dataclass\nclass O:\n    symbol: str = 'EUR_USD'",
+        'O()',
+        /the value at order is a O, .*\(a dataclass: return dataclasses\.asdict\(\.\.\.\) of it\)$/,
+      ],
+      [
+        'class O:\n    def to_dict(self):\n        return {}',
+        'O()',
+        /is a O, .*\(it has to_dict\(\): return what that gives\)$/,
+      ],
+      [
+        "class Side(enum.Enum):\n    BUY = 'buy'",
+        "{'symbol': 'EUR_USD', 'side': Side.BUY, 'order_type': 'market', 'quantity': 1}",
+        /the value at order\.side is a Side, .*\(an Enum member: return its \.value, 'buy'\)$/,
+      ],
+    ];
+    const worker = new PythonWorker(options);
+    try {
+      for (const [i, [defs, value, message]] of cases.entries()) {
+        const file = write(
+          `core/orders/object${i}.py`,
+          `import collections, dataclasses, enum\n${defs}\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n        return ${value}\n`,
+        );
+        const r = await worker.run({ file, marketData: {} });
+        assert.equal(r.error?.code, 'NOT_SERIALIZABLE', JSON.stringify(r.error));
+        assert.match(r.error.message, message);
+        assert.equal(r.error.line, defs.split('\n').length + 5, 'the return line');
+      }
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('a class deriving OrderBase whose generate_order is misspelt is named as abstract, not just "no class"', async () => {
+    const file = write(
+      'core/orders/typo.py',
+      'from core.orders.order_base import OrderBase\n\nclass Typo(OrderBase):\n' +
+        '    def generate_orders(self, market_data, signal=None):\n        return None\n',
+    );
+    const r = await runComponentCold(options, { file, marketData: {} });
+    assert.equal(r.error?.code, 'NO_COMPONENT_CLASS');
+    assert.match(r.error.message, /; abstract, so not one: Typo \(it does not define generate_order\)$/);
   });
 });
