@@ -25,7 +25,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, processes, returns, validation, watchdog
+from sptrader_harness import awaiting, debugging, freshness, processes, returns, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows
 from sptrader_harness.lazystate import StateSync, StateSyncError
 from sptrader_harness.safejson import Budget, ComponentFailure, flat_dict, safe_json
@@ -341,6 +341,7 @@ class Server(object):
         self.metadata = {}  # file -> ((module, __metadata__, limits), its JSON value or the ComponentFailure it raised)
         self.own_pids = []  # processes the current run started for itself (Debug Order's debug adapter)
         self.awaiting = awaiting.EventLoop()  # async def entry points: the worker's one event loop, made when first needed
+        self.fresh = freshness.Freshness()  # the user's modules components import, dropped when one of them changes
 
     def serve(self):
         readline = self.proto_in.readline
@@ -392,6 +393,7 @@ class Server(object):
             except ComponentFailure as f:
                 response = {'id': rid, 'ok': False, 'stdout': '', 'stderr': '', 'error': failure_json(f)}
             if op in ('run', 'run_batch'):
+                self.fresh.scan()
                 own, self.own_pids = self.own_pids, []
                 killed, recycle = processes.end_run(expected=own)
                 if killed:
@@ -477,6 +479,9 @@ class Server(object):
         return {'classes': classes, 'metadata': metadata, 'metadata_error': metadata_error, 'metadata_version': metadata_version}
 
     def load(self, file):
+        if self.fresh.stale():
+            # A helper changed: every component that imported the old one is compiled afresh.
+            self.modules.clear()
         st = os.stat(file)
         key = (st.st_mtime_ns, st.st_size)
         cached = self.modules.get(file)

@@ -168,4 +168,29 @@ describe('Python components: modules and idioms', function () {
     assert.equal(r.error?.code, 'NO_COMPONENT_CLASS');
     assert.match(r.error.message, /; abstract, so not one: Typo \(it does not define generate_order\)$/);
   });
+
+  it('the warm worker runs a sibling helper’s edit, and keeps an unchanged helper’s state', async () => {
+    write('core/orders/algos/__init__.py', '');
+    const helper = write(
+      'core/orders/algos/sizing.py',
+      'CALLS = [0]\n\ndef size():\n    CALLS[0] += 1\n    return 1200\n',
+    );
+    const file = write(
+      'core/orders/algos/sized.py',
+      'from .sizing import size, CALLS\nfrom core.orders.algos import sizing\n\n' +
+        'class C:\n    def generate_order(self, market_data, signal=None):\n' +
+        "        return {'q': size(), 'via_package': sizing.size(), 'calls': CALLS[0]}\n",
+    );
+    const worker = new PythonWorker(options);
+    try {
+      assert.deepEqual((await worker.run({ file, marketData: {} })).output, { q: 1200, via_package: 1200, calls: 2 });
+      const pid = worker.pidFor(file);
+      assert.deepEqual((await worker.run({ file, marketData: {} })).output, { q: 1200, via_package: 1200, calls: 4 });
+      writeFileSync(helper, 'CALLS = [0]\n\ndef size():\n    CALLS[0] += 1\n    return 34567\n');
+      assert.deepEqual((await worker.run({ file, marketData: {} })).output, { q: 34567, via_package: 34567, calls: 2 });
+      assert.equal(worker.pidFor(file), pid, 'the same interpreter');
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
