@@ -385,7 +385,10 @@ class Server(object):
                     response.update(self.inspect(self.check_file(request.get('file')), Limits(request.get('limits'))))
                     return response
                 if op == 'run':
+                    threads = live_threads()
                     response = self.run(rid, request)
+                    if not isinstance(request.get('debug'), dict):
+                        left_threads(response, threads)
                 elif op == 'run_batch':
                     response = self.run_batch(rid, request)
                 else:
@@ -964,6 +967,44 @@ def syntax_failure(e, file):
         f.end_line = end_line
         f.end_column = end_offset
     return f
+
+
+def live_threads():
+    """The Python threads alive now, ident -> thread (none when nothing imported threading)."""
+    threading = sys.modules.get('threading')
+    if threading is None:
+        return {}
+    try:
+        return dict((t.ident, t) for t in threading.enumerate())
+    except Exception:
+        return {}
+
+
+def left_threads(response, before):
+    """
+    A Test Order run that left threads running ends its worker (recycle): a thread cannot be stopped, and what it
+    printed or did later would be taken for the next run's, another component's. Not a replay batch: its instance
+    lives across batches, and a fresh worker would lose its state.
+    """
+    left = [t for ident, t in live_threads().items() if ident not in before]
+    if not left:
+        return
+    # A thread that is ending as the run returns (a Timer that just fired) is given a moment to finish. The base
+    # class's own methods: a Thread subclass may override join.
+    thread = sys.modules['threading'].Thread
+    deadline = time.perf_counter() + 0.1
+    for t in left:
+        try:
+            thread.join(t, max(0.0, deadline - time.perf_counter()))
+        except Exception:
+            pass
+    left = [str(getattr(t, '_name', '?'))[:80] for t in left if not isinstance(t, thread) or thread.is_alive(t)]
+    if not left:
+        return
+    response['recycle'] = True
+    if isinstance(response.get('stderr'), str):
+        response['stderr'] += ('[sptrader] the component left %d thread%s running (%s); a thread cannot be stopped, so the next run '
+                               'starts in a new interpreter\n' % (len(left), '' if len(left) == 1 else 's', ', '.join(left[:5])))
 
 
 def imported_syntax_failure(e, file, line, text):

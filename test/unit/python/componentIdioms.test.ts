@@ -193,4 +193,36 @@ describe('Python components: modules and idioms', function () {
       await worker.dispose();
     }
   });
+
+  it('a thread a run leaves printing never reaches the next run: the warm worker is replaced, and says why', async () => {
+    const chatty = write(
+      'core/orders/chatty.py',
+      'import threading, time\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n' +
+        "        def loop():\n            for i in range(400):\n                print('CHATTY' * 100, i)\n                time.sleep(0.005)\n" +
+        '        threading.Thread(target=loop, daemon=True).start()\n        return None\n',
+    );
+    const quiet = write(
+      'core/orders/quiet.py',
+      "class C:\n    def generate_order(self, market_data, signal=None):\n        return {'ok': 1}\n",
+    );
+    const worker = new PythonWorker(options);
+    try {
+      const first = await worker.run({ file: chatty, marketData: {} });
+      assert.equal(first.error, undefined);
+      assert.match(first.stderr, /\[sptrader\] the component left 1 thread running \(.*\); a thread cannot be stopped/);
+      const pid = worker.pidFor(chatty);
+      for (let i = 0; i < 3; i++) {
+        const r = await worker.run({ file: quiet, marketData: {} });
+        assert.deepEqual(r.output, { ok: 1 });
+        assert.doesNotMatch(r.stdout + r.stderr, /CHATTY/);
+      }
+      assert.notEqual(worker.pidFor(quiet), pid, 'a new interpreter');
+      // A run that leaves no thread behind keeps its interpreter.
+      const kept = worker.pidFor(quiet);
+      await worker.run({ file: quiet, marketData: {} });
+      assert.equal(worker.pidFor(quiet), kept);
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
