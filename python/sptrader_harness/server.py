@@ -944,7 +944,8 @@ class Server(object):
             raise
         except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
-            raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s' % (cls.__name__, describe(e)), file, line, text)
+            raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s' % (cls.__name__, describe(e), missing_parameter(e, params)),
+                                   file, line, text)
         finally:
             processes.leave_if_forked()
 
@@ -967,6 +968,20 @@ def syntax_failure(e, file):
         f.end_line = end_line
         f.end_column = end_offset
     return f
+
+
+def missing_parameter(exc, params):
+    """What to do when a constructor failed for a parameter it was not given (self.config['x'], a required argument)."""
+    how = ('declare it in __metadata__[\'parameters\'] with a default, or give it a value (CLI --param %s=VALUE, the editor\'s '
+           'Component Inputs)')
+    if type(exc) is KeyError and len(exc.args) == 1 and isinstance(exc.args[0], str) and exc.args[0] not in params:
+        return '; the parameter %r was not given: %s' % (exc.args[0], how % exc.args[0])
+    if type(exc) is TypeError:
+        import re
+        m = re.search(r"missing \d+ required (?:keyword-only |positional )?arguments?: '(\w+)'", str(exc))
+        if m and m.group(1) not in params:
+            return '; the parameter %r was not given: %s' % (m.group(1), how % m.group(1))
+    return ''
 
 
 def live_threads():

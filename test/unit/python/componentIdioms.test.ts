@@ -225,4 +225,28 @@ describe('Python components: modules and idioms', function () {
       await worker.dispose();
     }
   });
+
+  it('a constructor that needs a parameter it was not given says which, and how to give it', async () => {
+    const config = write(
+      'core/orders/needs_config.py',
+      'from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def __init__(self, config):\n' +
+        "        super().__init__(config)\n        self.qty = config['qty']\n\n" +
+        "    def generate_order(self, market_data, signal=None):\n        return {'q': self.qty}\n",
+    );
+    const keyword = write(
+      'core/orders/needs_argument.py',
+      "class C:\n    def __init__(self, qty):\n        self.qty = qty\n\n    def execute(self, market_state):\n        return {'q': self.qty}\n",
+    );
+    const worker = new PythonWorker(options);
+    try {
+      for (const file of [config, keyword]) {
+        const r = await worker.run({ file, marketData: {} });
+        assert.equal(r.error?.code, 'CONSTRUCTOR_ERROR');
+        assert.match(r.error.message, /; the parameter 'qty' was not given: .*--param qty=VALUE/);
+        assert.deepEqual((await worker.run({ file, marketData: {}, parameters: { qty: 3 } })).output, { q: 3 });
+      }
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
