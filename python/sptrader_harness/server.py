@@ -376,6 +376,7 @@ class Server(object):
     def handle(self, request):
         rid = request.get('id')
         op = request.get('op')
+        kept = process_state() if op in ('run', 'run_batch') else None
         try:
             try:
                 if op == 'ping':
@@ -397,6 +398,7 @@ class Server(object):
                 response = {'id': rid, 'ok': False, 'stdout': '', 'stderr': '', 'error': failure_json(f)}
             if op in ('run', 'run_batch'):
                 self.fresh.scan()
+                restore_process_state(kept)
                 own, self.own_pids = self.own_pids, []
                 killed, recycle = processes.end_run(expected=own)
                 if killed:
@@ -982,6 +984,48 @@ def missing_parameter(exc, params):
         if m and m.group(1) not in params:
             return '; the parameter %r was not given: %s' % (m.group(1), how % m.group(1))
     return ''
+
+
+# Signals whose handling a component may change for itself; SIGALRM is the watchdog's, set at each run.
+_KEPT_SIGNALS = ('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE', 'SIGCHLD', 'SIGUSR1', 'SIGUSR2')
+
+
+def process_state():
+    """What of the process a run may change and the next run must not inherit: the working folder (the package root,
+    where relative paths are read from) and the handlers of a few signals."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = None
+    handlers = []
+    import signal
+    for name in _KEPT_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is not None:
+            try:
+                handlers.append((number, signal.getsignal(number)))
+            except (ValueError, OSError):
+                pass
+    return cwd, handlers
+
+
+def restore_process_state(kept):
+    cwd, handlers = kept
+    try:
+        if cwd is not None and os.getcwd() != cwd:
+            os.chdir(cwd)
+    except OSError:
+        try:
+            os.chdir(cwd)
+        except OSError:
+            pass
+    import signal
+    for number, handler in handlers:
+        try:
+            if handler is not None and signal.getsignal(number) is not handler:
+                signal.signal(number, handler)
+        except (ValueError, OSError, TypeError):
+            pass
 
 
 def live_threads():

@@ -249,4 +249,29 @@ describe('Python components: modules and idioms', function () {
       await worker.dispose();
     }
   });
+
+  it('a run’s chdir and signal handlers do not carry over to the next run in the warm worker', async () => {
+    const changes = write(
+      'core/orders/changes.py',
+      'import os, signal\n\nclass C:\n    def generate_order(self, market_data, signal_=None):\n' +
+        "        os.chdir('/')\n        signal.signal(signal.SIGINT, signal.SIG_IGN)\n" +
+        '        signal.signal(signal.SIGTERM, lambda *a: None)\n        return None\n',
+    );
+    const reads = write(
+      'core/orders/reads.py',
+      'import os, signal\n\nclass C:\n    def generate_order(self, market_data, signal_=None):\n' +
+        "        return {'cwd': os.getcwd(), 'sigint': signal.getsignal(signal.SIGINT) is signal.default_int_handler,\n" +
+        "                'sigterm': signal.getsignal(signal.SIGTERM) == signal.SIG_DFL}\n",
+    );
+    const worker = new PythonWorker(options);
+    try {
+      const before = (await worker.run({ file: reads, marketData: {} })).output as { cwd: string };
+      assert.deepEqual(before, { cwd: before.cwd, sigint: true, sigterm: true });
+      assert.notEqual(before.cwd, '/');
+      assert.equal((await worker.run({ file: changes, marketData: {} })).error, undefined);
+      assert.deepEqual((await worker.run({ file: reads, marketData: {} })).output, before);
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
