@@ -534,8 +534,13 @@ class Server(object):
     def find_class(self, module, file, class_name):
         candidates = []
         abstract = []
+        imported = []
         for value in list(vars(module).values()):
-            if not isinstance(value, type) or value.__module__ != module.__name__:
+            if not isinstance(value, type):
+                continue
+            if value.__module__ != module.__name__:
+                if not getattr(value, '__abstractmethods__', None) and any(b.__name__ in ('OrderBase', 'Order') for b in value.__mro__[1:]):
+                    imported.append(value)
                 continue
             if getattr(value, '__abstractmethods__', None):
                 abstract.append(value)
@@ -552,9 +557,13 @@ class Server(object):
             # A class deriving the base that left an abstract method undefined (a misspelt generate_order) is named.
             unfinished = ['%s (it does not define %s)' % (c.__name__, ', '.join(sorted(c.__abstractmethods__))) for c in abstract
                           if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]
+            # One imported from another module is that module's component: its file is the one to run.
+            elsewhere = ['%s (from %s)' % (c.__name__, c.__module__) for c in imported]
             raise ComponentFailure('NO_COMPONENT_CLASS', 'no order component class in %s: define a class with generate_order(market_data, signal) '
-                                   '(deriving OrderBase) or execute(market_state) (deriving Order)%s'
-                                   % (file, '; abstract, so not one: ' + ', '.join(unfinished[:5]) if unfinished else ''), file)
+                                   '(deriving OrderBase) or execute(market_state) (deriving Order)%s%s'
+                                   % (file, '; abstract, so not one: ' + ', '.join(unfinished[:5]) if unfinished else '',
+                                      '; imported classes are not this file\'s components: run the file that defines %s, or derive '
+                                      'a class from it here' % ', '.join(elsewhere[:5]) if elsewhere else ''), file)
         if len(candidates) > 1:
             # A class deriving the contract's base (OrderBase or Order) is the component; a helper class that
             # happens to have an execute or generate_order method is not.

@@ -169,6 +169,23 @@ describe('Python components: modules and idioms', function () {
     assert.match(r.error.message, /; abstract, so not one: Typo \(it does not define generate_order\)$/);
   });
 
+  it('a file that only imports a component class says where that class is defined', async () => {
+    write(
+      'core/orders/algos/defined.py',
+      'from core.orders.order_base import OrderBase\n\nclass Defined(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return None\n',
+    );
+    const file = write(
+      'core/orders/reexport.py',
+      'from sqlite3 import Cursor\nfrom core.orders.algos.defined import Defined\n',
+    );
+    const r = await runComponentCold(options, { file, marketData: {} });
+    assert.equal(r.error?.code, 'NO_COMPONENT_CLASS');
+    assert.match(
+      r.error.message,
+      /; imported classes are not this file's components: run the file that defines Defined \(from core\.orders\.algos\.defined\), or derive a class from it here$/,
+    );
+  });
+
   it('the warm worker runs a sibling helper’s edit, and keeps an unchanged helper’s state', async () => {
     write('core/orders/algos/__init__.py', '');
     const helper = write(
