@@ -1,7 +1,10 @@
 /**
  * Finds order component classes in Python source without running it: a class whose bases name
- * `OrderBase` or `Order` (plain, dotted as `core.base.order.Order`, or subscripted). Pure text, no
- * `vscode`, so the CodeLens provider stays thin and this is tested in plain mocha.
+ * `OrderBase` or `Order` (plain, dotted as `core.base.order.Order`, or subscripted), or a class defined
+ * above it in the same file that does (a leaf under an intermediate class, a mixin beside it). A class
+ * left with an `@abstractmethod` undefined (its own, or one a class above it in the file declares) is an
+ * intermediate, not a component: the harness would not run it, so it gets no CodeLens.
+ * Pure text, no `vscode`, so the CodeLens provider stays thin and this is tested in plain mocha.
  */
 
 export interface OrderClass {
@@ -16,6 +19,8 @@ export interface OrderClass {
 const ORDER_BASES: ReadonlySet<string> = new Set(['OrderBase', 'Order']);
 const CLASS_START = /^(\s*)class\s+([A-Za-z_][A-Za-z0-9_]*)\s*(\(|:)/;
 const TRIPLE_QUOTE = /"""|'''/g;
+const ABSTRACT_METHOD = /^\s*@(?:abc\.)?abstractmethod\b/;
+const DEF = /^\s*(?:async\s+)?def\s+([A-Za-z_][A-Za-z0-9_]*)/;
 /** A class header spanning more lines than this is not followed (a guard against unbalanced text). */
 const MAX_HEADER_LINES = 20;
 
@@ -36,6 +41,8 @@ export function orderClassesOf(document: { readonly version: number; getText(): 
 export function findOrderClasses(text: string): OrderClass[] {
   const lines = text.split(/\r\n|\r|\n/);
   const found: OrderClass[] = [];
+  /** Classes of this file that derive the contract's base, directly or through one defined above: their abstract methods. */
+  const derived = new Map<string, ReadonlySet<string>>();
   let inString: string | null = null;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
@@ -53,7 +60,14 @@ export function findOrderClasses(text: string): OrderClass[] {
     const header = readHeader(lines, i, line.indexOf('(', match[0].length - 1));
     if (!header) continue;
     const bases = splitBases(header.inside);
-    if (bases.some(isOrderBase)) found.push({ className, line: i, bases });
+    if (bases.some((b) => isOrderBase(b) || derived.has(lastSegment(b)))) {
+      const body = readBody(lines, header.endLine, (match[1] ?? '').length);
+      const abstract = new Set(body.abstract);
+      for (const base of bases)
+        for (const name of derived.get(lastSegment(base)) ?? []) if (!body.defined.has(name)) abstract.add(name);
+      derived.set(className, abstract);
+      if (abstract.size === 0) found.push({ className, line: i, bases });
+    }
     i = header.endLine;
   }
   return found;
@@ -61,9 +75,40 @@ export function findOrderClasses(text: string): OrderClass[] {
 
 /** Whether a base expression names OrderBase or Order: `Order`, `core.base.order.Order`, `OrderBase[T]`. */
 export function isOrderBase(base: string): boolean {
+  return ORDER_BASES.has(lastSegment(base));
+}
+
+function lastSegment(base: string): string {
   const withoutSubscript = base.replace(/\[.*$/s, '').trim();
-  const last = withoutSubscript.split('.').pop()?.trim() ?? '';
-  return ORDER_BASES.has(last);
+  return withoutSubscript.split('.').pop()?.trim() ?? '';
+}
+
+/**
+ * The methods the body of a class defines (its header ends on `headerEnd`, the `class` keyword is indented by
+ * `indent`), and those of them marked @abstractmethod.
+ */
+function readBody(
+  lines: readonly string[],
+  headerEnd: number,
+  indent: number,
+): { defined: Set<string>; abstract: Set<string> } {
+  const defined = new Set<string>();
+  const abstract = new Set<string>();
+  let marked = false;
+  for (let i = headerEnd + 1; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    if (line.length - line.trimStart().length <= indent) break;
+    if (ABSTRACT_METHOD.test(line)) marked = true;
+    const def = DEF.exec(line);
+    if (def?.[1] !== undefined) {
+      defined.add(def[1]);
+      if (marked) abstract.add(def[1]);
+      marked = false;
+    }
+  }
+  return { defined, abstract };
 }
 
 /** The text between the parentheses of a class header, which may span lines. */

@@ -77,6 +77,30 @@ describe('CodeLens order class detection', () => {
     );
   });
 
+  it('follows same-file inheritance past an abstract intermediate and a mixin, as the harness finds the component', () => {
+    const text = [
+      'from abc import abstractmethod',
+      'from core.orders.order_base import OrderBase',
+      'class Sizer:',
+      '    def size(self): return 1000',
+      'class Abstract(OrderBase):',
+      '    """Chooses the side."""',
+      '',
+      '    @abstractmethod',
+      '    def pick_side(self): ...',
+      'class Mid(Sizer, Abstract):',
+      '    pass',
+      'class Leaf(Mid):',
+      "    def pick_side(self): return 'sell'",
+      'class Unrelated(Sizer):',
+      '    pass',
+    ].join('\n');
+    assert.deepEqual(
+      findOrderClasses(text).map((c) => [c.className, c.line]),
+      [['Leaf', 11]],
+    );
+  });
+
   it('isOrderBase reads the last dotted segment before any subscript', () => {
     assert.equal(isOrderBase('Order'), true);
     assert.equal(isOrderBase('a.b.OrderBase'), true);
