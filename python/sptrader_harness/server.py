@@ -444,6 +444,7 @@ class Server(object):
             raise ComponentFailure('SYNTAX_ERROR', '%s is nested too deeply for Python to parse (%s)' % (file, type(e).__name__), file)
         text = source.decode('utf-8', 'replace') if hasattr(ast, 'get_source_segment') else None
         classes = []
+        derived = {}  # class name -> (entry point, abstract methods left undefined), for the classes below it
         metadata = None
         metadata_error = None
         metadata_version = None
@@ -451,14 +452,23 @@ class Server(object):
             if isinstance(node, ast.ClassDef):
                 if len(classes) >= MAX_CLASSES:
                     continue
-                methods = set(n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+                functions = [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                methods = set(n.name for n in functions)
                 bases = [(ast.get_source_segment(text, b) or '')[:200] for b in node.bases] if text is not None else []
+                # A class above in this file that it derives from hands down its entry point and the abstract methods
+                # it left undefined (a leaf under an intermediate class is the component, the intermediate is not).
+                above = [derived[n] for n in (base_name(b) for b in node.bases) if n in derived]
+                abstract = set(n.name for n in functions if any(base_name(d) == 'abstractmethod' for d in n.decorator_list))
+                for _, left in above:
+                    abstract.update(left - methods)
                 entry = None
-                if 'generate_order' in methods or any(b.endswith('OrderBase') for b in bases):
+                if 'generate_order' in methods or any(b.endswith('OrderBase') for b in bases) or any(e == 'generate_order' for e, _ in above):
                     entry = 'generate_order'
-                elif 'execute' in methods or any(b == 'Order' or b.endswith('.Order') for b in bases):
+                elif 'execute' in methods or any(b == 'Order' or b.endswith('.Order') for b in bases) or any(e == 'execute' for e, _ in above):
                     entry = 'execute'
-                classes.append({'name': node.name, 'line': node.lineno, 'bases': bases, 'entry_point': entry})
+                if entry is not None:
+                    derived[node.name] = (entry, abstract)
+                classes.append({'name': node.name, 'line': node.lineno, 'bases': bases, 'entry_point': None if abstract else entry})
             elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 name = node.targets[0].id
                 if name in ('__metadata__', '__metadata_version__'):
@@ -959,6 +969,19 @@ class Server(object):
                                    file, line, text)
         finally:
             processes.leave_if_forked()
+
+
+def base_name(expr):
+    """The name a base class or decorator expression ends in: OrderBase, core.orders.order_base.OrderBase,
+    Generic[T] -> Generic, abc.abstractmethod -> abstractmethod; None for anything else."""
+    import ast
+    while isinstance(expr, (ast.Subscript, ast.Call)):
+        expr = expr.value if isinstance(expr, ast.Subscript) else expr.func
+    if isinstance(expr, ast.Name):
+        return expr.id
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    return None
 
 
 def syntax_failure(e, file):

@@ -291,4 +291,44 @@ describe('Python components: modules and idioms', function () {
       await worker.dispose();
     }
   });
+
+  it('inspect names the leaf under an abstract intermediate as the component, as the run picks it', async () => {
+    const file = write(
+      'core/orders/deep.py',
+      [
+        'import abc',
+        'from core.orders.order_base import OrderBase',
+        'class Sizer:',
+        '    def size(self): return 1000',
+        'class Abstract(OrderBase):',
+        '    @abc.abstractmethod',
+        '    def pick_side(self): ...',
+        '    def generate_order(self, market_data, signal=None):',
+        "        return {'side': self.pick_side(), 'q': self.size()}",
+        'class Mid(Sizer, Abstract):',
+        '    pass',
+        'class Leaf(Mid):',
+        "    def pick_side(self): return 'sell'",
+        '',
+      ].join('\n'),
+    );
+    const worker = new PythonWorker(options);
+    try {
+      const info = await worker.inspect(file);
+      assert.deepEqual(
+        info.classes.map((c) => [c.name, c.entryPoint]),
+        [
+          ['Sizer', null],
+          ['Abstract', null],
+          ['Mid', null],
+          ['Leaf', 'generate_order'],
+        ],
+      );
+      const r = await worker.run({ file, marketData: {} });
+      assert.equal(r.className, 'Leaf');
+      assert.deepEqual(r.output, { side: 'sell', q: 1000 });
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
