@@ -561,8 +561,11 @@ class Server(object):
             for c in candidates:
                 if c.__name__ == class_name:
                     return c
-            raise ComponentFailure('CLASS_NOT_FOUND', 'no order component class named %s in %s; available: %s'
-                                   % (class_name, file, ', '.join(c.__name__ for c in candidates) or 'none'), file)
+            why = ['%s is abstract: it does not define %s' % (c.__name__, ', '.join(sorted(c.__abstractmethods__)))
+                   for c in abstract if c.__name__ == class_name]
+            raise ComponentFailure('CLASS_NOT_FOUND', 'no order component class named %s in %s%s; available: %s'
+                                   % (class_name, file, ' (%s)' % why[0] if why else '',
+                                      ', '.join(c.__name__ for c in candidates) or 'none'), file)
         if not candidates:
             # A class deriving the base that left an abstract method undefined (a misspelt generate_order) is named.
             unfinished = ['%s (it does not define %s)' % (c.__name__, ', '.join(sorted(c.__abstractmethods__))) for c in abstract

@@ -327,6 +327,9 @@ describe('Python components: modules and idioms', function () {
       const r = await worker.run({ file, marketData: {} });
       assert.equal(r.className, 'Leaf');
       assert.deepEqual(r.output, { side: 'sell', q: 1000 });
+      const asked = await worker.run({ file, className: 'Mid', marketData: {} });
+      assert.equal(asked.error?.code, 'CLASS_NOT_FOUND');
+      assert.match(asked.error.message, /\(Mid is abstract: it does not define pick_side\); available: Leaf$/);
     } finally {
       await worker.dispose();
     }
