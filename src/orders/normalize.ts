@@ -138,6 +138,31 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
 
 /** The keys of the common order, as components write it: a market order, or a limit order with its price. */
 const PLAIN_KEYS = new Set(['symbol', 'side', 'order_type', 'quantity', 'time_in_force', 'price']);
+
+/** An order's own fields, which mean nothing inside its order type. */
+const ORDER_LEVEL_FIELDS: ReadonlySet<string> = new Set([
+  'symbol',
+  'side',
+  'quantity',
+  'size',
+  'time_in_force',
+  'expires_at',
+  'client_order_id',
+  'metadata',
+]);
+
+function orderTypeFields(kind: PlainOrderTypeName): string {
+  switch (kind) {
+    case 'market':
+      return 'none (a price there is kept as the reference price)';
+    case 'limit':
+      return "'price' (or 'limit_price')";
+    case 'stop':
+      return "'stop_price' (or 'price')";
+    case 'stop_limit':
+      return "'stop_price' and 'limit_price' (or 'price')";
+  }
+}
 const GTC_NOTE = 'time_in_force was not given: GTC (good till cancelled) was used';
 
 /**
@@ -347,6 +372,8 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     let name: string | undefined;
     let fields: Json = body;
     let fieldPrefix = '';
+    /** The keys of a dict order type that are not its fields ('type' itself). */
+    const own = new Set<string>();
     if (typeof value === 'string') {
       name = value;
     } else if (isObject(value)) {
@@ -355,6 +382,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
         name = value['type'];
         fields = value;
         fieldPrefix = `${field}.`;
+        own.add('type');
       } else {
         const keys = Object.keys(value);
         const only = keys[0];
@@ -390,8 +418,10 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       return NONFINITE;
     }
     if (spelt !== kind) notes.push(`${field} '${name}' was read as '${kind}'`);
+    const read = new Set<string>();
     const priceAt = (f: string, modelPath: string): unknown => {
       const p = fieldPrefix === '' ? at(f) : prefix + fieldPrefix + f;
+      read.add(f);
       origin.set(modelPath, p);
       if (fieldPrefix === '') return take(f);
       const v = fields[f];
@@ -412,31 +442,72 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       }
       return v;
     };
-    switch (kind) {
-      case 'market': {
-        // The shipped dialect puts the decision price on market orders; it is context, not a limit.
-        if (has('price')) {
-          const reference = priceAt('price', 'metadata.reference_price');
-          if (typeof reference === 'number') metadata['reference_price'] = reference;
+    const built = ((): unknown => {
+      switch (kind) {
+        case 'market': {
+          // The shipped dialect puts the decision price on market orders; it is context, not a limit.
+          if (has('price')) {
+            const reference = priceAt('price', 'metadata.reference_price');
+            if (typeof reference === 'number') metadata['reference_price'] = reference;
+          }
+          return { type: 'market' };
         }
-        return { type: 'market' };
+        case 'limit': {
+          const f = has('price') || !has('limit_price') ? 'price' : 'limit_price';
+          const price = requirePrice(priceAt(f, 'order_type.price'), f, 'a limit price');
+          samePrice(price, f, ['price', 'limit_price']);
+          return { type: 'limit', price };
+        }
+        case 'stop': {
+          const f = has('stop_price') || !has('price') ? 'stop_price' : 'price';
+          const price = requirePrice(priceAt(f, 'order_type.price'), f, 'a stop price');
+          samePrice(price, f, ['stop_price', 'price']);
+          return { type: 'stop', price };
+        }
+        case 'stop_limit': {
+          const limitField = has('limit_price') || !has('price') ? 'limit_price' : 'price';
+          const stop = requirePrice(priceAt('stop_price', 'order_type.stop_price'), 'stop_price', 'a stop price');
+          const limit = requirePrice(priceAt(limitField, 'order_type.limit_price'), limitField, 'a limit price');
+          samePrice(stop, 'stop_price', ['stop_price']);
+          samePrice(limit, limitField, ['limit_price', 'price']);
+          return { type: 'stop_limit', stop_price: stop, limit_price: limit };
+        }
       }
-      case 'limit': {
-        const f = has('price') || !has('limit_price') ? 'price' : 'limit_price';
-        return { type: 'limit', price: requirePrice(priceAt(f, 'order_type.price'), f, 'a limit price') };
+    })();
+    if (fieldPrefix !== '') {
+      // A key inside the order type that it does not read would be dropped without a word: an IOC written there
+      // would rest as GTC, a stop_price on a limit order would be no stop at all. Refused, with where it belongs.
+      for (const [k, v] of Object.entries(fields)) {
+        if (own.has(k) || read.has(k) || v === undefined || v === null) continue;
+        const elsewhere = ORDER_LEVEL_FIELDS.has(k);
+        issues.push({
+          path: prefix + fieldPrefix + k,
+          message: elsewhere
+            ? `${k} is not read inside ${field}; put it at the top level of the order, beside ${field}`
+            : `a ${kind.replace('_', '-')} order type has no field '${k}'; it reads ${orderTypeFields(kind)}`,
+        });
       }
-      case 'stop': {
-        const f = has('stop_price') || !has('price') ? 'stop_price' : 'price';
-        return { type: 'stop', price: requirePrice(priceAt(f, 'order_type.price'), f, 'a stop price') };
-      }
-      case 'stop_limit': {
-        const limitField = has('limit_price') || !has('price') ? 'limit_price' : 'price';
-        return {
-          type: 'stop_limit',
-          stop_price: requirePrice(priceAt('stop_price', 'order_type.stop_price'), 'stop_price', 'a stop price'),
-          limit_price: requirePrice(priceAt(limitField, 'order_type.limit_price'), limitField, 'a limit price'),
-        };
-      }
+    }
+    return built;
+
+    /**
+     * The same price given twice with different values: under two names (price and limit_price), or in a dict
+     * order type and again beside it. Which one was meant cannot be told, so neither is sent.
+     */
+    function samePrice(value: unknown, used: string, names: readonly string[]): void {
+      if (typeof value !== 'number') return;
+      const places: Array<[string, Json]> = [[fieldPrefix === '' ? prefix : prefix + fieldPrefix, fields]];
+      if (fieldPrefix !== '') places.push([prefix, body]);
+      for (const [where, holder] of places)
+        for (const n of names) {
+          const other = holder[n];
+          if ((holder === fields && n === used) || typeof other !== 'number' || other === value) continue;
+          if (holder === body) consumed.add(n);
+          issues.push({
+            path: where + n,
+            message: `${where + n} is ${other} but ${prefix + fieldPrefix + used} is ${value}: give the price once`,
+          });
+        }
     }
   }
 

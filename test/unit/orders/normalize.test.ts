@@ -118,6 +118,36 @@ describe('normalizeComponentOrder', () => {
     assert.deepEqual(b.order.time_in_force, { type: 'GTD', expires_at: NOW + 60_000 });
   });
 
+  it('refuses a key an order type dict does not read, instead of dropping it (an IOC there rested as GTC)', () => {
+    const order = { symbol: 'EUR_USD', side: 'buy', quantity: 1000 };
+    const [tif] = issuesOf({ ...order, order_type: { type: 'limit', price: 1.08, time_in_force: 'IOC' } });
+    assert.equal(tif?.path, 'order_type.time_in_force');
+    assert.match(tif.message, /time_in_force is not read inside order_type; put it at the top level of the order/);
+    const [stop] = issuesOf({ ...order, order_type: { type: 'limit', price: 1.08, stop_price: 1.09 } });
+    assert.equal(stop?.path, 'order_type.stop_price');
+    assert.match(stop.message, /a limit order type has no field 'stop_price'; it reads 'price' \(or 'limit_price'\)/);
+    const [serde] = issuesOf({
+      order: { ...order, order_type: { Limit: { price: 1.08, tif: 'IOC' } } },
+      type: 'order_request',
+    });
+    assert.equal(serde?.path, 'order.order_type.Limit.tif');
+    // What it reads, and None, pass as before; so does a market order's reference price.
+    assert.ok(normalize({ ...order, order_type: { type: 'limit', price: 1.08, limit_price: null } }).ok);
+    assert.ok(normalize({ ...order, order_type: { type: 'market', price: 1.08 } }).ok);
+  });
+
+  it('refuses one price given twice with different values, in the order type and beside it or under two names', () => {
+    const order = { symbol: 'EUR_USD', side: 'buy', quantity: 1000 };
+    const [beside] = issuesOf({ ...order, order_type: { type: 'limit', price: 1.0866 }, price: 1.05 });
+    assert.equal(beside?.path, 'price');
+    assert.match(beside.message, /^price is 1\.05 but order_type\.price is 1\.0866: give the price once$/);
+    const [twice] = issuesOf({ ...order, order_type: 'limit', price: 1.0866, limit_price: 1.07 });
+    assert.equal(twice?.path, 'limit_price');
+    const ok = normalize({ ...order, order_type: { type: 'limit', price: 1.0866 }, price: 1.0866 });
+    assert.ok(ok.ok);
+    assert.deepEqual(ok.order.order_type, { type: 'limit', price: 1.0866 });
+  });
+
   it('reports every violation at once, each with its path', () => {
     const issues = issuesOf({ symbol: '', side: 'hold', order_type: 'limit', quantity: -3, time_in_force: 'DAY' });
     const paths = issues.map((i) => i.path).sort();
