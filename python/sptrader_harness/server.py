@@ -1114,15 +1114,17 @@ def imported_syntax_failure(e, file, line, text):
     return f
 
 
+# The import roots SPtrader started the interpreter with (PYTHONPATH: the package root first), read before any
+# component could change sys.path.
+_IMPORT_ROOTS = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+
+
 def package_of(file):
-    """The dotted package a component file sits in, read against the import path (the package root first), or
-    None: a file at a root's top, or under folders that are not Python names. The empty entry (the current
-    folder) is skipped: a component may have changed it."""
+    """The dotted package a component file sits in, read against the import roots (the package root first), or
+    None: a file at a root's top, or under folders that are not Python names."""
     import keyword
     folder = os.path.dirname(file)
-    for entry in sys.path:
-        if not entry or not isinstance(entry, str):
-            continue
+    for entry in _IMPORT_ROOTS:
         root = os.path.abspath(entry)
         if folder == root:
             return None
