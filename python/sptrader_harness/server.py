@@ -18,6 +18,7 @@ is validated by whole-second mtime and size, so a quick same-size edit could run
 This file stays whole past ~450 lines: run, run_batch and inspect share the loading, class resolution,
 capture and failure handling below, and splitting them would split one request's path across files.
 """
+import builtins
 import json
 import os
 import sys
@@ -399,6 +400,7 @@ class Server(object):
             if op in ('run', 'run_batch'):
                 self.fresh.scan()
                 restore_process_state(kept)
+                restore_builtins()
                 own, self.own_pids = self.own_pids, []
                 killed, recycle = processes.end_run(expected=own)
                 if killed:
@@ -640,6 +642,7 @@ class Server(object):
             finally:
                 processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
+                restore_builtins()
             try:
                 result = parse_result(result, entry, file, limits)
             except ComponentFailure as f:
@@ -1019,6 +1022,19 @@ def missing_parameter(exc, params):
         if m and m.group(1) not in params:
             return '; the parameter %r was not given: %s' % (m.group(1), how % m.group(1))
     return ''
+
+
+# Python's builtins as the harness found them: a component that rebinds one (open, isinstance, len) must not break
+# the harness code that runs after it, nor the next run.
+_BUILTINS = dict(vars(builtins))
+
+
+def restore_builtins():
+    """Puts back any builtin a component rebound or deleted; names it added are left alone."""
+    current = builtins.__dict__  # not vars(): a component may have rebound that too
+    for name, value in _BUILTINS.items():
+        if current.get(name) is not value:
+            current[name] = value
 
 
 # Signals whose handling a component may change for itself; SIGALRM is the watchdog's, set at each run.

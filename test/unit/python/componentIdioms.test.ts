@@ -334,4 +334,28 @@ describe('Python components: modules and idioms', function () {
       await worker.dispose();
     }
   });
+
+  it('a component that rebinds builtins (open, isinstance, vars) still has its order answered, and the next run is unharmed', async () => {
+    const patches = write(
+      'core/orders/patches.py',
+      'import builtins\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n' +
+        '        builtins.isinstance = lambda *a: True\n        builtins.open = None\n        builtins.vars = None\n' +
+        "        del builtins.len\n        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 7}\n",
+    );
+    const after = write(
+      'core/orders/after.py',
+      "class C:\n    def generate_order(self, market_data, signal=None):\n        return {'n': len(open(__file__).read()) > 0}\n",
+    );
+    const worker = new PythonWorker(options);
+    try {
+      const r = await worker.run({ file: patches, marketData: {} });
+      assert.equal(r.error, undefined, r.error?.message);
+      assert.deepEqual(r.output, { symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 7 });
+      const pid = worker.pidFor(patches);
+      assert.deepEqual((await worker.run({ file: after, marketData: {} })).output, { n: true });
+      assert.equal(worker.pidFor(after), pid, 'the same interpreter');
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
