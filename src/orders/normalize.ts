@@ -139,6 +139,9 @@ export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions)
 /** The keys of the common order, as components write it: a market order, or a limit order with its price. */
 const PLAIN_KEYS = new Set(['symbol', 'side', 'order_type', 'quantity', 'time_in_force', 'price']);
 
+/** The fields an order type reads its prices from. */
+const PRICE_FIELDS = ['price', 'limit_price', 'stop_price'] as const;
+
 /** An order's own fields, which mean nothing inside its order type. */
 const ORDER_LEVEL_FIELDS: ReadonlySet<string> = new Set([
   'symbol',
@@ -487,6 +490,17 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
             : `a ${kind.replace('_', '-')} order type has no field '${k}'; it reads ${orderTypeFields(kind)}`,
         });
       }
+    } else {
+      // Beside a string order type, other keys travel as metadata; a price this type does not read is no metadata
+      // but an order type misnamed (a stop_price on a 'limit' order meant 'stop_limit').
+      for (const k of PRICE_FIELDS) {
+        if (read.has(k) || typeof body[k] !== 'number') continue;
+        consumed.add(k);
+        issues.push({
+          path: at(k),
+          message: `a ${kind.replace('_', '-')} order has no ${k}; it reads ${orderTypeFields(kind)}${kind === 'limit' || kind === 'stop' ? ` (for both a stop and a limit price use ${field} 'stop_limit')` : ''}`,
+        });
+      }
     }
     return built;
 
@@ -495,6 +509,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
      * order type and again beside it. Which one was meant cannot be told, so neither is sent.
      */
     function samePrice(value: unknown, used: string, names: readonly string[]): void {
+      for (const n of names) read.add(n);
       if (typeof value !== 'number') return;
       const places: Array<[string, Json]> = [[fieldPrefix === '' ? prefix : prefix + fieldPrefix, fields]];
       if (fieldPrefix !== '') places.push([prefix, body]);

@@ -146,6 +146,19 @@ describe('normalizeComponentOrder', () => {
     const ok = normalize({ ...order, order_type: { type: 'limit', price: 1.0866 }, price: 1.0866 });
     assert.ok(ok.ok);
     assert.deepEqual(ok.order.order_type, { type: 'limit', price: 1.0866 });
+    assert.ok(normalize({ ...order, order_type: 'limit', price: 1.0866, limit_price: 1.0866 }).ok);
+  });
+
+  it('refuses a price beside a string order type that the type does not read (it travelled as metadata)', () => {
+    const order = { symbol: 'EUR_USD', side: 'buy', quantity: 1000 };
+    const [stop] = issuesOf({ ...order, order_type: 'limit', price: 1.08, stop_price: 1.09 });
+    assert.equal(stop?.path, 'stop_price');
+    assert.match(stop.message, /a limit order has no stop_price; .*use order_type 'stop_limit'\)$/);
+    const [limit] = issuesOf({ ...order, order_type: 'market', limit_price: 1.08 });
+    assert.equal(limit?.path, 'limit_price');
+    // A market order's price is its reference price, as the shipped dialect writes it.
+    const shipped = normalize({ type: 'market', symbol: 'EUR_USD', side: 'buy', size: 1, price: 1.08 });
+    assert.ok(shipped.ok);
   });
 
   it('reports every violation at once, each with its path', () => {
