@@ -21,6 +21,8 @@ export class PaperPersistence {
   private snapshotOnDisk = false;
   private needSnapshot = true;
   private journalBytes = 0;
+  /** Lines in the journal that follow the snapshot on disk: the next one is numbered one more. */
+  private journalLines = 0;
   private readonly journalLimitBytes: number;
 
   constructor(
@@ -39,6 +41,7 @@ export class PaperPersistence {
     this.snapshotOnDisk = true;
     this.needSnapshot = false;
     this.journalBytes = saved.journalBytes;
+    this.journalLines = saved.journalLines;
     return saved.state;
   }
 
@@ -52,6 +55,7 @@ export class PaperPersistence {
     this.snapshotOnDisk = false;
     this.needSnapshot = true;
     this.journalBytes = 0;
+    this.journalLines = 0;
     if (this.file) deletePaperState(this.file);
   }
 
@@ -68,9 +72,11 @@ export class PaperPersistence {
       try {
         this.journalBytes += appendPaperJournal(this.file, {
           generation: this.generation,
+          line: this.journalLines + 1,
           ...books(orders, account),
           ...changes,
         });
+        this.journalLines++;
       } catch (e) {
         this.needSnapshot = true;
         throw e;
@@ -86,6 +92,7 @@ export class PaperPersistence {
     this.snapshotOnDisk = true;
     this.needSnapshot = false;
     this.journalBytes = 0;
+    this.journalLines = 0;
     crashPoint('paper-after-save');
   }
 }

@@ -75,6 +75,12 @@ export type PaperState = z.infer<typeof PaperStateSchema>;
 /** One change to the account: the books as they are after it, and the orders and fills it touched. */
 export const JournalEntrySchema = z.object({
   generation: z.number().int().nonnegative(),
+  /**
+   * Its place among its generation's lines (1, 2, …), so that a line lost, repeated or put out of order
+   * (each line carries the whole books, and the last one read wins) is found on load instead of rolling the
+   * account back. Absent in lines written before it was.
+   */
+  line: z.number().int().positive().optional(),
   cash: z.record(z.string(), Units),
   realized: z.record(z.string(), Units),
   positions: z.array(StoredPositionSchema),
@@ -121,10 +127,12 @@ function upgrade(state: PaperState | z.infer<typeof PaperStateV1Schema>): PaperS
 }
 
 /**
- * The saved account with its journal applied, and the journal's size in bytes (after cutting off a
- * torn last line); undefined when there is no account yet.
+ * The saved account with its journal applied, the journal's size in bytes (after cutting off a torn last
+ * line) and how many of its lines follow this snapshot; undefined when there is no account yet.
  */
-export function readPaperAccount(file: string): { state: PaperState; journalBytes: number } | undefined {
+export function readPaperAccount(
+  file: string,
+): { state: PaperState; journalBytes: number; journalLines: number } | undefined {
   if (existsSync(resetFile(file))) {
     // A reset that a kill interrupted after its rename: the account is reset, only the removals are left.
     // Beside an account file, it is an old account a finished reset could not remove (the journal is the new one's).
@@ -148,7 +156,7 @@ export function readPaperAccount(file: string): { state: PaperState; journalByte
   try {
     text = readStateFileSync(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state, journalBytes: 0 };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state, journalBytes: 0, journalLines: 0 };
     throw unreadable(path, (e as Error).message, e);
   }
   const generation = state.generation ?? 0;
@@ -183,7 +191,16 @@ export function readPaperAccount(file: string): { state: PaperState; journalByte
         .join('; ');
       throw unreadable(path, `line ${i + 1} is not a paper account change (${issues})`, parsed.error);
     }
-    if (parsed.data.generation === generation) entries.push(parsed.data);
+    if (parsed.data.generation !== generation) continue;
+    // Once numbered, every later line is: a line without its number where one belongs was not written so.
+    const place = parsed.data.line;
+    if (place !== undefined ? place !== entries.length + 1 : entries.some((e) => e.line !== undefined))
+      throw unreadable(
+        path,
+        `line ${i + 1} holds ${place === undefined ? 'an unnumbered change' : `change ${place}`} of the account where change ${entries.length + 1} belongs: journal lines were lost, repeated or put out of order`,
+        undefined,
+      );
+    entries.push(parsed.data);
   }
   let journalBytes = Buffer.byteLength(text);
   if (torn !== '' && !isTornLine(torn))
@@ -202,7 +219,7 @@ export function readPaperAccount(file: string): { state: PaperState; journalByte
       closeSync(fd);
     }
   }
-  return { state: applyJournal(state, entries), journalBytes };
+  return { state: applyJournal(state, entries), journalBytes, journalLines: entries.length };
 }
 
 /** How every journal line begins (`appendPaperJournal` writes the generation first). */

@@ -197,6 +197,58 @@ describe('PaperBroker persistence', () => {
     assert.equal(readFileSync(journalFile(file), 'utf8'), corrupt);
   });
 
+  it('journal lines swapped, repeated or lost are damage naming the file and line, never an account rolled back', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1)); // the snapshot
+    await b.submitOrder(order('buy', 2));
+    await b.submitOrder(order('buy', 3));
+    const resting = await b.submitOrder(order('buy', 4, limit(99)));
+    const whole = readFileSync(journalFile(file), 'utf8');
+    const lines = whole.split('\n').slice(0, -1);
+    assert.equal(lines.length, 3, 'three changes, three journal lines');
+    const damaged: Array<[string, string[], number]> = [
+      // The last line read wins the books: an older one last rolled the order counter back, so the next
+      // order took the resting one's venue id and replaced it in the book.
+      ['two lines swapped', [lines[0], lines[2], lines[1]] as string[], 2],
+      ['a line repeated after a later one', [lines[0], lines[1], lines[2], lines[0]] as string[], 4],
+      ['the first line lost', [lines[1], lines[2]] as string[], 1],
+    ];
+    for (const [what, content, badLine] of damaged) {
+      writeFileSync(journalFile(file), `${content.join('\n')}\n`);
+      const c = new PaperBroker({ clock, quotes, stateFile: file });
+      await assert.rejects(
+        c.connect(),
+        (e) =>
+          e instanceof StateDamagedError &&
+          e.file === journalFile(file) &&
+          e.message.includes(`line ${badLine} holds`) &&
+          /lost, repeated or put out of order/.test(e.message) &&
+          /sptrader recover/.test(e.message),
+        what,
+      );
+      assert.equal(readFileSync(journalFile(file), 'utf8'), `${content.join('\n')}\n`, `${what}: left as it was`);
+    }
+    writeFileSync(journalFile(file), whole);
+    const again = await open();
+    assert.deepEqual(
+      (await again.listOpenOrders()).map((o) => o.order_id),
+      [resting.order_id],
+    );
+    assert.equal(
+      (await again.submitOrder(order('buy', 1))).order_id,
+      'P-5',
+      'the counter went on from the last change',
+    );
+    // Numbering goes on after a reload, and starts again after a snapshot.
+    assert.deepEqual(
+      readFileSync(journalFile(file), 'utf8')
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => (JSON.parse(l) as { line: number }).line),
+      [1, 2, 3, 4],
+    );
+  });
+
   it('a change that could not be journalled is not lost: the next change writes a whole snapshot', async () => {
     const b = await open();
     await b.submitOrder(order('buy', 1));
