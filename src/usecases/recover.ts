@@ -93,7 +93,8 @@ export async function recoverStateDir(options: {
   let logLost = false;
   if (hadLog) {
     const anchors = loadedOrders.anchor ? [{ source: ordersFile, ...loadedOrders.anchor }] : [];
-    const { report } = await scanAuditDir(auditDir, false, { visit: digest.visit, anchors });
+    // A file of the log that cannot be read at all is damage like a garbled line: the log is set aside.
+    const { report } = await scanAuditDir(auditDir, false, { visit: digest.visit, anchors, reportUnreadable: true });
     const chain = report.problems.filter(
       (p) => p.kind !== 'truncated' && p.kind !== 'rolled-back' && p.kind !== 'anchor-unreadable',
     );

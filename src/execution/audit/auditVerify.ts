@@ -23,7 +23,9 @@ export type AuditProblemKind =
   /** The record at an anchor's seq is not the one the anchor saw: the log was replaced or rewritten. */
   | 'rolled-back'
   /** anchor.json cannot be read. */
-  | 'anchor-unreadable';
+  | 'anchor-unreadable'
+  /** An audit file that cannot be read at all (a folder, a named pipe or a link in its place): only with `reportUnreadable`. */
+  | 'unreadable-file';
 
 export interface AuditProblem {
   /** Full path of the file. */
@@ -89,6 +91,12 @@ export interface ScanOptions {
   readonly visit?: (record: AuditRecord) => void;
   /** Anchors beside anchor.json (state files that record the head they reflect). */
   readonly anchors?: readonly AuditAnchor[];
+  /**
+   * An audit file that cannot be read (something other than a regular file in its place) is a problem in
+   * the report, its records missing from the chain, instead of an error: for `recover`, which sets such a
+   * log aside, where every other reader refuses it.
+   */
+  readonly reportUnreadable?: boolean;
 }
 const NEWLINE = 0x0a;
 
@@ -198,15 +206,21 @@ export async function scanAuditDir(
       bytes = await readRegularFile(path);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new StateFileError(
-        path,
+      const problem =
         code === 'EISDIR'
           ? 'a directory is in the place of this audit log file'
           : code === 'ENOTREG'
             ? `${(e as { what?: string }).what ?? 'something other than a file'} is in the place of this audit log file`
             : code === 'ELOOP'
               ? (e as Error).message
-              : `cannot read this audit log file (${code ?? (e as Error).message})`,
+              : `cannot read this audit log file (${code ?? (e as Error).message})`;
+      if (options.reportUnreadable) {
+        note({ file: path, line: 1, kind: 'unreadable-file', problem: `${problem}: its records cannot be read` });
+        continue;
+      }
+      throw new StateFileError(
+        path,
+        problem,
         'Nothing was sent. Put the file back, or run `sptrader recover` to set the damaged log aside',
       );
     }

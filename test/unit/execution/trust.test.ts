@@ -3,7 +3,8 @@
  * stored, damage refused until recover, and an order the last process died sending looked up, not lost.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
@@ -293,6 +294,54 @@ describe('trust: symbols, secrets, damage and recovery', function () {
       assert.ok(existsSync(join(dir, 'paper-account.json')), 'the account is kept');
     } finally {
       dispose();
+    }
+  });
+
+  it('an audit file replaced by a folder, a named pipe or a link: recover sets the log aside (as its message says) instead of failing on it, and the next open finds nothing wrong', async function () {
+    if (process.platform === 'win32') this.skip(); // no named pipes in a folder there
+    const quotes = new FixedQuotes().set('EUR_USD', 1.1, 1.1002);
+    for (const variant of ['folder', 'named pipe', 'link'] as const) {
+      const { dir, clock, open, dispose } = stateDirRig(quotes);
+      try {
+        let s = await open();
+        await s.engine.submitOrder(order('buy', 1000, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'), 'paper');
+        const resting = await s.engine.submitOrder(
+          order('buy', 500, { type: 'limit', price: 1.05 }, { type: 'GTC' }, 'EUR_USD'),
+          'paper',
+        );
+        await s.close();
+        const audit = join(dir, 'audit');
+        const day = join(audit, readdirSync(audit).find((f) => f.endsWith('.jsonl')) as string);
+        const copy = `${dir}-elsewhere.jsonl`;
+        writeFileSync(copy, readFileSync(day));
+        rmSync(day);
+        if (variant === 'folder') mkdirSync(day);
+        else if (variant === 'named pipe') execFileSync('mkfifo', [day]);
+        else symlinkSync(copy, day);
+        await assert.rejects(open(), /run `sptrader recover` to set the damaged log aside/, `${variant}: refused`);
+
+        const report = await recoverStateDir({ stateDir: dir, clock });
+        assert.ok(
+          report.actions.some((a) => /set the damaged audit log aside/.test(a)),
+          `${variant}: ${report.actions.join('\n')}`,
+        );
+        assert.ok(
+          report.problems.some((p) => p.includes(day)),
+          `${variant}: the file is named: ${report.problems.join('\n')}`,
+        );
+        s = await open();
+        assert.deepEqual(
+          s.damage.map((d) => d.message),
+          [],
+          variant,
+        );
+        assert.deepEqual(s.engine.positionsOf('paper'), { EUR_USD: 1000 }, `${variant}: the position is kept`);
+        assert.equal(s.engine.getOrder(resting.order.clientOrderId)?.state, 'ACCEPTED', `${variant}: resting kept`);
+        await s.close();
+        rmSync(copy, { force: true });
+      } finally {
+        dispose();
+      }
     }
   });
 
