@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StateDamagedError, StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { isBrokerError } from '../brokers/errors';
+import { AuditLogFailedError } from '../execution/audit/auditLog';
 import { StateDirBusyError } from '../common/stateLock';
 import { SettingsError } from '../usecases/session';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
@@ -94,6 +95,10 @@ export function reportFailure(e: unknown, json: boolean): number {
     );
     return fail(EXIT.stateFile, damaged ? 'STATE_DAMAGED' : 'STATE_FILE', message, { file: stateError.file });
   }
+  // The audit log could not write (a full disk, an I/O error, its file deleted): a state file that could not
+  // be written, not a bug. Every order whose record it refused was not sent.
+  if (e instanceof AuditLogFailedError && e.file !== undefined)
+    return fail(EXIT.stateFile, 'AUDIT_LOG_FAILED', e.message, { file: e.file });
   if (isBrokerError(e)) return fail(EXIT.broker, e.reason, e.message);
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string' && FS_CODES.has(code)) {

@@ -477,6 +477,30 @@ describe('AuditLog', () => {
       await log.close();
     });
 
+    it('fails, acknowledging nothing more, when its file or its whole folder is deleted while it is open', async () => {
+      for (const what of ['file', 'folder'] as const) {
+        const parent = dir(`deleted-${what}`);
+        const d = join(parent, 'audit');
+        const { log } = await AuditLog.open(d);
+        assert.equal((await log.append('A', { n: 1 })).seq, 1);
+        if (what === 'file') for (const f of auditFiles(d)) rmSync(join(d, f));
+        else rmSync(parent, { recursive: true, force: true });
+        // The open file still takes writes, to a file no one can read again: refused instead.
+        await assert.rejects(
+          log.append('SubmitOrder', { n: 2 }),
+          (e: unknown) =>
+            e instanceof AuditLogFailedError &&
+            /could not write .*audit-\d{4}-\d{2}-\d{2}\.jsonl \(the file was deleted while the log was open/.test(
+              e.message,
+            ) &&
+            /from seq 2 on are not durable/.test(e.message),
+          what,
+        );
+        assert.equal(log.state, 'failed', what);
+        await log.close();
+      }
+    });
+
     it('fails when the file cannot be opened', async () => {
       const d = dir('failopen');
       const fileSystem: AuditFileSystem = {
