@@ -19,7 +19,7 @@
  * - a directory, or a file that cannot be read or created (permissions, a read-only or full disk):
  *   a StateFileError naming it (the CLI's exit 6), never a stack trace.
  */
-import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { crashPoint } from './crashPoint';
@@ -253,10 +253,28 @@ function isStale(seen: LockRead): boolean {
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code !== 'ESRCH';
   }
+  return !isZombie(pid);
+}
+
+/**
+ * Whether a pid is a process that has ended and not been reaped yet (Linux: state Z or X in /proc): a
+ * holder killed with SIGKILL whose parent has not waited for it (a shell's `timeout`, a container whose init
+ * reaps late) still answers kill(pid, 0), and its lock would read as busy though nothing holds it.
+ */
+function isZombie(pid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  // "<pid> (<command, which may hold spaces and parentheses>) <state> …"
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 /**

@@ -97,6 +97,33 @@ describe('state directory lock', function () {
     mine.release();
   });
 
+  it('takes over the lock of a holder that died and was not reaped yet (a zombie still answers kill(pid, 0))', async function () {
+    if (process.platform !== 'linux') this.skip();
+    // sh starts a child that ends at once, then becomes a sleep that never waits for it: the child stays a zombie.
+    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const pid = await new Promise<number>((ok) =>
+        parent.stdout?.once('data', (d: Buffer) => ok(Number(d.toString().trim()))),
+      );
+      // Until it has ended (a few ms): then /proc says Z.
+      for (let i = 0; i < 200 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++)
+        await new Promise((r) => setTimeout(r, 5));
+      assert.match(readFileSync(`/proc/${pid}/stat`, 'utf8'), /\) Z /, 'the child is a zombie');
+      writeFileSync(
+        join(dir, 'lock'),
+        JSON.stringify({ pid, host: hostname(), since: Date.now(), purpose: 'sptrader recover, killed' }),
+      );
+      const mine = acquireStateDirLock(dir, 'the next run');
+      assert.equal(
+        (JSON.parse(readFileSync(join(dir, 'lock'), 'utf8')) as { purpose: string }).purpose,
+        'the next run',
+      );
+      mine.release();
+    } finally {
+      await killed(parent);
+    }
+  });
+
   it("never takes over another machine's lock (a shared folder): its process cannot be checked", () => {
     writeFileSync(
       join(dir, 'lock'),
