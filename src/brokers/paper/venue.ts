@@ -99,6 +99,8 @@ export class PaperVenue implements BrokerApi {
   /** Updates of the operation under way, delivered once it is saved. */
   private outbox: OrderUpdate[] = [];
   private delivering = false;
+  /** A change whose save failed: held in memory, saved (and then told) before anything else is done or read. */
+  private unsaved = false;
   private readonly orders: PaperOrders;
   private readonly account: PaperAccount;
   private readonly matching: PaperMatching;
@@ -356,17 +358,39 @@ export class PaperVenue implements BrokerApi {
    * the ones being delivered, keeping the order the venue made them in.
    */
   private operation<T>(change: () => T): T {
+    // A change that could not be saved is not shown to anyone (no answer, no update, no look-up) until it
+    // is: a caller told of it could record a fill that a crash then takes back from the account.
+    if (this.unsaved) this.save();
     let result: T;
     try {
       result = change();
     } finally {
       if (this.orders.dirty) {
         this.orders.dirty = false;
-        this.persistence.save(this.orders, this.account, this.seed);
+        this.save();
       }
       this.deliver();
     }
     return result;
+  }
+
+  /**
+   * Saves the account; a failure keeps the change in memory for the next operation to save, and says the
+   * outcome is unknown (the engine then looks the order up by client id, never resends), since the change
+   * is made but not durable: it takes effect once saved, or never if the process ends first.
+   */
+  private save(): void {
+    try {
+      this.persistence.save(this.orders, this.account, this.seed);
+      this.unsaved = false;
+    } catch (e) {
+      this.unsaved = true;
+      throw new BrokerError(
+        'INTERNAL',
+        `${(e as Error).message}; the change is held until it can be saved (nothing of it is confirmed before)`,
+        { cause: e, outcomeUnknown: true },
+      );
+    }
   }
 
   private deliver(): void {
