@@ -147,7 +147,7 @@ export class TradingStateStore {
     if (!older) return;
     this.damage = missing
       ? `the trading state file is missing, but the audit log says the trading state was ${fromLog.state} (seq ${fromLog.seq}: ${fromLog.reason})`
-      : `the trading state file says ${this.record.state} since ${new Date(this.record.since).toISOString()}, older than the audit log's ${fromLog.state} (seq ${fromLog.seq}, ${new Date(fromLog.at).toISOString()}): it was replaced by an older copy`;
+      : `the trading state file says ${this.record.state} since ${new Date(this.record.since).toISOString()}, older than the audit log's ${fromLog.state} (seq ${fromLog.seq}, ${new Date(fromLog.at).toISOString()}): that change could not be saved to it (a full disk, say: see StateSaveFailed in the audit log), or an older copy was put back`;
     const source =
       (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === fromLog.source) ??
       'startup';

@@ -4,7 +4,7 @@
  * resume time or of the day's starting equity — would otherwise be obeyed; with the checksum it is damage.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
@@ -40,6 +40,26 @@ describe('state file checksums', () => {
       const bytes = Buffer.from(text, 'utf8');
       assert.equal(crc32Js(bytes), native(bytes), text);
     }
+  });
+
+  it('trading-state.json behind the audit log after a halt it could not save: the damage says the save failed, not only that a copy was put back', () => {
+    const clock = new TestClock();
+    const store = new TradingStateStore(file, clock);
+    store.set('ACTIVE', 'trading', 'user');
+    // The temp file's name taken by a folder: the next save fails as a full disk would.
+    mkdirSync(`${file}.${process.pid}.tmp`);
+    clock.advance(1000);
+    assert.ok(store.set('HALTED', 'stop', 'user'), 'a halt takes effect even unsaved');
+    assert.ok(store.lastSaveError);
+    const reopened = new TradingStateStore(file, clock, undefined, {
+      state: 'HALTED',
+      reason: 'stop',
+      source: 'user',
+      at: clock.now(),
+      seq: 9,
+    });
+    assert.equal(reopened.state, 'HALTED', 'the log’s halt is taken');
+    assert.match(reopened.damage ?? '', /could not be saved to it .*StateSaveFailed.*or an older copy was put back/);
   });
 
   it('trading-state.json: every flipped bit is damage (the engine starts halted and names the file), never obeyed', () => {
