@@ -353,7 +353,7 @@ function unreadable(file: string, why: string, cause: unknown): StateDamagedErro
 
 export function writePaperState(file: string, state: PaperState): void {
   try {
-    replaceFileSync(file, sealJson(JSON.stringify(state)));
+    replaceFileSync(file, sealJson(JSON.stringify(state)), { fileMode: 0o600 });
     crashPoint('paper-fold-between');
     // The snapshot holds everything the journal did; its lines are of the previous generation now.
     rmSync(journalFile(file), { force: true });

@@ -10,6 +10,7 @@ import {
   renameSync,
   rmdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,6 +90,18 @@ describe('PaperBroker persistence', () => {
     assert.equal(third.getFills().length, 4);
     const next = await third.submitOrder(order('buy', 1));
     assert.deepEqual([next.order_id, next.fills[0]?.fill_id], ['P-5', 'PF-5']);
+  });
+
+  it('the account and its journal are private to the user (0600): they hold balances, positions and orders', async function () {
+    if (process.platform === 'win32') this.skip();
+    const b = await open({ journalLimitBytes: 8 * 1024 });
+    await b.submitOrder(order('buy', 1));
+    await b.submitOrder(order('buy', 1, limit(99)));
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'paper-account.json');
+    assert.equal(statSync(journalFile(file)).mode & 0o777, 0o600, 'its journal');
+    // A fold writes a new snapshot: private too.
+    for (let i = 0; i < 60; i++) await b.submitOrder(order(i % 2 ? 'sell' : 'buy', 1));
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'paper-account.json after a fold');
   });
 
   it('stores amounts as exact decimal strings', async () => {
