@@ -69,7 +69,7 @@ import {
   type OrderUpdate,
 } from '../broker';
 import { MissingCredentialError, requireCredential, type CredentialSource } from '../credentials';
-import { BrokerError } from '../errors';
+import { BrokerError, isBrokerError } from '../errors';
 import { accountFromV20, parseSummary, parsePositions, positionsFromV20 } from './account';
 import {
   OANDA_LIVE_URL,
@@ -479,9 +479,22 @@ export class OandaBroker implements BrokerApi {
         const mapped = orderFromV20(o, {}, this.tracker.last(o.id));
         if (mapped) this.tracker.observe(mapped);
       }
+      // Orders that left the pending list ended somehow: ask how, each on its own, so that one look-up that
+      // fails does not keep the other orders' fills from being reported (it is asked again next poll).
       for (const id of this.tracker.openOrderIds()) {
         if (stillPending.has(id)) continue;
-        const now = await this.lookUp(encodeURIComponent(id));
+        let now: OrderResponse | undefined;
+        try {
+          now = await this.lookUp(encodeURIComponent(id));
+        } catch (e) {
+          // OANDA asked for quiet: the rest waits for the next poll.
+          if (isBrokerError(e) && e.reason === 'RATE_LIMITED') throw e;
+          this.reportError(
+            `OANDA: looking up order ${id}, which left the pending list, failed (asked again at the next poll): ${(e as Error).message}`,
+            e,
+          );
+          continue;
+        }
         if (!now) this.tracker.forget(id);
       }
     } finally {

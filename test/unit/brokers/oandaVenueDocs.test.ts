@@ -157,4 +157,27 @@ describe('OANDA v20 adapter: replies from the v20 spec', () => {
     assert.equal(warnings.filter((w) => w.includes(`order ${mine.order_id} `)).length, 0);
     assert.equal(warnings.length, 1);
   });
+
+  it('a look-up that fails for one order that left the pending list does not hold back the others: asked again next poll', async () => {
+    // GET /orders/{orderSpecifier} is asked per order (v20.json "Get Order"); a failure of one is that one's.
+    await setUp();
+    const first = await broker.submitOrder(order('buy', 10, { type: 'limit', price: 1.099 }, { type: 'GTC' }));
+    const second = await broker.submitOrder(order('buy', 20, { type: 'limit', price: 1.098 }, { type: 'GTC' }));
+    assert.equal(first.status.status, 'submitted');
+    assert.equal(second.status.status, 'submitted');
+    fake.setQuote('EUR_USD', 1.097, 1.0972); // both limits are now through the touch: both fill
+    fake.injectNext({ kind: 'malformedBody', on: 'lookup' });
+    await broker.poll();
+    assert.deepEqual(
+      eventsOf(second.order_id),
+      ['submitted', 'fill 20'],
+      'the second order filled, though the first could not be read',
+    );
+    assert.deepEqual(eventsOf(first.order_id), ['submitted']);
+    assert.equal(warnings.filter((w) => w.includes(`order ${first.order_id},`)).length, 1, warnings.join(' | '));
+    await broker.poll();
+    assert.deepEqual(eventsOf(first.order_id), ['submitted', 'fill 10'], 'read at the next poll');
+    assert.deepEqual(eventsOf(second.order_id), ['submitted', 'fill 20'], 'nothing twice');
+    assert.equal(fake.requestCount('POST /orders'), 2);
+  });
 });
