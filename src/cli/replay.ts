@@ -22,6 +22,7 @@ import {
 } from '../usecases/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonWorker } from '../python/runner';
+import { printable } from '../usecases/formatOutcome';
 
 export const REPLAY_USAGE = `  replay <component.py> --data FILE
                               Run a component over recorded candles or ticks (.csv or .parquet) through the
@@ -251,11 +252,12 @@ export function formatReplay(r: ReplayReport): string {
     lines.push(`  errors     ${r.errorCount} record${r.errorCount === 1 ? '' : 's'} failed (the replay went on):`);
     for (const e of r.errors.slice(0, 10))
       lines.push(
-        `    #${e.index} ${e.time} ${e.code}${e.line === undefined ? '' : ` (line ${e.line})`}: ${e.message.split('\n')[0] ?? ''}`,
+        `    #${e.index} ${e.time} ${e.code}${e.line === undefined ? '' : ` (line ${e.line})`}: ${printable(e.message.split('\n')[0] ?? '')}`,
       );
     if (r.errorCount > 10) lines.push(`    … ${r.errorCount - 10} more (--json lists up to ${r.errors.length})`);
   }
-  if (r.fatal) lines.push(`  STOPPED    at #${r.fatal.index} ${r.fatal.time}: ${r.fatal.code}: ${r.fatal.message}`);
+  if (r.fatal)
+    lines.push(`  STOPPED    at #${r.fatal.index} ${r.fatal.time}: ${r.fatal.code}: ${printable(r.fatal.message)}`);
   if (r.auditDir) lines.push(`  audit log  ${r.auditDir} (check: sptrader audit verify ${r.auditDir})`);
   return `${lines.join('\n')}\n`;
 }

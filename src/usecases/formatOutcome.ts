@@ -93,8 +93,26 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
   if (c.stdout.trim() !== '') lines.push('--- component stdout ---', c.stdout.trimEnd());
   if (c.stderr.trim() !== '') lines.push('--- component stderr ---', c.stderr.trimEnd());
   lines.push(outcome.summary);
-  return lines.join('\n');
+  // Component text is in several lines (what it printed, its error, the order it named): all of it made safe.
+  return printable(lines.join('\n'));
 }
 
 const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(v < 10 ? 2 : 1)} ms`);
 const signed = (n: number): string => (n > 0 ? `+${n}` : `${n}`);
+
+// Control characters (C0 but tab and newline, DEL, C1) and the bidirectional overrides and isolates.
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * What a component printed or raised, safe to show in a terminal or an output channel: a control character is
+ * written as its escape (`\x1b`, `\r`, `\u202e`), so that a component's output cannot move the cursor, clear or
+ * retitle the terminal, set the clipboard (OSC 52), hide a line behind a carriage return or reorder text. The
+ * text itself is kept; a Windows line end is a line end.
+ */
+export function printable(text: string): string {
+  return text.replace(/\r\n/g, '\n').replace(UNPRINTABLE, (ch) => {
+    const code = ch.charCodeAt(0);
+    if (ch === '\r') return '\\r';
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}

@@ -269,4 +269,27 @@ class Hangs(OrderBase):
       assert.match(long.stderr, /--timeout must be a positive number of seconds up to 2147483 .*not '1e9'/);
     });
   });
+
+  it('what a component prints or raises reaches the terminal with its control characters escaped, its text kept', () => {
+    // OSC 52 would set the clipboard, ESC[2J clear the screen, a lone CR hide the start of a line, U+202E reverse it.
+    const file = write(
+      'noisy.py',
+      `from core.orders.order_base import OrderBase
+
+class Noisy(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        print('clip\\x1b]52;c;ZXZpbA==\\x07 clear\\x1b[2J shown\\rHIDDEN \\u202eright-to-left crlf\\r\\nnext')
+        raise ValueError('bad\\x1b[31m red')
+`,
+    );
+    const r = cli(['test-order', file, '--state-dir', join(dir, 'state')]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const out = r.stdout + r.stderr;
+    assert.doesNotMatch(out, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, 'no control character reaches the terminal');
+    assert.ok(
+      out.includes('clip\\x1b]52;c;ZXZpbA==\\x07 clear\\x1b[2J shown\\rHIDDEN \\u202eright-to-left crlf\nnext'),
+      out,
+    );
+    assert.ok(out.includes('bad\\x1b[31m red'), out);
+  });
 });
