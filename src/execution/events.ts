@@ -33,9 +33,62 @@ export interface SubmitOrder {
   /** The component's `__metadata__['risk_limits']`, which may only tighten the settings' limits. */
   readonly componentLimits?: unknown;
   /** Set only after a person confirmed this very order for a live account. */
-  readonly liveConfirmation?: { readonly confirmedAt: number; readonly summary: string };
+  readonly liveConfirmation?: LiveConfirmation;
   /** The component file that produced the order, for the audit log. */
   readonly component?: string;
+}
+
+/**
+ * A person's confirmation of one live order. `submitOrderCommand` binds it to the order it is built
+ * with (client order id, venue and the order's terms), and the engine sends only that order with it.
+ */
+export interface LiveConfirmation {
+  readonly confirmedAt: number;
+  readonly summary: string;
+  /** The client order id of the order confirmed. */
+  readonly clientOrderId?: string;
+  /** The broker profile it was confirmed for. */
+  readonly venue?: string;
+  /** The confirmed order's terms (`orderTerms`). */
+  readonly terms?: string;
+}
+
+/** An order's terms as a confirmation binds them: what is traded, how much, at what price, for how long. */
+export function orderTerms(order: Readonly<PlacedOrderRequest>): string {
+  return canonical([order.symbol, order.side, order.quantity, order.order_type, order.time_in_force]);
+}
+
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_k, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+
+/** Each confirmation object a caller handed in, with the binding it got the first time. */
+const confirmationBindings = new WeakMap<object, LiveConfirmation>();
+
+/**
+ * Binds a caller's confirmation to the command being built. A confirmation already bound (one taken
+ * from another command) keeps its binding, and so does one object handed in a second time: either is
+ * then for another order, which the engine refuses.
+ */
+function bindConfirmation(
+  given: LiveConfirmation,
+  cmd: { clientOrderId: string; venue: string; order: PlacedOrderRequest },
+): LiveConfirmation {
+  const earlier = confirmationBindings.get(given);
+  if (earlier !== undefined) return earlier;
+  const bound: LiveConfirmation = {
+    confirmedAt: given.confirmedAt,
+    summary: given.summary,
+    clientOrderId: given.clientOrderId ?? cmd.clientOrderId,
+    venue: given.venue ?? cmd.venue,
+    terms: given.terms ?? orderTerms(cmd.order),
+  };
+  Object.freeze(bound);
+  confirmationBindings.set(given, bound);
+  return bound;
 }
 
 const newCommandId = (): string => newSequentialId('cmd');
@@ -90,7 +143,8 @@ export function submitOrderCommand(
     clock: Clock;
     componentLimits?: unknown;
     component?: string;
-    liveConfirmation?: { confirmedAt: number; summary: string };
+    /** A person's confirmation of this very order (live accounts); bound to it here. */
+    liveConfirmation?: LiveConfirmation;
   },
 ): SubmitOrder {
   const issuedAt = options.clock.now();
@@ -122,7 +176,7 @@ export function submitOrderCommand(
   // The same frozen risk_limits for every order of a replay (frozenCopy): kept, not cloned each time.
   if (options.componentLimits !== undefined) cmd.componentLimits = frozenCopy(options.componentLimits);
   if (options.component !== undefined) cmd.component = options.component;
-  if (options.liveConfirmation !== undefined) cmd.liveConfirmation = { ...options.liveConfirmation };
+  if (options.liveConfirmation !== undefined) cmd.liveConfirmation = bindConfirmation(options.liveConfirmation, cmd);
   const frozen = freezeCommand(cmd);
   carryValidity(order, frozen.order);
   return frozen;

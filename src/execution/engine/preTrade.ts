@@ -17,7 +17,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { isSecretKey, REDACTED } from '../../common/secrets';
-import { isFrozenCopy, type DenialCode, type SubmitOrder } from '../events';
+import { isFrozenCopy, orderTerms, type DenialCode, type SubmitOrder } from '../events';
 import {
   DEFAULT_RISK_LIMITS,
   runRiskChecks,
@@ -80,6 +80,8 @@ export class PreTradeChecks {
   private readonly instruments = new Map<string, InstrumentRules>();
   private readonly rates = new Map<string, { rate: number | undefined; at: number }>();
   private readonly tightened = new WeakMap<object, { base: RiskLimits; result: ReturnType<typeof tightenLimits> }>();
+  /** Each live confirmation seen, with the order it confirmed: one confirmation sends one order. */
+  private readonly usedConfirmations = new WeakMap<object, string>();
 
   constructor(
     private readonly clock: Clock,
@@ -169,11 +171,13 @@ export class PreTradeChecks {
       return denied('VENUE_NOT_CONNECTED', `${broker.displayName} is not connected; connect it first`);
     // A check sends nothing, so it runs every risk check on a live account too (Test Order, and Execute
     // Live before its confirmation); only sending needs the per-order confirmation.
-    if (!dryRun && broker.environment === 'live' && cmd.liveConfirmation === undefined) {
-      return denied(
-        'LIVE_NOT_CONFIRMED',
-        `${broker.displayName} is a live account: every live order needs its own confirmation; nothing was sent`,
-      );
+    if (!dryRun && broker.environment === 'live') {
+      const unconfirmed = this.confirmationProblem(cmd);
+      if (unconfirmed !== undefined)
+        return denied(
+          'LIVE_NOT_CONFIRMED',
+          `${broker.displayName} is a live account: every live order needs its own confirmation; ${unconfirmed}; nothing was sent`,
+        );
     }
     let order = cmd.order;
     // Whatever path it came by (Test Order redacts at normalisation), no secret-looking metadata key is
@@ -282,6 +286,27 @@ export class PreTradeChecks {
     return durable === undefined
       ? { cmd, risk: checks.results, engineMs: time.spent() }
       : { cmd, risk: checks.results, engineMs: time.spent(), durable };
+  }
+
+  /**
+   * Why the command's live confirmation does not confirm this very order, or undefined. A confirmation
+   * is bound to one order (client order id, venue, terms) and is used once: the same confirmation on
+   * another command (a copy under a new client order id, a changed order, another venue) is refused.
+   */
+  private confirmationProblem(cmd: SubmitOrder): string | undefined {
+    const c = cmd.liveConfirmation;
+    if (c === undefined || c === null || typeof c !== 'object') return 'this order has none';
+    if (c.clientOrderId !== undefined && c.clientOrderId !== cmd.clientOrderId)
+      return `the confirmation given was for order ${c.clientOrderId}, not ${cmd.clientOrderId}`;
+    if (c.venue !== undefined && c.venue !== cmd.venue)
+      return `the confirmation given was for ${c.venue}, not ${cmd.venue}`;
+    if (c.terms !== undefined && c.terms !== orderTerms(cmd.order))
+      return 'the order differs from the one that was confirmed';
+    const usedBy = this.usedConfirmations.get(c);
+    if (usedBy !== undefined && usedBy !== cmd.clientOrderId)
+      return `the confirmation given was already used for order ${usedBy}`;
+    this.usedConfirmations.set(c, cmd.clientOrderId);
+    return undefined;
   }
 
   /**
