@@ -118,6 +118,7 @@ export class ExecutionEngine {
       events: this.events,
       reconciler: this.reconciler,
       submit: (cmd) => this.submit(cmd),
+      inFlight: (clientOrderId) => this.lanes.inFlight(clientOrderId),
     });
     this.control.announce();
     markInterrupted(this.cache, this.log, clock, startedAt);

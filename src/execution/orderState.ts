@@ -233,7 +233,14 @@ export function applyEvent(order: OrderRecord, event: OrderEvent): Applied {
       `order ${order.clientOrderId}: ${event.type} is not possible in state ${order.state}`,
     );
   }
-  if (target === 'same') return { order, changed: false };
+  if (target === 'same') {
+    // The venue's id is kept when its acknowledgement arrives, even one that changes nothing else (while a
+    // cancel is pending): without the id the order could not be cancelled at the venue.
+    const venueOrderId = event.type === 'Accepted' ? event.venueOrderId : undefined;
+    return venueOrderId !== undefined && order.venueOrderId === undefined
+      ? { order: changed(order, { venueOrderId, updatedAt: event.at }), changed: true }
+      : { order, changed: false };
+  }
 
   switch (event.type) {
     case 'Fill':

@@ -25,6 +25,8 @@ export interface StopperOptions {
   readonly events: VenueEvents;
   readonly reconciler: Reconciler;
   readonly submit: (cmd: SubmitOrder) => Promise<SubmitResult>;
+  /** While an order's submit is at the venue: settled once the venue answered. */
+  readonly inFlight: (clientOrderId: string) => Promise<unknown> | undefined;
 }
 
 export class Stopper {
@@ -48,6 +50,10 @@ export class Stopper {
     }
     events.transition(clientOrderId, { type: 'CancelRequested', at: clock.now() });
     const broker = this.o.venues.must(record.venue);
+    // Sent and not answered yet: the venue's id comes with its answer. Looked up now, the order would be
+    // missed and left working at the venue once it arrives there.
+    const answer = this.o.inFlight(clientOrderId);
+    if (answer !== undefined) await answer;
     try {
       let venueId = cache.get(clientOrderId)?.venueOrderId;
       if (venueId === undefined) {
@@ -94,7 +100,14 @@ export class Stopper {
       if (!broker.isConnected()) continue;
       for (const record of cache.workingOrders()) {
         if (record.venue !== venue) continue;
-        const after = await this.cancel(record.clientOrderId);
+        // One order's failure (whatever the venue's client threw) does not leave the others working.
+        let after: OrderRecord;
+        try {
+          after = await this.cancel(record.clientOrderId);
+        } catch (e) {
+          report.failed.push({ venue, order: record.clientOrderId, reason: `could not cancel: ${errorText(e)}` });
+          continue;
+        }
         if (after.state === 'CANCELLED' || after.state === 'DENIED') report.cancelled.push(record.clientOrderId);
         else if (!isFinalState(after.state))
           report.failed.push({ venue, order: record.clientOrderId, reason: after.reason ?? after.state });
@@ -134,16 +147,31 @@ export class Stopper {
             metadata: { reason: 'emergency stop: flatten' },
           };
           const cmd = submitOrderCommand(order, { venue, source: 'flatten', clock });
-          const result = await this.o.submit(cmd);
-          report.flattened.push({
-            venue,
-            symbol: p.symbol,
-            quantity: p.quantity,
-            result: result.denial ? `denied: ${result.denial.message}` : result.order.state,
-          });
+          let outcome: string;
+          let done = false;
+          try {
+            const result = await this.o.submit(cmd);
+            const r = result.order;
+            done = !result.denial && r.state === 'FILLED';
+            outcome = result.denial
+              ? `denied: ${result.denial.message}`
+              : `${r.state}${r.state !== 'FILLED' && r.reason ? `: ${r.reason}` : ''}`;
+          } catch (e) {
+            outcome = `failed: ${errorText(e)}`;
+          }
+          report.flattened.push({ venue, symbol: p.symbol, quantity: p.quantity, result: outcome });
+          // A position left open (in part or whole) is a failure of the stop, said as one.
+          if (!done)
+            report.failed.push({
+              venue,
+              order: cmd.clientOrderId,
+              reason: `could not flatten ${p.symbol} ${p.quantity}: ${outcome}`,
+            });
         }
       }
     }
     return report;
   }
 }
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));

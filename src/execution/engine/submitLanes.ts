@@ -62,6 +62,8 @@ const laneKey = (symbol: unknown): string => (typeof symbol === 'string' ? instr
 
 export class SubmitLanes {
   private readonly lanes = new Map<string, Lane>();
+  /** Orders whose submit is at the venue now, by client order id: settled when the venue answered. */
+  private readonly atVenue = new Map<string, Promise<unknown>>();
   private queuedCount = 0;
   private closed = false;
 
@@ -74,6 +76,14 @@ export class SubmitLanes {
 
   close(): void {
     this.closed = true;
+  }
+
+  /**
+   * While the order's submit is at the venue (sent, no answer yet): a promise settled once the venue
+   * answered (or failed), so that a cancel can wait for the venue's id rather than miss the order.
+   */
+  inFlight(clientOrderId: string): Promise<unknown> | undefined {
+    return this.atVenue.get(clientOrderId);
   }
 
   /**
@@ -256,7 +266,12 @@ export class SubmitLanes {
     events.startTiming(cmd.clientOrderId);
     try {
       crashPoint('engine-before-send');
-      const response = await broker.submitOrder(cmd.order);
+      const answered = broker.submitOrder(cmd.order);
+      this.atVenue.set(
+        cmd.clientOrderId,
+        answered.then(noop, noop).finally(() => this.atVenue.delete(cmd.clientOrderId)),
+      );
+      const response = await answered;
       crashPoint('engine-after-venue-answered');
       venueMs = monotonicMs() - venueStart;
       const applyStart = monotonicMs();

@@ -132,7 +132,13 @@ export class VenueEvents {
       return;
     }
     const current = this.cache.must(id);
-    if (current.state === 'SUBMITTED' || current.state === 'UNCONFIRMED')
+    // Also an order whose cancel was asked for before the venue's answer came: it keeps the venue's id,
+    // which the cancel needs.
+    if (
+      current.state === 'SUBMITTED' ||
+      current.state === 'UNCONFIRMED' ||
+      (current.state === 'PENDING_CANCEL' && current.venueOrderId === undefined)
+    )
       this.transition(id, { type: 'Accepted', at, venueOrderId: response.order_id });
     for (const fill of fills) this.transition(id, { type: 'Fill', at, fill });
     if (status.status === 'cancelled') this.transition(id, { type: 'Cancelled', at, venueOrderId: response.order_id });

@@ -1,0 +1,149 @@
+/**
+ * The emergency stop against a real paper venue whose calls a test can hold or fail: an order still in
+ * flight at the venue when the stop runs is cancelled once the venue has it (never left working while
+ * HALTED); a cancel or flatten that fails for one order does not stop the others, and each failure is
+ * in the report.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { delegatingBroker, type BrokerApi } from '../../../src/brokers/broker';
+import { BrokerError } from '../../../src/brokers/errors';
+import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import { TestClock } from '../../../src/common/clock';
+import { AuditLog } from '../../../src/execution/audit/auditLog';
+import { ExecutionEngine } from '../../../src/execution/engine';
+import type { PlacedOrderRequest } from '../../../src/orders/model';
+import { FixedQuotes, limit, order } from '../paper/helpers';
+import { LOOSE } from './engineHelpers';
+
+interface Hooks {
+  /** Held submits: released by calling the function. */
+  hold?: (o: PlacedOrderRequest) => Promise<void> | undefined;
+  cancelFails?: (venueOrderId: string) => Error | undefined;
+  submitFails?: (o: PlacedOrderRequest) => Error | undefined;
+}
+
+describe('emergency stop: orders in flight and venues that fail part of it', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let clock: TestClock;
+  let paper: PaperBroker;
+  let engine: ExecutionEngine;
+  let audit: AuditLog;
+  let hooks: Hooks;
+  let submitted: PlacedOrderRequest[];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sptrader-estop-'));
+    clock = new TestClock();
+    paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    hooks = {};
+    submitted = [];
+    const venue: BrokerApi = {
+      ...delegatingBroker(paper, { id: 'paper' }),
+      submitOrder: async (o) => {
+        submitted.push(o);
+        await hooks.hold?.(o);
+        const fail = hooks.submitFails?.(o);
+        if (fail) throw fail;
+        return paper.submitOrder(o);
+      },
+      cancelOrder: async (id): Promise<void> => {
+        const fail = hooks.cancelFails?.(id);
+        if (fail) throw fail;
+        await paper.cancelOrder(id);
+      },
+    };
+    audit = (await AuditLog.open(join(dir, 'audit'), { clock })).log;
+    engine = new ExecutionEngine({
+      clock,
+      brokers: { paper: venue },
+      audit,
+      limits: LOOSE,
+      tradingStateFile: join(dir, 'trading-state.json'),
+      reconcileAttempts: 2,
+      reconcileDelayMs: 2,
+    });
+    await engine.connect('paper');
+  });
+  afterEach(async () => {
+    await engine.close();
+    await audit.close();
+    await paper.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an order in flight at the venue when the stop runs is cancelled once the venue has it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    hooks.hold = () => gate;
+    const o = order('buy', 10, limit(95));
+    const submitting = engine.submitOrder(o, 'paper');
+    while (submitted.length === 0) await new Promise((r) => setImmediate(r));
+    const stopping = engine.emergencyStop({ reason: 'stop while in flight' });
+    setTimeout(release, 20);
+    const [report] = await Promise.all([stopping, submitting]);
+    assert.equal(engine.status().tradingState, 'HALTED');
+    assert.deepEqual(await paper.listOpenOrders(), [], 'nothing is left working at the venue');
+    assert.equal(engine.getOrder(o.client_order_id)?.state, 'CANCELLED');
+    assert.deepEqual(report.cancelled, [o.client_order_id]);
+    assert.deepEqual(report.failed, []);
+  });
+
+  it('a cancel that throws for one order does not stop the others from being cancelled, and is reported', async () => {
+    const a = order('buy', 10, limit(95), undefined, 'AAPL');
+    const b = order('buy', 10, limit(95), undefined, 'MSFT');
+    const c = order('buy', 10, limit(95), undefined, 'IBM');
+    for (const o of [a, b, c]) assert.equal((await engine.submitOrder(o, 'paper')).denial, undefined);
+    const bad = engine.getOrder(a.client_order_id)?.venueOrderId;
+    hooks.cancelFails = (id) => (id === bad ? new TypeError('socket hang up in the client') : undefined);
+    const report = await engine.emergencyStop({ reason: 'stop' });
+    assert.deepEqual(report.cancelled.sort(), [b.client_order_id, c.client_order_id].sort());
+    assert.equal(report.failed.length, 1);
+    assert.equal(report.failed[0]?.order, a.client_order_id);
+    assert.match(report.failed[0]?.reason ?? '', /socket hang up/);
+    assert.equal((await paper.listOpenOrders()).length, 1, 'only the one whose cancel failed is left');
+  });
+
+  it('flatten closes every symbol; one refused flatten order is reported and the others still go', async () => {
+    for (const symbol of ['AAPL', 'MSFT', 'IBM'])
+      assert.equal(
+        (await engine.submitOrder(order('buy', 7, undefined, undefined, symbol), 'paper')).denial,
+        undefined,
+      );
+    hooks.submitFails = (o) =>
+      o.symbol === 'MSFT' ? new BrokerError('INVALID_ORDER', 'MSFT is not tradable right now') : undefined;
+    const report = await engine.emergencyStop({ reason: 'stop', flatten: true });
+    assert.equal(report.flattened.length, 3);
+    const msft = report.flattened.find((f) => f.symbol === 'MSFT');
+    assert.match(msft?.result ?? '', /REJECTED/);
+    assert.ok(
+      report.failed.some((f) => /flatten MSFT 7.*not tradable/.test(f.reason)),
+      JSON.stringify(report),
+    );
+    assert.deepEqual(
+      (await paper.getPositions()).map((p) => [p.symbol, p.quantity]),
+      [['MSFT', 7]],
+      'the other symbols are flat',
+    );
+    assert.equal(engine.status().tradingState, 'HALTED');
+  });
+
+  it('a flatten whose submit throws for one symbol still flattens the others', async () => {
+    for (const symbol of ['AAPL', 'MSFT', 'IBM'])
+      assert.equal(
+        (await engine.submitOrder(order('buy', 7, undefined, undefined, symbol), 'paper')).denial,
+        undefined,
+      );
+    hooks.submitFails = (o) => (o.symbol === 'AAPL' ? new TypeError('client bug') : undefined);
+    const report = await engine.emergencyStop({ reason: 'stop', flatten: true });
+    assert.deepEqual(
+      (await paper.getPositions()).map((p) => [p.symbol, p.quantity]),
+      [['AAPL', 7]],
+    );
+    const aapl = report.flattened.find((f) => f.symbol === 'AAPL');
+    assert.match(aapl?.result ?? report.failed.map((f) => f.reason).join(), /client bug/);
+  });
+});
