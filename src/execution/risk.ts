@@ -572,6 +572,10 @@ export class TokenBucket {
     if (now > this.last) {
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond);
       this.last = now;
+    } else if (now < this.last) {
+      // The clock stepped back (a correction): nothing is earned for it, and the refill goes on from the
+      // new time rather than waiting for the clock to catch up with the old one (no order for that long).
+      this.last = now;
     }
   }
 

@@ -535,6 +535,27 @@ describe('TokenBucket', () => {
     assert.equal(bucket.take(), false);
   });
 
+  it('after a clock that steps back, orders flow again at the rate rather than waiting out the step', () => {
+    const clock = new TestClock(NOW);
+    const bucket = new TokenBucket(2, 1, clock);
+    assert.equal(bucket.take(), true);
+    clock.advance(-3_600_000);
+    assert.equal(bucket.take(), false, 'the step back mints nothing');
+    clock.advance(500);
+    assert.equal(bucket.take(), true, 'half a second later (rate 2/s) there is a token again, not an hour later');
+    assert.equal(bucket.take(), false);
+  });
+
+  it('a clock that jumps forward refills at most the burst', () => {
+    const clock = new TestClock(NOW);
+    const bucket = new TokenBucket(2, 3, clock);
+    for (let i = 0; i < 3; i++) bucket.take();
+    clock.advance(86_400_000);
+    assert.equal(bucket.available(), 3);
+    for (let i = 0; i < 3; i++) assert.equal(bucket.take(), true);
+    assert.equal(bucket.take(), false);
+  });
+
   it('configure keeps earned tokens up to the new burst', () => {
     const clock = new TestClock(NOW);
     const bucket = new TokenBucket(2, 5, clock);
