@@ -1,0 +1,89 @@
+/**
+ * Trading controls against a real engine and paper venue: REDUCING never lets a position flip (working
+ * orders and orders submitted together counted, under any spelling of the symbol), the circuit breaker's
+ * trip survives a restart, and every decision is in the audit log.
+ */
+import assert from 'node:assert/strict';
+import { limit, order } from '../paper/helpers';
+import { makeRig, settle, type Rig } from './engineHelpers';
+
+describe('trading controls', function () {
+  this.timeout(20_000);
+  let rig: Rig;
+  afterEach(async () => rig && (await rig.close()));
+
+  it('REDUCING: a sell beyond the long is denied; working sells count; two sells submitted together cannot flip it', async () => {
+    rig = await makeRig();
+    assert.equal((await rig.engine.submitOrder(order('buy', 100), 'paper')).order.state, 'FILLED');
+    rig.engine.setTradingState('REDUCING', 'wind down');
+    assert.equal((await rig.engine.submitOrder(order('sell', 101), 'paper')).denial?.code, 'TRADING_STATE_REDUCING');
+    // A resting sell of 60 is working: only 40 more may be sold.
+    const resting = order('sell', 60, limit(150));
+    assert.equal((await rig.engine.submitOrder(resting, 'paper')).denial, undefined);
+    assert.equal((await rig.engine.submitOrder(order('sell', 41), 'paper')).denial?.code, 'TRADING_STATE_REDUCING');
+    // Two sells of 30 at once (one spelled differently): together they would sell 120 of 100.
+    const [a, b] = await Promise.all([
+      rig.engine.submitOrder(order('sell', 30, limit(150)), 'paper'),
+      rig.engine.submitOrder(order('sell', 30, limit(150), undefined, 'aapl'), 'paper'),
+    ]);
+    const denials = [a, b].filter((r) => r.denial?.code === 'TRADING_STATE_REDUCING');
+    assert.equal(denials.length, 1, JSON.stringify([a.denial, b.denial]));
+    const working = rig.engine.workingOrders().filter((o) => o.request.side === 'sell');
+    const total = working.reduce((s, o) => s + o.request.quantity, 0);
+    assert.ok(total <= 100, `working sells ${total} never exceed the long of 100`);
+    const records = await rig.auditRecords();
+    assert.ok(
+      records.filter((r) => r.type === 'OrderDenied' && r.data['code'] === 'TRADING_STATE_REDUCING').length >= 3,
+    );
+  });
+
+  it('REDUCING with a partly filled working sell counts only what is left of it', async () => {
+    rig = await makeRig();
+    assert.equal((await rig.engine.submitOrder(order('buy', 100), 'paper')).order.state, 'FILLED');
+    const resting = order('sell', 60, limit(101));
+    assert.equal((await rig.engine.submitOrder(resting, 'paper')).denial, undefined);
+    // The market reaches the limit for 25 only: the sell is partly filled.
+    rig.quotes.move(101, 101.02, 25);
+    rig.paper.poll();
+    await settle();
+    assert.equal(rig.engine.getOrder(resting.client_order_id)?.state, 'PARTIALLY_FILLED');
+    assert.deepEqual(rig.engine.positionsOf('paper'), { AAPL: 75 });
+    rig.quotes.move(100, 100.02);
+    rig.engine.setTradingState('REDUCING', 'wind down');
+    // The position is 75 and 35 are still working: 40 more may be sold, 41 may not.
+    assert.equal((await rig.engine.submitOrder(order('sell', 41), 'paper')).denial?.code, 'TRADING_STATE_REDUCING');
+    assert.equal((await rig.engine.submitOrder(order('sell', 40), 'paper')).order.state, 'FILLED');
+    assert.equal((await rig.engine.submitOrder(order('sell', 1), 'paper')).denial?.code, 'TRADING_STATE_REDUCING');
+  });
+
+  it('a circuit-breaker trip survives a restart, and resuming by hand clears it', async () => {
+    rig = await makeRig({
+      circuitBreaker: { maxConsecutiveFailures: 2, maxFailuresInWindow: 100, windowMs: 60_000 },
+    });
+    for (let i = 0; i < 2; i++) rig.venue.injectNext('reject', { reason: 'venue says no' });
+    for (let i = 0; i < 2; i++)
+      assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).order.state, 'REJECTED');
+    assert.equal(rig.engine.status().tradingState, 'HALTED');
+    await rig.restart();
+    await rig.engine.connect('paper');
+    const status = rig.engine.status();
+    assert.equal(status.tradingState, 'HALTED', 'a trip is not forgotten by restarting');
+    assert.equal(status.source, 'circuit_breaker');
+    assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).denial?.code, 'TRADING_HALTED');
+    rig.engine.setTradingState('ACTIVE', 'checked the venue');
+    assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).order.state, 'FILLED');
+    const records = await rig.auditRecords();
+    assert.ok(records.some((r) => r.type === 'Resume'));
+  });
+
+  it('halt while an order waits in its lane: it is not sent', async () => {
+    rig = await makeRig();
+    const first = rig.engine.submitOrder(order('buy', 1), 'paper');
+    const second = rig.engine.submitOrder(order('buy', 1), 'paper');
+    rig.engine.setTradingState('HALTED', 'stop now');
+    const [a, b] = await Promise.all([first, second]);
+    assert.equal(a.denial?.code, 'TRADING_HALTED');
+    assert.equal(b.denial?.code, 'TRADING_HALTED');
+    assert.deepEqual(await rig.paper.getPositions(), []);
+  });
+});
