@@ -68,6 +68,8 @@ export class Stopper {
           at: clock.now(),
           reason: 'the venue has no record of this order yet; it is looked up again on reconcile',
         });
+        // As said: looked up again until the venue answers for it (found, or by its rules never arrived).
+        reconciler.scheduleReconcile(clientOrderId, 0);
         return cache.must(clientOrderId);
       }
       await broker.cancelOrder(venueId);

@@ -144,7 +144,10 @@ export class Reconciler {
     const { cache, clock } = this.o;
     const record = cache.get(clientOrderId);
     if (!record || record.venueOrderId !== undefined) return;
-    if (record.state !== 'SUBMITTED' && record.state !== 'UNCONFIRMED') return;
+    // Also one whose cancel was asked for before the venue ever answered for it.
+    const unanswered = (s: string | undefined): boolean => s === 'SUBMITTED' || s === 'UNCONFIRMED';
+    if (!unanswered(record.state) && !(record.state === 'PENDING_CANCEL' && unanswered(record.stateBeforeCancel)))
+      return;
     const window = (broker as { readonly absenceConclusiveAfterMs?: number }).absenceConclusiveAfterMs;
     if (window === undefined) return;
     const sent = cache.sentAt.get(clientOrderId) ?? this.o.startedAt;

@@ -147,3 +147,42 @@ describe('emergency stop: orders in flight and venues that fail part of it', fun
     assert.match(aapl?.result ?? report.failed.map((f) => f.reason).join(), /client bug/);
   });
 });
+
+describe('cancel of an order whose submit outcome is unknown', function () {
+  this.timeout(20_000);
+  it('the venue never got it: the cancel ends it as never arrived, not as a working ACCEPTED order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-cancel-unknown-'));
+    const clock = new TestClock();
+    const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    const venue: BrokerApi = {
+      ...delegatingBroker(paper, { id: 'paper' }),
+      onOrderUpdate: () => ({ dispose: () => undefined }),
+      // The request is lost on the way: the venue never sees it, the engine cannot know.
+      submitOrder: () => Promise.reject(new BrokerError('TIMEOUT', 'no answer in 10 s', { outcomeUnknown: true })),
+    };
+    const audit = (await AuditLog.open(join(dir, 'audit'), { clock })).log;
+    const engine = new ExecutionEngine({
+      clock,
+      brokers: { paper: venue },
+      audit,
+      limits: LOOSE,
+      reconcileDelayMs: 50,
+    });
+    try {
+      await engine.connect('paper');
+      const o = order('buy', 10, limit(95));
+      const result = await engine.submitOrder(o, 'paper');
+      assert.equal(result.order.state, 'UNCONFIRMED');
+      const after = await engine.cancel(o.client_order_id);
+      assert.notEqual(after.state, 'ACCEPTED', `the venue never acknowledged it: ${after.reason ?? ''}`);
+      assert.equal(after.state, 'REJECTED');
+      assert.match(after.reason ?? '', /NEVER_ARRIVED/);
+      assert.deepEqual(engine.workingOrders(), []);
+    } finally {
+      await engine.close();
+      await audit.close();
+      await paper.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
