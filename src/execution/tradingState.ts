@@ -67,6 +67,9 @@ export interface StateChange {
 }
 
 const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const DAY_MS = 86_400_000;
+/** The start (ms since epoch) of the UTC day after the one `ms` is in. */
+const nextUtcDay = (ms: number): number => (Math.floor(ms / DAY_MS) + 1) * DAY_MS;
 
 export class TradingStateStore {
   private record: TradingStateRecord;
@@ -259,7 +262,12 @@ export class TradingStateStore {
     const max = this.breaker.maxDailyLoss;
     const loss = Math.round((this.record.dayStartEquity - equity) * 100) / 100;
     if (max !== undefined && loss >= max && this.record.state !== 'HALTED') {
-      return this.trip(`the day's loss of ${loss} ${currency} reached the daily loss limit of ${max} ${currency}`);
+      // Not ended by the cool-down the same day (the loss is still there): at the earliest when the next
+      // UTC day starts, which takes its own starting equity.
+      return this.trip(
+        `the day's loss of ${loss} ${currency} reached the daily loss limit of ${max} ${currency}`,
+        nextUtcDay(now),
+      );
     }
     return undefined;
   }
@@ -273,13 +281,14 @@ export class TradingStateStore {
     };
   }
 
-  private trip(reason: string): StateChange | undefined {
+  /** Trips the breaker; its cool-down (if any) ends no earlier than `notBefore`. */
+  private trip(reason: string, notBefore = 0): StateChange | undefined {
     const cooldown = this.breaker.cooldownMs;
     return this.set(
       'HALTED',
       `circuit breaker: ${reason}`,
       'circuit_breaker',
-      cooldown === undefined ? null : this.clock.now() + cooldown,
+      cooldown === undefined ? null : Math.max(this.clock.now() + cooldown, notBefore),
     );
   }
 

@@ -76,6 +76,23 @@ describe('trading controls', function () {
     assert.ok(records.some((r) => r.type === 'Resume'));
   });
 
+  it('a daily-loss trip is not ended by the cool-down the same day: the loss is still there', async () => {
+    rig = await makeRig({ circuitBreaker: { maxDailyLoss: 500, cooldownMs: 60_000 }, startingCash: 100_000 });
+    await rig.engine.submitOrder(order('buy', 100), 'paper');
+    rig.quotes.move(94, 94.02);
+    rig.clock.advance(2000);
+    await rig.engine.submitOrder(order('buy', 1), 'paper');
+    await settle(10);
+    assert.equal(rig.engine.status().tradingState, 'HALTED');
+    rig.clock.advance(61_000);
+    assert.equal(rig.engine.status().tradingState, 'HALTED', 'still the same day, still beyond the daily loss');
+    assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).denial?.code, 'TRADING_HALTED');
+    const resumeAt = rig.engine.status().resumeAt;
+    assert.ok(resumeAt !== null && new Date(resumeAt).getUTCDate() !== new Date(rig.clock.now()).getUTCDate());
+    rig.clock.set(resumeAt);
+    assert.equal(rig.engine.status().tradingState, 'ACTIVE', 'a new day starts afresh');
+  });
+
   it('halt while an order waits in its lane: it is not sent', async () => {
     rig = await makeRig();
     const first = rig.engine.submitOrder(order('buy', 1), 'paper');
