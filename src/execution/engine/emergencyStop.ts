@@ -99,7 +99,23 @@ export class Stopper {
     this.o.control.set('HALTED', reason, 'emergency_stop');
     const report: EmergencyStopReport = { cancelled: [], failed: [], flattened: [] };
     for (const [venue, broker] of this.o.venues.entries()) {
-      if (!broker.isConnected()) continue;
+      if (!broker.isConnected()) {
+        // Not connected: its orders could not be cancelled, which the report says rather than leave out.
+        for (const record of cache.workingOrders()) {
+          if (record.venue !== venue) continue;
+          // Not sent yet: HALTED keeps it from being sent, so it is simply ended here.
+          if (record.state === 'PENDING_SUBMIT') {
+            await this.cancel(record.clientOrderId).catch(() => undefined);
+            report.cancelled.push(record.clientOrderId);
+          } else
+            report.failed.push({
+              venue,
+              order: record.clientOrderId,
+              reason: `${broker.displayName} is not connected: the order was not cancelled; connect it and cancel it`,
+            });
+        }
+        continue;
+      }
       for (const record of cache.workingOrders()) {
         if (record.venue !== venue) continue;
         // One order's failure (whatever the venue's client threw) does not leave the others working.

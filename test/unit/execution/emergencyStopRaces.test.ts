@@ -186,3 +186,31 @@ describe('cancel of an order whose submit outcome is unknown', function () {
     }
   });
 });
+
+describe('emergency stop with a venue that is not connected', function () {
+  this.timeout(20_000);
+  it('its working orders are reported as not cancelled rather than left out of the report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-estop-disc-'));
+    const clock = new TestClock();
+    const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    const audit = (await AuditLog.open(join(dir, 'audit'), { clock })).log;
+    const engine = new ExecutionEngine({ clock, brokers: { paper }, audit, limits: LOOSE });
+    try {
+      await engine.connect('paper');
+      const o = order('buy', 10, limit(95));
+      assert.equal((await engine.submitOrder(o, 'paper')).denial, undefined);
+      await paper.disconnect();
+      const report = await engine.emergencyStop({ reason: 'stop' });
+      assert.equal(engine.status().tradingState, 'HALTED');
+      assert.deepEqual(report.cancelled, []);
+      assert.equal(report.failed.length, 1, JSON.stringify(report));
+      assert.equal(report.failed[0]?.order, o.client_order_id);
+      assert.match(report.failed[0]?.reason ?? '', /not connected/);
+    } finally {
+      await engine.close();
+      await audit.close();
+      await paper.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
