@@ -259,8 +259,10 @@ export class PreTradeChecks {
       conversionRate = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
       time.resume();
     }
-    const tradingState: TradingStateName =
-      cmd.source === 'flatten' && this.control.state === 'HALTED' ? 'REDUCING' : this.control.state;
+    // A flatten while HALTED (the emergency stop's, or a person closing a position): it only reduces, and
+    // the submit rate does not hold it back, which would leave positions open in the emergency.
+    const emergency = cmd.source === 'flatten' && this.control.state === 'HALTED';
+    const tradingState: TradingStateName = emergency ? 'REDUCING' : this.control.state;
     const checks = runRiskChecks(
       {
         order,
@@ -277,8 +279,20 @@ export class PreTradeChecks {
         conversionRate,
       },
       limits,
-      dryRun ? undefined : this.bucket,
+      dryRun || emergency ? undefined : this.bucket,
     );
+    if (emergency && limits.maxOrdersPerSecond !== undefined) {
+      const i = checks.results.findIndex((r) => r.check === 'submit_rate');
+      if (i >= 0 && checks.results[i]?.passed)
+        checks.results[i] = {
+          check: 'submit_rate',
+          code: 'RATE_LIMIT_EXCEEDED',
+          passed: true,
+          limit: limits.maxOrdersPerSecond,
+          actual: 'not counted',
+          message: 'Not counted: a flatten while trading is HALTED is not held back by the submit rate.',
+        };
+    }
     if (checks.denial) return denied(checks.denial.code, checks.denial.message, checks.results);
     if (accept === 'dry-run') return { cmd, risk: checks.results, engineMs: time.spent() };
     const reserve = order.quantity * (order.side === 'buy' ? quote.ask : quote.bid) * (conversionRate ?? 1);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { limit, order } from '../paper/helpers';
-import { makeRig, settle, type Rig } from './engineHelpers';
+import { LOOSE, makeRig, settle, type Rig } from './engineHelpers';
 
 describe('trading controls', function () {
   this.timeout(20_000);
@@ -102,5 +102,26 @@ describe('trading controls', function () {
     assert.equal(a.denial?.code, 'TRADING_HALTED');
     assert.equal(b.denial?.code, 'TRADING_HALTED');
     assert.deepEqual(await rig.paper.getPositions(), []);
+  });
+});
+
+describe('emergency flatten and the submit rate', function () {
+  this.timeout(20_000);
+  let rig: Rig;
+  afterEach(async () => rig && (await rig.close()));
+
+  it('an emergency stop flattens every position even when the submit rate allows one order at a time', async () => {
+    rig = await makeRig({ limits: { ...LOOSE, maxOrdersPerSecond: 1, orderBurst: 3 } });
+    for (const symbol of ['AAPL', 'MSFT', 'IBM'])
+      assert.equal(
+        (await rig.engine.submitOrder(order('buy', 5, undefined, undefined, symbol), 'paper')).denial,
+        undefined,
+      );
+    const report = await rig.engine.emergencyStop({ reason: 'stop', flatten: true });
+    assert.deepEqual(report.failed, [], JSON.stringify(report));
+    assert.deepEqual(await rig.paper.getPositions(), []);
+    // The stop's orders used no tokens of the rate, and ordinary orders are still held to it after a resume.
+    rig.engine.setTradingState('ACTIVE', 'checked');
+    assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).denial?.code, 'RATE_LIMIT_EXCEEDED');
   });
 });
