@@ -25,6 +25,7 @@ export function registerTradingCommands(services: TradingCommandsServices): void
         log.warn(
           `Emergency stop: HALTED; cancelled ${report.cancelled.length} orders${report.failed.length ? `; ${report.failed.length} could not be cancelled` : ''}`,
         );
+        for (const f of report.failed) log.error(`Emergency stop: ${f.venue} ${f.order}: ${f.reason}`);
         const flatten = 'Close All Positions…';
         const choice = await vscode.window.showWarningMessage(
           `SPtrader: trading HALTED. ${report.cancelled.length} open order(s) cancelled${report.failed.length ? `, ${report.failed.length} FAILED (see log)` : ''}.`,
@@ -43,6 +44,18 @@ export function registerTradingCommands(services: TradingCommandsServices): void
             log.warn(
               `Flatten: ${r.flattened.map((f) => `${f.symbol} ${f.quantity}: ${f.result}`).join('; ') || 'no positions'}`,
             );
+            for (const f of r.failed) log.error(`Flatten: ${f.venue} ${f.order}: ${f.reason}`);
+            // What was done is said, and above all what was not: a position still open after "close all".
+            const open = r.failed.filter((f) => f.reason.startsWith('could not flatten'));
+            const closed = r.flattened.length - open.length;
+            if (r.failed.length > 0)
+              void vscode.window.showErrorMessage(
+                `SPtrader Flatten: ${closed} position(s) closed; ${open.length} position(s) NOT closed${open.length ? `: ${open.map((f) => f.reason.replace(/^could not flatten /, '')).join('; ')}` : ''}${r.failed.length > open.length ? `; ${r.failed.length - open.length} other failure(s)` : ''} (see log). Trading stays HALTED.`,
+              );
+            else
+              void vscode.window.showInformationMessage(
+                `SPtrader Flatten: ${closed === 0 ? 'no open positions' : `${closed} position(s) closed`}. Trading stays HALTED.`,
+              );
           }
         }
       }),

@@ -37,6 +37,9 @@ export class Uri {
   static file(path: string): Uri {
     return new Uri('file', path);
   }
+  static from(parts: { scheme: string; path: string }): Uri {
+    return new Uri(parts.scheme, parts.path);
+  }
   static joinPath(base: Uri, ...parts: string[]): Uri {
     return new Uri(base.scheme, join(base.path, ...parts));
   }
@@ -180,6 +183,7 @@ export const vscode = {
     ) {}
   },
   languages: {
+    registerDocumentLinkProvider: () => new Disposable(),
     createDiagnosticCollection: () => ({
       set: () => undefined,
       delete: () => undefined,
@@ -228,6 +232,7 @@ export const vscode = {
     },
     findFiles: async () => [],
     asRelativePath: (path: string) => path,
+    registerTextDocumentContentProvider: () => new Disposable(),
   },
   commands: {
     registerCommand: (id: string, handler: (...args: unknown[]) => unknown): Disposable => {
