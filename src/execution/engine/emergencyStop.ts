@@ -188,6 +188,13 @@ export class Stopper {
         }
       }
     }
+    // What the stop did and did not do, failures included, is in the audit log too.
+    log.note('EmergencyStopReport', {
+      reason,
+      cancelled: report.cancelled,
+      failed: report.failed,
+      flattened: report.flattened,
+    });
     return report;
   }
 }

@@ -12,7 +12,7 @@ import { delegatingBroker, type BrokerApi } from '../../../src/brokers/broker';
 import { BrokerError } from '../../../src/brokers/errors';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { TestClock } from '../../../src/common/clock';
-import { AuditLog } from '../../../src/execution/audit/auditLog';
+import { AuditLog, tailAudit } from '../../../src/execution/audit/auditLog';
 import { ExecutionEngine } from '../../../src/execution/engine';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 import { FixedQuotes, limit, order } from '../paper/helpers';
@@ -105,6 +105,9 @@ describe('emergency stop: orders in flight and venues that fail part of it', fun
     assert.equal(report.failed[0]?.order, a.client_order_id);
     assert.match(report.failed[0]?.reason ?? '', /socket hang up/);
     assert.equal((await paper.listOpenOrders()).length, 1, 'only the one whose cancel failed is left');
+    await audit.flush();
+    const recorded = (await tailAudit(join(dir, 'audit'), 1000)).find((r) => r.type === 'EmergencyStopReport');
+    assert.deepEqual(recorded?.data['failed'], report.failed, 'the failure is in the audit log');
   });
 
   it('flatten closes every symbol; one refused flatten order is reported and the others still go', async () => {
