@@ -116,8 +116,12 @@ export class Stopper {
         }
         continue;
       }
-      for (const record of cache.workingOrders()) {
-        if (record.venue !== venue) continue;
+      // Orders still waiting for the venue's answer to their submit last: their cancel waits for that answer,
+      // which must not hold up the others'.
+      const working = cache.workingOrders().filter((r) => r.venue === venue);
+      const inFlight = (r: OrderRecord): number => (this.o.inFlight(r.clientOrderId) === undefined ? 0 : 1);
+      working.sort((a, b) => inFlight(a) - inFlight(b));
+      for (const record of working) {
         // One order's failure (whatever the venue's client threw) does not leave the others working.
         let after: OrderRecord;
         try {

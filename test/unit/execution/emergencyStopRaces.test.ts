@@ -217,3 +217,54 @@ describe('emergency stop with a venue that is not connected', function () {
     }
   });
 });
+
+describe('emergency stop with a slow venue', function () {
+  this.timeout(20_000);
+  it('an order whose submit is still at the venue does not hold up the cancel of the others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-estop-slow-'));
+    const clock = new TestClock();
+    const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let held = false;
+    const cancelled: string[] = [];
+    const venue: BrokerApi = {
+      ...delegatingBroker(paper, { id: 'paper' }),
+      submitOrder: async (o) => {
+        if (o.symbol === 'MSFT') {
+          held = true;
+          await gate;
+        }
+        return paper.submitOrder(o);
+      },
+      cancelOrder: async (id) => {
+        cancelled.push(id);
+        await paper.cancelOrder(id);
+      },
+    };
+    const audit = (await AuditLog.open(join(dir, 'audit'), { clock })).log;
+    const engine = new ExecutionEngine({ clock, brokers: { paper: venue }, audit, limits: LOOSE });
+    try {
+      await engine.connect('paper');
+      const slow = order('buy', 10, limit(95), undefined, 'MSFT');
+      const submitting = engine.submitOrder(slow, 'paper');
+      while (!held) await new Promise((r) => setImmediate(r));
+      const quick = order('buy', 10, limit(95), undefined, 'AAPL');
+      assert.equal((await engine.submitOrder(quick, 'paper')).denial, undefined);
+      const stopping = engine.emergencyStop({ reason: 'stop' });
+      // The AAPL order is cancelled while the MSFT submit is still waiting for the venue.
+      for (let i = 0; i < 200 && cancelled.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
+      assert.equal(cancelled.length, 1, 'the order the venue has is cancelled without waiting for the slow one');
+      release();
+      const [report] = await Promise.all([stopping, submitting]);
+      assert.deepEqual(report.cancelled.sort(), [quick.client_order_id, slow.client_order_id].sort());
+      assert.deepEqual(await paper.listOpenOrders(), []);
+    } finally {
+      release();
+      await engine.close();
+      await audit.close();
+      await paper.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
