@@ -91,12 +91,24 @@ export class Stopper {
     return cache.must(clientOrderId);
   }
 
-  /** See the file's comment. */
-  async emergencyStop(options: { reason?: string; flatten?: boolean }): Promise<EmergencyStopReport> {
-    const { cache, clock, log } = this.o;
+  /** The emergency stop under way, if any: a second one runs after it, on what it left. */
+  private stopping: Promise<unknown> = Promise.resolve();
+
+  /**
+   * See the file's comment. HALTED at once; two stops at once (a second click) run one after the other,
+   * so that the second reads the positions the first left rather than flatten them a second time.
+   */
+  emergencyStop(options: { reason?: string; flatten?: boolean }): Promise<EmergencyStopReport> {
     const reason = options.reason ?? 'emergency stop';
-    log.note('EmergencyStop', { reason, flatten: options.flatten === true });
+    this.o.log.note('EmergencyStop', { reason, flatten: options.flatten === true });
     this.o.control.set('HALTED', reason, 'emergency_stop');
+    const run = this.stopping.then(() => this.stop(reason, options.flatten === true));
+    this.stopping = run.catch(() => undefined);
+    return run;
+  }
+
+  private async stop(reason: string, flatten: boolean): Promise<EmergencyStopReport> {
+    const { cache, clock, log } = this.o;
     const report: EmergencyStopReport = { cancelled: [], failed: [], flattened: [] };
     for (const [venue, broker] of this.o.venues.entries()) {
       if (!broker.isConnected()) {
@@ -151,7 +163,7 @@ export class Stopper {
           report.failed.push({ venue, order: o.client_order_id, reason: (e as Error).message });
         }
       }
-      if (options.flatten) {
+      if (flatten) {
         let positions: Array<{ symbol: string; quantity: number }> = [];
         try {
           positions = await broker.getPositions();

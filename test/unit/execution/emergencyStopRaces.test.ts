@@ -268,3 +268,39 @@ describe('emergency stop with a slow venue', function () {
     }
   });
 });
+
+describe('two emergency stops at once', function () {
+  this.timeout(20_000);
+  it('flatten once: the second stop reads the positions the first left', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-estop-twice-'));
+    const clock = new TestClock();
+    const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    const sent: PlacedOrderRequest[] = [];
+    const venue: BrokerApi = {
+      ...delegatingBroker(paper, { id: 'paper' }),
+      submitOrder: (o) => {
+        sent.push(o);
+        return paper.submitOrder(o);
+      },
+    };
+    const audit = (await AuditLog.open(join(dir, 'audit'), { clock })).log;
+    const engine = new ExecutionEngine({ clock, brokers: { paper: venue }, audit, limits: LOOSE });
+    try {
+      await engine.connect('paper');
+      assert.equal((await engine.submitOrder(order('buy', 10), 'paper')).denial, undefined);
+      const [a, b] = await Promise.all([
+        engine.emergencyStop({ reason: 'first click', flatten: true }),
+        engine.emergencyStop({ reason: 'second click', flatten: true }),
+      ]);
+      assert.equal(sent.length, 2, 'the buy and one flatten order');
+      assert.deepEqual(await paper.getPositions(), []);
+      assert.deepEqual([...a.failed, ...b.failed], [], JSON.stringify([a, b]));
+      assert.equal(a.flattened.length + b.flattened.length, 1);
+    } finally {
+      await engine.close();
+      await audit.close();
+      await paper.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
