@@ -10,12 +10,12 @@
  *   `last` is the close; the sizes at the touch are the instrument's usual touch size.
  * - ticks `time, bid, ask[, bid_size, ask_size]`: the quote as recorded; `last` is the mid;
  *   missing sizes are the instrument's touch size.
- * `time` (alias `timestamp`) may be:
- * - an ISO 8601 string (`2024-01-02T10:00:00Z`, `2024-01-02 10:00:00.250+01:00`); without an offset
- *   it is UTC, never the machine's zone;
+ * `time` (alias `timestamp`, `datetime`; or a `date` column, joined to a `time` of day when both are there) may be:
+ * - an ISO 8601 string (`2024-01-02T10:00:00Z`, `2024-01-02 10:00:00.250+01:00`, `2024.01.02 10:00`); without
+ *   an offset it is UTC, never the machine's zone; an impossible date (February 30) is refused, not moved;
  * - a number of seconds, milliseconds, microseconds or nanoseconds since the Unix epoch, told
  *   apart by size (below 1e11: seconds, i.e. until the year 5138; below 1e14: ms; below 1e17: µs;
- *   else ns), fractional seconds allowed;
+ *   else ns), fractional seconds allowed; a first time that is an Excel date serial (20000–99999) is refused;
  * - in Parquet also a TIMESTAMP column (read as a Date) or an INT64 (read as a bigint).
  * Every row is checked; the first bad one stops the load with an error naming the file, the row
  * (1-based data row, and the line for CSV) and the column. Rows must be in time order; a row with
@@ -71,8 +71,10 @@ export interface ReplayRecord {
   candle?: { open: number; high: number; low: number; close: number; volume: number };
 }
 
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}/;
-const HAS_OFFSET = /(Z|[+-]\d{2}:?\d{2})$/i;
+const ISO_DATE = /^\d{4}[-./]\d{2}[-./]\d{2}/;
+/** A date, a time of day (seconds and their fraction optional) and an offset (none: UTC); `.` or `/` also part a date. */
+const ISO_TIME =
+  /^(\d{4})([-./])(\d{2})\2(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/i;
 const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Milliseconds since the epoch, or a message saying why not (see the file comment for the forms). */
@@ -89,11 +91,47 @@ export function parseTime(value: unknown): number | string {
   const text = value.trim();
   if (text === '') return 'is empty';
   if (NUMERIC.test(text)) return fromEpochNumber(Number(text));
-  if (!ISO_DATE.test(text)) return `'${text}' is not an ISO 8601 time nor a number of seconds/milliseconds since 1970`;
-  let iso = text.length > 10 && text[10] === ' ' ? `${text.slice(0, 10)}T${text.slice(11)}` : text;
-  if (iso.length > 10 && !HAS_OFFSET.test(iso)) iso += 'Z';
-  const t = Date.parse(iso);
-  return Number.isFinite(t) ? t : `'${text}' is not a valid ISO 8601 time`;
+  if (!ISO_DATE.test(text))
+    return `'${clip(text)}' is not an ISO 8601 time nor a number of seconds/milliseconds since 1970`;
+  return fromIso(text);
+}
+
+/**
+ * An ISO 8601 time read field by field: `Date.parse` moves an impossible date to a real one (February 30 is
+ * March 1, hour 24 the next day) and accepts trailing words, each a silently wrong record.
+ */
+function fromIso(text: string): number | string {
+  const m = ISO_TIME.exec(text);
+  if (m === null) return `'${clip(text)}' is not a valid ISO 8601 time (e.g. 2024-01-02T10:00:00Z)`;
+  const [, y, , mo, d, h = '0', mi = '0', sec = '0', fraction = '', offset = 'Z'] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(sec);
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12) return `'${clip(text)}' has no month ${month}`;
+  if (day < 1 || day > daysInMonth) return `'${clip(text)}' has no day ${day} (${y}-${mo} has ${daysInMonth} days)`;
+  if (hour > 23 || minute > 59 || second > 59) return `'${clip(text)}' is not a time of day (00:00:00 to 23:59:59)`;
+  let offsetMinutes = 0;
+  const o = /^([+-])(\d{2}):?(\d{2})?$/.exec(offset);
+  if (o !== null) {
+    const oh = Number(o[2]);
+    const om = Number(o[3] ?? '0');
+    if (oh > 23 || om > 59) return `'${clip(text)}' has an impossible offset ${offset}`;
+    offsetMinutes = (o[1] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const ms = Number(fraction.slice(0, 3).padEnd(3, '0'));
+  const utc = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, ms));
+  // Date.UTC reads years 0–99 as 1900–1999; set the year itself.
+  utc.setUTCFullYear(year);
+  return utc.getTime() - offsetMinutes * 60_000;
+}
+
+/** A cell's text for an error message, never more than a line of it. */
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 function fromEpochNumber(n: number): number | string {
@@ -102,6 +140,12 @@ function fromEpochNumber(n: number): number | string {
   const ms = a < 1e11 ? n * 1000 : a < 1e14 ? n : a < 1e17 ? n / 1000 : n / 1e6;
   return Math.round(ms);
 }
+
+/**
+ * Excel's date serials (days since 1899-12-30) for 1954–2173, which read as seconds since 1970 would be one
+ * quiet day in January 1970: a first time in this range is refused rather than replayed as 1970.
+ */
+const EXCEL_SERIAL_DAYS = { from: 20_000, below: 100_000 };
 
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
@@ -203,8 +247,18 @@ export class ReplayFeed implements QuoteSource {
     let k = -1;
     let duplicates = 0;
     for (let row = 0; row < n; row++) {
-      const t = parseTime(table.cell('time', row));
+      const rawTime = table.cell('time', row);
+      const t = parseTime(rawTime);
       if (typeof t === 'string') fail(row, 'time', t);
+      if (row === 0) {
+        const serial = typeof rawTime === 'string' || typeof rawTime === 'number' ? toNumber(rawTime) : undefined;
+        if (serial !== undefined && serial >= EXCEL_SERIAL_DAYS.from && serial < EXCEL_SERIAL_DAYS.below)
+          fail(
+            row,
+            'time',
+            `${serial} looks like an Excel date serial (days since 1899-12-30), which as seconds since 1970 would be ${new Date(serial * 1000).toISOString()}; format the column as yyyy-mm-dd hh:mm:ss (or write seconds since 1970)`,
+          );
+      }
       const time = t as number;
       if (k >= 0) {
         const previous = times[k] as number;

@@ -1,7 +1,9 @@
 /**
  * The tables a replay feed is checked from: a CSV text, a Parquet file (hyparquet) or columns in memory,
  * each as a cell getter with a way to name a row in errors (replayFeed.ts validates every cell). Columns
- * are matched by name, case and surrounding spaces ignored, `timestamp` as `time`; extra columns ignored.
+ * are matched by name, case and surrounding spaces ignored, `timestamp`/`datetime` as `time`, a `date` column
+ * as the time without one (daily bars) or joined to it (`Date,Time,…`); extra columns ignored, a column
+ * named twice refused.
  */
 import { readUserFile } from '../../common/userFile';
 
@@ -50,19 +52,153 @@ export interface Table {
   where(row: number): string;
 }
 
-/** CSV already in memory; `label` names it in errors. */
+/** Header names read as `time` besides `time` itself. */
+const TIME_ALIASES: ReadonlySet<string> = new Set(['timestamp', 'datetime', 'date_time', 'date/time', 'date time']);
+
+/** A header name without case, surrounding spaces or MetaTrader's angle brackets (`<DATE>`). */
+function bareName(name: string): string {
+  const lower = name.trim().toLowerCase();
+  return lower.length > 2 && lower.startsWith('<') && lower.endsWith('>') ? lower.slice(1, -1).trim() : lower;
+}
+
+/** The column a header name stands for (case and surrounding spaces ignored), or undefined for an extra column. */
+function canonicalColumn(name: string): ColumnName | undefined {
+  const lower = bareName(name);
+  const canonical = TIME_ALIASES.has(lower) ? 'time' : lower;
+  return (ALL_COLUMNS as readonly string[]).includes(canonical) ? (canonical as ColumnName) : undefined;
+}
+
+/** A header's names for an error message: a binary or one-line file must not put megabytes into it. */
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, 20).map((n) => (n.length > 40 ? `${n.slice(0, 40)}…` : n));
+  return shown.join(', ') + (names.length > 20 ? `, … (${names.length} columns)` : '');
+}
+
+/**
+ * Which column of a header is each table column, by `canonicalColumn`. A name that appears twice (or two names
+ * for time) is refused, saying which columns: reading either would be a guess. A `date` column is the time
+ * when there is no time column (daily bars), and is put before a separate `time` column (`Date,Time,…`).
+ */
+function mapColumns(names: readonly string[], label: string): { index: Map<ColumnName, number>; date?: number } {
+  const index = new Map<ColumnName, number>();
+  let date: number | undefined;
+  names.forEach((name, i) => {
+    if (bareName(name) === 'date') {
+      date ??= i;
+      return;
+    }
+    const column = canonicalColumn(name);
+    if (column === undefined) return;
+    const before = index.get(column);
+    if (before !== undefined)
+      throw new ReplayDataError(
+        `${label}: columns ${before + 1} ('${names[before]}') and ${i + 1} ('${name}') are both '${column}'; keep one (or rename the other)`,
+        label,
+        undefined,
+        column,
+      );
+    index.set(column, i);
+  });
+  if (date === undefined) return { index };
+  if (!index.has('time')) {
+    index.set('time', date);
+    return { index };
+  }
+  return { index, date };
+}
+
+/** Grows a Uint32Array list (offsets into the text and line numbers: a 500 MB file fits in 32 bits). */
+class Offsets {
+  data = new Uint32Array(1024);
+  length = 0;
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const more = new Uint32Array(this.data.length * 2);
+      more.set(this.data);
+      this.data = more;
+    }
+    this.data[this.length++] = value;
+  }
+}
+
+/**
+ * The fields of one CSV line: split at `separator`, a field in double quotes may hold the separator and `""`
+ * for a quote (RFC 4180). A string says why the line cannot be read.
+ */
+export function splitCsvLine(line: string, separator: string): string[] | string {
+  const fields: string[] = [];
+  let i = 0;
+  for (;;) {
+    let j = i;
+    while (line[j] === ' ') j++;
+    if (line[j] === '"') {
+      let value = '';
+      let k = j + 1;
+      for (;;) {
+        const q = line.indexOf('"', k);
+        if (q < 0) return `field ${fields.length + 1} opens a quote (") that the line does not close`;
+        value += line.slice(k, q);
+        if (line[q + 1] === '"') {
+          value += '"';
+          k = q + 2;
+          continue;
+        }
+        k = q + 1;
+        break;
+      }
+      while (line[k] === ' ') k++;
+      if (k < line.length && line[k] !== separator)
+        return `field ${fields.length + 1} has text after its closing quote (a quote inside a quoted field is written "")`;
+      fields.push(value);
+      if (k >= line.length) return fields;
+      i = k + 1;
+    } else {
+      const s = line.indexOf(separator, i);
+      if (s < 0) {
+        fields.push(line.slice(i));
+        return fields;
+      }
+      fields.push(line.slice(i, s));
+      i = s + 1;
+    }
+  }
+}
+
+/**
+ * CSV already in memory; `label` names it in errors. Lines end in LF, CRLF or CR; blank lines are skipped. Only
+ * where each line starts is kept (4 bytes a row); a row is split into fields when it is read, so a file of
+ * tens of millions of rows needs little more memory than its text.
+ */
 export function csvTable(text: string, label: string): Table {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split('\n');
-  let headerLine = 0;
-  while (headerLine < lines.length && (lines[headerLine] ?? '').trim() === '') headerLine++;
-  if (headerLine >= lines.length)
-    throw new ReplayDataError(`${label}: the file is empty (a header row is needed)`, label);
-  const unquote = (s: string): string => {
-    const t = s.trim();
-    return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
-  };
-  const headerText = (lines[headerLine] ?? '').replace(/\r$/, '');
+  const starts = new Offsets();
+  const ends = new Offsets();
+  const lineNumbers = new Offsets();
+  let header: { start: number; end: number; line: number } | undefined;
+  let line = 0;
+  for (let at = 0; at < text.length;) {
+    line++;
+    let end = at;
+    while (end < text.length) {
+      const ch = text.charCodeAt(end);
+      if (ch === 10 || ch === 13) break;
+      end++;
+    }
+    const next = text.charCodeAt(end) === 13 && text.charCodeAt(end + 1) === 10 ? end + 2 : end + 1;
+    let k = at;
+    while (k < end && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++;
+    if (k < end) {
+      if (header === undefined) header = { start: at, end, line };
+      else {
+        starts.push(at);
+        ends.push(end);
+        lineNumbers.push(line);
+      }
+    }
+    at = next;
+  }
+  if (header === undefined) throw new ReplayDataError(`${label}: the file is empty (a header row is needed)`, label);
+  const headerText = text.slice(header.start, header.end);
   // UTF-16 read as UTF-8 (Excel's "Unicode text"): NULs between letters, or the BOM's two replacement characters.
   if (headerText.includes('\u0000') || headerText.startsWith('\ufffd\ufffd'))
     throw new ReplayDataError(
@@ -78,39 +214,44 @@ export function csvTable(text: string, label: string): Table {
       : headerText.includes('\t')
         ? '\t'
         : ',';
-  const header = headerText.split(separator).map((h) => unquote(h).toLowerCase());
-  const index = new Map<ColumnName, number>();
-  header.forEach((h, i) => {
-    const name = h === 'timestamp' ? 'time' : h;
-    if ((ALL_COLUMNS as readonly string[]).includes(name) && !index.has(name as ColumnName))
-      index.set(name as ColumnName, i);
-  });
-  if (!index.has('time') && !header.includes('time'))
+  const names = splitCsvLine(headerText, separator);
+  if (typeof names === 'string')
+    throw new ReplayDataError(`${label}: the header (line ${header.line}): ${names}`, label);
+  const { index, date } = mapColumns(names, label);
+  if (!index.has('time'))
     throw new ReplayDataError(
-      `${label}: the header has no 'time' column (it has: ${header.join(', ')})`,
+      `${label}: the header has no 'time' column (nor timestamp, datetime or date; it has: ${listNames(names.map((n) => n.trim()))})`,
       label,
       undefined,
       'time',
     );
-  const cells: string[][] = [];
-  const lineOf: number[] = [];
-  for (let i = headerLine + 1; i < lines.length; i++) {
-    let line = lines[i] as string;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.trim() === '') continue;
-    cells.push(line.split(separator));
-    lineOf.push(i + 1);
-  }
+  // The row last split: the feed reads a row's columns one after another.
+  let cachedRow = -1;
+  let cached: string[] = [];
+  const fieldsOf = (row: number): string[] => {
+    if (row === cachedRow) return cached;
+    const fields = splitCsvLine(text.slice(starts.data[row], ends.data[row]), separator);
+    if (typeof fields === 'string')
+      throw new ReplayDataError(`${label}: ${table.where(row)}: ${fields}`, label, row + 1);
+    cachedRow = row;
+    cached = fields;
+    return fields;
+  };
   const table: Table = {
     file: label,
-    rows: cells.length,
+    rows: starts.length,
     has: (column) => index.has(column),
     cell: (column, row) => {
-      const fields = cells[row] as string[];
-      const f = fields[index.get(column) as number];
-      return f === undefined ? undefined : f.length > 0 && f.charCodeAt(0) === 34 ? unquote(f) : f;
+      const fields = fieldsOf(row);
+      const value = fields[index.get(column) as number];
+      if (column !== 'time' || date === undefined) return value;
+      // `Date,Time,…`: the date and the time of day, as one ISO time (the time column alone is just a clock).
+      const day = fields[date];
+      return day === undefined || day.trim() === '' || value === undefined || value.trim() === ''
+        ? value
+        : `${day.trim()} ${value.trim()}`;
     },
-    where: (row) => `row ${row + 1} (line ${lineOf[row]})`,
+    where: (row) => `row ${row + 1} (line ${lineNumbers.data[row]})`,
   };
   return table;
 }
@@ -139,15 +280,15 @@ export async function parquetTable(file: string): Promise<Table> {
       `${file}: its metadata says ${String(rows)} rows; a replay reads at most ${MAX_PARQUET_ROWS.toLocaleString('en-US')} (split the file)`,
       file,
     );
-  const byName = new Map<ColumnName, string>();
-  for (const name of names) {
-    const lower = name.trim().toLowerCase();
-    const canonical = lower === 'timestamp' ? 'time' : lower;
-    if ((ALL_COLUMNS as readonly string[]).includes(canonical) && !byName.has(canonical as ColumnName))
-      byName.set(canonical as ColumnName, name);
-  }
+  const { index } = mapColumns(names, file);
+  const byName = new Map<ColumnName, string>([...index].map(([column, i]) => [column, names[i] as string]));
   if (!byName.has('time'))
-    throw new ReplayDataError(`${file}: no 'time' column (it has: ${names.join(', ')})`, file, undefined, 'time');
+    throw new ReplayDataError(
+      `${file}: no 'time' column (nor timestamp, datetime or date; it has: ${listNames(names)})`,
+      file,
+      undefined,
+      'time',
+    );
   const data = new Map<ColumnName, unknown[]>();
   for (const key of byName.keys()) data.set(key, new Array<unknown>(rows));
   try {
