@@ -4,6 +4,19 @@ import { parseParameterText, readParameterSpecs } from '../python/componentParam
 
 type Fail = (message: string) => Error;
 
+/** A flag's number: `Number('')` is 0, so an empty value (`--port=`) would pass as zero; it is NaN here. */
+export function flagNumber(text: string): number {
+  return text.trim() === '' ? Number.NaN : Number(text);
+}
+
+/**
+ * Sets a parameter as the object's own key: `out['__proto__'] = v` would instead replace the object's
+ * prototype, the parameter lost and `v`'s keys showing through as if they had been passed.
+ */
+function setParameter(out: Record<string, unknown>, name: string, value: unknown): void {
+  Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** `--param k=v` pairs: v is JSON when it parses, else text. */
 export function parseParams(pairs: readonly string[], fail: Fail): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -11,11 +24,13 @@ export function parseParams(pairs: readonly string[], fail: Fail): Record<string
     const eq = pair.indexOf('=');
     if (eq <= 0) throw fail(`--param needs key=value, got '${pair}'`);
     const raw = pair.slice(eq + 1);
+    let value: unknown;
     try {
-      out[pair.slice(0, eq)] = JSON.parse(raw);
+      value = JSON.parse(raw);
     } catch {
-      out[pair.slice(0, eq)] = raw;
+      value = raw;
     }
+    setParameter(out, pair.slice(0, eq), value);
   }
   return out;
 }
@@ -71,7 +86,7 @@ export function typedParams(
     }
     const read = parseParameterText(spec, pair.slice(eq + 1));
     if (!read.ok) throw fail(`--param ${pair}: ${read.message} (${file})`);
-    out[name] = read.value;
+    setParameter(out, name, read.value);
   }
   return out;
 }
@@ -102,7 +117,7 @@ export function runnerLimits(values: Partial<Record<keyof typeof LIMIT_OPTION, s
   for (const [flag, option] of Object.entries(LIMIT_OPTION) as Array<[keyof typeof LIMIT_OPTION, keyof LimitOptions]>) {
     const text = values[flag];
     if (text === undefined) continue;
-    const n = Number(text.replace(/_/g, ''));
+    const n = flagNumber(text.replace(/_/g, ''));
     if (!Number.isSafeInteger(n) || n <= 0) throw fail(`--${flag} must be a positive whole number, not '${text}'`);
     out[option] = n;
   }

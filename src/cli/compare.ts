@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import {
+  flagNumber,
   MAX_TIMEOUT_SECONDS,
   parseParams,
   readJsonFile,
@@ -106,7 +107,7 @@ async function run(args: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new CompareUsageError('compare needs exactly one component file');
-  const parentSeconds = values['parent-seconds'] === undefined ? undefined : Number(values['parent-seconds']);
+  const parentSeconds = values['parent-seconds'] === undefined ? undefined : flagNumber(values['parent-seconds']);
   if (parentSeconds !== undefined && !(Number.isFinite(parentSeconds) && parentSeconds > 0))
     throw new CompareUsageError(
       `--parent-seconds must be a positive number of seconds, not '${values['parent-seconds']}'`,
@@ -115,7 +116,7 @@ async function run(args: string[]): Promise<number> {
   const side = values.side;
   if (side !== undefined && side !== 'buy' && side !== 'sell')
     throw new CompareUsageError(`--side must be buy or sell, not '${side}'`);
-  const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
+  const timeoutSeconds = values.timeout === undefined ? 30 : flagNumber(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_TIMEOUT_SECONDS)
     throw new CompareUsageError(
       `--timeout must be a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (Node's longest timer), not '${values.timeout}'`,

@@ -8,7 +8,7 @@
  * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
  */
 import { parseArgs } from 'node:util';
-import { MAX_TIMEOUT_SECONDS, parseParams, RUNNER_LIMIT_FLAGS, runnerLimits, typedParams } from './args';
+import { flagNumber, MAX_TIMEOUT_SECONDS, parseParams, RUNNER_LIMIT_FLAGS, runnerLimits, typedParams } from './args';
 import { mkdirSync } from 'node:fs';
 import { replaceFileSync } from '../common/durableFile';
 import { join, resolve } from 'node:path';
@@ -98,15 +98,15 @@ async function run(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new ReplayUsageError('replay needs exactly one component file');
   if (values.data === undefined)
     throw new ReplayUsageError('--data FILE is required (a .csv or .parquet of candles or ticks)');
-  const spreadTicks = values['spread-ticks'] === undefined ? undefined : Number(values['spread-ticks']);
+  const spreadTicks = values['spread-ticks'] === undefined ? undefined : flagNumber(values['spread-ticks']);
   if (spreadTicks !== undefined && !(Number.isInteger(spreadTicks) && spreadTicks >= 0))
     throw new ReplayUsageError(`--spread-ticks must be a whole number ≥ 0, not '${values['spread-ticks']}'`);
-  const cash = values.cash === undefined ? undefined : Number(values.cash);
+  const cash = values.cash === undefined ? undefined : flagNumber(values.cash);
   if (cash !== undefined && !(Number.isFinite(cash) && cash > 0))
     throw new ReplayUsageError(`--cash must be a positive amount, not '${values.cash}'`);
   let parameters = parseParams(values.param ?? [], (message) => new ReplayUsageError(message));
   const limits = runnerLimits(values, (message) => new ReplayUsageError(message));
-  const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
+  const timeoutSeconds = values.timeout === undefined ? 30 : flagNumber(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_TIMEOUT_SECONDS)
     throw new ReplayUsageError(
       `--timeout must be a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (Node's longest timer), not '${values.timeout}'`,

@@ -10,6 +10,7 @@ import { cliExitCode, formatOutcome } from '../usecases/formatOutcome';
 import { isBrokerError } from '../brokers/errors';
 import { openTradingSession } from '../usecases/session';
 import {
+  flagNumber,
   MAX_TIMEOUT_SECONDS,
   parseParams,
   readJsonObject,
@@ -63,7 +64,7 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
   const side = values.side;
   if (side !== undefined && side !== 'buy' && side !== 'sell')
     throw new UsageError(`--side must be buy or sell, not '${side}'`);
-  const timeoutSeconds = values.timeout === undefined ? 30 : Number(values.timeout);
+  const timeoutSeconds = values.timeout === undefined ? 30 : flagNumber(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_TIMEOUT_SECONDS)
     throw new UsageError(
       `--timeout must be a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (Node's longest timer), not '${values.timeout}'`,
@@ -208,7 +209,7 @@ function openBroker(
 ): BrokerApi {
   const num = (v: string | undefined, flag: string): number | undefined => {
     if (v === undefined) return undefined;
-    const n = Number(v);
+    const n = flagNumber(v);
     if (!Number.isInteger(n)) throw new UsageError(`${flag} must be a whole number, not '${v}'`);
     return n;
   };

@@ -169,14 +169,62 @@ function depthPast(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** The JSON in a file a user named: a regular file of at most MAX_FIXTURE_BYTES, valid JSON. */
+/**
+ * The JSON in a file a user named: a regular file of at most MAX_FIXTURE_BYTES, valid JSON (a UTF-8 byte order
+ * mark, as Windows editors write, is skipped), with no key twice in one object: JSON.parse keeps the last and
+ * drops the other without a word, so `{"side": "buy", "side": "sell"}` would be a sell nobody saw.
+ */
 export function readJsonUserFile(file: string, what: string): unknown {
-  const text = readUserFile(file, what, MAX_FIXTURE_BYTES).toString('utf8');
+  let text = readUserFile(file, what, MAX_FIXTURE_BYTES).toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch (e) {
     throw new UserFileError(`${what} ${file} is not valid JSON (${(e as Error).message})`, file);
   }
+  const duplicate = duplicateKey(text);
+  if (duplicate !== undefined)
+    throw new UserFileError(
+      `${what} ${file}: line ${duplicate.line}: the key ${JSON.stringify(duplicate.key)} appears twice in one object; keep one`,
+      file,
+    );
+  return value;
+}
+
+/**
+ * The first key that appears twice in one object of valid JSON text, and the line of its second appearance.
+ * A scan, not a recursion: the text may nest as deep as JSON.parse allows.
+ */
+function duplicateKey(text: string): { key: string; line: number } | undefined {
+  // One entry per open object (its keys; `expectKey` after '{' or ',') or array (undefined).
+  const stack: Array<{ keys: Set<string>; expectKey: boolean } | undefined> = [];
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 10) line++;
+    else if (ch === 123) stack.push({ keys: new Set(), expectKey: true });
+    else if (ch === 91) stack.push(undefined);
+    else if (ch === 125 || ch === 93) stack.pop();
+    else if (ch === 44) {
+      const top = stack[stack.length - 1];
+      if (top !== undefined) top.expectKey = true;
+    } else if (ch === 34) {
+      let end = i + 1;
+      let escaped = false;
+      while (text.charCodeAt(end) !== 34) end += text.charCodeAt(end) === 92 ? ((escaped = true), 2) : 1;
+      const top = stack[stack.length - 1];
+      if (top?.expectKey === true) {
+        const raw = text.slice(i + 1, end);
+        const key = escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (top.keys.has(key)) return { key, line };
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+      i = end;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -45,6 +45,33 @@ describe('readJsonObjectFile', () => {
       d: { e: 5 },
     });
   });
+
+  it('reads a file that starts with a UTF-8 byte order mark (as Windows editors save JSON)', () => {
+    const file = join(dir, 'signal.json');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"side": "buy"}')]));
+    assert.deepEqual(readJsonObjectFile(file, '--signal:'), { side: 'buy' });
+  });
+
+  it('refuses a key given twice in one object, naming it and its line, instead of keeping the last', () => {
+    const file = join(dir, 'signal.json');
+    for (const [text, key, line] of [
+      ['{"side": "buy",\n "side": "sell"}', 'side', 2],
+      ['{"a": {"x": 1, "y": [{"q": 1}, {"q": 2}]},\n\n "b": {"x": 1, "\\u0078": 2}}', 'x', 3],
+      ['{"k\\"": 1, "k\\u0022": 2}', 'k"', 1],
+    ] as const) {
+      writeFileSync(file, text);
+      assert.throws(
+        () => readJsonObjectFile(file, '--signal:'),
+        (e: unknown) =>
+          e instanceof UserFileError &&
+          e.message ===
+            `--signal: ${file}: line ${line}: the key ${JSON.stringify(key)} appears twice in one object; keep one`,
+        text,
+      );
+    }
+    writeFileSync(file, '{"a": {"x": 1}, "b": {"x": 1}, "c": ["x", "x"], "d": "x", "x": "d"}');
+    assert.deepEqual(Object.keys(readJsonObjectFile(file, '--signal:') ?? {}), ['a', 'b', 'c', 'd', 'x']);
+  });
 });
 
 describe('state files that are not regular files (a named pipe, a link to /dev/zero)', () => {
