@@ -71,16 +71,25 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /** An absolute URL, https (plain http only on a loopback address: the keys travel in headers). */
 function endpointUrl(field: string) {
-  return z
-    .string()
-    .refine((s) => URL.canParse(s), { message: `${field} must be an absolute URL` })
-    .refine(
-      (s) => {
-        const u = URL.canParse(s) ? new URL(s) : undefined;
-        return u === undefined || u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname));
-      },
-      { message: `${field} must be https (plain http only on a loopback address)` },
-    );
+  return (
+    z
+      .string()
+      .refine((s) => URL.canParse(s), { message: `${field} must be an absolute URL` })
+      .refine(
+        (s) => {
+          const u = URL.canParse(s) ? new URL(s) : undefined;
+          return (
+            u === undefined || u.protocol === 'https:' || (u.protocol === 'http:' && LOOPBACK_HOSTS.has(u.hostname))
+          );
+        },
+        { message: `${field} must be https (plain http only on a loopback address)` },
+      )
+      // A user name or password in the URL would be saved in settings and shown wherever the URL is: keys
+      // belong in the credential store. The message does not repeat the URL.
+      .refine((s) => !URL.canParse(s) || (new URL(s).username === '' && new URL(s).password === ''), {
+        message: `${field} must not hold a user name or password (user:password@host); put the keys in the credential store`,
+      })
+  );
 }
 
 export const BrokerProfileSchema = z
@@ -101,7 +110,11 @@ export const BrokerProfileSchema = z
     baseUrl: endpointUrl('baseUrl').optional(),
     /** Alpaca only: the market-data host (default https://data.alpaca.markets); required with `baseUrl` to connect. */
     dataUrl: endpointUrl('dataUrl').optional(),
-    host: z.string().min(1, 'host must not be empty').optional(),
+    host: z
+      .string()
+      .min(1, 'host must not be empty')
+      .regex(/^[A-Za-z0-9._\-:[\]%]+$/, 'host must be a host name or an IP address (no spaces, scheme or path)')
+      .optional(),
     port: z
       .number()
       .int('port must be a whole number')
@@ -217,7 +230,7 @@ function liveEndpointProblem(p: BrokerProfile): { fields: string[]; message: str
     return undefined;
   let host: string;
   try {
-    host = new URL(p.baseUrl).hostname.toLowerCase().replace(/\.$/, '');
+    host = new URL(p.baseUrl).hostname.toLowerCase().replace(/\.+$/, '');
   } catch {
     return undefined;
   }

@@ -64,6 +64,23 @@ describe('broker registry', () => {
       });
     }
 
+    it('refuses a user name or password in a URL without printing them, and a host that is not one', () => {
+      for (const [input, field] of [
+        [{ id: 'x', broker: 'alpaca', baseUrl: 'https://key:s3cr3t@paper-api.alpaca.markets' }, 'baseUrl'],
+        [{ id: 'x', broker: 'oanda', baseUrl: 'http://s3cr3t@127.0.0.1:8080' }, 'baseUrl'],
+        [{ id: 'x', broker: 'alpaca', dataUrl: 'https://:s3cr3t@data.alpaca.markets' }, 'dataUrl'],
+      ] as const) {
+        const e = profileError(input);
+        assert.deepEqual(e.fields, [field]);
+        assert.match(e.message, /must not hold a user name or password/);
+        assert.ok(!e.message.includes('s3cr3t'), e.message);
+      }
+      for (const host of ['127.0.0.1\n', 'tws host', 'http://127.0.0.1', '127.0.0.1/api'])
+        assert.deepEqual(profileError({ id: 'x', broker: 'ib', clientId: 1, host }).fields, ['host']);
+      for (const host of ['127.0.0.1', 'tws.local', '::1', '[::1]', 'fe80::1%eth0'])
+        assert.equal(parseBrokerProfile({ id: 'x', broker: 'ib', clientId: 1, host }).host, host);
+    });
+
     it('names the profile id in the message', () => {
       assert.match(
         profileError({ id: 'tws-main', broker: 'ib' }).message,
@@ -103,6 +120,11 @@ describe('broker registry', () => {
           { id: 'eq', broker: 'alpaca', environment: 'paper', baseUrl: 'https://API.alpaca.markets/' },
           ['baseUrl', 'environment'],
           /alpaca's LIVE host api\.alpaca\.markets/,
+        ],
+        [
+          { id: 'eq2', broker: 'alpaca', baseUrl: 'https://api.alpaca.markets../v2' },
+          ['baseUrl', 'environment'],
+          /alpaca's LIVE host api\.alpaca\.markets,/,
         ],
         [
           { id: 'bn', broker: 'binance', baseUrl: 'https://api-gcp.binance.com.' },
