@@ -169,27 +169,53 @@ function depthPast(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** Why JSON a user wrote cannot be read: not JSON at all (`line` undefined), or a key given twice (at `line`). */
+export class UserJsonError extends Error {
+  override readonly name = 'UserJsonError';
+  constructor(
+    message: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+}
+
 /**
- * The JSON in a file a user named: a regular file of at most MAX_FIXTURE_BYTES, valid JSON (a UTF-8 byte order
- * mark, as Windows editors write, is skipped), with no key twice in one object: JSON.parse keeps the last and
- * drops the other without a word, so `{"side": "buy", "side": "sell"}` would be a sell nobody saw.
+ * JSON a user wrote (a fixture, risk limits): a UTF-8 byte order mark, as Windows editors write, is skipped,
+ * and a key given twice in one object is refused: JSON.parse keeps the last and drops the other without a word,
+ * so `{"side": "buy", "side": "sell"}` would be a sell nobody saw, and a limit written twice the looser one.
  */
-export function readJsonUserFile(file: string, what: string): unknown {
-  let text = readUserFile(file, what, MAX_FIXTURE_BYTES).toString('utf8');
+export function parseUserJson(text: string): unknown {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;
   } catch (e) {
-    throw new UserFileError(`${what} ${file} is not valid JSON (${(e as Error).message})`, file);
+    throw new UserJsonError((e as Error).message);
   }
   const duplicate = duplicateKey(text);
   if (duplicate !== undefined)
-    throw new UserFileError(
-      `${what} ${file}: line ${duplicate.line}: the key ${JSON.stringify(duplicate.key)} appears twice in one object; keep one`,
-      file,
+    throw new UserJsonError(
+      `line ${duplicate.line}: the key ${JSON.stringify(duplicate.key)} appears twice in one object; keep one`,
+      duplicate.line,
     );
   return value;
+}
+
+/** The JSON in a file a user named: a regular file of at most MAX_FIXTURE_BYTES, read by `parseUserJson`. */
+export function readJsonUserFile(file: string, what: string): unknown {
+  const text = readUserFile(file, what, MAX_FIXTURE_BYTES).toString('utf8');
+  try {
+    return parseUserJson(text);
+  } catch (e) {
+    const error = e as UserJsonError;
+    throw new UserFileError(
+      error.line === undefined
+        ? `${what} ${file} is not valid JSON (${error.message})`
+        : `${what} ${file}: ${error.message}`,
+      file,
+    );
+  }
 }
 
 /**

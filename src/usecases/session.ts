@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { acquireStateDirLock } from '../common/stateLock';
-import { readRegularFileSync } from '../common/userFile';
+import { parseUserJson, readRegularFileSync, type UserJsonError } from '../common/userFile';
 import type { AuditRecord } from '../execution/audit/auditRecord';
 import { readPaperAccount, type PaperState } from '../brokers/paper/state';
 import { AuditLog, type RecoveryReport } from '../execution/audit/auditLog';
@@ -44,9 +44,14 @@ export function loadRiskSettings(file: string, required = false): RiskSettings {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseUserJson(text);
   } catch (e) {
-    throw new SettingsError(`risk settings ${file} is not JSON: ${(e as Error).message}`);
+    const error = e as UserJsonError;
+    throw new SettingsError(
+      error.line === undefined
+        ? `risk settings ${file} is not JSON: ${error.message}`
+        : `invalid risk settings in ${file}: ${error.message}`,
+    );
   }
   return parseRiskSettings(json, file);
 }

@@ -72,6 +72,20 @@ describe('readJsonObjectFile', () => {
     writeFileSync(file, '{"a": {"x": 1}, "b": {"x": 1}, "c": ["x", "x"], "d": "x", "x": "d"}');
     assert.deepEqual(Object.keys(readJsonObjectFile(file, '--signal:') ?? {}), ['a', 'b', 'c', 'd', 'x']);
   });
+
+  it('risk-limits.json: a BOM is skipped, and a limit written twice is refused, not the looser one kept', () => {
+    const file = join(dir, 'risk-limits.json');
+    writeFileSync(file, '\ufeff{"limits": {"maxOrderNotional": 1000}}');
+    assert.equal(loadRiskSettings(file).limits.maxOrderNotional, 1000);
+    writeFileSync(file, '{"limits": {\n  "maxOrderNotional": 1000,\n  "maxOrderNotional": 1e12\n}}');
+    assert.throws(
+      () => loadRiskSettings(file),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.message ===
+          `invalid risk settings in ${file}: line 3: the key "maxOrderNotional" appears twice in one object; keep one`,
+    );
+  });
 });
 
 describe('state files that are not regular files (a named pipe, a link to /dev/zero)', () => {
