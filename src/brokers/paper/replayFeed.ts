@@ -17,6 +17,8 @@
  *   apart by size (below 1e11: seconds, i.e. until the year 5138; below 1e14: ms; below 1e17: µs;
  *   else ns), fractional seconds allowed; a first time that is an Excel date serial (20000–99999) is refused;
  * - in Parquet also a TIMESTAMP column (read as a Date) or an INT64 (read as a bigint).
+ * A `symbol` column (alias `ticker`, `instrument`), if there is one, must name the replay's instrument on
+ * every row (written any way `instrumentKey` reads alike: EUR/USD, EUR_USD, eurusd).
  * Every row is checked; the first bad one stops the load with an error naming the file, the row
  * (1-based data row, and the line for CSV) and the column. Rows must be in time order; a row with
  * the same time as the one before replaces it (the later record wins; counted in
@@ -246,7 +248,9 @@ export class ReplayFeed implements QuoteSource {
 
     let k = -1;
     let duplicates = 0;
+    const symbolColumn = table.has('symbol');
     for (let row = 0; row < n; row++) {
+      if (symbolColumn) this.checkSymbol(table.cell('symbol', row), options.symbol, (why) => fail(row, 'symbol', why));
       const rawTime = table.cell('time', row);
       const t = parseTime(rawTime);
       if (typeof t === 'string') fail(row, 'time', t);
@@ -318,6 +322,23 @@ export class ReplayFeed implements QuoteSource {
       volume: c.volume.subarray(0, m),
     };
     this.duplicatesCollapsed = duplicates;
+  }
+
+  /**
+   * A row's `symbol` cell against the replay's: data for another instrument (the wrong file, or a `--symbol`
+   * left at its default) would fill at that instrument's prices with this one's tick size, and a file of
+   * several instruments would interleave their prices as one. An empty cell says nothing and is taken.
+   */
+  private checkSymbol(cell: unknown, symbol: string, fail: (why: string) => never): void {
+    if (cell === undefined || cell === null) return;
+    if (typeof cell !== 'string')
+      fail(`${typeof cell === 'object' ? 'an object' : `a ${typeof cell}`} is not a symbol`);
+    const text = cell.trim();
+    if (text === '' || text === symbol || instrumentKey(text) === this.key) return;
+    const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+    fail(
+      `the row is for ${JSON.stringify(shown)}, but this replay is for ${symbol}: replay the file with that symbol (--symbol ${shown}), or keep one instrument's rows in a file`,
+    );
   }
 
   /** Loads a `.csv` or `.parquet` file (by extension). */

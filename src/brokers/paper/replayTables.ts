@@ -36,11 +36,13 @@ export interface ReplayColumns {
   ask?: ArrayLike<unknown>;
   bid_size?: ArrayLike<unknown>;
   ask_size?: ArrayLike<unknown>;
+  symbol?: ArrayLike<unknown>;
 }
 
 export const CANDLE_COLUMNS = ['open', 'high', 'low', 'close'] as const;
 const OPTIONAL_COLUMNS = ['volume', 'bid_size', 'ask_size'] as const;
-export const ALL_COLUMNS = ['time', ...CANDLE_COLUMNS, 'bid', 'ask', ...OPTIONAL_COLUMNS] as const;
+/** `symbol`: what a file that names its instrument on each row records (checked against the replay's). */
+export const ALL_COLUMNS = ['time', ...CANDLE_COLUMNS, 'bid', 'ask', ...OPTIONAL_COLUMNS, 'symbol'] as const;
 export type ColumnName = (typeof ALL_COLUMNS)[number];
 
 /** A table to validate: a cell getter and how to name a row in errors. */
@@ -54,6 +56,8 @@ export interface Table {
 
 /** Header names read as `time` besides `time` itself. */
 const TIME_ALIASES: ReadonlySet<string> = new Set(['timestamp', 'datetime', 'date_time', 'date/time', 'date time']);
+/** Header names read as `symbol`. */
+const SYMBOL_ALIASES: ReadonlySet<string> = new Set(['ticker', 'instrument']);
 
 /** A header name without case, surrounding spaces or MetaTrader's angle brackets (`<DATE>`). */
 function bareName(name: string): string {
@@ -64,7 +68,7 @@ function bareName(name: string): string {
 /** The column a header name stands for (case and surrounding spaces ignored), or undefined for an extra column. */
 function canonicalColumn(name: string): ColumnName | undefined {
   const lower = bareName(name);
-  const canonical = TIME_ALIASES.has(lower) ? 'time' : lower;
+  const canonical = TIME_ALIASES.has(lower) ? 'time' : SYMBOL_ALIASES.has(lower) ? 'symbol' : lower;
   return (ALL_COLUMNS as readonly string[]).includes(canonical) ? (canonical as ColumnName) : undefined;
 }
 

@@ -81,6 +81,18 @@ describe('replay data files from the wild', () => {
     assert.equal(load('time,bid,ask\n0,1.1,1.1002\n1,1.1,1.1002\n').length, 2, 'small epoch seconds still read');
   });
 
+  it("refuses rows of another instrument than the replay's, naming the symbol to use", () => {
+    const feed = load(
+      'time,symbol,bid,ask\n1704189600,EUR/USD,1.1,1.1002\n1704189601,eurusd,1.1,1.1002\n1704189602,,1.1,1.1\n',
+    );
+    assert.equal(feed.length, 3);
+    refused(
+      'time,ticker,bid,ask\n1704189600,EUR_USD,1.1,1.1002\n1704189601,GBP_USD,1.27,1.2702\n',
+      'symbol',
+      /row 2 \(line 3\), column 'symbol': the row is for "GBP_USD", but this replay is for EUR_USD: .*--symbol GBP_USD/,
+    );
+  });
+
   it('names a header without a time column in a short message, however long its one line is', () => {
     refused(`${'x'.repeat(1_000_000)},${'y,'.repeat(100_000)}\n`, 'time', /has no 'time' column .*\(100002 columns\)/);
   });
