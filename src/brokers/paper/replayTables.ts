@@ -272,9 +272,12 @@ export async function parquetTable(file: string): Promise<Table> {
   const { parquetMetadata, parquetSchema, parquetRead } = await import('hyparquet');
   let names: string[];
   let rows: number;
+  const float32 = new Set<string>();
   try {
     const metadata = parquetMetadata(buffer);
-    names = parquetSchema(metadata).children.map((c) => c.element.name);
+    const columns = parquetSchema(metadata).children;
+    names = columns.map((c) => c.element.name);
+    for (const c of columns) if (c.element.type === 'FLOAT') float32.add(c.element.name);
     rows = Number(metadata.num_rows);
   } catch (e) {
     throw new ReplayDataError(`${file} is not a readable Parquet file: ${(e as Error).message}`, file);
@@ -304,7 +307,11 @@ export async function parquetTable(file: string): Promise<Table> {
           if (name !== chunk.columnName) continue;
           const target = data.get(key) as unknown[];
           const values = chunk.columnData as ArrayLike<unknown>;
-          for (let i = 0; i < values.length; i++) target[chunk.rowStart + i] = values[i];
+          const single = float32.has(name);
+          for (let i = 0; i < values.length; i++) {
+            const value = values[i];
+            target[chunk.rowStart + i] = single && typeof value === 'number' ? shortestFloat32(value) : value;
+          }
         }
       },
     });
@@ -319,6 +326,20 @@ export async function parquetTable(file: string): Promise<Table> {
     where: (row) => `row ${row + 1}`,
   };
   return table;
+}
+
+/**
+ * The decimal a FLOAT (32-bit) cell was written as: read as a double, 1.1 is 1.100000023841858, a price off
+ * every tick grid, so the quotes, the fills and the component's market data all carried the float's error.
+ * The shortest decimal that is the same float32 is what the writer had (pandas' float32 columns).
+ */
+export function shortestFloat32(value: number): number {
+  if (!Number.isFinite(value)) return value;
+  for (let digits = 1; digits <= 9; digits++) {
+    const candidate = Number(value.toPrecision(digits));
+    if (Math.fround(candidate) === value) return candidate;
+  }
+  return value;
 }
 
 /** Columns already in memory, validated the same way; `label` names them in errors. */

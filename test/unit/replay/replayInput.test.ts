@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { parseTime, ReplayDataError, ReplayFeed } from '../../../src/brokers/paper/replayFeed';
+import { shortestFloat32 } from '../../../src/brokers/paper/replayTables';
 
 const T0 = Date.UTC(2024, 0, 2, 10, 0, 0);
 
@@ -91,6 +92,24 @@ describe('replay data files from the wild', () => {
       'symbol',
       /row 2 \(line 3\), column 'symbol': the row is for "GBP_USD", but this replay is for EUR_USD: .*--symbol GBP_USD/,
     );
+  });
+
+  it('reads FLOAT (32-bit) Parquet prices as the decimals written, not their float error (1.100000023841858)', async () => {
+    const { parquetWriteFile } = await import('hyparquet-writer');
+    const file = join(dir, 'float32.parquet');
+    parquetWriteFile({
+      filename: file,
+      columnData: [
+        { name: 'time', data: [BigInt(T0), BigInt(T0 + 1000)], type: 'INT64' },
+        { name: 'bid', data: [1.1, 1.23456], type: 'FLOAT' },
+        { name: 'ask', data: [1.1002, 1.23466], type: 'FLOAT' },
+      ],
+    });
+    const feed = await ReplayFeed.load(file, { symbol: 'EUR_USD' });
+    assert.deepEqual([...feed.bid], [1.1, 1.23456]);
+    assert.deepEqual([...feed.ask], [1.1002, 1.23466]);
+    assert.equal(shortestFloat32(Math.fround(0.1)), 0.1);
+    assert.equal(shortestFloat32(Math.fround(16777217)), 16777216);
   });
 
   it('names a header without a time column in a short message, however long its one line is', () => {
