@@ -8,7 +8,9 @@ import * as vscode from 'vscode';
 import type { BrokerEnvironment } from '../brokers/broker';
 import {
   BROKER_KINDS,
+  BrokerProfileError,
   BrokerProfileSchema,
+  parseBrokerProfile,
   type BrokerKind,
   type BrokerProfile,
   type BrokerProfileInput,
@@ -183,9 +185,9 @@ async function ask(
         await typeIn(place, {
           prompt: 'TWS / IB Gateway host',
           value: answers.host ?? '127.0.0.1',
-          validate: (v) => fieldProblem({ ...draft, host: v, clientId: 0 }, 'host'),
+          validate: (v) => fieldProblem({ ...draft, host: v.trim(), clientId: 0 }, 'host'),
         }),
-        (v) => (answers.host = v),
+        (v) => (answers.host = v.trim()),
       );
     case 'port':
       return got(
@@ -339,9 +341,16 @@ function settle<T>(
   });
 }
 
-/** The schema's message for one field of a draft profile, or undefined when that field is fine. */
+/** The profile rules' message for one field of a draft profile, or undefined when that field is fine. */
 export function fieldProblem(draft: Record<string, unknown>, field: string): string | undefined {
   const result = BrokerProfileSchema.safeParse(draft);
-  if (result.success) return undefined;
-  return result.error.issues.find((issue) => issue.path[0] === field)?.message;
+  if (!result.success) return result.error.issues.find((issue) => issue.path[0] === field)?.message;
+  // A well-formed profile may still point where the venue trades real money while not live: said at the step
+  // that typed it (the live host, the live port), not after every step when the profile is saved.
+  try {
+    parseBrokerProfile(draft);
+  } catch (e) {
+    if (e instanceof BrokerProfileError && e.fields.includes(field)) return e.message;
+  }
+  return undefined;
 }
