@@ -179,6 +179,8 @@ export function csvTable(text: string, label: string): Table {
   const ends = new Offsets();
   const lineNumbers = new Offsets();
   let header: { start: number; end: number; line: number } | undefined;
+  // Excel's separator hint: a first line `sep=;` names the separator, and the header is the next line.
+  let hinted: string | undefined;
   let line = 0;
   for (let at = 0; at < text.length;) {
     line++;
@@ -192,8 +194,11 @@ export function csvTable(text: string, label: string): Table {
     let k = at;
     while (k < end && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 9)) k++;
     if (k < end) {
-      if (header === undefined) header = { start: at, end, line };
-      else {
+      if (header === undefined) {
+        const hint = hinted === undefined ? /^sep=(.)\s*$/i.exec(text.slice(k, Math.min(end, k + 16))) : null;
+        if (hint !== null && end - k <= 16) hinted = hint[1];
+        else header = { start: at, end, line };
+      } else {
         starts.push(at);
         ends.push(end);
         lineNumbers.push(line);
@@ -211,13 +216,9 @@ export function csvTable(text: string, label: string): Table {
     );
   // Comma-separated; a header without a comma but with semicolons or tabs names the file's own separator
   // (Excel in locales that write a decimal comma saves CSV with ';').
-  const separator = headerText.includes(',')
-    ? ','
-    : headerText.includes(';')
-      ? ';'
-      : headerText.includes('\t')
-        ? '\t'
-        : ',';
+  const separator =
+    hinted ??
+    (headerText.includes(',') ? ',' : headerText.includes(';') ? ';' : headerText.includes('\t') ? '\t' : ',');
   const names = splitCsvLine(headerText, separator);
   if (typeof names === 'string')
     throw new ReplayDataError(`${label}: the header (line ${header.line}): ${names}`, label);

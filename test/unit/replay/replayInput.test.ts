@@ -47,6 +47,12 @@ describe('replay data files from the wild', () => {
     );
   });
 
+  it("honours Excel's separator hint line (sep=;)", () => {
+    const feed = load('sep=;\r\ntime;bid;ask;note\r\n2024-01-02T10:00:00Z;1.1;1.1002;a,b\r\n');
+    assert.equal(feed.times[0], T0);
+    assert.equal(feed.ask[0], 1.1002);
+  });
+
   it('reads lines ended by CR alone (classic Mac) as by LF or CRLF', () => {
     const feed = load('time,bid,ask\r2024-01-02T10:00:00Z,1.1,1.1002\r\r2024-01-02T10:00:01Z,1.1,1.1002\r');
     assert.equal(feed.length, 2);
