@@ -208,10 +208,20 @@ export function csvTable(text: string, label: string): Table {
   }
   if (header === undefined) throw new ReplayDataError(`${label}: the file is empty (a header row is needed)`, label);
   const headerText = text.slice(header.start, header.end);
+  if (text.startsWith('PAR1'))
+    throw new ReplayDataError(`${label} is a Parquet file, not CSV: give it the extension .parquet`, label);
   // UTF-16 read as UTF-8 (Excel's "Unicode text"): NULs between letters, or the BOM's two replacement characters.
-  if (headerText.includes('\u0000') || headerText.startsWith('\ufffd\ufffd'))
+  const start = headerText.slice(0, 64);
+  const nuls = start.split('\u0000').length - 1;
+  if (/^(?:\ufffd\ufffd)?(?:(?:[^\u0000]\u0000)+[^\u0000]?|(?:\u0000[^\u0000])+\u0000?)$/.test(start))
     throw new ReplayDataError(
       `${label}: the file looks UTF-16 encoded (Excel's "Unicode text"); save it as "CSV UTF-8 (comma delimited)"`,
+      label,
+    );
+  // Control characters or undecodable bytes in the header: not text (an image, an archive, a spreadsheet).
+  if (nuls > 0 || /[\u0001-\u0008\u000e-\u001f\ufffd]/.test(start))
+    throw new ReplayDataError(
+      `${label} is not a text file (its first line holds binary data); replay data is CSV text or a .parquet file`,
       label,
     );
   // Comma-separated; a header without a comma but with semicolons or tabs names the file's own separator

@@ -118,6 +118,23 @@ describe('replay data files from the wild', () => {
     assert.equal(shortestFloat32(Math.fround(16777217)), 16777216);
   });
 
+  it('names binary junk and a Parquet file named .csv for what they are', () => {
+    const junk = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256));
+    const file = join(dir, 'junk.csv');
+    writeFileSync(file, junk);
+    assert.throws(
+      () => ReplayFeed.fromCsv(file, { symbol: 'EUR_USD' }),
+      /is not a text file \(its first line holds binary data\)/,
+    );
+    writeFileSync(file, Buffer.concat([Buffer.from('PAR1'), junk]));
+    assert.throws(
+      () => ReplayFeed.fromCsv(file, { symbol: 'EUR_USD' }),
+      /is a Parquet file, not CSV: give it the extension \.parquet/,
+    );
+    writeFileSync(file, Buffer.from('time,bid,ask\n', 'utf16le'));
+    assert.throws(() => ReplayFeed.fromCsv(file, { symbol: 'EUR_USD' }), /looks UTF-16 encoded/);
+  });
+
   it('names a header without a time column in a short message, however long its one line is', () => {
     refused(`${'x'.repeat(1_000_000)},${'y,'.repeat(100_000)}\n`, 'time', /has no 'time' column .*\(100002 columns\)/);
   });
