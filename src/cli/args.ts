@@ -1,5 +1,5 @@
 /** Readers of arguments the CLI's commands share; `fail` builds the command's own usage error (exit 2). */
-import { readJsonObjectFile, readJsonUserFile } from '../common/userFile';
+import { parseUserJson, readJsonObjectFile, readJsonUserFile, UserJsonError } from '../common/userFile';
 import { parseParameterText, readParameterSpecs } from '../python/componentParameters';
 
 type Fail = (message: string) => Error;
@@ -17,19 +17,26 @@ function setParameter(out: Record<string, unknown>, name: string, value: unknown
   Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
-/** `--param k=v` pairs: v is JSON when it parses, else text. */
-export function parseParams(pairs: readonly string[], fail: Fail): Record<string, unknown> {
+/** `--param k=v` pairs: v is JSON when it parses, else text (always text for the names in `asText`). */
+export function parseParams(
+  pairs: readonly string[],
+  fail: Fail,
+  asText: ReadonlySet<string> = new Set(),
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw fail(`--param needs key=value, got '${pair}'`);
     const raw = pair.slice(eq + 1);
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      value = raw;
-    }
+    let value: unknown = raw;
+    if (!asText.has(pair.slice(0, eq)))
+      try {
+        value = parseUserJson(raw);
+      } catch (e) {
+        // Not JSON: text. JSON with a key twice (`{"a": 1, "a": 2}`): which was meant is not guessed.
+        if (e instanceof UserJsonError && e.line !== undefined)
+          throw fail(`--param ${pair.slice(0, eq)}: ${e.message}`);
+      }
     setParameter(out, pair.slice(0, eq), value);
   }
   return out;
@@ -68,11 +75,12 @@ export function typedParams(
   fail: Fail,
   warn: (message: string) => void,
 ): Record<string, unknown> {
-  const out = parseParams(pairs, fail);
   const { specs, problems } = readParameterSpecs(metadata);
   // A declaration that contradicts itself (min above max, a default outside its own options) is said first: the
   // refusal of a value that follows would otherwise read as the user's mistake.
   for (const problem of problems) warn(`${file}: ${problem}`);
+  // A declared parameter is read below as its type says, never as JSON here.
+  const out = parseParams(pairs, fail, new Set(specs.map((s) => s.name)));
   if (specs.length === 0) return out;
   for (const pair of pairs) {
     const eq = pair.indexOf('=');

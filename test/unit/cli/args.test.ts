@@ -31,12 +31,24 @@ describe('CLI arguments', () => {
     assert.equal((params as { polluted?: unknown }).polluted, undefined);
     assert.equal(Object.getPrototypeOf(params), Object.prototype);
     assert.equal(JSON.stringify(params), '{"__proto__":{"polluted":1},"constructor":5}');
+    assert.throws(
+      () => parseParams(['levels={"a": 1, "a": 2}'], fail),
+      /--param levels: line 1: the key "a" appears twice in one object/,
+    );
+    assert.deepEqual(parseParams(['t={"a": 1', 'n=5'], fail), { t: '{"a": 1', n: 5 }, 'not JSON: text');
     // As a component's __metadata__ arrives (JSON): '__proto__' an own key, declared a float.
     const metadata: unknown = JSON.parse(
       '{"parameters": {"__proto__": {"type": "float", "default": 1}, "k": {"default": 1}}}',
     );
     const typed = typedParams(['__proto__=3', 'k=2'], metadata, 'c.py', fail, () => {});
     assert.deepEqual(Object.keys(typed), ['__proto__', 'k']);
+    const text: unknown = JSON.parse('{"parameters": {"note": {"type": "str", "default": ""}}}');
+    assert.deepEqual(
+      typedParams(['note={"a": 1, "a": 2}'], text, 'c.py', fail, () => {}),
+      {
+        note: '{"a": 1, "a": 2}',
+      },
+    );
     assert.equal(Object.getOwnPropertyDescriptor(typed, '__proto__')?.value, 3);
   });
 });
