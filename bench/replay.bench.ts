@@ -183,6 +183,21 @@ export async function benchReplay(): Promise<void> {
       rows.push({ label: `Python component, every ${every === 1 ? 'candle' : `${fmt(every)}th`}`, r });
     }
 
+    // What users run first: the README's example component (orders on every candle while the spread is tight, then
+    // denied for buying power once the account is spent, and prints a line on every call), from examples/.
+    const exampleCandles = Math.min(HEAVY, 200_000);
+    const exampleFile = join(
+      __dirname,
+      '../../examples/workspace/core/orders/execution_algos/spread_guarded_market.py',
+    );
+    const example = await replay(
+      'example',
+      exampleCandles < CANDLES ? candles(exampleCandles) : full,
+      python,
+      exampleFile,
+    );
+    rows.push({ label: 'README example spread_guarded_market.py, spent', r: example });
+
     console.log(
       '| replay                                              | candles   | orders    | candles/s | µs/candle | round trips |',
     );
@@ -194,6 +209,12 @@ export async function benchReplay(): Promise<void> {
         `| ${label.padEnd(51)} | ${fmt(r.processed).padStart(9)} | ${fmt(r.orders.sent).padStart(9)} | ${fmt(r.ticksPerSecond).padStart(9)} | ${(1e6 / Math.max(1, r.ticksPerSecond)).toFixed(2).padStart(9)} | ${fmt(r.batches).padStart(11)} |`,
       );
 
+    console.log(
+      `\nexample: ${fmt(example.orders.produced)} orders produced, ${fmt(example.orders.sent)} sent, ${fmt(example.orders.denied)} denied ` +
+        `(${Object.entries(example.orders.deniedByCode)
+          .map(([code, n]) => `${code} ${fmt(n)}`)
+          .join(', ')}), ${fmt(example.orders.invalid)} invalid`,
+    );
     const every1 = results.get(1) as ReplayReport;
     const every1000 = results.get(1000) as ReplayReport;
     const usPerCandle = (r: ReplayReport): number => (r.elapsedMs * 1000) / r.processed;
