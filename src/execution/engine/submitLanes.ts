@@ -346,18 +346,20 @@ export class SubmitLanes {
     // A denied duplicate must not replace the order that holds the id.
     cache.addDenied(record);
     log.note('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
-    log.record('OrderDenied', {
+    // The SubmitOrder just written holds the order and every check's result (same commandId); the denial's record
+    // says what became of it, as OrderSubmitted's does. Listeners get the whole picture. (The order and the checks
+    // written out again were three quarters of a denial's bytes in the log, and most of a denied order's time.)
+    const denied = {
       at,
       clientOrderId: cmd.clientOrderId,
       commandId: cmd.commandId,
       venue: cmd.venue,
       symbol: String(cmd.order?.symbol ?? ''),
-      state: 'DENIED',
+      state: 'DENIED' as const,
       code,
       reason: message,
-      risk,
-      order: auditOrder(cmd.order),
-    });
+    };
+    log.record('OrderDenied', { ...denied, risk, order: auditOrder(cmd.order) }, denied);
     return {
       order: record,
       risk,

@@ -173,16 +173,25 @@ export class VenueEvents {
         );
         break;
       }
-      case 'Denied':
-        this.log.record('OrderDenied', {
-          ...base,
-          commandId: order.commandId,
-          code: context?.code ?? (event.code as DenialCode),
-          reason: event.reason,
-          risk: context?.risk ?? [],
-          order: auditOrder(order.request),
-        });
+      case 'Denied': {
+        // Only an order accepted for sending is denied here (its SubmitOrder, with the order and its checks, is in
+        // the log under the same commandId): the record says what became of it. Listeners get the whole picture.
+        const commandId = order.commandId;
+        const code = context?.code ?? (event.code as DenialCode);
+        this.log.record(
+          'OrderDenied',
+          {
+            ...base,
+            commandId,
+            code,
+            reason: event.reason,
+            risk: context?.risk ?? [],
+            order: auditOrder(order.request),
+          },
+          { ...base, commandId, code, reason: event.reason },
+        );
         break;
+      }
       case 'Accepted':
         this.control.recordSuccess();
         this.log.record('OrderAccepted', { at, clientOrderId, venue, symbol, state, venueOrderId: event.venueOrderId });
