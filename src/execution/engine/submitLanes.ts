@@ -62,7 +62,7 @@ const laneKey = (symbol: unknown): string => (typeof symbol === 'string' ? instr
 
 export class SubmitLanes {
   private readonly lanes = new Map<string, Lane>();
-  /** Orders whose submit is at the venue now, by client order id: settled when the venue answered. */
+  /** The venue's answer to each submit still at the venue, by client order id (removed once it is in). */
   private readonly atVenue = new Map<string, Promise<unknown>>();
   private queuedCount = 0;
   private closed = false;
@@ -83,7 +83,8 @@ export class SubmitLanes {
    * answered (or failed), so that a cancel can wait for the venue's id rather than miss the order.
    */
   inFlight(clientOrderId: string): Promise<unknown> | undefined {
-    return this.atVenue.get(clientOrderId);
+    // Made only when asked (a cancel, rarely): the send itself keeps the venue's own promise, no chain per order.
+    return this.atVenue.get(clientOrderId)?.then(noop, noop);
   }
 
   /**
@@ -267,11 +268,13 @@ export class SubmitLanes {
     try {
       crashPoint('engine-before-send');
       const answered = broker.submitOrder(cmd.order);
-      this.atVenue.set(
-        cmd.clientOrderId,
-        answered.then(noop, noop).finally(() => this.atVenue.delete(cmd.clientOrderId)),
-      );
-      const response = await answered;
+      this.atVenue.set(cmd.clientOrderId, answered);
+      let response: Awaited<typeof answered>;
+      try {
+        response = await answered;
+      } finally {
+        this.atVenue.delete(cmd.clientOrderId);
+      }
       crashPoint('engine-after-venue-answered');
       venueMs = monotonicMs() - venueStart;
       const applyStart = monotonicMs();

@@ -99,15 +99,16 @@ describe('state directory lock', function () {
 
   it('takes over the lock of a holder that died and was not reaped yet (a zombie still answers kill(pid, 0))', async function () {
     if (process.platform !== 'linux') this.skip();
-    // sh starts a child that ends at once, then becomes a sleep that never waits for it: the child stays a zombie.
-    const parent = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // sh starts a child, then becomes a sleep that never waits for it: the child, ending after that, stays a zombie.
+    // (A child that ended at once could be reaped by sh itself before its exec, and be gone rather than a zombie.)
+    const parent = spawn('sh', ['-c', 'sleep 0.3 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const pid = await new Promise<number>((ok) =>
         parent.stdout?.once('data', (d: Buffer) => ok(Number(d.toString().trim()))),
       );
-      // Until it has ended (a few ms): then /proc says Z.
-      for (let i = 0; i < 200 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++)
-        await new Promise((r) => setTimeout(r, 5));
+      // Until it has ended (~0.3 s, more on a loaded machine): then /proc says Z.
+      for (let i = 0; i < 500 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++)
+        await new Promise((r) => setTimeout(r, 10));
       assert.match(readFileSync(`/proc/${pid}/stat`, 'utf8'), /\) Z /, 'the child is a zombie');
       writeFileSync(
         join(dir, 'lock'),
