@@ -5,6 +5,7 @@
  */
 import { newClientOrderId, newSequentialId } from '../common/ids';
 import type { Clock } from '../common/clock';
+import { canonicalJson } from './audit/canonicalJson';
 import {
   carryValidity,
   frozenOrderParts,
@@ -55,15 +56,10 @@ export interface LiveConfirmation {
 
 /** An order's terms as a confirmation binds them: what is traded, how much, at what price, for how long. */
 export function orderTerms(order: Readonly<PlacedOrderRequest>): string {
-  return canonical([order.symbol, order.side, order.quantity, order.order_type, order.time_in_force]);
+  // The audit log's canonical JSON (keys sorted): the same terms give the same text however they were built.
+  return canonicalJson([order.symbol, order.side, order.quantity, order.order_type, order.time_in_force], 'order terms')
+    .json;
 }
-
-const canonical = (value: unknown): string =>
-  JSON.stringify(value, (_k, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 
 /** Each confirmation object a caller handed in, with the binding it got the first time. */
 const confirmationBindings = new WeakMap<object, LiveConfirmation>();
