@@ -592,40 +592,51 @@ export class TokenBucket {
   }
 }
 
-export function checkSubmitRate(bucket: TokenBucket | undefined, limits: RiskLimits): RiskCheckResult {
-  const rate = limits.maxOrdersPerSecond;
-  if (rate === undefined || bucket === undefined)
+/**
+ * How the submit rate holds an order: its bucket (a token is taken), none (no limit is set), or not counted, with
+ * the reason said in the check's sentence (an emergency flatten while HALTED; a dry run takes no token).
+ */
+export type SubmitRate = TokenBucket | undefined | { readonly notCounted: string };
+
+export function checkSubmitRate(rate: SubmitRate, limits: RiskLimits): RiskCheckResult {
+  const perSecond = limits.maxOrdersPerSecond;
+  if (perSecond === undefined || rate === undefined)
     return result('submit_rate', 'RATE_LIMIT_EXCEEDED', true, null, null, 'No submit rate limit is set.');
-  const burst = limits.orderBurst ?? Math.max(1, Math.ceil(rate));
-  const ok = bucket.take();
-  const left = Math.floor(bucket.available());
+  if (!(rate instanceof TokenBucket))
+    return result(
+      'submit_rate',
+      'RATE_LIMIT_EXCEEDED',
+      true,
+      perSecond,
+      'not counted',
+      `Not counted: ${rate.notCounted}`,
+    );
+  const burst = limits.orderBurst ?? Math.max(1, Math.ceil(perSecond));
+  const ok = rate.take();
+  const left = Math.floor(rate.available());
   return ok
     ? result(
         'submit_rate',
         'RATE_LIMIT_EXCEEDED',
         true,
-        `${rate}/s (burst ${burst})`,
+        `${perSecond}/s (burst ${burst})`,
         `${left} left`,
-        `Within the submit rate of ${rate} orders/s (burst ${burst}).`,
+        `Within the submit rate of ${perSecond} orders/s (burst ${burst}).`,
       )
     : result(
         'submit_rate',
         'RATE_LIMIT_EXCEEDED',
         false,
-        `${rate}/s (burst ${burst})`,
+        `${perSecond}/s (burst ${burst})`,
         '0 left',
-        `More than ${rate} orders/s (burst ${burst}): wait before sending more.`,
+        `More than ${perSecond} orders/s (burst ${burst}): wait before sending more.`,
       );
 }
 
-/**
- * Runs every check in a fixed order. The rate check runs last and takes a token only when every other
- * check passed, so denied orders do not use up the rate.
- */
 export function runRiskChecks(
   ctx: RiskContext,
   limits: RiskLimits,
-  bucket: TokenBucket | undefined,
+  rate: SubmitRate,
 ): { passed: boolean; results: RiskCheckResult[]; denial?: RiskCheckResult } {
   const results: RiskCheckResult[] = [
     checkTradingState(ctx),
@@ -640,9 +651,9 @@ export function runRiskChecks(
   ];
   let denial = results.find((r) => !r.passed);
   if (denial === undefined) {
-    const rate = checkSubmitRate(bucket, limits);
-    results.push(rate);
-    if (!rate.passed) denial = rate;
+    const submitRate = checkSubmitRate(rate, limits);
+    results.push(submitRate);
+    if (!submitRate.passed) denial = submitRate;
   } else {
     results.push(
       result(

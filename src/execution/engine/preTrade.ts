@@ -259,8 +259,8 @@ export class PreTradeChecks {
       conversionRate = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
       time.resume();
     }
-    // A flatten while HALTED (the emergency stop's, or a person closing a position): it only reduces, and
-    // the submit rate does not hold it back, which would leave positions open in the emergency.
+    // A flatten while HALTED (the emergency stop's, or a person closing a position) is checked as REDUCING and not
+    // held back by the submit rate.
     const emergency = cmd.source === 'flatten' && this.control.state === 'HALTED';
     const tradingState: TradingStateName = emergency ? 'REDUCING' : this.control.state;
     const checks = runRiskChecks(
@@ -279,20 +279,8 @@ export class PreTradeChecks {
         conversionRate,
       },
       limits,
-      dryRun || emergency ? undefined : this.bucket,
+      emergency ? FLATTEN_WHILE_HALTED : dryRun ? undefined : this.bucket,
     );
-    if (emergency && limits.maxOrdersPerSecond !== undefined) {
-      const i = checks.results.findIndex((r) => r.check === 'submit_rate');
-      if (i >= 0 && checks.results[i]?.passed)
-        checks.results[i] = {
-          check: 'submit_rate',
-          code: 'RATE_LIMIT_EXCEEDED',
-          passed: true,
-          limit: limits.maxOrdersPerSecond,
-          actual: 'not counted',
-          message: 'Not counted: a flatten while trading is HALTED is not held back by the submit rate.',
-        };
-    }
     if (checks.denial) return denied(checks.denial.code, checks.denial.message, checks.results);
     if (accept === 'dry-run') return { cmd, risk: checks.results, engineMs: time.spent() };
     const reserve = order.quantity * (order.side === 'buy' ? quote.ask : quote.bid) * (conversionRate ?? 1);
@@ -363,6 +351,10 @@ export class PreTradeChecks {
 }
 
 const ignore = (): void => undefined;
+
+// A flatten while HALTED only reduces: the submit rate, which would leave positions open in the emergency, does not
+// hold it back (and it takes no token from the orders that follow the resume).
+const FLATTEN_WHILE_HALTED = { notCounted: 'a flatten while trading is HALTED is not held back by the submit rate.' };
 
 const dollars = (c: string): string => (c === 'USDT' || c === 'USDC' ? 'USD' : c);
 /** Whether two currencies are one for risk purposes (USDT and USDC count as USD). */

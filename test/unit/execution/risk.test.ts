@@ -641,6 +641,19 @@ describe('runRiskChecks', () => {
     clock.advance(1000);
     assert.equal(runRiskChecks(ctx(), limits, bucket).passed, true);
   });
+
+  it('an order the rate does not count passes it, takes no token and says why', () => {
+    const bucket = new TokenBucket(1, 1, new TestClock(NOW));
+    const exempt = runRiskChecks(ctx(), { ...limits, maxOrdersPerSecond: 1 }, { notCounted: 'a reason.' });
+    const rate = exempt.results.find((r) => r.check === 'submit_rate');
+    assert.deepEqual(
+      [exempt.passed, rate?.passed, rate?.actual, rate?.message],
+      [true, true, 'not counted', 'Not counted: a reason.'],
+    );
+    assert.equal(bucket.available(), 1);
+    assert.equal(runRiskChecks(ctx(), { ...limits, maxOrdersPerSecond: 1 }, bucket).passed, true);
+    assert.equal(runRiskChecks(ctx(), { ...limits, maxOrdersPerSecond: 1 }, bucket).passed, false);
+  });
 });
 
 describe('risk message numbers', () => {
