@@ -201,6 +201,24 @@ export interface ComponentBatchResult {
   stopped?: ComponentError;
 }
 
+/** A batch none of whose items ran: the component could not run, or the batch was not started (`error` says why). */
+export function failedBatch(
+  error: ComponentError,
+  more: { stderr?: string; diagnostics?: string[]; totalMs?: number } = {},
+): ComponentBatchResult {
+  return {
+    ok: false,
+    done: 0,
+    items: [],
+    metadata: null,
+    stdout: '',
+    stderr: more.stderr ?? '',
+    totalMs: more.totalMs ?? 0,
+    error,
+    ...(more.diagnostics ? { diagnostics: more.diagnostics } : {}),
+  };
+}
+
 export interface ComponentInfo {
   classes: Array<{ name: string; line: number; bases: string[]; entryPoint: 'generate_order' | 'execute' | null }>;
   metadata: Record<string, unknown> | null;

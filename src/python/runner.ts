@@ -39,6 +39,7 @@ import {
   DebugListeningSchema,
   type DebugListen,
   DEFAULT_RUNNER_LIMITS,
+  failedBatch,
   InspectResponseSchema,
   LIMIT_HINTS,
   type RunnerOptions,
@@ -63,7 +64,7 @@ const OWN_VARIABLE = /^SPTRADER_/i;
 
 export { PythonRunError } from './errors';
 // The runner's public shapes, defined with the wire protocol they travel on.
-export { DEFAULT_RUNNER_LIMITS } from './protocol';
+export { DEFAULT_RUNNER_LIMITS, failedBatch } from './protocol';
 export type {
   ComponentError,
   RunnerOptions,
@@ -662,16 +663,7 @@ export class PythonSession {
       totalMs: monotonicMs() - started,
     });
     const failed = (error: ComponentError, stderr = '', diagnostics?: string[]): ComponentBatchResult =>
-      done({
-        ok: false,
-        done: 0,
-        items: [],
-        metadata: null,
-        stdout: '',
-        stderr,
-        error,
-        ...(diagnostics ? { diagnostics } : {}),
-      });
+      failedBatch(error, { stderr, diagnostics, totalMs: monotonicMs() - started });
     const bad = precheck(req.file);
     if (bad) return failed(bad);
     let raw: Record<string, unknown>;
@@ -851,7 +843,7 @@ export class PythonWorker {
    */
   async runBatch(req: ComponentBatchRequest): Promise<ComponentBatchResult> {
     const bad = precheck(req.file);
-    if (bad) return { ok: false, done: 0, items: [], metadata: null, stdout: '', stderr: '', error: bad, totalMs: 0 };
+    if (bad) return failedBatch(bad);
     const stopped = this.stoppedAt;
     this.stoppedAt = undefined;
     if (
@@ -860,16 +852,7 @@ export class PythonWorker {
       stopped.instance === (req.instance ?? null) &&
       stopped.index === (req.indexStart ?? 0)
     )
-      return {
-        ok: false,
-        done: 0,
-        items: [],
-        metadata: null,
-        stdout: '',
-        stderr: '',
-        error: stopped.error,
-        totalMs: 0,
-      };
+      return failedBatch(stopped.error);
     const result = await (await this.session(req.file)).runBatch(req);
     if (result.ok && result.stopped) {
       if (result.done === 0) return { ...result, ok: false, error: result.stopped };

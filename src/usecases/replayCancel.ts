@@ -5,7 +5,7 @@
  * the stop are counted and their orders kept, the audit log is closed, the fills files are written,
  * and the report's `fatal` says where it stopped (code REPLAY_CANCELLED).
  */
-import type { ComponentBatchRequest, ComponentBatchResult } from '../python/runner';
+import { failedBatch, type ComponentBatchRequest, type ComponentBatchResult } from '../python/runner';
 import type { ReplayRunner } from './replay';
 
 export const REPLAY_CANCELLED = 'REPLAY_CANCELLED';
@@ -20,16 +20,8 @@ export function cancellableRunner(runner: ReplayRunner, stop: () => Promise<void
   let stopping: Promise<void> | undefined;
   const stopOnce = (): Promise<void> => (stopping ??= stop().catch(() => undefined));
   signal.addEventListener('abort', () => void stopOnce(), { once: true });
-  const cancelled = (): ComponentBatchResult => ({
-    ok: false,
-    done: 0,
-    items: [],
-    metadata: null,
-    stdout: '',
-    stderr: '',
-    totalMs: 0,
-    error: { code: REPLAY_CANCELLED, message: 'the replay was cancelled; the records before this one ran' },
-  });
+  const cancelled = (): ComponentBatchResult =>
+    failedBatch({ code: REPLAY_CANCELLED, message: 'the replay was cancelled; the records before this one ran' });
   return {
     ...preparing(runner),
     async runBatch(request: ComponentBatchRequest): Promise<ComponentBatchResult> {

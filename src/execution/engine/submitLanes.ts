@@ -16,7 +16,7 @@ import { crashPoint } from '../../common/crashPoint';
 import type { DenialCode, SubmitOrder } from '../events';
 import { applyEvent, isFinalState, newOrderRecord } from '../orderState';
 import type { RiskCheckResult } from '../risk';
-import { auditCommand, auditOrder, auditRisk, type EventLog } from './eventLog';
+import { auditCommand, auditRisk, type EventLog } from './eventLog';
 import type { OrderCache } from './orderCache';
 import type { Checked, PreTradeChecks } from './preTrade';
 import type { Reconciler } from './reconciler';
@@ -182,7 +182,8 @@ export class SubmitLanes {
     // Without an audit log there is no command to record, nor anything to wait for.
     if (!log.audit) return undefined;
     if (this.o.simulation) {
-      log.note('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
+      const command = auditCommand(cmd);
+    log.note('SubmitOrder', { command, risk: auditRisk(risk) });
       return undefined;
     }
     const durable = log.command('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
@@ -348,7 +349,8 @@ export class SubmitLanes {
     record = applyEvent(record, { type: 'Denied', at, code, reason: message }).order;
     // A denied duplicate must not replace the order that holds the id.
     cache.addDenied(record);
-    log.note('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
+    const command = auditCommand(cmd);
+    log.note('SubmitOrder', { command, risk: auditRisk(risk) });
     // The SubmitOrder just written holds the order and every check's result (same commandId); the denial's record
     // says what became of it, as OrderSubmitted's does. Listeners get the whole picture. (The order and the checks
     // written out again were three quarters of a denial's bytes in the log, and most of a denied order's time.)
@@ -362,7 +364,7 @@ export class SubmitLanes {
       code,
       reason: message,
     };
-    log.record('OrderDenied', { ...denied, risk, order: auditOrder(cmd.order) }, denied);
+    log.record('OrderDenied', { ...denied, risk, order: command['order'] }, denied);
     return {
       order: record,
       risk,
