@@ -14,7 +14,7 @@ import { checkSeal, sealJson } from '../common/checksum';
 import { dirname } from 'node:path';
 import { stateFileErrorOf } from '../common/stateErrors';
 import { z } from 'zod';
-import type { Clock } from '../common/clock';
+import { ElapsedTime, type Clock } from '../common/clock';
 import type { TradingStateName } from './risk';
 
 export const TradingStateSchema = z.object({
@@ -74,7 +74,14 @@ const nextUtcDay = (ms: number): number => (Math.floor(ms / DAY_MS) + 1) * DAY_M
 export class TradingStateStore {
   private record: TradingStateRecord;
   private consecutive = 0;
+  /** When each failure in the window happened, on `time`'s scale. */
   private failures: number[] = [];
+  /**
+   * Time passed, never going back: the breaker's window is measured on it. On the clock's reading a step back (a
+   * correction) kept the failures before it inside the window for as long as the step, so that one failure an hour
+   * later could trip the breaker (and a step forward emptied the window).
+   */
+  private readonly time: ElapsedTime;
   /** Set when the file could not be read: the engine starts halted and says why. */
   readonly loadProblem: string | undefined;
   /**
@@ -93,6 +100,7 @@ export class TradingStateStore {
     fromLog?: { state: TradingStateName; reason: string; source: string; at: number; seq: number },
   ) {
     const now = clock.now();
+    this.time = new ElapsedTime(clock);
     const fresh: TradingStateRecord = {
       version: 1,
       state: 'ACTIVE',
@@ -223,11 +231,10 @@ export class TradingStateStore {
 
   /** A broker error or venue rejection: may trip the breaker. */
   recordFailure(what: string): StateChange | undefined {
-    const now = this.clock.now();
     this.consecutive++;
-    this.failures.push(now);
+    this.failures.push(this.time.ms());
     const windowMs = this.breaker.windowMs ?? 60_000;
-    while (this.failures.length > 0 && (this.failures[0] as number) <= now - windowMs) this.failures.shift();
+    this.pruneWindow();
     if (this.record.state === 'HALTED') return undefined;
     const maxRun = this.breaker.maxConsecutiveFailures;
     const maxWindow = this.breaker.maxFailuresInWindow;
@@ -238,6 +245,12 @@ export class TradingStateStore {
         `${this.failures.length} broker errors or rejections within ${Math.round(windowMs / 1000)} s (limit ${maxWindow}); last: ${what}`,
       );
     return undefined;
+  }
+
+  /** Drops the failures older than the window. */
+  private pruneWindow(): void {
+    const since = this.time.ms() - (this.breaker.windowMs ?? 60_000);
+    while (this.failures.length > 0 && (this.failures[0] as number) <= since) this.failures.shift();
   }
 
   /** An order the venue took: ends a run of failures. */
@@ -274,6 +287,7 @@ export class TradingStateStore {
 
   /** Counters the UI shows next to the state. */
   breakerStatus(): { consecutiveFailures: number; failuresInWindow: number; settings: CircuitBreakerSettings } {
+    this.pruneWindow();
     return {
       consecutiveFailures: this.consecutive,
       failuresInWindow: this.failures.length,
