@@ -134,7 +134,7 @@ function orderName(record: AuditRecord, orders: ReadonlyMap<string, OrderTerms>)
   if (known) return describeOrder(known);
   // Submitted before the records read: named by its symbol and venue, the id only as a last resort.
   const symbol = str(record.data['symbol']);
-  return `${symbol ?? 'an order'} (placed earlier, ${id})`;
+  return `${symbol ?? 'an order'} (submitted before the records shown, ${id})`;
 }
 
 function fillText(fill: Record<string, unknown> | undefined): string | undefined {
