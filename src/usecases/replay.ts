@@ -38,10 +38,6 @@
  * ReplayStateDirError before anything is written, so simulated fills never enter a real audit log and a
  * real halt is never bypassed.
  *
- * Past 450 lines on purpose: the loop, its batching, its state requests and its report share the replay's
- * clock, venue and counters (the folder rule, the engine's setup: replaySetup.ts; the report's curve and
- * fills files: replayReport.ts).
- *
  * Past 450 lines on purpose: `replayComponent` is one loop whose steps (step the venue, build
  * market_data, run a batch, answer its state requests, submit, report) share the loop's state (the clock,
  * the record acted on, the orders in flight, the batch) and must keep the order of events above; split, each
