@@ -8,7 +8,7 @@
 import * as vscode from 'vscode';
 import { PaperBroker } from './brokers/paper/paperBroker';
 import { systemClock } from './common/clock';
-import { openEditorStateFolder } from './common/statePaths';
+import { openEditorStateFolder } from './common/editorStateFolder';
 import { OUTPUT_CHANNEL_NAME, Settings } from './constants';
 import { EditorSession } from './views/editorSession';
 import { EditorSettings } from './views/editorSettings';

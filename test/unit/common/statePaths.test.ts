@@ -12,11 +12,10 @@ import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { systemClock } from '../../../src/common/clock';
 import {
   adoptLegacyPaperAccounts,
-  editorStateDir,
   legacyEditorPaperDir,
   openEditorStateFolder,
-  statePaths,
-} from '../../../src/common/statePaths';
+} from '../../../src/common/editorStateFolder';
+import { editorStateDir, statePaths } from '../../../src/common/statePaths';
 import { recoverStateDir } from '../../../src/usecases/recover';
 import { openTradingSession, parseRiskSettings } from '../../../src/usecases/session';
 
