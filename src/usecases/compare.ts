@@ -24,134 +24,35 @@
  * the first acknowledgement and the last fill. A parent still working when the comparison ends (a
  * bracket's resting exits, a trailing stop that has not triggered) is cancelled, and its column says so.
  *
- * Past 450 lines on purpose: one use case, one pass over one set of columns (connect, quote, run, route,
- * send, time, rank); the parent's variant lives in compareParents.ts, and the column types and ranking here
- * are what both fill in.
+ * One pass over one set of columns (connect, quote, run, route, send, time, rank); the parent's variant lives in
+ * compareParents.ts, the request and column types both fill in in compareTypes.ts.
  */
-import { monotonicMs, type Clock } from '../common/clock';
+import { monotonicMs } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
-import type { AuditLog } from '../execution/audit/auditLog';
-import { splitParent, type ParentSpec } from '../execution/algos/dialect';
-import type { ParentOrder } from '../execution/algos/parents';
+import { splitParent } from '../execution/algos/dialect';
 import { compareParents } from './compareParents';
 import { trackLatency } from './compareLatency';
-import { chooseVenue, splitRoute, type RouteDecision, type RouteFees } from '../execution/route';
+import { chooseVenue, splitRoute } from '../execution/route';
 import { isBrokerError } from '../brokers/errors';
-import type { InstrumentRules, OrderRequest, OrderResponse, Quote } from '../orders/model';
+import type { InstrumentRules, Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
-import type { ExecutionEngine } from '../execution/engine';
 import { submitOrderCommand } from '../execution/events';
 import { isFinalState, orderResponseOf } from '../execution/orderState';
 import { describeOrder } from './describeOrder';
-import { computeSlippage, type Slippage } from '../execution/slippage';
-import {
-  buildMarketData,
-  fitToInstrument,
-  symbolFromMetadata,
-  componentRiskLimits,
-  type ComponentRunner,
-  type OutcomeError,
-  type TestOrderRequest,
-} from './testOrder';
+import { computeSlippage } from '../execution/slippage';
+import { buildMarketData, fitToInstrument, symbolFromMetadata, componentRiskLimits } from './testOrder';
 
-/** Test Order's request (recorded as a comparison), with how long each venue's parent may work. */
-export interface CompareRequest extends Omit<TestOrderRequest, 'source'> {
-  /** How long each venue's parent may work before the comparison cancels it (default: a TWAP's duration + waitMs, else waitMs). */
-  parentWaitMs?: number;
-}
+import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn, VenueVerdict } from './compareTypes';
 
-export interface CompareDependencies {
-  runner: ComponentRunner;
-  /** The venues, in the order the columns are shown; the first is the reference for market data. */
-  venues: readonly BrokerApi[];
-  engine: ExecutionEngine;
-  clock: Clock;
-  /** Each venue's presumptive fees, for the router's choice when the component routes (none: no fee). */
-  fees?: (venueId: string, instrument: InstrumentRules) => RouteFees | undefined;
-  /** The session's audit log: a parent's own records go there (a component that returns a parent needs it). */
-  audit?: Pick<AuditLog, 'append'>;
-}
-
-/** How one venue's order ended, as a column of the comparison. */
-export type VenueVerdict =
-  /** Filled in full or in part, or accepted and resting. */
-  | 'FILLED'
-  | 'PARTIALLY_FILLED'
-  | 'ACCEPTED'
-  | 'CANCELLED'
-  | 'EXPIRED'
-  /** The venue refused it. */
-  | 'REJECTED'
-  /** Refused before sending: a pre-trade check or the venue's capabilities (the engine's denial). */
-  | 'DENIED'
-  /** Not sent: the venue could not be reached, does not list the symbol, or the order does not fit its rules. */
-  | 'NOT_SENT'
-  /** Sent; the venue did not confirm it in time (it is being looked up by client order id, never resent). */
-  | 'UNCONFIRMED';
-
-export interface VenueColumn {
-  id: string;
-  displayName: string;
-  environment: string;
-  verdict: VenueVerdict;
-  /** Why it was refused, denied, rejected or not sent; the denial code first when there is one. */
-  reason: string | null;
-  code: string | null;
-  /** The venue's own touch for the order's symbol at decision time, when it could be read. */
-  quote: { bid: number; ask: number; timestamp: number } | null;
-  /** The order as sent to this venue (fitted to its grid), with its client order id. */
-  order: OrderRequest | null;
-  response: OrderResponse | null;
-  fill: { quantity: number; averagePrice: number; fills: number } | null;
-  /** Against this venue's own quote at decision time. */
-  slippage: Slippage | null;
-  /** Milliseconds: the engine's call to the venue until it answered, until accepted, until the last fill. */
-  latency: { submitMs: number | null; ackMs: number | null; fillMs: number | null };
-  /** Commission the venue charged, in the account's currency. */
-  fees: number | null;
-  notes: string[];
-  /** Against the best-priced filled venue (positive = worse for the trader); null when not filled. */
-  versusBest: { price: number; units: number; unit: 'pip' | 'tick'; bps: number; fees: number } | null;
-  /** When the component routes: what the router makes of this venue, and why. */
-  route: { role: RouteRole; reason: string | null } | null;
-  /** When the component returns a parent: the parent carried out here (its children's fills are `fill`). */
-  parent: ColumnParent | null;
-}
-
-/** The router's view of one compared venue: its pick, a usable candidate it passed over, one it skipped, or none of its candidates. */
-export type RouteRole = 'chosen' | 'passed over' | 'skipped' | 'not a candidate';
-
-export interface ColumnParent {
-  parentId: string;
-  state: ParentOrder['state'];
-  reason: string | null;
-  /** "TWAP BUY 1,000 EUR_USD, 2 slices over 1 s, filled 1,000". */
-  description: string;
-  /** What the venue carries natively and what the engine emulates. */
-  emulation: string;
-  children: number;
-  /** The parent was still working when the comparison ended and was cancelled then. */
-  cancelledAtEnd: boolean;
-}
-
-export interface CompareOutcome {
-  ok: boolean;
-  summary: string;
-  component: { file: string; className?: string; stdout: string; stderr: string; output: unknown };
-  marketData: Record<string, unknown> | null;
-  /** The component's order as it returned it (normalised, before each venue's grid). */
-  order: OrderRequest | null;
-  /** The router's decision over the compared venues, when the component routes. */
-  route: RouteDecision | null;
-  /** The parent order the component returned, when it returned one. */
-  parent: ParentSpec | null;
-  errors: OutcomeError[];
-  notes: string[];
-  venues: VenueColumn[];
-  /** The venue that filled at the best price net of fees, when any filled. */
-  best: string | null;
-  timings: { pythonMs: number | null; totalMs: number };
-}
+export type {
+  ColumnParent,
+  CompareDependencies,
+  CompareOutcome,
+  CompareRequest,
+  RouteRole,
+  VenueColumn,
+  VenueVerdict,
+} from './compareTypes';
 
 const DEFAULT_SYMBOL = 'EUR_USD';
 

@@ -9,7 +9,7 @@ import type { InstrumentRules, Quote } from '../orders/model';
 import type { AuditLog } from '../execution/audit/auditLog';
 import type { ParentSpec } from '../execution/algos/dialect';
 import { describeEmulation, describeParent, ParentOrders, type ParentOrder } from '../execution/algos/parents';
-import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn } from './compare';
+import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn } from './compareTypes';
 import { trackLatency } from './compareLatency';
 import { isFinalState, orderResponseOf } from '../execution/orderState';
 import { computeSlippage } from '../execution/slippage';
