@@ -11,12 +11,12 @@ import type { BrokerApi } from '../brokers/broker';
 import type { ParentSpec } from '../execution/algos/dialect';
 import { describeParent, ParentOrders, type ParentOrder } from '../execution/algos/parents';
 import type { TradingSession } from '../usecases/session';
-import type { ProfileAccess, SessionAccess } from './services';
+import type { ParentAccess, ProfileAccess, SessionAccess } from './services';
 
 /** How often working parents are advanced (a trailing stop reads its venue's quote each time). */
 const POLL_MS = 500;
 
-export class EditorParents implements vscode.Disposable {
+export class EditorParents implements ParentAccess, vscode.Disposable {
   private parents: Promise<ParentOrders> | undefined;
   private opened: ParentOrders | undefined;
   private timer: NodeJS.Timeout | undefined;

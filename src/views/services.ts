@@ -8,11 +8,12 @@ import type { BrokerApi } from '../brokers/broker';
 import type { CredentialSource } from '../brokers/credentials';
 import type { PaperBroker } from '../brokers/paper/paperBroker';
 import type { BrokerProfile } from '../brokers/registry';
+import type { ParentSpec } from '../execution/algos/dialect';
+import type { ParentOrder } from '../execution/algos/parents';
 import type { EngineEvent } from '../execution/events';
 import type { RecoverReport } from '../usecases/recover';
 import type { TradingSession } from '../usecases/session';
 import type { InterpreterService } from './interpreter';
-import type { EditorParents } from './parentOrders';
 
 /** The engine over the editor's state folder (opened once, on first use) and its events. */
 export interface SessionAccess {
@@ -47,6 +48,18 @@ export interface ProfileAccess {
   credentialsFor(profile: BrokerProfile): CredentialSource;
 }
 
+/** Parent orders (TWAP, iceberg, bracket, trailing stop) carried out over the session (views/parentOrders.ts). */
+export interface ParentAccess {
+  /** Starts a parent on a venue; its children go through the engine. */
+  start(spec: ParentSpec, venue: string): Promise<ParentOrder>;
+  /** Cancels a working parent and its working children; undefined when there is no such parent. */
+  cancel(parentId: string): Promise<ParentOrder | undefined>;
+  list(): ParentOrder[];
+  get(parentId: string): ParentOrder | undefined;
+  /** Fired when a parent changes (a child sent or filled, the parent done or cancelled). */
+  readonly onDidChange: vscode.Event<ParentOrder>;
+}
+
 /** Everything the composition root hands out; each registrar takes the `Pick` of it that it uses. */
 export interface ViewServices {
   readonly context: vscode.ExtensionContext;
@@ -57,5 +70,5 @@ export interface ViewServices {
   readonly paper: PaperBroker;
   readonly interpreters: InterpreterService;
   /** Parent orders (TWAP, iceberg, bracket, trailing stop) carried out over the session, and their news. */
-  readonly parents: EditorParents;
+  readonly parents: ParentAccess;
 }
