@@ -135,6 +135,22 @@ export interface AlpacaBrokerOptions {
 }
 
 const OrderListSchema = z.array(z.unknown());
+/** GET /v2/orders: `limit` "max is 500" (Alpaca API reference, "Get all orders"). */
+const OPEN_ORDER_PAGE = 500;
+/** Pages read at most in one listing (50 000 open orders). */
+const OPEN_ORDER_PAGES_MAX = 100;
+
+const idOf = (item: unknown): string | undefined =>
+  typeof item === 'object' && item !== null && 'id' in item && typeof item.id === 'string' ? item.id : undefined;
+
+/** When an order in a list was submitted (ms), for the next page's `after`; -Infinity when it does not say. */
+function submittedAt(item: unknown): number {
+  if (typeof item !== 'object' || item === null) return Number.NEGATIVE_INFINITY;
+  const o = item as { submitted_at?: unknown; created_at?: unknown };
+  const text = typeof o.submitted_at === 'string' ? o.submitted_at : o.created_at;
+  const at = typeof text === 'string' ? Date.parse(text) : Number.NaN;
+  return Number.isFinite(at) ? at : Number.NEGATIVE_INFINITY;
+}
 
 export class AlpacaBroker implements BrokerApi {
   readonly id = 'alpaca';
@@ -374,18 +390,12 @@ export class AlpacaBroker implements BrokerApi {
    * its id is returned among `listed`, so the poll does not take it for an order that left the list.
    */
   private async readOpenOrders(tolerant: boolean): Promise<{ orders: OrderResponse[]; listed: Set<string> }> {
-    const client = this.ensureConnected();
-    const raw = await this.request('order', () =>
-      client.trading.orders.getAllOrdersRaw({ status: 'open', limit: 500, direction: 'asc' }),
-    );
+    const raw = await this.readOpenOrderPages();
     return this.guardSync('order', () => {
       const orders: OrderResponse[] = [];
       const listed = new Set<string>();
-      for (const item of validate(OrderListSchema, raw, 'an order list')) {
-        const id =
-          typeof item === 'object' && item !== null && 'id' in item && typeof item.id === 'string'
-            ? item.id
-            : undefined;
+      for (const item of raw) {
+        const id = idOf(item);
         if (id !== undefined) listed.add(id);
         try {
           orders.push(this.observe(item));
@@ -400,6 +410,50 @@ export class AlpacaBroker implements BrokerApi {
       }
       return { orders, listed };
     });
+  }
+
+  /**
+   * Every open order, page by page: GET /v2/orders returns at most `limit` (max 500) orders, so a full page is
+   * followed by the next, oldest first (`direction=asc`), from just before the last one's `submitted_at`
+   * (`after` is exclusive: orders sharing that instant are read again and dropped by id). Alpaca API
+   * reference "Get all orders" (`limit` "max is 500", `after`, `until`, `direction`).
+   */
+  private async readOpenOrderPages(): Promise<unknown[]> {
+    const client = this.ensureConnected();
+    const items: unknown[] = [];
+    const seen = new Set<string>();
+    let after: string | undefined;
+    for (let page = 0; page < OPEN_ORDER_PAGES_MAX; page++) {
+      const from = after;
+      const raw = await this.request('order', () =>
+        client.trading.orders.getAllOrdersRaw({
+          status: 'open',
+          limit: OPEN_ORDER_PAGE,
+          direction: 'asc',
+          ...(from === undefined ? {} : { after: from }),
+        }),
+      );
+      const batch = this.guardSync('order', () => validate(OrderListSchema, raw, 'an order list'));
+      let fresh = 0;
+      let last = Number.NEGATIVE_INFINITY;
+      for (const item of batch) {
+        const id = idOf(item);
+        if (id !== undefined) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+        }
+        items.push(item);
+        fresh++;
+        last = Math.max(last, submittedAt(item));
+      }
+      if (batch.length < OPEN_ORDER_PAGE || fresh === 0 || !Number.isFinite(last)) return items;
+      after = new Date(last - 1).toISOString();
+    }
+    throw new BrokerError(
+      'BAD_RESPONSE',
+      `Alpaca listed more than ${OPEN_ORDER_PAGES_MAX * OPEN_ORDER_PAGE} open orders; the list was not read to its end`,
+      { retryable: true },
+    );
   }
 
   // --- account and market data ---

@@ -112,6 +112,8 @@ export interface FakeAlpaca extends FakeVenue {
    * `mleg`") or an order in a status this client does not know.
    */
   addOrderPlacedElsewhere(order: Record<string, unknown>): void;
+  /** The query parameters of every GET /v2/orders so far. */
+  orderListRequests(): Array<Record<string, string>>;
 }
 
 type Side = 'buy' | 'sell';
@@ -290,6 +292,8 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
   const acceptAs: string[] = [];
   /** Open orders placed elsewhere (`addOrderPlacedElsewhere`), listed as given. */
   const elsewhere: Array<Record<string, unknown>> = [];
+  /** The query of every GET /v2/orders, in order. */
+  const listRequests: Array<Record<string, string>> = [];
   const placeOrder = (body: Record<string, unknown>, res: ServerResponse): WireOrder | undefined => {
     const refusal = refusals.shift();
     if (refusal) return void fail(res, refusal.status, refusal.code, refusal.message);
@@ -480,13 +484,29 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     if (method === 'POST' && path === '/v2/orders') return handleOrderPost(req, res, raw);
     if (method === 'GET' && path === '/v2/orders') {
       const status = url.searchParams.get('status') ?? 'open';
+      // Alpaca API reference "Get all orders": `limit` defaults to 50, "max is 500"; `after` / `until` keep
+      // only orders submitted after / until that timestamp (both exclusive); `direction` asc or desc (the
+      // default) orders them by submission time.
+      const at = (o: { submitted_at?: unknown }) =>
+        typeof o.submitted_at === 'string' ? Date.parse(o.submitted_at) : Number.NEGATIVE_INFINITY;
+      const after = url.searchParams.get('after');
+      const until = url.searchParams.get('until');
       const list = [
         ...(status === 'closed' ? [] : elsewhere),
         ...[...byId.values()]
           .map((b) => b.order)
           .filter((o) => status === 'all' || (status === 'open' ? !FINAL.has(o.status) : FINAL.has(o.status))),
-      ];
-      return send(res, 200, list.slice(0, Number(url.searchParams.get('limit') ?? 50)));
+      ]
+        .filter((o) => after === null || at(o) > Date.parse(after))
+        .filter((o) => until === null || at(o) < Date.parse(until));
+      const sorted = list
+        .map((o, i) => ({ o, i }))
+        .sort((a, b) => at(a.o) - at(b.o) || a.i - b.i)
+        .map((x) => x.o);
+      if (url.searchParams.get('direction') !== 'asc') sorted.reverse();
+      const limit = Math.min(500, Number(url.searchParams.get('limit') ?? 50));
+      listRequests.push(Object.fromEntries(url.searchParams));
+      return send(res, 200, sorted.slice(0, limit));
     }
     if (method === 'GET' && path === '/v2/orders:by_client_order_id') {
       const id = byClientId.get(url.searchParams.get('client_order_id') ?? '');
@@ -646,6 +666,9 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     },
     addOrderPlacedElsewhere(order) {
       elsewhere.push(structuredClone(order));
+    },
+    orderListRequests() {
+      return listRequests.map((q) => ({ ...q }));
     },
     acceptNextAs(status) {
       acceptAs.push(status);
