@@ -25,7 +25,7 @@
  * | client_order_id              | `orderRef` (free text, not a venue key: the adapter keeps the index) |
  * | order_id                     | the TWS `orderId` (from `reqIds` → `nextValidId`), as a string      |
  * | EUR_USD / AAPL / BTCUSD      | CASH EUR.USD IDEALPRO / STK SMART USD / CRYPTO PAXOS USD           |
- * | fills                        | increases of the cumulative `filled` in `orderStatus` (at `lastFillPrice`) |
+ * | fills                        | `execDetails` (id execId, price, shares) with its `commissionReport`; else the increase of `filled` |
  * | account                      | `reqAccountSummary`: NetLiquidation → equity, TotalCashValue → balance, BuyingPower |
  * | positions                    | `reqPositions` (avgCost / multiplier), marked with a snapshot quote when one comes |
  * | quote                        | `reqMktData` snapshot: ticks 1/2/4 (bid/ask/last, or delayed 66/67/68) until `tickSnapshotEnd` |
@@ -113,6 +113,11 @@ export interface IbBrokerOptions {
   onError?: (message: string, error: unknown) => void;
   /** Reuse an account or positions read this long unless an order of ours changed since (`ReadCache`); default 0 (the registry sets 1000). */
   readReuseMs?: number;
+  /**
+   * How long a fill waits for its execution's commission report before it is reported with commission 0
+   * (default 1 000 ms; TWS sends the report right after the execution). See `orderRegistry.ts`.
+   */
+  commissionWaitMs?: number;
 }
 
 const REQ_ID_BASE = 900_000_000;
@@ -183,6 +188,7 @@ export class IbBroker implements BrokerApi {
       tracker: this.tracker,
       events: this.events,
       onError: (message, error) => this.onError(message, error),
+      ...(options.commissionWaitMs === undefined ? {} : { commissionWaitMs: options.commissionWaitMs }),
     });
     this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
@@ -235,6 +241,7 @@ export class IbBroker implements BrokerApi {
 
   /** Stops listening to the current IBApi and closes its socket. */
   private detach(): void {
+    this.orders.flush();
     const ib = this.ib;
     this.ib = undefined;
     this.connected = false;
@@ -310,6 +317,24 @@ export class IbBroker implements BrokerApi {
       guard('openOrder', (orderId: number, contract: IbLib.Contract, order: IbLib.Order, state: IbLib.OrderState) =>
         this.orders.onOpenOrder(orderId, contract as IbContract, order as IbOrder, String(state.status)),
       ),
+    );
+    ib.on(
+      E.execDetails,
+      guard('execDetails', (_reqId: number, _contract: IbLib.Contract, execution: IbLib.Execution) => {
+        if (execution.orderId === undefined || execution.execId === undefined) return;
+        this.orders.onExecution(execution.orderId, {
+          execId: execution.execId,
+          shares: Number(execution.shares),
+          price: Number(execution.price),
+          liquidity: execution.lastLiquidity === undefined ? undefined : Number(execution.lastLiquidity),
+        });
+      }),
+    );
+    ib.on(
+      E.commissionReport,
+      guard('commissionReport', (report: IbLib.CommissionReport) => {
+        if (report.execId !== undefined) this.orders.onCommission(report.execId, report.commission);
+      }),
     );
     ib.on(
       E.openOrderEnd,
@@ -577,9 +602,13 @@ export class IbBroker implements BrokerApi {
     const ib = this.ensureConnected();
     this.reconciling ??= this.request<void>(ib, 'reqAllOpenOrders', this.timeoutMs, (done) => {
       const off = this.on('openOrderEnd', () => done());
+      this.orders.reconciling = true;
       ib.reqAllOpenOrders();
       return off;
-    }).finally(() => (this.reconciling = undefined));
+    }).finally(() => {
+      this.reconciling = undefined;
+      this.orders.reconciling = false;
+    });
     return this.reconciling;
   }
 

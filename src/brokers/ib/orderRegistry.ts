@@ -1,12 +1,24 @@
 /**
  * IB's orders as this session knows them: each order by its TWS id and by its orderRef (our client order id),
- * kept current by TWS's events (`orderStatus`, `openOrder`, errors for an order). IB reports cumulative
- * status; each report goes through the order tracker, which emits what is new in it once.
+ * kept current by TWS's events (`orderStatus`, `openOrder`, `execDetails`, `commissionReport`, errors for an
+ * order). IB reports cumulative status; each report goes through the order tracker, which emits what is new
+ * in it once.
+ *
+ * Fills carry IB's commission. TWS API "Executions and Commissions": "When an order is filled either fully or
+ * partially, the IBApi.EWrapper.execDetails and IBApi.EWrapper.commissionReport events will deliver
+ * IBApi.Execution and IBApi.CommissionReport objects"; the report follows its execution (matched by `execId`),
+ * other messages (the order's status) possibly in between. So a status report that brings a fill is held
+ * until executions with their commission reports cover it: each execution becomes one fill (its id the
+ * `execId`, its price and commission IB's). A report still not covered after `commissionWaitMs` is applied as
+ * before, the uncovered part one fill synthesised from the cumulative figures with commission 0; so are the
+ * reports answering `reqAllOpenOrders` at once (an order filled while we were away, whose executions TWS does
+ * not send again). Later executions for a quantity already counted are not counted again. Executions with their commissions that no status report has announced yet bring
+ * their fills on their own. A held report is never lost: `flush` applies every one (on disconnect).
  */
 import type { EventEmitter } from 'node:events';
 import type { Clock } from '../../common/clock';
-import { isFinalStatus } from '../../orders/model';
-import type { OrderTracker } from '../orderTracker';
+import { isFinalStatus, type Fill } from '../../orders/model';
+import { plainQuantity, synthesisedFillId, type OrderTracker } from '../orderTracker';
 import { errorMeaning } from './errors';
 import type { IbContract } from './market';
 import {
@@ -24,7 +36,35 @@ export interface Entry extends RegistryView {
   /** Refused before TWS accepted it (rate limit, duplicate id, …): the client order id may be used again. */
   failedBeforeAcceptance: boolean;
   badResponse: string | undefined;
+  /** IB's executions of this order (`execDetails`), in the order they came, each with its commission once reported. */
+  executions?: Execution[];
+  /** Status reports bringing a fill whose commission has not come yet, oldest first. */
+  held?: StatusReport[];
+  holdTimer?: ReturnType<typeof setTimeout> | undefined;
 }
+
+/** One `execDetails` of ours: `shares` at `price`; `commission` once its `commissionReport` came. */
+export interface Execution {
+  execId: string;
+  shares: number;
+  price: number;
+  commission: number | undefined;
+  /** Execution.lastLiquidity: 1 added (maker), 2 removed, 3 routed out. */
+  liquidity: number | undefined;
+}
+
+export interface StatusReport {
+  status: string;
+  filled: number;
+  avgFillPrice: number;
+  lastFillPrice: number | undefined;
+}
+
+/** How long a status report with a fill waits for its executions' commission reports (default). */
+export const COMMISSION_WAIT_MS = 1000;
+/** Commission reports kept for executions not (yet) seen: TWS sends the execution first. */
+const EARLY_COMMISSIONS_KEPT = 1000;
+const EPS = 1e-9;
 
 /** Registry size above which the oldest final orders are forgotten. */
 export const MAX_ORDERS_KEPT = 2000;
@@ -36,13 +76,27 @@ export interface OrderRegistryDeps {
   /** Internal notifications: 'status' (orderId), 'bad' (orderId, why). */
   events: EventEmitter;
   onError: (message: string, error: unknown) => void;
+  /** How long a fill waits for its commission report (default `COMMISSION_WAIT_MS`). */
+  commissionWaitMs?: number;
 }
 
 export class OrderRegistry {
   readonly byId = new Map<number, Entry>();
   readonly byRef = new Map<string, Entry>();
+  /** Our executions by execId, for the commission report that names only that. */
+  private readonly byExecId = new Map<string, { entry: Entry; execution: Execution }>();
+  /** Commission reports that came before their execution. */
+  private readonly earlyCommissions = new Map<string, number>();
+  private readonly commissionWaitMs: number;
+  /**
+   * Set while TWS answers `reqAllOpenOrders`: its status reports describe fills made while we were away, whose
+   * executions TWS does not send again, so they are applied at once (commission 0 where no execution is known).
+   */
+  reconciling = false;
 
-  constructor(private readonly deps: OrderRegistryDeps) {}
+  constructor(private readonly deps: OrderRegistryDeps) {
+    this.commissionWaitMs = deps.commissionWaitMs ?? COMMISSION_WAIT_MS;
+  }
 
   /** An `orderStatus` event. */
   onStatus(
@@ -65,22 +119,192 @@ export class OrderRegistry {
       this.deps.events.emit('bad', orderId, bad);
       return;
     }
-    this.applyStatus(entry, report.status, report.filled ?? 0, report.avgFillPrice ?? 0, report.lastFillPrice);
+    this.report(entry, {
+      status: report.status,
+      filled: report.filled ?? 0,
+      avgFillPrice: report.avgFillPrice ?? 0,
+      lastFillPrice: report.lastFillPrice,
+    });
   }
 
+  /**
+   * A status report for an order: applied at once when it brings no fill (and none is held before it), else
+   * held until its commission is known. A held report still tells that the order is working.
+   */
+  private report(entry: Entry, report: StatusReport): void {
+    const held = (entry.held ??= []);
+    if (held.length === 0 && !(report.filled > entry.filled + EPS)) {
+      this.applyStatus(entry, report.status, report.filled, report.avgFillPrice, report.lastFillPrice);
+      return;
+    }
+    held.push(report);
+    this.drain(entry, this.reconciling);
+    if ((entry.held?.length ?? 0) === 0) return;
+    // TWS took the order: say so now (the submit waits for it); the fill follows with its commission.
+    if (entry.ibStatus === undefined || PENDING_IB.has(entry.ibStatus)) {
+      const working = report.status === 'PreSubmitted' ? 'PreSubmitted' : 'Submitted';
+      this.applyStatus(entry, working, entry.filled, entry.avgFillPrice ?? 0, undefined, []);
+    }
+    entry.holdTimer ??= this.startHold(entry);
+  }
+
+  private startHold(entry: Entry): ReturnType<typeof setTimeout> {
+    const timer = setTimeout(() => {
+      entry.holdTimer = undefined;
+      try {
+        this.drain(entry, true);
+      } catch (e) {
+        this.deps.onError(`IB: applying the held status of order ${entry.orderId} failed`, e);
+      }
+    }, this.commissionWaitMs);
+    timer.unref?.();
+    return timer;
+  }
+
+  /** Applies held reports, oldest first, while their fills are covered by commissioned executions (`force`: all). */
+  private drain(entry: Entry, force: boolean): void {
+    const held = entry.held ?? [];
+    while (held.length > 0) {
+      const next = held[0] as StatusReport;
+      const fills = this.fillsUpTo(entry, next, force);
+      if (fills === undefined) return;
+      held.shift();
+      this.applyStatus(entry, next.status, next.filled, next.avgFillPrice, next.lastFillPrice, fills);
+    }
+    if (entry.holdTimer !== undefined) clearTimeout(entry.holdTimer);
+    entry.holdTimer = undefined;
+    if (!force) this.applyUnannounced(entry);
+  }
+
+  /**
+   * The fills that bring the order from what is applied to `report.filled`: IB's executions with their
+   * commissions; undefined while one is missing (unless `force`, when the rest is synthesised).
+   */
+  private fillsUpTo(entry: Entry, report: StatusReport, force: boolean): Fill[] | undefined {
+    const from = entry.filled;
+    const to = report.filled;
+    const fills: Fill[] = [];
+    let run = 0;
+    let covered = from;
+    let notional = 0;
+    for (const e of entry.executions ?? []) {
+      const start = run;
+      run += e.shares;
+      const lo = Math.max(start, from);
+      const hi = Math.min(run, to);
+      if (!(hi > lo + EPS)) continue;
+      if (e.commission === undefined && !force) return undefined;
+      const whole = Math.abs(hi - lo - e.shares) <= EPS;
+      const quantity = whole ? e.shares : Number((hi - lo).toFixed(10));
+      fills.push({
+        fill_id: whole ? e.execId : `${e.execId}@${plainQuantity(hi)}`,
+        order_id: String(entry.orderId),
+        client_order_id: entry.request.client_order_id,
+        symbol: entry.request.symbol,
+        side: entry.request.side,
+        price: e.price,
+        quantity,
+        commission: e.commission === undefined ? 0 : whole ? e.commission : (e.commission * quantity) / e.shares,
+        liquidity: e.liquidity === 1 ? 'maker' : e.liquidity === undefined ? liquidityOf(entry) : 'taker',
+        timestamp: this.deps.clock.now(),
+      });
+      covered = hi;
+      notional += quantity * e.price;
+    }
+    if (to > covered + EPS) {
+      if (!force) return undefined;
+      // Not covered by executions: priced so the average matches IB's.
+      const qty = to - covered;
+      const before = from * (entry.avgFillPrice ?? 0) + notional;
+      const implied = (to * report.avgFillPrice - before) / qty;
+      const last = report.lastFillPrice;
+      const price =
+        Number.isFinite(implied) && implied > 0 ? implied : last !== undefined && last > 0 ? last : report.avgFillPrice;
+      fills.push({
+        fill_id: synthesisedFillId(String(entry.orderId), to),
+        order_id: String(entry.orderId),
+        client_order_id: entry.request.client_order_id,
+        symbol: entry.request.symbol,
+        side: entry.request.side,
+        price,
+        quantity: Number(qty.toFixed(10)),
+        commission: 0,
+        liquidity: liquidityOf(entry),
+        timestamp: this.deps.clock.now(),
+      });
+    }
+    return fills;
+  }
+
+  /** Commissioned executions beyond what any status report announced: their fills, under the order's status. */
+  private applyUnannounced(entry: Entry): void {
+    let run = 0;
+    let notional = 0;
+    for (const e of entry.executions ?? []) {
+      if (e.commission === undefined) break;
+      run += e.shares;
+      notional += e.shares * e.price;
+    }
+    if (!(run > entry.filled + EPS) || entry.ibStatus === undefined) return;
+    const done = run + EPS >= entry.request.quantity;
+    const status = done ? 'Filled' : entry.ibStatus === 'Filled' ? 'Submitted' : entry.ibStatus;
+    const report: StatusReport = { status, filled: run, avgFillPrice: notional / run, lastFillPrice: undefined };
+    const fills = this.fillsUpTo(entry, report, false);
+    if (fills !== undefined)
+      this.applyStatus(entry, report.status, report.filled, report.avgFillPrice, undefined, fills);
+  }
+
+  /** An `execDetails` event for one of our orders. */
+  onExecution(orderId: number, execution: Omit<Execution, 'commission'>): void {
+    const entry = this.byId.get(orderId);
+    if (!entry || !execution.execId || this.byExecId.has(execution.execId)) return;
+    if (!(Number.isFinite(execution.shares) && execution.shares > 0 && Number.isFinite(execution.price))) return;
+    const early = this.earlyCommissions.get(execution.execId);
+    this.earlyCommissions.delete(execution.execId);
+    const e: Execution = { ...execution, commission: early };
+    (entry.executions ??= []).push(e);
+    this.byExecId.set(e.execId, { entry, execution: e });
+    this.drain(entry, false);
+  }
+
+  /** A `commissionReport` event: the commission of one execution (IB's "unset" value counts as 0). */
+  onCommission(execId: string, commission: number | undefined): void {
+    const amount = commission !== undefined && Number.isFinite(commission) && commission < 1e300 ? commission : 0;
+    const known = this.byExecId.get(execId);
+    if (!known) {
+      this.earlyCommissions.set(execId, amount);
+      if (this.earlyCommissions.size > EARLY_COMMISSIONS_KEPT)
+        this.earlyCommissions.delete(this.earlyCommissions.keys().next().value as string);
+      return;
+    }
+    if (known.execution.commission !== undefined) return;
+    known.execution.commission = amount;
+    this.drain(known.entry, false);
+  }
+
+  /** Applies every held report now (the connection is going): no fill is left unsaid. */
+  flush(): void {
+    for (const entry of this.byId.values()) if ((entry.held?.length ?? 0) > 0) this.drain(entry, true);
+  }
+
+  /** Applies one status report; `fills` are its fills when known, else derived from the cumulative figures. */
   applyStatus(
     entry: Entry,
     status: string,
     filled: number,
     avgFillPrice: number,
     lastFillPrice: number | undefined,
+    fills?: Fill[],
   ): void {
     const now = this.deps.clock.now();
     const before = responseOf(entry, now);
     entry.confirmed = true;
     entry.badResponse = undefined;
-    const fill = fillFromStatus(entry, filled, avgFillPrice, lastFillPrice, now);
-    if (fill) entry.fills.push(fill);
+    if (fills !== undefined) entry.fills.push(...fills);
+    else {
+      const fill = fillFromStatus(entry, filled, avgFillPrice, lastFillPrice, now);
+      if (fill) entry.fills.push(fill);
+    }
     if (filled >= entry.filled) {
       entry.filled = filled;
       if (avgFillPrice > 0) entry.avgFillPrice = avgFillPrice;
@@ -136,7 +360,14 @@ export class OrderRegistry {
           this.deps.tracker.observe(responseOf(entry, this.deps.clock.now()));
         }
       } else if (meaning.kind === 'cancelled') {
-        this.applyStatus(entry, 'Cancelled', entry.filled, entry.avgFillPrice ?? 0, undefined);
+        // After any fill still held: the cancel came after it.
+        const last = entry.held?.[entry.held.length - 1];
+        this.report(entry, {
+          status: 'Cancelled',
+          filled: last?.filled ?? entry.filled,
+          avgFillPrice: last?.avgFillPrice ?? entry.avgFillPrice ?? 0,
+          lastFillPrice: undefined,
+        });
       }
     }
   }
@@ -152,6 +383,11 @@ export class OrderRegistry {
       if (!old.confirmed || !isFinalStatus(responseOf(old, now).status)) continue;
       this.byId.delete(id);
       if (this.byRef.get(old.request.client_order_id) === old) this.byRef.delete(old.request.client_order_id);
+      for (const e of old.executions ?? []) this.byExecId.delete(e.execId);
     }
   }
 }
+
+/** Without IB's word (Execution.lastLiquidity): a limit order is taken to have rested. */
+const liquidityOf = (entry: Entry): 'maker' | 'taker' =>
+  entry.request.order_type.type === 'limit' ? 'maker' : 'taker';

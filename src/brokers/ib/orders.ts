@@ -250,7 +250,7 @@ export function responseOf(view: RegistryView, now: number): OrderResponse {
     status,
     filled_price: view.filled > 0 ? view.avgFillPrice : null,
     filled_quantity: view.filled > 0 ? view.filled : null,
-    commission: null,
+    commission: view.fills.length > 0 ? Number(view.fills.reduce((sum, f) => sum + f.commission, 0).toFixed(10)) : null,
     timestamp: view.updatedAt,
     created_at: view.createdAt,
     fills: view.fills.slice(),

@@ -16,6 +16,15 @@
  *   price reaches it, it executes as a market order. The fake has no trades: its price is the touch (the
  *   bid for a sell, the ask for a buy). PLACE_ORDER carries trailStopPrice and trailingPercent at fields 68
  *   and 69, OPEN_ORDER at 64 and 65 (server version 187, as @stoqey/ib encodes and decodes them).
+ * - Each fill is also an EXECUTION_DATA (11: execId, shares, price, cumQty, avgPrice, lastLiquidity; reqId -1) and
+ *   then a COMMISSION_REPORT (59: execId, commission, currency, realizedPNL unset) after the ORDER_STATUS, as TWS
+ *   API "Executions and Commissions" describes ("When an order is filled either fully or partially, the
+ *   IBApi.EWrapper.execDetails and IBApi.EWrapper.commissionReport events will deliver IBApi.Execution and
+ *   IBApi.CommissionReport objects"; the report is matched to its execution by execId). Field layout at server
+ *   version 187 as `@stoqey/ib`'s decoder reads it (decodeMsg_EXECUTION_DATA: no version field from
+ *   LAST_LIQUIDITY (136) on; decodeMsg_COMMISSION_REPORT). The commission is IB's fixed US-stock rate:
+ *   USD 0.005 a share, at least USD 1.00 an order (per execution here); `commissionReports: false` leaves the
+ *   reports out, `executions: false` both.
  * - CANCEL_ORDER → ERR 202 + Cancelled, or 10148 (not cancellable) / 10147 (not found).
  * - REQ_POSITIONS, REQ_ACCOUNT_SUMMARY, REQ_MKT_DATA (snapshot: ticks 1, 2, 4 + end, or ERR 200).
  * - REQ_ALL_OPEN_ORDERS → OPEN_ORDER + ORDER_STATUS for every order it holds, then OPEN_ORDER_END.
@@ -61,7 +70,16 @@ export interface FakeTwsOptions {
   cash?: number;
   /** First order id NEXT_VALID_ID announces (default 1). */
   firstOrderId?: number;
+  /** Send EXECUTION_DATA for each fill (default true). */
+  executions?: boolean;
+  /** Send a COMMISSION_REPORT after each EXECUTION_DATA (default true). */
+  commissionReports?: boolean;
+  /** The commission of an execution of `shares` (default `fakeTwsCommission`, IB's fixed US-stock rate). */
+  commission?: (shares: number) => number;
 }
+
+/** The fake's commission for one execution: USD 0.005 a share, at least USD 1.00 (IB's fixed US-stock rate). */
+export const fakeTwsCommission = (shares: number): number => Math.max(1, Number((shares * 0.005).toFixed(4)));
 
 interface FakeContract {
   conId: number;
@@ -107,7 +125,11 @@ interface Position {
  */
 export type FakeTwsStep =
   | { status: string; filled?: number; avgFillPrice?: number; lastFillPrice?: number }
-  | { error: number; message: string };
+  | { error: number; message: string }
+  /** An EXECUTION_DATA for the order (a script with one sends no executions of its own). */
+  | { execution: { execId: string; shares: number; price: number; lastLiquidity?: number } }
+  /** A COMMISSION_REPORT (`commission` undefined: IB's "unset" value). */
+  | { commissionReport: { execId: string; commission: number | undefined } };
 
 export interface FakeTws extends FakeVenue {
   /** Orders as the fake holds them (for assertions). */
@@ -196,8 +218,78 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     0,
   ];
   const scripts: FakeTwsStep[][] = [];
-  const notify = (o: FakeOrder) => sessionOf(o.clientId)?.send(statusFields(o));
+  const notify = (o: FakeOrder) => {
+    const session = sessionOf(o.clientId);
+    session?.send(statusFields(o));
+    for (const f of takeFills(o)) if (session && !session.socket.destroyed) session.socket.write(f);
+  };
   const error = (s: Session, id: number, code: number, message: string) => s.send([4, 2, id, code, message, '']);
+  let execSeq = 0;
+  const executionFields = (
+    o: FakeOrder,
+    e: { execId: string; shares: number; price: number; lastLiquidity?: number },
+  ): Array<string | number> => [
+    11,
+    -1,
+    o.orderId,
+    o.contract.conId,
+    o.contract.symbol,
+    o.contract.secType,
+    '',
+    0,
+    '',
+    '',
+    o.contract.exchange,
+    o.contract.currency,
+    o.contract.localSymbol,
+    '',
+    e.execId,
+    connectionTime(),
+    FAKE_TWS_ACCOUNT,
+    o.contract.exchange,
+    o.action === 'BUY' ? 'BOT' : 'SLD',
+    e.shares,
+    e.price,
+    o.permId,
+    o.clientId,
+    0,
+    o.filled,
+    o.avgFillPrice,
+    o.orderRef,
+    '',
+    '',
+    '',
+    e.lastLiquidity ?? 2,
+    0,
+  ];
+  const commissionFields = (execId: string, commission: number | undefined): Array<string | number> => [
+    59,
+    1,
+    execId,
+    commission ?? '1.7976931348623157E308',
+    'USD',
+    '1.7976931348623157E308',
+    '1.7976931348623157E308',
+    '',
+  ];
+  /** The EXECUTION_DATA and COMMISSION_REPORT frames of one fill of `shares` at `price`. */
+  const executionFrames = (o: FakeOrder, shares: number, price: number, liquidity: number): Buffer[] => {
+    if (options.executions === false || !(shares > 0)) return [];
+    const execId = `0000e0d5.${(o.permId * 1000 + ++execSeq).toString(16)}.01.01`;
+    const frames = [frame(executionFields(o, { execId, shares, price, lastLiquidity: liquidity }))];
+    if (options.commissionReports !== false)
+      frames.push(frame(commissionFields(execId, (options.commission ?? fakeTwsCommission)(shares))));
+    return frames;
+  };
+  /** Fills made by matching, sent after the order's next status. */
+  const unsentFills = new Map<number, Buffer[]>();
+  /** Orders that rested after placement (a later fill of a limit added liquidity). */
+  const resting = new Set<number>();
+  const takeFills = (o: FakeOrder): Buffer[] => {
+    const frames = unsentFills.get(o.orderId) ?? [];
+    unsentFills.delete(o.orderId);
+    return frames;
+  };
 
   const conIdOf = (c: Omit<FakeContract, 'conId'>): number => {
     const k = contractKey({ ...c, conId: 0 });
@@ -206,12 +298,16 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     return id;
   };
 
-  const fill = (o: FakeOrder, price: number) => {
+  const fill = (o: FakeOrder, price: number, resting = false) => {
     const qty = o.qty - o.filled;
     o.avgFillPrice = (o.avgFillPrice * o.filled + price * qty) / o.qty;
     o.filled = o.qty;
     o.lastFillPrice = price;
     o.status = 'Filled';
+    unsentFills.set(o.orderId, [
+      ...(unsentFills.get(o.orderId) ?? []),
+      ...executionFrames(o, qty, price, resting ? 1 : 2),
+    ]);
     const k = contractKey(o.contract);
     const signed = o.action === 'BUY' ? qty : -qty;
     const pos = positions.get(k) ?? { contract: o.contract, qty: 0, avgCost: 0 };
@@ -261,7 +357,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       limit = o.type === 'STP LMT' ? o.lmt : undefined;
     }
     if (limit !== undefined && !(buy ? touch <= limit : touch >= limit)) return o.status === 'Submitted' && o.triggered;
-    fill(o, touch);
+    fill(o, touch, o.type === 'LMT' && o.status === 'Submitted' && resting.has(o.orderId));
     return true;
   };
 
@@ -344,16 +440,34 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     const script = scripts.shift();
     if (script) {
       orders.set(orderId, o);
+      // A script that sends no executions of its own gets one (and its commission) after each status that fills.
+      const auto = !script.some((step) => 'execution' in step || 'commissionReport' in step);
       for (const step of script) {
         if ('error' in step) {
           error(s, orderId, step.error, step.message);
           continue;
         }
+        if ('execution' in step) {
+          s.send(executionFields(o, step.execution));
+          continue;
+        }
+        if ('commissionReport' in step) {
+          s.send(commissionFields(step.commissionReport.execId, step.commissionReport.commission));
+          continue;
+        }
+        const before = o.filled;
+        const notionalBefore = o.filled * o.avgFillPrice;
         o.status = step.status;
         o.filled = step.filled ?? o.filled;
         o.avgFillPrice = step.avgFillPrice ?? o.avgFillPrice;
         o.lastFillPrice = step.lastFillPrice ?? o.lastFillPrice;
         s.send(statusFields(o));
+        const shares = o.filled - before;
+        if (auto && shares > 0) {
+          const price =
+            step.lastFillPrice ?? Number(((o.filled * o.avgFillPrice - notionalBefore) / shares).toFixed(8));
+          for (const f of executionFrames(o, shares, price, 2)) s.socket.write(f);
+        }
       }
       return;
     }
@@ -372,7 +486,10 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         fault.status !== undefined && fault.status >= 1000 ? fault.status : 1100,
         'Connectivity between IB and Trader Workstation has been lost.',
       );
-    s.socket.write(Buffer.concat([frame(accepted), ...(o.status === accepted[2] ? [] : [frame(statusFields(o))])]));
+    if (o.status === accepted[2] && o.filled === 0) resting.add(orderId);
+    s.socket.write(
+      Buffer.concat([frame(accepted), ...(o.status === accepted[2] ? [] : [frame(statusFields(o))]), ...takeFills(o)]),
+    );
   };
 
   const cancel = (s: Session, f: string[]) => {
