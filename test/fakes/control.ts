@@ -48,6 +48,13 @@ export type FakeFault = (
   | { kind: 'reject'; reason?: string }
   /** Binance: refuse the request unprocessed with -1021 (outside recvWindow). */
   | { kind: 'timestampOutsideRecvWindow' }
+  /**
+   * Binance: the account's unfilled-order count is over its limit: 429 -1015 "Too many new orders; current limit
+   * is 50 orders per 10 SECOND.", without Retry-After, nothing done (rest-api "LIMITS" → "Unfilled Order Count").
+   */
+  | { kind: 'tooManyOrders' }
+  /** Binance: the web application firewall refuses the request (HTTP 403, an HTML page), nothing done. */
+  | { kind: 'wafBlock' }
   /** Echo the account id in the venue's error message (a 4xx refusal), to prove adapters mask it. */
   | { kind: 'errorEchoingAccount' }
 ) & { on?: FaultTarget };

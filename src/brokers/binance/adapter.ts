@@ -38,7 +38,10 @@
  *   RATE_LIMITED/TIMEOUT, retryable, never a rejected order.
  * - After a 429 or 418 with Retry-After nothing at all is sent until that time has passed (the limits are
  *   per IP, and not backing off turns 429s into an IP ban of 2 minutes to 3 days): every call meanwhile
- *   fails RATE_LIMITED, retryable, `retryAfterMs` the time left, having sent nothing; the poll skips.
+ *   fails RATE_LIMITED, retryable, `retryAfterMs` the time left, having sent nothing; the poll skips. The same
+ *   after a 403 (Binance's web application firewall: "usually ... 5 minutes", so 5 minutes unless it says) and
+ *   a 418 without Retry-After (2 minutes, the shortest ban). A -1015 "Too many new orders" (a 429 without
+ *   Retry-After: the account's unfilled-order count) holds new orders only, for its 10-second interval.
  * - A machine clock off from Binance's: every signed request is then refused -1021 (stamped more than
  *   recvWindow behind Binance's time, or over 1000 ms ahead: rest-api.md "Timing security"), so resending it
  *   on the same clock is refused again. On a -1021 the adapter reads Binance's time (GET /api/v3/time,
@@ -96,7 +99,7 @@ import { MissingCredentialError, redactValues, requireCredential, type Credentia
 import { BrokerError, isBrokerError } from '../errors';
 import { accountInfoOf, parseAccount, positionsFromBalances } from './account';
 import { createExchange, hasSpotOrderApi, type CcxtBinance } from './connection';
-import { toBrokerError, type HttpCapture } from './errors';
+import { TOO_MANY_ORDERS, toBrokerError, type HttpCapture } from './errors';
 import {
   checkFilters,
   MarketIndex,
@@ -201,6 +204,8 @@ export class BinanceBroker implements BrokerApi {
   private polling = false;
   /** No request is sent before this (on `retryNow`'s clock): Binance's last 429/418 asked to wait until then. */
   private quietUntil = Number.NEGATIVE_INFINITY;
+  /** No new order is sent before this: the account's unfilled-order count was over its limit (-1015). */
+  private ordersQuietUntil = Number.NEGATIVE_INFINITY;
   /** The clock `quietUntil` is on: the retry policy's, so a resend's wait and the hold agree. */
   private readonly retryNow: () => number;
   /** A read of Binance's time in flight after a -1021, shared by every call refused meanwhile. */
@@ -529,11 +534,14 @@ export class BinanceBroker implements BrokerApi {
     attempt = 1,
   ): Promise<T> {
     const ex = this.connected();
-    if (attempt === 1) this.holdOff(operation);
+    if (attempt === 1) this.holdOff(operation, operation === 'submit');
     try {
       const result = await run(ex);
       // Answered after waiting out a Retry-After: the limit has reset.
-      if (attempt > 1) this.quietUntil = Number.NEGATIVE_INFINITY;
+      if (attempt > 1) {
+        this.quietUntil = Number.NEGATIVE_INFINITY;
+        if (operation === 'submit') this.ordersQuietUntil = Number.NEGATIVE_INFINITY;
+      }
       return result;
     } catch (e) {
       const http = typeof e === 'object' && e !== null ? this.captures.get(e) : undefined;
@@ -547,8 +555,12 @@ export class BinanceBroker implements BrokerApi {
       // Outside recvWindow: the clock is off from Binance's, so the next request (a resend above all) is
       // stamped on Binance's time, or it would be refused the same way.
       if (error.venueCode === INVALID_TIMESTAMP) await this.syncClock(ex);
-      if (error.reason === 'RATE_LIMITED' && error.notActed && error.retryAfterMs !== undefined)
-        this.quietUntil = Math.max(this.quietUntil, this.retryNow() + error.retryAfterMs);
+      if (error.reason === 'RATE_LIMITED' && error.notActed && error.retryAfterMs !== undefined) {
+        const until = this.retryNow() + error.retryAfterMs;
+        // The unfilled-order count is the account's and counts new orders only: cancels and reads still go.
+        if (error.venueCode === TOO_MANY_ORDERS) this.ordersQuietUntil = Math.max(this.ordersQuietUntil, until);
+        else this.quietUntil = Math.max(this.quietUntil, until);
+      }
       throw error;
     }
   }
@@ -560,14 +572,22 @@ export class BinanceBroker implements BrokerApi {
    * the case of a 418, until the ban is over" (rest-api.md "LIMITS" → "IP Limits"). The limits are per IP,
    * so this holds every request, reads and the poll included.
    */
-  private holdOff(operation: string): void {
-    const left = Math.ceil(this.quietUntil - this.retryNow());
-    if (left <= 0) return;
-    throw new BrokerError(
-      'RATE_LIMITED',
-      `Binance ${operation} not sent: Binance asked for no requests for another ${Math.ceil(left / 1000)} s (a 429 or 418 with Retry-After; sending anyway risks an IP ban); nothing was sent`,
-      { retryable: true, notActed: true, retryAfterMs: left },
-    );
+  private holdOff(operation: string, newOrder: boolean): void {
+    const now = this.retryNow();
+    const left = Math.ceil(this.quietUntil - now);
+    if (left > 0)
+      throw new BrokerError(
+        'RATE_LIMITED',
+        `Binance ${operation} not sent: Binance asked for no requests for another ${Math.ceil(left / 1000)} s (a 429 or 418 with Retry-After, or a 403 from its firewall; sending anyway risks an IP ban); nothing was sent`,
+        { retryable: true, notActed: true, retryAfterMs: left },
+      );
+    const ordersLeft = newOrder ? Math.ceil(this.ordersQuietUntil - now) : 0;
+    if (ordersLeft > 0)
+      throw new BrokerError(
+        'RATE_LIMITED',
+        `Binance ${operation} not sent: the account's unfilled-order count was over Binance's limit (-1015 Too many new orders) ${Math.ceil(ordersLeft / 1000)} s ago at most; new orders wait until its 10-second interval has passed (cancels still go); nothing was sent`,
+        { retryable: true, notActed: true, retryAfterMs: ordersLeft, venueCode: TOO_MANY_ORDERS },
+      );
   }
 
   /** Reads Binance's time and stamps later requests on it; a failure is reported, and the next -1021 tries again. */

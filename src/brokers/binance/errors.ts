@@ -170,6 +170,18 @@ const UNKNOWN_OUTCOME: ReadonlySet<BrokerErrorReason> = new Set([
   'BAD_RESPONSE',
 ]);
 
+/**
+ * Waits Binance implies when it names none. 403: "Usually, a WAF ban will have a duration of 5 minutes" (Binance
+ * FAQ "Frequently Asked Questions on API" 360004492232, Web Application Firewall limits). 418: "IP bans ... from
+ * 2 minutes to 3 days" (rest-api "LIMITS"). -1015: the unfilled-order count is over a limit of the account, and
+ * "you will receive a 429 error without the Retry-After header" (rest-api "LIMITS" → "Unfilled Order Count"); its
+ * shortest interval is 10 SECOND (exchangeInfo `rateLimits` ORDERS, and the FAQ's "50 times/10 seconds").
+ */
+export const WAF_BAN_MS = 5 * 60_000;
+export const IP_BAN_MIN_MS = 2 * 60_000;
+export const ORDER_COUNT_INTERVAL_MS = 10_000;
+export const TOO_MANY_ORDERS = -1015;
+
 function retryAfterMs(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const seconds = Number(value);
@@ -224,7 +236,9 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
   }
 
   let reason: BrokerErrorReason | undefined;
-  if (status === 429 || status === 418) reason = 'RATE_LIMITED';
+  // 403: Binance's web application firewall refused it (a rate limit or a blocked request), before the API.
+  const waf = status === 403;
+  if (status === 429 || status === 418 || waf) reason = 'RATE_LIMITED';
   if (reason === undefined && body) reason = reasonForBinanceCode(body.code, body.msg);
   if (reason === undefined && status !== undefined) {
     if (status >= 500) reason = 'VENUE_UNAVAILABLE';
@@ -244,6 +258,7 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
   const notActed =
     status === 429 ||
     status === 418 ||
+    waf ||
     (body !== undefined && NOT_ACTED_CODES.has(body.code)) ||
     (status === undefined && body === undefined && NOT_SENT.test(message));
   // Every 5xx, timeout, reset or unreadable reply to a submit or cancel: "the execution status is
@@ -251,7 +266,20 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
   const outcomeUnknown = ctx.mutating && UNKNOWN_OUTCOME.has(reason) && !notActed;
   const detail = body
     ? `${body.msg} (Binance code ${body.code}${status !== undefined ? `, HTTP ${status}` : ''})`
-    : message;
+    : waf
+      ? "HTTP 403 from Binance's web application firewall (too many requests, or a request it took for an attack; such a block usually lasts 5 minutes)"
+      : message;
+  const named = notActed ? retryAfterMs(ctx.http?.retryAfter) : undefined;
+  const implied =
+    named !== undefined || !notActed
+      ? undefined
+      : waf
+        ? WAF_BAN_MS
+        : status === 418
+          ? IP_BAN_MIN_MS
+          : body?.code === TOO_MANY_ORDERS
+            ? ORDER_COUNT_INTERVAL_MS
+            : undefined;
   const suffix = outcomeUnknown
     ? '; the order may or may not be at Binance: look it up by client order id, do not resend it'
     : notActed
@@ -261,8 +289,8 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
     reason,
     scrub(`Binance ${ctx.operation} failed: ${detail}${suffix}`, ctx.secrets, ctx.accountIds),
     {
-      venueCode: body?.code ?? status,
-      retryAfterMs: notActed ? retryAfterMs(ctx.http?.retryAfter) : undefined,
+      venueCode: waf ? 403 : (body?.code ?? status),
+      retryAfterMs: named ?? implied,
       outcomeUnknown,
       notActed,
       // Nothing that may have taken effect is retried blindly; it is reconciled first.

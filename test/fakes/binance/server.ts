@@ -18,6 +18,8 @@
  * - timeoutAfterAccept / dropConnection: act (or not), then hang / destroy the socket.
  * - malformedBody: act, then a truncated JSON body.
  * - errorEchoingAccount: a 400 whose msg names the account's uid (the adapter must mask it).
+ * - tooManyOrders: 429 -1015 without Retry-After, nothing done (rest-api "LIMITS" → "Unfilled Order Count").
+ * - wafBlock: 403 with the firewall's HTML page, nothing done (rest-api "HTTP Return Codes").
  *
  * Trailing stops (faqs/trailing-stop-faq.md): a STOP_LOSS with `trailingDelta` in BIPS and no stopPrice
  * trails from placement; a SELL triggers after the price falls by the delta from the highest price since
@@ -894,7 +896,17 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             code: -2010,
             msg: fault.reason ?? 'Account has insufficient balance for requested action.',
           });
-        else if (fault.kind === 'timestampOutsideRecvWindow')
+        else if (fault.kind === 'tooManyOrders')
+          // rest-api "LIMITS" → "Unfilled Order Count": "If you have exceeded this, you will receive a 429 error
+          // without the Retry-After header." errors.md: -1015 TOO_MANY_ORDERS.
+          send(res, 429, { code: -1015, msg: 'Too many new orders; current limit is 50 orders per 10 SECOND.' });
+        else if (fault.kind === 'wafBlock') {
+          // rest-api "HTTP Return Codes": "HTTP 403 return code is used when a WAF (Web Application Firewall) rule
+          // has been violated. This can indicate a rate limit violation or a security block." The firewall's own
+          // page, not Binance's JSON.
+          const page = '<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1></body></html>';
+          res.writeHead(403, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(page) }).end(page);
+        } else if (fault.kind === 'timestampOutsideRecvWindow')
           send(res, 400, { code: -1021, msg: 'Timestamp for this request is outside of the recvWindow.' });
         else if (fault.kind === 'errorEchoingAccount')
           send(res, 400, { code: -2010, msg: `Account ${ACCOUNT_UID} has insufficient balance for requested action.` });

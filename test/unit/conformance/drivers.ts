@@ -34,7 +34,10 @@ import type { FakeFault } from '../../fakes/control';
 import { startFakeTws } from '../../fakes/ib/server';
 import { startFakeOanda } from '../../fakes/oanda/server';
 
-export type FaultName = Exclude<FakeFault['kind'], 'reject' | 'timestampOutsideRecvWindow' | 'errorEchoingAccount'>;
+export type FaultName = Exclude<
+  FakeFault['kind'],
+  'reject' | 'timestampOutsideRecvWindow' | 'errorEchoingAccount' | 'tooManyOrders' | 'wafBlock'
+>;
 export const FAULT_NAMES: readonly FaultName[] = [
   'latency',
   'timeoutAfterAccept',
