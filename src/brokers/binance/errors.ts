@@ -236,8 +236,9 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
   }
 
   let reason: BrokerErrorReason | undefined;
-  // 403: Binance's web application firewall refused it (a rate limit or a blocked request), before the API.
-  const waf = status === 403;
+  // 403 with no Binance error body: its web application firewall refused it (a rate limit or a blocked request),
+  // before the API saw it.
+  const waf = status === 403 && body === undefined;
   if (status === 429 || status === 418 || waf) reason = 'RATE_LIMITED';
   if (reason === undefined && body) reason = reasonForBinanceCode(body.code, body.msg);
   if (reason === undefined && status !== undefined) {
