@@ -69,6 +69,8 @@ interface Tracked {
   status: OrderStatusName | undefined;
   /** What the emitted fills add up to, in money units. */
   filled: bigint;
+  /** Quantity counted through synthesised fills that no fill the venue listed has matched yet. */
+  synthesised: bigint;
   notional: bigint;
   commission: number;
   fills: Fill[];
@@ -97,6 +99,7 @@ export class OrderTracker {
     const t: Tracked = known ?? {
       status: undefined,
       filled: 0n,
+      synthesised: 0n,
       notional: 0n,
       commission: 0,
       fills: [],
@@ -112,19 +115,35 @@ export class OrderTracker {
     let listedTotal = 0n;
     for (const f of view.fills) listedTotal += toMoney(f.quantity);
     if (listedTotal > target) target = listedTotal;
-    // A venue that lists fills lists all of them, in its order: one that ends within what is already
-    // counted (by id, or by a fill synthesised from an earlier view that did not list it) is not new.
+    // A venue that lists fills lists all of them, though not always oldest first (newest first, or by id):
+    // a fill already counted by its id is not new, nor is one whose quantity an earlier view that did not list
+    // it counted through a synthesised fill (the oldest such fills, by time, are those).
     const fresh: Fill[] = [];
-    let running = 0n;
-    for (const f of view.fills) {
-      const q = f.quantity > 0 ? toMoney(f.quantity) : 0n;
-      running += q;
-      if (q === 0n || t.fillIds.has(f.fill_id) || running <= t.filled) continue;
-      const uncovered = running - t.filled;
+    const unknown: Array<{ f: Fill; i: number }> = [];
+    view.fills.forEach((f, i) => {
+      if (f.quantity > 0 && !t.fillIds.has(f.fill_id)) unknown.push({ f, i });
+    });
+    if (unknown.length > 1) unknown.sort((a, b) => a.f.timestamp - b.f.timestamp || a.i - b.i);
+    let cover = t.synthesised;
+    for (const { f } of unknown) {
+      if (t.fillIds.has(f.fill_id)) continue;
+      const q = toMoney(f.quantity);
+      if (cover >= q) {
+        // Counted already, through the synthesised fill: known by its id from now on.
+        cover -= q;
+        t.fillIds.add(f.fill_id);
+        continue;
+      }
+      const uncovered = q - cover;
+      cover = 0n;
       fresh.push(this.record(t, uncovered < q ? { ...f, quantity: fromMoney(uncovered) } : cloneFill(f)));
     }
-    if (target > t.filled && view.filled_price !== null && view.filled_price > 0)
-      fresh.push(this.record(t, this.synthesise(t, view, target)));
+    t.synthesised = cover;
+    if (target > t.filled && view.filled_price !== null && view.filled_price > 0) {
+      const made = this.record(t, this.synthesise(t, view, target));
+      t.synthesised += toMoney(made.quantity);
+      fresh.push(made);
+    }
     const quantity = toMoney(view.quantity);
     let cumulative = t.filled;
     for (let i = fresh.length - 1; i >= 0; i--) {

@@ -187,6 +187,31 @@ describe('order tracker: examples', () => {
     assert.deepEqual(tracker.openOrderIds(), ['open']);
   });
 
+  it('fills listed newest first (or in any order): each once, whole, under its own id, with its commission', () => {
+    const { tracker, updates } = tracked();
+    const at = (f: Fill, timestamp: number): Fill => ({ ...f, timestamp });
+    const a = at(listedFill('A', 1, 100), 1100);
+    const b = at(listedFill('B', 2, 101), 1200);
+    const c = at(listedFill('C', 3, 102), 1300);
+    tracker.observe(view({ status: partially(1), filled_quantity: 1, filled_price: 100, fills: [a] }));
+    tracker.observe(view({ status: partially(3), filled_quantity: 3, filled_price: 100.666667, fills: [b, a] }));
+    // A poll that lists none: the 3 more it reports are synthesised.
+    tracker.observe(view({ status: partially(6), filled_quantity: 6, filled_price: 101.333333, fills: [] }));
+    // Then the list with C (which the synthesised fill already counted) and D, newest first.
+    const d = at(listedFill('D', 4, 103), 1400);
+    tracker.observe(
+      view({ status: { status: 'filled' }, quantity: 10, filled_quantity: 10, filled_price: 102, fills: [d, c, b, a] }),
+    );
+    assert.deepEqual(summary(updates), [
+      ['partially_filled', 'A', 1],
+      ['partially_filled', 'B', 2],
+      ['partially_filled', synthesisedFillId(ORDER_ID, 6), 3],
+      ['filled', 'D', 4],
+    ]);
+    for (const u of updates.filter((x) => x.fill && !x.fill.fill_id.includes(':')))
+      assert.equal(u.fill?.commission, 0.1, u.fill?.fill_id);
+  });
+
   it('writes synthesised ids without exponents or float noise', () => {
     assert.equal(plainQuantity(0.0000001), '0.0000001');
     assert.equal(plainQuantity(0.1 + 0.2), '0.3');
@@ -204,6 +229,8 @@ interface History {
   end: 'open' | 'cancelled' | 'filled';
   /** Whether the venue lists its fills, per look (the last entry is the final view). */
   listsFills: boolean[];
+  /** Whether its lists give the newest fill first. */
+  newestFirst?: boolean;
 }
 
 /** The venue's view after the first `k` fills (and, at the end, its final status). */
@@ -216,8 +243,10 @@ function venueView(h: History, k: number, atEnd: boolean, lists: boolean): Order
     const q = toMoney(f.lots * 0.5);
     qty += q;
     notional += mulMoney(q, toMoney(f.cents / 100));
-    fills.push(listedFill(`T-${i}`, f.lots * 0.5, f.cents / 100));
+    fills.push({ ...listedFill(`T-${i}`, f.lots * 0.5, f.cents / 100), timestamp: 1500 + i });
   }
+  // Some venues list fills newest first (or by their own key): the order of the list carries no meaning.
+  if (h.newestFirst) fills.reverse();
   const cum = fromMoney(qty);
   let status: OrderStatus = cum > 0 ? partially(cum) : { status: 'submitted' };
   if (atEnd && h.end !== 'open') status = h.end === 'filled' ? { status: 'filled' } : { status: 'cancelled' };
@@ -239,8 +268,9 @@ const historyArb: fc.Arbitrary<History> = fc
     end: fc.constantFrom<History['end']>('open', 'cancelled', 'filled'),
     listsFills: fc.array(fc.boolean(), { minLength: 9, maxLength: 9 }),
     spare: fc.integer({ min: 0, max: 4 }),
+    newestFirst: fc.boolean(),
   })
-  .map(({ fills, end, listsFills, spare }) => {
+  .map(({ fills, end, listsFills, spare, newestFirst }) => {
     const total = fills.reduce((s, f) => s + f.lots, 0) * 0.5;
     const quantity = end === 'filled' ? Math.max(total, 0.5) : total + spare * 0.5 + 0.5;
     return {
@@ -248,6 +278,7 @@ const historyArb: fc.Arbitrary<History> = fc
       fills: end === 'filled' && fills.length === 0 ? [{ lots: 1, cents: 10000 }] : fills,
       end,
       listsFills,
+      newestFirst,
     };
   });
 
