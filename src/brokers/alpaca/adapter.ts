@@ -65,6 +65,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
+import { lookUpVanishedOrders } from '../vanishedOrders';
 import { ReadCache } from '../readCache';
 import {
   OrderUpdateListeners,
@@ -514,14 +515,15 @@ export class AlpacaBroker implements BrokerApi {
     this.polling = true;
     try {
       const { listed } = await this.readOpenOrders(true);
-      const vanished = this.tracker.openOrderIds().filter((id) => !listed.has(id));
-      for (const id of vanished) {
-        if (!this.client) break;
-        // One order that cannot be looked up does not stop the others' fills from being reported.
-        await this.getOrderStatus(id).catch((e: unknown) =>
-          this.report(`Alpaca: looking up order ${id}, which left the open-order list, failed`, e),
-        );
-      }
+      // Orders that left the open-order list ended somehow: each is asked how.
+      await lookUpVanishedOrders(this.tracker, listed, {
+        goOn: () => this.client !== undefined,
+        lookUp: async (id) => {
+          await this.getOrderStatus(id);
+          return 'seen';
+        },
+        report: (id, e) => this.report(`Alpaca: looking up order ${id}, which left the open-order list, failed`, e),
+      });
     } catch (e) {
       this.report('Alpaca: polling open orders failed', e);
     } finally {

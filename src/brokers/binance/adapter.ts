@@ -86,6 +86,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
+import { lookUpVanishedOrders } from '../vanishedOrders';
 import { ReadCache } from '../readCache';
 import {
   OrderUpdateListeners,
@@ -487,30 +488,30 @@ export class BinanceBroker implements BrokerApi {
       const listed =
         symbols.length > 0 && symbols.length * 6 < 80 ? await this.openOrdersOf(symbols) : await this.listOpenOrders();
       const seen = new Set(listed.map((o) => o.order_id));
-      // Orders that left the open list ended somehow: ask how, each on its own, so one that cannot be read
-      // does not keep the others' fills from being reported.
-      for (const id of this.tracker.openOrderIds()) {
-        if (seen.has(id)) continue;
-        try {
-          await this.getOrderStatus(id);
-        } catch (e) {
-          // Binance asked for quiet: the next poll after it goes on.
-          if (isBrokerError(e) && e.reason === 'RATE_LIMITED') throw e;
-          if (isBrokerError(e) && e.venueCode === NO_SUCH_ORDER) {
+      // Orders that left the open list ended somehow: each is asked how.
+      await lookUpVanishedOrders(this.tracker, seen, {
+        lookUp: async (id) => {
+          try {
+            await this.getOrderStatus(id);
+            return 'seen';
+          } catch (e) {
+            if (!isBrokerError(e) || e.venueCode !== NO_SUCH_ORDER) throw e;
             // Nothing more will be learnt about it (the testnet deletes every order when it is reset).
-            this.tracker.forget(id);
             this.reportError(
               `Binance no longer knows order ${id}, last seen working (-2013 "Order does not exist."; the testnet deletes its orders when it is reset): it is no longer followed`,
               e,
             );
-            continue;
+            return 'gone';
           }
+        },
+        // Binance asked for quiet: the next poll after it goes on.
+        endsRound: (e) => isBrokerError(e) && e.reason === 'RATE_LIMITED',
+        report: (id, e) =>
           this.reportError(
             `Binance: looking up order ${id}, which left the open-order list, failed: ${redactValues((e as Error).message, this.secrets)}`,
             e,
-          );
-        }
-      }
+          ),
+      });
     } finally {
       this.polling = false;
     }

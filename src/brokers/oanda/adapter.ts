@@ -60,6 +60,7 @@ import {
   type Quote,
 } from '../../orders/model';
 import { OrderTracker } from '../orderTracker';
+import { lookUpVanishedOrders } from '../vanishedOrders';
 import { ReadCache } from '../readCache';
 import {
   OrderUpdateListeners,
@@ -479,24 +480,17 @@ export class OandaBroker implements BrokerApi {
         const mapped = orderFromV20(o, {}, this.tracker.last(o.id));
         if (mapped) this.tracker.observe(mapped);
       }
-      // Orders that left the pending list ended somehow: ask how, each on its own, so that one look-up that
-      // fails does not keep the other orders' fills from being reported (it is asked again next poll).
-      for (const id of this.tracker.openOrderIds()) {
-        if (stillPending.has(id)) continue;
-        let now: OrderResponse | undefined;
-        try {
-          now = await this.lookUp(encodeURIComponent(id));
-        } catch (e) {
-          // OANDA asked for quiet: the rest waits for the next poll.
-          if (isBrokerError(e) && e.reason === 'RATE_LIMITED') throw e;
+      // Orders that left the pending list ended somehow: each is asked how.
+      await lookUpVanishedOrders(this.tracker, stillPending, {
+        lookUp: async (id) => ((await this.lookUp(encodeURIComponent(id))) === undefined ? 'gone' : 'seen'),
+        // OANDA asked for quiet: the rest waits for the next poll.
+        endsRound: (e) => isBrokerError(e) && e.reason === 'RATE_LIMITED',
+        report: (id, e) =>
           this.reportError(
             `OANDA: looking up order ${id}, which left the pending list, failed (asked again at the next poll): ${(e as Error).message}`,
             e,
-          );
-          continue;
-        }
-        if (!now) this.tracker.forget(id);
-      }
+          ),
+      });
     } finally {
       this.polling = false;
     }
