@@ -5,8 +5,9 @@
  * This file is the `BrokerApi` over its neighbours: orders.ts (what Alpaca accepts, order wire ↔ model, the
  * status table), errors.ts (HTTP and SDK failures → `BrokerError`, the error table), market.ts (quotes,
  * assets), account.ts (account, positions), connection.ts (hosts, loading the SDK onto our keep-alive
- * transport) and wire.ts (decimals, times, the reply reader). It runs a little past 450 lines because about
- * 50 of them are the contract below.
+ * transport) and wire.ts (decimals, times, the reply reader). It runs past 450 lines because about 50 of them
+ * are the contract below and the state every call shares (the tracker, the read caches, the poll and the paged
+ * open-order list that feeds it) lives here.
  *
  * Our type × time in force → Alpaca `type` / `time_in_force`:
  * | ours       | GTC             | IOC             | FOK             | GTD     |
