@@ -523,6 +523,8 @@ export class AlpacaBroker implements BrokerApi {
           await this.getOrderStatus(id);
           return 'seen';
         },
+        // Alpaca's limit is the account's: the other look-ups would meet it too, so they wait for the next poll.
+        endsRound: (e) => isBrokerError(e) && e.reason === 'RATE_LIMITED',
         report: (id, e) => this.report(`Alpaca: looking up order ${id}, which left the open-order list, failed`, e),
       });
     } catch (e) {
