@@ -43,7 +43,9 @@
  * Retry-After honoured); Alpaca also refuses a second order with a client_order_id it has seen
  * ("client_order_id must be unique", even after the first ended), so even a resend that raced a
  * first acceptance could not place two. When the bound runs out the error is RATE_LIMITED or
- * NETWORK, retryable, never a rejected order. `getOrderByClientId` is undefined only on Alpaca's own
+ * NETWORK, retryable, never a rejected order, and no trading-API request is sent until the time the 429
+ * named (its rate limit is the account's); each call meanwhile fails RATE_LIMITED, sent nothing, and the poll
+ * skips. Market data (its own limits) is not held. `getOrderByClientId` is undefined only on Alpaca's own
  * 404 (code 40410000); any other failure throws, retryable, so a failed look-up never reads as absence.
  * Every error message passes through `redactValues` with the key id and secret, and account ids
  * (the account's id and account_number) are masked to their last four characters. Order updates: every change this adapter
@@ -166,6 +168,10 @@ export class AlpacaBroker implements BrokerApi {
   private readonly tradingOverride: string | undefined;
   private readonly dataOverride: string | undefined;
   private readonly timeoutMs: number;
+  /** No trading-API request is sent before this (on `retryNow`'s clock): Alpaca's last 429 asked to wait until then. */
+  private quietUntil = Number.NEGATIVE_INFINITY;
+  /** The clock `quietUntil` is on: the retry policy's, so a resend's wait and the hold agree. */
+  private readonly retryNow: () => number;
   private readonly pollIntervalMs: number;
   private sdk: Sdk | undefined;
   private client: AlpacaClient | undefined;
@@ -197,6 +203,7 @@ export class AlpacaBroker implements BrokerApi {
     this.dataOverride =
       options.dataBaseUrl === undefined ? undefined : checkedBaseUrl(options.dataBaseUrl, 'dataBaseUrl');
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.retryNow = options.retry?.now ?? (() => performance.now());
     this.pollIntervalMs = options.pollIntervalMs ?? ((options.clock ?? systemClock) === systemClock ? 2000 : 0);
     this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
@@ -285,7 +292,13 @@ export class AlpacaBroker implements BrokerApi {
     try {
       // Resent only after an answer proving Alpaca did nothing (notActed), with the same client_order_id.
       raw = await withRetries(
-        () => this.request('submit', () => client.trading.orders.postOrderRaw({ postOrderRequest: toSdkOrder(body) })),
+        (n) =>
+          this.request(
+            'submit',
+            () => client.trading.orders.postOrderRaw({ postOrderRequest: toSdkOrder(body) }),
+            true,
+            n,
+          ),
         this.options.retry,
       );
     } catch (e) {
@@ -326,7 +339,7 @@ export class AlpacaBroker implements BrokerApi {
     this.reads.invalidate();
     try {
       await withRetries(
-        () => this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false),
+        (n) => this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false, n),
         this.options.retry,
       );
     } catch (e) {
@@ -360,7 +373,8 @@ export class AlpacaBroker implements BrokerApi {
     const client = this.ensureConnected();
     try {
       const raw = await withRetries(
-        () => this.request('order', () => client.trading.orders.getOrderByClientOrderIdRaw({ clientOrderId })),
+        (n) =>
+          this.request('order', () => client.trading.orders.getOrderByClientOrderIdRaw({ clientOrderId }), true, n),
         this.options.retry,
       );
       return this.guardSync('order', () => this.observe(raw));
@@ -512,7 +526,9 @@ export class AlpacaBroker implements BrokerApi {
   /** One poll: open orders, then every order we last saw open that is no longer listed. */
   async pollOpenOrders(): Promise<void> {
     // Polling follows our working orders; orders placed elsewhere are found by listOpenOrders (reconcile).
-    if (this.polling || !this.client || this.tracker.openOrderIds().length === 0) return;
+    // Alpaca asked for quiet (a 429): the next poll after it looks.
+    if (this.polling || !this.client || this.tracker.openOrderIds().length === 0 || this.quietUntil > this.retryNow())
+      return;
     this.polling = true;
     try {
       const { listed } = await this.readOpenOrders(true);
@@ -567,9 +583,22 @@ export class AlpacaBroker implements BrokerApi {
    * Runs one SDK call and reads its body as wire JSON (undefined when `json` is false), turning
    * every failure into a redacted BrokerError.
    */
-  private async request(op: AlpacaOperation, call: () => Promise<{ raw: Response }>, json = true): Promise<unknown> {
+  /**
+   * One call to Alpaca. `attempt` is withRetries' count: a resend comes after the wait Alpaca asked for and is
+   * not held back again. Trading-API calls are held while Alpaca's last 429 asked for quiet (its limit is the
+   * account's, so any call before the reset meets it too); market data has limits of its own.
+   */
+  private async request(
+    op: AlpacaOperation,
+    call: () => Promise<{ raw: Response }>,
+    json = true,
+    attempt = 1,
+  ): Promise<unknown> {
+    const trading = op !== 'quote';
+    if (trading && attempt === 1) this.holdOff(op);
     try {
       const res = await call();
+      if (trading && attempt > 1) this.quietUntil = Number.NEGATIVE_INFINITY;
       if (!json) {
         await res.raw.arrayBuffer();
         return undefined;
@@ -584,8 +613,22 @@ export class AlpacaBroker implements BrokerApi {
         });
       }
     } catch (e) {
-      throw this.toBrokerError(e, op);
+      const error = this.toBrokerError(e, op);
+      if (trading && error.reason === 'RATE_LIMITED' && error.notActed && error.retryAfterMs !== undefined)
+        this.quietUntil = Math.max(this.quietUntil, this.retryNow() + error.retryAfterMs);
+      throw error;
     }
+  }
+
+  /** Refuses, sending nothing, while Alpaca's last 429 asked for quiet (X-RateLimit-Reset or Retry-After). */
+  private holdOff(op: AlpacaOperation): void {
+    const left = Math.ceil(this.quietUntil - this.retryNow());
+    if (left <= 0) return;
+    throw new BrokerError(
+      'RATE_LIMITED',
+      `Alpaca ${op} request not sent: Alpaca's rate limit (a 429) resets in ${Math.ceil(left / 1000)} s, and every request before then would be refused too; nothing was sent`,
+      { retryable: true, notActed: true, retryAfterMs: left },
+    );
   }
 
   private guardSync<T>(op: AlpacaOperation, fn: () => T): T {
