@@ -122,6 +122,7 @@ import {
   toCreateOrderArgs,
   unsupportedOnBinance,
   type OrderContext,
+  type RawTrade,
 } from './orders';
 
 export interface BinanceBrokerOptions {
@@ -158,6 +159,10 @@ const CLOCK_SKEW_MARGIN_MS = 1000;
 const NO_SUCH_ORDER = -2013;
 /** errors.md -1021 INVALID_TIMESTAMP: the request's timestamp is outside recvWindow of Binance's clock. */
 const INVALID_TIMESTAMP = -1021;
+/** GET /api/v3/myTrades: `limit` "Default 500; max 1000". */
+const TRADE_PAGE = 1000;
+/** Pages of one order's trades read at most (50 000 trades). */
+const TRADE_PAGES_MAX = 50;
 
 /** Client order ids whose symbol is remembered for look-ups. */
 const MAX_SENT_KEPT = 10_000;
@@ -708,10 +713,7 @@ export class BinanceBroker implements BrokerApi {
     try {
       const market = this.market(order.symbol);
       const { id } = fromOrderId(order.order_id);
-      const raw = await this.call('read the trades of an order', false, (x) =>
-        x.fetchMyTrades(market.unified, undefined, undefined, { orderId: id }),
-      );
-      const trades = parseTrades(raw);
+      const trades = await this.tradesOf(market.unified, id);
       await this.priceFeeAssetsOf(trades, order.symbol);
       const fills = fillsFromTrades(order, trades, this.contextOf(order.symbol));
       const traded = fills.reduce((sum, f) => sum + f.quantity, 0);
@@ -726,6 +728,39 @@ export class BinanceBroker implements BrokerApi {
       );
       return order;
     }
+  }
+
+  /**
+   * Every trade of an order, page by page: GET /api/v3/myTrades returns at most `limit` (max 1000) trades, the
+   * most recent ones unless `fromId` is given (rest-api.md "Account trade list"; symbol + orderId + fromId is a
+   * supported combination), so an order that traded more than a page is read from its first trade on.
+   */
+  private async tradesOf(unified: string, orderId: string): Promise<RawTrade[]> {
+    const trades: RawTrade[] = [];
+    const seen = new Set<string>();
+    let fromId: bigint | undefined;
+    for (let page = 0; page < TRADE_PAGES_MAX; page++) {
+      const from = fromId;
+      const raw = await this.call('read the trades of an order', false, (x) =>
+        x.fetchMyTrades(unified, undefined, TRADE_PAGE, {
+          orderId,
+          // The first page from the first trade: without fromId Binance gives the most recent ones.
+          fromId: (from ?? 0n).toString(),
+        }),
+      );
+      const batch = parseTrades(raw);
+      let last = -1n;
+      for (const t of batch) {
+        const id = BigInt(t.id);
+        if (id > last) last = id;
+        if (seen.has(t.id)) continue;
+        seen.add(t.id);
+        trades.push(t);
+      }
+      if (batch.length < TRADE_PAGE || last < 0n || (from !== undefined && last < from)) return trades;
+      fromId = last + 1n;
+    }
+    return trades;
   }
 
   /**

@@ -703,7 +703,14 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
           isBestMatch: true,
         });
     }
-    return trades;
+    // rest-api.md "Account trade list": limit "Default 500; max 1000"; "If fromId is set, it will get id >= that
+    // fromId. Otherwise most recent trades are returned" (oldest first either way); symbol + orderId + fromId is
+    // one of the supported combinations.
+    trades.sort((a, b) => a.id - b.id);
+    const limit = Math.min(1000, Number(params.get('limit') ?? 500));
+    const fromId = params.get('fromId');
+    if (fromId !== null) return trades.filter((t) => t.id >= Number(fromId)).slice(0, limit);
+    return trades.slice(-limit);
   }
 
   // --- auth ---

@@ -133,6 +133,28 @@ describe('Binance adapter: limits answered without Retry-After (-1015, WAF 403)'
     assert.equal(fake.ordersWithClientId(o.client_order_id), 1);
   });
 
+  it('an order that traded 1,200 times, found by client id after a timeout: every trade read (myTrades pages), each fee counted', async () => {
+    // rest-api.md "Account trade list": limit "Default 500; max 1000"; without fromId "most recent trades are
+    // returned". The fake answers so (test/fakes/binance/server.ts).
+    const levels: Array<[number, number]> = [];
+    for (let i = 0; i < 1200; i++) levels.push([30_000 + i * 0.01, 0.00001]);
+    fake.setDepth('BTCUSDT', 'asks', levels);
+    fake.injectNext({ kind: 'timeoutAfterAccept' });
+    const o = order({ quantity: 0.012 });
+    const e = await failure(broker.submitOrder(o));
+    assert.equal(e.outcomeUnknown, true);
+    const found = await broker.getOrderByClientId(o.client_order_id, { symbol: 'BTCUSDT' });
+    assert.equal(found?.status.status, 'filled');
+    assert.equal(found?.fills.length, 1200);
+    assert.equal(new Set(found?.fills.map((f) => f.fill_id)).size, 1200);
+    assert.ok(
+      (found?.fills ?? []).every((f) => f.commission > 0),
+      'every trade has its fee',
+    );
+    assert.ok((found?.commission ?? 0) > 0);
+    assert.equal(fake.ordersWithClientId(o.client_order_id), 1);
+  });
+
   it('418 without Retry-After: held for the shortest ban, 2 minutes', async () => {
     fake.injectNext({ kind: 'rateLimit', status: 418 });
     const e = await failure(broker.submitOrder(order()));
