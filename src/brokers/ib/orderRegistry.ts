@@ -343,8 +343,16 @@ export class OrderRegistry {
       this.register(entry);
     }
     entry.confirmed = true;
+    // openOrder's OrderState has no filled quantity: a Filled there says only that the order is at IB (working
+    // until the orderStatus with the figures, which follows, brings the fill).
     if (entry.ibStatus === undefined && status && status !== 'undefined')
-      this.applyStatus(entry, status, entry.filled, entry.avgFillPrice ?? 0, undefined);
+      this.applyStatus(
+        entry,
+        status === 'Filled' ? 'Submitted' : status,
+        entry.filled,
+        entry.avgFillPrice ?? 0,
+        undefined,
+      );
   }
 
   /** An error TWS sent for an order: a rejection or a cancel changes it (`message` already masked). */

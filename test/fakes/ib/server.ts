@@ -129,7 +129,9 @@ export type FakeTwsStep =
   /** An EXECUTION_DATA for the order (a script with one sends no executions of its own). */
   | { execution: { execId: string; shares: number; price: number; lastLiquidity?: number } }
   /** A COMMISSION_REPORT (`commission` undefined: IB's "unset" value). */
-  | { commissionReport: { execId: string; commission: number | undefined } };
+  | { commissionReport: { execId: string; commission: number | undefined } }
+  /** An OPEN_ORDER for the order whose OrderState says this status (TWS sends one on placement and on changes). */
+  | { openOrder: string };
 
 export interface FakeTws extends FakeVenue {
   /** Orders as the fake holds them (for assertions). */
@@ -449,6 +451,13 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         }
         if ('execution' in step) {
           s.send(executionFields(o, step.execution));
+          continue;
+        }
+        if ('openOrder' in step) {
+          const status = o.status;
+          o.status = step.openOrder;
+          s.send(openOrder(o));
+          o.status = status;
           continue;
         }
         if ('commissionReport' in step) {

@@ -144,6 +144,25 @@ describe('IbBroker: fills carry the commission of their commissionReport', funct
     assert.deepEqual(fills, [['x1.01', 1000, 4.25]]);
   });
 
+  it('an openOrder saying Filled before the status with the figures: never "filled" without its fill', async () => {
+    await start({ commissionReports: false }, 200);
+    // TWS API "Order Management": openOrder carries the OrderState (its status) but no filled quantity; the
+    // orderStatus that follows has the figures.
+    fake.scriptNextOrder([
+      { openOrder: 'Filled' },
+      { status: 'Filled', filled: 1000, avgFillPrice: 101, lastFillPrice: 101 },
+    ]);
+    const placed = await broker.submitOrder(order({ client_order_id: cid() }));
+    assert.ok(
+      placed.status.status !== 'filled' || placed.filled_quantity === 1000,
+      `the submit's answer says filled with ${String(placed.filled_quantity)} filled`,
+    );
+    await until(placed.order_id, (r) => r.status.status === 'filled');
+    for (const u of updates.filter((x) => x.order.order_id === placed.order_id))
+      if (u.order.status.status === 'filled') assert.ok(u.fill !== undefined, 'filled without a fill');
+    assert.equal(fillsOf(placed.order_id).length, 1);
+  });
+
   it('no commission report ever: the fill still comes once, with commission 0, after the wait', async () => {
     await start({ commissionReports: false }, 50);
     const placed = await broker.submitOrder(order({ client_order_id: cid() }));
