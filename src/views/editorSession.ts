@@ -13,9 +13,14 @@ import { recoverStateDir, type RecoverReport } from '../usecases/recover';
 import { openTradingSession, type RiskSettings, type TradingSession } from '../usecases/session';
 import type { SessionAccess } from './services';
 
+/** The start of the reason of a halt for risk settings that are not valid (lifted when they are fixed). */
+const SETTINGS_HALT = 'a risk setting is not valid:';
+
 export class EditorSession implements SessionAccess, vscode.Disposable {
   private session: Promise<TradingSession> | undefined;
   private opened: TradingSession | undefined;
+  /** The halt for settings that are not valid replaced a circuit breaker's: it is not lifted by itself. */
+  private settingsHaltReplacedBreaker = false;
   private readonly engineEvents = new vscode.EventEmitter<EngineEvent>();
   private readonly sessionOpened = new vscode.EventEmitter<TradingSession>();
   readonly onEngineEvent = this.engineEvents.event;
@@ -126,14 +131,45 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
     }
   }
 
-  /** New risk limits and circuit breaker for an open engine (one not yet open reads them when it opens). */
+  /**
+   * New risk limits and circuit breaker for an open engine (one not yet open reads them when it opens). A setting
+   * that is not valid halts trading (the limits it would have set are not known, and the last ones may be looser
+   * than what the user meant); once the settings are valid again, that halt is lifted, unless it took the place of
+   * a circuit breaker's (which then stays until a person resumes). A person's halt or an emergency stop is left as it is.
+   */
   async applySettings(): Promise<void> {
-    if (!this.session) return;
-    const session = await this.session;
-    const settings = this.riskSettings();
+    const session = await this.session?.catch(() => undefined);
+    if (!session) return;
+    const status = session.engine.status();
+    const ours =
+      status.tradingState === 'HALTED' && status.source === 'user' && status.reason.startsWith(SETTINGS_HALT);
+    let settings: RiskSettings;
+    try {
+      settings = this.riskSettings();
+    } catch (e) {
+      const reason = `${SETTINGS_HALT} ${(e as Error).message}`;
+      this.log.error(`Trading halted: ${reason}`);
+      if (status.tradingState === 'HALTED' && !ours) {
+        // A circuit breaker's halt would end by itself after its cool-down: this one takes its place.
+        if (status.source !== 'circuit_breaker') return;
+        this.settingsHaltReplacedBreaker = true;
+      }
+      session.engine.setTradingState('HALTED', reason);
+      return;
+    }
     session.engine.setLimits(settings.limits);
     session.engine.trading.configure(settings.circuitBreaker);
     this.log.info('Risk limits updated from settings');
+    if (!ours) return;
+    if (this.settingsHaltReplacedBreaker)
+      this.log.warn('The risk settings are valid again; trading stays halted (it was halted by the circuit breaker)');
+    else
+      try {
+        session.engine.setTradingState('ACTIVE', 'the risk settings are valid again');
+      } catch (e) {
+        this.log.error(`Trading stays halted: ${(e as Error).message}`);
+      }
+    this.settingsHaltReplacedBreaker = false;
   }
 
   /** Closes the engine (if it opened) and gives the state folder back. */

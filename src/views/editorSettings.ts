@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { BrokerProfile } from '../brokers/registry';
 import { Settings } from '../constants';
-import type { RiskSettings } from '../usecases/session';
+import { SettingsError, type RiskSettings } from '../usecases/session';
 import {
   effectiveLimits,
   riskSettingsOf,
@@ -57,8 +57,9 @@ export class EditorSettings {
 
   /**
    * Risk limits and circuit breaker from the user's settings, tightened (never loosened) by the
-   * workspace's (settingsPolicy.ts), each validated on its own: a bad value is reported naming its setting, and that
-   * setting alone takes its default.
+   * workspace's (settingsPolicy.ts), each validated on its own: a bad value is reported once, naming its setting,
+   * and throws a `SettingsError` naming it too, so that no order is sent (a default in its place could be looser
+   * than what the user meant).
    */
   riskSettings(): RiskSettings {
     const config = vscode.workspace.getConfiguration(Settings.section);
@@ -69,7 +70,7 @@ export class EditorSettings {
     const effective = effectiveLimits((section, key) => config.inspect<unknown>(`${section}.${key}`), present);
     for (const line of effective.tightened) this.log.info(`Risk limit tightened by the workspace: ${line}`);
     this.reportIgnored(effective.ignored);
-    const { settings, problems } = riskSettingsOf(effective);
+    const { settings, problems, invalid } = riskSettingsOf(effective);
     for (const problem of problems) {
       if (this.reported.has(problem)) continue;
       this.reported.add(problem);
@@ -78,6 +79,7 @@ export class EditorSettings {
         if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'sptrader.risk');
       });
     }
+    if (settings === undefined) throw new SettingsError(invalid.join('; '));
     this.log.info(
       `Risk limits in effect: ${JSON.stringify(settings.limits)}; circuit breaker: ${JSON.stringify(settings.circuitBreaker)}`,
     );

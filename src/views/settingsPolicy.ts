@@ -14,8 +14,8 @@
  * Pure (no `vscode`): the container passes in what `WorkspaceConfiguration.inspect` returned.
  */
 import { parseProfileList, type ProfileList } from './profiles';
-import { DEFAULT_RISK_LIMITS, RiskLimitsSchema } from '../execution/risk';
-import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER } from '../execution/tradingState';
+import { RiskLimitsSchema } from '../execution/risk';
+import { CircuitBreakerSchema } from '../execution/tradingState';
 import { parseRiskSettings, type RiskSettings } from '../usecases/session';
 
 /** The part of `vscode.WorkspaceConfiguration.inspect()`'s result read here. */
@@ -215,23 +215,29 @@ const BREAKER_KEYS: Readonly<Record<string, { key: string; scale: number }>> = {
 };
 
 /**
- * The risk settings the engine runs under, from the effective limits, each setting checked on its own. One value
- * that did not fit used to throw the whole set away for the defaults: a strict `maxOrderQuantity` of 10 became
- * 1,000,000 because `cooldownSeconds` was -1, and the message named `circuitBreaker.cooldownMs`, which is no
- * setting. Now only that setting takes its default, and the problem names it. A number written as text ("10")
- * is read as that number. Empty values and empty lists take the defaults, as before.
+ * The risk settings the engine runs under, from the effective limits, each setting checked on its own and each
+ * problem naming its setting. A known setting whose value does not fit (wrong type, not finite, zero or below, not
+ * whole where it must be) makes `settings` undefined: no order may be sent until it is fixed. Its default used to
+ * apply instead, which loosened the user's risk (a `maxOrderQuantity` of "1O" meant to be 10 became 1,000,000; a
+ * `cooldownSeconds` of -1 became 300 s where empty, the strictest, means "only a person resumes"). An unknown key
+ * is reported and ignored (it is no limit the engine knows; a workspace cannot add one). A number written as text
+ * ("10") is read as that number. Empty values and empty lists take the defaults, as before.
  */
 export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circuitBreaker'>): {
-  settings: RiskSettings;
+  /** Undefined while a known setting is not valid: trading must be refused (`invalid` says why). */
+  settings: RiskSettings | undefined;
+  /** Every problem, one sentence each naming its setting (the invalid ones and the ignored unknown keys). */
   problems: string[];
+  /** The problems that refuse trading. */
+  invalid: string[];
 } {
   const problems: string[] = [];
+  const invalid: string[] = [];
   const numeric = (v: unknown): unknown => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
   const check = (
     name: string,
     schema: { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ message: string }> } } } | undefined,
     value: unknown,
-    fallback: unknown,
   ): boolean => {
     if (schema === undefined) {
       problems.push(`${name} is not a setting SPtrader knows; it is ignored`);
@@ -240,9 +246,9 @@ export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circui
     const parsed = schema.safeParse(value);
     if (parsed.success) return true;
     const why = parsed.error?.issues.map((i) => i.message).join('; ') ?? 'not valid';
-    problems.push(
-      `${name} = ${show(value)} is not valid (${why}); ${fallback === undefined ? 'it is off' : `its default ${show(fallback)} applies`} until it is fixed`,
-    );
+    const problem = `${name} = ${show(value)} is not valid (${why}); no order is sent until it is fixed`;
+    invalid.push(problem);
+    problems.push(problem);
     return false;
   };
   const limits: Record<string, unknown> = {};
@@ -254,33 +260,34 @@ export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circui
     if (raw === null || raw === undefined || (Array.isArray(raw) && raw.length === 0)) continue;
     const value = numeric(raw);
     const own = Object.prototype.hasOwnProperty.call(riskShape, key) ? riskShape[key] : undefined;
-    if (check(`sptrader.risk.${key}`, own, value, (DEFAULT_RISK_LIMITS as Record<string, unknown>)[key]))
-      limits[key] = value;
+    if (check(`sptrader.risk.${key}`, own, value)) limits[key] = value;
   }
   const circuitBreaker: Record<string, unknown> = {};
   const breakerShape = CircuitBreakerSchema.shape as Record<
     string,
     (typeof CircuitBreakerSchema.shape)[keyof typeof CircuitBreakerSchema.shape]
   >;
+  // An empty cool-down is the strictest: a halt lasts until a person resumes (package.json says so). Dropping it
+  // like the other empty values gave the default's 300 s, after which trading resumed by itself.
+  let manualResumeOnly = false;
   for (const [setting, raw] of Object.entries(effective.circuitBreaker)) {
+    if (raw === null && setting === 'cooldownSeconds') manualResumeOnly = true;
     if (raw === null || raw === undefined) continue;
     const target = Object.prototype.hasOwnProperty.call(BREAKER_KEYS, setting) ? BREAKER_KEYS[setting] : undefined;
     const name = `sptrader.circuitBreaker.${setting}`;
     if (target === undefined) {
-      check(name, undefined, raw, undefined);
+      check(name, undefined, raw);
       continue;
     }
     const value = numeric(raw);
     const scaled = typeof value === 'number' && target.scale !== 1 ? Math.round(value * target.scale) : value;
-    const fallback = (DEFAULT_CIRCUIT_BREAKER as Record<string, unknown>)[target.key];
     const schema = breakerShape[target.key];
     // The engine's value (milliseconds) is checked; the message shows what the user wrote, in seconds.
     const engineValue = schema && { safeParse: () => schema.safeParse(scaled) };
-    if (check(name, engineValue, value, typeof fallback === 'number' ? fallback / target.scale : fallback))
-      circuitBreaker[target.key] = scaled;
+    if (check(name, engineValue, value)) circuitBreaker[target.key] = scaled;
   }
-  return {
-    settings: parseRiskSettings({ limits, circuitBreaker }, 'settings (sptrader.risk / sptrader.circuitBreaker)'),
-    problems,
-  };
+  if (invalid.length > 0) return { settings: undefined, problems, invalid };
+  const settings = parseRiskSettings({ limits, circuitBreaker }, 'settings (sptrader.risk / sptrader.circuitBreaker)');
+  if (manualResumeOnly) delete settings.circuitBreaker.cooldownMs;
+  return { settings, problems, invalid };
 }

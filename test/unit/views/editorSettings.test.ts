@@ -1,33 +1,144 @@
 /** The editor's settings read through the editor's API, as the engine gets them. */
 import { editor, fakeLog } from './vscodeFake';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import { systemClock } from '../../../src/common/clock';
+import type { PlacedOrderRequest } from '../../../src/orders/model';
+import { SettingsError } from '../../../src/usecases/session';
+import { EditorSession } from '../../../src/views/editorSession';
 import { EditorSettings } from '../../../src/views/editorSettings';
 
 type Log = ConstructorParameters<typeof EditorSettings>[0];
 
+/** A setting as the user's settings.json holds it (the section object and the dotted key, as the editor answers). */
+function setUser(section: 'risk' | 'circuitBreaker', key: string, value: unknown): void {
+  const all = { ...((editor.configuration.get(section) as Record<string, unknown> | undefined) ?? {}), [key]: value };
+  editor.configuration.set(section, all);
+  editor.configuration.set(`${section}.${key}`, value);
+}
+
 describe('EditorSettings.riskSettings', () => {
   beforeEach(() => editor.reset());
 
-  it('a strict limit stays when another setting is bad; the bad one is named once', () => {
-    editor.configuration.set('risk', { maxOrderQuantity: 10 });
-    editor.configuration.set('risk.maxOrderQuantity', 10);
-    editor.configuration.set('circuitBreaker', { cooldownSeconds: -1 });
-    editor.configuration.set('circuitBreaker.cooldownSeconds', -1);
-    const log = fakeLog();
-    const settings = new EditorSettings(log as unknown as Log);
-    const first = settings.riskSettings();
-    // Every limit was thrown away for the defaults: this order quantity was 1,000,000.
-    assert.equal(first.limits.maxOrderQuantity, 10);
-    assert.equal(first.circuitBreaker.cooldownMs, 300_000);
-    settings.riskSettings();
+  it('a bad setting refuses trading, naming it (once in a toast); its default never takes its place', () => {
+    setUser('risk', 'maxOrderQuantity', 10);
+    setUser('circuitBreaker', 'cooldownSeconds', -1);
+    const settings = new EditorSettings(fakeLog() as unknown as Log);
+    // The bad one took its default: a 300 s cool-down, after which trading resumed by itself.
+    assert.throws(
+      () => settings.riskSettings(),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.message ===
+          'sptrader.circuitBreaker.cooldownSeconds = -1 is not valid (Too small: expected number to be >0); no order is sent until it is fixed',
+    );
+    assert.throws(() => settings.riskSettings(), SettingsError);
     assert.deepEqual(
       editor.toasts.map((t) => [t.level, t.message]),
       [
         [
           'error',
-          'SPtrader: sptrader.circuitBreaker.cooldownSeconds = -1 is not valid (Too small: expected number to be >0); its default 300 applies until it is fixed.',
+          'SPtrader: sptrader.circuitBreaker.cooldownSeconds = -1 is not valid (Too small: expected number to be >0); no order is sent until it is fixed.',
         ],
       ],
     );
+    setUser('circuitBreaker', 'cooldownSeconds', 600);
+    const fixed = settings.riskSettings();
+    assert.equal(fixed.limits.maxOrderQuantity, 10);
+    assert.equal(fixed.circuitBreaker.cooldownMs, 600_000);
+  });
+
+  it('wrong type, negative, NaN, text, infinite: each names its setting', () => {
+    for (const [key, value] of [
+      ['maxOrderQuantity', '10 lots'],
+      ['maxOrderNotional', -5],
+      ['priceCollarBps', Number.NaN],
+      ['maxPositionQuantity', Number.POSITIVE_INFINITY],
+      ['maxOpenOrders', 1.5],
+      ['allowedSymbols', 'EUR_USD'],
+    ] as const) {
+      editor.reset();
+      setUser('risk', key, value);
+      assert.throws(
+        () => new EditorSettings(fakeLog() as unknown as Log).riskSettings(),
+        (e: unknown) => e instanceof SettingsError && e.message.startsWith(`sptrader.risk.${key} = `),
+        key,
+      );
+    }
+  });
+});
+
+describe('EditorSession: risk settings that are not valid', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let paper: PaperBroker;
+  let session: EditorSession;
+  const log = fakeLog();
+
+  beforeEach(() => {
+    editor.reset();
+    dir = mkdtempSync(join(tmpdir(), 'sptrader-editor-settings-'));
+    paper = new PaperBroker({ clock: systemClock, seed: 3, stateFile: join(dir, 'paper-account.json') });
+    const settings = new EditorSettings(log as unknown as Log);
+    session = new EditorSession(log as unknown as Log, join(dir, 'engine'), paper, () => settings.riskSettings());
+  });
+  afterEach(async () => {
+    await session.close();
+    await paper.disconnect();
+    session.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const order: PlacedOrderRequest = {
+    symbol: 'EUR_USD',
+    side: 'buy',
+    quantity: 1000,
+    order_type: { type: 'market' },
+    time_in_force: { type: 'IOC' },
+    metadata: {},
+    client_order_id: 'sp-settings-1',
+  };
+
+  it('the engine does not open on them: the error names the setting', async () => {
+    setUser('risk', 'maxOrderNotional', 'lots');
+    await assert.rejects(
+      session.trading(),
+      (e: unknown) =>
+        e instanceof SettingsError && /^sptrader\.risk\.maxOrderNotional = "lots" is not valid/.test(e.message),
+    );
+  });
+
+  it('a setting made bad while open halts trading (orders denied, the halt naming it); fixing it resumes', async () => {
+    setUser('risk', 'maxOrderQuantity', 5000);
+    const trading = await session.trading();
+    assert.equal(trading.engine.status().tradingState, 'ACTIVE');
+
+    setUser('risk', 'maxOrderQuantity', -5);
+    await session.applySettings();
+    const halted = trading.engine.status();
+    assert.equal(halted.tradingState, 'HALTED');
+    assert.match(halted.reason, /sptrader\.risk\.maxOrderQuantity = -5 is not valid/);
+    const denied = await trading.engine.submitOrder({ ...order }, 'paper');
+    assert.equal(denied.denial?.code, 'TRADING_HALTED');
+
+    setUser('risk', 'maxOrderQuantity', 2000);
+    await session.applySettings();
+    assert.equal(trading.engine.status().tradingState, 'ACTIVE');
+    assert.equal(trading.engine.status().limits.maxOrderQuantity, 2000);
+  });
+
+  it('a person’s halt is not lifted by fixing the settings', async () => {
+    const trading = await session.trading();
+    trading.engine.setTradingState('HALTED', 'lunch');
+    setUser('risk', 'orderBurst', 0);
+    await session.applySettings();
+    setUser('risk', 'orderBurst', 10);
+    await session.applySettings();
+    const status = trading.engine.status();
+    assert.equal(status.tradingState, 'HALTED');
+    assert.equal(status.reason, 'lunch');
   });
 });

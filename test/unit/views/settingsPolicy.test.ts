@@ -214,15 +214,80 @@ describe('risk settings: each checked on its own', () => {
       }),
     );
 
-  it('one bad value no longer throws the strict ones away for the defaults, and names its setting', () => {
-    const { settings, problems } = user({ maxOrderQuantity: 10, maxOrderNotional: -1 }, { cooldownSeconds: -1 });
-    assert.equal(settings.limits.maxOrderQuantity, 10, 'the strict limit stays');
-    assert.equal(settings.limits.maxOrderNotional, 1_000_000, 'the bad one takes its default');
-    assert.equal(settings.circuitBreaker.cooldownMs, 300_000);
+  it('a bad value refuses trading (no looser default in its place), naming its setting; the good ones are kept', () => {
+    const { settings, problems, invalid } = user(
+      { maxOrderQuantity: 10, maxOrderNotional: -1 },
+      { cooldownSeconds: -1 },
+    );
+    // Its default (1,000,000; a 300 s cool-down) applied instead: looser than anything the user could have meant.
+    assert.equal(settings, undefined, 'no settings to trade under');
     assert.deepEqual(problems, [
-      'sptrader.risk.maxOrderNotional = -1 is not valid (Too small: expected number to be >0); its default 1000000 applies until it is fixed',
-      'sptrader.circuitBreaker.cooldownSeconds = -1 is not valid (Too small: expected number to be >0); its default 300 applies until it is fixed',
+      'sptrader.risk.maxOrderNotional = -1 is not valid (Too small: expected number to be >0); no order is sent until it is fixed',
+      'sptrader.circuitBreaker.cooldownSeconds = -1 is not valid (Too small: expected number to be >0); no order is sent until it is fixed',
     ]);
+    assert.deepEqual(invalid, problems);
+    const good = user({ maxOrderQuantity: 10 });
+    assert.equal(good.settings?.limits.maxOrderQuantity, 10);
+    assert.deepEqual(good.invalid, []);
+  });
+
+  it('every known limit, each bad value alone: refused, named; never a default', () => {
+    const numbers = [
+      'maxOrderQuantity',
+      'maxPositionQuantity',
+      'maxOrderNotional',
+      'priceCollarBps',
+      'maxOpenOrders',
+      'maxOrdersPerSecond',
+      'orderBurst',
+    ];
+    const bad: unknown[] = [
+      -1,
+      0,
+      -0,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      'ten',
+      '1O',
+      '',
+      true,
+      { n: 1 },
+      [5],
+      1e-400,
+    ];
+    for (const key of numbers)
+      for (const value of bad) {
+        const { settings, invalid } = user({ [key]: value });
+        assert.equal(settings, undefined, `${key} = ${String(value)}`);
+        assert.match(invalid[0] ?? '', new RegExp(`^sptrader\\.risk\\.${key} = `));
+      }
+    for (const key of ['maxOpenOrders', 'orderBurst']) {
+      assert.equal(user({ [key]: 2.5 }).settings, undefined, `${key} must be whole`);
+      assert.equal(user({ [key]: 2 ** 60 }).settings, undefined, `${key} beyond 2^53`);
+    }
+    assert.equal(user({ allowedSymbols: 'EUR_USD' }).settings, undefined);
+    assert.equal(user({ allowedSymbols: ['EUR_USD', 5] }).settings, undefined);
+    for (const key of [
+      'maxConsecutiveFailures',
+      'maxFailuresInWindow',
+      'windowSeconds',
+      'maxDailyLoss',
+      'cooldownSeconds',
+    ])
+      for (const value of [...bad, 0.0001]) {
+        if (key === 'maxDailyLoss' && value === 0.0001) continue; // a loss of 0.0001 is a (strict) limit
+        const { settings, invalid } = user({}, { [key]: value });
+        assert.equal(settings, undefined, `${key} = ${String(value)}`);
+        assert.match(invalid[0] ?? '', new RegExp(`^sptrader\\.circuitBreaker\\.${key} = `));
+      }
+  });
+
+  it('an empty cool-down means only a person resumes, as package.json says (not the default 300 s)', () => {
+    const { settings } = user({}, { cooldownSeconds: null });
+    assert.ok(settings);
+    assert.equal(settings.circuitBreaker.cooldownMs, undefined);
+    assert.equal('cooldownMs' in settings.circuitBreaker, false);
+    assert.equal(user({}, {}).settings?.circuitBreaker.cooldownMs, 300_000);
   });
 
   it('wrong types, NaN, Infinity, lists of non-symbols and unknown keys are named; a number in text is read', () => {
@@ -238,9 +303,7 @@ describe('risk settings: each checked on its own', () => {
       },
       { windowSeconds: 'x', maxDailyLoss: 250, halfLife: 3 },
     );
-    assert.equal(settings.limits.maxOrderQuantity, 25);
-    assert.equal(settings.circuitBreaker.maxDailyLoss, 250);
-    assert.equal(settings.circuitBreaker.windowMs, 60_000);
+    assert.equal(settings, undefined);
     assert.deepEqual(
       problems.map((p) => p.split(' ')[0]),
       [
@@ -255,13 +318,18 @@ describe('risk settings: each checked on its own', () => {
       ],
     );
     assert.match(problems[5] ?? '', /^sptrader\.risk\.maxOrderQty is not a setting SPtrader knows; it is ignored$/);
-    assert.deepEqual(settings.limits.allowedSymbols, undefined, 'a symbol list that is not a list allows all, said');
+    const read = user({ maxOrderQuantity: '25' }, { maxDailyLoss: 250, halfLife: 3 });
+    assert.equal(read.settings?.limits.maxOrderQuantity, 25, 'a number in text is read');
+    assert.equal(read.settings?.circuitBreaker.maxDailyLoss, 250);
+    assert.deepEqual(read.problems, [
+      'sptrader.circuitBreaker.halfLife is not a setting SPtrader knows; it is ignored',
+    ]);
   });
 
   it('a prototype key in the settings object is a key like any other', () => {
     const risk = JSON.parse('{"__proto__": {"maxOrderQuantity": 1e12}, "constructor": 5}') as Record<string, unknown>;
     const { settings, problems } = riskSettingsOf({ risk, circuitBreaker: {} });
-    assert.equal(settings.limits.maxOrderQuantity, 1_000_000);
+    assert.equal(settings?.limits.maxOrderQuantity, 1_000_000);
     assert.deepEqual(
       problems.map((p) => p.split(' ')[0]),
       ['sptrader.risk.__proto__', 'sptrader.risk.constructor'],
