@@ -191,7 +191,7 @@ export function parseUserJson(text: string): unknown {
   try {
     value = JSON.parse(text) as unknown;
   } catch (e) {
-    throw new UserJsonError((e as Error).message);
+    throw new UserJsonError(syntaxErrorText(text, (e as Error).message));
   }
   const duplicate = duplicateKey(text);
   if (duplicate !== undefined)
@@ -200,6 +200,140 @@ export function parseUserJson(text: string): unknown {
       duplicate.line,
     );
   return value;
+}
+
+/**
+ * JSON.parse's refusal with where it is: V8 says "Unexpected token 'N', ..." with no position for a NaN, an
+ * Infinity, a comment or a quote of the wrong kind, so a fixture of a few hundred lines was refused without a
+ * line to look at. Prefixed with "line L, column C" (of `syntaxErrorOffset`), and for NaN and Infinity, the fix.
+ */
+function syntaxErrorText(text: string, message: string): string {
+  const offset = syntaxErrorOffset(text);
+  if (offset === undefined) return message;
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++)
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  const rest = text.slice(offset, offset + 24);
+  const literal = /^(NaN|Infinity)/.exec(rest)?.[0];
+  const why =
+    literal !== undefined
+      ? `${literal} is not a JSON number; write a number (or null)`
+      : offset >= text.length
+        ? 'the text ends before the JSON does'
+        : message.startsWith('Unexpected token')
+          ? `unexpected ${JSON.stringify(/^[^\s,:[\]{}]{1,20}/.exec(rest)?.[0] ?? rest.charAt(0))}`
+          : message.replace(/ (in JSON )?at position \d+.*$/s, '');
+  return `line ${line}, column ${offset - lineStart + 1}: ${why}`;
+}
+
+const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isHex = (c: number): boolean => isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+
+/**
+ * Where text that is not JSON (RFC 8259) stops being JSON: the offset of the first character that cannot
+ * continue it (the text's length when it ends too soon), or undefined if it is JSON after all. A scan with an
+ * explicit stack, not a recursion: the text may nest as deep as anyone wrote it.
+ */
+export function syntaxErrorOffset(text: string): number | undefined {
+  const n = text.length;
+  const stack: Array<'object' | 'array'> = [];
+  let i = 0;
+  const space = (): void => {
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
+  };
+  /** A string at `i` (its opening quote); false where it breaks, `i` there. */
+  const string = (): boolean => {
+    if (text.charCodeAt(i) !== 34) return false;
+    for (i++; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34) {
+        i++;
+        return true;
+      }
+      if (c < 32) return false;
+      if (c === 92) {
+        const e = text.charCodeAt(++i);
+        if (e === 117) {
+          for (let k = 0; k < 4; k++) if (!isHex(text.charCodeAt(++i))) return false;
+        } else if (i >= n || !'"\\/bfnrt'.includes(text.charAt(i))) return false;
+      }
+    }
+    return false;
+  };
+  const digits = (): boolean => {
+    if (!isDigit(text.charCodeAt(i))) return false;
+    while (isDigit(text.charCodeAt(i))) i++;
+    return true;
+  };
+  const number = (): boolean => {
+    if (text.charCodeAt(i) === 45) i++;
+    if (text.charCodeAt(i) === 48) i++;
+    else if (!digits()) return false;
+    if (text.charCodeAt(i) === 46) {
+      i++;
+      if (!digits()) return false;
+    }
+    const e = text.charCodeAt(i);
+    if (e === 101 || e === 69) {
+      i++;
+      const sign = text.charCodeAt(i);
+      if (sign === 43 || sign === 45) i++;
+      if (!digits()) return false;
+    }
+    return true;
+  };
+  /** A key and its colon, after '{' or ','. */
+  const key = (): boolean => {
+    space();
+    if (!string()) return false;
+    space();
+    if (text.charCodeAt(i) !== 58) return false;
+    i++;
+    return true;
+  };
+  for (;;) {
+    // A value.
+    space();
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 91) {
+      i++;
+      space();
+      if (text.charCodeAt(i) === (c === 123 ? 125 : 93)) i++;
+      else {
+        stack.push(c === 123 ? 'object' : 'array');
+        if (c === 123 && !key()) return i;
+        continue;
+      }
+    } else if (c === 34) {
+      if (!string()) return i;
+    } else if (c === 45 || isDigit(c)) {
+      if (!number()) return i;
+    } else {
+      const word = ['true', 'false', 'null'].find((w) => text.startsWith(w, i));
+      if (word === undefined) return i;
+      i += word.length;
+    }
+    // What follows a value: the end, a comma or the container's close.
+    for (;;) {
+      space();
+      const top = stack[stack.length - 1];
+      if (top === undefined) return i < n ? i : undefined;
+      const d = text.charCodeAt(i);
+      if (d === 44) {
+        i++;
+        if (top === 'object' && !key()) return i;
+        break;
+      }
+      if (d !== (top === 'object' ? 125 : 93)) return i;
+      i++;
+      stack.pop();
+    }
+  }
 }
 
 /** The JSON in a file a user named: a regular file of at most MAX_FIXTURE_BYTES, read by `parseUserJson`. */

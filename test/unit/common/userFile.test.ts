@@ -7,7 +7,13 @@ import { readPaperAccount } from '../../../src/brokers/paper/state';
 import { StateDamagedError, StateFileError } from '../../../src/common/stateErrors';
 import { acquireStateDirLock } from '../../../src/common/stateLock';
 import { journalOf, statePaths } from '../../../src/common/statePaths';
-import { readJsonObjectFile, readRegularFileSync, UserFileError } from '../../../src/common/userFile';
+import fc from 'fast-check';
+import {
+  readJsonObjectFile,
+  readRegularFileSync,
+  syntaxErrorOffset,
+  UserFileError,
+} from '../../../src/common/userFile';
 import { loadRiskSettings, SettingsError } from '../../../src/usecases/session';
 import { withPipes } from './pipes';
 
@@ -85,6 +91,63 @@ describe('readJsonObjectFile', () => {
         e.message ===
           `invalid risk settings in ${file}: line 3: the key "maxOrderNotional" appears twice in one object; keep one`,
     );
+  });
+});
+
+describe('JSON a user wrote that is not JSON: where it breaks', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-userjson-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('NaN, Infinity, comments, single quotes, a trailing comma: line and column, and the fix for NaN and Infinity', () => {
+    const file = join(dir, 'market.json');
+    for (const [text, expected] of [
+      // V8 said only "Unexpected token 'N', ...": no line in a fixture of hundreds.
+      ['{\n  "bid": 1.1,\n  "ask": NaN\n}', 'line 3, column 10: NaN is not a JSON number; write a number (or null)'],
+      ['\ufeff{"bid": -Infinity}', 'line 1, column 10: Infinity is not a JSON number; write a number (or null)'],
+      ['{"bid": 1.1, // the bid\n"ask": 1.2}', 'line 1, column 14: Expected double-quoted property name'],
+      ["{'bid': 1.1}", "line 1, column 2: Expected property name or '}'"],
+      ['{"bid": 1.1,\n}', 'line 2, column 1: Expected double-quoted property name'],
+      ['{"bid": 1.1', 'line 1, column 12: the text ends before the JSON does'],
+    ] as const) {
+      writeFileSync(file, text);
+      assert.throws(
+        () => readJsonObjectFile(file, '--market-data:'),
+        (e: unknown) =>
+          e instanceof UserFileError && e.message === `--market-data: ${file} is not valid JSON (${expected})`,
+        text,
+      );
+    }
+    writeFileSync(file, '{"limits": {"maxOrderQuantity": NaN}}');
+    assert.throws(
+      () => loadRiskSettings(file),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.message ===
+          `risk settings ${file} is not JSON: line 1, column 33: NaN is not a JSON number; write a number (or null)`,
+    );
+  });
+
+  it('property: the scan finds a break exactly when JSON.parse refuses the text', () => {
+    const refuses = (t: string): boolean => {
+      try {
+        JSON.parse(t);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    fc.assert(
+      fc.property(fc.json(), fc.nat(), fc.string({ maxLength: 3 }), (json, at, insert) => {
+        const p = at % (json.length + 1);
+        const text = json.slice(0, p) + insert + json.slice(p);
+        assert.equal(syntaxErrorOffset(text) !== undefined, refuses(text), text);
+      }),
+      { numRuns: 2000, seed: 7 },
+    );
+    // Nested far deeper than any recursion could follow.
+    assert.equal(syntaxErrorOffset('['.repeat(1_000_000) + ']'.repeat(1_000_000)), undefined);
+    assert.equal(syntaxErrorOffset('['.repeat(1_000_000)), 1_000_000);
   });
 });
 
