@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
-import { flagNumber, parseParams } from './args';
+import { MAX_TIMEOUT_SECONDS, numberFlag, parseParams, TIMER_SECONDS } from './args';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { splitParent } from '../execution/algos/dialect';
 import { describeEmulation, describeParent, ParentOrders } from '../execution/algos/parents';
@@ -64,9 +64,15 @@ async function run(args: string[]): Promise<number> {
     throw new AlgoUsageError(
       values.resume ? '--resume takes no component file' : 'algo needs exactly one component file',
     );
-  const maxSeconds = values['max-seconds'] === undefined ? 3600 : flagNumber(values['max-seconds']);
-  if (!(Number.isFinite(maxSeconds) && maxSeconds > 0))
-    throw new AlgoUsageError(`--max-seconds must be a positive number, not '${values['max-seconds']}'`);
+  const maxSeconds =
+    values['max-seconds'] === undefined
+      ? 3600
+      : numberFlag(
+          '--max-seconds',
+          values['max-seconds'],
+          { ...TIMER_SECONDS, what: 'a positive number', range: `at most ${MAX_TIMEOUT_SECONDS}, about 24 days` },
+          (message) => new AlgoUsageError(message),
+        );
   const parameters = parseParams(values.param ?? [], (message) => new AlgoUsageError(message));
   const stateDir = resolve(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR);
   const paths = statePaths(stateDir);

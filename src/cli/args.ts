@@ -9,6 +9,51 @@ export function flagNumber(text: string): number {
   return text.trim() === '' ? Number.NaN : Number(text);
 }
 
+/** What a number flag takes: its values from `min` to `max`, and how its message says it. */
+export interface NumberFlag {
+  /** As the message says it: "a positive amount", "a whole number ≥ 0". */
+  readonly what: string;
+  readonly min: number;
+  readonly max: number;
+  /** `min` itself is refused (a positive amount). */
+  readonly aboveMin?: boolean;
+  readonly whole?: boolean;
+  /** The range in words when `what` does not say it ("at most 1,000,000"); said after the value. */
+  readonly range?: string;
+}
+
+/** A number as a person writes it: digits, a sign, a point, an exponent. Not hex, `_`, Infinity or spaces. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * A number flag's value, checked against what it takes. `Number()` read `0x10` as 16, `1e-400` as 0,
+ * `9007199254740993` as …992, and a range of one end only let `--cash 1e308` or `--spread-ticks 1e20` through (a
+ * replay quoting EUR/USD with an ask of 1e15). Refused with `fail`, naming the flag, the value, what it takes
+ * and why the value is not that.
+ */
+export function numberFlag(flag: string, text: string, spec: NumberFlag, fail: Fail): number {
+  const decimal = DECIMAL.test(text);
+  const n = decimal ? Number(text) : Number.NaN;
+  let why: string | undefined;
+  if (!decimal) {
+    const t = text.trim();
+    if (t === '') why = undefined;
+    else if (t !== text) why = 'no spaces around it';
+    else if (/^[+-]?0[xob]/i.test(t)) why = 'write it in decimal digits';
+    else if (/\d_\d/.test(t)) why = 'write it without _ between digits';
+    else if (/^[+-]?(Infinity|inf)$/i.test(t)) why = 'not a finite number';
+    else why = 'not a number';
+  } else if (!Number.isFinite(n)) why = 'too large for a number';
+  else if (n === 0 && /[1-9]/.test(text.replace(/[eE].*$/, ''))) why = 'too small to tell from 0';
+  else if (n < spec.min || (spec.aboveMin && n === spec.min) || n > spec.max) why = undefined;
+  else if (spec.whole && !Number.isSafeInteger(n))
+    why = Number.isInteger(n) ? 'too large to be exact beyond 2^53' : 'not a whole number';
+  else if (spec.min >= 0 && text.startsWith('-')) why = 'a minus sign on a number that cannot be negative';
+  else return n;
+  const after = [spec.range, why].filter((part) => part !== undefined).join('; ');
+  throw fail(`${flag} must be ${spec.what}, not '${text}'${after === '' ? '' : ` (${after})`}`);
+}
+
 /**
  * Sets a parameter as the object's own key: `out['__proto__'] = v` would instead replace the object's
  * prototype, the parameter lost and `v`'s keys showing through as if they had been passed.
@@ -99,10 +144,26 @@ export function typedParams(
   return out;
 }
 
-/** The runner's limits as flags (the names the limit errors' hints give: protocol.ts LIMIT_HINTS). */
+const POSITIVE_WHOLE: NumberFlag = {
+  what: 'a positive whole number',
+  min: 1,
+  max: Number.MAX_SAFE_INTEGER,
+  whole: true,
+  range: `at most ${Number.MAX_SAFE_INTEGER}`,
+};
+
 /** The longest --timeout: Node's longest timer (2^31 − 1 ms); a longer one fires at once. */
 export const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
+/** A flag's seconds for a timer (--timeout). */
+export const TIMER_SECONDS: NumberFlag = {
+  what: `a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (Node's longest timer)`,
+  min: 0,
+  aboveMin: true,
+  max: MAX_TIMEOUT_SECONDS,
+};
+
+/** The runner's limits as flags (the names the limit errors' hints give: protocol.ts LIMIT_HINTS). */
 export const RUNNER_LIMIT_FLAGS = {
   'output-limit-bytes': { type: 'string' },
   'max-answer-bytes': { type: 'string' },
@@ -125,9 +186,8 @@ export function runnerLimits(values: Partial<Record<keyof typeof LIMIT_OPTION, s
   for (const [flag, option] of Object.entries(LIMIT_OPTION) as Array<[keyof typeof LIMIT_OPTION, keyof LimitOptions]>) {
     const text = values[flag];
     if (text === undefined) continue;
-    const n = flagNumber(text.replace(/_/g, ''));
-    if (!Number.isSafeInteger(n) || n <= 0) throw fail(`--${flag} must be a positive whole number, not '${text}'`);
-    out[option] = n;
+    // Byte counts are long: 1_000_000 is read as a million (a `_` between digits only).
+    out[option] = numberFlag(`--${flag}`, text.replace(/(?<=\d)_(?=\d)/g, ''), POSITIVE_WHOLE, fail);
   }
   return out;
 }

@@ -1,6 +1,6 @@
 /** `sptrader audit verify|tail` and `sptrader recover`: the audit log read and checked, and the state rebuilt from it. */
 import { parseArgs } from 'node:util';
-import { flagNumber } from './args';
+import { numberFlag } from './args';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
@@ -22,8 +22,15 @@ export async function auditCommand(args: string[]): Promise<number> {
   const [action, dirArg, ...extra] = positionals;
   if ((action !== 'verify' && action !== 'tail') || extra.length > 0)
     throw new UsageError('audit needs verify or tail, and at most one folder');
-  const n = values.n === undefined ? 20 : flagNumber(values.n);
-  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`-n must be a whole number, not '${values.n}'`);
+  const n =
+    values.n === undefined
+      ? 20
+      : numberFlag(
+          '-n',
+          values.n,
+          { what: 'a whole number', min: 0, max: 1e9, whole: true, range: 'from 0 to 1,000,000,000' },
+          (message) => new UsageError(message),
+        );
   const dir = resolve(dirArg ?? statePaths(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR).audit);
   setCommandFolder(dir);
   auditDirMustExist(dir);

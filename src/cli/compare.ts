@@ -13,8 +13,9 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import {
-  flagNumber,
+  numberFlag,
   MAX_TIMEOUT_SECONDS,
+  TIMER_SECONDS,
   parseParams,
   readJsonFile,
   readJsonObject,
@@ -107,20 +108,22 @@ async function run(args: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new CompareUsageError('compare needs exactly one component file');
-  const parentSeconds = values['parent-seconds'] === undefined ? undefined : flagNumber(values['parent-seconds']);
-  if (parentSeconds !== undefined && !(Number.isFinite(parentSeconds) && parentSeconds > 0))
-    throw new CompareUsageError(
-      `--parent-seconds must be a positive number of seconds, not '${values['parent-seconds']}'`,
-    );
+  const usage = (message: string): Error => new CompareUsageError(message);
+  const parentSeconds =
+    values['parent-seconds'] === undefined
+      ? undefined
+      : numberFlag(
+          '--parent-seconds',
+          values['parent-seconds'],
+          { ...TIMER_SECONDS, what: 'a positive number of seconds', range: `at most ${MAX_TIMEOUT_SECONDS}` },
+          usage,
+        );
   if (values.venues === undefined) throw new CompareUsageError('--venues is required, e.g. --venues paper,oanda');
   const side = values.side;
   if (side !== undefined && side !== 'buy' && side !== 'sell')
     throw new CompareUsageError(`--side must be buy or sell, not '${side}'`);
-  const timeoutSeconds = values.timeout === undefined ? 30 : flagNumber(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_TIMEOUT_SECONDS)
-    throw new CompareUsageError(
-      `--timeout must be a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (Node's longest timer), not '${values.timeout}'`,
-    );
+  const timeoutSeconds =
+    values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);
   const file = resolve(positionals[0] ?? '');
   const stateDir = resolve(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR);
   const settings = loadRiskSettings(

@@ -8,7 +8,15 @@
  * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
  */
 import { parseArgs } from 'node:util';
-import { flagNumber, MAX_TIMEOUT_SECONDS, parseParams, RUNNER_LIMIT_FLAGS, runnerLimits, typedParams } from './args';
+import {
+  numberFlag,
+  parseParams,
+  RUNNER_LIMIT_FLAGS,
+  runnerLimits,
+  TIMER_SECONDS,
+  typedParams,
+  type NumberFlag,
+} from './args';
 import { mkdirSync } from 'node:fs';
 import { replaceFileSync } from '../common/durableFile';
 import { join, resolve } from 'node:path';
@@ -24,6 +32,23 @@ import { defaultInterpreterCandidates, resolveInterpreter } from '../python/inte
 import { PythonRunError, PythonWorker } from '../python/runner';
 import { printable } from '../usecases/formatOutcome';
 
+/** A replay's ticks of synthetic spread: past a million, a quote is no longer a market (EUR/USD asked at 10). */
+const SPREAD_TICKS: NumberFlag = {
+  what: 'a whole number ≥ 0',
+  min: 0,
+  max: 1_000_000,
+  whole: true,
+  range: 'at most 1,000,000',
+};
+/** A replay's starting cash: a trillion is past any account, and keeps every amount exact to the cent. */
+const CASH: NumberFlag = {
+  what: 'a positive amount',
+  min: 0,
+  aboveMin: true,
+  max: 1e12,
+  range: 'at most 1,000,000,000,000',
+};
+
 export const REPLAY_USAGE = `  replay <component.py> --data FILE
                               Run a component over recorded candles or ticks (.csv or .parquet) through the
                               engine and the paper venue; report orders, fills, P&L and slippage.
@@ -31,8 +56,8 @@ export const REPLAY_USAGE = `  replay <component.py> --data FILE
       --symbol S              The data's instrument (default EUR_USD).
       --class NAME            The component class, when the file defines several.
       --param k=v             Component parameter (repeatable), read and checked as __metadata__ declares it.
-      --spread-ticks N        Candles: the synthetic spread in ticks (default the instrument's).
-      --cash AMOUNT           Starting cash of the paper account (default 100000).
+      --spread-ticks N        Candles: the synthetic spread in ticks, 0 to 1,000,000 (default the instrument's).
+      --cash AMOUNT           Starting cash of the paper account, up to 1e12 (default 100000).
       --state-dir DIR         Where the replay's audit log goes (default a new temp folder): a new or empty folder,
                               or one an earlier replay made (it holds replay.json); never a trading state folder.
       --python PATH           Python interpreter (default: $SPTRADER_PYTHON, python3, python).
@@ -98,19 +123,16 @@ async function run(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new ReplayUsageError('replay needs exactly one component file');
   if (values.data === undefined)
     throw new ReplayUsageError('--data FILE is required (a .csv or .parquet of candles or ticks)');
-  const spreadTicks = values['spread-ticks'] === undefined ? undefined : flagNumber(values['spread-ticks']);
-  if (spreadTicks !== undefined && !(Number.isInteger(spreadTicks) && spreadTicks >= 0))
-    throw new ReplayUsageError(`--spread-ticks must be a whole number ≥ 0, not '${values['spread-ticks']}'`);
-  const cash = values.cash === undefined ? undefined : flagNumber(values.cash);
-  if (cash !== undefined && !(Number.isFinite(cash) && cash > 0))
-    throw new ReplayUsageError(`--cash must be a positive amount, not '${values.cash}'`);
+  const usage = (message: string): Error => new ReplayUsageError(message);
+  const spreadTicks =
+    values['spread-ticks'] === undefined
+      ? undefined
+      : numberFlag('--spread-ticks', values['spread-ticks'], SPREAD_TICKS, usage);
+  const cash = values.cash === undefined ? undefined : numberFlag('--cash', values.cash, CASH, usage);
   let parameters = parseParams(values.param ?? [], (message) => new ReplayUsageError(message));
   const limits = runnerLimits(values, (message) => new ReplayUsageError(message));
-  const timeoutSeconds = values.timeout === undefined ? 30 : flagNumber(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_TIMEOUT_SECONDS)
-    throw new ReplayUsageError(
-      `--timeout must be a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (Node's longest timer), not '${values.timeout}'`,
-    );
+  const timeoutSeconds =
+    values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);
   const file = resolve(positionals[0] ?? '');
   // Refused before anything starts: a replay never writes into trading state.
   const stateDir = values['state-dir'] === undefined ? undefined : prepareReplayStateDir(values['state-dir']);

@@ -10,8 +10,9 @@ import { cliExitCode, formatOutcome } from '../usecases/formatOutcome';
 import { isBrokerError } from '../brokers/errors';
 import { openTradingSession } from '../usecases/session';
 import {
-  flagNumber,
-  MAX_TIMEOUT_SECONDS,
+  numberFlag,
+  TIMER_SECONDS,
+  type NumberFlag,
   parseParams,
   readJsonObject,
   RUNNER_LIMIT_FLAGS,
@@ -24,6 +25,10 @@ import { environmentCredentials, MissingCredentialError } from '../brokers/crede
 import type { BrokerApi } from '../brokers/broker';
 import { closeAll, EXIT, reportFailure, stateDirOf, usage, UsageError } from './failures';
 import { openPaperBroker, reportRecovery, riskSettings } from './session';
+
+const PORT: NumberFlag = { what: 'a whole number from 1 to 65535', min: 1, max: 65535, whole: true };
+/** TWS takes a 32-bit client id. */
+const CLIENT_ID: NumberFlag = { what: 'a whole number from 0 to 2147483647', min: 0, max: 2 ** 31 - 1, whole: true };
 
 /** `test-order` (a scratch copy of the paper account) and `execute` (the account itself): the same options. */
 export async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promise<number> {
@@ -64,11 +69,8 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
   const side = values.side;
   if (side !== undefined && side !== 'buy' && side !== 'sell')
     throw new UsageError(`--side must be buy or sell, not '${side}'`);
-  const timeoutSeconds = values.timeout === undefined ? 30 : flagNumber(values.timeout);
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > MAX_TIMEOUT_SECONDS)
-    throw new UsageError(
-      `--timeout must be a positive number of seconds up to ${MAX_TIMEOUT_SECONDS} (Node's longest timer), not '${values.timeout}'`,
-    );
+  const timeoutSeconds =
+    values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);
   const marketData =
     values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
@@ -209,9 +211,7 @@ function openBroker(
 ): BrokerApi {
   const num = (v: string | undefined, flag: string): number | undefined => {
     if (v === undefined) return undefined;
-    const n = flagNumber(v);
-    if (!Number.isInteger(n)) throw new UsageError(`${flag} must be a whole number, not '${v}'`);
-    return n;
+    return numberFlag(flag, v, flag === '--port' ? PORT : CLIENT_ID, (message) => new UsageError(message));
   };
   try {
     const profile = parseBrokerProfile({

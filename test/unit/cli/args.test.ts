@@ -1,6 +1,6 @@
 /** The CLI's argument readers: an empty number, a parameter named like a prototype key. */
 import assert from 'node:assert/strict';
-import { flagNumber, parseParams, typedParams } from '../../../src/cli/args';
+import { flagNumber, numberFlag, parseParams, TIMER_SECONDS, typedParams } from '../../../src/cli/args';
 import { main } from '../../../src/cli/main';
 
 const fail = (message: string): Error => new Error(message);
@@ -50,5 +50,82 @@ describe('CLI arguments', () => {
       },
     );
     assert.equal(Object.getOwnPropertyDescriptor(typed, '__proto__')?.value, 3);
+  });
+
+  it("number flags: only decimal numbers within the flag's range, each refusal naming the flag, value and range", async () => {
+    const cash = { what: 'a positive amount', min: 0, aboveMin: true, max: 1e12, range: 'at most 1,000,000,000,000' };
+    const ticks = { what: 'a whole number ≥ 0', min: 0, max: 1_000_000, whole: true, range: 'at most 1,000,000' };
+    const read = (flag: string, text: string, spec: Parameters<typeof numberFlag>[2]): number | string => {
+      try {
+        return numberFlag(flag, text, spec, fail);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    for (const [text, why] of [
+      ['1e308', ''],
+      ['Infinity', '; not a finite number'],
+      ['-0', ''],
+      ['0', ''],
+      ['1e-400', '; too small to tell from 0'],
+      ['0x10', '; write it in decimal digits'],
+      ['1_000', '; write it without _ between digits'],
+      [' 5', '; no spaces around it'],
+      ['5 lots', '; not a number'],
+      ['', ''],
+    ] as const)
+      assert.equal(
+        read('--cash', text, cash),
+        `--cash must be a positive amount, not '${text}' (at most 1,000,000,000,000${why})`,
+        text,
+      );
+    assert.equal(read('--cash', '2500.50', cash), 2500.5);
+    assert.equal(read('--cash', '1e12', cash), 1e12);
+    for (const [text, why] of [
+      ['1e20', ''],
+      ['9007199254740993', ''],
+      ['-0', '; a minus sign on a number that cannot be negative'],
+      ['-1', ''],
+      ['2.5', '; not a whole number'],
+    ] as const)
+      assert.equal(
+        read('--spread-ticks', text, ticks),
+        `--spread-ticks must be a whole number ≥ 0, not '${text}' (at most 1,000,000${why})`,
+        text,
+      );
+    assert.equal(read('--spread-ticks', '0', ticks), 0);
+    assert.equal(read('--spread-ticks', '2e1', ticks), 20);
+    assert.equal(
+      read('--timeout', '2147484', TIMER_SECONDS),
+      "--timeout must be a positive number of seconds up to 2147483 (Node's longest timer), not '2147484'",
+    );
+
+    // Through the commands: exit 2, said before anything runs.
+    const write = process.stderr.write.bind(process.stderr);
+    let printed = '';
+    process.stderr.write = (chunk: string | Uint8Array): boolean => ((printed += String(chunk)), true);
+    try {
+      assert.equal(await main(['replay', 'missing.py', '--data', 'a.csv', '--cash', '1e308']), 2);
+      assert.equal(await main(['replay', 'missing.py', '--data', 'a.csv', '--spread-ticks', '1e20']), 2);
+      assert.equal(await main(['replay', 'missing.py', '--data', 'a.csv', '--max-nesting-depth', '0x40']), 2);
+      assert.equal(await main(['audit', 'tail', '-n', '1e10']), 2);
+      assert.equal(await main(['test-order', 'missing.py', '--broker', 'ib', '--port', '70000']), 2);
+      assert.equal(await main(['test-order', 'missing.py', '--broker', 'ib', '--client-id', '4294967296']), 2);
+      assert.equal(await main(['algo', 'missing.py', '--max-seconds', 'Infinity']), 2);
+      assert.equal(await main(['compare', 'missing.py', '--venues', 'paper', '--parent-seconds', '1e308']), 2);
+    } finally {
+      process.stderr.write = write;
+    }
+    for (const line of [
+      "--cash must be a positive amount, not '1e308' (at most 1,000,000,000,000)",
+      "--spread-ticks must be a whole number ≥ 0, not '1e20' (at most 1,000,000)",
+      "--max-nesting-depth must be a positive whole number, not '0x40' (at most 9007199254740991; write it in decimal digits)",
+      "-n must be a whole number, not '1e10' (from 0 to 1,000,000,000)",
+      "--port must be a whole number from 1 to 65535, not '70000'",
+      "--client-id must be a whole number from 0 to 2147483647, not '4294967296'",
+      "--max-seconds must be a positive number, not 'Infinity' (at most 2147483, about 24 days; not a finite number)",
+      "--parent-seconds must be a positive number of seconds, not '1e308' (at most 2147483)",
+    ])
+      assert.ok(printed.includes(line), `${line}\n in:\n${printed}`);
   });
 });
