@@ -8,6 +8,9 @@
 import { Settings } from '../constants';
 import { describeSettingValue } from './runnerSettings';
 
+/** As `sptrader replay --cash`: a trillion is past any account (1e308 gave an equity of "1e+308 USD"). */
+const MAX_STARTING_CASH = 1e12;
+
 export interface PaperSettings {
   /** Undefined: the venue's default (100,000), or the saved account's. */
   readonly startingCash: number | undefined;
@@ -26,10 +29,10 @@ export function readPaperSettings(get: (key: string) => unknown): PaperSettings 
   let startingCash: number | undefined;
   const cash = numberOf(get(Settings.paperStartingCash));
   if (cash !== undefined && cash !== null) {
-    if (typeof cash === 'number' && Number.isFinite(cash) && cash > 0) startingCash = cash;
+    if (typeof cash === 'number' && Number.isFinite(cash) && cash > 0 && cash <= MAX_STARTING_CASH) startingCash = cash;
     else
       problems.push(
-        `${Settings.section}.${Settings.paperStartingCash} must be an amount above 0, not ${describeSettingValue(cash)}; 100,000 is used`,
+        `${Settings.section}.${Settings.paperStartingCash} must be an amount above 0, not ${describeSettingValue(cash)}${typeof cash === 'number' && cash > MAX_STARTING_CASH ? ' (at most 1,000,000,000,000)' : ''}; 100,000 is used`,
       );
   }
   let seed: number | undefined;

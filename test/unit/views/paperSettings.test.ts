@@ -35,6 +35,14 @@ describe('sptrader.paper.* settings (what VS Code hands over unchecked)', () => 
       );
     }
     assert.match(settingsOf({ 'paper.startingCash': 'abc' }).problems[0] ?? '', /not the string "abc"/);
+    assert.deepEqual(settingsOf({ 'paper.startingCash': 1e308 }), {
+      startingCash: undefined,
+      seed: undefined,
+      problems: [
+        'sptrader.paper.startingCash must be an amount above 0, not 1e+308 (at most 1,000,000,000,000); 100,000 is used',
+      ],
+    });
+    assert.equal(settingsOf({ 'paper.startingCash': 1e12 }).startingCash, 1e12);
     // What the venue did with it: the whole extension failed to start, naming no setting.
     assert.throws(
       () => new PaperBroker({ clock: new TestClock(1_700_000_000_000), startingCash: 'abc' as unknown as number }),
