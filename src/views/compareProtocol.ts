@@ -84,9 +84,13 @@ export type CompareView = z.infer<typeof CompareViewSchema>;
 
 /** Webview → host. */
 export const CompareCommandSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready') }),
-  z.object({ type: z.literal('runAgain') }),
-  z.object({ type: z.literal('openLocation'), file: z.string().min(1), line: z.number().int().positive().nullable() }),
+  z.strictObject({ type: z.literal('ready') }),
+  z.strictObject({ type: z.literal('runAgain') }),
+  z.strictObject({
+    type: z.literal('openLocation'),
+    file: z.string().min(1),
+    line: z.number().int().positive().nullable(),
+  }),
 ]);
 export type CompareCommand = z.infer<typeof CompareCommandSchema>;
 

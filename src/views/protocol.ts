@@ -174,11 +174,15 @@ export type QuotePoint = z.infer<typeof QuotePointSchema>;
 
 /** Webview → host. */
 export const WebviewCommandSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready') }),
-  z.object({ type: z.literal('runAgain') }),
-  z.object({ type: z.literal('openLocation'), file: z.string().min(1), line: z.number().int().positive().nullable() }),
+  z.strictObject({ type: z.literal('ready') }),
+  z.strictObject({ type: z.literal('runAgain') }),
+  z.strictObject({
+    type: z.literal('openLocation'),
+    file: z.string().min(1),
+    line: z.number().int().positive().nullable(),
+  }),
   /** The result of this `ranAt` is on screen (sent as the frame that draws it begins). */
-  z.object({ type: z.literal('drawn'), ranAt: z.number() }),
+  z.strictObject({ type: z.literal('drawn'), ranAt: z.number() }),
 ]);
 export type WebviewCommand = z.infer<typeof WebviewCommandSchema>;
 

@@ -141,9 +141,9 @@ export type ReplayView = z.infer<typeof ReplayViewSchema>;
 
 /** Webview → host. */
 export const ReplayCommandSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('ready') }),
-  z.object({ type: z.literal('replayAgain') }),
-  z.object({ type: z.literal('exportFills'), format: z.enum(['csv', 'parquet']) }),
+  z.strictObject({ type: z.literal('ready') }),
+  z.strictObject({ type: z.literal('replayAgain') }),
+  z.strictObject({ type: z.literal('exportFills'), format: z.enum(['csv', 'parquet']) }),
 ]);
 export type ReplayCommand = z.infer<typeof ReplayCommandSchema>;
 

@@ -184,6 +184,57 @@ describe('webview panels: what the page sends the extension', () => {
     }
   });
 
+  it('a message with keys the protocol does not have is off the protocol too (every panel); the exact one works', async () => {
+    const log = fakeLog();
+    let runs = 0;
+    let replays = 0;
+    const result = new ResultPanel(
+      extensionUri,
+      { runAgain: () => void runs++, sampleQuote: async () => undefined },
+      asLog(log),
+    );
+    const compare = new ComparePanel(extensionUri, { runAgain: () => void runs++ }, asLog(log));
+    const replay = new ReplayPanel(
+      extensionUri,
+      { replayAgain: () => void replays++, fillsFile: () => undefined },
+      asLog(log),
+    );
+    try {
+      result.show(resultView());
+      const resultPage = lastPanel();
+      compare.show({ file: '/w/c.py', className: 'C', columns: [] } as unknown as CompareView);
+      const comparePage = lastPanel();
+      replay.show({ file: '/w/c.py', className: 'C', status: 'COMPLETED' } as unknown as ReplayView);
+      const replayPage = lastPanel();
+      for (const page of [resultPage, comparePage, replayPage]) page.fromPage({ type: 'ready' });
+      const extra = [
+        { type: 'runAgain', force: true },
+        JSON.parse('{"type": "runAgain", "__proto__": {"polluted": 1}}') as unknown,
+        { type: 'openLocation', file: '/w/c.py', line: 1, command: 'rm -rf /' },
+        { type: 'drawn', ranAt: 1, extra: 'x'.repeat(100_000) },
+      ];
+      for (const message of extra) resultPage.fromPage(message);
+      for (const message of extra.slice(0, 3)) comparePage.fromPage(message);
+      replayPage.fromPage({ type: 'replayAgain', all: true });
+      replayPage.fromPage({ type: 'exportFills', format: 'csv', path: '/etc/passwd' });
+      await settle();
+      assert.equal(runs, 0);
+      assert.equal(replays, 0);
+      assert.equal(editor.executed.length, 0);
+      assert.equal(log.lines.filter((l) => /ignored a message that does not follow the protocol/.test(l)).length, 9);
+      assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+      resultPage.fromPage({ type: 'runAgain' });
+      replayPage.fromPage({ type: 'replayAgain' });
+      await settle();
+      assert.equal(runs, 1);
+      assert.equal(replays, 1);
+    } finally {
+      result.dispose();
+      compare.dispose();
+      replay.dispose();
+    }
+  });
+
   it('after the panel is closed, its page is heard no more', async () => {
     let runs = 0;
     const panel = new ResultPanel(
