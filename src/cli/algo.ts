@@ -9,12 +9,12 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
-import { MAX_TIMEOUT_SECONDS, numberFlag, parseParams, TIMER_SECONDS } from './args';
+import { MAX_TIMEOUT_SECONDS, numberFlag, parseParams, symbolFlag, TIMER_SECONDS } from './args';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { splitParent } from '../execution/algos/dialect';
 import { describeEmulation, describeParent, ParentOrders } from '../execution/algos/parents';
 import { loadRiskSettings, openTradingSession } from '../usecases/session';
-import { buildMarketData } from '../usecases/testOrder';
+import { buildMarketData, invalidRunSymbol } from '../usecases/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession } from '../python/runner';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
@@ -73,6 +73,7 @@ async function run(args: string[]): Promise<number> {
           { ...TIMER_SECONDS, what: 'a positive number', range: `at most ${MAX_TIMEOUT_SECONDS}, about 24 days` },
           (message) => new AlgoUsageError(message),
         );
+  const symbolArg = symbolFlag(values.symbol, (message) => new AlgoUsageError(message));
   const parameters = parseParams(values.param ?? [], (message) => new AlgoUsageError(message));
   const stateDir = resolve(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR);
   const paths = statePaths(stateDir);
@@ -121,7 +122,12 @@ async function run(args: string[]): Promise<number> {
       );
       const info = await session.inspect(file).catch(() => undefined);
       const symbol =
-        values.symbol ?? (typeof info?.metadata?.['symbol'] === 'string' ? info.metadata['symbol'] : 'EUR_USD');
+        symbolArg ?? (typeof info?.metadata?.['symbol'] === 'string' ? info.metadata['symbol'] : 'EUR_USD');
+      const badSymbol = invalidRunSymbol(symbol, { file, symbol: values.symbol }, info?.metadata ?? null);
+      if (badSymbol !== undefined) {
+        process.stderr.write(`sptrader algo: ${badSymbol}\n`);
+        return 1;
+      }
       const marketData = await buildMarketData(paper, symbol, { file });
       const result = await session.run({ file, className: values.class, parameters, marketData, signal: null });
       if (!result.ok || result.error) {

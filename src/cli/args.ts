@@ -1,12 +1,21 @@
 /** Readers of arguments the CLI's commands share; `fail` builds the command's own usage error (exit 2). */
 import { parseUserJson, readJsonObjectFile, readJsonUserFile, UserJsonError } from '../common/userFile';
 import { parseParameterText, readParameterSpecs } from '../python/componentParameters';
+import { symbolProblem } from '../orders/model';
 
 type Fail = (message: string) => Error;
 
 /** A flag's number: `Number('')` is 0, so an empty value (`--port=`) would pass as zero; it is NaN here. */
 export function flagNumber(text: string): number {
   return text.trim() === '' ? Number.NaN : Number(text);
+}
+
+/** `--symbol`: refused before anything runs when it is not a symbol (a control character, a look-alike letter…). */
+export function symbolFlag(text: string | undefined, fail: Fail): string | undefined {
+  if (text === undefined) return undefined;
+  const problem = symbolProblem(text);
+  if (problem !== undefined) throw fail(`--symbol ${problem}`);
+  return text;
 }
 
 /** What a number flag takes: its values from `min` to `max`, and how its message says it. */

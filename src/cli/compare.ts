@@ -22,6 +22,7 @@ import {
   RUNNER_LIMIT_FLAGS,
   runnerLimits,
   typedParams,
+  symbolFlag,
 } from './args';
 import { delegatingBroker, type BrokerApi } from '../brokers/broker';
 import { environmentCredentials } from '../brokers/credentials';
@@ -122,6 +123,7 @@ async function run(args: string[]): Promise<number> {
   const side = values.side;
   if (side !== undefined && side !== 'buy' && side !== 'sell')
     throw new CompareUsageError(`--side must be buy or sell, not '${side}'`);
+  const symbol = symbolFlag(values.symbol, usage);
   const timeoutSeconds =
     values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);
   const file = resolve(positionals[0] ?? '');
@@ -178,7 +180,7 @@ async function run(args: string[]): Promise<number> {
       {
         file,
         className: values.class,
-        symbol: values.symbol,
+        symbol,
         side,
         marketData,
         signal,

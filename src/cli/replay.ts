@@ -16,6 +16,7 @@ import {
   TIMER_SECONDS,
   typedParams,
   type NumberFlag,
+  symbolFlag,
 } from './args';
 import { mkdirSync } from 'node:fs';
 import { replaceFileSync } from '../common/durableFile';
@@ -131,6 +132,7 @@ async function run(args: string[]): Promise<number> {
   const cash = values.cash === undefined ? undefined : numberFlag('--cash', values.cash, CASH, usage);
   let parameters = parseParams(values.param ?? [], (message) => new ReplayUsageError(message));
   const limits = runnerLimits(values, (message) => new ReplayUsageError(message));
+  const symbol = symbolFlag(values.symbol, usage);
   const timeoutSeconds =
     values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);
   const file = resolve(positionals[0] ?? '');
@@ -184,7 +186,7 @@ async function run(args: string[]): Promise<number> {
       file,
       className: values.class,
       data: resolve(values.data),
-      symbol: values.symbol,
+      symbol,
       parameters,
       spreadTicks,
       startingCash: cash,

@@ -18,6 +18,7 @@ import {
   RUNNER_LIMIT_FLAGS,
   runnerLimits,
   typedParams,
+  symbolFlag,
 } from './args';
 import { CompareUsageError, openVenues } from './compare';
 import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
@@ -69,6 +70,7 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
   const side = values.side;
   if (side !== undefined && side !== 'buy' && side !== 'sell')
     throw new UsageError(`--side must be buy or sell, not '${side}'`);
+  const symbol = symbolFlag(values.symbol, usage);
   const timeoutSeconds =
     values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);
   const marketData =
@@ -150,7 +152,7 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
       {
         file,
         className: values.class,
-        symbol: values.symbol,
+        symbol,
         side,
         marketData,
         signal,

@@ -55,6 +55,29 @@ export const TIME_IN_FORCE_NAMES: readonly TimeInForceName[] = ['GTC', 'IOC', 'F
 export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._\-/:]{0,31}$/;
 
 /**
+ * Why `symbol` is not one (SYMBOL_PATTERN), in words a person can act on, or undefined when it is. The symbol is
+ * shown with anything but printable ASCII escaped, so that a control character (a terminal escape) or a look-alike
+ * letter (Cyrillic "Е" in "ЕUR_USD") is visible in the message instead of acting or passing for the real one.
+ */
+export function symbolProblem(symbol: string): string | undefined {
+  if (SYMBOL_PATTERN.test(symbol)) return undefined;
+  const shown = JSON.stringify(symbol.length > 40 ? `${symbol.slice(0, 40)}…` : symbol).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  const odd = /[^\x20-\x7e]/.exec(symbol);
+  const why =
+    symbol === ''
+      ? 'it is empty'
+      : odd !== null
+        ? `it has ${odd[0].charCodeAt(0) < 0x20 || odd[0] === '\x7f' ? 'a control character' : `the character U+${(odd[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}, which is not ASCII (a look-alike of a Latin letter?)`} at position ${odd.index + 1}`
+        : symbol.length > 32
+          ? `it is ${symbol.length} characters long`
+          : 'it has a character other than letters, digits and . _ - / : (or does not start with a letter or digit)';
+  return `${shown} is not a symbol: ${why}; a symbol is 1–32 letters, digits or . _ - / : (for example EUR_USD, AAPL, BTC/USDT)`;
+}
+
+/**
  * One value of an order's metadata: a component's numbers and booleans stay numbers and booleans (a
  * `spread_pips` of 1.2 is read back as 1.2, not "1.2"); a nested dict or list is kept as its JSON text.
  */

@@ -40,7 +40,13 @@ import { submitOrderCommand } from '../execution/events';
 import { isFinalState, orderResponseOf } from '../execution/orderState';
 import { describeOrder } from './describeOrder';
 import { computeSlippage } from '../execution/slippage';
-import { buildMarketData, fitToInstrument, symbolFromMetadata, componentRiskLimits } from './testOrder';
+import {
+  buildMarketData,
+  fitToInstrument,
+  invalidRunSymbol,
+  symbolFromMetadata,
+  componentRiskLimits,
+} from './testOrder';
 
 import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn, VenueVerdict } from './compareTypes';
 
@@ -135,6 +141,11 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
     symbolFromMetadata(info?.metadata ?? null) ??
     stringOr(request.marketData?.['symbol']) ??
     DEFAULT_SYMBOL;
+  const badSymbol = invalidRunSymbol(symbol, request, info?.metadata ?? null);
+  if (badSymbol !== undefined) {
+    outcome.errors.push({ code: 'INVALID_SYMBOL', message: badSymbol });
+    return finish(false, `${badSymbol}: nothing was run or sent.`);
+  }
   const quotes = new Map<string, Promise<Quote | Error>>();
   const readQuotes = (sym: string): void => {
     for (const v of reachable)

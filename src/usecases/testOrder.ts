@@ -20,7 +20,7 @@
 import { monotonicMs, type Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
-import type { OrderRequest, OrderResponse, Quote } from '../orders/model';
+import { symbolProblem, type OrderRequest, type OrderResponse, type Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentInfo, ComponentRunRequest, ComponentRunResult } from '../python/runner';
 import type { ComponentError } from '../python/protocol';
@@ -181,6 +181,11 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       symbolFromMetadata(info?.metadata ?? null) ??
       stringOrUndefined(request.marketData?.['symbol']) ??
       DEFAULT_SYMBOL;
+    const badSymbol = invalidRunSymbol(symbol, request, info?.metadata ?? null);
+    if (badSymbol !== undefined) {
+      outcome.errors.push({ code: 'INVALID_SYMBOL', message: badSymbol });
+      return finish(1, `${badSymbol}: nothing was run or sent.`);
+    }
     // A venue whose link dropped is connected again through the engine, which reconciles its orders by
     // client order id (fills of resting orders missed while it was down), never behind the engine's back.
     if (!broker.isConnected()) {
@@ -560,6 +565,28 @@ export function componentRiskLimits(
     else if (y === undefined || y === null) merged[key] = x;
   }
   return merged;
+}
+
+/**
+ * Why the symbol a run would quote and trade is not one, naming where it came from (the run's own, the
+ * component's `__metadata__`, the market-data fixture), or undefined when it is a symbol. Checked before any
+ * venue is asked for a quote of it: a control character or a look-alike letter must reach neither the venue nor
+ * the audit log, nor be printed as is.
+ */
+export function invalidRunSymbol(
+  symbol: string,
+  request: { readonly symbol?: string | undefined; readonly file: string },
+  metadata: Record<string, unknown> | null,
+): string | undefined {
+  const problem = symbolProblem(symbol);
+  if (problem === undefined) return undefined;
+  const from =
+    request.symbol !== undefined
+      ? 'the symbol asked for'
+      : symbolFromMetadata(metadata) !== undefined
+        ? `${request.file}: __metadata__'s symbol`
+        : "the market data's 'symbol'";
+  return `${from}: ${problem}`;
 }
 
 /** The symbol a component's `__metadata__` names (`symbol`, or the `symbol` parameter's default). */

@@ -128,4 +128,26 @@ describe('CLI arguments', () => {
     ])
       assert.ok(printed.includes(line), `${line}\n in:\n${printed}`);
   });
+
+  it('--symbol with a control character, a look-alike letter or a path: exit 2 before anything runs, shown escaped', async () => {
+    const write = process.stderr.write.bind(process.stderr);
+    let printed = '';
+    process.stderr.write = (chunk: string | Uint8Array): boolean => ((printed += String(chunk)), true);
+    try {
+      assert.equal(await main(['replay', 'missing.py', '--data', 'a.csv', '--symbol', 'EUR\u001b[2J_USD']), 2);
+      assert.equal(await main(['test-order', 'missing.py', '--symbol', '\u0415UR_USD']), 2);
+      assert.equal(await main(['compare', 'missing.py', '--venues', 'paper', '--symbol', '../../etc/passwd']), 2);
+      assert.equal(await main(['algo', 'missing.py', '--symbol', '']), 2);
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.doesNotMatch(printed, /[\u001b\u0415]/, 'nothing printed as is');
+    for (const line of [
+      '--symbol "EUR\\u001b[2J_USD" is not a symbol: it has a control character at position 4',
+      '--symbol "\\u0415UR_USD" is not a symbol: it has the character U+0415, which is not ASCII',
+      '--symbol "../../etc/passwd" is not a symbol',
+      '--symbol "" is not a symbol: it is empty',
+    ])
+      assert.ok(printed.includes(line), `${line}\n in:\n${printed}`);
+  });
 });

@@ -296,6 +296,52 @@ describe('Test Order (component → validation → paper venue)', function () {
     });
   }
 
+  it('a symbol with a control character or a look-alike letter (asked for, in __metadata__, in the fixture) is refused before any quote or run', async () => {
+    const file = join(dir, 'core', 'orders', 'odd_symbol.py');
+    const body = `        print('RAN')\n        return {'symbol': market_data['symbol'], 'side': 'buy', 'order_type': 'market', 'quantity': 1000}`;
+    let quotes = 0;
+    const getQuote = broker.getQuote.bind(broker);
+    broker.getQuote = (symbol) => (quotes++, getQuote(symbol));
+    const cases: Array<[TestOrderRequest, RegExp]> = [
+      [
+        { file, symbol: '\u0415UR_USD' },
+        /^the symbol asked for: "\\u0415UR_USD" is not a symbol: it has the character U\+0415/,
+      ],
+      [
+        { file, symbol: 'EUR\u001b[2J_USD' },
+        /^the symbol asked for: "EUR\\u001b\[2J_USD" is not a symbol: it has a control character at position 4/,
+      ],
+      [
+        { file, marketData: { symbol: 'EUR_USD\u202e', bid: 1.1, ask: 1.1001 } },
+        /^the market data's 'symbol': "EUR_USD\\u202e" is not a symbol/,
+      ],
+    ];
+    writeFileSync(file, order(body));
+    for (const [request, message] of cases) {
+      const outcome = await run(request);
+      assert.equal(outcome.exitCode, 1);
+      assert.equal(outcome.errors[0]?.code, 'INVALID_SYMBOL');
+      assert.match(outcome.errors[0]?.message ?? '', message);
+      assert.doesNotMatch(outcome.summary, /[\u0000-\u001f\u007f\u0415\u202e]/, 'shown escaped');
+      assert.equal(outcome.component.stdout, '', 'the component did not run');
+    }
+    writeFileSync(file, `__metadata__ = {'symbol': 'BTC\\x00USDT'}\n${order(body)}`);
+    const fromMetadata = await run({ file });
+    assert.match(fromMetadata.errors[0]?.message ?? '', /__metadata__'s symbol: "BTC\\u0000USDT" is not a symbol/);
+    assert.equal(quotes, 0, 'no venue was asked for a quote of it');
+    assert.equal(updates.length, 0);
+    const records = await tailAudit(auditDir, 100);
+    assert.deepEqual(
+      records.filter((r) => JSON.stringify(r).includes('USD\\u')),
+      [],
+      'nothing of it in the audit log',
+    );
+    assert.ok(!records.some((r) => r.type === 'SubmitOrder'));
+    // The same component with a real symbol runs.
+    const ok = await run({ file, symbol: 'EUR_USD' });
+    assert.equal(ok.exitCode, 0, JSON.stringify(ok.errors));
+  });
+
   it('an invalid order is reported at the return that produced it, with the value, even from a variable', async () => {
     const file = join(dir, 'core', 'orders', 'from_variable.py');
     writeFileSync(
