@@ -69,11 +69,20 @@ const VENUE_NAMES: Readonly<Record<BrokerKind, string>> = {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
+/** Whitespace, C0/C1 controls, and the characters that reorder or hide text (bidi controls, zero-width ones). */
+const INVISIBLE = /[\s\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
+
 /** An absolute URL, https (plain http only on a loopback address: the keys travel in headers). */
 function endpointUrl(field: string) {
   return (
     z
       .string()
+      .max(2048, `${field} must be at most 2,048 characters`)
+      // The URL parser drops a tab or a line break inside a URL: "https://api.example.com\n.evil.net" was shown as
+      // api.example.com on its line and reached api.example.com.evil.net. Nothing invisible may be in one.
+      .refine((s) => !INVISIBLE.test(s), {
+        message: `${field} must not hold spaces, control characters or invisible formatting characters`,
+      })
       .refine((s) => URL.canParse(s), { message: `${field} must be an absolute URL` })
       .refine(
         (s) => {
@@ -88,6 +97,10 @@ function endpointUrl(field: string) {
       // belong in the credential store. The message does not repeat the URL.
       .refine((s) => !URL.canParse(s) || (new URL(s).username === '' && new URL(s).password === ''), {
         message: `${field} must not hold a user name or password (user:password@host); put the keys in the credential store`,
+      })
+      // Paths are appended to it: a query or fragment would swallow them (".../v3?x=1/accounts").
+      .refine((s) => !URL.canParse(s) || (new URL(s).search === '' && new URL(s).hash === '' && !/[?#]/.test(s)), {
+        message: `${field} must not have a query (?…) or fragment (#…): give the venue's address and path only`,
       })
   );
 }
@@ -121,8 +134,25 @@ export const BrokerProfileSchema = z
       .min(1, 'port must be 1–65535')
       .max(65535, 'port must be 1–65535')
       .optional(),
-    clientId: z.number().int('clientId must be a whole number').nonnegative('clientId must not be negative').optional(),
-    displayName: z.string().min(1, 'displayName must not be empty').optional(),
+    clientId: z
+      .number()
+      .int('clientId must be a whole number')
+      .nonnegative('clientId must not be negative')
+      .max(2 ** 31 - 1, 'clientId must be at most 2147483647 (TWS takes a 32-bit id)')
+      .optional(),
+    displayName: z
+      .string()
+      .min(1, 'displayName must not be empty')
+      .max(64, 'displayName must be at most 64 characters')
+      // Shown in the status bar, pickers and the live confirmation: a line break or a bidi control there
+      // could make one profile read as another.
+      .refine(
+        (s) => !/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/.test(s),
+        {
+          message: 'displayName must not hold control characters or invisible formatting characters',
+        },
+      )
+      .optional(),
   })
   .superRefine((p, ctx) => {
     const allowed = BROKER_ENVIRONMENTS[p.broker];

@@ -55,6 +55,30 @@ describe('broker registry', () => {
       ['a relative baseUrl', { id: 'x', broker: 'binance', baseUrl: '/api' }, 'baseUrl'],
       ['an unknown field', { id: 'x', broker: 'paper', accountNumber: '1' }, 'accountNumber'],
       ['an empty displayName', { id: 'x', broker: 'paper', displayName: '' }, 'displayName'],
+      // The URL parser drops the line break: shown as api.example.com, it reached api.example.com.evil.net.
+      ['a line break in a URL', { id: 'x', broker: 'oanda', baseUrl: 'https://api.example.com\n.evil.net' }, 'baseUrl'],
+      ['a tab in a URL', { id: 'x', broker: 'alpaca', dataUrl: 'https://data.example.com\t.evil.net' }, 'dataUrl'],
+      ['a space around a URL', { id: 'x', broker: 'binance', baseUrl: ' https://api.example.com' }, 'baseUrl'],
+      [
+        'a bidi control in a URL',
+        { id: 'x', broker: 'oanda', baseUrl: 'https://\u202eten.live.example.com' },
+        'baseUrl',
+      ],
+      ['a query in a base URL', { id: 'x', broker: 'oanda', baseUrl: 'https://api.example.com/v3?x=1' }, 'baseUrl'],
+      ['a fragment in a base URL', { id: 'x', broker: 'oanda', baseUrl: 'https://api.example.com/#a' }, 'baseUrl'],
+      [
+        'a URL of 3,000 characters',
+        { id: 'x', broker: 'oanda', baseUrl: `https://a.com/${'x'.repeat(3000)}` },
+        'baseUrl',
+      ],
+      ['a clientId past 32 bits', { id: 'x', broker: 'ib', clientId: 2 ** 31 }, 'clientId'],
+      ['a clientId past 2^53', { id: 'x', broker: 'ib', clientId: 1e20 }, 'clientId'],
+      ['a displayName with a line break', { id: 'x', broker: 'paper', displayName: 'Paper\nLIVE' }, 'displayName'],
+      ['a displayName with a bidi control', { id: 'x', broker: 'paper', displayName: 'evil\u202eevil' }, 'displayName'],
+      ['a displayName of 65 characters', { id: 'x', broker: 'paper', displayName: 'x'.repeat(65) }, 'displayName'],
+      ['an id with a slash', { id: '../x', broker: 'paper' }, 'id'],
+      ['an id with a control character', { id: 'x\u0000', broker: 'paper' }, 'id'],
+      ['an id of 65 characters', { id: 'x'.repeat(65), broker: 'paper' }, 'id'],
     ];
     for (const [what, input, field] of cases) {
       it(`refuses ${what}, naming ${field}`, () => {
