@@ -3,6 +3,7 @@
  * version-manager shims (pyenv) add ~60 ms to every spawn.
  */
 import { execFile } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 import { PythonRunError } from './errors';
 
 export interface ResolvedInterpreter {
@@ -57,7 +58,11 @@ export async function resolveInterpreter(candidates: string[]): Promise<Resolved
       cache.set(command, pending);
     }
     const found = await pending;
-    if (!found) continue;
+    // A failure is not kept: an interpreter installed, or made executable, after it is found on the next try.
+    if (!found) {
+      cache.delete(command);
+      continue;
+    }
     const [major, minor] = found.version;
     if (major > MINIMUM[0] || (major === MINIMUM[0] && minor >= MINIMUM[1])) return found;
     tooOld.push(found);
@@ -69,8 +74,42 @@ export async function resolveInterpreter(candidates: string[]): Promise<Resolved
       `${first.command} is Python ${first.version.join('.')}; SPtrader needs Python ${MINIMUM.join('.')} or newer. Set sptrader.python.interpreterPath (or --python) to a newer interpreter.`,
     );
   }
+  const why = candidates.length === 1 ? notAnInterpreter(candidates[0] as string) : undefined;
   throw new PythonRunError(
     'INTERPRETER_NOT_FOUND',
-    `no Python interpreter found (tried ${candidates.join(', ')}). Install Python ${MINIMUM.join('.')}+ or set sptrader.python.interpreterPath (CLI: --python PATH or SPTRADER_PYTHON).`,
+    why !== undefined
+      ? `the Python interpreter ${shown(candidates[0] as string)} ${why}. Set sptrader.python.interpreterPath (CLI: --python PATH or SPTRADER_PYTHON) to a Python ${MINIMUM.join('.')}+ executable.`
+      : `no Python interpreter found (tried ${candidates.map(shown).join(', ')}). Install Python ${MINIMUM.join('.')}+ or set sptrader.python.interpreterPath (CLI: --python PATH or SPTRADER_PYTHON).`,
   );
+}
+
+/** A path or command as a message shows it: quoted and escaped when it holds anything but printable ASCII. */
+function shown(command: string): string {
+  return /^[\x21-\x7e]+$/.test(command)
+    ? command
+    : JSON.stringify(command).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * Why an interpreter given by path did not run ("does not exist", "is a folder", …), or undefined for a command
+ * name looked up on PATH, or a file that is executable (it then ran, and was not a Python that answered).
+ */
+function notAnInterpreter(command: string): string | undefined {
+  if (!/[\\/]/.test(command)) return undefined;
+  const relative = !/^([\\/]|[A-Za-z]:)/.test(command)
+    ? ` (a relative path is taken from ${process.cwd()}: give the full path)`
+    : '';
+  try {
+    const stat = statSync(command);
+    if (stat.isDirectory()) return `is a folder, not an executable${relative}`;
+    if (!stat.isFile()) return 'is not a regular file';
+  } catch {
+    return `does not exist${relative}`;
+  }
+  try {
+    accessSync(command, constants.X_OK);
+  } catch {
+    return 'is not executable (chmod +x, or choose the interpreter itself)';
+  }
+  return 'ran but did not answer as Python does (is it a Python interpreter?)';
 }
