@@ -11,7 +11,7 @@
  * that a new check is added in one place.
  */
 import { z } from 'zod';
-import type { OrderSide, PlacedOrderRequest } from '../orders/model';
+import { SYMBOL_PATTERN, type OrderSide, type PlacedOrderRequest } from '../orders/model';
 import type { Clock } from '../common/clock';
 
 export type RiskCode =
@@ -63,8 +63,17 @@ export const RiskLimitsSchema = z
     maxOrderNotional: positiveLimit.optional(),
     /** How far a limit or stop price may be from the mid, in basis points (fat-finger collar). */
     priceCollarBps: positiveLimit.optional(),
-    /** Symbols that may be traded; empty or absent = all. */
-    allowedSymbols: z.array(z.string().min(1)).optional(),
+    /**
+     * Symbols that may be traded; empty or absent = all. Each one a symbol: a look-alike letter or a stray space
+     * in one made the list deny the very symbol it was meant to allow, without a word.
+     */
+    allowedSymbols: z
+      .array(
+        z
+          .string()
+          .regex(SYMBOL_PATTERN, 'each allowed symbol must be 1–32 letters, digits or . _ - / : (for example EUR_USD)'),
+      )
+      .optional(),
     /** Working orders at once (not yet final), across symbols. */
     maxOpenOrders: z.number().int().positive().optional(),
     /** Sustained submits per second (token bucket refill). */

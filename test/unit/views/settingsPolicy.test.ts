@@ -267,6 +267,12 @@ describe('risk settings: each checked on its own', () => {
     }
     assert.equal(user({ allowedSymbols: 'EUR_USD' }).settings, undefined);
     assert.equal(user({ allowedSymbols: ['EUR_USD', 5] }).settings, undefined);
+    for (const odd of [' EUR_USD', '\u0415UR_USD', 'EUR\u0000', ''])
+      assert.match(
+        user({ allowedSymbols: ['GBP_USD', odd] }).invalid[0] ?? '',
+        /^sptrader\.risk\.allowedSymbols = .* is not valid \(each allowed symbol must be 1–32 letters/,
+        JSON.stringify(odd),
+      );
     for (const key of [
       'maxConsecutiveFailures',
       'maxFailuresInWindow',
