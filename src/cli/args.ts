@@ -18,6 +18,26 @@ export function symbolFlag(text: string | undefined, fail: Fail): string | undef
   return text;
 }
 
+/**
+ * `--reason`: one line a person wrote, kept in the audit log and the trading state and shown by `status` and the
+ * editor. A terminal escape in it (`\x1b]0;…`) reached the terminal of everyone who later ran `status`.
+ */
+export function reasonFlag(text: string | undefined, fail: Fail): string | undefined {
+  if (text === undefined) return undefined;
+  const odd = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/.exec(text);
+  const why =
+    text.trim() === ''
+      ? 'it is empty'
+      : text.length > MAX_REASON_LENGTH
+        ? `it is ${text.length.toLocaleString('en-US')} characters long`
+        : odd !== null
+          ? `it has a control or invisible character (U+${odd[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}) at position ${odd.index + 1}`
+          : undefined;
+  if (why === undefined) return text;
+  throw fail(`--reason must be one line of text of at most ${MAX_REASON_LENGTH} characters: ${why}`);
+}
+const MAX_REASON_LENGTH = 500;
+
 /** What a number flag takes: its values from `min` to `max`, and how its message says it. */
 export interface NumberFlag {
   /** As the message says it: "a positive amount", "a whole number ≥ 0". */

@@ -12,7 +12,9 @@ import { openTradingSession, type TradingSession } from '../usecases/session';
 import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { statePaths } from '../common/statePaths';
-import { asStateFileError, closeAll, EXIT, reportFailure, stateDirOf, UsageError } from './failures';
+import { asStateFileError, closeAll, EXIT, reportFailure, stateDirOf, usage, UsageError } from './failures';
+import { reasonFlag } from './args';
+import { printable } from '../usecases/formatOutcome';
 import { openPaperBroker, reportDamage, reportRecovery, riskSettings } from './session';
 
 /**
@@ -91,6 +93,7 @@ export async function tradingCommand(command: 'halt' | 'resume' | 'status', args
   });
   if (values.flatten && !values.yes)
     throw new UsageError('--flatten closes every position at market: add --yes to confirm');
+  reasonFlag(values.reason, usage);
   const stateDir = stateDirOf(values['state-dir']);
   const settings = riskSettings(stateDir, values.limits);
   const broker = openPaperBroker(stateDir);
@@ -185,7 +188,8 @@ async function tradingStep(
       for (const f of report.flattened) lines.push(`Flattened  ${f.symbol} ${f.quantity}: ${f.result}`);
       for (const f of report.failed) lines.push(`FAILED     ${f.venue} ${f.order}: ${f.reason}`);
     }
-    process.stdout.write(lines.join('\n') + '\n');
+    // A reason is anyone's text (an earlier `--reason`, a venue's error in a breaker trip): never a terminal escape.
+    process.stdout.write(lines.map(printable).join('\n') + '\n');
   }
   if (unsaved !== undefined) {
     process.stderr.write(

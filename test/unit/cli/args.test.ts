@@ -1,7 +1,15 @@
 /** The CLI's argument readers: an empty number, a parameter named like a prototype key. */
 import assert from 'node:assert/strict';
 import { flagNumber, numberFlag, parseParams, TIMER_SECONDS, typedParams } from '../../../src/cli/args';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { main } from '../../../src/cli/main';
+import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import { systemClock } from '../../../src/common/clock';
+import { DEFAULT_RISK_LIMITS } from '../../../src/execution/risk';
+import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
+import { openTradingSession } from '../../../src/usecases/session';
 
 const fail = (message: string): Error => new Error(message);
 describe('CLI arguments', () => {
@@ -149,5 +157,42 @@ describe('CLI arguments', () => {
       '--symbol "" is not a symbol: it is empty',
     ])
       assert.ok(printed.includes(line), `${line}\n in:\n${printed}`);
+  });
+
+  it('halt --reason: a terminal escape is refused (exit 2); status shows a stored reason escaped, never as is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-reason-'));
+    const out = { stdout: '', stderr: '' };
+    const writes = {
+      stdout: process.stdout.write.bind(process.stdout),
+      stderr: process.stderr.write.bind(process.stderr),
+    };
+    try {
+      // As a venue's error text can reach a circuit breaker's reason: written by the engine, not by --reason.
+      const paper = new PaperBroker({ clock: systemClock, stateFile: join(dir, 'paper-account.json') });
+      const session = await openTradingSession({
+        stateDir: dir,
+        clock: systemClock,
+        brokers: { paper },
+        settings: { limits: { ...DEFAULT_RISK_LIMITS }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } },
+      });
+      session.engine.setTradingState('HALTED', 'venue said \u001b]0;pwned\u0007\u001b[2J');
+      await session.close();
+      process.stdout.write = (chunk: string | Uint8Array): boolean => ((out.stdout += String(chunk)), true);
+      process.stderr.write = (chunk: string | Uint8Array): boolean => ((out.stderr += String(chunk)), true);
+      assert.equal(await main(['halt', '--state-dir', dir, '--reason', 'lunch\u001b[2J']), 2);
+      assert.equal(await main(['resume', '--state-dir', dir, '--reason', 'x'.repeat(501)]), 2);
+      assert.equal(await main(['status', '--state-dir', dir]), 0);
+    } finally {
+      process.stdout.write = writes.stdout;
+      process.stderr.write = writes.stderr;
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.match(
+      out.stderr,
+      /--reason must be one line of text of at most 500 characters: it has a control or invisible character \(U\+001B\) at position 6/,
+    );
+    assert.match(out.stderr, /--reason must be one line of text of at most 500 characters: it is 501 characters long/);
+    assert.ok(out.stdout.includes('Trading    HALTED: venue said \\x1b]0;pwned\\x07\\x1b[2J'), out.stdout);
+    assert.doesNotMatch(out.stdout + out.stderr, /\u001b/);
   });
 });
