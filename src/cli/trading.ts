@@ -256,12 +256,14 @@ async function accountStep(
         ? `${JSON.stringify(rows)}\n`
         : rows.length === 0
           ? 'No open positions.\n'
-          : rows
-              .map(
-                (p) =>
-                  `${p.symbol.padEnd(10)} ${String(p.quantity).padStart(14)} avg ${p.average_price}  now ${p.current_price}  unrealized ${p.unrealized_pnl}`,
-              )
-              .join('\n') + '\n',
+          : printable(
+              rows
+                .map(
+                  (p) =>
+                    `${p.symbol.padEnd(10)} ${String(p.quantity).padStart(14)} avg ${p.average_price}  now ${p.current_price}  unrealized ${p.unrealized_pnl}`,
+                )
+                .join('\n') + '\n',
+            ),
     );
   } else if (command === 'account') {
     const a = await broker.getAccountInfo();
@@ -324,5 +326,6 @@ function formatOrders(working: readonly OrderRecord[], paper: readonly OrderResp
     lines.push(
       `  ${o.order_id.padEnd(8)} ${o.client_order_id.padEnd(24)} ${o.side.toUpperCase()} ${o.quantity} ${o.symbol} ${describeOrderType(o.order_type)} ${describeTimeInForce(o.time_in_force)}  ${describeStatus(o.status)}`,
     );
-  return `${lines.join('\n')}\n`;
+  // An id or a reason can be a venue's text: shown escaped, never a terminal escape.
+  return printable(`${lines.join('\n')}\n`);
 }
