@@ -40,13 +40,7 @@ import { submitOrderCommand } from '../execution/events';
 import { isFinalState, orderResponseOf } from '../execution/orderState';
 import { describeOrder } from './describeOrder';
 import { computeSlippage } from '../execution/slippage';
-import {
-  buildMarketData,
-  fitToInstrument,
-  invalidRunSymbol,
-  symbolFromMetadata,
-  componentRiskLimits,
-} from './testOrder';
+import { buildMarketData, componentRiskLimits, fitToInstrument, runSymbol } from './testOrder';
 
 import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn, VenueVerdict } from './compareTypes';
 
@@ -59,8 +53,6 @@ export type {
   VenueColumn,
   VenueVerdict,
 } from './compareTypes';
-
-const DEFAULT_SYMBOL = 'EUR_USD';
 
 export async function compareVenues(request: CompareRequest, deps: CompareDependencies): Promise<CompareOutcome> {
   const started = monotonicMs();
@@ -136,15 +128,10 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
   // 1. Market data from the reference venue, and every venue's touch at the same moment.
   const pythonStarted = monotonicMs();
   const info = await runner.inspect(request.file).catch(() => undefined);
-  const symbol =
-    request.symbol ??
-    symbolFromMetadata(info?.metadata ?? null) ??
-    stringOr(request.marketData?.['symbol']) ??
-    DEFAULT_SYMBOL;
-  const badSymbol = invalidRunSymbol(symbol, request, info?.metadata ?? null);
-  if (badSymbol !== undefined) {
-    outcome.errors.push({ code: 'INVALID_SYMBOL', message: badSymbol });
-    return finish(false, `${badSymbol}: nothing was run or sent.`);
+  const { symbol, problem } = runSymbol(request, info?.metadata ?? null);
+  if (problem !== undefined) {
+    outcome.errors.push({ code: 'INVALID_SYMBOL', message: problem });
+    return finish(false, `${problem}: nothing was run or sent.`);
   }
   const quotes = new Map<string, Promise<Quote | Error>>();
   const readQuotes = (sym: string): void => {
@@ -449,6 +436,5 @@ export function emptyColumn(v: Pick<BrokerApi, 'id' | 'displayName' | 'environme
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 8 });
-const stringOr = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
 const round = (n: number, d: number): number => Number(n.toFixed(d)) + 0;
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;

@@ -176,15 +176,10 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     const pythonStarted = monotonicMs();
     // Reading metadata never executes the file; if it fails, the run below reports why.
     const info = await runner.inspect(request.file).catch(() => undefined);
-    const symbol =
-      request.symbol ??
-      symbolFromMetadata(info?.metadata ?? null) ??
-      stringOrUndefined(request.marketData?.['symbol']) ??
-      DEFAULT_SYMBOL;
-    const badSymbol = invalidRunSymbol(symbol, request, info?.metadata ?? null);
-    if (badSymbol !== undefined) {
-      outcome.errors.push({ code: 'INVALID_SYMBOL', message: badSymbol });
-      return finish(1, `${badSymbol}: nothing was run or sent.`);
+    const { symbol, problem } = runSymbol(request, info?.metadata ?? null);
+    if (problem !== undefined) {
+      outcome.errors.push({ code: 'INVALID_SYMBOL', message: problem });
+      return finish(1, `${problem}: nothing was run or sent.`);
     }
     // A venue whose link dropped is connected again through the engine, which reconciles its orders by
     // client order id (fills of resting orders missed while it was down), never behind the engine's back.
@@ -565,6 +560,27 @@ export function componentRiskLimits(
     else if (y === undefined || y === null) merged[key] = x;
   }
   return merged;
+}
+
+/**
+ * The symbol a run quotes and trades (Test Order, Compare Venues): the one asked for, else the component's
+ * `__metadata__`'s, else the market-data fixture's, else EUR_USD; with why it is not a symbol, when it is not.
+ */
+export function runSymbol(
+  request: {
+    readonly symbol?: string | undefined;
+    readonly file: string;
+    readonly marketData?: Record<string, unknown>;
+  },
+  metadata: Record<string, unknown> | null,
+): { symbol: string; problem?: string } {
+  const symbol =
+    request.symbol ??
+    symbolFromMetadata(metadata) ??
+    stringOrUndefined(request.marketData?.['symbol']) ??
+    DEFAULT_SYMBOL;
+  const problem = invalidRunSymbol(symbol, request, metadata);
+  return problem === undefined ? { symbol } : { symbol, problem };
 }
 
 /**
