@@ -10,7 +10,13 @@ import { acquireStateDirLock } from '../common/stateLock';
 import { Commands } from '../constants';
 import type { EngineEvent } from '../execution/events';
 import { recoverStateDir, type RecoverReport } from '../usecases/recover';
-import { openTradingSession, type RiskSettings, type TradingSession } from '../usecases/session';
+import {
+  openTradingSession,
+  parseRiskSettings,
+  SettingsError,
+  type RiskSettings,
+  type TradingSession,
+} from '../usecases/session';
 import type { SessionAccess } from './services';
 
 /** The start of the reason of a halt for risk settings that are not valid (lifted when they are fixed). */
@@ -37,18 +43,24 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
     return this.opened;
   }
 
-  /** The engine over the extension's state; opened (and the paper venue connected and reconciled) once. */
+  /**
+   * The engine over the extension's state; opened (and the paper venue connected and reconciled) once. Risk
+   * settings that are not valid do not keep it closed (orders must still be cancelled, trading halted, the audit
+   * log shown): it opens HALTED, the halt naming the setting (`applySettings`).
+   */
   trading(): Promise<TradingSession> {
     this.session ??= (async () => {
+      const { settings, invalid } = this.readSettings();
       const session = await openTradingSession({
         stateDir: this.stateDir,
         clock: systemClock,
         brokers: { paper: this.paper },
-        settings: this.riskSettings(),
+        settings,
         purpose: 'the SPtrader VS Code extension',
       });
       try {
         await this.started(session);
+        this.settingsChecked(session, invalid);
       } catch (e) {
         // Half-opened: give the state directory back, so that a later command (or another window) can open it.
         await session.close().catch(() => undefined);
@@ -140,14 +152,32 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
   async applySettings(): Promise<void> {
     const session = await this.session?.catch(() => undefined);
     if (!session) return;
+    const { settings, invalid } = this.readSettings();
+    if (invalid === undefined) {
+      session.engine.setLimits(settings.limits);
+      session.engine.trading.configure(settings.circuitBreaker);
+      this.log.info('Risk limits updated from settings');
+    }
+    this.settingsChecked(session, invalid);
+  }
+
+  /** The settings, or (when one is not valid) why, with the defaults for an engine that is halted for it. */
+  private readSettings(): { settings: RiskSettings; invalid?: string } {
+    try {
+      return { settings: this.riskSettings() };
+    } catch (e) {
+      if (!(e instanceof SettingsError)) throw e;
+      return { settings: parseRiskSettings({}, 'defaults'), invalid: e.message };
+    }
+  }
+
+  /** Halts trading for settings that are not valid (`invalid`), or lifts that halt once they are valid. */
+  private settingsChecked(session: TradingSession, invalid: string | undefined): void {
     const status = session.engine.status();
     const ours =
       status.tradingState === 'HALTED' && status.source === 'user' && status.reason.startsWith(SETTINGS_HALT);
-    let settings: RiskSettings;
-    try {
-      settings = this.riskSettings();
-    } catch (e) {
-      const reason = `${SETTINGS_HALT} ${(e as Error).message}`;
+    if (invalid !== undefined) {
+      const reason = `${SETTINGS_HALT} ${invalid}`;
       this.log.error(`Trading halted: ${reason}`);
       if (status.tradingState === 'HALTED' && !ours) {
         // A circuit breaker's halt would end by itself after its cool-down: this one takes its place.
@@ -157,9 +187,6 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
       session.engine.setTradingState('HALTED', reason);
       return;
     }
-    session.engine.setLimits(settings.limits);
-    session.engine.trading.configure(settings.circuitBreaker);
-    this.log.info('Risk limits updated from settings');
     if (!ours) return;
     if (this.settingsHaltReplacedBreaker)
       this.log.warn('The risk settings are valid again; trading stays halted (it was halted by the circuit breaker)');

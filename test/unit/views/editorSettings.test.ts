@@ -102,13 +102,23 @@ describe('EditorSession: risk settings that are not valid', function () {
     client_order_id: 'sp-settings-1',
   };
 
-  it('the engine does not open on them: the error names the setting', async () => {
+  it('the engine opens HALTED on them, naming the setting (cancels and halts still work); fixed, it resumes', async () => {
     setUser('risk', 'maxOrderNotional', 'lots');
-    await assert.rejects(
-      session.trading(),
-      (e: unknown) =>
-        e instanceof SettingsError && /^sptrader\.risk\.maxOrderNotional = "lots" is not valid/.test(e.message),
-    );
+    // It did not open at all: no order could be cancelled, no halt made, no audit log shown.
+    const trading = await session.trading();
+    const status = trading.engine.status();
+    assert.equal(status.tradingState, 'HALTED');
+    assert.match(status.reason, /sptrader\.risk\.maxOrderNotional = "lots" is not valid/);
+    assert.equal((await trading.engine.submitOrder({ ...order }, 'paper')).denial?.code, 'TRADING_HALTED');
+    assert.deepEqual((await trading.engine.emergencyStop({ reason: 'test' })).failed, []);
+    setUser('risk', 'maxOrderNotional', 50_000);
+    await session.applySettings();
+    // The emergency stop's halt is a person's: fixing the settings does not lift it.
+    assert.equal(trading.engine.status().tradingState, 'HALTED');
+    trading.engine.setTradingState('HALTED', `a risk setting is not valid: x`);
+    await session.applySettings();
+    assert.equal(trading.engine.status().tradingState, 'ACTIVE');
+    assert.equal(trading.engine.status().limits.maxOrderNotional, 50_000);
   });
 
   it('a setting made bad while open halts trading (orders denied, the halt naming it); fixing it resumes', async () => {
