@@ -153,21 +153,21 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
     const session = await this.session?.catch(() => undefined);
     if (!session) return;
     const { settings, invalid } = this.readSettings();
-    if (invalid === undefined) {
-      session.engine.setLimits(settings.limits);
-      session.engine.trading.configure(settings.circuitBreaker);
-      this.log.info('Risk limits updated from settings');
-    }
+    session.engine.setLimits(settings.limits);
+    session.engine.trading.configure(settings.circuitBreaker);
+    this.log.info(invalid === undefined ? 'Risk limits updated from settings' : 'Risk limits at their strictest');
     this.settingsChecked(session, invalid);
   }
 
-  /** The settings, or (when one is not valid) why, with the defaults for an engine that is halted for it. */
+  /** The settings, or (when one is not valid) why, with each invalid one at its strictest (settingsPolicy.ts). */
   private readSettings(): { settings: RiskSettings; invalid?: string } {
     try {
       return { settings: this.riskSettings() };
     } catch (e) {
       if (!(e instanceof SettingsError)) throw e;
-      return { settings: parseRiskSettings({}, 'defaults'), invalid: e.message };
+      // Each invalid one at its strictest: should a person resume before fixing it, nothing is looser than meant.
+      const strictest = 'strictest' in e ? (e.strictest as RiskSettings) : parseRiskSettings({}, 'defaults');
+      return { settings: strictest, invalid: e.message };
     }
   }
 

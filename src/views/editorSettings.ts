@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { BrokerProfile } from '../brokers/registry';
 import { Settings } from '../constants';
-import { SettingsError, type RiskSettings } from '../usecases/session';
+import { parseRiskSettings, SettingsError, type RiskSettings } from '../usecases/session';
 import {
   effectiveLimits,
   riskSettingsOf,
@@ -13,6 +13,17 @@ import {
   userProfiles,
   type IgnoredWorkspaceSetting,
 } from './settingsPolicy';
+
+/** Risk settings of which one is not valid (the message names it), with each such one at its strictest. */
+export class InvalidRiskSettings extends SettingsError {
+  constructor(
+    message: string,
+    /** The valid settings, and each invalid one at its strictest: for an engine halted for them. */
+    readonly strictest: RiskSettings,
+  ) {
+    super(message);
+  }
+}
 
 export class EditorSettings {
   /** Problems already shown, so each is reported once. */
@@ -70,7 +81,7 @@ export class EditorSettings {
     const effective = effectiveLimits((section, key) => config.inspect<unknown>(`${section}.${key}`), present);
     for (const line of effective.tightened) this.log.info(`Risk limit tightened by the workspace: ${line}`);
     this.reportIgnored(effective.ignored);
-    const { settings, problems, invalid } = riskSettingsOf(effective);
+    const { settings, problems, invalid, strictest } = riskSettingsOf(effective);
     for (const problem of problems) {
       if (this.reported.has(problem)) continue;
       this.reported.add(problem);
@@ -79,7 +90,8 @@ export class EditorSettings {
         if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'sptrader.risk');
       });
     }
-    if (settings === undefined) throw new SettingsError(invalid.join('; '));
+    if (settings === undefined)
+      throw new InvalidRiskSettings(invalid.join('; '), strictest ?? parseRiskSettings({}, 'defaults'));
     this.log.info(
       `Risk limits in effect: ${JSON.stringify(settings.limits)}; circuit breaker: ${JSON.stringify(settings.circuitBreaker)}`,
     );

@@ -205,6 +205,31 @@ const show = (value: unknown): string => (value === undefined || value === null 
 
 const isSame = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * Each limit at its strictest, for a setting that is not valid (undefined: the key is left out, which for the
+ * cool-down means "only a person resumes"). Stricter than any value the user could have meant: a maximum of the
+ * smallest number there is (every order above it denied), one open order, a symbol list that allows none.
+ */
+const STRICTEST: Readonly<Record<'risk' | 'circuitBreaker', Readonly<Record<string, unknown>>>> = {
+  risk: {
+    maxOrderQuantity: Number.MIN_VALUE,
+    maxPositionQuantity: Number.MIN_VALUE,
+    maxOrderNotional: Number.MIN_VALUE,
+    priceCollarBps: Number.MIN_VALUE,
+    maxOpenOrders: 1,
+    maxOrdersPerSecond: Number.MIN_VALUE,
+    orderBurst: 1,
+    allowedSymbols: ['\u0000none'],
+  },
+  circuitBreaker: {
+    maxConsecutiveFailures: 1,
+    maxFailuresInWindow: 1,
+    windowMs: Number.MAX_SAFE_INTEGER,
+    maxDailyLoss: Number.MIN_VALUE,
+    cooldownMs: undefined,
+  },
+};
+
 /** The engine's circuit-breaker key for each `sptrader.circuitBreaker.*` setting (seconds become milliseconds). */
 const BREAKER_KEYS: Readonly<Record<string, { key: string; scale: number }>> = {
   maxConsecutiveFailures: { key: 'maxConsecutiveFailures', scale: 1 },
@@ -230,9 +255,17 @@ export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circui
   problems: string[];
   /** The problems that refuse trading. */
   invalid: string[];
+  /**
+   * While a setting is not valid: the valid ones as they are and each invalid one at its strictest (STRICTEST), for
+   * an engine that is halted for it and may be resumed by a person before it is fixed: no looser than any value
+   * the user could have meant.
+   */
+  strictest?: RiskSettings;
 } {
   const problems: string[] = [];
   const invalid: string[] = [];
+  /** `risk.maxOrderQuantity`, `circuitBreaker.cooldownSeconds`: the settings of `invalid`. */
+  const invalidKeys: string[] = [];
   const numeric = (v: unknown): unknown => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
   const check = (
     name: string,
@@ -248,6 +281,7 @@ export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circui
     const why = parsed.error?.issues.map((i) => i.message).join('; ') ?? 'not valid';
     const problem = `${name} = ${show(value)} is not valid (${why}); no order is sent until it is fixed`;
     invalid.push(problem);
+    invalidKeys.push(name.slice('sptrader.'.length));
     problems.push(problem);
     return false;
   };
@@ -286,7 +320,18 @@ export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circui
     const engineValue = schema && { safeParse: () => schema.safeParse(scaled) };
     if (check(name, engineValue, value)) circuitBreaker[target.key] = scaled;
   }
-  if (invalid.length > 0) return { settings: undefined, problems, invalid };
+  if (invalid.length > 0) {
+    const strictest = parseRiskSettings({ limits, circuitBreaker }, 'settings');
+    for (const name of invalidKeys) {
+      const [section, key] = name.split('.') as ['risk' | 'circuitBreaker', string];
+      const target = section === 'risk' ? strictest.limits : strictest.circuitBreaker;
+      const engineKey = section === 'risk' ? key : (BREAKER_KEYS[key]?.key ?? key);
+      const value = STRICTEST[section][engineKey];
+      if (value === undefined) delete (target as Record<string, unknown>)[engineKey];
+      else (target as Record<string, unknown>)[engineKey] = value;
+    }
+    return { settings: undefined, problems, invalid, strictest };
+  }
   const settings = parseRiskSettings({ limits, circuitBreaker }, 'settings (sptrader.risk / sptrader.circuitBreaker)');
   if (manualResumeOnly) delete settings.circuitBreaker.cooldownMs;
   return { settings, problems, invalid };

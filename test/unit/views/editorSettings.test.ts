@@ -133,6 +133,10 @@ describe('EditorSession: risk settings that are not valid', function () {
     assert.match(halted.reason, /sptrader\.risk\.maxOrderQuantity = -5 is not valid/);
     const denied = await trading.engine.submitOrder({ ...order }, 'paper');
     assert.equal(denied.denial?.code, 'TRADING_HALTED');
+    // A person resumes before fixing it: the setting is at its strictest, not its default (1,000,000) nor the last.
+    trading.engine.setTradingState('ACTIVE', 'resumed by hand');
+    const strict = await trading.engine.submitOrder({ ...order, client_order_id: 'sp-settings-2' }, 'paper');
+    assert.equal(strict.denial?.code, 'QUANTITY_EXCEEDS_MAXIMUM');
 
     setUser('risk', 'maxOrderQuantity', 2000);
     await session.applySettings();

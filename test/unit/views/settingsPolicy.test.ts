@@ -226,6 +226,17 @@ describe('risk settings: each checked on its own', () => {
       'sptrader.circuitBreaker.cooldownSeconds = -1 is not valid (Too small: expected number to be >0); no order is sent until it is fixed',
     ]);
     assert.deepEqual(invalid, problems);
+    // For an engine halted for it, which a person may resume before it is fixed: each bad one at its strictest.
+    const { strictest } = user(
+      { maxOrderQuantity: 10, maxOrderNotional: -1, allowedSymbols: [' X'] },
+      { cooldownSeconds: -1 },
+    );
+    assert.equal(strictest?.limits.maxOrderQuantity, 10);
+    assert.equal(strictest?.limits.maxOrderNotional, Number.MIN_VALUE);
+    assert.deepEqual(strictest?.limits.allowedSymbols, ['\u0000none']);
+    assert.equal(strictest?.limits.maxPositionQuantity, 2_000_000, 'a valid one (its default) as it is');
+    assert.equal(strictest && 'cooldownMs' in strictest.circuitBreaker, false, 'only a person resumes');
+    assert.equal(user({}, { windowSeconds: 'x' }).strictest?.circuitBreaker.windowMs, Number.MAX_SAFE_INTEGER);
     const good = user({ maxOrderQuantity: 10 });
     assert.equal(good.settings?.limits.maxOrderQuantity, 10);
     assert.deepEqual(good.invalid, []);
