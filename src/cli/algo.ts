@@ -6,6 +6,7 @@
  * cancels what is still working. Exit codes: 0 the parent completed, 1 component or validation error,
  * 2 usage error, 3 a child was denied, 4 the parent ended otherwise (cancelled, failed).
  */
+import { printable } from '../usecases/formatOutcome';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
@@ -34,7 +35,7 @@ export async function algoCommand(args: string[]): Promise<number> {
     return await run(args);
   } catch (e) {
     if (e instanceof AlgoUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sptrader algo: ${(e as Error).message}\n\nUsage:\n${ALGO_USAGE}`);
+      process.stderr.write(`sptrader algo: ${printable((e as Error).message)}\n\nUsage:\n${ALGO_USAGE}`);
       return 2;
     }
     if (e instanceof PythonRunError) {

@@ -9,6 +9,7 @@
  * live venue too), 3 every venue that was sent to refused it before sending, 4 no venue could be
  * reached or none confirmed, 7 every venue that was sent to rejected it. Others go to main's handler.
  */
+import { printable } from '../usecases/formatOutcome';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
@@ -74,7 +75,7 @@ export async function compareCommand(args: string[]): Promise<number> {
       (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {
       process.stderr.write(
-        `sptrader compare: ${(e as Error).message}\n\nUsage: sptrader compare <component.py> --venues V1,V2 [options]\n${COMPARE_USAGE}`,
+        `sptrader compare: ${printable((e as Error).message)}\n\nUsage: sptrader compare <component.py> --venues V1,V2 [options]\n${COMPARE_USAGE}`,
       );
       return 2;
     }

@@ -3,6 +3,7 @@
  * naming the file or input at fault; a stack trace only for a bug (exit 70) and only with SPTRADER_DEBUG=1.
  * Also the command's folder, named when a file error does not say which file.
  */
+import { printable } from '../usecases/formatOutcome';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { StateDamagedError, StateFileError, stateFileErrorOf } from '../common/stateErrors';
@@ -70,7 +71,7 @@ const SYSCALL_ACTIONS: Readonly<Record<string, string>> = {
 /** Prints why a command failed and returns its exit code: never a stack trace for a user's mistake or a machine fault. */
 export function reportFailure(e: unknown, json: boolean): number {
   const fail = (code: number, kind: string, message: string, extra: Record<string, unknown> = {}): number => {
-    process.stderr.write(`sptrader: ${message}\n`);
+    process.stderr.write(`sptrader: ${printable(message)}\n`);
     if (json)
       process.stdout.write(
         `${JSON.stringify({ ok: false, exitCode: code, errors: [{ code: kind, message, ...extra }] })}\n`,
@@ -78,7 +79,8 @@ export function reportFailure(e: unknown, json: boolean): number {
     return code;
   };
   if (e instanceof UsageError || (e as { code?: unknown } | undefined)?.code?.toString().startsWith('ERR_PARSE_ARGS')) {
-    process.stderr.write(`sptrader: ${(e as Error).message}\n\n${USAGE}`);
+    // A usage error repeats what was typed: never a terminal escape.
+    process.stderr.write(`sptrader: ${printable((e as Error).message)}\n\n${USAGE}`);
     return EXIT.usage;
   }
   if (e instanceof SettingsError) return fail(EXIT.usage, 'INVALID_SETTINGS', e.message);
@@ -115,7 +117,7 @@ export function reportFailure(e: unknown, json: boolean): number {
   }
   const error = e instanceof Error ? e : new Error(String(e));
   process.stderr.write(
-    `sptrader: internal error: ${error.message.split('\n')[0] ?? ''} (a bug in SPtrader: please report it${
+    `sptrader: internal error: ${printable(error.message.split('\n')[0] ?? '')} (a bug in SPtrader: please report it${
       process.env['SPTRADER_DEBUG'] === '1' ? '' : ', with the stack trace that SPTRADER_DEBUG=1 prints'
     })\n`,
   );

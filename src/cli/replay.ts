@@ -80,7 +80,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ReplayUsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(
-        `sptrader replay: ${(e as Error).message}\n\nUsage: sptrader replay <component.py> --data FILE [options]\n${REPLAY_USAGE}`,
+        `sptrader replay: ${printable((e as Error).message)}\n\nUsage: sptrader replay <component.py> --data FILE [options]\n${REPLAY_USAGE}`,
       );
       return 2;
     }

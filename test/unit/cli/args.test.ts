@@ -195,4 +195,21 @@ describe('CLI arguments', () => {
     assert.ok(out.stdout.includes('Trading    HALTED: venue said \\x1b]0;pwned\\x07\\x1b[2J'), out.stdout);
     assert.doesNotMatch(out.stdout + out.stderr, /\u001b/);
   });
+
+  it('a usage error repeats what was typed escaped: a terminal escape in an argument is not sent to the terminal', async () => {
+    const write = process.stderr.write.bind(process.stderr);
+    let printed = '';
+    process.stderr.write = (chunk: string | Uint8Array): boolean => ((printed += String(chunk)), true);
+    try {
+      assert.equal(await main(['test-order', 'x.py', '--side', 'x\u001b]0;pwned\u0007']), 2);
+      assert.equal(await main(['compare', 'x.py', '--venues', 'paper,x\u001b[2J']), 2);
+      assert.equal(await main(['replay', 'x.py', '--data', 'a.csv', '--cash', '5\u001b[2J']), 2);
+      assert.equal(await main(['algo', 'x.py', '--max-seconds', '\u001b[2J']), 2);
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.doesNotMatch(printed, /[\u0007\u001b]/);
+    assert.match(printed, /--side must be buy or sell, not 'x\\x1b\]0;pwned\\x07'/);
+    assert.match(printed, /unknown venue 'x\\x1b\[2J'/);
+  });
 });
