@@ -18,9 +18,9 @@ import {
   type NumberFlag,
   symbolFlag,
 } from './args';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { replaceFileSync } from '../common/durableFile';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
 import {
   prepareReplayStateDir,
@@ -32,6 +32,7 @@ import {
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonWorker } from '../python/runner';
 import { printable } from '../usecases/formatOutcome';
+import { STATE_NAMES, TRADING_STATE_ENTRIES } from '../common/statePaths';
 
 /** A replay's ticks of synthetic spread: past a million, a quote is no longer a market (EUR/USD asked at 10). */
 const SPREAD_TICKS: NumberFlag = {
@@ -142,6 +143,16 @@ async function run(args: string[]): Promise<number> {
   let fillsCsv = values['fills-csv'] === undefined ? undefined : resolve(values['fills-csv']);
   let fillsParquet = values['fills-parquet'] === undefined ? undefined : resolve(values['fills-parquet']);
   const out = values.out === undefined ? undefined : resolve(values.out);
+  const data = resolve(values.data);
+  for (const [flag, path] of [
+    ['--fills-csv', fillsCsv],
+    ['--fills-parquet', fillsParquet],
+    ['--out', out],
+  ] as const) {
+    if (path === undefined) continue;
+    const problem = replayOutputProblem(path, flag === '--out', [data, file]);
+    if (problem !== undefined) throw new ReplayUsageError(`${flag} ${path}: ${problem}`);
+  }
   if (out !== undefined) {
     try {
       mkdirSync(out, { recursive: true });
@@ -284,4 +295,30 @@ export function formatReplay(r: ReplayReport): string {
     lines.push(`  STOPPED    at #${r.fatal.index} ${r.fatal.time}: ${r.fatal.code}: ${printable(r.fatal.message)}`);
   if (r.auditDir) lines.push(`  audit log  ${r.auditDir} (check: sptrader audit verify ${r.auditDir})`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Why a replay must not write at `path` (a file, or with `folder` a folder it writes into), or undefined: in a
+ * trading state folder (or its audit folder) it would replace or sit among the state files a replay never
+ * touches (`--fills-csv .sptrader/audit/audit-000001.jsonl` replaced the audit log); over its own input it
+ * would replace the data or the component it reads.
+ */
+function replayOutputProblem(path: string, folder: boolean, inputs: readonly string[]): string | undefined {
+  if (!folder && inputs.includes(path)) return 'this is an input of the replay; write the fills to another file';
+  const dir = folder ? path : dirname(path);
+  for (const candidate of [dir, dirname(dir)]) {
+    let entries: string[];
+    try {
+      entries = readdirSync(candidate);
+    } catch {
+      continue;
+    }
+    // A replay's own folder (its marker beside its audit log) is no trading state.
+    if (entries.includes(STATE_NAMES.replayMarker)) continue;
+    const held = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e));
+    const isAudit = candidate !== dir && basename(dir) === STATE_NAMES.audit;
+    if (held.length > 0 && (candidate === dir || isAudit))
+      return `${candidate} is a trading state folder (it holds ${held.join(', ')}): a replay never writes into trading state; choose another place`;
+  }
+  return undefined;
 }

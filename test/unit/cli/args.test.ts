@@ -1,7 +1,7 @@
 /** The CLI's argument readers: an empty number, a parameter named like a prototype key. */
 import assert from 'node:assert/strict';
 import { flagNumber, numberFlag, parseParams, TIMER_SECONDS, typedParams } from '../../../src/cli/args';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../../src/cli/main';
@@ -211,5 +211,37 @@ describe('CLI arguments', () => {
     assert.doesNotMatch(printed, /[\u0007\u001b]/);
     assert.match(printed, /--side must be buy or sell, not 'x\\x1b\]0;pwned\\x07'/);
     assert.match(printed, /unknown venue 'x\\x1b\[2J'/);
+  });
+
+  it("replay outputs: never into a trading state folder or its audit log, never over the replay's own data", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-replay-out-'));
+    const state = join(dir, 'state');
+    mkdirSync(join(state, 'audit'), { recursive: true });
+    writeFileSync(join(state, 'audit', 'audit-000001.jsonl'), 'the record\n');
+    writeFileSync(join(state, 'trading-state.json'), '{}');
+    const data = join(dir, 'data.csv');
+    writeFileSync(data, 'time,open,high,low,close\n');
+    const write = process.stderr.write.bind(process.stderr);
+    let printed = '';
+    process.stderr.write = (chunk: string | Uint8Array): boolean => ((printed += String(chunk)), true);
+    try {
+      const replay = (...extra: string[]): Promise<number> => main(['replay', 'c.py', '--data', data, ...extra]);
+      assert.equal(await replay('--fills-csv', join(state, 'audit', 'audit-000001.jsonl')), 2);
+      assert.equal(await replay('--fills-parquet', join(state, 'fills.parquet')), 2);
+      assert.equal(await replay('--out', state), 2);
+      assert.equal(await replay('--fills-csv', data), 2);
+    } finally {
+      process.stderr.write = write;
+      assert.equal(readFileSync(join(state, 'audit', 'audit-000001.jsonl'), 'utf8'), 'the record\n');
+      assert.equal(readFileSync(data, 'utf8'), 'time,open,high,low,close\n');
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(
+      printed.match(
+        /is a trading state folder \(it holds (audit, trading-state\.json|trading-state\.json, audit)\): a replay never writes into trading state/g,
+      )?.length,
+      3,
+    );
+    assert.match(printed, /--fills-csv .*data\.csv: this is an input of the replay/);
   });
 });
