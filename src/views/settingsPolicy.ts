@@ -201,7 +201,15 @@ const isSymbolList = (value: unknown): value is string[] =>
 const idOf = (entry: unknown): string | undefined =>
   typeof entry === 'object' && entry !== null && 'id' in entry && typeof entry.id === 'string' ? entry.id : undefined;
 
-const show = (value: unknown): string => (value === undefined || value === null ? 'empty' : JSON.stringify(value));
+/**
+ * A setting's value in a message, at most 80 characters: the message goes into a toast, the log and (a halt's
+ * reason) the audit log, and a value of a megabyte went into each whole.
+ */
+const show = (value: unknown): string => {
+  if (value === undefined || value === null) return 'empty';
+  const text = JSON.stringify(value) ?? typeof value;
+  return text.length > 80 ? `${text.slice(0, 80)}… (${text.length.toLocaleString('en-US')} characters)` : text;
+};
 
 const isSame = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 

@@ -276,6 +276,9 @@ describe('risk settings: each checked on its own', () => {
       assert.equal(user({ [key]: 2.5 }).settings, undefined, `${key} must be whole`);
       assert.equal(user({ [key]: 2 ** 60 }).settings, undefined, `${key} beyond 2^53`);
     }
+    const huge = user({ maxOrderQuantity: 'x'.repeat(1_000_000) }).invalid[0] ?? '';
+    assert.ok(huge.length < 300, `a value of a megabyte is not copied whole into the message (${huge.length})`);
+    assert.match(huge, /^sptrader\.risk\.maxOrderQuantity = "x{79}… \(1,000,002 characters\) is not valid/);
     assert.equal(user({ allowedSymbols: 'EUR_USD' }).settings, undefined);
     assert.equal(user({ allowedSymbols: ['EUR_USD', 5] }).settings, undefined);
     for (const odd of [' EUR_USD', '\u0415UR_USD', 'EUR\u0000', ''])
