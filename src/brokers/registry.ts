@@ -208,17 +208,27 @@ export function parseBrokerProfile(input: unknown): BrokerProfile {
   }
   const id =
     typeof input === 'object' && input !== null && 'id' in input && typeof input.id === 'string'
-      ? ` "${input.id}"`
+      ? ` ${shownName(input.id)}`
       : '';
   const fields: string[] = [];
   const parts = result.error.issues.map((issue) => {
-    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [issue.path.map(String).join('.') || '(profile)'];
+    // Names a settings file or --profiles gives are anyone's text: shown short and escaped, never as is.
+    const keys =
+      issue.code === 'unrecognized_keys'
+        ? issue.keys.map((k) => (/^[\w.-]{1,64}$/.test(k) ? k : shownName(k)))
+        : [issue.path.map(String).join('.') || '(profile)'];
     fields.push(...keys);
     return issue.code === 'unrecognized_keys'
       ? `${keys.join(', ')}: not a broker profile field`
       : `${keys[0]}: ${issue.message}`;
   });
   return failProfile(fields, `broker profile${id} is invalid: ${parts.join('; ')}`);
+}
+
+/** A name as a message shows it: quoted, at most 64 characters, anything but printable ASCII escaped. */
+function shownName(name: string): string {
+  const short = name.length > 64 ? `${name.slice(0, 64)}…` : name;
+  return JSON.stringify(short).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

@@ -105,6 +105,15 @@ describe('broker registry', () => {
         assert.equal(parseBrokerProfile({ id: 'x', broker: 'ib', clientId: 1, host }).host, host);
     });
 
+    it('an id or an unknown key is named short and escaped, never as is (a terminal escape, a megabyte)', () => {
+      const long = profileError({ id: `x\u001b[2J${'y'.repeat(1_000_000)}`, broker: 'paper' });
+      assert.ok(long.message.length < 300, `${long.message.length} characters`);
+      assert.match(long.message, /^broker profile "x\\u001b\[2Jy+\\u2026" is invalid: id: /);
+      const key = profileError(JSON.parse('{"id": "ok", "broker": "paper", "\\u202eevil": 1}'));
+      assert.match(key.message, /"\\u202eevil": not a broker profile field/);
+      assert.doesNotMatch(long.message + key.message, /[\u001b\u202e]/);
+    });
+
     it('names the profile id in the message', () => {
       assert.match(
         profileError({ id: 'tws-main', broker: 'ib' }).message,
