@@ -527,6 +527,10 @@ export async function buildMarketData(
   built['broker_profile'] = broker.id;
   built['environment'] = broker.environment;
   const merged = { ...built, ...fixture };
+  // Where the order goes is not a fixture's to say: one saying `environment: 'practice'` on a live run let a
+  // component that reads it size its order as if it were practice.
+  merged['broker_profile'] = broker.id;
+  merged['environment'] = broker.environment;
   if (typeof merged['bid'] === 'number' && typeof merged['ask'] === 'number' && fixture['spread'] === undefined) {
     merged['spread'] = Number((merged['ask'] - merged['bid']).toPrecision(12));
   }

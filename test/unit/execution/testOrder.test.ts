@@ -342,6 +342,22 @@ describe('Test Order (component → validation → paper venue)', function () {
     assert.equal(ok.exitCode, 0, JSON.stringify(ok.errors));
   });
 
+  it('a market-data fixture cannot say which venue or environment the order goes to', async () => {
+    const file = join(dir, 'core', 'orders', 'where_am_i.py');
+    writeFileSync(
+      file,
+      order(
+        "        print(market_data['environment'], market_data['broker_profile'], market_data['bid'])\n        return None",
+      ),
+    );
+    const outcome = await run({
+      file,
+      marketData: { environment: 'practice', broker_profile: 'oanda-demo', bid: 1.1, ask: 1.1002 },
+    });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.equal(outcome.component.stdout.trim(), 'paper paper 1.1', "the quote is the fixture's; the venue is not");
+  });
+
   it('an invalid order is reported at the return that produced it, with the value, even from a variable', async () => {
     const file = join(dir, 'core', 'orders', 'from_variable.py');
     writeFileSync(
