@@ -78,7 +78,9 @@ export function readRunnerSettings(get: (key: string) => unknown): RunnerSetting
     const value = get(key);
     if (value === undefined || value === null) return undefined;
     if (typeof value !== 'string') {
-      problems.push(`${Settings.section}.${key} must be a path in a string, not ${describeSettingValue(value)}; it is ignored`);
+      problems.push(
+        `${Settings.section}.${key} must be a path in a string, not ${describeSettingValue(value)}; it is ignored`,
+      );
       return undefined;
     }
     return value.trim() || undefined;

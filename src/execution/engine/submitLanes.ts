@@ -183,7 +183,7 @@ export class SubmitLanes {
     if (!log.audit) return undefined;
     if (this.o.simulation) {
       const command = auditCommand(cmd);
-    log.note('SubmitOrder', { command, risk: auditRisk(risk) });
+      log.note('SubmitOrder', { command, risk: auditRisk(risk) });
       return undefined;
     }
     const durable = log.command('SubmitOrder', { command: auditCommand(cmd), risk: auditRisk(risk) });
