@@ -16,7 +16,7 @@ awaitable (`return self.fetch()` without `await`), are refused with the entry po
 """
 import types
 
-from sptrader_harness import returns
+from sptrader_harness import returns, stdlib
 from sptrader_harness.safejson import ComponentFailure
 
 
@@ -34,7 +34,7 @@ class EventLoop(object):
         if not _awaitable(result):
             return result
         loop = self.event_loop()
-        import asyncio
+        asyncio = stdlib.load('asyncio')
         task = asyncio.ensure_future(result, loop=loop)
         try:
             value = loop.run_until_complete(task)
@@ -65,7 +65,7 @@ class EventLoop(object):
     def event_loop(self):
         loop = self.loop
         if loop is None or loop.is_closed():
-            import asyncio
+            asyncio = stdlib.load('asyncio')
             loop = self.loop = asyncio.new_event_loop()
             # Code that asks for "the" loop outside a coroutine (asyncio.get_event_loop() in a constructor, an
             # asyncio.Lock on Python 3.8/3.9) gets this one too.

@@ -16,7 +16,7 @@ One known difference from a plain dict: `type(market_data) is dict` is False (is
 """
 import json
 import sys
-from sptrader_harness import watchdog
+from sptrader_harness import stdlib, watchdog
 
 # Bound once, as server.py does: a component that rebinds json.loads must not change how replies are read.
 _decode = json.JSONDecoder().decode
@@ -158,7 +158,7 @@ class LazyState(dict):
         return self.copy()
 
     def __deepcopy__(self, memo):
-        import copy
+        copy = stdlib.load('copy')
         self.resolve()
         return copy.deepcopy(dict(dict.items(self)), memo)
 

@@ -32,6 +32,8 @@ import random
 import sys
 import time
 
+from sptrader_harness import stdlib
+
 IS_LINUX = sys.platform.startswith('linux')
 HARNESS_PID = os.getpid()
 SPAWN_EVENTS = frozenset(('os.fork', 'os.forkpty', 'os.posix_spawn', 'os.spawn', 'os.system', 'subprocess.Popen', 'pty.spawn'))
@@ -69,7 +71,7 @@ STATE = ProcessState()
 def _high_fd(fd):
     """A close-on-exec copy of `fd` at a random descriptor number well above the ones code writes to by habit."""
     try:
-        import fcntl
+        fcntl = stdlib.load('fcntl')
     except ImportError:  # Windows: os.dup is already non-inheritable
         return os.dup(fd)
     try:
@@ -123,7 +125,7 @@ def become_subreaper():
         return
     STATE.subreaper = True
     try:
-        import ctypes
+        ctypes = stdlib.load('ctypes')
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except Exception:
@@ -264,7 +266,7 @@ def arm_fork_check():
     if not IS_LINUX or os.getpid() != HARNESS_PID:
         return False
     try:
-        import mmap
+        mmap = stdlib.load('mmap')
         # Private and anonymous (-1 adds MAP_ANONYMOUS): the kernel wipes only such pages on fork.
         page = mmap.mmap(-1, mmap.PAGESIZE, flags=mmap.MAP_PRIVATE)
         page.madvise(getattr(mmap, 'MADV_WIPEONFORK', MADV_WIPEONFORK))

@@ -26,6 +26,8 @@ several lines is reported at its `return` line on every Python version.
 import os
 import sys
 
+from sptrader_harness import stdlib
+
 MAX_CACHED = 256
 TOOL_NAME = 'sptrader-returns'
 
@@ -235,7 +237,7 @@ def _match(returns, result):
 
 def _returns_of(code):
     """(def line, [(line, end line, dict keys or None, {key: constant})]) of the returns in code's function that can give an order."""
-    import ast
+    ast = stdlib.load('ast')
     def_line = code.co_firstlineno
     try:
         with open(code.co_filename, 'rb') as f:
@@ -269,7 +271,7 @@ def _returns_of(code):
 
 def _dict_shape(value):
     """A dict literal's string keys and constant values; (None, None) for anything else (or a literal with ** or computed keys)."""
-    import ast
+    ast = stdlib.load('ast')
     if not isinstance(value, ast.Dict):
         return None, None
     keys = []

@@ -8,6 +8,8 @@ Paths are kept as (parent, key) pairs and spelt out only for an error message.
 """
 import math
 
+from sptrader_harness import stdlib
+
 try:
     from _json import encode_basestring_ascii as _encode_ascii
 except ImportError:  # pragma: no cover - CPython always has the C encoder
@@ -215,8 +217,8 @@ def _other(value, path, budget, depth):
         return _container(value, True, path, budget, depth)
     if isinstance(value, (list, tuple)):
         return _container(value, False, path, budget, depth)
-    import datetime
-    import decimal
+    datetime = stdlib.load('datetime')
+    decimal = stdlib.load('decimal')
     if isinstance(value, decimal.Decimal):
         return json_safe(float(value), path, budget, depth)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):

@@ -26,7 +26,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, freshness, processes, returns, validation, watchdog
+from sptrader_harness import awaiting, debugging, freshness, processes, returns, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows
 from sptrader_harness.lazystate import StateSync, StateSyncError
 from sptrader_harness.safejson import Budget, ComponentFailure, flat_dict, safe_json
@@ -129,7 +129,7 @@ class _BytesAdapter(object):
 
 def component_frame(tb, file):
     """The innermost traceback frame inside the component's file, and the formatted tail from it."""
-    import traceback
+    traceback = stdlib.load('traceback')
     frames = traceback.extract_tb(tb)
     line = None
     first = None
@@ -435,7 +435,7 @@ class Server(object):
         return dict(result)
 
     def inspect_uncached(self, file, limits):
-        import ast
+        ast = stdlib.load('ast')
         with open(file, 'rb') as f:
             source = f.read()
         try:
@@ -980,7 +980,7 @@ class Server(object):
 def base_name(expr):
     """The name a base class or decorator expression ends in: OrderBase, core.orders.order_base.OrderBase,
     Generic[T] -> Generic, abc.abstractmethod -> abstractmethod; None for anything else."""
-    import ast
+    ast = stdlib.load('ast')
     while isinstance(expr, (ast.Subscript, ast.Call)):
         expr = expr.value if isinstance(expr, ast.Subscript) else expr.func
     if isinstance(expr, ast.Name):
@@ -1130,9 +1130,9 @@ def imported_syntax_failure(e, file, line, text):
     return f
 
 
-# The import roots SPtrader started the interpreter with (PYTHONPATH: the package root first), read before any
-# component could change sys.path.
-_IMPORT_ROOTS = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+# The import roots components run with (PYTHONPATH: the package root first), set by main() before any component
+# could change sys.path or the environment.
+_IMPORT_ROOTS = []
 
 
 def package_of(file):
@@ -1173,6 +1173,8 @@ def main():
     proto_in, proto_out = processes.open_channel()
     sys.stdout = sys.stderr
     sys.meta_path.append(FallbackFinder())
+    stdlib.add_roots()
+    _IMPORT_ROOTS[:] = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
     processes.watch_processes(eager=worker)
     if worker:
         # A warm worker lives as long as its parent; a one-run session ends at its run's own limit (watchdog.py).

@@ -27,6 +27,7 @@ verdict, else the `def` line (the message then says "(line N)" rather than "at l
 """
 import os
 
+from sptrader_harness import stdlib
 from sptrader_harness.safejson import ComponentFailure
 
 MAX_REASON_CHARS = 1000
@@ -214,7 +215,7 @@ def _lines(code):
     cached = _returns.get(code)
     if cached is not None:
         return cached
-    import ast
+    ast = stdlib.load('ast')
     def_line = code.co_firstlineno
     returns = []
     try:
@@ -255,7 +256,7 @@ def _shape(value):
     reason text matches when the statement spells it out (a constant, an f-string, '%s' % x or '{}'.format(x));
     (None, None) when it cannot veto.
     """
-    import ast
+    ast = stdlib.load('ast')
     if value is None:
         return None, None  # a bare return is None: the order goes on
     if isinstance(value, ast.Constant):
@@ -282,7 +283,7 @@ def _shape(value):
 
 def _pattern(node):
     """A regular expression for the text node evaluates to, when its literal parts are written out; else None."""
-    import ast
+    ast = stdlib.load('ast')
     import re
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return re.escape(node.value) + r'\Z'

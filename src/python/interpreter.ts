@@ -15,7 +15,9 @@ export interface ResolvedInterpreter {
 }
 
 const MINIMUM: [number, number] = [3, 8];
-const PROBE = "import sys,json;print(json.dumps({'executable':sys.executable,'version':list(sys.version_info[:3])}))";
+// `python -c` looks in the working folder first: a user's json.py there must not make Python look missing.
+const PROBE =
+  "import sys\nif sys.path[:1] == ['']: del sys.path[0]\nimport json\nprint(json.dumps({'executable':sys.executable,'version':list(sys.version_info[:3])}))";
 const cache = new Map<string, Promise<ResolvedInterpreter | undefined>>();
 
 export function defaultInterpreterCandidates(explicit?: string): string[] {

@@ -61,6 +61,14 @@ import { defaultLibraryDir, findPackageRoot, precheck } from './harnessFiles';
 
 /** Variables of SPtrader itself, never passed to a component (Windows' names are case-insensitive). */
 const OWN_VARIABLE = /^SPTRADER_/i;
+/** The folders the harness puts first on sys.path (and PYTHONPATH) once it has loaded: the package root first. */
+const IMPORT_ROOTS_VARIABLE = 'SPTRADER_IMPORT_ROOTS';
+/**
+ * `python -c` puts the working folder (the package root) first on sys.path: it is taken off before the harness
+ * imports anything, for the reason IMPORT_ROOTS_VARIABLE is used (the harness puts the root back in its place).
+ */
+const HARNESS_BOOTSTRAP =
+  "import sys\nif sys.path[:1] == ['']: del sys.path[0]\nfrom sptrader_harness.server import main\nmain()";
 
 export { PythonRunError } from './errors';
 // The runner's public shapes, defined with the wire protocol they travel on.
@@ -179,13 +187,14 @@ export class PythonSession {
     // SPtrader's own variables (the CLI's broker credentials, SPTRADER_OANDA_TOKEN and the like) are not the
     // component's: what it is handed, it can print, return or send anywhere.
     for (const [k, v] of Object.entries(base)) if (v !== undefined && !OWN_VARIABLE.test(k)) env[k] = v;
-    const path = [
-      packageRoot,
-      ...(options.extraPythonPath ?? []),
-      libraryDir,
-      ...(base['PYTHONPATH'] ? [base['PYTHONPATH']] : []),
-    ];
+    // The interpreter starts with the bundled library and the user's own PYTHONPATH only: the package root (where
+    // a user's json.py, signal.py or enum.py may sit) is put before the standard library by the harness once it has
+    // loaded (server.py main), so that such a file can neither break Python's start-up nor be taken for a module
+    // the harness imports. The component sees PYTHONPATH (and sys.path) with the package root first, as before.
+    const roots = [packageRoot, ...(options.extraPythonPath ?? [])];
+    const path = [libraryDir, ...(base['PYTHONPATH'] ? [base['PYTHONPATH']] : [])];
     env['PYTHONPATH'] = [...new Set(path)].join(delimiter);
+    env[IMPORT_ROOTS_VARIABLE] = [...new Set(roots)].join(delimiter);
     if (options.testMode ?? true) env['TEST_MODE'] = 'true';
     if (options.brokerProfile) env['BROKER_PROFILE'] = options.brokerProfile;
     for (const name of DATA_VARIABLES) if (base[name] !== undefined) env[name] = base[name];
@@ -198,7 +207,7 @@ export class PythonSession {
     env['PYTHONIOENCODING'] = 'utf-8';
     const eq = this.marker.indexOf('=');
     env[this.marker.slice(0, eq)] = this.marker.slice(eq + 1);
-    const args = ['-c', 'from sptrader_harness.server import main; main()', ...(mode === 'worker' ? ['--worker'] : [])];
+    const args = ['-c', HARNESS_BOOTSTRAP, ...(mode === 'worker' ? ['--worker'] : [])];
     this.child = spawn(options.interpreter.executable, args, {
       cwd: packageRoot,
       env,
