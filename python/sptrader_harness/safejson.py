@@ -223,6 +223,21 @@ def _other(value, path, budget, depth):
         return json_safe(float(value), path, budget, depth)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return json_safe(value.isoformat(), path, budget, depth)
+    numpy = _numpy_kind(value)
+    if numpy == 'array':
+        # A numpy array is its list of items, walked lazily within the budget (a 10M-item array is not copied first).
+        return _walk(value, False, path, budget, depth) if value.ndim else json_safe(value[()], path, budget, depth + 1)
+    if numpy == 'narrow float':
+        # float32 (or float16) 1.1 is 1.100000023841858 as a Python float: the decimals numpy shows for it are the
+        # ones the component computed, and what an order's price or quantity should say.
+        try:
+            return json_safe(float(str(value)), path, budget, depth)
+        except ValueError:
+            pass
+    numbers = stdlib.load('numbers')
+    if isinstance(value, numbers.Rational) and not callable(getattr(value, 'item', None)):
+        # fractions.Fraction: a whole one stays exact, any other is the float nearest to it.
+        return json_safe(int(value) if value.denominator == 1 else float(value), path, budget, depth)
     item = getattr(value, 'item', None)
     if callable(item):
         try:
@@ -243,6 +258,23 @@ def _other(value, path, budget, depth):
                            % (format_path(path), type(value).__name__, _conversion_hint(value)), budget.file)
 
 
+def _numpy_kind(value):
+    """'array' for a numpy ndarray, 'narrow float' for a numpy float of fewer than 64 bits, else None (numpy is not
+    imported: a value's type says whether it is numpy's)."""
+    cls = type(value)
+    if not str(getattr(cls, '__module__', '')).startswith('numpy'):
+        return None
+    try:
+        if any(c.__name__ == 'ndarray' and c.__module__ == 'numpy' for c in cls.__mro__):
+            return 'array'
+        dtype = value.dtype
+        if dtype.kind == 'f' and dtype.itemsize < 8:
+            return 'narrow float'
+    except Exception:
+        pass
+    return None
+
+
 def _conversion_hint(value):
     """How to turn an object a component returned into what it should have returned, when its type says so."""
     try:
@@ -251,7 +283,7 @@ def _conversion_hint(value):
             return ' (an Enum member: return its .value, %s)' % repr(value.value)[:80]
         if hasattr(type(value), '__dataclass_fields__'):
             return ' (a dataclass: return dataclasses.asdict(...) of it)'
-        for method in ('to_dict', 'as_dict', 'dict', 'model_dump'):
+        for method in ('to_dict', 'as_dict', 'dict', 'model_dump', 'tolist'):
             if callable(getattr(value, method, None)):
                 return ' (it has %s(): return what that gives)' % method
     except Exception:
