@@ -175,6 +175,7 @@ def _positive(value, default):
 
 
 _signal_style = weakref.WeakKeyDictionary()
+_execute_style = weakref.WeakKeyDictionary()
 
 
 def signal_style(cls):
@@ -184,10 +185,34 @@ def signal_style(cls):
     style = _signal_style.get(cls, False)
     if style is not False:
         return style
+    style = _style(cls, 'generate_order')
+    try:
+        _signal_style[cls] = style
+    except TypeError:
+        pass
+    return style
+
+
+def execute_style(cls):
+    """'execute' for execute(market_state), the shipped base class's; 'execute_context' for an execute that takes a
+    second argument, as SPtraderB's other Order base declared it: execute(self, market_state, signal_context)."""
+    style = _execute_style.get(cls)
+    if style is None:
+        style = 'execute_context' if _style(cls, 'execute', explicit=True) == 'positional' else 'execute'
+        try:
+            _execute_style[cls] = style
+        except TypeError:
+            pass
+    return style
+
+
+def _style(cls, method, explicit=False):
+    """'positional' when cls's `method` takes a second argument (any, with *args unless explicit), 'keyword' when it
+    takes `signal` by keyword only (or **kwargs), else None."""
     raw = None
     for klass in getattr(cls, '__mro__', ()):
-        if 'generate_order' in vars(klass):
-            raw = vars(klass)['generate_order']
+        if method in vars(klass):
+            raw = vars(klass)[method]
             break
     skip = 0 if isinstance(raw, staticmethod) else 1
     function = getattr(raw, '__func__', raw)
@@ -202,17 +227,23 @@ def signal_style(cls):
     except Exception:
         function = getattr(raw, '__func__', raw)
     code = getattr(function, '__code__', None)
-    if code is None or code.co_flags & 0x04 or code.co_argcount - skip >= 2:
-        style = 'positional'
-    elif 'signal' in code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount] or code.co_flags & 0x08:
-        style = 'keyword'
-    else:
-        style = None
-    try:
-        _signal_style[cls] = style
-    except TypeError:
-        pass
-    return style
+    if code is None:
+        return None if explicit else 'positional'
+    if code.co_argcount - skip >= 2 or (code.co_flags & 0x04 and not explicit):
+        return 'positional'
+    if 'signal' in code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount] or code.co_flags & 0x08:
+        return 'keyword'
+    return None
+
+
+def call_execute(instance, style, state, signal):
+    """instance.execute(market_state), with the signal in market_state['signal'] and, for an execute that takes it, as
+    the signal_context argument too ({} when there is none: it is a dict there, never None)."""
+    if signal is not None:
+        state['signal'] = signal
+    if style == 'execute_context':
+        return instance.execute(state, signal if signal is not None else {})
+    return instance.execute(state)
 
 
 def call_generate(instance, cls, market_data, signal):
@@ -629,10 +660,7 @@ class Server(object):
                 if entry == 'generate_order':
                     result = call_generate(instance, cls, market_data, signal)
                 else:
-                    state = dict(market_data)
-                    if signal is not None:
-                        state['signal'] = signal
-                    result = instance.execute(state)
+                    result = call_execute(instance, execute_style(cls), dict(market_data), signal)
                 if result is not None and result.__class__ is not dict:
                     result = self.awaiting.settle(result, cls, entry, file)
             except watchdog.RecordTimeout:
@@ -760,7 +788,7 @@ class Server(object):
             # Per record, what follows runs thousands of times a batch: what does not change within a batch is
             # looked up once (the signal style is cached per class anyway), and the fork check reads a page
             # instead of a system call (processes.arm_fork_check).
-            style = signal_style(cls) if entry == 'generate_order' else 'execute'
+            style = signal_style(cls) if entry == 'generate_order' else execute_style(cls)
             budget = limits.answer(entry, file)
             settle = self.awaiting.settle
             leave_if_forked = processes.leave_if_forked
@@ -810,10 +838,8 @@ class Server(object):
                         # call_generate's dispatch, with the style looked up once per batch.
                         if style == 'positional':
                             result = instance.generate_order(market_data, signal)
-                        elif style == 'execute':
-                            if signal is not None:
-                                market_data['signal'] = signal
-                            result = instance.execute(market_data)
+                        elif style == 'execute' or style == 'execute_context':
+                            result = call_execute(instance, style, market_data, signal)
                         elif style == 'keyword':
                             result = instance.generate_order(market_data, signal=signal)
                         else:

@@ -1,0 +1,82 @@
+/**
+ * Forms of the component contract found in SPtraderB's history beside the two the spec names: its other Order
+ * base (core/orders/order.py, 2025-06-22) declared execute(self, market_state, signal_context). A real interpreter
+ * runs each, as a Test Order and as a replay batch.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
+import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
+
+describe('SPtraderB contract variants', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let options: RunnerOptions;
+  const write = (name: string, text: string): string => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+  before(async () => {
+    options = { interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 10_000 };
+    dir = mkdtempSync(join(tmpdir(), 'sptrader-variants-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const CONTEXT = [
+    'from abc import ABC, abstractmethod', // 1
+    '', // 2
+    'class Order(ABC):', // 3
+    '    @abstractmethod', // 4
+    '    def execute(self, market_state, signal_context):', // 5
+    '        pass', // 6
+    '', // 7
+    'class FollowSignal(Order):', // 8
+    '    def execute(self, market_state, signal_context):', // 9
+    "        side = signal_context.get('side', 'buy')", // 10
+    "        return {'type': 'market', 'symbol': market_state['symbol'], 'side': side, 'size': 1000,", // 11
+    "                'metadata': {'context': signal_context, 'in_state': 'signal' in market_state}}", // 12
+    '',
+  ].join('\n');
+
+  it('execute(market_state, signal_context) gets the signal, or {} without one', async () => {
+    const file = write('follow_signal.py', CONTEXT);
+    const signal = { side: 'sell', strength: 0.8 };
+    const withSignal = await runComponentCold(options, { file, marketData: { symbol: 'EUR_USD' }, signal });
+    assert.equal(withSignal.error, undefined, withSignal.error?.message);
+    assert.equal(withSignal.entryPoint, 'execute');
+    assert.deepEqual(withSignal.output, {
+      type: 'market',
+      symbol: 'EUR_USD',
+      side: 'sell',
+      size: 1000,
+      metadata: { context: signal, in_state: true },
+    });
+    const without = await runComponentCold(options, { file, marketData: { symbol: 'EUR_USD' } });
+    assert.equal(without.error, undefined, without.error?.message);
+    assert.deepEqual((without.output as { metadata: unknown }).metadata, { context: {}, in_state: false });
+  });
+
+  it('a replay batch passes it to every record', async () => {
+    const file = write('follow_signal_batch.py', CONTEXT);
+    const worker = new PythonWorker(options);
+    try {
+      const r = await worker.runBatch({
+        file,
+        common: { symbol: 'EUR_USD' },
+        keys: ['bid'],
+        rows: [[1.1], [1.2]],
+        signal: { side: 'sell' },
+      });
+      assert.equal(r.ok, true);
+      assert.deepEqual(
+        r.items.map((i) => (i.ok ? (i.output as { side: string }).side : i.error.message)),
+        ['sell', 'sell'],
+      );
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
