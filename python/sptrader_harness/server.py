@@ -256,8 +256,9 @@ def call_generate(instance, cls, market_data, signal):
     return instance.generate_order(market_data)
 
 
-def component_failure(exc, entry, file, where='inside'):
-    """What a component raised (any BaseException: it must never end the harness) as a ComponentFailure."""
+def component_failure(exc, entry, file, where='inside', market_data=None, instance=None):
+    """What a component raised (any BaseException: it must never end the harness) as a ComponentFailure; a KeyError
+    for a key the call's market_data (or the instance's config) lacks says which keys they have."""
     if isinstance(exc, ComponentFailure):
         return exc
     if isinstance(exc, SystemExit):
@@ -274,7 +275,33 @@ def component_failure(exc, entry, file, where='inside'):
     if isinstance(exc, KeyboardInterrupt):
         return ComponentFailure('COMPONENT_INTERRUPTED', '%s was interrupted by KeyboardInterrupt (SIGINT) at line %s; nothing was sent'
                                 % (entry, line), file, line, text)
-    return ComponentFailure('COMPONENT_ERROR', '%s raised %s' % (entry, describe(exc)), file, line, text)
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s' % (entry, describe(exc), missing_key(exc, market_data, instance)),
+                            file, line, text)
+
+
+def missing_key(exc, market_data, instance):
+    """For a KeyError: what market_data and self.config hold when the key is in neither (a component written for a
+    replay's candles reads market_data['close'], which a Test Order's quote does not have; a parameter not given)."""
+    if type(exc) is not KeyError or len(exc.args) != 1 or not isinstance(exc.args[0], str) or not isinstance(market_data, dict):
+        return ''
+    key = exc.args[0]
+    try:
+        if key in market_data:
+            return ''
+        config = getattr(instance, 'config', None) if instance is not None else None
+        if isinstance(config, dict) and key in config:
+            return ''
+        keys = [k for k in dict.keys(market_data) if isinstance(k, str)]
+        pending = getattr(market_data, '_key', None) if getattr(market_data, 'pending', False) else None
+        if isinstance(pending, str):
+            keys.append(pending)
+        listed = ', '.join(sorted(keys)[:40]) or 'none'
+        if not isinstance(config, dict):
+            return '; market_data has no %r (its keys: %s)' % (key, listed)
+        given = ', '.join(sorted(k for k in config if isinstance(k, str))[:40]) or 'none'
+        return "; neither market_data nor self.config has %r (market_data's keys: %s; self.config's: %s)" % (key, listed, given)
+    except Exception:
+        return ''
 
 
 def parse_result(result, entry, file, limits):
@@ -285,6 +312,11 @@ def parse_result(result, entry, file, limits):
             raise ComponentFailure('ANSWER_TOO_LARGE', '%s returned %s bytes, more than the limit of %s bytes; nothing was sent'
                                    % (entry, '{:,}'.format(len(result)), '{:,}'.format(limits.answer_bytes)), file)
         result = bytes(result).decode('utf-8', 'replace')
+    if isinstance(result, types.GeneratorType):
+        # `yield order` makes the entry point a generator function: calling it runs none of its body.
+        code = result.gi_code
+        raise ComponentFailure('NOT_SERIALIZABLE', '%s contains yield, so calling it returns a generator and runs none of its code; '
+                               'return the order (a dict), or None for no order' % entry, code.co_filename, code.co_firstlineno)
     if isinstance(result, tuple) and hasattr(type(result), '_fields'):
         # A namedtuple would reach SPtrader as a list, and be refused as one without its field names.
         raise ComponentFailure('NOT_SERIALIZABLE', '%s returned a namedtuple %s, not a dict; return its _asdict()' % (entry, type(result).__name__), file)
@@ -666,7 +698,7 @@ class Server(object):
             except watchdog.RecordTimeout:
                 raise
             except BaseException as e:
-                raise component_failure(e, entry, file)
+                raise component_failure(e, entry, file, market_data=market_data, instance=instance)
             finally:
                 processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
@@ -893,7 +925,7 @@ class Server(object):
                     response['recycle'] = True
                     break
                 except BaseException as e:
-                    failure = component_failure(e, entry, file)
+                    failure = component_failure(e, entry, file, market_data=market_data, instance=instance)
                     if isinstance(e, ComponentFailure) and result is not None:
                         # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
                         failure = at_return(failure, returns.locate_static(returns.plan_for_class(cls, entry), result))

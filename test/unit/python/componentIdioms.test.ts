@@ -358,4 +358,52 @@ describe('Python components: modules and idioms', function () {
       await worker.dispose();
     }
   });
+
+  it('a generate_order that yields its order is named a generator function at its def line, in a run and a batch', async () => {
+    const file = write(
+      'core/orders/yields.py',
+      `class C:\n    def generate_order(self, market_data, signal=None):\n        yield ${ORDER}\n`,
+    );
+    const worker = new PythonWorker(options);
+    try {
+      const r = await worker.run({ file, marketData: {} });
+      assert.equal(r.error?.code, 'NOT_SERIALIZABLE');
+      assert.equal(r.error?.line, 2);
+      assert.match(r.error.message, /^generate_order contains yield, so calling it returns a generator/);
+      const batch = await worker.runBatch({ file, common: {}, keys: ['bid'], rows: [[1.1]] });
+      const item = batch.items[0];
+      assert.ok(item && !item.ok);
+      assert.equal(item.error.line, 2);
+      assert.match(item.error.message, /contains yield/);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('a KeyError for a key market_data and self.config lack lists the keys they have; one they have is left alone', async () => {
+    const file = write(
+      'core/orders/reads_close.py',
+      'from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n' +
+        "        if market_data.get('nested'):\n            return {}['bid']\n        return market_data['close']\n",
+    );
+    const worker = new PythonWorker(options);
+    try {
+      const r = await worker.run({ file, marketData: { bid: 1.1, ask: 1.2 }, parameters: { qty: 5 } });
+      assert.equal(r.error?.code, 'COMPONENT_ERROR');
+      assert.equal(r.error?.line, 7);
+      assert.equal(
+        r.error.message,
+        "generate_order raised KeyError: 'close'; neither market_data nor self.config has 'close' (market_data's keys: ask, bid; self.config's: qty)",
+      );
+      const batch = await worker.runBatch({ file, common: { ask: 1.2 }, keys: ['bid'], rows: [[1.1]] });
+      const item = batch.items[0];
+      assert.ok(item && !item.ok);
+      assert.match(item.error.message, /market_data's keys: ask, bid;/);
+      // The key is in market_data: the KeyError came from elsewhere, and nothing is added.
+      const other = await worker.run({ file, marketData: { nested: true, bid: 1.1 } });
+      assert.equal(other.error?.message, "generate_order raised KeyError: 'bid'");
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
