@@ -809,6 +809,9 @@ class Server(object):
             except (ColumnError, ValueError, IndexError, TypeError) as e:
                 raise ComponentFailure('PROTOCOL_ERROR', 'malformed batch: %s' % e, file)
             signal = request.get('signal')
+            # Each record gets the signal as the user gave it, as each Test Order run does: a component that pops or
+            # appends to its signal must not hand the next record a changed one (read again from its JSON, ~1 µs).
+            signal_text = None if signal is None else _encode_item(signal)
             stop_on_order = bool(request.get('stop_on_order'))
             index_key = request.get('index_key')
             index_start = int(request.get('index_start') or 0)
@@ -863,6 +866,8 @@ class Server(object):
                 done = index + 1
                 result = None
                 printed = shared[0]
+                if signal_text is not None:
+                    signal = _decode(signal_text)
                 try:
                     if timed:
                         watch.index = index

@@ -1,7 +1,8 @@
 /**
  * Forms of the component contract found in SPtraderB's history beside the two the spec names: its other Order
  * base (core/orders/order.py, 2025-06-22) declared execute(self, market_state, signal_context). A real interpreter
- * runs each, as a Test Order and as a replay batch.
+ * runs each, as a Test Order and as a replay batch. And a component that changes the signal it is given: each record
+ * of a replay batch gets the signal as the user gave it, as each Test Order run does.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,6 +75,32 @@ describe('SPtraderB contract variants', function () {
       assert.deepEqual(
         r.items.map((i) => (i.ok ? (i.output as { side: string }).side : i.error.message)),
         ['sell', 'sell'],
+      );
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('a record of a replay batch gets the signal as given, whatever the records before did to theirs', async () => {
+    const file = write(
+      'consumes_signal.py',
+      'class Consume:\n    def generate_order(self, market_data, signal=None):\n' +
+        "        side = signal.pop('side', None)\n        signal['levels'].append(market_data['bid'])\n" +
+        "        return {'symbol': 'EUR_USD', 'side': side, 'order_type': 'market', 'quantity': len(signal['levels'])}\n",
+    );
+    const worker = new PythonWorker(options);
+    try {
+      const r = await worker.runBatch({
+        file,
+        common: {},
+        keys: ['bid'],
+        rows: [[1.1], [1.2], [1.3]],
+        signal: { side: 'sell', levels: [1.0] },
+      });
+      assert.equal(r.ok, true);
+      assert.deepEqual(
+        r.items.map((i) => (i.ok ? i.output : i.error.message)),
+        [1, 2, 3].map(() => ({ symbol: 'EUR_USD', side: 'sell', order_type: 'market', quantity: 2 })),
       );
     } finally {
       await worker.dispose();
