@@ -1014,14 +1014,14 @@ class Server(object):
 
     def instantiate(self, cls, entry, params, file):
         # The constructor's code object says what it accepts; the inspect module would cost ~3 ms to import.
-        code = getattr(getattr(cls, '__init__', None), '__code__', None)
+        init = getattr(cls, '__init__', None)
+        code = getattr(init, '__code__', None)
         try:
-            if entry == 'generate_order':
-                if code is None:
-                    takes_config = cls.__init__ is not object.__init__
-                else:
-                    takes_config = code.co_argcount > 1 or bool(code.co_flags & 0x04)
-                return cls(params) if takes_config else cls()
+            style = constructor_style(init, code, entry, params)
+            if style == 'config':
+                return cls(params)
+            if style == 'none':
+                return cls()
             if code is not None and not code.co_flags & 0x08:
                 accepted = code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]
                 params = dict((k, v) for k, v in params.items() if k in accepted)
@@ -1038,6 +1038,39 @@ class Server(object):
                                    file, line, text)
         finally:
             processes.leave_if_forked()
+
+
+# What a constructor's first argument is called when it takes the parameters as one dict (OrderBase's `config`).
+CONFIG_NAMES = frozenset(['config', 'configuration', 'cfg', 'conf', 'params', 'parameters', 'settings', 'options', 'opts', 'args'])
+
+
+def constructor_style(init, code, entry, params):
+    """
+    How a component's constructor takes its parameters: 'config' (one dict, as OrderBase's __init__(self, config)),
+    'keywords' (by name, as the shipped MarketOrder(base_size=0.01, urgency='normal')) or 'none'. Read from its
+    first argument after self: named like a parameter, by name; named like a config dict (config, params), the dict;
+    required in the designed dialect (OrderBase's own), the dict; else by name (`__init__(self, lookback=20)` keeps
+    its default, a missing required one is named as a parameter not given). Without one: *args takes the dict in
+    the designed dialect (a wrapper's (*args, **kwargs) passed to OrderBase), **kwargs the names.
+    """
+    if code is None:
+        if entry == 'generate_order':
+            return 'config' if init is not object.__init__ else 'none'
+        return 'keywords'
+    positional = code.co_varnames[1:code.co_argcount]
+    if not positional:
+        if entry == 'generate_order' and code.co_flags & 0x04:
+            return 'config'
+        return 'keywords' if code.co_flags & 0x08 or entry != 'generate_order' else 'none'
+    first = positional[0]
+    if first in params:
+        return 'keywords'
+    if first.lower() in CONFIG_NAMES:
+        return 'config'
+    defaults = getattr(init, '__defaults__', None) or ()
+    if entry == 'generate_order' and len(positional) > len(defaults):
+        return 'config'
+    return 'keywords'
 
 
 def base_name(expr):

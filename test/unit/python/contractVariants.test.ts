@@ -106,4 +106,56 @@ describe('SPtraderB contract variants', function () {
       await worker.dispose();
     }
   });
+
+  describe('constructors take the parameters as their first argument says', () => {
+    const META = "__metadata__ = {'parameters': {'base_size': {'type': 'float', 'default': 0.01}}}\n";
+    const cases: Array<[string, string, string, unknown]> = [
+      // [what, base, __init__ and what it keeps in self.kept, kept with base_size=0.02 given]
+      [
+        'an Order whose __init__ takes the dict by another name',
+        'Order',
+        'def __init__(self, params: dict):\n        self.kept = params',
+        { base_size: 0.02 },
+      ],
+      [
+        'an OrderBase whose __init__ takes the parameter by name',
+        'OrderBase',
+        "def __init__(self, base_size=0.5):\n        super().__init__({'base_size': base_size})\n        self.kept = base_size",
+        0.02,
+      ],
+      [
+        'an OrderBase whose __init__ has an optional argument that is not a parameter',
+        'OrderBase',
+        'def __init__(self, lookback=20):\n        super().__init__({})\n        self.kept = lookback',
+        20,
+      ],
+      [
+        'an OrderBase with the spec’s __init__(self, config)',
+        'OrderBase',
+        'def __init__(self, config):\n        super().__init__(config)\n        self.kept = config',
+        { base_size: 0.02 },
+      ],
+      [
+        'an Order with the shipped MarketOrder’s keywords',
+        'Order',
+        "def __init__(self, base_size=0.01, urgency='normal', **params):\n        self.kept = [base_size, urgency, params]",
+        [0.02, 'normal', {}],
+      ],
+    ];
+    for (const [what, base, init, kept] of cases)
+      it(what, async () => {
+        const module = base === 'Order' ? 'core.base.order' : 'core.orders.order_base';
+        const entry =
+          base === 'Order'
+            ? 'def execute(self, market_state):\n        return {"kept": self.kept}'
+            : 'def generate_order(self, market_data, signal=None):\n        return {"kept": self.kept}';
+        const file = write(
+          `ctor_${cases.findIndex((c) => c[0] === what)}.py`,
+          `from ${module} import ${base}\n${META}\nclass C(${base}):\n    ${init}\n\n    ${entry}\n`,
+        );
+        const r = await runComponentCold(options, { file, marketData: {}, parameters: { base_size: 0.02 } });
+        assert.equal(r.error, undefined, r.error?.message);
+        assert.deepEqual(r.output, { kept });
+      });
+  });
 });
