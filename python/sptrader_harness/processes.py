@@ -89,6 +89,11 @@ def _high_fd(fd):
     return new
 
 
+def private_fd(fd):
+    """A close-on-exec copy of fd at a high random number (as the channel's), for the harness's own writes."""
+    return _high_fd(fd)
+
+
 def open_channel():
     """(requests, answers) as binary files on private descriptors; fd 0 becomes /dev/null and fd 1 a copy of stderr."""
     answers_fd = _high_fd(1)

@@ -5,7 +5,7 @@ Requests arrive one per line, each with a fresh random `id`; every answer is a l
 that id (`{"id":"<id>",...`), preceded by a newline so that stray bytes before it cannot join it.
 The channel is private (see processes.py): a copy of stdin/stdout at a random high descriptor,
 close-on-exec and closed in forked children, while fd 1 is pointed at stderr and fd 0 at devnull.
-Per call, sys.stdout/sys.stderr are bounded capturing writers returned with the result; what a
+Per call, sys.stdout/sys.stderr write into bounded captures returned with the result; what a
 component returns and its __metadata__ are measured against limits from the request while they are
 converted (safejson.py), and processes it left running are killed before the answer is sent. A
 designed-dialect component's own validate_order vets each order it returns before any of that
@@ -115,6 +115,68 @@ class Capture(object):
         return ''.join(self.parts)
 
 
+class Stream(object):
+    """
+    sys.stdout or sys.stderr while a component runs: one object for the worker's life, writing into the current call's
+    Capture. What a component keeps past its call (logging.basicConfig's handler made at import, `out = sys.stdout` at
+    module level) writes into each later call's capture, not into the first call's where no one reads it; between
+    calls (a thread's late line) it writes to the process's stderr, which SPtrader shows as the process's output.
+    """
+
+    encoding = 'utf-8'
+    errors = 'replace'
+    closed = False
+    line_buffering = True
+    newlines = None
+
+    def __init__(self, name):
+        self.name = name
+        self.target = None
+        self.buffer = _BytesAdapter(self)
+
+    def write(self, text):
+        target = self.target
+        if target is not None:
+            return target.write(text)
+        if not isinstance(text, str):
+            text = str(text)
+        try:
+            sys.__stderr__.write(text)
+        except Exception:
+            pass
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        if self.target is None:
+            try:
+                sys.__stderr__.flush()
+            except Exception:
+                pass
+
+    def isatty(self):
+        return False
+
+    def readable(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def reconfigure(self, *args, **kwargs):
+        # sys.stdout.reconfigure(encoding='utf-8'), common in scripts written for Windows: captured text is UTF-8 already.
+        pass
+
+    def fileno(self):
+        raise OSError('captured stream has no file descriptor')
+
+
 class _BytesAdapter(object):
     def __init__(self, owner):
         self.owner = owner
@@ -124,6 +186,41 @@ class _BytesAdapter(object):
         return len(data)
 
     def flush(self):
+        pass
+
+
+STDOUT = Stream('<stdout>')
+STDERR = Stream('<stderr>')
+
+
+def capture(out, err):
+    STDOUT.target, STDERR.target = out, err
+    sys.stdout, sys.stderr = STDOUT, STDERR
+
+
+def release(real_out, real_err, real_in):
+    STDOUT.target = STDERR.target = None
+    sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
+
+
+_OUTPUT_FD = [None]  # a private copy of fd 2, where the component's direct output goes, made by main()
+
+
+def mark_output(rid):
+    """Ends a run's process output (what the component wrote to fd 1 or 2 itself) with a mark naming the request:
+    SPtrader takes that output as the run's once the mark has arrived (src/python/outputMarks.ts), so that a line the
+    answer overtook is not shown with the next run. Written through its own copy of fd 2: a component that pointed
+    fd 2 elsewhere does not take the mark with it."""
+    fd = _OUTPUT_FD[0]
+    if fd is None or not isinstance(rid, str) or len(rid) != 32:
+        return
+    try:
+        mark = b'\x00SPTRADER_SYNC:' + rid.encode('ascii') + b'\x00'
+        for stream in (sys.__stdout__, sys.__stderr__):
+            if stream is not None:
+                stream.flush()
+        os.write(fd, mark)
+    except Exception:
         pass
 
 
@@ -424,7 +521,10 @@ class Server(object):
             except ValueError as e:
                 self.send({'id': None, 'ok': False, 'error': {'code': 'PROTOCOL_ERROR', 'message': 'bad request line: %s' % e}})
                 continue
-            self.send(self.handle(request))
+            response = self.handle(request)
+            if request.get('op') in ('run', 'run_batch'):
+                mark_output(request.get('id'))
+            self.send(response)
 
     def send(self, response):
         # A process the component forked without exec can come back through harness code: it must not answer.
@@ -660,7 +760,7 @@ class Server(object):
         out = Capture(limit, shared)
         err = Capture(limit, shared)
         real_out, real_err, real_in = sys.stdout, sys.stderr, sys.stdin
-        sys.stdout, sys.stderr = out, err
+        capture(out, err)
         response = {'id': rid, 'ok': False, 'result': None, 'class_name': None, 'entry_point': None, 'metadata': None, 'error': None}
         hook = None
         started = time.perf_counter()
@@ -748,7 +848,7 @@ class Server(object):
                 watchdog.stop(alarm)
             if isinstance(debug, dict):
                 debugging.finish(self.own_pids)
-            sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
+            release(real_out, real_err, real_in)
         if hook is not None and hook.note:
             err.write('[sptrader] %s\n' % hook.note)
         if shared[0] > limit:
@@ -782,7 +882,7 @@ class Server(object):
         out = Capture(limit, shared)
         err = Capture(limit, shared)
         real_out, real_err, real_in = sys.stdout, sys.stderr, sys.stdin
-        sys.stdout, sys.stderr = out, err
+        capture(out, err)
         response = {'id': rid, 'ok': False, 'class_name': None, 'entry_point': None, 'metadata': None, 'error': None,
                     'done': 0, 'results': [], 'component_ms': 0.0}
         hook = None
@@ -963,7 +1063,7 @@ class Server(object):
         finally:
             if alarm is not None:
                 watchdog.stop(alarm)
-            sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
+            release(real_out, real_err, real_in)
         if hook is not None and hook.note:
             err.write('[sptrader] %s\n' % hook.note)
         if shared[0] > limit:
@@ -1267,6 +1367,7 @@ def failure_json(f):
 def main():
     worker = '--worker' in sys.argv[1:]
     proto_in, proto_out = processes.open_channel()
+    _OUTPUT_FD[0] = processes.private_fd(2)
     sys.stdout = sys.stderr
     sys.meta_path.append(FallbackFinder())
     stdlib.add_roots()

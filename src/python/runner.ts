@@ -56,11 +56,17 @@ import {
   type BatchColumns,
   type PreparedColumns,
 } from './batchColumns';
+import { OutputMarks } from './outputMarks';
 import { RequestLineWriter, requestParts } from './requestLine';
 import { defaultLibraryDir, findPackageRoot, precheck } from './harnessFiles';
 
 /** Variables of SPtrader itself, never passed to a component (Windows' names are case-insensitive). */
 const OWN_VARIABLE = /^SPTRADER_/i;
+/**
+ * How long a run's answer waits for the mark that ends its output on stderr (outputMarks.ts). The harness writes
+ * the mark just before the answer, so it is normally there already; this only bounds a pipe that stalls.
+ */
+const OUTPUT_MARK_WAIT_MS = 2_000;
 /** The folders the harness puts first on sys.path (and PYTHONPATH) once it has loaded: the package root first. */
 const IMPORT_ROOTS_VARIABLE = 'SPTRADER_IMPORT_ROOTS';
 /**
@@ -151,6 +157,10 @@ export class PythonSession {
   private queue: Promise<unknown> = Promise.resolve();
   private outputBytes = 0;
   private processOutput = '';
+  private readonly outputMarks = new OutputMarks();
+  /** The id of the last run whose output mark arrived, and the answer waiting for one. */
+  private lastMark: string | undefined;
+  private markWaiter: { id: string; done: () => void } | undefined;
   private notes: string[] = [];
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private finished = false;
@@ -282,9 +292,27 @@ export class PythonSession {
   }
 
   private onOutput(chunk: Buffer): void {
-    if (this.processOutput.length < 64 * 1024)
-      this.processOutput += new TextDecoder('utf-8', { fatal: false }).decode(chunk);
-    this.countOutput(chunk.length);
+    const piece = this.outputMarks.push(chunk);
+    if (piece.text !== '' && this.processOutput.length < 64 * 1024) this.processOutput += piece.text;
+    if (piece.bytes > 0) this.countOutput(piece.bytes);
+    for (const id of piece.marks) {
+      this.lastMark = id;
+      if (this.markWaiter?.id === id) this.markWaiter.done();
+    }
+  }
+
+  /** Resolves once the output the component wrote to fd 1/2 during request `id` has all been read (its mark). */
+  private outputThrough(id: string): Promise<void> {
+    if (this.lastMark === id || this.exited || this.failure) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        if (this.markWaiter?.id === id) this.markWaiter = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, OUTPUT_MARK_WAIT_MS);
+      this.markWaiter = { id, done };
+    });
   }
 
   private onChannel(event: ChannelEvent): void {
@@ -346,6 +374,7 @@ export class PythonSession {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = { code, signal };
+    this.markWaiter?.done();
     // The last answer and output may still be in the pipes: give them a moment, but never wait for the
     // pipes to close (a process the component left behind may hold them open for its whole life).
     const stdout = this.child.stdout;
@@ -372,6 +401,8 @@ export class PythonSession {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    const rest = this.outputMarks.flush();
+    if (rest.text !== '' && this.processOutput.length < 64 * 1024) this.processOutput += rest.text;
     this.markFinished();
     const exited = this.exited ?? { code: null, signal: null };
     // Clean only when we asked it to close AND it ended by itself: a harness killed by a signal (its own
@@ -410,6 +441,7 @@ export class PythonSession {
 
   private fail(e: PythonRunError): void {
     this.failure ??= e;
+    this.markWaiter?.done();
     const p = this.pending;
     this.pending = undefined;
     this.channel.clear();
@@ -491,6 +523,8 @@ export class PythonSession {
         const stdin = this.child.stdin;
         if (stdin) this.lines.write(stdin, requestParts({ ...body, id }));
       });
+      // A run's output on stderr is its own up to the mark the harness wrote before this answer.
+      if (body['op'] === 'run' || body['op'] === 'run_batch') await this.outputThrough(id);
       this.afterAnswer(answer);
       return answer;
     };
