@@ -94,4 +94,44 @@ describe('numbers a component computes with numpy and fractions', function () {
     assert.equal(r.error?.line, 7);
     assert.match(r.error?.message ?? '', /order\.metadata\.s is a Series.*tolist\(\)/);
   });
+
+  it("the bundled OrderBase's to_json writes numpy numbers and Decimals as JSON numbers; other objects still raise", async () => {
+    const file = join(dir, 'to_json_numbers.py');
+    writeFileSync(
+      file,
+      [
+        'import datetime', // 1
+        'from decimal import Decimal', // 2
+        'import numpy as np', // 3
+        'from core.orders.order_base import OrderBase', // 4
+        '', // 5
+        'class C(OrderBase):', // 6
+        '    def generate_order(self, market_data, signal=None):', // 7
+        "        order = {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'quantity': np.int64(1000),", // 8
+        "                 'price': np.float32(1.08502) - np.float32(0.0005), 'metadata': {'levels': np.arange(2), 'd': Decimal('0.5')}}", // 9
+        "        if market_data.get('when'):", // 10
+        "            order['metadata']['when'] = datetime.date(2024, 3, 4)", // 11
+        '        return self.to_json(order)', // 12
+        '',
+      ].join('\n'),
+    );
+    const r = await runComponentCold(options, { file, marketData: {} });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(r.output, {
+      type: 'order_request',
+      order: {
+        symbol: 'EUR_USD',
+        side: 'buy',
+        order_type: 'limit',
+        quantity: 1000,
+        price: 1.08452,
+        metadata: { levels: [0, 1], d: 0.5 },
+      },
+      metadata: { component: 'C', version: '1.0' },
+    });
+    const dated = await runComponentCold(options, { file, marketData: { when: true } });
+    assert.equal(dated.error?.code, 'COMPONENT_ERROR');
+    assert.equal(dated.error?.line, 12);
+    assert.match(dated.error?.message ?? '', /TypeError: Object of type date is not JSON serializable/);
+  });
 });

@@ -43,6 +43,10 @@ class OrderBase(ABC):
     def to_json(self, order: Dict[str, Any]) -> str:
         """
         Convert order to JSON for transmission to the execution engine
+
+        Numbers from numpy (int64, float32, arrays) and decimal.Decimal are written as plain JSON numbers and
+        lists (json.dumps alone raises TypeError: Object of type int64 is not JSON serializable); anything
+        else json cannot write still raises that TypeError.
         """
         return json.dumps({
             'type': 'order_request',
@@ -51,7 +55,24 @@ class OrderBase(ABC):
                 'component': self.__class__.__name__,
                 'version': getattr(self, '__version__', '1.0')
             }
-        })
+        }, default=_plain_number)
+
+
+def _plain_number(value: Any) -> Any:
+    """json.dumps's fallback in to_json: a numpy number, array or bool, or a Decimal, as the plain value it holds."""
+    import decimal
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if type(value).__module__.startswith('numpy'):
+        if hasattr(value, 'tolist') and getattr(value, 'ndim', 0) > 0:
+            return value.tolist()
+        dtype = getattr(value, 'dtype', None)
+        if getattr(dtype, 'kind', None) == 'f' and getattr(dtype, 'itemsize', 8) < 8:
+            # float32 1.1 is 1.100000023841858 as a Python float: written as the decimals numpy shows for it.
+            return float(str(value))
+        if hasattr(value, 'item'):
+            return value.item()
+    raise TypeError('Object of type %s is not JSON serializable' % type(value).__name__)
 
 # Example metadata format
 __metadata__ = {
