@@ -672,8 +672,12 @@ function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unk
       const side = candidate['side'];
       let hint: string;
       if (v === 0) hint = 'to place no order, return None';
-      else if (side === 'buy' || side === 'sell')
-        hint = `did you mean side='${side === 'buy' ? 'sell' : 'buy'}' with ${ownField} ${showValue(-v)}? The side says the direction; the ${ownField} is always positive`;
+      // A signed size (negative = sell, as SPtraderB's OrderIntent allowed) agrees with side 'sell': the sign is
+      // the only mistake there. With side 'buy' the two disagree, and a signed size says sell.
+      else if (side === 'sell')
+        hint = `side='sell' already says the direction: give ${ownField} ${showValue(-v)}; the ${ownField} is always positive`;
+      else if (side === 'buy')
+        hint = `did you mean side='sell' with ${ownField} ${showValue(-v)}? The side says the direction; the ${ownField} is always positive`;
       else hint = `the side says the direction; the ${ownField} is always positive (${showValue(-v)})`;
       return with_(`${issue.message}, got ${showValue(v)}`, hint);
     }

@@ -291,9 +291,11 @@ describe('normalizeComponentOrder', () => {
         buy!.message,
         /^quantity must be greater than zero, got -1000: did you mean side='sell' with quantity 1000\?/,
       );
+      // A signed size that agrees with its side: never told to buy instead (that would turn a sale into a purchase).
       const [sell] = issuesOf({ type: 'market', symbol: 'EUR_USD', side: 'sell', size: -2.5 });
       assert.equal(sell!.path, 'size');
-      assert.match(sell!.message, /got -2\.5: did you mean side='buy' with size 2\.5\?/);
+      assert.match(sell!.message, /got -2\.5: side='sell' already says the direction: give size 2\.5;/);
+      assert.doesNotMatch(sell!.message, /buy/);
       const [zero] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 0 });
       assert.match(zero!.message, /greater than zero, got 0: to place no order, return None/);
     });
