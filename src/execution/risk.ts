@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { SYMBOL_PATTERN, type OrderSide, type PlacedOrderRequest } from '../orders/model';
 import type { Clock } from '../common/clock';
+import { describeLimitIssues } from './riskLimitIssues';
 
 export type RiskCode =
   | 'QUANTITY_EXCEEDS_MAXIMUM'
@@ -125,7 +126,7 @@ export function tightenLimits(
   if (!parsed.success) {
     return {
       limits: base,
-      issues: parsed.error.issues.map((i) => `risk_limits${i.path.length ? '.' + i.path.join('.') : ''}: ${i.message}`),
+      issues: describeLimitIssues(parsed.error.issues, componentLimits, Object.keys(ComponentLimitsSchema.shape)),
       tightened: [],
     };
   }

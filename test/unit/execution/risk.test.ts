@@ -493,6 +493,28 @@ describe('tightenLimits', () => {
     assert.match(notObject.issues[0]!, /^risk_limits: /);
   });
 
+  it('malformed risk_limits are said as the key, what it must be and the value Python gave', () => {
+    const t = tightenLimits(base, {
+      max_position_size: '500',
+      max_order_value: { __sptrader_nonfinite__: 'Infinity' },
+      max_open_orders: null,
+      allowed_symbols: ['EUR_USD', 3],
+      max_daily_loss: 500,
+    });
+    assert.deepEqual(t.issues, [
+      "risk_limits.max_position_size must be a finite number greater than zero, got '500'",
+      'risk_limits.max_order_value must be a finite number greater than zero, got inf',
+      "risk_limits.allowed_symbols[1] must be a symbol such as 'EUR_USD', got 3",
+      'risk_limits.max_open_orders must be a whole number greater than zero, got None',
+      'risk_limits.max_daily_loss is not a limit SPtrader enforces (it knows max_position_size, max_order_value, ' +
+        'max_order_quantity, max_position_quantity, max_order_notional, price_collar_bps, allowed_symbols, max_open_orders, ' +
+        'max_orders_per_second): rename it to the one meant, or remove it',
+    ]);
+    assert.deepEqual(tightenLimits(base, []).issues, [
+      "risk_limits: it must be a dict such as {'max_position_size': 10000}, got a list of 0 items",
+    ]);
+  });
+
   it('orderBurst cannot be set by a component', () => {
     assert.equal(tightenLimits(base, { order_burst: 1 }).issues.length, 1);
   });
