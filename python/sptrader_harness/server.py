@@ -1090,7 +1090,14 @@ class Server(object):
             for k, spec in meta['parameters'].items():
                 if isinstance(spec, dict) and 'default' in spec:
                     params[k] = spec['default']
-        params.update(request.get('parameters') or {})
+        given = request.get('parameters') or {}
+        if given and isinstance(meta, dict) and isinstance(meta.get('parameters'), dict):
+            for name, value in given.items():
+                problem = parameter_problem(meta['parameters'].get(name), value)
+                if problem is not None:
+                    raise ComponentFailure('INVALID_PARAMETER', "the parameter %r is %s, which __metadata__['parameters'][%r] does not allow: %s; "
+                                           'nothing was sent' % (name, _short(value), name, problem), file)
+        params.update(given)
         return cls, entry, params
 
     def metadata_json(self, module, meta, file, limits):
@@ -1138,6 +1145,49 @@ class Server(object):
                                    file, line, text)
         finally:
             processes.leave_if_forked()
+
+
+_NUMBER_TYPES = ('float', 'number', 'double', 'decimal')
+_WHOLE_TYPES = ('int', 'integer')
+
+
+def _short(value):
+    try:
+        text = repr(value)
+    except Exception:
+        text = type(value).__name__
+    return text if len(text) <= 80 else text[:77] + '...'
+
+
+def parameter_problem(spec, value):
+    """What a given value breaks of its declaration (type, options, min, max), or None: SPtrader checks values against
+    __metadata__ before the run when it can read it without running the file (componentParameters.ts); a __metadata__
+    computed at import (dict(...), built from constants) is only known here."""
+    if not isinstance(spec, dict):
+        return None
+    options = spec.get('options')
+    if isinstance(options, (list, tuple)) and options:
+        if not any(o == value and isinstance(o, bool) == isinstance(value, bool) for o in options):
+            return 'it is not one of its options (%s)' % ', '.join(_short(o) for o in options)
+        return None
+    kind = spec.get('type')
+    kind = kind.lower() if isinstance(kind, str) else None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind in _WHOLE_TYPES and not (number and float(value).is_integer()):
+        return 'it is not a whole number'
+    if kind in _NUMBER_TYPES and not number:
+        return 'it is not a number'
+    if kind in ('str', 'string', 'text') and not isinstance(value, str):
+        return 'it is not text'
+    if kind in ('bool', 'boolean') and not isinstance(value, bool):
+        return 'it is not True or False'
+    if number:
+        low, high = spec.get('min'), spec.get('max')
+        if isinstance(low, (int, float)) and not isinstance(low, bool) and value < low:
+            return 'it is below the minimum %s' % _short(low)
+        if isinstance(high, (int, float)) and not isinstance(high, bool) and value > high:
+            return 'it is above the maximum %s' % _short(high)
+    return None
 
 
 # What a constructor's first argument is called when it takes the parameters as one dict (OrderBase's `config`).

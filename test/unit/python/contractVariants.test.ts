@@ -158,4 +158,35 @@ describe('SPtraderB contract variants', function () {
         assert.deepEqual(r.output, { kept });
       });
   });
+
+  it('a __metadata__ computed at import has given parameters checked against it, in a run and a replay batch', async () => {
+    const file = write(
+      'computed_metadata.py',
+      "PARAMS = {'qty': {'type': 'int', 'default': 3000, 'min': 1, 'max': 5000}, 'mode': {'options': ['fast', 'slow']}}\n" +
+        "__metadata__ = dict(name='computed', parameters=PARAMS)\n\n" +
+        "class C:\n    def __init__(self, qty, mode='fast'):\n        self.qty = qty\n\n" +
+        "    def generate_order(self, market_data, signal=None):\n        return {'q': self.qty}\n",
+    );
+    const ok = await runComponentCold(options, { file, marketData: {}, parameters: { qty: 4000 } });
+    assert.deepEqual(ok.output, { q: 4000 });
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ qty: 9000 }, /^the parameter 'qty' is 9000, .*: it is above the maximum 5000; nothing was sent$/],
+      [{ qty: 2.5 }, /'qty' is 2\.5, .*: it is not a whole number/],
+      [{ mode: 'FAST' }, /'mode' is 'FAST', .*: it is not one of its options \('fast', 'slow'\)/],
+    ];
+    for (const [parameters, message] of cases) {
+      const r = await runComponentCold(options, { file, marketData: {}, parameters });
+      assert.equal(r.error?.code, 'INVALID_PARAMETER', JSON.stringify(parameters));
+      assert.match(r.error?.message ?? '', message);
+    }
+    const worker = new PythonWorker(options);
+    try {
+      const batch = await worker.runBatch({ file, common: {}, keys: ['bid'], rows: [[1.1]], parameters: { qty: 0 } });
+      assert.equal(batch.ok, false);
+      assert.equal(batch.error?.code, 'INVALID_PARAMETER');
+      assert.match(batch.error?.message ?? '', /below the minimum 1/);
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
