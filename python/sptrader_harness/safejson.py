@@ -254,8 +254,9 @@ def _other(value, path, budget, depth):
             text = None
         if text is not None:
             return json_safe(text, path, budget, depth)
-    raise ComponentFailure('NOT_SERIALIZABLE', 'the value at %s is a %s, which cannot be sent as JSON; return numbers, strings, lists and dicts%s'
-                           % (format_path(path), type(value).__name__, _conversion_hint(value)), budget.file)
+    name = type(value).__name__
+    raise ComponentFailure('NOT_SERIALIZABLE', 'the value at %s is %s %s, which cannot be sent as JSON; return numbers, strings, lists and dicts%s'
+                           % (format_path(path), 'an' if name[:1].lower() in 'aeiou' else 'a', name, _conversion_hint(value)), budget.file)
 
 
 def _numpy_kind(value):

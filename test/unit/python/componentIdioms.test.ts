@@ -128,12 +128,12 @@ describe('Python components: modules and idioms', function () {
       [
         "@dataclasses.dataclass\nclass O:\n    symbol: str = 'EUR_USD'",
         'O()',
-        /the value at order is a O, .*\(a dataclass: return dataclasses\.asdict\(\.\.\.\) of it\)$/,
+        /the value at order is an O, .*\(a dataclass: return dataclasses\.asdict\(\.\.\.\) of it\)$/,
       ],
       [
         'class O:\n    def to_dict(self):\n        return {}',
         'O()',
-        /is a O, .*\(it has to_dict\(\): return what that gives\)$/,
+        /is an O, .*\(it has to_dict\(\): return what that gives\)$/,
       ],
       [
         "class Side(enum.Enum):\n    BUY = 'buy'",

@@ -189,4 +189,16 @@ describe('SPtraderB contract variants', function () {
       await worker.dispose();
     }
   });
+
+  it("SPtraderB's OrderIntent dataclass is refused at its return with the conversion to a dict", async () => {
+    const file = write(
+      'intent.py',
+      'from dataclasses import dataclass\n\n@dataclass\nclass OrderIntent:\n    side: str\n    size: float\n\n' +
+        "class C:\n    def execute(self, market_state):\n        return OrderIntent('buy', 1000)\n",
+    );
+    const r = await runComponentCold(options, { file, marketData: {} });
+    assert.equal(r.error?.code, 'NOT_SERIALIZABLE');
+    assert.equal(r.error?.line, 10);
+    assert.match(r.error?.message ?? '', /^the value at order is an OrderIntent, .*dataclasses\.asdict/);
+  });
 });
