@@ -129,8 +129,9 @@ class Stream(object):
     line_buffering = True
     newlines = None
 
-    def __init__(self, name):
+    def __init__(self, name, fd):
         self.name = name
+        self.fd = fd
         self.target = None
         self.buffer = _BytesAdapter(self)
 
@@ -174,7 +175,9 @@ class Stream(object):
         pass
 
     def fileno(self):
-        raise OSError('captured stream has no file descriptor')
+        # What writes by descriptor (subprocess.run(..., stdout=sys.stdout), faulthandler) reaches: fd 1 is a copy
+        # of fd 2, the process's output, which SPtrader shows with the run (up to its mark, mark_output).
+        return self.fd
 
 
 class _BytesAdapter(object):
@@ -189,8 +192,8 @@ class _BytesAdapter(object):
         pass
 
 
-STDOUT = Stream('<stdout>')
-STDERR = Stream('<stderr>')
+STDOUT = Stream('<stdout>', 1)
+STDERR = Stream('<stderr>', 2)
 
 
 def capture(out, err):

@@ -2,7 +2,8 @@
  * What a component prints reaches the run that printed it, in a warm worker (the editor's Test Order, a replay's
  * batches): a logging handler or a `sys.stdout` kept from import time writes into each later run's output, and
  * what it writes straight to fd 1 or 2 (os.write, sys.__stdout__, a subprocess) is shown with its own run, never
- * with the next one. Real python3, one worker, several runs.
+ * with the next one; code that asks sys.stdout for its descriptor (subprocess's stdout=sys.stdout, faulthandler)
+ * gets one. Real python3, one worker, several runs.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/p
 import { PythonWorker, type RunnerOptions } from '../../../src/python/runner';
 
 const COMPONENT = [
-  'import logging, os, subprocess, sys',
+  'import faulthandler, logging, os, subprocess, sys',
   "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s')",
   "log = logging.getLogger('sizing')",
   'out = sys.stdout',
@@ -25,6 +26,8 @@ const COMPONENT = [
   "        os.write(2, b'fd2 %d\\n' % n)",
   "        print('dunder %d' % n, file=sys.__stdout__)",
   "        subprocess.run(['echo', 'child %d' % n])",
+  "        subprocess.run(['echo', 'piped %d' % n], stdout=sys.stdout, check=True)",
+  '        faulthandler.enable()',
   '        return None',
   '',
 ].join('\n');
@@ -53,7 +56,7 @@ describe('a run’s output in a warm worker', function () {
             .split('\n')
             .filter((l) => l !== '')
             .sort(),
-          [`INFO log ${n}`, `child ${n}`, `dunder ${n}`, `fd2 ${n}`],
+          [`INFO log ${n}`, `child ${n}`, `dunder ${n}`, `fd2 ${n}`, `piped ${n}`],
           `run ${n}`,
         );
       }
