@@ -141,7 +141,7 @@ describe('Python runner', function () {
     const file = write('core/orders/obj.py', base("        return {'symbol': 'X', 'metadata': {'obj': object()}}"));
     const r = await runComponentCold(options, { file, marketData: {} });
     assert.equal(r.error?.code, 'NOT_SERIALIZABLE');
-    assert.match(r.error.message, /order\.metadata\.obj is a object/);
+    assert.match(r.error.message, /order\.metadata\.obj is an object/);
   });
 
   it('inspects classes and metadata without executing the file', async () => {
