@@ -28,7 +28,9 @@ import weakref
 
 from sptrader_harness import awaiting, debugging, freshness, processes, returns, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows
+from sptrader_harness.capture import OUTPUT_FD, Capture, capture, mark_output, release
 from sptrader_harness.lazystate import StateSync, StateSyncError
+from sptrader_harness.parameters import constructor_style, parameter_problem, short_repr
 from sptrader_harness.safejson import Budget, ComponentFailure, flat_dict, safe_json
 
 BUNDLED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sptrader_lib')
@@ -76,155 +78,6 @@ class FallbackFinder(object):
 
 class LimitExceeded(Exception):
     pass
-
-
-class Capture(object):
-    """A text stream that keeps at most `limit` bytes and remembers how much more was written."""
-
-    def __init__(self, limit, shared):
-        self.parts = []
-        self.limit = limit
-        self.shared = shared  # [bytes used by all captures of this call]
-        self.buffer = _BytesAdapter(self)
-        self.encoding = 'utf-8'
-        self.errors = 'replace'
-
-    def write(self, text):
-        if not isinstance(text, str):
-            text = str(text)
-        size = len(text.encode('utf-8', 'replace'))
-        self.shared[0] += size
-        if self.shared[0] <= self.limit:
-            self.parts.append(text)
-        return len(text)
-
-    def writelines(self, lines):
-        for line in lines:
-            self.write(line)
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return False
-
-    def fileno(self):
-        raise OSError('captured stream has no file descriptor')
-
-    def getvalue(self):
-        return ''.join(self.parts)
-
-
-class Stream(object):
-    """
-    sys.stdout or sys.stderr while a component runs: one object for the worker's life, writing into the current call's
-    Capture. What a component keeps past its call (logging.basicConfig's handler made at import, `out = sys.stdout` at
-    module level) writes into each later call's capture, not into the first call's where no one reads it; between
-    calls (a thread's late line) it writes to the process's stderr, which SPtrader shows as the process's output.
-    """
-
-    encoding = 'utf-8'
-    errors = 'replace'
-    closed = False
-    line_buffering = True
-    newlines = None
-
-    def __init__(self, name, fd):
-        self.name = name
-        self.fd = fd
-        self.target = None
-        self.buffer = _BytesAdapter(self)
-
-    def write(self, text):
-        target = self.target
-        if target is not None:
-            return target.write(text)
-        if not isinstance(text, str):
-            text = str(text)
-        try:
-            sys.__stderr__.write(text)
-        except Exception:
-            pass
-        return len(text)
-
-    def writelines(self, lines):
-        for line in lines:
-            self.write(line)
-
-    def flush(self):
-        if self.target is None:
-            try:
-                sys.__stderr__.flush()
-            except Exception:
-                pass
-
-    def isatty(self):
-        return False
-
-    def readable(self):
-        return False
-
-    def writable(self):
-        return True
-
-    def seekable(self):
-        return False
-
-    def reconfigure(self, *args, **kwargs):
-        # sys.stdout.reconfigure(encoding='utf-8'), common in scripts written for Windows: captured text is UTF-8 already.
-        pass
-
-    def fileno(self):
-        # What writes by descriptor (subprocess.run(..., stdout=sys.stdout), faulthandler) reaches: fd 1 is a copy
-        # of fd 2, the process's output, which SPtrader shows with the run (up to its mark, mark_output).
-        return self.fd
-
-
-class _BytesAdapter(object):
-    def __init__(self, owner):
-        self.owner = owner
-
-    def write(self, data):
-        self.owner.write(bytes(data).decode('utf-8', 'replace'))
-        return len(data)
-
-    def flush(self):
-        pass
-
-
-STDOUT = Stream('<stdout>', 1)
-STDERR = Stream('<stderr>', 2)
-
-
-def capture(out, err):
-    STDOUT.target, STDERR.target = out, err
-    sys.stdout, sys.stderr = STDOUT, STDERR
-
-
-def release(real_out, real_err, real_in):
-    STDOUT.target = STDERR.target = None
-    sys.stdout, sys.stderr, sys.stdin = real_out, real_err, real_in
-
-
-_OUTPUT_FD = [None]  # a private copy of fd 2, where the component's direct output goes, made by main()
-
-
-def mark_output(rid):
-    """Ends a run's process output (what the component wrote to fd 1 or 2 itself) with a mark naming the request:
-    SPtrader takes that output as the run's once the mark has arrived (src/python/outputMarks.ts), so that a line the
-    answer overtook is not shown with the next run. Written through its own copy of fd 2: a component that pointed
-    fd 2 elsewhere does not take the mark with it."""
-    fd = _OUTPUT_FD[0]
-    if fd is None or not isinstance(rid, str) or len(rid) != 32:
-        return
-    try:
-        mark = b'\x00SPTRADER_SYNC:' + rid.encode('ascii') + b'\x00'
-        for stream in (sys.__stdout__, sys.__stderr__):
-            if stream is not None:
-                stream.flush()
-        os.write(fd, mark)
-    except Exception:
-        pass
 
 
 def component_frame(tb, file):
@@ -1099,7 +952,7 @@ class Server(object):
                 problem = parameter_problem(meta['parameters'].get(name), value)
                 if problem is not None:
                     raise ComponentFailure('INVALID_PARAMETER', "the parameter %r is %s, which __metadata__['parameters'][%r] does not allow: %s; "
-                                           'nothing was sent' % (name, _short(value), name, problem), file)
+                                           'nothing was sent' % (name, short_repr(value), name, problem), file)
         params.update(given)
         return cls, entry, params
 
@@ -1148,82 +1001,6 @@ class Server(object):
                                    file, line, text)
         finally:
             processes.leave_if_forked()
-
-
-_NUMBER_TYPES = ('float', 'number', 'double', 'decimal')
-_WHOLE_TYPES = ('int', 'integer')
-
-
-def _short(value):
-    try:
-        text = repr(value)
-    except Exception:
-        text = type(value).__name__
-    return text if len(text) <= 80 else text[:77] + '...'
-
-
-def parameter_problem(spec, value):
-    """What a given value breaks of its declaration (type, options, min, max), or None: SPtrader checks values against
-    __metadata__ before the run when it can read it without running the file (componentParameters.ts); a __metadata__
-    computed at import (dict(...), built from constants) is only known here."""
-    if not isinstance(spec, dict):
-        return None
-    options = spec.get('options')
-    if isinstance(options, (list, tuple)) and options:
-        if not any(o == value and isinstance(o, bool) == isinstance(value, bool) for o in options):
-            return 'it is not one of its options (%s)' % ', '.join(_short(o) for o in options)
-        return None
-    kind = spec.get('type')
-    kind = kind.lower() if isinstance(kind, str) else None
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind in _WHOLE_TYPES and not (number and float(value).is_integer()):
-        return 'it is not a whole number'
-    if kind in _NUMBER_TYPES and not number:
-        return 'it is not a number'
-    if kind in ('str', 'string', 'text') and not isinstance(value, str):
-        return 'it is not text'
-    if kind in ('bool', 'boolean') and not isinstance(value, bool):
-        return 'it is not True or False'
-    if number:
-        low, high = spec.get('min'), spec.get('max')
-        if isinstance(low, (int, float)) and not isinstance(low, bool) and value < low:
-            return 'it is below the minimum %s' % _short(low)
-        if isinstance(high, (int, float)) and not isinstance(high, bool) and value > high:
-            return 'it is above the maximum %s' % _short(high)
-    return None
-
-
-# What a constructor's first argument is called when it takes the parameters as one dict (OrderBase's `config`).
-CONFIG_NAMES = frozenset(['config', 'configuration', 'cfg', 'conf', 'params', 'parameters', 'settings', 'options', 'opts', 'args'])
-
-
-def constructor_style(init, code, entry, params):
-    """
-    How a component's constructor takes its parameters: 'config' (one dict, as OrderBase's __init__(self, config)),
-    'keywords' (by name, as the shipped MarketOrder(base_size=0.01, urgency='normal')) or 'none'. Read from its
-    first argument after self: named like a parameter, by name; named like a config dict (config, params), the dict;
-    required in the designed dialect (OrderBase's own), the dict; else by name (`__init__(self, lookback=20)` keeps
-    its default, a missing required one is named as a parameter not given). Without one: *args takes the dict in
-    the designed dialect (a wrapper's (*args, **kwargs) passed to OrderBase), **kwargs the names.
-    """
-    if code is None:
-        if entry == 'generate_order':
-            return 'config' if init is not object.__init__ else 'none'
-        return 'keywords'
-    positional = code.co_varnames[1:code.co_argcount]
-    if not positional:
-        if entry == 'generate_order' and code.co_flags & 0x04:
-            return 'config'
-        return 'keywords' if code.co_flags & 0x08 or entry != 'generate_order' else 'none'
-    first = positional[0]
-    if first in params:
-        return 'keywords'
-    if first.lower() in CONFIG_NAMES:
-        return 'config'
-    defaults = getattr(init, '__defaults__', None) or ()
-    if entry == 'generate_order' and len(positional) > len(defaults):
-        return 'config'
-    return 'keywords'
 
 
 def base_name(expr):
@@ -1420,7 +1197,7 @@ def failure_json(f):
 def main():
     worker = '--worker' in sys.argv[1:]
     proto_in, proto_out = processes.open_channel()
-    _OUTPUT_FD[0] = processes.private_fd(2)
+    OUTPUT_FD[0] = processes.private_fd(2)
     sys.stdout = sys.stderr
     sys.meta_path.append(FallbackFinder())
     stdlib.add_roots()

@@ -1,0 +1,80 @@
+"""
+A component's parameters against its constructor and its __metadata__: how the constructor takes them
+(constructor_style) and what a given value breaks of its declaration (parameter_problem).
+"""
+
+
+_NUMBER_TYPES = ('float', 'number', 'double', 'decimal')
+_WHOLE_TYPES = ('int', 'integer')
+
+
+def short_repr(value):
+    try:
+        text = repr(value)
+    except Exception:
+        text = type(value).__name__
+    return text if len(text) <= 80 else text[:77] + '...'
+
+
+def parameter_problem(spec, value):
+    """What a given value breaks of its declaration (type, options, min, max), or None: SPtrader checks values against
+    __metadata__ before the run when it can read it without running the file (componentParameters.ts); a __metadata__
+    computed at import (dict(...), built from constants) is only known here."""
+    if not isinstance(spec, dict):
+        return None
+    options = spec.get('options')
+    if isinstance(options, (list, tuple)) and options:
+        if not any(o == value and isinstance(o, bool) == isinstance(value, bool) for o in options):
+            return 'it is not one of its options (%s)' % ', '.join(short_repr(o) for o in options)
+        return None
+    kind = spec.get('type')
+    kind = kind.lower() if isinstance(kind, str) else None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind in _WHOLE_TYPES and not (number and float(value).is_integer()):
+        return 'it is not a whole number'
+    if kind in _NUMBER_TYPES and not number:
+        return 'it is not a number'
+    if kind in ('str', 'string', 'text') and not isinstance(value, str):
+        return 'it is not text'
+    if kind in ('bool', 'boolean') and not isinstance(value, bool):
+        return 'it is not True or False'
+    if number:
+        low, high = spec.get('min'), spec.get('max')
+        if isinstance(low, (int, float)) and not isinstance(low, bool) and value < low:
+            return 'it is below the minimum %s' % short_repr(low)
+        if isinstance(high, (int, float)) and not isinstance(high, bool) and value > high:
+            return 'it is above the maximum %s' % short_repr(high)
+    return None
+
+
+# What a constructor's first argument is called when it takes the parameters as one dict (OrderBase's `config`).
+CONFIG_NAMES = frozenset(['config', 'configuration', 'cfg', 'conf', 'params', 'parameters', 'settings', 'options', 'opts', 'args'])
+
+
+def constructor_style(init, code, entry, params):
+    """
+    How a component's constructor takes its parameters: 'config' (one dict, as OrderBase's __init__(self, config)),
+    'keywords' (by name, as the shipped MarketOrder(base_size=0.01, urgency='normal')) or 'none'. Read from its
+    first argument after self: named like a parameter, by name; named like a config dict (config, params), the dict;
+    required in the designed dialect (OrderBase's own), the dict; else by name (`__init__(self, lookback=20)` keeps
+    its default, a missing required one is named as a parameter not given). Without one: *args takes the dict in
+    the designed dialect (a wrapper's (*args, **kwargs) passed to OrderBase), **kwargs the names.
+    """
+    if code is None:
+        if entry == 'generate_order':
+            return 'config' if init is not object.__init__ else 'none'
+        return 'keywords'
+    positional = code.co_varnames[1:code.co_argcount]
+    if not positional:
+        if entry == 'generate_order' and code.co_flags & 0x04:
+            return 'config'
+        return 'keywords' if code.co_flags & 0x08 or entry != 'generate_order' else 'none'
+    first = positional[0]
+    if first in params:
+        return 'keywords'
+    if first.lower() in CONFIG_NAMES:
+        return 'config'
+    defaults = getattr(init, '__defaults__', None) or ()
+    if entry == 'generate_order' and len(positional) > len(defaults):
+        return 'config'
+    return 'keywords'
