@@ -174,6 +174,8 @@ export interface RiskContext {
   readonly order: PlacedOrderRequest;
   readonly now: number;
   readonly tradingState: TradingStateName;
+  /** Why trading is in that state (said when it denies an order). */
+  readonly tradingReason?: string;
   readonly bid: number;
   readonly ask: number;
   /** Signed position in the symbol (long > 0). */
@@ -261,7 +263,7 @@ export function checkTradingState(ctx: RiskContext): RiskCheckResult {
       false,
       'ACTIVE',
       'HALTED',
-      'Trading is halted: new orders are denied until trading is resumed.',
+      `Trading is halted${ctx.tradingReason ? ` (${ctx.tradingReason})` : ''}: new orders are denied until trading is resumed.`,
     );
   if (ctx.tradingState === 'REDUCING') {
     const ok = isReducing(order.side, order.quantity, ctx.position, ctx.workingBuy, ctx.workingSell);

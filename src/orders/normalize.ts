@@ -227,6 +227,20 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       ],
     };
   }
+  if (Object.keys(raw).length === 0) {
+    // Four "is required" lines would hide what happened: most likely the component meant "no order".
+    return {
+      ok: false,
+      dialect: undefined,
+      issues: [
+        {
+          path: '',
+          message:
+            "the component returned an empty dict; to place no order, return None; an order is a dict such as {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}",
+        },
+      ],
+    };
+  }
   let body: Json = raw;
   let prefix = '';
   let dialect: Dialect;

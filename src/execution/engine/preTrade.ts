@@ -268,6 +268,7 @@ export class PreTradeChecks {
         order,
         now: this.clock.now(),
         tradingState,
+        tradingReason: this.control.reason,
         bid: quote.bid,
         ask: quote.ask,
         position: fromMoney(positions.get(order.symbol) ?? 0n),

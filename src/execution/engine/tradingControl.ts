@@ -38,6 +38,11 @@ export class TradingControl {
     return this.trading.state;
   }
 
+  /** Why the trading state is what it is (a halt's reason: the emergency stop, a setting, the breaker's trip). */
+  get reason(): string {
+    return this.trading.current.reason;
+  }
+
   /** State files found damaged, missing or older than the audit log. */
   get damage(): readonly StateDamagedError[] {
     return this.damaged;

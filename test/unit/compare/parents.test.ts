@@ -442,7 +442,7 @@ describe('sptrader algo (the CLI carries a parent out, and carries it on after a
       '--param',
       'quantity=2000',
       '--param',
-      'duration_s=0.5',
+      'duration_s=1',
       '--param',
       'slices=2',
       '--state-dir',
@@ -464,8 +464,27 @@ describe('sptrader algo (the CLI carries a parent out, and carries it on after a
       plain.stderr,
       /market_order\.py:\d+: the component returned a plain order, not a parent order \(it has no 'algo'\); use test-order/,
     );
-    const bad = cli(['algo', TWAP, '--param', 'slices=0', '--state-dir', dir]);
+    // A value below the minimum __metadata__ declares is refused before the component runs…
+    const below = cli(['algo', TWAP, '--param', 'slices=0', '--state-dir', dir]);
+    assert.equal(below.code, 1);
+    assert.match(
+      below.stderr,
+      /INVALID_PARAMETER: the parameter 'slices' is 0, .*below the minimum 1; nothing was sent/,
+    );
+    // …and a parent the component builds wrong is refused at its return line.
+    const file = join(dir, 'bad_twap.py');
+    writeFileSync(
+      file,
+      [
+        'from core.orders.order_base import OrderBase',
+        'class BadTwap(OrderBase):',
+        '    def generate_order(self, market_data, signal=None):',
+        "        return {'algo': 'twap', 'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000, 'duration_s': 1, 'slices': 0}",
+        '',
+      ].join('\n'),
+    );
+    const bad = cli(['algo', file, '--state-dir', dir]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /twap_buy\.py:\d+: the parent order is invalid: slices: slices must be at least 1/);
+    assert.match(bad.stderr, /bad_twap\.py:\d+: the parent order is invalid: slices: slices must be at least 1/);
   });
 });

@@ -385,6 +385,11 @@ describe('risk checks', () => {
       const r = checkTradingState(ctx({ tradingState: 'HALTED', position: 1000 }, { side: 'sell', quantity: 1 }));
       assertDenied(r, 'trading_state', 'TRADING_HALTED', 'ACTIVE', 'HALTED', []);
       assert.match(r.message, /halted/i);
+      const why = checkTradingState(ctx({ tradingState: 'HALTED', tradingReason: 'emergency stop from the editor' }));
+      assert.equal(
+        why.message,
+        'Trading is halted (emergency stop from the editor): new orders are denied until trading is resumed.',
+      );
     });
     it('REDUCING passes an order that takes the position exactly to zero', () => {
       const r = checkTradingState(ctx({ tradingState: 'REDUCING', position: 1000 }, { side: 'sell', quantity: 1000 }));

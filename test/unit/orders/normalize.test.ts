@@ -196,8 +196,14 @@ describe('normalizeComponentOrder', () => {
   });
 
   it('reports missing fields', () => {
-    const issues = issuesOf({});
+    const issues = issuesOf({ metadata: {} });
     assert.deepEqual(issues.map((i) => i.path).sort(), ['order_type', 'quantity', 'side', 'symbol']);
+  });
+
+  it('an empty dict is one issue: return None to place no order', () => {
+    const issues = issuesOf({});
+    assert.equal(issues.length, 1);
+    assert.match(issues[0]!.message, /returned an empty dict; to place no order, return None/);
   });
 
   it('reports wrong types with the value seen', () => {
