@@ -19,12 +19,13 @@
  * - a directory, or a file that cannot be read or created (permissions, a read-only or full disk):
  *   a StateFileError naming it (the CLI's exit 6), never a stack trace.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { crashPoint } from './crashPoint';
+import { isAlive } from './processAlive';
 import { StateFileError, stateFileErrorOf } from './stateErrors';
-import { statePaths } from './statePaths';
+import { removeStaleStateTemps, statePaths } from './statePaths';
 import { readStateFileSync } from './userFile';
 
 export interface LockHolder {
@@ -91,6 +92,8 @@ export function acquireStateDirLock(dir: string, purpose: string): StateDirLock 
     }
   }
   held.set(absolute, { count: 1, path });
+  // The folder is ours now: what a killed writer left half-way is cleared before anyone reads or writes it.
+  removeStaleStateTemps(absolute);
   return handle(absolute);
 }
 
@@ -189,6 +192,13 @@ function readLock(path: string): LockRead {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { kind: 'gone' };
+    // Not a record this module writes (one is under 200 bytes): whose it is cannot be known.
+    if (code === 'EFBIG')
+      return {
+        kind: 'foreign',
+        text: '',
+        why: (e as Error).message.replace(/^it /, ''),
+      };
     if (code === 'EISDIR')
       throw new StateFileError(
         path,
@@ -248,33 +258,6 @@ function isStale(seen: LockRead): boolean {
   // (a container that starts every run as the same pid, say).
   if (holder.pid === process.pid) return true;
   return !isAlive(holder.pid);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-  return !isZombie(pid);
-}
-
-/**
- * Whether a pid is a process that has ended and not been reaped yet (Linux: state Z or X in /proc): a
- * holder killed with SIGKILL whose parent has not waited for it (a shell's `timeout`, a container whose init
- * reaps late) still answers kill(pid, 0), and its lock would read as busy though nothing holds it.
- */
-function isZombie(pid: number): boolean {
-  if (process.platform !== 'linux') return false;
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  // "<pid> (<command, which may hold spaces and parentheses>) <state> …"
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state === 'Z' || state === 'X';
 }
 
 /**

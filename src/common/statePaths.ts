@@ -16,7 +16,9 @@
  * (editorStateFolder.ts) moves them into the state folder once, so that recover and the engine's checks see the
  * file in use.
  */
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeStaleTempFiles } from './durableFile';
 
 /** The CLI's state folder when no --state-dir is given (relative to the working directory). */
 export const DEFAULT_CLI_STATE_DIR = '.sptrader';
@@ -98,4 +100,34 @@ export function editorStateDir(globalStorage: string): string {
  */
 export function editorReplaysDir(globalStorage: string): string {
   return join(globalStorage, 'replays');
+}
+
+const PAPER_ACCOUNT_SNAPSHOT = /^paper-account(?:-[^/\\]+)?\.json$/;
+/** The audit log's anchor (execution/audit/auditVerify.ts's ANCHOR_FILE), replaced whole like the files above. */
+const AUDIT_ANCHOR = 'anchor.json';
+/** The working-orders file's temp file before it was named by its process (only a dead writer's can be left). */
+const LEGACY_WORKING_ORDERS_TEMP = `${STATE_NAMES.workingOrders}.tmp`;
+
+/**
+ * Removes the temp files that writes cut short by a kill left in a state folder (the trading state, the
+ * working orders, paper accounts, the audit log's anchor: each is written whole to a temp file, then renamed
+ * over its name), so that they do not pile up a kill at a time. Only a dead process's are removed, never a
+ * live one's (durableFile.ts); `acquireStateDirLock` calls it when it takes the lock. Returns what it removed.
+ */
+export function removeStaleStateTemps(stateDir: string): string[] {
+  const paths = statePaths(stateDir);
+  const removed = removeStaleTempFiles(
+    stateDir,
+    (name) =>
+      name === STATE_NAMES.tradingState || name === STATE_NAMES.workingOrders || PAPER_ACCOUNT_SNAPSHOT.test(name),
+  );
+  removed.push(...removeStaleTempFiles(paths.audit, (name) => name === AUDIT_ANCHOR));
+  const legacy = join(stateDir, LEGACY_WORKING_ORDERS_TEMP);
+  try {
+    unlinkSync(legacy);
+    removed.push(legacy);
+  } catch {
+    // not there (or not removable: left, it harms nothing)
+  }
+  return removed;
 }

@@ -4,6 +4,7 @@
  * reads until memory runs out, and on a file past V8's string limit fails with a message about string
  * lengths; each of those here is a sentence that names the file and what to do.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import {
   closeSync,
   constants,
@@ -33,6 +34,26 @@ export const MAX_FIXTURE_DEPTH = 64;
 
 const mib = (bytes: number): string =>
   `${(bytes / (1024 * 1024)).toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB`;
+
+/**
+ * The most a state file may hold: the longest string V8 makes (2^29 - 24 characters, just under 512 MiB),
+ * since each is read as one; UTF-8 takes at least a byte a character, so a file up to this size always fits.
+ * No file SPtrader writes into a state folder comes near it (the paper journal is folded at 1 MiB).
+ */
+export const MAX_STATE_FILE_BYTES = bufferConstants.MAX_STRING_LENGTH;
+
+/**
+ * The error for a file too large to read (code EFBIG, as the file system says of a file too large to write):
+ * its size, the limit and why, for the caller to put after the file's name.
+ */
+export function tooLarge(file: string, size: number, limit: number, what = 'a state file'): Error {
+  return Object.assign(
+    new Error(
+      `it is ${size.toLocaleString('en-US')} bytes (${mib(size)}), more than the ${mib(limit)} SPtrader reads from ${what} (it never writes one that large: the file was damaged or replaced)`,
+    ),
+    { code: 'EFBIG', path: file },
+  );
+}
 
 /** What a path that is not a regular file is, for an error message: "a folder", "a named pipe", … */
 export function notAFile(stat: Stats | BigIntStats): string {
@@ -67,7 +88,17 @@ export function readRegularFileSync(file: string, refuseLinks = false): string {
         code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG',
         path: file,
       });
-    return readFileSync(fd, 'utf8');
+    // Past the longest string, readFileSync would fail with "Cannot create a string longer than 0x1fffffe8
+    // characters", naming neither the file nor what to do.
+    if (stat.size > BigInt(MAX_STATE_FILE_BYTES)) throw tooLarge(file, Number(stat.size), MAX_STATE_FILE_BYTES);
+    try {
+      return readFileSync(fd, 'utf8');
+    } catch (e) {
+      // It grew past the limit after fstat.
+      if ((e as NodeJS.ErrnoException).code === 'ERR_STRING_TOO_LONG')
+        throw tooLarge(file, Number(fstatOf(fd).size), MAX_STATE_FILE_BYTES);
+      throw e;
+    }
   } finally {
     closeSync(fd);
   }

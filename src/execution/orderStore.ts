@@ -8,7 +8,8 @@ import { mkdirSync, renameSync } from 'node:fs';
 import { readStateFileSync } from '../common/userFile';
 import { open, rename, rm } from 'node:fs/promises';
 import { stateFileErrorOf } from '../common/stateErrors';
-import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
+import { crashPoint } from '../common/crashPoint';
+import { replaceFileSync, syncDirectorySync, tempFileDone, tempFileFor } from '../common/durableFile';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { FillSchema, OrderRequestSchema } from '../orders/model';
@@ -186,7 +187,9 @@ export class WorkingOrderWriter {
 
   private async write(orders: OrderRecord[]): Promise<void> {
     const text = this.text(orders);
-    const tmp = `${this.file}.tmp`;
+    // Named by this process and marked as being written: a kill before the rename leaves it for the next
+    // open of the folder to remove (common/statePaths.ts `removeStaleStateTemps`).
+    const tmp = tempFileFor(this.file);
     try {
       const handle = await open(tmp, 'w', 0o600);
       try {
@@ -195,10 +198,13 @@ export class WorkingOrderWriter {
       } finally {
         await handle.close();
       }
+      crashPoint('working-orders-before-rename');
       await rename(tmp, this.file);
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);
       throw stateFileErrorOf(this.file, 'save the working orders', e);
+    } finally {
+      tempFileDone(tmp);
     }
   }
 }

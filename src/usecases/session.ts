@@ -40,7 +40,10 @@ export function loadRiskSettings(file: string, required = false): RiskSettings {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required)
       return { limits: { ...DEFAULT_RISK_LIMITS }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
-    throw new SettingsError(`cannot read risk settings ${file}: ${(e as Error).message}`);
+    const tooLarge = (e as NodeJS.ErrnoException).code === 'EFBIG';
+    throw new SettingsError(
+      `cannot read risk settings ${file}: ${(e as Error).message}${tooLarge ? '; put the risk settings JSON there instead' : ''}`,
+    );
   }
   let json: unknown;
   try {

@@ -23,9 +23,9 @@
  * refusal (common/secrets.ts) are already apart.
  */
 import { constants as fsConstants, fstatSync, promises as fsp } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../common/clock';
+import { tempFileDone, tempFileFor } from '../../common/durableFile';
 import { canonicalJson } from './canonicalJson';
 import { auditFileName, LineWriter, utcDay, type AuditFileName, type AuditRecord } from './auditRecord';
 import { ANCHOR_FILE, scanAuditDir, type AuditAnchor, type RecoveryReport } from './auditVerify';
@@ -438,7 +438,9 @@ export class AuditLog {
     const head = this.durable;
     this.anchorAt = Date.now();
     const file = join(this.dir, ANCHOR_FILE);
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    // Marked as being written, so that another open of the folder in this process leaves it alone; a kill
+    // before the rename leaves it for the next open to remove (common/statePaths.ts `removeStaleStateTemps`).
+    const tmp = tempFileFor(file);
     const text = `${JSON.stringify({ version: 1, seq: head.seq, hash: head.hash, at: this.clock.now() })}\n`;
     try {
       const handle = await fsp.open(tmp, 'w', 0o600);
@@ -453,6 +455,8 @@ export class AuditLog {
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       throw e;
+    } finally {
+      tempFileDone(tmp);
     }
   }
 

@@ -4,7 +4,7 @@
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import { StateFileError } from '../../common/stateErrors';
-import { linkInPlace, notAFile } from '../../common/userFile';
+import { linkInPlace, MAX_STATE_FILE_BYTES, notAFile, tooLarge } from '../../common/userFile';
 import { join } from 'node:path';
 import { listAuditFiles } from './auditFiles';
 import { asAuditRecord, GENESIS_PREV, reformat, sha256Hex, type AuditFileName, type AuditRecord } from './auditRecord';
@@ -117,7 +117,7 @@ export async function verifyAuditDir(dir: string, anchors: readonly AuditAnchor[
  * place waits for a writer forever, and on a link to /dev/zero reads until memory runs out (every command on
  * the folder hung). A folder is EISDIR; anything else that is not a regular file ENOTREG, saying what it is.
  */
-async function readRegularFile(path: string): Promise<Buffer> {
+async function readRegularFile(path: string, maxBytes: number): Promise<Buffer> {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could refuse it.
   // O_NOFOLLOW: the log is appended to through its name, so a link in a file's place would send the
   // records elsewhere (another folder's log, say): refused (ELOOP), saying where it points.
@@ -138,18 +138,33 @@ async function readRegularFile(path: string): Promise<Buffer> {
         what,
       });
     }
+    // Past it, readFile fails with "File size … is greater than 2 GiB" (or, as text, a string too long),
+    // naming neither the file nor what to do.
+    if (stat.size > BigInt(maxBytes))
+      throw tooLarge(
+        path,
+        Number(stat.size),
+        maxBytes,
+        maxBytes === MAX_AUDIT_FILE_BYTES ? 'an audit file' : 'a state file',
+      );
     return await handle.readFile();
   } finally {
     await handle.close();
   }
 }
 
+/**
+ * The most an audit file may hold: what one read gives (2 GiB - 1). The log starts a new file at 64 MiB
+ * (DEFAULT_ROTATE_BYTES), so a file past it was not written by the log.
+ */
+const MAX_AUDIT_FILE_BYTES = 2 ** 31 - 1;
+
 /** anchor.json of `dir`: undefined when there is none; a problem when it cannot be read. */
 async function readAnchor(dir: string): Promise<{ anchor?: AuditAnchor; problem?: string }> {
   const path = join(dir, ANCHOR_FILE);
   let text: string;
   try {
-    text = (await readRegularFile(path)).toString('utf8');
+    text = (await readRegularFile(path, MAX_STATE_FILE_BYTES)).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
     return { problem: `${path} cannot be read: ${(e as Error).message}` };
@@ -203,7 +218,7 @@ export async function scanAuditDir(
     const path = join(dir, file.name);
     let bytes: Buffer;
     try {
-      bytes = await readRegularFile(path);
+      bytes = await readRegularFile(path, MAX_AUDIT_FILE_BYTES);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const problem =
@@ -211,7 +226,7 @@ export async function scanAuditDir(
           ? 'a directory is in the place of this audit log file'
           : code === 'ENOTREG'
             ? `${(e as { what?: string }).what ?? 'something other than a file'} is in the place of this audit log file`
-            : code === 'ELOOP'
+            : code === 'ELOOP' || code === 'EFBIG'
               ? (e as Error).message
               : `cannot read this audit log file (${code ?? (e as Error).message})`;
       if (options.reportUnreadable) {
