@@ -162,7 +162,13 @@ export function readPaperAccount(
   const generation = state.generation ?? 0;
   const lines = text.split('\n');
   // Everything after the last newline is a line whose write did not finish (a crash): not part of the account.
-  const torn = lines.pop() ?? '';
+  let torn = lines.pop() ?? '';
+  // So is a last line that holds zero bytes though its newline is there (only zeros may follow it): after a
+  // power loss, the blocks of an append that never reached the disk read back as zeros, and its newline may be
+  // in one that did. No line written whole holds a zero byte (JSON escapes it), so none that was made durable
+  // is cut; a change cut that the audit log recorded is found when the account is checked against the log.
+  const zeroed = lines.length > 0 && (lines[lines.length - 1] as string).includes('\0') && !/[^\0]/.test(torn);
+  if (zeroed) torn = `${lines.pop() as string}\n${torn}`;
   const entries: JournalEntry[] = [];
   // Lines after a checksummed snapshot, or after a checksummed line, all carry one.
   let sealed = snapshot?.sealed === true;
@@ -203,7 +209,7 @@ export function readPaperAccount(
     entries.push(parsed.data);
   }
   let journalBytes = Buffer.byteLength(text);
-  if (torn !== '' && !isTornLine(torn))
+  if (torn !== '' && !zeroed && !isTornLine(torn))
     throw unreadable(
       path,
       `line ${lines.length + 1} is neither a paper account change nor the start of one that a crash cut short (it begins ${JSON.stringify(torn.slice(0, 24))})`,

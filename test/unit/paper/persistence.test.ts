@@ -189,6 +189,34 @@ describe('PaperBroker persistence', () => {
     assert.equal(readFileSync(journalFile(file), 'utf8'), whole, 'the zeros were cut off');
   });
 
+  it('a last line of zeros with its newline (a power loss during an append) is a torn write, cut off; zeros earlier are damage', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1));
+    await b.submitOrder(order('buy', 2));
+    await b.submitOrder(order('buy', 3));
+    const whole = readFileSync(journalFile(file), 'utf8');
+    const lines = whole.split('\n').slice(0, -1);
+    const last = lines[lines.length - 1] as string;
+    // The next append as the disk may hold it: zeros where its first blocks never landed, its end (and newline)
+    // in a block that did; or only zeros, its newline among them; or zeros after it too.
+    const appended = `${'\u0000'.repeat(last.length - 20)}${last.slice(-20)}\n`;
+    for (const tail of [appended, `${'\u0000'.repeat(200)}\n`, `${appended}${'\u0000'.repeat(30)}`]) {
+      writeFileSync(journalFile(file), `${whole}${tail}`);
+      const again = await open();
+      assert.deepEqual(again.getCashBalances(), b.getCashBalances(), JSON.stringify(tail.slice(-30)));
+      assert.equal(readFileSync(journalFile(file), 'utf8'), whole, 'the zeroed line was cut off');
+      await again.disconnect();
+    }
+    // Zeros in a line that is not the last one are not an append cut short: the file was damaged.
+    const damaged = [lines[0], '\u0000'.repeat(50), ...lines.slice(1)].join('\n') + '\n';
+    writeFileSync(journalFile(file), damaged);
+    await assert.rejects(
+      new PaperBroker({ clock, quotes, stateFile: file }).connect(),
+      (e) => e instanceof StateDamagedError && e.file === journalFile(file) && /line 2/.test(e.message),
+    );
+    assert.equal(readFileSync(journalFile(file), 'utf8'), damaged, 'the journal is left as it was');
+  });
+
   it('a corrupt journal line is a clear error naming the file and line, and the files are left as they were', async () => {
     const b = await open();
     await b.submitOrder(order('buy', 1));
