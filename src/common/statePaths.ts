@@ -11,6 +11,7 @@
  *   <stateDir>/risk-limits.json             optional: risk limits and circuit breaker (the CLI's settings)
  *   <stateDir>/lock                         one process at a time (common/stateLock.ts; + lock.takeover)
  *   <stateDir>/replay.json                  only in a replay's own folder: marks it as never trading state
+ *   <stateDir>/recovering.json              only while `recover --yes` changes the folder (usecases/recoverPending.ts)
  *
  * Editors before this layout kept the paper accounts in `<globalStorage>/paper/`; `openEditorStateFolder`
  * (editorStateFolder.ts) moves them into the state folder once, so that recover and the engine's checks see the
@@ -33,6 +34,7 @@ export const STATE_NAMES = {
   lock: 'lock',
   lockTakeover: 'lock.takeover',
   replayMarker: 'replay.json',
+  recovering: 'recovering.json',
 } as const;
 
 /** The paper venue's journal beside its account file (brokers/paper/state.ts writes it). */
@@ -49,6 +51,7 @@ export interface StatePaths {
   readonly lock: string;
   readonly lockTakeover: string;
   readonly replayMarker: string;
+  readonly recovering: string;
 }
 
 export function statePaths(stateDir: string): StatePaths {
@@ -62,6 +65,7 @@ export function statePaths(stateDir: string): StatePaths {
     lock: join(stateDir, STATE_NAMES.lock),
     lockTakeover: join(stateDir, STATE_NAMES.lockTakeover),
     replayMarker: join(stateDir, STATE_NAMES.replayMarker),
+    recovering: join(stateDir, STATE_NAMES.recovering),
   };
 }
 

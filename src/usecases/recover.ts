@@ -1,5 +1,7 @@
 /**
  * `sptrader recover`: the way out when a state file is damaged, missing or older than the audit log.
+ * Past 450 lines on purpose: what it finds, what it will do and the doing share one set of findings (the
+ * digest, the paper check, what is set aside); an interrupted run's marker is apart (recoverPending.ts).
  *
  * The audit log is the record; the other files are rebuilt from it, and what was done is said and
  * recorded (a StateRecovered record in the log):
@@ -21,6 +23,7 @@ import type { Clock } from '../common/clock';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { fromMoney, toMoney } from '../common/decimal';
 import { StateFileError } from '../common/stateErrors';
+import { crashPoint } from '../common/crashPoint';
 import { Ledger } from '../brokers/paper/ledger';
 import { instrumentFor, instrumentKey } from '../brokers/paper/instruments';
 import { units } from '../brokers/paper/money';
@@ -35,6 +38,7 @@ import type { OrderRecord } from '../execution/orderState';
 import { TradingStateStore, tradingStateText, type TradingStateRecord } from '../execution/tradingState';
 import { stateWitnesses } from './session';
 import { STATE_NAMES, statePaths } from '../common/statePaths';
+import { beginRecovery, endRecovery, readPendingRecovery, undoInterruptedRecovery } from './recoverPending';
 
 export interface RecoverReport {
   readonly stateDir: string;
@@ -70,6 +74,20 @@ export async function recoverStateDir(options: {
     );
   }
   if (!st.isDirectory()) throw new StateFileError(stateDir, 'cannot recover: this is a file, not a state directory');
+
+  // A recover killed half-way: what it set aside is put back first, and it is done again from the start.
+  const pending = readPendingRecovery(stateDir);
+  if (pending && dryRun)
+    return {
+      stateDir,
+      problems: [
+        `${statePaths(stateDir).recovering}: a recover of this folder was interrupted before it finished` +
+          (pending.auditSetAside === null ? '' : ` (it set the audit log aside as ${pending.auditSetAside})`),
+      ],
+      actions: ['put back what the interrupted recover set aside, then check the folder and recover it again'],
+      changed: false,
+    };
+  if (pending) actions.push(...undoInterruptedRecovery(stateDir, pending, stamp));
 
   const paths = statePaths(stateDir);
   const auditDir = paths.audit;
@@ -189,6 +207,7 @@ export async function recoverStateDir(options: {
     problems.push(`${ordersFile}: lists ${unknown.length} order(s) the audit log has no record of`);
   const changed = problems.length > 0;
   if (changed) actions.push(`rewrite ${ordersFile} from the audit log's unfinished orders`);
+  if (!changed && pending) endRecovery(stateDir);
   if (!changed || dryRun)
     return {
       stateDir,
@@ -198,10 +217,17 @@ export async function recoverStateDir(options: {
     };
   void orderProblem;
 
-  // Carry it out.
+  // Carry it out, marked as under way until the last step is durable (recoverPending.ts).
+  beginRecovery(stateDir, {
+    version: 1,
+    startedAt: clock.now(),
+    auditSetAside: setAside ? `${STATE_NAMES.audit}.damaged-${stamp}` : null,
+  });
+  crashPoint('recover-begun');
   if (setAside) {
     renameSync(auditDir, `${auditDir}.damaged-${stamp}`);
     syncDirectorySync(stateDir);
+    crashPoint('recover-log-set-aside');
   } else if (hadLog) {
     rmSync(join(auditDir, ANCHOR_FILE), { force: true });
   }
@@ -288,6 +314,7 @@ export async function recoverStateDir(options: {
       );
       const fills = digest.fillsOf.get(PAPER) ?? [];
       rebuildPaper(paperFile, fills, stamp, digest.known.size);
+      crashPoint('recover-paper-rebuilt');
       if (setAside) {
         // The new log knows nothing of the fills the account was rebuilt from: it starts from them.
         const positions: Record<string, number> = {};
@@ -307,6 +334,7 @@ export async function recoverStateDir(options: {
     }
     log.write('StateRecovered', { at: now, problems, actions });
     await log.flush();
+    crashPoint('recover-logged');
     const records: OrderRecord[] = [...digest.open.values()].map(recoveredRecord);
     const writer = new WorkingOrderWriter(
       ordersFile,
@@ -318,6 +346,8 @@ export async function recoverStateDir(options: {
   } finally {
     await log.close();
   }
+  crashPoint('recover-before-done');
+  endRecovery(stateDir);
   return { stateDir, problems, actions, changed: true };
 }
 

@@ -19,6 +19,7 @@ import { StateDamagedError, StateFileError } from '../common/stateErrors';
 import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from '../execution/risk';
 import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../execution/tradingState';
 import { AUDIT_WITNESSES, STATE_NAMES, statePaths } from '../common/statePaths';
+import { pendingRecoveryDamage } from './recoverPending';
 
 export const RiskSettingsSchema = z
   .object({
@@ -223,6 +224,8 @@ export async function openTradingSession(options: {
         );
       }
     }
+    const interrupted = pendingRecoveryDamage(options.stateDir);
+    if (interrupted) damage.unshift(interrupted);
     const localVenues = new Map<string, LocalVenue>();
     for (const [id, broker] of Object.entries(options.brokers)) {
       if (keepsAccountFile(broker) && broker.accountFile)
