@@ -247,7 +247,9 @@ function isStale(seen: LockRead): boolean {
   if (seen.kind === 'gone') return true;
   if (seen.kind === 'foreign') return false;
   if (seen.kind === 'partial') {
-    if (seen.ageMs < STALE_TAKEOVER_MS) return false; // a holder may be writing it right now
+    // A holder may be writing it right now. A time far ahead of now is no such write (one now is stamped now):
+    // it was written before the clock went back, and waiting for the clock to reach it could take days.
+    if (Math.abs(seen.ageMs) < STALE_TAKEOVER_MS) return false;
     if (seen.pid === undefined) return true; // old and empty: its writer died before writing its pid
     if (seen.host !== undefined && seen.host !== hostname()) return false;
     return seen.pid === process.pid || !isAlive(seen.pid);

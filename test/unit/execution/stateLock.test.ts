@@ -310,6 +310,23 @@ describe('state directory lock', function () {
       mine.release();
     });
 
+    it("written before the clock went back (its time hours ahead of now): a crash's leftover like an old one, not busy until the clock catches up", () => {
+      writeFileSync(lockOf(), '');
+      age(-3600);
+      const mine = acquireStateDirLock(dir, 'after the clock went back');
+      assert.equal(purposeOf(), 'after the clock went back');
+      mine.release();
+      const dead = JSON.stringify({ pid: deadPid(), host: hostname(), since: 0, purpose: 'x' });
+      writeFileSync(lockOf(), dead.slice(0, 12));
+      age(-3600);
+      acquireStateDirLock(dir, 'after the dead half').release();
+      // A live writer's half record is still busy, whatever its time says.
+      const live = JSON.stringify({ pid: process.ppid, host: hostname(), since: 0, purpose: 'x' });
+      writeFileSync(lockOf(), live.slice(0, live.indexOf('"since"')));
+      age(-3600);
+      assert.throws(() => acquireStateDirLock(dir, 'me'), refused(new RegExp(`pid ${process.ppid} on ${hostname()}`)));
+    });
+
     it("another host's half record is never taken over", () => {
       const other = JSON.stringify({ pid: 1, host: `${hostname()}-elsewhere`, since: 0, purpose: 'x' });
       writeFileSync(lockOf(), other.slice(0, other.indexOf('"since"')));
