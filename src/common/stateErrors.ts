@@ -52,3 +52,21 @@ export function stateFileErrorOf(file: string, action: string, e: unknown): Stat
                 : ((e as Error | undefined)?.message ?? String(e));
   return new StateFileError(file, `cannot ${action}: ${why}`);
 }
+
+/** Whether a file-system error is a permission refusal (the file is there and may be whole: only its access is wrong). */
+export function isPermissionError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/**
+ * A state file this user may not read: not damage (`recover` would set aside or rebuild a file that is whole),
+ * a StateFileError saying how to give the access back. `what` names it ("the paper account").
+ */
+export function permissionDenied(file: string, what: string): StateFileError {
+  return new StateFileError(
+    file,
+    `cannot read ${what}: permission denied`,
+    `Nothing was sent. Its access, not its content, is at fault: give your user read and write access to it (chmod u+rw ${file}, or change its owner back), then run the command again`,
+  );
+}

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import type { Clock } from '../common/clock';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { fromMoney, toMoney } from '../common/decimal';
-import { StateFileError } from '../common/stateErrors';
+import { StateDamagedError, StateFileError } from '../common/stateErrors';
 import { crashPoint } from '../common/crashPoint';
 import { Ledger } from '../brokers/paper/ledger';
 import { instrumentFor, instrumentKey } from '../brokers/paper/instruments';
@@ -368,6 +368,8 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   try {
     account = readPaperAccount(file);
   } catch (e) {
+    // A file that cannot be read at all (permissions, a disk error) is not rebuilt: it may be whole.
+    if (e instanceof StateFileError && !(e instanceof StateDamagedError)) throw e;
     return { problem: (e as Error).message, openOrders, strangers: [] };
   }
   if (!account) {

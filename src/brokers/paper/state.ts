@@ -27,7 +27,13 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { FillSchema, OrderRequestSchema, OrderResponseSchema } from '../../orders/model';
 import { BrokerError } from '../errors';
-import { StateDamagedError, StateFileError, stateFileErrorOf } from '../../common/stateErrors';
+import {
+  isPermissionError,
+  permissionDenied,
+  StateDamagedError,
+  StateFileError,
+  stateFileErrorOf,
+} from '../../common/stateErrors';
 import { crashPoint } from '../../common/crashPoint';
 import { checkSeal, sealJson } from '../../common/checksum';
 import { readStateFileSync } from '../../common/userFile';
@@ -348,7 +354,10 @@ function jsonKind(value: unknown): string {
   return typeof value === 'string' ? 'a string' : typeof value === 'number' ? 'a number' : `a ${typeof value}`;
 }
 
-function unreadable(file: string, why: string, cause: unknown): StateDamagedError {
+function unreadable(file: string, why: string, cause: unknown): StateFileError {
+  // Not damage: `recover` would set aside, and rebuild without its resting orders, an account that is whole.
+  if (isPermissionError(cause))
+    return permissionDenied(file, file.endsWith('.journal') ? "the paper account's journal" : 'the paper account');
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   const e =
     code === 'EISDIR'

@@ -3,7 +3,7 @@
  * records (`sptrader audit tail`, Show Audit Log) are read from the end by auditTail.ts.
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
-import { StateFileError } from '../../common/stateErrors';
+import { isPermissionError, permissionDenied, StateFileError } from '../../common/stateErrors';
 import { linkInPlace, MAX_STATE_FILE_BYTES, notAFile, tooLarge } from '../../common/userFile';
 import { join } from 'node:path';
 import { listAuditFiles } from './auditFiles';
@@ -220,6 +220,8 @@ export async function scanAuditDir(
     try {
       bytes = await readRegularFile(path, MAX_AUDIT_FILE_BYTES);
     } catch (e) {
+      // Not damage, even for recover: setting a whole log aside because of its permissions would start a new one.
+      if (isPermissionError(e)) throw permissionDenied(path, 'this audit log file');
       const code = (e as NodeJS.ErrnoException).code;
       const problem =
         code === 'EISDIR'

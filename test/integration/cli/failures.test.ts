@@ -201,6 +201,55 @@ describe('sptrader: every failure ends cleanly', function () {
     }
   });
 
+  it('a state file its user may not read (mode 000): exit 6 naming it and how to give access back; recover changes nothing; with access back, all is there', function () {
+    const asRoot = process.getuid?.() === 0;
+    // Root reads anything: the commands then run as nobody, owning the folder (see the read-only test above).
+    let script: string | undefined;
+    if (asRoot) {
+      cpSync(join(ROOT, 'dist'), join(dir, 'cli-dist-000'), { recursive: true });
+      script = join(dir, 'cli-dist-000', 'cli.js');
+    }
+    const run = (args: string[]): Result =>
+      asRoot ? cli(args, { uid: 65534, gid: 65534, env: { HOME: dir }, script }) : cli(args);
+    const held = (stdout: string): Array<[string, number]> =>
+      (JSON.parse(stdout) as Array<{ symbol: string; quantity: number }>).map((p) => [p.symbol, p.quantity]);
+    const truth = held(cli(['positions', '--state-dir', copy('truth-000'), '--json']).stdout);
+    assert.ok(truth.length > 0, 'the folder holds a position');
+    chmodSync(dir, 0o755);
+    try {
+      for (const name of ['paper-account.json', 'paper-account.json.journal', 'audit/audit-*.jsonl']) {
+        const folder = copy(`mode-000-${name.replace(/\W+/g, '-')}`);
+        const file =
+          name === 'audit/audit-*.jsonl'
+            ? join(folder, 'audit', readdirSync(join(folder, 'audit')).find((n) => n.endsWith('.jsonl')) as string)
+            : join(folder, name);
+        assert.ok(statSync(file).isFile(), `${name} is there`);
+        if (asRoot) spawnSync('chown', ['-R', '65534:65534', folder]);
+        const before = auditText(folder);
+        chmodSync(file, 0o000);
+        for (const args of [['positions'], ['status'], ['recover', '--yes']]) {
+          const r = run([...args, '--state-dir', folder]);
+          cleanFailure(r, 6, file);
+          assert.match(r.stderr, /permission denied/, r.stderr);
+          assert.match(r.stderr, /give your user read and write access to it \(chmod u\+rw/, r.stderr);
+          assert.doesNotMatch(r.stderr + r.stdout, /sptrader recover|set .* aside|rebuil/, 'not called damage');
+        }
+        chmodSync(file, 0o600);
+        assert.equal(auditText(folder), before, 'nothing was written to the audit log');
+        assert.deepEqual(
+          readdirSync(folder).filter((n) => /damaged|set-aside|partial/.test(n)),
+          [],
+          'nothing was set aside',
+        );
+        const after = run(['positions', '--state-dir', folder, '--json']);
+        assert.equal(after.code, 0, after.stderr);
+        assert.deepEqual(held(after.stdout), truth, 'with its access back, the account is all there');
+      }
+    } finally {
+      chmodSync(dir, 0o700);
+    }
+  });
+
   it('a damaged paper account: commands refuse naming it (exit 6, nothing sent); recover reports, then with --yes rebuilds it from the audit log', () => {
     const damaged = copy('damaged');
     const truth = JSON.parse(cli(['positions', '--state-dir', copy('truth'), '--json']).stdout) as Array<{
