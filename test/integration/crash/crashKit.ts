@@ -25,10 +25,11 @@ class Sell(OrderBase):
     def generate_order(self, market_data, signal=None):
         return {'symbol': 'eur/usd', 'side': 'sell', 'order_type': 'market', 'quantity': 400, 'time_in_force': 'IOC'}
 `;
+/** A limit order 3% below the bid: it rests (inside the 500 bps price collar; at 10% it was denied, never sent). */
 export const RESTING = `from core.orders.order_base import OrderBase
 class Rest(OrderBase):
     def generate_order(self, market_data, signal=None):
-        return {'symbol': 'EURUSD', 'side': 'buy', 'order_type': 'limit', 'price': round(market_data['bid'] * 0.9, 5), 'quantity': 100}
+        return {'symbol': 'EURUSD', 'side': 'buy', 'order_type': 'limit', 'price': round(market_data['bid'] * 0.97, 5), 'quantity': 100}
 `;
 export const NOTHING = `from core.orders.order_base import OrderBase
 class Nothing(OrderBase):
