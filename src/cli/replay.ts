@@ -19,7 +19,7 @@ import {
   symbolFlag,
 } from './args';
 import { mkdirSync, readdirSync } from 'node:fs';
-import { replaceFileSync } from '../common/durableFile';
+import { removeStaleTempFilesOf, replaceFileSync } from '../common/durableFile';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
 import {
@@ -212,7 +212,10 @@ async function run(args: string[]): Promise<number> {
     await worker.dispose();
   }
   // Replaced whole (temp file, then rename): a kill while it is written leaves the old report or the new one.
-  if (out !== undefined) replaceFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+  if (out !== undefined) {
+    removeStaleTempFilesOf(join(out, 'report.json'));
+    replaceFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+  }
   process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatReplay(report));
   return report.ok ? 0 : 1;
 }

@@ -19,7 +19,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { crashPoint } from './crashPoint';
 import { isAlive } from './processAlive';
 
@@ -96,6 +96,12 @@ export function tempFileFor(file: string): string {
 
 export function tempFileDone(tmp: string): void {
   writing.delete(tmp);
+}
+
+/** `removeStaleTempFiles` for one file's own temp files (a report a replay rewrites, say); returns what it removed. */
+export function removeStaleTempFilesOf(file: string): string[] {
+  const name = basename(file);
+  return removeStaleTempFiles(dirname(file), (base) => base === name);
 }
 
 const TEMP_NAME = /^(.+?)\.(\d+)(?:\.[0-9a-f]{8})?\.tmp$/;

@@ -5,6 +5,7 @@
  * `PARQUET_ROW_GROUP` fills; only the footer's per-group entries stay in memory).
  */
 import { closeSync, fdatasyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { removeStaleTempFilesOf } from '../common/durableFile';
 import type { Fill } from '../orders/model';
 import type { Slippage } from '../execution/slippage';
 
@@ -68,6 +69,8 @@ export class ReplayFillsWriter {
   private constructor() {}
 
   static async open(files: { csv?: string; parquet?: string }): Promise<ReplayFillsWriter> {
+    // What a replay killed while it wrote these files left (a dead process's temp files only): they would pile up.
+    for (const path of [files.csv, files.parquet]) if (path !== undefined) removeStaleTempFilesOf(path);
     const w = new ReplayFillsWriter();
     try {
       if (files.csv !== undefined) {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { check, cli, MARKET, NOTHING } from './crashKit';
 
 /** A limit order 3% below the bid: it rests (inside the 500 bps price collar, far from any fill). */
@@ -62,6 +62,27 @@ describe('crash suite: killed between a temp file and its rename', function () {
       left: /^trading-state\.json\.\d+\.tmp$/,
     },
   ];
+
+  it('a replay killed while it wrote its fills or its report: the next replay into that --out removes the temp files and writes them whole', async () => {
+    const data = resolve(__dirname, '../../../../examples/data/eurusd_m1_sample.csv');
+    for (const [point, left] of [
+      ['engine-before-send:5', /^fills\.(csv|parquet)\.\d+\.tmp$/],
+      ['replace-before-rename:1', /^report\.json\.\d+\.tmp$/],
+    ] as const) {
+      const stateDir = join(root, `replay-${point.replace(/\W+/g, '-')}`);
+      const out = join(root, `replay-out-${point.replace(/\W+/g, '-')}`);
+      const args = ['replay', components['market'] as string, '--data', data, '--state-dir', stateDir, '--out', out];
+      const killed = await cli(args, { SPTRADER_CRASH_AT: point });
+      assert.equal(killed.signal, 'SIGKILL', `killed at ${point}: ${killed.stderr}`);
+      assert.ok(
+        readdirSync(out).some((n) => left.test(n)),
+        `the kill left its temp file: ${readdirSync(out).join(', ')}`,
+      );
+      const again = await cli(args);
+      assert.equal(again.code, 0, `the next replay: ${again.stderr}${again.stdout.slice(0, 400)}`);
+      assert.deepEqual(readdirSync(out).sort(), ['fills.csv', 'fills.parquet', 'report.json'], point);
+    }
+  });
 
   for (const c of CASES) {
     it(`${c.name} (${c.point}): the next open removes the temp file and settles every order`, async () => {
