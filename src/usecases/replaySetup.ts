@@ -2,19 +2,11 @@
  * What a replay needs before its loop: a folder of its own (never trading state), an engine over an
  * audit log synced once at close, times a clock can hold, and the limits and time format it uses.
  */
-import {
-  closeSync,
-  fdatasync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestClock } from '../common/clock';
 import { stateFileErrorOf } from '../common/stateErrors';
+import { syncDirectorySync, writeAllSync } from '../common/durableFile';
 import { acquireStateDirLock } from '../common/stateLock';
 import type { PaperBroker } from '../brokers/paper/paperBroker';
 import { ReplayDataError, type ReplayFeed } from '../brokers/paper/replayFeed';
@@ -85,10 +77,18 @@ export function prepareReplayStateDir(dir: string): string {
   const marker = join(absolute, REPLAY_MARKER);
   if (entries.includes(REPLAY_MARKER)) {
     let kind: unknown;
+    let text: string | undefined;
     try {
-      kind = (JSON.parse(readFileSync(marker, 'utf8')) as { kind?: unknown } | null)?.kind;
+      text = readFileSync(marker, 'utf8');
+      kind = (JSON.parse(text) as { kind?: unknown } | null)?.kind;
     } catch (e) {
       if (!(e instanceof SyntaxError)) throw stateFileErrorOf(marker, 'read the replay marker', e);
+    }
+    // An empty marker alone in its folder is a marking a kill or a power cut interrupted (it is flushed before
+    // anything else is written there): marked again, not refused for good.
+    if (text === '' && entries.length === 1) {
+      markReplayFolder(absolute, marker, true);
+      return absolute;
     }
     if (kind !== MARKER_KIND)
       throw new ReplayStateDirError(absolute, `${REPLAY_MARKER} there is not a replay marker SPtrader wrote`);
@@ -107,14 +107,37 @@ export function prepareReplayStateDir(dir: string): string {
       absolute,
       `it is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}) and not a replay folder (no ${REPLAY_MARKER})`,
     );
+  markReplayFolder(absolute, marker, false);
+  return absolute;
+}
+
+/**
+ * Writes the replay marker, flushed (with its folder's entry) before the replay writes anything else there, so
+ * that a power cut leaves no marker, a whole one, or an empty one in an otherwise empty folder (marked again).
+ */
+function markReplayFolder(dir: string, marker: string, again: boolean): void {
   const text = `${JSON.stringify({ kind: MARKER_KIND, version: 1, createdAt: new Date().toISOString(), note: 'Replay audit logs. SPtrader never trades from this folder.' }, null, 1)}\n`;
+  let fd: number;
   try {
-    writeFileSync(marker, text, { flag: 'wx', mode: 0o600 });
+    fd = openSync(marker, again ? 'w' : 'wx', 0o600);
   } catch (e) {
     // Another replay marked it first: then it is a replay folder.
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw stateFileErrorOf(marker, 'write the replay marker', e);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw stateFileErrorOf(marker, 'write the replay marker', e);
   }
-  return absolute;
+  try {
+    writeAllSync(fd, text);
+    fsyncSync(fd);
+  } catch (e) {
+    throw stateFileErrorOf(marker, 'write the replay marker', e);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    syncDirectorySync(dir);
+  } catch (e) {
+    throw stateFileErrorOf(dir, 'save the replay marker to disk', e);
+  }
 }
 
 // Times a Date (and so every ISO string in the report and the audit log) can hold: ±8.64e15 ms.

@@ -326,6 +326,19 @@ describe('replay', function () {
     mkdirSync(fake);
     writeFileSync(join(fake, REPLAY_MARKER), '{"kind":"something else"}');
     assert.throws(() => prepareReplayStateDir(fake), /not a replay marker/);
+    // An empty marker alone in its folder: a marking cut short by a kill or a power cut, marked again.
+    const cut = join(dir, 'cut');
+    mkdirSync(cut);
+    writeFileSync(join(cut, REPLAY_MARKER), '');
+    assert.equal(prepareReplayStateDir(cut), cut);
+    assert.equal(
+      (JSON.parse(readFileSync(join(cut, REPLAY_MARKER), 'utf8')) as { kind: string }).kind,
+      'sptrader-replay',
+    );
+    // Beside anything else, an empty marker is not known to be ours: refused as before.
+    writeFileSync(join(cut, REPLAY_MARKER), '');
+    mkdirSync(join(cut, 'audit'));
+    assert.throws(() => prepareReplayStateDir(cut), /not a replay marker/);
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
     assert.throws(() => prepareReplayStateDir(file), /this is a file, not a folder/);
