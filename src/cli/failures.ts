@@ -79,7 +79,10 @@ export function reportFailure(e: unknown, json: boolean): number {
     return code;
   };
   if (e instanceof UsageError || (e as { code?: unknown } | undefined)?.code?.toString().startsWith('ERR_PARSE_ARGS')) {
-    // A usage error repeats what was typed: never a terminal escape.
+    // A usage error repeats what was typed: never a terminal escape. A script asking for --json gets the failure as
+    // one JSON object, as for any other (the whole usage text is for a person at a terminal).
+    if (json)
+      return fail(EXIT.usage, 'USAGE', `${(e as Error).message} (sptrader help lists the commands and options)`);
     process.stderr.write(`sptrader: ${printable((e as Error).message)}\n\n${USAGE}`);
     return EXIT.usage;
   }

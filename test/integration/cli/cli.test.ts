@@ -133,6 +133,18 @@ describe('sptrader CLI', function () {
     assert.equal(cli(['test-order', EXAMPLE, '--side', 'hold']).code, 2);
     assert.equal(cli(['test-order', EXAMPLE, '--bogus']).code, 2);
     assert.equal(cli(['frobnicate']).code, 2);
+    // With --json a usage error is one JSON object on stdout, as any failure is; stderr says it in one line.
+    const json = cli(['test-order', EXAMPLE, '--bogus', '--json']);
+    assert.equal(json.code, 2);
+    const parsed = JSON.parse(json.stdout) as {
+      ok: boolean;
+      exitCode: number;
+      errors: Array<{ code: string; message: string }>;
+    };
+    assert.deepEqual([parsed.ok, parsed.exitCode, parsed.errors[0]?.code], [false, 2, 'USAGE']);
+    assert.match(parsed.errors[0]?.message ?? '', /Unknown option '--bogus'/);
+    assert.doesNotMatch(json.stderr, /Usage: sptrader/);
+    assert.match(cli(['test-order', EXAMPLE, '--bogus']).stderr, /Usage: sptrader/);
     const r = cli(['test-order', EXAMPLE, '--market-data', join(stateDir, 'missing.json')]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--market-data: .* cannot be read: it does not exist/);
