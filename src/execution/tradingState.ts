@@ -261,7 +261,10 @@ export class TradingStateStore {
   /** Equity seen now: sets the day's start on a new UTC day, and trips on the daily loss limit. */
   recordEquity(equity: number, currency: string): StateChange | undefined {
     const now = this.clock.now();
-    const day = utcDay(now);
+    // A clock stepped back over midnight is still the day already started: its start equity would otherwise be
+    // taken again after the day's losses, and the daily loss limit measured from there (loosened).
+    const today = utcDay(now);
+    const day = this.record.day !== null && today < this.record.day ? this.record.day : today;
     if (this.record.day !== day || this.record.dayStartEquity === null) {
       const next = { ...this.record, day, dayStartEquity: equity };
       try {

@@ -65,3 +65,23 @@ describe('ElapsedTime over a clock with no elapsed time of its own', () => {
     assert.equal(time.ms(), 7_000);
   });
 });
+
+describe('daily loss limit and a clock stepped back', () => {
+  it('a clock stepped back over midnight keeps the day already started (its start equity is not taken again)', () => {
+    const clock = new TestClock(Date.UTC(2026, 0, 6, 0, 5));
+    const store = new TradingStateStore(undefined, clock, { maxDailyLoss: 100 });
+    assert.equal(store.recordEquity(10_000, 'USD'), undefined, "the day's start");
+    assert.equal(store.recordEquity(9_950, 'USD'), undefined, 'a loss of 50');
+    clock.set(Date.UTC(2026, 0, 5, 23, 58));
+    assert.equal(store.recordEquity(9_900, 'USD')?.to, 'HALTED', 'a loss of 100 from the same start');
+  });
+
+  it('a new day going forward takes its own start equity', () => {
+    const clock = new TestClock(Date.UTC(2026, 0, 5, 23, 58));
+    const store = new TradingStateStore(undefined, clock, { maxDailyLoss: 100 });
+    store.recordEquity(10_000, 'USD');
+    clock.set(Date.UTC(2026, 0, 6, 0, 5));
+    assert.equal(store.recordEquity(9_950, 'USD'), undefined);
+    assert.equal(store.recordEquity(9_860, 'USD'), undefined, 'a loss of 90 from the new start of 9,950');
+  });
+});
