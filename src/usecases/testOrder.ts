@@ -191,6 +191,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     }
     const marketData = await buildMarketData(broker, symbol, request, clock.now());
     outcome.marketData = marketData;
+    notes.push(...fixtureQuoteNotes(request.marketData));
 
     // 2. Run the component.
     const run = await runner.run({
@@ -490,6 +491,33 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     }
     throw e;
   }
+}
+
+/**
+ * What a market-data fixture's quote says that the venue's never would (a crossed quote, a price that is not a
+ * positive number): the component sees it as given (testing how it copes is what a fixture is for), and the note
+ * says so, and that the order fills at the venue's own quote.
+ */
+export function fixtureQuoteNotes(fixture: Record<string, unknown> | undefined): string[] {
+  if (fixture === undefined) return [];
+  const notes: string[] = [];
+  const price = (key: string): number | undefined => {
+    if (!(key in fixture)) return undefined;
+    const v = fixture[key];
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+    notes.push(
+      `the market-data fixture's '${key}' is ${v === null ? 'null' : typeof v === 'number' ? String(v) : `a ${typeof v}`}, not a positive price: the component saw it as given; the order fills at the venue's own quote`,
+    );
+    return undefined;
+  };
+  const bid = price('bid');
+  const ask = price('ask');
+  price('last');
+  if (bid !== undefined && ask !== undefined && bid > ask)
+    notes.push(
+      `the market-data fixture's bid ${bid} is above its ask ${ask} (a crossed quote): the component saw it as given; the order fills at the venue's own quote`,
+    );
+  return notes;
 }
 
 /** Market data as Test Order builds it: the fixture's keys over the venue's quote and buying power. */

@@ -358,6 +358,30 @@ describe('Test Order (component → validation → paper venue)', function () {
     assert.equal(outcome.component.stdout.trim(), 'paper paper 1.1', "the quote is the fixture's; the venue is not");
   });
 
+  it("a fixture's crossed or missing quote reaches the component as given, and a note says the venue's quote fills", async () => {
+    const file = join(dir, 'core', 'orders', 'crossed.py');
+    writeFileSync(file, order("        print(market_data['bid'], market_data['ask'])\n        return None"));
+    const crossed = await run({ file, marketData: { bid: 1.1002, ask: 1.1 } });
+    assert.equal(crossed.component.stdout.trim(), '1.1002 1.1');
+    assert.ok(
+      crossed.notes.some((n) =>
+        /fixture's bid 1\.1002 is above its ask 1\.1 \(a crossed quote\).*venue's own quote/.test(n),
+      ),
+      crossed.notes.join(' | '),
+    );
+    const missing = await run({ file, marketData: { bid: null, ask: 1.1 } });
+    assert.equal(missing.component.stdout.trim(), 'None 1.1');
+    assert.ok(
+      missing.notes.some((n) => /fixture's 'bid' is null, not a positive price/.test(n)),
+      missing.notes.join(' | '),
+    );
+    const fine = await run({ file, marketData: { bid: 1.1, ask: 1.1002 } });
+    assert.deepEqual(
+      fine.notes.filter((n) => /fixture/.test(n)),
+      [],
+    );
+  });
+
   it('an invalid order is reported at the return that produced it, with the value, even from a variable', async () => {
     const file = join(dir, 'core', 'orders', 'from_variable.py');
     writeFileSync(
