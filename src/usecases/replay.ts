@@ -61,7 +61,14 @@ import type { RiskLimits } from '../execution/risk';
 import { computeSlippage, type Slippage } from '../execution/slippage';
 import { splitParent } from '../execution/algos/dialect';
 import { ParentOrders } from '../execution/algos/parents';
-import { fillRow, PnlCurve, ReplayFillsWriter, type ReplayDrawdown } from './replayReport';
+import {
+  ComponentOutput,
+  fillRow,
+  PnlCurve,
+  ReplayFillsWriter,
+  type ReplayDrawdown,
+  type ReplayOutput,
+} from './replayReport';
 import {
   checkTimes,
   defaultEngine,
@@ -246,6 +253,8 @@ export interface ReplayReport {
   };
   errors: ReplayError[];
   errorCount: number;
+  /** What the component printed (print(), logging, warnings), every batch's in record order, the head of each stream kept. */
+  output: ReplayOutput;
   /** Why the replay stopped early, if it did. */
   fatal: (ReplayError & { code: string }) | null;
   stateDir: string;
@@ -291,6 +300,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   const maxSlippage = request.maxSlippageRecords ?? 1000;
   const progressEvery = request.progressIntervalMs ?? 100;
 
+  const printed = new ComponentOutput();
   const report: ReplayReport = {
     ok: false,
     component: { file: request.file },
@@ -342,6 +352,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     },
     errors: [],
     errorCount: 0,
+    output: printed.value,
     fatal: null,
     stateDir,
     auditDir: opened.auditDir,
@@ -800,6 +811,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       }
       sentAhead = undefined;
       const result = await sent.running;
+      printed.add(result);
       report.batches++;
       report.syncs += (result.syncs ?? 0) - sent.synced.standIns;
       if (result.className) report.component.className = result.className;

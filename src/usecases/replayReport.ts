@@ -334,3 +334,45 @@ export function fillRow(
     slippageBps: decision?.slippage.bps ?? null,
   };
 }
+
+/** What the component printed over a replay: the first `ComponentOutput.KEEP_BYTES` of each stream, all of it counted. */
+export interface ReplayOutput {
+  stdout: string;
+  stderr: string;
+  /** Bytes printed in all (UTF-8), kept or not. */
+  stdoutBytes: number;
+  stderrBytes: number;
+  /** True when more was printed than is kept. */
+  truncated: boolean;
+}
+
+/** Collects each batch's printed text, keeping the head of each stream so memory does not grow with the data. */
+export class ComponentOutput {
+  static readonly KEEP_BYTES = 256 * 1024;
+  readonly value: ReplayOutput = { stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0, truncated: false };
+  private readonly kept = { stdout: 0, stderr: 0 };
+
+  add(batch: { stdout?: string; stderr?: string }): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const text = batch[stream];
+      if (!text) continue;
+      const bytes = Buffer.byteLength(text, 'utf8');
+      this.value[stream === 'stdout' ? 'stdoutBytes' : 'stderrBytes'] += bytes;
+      const room = ComponentOutput.KEEP_BYTES - this.kept[stream];
+      if (bytes <= room) {
+        this.value[stream] += text;
+        this.kept[stream] += bytes;
+        continue;
+      }
+      this.value.truncated = true;
+      if (room <= 0) continue;
+      // Cut at a character: a partial UTF-8 sequence at the end is dropped by the decoder's replacement, so trim it.
+      const head = Buffer.from(text, 'utf8')
+        .subarray(0, room)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
+      this.value[stream] += head;
+      this.kept[stream] = ComponentOutput.KEEP_BYTES;
+    }
+  }
+}

@@ -8,7 +8,7 @@
  *   its close with a synthetic spread of `spreadTicks` ticks (default the instrument's): the bid
  *   is the close less half the spread rounded down to the tick, the ask `spreadTicks` ticks above;
  *   `last` is the close; the sizes at the touch are the instrument's usual touch size.
- * - ticks `time, bid, ask[, bid_size, ask_size]`: the quote as recorded; `last` is the mid;
+ * - ticks `time, bid, ask[, bid_size, ask_size]`: the quote as recorded; `last` is the mid (as a decimal);
  *   missing sizes are the instrument's touch size.
  * `time` (alias `timestamp`, `datetime`; or a `date` column, joined to a `time` of day when both are there) may be:
  * - an ISO 8601 string (`2024-01-02T10:00:00Z`, `2024-01-02 10:00:00.250+01:00`, `2024.01.02 10:00`); without
@@ -235,7 +235,8 @@ export class ReplayFeed implements QuoteSource {
         if (a < b) fail(row, 'ask', `${a} is below the bid ${b} (a crossed quote)`);
         bid[k] = b;
         ask[k] = a;
-        last[k] = (a + b) / 2;
+        // The mid as a decimal: (1.085 + 1.0851) / 2 is 1.0850499999999998 in binary; 15 digits give back 1.08505.
+        last[k] = Number(((a + b) / 2).toPrecision(15));
         bidSize[k] = num(row, 'bid_size', 'nonnegative', touch);
         askSize[k] = num(row, 'ask_size', 'nonnegative', touch);
       }
