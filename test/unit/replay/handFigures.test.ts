@@ -121,6 +121,27 @@ describe('replay figures by hand (CLI)', function () {
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
     assert.match(report.output.stdout, /^bar 0 close 100\n/);
   });
+
+  it("a GTD whose expires_at comes from market_data['timestamp_ms'] expires on the replay's clock", () => {
+    writeFileSync(
+      component,
+      `from core.orders.order_base import OrderBase
+
+class Gtd(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        if market_data['bar_index'] == 0:
+            return {'symbol': 'AAPL', 'side': 'buy', 'order_type': 'limit', 'price': 95, 'quantity': 1,
+                    'time_in_force': 'GTD', 'expires_at': market_data['timestamp_ms'] + 120000}
+        return None
+`,
+    );
+    const r = replay('--json');
+    assert.equal(r.status, 0, String(r.stderr));
+    const report = JSON.parse(String(r.stdout)) as { orders: { sent: number; expired: number; open: number } };
+    assert.equal(report.orders.sent, 1);
+    assert.equal(report.orders.expired, 1);
+    assert.equal(report.orders.open, 0);
+  });
 });
 
 describe('replay ticks: last', () => {
