@@ -248,6 +248,12 @@ export function formatReplay(r: ReplayReport): string {
   lines.push(
     `  data       ${r.data.source}: ${n(r.data.records)} ${r.data.kind} of ${r.data.symbol}, ${r.data.from} → ${r.data.to}`,
   );
+  // Rows dropped for a repeated time change what was replayed: said, not only in --json.
+  const dup = r.data.duplicatesCollapsed;
+  if (dup > 0)
+    lines.push(
+      `             ${n(dup)} row${dup === 1 ? '' : 's'} with the same time as the next row dropped (the later row of each time is kept)`,
+    );
   lines.push(
     `  processed  ${n(r.processed)} ${r.data.kind} in ${(r.elapsedMs / 1000).toFixed(2)} s (${n(r.ticksPerSecond)}/s, ${n(r.batches)} round trips${r.syncs > 0 ? `, ${n(r.syncs)} capital requests` : ''})`,
   );

@@ -114,6 +114,23 @@ describe('replay figures by hand (CLI)', function () {
     assert.match(String(text.stdout), /--- component stderr ---\ndone at the last bar/);
   });
 
+  it('the summary says how many rows with a repeated time were dropped', () => {
+    const lines = CANDLES.trimEnd().split('\n');
+    // Bar 3 twice: the first of them (close 97) is dropped, the later one (close 99) kept.
+    writeFileSync(
+      data,
+      [...lines.slice(0, 4), '2024-01-02T10:03:00Z,102,102.5,96.5,97,1000', ...lines.slice(4)].join('\n'),
+    );
+    const r = replay();
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.match(String(r.stdout), /8 candles of AAPL/);
+    assert.match(
+      String(r.stdout),
+      /1 row with the same time as the next row dropped \(the later row of each time is kept\)/,
+    );
+    assert.match(String(r.stdout), /bar 3 close 99\n/);
+  });
+
   it("--out's report.json keeps what the component printed", () => {
     const out = join(dir, 'results');
     const r = replay('--out', out);
