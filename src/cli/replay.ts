@@ -32,7 +32,7 @@ import {
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonWorker } from '../python/runner';
 import { printable } from '../usecases/formatOutcome';
-import { ComponentOutput } from '../usecases/replayReport';
+import { replayOutputText } from '../usecases/replayReport';
 import { STATE_NAMES, TRADING_STATE_ENTRIES } from '../common/statePaths';
 
 /** A replay's ticks of synthetic spread: past a million, a quote is no longer a market (EUR/USD asked at 10). */
@@ -305,15 +305,8 @@ export function formatReplay(r: ReplayReport): string {
     lines.push(`  STOPPED    at #${r.fatal.index} ${r.fatal.time}: ${r.fatal.code}: ${printable(r.fatal.message)}`);
   if (r.auditDir) lines.push(`  audit log  ${r.auditDir} (check: sptrader audit verify ${r.auditDir})`);
   // What the component printed, as Test Order shows it (absent in an older report); --json has the same text.
-  const out = r.output as ReplayReport['output'] | undefined;
-  if (out) {
-    for (const stream of ['stdout', 'stderr'] as const)
-      if (out[stream].trim() !== '') lines.push(`--- component ${stream} ---`, printable(out[stream].trimEnd()));
-    if (out.truncated)
-      lines.push(
-        `--- the component printed ${n(out.stdoutBytes)} bytes to stdout and ${n(out.stderrBytes)} to stderr; the first ${n(ComponentOutput.KEEP_BYTES)} of each are kept ---`,
-      );
-  }
+  const printed = replayOutputText(r.output);
+  if (printed !== undefined) lines.push(printed);
   return `${lines.join('\n')}\n`;
 }
 

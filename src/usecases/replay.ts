@@ -92,6 +92,7 @@ export {
   syncedAtClose,
 } from './replaySetup';
 export type { ReplayEngine, ReplayEngineContext } from './replaySetup';
+export { replayOutputText } from './replayReport';
 
 /** The part of the Python worker a replay needs. */
 export interface ReplayRunner {

@@ -7,6 +7,7 @@
 import { closeSync, fdatasyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { removeStaleTempFilesOf } from '../common/durableFile';
 import type { Fill } from '../orders/model';
+import { printable } from './formatOutcome';
 import type { Slippage } from '../execution/slippage';
 
 /** One fill as the report files hold it. */
@@ -344,6 +345,25 @@ export interface ReplayOutput {
   stderrBytes: number;
   /** True when more was printed than is kept. */
   truncated: boolean;
+}
+
+/**
+ * What the component printed during a replay, as Test Order shows it ('--- component stdout ---' and its text; the
+ * same for stderr; a line when more was printed than is kept), control characters escaped; undefined when it
+ * printed nothing (or for an older report without `output`).
+ */
+export function replayOutputText(out: ReplayOutput | undefined): string | undefined {
+  if (out === undefined) return undefined;
+  const lines: string[] = [];
+  for (const stream of ['stdout', 'stderr'] as const)
+    if (out[stream].trim() !== '') lines.push(`--- component ${stream} ---`, printable(out[stream].trimEnd()));
+  if (out.truncated) {
+    const n = (x: number): string => x.toLocaleString('en-US');
+    lines.push(
+      `--- the component printed ${n(out.stdoutBytes)} bytes to stdout and ${n(out.stderrBytes)} to stderr; the first ${n(ComponentOutput.KEEP_BYTES)} of each are kept ---`,
+    );
+  }
+  return lines.length === 0 ? undefined : lines.join('\n');
 }
 
 /** Collects each batch's printed text, keeping the head of each stream so memory does not grow with the data. */

@@ -11,7 +11,7 @@ import { basename, join, resolve, sep } from 'node:path';
 import { ReplayDataError, ReplayFeed } from '../brokers/paper/replayFeed';
 import { editorReplaysDir } from '../common/statePaths';
 import { Commands } from '../constants';
-import { replayComponent, ReplayStateDirError, REPLAY_MARKER } from '../usecases/replay';
+import { replayComponent, replayOutputText, ReplayStateDirError, REPLAY_MARKER } from '../usecases/replay';
 import { cancellableRunner, observedRunner } from '../usecases/replayCancel';
 import { ReplayRecorder } from '../usecases/replayChart';
 import { readParameterSpecs } from '../python/componentParameters';
@@ -253,6 +253,9 @@ async function runReplay(options: {
         });
         // Replaced whole: a kill while it is written leaves no empty or partial report.
         replaceFileSync(join(stateDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+        // What the component printed goes to the log, as a Test Order's does (the CLI's summary shows it too).
+        const printed = replayOutputText(report.output);
+        if (printed !== undefined) options.log.info(`Replay of ${name} over ${basename(options.dataFile)}\n${printed}`);
         pruneReplays(options.replaysDir, stateDir, options.log);
         return replayViewOf(report, recorder.result(report.processed), {
           ranAt: Date.now(),
