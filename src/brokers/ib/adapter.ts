@@ -50,6 +50,11 @@
  * - Non-order request ids start at 900 000 000 so they never collide with order ids in `error` events.
  * - Orders that finished while we were away are only found if TWS still lists them for
  *   `reqAllOpenOrders`; `reqCompletedOrders` is not used.
+ * - Fills made while we were away: TWS pushes executions only to a connected client, and `reqAllOpenOrders`
+ *   tells an order's cumulative status, not its executions or commissions. So every `connect()` first asks
+ *   `reqExecutions` (filter: this clientId and, after an earlier session, the time it was lost less a minute)
+ *   and applies those executions with their commission reports before reconciling (TWS API "Executions and
+ *   Commissions"). An execution already seen (same execId) or a quantity already counted is not counted again.
  */
 import type * as IbLib from '@stoqey/ib';
 import { systemClock, type Clock } from '../../common/clock';
@@ -153,6 +158,8 @@ export class IbBroker implements BrokerApi {
   private nextReqId = REQ_ID_BASE;
   private idChain: Promise<unknown> = Promise.resolve();
   private reconciling: Promise<void> | undefined;
+  /** When the last session was lost (clock time): executions since then are asked for on reconnect. */
+  private lostAt: number | undefined;
   /** Internal notifications: 'status' (orderId), 'bad' (orderId, why), 'ibError' (id, code, message), 'openOrderEnd'. */
   private readonly events = new EventEmitter();
   private readonly listeners = new OrderUpdateListeners((e) => this.onError('IB: an order update listener threw', e));
@@ -224,6 +231,11 @@ export class IbBroker implements BrokerApi {
     }
     this.connected = true;
     try {
+      await this.recoverExecutions();
+    } catch (e) {
+      this.onError('IB: reading the executions made while away failed', e);
+    }
+    try {
       await this.reconcile();
     } catch (e) {
       this.onError('IB: reconciling open orders after connect failed', e);
@@ -231,7 +243,6 @@ export class IbBroker implements BrokerApi {
   }
 
   async disconnect(): Promise<void> {
-    this.connected = false;
     this.detach();
   }
 
@@ -244,6 +255,7 @@ export class IbBroker implements BrokerApi {
     this.orders.flush();
     const ib = this.ib;
     this.ib = undefined;
+    if (this.connected) this.lostAt ??= this.clock.now();
     this.connected = false;
     if (!ib) return;
     ib.removeAllListeners();
@@ -277,7 +289,10 @@ export class IbBroker implements BrokerApi {
     ib.on(
       E.disconnected,
       guard('disconnected', () => {
-        if (this.ib === ib) this.connected = false;
+        if (this.ib === ib && this.connected) {
+          this.connected = false;
+          this.lostAt ??= this.clock.now();
+        }
       }),
     );
     ib.on(
@@ -612,6 +627,33 @@ export class IbBroker implements BrokerApi {
     return this.reconciling;
   }
 
+  /**
+   * Asks TWS for this client's executions (since the last session was lost, less a minute for reports in flight
+   * then; the whole day on a first connect) and waits for `execDetailsEnd`: the `execDetails` and
+   * `commissionReport` events they bring go through the registry like live ones (an execId already known is
+   * ignored), so a fill made while away carries IB's execution id, price and commission.
+   */
+  private async recoverExecutions(): Promise<void> {
+    const ib = this.ensureConnected();
+    const E = (this.lib as Lib).EventName;
+    const reqId = this.nextReqId++;
+    const filter: IbLib.ExecutionFilter = { clientId: String(this.clientId) };
+    if (this.lostAt !== undefined) filter.time = executionFilterTime(this.lostAt - 60_000);
+    await this.request<void>(ib, 'reqExecutions', this.timeoutMs, (done, fail) => {
+      const onEnd = (id: number) => {
+        if (id === reqId) done();
+      };
+      ib.on(E.execDetailsEnd, onEnd);
+      const offErr = this.requestErrors(reqId, fail);
+      ib.reqExecutions(reqId, filter);
+      return () => {
+        ib.off(E.execDetailsEnd, onEnd);
+        offErr();
+      };
+    });
+    this.lostAt = undefined;
+  }
+
   // --- account and market data ---
 
   async getAccountInfo(): Promise<AccountInfo> {
@@ -689,4 +731,11 @@ export class IbBroker implements BrokerApi {
   async getInstrument(symbol: string): Promise<InstrumentRules> {
     return instrumentRulesFor(symbol);
   }
+}
+
+/** ExecutionFilter.time: "yyyymmdd-hh:mm:ss" in UTC (the format `@stoqey/ib`'s encoder names for TWS). */
+function executionFilterTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
 }

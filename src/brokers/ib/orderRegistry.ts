@@ -11,8 +11,9 @@
  * until executions with their commission reports cover it: each execution becomes one fill (its id the
  * `execId`, its price and commission IB's). A report still not covered after `commissionWaitMs` is applied as
  * before, the uncovered part one fill synthesised from the cumulative figures with commission 0; so are the
- * reports answering `reqAllOpenOrders` at once (an order filled while we were away, whose executions TWS does
- * not send again). Later executions for a quantity already counted are not counted again. Executions with their commissions that no status report has announced yet bring
+ * reports answering `reqAllOpenOrders` at once (an order filled while we were away: its executions, with their
+ * commissions, come first from the `reqExecutions` the adapter sends on connect; what they do not cover is
+ * synthesised). Later executions for a quantity already counted are not counted again. Executions with their commissions that no status report has announced yet bring
  * their fills on their own. A held report is never lost: `flush` applies every one (on disconnect).
  */
 import type { EventEmitter } from 'node:events';

@@ -28,6 +28,13 @@
  * - CANCEL_ORDER → ERR 202 + Cancelled, or 10148 (not cancellable) / 10147 (not found).
  * - REQ_POSITIONS, REQ_ACCOUNT_SUMMARY, REQ_MKT_DATA (snapshot: ticks 1, 2, 4 + end, or ERR 200).
  * - REQ_ALL_OPEN_ORDERS → OPEN_ORDER + ORDER_STATUS for every order it holds, then OPEN_ORDER_END.
+ * - REQ_EXECUTIONS (7: version 3, reqId, then the ExecutionFilter clientId, acctCode, time, symbol, secType,
+ *   exchange, side) → every execution of the day that passes the filter (clientId, and time "yyyymmdd-hh:mm:ss"
+ *   UTC: those reported after it) as EXECUTION_DATA under that reqId, each with its COMMISSION_REPORT, then
+ *   EXECUTION_DATA_END (55, 1, reqId). TWS API "Executions and Commissions": "IBApi.EClient.reqExecutions …
+ *   the execution details … will be delivered via IBApi.EWrapper.execDetails … and IBApi.EWrapper.commissionReport
+ *   … IBApi.EWrapper.execDetailsEnd". A fill made while no client of its clientId was connected is never pushed;
+ *   only REQ_EXECUTIONS tells it (TWS does not send missed executions again on its own).
  *   Simplification: it reports filled and cancelled orders too (so reconciliation sees final states);
  *   real TWS may need reqCompletedOrders for orders that are done.
  * Symbols for `setQuote`: AAPL, EUR_USD / EUR.USD / EURUSD, BTCUSD (separators are ignored).
@@ -56,6 +63,7 @@ const MSG_NAMES: Record<number, string> = {
   2: 'CANCEL_MKT_DATA',
   3: 'PLACE_ORDER',
   4: 'CANCEL_ORDER',
+  7: 'REQ_EXECUTIONS',
   8: 'REQ_IDS',
   16: 'REQ_ALL_OPEN_ORDERS',
   61: 'REQ_POSITIONS',
@@ -274,14 +282,31 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     '1.7976931348623157E308',
     '',
   ];
+  /** Every execution of the day, for REQ_EXECUTIONS: its fields (reqId -1), its commission report, when. */
+  const executionLog: Array<{
+    clientId: number;
+    at: number;
+    fields: Array<string | number>;
+    report?: Array<string | number>;
+  }> = [];
   /** The EXECUTION_DATA and COMMISSION_REPORT frames of one fill of `shares` at `price`. */
   const executionFrames = (o: FakeOrder, shares: number, price: number, liquidity: number): Buffer[] => {
     if (options.executions === false || !(shares > 0)) return [];
     const execId = `0000e0d5.${(o.permId * 1000 + ++execSeq).toString(16)}.01.01`;
-    const frames = [frame(executionFields(o, { execId, shares, price, lastLiquidity: liquidity }))];
-    if (options.commissionReports !== false)
-      frames.push(frame(commissionFields(execId, (options.commission ?? fakeTwsCommission)(shares))));
+    const fields = executionFields(o, { execId, shares, price, lastLiquidity: liquidity });
+    const frames = [frame(fields)];
+    const logged: (typeof executionLog)[number] = { clientId: o.clientId, at: Date.now(), fields };
+    if (options.commissionReports !== false) {
+      logged.report = commissionFields(execId, (options.commission ?? fakeTwsCommission)(shares));
+      frames.push(frame(logged.report));
+    }
+    executionLog.push(logged);
     return frames;
+  };
+  /** ExecutionFilter.time "yyyymmdd-hh:mm:ss" (or with a space), read as UTC; undefined when absent or unreadable. */
+  const filterTime = (t: string | undefined): number | undefined => {
+    const m = /^(\d{4})(\d{2})(\d{2})[- ](\d{2}):(\d{2}):(\d{2})/.exec(t ?? '');
+    return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : undefined;
   };
   /** Fills made by matching, sent after the order's next status. */
   const unsentFills = new Map<number, Buffer[]>();
@@ -583,6 +608,19 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       case 8:
         s.send([9, 1, nextId++]);
         return;
+      case 7: {
+        const reqId = Number(f[2]);
+        const client = f[3] === undefined || f[3] === '' ? undefined : Number(f[3]);
+        const since = filterTime(f[5]);
+        for (const e of executionLog) {
+          if (client !== undefined && e.clientId !== client) continue;
+          if (since !== undefined && e.at < since) continue;
+          s.send([e.fields[0] as number, reqId, ...e.fields.slice(2)]);
+          if (e.report) s.send(e.report);
+        }
+        s.send([55, 1, reqId]);
+        return;
+      }
       case 3:
         return place(s, f);
       case 4:
