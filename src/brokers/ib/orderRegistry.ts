@@ -88,6 +88,11 @@ export class OrderRegistry {
   private readonly byExecId = new Map<string, { entry: Entry; execution: Execution }>();
   /** Commission reports that came before their execution. */
   private readonly earlyCommissions = new Map<string, number>();
+  /**
+   * Executions of orders not (yet) in the registry, by order id: `reqExecutions` on connect answers before
+   * `reqAllOpenOrders` adopts an order placed in an earlier session; adopting it takes them.
+   */
+  private readonly unclaimed = new Map<number, Array<Omit<Execution, 'commission'>>>();
   private readonly commissionWaitMs: number;
   /**
    * Set while TWS answers `reqAllOpenOrders`: its status reports describe fills made while we were away, whose
@@ -258,8 +263,16 @@ export class OrderRegistry {
   /** An `execDetails` event for one of our orders. */
   onExecution(orderId: number, execution: Omit<Execution, 'commission'>): void {
     const entry = this.byId.get(orderId);
-    if (!entry || !execution.execId || this.byExecId.has(execution.execId)) return;
+    if (!execution.execId || this.byExecId.has(execution.execId)) return;
     if (!(Number.isFinite(execution.shares) && execution.shares > 0 && Number.isFinite(execution.price))) return;
+    if (!entry) {
+      const kept = this.unclaimed.get(orderId) ?? [];
+      if (!kept.some((k) => k.execId === execution.execId)) kept.push(execution);
+      this.unclaimed.set(orderId, kept);
+      if (this.unclaimed.size > EARLY_COMMISSIONS_KEPT)
+        this.unclaimed.delete(this.unclaimed.keys().next().value as number);
+      return;
+    }
     const early = this.earlyCommissions.get(execution.execId);
     this.earlyCommissions.delete(execution.execId);
     const e: Execution = { ...execution, commission: early };
@@ -343,6 +356,8 @@ export class OrderRegistry {
       };
       this.register(entry);
     }
+    const unclaimed = this.unclaimed.get(orderId);
+    this.unclaimed.delete(orderId);
     entry.confirmed = true;
     // openOrder's OrderState has no filled quantity: a Filled there says only that the order is at IB (working
     // until the orderStatus with the figures, which follows, brings the fill).
@@ -354,6 +369,8 @@ export class OrderRegistry {
         entry.avgFillPrice ?? 0,
         undefined,
       );
+    // Executions that came before the order was adopted (its status, applied after, finds them).
+    for (const e of unclaimed ?? []) this.onExecution(orderId, e);
   }
 
   /** An error TWS sent for an order: a rejection or a cancel changes it (`message` already masked). */

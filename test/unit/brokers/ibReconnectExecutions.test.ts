@@ -82,4 +82,29 @@ describe('IbBroker: fills made while disconnected come from reqExecutions, with 
     assert.equal(updates.filter((u) => u.order.order_id === before.order_id && u.fill !== undefined).length, 1);
     assert.equal(fake.requestCount('REQ_EXECUTIONS'), 2, 'asked on each connect');
   });
+
+  it('after a restart (a new adapter, same clientId): an order of ours filled while away is adopted with IB’s fill and commission', async () => {
+    const resting = await broker.submitOrder(order('ib-away-3', 100));
+    assert.equal(resting.status.status, 'submitted');
+    fake.dropConnections();
+    await broker.disconnect();
+    fake.setQuote('AAPL', 98, 99.5);
+
+    broker = new IbBroker({
+      host: fake.host,
+      port: fake.port,
+      clientId: 21,
+      timeoutMs: 1000,
+      connectTimeoutMs: 1000,
+      commissionWaitMs: 60_000,
+      onError: () => undefined,
+    });
+    await broker.connect();
+    const adopted = await broker.getOrderByClientId('ib-away-3');
+    assert.equal(adopted?.status.status, 'filled');
+    assert.equal(adopted.fills.length, 1);
+    assert.match(adopted.fills[0]!.fill_id, /^0000e0d5\./);
+    assert.equal(adopted.fills[0]!.commission, fakeTwsCommission(1000));
+    assert.equal(adopted.commission, fakeTwsCommission(1000));
+  });
 });
