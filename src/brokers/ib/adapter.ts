@@ -230,16 +230,17 @@ export class IbBroker implements BrokerApi {
       throw e;
     }
     this.connected = true;
-    try {
-      await this.recoverExecutions();
-    } catch (e) {
-      this.onError('IB: reading the executions made while away failed', e);
-    }
+    // Sent first and answered first (TWS answers one socket's requests in order): the executions are in the
+    // registry before the open orders' statuses would make fills up for them.
+    const executions = this.recoverExecutions().catch((e: unknown) =>
+      this.onError('IB: reading the executions made while away failed', e),
+    );
     try {
       await this.reconcile();
     } catch (e) {
       this.onError('IB: reconciling open orders after connect failed', e);
     }
+    await executions;
   }
 
   async disconnect(): Promise<void> {
@@ -629,7 +630,8 @@ export class IbBroker implements BrokerApi {
 
   /**
    * Asks TWS for this client's executions (since the last session was lost, less a minute for reports in flight
-   * then; the whole day on a first connect) and waits for `execDetailsEnd`: the `execDetails` and
+   * then; the whole day on a first connect) and waits for `execDetailsEnd` (or the end of the open orders asked
+   * right after): the `execDetails` and
    * `commissionReport` events they bring go through the registry like live ones (an execId already known is
    * ignored), so a fill made while away carries IB's execution id, price and commission.
    */
@@ -639,19 +641,23 @@ export class IbBroker implements BrokerApi {
     const reqId = this.nextReqId++;
     const filter: IbLib.ExecutionFilter = { clientId: String(this.clientId) };
     if (this.lostAt !== undefined) filter.time = executionFilterTime(this.lostAt - 60_000);
-    await this.request<void>(ib, 'reqExecutions', this.timeoutMs, (done, fail) => {
+    const ended = await this.request<boolean>(ib, 'reqExecutions', this.timeoutMs, (done, fail) => {
       const onEnd = (id: number) => {
-        if (id === reqId) done();
+        if (id === reqId) done(true);
       };
       ib.on(E.execDetailsEnd, onEnd);
+      // The open orders asked after it are answered: a TWS that has not answered this will not (it does not
+      // implement it), and waiting longer would only slow the connect.
+      const offOpenEnd = this.on('openOrderEnd', () => done(false));
       const offErr = this.requestErrors(reqId, fail);
       ib.reqExecutions(reqId, filter);
       return () => {
         ib.off(E.execDetailsEnd, onEnd);
+        offOpenEnd();
         offErr();
       };
     });
-    this.lostAt = undefined;
+    if (ended) this.lostAt = undefined;
   }
 
   // --- account and market data ---

@@ -82,6 +82,8 @@ export interface FakeTwsOptions {
   executions?: boolean;
   /** Send a COMMISSION_REPORT after each EXECUTION_DATA (default true). */
   commissionReports?: boolean;
+  /** Answer REQ_EXECUTIONS (default true); false: ignore it, as a TWS without it would. */
+  executionRequests?: boolean;
   /** The commission of an execution of `shares` (default `fakeTwsCommission`, IB's fixed US-stock rate). */
   commission?: (shares: number) => number;
 }
@@ -609,6 +611,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         s.send([9, 1, nextId++]);
         return;
       case 7: {
+        if (options.executionRequests === false) return;
         const reqId = Number(f[2]);
         const client = f[3] === undefined || f[3] === '' ? undefined : Number(f[3]);
         const since = filterTime(f[5]);

@@ -107,4 +107,21 @@ describe('IbBroker: fills made while disconnected come from reqExecutions, with 
     assert.equal(adopted.fills[0]!.commission, fakeTwsCommission(1000));
     assert.equal(adopted.commission, fakeTwsCommission(1000));
   });
+
+  it('a TWS that never answers REQ_EXECUTIONS does not hold connect() up (the open orders asked after it end the wait)', async function () {
+    this.timeout(3000);
+    await broker.disconnect();
+    await fake.close();
+    fake = await startFakeTws({ executionRequests: false });
+    broker = new IbBroker({
+      host: fake.host,
+      port: fake.port,
+      clientId: 22,
+      timeoutMs: 30_000,
+      onError: () => undefined,
+    });
+    await broker.connect();
+    assert.equal(broker.isConnected(), true);
+    assert.equal(fake.requestCount('REQ_EXECUTIONS'), 1);
+  });
 });
