@@ -52,7 +52,7 @@
  *   `reqAllOpenOrders`; `reqCompletedOrders` is not used.
  * - Fills made while we were away: TWS pushes executions only to a connected client, and `reqAllOpenOrders`
  *   tells an order's cumulative status, not its executions or commissions. So every `connect()` first asks
- *   `reqExecutions` (filter: this clientId and, after an earlier session, the time it was lost less a minute)
+ *   `reqExecutions` (filter: this clientId and, once TWS reported one, the time of its latest execution)
  *   and applies those executions with their commission reports before reconciling (TWS API "Executions and
  *   Commissions"). An execution already seen (same execId) or a quantity already counted is not counted again.
  */
@@ -158,8 +158,11 @@ export class IbBroker implements BrokerApi {
   private nextReqId = REQ_ID_BASE;
   private idChain: Promise<unknown> = Promise.resolve();
   private reconciling: Promise<void> | undefined;
-  /** When the last session was lost (clock time): executions since then are asked for on reconnect. */
-  private lostAt: number | undefined;
+  /**
+   * The time of the latest execution TWS reported (Execution.time, TWS's own clock): on reconnect, executions
+   * from then on are asked for. TWS's clock, not ours: the filter is compared with TWS's execution times.
+   */
+  private lastExecutionTime: string | undefined;
   /** Internal notifications: 'status' (orderId), 'bad' (orderId, why), 'ibError' (id, code, message), 'openOrderEnd'. */
   private readonly events = new EventEmitter();
   private readonly listeners = new OrderUpdateListeners((e) => this.onError('IB: an order update listener threw', e));
@@ -256,7 +259,6 @@ export class IbBroker implements BrokerApi {
     this.orders.flush();
     const ib = this.ib;
     this.ib = undefined;
-    if (this.connected) this.lostAt ??= this.clock.now();
     this.connected = false;
     if (!ib) return;
     ib.removeAllListeners();
@@ -290,10 +292,7 @@ export class IbBroker implements BrokerApi {
     ib.on(
       E.disconnected,
       guard('disconnected', () => {
-        if (this.ib === ib && this.connected) {
-          this.connected = false;
-          this.lostAt ??= this.clock.now();
-        }
+        if (this.ib === ib) this.connected = false;
       }),
     );
     ib.on(
@@ -337,6 +336,8 @@ export class IbBroker implements BrokerApi {
     ib.on(
       E.execDetails,
       guard('execDetails', (_reqId: number, _contract: IbLib.Contract, execution: IbLib.Execution) => {
+        if (typeof execution.time === 'string' && /^\d{8}[ -]/.test(execution.time))
+          this.lastExecutionTime = execution.time.trim().replace(/\s+/g, ' ');
         if (execution.orderId === undefined || execution.execId === undefined) return;
         this.orders.onExecution(execution.orderId, {
           execId: execution.execId,
@@ -629,8 +630,8 @@ export class IbBroker implements BrokerApi {
   }
 
   /**
-   * Asks TWS for this client's executions (since the last session was lost, less a minute for reports in flight
-   * then; the whole day on a first connect) and waits for `execDetailsEnd` (or the end of the open orders asked
+   * Asks TWS for this client's executions (from the time of the latest execution TWS reported, in TWS's clock;
+   * the whole day before any) and waits for `execDetailsEnd` (or the end of the open orders asked
    * right after): the `execDetails` and
    * `commissionReport` events they bring go through the registry like live ones (an execId already known is
    * ignored), so a fill made while away carries IB's execution id, price and commission.
@@ -640,15 +641,15 @@ export class IbBroker implements BrokerApi {
     const E = (this.lib as Lib).EventName;
     const reqId = this.nextReqId++;
     const filter: IbLib.ExecutionFilter = { clientId: String(this.clientId) };
-    if (this.lostAt !== undefined) filter.time = executionFilterTime(this.lostAt - 60_000);
-    const ended = await this.request<boolean>(ib, 'reqExecutions', this.timeoutMs, (done, fail) => {
+    if (this.lastExecutionTime !== undefined) filter.time = this.lastExecutionTime;
+    await this.request<void>(ib, 'reqExecutions', this.timeoutMs, (done, fail) => {
       const onEnd = (id: number) => {
-        if (id === reqId) done(true);
+        if (id === reqId) done();
       };
       ib.on(E.execDetailsEnd, onEnd);
       // The open orders asked after it are answered: a TWS that has not answered this will not (it does not
       // implement it), and waiting longer would only slow the connect.
-      const offOpenEnd = this.on('openOrderEnd', () => done(false));
+      const offOpenEnd = this.on('openOrderEnd', () => done());
       const offErr = this.requestErrors(reqId, fail);
       ib.reqExecutions(reqId, filter);
       return () => {
@@ -657,7 +658,6 @@ export class IbBroker implements BrokerApi {
         offErr();
       };
     });
-    if (ended) this.lostAt = undefined;
   }
 
   // --- account and market data ---
@@ -737,11 +737,4 @@ export class IbBroker implements BrokerApi {
   async getInstrument(symbol: string): Promise<InstrumentRules> {
     return instrumentRulesFor(symbol);
   }
-}
-
-/** ExecutionFilter.time: "yyyymmdd-hh:mm:ss" in UTC (the format `@stoqey/ib`'s encoder names for TWS). */
-function executionFilterTime(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
 }

@@ -152,6 +152,8 @@ export interface FakeTws extends FakeVenue {
    * was set to DAY based on order preset") before PreSubmitted, partial fills, ApiCancelled, Inactive.
    */
   scriptNextOrder(steps: FakeTwsStep[]): void;
+  /** The ExecutionFilter of each REQ_EXECUTIONS: clientId, acctCode, time, symbol, secType, exchange, side. */
+  executionFilters(): ReadonlyArray<ReadonlyArray<string>>;
   /** Closes every client connection (as TWS does when it restarts), keeping orders and positions. */
   dropConnections(): void;
 }
@@ -305,6 +307,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     executionLog.push(logged);
     return frames;
   };
+  const executionFilters: string[][] = [];
   /** ExecutionFilter.time "yyyymmdd-hh:mm:ss" (or with a space), read as UTC; undefined when absent or unreadable. */
   const filterTime = (t: string | undefined): number | undefined => {
     const m = /^(\d{4})(\d{2})(\d{2})[- ](\d{2}):(\d{2}):(\d{2})/.exec(t ?? '');
@@ -611,6 +614,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         s.send([9, 1, nextId++]);
         return;
       case 7: {
+        executionFilters.push(f.slice(3, 10));
         if (options.executionRequests === false) return;
         const reqId = Number(f[2]);
         const client = f[3] === undefined || f[3] === '' ? undefined : Number(f[3]);
@@ -764,6 +768,9 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     orders: () => [...orders.values()],
     scriptNextOrder(steps: FakeTwsStep[]) {
       scripts.push(steps);
+    },
+    executionFilters() {
+      return executionFilters;
     },
     dropConnections() {
       for (const s of sessions) s.socket.destroy();

@@ -81,6 +81,10 @@ describe('IbBroker: fills made while disconnected come from reqExecutions, with 
     assert.equal(earlier.fills.length, 1, 'the execution seen before the outage is not counted twice');
     assert.equal(updates.filter((u) => u.order.order_id === before.order_id && u.fill !== undefined).length, 1);
     assert.equal(fake.requestCount('REQ_EXECUTIONS'), 2, 'asked on each connect');
+    const [first, second] = fake.executionFilters();
+    assert.equal(first?.[0], '21', 'this clientId');
+    assert.equal(first?.[2], '', 'the whole day before any execution was seen');
+    assert.match(second?.[2] ?? '', /^\d{8} \d{2}:\d{2}:\d{2}/, 'from the latest execution TWS reported');
   });
 
   it('after a restart (a new adapter, same clientId): an order of ours filled while away is adopted with IB’s fill and commission', async () => {
