@@ -16,6 +16,8 @@
  *
  * On purpose:
  * - A fill whose `fill_id` was already applied is ignored (venues and reconnects repeat them).
+ * - A fill at a price of zero or below (or not a number) is refused (INVALID_FILL), as is one past the
+ *   order's quantity (OVERFILL): the venue is wrong, and the engine says so rather than count it.
  * - A fill that arrives after the venue said CANCELLED or EXPIRED (messages crossing) is applied:
  *   the money moved. The order keeps its final state for the remainder, or becomes FILLED if the
  *   fill completes it.
@@ -122,7 +124,7 @@ export interface OrderRecord {
   readonly updatedAt: number;
 }
 
-export type TransitionErrorCode = 'ILLEGAL_TRANSITION' | 'OVERFILL' | 'FILL_MISMATCH';
+export type TransitionErrorCode = 'ILLEGAL_TRANSITION' | 'OVERFILL' | 'FILL_MISMATCH' | 'INVALID_FILL';
 
 export class OrderTransitionError extends Error {
   override readonly name = 'OrderTransitionError';
@@ -333,6 +335,15 @@ function applyFill(order: OrderRecord, fill: Fill, at: number): Applied {
       order.state,
       'Fill',
       `fill ${fill.fill_id} (${fill.side} ${fill.symbol}, client id ${fill.client_order_id}) does not belong to order ${order.clientOrderId} (${order.request.side} ${order.request.symbol})`,
+    );
+  }
+  if (!(Number.isFinite(fill.price) && fill.price > 0)) {
+    // No venue trades at nothing or below it: counting it would move the position at a price that is not one.
+    throw new OrderTransitionError(
+      'INVALID_FILL',
+      order.state,
+      'Fill',
+      `fill ${fill.fill_id} of ${fill.quantity} for order ${order.clientOrderId} has price ${fill.price}; a fill's price must be above zero`,
     );
   }
   const qty = toMoney(fill.quantity);

@@ -71,7 +71,13 @@ export class VenueEvents {
         // The fill in the event is the only fill a stream update brings (every venue emits each fill in its own
         // update: broker.ts's OrderUpdate contract); deriving fills from snapshots is left to replies and look-ups.
         const fills: readonly Fill[] =
-          update.fill === undefined || knownFill(record, update.fill.fill_id) ? [] : [update.fill];
+          update.fill === undefined || knownFill(record, update.fill.fill_id)
+            ? []
+            : countsByCumulative(record) && hasCumulative(update.order)
+              ? // Fills already derived from cumulative figures cannot be matched by id: only what the update adds
+                // to the cumulative quantity is new.
+                fillsOf(record, update.order)
+              : [update.fill];
         this.applyStatus(record.clientOrderId, update.order, fills);
       }
     } catch (e) {
@@ -250,14 +256,50 @@ function knownFill(record: OrderRecord, fillId: string): boolean {
   return false;
 }
 
-/** Fills in a venue's view of an order that the record does not have yet; derived from cumulative figures when it lists none. */
+/**
+ * Whether the record holds a fill derived from cumulative figures (its id `<venue order id>:<cumulative quantity
+ * after it>`, as `fillsOf` and the order tracker make them): the venue's own ids for the same fills then cannot
+ * be matched against it, and what is new is only what the venue's cumulative quantity adds.
+ */
+export function countsByCumulative(record: OrderRecord): boolean {
+  let cumulative = 0n;
+  for (const f of record.fills) {
+    cumulative += toMoney(f.quantity);
+    const prefix = `${f.order_id}:`;
+    if (!f.fill_id.startsWith(prefix)) continue;
+    const rest = Number(f.fill_id.slice(prefix.length));
+    if (Number.isFinite(rest) && toMoney(rest) === cumulative) return true;
+  }
+  return false;
+}
+
+const hasCumulative = (r: OrderResponse): boolean =>
+  r.fills.length > 0 || (r.filled_quantity !== null && r.filled_price !== null);
+
+/**
+ * Fills in a venue's view of an order that the record does not have yet: the listed ones it does not know by id,
+ * or, when it lists none (or the record counts by cumulative figures), what its cumulative figures add.
+ */
 export function fillsOf(record: OrderRecord, response: OrderResponse): Fill[] {
-  if (response.fills.length > 0) return response.fills.filter((f) => !knownFill(record, f.fill_id));
-  if (response.filled_quantity === null || response.filled_price === null) return [];
-  const cum = toMoney(response.filled_quantity);
+  const listed = response.fills;
+  if (listed.length > 0) {
+    const unknown = listed.filter((f) => !knownFill(record, f.fill_id));
+    if (unknown.length === 0 || !countsByCumulative(record)) return unknown;
+  }
+  let cum = 0n;
+  let totalNotional = 0n;
+  if (response.filled_quantity !== null && response.filled_price !== null) {
+    cum = toMoney(response.filled_quantity);
+    totalNotional = cum * toMoney(response.filled_price);
+  } else {
+    for (const f of listed) {
+      const q = toMoney(f.quantity);
+      cum += q;
+      totalNotional += q * toMoney(f.price);
+    }
+  }
   if (cum <= record.filledUnits) return [];
   const qty = cum - record.filledUnits;
-  const totalNotional = cum * toMoney(response.filled_price);
   const price = fromMoney((totalNotional - record.notionalUnits + qty / 2n) / qty);
   return [
     {

@@ -1,0 +1,215 @@
+/**
+ * The engine against a scripted venue that says surprising but legal things (a fill twice, a fill before
+ * the submit's reply, a snapshot without fill ids and then the venue's own ids, a price of zero, the same
+ * venue order id at two venues). Quotes, instruments and the account come from a real paper venue; what
+ * the venue says of orders is the script's. Invariants: no fill counted twice, the position is the sum of
+ * the fills counted, each order sent once, a venue in the wrong leaves a TransitionRefused record.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { delegatingBroker, type BrokerApi, type OrderUpdate } from '../../../src/brokers/broker';
+import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import { TestClock } from '../../../src/common/clock';
+import { AuditLog, tailAudit, type AuditRecord } from '../../../src/execution/audit/auditLog';
+import { ExecutionEngine } from '../../../src/execution/engine';
+import type { EngineEvent } from '../../../src/execution/events';
+import type { Fill, OrderResponse, OrderStatus, PlacedOrderRequest } from '../../../src/orders/model';
+import { FixedQuotes, limit, order } from '../paper/helpers';
+import { LOOSE } from './engineHelpers';
+
+/** A venue whose answers about orders are the test's. */
+class ScriptedVenue {
+  readonly sent: PlacedOrderRequest[] = [];
+  readonly lookups = new Map<string, OrderResponse>();
+  private readonly listeners: Array<(u: OrderUpdate) => void> = [];
+  /** What a submit answers; by default "new" with venue id `V-<client id>`. */
+  reply: (o: PlacedOrderRequest) => Promise<OrderResponse> = (o) => Promise.resolve(view(o, { status: 'submitted' }));
+  readonly api: BrokerApi;
+
+  constructor(paper: PaperBroker, id: string) {
+    this.api = {
+      ...delegatingBroker(paper, { id }),
+      submitOrder: (o) => {
+        this.sent.push(o);
+        return this.reply(o);
+      },
+      getOrderByClientId: (cid) => Promise.resolve(this.lookups.get(cid)),
+      listOpenOrders: () => Promise.resolve([]),
+      getPositions: () => Promise.resolve([]),
+      onOrderUpdate: (l) => {
+        this.listeners.push(l);
+        return { dispose: () => this.listeners.splice(this.listeners.indexOf(l), 1) };
+      },
+    };
+  }
+
+  emit(update: OrderUpdate): void {
+    for (const l of [...this.listeners]) l(update);
+  }
+}
+
+function view(
+  o: PlacedOrderRequest,
+  status: OrderStatus,
+  extra: Partial<Pick<OrderResponse, 'filled_quantity' | 'filled_price' | 'fills' | 'order_id'>> = {},
+): OrderResponse {
+  return {
+    order_id: extra.order_id ?? `V-${o.client_order_id}`,
+    client_order_id: o.client_order_id,
+    symbol: o.symbol,
+    side: o.side,
+    order_type: o.order_type,
+    time_in_force: o.time_in_force,
+    quantity: o.quantity,
+    status,
+    filled_price: extra.filled_price ?? null,
+    filled_quantity: extra.filled_quantity ?? null,
+    commission: null,
+    timestamp: 1,
+    created_at: 1,
+    fills: extra.fills ?? [],
+  };
+}
+
+function fill(o: PlacedOrderRequest, id: string, quantity: number, price = 100, orderId?: string): Fill {
+  return {
+    fill_id: id,
+    order_id: orderId ?? `V-${o.client_order_id}`,
+    client_order_id: o.client_order_id,
+    symbol: o.symbol,
+    side: o.side,
+    price,
+    quantity,
+    commission: 0,
+    liquidity: 'maker',
+    timestamp: 1,
+  };
+}
+
+describe('ExecutionEngine against a venue saying surprising things', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let paper: PaperBroker;
+  let venue: ScriptedVenue;
+  let other: ScriptedVenue;
+  let engine: ExecutionEngine;
+  let audit: AuditLog;
+  let events: EngineEvent[];
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sptrader-surprise-'));
+    const clock = new TestClock();
+    paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    venue = new ScriptedVenue(paper, 'a');
+    other = new ScriptedVenue(paper, 'b');
+    audit = (await AuditLog.open(join(dir, 'audit'), { clock })).log;
+    engine = new ExecutionEngine({
+      clock,
+      brokers: { a: venue.api, b: other.api },
+      audit,
+      limits: LOOSE,
+      tradingStateFile: join(dir, 'trading-state.json'),
+      reconcileAttempts: 2,
+      reconcileDelayMs: 2,
+    });
+    events = [];
+    engine.subscribe((e) => events.push(e));
+    await engine.connect('a');
+    await engine.connect('b');
+  });
+  afterEach(async () => {
+    await engine.close();
+    await audit.close();
+    await paper.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const records = async (): Promise<AuditRecord[]> => {
+    await audit.flush();
+    return tailAudit(join(dir, 'audit'), Number.MAX_SAFE_INTEGER);
+  };
+  const fillsOf = (id: string): EngineEvent[] =>
+    events.filter((e) => (e.type === 'OrderFilled' || e.type === 'OrderPartiallyFilled') && e.clientOrderId === id);
+  const refused = (id: string): EngineEvent[] =>
+    events.filter((e) => e.type === 'TransitionRefused' && e.clientOrderId === id);
+
+  it('counts a fill the stream repeats, and a submit reply lists again, once', async () => {
+    const o = order('buy', 10, limit(100));
+    venue.reply = (req) => {
+      const f = fill(req, 'F1', 4);
+      venue.emit({ order: view(req, { status: 'partially_filled', filled_qty: 4 }), fill: f });
+      venue.emit({ order: view(req, { status: 'partially_filled', filled_qty: 4 }), fill: f });
+      return Promise.resolve(
+        view(req, { status: 'partially_filled', filled_qty: 4 }, { filled_quantity: 4, filled_price: 100, fills: [f] }),
+      );
+    };
+    const result = await engine.submitOrder(o, 'a');
+    assert.equal(result.order.state, 'PARTIALLY_FILLED');
+    assert.equal(engine.getOrder(o.client_order_id)?.fills.length, 1);
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 4 });
+    assert.equal(fillsOf(o.client_order_id).length, 1);
+    assert.equal(venue.sent.length, 1);
+  });
+
+  it('refuses a fill at a price of zero or below, with a TransitionRefused record, and counts nothing', async () => {
+    const o = order('buy', 10, limit(100));
+    await engine.submitOrder(o, 'a');
+    venue.emit({ order: view(o, { status: 'partially_filled', filled_qty: 4 }), fill: fill(o, 'F0', 4, 0) });
+    venue.emit({ order: view(o, { status: 'partially_filled', filled_qty: 4 }), fill: fill(o, 'F-', 4, -1) });
+    assert.equal(engine.getOrder(o.client_order_id)?.state, 'ACCEPTED');
+    assert.equal(engine.getOrder(o.client_order_id)?.filledUnits, 0n);
+    assert.deepEqual(engine.positionsOf('a'), {});
+    const codes = refused(o.client_order_id).map((e) => (e.type === 'TransitionRefused' ? e.code : ''));
+    assert.deepEqual(codes, ['INVALID_FILL', 'INVALID_FILL']);
+    const logged = (await records()).filter((r) => r.type === 'TransitionRefused');
+    assert.equal(logged.length, 2);
+  });
+
+  it('does not count again, by the stream, a fill first known from a reply that gave only cumulative figures', async () => {
+    const o = order('buy', 10, limit(100));
+    // The reply says 4 filled at 100 and lists no fill; the stream then brings that very fill under its own id.
+    venue.reply = (req) =>
+      Promise.resolve(
+        view(req, { status: 'partially_filled', filled_qty: 4 }, { filled_quantity: 4, filled_price: 100 }),
+      );
+    await engine.submitOrder(o, 'a');
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 4 });
+    venue.emit({
+      order: view(o, { status: 'partially_filled', filled_qty: 4 }, { filled_quantity: 4, filled_price: 100 }),
+      fill: fill(o, 'T-1', 4),
+    });
+    assert.equal(engine.getOrder(o.client_order_id)?.filledUnits, 40_000_000_000n);
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 4 });
+    // The next fill, beyond what was known, is counted: by what it adds to the cumulative figure.
+    venue.emit({
+      order: view(o, { status: 'filled' }, { filled_quantity: 10, filled_price: 100 }),
+      fill: fill(o, 'T-2', 6),
+    });
+    assert.equal(engine.getOrder(o.client_order_id)?.state, 'FILLED');
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 10 });
+    assert.deepEqual(refused(o.client_order_id), []);
+  });
+
+  it('does not count again a fill first known from cumulative figures when a look-up then lists it by id', async () => {
+    const o = order('buy', 10, limit(100));
+    venue.reply = (req) =>
+      Promise.resolve(
+        view(req, { status: 'partially_filled', filled_qty: 4 }, { filled_quantity: 4, filled_price: 100 }),
+      );
+    await engine.submitOrder(o, 'a');
+    venue.lookups.set(
+      o.client_order_id,
+      view(
+        o,
+        { status: 'partially_filled', filled_qty: 7 },
+        { filled_quantity: 7, filled_price: 100, fills: [fill(o, 'T-1', 4), fill(o, 'T-2', 3)] },
+      ),
+    );
+    const after = await engine.reconcileOrder(o.client_order_id);
+    assert.equal(after?.filledUnits, 70_000_000_000n);
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 7 });
+    assert.deepEqual(refused(o.client_order_id), []);
+  });
+});
