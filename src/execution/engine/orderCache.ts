@@ -26,6 +26,7 @@ export class OrderCache {
   private finished: string[] = [];
   private finishedHead = 0;
   private readonly finishedSet = new Set<string>();
+  /** Client order ids by venue and the venue's order id (`venueKey`). */
   private readonly byVenueId = new Map<string, string>();
   /** Signed positions per venue and symbol, in 10^-10 units: the venue's at reconcile plus every fill since. */
   private readonly positions = new Map<string, Map<string, bigint>>();
@@ -77,7 +78,7 @@ export class OrderCache {
     this.working.add(o.clientOrderId);
     // Sent before the restart: the venue's buying power already holds them.
     this.exposure.add(o, 0);
-    if (o.venueOrderId) this.byVenueId.set(o.venueOrderId, o.clientOrderId);
+    if (o.venueOrderId) this.byVenueId.set(venueKey(o.venue, o.venueOrderId), o.clientOrderId);
   }
 
   /** A new order accepted for sending: from here it counts as working for every later check. */
@@ -132,19 +133,20 @@ export class OrderCache {
       const o = this.orders.get(old);
       if (o && isFinalState(o.state)) {
         this.orders.delete(old);
-        if (o.venueOrderId) this.byVenueId.delete(o.venueOrderId);
+        if (o.venueOrderId) this.byVenueId.delete(venueKey(o.venue, o.venueOrderId));
       }
     }
   }
 
   // --- venue ids ---
 
-  byVenueOrderId(venueOrderId: string): string | undefined {
-    return this.byVenueId.get(venueOrderId);
+  /** Our client order id of a venue's order id, at that venue (two venues may use the same ids). */
+  byVenueOrderId(venue: string, venueOrderId: string): string | undefined {
+    return this.byVenueId.get(venueKey(venue, venueOrderId));
   }
 
-  linkVenueId(venueOrderId: string, clientOrderId: string): void {
-    this.byVenueId.set(venueOrderId, clientOrderId);
+  linkVenueId(venue: string, venueOrderId: string, clientOrderId: string): void {
+    if (venueOrderId !== '') this.byVenueId.set(venueKey(venue, venueOrderId), clientOrderId);
   }
 
   // --- positions and fills ---
@@ -244,3 +246,5 @@ export class OrderCache {
     this.timers.clear();
   }
 }
+
+const venueKey = (venue: string, venueOrderId: string): string => `${venue}\u0000${venueOrderId}`;

@@ -118,7 +118,7 @@ export class VenueEvents {
 
   /** The cached order a venue's view is about, or undefined (then it is noted as external, or forgotten when final). */
   private resolve(venue: string, response: OrderResponse): OrderRecord | undefined {
-    const clientOrderId = response.client_order_id || this.cache.byVenueOrderId(response.order_id);
+    const clientOrderId = response.client_order_id || this.cache.byVenueOrderId(venue, response.order_id);
     const record = clientOrderId === undefined ? undefined : this.cache.get(clientOrderId);
     if (!record || record.venue !== venue) {
       if (isFinalStatus(response.status)) this.cache.removeExternal(venue, response.order_id);
@@ -126,7 +126,7 @@ export class VenueEvents {
         this.log.record('ExternalOrderFound', { at: this.clock.now(), venue, order: response });
       return undefined;
     }
-    this.cache.linkVenueId(response.order_id, record.clientOrderId);
+    this.cache.linkVenueId(venue, response.order_id, record.clientOrderId);
     return record;
   }
 

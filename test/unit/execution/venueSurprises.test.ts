@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BrokerError } from '../../../src/brokers/errors';
 import { delegatingBroker, type BrokerApi, type OrderUpdate } from '../../../src/brokers/broker';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { TestClock } from '../../../src/common/clock';
@@ -211,5 +212,73 @@ describe('ExecutionEngine against a venue saying surprising things', function ()
     assert.equal(after?.filledUnits, 70_000_000_000n);
     assert.deepEqual(engine.positionsOf('a'), { AAPL: 7 });
     assert.deepEqual(refused(o.client_order_id), []);
+  });
+  it('keeps a fill that came before the submit reply when the reply then says "new"', async () => {
+    const o = order('buy', 10, limit(100));
+    venue.reply = (req) => {
+      venue.emit({
+        order: view(req, { status: 'filled' }, { filled_quantity: 10, filled_price: 100 }),
+        fill: fill(req, 'F1', 10),
+      });
+      return Promise.resolve(view(req, { status: 'submitted' }));
+    };
+    const result = await engine.submitOrder(o, 'a');
+    assert.equal(result.order.state, 'FILLED');
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 10 });
+    // Snapshots going backwards (partially filled, then new) change nothing.
+    venue.lookups.set(
+      o.client_order_id,
+      view(o, { status: 'partially_filled', filled_qty: 4 }, { filled_quantity: 4, filled_price: 100 }),
+    );
+    await engine.reconcileOrder(o.client_order_id);
+    venue.lookups.set(o.client_order_id, view(o, { status: 'submitted' }));
+    await engine.reconcileOrder(o.client_order_id);
+    assert.equal(engine.getOrder(o.client_order_id)?.state, 'FILLED');
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 10 });
+    assert.equal(fillsOf(o.client_order_id).length, 1);
+  });
+
+  it("takes an update from another venue naming one of its orders as that venue's external order", async () => {
+    const o = order('buy', 10, limit(100));
+    await engine.submitOrder(o, 'a');
+    other.emit({
+      order: view(o, { status: 'partially_filled', filled_qty: 4 }, { order_id: 'B-9' }),
+      fill: fill(o, 'FB', 4, 100, 'B-9'),
+    });
+    assert.equal(engine.getOrder(o.client_order_id)?.state, 'ACCEPTED');
+    assert.deepEqual(engine.positionsOf('a'), {});
+    assert.deepEqual(
+      engine.externalOrders().map((x) => [x.venue, x.order.order_id]),
+      [['b', 'B-9']],
+    );
+  });
+
+  it('tells apart two venues that use the same order id when an update names only that id', async () => {
+    const atA = order('buy', 10, limit(100));
+    const atB = order('buy', 10, limit(100));
+    venue.reply = (req) => Promise.resolve(view(req, { status: 'submitted' }, { order_id: 'X-1' }));
+    other.reply = (req) => Promise.resolve(view(req, { status: 'submitted' }, { order_id: 'X-1' }));
+    await engine.submitOrder(atA, 'a');
+    await engine.submitOrder(atB, 'b');
+    venue.emit({ order: { ...view(atA, { status: 'cancelled' }, { order_id: 'X-1' }), client_order_id: '' } });
+    assert.equal(engine.getOrder(atA.client_order_id)?.state, 'CANCELLED');
+    assert.equal(engine.getOrder(atB.client_order_id)?.state, 'ACCEPTED');
+  });
+
+  it('looks up a submit whose reply was lost after the venue took it, and never sends it again', async () => {
+    const o = order('buy', 10, limit(100));
+    venue.reply = (req) => {
+      venue.lookups.set(
+        req.client_order_id,
+        view(req, { status: 'partially_filled', filled_qty: 4 }, { fills: [fill(req, 'F1', 4)] }),
+      );
+      return Promise.reject(new BrokerError('TIMEOUT', 'no answer in 10 s', { outcomeUnknown: true }));
+    };
+    const result = await engine.submitOrder(o, 'a');
+    assert.equal(result.order.state, 'UNCONFIRMED');
+    const found = await engine.reconcileOrder(o.client_order_id);
+    assert.equal(found?.state, 'PARTIALLY_FILLED');
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 4 });
+    assert.equal(venue.sent.length, 1);
   });
 });
