@@ -18,6 +18,8 @@ import { ExecutionEngine } from '../../../src/execution/engine';
 import type { EngineEvent } from '../../../src/execution/events';
 import type { Fill, OrderResponse, OrderStatus, PlacedOrderRequest } from '../../../src/orders/model';
 import { FixedQuotes, limit, order } from '../paper/helpers';
+import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
+import { openTradingSession, type TradingSession } from '../../../src/usecases/session';
 import { LOOSE } from './engineHelpers';
 
 /** A venue whose answers about orders are the test's. */
@@ -26,6 +28,8 @@ class ScriptedVenue {
   readonly lookups = new Map<string, OrderResponse>();
   private readonly listeners: Array<(u: OrderUpdate) => void> = [];
   /** What a submit answers; by default "new" with venue id `V-<client id>`. */
+  /** What a cancel does; by default nothing (the test says what the look-ups answer). */
+  cancel: (venueOrderId: string) => Promise<void> = () => Promise.resolve();
   reply: (o: PlacedOrderRequest) => Promise<OrderResponse> = (o) => Promise.resolve(view(o, { status: 'submitted' }));
   readonly api: BrokerApi;
 
@@ -37,6 +41,11 @@ class ScriptedVenue {
         return this.reply(o);
       },
       getOrderByClientId: (cid) => Promise.resolve(this.lookups.get(cid)),
+      getOrderStatus: (vid) => {
+        const found = [...this.lookups.values()].find((r) => r.order_id === vid);
+        return found ? Promise.resolve(found) : Promise.reject(new BrokerError('ORDER_NOT_FOUND', `no order ${vid}`));
+      },
+      cancelOrder: (vid) => this.cancel(vid),
       listOpenOrders: () => Promise.resolve([]),
       getPositions: () => Promise.resolve([]),
       onOrderUpdate: (l) => {
@@ -281,4 +290,141 @@ describe('ExecutionEngine against a venue saying surprising things', function ()
     assert.deepEqual(engine.positionsOf('a'), { AAPL: 4 });
     assert.equal(venue.sent.length, 1);
   });
+  it('counts a fill that raced the cancel and came after it, keeping the order cancelled', async () => {
+    const o = order('buy', 10, limit(100));
+    await engine.submitOrder(o, 'a');
+    venue.lookups.set(o.client_order_id, view(o, { status: 'cancelled' }));
+    const cancelled = await engine.cancel(o.client_order_id);
+    assert.equal(cancelled.state, 'CANCELLED');
+    venue.emit({
+      order: view(o, { status: 'cancelled' }, { filled_quantity: 4, filled_price: 100 }),
+      fill: fill(o, 'F1', 4),
+    });
+    venue.emit({
+      order: view(o, { status: 'cancelled' }, { filled_quantity: 4, filled_price: 100 }),
+      fill: fill(o, 'F1', 4),
+    });
+    const after = engine.getOrder(o.client_order_id);
+    assert.equal(after?.state, 'CANCELLED');
+    assert.equal(after?.filledUnits, 40_000_000_000n);
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 4 });
+    const logged = (await records()).filter((r) => r.data['clientOrderId'] === o.client_order_id).map((r) => r.type);
+    assert.deepEqual(logged.slice(-3), ['OrderCancelRequested', 'OrderCancelled', 'OrderPartiallyFilled']);
+  });
+
+  it('ends an order the venue filled before the cancel reached it as FILLED, its fill counted once', async () => {
+    const o = order('buy', 10, limit(100));
+    await engine.submitOrder(o, 'a');
+    const f = fill(o, 'F1', 10);
+    venue.lookups.set(
+      o.client_order_id,
+      view(o, { status: 'filled' }, { filled_quantity: 10, filled_price: 100, fills: [f] }),
+    );
+    venue.cancel = () => {
+      venue.emit({ order: view(o, { status: 'filled' }, { filled_quantity: 10, filled_price: 100 }), fill: f });
+      return Promise.reject(new BrokerError('INVALID_ORDER', 'order is already filled'));
+    };
+    const result = await engine.cancel(o.client_order_id);
+    assert.equal(result.state, 'FILLED');
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 10 });
+    assert.equal(fillsOf(o.client_order_id).length, 1);
+    assert.deepEqual(refused(o.client_order_id), []);
+  });
+
+  it("refuses a fill past the order's quantity with a TransitionRefused record, keeping the fills before it", async () => {
+    const o = order('buy', 10, limit(100));
+    await engine.submitOrder(o, 'a');
+    venue.emit({ order: view(o, { status: 'partially_filled', filled_qty: 8 }), fill: fill(o, 'F1', 8) });
+    venue.emit({ order: view(o, { status: 'filled' }), fill: fill(o, 'F2', 5) });
+    assert.equal(engine.getOrder(o.client_order_id)?.filledUnits, 80_000_000_000n);
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 8 });
+    assert.deepEqual(
+      refused(o.client_order_id).map((e) => e.type === 'TransitionRefused' && e.code),
+      ['OVERFILL'],
+    );
+    // A snapshot whose cumulative quantity goes back changes nothing.
+    venue.lookups.set(
+      o.client_order_id,
+      view(o, { status: 'partially_filled', filled_qty: 3 }, { filled_quantity: 3, filled_price: 100 }),
+    );
+    await engine.reconcileOrder(o.client_order_id);
+    assert.equal(engine.getOrder(o.client_order_id)?.filledUnits, 80_000_000_000n);
+  });
+});
+
+describe('ExecutionEngine reopened over its state folder while the venue kept filling', function () {
+  this.timeout(20_000);
+  let dir: string;
+  let clock: TestClock;
+  let paper: PaperBroker;
+  let venue: ScriptedVenue;
+  let session: TradingSession | undefined;
+  const open = async (): Promise<TradingSession> =>
+    openTradingSession({
+      stateDir: dir,
+      clock,
+      brokers: { a: venue.api },
+      settings: { limits: LOOSE, circuitBreaker: DEFAULT_CIRCUIT_BREAKER },
+    });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sptrader-surprise-restart-'));
+    clock = new TestClock();
+    paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    venue = new ScriptedVenue(paper, 'a');
+  });
+  afterEach(async () => {
+    await session?.close();
+    session = undefined;
+    await paper.disconnect();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const listed of [true, false]) {
+    it(`counts once the fills made while it was closed (look-up ${listed ? 'lists fills' : 'gives cumulative figures'})`, async () => {
+      const o = order('buy', 10, limit(100));
+      session = await open();
+      await session.engine.connect('a');
+      await session.engine.submitOrder(o, 'a');
+      const f1 = fill(o, 'F1', 4);
+      venue.emit({ order: view(o, { status: 'partially_filled', filled_qty: 4 }), fill: f1 });
+      assert.deepEqual(session.engine.positionsOf('a'), { AAPL: 4 });
+      await session.close();
+      session = undefined;
+
+      // Meanwhile: 3 more at 101, then the rest cancelled.
+      venue.lookups.set(
+        o.client_order_id,
+        view(
+          o,
+          { status: 'cancelled' },
+          listed
+            ? { filled_quantity: 7, filled_price: 100.3, fills: [f1, fill(o, 'F2', 3, 101)] }
+            : { filled_quantity: 7, filled_price: 100.3 },
+        ),
+      );
+      session = await open();
+      const events: EngineEvent[] = [];
+      session.engine.subscribe((e) => events.push(e));
+      assert.equal(session.engine.getOrder(o.client_order_id)?.state, 'PARTIALLY_FILLED');
+      await session.engine.connect('a');
+      const after = session.engine.getOrder(o.client_order_id);
+      assert.equal(after?.state, 'CANCELLED');
+      assert.equal(after?.filledUnits, 70_000_000_000n);
+      assert.equal(after?.fills.length, 2);
+      assert.deepEqual(
+        events
+          .filter((e) => e.type === 'OrderPartiallyFilled')
+          .map((e) => e.type === 'OrderPartiallyFilled' && e.fill.quantity),
+        [3],
+      );
+      assert.deepEqual(
+        events.filter(
+          (e) => e.type === 'TransitionRefused' || e.type === 'VenueError' || e.type === 'ExternalOrderFound',
+        ),
+        [],
+      );
+      assert.equal(venue.sent.length, 1);
+    });
+  }
 });
