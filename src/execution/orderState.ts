@@ -337,13 +337,13 @@ function applyFill(order: OrderRecord, fill: Fill, at: number): Applied {
       `fill ${fill.fill_id} (${fill.side} ${fill.symbol}, client id ${fill.client_order_id}) does not belong to order ${order.clientOrderId} (${order.request.side} ${order.request.symbol})`,
     );
   }
-  if (!(Number.isFinite(fill.price) && fill.price > 0)) {
+  if (!(Number.isFinite(fill.price) && fill.price > 0) || !Number.isFinite(fill.quantity)) {
     // No venue trades at nothing or below it: counting it would move the position at a price that is not one.
     throw new OrderTransitionError(
       'INVALID_FILL',
       order.state,
       'Fill',
-      `fill ${fill.fill_id} of ${fill.quantity} for order ${order.clientOrderId} has price ${fill.price}; a fill's price must be above zero`,
+      `fill ${fill.fill_id} of ${fill.quantity} for order ${order.clientOrderId} has price ${fill.price}; a fill's price must be above zero and its quantity a number`,
     );
   }
   const qty = toMoney(fill.quantity);

@@ -273,8 +273,10 @@ export function countsByCumulative(record: OrderRecord): boolean {
   return false;
 }
 
+const finite = (n: number | null): n is number => n !== null && Number.isFinite(n);
+
 const hasCumulative = (r: OrderResponse): boolean =>
-  r.fills.length > 0 || (r.filled_quantity !== null && r.filled_price !== null);
+  r.fills.length > 0 || (finite(r.filled_quantity) && finite(r.filled_price));
 
 /**
  * Fills in a venue's view of an order that the record does not have yet: the listed ones it does not know by id,
@@ -288,10 +290,12 @@ export function fillsOf(record: OrderRecord, response: OrderResponse): Fill[] {
   }
   let cum = 0n;
   let totalNotional = 0n;
-  if (response.filled_quantity !== null && response.filled_price !== null) {
+  if (finite(response.filled_quantity) && finite(response.filled_price)) {
     cum = toMoney(response.filled_quantity);
     totalNotional = cum * toMoney(response.filled_price);
   } else {
+    // Cumulative figures that are not numbers are no figures (the state machine refuses such a listed fill).
+    if (!listed.every((f) => finite(f.quantity) && finite(f.price))) return [];
     for (const f of listed) {
       const q = toMoney(f.quantity);
       cum += q;

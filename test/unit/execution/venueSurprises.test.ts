@@ -350,6 +350,27 @@ describe('ExecutionEngine against a venue saying surprising things', function ()
     await engine.reconcileOrder(o.client_order_id);
     assert.equal(engine.getOrder(o.client_order_id)?.filledUnits, 80_000_000_000n);
   });
+  it('refuses a fill whose quantity or price is not a number, and still finishes the submit that brought it', async () => {
+    const o = order('buy', 10, limit(100));
+    venue.reply = (req) =>
+      Promise.resolve(
+        view(req, { status: 'partially_filled', filled_qty: 4 }, { fills: [fill(req, 'F-nan', Number.NaN)] }),
+      );
+    const result = await engine.submitOrder(o, 'a');
+    assert.equal(result.order.state, 'ACCEPTED');
+    venue.emit({ order: view(o, { status: 'partially_filled', filled_qty: 4 }), fill: fill(o, 'F-inf', 4, Infinity) });
+    // A snapshot whose cumulative figures are not numbers gives no fill; a look-up still answers.
+    venue.lookups.set(
+      o.client_order_id,
+      view(o, { status: 'partially_filled', filled_qty: 4 }, { filled_quantity: Number.NaN, filled_price: 100 }),
+    );
+    assert.equal((await engine.reconcileOrder(o.client_order_id))?.state, 'ACCEPTED');
+    assert.deepEqual(engine.positionsOf('a'), {});
+    assert.deepEqual(
+      refused(o.client_order_id).map((e) => e.type === 'TransitionRefused' && e.code),
+      ['INVALID_FILL', 'INVALID_FILL'],
+    );
+  });
 });
 
 describe('ExecutionEngine reopened over its state folder while the venue kept filling', function () {
