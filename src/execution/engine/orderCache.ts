@@ -37,6 +37,8 @@ export class OrderCache {
   readonly sentAt = new Map<string, number>();
   private readonly finalWaiters = new Map<string, Array<(o: OrderRecord) => void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Client order ids the audit log has orders under from before the engine started (the finished ones too). */
+  private readonly usedBefore = new Set<string>();
   /** Called whenever a working order changes (the working-orders file is rewritten from `workingOrders`). */
   onWorkingChange: () => void = () => undefined;
 
@@ -70,6 +72,16 @@ export class OrderCache {
 
   allOrders(): OrderRecord[] {
     return [...this.orders.values()];
+  }
+
+  /** Notes client order ids used by orders before the engine started: none is sent again. */
+  noteUsed(ids: Iterable<string>): void {
+    for (const id of ids) this.usedBefore.add(id);
+  }
+
+  /** Whether an order from before the engine started had this client order id. */
+  usedEarlier(clientOrderId: string): boolean {
+    return this.usedBefore.has(clientOrderId);
   }
 
   /** Takes an order known from before the engine started as working. */

@@ -161,6 +161,12 @@ export class PreTradeChecks {
         `client order id ${cmd.clientOrderId} was already used (order ${other.state}); a retry of a command never sends a second order`,
       );
     }
+    if (this.cache.usedEarlier(cmd.clientOrderId)) {
+      return denied(
+        'DUPLICATE_CLIENT_ORDER_ID',
+        `client order id ${cmd.clientOrderId} was already used by an order in the audit log (before this session); a retry of a command never sends a second order`,
+      );
+    }
     const broker = this.venues.get(cmd.venue);
     if (!broker)
       return denied(

@@ -26,6 +26,8 @@ export function restore(
   if (digest) {
     // The audit log is the record: its unfinished orders are the working ones, whatever a cache says.
     for (const d of digest.open.values()) cache.adopt(recoveredRecord(d));
+    // Every id the log has sent or denied an order under stays taken: a retried command is never a second order.
+    cache.noteUsed(digest.known);
     for (const [venue, symbols] of digest.positions) if (!localVenues.has(venue)) cache.setPositions(venue, symbols);
     // A local venue's positions are its fills': what a reconcile once took from its account file proves nothing.
     for (const venue of localVenues.keys()) cache.setPositions(venue, digest.fillSums.get(venue) ?? []);

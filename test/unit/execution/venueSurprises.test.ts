@@ -448,4 +448,20 @@ describe('ExecutionEngine reopened over its state folder while the venue kept fi
       assert.equal(venue.sent.length, 1);
     });
   }
+  it('denies, after a restart, a submit under a client order id an earlier session already sent', async () => {
+    const o = order('buy', 10, limit(100));
+    venue.reply = (req) => Promise.resolve(view(req, { status: 'filled' }, { filled_quantity: 10, filled_price: 100 }));
+    session = await open();
+    await session.engine.connect('a');
+    assert.equal((await session.engine.submitOrder(o, 'a')).order.state, 'FILLED');
+    await session.close();
+    session = undefined;
+
+    session = await open();
+    await session.engine.connect('a');
+    const again = await session.engine.submitOrder(o, 'a');
+    assert.equal(again.order.state, 'DENIED');
+    assert.equal(again.denial?.code, 'DUPLICATE_CLIENT_ORDER_ID');
+    assert.equal(venue.sent.length, 1);
+  });
 });
