@@ -134,6 +134,9 @@ export class VenueEvents {
     const at = this.clock.now();
     const status = response.status;
     if (status.status === 'rejected') {
+      // Fills it lists moved money, whatever the venue calls the order now: counted before the rejection (which the
+      // state machine then refuses for an order that traded, leaving a TransitionRefused record).
+      for (const fill of fills) this.transition(id, { type: 'Fill', at, fill });
       this.transition(id, { type: 'Rejected', at, reason: status.reason, venueOrderId: response.order_id });
       return;
     }

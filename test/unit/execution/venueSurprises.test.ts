@@ -371,6 +371,25 @@ describe('ExecutionEngine against a venue saying surprising things', function ()
       ['INVALID_FILL', 'INVALID_FILL'],
     );
   });
+  it('counts the fills a snapshot saying "rejected" lists, and records the rejection it cannot take', async () => {
+    const o = order('buy', 10, limit(100));
+    await engine.submitOrder(o, 'a');
+    venue.lookups.set(
+      o.client_order_id,
+      view(
+        o,
+        { status: 'rejected', reason: 'risk' },
+        { filled_quantity: 4, filled_price: 100, fills: [fill(o, 'F1', 4)] },
+      ),
+    );
+    const after = await engine.reconcileOrder(o.client_order_id);
+    assert.equal(after?.filledUnits, 40_000_000_000n);
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 4 });
+    assert.deepEqual(
+      refused(o.client_order_id).map((e) => e.type === 'TransitionRefused' && e.code),
+      ['ILLEGAL_TRANSITION'],
+    );
+  });
 });
 
 describe('ExecutionEngine reopened over its state folder while the venue kept filling', function () {
