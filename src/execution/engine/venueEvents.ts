@@ -75,8 +75,13 @@ export class VenueEvents {
             ? []
             : countsByCumulative(record) && hasCumulative(update.order)
               ? // Fills already derived from cumulative figures cannot be matched by id: only what the update adds
-                // to the cumulative quantity is new.
-                fillsOf(record, update.order)
+                // to the cumulative quantity is new (the update's own fill, when it is exactly that).
+                fillsOf(
+                  record,
+                  update.order.fills.length > 0
+                    ? update.order
+                    : Object.assign({}, update.order, { fills: [update.fill] }),
+                )
               : [update.fill];
         this.applyStatus(record.clientOrderId, update.order, fills);
       }
@@ -287,8 +292,9 @@ const hasCumulative = (r: OrderResponse): boolean =>
  */
 export function fillsOf(record: OrderRecord, response: OrderResponse): Fill[] {
   const listed = response.fills;
+  let unknown: Fill[] = [];
   if (listed.length > 0) {
-    const unknown = listed.filter((f) => !knownFill(record, f.fill_id));
+    unknown = listed.filter((f) => !knownFill(record, f.fill_id));
     if (unknown.length === 0 || !countsByCumulative(record)) return unknown;
   }
   let cum = 0n;
@@ -307,6 +313,12 @@ export function fillsOf(record: OrderRecord, response: OrderResponse): Fill[] {
   }
   if (cum <= record.filledUnits) return [];
   const qty = cum - record.filledUnits;
+  // The venue's own fills, as they are, when they add up to exactly what is new.
+  if (unknown.length > 0 && unknown.every((f) => finite(f.quantity))) {
+    let sum = 0n;
+    for (const f of unknown) sum += toMoney(f.quantity);
+    if (sum === qty) return unknown;
+  }
   const price = fromMoney((totalNotional - record.notionalUnits + qty / 2n) / qty);
   return [
     {

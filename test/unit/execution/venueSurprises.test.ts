@@ -194,10 +194,18 @@ describe('ExecutionEngine against a venue saying surprising things', function ()
     assert.deepEqual(engine.positionsOf('a'), { AAPL: 4 });
     // The next fill, beyond what was known, is counted: by what it adds to the cumulative figure.
     venue.emit({
-      order: view(o, { status: 'filled' }, { filled_quantity: 10, filled_price: 100 }),
-      fill: fill(o, 'T-2', 6),
+      order: view(o, { status: 'filled' }, { filled_quantity: 10, filled_price: 100.6 }),
+      fill: fill(o, 'T-2', 6, 101),
     });
     assert.equal(engine.getOrder(o.client_order_id)?.state, 'FILLED');
+    // Exactly what the cumulative figure adds: the venue's own fill, as it is.
+    assert.deepEqual(
+      engine.getOrder(o.client_order_id)?.fills.map((f) => [f.fill_id, f.quantity, f.price]),
+      [
+        [`V-${o.client_order_id}:4`, 4, 100],
+        ['T-2', 6, 101],
+      ],
+    );
     assert.deepEqual(engine.positionsOf('a'), { AAPL: 10 });
     assert.deepEqual(refused(o.client_order_id), []);
   });
