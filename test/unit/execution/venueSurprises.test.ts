@@ -4,6 +4,7 @@
  * venue order id at two venues). Quotes, instruments and the account come from a real paper venue; what
  * the venue says of orders is the script's. Invariants: no fill counted twice, the position is the sum of
  * the fills counted, each order sent once, a venue in the wrong leaves a TransitionRefused record.
+ * (Past 450 lines on purpose: one scripted venue shared by every case, the restart cases included.)
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
