@@ -2,6 +2,7 @@
 import { parseUserJson, readJsonObjectFile, readJsonUserFile, UserJsonError } from '../common/userFile';
 import { parseParameterText, readParameterSpecs } from '../python/componentParameters';
 import { symbolProblem } from '../orders/model';
+import { printable } from '../usecases/formatOutcome';
 
 type Fail = (message: string) => Error;
 
@@ -150,9 +151,11 @@ export function typedParams(
   warn: (message: string) => void,
 ): Record<string, unknown> {
   const { specs, problems } = readParameterSpecs(metadata);
+  // A warning names what the component's __metadata__ and the command line hold: never a terminal escape.
+  const say = (message: string): void => warn(printable(message));
   // A declaration that contradicts itself (min above max, a default outside its own options) is said first: the
   // refusal of a value that follows would otherwise read as the user's mistake.
-  for (const problem of problems) warn(`${file}: ${problem}`);
+  for (const problem of problems) say(`${file}: ${problem}`);
   // A declared parameter is read below as its type says, never as JSON here.
   const out = parseParams(pairs, fail, new Set(specs.map((s) => s.name)));
   if (specs.length === 0) return out;
@@ -161,7 +164,7 @@ export function typedParams(
     const name = pair.slice(0, eq);
     const spec = specs.find((s) => s.name === name);
     if (spec === undefined) {
-      warn(
+      say(
         `--param ${name}: ${file} declares no parameter '${name}' in __metadata__['parameters'] (it declares ${specs.map((s) => s.name).join(', ')}); passed as given`,
       );
       continue;

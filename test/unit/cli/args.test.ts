@@ -58,6 +58,13 @@ describe('CLI arguments', () => {
       },
     );
     assert.equal(Object.getOwnPropertyDescriptor(typed, '__proto__')?.value, 3);
+    // A warning holds what the component declared and what was typed: shown with terminal escapes made harmless.
+    const warned: string[] = [];
+    const hostile: unknown = { parameters: { 'size\u001b]52;c;aGk=\u0007': { type: 'int', default: 1 } } };
+    typedParams(['other\u001b[2J=1'], hostile, 'c.py', fail, (m) => warned.push(m));
+    assert.equal(warned.length, 1);
+    assert.match(warned[0] ?? '', /--param other.*declares no parameter/);
+    assert.doesNotMatch(warned.join('\n'), /[\u0000-\u001f\u007f]/);
   });
 
   it("number flags: only decimal numbers within the flag's range, each refusal naming the flag, value and range", async () => {
