@@ -6,6 +6,7 @@
  * No `vscode` and no Node imports here: this module runs in the browser too.
  */
 import { z } from 'zod';
+import { OpenLocationCommandSchema } from './protocol';
 
 const nullableNumber = z.number().nullable();
 
@@ -86,11 +87,7 @@ export type CompareView = z.infer<typeof CompareViewSchema>;
 export const CompareCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),
   z.strictObject({ type: z.literal('runAgain') }),
-  z.strictObject({
-    type: z.literal('openLocation'),
-    file: z.string().min(1),
-    line: z.number().int().positive().nullable(),
-  }),
+  OpenLocationCommandSchema,
 ]);
 export type CompareCommand = z.infer<typeof CompareCommandSchema>;
 

@@ -172,15 +172,18 @@ export type RiskRow = z.infer<typeof RiskRowSchema>;
 export type TimelineRow = z.infer<typeof TimelineRowSchema>;
 export type QuotePoint = z.infer<typeof QuotePointSchema>;
 
+/** A panel's page asks for a component's file at a line (an error's location): the result and Compare panels. */
+export const OpenLocationCommandSchema = z.strictObject({
+  type: z.literal('openLocation'),
+  file: z.string().min(1),
+  line: z.number().int().positive().nullable(),
+});
+
 /** Webview → host. */
 export const WebviewCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready') }),
   z.strictObject({ type: z.literal('runAgain') }),
-  z.strictObject({
-    type: z.literal('openLocation'),
-    file: z.string().min(1),
-    line: z.number().int().positive().nullable(),
-  }),
+  OpenLocationCommandSchema,
   /** The result of this `ranAt` is on screen (sent as the frame that draws it begins). */
   z.strictObject({ type: z.literal('drawn'), ranAt: z.number() }),
 ]);

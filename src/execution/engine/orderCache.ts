@@ -38,7 +38,7 @@ export class OrderCache {
   private readonly finalWaiters = new Map<string, Array<(o: OrderRecord) => void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Client order ids the audit log has orders under from before the engine started (the finished ones too). */
-  private readonly usedBefore = new Set<string>();
+  private usedBefore: ReadonlySet<string> = new Set<string>();
   /** Called whenever a working order changes (the working-orders file is rewritten from `workingOrders`). */
   onWorkingChange: () => void = () => undefined;
 
@@ -74,9 +74,12 @@ export class OrderCache {
     return [...this.orders.values()];
   }
 
-  /** Notes client order ids used by orders before the engine started: none is sent again. */
-  noteUsed(ids: Iterable<string>): void {
-    for (const id of ids) this.usedBefore.add(id);
+  /**
+   * The client order ids used by orders before the engine started (the audit log's digest, held as it is: each open
+   * copied every id of the log into a second set): none is sent again.
+   */
+  noteUsed(ids: ReadonlySet<string>): void {
+    this.usedBefore = ids;
   }
 
   /** Whether an order from before the engine started had this client order id. */
