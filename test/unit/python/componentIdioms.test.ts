@@ -5,29 +5,18 @@
  * the harness, warm (the worker) where it matters.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
+import { componentFolder } from '../../kit/componentFolder';
 
 const ORDER = "{'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}";
 
 describe('Python components: modules and idioms', function () {
   this.timeout(30_000);
-  let dir: string;
-  let options: RunnerOptions;
-  const write = (rel: string, text: string): string => {
-    const file = join(dir, rel);
-    mkdirSync(join(file, '..'), { recursive: true });
-    writeFileSync(file, text);
-    return file;
-  };
-  before(async () => {
-    options = { interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 5000 };
-  });
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-modules-'))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  let dir!: string;
+  let options!: RunnerOptions;
+  const write = componentFolder('modules', 5000, { options: (o) => void (options = o), dir: (d) => void (dir = d) });
 
   it('resolves relative imports against the component’s package, with or without __init__.py', async () => {
     write('core/orders/algos/__init__.py', '');

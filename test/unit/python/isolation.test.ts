@@ -6,12 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monotonicMs } from '../../../src/common/clock';
-import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
+import { componentFolder } from '../../kit/componentFolder';
 
 const component = (body: string, head = '') =>
   `${head}from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${body}\n`;
@@ -66,19 +64,9 @@ function descendantsOf(root: number): number[] {
 
 describe('Python runner isolation (issue 11)', function () {
   this.timeout(60_000);
-  let dir: string;
-  let options: RunnerOptions;
-  const write = (rel: string, text: string): string => {
-    const file = join(dir, rel);
-    mkdirSync(join(file, '..'), { recursive: true });
-    writeFileSync(file, text);
-    return file;
-  };
-  before(async () => {
-    options = { interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 5000 };
-  });
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-isolation-'))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  let dir!: string;
+  let options!: RunnerOptions;
+  const write = componentFolder('isolation', 5000, { options: (o) => void (options = o), dir: (d) => void (dir = d) });
 
   it("a child and a thread left behind by component A, forging A's answer later, do not answer component B's run", async () => {
     const forged = "{'symbol': 'FORGED', 'side': 'sell', 'quantity': 999999}";

@@ -1,30 +1,21 @@
 /** The Python runner and harness with a real interpreter. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, utimesSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, utimesSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { findPackageRoot, PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
+import { componentFolder } from '../../kit/componentFolder';
 
 const base = (body: string, extra = '') =>
   `${extra}from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${body}\n`;
 
 describe('Python runner', function () {
   this.timeout(30_000);
-  let dir: string;
-  let options: RunnerOptions;
-  const write = (rel: string, text: string): string => {
-    const file = join(dir, rel);
-    mkdirSync(join(file, '..'), { recursive: true });
-    writeFileSync(file, text);
-    return file;
-  };
-  before(async () => {
-    options = { interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 5000 };
-  });
-  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-runner-'))));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  let dir!: string;
+  let options!: RunnerOptions;
+  const write = componentFolder('runner', 5000, { options: (o) => void (options = o), dir: (d) => void (dir = d) });
 
   it('resolves the interpreter to its real executable once', async () => {
     const i = await resolveInterpreter(['python3']);

@@ -5,11 +5,11 @@
  * harness, while the component's own imports still find the user's files first, as SPtraderB ran them.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
+import { resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
+import { componentFolder } from '../../kit/componentFolder';
 
 // Each raises on import: if the harness or Python itself imported one, the run would fail.
 const SHADOWS = ['json', 'types', 'weakref', 'signal', 'enum', 're', 'keyword', 'ast', 'traceback', 'token', 'copy'];
@@ -17,23 +17,13 @@ const ORDER = "{'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'qua
 
 describe('Python components beside files named like standard library modules', function () {
   this.timeout(30_000);
-  let dir: string;
-  let options: RunnerOptions;
-  const write = (rel: string, text: string): string => {
-    const file = join(dir, rel);
-    mkdirSync(join(file, '..'), { recursive: true });
-    writeFileSync(file, text);
-    return file;
-  };
-  before(async () => {
-    options = { interpreter: await resolveInterpreter(defaultInterpreterCandidates()), timeoutMs: 10_000 };
-  });
+  let dir!: string;
+  let options!: RunnerOptions;
+  const write = componentFolder('shadow', 10_000, { options: (o) => void (options = o), dir: (d) => void (dir = d) });
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sptrader-shadow-'));
     for (const name of SHADOWS) write(`${name}.py`, `raise ImportError('the user file ${name}.py was imported')\n`);
     write('sptrader_harness.py', "raise ImportError('the user file sptrader_harness.py was imported')\n");
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('runs, fails at the component’s line and is inspected, cold and warm', async () => {
     const ok = write(
