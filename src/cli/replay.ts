@@ -239,6 +239,10 @@ function progressBar(): { update: (p: ReplayProgress) => void; done: () => void 
 }
 
 const n = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 6 });
+/** "1 candle", "2 candles". */
+const unitOf = (kind: 'candles' | 'ticks', count: number): string => (count === 1 ? kind.slice(0, -1) : kind);
+/** "1 round trip", "2 round trips" (the count in en-US). */
+const counted = (count: number, word: string): string => `${n(count)} ${word}${count === 1 ? '' : 's'}`;
 
 /** The human summary. */
 export function formatReplay(r: ReplayReport): string {
@@ -246,7 +250,7 @@ export function formatReplay(r: ReplayReport): string {
   const lines: string[] = [];
   lines.push(`Replay of ${r.component.file}${r.component.className ? ` (${r.component.className})` : ''}`);
   lines.push(
-    `  data       ${r.data.source}: ${n(r.data.records)} ${r.data.kind} of ${r.data.symbol}, ${r.data.from} → ${r.data.to}`,
+    `  data       ${r.data.source}: ${n(r.data.records)} ${unitOf(r.data.kind, r.data.records)} of ${r.data.symbol}, ${r.data.from} → ${r.data.to}`,
   );
   // Rows dropped for a repeated time change what was replayed: said, not only in --json.
   const dup = r.data.duplicatesCollapsed;
@@ -255,7 +259,7 @@ export function formatReplay(r: ReplayReport): string {
       `             ${n(dup)} row${dup === 1 ? '' : 's'} with the same time as the next row dropped (the later row of each time is kept)`,
     );
   lines.push(
-    `  processed  ${n(r.processed)} ${r.data.kind} in ${(r.elapsedMs / 1000).toFixed(2)} s (${n(r.ticksPerSecond)}/s, ${n(r.batches)} round trips${r.syncs > 0 ? `, ${n(r.syncs)} capital requests` : ''})`,
+    `  processed  ${n(r.processed)} ${unitOf(r.data.kind, r.processed)} in ${(r.elapsedMs / 1000).toFixed(2)} s (${n(r.ticksPerSecond)}/s, ${counted(r.batches, 'round trip')}${r.syncs > 0 ? `, ${counted(r.syncs, 'capital request')}` : ''})`,
   );
   const denied = Object.entries(o.deniedByCode)
     .map(([code, count]) => `${code} ${count}`)
@@ -288,7 +292,7 @@ export function formatReplay(r: ReplayReport): string {
   const s = r.slippage;
   if (s.orders > 0)
     lines.push(
-      `  slippage   ${s.orders} orders vs the decision quote: mean ${s.meanUnits} ${s.unit}s (${s.meanBps} bps), worst ${s.worstUnits}, best ${s.bestUnits}; cost ${s.cost.toFixed(2)} ${c.currency}`,
+      `  slippage   ${counted(s.orders, 'order')} vs the decision quote: mean ${s.meanUnits} ${s.unit}s (${s.meanBps} bps), worst ${s.worstUnits}, best ${s.bestUnits}; cost ${s.cost.toFixed(2)} ${c.currency}`,
     );
   const rejected = Object.entries(o.rejectedByReason);
   if (rejected.length > 0)

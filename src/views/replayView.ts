@@ -133,15 +133,16 @@ export function replayViewOf(report: ReplayReport, chart: ReplayChartData, conte
 /** The notification's sentence: what ran, how it ended, and the P&L. */
 export function describeReplay(view: ReplayView): string {
   const f = view.figures;
-  const unit = view.kind === 'candles' ? 'candles' : 'ticks';
+  const plural = (count: number, word: string): string => `${whole(count)} ${word}${count === 1 ? '' : 's'}`;
+  const unit = view.kind === 'candles' ? 'candle' : 'tick';
   const pnl = `P&L ${money(f.curveFinal)} ${f.curveCurrency}, max drawdown ${money(f.maxDrawdown)} ${f.curveCurrency}`;
   const name = view.className ?? basename(view.file);
-  const counts = `${whole(f.orders.produced)} orders, ${whole(f.fills)} fills`;
+  const counts = `${plural(f.orders.produced, 'order')}, ${plural(f.fills, 'fill')}`;
   switch (view.status) {
     case 'COMPLETED':
-      return `Replay of ${name}: ${whole(view.processed)} ${unit} of ${view.symbol}, ${counts}; ${pnl}.`;
+      return `Replay of ${name}: ${plural(view.processed, unit)} of ${view.symbol}, ${counts}; ${pnl}.`;
     case 'CANCELLED':
-      return `Replay of ${name} cancelled after ${whole(view.processed)} of ${whole(view.records)} ${unit} (${((view.processed / Math.max(1, view.records)) * 100).toFixed(1)}%): ${counts}; ${pnl}. The panel shows what ran.`;
+      return `Replay of ${name} cancelled after ${whole(view.processed)} of ${plural(view.records, unit)} (${((view.processed / Math.max(1, view.records)) * 100).toFixed(1)}%): ${counts}; ${pnl}. The panel shows what ran.`;
     case 'STOPPED':
       return `Replay of ${name} stopped: ${view.summary}`;
   }

@@ -131,6 +131,15 @@ describe('replay figures by hand (CLI)', function () {
     assert.match(String(r.stdout), /bar 3 close 99\n/);
   });
 
+  it('a replay of one candle says "1 candle", not "1 candles"', () => {
+    writeFileSync(data, CANDLES.trimEnd().split('\n').slice(0, 2).join('\n'));
+    const r = replay();
+    assert.equal(r.status, 0, String(r.stderr));
+    assert.match(String(r.stdout), /: 1 candle of AAPL,/);
+    assert.match(String(r.stdout), /processed {2}1 candle in [0-9.]+ s \([0-9,]+\/s, 1 round trip\)/);
+    assert.match(String(r.stdout), /slippage {3}1 order vs the decision quote/);
+  });
+
   it("--out's report.json keeps what the component printed", () => {
     const out = join(dir, 'results');
     const r = replay('--out', out);
