@@ -4,6 +4,11 @@
  * README). It owns the resting index (which open orders a quote can act on) and the liquidity taken
  * from each quote; it changes orders through `PaperOrders` and money through `PaperAccount`, and hands
  * each update to `publish` (the venue delivers them once the change is saved).
+ *
+ * Past 450 lines on purpose: walking a recorded bar (`candle`, `crossStops`) triggers and fills orders through
+ * the same private steps as a quote does (`match`, `reindex`, the queue), at the bar's point in place of its
+ * quote (`quoteOf`); split off, each of those steps would have to be exposed. The path's pure parts (the order
+ * of the prints, the touch at each) are `barPath.ts`.
  */
 import type { Clock } from '../../common/clock';
 import { divMoney, fromMoney, mulMoney, roundMoney, snapToStep } from '../../common/decimal';
@@ -17,8 +22,9 @@ import {
 } from '../../orders/model';
 import type { Market, PaperAccount } from './account';
 import type { FeeModel, LatencyModel, Liquidity } from './costs';
+import { barPath, BarTouch, type BarPrices } from './barPath';
 import { bookFor, TakenLiquidity, type DepthOptions, type Level } from './depth';
-import { currencyDecimals, instrumentFor, type Instrument } from './instruments';
+import { currencyDecimals, instrumentFor, instrumentKey, type Instrument } from './instruments';
 import { units } from './money';
 import { changedResponse, seqOf, type LiveOrder, type PaperOrders } from './orders';
 import { QueueBook } from './queue';
@@ -46,6 +52,8 @@ export class PaperMatching {
   private readonly fees: FeeModel;
   private readonly latency: LatencyModel;
   private readonly depth: DepthOptions | false;
+  /** While a bar's path is walked (`candle`): the symbol's quote at that point of the bar, in place of the recorded one. */
+  private onPath: { key: string; at: number; quote: Quote } | undefined;
 
   constructor(
     private readonly market: Market,
@@ -89,12 +97,80 @@ export class PaperMatching {
     }
   }
 
+  /**
+   * A bar of recorded data at `at` (its quote at `at` is its close), walked as it traded (`barPath.ts`):
+   * at the open, every order is evaluated against the open's touch (arrivals and expiries due, stops the
+   * bar gapped through fill at the open's touch, limits it reaches); then along each run to the next print
+   * the stops it crosses trigger in the order they are crossed, at their own price (the touch passes
+   * through it), and each print trades `share` (money units) through the queue (`trade`); last, the close's
+   * quote, as every later call at `at` sees it. A stop-limit triggered on the way works against the prints
+   * after its trigger only. Orders placed after this call (on this bar's close) see the next bar.
+   */
+  candle(symbol: string, bar: BarPrices, share: bigint, at: number): void {
+    const path = barPath(bar);
+    const touch = new BarTouch(this.market.quotes.quote(symbol, at), bar.close, instrumentFor(symbol).tickSize);
+    const onPath = { key: instrumentKey(symbol), at, quote: touch.at(path[0]) };
+    this.onPath = onPath;
+    try {
+      this.poll(at);
+      this.trade(symbol, path[0], share, at);
+      for (let j = 1; j < path.length; j++) {
+        const from = path[j - 1] as number;
+        const to = path[j] as number;
+        if (to !== from && this.orders.open.size > 0) this.crossStops(onPath, touch, from, to);
+        this.trade(symbol, to, share, at);
+      }
+    } finally {
+      this.onPath = undefined;
+    }
+    this.poll(at);
+  }
+
+  /** The run from `from` to `to`: untriggered stops it reaches (sell stops falling, buy stops rising), matched where it reaches each. */
+  private crossStops(
+    onPath: { key: string; at: number; quote: Quote },
+    touch: BarTouch,
+    from: number,
+    to: number,
+  ): void {
+    const falling = to < from;
+    const start = touch.at(from);
+    const end = touch.at(to);
+    const stopOf = (seq: number): number | undefined => {
+      const live = this.orders.open.get(`P-${seq}`);
+      if (!live || live.triggered || !live.arrived) return undefined;
+      const type = live.request.order_type;
+      return type.type === 'stop' ? type.price : type.type === 'stop_limit' ? type.stop_price : undefined;
+    };
+    const reached = this.index
+      .stopsReached((s) => instrumentKey(s) === onPath.key, falling ? 'sell' : 'buy', falling ? end.bid : end.ask)
+      .filter((seq) => stopOf(seq) !== undefined);
+    // In the order the run reaches them: the highest sell stop first on the way down; arrival order at one price.
+    reached.sort((a, b) => ((stopOf(a) as number) - (stopOf(b) as number)) * (falling ? -1 : 1) || a - b);
+    for (const seq of reached) {
+      const live = this.orders.open.get(`P-${seq}`);
+      const stop = stopOf(seq);
+      if (!live || stop === undefined) continue;
+      onPath.quote = falling ? touch.withBid(Math.min(stop, start.bid)) : touch.withAsk(Math.max(stop, start.ask));
+      this.match(live, onPath.at, false, onPath.quote);
+      this.reindex(live, onPath.at);
+    }
+    onPath.quote = end;
+  }
+
+  /** The quote the engine acts on: the point of the bar being walked, else the recorded one. */
+  private quoteOf(symbol: string, at: number): Quote {
+    const onPath = this.onPath;
+    if (onPath !== undefined && onPath.at === at && instrumentKey(symbol) === onPath.key) return onPath.quote;
+    return this.market.quotes.quote(symbol, at);
+  }
+
   /** A new order (its client order id unused): accepted or refused by the venue's rules, then matched if it has arrived. */
   submit(request: PlacedOrderRequest, now: number): LiveOrder {
     // No price, no order: a quote source that cannot price the symbol refuses before anything is accepted.
     // A quote is a function of the symbol and the time, so this one also prices the order's buying power
     // and, when it arrives at once, its match.
-    const quote = this.market.quotes.quote(request.symbol, now);
+    const quote = this.quoteOf(request.symbol, now);
     const instrument = instrumentFor(request.symbol);
     const orderId = `P-${++this.orders.nextOrder}`;
     const delay = Math.max(0, this.latency.orderDelayMs(instrument, request));
@@ -149,7 +225,7 @@ export class PaperMatching {
   /** Re-evaluates only the open orders the market at `now` can act on (see `RestingIndex`), in arrival order. */
   poll(now: number): void {
     if (this.orders.open.size === 0) return;
-    for (const seq of this.index.candidates(now, (symbol) => this.market.quotes.quote(symbol, now))) {
+    for (const seq of this.index.candidates(now, (symbol) => this.quoteOf(symbol, now))) {
       const live = this.orders.open.get(`P-${seq}`);
       if (!live) {
         this.index.remove(seq);
@@ -185,7 +261,7 @@ export class PaperMatching {
   private joinQueue(live: LiveOrder, price: number, at: number): void {
     const request = live.request;
     const instrument = instrumentFor(request.symbol);
-    const quote = this.market.quotes.quote(request.symbol, at);
+    const quote = this.quoteOf(request.symbol, at);
     const buy = request.side === 'buy';
     const tick = instrument.tickSize;
     // Its own side of the book: bids for a buy, asks for a sell.
@@ -236,7 +312,7 @@ export class PaperMatching {
   private match(live: LiveOrder, at: number, arriving: boolean, known?: Quote): void {
     const request = live.request;
     const instrument = instrumentFor(request.symbol);
-    const quote = known ?? this.market.quotes.quote(request.symbol, at);
+    const quote = known ?? this.quoteOf(request.symbol, at);
     const buy = request.side === 'buy';
     const touch = buy ? quote.ask : quote.bid;
     const type = request.order_type;

@@ -159,6 +159,20 @@ export class RestingIndex {
     return [...new Set(out)].sort((a, b) => a - b);
   }
 
+  /**
+   * Untriggered stops of one side that a touch at `price` has reached, for the symbols `matches` takes (its
+   * spellings): sell stops at or above a bid, buy stops at or below an ask.
+   */
+  stopsReached(matches: (symbol: string) => boolean, side: 'buy' | 'sell', price: number): number[] {
+    const out: number[] = [];
+    for (const [symbol, b] of this.books) {
+      if (!matches(symbol)) continue;
+      if (side === 'sell') b.sellStops.atLeast(price, out);
+      else b.buyStops.atMost(price, out);
+    }
+    return out;
+  }
+
   private book(symbol: string): SymbolBook {
     let b = this.books.get(symbol);
     if (!b) {

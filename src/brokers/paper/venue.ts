@@ -339,15 +339,9 @@ export class PaperVenue implements BrokerApi {
   }
 
   recordCandle(symbol: string, candle: Candle): void {
-    const { open, high, low, close } = candle;
     // NautilusTrader's bar model: the open, the nearer extreme, the other, the close; a quarter of the volume each.
-    const path = open - low < high - open ? [open, low, high, close] : [open, high, low, close];
     const share = units(candle.volume) / 4n;
-    this.operation(() => {
-      this.pollNow();
-      const now = this.clock.now();
-      for (const price of path) this.matching.trade(symbol, price, share, now);
-    });
+    this.operation(() => this.matching.candle(symbol, candle, share, this.clock.now()));
   }
 
   // --- operations: change, save, then tell ---

@@ -1,0 +1,106 @@
+/**
+ * A replay over candles gives a resting stop the bar's path, not only its close (README, "Fills of resting
+ * limit orders: queue position", the replay over candles): a sell stop whose bar dips through it and closes
+ * above fills at the stop on that bar; the bar the order was decided on is not part of its market (the
+ * decision is at that bar's close). Real python3, the real engine and paper venue.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
+import { replayComponent } from '../../../src/usecases/replay';
+import { ReplayRecorder } from '../../../src/usecases/replayChart';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
+import { PythonWorker } from '../../../src/python/runner';
+
+const T0 = Date.UTC(2024, 2, 4, 0, 0, 0);
+
+describe('replay: a stop over candles triggers where the bar reaches it', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let worker: PythonWorker;
+  let file: string;
+  before(async () => {
+    worker = new PythonWorker({
+      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
+      timeoutMs: 30_000,
+    });
+  });
+  after(async () => worker.dispose());
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sptrader-replay-stop-'));
+    mkdirSync(join(dir, 'core/orders'), { recursive: true });
+    file = join(dir, 'core/orders/stop_once.py');
+    // One GTC sell stop at 1.0800 on the first bar, nothing after.
+    writeFileSync(
+      file,
+      [
+        'from core.orders.order_base import OrderBase',
+        '',
+        'class StopOnce(OrderBase):',
+        '    def generate_order(self, market_data, signal=None):',
+        "        if market_data['bar_index'] != 0:",
+        '            return None',
+        "        return {'symbol': 'EUR_USD', 'side': 'sell', 'order_type': 'stop', 'stop_price': 1.08,",
+        "                'quantity': 1000, 'time_in_force': 'GTC'}",
+        '',
+      ].join('\n'),
+    );
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** [open, high, low, close] per bar, bar 0 the decision bar. */
+  const replay = async (rows: Array<[number, number, number, number]>) => {
+    const times = rows.map((_, i) => T0 + i * 60_000);
+    const feed = ReplayFeed.fromColumns(
+      {
+        time: times,
+        open: rows.map((r) => r[0]),
+        high: rows.map((r) => r[1]),
+        low: rows.map((r) => r[2]),
+        close: rows.map((r) => r[3]),
+        volume: rows.map(() => 1000),
+      },
+      'bars',
+      { symbol: 'EUR_USD' },
+    );
+    const recorder = new ReplayRecorder(feed);
+    const report = await replayComponent({
+      file,
+      data: feed,
+      runner: worker,
+      stateDir: join(dir, 'state'),
+      engineFactory: recorder.engineFactory(),
+    });
+    assert.equal(report.ok, true, JSON.stringify(report.fatal));
+    assert.equal(report.orders.sent, 1);
+    return { report, fills: recorder.result(report.processed).fills };
+  };
+
+  it('fills at the stop on the next bar whose low crosses it, though that bar closes above; not on the decision bar', async () => {
+    const { report, fills } = await replay([
+      [1.081, 1.0812, 1.0795, 1.081], // the decision bar: its own low crossed 1.0800 before its close
+      [1.081, 1.0815, 1.079, 1.0805], // high first (nearer the open), then the low: the bid passes 1.0800
+      [1.0805, 1.0805, 1.0805, 1.0805],
+    ]);
+    assert.equal(report.orders.filled, 1);
+    assert.equal(report.orders.open, 0);
+    assert.deepEqual(
+      fills.map((f) => [f.index, f.price, f.quantity, f.liquidity]),
+      [[1, 1.08, 1000, 'taker']],
+    );
+  });
+
+  it('fills at the open when the next bar gaps below the stop', async () => {
+    const { fills } = await replay([
+      [1.081, 1.0812, 1.0805, 1.081],
+      [1.0795, 1.0815, 1.079, 1.0805], // opens 5 pips below: its bid is 1.07944
+      [1.0805, 1.0805, 1.0805, 1.0805],
+    ]);
+    assert.deepEqual(
+      fills.map((f) => [f.index, f.price, f.liquidity]),
+      [[1, 1.07944, 'taker']],
+    );
+  });
+});
