@@ -1,7 +1,8 @@
 /**
  * A bar of recorded data as the market moved through it (README, "Fills of resting limit orders: queue
  * position", candles): four prints — the open, the extreme nearer to it, the other extreme, the close —
- * joined by straight runs (NautilusTrader's bar execution; Backtrader and LEAN walk a bar the same way).
+ * joined by straight runs (NautilusTrader's bar execution; Backtrader and LEAN likewise trigger stops on a
+ * bar's high or low and fill a gap at the open).
  *
  * The touch moves with the prints: a bar's recorded quote is its close with the data's spread around it
  * (`replayFeed.ts`), so the touch at a print is that quote shifted by the print's distance from the close,

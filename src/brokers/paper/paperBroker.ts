@@ -14,7 +14,8 @@
  * |                        | (GTC/GTD) or is cancelled (IOC); FOK all or nothing within the limit|                                           |
  * | limit, resting GTC/GTD | when a later quote reaches it, up to the size shown through it; or  | the limit (maker)                         |
  * |                        | by trades in recorded data, by queue position (`queue.ts`)          |                                           |
- * | stop                   | triggers when ask ≥ stop (buy) / bid ≤ stop (sell), then market     | the book at the trigger (gaps slip)       |
+ * | stop                   | triggers when ask ≥ stop (buy) / bid ≤ stop (sell), then market;    | the book at the trigger (gaps slip)       |
+ * |                        | over a candle, where the bar's path takes the touch there (barPath) |                                           |
  * | stop-limit             | triggers like a stop, then is a new limit: marketable or resting    | the book, never beyond the limit          |
  * | IOC/FOK not executable | cancelled at once (an untriggered stop with IOC/FOK too)            | –                                         |
  * | GTD                    | rests until `expires_at`, then `expired`                            | –                                         |
@@ -216,9 +217,12 @@ export class PaperBroker implements BrokerApi {
   }
 
   /**
-   * A bar of recorded data, at `clock.now()` (set the clock to the bar's time first): four prints — the
-   * open, the extreme nearer to it, the other extreme, the close — each with a quarter of its volume
-   * (`recordTrade` for each, in one saved change).
+   * A bar of recorded data, at `clock.now()` (set the clock to the bar's time first; the quote there is the
+   * bar's close): four prints — the open, the extreme nearer to it, the other extreme, the close — each with a
+   * quarter of its volume (`recordTrade` for each), in one saved change. Stops and a stop-limit's trigger see
+   * the path between them, the touch moving with it (`barPath.ts`): one is triggered where the bar's bid (a
+   * sell) or ask (a buy) reaches its price and fills there, or at the open's touch on a gap. It acts on the
+   * orders open when called: an order decided on this bar's close is placed after it.
    */
   recordCandle(symbol: string, candle: Candle): void {
     this.venue.recordCandle(symbol, candle);
