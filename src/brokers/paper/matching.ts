@@ -54,6 +54,8 @@ export class PaperMatching {
   private readonly depth: DepthOptions | false;
   /** While a bar's path is walked (`candle`): the symbol's quote at that point of the bar, in place of the recorded one. */
   private onPath: { key: string; at: number; quote: Quote } | undefined;
+  /** A bar is being walked (`candle`), its open and close included. */
+  private walking = false;
 
   constructor(
     private readonly market: Market,
@@ -111,6 +113,7 @@ export class PaperMatching {
     const touch = new BarTouch(this.market.quotes.quote(symbol, at), bar.close, instrumentFor(symbol).tickSize);
     const onPath = { key: instrumentKey(symbol), at, quote: touch.at(path[0]) };
     this.onPath = onPath;
+    this.walking = true;
     try {
       this.poll(at);
       this.trade(symbol, path[0], share, at);
@@ -120,10 +123,24 @@ export class PaperMatching {
         if (to !== from && this.orders.open.size > 0) this.crossStops(onPath, touch, from, to);
         this.trade(symbol, to, share, at);
       }
+      this.onPath = undefined;
+      this.poll(at);
     } finally {
       this.onPath = undefined;
+      this.walking = false;
     }
-    this.poll(at);
+  }
+
+  /**
+   * A bracket's exit filled while a bar is walked: its other exit is cancelled at that point of the bar. The
+   * engine's one-cancels-other (parent orders) acts between records, and a bar is one record: without this,
+   * a bar reaching both the take-profit and the stop-loss would fill both and reverse the position.
+   */
+  private oneCancelsOther(filled: LiveOrder, at: number): void {
+    const parent = bracketExitOf(filled);
+    if (parent === undefined) return;
+    for (const live of [...this.orders.open.values()])
+      if (live !== filled && bracketExitOf(live) === parent) this.finish(live, CANCELLED, at);
   }
 
   /** The run from `from` to `to`: untriggered stops it reaches (sell stops falling, buy stops rising), matched where it reaches each. */
@@ -479,6 +496,7 @@ export class PaperMatching {
     this.orders.touch(live);
     this.publish(live, fill);
     if (done) this.orders.trimFinal();
+    if (this.walking) this.oneCancelsOther(live, at);
   }
 
   /** The order leaves the open set (it has become or is becoming final). */
@@ -513,6 +531,14 @@ function restingPrice(live: LiveOrder): number | undefined {
   if (type.type === 'limit') return type.price;
   if (type.type === 'stop_limit' && live.triggered) return type.limit_price;
   return undefined;
+}
+
+/** The parent id of a bracket's exit (the metadata parent orders give it: `parents.ts`), else undefined. */
+function bracketExitOf(live: LiveOrder): string | undefined {
+  const m = live.request.metadata;
+  if (m === undefined || m['algo'] !== 'bracket' || (m['leg'] !== 'stop_loss' && m['leg'] !== 'take_profit'))
+    return undefined;
+  return typeof m['parent'] === 'string' ? m['parent'] : undefined;
 }
 
 function remainingOf(live: LiveOrder): bigint {

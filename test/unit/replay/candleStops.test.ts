@@ -51,7 +51,7 @@ describe('replay: a stop over candles triggers where the bar reaches it', functi
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   /** [open, high, low, close] per bar, bar 0 the decision bar. */
-  const replay = async (rows: Array<[number, number, number, number]>) => {
+  const replay = async (rows: Array<[number, number, number, number]>, component = file) => {
     const times = rows.map((_, i) => T0 + i * 60_000);
     const feed = ReplayFeed.fromColumns(
       {
@@ -67,14 +67,13 @@ describe('replay: a stop over candles triggers where the bar reaches it', functi
     );
     const recorder = new ReplayRecorder(feed);
     const report = await replayComponent({
-      file,
+      file: component,
       data: feed,
       runner: worker,
       stateDir: join(dir, 'state'),
       engineFactory: recorder.engineFactory(),
     });
     assert.equal(report.ok, true, JSON.stringify(report.fatal));
-    assert.equal(report.orders.sent, 1);
     return { report, fills: recorder.result(report.processed).fills };
   };
 
@@ -84,6 +83,7 @@ describe('replay: a stop over candles triggers where the bar reaches it', functi
       [1.081, 1.0815, 1.079, 1.0805], // high first (nearer the open), then the low: the bid passes 1.0800
       [1.0805, 1.0805, 1.0805, 1.0805],
     ]);
+    assert.equal(report.orders.sent, 1);
     assert.equal(report.orders.filled, 1);
     assert.equal(report.orders.open, 0);
     assert.deepEqual(
@@ -103,4 +103,38 @@ describe('replay: a stop over candles triggers where the bar reaches it', functi
       [[1, 1.07944, 'taker']],
     );
   });
+
+  for (const [first, bar, exit] of [
+    ['high', [1.085, 1.0865, 1.0835, 1.085], [2, 'sell', 1.086, 'maker']],
+    ['low', [1.085, 1.0865, 1.0837, 1.085], [2, 'sell', 1.084, 'taker']],
+  ] as const)
+    it(`a bracket whose exit bar reaches both exits fills the one the path reaches first (the ${first}) and cancels the other`, async () => {
+      // Bought at bar 0's close (ask 1.08506); stop-loss 1.0840, take-profit 1.0860. Bar 2 reaches both: the
+      // engine's one-cancels-other acts between records, so within the bar the first exit cancels the other.
+      const bracket = join(dir, 'core/orders/bracket_once.py');
+      writeFileSync(
+        bracket,
+        [
+          'from core.orders.order_base import OrderBase',
+          '',
+          'class BracketOnce(OrderBase):',
+          '    def generate_order(self, market_data, signal=None):',
+          "        if market_data['bar_index'] != 0:",
+          '            return None',
+          "        return {'algo': 'bracket', 'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000,",
+          "                'stop_loss': 1.084, 'take_profit': 1.086}",
+          '',
+        ].join('\n'),
+      );
+      const flat: [number, number, number, number] = [1.085, 1.085, 1.085, 1.085];
+      const { report, fills } = await replay([flat, flat, [...bar], flat, flat], bracket);
+      assert.deepEqual(report.parents, { started: 1, children: 3, done: 1, cancelled: 0, failed: 0 });
+      assert.equal(report.orders.filled, 2, 'the entry and one exit');
+      assert.equal(report.orders.cancelled, 1, 'the other exit');
+      assert.deepEqual(report.positions, {}, 'flat again, not reversed');
+      assert.deepEqual(
+        fills.map((f) => [f.index, f.side, f.price, f.liquidity]),
+        [[0, 'buy', 1.08506, 'taker'], [...exit]],
+      );
+    });
 });
