@@ -336,7 +336,8 @@ export class PaperMatching {
     const immediate = request.time_in_force.type === 'IOC' || request.time_in_force.type === 'FOK';
 
     if ((type.type === 'stop' || type.type === 'stop_limit') && !live.triggered) {
-      const stop = type.type === 'stop' ? type.price : type.stop_price;
+      // On its tick, as the limit below: the venue takes float noise (1.0800100000000001) as the tick's price.
+      const stop = snapToStep(type.type === 'stop' ? type.price : type.stop_price, instrument.tickSize);
       if (!(buy ? quote.ask >= stop : quote.bid <= stop)) {
         if (arriving && immediate) this.finish(live, CANCELLED, at);
         return;

@@ -114,6 +114,12 @@ describe('PaperBroker: stops over recorded candles walk the bar (open, nearer ex
     assert.deepEqual((await replay([sellStop], [[1.081, 1.0815, 1.08006, 1.0805]])).fills, [[1, 0, 1.08, 'taker']]);
   });
 
+  it('a stop price with float noise (1.084 + 0.00001 is 1.0840100000000001) triggers where the touch reaches its tick', async () => {
+    // open 1.0835 → low 1.0833 (nearer) → high 1.0845: the ask passes 1.08401 on the way up; the close's ask 1.08366 is below it.
+    const { fills } = await replay([{ side: 'buy', type: stop(1.084 + 0.00001) }], [[1.0835, 1.0845, 1.0833, 1.0836]]);
+    assert.deepEqual(fills, [[1, 0, 1.08401, 'taker']]);
+  });
+
   it('the path runs to the nearer extreme first: of a sell and a buy stop on one bar, the nearer side fills first', async () => {
     // Open 1.0810: the low 1.0790 is 20 pips away, the high 1.0835 25: open → low → high → close.
     const lowFirst = await replay([buyStop, sellStop], [[1.081, 1.0835, 1.079, 1.0812]]);
