@@ -26,40 +26,63 @@ export function barPath({ open, high, low, close }: BarPrices): [number, number,
   return open - low < high - open ? [open, low, high, close] : [open, high, low, close];
 }
 
-/** The touch along a bar's path, from the bar's recorded quote (at its close). */
+/** The touch along a bar's path, from the bar's recorded quote (at its close). Prices are counted in whole ticks. */
 export class BarTouch {
   private readonly spreadTicks: number;
   /** How far the bid sits below the traded price, in ticks (half the spread, rounded as the data rounds it). */
   private readonly belowTicks: number;
+  /** Ticks per unit when the tick divides one (0.00001, 0.01, 0.25): a count of ticks over it is the exact price. */
+  private readonly perUnit: number | undefined;
 
   constructor(
     private readonly closeQuote: Quote,
     close: number,
     private readonly tick: number,
   ) {
-    this.spreadTicks = Math.max(0, Math.round((closeQuote.ask - closeQuote.bid) / tick));
+    const perUnit = Math.round(1 / tick);
+    this.perUnit = Math.abs(perUnit * tick - 1) < 1e-12 ? perUnit : undefined;
+    this.spreadTicks = Math.max(0, this.ticks(closeQuote.ask) - this.ticks(closeQuote.bid));
     // A quote that does not straddle the close (a hand-set one) keeps its spread, its bid no further off than that.
-    this.belowTicks = Math.min(this.spreadTicks, Math.max(0, Math.round((close - closeQuote.bid) / tick)));
+    this.belowTicks = Math.min(this.spreadTicks, Math.max(0, this.ticks(close) - this.ticks(closeQuote.bid)));
+  }
+
+  /** The bid when the bar trades at `price`. */
+  bidAt(price: number): number {
+    return this.price(Math.max(1, this.ticks(price) - this.belowTicks));
+  }
+
+  /** The ask when the bar trades at `price`. */
+  askAt(price: number): number {
+    return this.price(Math.max(1, this.ticks(price) - this.belowTicks) + this.spreadTicks);
   }
 
   /** The quote when the bar trades at `price`. */
   at(price: number): Quote {
-    return this.withBid(price - this.belowTicks * this.tick, price);
+    return this.quote(this.ticks(price) - this.belowTicks, price);
   }
 
-  /** The quote whose bid is `bid` (a sell stop triggering there); `last` the price traded then. */
-  withBid(bid: number, last = bid + this.belowTicks * this.tick): Quote {
-    const b = Math.max(this.tick, snapToStep(bid, this.tick));
-    return {
-      ...this.closeQuote,
-      bid: b,
-      ask: snapToStep(b + this.spreadTicks * this.tick, this.tick),
-      last: snapToStep(last, this.tick),
-    };
+  /** The quote whose bid is `bid` (a sell stop triggering there). */
+  withBid(bid: number): Quote {
+    const b = this.ticks(bid);
+    return this.quote(b, this.price(b + this.belowTicks));
   }
 
   /** The quote whose ask is `ask` (a buy stop triggering there). */
   withAsk(ask: number): Quote {
-    return this.withBid(ask - this.spreadTicks * this.tick);
+    const b = this.ticks(ask) - this.spreadTicks;
+    return this.quote(b, this.price(b + this.belowTicks));
+  }
+
+  private quote(bidTicks: number, last: number): Quote {
+    const b = Math.max(1, bidTicks);
+    return { ...this.closeQuote, bid: this.price(b), ask: this.price(b + this.spreadTicks), last };
+  }
+
+  private ticks(price: number): number {
+    return Math.round(price / this.tick);
+  }
+
+  private price(ticks: number): number {
+    return this.perUnit !== undefined ? ticks / this.perUnit : snapToStep(ticks * this.tick, this.tick);
   }
 }

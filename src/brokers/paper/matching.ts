@@ -121,6 +121,7 @@ export class PaperMatching {
         const from = path[j - 1] as number;
         const to = path[j] as number;
         if (to !== from && this.orders.open.size > 0) this.crossStops(onPath, touch, from, to);
+        onPath.quote = touch.at(to);
         this.trade(symbol, to, share, at);
       }
       this.onPath = undefined;
@@ -151,8 +152,6 @@ export class PaperMatching {
     to: number,
   ): void {
     const falling = to < from;
-    const start = touch.at(from);
-    const end = touch.at(to);
     const stopOf = (seq: number): number | undefined => {
       const live = this.orders.open.get(`P-${seq}`);
       if (!live || live.triggered || !live.arrived) return undefined;
@@ -160,19 +159,25 @@ export class PaperMatching {
       return type.type === 'stop' ? type.price : type.type === 'stop_limit' ? type.stop_price : undefined;
     };
     const reached = this.index
-      .stopsReached((s) => instrumentKey(s) === onPath.key, falling ? 'sell' : 'buy', falling ? end.bid : end.ask)
+      .stopsReached(
+        (s) => instrumentKey(s) === onPath.key,
+        falling ? 'sell' : 'buy',
+        falling ? touch.bidAt(to) : touch.askAt(to),
+      )
       .filter((seq) => stopOf(seq) !== undefined);
+    if (reached.length === 0) return;
     // In the order the run reaches them: the highest sell stop first on the way down; arrival order at one price.
     reached.sort((a, b) => ((stopOf(a) as number) - (stopOf(b) as number)) * (falling ? -1 : 1) || a - b);
     for (const seq of reached) {
       const live = this.orders.open.get(`P-${seq}`);
       const stop = stopOf(seq);
       if (!live || stop === undefined) continue;
-      onPath.quote = falling ? touch.withBid(Math.min(stop, start.bid)) : touch.withAsk(Math.max(stop, start.ask));
+      onPath.quote = falling
+        ? touch.withBid(Math.min(stop, touch.bidAt(from)))
+        : touch.withAsk(Math.max(stop, touch.askAt(from)));
       this.match(live, onPath.at, false, onPath.quote);
       this.reindex(live, onPath.at);
     }
-    onPath.quote = end;
   }
 
   /** The quote the engine acts on: the point of the bar being walked, else the recorded one. */
