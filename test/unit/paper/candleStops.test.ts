@@ -15,6 +15,7 @@ import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
 import { TestClock } from '../../../src/common/clock';
 import type { OrderType } from '../../../src/orders/model';
+import fc from 'fast-check';
 import { GTC, order, stop, stopLimit } from './helpers';
 
 const EUR = 'EUR_USD';
@@ -35,8 +36,8 @@ interface Placed {
  * are placed at the decision bar's close, then each bar goes to `recordCandle` at its time. Returns every
  * fill as [bar index, order index, price, liquidity] and the broker.
  */
-async function replay(orders: Placed[], bars: Bar[], spreadTicks?: number) {
-  const rows = [DECISION, ...bars];
+async function replay(orders: Placed[], bars: Bar[], spreadTicks?: number, decision: Bar = DECISION) {
+  const rows = [decision, ...bars];
   const times = rows.map((_, i) => T0 + i * MINUTE);
   const feed = ReplayFeed.fromColumns(
     {
@@ -174,5 +175,49 @@ describe('PaperBroker: stops over recorded candles walk the bar (open, nearer ex
     );
     assert.deepEqual(fills, []);
     assert.equal((await broker.getOrderStatus(ids[0] as string)).status.status, 'submitted');
+  });
+
+  it("property: a stop triggers exactly when the bar's touch reaches it, at the stop, or at the open's touch on a gap", async () => {
+    // Prices in ticks of 0.00001 between 1.07000 and 1.09900; the decision bar far away (1.10000 for a sell
+    // stop, 1.06000 for a buy stop) so that nothing triggers on arrival. The data's bid is the price less half
+    // the spread rounded up to the tick (the close less half the spread, rounded down), the ask a spread above.
+    const price = fc.integer({ min: 107_000, max: 109_900 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          side: fc.constantFrom('buy' as const, 'sell' as const),
+          stopTicks: price,
+          a: price,
+          b: price,
+          up: fc.integer({ min: 0, max: 300 }),
+          down: fc.integer({ min: 0, max: 300 }),
+          spreadTicks: fc.integer({ min: 0, max: 20 }),
+        }),
+        async ({ side, stopTicks, a, b, up, down, spreadTicks }) => {
+          const [open, close] = [a, b];
+          const high = Math.max(open, close) + up;
+          const low = Math.min(open, close) - down;
+          const px = (t: number): number => t / 100_000;
+          const below = Math.ceil(spreadTicks / 2);
+          const above = spreadTicks - below;
+          const decision: Bar = side === 'sell' ? [1.1, 1.1, 1.1, 1.1] : [1.06, 1.06, 1.06, 1.06];
+          const { fills } = await replay(
+            [{ side, type: stop(px(stopTicks)) }],
+            [[px(open), px(high), px(low), px(close)]],
+            spreadTicks,
+            decision,
+          );
+          let expected: number | undefined;
+          if (side === 'sell' && low - below <= stopTicks) expected = Math.min(open - below, stopTicks);
+          if (side === 'buy' && high + above >= stopTicks) expected = Math.max(open + above, stopTicks);
+          assert.deepEqual(
+            fills.map((f) => f[2]),
+            expected === undefined ? [] : [px(expected)],
+            `${side} stop ${px(stopTicks)} on O ${px(open)} H ${px(high)} L ${px(low)} C ${px(close)}, spread ${spreadTicks}`,
+          );
+        },
+      ),
+      { numRuns: 300, seed: 20261203 },
+    );
   });
 });
