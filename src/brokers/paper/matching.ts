@@ -109,6 +109,8 @@ export class PaperMatching {
    * after its trigger only. Orders placed after this call (on this bar's close) see the next bar.
    */
   candle(symbol: string, bar: BarPrices, share: bigint, at: number): void {
+    // Nothing open, nothing a bar can act on: no quote is read (a symbol the quotes lack is no error, as before).
+    if (this.orders.open.size === 0) return;
     const path = barPath(bar);
     const touch = new BarTouch(this.market.quotes.quote(symbol, at), bar.close, instrumentFor(symbol).tickSize);
     const onPath = { key: instrumentKey(symbol), at, quote: touch.at(path[0]) };

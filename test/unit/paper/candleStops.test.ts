@@ -177,6 +177,13 @@ describe('PaperBroker: stops over recorded candles walk the bar (open, nearer ex
     assert.equal((await broker.getOrderStatus(ids[0] as string)).status.status, 'submitted');
   });
 
+  it('a bar for a symbol the quotes lack, with nothing open, is no error (as before the walk)', async () => {
+    const { broker } = await replay([], []);
+    assert.doesNotThrow(() =>
+      broker.recordCandle('GBP_USD', { open: 1.27, high: 1.271, low: 1.269, close: 1.27, volume: 0 }),
+    );
+  });
+
   it("property: a stop triggers exactly when the bar's touch reaches it, at the stop, or at the open's touch on a gap", async () => {
     // Prices in ticks of 0.00001 between 1.07000 and 1.09900; the decision bar far away (1.10000 for a sell
     // stop, 1.06000 for a buy stop) so that nothing triggers on arrival. The data's bid is the price less half
