@@ -5,36 +5,29 @@
  * decision is at that bar's close). Real python3, the real engine and paper venue.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
 import { replayComponent } from '../../../src/usecases/replay';
 import { ReplayRecorder } from '../../../src/usecases/replayChart';
-import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
+import { componentFolder } from '../../kit/componentFolder';
 
 const T0 = Date.UTC(2024, 2, 4, 0, 0, 0);
 
 describe('replay: a stop over candles triggers where the bar reaches it', function () {
   this.timeout(60_000);
-  let dir: string;
-  let worker: PythonWorker;
-  let file: string;
-  before(async () => {
-    worker = new PythonWorker({
-      interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
-      timeoutMs: 30_000,
-    });
+  let dir!: string;
+  let worker!: PythonWorker;
+  let file!: string;
+  const write = componentFolder('replay-stop', 30_000, {
+    options: (o) => void (worker = new PythonWorker(o)),
+    dir: (d) => void (dir = d),
   });
   after(async () => worker.dispose());
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sptrader-replay-stop-'));
-    mkdirSync(join(dir, 'core/orders'), { recursive: true });
-    file = join(dir, 'core/orders/stop_once.py');
     // One GTC sell stop at 1.0800 on the first bar, nothing after.
-    writeFileSync(
-      file,
+    file = write(
+      'core/orders/stop_once.py',
       [
         'from core.orders.order_base import OrderBase',
         '',
@@ -48,7 +41,6 @@ describe('replay: a stop over candles triggers where the bar reaches it', functi
       ].join('\n'),
     );
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   /** [open, high, low, close] per bar, bar 0 the decision bar. */
   const replay = async (rows: Array<[number, number, number, number]>, component = file) => {
@@ -111,9 +103,8 @@ describe('replay: a stop over candles triggers where the bar reaches it', functi
     it(`a bracket whose exit bar reaches both exits fills the one the path reaches first (the ${first}) and cancels the other`, async () => {
       // Bought at bar 0's close (ask 1.08506); stop-loss 1.0840, take-profit 1.0860. Bar 2 reaches both: the
       // engine's one-cancels-other acts between records, so within the bar the first exit cancels the other.
-      const bracket = join(dir, 'core/orders/bracket_once.py');
-      writeFileSync(
-        bracket,
+      const bracket = write(
+        'core/orders/bracket_once.py',
         [
           'from core.orders.order_base import OrderBase',
           '',
