@@ -199,6 +199,7 @@ export class IbBroker implements BrokerApi {
       events: this.events,
       onError: (message, error) => this.onError(message, error),
       ...(options.commissionWaitMs === undefined ? {} : { commissionWaitMs: options.commissionWaitMs }),
+      rate: (from, to) => this.rate(from, to),
     });
     this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
@@ -335,7 +336,7 @@ export class IbBroker implements BrokerApi {
     );
     ib.on(
       E.execDetails,
-      guard('execDetails', (_reqId: number, _contract: IbLib.Contract, execution: IbLib.Execution) => {
+      guard('execDetails', (_reqId: number, contract: IbLib.Contract, execution: IbLib.Execution) => {
         if (typeof execution.time === 'string' && /^\d{8}[ -]/.test(execution.time))
           this.lastExecutionTime = execution.time.trim().replace(/\s+/g, ' ');
         if (execution.orderId === undefined || execution.execId === undefined) return;
@@ -344,13 +345,14 @@ export class IbBroker implements BrokerApi {
           shares: Number(execution.shares),
           price: Number(execution.price),
           liquidity: execution.lastLiquidity === undefined ? undefined : Number(execution.lastLiquidity),
+          ...this.currenciesOf(execution.orderId, contract),
         });
       }),
     );
     ib.on(
       E.commissionReport,
       guard('commissionReport', (report: IbLib.CommissionReport) => {
-        if (report.execId !== undefined) this.orders.onCommission(report.execId, report.commission);
+        if (report.execId !== undefined) this.orders.onCommission(report.execId, report.commission, report.currency);
       }),
     );
     ib.on(
@@ -367,6 +369,48 @@ export class IbBroker implements BrokerApi {
       E.info,
       guard('info', (message: string, code: number) => this.events.emit('ibError', -1, code, message)),
     );
+  }
+
+  /**
+   * The currency an execution's price is in and, for a pair, its base: from the execution's contract, else
+   * from the order's symbol (what the commission is converted to, see `orderRegistry.ts`).
+   */
+  private currenciesOf(orderId: number, contract: IbContract | undefined): { currency?: string; base?: string } {
+    let c = contract;
+    if (!c?.currency) {
+      const symbol = this.orders.byId.get(orderId)?.request.symbol;
+      try {
+        c = symbol === undefined ? c : contractFor(symbol).contract;
+      } catch {
+        // not a symbol we map: the commission is taken as reported
+      }
+    }
+    if (!c?.currency) return {};
+    const pair = c.secType === 'CASH' || c.secType === 'CRYPTO';
+    return { currency: c.currency, ...(pair && c.symbol ? { base: c.symbol } : {}) };
+  }
+
+  /**
+   * How many units of `to` one unit of `from` is worth by IB's own prices: the mid of a snapshot of the pair
+   * (`FROM_TO`, else the inverse of `TO_FROM`: IDEALPRO lists each pair one way only); undefined when IB has
+   * neither.
+   */
+  private async rate(from: string, to: string): Promise<number | undefined> {
+    const mid = async (symbol: string): Promise<number | undefined> => {
+      try {
+        const { kind, contract } = contractFor(symbol);
+        if (kind === 'equity') return undefined;
+        const q = await this.quotes.read(symbol, () => this.snapshot(symbol, contract));
+        const m = (q.bid + q.ask) / 2;
+        return Number.isFinite(m) && m > 0 ? m : undefined;
+      } catch {
+        return undefined;
+      }
+    };
+    const direct = await mid(`${from}_${to}`);
+    if (direct !== undefined) return direct;
+    const inverse = await mid(`${to}_${from}`);
+    return inverse === undefined ? undefined : 1 / inverse;
   }
 
   private onIbError(id: number, code: number, raw: string): void {

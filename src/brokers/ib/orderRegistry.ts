@@ -15,11 +15,15 @@
  * commissions, come first from the `reqExecutions` the adapter sends on connect; what they do not cover is
  * synthesised). Later executions for a quantity already counted are not counted again. Executions with their commissions that no status report has announced yet bring
  * their fills on their own. A held report is never lost: `flush` applies every one (on disconnect).
+ * A commission report in another currency than the contract's is converted first (`commission.ts`).
+ * Past 450 lines on purpose: holding a status report for its executions' commissions and applying it is one
+ * state machine over the same entry; split, each half would reach into the other's fields.
  */
 import type { EventEmitter } from 'node:events';
 import type { Clock } from '../../common/clock';
 import { isFinalStatus, type Fill } from '../../orders/model';
 import { plainQuantity, synthesisedFillId, type OrderTracker } from '../orderTracker';
+import { atRate, commissionWithoutRate, reportedCommission, type ReportedCommission } from './commission';
 import { errorMeaning } from './errors';
 import type { IbContract } from './market';
 import {
@@ -52,6 +56,11 @@ export interface Execution {
   commission: number | undefined;
   /** Execution.lastLiquidity: 1 added (maker), 2 removed, 3 routed out. */
   liquidity: number | undefined;
+  /** The contract's currency (what its price, and so the fill's commission, is in) and, for a pair, its base. */
+  currency?: string | undefined;
+  base?: string | undefined;
+  /** Set while the commission report's amount is being converted to `currency`. */
+  converting?: boolean;
 }
 
 export interface StatusReport {
@@ -79,6 +88,8 @@ export interface OrderRegistryDeps {
   onError: (message: string, error: unknown) => void;
   /** How long a fill waits for its commission report (default `COMMISSION_WAIT_MS`). */
   commissionWaitMs?: number;
+  /** How many units of `to` one unit of `from` is worth by IB's prices (undefined when IB cannot tell). */
+  rate?: (from: string, to: string) => Promise<number | undefined>;
 }
 
 export class OrderRegistry {
@@ -87,12 +98,12 @@ export class OrderRegistry {
   /** Our executions by execId, for the commission report that names only that. */
   private readonly byExecId = new Map<string, { entry: Entry; execution: Execution }>();
   /** Commission reports that came before their execution. */
-  private readonly earlyCommissions = new Map<string, number>();
+  private readonly earlyCommissions = new Map<string, ReportedCommission>();
   /**
    * Executions of orders not (yet) in the registry, by order id: `reqExecutions` on connect answers before
    * `reqAllOpenOrders` adopts an order placed in an earlier session; adopting it takes them.
    */
-  private readonly unclaimed = new Map<number, Array<Omit<Execution, 'commission'>>>();
+  private readonly unclaimed = new Map<number, Array<Omit<Execution, 'commission' | 'converting'>>>();
   private readonly commissionWaitMs: number;
   /**
    * Set while TWS answers `reqAllOpenOrders`: its status reports describe fills made while we were away, whose
@@ -158,6 +169,11 @@ export class OrderRegistry {
     const timer = setTimeout(() => {
       entry.holdTimer = undefined;
       try {
+        // A commission being converted has come: its fill waits for the rate (which is itself bounded in time).
+        if ((entry.executions ?? []).some((e) => e.converting === true)) {
+          entry.holdTimer = this.startHold(entry);
+          return;
+        }
         this.drain(entry, true);
       } catch (e) {
         this.deps.onError(`IB: applying the held status of order ${entry.orderId} failed`, e);
@@ -261,7 +277,7 @@ export class OrderRegistry {
   }
 
   /** An `execDetails` event for one of our orders. */
-  onExecution(orderId: number, execution: Omit<Execution, 'commission'>): void {
+  onExecution(orderId: number, execution: Omit<Execution, 'commission' | 'converting'>): void {
     const entry = this.byId.get(orderId);
     if (!execution.execId || this.byExecId.has(execution.execId)) return;
     if (!(Number.isFinite(execution.shares) && execution.shares > 0 && Number.isFinite(execution.price))) return;
@@ -275,25 +291,56 @@ export class OrderRegistry {
     }
     const early = this.earlyCommissions.get(execution.execId);
     this.earlyCommissions.delete(execution.execId);
-    const e: Execution = { ...execution, commission: early };
+    const e: Execution = { ...execution, commission: undefined };
     (entry.executions ??= []).push(e);
     this.byExecId.set(e.execId, { entry, execution: e });
-    this.drain(entry, false);
+    if (early !== undefined) this.settleCommission(entry, e, early);
+    else this.drain(entry, false);
   }
 
-  /** A `commissionReport` event: the commission of one execution (IB's "unset" value counts as 0). */
-  onCommission(execId: string, commission: number | undefined): void {
-    const amount = commission !== undefined && Number.isFinite(commission) && commission < 1e300 ? commission : 0;
+  /**
+   * A `commissionReport` event: the commission of one execution, in the currency it names (IB's "unset"
+   * value counts as 0).
+   */
+  onCommission(execId: string, commission: number | undefined, currency?: string): void {
+    const reported = reportedCommission(commission, currency);
     const known = this.byExecId.get(execId);
     if (!known) {
-      this.earlyCommissions.set(execId, amount);
+      this.earlyCommissions.set(execId, reported);
       if (this.earlyCommissions.size > EARLY_COMMISSIONS_KEPT)
         this.earlyCommissions.delete(this.earlyCommissions.keys().next().value as string);
       return;
     }
-    if (known.execution.commission !== undefined) return;
-    known.execution.commission = amount;
-    this.drain(known.entry, false);
+    if (known.execution.commission !== undefined || known.execution.converting === true) return;
+    this.settleCommission(known.entry, known.execution, reported);
+  }
+
+  /** Sets an execution's commission in its contract's currency (converting when IB reported another), then drains. */
+  private settleCommission(entry: Entry, e: Execution, reported: ReportedCommission): void {
+    e.commission = commissionWithoutRate(reported, e);
+    if (e.commission !== undefined) return this.drain(entry, false);
+    const { amount, currency: from } = reported;
+    const to = e.currency ?? '';
+    e.converting = true;
+    void (this.deps.rate?.(from, to) ?? Promise.resolve(undefined))
+      .catch(() => undefined)
+      .then((rate) => {
+        e.converting = false;
+        let value = atRate(amount, rate);
+        if (value === undefined) {
+          value = 0;
+          this.deps.onError(
+            `IB: the commission ${amount} ${from} of execution ${e.execId} (order ${entry.orderId}) is left out of ` +
+              `its fill: it is not in ${to} and IB gave no price between the two`,
+            new Error(`no ${from}/${to} rate`),
+          );
+        }
+        // A fill already given out (on disconnect) keeps what it had: nothing is counted twice.
+        if (e.commission !== undefined) return;
+        e.commission = value;
+        this.drain(entry, false);
+      })
+      .catch((err: unknown) => this.deps.onError(`IB: applying the commission of ${e.execId} failed`, err));
   }
 
   /** Applies every held report now (the connection is going): no fill is left unsaid. */

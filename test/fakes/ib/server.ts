@@ -24,7 +24,9 @@
  *   version 187 as `@stoqey/ib`'s decoder reads it (decodeMsg_EXECUTION_DATA: no version field from
  *   LAST_LIQUIDITY (136) on; decodeMsg_COMMISSION_REPORT). The commission is IB's fixed US-stock rate:
  *   USD 0.005 a share, at least USD 1.00 an order (per execution here); `commissionReports: false` leaves the
- *   reports out, `executions: false` both.
+ *   reports out, `executions: false` both. The report names its own currency (TWS API "CommissionReport":
+ *   `Currency` "the reporting currency", interactivebrokers.github.io/tws-api/classIBApi_1_1CommissionReport.html),
+ *   which need not be the contract's: `commissionCurrency` picks it per contract (default USD, as before).
  * - CANCEL_ORDER → ERR 202 + Cancelled, or 10148 (not cancellable) / 10147 (not found).
  * - REQ_POSITIONS, REQ_ACCOUNT_SUMMARY, REQ_MKT_DATA (snapshot: ticks 1, 2, 4 + end, or ERR 200).
  * - REQ_ALL_OPEN_ORDERS → OPEN_ORDER + ORDER_STATUS for every order it holds, then OPEN_ORDER_END.
@@ -86,6 +88,8 @@ export interface FakeTwsOptions {
   executionRequests?: boolean;
   /** The commission of an execution of `shares` (default `fakeTwsCommission`, IB's fixed US-stock rate). */
   commission?: (shares: number) => number;
+  /** The currency a COMMISSION_REPORT names for an execution of this contract (default 'USD'). */
+  commissionCurrency?: (contract: { symbol: string; secType: string; currency: string }) => string;
 }
 
 /** The fake's commission for one execution: USD 0.005 a share, at least USD 1.00 (IB's fixed US-stock rate). */
@@ -139,7 +143,7 @@ export type FakeTwsStep =
   /** An EXECUTION_DATA for the order (a script with one sends no executions of its own). */
   | { execution: { execId: string; shares: number; price: number; lastLiquidity?: number } }
   /** A COMMISSION_REPORT (`commission` undefined: IB's "unset" value). */
-  | { commissionReport: { execId: string; commission: number | undefined } }
+  | { commissionReport: { execId: string; commission: number | undefined; currency?: string } }
   /** An OPEN_ORDER for the order whose OrderState says this status (TWS sends one on placement and on changes). */
   | { openOrder: string };
 
@@ -276,12 +280,16 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     e.lastLiquidity ?? 2,
     0,
   ];
-  const commissionFields = (execId: string, commission: number | undefined): Array<string | number> => [
+  const commissionFields = (
+    execId: string,
+    commission: number | undefined,
+    currency = 'USD',
+  ): Array<string | number> => [
     59,
     1,
     execId,
     commission ?? '1.7976931348623157E308',
-    'USD',
+    currency,
     '1.7976931348623157E308',
     '1.7976931348623157E308',
     '',
@@ -301,7 +309,11 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     const frames = [frame(fields)];
     const logged: (typeof executionLog)[number] = { clientId: o.clientId, at: Date.now(), fields };
     if (options.commissionReports !== false) {
-      logged.report = commissionFields(execId, (options.commission ?? fakeTwsCommission)(shares));
+      logged.report = commissionFields(
+        execId,
+        (options.commission ?? fakeTwsCommission)(shares),
+        options.commissionCurrency?.(o.contract) ?? 'USD',
+      );
       frames.push(frame(logged.report));
     }
     executionLog.push(logged);
@@ -491,7 +503,8 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
           continue;
         }
         if ('commissionReport' in step) {
-          s.send(commissionFields(step.commissionReport.execId, step.commissionReport.commission));
+          const r = step.commissionReport;
+          s.send(commissionFields(r.execId, r.commission, r.currency));
           continue;
         }
         const before = o.filled;
