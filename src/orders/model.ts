@@ -107,7 +107,8 @@ export const OrderStatusSchema = z.discriminatedUnion('status', [
   z.object({ status: z.literal('submitted') }),
   z.object({ status: z.literal('partially_filled'), filled_qty: z.number().nonnegative() }),
   z.object({ status: z.literal('filled') }),
-  z.object({ status: z.literal('cancelled') }),
+  /** `reason`: the venue's own, when the venue cancelled the order itself (never set for a cancel we asked for). */
+  z.object({ status: z.literal('cancelled'), reason: z.string().optional() }),
   z.object({ status: z.literal('rejected'), reason: z.string() }),
   z.object({ status: z.literal('expired') }),
 ]);

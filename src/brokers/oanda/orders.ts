@@ -332,7 +332,8 @@ const NOT_EXECUTABLE = new Set([
 /**
  * Our status for an order OANDA cancelled. `immediate` is true for a cancel inside the submit
  * reply: an order cancelled at once for a reason other than the client's, its time in force or
- * (for IOC/FOK) missing liquidity was refused, so it is `rejected` with OANDA's reason.
+ * (for IOC/FOK) missing liquidity was refused, so it is `rejected` with OANDA's reason. Any other
+ * cancel OANDA made itself is `cancelled` with OANDA's reason; one the client asked for has none.
  */
 export function cancelledStatus(
   reason: string | undefined,
@@ -342,10 +343,12 @@ export function cancelledStatus(
 ): OrderStatus {
   const immediateOrDone = tif === 'IOC' || tif === 'FOK';
   if (reason === 'TIME_IN_FORCE_EXPIRED' && !immediateOrDone) return { status: 'expired' };
-  if (reason === undefined || CANCELLED_BY_CLIENT.has(reason) || filled > 0 || !immediate)
-    return { status: 'cancelled' };
-  if (immediateOrDone && NOT_EXECUTABLE.has(reason)) return { status: 'cancelled' };
-  return { status: 'rejected', reason };
+  const why = venueCancelReason(reason);
+  // OANDA's own reason goes with the status: the user reads why, not a bare "cancelled".
+  if (why === undefined) return { status: 'cancelled' };
+  if (filled > 0 || !immediate || (immediateOrDone && NOT_EXECUTABLE.has(why)))
+    return { status: 'cancelled', reason: why };
+  return { status: 'rejected', reason: why };
 }
 
 /** What a successful submit reply says about the order, seen from our request. */

@@ -103,9 +103,20 @@ describe('OANDA v20 mapping (pure)', () => {
     assert.equal(parseV20Time('2030-01-01T00:00:00.123456789Z'), 1893456000123);
     assert.deepEqual(cancelledStatus('CLIENT_REQUEST', 'GTC', false, 0), { status: 'cancelled' });
     assert.deepEqual(cancelledStatus('TIME_IN_FORCE_EXPIRED', 'GTD', false, 0), { status: 'expired' });
-    assert.deepEqual(cancelledStatus('TIME_IN_FORCE_EXPIRED', 'IOC', true, 0), { status: 'cancelled' });
+    assert.deepEqual(cancelledStatus('TIME_IN_FORCE_EXPIRED', 'IOC', true, 0), {
+      status: 'cancelled',
+      reason: 'TIME_IN_FORCE_EXPIRED',
+    });
     assert.deepEqual(cancelledStatus('MARKET_HALTED', 'FOK', true, 0), { status: 'rejected', reason: 'MARKET_HALTED' });
-    assert.deepEqual(cancelledStatus('INSUFFICIENT_LIQUIDITY', 'IOC', true, 5), { status: 'cancelled' });
+    assert.deepEqual(cancelledStatus('INSUFFICIENT_LIQUIDITY', 'IOC', true, 5), {
+      status: 'cancelled',
+      reason: 'INSUFFICIENT_LIQUIDITY',
+    });
+    // A working order OANDA cancelled itself later: cancelled, with OANDA's reason.
+    assert.deepEqual(cancelledStatus('INSUFFICIENT_MARGIN', 'GTC', false, 0), {
+      status: 'cancelled',
+      reason: 'INSUFFICIENT_MARGIN',
+    });
   });
 
   it('reads a PriceBucket liquidity as an integer or a decimal string ("integer or decimal if available")', () => {
