@@ -17,6 +17,10 @@
  *   nothing), and no status change follows a final one. A fill that arrives after the order ended (a
  *   venue's late report) is still emitted: a fill is a fact about money.
  * The engine applies these events as they come; comparing snapshots is left to reconciliation.
+ *
+ * A view no venue could mean (more filled than ordered, a figure that is not a finite number, a fill on the other
+ * side of the order) is refused whole, before anything of it is emitted: `observe` throws BAD_RESPONSE with
+ * `outcomeUnknown` (the order may exist; look it up again), and the order stays as it was. Never a wrong position.
  */
 import { divMoney, fromMoney, mulMoney, toMoney } from '../common/decimal';
 import {
@@ -28,6 +32,7 @@ import {
   type OrderStatusName,
 } from '../orders/model';
 import type { OrderUpdate } from './broker';
+import { BrokerError } from './errors';
 
 /** Final orders remembered (beyond them the oldest are forgotten); open orders are always kept. */
 export const FINAL_ORDERS_KEPT = 5000;
@@ -95,6 +100,14 @@ export class OrderTracker {
    * with every fill known for the order (the caller's answer to a submit or a look-up).
    */
   observe(view: OrderResponse): OrderResponse {
+    const implausible = implausibility(view);
+    if (implausible !== undefined)
+      throw new BrokerError(
+        'BAD_RESPONSE',
+        `the venue's reply about order ${view.order_id} (client order id ${view.client_order_id}) cannot be right: ` +
+          `${implausible}; none of it was applied: look the order up again`,
+        { outcomeUnknown: true, retryable: false },
+      );
     const known = this.orders.get(view.order_id);
     const t: Tracked = known ?? {
       status: undefined,
@@ -282,4 +295,31 @@ export class OrderTracker {
       }
     }
   }
+}
+
+const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
+
+/** Why no venue could mean this view of an order, or undefined when it may be true. */
+function implausibility(view: OrderResponse): string | undefined {
+  if (!finite(view.quantity) || view.quantity <= 0) return `its quantity is ${String(view.quantity)}`;
+  const quantity = toMoney(view.quantity);
+  const filled = view.filled_quantity;
+  if (filled !== null) {
+    if (!finite(filled) || filled < 0) return `its filled quantity is ${String(filled)}`;
+    if (toMoney(filled) > quantity) return `it says ${filled} filled of an order for ${view.quantity}`;
+  }
+  if (view.filled_price !== null && (!finite(view.filled_price) || view.filled_price < 0))
+    return `its average fill price is ${String(view.filled_price)}`;
+  if (view.commission !== null && !finite(view.commission)) return `its commission is ${String(view.commission)}`;
+  let listed = 0n;
+  for (const f of view.fills) {
+    if (!finite(f.quantity) || !finite(f.price) || !finite(f.commission))
+      return `fill ${f.fill_id} has quantity ${String(f.quantity)}, price ${String(f.price)}, commission ${String(f.commission)}`;
+    if (f.quantity <= 0) continue;
+    if (!(f.price > 0)) return `fill ${f.fill_id} is at price ${f.price}`;
+    if (f.side !== view.side) return `fill ${f.fill_id} is a ${f.side} of a ${view.side} order`;
+    listed += toMoney(f.quantity);
+  }
+  if (listed > quantity) return `its fills add up to ${fromMoney(listed)} of an order for ${view.quantity}`;
+  return undefined;
 }

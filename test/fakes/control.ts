@@ -42,6 +42,12 @@ export type FakeFault = (
   | { kind: 'dropConnection'; placed?: boolean }
   /** Carry the request out, then answer 2xx with a body that is not what the protocol promises. */
   | { kind: 'malformedBody' }
+  /**
+   * Carry the request out, then answer with the venue's own JSON reply as `alter` rewrites it: a venue (or
+   * something between us and it) sending well-formed JSON with hostile content (a wrong type, a huge number, a
+   * field missing, more filled than ordered). Nothing a venue documents; what an adapter must survive (HTTP fakes).
+   */
+  | { kind: 'alteredBody'; alter: (body: unknown) => unknown }
   /** Refuse the order as the venue does for a client order id it has seen (even if it has not). */
   | { kind: 'duplicateClientId' }
   /** Refuse the order as the venue does, with its reason (e.g. insufficient funds). */
@@ -167,8 +173,34 @@ export async function playHttpFault(
     case 'malformedBody':
       if (!hooks.act()) return;
       return hooks.malformed();
+    case 'alteredBody':
+      if (!hooks.act()) return;
+      alterNextReply(res, fault.alter);
+      return hooks.reply();
     default:
       if (hooks.other?.(fault) === true) return;
       return actThenReply();
   }
+}
+
+/** Rewrites the JSON body of the next `writeHead(...).end(body)` on `res` with `alter` (its length fixed up). */
+function alterNextReply(res: ServerResponse, alter: (body: unknown) => unknown): void {
+  const writeHead = res.writeHead.bind(res);
+  const end = res.end.bind(res);
+  let status = 200;
+  let headers: Record<string, string | number> = {};
+  res.writeHead = ((code: number, h?: Record<string, string | number>) => {
+    status = code;
+    headers = { ...(h ?? {}) };
+    return res;
+  }) as typeof res.writeHead;
+  res.end = ((chunk?: unknown) => {
+    res.writeHead = writeHead;
+    res.end = end;
+    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '';
+    const altered = JSON.stringify(alter(text === '' ? undefined : (JSON.parse(text) as unknown)));
+    for (const k of Object.keys(headers)) if (k.toLowerCase() === 'content-length') delete headers[k];
+    writeHead(status, { ...headers, 'Content-Length': Buffer.byteLength(altered) });
+    return end(altered);
+  }) as typeof res.end;
 }

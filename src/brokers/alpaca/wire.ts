@@ -20,7 +20,9 @@ export function decimalString(n: number): string {
 export const decimal = z
   .string()
   .regex(/^-?\d+(\.\d+)?$/, 'expected a decimal number in a string')
-  .transform((s) => Number(s));
+  .transform((s) => Number(s))
+  // A string of digits too long for a double reads as Infinity: refused here, naming the field.
+  .refine((n) => Number.isFinite(n), 'expected a decimal number within range');
 export const isoTime = z
   .string()
   .refine((s) => !Number.isNaN(Date.parse(s)), 'expected an RFC 3339 time')

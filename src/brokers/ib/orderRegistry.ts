@@ -128,7 +128,11 @@ export class OrderRegistry {
   ): void {
     const entry = this.byId.get(orderId);
     if (!entry) return;
-    const bad = validStatusReport(report);
+    const bad =
+      validStatusReport(report) ??
+      (report.filled > entry.request.quantity + EPS
+        ? `filled ${report.filled} is more than the order's ${entry.request.quantity}`
+        : undefined);
     if (bad) {
       entry.badResponse = bad;
       if (this.deps.events.listenerCount('bad') === 0)
@@ -287,6 +291,16 @@ export class OrderRegistry {
       this.unclaimed.set(orderId, kept);
       if (this.unclaimed.size > EARLY_COMMISSIONS_KEPT)
         this.unclaimed.delete(this.unclaimed.keys().next().value as number);
+      return;
+    }
+    const executed = (entry.executions ?? []).reduce((sum, e) => sum + e.shares, 0);
+    if (executed + execution.shares > entry.request.quantity + EPS) {
+      // No venue executes more than was ordered: counting it would make a position nobody holds.
+      this.deps.onError(
+        `IB: ignored execution ${execution.execId} of ${execution.shares} for order ${orderId}: with the ` +
+          `${executed} executed before, it is more than the order's ${entry.request.quantity}`,
+        new Error('execution beyond the order quantity'),
+      );
       return;
     }
     const early = this.earlyCommissions.get(execution.execId);

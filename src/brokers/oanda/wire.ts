@@ -10,7 +10,9 @@ import { BrokerError } from '../errors';
 export const decimal = z
   .string()
   .regex(/^-?\d+(\.\d+)?$/, 'expected a decimal number in a string')
-  .transform((s) => Number(s));
+  .transform((s) => Number(s))
+  // A string of digits too long for a double reads as Infinity: refused here, naming the field.
+  .refine((n) => Number.isFinite(n), 'expected a decimal number within range');
 
 /** RFC 3339 ("2030-01-01T00:00:00.000000000Z") or UNIX ("1893456000.000000000") time → ms since the epoch. */
 export function parseV20Time(s: string): number | undefined {

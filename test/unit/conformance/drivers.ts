@@ -36,7 +36,7 @@ import { startFakeOanda } from '../../fakes/oanda/server';
 
 export type FaultName = Exclude<
   FakeFault['kind'],
-  'reject' | 'timestampOutsideRecvWindow' | 'errorEchoingAccount' | 'tooManyOrders' | 'wafBlock'
+  'reject' | 'timestampOutsideRecvWindow' | 'errorEchoingAccount' | 'tooManyOrders' | 'wafBlock' | 'alteredBody'
 >;
 export const FAULT_NAMES: readonly FaultName[] = [
   'latency',
