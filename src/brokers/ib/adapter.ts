@@ -93,6 +93,7 @@ import {
 } from './connection';
 import { brokerErrorFor, errorMeaning } from './errors';
 import { contractFor, instrumentRulesFor, snapshotQuote, symbolOf, type IbContract } from './market';
+import { atRate, commissionWithoutQuote, type ExecutedAt, type ReportedCommission } from './commission';
 import { OrderRegistry, PENDING_IB, type Entry } from './orderRegistry';
 import { IB_CAPABILITIES, orderFor, responseOf, type IbOrder } from './orders';
 
@@ -163,6 +164,9 @@ export class IbBroker implements BrokerApi {
    * from then on are asked for. TWS's clock, not ours: the filter is compared with TWS's execution times.
    */
   private lastExecutionTime: string | undefined;
+  /** The account's base currency (NetLiquidation's), what fills' commissions are in: asked once per connection. */
+  private accountCurrency: Promise<string | undefined> | undefined;
+  private knownAccountCurrency: string | undefined;
   /** Internal notifications: 'status' (orderId), 'bad' (orderId, why), 'ibError' (id, code, message), 'openOrderEnd'. */
   private readonly events = new EventEmitter();
   private readonly listeners = new OrderUpdateListeners((e) => this.onError('IB: an order update listener threw', e));
@@ -199,7 +203,7 @@ export class IbBroker implements BrokerApi {
       events: this.events,
       onError: (message, error) => this.onError(message, error),
       ...(options.commissionWaitMs === undefined ? {} : { commissionWaitMs: options.commissionWaitMs }),
-      rate: (from, to) => this.rate(from, to),
+      convertCommission: (reported, execution) => this.convertCommission(reported, execution),
     });
     this.reads = new ReadCache(options.readReuseMs ?? 0);
   }
@@ -234,6 +238,8 @@ export class IbBroker implements BrokerApi {
       throw e;
     }
     this.connected = true;
+    // What commissions are converted to (see `commission.ts`); asked now so the first fill need not wait for it.
+    this.accountCurrency = this.readAccountCurrency();
     // Sent first and answered first (TWS answers one socket's requests in order): the executions are in the
     // registry before the open orders' statuses would make fills up for them.
     const executions = this.recoverExecutions().catch((e: unknown) =>
@@ -258,6 +264,8 @@ export class IbBroker implements BrokerApi {
   /** Stops listening to the current IBApi and closes its socket. */
   private detach(): void {
     this.orders.flush();
+    // The currency last known stays until the next connection's answer (the same login, as a rule).
+    this.accountCurrency = undefined;
     const ib = this.ib;
     this.ib = undefined;
     this.connected = false;
@@ -388,6 +396,52 @@ export class IbBroker implements BrokerApi {
     if (!c?.currency) return {};
     const pair = c.secType === 'CASH' || c.secType === 'CRYPTO';
     return { currency: c.currency, ...(pair && c.symbol ? { base: c.symbol } : {}) };
+  }
+
+  /** A reported commission in the account's currency: at once when no quote is needed, else once IB's rate is. */
+  private convertCommission(
+    reported: ReportedCommission,
+    execution: ExecutedAt & { execId: string },
+  ): number | Promise<number> {
+    if (reported.amount === 0 || reported.currency === '') return reported.amount;
+    const known = this.knownAccountCurrency;
+    const now = known === undefined ? undefined : commissionWithoutQuote(reported, known, execution);
+    return now ?? this.convertLater(reported, execution);
+  }
+
+  private async convertLater(
+    reported: ReportedCommission,
+    execution: ExecutedAt & { execId: string },
+  ): Promise<number> {
+    const to = this.knownAccountCurrency ?? (await (this.accountCurrency ??= this.readAccountCurrency()));
+    const value =
+      to === undefined
+        ? undefined
+        : (commissionWithoutQuote(reported, to, execution) ??
+          atRate(reported.amount, await this.rate(reported.currency, to)));
+    if (value !== undefined) return value;
+    this.onError(
+      `IB: the commission ${reported.amount} ${reported.currency} of execution ${execution.execId} is left out of its ` +
+        `fill: it is not in the account's currency (${to ?? 'which IB did not tell'}) and IB gave no price between the two`,
+      new Error(`no ${reported.currency}/${to ?? '?'} rate`),
+    );
+    return 0;
+  }
+
+  /** The account's base currency: the currency of its NetLiquidation in the account summary. */
+  private async readAccountCurrency(): Promise<string | undefined> {
+    try {
+      const rows = await accountSummaryRows(this.tws(), this.nextReqId++);
+      const mine = rows.filter((r) => !this.accountId || r.account === this.accountId);
+      const currency = (mine.find((r) => r.tag === 'NetLiquidation') ?? mine.find((r) => r.currency))?.currency;
+      if (currency) this.knownAccountCurrency = currency.trim().toUpperCase();
+      return this.knownAccountCurrency;
+    } catch (e) {
+      // Asked again by the next commission that needs it.
+      this.accountCurrency = undefined;
+      this.onError('IB: reading the account currency failed', e);
+      return undefined;
+    }
   }
 
   /**

@@ -1,11 +1,11 @@
 /**
- * An IB commission in the currency of its fill. A commission report names its own currency (TWS API
- * "CommissionReport": `Currency`, "the reporting currency"), which need not be the currency the order is priced
- * in: IDEALPRO charges FX commissions in USD whatever the pair. A fill's commission is in the instrument's quote
- * currency (as the paper venue's fee model and the Binance adapter give it, and as the engine adds it to
- * price × quantity), so a report in another currency is converted with IB's own prices: the base currency at the
- * execution's price, any other at IB's quote for the pair of the two (the fill waits for it). With no rate the
- * commission counts as 0 and the adapter says so: never a figure in one currency added to figures in another.
+ * An IB commission in the account's currency. A commission report names its own currency (TWS API
+ * "CommissionReport": `Currency`, "the reporting currency"), which need not be the account's: a USD account
+ * trading a EUR-quoted contract may be charged in EUR. A fill's commission is read by the rest of SPtrader in the
+ * account's currency (the Compare view's fees, OANDA's "in the Account's home currency"), so a report in another
+ * currency is converted with IB's own prices: the execution's own price when its contract is the pair of the two
+ * currencies, else IB's quote for that pair. With no rate the commission counts as 0 and the adapter says so:
+ * never a figure in one currency added to figures in another.
  */
 
 /** A commission as IB reported it: an amount in a currency ('' when the report names none). */
@@ -14,8 +14,8 @@ export interface ReportedCommission {
   currency: string;
 }
 
-/** What a commission is converted to: the execution's contract currency, its base for a pair, its price. */
-export interface CommissionTarget {
+/** The execution a commission belongs to: its contract's currency, the base for a pair, its price. */
+export interface ExecutedAt {
   currency?: string | undefined;
   base?: string | undefined;
   price: number;
@@ -28,12 +28,24 @@ export function reportedCommission(commission: number | undefined, currency: str
   return { amount, currency: (currency ?? '').trim().toUpperCase() };
 }
 
-/** The commission in the target's currency when no rate is needed for it; undefined when one is (`from` → `to`). */
-export function commissionWithoutRate(reported: ReportedCommission, target: CommissionTarget): number | undefined {
+/**
+ * The commission in `to` when no quote is needed for it: nothing to convert, or the execution is itself a trade of
+ * the two currencies (its price is IB's rate); undefined when a rate must be asked for.
+ */
+export function commissionWithoutQuote(
+  reported: ReportedCommission,
+  to: string,
+  execution: ExecutedAt,
+): number | undefined {
   const { amount, currency: from } = reported;
-  const to = (target.currency ?? '').toUpperCase();
-  if (amount === 0 || from === '' || to === '' || from === to) return amount;
-  if (from === (target.base ?? '').toUpperCase()) return roundCommission(amount * target.price);
+  const target = to.toUpperCase();
+  if (amount === 0 || from === '' || from === target) return amount;
+  const base = (execution.base ?? '').toUpperCase();
+  const quote = (execution.currency ?? '').toUpperCase();
+  if (execution.price > 0 && Number.isFinite(execution.price)) {
+    if (base === from && quote === target) return roundCommission(amount * execution.price);
+    if (base === target && quote === from) return roundCommission(amount / execution.price);
+  }
   return undefined;
 }
 

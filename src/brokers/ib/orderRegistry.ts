@@ -15,7 +15,8 @@
  * commissions, come first from the `reqExecutions` the adapter sends on connect; what they do not cover is
  * synthesised). Later executions for a quantity already counted are not counted again. Executions with their commissions that no status report has announced yet bring
  * their fills on their own. A held report is never lost: `flush` applies every one (on disconnect).
- * A commission report in another currency than the contract's is converted first (`commission.ts`).
+ * A commission report in another currency than the account's is converted first (`convertCommission`,
+ * `commission.ts`).
  * Past 450 lines on purpose: holding a status report for its executions' commissions and applying it is one
  * state machine over the same entry; split, each half would reach into the other's fields.
  */
@@ -23,7 +24,7 @@ import type { EventEmitter } from 'node:events';
 import type { Clock } from '../../common/clock';
 import { isFinalStatus, type Fill } from '../../orders/model';
 import { plainQuantity, synthesisedFillId, type OrderTracker } from '../orderTracker';
-import { atRate, commissionWithoutRate, reportedCommission, type ReportedCommission } from './commission';
+import { reportedCommission, type ReportedCommission } from './commission';
 import { errorMeaning } from './errors';
 import type { IbContract } from './market';
 import {
@@ -56,10 +57,10 @@ export interface Execution {
   commission: number | undefined;
   /** Execution.lastLiquidity: 1 added (maker), 2 removed, 3 routed out. */
   liquidity: number | undefined;
-  /** The contract's currency (what its price, and so the fill's commission, is in) and, for a pair, its base. */
+  /** The contract's currency (what its price is in) and, for a pair, its base: IB's own rate between the two. */
   currency?: string | undefined;
   base?: string | undefined;
-  /** Set while the commission report's amount is being converted to `currency`. */
+  /** Set while the commission report's amount is being converted to the account's currency. */
   converting?: boolean;
 }
 
@@ -88,8 +89,11 @@ export interface OrderRegistryDeps {
   onError: (message: string, error: unknown) => void;
   /** How long a fill waits for its commission report (default `COMMISSION_WAIT_MS`). */
   commissionWaitMs?: number;
-  /** How many units of `to` one unit of `from` is worth by IB's prices (undefined when IB cannot tell). */
-  rate?: (from: string, to: string) => Promise<number | undefined>;
+  /**
+   * A reported commission in the account's currency: at once when known, else once IB's rate is (0 when IB has
+   * none, said by the adapter). Absent: taken as reported.
+   */
+  convertCommission?: (reported: ReportedCommission, execution: Execution) => number | Promise<number>;
 }
 
 export class OrderRegistry {
@@ -110,6 +114,8 @@ export class OrderRegistry {
    * executions TWS does not send again, so they are applied at once (commission 0 where no execution is known).
    */
   reconciling = false;
+  /** Set while `flush` applies every held report: nothing is waited for any more. */
+  private flushing = false;
 
   constructor(private readonly deps: OrderRegistryDeps) {
     this.commissionWaitMs = deps.commissionWaitMs ?? COMMISSION_WAIT_MS;
@@ -219,7 +225,8 @@ export class OrderRegistry {
       const lo = Math.max(start, from);
       const hi = Math.min(run, to);
       if (!(hi > lo + EPS)) continue;
-      if (e.commission === undefined && !force) return undefined;
+      // A commission being converted is waited for even when forced, unless the connection is going.
+      if (e.commission === undefined && (!force || (e.converting === true && !this.flushing))) return undefined;
       const whole = Math.abs(hi - lo - e.shares) <= EPS;
       const quantity = whole ? e.shares : Number((hi - lo).toFixed(10));
       fills.push({
@@ -331,24 +338,25 @@ export class OrderRegistry {
 
   /** Sets an execution's commission in its contract's currency (converting when IB reported another), then drains. */
   private settleCommission(entry: Entry, e: Execution, reported: ReportedCommission): void {
-    e.commission = commissionWithoutRate(reported, e);
-    if (e.commission !== undefined) return this.drain(entry, false);
-    const { amount, currency: from } = reported;
-    const to = e.currency ?? '';
+    let converted: number | Promise<number>;
+    try {
+      converted = this.deps.convertCommission?.(reported, e) ?? reported.amount;
+    } catch (err) {
+      this.deps.onError(`IB: converting the commission of ${e.execId} failed`, err);
+      converted = 0;
+    }
+    if (typeof converted === 'number') {
+      e.commission = converted;
+      return this.drain(entry, false);
+    }
     e.converting = true;
-    void (this.deps.rate?.(from, to) ?? Promise.resolve(undefined))
-      .catch(() => undefined)
-      .then((rate) => {
+    void converted
+      .catch((err: unknown) => {
+        this.deps.onError(`IB: converting the commission of ${e.execId} failed`, err);
+        return 0;
+      })
+      .then((value) => {
         e.converting = false;
-        let value = atRate(amount, rate);
-        if (value === undefined) {
-          value = 0;
-          this.deps.onError(
-            `IB: the commission ${amount} ${from} of execution ${e.execId} (order ${entry.orderId}) is left out of ` +
-              `its fill: it is not in ${to} and IB gave no price between the two`,
-            new Error(`no ${from}/${to} rate`),
-          );
-        }
         // A fill already given out (on disconnect) keeps what it had: nothing is counted twice.
         if (e.commission !== undefined) return;
         e.commission = value;
@@ -359,7 +367,12 @@ export class OrderRegistry {
 
   /** Applies every held report now (the connection is going): no fill is left unsaid. */
   flush(): void {
-    for (const entry of this.byId.values()) if ((entry.held?.length ?? 0) > 0) this.drain(entry, true);
+    this.flushing = true;
+    try {
+      for (const entry of this.byId.values()) if ((entry.held?.length ?? 0) > 0) this.drain(entry, true);
+    } finally {
+      this.flushing = false;
+    }
   }
 
   /** Applies one status report; `fills` are its fills when known, else derived from the cumulative figures. */
