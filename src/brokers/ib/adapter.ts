@@ -661,6 +661,7 @@ export class IbBroker implements BrokerApi {
             );
           else if (meaning.kind !== 'info') fail(brokerErrorFor(code, message));
         });
+        entry.cancelRequested = true;
         ib.cancelOrder(id);
         return () => {
           offStatus();

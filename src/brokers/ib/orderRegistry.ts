@@ -460,6 +460,9 @@ export class OrderRegistry {
           this.deps.tracker.observe(responseOf(entry, this.deps.clock.now()));
         }
       } else if (meaning.kind === 'cancelled') {
+        // 202 "Order Canceled - reason:…": a reason IB gives for a cancel we did not ask for is the user's to read.
+        const why = /reason:\s*(.*\S)/i.exec(message)?.[1];
+        if (why !== undefined && !entry.cancelRequested) entry.cancelReason = message;
         // After any fill still held: the cancel came after it.
         const last = entry.held?.[entry.held.length - 1];
         this.report(entry, {

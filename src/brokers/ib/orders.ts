@@ -197,6 +197,7 @@ export function statusFromIb(
   request: OrderRequest,
   now: number,
   rejectReason?: string,
+  cancelReason?: string,
 ): OrderStatus {
   switch (status) {
     case 'ApiPending':
@@ -210,10 +211,12 @@ export function statusFromIb(
     case 'Filled':
       return { status: 'filled' };
     case 'Cancelled':
-    case 'ApiCancelled':
-      return request.time_in_force.type === 'GTD' && now >= request.time_in_force.expires_at
-        ? { status: 'expired' }
-        : { status: 'cancelled' };
+    case 'ApiCancelled': {
+      if (request.time_in_force.type === 'GTD' && now >= request.time_in_force.expires_at) return { status: 'expired' };
+      // IB's own reason (an order refused once working, 201, then Cancelled; or 202 with a reason) goes with it.
+      const reason = cancelReason ?? rejectReason;
+      return reason === undefined ? { status: 'cancelled' } : { status: 'cancelled', reason };
+    }
     case 'Inactive':
       return { status: 'rejected', reason: rejectReason ?? 'IB marked the order Inactive' };
     default:
@@ -228,6 +231,10 @@ export interface RegistryView {
   filled: number;
   avgFillPrice: number | null;
   rejectReason: string | undefined;
+  /** Why IB cancelled the order itself (202 with a reason), when it said. */
+  cancelReason?: string | undefined;
+  /** We asked IB to cancel it: a reason in IB's confirmation is not news. */
+  cancelRequested?: boolean;
   fills: Fill[];
   createdAt: number;
   updatedAt: number;
@@ -238,7 +245,7 @@ export function responseOf(view: RegistryView, now: number): OrderResponse {
   const status: OrderStatus =
     view.rejectReason !== undefined && (view.ibStatus === undefined || view.ibStatus === 'Inactive')
       ? { status: 'rejected', reason: view.rejectReason }
-      : statusFromIb(view.ibStatus ?? 'PendingSubmit', view.filled, r, now, view.rejectReason);
+      : statusFromIb(view.ibStatus ?? 'PendingSubmit', view.filled, r, now, view.rejectReason, view.cancelReason);
   return {
     order_id: String(view.orderId),
     client_order_id: r.client_order_id,
