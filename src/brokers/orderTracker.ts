@@ -297,7 +297,12 @@ export class OrderTracker {
   }
 }
 
-const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
+/**
+ * Beyond this no quantity, price or commission is real (a trillion units at a trillion each): such a figure is a
+ * garbled reply, and exact money arithmetic (`toMoney`) cannot take numbers past 1e21 anyway.
+ */
+const MAX_FIGURE = 1e15;
+const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && Math.abs(n) < MAX_FIGURE;
 
 /** Why no venue could mean this view of an order, or undefined when it may be true. */
 function implausibility(view: OrderResponse): string | undefined {

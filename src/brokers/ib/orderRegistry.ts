@@ -138,7 +138,9 @@ export class OrderRegistry {
       validStatusReport(report) ??
       (report.filled > entry.request.quantity + EPS
         ? `filled ${report.filled} is more than the order's ${entry.request.quantity}`
-        : undefined);
+        : report.filled > 0 && (report.avgFillPrice ?? 0) >= 1e15
+          ? `avgFillPrice ${report.avgFillPrice} is not a price`
+          : undefined);
     if (bad) {
       entry.badResponse = bad;
       if (this.deps.events.listenerCount('bad') === 0)
@@ -291,7 +293,8 @@ export class OrderRegistry {
   onExecution(orderId: number, execution: Omit<Execution, 'commission' | 'converting'>): void {
     const entry = this.byId.get(orderId);
     if (!execution.execId || this.byExecId.has(execution.execId)) return;
-    if (!(Number.isFinite(execution.shares) && execution.shares > 0 && Number.isFinite(execution.price))) return;
+    // Beyond 1e15 no share count or price is real (a garbled message), and money arithmetic cannot take it.
+    if (!(execution.shares > 0 && execution.shares < 1e15 && execution.price > 0 && execution.price < 1e15)) return;
     if (!entry) {
       const kept = this.unclaimed.get(orderId) ?? [];
       if (!kept.some((k) => k.execId === execution.execId)) kept.push(execution);

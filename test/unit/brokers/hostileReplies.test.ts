@@ -25,6 +25,7 @@ import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../../f
 import { startFakeBinance } from '../../fakes/binance/server';
 import type { FakeVenue } from '../../fakes/control';
 import { startFakeTws, type FakeTws } from '../../fakes/ib/server';
+import { readUntil } from '../../kit/orderUpdates';
 import { startFakeOanda } from '../../fakes/oanda/server';
 
 type Json = Record<string, unknown>;
@@ -204,6 +205,21 @@ describe('hostile venue replies: a clear error, never a wrong position', () => {
     assert.deepEqual(fills(), []);
   });
 
+  it('Binance: a fill at a price too large for money (1e300) is a BAD_RESPONSE (outcome unknown), not a crash', async () => {
+    await binance();
+    fake.injectNext({
+      kind: 'alteredBody',
+      alter: (b) => {
+        const o = b as Json;
+        return { ...o, fills: (o.fills as Json[]).map((f) => ({ ...f, price: '1e300' })) };
+      },
+    });
+    const e = await failure(broker.submitOrder(order('BTCUSDT', 0.003)));
+    assert.equal(e.reason, 'BAD_RESPONSE');
+    assert.equal(e.outcomeUnknown, true);
+    assert.deepEqual(fills(), []);
+  });
+
   async function ib(): Promise<FakeTws> {
     errors = [];
     const f = await startFakeTws();
@@ -250,6 +266,27 @@ describe('hostile venue replies: a clear error, never a wrong position', () => {
     assert.ok(
       errors.some((m) => /5000/.test(m) && /1000/.test(m)),
       `no error names the execution: ${errors.join(' | ')}`,
+    );
+  });
+
+  it('IB: an execution at a price no money can be (1e300) is not applied; the fill comes from the status', async () => {
+    const f = await ib();
+    f.scriptNextOrder([
+      { status: 'Submitted' },
+      { status: 'Filled', filled: 1000, avgFillPrice: 101, lastFillPrice: 101 },
+      { execution: { execId: 'huge.01', shares: 1000, price: 1e300 } },
+      { commissionReport: { execId: 'huge.01', commission: 1 } },
+    ]);
+    const placed = await broker.submitOrder({ ...order('AAPL', 1000), time_in_force: { type: 'GTC' } });
+    const done = await readUntil(
+      broker,
+      () => broker.getOrderStatus(placed.order_id),
+      (r) => r.status.status === 'filled',
+      (u) => u.order.order_id === placed.order_id,
+    );
+    assert.deepEqual(
+      done.fills.map((x) => [x.quantity, x.price]),
+      [[1000, 101]],
     );
   });
 });
