@@ -10,8 +10,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Which request a fault hits: an order submit (default), a cancel, or an order look-up. */
-export type FaultTarget = 'submit' | 'cancel' | 'lookup';
+/** Which request a fault hits: an order submit (default), a cancel, an order look-up, or the open-order list (OANDA). */
+export type FaultTarget = 'submit' | 'cancel' | 'lookup' | 'list';
 
 export type FakeFault = (
   | /** Answer after this many ms. */ { kind: 'latency'; ms: number }

@@ -90,6 +90,7 @@ import {
   parseCancelTransaction,
   parseFillTransaction,
   parseOrderList,
+  parseOrderListLines,
   parseOrderReply,
   parseSubmitReply,
   rejectedResponse,
@@ -471,14 +472,26 @@ export class OandaBroker implements BrokerApi {
     if (this.polling || this.tracker.openOrderIds().length === 0) return;
     this.polling = true;
     try {
-      const pending = parseOrderList(
+      const lines = parseOrderListLines(
         await this.connection.request({ method: 'GET', path: '/pendingOrders', route: 'GET /pendingOrders' }),
       );
       const stillPending = new Set<string>();
-      for (const o of pending) {
-        stillPending.add(o.id);
-        const mapped = orderFromV20(o, {}, this.tracker.last(o.id));
-        if (mapped) this.tracker.observe(mapped);
+      for (const line of lines) {
+        // One line that cannot be read (or cannot be right) is said, and the others are still followed.
+        try {
+          if ('error' in line) throw line.error;
+          const o = line.order;
+          stillPending.add(o.id);
+          const mapped = orderFromV20(o, {}, this.tracker.last(o.id));
+          if (mapped) this.tracker.observe(mapped);
+        } catch (e) {
+          if ('error' in line && line.id !== undefined) stillPending.add(line.id);
+          const id = 'error' in line ? (line.id ?? '(without an id)') : line.order.id;
+          this.reportError(
+            `OANDA: pending order ${id} could not be read; the other orders are followed: ${(e as Error).message}`,
+            e,
+          );
+        }
       }
       // Orders that left the pending list ended somehow: each is asked how.
       await lookUpVanishedOrders(this.tracker, stillPending, {

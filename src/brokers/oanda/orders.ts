@@ -258,6 +258,26 @@ export function parseOrderReply(raw: unknown): V20Order {
 export function parseOrderList(raw: unknown): V20Order[] {
   return validate(OrderListReplySchema, raw, 'an order list').orders;
 }
+const LooseOrderListReplySchema = z.object({ orders: z.array(z.unknown()) });
+/**
+ * An order list read line by line: each order, or (for a line that cannot be read) its id when it has one and
+ * why, so one garbled line does not hide the others (the poll follows them; a reconciliation reads strictly).
+ */
+export function parseOrderListLines(
+  raw: unknown,
+): Array<{ order: V20Order } | { id: string | undefined; error: BrokerError }> {
+  return validate(LooseOrderListReplySchema, raw, 'an order list').orders.map((line) => {
+    try {
+      return { order: validate(V20OrderSchema, line, 'an order in the list') };
+    } catch (e) {
+      const id =
+        typeof line === 'object' && line !== null && typeof (line as { id?: unknown }).id === 'string'
+          ? (line as { id: string }).id
+          : undefined;
+      return { id, error: e as BrokerError };
+    }
+  });
+}
 export function parseFillTransaction(raw: unknown): V20FillTransaction {
   return validate(FillTransactionReplySchema, raw, 'a fill transaction').transaction;
 }

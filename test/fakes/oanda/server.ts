@@ -14,7 +14,8 @@
  * 201 with the order created and cancelled for INSUFFICIENT_MARGIN.
  *
  * Faults (`injectNext`) apply to the next `POST /orders` (`on: 'submit'`, default), `PUT
- * /orders/{spec}/cancel` (`on: 'cancel'`) or `GET /orders/{spec}` (`on: 'lookup'`), FIFO per target
+ * /orders/{spec}/cancel` (`on: 'cancel'`), `GET /orders/{spec}` (`on: 'lookup'`) or `GET /pendingOrders`
+ * (`on: 'list'`), FIFO per target
  * (`playHttpFault` in ../control.ts):
  * latency → answer late · timeoutAfterAccept → act (or not, `placed: false`), never answer (the
  * socket is closed by close()) · serverError → 5xx (default 500), `{errorMessage}` or a gateway's
@@ -696,7 +697,15 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
         .map(orderView);
       return send(res, 200, { orders: list, lastTransactionID: last() });
     }
-    if (route === 'GET /pendingOrders') return send(res, 200, { orders: pending(), lastTransactionID: last() });
+    if (route === 'GET /pendingOrders')
+      return playHttpFault(faults.take('list'), req, res, {
+        held,
+        act: () => true,
+        reply: () => send(res, 200, { orders: pending(), lastTransactionID: last() }),
+        malformed: () => send(res, 200, { orders: 'none', lastTransactionID: last() }),
+        serverError: (status) => send(res, status, { errorMessage: 'Internal server error (injected)' }),
+        rateLimited: (status, headers) => send(res, status, { errorMessage: 'Too many requests (injected)' }, headers),
+      });
     if (route === 'GET /transactions/{id}') {
       const tx = transactions.get(decodeURIComponent(rest.slice('/transactions/'.length)));
       if (!tx) return send(res, 404, { errorMessage: 'The transaction specified does not exist' });

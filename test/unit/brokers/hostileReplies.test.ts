@@ -163,6 +163,37 @@ describe('hostile venue replies: a clear error, never a wrong position', () => {
     assert.deepEqual(fills(), []);
   });
 
+  it('OANDA: one unreadable order in the pending list does not stop the poll following the others', async () => {
+    await oanda();
+    const f = fake as Awaited<ReturnType<typeof startFakeOanda>>;
+    const resting = await broker.submitOrder({
+      ...order('EUR_USD', 100),
+      order_type: { type: 'limit', price: 1.05 },
+      time_in_force: { type: 'GTC' },
+    });
+    const other = await broker.submitOrder({
+      ...order('EUR_USD', 100),
+      order_type: { type: 'limit', price: 1.04 },
+      time_in_force: { type: 'GTC' },
+    });
+    // The second order's line comes back garbled; the first one filled meanwhile and left the list.
+    f.setQuote('EUR_USD', 1.0499, 1.05);
+    f.injectNext({
+      on: 'list',
+      kind: 'alteredBody',
+      alter: (b) => {
+        const body = b as { orders: Json[] };
+        return { ...body, orders: body.orders.map((o) => (o.id === other.order_id ? { ...o, units: HUGE } : o)) };
+      },
+    });
+    await (broker as OandaBroker).poll();
+    assert.deepEqual(
+      fills().map((u) => u.order.order_id),
+      [resting.order_id],
+      'the first order’s fill is found although another line of the list was unreadable',
+    );
+  });
+
   it('Alpaca: a submit reply filled beyond its quantity is refused (outcome unknown), not applied', async () => {
     await alpaca();
     fake.injectNext({
