@@ -118,6 +118,7 @@ import {
   infoOf,
   parseOrder,
   parseOrderList,
+  parseOrderListLines,
   parseTrades,
   toCreateOrderArgs,
   unsupportedOnBinance,
@@ -451,14 +452,32 @@ export class BinanceBroker implements BrokerApi {
   }
 
   /** The open orders of these symbols, one symbol-scoped request each. */
-  private async openOrdersOf(symbols: string[]): Promise<OrderResponse[]> {
-    const out: OrderResponse[] = [];
+  /**
+   * The open orders of these symbols, for a poll: a line that cannot be read (or cannot be right) is reported and
+   * the others are still followed; its id, when it has one, is among `listed` (it is not taken to have left).
+   */
+  private async openOrdersOf(symbols: string[]): Promise<{ orders: OrderResponse[]; listed: Set<string> }> {
+    const orders: OrderResponse[] = [];
+    const listed = new Set<string>();
     for (const symbol of symbols) {
       const market = this.market(symbol);
       const raw = await this.call('list open orders', false, (x) => x.fetchOpenOrders(market.unified));
-      for (const o of parseOrderList(raw, (s) => this.contextOf(s))) out.push(this.observe(await this.withTrades(o)));
+      for (const line of parseOrderListLines(raw, (s) => this.contextOf(s))) {
+        const id = 'order' in line ? line.order.order_id : line.id;
+        if (id !== undefined) listed.add(id);
+        try {
+          if (!('order' in line)) throw line.error;
+          orders.push(this.observe(await this.withTrades(line.order)));
+        } catch (e) {
+          if (isBrokerError(e) && e.reason === 'RATE_LIMITED') throw e;
+          this.reportError(
+            `Binance: open order ${id ?? '(without an id)'} could not be read; the other orders are followed: ${redactValues((e as Error).message, this.secrets)}`,
+            e,
+          );
+        }
+      }
     }
-    return out;
+    return { orders, listed };
   }
 
   async listOpenOrders(): Promise<OrderResponse[]> {
@@ -490,9 +509,10 @@ export class BinanceBroker implements BrokerApi {
       const symbols = [
         ...new Set(working.map((id) => this.tracker.last(id)?.symbol).filter((s): s is string => s !== undefined)),
       ];
-      const listed =
-        symbols.length > 0 && symbols.length * 6 < 80 ? await this.openOrdersOf(symbols) : await this.listOpenOrders();
-      const seen = new Set(listed.map((o) => o.order_id));
+      const seen =
+        symbols.length > 0 && symbols.length * 6 < 80
+          ? (await this.openOrdersOf(symbols)).listed
+          : new Set((await this.listOpenOrders()).map((o) => o.order_id));
       // Orders that left the open list ended somehow: each is asked how.
       await lookUpVanishedOrders(this.tracker, seen, {
         lookUp: async (id) => {

@@ -448,3 +448,26 @@ export function parseOrderList(value: unknown, ctxOf: (symbol: string) => OrderC
   const list = readOrThrow(OrderListSchema, value, 'a list of orders');
   return list.map((o) => parseOrder(o.info, ctxOf(o.info.symbol)));
 }
+
+/**
+ * A list of orders read line by line: each order, or (for a line that cannot be read) its id when it has one and
+ * why, so one garbled line does not hide the others from a poll (a reconciliation reads strictly).
+ */
+export function parseOrderListLines(
+  value: unknown,
+  ctxOf: (symbol: string) => OrderContext,
+): Array<{ order: OrderResponse } | { id: string | undefined; error: unknown }> {
+  return readOrThrow(z.array(z.unknown()), value, 'a list of orders').map((line) => {
+    try {
+      const o = readOrThrow(OrderListSchema.element, line, 'an order in the list');
+      return { order: parseOrder(o.info, ctxOf(o.info.symbol)) };
+    } catch (error) {
+      const info = (line as { info?: { symbol?: unknown; orderId?: unknown } } | null)?.info;
+      const id =
+        typeof info?.symbol === 'string' && (typeof info.orderId === 'number' || typeof info.orderId === 'string')
+          ? toOrderId(info.symbol, String(info.orderId))
+          : undefined;
+      return { id, error };
+    }
+  });
+}

@@ -842,10 +842,20 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
           const open = [...orders.values()].filter(
             (o) => (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED') && (symbol === null || o.symbol === symbol),
           );
-          return send(
+          return await playHttpFault(
+            faults.take('list'),
+            req,
             res,
-            200,
-            open.map((o) => orderView(o, 'query')),
+            faultHooks(res, {
+              act: () => true,
+              reply: () =>
+                send(
+                  res,
+                  200,
+                  open.map((o) => orderView(o, 'query')),
+                ),
+              malformed: () => send(res, 200, '[{"symbol":'),
+            }),
           );
         }
         case 'GET /api/v3/account':

@@ -236,6 +236,34 @@ describe('hostile venue replies: a clear error, never a wrong position', () => {
     assert.deepEqual(fills(), []);
   });
 
+  it('Binance: one unreadable order in the open-order list does not stop the poll following the others', async () => {
+    await binance();
+    const resting = await broker.submitOrder({
+      ...order('BTCUSDT', 0.003),
+      order_type: { type: 'limit', price: 29_000 },
+      time_in_force: { type: 'GTC' },
+    });
+    const other = await broker.submitOrder({
+      ...order('BTCUSDT', 0.003),
+      order_type: { type: 'limit', price: 28_000 },
+      time_in_force: { type: 'GTC' },
+    });
+    // The first one fills and leaves the list; the second one's line comes back garbled.
+    fake.setQuote('BTCUSDT', 28_990, 29_000);
+    const otherId = Number(other.order_id.split(':')[1]);
+    fake.injectNext({
+      on: 'list',
+      kind: 'alteredBody',
+      alter: (b) => (b as Json[]).map((o) => (o.orderId === otherId ? { ...o, executedQty: HUGE } : o)),
+    });
+    await (broker as BinanceBroker).poll();
+    assert.deepEqual(
+      [...new Set(fills().map((u) => u.order.order_id))],
+      [resting.order_id],
+      'the first order’s fill is found although another line of the list was unreadable',
+    );
+  });
+
   it('Binance: a fill at a price too large for money (1e300) is a BAD_RESPONSE (outcome unknown), not a crash', async () => {
     await binance();
     fake.injectNext({
