@@ -9,7 +9,9 @@ import { BrokerError } from '../errors';
 export const decimalString = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const n = typeof v === 'number' ? v : v.trim() === '' ? Number.NaN : Number(v);
   if (!Number.isFinite(n)) {
-    ctx.addIssue({ code: 'custom', message: `not a number: ${String(v)}` });
+    // A hostile reply may send megabytes of digits: the message shows the start of it.
+    const shown = String(v);
+    ctx.addIssue({ code: 'custom', message: `not a number: ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}` });
     return z.NEVER;
   }
   return n;

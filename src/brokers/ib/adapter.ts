@@ -26,6 +26,7 @@
  * | order_id                     | the TWS `orderId` (from `reqIds` → `nextValidId`), as a string      |
  * | EUR_USD / AAPL / BTCUSD      | CASH EUR.USD IDEALPRO / STK SMART USD / CRYPTO PAXOS USD           |
  * | fills                        | `execDetails` (id execId, price, shares) with its `commissionReport`; else the increase of `filled` |
+ * | commission                   | the report's, converted to the account's currency (`commission.ts`) |
  * | account                      | `reqAccountSummary`: NetLiquidation → equity, TotalCashValue → balance, BuyingPower |
  * | positions                    | `reqPositions` (avgCost / multiplier), marked with a snapshot quote when one comes |
  * | quote                        | `reqMktData` snapshot: ticks 1/2/4 (bid/ask/last, or delayed 66/67/68) until `tickSnapshotEnd` |
