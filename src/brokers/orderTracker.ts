@@ -328,3 +328,25 @@ function implausibility(view: OrderResponse): string | undefined {
   if (listed > quantity) return `its fills add up to ${fromMoney(listed)} of an order for ${view.quantity}`;
   return undefined;
 }
+
+/**
+ * Throws BAD_RESPONSE when a venue answered a look-up of one order with another (a reply no venue documents, and
+ * applying it would move the wrong order); `asked` is the id or client id asked for.
+ */
+export function expectAnswerFor(
+  view: OrderResponse,
+  asked: { orderId?: string; clientOrderId?: string },
+  venue: string,
+): OrderResponse {
+  const other =
+    (asked.orderId !== undefined && view.order_id !== asked.orderId) ||
+    (asked.clientOrderId !== undefined && view.client_order_id !== asked.clientOrderId);
+  if (other)
+    throw new BrokerError(
+      'BAD_RESPONSE',
+      `${venue} answered a look-up of ${asked.orderId !== undefined ? `order ${asked.orderId}` : `client order id ${asked.clientOrderId ?? ''}`} ` +
+        `with order ${view.order_id} (client order id ${view.client_order_id}); none of it was applied: look the order up again`,
+      { retryable: true },
+    );
+  return view;
+}

@@ -67,7 +67,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import { OrderTracker } from '../orderTracker';
+import { expectAnswerFor, OrderTracker } from '../orderTracker';
 import { lookUpVanishedOrders } from '../vanishedOrders';
 import { ReadCache } from '../readCache';
 import {
@@ -362,7 +362,7 @@ export class AlpacaBroker implements BrokerApi {
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     const client = this.ensureConnected();
     const raw = await this.request('order', () => client.trading.orders.getOrderByOrderIDRaw({ orderId }));
-    return this.guardSync('order', () => this.observe(raw));
+    return this.guardSync('order', () => this.tracker.observe(expectAnswerFor(parseOrder(raw), { orderId }, 'Alpaca')));
   }
 
   /**
@@ -377,7 +377,9 @@ export class AlpacaBroker implements BrokerApi {
           this.request('order', () => client.trading.orders.getOrderByClientOrderIdRaw({ clientOrderId }), true, n),
         this.options.retry,
       );
-      return this.guardSync('order', () => this.observe(raw));
+      return this.guardSync('order', () =>
+        this.tracker.observe(expectAnswerFor(parseOrder(raw), { clientOrderId }, 'Alpaca')),
+      );
     } catch (e) {
       if (e instanceof BrokerError && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === ALPACA_CODES.notFound)
         return undefined;

@@ -85,7 +85,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import { OrderTracker } from '../orderTracker';
+import { expectAnswerFor, OrderTracker } from '../orderTracker';
 import { lookUpVanishedOrders } from '../vanishedOrders';
 import { ReadCache } from '../readCache';
 import {
@@ -428,7 +428,8 @@ export class BinanceBroker implements BrokerApi {
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     const { market, id } = this.locate(orderId);
     const raw = await this.call('look up an order', false, (x) => x.fetchOrder(id, market.unified));
-    return this.observe(await this.withTrades(this.readOrder(raw, 'look up an order', false)));
+    const view = expectAnswerFor(this.readOrder(raw, 'look up an order', false), { orderId }, 'Binance');
+    return this.observe(await this.withTrades(view));
   }
 
   async getOrderByClientId(clientOrderId: string, hint?: OrderLookupHint): Promise<OrderResponse | undefined> {
@@ -451,7 +452,6 @@ export class BinanceBroker implements BrokerApi {
     );
   }
 
-  /** The open orders of these symbols, one symbol-scoped request each. */
   /**
    * The open orders of these symbols, for a poll: a line that cannot be read (or cannot be right) is reported and
    * the others are still followed; its id, when it has one, is among `listed` (it is not taken to have left).
@@ -799,7 +799,12 @@ export class BinanceBroker implements BrokerApi {
           ),
         this.options.retry,
       );
-      return this.observe(await this.withTrades(this.readOrder(raw, 'look up a client order id', false)));
+      const view = expectAnswerFor(
+        this.readOrder(raw, 'look up a client order id', false),
+        { clientOrderId },
+        'Binance',
+      );
+      return this.observe(await this.withTrades(view));
     } catch (e) {
       if (isBrokerError(e) && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === -2013) return undefined;
       if (

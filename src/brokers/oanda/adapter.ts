@@ -525,6 +525,16 @@ export class OandaBroker implements BrokerApi {
         reply,
       );
     const order = parseOrderReply(reply.body);
+    // The order asked for, by id or by `@clientId` (the spec is URL-encoded).
+    const byClientId = spec.startsWith('@');
+    const asked = decodeURIComponent(byClientId ? spec.slice(1) : spec);
+    if (byClientId ? order.clientExtensions?.id !== asked : order.id !== asked)
+      throw new BrokerError(
+        'BAD_RESPONSE',
+        `OANDA answered a look-up of ${byClientId ? 'client order id' : 'order'} ${asked} with order ${order.id} ` +
+          `(client order id ${order.clientExtensions?.id ?? 'none'}); none of it was applied: look the order up again`,
+        { retryable: true },
+      );
     const before = this.tracker.last(order.id);
     const details = await this.details(order);
     const mapped = orderFromV20(order, details, before);

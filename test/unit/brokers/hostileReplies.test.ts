@@ -279,6 +279,48 @@ describe('hostile venue replies: a clear error, never a wrong position', () => {
     assert.deepEqual(fills(), []);
   });
 
+  it('a look-up answered with another order is refused (BAD_RESPONSE), not applied to the order asked for', async () => {
+    const cases: Array<[string, () => Promise<void>, string, (b: unknown, other: string) => unknown]> = [
+      [
+        'OANDA',
+        oanda,
+        'EUR_USD',
+        (b, other) => ({
+          ...(b as Json),
+          order: { ...((b as Json).order as Json), id: other, clientExtensions: { id: 'someone-else' } },
+        }),
+      ],
+      ['Alpaca', alpaca, 'AAPL', (b, other) => ({ ...(b as Json), id: other, client_order_id: 'someone-else' })],
+      [
+        'Binance',
+        binance,
+        'BTCUSDT',
+        (b, other) => ({ ...(b as Json), orderId: Number(other.split(':')[1]), clientOrderId: 'someone-else' }),
+      ],
+    ];
+    for (const [venue, setUp, symbol, alter] of cases) {
+      await setUp();
+      const price = symbol === 'EUR_USD' ? 1.05 : symbol === 'AAPL' ? 100 : 29_000;
+      const resting = (n: number) =>
+        broker.submitOrder({
+          ...order(symbol, symbol === 'BTCUSDT' ? 0.003 : 10),
+          order_type: { type: 'limit', price: price - n },
+          time_in_force: { type: 'GTC' },
+        });
+      const mine = await resting(0);
+      const other = await resting(1);
+      fake.injectNext({ on: 'lookup', kind: 'alteredBody', alter: (b) => alter(b, other.order_id) });
+      const e = await failure(broker.getOrderStatus(mine.order_id));
+      assert.equal(e.reason, 'BAD_RESPONSE', venue);
+      assert.match(e.message, new RegExp(other.order_id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), venue);
+      fake.injectNext({ on: 'lookup', kind: 'alteredBody', alter: (b) => alter(b, other.order_id) });
+      const e2 = await failure(broker.getOrderByClientId(mine.client_order_id, { symbol }));
+      assert.equal(e2.reason, 'BAD_RESPONSE', venue);
+      await broker.disconnect();
+      await fake.close();
+    }
+  });
+
   async function ib(): Promise<FakeTws> {
     errors = [];
     const f = await startFakeTws();
