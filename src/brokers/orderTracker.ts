@@ -337,6 +337,8 @@ export function expectAnswerFor(
   view: OrderResponse,
   asked: { orderId?: string; clientOrderId?: string },
   venue: string,
+  /** The answer to a submit: the order asked for may exist whatever the reply says. */
+  afterSubmit = false,
 ): OrderResponse {
   const other =
     (asked.orderId !== undefined && view.order_id !== asked.orderId) ||
@@ -344,9 +346,9 @@ export function expectAnswerFor(
   if (other)
     throw new BrokerError(
       'BAD_RESPONSE',
-      `${venue} answered a look-up of ${asked.orderId !== undefined ? `order ${asked.orderId}` : `client order id ${asked.clientOrderId ?? ''}`} ` +
+      `${venue} answered ${afterSubmit ? 'the submit' : 'a look-up'} of ${asked.orderId !== undefined ? `order ${asked.orderId}` : `client order id ${asked.clientOrderId ?? ''}`} ` +
         `with order ${view.order_id} (client order id ${view.client_order_id}); none of it was applied: look the order up again`,
-      { retryable: true },
+      afterSubmit ? { outcomeUnknown: true, retryable: false } : { retryable: true },
     );
   return view;
 }

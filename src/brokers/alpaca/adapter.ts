@@ -318,7 +318,9 @@ export class AlpacaBroker implements BrokerApi {
       throw e;
     }
     try {
-      return this.observe(raw);
+      return this.tracker.observe(
+        expectAnswerFor(parseOrder(raw), { clientOrderId: order.client_order_id }, 'Alpaca', true),
+      );
     } catch (e) {
       // Alpaca answered 2xx: the order probably exists, but we cannot tell what it is.
       const err = this.toBrokerError(e, 'submit');

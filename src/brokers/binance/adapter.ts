@@ -388,7 +388,8 @@ export class BinanceBroker implements BrokerApi {
       throw e;
     }
     await this.priceFeeAssets(direct ? reply : infoOrUndefined(unified), market.id);
-    return this.observe(direct ? this.readOrderInfo(reply, 'submit', true) : this.readOrder(unified, 'submit', true));
+    const view = direct ? this.readOrderInfo(reply, 'submit', true) : this.readOrder(unified, 'submit', true);
+    return this.observe(expectAnswerFor(view, { clientOrderId: order.client_order_id }, 'Binance', true));
   }
 
   async cancelOrder(orderId: string): Promise<void> {

@@ -321,6 +321,25 @@ describe('hostile venue replies: a clear error, never a wrong position', () => {
     }
   });
 
+  it('a submit answered with another client order id is BAD_RESPONSE with the outcome unknown, not applied', async () => {
+    for (const [venue, setUp, symbol] of [
+      ['Alpaca', alpaca, 'AAPL'],
+      ['Binance', binance, 'BTCUSDT'],
+    ] as const) {
+      await setUp();
+      fake.injectNext({
+        kind: 'alteredBody',
+        alter: (b) => ({ ...(b as Json), client_order_id: 'someone-else', clientOrderId: 'someone-else' }),
+      });
+      const e = await failure(broker.submitOrder(order(symbol, symbol === 'BTCUSDT' ? 0.003 : 10)));
+      assert.equal(e.reason, 'BAD_RESPONSE', venue);
+      assert.equal(e.outcomeUnknown, true, venue);
+      assert.deepEqual(fills(), [], venue);
+      await broker.disconnect();
+      await fake.close();
+    }
+  });
+
   async function ib(): Promise<FakeTws> {
     errors = [];
     const f = await startFakeTws();
