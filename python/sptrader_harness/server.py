@@ -26,7 +26,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, freshness, processes, returns, stdlib, validation, watchdog
+from sptrader_harness import awaiting, debugging, freshness, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows
 from sptrader_harness.capture import OUTPUT_FD, Capture, capture, mark_output, release
 from sptrader_harness.lazystate import StateSync, StateSyncError
@@ -359,6 +359,7 @@ class Server(object):
         self.own_pids = []  # processes the current run started for itself (Debug Order's debug adapter)
         self.awaiting = awaiting.EventLoop()  # async def entry points: the worker's one event loop, made when first needed
         self.fresh = freshness.Freshness()  # the user's modules components import, dropped when one of them changes
+        self.siblings = siblings.Siblings()  # the component's folder on sys.path for its run, as `python file.py` has it
 
     def serve(self):
         readline = self.proto_in.readline
@@ -397,6 +398,8 @@ class Server(object):
         rid = request.get('id')
         op = request.get('op')
         kept = process_state() if op in ('run', 'run_batch') else None
+        if op in ('run', 'run_batch'):
+            self.siblings.enter(request.get('file'))
         try:
             try:
                 if op == 'ping':
@@ -417,6 +420,7 @@ class Server(object):
             except ComponentFailure as f:
                 response = {'id': rid, 'ok': False, 'stdout': '', 'stderr': '', 'error': failure_json(f)}
             if op in ('run', 'run_batch'):
+                self.siblings.leave()
                 self.fresh.scan()
                 restore_process_state(kept)
                 restore_builtins()
@@ -430,6 +434,7 @@ class Server(object):
             return response
         except BaseException as e:
             # A signal the component sent itself (KeyboardInterrupt) or a fault of ours: an answer, never a dead worker.
+            self.siblings.leave()
             return {'id': rid, 'ok': False, 'stdout': '', 'stderr': '',
                     'error': {'code': 'INTERNAL', 'message': ('the harness failed while serving %s: %s' % (op, describe(e)))[:MAX_MESSAGE_CHARS]}}
 
@@ -518,6 +523,7 @@ class Server(object):
         if self.fresh.stale():
             # A helper changed: every component that imported the old one is compiled afresh.
             self.modules.clear()
+            self.siblings.forget()
         st = os.stat(file)
         key = (st.st_mtime_ns, st.st_size)
         cached = self.modules.get(file)

@@ -16,6 +16,7 @@ ROOTS_VARIABLE = 'SPTRADER_IMPORT_ROOTS'
 
 _roots = ()  # the user's import roots, absolute, each ending in a separator
 _entries = frozenset()  # the same as they appear on sys.path
+_folders = ()  # components' own folders that have been on sys.path (siblings.py), absolute, each ending in a separator
 _library = ()  # folders that are never the user's, even under a root: the interpreter's, site-packages, SPtrader's
 _loaded = {}
 
@@ -43,6 +44,22 @@ def add_roots():
     return roots
 
 
+def is_root(folder):
+    """True when folder is one of the import roots."""
+    return os.path.join(os.path.abspath(folder), '') in _roots
+
+
+def add_entry(folder):
+    """A component's own folder, put on sys.path for its run (siblings.py): set aside like the roots when the harness
+    imports from the standard library, and what lies under it is the user's."""
+    global _entries, _folders
+    if folder not in _entries:
+        _entries = _entries | frozenset([folder])
+    entry = os.path.join(os.path.abspath(folder), '')
+    if entry not in _folders:
+        _folders = _folders + (entry,)
+
+
 def users(module):
     """True when module is one of the user's files (under an import root, outside the interpreter and SPtrader)."""
     try:
@@ -55,7 +72,7 @@ def users(module):
         file = os.path.abspath(file)
     except Exception:
         return False
-    if not file.startswith(_roots) or file.startswith(_library):
+    if not (file.startswith(_roots) or file.startswith(_folders)) or file.startswith(_library):
         return False
     parts = file.split(os.sep)
     return 'site-packages' not in parts and 'dist-packages' not in parts
