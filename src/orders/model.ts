@@ -61,10 +61,7 @@ export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._\-/:]{0,31}$/;
  */
 export function symbolProblem(symbol: string): string | undefined {
   if (SYMBOL_PATTERN.test(symbol)) return undefined;
-  const shown = JSON.stringify(symbol.length > 40 ? `${symbol.slice(0, 40)}…` : symbol).replace(
-    /[^\x20-\x7e]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  const shown = escapedSymbol(symbol);
   const odd = /[^\x20-\x7e]/.exec(symbol);
   const why =
     symbol === ''
@@ -75,6 +72,14 @@ export function symbolProblem(symbol: string): string | undefined {
           ? `it is ${symbol.length} characters long`
           : 'it has a character other than letters, digits and . _ - / : (or does not start with a letter or digit)';
   return `${shown} is not a symbol: ${why}; a symbol is 1–32 letters, digits or . _ - / : (for example EUR_USD, AAPL, BTC/USDT)`;
+}
+
+/** A symbol as a message shows it: quoted, cut at 40 characters, anything but printable ASCII as a \\u escape. */
+export function escapedSymbol(symbol: string): string {
+  return JSON.stringify(symbol.length > 40 ? `${symbol.slice(0, 40)}…` : symbol).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**

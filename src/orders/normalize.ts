@@ -12,8 +12,10 @@
 import { isSecretKey, REDACTED, redactSecretsDeep } from '../common/secrets';
 import type { z } from 'zod';
 import {
+  escapedSymbol,
   freezeValidated,
   OrderRequestSchema,
+  symbolProblem,
   plainOrderRequest,
   type MetadataValue,
   type OrderRequest,
@@ -296,6 +298,17 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   if (symbol === undefined) {
     issues.push({ path: at('symbol'), message: `symbol is required, for example 'EUR_USD', 'AAPL' or 'BTCUSDT'` });
     symbol = NONFINITE;
+  } else if (typeof symbol === 'string' && symbolProblem(symbol) !== undefined) {
+    // A symbol read from a file or a prompt ('EUR_USD\n') is the symbol; a look-alike letter or a control
+    // character is said by its code point, escaped, never shown as itself (it would pass for the real one).
+    const trimmed = symbol.trim();
+    if (trimmed !== symbol && symbolProblem(trimmed) === undefined) {
+      notes.push(`symbol ${escapedSymbol(symbol)} was read as '${trimmed}' (the white space around it removed)`);
+      symbol = trimmed;
+    } else {
+      issues.push({ path: at('symbol'), message: symbolProblem(symbol) as string, value: escapedSymbol(symbol) });
+      symbol = NONFINITE;
+    }
   }
 
   let side = take('side');

@@ -212,6 +212,39 @@ describe('normalizeComponentOrder', () => {
     assert.match(issues.find((i) => i.path === 'price')!.message, /must be a number, got a string "1.1"/);
   });
 
+  it('a symbol with a look-alike letter or an invisible character is said by its code point, escaped', () => {
+    for (const [symbol, why] of [
+      [
+        '\u0415UR_USD',
+        /it has the character U\+0415, which is not ASCII \(a look-alike of a Latin letter\?\) at position 1/,
+      ],
+      ['EUR_USD\u202e', /it has the character U\+202E/],
+      ['EUR\u001b[2J_USD', /it has a control character at position 4/],
+      ['EUR USD', /other than letters, digits/],
+    ] as const) {
+      const [issue, ...rest] = issuesOf({ symbol, side: 'buy', order_type: 'market', quantity: 1 });
+      assert.equal(rest.length, 0, JSON.stringify(rest));
+      assert.equal(issue!.path, 'symbol');
+      assert.match(issue!.message, why);
+      assert.match(issue!.message, /is not a symbol: .*for example EUR_USD/);
+      assert.doesNotMatch(issue!.message + issue!.value, /[^\x20-\x7e…–]/, 'nothing but printable ASCII shown');
+    }
+  });
+
+  it('white space around a symbol (read from a file or a prompt) is removed, and the run says so', () => {
+    const r = normalize({ symbol: ' EUR_USD\n', side: 'buy', order_type: 'market', quantity: 1 });
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.order.symbol, 'EUR_USD');
+    assert.ok(
+      r.notes.includes(`symbol " EUR_USD\\n" was read as 'EUR_USD' (the white space around it removed)`),
+      r.notes.join(),
+    );
+    assert.deepEqual(
+      issuesOf({ symbol: '   ', side: 'buy', order_type: 'market', quantity: 1 }).map((i) => i.path),
+      ['symbol'],
+    );
+  });
+
   it('reports NaN and Infinity from Python by field', () => {
     const issues = issuesOf({
       symbol: 'EUR_USD',
