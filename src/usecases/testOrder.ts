@@ -18,10 +18,12 @@
  * route.ts, formatOutcome.ts).
  */
 import { monotonicMs, type Clock } from '../common/clock';
+import { redactSecretsDeep } from '../common/secrets';
 import type { BrokerApi } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
 import { symbolProblem, type OrderRequest, type OrderResponse, type Quote } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
+import { instrumentKey } from '../orders/instrumentKey';
 import type { ComponentInfo, ComponentRunRequest, ComponentRunResult } from '../python/runner';
 import type { ComponentError } from '../python/protocol';
 import { computeSlippage, type Slippage } from '../execution/slippage';
@@ -209,7 +211,9 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       entryPoint: run.entryPoint,
       stdout: run.stdout,
       stderr: run.stderr,
-      output: run.output,
+      // What the component returned, as the CLI's --json and the result panel show it: a secret-looking key's
+      // value (an api_key in its metadata) is shown redacted, as the order itself carries it.
+      output: typeof run.output === 'object' && run.output !== null ? redactSecretsDeep(run.output) : run.output,
     };
     if (!run.ok || run.error) {
       const e = run.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
@@ -279,6 +283,12 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     }
     notes.push(...normalized.notes);
     let order = normalized.order;
+    // The quote in market_data is the run symbol's: an order for another instrument was decided without its price.
+    const quoted = otherSymbolQuoted(order.symbol, marketData);
+    if (quoted !== undefined)
+      notes.push(
+        `the component ordered ${order.symbol} but its market data was ${quoted}'s quote; no slippage is measured against it. To give it ${order.symbol}'s quote, run it with that symbol (the CLI's --symbol ${order.symbol}) or name it in __metadata__['symbol']`,
+      );
     let venue = broker;
     let routedQuote: { bid: number; ask: number } | undefined;
     if (split.route) {
@@ -443,7 +453,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       outcome.errors.push({ code: 'REJECTED', message: record.reason ?? 'rejected by the venue' });
       return finish(7, `Rejected by ${venueName}: ${record.reason ?? 'no reason given'}`);
     }
-    if (response.filled_price !== null) {
+    if (response.filled_price !== null && (routedQuote !== undefined || quoted === undefined)) {
       // Against the quote the order was decided on: the chosen venue's touch for a routed order.
       const bid = routedQuote?.bid ?? numberOr(marketData['bid']);
       const ask = routedQuote?.ask ?? numberOr(marketData['ask']);
@@ -649,6 +659,13 @@ export function symbolFromMetadata(metadata: Record<string, unknown> | null): st
     if (typeof p === 'object' && p !== null) return stringOrUndefined((p as Record<string, unknown>)['default']);
   }
   return undefined;
+}
+
+/** The symbol market_data quoted, when it is not the order's instrument (EUR_USD quoted, AAPL ordered); else undefined. */
+function otherSymbolQuoted(ordered: string, marketData: Record<string, unknown>): string | undefined {
+  const quoted = marketData['symbol'];
+  if (typeof quoted !== 'string' || quoted.trim() === '') return undefined;
+  return instrumentKey(quoted) === instrumentKey(ordered) ? undefined : quoted;
 }
 
 /** A component error's column fields, only those it has (so errors without one keep their shape). */

@@ -382,6 +382,57 @@ describe('Test Order (component → validation → paper venue)', function () {
     );
   });
 
+  it('an order for another symbol than the one quoted: filled, no slippage against the wrong quote, and a note says so', async () => {
+    const file = join(dir, 'core', 'orders', 'other_symbol.py');
+    writeFileSync(
+      file,
+      order(
+        "        return {'symbol': 'AAPL', 'side': 'buy', 'order_type': 'market', 'quantity': 10, 'time_in_force': 'IOC'}",
+      ),
+    );
+    const outcome = await run({ file });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.equal(outcome.marketData?.['symbol'], 'EUR_USD');
+    assert.equal(outcome.response?.status.status, 'filled');
+    assert.equal(outcome.slippage, null, 'AAPL filled against the EUR_USD ask is no slippage');
+    assert.ok(
+      outcome.notes.some((n) =>
+        /ordered AAPL but its market data was EUR_USD's quote; no slippage is measured.*--symbol AAPL/.test(n),
+      ),
+      outcome.notes.join(' | '),
+    );
+    // The same instrument spelt another way is the instrument quoted: measured as before, and no note.
+    writeFileSync(
+      file,
+      order(
+        "        return {'symbol': 'EURUSD', 'side': 'buy', 'order_type': 'market', 'quantity': 10, 'time_in_force': 'IOC'}",
+      ),
+    );
+    const same = await run({ file });
+    assert.equal(same.exitCode, 0, JSON.stringify(same.errors));
+    assert.notEqual(same.slippage, null);
+    assert.ok(!same.notes.some((n) => /market data was/.test(n)), same.notes.join(' | '));
+  });
+
+  it("what the component returned is shown with a secret-looking key's value redacted", async () => {
+    const file = join(dir, 'core', 'orders', 'returns_secret.py');
+    writeFileSync(
+      file,
+      order(
+        "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 10, 'time_in_force': 'IOC', " +
+          "'metadata': {'api_key': 'sk-live-123', 'note': 'ok'}, 'auth': {'password': 'hunter2'}}",
+      ),
+    );
+    const outcome = await run({ file });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    const shown = JSON.stringify(outcome);
+    assert.doesNotMatch(shown, /sk-live-123|hunter2/);
+    assert.deepEqual((outcome.component.output as { metadata: unknown }).metadata, {
+      api_key: '[redacted]',
+      note: 'ok',
+    });
+  });
+
   it('an invalid order is reported at the return that produced it, with the value, even from a variable', async () => {
     const file = join(dir, 'core', 'orders', 'from_variable.py');
     writeFileSync(
