@@ -97,8 +97,11 @@ export class AuditDigest {
         const venue = cmd['venue'];
         const order = cmd['order'];
         if (typeof id !== 'string' || typeof venue !== 'string' || !isObject(order)) return;
-        // A second command with an id in use is denied as a duplicate: the order holding it stays.
-        if (this.open.has(id)) return;
+        // A second command with an id the log already holds is denied as a duplicate (preTrade: open or finished,
+        // in this session or before it): the order holding the id stays as it is. Taken for a new order, a finished
+        // one's duplicate stayed open here, was looked up by its id on the next start and found the first order,
+        // whose fills were then counted twice.
+        if (this.known.has(id)) return;
         this.known.add(id);
         // A denied order's SubmitOrder is followed by its OrderDenied; one sent, by its fate.
         this.open.set(id, {

@@ -292,4 +292,38 @@ class Noisy(OrderBase):
     );
     assert.ok(out.includes('bad\\x1b[31m red'), out);
   });
+
+  it("a component's own client_order_id executed twice: the second is denied as a duplicate, and the state stays whole", () => {
+    // The digest of the audit log took the denied second SubmitOrder for an order still being sent: the next run
+    // looked it up by its id, found the first order and counted its fill again (position 20 against the account's
+    // 10), and every later command was refused with STATE_DAMAGED.
+    const file = write(
+      'own_id.py',
+      `from core.orders.order_base import OrderBase
+
+class OwnId(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 10,
+                'time_in_force': 'IOC', 'client_order_id': 'my-order-1'}
+`,
+    );
+    const state = join(dir, 'state');
+    const first = cli(['execute', file, '--state-dir', state]);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(first.stdout.split('\n')[0] ?? '', /FILLED 10/);
+    const again = cli(['execute', file, '--state-dir', state]);
+    assert.equal(again.code, 3, again.stdout + again.stderr);
+    assert.match(again.stdout, /DUPLICATE_CLIENT_ORDER_ID: client order id my-order-1 was already used/);
+    for (let i = 0; i < 2; i++) {
+      const status = cli(['status', '--state-dir', state, '--json']);
+      assert.equal(status.code, 0, status.stdout + status.stderr);
+      assert.doesNotMatch(status.stdout + status.stderr, /DAMAGED|disagrees/);
+    }
+    const positions = cli(['positions', '--state-dir', state, '--json']);
+    assert.equal(positions.code, 0, positions.stdout + positions.stderr);
+    assert.match(positions.stdout, /"quantity":\s*10\b/);
+    const tail = cli(['audit', 'tail', '--state-dir', state, '--json', '-n', '100']);
+    assert.equal((tail.stdout.match(/"type":\s*"OrderFilled"/g) ?? []).length, 1, tail.stdout);
+    assert.doesNotMatch(tail.stdout, /OrderUnconfirmed/);
+  });
 });
