@@ -133,7 +133,8 @@ _execute_style = weakref.WeakKeyDictionary()
 
 def signal_style(cls):
     """How cls's generate_order takes the signal: 'positional' (market_data, signal), 'keyword' (a keyword-only
-    `signal`) or None (market_data alone: `def generate_order(self, market_data)` is a component too). Read from
+    `signal`), 'keywords' (both by name: `def generate_order(self, **kwargs)`) or None (market_data alone:
+    `def generate_order(self, market_data)` is a component too). Read from
     the code object, as instantiate does; cached per class."""
     style = _signal_style.get(cls, False)
     if style is not False:
@@ -184,6 +185,9 @@ def _style(cls, method, explicit=False):
         return None if explicit else 'positional'
     if code.co_argcount - skip >= 2 or (code.co_flags & 0x04 and not explicit):
         return 'positional'
+    if code.co_argcount - skip == 0 and code.co_flags & 0x08 and not explicit:
+        # generate_order(self, **kwargs): nothing it can take by position, market_data and signal by name.
+        return 'keywords'
     if 'signal' in code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount] or code.co_flags & 0x08:
         return 'keyword'
     return None
@@ -206,6 +210,8 @@ def call_generate(instance, cls, market_data, signal):
         return instance.generate_order(market_data, signal)
     if style == 'keyword':
         return instance.generate_order(market_data, signal=signal)
+    if style == 'keywords':
+        return instance.generate_order(market_data=market_data, signal=signal)
     return instance.generate_order(market_data)
 
 
@@ -228,8 +234,29 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
     if isinstance(exc, KeyboardInterrupt):
         return ComponentFailure('COMPONENT_INTERRUPTED', '%s was interrupted by KeyboardInterrupt (SIGINT) at line %s; nothing was sent'
                                 % (entry, line), file, line, text)
+    if line is None and type(exc) is TypeError and instance is not None:
+        # Raised by the call itself (a generate_order(self) that takes no market_data): said at its def line.
+        where = entry_definition(instance, entry, file)
+        if where is not None:
+            return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
+                entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
     return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s' % (entry, describe(exc), missing_key(exc, market_data, instance)),
                             file, line, text)
+
+
+CONTRACT_SIGNATURES = {'generate_order': 'generate_order(self, market_data, signal=None)', 'execute': 'execute(self, market_state)'}
+
+
+def entry_definition(instance, entry, file):
+    """The line of the def of instance's entry point, when it is in the component's file; else None."""
+    try:
+        method = getattr(type(instance), entry, None)
+        code = getattr(getattr(method, '__func__', method), '__code__', None)
+        if code is not None and os.path.abspath(code.co_filename) == file:
+            return code.co_firstlineno
+    except Exception:
+        pass
+    return None
 
 
 def missing_key(exc, market_data, instance):
@@ -841,6 +868,8 @@ class Server(object):
                             result = call_execute(instance, style, market_data, signal)
                         elif style == 'keyword':
                             result = instance.generate_order(market_data, signal=signal)
+                        elif style == 'keywords':
+                            result = instance.generate_order(market_data=market_data, signal=signal)
                         else:
                             result = instance.generate_order(market_data)
                         if result is not None and result.__class__ is not dict:

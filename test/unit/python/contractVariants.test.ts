@@ -201,4 +201,46 @@ describe('SPtraderB contract variants', function () {
     assert.equal(r.error?.line, 10);
     assert.match(r.error?.message ?? '', /^the value at order is an OrderIntent, .*dataclasses\.asdict/);
   });
+
+  it('generate_order(self, **kwargs) gets market_data and signal by name, in a run and a replay batch', async () => {
+    const file = write(
+      'by_name.py',
+      'class C:\n    def generate_order(self, **kwargs):\n' +
+        "        return {'symbol': kwargs['market_data']['symbol'], 'signal': kwargs['signal']}\n",
+    );
+    const r = await runComponentCold(options, { file, marketData: { symbol: 'EUR_USD' }, signal: { side: 'sell' } });
+    assert.equal(r.error, undefined, r.error?.message);
+    assert.deepEqual(r.output, { symbol: 'EUR_USD', signal: { side: 'sell' } });
+    const worker = new PythonWorker(options);
+    try {
+      const batch = await worker.runBatch({ file, common: { symbol: 'GBP_USD' }, keys: ['i'], rows: [[1]] });
+      assert.equal(batch.error, undefined, batch.error?.message);
+      assert.deepEqual(batch.items[0]?.ok && batch.items[0].output, { symbol: 'GBP_USD', signal: null });
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('an entry point that cannot take market_data is said at its def line, with the signature the contract declares', async () => {
+    const designed = write('no_args.py', 'class C:\n    x = 1\n\n    def generate_order(self):\n        return None\n');
+    const r = await runComponentCold(options, { file: designed, marketData: {} });
+    assert.equal(r.error?.code, 'COMPONENT_ERROR');
+    assert.equal(r.error?.line, 4);
+    assert.match(
+      r.error?.message ?? '',
+      /^generate_order could not be called: TypeError: .*takes 1 positional argument but 2 were given; the contract declares it generate_order\(self, market_data, signal=None\)$/,
+    );
+    const shipped = write('three_args.py', 'class C:\n    def execute(self, a, b, c):\n        return None\n');
+    const s = await runComponentCold(options, { file: shipped, marketData: {} });
+    assert.equal(s.error?.line, 2);
+    assert.match(
+      s.error?.message ?? '',
+      /missing 1 required positional argument: 'c'; the contract declares it execute\(self, market_state\)$/,
+    );
+    // A TypeError inside the body keeps its own line and wording.
+    const inside = write('inside.py', 'class C:\n    def execute(self, market_state):\n        return len(5)\n');
+    const i = await runComponentCold(options, { file: inside, marketData: {} });
+    assert.equal(i.error?.line, 3);
+    assert.match(i.error?.message ?? '', /^execute raised TypeError: object of type 'int' has no len\(\)$/);
+  });
 });
