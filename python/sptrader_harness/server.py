@@ -240,8 +240,8 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         if where is not None:
             return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
                 entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
-    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s' % (entry, describe(exc), missing_key(exc, market_data, instance)),
-                            file, line, text)
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s' % (entry, describe(exc), missing_key(exc, market_data, instance),
+                                                               beside_component(exc, file)), file, line, text)
 
 
 CONTRACT_SIGNATURES = {'generate_order': 'generate_order(self, market_data, signal=None)', 'execute': 'execute(self, market_state)'}
@@ -257,6 +257,22 @@ def entry_definition(instance, entry, file):
     except Exception:
         pass
     return None
+
+
+def beside_component(exc, file):
+    """For a relative path not found: where relative paths are read from (the working folder: the package root, as
+    SPtraderB ran components from the workspace) when the file is there beside the component instead."""
+    try:
+        name = getattr(exc, 'filename', None)
+        if not isinstance(exc, FileNotFoundError) or not isinstance(name, str) or not name or os.path.isabs(name):
+            return ''
+        folder = os.path.dirname(file)
+        if os.path.abspath(name) == os.path.join(folder, name) or not os.path.exists(os.path.join(folder, name)):
+            return ''
+        return ("; relative paths are read from the working folder %s, and %r is beside the component: open "
+                "os.path.join(os.path.dirname(__file__), %r)" % (os.getcwd(), name, name))
+    except Exception:
+        return ''
 
 
 def missing_key(exc, market_data, instance):
@@ -589,7 +605,8 @@ class Server(object):
             raise
         except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
-            raise ComponentFailure('IMPORT_ERROR', 'loading the component raised %s' % describe(e), file, line, text)
+            raise ComponentFailure('IMPORT_ERROR', 'loading the component raised %s%s' % (describe(e), beside_component(e, file)),
+                                   file, line, text)
         finally:
             processes.leave_if_forked()
         self.modules[file] = (key, module)
@@ -1032,8 +1049,8 @@ class Server(object):
             raise
         except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
-            raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s' % (cls.__name__, describe(e), missing_parameter(e, params)),
-                                   file, line, text)
+            raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s%s' % (
+                cls.__name__, describe(e), missing_parameter(e, params), beside_component(e, file)), file, line, text)
         finally:
             processes.leave_if_forked()
 

@@ -395,4 +395,39 @@ describe('Python components: modules and idioms', function () {
       await worker.dispose();
     }
   });
+
+  it('a relative path not found that is beside the component says where relative paths are read from, and how to reach it', async () => {
+    write('core/orders/algos/params.json', '{"lot": 10}');
+    const body = "json.load(open('params.json'))";
+    const inCall = write(
+      'core/orders/algos/reads_params.py',
+      `import json\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n        return ${body}\n`,
+    );
+    const atLoad = write(
+      'core/orders/algos/loads_params.py',
+      `import json\nP = ${body}\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n        return P\n`,
+    );
+    const inInit = write(
+      'core/orders/algos/inits_params.py',
+      `import json\n\nclass C:\n    def __init__(self):\n        self.p = ${body}\n\n    def generate_order(self, market_data, signal=None):\n        return self.p\n`,
+    );
+    const elsewhere = write(
+      'core/orders/algos/reads_missing.py',
+      "class C:\n    def generate_order(self, market_data, signal=None):\n        return open('nowhere.json').read()\n",
+    );
+    const hint = (root: string) =>
+      `; relative paths are read from the working folder ${root}, and 'params.json' is beside the component: open os.path.join(os.path.dirname(__file__), 'params.json')`;
+    for (const [file, code, line] of [
+      [inCall, 'COMPONENT_ERROR', 5],
+      [atLoad, 'IMPORT_ERROR', 2],
+      [inInit, 'CONSTRUCTOR_ERROR', 5],
+    ] as const) {
+      const r = await runComponentCold(options, { file, marketData: {} });
+      assert.equal(r.error?.code, code);
+      assert.equal(r.error?.line, line);
+      assert.ok(r.error?.message.endsWith(hint(dir)), r.error?.message);
+    }
+    const r = await runComponentCold(options, { file: elsewhere, marketData: {} });
+    assert.match(r.error?.message ?? '', /No such file or directory: 'nowhere\.json'$/);
+  });
 });
