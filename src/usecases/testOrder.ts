@@ -544,7 +544,7 @@ export async function buildMarketData(
   if (fixture['capital'] === undefined) capital = (await broker.getAccountInfo()).buying_power;
   const built: Record<string, unknown> = {};
   built['symbol'] = symbol;
-  built['side'] = request.side ?? stringOrUndefined(request.signal?.['side']) ?? 'buy';
+  built['side'] = request.side ?? sideOf(request.signal?.['side']) ?? 'buy';
   if (quote) {
     built['bid'] = quote.bid;
     built['ask'] = quote.ask;
@@ -682,6 +682,15 @@ function columnsOf(e: {
 
 const stringOrUndefined = (v: unknown): string | undefined =>
   typeof v === 'string' && v.trim() !== '' ? v : undefined;
+/**
+ * market_data's side from the signal's: 'BUY' or ' Sell' as the contract's 'buy' or 'sell' (the shipped MarketOrder
+ * compares `side == 'buy'` and priced a 'BUY' as a sell); anything else as given. The signal itself is not changed.
+ */
+const sideOf = (v: unknown): string | undefined => {
+  const given = stringOrUndefined(v);
+  const lowered = given?.trim().toLowerCase();
+  return lowered === 'buy' || lowered === 'sell' ? lowered : given;
+};
 const numberOr = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 

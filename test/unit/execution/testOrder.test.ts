@@ -414,6 +414,20 @@ describe('Test Order (component → validation → paper venue)', function () {
     assert.ok(!same.notes.some((n) => /market data was/.test(n)), same.notes.join(' | '));
   });
 
+  it("the signal's side in another case reaches market_data as 'buy' or 'sell'; the signal itself as given", async () => {
+    const file = join(dir, 'core', 'orders', 'signal_side.py');
+    writeFileSync(file, order("        print(market_data['side'], signal['side'])\n        return None"));
+    for (const [given, side] of [
+      ['BUY', 'buy'],
+      [' Sell ', 'sell'],
+      ['hold', 'hold'],
+    ] as const) {
+      const outcome = await run({ file, signal: { side: given } });
+      assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+      assert.equal(outcome.component.stdout, `${side} ${given}\n`);
+    }
+  });
+
   it("what the component returned is shown with a secret-looking key's value redacted", async () => {
     const file = join(dir, 'core', 'orders', 'returns_secret.py');
     writeFileSync(
