@@ -538,8 +538,10 @@ class Server(object):
                 if entry is not None:
                     derived[node.name] = (entry, abstract)
                 classes.append({'name': node.name, 'line': node.lineno, 'bases': bases, 'entry_point': None if abstract else entry})
-            elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                name = node.targets[0].id
+            elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)) or (
+                    isinstance(node, ast.AnnAssign) and node.value is not None and isinstance(node.target, ast.Name)):
+                # `__metadata__ = {...}`, or annotated: `__metadata__: Dict[str, Any] = {...}`
+                name = node.targets[0].id if isinstance(node, ast.Assign) else node.target.id
                 if name in ('__metadata__', '__metadata_version__'):
                     try:
                         literal = ast.literal_eval(node.value)

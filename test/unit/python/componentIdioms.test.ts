@@ -430,4 +430,30 @@ describe('Python components: modules and idioms', function () {
     const r = await runComponentCold(options, { file: elsewhere, marketData: {} });
     assert.match(r.error?.message ?? '', /No such file or directory: 'nowhere\.json'$/);
   });
+
+  it('an annotated __metadata__ (`__metadata__: Dict[str, Any] = {...}`) is read without running the file', async () => {
+    const file = write(
+      'core/orders/annotated.py',
+      "raise RuntimeError('inspect must not run the file')\nfrom typing import Any, Dict\n\n" +
+        "__metadata_version__: int = 2\n__metadata__: Dict[str, Any] = {'name': 'annotated', 'symbol': 'BTCUSDT',\n" +
+        "    'parameters': {'qty': {'type': 'float', 'default': 0.01, 'max': 1}}, 'risk_limits': {'max_position_size': 0.5}}\n" +
+        'limit: float\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n        return None\n',
+    );
+    const worker = new PythonWorker(options);
+    try {
+      const info = await worker.inspect(file);
+      assert.deepEqual(info.metadata, {
+        name: 'annotated',
+        symbol: 'BTCUSDT',
+        parameters: { qty: { type: 'float', default: 0.01, max: 1 } },
+        risk_limits: { max_position_size: 0.5 },
+      });
+      assert.deepEqual(
+        info.classes.map((c) => [c.name, c.entryPoint]),
+        [['C', 'generate_order']],
+      );
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
