@@ -130,6 +130,32 @@ const ORDER_TYPE_ALIASES: Record<string, PlainOrderTypeName> = {
   stoplimit: 'stop_limit',
   stop_limit: 'stop_limit',
 };
+/**
+ * Other spellings of an order's fields, folded (lower case, letters and digits only), that components bring from
+ * venues' APIs or habit: each names the field it means (misspeltFields). 'size' is the shipped dialect's quantity.
+ */
+const FIELD_SPELLINGS: Readonly<Record<string, string>> = {
+  symbol: 'symbol',
+  ticker: 'symbol',
+  instrument: 'symbol',
+  side: 'side',
+  direction: 'side',
+  quantity: 'quantity',
+  qty: 'quantity',
+  units: 'quantity',
+  amount: 'quantity',
+  size: 'quantity',
+  volume: 'quantity',
+  ordertype: 'order_type',
+  timeinforce: 'time_in_force',
+  tif: 'time_in_force',
+  clientorderid: 'client_order_id',
+  limitprice: 'price',
+  limit: 'price',
+  stopprice: 'stop_price',
+  stop: 'stop_price',
+  triggerprice: 'stop_price',
+};
 const TIF_NAMES = ['GTC', 'IOC', 'FOK', 'GTD'] as const;
 type TifName = (typeof TIF_NAMES)[number];
 
@@ -359,6 +385,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   } else if (ownMetadata !== undefined && ownMetadata !== null) {
     issues.push({ path: at('metadata'), message: `metadata must be a dict, got ${kindOf(ownMetadata)}` });
   }
+  misspeltFields();
   for (const [k, v] of Object.entries(body)) {
     if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = secretFree(k, v);
   }
@@ -384,6 +411,34 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     }
   }
   return { ok: false, dialect, issues: dedupe(issues) };
+
+  /**
+   * A key that spells an order field another way ('tif', 'timeInForce', 'units', 'Symbol') while that field is not
+   * given: refused with the field's name, where it would otherwise travel as metadata and the order go without it
+   * (a 'tif': 'IOC' rested as GTC). A price spelt so counts only where the order type needs the price and lacks it.
+   */
+  function misspeltFields(): void {
+    for (const [k, v] of Object.entries(body)) {
+      if (consumed.has(k) || v === undefined || v === null) continue;
+      const folded = k.toLowerCase().replace(/[^a-z0-9]/g, '');
+      let field = FIELD_SPELLINGS[folded];
+      if (field === 'quantity') field = quantityField;
+      else if (field === 'order_type') field = typeField;
+      if (field === undefined || field === k || body[field] !== undefined) continue;
+      if (PRICE_FIELDS.includes(field as (typeof PRICE_FIELDS)[number])) {
+        const needed = issues.findIndex((i) => i.path === at(field) && /order needs/.test(i.message));
+        if (needed < 0) continue;
+        issues.splice(needed, 1);
+      }
+      consumed.add(k);
+      issues.push({
+        path: at(k),
+        message: `'${k}' is not an order field: did you mean '${field}'? (as it is, it would be sent as metadata and the order would go without it)`,
+        value: showValue(v, k),
+        hint: `name it '${field}'`,
+      });
+    }
+  }
 
   function mapPath(path: ReadonlyArray<PropertyKey>): string {
     const key = path.map(String).join('.');

@@ -245,6 +245,44 @@ describe('normalizeComponentOrder', () => {
     );
   });
 
+  it("an order field spelt another way is refused with the field's name, never sent without it", () => {
+    const base = { symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1000 };
+    // A time in force under another name rested as GTC, the 'tif' travelling as metadata.
+    for (const key of ['tif', 'TIF', 'timeInForce', 'TimeInForce', 'time-in-force']) {
+      const issues = issuesOf({ ...base, [key]: 'IOC' });
+      assert.deepEqual(
+        issues.map((i) => [i.path, i.hint]),
+        [[key, "name it 'time_in_force'"]],
+      );
+      assert.match(issues[0]!.message, new RegExp(`^'${key}' is not an order field: did you mean 'time_in_force'\\?`));
+    }
+    const { quantity: _q, ...noQuantity } = base;
+    for (const key of ['units', 'qty', 'size', 'Quantity']) {
+      const issues = issuesOf({ ...noQuantity, [key]: 1000 });
+      assert.ok(
+        issues.some((i) => i.path === key && /did you mean 'quantity'\?/.test(i.message)),
+        JSON.stringify(issues),
+      );
+    }
+    const inEnvelope = issuesOf({ type: 'order_request', order: { ...base, clientOrderId: 'a-1' } });
+    assert.deepEqual(
+      inEnvelope.map((i) => i.path),
+      ['order.clientOrderId'],
+    );
+    // A price under another name, where the order type needs it: said once, at the key written.
+    const stop = issuesOf({ ...base, order_type: 'stop', stopPrice: 1.07 });
+    assert.deepEqual(
+      stop.map((i) => [i.path, i.hint]),
+      [['stopPrice', "name it 'stop_price'"]],
+    );
+    // Where the field is given, or a price the order type does not read, such a key is the component's metadata.
+    for (const extra of [{ size: 'large' }, { stop: 1.07, limit: 1.2 }, { instrument: 'fx', direction: 'long' }]) {
+      const r = normalize({ ...base, ...extra });
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(r.order.metadata, extra);
+    }
+  });
+
   it('reports NaN and Infinity from Python by field', () => {
     const issues = issuesOf({
       symbol: 'EUR_USD',
