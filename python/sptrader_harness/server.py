@@ -247,10 +247,11 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
 CONTRACT_SIGNATURES = {'generate_order': 'generate_order(self, market_data, signal=None)', 'execute': 'execute(self, market_state)'}
 
 
-def entry_definition(instance, entry, file):
-    """The line of the def of instance's entry point, when it is in the component's file; else None."""
+def entry_definition(instance, entry, file, of_class=False):
+    """The line of the def of instance's entry point (of the class itself with of_class), when it is in the component's
+    file; else None."""
     try:
-        method = getattr(type(instance), entry, None)
+        method = getattr(instance if of_class else type(instance), entry, None)
         code = getattr(getattr(method, '__func__', method), '__code__', None)
         if code is not None and os.path.abspath(code.co_filename) == file:
             return code.co_firstlineno
@@ -1051,8 +1052,11 @@ class Server(object):
             raise
         except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
+            if line is None and type(e) is TypeError:
+                # Raised by the call itself (a required argument no parameter gives): said at the def of __init__.
+                line = entry_definition(cls, '__init__', file, of_class=True)
             raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s%s' % (
-                cls.__name__, describe(e), missing_parameter(e, params), beside_component(e, file)), file, line, text)
+                cls.__name__, describe(e), missing_parameter(e, params, cls), beside_component(e, file)), file, line, text)
         finally:
             processes.leave_if_forked()
 
@@ -1090,14 +1094,22 @@ def syntax_failure(e, file):
     return f
 
 
-def missing_parameter(exc, params):
-    """What to do when a constructor failed for a parameter it was not given (self.config['x'], a required argument)."""
+def missing_parameter(exc, params, cls=None):
+    """What to do when a constructor failed for a parameter it was not given (self.config['x'], a required argument).
+    A base class's __init__ called without its argument (super().__init__() on OrderBase) is not about a parameter."""
+    import re
+    if type(exc) is TypeError and cls is not None:
+        m = re.match(r"(\w+)\.__init__\(\) missing", str(exc))
+        if m and m.group(1) != cls.__name__:
+            if m.group(1) == 'OrderBase':
+                return ('; OrderBase.__init__ takes the parameters as one dict: call super().__init__(config) with the dict '
+                        'your __init__ is given, or super().__init__({})')
+            return ''
     how = ('declare it in __metadata__[\'parameters\'] with a default, or give it a value (CLI --param %s=VALUE, the editor\'s '
            'Component Inputs)')
     if type(exc) is KeyError and len(exc.args) == 1 and isinstance(exc.args[0], str) and exc.args[0] not in params:
         return '; the parameter %r was not given: %s' % (exc.args[0], how % exc.args[0])
     if type(exc) is TypeError:
-        import re
         m = re.search(r"missing \d+ required (?:keyword-only |positional )?arguments?: '(\w+)'", str(exc))
         if m and m.group(1) not in params:
             return '; the parameter %r was not given: %s' % (m.group(1), how % m.group(1))

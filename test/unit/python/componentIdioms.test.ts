@@ -456,4 +456,28 @@ describe('Python components: modules and idioms', function () {
       await worker.dispose();
     }
   });
+
+  it("super().__init__() without OrderBase's config says so, not that a parameter 'config' is missing; a call's TypeError is at the def", async () => {
+    const bare = write(
+      'core/orders/bare_super.py',
+      'from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def __init__(self, lot=10):\n' +
+        '        super().__init__()\n\n    def generate_order(self, market_data, signal=None):\n        return None\n',
+    );
+    const r = await runComponentCold(options, { file: bare, marketData: {} });
+    assert.equal(r.error?.code, 'CONSTRUCTOR_ERROR');
+    assert.equal(r.error?.line, 5);
+    assert.match(
+      r.error?.message ?? '',
+      /missing 1 required positional argument: 'config'; OrderBase\.__init__ takes the parameters as one dict: call super\(\)\.__init__\(config\)/,
+    );
+    assert.doesNotMatch(r.error?.message ?? '', /--param config/);
+    const needs = write(
+      'core/orders/needs_lot.py',
+      'from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def __init__(self, config, lot):\n' +
+        '        super().__init__(config)\n\n    def generate_order(self, market_data, signal=None):\n        return None\n',
+    );
+    const n = await runComponentCold(options, { file: needs, marketData: {} });
+    assert.equal(n.error?.line, 4, 'the def of __init__: the call itself raised');
+    assert.match(n.error?.message ?? '', /the parameter 'lot' was not given/);
+  });
 });
