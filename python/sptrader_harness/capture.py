@@ -104,6 +104,17 @@ class Stream(object):
         # sys.stdout.reconfigure(encoding='utf-8'), common in scripts written for Windows: captured text is UTF-8 already.
         pass
 
+    def close(self):
+        # sys.stdout.close(), or a `with sys.stdout:` block: the stream serves every later run, so it stays open, and
+        # what the component prints afterwards is still shown (Python's own would raise on it).
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
     def fileno(self):
         # What writes by descriptor (subprocess.run(..., stdout=sys.stdout), faulthandler) reaches: fd 1 is a copy
         # of fd 2, the process's output, which SPtrader shows with the run (up to its mark, mark_output).
@@ -119,6 +130,9 @@ class _BytesAdapter(object):
         return len(data)
 
     def flush(self):
+        pass
+
+    def close(self):
         pass
 
 

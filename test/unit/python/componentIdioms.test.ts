@@ -480,4 +480,24 @@ describe('Python components: modules and idioms', function () {
     assert.equal(n.error?.line, 4, 'the def of __init__: the call itself raised');
     assert.match(n.error?.message ?? '', /the parameter 'lot' was not given/);
   });
+
+  it('a component that closes sys.stdout (or its buffer) still has its order answered, and the next run its output', async () => {
+    const file = write(
+      'core/orders/closes_stdout.py',
+      "import sys\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n        print('before')\n" +
+        '        with sys.stdout:\n            pass\n        sys.stdout.close()\n        sys.stdout.buffer.close()\n' +
+        "        print('after')\n        return {'ok': 1}\n",
+    );
+    const worker = new PythonWorker(options);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await worker.run({ file, marketData: {} });
+        assert.equal(r.error, undefined, r.error?.message);
+        assert.deepEqual(r.output, { ok: 1 });
+        assert.equal(r.stdout, 'before\nafter\n');
+      }
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
