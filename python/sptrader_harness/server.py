@@ -262,7 +262,10 @@ def entry_definition(instance, entry, file, of_class=False):
 
 def beside_component(exc, file):
     """For a relative path not found: where relative paths are read from (the working folder: the package root, as
-    SPtraderB ran components from the workspace) when the file is there beside the component instead."""
+    SPtraderB ran components from the workspace) when the file is there beside the component instead. For input() at
+    the end of its input: that a component has none."""
+    if type(exc) is EOFError:
+        return '; a component has no input to read (input() and sys.stdin find none): take the value as a parameter'
     try:
         name = getattr(exc, 'filename', None)
         if not isinstance(exc, FileNotFoundError) or not isinstance(name, str) or not name or os.path.isabs(name):

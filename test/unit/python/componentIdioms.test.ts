@@ -396,7 +396,7 @@ describe('Python components: modules and idioms', function () {
     }
   });
 
-  it('a relative path not found that is beside the component says where relative paths are read from, and how to reach it', async () => {
+  it('a relative path not found that is beside the component says where relative paths are read from, and how to reach it; input() that it has none', async () => {
     write('core/orders/algos/params.json', '{"lot": 10}');
     const body = "json.load(open('params.json'))";
     const inCall = write(
@@ -429,6 +429,16 @@ describe('Python components: modules and idioms', function () {
     }
     const r = await runComponentCold(options, { file: elsewhere, marketData: {} });
     assert.match(r.error?.message ?? '', /No such file or directory: 'nowhere\.json'$/);
+    const asks = write(
+      'core/orders/algos/asks.py',
+      "class C:\n    def generate_order(self, market_data, signal=None):\n        return {'q': input('qty? ')}\n",
+    );
+    const a = await runComponentCold(options, { file: asks, marketData: {} });
+    assert.equal(a.error?.line, 3);
+    assert.match(
+      a.error?.message ?? '',
+      /EOFError: EOF when reading a line; a component has no input to read .*take the value as a parameter$/,
+    );
   });
 
   it('an annotated __metadata__ (`__metadata__: Dict[str, Any] = {...}`) is read without running the file', async () => {
