@@ -60,10 +60,12 @@ def constructor_style(init, code, entry, params):
     its default, a missing required one is named as a parameter not given). Without one: *args takes the dict in
     the designed dialect (a wrapper's (*args, **kwargs) passed to OrderBase), **kwargs the names.
     """
+    if init is object.__init__:
+        # No __init__ of its own anywhere (an Order subclass that keeps its settings in class attributes): nothing to
+        # hand the parameters to; instantiate says so when there are some.
+        return 'none'
     if code is None:
-        if entry == 'generate_order':
-            return 'config' if init is not object.__init__ else 'none'
-        return 'keywords'
+        return 'config' if entry == 'generate_order' else 'keywords'
     positional = code.co_varnames[1:code.co_argcount]
     if not positional:
         if entry == 'generate_order' and code.co_flags & 0x04:

@@ -1042,6 +1042,10 @@ class Server(object):
             if style == 'config':
                 return cls(params)
             if style == 'none':
+                if params and init is object.__init__:
+                    sys.stderr.write('[sptrader] %s has no __init__, so its parameters (%s) were not passed to it; define '
+                                     '__init__(self, %s) to take them\n' % (cls.__name__, ', '.join(sorted(params)[:10]),
+                                                                          ', '.join('%s=None' % k for k in sorted(params)[:3])))
                 return cls()
             if code is not None and not code.co_flags & 0x08:
                 accepted = code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount]

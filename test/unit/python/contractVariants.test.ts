@@ -157,6 +157,18 @@ describe('SPtraderB contract variants', function () {
         assert.equal(r.error, undefined, r.error?.message);
         assert.deepEqual(r.output, { kept });
       });
+
+    it('an Order with no __init__ of its own is made without arguments, and the run says its parameters were not passed', async () => {
+      const file = write(
+        'ctor_none.py',
+        `from core.base.order import Order\n${META}\nclass C(Order):\n    kept = 'class'\n\n` +
+          '    def execute(self, market_state):\n        return {"kept": self.kept}\n',
+      );
+      const r = await runComponentCold(options, { file, marketData: {}, parameters: { base_size: 0.02 } });
+      assert.equal(r.error, undefined, r.error?.message);
+      assert.deepEqual(r.output, { kept: 'class' });
+      assert.match(r.stderr, /\[sptrader\] C has no __init__, so its parameters \(base_size\) were not passed to it/);
+    });
   });
 
   it('a __metadata__ computed at import has given parameters checked against it, in a run and a replay batch', async () => {
