@@ -28,6 +28,7 @@
  * compareParents.ts, the request and column types both fill in in compareTypes.ts.
  */
 import { monotonicMs } from '../common/clock';
+import { redactSecretsDeep } from '../common/secrets';
 import type { BrokerApi } from '../brokers/broker';
 import { splitParent } from '../execution/algos/dialect';
 import { compareParents } from './compareParents';
@@ -166,7 +167,8 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
     className: run.className,
     stdout: run.stdout,
     stderr: run.stderr,
-    output: run.output,
+    // What it returned is shown as the order is: a secret-looking key's value redacted (an api_key in its metadata).
+    output: typeof run.output === 'object' && run.output !== null ? redactSecretsDeep(run.output) : run.output,
   };
   if (!run.ok || run.error) {
     const e = run.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };

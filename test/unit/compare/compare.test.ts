@@ -50,6 +50,29 @@ describe('sptrader compare', function () {
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-compare-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('shows what the component returned with secret-looking keys redacted (--json echoed an api_key)', async () => {
+    const file = join(dir, 'leaky.py');
+    writeFileSync(
+      file,
+      [
+        'from core.orders.order_base import OrderBase',
+        '',
+        'class Leaky(OrderBase):',
+        '    def generate_order(self, market_data, signal=None):',
+        "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000,",
+        "                'metadata': {'api_key': 'sk-live-DO-NOT-PRINT', 'note': 'kept'}}",
+        '',
+      ].join('\n'),
+    );
+    const r = await cli(['compare', file, '--venues', 'paper', '--state-dir', join(dir, 'state'), '--json']);
+    assert.equal(r.code, 0, r.stderr || r.stdout);
+    assert.doesNotMatch(r.stdout + r.stderr, /sk-live-DO-NOT-PRINT/);
+    const outcome = JSON.parse(r.stdout) as CompareOutcome;
+    const metadata = (outcome.component.output as { metadata: Record<string, unknown> }).metadata;
+    assert.equal(metadata['note'], 'kept');
+    assert.notEqual(metadata['api_key'], undefined, 'the key is still shown, its value hidden');
+  });
+
   it('sends one FX order to paper, OANDA and IB at once and sets the fills side by side, best price first', async () => {
     const oanda = await startFakeOanda();
     const ib = await startFakeTws();
