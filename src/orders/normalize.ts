@@ -250,7 +250,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       issues: [
         {
           path: '',
-          message: `the component returned ${kindOf(raw)}; an order must be a dict such as {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}`,
+          message: `the component returned ${kindOf(raw)}; an order must be a dict such as {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}${Array.isArray(raw) ? ' (one order per call: return the first now and the next on a later call, or a parent order such as a bracket for orders that belong together)' : ''}`,
         },
       ],
     };

@@ -96,7 +96,7 @@ const BAD: BadCase[] = [
     name: 'returns a non-dict',
     source: order(`        return ['EUR_USD', 'buy']`),
     code: 'INVALID_ORDER',
-    message: /returned a list; an order must be a dict/,
+    message: /returned a list; an order must be a dict .*\(one order per call: /,
   },
   {
     name: 'missing fields',
