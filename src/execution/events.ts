@@ -231,7 +231,8 @@ export type EngineEvent =
     })
   | (OrderEventBase & { readonly type: 'OrderCancelRequested' })
   | (OrderEventBase & { readonly type: 'OrderCancelRejected'; readonly reason: string })
-  | (OrderEventBase & { readonly type: 'OrderCancelled' })
+  /** `reason`: when the venue rejected the rest of an order that had traded (it ends CANCELLED, its fills kept). */
+  | (OrderEventBase & { readonly type: 'OrderCancelled'; readonly reason?: string })
   | (OrderEventBase & { readonly type: 'OrderExpired' })
   | (OrderEventBase & { readonly type: 'OrderRejected'; readonly reason: string })
   /** An order whose fate was unknown and which the venue's own rules prove never reached it (final, REJECTED). */

@@ -12,6 +12,7 @@
  *        │ CancelRequested        │ CancelRequested
  *        ▼                        ▼
  *   PENDING_CANCEL ──Cancelled──▶ CANCELLED     CancelRejected: back to where it was
+ *   PARTIALLY_FILLED / PENDING_CANCEL with fills ──Rejected──▶ CANCELLED (partly filled, then ended; fills kept)
  *        └──Fill──▶ stays PENDING_CANCEL (a fill racing the cancel is real), or FILLED when complete
  *
  * On purpose:
@@ -177,6 +178,8 @@ export const TRANSITIONS: Readonly<Record<OrderState, Partial<Record<OrderEventT
     Fill: 'fill',
     CancelRequested: 'PENDING_CANCEL',
     Cancelled: 'CANCELLED',
+    // The venue ended the rest of an order that traded: it was partly filled, then ended (the fills stay).
+    Rejected: 'CANCELLED',
     Expired: 'EXPIRED',
   },
   PENDING_CANCEL: {
@@ -254,9 +257,15 @@ export function applyEvent(order: OrderRecord, event: OrderEvent): Applied {
       };
     case 'Rejected': {
       const { stateBeforeCancel: _dropped, ...rest } = order;
+      // An order that traded was not refused: it was partly filled and then ended, which CANCELLED (with its
+      // fills) says; REJECTED would say nothing was done. The venue's reason is kept.
+      const traded = order.filledUnits > 0n;
+      const reason = traded
+        ? `the venue rejected the rest after ${fromMoney(order.filledUnits)} of ${order.request.quantity} filled: ${event.reason}`
+        : event.reason;
       return {
         order: withVenueId(
-          changed(rest, { state: 'REJECTED', reason: event.reason, updatedAt: event.at }),
+          changed(rest, { state: traded ? 'CANCELLED' : 'REJECTED', reason, updatedAt: event.at }),
           event.venueOrderId,
         ),
         changed: true,

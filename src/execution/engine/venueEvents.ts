@@ -139,8 +139,8 @@ export class VenueEvents {
     const at = this.clock.now();
     const status = response.status;
     if (status.status === 'rejected') {
-      // Fills it lists moved money, whatever the venue calls the order now: counted before the rejection (which the
-      // state machine then refuses for an order that traded, leaving a TransitionRefused record).
+      // Fills it lists moved money, whatever the venue calls the order now: counted before the rejection (which then
+      // ends an order that traded as CANCELLED, its fills kept).
       for (const fill of fills) this.transition(id, { type: 'Fill', at, fill });
       this.transition(id, { type: 'Rejected', at, reason: status.reason, venueOrderId: response.order_id });
       return;
@@ -250,7 +250,10 @@ export class VenueEvents {
           this.log.record('OrderNeverArrived', { ...base, reason: event.reason });
           break;
         }
-        this.log.record('OrderRejected', { ...base, reason: event.reason });
+        // An order that traded ended CANCELLED (partly filled, then the rest rejected): recorded as what it became,
+        // so that the log's reader and the next open see the same final state as the engine.
+        if (state === 'CANCELLED') this.log.record('OrderCancelled', { ...base, reason: order.reason ?? event.reason });
+        else this.log.record('OrderRejected', { ...base, reason: event.reason });
         this.control.recordFailure(`${order.request.symbol} ${order.clientOrderId}: ${event.reason}`);
         break;
       }

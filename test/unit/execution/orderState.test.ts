@@ -132,6 +132,7 @@ const EXPECTED: Record<OrderState, Partial<Record<OrderEventType, Outcome>>> = {
     Fill: 'PARTIALLY_FILLED',
     CancelRequested: 'PENDING_CANCEL',
     Cancelled: 'CANCELLED',
+    Rejected: 'CANCELLED',
     Expired: 'EXPIRED',
   },
   PENDING_CANCEL: {
@@ -333,6 +334,23 @@ describe('orderState', () => {
       const partial = run(fresh(), ev.Sent(), ev.Accepted(), ev.Fill(fill('F-1', 3)), ev.CancelRequested());
       assert.equal(partial.stateBeforeCancel, 'PARTIALLY_FILLED');
       assert.equal(applyEvent(partial, ev.CancelRejected()).order.state, 'PARTIALLY_FILLED');
+    });
+
+    it('a venue rejecting the rest of an order that traded ends it CANCELLED, its fills and the reason kept', () => {
+      // It stayed PARTIALLY_FILLED for ever (Rejected was refused in that state): never final, never retired.
+      const partial = run(fresh(), ev.Sent(), ev.Accepted(), ev.Fill(fill('F-1', 4)));
+      const ended = applyEvent(partial, ev.Rejected()).order;
+      assert.equal(ended.state, 'CANCELLED');
+      assert.ok(isFinalState(ended.state));
+      assert.equal(filledQuantity(ended), 4);
+      assert.equal(ended.reason, 'the venue rejected the rest after 4 of 10 filled: venue says no');
+      // The same while a cancel was pending with a fill that raced it; without a fill it is a plain REJECTED.
+      const pending = run(fresh(), ev.Sent(), ev.Accepted(), ev.CancelRequested(), ev.Fill(fill('F-1', 2)));
+      const racing = applyEvent(pending, ev.Rejected()).order;
+      assert.equal(racing.state, 'CANCELLED');
+      assert.equal('stateBeforeCancel' in racing, false);
+      assert.equal(filledQuantity(racing), 2);
+      assert.equal(applyEvent(RECORD_IN.PENDING_CANCEL(), ev.Rejected()).order.state, 'REJECTED');
     });
 
     it('CancelRejected never goes back to SUBMITTED or UNCONFIRMED', () => {

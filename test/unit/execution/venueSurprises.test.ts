@@ -380,7 +380,7 @@ describe('ExecutionEngine against a venue saying surprising things', function ()
       ['INVALID_FILL', 'INVALID_FILL'],
     );
   });
-  it('counts the fills a snapshot saying "rejected" lists, and records the rejection it cannot take', async () => {
+  it('counts the fills a snapshot saying "rejected" lists, and ends the order CANCELLED (partly filled)', async () => {
     const o = order('buy', 10, limit(100));
     await engine.submitOrder(o, 'a');
     venue.lookups.set(
@@ -393,11 +393,28 @@ describe('ExecutionEngine against a venue saying surprising things', function ()
     );
     const after = await engine.reconcileOrder(o.client_order_id);
     assert.equal(after?.filledUnits, 40_000_000_000n);
+    // It stayed PARTIALLY_FILLED for ever (the rejection refused), working and counted in exposure.
+    assert.equal(after?.state, 'CANCELLED');
+    assert.equal(after?.reason, 'the venue rejected the rest after 4 of 10 filled: risk');
     assert.deepEqual(engine.positionsOf('a'), { AAPL: 4 });
-    assert.deepEqual(
-      refused(o.client_order_id).map((e) => e.type === 'TransitionRefused' && e.code),
-      ['ILLEGAL_TRANSITION'],
-    );
+    assert.deepEqual(refused(o.client_order_id), []);
+    assert.equal(engine.workingOrders().length, 0);
+    const logged = (await records()).filter((r) => r.data['clientOrderId'] === o.client_order_id);
+    const last = logged[logged.length - 1];
+    assert.equal(last?.type, 'OrderCancelled');
+    assert.equal(last?.data['state'], 'CANCELLED');
+    assert.equal(last?.data['reason'], 'the venue rejected the rest after 4 of 10 filled: risk');
+  });
+
+  it('ends an order the venue rejects after a fill it streamed as CANCELLED, the position keeping the fill', async () => {
+    const o = order('buy', 10, limit(100));
+    await engine.submitOrder(o, 'a');
+    venue.emit({ order: view(o, { status: 'partially_filled', filled_qty: 3 }), fill: fill(o, 'F1', 3) });
+    venue.emit({ order: view(o, { status: 'rejected', reason: 'halted symbol' }, { filled_quantity: 3 }) });
+    const after = engine.getOrder(o.client_order_id);
+    assert.equal(after?.state, 'CANCELLED');
+    assert.deepEqual(engine.positionsOf('a'), { AAPL: 3 });
+    assert.deepEqual(refused(o.client_order_id), []);
   });
 });
 
