@@ -39,6 +39,11 @@ export class OrderCache {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Client order ids the audit log has orders under from before the engine started (the finished ones too). */
   private usedBefore: ReadonlySet<string> = new Set<string>();
+  /**
+   * The ids of this session's finished orders whose records were dropped (past `maxFinished`): only the id is kept,
+   * so that a command retried with one is still a duplicate (the record forgotten, it was sent a second time).
+   */
+  private readonly dropped = new Set<string>();
   /** Called whenever a working order changes (the working-orders file is rewritten from `workingOrders`). */
   onWorkingChange: () => void = () => undefined;
 
@@ -82,9 +87,13 @@ export class OrderCache {
     this.usedBefore = ids;
   }
 
-  /** Whether an order from before the engine started had this client order id. */
-  usedEarlier(clientOrderId: string): boolean {
-    return this.usedBefore.has(clientOrderId);
+  /**
+   * Whether an order the cache no longer holds had this client order id, and when: one from before the engine
+   * started (the audit log's), or one of this session finished long enough ago that only its id is kept.
+   */
+  usedEarlier(clientOrderId: string): 'before this session' | 'earlier in this session' | undefined {
+    if (this.usedBefore.has(clientOrderId)) return 'before this session';
+    return this.dropped.has(clientOrderId) ? 'earlier in this session' : undefined;
   }
 
   /** Takes an order known from before the engine started as working. */
@@ -148,6 +157,7 @@ export class OrderCache {
       const o = this.orders.get(old);
       if (o && isFinalState(o.state)) {
         this.orders.delete(old);
+        this.dropped.add(old);
         if (o.venueOrderId) this.byVenueId.delete(venueKey(o.venue, o.venueOrderId));
       }
     }

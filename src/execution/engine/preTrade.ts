@@ -161,10 +161,11 @@ export class PreTradeChecks {
         `client order id ${cmd.clientOrderId} was already used (order ${other.state}); a retry of a command never sends a second order`,
       );
     }
-    if (this.cache.usedEarlier(cmd.clientOrderId)) {
+    const usedEarlier = this.cache.usedEarlier(cmd.clientOrderId);
+    if (usedEarlier !== undefined) {
       return denied(
         'DUPLICATE_CLIENT_ORDER_ID',
-        `client order id ${cmd.clientOrderId} was already used by an order in the audit log (before this session); a retry of a command never sends a second order`,
+        `client order id ${cmd.clientOrderId} was already used by an order in the audit log (${usedEarlier}); a retry of a command never sends a second order`,
       );
     }
     const broker = this.venues.get(cmd.venue);

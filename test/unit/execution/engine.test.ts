@@ -95,6 +95,21 @@ describe('ExecutionEngine', function () {
     );
   });
 
+  it('a command retried with the id of an order finished long ago in this session is still a duplicate', async () => {
+    // The engine keeps whole only its last finished orders: past them it forgot the id and sent the retry again.
+    rig = await makeRig({ maxFinishedOrders: 3 });
+    const first = submitOrderCommand(order('buy', 5), { venue: 'paper', source: 'api', clock: rig.clock });
+    assert.equal((await rig.engine.submit(first)).order.state, 'FILLED');
+    for (let i = 0; i < 5; i++)
+      assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).order.state, 'FILLED');
+    assert.equal(rig.engine.getOrder(first.clientOrderId), undefined, 'its record was dropped');
+    const again = await rig.engine.submit(first);
+    assert.equal(again.denial?.code, 'DUPLICATE_CLIENT_ORDER_ID');
+    assert.match(again.denial?.message ?? '', /earlier in this session/);
+    assert.equal(rig.paper.getFills().length, 6);
+    assert.deepEqual(rig.engine.positionsOf('paper'), { AAPL: 10 });
+  });
+
   it('sends the orders of one symbol in the order they were submitted, while other symbols proceed', async () => {
     rig = await makeRig();
     const orders = Array.from({ length: 30 }, (_, i) =>

@@ -38,6 +38,8 @@ export interface RigOptions {
   connect?: boolean;
   /** False: the venue has no update stream (a REST-only venue); the engine learns only from replies and look-ups. */
   stream?: boolean;
+  /** How many finished orders the engine keeps whole (its default: 10,000). */
+  maxFinishedOrders?: number;
 }
 
 /** A venue without an update stream: every call goes through, `onOrderUpdate` never calls back. */
@@ -70,6 +72,7 @@ export async function makeRig(options: RigOptions = {}): Promise<Rig> {
       circuitBreaker: options.circuitBreaker,
       tradingStateFile: join(dir, 'trading-state.json'),
       queueCapacity: options.queueCapacity,
+      maxFinishedOrders: options.maxFinishedOrders,
       reconcileDelayMs: 2,
     };
     const engine = new ExecutionEngine(engineOptions);
