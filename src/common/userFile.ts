@@ -3,6 +3,9 @@
  * to a size limit, never blocking. `readFileSync` on a FIFO waits forever for a writer, on /dev/zero
  * reads until memory runs out, and on a file past V8's string limit fails with a message about string
  * lengths; each of those here is a sentence that names the file and what to do.
+ *
+ * Over 450 lines on purpose: every reader of a file from outside (fixtures, state files, settings) and their limits
+ * in one place, so that none escapes a limit another has.
  */
 import { constants as bufferConstants } from 'node:buffer';
 import {
@@ -41,15 +44,23 @@ const mib = (bytes: number): string =>
  * No file SPtrader writes into a state folder comes near it (the paper journal is folded at 1 MiB).
  */
 export const MAX_STATE_FILE_BYTES = bufferConstants.MAX_STRING_LENGTH;
+/** A settings file a person writes (risk-limits.json, --limits): a few hundred bytes; this is far past any. */
+export const MAX_SETTINGS_FILE_BYTES = 1024 * 1024;
 
 /**
  * The error for a file too large to read (code EFBIG, as the file system says of a file too large to write):
  * its size, the limit and why, for the caller to put after the file's name.
  */
-export function tooLarge(file: string, size: number, limit: number, what = 'a state file'): Error {
+export function tooLarge(
+  file: string,
+  size: number,
+  limit: number,
+  what = 'a state file',
+  why = 'it never writes one that large: the file was damaged or replaced',
+): Error {
   return Object.assign(
     new Error(
-      `it is ${size.toLocaleString('en-US')} bytes (${mib(size)}), more than the ${mib(limit)} SPtrader reads from ${what} (it never writes one that large: the file was damaged or replaced)`,
+      `it is ${size.toLocaleString('en-US')} bytes (${mib(size)}), more than the ${mib(limit)} SPtrader reads from ${what} (${why})`,
     ),
     { code: 'EFBIG', path: file },
   );
@@ -71,7 +82,12 @@ export function notAFile(stat: Stats | BigIntStats): string {
  * With `refuseLinks` (the files SPtrader keeps in a state folder: `readStateFileSync`) a symbolic link in
  * the file's place is refused too, as ELOOP (see `linkInPlace`).
  */
-export function readRegularFileSync(file: string, refuseLinks = false): string {
+export function readRegularFileSync(
+  file: string,
+  refuseLinks = false,
+  /** A smaller limit, for a file that is small by nature (a settings file): only that much is ever read. */
+  cap?: { bytes: number; what: string; why: string },
+): string {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could refuse it.
   const flags = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (refuseLinks ? (constants.O_NOFOLLOW ?? 0) : 0);
   let fd: number;
@@ -88,6 +104,16 @@ export function readRegularFileSync(file: string, refuseLinks = false): string {
         code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG',
         path: file,
       });
+    if (cap) {
+      const tooBig = (): Error => tooLarge(file, Number(fstatOf(fd).size), cap.bytes, cap.what, cap.why);
+      if (stat.size > BigInt(cap.bytes)) throw tooBig();
+      // Read at most one byte past the cap, even if the file grew after fstat.
+      const buffer = Buffer.allocUnsafe(cap.bytes + 1);
+      let n = 0;
+      for (let r; n < buffer.length && (r = readSync(fd, buffer, n, buffer.length - n, null)) > 0;) n += r;
+      if (n > cap.bytes) throw tooBig();
+      return buffer.toString('utf8', 0, n);
+    }
     // Past the longest string, readFileSync would fail with "Cannot create a string longer than 0x1fffffe8
     // characters", naming neither the file nor what to do.
     if (stat.size > BigInt(MAX_STATE_FILE_BYTES)) throw tooLarge(file, Number(stat.size), MAX_STATE_FILE_BYTES);

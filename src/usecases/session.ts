@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { acquireStateDirLock } from '../common/stateLock';
-import { parseUserJson, readRegularFileSync, type UserJsonError } from '../common/userFile';
+import { MAX_SETTINGS_FILE_BYTES, parseUserJson, readRegularFileSync, type UserJsonError } from '../common/userFile';
 import type { AuditRecord } from '../execution/audit/auditRecord';
 import { readPaperAccount, type PaperState } from '../brokers/paper/state';
 import { AuditLog, type RecoveryReport } from '../execution/audit/auditLog';
@@ -37,7 +37,11 @@ export class SettingsError extends Error {
 export function loadRiskSettings(file: string, required = false): RiskSettings {
   let text: string;
   try {
-    text = readRegularFileSync(file);
+    text = readRegularFileSync(file, false, {
+      bytes: MAX_SETTINGS_FILE_BYTES,
+      what: 'a risk settings file',
+      why: 'risk settings are a few lines of JSON: this is not one, or it was damaged',
+    });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required)
       return { limits: { ...DEFAULT_RISK_LIMITS }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };

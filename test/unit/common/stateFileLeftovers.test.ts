@@ -17,6 +17,7 @@ import { MAX_STATE_FILE_BYTES, readStateFileSync } from '../../../src/common/use
 import { verifyAuditDir } from '../../../src/execution/audit/auditVerify';
 import { loadWorkingOrders } from '../../../src/execution/orderStore';
 import { loadRiskSettings, SettingsError } from '../../../src/usecases/session';
+import { riskSettings } from '../../../src/cli/session';
 
 /** A pid no process has: one that ran and was reaped. */
 function deadPid(): number {
@@ -160,7 +161,9 @@ describe('a state file too large to read as text (past 512 MiB)', function () {
       (e: unknown) =>
         e instanceof SettingsError &&
         e.message.includes(paths.riskLimits) &&
-        says(e.message) &&
+        e.message.includes(
+          `is ${size} bytes (512 MiB), more than the 1 MiB SPtrader reads from a risk settings file`,
+        ) &&
         /put the risk settings JSON there instead/.test(e.message),
     );
 
@@ -172,6 +175,25 @@ describe('a state file too large to read as text (past 512 MiB)', function () {
         e.message.includes(`its lock file ${paths.lock} is ${size} bytes`) &&
         e.message.includes(`delete ${paths.lock}`),
     );
+  });
+
+  it('risk settings are read up to 1 MiB: a larger file (valid JSON or not) is refused, naming it, its size and the limit', () => {
+    // It was read whole, up to the 512 MiB of any state file: a 2 MiB one (blank lines around {}) was taken.
+    const file = statePaths(dir).riskLimits;
+    writeFileSync(file, `${' '.repeat(2 * 1024 * 1024)}{}`);
+    assert.throws(
+      () => loadRiskSettings(file),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.message ===
+          `cannot read risk settings ${file}: it is 2,097,154 bytes (2 MiB), more than the 1 MiB SPtrader reads from a risk settings file (risk settings are a few lines of JSON: this is not one, or it was damaged); put the risk settings JSON there instead`,
+    );
+    // The CLI's reading of it (the state folder's file, or --limits) refuses it the same way: nothing is traded.
+    assert.throws(() => riskSettings(dir, undefined), SettingsError);
+    assert.throws(() => riskSettings(join(dir, 'elsewhere'), file), SettingsError);
+    // Exactly at the limit it is read: an empty object padded with blanks, the defaults.
+    writeFileSync(file, `{${' '.repeat(1024 * 1024 - 2)}}`);
+    assert.deepEqual(loadRiskSettings(file).limits, loadRiskSettings(join(dir, 'missing.json')).limits);
   });
 
   it('an audit file past 2 GiB: the file, its size and what to do, not "File size is greater than 2 GiB"', async () => {
