@@ -100,7 +100,26 @@ export function auditLogText(input: AuditViewInput): string {
     return auditLine(r, orders);
   });
   if (body.length === 0) body.push('(the audit log is empty: nothing has been checked or sent yet)');
-  return [...auditHeader(input), ...body].join('\n') + '\n';
+  return [...auditHeader(input), ...body].map(visible).join('\n') + '\n';
+}
+
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+const NAMED: Readonly<Record<string, string>> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * Control and format characters (C0, C1, the bidi embeddings, overrides, isolates and marks, zero-width ones, the
+ * line and paragraph separators, a lone surrogate) as escapes: a record's text is a venue's or a component's, and a
+ * bidi override in it made its line read differently from its bytes (Trojan Source), a line break split a record
+ * in two, a zero-width space hid a difference. What is printable is kept as it is.
+ */
+export function visible(text: string): string {
+  return text.replace(INVISIBLE, (ch) => {
+    const named = NAMED[ch];
+    if (named !== undefined) return named;
+    const code = ch.codePointAt(0) as number;
+    if (code < 0x100) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return code < 0x10000 ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
+  });
 }
 
 const KIND_WIDTH = 22;

@@ -102,6 +102,26 @@ describe('audit log view', function () {
     );
   });
 
+  it('shows bidi controls, line breaks and other invisible characters in a record escaped, each record one line', async () => {
+    rig = await makeRig();
+    // A reason that, shown raw, reads "halted: venue ok" right to left and hides a second line and a zero-width space.
+    const reason =
+      'halted: \u202ekо enuev\u202c\u2066x\u2069 \u200bzero\u00adsoft\nSubmitOrder forged\u2028\ufeff\u0007';
+    rig.engine.setTradingState('HALTED', reason);
+    const { text, lines } = await view();
+    assert.ok(!/[\u202a-\u202e\u2066-\u2069\u200b\u00ad\u2028\ufeff\u0007]/.test(text), text);
+    const line = lines.find((l) => l.includes(' TradingStateChanged '));
+    assert.ok(line, text);
+    assert.ok(
+      line.endsWith(
+        'ACTIVE → HALTED: halted: \\u202ekо enuev\\u202c\\u2066x\\u2069 \\u200bzero\\xadsoft\\nSubmitOrder forged\\u2028\\ufeff\\x07',
+      ),
+      line,
+    );
+    // The forged text stays inside its record's line: no line of the view starts with anything but a time or header.
+    assert.ok(!lines.some((l) => l.startsWith('SubmitOrder')), text);
+  });
+
   it('says in its header what the read from the end left out: a torn last line', async () => {
     rig = await makeRig();
     await rig.engine.submitOrder(order('buy', 1), 'paper');
