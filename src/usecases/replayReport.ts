@@ -227,7 +227,10 @@ export interface ReplayDrawdown {
   max: number;
   /** That fall as a percentage of the equity at its peak (starting cash + P&L), when the quote currency is the account's; else null. */
   maxPercent: number | null;
-  /** Records of the peak and of the trough of that fall (null when the curve never fell). */
+  /**
+   * Records of the peak and of the trough of that fall (null when the curve never fell). The curve starts at 0 (the
+   * starting cash, before record 0's fills): a fall from there has its peak at record 0.
+   */
   peakIndex: number | null;
   troughIndex: number | null;
 }
@@ -242,8 +245,10 @@ export class PnlCurve {
   private position = 0;
   private cash = 0;
   private evaluated = -1;
+  // The running peak starts at the starting cash (P&L 0), not at record 0's P&L: a replay that lost on its first
+  // record (the spread crossed, a commission) measured its drawdown from below where it started.
   private peak = 0;
-  private peakIndex = -1;
+  private peakIndex = 0;
   private maxDrawdown = 0;
   private maxPeak = 0;
   private drawdownPeakIndex: number | null = null;
@@ -273,7 +278,7 @@ export class PnlCurve {
         this.position === 0
           ? this.cash
           : this.cash + this.position * (((this.bid[r] as number) + (this.ask[r] as number)) / 2);
-      if (pnl > this.peak || this.peakIndex < 0) {
+      if (pnl > this.peak) {
         this.peak = pnl;
         this.peakIndex = r;
       } else if (this.peak - pnl > this.maxDrawdown) {

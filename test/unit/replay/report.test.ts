@@ -151,6 +151,22 @@ describe('replay report', function () {
     assert.equal(c.turnover, 10);
   });
 
+  it('PnlCurve: the running peak starts at the starting cash, so a loss on the first record is a drawdown', () => {
+    // Bought 10 @ 1 with a commission of 2 at record 0, then the mid falls: P&L per record −2, −2, −4, −3.
+    // From the starting cash (P&L 0, equity 100) the largest fall is 0 − (−4) = 4, 4 % of 100; measured from
+    // record 0's P&L it was 2 (2.040816 % of 98).
+    const b = [1, 1, 0.8, 0.9];
+    const c = new PnlCurve(b, b, 100);
+    c.fill(0, { side: 'buy', quantity: 10, price: 1, commission: 2 });
+    c.advance(3);
+    assert.deepEqual(c.drawdown(), { max: 4, maxPercent: 4, peakIndex: 0, troughIndex: 2 });
+    // A curve that only rises from the start never fell.
+    const up = new PnlCurve([1, 1.1, 1.2], [1, 1.1, 1.2], 100);
+    up.fill(0, { side: 'buy', quantity: 10, price: 1, commission: 0 });
+    up.advance(2);
+    assert.deepEqual(up.drawdown(), { max: 0, maxPercent: 0, peakIndex: null, troughIndex: null });
+  });
+
   it('sptrader replay --out writes report.json, fills.csv and fills.parquet and prints the report', () => {
     const data = join(dir, 'data.csv');
     writeFileSync(
