@@ -316,6 +316,22 @@ export class ExecutionEngine {
   }
 
   /**
+   * HALTED for a reason that passes (risk settings that are not valid), by a person's standing (a person's resume
+   * ends it): a circuit breaker's halt it takes the place of is kept with the state, saved, and comes back with its
+   * reason and cool-down when `endCoveringHalt` ends this one (after a restart too).
+   */
+  haltCovering(reason: string): StateChange | undefined {
+    this.log.note('Halt', { reason });
+    return this.control.cover(reason, 'user');
+  }
+
+  /** Ends a `haltCovering` halt: the circuit breaker's halt it took the place of comes back, else trading resumes. */
+  endCoveringHalt(reason: string): StateChange | undefined {
+    if (this.trading.current.covers === undefined) this.log.note('Resume', { reason });
+    return this.control.uncover(reason, 'user');
+  }
+
+  /**
    * HALTED at once (saved before anything else), then every open order on every connected venue is
    * cancelled — the engine's and external ones — and, when asked (after confirmation), every position
    * is closed with a market order.

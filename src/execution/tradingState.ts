@@ -29,8 +29,15 @@ export const TradingStateSchema = z.object({
   /** Equity at the start of the UTC day `day`, for the daily loss limit. */
   day: z.string().nullable(),
   dayStartEquity: z.number().nullable(),
+  /**
+   * The circuit breaker's halt that this halt (for risk settings that are not valid) took the place of: its reason
+   * and cool-down, put back when the halt for the settings ends (`uncover`). Kept in the file, so that a restart
+   * does not turn a breaker's halt into one that lifts as soon as the settings are fixed.
+   */
+  covers: z.object({ reason: z.string(), since: z.number(), resumeAt: z.number().nullable() }).optional(),
 });
 export type TradingStateRecord = z.infer<typeof TradingStateSchema>;
+export type CoveredHalt = NonNullable<TradingStateRecord['covers']>;
 
 export const CircuitBreakerSchema = z
   .object({
@@ -162,14 +169,8 @@ export class TradingStateStore {
     const source =
       (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === fromLog.source) ??
       'startup';
-    this.record = {
-      ...this.record,
-      state: fromLog.state,
-      reason: fromLog.reason,
-      source,
-      since: fromLog.at,
-      resumeAt: null,
-    };
+    const { covers: _stale, ...kept } = this.record;
+    this.record = { ...kept, state: fromLog.state, reason: fromLog.reason, source, since: fromLog.at, resumeAt: null };
   }
 
   configure(breaker: CircuitBreakerSettings): void {
@@ -200,17 +201,58 @@ export class TradingStateStore {
     return undefined;
   }
 
+  /**
+   * Halts in place of what there is, keeping a circuit breaker's halt it replaces (or the one the halt it replaces
+   * kept) for `uncover`: a halt for a reason that passes (risk settings that are not valid) must not end a breaker's.
+   */
+  cover(reason: string, source: TradingStateRecord['source']): StateChange | undefined {
+    const r = this.record;
+    const covers: CoveredHalt | undefined =
+      r.state !== 'HALTED'
+        ? undefined
+        : r.source === 'circuit_breaker'
+          ? { reason: r.reason, since: r.since, resumeAt: r.resumeAt }
+          : r.covers;
+    if (covers === undefined) return this.set('HALTED', reason, source);
+    // Said with the halt, so that what stays once the settings are fixed is known while it is covered (also after
+    // a restart: the file keeps both).
+    const until = covers.resumeAt === null ? '' : `, its cool-down until ${new Date(covers.resumeAt).toISOString()}`;
+    return this.set(
+      'HALTED',
+      `${reason}; then the circuit breaker's halt (${covers.reason}${until})`,
+      source,
+      null,
+      covers,
+    );
+  }
+
+  /**
+   * Ends a `cover` halt: the breaker's halt it took the place of comes back (its reason, its cool-down; `tick` then
+   * ends one whose cool-down passed meanwhile), else ACTIVE.
+   */
+  uncover(reason: string, source: TradingStateRecord['source']): StateChange | undefined {
+    const covered = this.record.covers;
+    if (covered === undefined) return this.set('ACTIVE', reason, source);
+    return this.set('HALTED', covered.reason, 'circuit_breaker', covered.resumeAt);
+  }
+
   /** Sets the state, saving it first. Returns the change, or undefined when nothing changed. */
   set(
     state: TradingStateName,
     reason: string,
     source: TradingStateRecord['source'],
     resumeAt: number | null = null,
+    covers?: CoveredHalt,
   ): StateChange | undefined {
     const from = this.record.state;
-    if (from === state && this.record.reason === reason) return undefined;
+    const { covers: before, ...rest } = this.record;
+    if (from === state && this.record.reason === reason && before === covers) return undefined;
     const at = this.clock.now();
-    const next: TradingStateRecord = { ...this.record, state, reason, source, since: at, resumeAt };
+    // Any other change (a person's resume or halt, an emergency stop) ends what a covering halt kept.
+    const next: TradingStateRecord =
+      covers === undefined
+        ? { ...rest, state, reason, source, since: at, resumeAt }
+        : { ...rest, state, reason, source, since: at, resumeAt, covers };
     try {
       this.save(next);
       this.lastSaveError = undefined;

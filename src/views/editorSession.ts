@@ -25,8 +25,6 @@ const SETTINGS_HALT = 'a risk setting is not valid:';
 export class EditorSession implements SessionAccess, vscode.Disposable {
   private session: Promise<TradingSession> | undefined;
   private opened: TradingSession | undefined;
-  /** The halt for settings that are not valid replaced a circuit breaker's: it is not lifted by itself. */
-  private settingsHaltReplacedBreaker = false;
   private readonly engineEvents = new vscode.EventEmitter<EngineEvent>();
   private readonly sessionOpened = new vscode.EventEmitter<TradingSession>();
   readonly onEngineEvent = this.engineEvents.event;
@@ -147,7 +145,8 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
    * New risk limits and circuit breaker for an open engine (one not yet open reads them when it opens). A setting
    * that is not valid halts trading (the limits it would have set are not known, and the last ones may be looser
    * than what the user meant); once the settings are valid again, that halt is lifted, unless it took the place of
-   * a circuit breaker's (which then stays until a person resumes). A person's halt or an emergency stop is left as it is.
+   * a circuit breaker's (which then comes back, with its reason and cool-down). A person's halt or an emergency stop
+   * is left as it is.
    */
   async applySettings(): Promise<void> {
     const session = await this.session?.catch(() => undefined);
@@ -171,7 +170,11 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
     }
   }
 
-  /** Halts trading for settings that are not valid (`invalid`), or lifts that halt once they are valid. */
+  /**
+   * Halts trading for settings that are not valid (`invalid`), or lifts that halt once they are valid. A circuit
+   * breaker's halt it took the place of is kept by the engine with the trading state (in its file: a restart keeps
+   * it) and comes back, with its reason and cool-down, when the settings are fixed.
+   */
   private settingsChecked(session: TradingSession, invalid: string | undefined): void {
     const status = session.engine.status();
     const ours =
@@ -179,24 +182,23 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
     if (invalid !== undefined) {
       const reason = `${SETTINGS_HALT} ${invalid}`;
       this.log.error(`Trading halted: ${reason}`);
-      if (status.tradingState === 'HALTED' && !ours) {
-        // A circuit breaker's halt would end by itself after its cool-down: this one takes its place.
-        if (status.source !== 'circuit_breaker') return;
-        this.settingsHaltReplacedBreaker = true;
-      }
-      session.engine.setTradingState('HALTED', reason);
+      // A person's halt, an emergency stop or a damaged state file's halt stays as it is; a circuit breaker's would
+      // end by itself after its cool-down, so this one takes its place (keeping it).
+      if (status.tradingState === 'HALTED' && !ours && status.source !== 'circuit_breaker') return;
+      session.engine.haltCovering(reason);
       return;
     }
     if (!ours) return;
-    if (this.settingsHaltReplacedBreaker)
-      this.log.warn('The risk settings are valid again; trading stays halted (it was halted by the circuit breaker)');
-    else
-      try {
-        session.engine.setTradingState('ACTIVE', 'the risk settings are valid again');
-      } catch (e) {
-        this.log.error(`Trading stays halted: ${(e as Error).message}`);
-      }
-    this.settingsHaltReplacedBreaker = false;
+    try {
+      session.engine.endCoveringHalt('the risk settings are valid again');
+    } catch (e) {
+      this.log.error(`Trading stays halted: ${(e as Error).message}`);
+    }
+    const after = session.engine.status();
+    if (after.tradingState === 'HALTED' && after.source === 'circuit_breaker')
+      this.log.warn(
+        `The risk settings are valid again; trading stays halted by the circuit breaker (${after.reason})${after.resumeAt === null ? '' : ` until ${new Date(after.resumeAt).toISOString()}`}`,
+      );
   }
 
   /** Closes the engine (if it opened) and gives the state folder back. */

@@ -76,6 +76,67 @@ describe('trading controls', function () {
     assert.ok(records.some((r) => r.type === 'Resume'));
   });
 
+  it("a halt for settings that are not valid keeps the breaker's halt it replaced across a restart", async () => {
+    rig = await makeRig({
+      circuitBreaker: { maxConsecutiveFailures: 2, maxFailuresInWindow: 100, windowMs: 60_000, cooldownMs: 60_000 },
+    });
+    for (let i = 0; i < 2; i++) rig.venue.injectNext('reject', { reason: 'venue says no' });
+    for (let i = 0; i < 2; i++) await rig.engine.submitOrder(order('buy', 1), 'paper');
+    const tripped = rig.engine.status();
+    assert.equal(tripped.source, 'circuit_breaker');
+    const resumeAt = tripped.resumeAt as number;
+    assert.equal(resumeAt, rig.clock.now() + 60_000);
+    rig.engine.haltCovering('a risk setting is not valid: x');
+    const covering = rig.engine.status();
+    assert.equal(covering.source, 'user');
+    assert.equal(
+      covering.reason,
+      `a risk setting is not valid: x; then the circuit breaker's halt (${tripped.reason}, its cool-down until ${new Date(resumeAt).toISOString()})`,
+    );
+    // Kept in memory only, a restart lost it: fixing the settings then resumed trading in the breaker's cool-down.
+    await rig.restart();
+    await rig.engine.connect('paper');
+    assert.equal(rig.engine.status().reason, covering.reason);
+    // The same invalid setting said again on open changes nothing.
+    assert.equal(rig.engine.haltCovering('a risk setting is not valid: x'), undefined);
+    rig.engine.endCoveringHalt('the risk settings are valid again');
+    const back = rig.engine.status();
+    assert.deepEqual(
+      [back.tradingState, back.source, back.reason, back.resumeAt],
+      ['HALTED', 'circuit_breaker', tripped.reason, resumeAt],
+    );
+    assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).denial?.code, 'TRADING_HALTED');
+    await rig.restart();
+    assert.equal(rig.engine.status().resumeAt, resumeAt);
+    // Its cool-down still ends it.
+    rig.clock.advance(60_000);
+    assert.equal(rig.engine.status().tradingState, 'ACTIVE');
+  });
+
+  it("a breaker's cool-down that ended under a settings halt ends when the settings are fixed; a person's resume ends both", async () => {
+    rig = await makeRig({
+      circuitBreaker: { maxConsecutiveFailures: 1, maxFailuresInWindow: 100, windowMs: 60_000, cooldownMs: 1000 },
+    });
+    rig.venue.injectNext('reject', { reason: 'venue says no' });
+    await rig.engine.submitOrder(order('buy', 1), 'paper');
+    rig.engine.haltCovering('a risk setting is not valid: y');
+    rig.clock.advance(5000);
+    assert.equal(rig.engine.status().tradingState, 'HALTED', 'not ended by the covered cool-down');
+    await rig.restart();
+    rig.engine.endCoveringHalt('the risk settings are valid again');
+    assert.equal(rig.engine.status().tradingState, 'ACTIVE');
+    const changes = (await rig.auditRecords()).filter((r) => r.type === 'TradingStateChanged').map((r) => r.data['to']);
+    assert.deepEqual(changes.slice(-3), ['HALTED', 'HALTED', 'ACTIVE']);
+    // A person who resumes (or halts) decides: nothing covered comes back later.
+    rig.venue.injectNext('reject', { reason: 'venue says no' });
+    await rig.engine.submitOrder(order('buy', 1), 'paper');
+    rig.engine.haltCovering('a risk setting is not valid: y');
+    rig.engine.setTradingState('ACTIVE', 'checked');
+    rig.engine.setTradingState('HALTED', 'a risk setting is not valid: y');
+    rig.engine.endCoveringHalt('the risk settings are valid again');
+    assert.equal(rig.engine.status().tradingState, 'ACTIVE');
+  });
+
   it('a daily-loss trip is not ended by the cool-down the same day: the loss is still there', async () => {
     rig = await makeRig({ circuitBreaker: { maxDailyLoss: 500, cooldownMs: 60_000 }, startingCash: 100_000 });
     await rig.engine.submitOrder(order('buy', 100), 'paper');

@@ -144,6 +144,37 @@ describe('EditorSession: risk settings that are not valid', function () {
     assert.equal(trading.engine.status().limits.maxOrderQuantity, 2000);
   });
 
+  it('a circuit breaker’s halt a bad setting took the place of comes back after a restart, with its cool-down', async () => {
+    setUser('circuitBreaker', 'maxConsecutiveFailures', 2);
+    setUser('circuitBreaker', 'cooldownSeconds', 600);
+    const trading = await session.trading();
+    paper.faults.rejectNext('venue says no');
+    paper.faults.rejectNext('venue says no');
+    for (const id of ['sp-breaker-1', 'sp-breaker-2'])
+      assert.equal(
+        (await trading.engine.submitOrder({ ...order, client_order_id: id }, 'paper')).order.state,
+        'REJECTED',
+      );
+    const tripped = trading.engine.status();
+    assert.equal(tripped.source, 'circuit_breaker');
+    assert.ok(tripped.resumeAt !== null);
+    setUser('risk', 'maxOrderQuantity', -5);
+    await session.applySettings();
+    assert.match(trading.engine.status().reason, /^a risk setting is not valid: sptrader\.risk\.maxOrderQuantity = -5/);
+    // The editor is closed, the setting fixed, the editor opened again on the same state folder.
+    await session.close();
+    session.dispose();
+    setUser('risk', 'maxOrderQuantity', 5000);
+    const settings = new EditorSettings(log as unknown as Log);
+    session = new EditorSession(log as unknown as Log, join(dir, 'engine'), paper, () => settings.riskSettings());
+    const reopened = (await session.trading()).engine.status();
+    // Remembered only in memory, the breaker's halt was lost: trading resumed in its cool-down.
+    assert.deepEqual(
+      [reopened.tradingState, reopened.source, reopened.reason, reopened.resumeAt],
+      ['HALTED', 'circuit_breaker', tripped.reason, tripped.resumeAt],
+    );
+  });
+
   it('a person’s halt is not lifted by fixing the settings', async () => {
     const trading = await session.trading();
     trading.engine.setTradingState('HALTED', 'lunch');
