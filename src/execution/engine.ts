@@ -316,18 +316,18 @@ export class ExecutionEngine {
   }
 
   /**
-   * HALTED for a reason that passes (risk settings that are not valid), by a person's standing (a person's resume
-   * ends it): a circuit breaker's halt it takes the place of is kept with the state, saved, and comes back with its
-   * reason and cool-down when `endCoveringHalt` ends this one (after a restart too).
+   * HALTED for a reason that passes (risk settings that are not valid), as a person's halt (a person's resume ends
+   * it): what it takes the place of (a circuit breaker's halt, REDUCING) is kept with the state, saved, and comes back
+   * with its reason and cool-down when `endCoveringHalt` ends this one (after a restart too).
    */
   haltCovering(reason: string): StateChange | undefined {
     this.log.note('Halt', { reason });
     return this.control.cover(reason, 'user');
   }
 
-  /** Ends a `haltCovering` halt: the circuit breaker's halt it took the place of comes back, else trading resumes. */
+  /** Ends a `haltCovering` halt: what it took the place of comes back (a breaker's halt, REDUCING), else ACTIVE. */
   endCoveringHalt(reason: string): StateChange | undefined {
-    if (this.trading.current.covers === undefined) this.log.note('Resume', { reason });
+    if ((this.trading.current.covers?.state ?? 'ACTIVE') === 'ACTIVE') this.log.note('Resume', { reason });
     return this.control.uncover(reason, 'user');
   }
 

@@ -30,11 +30,19 @@ export const TradingStateSchema = z.object({
   day: z.string().nullable(),
   dayStartEquity: z.number().nullable(),
   /**
-   * The circuit breaker's halt that this halt (for risk settings that are not valid) took the place of: its reason
-   * and cool-down, put back when the halt for the settings ends (`uncover`). Kept in the file, so that a restart
-   * does not turn a breaker's halt into one that lifts as soon as the settings are fixed.
+   * What this halt (for risk settings that are not valid) took the place of: a circuit breaker's halt with its
+   * cool-down, a person's REDUCING, or ACTIVE; put back when the halt for the settings ends (`uncover`). Kept in the
+   * file, so that a restart does not turn a breaker's halt into one that lifts as soon as the settings are fixed.
    */
-  covers: z.object({ reason: z.string(), since: z.number(), resumeAt: z.number().nullable() }).optional(),
+  covers: z
+    .object({
+      state: z.enum(['ACTIVE', 'REDUCING', 'HALTED']),
+      reason: z.string(),
+      source: z.enum(['user', 'circuit_breaker', 'emergency_stop', 'startup']),
+      since: z.number(),
+      resumeAt: z.number().nullable(),
+    })
+    .optional(),
 });
 export type TradingStateRecord = z.infer<typeof TradingStateSchema>;
 export type CoveredHalt = NonNullable<TradingStateRecord['covers']>;
@@ -202,38 +210,39 @@ export class TradingStateStore {
   }
 
   /**
-   * Halts in place of what there is, keeping a circuit breaker's halt it replaces (or the one the halt it replaces
-   * kept) for `uncover`: a halt for a reason that passes (risk settings that are not valid) must not end a breaker's.
+   * Halts in place of what there is, keeping it for `uncover` (a halt that is already one of these keeps what it
+   * kept): a halt for a reason that passes (risk settings that are not valid) must not end a circuit breaker's halt
+   * or a person's REDUCING when it passes.
    */
   cover(reason: string, source: TradingStateRecord['source']): StateChange | undefined {
     const r = this.record;
-    const covers: CoveredHalt | undefined =
-      r.state !== 'HALTED'
-        ? undefined
-        : r.source === 'circuit_breaker'
-          ? { reason: r.reason, since: r.since, resumeAt: r.resumeAt }
-          : r.covers;
-    if (covers === undefined) return this.set('HALTED', reason, source);
-    // Said with the halt, so that what stays once the settings are fixed is known while it is covered (also after
-    // a restart: the file keeps both).
+    const covers: CoveredHalt = r.covers ?? {
+      state: r.state,
+      reason: r.reason,
+      source: r.source,
+      since: r.since,
+      resumeAt: r.resumeAt,
+    };
+    // Said with the halt, so that what comes back once the settings are fixed is known meanwhile (also after a
+    // restart: the file keeps both).
     const until = covers.resumeAt === null ? '' : `, its cool-down until ${new Date(covers.resumeAt).toISOString()}`;
-    return this.set(
-      'HALTED',
-      `${reason}; then the circuit breaker's halt (${covers.reason}${until})`,
-      source,
-      null,
-      covers,
-    );
+    const then =
+      covers.state === 'ACTIVE'
+        ? ''
+        : covers.state === 'REDUCING'
+          ? `; then REDUCING again (${covers.reason})`
+          : `; then the ${covers.source === 'circuit_breaker' ? "circuit breaker's " : ''}halt before it (${covers.reason}${until})`;
+    return this.set('HALTED', `${reason}${then}`, source, null, covers);
   }
 
   /**
-   * Ends a `cover` halt: the breaker's halt it took the place of comes back (its reason, its cool-down; `tick` then
-   * ends one whose cool-down passed meanwhile), else ACTIVE.
+   * Ends a `cover` halt: what it took the place of comes back (a breaker's halt with its reason and cool-down, which
+   * `tick` then ends if it passed meanwhile; REDUCING), else ACTIVE.
    */
   uncover(reason: string, source: TradingStateRecord['source']): StateChange | undefined {
-    const covered = this.record.covers;
-    if (covered === undefined) return this.set('ACTIVE', reason, source);
-    return this.set('HALTED', covered.reason, 'circuit_breaker', covered.resumeAt);
+    const c = this.record.covers;
+    if (c === undefined || c.state === 'ACTIVE') return this.set('ACTIVE', reason, source);
+    return this.set(c.state, c.reason, c.source, c.resumeAt);
   }
 
   /** Sets the state, saving it first. Returns the change, or undefined when nothing changed. */

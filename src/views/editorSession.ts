@@ -145,8 +145,8 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
    * New risk limits and circuit breaker for an open engine (one not yet open reads them when it opens). A setting
    * that is not valid halts trading (the limits it would have set are not known, and the last ones may be looser
    * than what the user meant); once the settings are valid again, that halt is lifted, unless it took the place of
-   * a circuit breaker's (which then comes back, with its reason and cool-down). A person's halt or an emergency stop
-   * is left as it is.
+   * a circuit breaker's halt or REDUCING (which then comes back, a breaker's with its reason and cool-down). A
+   * person's halt or an emergency stop is left as it is.
    */
   async applySettings(): Promise<void> {
     const session = await this.session?.catch(() => undefined);
@@ -183,7 +183,8 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
       const reason = `${SETTINGS_HALT} ${invalid}`;
       this.log.error(`Trading halted: ${reason}`);
       // A person's halt, an emergency stop or a damaged state file's halt stays as it is; a circuit breaker's would
-      // end by itself after its cool-down, so this one takes its place (keeping it).
+      // end by itself after its cool-down, so this one takes its place, keeping it (and a person's REDUCING) to put
+      // back when the settings are fixed.
       if (status.tradingState === 'HALTED' && !ours && status.source !== 'circuit_breaker') return;
       session.engine.haltCovering(reason);
       return;

@@ -109,14 +109,14 @@ export class TradingControl {
     return change;
   }
 
-  /** Halts for a reason that passes (risk settings that are not valid), keeping a breaker's halt it replaces. */
+  /** Halts for a reason that passes (risk settings that are not valid), keeping what it replaces for `uncover`. */
   cover(reason: string, source: TradingStateRecord['source']): StateChange | undefined {
     const change = this.trading.cover(reason, source);
     if (change) this.stateChanged(change);
     return change;
   }
 
-  /** Ends a `cover` halt: back to the breaker's halt it replaced (which ends by its cool-down), else ACTIVE. */
+  /** Ends a `cover` halt: back to what it replaced (a breaker's halt then ends by its cool-down), else ACTIVE. */
   uncover(reason: string, source: TradingStateRecord['source']): StateChange | undefined {
     const change = this.trading.uncover(reason, source);
     if (change) this.stateChanged(change);

@@ -91,7 +91,7 @@ describe('trading controls', function () {
     assert.equal(covering.source, 'user');
     assert.equal(
       covering.reason,
-      `a risk setting is not valid: x; then the circuit breaker's halt (${tripped.reason}, its cool-down until ${new Date(resumeAt).toISOString()})`,
+      `a risk setting is not valid: x; then the circuit breaker's halt before it (${tripped.reason}, its cool-down until ${new Date(resumeAt).toISOString()})`,
     );
     // Kept in memory only, a restart lost it: fixing the settings then resumed trading in the breaker's cool-down.
     await rig.restart();
@@ -133,6 +133,25 @@ describe('trading controls', function () {
     rig.engine.haltCovering('a risk setting is not valid: y');
     rig.engine.setTradingState('ACTIVE', 'checked');
     rig.engine.setTradingState('HALTED', 'a risk setting is not valid: y');
+    rig.engine.endCoveringHalt('the risk settings are valid again');
+    assert.equal(rig.engine.status().tradingState, 'ACTIVE');
+  });
+
+  it('a halt for settings that are not valid over REDUCING goes back to REDUCING, not ACTIVE, when it ends', async () => {
+    rig = await makeRig();
+    rig.engine.setTradingState('REDUCING', 'wind down');
+    rig.engine.haltCovering('a risk setting is not valid: z');
+    assert.equal(rig.engine.status().reason, 'a risk setting is not valid: z; then REDUCING again (wind down)');
+    // Another setting made bad meanwhile: what is kept is still the REDUCING.
+    rig.engine.haltCovering('a risk setting is not valid: w');
+    await rig.restart();
+    rig.engine.endCoveringHalt('the risk settings are valid again');
+    const status = rig.engine.status();
+    assert.deepEqual([status.tradingState, status.reason], ['REDUCING', 'wind down']);
+    // Over ACTIVE it resumes.
+    rig.engine.setTradingState('ACTIVE', 'done');
+    rig.engine.haltCovering('a risk setting is not valid: z');
+    rig.engine.haltCovering('a risk setting is not valid: w');
     rig.engine.endCoveringHalt('the risk settings are valid again');
     assert.equal(rig.engine.status().tradingState, 'ACTIVE');
   });

@@ -175,6 +175,17 @@ describe('EditorSession: risk settings that are not valid', function () {
     );
   });
 
+  it('a person’s REDUCING a bad setting halted comes back when it is fixed (not ACTIVE)', async () => {
+    const trading = await session.trading();
+    trading.engine.setTradingState('REDUCING', 'wind down');
+    setUser('risk', 'orderBurst', 0);
+    await session.applySettings();
+    assert.equal(trading.engine.status().tradingState, 'HALTED');
+    setUser('risk', 'orderBurst', 10);
+    await session.applySettings();
+    assert.deepEqual([trading.engine.status().tradingState, trading.engine.status().reason], ['REDUCING', 'wind down']);
+  });
+
   it('a person’s halt is not lifted by fixing the settings', async () => {
     const trading = await session.trading();
     trading.engine.setTradingState('HALTED', 'lunch');
