@@ -37,6 +37,9 @@ export interface DigestTradingState {
   readonly source: string;
   readonly at: number;
   readonly seq: number;
+  /** As the record has them (checked by the trading state's reader): a breaker's cool-down, a covering halt's keep. */
+  readonly resumeAt: unknown;
+  readonly covers: unknown;
 }
 
 const FINAL_RECORDS: Readonly<Record<string, OrderState>> = {
@@ -127,6 +130,8 @@ export class AuditDigest {
             source: typeof data['source'] === 'string' ? data['source'] : '',
             at: typeof data['at'] === 'number' ? data['at'] : record.ts,
             seq: record.seq,
+            resumeAt: data['resumeAt'],
+            covers: data['covers'],
           };
         }
         return;

@@ -263,6 +263,16 @@ export type EngineEvent =
       readonly to: TradingStateName;
       readonly reason: string;
       readonly source: string;
+      /** When a circuit breaker's halt ends by itself (ms since epoch), if it does. */
+      readonly resumeAt?: number;
+      /** What a halt for risk settings that are not valid took the place of, to come back when it ends. */
+      readonly covers?: {
+        readonly state: TradingStateName;
+        readonly reason: string;
+        readonly source: string;
+        readonly since: number;
+        readonly resumeAt: number | null;
+      };
     }
   | {
       readonly type: 'VenueError';

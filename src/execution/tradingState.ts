@@ -17,6 +17,15 @@ import { z } from 'zod';
 import { ElapsedTime, type Clock } from '../common/clock';
 import type { TradingStateName } from './risk';
 
+/** What a halt for risk settings that are not valid took the place of (`TradingStateSchema.covers`). */
+const CoveredSchema = z.object({
+  state: z.enum(['ACTIVE', 'REDUCING', 'HALTED']),
+  reason: z.string(),
+  source: z.enum(['user', 'circuit_breaker', 'emergency_stop', 'startup']),
+  since: z.number(),
+  resumeAt: z.number().nullable(),
+});
+
 export const TradingStateSchema = z.object({
   version: z.literal(1),
   state: z.enum(['ACTIVE', 'REDUCING', 'HALTED']),
@@ -34,15 +43,7 @@ export const TradingStateSchema = z.object({
    * cool-down, a person's REDUCING, or ACTIVE; put back when the halt for the settings ends (`uncover`). Kept in the
    * file, so that a restart does not turn a breaker's halt into one that lifts as soon as the settings are fixed.
    */
-  covers: z
-    .object({
-      state: z.enum(['ACTIVE', 'REDUCING', 'HALTED']),
-      reason: z.string(),
-      source: z.enum(['user', 'circuit_breaker', 'emergency_stop', 'startup']),
-      since: z.number(),
-      resumeAt: z.number().nullable(),
-    })
-    .optional(),
+  covers: CoveredSchema.optional(),
 });
 export type TradingStateRecord = z.infer<typeof TradingStateSchema>;
 export type CoveredHalt = NonNullable<TradingStateRecord['covers']>;
@@ -81,6 +82,35 @@ export interface StateChange {
   readonly at: number;
 }
 
+/** The audit log's last TradingStateChanged (its digest's reading: the extras as the record has them). */
+export interface LoggedTradingState {
+  readonly state: TradingStateName;
+  readonly reason: string;
+  readonly source: string;
+  readonly at: number;
+  readonly seq: number;
+  readonly resumeAt?: unknown;
+  readonly covers?: unknown;
+}
+
+/**
+ * The trading state the log's record says: a breaker's cool-down and what a covering halt keeps come with it (a
+ * record from before they were logged, or one damaged, has neither: a halt then stays until a person resumes).
+ */
+export function tradingStateOfLog(
+  logged: LoggedTradingState,
+): Pick<TradingStateRecord, 'state' | 'reason' | 'source' | 'since' | 'resumeAt' | 'covers'> {
+  const source =
+    (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === logged.source) ?? 'startup';
+  const resumeAt =
+    logged.state === 'HALTED' && typeof logged.resumeAt === 'number' && Number.isFinite(logged.resumeAt)
+      ? logged.resumeAt
+      : null;
+  const covers = logged.state === 'HALTED' ? CoveredSchema.safeParse(logged.covers) : undefined;
+  const base = { state: logged.state, reason: logged.reason, source, since: logged.at, resumeAt };
+  return covers?.success ? { ...base, covers: covers.data } : base;
+}
+
 const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 const DAY_MS = 86_400_000;
 /** The start (ms since epoch) of the UTC day after the one `ms` is in. */
@@ -112,7 +142,7 @@ export class TradingStateStore {
     private readonly clock: Clock,
     private breaker: CircuitBreakerSettings = DEFAULT_CIRCUIT_BREAKER,
     /** The last TradingStateChanged in the audit log, to check the file against. */
-    fromLog?: { state: TradingStateName; reason: string; source: string; at: number; seq: number },
+    fromLog?: LoggedTradingState,
   ) {
     const now = clock.now();
     this.time = new ElapsedTime(clock);
@@ -174,11 +204,8 @@ export class TradingStateStore {
     this.damage = missing
       ? `the trading state file is missing, but the audit log says the trading state was ${fromLog.state} (seq ${fromLog.seq}: ${fromLog.reason})`
       : `the trading state file says ${this.record.state} since ${new Date(this.record.since).toISOString()}, older than the audit log's ${fromLog.state} (seq ${fromLog.seq}, ${new Date(fromLog.at).toISOString()}): that change could not be saved to it (a full disk, say: see StateSaveFailed in the audit log), or an older copy was put back`;
-    const source =
-      (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === fromLog.source) ??
-      'startup';
     const { covers: _stale, ...kept } = this.record;
-    this.record = { ...kept, state: fromLog.state, reason: fromLog.reason, source, since: fromLog.at, resumeAt: null };
+    this.record = { ...kept, ...tradingStateOfLog(fromLog) };
   }
 
   configure(breaker: CircuitBreakerSettings): void {

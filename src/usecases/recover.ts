@@ -35,7 +35,12 @@ import { AuditDigest } from '../execution/auditDigest';
 import { recoveredRecord } from '../execution/engine';
 import { loadWorkingOrders, witnessesAuditLog, WorkingOrderWriter } from '../execution/orderStore';
 import type { OrderRecord } from '../execution/orderState';
-import { TradingStateStore, tradingStateText, type TradingStateRecord } from '../execution/tradingState';
+import {
+  TradingStateStore,
+  tradingStateOfLog,
+  tradingStateText,
+  type TradingStateRecord,
+} from '../execution/tradingState';
 import { stateWitnesses } from './session';
 import { STATE_NAMES, statePaths } from '../common/statePaths';
 import { beginRecovery, endRecovery, readPendingRecovery, undoInterruptedRecovery } from './recoverPending';
@@ -183,18 +188,17 @@ export async function recoverStateDir(options: {
   if (tradingProblem !== undefined) {
     problems.push(`${tradingFile}: ${tradingProblem}`);
     const last = digest.lastTradingState;
-    tradingRecord = {
-      version: 1,
-      state: last?.state ?? 'HALTED',
-      reason: last ? last.reason : 'the trading state could not be read or rebuilt; review the account, then resume',
-      source:
-        (['user', 'circuit_breaker', 'emergency_stop', 'startup'] as const).find((s) => s === last?.source) ??
-        'startup',
-      since: last?.at ?? clock.now(),
-      resumeAt: null,
-      day: null,
-      dayStartEquity: null,
-    };
+    const fromLog = last
+      ? tradingStateOfLog(last)
+      : {
+          state: 'HALTED' as const,
+          reason: 'the trading state could not be read or rebuilt; review the account, then resume',
+          source: 'startup' as const,
+          since: clock.now(),
+          resumeAt: null,
+        };
+    // A breaker's cool-down and what a covering halt keeps come from the log's record too.
+    tradingRecord = { version: 1, ...fromLog, day: null, dayStartEquity: null };
     actions.push(
       `rewrite ${tradingFile} as ${tradingRecord.state} (${last ? `from the audit log, seq ${last.seq}` : 'nothing in the audit log to take it from'})`,
     );

@@ -13,6 +13,9 @@ import {
 } from '../tradingState';
 import type { TradingStateName } from '../risk';
 import type { EventLog } from './eventLog';
+import type { EngineEvent } from '../events';
+
+type TradingStateChangedData = Omit<Extract<EngineEvent, { type: 'TradingStateChanged' }>, 'type'>;
 
 export class TradingControl {
   readonly trading: TradingStateStore;
@@ -167,13 +170,19 @@ export class TradingControl {
   }
 
   private stateChanged(change: StateChange): void {
-    this.log.record('TradingStateChanged', {
+    // The log is the record: a breaker's cool-down and what a covering halt keeps are in it too, so that a trading
+    // state file lost or rolled back (taken from the log on open, rebuilt from it by recover) does not lose them.
+    const now = this.trading.current;
+    const data: { -readonly [K in keyof TradingStateChangedData]: TradingStateChangedData[K] } = {
       at: change.at,
       from: change.from,
       to: change.to,
       reason: change.reason,
       source: change.source,
-    });
+    };
+    if (now.resumeAt !== null) data.resumeAt = now.resumeAt;
+    if (now.covers !== undefined) data.covers = now.covers;
+    this.log.record('TradingStateChanged', data);
     const failed = this.trading.lastSaveError;
     if (failed) {
       this.log.record('StateSaveFailed', {

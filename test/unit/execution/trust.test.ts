@@ -399,6 +399,52 @@ describe('trust: symbols, secrets, damage and recovery', function () {
     }
   });
 
+  it('a deleted trading-state.json under a halt for bad settings keeps the breaker’s halt it covered (from the log, and through recover)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
+    const clock = new TestClock();
+    const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), stateFile: join(dir, 'paper-account.json') });
+    const settings = {
+      limits: { ...LOOSE },
+      circuitBreaker: { maxConsecutiveFailures: 1, maxFailuresInWindow: 100, windowMs: 60_000, cooldownMs: 60_000 },
+    };
+    const open = () => openTradingSession({ stateDir: dir, clock, brokers: { paper }, settings });
+    try {
+      let s = await open();
+      await s.engine.connect('paper');
+      paper.faults.rejectNext('venue says no');
+      await s.engine.submitOrder(order('buy', 1), 'paper');
+      const tripped = s.engine.status();
+      assert.equal(tripped.source, 'circuit_breaker');
+      s.engine.haltCovering('a risk setting is not valid: x');
+      await s.close();
+      rmSync(join(dir, 'trading-state.json'));
+      s = await open();
+      // Taken from the log: the halt and what it covers (it was the settings halt alone, lifted when fixed).
+      s.engine.endCoveringHalt('the risk settings are valid again');
+      let status = s.engine.status();
+      assert.deepEqual(
+        [status.tradingState, status.source, status.reason, status.resumeAt],
+        ['HALTED', 'circuit_breaker', tripped.reason, tripped.resumeAt],
+      );
+      s.engine.haltCovering('a risk setting is not valid: x');
+      await s.close();
+      rmSync(join(dir, 'trading-state.json'));
+      await recoverStateDir({ stateDir: dir, clock });
+      s = await open();
+      assert.deepEqual(s.damage, []);
+      s.engine.endCoveringHalt('the risk settings are valid again');
+      status = s.engine.status();
+      assert.deepEqual(
+        [status.source, status.reason, status.resumeAt],
+        ['circuit_breaker', tripped.reason, tripped.resumeAt],
+      );
+      await s.close();
+    } finally {
+      await paper.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an audit log whose last record was cut off stays damaged on every open until recover, not only on the first', async () => {
     const { dir, clock, open, dispose } = stateDirRig();
     try {
