@@ -78,6 +78,8 @@ export class AuditDigest {
   /** Venues the log has sent orders to. */
   readonly venues = new Set<string>();
   lastTradingState: DigestTradingState | undefined;
+  /** The day's starting equity for the daily loss limit, as the last DayStarted recorded it. */
+  dayStart: { day: string; equity: number } | undefined;
   lastSeq = 0;
   records = 0;
   /** Every fill at the venues named in the constructor, in log order (for rebuilding a paper account). */
@@ -119,6 +121,13 @@ export class AuditDigest {
           updatedAt: record.ts,
         });
         this.venues.add(venue);
+        return;
+      }
+      case 'DayStarted': {
+        const day = data['day'];
+        const equity = data['equity'];
+        if (typeof day === 'string' && typeof equity === 'number' && Number.isFinite(equity))
+          this.dayStart = { day, equity };
         return;
       }
       case 'TradingStateChanged': {

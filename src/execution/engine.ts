@@ -74,6 +74,7 @@ export class ExecutionEngine {
       options.circuitBreaker,
       options.digest?.lastTradingState,
       options.damage ?? [],
+      options.digest?.dayStart,
     );
     this.trading = this.control.trading;
     // Events are recorded without a promise each; a batch that cannot be made durable halts trading here.

@@ -208,6 +208,16 @@ export class TradingStateStore {
     this.record = { ...kept, ...tradingStateOfLog(fromLog) };
   }
 
+  /**
+   * The day's starting equity the audit log recorded (`DayStarted`): taken when the file has none for that day (it
+   * was deleted, rebuilt by recover or put back from an older copy). Otherwise the first equity read after the
+   * restart became the day's start, after the day's losses, and the daily loss limit was measured from there.
+   */
+  takeDayStart(logged: { day: string; equity: number } | undefined): void {
+    if (logged === undefined || (this.record.day !== null && this.record.day >= logged.day)) return;
+    this.record = { ...this.record, day: logged.day, dayStartEquity: logged.equity };
+  }
+
   configure(breaker: CircuitBreakerSettings): void {
     this.breaker = breaker;
   }

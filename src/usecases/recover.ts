@@ -198,7 +198,9 @@ export async function recoverStateDir(options: {
           resumeAt: null,
         };
     // A breaker's cool-down and what a covering halt keeps come from the log's record too.
-    tradingRecord = { version: 1, ...fromLog, day: null, dayStartEquity: null };
+    // The day's starting equity too: taken afresh, it would be the equity after the day's losses.
+    const day = digest.dayStart;
+    tradingRecord = { version: 1, ...fromLog, day: day?.day ?? null, dayStartEquity: day?.equity ?? null };
     actions.push(
       `rewrite ${tradingFile} as ${tradingRecord.state} (${last ? `from the audit log, seq ${last.seq}` : 'nothing in the audit log to take it from'})`,
     );

@@ -31,8 +31,11 @@ export class TradingControl {
     lastTradingState: ConstructorParameters<typeof TradingStateStore>[3],
     /** Damage found before the engine was made (the audit log itself). */
     damage: readonly StateDamagedError[],
+    /** The day's starting equity the audit log recorded last. */
+    dayStart?: { day: string; equity: number },
   ) {
     this.trading = new TradingStateStore(file, clock, breaker, lastTradingState);
+    this.trading.takeDayStart(dayStart);
     this.damaged.push(...damage);
     if (this.trading.damage !== undefined && file) this.damaged.push(new StateDamagedError(file, this.trading.damage));
   }
@@ -162,7 +165,12 @@ export class TradingControl {
     if (!broker || broker.environment === 'live') return;
     void broker.getAccountInfo().then(
       (a) => {
+        const before = this.trading.current;
         const change = this.trading.recordEquity(a.equity, a.currency);
+        const after = this.trading.current;
+        // In the log too (the record): a trading state file lost or rebuilt keeps the day's start from it.
+        if (after.dayStartEquity !== null && (after.day !== before.day || before.dayStartEquity === null))
+          this.log.note('DayStarted', { day: after.day, equity: after.dayStartEquity, currency: a.currency });
         if (change) this.stateChanged(change);
       },
       (e: unknown) => this.log.venueError(venue, 'getAccountInfo', e),

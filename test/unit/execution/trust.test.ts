@@ -17,7 +17,7 @@ import { recoverStateDir } from '../../../src/usecases/recover';
 import { openTradingSession } from '../../../src/usecases/session';
 import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 import { FixedQuotes, order } from '../paper/helpers';
-import { LOOSE, makeRig, type Rig } from './engineHelpers';
+import { LOOSE, makeRig, settle, type Rig } from './engineHelpers';
 
 /** A state directory with a paper venue kept in it, opened as the CLI and the editor open it. */
 function stateDirRig(quotes: FixedQuotes = new FixedQuotes()) {
@@ -438,6 +438,47 @@ describe('trust: symbols, secrets, damage and recovery', function () {
         [status.source, status.reason, status.resumeAt],
         ['circuit_breaker', tripped.reason, tripped.resumeAt],
       );
+      await s.close();
+    } finally {
+      await paper.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a deleted trading-state.json keeps the day’s starting equity (from the log): the daily loss limit is not reset by recover', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-trust-'));
+    const clock = new TestClock();
+    const quotes = new FixedQuotes();
+    const paper = new PaperBroker({ clock, quotes, stateFile: join(dir, 'paper-account.json'), startingCash: 100_000 });
+    const settings = { limits: { ...LOOSE }, circuitBreaker: { maxDailyLoss: 500, cooldownMs: 60_000 } };
+    const open = () => openTradingSession({ stateDir: dir, clock, brokers: { paper }, settings });
+    const buyOne = async (s: Awaited<ReturnType<typeof open>>): Promise<void> => {
+      clock.advance(2000);
+      assert.equal((await s.engine.submitOrder(order('buy', 1), 'paper')).order.state, 'FILLED');
+      await settle(20);
+    };
+    try {
+      let s = await open();
+      await s.engine.connect('paper');
+      assert.equal((await s.engine.submitOrder(order('buy', 100), 'paper')).order.state, 'FILLED');
+      await settle(20);
+      // About 400 lost: under the limit.
+      quotes.move(96, 96.02);
+      await buyOne(s);
+      assert.equal(s.engine.status().tradingState, 'ACTIVE');
+      await s.close();
+      rmSync(join(dir, 'trading-state.json'));
+      await recoverStateDir({ stateDir: dir, clock });
+      s = await open();
+      await s.engine.connect('paper');
+      assert.deepEqual(s.damage, []);
+      await buyOne(s);
+      // About 200 more: 600 since the day started. Rebuilt without it, the day started again at 96 (200 lost).
+      quotes.move(94, 94.02);
+      await buyOne(s);
+      const status = s.engine.status();
+      assert.equal(status.tradingState, 'HALTED');
+      assert.match(status.reason, /daily loss limit of 500/);
       await s.close();
     } finally {
       await paper.disconnect();
