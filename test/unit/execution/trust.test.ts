@@ -15,6 +15,7 @@ import { verifyAuditDir } from '../../../src/execution/audit/auditVerify';
 import { readdirSync } from 'node:fs';
 import { recoverStateDir } from '../../../src/usecases/recover';
 import { openTradingSession } from '../../../src/usecases/session';
+import { submitOrderCommand } from '../../../src/execution/events';
 import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 import { FixedQuotes, order } from '../paper/helpers';
 import { LOOSE, makeRig, settle, type Rig } from './engineHelpers';
@@ -483,6 +484,34 @@ describe('trust: symbols, secrets, damage and recovery', function () {
     } finally {
       await paper.disconnect();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a retried command denied as a duplicate is not taken on the next open for an order being sent (its fills counted twice)', async () => {
+    const { dir, clock, open, dispose } = stateDirRig();
+    try {
+      let s = await open();
+      const cmd = submitOrderCommand(order('buy', 5), { venue: 'paper', source: 'api', clock });
+      assert.equal((await s.engine.submit(cmd)).order.state, 'FILLED');
+      assert.equal((await s.engine.submit(cmd)).denial?.code, 'DUPLICATE_CLIENT_ORDER_ID');
+      await s.close();
+      s = await open();
+      // The duplicate's SubmitOrder was taken for an order the last process died sending: UNCONFIRMED, looked up by
+      // its id, and the first order's fill counted again.
+      assert.deepEqual(s.engine.workingOrders(), []);
+      assert.deepEqual(s.engine.positionsOf('paper'), { AAPL: 5 });
+      assert.deepEqual(s.damage, []);
+      await s.close();
+      const records = readdirSync(join(dir, 'audit'))
+        .filter((f) => f.endsWith('.jsonl'))
+        .flatMap((f) =>
+          readFileSync(join(dir, 'audit', f), 'utf8')
+            .split('\n')
+            .filter(Boolean),
+        );
+      assert.ok(!records.some((line) => line.includes('"OrderUnconfirmed"')));
+    } finally {
+      dispose();
     }
   });
 
