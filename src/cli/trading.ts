@@ -8,7 +8,13 @@ import { fromMoney } from '../common/decimal';
 import { type PaperBroker } from '../brokers/paper/paperBroker';
 import { isBrokerError } from '../brokers/errors';
 import { describeOrderType, describeStatus, describeTimeInForce, type OrderResponse } from '../orders/model';
-import { openTradingSession, type TradingSession } from '../usecases/session';
+import {
+  openTradingSession,
+  parseRiskSettings,
+  SettingsError,
+  type RiskSettings,
+  type TradingSession,
+} from '../usecases/session';
 import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { statePaths } from '../common/statePaths';
@@ -95,7 +101,16 @@ export async function tradingCommand(command: 'halt' | 'resume' | 'status', args
     throw new UsageError('--flatten closes every position at market: add --yes to confirm');
   reasonFlag(values.reason, usage);
   const stateDir = stateDirOf(values['state-dir']);
-  const settings = riskSettings(stateDir, values.limits);
+  let settings: RiskSettings;
+  try {
+    settings = riskSettings(stateDir, values.limits);
+  } catch (e) {
+    // A halt always works: risk settings that cannot be read (not valid, too large) must not keep a person from
+    // stopping trading (nothing is sent but the flatten's closing orders, which no limit stops). Resuming refuses.
+    if (!(e instanceof SettingsError) || command !== 'halt') throw e;
+    process.stderr.write(`sptrader: ${printable(e.message)}; halting anyway\n`);
+    settings = parseRiskSettings({}, 'defaults');
+  }
   const broker = openPaperBroker(stateDir);
   const trading = await openTradingSession({
     stateDir,

@@ -161,6 +161,28 @@ describe('sptrader: every failure ends cleanly', function () {
     assert.match(busy.stderr, /If no such process is running, delete/);
   });
 
+  it('a risk-limits.json past 1 MiB: every command refuses it (exit 2) naming its size, but a halt still halts', () => {
+    const folder = copy('huge-limits');
+    const limits = join(folder, 'risk-limits.json');
+    writeFileSync(limits, `${' '.repeat(2 * 1024 * 1024)}{}`);
+    const status = cli(['status', '--state-dir', folder]);
+    cleanFailure(status, 2, limits);
+    assert.match(
+      status.stderr,
+      /is 2,097,154 bytes \(2 MiB\), more than the 1 MiB SPtrader reads from a risk settings file/,
+    );
+    cleanFailure(cli(['execute', MARKET, '--state-dir', folder]), 2, limits);
+    // A person stopping trading is never kept from it by a settings file; resuming is.
+    const halt = cli(['halt', '--state-dir', folder, '--reason', 'limits file broken']);
+    assert.equal(halt.code, 0, halt.stderr);
+    assert.match(halt.stderr, /risk-limits\.json: it is 2,097,154 bytes .*; halting anyway/);
+    cleanFailure(cli(['resume', '--state-dir', folder]), 2, limits);
+    writeFileSync(limits, '{}');
+    const after = cli(['status', '--state-dir', folder, '--json']);
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal((JSON.parse(after.stdout) as { tradingState: string }).tradingState, 'HALTED');
+  });
+
   it('a read-only state folder: exit 6 naming the file that could not be written, nothing sent', function () {
     const readOnly = copy('read-only');
     const before = auditText(readOnly);
