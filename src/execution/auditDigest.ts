@@ -29,6 +29,11 @@ export interface DigestOrder {
   readonly seq: number;
   readonly createdAt: number;
   updatedAt: number;
+  /**
+   * SubmitOrders of retried commands under its id while it was open, each denied at once (its OrderDenied is the next
+   * record about the id): those denials are the retries', not this order's.
+   */
+  retries?: number;
 }
 
 export interface DigestTradingState {
@@ -105,7 +110,12 @@ export class AuditDigest {
         // A second command with an id the log already holds is denied as a duplicate (preTrade: open or finished,
         // in this session or before it): the order holding the id stays as it is. Taken for a new order, a finished
         // one's duplicate stayed open here, was looked up by its id on the next start and found the first order,
-        // whose fills were then counted twice.
+        // whose fills were then counted twice. Its denial (the next record about the id) is not the open order's.
+        const holder = this.open.get(id);
+        if (holder) {
+          holder.retries = (holder.retries ?? 0) + 1;
+          return;
+        }
         if (this.known.has(id)) return;
         this.known.add(id);
         // A denied order's SubmitOrder is followed by its OrderDenied; one sent, by its fate.
@@ -197,7 +207,13 @@ export class AuditDigest {
     }
     const order = this.open.get(id);
     if (!order) return;
-    // The denial of a second command under an id in use is not about the order that holds it.
+    // The denial of a second command under an id in use is not about the order that holds it: a duplicate's, or one
+    // for damage (checked before duplicates), which taken for this order's ended an order still working at its venue
+    // (the next open neither looked it up nor counted it, and took it for an external order).
+    if (record.type === 'OrderDenied' && order.retries) {
+      order.retries--;
+      return;
+    }
     if (record.type === 'OrderDenied' && data['code'] === 'DUPLICATE_CLIENT_ORDER_ID') return;
     order.updatedAt = record.ts;
     if (typeof data['venueOrderId'] === 'string') order.venueOrderId = data['venueOrderId'];

@@ -515,6 +515,45 @@ describe('trust: symbols, secrets, damage and recovery', function () {
     }
   });
 
+  it('a retried command denied for damage does not end the working order that holds its id (in the log)', async () => {
+    const { dir, clock, open, dispose } = stateDirRig();
+    try {
+      let s = await open();
+      const cmd = submitOrderCommand(order('buy', 5, { type: 'limit', price: 90 }), {
+        venue: 'paper',
+        source: 'api',
+        clock,
+      });
+      assert.equal((await s.engine.submit(cmd)).order.state, 'ACCEPTED');
+      await s.close();
+      rmSync(join(dir, 'working-orders.json'));
+      s = await open();
+      assert.ok(s.damage.length > 0);
+      // Damage is checked before duplicates: the retry is denied STATE_DAMAGED, under the working order's id.
+      assert.equal((await s.engine.submit(cmd)).denial?.code, 'STATE_DAMAGED');
+      assert.equal(s.engine.getOrder(cmd.clientOrderId)?.state, 'ACCEPTED');
+      await s.close();
+      s = await open();
+      // The log took that denial for the order's: the next open forgot it (found at the venue as an external order).
+      assert.deepEqual(
+        s.engine.workingOrders().map((o) => [o.clientOrderId, o.state]),
+        [[cmd.clientOrderId, 'ACCEPTED']],
+      );
+      assert.deepEqual(s.engine.externalOrders(), []);
+      await s.close();
+      await recoverStateDir({ stateDir: dir, clock });
+      s = await open();
+      assert.deepEqual(s.damage, []);
+      assert.deepEqual(
+        s.engine.workingOrders().map((o) => o.clientOrderId),
+        [cmd.clientOrderId],
+      );
+      await s.close();
+    } finally {
+      dispose();
+    }
+  });
+
   it('an audit log whose last record was cut off stays damaged on every open until recover, not only on the first', async () => {
     const { dir, clock, open, dispose } = stateDirRig();
     try {
