@@ -12,6 +12,7 @@ import { recoverStateDir, type RecoverReport } from '../usecases/recover';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
 import { EXIT, setCommandFolder, stateDirOf, UsageError } from './failures';
 import { readRegularFileSync } from '../common/userFile';
+import { printable } from '../usecases/formatOutcome';
 
 export async function auditCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -43,7 +44,11 @@ export async function auditCommand(args: string[]): Promise<number> {
         ? `${JSON.stringify(shown)}\n`
         : shown
             .map(
-              (r) => `${String(r.seq).padStart(8)} ${new Date(r.ts).toISOString()} ${r.type} ${JSON.stringify(r.data)}`,
+              // JSON.stringify leaves bidi controls as they are: escaped, a line reads as its bytes (Trojan Source).
+              (r) =>
+                printable(
+                  `${String(r.seq).padStart(8)} ${new Date(r.ts).toISOString()} ${r.type} ${JSON.stringify(r.data)}`,
+                ),
             )
             .join('\n') + (shown.length ? '\n' : ''),
     );

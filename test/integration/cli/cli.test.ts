@@ -180,6 +180,24 @@ describe('sptrader CLI', function () {
 
 describe('sptrader audit', function () {
   this.timeout(60_000);
+  it('tails a record holding bidi controls escaped, so that its line reads as its bytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-audit-cli-'));
+    try {
+      const { log } = await AuditLog.open(dir);
+      await log.append('OrderRejected', { clientOrderId: 'c-1', reason: 'ok \u202edias eunev\u202c \u2066x\u2069' });
+      await log.close();
+      const tail = cli(['audit', 'tail', dir, '-n', '1']);
+      assert.equal(tail.code, 0, tail.stderr);
+      // JSON.stringify left them raw: the terminal showed the reason reordered.
+      assert.ok(!/[\u202a-\u202e\u2066-\u2069]/.test(tail.stdout), tail.stdout);
+      assert.match(tail.stdout, /"reason":"ok \\u202edias eunev\\u202c \\u2066x\\u2069"/);
+      const json = cli(['audit', 'tail', dir, '-n', '1', '--json']);
+      assert.equal((JSON.parse(json.stdout) as Array<{ data: { reason: string } }>)[0]?.data.reason.length, 19);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('verifies a chain, tails it, and reports a tampered line with file and line (exit 1)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sptrader-audit-cli-'));
     try {
