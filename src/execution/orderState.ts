@@ -97,7 +97,8 @@ export type OrderEvent =
   | { readonly type: 'Fill'; readonly at: number; readonly fill: Fill }
   | { readonly type: 'CancelRequested'; readonly at: number }
   | { readonly type: 'CancelRejected'; readonly at: number; readonly reason: string }
-  | { readonly type: 'Cancelled'; readonly at: number; readonly venueOrderId?: string }
+  /** `reason`: the venue's own, when the venue cancelled the order itself (margin, a halt, an IOC's rest). */
+  | { readonly type: 'Cancelled'; readonly at: number; readonly venueOrderId?: string; readonly reason?: string }
   | { readonly type: 'Rejected'; readonly at: number; readonly reason: string; readonly venueOrderId?: string }
   | { readonly type: 'Expired'; readonly at: number; readonly venueOrderId?: string };
 
@@ -306,7 +307,17 @@ export function applyEvent(order: OrderRecord, event: OrderEvent): Applied {
     case 'Expired': {
       const state: OrderState = event.type === 'Cancelled' ? 'CANCELLED' : 'EXPIRED';
       const { stateBeforeCancel: _dropped, ...rest } = order;
-      return { order: withVenueId(changed(rest, { state, updatedAt: event.at }), event.venueOrderId), changed: true };
+      let ended: OrderRecord;
+      if (event.type === 'Expired') ended = changed(rest, { state, updatedAt: event.at });
+      else {
+        // The venue's reason, or none: a reason from before (a refused cancel, a look-up) does not explain the end.
+        const { reason: _before, ...kept } = rest;
+        ended =
+          event.reason === undefined
+            ? changed(kept, { state, updatedAt: event.at })
+            : changed(kept, { state, reason: event.reason, updatedAt: event.at });
+      }
+      return { order: withVenueId(ended, event.venueOrderId), changed: true };
     }
     case 'Sent':
       return { order: { ...order, state: 'SUBMITTED', updatedAt: event.at }, changed: true };
@@ -417,9 +428,11 @@ export function orderResponseOf(o: OrderRecord): OrderResponse {
   const status: OrderStatus =
     name === 'rejected'
       ? { status: 'rejected', reason: o.reason ?? o.state.toLowerCase() }
-      : name === 'partially_filled' || (name === 'submitted' && o.filledUnits > 0n)
-        ? { status: 'partially_filled', filled_qty: fromMoney(o.filledUnits) }
-        : { status: name };
+      : name === 'cancelled' && o.state === 'CANCELLED' && o.reason !== undefined
+        ? { status: 'cancelled', reason: o.reason }
+        : name === 'partially_filled' || (name === 'submitted' && o.filledUnits > 0n)
+          ? { status: 'partially_filled', filled_qty: fromMoney(o.filledUnits) }
+          : { status: name };
   return {
     order_id: o.venueOrderId ?? '',
     client_order_id: o.clientOrderId,

@@ -154,8 +154,11 @@ function stateText(r: Result, order: OrderTerms, precision: number | undefined, 
     case 'PENDING_CANCEL':
       return r.filled > 0 ? `PENDING CANCEL after ${part()}` : 'PENDING CANCEL (waiting for the venue)';
     case 'CANCELLED':
-    case 'EXPIRED':
-      return r.filled > 0 ? `${r.state} after ${part()}` : `${r.state} (nothing filled)`;
+    case 'EXPIRED': {
+      // The venue's reason, when the venue ended the order itself (margin, a halt, an IOC's rest).
+      const why = r.state === 'CANCELLED' && r.reason ? `: ${oneLine(r.reason)}` : '';
+      return r.filled > 0 ? `${r.state} after ${part()}${why}` : `${r.state} (nothing filled)${why}`;
+    }
     case 'UNCONFIRMED':
       return 'UNCONFIRMED (looking it up by client id)';
     case 'REJECTED': {
@@ -314,7 +317,7 @@ export function describeOutcome(outcome: TestOrderOutcome, options: DescribeOpti
   if (outcome.denial) return `${head} → ${denialText(outcome.denial, outcome.risk)}`;
   if (r) {
     const state = stateOfOutcome(outcome) ?? 'SUBMITTED';
-    const reason = r.status.status === 'rejected' ? r.status.reason : undefined;
+    const reason = r.status.status === 'rejected' || r.status.status === 'cancelled' ? r.status.reason : undefined;
     const filled = r.filled_quantity ?? (r.status.status === 'partially_filled' ? r.status.filled_qty : 0);
     const result: Result = { state, filled, average: r.filled_price, reason, denialCode: undefined };
     return `${head} → ${stateText(result, order, precision, filled > 0 ? slippageOf(outcome.slippage, kind) : '')}`;

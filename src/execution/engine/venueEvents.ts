@@ -155,7 +155,13 @@ export class VenueEvents {
     )
       this.transition(id, { type: 'Accepted', at, venueOrderId: response.order_id });
     for (const fill of fills) this.transition(id, { type: 'Fill', at, fill });
-    if (status.status === 'cancelled') this.transition(id, { type: 'Cancelled', at, venueOrderId: response.order_id });
+    if (status.status === 'cancelled')
+      this.transition(
+        id,
+        status.reason === undefined
+          ? { type: 'Cancelled', at, venueOrderId: response.order_id }
+          : { type: 'Cancelled', at, venueOrderId: response.order_id, reason: status.reason },
+      );
     else if (status.status === 'expired') this.transition(id, { type: 'Expired', at, venueOrderId: response.order_id });
   }
 
@@ -239,7 +245,7 @@ export class VenueEvents {
         this.log.record('OrderCancelRejected', { ...base, reason: event.reason });
         break;
       case 'Cancelled':
-        this.log.record('OrderCancelled', base);
+        this.log.record('OrderCancelled', event.reason === undefined ? base : { ...base, reason: event.reason });
         break;
       case 'Expired':
         this.log.record('OrderExpired', base);

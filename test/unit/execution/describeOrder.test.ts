@@ -258,6 +258,16 @@ describe('describeOutcome: every status', () => {
     assert.equal(describeOutcome(none), 'BUY 10,000 EUR_USD LMT 1.0780 IOC → CANCELLED (nothing filled)');
     const some = outcome({ order, response: response(order, { status: 'cancelled' }, [fill(1.078, 2_000)]) });
     assert.equal(describeOutcome(some), 'BUY 10,000 EUR_USD LMT 1.0780 IOC → CANCELLED after 2,000 of 10,000 @ 1.0780');
+    // The venue ended it itself and said why: the headline says it.
+    const margin = outcome({
+      order,
+      response: response(order, { status: 'cancelled', reason: 'INSUFFICIENT_MARGIN' }, []),
+      events: [stateEvent('CANCELLED')],
+    });
+    assert.equal(
+      describeOutcome(margin),
+      'BUY 10,000 EUR_USD LMT 1.0780 IOC → CANCELLED (nothing filled): INSUFFICIENT_MARGIN',
+    );
     const gtd = request({
       order_type: { type: 'stop', price: 1.09 },
       time_in_force: { type: 'GTD', expires_at: Date.UTC(2025, 0, 2) },

@@ -13,6 +13,7 @@ import {
   isFinalState,
   newOrderRecord,
   ORDER_STATES,
+  orderResponseOf,
   OrderTransitionError,
   remainingQuantity,
   TRANSITIONS,
@@ -163,6 +164,22 @@ function assertTransitionError(fn: () => unknown, code: string, from?: OrderStat
 }
 
 describe('orderState', () => {
+  it("a cancel the venue explains keeps its reason in the order's status; one it does not clears a reason from before", () => {
+    const run = (events: OrderEvent[]): OrderRecord => events.reduce((o, e) => applyEvent(o, e).order, fresh());
+    const explained = run([
+      ev.Sent(),
+      ev.Accepted(),
+      { type: 'Cancelled', at: T0 + 7, venueOrderId: 'V-1', reason: 'INSUFFICIENT_MARGIN' },
+    ]);
+    assert.equal(explained.reason, 'INSUFFICIENT_MARGIN');
+    assert.deepEqual(orderResponseOf(explained).status, { status: 'cancelled', reason: 'INSUFFICIENT_MARGIN' });
+    // A refused cancel's "too late", then the venue's plain cancel: the end is not explained by the refusal.
+    const plain = run([ev.Sent(), ev.Accepted(), ev.CancelRequested(), ev.CancelRejected(), ev.Cancelled()]);
+    assert.equal(plain.state, 'CANCELLED');
+    assert.equal(plain.reason, undefined);
+    assert.deepEqual(orderResponseOf(plain).status, { status: 'cancelled' });
+  });
+
   describe('transition table', () => {
     it('the hand-written expectations cover exactly the cells the table allows', () => {
       for (const state of ORDER_STATES) {

@@ -416,6 +416,22 @@ describe('ExecutionEngine against a venue saying surprising things', function ()
     assert.deepEqual(engine.positionsOf('a'), { AAPL: 3 });
     assert.deepEqual(refused(o.client_order_id), []);
   });
+
+  it("keeps the venue's reason when the venue cancels an order itself: on the order, its status and the audit log", async () => {
+    const o = order('buy', 10, limit(100));
+    await engine.submitOrder(o, 'a');
+    venue.emit({ order: view(o, { status: 'cancelled', reason: 'INSUFFICIENT_MARGIN' }) });
+    const after = engine.getOrder(o.client_order_id);
+    assert.equal(after?.state, 'CANCELLED');
+    assert.equal(after?.reason, 'INSUFFICIENT_MARGIN');
+    const logged = (await records()).find((r) => r.type === 'OrderCancelled');
+    assert.equal(logged?.data['reason'], 'INSUFFICIENT_MARGIN');
+    // A cancel the venue reports without a reason (one we asked for) says none.
+    const asked = order('buy', 10, limit(100));
+    await engine.submitOrder(asked, 'a');
+    venue.emit({ order: view(asked, { status: 'cancelled' }) });
+    assert.equal(engine.getOrder(asked.client_order_id)?.reason, undefined);
+  });
 });
 
 describe('ExecutionEngine reopened over its state folder while the venue kept filling', function () {
