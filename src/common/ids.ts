@@ -15,6 +15,13 @@ export function newClientOrderId(prefix = 'sp', nowMs: number = Date.now()): str
   return `${prefix}-${nowMs.toString(36)}-${processTag}${counter.toString(36).padStart(4, '0')}`;
 }
 
+const OWN_ID = new RegExp(`^[A-Za-z0-9]+-[0-9a-z]+-${processTag}[0-9a-z]{4}$`);
+
+/** Whether `id` has the form `newClientOrderId` gives this process's ids (its process tag): one it made. */
+export function madeByThisProcess(id: string): boolean {
+  return OWN_ID.test(id);
+}
+
 const sessionTag = randomBytes(6).toString('hex');
 let sequence = 0;
 

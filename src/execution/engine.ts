@@ -30,6 +30,7 @@ import type { OrderRecord } from './orderState';
 import type { WorkingOrderWriter } from './orderStore';
 import type { RiskCheckResult, RiskLimits, TradingStateName } from './risk';
 import type { StateChange, TradingStateStore } from './tradingState';
+import { madeByThisProcess } from '../common/ids';
 import { auditCommand, auditRisk, EventLog } from './engine/eventLog';
 import { OrderCache } from './engine/orderCache';
 import { PreTradeChecks } from './engine/preTrade';
@@ -79,7 +80,11 @@ export class ExecutionEngine {
     this.trading = this.control.trading;
     // Events are recorded without a promise each; a batch that cannot be made durable halts trading here.
     this.log.onFailure((e) => this.control.auditFailed(e));
-    this.cache = new OrderCache(options.maxFinishedOrders ?? 10_000);
+    this.cache = new OrderCache(
+      options.maxFinishedOrders ?? 10_000,
+      // A replay's own ids are never retried (its commands come from its loop); a component's own ids are kept.
+      options.simulation === true ? (id) => !madeByThisProcess(id) : undefined,
+    );
     this.orderWriter = restore(options, this.cache, this.control, options.audit);
     const writer = this.orderWriter;
     if (writer) this.cache.onWorkingChange = () => writer.schedule();

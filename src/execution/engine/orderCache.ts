@@ -47,7 +47,14 @@ export class OrderCache {
   /** Called whenever a working order changes (the working-orders file is rewritten from `workingOrders`). */
   onWorkingChange: () => void = () => undefined;
 
-  constructor(private readonly maxFinished: number) {}
+  /**
+   * `remember`: whether a dropped finished order's id is kept (default: every one). A replay keeps only ids it did
+   * not make itself: nobody retries a replay's commands, and a million orders' ids would grow its memory for nothing.
+   */
+  constructor(
+    private readonly maxFinished: number,
+    private readonly remember: (clientOrderId: string) => boolean = () => true,
+  ) {}
 
   get(clientOrderId: string): OrderRecord | undefined {
     return this.orders.get(clientOrderId);
@@ -157,7 +164,7 @@ export class OrderCache {
       const o = this.orders.get(old);
       if (o && isFinalState(o.state)) {
         this.orders.delete(old);
-        this.dropped.add(old);
+        if (this.remember(old)) this.dropped.add(old);
         if (o.venueOrderId) this.byVenueId.delete(venueKey(o.venue, o.venueOrderId));
       }
     }

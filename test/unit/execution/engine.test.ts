@@ -110,6 +110,30 @@ describe('ExecutionEngine', function () {
     assert.deepEqual(rig.engine.positionsOf('paper'), { AAPL: 10 });
   });
 
+  it("a replay's engine keeps no id of its own dropped orders (memory flat), but a component's own id stays taken", async () => {
+    rig = await makeRig({ maxFinishedOrders: 3, simulation: true });
+    // Without a client id of its own, as a replay's loop sends it: the engine makes one (newClientOrderId).
+    const { client_order_id: _given, ...unnamed } = order('buy', 1);
+    const own = submitOrderCommand(unnamed, { venue: 'paper', source: 'replay', clock: rig.clock });
+    const mine = submitOrderCommand(
+      { ...order('buy', 1), client_order_id: 'my-strategy-1' },
+      { venue: 'paper', source: 'replay', clock: rig.clock },
+    );
+    assert.equal((await rig.engine.submit(own)).order.state, 'FILLED');
+    assert.equal((await rig.engine.submit(mine)).order.state, 'FILLED');
+    for (let i = 0; i < 5; i++)
+      assert.equal((await rig.engine.submitOrder(order('buy', 1), 'paper')).order.state, 'FILLED');
+    const cache = (rig.engine as unknown as { cache: { usedEarlier(id: string): string | undefined } }).cache;
+    assert.equal(cache.usedEarlier(own.clientOrderId), undefined, 'an id the replay made is not kept');
+    const again = await rig.engine.submit(
+      submitOrderCommand(
+        { ...order('buy', 1), client_order_id: 'my-strategy-1' },
+        { venue: 'paper', source: 'replay', clock: rig.clock },
+      ),
+    );
+    assert.equal(again.denial?.code, 'DUPLICATE_CLIENT_ORDER_ID');
+  });
+
   it('sends the orders of one symbol in the order they were submitted, while other symbols proceed', async () => {
     rig = await makeRig();
     const orders = Array.from({ length: 30 }, (_, i) =>

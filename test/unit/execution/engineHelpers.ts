@@ -40,6 +40,8 @@ export interface RigOptions {
   stream?: boolean;
   /** How many finished orders the engine keeps whole (its default: 10,000). */
   maxFinishedOrders?: number;
+  /** A replay's engine (EngineOptions.simulation). */
+  simulation?: boolean;
 }
 
 /** A venue without an update stream: every call goes through, `onOrderUpdate` never calls back. */
@@ -73,6 +75,7 @@ export async function makeRig(options: RigOptions = {}): Promise<Rig> {
       tradingStateFile: join(dir, 'trading-state.json'),
       queueCapacity: options.queueCapacity,
       maxFinishedOrders: options.maxFinishedOrders,
+      ...(options.simulation ? { simulation: true } : {}),
       reconcileDelayMs: 2,
     };
     const engine = new ExecutionEngine(engineOptions);
