@@ -100,8 +100,11 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
 const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(v < 10 ? 2 : 1)} ms`);
 const signed = (n: number): string => (n > 0 ? `+${n}` : `${n}`);
 
-// Control characters (C0 but tab and newline, DEL, C1) and the bidirectional overrides and isolates.
-const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// Control characters (C0 but tab and newline, DEL, C1), the bidirectional overrides, isolates and marks (LRM, RLM,
+// ALM), the invisible ones (zero-width space and non-joiner, word joiner, invisible operators, BOM) and the line and
+// paragraph separators. The zero-width joiner stays: emoji sequences are made with it.
+const UNPRINTABLE =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b\u200c\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 
 /**
  * What a component printed or raised, safe to show in a terminal or an output channel: a control character is
