@@ -4,7 +4,8 @@ import { IbBroker } from '../../../src/brokers/ib/adapter';
 import { BrokerError } from '../../../src/brokers/errors';
 import type { OrderUpdate } from '../../../src/brokers/broker';
 import type { OrderResponse, PlacedOrderRequest } from '../../../src/orders/model';
-import { FAKE_TWS_ACCOUNT, startFakeTws, type FakeTws } from '../../fakes/ib/server';
+import { FAKE_TWS_ACCOUNT, type FakeTws } from '../../fakes/ib/server';
+import { fakeTwsPerTest } from '../../kit/fakeTws';
 import { readUntil } from '../../kit/orderUpdates';
 
 const GTD_2030 = Date.UTC(2030, 0, 1, 0, 0, 0);
@@ -66,27 +67,10 @@ describe('IbBroker against the fake TWS', function () {
     assert.deepEqual(unhandled, []);
   });
 
-  beforeEach(async () => {
-    fake = await startFakeTws();
-    fake.setQuote('AAPL', 100, 100.1);
-    fake.setQuote('EUR_USD', 1.1, 1.1002);
-    broker = new IbBroker({
-      host: fake.host,
-      port: fake.port,
-      clientId: 7,
-      timeoutMs: 400,
-      connectTimeoutMs: 1000,
-      onError: () => undefined,
-    });
-    updates = [];
-    broker.onOrderUpdate((u) => updates.push(u));
-    await broker.connect();
-  });
-
-  afterEach(async () => {
-    await broker.disconnect();
-    await fake.close();
-  });
+  fakeTwsPerTest(
+    { clientId: 7, timeoutMs: 400, quotes: { AAPL: [100, 100.1], EUR_USD: [1.1, 1.1002] } },
+    (rig) => void ({ fake, broker, updates } = rig),
+  );
 
   it('connects with the handshake, START_API and nextValidId', () => {
     assert.equal(broker.isConnected(), true);

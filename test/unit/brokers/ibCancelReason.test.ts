@@ -9,9 +9,10 @@
  */
 import * as assert from 'node:assert/strict';
 import type { OrderUpdate } from '../../../src/brokers/broker';
-import { IbBroker } from '../../../src/brokers/ib/adapter';
+import { type IbBroker } from '../../../src/brokers/ib/adapter';
 import type { OrderResponse, PlacedOrderRequest } from '../../../src/orders/model';
-import { startFakeTws, type FakeTws } from '../../fakes/ib/server';
+import { type FakeTws } from '../../fakes/ib/server';
+import { fakeTwsPerTest } from '../../kit/fakeTws';
 import { readUntil } from '../../kit/orderUpdates';
 
 describe('IbBroker: an order IB cancelled itself carries IB’s reason', function () {
@@ -21,26 +22,7 @@ describe('IbBroker: an order IB cancelled itself carries IB’s reason', functio
   let updates: OrderUpdate[];
   let seq = 0;
 
-  beforeEach(async () => {
-    fake = await startFakeTws();
-    fake.setQuote('AAPL', 99, 101);
-    broker = new IbBroker({
-      host: fake.host,
-      port: fake.port,
-      clientId: 31,
-      timeoutMs: 1000,
-      connectTimeoutMs: 1000,
-      onError: () => undefined,
-    });
-    updates = [];
-    broker.onOrderUpdate((u) => updates.push(u));
-    await broker.connect();
-  });
-
-  afterEach(async () => {
-    await broker.disconnect();
-    await fake.close();
-  });
+  fakeTwsPerTest({ clientId: 31 }, (rig) => void ({ fake, broker, updates } = rig));
 
   const stop = (): PlacedOrderRequest => ({
     symbol: 'AAPL',

@@ -14,10 +14,11 @@
  */
 import * as assert from 'node:assert/strict';
 import type { OrderUpdate } from '../../../src/brokers/broker';
-import { IbBroker } from '../../../src/brokers/ib/adapter';
+import { type IbBroker } from '../../../src/brokers/ib/adapter';
 import { errorMeaning } from '../../../src/brokers/ib/errors';
 import type { OrderResponse, PlacedOrderRequest } from '../../../src/orders/model';
-import { startFakeTws, type FakeTws } from '../../fakes/ib/server';
+import { type FakeTws } from '../../fakes/ib/server';
+import { fakeTwsPerTest } from '../../kit/fakeTws';
 import { readUntil } from '../../kit/orderUpdates';
 
 function order(overrides: Partial<PlacedOrderRequest> & { client_order_id: string }): PlacedOrderRequest {
@@ -40,26 +41,7 @@ describe('IbBroker: TWS messages from the API documentation', function () {
   let seq = 0;
   const cid = () => `ib-doc-${++seq}`;
 
-  beforeEach(async () => {
-    fake = await startFakeTws();
-    fake.setQuote('AAPL', 99, 101);
-    broker = new IbBroker({
-      host: fake.host,
-      port: fake.port,
-      clientId: 9,
-      timeoutMs: 400,
-      connectTimeoutMs: 1000,
-      onError: () => undefined,
-    });
-    updates = [];
-    broker.onOrderUpdate((u) => updates.push(u));
-    await broker.connect();
-  });
-
-  afterEach(async () => {
-    await broker.disconnect();
-    await fake.close();
-  });
+  fakeTwsPerTest({ clientId: 9, timeoutMs: 400 }, (rig) => void ({ fake, broker, updates } = rig));
 
   const until = (orderId: string, done: (r: OrderResponse) => boolean): Promise<OrderResponse> =>
     readUntil(
