@@ -655,12 +655,9 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     const column = async (k: number, remaining: number): Promise<{ values: number[]; until: number }> => {
       const first = await buyingPower();
       if (working || parentsWorking()) return { values: [first], until: 1 };
-      // Flat, nothing working, cash only in the account currency: buying power cannot move with the quotes.
-      if (Object.keys(engine.positionsOf(venue)).length === 0) {
-        const cash = broker.getCashBalances();
-        if (Object.entries(cash).every(([ccy, v]) => ccy === accountCurrency || v === 0))
-          return { values: [first], until: remaining };
-      }
+      // Nothing working, cash only in the account currency, flat or long only: buying power is the cash, whatever the
+      // quotes do (the venue says so), so one value covers the batch. A short or a loan in another currency moves it.
+      if (!broker.buyingPowerMovesWithQuotes()) return { values: [first], until: remaining };
       const n = Math.min(columnLength, remaining);
       const values = [first];
       for (let r = k + 1; r < k + n; r++) {

@@ -308,6 +308,19 @@ export class PaperAccount {
     return mark;
   }
 
+  /**
+   * Whether buying power stays what it is whatever the quotes do, while nothing trades: no open order, cash in the
+   * account currency only, and every position long. Buying power is equity less gross exposure less what open orders
+   * hold; with every position long (its value positive at any mid) the first two differ by the cash alone.
+   */
+  buyingPowerFixed(): boolean {
+    if (this.openCount > 0) return false;
+    for (const [currency, amount] of this.ledger.cash)
+      if (amount !== 0n && !sameMoney(currency, this.currency)) return false;
+    for (const p of this.ledger.positions.values()) if (p.quantity <= 0n) return false;
+    return true;
+  }
+
   /** Cash held in each currency, exact (a quote currency may be negative: the venue lends it). */
   cashBalances(): Record<string, number> {
     return Object.fromEntries([...this.ledger.cash].map(([ccy, amount]) => [ccy, fromMoney(amount)]));

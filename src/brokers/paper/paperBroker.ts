@@ -187,6 +187,15 @@ export class PaperBroker implements BrokerApi {
     return this.venue.getCashBalances();
   }
 
+  /**
+   * Whether buying power can move with the quotes alone, nothing trading: false while the account holds cash in its
+   * own currency only, long positions and no open order (then it is the cash), true otherwise (a short's value, a
+   * loan in another currency, an open order's reserve move with the market).
+   */
+  buyingPowerMovesWithQuotes(): boolean {
+    return this.venue.buyingPowerMovesWithQuotes();
+  }
+
   /** Realized profit and loss by quote currency, before commission. */
   getRealizedPnl(): Record<string, number> {
     return this.venue.getRealizedPnl();

@@ -318,6 +318,11 @@ export class PaperVenue implements BrokerApi {
     return this.account.cashBalances();
   }
 
+  /** Whether buying power can move with the quotes alone (see PaperAccount.buyingPowerFixed). */
+  buyingPowerMovesWithQuotes(): boolean {
+    return !this.account.buyingPowerFixed();
+  }
+
   getRealizedPnl(): Record<string, number> {
     return this.account.realizedPnl();
   }

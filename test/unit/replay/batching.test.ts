@@ -245,6 +245,62 @@ describe('replay batching equals one record per round trip', function () {
     assert.deepEqual(outcome(batched), outcome(await replay(parameters, feed, 1)));
   });
 
+  it('a long position held while capital is read on every record: one value for the batch, what it would have seen', async () => {
+    // Long only, cash in the account currency, nothing working: buying power is the cash whatever the quotes do, so
+    // the replay sends one value for the batch instead of answering the reads one by one (a short's would move).
+    const longOnly = join(dir, 'core', 'orders', 'long_only.py');
+    writeFileSync(
+      longOnly,
+      [
+        'from core.orders.order_base import OrderBase',
+        '',
+        'class LongOnly(OrderBase):',
+        '    def __init__(self, config):',
+        '        super().__init__(config)',
+        '        self.n = 0',
+        '',
+        '    def generate_order(self, market_data, signal=None):',
+        '        self.n += 1',
+        "        print('%d %r' % (self.n, market_data['capital']))",
+        '        if self.n == 3 or self.n == 150:',
+        "            side = 'buy' if self.n == 3 else self.config['then']",
+        "            quantity = 1000 if side == 'buy' else 3000",
+        "            return {'symbol': market_data['symbol'], 'side': side, 'order_type': 'market', 'quantity': quantity}",
+        '        return None',
+        '',
+      ].join('\n'),
+    );
+    const feed = candles(300, 11);
+    const run = (then: string, batchSize: number): Promise<ReplayReport> =>
+      replayComponent({
+        file: longOnly,
+        data: feed,
+        runner: worker,
+        parameters: { then },
+        batchSize,
+        stateDir: join(dir, `run-${++runs}`),
+        startingCash: 50_000,
+      });
+    // Bought at record 3, more bought at 150: long the whole time.
+    const long = await run('buy', 300);
+    const longOne = await run('buy', 1);
+    assert.equal(long.batches, 1);
+    assert.equal(long.output.stdout, longOne.output.stdout);
+    assert.deepEqual(outcome(long), outcome(longOne));
+    assert.ok(long.syncs <= 2, `${long.syncs} capital requests while long`);
+    // 3,000 sold at 150: short 2,000 from there, buying power moves with every quote, each read answered as it comes.
+    const short = await run('sell', 300);
+    const shortOne = await run('sell', 1);
+    assert.equal(short.output.stdout, shortOne.output.stdout);
+    assert.deepEqual(outcome(short), outcome(shortOne));
+    const seen = short.output.stdout
+      .trim()
+      .split('\n')
+      .map((line) => Number(line.split(' ')[1]));
+    assert.ok(new Set(seen.slice(150)).size > 10, 'a short position: buying power moved with the quotes');
+    assert.ok(short.syncs > long.syncs, `${short.syncs} capital requests while short, ${long.syncs} while long`);
+  });
+
   it('columns encoded ahead (while the worker runs the batch before) give what encoding at the request gives', async () => {
     const feed = candles(300, 5);
     const parameters = { seed: 7, read: 'sometimes', lag: 1, p_order: 0.1, p_limit: 0.3, offset: 1 };
