@@ -25,6 +25,10 @@
  * - A fill or a final status may arrive before the acknowledgement: acceptance is implied.
  * - Repeating the final status an order already has (two "cancelled" messages) changes nothing.
  * - Everything else is refused with an `OrderTransitionError`; the order is left as it was.
+ *
+ * Past 450 lines on purpose: the table, the `applyEvent` that is the table's only reader and the record's
+ * projections (filled, average price, the venue-neutral status) change together; split, each would import the
+ * record's private money fields back.
  */
 import {
   FINAL_STATUSES,

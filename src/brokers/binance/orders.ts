@@ -2,6 +2,10 @@
  * Binance spot orders, pure: what Binance spot accepts (capabilities and refusals, readable without an
  * instance), our order → ccxt `createOrder` arguments, order ids, the status table, and Binance's order
  * replies → our orders. Raw shapes: binance-spot-api-docs rest-api.md ("New order", "Query order").
+ *
+ * Past 450 lines on purpose: what Binance accepts and how its replies read are one table per order type and status,
+ * each side checked against the other (a reply is read with the refusals that produced it); split, the two would
+ * drift apart.
  */
 import { z } from 'zod';
 import {
