@@ -41,6 +41,22 @@ export class RequestTimeoutError extends Error {
   }
 }
 
+/**
+ * A reply larger than the client reads (`maxReplyBytes`): not read, its connection dropped, as when it is cut
+ * mid-reply (hence ECONNRESET): for an order, the outcome is unknown. A venue's answers are kilobytes; a reply of
+ * gigabytes is a broken or hostile server, and reading it whole would take the extension host's memory.
+ */
+export class ReplyTooLargeError extends Error {
+  override readonly name = 'ReplyTooLargeError';
+  readonly code = 'ECONNRESET';
+  constructor(readonly maxBytes: number) {
+    super(`the reply was larger than ${maxBytes.toLocaleString('en-US')} bytes and was not read`);
+  }
+}
+
+/** What one reply may hold (64 MiB): a page of 1,000 orders is well under a megabyte. */
+export const MAX_REPLY_BYTES = 64 * 1024 * 1024;
+
 interface Origin {
   secure: boolean;
   protocol: string;
@@ -72,6 +88,8 @@ export class KeepAliveClient {
   private readonly inFlight = new Set<InFlight>();
   private watchdog: NodeJS.Timeout | undefined;
   private watchdogAt = Number.POSITIVE_INFINITY;
+
+  constructor(private readonly maxReplyBytes: number = MAX_REPLY_BYTES) {}
 
   /** One exchange, its body read as UTF-8. Rejects only when no complete reply arrived. */
   exchange(url: string, init: ExchangeInit): Promise<HttpReply> {
@@ -144,7 +162,16 @@ export class KeepAliveClient {
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let bytes = 0;
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+            if (bytes <= this.maxReplyBytes) chunks.push(c);
+            else if (!settled) {
+              chunks.length = 0;
+              fail(new ReplyTooLargeError(this.maxReplyBytes));
+              res.destroy();
+            }
+          });
           res.on('end', () => {
             if (finish())
               done(

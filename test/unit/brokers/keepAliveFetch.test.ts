@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { KeepAliveClient, RequestTimeoutError } from '../../../src/brokers/http';
+import { KeepAliveClient, ReplyTooLargeError, RequestTimeoutError } from '../../../src/brokers/http';
 import { keepAliveFetch } from '../../../src/brokers/keepAliveFetch';
 
 interface Venue {
@@ -65,6 +65,12 @@ function route(venue: Venue, req: IncomingMessage, res: ServerResponse, body: st
     for (const arrived of venue.arrivals.splice(0)) arrived(req);
   } else if (path.startsWith('/slow/')) {
     setTimeout(() => res.end('late'), Number(path.slice('/slow/'.length)));
+  } else if (path === '/big') {
+    // 4 MiB in 64 KiB writes, more than a client capped at 1 MiB reads.
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const piece = Buffer.alloc(64 * 1024, 0x20);
+    for (let i = 0; i < 64; i++) res.write(piece);
+    res.end();
   } else if (path === '/reset') {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
     res.write('only ten b', () => req.socket.destroy());
@@ -452,6 +458,24 @@ describe('keepAliveFetch and WireResponse over a real server', () => {
     assert.ok(e instanceof TypeError);
     assert.equal(e.message, 'fetch failed');
     assert.equal((e.cause as { code?: string }).code, 'ECONNRESET');
+  });
+
+  it('refuses a reply past its size cap (ECONNRESET on cause: no complete reply), and reads the next one', async () => {
+    const capped = new KeepAliveClient(1024 * 1024);
+    try {
+      const e = await rejection(keepAliveFetch(capped, { timeoutMs: 5000 })(`${venue.base}/big`));
+      assert.ok(e instanceof TypeError);
+      assert.equal((e.cause as { code?: string }).code, 'ECONNRESET');
+      assert.match(String((e.cause as Error).message), /larger than 1,048,576 bytes and was not read/);
+      const direct = await rejection(capped.exchange(`${venue.base}/big`, { method: 'GET', headers: {} }));
+      assert.ok(direct instanceof ReplyTooLargeError);
+      const next = await capped.exchange(`${venue.base}/json`, { method: 'GET', headers: {} });
+      assert.equal(next.status, 200);
+      // The default cap reads a few MiB.
+      assert.equal((await wire(`${venue.base}/big`)).status, 200);
+    } finally {
+      capped.close();
+    }
   });
 
   it('sends sequential requests over one kept-alive connection', async () => {
