@@ -174,7 +174,8 @@ export const V20CreateTransactionSchema = z.looseObject({
   units: decimal,
   price: decimal.optional(),
   priceBound: decimal.optional(),
-  timeInForce: z.enum(V20_TIFS),
+  /** "required, default=FOK" on a market order's request; a transaction without it is read with the request's. */
+  timeInForce: z.enum(V20_TIFS).optional(),
   gtdTime: time.optional(),
   clientExtensions: ClientExtensionsSchema.optional(),
   reason: z.string().optional(),
@@ -182,8 +183,17 @@ export const V20CreateTransactionSchema = z.looseObject({
 });
 export type V20CreateTransaction = z.output<typeof V20CreateTransactionSchema>;
 
-/** A TradeOpen or TradeReduce of a fill: the units of one trade and "the exact/official price" they filled at. */
-const V20TradeEffectSchema = z.looseObject({ tradeID: z.string().optional(), units: decimal, price: decimal });
+/**
+ * A TradeOpen or TradeReduce of a fill: the units of one trade and "the exact/official price" they filled at.
+ * The spec requires none of TradeOpen's fields, and OANDA's own example replies (Order Endpoints, Trade
+ * Endpoints) show `tradeOpened: {tradeID, units}` and `tradesClosed: [{tradeID, units, realizedPL, financing}]`
+ * with no price: such a fill is priced from its own `price` (or fullVWAP), never refused.
+ */
+const V20TradeEffectSchema = z.looseObject({
+  tradeID: z.string().optional(),
+  units: decimal,
+  price: decimal.optional(),
+});
 
 export const V20FillTransactionSchema = z
   .looseObject({
@@ -290,14 +300,15 @@ export function parseCancelReply(raw: unknown): V20CancelTransaction {
 
 interface TradeEffect {
   units: number;
-  price: number;
+  price?: number | undefined;
 }
 
 /**
- * The units-weighted price of the trades a fill opened, closed and reduced, or undefined when it lists none.
- * OrderFillTransaction.price "is now deprecated … The individual tradesClosed, tradeReduced and tradeOpened
- * fields contain the exact/official price each unit was filled at" (fullVWAP is what they "should have been
- * filled at, in the absence of guaranteed price execution"), so these prices come first.
+ * The units-weighted price of the trades a fill opened, closed and reduced, or undefined when it lists none
+ * or any of them has no price (a part of the units priced would be a wrong average: the fill's own price is
+ * used then). OrderFillTransaction.price "is now deprecated … The individual tradesClosed, tradeReduced and
+ * tradeOpened fields contain the exact/official price each unit was filled at" (fullVWAP is what they "should
+ * have been filled at, in the absence of guaranteed price execution"), so these prices come first.
  */
 function tradesPrice(f: {
   tradeOpened?: TradeEffect | undefined;
@@ -305,11 +316,12 @@ function tradesPrice(f: {
   tradeReduced?: TradeEffect | undefined;
 }): number | undefined {
   const effects = [f.tradeOpened, ...(f.tradesClosed ?? []), f.tradeReduced].filter(
-    (t): t is TradeEffect => t !== undefined && t.units !== 0 && t.price > 0,
+    (t): t is TradeEffect => t !== undefined && t.units !== 0,
   );
   let units = 0;
   let notional = 0;
   for (const t of effects) {
+    if (t.price === undefined || !(t.price > 0)) return undefined;
     units += Math.abs(t.units);
     notional += Math.abs(t.units) * t.price;
   }
@@ -386,7 +398,8 @@ export function parseSubmitReply(raw: unknown, request: PlacedOrderRequest): Sub
   const fill = fillTx ? toFill(fillTx, request.client_order_id) : undefined;
   const filled = fill?.quantity ?? 0;
   let status: OrderStatus;
-  if (cancelTx) status = cancelledStatus(cancelTx.reason, created.timeInForce, true, filled);
+  if (cancelTx)
+    status = cancelledStatus(cancelTx.reason, created.timeInForce ?? request.time_in_force.type, true, filled);
   else if (fill && filled >= request.quantity) status = { status: 'filled' };
   else if (fill) status = { status: 'partially_filled', filled_qty: filled };
   else status = { status: 'submitted' };

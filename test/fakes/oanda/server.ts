@@ -69,9 +69,11 @@ export interface FakeOandaOptions {
    * 'tradesOnly'. The spec requires none of them and says of `price`: "This field is now deprecated and should
    * no longer be used. The individual tradesClosed, tradeReduced and tradeOpened fields contain the
    * exact/official price each unit was filled at."; `fullVWAP` is what the units "should have been filled at,
-   * in the absence of guaranteed price execution".
+   * in the absence of guaranteed price execution". 'fillOnly': `price` on the fill and none on its trades, as
+   * OANDA's example replies show them (Trade Endpoints: a TradeOpen `{tradeID, units}`; the spec's TradeOpen and
+   * TradeReduce require no field, their `price` included).
    */
-  fillPrices?: 'all' | 'tradesOnly';
+  fillPrices?: 'all' | 'tradesOnly' | 'fillOnly';
 }
 
 export const DEFAULT_FAKE_INSTRUMENTS: FakeOandaInstrument[] = [
@@ -271,7 +273,12 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     while (left !== 0 && open.length > 0 && Math.sign(open[0]!.units) !== Math.sign(left)) {
       const t = open[0]!;
       const take = Math.min(Math.abs(left), Math.abs(t.units)) * Math.sign(left);
-      const effect = { tradeID: t.id, units: String(take), price: p, realizedPL: '0.0000', halfSpreadCost: '0.0000' };
+      const effect = {
+        tradeID: t.id,
+        units: String(take),
+        ...(options.fillPrices === 'fillOnly' ? { financing: '0.0000' } : { price: p, halfSpreadCost: '0.0000' }),
+        realizedPL: '0.0000',
+      };
       t.units = Number((t.units + take).toFixed(10));
       left = Number((left - take).toFixed(10));
       if (t.units === 0) {
@@ -282,7 +289,10 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     if (closed.length > 0) out.tradesClosed = closed;
     if (left !== 0) {
       open.push({ id, units: left });
-      out.tradeOpened = { tradeID: id, units: String(left), price: p, halfSpreadCost: '0.0000' };
+      out.tradeOpened =
+        options.fillPrices === 'fillOnly'
+          ? { tradeID: id, units: String(left) }
+          : { tradeID: id, units: String(left), price: p, halfSpreadCost: '0.0000' };
     }
     if (open.length > 0) trades.set(instrument, open);
     else trades.delete(instrument);

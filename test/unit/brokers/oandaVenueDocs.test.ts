@@ -180,4 +180,30 @@ describe('OANDA v20 adapter: replies from the v20 spec', () => {
     assert.deepEqual(eventsOf(second.order_id), ['submitted', 'fill 20'], 'nothing twice');
     assert.equal(fake.requestCount('POST /orders'), 2);
   });
+
+  it('a fill whose trades carry no price (tradeOpened {tradeID, units}, as OANDA’s examples show) is priced from the fill', async () => {
+    // TradeOpen and TradeReduce (v20.json definitions) require no field; OANDA's example replies list trades
+    // without a price. Such a fill is OANDA's word that the order filled: it must be read, at its own price.
+    await setUp({ fillPrices: 'fillOnly' });
+    const opened = await broker.submitOrder(order('buy', 100, market, FOK));
+    assert.equal(opened.status.status, 'filled');
+    assert.deepEqual(
+      opened.fills.map((f) => [f.side, f.quantity, f.price]),
+      [['buy', 100, 1.1001]],
+    );
+    // Closes the 100 (tradesClosed without prices) and opens 50 short: one fill of 150 at the bid.
+    const reversed = await broker.submitOrder(order('sell', 150, market, IOC));
+    assert.equal(reversed.status.status, 'filled');
+    assert.deepEqual(
+      reversed.fills.map((f) => [f.side, f.quantity, f.price]),
+      [['sell', 150, 1.0999]],
+    );
+    // Read back through the order and its filling transaction: the same fill, nothing new.
+    const again = await broker.getOrderStatus(reversed.order_id);
+    assert.equal(again.status.status, 'filled');
+    assert.equal(again.filled_price, 1.0999);
+    assert.deepEqual(eventsOf(reversed.order_id), ['fill 150']);
+    assert.equal(fake.requestCount('POST /orders'), 2);
+    assert.deepEqual(warnings, []);
+  });
 });
