@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import type { AccountInfo, Position } from '../../orders/model';
-import { decimal, validate } from './wire';
+import { cryptoPairSymbol, decimal, validate } from './wire';
 
 export const AlpacaAccountSchema = z.object({
   id: z.string().min(1),
@@ -17,6 +17,8 @@ export const AlpacaAccountSchema = z.object({
 
 export const AlpacaPositionSchema = z.object({
   symbol: z.string().min(1),
+  /** us_equity or crypto; a crypto position may be named the legacy way (BTCUSD): read as its pair (BTC/USD). */
+  asset_class: z.string().nullish(),
   side: z.enum(['long', 'short']).optional(),
   qty: decimal,
   avg_entry_price: decimal,
@@ -29,7 +31,7 @@ export function parsePositions(raw: unknown): Position[] {
     const magnitude = Math.abs(p.qty);
     const quantity = p.side === 'short' || p.qty < 0 ? -magnitude : magnitude;
     return {
-      symbol: p.symbol,
+      symbol: cryptoPairSymbol(p.symbol, p.asset_class),
       quantity,
       average_price: p.avg_entry_price,
       current_price: p.current_price ?? p.avg_entry_price,

@@ -20,7 +20,7 @@ import { isOnStep } from '../../common/decimal';
 import type { OrderResponse, OrderStatus, OrderType, PlacedOrderRequest, TimeInForce } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
 import { BrokerError } from '../errors';
-import { decimal, decimalString, isoTime, optionalTime, validate } from './wire';
+import { cryptoPairSymbol, decimal, decimalString, isoTime, optionalTime, validate } from './wire';
 
 // --- our order → Alpaca -------------------------------------------------------------------
 
@@ -191,6 +191,8 @@ export const AlpacaOrderSchema = z.object({
   status: z.enum(ALPACA_STATUSES),
   /** Empty (or absent) on a multi-leg order, whose legs carry the symbols (checked in parseOrder). */
   symbol: z.string().nullish(),
+  /** us_equity, us_option or crypto: a crypto order named the legacy way (BTCUSD) is read as its pair (BTC/USD). */
+  asset_class: z.string().nullish(),
   /** simple, bracket, oco, oto, mleg (or ""). */
   order_class: z.string().nullish(),
   qty: decimal.nullish(),
@@ -323,7 +325,7 @@ export function parseOrder(raw: unknown): OrderResponse {
     throw new BrokerError('BAD_RESPONSE', `Alpaca sent order ${o.id} that SPtrader cannot read: field symbol: missing`);
   if (!o.side)
     throw new BrokerError('BAD_RESPONSE', `Alpaca sent order ${o.id} that SPtrader cannot read: field side: missing`);
-  const symbol = o.symbol;
+  const symbol = cryptoPairSymbol(o.symbol, o.asset_class);
   const side = o.side;
   if (o.qty === null || o.qty === undefined)
     throw new UnrepresentableOrder(

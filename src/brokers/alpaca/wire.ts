@@ -16,6 +16,21 @@ export function decimalString(n: number): string {
   return DECIMAL_FORMAT.format(n);
 }
 
+/** Quote currencies of Alpaca's crypto pairs (docs "Crypto Trading": pairs "based on BTC, USD, and USDT"; USDC). */
+const CRYPTO_QUOTES = ['USDT', 'USDC', 'USD', 'BTC'] as const;
+
+/**
+ * A crypto symbol in the pair form SPtrader trades it in (BTC/USD). Alpaca's "Crypto Trading" page: "symbology for
+ * trading pairs has changed from our previous format, where BTC/USD was previously referred to as BTCUSD. Our API
+ * has made proper changes to support the legacy convention as well"; positions (and orders placed the old way)
+ * still name the pair BTCUSD. Only for an `asset_class` of crypto; anything else is returned as is.
+ */
+export function cryptoPairSymbol(symbol: string, assetClass: string | null | undefined): string {
+  if (assetClass !== 'crypto' || symbol.includes('/')) return symbol;
+  const quote = CRYPTO_QUOTES.find((q) => symbol.length > q.length && symbol.endsWith(q));
+  return quote === undefined ? symbol : `${symbol.slice(0, -quote.length)}/${quote}`;
+}
+
 /** A decimal number sent as a string ("150", "-2", "0.0001"). */
 export const decimal = z
   .string()

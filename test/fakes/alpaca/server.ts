@@ -79,6 +79,12 @@ export interface FakeAlpacaOptions {
   accountNumber?: string;
   /** Market data on a second server (`dataUrl`), trading on the first (`url`); default both on one. */
   separateDataHost?: boolean;
+  /**
+   * Name crypto positions the legacy way (BTCUSD for BTC/USD). Alpaca "Crypto Trading": "symbology for trading
+   * pairs has changed from our previous format, where BTC/USD was previously referred to as BTCUSD. Our API has
+   * made proper changes to support the legacy convention as well for backwards compatibility."
+   */
+  legacyCryptoSymbols?: boolean;
 }
 
 export interface FakeAlpaca extends FakeVenue {
@@ -538,7 +544,7 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
         [...positions].map(([symbol, p]) => {
           const price = marks(symbol, p.avg);
           return {
-            symbol,
+            symbol: options.legacyCryptoSymbols === true ? symbol.replace('/', '') : symbol,
             asset_class: isCrypto(symbol) ? 'crypto' : 'us_equity',
             side: p.qty < 0 ? 'short' : 'long',
             qty: str(p.qty),
