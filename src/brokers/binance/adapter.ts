@@ -387,9 +387,39 @@ export class BinanceBroker implements BrokerApi {
         return this.rejected(order, e);
       throw e;
     }
-    await this.priceFeeAssets(direct ? reply : infoOrUndefined(unified), market.id);
+    const info = direct ? reply : infoOrUndefined(unified);
+    if (isAcknowledgement(info)) return this.afterAcknowledgement(order, market, info);
+    await this.priceFeeAssets(info, market.id);
     const view = direct ? this.readOrderInfo(reply, 'submit', true) : this.readOrder(unified, 'submit', true);
-    return this.observe(expectAnswerFor(view, { clientOrderId: order.client_order_id }, 'Binance', true));
+    const answer = expectAnswerFor(view, { clientOrderId: order.client_order_id }, 'Binance', true);
+    // A RESULT reply lists no fills: those of an order that traded on arrival (and their fees) are its trades.
+    return this.observe(await this.withTrades(answer));
+  }
+
+  /**
+   * rest-api.md "New order (TRADE)": `newOrderRespType` "ACK, RESULT, or FULL; MARKET and LIMIT order types default
+   * to FULL, all other orders default to ACK", and "Response - ACK" is `{symbol, orderId, orderListId, clientOrderId,
+   * transactTime}`: the order is at Binance, its state untold. It is read at once (GET /api/v3/order); a look-up that
+   * fails leaves the outcome unknown (the order is looked up again, never resent).
+   */
+  private async afterAcknowledgement(
+    order: PlacedOrderRequest,
+    market: MarketEntry,
+    ack: { orderId: unknown },
+  ): Promise<OrderResponse> {
+    let why = 'Binance did not list it yet (-2013 "Order does not exist.")';
+    try {
+      const found = await this.findByClientId(order.client_order_id, market);
+      if (found) return found;
+    } catch (e) {
+      why = isBrokerError(e) ? e.message : redactValues(String(e), this.secrets);
+    }
+    throw new BrokerError(
+      'BAD_RESPONSE',
+      `Binance acknowledged order ${String(ack.orderId)} (client order id ${order.client_order_id}) without its state, ` +
+        `and reading it failed: ${why}; the order is at Binance: look it up by client order id, do not resend it`,
+      { outcomeUnknown: true, retryable: false },
+    );
   }
 
   async cancelOrder(orderId: string): Promise<void> {
@@ -917,6 +947,19 @@ export class BinanceBroker implements BrokerApi {
 }
 
 /** `info` of a ccxt unified result (Binance's own reply), or undefined. */
+/** A new-order reply of type ACK: the order's ids and time, no status (rest-api.md "New order", "Response - ACK"). */
+function isAcknowledgement(info: unknown): info is { orderId: unknown } {
+  return (
+    typeof info === 'object' &&
+    info !== null &&
+    !Array.isArray(info) &&
+    'orderId' in info &&
+    'transactTime' in info &&
+    !('status' in info) &&
+    !('executedQty' in info)
+  );
+}
+
 function infoOrUndefined(unified: unknown): unknown {
   return typeof unified === 'object' && unified !== null && 'info' in unified ? unified.info : undefined;
 }

@@ -73,6 +73,14 @@ export interface FakeBinanceOptions {
    * errors.md -1021 INVALID_TIMESTAMP, with the two messages Binance gives for ahead and behind).
    */
   clockOffsetMs?: number;
+  /**
+   * How `POST /api/v3/order` answers (rest-api.md "New order (TRADE)": `newOrderRespType` "Set the response JSON.
+   * ACK, RESULT, or FULL; MARKET and LIMIT order types default to FULL, all other orders default to ACK"; the
+   * "Response - ACK" is `{symbol, orderId, orderListId, clientOrderId, transactTime}`, "Response - RESULT" the order
+   * without `fills`). 'asked' (default): as the request asks, else the type's default; 'typeDefault': the type's
+   * default whatever the request asks; 'ACK' / 'RESULT': always that.
+   */
+  newOrderRespType?: 'asked' | 'typeDefault' | 'ACK' | 'RESULT';
 }
 
 export interface FakeBinance extends FakeVenue {
@@ -933,6 +941,30 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     };
   }
 
+  /** The reply to a new order in the response type it gets (see `FakeBinanceOptions.newOrderRespType`). */
+  function newOrderReply(o: StoredOrder, params: URLSearchParams): unknown {
+    const mode = options.newOrderRespType ?? 'asked';
+    const typeDefault = o.type === 'MARKET' || o.type === 'LIMIT' ? 'FULL' : 'ACK';
+    const asked = params.get('newOrderRespType');
+    const type =
+      mode === 'ACK' || mode === 'RESULT'
+        ? mode
+        : mode === 'asked' && (asked === 'ACK' || asked === 'RESULT' || asked === 'FULL')
+          ? asked
+          : typeDefault;
+    if (type === 'ACK')
+      return {
+        symbol: o.symbol,
+        orderId: o.orderId,
+        orderListId: -1,
+        clientOrderId: o.clientOrderId,
+        transactTime: o.time,
+      };
+    const full = orderView(o, 'new') as Record<string, unknown>;
+    if (type === 'RESULT') delete full.fills;
+    return full;
+  }
+
   async function placeOrder(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
     let placed: StoredOrder | undefined;
     await playHttpFault(
@@ -941,7 +973,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       res,
       faultHooks(res, {
         act: () => replyingRefusal(res, () => (placed = newOrder(params))),
-        reply: () => send(res, 200, orderView(placed as StoredOrder, 'new')),
+        reply: () => send(res, 200, newOrderReply(placed as StoredOrder, params)),
         malformed: () => {
           const o = placed as StoredOrder;
           res.writeHead(200, { 'Content-Type': 'application/json;charset=UTF-8' });
