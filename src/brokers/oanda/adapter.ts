@@ -86,6 +86,7 @@ import {
   OANDA_CAPABILITIES,
   oandaRefusal,
   orderFromV20,
+  fillOfOrder,
   parseCancelReply,
   parseCancelTransaction,
   parseFillTransaction,
@@ -558,8 +559,40 @@ export class OandaBroker implements BrokerApi {
     if (o.cancellingTransactionID !== undefined && o.state === 'CANCELLED') {
       const tx = await this.transaction(o.cancellingTransactionID, 'cancel');
       if (tx.type === 'ORDER_CANCEL') details.cancel = tx;
+      // An IOC cancelled for the rest may have filled in part, and name no filling transaction (Order Definitions:
+      // fillingTransactionID "only provided when the Order's state is FILLED"): its fill is found between its
+      // creation and its cancel, unless that fill is known already.
+      if (
+        details.fill === undefined &&
+        o.timeInForce === 'IOC' &&
+        !((this.tracker.last(o.id)?.filled_quantity ?? 0) > 0)
+      ) {
+        const fill = await this.fillBetween(o.id, o.cancellingTransactionID);
+        if (fill) details.fill = fill;
+      }
     }
     return details;
+  }
+
+  /**
+   * The ORDER_FILL of order `orderId` among the transactions from its creation (an order's id is the id of the
+   * transaction that created it) to `untilId` (GET /transactions/idrange, "Get a range of Transactions for an
+   * Account based on the Transaction IDs", filtered to ORDER_FILL), or undefined.
+   */
+  private async fillBetween(orderId: string, untilId: string): Promise<V20FillTransaction | undefined> {
+    if (!/^\d{1,18}$/.test(orderId) || !/^\d{1,18}$/.test(untilId)) return undefined;
+    const from = BigInt(orderId);
+    const to = BigInt(untilId);
+    // One batch of transactions (create, fill, cancel) lies within a few ids; a wider span is not this order's.
+    if (to <= from || to - from > 1000n) return undefined;
+    const body = await this.connection.request({
+      method: 'GET',
+      path: `/transactions/idrange?from=${orderId}&to=${untilId}&type=ORDER_FILL`,
+      route: 'GET /transactions/idrange',
+    });
+    const fill = fillOfOrder(body, orderId);
+    if (fill) this.remember(fill);
+    return fill;
   }
 
   private async transaction(id: string, kind: 'fill' | 'cancel'): Promise<V20FillTransaction | V20CancelTransaction> {

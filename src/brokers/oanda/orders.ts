@@ -294,6 +294,16 @@ export function parseFillTransaction(raw: unknown): V20FillTransaction {
 export function parseCancelTransaction(raw: unknown): V20CancelTransaction {
   return validate(CancelTransactionReplySchema, raw, 'a cancel transaction').transaction;
 }
+const TransactionListReplySchema = z.object({ transactions: z.array(z.unknown()) });
+/** The ORDER_FILL of order `orderId` in a list of transactions (GET /transactions/idrange), or undefined. */
+export function fillOfOrder(raw: unknown, orderId: string): V20FillTransaction | undefined {
+  for (const t of validate(TransactionListReplySchema, raw, 'a list of transactions').transactions) {
+    const tx = t as { type?: unknown; orderID?: unknown } | null;
+    if (typeof tx === 'object' && tx !== null && tx.type === 'ORDER_FILL' && tx.orderID === orderId)
+      return validate(V20FillTransactionSchema, t, 'a fill transaction');
+  }
+  return undefined;
+}
 export function parseCancelReply(raw: unknown): V20CancelTransaction {
   return validate(CancelReplySchema, raw, 'a cancel reply', true).orderCancelTransaction;
 }

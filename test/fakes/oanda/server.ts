@@ -3,7 +3,7 @@
  * `/work/shared/reference/brokers.md` §5 under `/v3/accounts/{id}`:
  *   POST /orders · GET /orders/{id|@clientId} · PUT /orders/{spec}/cancel · GET /orders?state=PENDING
  *   GET /pendingOrders · GET /summary · GET /openPositions · GET /pricing?instruments=
- *   GET /instruments?instruments= · GET /transactions/{id}
+ *   GET /instruments?instruments= · GET /transactions/{id} · GET /transactions/idrange?from=&to=&type=
  * It checks `Authorization: Bearer <token>` (401) and the account id (403), enforces precision,
  * minimum size and the TIF rules (market FOK/IOC only; GTD needs a future gtdTime), keeps orders by
  * id and clientExtensions.id (a reused client id is refused with CLIENT_ORDER_ID_ALREADY_EXISTS),
@@ -74,6 +74,14 @@ export interface FakeOandaOptions {
    * TradeReduce require no field, their `price` included).
    */
   fillPrices?: 'all' | 'tradesOnly' | 'fillOnly';
+  /**
+   * Order objects carry `fillingTransactionID`, `filledTime` and `tradeOpenedID` only when the order is FILLED, as
+   * Order Definitions word each: "ID of the Transaction that filled this Order (only provided when the Order's state
+   * is FILLED)". An IOC filled in part and then cancelled then names its cancel only; its fill is found in the
+   * account's transactions (GET /transactions/idrange?from=&to=&type=, "Get a range of Transactions for an Account
+   * based on the Transaction IDs", `{transactions: [...], lastTransactionID}`).
+   */
+  strictOrderFields?: boolean;
 }
 
 export const DEFAULT_FAKE_INSTRUMENTS: FakeOandaInstrument[] = [
@@ -498,7 +506,11 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     return { ...reply, relatedTransactionIDs: related, lastTransactionID: String(lastTx) };
   }
 
-  const orderView = (o: FakeOandaOrder): Json => ({ ...o });
+  const orderView = (o: FakeOandaOrder): Json => {
+    if (!options.strictOrderFields || o.state === 'FILLED') return { ...o };
+    const { fillingTransactionID: _f, filledTime: _t, ...rest } = o;
+    return rest;
+  };
   const findOrder = (spec: string): FakeOandaOrder | undefined => {
     const id = spec.startsWith('@') ? byClientId.get(spec.slice(1)) : spec;
     return id === undefined ? undefined : orders.get(id);
@@ -545,6 +557,7 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     if (rest === '/orders') return `${method} /orders`;
     if (/^\/orders\/[^/]+\/cancel$/.test(rest)) return `${method} /orders/{spec}/cancel`;
     if (/^\/orders\/[^/]+$/.test(rest)) return `${method} /orders/{spec}`;
+    if (rest === '/transactions/idrange') return `${method} /transactions/idrange`;
     if (/^\/transactions\/[^/]+$/.test(rest)) return `${method} /transactions/{id}`;
     return `${method} ${rest}`;
   }
@@ -716,6 +729,17 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
         serverError: (status) => send(res, status, { errorMessage: 'Internal server error (injected)' }),
         rateLimited: (status, headers) => send(res, status, { errorMessage: 'Too many requests (injected)' }, headers),
       });
+    if (route === 'GET /transactions/idrange') {
+      const from = Number(url.searchParams.get('from'));
+      const to = Number(url.searchParams.get('to'));
+      const types = url.searchParams.get('type')?.split(',');
+      if (!Number.isInteger(from) || !Number.isInteger(to))
+        return send(res, 400, { errorMessage: 'Invalid value specified for from or to' });
+      const list = [...transactions.values()].filter(
+        (t) => Number(t.id) >= from && Number(t.id) <= to && (types === undefined || types.includes(t.type as string)),
+      );
+      return send(res, 200, { transactions: list, lastTransactionID: last() });
+    }
     if (route === 'GET /transactions/{id}') {
       const tx = transactions.get(decodeURIComponent(rest.slice('/transactions/'.length)));
       if (!tx) return send(res, 404, { errorMessage: 'The transaction specified does not exist' });

@@ -206,4 +206,45 @@ describe('OANDA v20 adapter: replies from the v20 spec', () => {
     assert.equal(fake.requestCount('POST /orders'), 2);
     assert.deepEqual(warnings, []);
   });
+
+  it('an IOC filled in part whose reply was lost: the look-up finds its fill though the order names none', async () => {
+    // Order Definitions: fillingTransactionID is "only provided when the Order's state is FILLED"; a CANCELLED IOC
+    // that filled in part names only its cancel. Its ORDER_FILL lies between its creation and its cancel.
+    await setUp({ strictOrderFields: true });
+    fake.setLiquidity('EUR_USD', 600);
+    const o = order('buy', 1000, market, IOC);
+    fake.injectNext({ kind: 'timeoutAfterAccept' });
+    await assert.rejects(broker.submitOrder(o), (e: { reason?: string; outcomeUnknown?: boolean }) => {
+      assert.equal(e.reason, 'TIMEOUT');
+      assert.equal(e.outcomeUnknown, true);
+      return true;
+    });
+    const found = await broker.getOrderByClientId(o.client_order_id);
+    assert.equal(found?.status.status, 'cancelled');
+    assert.equal(found?.filled_quantity, 600);
+    assert.equal(found?.filled_price, 1.1001);
+    assert.deepEqual(
+      found?.fills.map((f) => [f.quantity, f.price]),
+      [[600, 1.1001]],
+    );
+    assert.deepEqual(eventsOf(found.order_id), ['fill 600', 'cancelled']);
+    // Read again: nothing new, and the transactions are not asked for again.
+    const ranges = fake.requestCount('GET /transactions/idrange');
+    await broker.getOrderStatus(found.order_id);
+    assert.deepEqual(eventsOf(found.order_id), ['fill 600', 'cancelled']);
+    assert.equal(fake.requestCount('GET /transactions/idrange'), ranges);
+    assert.equal(fake.requestCount('POST /orders'), 1);
+  });
+
+  it('an IOC that filled nothing and was cancelled: no fill is made up', async () => {
+    await setUp({ strictOrderFields: true });
+    fake.setLiquidity('EUR_USD', 0);
+    const o = order('buy', 1000, market, IOC);
+    fake.injectNext({ kind: 'timeoutAfterAccept' });
+    await assert.rejects(broker.submitOrder(o));
+    const found = await broker.getOrderByClientId(o.client_order_id);
+    assert.equal(found?.status.status, 'cancelled');
+    assert.equal(found?.filled_quantity, null);
+    assert.deepEqual(found?.fills, []);
+  });
 });
