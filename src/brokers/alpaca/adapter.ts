@@ -319,7 +319,7 @@ export class AlpacaBroker implements BrokerApi {
     }
     try {
       return this.tracker.observe(
-        expectAnswerFor(parseOrder(raw), { clientOrderId: order.client_order_id }, 'Alpaca', true),
+        expectAnswerFor(parseOrder(raw, this.now()), { clientOrderId: order.client_order_id }, 'Alpaca', true),
       );
     } catch (e) {
       // Alpaca answered 2xx: the order probably exists, but we cannot tell what it is.
@@ -364,7 +364,9 @@ export class AlpacaBroker implements BrokerApi {
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     const client = this.ensureConnected();
     const raw = await this.request('order', () => client.trading.orders.getOrderByOrderIDRaw({ orderId }));
-    return this.guardSync('order', () => this.tracker.observe(expectAnswerFor(parseOrder(raw), { orderId }, 'Alpaca')));
+    return this.guardSync('order', () =>
+      this.tracker.observe(expectAnswerFor(parseOrder(raw, this.now()), { orderId }, 'Alpaca')),
+    );
   }
 
   /**
@@ -380,7 +382,7 @@ export class AlpacaBroker implements BrokerApi {
         this.options.retry,
       );
       return this.guardSync('order', () =>
-        this.tracker.observe(expectAnswerFor(parseOrder(raw), { clientOrderId }, 'Alpaca')),
+        this.tracker.observe(expectAnswerFor(parseOrder(raw, this.now()), { clientOrderId }, 'Alpaca')),
       );
     } catch (e) {
       if (e instanceof BrokerError && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === ALPACA_CODES.notFound)
@@ -556,7 +558,7 @@ export class AlpacaBroker implements BrokerApi {
 
   /** One view of an order, through the tracker (which emits what is new in it). */
   private observe(raw: unknown): OrderResponse {
-    return this.tracker.observe(parseOrder(raw));
+    return this.tracker.observe(parseOrder(raw, this.now()));
   }
 
   /** The order Alpaca refused, as a rejected order with Alpaca's reason (Alpaca made no order of it). */
@@ -565,9 +567,13 @@ export class AlpacaBroker implements BrokerApi {
       order,
       `rejected:${order.client_order_id}`,
       `${e.reason}: ${e.message}`,
-      (this.options.clock ?? systemClock).now(),
+      this.now(),
     );
     return this.tracker.observe(response);
+  }
+
+  private now(): number {
+    return (this.options.clock ?? systemClock).now();
   }
 
   private report(message: string, e: unknown): void {

@@ -20,7 +20,7 @@ import { isOnStep } from '../../common/decimal';
 import type { OrderResponse, OrderStatus, OrderType, PlacedOrderRequest, TimeInForce } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
 import { BrokerError } from '../errors';
-import { cryptoPairSymbol, decimal, decimalString, isoTime, optionalTime, validate } from './wire';
+import { cryptoPairSymbol, decimal, decimalString, optionalTime, validate } from './wire';
 
 // --- our order → Alpaca -------------------------------------------------------------------
 
@@ -209,7 +209,8 @@ export const AlpacaOrderSchema = z.object({
   trail_percent: decimal.nullish(),
   /** Trailing stop: the high (sell) or low (buy) water mark so far; `stop_price` is then the stop it sets. */
   hwm: decimal.nullish(),
-  created_at: isoTime,
+  /** "string (Nullable)" in the Order reference's property table: the earliest other time stands in. */
+  created_at: optionalTime,
   updated_at: optionalTime,
   submitted_at: optionalTime,
   filled_at: optionalTime,
@@ -294,7 +295,7 @@ function orderTypeOf(o: AlpacaOrder): OrderType {
   }
 }
 
-function timeInForceOf(o: AlpacaOrder): TimeInForce {
+function timeInForceOf(o: AlpacaOrder, createdAt: number): TimeInForce {
   switch (o.time_in_force) {
     case 'gtc':
       return { type: 'GTC' };
@@ -304,7 +305,7 @@ function timeInForceOf(o: AlpacaOrder): TimeInForce {
       return { type: 'FOK' };
     default:
       // day/opg/cls (orders placed outside SPtrader) end at a time Alpaca states in expires_at.
-      return { type: 'GTD', expires_at: o.expires_at ?? o.created_at + 24 * 3600_000 };
+      return { type: 'GTD', expires_at: o.expires_at ?? createdAt + 24 * 3600_000 };
   }
 }
 
@@ -313,7 +314,7 @@ function timeInForceOf(o: AlpacaOrder): TimeInForce {
  * and `filled_avg_price` and lists no fills, so `fills` is empty: the order tracker
  * (`../orderTracker.ts`) synthesises them from the change in those figures between views.
  */
-export function parseOrder(raw: unknown): OrderResponse {
+export function parseOrder(raw: unknown, now: number = Date.now()): OrderResponse {
   const o = validate(AlpacaOrderSchema, raw, 'an order');
   // "Multi-leg options orders" (order_class mleg): one order over several option legs, each with its own symbol,
   // side and ratio_qty; the order itself has no symbol or side (the SDK's Order model: `symbol?`, `side?`).
@@ -331,8 +332,12 @@ export function parseOrder(raw: unknown): OrderResponse {
     throw new UnrepresentableOrder(
       `Alpaca order ${o.id} is a notional (dollar amount) order, which SPtrader does not model`,
     );
+  const times = [o.updated_at, o.filled_at, o.canceled_at, o.expired_at, o.failed_at, o.submitted_at].filter(
+    (t): t is number => typeof t === 'number',
+  );
+  const createdAt = o.created_at ?? (times.length > 0 ? Math.min(...times) : now);
   const orderType = orderTypeOf(o);
-  const timeInForce = timeInForceOf(o);
+  const timeInForce = timeInForceOf(o, createdAt);
   const filled = o.filled_qty;
   const avg = o.filled_avg_price ?? null;
   if (filled > 0 && (avg === null || !(avg > 0)))
@@ -340,11 +345,7 @@ export function parseOrder(raw: unknown): OrderResponse {
       'BAD_RESPONSE',
       `Alpaca sent order ${o.id} with filled_qty ${filled} but no filled_avg_price`,
     );
-  const timestamp = Math.max(
-    ...[o.updated_at, o.filled_at, o.canceled_at, o.expired_at, o.failed_at, o.submitted_at, o.created_at].filter(
-      (t): t is number => typeof t === 'number',
-    ),
-  );
+  const timestamp = Math.max(createdAt, ...times);
   return {
     order_id: o.id,
     client_order_id: o.client_order_id,
@@ -358,7 +359,7 @@ export function parseOrder(raw: unknown): OrderResponse {
     filled_quantity: filled > 0 ? filled : null,
     commission: filled > 0 ? 0 : null,
     timestamp,
-    created_at: o.created_at,
+    created_at: createdAt,
     fills: [],
   };
 }

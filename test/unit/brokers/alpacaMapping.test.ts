@@ -51,6 +51,21 @@ describe('Alpaca mapping (pure)', () => {
     );
   });
 
+  it('reads the times the Order reference says may be null (created_at "string (Nullable)")', () => {
+    // docs.alpaca.markets "Orders" → Order properties: created_at, updated_at, submitted_at, filled_at, … are
+    // Nullable. A null created_at was "field created_at: expected an RFC 3339 time": the order could not be read.
+    const r = parseOrder(
+      wire({ created_at: null, updated_at: '2024-01-02T15:00:01Z', submitted_at: '2024-01-02T15:00:00.5Z' }),
+      0,
+    );
+    assert.equal(r.created_at, Date.UTC(2024, 0, 2, 15, 0, 0, 500));
+    assert.equal(r.timestamp, Date.UTC(2024, 0, 2, 15, 0, 1));
+    const bare = parseOrder(wire({ created_at: null, submitted_at: null, time_in_force: 'day' }), 1_700_000_000_000);
+    assert.equal(bare.created_at, 1_700_000_000_000);
+    assert.equal(bare.timestamp, 1_700_000_000_000);
+    assert.deepEqual(bare.time_in_force, { type: 'GTD', expires_at: 1_700_000_000_000 + 24 * 3600_000 });
+  });
+
   it('maps every status', () => {
     const cases: Array<[string, string, string?]> = [
       ['pending_new', 'pending'],
