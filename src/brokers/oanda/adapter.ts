@@ -560,14 +560,17 @@ export class OandaBroker implements BrokerApi {
       const tx = await this.transaction(o.cancellingTransactionID, 'cancel');
       if (tx.type === 'ORDER_CANCEL') details.cancel = tx;
       // An IOC cancelled for the rest may have filled in part, and name no filling transaction (Order Definitions:
-      // fillingTransactionID "only provided when the Order's state is FILLED"): its fill is found between its
-      // creation and its cancel, unless that fill is known already.
-      if (
-        details.fill === undefined &&
-        o.timeInForce === 'IOC' &&
-        !((this.tracker.last(o.id)?.filled_quantity ?? 0) > 0)
-      ) {
-        const fill = await this.fillBetween(o.id, o.cancellingTransactionID);
+      // fillingTransactionID "only provided when the Order's state is FILLED"): for an order whose submit reply was
+      // not seen (lost, or placed before a restart), its fill is looked for between its creation and its cancel.
+      if (details.fill === undefined && o.timeInForce === 'IOC' && this.tracker.last(o.id) === undefined) {
+        const fill = await this.fillBetween(o.id, o.cancellingTransactionID).catch((e: unknown) => {
+          this.reportError(
+            `OANDA: could not read the transactions of cancelled IOC order ${o.id} for a fill before its cancel ` +
+              `(${e instanceof Error ? e.message : String(e)}): a part it filled is not counted`,
+            e,
+          );
+          return undefined;
+        });
         if (fill) details.fill = fill;
       }
     }
