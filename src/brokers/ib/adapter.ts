@@ -354,6 +354,7 @@ export class IbBroker implements BrokerApi {
           shares: Number(execution.shares),
           price: Number(execution.price),
           liquidity: execution.lastLiquidity === undefined ? undefined : Number(execution.lastLiquidity),
+          ...(execution.cumQty === undefined ? {} : { cumQty: Number(execution.cumQty) }),
           ...this.currenciesOf(execution.orderId, contract),
         });
       }),

@@ -57,6 +57,8 @@ export interface Execution {
   commission: number | undefined;
   /** Execution.lastLiquidity: 1 added (maker), 2 removed, 3 routed out. */
   liquidity: number | undefined;
+  /** Execution.cumQty: the order's executed quantity with this execution (tells a correction from a new fill). */
+  cumQty?: number | undefined;
   /** The contract's currency (what its price is in) and, for a pair, its base: IB's own rate between the two. */
   currency?: string | undefined;
   base?: string | undefined;
@@ -303,6 +305,8 @@ export class OrderRegistry {
         this.unclaimed.delete(this.unclaimed.keys().next().value as number);
       return;
     }
+    const corrected = correctedBy(entry, execution);
+    if (corrected !== undefined) return this.correct(entry, corrected, execution);
     const executed = (entry.executions ?? []).reduce((sum, e) => sum + e.shares, 0);
     if (executed + execution.shares > entry.request.quantity + EPS) {
       // No venue executes more than was ordered: counting it would make a position nobody holds.
@@ -320,6 +324,24 @@ export class OrderRegistry {
     this.byExecId.set(e.execId, { entry, execution: e });
     if (early !== undefined) this.settleCommission(entry, e, early);
     else this.drain(entry, false);
+  }
+
+  /**
+   * A correction of an execution already known (`correctedBy`): the same execution, counted once. Its execId
+   * names it from now on too (its commission report follows under it); a corrected price is taken while the
+   * execution is not yet a fill (a fill given out is a fact and stays).
+   */
+  private correct(entry: Entry, prior: Execution, correction: Omit<Execution, 'commission' | 'converting'>): void {
+    this.byExecId.set(correction.execId, { entry, execution: prior });
+    let through = 0;
+    for (const e of entry.executions ?? []) {
+      through += e.shares;
+      if (e === prior) break;
+    }
+    if (through > entry.filled + EPS) prior.price = correction.price;
+    const early = this.earlyCommissions.get(correction.execId);
+    this.earlyCommissions.delete(correction.execId);
+    if (early !== undefined) this.onCommission(correction.execId, early.amount, early.currency);
   }
 
   /**
@@ -492,6 +514,32 @@ export class OrderRegistry {
       for (const e of old.executions ?? []) this.byExecId.delete(e.execId);
     }
   }
+}
+
+/**
+ * The execution of `entry` that `execution` corrects, or undefined. TWS API "Executions and Commissions": "if a
+ * correction to an execution is published it will be received as an additional IBApi.EWrapper.execDetails callback
+ * with all parameters identical except for the execID in the Execution object. The execID will differ only in the
+ * digits after the final period." Counted as a new execution, it was the same shares twice: a fill IB never made.
+ * Told apart from another fill of the order by its quantity and its cumulative quantity (cumQty), which a new
+ * fill of the same size would have moved.
+ */
+function correctedBy(entry: Entry, execution: Omit<Execution, 'commission' | 'converting'>): Execution | undefined {
+  const base = correctionBase(execution.execId);
+  if (base === undefined) return undefined;
+  return (entry.executions ?? []).find(
+    (e) =>
+      e.execId !== execution.execId &&
+      correctionBase(e.execId) === base &&
+      Math.abs(e.shares - execution.shares) <= EPS &&
+      (e.cumQty === undefined || execution.cumQty === undefined || Math.abs(e.cumQty - execution.cumQty) <= EPS),
+  );
+}
+
+/** An execId without its digits after the final period ("0000e0d5.5f6b1b1c.01.01" → "0000e0d5.5f6b1b1c.01"). */
+function correctionBase(execId: string): string | undefined {
+  const dot = execId.lastIndexOf('.');
+  return dot > 0 && /^\d+$/.test(execId.slice(dot + 1)) ? execId.slice(0, dot) : undefined;
 }
 
 /** Without IB's word (Execution.lastLiquidity): a limit order is taken to have rested. */

@@ -140,8 +140,13 @@ interface Position {
 export type FakeTwsStep =
   | { status: string; filled?: number; avgFillPrice?: number; lastFillPrice?: number }
   | { error: number; message: string }
-  /** An EXECUTION_DATA for the order (a script with one sends no executions of its own). */
-  | { execution: { execId: string; shares: number; price: number; lastLiquidity?: number } }
+  /**
+   * An EXECUTION_DATA for the order (a script with one sends no executions of its own). `cumQty` (Execution.cumQty,
+   * "Cumulative quantity") defaults to the shares of the script's executions so far, this one included; a
+   * correction ("all parameters identical except for the execID", TWS API "Executions and Commissions") repeats
+   * the cumQty of the execution it corrects.
+   */
+  | { execution: { execId: string; shares: number; price: number; lastLiquidity?: number; cumQty?: number } }
   /** A COMMISSION_REPORT (`commission` undefined: IB's "unset" value). */
   | { commissionReport: { execId: string; commission: number | undefined; currency?: string } }
   /** An OPEN_ORDER for the order whose OrderState says this status (TWS sends one on placement and on changes). */
@@ -245,7 +250,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
   let execSeq = 0;
   const executionFields = (
     o: FakeOrder,
-    e: { execId: string; shares: number; price: number; lastLiquidity?: number },
+    e: { execId: string; shares: number; price: number; lastLiquidity?: number; cumQty?: number },
   ): Array<string | number> => [
     11,
     -1,
@@ -271,7 +276,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     o.permId,
     o.clientId,
     0,
-    o.filled,
+    e.cumQty ?? o.filled,
     o.avgFillPrice,
     o.orderRef,
     '',
@@ -486,13 +491,15 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       orders.set(orderId, o);
       // A script that sends no executions of its own gets one (and its commission) after each status that fills.
       const auto = !script.some((step) => 'execution' in step || 'commissionReport' in step);
+      let executed = 0;
       for (const step of script) {
         if ('error' in step) {
           error(s, orderId, step.error, step.message);
           continue;
         }
         if ('execution' in step) {
-          s.send(executionFields(o, step.execution));
+          executed += step.execution.shares;
+          s.send(executionFields(o, { ...step.execution, cumQty: step.execution.cumQty ?? executed }));
           continue;
         }
         if ('openOrder' in step) {
