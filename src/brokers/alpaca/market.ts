@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { InstrumentRules, Quote } from '../../orders/model';
 import { BrokerError } from '../errors';
-import { decimal, isoTime, validate } from './wire';
+import { cryptoPairSymbol, decimal, isoTime, validate } from './wire';
 
 const QuoteBody = z.object({
   ap: z.number().nonnegative(),
@@ -79,7 +79,8 @@ export function parseAsset(raw: unknown): InstrumentRules {
     throw new BrokerError('BAD_RESPONSE', `Alpaca sent crypto asset ${a.symbol} without a price_increment`);
   if (lot === undefined || !(lot > 0))
     throw new BrokerError('BAD_RESPONSE', `Alpaca sent crypto asset ${a.symbol} without a min_trade_increment`);
-  const quoteCurrency = a.symbol.split('/')[1] ?? 'USD';
+  // The pair as BTC/USD, also when the asset names it the legacy way (BTCUSD, ETHBTC).
+  const quoteCurrency = cryptoPairSymbol(a.symbol, 'crypto').split('/')[1] ?? 'USD';
   return {
     symbol: a.symbol,
     kind: 'crypto',

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { AlpacaBroker } from '../../../src/brokers/alpaca/adapter';
+import { parseAsset } from '../../../src/brokers/alpaca/market';
 import { cryptoPairSymbol } from '../../../src/brokers/alpaca/wire';
 import { staticCredentials } from '../../../src/brokers/credentials';
 import { newClientOrderId } from '../../../src/common/ids';
@@ -76,5 +77,17 @@ describe('Alpaca adapter: crypto pairs named the legacy way (BTCUSD)', () => {
     assert.equal(cryptoPairSymbol('SQQQUSD', 'us_equity'), 'SQQQUSD');
     assert.equal(cryptoPairSymbol('AAPL', undefined), 'AAPL');
     assert.equal(cryptoPairSymbol('USD', 'crypto'), 'USD');
+    // An asset named the legacy way (the Broker API's sample crypto asset is "BTCUSD") keeps its quote currency.
+    const asset = (symbol: string) => ({
+      symbol,
+      class: 'crypto',
+      tradable: true,
+      min_order_size: '0.0001',
+      min_trade_increment: '0.0001',
+      price_increment: '0.000001',
+    });
+    assert.equal(parseAsset(asset('ETHBTC')).quoteCurrency, 'BTC');
+    assert.equal(parseAsset(asset('ETH/BTC')).quoteCurrency, 'BTC');
+    assert.equal(parseAsset(asset('BTCUSD')).quoteCurrency, 'USD');
   });
 });
