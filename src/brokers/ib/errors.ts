@@ -38,7 +38,7 @@ export type IbErrorMeaning =
  * | 504               | not connected                                                | NOT_CONNECTED (connection)         |
  * | 1100, 2110        | connectivity between TWS and IB lost                         | NETWORK (retryable)                |
  * | 505, 507, 508     | decoding failure, bad length, bad message                    | BAD_RESPONSE                       |
- * | 1101, 1102, 399, 2100–2999, 10167 | restored / order warning / farm notices / delayed data | info              |
+ * | 1101, 1102, 399, 2100–2999, 10167, 10090 | restored / order warning / farm notices / delayed data | info        |
  * | 404               | shares not available for short sale: "the order will be held while we attempt to locate the shares" | info |
  * | 10311             | "This order will be directly routed to …" (precaution notice; the order goes on) | info           |
  * | 10349             | "Order TIF was set to DAY based on order preset" (the order goes on, with TIF DAY) | info         |
@@ -91,6 +91,9 @@ export function errorMeaning(code: number, message = ''): IbErrorMeaning {
     case 399:
     case 404:
     case 10167:
+    // "Part of requested market data is not subscribed. Subscription-independent ticks are still active. Delayed
+    // market data is available.": the request goes on (with delayed ticks), as after 10167.
+    case 10090:
     case 10311:
     case 10349:
       return { kind: 'info' };

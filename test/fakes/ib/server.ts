@@ -90,6 +90,14 @@ export interface FakeTwsOptions {
   commission?: (shares: number) => number;
   /** The currency a COMMISSION_REPORT names for an execution of this contract (default 'USD'). */
   commissionCurrency?: (contract: { symbol: string; secType: string; currency: string }) => string;
+  /**
+   * Market data as an account without a live subscription gets it: this notice first (an ERR_MSG for the request's
+   * id: TWS API "Message Codes" 10167 "Requested market data is not subscribed. Displaying delayed market data.",
+   * 10090 "Part of requested market data is not subscribed. Subscription-independent ticks are still active.
+   * Delayed market data is available."), then the delayed ticks (TWS API "Delayed Streaming Data": tick types 66
+   * delayed bid, 67 delayed ask, 68 delayed last).
+   */
+  marketDataNotice?: { code: number; message: string };
 }
 
 /** The fake's commission for one execution: USD 0.005 a share, at least USD 1.00 (IB's fixed US-stock rate). */
@@ -707,6 +715,15 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         const c = { symbol: f[4] ?? '', secType: f[5] ?? '', currency: f[12] ?? '' };
         const q = quotes.get(contractKey({ ...c, conId: 0, exchange: '', localSymbol: '' }));
         if (!q) return error(s, reqId, 200, 'No security definition has been found for the request');
+        const notice = options.marketDataNotice;
+        if (notice) {
+          error(s, reqId, notice.code, notice.message);
+          s.send([1, 6, reqId, 66, q.bid, 100, 0]);
+          s.send([1, 6, reqId, 67, q.ask, 200, 0]);
+          s.send([1, 6, reqId, 68, (q.bid + q.ask) / 2, 1, 0]);
+          s.send([57, 1, reqId]);
+          return;
+        }
         // TICK_PRICE carries a size too, but @stoqey/ib drops the bid's (tick type 0 is falsy), so TWS's separate TICK_SIZE matters.
         s.send([1, 6, reqId, 1, q.bid, 100, 0]);
         s.send([2, 6, reqId, 0, 100]);
