@@ -84,8 +84,10 @@ import { orderDoesNotExist, readErrorBody, rejectReasonOf, unknownSymbol } from 
 import { instrumentRules, midOfPrice, parseInstruments, parsePrices, quoteFromV20, type V20Instrument } from './market';
 import {
   OANDA_CAPABILITIES,
+  cancelFromOrder,
   oandaRefusal,
   orderFromV20,
+  fillFromOrder,
   fillOfOrder,
   parseCancelReply,
   parseCancelTransaction,
@@ -155,6 +157,8 @@ export class OandaBroker implements BrokerApi {
   /** Quotes: identical reads in flight share one request, never reused after. */
   private readonly quotes = new ReadCache(0);
   private readonly transactions = new Map<string, V20FillTransaction | V20CancelTransaction>();
+  /** OANDA answered that it serves no transaction asked for (said once). */
+  private transactionsMissingSaid = false;
 
   constructor(private readonly options: OandaBrokerOptions) {
     this.environment = options.environment ?? 'practice';
@@ -553,12 +557,20 @@ export class OandaBroker implements BrokerApi {
   private async details(o: V20Order): Promise<OrderDetails> {
     const details: OrderDetails = {};
     if (o.fillingTransactionID !== undefined && o.state !== 'PENDING') {
-      const tx = await this.transaction(o.fillingTransactionID, 'fill');
-      if (tx.type === 'ORDER_FILL') details.fill = tx;
+      const tx = await this.transactionIfServed(o.fillingTransactionID, 'fill', o.id);
+      if (tx?.type === 'ORDER_FILL') details.fill = tx;
+      else if (tx === undefined) {
+        const fill = fillFromOrder(o, o.fillingTransactionID);
+        if (fill) details.fill = fill;
+      }
     }
     if (o.cancellingTransactionID !== undefined && o.state === 'CANCELLED') {
-      const tx = await this.transaction(o.cancellingTransactionID, 'cancel');
-      if (tx.type === 'ORDER_CANCEL') details.cancel = tx;
+      const tx = await this.transactionIfServed(o.cancellingTransactionID, 'cancel', o.id);
+      if (tx?.type === 'ORDER_CANCEL') details.cancel = tx;
+      else if (tx === undefined) {
+        const cancel = cancelFromOrder(o, o.cancellingTransactionID);
+        if (cancel) details.cancel = cancel;
+      }
       // An IOC cancelled for the rest may have filled in part, and name no filling transaction (Order Definitions:
       // fillingTransactionID "only provided when the Order's state is FILLED"): for an order whose submit reply was
       // not seen (lost, or placed before a restart), its fill is looked for between its creation and its cancel.
@@ -596,6 +608,33 @@ export class OandaBroker implements BrokerApi {
     const fill = fillOfOrder(body, orderId);
     if (fill) this.remember(fill);
     return fill;
+  }
+
+  /**
+   * `transaction`, or undefined (said once) when OANDA answers that it has no such transaction or route (404, 405):
+   * a venue serving only the order routes (brokers.md §5's minimal server has no /transactions). The order is then
+   * read from the order object alone, never left working for ever.
+   */
+  private async transactionIfServed(
+    id: string,
+    kind: 'fill' | 'cancel',
+    orderId: string,
+  ): Promise<V20FillTransaction | V20CancelTransaction | undefined> {
+    try {
+      return await this.transaction(id, kind);
+    } catch (e) {
+      const absent = isBrokerError(e) && (e.venueCode === 404 || e.venueCode === 405 || e.reason === 'ORDER_NOT_FOUND');
+      if (!absent) throw e;
+      if (!this.transactionsMissingSaid) {
+        this.transactionsMissingSaid = true;
+        this.reportError(
+          `OANDA did not give ${kind} transaction ${id} of order ${orderId} (${e.message}): orders are read from the ` +
+            `order alone (a fill at the order's own price, a cancel's reason from its times)`,
+          e,
+        );
+      }
+      return undefined;
+    }
   }
 
   private async transaction(id: string, kind: 'fill' | 'cancel'): Promise<V20FillTransaction | V20CancelTransaction> {

@@ -434,6 +434,38 @@ export function parseSubmitReply(raw: unknown, request: PlacedOrderRequest): Sub
   };
 }
 
+/**
+ * The fill of a FILLED order read from the order alone, when its fill transaction cannot be had: all its units at
+ * the order's own price (a LIMIT fills at its price or better; a STOP is its trigger), under the filling
+ * transaction's id (the same fill if that transaction is read later); undefined for an order without a price.
+ */
+export function fillFromOrder(o: V20Order, fillId: string): V20FillTransaction | undefined {
+  if (o.state !== 'FILLED' || o.instrument === undefined || o.units === undefined) return undefined;
+  if (o.price === undefined || !(o.price > 0)) return undefined;
+  return {
+    id: fillId,
+    type: 'ORDER_FILL',
+    orderID: o.id,
+    ...(o.clientExtensions?.id === undefined ? {} : { clientOrderID: o.clientExtensions.id }),
+    instrument: o.instrument,
+    units: o.units,
+    price: o.price,
+    time: o.filledTime ?? o.createTime,
+  };
+}
+
+/**
+ * The cancel of a CANCELLED order read from the order alone, when its cancel transaction cannot be had: a GTD order
+ * cancelled at or after its gtdTime expired (TIME_IN_FORCE_EXPIRED); undefined otherwise (a cancel without reason).
+ */
+export function cancelFromOrder(o: V20Order, cancelId: string): V20CancelTransaction | undefined {
+  const at = o.cancelledTime;
+  if (o.state !== 'CANCELLED' || at === undefined || o.timeInForce !== 'GTD' || o.gtdTime === undefined)
+    return undefined;
+  if (at < o.gtdTime) return undefined;
+  return { id: cancelId, type: 'ORDER_CANCEL', orderID: o.id, reason: 'TIME_IN_FORCE_EXPIRED', time: at };
+}
+
 /** A refused order (HTTP 400/404 with orderRejectTransaction) as a `rejected` response. */
 export function rejectedResponse(request: PlacedOrderRequest, body: V20ErrorBody, now: number): OrderResponse {
   const reason = rejectReasonOf(body) ?? 'REJECTED';

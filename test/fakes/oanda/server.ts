@@ -82,6 +82,12 @@ export interface FakeOandaOptions {
    * based on the Transaction IDs", `{transactions: [...], lastTransactionID}`).
    */
   strictOrderFields?: boolean;
+  /**
+   * Serve only the routes of brokers.md §5's minimal fake: no GET /transactions/{id} nor /transactions/idrange
+   * (answered 404, as a server answers a route it does not have). An order's fill is then known only from the
+   * order object (state FILLED, its price, fillingTransactionID).
+   */
+  noTransactionRoutes?: boolean;
 }
 
 export const DEFAULT_FAKE_INSTRUMENTS: FakeOandaInstrument[] = [
@@ -729,6 +735,8 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
         serverError: (status) => send(res, status, { errorMessage: 'Internal server error (injected)' }),
         rateLimited: (status, headers) => send(res, status, { errorMessage: 'Too many requests (injected)' }, headers),
       });
+    if (options.noTransactionRoutes && route.startsWith('GET /transactions'))
+      return send(res, 404, { errorMessage: `No route for ${route}` });
     if (route === 'GET /transactions/idrange') {
       const from = Number(url.searchParams.get('from'));
       const to = Number(url.searchParams.get('to'));

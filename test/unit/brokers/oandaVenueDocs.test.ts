@@ -247,4 +247,36 @@ describe('OANDA v20 adapter: replies from the v20 spec', () => {
     assert.equal(found?.filled_quantity, null);
     assert.deepEqual(found?.fills, []);
   });
+
+  it('a venue serving no /transactions routes: a resting limit that filled is reported filled, once, at its price', async () => {
+    // brokers.md §5's minimal OANDA server has GET /orders/{spec} but no GET /transactions/{id}: the FILLED order
+    // (with its fillingTransactionID) is all there is. Its fill used to wait for a transaction that never came,
+    // every poll, and the order stayed working.
+    await setUp({ noTransactionRoutes: true });
+    const r = await broker.submitOrder(order('buy', 10, { type: 'limit', price: 1.099 }, { type: 'GTC' }));
+    assert.equal(r.status.status, 'submitted');
+    fake.setQuote('EUR_USD', 1.0985, 1.099);
+    await broker.poll();
+    assert.deepEqual(eventsOf(r.order_id), ['submitted', 'fill 10']);
+    const seen = await broker.getOrderStatus(r.order_id);
+    assert.equal(seen.status.status, 'filled');
+    assert.equal(seen.filled_quantity, 10);
+    assert.equal(seen.filled_price, 1.099);
+    await broker.poll();
+    assert.deepEqual(eventsOf(r.order_id), ['submitted', 'fill 10'], 'nothing twice');
+    assert.equal(warnings.length, 1, warnings.join(' | '));
+    assert.match(warnings[0]!, /did not give fill transaction/);
+  });
+
+  it('a venue serving no /transactions routes: a GTD order cancelled at its gtdTime is expired', async () => {
+    let venueNow = Date.now();
+    await setUp({ noTransactionRoutes: true, now: () => venueNow });
+    const expires = venueNow + 60_000;
+    const r = await broker.submitOrder(
+      order('buy', 10, { type: 'limit', price: 1.05 }, { type: 'GTD', expires_at: expires }),
+    );
+    venueNow += 120_000;
+    await broker.poll();
+    assert.deepEqual(eventsOf(r.order_id), ['submitted', 'expired']);
+  });
 });
