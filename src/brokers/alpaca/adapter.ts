@@ -285,7 +285,7 @@ export class AlpacaBroker implements BrokerApi {
       alpacaRefusal(order) ??
       unsupportedReason(this.capabilities, order.order_type.type, order.time_in_force.type, 'Alpaca');
     if (refusal !== undefined) throw new BrokerError('UNSUPPORTED_ORDER', refusal);
-    const cryptoTick = isCryptoSymbol(order.symbol) ? (await this.getInstrument(order.symbol)).tickSize : undefined;
+    const cryptoTick = isCryptoSymbol(order.symbol) ? await this.cryptoTick(order.symbol) : undefined;
     const body = toAlpacaOrder(order, cryptoTick);
     this.reads.invalidate();
     let raw: unknown;
@@ -333,6 +333,20 @@ export class AlpacaBroker implements BrokerApi {
           venueCode: err.venueCode,
         },
       );
+    }
+  }
+
+  /**
+   * A crypto pair's price increment (GET /v2/assets/{symbol}), to refuse an off-increment price before sending; or
+   * undefined when Alpaca answers 404 for the asset (a venue that serves no asset route, or a pair it lists no asset
+   * for): the order then goes as is and Alpaca judges its price itself (422 42210000), as it does any symbol.
+   */
+  private async cryptoTick(symbol: string): Promise<number | undefined> {
+    try {
+      return (await this.getInstrument(symbol)).tickSize;
+    } catch (e) {
+      if (isBrokerError(e) && (e.venueCode === 404 || e.venueCode === ALPACA_CODES.notFound)) return undefined;
+      throw e;
     }
   }
 

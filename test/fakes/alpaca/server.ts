@@ -85,6 +85,8 @@ export interface FakeAlpacaOptions {
    * made proper changes to support the legacy convention as well for backwards compatibility."
    */
   legacyCryptoSymbols?: boolean;
+  /** Serve no GET /v2/assets/{symbol} (404), as brokers.md §5's minimal Alpaca server, whose routes omit it. */
+  noAssetRoute?: boolean;
 }
 
 export interface FakeAlpaca extends FakeVenue {
@@ -558,6 +560,8 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       );
     }
     const assetMatch = /^\/v2\/assets\/(.+)$/.exec(path);
+    if (method === 'GET' && assetMatch && options.noAssetRoute === true)
+      return send(res, 404, { code: 40410000, message: 'Not Found' });
     if (method === 'GET' && assetMatch) {
       const symbol = decodeURIComponent(assetMatch[1] ?? '');
       const crypto = cryptoAssets[symbol];

@@ -91,3 +91,33 @@ describe('Alpaca adapter: crypto pairs named the legacy way (BTCUSD)', () => {
     assert.equal(parseAsset(asset('BTCUSD')).quoteCurrency, 'USD');
   });
 });
+
+describe('Alpaca adapter: a venue that serves no asset route (brokers.md §5’s minimal server)', () => {
+  let fake: FakeAlpaca;
+  let broker: AlpacaBroker;
+
+  beforeEach(async () => {
+    fake = await startFakeAlpaca({ noAssetRoute: true });
+    fake.setQuote('BTC/USD', 60_000, 60_010);
+    broker = new AlpacaBroker({
+      baseUrl: fake.url,
+      dataBaseUrl: fake.url,
+      credentials: staticCredentials({ 'alpaca.keyId': FAKE_ALPACA_KEY_ID, 'alpaca.secretKey': FAKE_ALPACA_SECRET }),
+      timeoutMs: 5000,
+      pollIntervalMs: 0,
+    });
+    await broker.connect();
+  });
+
+  afterEach(async () => {
+    await broker.disconnect();
+    await fake.close();
+  });
+
+  it('a crypto order is sent without the local increment check (it was refused as UNKNOWN_SYMBOL, never sent)', async () => {
+    const r = await broker.submitOrder(buy('BTC/USD', 0.015, 60_020));
+    assert.equal(r.status.status, 'filled');
+    assert.equal(r.filled_quantity, 0.015);
+    assert.equal(fake.requestCount('POST /v2/orders'), 1);
+  });
+});
