@@ -59,7 +59,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import { OrderTracker } from '../orderTracker';
+import { OrderTracker, synthesisedFillId } from '../orderTracker';
 import { lookUpVanishedOrders } from '../vanishedOrders';
 import { ReadCache } from '../readCache';
 import {
@@ -563,6 +563,12 @@ export class OandaBroker implements BrokerApi {
         const fill = fillFromOrder(o, o.fillingTransactionID);
         if (fill) details.fill = fill;
       }
+    } else if (o.state === 'FILLED' && o.units !== undefined) {
+      // FILLED without the transaction that filled it (the spec provides fillingTransactionID on FILLED orders; a
+      // venue that leaves it out): all its units at its own price, under the id of a fill known from cumulative
+      // figures (so a fill OANDA lists later is not counted again).
+      const fill = fillFromOrder(o, synthesisedFillId(o.id, Math.abs(o.units)));
+      if (fill) details.fill = fill;
     }
     if (o.cancellingTransactionID !== undefined && o.state === 'CANCELLED') {
       const tx = await this.transactionIfServed(o.cancellingTransactionID, 'cancel', o.id);

@@ -88,6 +88,8 @@ export interface FakeOandaOptions {
    * order object (state FILLED, its price, fillingTransactionID).
    */
   noTransactionRoutes?: boolean;
+  /** Order objects never name the transaction that filled them (a FILLED order without fillingTransactionID). */
+  omitFillingTransactionId?: boolean;
 }
 
 export const DEFAULT_FAKE_INSTRUMENTS: FakeOandaInstrument[] = [
@@ -513,6 +515,10 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
   }
 
   const orderView = (o: FakeOandaOrder): Json => {
+    if (options.omitFillingTransactionId) {
+      const { fillingTransactionID: _f, ...rest } = o;
+      return rest;
+    }
     if (!options.strictOrderFields || o.state === 'FILLED') return { ...o };
     const { fillingTransactionID: _f, filledTime: _t, ...rest } = o;
     return rest;

@@ -279,4 +279,17 @@ describe('OANDA v20 adapter: replies from the v20 spec', () => {
     await broker.poll();
     assert.deepEqual(eventsOf(r.order_id), ['submitted', 'expired']);
   });
+
+  it('a FILLED order that names no filling transaction is reported filled, once, at its price', async () => {
+    // Without fillingTransactionID the fill could not be priced: nothing was said, and the order stayed working.
+    await setUp({ noTransactionRoutes: true, omitFillingTransactionId: true });
+    const r = await broker.submitOrder(order('sell', 10, { type: 'limit', price: 1.1003 }, { type: 'GTC' }));
+    fake.setQuote('EUR_USD', 1.1003, 1.1005);
+    await broker.poll();
+    assert.deepEqual(eventsOf(r.order_id), ['submitted', 'fill 10']);
+    const seen = await broker.getOrderStatus(r.order_id);
+    assert.deepEqual([seen.status.status, seen.filled_quantity, seen.filled_price], ['filled', 10, 1.1003]);
+    await broker.poll();
+    assert.deepEqual(eventsOf(r.order_id), ['submitted', 'fill 10'], 'nothing twice');
+  });
 });
