@@ -2,7 +2,7 @@
  * One engine over one state directory, as the CLI and the editor open it (the folder's layout:
  * common/statePaths.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../common/clock';
@@ -43,6 +43,12 @@ export function loadRiskSettings(file: string, required = false): RiskSettings {
       why: 'risk settings are a few lines of JSON: this is not one, or it was damaged',
     });
   } catch (e) {
+    const dangling = (e as NodeJS.ErrnoException).code === 'ENOENT' ? danglingLinkTarget(file) : undefined;
+    if (dangling !== undefined)
+      // A link to a settings file that was moved or deleted: read as "no file", the looser defaults traded.
+      throw new SettingsError(
+        `cannot read risk settings ${file}: it is a symbolic link to ${dangling}, which does not exist; put the risk settings back there, point the link at them, or remove the link to trade with the defaults`,
+      );
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required)
       return { limits: { ...DEFAULT_RISK_LIMITS }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
     const tooLarge = (e as NodeJS.ErrnoException).code === 'EFBIG';
@@ -62,6 +68,15 @@ export function loadRiskSettings(file: string, required = false): RiskSettings {
     );
   }
   return parseRiskSettings(json, file);
+}
+
+/** Where a symbolic link at `file` points, when it is one (its target missing); undefined when no link is there. */
+function danglingLinkTarget(file: string): string | undefined {
+  try {
+    return lstatSync(file).isSymbolicLink() ? readlinkSync(file) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Validates risk settings (from a file or the editor's settings); unset keys take the defaults. */
