@@ -11,7 +11,7 @@ import { acquireStateDirLock } from '../common/stateLock';
 import { MAX_SETTINGS_FILE_BYTES, parseUserJson, readRegularFileSync, type UserJsonError } from '../common/userFile';
 import type { AuditRecord } from '../execution/audit/auditRecord';
 import { readPaperAccount, type PaperState } from '../brokers/paper/state';
-import { AuditLog, type RecoveryReport } from '../execution/audit/auditLog';
+import { AuditLog, type AuditFileSystem, type RecoveryReport } from '../execution/audit/auditLog';
 import { ExecutionEngine, type LocalVenue } from '../execution/engine';
 import { AuditDigest } from '../execution/auditDigest';
 import { loadWorkingOrders, witnessesAuditLog } from '../execution/orderStore';
@@ -174,6 +174,10 @@ export interface TradingSession {
   recovery: RecoveryReport;
   /** State files found damaged, missing or older than the audit log on open (more may be found on connect). */
   readonly damage: readonly StateDamagedError[];
+  /**
+   * Closes the engine and the log and gives the folder back; rejects with the log's AuditLogFailedError when some
+   * of this session's records could not be made durable (everything is closed and released all the same).
+   */
   close(): Promise<void>;
 }
 
@@ -185,6 +189,8 @@ export async function openTradingSession(options: {
   queueCapacity?: number;
   /** Who holds the state directory, shown to a second process that finds it busy. */
   purpose?: string;
+  /** Where the audit log's files are written (tests inject a full disk here). Default: node:fs. */
+  auditFileSystem?: AuditFileSystem;
 }): Promise<TradingSession> {
   // A replay's folder holds simulated fills: never trading state (the mirror of replay's own guard).
   const paths = statePaths(options.stateDir);
@@ -215,7 +221,12 @@ export async function openTradingSession(options: {
       digest.visit(record);
       resets.visit(record);
     };
-    ({ log, recovery } = await AuditLog.open(auditDir, { clock: options.clock, visit, anchors }));
+    ({ log, recovery } = await AuditLog.open(auditDir, {
+      clock: options.clock,
+      visit,
+      anchors,
+      ...(options.auditFileSystem ? { fileSystem: options.auditFileSystem } : {}),
+    }));
     if (recovery.verified) {
       for (const [id, broker] of Object.entries(options.brokers))
         if (resets.pending(id) && keepsAccountFile(broker) && broker.accountFile)
@@ -287,6 +298,9 @@ export async function openTradingSession(options: {
       } finally {
         lock.release();
       }
+      // Records the log could not make durable (a full disk, an I/O error): a command that ended well here had
+      // an order's fill or end missing from the record, and said nothing. The next open settles them with the venue.
+      if (log.error) throw log.error;
     },
   };
 }
