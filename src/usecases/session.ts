@@ -292,8 +292,10 @@ export async function openTradingSession(options: {
       return engine.damage;
     },
     async close() {
+      let unsaved: Error[] = [];
       try {
         await engine.close();
+        unsaved = engine.unsavedStateFiles();
         await log.close();
       } finally {
         lock.release();
@@ -301,6 +303,16 @@ export async function openTradingSession(options: {
       // Records the log could not make durable (a full disk, an I/O error): a command that ended well here had
       // an order's fill or end missing from the record, and said nothing. The next open settles them with the venue.
       if (log.error) throw log.error;
+      // A state file whose last save failed (its StateSaveFailed is in the log): said, not left for the next open.
+      const first = unsaved[0];
+      if (first !== undefined) {
+        const file = (first as { file?: unknown }).file;
+        throw new StateFileError(
+          typeof file === 'string' ? file : options.stateDir,
+          unsaved.map((e, i) => (i === 0 && e instanceof StateFileError ? e.problem : e.message)).join('; '),
+          'The audit log holds what it was to say (StateSaveFailed): free the disk or fix the file, then run `sptrader recover` if the next command reports it damaged',
+        );
+      }
     },
   };
 }
