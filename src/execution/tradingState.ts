@@ -13,7 +13,7 @@ import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { crashPoint } from '../common/crashPoint';
 import { checkSeal, sealJson } from '../common/checksum';
 import { dirname } from 'node:path';
-import { stateFileErrorOf } from '../common/stateErrors';
+import { newerFormat, stateFileErrorOf } from '../common/stateErrors';
 import { z } from 'zod';
 import { ElapsedTime, type Clock } from '../common/clock';
 import type { TradingStateName } from './risk';
@@ -187,7 +187,9 @@ export class TradingStateStore {
         // A file without a checksum was written before there were checksums: it may hold no other key (a
         // damaged checksum key would otherwise pass for an unknown one, and be dropped).
         const checked = (seal.sealed ? TradingStateSchema : TradingStateSchema.strict()).safeParse(parsed);
-        if (checked.success) this.record = checked.data;
+        const newer = newerFormat(parsed, 1);
+        if (newer !== undefined) this.loadProblem = `the trading state file ${file}: ${newer}`;
+        else if (checked.success) this.record = checked.data;
         else
           this.loadProblem = `the trading state file ${file} is invalid: ${checked.error.issues.map((i) => `${i.path.join('.') || 'the whole file'}: ${i.message}`).join('; ')}`;
       }
