@@ -19,6 +19,7 @@ import { buildMarketData, invalidRunSymbol } from '../usecases/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession } from '../python/runner';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { closeAll } from './failures';
 
 export const ALGO_USAGE = `  algo <component.py> | algo --resume
                               Run a component that returns a parent order (twap, iceberg, bracket, trailing_stop) and
@@ -201,7 +202,12 @@ async function run(args: string[]): Promise<number> {
   } finally {
     parents?.dispose();
     await session?.close();
-    await trading.close();
-    await paper.disconnect();
+    // The venue is let go even when closing the session fails (a save or the audit log failed: the command's result).
+    const closeError = await closeAll(
+      () => trading.close(),
+      () => paper.disconnect(),
+    );
+    // closeAll hands back what a step threw: trading.close() and disconnect() throw only Errors.
+    if (closeError !== undefined) throw closeError as Error;
   }
 }
