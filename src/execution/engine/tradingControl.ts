@@ -66,7 +66,7 @@ export class TradingControl {
     if (unlogged !== undefined)
       this.stateChanged(
         unlogged,
-        'saved to the trading state file, then the process ended before the audit log had it',
+        'the trading state file held this change and the audit log did not (the process ended between the two, or recover rewrote the file); recorded when the folder was next opened',
       );
     if (this.trading.loadProblem !== undefined) {
       this.log.record('TradingStateChanged', {
