@@ -45,7 +45,7 @@ import { loadRiskSettings, openTradingSession } from '../usecases/session';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession } from '../python/runner';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
-import { closeAll, reportFailure } from './failures';
+import { CloseFailure, closeAll } from './closing';
 
 export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
                               Run a component once and send its order to every venue at the same moment (paper,
@@ -200,8 +200,9 @@ async function run(args: string[]): Promise<number> {
     );
   }
   process.stdout.write(values.json ? `${JSON.stringify(outcome)}\n` : `${formatComparison(outcome)}\n`);
-  // The orders above were sent: what they did is shown first, then that it could not all be recorded (exit 6).
-  if (closeError !== undefined) return reportFailure(closeError, false);
+  // The orders above were sent: what they did is shown first, then that it could not all be recorded (the CLI's
+  // failure report: exit 6 naming the file).
+  if (closeError !== undefined) throw new CloseFailure(closeError);
   return compareExitCode(outcome);
 }
 
