@@ -19,6 +19,7 @@ import { buildMarketData, invalidRunSymbol } from '../usecases/testOrder';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession } from '../python/runner';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { CloseFailure, closeAll } from './closing';
 
 export const ALGO_USAGE = `  algo <component.py> | algo --resume
                               Run a component that returns a parent order (twap, iceberg, bracket, trailing_stop) and
@@ -92,6 +93,7 @@ async function run(args: string[]): Promise<number> {
   };
   let parents: ParentOrders | undefined;
   let session: PythonSession | undefined;
+  let thrown = false;
   try {
     await trading.engine.connect('paper');
     parents = new ParentOrders({
@@ -198,10 +200,18 @@ async function run(args: string[]): Promise<number> {
     else for (const p of ended) print(`${p.state}: ${describeParent(p)}${p.reason ? ` (${p.reason})` : ''}`);
     if (ended.every((p) => p.state === 'DONE')) return 0;
     return ended.some((p) => /denied/.test(p.reason ?? '')) ? 3 : 4;
+  } catch (e) {
+    thrown = true;
+    throw e;
   } finally {
     parents?.dispose();
     await session?.close();
-    await trading.close();
-    await paper.disconnect();
+    // The venue is let go even when closing the session fails (a save or the audit log failed: the command's result).
+    const closeError = await closeAll(
+      () => trading.close(),
+      () => paper.disconnect(),
+    );
+    // What the command threw goes first; otherwise its result was shown, and then the failure to close.
+    if (closeError !== undefined && !thrown) throw new CloseFailure(closeError);
   }
 }

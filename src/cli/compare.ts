@@ -45,6 +45,7 @@ import { loadRiskSettings, openTradingSession } from '../usecases/session';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession } from '../python/runner';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { CloseFailure, closeAll } from './closing';
 
 export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
                               Run a component once and send its order to every venue at the same moment (paper,
@@ -160,6 +161,7 @@ async function run(args: string[]): Promise<number> {
   });
   let session: PythonSession | undefined;
   let outcome: CompareOutcome;
+  let closeError: unknown;
   try {
     session = await PythonSession.start(
       {
@@ -192,10 +194,15 @@ async function run(args: string[]): Promise<number> {
     );
   } finally {
     await session?.close();
-    await trading.close();
-    await Promise.all(venues.map((v) => v.disconnect().catch(() => undefined)));
+    closeError = await closeAll(
+      () => trading.close(),
+      () => Promise.all(venues.map((v) => v.disconnect().catch(() => undefined))),
+    );
   }
   process.stdout.write(values.json ? `${JSON.stringify(outcome)}\n` : `${formatComparison(outcome)}\n`);
+  // The orders above were sent: what they did is shown first, then that it could not all be recorded (the CLI's
+  // failure report: exit 6 naming the file).
+  if (closeError !== undefined) throw new CloseFailure(closeError);
   return compareExitCode(outcome);
 }
 

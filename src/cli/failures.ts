@@ -162,16 +162,4 @@ export function stateDirOf(value: string | undefined): string {
   return dir;
 }
 
-/** Closes what a command opened, all of it, and returns the first failure instead of throwing (the command's result is shown first). */
-export async function closeAll(...steps: Array<(() => Promise<unknown>) | undefined>): Promise<unknown> {
-  let first: unknown;
-  for (const step of steps) {
-    if (!step) continue;
-    try {
-      await step();
-    } catch (e) {
-      first ??= e;
-    }
-  }
-  return first;
-}
+export { closeAll } from './closing';

@@ -15,6 +15,7 @@
 import { replayCommand } from './replay';
 import { algoCommand } from './algo';
 import { compareCommand } from './compare';
+import { CloseFailure } from './closing';
 import { EXIT, reportFailure, UsageError } from './failures';
 import { USAGE } from './usage';
 import { testOrderCommand } from './testOrder';
@@ -59,6 +60,8 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (e) {
+    // Closing failed after the command printed its result: said on stderr, stdout keeps the one result.
+    if (e instanceof CloseFailure) return reportFailure(e.failure, false);
     return reportFailure(e, rest.includes('--json'));
   }
 }

@@ -70,3 +70,14 @@ export function permissionDenied(file: string, what: string): StateFileError {
     `Nothing was sent. Its access, not its content, is at fault: give your user read and write access to it (chmod u+rw ${file}, or change its owner back), then run the command again`,
   );
 }
+
+/**
+ * When a state file's JSON says it has a format newer than the `highest` this version reads (the folder was last
+ * used by a newer SPtrader), the sentence that says so; undefined otherwise. Without it the file was called
+ * "invalid" or "not a paper account", as if damaged, and the remedy offered was to rebuild it.
+ */
+export function newerFormat(json: unknown, highest: number): string | undefined {
+  const version = (json as { version?: unknown } | null | undefined)?.version;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version <= highest) return undefined;
+  return `it was written by a newer version of SPtrader (format ${version}; this version reads formats up to ${highest}): open this folder with that version again, or rebuild the file for this one from the audit log`;
+}

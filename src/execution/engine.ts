@@ -359,6 +359,17 @@ export class ExecutionEngine {
     await this.orderWriter?.flush().catch(() => undefined);
   }
 
+  /**
+   * The state files whose last save failed (the working orders, the trading state of a halt), each error naming its
+   * file: the audit log holds what they were to say, but the person running the session must be told.
+   */
+  unsavedStateFiles(): Error[] {
+    const out: Error[] = [];
+    if (this.orderWriter?.error) out.push(this.orderWriter.error);
+    if (this.trading.lastSaveError) out.push(this.trading.lastSaveError);
+    return out;
+  }
+
   /** Problems saving state that a caller should tell the user about (the last failures, if any). */
   saveProblems(): string[] {
     const out: string[] = [];

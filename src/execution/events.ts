@@ -273,6 +273,8 @@ export type EngineEvent =
         readonly since: number;
         readonly resumeAt: number | null;
       };
+      /** Why the record is late: a change the trading state file held alone, recorded on the next open. */
+      readonly note?: string;
     }
   | {
       readonly type: 'VenueError';

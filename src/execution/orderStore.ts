@@ -7,7 +7,7 @@
 import { mkdirSync, renameSync } from 'node:fs';
 import { readStateFileSync } from '../common/userFile';
 import { open, rename, rm } from 'node:fs/promises';
-import { stateFileErrorOf } from '../common/stateErrors';
+import { newerFormat, stateFileErrorOf } from '../common/stateErrors';
 import { crashPoint } from '../common/crashPoint';
 import { replaceFileSync, syncDirectorySync, tempFileDone, tempFileFor } from '../common/durableFile';
 import { dirname } from 'node:path';
@@ -64,6 +64,9 @@ export function loadWorkingOrders(file: string): LoadedWorkingOrders {
   } catch (e) {
     return { orders: [], exists: true, problem: setAside(file, `${file} is not JSON (${(e as Error).message})`) };
   }
+  const newer = newerFormat(json, 1);
+  // Derived from the audit log: set aside (kept for that version) and rebuilt, as a damaged one is.
+  if (newer !== undefined) return { orders: [], exists: true, problem: setAside(file, `${file}: ${newer}`) };
   const parsed = FileSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'the whole file'}: ${i.message}`);

@@ -10,9 +10,10 @@
  */
 import { readStateFileSync } from '../common/userFile';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
+import { crashPoint } from '../common/crashPoint';
 import { checkSeal, sealJson } from '../common/checksum';
 import { dirname } from 'node:path';
-import { stateFileErrorOf } from '../common/stateErrors';
+import { newerFormat, stateFileErrorOf } from '../common/stateErrors';
 import { z } from 'zod';
 import { ElapsedTime, type Clock } from '../common/clock';
 import type { TradingStateName } from './risk';
@@ -134,6 +135,11 @@ export class TradingStateStore {
    * taken (a halt is never lost) and the file must be rebuilt (`recover`).
    */
   readonly damage: string | undefined;
+  /**
+   * A change the file holds that the audit log does not: the file is saved before the change's record, and a
+   * process killed in between left it there alone. Taken (the file is newer), and recorded on open by the engine.
+   */
+  readonly unlogged: StateChange | undefined;
   /** The last save that failed (a halt still took effect in memory and is in the audit log). */
   lastSaveError: Error | undefined;
 
@@ -181,7 +187,9 @@ export class TradingStateStore {
         // A file without a checksum was written before there were checksums: it may hold no other key (a
         // damaged checksum key would otherwise pass for an unknown one, and be dropped).
         const checked = (seal.sealed ? TradingStateSchema : TradingStateSchema.strict()).safeParse(parsed);
-        if (checked.success) this.record = checked.data;
+        const newer = newerFormat(parsed, 1);
+        if (newer !== undefined) this.loadProblem = `the trading state file ${file}: ${newer}`;
+        else if (checked.success) this.record = checked.data;
         else
           this.loadProblem = `the trading state file ${file} is invalid: ${checked.error.issues.map((i) => `${i.path.join('.') || 'the whole file'}: ${i.message}`).join('; ')}`;
       }
@@ -197,15 +205,30 @@ export class TradingStateStore {
       this.damage = this.loadProblem;
       return;
     }
-    if (!fromLog) return;
+    if (!fromLog) {
+      // A log with no change at all: a file that is not the state every folder starts in has one the log lacks.
+      if (!missing && this.record.state !== 'ACTIVE') this.unlogged = this.changeFrom('ACTIVE');
+      return;
+    }
     // The file is saved before the audit record of a change, so it may be newer than the log, never older.
     const older = missing || this.record.since < fromLog.at;
-    if (!older) return;
+    if (!older) {
+      const r = this.record;
+      if (r.since > fromLog.at && (r.state !== fromLog.state || r.reason !== fromLog.reason))
+        this.unlogged = this.changeFrom(fromLog.state);
+      return;
+    }
     this.damage = missing
       ? `the trading state file is missing, but the audit log says the trading state was ${fromLog.state} (seq ${fromLog.seq}: ${fromLog.reason})`
       : `the trading state file says ${this.record.state} since ${new Date(this.record.since).toISOString()}, older than the audit log's ${fromLog.state} (seq ${fromLog.seq}, ${new Date(fromLog.at).toISOString()}): that change could not be saved to it (a full disk, say: see StateSaveFailed in the audit log), or an older copy was put back`;
     const { covers: _stale, ...kept } = this.record;
     this.record = { ...kept, ...tradingStateOfLog(fromLog) };
+  }
+
+  /** The file's state as a change from `from`, made when the file says (its `since`). */
+  private changeFrom(from: TradingStateName): StateChange {
+    const r = this.record;
+    return { from, to: r.state, reason: r.reason, source: r.source, at: r.since };
   }
 
   /**
@@ -401,6 +424,8 @@ export class TradingStateStore {
     if (!this.file) return;
     replaceFileSync(this.file, tradingStateText(record), { fileMode: 0o600, dirMode: 0o700 });
     syncDirectorySync(dirname(this.file));
+    // Saved, not yet in the audit log (its record follows): the next open must record what the file holds.
+    crashPoint('trading-state-saved');
   }
 }
 

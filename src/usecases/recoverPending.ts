@@ -11,7 +11,7 @@
  * (never deleted: recover sends nothing, so it holds no order), the old log is put back, and the recovery is
  * done again from the start. Every other step of a recover is a rewrite from the log, so doing it again is safe.
  */
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
@@ -62,12 +62,22 @@ export function readPendingRecovery(stateDir: string): PendingRecovery | undefin
 /** The damage a trading session reports while a recover is unfinished. */
 export function pendingRecoveryDamage(stateDir: string): StateDamagedError | undefined {
   const file = statePaths(stateDir).recovering;
-  if (!existsSync(file)) return undefined;
+  // lstat, not existsSync: a link in its place that leads nowhere is still something there, never "no recover".
+  if (!entryExists(file)) return undefined;
   return new StateDamagedError(
     file,
     'a recover of this folder was interrupted before it finished (its audit log may be set aside, its state files half rebuilt)',
     RECOVER_AGAIN,
   );
+}
+
+function entryExists(file: string): boolean {
+  try {
+    lstatSync(file);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 /** Written (durably) before a recover's first change. */

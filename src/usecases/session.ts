@@ -2,7 +2,7 @@
  * One engine over one state directory, as the CLI and the editor open it (the folder's layout:
  * common/statePaths.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../common/clock';
@@ -11,7 +11,7 @@ import { acquireStateDirLock } from '../common/stateLock';
 import { MAX_SETTINGS_FILE_BYTES, parseUserJson, readRegularFileSync, type UserJsonError } from '../common/userFile';
 import type { AuditRecord } from '../execution/audit/auditRecord';
 import { readPaperAccount, type PaperState } from '../brokers/paper/state';
-import { AuditLog, type RecoveryReport } from '../execution/audit/auditLog';
+import { AuditLog, type AuditFileSystem, type RecoveryReport } from '../execution/audit/auditLog';
 import { ExecutionEngine, type LocalVenue } from '../execution/engine';
 import { AuditDigest } from '../execution/auditDigest';
 import { loadWorkingOrders, witnessesAuditLog } from '../execution/orderStore';
@@ -43,6 +43,12 @@ export function loadRiskSettings(file: string, required = false): RiskSettings {
       why: 'risk settings are a few lines of JSON: this is not one, or it was damaged',
     });
   } catch (e) {
+    const dangling = (e as NodeJS.ErrnoException).code === 'ENOENT' ? danglingLinkTarget(file) : undefined;
+    if (dangling !== undefined)
+      // A link to a settings file that was moved or deleted: read as "no file", the looser defaults traded.
+      throw new SettingsError(
+        `cannot read risk settings ${file}: it is a symbolic link to ${dangling}, which does not exist; put the risk settings back there, point the link at them, or remove the link to trade with the defaults`,
+      );
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !required)
       return { limits: { ...DEFAULT_RISK_LIMITS }, circuitBreaker: { ...DEFAULT_CIRCUIT_BREAKER } };
     const tooLarge = (e as NodeJS.ErrnoException).code === 'EFBIG';
@@ -62,6 +68,15 @@ export function loadRiskSettings(file: string, required = false): RiskSettings {
     );
   }
   return parseRiskSettings(json, file);
+}
+
+/** Where a symbolic link at `file` points, when it is one (its target missing); undefined when no link is there. */
+function danglingLinkTarget(file: string): string | undefined {
+  try {
+    return lstatSync(file).isSymbolicLink() ? readlinkSync(file) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Validates risk settings (from a file or the editor's settings); unset keys take the defaults. */
@@ -159,6 +174,10 @@ export interface TradingSession {
   recovery: RecoveryReport;
   /** State files found damaged, missing or older than the audit log on open (more may be found on connect). */
   readonly damage: readonly StateDamagedError[];
+  /**
+   * Closes the engine and the log and gives the folder back; rejects with the log's AuditLogFailedError when some
+   * of this session's records could not be made durable (everything is closed and released all the same).
+   */
   close(): Promise<void>;
 }
 
@@ -170,6 +189,8 @@ export async function openTradingSession(options: {
   queueCapacity?: number;
   /** Who holds the state directory, shown to a second process that finds it busy. */
   purpose?: string;
+  /** Where the audit log's files are written (tests inject a full disk here). Default: node:fs. */
+  auditFileSystem?: AuditFileSystem;
 }): Promise<TradingSession> {
   // A replay's folder holds simulated fills: never trading state (the mirror of replay's own guard).
   const paths = statePaths(options.stateDir);
@@ -200,7 +221,12 @@ export async function openTradingSession(options: {
       digest.visit(record);
       resets.visit(record);
     };
-    ({ log, recovery } = await AuditLog.open(auditDir, { clock: options.clock, visit, anchors }));
+    ({ log, recovery } = await AuditLog.open(auditDir, {
+      clock: options.clock,
+      visit,
+      anchors,
+      ...(options.auditFileSystem ? { fileSystem: options.auditFileSystem } : {}),
+    }));
     if (recovery.verified) {
       for (const [id, broker] of Object.entries(options.brokers))
         if (resets.pending(id) && keepsAccountFile(broker) && broker.accountFile)
@@ -266,11 +292,26 @@ export async function openTradingSession(options: {
       return engine.damage;
     },
     async close() {
+      let unsaved: Error[] = [];
       try {
         await engine.close();
+        unsaved = engine.unsavedStateFiles();
         await log.close();
       } finally {
         lock.release();
+      }
+      // Records the log could not make durable (a full disk, an I/O error): a command that ended well here had
+      // an order's fill or end missing from the record, and said nothing. The next open settles them with the venue.
+      if (log.error) throw log.error;
+      // A state file whose last save failed (its StateSaveFailed is in the log): said, not left for the next open.
+      const first = unsaved[0];
+      if (first !== undefined) {
+        const file = (first as { file?: unknown }).file;
+        throw new StateFileError(
+          typeof file === 'string' ? file : options.stateDir,
+          unsaved.map((e, i) => (i === 0 && e instanceof StateFileError ? e.problem : e.message)).join('; '),
+          'The audit log holds what it was to say (StateSaveFailed): free the disk or fix the file, then run `sptrader recover` if the next command reports it damaged',
+        );
       }
     },
   };

@@ -127,7 +127,8 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
       const session = await this.session?.catch(() => undefined);
       this.session = undefined;
       this.opened = undefined;
-      if (session) await session.close();
+      // A log that failed (a full disk) is what a recover is for: its close's report must not stop it.
+      if (session) await session.close().catch(() => undefined);
     }
     const lock = dryRun ? undefined : acquireStateDirLock(this.stateDir, 'SPtrader: Recover State');
     try {
@@ -205,7 +206,8 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
   /** Closes the engine (if it opened) and gives the state folder back. */
   async close(): Promise<void> {
     const session = await this.session?.catch(() => undefined);
-    if (session) await session.close();
+    // The log's failure was shown when it happened (HALTED, the audit log failed): closing still completes.
+    if (session) await session.close().catch((e: unknown) => this.log.error(`Closing the engine: ${String(e)}`));
   }
 
   dispose(): void {

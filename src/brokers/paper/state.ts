@@ -30,6 +30,7 @@ import { BrokerError } from '../errors';
 import {
   isPermissionError,
   permissionDenied,
+  newerFormat,
   StateDamagedError,
   StateFileError,
   stateFileErrorOf,
@@ -326,6 +327,8 @@ function readSnapshot(file: string): { state: PaperState; sealed: boolean } | un
   // union of the two would only say "Invalid input").
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw unreadable(file, `it is not a paper account (expected a JSON object, got ${jsonKind(json)})`, undefined);
+  const newer = newerFormat(json, 2);
+  if (newer !== undefined) throw unreadable(file, newer, undefined);
   const version = (json as { version?: unknown }).version;
   if (version !== 1 && version !== 2)
     throw unreadable(

@@ -61,6 +61,13 @@ export class TradingControl {
 
   /** Records what was found at startup: a trading state that could not be read, and every damaged file. */
   announce(): void {
+    const unlogged = this.trading.unlogged;
+    // At the time it was made, so that the next open finds the file and the log agreeing (not the file older).
+    if (unlogged !== undefined)
+      this.stateChanged(
+        unlogged,
+        'the trading state file held this change and the audit log did not (the process ended between the two, or recover rewrote the file); recorded when the folder was next opened',
+      );
     if (this.trading.loadProblem !== undefined) {
       this.log.record('TradingStateChanged', {
         at: this.clock.now(),
@@ -177,7 +184,7 @@ export class TradingControl {
     );
   }
 
-  private stateChanged(change: StateChange): void {
+  private stateChanged(change: StateChange, note?: string): void {
     // The log is the record: a breaker's cool-down and what a covering halt keeps are in it too, so that a trading
     // state file lost or rolled back (taken from the log on open, rebuilt from it by recover) does not lose them.
     const now = this.trading.current;
@@ -190,6 +197,7 @@ export class TradingControl {
     };
     if (now.resumeAt !== null) data.resumeAt = now.resumeAt;
     if (now.covers !== undefined) data.covers = now.covers;
+    if (note !== undefined) data.note = note;
     this.log.record('TradingStateChanged', data);
     const failed = this.trading.lastSaveError;
     if (failed) {

@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPaperAccount } from '../../../src/brokers/paper/state';
@@ -18,6 +27,7 @@ import { verifyAuditDir } from '../../../src/execution/audit/auditVerify';
 import { loadWorkingOrders } from '../../../src/execution/orderStore';
 import { loadRiskSettings, SettingsError } from '../../../src/usecases/session';
 import { riskSettings } from '../../../src/cli/session';
+import { pendingRecoveryDamage } from '../../../src/usecases/recoverPending';
 
 /** A pid no process has: one that ran and was reaped. */
 function deadPid(): number {
@@ -209,5 +219,20 @@ describe('a state file too large to read as text (past 512 MiB)', function () {
         /is 2,147,483,658 bytes .* more than the 2,048 MiB SPtrader reads from an audit file/.test(e.problem) &&
         /sptrader recover/.test(e.remedy ?? ''),
     );
+  });
+});
+
+describe('the marker of an interrupted recover (recovering.json) that is not a file', function () {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-recovering-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a link in its place, even to nothing, is a recover still unfinished: trading refuses, naming the marker', () => {
+    const marker = statePaths(dir).recovering;
+    assert.equal(pendingRecoveryDamage(dir), undefined, 'no marker: nothing pending');
+    symlinkSync(join(dir, 'gone.json'), marker);
+    const damage = pendingRecoveryDamage(dir);
+    assert.ok(damage instanceof StateDamagedError, 'a dangling link is not "no marker"');
+    assert.equal(damage.file, marker);
   });
 });

@@ -14,6 +14,7 @@ import {
   syntaxErrorOffset,
   UserFileError,
 } from '../../../src/common/userFile';
+import { DEFAULT_RISK_LIMITS } from '../../../src/execution/risk';
 import { loadRiskSettings, SettingsError } from '../../../src/usecases/session';
 import { withPipes } from './pipes';
 
@@ -91,6 +92,29 @@ describe('readJsonObjectFile', () => {
         e.message ===
           `invalid risk settings in ${file}: line 3: the key "maxOrderNotional" appears twice in one object; keep one`,
     );
+  });
+
+  it('risk-limits.json: a link to a file that is gone is refused naming both, never read as "no file" (the defaults)', () => {
+    const file = join(dir, 'risk-limits.json');
+    const shared = join(dir, 'shared', 'limits.json');
+    mkdirSync(join(dir, 'shared'));
+    writeFileSync(shared, '{"limits": {"maxOrderNotional": 1000}}');
+    symlinkSync(shared, file);
+    // A settings file a person keeps elsewhere may be linked: it is read through the link.
+    assert.equal(loadRiskSettings(file).limits.maxOrderNotional, 1000);
+    rmSync(join(dir, 'shared'), { recursive: true });
+    // Moved or deleted: the looser defaults would trade in its place.
+    assert.throws(
+      () => loadRiskSettings(file),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.message.includes(file) &&
+        e.message.includes(shared) &&
+        /does not exist/.test(e.message),
+    );
+    // Without a link there, a missing file still means the defaults.
+    rmSync(file);
+    assert.equal(loadRiskSettings(file).limits.maxOrderNotional, DEFAULT_RISK_LIMITS.maxOrderNotional);
   });
 });
 
