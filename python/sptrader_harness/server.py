@@ -221,8 +221,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
     if isinstance(exc, ComponentFailure):
         return exc
     if isinstance(exc, SystemExit):
-        return ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) %s %s; return None to place no order instead'
-                                % (exc.code, where, entry), file)
+        line, text = component_frame(sys.exc_info()[2], file)
+        return ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) %s %s%s; return None to place no order instead'
+                                % (exc.code, where, entry, ' at line %s' % line if line is not None else ''), file, line, text)
     if isinstance(exc, processes.ComponentExit):
         line, text = component_frame(sys.exc_info()[2], file)
         return ComponentFailure('COMPONENT_EXIT', 'the component called os._exit(%r) %s %s at line %s; the harness stopped it there. Return None to '
@@ -240,8 +241,30 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         if where is not None:
             return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
                 entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
-    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s' % (entry, describe(exc), missing_key(exc, market_data, instance),
-                                                               beside_component(exc, file)), file, line, text)
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s' % (entry, describe(exc), missing_key(exc, market_data, instance),
+                                                                 config_never_set(exc, instance, file), beside_component(exc, file)),
+                            file, line, text)
+
+
+def config_never_set(exc, instance, file):
+    """For `self.config` read on an OrderBase component whose own __init__ never called OrderBase's: says so, at that
+    __init__'s line (OrderBase.__init__(config) is what sets self.config, with the parameters in it)."""
+    try:
+        if type(exc) is not AttributeError or instance is None or getattr(exc, 'name', 'config') != 'config' \
+                or "'config'" not in str(exc) or 'config' in getattr(instance, '__dict__', {}):
+            return ''
+        cls = type(instance)
+        if not any(b.__name__ == 'OrderBase' for b in cls.__mro__[1:]):
+            return ''
+        owner = next((k for k in cls.__mro__ if '__init__' in vars(k)), None)
+        if owner is None or owner.__name__ == 'OrderBase':
+            return ''
+        line = entry_definition(instance, '__init__', file)
+        return ('; self.config is set by OrderBase.__init__(config), which %s.__init__%s never calls: define it as '
+                '__init__(self, config) and call super().__init__(config) in it (config holds the parameters)'
+                % (owner.__name__, ' (line %s)' % line if line is not None else ''))
+    except Exception:
+        return ''
 
 
 CONTRACT_SIGNATURES = {'generate_order': 'generate_order(self, market_data, signal=None)', 'execute': 'execute(self, market_state)'}
@@ -604,7 +627,10 @@ class Server(object):
             raise ComponentFailure('IMPORT_ERROR', '%s (line %s imports %s); install it into the interpreter that runs components, or fix the import'
                                    % (describe(e), line, missing), file, line, text)
         except SystemExit as e:
-            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) while loading; components must return, not exit' % (e.code,), file)
+            line, text = component_frame(sys.exc_info()[2], file)
+            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) while loading%s; components must return, not exit '
+                                   '(code under `if __name__ == \'__main__\':` does not run here)'
+                                   % (e.code, ' at line %s' % line if line is not None else ''), file, line, text)
         except processes.ComponentExit as e:
             raise component_failure(e, 'loading', file, 'while')
         except watchdog.RecordTimeout:
@@ -660,8 +686,14 @@ class Server(object):
             derived = [c for c in candidates if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]
             if len(derived) == 1:
                 return derived[0]
-            names = ', '.join(sorted(c.__name__ for c in (derived or candidates)))
-            raise ComponentFailure('AMBIGUOUS_COMPONENT_CLASS', '%s defines several order components (%s); choose one with --class NAME' % (file, names), file)
+            several = derived or candidates
+            lines = class_lines(file, [c.__name__ for c in several])
+            several = sorted(several, key=lambda c: (lines.get(c.__name__) or 0, c.__name__))
+            names = ', '.join('%s (line %s)' % (c.__name__, lines[c.__name__]) if lines.get(c.__name__) else c.__name__ for c in several)
+            first = lines.get(several[0].__name__)
+            raise ComponentFailure('AMBIGUOUS_COMPONENT_CLASS', '%s defines several order components (%s) and none is chosen: run one '
+                                   'with --class NAME (in the editor, the CodeLens above its class)%s'
+                                   % (file, names, inheritance_note(several)), file, first)
         return candidates[0]
 
     def run(self, rid, request):
@@ -1052,7 +1084,9 @@ class Server(object):
                 params = dict((k, v) for k, v in params.items() if k in accepted)
             return cls(**params)
         except SystemExit as e:
-            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) in its constructor' % (e.code,), file)
+            line, text = component_frame(sys.exc_info()[2], file)
+            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) in its constructor%s'
+                                   % (e.code, ' at line %s' % line if line is not None else ''), file, line, text)
         except processes.ComponentExit as e:
             raise component_failure(e, 'its constructor', file, 'in')
         except watchdog.RecordTimeout:
@@ -1066,6 +1100,29 @@ class Server(object):
                 cls.__name__, describe(e), missing_parameter(e, params, cls), beside_component(e, file)), file, line, text)
         finally:
             processes.leave_if_forked()
+
+
+def class_lines(file, names):
+    """The line of each module-level `class` statement of the component named in `names` (for a message)."""
+    ast = stdlib.load('ast')
+    try:
+        with open(file, 'rb') as f:
+            tree = ast.parse(f.read(), file)
+    except BaseException:
+        return {}
+    wanted = set(names)
+    return dict((n.name, n.lineno) for n in tree.body if isinstance(n, ast.ClassDef) and n.name in wanted)
+
+
+def inheritance_note(classes):
+    """When one candidate derives another, says so: both run on their own, SPtrader does not take the subclass for
+    the component by itself (a base meant only to be derived can say so with an @abstractmethod)."""
+    for c in classes:
+        for b in classes:
+            if b is not c and issubclass(c, b):
+                return ('; %s derives %s, and both can run: to run only %s, make %s abstract (an @abstractmethod it leaves '
+                        'to its subclasses)' % (c.__name__, b.__name__, c.__name__, b.__name__))
+    return ''
 
 
 def base_name(expr):

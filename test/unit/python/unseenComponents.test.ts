@@ -1,0 +1,108 @@
+/**
+ * Components a trader writes that earlier suites never ran (red team, round 12): each failure names the component's
+ * file and line and what to change. sys.exit() where the component loads, is created or runs (its line was missing);
+ * two runnable classes in one file (said with their lines, and when one derives the other, how to run only the
+ * subclass); `self.config` on an OrderBase component whose own __init__ never called OrderBase's.
+ */
+import assert from 'node:assert/strict';
+import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
+import { componentFolder } from '../../kit/componentFolder';
+
+const ORDER = "{'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}";
+
+describe('Python components: unseen shapes', function () {
+  this.timeout(30_000);
+  let options!: RunnerOptions;
+  const write = componentFolder('unseen', 10_000, { options: (o) => void (options = o), dir: () => undefined });
+
+  it('sys.exit() is said at its line, while loading, in the constructor and in generate_order', async () => {
+    const atLoad = write('at_load.py', `import sys\n\nif True:\n    sys.exit(3)\n`);
+    const inInit = write(
+      'in_init.py',
+      'import sys\nfrom core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n' +
+        "    def __init__(self, config):\n        super().__init__(config)\n        if not config.get('ok'):\n" +
+        "            sys.exit('missing ok')\n\n    def generate_order(self, market_data, signal=None):\n        return None\n",
+    );
+    const inCall = write(
+      'in_call.py',
+      'import sys\nfrom core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n' +
+        '    def generate_order(self, market_data, signal=None):\n        if market_data.get("bid"):\n' +
+        '            sys.exit(0)\n',
+    );
+    for (const [file, line, what] of [
+      [atLoad, 4, /sys\.exit\(3\) while loading at line 4; .*__name__ == '__main__'/],
+      [inInit, 8, /sys\.exit\('missing ok'\) in its constructor at line 8$/],
+      [inCall, 7, /sys\.exit\(0\) inside generate_order at line 7; return None to place no order instead$/],
+    ] as const) {
+      const r = await runComponentCold(options, { file, marketData: { bid: 1.1 } });
+      assert.equal(r.error?.code, 'COMPONENT_EXIT', r.error?.message);
+      assert.equal(r.error.file, file);
+      assert.equal(r.error.line, line, r.error.message);
+      assert.match(r.error.message, what);
+    }
+    // In a replay batch too: each record's error has the line.
+    const worker = new PythonWorker(options);
+    try {
+      const batch = await worker.runBatch({ file: inCall, common: {}, keys: ['bid'], rows: [[1.1], [1.2]] });
+      assert.equal(batch.ok, true);
+      for (const item of batch.items) {
+        assert.equal(item.ok, false);
+        if (!item.ok) assert.equal(item.error.line, 7);
+      }
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('two runnable classes: each named with its line, the error at the first; a subclass of the other says how', async () => {
+    const two = write(
+      'two.py',
+      'from core.orders.order_base import OrderBase\n\nclass SellIt(OrderBase):\n' +
+        `    def generate_order(self, market_data, signal=None):\n        return ${ORDER}\n\n` +
+        `class BuyIt(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return ${ORDER}\n`,
+    );
+    const r = await runComponentCold(options, { file: two, marketData: {} });
+    assert.equal(r.error?.code, 'AMBIGUOUS_COMPONENT_CLASS');
+    assert.equal(r.error.line, 3);
+    assert.match(r.error.message, /several order components \(SellIt \(line 3\), BuyIt \(line 7\)\).*--class NAME/);
+    assert.doesNotMatch(r.error.message, /derives/);
+    const chained = write(
+      'chained.py',
+      'from core.orders.order_base import OrderBase\n\nclass BaseMarket(OrderBase):\n    qty = 1000\n' +
+        "    def generate_order(self, market_data, signal=None):\n        return {'quantity': self.qty}\n\n" +
+        'class BigMarket(BaseMarket):\n    qty = 5000\n',
+    );
+    const c = await runComponentCold(options, { file: chained, marketData: {} });
+    assert.equal(c.error?.code, 'AMBIGUOUS_COMPONENT_CLASS');
+    assert.match(c.error.message, /BaseMarket \(line 3\), BigMarket \(line 8\)/);
+    assert.match(c.error.message, /BigMarket derives BaseMarket.*make BaseMarket abstract/);
+    // Chosen by name, each runs as itself.
+    const big = await runComponentCold(options, { file: chained, marketData: {}, className: 'BigMarket' });
+    assert.deepEqual(big.output, { quantity: 5000 });
+  });
+
+  it('self.config read where the own __init__ never called OrderBase.__init__ says so at that __init__', async () => {
+    const file = write(
+      'no_super.py',
+      "from core.orders.order_base import OrderBase\n\n__metadata__ = {'parameters': {'qty': {'type': 'int', 'default': 1000}}}\n\n" +
+        'class NoSuper(OrderBase):\n    def __init__(self):\n        self.n = 0\n\n' +
+        "    def generate_order(self, market_data, signal=None):\n        return {'quantity': self.config['qty']}\n",
+    );
+    const r = await runComponentCold(options, { file, marketData: {} });
+    assert.equal(r.error?.code, 'COMPONENT_ERROR');
+    assert.equal(r.error.line, 10);
+    assert.match(
+      r.error.message,
+      /has no attribute 'config'; self\.config is set by OrderBase\.__init__\(config\), which NoSuper\.__init__ \(line 6\) never calls: .*super\(\)\.__init__\(config\)/,
+    );
+    // Another missing attribute, or a component that set config itself, is left as Python said it.
+    const own = write(
+      'own_config.py',
+      'from core.orders.order_base import OrderBase\n\nclass Own(OrderBase):\n    def __init__(self):\n' +
+        '        self.config = {}\n\n    def generate_order(self, market_data, signal=None):\n        return self.sizing\n',
+    );
+    const o = await runComponentCold(options, { file: own, marketData: {} });
+    assert.equal(o.error?.code, 'COMPONENT_ERROR');
+    assert.doesNotMatch(o.error.message, /OrderBase\.__init__/);
+  });
+});
