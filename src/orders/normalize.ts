@@ -129,6 +129,35 @@ const ORDER_TYPE_ALIASES: Record<string, PlainOrderTypeName> = {
   stop_market: 'stop',
   stoplimit: 'stop_limit',
   stop_limit: 'stop_limit',
+  // Interactive Brokers' names (STP, STP LMT) and Binance's (STOP_LOSS, STOP_LOSS_LIMIT): the same orders.
+  stp: 'stop',
+  stp_lmt: 'stop_limit',
+  stop_loss: 'stop',
+  stop_loss_limit: 'stop_limit',
+};
+/**
+ * Order types that are parent orders here (the engine carries them out as children): a component writing one as an
+ * order_type is told the parent order's form instead of "unknown order type".
+ */
+const PARENT_ORDER_TYPES: Readonly<Record<string, string>> = {
+  trailing_stop: 'trailing_stop',
+  trailing: 'trailing_stop',
+  trail: 'trailing_stop',
+  trailing_stop_loss: 'trailing_stop',
+  trailing_stop_market: 'trailing_stop',
+  trail_stop: 'trailing_stop',
+  trailingstop: 'trailing_stop',
+  twap: 'twap',
+  iceberg: 'iceberg',
+  bracket: 'bracket',
+};
+const PARENT_FORMS: Readonly<Record<string, string>> = {
+  trailing_stop:
+    "{'algo': 'trailing_stop', 'symbol': ..., 'side': ..., 'quantity': ..., 'trail_offset': <a price distance> or 'trail_bps': <basis points>}",
+  twap: "{'algo': 'twap', 'symbol': ..., 'side': ..., 'quantity': ..., 'duration_s': ..., 'slices': ...}",
+  iceberg:
+    "{'algo': 'iceberg', 'symbol': ..., 'side': ..., 'quantity': ..., 'limit_price': ..., 'display_quantity': ...}",
+  bracket: "{'algo': 'bracket', 'symbol': ..., 'side': ..., 'quantity': ..., 'stop_loss': ..., 'take_profit': ...}",
 };
 /**
  * Other spellings of an order's fields, folded (lower case, letters and digits only), that components bring from
@@ -155,14 +184,32 @@ const FIELD_SPELLINGS: Readonly<Record<string, string>> = {
   stopprice: 'stop_price',
   stop: 'stop_price',
   triggerprice: 'stop_price',
+  // A GTD order's expiry as venues and habit spell it (expiresAt, OANDA's gtdTime, IB's goodTillDate, …).
+  expiresat: 'expires_at',
+  expiretime: 'expires_at',
+  expireat: 'expires_at',
+  expires: 'expires_at',
+  expiry: 'expires_at',
+  expiration: 'expires_at',
+  expirationtime: 'expires_at',
+  gtdtime: 'expires_at',
+  goodtilldate: 'expires_at',
+  goodtilltime: 'expires_at',
+  goodtildate: 'expires_at',
+  validuntil: 'expires_at',
 };
 const TIF_NAMES = ['GTC', 'IOC', 'FOK', 'GTD'] as const;
+/** Where a GTD order's expiry may be given, beside time_in_force (the first given is read). */
+const EXPIRY_FIELDS = ['expires_at', 'expire_time', 'good_till'] as const;
 type TifName = (typeof TIF_NAMES)[number];
 
 /** Turns whatever the component returned into a validated `OrderRequest`, or every reason it can't be one. */
 export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions): NormalizeResult {
   return plainComponentOrder(raw) ?? normalizeCarefully(raw, options);
 }
+
+/** Keys only an order itself has (either dialect), never its envelope. */
+const ORDER_KEYS = ['symbol', 'side', 'quantity', 'size', 'order_type'] as const;
 
 /** The keys of the common order, as components write it: a market order, or a limit order with its price. */
 const PLAIN_KEYS = new Set(['symbol', 'side', 'order_type', 'quantity', 'time_in_force', 'price']);
@@ -274,6 +321,20 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   let dialect: Dialect;
   const notes: string[] = [];
   const metadata: Record<string, MetadataValue> = {};
+  if (raw['type'] !== 'order_request' && isObject(raw['order']) && !ORDER_KEYS.some((k) => k in raw)) {
+    // An envelope wrapped by hand without its 'type' ({'order': {...}, 'metadata': {...}}): four "is required"
+    // lines would not say what is wrong.
+    return {
+      ok: false,
+      dialect: undefined,
+      issues: [
+        {
+          path: 'order',
+          message: `the component returned its order inside 'order'${raw['type'] === undefined ? '' : ` with type ${showValue(raw['type'])}`}, which is the to_json envelope only with 'type': 'order_request'; return self.to_json(order), or the order dict itself`,
+        },
+      ],
+    };
+  }
   if (raw['type'] === 'order_request' && 'order' in raw) {
     if (!isObject(raw['order'])) {
       return {
@@ -425,7 +486,11 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       if (field === 'quantity') field = quantityField;
       else if (field === 'order_type') field = typeField;
       if (field === undefined || field === k || body[field] !== undefined) continue;
-      if (PRICE_FIELDS.includes(field as (typeof PRICE_FIELDS)[number])) {
+      if (field === 'expires_at') {
+        // A GTD order's missing expiry is this issue, said with the key given.
+        const needed = issues.findIndex((i) => i.path === at('expires_at') && /order needs/.test(i.message));
+        if (needed >= 0) issues.splice(needed, 1);
+      } else if (PRICE_FIELDS.includes(field as (typeof PRICE_FIELDS)[number])) {
         const needed = issues.findIndex((i) => i.path === at(field) && /order needs/.test(i.message));
         if (needed < 0) continue;
         issues.splice(needed, 1);
@@ -491,6 +556,17 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     }
     const spelt = name.trim().toLowerCase().replace(/[-\s]/g, '_');
     const kind = ORDER_TYPE_ALIASES[spelt];
+    const parentAlgo = PARENT_ORDER_TYPES[spelt.replace(/_order$/, '')];
+    if (kind === undefined && parentAlgo !== undefined) {
+      const hint = `a ${parentAlgo.replace('_', ' ')} is a parent order the engine carries out: return ${PARENT_FORMS[parentAlgo] ?? `{'algo': '${parentAlgo}', ...}`} (README: Parent orders)`;
+      issues.push({
+        path: at(field),
+        message: `unknown order type '${name}'; use one of market, limit, stop, stop_limit (${hint})`,
+        value: showValue(name),
+        hint,
+      });
+      return NONFINITE;
+    }
     if (kind === undefined) {
       const meant = closest(spelt, Object.keys(ORDER_TYPE_ALIASES));
       const hint = meant ? `did you mean '${ORDER_TYPE_ALIASES[meant]}'?` : undefined;
@@ -618,8 +694,15 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     let expiresRaw: unknown;
     let expiresPath = at('expires_at');
     if (value === undefined || value === null) {
-      name = 'GTC';
-      notes.push(GTC_NOTE);
+      // An expiry with no time in force means the order is to expire then: GTD (as GTC it would rest for ever).
+      const expiry = EXPIRY_FIELDS.find((f) => body[f] !== undefined && body[f] !== null);
+      if (expiry !== undefined) {
+        name = 'GTD';
+        notes.push(`time_in_force was not given and ${expiry} was: GTD (good till that time) was used`);
+      } else {
+        name = 'GTC';
+        notes.push(GTC_NOTE);
+      }
     } else if (typeof value === 'string') {
       name = value;
     } else if (isObject(value)) {
@@ -663,11 +746,27 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       return NONFINITE;
     }
     if (upper !== 'GTD') {
-      for (const f of ['expires_at', 'expire_time', 'good_till']) consumed.add(f);
+      const given: Array<[string, string, unknown]> = EXPIRY_FIELDS.map((f) => [f, at(f), body[f]]);
+      if (expiresRaw !== undefined) given.unshift(['expires_at', expiresPath, expiresRaw]);
+      for (const f of EXPIRY_FIELDS) consumed.add(f);
+      for (const [f, path, v] of given) {
+        if (v === undefined || v === null) continue;
+        if (upper === 'GTC') {
+          // A GTC order never expires: the expiry would be dropped and the order rest past it.
+          issues.push({
+            path,
+            message: `${f} is read only with time_in_force 'GTD'; this order is GTC, which never expires, so it would rest past ${f}: use 'GTD' for an order that expires, or leave ${f} out`,
+            value: showValue(v, f),
+            hint: "time_in_force 'GTD'",
+          });
+        } else {
+          notes.push(`${f} was not used: an ${upper} order never rests, so it has nothing to expire`);
+        }
+      }
       return { type: upper };
     }
     if (expiresRaw === undefined) {
-      for (const f of ['expires_at', 'expire_time', 'good_till']) {
+      for (const f of EXPIRY_FIELDS) {
         if (body[f] !== undefined) {
           expiresRaw = take(f);
           expiresPath = at(f);

@@ -1,0 +1,127 @@
+/**
+ * Orders as traders' components write them that earlier suites never tried (red team, round 12): an expiry given
+ * without time_in_force or beside GTC (it travelled nowhere: the order rested as GTC, for ever), an expiry spelt as a
+ * venue spells it, IB's and Binance's names for stop orders, a trailing stop or TWAP written as an order_type, and
+ * an envelope wrapped by hand without its type.
+ */
+import assert from 'node:assert/strict';
+import { normalizeComponentOrder, type FieldIssue, type NormalizeResult } from '../../../src/orders/normalize';
+
+const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
+const LATER = NOW + 3_600_000;
+const normalize = (raw: unknown): NormalizeResult => normalizeComponentOrder(raw, { now: NOW });
+function issuesOf(raw: unknown): FieldIssue[] {
+  const r = normalize(raw);
+  assert.equal(r.ok, false, `expected a failure, got ${JSON.stringify(r)}`);
+  return r.ok ? [] : r.issues;
+}
+const LIMIT = { symbol: 'EUR_USD', side: 'buy', order_type: 'limit', price: 1.08, quantity: 1000 };
+
+describe('normalizeComponentOrder: orders traders write', () => {
+  it('an expiry without time_in_force is a GTD order, said in a note', () => {
+    for (const [key, value] of [
+      ['expires_at', new Date(LATER).toISOString()],
+      ['expires_at', LATER],
+      ['expire_time', LATER / 1000],
+      ['good_till', new Date(LATER).toISOString()],
+    ] as const) {
+      const r = normalize({ ...LIMIT, [key]: value });
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(r.order.time_in_force, { type: 'GTD', expires_at: LATER });
+      assert.deepEqual(r.order.metadata, {});
+      assert.ok(
+        r.notes.includes(`time_in_force was not given and ${key} was: GTD (good till that time) was used`),
+        r.notes.join('; '),
+      );
+    }
+    // None for the expiry is no expiry: GTC, as before.
+    const none = normalize({ ...LIMIT, expires_at: null });
+    assert.ok(none.ok);
+    assert.deepEqual(none.order.time_in_force, { type: 'GTC' });
+    // An expiry in the past is still refused as a GTD's.
+    assert.match(issuesOf({ ...LIMIT, expires_at: NOW - 1000 })[0]!.message, /is in the past/);
+  });
+
+  it('an expiry beside GTC is refused (the order would rest past it); beside IOC/FOK it is noted unused', () => {
+    const [gtc, ...more] = issuesOf({ ...LIMIT, time_in_force: 'GTC', expires_at: new Date(LATER).toISOString() });
+    assert.equal(more.length, 0);
+    assert.equal(gtc!.path, 'expires_at');
+    assert.match(
+      gtc!.message,
+      /^expires_at is read only with time_in_force 'GTD'; this order is GTC, which never expires/,
+    );
+    const [dict] = issuesOf({ ...LIMIT, time_in_force: { type: 'GTC', expires_at: LATER } });
+    assert.equal(dict!.path, 'time_in_force.expires_at');
+    const ioc = normalize({ ...LIMIT, time_in_force: 'IOC', expires_at: LATER });
+    assert.ok(ioc.ok);
+    assert.deepEqual(ioc.order.time_in_force, { type: 'IOC' });
+    assert.ok(ioc.notes.some((n) => /expires_at was not used: an IOC order never rests/.test(n)));
+    assert.deepEqual(ioc.order.metadata, {});
+  });
+
+  it('an expiry spelt as a venue spells it is refused with the field to use, not sent as metadata', () => {
+    for (const key of ['expiresAt', 'gtdTime', 'goodTillDate', 'good_till_date', 'expiry', 'valid_until']) {
+      for (const tif of [undefined, 'GTD', 'GTC']) {
+        const issues = issuesOf({ ...LIMIT, ...(tif ? { time_in_force: tif } : {}), [key]: '2026-11-25T00:00:00Z' });
+        assert.equal(issues.length, 1, `${key} with ${tif}: ${JSON.stringify(issues)}`);
+        assert.equal(issues[0]!.path, key);
+        assert.match(issues[0]!.message, new RegExp(`^'${key}' is not an order field: did you mean 'expires_at'\\?`));
+      }
+    }
+  });
+
+  it("IB's STP / STP LMT and Binance's STOP_LOSS / STOP_LOSS_LIMIT are stop and stop-limit orders", () => {
+    const stop = { symbol: 'EUR_USD', side: 'sell', quantity: 1000, stop_price: 1.07 };
+    const asStop = normalize({ ...stop, order_type: 'stop' });
+    const asStopLimit = normalize({ ...stop, order_type: 'stop_limit', limit_price: 1.069 });
+    assert.ok(asStop.ok && asStopLimit.ok);
+    for (const t of ['STP', 'STOP_LOSS', 'stop-loss']) {
+      const r = normalize({ ...stop, order_type: t });
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(r.order.order_type, asStop.order.order_type);
+    }
+    for (const t of ['STP LMT', 'STOP_LOSS_LIMIT']) {
+      const r = normalize({ ...stop, order_type: t, limit_price: 1.069 });
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(r.order.order_type, asStopLimit.order.order_type);
+      assert.ok(r.notes.some((n) => n.includes(`order_type '${t}' was read as 'stop_limit'`)));
+    }
+  });
+
+  it('a trailing stop, TWAP, iceberg or bracket as an order_type is told the parent order it is', () => {
+    const base = { symbol: 'EUR_USD', side: 'sell', quantity: 1000 };
+    for (const [t, algo] of [
+      ['trailing_stop', 'trailing_stop'],
+      ['TRAILING_STOP_MARKET', 'trailing_stop'],
+      ['trailing stop', 'trailing_stop'],
+      ['trail', 'trailing_stop'],
+      ['twap', 'twap'],
+      ['Iceberg', 'iceberg'],
+      ['bracket_order', 'bracket'],
+    ] as const) {
+      const [issue] = issuesOf({ ...base, order_type: t, trail_offset: 0.001 });
+      assert.equal(issue!.path, 'order_type');
+      assert.match(
+        issue!.message,
+        new RegExp(`^unknown order type '${t}'; use one of market, limit, stop, stop_limit \\(`),
+      );
+      assert.ok(issue!.message.includes(`return {'algo': '${algo}'`), issue!.message);
+    }
+  });
+
+  it("an order wrapped in 'order' without the envelope's type says so, instead of four missing fields", () => {
+    const order = { symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1000 };
+    const issues = issuesOf({ order, metadata: { component: 'Mine' } });
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]!.path, 'order');
+    assert.match(
+      issues[0]!.message,
+      /to_json envelope only with 'type': 'order_request'; return self\.to_json\(order\)/,
+    );
+    // The envelope itself, and an order that merely carries an 'order' key of its own, are read as before.
+    const envelope = normalize({ type: 'order_request', order, metadata: { component: 'Mine', version: '1.0' } });
+    assert.ok(envelope.ok);
+    const own = normalize({ ...order, order: { note: 'mine' } });
+    assert.ok(own.ok, JSON.stringify(own));
+  });
+});
