@@ -188,6 +188,8 @@ export interface ReplayReport {
   orders: {
     /** Orders the component returned. */
     produced: number;
+    /** Records for which the component returned None: no order, by its own choice (not an error). */
+    noOrder: number;
     /** Returned but not valid (or not fitting the instrument, or for another symbol): not sent. */
     invalid: number;
     /** Denied by the engine before reaching the venue, by code. */
@@ -317,6 +319,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     processed: 0,
     orders: {
       produced: 0,
+      noOrder: 0,
       invalid: 0,
       denied: 0,
       deniedByCode: {},
@@ -384,6 +387,8 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   let slippageBpsSum = 0;
   let slippageCost = 0;
   let commission = 0;
+  /** Records whose call returned something or raised: a batch lists no item for a record that returned None. */
+  let answered = 0;
   const curve = new PnlCurve(feed.bid, feed.ask, startingCash);
   const isoFill = isoFormatter();
   const fillsWriter =
@@ -672,10 +677,12 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       for (const item of items) {
         const k = start + item.index;
         if (!item.ok) {
+          answered++;
           addError(k, item.error.code, item.error.message, item.error.line);
           continue;
         }
         if (item.output === null || item.output === undefined) continue;
+        answered++;
         await advanceTo(k);
         await submitOne(k, item.output);
         working = engine.workingOrders().length > 0;
@@ -913,6 +920,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       report.slippage.meanBps = round(slippageBpsSum / report.slippage.orders, 4);
     }
     report.slippage.cost = round(slippageCost, 8);
+    report.orders.noOrder = Math.max(0, report.processed - answered);
     curve.advance(Math.max(report.processed - 1, -1));
     report.curve = {
       currency: instrument?.quoteCurrency ?? '',
