@@ -868,6 +868,10 @@ class Server(object):
             # looked up once (the signal style is cached per class anyway), and the fork check reads a page
             # instead of a system call (processes.arm_fork_check).
             style = signal_style(cls) if entry == 'generate_order' else execute_style(cls)
+            # The `return` each order came from (its line in the component's file, when it can be told without
+            # recording the call): a replay says an order it cannot send at that line, as Test Order does.
+            plan = returns.plan_for_class(cls, entry, monitor=False)
+            locate = returns.locate_static
             budget = limits.answer(entry, file)
             settle = self.awaiting.settle
             leave_if_forked = processes.leave_if_forked
@@ -958,6 +962,9 @@ class Server(object):
                     # An order is a flat dict of scalars: copied and measured at once, else walked (safejson.py).
                     flat = flat_dict(result, budget) if type(result) is dict else None
                     item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget) if flat is None else flat}
+                    where = locate(plan, result)
+                    if where is not None and where[2] and where[0] == file:
+                        item['line'] = where[1]
                     flat = None
                     result = None
                     # The budget counted the result's JSON bytes; the item's own keys add under 40.
@@ -979,7 +986,7 @@ class Server(object):
                     failure = component_failure(e, entry, file, market_data=market_data, instance=instance)
                     if isinstance(e, ComponentFailure) and result is not None:
                         # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
-                        failure = at_return(failure, returns.locate_static(returns.plan_for_class(cls, entry), result))
+                        failure = at_return(failure, returns.locate_static(plan, result))
                     item = {'index': index, 'ok': False, 'error': failure_json(failure)}
                     size = len(_encode_item(item))
                 if state is not None:

@@ -684,7 +684,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         if (item.output === null || item.output === undefined) continue;
         answered++;
         await advanceTo(k);
-        await submitOne(k, item.output);
+        await submitOne(k, item.output, item.line);
         working = engine.workingOrders().length > 0;
         // A batch's orders are all promise callbacks: without a turn of the event loop now and then, the
         // audit log's writes (and anything else waiting on I/O) would wait for the batch's end, and its
@@ -951,12 +951,13 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   }
   return report;
 
-  async function submitOne(k: number, output: unknown): Promise<void> {
+  /** `line`: the component's `return` that gave `output`, where the harness could tell it (said with each problem). */
+  async function submitOne(k: number, output: unknown, line?: number): Promise<void> {
     report.orders.produced++;
     const parent = splitParent(output);
     if ('error' in parent) {
       report.orders.invalid++;
-      addError(k, 'INVALID_ORDER', `${parent.error.path}: ${parent.error.message}`);
+      addError(k, 'INVALID_ORDER', `${parent.error.path}: ${parent.error.message}`, line);
       return;
     }
     if (parent.parent) {
@@ -966,6 +967,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
           k,
           'SYMBOL_NOT_IN_DATA',
           `the parent order is for ${parent.parent.symbol}, but the replay data records ${symbol} only`,
+          line,
         );
         return;
       }
@@ -985,6 +987,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         k,
         'INVALID_ORDER',
         normalized.issues.map((x) => (x.path === '' ? x.message : `${x.path}: ${x.message}`)).join('; '),
+        line,
       );
       return;
     }
@@ -994,13 +997,14 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         k,
         'SYMBOL_NOT_IN_DATA',
         `the order is for ${normalized.order.symbol}, but the replay data records ${symbol} only`,
+        line,
       );
       return;
     }
     const fitted = fitToInstrument(normalized.order, instrument as InstrumentRules, []);
     if ('error' in fitted) {
       report.orders.invalid++;
-      addError(k, 'INVALID_ORDER', fitted.error);
+      addError(k, 'INVALID_ORDER', fitted.error, line);
       return;
     }
     const cmd = submitOrderCommand(fitted.order, {

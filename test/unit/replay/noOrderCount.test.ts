@@ -2,6 +2,8 @@
  * A replay counts the records for which the component returned None (no order, by its own choice): in the report
  * (`orders.noOrder`) and in the CLI's summary. A batch's answer lists no item for such a record, so the count was
  * nowhere: "0 produced" read the same for a component that chose not to trade and for one that never ran.
+ * And an order a replay cannot send is said at the component's `return` that gave it (file:line), as Test Order
+ * says it: a replay's INVALID_ORDER had no line at all.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,5 +90,44 @@ describe('replay: records with no order', function () {
     });
     assert.equal(none.orders.noOrder, 2000);
     assert.match(formatReplay(none), /0 produced \(2,000 records with no order: the component returned None\)/);
+  });
+
+  it('an order it cannot send is said at the return that gave it, file:line in the summary', async () => {
+    const file = join(dir, 'two_returns.py');
+    writeFileSync(
+      file,
+      [
+        'class Alternating:', // 1
+        '    def __init__(self):', // 2
+        '        self.n = 0', // 3
+        '', // 4
+        '    def generate_order(self, market_data, signal=None):', // 5
+        '        self.n += 1', // 6
+        '        if self.n % 2:', // 7
+        "            return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': True}", // 8
+        "        return {'symbol': 'GBP_USD', 'side': 'buy', 'order_type': 'market',", // 9
+        "                'quantity': 1000}", // 10
+        '',
+      ].join('\n'),
+    );
+    const report = await replayComponent({
+      file,
+      data: SAMPLE,
+      symbol: 'EUR_USD',
+      runner: worker,
+      stateDir: join(dir, 'state'),
+      engineFactory: undefined,
+    });
+    assert.equal(report.ok, true, JSON.stringify(report.fatal));
+    assert.equal(report.orders.invalid, 2000);
+    const [first, second] = report.errors;
+    assert.deepEqual([first?.code, first?.line], ['INVALID_ORDER', 8]);
+    assert.deepEqual([second?.code, second?.line], ['SYMBOL_NOT_IN_DATA', 9]);
+    const text = formatReplay(report);
+    assert.match(
+      text,
+      /#0 \S+ INVALID_ORDER \(two_returns\.py:8\): quantity: quantity must be a number, got a bool True/,
+    );
+    assert.match(text, /#1 \S+ SYMBOL_NOT_IN_DATA \(two_returns\.py:9\): the order is for GBP_USD/);
   });
 });
