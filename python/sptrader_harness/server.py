@@ -1063,6 +1063,9 @@ class Server(object):
                 value = safe_json(meta, '__metadata__', limits.metadata(file))
             except ComponentFailure as f:
                 if f.code != 'NOT_SERIALIZABLE':
+                    if f.line is None and f.file == file:
+                        # Said where the file assigns __metadata__ (its last module-level assignment), as inspect says it.
+                        f.line = assignment_line(file, '__metadata__')
                     value = f
                 else:
                     value = None
@@ -1119,6 +1122,22 @@ def class_lines(file, names):
         return {}
     wanted = set(names)
     return dict((n.name, n.lineno) for n in tree.body if isinstance(n, ast.ClassDef) and n.name in wanted)
+
+
+def assignment_line(file, name):
+    """The line of the last module-level assignment to `name` in the component's source (for a message), else None."""
+    ast = stdlib.load('ast')
+    try:
+        with open(file, 'rb') as f:
+            tree = ast.parse(f.read(), file)
+    except BaseException:
+        return None
+    line = None
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            line = node.lineno
+    return line
 
 
 def inheritance_note(classes):

@@ -2,7 +2,8 @@
  * Components a trader writes that earlier suites never ran (red team, round 12): each failure names the component's
  * file and line and what to change. sys.exit() where the component loads, is created or runs (its line was missing);
  * two runnable classes in one file (said with their lines, and when one derives the other, how to run only the
- * subclass); `self.config` on an OrderBase component whose own __init__ never called OrderBase's.
+ * subclass); `self.config` on an OrderBase component whose own __init__ never called OrderBase's; a __metadata__
+ * too large, said at its assignment (it had no line).
  */
 import assert from 'node:assert/strict';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
@@ -104,5 +105,27 @@ describe('Python components: unseen shapes', function () {
     const o = await runComponentCold(options, { file: own, marketData: {} });
     assert.equal(o.error?.code, 'COMPONENT_ERROR');
     assert.doesNotMatch(o.error.message, /OrderBase\.__init__/);
+  });
+
+  it('a __metadata__ past its size limit is said at the line that assigns it, in a run and a replay batch', async () => {
+    const file = write(
+      'huge_meta.py',
+      'from core.orders.order_base import OrderBase\n\n' +
+        `__metadata__ = {\n    'name': 'huge',\n    'description': '${'lorem ipsum '.repeat(8000)}',\n}\n\n` +
+        `class Huge(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return ${ORDER}\n`,
+    );
+    const r = await runComponentCold(options, { file, marketData: {} });
+    assert.equal(r.error?.code, 'METADATA_TOO_LARGE');
+    assert.equal(r.error.file, file);
+    assert.equal(r.error.line, 3);
+    const worker = new PythonWorker(options);
+    try {
+      const batch = await worker.runBatch({ file, common: {}, keys: ['bid'], rows: [[1.1]] });
+      assert.equal(batch.ok, false);
+      assert.equal(batch.error?.code, 'METADATA_TOO_LARGE');
+      assert.equal(batch.error.line, 3);
+    } finally {
+      await worker.dispose();
+    }
   });
 });
