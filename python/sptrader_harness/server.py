@@ -700,7 +700,7 @@ class Server(object):
         file = self.check_file(request.get('file'))
         limits = Limits(request.get('limits'))
         limit = int(request.get('output_limit') or 1048576)
-        shared = [0]
+        shared = [0, 0, None]
         out = Capture(limit, shared)
         err = Capture(limit, shared)
         real_out, real_err, real_in = sys.stdout, sys.stderr, sys.stdin
@@ -796,10 +796,14 @@ class Server(object):
         if hook is not None and hook.note:
             err.write('[sptrader] %s\n' % hook.note)
         if shared[0] > limit:
+            # The component's line whose print passed the limit (the innermost frame in its file), when there is one.
+            line = printed_at(shared, file)
             response['ok'] = False
             response['result'] = None
-            response['error'] = {'code': 'OUTPUT_LIMIT_EXCEEDED', 'file': file,
-                                 'message': 'the component printed %d bytes, more than the limit of %d; nothing was sent (print less, or raise the output limit)' % (shared[0], limit)}
+            response['error'] = {'code': 'OUTPUT_LIMIT_EXCEEDED', 'file': file, 'line': line,
+                                 'message': 'the component printed %s bytes, more than the limit of %s%s; nothing was sent (print less, or '
+                                 'raise the output limit)' % ('{:,}'.format(shared[0]), '{:,}'.format(limit),
+                                                              '' if line is None else ' (the print at line %d passed it)' % line)}
         response['stdout'] = out.getvalue()
         response['stderr'] = err.getvalue()
         return response
@@ -822,7 +826,7 @@ class Server(object):
         file = self.check_file(request.get('file'))
         limits = Limits(request.get('limits'))
         limit = int(request.get('output_limit') or 1048576)
-        shared = [0]
+        shared = [0, 0, None]
         out = Capture(limit, shared)
         err = Capture(limit, shared)
         real_out, real_err, real_in = sys.stdout, sys.stderr, sys.stdin
@@ -913,7 +917,8 @@ class Server(object):
                     market_data = state.market_data(market_data, index)
                 done = index + 1
                 result = None
-                printed = shared[0]
+                printed = shared[1] = shared[0]
+                shared[2] = None
                 if signal_text is not None:
                     signal = _decode(signal_text)
                 try:
@@ -943,9 +948,11 @@ class Server(object):
                     if shared[0] - printed > limit:
                         # The output limit holds per record, as per Test Order run: a batch is any number of records.
                         result = None
+                        line = printed_at(shared, file)
                         raise ComponentFailure('OUTPUT_LIMIT_EXCEEDED', 'the component printed %s bytes on record %d, more than the limit of '
-                                               '%s; nothing was sent for it (print less, or raise the output limit)'
-                                               % ('{:,}'.format(shared[0] - printed), index_start + index, '{:,}'.format(limit)), file)
+                                               '%s%s; nothing was sent for it (print less, or raise the output limit)'
+                                               % ('{:,}'.format(shared[0] - printed), index_start + index, '{:,}'.format(limit),
+                                                  '' if line is None else ' (the print at line %d passed it)' % line), file, line)
                     if result is None:
                         # after() acts only on a failed state request, or on a lazy market_data still pending that
                         # something besides this loop holds (here: the local and getrefcount's argument): StateSync.after.
@@ -1122,6 +1129,11 @@ def class_lines(file, names):
         return {}
     wanted = set(names)
     return dict((n.name, n.lineno) for n in tree.body if isinstance(n, ast.ClassDef) and n.name in wanted)
+
+
+def printed_at(shared, file):
+    """The component's line (the innermost frame in its file) whose print took the call past the output limit, or None."""
+    return next((n for f, n in (shared[2] or ()) if os.path.abspath(f) == file), None)
 
 
 def assignment_line(file, name):

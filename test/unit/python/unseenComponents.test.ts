@@ -3,7 +3,7 @@
  * file and line and what to change. sys.exit() where the component loads, is created or runs (its line was missing);
  * two runnable classes in one file (said with their lines, and when one derives the other, how to run only the
  * subclass); `self.config` on an OrderBase component whose own __init__ never called OrderBase's; a __metadata__
- * too large, said at its assignment (it had no line).
+ * too large, said at its assignment, and output past its limit, at the print that passed it (both had no line).
  */
 import assert from 'node:assert/strict';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
@@ -124,6 +124,39 @@ describe('Python components: unseen shapes', function () {
       assert.equal(batch.ok, false);
       assert.equal(batch.error?.code, 'METADATA_TOO_LARGE');
       assert.equal(batch.error.line, 3);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('output past the limit names the line whose print passed it, in a run and in each record of a batch', async () => {
+    const file = write(
+      'flood.py',
+      'import sys\nfrom core.orders.order_base import OrderBase\n\nclass Flood(OrderBase):\n' +
+        '    def generate_order(self, market_data, signal=None):\n        print("start")\n' +
+        "        for i in range(200):\n            sys.stderr.write('x' * 100 + '\\n')\n" +
+        `        return ${ORDER}\n`,
+    );
+    const small = { ...options, outputLimitBytes: 5000 };
+    const r = await runComponentCold(small, { file, marketData: {} });
+    assert.equal(r.error?.code, 'OUTPUT_LIMIT_EXCEEDED');
+    assert.equal(r.error.line, 8);
+    assert.match(
+      r.error.message,
+      /printed 20,206 bytes, more than the limit of 5,000 \(the print at line 8 passed it\)/,
+    );
+    const worker = new PythonWorker(small);
+    try {
+      const batch = await worker.runBatch({ file, common: {}, keys: ['bid'], rows: [[1.1], [1.2]] });
+      assert.equal(batch.ok, true);
+      assert.equal(batch.items.length, 2);
+      for (const item of batch.items) {
+        assert.equal(item.ok, false);
+        if (!item.ok) {
+          assert.equal(item.error.code, 'OUTPUT_LIMIT_EXCEEDED');
+          assert.equal(item.error.line, 8, item.error.message);
+        }
+      }
     } finally {
       await worker.dispose();
     }
