@@ -783,14 +783,16 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       return NONFINITE;
     }
     if (expiresRaw === NONFINITE) return NONFINITE;
-    const expiresAt = parseTime(expiresRaw);
-    if (expiresAt === undefined) {
+    const time = parseTime(expiresRaw);
+    if (time === undefined || typeof time === 'string') {
       issues.push({
         path: expiresPath,
-        message: `expires_at ${JSON.stringify(expiresRaw)} is not a time; give epoch seconds, epoch milliseconds or an ISO 8601 time such as 2026-12-01T16:00:00Z`,
+        message: `expires_at ${JSON.stringify(expiresRaw)} is not a time${time === undefined ? '' : ` (${time})`}; give epoch seconds, epoch milliseconds or an ISO 8601 time such as 2026-12-01T16:00:00Z`,
       });
       return NONFINITE;
     }
+    const expiresAt = time.ms;
+    if (time.note !== undefined) notes.push(`expires_at ${JSON.stringify(expiresRaw)} ${time.note}`);
     if (expiresAt <= options.now) {
       issues.push({
         path: expiresPath,
@@ -873,17 +875,75 @@ function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unk
   return { path, message: issue.message };
 }
 
-function parseTime(v: unknown): number | undefined {
+/** The latest time a Date can hold (ms since the epoch). */
+const MAX_DATE_MS = 8.64e15;
+/** ISO 8601, extended (2026-12-01T16:00:00.5+01:00, a space or 't' for the T) or basic (20261201T160000Z). */
+const ISO_EXTENDED =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)? ?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+const ISO_BASIC =
+  /^(\d{4})(\d{2})(\d{2})(?:[Tt](\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * A time as components write it, in ms since the epoch (with a note when it was read in a way worth saying), or a
+ * string saying why it is not one. Epoch numbers by their size: seconds (the design's i64 timestamps) until year
+ * 5138, then milliseconds, microseconds (time.time_ns() // 1000) and nanoseconds (pandas' Timestamp.value), each
+ * said. An ISO 8601 time is checked field by field (a 30 February is no time, where Date.parse rolled it into March);
+ * without a zone it is this computer's local time, as Python's naive datetime.now() means it; a date alone is
+ * midnight UTC. Other text is left to Date.parse (RFC 2822 with its zone).
+ */
+function parseTime(v: unknown): { ms: number; note?: string } | string | undefined {
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) {
-    // Seconds (the design's i64 timestamps) until year 5138; milliseconds beyond.
-    return Math.round(v < 1e11 ? v * 1000 : v);
+    if (v < 1e11) return { ms: Math.round(v * 1000) };
+    if (v < 1e14) return { ms: Math.round(v) };
+    const [ms, unit] = v < 1e17 ? [v / 1e3, 'microseconds'] : [v / 1e6, 'nanoseconds'];
+    if (ms > MAX_DATE_MS) return undefined;
+    return {
+      ms: Math.round(ms),
+      note: `was read as epoch ${unit} (its size), ${new Date(Math.round(ms)).toISOString()}`,
+    };
   }
-  if (typeof v === 'string' && v.trim() !== '') {
-    if (/^\d+(\.\d+)?$/.test(v.trim())) return parseTime(Number(v));
-    const ms = Date.parse(v);
-    return Number.isNaN(ms) ? undefined : ms;
+  if (typeof v !== 'string' || v.trim() === '') return undefined;
+  const text = v.trim();
+  // Eight digits are a basic ISO date (20300101), never seconds of 1970; other digits are an epoch number.
+  if (/^\d+(\.\d+)?$/.test(text) && !(text.length === 8 && isoTime(text) !== undefined)) return parseTime(Number(text));
+  const iso = isoTime(text);
+  if (iso !== undefined) return iso;
+  if (/^\d{4}-?\d{2}/.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : { ms };
+}
+
+function isoTime(text: string): { ms: number; note?: string } | string | undefined {
+  const m = ISO_EXTENDED.exec(text) ?? ISO_BASIC.exec(text);
+  if (m === null) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [hour, minute, second] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
+  const milli = Number(((m[7] ?? '') + '000').slice(0, 3));
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return `${year}-${m[2]} has no day ${m[3]}`;
+  const endOfDay = hour === 24 && minute === 0 && second === 0 && milli === 0;
+  if ((hour > 23 && !endOfDay) || minute > 59 || second > 59)
+    return `${m[4]}:${m[5]}:${m[6] ?? '00'} is no time of day`;
+  const zone = m[8];
+  const dateOnly = m[4] === undefined;
+  if (zone === undefined && !dateOnly) {
+    const ms = new Date(year, month - 1, day, hour, minute, second, milli).getTime();
+    const offset = -new Date(ms).getTimezoneOffset();
+    const sign = offset < 0 ? '-' : '+';
+    const hh = String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0');
+    const mm = String(Math.abs(offset) % 60).padStart(2, '0');
+    return {
+      ms,
+      note: `has no time zone: it was read as this computer's local time (UTC${sign}${hh}:${mm}), ${new Date(ms).toISOString()}`,
+    };
   }
-  return undefined;
+  let offsetMin = 0;
+  if (zone !== undefined && zone !== 'Z' && zone !== 'z') {
+    const digits = zone.slice(1).replace(':', '');
+    offsetMin = (zone[0] === '-' ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || 0));
+  }
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second, milli) - offsetMin * 60_000;
+  return utc > MAX_DATE_MS ? undefined : { ms: utc };
 }
 
 /**

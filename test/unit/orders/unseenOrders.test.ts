@@ -124,4 +124,50 @@ describe('normalizeComponentOrder: orders traders write', () => {
     const own = normalize({ ...order, order: { note: 'mine' } });
     assert.ok(own.ok, JSON.stringify(own));
   });
+
+  it('an expiry in epoch micro- or nanoseconds, or in basic ISO 8601, is read (and said); an impossible date refused', () => {
+    const gtd = (expires_at: unknown): NormalizeResult =>
+      normalize({ ...LIMIT, time_in_force: 'GTD', expires_at: expires_at });
+    const at = Date.UTC(2027, 0, 2, 3, 4, 5);
+    for (const [value, unit] of [
+      [at * 1000, 'microseconds'],
+      [at * 1e6, 'nanoseconds'],
+    ] as const) {
+      const r = gtd(value);
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(r.order.time_in_force, { type: 'GTD', expires_at: at });
+      assert.ok(r.notes.some((n) => n.includes(`was read as epoch ${unit} (its size), 2027-01-02T03:04:05.000Z`)));
+    }
+    for (const [value, ms] of [
+      ['20270102', Date.UTC(2027, 0, 2)],
+      ['20270102T030405Z', at],
+      ['20270102T0304+0100', Date.UTC(2027, 0, 2, 2, 4)],
+      ['2027-01-02 03:04:05.250000+00:00', at + 250],
+      ['2027-01-02T03:04:05,5Z', at + 500],
+    ] as const) {
+      const r = gtd(value);
+      assert.ok(r.ok, `${value}: ${JSON.stringify(r)}`);
+      assert.deepEqual(r.order.time_in_force, { type: 'GTD', expires_at: ms }, value);
+    }
+    for (const [value, why] of [
+      ['2027-02-30T00:00:00Z', '2027-02 has no day 30'],
+      ['2027-13-01', '2027-13 has no day 01'],
+      ['2027-01-02T25:00:00Z', '25:00:00 is no time of day'],
+    ] as const) {
+      const [issue] = issuesOf({ ...LIMIT, time_in_force: 'GTD', expires_at: value });
+      assert.equal(issue!.message.startsWith(`expires_at "${value}" is not a time (${why})`), true, issue!.message);
+    }
+    // Without a zone it is this computer's local time, and the note says so.
+    const naive = gtd('2027-01-02T03:04:05');
+    assert.ok(naive.ok);
+    assert.equal(
+      (naive.order.time_in_force as { expires_at: number }).expires_at,
+      new Date(2027, 0, 2, 3, 4, 5).getTime(),
+    );
+    assert.ok(
+      naive.notes.some((n) =>
+        /has no time zone: it was read as this computer's local time \(UTC[+-]\d\d:\d\d\)/.test(n),
+      ),
+    );
+  });
 });
