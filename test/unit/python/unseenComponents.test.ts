@@ -161,4 +161,25 @@ describe('Python components: unseen shapes', function () {
       await worker.dispose();
     }
   });
+
+  it("numpy datetime64 is sent as UTC with its Z, whatever its precision (NaT as 'NaT')", async function () {
+    const file = write(
+      'np_time.py',
+      'from core.orders.order_base import OrderBase\n\nclass T(OrderBase):\n' +
+        '    def generate_order(self, market_data, signal=None):\n        try:\n            import numpy as np\n' +
+        "        except ImportError:\n            return {'skip': True}\n" +
+        "        return {'s': np.datetime64('2030-01-01T00:00:00'), 'ns': np.datetime64('2030-01-01T00:00:00.123456789'),\n" +
+        "                'day': np.datetime64('2030-01-02'), 'nat': np.datetime64('NaT')}\n",
+    );
+    const r = await runComponentCold(options, { file, marketData: {} });
+    assert.equal(r.error, undefined, r.error?.message);
+    if ((r.output as { skip?: boolean }).skip) this.skip();
+    // .item() gave a naive datetime (read as local time) for seconds, and an int of nanoseconds for the rest.
+    assert.deepEqual(r.output, {
+      s: '2030-01-01T00:00:00.000Z',
+      ns: '2030-01-01T00:00:00.123Z',
+      day: '2030-01-02T00:00:00.000Z',
+      nat: 'NaT',
+    });
+  });
 });
