@@ -265,7 +265,7 @@ export function formatReplay(r: ReplayReport): string {
     .map(([code, count]) => `${code} ${count}`)
     .join(', ');
   lines.push(
-    `  orders     ${o.produced} produced${o.noOrder ? ` (${counted(o.noOrder, 'record')} with no order: the component returned None)` : ''}, ${o.sent} sent, ${o.denied} denied${denied ? ` (${denied})` : ''}, ${o.invalid} invalid; ${o.filled} filled, ${o.rejected} rejected, ${o.cancelled} cancelled, ${o.open} open`,
+    `  orders     ${o.produced} produced${o.noOrder ? ` (${counted(o.noOrder, 'record')} with no order: the component returned None)` : ''}, ${o.sent} sent, ${o.denied} denied${denied ? ` (${denied})` : ''}, ${o.invalid} invalid; ${o.filled} filled, ${o.rejected} rejected, ${o.cancelled} cancelled, ${o.expired ? `${o.expired} expired, ` : ''}${o.open} open`,
   );
   // Parent orders the component returned (their children are among the orders above); absent in an older report.
   const pa = r.parents as ReplayReport['parents'] | undefined;

@@ -130,4 +130,35 @@ describe('replay: records with no order', function () {
     );
     assert.match(text, /#1 \S+ SYMBOL_NOT_IN_DATA \(two_returns\.py:9\): the order is for GBP_USD/);
   });
+
+  it('orders that expired (GTD) are in the summary: the sent orders add up', async () => {
+    const file = join(dir, 'gtd.py');
+    writeFileSync(
+      file,
+      [
+        'class Gtd:',
+        '    def __init__(self):',
+        '        self.n = 0',
+        '',
+        '    def generate_order(self, market_data, signal=None):',
+        '        self.n += 1',
+        '        if self.n % 100 != 1:',
+        '            return None',
+        "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'quantity': 1000,",
+        "                'price': round(market_data['bid'] - 0.01, 5), 'expires_at': market_data['timestamp_ms'] + 180000}",
+        '',
+      ].join('\n'),
+    );
+    const report = await replayComponent({
+      file,
+      data: SAMPLE,
+      symbol: 'EUR_USD',
+      runner: worker,
+      stateDir: join(dir, 'gtd'),
+      engineFactory: undefined,
+    });
+    assert.equal(report.ok, true, JSON.stringify(report.fatal));
+    assert.deepEqual([report.orders.sent, report.orders.expired, report.orders.open], [20, 20, 0]);
+    assert.match(formatReplay(report), /20 sent, .*0 cancelled, 20 expired, 0 open/);
+  });
 });
