@@ -796,7 +796,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     if (expiresAt <= options.now) {
       issues.push({
         path: expiresPath,
-        message: `expires_at ${new Date(expiresAt).toISOString()} is in the past (now ${new Date(options.now).toISOString()}); a GTD order must expire in the future`,
+        message: `expires_at ${new Date(expiresAt).toISOString()} is in the past (now ${new Date(options.now).toISOString()}); a GTD order must expire in the future${typeof expiresRaw === 'number' && expiresRaw < 1e9 ? `: expires_at is a time, not a duration; for ${expiresRaw} seconds from now give market_data['timestamp_ms'] + ${expiresRaw * 1000}` : ''}`,
       });
       return NONFINITE;
     }

@@ -157,6 +157,12 @@ describe('normalizeComponentOrder: orders traders write', () => {
       const [issue] = issuesOf({ ...LIMIT, time_in_force: 'GTD', expires_at: value });
       assert.equal(issue!.message.startsWith(`expires_at "${value}" is not a time (${why})`), true, issue!.message);
     }
+    // A duration where a time belongs (an hour as 3600) is said to be one.
+    const [duration] = issuesOf({ ...LIMIT, time_in_force: 'GTD', expires_at: 3600 });
+    assert.match(
+      duration!.message,
+      /is in the past .*: expires_at is a time, not a duration; for 3600 seconds from now give market_data\['timestamp_ms'\] \+ 3600000$/,
+    );
     // Without a zone it is this computer's local time, and the note says so.
     const naive = gtd('2027-01-02T03:04:05');
     assert.ok(naive.ok);
