@@ -418,6 +418,17 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   } else if (side === undefined) {
     issues.push({ path: at('side'), message: `side is required ('buy' or 'sell')` });
     side = NONFINITE;
+  } else if (side !== NONFINITE) {
+    // A direction as a number (1 / -1, as signals often carry it) or anything else that is not the word.
+    const meant = side === 1 ? 'buy' : side === -1 ? 'sell' : undefined;
+    const hint = meant ? `did you mean '${meant}'?` : undefined;
+    issues.push({
+      path: at('side'),
+      message: `side must be 'buy' or 'sell', got ${kindOf(side)} ${showValue(side)}${hint ? ` (${hint})` : ''}`,
+      value: showValue(side),
+      ...(hint ? { hint } : {}),
+    });
+    side = NONFINITE;
   }
 
   const quantityField = shipped && 'size' in body ? 'size' : 'quantity';

@@ -176,4 +176,19 @@ describe('normalizeComponentOrder: orders traders write', () => {
       ),
     );
   });
+
+  it('a side given as a number or another type says what it got (1 / -1: buy / sell)', () => {
+    const base = { symbol: 'EUR_USD', order_type: 'market', quantity: 1000 };
+    for (const [side, expected] of [
+      [1, /^side must be 'buy' or 'sell', got a number 1 \(did you mean 'buy'\?\)$/],
+      [-1, /^side must be 'buy' or 'sell', got a number -1 \(did you mean 'sell'\?\)$/],
+      [true, /^side must be 'buy' or 'sell', got a bool True$/],
+      [['buy'], /^side must be 'buy' or 'sell', got a list /],
+    ] as const) {
+      const issues = issuesOf({ ...base, side });
+      assert.equal(issues.length, 1, JSON.stringify(issues));
+      assert.equal(issues[0]!.path, 'side');
+      assert.match(issues[0]!.message, expected);
+    }
+  });
 });
