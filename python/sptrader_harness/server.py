@@ -671,15 +671,18 @@ class Server(object):
                                       ', '.join(c.__name__ for c in candidates) or 'none'), file)
         if not candidates:
             # A class deriving the base that left an abstract method undefined (a misspelt generate_order) is named.
-            unfinished = ['%s (it does not define %s)' % (c.__name__, ', '.join(sorted(c.__abstractmethods__))) for c in abstract
-                          if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]
+            derived_abstract = [c for c in abstract if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]
+            unfinished = ['%s (it does not define %s%s)' % (c.__name__, ', '.join(sorted(c.__abstractmethods__)), meant_entry(c, file))
+                          for c in derived_abstract]
+            lines = class_lines(file, [c.__name__ for c in derived_abstract[:1]])
             # One imported from another module is that module's component: its file is the one to run.
             elsewhere = ['%s (from %s)' % (c.__name__, c.__module__) for c in imported]
             raise ComponentFailure('NO_COMPONENT_CLASS', 'no order component class in %s: define a class with generate_order(market_data, signal) '
                                    '(deriving OrderBase) or execute(market_state) (deriving Order)%s%s'
                                    % (file, '; abstract, so not one: ' + ', '.join(unfinished[:5]) if unfinished else '',
                                       '; imported classes are not this file\'s components: run the file that defines %s, or derive '
-                                      'a class from it here' % ', '.join(elsewhere[:5]) if elsewhere else ''), file)
+                                      'a class from it here' % ', '.join(elsewhere[:5]) if elsewhere else ''), file,
+                                   lines.get(derived_abstract[0].__name__) if derived_abstract else None)
         if len(candidates) > 1:
             # A class deriving the contract's base (OrderBase or Order) is the component; a helper class that
             # happens to have an execute or generate_order method is not.
@@ -1150,6 +1153,36 @@ def assignment_line(file, name):
         if any(isinstance(t, ast.Name) and t.id == name for t in targets):
             line = node.lineno
     return line
+
+
+def meant_entry(cls, file):
+    """For a class left abstract by an entry point it does not define: the method it defines instead, said with its line
+    (the other dialect's entry point on the wrong base, or a misspelt name such as generate_orders or generateOrder)."""
+    try:
+        missing = [m for m in ('generate_order', 'execute') if m in cls.__abstractmethods__]
+        if not missing:
+            return ''
+        own = [(n, v) for n, v in vars(cls).items() if isinstance(n, str) and not n.startswith('__')
+               and callable(getattr(v, '__func__', v))]
+        other = {'generate_order': 'execute', 'execute': 'generate_order'}[missing[0]]
+        base = {'generate_order': 'OrderBase', 'execute': 'Order'}[missing[0]]
+        for name, value in own:
+            code = getattr(getattr(value, '__func__', value), '__code__', None)
+            at = ' at line %d' % code.co_firstlineno if code is not None and os.path.abspath(code.co_filename) == file else ''
+            if name == other:
+                return ('; it defines %s%s, the entry point of classes deriving %s: rename it %s, or derive %s'
+                        % (name, at, 'Order' if other == 'execute' else 'OrderBase', missing[0],
+                           'Order' if other == 'execute' else 'OrderBase'))
+            folded = name.lower().replace('_', '')
+            target = missing[0].replace('_', '')
+            if folded != target and (stdlib.load('difflib').SequenceMatcher(None, folded, target).ratio() >= 0.8
+                                     or (len(folded) >= 4 and (target.startswith(folded) or folded.startswith(target)))):
+                return '; it defines %s%s: did you mean %s (what %s declares)?' % (name, at, missing[0], base)
+            if folded == target:
+                return '; it defines %s%s: the name must be exactly %s' % (name, at, missing[0])
+    except Exception:
+        pass
+    return ''
 
 
 def inheritance_note(classes):

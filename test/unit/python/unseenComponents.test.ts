@@ -182,4 +182,36 @@ describe('Python components: unseen shapes', function () {
       nat: 'NaT',
     });
   });
+
+  it("a class left abstract by a misspelt or the other dialect's entry point is said at its class, naming the method", async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      [
+        'from core.orders.order_base import OrderBase\n\nclass Mixed(OrderBase):\n    def execute(self, market_state):\n        return None\n',
+        'mixed.py',
+        /Mixed \(it does not define generate_order; it defines execute at line 4, the entry point of classes deriving Order: rename it generate_order, or derive Order\)/,
+      ],
+      [
+        'from core.orders.order_base import OrderBase\n\nclass Typo(OrderBase):\n    def generate_orders(self, market_data, signal=None):\n        return None\n',
+        'typo.py',
+        /Typo \(it does not define generate_order; it defines generate_orders at line 4: did you mean generate_order/,
+      ],
+      [
+        'from core.orders.order_base import OrderBase\n\nclass Camel(OrderBase):\n    def generateOrder(self, market_data, signal=None):\n        return None\n',
+        'camel.py',
+        /it defines generateOrder at line 4: the name must be exactly generate_order/,
+      ],
+      [
+        'from core.base.order import Order\n\nclass Exe(Order):\n    def exec(self, market_state):\n        return None\n',
+        'exe.py',
+        /Exe \(it does not define execute; it defines exec at line 4: did you mean execute \(what Order declares\)\?\)/,
+      ],
+    ];
+    for (const [source, name, expected] of cases) {
+      const file = write(name, source);
+      const r = await runComponentCold(options, { file, marketData: {} });
+      assert.equal(r.error?.code, 'NO_COMPONENT_CLASS', name);
+      assert.equal(r.error.line, 3, name);
+      assert.match(r.error.message, expected);
+    }
+  });
 });
