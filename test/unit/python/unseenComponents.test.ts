@@ -214,4 +214,48 @@ describe('Python components: unseen shapes', function () {
       assert.match(r.error.message, expected);
     }
   });
+
+  it('a replay batch holds loading and the constructor to the record time limit, said at the line it was running', async () => {
+    const stuck = write(
+      'stuck_init.py',
+      'import time\nfrom core.orders.order_base import OrderBase\n\nclass Stuck(OrderBase):\n    def __init__(self, config):\n' +
+        '        super().__init__(config)\n        while True:\n            time.sleep(0.05)\n\n' +
+        '    def generate_order(self, market_data, signal=None):\n        return None\n',
+    );
+    const slowImport = write(
+      'slow_import.py',
+      'import time\n\nwhile True:\n    time.sleep(0.05)\n\nclass C:\n    def generate_order(self, market_data, signal=None):\n        return None\n',
+    );
+    const fine = write(
+      'fine.py',
+      `class Fine:\n    def generate_order(self, market_data, signal=None):\n        return ${ORDER}\n`,
+    );
+    const worker = new PythonWorker({ ...options, timeoutMs: 1000 });
+    try {
+      for (const [file, line, stage] of [
+        [stuck, 8, 'creating Stuck'],
+        [slowImport, 4, 'loading the component'],
+      ] as const) {
+        const started = Date.now();
+        const batch = await worker.runBatch({ file, common: {}, keys: ['bid'], rows: [[1.1], [1.2]] });
+        assert.ok(
+          Date.now() - started < 6000,
+          `${Date.now() - started} ms: the batch's backstop, not the record limit`,
+        );
+        assert.equal(batch.ok, false);
+        assert.equal(batch.error?.code, 'TIMEOUT');
+        assert.equal(batch.error.line, line);
+        assert.match(
+          batch.error.message,
+          new RegExp(`^${stage} did not finish within 1 s; .*\\(it was running line ${line}\\)`),
+        );
+      }
+      // The worker that was cut off is replaced: the next batch runs.
+      const next = await worker.runBatch({ file: fine, common: {}, keys: ['bid'], rows: [[1.1]] });
+      assert.equal(next.ok, true, next.error?.message);
+      assert.equal(next.items.length, 1);
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
