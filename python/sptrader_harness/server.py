@@ -350,6 +350,9 @@ def parse_result(result, entry, file, limits):
         try:
             result = _decode(result)
         except ValueError as e:
+            if not result.strip():
+                raise ComponentFailure('COMPONENT_ERROR', '%s returned an empty string; to place no order, return None; an order is a dict '
+                                       'or to_json(order)' % entry, file)
             raise ComponentFailure('COMPONENT_ERROR', '%s returned a string that is not JSON (%s); return a dict or to_json(order)' % (entry, e), file)
         except RecursionError:
             raise ComponentFailure('ANSWER_TOO_DEEP', '%s returned JSON text nested more deeply than Python can read; nothing was sent' % entry, file)

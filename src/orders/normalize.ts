@@ -297,7 +297,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       issues: [
         {
           path: '',
-          message: `the component returned ${kindOf(raw)}; an order must be a dict such as {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}${Array.isArray(raw) ? ' (one order per call: return the first now and the next on a later call, or a parent order such as a bracket for orders that belong together)' : ''}`,
+          message: `the component returned ${kindOf(raw)}${raw === false || raw === 0 || (Array.isArray(raw) && raw.length === 0) ? ` (${JSON.stringify(raw)}); to place no order, return None` : ''}; an order must be a dict such as {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}${Array.isArray(raw) && raw.length > 0 ? ' (one order per call: return the first now and the next on a later call, or a parent order such as a bracket for orders that belong together)' : ''}`,
         },
       ],
     };

@@ -191,4 +191,20 @@ describe('normalizeComponentOrder: orders traders write', () => {
       assert.match(issues[0]!.message, expected);
     }
   });
+
+  it('False, 0 or an empty list returned for "no order" is told to return None', () => {
+    for (const [raw, shown] of [
+      [false, 'a bool (false)'],
+      [0, 'a number (0)'],
+      [[], 'a list ([])'],
+    ] as const) {
+      const [issue] = issuesOf(raw);
+      assert.ok(
+        issue!.message.startsWith(`the component returned ${shown}; to place no order, return None; `),
+        issue!.message,
+      );
+    }
+    // A list of orders is still told one order per call.
+    assert.match(issuesOf([{ symbol: 'EUR_USD' }])[0]!.message, /one order per call/);
+  });
 });

@@ -258,4 +258,15 @@ describe('Python components: unseen shapes', function () {
       await worker.dispose();
     }
   });
+
+  it('an empty string returned for "no order" is told to return None, at its return', async () => {
+    const file = write(
+      'empty_string.py',
+      "class E:\n    def generate_order(self, market_data, signal=None):\n        return ''\n",
+    );
+    const r = await runComponentCold(options, { file, marketData: {} });
+    assert.equal(r.error?.code, 'COMPONENT_ERROR');
+    assert.equal(r.error.line, 3);
+    assert.match(r.error.message, /^generate_order returned an empty string; to place no order, return None;/);
+  });
 });
