@@ -215,7 +215,7 @@ def call_generate(instance, cls, market_data, signal):
     return instance.generate_order(market_data)
 
 
-def component_failure(exc, entry, file, where='inside', market_data=None, instance=None):
+def component_failure(exc, entry, file, where='inside', market_data=None, instance=None, signal=None):
     """What a component raised (any BaseException: it must never end the harness) as a ComponentFailure; a KeyError
     for a key the call's market_data (or the instance's config) lacks says which keys they have."""
     if isinstance(exc, ComponentFailure):
@@ -241,9 +241,17 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         if where is not None:
             return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
                 entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
-    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s' % (entry, describe(exc), missing_key(exc, market_data, instance),
-                                                                 config_never_set(exc, instance, file), beside_component(exc, file)),
-                            file, line, text)
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s' % (
+        entry, describe(exc), missing_key(exc, market_data, instance, signal), config_never_set(exc, instance, file),
+        no_signal(exc, entry, signal), beside_component(exc, file)), file, line, text)
+
+
+def no_signal(exc, entry, signal):
+    """For None subscripted in a generate_order run without a signal: that the signal may be the None."""
+    if signal is not None or entry != 'generate_order' or type(exc) is not TypeError or "'NoneType' object is not subscriptable" not in str(exc):
+        return ''
+    return ('; if that is the signal: this run has none (signal is None; give one with the CLI\'s --signal FILE or the editor\'s '
+            'Component Inputs, and a replay gives none), so read it as (signal or {}).get(...)')
 
 
 def config_never_set(exc, instance, file):
@@ -302,9 +310,10 @@ def beside_component(exc, file):
         return ''
 
 
-def missing_key(exc, market_data, instance):
-    """For a KeyError: what market_data and self.config hold when the key is in neither (a component written for a
-    replay's candles reads market_data['close'], which a Test Order's quote does not have; a parameter not given)."""
+def missing_key(exc, market_data, instance, signal=None):
+    """For a KeyError: what market_data, the signal and self.config hold when the key is in none of them (a component
+    written for a replay's candles reads market_data['close'], which a Test Order's quote does not have; a parameter not
+    given; a signal without the key the component reads)."""
     if type(exc) is not KeyError or len(exc.args) != 1 or not isinstance(exc.args[0], str) or not isinstance(market_data, dict):
         return ''
     key = exc.args[0]
@@ -314,6 +323,15 @@ def missing_key(exc, market_data, instance):
         config = getattr(instance, 'config', None) if instance is not None else None
         if isinstance(config, dict) and key in config:
             return ''
+        if isinstance(signal, dict) and signal:
+            if key in signal:
+                return ''
+            keys = sorted(k for k in dict.keys(market_data) if isinstance(k, str))[:40]
+            signal_keys = ', '.join(sorted(k for k in signal if isinstance(k, str))[:40]) or 'none'
+            given = ', '.join(sorted(k for k in config if isinstance(k, str))[:40]) if isinstance(config, dict) else None
+            return "; neither market_data nor the signal%s has %r (market_data's keys: %s; the signal's: %s%s)" % (
+                '' if given is None else ' nor self.config', key, ', '.join(keys) or 'none', signal_keys,
+                '' if given is None else "; self.config's: %s" % (given or 'none'))
         keys = [k for k in dict.keys(market_data) if isinstance(k, str)]
         pending = getattr(market_data, '_key', None) if getattr(market_data, 'pending', False) else None
         if isinstance(pending, str):
@@ -748,7 +766,7 @@ class Server(object):
             except watchdog.RecordTimeout:
                 raise
             except BaseException as e:
-                raise component_failure(e, entry, file, market_data=market_data, instance=instance)
+                raise component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
             finally:
                 processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
@@ -1012,7 +1030,7 @@ class Server(object):
                     response['recycle'] = True
                     break
                 except BaseException as e:
-                    failure = component_failure(e, entry, file, market_data=market_data, instance=instance)
+                    failure = component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
                     if isinstance(e, ComponentFailure) and result is not None:
                         # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
                         failure = at_return(failure, returns.locate_static(plan, result))

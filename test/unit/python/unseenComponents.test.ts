@@ -269,4 +269,38 @@ describe('Python components: unseen shapes', function () {
     assert.equal(r.error.line, 3);
     assert.match(r.error.message, /^generate_order returned an empty string; to place no order, return None;/);
   });
+
+  it("a signal key the signal lacks lists the signal's keys; None subscripted without a signal says the signal may be it", async () => {
+    const file = write(
+      'signal_key.py',
+      'from core.orders.order_base import OrderBase\n\nclass S(OrderBase):\n' +
+        '    def generate_order(self, market_data, signal=None):\n' +
+        "        qty = int(10000 * signal['confidence'])\n        return None\n",
+    );
+    const r = await runComponentCold(options, {
+      file,
+      marketData: { bid: 1.1 },
+      signal: { side: 'sell', strength: 0.8 },
+    });
+    assert.equal(r.error?.code, 'COMPONENT_ERROR');
+    assert.equal(r.error.line, 5);
+    assert.match(
+      r.error.message,
+      /KeyError: 'confidence'; neither market_data nor the signal nor self\.config has 'confidence' \(market_data's keys: bid; the signal's: side, strength; self\.config's: none\)$/,
+    );
+    const none = await runComponentCold(options, { file, marketData: { bid: 1.1 } });
+    assert.match(
+      none.error?.message ?? '',
+      /not subscriptable; if that is the signal: this run has none \(signal is None;/,
+    );
+    const worker = new PythonWorker(options);
+    try {
+      const batch = await worker.runBatch({ file, common: {}, keys: ['bid'], rows: [[1.1]], signal: { side: 'buy' } });
+      const [item] = batch.items;
+      assert.ok(item && !item.ok);
+      if (item && !item.ok) assert.match(item.error.message, /the signal's: side;/);
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
