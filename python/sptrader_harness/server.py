@@ -689,7 +689,8 @@ class Server(object):
                    for c in abstract if c.__name__ == class_name]
             raise ComponentFailure('CLASS_NOT_FOUND', 'no order component class named %s in %s%s; available: %s'
                                    % (class_name, file, ' (%s)' % why[0] if why else '',
-                                      ', '.join(c.__name__ for c in candidates) or 'none'), file)
+                                      ', '.join(c.__name__ for c in candidates) or 'none'), file,
+                                   class_lines(file, [class_name]).get(class_name) if why else None)
         if not candidates:
             # A class deriving the base that left an abstract method undefined (a misspelt generate_order) is named.
             derived_abstract = [c for c in abstract if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]

@@ -80,6 +80,17 @@ describe('Python components: unseen shapes', function () {
     // Chosen by name, each runs as itself.
     const big = await runComponentCold(options, { file: chained, marketData: {}, className: 'BigMarket' });
     assert.deepEqual(big.output, { quantity: 5000 });
+    // An abstract class chosen by name is said at its class line.
+    const abstract = write(
+      'abstract_base.py',
+      'from abc import abstractmethod\nfrom core.orders.order_base import OrderBase\n\nclass Sized(OrderBase):\n' +
+        "    def generate_order(self, market_data, signal=None):\n        return {'side': self.decide()}\n\n" +
+        "    @abstractmethod\n    def decide(self): ...\n\nclass Buyer(Sized):\n    def decide(self):\n        return 'buy'\n",
+    );
+    const chosen = await runComponentCold(options, { file: abstract, marketData: {}, className: 'Sized' });
+    assert.equal(chosen.error?.code, 'CLASS_NOT_FOUND');
+    assert.equal(chosen.error.line, 4);
+    assert.match(chosen.error.message, /\(Sized is abstract: it does not define decide\); available: Buyer$/);
   });
 
   it('self.config read where the own __init__ never called OrderBase.__init__ says so at that __init__', async () => {
