@@ -14,7 +14,9 @@ class Capture(object):
     def __init__(self, limit, shared):
         self.parts = []
         self.limit = limit
-        self.shared = shared  # [bytes used by all captures of this call]
+        # [bytes used by all captures of this call, those used before the current record (a batch's), and where the
+        # write that took the current record past the limit was made (None until then)]
+        self.shared = shared
         self.buffer = _BytesAdapter(self)
         self.encoding = 'utf-8'
         self.errors = 'replace'
@@ -23,9 +25,14 @@ class Capture(object):
         if not isinstance(text, str):
             text = str(text)
         size = len(text.encode('utf-8', 'replace'))
-        self.shared[0] += size
-        if self.shared[0] <= self.limit:
+        shared = self.shared
+        shared[0] += size
+        if shared[0] <= self.limit:
             self.parts.append(text)
+        if shared[2] is None and shared[0] - shared[1] > self.limit:
+            # The write that passed the limit: where it was made (file, line of each frame, innermost first), so that
+            # the error can name the component's line that printed it.
+            shared[2] = _frames()
         return len(text)
 
     def writelines(self, lines):
@@ -43,6 +50,19 @@ class Capture(object):
 
     def getvalue(self):
         return ''.join(self.parts)
+
+
+def _frames(limit=64):
+    """(file, line) of the frames that made the current write, innermost first (past the capture's own two)."""
+    frames = []
+    try:
+        frame = sys._getframe(2)
+    except Exception:
+        return frames
+    while frame is not None and len(frames) < limit:
+        frames.append((frame.f_code.co_filename, frame.f_lineno))
+        frame = frame.f_back
+    return frames
 
 
 class Stream(object):

@@ -50,18 +50,23 @@ class Plan(object):
         self.lines = {}  # instruction offset -> the line of its return statement, when monitored
 
 
-def plan_for_class(cls, entry):
-    """The Plan for cls's entry point ('generate_order' or 'execute'), cached per class."""
+def plan_for_class(cls, entry, monitor=True):
+    """The Plan for cls's entry point ('generate_order' or 'execute'), cached per class. monitor=False (a batch, which
+    reads only locate_static) does not switch its return events on; a later call that wants them does."""
     key = (cls, entry)
     try:
-        return _classes[key]
+        plan = _classes[key]
     except KeyError:
         pass
     except TypeError:  # an unhashable metaclass instance
-        return plan_for(code_of(cls, entry))
+        return plan_for(code_of(cls, entry), monitor)
+    else:
+        if monitor and plan is not None and not plan.monitored and plan.line is None and len(plan.returns) > 1:
+            plan.monitored = _monitor(code_of(cls, entry))
+        return plan
     if len(_classes) >= MAX_CACHED:
         _classes.clear()
-    plan = _classes[key] = plan_for(code_of(cls, entry))
+    plan = _classes[key] = plan_for(code_of(cls, entry), monitor)
     return plan
 
 
@@ -81,12 +86,14 @@ def code_of(owner, entry):
     return code if code is not None and hasattr(code, 'co_code') else None
 
 
-def plan_for(code):
-    """The Plan for code (cached), switching on its return events when they are what decides."""
+def plan_for(code, monitor=True):
+    """The Plan for code (cached), switching on its return events when they are what decides (and monitor)."""
     if code is None:
         return None
     plan = _plans.get(code)
     if plan is not None:
+        if monitor and not plan.monitored and plan.line is None and len(plan.returns) > 1:
+            plan.monitored = _monitor(code)
         return plan
     if len(_plans) >= MAX_CACHED:
         for old in _plans:
@@ -97,7 +104,7 @@ def plan_for(code):
     def_line, returns = _returns_of(code)
     line = returns[0][0] if len(returns) == 1 else None
     monitored = False
-    if line is None and len(returns) > 1:
+    if monitor and line is None and len(returns) > 1:
         monitored = _monitor(code)
     plan = _plans[code] = Plan(file, def_line, line, returns, monitored)
     return plan

@@ -6,6 +6,7 @@ walk stops as soon as it is spent: a 10 MB string is refused from its length alo
 list after the items that fit, so the cost is bounded by the limit, never by what the component made.
 Paths are kept as (parent, key) pairs and spelt out only for an error message.
 """
+import sys
 import math
 
 from sptrader_harness import stdlib
@@ -238,6 +239,15 @@ def _other(value, path, budget, depth):
     if isinstance(value, numbers.Rational) and not callable(getattr(value, 'item', None)):
         # fractions.Fraction: a whole one stays exact, any other is the float nearest to it.
         return json_safe(int(value) if value.denominator == 1 else float(value), path, budget, depth)
+    if numpy is None and type(value).__name__ == 'datetime64' and str(type(value).__module__).startswith('numpy'):
+        # A numpy time is UTC by numpy's convention: said with its Z, to the millisecond (.item() gave a naive datetime,
+        # read as local time, or past microseconds an int of nanoseconds).
+        try:
+            text = str(sys.modules['numpy'].datetime_as_string(value, unit='ms', timezone='UTC'))
+        except Exception:
+            text = None
+        if text is not None:
+            return json_safe(text, path, budget, depth)
     item = getattr(value, 'item', None)
     if callable(item):
         try:

@@ -215,14 +215,15 @@ def call_generate(instance, cls, market_data, signal):
     return instance.generate_order(market_data)
 
 
-def component_failure(exc, entry, file, where='inside', market_data=None, instance=None):
+def component_failure(exc, entry, file, where='inside', market_data=None, instance=None, signal=None):
     """What a component raised (any BaseException: it must never end the harness) as a ComponentFailure; a KeyError
     for a key the call's market_data (or the instance's config) lacks says which keys they have."""
     if isinstance(exc, ComponentFailure):
         return exc
     if isinstance(exc, SystemExit):
-        return ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) %s %s; return None to place no order instead'
-                                % (exc.code, where, entry), file)
+        line, text = component_frame(sys.exc_info()[2], file)
+        return ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) %s %s%s; return None to place no order instead'
+                                % (exc.code, where, entry, ' at line %s' % line if line is not None else ''), file, line, text)
     if isinstance(exc, processes.ComponentExit):
         line, text = component_frame(sys.exc_info()[2], file)
         return ComponentFailure('COMPONENT_EXIT', 'the component called os._exit(%r) %s %s at line %s; the harness stopped it there. Return None to '
@@ -240,8 +241,38 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         if where is not None:
             return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
                 entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
-    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s' % (entry, describe(exc), missing_key(exc, market_data, instance),
-                                                               beside_component(exc, file)), file, line, text)
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s' % (
+        entry, describe(exc), missing_key(exc, market_data, instance, signal), config_never_set(exc, instance, file),
+        no_signal(exc, entry, signal), beside_component(exc, file)), file, line, text)
+
+
+def no_signal(exc, entry, signal):
+    """For None subscripted in a generate_order run without a signal: that the signal may be the None."""
+    if signal is not None or entry != 'generate_order' or type(exc) is not TypeError or "'NoneType' object is not subscriptable" not in str(exc):
+        return ''
+    return ('; if that is the signal: this run has none (signal is None; give one with the CLI\'s --signal FILE or the editor\'s '
+            'Component Inputs, and a replay gives none), so read it as (signal or {}).get(...)')
+
+
+def config_never_set(exc, instance, file):
+    """For `self.config` read on an OrderBase component whose own __init__ never called OrderBase's: says so, at that
+    __init__'s line (OrderBase.__init__(config) is what sets self.config, with the parameters in it)."""
+    try:
+        if type(exc) is not AttributeError or instance is None or getattr(exc, 'name', 'config') != 'config' \
+                or "'config'" not in str(exc) or 'config' in getattr(instance, '__dict__', {}):
+            return ''
+        cls = type(instance)
+        if not any(b.__name__ == 'OrderBase' for b in cls.__mro__[1:]):
+            return ''
+        owner = next((k for k in cls.__mro__ if '__init__' in vars(k)), None)
+        if owner is None or owner.__name__ == 'OrderBase':
+            return ''
+        line = entry_definition(instance, '__init__', file)
+        return ('; self.config is set by OrderBase.__init__(config), which %s.__init__%s never calls: define it as '
+                '__init__(self, config) and call super().__init__(config) in it (config holds the parameters)'
+                % (owner.__name__, ' (line %s)' % line if line is not None else ''))
+    except Exception:
+        return ''
 
 
 CONTRACT_SIGNATURES = {'generate_order': 'generate_order(self, market_data, signal=None)', 'execute': 'execute(self, market_state)'}
@@ -279,9 +310,10 @@ def beside_component(exc, file):
         return ''
 
 
-def missing_key(exc, market_data, instance):
-    """For a KeyError: what market_data and self.config hold when the key is in neither (a component written for a
-    replay's candles reads market_data['close'], which a Test Order's quote does not have; a parameter not given)."""
+def missing_key(exc, market_data, instance, signal=None):
+    """For a KeyError: what market_data, the signal and self.config hold when the key is in none of them (a component
+    written for a replay's candles reads market_data['close'], which a Test Order's quote does not have; a parameter not
+    given; a signal without the key the component reads)."""
     if type(exc) is not KeyError or len(exc.args) != 1 or not isinstance(exc.args[0], str) or not isinstance(market_data, dict):
         return ''
     key = exc.args[0]
@@ -291,6 +323,15 @@ def missing_key(exc, market_data, instance):
         config = getattr(instance, 'config', None) if instance is not None else None
         if isinstance(config, dict) and key in config:
             return ''
+        if isinstance(signal, dict) and signal:
+            if key in signal:
+                return ''
+            keys = sorted(k for k in dict.keys(market_data) if isinstance(k, str))[:40]
+            signal_keys = ', '.join(sorted(k for k in signal if isinstance(k, str))[:40]) or 'none'
+            given = ', '.join(sorted(k for k in config if isinstance(k, str))[:40]) if isinstance(config, dict) else None
+            return "; neither market_data nor the signal%s has %r (market_data's keys: %s; the signal's: %s%s)" % (
+                '' if given is None else ' nor self.config', key, ', '.join(keys) or 'none', signal_keys,
+                '' if given is None else "; self.config's: %s" % (given or 'none'))
         keys = [k for k in dict.keys(market_data) if isinstance(k, str)]
         pending = getattr(market_data, '_key', None) if getattr(market_data, 'pending', False) else None
         if isinstance(pending, str):
@@ -327,6 +368,9 @@ def parse_result(result, entry, file, limits):
         try:
             result = _decode(result)
         except ValueError as e:
+            if not result.strip():
+                raise ComponentFailure('COMPONENT_ERROR', '%s returned an empty string; to place no order, return None; an order is a dict '
+                                       'or to_json(order)' % entry, file)
             raise ComponentFailure('COMPONENT_ERROR', '%s returned a string that is not JSON (%s); return a dict or to_json(order)' % (entry, e), file)
         except RecursionError:
             raise ComponentFailure('ANSWER_TOO_DEEP', '%s returned JSON text nested more deeply than Python can read; nothing was sent' % entry, file)
@@ -604,7 +648,10 @@ class Server(object):
             raise ComponentFailure('IMPORT_ERROR', '%s (line %s imports %s); install it into the interpreter that runs components, or fix the import'
                                    % (describe(e), line, missing), file, line, text)
         except SystemExit as e:
-            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) while loading; components must return, not exit' % (e.code,), file)
+            line, text = component_frame(sys.exc_info()[2], file)
+            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) while loading%s; components must return, not exit '
+                                   '(code under `if __name__ == \'__main__\':` does not run here)'
+                                   % (e.code, ' at line %s' % line if line is not None else ''), file, line, text)
         except processes.ComponentExit as e:
             raise component_failure(e, 'loading', file, 'while')
         except watchdog.RecordTimeout:
@@ -642,33 +689,43 @@ class Server(object):
                    for c in abstract if c.__name__ == class_name]
             raise ComponentFailure('CLASS_NOT_FOUND', 'no order component class named %s in %s%s; available: %s'
                                    % (class_name, file, ' (%s)' % why[0] if why else '',
-                                      ', '.join(c.__name__ for c in candidates) or 'none'), file)
+                                      ', '.join(c.__name__ for c in candidates) or 'none'), file,
+                                   class_lines(file, [class_name]).get(class_name) if why else None)
         if not candidates:
             # A class deriving the base that left an abstract method undefined (a misspelt generate_order) is named.
-            unfinished = ['%s (it does not define %s)' % (c.__name__, ', '.join(sorted(c.__abstractmethods__))) for c in abstract
-                          if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]
+            derived_abstract = [c for c in abstract if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]
+            unfinished = ['%s (it does not define %s%s)' % (c.__name__, ', '.join(sorted(c.__abstractmethods__)), meant_entry(c, file))
+                          for c in derived_abstract]
+            lines = class_lines(file, [c.__name__ for c in derived_abstract[:1]])
             # One imported from another module is that module's component: its file is the one to run.
             elsewhere = ['%s (from %s)' % (c.__name__, c.__module__) for c in imported]
             raise ComponentFailure('NO_COMPONENT_CLASS', 'no order component class in %s: define a class with generate_order(market_data, signal) '
                                    '(deriving OrderBase) or execute(market_state) (deriving Order)%s%s'
                                    % (file, '; abstract, so not one: ' + ', '.join(unfinished[:5]) if unfinished else '',
                                       '; imported classes are not this file\'s components: run the file that defines %s, or derive '
-                                      'a class from it here' % ', '.join(elsewhere[:5]) if elsewhere else ''), file)
+                                      'a class from it here' % ', '.join(elsewhere[:5]) if elsewhere else ''), file,
+                                   lines.get(derived_abstract[0].__name__) if derived_abstract else None)
         if len(candidates) > 1:
             # A class deriving the contract's base (OrderBase or Order) is the component; a helper class that
             # happens to have an execute or generate_order method is not.
             derived = [c for c in candidates if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]
             if len(derived) == 1:
                 return derived[0]
-            names = ', '.join(sorted(c.__name__ for c in (derived or candidates)))
-            raise ComponentFailure('AMBIGUOUS_COMPONENT_CLASS', '%s defines several order components (%s); choose one with --class NAME' % (file, names), file)
+            several = derived or candidates
+            lines = class_lines(file, [c.__name__ for c in several])
+            several = sorted(several, key=lambda c: (lines.get(c.__name__) or 0, c.__name__))
+            names = ', '.join('%s (line %s)' % (c.__name__, lines[c.__name__]) if lines.get(c.__name__) else c.__name__ for c in several)
+            first = lines.get(several[0].__name__)
+            raise ComponentFailure('AMBIGUOUS_COMPONENT_CLASS', '%s defines several order components (%s) and none is chosen: run one '
+                                   'with --class NAME (in the editor, the CodeLens above its class)%s'
+                                   % (file, names, inheritance_note(several)), file, first)
         return candidates[0]
 
     def run(self, rid, request):
         file = self.check_file(request.get('file'))
         limits = Limits(request.get('limits'))
         limit = int(request.get('output_limit') or 1048576)
-        shared = [0]
+        shared = [0, 0, None]
         out = Capture(limit, shared)
         err = Capture(limit, shared)
         real_out, real_err, real_in = sys.stdout, sys.stderr, sys.stdin
@@ -710,7 +767,7 @@ class Server(object):
             except watchdog.RecordTimeout:
                 raise
             except BaseException as e:
-                raise component_failure(e, entry, file, market_data=market_data, instance=instance)
+                raise component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
             finally:
                 processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
@@ -764,10 +821,14 @@ class Server(object):
         if hook is not None and hook.note:
             err.write('[sptrader] %s\n' % hook.note)
         if shared[0] > limit:
+            # The component's line whose print passed the limit (the innermost frame in its file), when there is one.
+            line = printed_at(shared, file)
             response['ok'] = False
             response['result'] = None
-            response['error'] = {'code': 'OUTPUT_LIMIT_EXCEEDED', 'file': file,
-                                 'message': 'the component printed %d bytes, more than the limit of %d; nothing was sent (print less, or raise the output limit)' % (shared[0], limit)}
+            response['error'] = {'code': 'OUTPUT_LIMIT_EXCEEDED', 'file': file, 'line': line,
+                                 'message': 'the component printed %s bytes, more than the limit of %s%s; nothing was sent (print less, or '
+                                 'raise the output limit)' % ('{:,}'.format(shared[0]), '{:,}'.format(limit),
+                                                              '' if line is None else ' (the print at line %d passed it)' % line)}
         response['stdout'] = out.getvalue()
         response['stderr'] = err.getvalue()
         return response
@@ -790,7 +851,7 @@ class Server(object):
         file = self.check_file(request.get('file'))
         limits = Limits(request.get('limits'))
         limit = int(request.get('output_limit') or 1048576)
-        shared = [0]
+        shared = [0, 0, None]
         out = Capture(limit, shared)
         err = Capture(limit, shared)
         real_out, real_err, real_in = sys.stdout, sys.stderr, sys.stdin
@@ -800,20 +861,37 @@ class Server(object):
         hook = None
         alarm = None
         try:
-            module = self.load(file)
-            cls, entry, params = self.resolve(module, file, request, response, limits)
-            key = request.get('instance')
-            params_key = _encode_key(params)
-            kept = self.instances.get(key) if key else None
-            if kept is not None and kept[0] is module and kept[1] is cls and kept[2] == params_key:
-                instance = kept[3]
-            else:
-                instance = self.instantiate(cls, entry, params, file)
-                if key:
-                    self.instances.pop(key, None)
-                    while len(self.instances) >= 16:
-                        self.instances.pop(next(iter(self.instances)))
-                    self.instances[key] = (module, cls, params_key, instance)
+            # Loading and creating the component are held to a record's time limit, as in a Test Order run: one that
+            # never finishes is said at its line, not after the batch's backstop as stuck in native code.
+            record_limit = _positive(request.get('record_timeout_ms'), None)
+            stage = 'loading the component'
+            setup = watchdog.start_run(record_limit / 1000.0) if record_limit else None
+            try:
+                module = self.load(file)
+                cls, entry, params = self.resolve(module, file, request, response, limits)
+                key = request.get('instance')
+                params_key = _encode_key(params)
+                kept = self.instances.get(key) if key else None
+                if kept is not None and kept[0] is module and kept[1] is cls and kept[2] == params_key:
+                    instance = kept[3]
+                else:
+                    stage = 'creating %s' % cls.__name__
+                    instance = self.instantiate(cls, entry, params, file)
+                    if key:
+                        self.instances.pop(key, None)
+                        while len(self.instances) >= 16:
+                            self.instances.pop(next(iter(self.instances)))
+                        self.instances[key] = (module, cls, params_key, instance)
+            except watchdog.RecordTimeout:
+                line, text = component_frame(sys.exc_info()[2], file)
+                # Cut off mid-call: the next batch gets a fresh interpreter.
+                response['recycle'] = True
+                raise ComponentFailure('TIMEOUT', '%s did not finish within %s s; its process tree was stopped and nothing was sent%s'
+                                       % (stage, '{:g}'.format(record_limit / 1000.0),
+                                          '' if line is None else ' (it was running line %d)' % line), file, line, text)
+            finally:
+                if setup is not None:
+                    watchdog.stop(setup)
             common = request.get('common') or {}
             keys = request.get('keys') or []
             try:
@@ -836,6 +914,10 @@ class Server(object):
             # looked up once (the signal style is cached per class anyway), and the fork check reads a page
             # instead of a system call (processes.arm_fork_check).
             style = signal_style(cls) if entry == 'generate_order' else execute_style(cls)
+            # The `return` each order came from (its line in the component's file, when it can be told without
+            # recording the call): a replay says an order it cannot send at that line, as Test Order does.
+            plan = returns.plan_for_class(cls, entry, monitor=False)
+            locate = returns.locate_static
             budget = limits.answer(entry, file)
             settle = self.awaiting.settle
             leave_if_forked = processes.leave_if_forked
@@ -852,7 +934,6 @@ class Server(object):
                     template[index_key] = None
             # A record's own time limit (watchdog.py), and the batch's: past `batch_ms` it ends after the record
             # that ran then, and the caller sends the rest as the next batch (the records and their order are the same).
-            record_limit = _positive(request.get('record_timeout_ms'), None)
             batch_ms = _positive(request.get('batch_ms'), None)
             clock = time.perf_counter
             call_started = clock()
@@ -877,7 +958,8 @@ class Server(object):
                     market_data = state.market_data(market_data, index)
                 done = index + 1
                 result = None
-                printed = shared[0]
+                printed = shared[1] = shared[0]
+                shared[2] = None
                 if signal_text is not None:
                     signal = _decode(signal_text)
                 try:
@@ -907,9 +989,11 @@ class Server(object):
                     if shared[0] - printed > limit:
                         # The output limit holds per record, as per Test Order run: a batch is any number of records.
                         result = None
+                        line = printed_at(shared, file)
                         raise ComponentFailure('OUTPUT_LIMIT_EXCEEDED', 'the component printed %s bytes on record %d, more than the limit of '
-                                               '%s; nothing was sent for it (print less, or raise the output limit)'
-                                               % ('{:,}'.format(shared[0] - printed), index_start + index, '{:,}'.format(limit)), file)
+                                               '%s%s; nothing was sent for it (print less, or raise the output limit)'
+                                               % ('{:,}'.format(shared[0] - printed), index_start + index, '{:,}'.format(limit),
+                                                  '' if line is None else ' (the print at line %d passed it)' % line), file, line)
                     if result is None:
                         # after() acts only on a failed state request, or on a lazy market_data still pending that
                         # something besides this loop holds (here: the local and getrefcount's argument): StateSync.after.
@@ -926,6 +1010,9 @@ class Server(object):
                     # An order is a flat dict of scalars: copied and measured at once, else walked (safejson.py).
                     flat = flat_dict(result, budget) if type(result) is dict else None
                     item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget) if flat is None else flat}
+                    where = locate(plan, result)
+                    if where is not None and where[2] and where[0] == file:
+                        item['line'] = where[1]
                     flat = None
                     result = None
                     # The budget counted the result's JSON bytes; the item's own keys add under 40.
@@ -944,10 +1031,10 @@ class Server(object):
                     response['recycle'] = True
                     break
                 except BaseException as e:
-                    failure = component_failure(e, entry, file, market_data=market_data, instance=instance)
+                    failure = component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
                     if isinstance(e, ComponentFailure) and result is not None:
                         # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
-                        failure = at_return(failure, returns.locate_static(returns.plan_for_class(cls, entry), result))
+                        failure = at_return(failure, returns.locate_static(plan, result))
                     item = {'index': index, 'ok': False, 'error': failure_json(failure)}
                     size = len(_encode_item(item))
                 if state is not None:
@@ -1024,6 +1111,9 @@ class Server(object):
                 value = safe_json(meta, '__metadata__', limits.metadata(file))
             except ComponentFailure as f:
                 if f.code != 'NOT_SERIALIZABLE':
+                    if f.line is None and f.file == file:
+                        # Said where the file assigns __metadata__ (its last module-level assignment), as inspect says it.
+                        f.line = assignment_line(file, '__metadata__')
                     value = f
                 else:
                     value = None
@@ -1052,7 +1142,9 @@ class Server(object):
                 params = dict((k, v) for k, v in params.items() if k in accepted)
             return cls(**params)
         except SystemExit as e:
-            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) in its constructor' % (e.code,), file)
+            line, text = component_frame(sys.exc_info()[2], file)
+            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) in its constructor%s'
+                                   % (e.code, ' at line %s' % line if line is not None else ''), file, line, text)
         except processes.ComponentExit as e:
             raise component_failure(e, 'its constructor', file, 'in')
         except watchdog.RecordTimeout:
@@ -1066,6 +1158,80 @@ class Server(object):
                 cls.__name__, describe(e), missing_parameter(e, params, cls), beside_component(e, file)), file, line, text)
         finally:
             processes.leave_if_forked()
+
+
+def class_lines(file, names):
+    """The line of each module-level `class` statement of the component named in `names` (for a message)."""
+    ast = stdlib.load('ast')
+    try:
+        with open(file, 'rb') as f:
+            tree = ast.parse(f.read(), file)
+    except BaseException:
+        return {}
+    wanted = set(names)
+    return dict((n.name, n.lineno) for n in tree.body if isinstance(n, ast.ClassDef) and n.name in wanted)
+
+
+def printed_at(shared, file):
+    """The component's line (the innermost frame in its file) whose print took the call past the output limit, or None."""
+    return next((n for f, n in (shared[2] or ()) if os.path.abspath(f) == file), None)
+
+
+def assignment_line(file, name):
+    """The line of the last module-level assignment to `name` in the component's source (for a message), else None."""
+    ast = stdlib.load('ast')
+    try:
+        with open(file, 'rb') as f:
+            tree = ast.parse(f.read(), file)
+    except BaseException:
+        return None
+    line = None
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            line = node.lineno
+    return line
+
+
+def meant_entry(cls, file):
+    """For a class left abstract by an entry point it does not define: the method it defines instead, said with its line
+    (the other dialect's entry point on the wrong base, or a misspelt name such as generate_orders or generateOrder)."""
+    try:
+        missing = [m for m in ('generate_order', 'execute') if m in cls.__abstractmethods__]
+        if not missing:
+            return ''
+        own = [(n, v) for n, v in vars(cls).items() if isinstance(n, str) and not n.startswith('__')
+               and callable(getattr(v, '__func__', v))]
+        other = {'generate_order': 'execute', 'execute': 'generate_order'}[missing[0]]
+        base = {'generate_order': 'OrderBase', 'execute': 'Order'}[missing[0]]
+        for name, value in own:
+            code = getattr(getattr(value, '__func__', value), '__code__', None)
+            at = ' at line %d' % code.co_firstlineno if code is not None and os.path.abspath(code.co_filename) == file else ''
+            if name == other:
+                return ('; it defines %s%s, the entry point of classes deriving %s: rename it %s, or derive %s'
+                        % (name, at, 'Order' if other == 'execute' else 'OrderBase', missing[0],
+                           'Order' if other == 'execute' else 'OrderBase'))
+            folded = name.lower().replace('_', '')
+            target = missing[0].replace('_', '')
+            if folded != target and (stdlib.load('difflib').SequenceMatcher(None, folded, target).ratio() >= 0.8
+                                     or (len(folded) >= 4 and (target.startswith(folded) or folded.startswith(target)))):
+                return '; it defines %s%s: did you mean %s (what %s declares)?' % (name, at, missing[0], base)
+            if folded == target:
+                return '; it defines %s%s: the name must be exactly %s' % (name, at, missing[0])
+    except Exception:
+        pass
+    return ''
+
+
+def inheritance_note(classes):
+    """When one candidate derives another, says so: both run on their own, SPtrader does not take the subclass for
+    the component by itself (a base meant only to be derived can say so with an @abstractmethod)."""
+    for c in classes:
+        for b in classes:
+            if b is not c and issubclass(c, b):
+                return ('; %s derives %s, and both can run: to run only %s, make %s abstract (an @abstractmethod it leaves '
+                        'to its subclasses)' % (c.__name__, b.__name__, c.__name__, b.__name__))
+    return ''
 
 
 def base_name(expr):

@@ -265,7 +265,7 @@ export function formatReplay(r: ReplayReport): string {
     .map(([code, count]) => `${code} ${count}`)
     .join(', ');
   lines.push(
-    `  orders     ${o.produced} produced, ${o.sent} sent, ${o.denied} denied${denied ? ` (${denied})` : ''}, ${o.invalid} invalid; ${o.filled} filled, ${o.rejected} rejected, ${o.cancelled} cancelled, ${o.open} open`,
+    `  orders     ${o.produced} produced${o.noOrder ? ` (${counted(o.noOrder, 'record')} with no order: the component returned None)` : ''}, ${o.sent} sent, ${o.denied} denied${denied ? ` (${denied})` : ''}, ${o.invalid} invalid; ${o.filled} filled, ${o.rejected} rejected, ${o.cancelled} cancelled, ${o.expired ? `${o.expired} expired, ` : ''}${o.open} open`,
   );
   // Parent orders the component returned (their children are among the orders above); absent in an older report.
   const pa = r.parents as ReplayReport['parents'] | undefined;
@@ -297,16 +297,19 @@ export function formatReplay(r: ReplayReport): string {
   const rejected = Object.entries(o.rejectedByReason);
   if (rejected.length > 0)
     lines.push(`  rejected   ${rejected.map(([reason, count]) => `${reason} ${count}`).join(', ')}`);
+  // A problem is said at its place in the component's file (file:line, as an editor or terminal opens it).
+  const at = (line: number | undefined): string =>
+    line === undefined ? '' : ` (${printable(basename(r.component.file))}:${line})`;
   if (r.errorCount > 0) {
     lines.push(`  errors     ${r.errorCount} record${r.errorCount === 1 ? '' : 's'} failed (the replay went on):`);
     for (const e of r.errors.slice(0, 10))
-      lines.push(
-        `    #${e.index} ${e.time} ${e.code}${e.line === undefined ? '' : ` (line ${e.line})`}: ${printable(e.message.split('\n')[0] ?? '')}`,
-      );
+      lines.push(`    #${e.index} ${e.time} ${e.code}${at(e.line)}: ${printable(e.message.split('\n')[0] ?? '')}`);
     if (r.errorCount > 10) lines.push(`    … ${r.errorCount - 10} more (--json lists up to ${r.errors.length})`);
   }
   if (r.fatal)
-    lines.push(`  STOPPED    at #${r.fatal.index} ${r.fatal.time}: ${r.fatal.code}: ${printable(r.fatal.message)}`);
+    lines.push(
+      `  STOPPED    at #${r.fatal.index} ${r.fatal.time}: ${r.fatal.code}${at(r.fatal.line)}: ${printable(r.fatal.message)}`,
+    );
   if (r.auditDir) lines.push(`  audit log  ${r.auditDir} (check: sptrader audit verify ${r.auditDir})`);
   // What the component printed, as Test Order shows it (absent in an older report); --json has the same text.
   const printed = replayOutputText(r.output);

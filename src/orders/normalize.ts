@@ -129,6 +129,35 @@ const ORDER_TYPE_ALIASES: Record<string, PlainOrderTypeName> = {
   stop_market: 'stop',
   stoplimit: 'stop_limit',
   stop_limit: 'stop_limit',
+  // Interactive Brokers' names (STP, STP LMT) and Binance's (STOP_LOSS, STOP_LOSS_LIMIT): the same orders.
+  stp: 'stop',
+  stp_lmt: 'stop_limit',
+  stop_loss: 'stop',
+  stop_loss_limit: 'stop_limit',
+};
+/**
+ * Order types that are parent orders here (the engine carries them out as children): a component writing one as an
+ * order_type is told the parent order's form instead of "unknown order type".
+ */
+const PARENT_ORDER_TYPES: Readonly<Record<string, string>> = {
+  trailing_stop: 'trailing_stop',
+  trailing: 'trailing_stop',
+  trail: 'trailing_stop',
+  trailing_stop_loss: 'trailing_stop',
+  trailing_stop_market: 'trailing_stop',
+  trail_stop: 'trailing_stop',
+  trailingstop: 'trailing_stop',
+  twap: 'twap',
+  iceberg: 'iceberg',
+  bracket: 'bracket',
+};
+const PARENT_FORMS: Readonly<Record<string, string>> = {
+  trailing_stop:
+    "{'algo': 'trailing_stop', 'symbol': ..., 'side': ..., 'quantity': ..., 'trail_offset': <a price distance> or 'trail_bps': <basis points>}",
+  twap: "{'algo': 'twap', 'symbol': ..., 'side': ..., 'quantity': ..., 'duration_s': ..., 'slices': ...}",
+  iceberg:
+    "{'algo': 'iceberg', 'symbol': ..., 'side': ..., 'quantity': ..., 'limit_price': ..., 'display_quantity': ...}",
+  bracket: "{'algo': 'bracket', 'symbol': ..., 'side': ..., 'quantity': ..., 'stop_loss': ..., 'take_profit': ...}",
 };
 /**
  * Other spellings of an order's fields, folded (lower case, letters and digits only), that components bring from
@@ -155,14 +184,32 @@ const FIELD_SPELLINGS: Readonly<Record<string, string>> = {
   stopprice: 'stop_price',
   stop: 'stop_price',
   triggerprice: 'stop_price',
+  // A GTD order's expiry as venues and habit spell it (expiresAt, OANDA's gtdTime, IB's goodTillDate, …).
+  expiresat: 'expires_at',
+  expiretime: 'expires_at',
+  expireat: 'expires_at',
+  expires: 'expires_at',
+  expiry: 'expires_at',
+  expiration: 'expires_at',
+  expirationtime: 'expires_at',
+  gtdtime: 'expires_at',
+  goodtilldate: 'expires_at',
+  goodtilltime: 'expires_at',
+  goodtildate: 'expires_at',
+  validuntil: 'expires_at',
 };
 const TIF_NAMES = ['GTC', 'IOC', 'FOK', 'GTD'] as const;
+/** Where a GTD order's expiry may be given, beside time_in_force (the first given is read). */
+const EXPIRY_FIELDS = ['expires_at', 'expire_time', 'good_till'] as const;
 type TifName = (typeof TIF_NAMES)[number];
 
 /** Turns whatever the component returned into a validated `OrderRequest`, or every reason it can't be one. */
 export function normalizeComponentOrder(raw: unknown, options: NormalizeOptions): NormalizeResult {
   return plainComponentOrder(raw) ?? normalizeCarefully(raw, options);
 }
+
+/** Keys only an order itself has (either dialect), never its envelope. */
+const ORDER_KEYS = ['symbol', 'side', 'quantity', 'size', 'order_type'] as const;
 
 /** The keys of the common order, as components write it: a market order, or a limit order with its price. */
 const PLAIN_KEYS = new Set(['symbol', 'side', 'order_type', 'quantity', 'time_in_force', 'price']);
@@ -250,7 +297,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       issues: [
         {
           path: '',
-          message: `the component returned ${kindOf(raw)}; an order must be a dict such as {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}${Array.isArray(raw) ? ' (one order per call: return the first now and the next on a later call, or a parent order such as a bracket for orders that belong together)' : ''}`,
+          message: `the component returned ${kindOf(raw)}${raw === false || raw === 0 || (Array.isArray(raw) && raw.length === 0) ? ` (${JSON.stringify(raw)}); to place no order, return None` : ''}; an order must be a dict such as {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}${Array.isArray(raw) && raw.length > 0 ? ' (one order per call: return the first now and the next on a later call, or a parent order such as a bracket for orders that belong together)' : ''}`,
         },
       ],
     };
@@ -274,6 +321,20 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   let dialect: Dialect;
   const notes: string[] = [];
   const metadata: Record<string, MetadataValue> = {};
+  if (raw['type'] !== 'order_request' && isObject(raw['order']) && !ORDER_KEYS.some((k) => k in raw)) {
+    // An envelope wrapped by hand without its 'type' ({'order': {...}, 'metadata': {...}}): four "is required"
+    // lines would not say what is wrong.
+    return {
+      ok: false,
+      dialect: undefined,
+      issues: [
+        {
+          path: 'order',
+          message: `the component returned its order inside 'order'${raw['type'] === undefined ? '' : ` with type ${showValue(raw['type'])}`}, which is the to_json envelope only with 'type': 'order_request'; return self.to_json(order), or the order dict itself`,
+        },
+      ],
+    };
+  }
   if (raw['type'] === 'order_request' && 'order' in raw) {
     if (!isObject(raw['order'])) {
       return {
@@ -357,6 +418,17 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   } else if (side === undefined) {
     issues.push({ path: at('side'), message: `side is required ('buy' or 'sell')` });
     side = NONFINITE;
+  } else if (side !== NONFINITE) {
+    // A direction as a number (1 / -1, as signals often carry it) or anything else that is not the word.
+    const meant = side === 1 ? 'buy' : side === -1 ? 'sell' : undefined;
+    const hint = meant ? `did you mean '${meant}'?` : undefined;
+    issues.push({
+      path: at('side'),
+      message: `side must be 'buy' or 'sell', got ${kindOf(side)} ${showValue(side)}${hint ? ` (${hint})` : ''}`,
+      value: showValue(side),
+      ...(hint ? { hint } : {}),
+    });
+    side = NONFINITE;
   }
 
   const quantityField = shipped && 'size' in body ? 'size' : 'quantity';
@@ -425,7 +497,11 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       if (field === 'quantity') field = quantityField;
       else if (field === 'order_type') field = typeField;
       if (field === undefined || field === k || body[field] !== undefined) continue;
-      if (PRICE_FIELDS.includes(field as (typeof PRICE_FIELDS)[number])) {
+      if (field === 'expires_at') {
+        // A GTD order's missing expiry is this issue, said with the key given.
+        const needed = issues.findIndex((i) => i.path === at('expires_at') && /order needs/.test(i.message));
+        if (needed >= 0) issues.splice(needed, 1);
+      } else if (PRICE_FIELDS.includes(field as (typeof PRICE_FIELDS)[number])) {
         const needed = issues.findIndex((i) => i.path === at(field) && /order needs/.test(i.message));
         if (needed < 0) continue;
         issues.splice(needed, 1);
@@ -491,6 +567,17 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     }
     const spelt = name.trim().toLowerCase().replace(/[-\s]/g, '_');
     const kind = ORDER_TYPE_ALIASES[spelt];
+    const parentAlgo = PARENT_ORDER_TYPES[spelt.replace(/_order$/, '')];
+    if (kind === undefined && parentAlgo !== undefined) {
+      const hint = `a ${parentAlgo.replace('_', ' ')} is a parent order the engine carries out: return ${PARENT_FORMS[parentAlgo] ?? `{'algo': '${parentAlgo}', ...}`} (README: Parent orders)`;
+      issues.push({
+        path: at(field),
+        message: `unknown order type '${name}'; use one of market, limit, stop, stop_limit (${hint})`,
+        value: showValue(name),
+        hint,
+      });
+      return NONFINITE;
+    }
     if (kind === undefined) {
       const meant = closest(spelt, Object.keys(ORDER_TYPE_ALIASES));
       const hint = meant ? `did you mean '${ORDER_TYPE_ALIASES[meant]}'?` : undefined;
@@ -618,8 +705,15 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     let expiresRaw: unknown;
     let expiresPath = at('expires_at');
     if (value === undefined || value === null) {
-      name = 'GTC';
-      notes.push(GTC_NOTE);
+      // An expiry with no time in force means the order is to expire then: GTD (as GTC it would rest for ever).
+      const expiry = EXPIRY_FIELDS.find((f) => body[f] !== undefined && body[f] !== null);
+      if (expiry !== undefined) {
+        name = 'GTD';
+        notes.push(`time_in_force was not given and ${expiry} was: GTD (good till that time) was used`);
+      } else {
+        name = 'GTC';
+        notes.push(GTC_NOTE);
+      }
     } else if (typeof value === 'string') {
       name = value;
     } else if (isObject(value)) {
@@ -663,11 +757,27 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       return NONFINITE;
     }
     if (upper !== 'GTD') {
-      for (const f of ['expires_at', 'expire_time', 'good_till']) consumed.add(f);
+      const given: Array<[string, string, unknown]> = EXPIRY_FIELDS.map((f) => [f, at(f), body[f]]);
+      if (expiresRaw !== undefined) given.unshift(['expires_at', expiresPath, expiresRaw]);
+      for (const f of EXPIRY_FIELDS) consumed.add(f);
+      for (const [f, path, v] of given) {
+        if (v === undefined || v === null) continue;
+        if (upper === 'GTC') {
+          // A GTC order never expires: the expiry would be dropped and the order rest past it.
+          issues.push({
+            path,
+            message: `${f} is read only with time_in_force 'GTD'; this order is GTC, which never expires, so it would rest past ${f}: use 'GTD' for an order that expires, or leave ${f} out`,
+            value: showValue(v, f),
+            hint: "time_in_force 'GTD'",
+          });
+        } else {
+          notes.push(`${f} was not used: an ${upper} order never rests, so it has nothing to expire`);
+        }
+      }
       return { type: upper };
     }
     if (expiresRaw === undefined) {
-      for (const f of ['expires_at', 'expire_time', 'good_till']) {
+      for (const f of EXPIRY_FIELDS) {
         if (body[f] !== undefined) {
           expiresRaw = take(f);
           expiresPath = at(f);
@@ -684,18 +794,20 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       return NONFINITE;
     }
     if (expiresRaw === NONFINITE) return NONFINITE;
-    const expiresAt = parseTime(expiresRaw);
-    if (expiresAt === undefined) {
+    const time = parseTime(expiresRaw);
+    if (time === undefined || typeof time === 'string') {
       issues.push({
         path: expiresPath,
-        message: `expires_at ${JSON.stringify(expiresRaw)} is not a time; give epoch seconds, epoch milliseconds or an ISO 8601 time such as 2026-12-01T16:00:00Z`,
+        message: `expires_at ${JSON.stringify(expiresRaw)} is not a time${time === undefined ? '' : ` (${time})`}; give epoch seconds, epoch milliseconds or an ISO 8601 time such as 2026-12-01T16:00:00Z`,
       });
       return NONFINITE;
     }
+    const expiresAt = time.ms;
+    if (time.note !== undefined) notes.push(`expires_at ${JSON.stringify(expiresRaw)} ${time.note}`);
     if (expiresAt <= options.now) {
       issues.push({
         path: expiresPath,
-        message: `expires_at ${new Date(expiresAt).toISOString()} is in the past (now ${new Date(options.now).toISOString()}); a GTD order must expire in the future`,
+        message: `expires_at ${new Date(expiresAt).toISOString()} is in the past (now ${new Date(options.now).toISOString()}); a GTD order must expire in the future${typeof expiresRaw === 'number' && expiresRaw < 1e9 ? `: expires_at is a time, not a duration; for ${expiresRaw} seconds from now give market_data['timestamp_ms'] + ${expiresRaw * 1000}` : ''}`,
       });
       return NONFINITE;
     }
@@ -774,17 +886,75 @@ function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unk
   return { path, message: issue.message };
 }
 
-function parseTime(v: unknown): number | undefined {
+/** The latest time a Date can hold (ms since the epoch). */
+const MAX_DATE_MS = 8.64e15;
+/** ISO 8601, extended (2026-12-01T16:00:00.5+01:00, a space or 't' for the T) or basic (20261201T160000Z). */
+const ISO_EXTENDED =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)? ?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+const ISO_BASIC =
+  /^(\d{4})(\d{2})(\d{2})(?:[Tt](\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * A time as components write it, in ms since the epoch (with a note when it was read in a way worth saying), or a
+ * string saying why it is not one. Epoch numbers by their size: seconds (the design's i64 timestamps) until year
+ * 5138, then milliseconds, microseconds (time.time_ns() // 1000) and nanoseconds (pandas' Timestamp.value), each
+ * said. An ISO 8601 time is checked field by field (a 30 February is no time, where Date.parse rolled it into March);
+ * without a zone it is this computer's local time, as Python's naive datetime.now() means it; a date alone is
+ * midnight UTC. Other text is left to Date.parse (RFC 2822 with its zone).
+ */
+function parseTime(v: unknown): { ms: number; note?: string } | string | undefined {
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) {
-    // Seconds (the design's i64 timestamps) until year 5138; milliseconds beyond.
-    return Math.round(v < 1e11 ? v * 1000 : v);
+    if (v < 1e11) return { ms: Math.round(v * 1000) };
+    if (v < 1e14) return { ms: Math.round(v) };
+    const [ms, unit] = v < 1e17 ? [v / 1e3, 'microseconds'] : [v / 1e6, 'nanoseconds'];
+    if (ms > MAX_DATE_MS) return undefined;
+    return {
+      ms: Math.round(ms),
+      note: `was read as epoch ${unit} (its size), ${new Date(Math.round(ms)).toISOString()}`,
+    };
   }
-  if (typeof v === 'string' && v.trim() !== '') {
-    if (/^\d+(\.\d+)?$/.test(v.trim())) return parseTime(Number(v));
-    const ms = Date.parse(v);
-    return Number.isNaN(ms) ? undefined : ms;
+  if (typeof v !== 'string' || v.trim() === '') return undefined;
+  const text = v.trim();
+  // Eight digits are a basic ISO date (20300101), never seconds of 1970; other digits are an epoch number.
+  if (/^\d+(\.\d+)?$/.test(text) && !(text.length === 8 && isoTime(text) !== undefined)) return parseTime(Number(text));
+  const iso = isoTime(text);
+  if (iso !== undefined) return iso;
+  if (/^\d{4}-?\d{2}/.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : { ms };
+}
+
+function isoTime(text: string): { ms: number; note?: string } | string | undefined {
+  const m = ISO_EXTENDED.exec(text) ?? ISO_BASIC.exec(text);
+  if (m === null) return undefined;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [hour, minute, second] = [Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0)];
+  const milli = Number(((m[7] ?? '') + '000').slice(0, 3));
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return `${year}-${m[2]} has no day ${m[3]}`;
+  const endOfDay = hour === 24 && minute === 0 && second === 0 && milli === 0;
+  if ((hour > 23 && !endOfDay) || minute > 59 || second > 59)
+    return `${m[4]}:${m[5]}:${m[6] ?? '00'} is no time of day`;
+  const zone = m[8];
+  const dateOnly = m[4] === undefined;
+  if (zone === undefined && !dateOnly) {
+    const ms = new Date(year, month - 1, day, hour, minute, second, milli).getTime();
+    const offset = -new Date(ms).getTimezoneOffset();
+    const sign = offset < 0 ? '-' : '+';
+    const hh = String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0');
+    const mm = String(Math.abs(offset) % 60).padStart(2, '0');
+    return {
+      ms,
+      note: `has no time zone: it was read as this computer's local time (UTC${sign}${hh}:${mm}), ${new Date(ms).toISOString()}`,
+    };
   }
-  return undefined;
+  let offsetMin = 0;
+  if (zone !== undefined && zone !== 'Z' && zone !== 'z') {
+    const digits = zone.slice(1).replace(':', '');
+    offsetMin = (zone[0] === '-' ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || 0));
+  }
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second, milli) - offsetMin * 60_000;
+  return utc > MAX_DATE_MS ? undefined : { ms: utc };
 }
 
 /**

@@ -173,7 +173,8 @@ export interface ComponentStateSync {
 }
 
 export type ComponentBatchItem =
-  { index: number; ok: true; output: unknown } | { index: number; ok: false; error: ComponentError };
+  /** `line`: the `return` of the component's file that gave `output`, when the harness could tell it. */
+  { index: number; ok: true; output: unknown; line?: number } | { index: number; ok: false; error: ComponentError };
 
 export interface ComponentBatchResult {
   /** False when the component could not be loaded or constructed, or printed too much: no item's result counts. */
@@ -297,7 +298,7 @@ export const DebugListeningSchema = z.object({
 export const BatchResultsSchema = z
   .array(
     z.union([
-      z.object({ index: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+      z.object({ index: z.number().int(), ok: z.literal(true), result: z.unknown(), line: z.number().int().nullish() }),
       z.object({ index: z.number().int(), ok: z.literal(false), error: ErrorSchema }),
     ]),
   )
@@ -355,6 +356,6 @@ export function toComponentError(e: z.infer<typeof ErrorSchema>): ComponentError
 
 export function batchItem(i: z.infer<typeof BatchResultsSchema>[number]): ComponentBatchItem {
   return i.ok
-    ? { index: i.index, ok: true, output: i.result ?? null }
+    ? { index: i.index, ok: true, output: i.result ?? null, ...(i.line != null ? { line: i.line } : {}) }
     : { index: i.index, ok: false, error: toComponentError(i.error) };
 }

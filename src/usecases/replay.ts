@@ -188,6 +188,8 @@ export interface ReplayReport {
   orders: {
     /** Orders the component returned. */
     produced: number;
+    /** Records for which the component returned None: no order, by its own choice (not an error). */
+    noOrder: number;
     /** Returned but not valid (or not fitting the instrument, or for another symbol): not sent. */
     invalid: number;
     /** Denied by the engine before reaching the venue, by code. */
@@ -317,6 +319,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     processed: 0,
     orders: {
       produced: 0,
+      noOrder: 0,
       invalid: 0,
       denied: 0,
       deniedByCode: {},
@@ -384,6 +387,8 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   let slippageBpsSum = 0;
   let slippageCost = 0;
   let commission = 0;
+  /** Records whose call returned something or raised: a batch lists no item for a record that returned None. */
+  let answered = 0;
   const curve = new PnlCurve(feed.bid, feed.ask, startingCash);
   const isoFill = isoFormatter();
   const fillsWriter =
@@ -672,12 +677,14 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       for (const item of items) {
         const k = start + item.index;
         if (!item.ok) {
+          answered++;
           addError(k, item.error.code, item.error.message, item.error.line);
           continue;
         }
         if (item.output === null || item.output === undefined) continue;
+        answered++;
         await advanceTo(k);
-        await submitOne(k, item.output);
+        await submitOne(k, item.output, item.line);
         working = engine.workingOrders().length > 0;
         // A batch's orders are all promise callbacks: without a turn of the event loop now and then, the
         // audit log's writes (and anything else waiting on I/O) would wait for the batch's end, and its
@@ -913,6 +920,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       report.slippage.meanBps = round(slippageBpsSum / report.slippage.orders, 4);
     }
     report.slippage.cost = round(slippageCost, 8);
+    report.orders.noOrder = Math.max(0, report.processed - answered);
     curve.advance(Math.max(report.processed - 1, -1));
     report.curve = {
       currency: instrument?.quoteCurrency ?? '',
@@ -943,12 +951,13 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   }
   return report;
 
-  async function submitOne(k: number, output: unknown): Promise<void> {
+  /** `line`: the component's `return` that gave `output`, where the harness could tell it (said with each problem). */
+  async function submitOne(k: number, output: unknown, line?: number): Promise<void> {
     report.orders.produced++;
     const parent = splitParent(output);
     if ('error' in parent) {
       report.orders.invalid++;
-      addError(k, 'INVALID_ORDER', `${parent.error.path}: ${parent.error.message}`);
+      addError(k, 'INVALID_ORDER', `${parent.error.path}: ${parent.error.message}`, line);
       return;
     }
     if (parent.parent) {
@@ -958,6 +967,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
           k,
           'SYMBOL_NOT_IN_DATA',
           `the parent order is for ${parent.parent.symbol}, but the replay data records ${symbol} only`,
+          line,
         );
         return;
       }
@@ -977,6 +987,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         k,
         'INVALID_ORDER',
         normalized.issues.map((x) => (x.path === '' ? x.message : `${x.path}: ${x.message}`)).join('; '),
+        line,
       );
       return;
     }
@@ -986,13 +997,14 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         k,
         'SYMBOL_NOT_IN_DATA',
         `the order is for ${normalized.order.symbol}, but the replay data records ${symbol} only`,
+        line,
       );
       return;
     }
     const fitted = fitToInstrument(normalized.order, instrument as InstrumentRules, []);
     if ('error' in fitted) {
       report.orders.invalid++;
-      addError(k, 'INVALID_ORDER', fitted.error);
+      addError(k, 'INVALID_ORDER', fitted.error, line);
       return;
     }
     const cmd = submitOrderCommand(fitted.order, {

@@ -165,7 +165,13 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     denial: null,
     events: [],
   };
+  /** Where an order's problems are said when the harness could not tell its `return` (the entry point's def line). */
+  let inexactLine: { line: number; entry: string } | undefined;
   const finish = (exitCode: ExitCode, summary: string): TestOrderOutcome => {
+    if (inexactLine !== undefined && outcome.errors.some((e) => e.line === inexactLine?.line))
+      notes.push(
+        `line ${inexactLine.line} is where ${inexactLine.entry} is defined: which of its return statements gave this order could not be told from the order (Python 3.12 and later tell it exactly)`,
+      );
     outcome.exitCode = exitCode;
     outcome.ok = exitCode === 0;
     outcome.summary = summary;
@@ -229,6 +235,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     // Problems with the order belong on the `return` that produced it, not on the class.
     const returned = run.returnedAt;
     const where = returned ? { file: returned.file, line: returned.line } : { file: request.file };
+    if (returned?.exact === false) inexactLine = { line: returned.line, entry: run.entryPoint ?? 'generate_order' };
     // A parent order (issue 15): checked here, carried out as children by `deps.parents` when given.
     const invalidAt = (e: { path: string; message: string }): OutcomeError => ({
       code: 'INVALID_ORDER',

@@ -474,6 +474,36 @@ describe('Test Order (component → validation → paper venue)', function () {
     assert.match(error.message, /got -1000: did you mean side='sell'/);
   });
 
+  it('an invalid order whose return cannot be told is said at the def line, and the note says it is the def', async () => {
+    const file = join(dir, 'core', 'orders', 'two_alike.py');
+    writeFileSync(
+      file,
+      order(
+        [
+          `        if market_data.get('side') == 'sell':`,
+          `            return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': market_data['bid'] * 0}`,
+          `        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': -market_data['bid']}`,
+        ].join('\n'),
+      ),
+    );
+    const outcome = await run({ file, side: 'buy' });
+    assert.equal(outcome.exitCode, 1);
+    const [error] = outcome.errors;
+    assert.equal(error?.code, 'INVALID_ORDER');
+    const note = outcome.notes.find((n) => /is where generate_order is defined/.test(n));
+    if (error.line === 7) {
+      // Python 3.12+ records which return ran: the exact line, and no note.
+      assert.equal(note, undefined);
+    } else {
+      // Before 3.12 both literals fit what was returned: the def line, said to be the def.
+      assert.equal(error.line, 4);
+      assert.match(
+        note ?? '',
+        /^line 4 is where generate_order is defined: which of its return statements gave this order could not be told/,
+      );
+    }
+  });
+
   it('generate_order(self, market_data) without a signal parameter, or with a keyword-only one, runs', async () => {
     const bodies = {
       no_signal: `    def generate_order(self, market_data):`,

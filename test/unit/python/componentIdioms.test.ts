@@ -155,7 +155,11 @@ describe('Python components: modules and idioms', function () {
     );
     const r = await runComponentCold(options, { file, marketData: {} });
     assert.equal(r.error?.code, 'NO_COMPONENT_CLASS');
-    assert.match(r.error.message, /; abstract, so not one: Typo \(it does not define generate_order\)$/);
+    // ... and the method it defines instead, at its line (round 12).
+    assert.match(
+      r.error.message,
+      /; abstract, so not one: Typo \(it does not define generate_order; it defines generate_orders at line 4: did you mean generate_order \(what OrderBase declares\)\?\)$/,
+    );
   });
 
   it('a file that only imports a component class says where that class is defined', async () => {
