@@ -11,12 +11,15 @@
  * - ticks `time, bid, ask[, bid_size, ask_size]`: the quote as recorded; `last` is the mid (as a decimal);
  *   missing sizes are the instrument's touch size.
  * `time` (alias `timestamp`, `datetime`; or a `date` column, joined to a `time` of day when both are there) may be:
- * - an ISO 8601 string (`2024-01-02T10:00:00Z`, `2024-01-02 10:00:00.250+01:00`, `2024.01.02 10:00`); without
- *   an offset it is UTC, never the machine's zone; an impossible date (February 30) is refused, not moved;
+ * - an ISO 8601 string (`2024-01-02T10:00:00Z`, `2024-01-02 10:00:00.250+01:00`, `2024.01.02 10:00`, the compact
+ *   `20240102`, `20240102T100000Z`, `20240102100000`); without an offset it is UTC, never the machine's zone; an
+ *   impossible date (February 30) is refused, not moved;
  * - a number of seconds, milliseconds, microseconds or nanoseconds since the Unix epoch, told
  *   apart by size (below 1e11: seconds, i.e. until the year 5138; below 1e14: ms; below 1e17: µs;
  *   else ns), fractional seconds allowed; a first time that is an Excel date serial (20000–99999) is refused;
- * - in Parquet also a TIMESTAMP column (read as a Date) or an INT64 (read as a bigint).
+ * - in Parquet also a TIMESTAMP column (read as a Date) or an INT64 (read as a bigint); a TIME column (a time of
+ *   day) only with a date column (DATE or text) beside it.
+ * Short names `o, h, l, c, v` and `bidsize`, `bid size`, `bid_qty`… are read as the columns they name.
  * A `symbol` column (alias `ticker`, `instrument`), if there is one, must name the replay's instrument on
  * every row (written any way `instrumentKey` reads alike: EUR/USD, EUR_USD, eurusd).
  * Every row is checked; the first bad one stops the load with an error naming the file, the row
@@ -37,6 +40,7 @@ import {
   CANDLE_COLUMNS,
   columnsTable,
   csvTable,
+  listNames,
   parquetTable,
   ReplayDataError,
   type ColumnName,
@@ -118,14 +122,15 @@ export class ReplayFeed implements QuoteSource {
     const file = table.file;
     const ticks = table.has('bid') && table.has('ask');
     const candles = CANDLE_COLUMNS.every((c) => table.has(c));
+    const has = table.names === undefined ? '' : `; it has: ${listNames(table.names)}`;
     if (!table.has('time'))
       throw new ReplayDataError(
-        `${file}: no 'time' column (found the columns it has; need time plus bid, ask or open, high, low, close)`,
+        `${file}: no 'time' column (need time plus bid, ask or open, high, low, close${has})`,
         file,
       );
     if (!ticks && !candles)
       throw new ReplayDataError(
-        `${file}: neither tick columns (time, bid, ask) nor candle columns (time, open, high, low, close) are present`,
+        `${file}: neither tick columns (time, bid, ask) nor candle columns (time, open, high, low, close) are present${has === '' ? '' : ` (${has.slice(2)})`}`,
         file,
       );
     this.kind = ticks ? 'ticks' : 'candles';

@@ -6,6 +6,7 @@
  * named twice refused.
  */
 import { readUserFile } from '../../common/userFile';
+import { parseTime } from './replayTime';
 
 /** A Parquet file is read whole into memory (hyparquet); past this, split it. */
 const MAX_PARQUET_BYTES = 2 * 1024 * 1024 * 1024 - 1;
@@ -49,6 +50,8 @@ export type ColumnName = (typeof ALL_COLUMNS)[number];
 export interface Table {
   file: string;
   rows: number;
+  /** The header's names as written (for messages), when the table has a header. */
+  names?: readonly string[];
   has(column: ColumnName): boolean;
   cell(column: ColumnName, row: number): unknown;
   where(row: number): string;
@@ -56,8 +59,23 @@ export interface Table {
 
 /** Header names read as `time` besides `time` itself. */
 const TIME_ALIASES: ReadonlySet<string> = new Set(['timestamp', 'datetime', 'date_time', 'date/time', 'date time']);
-/** Header names read as `symbol`. */
-const SYMBOL_ALIASES: ReadonlySet<string> = new Set(['ticker', 'instrument']);
+/** Other header names of a column: the symbol, short OHLCV names (`o,h,l,c,v`), recorded sizes as venues name them. */
+const ALIASES: ReadonlyMap<string, ColumnName> = new Map<string, ColumnName>([
+  ['ticker', 'symbol'],
+  ['instrument', 'symbol'],
+  ['o', 'open'],
+  ['h', 'high'],
+  ['l', 'low'],
+  ['c', 'close'],
+  ['v', 'volume'],
+  ['vol', 'volume'],
+  ...['bid', 'ask'].flatMap((side) =>
+    ['size', ' size', '_qty', 'qty', ' qty', 'volume', '_volume', ' volume'].map((suffix): [string, ColumnName] => [
+      `${side}${suffix}`,
+      `${side}_size` as ColumnName,
+    ]),
+  ),
+]);
 
 /** A header name without case, surrounding spaces or MetaTrader's angle brackets (`<DATE>`). */
 function bareName(name: string): string {
@@ -68,12 +86,12 @@ function bareName(name: string): string {
 /** The column a header name stands for (case and surrounding spaces ignored), or undefined for an extra column. */
 function canonicalColumn(name: string): ColumnName | undefined {
   const lower = bareName(name);
-  const canonical = TIME_ALIASES.has(lower) ? 'time' : SYMBOL_ALIASES.has(lower) ? 'symbol' : lower;
+  const canonical = TIME_ALIASES.has(lower) ? 'time' : (ALIASES.get(lower) ?? lower);
   return (ALL_COLUMNS as readonly string[]).includes(canonical) ? (canonical as ColumnName) : undefined;
 }
 
 /** A header's names for an error message: a binary or one-line file must not put megabytes into it. */
-function listNames(names: readonly string[]): string {
+export function listNames(names: readonly string[]): string {
   const shown = names.slice(0, 20).map((n) => (n.length > 40 ? `${n.slice(0, 40)}…` : n));
   return shown.join(', ') + (names.length > 20 ? `, … (${names.length} columns)` : '');
 }
@@ -248,6 +266,17 @@ export function csvTable(text: string, label: string): Table {
     const fields = splitCsvLine(text.slice(starts.data[row], ends.data[row]), separator);
     if (typeof fields === 'string')
       throw new ReplayDataError(`${label}: ${table.where(row)}: ${fields}`, label, row + 1);
+    // More fields than the header's shifts the row: `1,0850` (a decimal comma) read as 1 and 850 put 850 in the
+    // ask. Empty ones past the header's (a trailing separator, as spreadsheets write) say nothing.
+    if (fields.length > names.length && fields.slice(names.length).some((f) => f.trim() !== ''))
+      throw new ReplayDataError(
+        `${label}: ${table.where(row)}: it has ${fields.length} fields but the header has ${names.length}` +
+          (separator === ',' && /\d,\d/.test(text.slice(starts.data[row], ends.data[row]))
+            ? ' (a decimal comma? write the decimal point as ".", or separate the fields with ";")'
+            : ' (a field holding the separator is quoted: "a,b")'),
+        label,
+        row + 1,
+      );
     cachedRow = row;
     cached = fields;
     return fields;
@@ -255,6 +284,7 @@ export function csvTable(text: string, label: string): Table {
   const table: Table = {
     file: label,
     rows: starts.length,
+    names: names.map((n) => n.trim()),
     has: (column) => index.has(column),
     cell: (column, row) => {
       const fields = fieldsOf(row);
@@ -284,11 +314,18 @@ export async function parquetTable(file: string): Promise<Table> {
   let names: string[];
   let rows: number;
   const float32 = new Set<string>();
+  // Columns of a time of day (Parquet TIME): how many of their units make a millisecond.
+  const timeOfDay = new Map<string, bigint>();
   try {
     const metadata = parquetMetadata(buffer);
     const columns = parquetSchema(metadata).children;
     names = columns.map((c) => c.element.name);
-    for (const c of columns) if (c.element.type === 'FLOAT') float32.add(c.element.name);
+    for (const c of columns) {
+      const { name, type, converted_type: converted, logical_type: logical } = c.element;
+      if (type === 'FLOAT') float32.add(name);
+      const unit = logical?.type === 'TIME' ? logical.unit : converted?.startsWith('TIME_') ? converted.slice(5) : '';
+      if (unit !== '') timeOfDay.set(name, unit === 'MILLIS' ? 1n : unit === 'MICROS' ? 1000n : 1_000_000n);
+    }
     rows = Number(metadata.num_rows);
   } catch (e) {
     throw new ReplayDataError(`${file} is not a readable Parquet file: ${(e as Error).message}`, file);
@@ -298,8 +335,8 @@ export async function parquetTable(file: string): Promise<Table> {
       `${file}: its metadata says ${String(rows)} rows; a replay reads at most ${MAX_PARQUET_ROWS.toLocaleString('en-US')} (split the file)`,
       file,
     );
-  const { index } = mapColumns(names, file);
-  const byName = new Map<ColumnName, string>([...index].map(([column, i]) => [column, names[i] as string]));
+  const { index, date } = mapColumns(names, file);
+  const byName = new Map<ColumnName | 'date', string>([...index].map(([column, i]) => [column, names[i] as string]));
   if (!byName.has('time'))
     throw new ReplayDataError(
       `${file}: no 'time' column (nor timestamp, datetime or date; it has: ${listNames(names)})`,
@@ -307,7 +344,18 @@ export async function parquetTable(file: string): Promise<Table> {
       undefined,
       'time',
     );
-  const data = new Map<ColumnName, unknown[]>();
+  if (date !== undefined) byName.set('date', names[date] as string);
+  const timeName = byName.get('time') as string;
+  const timeUnit = timeOfDay.get(timeName);
+  // A time of day alone would be read as an epoch number: a replay of 1 January 1970.
+  if (timeUnit !== undefined && date === undefined)
+    throw new ReplayDataError(
+      `${file}: column '${timeName}' holds a time of day (Parquet TIME) and there is no date column to go with it; add a 'date' column or write the time as a TIMESTAMP`,
+      file,
+      undefined,
+      'time',
+    );
+  const data = new Map<ColumnName | 'date', unknown[]>();
   for (const key of byName.keys()) data.set(key, new Array<unknown>(rows));
   try {
     await parquetRead({
@@ -329,14 +377,50 @@ export async function parquetTable(file: string): Promise<Table> {
   } catch (e) {
     throw new ReplayDataError(`${file}: reading the Parquet data failed: ${(e as Error).message}`, file);
   }
+  const days = data.get('date');
   const table: Table = {
     file,
     rows,
+    names,
     has: (column) => data.has(column),
-    cell: (column, row) => (data.get(column) as unknown[])[row],
+    cell: (column, row) => {
+      const value = (data.get(column) as unknown[])[row];
+      return column === 'time' && days !== undefined ? joinDayAndTime(days[row], value, timeUnit) : value;
+    },
     where: (row) => `row ${row + 1}`,
   };
   return table;
+}
+
+/**
+ * A Parquet row's `date` and `time` cells as one time, as csvTable joins `Date,Time`: a time of day (Parquet TIME,
+ * `unitsPerMs` units a millisecond) is added to the date's midnight; a text time follows the date's text.
+ */
+function joinDayAndTime(day: unknown, time: unknown, unitsPerMs: bigint | undefined): unknown {
+  const dayText = cellText(day);
+  if (dayText === '' || time === null || time === undefined) return time;
+  if (unitsPerMs !== undefined) {
+    const midnight = day instanceof Date ? day.getTime() : parseTime(dayText);
+    const units =
+      typeof time === 'bigint'
+        ? time
+        : typeof time === 'number' && Number.isFinite(time)
+          ? BigInt(Math.trunc(time))
+          : -1n;
+    const ms = Number(units / unitsPerMs);
+    if (typeof midnight !== 'number' || !Number.isFinite(midnight) || !(ms >= 0 && ms < 86_400_000))
+      return `${dayText} ${cellText(time)}`;
+    return new Date(midnight + ms);
+  }
+  return `${dayText} ${cellText(time)}`;
+}
+
+/** A Parquet cell as text in a joined time: a date as its day, a number as written. */
+function cellText(value: unknown): string {
+  if (value instanceof Date)
+    return Number.isFinite(value.getTime()) ? value.toISOString().slice(0, 10) : 'Invalid Date';
+  if (typeof value === 'string') return value.trim();
+  return typeof value === 'number' || typeof value === 'bigint' ? String(value) : value == null ? '' : typeof value;
 }
 
 /**
