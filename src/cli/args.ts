@@ -1,10 +1,41 @@
 /** Readers of arguments the CLI's commands share; `fail` builds the command's own usage error (exit 2). */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseUserJson, readJsonObjectFile, readJsonUserFile, UserJsonError } from '../common/userFile';
 import { parseParameterText, readParameterSpecs } from '../python/componentParameters';
 import { symbolProblem } from '../orders/model';
 import { printable } from '../usecases/formatOutcome';
 
 type Fail = (message: string) => Error;
+
+/** A flag given twice with two values: a usage error as parseArgs's own are (its code starts ERR_PARSE_ARGS). */
+class RepeatedFlagError extends TypeError {
+  readonly code = 'ERR_PARSE_ARGS_REPEATED_OPTION';
+}
+
+/**
+ * `parseArgs` (strict: an unknown flag or one without its value is refused), and a flag that is not `multiple`
+ * given twice with two values is refused too: parseArgs kept the last, so `--state-dir live --state-dir scratch`
+ * or `--data a.csv --data b.csv` silently used one of the two. The same value twice (and a boolean twice) is taken.
+ */
+export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  const parsed = parseArgs({ ...config, tokens: true });
+  const seen = new Map<string, string | undefined>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option' || config.options?.[token.name]?.multiple === true) continue;
+    if (seen.has(token.name) && seen.get(token.name) !== token.value) {
+      const shown = (v: string | undefined): string => `'${v === undefined ? '' : clipFlag(v)}'`;
+      throw new RepeatedFlagError(
+        `${token.rawName.startsWith('--') ? `--${token.name}` : token.rawName} is given twice (${shown(seen.get(token.name))}, then ${shown(token.value)}); give it once`,
+      );
+    }
+    seen.set(token.name, token.value);
+  }
+  return parsed as unknown as ReturnType<typeof parseArgs<T>>;
+}
+
+function clipFlag(value: string): string {
+  return value.length > 80 ? `${value.slice(0, 80)}…` : value;
+}
 
 /** A flag's number: `Number('')` is 0, so an empty value (`--port=`) would pass as zero; it is NaN here. */
 export function flagNumber(text: string): number {

@@ -7,16 +7,16 @@
  * not a replay's own folder too: a replay never writes into trading state), 5 the folder is in use,
  * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
  */
-import { parseArgs } from 'node:util';
 import {
   numberFlag,
+  parseFlags,
   parseParams,
   RUNNER_LIMIT_FLAGS,
   runnerLimits,
-  TIMER_SECONDS,
-  typedParams,
-  type NumberFlag,
   symbolFlag,
+  TIMER_SECONDS,
+  type NumberFlag,
+  typedParams,
 } from './args';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { removeStaleTempFilesOf, replaceFileSync } from '../common/durableFile';
@@ -103,7 +103,7 @@ export async function replayCommand(args: string[]): Promise<number> {
 }
 
 async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args,
     allowPositionals: true,
     options: {

@@ -1,0 +1,59 @@
+/** A flag given twice with two values: which one was meant is not guessed (the last used to win silently). */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseFlags } from '../../../src/cli/args';
+import { main } from '../../../src/cli/main';
+
+async function run(argv: string[]): Promise<{ code: number; printed: string }> {
+  const write = process.stderr.write.bind(process.stderr);
+  const out = process.stdout.write.bind(process.stdout);
+  let printed = '';
+  process.stderr.write = (chunk: string | Uint8Array): boolean => ((printed += String(chunk)), true);
+  process.stdout.write = (chunk: string | Uint8Array): boolean => ((printed += String(chunk)), true);
+  try {
+    return { code: await main(argv), printed };
+  } finally {
+    process.stderr.write = write;
+    process.stdout.write = out;
+  }
+}
+
+describe('CLI flags given twice', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-repeated-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a flag given twice with two values, naming both; the same value twice and --param k=v pairs are fine', () => {
+    const options = {
+      data: { type: 'string' },
+      json: { type: 'boolean' },
+      param: { type: 'string', multiple: true },
+    } as const;
+    assert.throws(
+      () => parseFlags({ args: ['--data', 'a.csv', '--data=b.csv'], options }),
+      (e: unknown) =>
+        (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true &&
+        /--data is given twice \('a\.csv', then 'b\.csv'\); give it once/.test((e as Error).message),
+    );
+    const { values } = parseFlags({
+      args: ['--data', 'a.csv', '--data', 'a.csv', '--json', '--json', '--param', 'a=1', '--param', 'a=2'],
+      options,
+    });
+    assert.equal(values.data, 'a.csv');
+    assert.deepEqual(values.param, ['a=1', 'a=2']);
+  });
+
+  it('halt --reason a --reason b and replay --data a --data b are usage errors (exit 2): nothing runs', async () => {
+    const halt = await run(['halt', '--state-dir', dir, '--reason', 'drill', '--reason', 'real']);
+    assert.equal(halt.code, 2, halt.printed);
+    assert.match(halt.printed, /--reason is given twice \('drill', then 'real'\)/);
+    const replay = await run(['replay', 'x.py', '--data', 'a.csv', '--data', 'b.csv', '--state-dir', dir, '--json']);
+    assert.equal(replay.code, 2, replay.printed);
+    assert.match(replay.printed, /--data is given twice/);
+    const state = await run(['status', '--state-dir', dir, '--state-dir', join(dir, 'other')]);
+    assert.equal(state.code, 2, state.printed);
+    assert.match(state.printed, /--state-dir is given twice/);
+  });
+});
