@@ -87,6 +87,19 @@ const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  */
 const EXCEL_SERIAL_DAYS = { from: 20_000, below: 100_000 };
 
+/** A cell as an error message shows it: a line of it, never the megabytes of a broken file's one field. */
+function shownCell(raw: unknown): string {
+  const clip = (text: string): string => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
+  if (typeof raw === 'string') return JSON.stringify(clip(raw));
+  if (typeof raw === 'bigint') return String(raw);
+  try {
+    return clip(JSON.stringify(raw) ?? 'nothing');
+  } catch {
+    // A list of INT64 (bigints) in a Parquet cell: JSON has no bigint.
+    return Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
+  }
+}
+
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint') return Number(value);
@@ -175,7 +188,7 @@ export class ReplayFeed implements QuoteSource {
         return fail(
           row,
           column,
-          `${JSON.stringify(typeof raw === 'bigint' ? String(raw) : raw) ?? 'nothing'} is not a number` +
+          `${shownCell(raw)} is not a number` +
             (typeof raw === 'string' && /^-?\d+,\d+$/.test(raw.trim())
               ? ' (a decimal comma: write the decimal point as ".")'
               : ''),
@@ -209,7 +222,8 @@ export class ReplayFeed implements QuoteSource {
           fail(
             row,
             'time',
-            `${new Date(time).toISOString()} is before the previous row's ${new Date(previous).toISOString()}; rows must be in time order`,
+            `${new Date(time).toISOString()} is before the previous row's ${new Date(previous).toISOString()}; rows must be in time order` +
+              (k === 0 && row === 1 ? ' (the file runs newest first: sort it oldest first)' : ''),
           );
         if (time === previous) duplicates++;
         else k++;

@@ -79,6 +79,26 @@ describe('replay data of a shape that could replay wrong', () => {
     assert.equal(feed.askSize[0], 5);
   });
 
+  it('says a cell that is no number in a line of the message, however long the cell', () => {
+    const e = refused(
+      `time,bid,ask\n2024-01-02T10:00:00Z,${'x'.repeat(1_000_000)},1.1\n`,
+      /column 'bid': "x+…" is not a number/,
+    );
+    assert.ok(e.message.length < 300, `a short message, not ${e.message.length} characters`);
+  });
+
+  it('refuses an epoch number past any date, instead of failing on it later without a file or row', () => {
+    refused('time,bid,ask\n1e25,1.1,1.2\n', /row 1 \(line 2\), column 'time': 1e\+25 is not a time/);
+    refused('time,bid,ask\n-1e25,1.1,1.2\n', /column 'time': -1e\+25 is not a time/);
+  });
+
+  it('says a file that runs newest first is newest first', () => {
+    refused(
+      'time,bid,ask\n2024-01-03,1.1,1.2\n2024-01-02,1.1,1.2\n2024-01-01,1.1,1.2\n',
+      /row 2 \(line 3\), column 'time': .*rows must be in time order \(the file runs newest first: sort it oldest first\)/,
+    );
+  });
+
   describe('Parquet', () => {
     type Column = { name: string; data: unknown[] };
     const writeParquet = async (columns: Column[], schema: Array<Record<string, unknown>>): Promise<string> => {
