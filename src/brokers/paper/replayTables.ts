@@ -4,6 +4,9 @@
  * are matched by name, case and surrounding spaces ignored, `timestamp`/`datetime` as `time`, a `date` column
  * as the time without one (daily bars) or joined to it (`Date,Time,…`); extra columns ignored, a column
  * named twice refused.
+ *
+ * Over 450 lines on purpose: the column names, the CSV reader and the Parquet reader share one mapping of names to
+ * columns and one joining of a date and a time of day; split, each reader would drift from the other's reading.
  */
 import { readUserFile } from '../../common/userFile';
 import { parseTime } from './replayTime';
@@ -290,9 +293,10 @@ export function csvTable(text: string, label: string): Table {
       const fields = fieldsOf(row);
       const value = fields[index.get(column) as number];
       if (column !== 'time' || date === undefined) return value;
-      // `Date,Time,…`: the date and the time of day, as one ISO time (the time column alone is just a clock).
+      // `Date,Time,…`: the date and the time of day, as one ISO time (the time column alone is just a clock);
+      // a time that has its own date (`Date,Timestamp` of full times) is that time.
       const day = fields[date];
-      return day === undefined || day.trim() === '' || value === undefined || value.trim() === ''
+      return day === undefined || day.trim() === '' || value === undefined || value.trim() === '' || dated(value)
         ? value
         : `${day.trim()} ${value.trim()}`;
     },
@@ -399,6 +403,14 @@ export async function parquetTable(file: string): Promise<Table> {
 function joinDayAndTime(day: unknown, time: unknown, unitsPerMs: bigint | undefined): unknown {
   const dayText = cellText(day);
   if (dayText === '' || time === null || time === undefined) return time;
+  // A TIMESTAMP, an epoch number or a text with its own date is a whole time already (`date` + `timestamp`).
+  if (unitsPerMs === undefined && (time instanceof Date || (typeof time === 'string' && dated(time)))) return time;
+  if (
+    unitsPerMs === undefined &&
+    (typeof time === 'number' || typeof time === 'bigint') &&
+    Math.abs(Number(time)) >= 1e6
+  )
+    return time;
   if (unitsPerMs !== undefined) {
     const midnight = day instanceof Date ? day.getTime() : parseTime(dayText);
     const units =
@@ -413,6 +425,11 @@ function joinDayAndTime(day: unknown, time: unknown, unitsPerMs: bigint | undefi
     return new Date(midnight + ms);
   }
   return `${dayText} ${cellText(time)}`;
+}
+
+/** A time cell that has its own date (`2024-01-02 10:00`, `20240102T100000`), not only a time of day. */
+function dated(text: string): boolean {
+  return /^\s*(?:\d{4}[-./]\d{2}[-./]\d{2}|\d{8}T)/.test(text);
 }
 
 /** A Parquet cell as text in a joined time: a date as its day, a number as written. */

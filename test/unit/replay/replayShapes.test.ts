@@ -150,6 +150,36 @@ describe('replay data of a shape that could replay wrong', () => {
       assert.deepEqual([...feed.times], [T0, T0 + 60_000]);
     });
 
+    it('takes a TIMESTAMP beside a DATE column as the time it is (and so does CSV: Date,Timestamp)', async () => {
+      const file = await writeParquet(
+        [
+          { name: 'date', data: [19724, 19724] },
+          { name: 'timestamp', data: [BigInt(T0), BigInt(T0 + 60_000)] },
+          ...prices,
+        ],
+        [
+          { name: 'date', type: 'INT32', converted_type: 'DATE', repetition_type: 'REQUIRED' },
+          { name: 'timestamp', type: 'INT64', converted_type: 'TIMESTAMP_MILLIS', repetition_type: 'REQUIRED' },
+          ...priceSchema,
+        ],
+      );
+      assert.deepEqual([...(await ReplayFeed.load(file, { symbol: 'EUR_USD' })).times], [T0, T0 + 60_000]);
+      const epoch = await writeParquet(
+        [
+          { name: 'date', data: ['2024-01-02', '2024-01-02'] },
+          { name: 'time', data: [BigInt(T0), BigInt(T0 + 60_000)] },
+          ...prices,
+        ],
+        [
+          { name: 'date', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+          { name: 'time', type: 'INT64', repetition_type: 'REQUIRED' },
+          ...priceSchema,
+        ],
+      );
+      assert.deepEqual([...(await ReplayFeed.load(epoch, { symbol: 'EUR_USD' })).times], [T0, T0 + 60_000]);
+      assert.equal(load('Date,Timestamp,Bid,Ask\n2024-01-02,2024-01-02T10:00:00Z,1.1,1.1002\n').times[0], T0);
+    });
+
     it('refuses a TIME column (a time of day) with no date, instead of replaying 1970', async () => {
       const file = await writeParquet(
         [{ name: 'time', data: [36_000_000n * 1000n, 36_060_000n * 1000n] }, ...prices],
