@@ -7,10 +7,24 @@ import { printable } from '../usecases/formatOutcome';
 
 type Fail = (message: string) => Error;
 
-/** A flag given twice with two values: a usage error as parseArgs's own are (its code starts ERR_PARSE_ARGS). */
-class RepeatedFlagError extends TypeError {
-  readonly code = 'ERR_PARSE_ARGS_REPEATED_OPTION';
+/** A flag given twice with two values, or a path flag given nothing: a usage error as parseArgs's own are. */
+class FlagValueError extends TypeError {
+  readonly code = 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
 }
+
+/** Flags that name a file or folder: empty, each would be the working folder (`resolve('')`). */
+const PATH_FLAGS: ReadonlySet<string> = new Set([
+  'state-dir',
+  'data',
+  'out',
+  'fills-csv',
+  'fills-parquet',
+  'limits',
+  'profiles',
+  'market-data',
+  'signal',
+  'python',
+]);
 
 /**
  * `parseArgs` (strict: an unknown flag or one without its value is refused), and a flag that is not `multiple`
@@ -21,10 +35,17 @@ export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typ
   const parsed = parseArgs({ ...config, tokens: true });
   const seen = new Map<string, string | undefined>();
   for (const token of parsed.tokens ?? []) {
-    if (token.kind !== 'option' || config.options?.[token.name]?.multiple === true) continue;
+    if (token.kind !== 'option') continue;
+    // `--state-dir "$DIR"` with DIR unset: resolve('') is the working folder, so `halt` halted a new state folder
+    // there while the real one went on trading. A file or folder flag given nothing is refused.
+    if (PATH_FLAGS.has(token.name) && token.value !== undefined && token.value.trim() === '')
+      throw new FlagValueError(
+        `--${token.name} is empty: give it a ${token.name === 'state-dir' || token.name === 'out' ? 'folder' : 'file'}, or leave the flag out for its default`,
+      );
+    if (config.options?.[token.name]?.multiple === true) continue;
     if (seen.has(token.name) && seen.get(token.name) !== token.value) {
       const shown = (v: string | undefined): string => `'${v === undefined ? '' : clipFlag(v)}'`;
-      throw new RepeatedFlagError(
+      throw new FlagValueError(
         `${token.rawName.startsWith('--') ? `--${token.name}` : token.rawName} is given twice (${shown(seen.get(token.name))}, then ${shown(token.value)}); give it once`,
       );
     }

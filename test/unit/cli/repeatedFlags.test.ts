@@ -1,6 +1,9 @@
-/** A flag given twice with two values: which one was meant is not guessed (the last used to win silently). */
+/**
+ * A flag given twice with two values: which one was meant is not guessed (the last used to win silently). A file or
+ * folder flag given nothing (`--state-dir "$DIR"` with DIR unset) is refused: it was the working folder.
+ */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags } from '../../../src/cli/args';
@@ -20,7 +23,7 @@ async function run(argv: string[]): Promise<{ code: number; printed: string }> {
   }
 }
 
-describe('CLI flags given twice', () => {
+describe('CLI flags given twice or given nothing', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-repeated-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,6 +55,22 @@ describe('CLI flags given twice', () => {
     const replay = await run(['replay', 'x.py', '--data', 'a.csv', '--data', 'b.csv', '--state-dir', dir, '--json']);
     assert.equal(replay.code, 2, replay.printed);
     assert.match(replay.printed, /--data is given twice/);
+    const cwd = join(dir, 'cwd');
+    mkdirSync(cwd);
+    const before = process.cwd();
+    process.chdir(cwd);
+    let empty;
+    try {
+      empty = await run(['halt', `--state-dir=`, '--reason', 'drill']);
+    } finally {
+      process.chdir(before);
+    }
+    assert.equal(empty.code, 2, empty.printed);
+    assert.match(empty.printed, /--state-dir is empty: give it a folder/);
+    assert.deepEqual(readdirSync(cwd), [], 'no state folder was halted in the working folder');
+    const blank = await run(['replay', 'x.py', '--data', 'a.csv', '--out', ' ', '--state-dir', dir]);
+    assert.equal(blank.code, 2, blank.printed);
+    assert.match(blank.printed, /--out is empty/);
     const state = await run(['status', '--state-dir', dir, '--state-dir', join(dir, 'other')]);
     assert.equal(state.code, 2, state.printed);
     assert.match(state.printed, /--state-dir is given twice/);
