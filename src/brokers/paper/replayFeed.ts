@@ -65,6 +65,8 @@ export interface ReplayFeedOptions {
   spreadTicks?: number;
   /** Quotes for any other symbol (e.g. a conversion pair); default: none, such a call throws. */
   fallback?: QuoteSource;
+  /** Parquet only: the longest its decoding may take before the file is refused as damaged (default by size). */
+  parquetTimeoutMs?: number;
 }
 
 /** One record as the replay shows it to a component. */
@@ -324,7 +326,7 @@ export class ReplayFeed implements QuoteSource {
 
   /** A Parquet file read with hyparquet: the same columns, any numeric or string types. */
   static async fromParquet(file: string, options: ReplayFeedOptions): Promise<ReplayFeed> {
-    return new ReplayFeed(await parquetTable(file), options);
+    return new ReplayFeed(await parquetTable(file, options.parquetTimeoutMs), options);
   }
 
   /** Columns already in memory, validated the same way; `label` names them in errors. */

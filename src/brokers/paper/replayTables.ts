@@ -8,13 +8,13 @@
  * Over 450 lines on purpose: the column names, the CSV reader and the Parquet reader share one mapping of names to
  * columns and one joining of a date and a time of day; split, each reader would drift from the other's reading.
  */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { readUserFile } from '../../common/userFile';
 import { parseTime } from './replayTime';
 
 /** A Parquet file is read whole into memory (hyparquet); past this, split it. */
 const MAX_PARQUET_BYTES = 2 * 1024 * 1024 * 1024 - 1;
-/** Records a replay holds in memory at most (a year of one-second ticks is 31.5 million). */
-const MAX_PARQUET_ROWS = 500_000_000;
 
 export class ReplayDataError extends Error {
   override readonly name = 'ReplayDataError';
@@ -104,7 +104,7 @@ export function listNames(names: readonly string[]): string {
  * for time) is refused, saying which columns: reading either would be a guess. A `date` column is the time
  * when there is no time column (daily bars), and is put before a separate `time` column (`Date,Time,…`).
  */
-function mapColumns(names: readonly string[], label: string): { index: Map<ColumnName, number>; date?: number } {
+export function mapColumns(names: readonly string[], label: string): { index: Map<ColumnName, number>; date?: number } {
   const index = new Map<ColumnName, number>();
   let date: number | undefined;
   names.forEach((name, i) => {
@@ -305,82 +305,20 @@ export function csvTable(text: string, label: string): Table {
   return table;
 }
 
-/** A Parquet file read with hyparquet: the same columns, any numeric or string types. */
-export async function parquetTable(file: string): Promise<Table> {
+/**
+ * A Parquet file read with hyparquet: the same columns, any numeric or string types. hyparquet runs in a worker
+ * thread (parquetWorker.ts) with a deadline and a heap of its own: a damaged file whose page header claims two
+ * billion values made it loop for hours, in the editor's extension host too, and could take all the memory.
+ */
+export async function parquetTable(file: string, timeoutMs?: number): Promise<Table> {
   let bytes: Buffer;
   try {
     bytes = readUserFile(file, 'the replay data', MAX_PARQUET_BYTES);
   } catch (e) {
     throw new ReplayDataError((e as Error).message, file);
   }
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const { parquetMetadata, parquetSchema, parquetRead } = await import('hyparquet');
-  let names: string[];
-  let rows: number;
-  const float32 = new Set<string>();
-  // Columns of a time of day (Parquet TIME): how many of their units make a millisecond.
-  const timeOfDay = new Map<string, bigint>();
-  try {
-    const metadata = parquetMetadata(buffer);
-    const columns = parquetSchema(metadata).children;
-    names = columns.map((c) => c.element.name);
-    for (const c of columns) {
-      const { name, type, converted_type: converted, logical_type: logical } = c.element;
-      if (type === 'FLOAT') float32.add(name);
-      const unit = logical?.type === 'TIME' ? logical.unit : converted?.startsWith('TIME_') ? converted.slice(5) : '';
-      if (unit !== '') timeOfDay.set(name, unit === 'MILLIS' ? 1n : unit === 'MICROS' ? 1000n : 1_000_000n);
-    }
-    rows = Number(metadata.num_rows);
-  } catch (e) {
-    throw new ReplayDataError(`${file} is not a readable Parquet file: ${(e as Error).message}`, file);
-  }
-  if (!Number.isSafeInteger(rows) || rows < 0 || rows > MAX_PARQUET_ROWS)
-    throw new ReplayDataError(
-      `${file}: its metadata says ${String(rows)} rows; a replay reads at most ${MAX_PARQUET_ROWS.toLocaleString('en-US')} (split the file)`,
-      file,
-    );
-  const { index, date } = mapColumns(names, file);
-  const byName = new Map<ColumnName | 'date', string>([...index].map(([column, i]) => [column, names[i] as string]));
-  if (!byName.has('time'))
-    throw new ReplayDataError(
-      `${file}: no 'time' column (nor timestamp, datetime or date; it has: ${listNames(names)})`,
-      file,
-      undefined,
-      'time',
-    );
-  if (date !== undefined) byName.set('date', names[date] as string);
-  const timeName = byName.get('time') as string;
-  const timeUnit = timeOfDay.get(timeName);
-  // A time of day alone would be read as an epoch number: a replay of 1 January 1970.
-  if (timeUnit !== undefined && date === undefined)
-    throw new ReplayDataError(
-      `${file}: column '${timeName}' holds a time of day (Parquet TIME) and there is no date column to go with it; add a 'date' column or write the time as a TIMESTAMP`,
-      file,
-      undefined,
-      'time',
-    );
-  const data = new Map<ColumnName | 'date', unknown[]>();
-  for (const key of byName.keys()) data.set(key, new Array<unknown>(rows));
-  try {
-    await parquetRead({
-      file: buffer,
-      columns: [...byName.values()],
-      onChunk: (chunk) => {
-        for (const [key, name] of byName) {
-          if (name !== chunk.columnName) continue;
-          const target = data.get(key) as unknown[];
-          const values = chunk.columnData as ArrayLike<unknown>;
-          const single = float32.has(name);
-          for (let i = 0; i < values.length; i++) {
-            const value = values[i];
-            target[chunk.rowStart + i] = single && typeof value === 'number' ? shortestFloat32(value) : value;
-          }
-        }
-      },
-    });
-  } catch (e) {
-    throw new ReplayDataError(`${file}: reading the Parquet data failed: ${(e as Error).message}`, file);
-  }
+  const { names, rows, timeUnit, columns } = await decodeInWorker(bytes, file, timeoutMs);
+  const data = new Map<ColumnName | 'date', ArrayLike<unknown>>(columns);
   const days = data.get('date');
   const table: Table = {
     file,
@@ -388,12 +326,79 @@ export async function parquetTable(file: string): Promise<Table> {
     names,
     has: (column) => data.has(column),
     cell: (column, row) => {
-      const value = (data.get(column) as unknown[])[row];
+      const value = (data.get(column) as ArrayLike<unknown>)[row];
       return column === 'time' && days !== undefined ? joinDayAndTime(days[row], value, timeUnit) : value;
     },
     where: (row) => `row ${row + 1}`,
   };
   return table;
+}
+
+/** What the Parquet worker sends back: the header's names, the rows, and each replay column's values. */
+export interface DecodedParquet {
+  names: string[];
+  rows: number;
+  /** The time column is a time of day (Parquet TIME): its units a millisecond. */
+  timeUnit?: bigint;
+  columns: Array<[ColumnName | 'date', unknown[] | Float64Array]>;
+}
+
+/**
+ * `bytes` decoded in a worker thread within `timeoutMs` (default 30 s and 2 s a MiB) and a heap of 64 times the
+ * file (1 GiB at least): past either, the worker is ended and the file refused as damaged, naming it.
+ */
+async function decodeInWorker(bytes: Buffer, file: string, timeoutMs?: number): Promise<DecodedParquet> {
+  const mib = bytes.length / 2 ** 20;
+  const limitMs = timeoutMs ?? Math.round(30_000 + 2_000 * mib);
+  const heapMb = Math.min(16_384, Math.max(1_024, Math.ceil(64 * mib)));
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  // Beside this module: out/src/brokers/paper/ under tests, dist/ in the bundles (scripts/build.mjs).
+  const worker = new Worker(join(__dirname, 'parquetWorker.js'), {
+    workerData: { buffer, file },
+    transferList: [buffer],
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+  });
+  type Reply = { ok: true; decoded: DecodedParquet } | { ok: false; message: string; column?: string; known: boolean };
+  try {
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new ReplayDataError(
+              `${file}: reading the Parquet data did not finish in ${Math.round(limitMs / 1000)} s: the file is damaged (a page that claims more values than it holds), or too large to read at once (split it)`,
+              file,
+            ),
+          ),
+        limitMs,
+      );
+      worker.once('message', (m: Reply) => (clearTimeout(timer), resolve(m)));
+      worker.once('error', (e: Error & { code?: string }) => {
+        clearTimeout(timer);
+        reject(
+          new ReplayDataError(
+            e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+              ? `${file}: reading the Parquet data took more than ${heapMb.toLocaleString('en-US')} MiB of memory: the file is damaged (a page that claims more values than it holds), or too large to read at once (split it)`
+              : `${file}: reading the Parquet data failed: ${e.message}`,
+            file,
+          ),
+        );
+      });
+      worker.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new ReplayDataError(`${file}: reading the Parquet data stopped (its worker ended with ${code})`, file));
+      });
+    });
+    if (!reply.ok)
+      throw new ReplayDataError(
+        reply.known ? reply.message : `${file}: reading the Parquet data failed: ${reply.message}`,
+        file,
+        undefined,
+        reply.column,
+      );
+    return reply.decoded;
+  } finally {
+    void worker.terminate();
+  }
 }
 
 /**

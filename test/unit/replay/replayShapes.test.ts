@@ -4,7 +4,7 @@
  * keep the date and the time of day apart.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTime, ReplayDataError, ReplayFeed } from '../../../src/brokers/paper/replayFeed';
@@ -178,6 +178,45 @@ describe('replay data of a shape that could replay wrong', () => {
       );
       assert.deepEqual([...(await ReplayFeed.load(epoch, { symbol: 'EUR_USD' })).times], [T0, T0 + 60_000]);
       assert.equal(load('Date,Timestamp,Bid,Ask\n2024-01-02,2024-01-02T10:00:00Z,1.1,1.1002\n').times[0], T0);
+    });
+
+    it('refuses a damaged file whose page claims billions of values within its deadline, instead of hanging', async function () {
+      this.timeout(30_000);
+      const { parquetWriteFile } = await import('hyparquet-writer');
+      const filename = join(dir, 'damaged.parquet');
+      const n = 200;
+      parquetWriteFile({
+        filename,
+        columnData: [
+          { name: 'time', data: Array.from({ length: n }, (_, i) => BigInt(T0 + i * 1000)), type: 'INT64' },
+          { name: 'bid', data: Array.from({ length: n }, (_, i) => 1.1 + (i % 7) / 10000), type: 'DOUBLE' },
+          { name: 'ask', data: Array.from({ length: n }, (_, i) => 1.1002 + (i % 7) / 10000), type: 'DOUBLE' },
+          { name: 'sym', data: Array.from({ length: n }, () => 'EUR_USD'), type: 'STRING' },
+        ],
+      });
+      // Two bits flipped in the ask column's page: hyparquet then read on for hours in the caller's own thread.
+      const bytes = readFileSync(filename);
+      bytes[881] = (bytes[881] as number) ^ 0x20;
+      bytes[1254] = (bytes[1254] as number) ^ 0x04;
+      writeFileSync(filename, bytes);
+      const started = Date.now();
+      await assert.rejects(
+        ReplayFeed.load(filename, { symbol: 'EUR_USD', parquetTimeoutMs: 3_000 }),
+        (e: unknown) => e instanceof ReplayDataError && e.message.startsWith(filename) && /damaged/.test(e.message),
+      );
+      assert.ok(Date.now() - started < 15_000, `refused in ${Date.now() - started} ms`);
+      // The same file undamaged still reads (in its worker), all of it.
+      parquetWriteFile({
+        filename,
+        columnData: [
+          { name: 'time', data: Array.from({ length: n }, (_, i) => BigInt(T0 + i * 1000)), type: 'INT64' },
+          { name: 'bid', data: Array.from({ length: n }, () => 1.1), type: 'DOUBLE' },
+          { name: 'ask', data: Array.from({ length: n }, () => 1.1002), type: 'DOUBLE' },
+        ],
+      });
+      const feed = await ReplayFeed.load(filename, { symbol: 'EUR_USD' });
+      assert.equal(feed.length, n);
+      assert.equal(feed.times[n - 1], T0 + (n - 1) * 1000);
     });
 
     it('refuses a TIME column (a time of day) with no date, instead of replaying 1970', async () => {
