@@ -151,10 +151,18 @@ export function parseParams(
   asText: ReadonlySet<string> = new Set(),
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const given = new Map<string, string>();
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw fail(`--param needs key=value, got '${pair}'`);
     const raw = pair.slice(eq + 1);
+    // `--param size=1 --param size=100`: the last one won without a word.
+    const before = given.get(pair.slice(0, eq));
+    if (before !== undefined && before !== raw)
+      throw fail(
+        `--param ${pair.slice(0, eq)} is given twice ('${clipFlag(before)}', then '${clipFlag(raw)}'); give it once`,
+      );
+    given.set(pair.slice(0, eq), raw);
     let value: unknown = raw;
     if (!asText.has(pair.slice(0, eq)))
       try {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseFlags } from '../../../src/cli/args';
+import { parseFlags, parseParams } from '../../../src/cli/args';
 import { main } from '../../../src/cli/main';
 
 async function run(argv: string[]): Promise<{ code: number; printed: string }> {
@@ -46,6 +46,15 @@ describe('CLI flags given twice or given nothing', () => {
     });
     assert.equal(values.data, 'a.csv');
     assert.deepEqual(values.param, ['a=1', 'a=2']);
+  });
+
+  it('--param k=1 --param k=2 is refused naming both values; the same pair twice is taken', () => {
+    const fail = (message: string): Error => new Error(message);
+    assert.throws(
+      () => parseParams(['size=1', 'other=x', 'size=100'], fail),
+      /--param size is given twice \('1', then '100'\); give it once/,
+    );
+    assert.deepEqual(parseParams(['size=1', 'size=1'], fail), { size: 1 });
   });
 
   it('halt --reason a --reason b and replay --data a --data b are usage errors (exit 2): nothing runs', async () => {
