@@ -49,7 +49,7 @@ import {
 } from './replayTables';
 
 export { ReplayDataError, type ReplayColumns } from './replayTables';
-import { parseTime } from './replayTime';
+import { parseTime, shownTime } from './replayTime';
 export { parseTime } from './replayTime';
 import { instrumentFor, instrumentKey } from './instruments';
 
@@ -224,8 +224,8 @@ export class ReplayFeed implements QuoteSource {
           fail(
             row,
             'time',
-            `${new Date(time).toISOString()} is before the previous row's ${new Date(previous).toISOString()}; rows must be in time order` +
-              (k === 0 && row === 1 ? ' (the file runs newest first: sort it oldest first)' : ''),
+            `${shownTime(time)} is before the previous row's ${shownTime(previous)}; rows must be in time order` +
+              (k === 0 && row === 1 ? ' (if the file runs newest first, sort it oldest first)' : ''),
           );
         if (time === previous) duplicates++;
         else k++;

@@ -6,6 +6,16 @@
 /** The furthest time from 1970 a JavaScript Date holds (±100,000,000 days). */
 const MAX_DATE_MS = 8.64e15;
 
+/**
+ * A time in a message: ISO 8601, or the milliseconds themselves past the dates a Date holds (`toISOString` throws
+ * there, and an error about a record of the wrong unit became a RangeError naming no file).
+ */
+export function shownTime(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS
+    ? new Date(ms).toISOString()
+    : `${ms} ms since 1970 (beyond the dates a clock can hold: check the unit of the time column)`;
+}
+
 /** A number as the time column may write one. */
 const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const ISO_DATE = /^\d{4}[-./]\d{2}[-./]\d{2}/;
@@ -101,7 +111,6 @@ function clip(text: string): string {
 function fromEpochNumber(n: number): number | string {
   if (!Number.isFinite(n)) return `${n} is not a finite time`;
   const a = Math.abs(n);
-  const ms = Math.round(a < 1e11 ? n * 1000 : a < 1e14 ? n : a < 1e17 ? n / 1000 : n / 1e6);
-  // Past ±8.64e15 ms there is no date (`new Date(ms)` is Invalid Date and every message about it threw).
-  return Math.abs(ms) <= MAX_DATE_MS ? ms : `${n} is not a time: as nanoseconds since 1970 it is past the year 275760`;
+  const ms = a < 1e11 ? n * 1000 : a < 1e14 ? n : a < 1e17 ? n / 1000 : n / 1e6;
+  return Math.round(ms);
 }
