@@ -32,7 +32,16 @@ export async function decodeParquet(buffer: ArrayBuffer, file: string): Promise<
       if (unit !== '') timeOfDay.set(name, unit === 'MILLIS' ? 1n : unit === 'MICROS' ? 1000n : 1_000_000n);
     }
     rows = Number(metadata.num_rows);
+    // The footer's count against its row groups': damage (a flipped bit, a file put together by hand) made the
+    // replay size every column by a count the data does not hold.
+    const held = metadata.row_groups.reduce((sum, group) => sum + Number(group.num_rows), 0);
+    if (held !== rows)
+      throw new ReplayDataError(
+        `${file}: its metadata says ${rows.toLocaleString('en-US')} rows but its row groups hold ${held.toLocaleString('en-US')}: the file is damaged`,
+        file,
+      );
   } catch (e) {
+    if (e instanceof ReplayDataError) throw e;
     throw new ReplayDataError(`${file} is not a readable Parquet file: ${(e as Error).message}`, file);
   }
   if (!Number.isSafeInteger(rows) || rows < 0 || rows > MAX_PARQUET_ROWS)

@@ -221,6 +221,33 @@ describe('replay data of a shape that could replay wrong', () => {
       assert.equal(feed.times[n - 1], T0 + (n - 1) * 1000);
     });
 
+    it("refuses a footer whose row count is not its row groups' (damage), naming the file", async () => {
+      const { parquetWriteFile } = await import('hyparquet-writer');
+      const filename = join(dir, 'counted.parquet');
+      const n = 300;
+      parquetWriteFile({
+        filename,
+        columnData: [
+          { name: 'time', data: Array.from({ length: n }, (_, i) => BigInt(T0 + i * 1000)), type: 'INT64' },
+          { name: 'bid', data: Array.from({ length: n }, () => 1.1), type: 'DOUBLE' },
+          { name: 'ask', data: Array.from({ length: n }, () => 1.1002), type: 'DOUBLE' },
+        ],
+      });
+      const bytes = readFileSync(filename);
+      // The footer's num_rows (thrift compact: field 3, i64, zigzag varint 600 = d8 04) made 301 (da 04).
+      const footer = bytes.length - 8 - bytes.readUInt32LE(bytes.length - 8);
+      const at = bytes.indexOf(Buffer.from([0x16, 0xd8, 0x04]), footer);
+      assert.ok(at > 0, 'the footer holds num_rows 300');
+      bytes[at + 1] = 0xda;
+      writeFileSync(filename, bytes);
+      await assert.rejects(
+        ReplayFeed.load(filename, { symbol: 'EUR_USD' }),
+        (e: unknown) =>
+          e instanceof ReplayDataError &&
+          e.message === `${filename}: its metadata says 301 rows but its row groups hold 300: the file is damaged`,
+      );
+    });
+
     it('refuses a TIME column (a time of day) with no date, instead of replaying 1970', async () => {
       const file = await writeParquet(
         [{ name: 'time', data: [36_000_000n * 1000n, 36_060_000n * 1000n] }, ...prices],
