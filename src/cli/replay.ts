@@ -86,16 +86,18 @@ export async function replayCommand(args: string[]): Promise<number> {
       );
       return 2;
     }
+    // What a data file holds (a cell, a header name) and the paths typed are said escaped: a terminal escape in a
+    // CSV cell reached the terminal as is.
     if (e instanceof ReplayStateDirError) {
-      process.stderr.write(`sptrader replay: ${e.message}\n`);
+      process.stderr.write(`sptrader replay: ${printable(e.message)}\n`);
       return 2;
     }
     if (e instanceof ReplayDataError) {
-      process.stderr.write(`sptrader replay: ${e.message}\n`);
+      process.stderr.write(`sptrader replay: ${printable(e.message)}\n`);
       return 1;
     }
     if (e instanceof PythonRunError) {
-      process.stderr.write(`sptrader replay: ${e.code}: ${e.message}\n`);
+      process.stderr.write(`sptrader replay: ${e.code}: ${printable(e.message)}\n`);
       return 1;
     }
     throw e;

@@ -3,7 +3,7 @@
  * folder flag given nothing (`--state-dir "$DIR"` with DIR unset) is refused: it was the working folder.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFlags, parseParams } from '../../../src/cli/args';
@@ -83,5 +83,21 @@ describe('CLI flags given twice or given nothing', () => {
     const state = await run(['status', '--state-dir', dir, '--state-dir', join(dir, 'other')]);
     assert.equal(state.code, 2, state.printed);
     assert.match(state.printed, /--state-dir is given twice/);
+  });
+});
+
+describe('replay data errors on a terminal', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-replayescape-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a cell holding a terminal escape is shown escaped, never sent to the terminal as is', async () => {
+    const data = join(dir, 'data.csv');
+    writeFileSync(data, 'time,bid,ask\n2024-01-02T10:00:00Z,1.1,1.1002\n\u001b]0;owned\u0007,1.1,1.1002\n');
+    const component = join(__dirname, '../../../../examples/workspace/core/orders/execution_algos/market_order.py');
+    const { code, printed } = await run(['replay', component, '--data', data, '--state-dir', join(dir, 'state')]);
+    assert.equal(code, 1, printed);
+    assert.match(printed, /row 2 \(line 3\), column 'time': '\\x1b\]0;owned\\x07' is not an ISO 8601 time/);
+    assert.doesNotMatch(printed, /[\u001b\u0007]/, 'no raw escape or bell reached the terminal');
   });
 });
