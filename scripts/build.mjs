@@ -168,6 +168,13 @@ await Promise.all([
     external: ['vscode'],
     plugins: [sdkAsChunk, zodEnglishOnly],
   }),
+  // The worker thread Parquet replay data is decoded in (src/brokers/paper/replayTables.ts), beside core.js and cli.js.
+  build({
+    ...common,
+    entryPoints: ['src/brokers/paper/parquetWorker.ts'],
+    outfile: 'dist/parquetWorker.js',
+    plugins: [zodEnglishOnly],
+  }),
   build({
     ...common,
     entryPoints: ['src/cli/main.ts'],

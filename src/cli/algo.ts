@@ -7,10 +7,9 @@
  * 2 usage error, 3 a child was denied, 4 the parent ended otherwise (cancelled, failed).
  */
 import { printable } from '../usecases/formatOutcome';
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
-import { MAX_TIMEOUT_SECONDS, numberFlag, parseParams, symbolFlag, TIMER_SECONDS } from './args';
+import { MAX_TIMEOUT_SECONDS, numberFlag, parseFlags, parseParams, symbolFlag, TIMER_SECONDS } from './args';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { splitParent } from '../execution/algos/dialect';
 import { describeEmulation, describeParent, ParentOrders } from '../execution/algos/parents';
@@ -48,7 +47,7 @@ export async function algoCommand(args: string[]): Promise<number> {
 }
 
 async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args,
     allowPositionals: true,
     options: {

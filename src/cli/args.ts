@@ -1,10 +1,62 @@
 /** Readers of arguments the CLI's commands share; `fail` builds the command's own usage error (exit 2). */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseUserJson, readJsonObjectFile, readJsonUserFile, UserJsonError } from '../common/userFile';
 import { parseParameterText, readParameterSpecs } from '../python/componentParameters';
 import { symbolProblem } from '../orders/model';
 import { printable } from '../usecases/formatOutcome';
 
 type Fail = (message: string) => Error;
+
+/** A flag given twice with two values, or a path flag given nothing: a usage error as parseArgs's own are. */
+class FlagValueError extends TypeError {
+  readonly code = 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
+}
+
+/** Flags that name a file or folder: empty, each would be the working folder (`resolve('')`). */
+const PATH_FLAGS: ReadonlySet<string> = new Set([
+  'state-dir',
+  'data',
+  'out',
+  'fills-csv',
+  'fills-parquet',
+  'limits',
+  'profiles',
+  'market-data',
+  'signal',
+  'python',
+]);
+
+/**
+ * `parseArgs` (strict: an unknown flag or one without its value is refused), and a flag that is not `multiple`
+ * given twice with two values is refused too: parseArgs kept the last, so `--state-dir live --state-dir scratch`
+ * or `--data a.csv --data b.csv` silently used one of the two. The same value twice (and a boolean twice) is taken.
+ */
+export function parseFlags<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  const parsed = parseArgs({ ...config, tokens: true });
+  const seen = new Map<string, string | undefined>();
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind !== 'option') continue;
+    // `--state-dir "$DIR"` with DIR unset: resolve('') is the working folder, so `halt` halted a new state folder
+    // there while the real one went on trading. A file or folder flag given nothing is refused.
+    if (PATH_FLAGS.has(token.name) && token.value !== undefined && token.value.trim() === '')
+      throw new FlagValueError(
+        `--${token.name} is empty: give it a ${token.name === 'state-dir' || token.name === 'out' ? 'folder' : 'file'}, or leave the flag out for its default`,
+      );
+    if (config.options?.[token.name]?.multiple === true) continue;
+    if (seen.has(token.name) && seen.get(token.name) !== token.value) {
+      const shown = (v: string | undefined): string => `'${v === undefined ? '' : clipFlag(v)}'`;
+      throw new FlagValueError(
+        `${token.rawName.startsWith('--') ? `--${token.name}` : token.rawName} is given twice (${shown(seen.get(token.name))}, then ${shown(token.value)}); give it once`,
+      );
+    }
+    seen.set(token.name, token.value);
+  }
+  return parsed as unknown as ReturnType<typeof parseArgs<T>>;
+}
+
+function clipFlag(value: string): string {
+  return value.length > 80 ? `${value.slice(0, 80)}…` : value;
+}
 
 /** A flag's number: `Number('')` is 0, so an empty value (`--port=`) would pass as zero; it is NaN here. */
 export function flagNumber(text: string): number {
@@ -99,10 +151,18 @@ export function parseParams(
   asText: ReadonlySet<string> = new Set(),
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const given = new Map<string, string>();
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw fail(`--param needs key=value, got '${pair}'`);
     const raw = pair.slice(eq + 1);
+    // `--param size=1 --param size=100`: the last one won without a word.
+    const before = given.get(pair.slice(0, eq));
+    if (before !== undefined && before !== raw)
+      throw fail(
+        `--param ${pair.slice(0, eq)} is given twice ('${clipFlag(before)}', then '${clipFlag(raw)}'); give it once`,
+      );
+    given.set(pair.slice(0, eq), raw);
     let value: unknown = raw;
     if (!asText.has(pair.slice(0, eq)))
       try {

@@ -1,6 +1,5 @@
 /** `sptrader audit verify|tail` and `sptrader recover`: the audit log read and checked, and the state rebuilt from it. */
-import { parseArgs } from 'node:util';
-import { numberFlag } from './args';
+import { numberFlag, parseFlags } from './args';
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
@@ -15,7 +14,7 @@ import { readRegularFileSync } from '../common/userFile';
 import { printable } from '../usecases/formatOutcome';
 
 export async function auditCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args,
     allowPositionals: true,
     options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, n: { type: 'string', short: 'n' } },
@@ -121,7 +120,7 @@ function auditDirMustExist(dir: string): void {
  * (src/usecases/recover.ts), under the state directory's lock. Without --yes it only reports.
  */
 export async function recoverCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     args,
     options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' }, yes: { type: 'boolean' } },
   });

@@ -10,20 +10,20 @@
  * reached or none confirmed, 7 every venue that was sent to rejected it. Others go to main's handler.
  */
 import { printable } from '../usecases/formatOutcome';
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import {
-  numberFlag,
   MAX_TIMEOUT_SECONDS,
-  TIMER_SECONDS,
+  numberFlag,
+  parseFlags,
   parseParams,
   readJsonFile,
   readJsonObject,
   RUNNER_LIMIT_FLAGS,
   runnerLimits,
-  typedParams,
   symbolFlag,
+  TIMER_SECONDS,
+  typedParams,
 } from './args';
 import { delegatingBroker, type BrokerApi } from '../brokers/broker';
 import { environmentCredentials } from '../brokers/credentials';
@@ -89,7 +89,7 @@ export async function compareCommand(args: string[]): Promise<number> {
 }
 
 async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args,
     allowPositionals: true,
     options: {

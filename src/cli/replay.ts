@@ -7,16 +7,16 @@
  * not a replay's own folder too: a replay never writes into trading state), 5 the folder is in use,
  * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
  */
-import { parseArgs } from 'node:util';
 import {
   numberFlag,
+  parseFlags,
   parseParams,
   RUNNER_LIMIT_FLAGS,
   runnerLimits,
-  TIMER_SECONDS,
-  typedParams,
-  type NumberFlag,
   symbolFlag,
+  TIMER_SECONDS,
+  type NumberFlag,
+  typedParams,
 } from './args';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { removeStaleTempFilesOf, replaceFileSync } from '../common/durableFile';
@@ -86,16 +86,18 @@ export async function replayCommand(args: string[]): Promise<number> {
       );
       return 2;
     }
+    // What a data file holds (a cell, a header name) and the paths typed are said escaped: a terminal escape in a
+    // CSV cell reached the terminal as is.
     if (e instanceof ReplayStateDirError) {
-      process.stderr.write(`sptrader replay: ${e.message}\n`);
+      process.stderr.write(`sptrader replay: ${printable(e.message)}\n`);
       return 2;
     }
     if (e instanceof ReplayDataError) {
-      process.stderr.write(`sptrader replay: ${e.message}\n`);
+      process.stderr.write(`sptrader replay: ${printable(e.message)}\n`);
       return 1;
     }
     if (e instanceof PythonRunError) {
-      process.stderr.write(`sptrader replay: ${e.code}: ${e.message}\n`);
+      process.stderr.write(`sptrader replay: ${e.code}: ${printable(e.message)}\n`);
       return 1;
     }
     throw e;
@@ -103,7 +105,7 @@ export async function replayCommand(args: string[]): Promise<number> {
 }
 
 async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args,
     allowPositionals: true,
     options: {

@@ -1,5 +1,4 @@
 /** `sptrader test-order` and `sptrader execute`: a component's order, through the engine, to one venue or several. */
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { monotonicMs, systemClock } from '../common/clock';
 import { PaperBroker } from '../brokers/paper/paperBroker';
@@ -11,14 +10,15 @@ import { isBrokerError } from '../brokers/errors';
 import { openTradingSession } from '../usecases/session';
 import {
   numberFlag,
-  TIMER_SECONDS,
-  type NumberFlag,
+  parseFlags,
   parseParams,
   readJsonObject,
   RUNNER_LIMIT_FLAGS,
   runnerLimits,
-  typedParams,
   symbolFlag,
+  TIMER_SECONDS,
+  type NumberFlag,
+  typedParams,
 } from './args';
 import { CompareUsageError, openVenues } from './compare';
 import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
@@ -33,7 +33,7 @@ const CLIENT_ID: NumberFlag = { what: 'a whole number from 0 to 2147483647', min
 
 /** `test-order` (a scratch copy of the paper account) and `execute` (the account itself): the same options. */
 export async function testOrderCommand(args: string[], mode: 'test' | 'execute'): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseFlags({
     args,
     allowPositionals: true,
     options: {

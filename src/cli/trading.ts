@@ -2,7 +2,6 @@
  * The commands over the paper account and the engine's trading state: `reset-paper`, `halt`, `resume`,
  * `status`, `positions`, `account` and `orders`, each through the same session as trading.
  */
-import { parseArgs } from 'node:util';
 import { systemClock } from '../common/clock';
 import { fromMoney } from '../common/decimal';
 import { type PaperBroker } from '../brokers/paper/paperBroker';
@@ -19,7 +18,7 @@ import type { EmergencyStopReport } from '../execution/engine';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { statePaths } from '../common/statePaths';
 import { asStateFileError, closeAll, EXIT, reportFailure, stateDirOf, usage, UsageError } from './failures';
-import { reasonFlag } from './args';
+import { parseFlags, reasonFlag } from './args';
 import { printable } from '../usecases/formatOutcome';
 import { openPaperBroker, reportDamage, reportRecovery, riskSettings } from './session';
 
@@ -29,7 +28,7 @@ import { openPaperBroker, reportDamage, reportRecovery, riskSettings } from './s
  * file is deleted, so the two agree on the next open. Without --yes it only says what would be reset.
  */
 export async function resetPaperCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     args,
     options: { 'state-dir': { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' } },
   });
@@ -86,7 +85,7 @@ export async function resetPaperCommand(args: string[]): Promise<number> {
 
 /** `halt`, `resume`, `status`: the trading state of the engine over --state-dir. */
 export async function tradingCommand(command: 'halt' | 'resume' | 'status', args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     args,
     options: {
       'state-dir': { type: 'string' },
@@ -222,7 +221,7 @@ async function tradingStep(
  * working orders at every venue.
  */
 export async function accountCommand(command: 'positions' | 'account' | 'orders', args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' } } });
+  const { values } = parseFlags({ args, options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' } } });
   const stateDir = stateDirOf(values['state-dir']);
   const settings = riskSettings(stateDir, undefined);
   const broker = openPaperBroker(stateDir);

@@ -53,7 +53,7 @@ export class ComparePanel extends WebviewPanelHost<CompareView, CompareNotificat
     const current = this.current;
     switch (command.type) {
       case 'runAgain':
-        if (current) this.rerunOnce('Run again', () => this.host.runAgain(current));
+        if (current) this.rerunOnce('Run again', () => this.host.runAgain(current), `${current.file} (Compare Venues)`);
         break;
       case 'openLocation':
         void this.openLocation(

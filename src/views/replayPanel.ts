@@ -55,7 +55,7 @@ export class ReplayPanel extends WebviewPanelHost<ReplayView, ReplayNotification
       case 'replayAgain':
         if (this.current) {
           const view = this.current;
-          this.rerunOnce('Replay again', () => this.host.replayAgain(view));
+          this.rerunOnce('Replay again', () => this.host.replayAgain(view), `${view.file} (Replay)`);
         }
         break;
       case 'exportFills':

@@ -119,7 +119,8 @@ export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, 
     const current = this.current;
     switch (command.type) {
       case 'runAgain':
-        if (current) this.rerunOnce('Run again', () => this.host.runAgain(current));
+        if (current)
+          this.rerunOnce('Run again', () => this.host.runAgain(current), `${current.file} (${current.kind})`);
         break;
       case 'openLocation':
         void this.openLocation(

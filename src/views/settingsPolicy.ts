@@ -151,7 +151,8 @@ export function effectiveLimits(
       const inspected = inspect(section, key);
       let value = userValue(inspected);
       for (const { value: candidate, where } of workspaceValues(inspected)) {
-        const direction = directions[key];
+        // Own keys only: `constructor` is no limit (directions['constructor'] was Object, a "direction").
+        const direction = Object.hasOwn(directions, key) ? directions[key] : undefined;
         const verdict = direction === undefined ? undefined : tighter(direction, value, candidate);
         if (verdict?.apply) {
           tightened.push(`${name}: ${show(verdict.value)} from ${where} (yours ${show(value)})`);
@@ -165,7 +166,9 @@ export function effectiveLimits(
           ignored.push({ key: name, message: `${name} = ${show(candidate)} in ${where} is ignored: ${reason}.` });
         }
       }
-      if (value !== undefined) result[section][key] = value;
+      // Defined, not assigned: `obj['__proto__'] = v` replaced the object's prototype, the setting lost unseen.
+      if (value !== undefined)
+        Object.defineProperty(result[section], key, { value, enumerable: true, writable: true, configurable: true });
     }
   }
   return { ...result, tightened, ignored };

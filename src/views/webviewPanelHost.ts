@@ -76,7 +76,11 @@ export abstract class WebviewPanelHost<
     this.disposables.push(
       registerWebviewPanelSerializer(viewType, {
         deserializeWebviewPanel: async (panel, state: unknown) => {
-          this.current = this.restore(state) ?? this.current;
+          const restored = this.restore(state);
+          if (restored) {
+            this.current = restored;
+            this.restoredView = true;
+          }
           this.adopt(panel);
         },
       }),
@@ -112,6 +116,7 @@ export abstract class WebviewPanelHost<
    */
   show(view: View): void {
     this.current = view;
+    this.restoredView = false;
     if (!this.panel) this.create(this.titleOf(view));
     else {
       this.post(this.draw(view));
@@ -157,6 +162,11 @@ export abstract class WebviewPanelHost<
 
   /** A run the page asked for ("Run again") that has not ended yet. */
   private rerun: Promise<void> | undefined;
+  /**
+   * `current` came back from the page's saved state after a window reload, not from a run in this window: the
+   * page wrote it, so the file it names and how it ran are the page's word until a run here shows a view.
+   */
+  private restoredView = false;
 
   /**
    * Starts the run the page asked for, unless one is going: a double-click, or a message the page sends twice,
@@ -165,7 +175,7 @@ export abstract class WebviewPanelHost<
    * this refuses every request until the run it started has ended, then tells the page whether a run is
    * going (its button, disabled when clicked, comes back).
    */
-  protected rerunOnce(what: string, start: () => PromiseLike<unknown> | void): void {
+  protected rerunOnce(what: string, start: () => PromiseLike<unknown> | void, target?: string): void {
     if (this.running || this.rerun) {
       this.log.info(`${this.name}: ${what} ignored: a run is already going`);
       return;
@@ -174,13 +184,29 @@ export abstract class WebviewPanelHost<
       this.rerun = undefined;
       this.postRunning();
     };
+    const restored = this.restoredView;
     this.rerun = (async () => {
       try {
+        // A restored view names a file its page chose: a page that saved another one and posted the request itself
+        // would run any Python file on disk. The person says yes to that file first (a page cannot answer a modal).
+        if (restored && !(await this.confirmRestored(what, target))) {
+          this.log.info(`${this.name}: ${what} of a restored view not confirmed; nothing was run`);
+          return;
+        }
         await start();
       } catch (e) {
         this.log.error(`${this.name}: ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     })().finally(ended);
+  }
+
+  private async confirmRestored(what: string, target: string | undefined): Promise<boolean> {
+    const choice = await vscode.window.showWarningMessage(
+      `SPtrader: ${what}: this panel was restored after the window reloaded. Run ${target ?? 'its component'} again?`,
+      { modal: true, detail: 'Check the file: a panel restored from its saved state names what its page saved.' },
+      what,
+    );
+    return choice === what;
   }
 
   dispose(): void {

@@ -11,12 +11,15 @@
  * - ticks `time, bid, ask[, bid_size, ask_size]`: the quote as recorded; `last` is the mid (as a decimal);
  *   missing sizes are the instrument's touch size.
  * `time` (alias `timestamp`, `datetime`; or a `date` column, joined to a `time` of day when both are there) may be:
- * - an ISO 8601 string (`2024-01-02T10:00:00Z`, `2024-01-02 10:00:00.250+01:00`, `2024.01.02 10:00`); without
- *   an offset it is UTC, never the machine's zone; an impossible date (February 30) is refused, not moved;
+ * - an ISO 8601 string (`2024-01-02T10:00:00Z`, `2024-01-02 10:00:00.250+01:00`, `2024.01.02 10:00`, the compact
+ *   `20240102`, `20240102T100000Z`, `20240102100000`); without an offset it is UTC, never the machine's zone; an
+ *   impossible date (February 30) is refused, not moved;
  * - a number of seconds, milliseconds, microseconds or nanoseconds since the Unix epoch, told
  *   apart by size (below 1e11: seconds, i.e. until the year 5138; below 1e14: ms; below 1e17: µs;
  *   else ns), fractional seconds allowed; a first time that is an Excel date serial (20000–99999) is refused;
- * - in Parquet also a TIMESTAMP column (read as a Date) or an INT64 (read as a bigint).
+ * - in Parquet also a TIMESTAMP column (read as a Date) or an INT64 (read as a bigint); a TIME column (a time of
+ *   day) only with a date column (DATE or text) beside it.
+ * Short names `o, h, l, c, v` and `bidsize`, `bid size`, `bid_qty`… are read as the columns they name.
  * A `symbol` column (alias `ticker`, `instrument`), if there is one, must name the replay's instrument on
  * every row (written any way `instrumentKey` reads alike: EUR/USD, EUR_USD, eurusd).
  * Every row is checked; the first bad one stops the load with an error naming the file, the row
@@ -37,6 +40,7 @@ import {
   CANDLE_COLUMNS,
   columnsTable,
   csvTable,
+  listNames,
   parquetTable,
   ReplayDataError,
   type ColumnName,
@@ -45,7 +49,7 @@ import {
 } from './replayTables';
 
 export { ReplayDataError, type ReplayColumns } from './replayTables';
-import { parseTime } from './replayTime';
+import { parseTime, shownTime } from './replayTime';
 export { parseTime } from './replayTime';
 import { instrumentFor, instrumentKey } from './instruments';
 
@@ -61,6 +65,8 @@ export interface ReplayFeedOptions {
   spreadTicks?: number;
   /** Quotes for any other symbol (e.g. a conversion pair); default: none, such a call throws. */
   fallback?: QuoteSource;
+  /** Parquet only: the longest its decoding may take before the file is refused as damaged (default by size). */
+  parquetTimeoutMs?: number;
 }
 
 /** One record as the replay shows it to a component. */
@@ -82,6 +88,19 @@ const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * quiet day in January 1970: a first time in this range is refused rather than replayed as 1970.
  */
 const EXCEL_SERIAL_DAYS = { from: 20_000, below: 100_000 };
+
+/** A cell as an error message shows it: a line of it, never the megabytes of a broken file's one field. */
+function shownCell(raw: unknown): string {
+  const clip = (text: string): string => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
+  if (typeof raw === 'string') return JSON.stringify(clip(raw));
+  if (typeof raw === 'bigint') return String(raw);
+  try {
+    return clip(JSON.stringify(raw) ?? 'nothing');
+  } catch {
+    // A list of INT64 (bigints) in a Parquet cell: JSON has no bigint.
+    return Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
+  }
+}
 
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
@@ -118,14 +137,15 @@ export class ReplayFeed implements QuoteSource {
     const file = table.file;
     const ticks = table.has('bid') && table.has('ask');
     const candles = CANDLE_COLUMNS.every((c) => table.has(c));
+    const has = table.names === undefined ? '' : `; it has: ${listNames(table.names)}`;
     if (!table.has('time'))
       throw new ReplayDataError(
-        `${file}: no 'time' column (found the columns it has; need time plus bid, ask or open, high, low, close)`,
+        `${file}: no 'time' column (need time plus bid, ask or open, high, low, close${has})`,
         file,
       );
     if (!ticks && !candles)
       throw new ReplayDataError(
-        `${file}: neither tick columns (time, bid, ask) nor candle columns (time, open, high, low, close) are present`,
+        `${file}: neither tick columns (time, bid, ask) nor candle columns (time, open, high, low, close) are present${has === '' ? '' : ` (${has.slice(2)})`}`,
         file,
       );
     this.kind = ticks ? 'ticks' : 'candles';
@@ -170,7 +190,7 @@ export class ReplayFeed implements QuoteSource {
         return fail(
           row,
           column,
-          `${JSON.stringify(typeof raw === 'bigint' ? String(raw) : raw) ?? 'nothing'} is not a number` +
+          `${shownCell(raw)} is not a number` +
             (typeof raw === 'string' && /^-?\d+,\d+$/.test(raw.trim())
               ? ' (a decimal comma: write the decimal point as ".")'
               : ''),
@@ -204,7 +224,8 @@ export class ReplayFeed implements QuoteSource {
           fail(
             row,
             'time',
-            `${new Date(time).toISOString()} is before the previous row's ${new Date(previous).toISOString()}; rows must be in time order`,
+            `${shownTime(time)} is before the previous row's ${shownTime(previous)}; rows must be in time order` +
+              (k === 0 && row === 1 ? ' (if the file runs newest first, sort it oldest first)' : ''),
           );
         if (time === previous) duplicates++;
         else k++;
@@ -305,7 +326,7 @@ export class ReplayFeed implements QuoteSource {
 
   /** A Parquet file read with hyparquet: the same columns, any numeric or string types. */
   static async fromParquet(file: string, options: ReplayFeedOptions): Promise<ReplayFeed> {
-    return new ReplayFeed(await parquetTable(file), options);
+    return new ReplayFeed(await parquetTable(file, options.parquetTimeoutMs), options);
   }
 
   /** Columns already in memory, validated the same way; `label` names them in errors. */

@@ -4,13 +4,17 @@
  * are matched by name, case and surrounding spaces ignored, `timestamp`/`datetime` as `time`, a `date` column
  * as the time without one (daily bars) or joined to it (`Date,Time,…`); extra columns ignored, a column
  * named twice refused.
+ *
+ * Over 450 lines on purpose: the column names, the CSV reader and the Parquet reader share one mapping of names to
+ * columns and one joining of a date and a time of day; split, each reader would drift from the other's reading.
  */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { readUserFile } from '../../common/userFile';
+import { parseTime } from './replayTime';
 
 /** A Parquet file is read whole into memory (hyparquet); past this, split it. */
 const MAX_PARQUET_BYTES = 2 * 1024 * 1024 * 1024 - 1;
-/** Records a replay holds in memory at most (a year of one-second ticks is 31.5 million). */
-const MAX_PARQUET_ROWS = 500_000_000;
 
 export class ReplayDataError extends Error {
   override readonly name = 'ReplayDataError';
@@ -49,6 +53,8 @@ export type ColumnName = (typeof ALL_COLUMNS)[number];
 export interface Table {
   file: string;
   rows: number;
+  /** The header's names as written (for messages), when the table has a header. */
+  names?: readonly string[];
   has(column: ColumnName): boolean;
   cell(column: ColumnName, row: number): unknown;
   where(row: number): string;
@@ -56,8 +62,23 @@ export interface Table {
 
 /** Header names read as `time` besides `time` itself. */
 const TIME_ALIASES: ReadonlySet<string> = new Set(['timestamp', 'datetime', 'date_time', 'date/time', 'date time']);
-/** Header names read as `symbol`. */
-const SYMBOL_ALIASES: ReadonlySet<string> = new Set(['ticker', 'instrument']);
+/** Other header names of a column: the symbol, short OHLCV names (`o,h,l,c,v`), recorded sizes as venues name them. */
+const ALIASES: ReadonlyMap<string, ColumnName> = new Map<string, ColumnName>([
+  ['ticker', 'symbol'],
+  ['instrument', 'symbol'],
+  ['o', 'open'],
+  ['h', 'high'],
+  ['l', 'low'],
+  ['c', 'close'],
+  ['v', 'volume'],
+  ['vol', 'volume'],
+  ...['bid', 'ask'].flatMap((side) =>
+    ['size', ' size', '_qty', 'qty', ' qty', 'volume', '_volume', ' volume'].map((suffix): [string, ColumnName] => [
+      `${side}${suffix}`,
+      `${side}_size` as ColumnName,
+    ]),
+  ),
+]);
 
 /** A header name without case, surrounding spaces or MetaTrader's angle brackets (`<DATE>`). */
 function bareName(name: string): string {
@@ -68,12 +89,12 @@ function bareName(name: string): string {
 /** The column a header name stands for (case and surrounding spaces ignored), or undefined for an extra column. */
 function canonicalColumn(name: string): ColumnName | undefined {
   const lower = bareName(name);
-  const canonical = TIME_ALIASES.has(lower) ? 'time' : SYMBOL_ALIASES.has(lower) ? 'symbol' : lower;
+  const canonical = TIME_ALIASES.has(lower) ? 'time' : (ALIASES.get(lower) ?? lower);
   return (ALL_COLUMNS as readonly string[]).includes(canonical) ? (canonical as ColumnName) : undefined;
 }
 
 /** A header's names for an error message: a binary or one-line file must not put megabytes into it. */
-function listNames(names: readonly string[]): string {
+export function listNames(names: readonly string[]): string {
   const shown = names.slice(0, 20).map((n) => (n.length > 40 ? `${n.slice(0, 40)}…` : n));
   return shown.join(', ') + (names.length > 20 ? `, … (${names.length} columns)` : '');
 }
@@ -83,7 +104,7 @@ function listNames(names: readonly string[]): string {
  * for time) is refused, saying which columns: reading either would be a guess. A `date` column is the time
  * when there is no time column (daily bars), and is put before a separate `time` column (`Date,Time,…`).
  */
-function mapColumns(names: readonly string[], label: string): { index: Map<ColumnName, number>; date?: number } {
+export function mapColumns(names: readonly string[], label: string): { index: Map<ColumnName, number>; date?: number } {
   const index = new Map<ColumnName, number>();
   let date: number | undefined;
   names.forEach((name, i) => {
@@ -248,6 +269,17 @@ export function csvTable(text: string, label: string): Table {
     const fields = splitCsvLine(text.slice(starts.data[row], ends.data[row]), separator);
     if (typeof fields === 'string')
       throw new ReplayDataError(`${label}: ${table.where(row)}: ${fields}`, label, row + 1);
+    // More fields than the header's shifts the row: `1,0850` (a decimal comma) read as 1 and 850 put 850 in the
+    // ask. Empty ones past the header's (a trailing separator, as spreadsheets write) say nothing.
+    if (fields.length > names.length && fields.slice(names.length).some((f) => f.trim() !== ''))
+      throw new ReplayDataError(
+        `${label}: ${table.where(row)}: it has ${fields.length} fields but the header has ${names.length}` +
+          (separator === ',' && /\d,\d/.test(text.slice(starts.data[row], ends.data[row]))
+            ? ' (a decimal comma? write the decimal point as ".", or separate the fields with ";")'
+            : ' (a field holding the separator is quoted: "a,b")'),
+        label,
+        row + 1,
+      );
     cachedRow = row;
     cached = fields;
     return fields;
@@ -255,14 +287,16 @@ export function csvTable(text: string, label: string): Table {
   const table: Table = {
     file: label,
     rows: starts.length,
+    names: names.map((n) => n.trim()),
     has: (column) => index.has(column),
     cell: (column, row) => {
       const fields = fieldsOf(row);
       const value = fields[index.get(column) as number];
       if (column !== 'time' || date === undefined) return value;
-      // `Date,Time,…`: the date and the time of day, as one ISO time (the time column alone is just a clock).
+      // `Date,Time,…`: the date and the time of day, as one ISO time (the time column alone is just a clock);
+      // a time that has its own date (`Date,Timestamp` of full times) is that time.
       const day = fields[date];
-      return day === undefined || day.trim() === '' || value === undefined || value.trim() === ''
+      return day === undefined || day.trim() === '' || value === undefined || value.trim() === '' || dated(value)
         ? value
         : `${day.trim()} ${value.trim()}`;
     },
@@ -271,72 +305,144 @@ export function csvTable(text: string, label: string): Table {
   return table;
 }
 
-/** A Parquet file read with hyparquet: the same columns, any numeric or string types. */
-export async function parquetTable(file: string): Promise<Table> {
+/**
+ * A Parquet file read with hyparquet: the same columns, any numeric or string types. hyparquet runs in a worker
+ * thread (parquetWorker.ts) with a deadline and a heap of its own: a damaged file whose page header claims two
+ * billion values made it loop for hours, in the editor's extension host too, and could take all the memory.
+ */
+export async function parquetTable(file: string, timeoutMs?: number): Promise<Table> {
   let bytes: Buffer;
   try {
     bytes = readUserFile(file, 'the replay data', MAX_PARQUET_BYTES);
   } catch (e) {
     throw new ReplayDataError((e as Error).message, file);
   }
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const { parquetMetadata, parquetSchema, parquetRead } = await import('hyparquet');
-  let names: string[];
-  let rows: number;
-  const float32 = new Set<string>();
-  try {
-    const metadata = parquetMetadata(buffer);
-    const columns = parquetSchema(metadata).children;
-    names = columns.map((c) => c.element.name);
-    for (const c of columns) if (c.element.type === 'FLOAT') float32.add(c.element.name);
-    rows = Number(metadata.num_rows);
-  } catch (e) {
-    throw new ReplayDataError(`${file} is not a readable Parquet file: ${(e as Error).message}`, file);
-  }
-  if (!Number.isSafeInteger(rows) || rows < 0 || rows > MAX_PARQUET_ROWS)
-    throw new ReplayDataError(
-      `${file}: its metadata says ${String(rows)} rows; a replay reads at most ${MAX_PARQUET_ROWS.toLocaleString('en-US')} (split the file)`,
-      file,
-    );
-  const { index } = mapColumns(names, file);
-  const byName = new Map<ColumnName, string>([...index].map(([column, i]) => [column, names[i] as string]));
-  if (!byName.has('time'))
-    throw new ReplayDataError(
-      `${file}: no 'time' column (nor timestamp, datetime or date; it has: ${listNames(names)})`,
-      file,
-      undefined,
-      'time',
-    );
-  const data = new Map<ColumnName, unknown[]>();
-  for (const key of byName.keys()) data.set(key, new Array<unknown>(rows));
-  try {
-    await parquetRead({
-      file: buffer,
-      columns: [...byName.values()],
-      onChunk: (chunk) => {
-        for (const [key, name] of byName) {
-          if (name !== chunk.columnName) continue;
-          const target = data.get(key) as unknown[];
-          const values = chunk.columnData as ArrayLike<unknown>;
-          const single = float32.has(name);
-          for (let i = 0; i < values.length; i++) {
-            const value = values[i];
-            target[chunk.rowStart + i] = single && typeof value === 'number' ? shortestFloat32(value) : value;
-          }
-        }
-      },
-    });
-  } catch (e) {
-    throw new ReplayDataError(`${file}: reading the Parquet data failed: ${(e as Error).message}`, file);
-  }
+  const { names, rows, timeUnit, columns } = await decodeInWorker(bytes, file, timeoutMs);
+  const data = new Map<ColumnName | 'date', ArrayLike<unknown>>(columns);
+  const days = data.get('date');
   const table: Table = {
     file,
     rows,
+    names,
     has: (column) => data.has(column),
-    cell: (column, row) => (data.get(column) as unknown[])[row],
+    cell: (column, row) => {
+      const value = (data.get(column) as ArrayLike<unknown>)[row];
+      return column === 'time' && days !== undefined ? joinDayAndTime(days[row], value, timeUnit) : value;
+    },
     where: (row) => `row ${row + 1}`,
   };
   return table;
+}
+
+/** What the Parquet worker sends back: the header's names, the rows, and each replay column's values. */
+export interface DecodedParquet {
+  names: string[];
+  rows: number;
+  /** The time column is a time of day (Parquet TIME): its units a millisecond. */
+  timeUnit?: bigint;
+  columns: Array<[ColumnName | 'date', unknown[] | Float64Array]>;
+}
+
+/**
+ * `bytes` decoded in a worker thread within `timeoutMs` (default 30 s and 2 s a MiB) and a heap of 64 times the
+ * file (1 GiB at least): past either, the worker is ended and the file refused as damaged, naming it.
+ */
+async function decodeInWorker(bytes: Buffer, file: string, timeoutMs?: number): Promise<DecodedParquet> {
+  const mib = bytes.length / 2 ** 20;
+  const limitMs = timeoutMs ?? Math.round(30_000 + 2_000 * mib);
+  const heapMb = Math.min(16_384, Math.max(1_024, Math.ceil(64 * mib)));
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  // Beside this module: out/src/brokers/paper/ under tests, dist/ in the bundles (scripts/build.mjs).
+  const worker = new Worker(join(__dirname, 'parquetWorker.js'), {
+    workerData: { buffer, file },
+    transferList: [buffer],
+    resourceLimits: { maxOldGenerationSizeMb: heapMb },
+  });
+  type Reply = { ok: true; decoded: DecodedParquet } | { ok: false; message: string; column?: string; known: boolean };
+  try {
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new ReplayDataError(
+              `${file}: reading the Parquet data did not finish in ${Math.round(limitMs / 1000)} s: the file is damaged (a page that claims more values than it holds), or too large to read at once (split it)`,
+              file,
+            ),
+          ),
+        limitMs,
+      );
+      worker.once('message', (m: Reply) => (clearTimeout(timer), resolve(m)));
+      worker.once('error', (e: Error & { code?: string }) => {
+        clearTimeout(timer);
+        reject(
+          new ReplayDataError(
+            e.code === 'ERR_WORKER_OUT_OF_MEMORY'
+              ? `${file}: reading the Parquet data took more than ${heapMb.toLocaleString('en-US')} MiB of memory: the file is damaged (a page that claims more values than it holds), or too large to read at once (split it)`
+              : `${file}: reading the Parquet data failed: ${e.message}`,
+            file,
+          ),
+        );
+      });
+      worker.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new ReplayDataError(`${file}: reading the Parquet data stopped (its worker ended with ${code})`, file));
+      });
+    });
+    if (!reply.ok)
+      throw new ReplayDataError(
+        reply.known ? reply.message : `${file}: reading the Parquet data failed: ${reply.message}`,
+        file,
+        undefined,
+        reply.column,
+      );
+    return reply.decoded;
+  } finally {
+    void worker.terminate();
+  }
+}
+
+/**
+ * A Parquet row's `date` and `time` cells as one time, as csvTable joins `Date,Time`: a time of day (Parquet TIME,
+ * `unitsPerMs` units a millisecond) is added to the date's midnight; a text time follows the date's text.
+ */
+function joinDayAndTime(day: unknown, time: unknown, unitsPerMs: bigint | undefined): unknown {
+  const dayText = cellText(day);
+  if (dayText === '' || time === null || time === undefined) return time;
+  // A TIMESTAMP, an epoch number or a text with its own date is a whole time already (`date` + `timestamp`).
+  if (unitsPerMs === undefined && (time instanceof Date || (typeof time === 'string' && dated(time)))) return time;
+  if (
+    unitsPerMs === undefined &&
+    (typeof time === 'number' || typeof time === 'bigint') &&
+    Math.abs(Number(time)) >= 1e6
+  )
+    return time;
+  if (unitsPerMs !== undefined) {
+    const midnight = day instanceof Date ? day.getTime() : parseTime(dayText);
+    const units =
+      typeof time === 'bigint'
+        ? time
+        : typeof time === 'number' && Number.isFinite(time)
+          ? BigInt(Math.trunc(time))
+          : -1n;
+    const ms = Number(units / unitsPerMs);
+    if (typeof midnight !== 'number' || !Number.isFinite(midnight) || !(ms >= 0 && ms < 86_400_000))
+      return `${dayText} ${cellText(time)}`;
+    return new Date(midnight + ms);
+  }
+  return `${dayText} ${cellText(time)}`;
+}
+
+/** A time cell that has its own date (`2024-01-02 10:00`, `20240102T100000`), not only a time of day. */
+function dated(text: string): boolean {
+  return /^\s*(?:\d{4}[-./]\d{2}[-./]\d{2}|\d{8}T)/.test(text);
+}
+
+/** A Parquet cell as text in a joined time: a date as its day, a number as written. */
+function cellText(value: unknown): string {
+  if (value instanceof Date)
+    return Number.isFinite(value.getTime()) ? value.toISOString().slice(0, 10) : 'Invalid Date';
+  if (typeof value === 'string') return value.trim();
+  return typeof value === 'number' || typeof value === 'bigint' ? String(value) : value == null ? '' : typeof value;
 }
 
 /**

@@ -3,6 +3,19 @@
  * seconds, milliseconds, microseconds or nanoseconds told apart by size, or an ISO 8601 text read field by field.
  */
 
+/** The furthest time from 1970 a JavaScript Date holds (±100,000,000 days). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * A time in a message: ISO 8601, or the milliseconds themselves past the dates a Date holds (`toISOString` throws
+ * there, and an error about a record of the wrong unit became a RangeError naming no file).
+ */
+export function shownTime(ms: number): string {
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS
+    ? new Date(ms).toISOString()
+    : `${ms} ms since 1970 (beyond the dates a clock can hold: check the unit of the time column)`;
+}
+
 /** A number as the time column may write one. */
 const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const ISO_DATE = /^\d{4}[-./]\d{2}[-./]\d{2}/;
@@ -18,11 +31,17 @@ export function parseTime(value: unknown): number | string {
   }
   if (typeof value === 'bigint') return fromEpochNumber(Number(value));
   if (typeof value === 'number')
-    return Number.isFinite(value) ? fromEpochNumber(value) : `${value} is not a finite time`;
+    return !Number.isFinite(value)
+      ? `${value} is not a finite time`
+      : Number.isInteger(value)
+        ? (fromCompact(String(value)) ?? fromEpochNumber(value))
+        : fromEpochNumber(value);
   if (typeof value !== 'string')
     return value === null || value === undefined ? 'is empty' : `is a ${typeof value}, not a time`;
   const text = value.trim();
   if (text === '') return 'is empty';
+  const compact = fromCompact(text);
+  if (compact !== undefined) return compact;
   if (NUMERIC.test(text)) return fromEpochNumber(Number(text));
   if (!ISO_DATE.test(text))
     return `'${clip(text)}' is not an ISO 8601 time nor a number of seconds/milliseconds since 1970`;
@@ -60,6 +79,28 @@ function fromIso(text: string): number | string {
   // Date.UTC reads years 0–99 as 1900–1999; set the year itself.
   utc.setUTCFullYear(year);
   return utc.getTime() - offsetMinutes * 60_000;
+}
+
+/** ISO 8601's basic format (`20240102`, `20240102T100000Z`, a Date,Time pair `20240102 100000`), years 1900–2199. */
+const BASIC_TIME =
+  /^(19\d{2}|2[01]\d{2})(\d{2})(\d{2})(?:[T ]?(\d{2}):?(\d{2})(?::?(\d{2})([.,]\d+)?)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * A compact date or time (ISO 8601's basic format) as milliseconds since the epoch, or undefined when the text is
+ * not one. As seconds since 1970, `20240102` was a day in August 1970 and `20240102100000` (as ms) one in 2611. Bare
+ * digits are a compact time only as eight (yyyymmdd) or fourteen (yyyymmddhhmmss) and only when that is a real
+ * date: twelve (yyyymmddhhmm) are just as much milliseconds in 1976, and the others stay epoch numbers.
+ */
+function fromCompact(text: string): number | string | undefined {
+  const m = BASIC_TIME.exec(text);
+  if (m === null) return undefined;
+  const [, y, mo, d, h, mi, sec, fraction = '', offset = ''] = m;
+  const digitsOnly = /^\d+$/.test(text);
+  if (digitsOnly && text.length !== 8 && text.length !== 14) return undefined;
+  const iso = `${y}-${mo}-${d}${h === undefined ? '' : `T${h}:${mi}${sec === undefined ? '' : `:${sec}`}${fraction}`}${offset}`;
+  const t = fromIso(iso);
+  // Bare digits that are no date (month 13, day 00) are an epoch number as before; text with a T or zone is refused.
+  return typeof t === 'string' && digitsOnly ? undefined : t;
 }
 
 /** A cell's text for an error message, never more than a line of it. */

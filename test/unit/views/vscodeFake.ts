@@ -116,6 +116,8 @@ export const editor = {
   answer: (_message: string, _items: readonly unknown[]): unknown => undefined,
   trusted: true,
   configuration: new Map<string, unknown>(),
+  /** The panel serializers registered, by view type: `deserializeWebviewPanel` is a window reload's restore. */
+  serializers: new Map<string, { deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void> }>(),
   reset(): void {
     this.panels.length = 0;
     this.toasts.length = 0;
@@ -202,7 +204,13 @@ export const vscode = {
       editor.panels.push(panel);
       return panel;
     },
-    registerWebviewPanelSerializer: () => new Disposable(),
+    registerWebviewPanelSerializer: (
+      viewType: string,
+      serializer: { deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void> },
+    ) => {
+      editor.serializers.set(viewType, serializer);
+      return new Disposable(() => editor.serializers.delete(viewType));
+    },
     showInformationMessage: toast('information'),
     showWarningMessage: toast('warning'),
     showErrorMessage: toast('error'),
