@@ -97,8 +97,8 @@ describe('sptrader CLI at a self-hosted Alpaca (--base-url with --data-url)', fu
       join(dir, 'one_share.py'),
       '--state-dir',
       join(dir, 'state'),
-      '--broker',
-      'alpaca',
+      // --broker alpaca unless the case names another (a flag given twice is a usage error).
+      ...(args.includes('--broker') ? [] : ['--broker', 'alpaca']),
       '--symbol',
       'AAPL',
       ...args,
