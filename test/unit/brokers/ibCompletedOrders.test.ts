@@ -10,6 +10,7 @@
 import * as assert from 'node:assert/strict';
 import type { OrderUpdate } from '../../../src/brokers/broker';
 import { IbBroker } from '../../../src/brokers/ib/adapter';
+import { TestClock } from '../../../src/common/clock';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 import { startFakeTws, type FakeTws, type FakeTwsOptions } from '../../fakes/ib/server';
 
@@ -32,8 +33,11 @@ describe('IbBroker: an order that ended while disconnected is final after the re
   let updates: OrderUpdate[];
   const others: IbBroker[] = [];
 
+  let clock: TestClock;
+
   const brokerOn = (clientId: number): IbBroker =>
     new IbBroker({
+      clock,
       host: fake.host,
       port: fake.port,
       clientId,
@@ -44,6 +48,7 @@ describe('IbBroker: an order that ended while disconnected is final after the re
     });
 
   const start = async (options: FakeTwsOptions = {}) => {
+    clock = new TestClock(Date.now());
     fake = await startFakeTws(options);
     fake.setQuote('AAPL', 99, 101);
     broker = brokerOn(41);
@@ -100,6 +105,21 @@ describe('IbBroker: an order that ended while disconnected is final after the re
     assert.match(after.status.status === 'rejected' ? after.status.reason : '', /no longer tradable/);
   });
 
+  it('a GTD order IB cancelled at its expiry while away: expired', async () => {
+    await start();
+    const placed = await broker.submitOrder({
+      ...limit('ib-done-6', 90),
+      time_in_force: { type: 'GTD', expires_at: clock.now() + 60_000 },
+    });
+    assert.equal(placed.status.status, 'submitted');
+    fake.dropConnections();
+    await broker.disconnect();
+    clock.advance(61_000);
+    assert.ok(fake.endOrder(Number(placed.order_id), 'Cancelled', 'Cancelled at its good-till date'));
+    await broker.connect();
+    assert.equal((await broker.getOrderStatus(placed.order_id)).status.status, 'expired');
+  });
+
   it('filled while away: the fill comes once, from the executions, not again from the completed order', async () => {
     await start();
     const id = await awayWhile('ib-done-3', () => fake.setQuote('AAPL', 85, 89));
@@ -107,6 +127,20 @@ describe('IbBroker: an order that ended while disconnected is final after the re
     assert.equal(after.status.status, 'filled');
     assert.equal(after.fills.length, 1);
     assert.equal(after.filled_quantity, 100);
+    assert.equal(updates.filter((u) => u.order.order_id === id && u.fill !== undefined).length, 1);
+  });
+
+  it('partly filled, then cancelled while away: cancelled with its one fill, counted once', async () => {
+    await start();
+    fake.scriptNextOrder([{ status: 'Submitted' }, { status: 'Submitted', filled: 40, avgFillPrice: 90 }]);
+    const id = await awayWhile('ib-done-7', (orderId) =>
+      assert.ok(fake.endOrder(orderId, 'Cancelled', 'Cancelled by Trader')),
+    );
+    const after = await broker.getOrderStatus(id);
+    assert.equal(after.status.status, 'cancelled');
+    assert.equal(after.filled_quantity, 40);
+    assert.equal(after.fills.length, 1);
+    assert.equal(after.fills[0]?.quantity, 40);
     assert.equal(updates.filter((u) => u.order.order_id === id && u.fill !== undefined).length, 1);
   });
 
