@@ -144,6 +144,20 @@ describe('IbBroker: an order that ended while disconnected is final after the re
     assert.equal(updates.filter((u) => u.order.order_id === id && u.fill !== undefined).length, 1);
   });
 
+  it('an IOC whose submit lost its connection, cancelled by TWS unfilled: found cancelled, not absent', async () => {
+    await start();
+    fake.injectNext({ kind: 'dropConnection' });
+    await assert.rejects(
+      broker.submitOrder({ ...limit('ib-done-8', 90), time_in_force: { type: 'IOC' } }),
+      (e: { outcomeUnknown?: boolean }) => e.outcomeUnknown === true,
+    );
+    await broker.connect();
+    const found = await broker.getOrderByClientId('ib-done-8');
+    assert.equal(found?.status.status, 'cancelled');
+    assert.equal(found.fills.length, 0);
+    assert.equal(fake.requestCount('PLACE_ORDER'), 1, 'never resent');
+  });
+
   it('another order that carried the same orderRef and was cancelled does not end ours (matched by permId)', async () => {
     await start();
     const other = brokerOn(42);
