@@ -49,8 +49,10 @@
  * - Quantities must be whole for stocks and FX (API fractional shares need a separate permission),
  *   so `fractionalQuantity` is false; crypto (PAXOS) quantities may be fractional.
  * - Non-order request ids start at 900 000 000 so they never collide with order ids in `error` events.
- * - Orders that finished while we were away are only found if TWS still lists them for
- *   `reqAllOpenOrders`; `reqCompletedOrders` is not used.
+ * - Orders that ended while we were away: `reqAllOpenOrders` lists open orders only, so each reconcile also asks
+ *   `reqCompletedOrders(apiOnly)` (TWS API "Completed Orders"); a cancelled or Inactive one of ours (matched by
+ *   orderRef and permId, the message has no orderId) becomes cancelled (IB's `completedStatus` as the reason) or
+ *   rejected. A Filled one is left to `reqExecutions` below, so no fill is counted twice.
  * - Fills made while we were away: TWS pushes executions only to a connected client, and `reqAllOpenOrders`
  *   tells an order's cumulative status, not its executions or commissions. So every `connect()` first asks
  *   `reqExecutions` (filter: this clientId and, once TWS reported one, the time of its latest execution)
@@ -128,6 +130,8 @@ export interface IbBrokerOptions {
 }
 
 const REQ_ID_BASE = 900_000_000;
+/** TWS API "Completed Orders": `reqCompletedOrders` needs server version 150 (MIN_SERVER_VER_COMPLETED_ORDERS). */
+const MIN_SERVER_VER_COMPLETED_ORDERS = 150;
 /**
  * Error codes that, for an order just placed, do not prove TWS did nothing with it: its connection to
  * IB's servers is lost or restored with data loss (1100, 1300, 2110), or it could not read a message
@@ -331,16 +335,22 @@ export class IbBroker implements BrokerApi {
           filled: number,
           remaining: number,
           avgFillPrice: number,
-          _permId?: number,
+          permId?: number,
           _parentId?: number,
           lastFillPrice?: number,
-        ) => this.orders.onStatus(orderId, { status, filled, remaining, avgFillPrice, lastFillPrice }),
+        ) => this.orders.onStatus(orderId, { status, filled, remaining, avgFillPrice, lastFillPrice, permId }),
       ),
     );
     ib.on(
       E.openOrder,
       guard('openOrder', (orderId: number, contract: IbLib.Contract, order: IbLib.Order, state: IbLib.OrderState) =>
         this.orders.onOpenOrder(orderId, contract as IbContract, order as IbOrder, String(state.status)),
+      ),
+    );
+    ib.on(
+      E.completedOrder,
+      guard('completedOrder', (contract: IbLib.Contract, order: IbLib.Order, state: IbLib.OrderState) =>
+        this.orders.onCompletedOrder(contract as IbContract, order as IbOrder, state),
       ),
     );
     ib.on(
@@ -715,12 +725,18 @@ export class IbBroker implements BrokerApi {
     return [...this.orders.byId.values()].map((e) => responseOf(e, now)).filter((r) => !isFinalStatus(r.status));
   }
 
-  /** Asks TWS for every open order (`reqAllOpenOrders`) and folds them into the registry; adopts orders with an orderRef from earlier sessions. */
+  /**
+   * Asks TWS for the orders done today (`reqCompletedOrders`: an order of ours that ended while we were away gets
+   * its end) and then for every open order (`reqAllOpenOrders`), and folds them into the registry; adopts open
+   * orders with an orderRef from earlier sessions. TWS answers in order, so the end of the open orders is the
+   * end of both (a TWS that does not answer the first does not hold the reconcile up).
+   */
   async reconcile(): Promise<void> {
     const ib = this.ensureConnected();
     this.reconciling ??= this.request<void>(ib, 'reqAllOpenOrders', this.timeoutMs, (done) => {
       const off = this.on('openOrderEnd', () => done());
       this.orders.reconciling = true;
+      if (ib.serverVersion >= MIN_SERVER_VER_COMPLETED_ORDERS) ib.reqCompletedOrders(true);
       ib.reqAllOpenOrders();
       return off;
     }).finally(() => {

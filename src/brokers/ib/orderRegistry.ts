@@ -42,6 +42,8 @@ export interface Entry extends RegistryView {
   /** Refused before TWS accepted it (rate limit, duplicate id, …): the client order id may be used again. */
   failedBeforeAcceptance: boolean;
   badResponse: string | undefined;
+  /** IB's permanent id of the order (orderStatus, openOrder): what names it in a `completedOrder`. */
+  permId?: number;
   /** IB's executions of this order (`execDetails`), in the order they came, each with its commission once reported. */
   executions?: Execution[];
   /** Status reports bringing a fill whose commission has not come yet, oldest first. */
@@ -132,10 +134,12 @@ export class OrderRegistry {
       remaining: number;
       avgFillPrice: number;
       lastFillPrice: number | undefined;
+      permId?: number | undefined;
     },
   ): void {
     const entry = this.byId.get(orderId);
     if (!entry) return;
+    entry.permId = permIdOf(report.permId) ?? entry.permId;
     const bad =
       validStatusReport(report) ??
       (report.filled > entry.request.quantity + EPS
@@ -458,6 +462,7 @@ export class OrderRegistry {
     const unclaimed = this.unclaimed.get(orderId);
     this.unclaimed.delete(orderId);
     entry.confirmed = true;
+    entry.permId = permIdOf(order.permId) ?? entry.permId;
     // openOrder's OrderState has no filled quantity: a Filled there says only that the order is at IB (working
     // until the orderStatus with the figures, which follows, brings the fill).
     if (entry.ibStatus === undefined && status && status !== 'undefined')
@@ -470,6 +475,48 @@ export class OrderRegistry {
       );
     // Executions that came before the order was adopted (its status, applied after, finds them).
     for (const e of unclaimed ?? []) this.onExecution(orderId, e);
+  }
+
+  /**
+   * A `completedOrder` (TWS API "Completed Orders", asked on every reconcile): an order of ours that ended unfilled
+   * while we were away (cancelled in TWS or by IB, expired, made Inactive) gets its end, which `reqAllOpenOrders`
+   * (open orders only) never tells. The message names no orderId: it is ours when its orderRef is one of ours and
+   * its permId that order's (when not known yet: its contract, side and quantity). A Filled one is left to the
+   * executions (`reqExecutions`, answered first): a fill counted from here too would be counted twice. So is a
+   * cancel that says more was filled than the executions tell (its fills' prices are not in the message).
+   */
+  onCompletedOrder(
+    contract: IbContract,
+    order: IbOrder & { filledQuantity?: unknown },
+    state: { status?: unknown; completedStatus?: unknown },
+  ): void {
+    const entry = order.orderRef ? this.byRef.get(order.orderRef) : undefined;
+    if (!entry || !sameOrder(entry, contract, order)) return;
+    const status = typeof state.status === 'string' ? state.status : '';
+    if (!ENDED_UNFILLED.has(status) || isFinalStatus(responseOf(entry, this.deps.clock.now()).status)) return;
+    const last = entry.held?.[entry.held.length - 1];
+    const known = Math.max(
+      last?.filled ?? entry.filled,
+      (entry.executions ?? []).reduce((sum, e) => sum + e.shares, 0),
+    );
+    const filled = Number(order.filledQuantity ?? 0);
+    if (Number.isFinite(filled) && filled > known + EPS) {
+      this.deps.onError(
+        `IB: order ${entry.orderId} is ${status} at IB with ${filled} filled, but only ${known} is known from ` +
+          `its executions: left as it is`,
+        new Error('completed order with fills not reported'),
+      );
+      return;
+    }
+    const why = typeof state.completedStatus === 'string' ? state.completedStatus.trim() : '';
+    if (status === 'Inactive') entry.rejectReason ??= why || 'IB marked the order Inactive';
+    else if (why !== '' && !entry.cancelRequested) entry.cancelReason ??= why;
+    this.report(entry, {
+      status,
+      filled: last?.filled ?? entry.filled,
+      avgFillPrice: last?.avgFillPrice ?? entry.avgFillPrice ?? 0,
+      lastFillPrice: undefined,
+    });
   }
 
   /** An error TWS sent for an order: a rejection or a cancel changes it (`message` already masked). */
@@ -540,6 +587,29 @@ function correctedBy(entry: Entry, execution: Omit<Execution, 'commission' | 'co
 function correctionBase(execId: string): string | undefined {
   const dot = execId.lastIndexOf('.');
   return dot > 0 && /^\d+$/.test(execId.slice(dot + 1)) ? execId.slice(0, dot) : undefined;
+}
+
+/** Order statuses that end an order without (more) fills (TWS API "Order Management" → orderStatus). */
+const ENDED_UNFILLED: ReadonlySet<string> = new Set(['Cancelled', 'ApiCancelled', 'Inactive']);
+
+/** IB's permId when it is one (the library reads a missing one as 0 or MAX_VALUE). */
+const permIdOf = (n: unknown): number | undefined =>
+  typeof n === 'number' && Number.isInteger(n) && n > 0 && n < Number.MAX_SAFE_INTEGER ? n : undefined;
+
+/**
+ * A completed order (which names no orderId) is `entry`'s: the same permId when both are known, else the same
+ * contract, side and quantity (an orderRef is free text: another client, or an earlier day, may have used it).
+ */
+function sameOrder(entry: Entry, contract: IbContract, order: IbOrder): boolean {
+  const permId = permIdOf(order.permId);
+  if (entry.permId !== undefined && permId !== undefined) return entry.permId === permId;
+  const r = requestFromIb(contract, order);
+  return (
+    r !== undefined &&
+    r.symbol === entry.request.symbol &&
+    r.side === entry.request.side &&
+    Math.abs(r.quantity - entry.request.quantity) <= EPS
+  );
 }
 
 /** Without IB's word (Execution.lastLiquidity): a limit order is taken to have rested. */

@@ -52,6 +52,8 @@ export interface IbOrder {
   tif?: string;
   goodTillDate?: string;
   orderRef?: string;
+  /** IB's permanent id, as TWS reports it (openOrder, completedOrder); never sent. */
+  permId?: number;
   transmit?: boolean;
   outsideRth?: boolean;
 }

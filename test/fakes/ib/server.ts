@@ -29,7 +29,9 @@
  *   which need not be the contract's: `commissionCurrency` picks it per contract (default USD, as before).
  * - CANCEL_ORDER → ERR 202 + Cancelled, or 10148 (not cancellable) / 10147 (not found).
  * - REQ_POSITIONS, REQ_ACCOUNT_SUMMARY, REQ_MKT_DATA (snapshot: ticks 1, 2, 4 + end, or ERR 200).
- * - REQ_ALL_OPEN_ORDERS → OPEN_ORDER + ORDER_STATUS for every order it holds, then OPEN_ORDER_END.
+ * - REQ_ALL_OPEN_ORDERS → OPEN_ORDER + ORDER_STATUS for every order it holds, then OPEN_ORDER_END; orders that
+ *   ended unfilled (Cancelled, ApiCancelled, Inactive) are left out: TWS API "Open Orders" ("reqAllOpenOrders …
+ *   all current open orders"). Simplification: a Filled order is still listed (with its figures).
  * - REQ_EXECUTIONS (7: version 3, reqId, then the ExecutionFilter clientId, acctCode, time, symbol, secType,
  *   exchange, side) → every execution of the day that passes the filter (clientId, and time "yyyymmdd-hh:mm:ss"
  *   UTC: those reported after it) as EXECUTION_DATA under that reqId, each with its COMMISSION_REPORT, then
@@ -37,8 +39,9 @@
  *   the execution details … will be delivered via IBApi.EWrapper.execDetails … and IBApi.EWrapper.commissionReport
  *   … IBApi.EWrapper.execDetailsEnd". A fill made while no client of its clientId was connected is never pushed;
  *   only REQ_EXECUTIONS tells it (TWS does not send missed executions again on its own).
- *   Simplification: it reports filled and cancelled orders too (so reconciliation sees final states);
- *   real TWS may need reqCompletedOrders for orders that are done.
+ * - REQ_COMPLETED_ORDERS (99, apiOnly) → COMPLETED_ORDER (101) for every order that is done, then
+ *   COMPLETED_ORDERS_END (102): TWS API "Completed Orders" (layout at `completedOrder` below). `endOrder` ends a
+ *   working order at TWS (cancelled in TWS, expired, Inactive) with no part of its client in it.
  * Symbols for `setQuote`: AAPL, EUR_USD / EUR.USD / EURUSD, BTCUSD (separators are ignored).
  *
  * Faults (`injectNext`, FIFO per target) hit the next PLACE_ORDER (`on: 'submit'`) or CANCEL_ORDER
@@ -59,6 +62,10 @@ import { FaultQueue, type FakeFault, type FakeVenue } from '../control';
 
 export const FAKE_TWS_SERVER_VERSION = 187;
 export const FAKE_TWS_ACCOUNT = 'DU1234567';
+/** Statuses of an order that is done without being filled: not listed as open (REQ_ALL_OPEN_ORDERS). */
+const ENDED_UNFILLED: ReadonlySet<string> = new Set(['Cancelled', 'ApiCancelled', 'Inactive']);
+/** Statuses of an order that is done: listed by REQ_COMPLETED_ORDERS. */
+const DONE: ReadonlySet<string> = new Set([...ENDED_UNFILLED, 'Filled']);
 
 const MSG_NAMES: Record<number, string> = {
   1: 'REQ_MKT_DATA',
@@ -68,6 +75,7 @@ const MSG_NAMES: Record<number, string> = {
   7: 'REQ_EXECUTIONS',
   8: 'REQ_IDS',
   16: 'REQ_ALL_OPEN_ORDERS',
+  99: 'REQ_COMPLETED_ORDERS',
   61: 'REQ_POSITIONS',
   62: 'REQ_ACCOUNT_SUMMARY',
   63: 'CANCEL_ACCOUNT_SUMMARY',
@@ -86,6 +94,8 @@ export interface FakeTwsOptions {
   commissionReports?: boolean;
   /** Answer REQ_EXECUTIONS (default true); false: ignore it, as a TWS without it would. */
   executionRequests?: boolean;
+  /** Answer REQ_COMPLETED_ORDERS (default true); false: ignore it, as a TWS without it would. */
+  completedOrderRequests?: boolean;
   /** The commission of an execution of `shares` (default `fakeTwsCommission`, IB's fixed US-stock rate). */
   commission?: (shares: number) => number;
   /** The currency a COMMISSION_REPORT names for an execution of this contract (default 'USD'). */
@@ -133,6 +143,9 @@ interface FakeOrder {
   avgFillPrice: number;
   lastFillPrice: number;
   triggered: boolean;
+  /** Once done (Filled, Cancelled, Inactive): IB's words for how it ended and when (COMPLETED_ORDER). */
+  completedStatus?: string;
+  completedTime?: string;
 }
 
 interface Position {
@@ -173,6 +186,13 @@ export interface FakeTws extends FakeVenue {
   executionFilters(): ReadonlyArray<ReadonlyArray<string>>;
   /** Closes every client connection (as TWS does when it restarts), keeping orders and positions. */
   dropConnections(): void;
+  /**
+   * Ends a working order at TWS without its client asking (cancelled in TWS's window, expired, made Inactive):
+   * `completedStatus` is the text COMPLETED_ORDER carries (TWS API "Completed Orders"). A connected client of its
+   * clientId is told (ERR 202 "Order Canceled - reason:…" and the status); one that is away learns it only from
+   * REQ_COMPLETED_ORDERS. Returns false when the order is not working.
+   */
+  endOrder(orderId: number, status: 'Cancelled' | 'ApiCancelled' | 'Inactive', completedStatus: string): boolean;
 }
 
 const key = (symbol: string): string => symbol.toUpperCase().replace(/[^A-Z0-9]/g, '');
@@ -622,6 +642,46 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     return [5, ...f];
   };
 
+  /**
+   * COMPLETED_ORDER (101), TWS API "Completed Orders" (interactivebrokers.github.io/tws-api/completed_orders.html):
+   * "IBApi.EClient.reqCompletedOrders … apiOnly - request only API orders", answered by
+   * "IBApi.EWrapper.completedOrder (Contract contract, Order order, OrderState orderState)" for each and then
+   * "IBApi.EWrapper.completedOrdersEnd" (COMPLETED_ORDERS_END, 102, no fields); MIN_SERVER_VER_COMPLETED_ORDERS 150.
+   * The message carries no orderId and no clientId: the order is known by its permId and orderRef. OrderState has
+   * `status` ("Filled", "Cancelled", "Inactive"), `completedTime` and `completedStatus` (IB's text). Field layout
+   * at server version 187: 97 fields after the message id, as @stoqey/ib's decodeMsg_COMPLETED_ORDER reads them
+   * (contract 0-10, action 11, totalQuantity 12, orderType 13, lmtPrice 14, auxPrice 15, tif 16, account 18,
+   * orderRef 21, permId 22, goodTillDate 31, trailingPercent 56, status 71, trailStopPrice 75, filledQuantity 81,
+   * completedTime 88, completedStatus 89; checked by decoding it with the library).
+   */
+  const completedOrder = (o: FakeOrder): Array<string | number> => {
+    const f: Array<string | number> = new Array<string | number>(97).fill('');
+    const set = (i: number, v: string | number | undefined) => (f[i] = v ?? '');
+    set(0, o.contract.conId);
+    set(1, o.contract.symbol);
+    set(2, o.contract.secType);
+    set(7, o.contract.exchange);
+    set(8, o.contract.currency);
+    set(9, o.contract.localSymbol);
+    set(11, o.action);
+    set(12, o.qty);
+    set(13, o.type);
+    set(14, o.lmt);
+    set(15, o.aux);
+    set(16, o.tif);
+    set(18, FAKE_TWS_ACCOUNT);
+    set(21, o.orderRef);
+    set(22, o.permId);
+    set(31, o.goodTillDate);
+    set(56, o.trailingPercent);
+    set(71, o.status);
+    set(75, o.trailStopPrice);
+    set(81, o.filled);
+    set(88, o.completedTime ?? connectionTime());
+    set(89, o.completedStatus ?? o.status);
+    return [101, ...f];
+  };
+
   const handle = async (s: Session, f: string[]) => {
     const id = Number(f[0]);
     const name = MSG_NAMES[id] ?? `MSG_${id}`;
@@ -662,10 +722,17 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         return cancel(s, f);
       case 16:
         for (const o of orders.values()) {
+          if (ENDED_UNFILLED.has(o.status)) continue;
           s.send(openOrder(o));
           s.send(statusFields(o));
         }
         s.send([53, 1]);
+        return;
+      case 99:
+        // [99, apiOnly]: every order of the day that is done (all of the fake's orders come from the API).
+        if (options.completedOrderRequests === false) return;
+        for (const o of orders.values()) if (DONE.has(o.status)) s.send(completedOrder(o));
+        s.send([102]);
         return;
       case 61:
         for (const p of positions.values()) {
@@ -811,6 +878,20 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     },
     dropConnections() {
       for (const s of sessions) s.socket.destroy();
+    },
+    endOrder(orderId, status, completedStatus) {
+      const o = orders.get(orderId);
+      if (!o || (o.status !== 'Submitted' && o.status !== 'PreSubmitted')) return false;
+      o.status = status;
+      o.completedStatus = completedStatus;
+      o.completedTime = connectionTime();
+      resting.delete(orderId);
+      const session = sessionOf(o.clientId);
+      if (session) {
+        if (status !== 'Inactive') error(session, orderId, 202, `Order Canceled - reason:${completedStatus}`);
+        session.send(statusFields(o));
+      }
+      return true;
     },
     async close() {
       for (const t of timers) clearTimeout(t);
