@@ -321,8 +321,9 @@ describe('keepAliveFetch and WireResponse over a real server', () => {
     const started = performance.now();
     const pending = rejection(quick(`${venue.base}/never`));
     const socket = (await arrived).socket;
-    // While the exchange is in flight the shared timer is armed but unref'd: it keeps nothing alive.
-    assert.equal(timeouts(), before);
+    // While the exchange is in flight the shared timer is armed but unref'd: it keeps nothing alive. (At most as many
+    // as before: a timer an earlier test file left running may end meanwhile.)
+    assert.ok(timeouts() <= before, `${timeouts()} ref'd timers, ${before} before`);
     const e = await pending;
     const elapsed = performance.now() - started;
     assert.ok(e instanceof RequestTimeoutError, String(e));
@@ -332,7 +333,7 @@ describe('keepAliveFetch and WireResponse over a real server', () => {
     assert.ok(elapsed >= 145 && elapsed < 650, `rejected after ${elapsed.toFixed(0)} ms`);
     // The request is torn down, and nothing is left scheduled.
     if (!socket.destroyed) await once(socket, 'close');
-    assert.equal(timeouts(), before);
+    assert.ok(timeouts() <= before, `${timeouts()} ref'd timers, ${before} before`);
     // The client carries on, on a new connection.
     assert.equal(await (await wire(`${venue.base}/utf8`)).text(), UTF8_BODY);
     assert.equal(venue.connections, 2);
