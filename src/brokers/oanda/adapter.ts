@@ -545,8 +545,13 @@ export class OandaBroker implements BrokerApi {
    */
   private async observeListed(o: V20Order): Promise<OrderResponse | undefined> {
     let ourId = this.carriedOn(o, o.replacesOrderID);
-    if (ourId === undefined && o.replacesOrderID !== undefined && this.follows(o.replacesOrderID)) {
-      // The order it replaces is read (its fill, then on to this one), which records the replacement.
+    if (
+      ourId === undefined &&
+      o.replacesOrderID !== undefined &&
+      (this.follows(o.replacesOrderID) || this.tracker.last(o.id) === undefined)
+    ) {
+      // The order it replaces is read (its fill, then on to this one), which records the replacement: also when
+      // neither is known yet (a reconciliation after a restart), so the remainder shows as the order first placed.
       await this.lookUp(encodeURIComponent(o.replacesOrderID));
       ourId = this.carriedOn(o, o.replacesOrderID);
       if (ourId !== undefined) return this.tracker.last(ourId);

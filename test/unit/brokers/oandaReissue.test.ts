@@ -156,6 +156,37 @@ describe('OANDA: the remainder of a partly filled order reissued under a new id 
     assert.equal(updates.filter((u) => u.order.status.status === 'cancelled').length, 1);
   });
 
+  it('after a restart, the open reissued remainder lists as the order first placed, with its fill', async () => {
+    await setUp({ reissueKeepsClientId: false });
+    fake.setLiquidity('EUR_USD', 400);
+    const req = limitBuy(1000, 1.1001);
+    const r = await broker.submitOrder(req);
+    fake.setQuote('EUR_USD', 1.1003, 1.1005);
+    await broker.disconnect();
+    broker = new OandaBroker({
+      baseUrl: fake.url,
+      credentials: staticCredentials({ 'oanda.token': fake.token, 'oanda.accountId': fake.accountId }),
+      pollIntervalMs: 0,
+      timeoutMs: 2000,
+      onError: (m) => errors.push(m),
+    });
+    await broker.connect();
+    updates = [];
+    broker.onOrderUpdate((u) => updates.push(u));
+    const open = await broker.listOpenOrders();
+    assert.deepEqual(
+      open.map((o) => [o.order_id, o.client_order_id, o.quantity, o.filled_quantity, o.status.status]),
+      [[r.order_id, req.client_order_id, 1000, 400, 'partially_filled']],
+    );
+    fake.setLiquidity('EUR_USD', undefined);
+    fake.setQuote('EUR_USD', 1.0998, 1.1);
+    await broker.poll();
+    onlyOurs(r.order_id, req.client_order_id);
+    assert.equal(updates[updates.length - 1]?.order.status.status, 'filled');
+    assert.equal(updates[updates.length - 1]?.order.filled_quantity, 1000);
+    assert.deepEqual(errors, []);
+  });
+
   for (const strictOrderFields of [false, true])
     it(`a resting order reissued (twice) later, found by polling, without the client id on the reissue${strictOrderFields ? ' (a replaced order names no filling transaction)' : ''}`, async () => {
       await setUp({ reissueKeepsClientId: false, strictOrderFields });
