@@ -135,6 +135,22 @@ describe('OANDA: the remainder of a partly filled order reissued under a new id 
     assert.equal(updates.filter((u) => u.order.status.status === 'cancelled').length, 1);
   });
 
+  it('reissued while resting and not yet polled: a cancel of the order cancels the reissued remainder', async () => {
+    await setUp();
+    const req = limitBuy(1000, 1.099);
+    const r = await broker.submitOrder(req);
+    fake.setLiquidity('EUR_USD', 300);
+    fake.setQuote('EUR_USD', 1.0986, 1.0988); // 300 filled, 700 reissued
+    fake.setQuote('EUR_USD', 1.0993, 1.0995);
+    await broker.cancelOrder(r.order_id);
+    assert.equal(replacementOf(r.order_id)?.state, 'CANCELLED');
+    onlyOurs(r.order_id, req.client_order_id);
+    assert.equal(filledOf(r.order_id), 300);
+    const cancelled = updates.filter((u) => u.order.status.status === 'cancelled');
+    assert.equal(cancelled.length, 1);
+    assert.equal(cancelled[0]?.order.filled_quantity, 300);
+  });
+
   it('submit reply lost: found by client order id (now on the reissued order), it is the whole order', async () => {
     await setUp();
     fake.setLiquidity('EUR_USD', 400);
