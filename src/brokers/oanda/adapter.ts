@@ -5,10 +5,10 @@
  *
  * This file is the `BrokerApi` over its neighbours: orders.ts (what OANDA accepts, order wire ↔ model, the
  * status table), errors.ts (refusals → `BrokerError`, the error table), market.ts (instruments, prices),
- * account.ts (summary and positions), connection.ts (session, request limit, HTTP exchange, resending) and
- * wire.ts (numbers, times, the reply reader). It runs past 450 lines because the state every call shares
- * (the tracker, the read caches, the transactions and instruments seen) lives here, and about 40 of them are
- * the contract below.
+ * account.ts (summary and positions), connection.ts (session, request limit, HTTP exchange, resending),
+ * wire.ts (numbers, times, the reply reader) and reissue.ts (an order carried on under a new id). It runs past
+ * 450 lines because the state every call shares (the tracker, the read caches, the transactions and instruments
+ * seen, the reissues) lives here, and about 40 of them are the contract below.
  *
  * Order mapping (ours → `POST /v3/accounts/{id}/orders` body `{order: …}`); units are signed
  * (negative sells), prices strings at the instrument's displayPrecision, positionFill DEFAULT,
