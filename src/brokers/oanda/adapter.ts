@@ -571,14 +571,15 @@ export class OandaBroker implements BrokerApi {
 
   /**
    * The id of our order venue order `o` carries on, or undefined when it carries none: known already, or a new
-   * order replacing `replacedId` (ours, or a replacement of ours) for exactly our order's remaining units on the
-   * same instrument and side (a reissue after a partial fill; an order replaced with other terms is its own).
+   * order replacing `replacedId` (ours, or a replacement of ours; `replaced` is its view just read, when it was)
+   * for exactly our order's remaining units on the same instrument, side and price (a reissue after a partial
+   * fill; an order replaced with other terms is its own).
    */
-  private carriedOn(o: V20Order, replacedId: string | undefined): string | undefined {
+  private carriedOn(o: V20Order, replacedId: string | undefined, replaced?: OrderResponse): string | undefined {
     const known = this.reissues.ourIdOf(o.id);
     if (known !== o.id) return known;
     if (replacedId === undefined || o.units === undefined || o.instrument === undefined) return undefined;
-    const ours = this.tracker.last(this.reissues.ourIdOf(replacedId));
+    const ours = replaced ?? this.tracker.last(this.reissues.ourIdOf(replacedId));
     if (!ours || isFinalStatus(ours.status) || ours.symbol !== o.instrument || o.units < 0 !== (ours.side === 'sell'))
       return undefined;
     if (toMoney(Math.abs(o.units)) + toMoney(ours.filled_quantity ?? 0) !== toMoney(ours.quantity)) return undefined;
@@ -589,7 +590,11 @@ export class OandaBroker implements BrokerApi {
   }
 
   /** `GET /orders/{spec}` with its fill or cancel transaction; undefined on 404 or an order type we do not map. */
-  private async lookUp(spec: string, replacing?: string, depth = 0): Promise<OrderResponse | undefined> {
+  private async lookUp(
+    spec: string,
+    replacing?: { id: string; view: OrderResponse },
+    depth = 0,
+  ): Promise<OrderResponse | undefined> {
     const reply = await this.connection.sendRetrying({
       method: 'GET',
       path: `/orders/${spec}`,
@@ -613,7 +618,7 @@ export class OandaBroker implements BrokerApi {
         { retryable: true },
       );
     // A reissue of our order's remaining units (found by its predecessor, or naming it) is read as our order.
-    let ourId = this.carriedOn(order, order.replacesOrderID ?? replacing) ?? order.id;
+    let ourId = this.carriedOn(order, order.replacesOrderID ?? replacing?.id, replacing?.view) ?? order.id;
     if (
       ourId === order.id &&
       order.replacesOrderID !== undefined &&
@@ -629,7 +634,9 @@ export class OandaBroker implements BrokerApi {
     const before = this.tracker.last(ourId);
     const details = await this.details(order);
     const own = orderFromV20(order, details, before);
-    const mapped = own && ourId !== order.id && before ? this.reissues.asOurs(own, before) : own;
+    // Our order as it stood before this replacement: tracked, or just read from the order this one replaces.
+    const ours = ourId === order.id ? undefined : (before ?? replacing?.view);
+    const mapped = own && ours ? this.reissues.asOurs(own, ours) : own;
     const next = order.replacedByOrderID;
     if (
       mapped &&
@@ -639,9 +646,9 @@ export class OandaBroker implements BrokerApi {
       depth < REISSUES_FOLLOWED
     ) {
       // Replaced: its fills stand and the order goes on under `next` (looked up now, recorded on the way).
-      const seen = this.tracker.observe(stillWorking(mapped));
-      const after = await this.lookUp(encodeURIComponent(next), order.id, depth + 1);
-      if (this.reissues.ourIdOf(next) !== next) return after ?? seen;
+      const working = stillWorking(mapped);
+      const after = await this.lookUp(encodeURIComponent(next), { id: order.id, view: working }, depth + 1);
+      if (this.reissues.ourIdOf(next) !== next) return after ?? this.tracker.observe(working);
       // `next` is not a reissue of its remaining units (replaced with other terms): this order ended here.
     }
     // Our status has no room for why: a working order OANDA cancelled itself (a stop triggered without the
