@@ -5,10 +5,10 @@
  *
  * This file is the `BrokerApi` over its neighbours: orders.ts (what OANDA accepts, order wire ↔ model, the
  * status table), errors.ts (refusals → `BrokerError`, the error table), market.ts (instruments, prices),
- * account.ts (summary and positions), connection.ts (session, request limit, HTTP exchange, resending) and
- * wire.ts (numbers, times, the reply reader). It runs past 450 lines because the state every call shares
- * (the tracker, the read caches, the transactions and instruments seen) lives here, and about 40 of them are
- * the contract below.
+ * account.ts (summary and positions), connection.ts (session, request limit, HTTP exchange, resending),
+ * wire.ts (numbers, times, the reply reader) and reissue.ts (an order carried on under a new id). It runs past
+ * 450 lines because the state every call shares (the tracker, the read caches, the transactions and instruments
+ * seen, the reissues) lives here, and about 40 of them are the contract below.
  *
  * Order mapping (ours → `POST /v3/accounts/{id}/orders` body `{order: …}`); units are signed
  * (negative sells), prices strings at the instrument's displayPrecision, positionFill DEFAULT,
@@ -43,6 +43,12 @@
  * (`../orderTracker.ts`), which emits each change once through `onOrderUpdate`. An order object carries neither fill price nor cancel reason, so the adapter
  * reads its ORDER_FILL / ORDER_CANCEL transaction (`GET /transactions/{id}`, cached) when it ends.
  *
+ * Reissues (reissue.ts): when OANDA carries an order's remaining units on as a new order after a partial fill
+ * (`orderReissueTransaction` in a submit reply, or an order whose `replacesOrderID` names ours, found by a poll,
+ * a listing or a look-up of the order it replaced), the new order IS our order: its views are reported under
+ * our order id and client order id with every fill so far, the replaced order is never reported cancelled, and
+ * cancelOrder/getOrderStatus go to the order that carries it now.
+ *
  * The token is read at `connect()`, sent only in the Authorization header, and redacted from
  * every message this adapter produces; the account id (also in every path) is masked to its last
  * four characters ("…-001") in them.
@@ -62,6 +68,8 @@ import {
 import { OrderTracker, synthesisedFillId } from '../orderTracker';
 import { lookUpVanishedOrders } from '../vanishedOrders';
 import { ReadCache } from '../readCache';
+import { toMoney } from '../../common/decimal';
+import { Reissues, stillWorking } from './reissue';
 import {
   OrderUpdateListeners,
   type BrokerApi,
@@ -128,6 +136,8 @@ export interface OandaBrokerOptions {
 }
 
 const TRANSACTIONS_KEPT = 500;
+/** Replacements followed in one look-up (a reissue of a reissue …) before the rest waits for the next. */
+const REISSUES_FOLLOWED = 8;
 
 export class OandaBroker implements BrokerApi {
   readonly id = 'oanda';
@@ -157,6 +167,8 @@ export class OandaBroker implements BrokerApi {
   /** Quotes: identical reads in flight share one request, never reused after. */
   private readonly quotes = new ReadCache(0);
   private readonly transactions = new Map<string, V20FillTransaction | V20CancelTransaction>();
+  /** Which venue order carries which of ours after OANDA reissued its remaining units (reissue.ts). */
+  private readonly reissues = new Reissues();
   /** OANDA answered that it serves no transaction asked for (said once). */
   private transactionsMissingSaid = false;
 
@@ -256,7 +268,10 @@ export class OandaBroker implements BrokerApi {
     };
     const reply = await this.connection.sendRetrying(spec);
     if (reply.status === 200 || reply.status === 201) {
-      return this.tracker.observe(parseSubmitReply(reply.body, order).order);
+      const outcome = parseSubmitReply(reply.body, order);
+      const seen = this.tracker.observe(outcome.order);
+      if (outcome.reissuedAs !== undefined) this.reissues.record(outcome.reissuedAs, seen);
+      return seen;
     }
     if (reply.status >= 200 && reply.status < 300)
       throw new BrokerError(
@@ -287,9 +302,11 @@ export class OandaBroker implements BrokerApi {
     throw this.connection.failure({ method: 'POST', path: '/orders', route: 'POST /orders', mutating: true }, reply);
   }
 
-  async cancelOrder(orderId: string): Promise<void> {
+  async cancelOrder(orderId: string, attempt = 0): Promise<void> {
     this.ensureConnected();
-    const spec = encodeURIComponent(orderId);
+    // Our order's remaining units may work under a reissued order now: that one is cancelled.
+    const venueId = this.reissues.venueIdOf(orderId);
+    const spec = encodeURIComponent(venueId);
     const route = {
       method: 'PUT',
       path: `/orders/${spec}/cancel`,
@@ -307,6 +324,9 @@ export class OandaBroker implements BrokerApi {
           `order ${orderId} is already ${now.status.status} and cannot be cancelled`,
           { retryable: false },
         );
+      // Reissued meanwhile: the look-up found the order carrying the rest, which is cancelled instead.
+      if (now && this.reissues.venueIdOf(orderId) !== venueId && attempt < REISSUES_FOLLOWED)
+        return this.cancelOrder(orderId, attempt + 1);
       throw this.connection.failure({ ...route, notFound: 'ORDER_NOT_FOUND' }, reply);
     }
     if (reply.status !== 200 && reply.status !== 201)
@@ -328,7 +348,7 @@ export class OandaBroker implements BrokerApi {
       );
     }
     this.remember(cancel);
-    const last = this.tracker.last(cancel.orderID);
+    const last = this.tracker.last(this.reissues.ourIdOf(cancel.orderID));
     if (last && !isFinalStatus(last.status)) {
       this.tracker.observe({
         ...last,
@@ -345,7 +365,7 @@ export class OandaBroker implements BrokerApi {
 
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     this.ensureConnected();
-    const found = await this.lookUp(encodeURIComponent(orderId));
+    const found = await this.lookUp(encodeURIComponent(this.reissues.venueIdOf(orderId)));
     if (!found)
       throw new BrokerError('ORDER_NOT_FOUND', `OANDA has no order ${orderId} that SPtrader can read`, {
         retryable: false,
@@ -389,8 +409,8 @@ export class OandaBroker implements BrokerApi {
     );
     const out: OrderResponse[] = [];
     for (const o of orders) {
-      const mapped = orderFromV20(o, {}, this.tracker.last(o.id));
-      if (mapped) out.push(this.tracker.observe(mapped));
+      const seen = await this.observeListed(o);
+      if (seen) out.push(seen);
     }
     return out;
   }
@@ -487,8 +507,9 @@ export class OandaBroker implements BrokerApi {
           if ('error' in line) throw line.error;
           const o = line.order;
           stillPending.add(o.id);
-          const mapped = orderFromV20(o, {}, this.tracker.last(o.id));
-          if (mapped) this.tracker.observe(mapped);
+          const seen = await this.observeListed(o);
+          // The order of ours it carries on is still working.
+          if (seen) stillPending.add(seen.order_id);
         } catch (e) {
           if ('error' in line && line.id !== undefined) stillPending.add(line.id);
           const id = 'error' in line ? (line.id ?? '(without an id)') : line.order.id;
@@ -500,7 +521,8 @@ export class OandaBroker implements BrokerApi {
       }
       // Orders that left the pending list ended somehow: each is asked how.
       await lookUpVanishedOrders(this.tracker, stillPending, {
-        lookUp: async (id) => ((await this.lookUp(encodeURIComponent(id))) === undefined ? 'gone' : 'seen'),
+        lookUp: async (id) =>
+          (await this.lookUp(encodeURIComponent(this.reissues.venueIdOf(id)))) === undefined ? 'gone' : 'seen',
         // OANDA asked for quiet: the rest waits for the next poll.
         endsRound: (e) => isBrokerError(e) && e.reason === 'RATE_LIMITED',
         report: (id, e) =>
@@ -516,8 +538,63 @@ export class OandaBroker implements BrokerApi {
 
   // --- internals: orders ---
 
+  /**
+   * A listed order (pending orders, a poll) through the tracker: as our order when it carries one of ours on (a
+   * reissue of its remaining units), first looking up the order it replaces when that one is ours and its fills
+   * are not all known yet. Returns the view observed (as ours), or undefined for an order type we do not map.
+   */
+  private async observeListed(o: V20Order): Promise<OrderResponse | undefined> {
+    let ourId = this.carriedOn(o, o.replacesOrderID);
+    if (
+      ourId === undefined &&
+      o.replacesOrderID !== undefined &&
+      (this.follows(o.replacesOrderID) || this.tracker.last(o.id) === undefined)
+    ) {
+      // The order it replaces is read (its fill, then on to this one), which records the replacement: also when
+      // neither is known yet (a reconciliation after a restart), so the remainder shows as the order first placed.
+      await this.lookUp(encodeURIComponent(o.replacesOrderID));
+      ourId = this.carriedOn(o, o.replacesOrderID);
+      if (ourId !== undefined) return this.tracker.last(ourId);
+    }
+    const key = ourId ?? o.id;
+    const mapped = orderFromV20(o, {}, this.tracker.last(key));
+    if (!mapped) return undefined;
+    const ours = ourId === undefined ? undefined : this.tracker.last(ourId);
+    return this.tracker.observe(ours ? this.reissues.asOurs(mapped, ours) : mapped);
+  }
+
+  /** Whether `venueId` is (or carries on) an order of ours that is still working. */
+  private follows(venueId: string): boolean {
+    const ours = this.tracker.last(this.reissues.ourIdOf(venueId));
+    return ours !== undefined && !isFinalStatus(ours.status);
+  }
+
+  /**
+   * The id of our order venue order `o` carries on, or undefined when it carries none: known already, or a new
+   * order replacing `replacedId` (ours, or a replacement of ours; `replaced` is its view just read, when it was)
+   * for exactly our order's remaining units on the same instrument, side and price (a reissue after a partial
+   * fill; an order replaced with other terms is its own).
+   */
+  private carriedOn(o: V20Order, replacedId: string | undefined, replaced?: OrderResponse): string | undefined {
+    const known = this.reissues.ourIdOf(o.id);
+    if (known !== o.id) return known;
+    if (replacedId === undefined || o.units === undefined || o.instrument === undefined) return undefined;
+    const ours = replaced ?? this.tracker.last(this.reissues.ourIdOf(replacedId));
+    if (!ours || isFinalStatus(ours.status) || ours.symbol !== o.instrument || o.units < 0 !== (ours.side === 'sell'))
+      return undefined;
+    if (toMoney(Math.abs(o.units)) + toMoney(ours.filled_quantity ?? 0) !== toMoney(ours.quantity)) return undefined;
+    const price = 'price' in ours.order_type ? ours.order_type.price : undefined;
+    if (price !== undefined && o.price !== undefined && toMoney(o.price) !== toMoney(price)) return undefined;
+    this.reissues.record(o.id, ours);
+    return ours.order_id;
+  }
+
   /** `GET /orders/{spec}` with its fill or cancel transaction; undefined on 404 or an order type we do not map. */
-  private async lookUp(spec: string): Promise<OrderResponse | undefined> {
+  private async lookUp(
+    spec: string,
+    replacing?: { id: string; view: OrderResponse },
+    depth = 0,
+  ): Promise<OrderResponse | undefined> {
     const reply = await this.connection.sendRetrying({
       method: 'GET',
       path: `/orders/${spec}`,
@@ -540,9 +617,40 @@ export class OandaBroker implements BrokerApi {
           `(client order id ${order.clientExtensions?.id ?? 'none'}); none of it was applied: look the order up again`,
         { retryable: true },
       );
-    const before = this.tracker.last(order.id);
+    // A reissue of our order's remaining units (found by its predecessor, or naming it) is read as our order.
+    let ourId = this.carriedOn(order, order.replacesOrderID ?? replacing?.id, replacing?.view) ?? order.id;
+    if (
+      ourId === order.id &&
+      order.replacesOrderID !== undefined &&
+      replacing === undefined &&
+      this.tracker.last(order.id) === undefined &&
+      depth < REISSUES_FOLLOWED
+    ) {
+      // A replacement seen before the order it replaces (a submit whose reply was lost, found by client order id):
+      // the order it replaces is read first, which follows on to this one and records it when it is a reissue.
+      await this.lookUp(encodeURIComponent(order.replacesOrderID), undefined, depth + 1);
+      ourId = this.reissues.ourIdOf(order.id);
+    }
+    const before = this.tracker.last(ourId);
     const details = await this.details(order);
-    const mapped = orderFromV20(order, details, before);
+    const own = orderFromV20(order, details, before);
+    // Our order as it stood before this replacement: tracked, or just read from the order this one replaces.
+    const ours = ourId === order.id ? undefined : (before ?? replacing?.view);
+    const mapped = own && ours ? this.reissues.asOurs(own, ours) : own;
+    const next = order.replacedByOrderID;
+    if (
+      mapped &&
+      next !== undefined &&
+      (order.state === 'CANCELLED' || order.state === 'FILLED') &&
+      (before === undefined || !isFinalStatus(before.status)) &&
+      depth < REISSUES_FOLLOWED
+    ) {
+      // Replaced: its fills stand and the order goes on under `next` (looked up now, recorded on the way).
+      const working = stillWorking(mapped);
+      const after = await this.lookUp(encodeURIComponent(next), { id: order.id, view: working }, depth + 1);
+      if (this.reissues.ourIdOf(next) !== next) return after ?? this.tracker.observe(working);
+      // `next` is not a reissue of its remaining units (replaced with other terms): this order ended here.
+    }
     // Our status has no room for why: a working order OANDA cancelled itself (a stop triggered without the
     // margin to fill it, …) is `cancelled`, and OANDA's reason is said here, once, as it happens.
     const why = venueCancelReason(details.cancel?.reason);
@@ -580,7 +688,11 @@ export class OandaBroker implements BrokerApi {
       // An IOC cancelled for the rest may have filled in part, and name no filling transaction (Order Definitions:
       // fillingTransactionID "only provided when the Order's state is FILLED"): for an order whose submit reply was
       // not seen (lost, or placed before a restart), its fill is looked for between its creation and its cancel.
-      if (details.fill === undefined && o.timeInForce === 'IOC' && this.tracker.last(o.id) === undefined) {
+      // So may an order replaced by a reissue of its remaining units (it was filled in part first).
+      if (
+        details.fill === undefined &&
+        ((o.timeInForce === 'IOC' && this.tracker.last(o.id) === undefined) || o.replacedByOrderID !== undefined)
+      ) {
         const fill = await this.fillBetween(o.id, o.cancellingTransactionID).catch((e: unknown) => {
           this.reportError(
             `OANDA: could not read the transactions of cancelled IOC order ${o.id} for a fill before its cancel ` +

@@ -18,6 +18,8 @@
  * | submit reply 201: create + cancel with no fill, reason other   |                                       |
  * |   than the above (INSUFFICIENT_MARGIN, MARKET_HALTED, …)       | rejected with that reason             |
  * | submit reply 400/404 with orderRejectTransaction               | rejected with its rejectReason        |
+ * | filled in part, the rest reissued as a new order (reissue.ts)  | partially_filled, carried on by it    |
+ * | filled in part, orderReissueRejectTransaction (no reissue)     | cancelled, REISSUE_REJECTED: reason   |
  */
 import { z } from 'zod';
 import { isOnStep } from '../../common/decimal';
@@ -232,6 +234,10 @@ export const SubmitReplySchema = z.object({
   orderCreateTransaction: V20CreateTransactionSchema,
   orderFillTransaction: V20FillTransactionSchema.optional(),
   orderCancelTransaction: V20CancelTransactionSchema.optional(),
+  /** The new order carrying the remaining units after a partial fill (see reissue.ts). */
+  orderReissueTransaction: z.looseObject({ id: z.string().min(1) }).optional(),
+  /** The reissue of the remaining units was refused: the order ends with its partial fill. */
+  orderReissueRejectTransaction: z.looseObject({ rejectReason: z.string().optional() }).optional(),
   lastTransactionID: z.string().optional(),
 });
 
@@ -252,6 +258,10 @@ export const V20OrderSchema = z.looseObject({
   filledTime: time.optional(),
   cancellingTransactionID: z.string().optional(),
   cancelledTime: time.optional(),
+  /** Created as the replacement of this order (a reissue of its remaining units, or a cancel/replace). */
+  replacesOrderID: z.string().optional(),
+  /** Cancelled for this replacement. */
+  replacedByOrderID: z.string().optional(),
 });
 export type V20Order = z.output<typeof V20OrderSchema>;
 
@@ -397,6 +407,8 @@ export function cancelledStatus(
 export interface SubmitOutcome {
   order: OrderResponse;
   fill?: Fill;
+  /** The id of the new order OANDA reissued the remaining units as (`orderReissueTransaction`). */
+  reissuedAs?: string;
 }
 
 /** A 200/201 submit reply. A malformed body is BAD_RESPONSE with outcomeUnknown (the order was taken). */
@@ -407,8 +419,14 @@ export function parseSubmitReply(raw: unknown, request: PlacedOrderRequest): Sub
   const cancelTx = reply.orderCancelTransaction;
   const fill = fillTx ? toFill(fillTx, request.client_order_id) : undefined;
   const filled = fill?.quantity ?? 0;
+  const reissue = fill && filled < request.quantity ? reply.orderReissueTransaction : undefined;
+  const reissueRefused = fill && filled < request.quantity ? reply.orderReissueRejectTransaction : undefined;
   let status: OrderStatus;
-  if (cancelTx)
+  // The rest goes on as a new order (its cancel of this one is part of the replacement, not the order's end).
+  if (reissue) status = { status: 'partially_filled', filled_qty: filled };
+  else if (reissueRefused)
+    status = { status: 'cancelled', reason: `REISSUE_REJECTED: ${reissueRefused.rejectReason ?? 'no reason given'}` };
+  else if (cancelTx)
     status = cancelledStatus(cancelTx.reason, created.timeInForce ?? request.time_in_force.type, true, filled);
   else if (fill && filled >= request.quantity) status = { status: 'filled' };
   else if (fill) status = { status: 'partially_filled', filled_qty: filled };
@@ -431,6 +449,7 @@ export function parseSubmitReply(raw: unknown, request: PlacedOrderRequest): Sub
       fills: fill ? [fill] : [],
     },
     ...(fill ? { fill } : {}),
+    ...(reissue ? { reissuedAs: reissue.id } : {}),
   };
 }
 

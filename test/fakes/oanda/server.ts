@@ -90,6 +90,21 @@ export interface FakeOandaOptions {
   noTransactionRoutes?: boolean;
   /** Order objects never name the transaction that filled them (a FILLED order without fillingTransactionID). */
   omitFillingTransactionId?: boolean;
+  /**
+   * A GTC/GTD limit or stop that can fill only in part (`setLiquidity`) fills that part and its remaining units go
+   * on as a NEW order that replaces it. From the docs: Order Endpoints, POST /orders 201, `orderReissueTransaction`:
+   * "The Transaction that reissues the Order. Only provided when the Order is configured to be reissued for its
+   * remaining units after a partial fill and the reissue was successful"; Transaction Definitions,
+   * LimitOrderTransaction/StopOrderTransaction: `reason` (LimitOrderReason "CLIENT_ORDER, REPLACEMENT"),
+   * `replacesOrderID` ("The ID of the Order that this Order replaces") and `cancellingTransactionID` ("The ID of
+   * the Transaction that cancels the replaced Order"); an order's id "derived from the TransactionID of the
+   * Transaction that created the Order" (a new id); OrderCancelTransaction.replacedByOrderID and
+   * Order.replacedByOrderID on the replaced order. The spec names no cancel reason for a reissue: the fake says
+   * CLIENT_REQUEST_REPLACED (its only replacement reason). The reissue carries the order's clientExtensions
+   * (`@clientId` then finds the reissued order), unless `reissueKeepsClientId` is false.
+   */
+  reissueRemainder?: boolean;
+  reissueKeepsClientId?: boolean;
 }
 
 export const DEFAULT_FAKE_INSTRUMENTS: FakeOandaInstrument[] = [
@@ -140,6 +155,8 @@ export interface FakeOandaOrder {
   filledTime?: string;
   cancellingTransactionID?: string;
   cancelledTime?: string;
+  replacesOrderID?: string;
+  replacedByOrderID?: string;
 }
 
 export interface RecordedRequest {
@@ -361,6 +378,37 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     return tx;
   }
 
+  /**
+   * Fills `part` units (signed) of `order` and reissues the rest as a new order replacing it (`reissueRemainder`):
+   * the ORDER_FILL, the new order's create transaction (reason REPLACEMENT, replacesOrderID) and the cancel of the
+   * original (replacedByOrderID).
+   */
+  function fillAndReissue(order: FakeOandaOrder, price: number, part: number): { fill: Json; reissue: Json } {
+    const fillTx = fill(order, price, part);
+    const rest = Number((Number(order.units) - part).toFixed(10));
+    const id = nextId();
+    const next: FakeOandaOrder = { ...order, id, state: 'PENDING', units: String(rest), createTime: rfc3339(now()) };
+    delete next.fillingTransactionID;
+    delete next.filledTime;
+    next.replacesOrderID = order.id;
+    if (options.reissueKeepsClientId === false) delete next.clientExtensions;
+    else if (order.clientExtensions) next.clientExtensions = { ...order.clientExtensions };
+    orders.set(id, next);
+    const cancelTx = cancel(order, 'CLIENT_REQUEST_REPLACED');
+    cancelTx.replacedByOrderID = id;
+    order.replacedByOrderID = id;
+    if (next.clientExtensions?.id) byClientId.set(next.clientExtensions.id, id);
+    const { id: _id, state: _s, createTime: _c, ...fields } = next;
+    const reissue = record({
+      ...txBase(id),
+      ...fields,
+      type: `${next.type}_ORDER`,
+      reason: 'REPLACEMENT',
+      cancellingTransactionID: cancelTx.id,
+    });
+    return { fill: fillTx, reissue };
+  }
+
   /** The price an order executes at now, or undefined when it cannot. */
   function executable(order: FakeOandaOrder): number | undefined {
     const q = quotes.get(order.instrument);
@@ -385,9 +433,20 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     return (Math.abs(after) - Math.abs(before)) * price * marginRate > totals().marginAvailable;
   }
 
+  /** The units (signed) a resting order reissued after a partial fill fills now, or undefined (it fills whole). */
+  function reissuedPart(order: FakeOandaOrder): number | undefined {
+    const available = liquidity.get(order.instrument);
+    const wanted = Math.abs(Number(order.units));
+    const resting = order.type !== 'MARKET' && (order.timeInForce === 'GTC' || order.timeInForce === 'GTD');
+    if (!options.reissueRemainder || !resting || available === undefined || available <= 0 || available >= wanted)
+      return undefined;
+    return available * Math.sign(Number(order.units));
+  }
+
   function evaluate(): void {
     const t = now();
-    for (const order of orders.values()) {
+    // The orders as they stand: one a reissue creates now waits for the next evaluation.
+    for (const order of [...orders.values()]) {
       if (order.state !== 'PENDING') continue;
       if (order.timeInForce === 'GTD' && order.gtdTime !== undefined && Date.parse(order.gtdTime) <= t) {
         cancel(order, 'TIME_IN_FORCE_EXPIRED');
@@ -395,8 +454,10 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
       }
       const price = executable(order);
       if (price === undefined) continue;
+      const part = reissuedPart(order);
       if (!boundOk(order, price)) cancel(order, 'BOUNDS_VIOLATION');
       else if (marginShort(order, price)) cancel(order, 'INSUFFICIENT_MARGIN');
+      else if (part !== undefined) fillAndReissue(order, price, part);
       else fill(order, price);
     }
   }
@@ -500,9 +561,15 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
       if (part > 0) reply.orderFillTransaction = fill(order, price, part * Math.sign(Number(order.units)));
       reply.orderCancelTransaction = cancel(order, 'INSUFFICIENT_LIQUIDITY');
     } else if (price !== undefined) {
+      const part = reissuedPart(order);
       if (!boundOk(order, price)) reply.orderCancelTransaction = cancel(order, 'BOUNDS_VIOLATION');
       else if (marginShort(order, price)) reply.orderCancelTransaction = cancel(order, 'INSUFFICIENT_MARGIN');
-      else reply.orderFillTransaction = fill(order, price);
+      else if (part !== undefined) {
+        const done = fillAndReissue(order, price, part);
+        reply.orderFillTransaction = done.fill;
+        reply.orderReissueTransaction = done.reissue;
+        related.push(done.fill.id as string, done.reissue.id as string, done.reissue.cancellingTransactionID as string);
+      } else reply.orderFillTransaction = fill(order, price);
     } else if (order.type === 'MARKET') {
       reply.orderCancelTransaction = cancel(order, 'MARKET_HALTED');
     } else if (immediate) {
@@ -510,7 +577,7 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
       reply.orderCancelTransaction = cancel(order, 'TIME_IN_FORCE_EXPIRED');
     }
     for (const k of ['orderFillTransaction', 'orderCancelTransaction'])
-      if (reply[k]) related.push((reply[k] as Json).id as string);
+      if (reply[k] && !related.includes((reply[k] as Json).id as string)) related.push((reply[k] as Json).id as string);
     return { ...reply, relatedTransactionIDs: related, lastTransactionID: String(lastTx) };
   }
 
