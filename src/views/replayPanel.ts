@@ -150,6 +150,7 @@ export class ReplayPanel extends WebviewPanelHost<ReplayView, ReplayNotification
         <h2 id="orders-heading">Orders</h2>
         <dl class="timings">
           <dt>Produced</dt><dd id="orders-produced"></dd>
+          <dt>No order</dt><dd id="orders-no-order"></dd>
           <dt>Sent</dt><dd id="orders-sent"></dd>
           <dt>Filled</dt><dd id="orders-filled"></dd>
           <dt>Denied</dt><dd id="orders-denied"></dd>

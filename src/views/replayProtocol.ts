@@ -80,6 +80,8 @@ export const ReplayViewSchema = z.object({
     }),
     orders: z.object({
       produced: count,
+      // Records the component answered with None (no order); absent from a panel saved before it was counted.
+      noOrder: count.optional(),
       sent: count,
       denied: count,
       invalid: count,

@@ -86,6 +86,7 @@ export function replayViewOf(report: ReplayReport, chart: ReplayChartData, conte
       },
       orders: {
         produced: report.orders.produced,
+        noOrder: report.orders.noOrder,
         sent: report.orders.sent,
         denied: report.orders.denied,
         invalid: report.orders.invalid,

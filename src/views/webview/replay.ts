@@ -126,6 +126,13 @@ function render(view: ReplayView | null): void {
   figure('slippage-cost', `${money(s.cost)} ${f.curveCurrency}`, s.cost);
   const o = f.orders;
   figure('orders-produced', num(o.produced), o.produced);
+  figure(
+    'orders-no-order',
+    o.noOrder === undefined
+      ? '–'
+      : `${num(o.noOrder)} record${o.noOrder === 1 ? '' : 's'} (the component returned None)`,
+    o.noOrder ?? null,
+  );
   figure('orders-sent', num(o.sent), o.sent);
   figure('orders-filled', num(o.filled), o.filled);
   figure('orders-denied', num(o.denied), o.denied);

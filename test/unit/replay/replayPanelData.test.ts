@@ -103,6 +103,10 @@ describe('replay in the editor: panel data and cancel', function () {
       assert.equal(view.headline, 'SmaCross over eurusd_m1_sample.csv: 2,000 candles of EUR_USD');
       assert.match(view.summary, /^Ran all 2,000 candles in [0-9.]+ s \([0-9,]+\/s\): \d+ orders, \d+ fills\.$/);
       assert.equal(view.figures.maxDrawdown, report.curve.drawdown.max);
+      // Every candle the component answered with None is counted for the panel, beside the orders it produced.
+      assert.ok(report.orders.noOrder > 0);
+      assert.equal(view.figures.orders.noOrder, report.orders.noOrder);
+      assert.equal(report.orders.noOrder + report.orders.produced, 2000);
       assert.equal(view.figures.realized['USD'], report.pnl.realized['USD']);
       assert.equal(view.chart.equity[99]?.value, 100_000 + report.curve.final);
       assert.match(view.chart.equityLabel, /^Equity, USD \(starting cash 100,000\.00 \+ P&L after commission/);
