@@ -15,6 +15,7 @@ import {
   type CompareView,
 } from '../compareProtocol';
 import { compareChartOf } from '../compareChart';
+import { cssVar, el, elementsOf, onThemeChange, themedChartOptions, utcTime, wireRunAgain } from './dom';
 
 interface VsCodeApi {
   postMessage(message: CompareCommand): void;
@@ -38,26 +39,10 @@ let chart:
     }
   | undefined;
 
-const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`the compare panel has no element #${id}`);
-  return element as T;
-};
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text?: string | null,
-  className?: string,
-): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  if (text !== undefined && text !== null) element.textContent = text;
-  if (className) element.className = className;
-  return element;
-}
+const byId = elementsOf('compare');
 
 const QUANTITY = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
 const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(v < 10 ? 2 : 1)} ms`);
-const time = (at: number): string => new Date(at).toISOString().replace('T', ' ').replace('Z', ' UTC');
 const dash = (v: string | null): string => v ?? '–';
 
 /** The rows of the table, each a label and how one venue's cell reads (some only for a routed or a parent order). */
@@ -115,7 +100,7 @@ function render(view: CompareView | null): void {
   byId('headline').textContent = view.order ?? '';
   byId('summary').textContent = view.summary;
   byId('component').textContent = `${view.file}${view.className ? ` (${view.className})` : ''}`;
-  byId('ran-at').textContent = time(view.ranAt);
+  byId('ran-at').textContent = utcTime(view.ranAt);
   byId('timing').textContent = `Python ${ms(view.timings.pythonMs)}, total ${ms(view.timings.totalMs)}`;
 
   const head = byId<HTMLTableRowElement>('compare-head');
@@ -171,10 +156,6 @@ function render(view: CompareView | null): void {
   byId('stdout').textContent = view.stdout === '' ? '(empty)' : view.stdout;
   byId('stderr').textContent = view.stderr === '' ? '(empty)' : view.stderr;
   renderChart(view);
-}
-
-function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
 
 function renderChart(view: CompareView): void {
@@ -233,16 +214,7 @@ function renderChart(view: CompareView): void {
 
 function applyTheme(): void {
   if (!chart) return;
-  const foreground = cssVar('--vscode-editor-foreground', '#cccccc');
-  const grid = cssVar('--vscode-editorWidget-border', '#454545');
-  chart.api.applyOptions({
-    layout: {
-      background: { color: 'transparent' },
-      textColor: foreground,
-      fontFamily: cssVar('--vscode-font-family', 'sans-serif'),
-    },
-    grid: { vertLines: { color: grid }, horzLines: { color: grid } },
-  });
+  chart.api.applyOptions(themedChartOptions());
   chart.bid.applyOptions({ color: cssVar('--vscode-charts-blue', '#3794ff') });
   chart.ask.applyOptions({ color: cssVar('--vscode-charts-red', '#f14c4c') });
   chart.fill.applyOptions({ color: cssVar('--vscode-charts-green', '#388a34') });
@@ -273,12 +245,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   if (message) onNotification(message);
 });
 // Disabled at the click, until the host says no run is going: a double-click asks for one run.
-byId<HTMLButtonElement>('run-again').addEventListener('click', (event) => {
-  const button = event.currentTarget as HTMLButtonElement;
-  if (button.disabled) return;
-  button.disabled = true;
-  vscode.postMessage({ type: 'runAgain' });
-});
-new MutationObserver(() => applyTheme()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+wireRunAgain(byId<HTMLButtonElement>('run-again'), () => vscode.postMessage({ type: 'runAgain' }));
+onThemeChange(applyTheme);
 render(current);
 vscode.postMessage({ type: 'ready' });

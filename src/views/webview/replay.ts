@@ -14,6 +14,7 @@ import {
   type ReplayPanelState,
   type ReplayView,
 } from '../replayProtocol';
+import { cssVar, el, elementsOf, onThemeChange, themedChartOptions, utcTime } from './dom';
 
 interface VsCodeApi {
   postMessage(message: ReplayCommand): void;
@@ -36,27 +37,11 @@ let charts:
     }
   | undefined;
 
-const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`the replay panel has no element #${id}`);
-  return element as T;
-};
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text?: string | null,
-  className?: string,
-): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  if (text !== undefined && text !== null) element.textContent = text;
-  if (className) element.className = className;
-  return element;
-}
+const byId = elementsOf('replay');
 
 const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
 const num = (n: number): string => NUMBER.format(n);
 const money = (n: number): string => n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const time = (at: number): string => new Date(at).toISOString().replace('T', ' ').replace('Z', ' UTC');
 const orDash = (n: number | null, f: (n: number) => string = num): string => (n === null ? '–' : f(n));
 
 /** A figure with its raw value kept in data-value (what the e2e test reads). */
@@ -91,7 +76,7 @@ function render(view: ReplayView | null): void {
   byId('summary').textContent = view.summary;
   byId('component').textContent = `${view.file}${view.className ? ` (${view.className})` : ''}`;
   byId('data').textContent = `${view.dataFile} · ${view.from} → ${view.to}`;
-  byId('ran-at').textContent = time(view.ranAt);
+  byId('ran-at').textContent = utcTime(view.ranAt);
   const params = Object.entries(view.parameters);
   byId('parameters').textContent =
     params.length === 0 ? 'no parameters' : params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ');
@@ -181,7 +166,7 @@ function render(view: ReplayView | null): void {
       row.dataset['state'] = r.state;
       row.append(
         el('td', `#${r.index}`, 'number'),
-        el('td', time(r.time)),
+        el('td', utcTime(r.time)),
         el('td', r.side.toUpperCase()),
         el('td', r.type),
         el('td', num(r.quantity), 'number'),
@@ -203,7 +188,7 @@ function render(view: ReplayView | null): void {
       const row = el('tr');
       row.append(
         el('td', `#${r.index}`, 'number'),
-        el('td', time(r.time)),
+        el('td', utcTime(r.time)),
         el('td', r.side.toUpperCase()),
         el('td', num(r.quantity), 'number'),
         el('td', num(r.price), 'number'),
@@ -218,10 +203,6 @@ function render(view: ReplayView | null): void {
   byId<HTMLButtonElement>('export-parquet').disabled = !view.exports.parquet;
   byId('audit').textContent = view.auditDir ? `Audit log: ${view.auditDir}` : '';
   renderCharts(view);
-}
-
-function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
 
 function precisionOf(values: readonly number[]): number {
@@ -297,17 +278,8 @@ function renderCharts(view: ReplayView): void {
 
 function applyTheme(): void {
   if (!charts) return;
-  const foreground = cssVar('--vscode-editor-foreground', '#cccccc');
-  const grid = cssVar('--vscode-editorWidget-border', '#454545');
-  for (const chart of [charts.equity, charts.price])
-    chart.applyOptions({
-      layout: {
-        background: { color: 'transparent' },
-        textColor: foreground,
-        fontFamily: cssVar('--vscode-font-family', 'sans-serif'),
-      },
-      grid: { vertLines: { color: grid }, horzLines: { color: grid } },
-    });
+  const options = themedChartOptions();
+  for (const chart of [charts.equity, charts.price]) chart.applyOptions(options);
   const blue = cssVar('--vscode-charts-blue', '#3794ff');
   charts.equitySeries.applyOptions({ lineColor: blue, topColor: `${blue}55`, bottomColor: `${blue}05` });
   if (charts.kind === 'ticks') (charts.priceSeries as Charts.ISeriesApi<'Line'>).applyOptions({ color: blue });
@@ -345,6 +317,6 @@ byId<HTMLButtonElement>('replay-again').addEventListener('click', (event) => {
 });
 byId('export-csv').addEventListener('click', () => vscode.postMessage({ type: 'exportFills', format: 'csv' }));
 byId('export-parquet').addEventListener('click', () => vscode.postMessage({ type: 'exportFills', format: 'parquet' }));
-new MutationObserver(() => applyTheme()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+onThemeChange(applyTheme);
 render(current);
 vscode.postMessage({ type: 'ready' });

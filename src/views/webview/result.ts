@@ -13,6 +13,7 @@ import {
   type ResultView,
   type WebviewCommand,
 } from '../protocol';
+import { el, elementsOf, onThemeChange, utcTime, wireRunAgain } from './dom';
 import { applyTheme, renderChart } from './resultChart';
 
 interface VsCodeApi {
@@ -23,26 +24,10 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 let current: ResultView | null = parsePanelState(vscode.getState())?.result ?? null;
-const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
-  const element = document.getElementById(id);
-  if (!element) throw new Error(`the result panel has no element #${id}`);
-  return element as T;
-};
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  text?: string | null,
-  className?: string,
-): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  if (text !== undefined && text !== null) element.textContent = text;
-  if (className) element.className = className;
-  return element;
-}
+const byId = elementsOf('result');
 
 const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(v < 10 ? 2 : 1)} ms`);
 const signed = (n: number): string => (n > 0 ? `+${n}` : `${n}`);
-const time = (at: number): string => new Date(at).toISOString().replace('T', ' ').replace('Z', ' UTC');
 const value = (v: number | string | null): string => (v === null ? '–' : typeof v === 'number' ? quantity(v) : v);
 const QUANTITY = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
 const quantity = (n: number): string => QUANTITY.format(n);
@@ -92,7 +77,7 @@ function render(view: ResultView | null): void {
     `${live ? 'LIVE ACCOUNT · ' : ''}${view.venue.id} (${view.venue.environment})${KIND_LABELS[view.kind]}${view.scratch ? ' · scratch copy: the paper account is unchanged' : ''}`,
   );
   setData(venue, 'live', String(live));
-  setText(byId('ran-at'), time(view.ranAt));
+  setText(byId('ran-at'), utcTime(view.ranAt));
 
   setText(byId('order-returned'), view.orderReturned ?? '(nothing returned)');
   setText(byId('order-normalized'), view.orderNormalized ?? '(no valid order)');
@@ -121,7 +106,7 @@ function render(view: ResultView | null): void {
     view.timeline.map((e) => {
       const item = el('li');
       item.dataset['type'] = e.type;
-      const stamp = el('time', `${time(e.at)} (+${e.at - t0} ms)`);
+      const stamp = el('time', `${utcTime(e.at)} (+${e.at - t0} ms)`);
       stamp.dateTime = new Date(e.at).toISOString();
       item.append(
         stamp,
@@ -158,7 +143,7 @@ function render(view: ResultView | null): void {
     view.fills.map((f) => {
       const row = el('tr');
       row.append(
-        el('td', time(f.timestamp)),
+        el('td', utcTime(f.timestamp)),
         el('td', String(f.price)),
         el('td', quantity(f.quantity)),
         el('td', String(f.commission)),
@@ -361,14 +346,8 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   if (message) onNotification(message);
 });
 // Disabled at the click, until the host says no run is going: a double-click asks for one run.
-byId<HTMLButtonElement>('run-again').addEventListener('click', (event) => {
-  const button = event.currentTarget as HTMLButtonElement;
-  if (button.disabled) return;
-  button.disabled = true;
-  vscode.postMessage({ type: 'runAgain' });
-});
-// VS Code swaps the body's theme class when the colour theme changes.
-new MutationObserver(() => applyTheme()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+wireRunAgain(byId<HTMLButtonElement>('run-again'), () => vscode.postMessage({ type: 'runAgain' }));
+onThemeChange(applyTheme);
 render(current);
 if (current) settleAfterPaint();
 vscode.postMessage({ type: 'ready' });

@@ -7,6 +7,7 @@
 import type * as Charts from 'lightweight-charts' with { 'resolution-mode': 'import' };
 import type { ResultView } from '../protocol';
 import { chartSeriesOf } from '../chartData';
+import { cssVar, elementsOf, themedChartOptions } from './dom';
 
 /** The standalone lightweight-charts build, loaded after the first result is drawn (absent until then, or if it failed). */
 declare const LightweightCharts: typeof Charts | undefined;
@@ -39,15 +40,7 @@ let chart:
     }
   | undefined;
 
-const element = (id: string): HTMLElement => {
-  const found = document.getElementById(id);
-  if (!found) throw new Error(`the panel has no #${id}`);
-  return found;
-};
-
-function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-}
+const element = elementsOf('result');
 
 /** Draws `view`'s chart; while the library is loading says so, and calls `redraw` once it has loaded. */
 export function renderChart(view: ResultView, redraw: () => void): void {
@@ -149,16 +142,7 @@ function precisionOf(prices: readonly number[]): number {
 /** The chart in the editor's theme colours (again when the theme changes). */
 export function applyTheme(): void {
   if (!chart) return;
-  const foreground = cssVar('--vscode-editor-foreground', '#cccccc');
-  const grid = cssVar('--vscode-editorWidget-border', '#454545');
-  chart.api.applyOptions({
-    layout: {
-      background: { color: 'transparent' },
-      textColor: foreground,
-      fontFamily: cssVar('--vscode-font-family', 'sans-serif'),
-    },
-    grid: { vertLines: { color: grid }, horzLines: { color: grid } },
-  });
+  chart.api.applyOptions(themedChartOptions());
   chart.bid.applyOptions({ color: cssVar('--vscode-charts-blue', '#3794ff') });
   chart.ask.applyOptions({ color: cssVar('--vscode-charts-red', '#f14c4c') });
 }
