@@ -255,6 +255,21 @@ export const TIMER_SECONDS: NumberFlag = {
   max: MAX_TIMEOUT_SECONDS,
 };
 
+/** The flags of the commands that run a component once and send what it returns (test-order, execute, compare). */
+export const COMPONENT_RUN_FLAGS = {
+  class: { type: 'string' },
+  symbol: { type: 'string' },
+  side: { type: 'string' },
+  'market-data': { type: 'string' },
+  signal: { type: 'string' },
+  param: { type: 'string', multiple: true },
+  'state-dir': { type: 'string' },
+  python: { type: 'string' },
+  timeout: { type: 'string' },
+  limits: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 /** The runner's limits as flags (the names the limit errors' hints give: protocol.ts LIMIT_HINTS). */
 export const RUNNER_LIMIT_FLAGS = {
   'output-limit-bytes': { type: 'string' },
