@@ -22,8 +22,35 @@ import { testOrderCommand } from './testOrder';
 import { accountCommand, resetPaperCommand, tradingCommand } from './trading';
 import { auditCommand, recoverCommand } from './audit';
 
+const KNOWN_COMMANDS = new Set([
+  'test-order',
+  'execute',
+  'reset-paper',
+  'positions',
+  'account',
+  'orders',
+  'audit',
+  'replay',
+  'compare',
+  'algo',
+  'halt',
+  'resume',
+  'status',
+  'recover',
+]);
+
+/** `--help` or `-h` among a command's own flags (before a `--` that ends them): the usage, and nothing run. */
+const asksForHelp = (args: readonly string[]): boolean => {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((a) => a === '--help' || a === '-h');
+};
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== undefined && KNOWN_COMMANDS.has(command) && asksForHelp(rest)) {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
+  }
   try {
     switch (command) {
       case 'test-order':

@@ -27,6 +27,25 @@ describe('CLI arguments', () => {
     assert.match(printed, /--spread-ticks must be a whole number ≥ 0, not ''/);
   });
 
+  it('--help after a command prints the usage and runs nothing (exit 0), as `sptrader --help` does', async () => {
+    const write = process.stdout.write.bind(process.stdout);
+    let printed = '';
+    process.stdout.write = (chunk: string | Uint8Array): boolean => ((printed += String(chunk)), true);
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-help-'));
+    try {
+      // A state folder that would be made, and a halt that would be written, if the command ran.
+      assert.equal(await main(['halt', '--state-dir', join(dir, 'state'), '--help']), 0);
+      assert.equal(await main(['test-order', 'missing.py', '-h']), 0);
+      assert.equal(await main(['replay', '--help', 'missing.py', '--data', 'a.csv']), 0);
+    } finally {
+      process.stdout.write = write;
+    }
+    assert.match(printed, /^Usage: sptrader <command>/);
+    assert.equal(printed.split('Usage: sptrader <command>').length - 1, 3);
+    assert.throws(() => readFileSync(join(dir, 'state', 'trading-state.json')), /ENOENT/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('reads an empty number as no number, not as 0', () => {
     assert.ok(Number.isNaN(flagNumber('')));
     assert.ok(Number.isNaN(flagNumber('  ')));
