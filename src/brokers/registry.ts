@@ -17,10 +17,14 @@
  * self-hosted setup cannot reach and should not send them to. `createBroker` refuses such a profile
  * (`alpacaDataUrlProblem`), naming the field; the schema accepts it, so the profile stays listed.
  *
- * Venue adapter modules are required inside `createBroker`, so loading this module loads none of
- * them and no SDK (the paper venue, plain TypeScript, is imported directly) (`@alpacahq/alpaca-trade-api`, `ccxt`, `@stoqey/ib` load only on an adapter's connect()).
+ * Venue adapter modules are required inside `createBroker`, so loading this module loads none of them and no SDK
+ * (the paper venue, plain TypeScript, is imported directly; `@alpacahq/alpaca-trade-api`, `ccxt` and `@stoqey/ib`
+ * load only on an adapter's connect()).
  * `BROKER_SUPPORT` reads each venue's capability constant (kept in its SDK-free parse module) and
  * says, per order type × time in force, whether the venue takes it or why it is refused before sending.
+ *
+ * Just past 450 lines on purpose: the profile schema, its checks and the one switch that builds each venue read
+ * best together (a profile's fields and what each venue does with them).
  */
 import { join } from 'node:path';
 import { z } from 'zod';
