@@ -148,6 +148,11 @@ export interface ComponentBatchRequest {
   /** Keep the component instance across batches under this key (same file, class and parameters). */
   instance?: string;
   /**
+   * Called once the request has left for the interpreter (its bytes taken by the pipe, or the pipe failed): the
+   * caller may then work without holding up its delivery. A runner that sends nothing need not call it.
+   */
+  onSent?: () => void;
+  /**
    * A value that depends on what the component's orders did (replay's `capital`), asked for only when read
    * (see python/sptrader_harness/lazystate.py): `values[min(i, values.length - 1)]` is item i's while i <
    * `until` and the component has returned no order in this batch; past that, reading it calls `onSync`

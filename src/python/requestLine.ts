@@ -45,11 +45,12 @@ export class RequestLineWriter {
   /** The kept buffer is still referenced by a write the stream has not finished. */
   private busy = false;
 
-  write(stream: Writable, parts: readonly string[]): void {
+  /** `sent`: called when the stream has taken the line (or failed to). */
+  write(stream: Writable, parts: readonly string[], sent?: () => void): void {
     let chars = 1;
     for (const p of parts) chars += p.length;
     if (chars <= SMALL_LINE_CHARS) {
-      stream.write(`${parts.join('')}\n`);
+      stream.write(`${parts.join('')}\n`, sent && (() => sent()));
       return;
     }
     let bytes = 1;
@@ -68,6 +69,7 @@ export class RequestLineWriter {
     buffer[at++] = 0x0a;
     stream.write(buffer.subarray(0, at), () => {
       if (buffer === this.buffer) this.busy = false;
+      sent?.();
     });
   }
 }

@@ -483,6 +483,7 @@ export class PythonSession {
     rows = 0,
     interim?: (id: string, line: Record<string, unknown>) => void,
     timeoutMessage?: string,
+    sent?: () => void,
   ): Promise<Record<string, unknown>> {
     const run = async (): Promise<Record<string, unknown>> => {
       if (this.failure) throw this.failure;
@@ -521,7 +522,8 @@ export class PythonSession {
           ...(interim ? { interim: (line: Record<string, unknown>) => interim(id, line) } : {}),
         };
         const stdin = this.child.stdin;
-        if (stdin) this.lines.write(stdin, requestParts({ ...body, id }));
+        if (stdin) this.lines.write(stdin, requestParts({ ...body, id }), sent);
+        else sent?.();
       });
       // A run's output on stderr is its own up to the mark the harness wrote before this answer.
       if (body['op'] === 'run' || body['op'] === 'run_batch') await this.outputThrough(id);
@@ -772,6 +774,7 @@ export class PythonSession {
         `no answer to a batch of ${batchSize(req).toLocaleString('en-US')} records from #${req.indexStart ?? 0} within ` +
           `${backstop / 1000} s (a record may take ${this.limits.timeoutMs / 1000} s): the component is stuck where ` +
           'Python cannot stop it (in native code); its process tree was stopped',
+        req.onSent,
       );
     } catch (e) {
       if (syncFailure) throw syncFailure.error;

@@ -100,6 +100,7 @@ export interface ReplayRunner {
   /**
    * A runner that sends the columns encoded (the Python worker) encodes a batch's here, ahead of its request:
    * the replay does it while the worker runs the batch before. One that takes the columns as they are has none.
+   * A runner that has it calls each request's `onSent` once the request has left (or could not be sent).
    */
   prepareColumns?(columns: BatchColumns): PreparedColumns;
 }
@@ -276,6 +277,7 @@ const ORDERS_AHEAD_FACTOR = 256;
 const ORDERS_PER_TURN = 64;
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const DEFAULT_BATCH = 2048;
+const noop = (): void => undefined;
 let replayCounter = 0;
 
 export async function replayComponent(request: ReplayRequest): Promise<ReplayReport> {
@@ -708,11 +710,14 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       return { start, size, rows, prepared };
     };
     let ahead: ReturnType<typeof prepare> | undefined;
-    /** The next batch's rows and encoding, made while the worker runs the one just sent. */
-    const prepareAhead = async (next: number): Promise<void> => {
+    /** The next batch's rows and encoding, made while the worker runs the one just sent (`sent`). */
+    const prepareAhead = async (next: number, sent: Sent): Promise<void> => {
       if (next >= total) return;
-      // The request is written within the microtasks of runBatch; setImmediate runs after them.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // Made once the request has left: a stream writes when the event loop turns, so rows made before would hold
+      // its bytes back and the worker would wait for them (a batch's request is ~120 bytes a record). A runner
+      // that sends nothing (in-process) writes within the microtasks of runBatch; setImmediate runs after them.
+      if (runner.prepareColumns) await Promise.race([sent.delivered, sent.running.then(noop, noop)]);
+      else await new Promise<void>((resolve) => setImmediate(resolve));
       ahead = prepare(next, Math.min(batchSize, total - next));
     };
     type Column = { values: number[]; until: number };
@@ -729,6 +734,8 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       start: number;
       size: number;
       running: Promise<ComponentBatchResult>;
+      /** The request has left for the worker (ReplayRunner.prepareColumns). */
+      delivered: Promise<void>;
       synced: Synced;
     }
     const ordered = (item: ComponentBatchItem): boolean => item.ok && item.output !== null && item.output !== undefined;
@@ -749,6 +756,8 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       let pending = given === undefined ? (first as Promise<Column>) : undefined;
       let ended = false;
       const synced: Synced = { index: 0, standIns: 0, held: [] };
+      let onSent = noop;
+      const delivered = new Promise<void>((resolve) => (onSent = resolve));
       const running = runner.runBatch({
         file: request.file,
         className: request.className,
@@ -762,6 +771,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         indexKey: 'bar_index',
         indexStart: start,
         instance: instanceKey,
+        onSent,
         state: {
           key: 'capital',
           values: given?.values ?? [],
@@ -800,7 +810,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         () => (ended = true),
         () => (ended = true),
       );
-      return { start, size, running, synced };
+      return { start, size, running, delivered, synced };
     };
     let sentAhead: Sent | undefined;
     let i = 0;
@@ -812,7 +822,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       else {
         await advanceTo(start);
         sent = send(start, size, await column(start, size));
-        await prepareAhead(start + size);
+        await prepareAhead(start + size, sent);
       }
       sentAhead = undefined;
       const result = await sent.running;
@@ -853,7 +863,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
           const nextColumn = new Promise<Column>((resolve, reject) => (column0 = { resolve, reject }));
           void nextColumn.catch(() => undefined);
           sentAhead = send(next, Math.min(batchSize, total - next), nextColumn);
-          await prepareAhead(next + Math.min(batchSize, total - next));
+          await prepareAhead(next + Math.min(batchSize, total - next), sentAhead);
         }
       }
       try {

@@ -4,10 +4,15 @@
  * while the stream still holds it.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { columnsJson, encodeColumn, prepareColumns } from '../../../src/python/batchColumns';
 import { RequestLineWriter, RawJson, requestParts } from '../../../src/python/requestLine';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
+import { PythonWorker } from '../../../src/python/runner';
 
 /** A stream that keeps every chunk as it was handed over and finishes a write only when told. */
 class HeldStream extends Writable {
@@ -90,5 +95,46 @@ describe('request lines written in pieces', () => {
     assert.ok(second.buffer !== first.buffer, 'the second line got a buffer of its own');
     assert.ok(third.buffer === first.buffer, 'the third line reused the kept buffer');
     assert.equal(second.toString('utf8'), expected[1]);
+  });
+
+  it('says a line was sent only once the stream has taken it, large or small', async () => {
+    const writer = new RequestLineWriter();
+    const stream = new HeldStream();
+    const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const said: string[] = [];
+    writer.write(stream, requestParts({ id: 'large', text: 'x'.repeat(100_000) }), () => said.push('large'));
+    writer.write(stream, requestParts({ id: 'small' }), () => said.push('small'));
+    await settle();
+    assert.deepEqual(said, [], 'nothing is said while the stream holds the lines');
+    stream.finishAll();
+    await settle();
+    stream.finishAll();
+    await settle();
+    assert.deepEqual(said, ['large', 'small']);
+  });
+});
+
+describe('a batch request leaving for the worker (replay prepares the next batch after it)', () => {
+  it('the Python worker calls onSent once, before its answer, for a request larger than a pipe holds', async function () {
+    this.timeout(60_000);
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-onsent-'));
+    const file = join(dir, 'never.py');
+    writeFileSync(file, 'class Never:\n    def generate_order(self, market_data, signal=None):\n        return None\n');
+    const worker = new PythonWorker({ interpreter: await resolveInterpreter(defaultInterpreterCandidates()) });
+    try {
+      const size = 20_000;
+      const events: string[] = [];
+      const prices = Array.from({ length: size }, (_, i) => 1.1 + i * 1e-5);
+      const answer = worker
+        .runBatch({ file, common: {}, keys: ['bid'], columns: [prices], size, onSent: () => events.push('sent') })
+        .then((r) => (events.push('answer'), r));
+      const r = await answer;
+      assert.equal(r.ok, true, JSON.stringify(r.error));
+      assert.equal(r.done, size);
+      assert.deepEqual(events, ['sent', 'answer']);
+    } finally {
+      await worker.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
