@@ -56,6 +56,8 @@ export class PaperMatching {
   private onPath: { key: string; at: number; quote: Quote } | undefined;
   /** A bar is being walked (`candle`), its open and close included. */
   private walking = false;
+  /** The open of a bar is being evaluated (`candle`): a resting limit it is through was gapped through. */
+  private atOpen = false;
 
   constructor(
     private readonly market: Market,
@@ -117,7 +119,9 @@ export class PaperMatching {
     this.onPath = onPath;
     this.walking = true;
     try {
+      this.atOpen = true;
       this.poll(at);
+      this.atOpen = false;
       this.trade(symbol, path[0], share, at);
       for (let j = 1; j < path.length; j++) {
         const from = path[j - 1] as number;
@@ -131,6 +135,7 @@ export class PaperMatching {
     } finally {
       this.onPath = undefined;
       this.walking = false;
+      this.atOpen = false;
     }
   }
 
@@ -368,10 +373,13 @@ export class PaperMatching {
     // Marketable on arrival: it takes liquidity, walking the book. Resting: the market came to it and it
     // fills at its own price (maker), as far as the size at or through its price goes.
     const liquidity: Liquidity = arriving || limit === undefined ? 'taker' : 'maker';
+    // Resting, unless a bar opened through it (a gap): the market never traded at the limit, and the order fills
+    // at the open's touch, better than its limit (as a stop gapped through fills at the open, worse than its stop).
+    const atLimit = liquidity === 'maker' && !this.atOpen;
     const remaining = units(request.quantity) - units(live.response.filled_quantity ?? 0);
 
     if (this.depth === false) {
-      const price = liquidity === 'maker' && limit !== undefined ? limit : touch;
+      const price = atLimit && limit !== undefined ? limit : touch;
       let quantity = remaining;
       if (immediate) {
         // Without depth, the touch is all the liquidity an IOC or FOK can reach.
@@ -424,9 +432,11 @@ export class PaperMatching {
       if (beyondLimit(level.price)) break;
       const quantity = level.size < left ? level.size : left;
       this.taken.take(symbol, request.side, ts, level.price, quantity);
-      // A taker gets one fill per level it reaches; a resting order one fill at its own price.
-      if (liquidity === 'taker') this.fill(live, instrument, level.price, quantity, liquidity, at);
-      else makerQuantity += quantity;
+      // A taker (or a limit gapped through) gets one fill per level it reaches; a resting order one at its own price.
+      if (!atLimit) {
+        if (liquidity === 'maker') this.queue.reduce(live, quantity);
+        this.fill(live, instrument, level.price, quantity, liquidity, at);
+      } else makerQuantity += quantity;
       left -= quantity;
     }
     if (liquidity === 'maker') {

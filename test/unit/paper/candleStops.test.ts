@@ -16,7 +16,7 @@ import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
 import { TestClock } from '../../../src/common/clock';
 import type { OrderType } from '../../../src/orders/model';
 import fc from 'fast-check';
-import { GTC, order, stop, stopLimit } from './helpers';
+import { GTC, limit, order, stop, stopLimit } from './helpers';
 
 const EUR = 'EUR_USD';
 const T0 = Date.UTC(2024, 2, 4, 9, 0, 0);
@@ -226,5 +226,50 @@ describe('PaperBroker: stops over recorded candles walk the bar (open, nearer ex
       ),
       { numRuns: 300, seed: 20261203 },
     );
+  });
+});
+
+describe('PaperBroker: a resting limit that a bar opens through (a gap) fills at the open, better than its limit', () => {
+  // The market never traded at the limit: it opened beyond it, where the order fills (Backtrader, LEAN: a limit
+  // gapped through fills at the open), as a stop gapped through fills at the open, worse than its stop.
+  for (const spreadTicks of [undefined, 0]) {
+    const spread = spreadTicks === undefined ? 'the default 12-tick spread' : 'no spread';
+    it(`a buy limit at 1.0800 on a bar opening at 1.0790 fills at the open's ask (${spread})`, async () => {
+      const { fills } = await replay(
+        [{ side: 'buy', type: limit(1.08) }],
+        [[1.079, 1.0795, 1.0785, 1.079]],
+        spreadTicks,
+      );
+      // The ask at the open is 1.0790 + 6 ticks; without a spread, the open itself.
+      assert.deepEqual(fills, [[1, 0, spreadTicks === 0 ? 1.079 : 1.07906, 'maker']]);
+    });
+
+    it(`a sell limit at 1.0830 on a bar opening at 1.0840 fills at the open's bid (${spread})`, async () => {
+      const { fills } = await replay(
+        [{ side: 'sell', type: limit(1.083) }],
+        [[1.084, 1.0845, 1.0835, 1.084]],
+        spreadTicks,
+      );
+      assert.deepEqual(fills, [[1, 0, spreadTicks === 0 ? 1.084 : 1.08394, 'maker']]);
+    });
+  }
+
+  it('a limit the open does not pass, which the bar then trades through, still fills at the limit', async () => {
+    // Open 1.0805 (its ask 1.08056 above the limit), low 1.0790 through it: filled at 1.0800, a maker.
+    const { fills } = await replay([{ side: 'buy', type: limit(1.08) }], [[1.0805, 1.0806, 1.079, 1.0795]]);
+    assert.deepEqual(fills, [[1, 0, 1.08, 'maker']]);
+  });
+
+  it('a triggered stop-limit resting from an earlier bar fills at the open of a bar that gaps through its limit', async () => {
+    // Bar 1 triggers the sell stop 1.0800 (low 1.0790) and leaves it resting at 1.0803 (it closes at 1.0796, below);
+    // bar 2 opens at 1.0815, above the limit: filled at its bid, 1.08144.
+    const { fills } = await replay(
+      [{ side: 'sell', type: stopLimit(1.08, 1.0803) }],
+      [
+        [1.0798, 1.0799, 1.079, 1.0796],
+        [1.0815, 1.082, 1.081, 1.0815],
+      ],
+    );
+    assert.deepEqual(fills, [[2, 0, 1.08144, 'maker']]);
   });
 });
