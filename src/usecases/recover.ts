@@ -456,6 +456,7 @@ function rebuildPaper(file: string, fills: readonly Fill[], stamp: string, order
       symbol: p.symbol,
       quantity: p.quantity.toString(),
       averagePrice: p.averagePrice.toString(),
+      cost: p.cost.toString(),
     })),
     // Order ids are never reused: the counter starts past every id the log has seen.
     counters: { order: Math.max(maxOrder, ordersSent), fill: fills.length },

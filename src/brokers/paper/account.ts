@@ -36,7 +36,7 @@ const KEEP_EMPTY_SYMBOLS = 64;
 
 interface Mark {
   quantity: bigint;
-  averagePrice: bigint;
+  cost: bigint;
   mid: bigint;
   value: bigint;
   row: Position;
@@ -96,12 +96,13 @@ export class PaperAccount {
     this.ledger.cash.clear();
     for (const [c, u] of Object.entries(state.cash)) this.ledger.cash.set(c, BigInt(u));
     for (const [c, u] of Object.entries(state.realized)) this.ledger.realized.set(c, BigInt(u));
-    for (const p of state.positions)
-      this.ledger.positions.set(instrumentKey(p.symbol), {
-        symbol: p.symbol,
-        quantity: BigInt(p.quantity),
-        averagePrice: BigInt(p.averagePrice),
-      });
+    for (const p of state.positions) {
+      const quantity = BigInt(p.quantity);
+      const averagePrice = BigInt(p.averagePrice);
+      // A file written before the cost was kept: the average's.
+      const cost = p.cost === undefined ? mulMoney(averagePrice, abs(quantity)) : BigInt(p.cost);
+      this.ledger.positions.set(instrumentKey(p.symbol), { symbol: p.symbol, quantity, averagePrice, cost });
+    }
   }
 
   /** Books a fill; every open order of its symbol may now add more or less exposure. */
@@ -281,20 +282,17 @@ export class PaperAccount {
   private mark(p: PositionBook): Mark {
     const mid = this.mid(p.symbol);
     const known = this.marks.get(p);
-    if (
-      known !== undefined &&
-      known.mid === mid &&
-      known.quantity === p.quantity &&
-      known.averagePrice === p.averagePrice
-    )
+    if (known !== undefined && known.mid === mid && known.quantity === p.quantity && known.cost === p.cost)
       return known;
     const quoteCurrency = instrumentFor(p.symbol).quoteCurrency;
-    const unrealized = mulMoney(mid - p.averagePrice, p.quantity);
+    // From the exact cost, not the rounded average (see `PositionBook.cost`).
+    const value = mulMoney(p.quantity, mid);
+    const unrealized = p.quantity > 0n ? value - p.cost : value + p.cost;
     const mark: Mark = {
       quantity: p.quantity,
-      averagePrice: p.averagePrice,
+      cost: p.cost,
       mid,
-      value: this.toAccount(mulMoney(p.quantity, mid), quoteCurrency),
+      value: this.toAccount(value, quoteCurrency),
       // Frozen: `positionList` hands the same row out until the position or its mid moves.
       row: Object.freeze({
         symbol: p.symbol,

@@ -3,7 +3,7 @@
  * sequence of trades can drift: cash per currency, positions as signed quantity with an average
  * price, and realized profit and loss per currency.
  */
-import { divMoney, mulMoney } from '../../common/decimal';
+import { divMoney, divRound, mulMoney } from '../../common/decimal';
 import { instrumentKey } from './instruments';
 
 export interface PositionBook {
@@ -11,7 +11,13 @@ export interface PositionBook {
   symbol: string;
   /** Positive long, negative short. */
   quantity: bigint;
+  /** `cost / |quantity|`, rounded to the money scale: what the position shows. */
   averagePrice: bigint;
+  /**
+   * What the open quantity cost (≥ 0), exact: P&L is counted from it, not from the rounded average (bought 1,000 at
+   * 1.08001 and 2,000 at 1.08002, all sold at 1.08003, realized 0.0399999 through the average 1.0800166667).
+   */
+  cost: bigint;
 }
 
 export interface LedgerFill {
@@ -52,22 +58,23 @@ export class Ledger {
     const delta = fill.side === 'buy' ? fill.quantity : -fill.quantity;
     this.addCash(fill.quoteCurrency, -mulMoney(fill.price, delta) - fill.commission);
     const key = instrumentKey(fill.symbol);
-    const book = this.positions.get(key) ?? { symbol: fill.symbol, quantity: 0n, averagePrice: 0n };
+    const book = this.positions.get(key) ?? { symbol: fill.symbol, quantity: 0n, averagePrice: 0n, cost: 0n };
     const before = book.quantity;
     const after = before + delta;
     let realized = 0n;
     if (before === 0n || sign(before) === sign(delta)) {
-      // Opening or adding: the average is the exact quantity-weighted mean.
-      book.averagePrice = divMoney(
-        mulMoney(book.averagePrice, abs(before)) + mulMoney(fill.price, abs(delta)),
-        abs(after),
-      );
+      // Opening or adding: the cost grows by this fill's notional.
+      book.cost += mulMoney(fill.price, abs(delta));
     } else {
-      // Reducing: the closed part realizes its difference to the average; a flip opens the rest at this price.
+      // Reducing: the closed part realizes its proceeds less its share of the cost (all of it when the position
+      // closes, so a round trip realizes exactly what it made); a flip opens the rest at this price.
       const closed = abs(delta) < abs(before) ? abs(delta) : abs(before);
-      realized = mulMoney(fill.price - book.averagePrice, closed * sign(before));
-      if (after !== 0n && sign(after) !== sign(before)) book.averagePrice = fill.price;
+      const closedCost = closed === abs(before) ? book.cost : divRound(book.cost * closed, abs(before));
+      realized = (mulMoney(fill.price, closed) - closedCost) * sign(before);
+      book.cost -= closedCost;
+      if (after !== 0n && sign(after) !== sign(before)) book.cost = mulMoney(fill.price, abs(after));
     }
+    if (after !== 0n) book.averagePrice = divMoney(book.cost, abs(after));
     book.quantity = after;
     if (after === 0n) this.positions.delete(key);
     else this.positions.set(key, book);

@@ -109,6 +109,7 @@ function books(
       symbol: p.symbol,
       quantity: p.quantity.toString(),
       averagePrice: p.averagePrice.toString(),
+      cost: p.cost.toString(),
     })),
     counters: { order: orders.nextOrder, fill: orders.nextFill },
   };

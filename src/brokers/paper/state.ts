@@ -58,7 +58,13 @@ export const StoredOrderSchema = z.object({
 });
 export type StoredOrder = z.infer<typeof StoredOrderSchema>;
 
-const StoredPositionSchema = z.object({ symbol: z.string(), quantity: Units, averagePrice: Units });
+/** `cost`: what the open quantity cost, exact (absent in files written before it was kept: the average's). */
+const StoredPositionSchema = z.object({
+  symbol: z.string(),
+  quantity: Units,
+  averagePrice: Units,
+  cost: z.string().regex(/^\d+$/, 'must be a whole number of 10^-10 units (0 or more), as a string').optional(),
+});
 
 export const PaperStateSchema = z.object({
   version: z.literal(2),

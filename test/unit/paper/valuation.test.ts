@@ -46,7 +46,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 function copyBooks(from: PaperAccount, to: PaperAccount): void {
   for (const [currency, amount] of from.ledger.cash) to.ledger.cash.set(currency, amount);
   for (const [key, p] of from.ledger.positions) {
-    const copy: PositionBook = { symbol: p.symbol, quantity: p.quantity, averagePrice: p.averagePrice };
+    const copy: PositionBook = { symbol: p.symbol, quantity: p.quantity, averagePrice: p.averagePrice, cost: p.cost };
     to.ledger.positions.set(key, copy);
   }
 }
