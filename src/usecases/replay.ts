@@ -50,7 +50,7 @@ import { join } from 'node:path';
 import { monotonicMs, TestClock } from '../common/clock';
 import { PaperBroker, type Candle } from '../brokers/paper/paperBroker';
 import { ReplayFeed } from '../brokers/paper/replayFeed';
-import { instrumentKey } from '../brokers/paper/instruments';
+import { instrumentKey, sameMoney } from '../brokers/paper/instruments';
 import type { Fill, InstrumentRules } from '../orders/model';
 import { normalizeComponentOrder } from '../orders/normalize';
 import type { ComponentBatchItem, ComponentBatchRequest, ComponentBatchResult } from '../python/runner';
@@ -934,10 +934,12 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     curve.advance(Math.max(report.processed - 1, -1));
     report.curve = {
       currency: instrument?.quoteCurrency ?? '',
-      // A percentage only when the curve's currency is the account's.
+      // A percentage only when the curve's currency is the account's (USDT and USDC count as dollars, as the venue counts them).
       drawdown: {
         ...curve.drawdown(),
-        ...(instrument?.quoteCurrency === report.pnl.currency ? {} : { maxPercent: null }),
+        ...(instrument !== undefined && sameMoney(instrument.quoteCurrency, report.pnl.currency)
+          ? {}
+          : { maxPercent: null }),
       },
       turnover: round(curve.turnover, 8),
       final: round(curve.value(), 8),

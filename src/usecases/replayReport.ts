@@ -225,7 +225,7 @@ function csvRow(r: ReplayFillRow): string {
 export interface ReplayDrawdown {
   /** Largest fall of the P&L curve from a peak, in the quote currency (≥ 0). */
   max: number;
-  /** That fall as a percentage of the equity at its peak (starting cash + P&L), when the quote currency is the account's; else null. */
+  /** That fall as a percentage of the equity at its peak (starting cash + P&L), when the quote currency is the account's (USDT, USDC as USD); else null. */
   maxPercent: number | null;
   /**
    * Records of the peak and of the trough of that fall (null when the curve never fell). The curve starts at 0 (the

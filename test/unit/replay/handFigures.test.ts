@@ -182,3 +182,56 @@ describe('replay ticks: last', () => {
     assert.equal(feed.quote('EUR_USD', feed.lastTime).last, 1.08505);
   });
 });
+
+describe('replay figures by hand (CLI): crypto quoted in USDT on a USD account', function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-replay-usdt-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('commission, P&L, turnover and the drawdown with its percentage (USDT is the dollar the account counts)', () => {
+    const component = join(dir, 'core', 'orders', 'btc.py');
+    mkdirSync(join(component, '..'), { recursive: true });
+    writeFileSync(
+      component,
+      `from core.orders.order_base import OrderBase
+
+class Btc(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        plan = {0: ('buy', 0.5), 2: ('sell', 0.2)}
+        i = market_data['bar_index']
+        if i in plan:
+            return {'symbol': 'BTCUSDT', 'side': plan[i][0], 'order_type': 'market', 'quantity': plan[i][1]}
+        return None
+`,
+    );
+    const data = join(dir, 'btc.csv');
+    writeFileSync(
+      data,
+      `time,open,high,low,close,volume
+2024-01-02T10:00:00Z,40000,40100,39900,40000,10
+2024-01-02T10:01:00Z,40000,40600,39900,40500,10
+2024-01-02T10:02:00Z,40500,41100,40400,41000,10
+2024-01-02T10:03:00Z,41000,41100,40400,40800,10
+`,
+    );
+    const r = spawnSync(process.execPath, [CLI, 'replay', component, '--data', data, '--symbol', 'BTCUSDT', '--json'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, String(r.stderr));
+    const report = JSON.parse(String(r.stdout)) as Report & { curve: { currency: string } };
+    // Spread 2 ticks of 0.01: bought 0.5 at the ask 40000.01, sold 0.2 at the bid 40999.99; 10 bps on each.
+    assert.deepEqual(report.pnl.realized, { USDT: 199.996 });
+    assert.equal(report.pnl.commission, 28.200003); // 20.000005 + 8.199998
+    assert.equal(report.curve.currency, 'USDT');
+    assert.equal(report.curve.turnover, 28_200.003);
+    // Cash -20000.005 - 20.000005 + 8199.998 - 8.199998 = -11828.207003; 0.3 held: at #2 (mid 41000) 471.792997,
+    // at #3 (mid 40800) 411.792997.
+    assert.equal(report.curve.final, 411.792997);
+    assert.equal(report.curve.drawdown.max, 60);
+    assert.equal(report.curve.drawdown.peakIndex, 2);
+    assert.equal(report.curve.drawdown.troughIndex, 3);
+    assert.equal(report.curve.drawdown.maxPercent, Number(((60 / (100_000 + 471.792997)) * 100).toFixed(6)));
+  });
+});
