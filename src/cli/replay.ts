@@ -22,6 +22,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { removeStaleTempFilesOf, replaceFileSync } from '../common/durableFile';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
+import { currencyDecimals } from '../brokers/paper/instruments';
 import {
   prepareReplayStateDir,
   replayComponent,
@@ -241,6 +242,15 @@ function progressBar(): { update: (p: ReplayProgress) => void; done: () => void 
 }
 
 const n = (x: number): string => x.toLocaleString('en-US', { maximumFractionDigits: 6 });
+/**
+ * An amount in `currency` to its cents as the venue keeps them (none for JPY, 8 places for USDT), past 2 places only
+ * as far as it has digits: 199.996 USDT read "200.00", a commission of 28.200003 USDT "28.20".
+ */
+const money = (x: number, currency: string): string => {
+  const decimals = currency === '' ? 2 : currencyDecimals(currency);
+  const text = x.toFixed(decimals);
+  return decimals <= 2 ? text : text.replace(/(\.\d\d\d*?)0+$/, '$1');
+};
 /** "1 candle", "2 candles". */
 const unitOf = (kind: 'candles' | 'ticks', count: number): string => (count === 1 ? kind.slice(0, -1) : kind);
 /** "1 round trip", "2 round trips" (the count in en-US). */
@@ -281,20 +291,21 @@ export function formatReplay(r: ReplayReport): string {
   const positions = Object.entries(r.positions);
   lines.push(`  positions  ${positions.length === 0 ? 'flat' : positions.map(([s, q]) => `${s} ${n(q)}`).join(', ')}`);
   const realized = Object.entries(r.pnl.realized)
-    .map(([ccy, v]) => `${v.toFixed(2)} ${ccy}`)
+    .map(([ccy, v]) => `${money(v, ccy)} ${ccy}`)
     .join(', ');
-  lines.push(
-    `  P&L        realized ${realized || '0'}, unrealized ${r.pnl.unrealized.toFixed(2)} ${r.pnl.currency}, commission ${r.pnl.commission.toFixed(2)}; equity ${r.pnl.equity.toFixed(2)} ${r.pnl.currency} (from ${r.pnl.startingCash.toFixed(2)})`,
-  );
   const c = r.curve;
   const dd = c.drawdown;
+  // The commission is in the instrument's quote currency, the curve's.
   lines.push(
-    `  curve      P&L ${c.final.toFixed(2)} ${c.currency} (quote currency, after commission); max drawdown ${dd.max.toFixed(2)} ${c.currency}${dd.maxPercent === null ? '' : ` (${dd.maxPercent.toFixed(3)}%)`}${dd.peakIndex === null ? '' : ` from #${dd.peakIndex} to #${dd.troughIndex}`}; turnover ${n(c.turnover)} ${c.currency}`,
+    `  P&L        realized ${realized || '0'}, unrealized ${money(r.pnl.unrealized, r.pnl.currency)} ${r.pnl.currency}, commission ${money(r.pnl.commission, c.currency)}${c.currency ? ` ${c.currency}` : ''}; equity ${money(r.pnl.equity, r.pnl.currency)} ${r.pnl.currency} (from ${money(r.pnl.startingCash, r.pnl.currency)})`,
+  );
+  lines.push(
+    `  curve      P&L ${money(c.final, c.currency)} ${c.currency} (quote currency, after commission); max drawdown ${money(dd.max, c.currency)} ${c.currency}${dd.maxPercent === null ? '' : ` (${dd.maxPercent.toFixed(3)}%)`}${dd.peakIndex === null ? '' : ` from #${dd.peakIndex} to #${dd.troughIndex}`}; turnover ${n(c.turnover)} ${c.currency}`,
   );
   const s = r.slippage;
   if (s.orders > 0)
     lines.push(
-      `  slippage   ${counted(s.orders, 'order')} vs the decision quote: mean ${s.meanUnits} ${s.unit}s (${s.meanBps} bps), worst ${s.worstUnits}, best ${s.bestUnits}; cost ${s.cost.toFixed(2)} ${c.currency}`,
+      `  slippage   ${counted(s.orders, 'order')} vs the decision quote: mean ${s.meanUnits} ${s.unit}s (${s.meanBps} bps), worst ${s.worstUnits}, best ${s.bestUnits}; cost ${money(s.cost, c.currency)} ${c.currency}`,
     );
   const rejected = Object.entries(o.rejectedByReason);
   if (rejected.length > 0)

@@ -233,5 +233,16 @@ class Btc(OrderBase):
     assert.equal(report.curve.drawdown.peakIndex, 2);
     assert.equal(report.curve.drawdown.troughIndex, 3);
     assert.equal(report.curve.drawdown.maxPercent, Number(((60 / (100_000 + 471.792997)) * 100).toFixed(6)));
+    // The summary says the same figures, each in its currency to the places the venue keeps (8 for USDT, trimmed).
+    const text = spawnSync(process.execPath, [CLI, 'replay', component, '--data', data, '--symbol', 'BTCUSDT'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(text.status, 0, String(text.stderr));
+    assert.match(
+      String(text.stdout),
+      /P&L {8}realized 199\.996 USDT, unrealized 240\.00 USD, commission 28\.200003 USDT; equity 100411\.79 USD/,
+    );
+    assert.match(String(text.stdout), /curve {6}P&L 411\.792997 USDT .* max drawdown 60\.00 USDT \(0\.060%\)/);
   });
 });
