@@ -273,15 +273,19 @@ export class PnlCurve {
 
   /** Marks the records up to `to` (inclusive) with the position they held. */
   advance(to: number): void {
+    // The curve is kept in floats: the fills' cash and the position at the mid differ by rounding (~1e-16 of the
+    // amounts traded), which is neither a new peak nor a fall: a flat curve "fell 0.00 from #0 to #7", and a peak
+    // moved to a record that was only noise higher. Far below a tick of anything traded (1e-12 of the turnover).
+    const noise = this.turnover * 1e-12;
     for (let r = this.evaluated + 1; r <= to; r++) {
       const pnl =
         this.position === 0
           ? this.cash
           : this.cash + this.position * (((this.bid[r] as number) + (this.ask[r] as number)) / 2);
-      if (pnl > this.peak) {
+      if (pnl > this.peak + noise) {
         this.peak = pnl;
         this.peakIndex = r;
-      } else if (this.peak - pnl > this.maxDrawdown) {
+      } else if (this.peak - pnl > this.maxDrawdown + noise) {
         this.maxDrawdown = this.peak - pnl;
         this.maxPeak = this.peak;
         this.drawdownPeakIndex = this.peakIndex;

@@ -167,6 +167,36 @@ describe('replay report', function () {
     assert.deepEqual(up.drawdown(), { max: 0, maxPercent: 0, peakIndex: null, troughIndex: null });
   });
 
+  it("PnlCurve: float noise in the fills' cash is no peak and no fall (a flat curve never fell; a real fall keeps its peak)", () => {
+    // Every fill at the mid, which never moves: the P&L is 0 at every record. In floats the cash of many fills and
+    // the position at the mid differ by ~1e-13, which was taken for a fall ("max drawdown 0.00 from #0 to #7").
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    for (const price of [1.26883, 1.99464, 1.08001, 151.234]) {
+      const n = 40;
+      const mids = new Array<number>(n).fill(price);
+      const flat = new PnlCurve(mids, mids, 100_000);
+      for (let i = 0; i < n; i++)
+        flat.fill(i, { side: next() < 0.5 ? 'buy' : 'sell', quantity: Math.ceil(next() * 5000), price, commission: 0 });
+      flat.advance(n - 1);
+      assert.deepEqual(flat.drawdown(), { max: 0, maxPercent: 0, peakIndex: null, troughIndex: null }, `at ${price}`);
+      // The same fills, then the mid falls 0.01 at the last record: the fall is from the start (record 0).
+      const falling = new PnlCurve([...mids.slice(0, -1), price - 0.01], [...mids.slice(0, -1), price - 0.01], 100_000);
+      seed = 7;
+      let position = 0;
+      for (let i = 0; i < n; i++) {
+        const side = next() < 0.5 ? 'buy' : 'sell';
+        const quantity = Math.ceil(next() * 5000);
+        position += side === 'buy' ? quantity : -quantity;
+        falling.fill(i, { side, quantity, price, commission: 0 });
+      }
+      falling.advance(n - 1);
+      const d = falling.drawdown();
+      if (position > 0) assert.deepEqual([d.peakIndex, d.troughIndex], [0, n - 1], `at ${price}`);
+      seed = 7;
+    }
+  });
+
   it('sptrader replay --out writes report.json, fills.csv and fills.parquet and prints the report', () => {
     const data = join(dir, 'data.csv');
     writeFileSync(
