@@ -21,9 +21,14 @@ export interface BarPrices {
   close: number;
 }
 
-/** The bar's four prints in the order they are taken to have traded (the nearer extreme first; the high on a tie). */
-export function barPath({ open, high, low, close }: BarPrices): [number, number, number, number] {
-  return open - low < high - open ? [open, low, high, close] : [open, high, low, close];
+/**
+ * The bar's four prints in the order they are taken to have traded (the nearer extreme first; the high on a tie).
+ * The distances are compared in whole ticks: in floats a tie is noise (1.0815 − 1.081 < 1.082 − 1.0815).
+ */
+export function barPath({ open, high, low, close }: BarPrices, tick: number): [number, number, number, number] {
+  const below = Math.round((open - low) / tick);
+  const above = Math.round((high - open) / tick);
+  return below < above ? [open, low, high, close] : [open, high, low, close];
 }
 
 /** The touch along a bar's path, from the bar's recorded quote (at its close). Prices are counted in whole ticks. */

@@ -113,8 +113,9 @@ export class PaperMatching {
   candle(symbol: string, bar: BarPrices, share: bigint, at: number): void {
     // Nothing open, nothing a bar can act on: no quote is read (a symbol the quotes lack is no error, as before).
     if (this.orders.open.size === 0) return;
-    const path = barPath(bar);
-    const touch = new BarTouch(this.market.quotes.quote(symbol, at), bar.close, instrumentFor(symbol).tickSize);
+    const tick = instrumentFor(symbol).tickSize;
+    const path = barPath(bar, tick);
+    const touch = new BarTouch(this.market.quotes.quote(symbol, at), bar.close, tick);
     const onPath = { key: instrumentKey(symbol), at, quote: touch.at(path[0]) };
     this.onPath = onPath;
     this.walking = true;

@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import type { OrderUpdate } from '../../../src/brokers/broker';
+import { barPath } from '../../../src/brokers/paper/barPath';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { ReplayFeed } from '../../../src/brokers/paper/replayFeed';
 import { TestClock } from '../../../src/common/clock';
@@ -134,6 +135,32 @@ describe('PaperBroker: stops over recorded candles walk the bar (open, nearer ex
       [1, 1, 1.083, 'taker'],
       [1, 0, 1.08, 'taker'],
     ]);
+  });
+
+  it('a bar whose open is midway between its high and low runs to the high first, whatever the float noise', async () => {
+    // 1.0815 − 1.081 and 1.082 − 1.0815 are both 50 ticks; in floats 0.0004999999999999449 < 0.000500000000000167
+    // took the low first. Orders placed at a close of 1.0815 (bid 1.08144, ask 1.08156): neither stop triggers there.
+    const at = [1.0815, 1.0815, 1.0815, 1.0815] as Bar;
+    const { fills } = await replay(
+      [
+        { side: 'sell', type: stop(1.0812) },
+        { side: 'buy', type: stop(1.0818) },
+      ],
+      [[1.0815, 1.082, 1.081, 1.0815]],
+      undefined,
+      at,
+    );
+    assert.deepEqual(fills, [
+      [1, 1, 1.0818, 'taker'],
+      [1, 0, 1.0812, 'taker'],
+    ]);
+    for (const [open, high, low] of [
+      [1.0805, 1.081, 1.08],
+      [1.2345, 1.235, 1.234],
+      [0.6605, 0.661, 0.66],
+      [150.05, 150.1, 150],
+    ] as const)
+      assert.deepEqual(barPath({ open, high, low, close: open }, 0.00001), [open, high, low, open], `${open}`);
   });
 
   it('a large stop walks the book from the stop, one tick per level (slippage from size, not from the close)', async () => {
