@@ -197,6 +197,23 @@ describe('replay report', function () {
     }
   });
 
+  it('PnlCurve: turnover and cash are summed exactly, however many fills (1,000 × 1,080.01 is 1,080,010)', () => {
+    const n = 1000;
+    const mids = new Array<number>(n).fill(1.08001);
+    const c = new PnlCurve(mids, mids, 100_000);
+    for (let i = 0; i < n; i++)
+      c.fill(i, {
+        side: i % 2 === 0 ? 'buy' : 'sell',
+        quantity: 1000,
+        price: i % 2 === 0 ? 1.08001 : 1.08003,
+        commission: 0.01,
+      });
+    c.advance(n - 1);
+    // In floats the sum was 1080020.0000000077 (turnover) and the P&L drifted the same way.
+    assert.equal(c.turnover, 500 * 1080.01 + 500 * 1080.03);
+    assert.equal(c.value(), 500 * 0.02 - 1000 * 0.01);
+  });
+
   it('sptrader replay --out writes report.json, fills.csv and fills.parquet and prints the report', () => {
     const data = join(dir, 'data.csv');
     writeFileSync(
