@@ -90,8 +90,12 @@ export interface ParentOrdersOptions {
 
 export type ParentEventType = 'ParentStarted' | 'ParentChild' | 'ParentTrail' | 'ParentEnded';
 
-/** What the audit log says of a child that the engine no longer holds (final before the restart). */
-type ChildFacts = { state: OrderState; filled: number };
+/**
+ * What the audit log says of a child that the engine no longer holds (final before the restart). `neverArrived`:
+ * the venue provably never had it (OrderNeverArrived: the process died between its SubmitOrder and its send, or the
+ * request was lost), so nothing was placed and the parent sends it again under a new id.
+ */
+type ChildFacts = { state: OrderState; filled: number; neverArrived?: boolean };
 
 export class ParentOrders {
   private readonly parents = new Map<string, ParentOrder>();
@@ -104,7 +108,10 @@ export class ParentOrders {
     this.subscription = options.engine.subscribe((e) => {
       if (!('clientOrderId' in e) || !('state' in e) || !e.clientOrderId.startsWith('pa-')) return;
       const filled = 'filledQuantity' in e ? e.filledQuantity : (this.logged.get(e.clientOrderId)?.filled ?? 0);
-      this.logged.set(e.clientOrderId, { state: e.state, filled });
+      this.logged.set(
+        e.clientOrderId,
+        e.type === 'OrderNeverArrived' ? { state: e.state, filled, neverArrived: true } : { state: e.state, filled },
+      );
     });
   }
 
@@ -239,7 +246,8 @@ export class ParentOrders {
         const cid = typeof d['clientOrderId'] === 'string' ? d['clientOrderId'] : undefined;
         if (cid && childOf.has(cid) && typeof d['state'] === 'string') {
           const filled = typeof d['filledQuantity'] === 'number' ? d['filledQuantity'] : (facts.get(cid)?.filled ?? 0);
-          facts.set(cid, { state: d['state'] as OrderState, filled });
+          const state = d['state'] as OrderState;
+          facts.set(cid, r.type === 'OrderNeverArrived' ? { state, filled, neverArrived: true } : { state, filled });
         }
       }
     };
@@ -265,6 +273,12 @@ export class ParentOrders {
     }
     // A child written to the log but never sent (the process died in between) is sent now, same id.
     for (const c of p.children) if (this.facts(c.id) === undefined) await this.resend(p, c);
+    // One the venue never had is as if never sent: the algorithm below sends it again, under a new id.
+    const lost = p.children.filter((c) => this.facts(c.id)?.neverArrived === true);
+    if (lost.length > MAX_NEVER_ARRIVED) {
+      await this.cancelChildren(p);
+      return this.end(p, 'FAILED', `${lost.length} children never reached ${p.venue} (the last ${lost.at(-1)?.id})`);
+    }
     p.filled = this.filledBy(p, FILLING_ROLES);
     switch (p.spec.algo) {
       case 'twap':
@@ -279,8 +293,9 @@ export class ParentOrders {
   }
 
   private async twap(p: ParentOrder, s: Extract<ParentSpec, { algo: 'twap' }>): Promise<void> {
-    const sent = p.children.length;
-    const last = p.children[sent - 1];
+    const slices = this.placed(p);
+    const sent = slices.length;
+    const last = slices[sent - 1];
     if (last && !this.isFinal(last.id)) return;
     if (sent >= s.slices) return this.finish(p);
     const interval = (s.duration_s * 1000) / s.slices;
@@ -311,7 +326,8 @@ export class ParentOrders {
   }
 
   private async iceberg(p: ParentOrder, s: Extract<ParentSpec, { algo: 'iceberg' }>): Promise<void> {
-    const last = p.children[p.children.length - 1];
+    const clips = this.placed(p);
+    const last = clips[clips.length - 1];
     if (last && !this.isFinal(last.id)) return;
     const rules = await this.options.instrument(p.venue, s.symbol);
     const remaining = roundTo(s.quantity - p.filled, rules.lotSize);
@@ -324,14 +340,15 @@ export class ParentOrders {
       quantity: Math.min(floorTo(s.display_quantity, rules.lotSize), remaining),
       order_type: { type: 'limit', price: s.limit_price },
       time_in_force: { type: 'GTC' },
-      metadata: { parent: p.parentId, algo: 'iceberg', clip: String(p.children.length + 1) },
+      metadata: { parent: p.parentId, algo: 'iceberg', clip: String(clips.length + 1) },
     };
     await this.send(p, 'clip', order, rules);
   }
 
   private async bracket(p: ParentOrder, s: Extract<ParentSpec, { algo: 'bracket' }>): Promise<void> {
     const rules = await this.options.instrument(p.venue, s.symbol);
-    const entry = p.children.find((c) => c.role === 'entry');
+    const placed = this.placed(p);
+    const entry = placed.find((c) => c.role === 'entry');
     if (!entry) {
       const order: OrderRequest = {
         symbol: s.symbol,
@@ -347,8 +364,8 @@ export class ParentOrders {
     if (!e || !isFinalState(e.state)) return;
     if (e.filled <= 0) return this.end(p, 'FAILED', `the entry ended ${e.state} without a fill`);
     const exit = s.side === 'buy' ? 'sell' : 'buy';
-    const sl = p.children.find((c) => c.role === 'stop_loss');
-    const tp = p.children.find((c) => c.role === 'take_profit');
+    const sl = placed.find((c) => c.role === 'stop_loss');
+    const tp = placed.find((c) => c.role === 'take_profit');
     if (!sl) {
       const order: OrderRequest = {
         symbol: s.symbol,
@@ -372,7 +389,7 @@ export class ParentOrders {
       await this.send(p, 'take_profit', order, rules);
     }
     // One cancels the other: the first exit that fills cancels its sibling.
-    const legs = p.children.filter((c) => c.role === 'stop_loss' || c.role === 'take_profit');
+    const legs = this.placed(p).filter((c) => c.role === 'stop_loss' || c.role === 'take_profit');
     const done = legs.find((c) => (this.facts(c.id)?.filled ?? 0) > 0);
     if (done) {
       for (const c of legs) if (c !== done && !this.isFinal(c.id)) await this.cancelChild(c.id);
@@ -401,7 +418,7 @@ export class ParentOrders {
 
   /** A native trailing stop: one GTC order the venue trails; the parent ends with it. */
   private async nativeTrailing(p: ParentOrder, s: Extract<ParentSpec, { algo: 'trailing_stop' }>): Promise<void> {
-    const child = p.children.find((c) => c.role === 'trailing');
+    const child = this.placed(p).find((c) => c.role === 'trailing');
     if (!child) {
       const rules = await this.options.instrument(p.venue, s.symbol);
       const order: OrderRequest = {
@@ -426,7 +443,7 @@ export class ParentOrders {
 
   private async trailing(p: ParentOrder, s: Extract<ParentSpec, { algo: 'trailing_stop' }>): Promise<void> {
     if (p.native) return this.nativeTrailing(p, s);
-    const trigger = p.children.find((c) => c.role === 'trigger');
+    const trigger = this.placed(p).find((c) => c.role === 'trigger');
     if (trigger) {
       if (!this.isFinal(trigger.id)) return;
       const f = this.facts(trigger.id);
@@ -532,8 +549,18 @@ export class ParentOrders {
 
   private facts(id: string): ChildFacts | undefined {
     const record = this.options.engine.getOrder(id);
-    if (record) return { state: record.state, filled: orderResponseOf(record).filled_quantity ?? 0 };
+    if (record) {
+      const filled = orderResponseOf(record).filled_quantity ?? 0;
+      return record.state === 'REJECTED' && record.reason?.startsWith('NEVER_ARRIVED:') === true
+        ? { state: record.state, filled, neverArrived: true }
+        : { state: record.state, filled };
+    }
     return this.logged.get(id);
+  }
+
+  /** The children the venue had or may have had (those it never had are left out: they are sent again). */
+  private placed(p: ParentOrder): ChildRef[] {
+    return p.children.filter((c) => this.facts(c.id)?.neverArrived !== true);
   }
 
   private isFinal(id: string): boolean {
@@ -579,6 +606,9 @@ export class ParentOrders {
     this.options.onChange?.(event, { ...p, childStates: this.childStates(p) });
   }
 }
+
+/** Children that never reached the venue a parent sends again before it fails (a venue that loses every request). */
+const MAX_NEVER_ARRIVED = 3;
 
 /** Children whose fills count toward the parent's quantity (a bracket's exits do not). */
 const FILLING_ROLES: readonly ChildRole[] = ['slice', 'clip', 'entry', 'trigger', 'trailing'];
