@@ -10,6 +10,7 @@ import { PaperBroker } from '../brokers/paper/paperBroker';
 import { loadRiskSettings, type RiskSettings, type TradingSession } from '../usecases/session';
 import { statePaths } from '../common/statePaths';
 import { withStateDir } from './failures';
+import { printable } from '../usecases/formatOutcome';
 
 /** Risk settings: --limits FILE, else <state-dir>/risk-limits.json when present, else the defaults. */
 export function riskSettings(stateDir: string, limitsFile: string | undefined): RiskSettings {
@@ -39,6 +40,11 @@ export function reportRecovery(trading: TradingSession): void {
   if (r.anchorMissing)
     process.stderr.write(
       `sptrader: ${join(trading.audit.dir, 'anchor.json')} was missing (deleted, or a log from before anchors); written anew at seq ${r.lastSeq}: a cut before now cannot be checked against it\n`,
+    );
+  const stop = trading.interruptedStop;
+  if (stop !== undefined)
+    process.stderr.write(
+      `sptrader: the emergency stop of ${new Date(stop.at).toISOString()} (${printable(stop.reason)}${stop.flatten ? ', closing every position' : ''}) was cut short: the process ended before it finished, so orders may still be working${stop.flatten ? ' and positions open' : ''}; \`sptrader halt${stop.flatten ? ' --flatten --yes' : ''}\` finishes it (it acts on what is left at the venue: nothing is cancelled or closed twice)\n`,
     );
   if (!r.verified)
     process.stderr.write(

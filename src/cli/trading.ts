@@ -183,6 +183,8 @@ async function tradingStep(
         working: engine.workingOrders().map((o) => ({ venue: o.venue, state: o.state, ...orderResponseOf(o) })),
         external: engine.externalOrders(),
         emergencyStop: report ?? null,
+        // An earlier stop cut short (the process ended): this halt finished it, or it is still to finish.
+        interruptedStop: command === 'halt' ? null : (trading.interruptedStop ?? null),
         damage: engine.damage.map((d) => ({ file: d.file, problem: d.problem })),
       })}\n`,
     );

@@ -83,6 +83,15 @@ export class AuditDigest {
   /** Venues the log has sent orders to. */
   readonly venues = new Set<string>();
   lastTradingState: DigestTradingState | undefined;
+  /**
+   * An emergency stop the log began (EmergencyStop) and never reported (EmergencyStopReport): the process ended
+   * while it cancelled orders or closed positions, so some may still be working or open.
+   */
+  get unfinishedStop(): { at: number; reason: string; flatten: boolean } | undefined {
+    return this.stops[this.stops.length - 1];
+  }
+  /** Stops begun and not yet reported, oldest first (a second stop waits for the first and reports after it). */
+  private readonly stops: Array<{ at: number; reason: string; flatten: boolean }> = [];
   /** The day's starting equity for the daily loss limit, as the last DayStarted recorded it. */
   dayStart: { day: string; equity: number } | undefined;
   lastSeq = 0;
@@ -138,6 +147,22 @@ export class AuditDigest {
         const equity = data['equity'];
         if (typeof day === 'string' && typeof equity === 'number' && Number.isFinite(equity))
           this.dayStart = { day, equity };
+        return;
+      }
+      case 'EmergencyStop':
+        this.stops.push({
+          at: typeof data['at'] === 'number' ? data['at'] : record.ts,
+          reason: typeof data['reason'] === 'string' ? data['reason'] : '',
+          flatten: data['flatten'] === true,
+        });
+        return;
+      case 'EmergencyStopReport': {
+        // It finishes its own stop and every one begun before it (a stop acts on all that is left at the venues: an
+        // earlier one cut short by a kill is done by it); a stop queued behind it in the same process is still to come.
+        let own = this.stops.length - 1;
+        while (own >= 0 && !(this.stops[own]?.at === data['begunAt'] && this.stops[own]?.reason === data['reason']))
+          own--;
+        this.stops.splice(0, own === -1 ? 1 : own + 1);
         return;
       }
       case 'TradingStateChanged': {

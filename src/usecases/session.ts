@@ -175,6 +175,11 @@ export interface TradingSession {
   /** State files found damaged, missing or older than the audit log on open (more may be found on connect). */
   readonly damage: readonly StateDamagedError[];
   /**
+   * An emergency stop an earlier process began and never finished (killed while it cancelled or closed): orders may
+   * still be working and positions open. Another stop (`halt`, with `--flatten` when it closed) finishes it.
+   */
+  readonly interruptedStop: { at: number; reason: string; flatten: boolean } | undefined;
+  /**
    * Closes the engine and the log and gives the folder back; rejects with the log's AuditLogFailedError when some
    * of this session's records could not be made durable (everything is closed and released all the same).
    */
@@ -291,6 +296,7 @@ export async function openTradingSession(options: {
     get damage() {
       return engine.damage;
     },
+    interruptedStop: digest.unfinishedStop,
     async close() {
       let unsaved: Error[] = [];
       try {

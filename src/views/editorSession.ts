@@ -80,6 +80,14 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
       this.log.warn(
         `Audit log: anchor.json was missing; written anew at seq ${r.lastSeq} (a cut before now cannot be checked against it)`,
       );
+    const stop = session.interruptedStop;
+    if (stop !== undefined) {
+      const what = `The emergency stop of ${new Date(stop.at).toISOString()} (${stop.reason}) was cut short before it finished: orders may still be working${stop.flatten ? ' and positions open' : ''}`;
+      this.log.warn(what);
+      void vscode.window.showWarningMessage(
+        `SPtrader: ${what}. Run "SPtrader: Emergency Stop" again${stop.flatten ? ' and choose Close All Positions…' : ''} to finish it.`,
+      );
+    }
     if (!r.verified) {
       this.log.error(`Audit log at ${session.audit.dir} does not verify: ${r.problemCount} problems`);
       void vscode.window.showErrorMessage(

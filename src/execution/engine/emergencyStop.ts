@@ -100,14 +100,15 @@ export class Stopper {
    */
   emergencyStop(options: { reason?: string; flatten?: boolean }): Promise<EmergencyStopReport> {
     const reason = options.reason ?? 'emergency stop';
-    this.o.log.note('EmergencyStop', { reason, flatten: options.flatten === true });
+    const at = this.o.clock.now();
+    this.o.log.note('EmergencyStop', { at, reason, flatten: options.flatten === true });
     this.o.control.set('HALTED', reason, 'emergency_stop');
-    const run = this.stopping.then(() => this.stop(reason, options.flatten === true));
+    const run = this.stopping.then(() => this.stop(reason, options.flatten === true, at));
     this.stopping = run.catch(() => undefined);
     return run;
   }
 
-  private async stop(reason: string, flatten: boolean): Promise<EmergencyStopReport> {
+  private async stop(reason: string, flatten: boolean, begunAt: number): Promise<EmergencyStopReport> {
     const { cache, clock, log } = this.o;
     const report: EmergencyStopReport = { cancelled: [], failed: [], flattened: [] };
     for (const [venue, broker] of this.o.venues.entries()) {
@@ -204,9 +205,11 @@ export class Stopper {
         }
       }
     }
-    // What the stop did and did not do, failures included, is in the audit log too.
+    // What the stop did and did not do, failures included, is in the audit log too. `begunAt` names its EmergencyStop:
+    // a stop begun and never reported was cut short (the next open says so; auditDigest.ts).
     log.note('EmergencyStopReport', {
       reason,
+      begunAt,
       cancelled: report.cancelled,
       failed: report.failed,
       flattened: report.flattened,

@@ -1,0 +1,61 @@
+/**
+ * `sptrader halt --flatten --yes` SIGKILLed after it closed one of two positions (the venue answered the first
+ * closing order, the engine had not recorded it). The next open must say that the emergency stop was cut short
+ * (the log has its EmergencyStop and no EmergencyStopReport) and how to finish it: it said nothing, and `positions`
+ * showed the position left open as if the stop had been done. Finishing it closes only what is left (no position
+ * is closed twice), and from then on nothing is said.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { check, cli } from './crashKit';
+
+const buy = (symbol: string): string => `from core.orders.order_base import OrderBase
+class Buy(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        return {'symbol': '${symbol}', 'side': 'buy', 'order_type': 'market', 'quantity': 1000, 'time_in_force': 'IOC'}
+`;
+
+describe('crash suite: halt --flatten killed between its closing orders', function () {
+  this.timeout(300_000);
+  let root: string;
+
+  before(() => (root = mkdtempSync(join(tmpdir(), 'sptrader-flatten-crash-'))));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  for (const point of ['engine-after-venue-answered:1', 'engine-before-send:2']) {
+    it(`killed at ${point}: the next open says the stop was cut short; finishing it closes only what is left`, async () => {
+      const stateDir = join(root, point.replace(':', '-'));
+      for (const symbol of ['EUR_USD', 'GBP_USD']) {
+        const file = join(root, `buy-${symbol}.py`);
+        writeFileSync(file, buy(symbol));
+        const run = await cli(['execute', file, '--state-dir', stateDir, '--json']);
+        assert.equal(run.code, 0, `${symbol}: ${run.stderr}${run.stdout.slice(0, 400)}`);
+      }
+      const killed = await cli(['halt', '--flatten', '--yes', '--reason', 'desk flattens', '--state-dir', stateDir], {
+        SPTRADER_CRASH_AT: point,
+      });
+      assert.equal(killed.signal, 'SIGKILL', `killed at ${point}: ${killed.stderr}${killed.stdout}`);
+
+      const status = await cli(['status', '--state-dir', stateDir]);
+      assert.equal(status.code, 0, status.stderr + status.stdout);
+      assert.match(status.stdout, /^Trading {4}HALTED: desk flattens$/m);
+      assert.match(
+        status.stderr,
+        /the emergency stop of \S+ \(desk flattens, closing every position\) was cut short.*`sptrader halt --flatten --yes` finishes it/,
+      );
+      const left = JSON.parse((await cli(['positions', '--state-dir', stateDir, '--json'])).stdout) as unknown[];
+      assert.equal(left.length, 1, 'one position was closed before the kill, one is left');
+
+      const finish = await cli(['halt', '--flatten', '--yes', '--state-dir', stateDir]);
+      assert.equal(finish.code, 0, finish.stderr + finish.stdout);
+      assert.equal(finish.stdout.match(/^Flattened/gm)?.length, 1, `only what was left is closed: ${finish.stdout}`);
+      assert.deepEqual(JSON.parse((await cli(['positions', '--state-dir', stateDir, '--json'])).stdout), []);
+      const after = await cli(['status', '--state-dir', stateDir]);
+      assert.doesNotMatch(after.stderr, /cut short/, 'a finished stop is not said again');
+      const totals = await check(stateDir);
+      assert.equal(totals.fills, 4, 'two buys and two closes: none twice');
+    });
+  }
+});
