@@ -370,7 +370,10 @@ function unreadable(file: string, why: string, cause: unknown): StateFileError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   const e =
     code === 'EISDIR'
-      ? new StateDamagedError(file, 'a directory is in the place of the paper account')
+      ? new StateDamagedError(
+          file,
+          `a directory is in the place of the paper account${file.endsWith('.journal') ? "'s journal" : ''}`,
+        )
       : new StateDamagedError(file, `the paper account cannot be loaded: ${why}; it was left untouched`);
   return e;
 }

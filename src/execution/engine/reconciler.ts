@@ -4,6 +4,7 @@
  * the engine did not place are reported as external, never adopted; positions are taken from the venue,
  * with any difference reported. A venue kept in the state directory (paper) must agree with the log.
  */
+import { existsSync } from 'node:fs';
 import type { Clock } from '../../common/clock';
 import { fromMoney, toMoney } from '../../common/decimal';
 import type { BrokerApi } from '../../brokers/broker';
@@ -210,9 +211,16 @@ export class Reconciler {
           .map((r) => r.clientOrderId)
           .join(', ')})`,
       );
-    if (problems.length > 0)
-      this.o.control.reportDamage(
-        new StateDamagedError(local.file, `the paper account disagrees with the audit log: ${problems.join('; ')}`),
-      );
+    if (problems.length === 0) return;
+    // No file at all where the log has its fills: it was deleted or moved (not an account that is there and wrong).
+    const missing = !existsSync(local.file);
+    this.o.control.reportDamage(
+      new StateDamagedError(
+        local.file,
+        missing
+          ? `the paper account is missing (deleted or moved) while the audit log records what it held: ${problems.join('; ')}`
+          : `the paper account disagrees with the audit log: ${problems.join('; ')}`,
+      ),
+    );
   }
 }
