@@ -3,7 +3,7 @@
  * venue, and what the session found on open (a recovered log, damaged state) said on stderr.
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import { RECOVER_HINT, StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { PaperBroker } from '../brokers/paper/paperBroker';
@@ -46,6 +46,11 @@ export function reportRecovery(trading: TradingSession): void {
     process.stderr.write(
       `sptrader: the emergency stop of ${new Date(stop.at).toISOString()} (${printable(stop.reason)}${stop.flatten ? ', closing every position' : ''}) was cut short: the process ended before it finished, so orders may still be working${stop.flatten ? ' and positions open' : ''}; \`sptrader halt${stop.flatten ? ' --flatten --yes' : ''}\` finishes it (it acts on what is left at the venue: nothing is cancelled or closed twice)\n`,
     );
+  const parents = trading.parentsLeftWorking;
+  if (parents.length > 0)
+    process.stderr.write(
+      `sptrader: ${parents.length} parent order${parents.length === 1 ? ' was' : 's were'} left working by a run that stopped: ${parents.map(describeLeftParent).join('; ')}; ${parents.length === 1 ? 'its' : 'their'} children at the venue are not watched meanwhile (no next slice or clip, no one-cancels-other, no trailing): \`sptrader algo --resume --state-dir ${printable(dirname(trading.audit.dir))}\` carries ${parents.length === 1 ? 'it' : 'them'} on, \`sptrader halt\` ends ${parents.length === 1 ? 'it' : 'them'}\n`,
+    );
   if (!r.verified)
     process.stderr.write(
       `sptrader: WARNING: the audit log at ${trading.audit.dir} does not verify (${r.problemCount} problems${
@@ -65,4 +70,14 @@ export function reportDamage(trading: TradingSession): boolean {
 
 export function openPaperBroker(stateDir: string): PaperBroker {
   return new PaperBroker({ clock: systemClock, stateFile: statePaths(stateDir).paperAccount });
+}
+
+/** "pa-… TWAP BUY 3,000 EUR_USD at paper": a parent the log left working, from its ParentStarted. */
+function describeLeftParent(p: TradingSession['parentsLeftWorking'][number]): string {
+  const s = p.spec;
+  const word = (v: unknown): string => (typeof v === 'string' ? v.toUpperCase() : '?');
+  const quantity = typeof s['quantity'] === 'number' ? s['quantity'].toLocaleString('en-US') : '?';
+  return printable(
+    `${p.parentId} ${word(s['algo'])} ${word(s['side'])} ${quantity} ${String(s['symbol'])} at ${p.venue}`,
+  );
 }

@@ -15,6 +15,7 @@ import {
   type TradingSession,
 } from '../usecases/session';
 import type { EmergencyStopReport } from '../execution/engine';
+import { ParentOrders, type ParentOrder } from '../execution/algos/parents';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { statePaths } from '../common/statePaths';
 import { asStateFileError, closeAll, EXIT, reportFailure, stateDirOf, usage, UsageError } from './failures';
@@ -132,6 +133,31 @@ export async function tradingCommand(command: 'halt' | 'resume' | 'status', args
   return closeError === undefined ? code : reportFailure(closeError, false);
 }
 
+/**
+ * A halt ends every parent order (their children the stop cancelled): those a stopped `sptrader algo` left working
+ * in the log end CANCELLED there, with what they filled, as a running one's would. Left working, `algo --resume`
+ * after a later resume carried on a TWAP or a bracket that the emergency stop had stopped.
+ */
+async function endParentsLeftWorking(trading: TradingSession, broker: PaperBroker): Promise<ParentOrder[]> {
+  if (trading.parentsLeftWorking.length === 0) return [];
+  const parents = new ParentOrders({
+    engine: trading.engine,
+    audit: trading.audit,
+    clock: systemClock,
+    instrument: (_v, s) => broker.getInstrument(s),
+    quote: (_v, s) => broker.getQuote(s),
+    capabilities: () => broker.capabilities,
+  });
+  try {
+    await parents.restore(trading.audit.dir);
+    // HALTED: each parent's pass cancels what of its children is still working and ends it.
+    await parents.poll();
+    return parents.list();
+  } finally {
+    parents.dispose();
+  }
+}
+
 async function tradingStep(
   command: 'halt' | 'resume' | 'status',
   values: { reason?: string; flatten?: boolean; json?: boolean },
@@ -141,6 +167,7 @@ async function tradingStep(
   reportRecovery(trading);
   const engine = trading.engine;
   let report: EmergencyStopReport | undefined;
+  let endedParents: ParentOrder[] = [];
   let unsaved: unknown;
   if (command === 'halt') {
     // Halt first, even if the venue cannot be reached or the halt cannot be saved: nothing is sent from now on.
@@ -169,6 +196,7 @@ async function tradingStep(
       reason: values.reason ?? 'emergency stop from the command line',
       flatten: values.flatten === true,
     });
+    endedParents = await endParentsLeftWorking(trading, broker);
   } else if (command === 'resume') {
     // A damaged state stays refused (every order is denied until `recover`), so resuming over it is harmless.
     engine.setTradingState('ACTIVE', values.reason ?? 'resumed from the command line');
@@ -183,6 +211,12 @@ async function tradingStep(
         working: engine.workingOrders().map((o) => ({ venue: o.venue, state: o.state, ...orderResponseOf(o) })),
         external: engine.externalOrders(),
         emergencyStop: report ?? null,
+        parentsEnded: endedParents.map((p) => ({
+          parentId: p.parentId,
+          state: p.state,
+          reason: p.reason,
+          filled: p.filled,
+        })),
         // An earlier stop cut short (the process ended): this halt finished it, or it is still to finish.
         interruptedStop: command === 'halt' ? null : (trading.interruptedStop ?? null),
         damage: engine.damage.map((d) => ({ file: d.file, problem: d.problem })),
@@ -203,6 +237,8 @@ async function tradingStep(
       );
       for (const f of report.flattened) lines.push(`Flattened  ${f.symbol} ${f.quantity}: ${f.result}`);
       for (const f of report.failed) lines.push(`FAILED     ${f.venue} ${f.order}: ${f.reason}`);
+      for (const p of endedParents)
+        lines.push(`Parent     ${p.parentId} ${p.state} (${p.reason ?? ''}), filled ${p.filled}`);
     }
     // A reason is anyone's text (an earlier `--reason`, a venue's error in a breaker trip): never a terminal escape.
     process.stdout.write(lines.map(printable).join('\n') + '\n');

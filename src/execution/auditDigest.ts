@@ -92,6 +92,8 @@ export class AuditDigest {
   }
   /** Stops begun and not yet reported, oldest first (a second stop waits for the first and reports after it). */
   private readonly stops: Array<{ at: number; reason: string; flatten: boolean }> = [];
+  /** Parent orders started (ParentStarted) and not ended (ParentEnded): a run that carried them out stopped. */
+  readonly workingParents = new Map<string, { venue: string; spec: Readonly<Record<string, unknown>>; at: number }>();
   /** The day's starting equity for the daily loss limit, as the last DayStarted recorded it. */
   dayStart: { day: string; equity: number } | undefined;
   lastSeq = 0;
@@ -149,6 +151,20 @@ export class AuditDigest {
           this.dayStart = { day, equity };
         return;
       }
+      case 'ParentStarted': {
+        const id = data['parentId'];
+        const spec = data['spec'];
+        if (typeof id === 'string' && isObject(spec))
+          this.workingParents.set(id, {
+            venue: typeof data['venue'] === 'string' ? data['venue'] : '',
+            spec,
+            at: typeof data['at'] === 'number' ? data['at'] : record.ts,
+          });
+        return;
+      }
+      case 'ParentEnded':
+        if (typeof data['parentId'] === 'string') this.workingParents.delete(data['parentId']);
+        return;
       case 'EmergencyStop':
         this.stops.push({
           at: typeof data['at'] === 'number' ? data['at'] : record.ts,

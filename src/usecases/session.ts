@@ -180,6 +180,16 @@ export interface TradingSession {
    */
   readonly interruptedStop: { at: number; reason: string; flatten: boolean } | undefined;
   /**
+   * Parent orders the audit log started and never ended, as the log opened: the run carrying them out stopped (a
+   * kill, a closed window), so their children at the venue are not watched until they are resumed or a halt ends them.
+   */
+  readonly parentsLeftWorking: ReadonlyArray<{
+    parentId: string;
+    venue: string;
+    spec: Readonly<Record<string, unknown>>;
+    at: number;
+  }>;
+  /**
    * Closes the engine and the log and gives the folder back; rejects with the log's AuditLogFailedError when some
    * of this session's records could not be made durable (everything is closed and released all the same).
    */
@@ -297,6 +307,7 @@ export async function openTradingSession(options: {
       return engine.damage;
     },
     interruptedStop: digest.unfinishedStop,
+    parentsLeftWorking: [...digest.workingParents].map(([parentId, p]) => ({ parentId, ...p })),
     async close() {
       let unsaved: Error[] = [];
       try {

@@ -114,4 +114,42 @@ describe('crash suite: a parent order killed before a child reached the venue, t
       await check(stateDir);
     });
   }
+
+  it('a parent left working by a killed algo: the next open says so and how to carry it on; a halt ends it', async () => {
+    const stateDir = join(root, 'left-working');
+    const args = ['--param', 'quantity=3000', '--param', 'duration_s=3', '--param', 'slices=3'];
+    // Slice 1 filled; the kill comes after slice 2 was logged and before it was sent.
+    const killed = await cli(['algo', TWAP, ...args, '--state-dir', stateDir], {
+      SPTRADER_CRASH_AT: 'parent-child-logged:2',
+    });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr + killed.stdout);
+    const parentId = records(stateDir).find((r) => r.type === 'ParentStarted')?.data['parentId'] as string;
+
+    const status = await cli(['status', '--state-dir', stateDir]);
+    assert.equal(status.code, 0, status.stderr + status.stdout);
+    assert.ok(
+      status.stderr.includes(
+        `1 parent order was left working by a run that stopped: ${parentId} TWAP BUY 3,000 EUR_USD`,
+      ),
+      status.stderr,
+    );
+    assert.match(status.stderr, /`sptrader algo --resume --state-dir \S+` carries it on, `sptrader halt` ends it/);
+
+    const halt = await cli(['halt', '--state-dir', stateDir]);
+    assert.equal(halt.code, 0, halt.stderr + halt.stdout);
+    const ended = records(stateDir).filter((r) => r.type === 'ParentEnded');
+    assert.deepEqual(
+      ended.map((r) => [r.data['parentId'], r.data['state'], r.data['filled']]),
+      [[parentId, 'CANCELLED', 1000]],
+      'the halt ended the parent in the log, with what it filled',
+    );
+    assert.equal((await cli(['resume', '--state-dir', stateDir])).code, 0);
+    const after = await cli(['status', '--state-dir', stateDir]);
+    assert.doesNotMatch(after.stderr, /left working/);
+    const resumed = await cli(['algo', '--resume', '--state-dir', stateDir]);
+    assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
+    assert.match(resumed.stdout, /No parent order was left working/);
+    assert.equal(records(stateDir).filter((r) => r.type === 'SubmitOrder').length, 1, 'no slice after the halt');
+    await check(stateDir);
+  });
 });
