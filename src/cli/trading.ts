@@ -16,6 +16,7 @@ import {
 } from '../usecases/session';
 import type { EmergencyStopReport } from '../execution/engine';
 import { ParentOrders, type ParentOrder } from '../execution/algos/parents';
+import { BROKER_KINDS } from '../brokers/registry';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { statePaths } from '../common/statePaths';
 import { asStateFileError, closeAll, EXIT, reportFailure, stateDirOf, usage, UsageError } from './failures';
@@ -339,7 +340,12 @@ async function accountStep(
 /** What settles an UNCONFIRMED order: the next connection to its venue looks it up by client order id. */
 const unconfirmedHint = (venue: string): string =>
   `the venue has not said whether it has it; the next connection to ${venue} (${
-    venue === 'paper' ? '`sptrader status`, test-order' : `\`sptrader test-order --broker ${venue}\`, or the editor`
+    venue === 'paper'
+      ? '`sptrader status`, test-order'
+      : (BROKER_KINDS as readonly string[]).includes(venue)
+        ? `\`sptrader test-order --broker ${venue}\`, or the editor`
+        : // A profile's id (compare's or test-order's --profiles), which --broker does not take.
+          `\`sptrader test-order <component> --venues ${venue} --profiles FILE\` (FILE the profiles that name ${venue}), compare with them, or the editor`
   }) looks it up by client order id, and it is never resent`;
 
 function ordersJson(working: readonly OrderRecord[], paper: readonly OrderResponse[]): Record<string, unknown> {
