@@ -67,6 +67,9 @@ export async function resetPaperCommand(args: string[]): Promise<number> {
       );
       return EXIT.broker;
     }
+    // Its parents end with it (their children were just cancelled): none is carried on into the new account.
+    const ended = await endParentsLeftWorking(trading, broker, 'the paper account was reset', broker.id);
+    for (const p of ended) process.stderr.write(`sptrader: parent order ${p.parentId} ended: ${p.reason ?? ''}\n`);
     await trading.engine.resetLocalVenue(broker.id, () => broker.reset(), 'sptrader reset-paper');
     const after = await broker.getAccountInfo();
     process.stdout.write(
@@ -135,12 +138,18 @@ export async function tradingCommand(command: 'halt' | 'resume' | 'status', args
 }
 
 /**
- * A halt ends every parent order (their children the stop cancelled): those a stopped `sptrader algo` left working
- * in the log end CANCELLED there, with what they filled, as a running one's would. Left working, `algo --resume`
- * after a later resume carried on a TWAP or a bracket that the emergency stop had stopped.
+ * A halt ends every parent order (their children the stop cancelled), and a reset of the paper account its parents:
+ * those a stopped `sptrader algo` left working in the log end CANCELLED there, with what they filled, as a running
+ * one's would. Left working, `algo --resume` carried on a TWAP or a bracket that the emergency stop had stopped, or
+ * sent its slices into the account made afresh.
  */
-async function endParentsLeftWorking(trading: TradingSession, broker: PaperBroker): Promise<ParentOrder[]> {
-  if (trading.parentsLeftWorking.length === 0) return [];
+async function endParentsLeftWorking(
+  trading: TradingSession,
+  broker: PaperBroker,
+  reason: string,
+  venue?: string,
+): Promise<ParentOrder[]> {
+  if (!trading.parentsLeftWorking.some((p) => venue === undefined || p.venue === venue)) return [];
   const parents = new ParentOrders({
     engine: trading.engine,
     audit: trading.audit,
@@ -150,10 +159,11 @@ async function endParentsLeftWorking(trading: TradingSession, broker: PaperBroke
     capabilities: () => broker.capabilities,
   });
   try {
-    await parents.restore(trading.audit.dir);
-    // HALTED: each parent's pass cancels what of its children is still working and ends it.
-    await parents.poll();
-    return parents.list();
+    const working = await parents.restore(trading.audit.dir);
+    const ending = working.filter((p) => venue === undefined || p.venue === venue);
+    // Never advanced (nothing is sent): what of its children still works is cancelled, then it ends.
+    for (const p of ending) await parents.cancel(p.parentId, reason);
+    return ending.map((p) => parents.get(p.parentId) as ParentOrder);
   } finally {
     parents.dispose();
   }
@@ -197,7 +207,11 @@ async function tradingStep(
       reason: values.reason ?? 'emergency stop from the command line',
       flatten: values.flatten === true,
     });
-    endedParents = await endParentsLeftWorking(trading, broker);
+    endedParents = await endParentsLeftWorking(
+      trading,
+      broker,
+      `trading halted: ${values.reason ?? 'emergency stop from the command line'}`,
+    );
   } else if (command === 'resume') {
     // A damaged state stays refused (every order is denied until `recover`), so resuming over it is harmless.
     engine.setTradingState('ACTIVE', values.reason ?? 'resumed from the command line');

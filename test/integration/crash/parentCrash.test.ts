@@ -152,4 +152,26 @@ describe('crash suite: a parent order killed before a child reached the venue, t
     assert.equal(records(stateDir).filter((r) => r.type === 'SubmitOrder').length, 1, 'no slice after the halt');
     await check(stateDir);
   });
+
+  it('reset-paper ends the parents a stopped algo left on the paper account: none is carried on into the new one', async () => {
+    const stateDir = join(root, 'left-then-reset');
+    const args = ['--param', 'quantity=3000', '--param', 'duration_s=3', '--param', 'slices=3'];
+    const killed = await cli(['algo', TWAP, ...args, '--state-dir', stateDir], {
+      SPTRADER_CRASH_AT: 'parent-child-logged:2',
+    });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr + killed.stdout);
+    const parentId = records(stateDir).find((r) => r.type === 'ParentStarted')?.data['parentId'] as string;
+    const reset = await cli(['reset-paper', '--yes', '--state-dir', stateDir]);
+    assert.equal(reset.code, 0, reset.stderr + reset.stdout);
+    assert.deepEqual(
+      records(stateDir)
+        .filter((r) => r.type === 'ParentEnded')
+        .map((r) => [r.data['parentId'], r.data['state'], r.data['reason']]),
+      [[parentId, 'CANCELLED', 'the paper account was reset']],
+    );
+    const resumed = await cli(['algo', '--resume', '--state-dir', stateDir]);
+    assert.match(resumed.stdout, /No parent order was left working/);
+    assert.equal(records(stateDir).filter((r) => r.type === 'SubmitOrder').length, 1, 'no slice into the new account');
+    await check(stateDir);
+  });
 });
