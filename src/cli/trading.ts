@@ -234,6 +234,10 @@ async function tradingStep(
         })),
         // An earlier stop cut short (the process ended): this halt finished it, or it is still to finish.
         interruptedStop: command === 'halt' ? null : (trading.interruptedStop ?? null),
+        // Parents a stopped `sptrader algo` left working (a halt ended them: parentsEnded).
+        parentsLeftWorking: trading.parentsLeftWorking
+          .filter((p) => !endedParents.some((e) => e.parentId === p.parentId))
+          .map((p) => ({ parentId: p.parentId, venue: p.venue, spec: p.spec, startedAt: p.at })),
         damage: engine.damage.map((d) => ({ file: d.file, problem: d.problem })),
       })}\n`,
     );

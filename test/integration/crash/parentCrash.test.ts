@@ -134,6 +134,13 @@ describe('crash suite: a parent order killed before a child reached the venue, t
       status.stderr,
     );
     assert.match(status.stderr, /`sptrader algo --resume --state-dir \S+` carries it on, `sptrader halt` ends it/);
+    const json = JSON.parse((await cli(['status', '--json', '--state-dir', stateDir])).stdout) as {
+      parentsLeftWorking: Array<{ parentId: string; venue: string }>;
+    };
+    assert.deepEqual(
+      json.parentsLeftWorking.map((p) => [p.parentId, p.venue]),
+      [[parentId, 'paper']],
+    );
 
     const halt = await cli(['halt', '--state-dir', stateDir]);
     assert.equal(halt.code, 0, halt.stderr + halt.stdout);
