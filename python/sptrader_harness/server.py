@@ -565,6 +565,8 @@ class Server(object):
         metadata = None
         metadata_error = None
         metadata_version = None
+        metadata_line = None
+        risk_limits_lines = None
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
                 if len(classes) >= MAX_CLASSES:
@@ -590,9 +592,13 @@ class Server(object):
                     isinstance(node, ast.AnnAssign) and node.value is not None and isinstance(node.target, ast.Name)):
                 # `__metadata__ = {...}`, or annotated: `__metadata__: Dict[str, Any] = {...}`
                 name = node.targets[0].id if isinstance(node, ast.Assign) else node.target.id
+                if name == '__metadata__':
+                    # Where its risk_limits are written, so that a malformed one is said at its line.
+                    metadata_line = node.lineno
+                    risk_limits_lines = limit_lines(ast, node.value)
                 if name in ('__metadata__', '__metadata_version__'):
                     try:
-                        literal = ast.literal_eval(node.value)
+                        literal = metadata_literal(ast, node.value)
                     except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as e:
                         if name == '__metadata__':
                             metadata_error = '__metadata__ at line %d is not a literal: %s' % (node.lineno, str(e)[:500])
@@ -610,7 +616,8 @@ class Server(object):
                         metadata = value if isinstance(value, dict) else None
                     else:
                         metadata_version = value
-        return {'classes': classes, 'metadata': metadata, 'metadata_error': metadata_error, 'metadata_version': metadata_version}
+        return {'classes': classes, 'metadata': metadata, 'metadata_error': metadata_error, 'metadata_version': metadata_version,
+                'metadata_line': metadata_line, 'risk_limits_lines': risk_limits_lines}
 
     def load(self, file):
         if self.fresh.stale():
@@ -1244,6 +1251,40 @@ def base_name(expr):
         return expr.id
     if isinstance(expr, ast.Attribute):
         return expr.attr
+    return None
+
+
+def metadata_literal(ast, node, depth=0):
+    """A __metadata__ written as literals, where dict(name=..., risk_limits=dict(...)) counts as one (SPtraderB's
+    components write both); anything else raises as ast.literal_eval does."""
+    if depth > 100:
+        raise ValueError('nested too deeply')
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'dict' and not node.args \
+            and all(k.arg is not None for k in node.keywords):
+        return dict((k.arg, metadata_literal(ast, k.value, depth + 1)) for k in node.keywords)
+    if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
+        return dict((metadata_literal(ast, k, depth + 1), metadata_literal(ast, v, depth + 1))
+                    for k, v in zip(node.keys, node.values))
+    if isinstance(node, ast.List):
+        return [metadata_literal(ast, e, depth + 1) for e in node.elts]
+    return ast.literal_eval(node)
+
+def limit_lines(ast, value):
+    """The lines of `risk_limits` in a __metadata__ written as a dict display or dict(...): '' for the key itself,
+    and each limit's own key, as {'': 7, 'max_position_size': 8}; None when it is not written there."""
+    def items(node):
+        if isinstance(node, ast.Dict):
+            return [(k.value, k.lineno, v) for k, v in zip(node.keys, node.values)
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'dict':
+            return [(k.arg, getattr(k, 'lineno', node.lineno), k.value) for k in node.keywords if k.arg is not None]
+        return []
+    for key, line, inner in items(value):
+        if key == 'risk_limits':
+            lines = {'': line}
+            for limit, at, _ in items(inner):
+                lines[limit] = at
+            return lines
     return None
 
 

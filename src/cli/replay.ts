@@ -34,6 +34,7 @@ import { defaultInterpreterCandidates, resolveInterpreter } from '../python/inte
 import { PythonRunError, PythonWorker } from '../python/runner';
 import { printable } from '../usecases/formatOutcome';
 import { replayOutputText } from '../usecases/replayReport';
+import { declaredRiskLimitsProblem } from '../usecases/componentLimitsAt';
 import { STATE_NAMES, TRADING_STATE_ENTRIES } from '../common/statePaths';
 
 /** A replay's ticks of synthetic spread: past a million, a quote is no longer a market (EUR/USD asked at 10). */
@@ -178,9 +179,22 @@ async function run(args: string[]): Promise<number> {
     testMode: true,
     ...limits,
   });
+  // Read without running the file: the parameters __metadata__ declares (type, min/max, options), and its
+  // risk_limits, before any record runs.
+  const info = await worker.inspect(file).catch(() => undefined);
+  const limitsProblem = declaredRiskLimitsProblem(info);
+  if (limitsProblem !== undefined) {
+    // The engine would deny every order the component makes (INVALID_RISK_LIMITS): said once, at its line.
+    await worker.dispose();
+    const at = `${file}${limitsProblem.line === undefined ? '' : `:${limitsProblem.line}`}`;
+    throw new PythonRunError(
+      'INVALID_RISK_LIMITS',
+      `${at}: ${limitsProblem.message}; nothing was replayed (every order would be denied)`,
+      file,
+      limitsProblem.line,
+    );
+  }
   if (values.param !== undefined) {
-    // Read for the parameters __metadata__ declares (type, min/max, options) before any record runs.
-    const info = await worker.inspect(file).catch(() => undefined);
     try {
       parameters = typedParams(
         values.param,

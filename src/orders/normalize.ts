@@ -198,6 +198,21 @@ const FIELD_SPELLINGS: Readonly<Record<string, string>> = {
   goodtildate: 'expires_at',
   validuntil: 'expires_at',
 };
+/**
+ * A key that attaches an exit to an order, folded as FIELD_SPELLINGS are: stop_loss, sl, stopLossPrice, take_profit,
+ * tp_pips, profit_target, OANDA's stopLossOnFill, takeProfitOnFill and trailingStopLossOnFill, Alpaca's dicts.
+ */
+function exitFieldOf(key: string): 'stop_loss' | 'take_profit' | 'trailing_stop' | undefined {
+  const folded = key.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const m =
+    /^(trailingstoploss|trailingstop|stoploss|takeprofit|profittarget|sl|tp)(onfill|price|pips|points|ticks|distance|offset|level|pct|percent)?$/.exec(
+      folded,
+    );
+  if (m === null) return undefined;
+  const head = m[1] as string;
+  if (head.startsWith('trailing')) return 'trailing_stop';
+  return head === 'stoploss' || head === 'sl' ? 'stop_loss' : 'take_profit';
+}
 const TIF_NAMES = ['GTC', 'IOC', 'FOK', 'GTD'] as const;
 /** Where a GTD order's expiry may be given, beside time_in_force (the first given is read). */
 const EXPIRY_FIELDS = ['expires_at', 'expire_time', 'good_till'] as const;
@@ -458,6 +473,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     issues.push({ path: at('metadata'), message: `metadata must be a dict, got ${kindOf(ownMetadata)}` });
   }
   misspeltFields();
+  exitFields();
   for (const [k, v] of Object.entries(body)) {
     if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = secretFree(k, v);
   }
@@ -514,6 +530,48 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
         hint: `name it '${field}'`,
       });
     }
+  }
+
+  /**
+   * A stop loss or take profit written on a single order ('stop_loss', 'sl', 'takeProfit', OANDA's
+   * 'stopLossOnFill'): an order carries no exits of its own, so it would have been sent without them, as metadata,
+   * and the position left unprotected. Refused, with the bracket that places the entry and both exits.
+   */
+  function exitFields(): void {
+    const exits: Array<[string, 'stop_loss' | 'take_profit' | 'trailing_stop']> = [];
+    for (const [k, v] of Object.entries(body)) {
+      if (consumed.has(k) || v === undefined || v === null || v === false) continue;
+      const exit = exitFieldOf(k);
+      if (exit !== undefined) exits.push([k, exit]);
+    }
+    if (exits.length === 0) return;
+    const given = (exit: string): unknown => exits.find(([, e]) => e === exit)?.[0];
+    const valueOf = (exit: string): string => {
+      const k = given(exit);
+      const v = typeof k === 'string' ? body[k] : undefined;
+      return typeof v === 'number' && Number.isFinite(v) ? String(v) : '...';
+    };
+    const entry =
+      isObject(orderType) && (orderType['type'] === 'limit' || orderType['type'] === 'stop_limit')
+        ? `, 'entry_price': ${String(orderType['type'] === 'limit' ? orderType['price'] : orderType['limit_price'])}`
+        : '';
+    const shown = (v: unknown): string =>
+      typeof v === 'string' ? `'${v}'` : typeof v === 'number' ? showValue(v) : '...';
+    const bracket = `{'algo': 'bracket', 'symbol': ${shown(symbol)}, 'side': ${shown(side)}, 'quantity': ${shown(quantity)}${entry}, 'stop_loss': ${valueOf('stop_loss')}, 'take_profit': ${valueOf('take_profit')}}`;
+    const trailing = given('trailing_stop') !== undefined;
+    const hint = trailing
+      ? "for a stop that trails the price, return a trailing stop on a later call: {'algo': 'trailing_stop', 'symbol': ..., 'side': <the exit's side>, 'quantity': ..., 'trail_offset': ...} (README: Parent orders)"
+      : `return a bracket, which places the entry and both exits: ${bracket} (README: Parent orders); a note for yourself goes inside 'metadata'`;
+    const names = exits.map(([k]) => `'${k}'`);
+    const named = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+    const one = names.length === 1;
+    for (const [k] of exits) consumed.add(k);
+    issues.push({
+      path: at(exits[0]![0]),
+      message: `${named} ${one ? 'is not a field' : 'are not fields'} of a single order: the order would be sent without ${one ? 'it' : 'them'}, as metadata, and nothing would close the position there; ${hint}`,
+      value: showValue(body[exits[0]![0]], exits[0]![0]),
+      hint,
+    });
   }
 
   function mapPath(path: ReadonlyArray<PropertyKey>): string {

@@ -229,6 +229,13 @@ export interface ComponentInfo {
   classes: Array<{ name: string; line: number; bases: string[]; entryPoint: 'generate_order' | 'execute' | null }>;
   metadata: Record<string, unknown> | null;
   metadataError?: string;
+  /** The line of the `__metadata__ = ...` assignment, literal or not. */
+  metadataLine?: number;
+  /**
+   * Where `__metadata__`'s risk_limits are written, when its value is a dict display or dict(...): '' is the
+   * `risk_limits` key's line, each limit's key its own line.
+   */
+  riskLimitsLines?: Readonly<Record<string, number>>;
 }
 
 export const DATA_VARIABLES = [
@@ -339,6 +346,8 @@ export const InspectResponseSchema = ResponseSchema.extend({
     .default([]),
   metadata: z.record(z.string(), z.unknown()).nullish(),
   metadata_error: z.string().nullish(),
+  metadata_line: z.number().int().positive().nullish(),
+  risk_limits_lines: z.record(z.string(), z.number().int().positive()).nullish(),
 });
 
 export function toComponentError(e: z.infer<typeof ErrorSchema>): ComponentError {

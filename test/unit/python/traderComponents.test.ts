@@ -1,0 +1,224 @@
+/**
+ * Components as traders write them that earlier suites never ran (red team, round 13), through Test Order on the
+ * paper venue with a real interpreter and engine: a stop loss or take profit written on a single order (it was sent
+ * without them, as metadata: the position had no exit), a malformed `__metadata__['risk_limits']` said at its file
+ * and line (the denial named no place), and a parent order's headline (it said "the component returned None").
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestClock } from '../../../src/common/clock';
+import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import type { OrderUpdate } from '../../../src/brokers/broker';
+import { AuditLog } from '../../../src/execution/audit/auditLog';
+import { ExecutionEngine } from '../../../src/execution/engine';
+import { PythonWorker, type RunnerOptions } from '../../../src/python/runner';
+import { runTestOrder, type TestOrderOutcome, type TestOrderRequest } from '../../../src/usecases/testOrder';
+import { describeOutcome } from '../../../src/usecases/describeOrder';
+import { declaredRiskLimitsProblem } from '../../../src/usecases/componentLimitsAt';
+import { LOOSE } from '../execution/engineHelpers';
+import { componentFolder } from '../../kit/componentFolder';
+
+const BASE = 'from core.orders.order_base import OrderBase\n';
+const designed = (body: string): string =>
+  `${BASE}\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${body}`;
+
+describe('Python components: as traders write them (round 13)', function () {
+  this.timeout(30_000);
+  let options!: RunnerOptions;
+  const write = componentFolder('trader', 10_000, { options: (o) => void (options = o), dir: () => undefined });
+  let worker: PythonWorker;
+  let clock: TestClock;
+  let broker: PaperBroker;
+  let updates: OrderUpdate[];
+  let engine: ExecutionEngine;
+  let audit: AuditLog;
+  let auditDir: string;
+  beforeEach(async () => {
+    worker = new PythonWorker(options);
+    clock = new TestClock(Date.now());
+    broker = new PaperBroker({ clock, seed: 7 });
+    updates = [];
+    broker.onOrderUpdate((u) => updates.push(u));
+    auditDir = mkdtempSync(join(tmpdir(), 'sptrader-trader-audit-'));
+    audit = (await AuditLog.open(auditDir, { clock })).log;
+    engine = new ExecutionEngine({ clock, brokers: { paper: broker }, audit, limits: LOOSE });
+    await engine.connect('paper');
+  });
+  afterEach(async () => {
+    await engine.close();
+    await audit.close();
+    await worker.dispose();
+    rmSync(auditDir, { recursive: true, force: true });
+  });
+  const run = (request: TestOrderRequest): Promise<TestOrderOutcome> =>
+    runTestOrder(request, { runner: worker, broker, engine, clock });
+
+  describe('a stop loss or take profit on a single order is refused with the bracket that places them', () => {
+    const cases: Array<[string, string, RegExp, RegExp]> = [
+      [
+        'designed, market',
+        designed(
+          "        a = market_data['ask']\n" +
+            "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000,\n" +
+            "                'stop_loss': 1.05, 'take_profit': 1.2}\n",
+        ),
+        /^stop_loss: 'stop_loss' and 'take_profit' are not fields of a single order: the order would be sent without them, as metadata, and nothing would close the position there; return a bracket/,
+        /\{'algo': 'bracket', 'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000, 'stop_loss': 1\.05, 'take_profit': 1\.2\}/,
+      ],
+      [
+        'designed, limit, sl/tp',
+        designed(
+          "        return {'symbol': 'EUR_USD', 'side': 'sell', 'order_type': 'limit', 'price': 1.3, 'quantity': 2000,\n" +
+            "                'sl': 1.35, 'tp': 1.25}\n",
+        ),
+        /^sl: 'sl' and 'tp' are not fields of a single order/,
+        /'side': 'sell', 'quantity': 2000, 'entry_price': 1\.3, 'stop_loss': 1\.35, 'take_profit': 1\.25\}/,
+      ],
+      [
+        "OANDA's stopLossOnFill alone",
+        designed(
+          "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000,\n" +
+            "                'stopLossOnFill': {'price': '1.05'}}\n",
+        ),
+        /^stopLossOnFill: 'stopLossOnFill' is not a field of a single order: the order would be sent without it/,
+        /'stop_loss': \.\.\., 'take_profit': \.\.\.\}/,
+      ],
+      [
+        'shipped execute, stop_loss_pips',
+        'from core.base.order import Order\n\nclass C(Order):\n    def execute(self, market_state):\n' +
+          "        return {'type': 'market', 'side': 'buy', 'size': 1000, 'symbol': 'EUR_USD',\n" +
+          "                'stop_loss_pips': 20}\n",
+        /^stop_loss_pips: 'stop_loss_pips' is not a field of a single order/,
+        /return a bracket/,
+      ],
+      [
+        'trailing stop distance',
+        designed(
+          "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000,\n" +
+            "                'trailing_stop_distance': 0.001}\n",
+        ),
+        /^trailing_stop_distance: 'trailing_stop_distance' is not a field of a single order/,
+        /return a trailing stop on a later call: \{'algo': 'trailing_stop'/,
+      ],
+    ];
+    for (const [name, source, message, hint] of cases) {
+      it(`${name}: INVALID_ORDER at the return, nothing sent`, async () => {
+        const file = write(`${name.replace(/\W+/g, '_')}.py`, source);
+        const outcome = await run({ file });
+        assert.equal(outcome.exitCode, 1, JSON.stringify(outcome.errors));
+        assert.equal(updates.length, 0, 'an order reached the venue');
+        assert.equal(outcome.errors.length, 1, JSON.stringify(outcome.errors));
+        const [error] = outcome.errors;
+        assert.equal(error?.code, 'INVALID_ORDER');
+        assert.equal(error.file, file);
+        assert.ok(error.line !== undefined && error.line >= 5, `line ${error.line}`);
+        assert.match(error.message, message);
+        assert.match(error.message, hint);
+      });
+    }
+
+    it('the same exits inside metadata, False or None are left as they were: the order is sent', async () => {
+      const file = write(
+        'in_metadata.py',
+        designed(
+          "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000,\n" +
+            "                'stop_loss': None, 'take_profit': False, 'metadata': {'stop_loss': 1.05}}\n",
+        ),
+      );
+      const outcome = await run({ file });
+      assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+      assert.deepEqual(outcome.order?.metadata, { stop_loss: 1.05, take_profit: false });
+    });
+
+    it('the bracket it names is a valid parent order, said as one (not "the component returned None")', async () => {
+      const file = write(
+        'bracket.py',
+        designed(
+          "        return {'algo': 'bracket', 'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000,\n" +
+            "                'stop_loss': 1.05, 'take_profit': 1.2}\n",
+        ),
+      );
+      const checked = await run({ file });
+      assert.equal(checked.exitCode, 0, JSON.stringify(checked.errors));
+      assert.equal(checked.parentSpec?.algo, 'bracket');
+      assert.equal(describeOutcome(checked), 'BRACKET BUY 1,000 EUR_USD (a parent order) → valid, not started');
+      assert.match(checked.summary, /so it was not started here; .*`sptrader algo bracket\.py`/);
+      // Execute (the CLI's, which carries out no parent) says that nothing was sent, and what runs it.
+      const executed = await run({ file, source: 'execute-paper' });
+      assert.match(
+        executed.summary,
+        /which this command does not carry out: nothing was sent\. Run it with `sptrader algo bracket\.py`/,
+      );
+      assert.equal(updates.length, 0);
+    });
+  });
+
+  describe("a malformed __metadata__['risk_limits'] is said at its file and line", () => {
+    const ORDER = "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}\n";
+    const cls = `\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${ORDER}`;
+    const cases: Array<[string, string, number, RegExp]> = [
+      [
+        'the bad limit’s own line in a dict display',
+        `${BASE}\n__metadata__ = {\n    'name': 'x',\n    'risk_limits': {\n        'max_order_value': 100000,\n` +
+          `        'max_position_size': '10k',\n    },\n}\n${cls}`,
+        7,
+        /risk_limits\.max_position_size must be a finite number greater than zero, got '10k'/,
+      ],
+      [
+        'an unknown limit in dict(...)',
+        `${BASE}\n__metadata__ = dict(\n    name='x',\n    risk_limits=dict(\n        max_position_size=500,\n` +
+          `        max_daily_loss=100,\n    ),\n)\n${cls}`,
+        7,
+        /risk_limits\.max_daily_loss is not a limit SPtrader enforces/,
+      ],
+      [
+        'risk_limits that are no dict: the key’s line',
+        `${BASE}\n__metadata__ = {'name': 'x',\n                'risk_limits': [10000]}\n${cls}`,
+        4,
+        /risk_limits: it must be a dict/,
+      ],
+    ];
+    for (const [name, source, line, message] of cases) {
+      it(`${name}: the denial's error has file and line, nothing sent`, async () => {
+        const file = write(`${name.replace(/\W+/g, '_')}.py`, source);
+        const outcome = await run({ file });
+        assert.equal(outcome.exitCode, 3, JSON.stringify(outcome.errors));
+        assert.equal(outcome.denial?.code, 'INVALID_RISK_LIMITS');
+        assert.equal(updates.length, 0);
+        const [error] = outcome.errors;
+        assert.equal(error?.code, 'INVALID_RISK_LIMITS');
+        assert.equal(error.file, file);
+        assert.equal(error.line, line, error.message);
+        assert.match(error.message, message);
+        const base = file.split('/').pop() as string;
+        assert.match(
+          outcome.summary,
+          new RegExp(`^Denied before sending \\(INVALID_RISK_LIMITS\\) at ${base}:${line}: `),
+        );
+        // As a replay reads it before any record runs: the same problem at the same line.
+        const declared = declaredRiskLimitsProblem(await worker.inspect(file));
+        assert.equal(declared?.line, line);
+        assert.match(declared.message, message);
+      });
+    }
+
+    it('computed at import: said at the __metadata__ assignment; valid limits are no problem', async () => {
+      const file = write(
+        'computed.py',
+        `${BASE}\nLIMIT = '500'\n\n__metadata__ = {'name': 'x', **{'risk_limits': {'max_position_size': LIMIT}}}\n${cls}`,
+      );
+      const outcome = await run({ file });
+      assert.equal(outcome.denial?.code, 'INVALID_RISK_LIMITS');
+      assert.equal(outcome.errors[0]?.line, 5);
+      const good = write(
+        'good.py',
+        `${BASE}\n__metadata__ = {'risk_limits': {'max_position_size': 50000, 'allowed_symbols': ['EUR_USD']}}\n${cls}`,
+      );
+      assert.equal(declaredRiskLimitsProblem(await worker.inspect(good)), undefined);
+      const sent = await run({ file: good });
+      assert.equal(sent.exitCode, 0, JSON.stringify(sent.errors));
+    });
+  });
+});
