@@ -783,6 +783,9 @@ class Server(object):
                 result = parse_result(result, entry, file, limits)
             except ComponentFailure as f:
                 raise at_return(f, returns.locate(plan, result))
+            if result is None and plan is not None and plan.silent:
+                # No return in it gives a value (a forgotten `return order`): said, as None alone means "no order".
+                response['no_return_line'] = plan.def_line
             if result is not None:
                 # Where the order was returned, for SPtrader's own validation to point at (returns.py).
                 where = returns.locate(plan, result)

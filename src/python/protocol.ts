@@ -113,6 +113,11 @@ export interface ComponentRunResult {
    * < 3.12, several returns that could have), the function's `def` line with `exact: false`.
    */
   returnedAt?: { file: string; line: number; exact?: false };
+  /**
+   * When the component returned None and its entry point has no `return` that gives a value (a forgotten
+   * `return order`): that function's `def` line.
+   */
+  noReturnLine?: number;
   /** What the session noticed besides the answer: stray lines on the answer channel, processes killed after the run. */
   diagnostics?: string[];
 }
@@ -277,6 +282,7 @@ export const RunResponseSchema = ResponseSchema.extend({
   return_line: z.number().int().positive().nullish(),
   return_file: z.string().nullish(),
   return_exact: z.boolean().nullish(),
+  no_return_line: z.number().int().positive().nullish(),
 });
 /** Where the harness listens for a debugger during a Debug Order run (debugpy's adapter, a DAP server). */
 export interface DebugEndpoint {

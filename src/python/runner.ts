@@ -685,6 +685,7 @@ export class PythonSession {
             },
           }
         : {}),
+      ...(d.ok && d.no_return_line != null ? { noReturnLine: d.no_return_line } : {}),
       ...(diagnostics ? { diagnostics } : {}),
     });
   }

@@ -229,6 +229,10 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       return finish(1, `Component error (${e.code}): nothing was sent.`);
     }
     if (run.output === null || run.output === undefined) {
+      if (run.noReturnLine !== undefined)
+        notes.push(
+          `${run.entryPoint ?? 'generate_order'} (${basename(request.file)}:${run.noReturnLine}) has no return statement that gives a value, so it always returns None (no order); if it builds an order, end it with \`return order\``,
+        );
       return finish(0, 'The component produced no order (it returned None): nothing was sent.');
     }
 

@@ -155,6 +155,47 @@ describe('Python components: as traders write them (round 13)', function () {
     });
   });
 
+  it('a forgotten `return order` is noted at the def line; a None from a guard is not', async () => {
+    const forgot = write(
+      'forgot.py',
+      designed(
+        "        order = {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}\n" +
+          '        self.validate_order(order)\n',
+      ),
+    );
+    const outcome = await run({ file: forgot });
+    assert.equal(outcome.exitCode, 0);
+    assert.ok(
+      outcome.notes.includes(
+        'generate_order (forgot.py:4) has no return statement that gives a value, so it always returns None (no order); if it builds an order, end it with `return order`',
+      ),
+      outcome.notes.join('\n'),
+    );
+    // Async, and the shipped dialect: the same.
+    const asyncForgot = write(
+      'async_forgot.py',
+      'from core.base.order import Order\n\nclass C(Order):\n    async def execute(self, market_state):\n' +
+        "        order = {'type': 'market'}\n",
+    );
+    const a = await run({ file: asyncForgot });
+    assert.ok(
+      a.notes.some((n) => n.startsWith('execute (async_forgot.py:4) has no return statement')),
+      a.notes.join(),
+    );
+    // A guard's None beside a return that gives the order, or an explicit `return None` only: no note.
+    for (const [name, body] of [
+      [
+        'guard.py',
+        "        if market_data.get('bid', 0) > 0:\n            return None\n        return {'symbol': 'X'}\n",
+      ],
+      ['explicit.py', '        return None\n'],
+    ] as const) {
+      const r = await run({ file: write(name, designed(body)) });
+      assert.equal(r.exitCode, 0);
+      assert.ok(!r.notes.some((n) => /no return statement/.test(n)), r.notes.join());
+    }
+  });
+
   describe("a malformed __metadata__['risk_limits'] is said at its file and line", () => {
     const ORDER = "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}\n";
     const cls = `\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${ORDER}`;
