@@ -95,6 +95,46 @@ def component_frame(tb, file):
     return line, text
 
 
+_library_roots = []
+
+
+def library_roots():
+    """Folders of code that is not the user's: Python's own library, installed packages, SPtrader's harness and base classes."""
+    if not _library_roots:
+        sysconfig = stdlib.load('sysconfig')
+        roots = set([os.path.dirname(os.path.dirname(os.path.abspath(__file__)))])
+        for key in ('stdlib', 'platstdlib', 'purelib', 'platlib'):
+            try:
+                roots.add(os.path.abspath(sysconfig.get_paths()[key]))
+            except (KeyError, TypeError, ValueError):
+                pass
+        for path in sys.path:
+            if path and ('site-packages' in path or 'dist-packages' in path):
+                roots.add(os.path.abspath(path))
+        _library_roots.extend(sorted(os.path.join(r, '') for r in roots))
+    return _library_roots
+
+
+def raised_elsewhere(tb, file):
+    """' (raised at sizing.py:4 in size_for)' when the innermost frame of the user's own code that raised is in a module
+    other than the component (a helper beside it): the error's line stays the component's call, the helper's is said
+    too. '' when the component's own code raised, or only libraries did."""
+    try:
+        traceback = stdlib.load('traceback')
+        for frame in reversed(traceback.extract_tb(tb)):
+            path = os.path.abspath(frame.filename)
+            if path == file:
+                return ''
+            if not path.endswith('.py') or any(path.startswith(r) for r in library_roots()) or not os.path.isfile(path):
+                continue
+            here = os.path.dirname(file)
+            shown = os.path.relpath(path, here) if path.startswith(os.path.join(here, '')) else path
+            return ' (raised at %s:%s in %s)' % (shown, frame.lineno, frame.name)
+    except Exception:
+        pass
+    return ''
+
+
 def describe(exc):
     try:
         text = str(exc)
@@ -241,8 +281,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         if where is not None:
             return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
                 entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
-    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s' % (
-        entry, describe(exc), missing_key(exc, market_data, instance, signal), config_never_set(exc, instance, file),
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s' % (
+        entry, describe(exc), raised_elsewhere(sys.exc_info()[2], file), missing_key(exc, market_data, instance, signal),
+        config_never_set(exc, instance, file),
         no_signal(exc, entry, signal), beside_component(exc, file)), file, line, text)
 
 
@@ -665,8 +706,8 @@ class Server(object):
             raise
         except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
-            raise ComponentFailure('IMPORT_ERROR', 'loading the component raised %s%s' % (describe(e), beside_component(e, file)),
-                                   file, line, text)
+            raise ComponentFailure('IMPORT_ERROR', 'loading the component raised %s%s%s' % (
+                describe(e), raised_elsewhere(sys.exc_info()[2], file), beside_component(e, file)), file, line, text)
         finally:
             processes.leave_if_forked()
         self.modules[file] = (key, module)
@@ -1164,8 +1205,9 @@ class Server(object):
             if line is None and type(e) is TypeError:
                 # Raised by the call itself (a required argument no parameter gives): said at the def of __init__.
                 line = entry_definition(cls, '__init__', file, of_class=True)
-            raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s%s' % (
-                cls.__name__, describe(e), missing_parameter(e, params, cls), beside_component(e, file)), file, line, text)
+            raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s%s%s' % (
+                cls.__name__, describe(e), raised_elsewhere(sys.exc_info()[2], file), missing_parameter(e, params, cls),
+                beside_component(e, file)), file, line, text)
         finally:
             processes.leave_if_forked()
 

@@ -196,6 +196,51 @@ describe('Python components: as traders write them (round 13)', function () {
     }
   });
 
+  it("an error raised inside a helper beside the component says the helper's file and line too", async () => {
+    write('sizing.py', "def size_for(md):\n    risk = md['capital'] * 0.01\n    return risk / md.get('atr')\n");
+    write(
+      'conf.py',
+      "import json\n\ndef load():\n    with open('no-such-settings.json') as f:\n        return json.load(f)\n",
+    );
+    write('rates.py', "RATES = {'EUR': 1.1}\nUSD = RATES['USD']\n");
+    const inCall = write(
+      'in_call.py',
+      `${BASE}from sizing import size_for\n\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n` +
+        "        qty = size_for(market_data)\n        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': qty}\n",
+    );
+    const inInit = write(
+      'in_init.py',
+      `${BASE}import conf\n\nclass C(OrderBase):\n    def __init__(self, config=None):\n        super().__init__(config or {})\n` +
+        '        self.settings = conf.load()\n\n    def generate_order(self, market_data, signal=None):\n        return None\n',
+    );
+    const atImport = write(
+      'at_import.py',
+      `${BASE}import rates\n${designed('        return None\n').slice(BASE.length)}`,
+    );
+    for (const [file, code, line, message] of [
+      [inCall, 'COMPONENT_ERROR', 6, /^generate_order raised TypeError: .* \(raised at sizing\.py:3 in size_for\)$/],
+      [inInit, 'CONSTRUCTOR_ERROR', 7, /^creating C raised FileNotFoundError: .* \(raised at conf\.py:4 in load\)/],
+      [
+        atImport,
+        'IMPORT_ERROR',
+        2,
+        /^loading the component raised KeyError: 'USD' \(raised at rates\.py:2 in <module>\)$/,
+      ],
+    ] as const) {
+      const outcome = await run({ file });
+      const [error] = outcome.errors;
+      assert.equal(error?.code, code, JSON.stringify(outcome.errors));
+      assert.equal(error.file, file);
+      assert.equal(error.line, line, error.message);
+      assert.match(error.message, message);
+    }
+    // Raised by a library the component's own line called: that line, and no helper named.
+    const own = write('own.py', designed("        import json\n        return json.loads('{bad')\n"));
+    const outcome = await run({ file: own });
+    assert.equal(outcome.errors[0]?.line, 6);
+    assert.doesNotMatch(outcome.errors[0].message, /raised at/);
+  });
+
   describe("a malformed __metadata__['risk_limits'] is said at its file and line", () => {
     const ORDER = "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}\n";
     const cls = `\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${ORDER}`;
