@@ -747,12 +747,21 @@ class Server(object):
             lines = class_lines(file, [c.__name__ for c in derived_abstract[:1]])
             # One imported from another module is that module's component: its file is the one to run.
             elsewhere = ['%s (from %s)' % (c.__name__, c.__module__) for c in imported]
+            # An entry point written as a module-level function (a script's habit) is said at its def.
+            loose = [f for f in (vars(module).get(n) for n in ('generate_order', 'execute'))
+                     if getattr(getattr(f, '__code__', None), 'co_filename', None) == file][:1]
+            loose_line = loose[0].__code__.co_firstlineno if loose else None
             raise ComponentFailure('NO_COMPONENT_CLASS', 'no order component class in %s: define a class with generate_order(market_data, signal) '
-                                   '(deriving OrderBase) or execute(market_state) (deriving Order)%s%s'
+                                   '(deriving OrderBase) or execute(market_state) (deriving Order)%s%s%s'
                                    % (file, '; abstract, so not one: ' + ', '.join(unfinished[:5]) if unfinished else '',
                                       '; imported classes are not this file\'s components: run the file that defines %s, or derive '
-                                      'a class from it here' % ', '.join(elsewhere[:5]) if elsewhere else ''), file,
-                                   lines.get(derived_abstract[0].__name__) if derived_abstract else None)
+                                      'a class from it here' % ', '.join(elsewhere[:5]) if elsewhere else '',
+                                      '; %s at line %d is a module-level function, not a method: put it in a class, e.g. '
+                                      '`class MyOrder(OrderBase):` with `def %s(self, %s)` (from core.orders.order_base import OrderBase)'
+                                      % (loose[0].__name__, loose_line, loose[0].__name__,
+                                         'market_data, signal=None' if loose[0].__name__ == 'generate_order' else 'market_state')
+                                      if loose else ''), file,
+                                   lines.get(derived_abstract[0].__name__) if derived_abstract else loose_line)
         if len(candidates) > 1:
             # A class deriving the contract's base (OrderBase or Order) is the component; a helper class that
             # happens to have an execute or generate_order method is not.

@@ -241,6 +241,35 @@ describe('Python components: as traders write them (round 13)', function () {
     assert.doesNotMatch(outcome.errors[0].message, /raised at/);
   });
 
+  it('an entry point written as a module-level function is said at its def, with the class to put it in', async () => {
+    const script = write(
+      'script.py',
+      '"""A script-style component."""\nimport math\n\n\ndef generate_order(market_data, signal=None):\n' +
+        "    return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}\n",
+    );
+    const outcome = await run({ file: script });
+    assert.equal(outcome.exitCode, 1);
+    assert.equal(updates.length, 0);
+    const [error] = outcome.errors;
+    assert.equal(error?.code, 'NO_COMPONENT_CLASS');
+    assert.equal(error.line, 5);
+    assert.match(
+      error.message,
+      /; generate_order at line 5 is a module-level function, not a method: put it in a class, e\.g\. `class MyOrder\(OrderBase\):` with `def generate_order\(self, market_data, signal=None\)`/,
+    );
+    const shipped = write('shipped.py', 'def execute(market_state):\n    return None\n');
+    const s = await run({ file: shipped });
+    assert.equal(s.errors[0]?.line, 1);
+    assert.match(
+      s.errors[0].message,
+      /execute at line 1 is a module-level function.*`def execute\(self, market_state\)`/,
+    );
+    // A helper file with neither: no line, as before.
+    const helper = await run({ file: write('helper.py', 'def size_for(md):\n    return 1000\n') });
+    assert.equal(helper.errors[0]?.code, 'NO_COMPONENT_CLASS');
+    assert.equal(helper.errors[0].line, undefined);
+  });
+
   describe("a malformed __metadata__['risk_limits'] is said at its file and line", () => {
     const ORDER = "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}\n";
     const cls = `\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${ORDER}`;
