@@ -213,6 +213,29 @@ function exitFieldOf(key: string): 'stop_loss' | 'take_profit' | 'trailing_stop'
   if (head.startsWith('trailing')) return 'trailing_stop';
   return head === 'stoploss' || head === 'sl' ? 'stop_loss' : 'take_profit';
 }
+const REDUCE_ONLY =
+  'and could open or add to a position instead of only reducing it; remove it and size the order from the position (an order that closes a position is a plain order on the other side)';
+const POST_ONLY =
+  'and could take liquidity at once instead of only resting; remove it, and price the limit away from the touch (a buy below the ask, a sell above the bid)';
+const DISPLAYED =
+  "and would show its whole size; for an order that shows part of its size, return an iceberg parent order: {'algo': 'iceberg', 'symbol': ..., 'side': ..., 'quantity': ..., 'limit_price': ..., 'display_quantity': ...} (README: Parent orders)";
+/** Execution instructions, folded as FIELD_SPELLINGS are, that no venue adapter sends: what goes wrong without them. */
+const UNSENT_INSTRUCTIONS: Readonly<Record<string, string>> = {
+  reduceonly: REDUCE_ONLY,
+  closeonly: REDUCE_ONLY,
+  postonly: POST_ONLY,
+  makeronly: POST_ONLY,
+  hidden: DISPLAYED,
+  iceberg: DISPLAYED,
+  icebergqty: DISPLAYED,
+  icebergquantity: DISPLAYED,
+  displayqty: DISPLAYED,
+  displayquantity: DISPLAYED,
+  displaysize: DISPLAYED,
+  visibleqty: DISPLAYED,
+  visiblequantity: DISPLAYED,
+  visiblesize: DISPLAYED,
+};
 const TIF_NAMES = ['GTC', 'IOC', 'FOK', 'GTD'] as const;
 /** Where a GTD order's expiry may be given, beside time_in_force (the first given is read). */
 const EXPIRY_FIELDS = ['expires_at', 'expire_time', 'good_till'] as const;
@@ -474,6 +497,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   }
   misspeltFields();
   exitFields();
+  unsentInstructions();
   for (const [k, v] of Object.entries(body)) {
     if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = secretFree(k, v);
   }
@@ -574,6 +598,27 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     });
   }
 
+  /**
+   * An execution instruction no venue adapter sends (reduce only, post only, hidden, a displayed size), given as true
+   * or a size: it would travel as metadata and the order go without it, working as it was not written (a reduce-only
+   * sell opening a short, a post-only limit taking liquidity). Refused, saying what to do instead; false is kept.
+   */
+  function unsentInstructions(): void {
+    for (const [k, v] of Object.entries(body)) {
+      if (consumed.has(k) || v === undefined || v === null || v === false || v === 0) continue;
+      const folded = k.toLowerCase().replace(/[^a-z0-9]/g, '');
+      const what = UNSENT_INSTRUCTIONS[folded];
+      if (what === undefined) continue;
+      consumed.add(k);
+      issues.push({
+        path: at(k),
+        message: `'${k}' is an instruction SPtrader sends to no venue: the order would go without it, as metadata, ${what}`,
+        value: showValue(v, k),
+        hint: what.slice(what.indexOf(';') + 2),
+      });
+    }
+  }
+
   function mapPath(path: ReadonlyArray<PropertyKey>): string {
     const key = path.map(String).join('.');
     for (let n = path.length; n > 0; n--) {
@@ -624,7 +669,8 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       return NONFINITE;
     }
     const spelt = name.trim().toLowerCase().replace(/[-\s]/g, '_');
-    const kind = ORDER_TYPE_ALIASES[spelt];
+    // 'limit_order', 'MARKET_ORDER': the type with the word order after it.
+    const kind = ORDER_TYPE_ALIASES[spelt] ?? ORDER_TYPE_ALIASES[spelt.replace(/_order$/, '')];
     const parentAlgo = PARENT_ORDER_TYPES[spelt.replace(/_order$/, '')];
     if (kind === undefined && parentAlgo !== undefined) {
       const hint = `a ${parentAlgo.replace('_', ' ')} is a parent order the engine carries out: return ${PARENT_FORMS[parentAlgo] ?? `{'algo': '${parentAlgo}', ...}`} (README: Parent orders)`;

@@ -155,6 +155,48 @@ describe('Python components: as traders write them (round 13)', function () {
     });
   });
 
+  it('reduce only, post only or a displayed size is refused (it went as metadata); `_order` after a type is read', async () => {
+    const order = (extra: string): string =>
+      designed(
+        `        return {'symbol': 'EUR_USD', 'side': 'sell', 'order_type': 'limit', 'price': 1.3, 'quantity': 1000, ${extra}}\n`,
+      );
+    for (const [extra, message] of [
+      [
+        "'reduce_only': True",
+        /^reduce_only: 'reduce_only' is an instruction SPtrader sends to no venue: the order would go without it, as metadata, and could open or add to a position instead of only reducing it/,
+      ],
+      [
+        "'postOnly': True",
+        /^postOnly: 'postOnly' is an instruction .* and could take liquidity at once instead of only resting/,
+      ],
+      ["'iceberg_qty': 100", /^iceberg_qty: .* return an iceberg parent order: \{'algo': 'iceberg'/],
+      ["'hidden': True", /^hidden: .* and would show its whole size/],
+    ] as const) {
+      const outcome = await run({ file: write('flags.py', order(extra)) });
+      assert.equal(outcome.exitCode, 1, `${extra}: ${JSON.stringify(outcome.errors)}`);
+      assert.equal(outcome.errors[0]?.code, 'INVALID_ORDER');
+      assert.equal(outcome.errors[0].line, 5);
+      assert.match(outcome.errors[0].message, message);
+    }
+    assert.equal(updates.length, 0);
+    // Said false, it is no instruction: kept as metadata, the order sent.
+    const off = await run({ file: write('off.py', order("'post_only': False, 'reduce_only': False")) });
+    assert.equal(off.exitCode, 0, JSON.stringify(off.errors));
+    assert.deepEqual(off.order?.metadata, { post_only: false, reduce_only: false });
+    // 'limit_order' / 'MARKET_ORDER' are the types they name, with a note.
+    const named = await run({
+      file: write(
+        'named.py',
+        designed(
+          "        return {'symbol': 'EUR_USD', 'side': 'sell', 'order_type': 'LIMIT_ORDER', 'price': 1.3, 'quantity': 1000}\n",
+        ),
+      ),
+    });
+    assert.equal(named.exitCode, 0, JSON.stringify(named.errors));
+    assert.deepEqual(named.order?.order_type, { type: 'limit', price: 1.3 });
+    assert.ok(named.notes.includes("order_type 'LIMIT_ORDER' was read as 'limit'"), named.notes.join('; '));
+  });
+
   it('a forgotten `return order` is noted at the def line; a None from a guard is not', async () => {
     const forgot = write(
       'forgot.py',
