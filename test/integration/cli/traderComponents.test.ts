@@ -72,6 +72,25 @@ describe('sptrader CLI: components as traders write them (round 13)', function (
     assert.match(outcome.venues[0].reason ?? '', /^bad_limits\.py:7: the component's __metadata__\['risk_limits'\]/);
   });
 
+  it('risk_limits built at import: the replay runs, and its summary says why and where its orders were denied', () => {
+    const file = write(
+      'computed.py',
+      "from core.orders.order_base import OrderBase\nLIMIT = '500'\n\n" +
+        "__metadata__ = {'name': 'x', **{'risk_limits': {'max_position_size': LIMIT}}}\n\n" +
+        'class C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n' +
+        "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}\n",
+    );
+    const r = cli(['replay', file, '--data', DATA, '--state-dir', join(dir, 'replay')]);
+    assert.equal(r.code, 0, r.stderr || r.stdout);
+    const lines = r.stdout.split('\n');
+    const orders = lines.findIndex((l) => l.startsWith('  orders '));
+    assert.match(lines[orders] ?? '', /0 sent, \d+ denied \(INVALID_RISK_LIMITS \d+\)/);
+    assert.match(
+      lines[orders + 1] ?? '',
+      /^ {2}why {8}INVALID_RISK_LIMITS: the component's __metadata__\['risk_limits'\] \(computed\.py:4\) are not valid, so its orders were denied; `sptrader test-order computed\.py` says which limit and why$/,
+    );
+  });
+
   it('a bracket given to execute: headlined as the parent, said not carried out, with the command that runs it', () => {
     const file = write(
       'bracket.py',
