@@ -39,10 +39,11 @@ _monitoring = []  # [tool id] once claimed, [None] when no tool id was free
 class Plan(object):
     """How to find the return line of one code object: `line` when static, else `returns` to choose from."""
 
-    __slots__ = ('file', 'def_line', 'line', 'returns', 'monitored', 'lines')
+    __slots__ = ('file', 'def_line', 'line', 'returns', 'monitored', 'lines', 'silent')
 
-    def __init__(self, file, def_line, line, returns, monitored):
+    def __init__(self, file, def_line, line, returns, monitored, silent=False):
         self.file = file
+        self.silent = silent  # its source was read and no return in it gives a value: it always returns None
         self.def_line = def_line
         self.line = line
         self.returns = returns  # [(line, end_line, keys or None, {key: constant})]
@@ -101,12 +102,12 @@ def plan_for(code, monitor=True):
         _plans.clear()
         _classes.clear()
     file = os.path.abspath(code.co_filename)
-    def_line, returns = _returns_of(code)
+    def_line, returns, silent = _returns_of(code)
     line = returns[0][0] if len(returns) == 1 else None
     monitored = False
     if monitor and line is None and len(returns) > 1:
         monitored = _monitor(code)
-    plan = _plans[code] = Plan(file, def_line, line, returns, monitored)
+    plan = _plans[code] = Plan(file, def_line, line, returns, monitored, silent)
     return plan
 
 
@@ -243,14 +244,16 @@ def _match(returns, result):
 
 
 def _returns_of(code):
-    """(def line, [(line, end line, dict keys or None, {key: constant})]) of the returns in code's function that can give an order."""
+    """(def line, [(line, end line, dict keys or None, {key: constant})], silent) of the returns in code's function that
+    can give an order; silent when the function was read and none can (no `return` with a value, no `yield`) and it
+    never says `return None` either."""
     ast = stdlib.load('ast')
     def_line = code.co_firstlineno
     try:
         with open(code.co_filename, 'rb') as f:
             tree = ast.parse(f.read(), code.co_filename)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return def_line, []
+        return def_line, [], False
     function = None
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name:
@@ -258,22 +261,27 @@ def _returns_of(code):
                 function = node
                 break
     if function is None:
-        return def_line, []
+        return def_line, [], False
     returns = []
+    yields = False
+    said_none = False  # a `return None` written out: None is what it means
     stack = list(function.body)
     while stack:
         node = stack.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             continue
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            yields = True
         if isinstance(node, ast.Return):
             value = node.value
             if value is None or (isinstance(value, ast.Constant) and value.value is None):
+                said_none = said_none or value is not None
                 continue
             keys, constants = _dict_shape(value)
             returns.append((node.lineno, getattr(node, 'end_lineno', None) or node.lineno, keys, constants))
         stack.extend(ast.iter_child_nodes(node))
     returns.sort()
-    return function.lineno, returns
+    return function.lineno, returns, not returns and not yields and not said_none
 
 
 def _dict_shape(value):

@@ -95,6 +95,46 @@ def component_frame(tb, file):
     return line, text
 
 
+_library_roots = []
+
+
+def library_roots():
+    """Folders of code that is not the user's: Python's own library, installed packages, SPtrader's harness and base classes."""
+    if not _library_roots:
+        sysconfig = stdlib.load('sysconfig')
+        roots = set([os.path.dirname(os.path.dirname(os.path.abspath(__file__)))])
+        for key in ('stdlib', 'platstdlib', 'purelib', 'platlib'):
+            try:
+                roots.add(os.path.abspath(sysconfig.get_paths()[key]))
+            except (KeyError, TypeError, ValueError):
+                pass
+        for path in sys.path:
+            if path and ('site-packages' in path or 'dist-packages' in path):
+                roots.add(os.path.abspath(path))
+        _library_roots.extend(sorted(os.path.join(r, '') for r in roots))
+    return _library_roots
+
+
+def raised_elsewhere(tb, file):
+    """' (raised at sizing.py:4 in size_for)' when the innermost frame of the user's own code that raised is in a module
+    other than the component (a helper beside it): the error's line stays the component's call, the helper's is said
+    too. '' when the component's own code raised, or only libraries did."""
+    try:
+        traceback = stdlib.load('traceback')
+        for frame in reversed(traceback.extract_tb(tb)):
+            path = os.path.abspath(frame.filename)
+            if path == file:
+                return ''
+            if not path.endswith('.py') or any(path.startswith(r) for r in library_roots()) or not os.path.isfile(path):
+                continue
+            here = os.path.dirname(file)
+            shown = os.path.relpath(path, here) if path.startswith(os.path.join(here, '')) else path
+            return ' (raised at %s:%s in %s)' % (shown, frame.lineno, frame.name)
+    except Exception:
+        pass
+    return ''
+
+
 def describe(exc):
     try:
         text = str(exc)
@@ -241,8 +281,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         if where is not None:
             return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
                 entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
-    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s' % (
-        entry, describe(exc), missing_key(exc, market_data, instance, signal), config_never_set(exc, instance, file),
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s' % (
+        entry, describe(exc), raised_elsewhere(sys.exc_info()[2], file), missing_key(exc, market_data, instance, signal),
+        config_never_set(exc, instance, file),
         no_signal(exc, entry, signal), beside_component(exc, file)), file, line, text)
 
 
@@ -565,6 +606,8 @@ class Server(object):
         metadata = None
         metadata_error = None
         metadata_version = None
+        metadata_line = None
+        risk_limits_lines = None
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
                 if len(classes) >= MAX_CLASSES:
@@ -590,9 +633,13 @@ class Server(object):
                     isinstance(node, ast.AnnAssign) and node.value is not None and isinstance(node.target, ast.Name)):
                 # `__metadata__ = {...}`, or annotated: `__metadata__: Dict[str, Any] = {...}`
                 name = node.targets[0].id if isinstance(node, ast.Assign) else node.target.id
+                if name == '__metadata__':
+                    # Where its risk_limits are written, so that a malformed one is said at its line.
+                    metadata_line = node.lineno
+                    risk_limits_lines = limit_lines(ast, node.value)
                 if name in ('__metadata__', '__metadata_version__'):
                     try:
-                        literal = ast.literal_eval(node.value)
+                        literal = metadata_literal(ast, node.value)
                     except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as e:
                         if name == '__metadata__':
                             metadata_error = '__metadata__ at line %d is not a literal: %s' % (node.lineno, str(e)[:500])
@@ -610,7 +657,8 @@ class Server(object):
                         metadata = value if isinstance(value, dict) else None
                     else:
                         metadata_version = value
-        return {'classes': classes, 'metadata': metadata, 'metadata_error': metadata_error, 'metadata_version': metadata_version}
+        return {'classes': classes, 'metadata': metadata, 'metadata_error': metadata_error, 'metadata_version': metadata_version,
+                'metadata_line': metadata_line, 'risk_limits_lines': risk_limits_lines}
 
     def load(self, file):
         if self.fresh.stale():
@@ -658,8 +706,8 @@ class Server(object):
             raise
         except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
-            raise ComponentFailure('IMPORT_ERROR', 'loading the component raised %s%s' % (describe(e), beside_component(e, file)),
-                                   file, line, text)
+            raise ComponentFailure('IMPORT_ERROR', 'loading the component raised %s%s%s' % (
+                describe(e), raised_elsewhere(sys.exc_info()[2], file), beside_component(e, file)), file, line, text)
         finally:
             processes.leave_if_forked()
         self.modules[file] = (key, module)
@@ -699,12 +747,21 @@ class Server(object):
             lines = class_lines(file, [c.__name__ for c in derived_abstract[:1]])
             # One imported from another module is that module's component: its file is the one to run.
             elsewhere = ['%s (from %s)' % (c.__name__, c.__module__) for c in imported]
+            # An entry point written as a module-level function (a script's habit) is said at its def.
+            loose = [f for f in (vars(module).get(n) for n in ('generate_order', 'execute'))
+                     if getattr(getattr(f, '__code__', None), 'co_filename', None) == file][:1]
+            loose_line = loose[0].__code__.co_firstlineno if loose else None
             raise ComponentFailure('NO_COMPONENT_CLASS', 'no order component class in %s: define a class with generate_order(market_data, signal) '
-                                   '(deriving OrderBase) or execute(market_state) (deriving Order)%s%s'
+                                   '(deriving OrderBase) or execute(market_state) (deriving Order)%s%s%s'
                                    % (file, '; abstract, so not one: ' + ', '.join(unfinished[:5]) if unfinished else '',
                                       '; imported classes are not this file\'s components: run the file that defines %s, or derive '
-                                      'a class from it here' % ', '.join(elsewhere[:5]) if elsewhere else ''), file,
-                                   lines.get(derived_abstract[0].__name__) if derived_abstract else None)
+                                      'a class from it here' % ', '.join(elsewhere[:5]) if elsewhere else '',
+                                      '; %s at line %d is a module-level function, not a method: put it in a class, e.g. '
+                                      '`class MyOrder(OrderBase):` with `def %s(self, %s)` (from core.orders.order_base import OrderBase)'
+                                      % (loose[0].__name__, loose_line, loose[0].__name__,
+                                         'market_data, signal=None' if loose[0].__name__ == 'generate_order' else 'market_state')
+                                      if loose else ''), file,
+                                   lines.get(derived_abstract[0].__name__) if derived_abstract else loose_line)
         if len(candidates) > 1:
             # A class deriving the contract's base (OrderBase or Order) is the component; a helper class that
             # happens to have an execute or generate_order method is not.
@@ -776,6 +833,9 @@ class Server(object):
                 result = parse_result(result, entry, file, limits)
             except ComponentFailure as f:
                 raise at_return(f, returns.locate(plan, result))
+            if result is None and plan is not None and plan.silent:
+                # No return in it gives a value (a forgotten `return order`): said, as None alone means "no order".
+                response['no_return_line'] = plan.def_line
             if result is not None:
                 # Where the order was returned, for SPtrader's own validation to point at (returns.py).
                 where = returns.locate(plan, result)
@@ -1154,8 +1214,9 @@ class Server(object):
             if line is None and type(e) is TypeError:
                 # Raised by the call itself (a required argument no parameter gives): said at the def of __init__.
                 line = entry_definition(cls, '__init__', file, of_class=True)
-            raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s%s' % (
-                cls.__name__, describe(e), missing_parameter(e, params, cls), beside_component(e, file)), file, line, text)
+            raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s%s%s' % (
+                cls.__name__, describe(e), raised_elsewhere(sys.exc_info()[2], file), missing_parameter(e, params, cls),
+                beside_component(e, file)), file, line, text)
         finally:
             processes.leave_if_forked()
 
@@ -1244,6 +1305,40 @@ def base_name(expr):
         return expr.id
     if isinstance(expr, ast.Attribute):
         return expr.attr
+    return None
+
+
+def metadata_literal(ast, node, depth=0):
+    """A __metadata__ written as literals, where dict(name=..., risk_limits=dict(...)) counts as one (SPtraderB's
+    components write both); anything else raises as ast.literal_eval does."""
+    if depth > 100:
+        raise ValueError('nested too deeply')
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'dict' and not node.args \
+            and all(k.arg is not None for k in node.keywords):
+        return dict((k.arg, metadata_literal(ast, k.value, depth + 1)) for k in node.keywords)
+    if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
+        return dict((metadata_literal(ast, k, depth + 1), metadata_literal(ast, v, depth + 1))
+                    for k, v in zip(node.keys, node.values))
+    if isinstance(node, ast.List):
+        return [metadata_literal(ast, e, depth + 1) for e in node.elts]
+    return ast.literal_eval(node)
+
+def limit_lines(ast, value):
+    """The lines of `risk_limits` in a __metadata__ written as a dict display or dict(...): '' for the key itself,
+    and each limit's own key, as {'': 7, 'max_position_size': 8}; None when it is not written there."""
+    def items(node):
+        if isinstance(node, ast.Dict):
+            return [(k.value, k.lineno, v) for k, v in zip(node.keys, node.values)
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str)]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'dict':
+            return [(k.arg, getattr(k, 'lineno', node.lineno), k.value) for k in node.keywords if k.arg is not None]
+        return []
+    for key, line, inner in items(value):
+        if key == 'risk_limits':
+            lines = {'': line}
+            for limit, at, _ in items(inner):
+                lines[limit] = at
+            return lines
     return None
 
 

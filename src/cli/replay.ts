@@ -34,6 +34,7 @@ import { defaultInterpreterCandidates, resolveInterpreter } from '../python/inte
 import { PythonRunError, PythonWorker } from '../python/runner';
 import { printable } from '../usecases/formatOutcome';
 import { replayOutputText } from '../usecases/replayReport';
+import { declaredRiskLimitsProblem, riskLimitsLine } from '../usecases/componentLimitsAt';
 import { STATE_NAMES, TRADING_STATE_ENTRIES } from '../common/statePaths';
 
 /** A replay's ticks of synthetic spread: past a million, a quote is no longer a market (EUR/USD asked at 10). */
@@ -178,9 +179,22 @@ async function run(args: string[]): Promise<number> {
     testMode: true,
     ...limits,
   });
+  // Read without running the file: the parameters __metadata__ declares (type, min/max, options), and its
+  // risk_limits, before any record runs.
+  const info = await worker.inspect(file).catch(() => undefined);
+  const limitsProblem = declaredRiskLimitsProblem(info);
+  if (limitsProblem !== undefined) {
+    // The engine would deny every order the component makes (INVALID_RISK_LIMITS): said once, at its line.
+    await worker.dispose();
+    const at = `${file}${limitsProblem.line === undefined ? '' : `:${limitsProblem.line}`}`;
+    throw new PythonRunError(
+      'INVALID_RISK_LIMITS',
+      `${at}: ${limitsProblem.message}; nothing was replayed (every order would be denied)`,
+      file,
+      limitsProblem.line,
+    );
+  }
   if (values.param !== undefined) {
-    // Read for the parameters __metadata__ declares (type, min/max, options) before any record runs.
-    const info = await worker.inspect(file).catch(() => undefined);
     try {
       parameters = typedParams(
         values.param,
@@ -220,8 +234,30 @@ async function run(args: string[]): Promise<number> {
     removeStaleTempFilesOf(join(out, 'report.json'));
     replaceFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   }
-  process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatReplay(report));
+  process.stdout.write(
+    values.json ? `${JSON.stringify(report)}\n` : withLimitsDenial(formatReplay(report), report, info),
+  );
   return report.ok ? 0 : 1;
+}
+
+/**
+ * A replay whose orders were denied for the component's risk_limits, built at import (a literal one is refused before
+ * the replay): the summary's count alone said neither why nor where; a line under the orders says both.
+ */
+function withLimitsDenial(
+  summary: string,
+  report: ReplayReport,
+  info: { metadataLine?: number; riskLimitsLines?: Readonly<Record<string, number>> } | undefined,
+): string {
+  const denied = report.orders.deniedByCode['INVALID_RISK_LIMITS'];
+  if (denied === undefined || denied === 0) return summary;
+  const line = riskLimitsLine(info, '');
+  const at = `${printable(basename(report.component.file))}${line === undefined ? '' : `:${line}`}`;
+  const why = `  why        INVALID_RISK_LIMITS: the component's __metadata__['risk_limits'] (${at}) are not valid, so its orders were denied; \`sptrader test-order ${printable(basename(report.component.file))}\` says which limit and why`;
+  const lines = summary.split('\n');
+  const orders = lines.findIndex((l) => l.startsWith('  orders '));
+  lines.splice(orders < 0 ? lines.length - 1 : orders + 1, 0, why);
+  return lines.join('\n');
 }
 
 function progressBar(): { update: (p: ReplayProgress) => void; done: () => void } {

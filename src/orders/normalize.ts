@@ -198,6 +198,44 @@ const FIELD_SPELLINGS: Readonly<Record<string, string>> = {
   goodtildate: 'expires_at',
   validuntil: 'expires_at',
 };
+/**
+ * A key that attaches an exit to an order, folded as FIELD_SPELLINGS are: stop_loss, sl, stopLossPrice, take_profit,
+ * tp_pips, profit_target, OANDA's stopLossOnFill, takeProfitOnFill and trailingStopLossOnFill, Alpaca's dicts.
+ */
+function exitFieldOf(key: string): 'stop_loss' | 'take_profit' | 'trailing_stop' | undefined {
+  const folded = key.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const m =
+    /^(trailingstoploss|trailingstop|stoploss|takeprofit|profittarget|sl|tp)(onfill|price|pips|points|ticks|distance|offset|level|pct|percent)?$/.exec(
+      folded,
+    );
+  if (m === null) return undefined;
+  const head = m[1] as string;
+  if (head.startsWith('trailing')) return 'trailing_stop';
+  return head === 'stoploss' || head === 'sl' ? 'stop_loss' : 'take_profit';
+}
+const REDUCE_ONLY =
+  'and could open or add to a position instead of only reducing it; remove it and size the order from the position (an order that closes a position is a plain order on the other side)';
+const POST_ONLY =
+  'and could take liquidity at once instead of only resting; remove it, and price the limit away from the touch (a buy below the ask, a sell above the bid)';
+const DISPLAYED =
+  "and would show its whole size; for an order that shows part of its size, return an iceberg parent order: {'algo': 'iceberg', 'symbol': ..., 'side': ..., 'quantity': ..., 'limit_price': ..., 'display_quantity': ...} (README: Parent orders)";
+/** Execution instructions, folded as FIELD_SPELLINGS are, that no venue adapter sends: what goes wrong without them. */
+const UNSENT_INSTRUCTIONS: Readonly<Record<string, string>> = {
+  reduceonly: REDUCE_ONLY,
+  closeonly: REDUCE_ONLY,
+  postonly: POST_ONLY,
+  makeronly: POST_ONLY,
+  hidden: DISPLAYED,
+  iceberg: DISPLAYED,
+  icebergqty: DISPLAYED,
+  icebergquantity: DISPLAYED,
+  displayqty: DISPLAYED,
+  displayquantity: DISPLAYED,
+  displaysize: DISPLAYED,
+  visibleqty: DISPLAYED,
+  visiblequantity: DISPLAYED,
+  visiblesize: DISPLAYED,
+};
 const TIF_NAMES = ['GTC', 'IOC', 'FOK', 'GTD'] as const;
 /** Where a GTD order's expiry may be given, beside time_in_force (the first given is read). */
 const EXPIRY_FIELDS = ['expires_at', 'expire_time', 'good_till'] as const;
@@ -458,6 +496,8 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     issues.push({ path: at('metadata'), message: `metadata must be a dict, got ${kindOf(ownMetadata)}` });
   }
   misspeltFields();
+  exitFields();
+  unsentInstructions();
   for (const [k, v] of Object.entries(body)) {
     if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = secretFree(k, v);
   }
@@ -516,6 +556,69 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     }
   }
 
+  /**
+   * A stop loss or take profit written on a single order ('stop_loss', 'sl', 'takeProfit', OANDA's
+   * 'stopLossOnFill'): an order carries no exits of its own, so it would have been sent without them, as metadata,
+   * and the position left unprotected. Refused, with the bracket that places the entry and both exits.
+   */
+  function exitFields(): void {
+    const exits: Array<[string, 'stop_loss' | 'take_profit' | 'trailing_stop']> = [];
+    for (const [k, v] of Object.entries(body)) {
+      if (consumed.has(k) || v === undefined || v === null || v === false) continue;
+      const exit = exitFieldOf(k);
+      if (exit !== undefined) exits.push([k, exit]);
+    }
+    if (exits.length === 0) return;
+    const given = (exit: string): unknown => exits.find(([, e]) => e === exit)?.[0];
+    const valueOf = (exit: string): string => {
+      const k = given(exit);
+      const v = typeof k === 'string' ? body[k] : undefined;
+      return typeof v === 'number' && Number.isFinite(v) ? String(v) : '...';
+    };
+    const entry =
+      isObject(orderType) && (orderType['type'] === 'limit' || orderType['type'] === 'stop_limit')
+        ? `, 'entry_price': ${String(orderType['type'] === 'limit' ? orderType['price'] : orderType['limit_price'])}`
+        : '';
+    const shown = (v: unknown): string =>
+      typeof v === 'string' ? `'${v}'` : typeof v === 'number' ? showValue(v) : '...';
+    const bracket = `{'algo': 'bracket', 'symbol': ${shown(symbol)}, 'side': ${shown(side)}, 'quantity': ${shown(quantity)}${entry}, 'stop_loss': ${valueOf('stop_loss')}, 'take_profit': ${valueOf('take_profit')}}`;
+    const trailing = given('trailing_stop') !== undefined;
+    const hint = trailing
+      ? "for a stop that trails the price, return a trailing stop on a later call: {'algo': 'trailing_stop', 'symbol': ..., 'side': <the exit's side>, 'quantity': ..., 'trail_offset': ...} (README: Parent orders)"
+      : `return a bracket, which places the entry and both exits: ${bracket} (README: Parent orders); a note for yourself goes inside 'metadata'`;
+    const names = exits.map(([k]) => `'${k}'`);
+    const named = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+    const one = names.length === 1;
+    for (const [k] of exits) consumed.add(k);
+    issues.push({
+      path: at(exits[0]![0]),
+      message: `${named} ${one ? 'is not a field' : 'are not fields'} of a single order: the order would be sent without ${one ? 'it' : 'them'}, as metadata, and nothing would close the position there; ${hint}`,
+      value: showValue(body[exits[0]![0]], exits[0]![0]),
+      hint,
+    });
+  }
+
+  /**
+   * An execution instruction no venue adapter sends (reduce only, post only, hidden, a displayed size), given as true
+   * or a size: it would travel as metadata and the order go without it, working as it was not written (a reduce-only
+   * sell opening a short, a post-only limit taking liquidity). Refused, saying what to do instead; false is kept.
+   */
+  function unsentInstructions(): void {
+    for (const [k, v] of Object.entries(body)) {
+      if (consumed.has(k) || v === undefined || v === null || v === false || v === 0) continue;
+      const folded = k.toLowerCase().replace(/[^a-z0-9]/g, '');
+      const what = UNSENT_INSTRUCTIONS[folded];
+      if (what === undefined) continue;
+      consumed.add(k);
+      issues.push({
+        path: at(k),
+        message: `'${k}' is an instruction SPtrader sends to no venue: the order would go without it, as metadata, ${what}`,
+        value: showValue(v, k),
+        hint: what.slice(what.indexOf(';') + 2),
+      });
+    }
+  }
+
   function mapPath(path: ReadonlyArray<PropertyKey>): string {
     const key = path.map(String).join('.');
     for (let n = path.length; n > 0; n--) {
@@ -566,7 +669,8 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       return NONFINITE;
     }
     const spelt = name.trim().toLowerCase().replace(/[-\s]/g, '_');
-    const kind = ORDER_TYPE_ALIASES[spelt];
+    // 'limit_order', 'MARKET_ORDER': the type with the word order after it.
+    const kind = ORDER_TYPE_ALIASES[spelt] ?? ORDER_TYPE_ALIASES[spelt.replace(/_order$/, '')];
     const parentAlgo = PARENT_ORDER_TYPES[spelt.replace(/_order$/, '')];
     if (kind === undefined && parentAlgo !== undefined) {
       const hint = `a ${parentAlgo.replace('_', ' ')} is a parent order the engine carries out: return ${PARENT_FORMS[parentAlgo] ?? `{'algo': '${parentAlgo}', ...}`} (README: Parent orders)`;

@@ -113,6 +113,11 @@ export interface ComponentRunResult {
    * < 3.12, several returns that could have), the function's `def` line with `exact: false`.
    */
   returnedAt?: { file: string; line: number; exact?: false };
+  /**
+   * When the component returned None and its entry point has no `return` that gives a value (a forgotten
+   * `return order`): that function's `def` line.
+   */
+  noReturnLine?: number;
   /** What the session noticed besides the answer: stray lines on the answer channel, processes killed after the run. */
   diagnostics?: string[];
 }
@@ -229,6 +234,13 @@ export interface ComponentInfo {
   classes: Array<{ name: string; line: number; bases: string[]; entryPoint: 'generate_order' | 'execute' | null }>;
   metadata: Record<string, unknown> | null;
   metadataError?: string;
+  /** The line of the `__metadata__ = ...` assignment, literal or not. */
+  metadataLine?: number;
+  /**
+   * Where `__metadata__`'s risk_limits are written, when its value is a dict display or dict(...): '' is the
+   * `risk_limits` key's line, each limit's key its own line.
+   */
+  riskLimitsLines?: Readonly<Record<string, number>>;
 }
 
 export const DATA_VARIABLES = [
@@ -270,6 +282,7 @@ export const RunResponseSchema = ResponseSchema.extend({
   return_line: z.number().int().positive().nullish(),
   return_file: z.string().nullish(),
   return_exact: z.boolean().nullish(),
+  no_return_line: z.number().int().positive().nullish(),
 });
 /** Where the harness listens for a debugger during a Debug Order run (debugpy's adapter, a DAP server). */
 export interface DebugEndpoint {
@@ -339,6 +352,8 @@ export const InspectResponseSchema = ResponseSchema.extend({
     .default([]),
   metadata: z.record(z.string(), z.unknown()).nullish(),
   metadata_error: z.string().nullish(),
+  metadata_line: z.number().int().positive().nullish(),
+  risk_limits_lines: z.record(z.string(), z.number().int().positive()).nullish(),
 });
 
 export function toComponentError(e: z.infer<typeof ErrorSchema>): ComponentError {

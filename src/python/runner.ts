@@ -584,6 +584,8 @@ export class PythonSession {
       classes: r.data.classes.map((c) => ({ name: c.name, line: c.line, bases: c.bases, entryPoint: c.entry_point })),
       metadata: r.data.metadata ?? null,
       metadataError: r.data.metadata_error ?? undefined,
+      ...(r.data.metadata_line != null ? { metadataLine: r.data.metadata_line } : {}),
+      ...(r.data.risk_limits_lines != null ? { riskLimitsLines: r.data.risk_limits_lines } : {}),
     };
   }
 
@@ -683,6 +685,7 @@ export class PythonSession {
             },
           }
         : {}),
+      ...(d.ok && d.no_return_line != null ? { noReturnLine: d.no_return_line } : {}),
       ...(diagnostics ? { diagnostics } : {}),
     });
   }

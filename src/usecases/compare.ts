@@ -27,6 +27,7 @@
  * One pass over one set of columns (connect, quote, run, route, send, time, rank); the parent's variant lives in
  * compareParents.ts, the request and column types both fill in in compareTypes.ts.
  */
+import { basename } from 'node:path';
 import { monotonicMs } from '../common/clock';
 import { redactSecretsDeep } from '../common/secrets';
 import type { BrokerApi } from '../brokers/broker';
@@ -40,6 +41,7 @@ import { normalizeComponentOrder } from '../orders/normalize';
 import { submitOrderCommand } from '../execution/events';
 import { isFinalState, orderResponseOf } from '../execution/orderState';
 import { describeOrder } from './describeOrder';
+import { riskLimitsLine } from './componentLimitsAt';
 import { computeSlippage } from '../execution/slippage';
 import { buildMarketData, componentRiskLimits, fitToInstrument, runSymbol } from './testOrder';
 
@@ -306,7 +308,10 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
         if (result.denial) {
           c.verdict = 'DENIED';
           c.code = result.denial.code;
-          c.reason = result.denial.message;
+          // A component's malformed risk_limits are said at their line, as Test Order says them.
+          const line = c.code === 'INVALID_RISK_LIMITS' ? riskLimitsLine(info, result.denial.message) : undefined;
+          c.reason =
+            line === undefined ? result.denial.message : `${basename(request.file)}:${line}: ${result.denial.message}`;
           return;
         }
         let record = result.order;

@@ -14,6 +14,7 @@ import { stateOfVenueStatus, type OrderRecord, type OrderState } from '../execut
 import type { RiskCheckResult } from '../execution/risk';
 import type { Slippage } from '../execution/slippage';
 import type { TestOrderOutcome } from './testOrder';
+import { describeParent } from '../execution/algos/parents';
 
 /** What names an order. */
 export type OrderTerms = Pick<OrderRequest, 'symbol' | 'side' | 'quantity' | 'order_type' | 'time_in_force'>;
@@ -294,6 +295,12 @@ export function describeOutcome(outcome: TestOrderOutcome, options: DescribeOpti
   const order = outcome.order;
   const firstError = outcome.errors[0];
   if (!order) {
+    // A parent order (bracket, TWAP, …) is no single order: said as the parent, started or only checked.
+    const parent = outcome.parentSpec;
+    if (parent && !firstError)
+      return outcome.parent
+        ? `${mark}${describeParent(outcome.parent)}: ${outcome.parent.state}`
+        : `${mark}${parent.algo.replace('_', ' ').toUpperCase()} ${parent.side.toUpperCase()} ${parent.quantity.toLocaleString('en-US')} ${parent.symbol} (a parent order) → valid, not started`;
     if (!firstError) return `${mark}No order: the component returned None; nothing was sent.`;
     const where = firstError.file
       ? ` at ${fileName(firstError.file)}${firstError.line ? `:${firstError.line}` : ''}`

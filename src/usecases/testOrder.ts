@@ -17,6 +17,7 @@
  * failure path must fill the same outcome shape. The order's fit, routing and formatting are apart (fit.ts,
  * route.ts, formatOutcome.ts).
  */
+import { basename } from 'node:path';
 import { monotonicMs, type Clock } from '../common/clock';
 import { redactSecretsDeep } from '../common/secrets';
 import type { BrokerApi } from '../brokers/broker';
@@ -35,6 +36,7 @@ import { chooseVenue, splitRoute, withRouteMetadata, type ChooseOptions, type Ro
 import type { RiskCheckResult } from '../execution/risk';
 import { splitParent, type ParentSpec } from '../execution/algos/dialect';
 import { describeParent, type ParentOrder } from '../execution/algos/parents';
+import { riskLimitsLine } from './componentLimitsAt';
 
 /** The part of a Python runner Test Order needs (a cold session or the persistent worker). */
 export interface ComponentRunner {
@@ -227,8 +229,29 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       return finish(1, `Component error (${e.code}): nothing was sent.`);
     }
     if (run.output === null || run.output === undefined) {
+      if (run.noReturnLine !== undefined)
+        notes.push(
+          `${run.entryPoint ?? 'generate_order'} (${basename(request.file)}:${run.noReturnLine}) has no return statement that gives a value, so it always returns None (no order); if it builds an order, end it with \`return order\``,
+        );
       return finish(0, 'The component produced no order (it returned None): nothing was sent.');
     }
+
+    // A component's malformed risk_limits are denied by the engine naming the limit; said here at their line.
+    const limitsAt = (d: { code: string; message: string }): { file: string; line?: number } | undefined => {
+      if (d.code !== 'INVALID_RISK_LIMITS') return undefined;
+      const line = riskLimitsLine(info, d.message);
+      return line === undefined ? { file: request.file } : { file: request.file, line };
+    };
+    const denialError = (d: { code: string; message: string }): OutcomeError => ({
+      code: d.code,
+      message: d.message,
+      ...limitsAt(d),
+    });
+    const deniedSummary = (d: { code: string; message: string }): string => {
+      const at = limitsAt(d);
+      const place = at === undefined ? '' : ` at ${basename(at.file)}${at.line === undefined ? '' : `:${at.line}`}`;
+      return `Denied before sending (${d.code})${place}: ${d.message}`;
+    };
 
     // 3. Validate and fit the order to the venue's grid.
     const engineStarted = monotonicMs();
@@ -251,11 +274,16 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     if (parent.parent) {
       outcome.parentSpec = parent.parent;
       const algo = parent.parent.algo.replace('_', ' ');
-      if (!deps.parents || broker.environment === 'live')
+      if (!deps.parents || broker.environment === 'live') {
+        // Said as what this run is: a check (Test Order), or an execute that does not carry out parents.
+        const checking = (request.source ?? 'test-order') === 'test-order';
         return finish(
           0,
-          `A valid ${algo} parent order: it runs over time as children, so it was not started here; Execute on Paper (or \`sptrader algo\`) carries it out.`,
+          checking
+            ? `A valid ${algo} parent order: it runs over time as children, so it was not started here; Execute on Paper (or \`sptrader algo ${basename(request.file)}\`) carries it out.`
+            : `A valid ${algo} parent order: it runs over time as children, which this command does not carry out: nothing was sent. Run it with \`sptrader algo ${basename(request.file)}\` (or the editor's Execute on Paper).`,
         );
+      }
       const started = await deps.parents.start(parent.parent, broker.id);
       outcome.parent = started;
       if (started.state === 'FAILED') {
@@ -357,11 +385,8 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       outcome.order = checked.order;
       if (checked.denial) {
         outcome.denial = checked.denial;
-        outcome.errors.push({ code: checked.denial.code, message: checked.denial.message });
-        return finish(
-          denialExit(checked.denial.code),
-          `Denied before sending (${checked.denial.code}): ${checked.denial.message}`,
-        );
+        outcome.errors.push(denialError(checked.denial));
+        return finish(denialExit(checked.denial.code), deniedSummary(checked.denial));
       }
       notes.push(
         'The active profile is live: Test Order validates and checks risk only, and never sends. Use Execute Live… to send with confirmation.',
@@ -380,11 +405,8 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       outcome.risk = checked.risk;
       if (checked.denial) {
         outcome.denial = checked.denial;
-        outcome.errors.push({ code: checked.denial.code, message: checked.denial.message });
-        return finish(
-          denialExit(checked.denial.code),
-          `Denied before sending (${checked.denial.code}): ${checked.denial.message}`,
-        );
+        outcome.errors.push(denialError(checked.denial));
+        return finish(denialExit(checked.denial.code), deniedSummary(checked.denial));
       }
       const copy = scratchVenue.scratchCopy();
       scratch = {
@@ -420,11 +442,8 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       if (result.denial) {
         outcome.risk = result.risk;
         outcome.denial = result.denial;
-        outcome.errors.push({ code: result.denial.code, message: result.denial.message });
-        return finish(
-          denialExit(result.denial.code),
-          `Denied before sending (${result.denial.code}): ${result.denial.message}`,
-        );
+        outcome.errors.push(denialError(result.denial));
+        return finish(denialExit(result.denial.code), deniedSummary(result.denial));
       }
       record = result.order;
       const marketable =
