@@ -105,10 +105,9 @@ export function parseSymbolRules(raw: unknown): BinanceSymbolRules {
     orderTypes: s.orderTypes,
     price: priceRange && { min: priceRange.minPrice, max: priceRange.maxPrice, step: priceRange.tickSize },
     lot: lotRange && { min: lotRange.minQty, max: lotRange.maxQty, step: lotRange.stepSize },
-    marketLot:
-      marketRange && marketRange.stepSize > 0
-        ? { min: marketRange.minQty, max: marketRange.maxQty, step: marketRange.stepSize }
-        : undefined,
+    // Binance lists MARKET_LOT_SIZE with stepSize 0 (and minQty 0) on most symbols: its maxQty still bounds a
+    // MARKET order (filters.md "MARKET_LOT_SIZE"), and checkRange skips a part that is 0.
+    marketLot: marketRange && { min: marketRange.minQty, max: marketRange.maxQty, step: marketRange.stepSize },
     notional: notionalRule,
   };
 }

@@ -189,6 +189,9 @@ export const DEFAULT_SYMBOLS: FakeBinanceSymbol[] = [
 ];
 
 const fmt = (n: number): string => n.toFixed(8);
+/** LOT_SIZE maxQty and MARKET_LOT_SIZE maxQty of every symbol (exchangeInfo), both checked on new orders. */
+const LOT_MAX_QTY = 9000;
+const MARKET_LOT_MAX_QTY = 100;
 const onStep = (v: number, step: number): boolean => Math.abs(v / step - Math.round(v / step)) < 1e-7;
 
 export async function startFakeBinance(options: FakeBinanceOptions = {}): Promise<FakeBinance> {
@@ -439,8 +442,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             maxPrice: '1000000.00000000',
             tickSize: fmt(s.tickSize),
           },
-          { filterType: 'LOT_SIZE', minQty: fmt(s.minQty), maxQty: '9000.00000000', stepSize: fmt(s.stepSize) },
-          { filterType: 'MARKET_LOT_SIZE', minQty: '0.00000000', maxQty: '100.00000000', stepSize: '0.00000000' },
+          { filterType: 'LOT_SIZE', minQty: fmt(s.minQty), maxQty: fmt(LOT_MAX_QTY), stepSize: fmt(s.stepSize) },
+          {
+            filterType: 'MARKET_LOT_SIZE',
+            minQty: '0.00000000',
+            maxQty: fmt(MARKET_LOT_MAX_QTY),
+            stepSize: '0.00000000',
+          },
           {
             filterType: 'NOTIONAL',
             minNotional: fmt(s.minNotional),
@@ -603,8 +611,12 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       throw new BinanceReply(400, -1102, "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.");
     for (const p of [price, stopPrice])
       if (p > 0 && !onStep(p, s.tickSize)) throw new BinanceReply(400, -1013, 'Filter failure: PRICE_FILTER');
-    if (qty < s.minQty - 1e-12 || !onStep(qty, s.stepSize))
+    if (qty < s.minQty - 1e-12 || qty > LOT_MAX_QTY + 1e-12 || !onStep(qty, s.stepSize))
       throw new BinanceReply(400, -1013, 'Filter failure: LOT_SIZE');
+    // filters.md "MARKET_LOT_SIZE": the quantity rules for MARKET orders, each part disabled at 0 (as listed here:
+    // minQty and stepSize 0, maxQty MARKET_LOT_MAX_QTY); errors.md "Filter failure: MARKET_LOT_SIZE".
+    if (type === 'MARKET' && qty > MARKET_LOT_MAX_QTY + 1e-12)
+      throw new BinanceReply(400, -1013, 'Filter failure: MARKET_LOT_SIZE');
     const valuePrice = needsPrice ? price : touch(s, side);
     if (valuePrice * qty < s.minNotional - 1e-9) throw new BinanceReply(400, -1013, 'Filter failure: NOTIONAL');
     const clientOrderId = params.get('newClientOrderId') ?? `fake-${nextOrderId + 1}`;
@@ -1085,7 +1097,8 @@ function requestWeight(route: string, params: URLSearchParams): number {
     case 'GET /api/v3/ticker/price':
       return symbol ? 2 : 4;
     case 'GET /api/v3/myTrades':
-      return 20;
+      // rest-api.md "Account trade list": 20 without orderId, 5 with it.
+      return params.has('orderId') ? 5 : 20;
     default:
       return 1;
   }
