@@ -48,11 +48,13 @@
  *   weight 1) and stamps every later request on it (ccxt's `timeDifference`) before the resend; connect's
  *   account read is resent the same way, so a skewed clock costs one refusal, not every order.
  * - Absence is conclusive: every signed request carries `recvWindow` (default 5000 ms) and Binance
- *   processes it only while serverTime − timestamp ≤ recvWindow and timestamp < serverTime + 1000
- *   (rest-api.md "Timing security"). So a client order id not found once the last attempt of its
- *   submit is older than recvWindow + 1000 ms (the clock skew that rule allows) never reached the
- *   matching engine and never will: `absenceConclusiveAfterMs` = recvWindow + 1000 + the retry bound
- *   (the last attempt starts at most that long after the first). `getOrderByClientId` is undefined
+ *   forwards it to the matching engine only while serverTime − timestamp ≤ recvWindow and timestamp <
+ *   serverTime + 1000 (rest-api.md "Timing security"). Once forwarded, the engine may still take up to the
+ *   API's 10-second timeout to act on it, and a -1007 then says "execution status unknown" (rest-api.md
+ *   "General API Information"). So a client order id not found once the last attempt of its submit is older
+ *   than recvWindow + 1000 ms (the clock skew that rule allows) + 10 s (the engine's time) never reached the
+ *   matching engine in time and never will: `absenceConclusiveAfterMs` = recvWindow + 1000 + 10 000 + the
+ *   retry bound (the last attempt starts at most that long after the first). `getOrderByClientId` is undefined
  *   only on -2013 "Order does not exist."; any other failure throws, retryable.
  * - Order ids are "SYMBOL:orderId" (e.g. "BTCUSDT:28") because every Binance order call needs the
  *   symbol. Client order ids are looked up in the symbol this session sent them in; otherwise in the
@@ -155,6 +157,12 @@ export interface BinanceBrokerOptions {
 
 /** Added to recvWindow: Binance processes a request stamped up to 1000 ms ahead of its clock (rest-api.md "Timing security"). */
 const CLOCK_SKEW_MARGIN_MS = 1000;
+/**
+ * How long the API waits for the matching engine before answering -1007 "Timeout waiting for response from backend
+ * server. Send status unknown; execution status unknown." (rest-api.md "General API Information": "APIs have a
+ * timeout of 10 seconds when processing a request"): a request forwarded in time may be acted on this much later.
+ */
+const MATCHING_ENGINE_TIMEOUT_MS = 10_000;
 
 /** errors.md -2013 NO_SUCH_ORDER: "Order does not exist." */
 const NO_SUCH_ORDER = -2013;
@@ -231,7 +239,10 @@ export class BinanceBroker implements BrokerApi {
     if (!(this.recvWindowMs > 0 && this.recvWindowMs <= 60_000))
       throw new RangeError('Binance: recvWindowMs must be in (0, 60000]');
     this.absenceConclusiveAfterMs =
-      this.recvWindowMs + CLOCK_SKEW_MARGIN_MS + (options.retry?.maxTotalMs ?? DEFAULT_RETRY_POLICY.maxTotalMs);
+      this.recvWindowMs +
+      CLOCK_SKEW_MARGIN_MS +
+      MATCHING_ENGINE_TIMEOUT_MS +
+      (options.retry?.maxTotalMs ?? DEFAULT_RETRY_POLICY.maxTotalMs);
     this.reads = new ReadCache(options.readReuseMs ?? 0);
     this.retryNow = options.retry?.now ?? (() => performance.now());
   }
