@@ -60,8 +60,10 @@
  *   symbol. Client order ids are looked up in the symbol this session sent them in; otherwise in the
  *   open orders and the `lookupSymbols` option.
  * - Positions: spot has none. Every asset other than the account currency with a non-zero balance
- *   (free + locked) and a `<asset><currency>` market is a long position marked at that market's mid;
- *   Binance keeps no entry price, so `average_price` is the mark and `unrealized_pnl` 0.
+ *   (free + locked) and a `<asset><currency>` market is a long position marked at that market's mid (its last
+ *   price when the book is empty, a symbol not TRADING; 0, said once, with neither: one asset without a price
+ *   never makes the account unreadable); Binance keeps no entry price, so `average_price` is the mark and
+ *   `unrealized_pnl` 0.
  * - Account: balance = the account currency's free + locked, buying power = its free part, equity =
  *   balance + positions at their mark. Commission paid in BNB cannot be valued and counts as 0.
  * - Order updates come from polling the open orders of the symbols of our working orders (weight 6
@@ -106,11 +108,14 @@ import { TOO_MANY_ORDERS, toBrokerError, type HttpCapture } from './errors';
 import {
   checkFilters,
   MarketIndex,
-  parseQuote,
+  markOf,
+  parseTicker,
+  quoteOf,
   rulesOf,
   toInstrumentRules,
   type BinanceSymbolRules,
   type MarketEntry,
+  type RawTicker,
 } from './market';
 import {
   BINANCE_CAPABILITIES,
@@ -215,6 +220,8 @@ export class BinanceBroker implements BrokerApi {
   private readonly feePrices = new Map<string, number>();
   /** Fee pairs already said to be unvaluable (said once). */
   private readonly feeWarned = new Set<string>();
+  /** Symbols of holdings already said to have no price (said once). */
+  private readonly unpricedWarned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   /** No request is sent before this (on `retryNow`'s clock): Binance's last 429/418 asked to wait until then. */
@@ -325,11 +332,14 @@ export class BinanceBroker implements BrokerApi {
   }
 
   async getQuote(symbol: string): Promise<Quote> {
-    const market = this.market(symbol);
-    return this.quotes.read(market.id, async () => {
-      const ticker = await this.call('get a quote', false, (x) => x.fetchTicker(market.unified));
-      return parseQuote(infoOf(ticker, 'a ticker'), this.clock.now());
-    });
+    return quoteOf(await this.ticker(this.market(symbol)), this.clock.now());
+  }
+
+  /** A symbol's 24hr ticker: identical reads in flight share one request (a quote and a position's mark). */
+  private ticker(market: MarketEntry): Promise<RawTicker> {
+    return this.quotes.read(market.id, async () =>
+      parseTicker(infoOf(await this.call('get a quote', false, (x) => x.fetchTicker(market.unified)), 'a ticker')),
+    );
   }
 
   async submitOrder(order: PlacedOrderRequest): Promise<OrderResponse> {
@@ -913,28 +923,41 @@ export class BinanceBroker implements BrokerApi {
     const held = account.balances.filter(
       (b) => b.asset !== this.currency && b.free + b.locked !== 0 && this.markets.has(`${b.asset}${this.currency}`),
     );
-    const mids = new Map<string, number>();
+    const marks = new Map<string, number>();
     if (held.length === 1) {
-      // One position (the usual case): its mark is the symbol's quote, shared with a quote read in flight
-      // (the engine reads the quote and the account at once before an order).
-      const quote = await this.getQuote(`${(held[0] as { asset: string }).asset}${this.currency}`);
-      mids.set(quote.symbol, (quote.bid + quote.ask) / 2);
+      // One position (the usual case): its mark is read from the symbol's ticker, shared with a quote read in
+      // flight (the engine reads the quote and the account at once before an order).
+      const market = this.markets.get(`${(held[0] as { asset: string }).asset}${this.currency}`) as MarketEntry;
+      marks.set(market.id, markOf(await this.ticker(market)));
     } else if (held.length > 1) {
       const unified = held.map((b) => (this.markets.get(`${b.asset}${this.currency}`) as MarketEntry).unified);
       const tickers = await this.call('get quotes', false, (x) => x.fetchTickers(unified));
       if (typeof tickers !== 'object' || tickers === null)
         throw new BrokerError('BAD_RESPONSE', 'Binance sent tickers that could not be read');
       for (const t of Object.values(tickers)) {
-        const quote = parseQuote(infoOf(t, 'a ticker'), this.clock.now());
-        mids.set(quote.symbol, (quote.bid + quote.ask) / 2);
+        const ticker = parseTicker(infoOf(t, 'a ticker'));
+        marks.set(ticker.symbol, markOf(ticker));
       }
     }
     const positions = positionsFromBalances(account, this.currency, (asset) => {
       const symbol = `${asset}${this.currency}`;
-      const price = mids.get(symbol);
-      return price === undefined ? undefined : { symbol, price };
+      if (!this.markets.has(symbol)) return undefined;
+      // Held, but no price to mark it at (an empty book and no last price): still a position, valued at 0.
+      const price = marks.get(symbol) ?? 0;
+      if (price === 0) this.unpriced(symbol, asset);
+      return { symbol, price };
     });
     return { account, positions };
+  }
+
+  /** Says once per symbol that a holding could not be valued (it is counted at 0). */
+  private unpriced(symbol: string, asset: string): void {
+    if (this.unpricedWarned.has(symbol)) return;
+    this.unpricedWarned.add(symbol);
+    this.reportError(
+      `Binance gives no price for ${symbol} (no bid, ask or last price: is it trading?): the ${asset} held is a position valued at 0`,
+      undefined,
+    );
   }
 
   private market(symbol: string): MarketEntry {

@@ -205,6 +205,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   for (const [asset, free] of Object.entries(options.balances ?? { USDT: 100_000, BTC: 1, ETH: 10 }))
     balances.set(asset, { free, locked: 0 });
   const orders = new Map<number, StoredOrder>();
+  /** The last price of a symbol whose book setQuote emptied. */
+  const lastPrices = new Map<string, number>();
   const faults = new FaultQueue();
   const held = new Set<ServerResponse>();
   const counts = new Map<string, number>();
@@ -471,7 +473,9 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
 
   function ticker24hr(s: FakeBinanceSymbol): unknown {
     const now = Date.now();
-    const mid = (s.bid + s.ask) / 2;
+    // A book emptied by setQuote(symbol, 0, 0) (a symbol not TRADING: enums.md "Symbol status") has no bid or ask;
+    // its last price is the last one it traded at (rest-api.md "24hr ticker price change statistics": lastPrice).
+    const mid = s.bid > 0 && s.ask > 0 ? (s.bid + s.ask) / 2 : (lastPrices.get(s.symbol) ?? 0);
     return {
       symbol: s.symbol,
       priceChange: '0.00000000',
@@ -1024,6 +1028,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     secret,
     setQuote(symbol, bid, ask) {
       const s = symbolOf(symbol);
+      if (s.bid > 0 && s.ask > 0) lastPrices.set(s.symbol, (s.bid + s.ask) / 2);
       s.bid = bid;
       s.ask = ask;
       reevaluate(symbol);
