@@ -65,7 +65,8 @@
  *   never makes the account unreadable); Binance keeps no entry price, so `average_price` is the mark and
  *   `unrealized_pnl` 0.
  * - Account: balance = the account currency's free + locked, buying power = its free part, equity =
- *   balance + positions at their mark. Commission paid in BNB cannot be valued and counts as 0.
+ *   balance + positions at their mark. Commission paid in a third asset (BNB) is valued at its <asset><quote>
+ *   mark, read at most once a minute (no extra request per order); with no such market it counts as 0, said once.
  * - Order updates come from polling the open orders of the symbols of our working orders (weight 6
  *   each, not 80 for all symbols) every `pollIntervalMs` while one is working (Binance's user-data
  *   stream is not used), plus every answer to submit, cancel and look-ups, all through the order
@@ -178,6 +179,9 @@ const TRADE_PAGE = 1000;
 /** Pages of one order's trades read at most (50 000 trades). */
 const TRADE_PAGES_MAX = 50;
 
+/** How long a fee asset's price (BNB in USDT) values fees charged in it before it is read again. */
+const FEE_PRICE_REUSE_MS = 60_000;
+
 /** Client order ids whose symbol is remembered for look-ups. */
 const MAX_SENT_KEPT = 10_000;
 
@@ -216,8 +220,11 @@ export class BinanceBroker implements BrokerApi {
   private readonly reads: ReadCache;
   /** Quotes: identical reads in flight share one request, never reused after. */
   private readonly quotes = new ReadCache(0);
-  /** Prices of fee assets (BNB) in a quote asset, by "<asset><quote>", read when a fill was charged in one. */
-  private readonly feePrices = new Map<string, number>();
+  /**
+   * Prices of fee assets (BNB) in a quote asset, by "<asset><quote>", read when a fill was charged in one and reused
+   * for FEE_PRICE_REUSE_MS (on `retryNow`'s clock), so an order that pays its fee in BNB costs no extra request.
+   */
+  private readonly feePrices = new Map<string, { price: number; at: number }>();
   /** Fee pairs already said to be unvaluable (said once). */
   private readonly feeWarned = new Set<string>();
   /** Symbols of holdings already said to have no price (said once). */
@@ -724,7 +731,7 @@ export class BinanceBroker implements BrokerApi {
       baseAsset: rules?.baseAsset,
       quoteAsset: quote,
       now: this.clock.now(),
-      feeAssetPrice: (asset) => (quote === undefined ? undefined : this.feePrices.get(`${asset}${quote}`)),
+      feeAssetPrice: (asset) => (quote === undefined ? undefined : this.feePrices.get(`${asset}${quote}`)?.price),
     };
   }
 
@@ -755,11 +762,14 @@ export class BinanceBroker implements BrokerApi {
     if (quote === undefined) return;
     for (const asset of foreignFeeAssets(fills, ctx)) {
       const pair = `${asset}${quote}`;
+      const known = this.feePrices.get(pair);
+      if (known !== undefined && this.retryNow() - known.at < FEE_PRICE_REUSE_MS) continue;
       try {
-        if (!this.markets.find(pair)) throw new Error(`Binance lists no ${pair} market`);
-        const q = await this.getQuote(pair);
-        const mid = q.bid > 0 && q.ask > 0 ? (q.bid + q.ask) / 2 : q.last;
-        if (mid !== undefined && mid > 0) this.feePrices.set(pair, mid);
+        const market = this.markets.find(pair);
+        if (!market) throw new Error(`Binance lists no ${pair} market`);
+        const at = this.retryNow();
+        const price = markOf(await this.ticker(market));
+        if (price > 0) this.feePrices.set(pair, { price, at });
         else throw new Error(`no price for ${pair}`);
       } catch (e) {
         if (this.feePrices.has(pair) || this.feeWarned.has(pair)) continue;

@@ -85,3 +85,72 @@ describe('Binance adapter: the account when a held asset has no book', () => {
     assert.match(said[0] ?? '', /no price for XYZUSDT .*the XYZ held is a position valued at 0/);
   });
 });
+
+describe('Binance adapter: fees paid in BNB, priced without a request per order', () => {
+  const withBnb = {
+    bnbFeePrice: 600,
+    balances: { USDT: 100_000, BTC: 1, BNB: 5 },
+    symbols: [
+      ...DEFAULT_SYMBOLS,
+      {
+        symbol: 'BNBUSDT',
+        baseAsset: 'BNB',
+        quoteAsset: 'USDT',
+        tickSize: 0.1,
+        stepSize: 0.001,
+        minQty: 0.001,
+        minNotional: 5,
+        bid: 599.9,
+        ask: 600.1,
+      },
+    ],
+  };
+  let fake: FakeBinance;
+  let broker: BinanceBroker;
+  let clockMs: number;
+
+  afterEach(async () => {
+    await broker?.disconnect();
+    await fake?.close();
+  });
+
+  it('three market orders charged in BNB (rest-api "New order" FULL fills[].commissionAsset): one BNBUSDT read a minute, each fee valued', async () => {
+    fake = await startFakeBinance(withBnb);
+    clockMs = 0;
+    broker = new BinanceBroker({
+      environment: 'testnet',
+      baseUrl: fake.url,
+      credentials: staticCredentials({ 'binance.apiKey': fake.apiKey, 'binance.secret': fake.secret }),
+      clock: new TestClock(),
+      timeoutMs: 2000,
+      pollIntervalMs: 0,
+      enableRateLimit: false,
+      onError: () => undefined,
+      retry: { now: () => clockMs, sleep: async (ms) => void (clockMs += ms) },
+    });
+    await broker.connect();
+    const tickers = (): number => fake.requestCount('GET /api/v3/ticker/24hr');
+    const before = tickers();
+    const buy = (n: number) => ({
+      symbol: 'BTCUSDT',
+      side: 'buy' as const,
+      order_type: { type: 'market' as const },
+      quantity: 0.003,
+      time_in_force: { type: 'IOC' as const },
+      client_order_id: `bn-bnb-${n}`,
+      metadata: {},
+    });
+    const first = await broker.submitOrder(buy(1));
+    const second = await broker.submitOrder(buy(2));
+    // 0.003 × 30011 × 0.001 = 0.090033 USDT, charged as 0.00015006 BNB, valued at the BNB mid (600): 0.090036.
+    assert.equal(first.commission, 0.090036);
+    assert.equal(second.commission, 0.090036);
+    assert.equal(tickers() - before, 1, 'the BNB price read for the first order serves the second');
+    // A minute later the price is read again, and the new one values the fee.
+    clockMs += 60_000;
+    fake.setQuote('BNBUSDT', 699.9, 700.1);
+    const third = await broker.submitOrder(buy(3));
+    assert.equal(tickers() - before, 2);
+    assert.equal(third.commission, Number((0.00015006 * 700).toFixed(8)));
+  });
+});
