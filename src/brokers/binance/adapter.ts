@@ -23,8 +23,9 @@
  *   MARKET_LOT_SIZE, NOTIONAL). Market orders are checked against NOTIONAL by Binance only (it values
  *   them at its average price); stop orders are valued at their stop price.
  * - Refused by Binance (HTTP 400 -2010 NEW_ORDER_REJECTED, -1013 filter failure, other order errors):
- *   `submitOrder` resolves with a `rejected` status naming Binance's reason and code, as the
- *   `BrokerApi` contract asks, except a duplicate client order id, which throws
+ *   `submitOrder` resolves with a `rejected` status naming Binance's reason and code (INSUFFICIENT_FUNDS,
+ *   PERMISSION_DENIED for what the account may not do, UNSUPPORTED_ORDER for an order type the symbol does not
+ *   take, else INVALID_ORDER), as the `BrokerApi` contract asks, except a duplicate client order id, which throws
  *   `DUPLICATE_CLIENT_ORDER_ID` so the caller looks the existing order up.
  * - A submit or cancel that times out, loses its connection, gets a 5xx or an unreadable reply throws
  *   with `outcomeUnknown: true` and is never resent (ccxt retries are off: `maxRetriesOnFailure` 0);
@@ -178,6 +179,14 @@ const INVALID_TIMESTAMP = -1021;
 const TRADE_PAGE = 1000;
 /** Pages of one order's trades read at most (50 000 trades). */
 const TRADE_PAGES_MAX = 50;
+
+/** Refusals of a new order Binance answers with its own code: the order is rejected (see the header). */
+const REJECTIONS: ReadonlySet<string> = new Set([
+  'INSUFFICIENT_FUNDS',
+  'INVALID_ORDER',
+  'PERMISSION_DENIED',
+  'UNSUPPORTED_ORDER',
+]);
 
 /** How long a fee asset's price (BNB in USDT) values fees charged in it before it is read again. */
 const FEE_PRICE_REUSE_MS = 60_000;
@@ -408,7 +417,7 @@ export class BinanceBroker implements BrokerApi {
       if (
         isBrokerError(e) &&
         !e.outcomeUnknown &&
-        (e.reason === 'INSUFFICIENT_FUNDS' || e.reason === 'INVALID_ORDER') &&
+        REJECTIONS.has(e.reason) &&
         typeof e.venueCode === 'number' &&
         e.venueCode < 0
       )

@@ -78,6 +78,27 @@ describe('Binance adapter: symbol filters as filters.md describes them', () => {
     assert.equal(fake.requestCount('POST /api/v3/order'), sent + 2);
   });
 
+  it("-2010's refusals by the account or the symbol's settings are rejected orders that say so (errors.md messages for -2010)", async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['This symbol is not permitted for this account.', /^PERMISSION_DENIED: This symbol is not permitted/],
+      ['This symbol is restricted for this account.', /^PERMISSION_DENIED: This symbol is restricted/],
+      ['This action is disabled on this account.', /^PERMISSION_DENIED: /],
+      ['This account may not place or cancel orders.', /^PERMISSION_DENIED: /],
+      ['Rest API trading is not enabled.', /^PERMISSION_DENIED: /],
+      ['Market orders are not supported for this symbol.', /^UNSUPPORTED_ORDER: Market orders are not supported/],
+      ['Unsupported order combination', /^UNSUPPORTED_ORDER: /],
+      ['Market is closed.', /^INVALID_ORDER: Market is closed\. \(Binance code -2010, HTTP 400\)/],
+    ];
+    for (const [msg, expected] of cases) {
+      const before = fake.requestCount('POST /api/v3/order');
+      fake.injectNext({ kind: 'reject', reason: msg });
+      const r = await broker.submitOrder(market(0.01));
+      assert.equal(r.status.status, 'rejected', msg);
+      assert.match(r.status.status === 'rejected' ? r.status.reason : '', expected);
+      assert.equal(fake.requestCount('POST /api/v3/order') - before, 1, `${msg}: sent once, not resent`);
+    }
+  });
+
   it('reads MARKET_LOT_SIZE whose parts are 0 as disabled, one by one (pure)', () => {
     const rules = parseSymbolRules({
       symbol: 'BTCUSDT',
