@@ -130,6 +130,7 @@ import {
   parseOrderListLines,
   parseTrades,
   toCreateOrderArgs,
+  toOrderId,
   unsupportedOnBinance,
   type OrderContext,
   type RawTrade,
@@ -496,7 +497,9 @@ export class BinanceBroker implements BrokerApi {
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     const { market, id } = this.locate(orderId);
     const raw = await this.call('look up an order', false, (x) => x.fetchOrder(id, market.unified));
-    const view = expectAnswerFor(this.readOrder(raw, 'look up an order', false), { orderId }, 'Binance');
+    // Asked by Binance's bare orderId (its symbol known from an earlier answer), the answer is "SYMBOL:orderId".
+    const asked = toOrderId(market.id, id);
+    const view = expectAnswerFor(this.readOrder(raw, 'look up an order', false), { orderId: asked }, 'Binance');
     return this.observe(await this.withTrades(view));
   }
 

@@ -38,7 +38,7 @@ async function failure(promise: Promise<unknown>): Promise<BrokerError> {
   assert.fail('expected the call to fail');
 }
 
-describe('Binance adapter: symbol filters as filters.md describes them', () => {
+describe('Binance adapter: symbol filters, refusals and order ids as the spot docs describe them', () => {
   let fake: FakeBinance;
   let broker: BinanceBroker;
 
@@ -97,6 +97,21 @@ describe('Binance adapter: symbol filters as filters.md describes them', () => {
       assert.match(r.status.status === 'rejected' ? r.status.reason : '', expected);
       assert.equal(fake.requestCount('POST /api/v3/order') - before, 1, `${msg}: sent once, not resent`);
     }
+  });
+
+  it('an order looked up or cancelled by Binance\'s bare orderId (rest-api.md "Query order": symbol + orderId) once its symbol is known', async () => {
+    const placed = await broker.submitOrder({
+      ...market(0.01, 'buy'),
+      order_type: { type: 'limit', price: 20_000 },
+      time_in_force: { type: 'GTC' },
+    });
+    assert.equal(placed.status.status, 'submitted');
+    const bare = placed.order_id.split(':')[1] as string;
+    const found = await broker.getOrderStatus(bare);
+    assert.equal(found.order_id, placed.order_id);
+    assert.equal(found.client_order_id, placed.client_order_id);
+    await broker.cancelOrder(bare);
+    assert.equal((await broker.getOrderStatus(bare)).status.status, 'cancelled');
   });
 
   it('reads MARKET_LOT_SIZE whose parts are 0 as disabled, one by one (pure)', () => {
