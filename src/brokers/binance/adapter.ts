@@ -63,8 +63,9 @@
  * - Positions: spot has none. Every asset other than the account currency with a non-zero balance
  *   (free + locked) and a `<asset><currency>` market is a long position marked at that market's mid (its last
  *   price when the book is empty, a symbol not TRADING; 0, said once, with neither: one asset without a price
- *   never makes the account unreadable); Binance keeps no entry price, so `average_price` is the mark and
- *   `unrealized_pnl` 0.
+ *   never makes the account unreadable), read from one 24hr ticker request for up to 20 holdings and from the
+ *   book ticker (weight 4 however many) past that; Binance keeps no entry price, so `average_price` is the mark
+ *   and `unrealized_pnl` 0.
  * - Account: balance = the account currency's free + locked, buying power = its free part, equity =
  *   balance + positions at their mark. Commission paid in a third asset (BNB) is valued at its <asset><quote>
  *   mark, read at most once a minute (no extra request per order); with no such market it counts as 0, said once.
@@ -76,6 +77,7 @@
  * - The API key and secret are read at connect, handed only to ccxt, and removed from every message;
  *   the account's uid is masked to its last four characters in them.
  */
+import { z } from 'zod';
 import { KeepAliveClient } from '../http';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry';
 import { systemClock, type Clock } from '../../common/clock';
@@ -106,6 +108,7 @@ import { MissingCredentialError, redactValues, requireCredential, type Credentia
 import { BrokerError, isBrokerError } from '../errors';
 import { accountInfoOf, parseAccount, positionsFromBalances } from './account';
 import { createExchange, hasSpotOrderApi, type CcxtBinance } from './connection';
+import { decimalString, readOrThrow } from './wire';
 import { TOO_MANY_ORDERS, toBrokerError, type HttpCapture } from './errors';
 import {
   checkFilters,
@@ -188,6 +191,12 @@ const REJECTIONS: ReadonlySet<string> = new Set([
   'PERMISSION_DENIED',
   'UNSUPPORTED_ORDER',
 ]);
+
+/** Holdings marked from the 24hr ticker (`symbols` 1–20 weigh 2); past that the book ticker (4) is read. */
+const TICKERS_24HR_CHEAP = 20;
+/** rest-api.md "Symbol order book ticker" and "Symbol price ticker" replies, as far as marks need them. */
+const RawBookSchema = z.object({ symbol: z.string(), bidPrice: decimalString, askPrice: decimalString });
+const RawPriceSchema = z.object({ symbol: z.string(), price: decimalString });
 
 /** How long a fee asset's price (BNB in USDT) values fees charged in it before it is read again. */
 const FEE_PRICE_REUSE_MS = 60_000;
@@ -951,6 +960,11 @@ export class BinanceBroker implements BrokerApi {
       // flight (the engine reads the quote and the account at once before an order).
       const market = this.markets.get(`${(held[0] as { asset: string }).asset}${this.currency}`) as MarketEntry;
       marks.set(market.id, markOf(await this.ticker(market)));
+    } else if (held.length > TICKERS_24HR_CHEAP) {
+      await this.markMany(
+        held.map((b) => this.markets.get(`${b.asset}${this.currency}`) as MarketEntry),
+        marks,
+      );
     } else if (held.length > 1) {
       const unified = held.map((b) => (this.markets.get(`${b.asset}${this.currency}`) as MarketEntry).unified);
       const tickers = await this.call('get quotes', false, (x) => x.fetchTickers(unified));
@@ -970,6 +984,32 @@ export class BinanceBroker implements BrokerApi {
       return { symbol, price };
     });
     return { account, positions };
+  }
+
+  /**
+   * Marks for more holdings than the 24hr ticker reads cheaply: their books (GET /api/v3/ticker/bookTicker with
+   * `symbols`, weight 4 however many), and for those whose book is empty their last prices (GET /api/v3/ticker/price,
+   * weight 4), where the 24hr ticker would weigh 40 (21–100 symbols) or 80 (rest-api.md, each endpoint's "Weight").
+   */
+  private async markMany(markets: MarketEntry[], marks: Map<string, number>): Promise<void> {
+    const books = await this.call('get quotes', false, (x) => x.fetchBidsAsks(markets.map((m) => m.unified)));
+    if (typeof books !== 'object' || books === null)
+      throw new BrokerError('BAD_RESPONSE', 'Binance sent book tickers that could not be read');
+    for (const t of Object.values(books)) {
+      const b = readOrThrow(RawBookSchema, infoOf(t, 'a book ticker'), 'a book ticker');
+      if (b.bidPrice > 0 && b.askPrice > 0) marks.set(b.symbol, (b.bidPrice + b.askPrice) / 2);
+    }
+    const empty = markets.filter((m) => !marks.has(m.id)).map((m) => m.id);
+    if (empty.length === 0) return;
+    const prices = await this.call('get prices', false, (x) =>
+      x.fetchLastPrices(undefined, { symbols: JSON.stringify(empty) }),
+    );
+    if (typeof prices !== 'object' || prices === null)
+      throw new BrokerError('BAD_RESPONSE', 'Binance sent prices that could not be read');
+    for (const t of Object.values(prices)) {
+      const p = readOrThrow(RawPriceSchema, infoOf(t, 'a price'), 'a price');
+      if (p.price > 0 && empty.includes(p.symbol)) marks.set(p.symbol, p.price);
+    }
   }
 
   /** Says once per symbol that a holding could not be valued (it is counted at 0). */

@@ -471,11 +471,16 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     };
   }
 
+  /** The last price: the mid while the book has both sides, else the last one it had. */
+  function lastOf(s: FakeBinanceSymbol): number {
+    return s.bid > 0 && s.ask > 0 ? (s.bid + s.ask) / 2 : (lastPrices.get(s.symbol) ?? 0);
+  }
+
   function ticker24hr(s: FakeBinanceSymbol): unknown {
     const now = Date.now();
     // A book emptied by setQuote(symbol, 0, 0) (a symbol not TRADING: enums.md "Symbol status") has no bid or ask;
     // its last price is the last one it traded at (rest-api.md "24hr ticker price change statistics": lastPrice).
-    const mid = s.bid > 0 && s.ask > 0 ? (s.bid + s.ask) / 2 : (lastPrices.get(s.symbol) ?? 0);
+    const mid = lastOf(s);
     return {
       symbol: s.symbol,
       priceChange: '0.00000000',
@@ -810,19 +815,35 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             );
           return send(res, 200, ticker24hr(symbolOf(publicParams.get('symbol') ?? undefined)));
         }
+        // rest-api.md "Symbol order book ticker" and "Symbol price ticker": one symbol, or `symbols` (a JSON array)
+        // answered with an array.
         case 'GET /api/v3/ticker/bookTicker': {
-          const s = symbolOf(publicParams.get('symbol') ?? undefined);
-          return send(res, 200, {
+          const book = (s: FakeBinanceSymbol) => ({
             symbol: s.symbol,
             bidPrice: fmt(s.bid),
             bidQty: '1.00000000',
             askPrice: fmt(s.ask),
             askQty: '1.00000000',
           });
+          const many = publicParams.get('symbols');
+          if (many !== null)
+            return send(
+              res,
+              200,
+              (JSON.parse(many) as string[]).map((n) => book(symbolOf(n))),
+            );
+          return send(res, 200, book(symbolOf(publicParams.get('symbol') ?? undefined)));
         }
         case 'GET /api/v3/ticker/price': {
-          const s = symbolOf(publicParams.get('symbol') ?? undefined);
-          return send(res, 200, { symbol: s.symbol, price: fmt((s.bid + s.ask) / 2) });
+          const price = (s: FakeBinanceSymbol) => ({ symbol: s.symbol, price: fmt(lastOf(s)) });
+          const many = publicParams.get('symbols');
+          if (many !== null)
+            return send(
+              res,
+              200,
+              (JSON.parse(many) as string[]).map((n) => price(symbolOf(n))),
+            );
+          return send(res, 200, price(symbolOf(publicParams.get('symbol') ?? undefined)));
         }
         case 'POST /api/v3/order':
           return await placeOrder(req, res, signed(body));
@@ -1096,10 +1117,17 @@ function requestWeight(route: string, params: URLSearchParams): number {
       return symbol ? 6 : 80;
     case 'GET /api/v3/order':
       return 4;
-    case 'GET /api/v3/ticker/24hr':
-      return symbol || params.has('symbols') ? 2 * Math.max(1, (params.get('symbols') ?? '[x]').split(',').length) : 80;
+    case 'GET /api/v3/ticker/24hr': {
+      // "24hr ticker price change statistics": symbol 2; symbols 1–20: 2, 21–100: 40, 101 or more: 80; neither 80.
+      if (symbol) return 2;
+      const many = params.get('symbols');
+      if (many === null) return 80;
+      const n = many.split(',').length;
+      return n <= 20 ? 2 : n <= 100 ? 40 : 80;
+    }
     case 'GET /api/v3/ticker/bookTicker':
     case 'GET /api/v3/ticker/price':
+      // "Symbol order book ticker", "Symbol price ticker": symbol 2; symbols (any number) or neither 4.
       return symbol ? 2 : 4;
     case 'GET /api/v3/myTrades':
       // rest-api.md "Account trade list": 20 without orderId, 5 with it.

@@ -154,3 +154,57 @@ describe('Binance adapter: fees paid in BNB, priced without a request per order'
     assert.equal(third.commission, Number((0.00015006 * 700).toFixed(8)));
   });
 });
+
+describe('Binance adapter: an account holding many assets is marked at the weight of one ticker request', () => {
+  let fake: FakeBinance;
+  let broker: BinanceBroker;
+
+  afterEach(async () => {
+    await broker?.disconnect();
+    await fake?.close();
+  });
+
+  it('25 holdings (rest-api.md "24hr ticker" weighs 40 for 21–100 symbols, "Symbol order book ticker" 4): marked for at most 8', async () => {
+    const coins = Array.from({ length: 23 }, (_, i) => `C${String(i + 1).padStart(2, '0')}X`);
+    const symbols = [
+      ...DEFAULT_SYMBOLS,
+      ...coins.map((c, i) => ({
+        symbol: `${c}USDT`,
+        baseAsset: c,
+        quoteAsset: 'USDT',
+        tickSize: 0.01,
+        stepSize: 0.01,
+        minQty: 0.01,
+        minNotional: 5,
+        bid: 10 + i,
+        ask: 10.02 + i,
+      })),
+    ];
+    const balances: Record<string, number> = { USDT: 1000, BTC: 1, ETH: 2 };
+    for (const c of coins) balances[c] = 3;
+    fake = await startFakeBinance({ balances, symbols });
+    broker = new BinanceBroker({
+      environment: 'testnet',
+      baseUrl: fake.url,
+      credentials: staticCredentials({ 'binance.apiKey': fake.apiKey, 'binance.secret': fake.secret }),
+      clock: new TestClock(),
+      timeoutMs: 2000,
+      pollIntervalMs: 0,
+      enableRateLimit: false,
+      onError: () => undefined,
+    });
+    await broker.connect();
+    // One coin's book is empty (a symbol not TRADING): it is marked at its last price.
+    fake.setQuote('C05XUSDT', 0, 0);
+    const before = fake.usedWeight();
+    const account = await broker.getAccountInfo();
+    assert.equal(account.open_positions.length, 25);
+    const mark = (s: string) => Number(account.open_positions.find((p) => p.symbol === s)?.current_price.toFixed(8));
+    assert.equal(mark('BTCUSDT'), 30010);
+    assert.equal(mark('C01XUSDT'), 10.01);
+    assert.equal(mark('C23XUSDT'), 32.01);
+    assert.equal(mark('C05XUSDT'), 14.01);
+    // The account read at connect is reused (readReuseMs 0 still shares nothing: it is read again, 20).
+    assert.ok(fake.usedWeight() - before <= 20 + 8, `weight ${fake.usedWeight() - before}`);
+  });
+});
