@@ -358,7 +358,20 @@ export class BinanceBroker implements BrokerApi {
   }
 
   async getQuote(symbol: string): Promise<Quote> {
-    return quoteOf(await this.ticker(this.market(symbol)), this.clock.now());
+    const market = this.market(symbol);
+    const ticker = await this.ticker(market);
+    try {
+      return quoteOf(ticker, this.clock.now());
+    } catch (e) {
+      // An empty book: say why when exchangeInfo said the symbol does not trade (enums.md "Symbol status").
+      const status = rulesOf(market).status;
+      if (!isBrokerError(e) || status === 'TRADING') throw e;
+      throw new BrokerError(
+        e.reason,
+        `${e.message}; Binance listed ${market.id} as ${status} (not TRADING) when SPtrader connected`,
+        { retryable: e.retryable },
+      );
+    }
   }
 
   /** A symbol's 24hr ticker: identical reads in flight share one request (a quote and a position's mark). */

@@ -50,6 +50,11 @@ export interface FakeBinanceSymbol {
   minNotional: number;
   bid: number;
   ask: number;
+  /**
+   * enums.md "Symbol status" (default TRADING): in any other (END_OF_DAY, HALT, BREAK, CANCEL_ONLY) a new order is
+   * refused -2010 "Market is closed." (errors.md, messages for -2010: "The symbol is not trading").
+   */
+  status?: 'TRADING' | 'END_OF_DAY' | 'HALT' | 'BREAK' | 'CANCEL_ONLY';
 }
 
 export interface FakeBinanceOptions {
@@ -409,7 +414,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       exchangeFilters: [],
       symbols: [...symbols.values()].map((s) => ({
         symbol: s.symbol,
-        status: 'TRADING',
+        status: s.status ?? 'TRADING',
         baseAsset: s.baseAsset,
         baseAssetPrecision: 8,
         quoteAsset: s.quoteAsset,
@@ -628,6 +633,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       throw new BinanceReply(400, -1013, 'Filter failure: MARKET_LOT_SIZE');
     const valuePrice = needsPrice ? price : touch(s, side);
     if (valuePrice * qty < s.minNotional - 1e-9) throw new BinanceReply(400, -1013, 'Filter failure: NOTIONAL');
+    if ((s.status ?? 'TRADING') !== 'TRADING') throw new BinanceReply(400, -2010, 'Market is closed.');
     const clientOrderId = params.get('newClientOrderId') ?? `fake-${nextOrderId + 1}`;
     if (!/^[.A-Z:/a-z0-9_-]{1,36}$/.test(clientOrderId))
       throw new BinanceReply(400, -1100, "Illegal characters found in parameter 'newClientOrderId'.");

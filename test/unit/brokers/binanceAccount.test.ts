@@ -208,3 +208,52 @@ describe('Binance adapter: an account holding many assets is marked at the weigh
     assert.ok(fake.usedWeight() - before <= 20 + 8, `weight ${fake.usedWeight() - before}`);
   });
 });
+
+describe('Binance adapter: a symbol that is not TRADING (enums.md "Symbol status")', () => {
+  let fake: FakeBinance;
+  let broker: BinanceBroker;
+
+  afterEach(async () => {
+    await broker?.disconnect();
+    await fake?.close();
+  });
+
+  it('its quote says the symbol is not trading, and an order is rejected with "Market is closed." (-2010)', async () => {
+    const halted = {
+      ...(DEFAULT_SYMBOLS[1] as (typeof DEFAULT_SYMBOLS)[number]),
+      symbol: 'XYZUSDT',
+      baseAsset: 'XYZ',
+      bid: 0,
+      ask: 0,
+      status: 'BREAK' as const,
+    };
+    fake = await startFakeBinance({ symbols: [...DEFAULT_SYMBOLS, halted] });
+    broker = new BinanceBroker({
+      environment: 'testnet',
+      baseUrl: fake.url,
+      credentials: staticCredentials({ 'binance.apiKey': fake.apiKey, 'binance.secret': fake.secret }),
+      clock: new TestClock(),
+      timeoutMs: 2000,
+      pollIntervalMs: 0,
+      enableRateLimit: false,
+      onError: () => undefined,
+    });
+    await broker.connect();
+    await assert.rejects(
+      broker.getQuote('XYZUSDT'),
+      (e: unknown) =>
+        isBrokerError(e) && e.reason === 'BAD_RESPONSE' && /XYZUSDT .*BREAK \(not TRADING\)/.test(e.message),
+    );
+    const r = await broker.submitOrder({
+      symbol: 'XYZUSDT',
+      side: 'buy',
+      order_type: { type: 'limit', price: 10 },
+      quantity: 1,
+      time_in_force: { type: 'GTC' },
+      client_order_id: 'bn-halted-1',
+      metadata: {},
+    });
+    assert.equal(r.status.status, 'rejected');
+    assert.match(r.status.status === 'rejected' ? r.status.reason : '', /Market is closed\. \(Binance code -2010/);
+  });
+});
