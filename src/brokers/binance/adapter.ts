@@ -23,8 +23,9 @@
  *   MARKET_LOT_SIZE, NOTIONAL). Market orders are checked against NOTIONAL by Binance only (it values
  *   them at its average price); stop orders are valued at their stop price.
  * - Refused by Binance (HTTP 400 -2010 NEW_ORDER_REJECTED, -1013 filter failure, other order errors):
- *   `submitOrder` resolves with a `rejected` status naming Binance's reason and code, as the
- *   `BrokerApi` contract asks, except a duplicate client order id, which throws
+ *   `submitOrder` resolves with a `rejected` status naming Binance's reason and code (INSUFFICIENT_FUNDS,
+ *   PERMISSION_DENIED for what the account may not do, UNSUPPORTED_ORDER for an order type the symbol does not
+ *   take, else INVALID_ORDER), as the `BrokerApi` contract asks, except a duplicate client order id, which throws
  *   `DUPLICATE_CLIENT_ORDER_ID` so the caller looks the existing order up.
  * - A submit or cancel that times out, loses its connection, gets a 5xx or an unreadable reply throws
  *   with `outcomeUnknown: true` and is never resent (ccxt retries are off: `maxRetriesOnFailure` 0);
@@ -48,20 +49,26 @@
  *   weight 1) and stamps every later request on it (ccxt's `timeDifference`) before the resend; connect's
  *   account read is resent the same way, so a skewed clock costs one refusal, not every order.
  * - Absence is conclusive: every signed request carries `recvWindow` (default 5000 ms) and Binance
- *   processes it only while serverTime − timestamp ≤ recvWindow and timestamp < serverTime + 1000
- *   (rest-api.md "Timing security"). So a client order id not found once the last attempt of its
- *   submit is older than recvWindow + 1000 ms (the clock skew that rule allows) never reached the
- *   matching engine and never will: `absenceConclusiveAfterMs` = recvWindow + 1000 + the retry bound
- *   (the last attempt starts at most that long after the first). `getOrderByClientId` is undefined
+ *   forwards it to the matching engine only while serverTime − timestamp ≤ recvWindow and timestamp <
+ *   serverTime + 1000 (rest-api.md "Timing security"). Once forwarded, the engine may still take up to the
+ *   API's 10-second timeout to act on it, and a -1007 then says "execution status unknown" (rest-api.md
+ *   "General API Information"). So a client order id not found once the last attempt of its submit is older
+ *   than recvWindow + 1000 ms (the clock skew that rule allows) + 10 s (the engine's time) never reached the
+ *   matching engine in time and never will: `absenceConclusiveAfterMs` = recvWindow + 1000 + 10 000 + the
+ *   retry bound (the last attempt starts at most that long after the first). `getOrderByClientId` is undefined
  *   only on -2013 "Order does not exist."; any other failure throws, retryable.
  * - Order ids are "SYMBOL:orderId" (e.g. "BTCUSDT:28") because every Binance order call needs the
  *   symbol. Client order ids are looked up in the symbol this session sent them in; otherwise in the
  *   open orders and the `lookupSymbols` option.
  * - Positions: spot has none. Every asset other than the account currency with a non-zero balance
- *   (free + locked) and a `<asset><currency>` market is a long position marked at that market's mid;
- *   Binance keeps no entry price, so `average_price` is the mark and `unrealized_pnl` 0.
+ *   (free + locked) and a `<asset><currency>` market is a long position marked at that market's mid (its last
+ *   price when the book is empty, a symbol not TRADING; 0, said once, with neither: one asset without a price
+ *   never makes the account unreadable), read from one 24hr ticker request for up to 20 holdings and from the
+ *   book ticker (weight 4 however many) past that; Binance keeps no entry price, so `average_price` is the mark
+ *   and `unrealized_pnl` 0.
  * - Account: balance = the account currency's free + locked, buying power = its free part, equity =
- *   balance + positions at their mark. Commission paid in BNB cannot be valued and counts as 0.
+ *   balance + positions at their mark. Commission paid in a third asset (BNB) is valued at its <asset><quote>
+ *   mark, read at most once a minute (no extra request per order); with no such market it counts as 0, said once.
  * - Order updates come from polling the open orders of the symbols of our working orders (weight 6
  *   each, not 80 for all symbols) every `pollIntervalMs` while one is working (Binance's user-data
  *   stream is not used), plus every answer to submit, cancel and look-ups, all through the order
@@ -70,6 +77,7 @@
  * - The API key and secret are read at connect, handed only to ccxt, and removed from every message;
  *   the account's uid is masked to its last four characters in them.
  */
+import { z } from 'zod';
 import { KeepAliveClient } from '../http';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from '../retry';
 import { systemClock, type Clock } from '../../common/clock';
@@ -100,15 +108,19 @@ import { MissingCredentialError, redactValues, requireCredential, type Credentia
 import { BrokerError, isBrokerError } from '../errors';
 import { accountInfoOf, parseAccount, positionsFromBalances } from './account';
 import { createExchange, hasSpotOrderApi, type CcxtBinance } from './connection';
+import { decimalString, readOrThrow } from './wire';
 import { TOO_MANY_ORDERS, toBrokerError, type HttpCapture } from './errors';
 import {
   checkFilters,
   MarketIndex,
-  parseQuote,
+  markOf,
+  parseTicker,
+  quoteOf,
   rulesOf,
   toInstrumentRules,
   type BinanceSymbolRules,
   type MarketEntry,
+  type RawTicker,
 } from './market';
 import {
   BINANCE_CAPABILITIES,
@@ -121,6 +133,7 @@ import {
   parseOrderListLines,
   parseTrades,
   toCreateOrderArgs,
+  toOrderId,
   unsupportedOnBinance,
   type OrderContext,
   type RawTrade,
@@ -155,6 +168,12 @@ export interface BinanceBrokerOptions {
 
 /** Added to recvWindow: Binance processes a request stamped up to 1000 ms ahead of its clock (rest-api.md "Timing security"). */
 const CLOCK_SKEW_MARGIN_MS = 1000;
+/**
+ * How long the API waits for the matching engine before answering -1007 "Timeout waiting for response from backend
+ * server. Send status unknown; execution status unknown." (rest-api.md "General API Information": "APIs have a
+ * timeout of 10 seconds when processing a request"): a request forwarded in time may be acted on this much later.
+ */
+const MATCHING_ENGINE_TIMEOUT_MS = 10_000;
 
 /** errors.md -2013 NO_SUCH_ORDER: "Order does not exist." */
 const NO_SUCH_ORDER = -2013;
@@ -164,6 +183,23 @@ const INVALID_TIMESTAMP = -1021;
 const TRADE_PAGE = 1000;
 /** Pages of one order's trades read at most (50 000 trades). */
 const TRADE_PAGES_MAX = 50;
+
+/** Refusals of a new order Binance answers with its own code: the order is rejected (see the header). */
+const REJECTIONS: ReadonlySet<string> = new Set([
+  'INSUFFICIENT_FUNDS',
+  'INVALID_ORDER',
+  'PERMISSION_DENIED',
+  'UNSUPPORTED_ORDER',
+]);
+
+/** Holdings marked from the 24hr ticker (`symbols` 1–20 weigh 2); past that the book ticker (4) is read. */
+const TICKERS_24HR_CHEAP = 20;
+/** rest-api.md "Symbol order book ticker" and "Symbol price ticker" replies, as far as marks need them. */
+const RawBookSchema = z.object({ symbol: z.string(), bidPrice: decimalString, askPrice: decimalString });
+const RawPriceSchema = z.object({ symbol: z.string(), price: decimalString });
+
+/** How long a fee asset's price (BNB in USDT) values fees charged in it before it is read again. */
+const FEE_PRICE_REUSE_MS = 60_000;
 
 /** Client order ids whose symbol is remembered for look-ups. */
 const MAX_SENT_KEPT = 10_000;
@@ -203,10 +239,15 @@ export class BinanceBroker implements BrokerApi {
   private readonly reads: ReadCache;
   /** Quotes: identical reads in flight share one request, never reused after. */
   private readonly quotes = new ReadCache(0);
-  /** Prices of fee assets (BNB) in a quote asset, by "<asset><quote>", read when a fill was charged in one. */
-  private readonly feePrices = new Map<string, number>();
+  /**
+   * Prices of fee assets (BNB) in a quote asset, by "<asset><quote>", read when a fill was charged in one and reused
+   * for FEE_PRICE_REUSE_MS (on `retryNow`'s clock), so an order that pays its fee in BNB costs no extra request.
+   */
+  private readonly feePrices = new Map<string, { price: number; at: number }>();
   /** Fee pairs already said to be unvaluable (said once). */
   private readonly feeWarned = new Set<string>();
+  /** Symbols of holdings already said to have no price (said once). */
+  private readonly unpricedWarned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   /** No request is sent before this (on `retryNow`'s clock): Binance's last 429/418 asked to wait until then. */
@@ -231,7 +272,10 @@ export class BinanceBroker implements BrokerApi {
     if (!(this.recvWindowMs > 0 && this.recvWindowMs <= 60_000))
       throw new RangeError('Binance: recvWindowMs must be in (0, 60000]');
     this.absenceConclusiveAfterMs =
-      this.recvWindowMs + CLOCK_SKEW_MARGIN_MS + (options.retry?.maxTotalMs ?? DEFAULT_RETRY_POLICY.maxTotalMs);
+      this.recvWindowMs +
+      CLOCK_SKEW_MARGIN_MS +
+      MATCHING_ENGINE_TIMEOUT_MS +
+      (options.retry?.maxTotalMs ?? DEFAULT_RETRY_POLICY.maxTotalMs);
     this.reads = new ReadCache(options.readReuseMs ?? 0);
     this.retryNow = options.retry?.now ?? (() => performance.now());
   }
@@ -315,10 +359,26 @@ export class BinanceBroker implements BrokerApi {
 
   async getQuote(symbol: string): Promise<Quote> {
     const market = this.market(symbol);
-    return this.quotes.read(market.id, async () => {
-      const ticker = await this.call('get a quote', false, (x) => x.fetchTicker(market.unified));
-      return parseQuote(infoOf(ticker, 'a ticker'), this.clock.now());
-    });
+    const ticker = await this.ticker(market);
+    try {
+      return quoteOf(ticker, this.clock.now());
+    } catch (e) {
+      // An empty book: say why when exchangeInfo said the symbol does not trade (enums.md "Symbol status").
+      const status = rulesOf(market).status;
+      if (!isBrokerError(e) || status === 'TRADING') throw e;
+      throw new BrokerError(
+        e.reason,
+        `${e.message}; Binance listed ${market.id} as ${status} (not TRADING) when SPtrader connected`,
+        { retryable: e.retryable },
+      );
+    }
+  }
+
+  /** A symbol's 24hr ticker: identical reads in flight share one request (a quote and a position's mark). */
+  private ticker(market: MarketEntry): Promise<RawTicker> {
+    return this.quotes.read(market.id, async () =>
+      parseTicker(infoOf(await this.call('get a quote', false, (x) => x.fetchTicker(market.unified)), 'a ticker')),
+    );
   }
 
   async submitOrder(order: PlacedOrderRequest): Promise<OrderResponse> {
@@ -380,7 +440,7 @@ export class BinanceBroker implements BrokerApi {
       if (
         isBrokerError(e) &&
         !e.outcomeUnknown &&
-        (e.reason === 'INSUFFICIENT_FUNDS' || e.reason === 'INVALID_ORDER') &&
+        REJECTIONS.has(e.reason) &&
         typeof e.venueCode === 'number' &&
         e.venueCode < 0
       )
@@ -459,7 +519,9 @@ export class BinanceBroker implements BrokerApi {
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     const { market, id } = this.locate(orderId);
     const raw = await this.call('look up an order', false, (x) => x.fetchOrder(id, market.unified));
-    const view = expectAnswerFor(this.readOrder(raw, 'look up an order', false), { orderId }, 'Binance');
+    // Asked by Binance's bare orderId (its symbol known from an earlier answer), the answer is "SYMBOL:orderId".
+    const asked = toOrderId(market.id, id);
+    const view = expectAnswerFor(this.readOrder(raw, 'look up an order', false), { orderId: asked }, 'Binance');
     return this.observe(await this.withTrades(view));
   }
 
@@ -703,7 +765,7 @@ export class BinanceBroker implements BrokerApi {
       baseAsset: rules?.baseAsset,
       quoteAsset: quote,
       now: this.clock.now(),
-      feeAssetPrice: (asset) => (quote === undefined ? undefined : this.feePrices.get(`${asset}${quote}`)),
+      feeAssetPrice: (asset) => (quote === undefined ? undefined : this.feePrices.get(`${asset}${quote}`)?.price),
     };
   }
 
@@ -734,11 +796,14 @@ export class BinanceBroker implements BrokerApi {
     if (quote === undefined) return;
     for (const asset of foreignFeeAssets(fills, ctx)) {
       const pair = `${asset}${quote}`;
+      const known = this.feePrices.get(pair);
+      if (known !== undefined && this.retryNow() - known.at < FEE_PRICE_REUSE_MS) continue;
       try {
-        if (!this.markets.find(pair)) throw new Error(`Binance lists no ${pair} market`);
-        const q = await this.getQuote(pair);
-        const mid = q.bid > 0 && q.ask > 0 ? (q.bid + q.ask) / 2 : q.last;
-        if (mid !== undefined && mid > 0) this.feePrices.set(pair, mid);
+        const market = this.markets.find(pair);
+        if (!market) throw new Error(`Binance lists no ${pair} market`);
+        const at = this.retryNow();
+        const price = markOf(await this.ticker(market));
+        if (price > 0) this.feePrices.set(pair, { price, at });
         else throw new Error(`no price for ${pair}`);
       } catch (e) {
         if (this.feePrices.has(pair) || this.feeWarned.has(pair)) continue;
@@ -902,28 +967,72 @@ export class BinanceBroker implements BrokerApi {
     const held = account.balances.filter(
       (b) => b.asset !== this.currency && b.free + b.locked !== 0 && this.markets.has(`${b.asset}${this.currency}`),
     );
-    const mids = new Map<string, number>();
+    const marks = new Map<string, number>();
     if (held.length === 1) {
-      // One position (the usual case): its mark is the symbol's quote, shared with a quote read in flight
-      // (the engine reads the quote and the account at once before an order).
-      const quote = await this.getQuote(`${(held[0] as { asset: string }).asset}${this.currency}`);
-      mids.set(quote.symbol, (quote.bid + quote.ask) / 2);
+      // One position (the usual case): its mark is read from the symbol's ticker, shared with a quote read in
+      // flight (the engine reads the quote and the account at once before an order).
+      const market = this.markets.get(`${(held[0] as { asset: string }).asset}${this.currency}`) as MarketEntry;
+      marks.set(market.id, markOf(await this.ticker(market)));
+    } else if (held.length > TICKERS_24HR_CHEAP) {
+      await this.markMany(
+        held.map((b) => this.markets.get(`${b.asset}${this.currency}`) as MarketEntry),
+        marks,
+      );
     } else if (held.length > 1) {
       const unified = held.map((b) => (this.markets.get(`${b.asset}${this.currency}`) as MarketEntry).unified);
       const tickers = await this.call('get quotes', false, (x) => x.fetchTickers(unified));
       if (typeof tickers !== 'object' || tickers === null)
         throw new BrokerError('BAD_RESPONSE', 'Binance sent tickers that could not be read');
       for (const t of Object.values(tickers)) {
-        const quote = parseQuote(infoOf(t, 'a ticker'), this.clock.now());
-        mids.set(quote.symbol, (quote.bid + quote.ask) / 2);
+        const ticker = parseTicker(infoOf(t, 'a ticker'));
+        marks.set(ticker.symbol, markOf(ticker));
       }
     }
     const positions = positionsFromBalances(account, this.currency, (asset) => {
       const symbol = `${asset}${this.currency}`;
-      const price = mids.get(symbol);
-      return price === undefined ? undefined : { symbol, price };
+      if (!this.markets.has(symbol)) return undefined;
+      // Held, but no price to mark it at (an empty book and no last price): still a position, valued at 0.
+      const price = marks.get(symbol) ?? 0;
+      if (price === 0) this.unpriced(symbol, asset);
+      return { symbol, price };
     });
     return { account, positions };
+  }
+
+  /**
+   * Marks for more holdings than the 24hr ticker reads cheaply: their books (GET /api/v3/ticker/bookTicker with
+   * `symbols`, weight 4 however many), and for those whose book is empty their last prices (GET /api/v3/ticker/price,
+   * weight 4), where the 24hr ticker would weigh 40 (21–100 symbols) or 80 (rest-api.md, each endpoint's "Weight").
+   */
+  private async markMany(markets: MarketEntry[], marks: Map<string, number>): Promise<void> {
+    const books = await this.call('get quotes', false, (x) => x.fetchBidsAsks(markets.map((m) => m.unified)));
+    if (typeof books !== 'object' || books === null)
+      throw new BrokerError('BAD_RESPONSE', 'Binance sent book tickers that could not be read');
+    for (const t of Object.values(books)) {
+      const b = readOrThrow(RawBookSchema, infoOf(t, 'a book ticker'), 'a book ticker');
+      if (b.bidPrice > 0 && b.askPrice > 0) marks.set(b.symbol, (b.bidPrice + b.askPrice) / 2);
+    }
+    const empty = markets.filter((m) => !marks.has(m.id)).map((m) => m.id);
+    if (empty.length === 0) return;
+    const prices = await this.call('get prices', false, (x) =>
+      x.fetchLastPrices(undefined, { symbols: JSON.stringify(empty) }),
+    );
+    if (typeof prices !== 'object' || prices === null)
+      throw new BrokerError('BAD_RESPONSE', 'Binance sent prices that could not be read');
+    for (const t of Object.values(prices)) {
+      const p = readOrThrow(RawPriceSchema, infoOf(t, 'a price'), 'a price');
+      if (p.price > 0 && empty.includes(p.symbol)) marks.set(p.symbol, p.price);
+    }
+  }
+
+  /** Says once per symbol that a holding could not be valued (it is counted at 0). */
+  private unpriced(symbol: string, asset: string): void {
+    if (this.unpricedWarned.has(symbol)) return;
+    this.unpricedWarned.add(symbol);
+    this.reportError(
+      `Binance gives no price for ${symbol} (no bid, ask or last price: is it trading?): the ${asset} held is a position valued at 0`,
+      undefined,
+    );
   }
 
   private market(symbol: string): MarketEntry {

@@ -37,6 +37,10 @@ export interface CcxtBinance {
   loadTimeDifference(params?: Params): Promise<unknown>;
   fetchTicker(symbol: string, params?: Params): Promise<unknown>;
   fetchTickers(symbols?: string[], params?: Params): Promise<unknown>;
+  /** GET /api/v3/ticker/bookTicker with `symbols`: weight 4 however many (rest-api.md "Symbol order book ticker"). */
+  fetchBidsAsks(symbols?: string[], params?: Params): Promise<unknown>;
+  /** GET /api/v3/ticker/price (the `symbols` given in params): weight 4 (rest-api.md "Symbol price ticker"). */
+  fetchLastPrices(symbols?: string[], params?: Params): Promise<unknown>;
   handleErrors: (...args: unknown[]) => unknown;
   handleHttpStatusCode: (...args: unknown[]) => unknown;
 }

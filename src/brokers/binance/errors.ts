@@ -95,6 +95,18 @@ const CCXT_REASON: ReadonlyArray<[string, BrokerErrorReason]> = [
 ];
 
 /**
+ * errors.md "Messages for -1010 ERROR_MSG_RECEIVED, -2010 NEW_ORDER_REJECTED, -2011 CANCEL_REJECTED": the account may
+ * not do this ("This symbol is not permitted for this account.", "This symbol is restricted for this account.",
+ * "This action is disabled on this account.", "This account may not place or cancel orders.", "Rest API trading is
+ * not enabled.") …
+ */
+const ACCOUNT_REFUSAL =
+  /not permitted for this account|restricted for this account|disabled on this account|may not place or cancel orders|trading is not enabled/i;
+/** … or the symbol does not take this kind of order ("Market orders are not supported for this symbol.", …). */
+const SYMBOL_LACKS =
+  /orders are not supported for this symbol|not support for this symbol|unsupported order combination/i;
+
+/**
  * Binance's own codes (errors.md), which win over ccxt's class: ccxt maps -1022 to BadRequest and
  * -2015 to DDoSProtection once a private call has succeeded. -2010 NEW_ORDER_REJECTED carries
  * several refusals that only its message tells apart.
@@ -104,11 +116,14 @@ export function reasonForBinanceCode(code: number, msg: string): BrokerErrorReas
     case -2010:
       if (/duplicate order/i.test(msg)) return 'DUPLICATE_CLIENT_ORDER_ID';
       if (/insufficient balance/i.test(msg)) return 'INSUFFICIENT_FUNDS';
+      if (ACCOUNT_REFUSAL.test(msg)) return 'PERMISSION_DENIED';
+      if (SYMBOL_LACKS.test(msg)) return 'UNSUPPORTED_ORDER';
       return 'INVALID_ORDER';
     case -2013:
       return 'ORDER_NOT_FOUND';
     case -2011:
-      return /unknown order/i.test(msg) ? 'ORDER_NOT_FOUND' : 'INVALID_ORDER';
+      if (/unknown order/i.test(msg)) return 'ORDER_NOT_FOUND';
+      return ACCOUNT_REFUSAL.test(msg) ? 'PERMISSION_DENIED' : 'INVALID_ORDER';
     case -1021:
       // Outside recvWindow: refused before processing (rest-api.md "Timing security"); resent with a new timestamp.
       return 'TIMEOUT';

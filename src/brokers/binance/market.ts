@@ -105,10 +105,9 @@ export function parseSymbolRules(raw: unknown): BinanceSymbolRules {
     orderTypes: s.orderTypes,
     price: priceRange && { min: priceRange.minPrice, max: priceRange.maxPrice, step: priceRange.tickSize },
     lot: lotRange && { min: lotRange.minQty, max: lotRange.maxQty, step: lotRange.stepSize },
-    marketLot:
-      marketRange && marketRange.stepSize > 0
-        ? { min: marketRange.minQty, max: marketRange.maxQty, step: marketRange.stepSize }
-        : undefined,
+    // Binance lists MARKET_LOT_SIZE with stepSize 0 (and minQty 0) on most symbols: its maxQty still bounds a
+    // MARKET order (filters.md "MARKET_LOT_SIZE"), and checkRange skips a part that is 0.
+    marketLot: marketRange && { min: marketRange.minQty, max: marketRange.maxQty, step: marketRange.stepSize },
     notional: notionalRule,
   };
 }
@@ -263,8 +262,28 @@ const RawTickerSchema = z.object({
   closeTime: millis.optional(),
 });
 
+export type RawTicker = z.infer<typeof RawTickerSchema>;
+
+export function parseTicker(value: unknown): RawTicker {
+  return readOrThrow(RawTickerSchema, value, 'a ticker');
+}
+
 export function parseQuote(value: unknown, now: number): Quote {
-  const t = readOrThrow(RawTickerSchema, value, 'a ticker');
+  return quoteOf(parseTicker(value), now);
+}
+
+/**
+ * What a holding of the symbol's base asset is marked at: the mid while the book has a bid and an ask; with an
+ * empty side (a symbol not TRADING: enums.md "Symbol status" END_OF_DAY, HALT, BREAK, CANCEL_ONLY) the last price;
+ * 0 when there is neither. Never throws: one asset without a price must not make the whole account unreadable.
+ */
+export function markOf(t: RawTicker): number {
+  if (t.bidPrice > 0 && t.askPrice > 0) return (t.bidPrice + t.askPrice) / 2;
+  return t.lastPrice > 0 ? t.lastPrice : 0;
+}
+
+/** The ticker as a quote to trade at: refused (BAD_RESPONSE) when the book has no bid or no ask. */
+export function quoteOf(t: RawTicker, now: number): Quote {
   if (!(t.bidPrice > 0 && t.askPrice > 0))
     throw new BrokerError('BAD_RESPONSE', `Binance has no bid and ask for ${t.symbol} (an empty book?)`);
   return {

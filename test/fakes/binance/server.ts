@@ -50,6 +50,11 @@ export interface FakeBinanceSymbol {
   minNotional: number;
   bid: number;
   ask: number;
+  /**
+   * enums.md "Symbol status" (default TRADING): in any other (END_OF_DAY, HALT, BREAK, CANCEL_ONLY) a new order is
+   * refused -2010 "Market is closed." (errors.md, messages for -2010: "The symbol is not trading").
+   */
+  status?: 'TRADING' | 'END_OF_DAY' | 'HALT' | 'BREAK' | 'CANCEL_ONLY';
 }
 
 export interface FakeBinanceOptions {
@@ -189,6 +194,9 @@ export const DEFAULT_SYMBOLS: FakeBinanceSymbol[] = [
 ];
 
 const fmt = (n: number): string => n.toFixed(8);
+/** LOT_SIZE maxQty and MARKET_LOT_SIZE maxQty of every symbol (exchangeInfo), both checked on new orders. */
+const LOT_MAX_QTY = 9000;
+const MARKET_LOT_MAX_QTY = 100;
 const onStep = (v: number, step: number): boolean => Math.abs(v / step - Math.round(v / step)) < 1e-7;
 
 export async function startFakeBinance(options: FakeBinanceOptions = {}): Promise<FakeBinance> {
@@ -202,6 +210,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   for (const [asset, free] of Object.entries(options.balances ?? { USDT: 100_000, BTC: 1, ETH: 10 }))
     balances.set(asset, { free, locked: 0 });
   const orders = new Map<number, StoredOrder>();
+  /** The last price of a symbol whose book setQuote emptied. */
+  const lastPrices = new Map<string, number>();
   const faults = new FaultQueue();
   const held = new Set<ServerResponse>();
   const counts = new Map<string, number>();
@@ -404,7 +414,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       exchangeFilters: [],
       symbols: [...symbols.values()].map((s) => ({
         symbol: s.symbol,
-        status: 'TRADING',
+        status: s.status ?? 'TRADING',
         baseAsset: s.baseAsset,
         baseAssetPrecision: 8,
         quoteAsset: s.quoteAsset,
@@ -439,8 +449,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             maxPrice: '1000000.00000000',
             tickSize: fmt(s.tickSize),
           },
-          { filterType: 'LOT_SIZE', minQty: fmt(s.minQty), maxQty: '9000.00000000', stepSize: fmt(s.stepSize) },
-          { filterType: 'MARKET_LOT_SIZE', minQty: '0.00000000', maxQty: '100.00000000', stepSize: '0.00000000' },
+          { filterType: 'LOT_SIZE', minQty: fmt(s.minQty), maxQty: fmt(LOT_MAX_QTY), stepSize: fmt(s.stepSize) },
+          {
+            filterType: 'MARKET_LOT_SIZE',
+            minQty: '0.00000000',
+            maxQty: fmt(MARKET_LOT_MAX_QTY),
+            stepSize: '0.00000000',
+          },
           {
             filterType: 'NOTIONAL',
             minNotional: fmt(s.minNotional),
@@ -461,9 +476,16 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     };
   }
 
+  /** The last price: the mid while the book has both sides, else the last one it had. */
+  function lastOf(s: FakeBinanceSymbol): number {
+    return s.bid > 0 && s.ask > 0 ? (s.bid + s.ask) / 2 : (lastPrices.get(s.symbol) ?? 0);
+  }
+
   function ticker24hr(s: FakeBinanceSymbol): unknown {
     const now = Date.now();
-    const mid = (s.bid + s.ask) / 2;
+    // A book emptied by setQuote(symbol, 0, 0) (a symbol not TRADING: enums.md "Symbol status") has no bid or ask;
+    // its last price is the last one it traded at (rest-api.md "24hr ticker price change statistics": lastPrice).
+    const mid = lastOf(s);
     return {
       symbol: s.symbol,
       priceChange: '0.00000000',
@@ -603,10 +625,15 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       throw new BinanceReply(400, -1102, "Mandatory parameter 'stopPrice' was not sent, was empty/null, or malformed.");
     for (const p of [price, stopPrice])
       if (p > 0 && !onStep(p, s.tickSize)) throw new BinanceReply(400, -1013, 'Filter failure: PRICE_FILTER');
-    if (qty < s.minQty - 1e-12 || !onStep(qty, s.stepSize))
+    if (qty < s.minQty - 1e-12 || qty > LOT_MAX_QTY + 1e-12 || !onStep(qty, s.stepSize))
       throw new BinanceReply(400, -1013, 'Filter failure: LOT_SIZE');
+    // filters.md "MARKET_LOT_SIZE": the quantity rules for MARKET orders, each part disabled at 0 (as listed here:
+    // minQty and stepSize 0, maxQty MARKET_LOT_MAX_QTY); errors.md "Filter failure: MARKET_LOT_SIZE".
+    if (type === 'MARKET' && qty > MARKET_LOT_MAX_QTY + 1e-12)
+      throw new BinanceReply(400, -1013, 'Filter failure: MARKET_LOT_SIZE');
     const valuePrice = needsPrice ? price : touch(s, side);
     if (valuePrice * qty < s.minNotional - 1e-9) throw new BinanceReply(400, -1013, 'Filter failure: NOTIONAL');
+    if ((s.status ?? 'TRADING') !== 'TRADING') throw new BinanceReply(400, -2010, 'Market is closed.');
     const clientOrderId = params.get('newClientOrderId') ?? `fake-${nextOrderId + 1}`;
     if (!/^[.A-Z:/a-z0-9_-]{1,36}$/.test(clientOrderId))
       throw new BinanceReply(400, -1100, "Illegal characters found in parameter 'newClientOrderId'.");
@@ -794,19 +821,35 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             );
           return send(res, 200, ticker24hr(symbolOf(publicParams.get('symbol') ?? undefined)));
         }
+        // rest-api.md "Symbol order book ticker" and "Symbol price ticker": one symbol, or `symbols` (a JSON array)
+        // answered with an array.
         case 'GET /api/v3/ticker/bookTicker': {
-          const s = symbolOf(publicParams.get('symbol') ?? undefined);
-          return send(res, 200, {
+          const book = (s: FakeBinanceSymbol) => ({
             symbol: s.symbol,
             bidPrice: fmt(s.bid),
             bidQty: '1.00000000',
             askPrice: fmt(s.ask),
             askQty: '1.00000000',
           });
+          const many = publicParams.get('symbols');
+          if (many !== null)
+            return send(
+              res,
+              200,
+              (JSON.parse(many) as string[]).map((n) => book(symbolOf(n))),
+            );
+          return send(res, 200, book(symbolOf(publicParams.get('symbol') ?? undefined)));
         }
         case 'GET /api/v3/ticker/price': {
-          const s = symbolOf(publicParams.get('symbol') ?? undefined);
-          return send(res, 200, { symbol: s.symbol, price: fmt((s.bid + s.ask) / 2) });
+          const price = (s: FakeBinanceSymbol) => ({ symbol: s.symbol, price: fmt(lastOf(s)) });
+          const many = publicParams.get('symbols');
+          if (many !== null)
+            return send(
+              res,
+              200,
+              (JSON.parse(many) as string[]).map((n) => price(symbolOf(n))),
+            );
+          return send(res, 200, price(symbolOf(publicParams.get('symbol') ?? undefined)));
         }
         case 'POST /api/v3/order':
           return await placeOrder(req, res, signed(body));
@@ -1012,6 +1055,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     secret,
     setQuote(symbol, bid, ask) {
       const s = symbolOf(symbol);
+      if (s.bid > 0 && s.ask > 0) lastPrices.set(s.symbol, (s.bid + s.ask) / 2);
       s.bid = bid;
       s.ask = ask;
       reevaluate(symbol);
@@ -1079,13 +1123,21 @@ function requestWeight(route: string, params: URLSearchParams): number {
       return symbol ? 6 : 80;
     case 'GET /api/v3/order':
       return 4;
-    case 'GET /api/v3/ticker/24hr':
-      return symbol || params.has('symbols') ? 2 * Math.max(1, (params.get('symbols') ?? '[x]').split(',').length) : 80;
+    case 'GET /api/v3/ticker/24hr': {
+      // "24hr ticker price change statistics": symbol 2; symbols 1–20: 2, 21–100: 40, 101 or more: 80; neither 80.
+      if (symbol) return 2;
+      const many = params.get('symbols');
+      if (many === null) return 80;
+      const n = many.split(',').length;
+      return n <= 20 ? 2 : n <= 100 ? 40 : 80;
+    }
     case 'GET /api/v3/ticker/bookTicker':
     case 'GET /api/v3/ticker/price':
+      // "Symbol order book ticker", "Symbol price ticker": symbol 2; symbols (any number) or neither 4.
       return symbol ? 2 : 4;
     case 'GET /api/v3/myTrades':
-      return 20;
+      // rest-api.md "Account trade list": 20 without orderId, 5 with it.
+      return params.has('orderId') ? 5 : 20;
     default:
       return 1;
   }
