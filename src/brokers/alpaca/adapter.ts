@@ -105,7 +105,7 @@ import {
   type AlpacaClient,
   type Sdk,
 } from './connection';
-import { ALPACA_CODES, isAlpacaCode, toBrokerError, type AlpacaOperation } from './errors';
+import { ALPACA_CODES, isAlpacaCode, isNoSuchOrder, toBrokerError, type AlpacaOperation } from './errors';
 import { parseAsset, parseCryptoQuote, parseStockQuote } from './market';
 import {
   ALPACA_CAPABILITIES,
@@ -411,8 +411,8 @@ export class AlpacaBroker implements BrokerApi {
   }
 
   /**
-   * Undefined only when Alpaca answers its own 404 "order not found" (code 40410000); every other
-   * failure (5xx, timeout, reset, an unreadable body) throws a retryable error, since it proves nothing.
+   * Undefined only when Alpaca answers its own 404 "order not found" (code 40410000, or that message alone); every
+   * other failure (5xx, timeout, reset, an unreadable body, a bare 404) throws a retryable error: it proves nothing.
    */
   async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
     const client = this.ensureConnected();
@@ -426,8 +426,7 @@ export class AlpacaBroker implements BrokerApi {
       this.guardSync('order', () => expectAnswerFor(linked.view, { clientOrderId }, 'Alpaca'));
       return await this.follow(linked);
     } catch (e) {
-      if (e instanceof BrokerError && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === ALPACA_CODES.notFound)
-        return undefined;
+      if (e instanceof BrokerError && isNoSuchOrder(e)) return undefined;
       if (e instanceof BrokerError && !e.retryable && e.reason !== 'AUTHENTICATION' && e.reason !== 'PERMISSION_DENIED')
         throw new BrokerError(
           e.reason,

@@ -88,6 +88,13 @@ export interface FakeAlpacaOptions {
   legacyCryptoSymbols?: boolean;
   /** Serve no GET /v2/assets/{symbol} (404), as brokers.md §5's minimal Alpaca server, whose routes omit it. */
   noAssetRoute?: boolean;
+  /**
+   * The body of the 404 for an order look-up (by id or client id) that finds none. Alpaca's error body is
+   * `{"code": <int>, "message": "..."}` (brokers.md §5, [ALP-YAML]: "404 not found"); 'documented' (the default)
+   * is `{"code":40410000,"message":"order not found"}`, 'messageOnly' the message without its code, 'empty' a 404
+   * with no body at all (what a proxy or a wrong path gives: it says nothing about the order).
+   */
+  orderNotFoundBody?: 'documented' | 'messageOnly' | 'empty';
 }
 
 export interface FakeAlpaca extends FakeVenue {
@@ -500,7 +507,9 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       held,
       act: () => {
         if (b) return true;
-        fail(res, 404, 40410000, 'order not found');
+        if (options.orderNotFoundBody === 'messageOnly') send(res, 404, { message: 'order not found' });
+        else if (options.orderNotFoundBody === 'empty') send(res, 404);
+        else fail(res, 404, 40410000, 'order not found');
         return false;
       },
       reply: () => send(res, 200, (b as Book).order),
