@@ -38,7 +38,8 @@
  * - An error TWS sends for the order saying its link to IB's servers is lost (1100, 1300, 2110) or that
  *   it could not read a message (505, 507, 508) does not prove the order was not taken: the outcome is
  *   unknown as well. Errors that do (100 rate limit, 103 duplicate id, 104–110 invalid order, …) are
- *   known failures; 201 and other refusals are rejected orders.
+ *   known failures; 201 and other refusals are rejected orders. An Inactive status with no error yet waits up to
+ *   `rejectReasonWaitMs` for the one saying why (201 may follow it), so the rejection carries IB's reason.
  * - `getOrderByClientId` is undefined when TWS, asked with `reqAllOpenOrders` (answered in order on
  *   the same socket, after the placeOrder), does not list the order: absence is not conclusive on IB
  *   (`absenceConclusiveAfterMs` unset), since TWS documents no time after which an order cannot arrive.
