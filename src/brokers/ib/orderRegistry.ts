@@ -158,7 +158,7 @@ export class OrderRegistry {
     },
   ): void {
     const entry = this.byId.get(orderId);
-    if (!entry) return;
+    if (!entry || otherOrder(entry, report.permId)) return;
     entry.permId = permIdOf(report.permId) ?? entry.permId;
     const bad =
       validStatusReport(report) ??
@@ -346,7 +346,9 @@ export class OrderRegistry {
 
   /** An `execDetails` event for one of our orders. */
   onExecution(orderId: number, execution: Omit<Execution, 'commission' | 'converting'>): void {
-    const entry = this.byId.get(orderId);
+    const found = this.byId.get(orderId);
+    const entry = found && otherOrder(found, execution.permId) ? undefined : found;
+    if (found && !entry) return;
     if (!execution.execId || this.byExecId.has(execution.execId)) return;
     // Beyond 1e15 no share count or price is real (a garbled message), and money arithmetic cannot take it.
     if (!(execution.shares > 0 && execution.shares < 1e15 && execution.price > 0 && execution.price < 1e15)) return;
@@ -511,6 +513,7 @@ export class OrderRegistry {
       };
       this.register(entry);
     }
+    if (otherOrder(entry, order.permId)) return;
     const unclaimed = this.unclaimed.get(orderId);
     this.unclaimed.delete(orderId);
     entry.confirmed = true;
@@ -770,6 +773,17 @@ const ENDED_UNFILLED: ReadonlySet<string> = new Set(['Cancelled', 'ApiCancelled'
 /** IB's permId when it is one (the library reads a missing one as 0 or MAX_VALUE). */
 const permIdOf = (n: unknown): number | undefined =>
   typeof n === 'number' && Number.isInteger(n) && n > 0 && n < Number.MAX_SAFE_INTEGER ? n : undefined;
+
+/**
+ * Whether a message for `entry`'s order id is about another order: both permIds known and different. TWS's order ids
+ * are a client's own (`reqIds`/`nextValidId` per connection), while `reqAllOpenOrders` reports every client's orders
+ * and IB's permId "remains the same over TWS sessions" and is account-wide: another client's order under the same id
+ * must not move ours.
+ */
+function otherOrder(entry: Entry, permId: unknown): boolean {
+  const theirs = permIdOf(permId);
+  return entry.permId !== undefined && theirs !== undefined && theirs !== entry.permId;
+}
 
 /**
  * A completed order (which names no orderId) is `entry`'s: the same permId when both are known, else the same
