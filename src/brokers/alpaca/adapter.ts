@@ -52,12 +52,18 @@
  * observes (a submit's answer, a look-up, a list, the poll of open orders every `pollIntervalMs`
  * while an order of ours is working) goes through the order tracker (`../orderTracker.ts`), which emits each change
  * once and synthesises fills from changes in `filled_qty` (Alpaca lists none).
+ * An order of ours replaced at Alpaca (PATCH /v2/orders/{id}: a new order with `replaces`, ours `replaced` with
+ * `replaced_by`) for exactly its remaining quantity stays ours: the replacement is read under our ids, its fills
+ * count toward ours and a cancel goes to it (`follow`, ../replacements.ts); one for another quantity ends ours,
+ * cancelled with the reason (REPLACED: …), the replacement an order of its own.
  */
 import { KeepAliveClient } from '../http';
 import { withRetries, type RetryPolicy } from '../retry';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../../common/clock';
+import { toMoney } from '../../common/decimal';
 import {
+  isFinalStatus,
   rejectedOrderResponse,
   checkOrderRequest,
   type AccountInfo,
@@ -69,6 +75,7 @@ import {
 } from '../../orders/model';
 import { expectAnswerFor, OrderTracker } from '../orderTracker';
 import { lookUpVanishedOrders } from '../vanishedOrders';
+import { Replacements, stillWorking } from '../replacements';
 import { ReadCache } from '../readCache';
 import {
   OrderUpdateListeners,
@@ -98,15 +105,17 @@ import {
   type AlpacaClient,
   type Sdk,
 } from './connection';
-import { ALPACA_CODES, isAlpacaCode, toBrokerError, type AlpacaOperation } from './errors';
+import { ALPACA_CODES, isAlpacaCode, isNoSuchOrder, toBrokerError, type AlpacaOperation } from './errors';
 import { parseAsset, parseCryptoQuote, parseStockQuote } from './market';
 import {
   ALPACA_CAPABILITIES,
   alpacaRefusal,
   isCryptoSymbol,
   parseOrder,
+  parseOrderWithLinks,
   toAlpacaOrder,
   UnrepresentableOrder,
+  type LinkedOrder,
 } from './orders';
 import { validate } from './wire';
 
@@ -143,6 +152,8 @@ const OrderListSchema = z.array(z.unknown());
 const OPEN_ORDER_PAGE = 500;
 /** Pages read at most in one listing (50 000 open orders). */
 const OPEN_ORDER_PAGES_MAX = 100;
+/** Replacements followed in one look-up (a replace of a replace …); the rest at the next. */
+const REPLACEMENTS_FOLLOWED = 5;
 
 const idOf = (item: unknown): string | undefined =>
   typeof item === 'object' && item !== null && 'id' in item && typeof item.id === 'string' ? item.id : undefined;
@@ -193,6 +204,8 @@ export class AlpacaBroker implements BrokerApi {
   /** Quotes: identical reads in flight share one request, never reused after. */
   private readonly quotes = new ReadCache(0);
   private instruments = new Map<string, InstrumentRules>();
+  /** Which venue order carries which of ours after a replace at Alpaca (`follow`). */
+  private readonly replacements = new Replacements();
 
   constructor(private readonly options: AlpacaBrokerOptions) {
     this.environment = options.environment ?? 'paper';
@@ -353,19 +366,28 @@ export class AlpacaBroker implements BrokerApi {
   async cancelOrder(orderId: string): Promise<void> {
     const client = this.ensureConnected();
     this.reads.invalidate();
-    try {
-      await withRetries(
-        (n) => this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId }), false, n),
-        this.options.retry,
-      );
-    } catch (e) {
-      // "Cancel Order": 422 "The order status is not cancelable" (already filled, cancelled, expired…): read
-      // it now, so a fill that beat the cancel is reported with the refusal, not at some later poll.
-      if (isBrokerError(e) && e.reason === 'INVALID_ORDER' && !e.outcomeUnknown)
-        await this.getOrderStatus(orderId).catch((lookUp: unknown) =>
-          this.report(`Alpaca: looking up order ${orderId} after a refused cancel failed`, lookUp),
+    for (let attempt = 0; ; attempt++) {
+      // Replaced at Alpaca: the order carrying ours now is the one cancelled.
+      const venueId = this.replacements.venueIdOf(orderId);
+      try {
+        await withRetries(
+          (n) =>
+            this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId: venueId }), false, n),
+          this.options.retry,
         );
-      throw e;
+        break;
+      } catch (e) {
+        // "Cancel Order": 422 "The order status is not cancelable" (already filled, cancelled, expired, replaced…):
+        // read it now, so a fill that beat the cancel is reported with the refusal, not at some later poll; an order
+        // replaced meanwhile by one carrying it on is cancelled there.
+        if (isBrokerError(e) && e.reason === 'INVALID_ORDER' && !e.outcomeUnknown) {
+          await this.getOrderStatus(orderId).catch((lookUp: unknown) =>
+            this.report(`Alpaca: looking up order ${orderId} after a refused cancel failed`, lookUp),
+          );
+          if (this.replacements.venueIdOf(orderId) !== venueId && attempt < REPLACEMENTS_FOLLOWED) continue;
+        }
+        throw e;
+      }
     }
     // Alpaca cancels asynchronously (pending_cancel → canceled): look once so listeners hear of it.
     try {
@@ -376,16 +398,21 @@ export class AlpacaBroker implements BrokerApi {
   }
 
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
+    return this.lookUpVenueOrder(this.replacements.venueIdOf(orderId));
+  }
+
+  /** GET /v2/orders/{id} of a venue order, read as the user's order (`follow`). */
+  private async lookUpVenueOrder(venueId: string, depth = 0): Promise<OrderResponse> {
     const client = this.ensureConnected();
-    const raw = await this.request('order', () => client.trading.orders.getOrderByOrderIDRaw({ orderId }));
-    return this.guardSync('order', () =>
-      this.tracker.observe(expectAnswerFor(parseOrder(raw, this.now()), { orderId }, 'Alpaca')),
-    );
+    const raw = await this.request('order', () => client.trading.orders.getOrderByOrderIDRaw({ orderId: venueId }));
+    const linked = this.guardSync('order', () => parseOrderWithLinks(raw, this.now()));
+    this.guardSync('order', () => expectAnswerFor(linked.view, { orderId: venueId }, 'Alpaca'));
+    return this.follow(linked, depth);
   }
 
   /**
-   * Undefined only when Alpaca answers its own 404 "order not found" (code 40410000); every other
-   * failure (5xx, timeout, reset, an unreadable body) throws a retryable error, since it proves nothing.
+   * Undefined only when Alpaca answers its own 404 "order not found" (code 40410000, or that message alone); every
+   * other failure (5xx, timeout, reset, an unreadable body, a bare 404) throws a retryable error: it proves nothing.
    */
   async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
     const client = this.ensureConnected();
@@ -395,12 +422,11 @@ export class AlpacaBroker implements BrokerApi {
           this.request('order', () => client.trading.orders.getOrderByClientOrderIdRaw({ clientOrderId }), true, n),
         this.options.retry,
       );
-      return this.guardSync('order', () =>
-        this.tracker.observe(expectAnswerFor(parseOrder(raw, this.now()), { clientOrderId }, 'Alpaca')),
-      );
+      const linked = this.guardSync('order', () => parseOrderWithLinks(raw, this.now()));
+      this.guardSync('order', () => expectAnswerFor(linked.view, { clientOrderId }, 'Alpaca'));
+      return await this.follow(linked);
     } catch (e) {
-      if (e instanceof BrokerError && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === ALPACA_CODES.notFound)
-        return undefined;
+      if (e instanceof BrokerError && isNoSuchOrder(e)) return undefined;
       if (e instanceof BrokerError && !e.retryable && e.reason !== 'AUTHENTICATION' && e.reason !== 'PERMISSION_DENIED')
         throw new BrokerError(
           e.reason,
@@ -427,25 +453,33 @@ export class AlpacaBroker implements BrokerApi {
    */
   private async readOpenOrders(tolerant: boolean): Promise<{ orders: OrderResponse[]; listed: Set<string> }> {
     const raw = await this.readOpenOrderPages();
-    return this.guardSync('order', () => {
-      const orders: OrderResponse[] = [];
-      const listed = new Set<string>();
-      for (const item of raw) {
-        const id = idOf(item);
-        if (id !== undefined) listed.add(id);
+    const orders: OrderResponse[] = [];
+    const listed = new Set<string>();
+    for (const item of raw) {
+      const id = idOf(item);
+      if (id !== undefined) {
+        listed.add(id);
+        // A replacement carrying ours on: our order is listed.
+        listed.add(this.replacements.ourIdOf(id));
+      }
+      try {
+        let linked: LinkedOrder;
         try {
-          orders.push(this.observe(item));
+          linked = parseOrderWithLinks(item, this.now());
         } catch (e) {
           if (e instanceof UnrepresentableOrder) continue;
-          if (!tolerant) throw e;
-          this.report(
-            `Alpaca: open order ${id ?? '(without an id)'} could not be read; the other orders are followed`,
-            e,
-          );
+          throw this.toBrokerError(e, 'order');
         }
+        orders.push(await this.follow(linked));
+      } catch (e) {
+        if (!tolerant) throw e;
+        this.report(
+          `Alpaca: open order ${id ?? '(without an id)'} could not be read; the other orders are followed`,
+          e,
+        );
       }
-      return { orders, listed };
-    });
+    }
+    return { orders, listed };
   }
 
   /**
@@ -570,9 +604,73 @@ export class AlpacaBroker implements BrokerApi {
     }
   }
 
-  /** One view of an order, through the tracker (which emits what is new in it). */
-  private observe(raw: unknown): OrderResponse {
-    return this.tracker.observe(parseOrder(raw, this.now()));
+  /**
+   * One view of an order, through the tracker (which emits what is new in it), as the user's order. Alpaca API
+   * reference "Replace Order by ID" (PATCH /v2/orders/{order_id}): a replace makes a NEW order (its own id and
+   * client_order_id, `replaces` naming the old one) and ends the old one `replaced` with `replaced_by`. A replacement
+   * for exactly the order's remaining quantity, same symbol and side (a new price or time in force) carries ours
+   * on: it is read as ours (our ids and quantity, its terms, its fills after ours), and a cancel goes to it
+   * (`Replacements`). A replacement for another quantity (a partly filled order's keeps the original `qty`,
+   * alpacahq/Alpaca-API#165) is an order of its own: ours ended there, cancelled with the reason.
+   */
+  private async follow(linked: LinkedOrder, depth = 0): Promise<OrderResponse> {
+    const { view, replacedBy, replaces } = linked;
+    if (
+      replaces !== undefined &&
+      this.replacements.ourIdOf(view.order_id) === view.order_id &&
+      this.followed(replaces) &&
+      depth < REPLACEMENTS_FOLLOWED
+    )
+      // A replacement seen before the replace was followed (a poll's list): the order it replaces is read first,
+      // with its last fills, which follows on to this one and records it when it carries ours on.
+      await this.lookUpVenueOrder(replaces, depth + 1);
+    const ourId = this.replacements.ourIdOf(view.order_id);
+    const ours = ourId === view.order_id ? undefined : this.tracker.last(ourId);
+    const mapped = ours ? this.asOurs(view, ours) : view;
+    const before = this.tracker.last(ourId);
+    if (replacedBy === undefined || (before !== undefined && isFinalStatus(before.status)))
+      return this.tracker.observe(mapped);
+    // Replaced: followed to its replacement (up to a bound; the rest at the next look-up).
+    const working = stillWorking(mapped);
+    if (depth >= REPLACEMENTS_FOLLOWED) return this.tracker.observe(working);
+    const client = this.ensureConnected();
+    const raw = await this.request('order', () => client.trading.orders.getOrderByOrderIDRaw({ orderId: replacedBy }));
+    const next = this.guardSync('order', () => parseOrderWithLinks(raw, this.now()));
+    this.guardSync('order', () => expectAnswerFor(next.view, { orderId: replacedBy }, 'Alpaca'));
+    const carried =
+      (next.replaces === undefined || next.replaces === view.order_id) &&
+      next.view.symbol === working.symbol &&
+      next.view.side === working.side &&
+      toMoney(next.view.quantity) + toMoney(working.filled_quantity ?? 0) === toMoney(working.quantity);
+    if (!carried)
+      return this.tracker.observe({
+        ...mapped,
+        status: {
+          status: 'cancelled',
+          reason:
+            `REPLACED: Alpaca replaced order ${view.order_id} by order ${replacedBy} (client order id ` +
+            `${next.view.client_order_id}) for ${next.view.quantity} ${next.view.symbol}, not its remaining ` +
+            `quantity: that one is an order of its own`,
+        },
+      });
+    // Its own fills before the replace, under our ids; then the replacement as ours.
+    this.replacements.record(replacedBy, this.tracker.observe(working));
+    return this.follow(next, depth + 1);
+  }
+
+  /** Whether venue order `venueId` carries an order of ours (itself or by a replacement) that is still working. */
+  private followed(venueId: string): boolean {
+    const ours = this.tracker.last(this.replacements.ourIdOf(venueId));
+    return ours !== undefined && !isFinalStatus(ours.status);
+  }
+
+  /** A replacement's view as our order: our ids and quantity, its price and time in force (what works now). */
+  private asOurs(view: OrderResponse, ours: OrderResponse): OrderResponse {
+    return {
+      ...this.replacements.asOurs(view, ours),
+      order_type: view.order_type,
+      time_in_force: view.time_in_force,
+    };
   }
 
   /** The order Alpaca refused, as a rejected order with Alpaca's reason (Alpaca made no order of it). */

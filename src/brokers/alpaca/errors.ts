@@ -9,6 +9,7 @@
  * | 403    | "insufficient buying power / qty / balance"     | INSUFFICIENT_FUNDS          | no        |
  * | 403    | other                                           | PERMISSION_DENIED (a submit: rejected) | no |
  * | 404    | order routes / quote and asset routes           | ORDER_NOT_FOUND / UNKNOWN_SYMBOL | no   |
+ * | 404    | order routes: 40410000 (not "endpoint not found") or the message "order not found" alone: venueCode 40410000, no such order |
  * | 400/422| 40010001 "client_order_id must be unique"       | DUPLICATE_CLIENT_ORDER_ID   | no        |
  * | 400/422| "asset … not found" / "not tradable"            | UNKNOWN_SYMBOL              | no        |
  * | 422    | 42210000 sub-penny, and any other 400/422       | INVALID_ORDER               | no        |
@@ -47,6 +48,16 @@ export function isAlpacaCode(code: string | number | undefined): boolean {
   return typeof code === 'number' && Number.isInteger(code) && code >= 10_000_000 && code < 100_000_000;
 }
 
+/**
+ * Whether an error is Alpaca's own answer that there is no such order (see the 404 rows of the table): a 404
+ * without it (a proxy's, a wrong path's "endpoint not found") proves nothing about the order.
+ */
+export function isNoSuchOrder(e: BrokerError): boolean {
+  return (
+    e.reason === 'ORDER_NOT_FOUND' && e.venueCode === ALPACA_CODES.notFound && !/endpoint not found/i.test(e.message)
+  );
+}
+
 /** An HTTP error answer from Alpaca as a BrokerError (table at the top of this file). */
 export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerError {
   const code =
@@ -57,7 +68,13 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
   const make = (
     reason: BrokerErrorReason,
     message: string,
-    extra: { retryable?: boolean; retryAfterMs?: number; outcomeUnknown?: boolean; notActed?: boolean } = {},
+    extra: {
+      retryable?: boolean;
+      retryAfterMs?: number;
+      outcomeUnknown?: boolean;
+      notActed?: boolean;
+      venueCode?: number | string;
+    } = {},
   ) => new BrokerError(reason, message, { venueCode: code ?? e.status, ...extra });
   const what = `Alpaca ${e.status}${code !== undefined ? ` (${code})` : ''}: ${text}`;
   const s = e.status;
@@ -70,7 +87,12 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
   if (s === 404) {
     if (op === 'quote' || op === 'asset') return make('UNKNOWN_SYMBOL', what);
     if (op === 'account') return make('AUTHENTICATION', `${what}; the account was not found for these keys`);
-    return make('ORDER_NOT_FOUND', what);
+    // Alpaca's own answer that there is no such order: its code (not for a path it does not serve: "endpoint not
+    // found"), or its message without the code. A 404 with neither (an empty body, a proxy's page) says nothing.
+    const noSuchOrder =
+      (code === ALPACA_CODES.notFound && !/endpoint/i.test(text)) ||
+      (code === undefined && /^order not found\.?$/i.test(trimmed));
+    return make('ORDER_NOT_FOUND', what, noSuchOrder ? { venueCode: ALPACA_CODES.notFound } : {});
   }
   if (s === 400 || s === 422) {
     if (

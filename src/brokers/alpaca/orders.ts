@@ -11,7 +11,8 @@
  * | partially_filled                                           | partially_filled                              |
  * | filled                                                     | filled                                        |
  * | calculated                                                 | filled when filled_qty = qty, else partially_filled |
- * | canceled, replaced                                         | cancelled (`replaced`: this id is done)       |
+ * | canceled                                                   | cancelled                                     |
+ * | replaced (`replaced_by`)                                   | cancelled here; the adapter follows a replacement carrying it on |
  * | expired                                                    | expired                                       |
  * | rejected                                                   | rejected (the Order object carries no reason) |
  */
@@ -218,6 +219,13 @@ export const AlpacaOrderSchema = z.object({
   expired_at: optionalTime,
   failed_at: optionalTime,
   expires_at: optionalTime,
+  /**
+   * Alpaca "Replace Order by ID" (PATCH /v2/orders/{order_id}) makes a new order: the old one ends `replaced` with
+   * `replaced_by` (the new order's id), the new one names it in `replaces` (Order object: "replaced_by … The order ID
+   * that this order was replaced by", "replaces … The order ID that this order replaces").
+   */
+  replaced_by: z.string().nullish(),
+  replaces: z.string().nullish(),
 });
 export type AlpacaOrder = z.output<typeof AlpacaOrderSchema>;
 
@@ -315,7 +323,29 @@ function timeInForceOf(o: AlpacaOrder, createdAt: number): TimeInForce {
  * (`../orderTracker.ts`) synthesises them from the change in those figures between views.
  */
 export function parseOrder(raw: unknown, now: number = Date.now()): OrderResponse {
+  return parseOrderWithLinks(raw, now).view;
+}
+
+/** An order as ours (`parseOrder`) with its replace links: the order that replaced it, the order it replaces. */
+export interface LinkedOrder {
+  view: OrderResponse;
+  /** Set when the order ended `replaced` by this one (its `replaced_by`). */
+  replacedBy?: string;
+  /** The order this one replaces (its `replaces`). */
+  replaces?: string;
+}
+
+export function parseOrderWithLinks(raw: unknown, now: number = Date.now()): LinkedOrder {
   const o = validate(AlpacaOrderSchema, raw, 'an order');
+  const view = viewOf(o, now);
+  return {
+    view,
+    ...(o.status === 'replaced' && o.replaced_by ? { replacedBy: o.replaced_by } : {}),
+    ...(o.replaces ? { replaces: o.replaces } : {}),
+  };
+}
+
+function viewOf(o: AlpacaOrder, now: number): OrderResponse {
   // "Multi-leg options orders" (order_class mleg): one order over several option legs, each with its own symbol,
   // side and ratio_qty; the order itself has no symbol or side (the SDK's Order model: `symbol?`, `side?`).
   if (o.order_class === 'mleg')

@@ -38,7 +38,8 @@
  * - An error TWS sends for the order saying its link to IB's servers is lost (1100, 1300, 2110) or that
  *   it could not read a message (505, 507, 508) does not prove the order was not taken: the outcome is
  *   unknown as well. Errors that do (100 rate limit, 103 duplicate id, 104–110 invalid order, …) are
- *   known failures; 201 and other refusals are rejected orders.
+ *   known failures; 201 and other refusals are rejected orders. An Inactive status with no error yet waits up to
+ *   `rejectReasonWaitMs` for the one saying why (201 may follow it), so the rejection carries IB's reason.
  * - `getOrderByClientId` is undefined when TWS, asked with `reqAllOpenOrders` (answered in order on
  *   the same socket, after the placeOrder), does not list the order: absence is not conclusive on IB
  *   (`absenceConclusiveAfterMs` unset), since TWS documents no time after which an order cannot arrive.
@@ -52,7 +53,9 @@
  * - Orders that ended while we were away: `reqAllOpenOrders` lists open orders only, so each reconcile also asks
  *   `reqCompletedOrders(apiOnly)` (TWS API "Completed Orders"); a cancelled or Inactive one of ours (matched by
  *   orderRef and permId, the message has no orderId) becomes cancelled (IB's `completedStatus` as the reason) or
- *   rejected. A Filled one is left to `reqExecutions` below, so no fill is counted twice.
+ *   rejected. A Filled one is left to `reqExecutions` below, so no fill is counted twice. After a restart (an
+ *   empty registry) a completed order whose orderRef no open order carries is adopted with its end and the fills
+ *   its executions tell (its TWS id is theirs; one that never executed is named by its permId, negated).
  * - Fills made while we were away: TWS pushes executions only to a connected client, and `reqAllOpenOrders`
  *   tells an order's cumulative status, not its executions or commissions. So every `connect()` first asks
  *   `reqExecutions` (filter: this clientId and, once TWS reported one, the time of its latest execution)
@@ -97,7 +100,7 @@ import {
 import { brokerErrorFor, errorMeaning } from './errors';
 import { contractFor, instrumentRulesFor, snapshotQuote, symbolOf, type IbContract } from './market';
 import { atRate, commissionWithoutQuote, type ExecutedAt, type ReportedCommission } from './commission';
-import { OrderRegistry, PENDING_IB, type Entry } from './orderRegistry';
+import { OrderRegistry, PENDING_IB, REJECT_REASON_WAIT_MS, type Entry } from './orderRegistry';
 import { IB_CAPABILITIES, orderFor, responseOf, type IbOrder } from './orders';
 
 export interface IbBrokerOptions {
@@ -127,6 +130,11 @@ export interface IbBrokerOptions {
    * (default 1 000 ms; TWS sends the report right after the execution). See `orderRegistry.ts`.
    */
   commissionWaitMs?: number;
+  /**
+   * How long an Inactive status waits for the error telling why (201 "Order rejected - reason:…", which may come
+   * after it), so the rejection carries IB's reason. Default 500 ms, at most a quarter of `timeoutMs`.
+   */
+  rejectReasonWaitMs?: number;
 }
 
 const REQ_ID_BASE = 900_000_000;
@@ -208,6 +216,8 @@ export class IbBroker implements BrokerApi {
       events: this.events,
       onError: (message, error) => this.onError(message, error),
       ...(options.commissionWaitMs === undefined ? {} : { commissionWaitMs: options.commissionWaitMs }),
+      rejectReasonWaitMs:
+        options.rejectReasonWaitMs ?? Math.min(REJECT_REASON_WAIT_MS, (options.timeoutMs ?? 10_000) / 4),
       convertCommission: (reported, execution) => this.convertCommission(reported, execution),
     });
     this.reads = new ReadCache(options.readReuseMs ?? 0);
@@ -245,17 +255,11 @@ export class IbBroker implements BrokerApi {
     this.connected = true;
     // What commissions are converted to (see `commission.ts`); asked now so the first fill need not wait for it.
     this.accountCurrency = this.readAccountCurrency();
-    // Sent first and answered first (TWS answers one socket's requests in order): the executions are in the
-    // registry before the open orders' statuses would make fills up for them.
-    const executions = this.recoverExecutions().catch((e: unknown) =>
-      this.onError('IB: reading the executions made while away failed', e),
-    );
     try {
       await this.reconcile();
     } catch (e) {
       this.onError('IB: reconciling open orders after connect failed', e);
     }
-    await executions;
   }
 
   async disconnect(): Promise<void> {
@@ -365,6 +369,7 @@ export class IbBroker implements BrokerApi {
           price: Number(execution.price),
           liquidity: execution.lastLiquidity === undefined ? undefined : Number(execution.lastLiquidity),
           ...(execution.cumQty === undefined ? {} : { cumQty: Number(execution.cumQty) }),
+          ...(execution.permId === undefined ? {} : { permId: Number(execution.permId) }),
           ...this.currenciesOf(execution.orderId, contract),
         });
       }),
@@ -726,24 +731,44 @@ export class IbBroker implements BrokerApi {
   }
 
   /**
-   * Asks TWS for the orders done today (`reqCompletedOrders`: an order of ours that ended while we were away gets
+   * Asks TWS for this client's executions since the latest one it told (`reqExecutions`), for the orders done
+   * today (`reqCompletedOrders`: an order of ours that ended while we were away gets
    * its end) and then for every open order (`reqAllOpenOrders`), and folds them into the registry; adopts open
-   * orders with an orderRef from earlier sessions. TWS answers in order, so the end of the open orders is the
+   * orders with an orderRef from earlier sessions, then completed ones of an orderRef still unknown (after a
+   * restart: an order of ours that ended while we were away, with the fills its executions tell). TWS answers in order, so the end of the open orders is the
    * end of both (a TWS that does not answer the first does not hold the reconcile up).
    */
   async reconcile(): Promise<void> {
     const ib = this.ensureConnected();
-    this.reconciling ??= this.request<void>(ib, 'reqAllOpenOrders', this.timeoutMs, (done) => {
-      const off = this.on('openOrderEnd', () => done());
-      this.orders.reconciling = true;
-      if (ib.serverVersion >= MIN_SERVER_VER_COMPLETED_ORDERS) ib.reqCompletedOrders(true);
-      ib.reqAllOpenOrders();
-      return off;
-    }).finally(() => {
+    this.reconciling ??= this.reconcileOnce(ib).finally(() => {
       this.reconciling = undefined;
       this.orders.reconciling = false;
     });
     return this.reconciling;
+  }
+
+  private async reconcileOnce(ib: IbApi): Promise<void> {
+    // Sent first and answered first (TWS answers one socket's requests in order): the executions are in the
+    // registry before the orders' statuses would make fills up for them, and before a completed order, which has
+    // no prices, ends an order whose fills only they tell (one filled while away, or whose answers were lost).
+    const executions = this.recoverExecutions().catch((e: unknown) =>
+      this.onError('IB: reading the executions made while away failed', e),
+    );
+    try {
+      await this.request<void>(ib, 'reqAllOpenOrders', this.timeoutMs, (done) => {
+        const off = this.on('openOrderEnd', () => {
+          // The open orders are known: completed orders of an earlier session can be told from them now.
+          this.orders.adoptCompleted();
+          done();
+        });
+        this.orders.reconciling = true;
+        if (ib.serverVersion >= MIN_SERVER_VER_COMPLETED_ORDERS) ib.reqCompletedOrders(true);
+        ib.reqAllOpenOrders();
+        return off;
+      });
+    } finally {
+      await executions;
+    }
   }
 
   /**

@@ -49,6 +49,8 @@ export interface Entry extends RegistryView {
   /** Status reports bringing a fill whose commission has not come yet, oldest first. */
   held?: StatusReport[];
   holdTimer?: ReturnType<typeof setTimeout> | undefined;
+  /** An Inactive status waiting for the error that tells why (`rejectReasonWaitMs`). */
+  inactive?: { report: StatusReport; timer: ReturnType<typeof setTimeout> } | undefined;
 }
 
 /** One `execDetails` of ours: `shares` at `price`; `commission` once its `commissionReport` came. */
@@ -61,6 +63,8 @@ export interface Execution {
   liquidity: number | undefined;
   /** Execution.cumQty: the order's executed quantity with this execution (tells a correction from a new fill). */
   cumQty?: number | undefined;
+  /** Execution.permId: IB's permanent id of the order (what names it in a `completedOrder`, which has no orderId). */
+  permId?: number | undefined;
   /** The contract's currency (what its price is in) and, for a pair, its base: IB's own rate between the two. */
   currency?: string | undefined;
   base?: string | undefined;
@@ -77,6 +81,12 @@ export interface StatusReport {
 
 /** How long a status report with a fill waits for its executions' commission reports (default). */
 export const COMMISSION_WAIT_MS = 1000;
+/**
+ * How long an Inactive status waits for its error (default). TWS API "Order Management" → orderStatus: Inactive
+ * "indicates that the order was received by the system but is no longer active because it was rejected or
+ * canceled"; why comes in a separate error message (201 "Order rejected - reason:…"), which may follow the status.
+ */
+export const REJECT_REASON_WAIT_MS = 500;
 /** Commission reports kept for executions not (yet) seen: TWS sends the execution first. */
 const EARLY_COMMISSIONS_KEPT = 1000;
 const EPS = 1e-9;
@@ -93,6 +103,8 @@ export interface OrderRegistryDeps {
   onError: (message: string, error: unknown) => void;
   /** How long a fill waits for its commission report (default `COMMISSION_WAIT_MS`). */
   commissionWaitMs?: number;
+  /** How long an Inactive status waits for the error telling why (default `REJECT_REASON_WAIT_MS`; 0: not at all). */
+  rejectReasonWaitMs?: number;
   /**
    * A reported commission in the account's currency: at once when known, else once IB's rate is (0 when IB has
    * none, said by the adapter). Absent: taken as reported.
@@ -112,7 +124,14 @@ export class OrderRegistry {
    * `reqAllOpenOrders` adopts an order placed in an earlier session; adopting it takes them.
    */
   private readonly unclaimed = new Map<number, Array<Omit<Execution, 'commission' | 'converting'>>>();
+  /**
+   * This reconcile's completed orders whose orderRef is not in the registry (an order of an earlier session, after a
+   * restart), by orderRef: adopted once the open orders are known (`adoptCompleted`), so that a working order of the
+   * same orderRef is never taken for a completed one.
+   */
+  private readonly completedUnknown = new Map<string, CompletedOrder[]>();
   private readonly commissionWaitMs: number;
+  private readonly rejectReasonWaitMs: number;
   /**
    * Set while TWS answers `reqAllOpenOrders`: its status reports describe fills made while we were away, whose
    * executions TWS does not send again, so they are applied at once (commission 0 where no execution is known).
@@ -123,6 +142,7 @@ export class OrderRegistry {
 
   constructor(private readonly deps: OrderRegistryDeps) {
     this.commissionWaitMs = deps.commissionWaitMs ?? COMMISSION_WAIT_MS;
+    this.rejectReasonWaitMs = deps.rejectReasonWaitMs ?? REJECT_REASON_WAIT_MS;
   }
 
   /** An `orderStatus` event. */
@@ -138,7 +158,7 @@ export class OrderRegistry {
     },
   ): void {
     const entry = this.byId.get(orderId);
-    if (!entry) return;
+    if (!entry || otherOrder(entry, report.permId)) return;
     entry.permId = permIdOf(report.permId) ?? entry.permId;
     const bad =
       validStatusReport(report) ??
@@ -154,12 +174,41 @@ export class OrderRegistry {
       this.deps.events.emit('bad', orderId, bad);
       return;
     }
-    this.report(entry, {
+    const next: StatusReport = {
       status: report.status,
       filled: report.filled ?? 0,
       avgFillPrice: report.avgFillPrice ?? 0,
       lastFillPrice: report.lastFillPrice,
-    });
+    };
+    this.releaseInactive(entry);
+    // Rejected without a word yet: the error saying why is waited for briefly, so the user reads IB's reason (an
+    // order's end is said once; a reason coming after it would never reach the user).
+    const waits =
+      next.status === 'Inactive' &&
+      entry.rejectReason === undefined &&
+      !this.reconciling &&
+      !this.flushing &&
+      this.rejectReasonWaitMs > 0 &&
+      !isFinalStatus(responseOf(entry, this.deps.clock.now()).status);
+    if (!waits) return this.report(entry, next);
+    const timer = setTimeout(() => {
+      try {
+        this.releaseInactive(entry);
+      } catch (e) {
+        this.deps.onError(`IB: applying the Inactive status of order ${entry.orderId} failed`, e);
+      }
+    }, this.rejectReasonWaitMs);
+    timer.unref?.();
+    entry.inactive = { report: next, timer };
+  }
+
+  /** Applies an Inactive status that waited for its reason (now, or once its wait is over). */
+  private releaseInactive(entry: Entry): void {
+    const waiting = entry.inactive;
+    if (waiting === undefined) return;
+    entry.inactive = undefined;
+    clearTimeout(waiting.timer);
+    this.report(entry, waiting.report);
   }
 
   /**
@@ -297,7 +346,9 @@ export class OrderRegistry {
 
   /** An `execDetails` event for one of our orders. */
   onExecution(orderId: number, execution: Omit<Execution, 'commission' | 'converting'>): void {
-    const entry = this.byId.get(orderId);
+    const found = this.byId.get(orderId);
+    const entry = found && otherOrder(found, execution.permId) ? undefined : found;
+    if (found && !entry) return;
     if (!execution.execId || this.byExecId.has(execution.execId)) return;
     // Beyond 1e15 no share count or price is real (a garbled message), and money arithmetic cannot take it.
     if (!(execution.shares > 0 && execution.shares < 1e15 && execution.price > 0 && execution.price < 1e15)) return;
@@ -398,7 +449,10 @@ export class OrderRegistry {
   flush(): void {
     this.flushing = true;
     try {
-      for (const entry of this.byId.values()) if ((entry.held?.length ?? 0) > 0) this.drain(entry, true);
+      for (const entry of this.byId.values()) {
+        this.releaseInactive(entry);
+        if ((entry.held?.length ?? 0) > 0) this.drain(entry, true);
+      }
     } finally {
       this.flushing = false;
     }
@@ -459,6 +513,7 @@ export class OrderRegistry {
       };
       this.register(entry);
     }
+    if (otherOrder(entry, order.permId)) return;
     const unclaimed = this.unclaimed.get(orderId);
     this.unclaimed.delete(orderId);
     entry.confirmed = true;
@@ -481,9 +536,10 @@ export class OrderRegistry {
    * A `completedOrder` (TWS API "Completed Orders", asked on every reconcile): an order of ours that ended unfilled
    * while we were away (cancelled in TWS or by IB, expired, made Inactive) gets its end, which `reqAllOpenOrders`
    * (open orders only) never tells. The message names no orderId: it is ours when its orderRef is one of ours and
-   * its permId that order's (when not known yet: its contract, side and quantity). A Filled one is left to the
-   * executions (`reqExecutions`, answered first): a fill counted from here too would be counted twice. So is a
-   * cancel that says more was filled than the executions tell (its fills' prices are not in the message).
+   * its permId that order's (when not known yet: its contract, side and quantity). Its fills are its executions
+   * (`reqExecutions`, answered first; the message has no prices): a Filled one ends filled once they cover it (an
+   * order whose answers were lost), never with a fill of its own; one that says more was filled than they tell is
+   * left as it is, and said.
    */
   onCompletedOrder(
     contract: IbContract,
@@ -491,15 +547,25 @@ export class OrderRegistry {
     state: { status?: unknown; completedStatus?: unknown },
   ): void {
     const entry = order.orderRef ? this.byRef.get(order.orderRef) : undefined;
+    if (!entry && order.orderRef && this.reconciling) {
+      const kept = this.completedUnknown.get(order.orderRef) ?? [];
+      if (kept.length < 10 && this.completedUnknown.size < MAX_ORDERS_KEPT) kept.push({ contract, order, state });
+      this.completedUnknown.set(order.orderRef, kept);
+      return;
+    }
     if (!entry || !sameOrder(entry, contract, order)) return;
     const status = typeof state.status === 'string' ? state.status : '';
-    if (!ENDED_UNFILLED.has(status) || isFinalStatus(responseOf(entry, this.deps.clock.now()).status)) return;
+    if (
+      (!ENDED_UNFILLED.has(status) && status !== 'Filled') ||
+      isFinalStatus(responseOf(entry, this.deps.clock.now()).status)
+    )
+      return;
     const last = entry.held?.[entry.held.length - 1];
-    const known = Math.max(
-      last?.filled ?? entry.filled,
-      (entry.executions ?? []).reduce((sum, e) => sum + e.shares, 0),
-    );
-    const filled = Number(order.filledQuantity ?? 0);
+    const reported = last?.filled ?? entry.filled;
+    const executions = entry.executions ?? [];
+    const executed = executions.reduce((sum, e) => sum + e.shares, 0);
+    const known = Math.max(reported, executed);
+    const filled = status === 'Filled' ? entry.request.quantity : Number(order.filledQuantity ?? 0);
     if (Number.isFinite(filled) && filled > known + EPS) {
       this.deps.onError(
         `IB: order ${entry.orderId} is ${status} at IB with ${filled} filled, but only ${known} is known from ` +
@@ -510,11 +576,114 @@ export class OrderRegistry {
     }
     const why = typeof state.completedStatus === 'string' ? state.completedStatus.trim() : '';
     if (status === 'Inactive') entry.rejectReason ??= why || 'IB marked the order Inactive';
-    else if (why !== '' && !entry.cancelRequested) entry.cancelReason ??= why;
+    else if (why !== '' && status !== 'Filled' && !entry.cancelRequested) entry.cancelReason ??= why;
+    // Executions beyond what a status told (an order whose answers were lost): they are its fills, at their prices.
+    const fromExecutions = executed > reported + EPS;
     this.report(entry, {
       status,
-      filled: last?.filled ?? entry.filled,
-      avgFillPrice: last?.avgFillPrice ?? entry.avgFillPrice ?? 0,
+      filled: fromExecutions ? executed : reported,
+      avgFillPrice: fromExecutions
+        ? executions.reduce((sum, e) => sum + e.shares * e.price, 0) / executed
+        : (last?.avgFillPrice ?? entry.avgFillPrice ?? 0),
+      lastFillPrice: undefined,
+    });
+  }
+
+  /**
+   * The end of a reconcile's answers (its open orders are known): adopts the completed orders of an orderRef that
+   * is still unknown (an order of ours from an earlier session that ended while we were away). When several carry
+   * that orderRef (free text: another client may have used it), the one our executions name (by permId; only this
+   * client's are asked for) is ours; with none to tell them apart, none is adopted.
+   */
+  adoptCompleted(): void {
+    const pending = [...this.completedUnknown];
+    this.completedUnknown.clear();
+    for (const [ref, candidates] of pending) {
+      if (this.byRef.has(ref)) continue;
+      const executed = candidates.filter((c) => this.unclaimedOf(permIdOf(c.order.permId)) !== undefined);
+      const ours = executed.length === 1 ? executed[0] : candidates.length === 1 ? candidates[0] : undefined;
+      if (ours === undefined) {
+        this.deps.onError(
+          `IB: ${candidates.length} completed orders carry the orderRef ${ref} and none of ours tells which is ours: ` +
+            `none is taken`,
+          new Error('ambiguous completed orders'),
+        );
+        continue;
+      }
+      try {
+        this.adoptOne(ref, ours);
+      } catch (e) {
+        this.deps.onError(`IB: adopting the completed order ${ref} failed`, e);
+      }
+    }
+  }
+
+  /** The unclaimed executions of the order with this permId, with its TWS order id (executions carry both). */
+  private unclaimedOf(
+    permId: number | undefined,
+  ): { orderId: number; executions: Array<Omit<Execution, 'commission' | 'converting'>> } | undefined {
+    if (permId === undefined) return undefined;
+    for (const [orderId, executions] of this.unclaimed)
+      if (executions.some((e) => e.permId === permId)) return { orderId, executions };
+    return undefined;
+  }
+
+  /**
+   * A completed order of an earlier session becomes an entry with its end: its TWS order id is the one its
+   * executions name; an order that never executed is named by its permId, negated (the message has no orderId,
+   * and a negative id is never TWS's). Its fills are its executions (with IB's prices and commissions): a Filled one
+   * they do not cover, or a cancel that says more was filled than they tell, is left out and said (the message
+   * has no prices).
+   */
+  private adoptOne(ref: string, c: CompletedOrder): void {
+    const status = typeof c.state.status === 'string' ? c.state.status : '';
+    const permId = permIdOf(c.order.permId);
+    const request = requestFromIb(c.contract, c.order);
+    if ((!ENDED_UNFILLED.has(status) && status !== 'Filled') || permId === undefined || request === undefined) return;
+    const found = this.unclaimedOf(permId);
+    const executions = (found?.executions ?? []).filter((e) => e.permId === undefined || e.permId === permId);
+    const executed = executions.reduce((sum, e) => sum + e.shares, 0);
+    const notional = executions.reduce((sum, e) => sum + e.shares * e.price, 0);
+    const reported = Number(c.order.filledQuantity ?? 0);
+    const filled = status === 'Filled' ? request.quantity : Number.isFinite(reported) ? reported : 0;
+    if (filled > executed + EPS || executed > request.quantity + EPS) {
+      this.deps.onError(
+        `IB: the completed order ${ref} (permId ${permId}) is ${status} with ${filled} filled, but its executions ` +
+          `tell ${executed}: not taken`,
+        new Error('completed order with fills not reported'),
+      );
+      return;
+    }
+    const orderId = found?.orderId ?? -permId;
+    if (this.byId.has(orderId)) return;
+    const now = this.deps.clock.now();
+    const entry: Entry = {
+      orderId,
+      request,
+      ibStatus: undefined,
+      filled: 0,
+      avgFillPrice: null,
+      rejectReason: undefined,
+      fills: [],
+      createdAt: now,
+      updatedAt: now,
+      confirmed: true,
+      failedBeforeAcceptance: false,
+      badResponse: undefined,
+      permId,
+    };
+    const why = typeof c.state.completedStatus === 'string' ? c.state.completedStatus.trim() : '';
+    if (status === 'Inactive') entry.rejectReason = why || 'IB marked the order Inactive';
+    else if (why !== '' && status !== 'Filled') entry.cancelReason = why;
+    this.register(entry);
+    if (found) {
+      this.unclaimed.delete(found.orderId);
+      for (const e of found.executions) this.onExecution(orderId, e);
+    }
+    this.report(entry, {
+      status,
+      filled: executed,
+      avgFillPrice: executed > 0 ? notional / executed : 0,
       lastFillPrice: undefined,
     });
   }
@@ -527,6 +696,7 @@ export class OrderRegistry {
       if (meaning.kind === 'reject') {
         entry.rejectReason = message;
         entry.updatedAt = this.deps.clock.now();
+        this.releaseInactive(entry);
         if (entry.ibStatus === undefined || PENDING_IB.has(entry.ibStatus)) {
           entry.confirmed = true;
           this.deps.tracker.observe(responseOf(entry, this.deps.clock.now()));
@@ -535,6 +705,7 @@ export class OrderRegistry {
         // 202 "Order Canceled - reason:…": a reason IB gives for a cancel we did not ask for is the user's to read.
         const why = /reason:\s*(.*\S)/i.exec(message)?.[1];
         if (why !== undefined && !entry.cancelRequested) entry.cancelReason = message;
+        this.releaseInactive(entry);
         // After any fill still held: the cancel came after it.
         const last = entry.held?.[entry.held.length - 1];
         this.report(entry, {
@@ -589,12 +760,30 @@ function correctionBase(execId: string): string | undefined {
   return dot > 0 && /^\d+$/.test(execId.slice(dot + 1)) ? execId.slice(0, dot) : undefined;
 }
 
+/** A `completedOrder` event's three parts. */
+interface CompletedOrder {
+  contract: IbContract;
+  order: IbOrder & { filledQuantity?: unknown };
+  state: { status?: unknown; completedStatus?: unknown };
+}
+
 /** Order statuses that end an order without (more) fills (TWS API "Order Management" → orderStatus). */
 const ENDED_UNFILLED: ReadonlySet<string> = new Set(['Cancelled', 'ApiCancelled', 'Inactive']);
 
 /** IB's permId when it is one (the library reads a missing one as 0 or MAX_VALUE). */
 const permIdOf = (n: unknown): number | undefined =>
   typeof n === 'number' && Number.isInteger(n) && n > 0 && n < Number.MAX_SAFE_INTEGER ? n : undefined;
+
+/**
+ * Whether a message for `entry`'s order id is about another order: both permIds known and different. TWS's order ids
+ * are a client's own (`reqIds`/`nextValidId` per connection), while `reqAllOpenOrders` reports every client's orders
+ * and IB's permId "remains the same over TWS sessions" and is account-wide: another client's order under the same id
+ * must not move ours.
+ */
+function otherOrder(entry: Entry, permId: unknown): boolean {
+  const theirs = permIdOf(permId);
+  return entry.permId !== undefined && theirs !== undefined && theirs !== entry.permId;
+}
 
 /**
  * A completed order (which names no orderId) is `entry`'s: the same permId when both are known, else the same

@@ -582,6 +582,9 @@ export class OandaBroker implements BrokerApi {
     const ours = replaced ?? this.tracker.last(this.reissues.ourIdOf(replacedId));
     if (!ours || isFinalStatus(ours.status) || ours.symbol !== o.instrument || o.units < 0 !== (ours.side === 'sell'))
       return undefined;
+    // Another type (a limit replaced by a stop at the same price) is another order: it fills where ours would not.
+    const type = o.type === 'LIMIT' ? 'limit' : o.type === 'STOP' ? 'stop' : o.type === 'MARKET' ? 'market' : undefined;
+    if (type !== ours.order_type.type) return undefined;
     if (toMoney(Math.abs(o.units)) + toMoney(ours.filled_quantity ?? 0) !== toMoney(ours.quantity)) return undefined;
     const price = 'price' in ours.order_type ? ours.order_type.price : undefined;
     if (price !== undefined && o.price !== undefined && toMoney(o.price) !== toMoney(price)) return undefined;
@@ -636,7 +639,7 @@ export class OandaBroker implements BrokerApi {
     const own = orderFromV20(order, details, before);
     // Our order as it stood before this replacement: tracked, or just read from the order this one replaces.
     const ours = ourId === order.id ? undefined : (before ?? replacing?.view);
-    const mapped = own && ours ? this.reissues.asOurs(own, ours) : own;
+    let mapped = own && ours ? this.reissues.asOurs(own, ours) : own;
     const next = order.replacedByOrderID;
     if (
       mapped &&
@@ -649,7 +652,19 @@ export class OandaBroker implements BrokerApi {
       const working = stillWorking(mapped);
       const after = await this.lookUp(encodeURIComponent(next), { id: order.id, view: working }, depth + 1);
       if (this.reissues.ourIdOf(next) !== next) return after ?? this.tracker.observe(working);
-      // `next` is not a reissue of its remaining units (replaced with other terms): this order ended here.
+      // `next` is not a reissue of its remaining units (replaced with other terms): this order ended here, and says
+      // so (OANDA's CLIENT_REQUEST_REPLACED reads as a cancel the client asked for, which the user did not).
+      if (mapped.status.status === 'cancelled')
+        mapped = {
+          ...mapped,
+          status: {
+            status: 'cancelled',
+            reason:
+              `REPLACED: OANDA replaced order ${order.id} by order ${next}` +
+              `${after ? ` (${after.order_type.type} ${after.quantity} ${after.symbol})` : ''}, which is another ` +
+              `order: followed as an order of its own`,
+          },
+        };
     }
     // Our status has no room for why: a working order OANDA cancelled itself (a stop triggered without the
     // margin to fill it, …) is `cancelled`, and OANDA's reason is said here, once, as it happens.

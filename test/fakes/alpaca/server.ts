@@ -24,6 +24,7 @@
  * - GET    /v2/orders:by_client_order_id?client_order_id= → Order, or 404 40410000
  * - GET    /v2/orders/{id}                         → Order, or 404
  * - DELETE /v2/orders/{id}                         → 204; 404 unknown; 422 when already final
+ * - PATCH  /v2/orders/{id}                         → 200 the replacing Order ("Replace Order by ID", `replaceOrder`)
  * - GET    /v2/account, /v2/positions, /v2/assets/{symbol}
  * - GET    /v2/stocks/{symbol}/quotes/latest, /v1beta3/crypto/us/latest/quotes?symbols=
  * Every request must carry APCA-API-KEY-ID and APCA-API-SECRET-KEY (401 otherwise), except crypto
@@ -87,6 +88,13 @@ export interface FakeAlpacaOptions {
   legacyCryptoSymbols?: boolean;
   /** Serve no GET /v2/assets/{symbol} (404), as brokers.md §5's minimal Alpaca server, whose routes omit it. */
   noAssetRoute?: boolean;
+  /**
+   * The body of the 404 for an order look-up (by id or client id) that finds none. Alpaca's error body is
+   * `{"code": <int>, "message": "..."}` (brokers.md §5, [ALP-YAML]: "404 not found"); 'documented' (the default)
+   * is `{"code":40410000,"message":"order not found"}`, 'messageOnly' the message without its code, 'empty' a 404
+   * with no body at all (what a proxy or a wrong path gives: it says nothing about the order).
+   */
+  orderNotFoundBody?: 'documented' | 'messageOnly' | 'empty';
 }
 
 export interface FakeAlpaca extends FakeVenue {
@@ -122,6 +130,11 @@ export interface FakeAlpaca extends FakeVenue {
   addOrderPlacedElsewhere(order: Record<string, unknown>): void;
   /** The query parameters of every GET /v2/orders so far. */
   orderListRequests(): Array<Record<string, string>>;
+  /**
+   * Replaces an order as PATCH /v2/orders/{id} does (Alpaca's dashboard, another program): see `replaceOrder` in
+   * the fake. Returns the new order; throws when Alpaca would refuse.
+   */
+  replaceOrder(orderId: string, patch: { qty?: string; limit_price?: string; client_order_id?: string }): WireOrder;
 }
 
 type Side = 'buy' | 'sell';
@@ -151,6 +164,10 @@ interface WireOrder {
   expired_at: string | null;
   failed_at: string | null;
   expires_at: string | null;
+  /** Alpaca "Replace Order by ID": set on an order replaced (its replacement's id, when) and on its replacement. */
+  replaced_at: string | null;
+  replaced_by: string | null;
+  replaces: string | null;
 }
 
 interface Book {
@@ -377,6 +394,9 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       expired_at: null,
       failed_at: null,
       expires_at: tif === 'gtc' ? new Date(Date.now() + 90 * 86400_000).toISOString() : null,
+      replaced_at: null,
+      replaced_by: null,
+      replaces: null,
     };
     const book: Book = { order, triggered: false };
     byId.set(order.id, book);
@@ -387,6 +407,60 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     const acceptedAs = acceptAs.shift();
     if (acceptedAs !== undefined && !FINAL.has(order.status)) order.status = acceptedAs;
     return order;
+  };
+
+  /**
+   * Alpaca API reference "Replace Order by ID" (PATCH /v2/orders/{order_id}; docs.alpaca.markets/reference/
+   * patchorderbyorderid-1): "Replaces a single order with updated parameters. Each parameter overrides the
+   * corresponding attribute of the existing order. The other attributes remain the same as the existing order";
+   * body `qty`, `time_in_force`, `limit_price`, `stop_price`, `trail`, `client_order_id` ("A unique identifier for
+   * the new order. Automatically generated if not sent."); "Order cannot be replaced when the status is accepted,
+   * pending_new, pending_cancel or pending_replace" (422 here, as for a final order). The replacement is a new order
+   * (its own id, `replaces` naming the old one, its own `filled_qty` from 0; a partly filled order's replacement
+   * keeps the original `qty` unless one is sent, alpacahq/Alpaca-API#165); the old one ends `replaced`, with
+   * `replaced_by` and `replaced_at` (Order object). Returns the new order, or a refusal's status and message.
+   */
+  const replaceOrder = (
+    b: Book,
+    patch: Record<string, unknown>,
+  ): { order: WireOrder } | { status: number; code: number; message: string } => {
+    const old = b.order;
+    if (FINAL.has(old.status) || ['accepted', 'pending_new', 'pending_cancel', 'pending_replace'].includes(old.status))
+      return { status: 422, code: 42210000, message: `order is not replaceable in "${old.status}" state` };
+    const given = (k: string): string | undefined => (typeof patch[k] === 'string' ? patch[k] : undefined);
+    const clientId = given('client_order_id') ?? randomUUID();
+    if (byClientId.has(clientId)) return { status: 422, code: 40010001, message: 'client_order_id must be unique' };
+    const t = now();
+    const order: WireOrder = {
+      ...old,
+      id: randomUUID(),
+      client_order_id: clientId,
+      status: 'new',
+      qty: given('qty') ?? old.qty,
+      filled_qty: '0',
+      filled_avg_price: null,
+      time_in_force: given('time_in_force') ?? old.time_in_force,
+      limit_price: given('limit_price') ?? old.limit_price,
+      stop_price: given('stop_price') ?? old.stop_price,
+      created_at: t,
+      updated_at: t,
+      submitted_at: t,
+      filled_at: null,
+      canceled_at: null,
+      expired_at: null,
+      failed_at: null,
+      replaced_at: null,
+      replaced_by: null,
+      replaces: old.id,
+    };
+    old.status = 'replaced';
+    old.replaced_by = order.id;
+    old.replaced_at = old.updated_at = t;
+    const book: Book = { order, triggered: b.triggered };
+    byId.set(order.id, book);
+    byClientId.set(clientId, order.id);
+    evaluate(book, true);
+    return { order };
   };
 
   const handleOrderPost = async (req: IncomingMessage, res: ServerResponse, raw: string) => {
@@ -433,7 +507,9 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       held,
       act: () => {
         if (b) return true;
-        fail(res, 404, 40410000, 'order not found');
+        if (options.orderNotFoundBody === 'messageOnly') send(res, 404, { message: 'order not found' });
+        else if (options.orderNotFoundBody === 'empty') send(res, 404);
+        else fail(res, 404, 40410000, 'order not found');
         return false;
       },
       reply: () => send(res, 200, (b as Book).order),
@@ -526,6 +602,16 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       if (method === 'GET') return lookUp(req, res, b);
       if (!b) return fail(res, 404, 40410000, 'order not found');
       if (method === 'DELETE') return cancelOrder(req, res, b);
+      if (method === 'PATCH') {
+        let patch: Record<string, unknown>;
+        try {
+          patch = JSON.parse(raw) as Record<string, unknown>;
+        } catch {
+          return fail(res, 400, 40010000, 'request body format is invalid');
+        }
+        const done = replaceOrder(b, patch);
+        return 'order' in done ? send(res, 200, done.order) : fail(res, done.status, done.code, done.message);
+      }
     }
     if (method === 'GET' && path === '/v2/account') {
       return send(res, 200, {
@@ -679,6 +765,13 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     },
     orderListRequests() {
       return listRequests.map((q) => ({ ...q }));
+    },
+    replaceOrder(orderId, patch) {
+      const b = byId.get(orderId);
+      if (!b) throw new Error(`fake Alpaca: no order ${orderId}`);
+      const done = replaceOrder(b, patch);
+      if (!('order' in done)) throw new Error(`fake Alpaca refused the replace: ${done.message}`);
+      return done.order;
     },
     acceptNextAs(status) {
       acceptAs.push(status);

@@ -29,9 +29,11 @@
  *   which need not be the contract's: `commissionCurrency` picks it per contract (default USD, as before).
  * - CANCEL_ORDER → ERR 202 + Cancelled, or 10148 (not cancellable) / 10147 (not found).
  * - REQ_POSITIONS, REQ_ACCOUNT_SUMMARY, REQ_MKT_DATA (snapshot: ticks 1, 2, 4 + end, or ERR 200).
- * - REQ_ALL_OPEN_ORDERS → OPEN_ORDER + ORDER_STATUS for every order it holds, then OPEN_ORDER_END; orders that
- *   ended unfilled (Cancelled, ApiCancelled, Inactive) are left out: TWS API "Open Orders" ("reqAllOpenOrders …
- *   all current open orders"). Simplification: a Filled order is still listed (with its figures).
+ * - REQ_ALL_OPEN_ORDERS → OPEN_ORDER + ORDER_STATUS for every working order, then OPEN_ORDER_END; orders that are
+ *   done (Filled, Cancelled, ApiCancelled, Inactive) are left out: TWS API "Open Orders"
+ *   (interactivebrokers.github.io/tws-api/open_orders.html: "As long as an order is active, it is possible to
+ *   retrieve it … Note: it is not possible to obtain cancelled or fully filled orders"); they come from
+ *   REQ_COMPLETED_ORDERS.
  * - REQ_EXECUTIONS (7: version 3, reqId, then the ExecutionFilter clientId, acctCode, time, symbol, secType,
  *   exchange, side) → every execution of the day that passes the filter (clientId, and time "yyyymmdd-hh:mm:ss"
  *   UTC: those reported after it) as EXECUTION_DATA under that reqId, each with its COMMISSION_REPORT, then
@@ -62,9 +64,9 @@ import { FaultQueue, type FakeFault, type FakeVenue } from '../control';
 
 export const FAKE_TWS_SERVER_VERSION = 187;
 export const FAKE_TWS_ACCOUNT = 'DU1234567';
-/** Statuses of an order that is done without being filled: not listed as open (REQ_ALL_OPEN_ORDERS). */
+/** Statuses of an order that is done without being filled. */
 const ENDED_UNFILLED: ReadonlySet<string> = new Set(['Cancelled', 'ApiCancelled', 'Inactive']);
-/** Statuses of an order that is done: listed by REQ_COMPLETED_ORDERS. */
+/** Statuses of an order that is done: listed by REQ_COMPLETED_ORDERS, not by REQ_ALL_OPEN_ORDERS. */
 const DONE: ReadonlySet<string> = new Set([...ENDED_UNFILLED, 'Filled']);
 
 const MSG_NAMES: Record<number, string> = {
@@ -722,7 +724,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         return cancel(s, f);
       case 16:
         for (const o of orders.values()) {
-          if (ENDED_UNFILLED.has(o.status)) continue;
+          if (DONE.has(o.status)) continue;
           s.send(openOrder(o));
           s.send(statusFields(o));
         }

@@ -185,6 +185,25 @@ export interface FakeOanda extends FakeVenue {
    * Order must be 'Immediately partially filled Or Cancelled'").
    */
   setLiquidity(instrument: string, units: number | undefined): void;
+  /**
+   * Replaces a pending order as OANDA does for PUT /orders/{orderSpecifier} (Order Endpoints, "Replace an Order in an
+   * Account by simultaneously cancelling it and creating a replacement Order"; what OANDA's own platforms do when a
+   * user edits an order): the order is CANCELLED (OrderCancelTransaction reason CLIENT_REQUEST_REPLACED,
+   * `replacedByOrderID`), a new order is created (its create transaction's reason REPLACEMENT, `replacesOrderID`,
+   * `cancellingTransactionID`) with the fields given and the old order's other fields, its clientExtensions too
+   * unless `clientExtensions` is null (a replacement request that sends none). Returns the new order's id.
+   */
+  replaceOrder(
+    orderId: string,
+    changes: {
+      type?: 'LIMIT' | 'STOP';
+      price?: string;
+      units?: string;
+      timeInForce?: string;
+      gtdTime?: string;
+      clientExtensions?: null;
+    },
+  ): string;
 }
 
 interface Quote {
@@ -926,6 +945,31 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     setLiquidity(instrument, units) {
       if (units === undefined) liquidity.delete(instrument);
       else liquidity.set(instrument, units);
+    },
+    replaceOrder(orderId, changes) {
+      const order = orders.get(orderId);
+      if (!order || order.state !== 'PENDING') throw new Error(`fake OANDA: order ${orderId} is not pending`);
+      const id = nextId();
+      const { clientExtensions, ...changed } = changes;
+      const next: FakeOandaOrder = { ...order, ...changed, id, state: 'PENDING', createTime: rfc3339(now()) };
+      next.replacesOrderID = order.id;
+      delete next.replacedByOrderID;
+      if (clientExtensions === null || !order.clientExtensions) delete next.clientExtensions;
+      else next.clientExtensions = { ...order.clientExtensions };
+      orders.set(id, next);
+      const cancelTx = cancel(order, 'CLIENT_REQUEST_REPLACED');
+      cancelTx.replacedByOrderID = id;
+      order.replacedByOrderID = id;
+      if (next.clientExtensions?.id) byClientId.set(next.clientExtensions.id, id);
+      const { id: _id, state: _s, createTime: _c, ...fields } = next;
+      record({
+        ...txBase(id),
+        ...fields,
+        type: `${next.type}_ORDER`,
+        reason: 'REPLACEMENT',
+        cancellingTransactionID: cancelTx.id,
+      });
+      return id;
     },
     async close() {
       for (const res of held) res.destroy();

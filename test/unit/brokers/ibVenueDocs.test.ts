@@ -129,6 +129,29 @@ describe('IbBroker: TWS messages from the API documentation', function () {
     });
   });
 
+  it('Inactive then 201: rejected with the reason IB gave, in the submit’s answer and in the update', async () => {
+    // TWS API "Order Management" → orderStatus: Inactive means the order is not working (rejected or cancelled);
+    // its error (here 201) is a separate message, which may come after the status.
+    fake.scriptNextOrder([
+      { status: 'Inactive' },
+      { error: 201, message: 'Order rejected - reason:Insufficient buying power' },
+    ]);
+    const placed = await broker.submitOrder(order({ client_order_id: cid() }));
+    const reason = 'Order rejected - reason:Insufficient buying power';
+    assert.deepEqual(placed.status, { status: 'rejected', reason });
+    const said = updates.filter((u) => u.order.order_id === placed.order_id && u.order.status.status === 'rejected');
+    assert.deepEqual(
+      said.map((u) => u.order.status),
+      [{ status: 'rejected', reason }],
+    );
+  });
+
+  it('Inactive with no error after it: still rejected (with a generic reason), the submit not held to its timeout', async () => {
+    fake.scriptNextOrder([{ status: 'Inactive' }]);
+    const placed = await broker.submitOrder(order({ client_order_id: cid() }));
+    assert.equal(placed.status.status, 'rejected');
+  });
+
   it('classifies by the rule, not by a list of tests: warnings never reject, rejections stay rejections', () => {
     assert.equal(errorMeaning(2999, 'x').kind, 'info');
     assert.equal(errorMeaning(3000, 'x').kind, 'reject');
