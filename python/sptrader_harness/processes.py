@@ -282,6 +282,12 @@ def arm_fork_check():
     return True
 
 
+def fork_page():
+    """The page leave_if_forked reads first (None until arm_fork_check maps it): a loop that holds it may skip the call
+    while the page is open and reads 1, which is exactly when leave_if_forked returns at once."""
+    return _SENTINEL.page
+
+
 def leave_if_forked():
     """Ends a process the component forked without exec as soon as it comes back into harness code."""
     page = _SENTINEL.page

@@ -27,9 +27,9 @@ import types
 import weakref
 
 from sptrader_harness import awaiting, debugging, freshness, processes, returns, siblings, stdlib, validation, watchdog
-from sptrader_harness.batch_columns import ColumnError, batch_rows
+from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.capture import OUTPUT_FD, Capture, capture, mark_output, release
-from sptrader_harness.lazystate import StateSync, StateSyncError
+from sptrader_harness.lazystate import LazyState, StateSync, StateSyncError
 from sptrader_harness.parameters import constructor_style, parameter_problem, short_repr
 from sptrader_harness.safejson import Budget, ComponentFailure, flat_dict, safe_json
 
@@ -1003,113 +1003,118 @@ class Server(object):
             timed = alarm is not None
             # Without the ticks (no SIGALRM to use), the budget is read from the clock once a record.
             clocked = deadline is not None and not timed
-            done = 0
-            for index, row in enumerate(rows):
-                if index and (watch.over if timed else clocked and clock() >= deadline):
-                    break
-                if template is not None:
-                    market_data = template.copy()
-                else:
-                    market_data = dict(common)
-                market_data.update(zip(keys, row))
-                if index_key:
-                    market_data[index_key] = index_start + index
-                if state is not None:
-                    market_data = state.market_data(market_data, index)
-                done = index + 1
-                result = None
-                printed = shared[1] = shared[0]
-                shared[2] = None
-                if signal_text is not None:
-                    signal = _decode(signal_text)
-                try:
-                    if timed:
-                        watch.index = index
-                    try:
-                        # call_generate's dispatch, with the style looked up once per batch.
-                        if style == 'positional':
-                            result = instance.generate_order(market_data, signal)
-                        elif style == 'execute' or style == 'execute_context':
-                            result = call_execute(instance, style, market_data, signal)
-                        elif style == 'keyword':
-                            result = instance.generate_order(market_data, signal=signal)
-                        elif style == 'keywords':
-                            result = instance.generate_order(market_data=market_data, signal=signal)
-                        else:
-                            result = instance.generate_order(market_data)
-                        if result is not None and result.__class__ is not dict:
-                            result = settle(result, cls, entry, file)
-                    finally:
-                        if timed:
-                            watch.index = -1
-                        leave_if_forked()
-                    if timed and watch.fired:
-                        # It ran past its limit and swallowed the RecordTimeout: stopped all the same.
-                        raise watchdog.RecordTimeout()
-                    if shared[0] - printed > limit:
-                        # The output limit holds per record, as per Test Order run: a batch is any number of records.
-                        result = None
-                        line = printed_at(shared, file)
-                        raise ComponentFailure('OUTPUT_LIMIT_EXCEEDED', 'the component printed %s bytes on record %d, more than the limit of '
-                                               '%s%s; nothing was sent for it (print less, or raise the output limit)'
-                                               % ('{:,}'.format(shared[0] - printed), index_start + index, '{:,}'.format(limit),
-                                                  '' if line is None else ' (the print at line %d passed it)' % line), file, line)
-                    if result is None:
-                        # after() acts only on a failed state request, or on a lazy market_data still pending that
-                        # something besides this loop holds (here: the local and getrefcount's argument): StateSync.after.
-                        if state is not None and (state.failed is not None or (
-                                market_data.__class__ is not dict and getrefcount(market_data) > 2)):
-                            state.after(market_data, index)
-                        continue
-                    if type(result) is not dict:
-                        result = parse_result(result, entry, file, limits)
-                    if vetting and result is not None:
-                        vet(instance, hook, result, file, self.awaiting)
-                    # One budget for the batch, full again for each item (nothing keeps it past safe_json).
-                    budget.left = budget.limit
-                    # An order is a flat dict of scalars: copied and measured at once, else walked (safejson.py).
-                    flat = flat_dict(result, budget) if type(result) is dict else None
-                    item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget) if flat is None else flat}
-                    where = locate(plan, result)
-                    if where is not None and where[2] and where[0] == file:
-                        item['line'] = where[1]
-                    flat = None
+            if timed and template is not None and style == 'positional' and signal_text is None and not vetting:
+                # The common case (replay's): plain_records below, this loop without the branches it never takes.
+                done = plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry, file,
+                                     shared, limit, results, response, record_limit, budget, plan, limits, stop_on_order)
+            else:
+                done = 0
+                for index, row in enumerate(rows):
+                    if index and (watch.over if timed else clocked and clock() >= deadline):
+                        break
+                    if template is not None:
+                        market_data = template.copy()
+                    else:
+                        market_data = dict(common)
+                    market_data.update(zip(keys, row))
+                    if index_key:
+                        market_data[index_key] = index_start + index
+                    if state is not None:
+                        market_data = state.market_data(market_data, index)
+                    done = index + 1
                     result = None
-                    # The budget counted the result's JSON bytes; the item's own keys add under 40.
-                    size = budget.limit - budget.left + 40
-                except StateSyncError:
-                    raise
-                except watchdog.RecordTimeout:
-                    # The batch ends before this record: what ran before it is answered, and the caller says where it
-                    # stopped. The worker is replaced afterwards: the component was cut off mid-call.
-                    line, text = component_frame(sys.exc_info()[2], file)
-                    done = index
-                    response['stopped'] = dict(failure_json(ComponentFailure(
-                        'TIMEOUT', '%s did not return within %s s on record %d%s; it was stopped there and nothing was sent for it'
-                        % (entry, '{:g}'.format(record_limit / 1000.0), index_start + index,
-                           '' if line is None else ' (it was running line %d)' % line), file, line, text)), index=index)
-                    response['recycle'] = True
-                    break
-                except BaseException as e:
-                    failure = component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
-                    if isinstance(e, ComponentFailure) and result is not None:
-                        # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
-                        failure = at_return(failure, returns.locate_static(plan, result))
-                    item = {'index': index, 'ok': False, 'error': failure_json(failure)}
-                    size = len(_encode_item(item))
-                if state is not None:
-                    # StateSync.after, whose only work for a market_data nobody else holds is to end the column.
-                    if state.failed is not None or (market_data.__class__ is not dict and getrefcount(market_data) > 2):
-                        state.after(market_data, index, item)
-                    elif item['ok']:
-                        state.clean = False
-                total_left -= size
-                if total_left < 0:
-                    raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch of %d items are more than %s bytes as JSON by item %d; '
-                                           'nothing was sent' % (size, '{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index), file)
-                results.append(item)
-                if stop_on_order and item['ok']:
-                    break
+                    printed = shared[1] = shared[0]
+                    shared[2] = None
+                    if signal_text is not None:
+                        signal = _decode(signal_text)
+                    try:
+                        if timed:
+                            watch.index = index
+                        try:
+                            # call_generate's dispatch, with the style looked up once per batch.
+                            if style == 'positional':
+                                result = instance.generate_order(market_data, signal)
+                            elif style == 'execute' or style == 'execute_context':
+                                result = call_execute(instance, style, market_data, signal)
+                            elif style == 'keyword':
+                                result = instance.generate_order(market_data, signal=signal)
+                            elif style == 'keywords':
+                                result = instance.generate_order(market_data=market_data, signal=signal)
+                            else:
+                                result = instance.generate_order(market_data)
+                            if result is not None and result.__class__ is not dict:
+                                result = settle(result, cls, entry, file)
+                        finally:
+                            if timed:
+                                watch.index = -1
+                            leave_if_forked()
+                        if timed and watch.fired:
+                            # It ran past its limit and swallowed the RecordTimeout: stopped all the same.
+                            raise watchdog.RecordTimeout()
+                        if shared[0] - printed > limit:
+                            # The output limit holds per record, as per Test Order run: a batch is any number of records.
+                            result = None
+                            line = printed_at(shared, file)
+                            raise ComponentFailure('OUTPUT_LIMIT_EXCEEDED', 'the component printed %s bytes on record %d, more than the limit of '
+                                                   '%s%s; nothing was sent for it (print less, or raise the output limit)'
+                                                   % ('{:,}'.format(shared[0] - printed), index_start + index, '{:,}'.format(limit),
+                                                      '' if line is None else ' (the print at line %d passed it)' % line), file, line)
+                        if result is None:
+                            # after() acts only on a failed state request, or on a lazy market_data still pending that
+                            # something besides this loop holds (here: the local and getrefcount's argument): StateSync.after.
+                            if state is not None and (state.failed is not None or (
+                                    market_data.__class__ is not dict and getrefcount(market_data) > 2)):
+                                state.after(market_data, index)
+                            continue
+                        if type(result) is not dict:
+                            result = parse_result(result, entry, file, limits)
+                        if vetting and result is not None:
+                            vet(instance, hook, result, file, self.awaiting)
+                        # One budget for the batch, full again for each item (nothing keeps it past safe_json).
+                        budget.left = budget.limit
+                        # An order is a flat dict of scalars: copied and measured at once, else walked (safejson.py).
+                        flat = flat_dict(result, budget) if type(result) is dict else None
+                        item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget) if flat is None else flat}
+                        where = locate(plan, result)
+                        if where is not None and where[2] and where[0] == file:
+                            item['line'] = where[1]
+                        flat = None
+                        result = None
+                        # The budget counted the result's JSON bytes; the item's own keys add under 40.
+                        size = budget.limit - budget.left + 40
+                    except StateSyncError:
+                        raise
+                    except watchdog.RecordTimeout:
+                        # The batch ends before this record: what ran before it is answered, and the caller says where it
+                        # stopped. The worker is replaced afterwards: the component was cut off mid-call.
+                        line, text = component_frame(sys.exc_info()[2], file)
+                        done = index
+                        response['stopped'] = dict(failure_json(ComponentFailure(
+                            'TIMEOUT', '%s did not return within %s s on record %d%s; it was stopped there and nothing was sent for it'
+                            % (entry, '{:g}'.format(record_limit / 1000.0), index_start + index,
+                               '' if line is None else ' (it was running line %d)' % line), file, line, text)), index=index)
+                        response['recycle'] = True
+                        break
+                    except BaseException as e:
+                        failure = component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
+                        if isinstance(e, ComponentFailure) and result is not None:
+                            # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
+                            failure = at_return(failure, returns.locate_static(plan, result))
+                        item = {'index': index, 'ok': False, 'error': failure_json(failure)}
+                        size = len(_encode_item(item))
+                    if state is not None:
+                        # StateSync.after, whose only work for a market_data nobody else holds is to end the column.
+                        if state.failed is not None or (market_data.__class__ is not dict and getrefcount(market_data) > 2):
+                            state.after(market_data, index, item)
+                        elif item['ok']:
+                            state.clean = False
+                    total_left -= size
+                    if total_left < 0:
+                        raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch of %d items are more than %s bytes as JSON by item %d; '
+                                               'nothing was sent' % (size, '{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index), file)
+                    results.append(item)
+                    if stop_on_order and item['ok']:
+                        break
             response['component_ms'] = (time.perf_counter() - call_started) * 1000
             response['done'] = done
             if state is not None:
@@ -1219,6 +1224,159 @@ class Server(object):
                 beside_component(e, file)), file, line, text)
         finally:
             processes.leave_if_forked()
+
+
+def plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry, file, shared, limit,
+                  results, response, record_limit, budget, plan, limits, stop_on_order):
+    """
+    run_batch's loop over its records for the common case, chosen once per batch: generate_order(market_data, signal)
+    called positionally, no signal, no validate_order to call, the watchdog's ticks on, and every row complete (the
+    template). It is that loop, what happens on an order, an exception, a timeout or too much output as it is there,
+    with these differences in how a record that returns None gets there, each for the same outcome at less cost:
+     - market_data is filled by row_filler (batch_columns.py): the same keys, order and values;
+     - StateSync.market_data is inlined, its column in locals (clean_column), read again after a record that answered
+       an item (which may end the column) or made a state request (state.syncs counts them): a request, which alone
+       sets a new column or `failed`, is made only by reading a lazy market_data (after() resolves one that is kept),
+       so on a clean record after() has nothing to do and is not called;
+     - the fork check reads the page itself (processes.fork_page) and calls leave_if_forked only when it would not
+       return at once: no page, a page a component closed (ValueError) or one that does not read 1;
+     - `result` and shared[2] (the print that passed the output limit) are None when a record starts without being
+       set so: a record that returns None passed the output check, so nothing set shared[2], and the paths that can
+       leave either set (an item, an error) clear them at their end;
+     - it returns the records done where the loop would break.
+    """
+    watch = watchdog.watch
+    fill = row_filler(template, keys)
+    page = processes.fork_page()
+    if page is None:
+        page = b'\0'
+    leave_if_forked = processes.leave_if_forked
+    getrefcount = sys.getrefcount
+    locate = returns.locate_static
+    total_left = BATCH_ANSWER_FACTOR * limits.answer_bytes
+    signal = None
+    key = state.key if state is not None else None
+    fetch = state.fetch if state is not None else None
+    syncs = state.syncs if state is not None else 0
+    upto, base, varying, values, fixed = clean_column(state)
+    result = None
+    index = -1
+    for index, row in enumerate(rows):
+        if index and watch.over:
+            return index
+        market_data = fill(row)
+        if index_key:
+            market_data[index_key] = index_start + index
+        if index < upto:
+            market_data[key] = values[index - base] if index < varying else fixed
+        elif state is not None:
+            # StateSync.market_data's lazy copy.
+            market_data = LazyState(market_data)
+            market_data._key = key
+            market_data._fetch = fetch
+            market_data._index = index
+        printed = shared[1] = shared[0]
+        try:
+            watch.index = index
+            try:
+                result = instance.generate_order(market_data, signal)
+                if result is not None and result.__class__ is not dict:
+                    result = settle(result, cls, entry, file)
+            finally:
+                watch.index = -1
+                try:
+                    if page[0] != 1:
+                        leave_if_forked()
+                except ValueError:
+                    leave_if_forked()
+            if watch.fired:
+                # It ran past its limit and swallowed the RecordTimeout: stopped all the same.
+                raise watchdog.RecordTimeout()
+            if shared[0] - printed > limit:
+                # The output limit holds per record, as per Test Order run: a batch is any number of records.
+                result = None
+                line = printed_at(shared, file)
+                raise ComponentFailure('OUTPUT_LIMIT_EXCEEDED', 'the component printed %s bytes on record %d, more than the limit of '
+                                       '%s%s; nothing was sent for it (print less, or raise the output limit)'
+                                       % ('{:,}'.format(shared[0] - printed), index_start + index, '{:,}'.format(limit),
+                                          '' if line is None else ' (the print at line %d passed it)' % line), file, line)
+            if result is None:
+                if index < upto:
+                    continue
+                if state is not None:
+                    # after() acts only on a failed state request, or on a lazy market_data still pending that
+                    # something besides this loop holds (here: the local and getrefcount's argument): StateSync.after.
+                    if state.failed is not None or (market_data.__class__ is not dict and getrefcount(market_data) > 2):
+                        state.after(market_data, index)
+                    if state.syncs != syncs:
+                        syncs = state.syncs
+                        upto, base, varying, values, fixed = clean_column(state)
+                continue
+            if type(result) is not dict:
+                result = parse_result(result, entry, file, limits)
+            # One budget for the batch, full again for each item (nothing keeps it past safe_json).
+            budget.left = budget.limit
+            # An order is a flat dict of scalars: copied and measured at once, else walked (safejson.py).
+            flat = flat_dict(result, budget) if type(result) is dict else None
+            item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget) if flat is None else flat}
+            where = locate(plan, result)
+            if where is not None and where[2] and where[0] == file:
+                item['line'] = where[1]
+            flat = None
+            result = None
+            # The budget counted the result's JSON bytes; the item's own keys add under 40.
+            size = budget.limit - budget.left + 40
+        except StateSyncError:
+            raise
+        except watchdog.RecordTimeout:
+            # The batch ends before this record: what ran before it is answered, and the caller says where it
+            # stopped. The worker is replaced afterwards: the component was cut off mid-call.
+            line, text = component_frame(sys.exc_info()[2], file)
+            response['stopped'] = dict(failure_json(ComponentFailure(
+                'TIMEOUT', '%s did not return within %s s on record %d%s; it was stopped there and nothing was sent for it'
+                % (entry, '{:g}'.format(record_limit / 1000.0), index_start + index,
+                   '' if line is None else ' (it was running line %d)' % line), file, line, text)), index=index)
+            response['recycle'] = True
+            return index
+        except BaseException as e:
+            failure = component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
+            if isinstance(e, ComponentFailure) and result is not None:
+                # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
+                failure = at_return(failure, returns.locate_static(plan, result))
+            item = {'index': index, 'ok': False, 'error': failure_json(failure)}
+            size = len(_encode_item(item))
+            result = None
+        shared[2] = None
+        if state is not None:
+            # StateSync.after, whose only work for a market_data nobody else holds is to end the column.
+            if state.failed is not None or (market_data.__class__ is not dict and getrefcount(market_data) > 2):
+                state.after(market_data, index, item)
+            elif item['ok']:
+                state.clean = False
+            syncs = state.syncs
+            upto, base, varying, values, fixed = clean_column(state)
+        total_left -= size
+        if total_left < 0:
+            raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch of %d items are more than %s bytes as JSON by item %d; '
+                                   'nothing was sent' % (size, '{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index), file)
+        results.append(item)
+        if stop_on_order and item['ok']:
+            return index + 1
+    return index + 1
+
+
+def clean_column(state):
+    """
+    StateSync.market_data's clean path as values for plain_records: a record below `upto` gets values[index - base]
+    below `varying`, else `fixed` (values[min(index - base, last)]); from `upto` on, StateSync.market_data's lazy
+    copy (`upto` is 0 when the column has ended, -1 without a state key).
+    """
+    if state is None:
+        return -1, 0, 0, None, None
+    if not state.clean:
+        return 0, 0, 0, None, None
+    last = state.last
+    return state.until, state.base, state.base + last, state.values, state.values[last] if last >= 0 else None
 
 
 def class_lines(file, names):
