@@ -1003,10 +1003,11 @@ class Server(object):
             timed = alarm is not None
             # Without the ticks (no SIGALRM to use), the budget is read from the clock once a record.
             clocked = deadline is not None and not timed
-            if timed and template is not None and style == 'positional' and signal_text is None and not vetting:
+            if timed and template is not None and style == 'positional' and signal_text is None:
                 # The common case (replay's): plain_records below, this loop without the branches it never takes.
                 done = plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry, file,
-                                     shared, limit, results, response, record_limit, budget, plan, limits, stop_on_order)
+                                     shared, limit, results, response, record_limit, budget, plan, limits, stop_on_order,
+                                     hook if vetting else None, self.awaiting)
             else:
                 done = 0
                 for index, row in enumerate(rows):
@@ -1227,11 +1228,11 @@ class Server(object):
 
 
 def plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry, file, shared, limit,
-                  results, response, record_limit, budget, plan, limits, stop_on_order):
+                  results, response, record_limit, budget, plan, limits, stop_on_order, vetting, awaiting):
     """
     run_batch's loop over its records for the common case, chosen once per batch: generate_order(market_data, signal)
-    called positionally, no signal, no validate_order to call, the watchdog's ticks on, and every row complete (the
-    template). It is that loop, what happens on an order, an exception, a timeout or too much output as it is there,
+    called positionally, no signal, the watchdog's ticks on, and every row complete (the template); `vetting` is the
+    validate_order hook to vet each order with (on the worker's event loop, `awaiting`), or None. It is that loop, what happens on an order, an exception, a timeout or too much output as it is there,
     with these differences in how a record that returns None gets there, each for the same outcome at less cost:
      - market_data is filled by row_filler (batch_columns.py): the same keys, order and values;
      - StateSync.market_data is inlined, its column in locals (clean_column), read again after a record that answered
@@ -1314,6 +1315,8 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
                 continue
             if type(result) is not dict:
                 result = parse_result(result, entry, file, limits)
+            if vetting is not None and result is not None:
+                vet(instance, vetting, result, file, awaiting)
             # One budget for the batch, full again for each item (nothing keeps it past safe_json).
             budget.left = budget.limit
             # An order is a flat dict of scalars: copied and measured at once, else walked (safejson.py).

@@ -1,11 +1,12 @@
 /**
  * run_batch has two loops over its records (python/sptrader_harness/server.py): plain_records for the common case
- * (generate_order(market_data, signal) taking the signal by position, no signal, no validate_order, every row
- * complete) and the general loop for the rest. Both must answer alike: the same items, errors, printed market_data,
+ * (generate_order(market_data, signal) taking the signal by position, no signal, every row complete) and the
+ * general loop for the rest. Both must answer alike: the same items, errors, printed market_data,
  * state requests and records done. A component whose generate_order takes its signal by keyword only runs in the
  * general loop; the same component taking it by position in plain_records. Both run generated batches of the same
  * actions (nothing, orders, state reads, kept market_data, exceptions, non-dict returns, too much output or too
- * large an answer, sys.exit, mutations) with a real python3, and their answers are compared.
+ * large an answer, sys.exit, mutations), with and without a validate_order that vetoes some orders, with a real
+ * python3, and their answers are compared.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +38,7 @@ const ACTIONS = [
   'nan',
 ] as const;
 
-const body = (signature: string): string =>
+const body = (signature: string, vets: boolean): string =>
   [
     'import sys',
     'from core.orders.order_base import OrderBase',
@@ -84,6 +85,19 @@ const body = (signature: string): string =>
     "        elif act == 'nan':",
     "            return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': float('nan')}",
     '        return None',
+    // With validate_order: a veto by False, by a reason, an exception, and a verdict that is neither.
+    ...(vets
+      ? [
+          '    def validate_order(self, order):',
+          "        if order.get('quantity') == 2:",
+          '            return False',
+          "        if 'pad' in order:",
+          "            raise ValueError('no padding')",
+          "        if order.get('side') == 'sell':",
+          "            return 'no selling'",
+          "        return 'maybe' == order.get('x') or None",
+        ]
+      : []),
     '',
   ].join('\n');
 
@@ -91,8 +105,7 @@ describe('run_batch: the common-case loop answers as the general one', function 
   this.timeout(300_000);
   let worker: PythonWorker;
   let dir: string;
-  let plain: string;
-  let general: string;
+  const files = { plain: '', general: '', plainVets: '', generalVets: '' };
   before(async () => {
     worker = new PythonWorker({
       interpreter: await resolveInterpreter(defaultInterpreterCandidates()),
@@ -102,10 +115,13 @@ describe('run_batch: the common-case loop answers as the general one', function 
     });
     dir = mkdtempSync(join(tmpdir(), 'sptrader-batch-loops-'));
     mkdirSync(join(dir, 'core', 'orders'), { recursive: true });
-    plain = join(dir, 'core', 'orders', 'plain.py');
-    general = join(dir, 'core', 'orders', 'general.py');
-    writeFileSync(plain, body('self, market_data, signal=None'));
-    writeFileSync(general, body('self, market_data, *, signal=None'));
+    for (const name of Object.keys(files) as Array<keyof typeof files>) {
+      files[name] = join(dir, 'core', 'orders', `${name}.py`);
+      const signature = name.startsWith('plain')
+        ? 'self, market_data, signal=None'
+        : 'self, market_data, *, signal=None';
+      writeFileSync(files[name], body(signature, name.endsWith('Vets')));
+    }
   });
   after(async () => {
     await worker.dispose();
@@ -118,6 +134,7 @@ describe('run_batch: the common-case loop answers as the general one', function 
     columns: boolean;
     indexKey: boolean;
     stopOnOrder: boolean;
+    vets: boolean;
     state: { values: number[]; until: number; next: number } | null;
   }
 
@@ -166,8 +183,8 @@ describe('run_batch: the common-case loop answers as the general one', function 
   }
 
   const same = async (c: Case): Promise<void> => {
-    const a = await answer(plain, c);
-    const b = await answer(general, c);
+    const a = await answer(c.vets ? files.plainVets : files.plain, c);
+    const b = await answer(c.vets ? files.generalVets : files.general, c);
     assert.deepEqual(a, b);
   };
 
@@ -178,6 +195,7 @@ describe('run_batch: the common-case loop answers as the general one', function 
       columns: fc.boolean(),
       indexKey: fc.boolean(),
       stopOnOrder: fc.boolean(),
+      vets: fc.boolean(),
       state: fc.option(
         fc.record({
           values: fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 4 }),
@@ -188,7 +206,7 @@ describe('run_batch: the common-case loop answers as the general one', function 
     }),
   );
 
-  it('the same items, errors, market_data, state requests and records done (generated batches)', async () => {
+  it('the same items, errors, vetoes, market_data, state requests and records done (generated batches)', async () => {
     await fc.assert(
       fc.asyncProperty(cases, (c) => same(c as Case)),
       { numRuns: 60 },
@@ -203,14 +221,16 @@ describe('run_batch: the common-case loop answers as the general one', function 
       columns: true,
       indexKey: true,
       stopOnOrder: false,
+      vets: false,
       state: null,
     });
-    const a = (await answer(plain, {
+    const a = (await answer(files.plain, {
       acts: ['none', 'read', 'none', 'read'],
       xs: [1, 2, 3, 4],
       columns: true,
       indexKey: false,
       stopOnOrder: false,
+      vets: false,
       state: { values: [10, 11, 12], until: 4, next: 1 },
     })) as Answer;
     assert.equal(a.ok, true);
