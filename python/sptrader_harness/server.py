@@ -1010,14 +1010,15 @@ class Server(object):
                                      hook if vetting else None, self.awaiting)
             else:
                 done = 0
+                fill = row_filler(template, keys) if template is not None else None
                 for index, row in enumerate(rows):
                     if index and (watch.over if timed else clocked and clock() >= deadline):
                         break
-                    if template is not None:
-                        market_data = template.copy()
+                    if fill is not None:
+                        market_data = fill(row)
                     else:
                         market_data = dict(common)
-                    market_data.update(zip(keys, row))
+                        market_data.update(zip(keys, row))
                     if index_key:
                         market_data[index_key] = index_start + index
                     if state is not None:
