@@ -1005,9 +1005,9 @@ class Server(object):
             clocked = deadline is not None and not timed
             if timed and template is not None and style == 'positional' and signal_text is None:
                 # The common case (replay's): plain_records below, this loop without the branches it never takes.
-                done = plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry, file,
-                                     shared, limit, results, response, record_limit, budget, plan, limits, stop_on_order,
-                                     hook if vetting else None, self.awaiting)
+                done = plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry,
+                                     file, shared, limit, results, response, record_limit, budget, plan, limits,
+                                     stop_on_order, hook if vetting else None, self.awaiting)
             else:
                 done = 0
                 fill = row_filler(template, keys) if template is not None else None
@@ -1228,13 +1228,14 @@ class Server(object):
             processes.leave_if_forked()
 
 
-def plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry, file, shared, limit,
-                  results, response, record_limit, budget, plan, limits, stop_on_order, vetting, awaiting):
+def plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry, file, shared,
+                  limit, results, response, record_limit, budget, plan, limits, stop_on_order, vetting, awaiting):
     """
     run_batch's loop over its records for the common case, chosen once per batch: generate_order(market_data, signal)
     called positionally, no signal, the watchdog's ticks on, and every row complete (the template); `vetting` is the
-    validate_order hook to vet each order with (on the worker's event loop, `awaiting`), or None. It is that loop, what happens on an order, an exception, a timeout or too much output as it is there,
-    with these differences in how a record that returns None gets there, each for the same outcome at less cost:
+    validate_order hook to vet each order with (on the worker's event loop, `awaiting`), or None. It is that loop, what
+    happens on an order, an exception, a timeout or too much output as it is there, with these differences in how a
+    record that returns None gets there, each for the same outcome at less cost:
      - market_data is filled by row_filler (batch_columns.py): the same keys, order and values;
      - StateSync.market_data is inlined, its column in locals (clean_column), read again after a record that answered
        an item (which may end the column) or made a state request (state.syncs counts them): a request, which alone
