@@ -1112,8 +1112,8 @@ class Server(object):
                             state.clean = False
                     total_left -= size
                     if total_left < 0:
-                        raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch of %d items are more than %s bytes as JSON by item %d; '
-                                               'nothing was sent' % (size, '{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index), file)
+                        raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch are more than %s bytes as JSON by record %d; '
+                                               'nothing was sent' % ('{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index_start + index), file)
                     results.append(item)
                     if stop_on_order and item['ok']:
                         break
@@ -1362,8 +1362,8 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
             upto, base, varying, values, fixed = clean_column(state)
         total_left -= size
         if total_left < 0:
-            raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch of %d items are more than %s bytes as JSON by item %d; '
-                                   'nothing was sent' % (size, '{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index), file)
+            raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch are more than %s bytes as JSON by record %d; '
+                                   'nothing was sent' % ('{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index_start + index), file)
         results.append(item)
         if stop_on_order and item['ok']:
             return index + 1

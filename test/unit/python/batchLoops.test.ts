@@ -215,7 +215,7 @@ describe('run_batch: the common-case loop answers as the general one', function 
 
   it("the same when the batch's items pass its answer limit; a read of the column, then of a state request", async () => {
     const n = 80;
-    await same({
+    const big: Case = {
       acts: Array.from({ length: n }, () => 'big'),
       xs: Array.from({ length: n }, (_, i) => i),
       columns: true,
@@ -223,7 +223,17 @@ describe('run_batch: the common-case loop answers as the general one', function 
       stopOnOrder: false,
       vets: false,
       state: null,
-    });
+    };
+    await same(big);
+    // Said by the record (from indexStart 7) that passed the limit, not by a byte count read as a number of items.
+    const tooLarge = (await answer(files.plain, big)) as { ok: boolean; error?: { code: string; message: string } };
+    assert.equal(tooLarge.error?.code, 'ANSWER_TOO_LARGE');
+    assert.match(
+      tooLarge.error.message,
+      /^the results of this batch are more than [\d,]+ bytes as JSON by record (\d+);/,
+    );
+    const record = Number(/by record (\d+)/.exec(tooLarge.error.message)?.[1]);
+    assert.ok(record >= 7 && record < 7 + n, `record ${record}`);
     const a = (await answer(files.plain, {
       acts: ['none', 'read', 'none', 'read'],
       xs: [1, 2, 3, 4],
