@@ -100,7 +100,7 @@ import {
 import { brokerErrorFor, errorMeaning } from './errors';
 import { contractFor, instrumentRulesFor, snapshotQuote, symbolOf, type IbContract } from './market';
 import { atRate, commissionWithoutQuote, type ExecutedAt, type ReportedCommission } from './commission';
-import { OrderRegistry, PENDING_IB, REJECT_REASON_WAIT_MS, type Entry } from './orderRegistry';
+import { newEntry, OrderRegistry, PENDING_IB, REJECT_REASON_WAIT_MS } from './orderRegistry';
 import { IB_CAPABILITIES, orderFor, responseOf, type IbOrder } from './orders';
 
 export interface IbBrokerOptions {
@@ -563,21 +563,7 @@ export class IbBroker implements BrokerApi {
     this.reads.invalidate();
     const orderId = await this.allocateOrderId();
     const ib = this.ensureConnected();
-    const now = this.clock.now();
-    const entry: Entry = {
-      orderId,
-      request: { ...request, metadata: { ...request.metadata } },
-      ibStatus: undefined,
-      filled: 0,
-      avgFillPrice: null,
-      rejectReason: undefined,
-      fills: [],
-      createdAt: now,
-      updatedAt: now,
-      confirmed: false,
-      failedBeforeAcceptance: false,
-      badResponse: undefined,
-    };
+    const entry = newEntry(orderId, { ...request, metadata: { ...request.metadata } }, this.clock.now(), false);
     this.orders.register(entry);
     const unknown = (reason: 'TIMEOUT' | 'NETWORK' | 'BAD_RESPONSE', why: string) =>
       new BrokerError(

@@ -53,6 +53,27 @@ export interface Entry extends RegistryView {
   inactive?: { report: StatusReport; timer: ReturnType<typeof setTimeout> } | undefined;
 }
 
+/**
+ * A new entry for order `orderId`: nothing reported of it yet but, when `confirmed`, that TWS has it (a status or an
+ * openOrder came, or it was adopted from TWS's lists).
+ */
+export function newEntry(orderId: number, request: Entry['request'], now: number, confirmed: boolean): Entry {
+  return {
+    orderId,
+    request,
+    ibStatus: undefined,
+    filled: 0,
+    avgFillPrice: null,
+    rejectReason: undefined,
+    fills: [],
+    createdAt: now,
+    updatedAt: now,
+    confirmed,
+    failedBeforeAcceptance: false,
+    badResponse: undefined,
+  };
+}
+
 /** One `execDetails` of ours: `shares` at `price`; `commission` once its `commissionReport` came. */
 export interface Execution {
   execId: string;
@@ -496,21 +517,7 @@ export class OrderRegistry {
       if (!request) return;
       const existing = this.byRef.get(request.client_order_id);
       if (existing && !existing.failedBeforeAcceptance) return;
-      const now = this.deps.clock.now();
-      entry = {
-        orderId,
-        request,
-        ibStatus: undefined,
-        filled: 0,
-        avgFillPrice: null,
-        rejectReason: undefined,
-        fills: [],
-        createdAt: now,
-        updatedAt: now,
-        confirmed: true,
-        failedBeforeAcceptance: false,
-        badResponse: undefined,
-      };
+      entry = newEntry(orderId, request, this.deps.clock.now(), true);
       this.register(entry);
     }
     if (otherOrder(entry, order.permId)) return;
@@ -656,22 +663,7 @@ export class OrderRegistry {
     }
     const orderId = found?.orderId ?? -permId;
     if (this.byId.has(orderId)) return;
-    const now = this.deps.clock.now();
-    const entry: Entry = {
-      orderId,
-      request,
-      ibStatus: undefined,
-      filled: 0,
-      avgFillPrice: null,
-      rejectReason: undefined,
-      fills: [],
-      createdAt: now,
-      updatedAt: now,
-      confirmed: true,
-      failedBeforeAcceptance: false,
-      badResponse: undefined,
-      permId,
-    };
+    const entry: Entry = { ...newEntry(orderId, request, this.deps.clock.now(), true), permId };
     const why = typeof c.state.completedStatus === 'string' ? c.state.completedStatus.trim() : '';
     if (status === 'Inactive') entry.rejectReason = why || 'IB marked the order Inactive';
     else if (why !== '' && status !== 'Filled') entry.cancelReason = why;
