@@ -163,6 +163,8 @@ const PARENT_FORMS: Readonly<Record<string, string>> = {
  * Other spellings of an order's fields, folded (lower case, letters and digits only), that components bring from
  * venues' APIs or habit: each names the field it means (misspeltFields). 'size' is the shipped dialect's quantity.
  */
+/** A key as FIELD_SPELLINGS, exitFieldOf and UNSENT_INSTRUCTIONS read it: lower case, letters and digits only. */
+const foldKey = (key: string): string => key.toLowerCase().replace(/[^a-z0-9]/g, '');
 const FIELD_SPELLINGS: Readonly<Record<string, string>> = {
   symbol: 'symbol',
   ticker: 'symbol',
@@ -203,7 +205,7 @@ const FIELD_SPELLINGS: Readonly<Record<string, string>> = {
  * tp_pips, profit_target, OANDA's stopLossOnFill, takeProfitOnFill and trailingStopLossOnFill, Alpaca's dicts.
  */
 function exitFieldOf(key: string): 'stop_loss' | 'take_profit' | 'trailing_stop' | undefined {
-  const folded = key.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const folded = foldKey(key);
   const m =
     /^(trailingstoploss|trailingstop|stoploss|takeprofit|profittarget|sl|tp)(onfill|price|pips|points|ticks|distance|offset|level|pct|percent)?$/.exec(
       folded,
@@ -532,8 +534,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   function misspeltFields(): void {
     for (const [k, v] of Object.entries(body)) {
       if (consumed.has(k) || v === undefined || v === null) continue;
-      const folded = k.toLowerCase().replace(/[^a-z0-9]/g, '');
-      let field = FIELD_SPELLINGS[folded];
+      let field = FIELD_SPELLINGS[foldKey(k)];
       if (field === 'quantity') field = quantityField;
       else if (field === 'order_type') field = typeField;
       if (field === undefined || field === k || body[field] !== undefined) continue;
@@ -606,8 +607,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   function unsentInstructions(): void {
     for (const [k, v] of Object.entries(body)) {
       if (consumed.has(k) || v === undefined || v === null || v === false || v === 0) continue;
-      const folded = k.toLowerCase().replace(/[^a-z0-9]/g, '');
-      const what = UNSENT_INSTRUCTIONS[folded];
+      const what = UNSENT_INSTRUCTIONS[foldKey(k)];
       if (what === undefined) continue;
       consumed.add(k);
       issues.push({
