@@ -11,6 +11,7 @@ import { staticCredentials } from '../../../src/brokers/credentials';
 import { isBrokerError } from '../../../src/brokers/errors';
 import { TestClock } from '../../../src/common/clock';
 import { DEFAULT_SYMBOLS, startFakeBinance, type FakeBinance } from '../../fakes/binance/server';
+import { binanceOnFake } from '../../kit/binance';
 
 describe('Binance adapter: the account when a held asset has no book', () => {
   let fake: FakeBinance;
@@ -20,16 +21,7 @@ describe('Binance adapter: the account when a held asset has no book', () => {
   async function start(balances: Record<string, number>, extra = DEFAULT_SYMBOLS): Promise<void> {
     fake = await startFakeBinance({ balances, symbols: extra });
     said = [];
-    broker = new BinanceBroker({
-      environment: 'testnet',
-      baseUrl: fake.url,
-      credentials: staticCredentials({ 'binance.apiKey': fake.apiKey, 'binance.secret': fake.secret }),
-      clock: new TestClock(),
-      timeoutMs: 2000,
-      pollIntervalMs: 0,
-      enableRateLimit: false,
-      onError: (m) => said.push(m),
-    });
+    broker = binanceOnFake(fake, (m) => said.push(m));
     await broker.connect();
   }
 
@@ -183,16 +175,7 @@ describe('Binance adapter: an account holding many assets is marked at the weigh
     const balances: Record<string, number> = { USDT: 1000, BTC: 1, ETH: 2 };
     for (const c of coins) balances[c] = 3;
     fake = await startFakeBinance({ balances, symbols });
-    broker = new BinanceBroker({
-      environment: 'testnet',
-      baseUrl: fake.url,
-      credentials: staticCredentials({ 'binance.apiKey': fake.apiKey, 'binance.secret': fake.secret }),
-      clock: new TestClock(),
-      timeoutMs: 2000,
-      pollIntervalMs: 0,
-      enableRateLimit: false,
-      onError: () => undefined,
-    });
+    broker = binanceOnFake(fake);
     await broker.connect();
     // One coin's book is empty (a symbol not TRADING): it is marked at its last price.
     fake.setQuote('C05XUSDT', 0, 0);
@@ -228,16 +211,7 @@ describe('Binance adapter: a symbol that is not TRADING (enums.md "Symbol status
       status: 'BREAK' as const,
     };
     fake = await startFakeBinance({ symbols: [...DEFAULT_SYMBOLS, halted] });
-    broker = new BinanceBroker({
-      environment: 'testnet',
-      baseUrl: fake.url,
-      credentials: staticCredentials({ 'binance.apiKey': fake.apiKey, 'binance.secret': fake.secret }),
-      clock: new TestClock(),
-      timeoutMs: 2000,
-      pollIntervalMs: 0,
-      enableRateLimit: false,
-      onError: () => undefined,
-    });
+    broker = binanceOnFake(fake);
     await broker.connect();
     await assert.rejects(
       broker.getQuote('XYZUSDT'),

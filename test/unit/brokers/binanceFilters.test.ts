@@ -7,13 +7,11 @@
  * "Filter failures" ("Filter failure: MARKET_LOT_SIZE").
  */
 import assert from 'node:assert/strict';
-import { BinanceBroker } from '../../../src/brokers/binance/adapter';
+import type { BinanceBroker } from '../../../src/brokers/binance/adapter';
 import { parseSymbolRules, checkFilters } from '../../../src/brokers/binance/market';
-import { staticCredentials } from '../../../src/brokers/credentials';
-import { isBrokerError, type BrokerError } from '../../../src/brokers/errors';
-import { TestClock } from '../../../src/common/clock';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 import { startFakeBinance, type FakeBinance } from '../../fakes/binance/server';
+import { binanceOnFake, brokerFailure as failure } from '../../kit/binance';
 
 let seq = 0;
 function market(quantity: number, side: 'buy' | 'sell' = 'sell'): PlacedOrderRequest {
@@ -28,32 +26,13 @@ function market(quantity: number, side: 'buy' | 'sell' = 'sell'): PlacedOrderReq
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(isBrokerError(e), `expected a BrokerError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected the call to fail');
-}
-
 describe('Binance adapter: symbol filters, refusals and order ids as the spot docs describe them', () => {
   let fake: FakeBinance;
   let broker: BinanceBroker;
 
   beforeEach(async () => {
     fake = await startFakeBinance({ balances: { USDT: 100_000_000, BTC: 1000 } });
-    broker = new BinanceBroker({
-      environment: 'testnet',
-      baseUrl: fake.url,
-      credentials: staticCredentials({ 'binance.apiKey': fake.apiKey, 'binance.secret': fake.secret }),
-      clock: new TestClock(),
-      timeoutMs: 2000,
-      pollIntervalMs: 0,
-      enableRateLimit: false,
-      onError: () => undefined,
-    });
+    broker = binanceOnFake(fake);
     await broker.connect();
   });
 

@@ -12,10 +12,10 @@
 import assert from 'node:assert/strict';
 import { BinanceBroker } from '../../../src/brokers/binance/adapter';
 import { staticCredentials } from '../../../src/brokers/credentials';
-import { isBrokerError, type BrokerError } from '../../../src/brokers/errors';
 import { TestClock } from '../../../src/common/clock';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 import { startFakeBinance, type FakeBinance } from '../../fakes/binance/server';
+import { brokerFailure as failure } from '../../kit/binance';
 
 let seq = 0;
 function order(overrides: Partial<PlacedOrderRequest> = {}): PlacedOrderRequest {
@@ -29,16 +29,6 @@ function order(overrides: Partial<PlacedOrderRequest> = {}): PlacedOrderRequest 
     metadata: {},
     ...overrides,
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(isBrokerError(e), `expected a BrokerError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected the call to fail');
 }
 
 describe('Binance adapter: limits answered without Retry-After (-1015, WAF 403)', () => {

@@ -8,13 +8,12 @@
  * an unreadable reply: the order was called unknown and looked up later; a RESULT's fill lost its fee.
  */
 import assert from 'node:assert/strict';
-import { BinanceBroker } from '../../../src/brokers/binance/adapter';
+import type { BinanceBroker } from '../../../src/brokers/binance/adapter';
 import type { OrderUpdate } from '../../../src/brokers/broker';
-import { staticCredentials } from '../../../src/brokers/credentials';
-import { TestClock } from '../../../src/common/clock';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 import { eventsOf } from '../../kit/orderUpdates';
 import { startFakeBinance, type FakeBinance, type FakeBinanceOptions } from '../../fakes/binance/server';
+import { binanceOnFake } from '../../kit/binance';
 
 let seq = 0;
 function order(overrides: Partial<PlacedOrderRequest> = {}): PlacedOrderRequest {
@@ -39,16 +38,7 @@ describe('Binance adapter: new-order response types ACK, RESULT and FULL', () =>
   async function setUp(options: FakeBinanceOptions): Promise<void> {
     fake = await startFakeBinance(options);
     warnings = [];
-    broker = new BinanceBroker({
-      environment: 'testnet',
-      baseUrl: fake.url,
-      credentials: staticCredentials({ 'binance.apiKey': fake.apiKey, 'binance.secret': fake.secret }),
-      clock: new TestClock(),
-      timeoutMs: 2000,
-      pollIntervalMs: 0,
-      enableRateLimit: false,
-      onError: (m) => warnings.push(m),
-    });
+    broker = binanceOnFake(fake, (m) => warnings.push(m));
     await broker.connect();
     updates = [];
     broker.onOrderUpdate((u) => updates.push(u));

@@ -20,11 +20,11 @@ import assert from 'node:assert/strict';
 import { BinanceBroker } from '../../../src/brokers/binance/adapter';
 import type { OrderUpdate } from '../../../src/brokers/broker';
 import { staticCredentials } from '../../../src/brokers/credentials';
-import { isBrokerError, type BrokerError } from '../../../src/brokers/errors';
 import { TestClock } from '../../../src/common/clock';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 import { eventsOf } from '../../kit/orderUpdates';
 import { startFakeBinance, type FakeBinance, type FakeBinanceOptions } from '../../fakes/binance/server';
+import { brokerFailure as failure } from '../../kit/binance';
 
 let seq = 0;
 function order(overrides: Partial<PlacedOrderRequest> = {}): PlacedOrderRequest {
@@ -38,16 +38,6 @@ function order(overrides: Partial<PlacedOrderRequest> = {}): PlacedOrderRequest 
     metadata: {},
     ...overrides,
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(isBrokerError(e), `expected a BrokerError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail('expected the call to fail');
 }
 
 describe('Binance adapter: more replies from the spot API documentation', () => {
