@@ -31,6 +31,8 @@ const DRAWN_WAIT_MS = 250;
 export class ResultPanel extends WebviewPanelHost<ResultView, HostNotification, WebviewCommand> {
   /** A warm Test Order takes a few ms: "Running…" would flash on and off in the frame before its result. */
   protected override readonly runningShownAfterMs = 100;
+  /** result.ts draws the view written into its page (a first run's result) before it says it is ready. */
+  protected override readonly embedsView = true;
   private sampler: NodeJS.Timeout | undefined;
   private sampling = false;
   private createdAt = 0;

@@ -14,6 +14,34 @@ export function elementsOf(panel: string): <T extends HTMLElement = HTMLElement>
   };
 }
 
+/**
+ * The notifications the host wrote into the page when it made it (`PageParts.initial`: a view it already had),
+ * as sent: each is parsed with the panel's protocol like any message. None when the page holds none or they
+ * are not a JSON array.
+ */
+export function initialNotifications(): unknown[] {
+  const text = document.getElementById('sptrader-initial')?.textContent;
+  if (!text) return [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Notes (a `performance` mark named `sptrader:painted`, its detail `key`) when a result is first on screen: the
+ * page's own record of when, which the UI tests read instead of when they first saw it. One mark is kept, the
+ * first paint of the latest key (a later event of the same result redraws it without moving the mark).
+ */
+export function markPainted(key: string): void {
+  const last = performance.getEntriesByName('sptrader:painted').pop() as PerformanceMark | undefined;
+  if (last?.detail === key) return;
+  performance.clearMarks('sptrader:painted');
+  performance.mark('sptrader:painted', { detail: key });
+}
+
 /** A new element holding `text` as text (null or undefined: none), with `className` when given. */
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,

@@ -13,7 +13,7 @@ import {
   type ResultView,
   type WebviewCommand,
 } from '../protocol';
-import { el, elementsOf, onThemeChange, utcTime, wireRunAgain } from './dom';
+import { el, elementsOf, initialNotifications, markPainted, onThemeChange, utcTime, wireRunAgain } from './dom';
 import { applyTheme, renderChart } from './resultChart';
 
 interface VsCodeApi {
@@ -288,6 +288,7 @@ function settle(painted: ResultView | null): void {
     return;
   }
   if (!current) return;
+  markPainted(`${byId('headline').textContent ?? ''}\n${byId('ran-at').textContent ?? ''}`);
   if (current.requestedAt !== undefined && current.requestedAt === unmeasured && current.timings.waitedMs == null) {
     unmeasured = undefined;
     const waitedMs = Math.max(0, Date.now() - current.requestedAt);
@@ -350,4 +351,9 @@ wireRunAgain(byId<HTMLButtonElement>('run-again'), () => vscode.postMessage({ ty
 onThemeChange(applyTheme);
 render(current);
 if (current) settleAfterPaint();
+// A view the host had when it made the page (a first run's result) is drawn now, not after a "ready" round trip.
+for (const initial of initialNotifications()) {
+  const message = parseHostNotification(initial);
+  if (message) onNotification(message);
+}
 vscode.postMessage({ type: 'ready' });
