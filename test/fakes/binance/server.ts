@@ -63,6 +63,24 @@ export interface FakeBinanceSymbol {
    * refused -2010 "Market is closed." (errors.md, messages for -2010: "The symbol is not trading").
    */
   status?: 'TRADING' | 'END_OF_DAY' | 'HALT' | 'BREAK' | 'CANCEL_ONLY';
+  /**
+   * filters.md "MAX_NUM_ORDERS": "the maximum number of orders an account is allowed to have open on a symbol" (listed
+   * in exchangeInfo when set); one more is refused 400 -1013 "Filter failure: MAX_NUM_ORDERS" (errors.md "Filter
+   * failures": "Account has too many open orders on the symbol."), nothing placed.
+   */
+  maxNumOrders?: number;
+  /**
+   * filters.md "PERCENT_PRICE_BY_SIDE": a BUY passes if `price` <= average × bidMultiplierUp and >= average ×
+   * bidMultiplierDown, a SELL with askMultiplierUp/Down; with `avgPriceMins` 0 "the last price is used" (the fake's
+   * last price). Checked on `price` (LIMIT, STOP_LOSS_LIMIT); a failure is 400 -1013 "Filter failure:
+   * PERCENT_PRICE_BY_SIDE", nothing placed.
+   */
+  percentPriceBySide?: {
+    bidMultiplierUp: number;
+    bidMultiplierDown: number;
+    askMultiplierUp: number;
+    askMultiplierDown: number;
+  };
 }
 
 export interface FakeBinanceOptions {
@@ -489,6 +507,19 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             minTrailingBelowDelta: 10,
             maxTrailingBelowDelta: 2000,
           },
+          ...(s.maxNumOrders === undefined ? [] : [{ filterType: 'MAX_NUM_ORDERS', maxNumOrders: s.maxNumOrders }]),
+          ...(s.percentPriceBySide === undefined
+            ? []
+            : [
+                {
+                  filterType: 'PERCENT_PRICE_BY_SIDE',
+                  bidMultiplierUp: String(s.percentPriceBySide.bidMultiplierUp),
+                  bidMultiplierDown: String(s.percentPriceBySide.bidMultiplierDown),
+                  askMultiplierUp: String(s.percentPriceBySide.askMultiplierUp),
+                  askMultiplierDown: String(s.percentPriceBySide.askMultiplierDown),
+                  avgPriceMins: 0,
+                },
+              ]),
         ],
       })),
     };
@@ -651,6 +682,22 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       throw new BinanceReply(400, -1013, 'Filter failure: MARKET_LOT_SIZE');
     const valuePrice = needsPrice ? price : touch(s, side);
     if (valuePrice * qty < s.minNotional - 1e-9) throw new BinanceReply(400, -1013, 'Filter failure: NOTIONAL');
+    const band = s.percentPriceBySide;
+    if (band && needsPrice) {
+      const average = lastOf(s);
+      const [up, down] =
+        side === 'BUY'
+          ? [band.bidMultiplierUp, band.bidMultiplierDown]
+          : [band.askMultiplierUp, band.askMultiplierDown];
+      if (price > average * up + 1e-9 || price < average * down - 1e-9)
+        throw new BinanceReply(400, -1013, 'Filter failure: PERCENT_PRICE_BY_SIDE');
+    }
+    if (s.maxNumOrders !== undefined) {
+      const open = [...orders.values()].filter(
+        (o) => o.symbol === s.symbol && (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED'),
+      ).length;
+      if (open >= s.maxNumOrders) throw new BinanceReply(400, -1013, 'Filter failure: MAX_NUM_ORDERS');
+    }
     if ((s.status ?? 'TRADING') !== 'TRADING') throw new BinanceReply(400, -2010, 'Market is closed.');
     const clientOrderId = params.get('newClientOrderId') ?? `fake-${nextOrderId + 1}`;
     if (!/^[.A-Z:/a-z0-9_-]{1,36}$/.test(clientOrderId))
