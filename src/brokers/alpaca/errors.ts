@@ -36,6 +36,7 @@ export interface AlpacaHttpError {
 export const ALPACA_CODES = {
   invalidRequest: 40010001,
   forbidden: 40310000,
+  patternDayTrading: 40310100,
   notFound: 40410000,
   subPenny: 42210000,
 } as const;
@@ -56,6 +57,25 @@ export function isNoSuchOrder(e: BrokerError): boolean {
   return (
     e.reason === 'ORDER_NOT_FOUND' && e.venueCode === ALPACA_CODES.notFound && !/endpoint not found/i.test(e.message)
   );
+}
+
+/**
+ * What to do about a 403 refusal of an order, which Alpaca's message alone does not say. "Orders at Alpaca" →
+ * "Buying Power": "your available buying power is reduced by your existing open buy long and sell short orders,
+ * whereas your sell long and buy to cover orders do not replenish your available buying power until they have
+ * executed", and a market buy is valued above the current price; "insufficient qty available for order
+ * (requested: …, available: …)": the shares are not held, or open sell orders hold them; 40310100 "trade denied due
+ * to pattern day trading protection": Alpaca's support page on pattern day trading (FINRA's rule: a margin account
+ * under $25,000 of equity may make at most 3 day trades in 5 business days).
+ */
+function refusalAdvice(code: number | string | undefined, text: string): string | undefined {
+  if (code === ALPACA_CODES.patternDayTrading || /pattern day trading/i.test(text))
+    return 'the order would be a day trade beyond what an account under $25,000 of equity may make (3 in 5 business days): wait, or trade without opening and closing the same day';
+  if (/insufficient qty/i.test(text))
+    return 'the account does not hold that many shares free to sell: open sell orders hold some, or they are not owned; cancel open sell orders or sell fewer';
+  if (/insufficient buying power/i.test(text))
+    return "open buy orders take from Alpaca's buying power and a market buy is valued above the current price: trade fewer shares, or cancel open buy orders";
+  return undefined;
 }
 
 /** An HTTP error answer from Alpaca as a BrokerError (table at the top of this file). */
@@ -81,8 +101,10 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
   if (s === 401)
     return make('AUTHENTICATION', `${what}; check the Alpaca key id and secret key (paper and live keys differ)`);
   if (s === 403) {
-    if (/insufficient|buying power/i.test(text)) return make('INSUFFICIENT_FUNDS', what);
-    return make('PERMISSION_DENIED', what);
+    const advice = refusalAdvice(code, text);
+    const said = advice === undefined ? what : `${what}; ${advice}`;
+    if (/insufficient|buying power/i.test(text)) return make('INSUFFICIENT_FUNDS', said);
+    return make('PERMISSION_DENIED', said);
   }
   if (s === 404) {
     if (op === 'quote' || op === 'asset') return make('UNKNOWN_SYMBOL', what);

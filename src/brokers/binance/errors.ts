@@ -205,6 +205,69 @@ function retryAfterMs(value: string | undefined): number | undefined {
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
 
+/**
+ * -1013 "Filter failure: <filter>" (errors.md "Filter failures": "-1013 INVALID_MESSAGE … The request didn't reach the
+ * Matching Engine"): what the filter holds against the order (errors.md's description; filters.md for
+ * PERCENT_PRICE_BY_SIDE) and what to change. The filters checked before sending (PRICE_FILTER, LOT_SIZE,
+ * MARKET_LOT_SIZE, NOTIONAL) seldom get here; these others need Binance's average price or the account's orders.
+ */
+const FILTER_ADVICE: Readonly<Record<string, string>> = {
+  PERCENT_PRICE:
+    "the price is too far from the symbol's average weighted price of the last minutes (PERCENT_PRICE): place it nearer the market",
+  PERCENT_PRICE_BY_SIDE:
+    "the price is too far from the symbol's average of previous trade prices for a buy or a sell (PERCENT_PRICE_BY_SIDE in exchangeInfo gives the multipliers): place it nearer the market",
+  MAX_NUM_ORDERS:
+    'the account has as many open orders on this symbol as Binance allows (MAX_NUM_ORDERS): cancel some before placing more',
+  MAX_NUM_ALGO_ORDERS:
+    'the account has as many open stop orders on this symbol as Binance allows (MAX_NUM_ALGO_ORDERS): cancel some before placing more',
+  EXCHANGE_MAX_NUM_ORDERS:
+    'the account has as many open orders on the exchange as Binance allows (EXCHANGE_MAX_NUM_ORDERS): cancel some before placing more',
+  EXCHANGE_MAX_NUM_ALGO_ORDERS:
+    'the account has as many open stop orders on the exchange as Binance allows (EXCHANGE_MAX_NUM_ALGO_ORDERS): cancel some before placing more',
+  MAX_POSITION:
+    "the account's position in the base asset (its balance and open buy orders) has reached the symbol's limit (MAX_POSITION)",
+  PRICE_FILTER: "the price is outside the symbol's range or off its tick size (PRICE_FILTER)",
+  LOT_SIZE: "the quantity is outside the symbol's range or off its step size (LOT_SIZE)",
+  MARKET_LOT_SIZE: "the market order's quantity is outside the symbol's range for market orders (MARKET_LOT_SIZE)",
+  NOTIONAL: "price × quantity is outside the symbol's minimum and maximum notional (NOTIONAL)",
+  MIN_NOTIONAL: "price × quantity is below the symbol's minimum notional (MIN_NOTIONAL)",
+};
+
+/** Operations on TRADE endpoints (rest-api.md "Request Security": "Trading on the exchange, placing and canceling orders"). */
+const TRADE_OPERATIONS: ReadonlySet<string> = new Set(['submit', 'cancel']);
+
+/**
+ * What the user can do about a refusal of the key, the signature or the timestamp, which Binance's message alone
+ * does not say. errors.md: -2015 REJECTED_MBX_KEY "Invalid API-key, IP, or permissions for action.", -2014
+ * BAD_API_KEY_FMT "API-key format invalid.", -1022 INVALID_SIGNATURE "Signature for this request is not valid.",
+ * -1002 UNAUTHORIZED; rest-api.md "Request Security": "API keys can be configured to allow access only to certain
+ * types of secure endpoints … By default, an API key cannot `TRADE`. You need to enable trading in API Management
+ * first."; "Timing security" for -1021 (the adapter already stamps requests on Binance's time, so one that
+ * persists is a clock that moves or a request slower than recvWindow).
+ */
+export function whatToDo(code: number, operation: string, msg = ''): string | undefined {
+  switch (code) {
+    case -1013: {
+      const filter = /Filter failure: ([A-Z_]+)/.exec(msg)?.[1];
+      return filter === undefined ? undefined : FILTER_ADVICE[filter];
+    }
+    case -2015:
+      return TRADE_OPERATIONS.has(operation)
+        ? 'the key may read the account but not trade: Binance API keys cannot TRADE until trading is enabled for the key in API Management; also check that its IP access restriction includes this machine'
+        : "check binance.apiKey: the key itself, its IP access restriction (this machine's address must be allowed), and that it is a key of this environment (Spot Test Network keys and live keys differ)";
+    case -2014:
+      return 'binance.apiKey is not a Binance API key: enter it again, without spaces or line breaks';
+    case -1022:
+      return "binance.secret is not this API key's secret (Binance refused the signature made with it): enter the key's secret again";
+    case -1002:
+      return "this API key is not authorized for this request: check the key's permissions in API Management";
+    case -1021:
+      return "this computer's clock moved against Binance's, or the request took longer than recvWindow to arrive: check that the clock is synchronised (NTP) and the network";
+    default:
+      return undefined;
+  }
+}
+
 /** Signed URLs carry a signature in the query: messages keep the path only; account ids are masked. */
 function scrub(
   text: string,
@@ -301,9 +364,14 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
     : notActed
       ? '; Binance did not act on it'
       : '';
+  const advice = body === undefined ? undefined : whatToDo(body.code, ctx.operation, body.msg);
   return new BrokerError(
     reason,
-    scrub(`Binance ${ctx.operation} failed: ${detail}${suffix}`, ctx.secrets, ctx.accountIds),
+    scrub(
+      `Binance ${ctx.operation} failed: ${detail}${suffix}${advice === undefined ? '' : `; ${advice}`}`,
+      ctx.secrets,
+      ctx.accountIds,
+    ),
     {
       venueCode: waf ? 403 : (body?.code ?? status),
       retryAfterMs: named ?? implied,

@@ -84,6 +84,18 @@ export function awaitAnswer<T>(
 }
 
 /**
+ * What to do about a connection TWS refused. TWS API "Connectivity" (interactivebrokers.github.io/tws-api/
+ * connection.html): 502 comes from the operating system, not TWS: "Most commonly error 502 will indicate that TWS
+ * is not running with the API enabled or is listening for connection requests on a different socket port. If
+ * connecting across a network, it can also occur if there is a firewall or antivirus program blocking
+ * connections." The ports are TWS's and IB Gateway's defaults (brokers.md §0).
+ */
+function adviceFor(code: number): string {
+  if (code !== 502) return '';
+  return "; is TWS or IB Gateway running, with 'Enable ActiveX and Socket Clients' on (Global Configuration → API → Settings) and its Socket Port the one in this profile (by default TWS 7497 paper, 7496 live; IB Gateway 4002 paper, 4001 live)? Across a network, a firewall may block it";
+}
+
+/**
  * Connects `ib` and waits for TWS's first `nextValidId`; fails on a connection error TWS reports, on the
  * socket closing, or after `timeoutMs`.
  */
@@ -123,7 +135,7 @@ export function handshake(
       if (id !== -1 || m.kind !== 'error' || !(m.connection || code === 503 || code === 506)) return;
       const reason = m.reason === 'NOT_CONNECTED' ? 'NETWORK' : m.reason;
       finish(
-        new BrokerError(reason, `IB: cannot connect to ${where}: ${message} (error ${code})`, {
+        new BrokerError(reason, `IB: cannot connect to ${where}: ${message} (error ${code})${adviceFor(code)}`, {
           venueCode: code,
           retryable: m.retryable ?? false,
         }),

@@ -3,7 +3,8 @@
  * no SDK at run time), GTD dates, and IB's cumulative status reports → our status, response and fills.
  *
  * Statuses (IB → ours): `ApiPending`, `PendingSubmit` → pending; `PreSubmitted`, `Submitted`,
- * `PendingCancel` → submitted (partially_filled once `filled > 0`); `Filled` → filled; `Cancelled`,
+ * `PendingCancel` → submitted (partially_filled once `filled > 0`, filled once `filled` is the order's whole
+ * quantity: TWS does not always send `Filled` for a market order that executed); `Filled` → filled; `Cancelled`,
  * `ApiCancelled` → cancelled, or expired for a GTD order cancelled at/after its expiry (IB has no
  * distinct expiry status); `Inactive` → rejected with the last error's text.
  */
@@ -192,6 +193,9 @@ export function validStatusReport(r: IbStatusReport): string | undefined {
   return undefined;
 }
 
+/** Below this a difference of quantities is float noise (IB sends fractional crypto sizes as doubles). */
+const FILLED_EPS = 1e-9;
+
 /** IB status (+ fill counts) → ours. `now` decides whether a cancelled GTD order expired. */
 export function statusFromIb(
   status: string,
@@ -209,6 +213,10 @@ export function statusFromIb(
     case 'PreSubmitted':
     case 'Submitted':
     case 'PendingCancel':
+      // Nothing remaining: filled, whatever the status word. TWS API "Order Management" → orderStatus: "Filled:
+      // indicates that the order has been completely filled. Market orders executions will not always trigger a
+      // Filled status", and a PendingCancel "may still receive an execution" (the whole rest of the order).
+      if (filled > 0 && filled + FILLED_EPS >= request.quantity) return { status: 'filled' };
       return filled > 0 ? { status: 'partially_filled', filled_qty: filled } : { status: 'submitted' };
     case 'Filled':
       return { status: 'filled' };

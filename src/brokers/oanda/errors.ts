@@ -150,6 +150,45 @@ export function orderDoesNotExist(body: unknown): boolean {
   return code === undefined || code === 'ORDER_DOESNT_EXIST' || code === 'NO_SUCH_ORDER' || code === 'ORDER_ID_INVALID';
 }
 
+/**
+ * What an OrderCancelReason that refused an order on arrival means and what to do about it: the 201 reply carries
+ * the reason alone (no errorMessage, unlike a 400), so the user would read a bare code. Reasons are the v20
+ * OrderCancelReason enum (oanda/v20-openapi json/v20.json; developer.oanda.com/rest-live-v20/order-df/); the code
+ * stays first, so what OANDA said is kept as it said it.
+ */
+const REFUSALS: ReadonlyArray<[RegExp, string]> = [
+  [
+    /^INSUFFICIENT_MARGIN$/,
+    "the account's available margin does not cover this order: trade fewer units, or add funds",
+  ],
+  [
+    /^(MARKET_HALTED|INSTRUMENT_(BID|ASK)_HALTED)$/,
+    'trading in this instrument was halted (a closed or paused market): send it again when the market is open',
+  ],
+  [
+    /^INSTRUMENT_(BID|ASK)_REDUCE_ONLY$/,
+    'this side of the instrument takes only orders that reduce a position for now: it cannot open or add to one',
+  ],
+  [
+    /^(POSITION_SIZE_EXCEEDED|ACCOUNT_POSITION_VALUE_LIMIT_EXCEEDED)$/,
+    "the order would take the position past the account's limit: trade fewer units",
+  ],
+  [
+    /^(OPEN_TRADES|PENDING_ORDERS)_ALLOWED_EXCEEDED$/,
+    'the account has as many open trades or pending orders as it may',
+  ],
+  [
+    /^FIFO_VIOLATION$/,
+    'the account must close its oldest trade in this instrument first (FIFO): reduce the position before opening another',
+  ],
+  [/^ACCOUNT_.*LOCKED$/, 'OANDA has locked the account against this: see its status with OANDA'],
+];
+
+export function explainRefusal(reason: string): string {
+  const found = REFUSALS.find(([re]) => re.test(reason));
+  return found === undefined ? reason : `${reason}: ${found[1]}`;
+}
+
 export const unknownSymbol = (symbol: string): BrokerError =>
   new BrokerError(
     'UNKNOWN_SYMBOL',

@@ -34,7 +34,7 @@ import {
 } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
 import { BrokerError } from '../errors';
-import { rejectReasonOf, type V20ErrorBody } from './errors';
+import { explainRefusal, rejectReasonOf, type V20ErrorBody } from './errors';
 import { instrumentRules, pow10, type V20Instrument } from './market';
 import { decimal, time, validate } from './wire';
 
@@ -400,7 +400,7 @@ export function cancelledStatus(
   if (why === undefined) return { status: 'cancelled' };
   if (filled > 0 || !immediate || (immediateOrDone && NOT_EXECUTABLE.has(why)))
     return { status: 'cancelled', reason: why };
-  return { status: 'rejected', reason: why };
+  return { status: 'rejected', reason: explainRefusal(why) };
 }
 
 /** What a successful submit reply says about the order, seen from our request. */

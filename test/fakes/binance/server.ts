@@ -37,6 +37,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { FaultQueue, playHttpFault, type FakeFault, type FakeVenue, type HttpFaultHooks } from '../control';
 
+/** Routes of TRADE security (rest-api.md "Request Security"); the other signed routes are USER_DATA. */
+const TRADE_ROUTES: ReadonlySet<string> = new Set([
+  'POST /api/v3/order',
+  'DELETE /api/v3/order',
+  'DELETE /api/v3/openOrders',
+  'POST /api/v3/order/test',
+]);
+
 /** The account's uid (GET /api/v3/account). */
 export const ACCOUNT_UID = 354937868;
 
@@ -55,6 +63,24 @@ export interface FakeBinanceSymbol {
    * refused -2010 "Market is closed." (errors.md, messages for -2010: "The symbol is not trading").
    */
   status?: 'TRADING' | 'END_OF_DAY' | 'HALT' | 'BREAK' | 'CANCEL_ONLY';
+  /**
+   * filters.md "MAX_NUM_ORDERS": "the maximum number of orders an account is allowed to have open on a symbol" (listed
+   * in exchangeInfo when set); one more is refused 400 -1013 "Filter failure: MAX_NUM_ORDERS" (errors.md "Filter
+   * failures": "Account has too many open orders on the symbol."), nothing placed.
+   */
+  maxNumOrders?: number;
+  /**
+   * filters.md "PERCENT_PRICE_BY_SIDE": a BUY passes if `price` <= average × bidMultiplierUp and >= average ×
+   * bidMultiplierDown, a SELL with askMultiplierUp/Down; with `avgPriceMins` 0 "the last price is used" (the fake's
+   * last price). Checked on `price` (LIMIT, STOP_LOSS_LIMIT); a failure is 400 -1013 "Filter failure:
+   * PERCENT_PRICE_BY_SIDE", nothing placed.
+   */
+  percentPriceBySide?: {
+    bidMultiplierUp: number;
+    bidMultiplierDown: number;
+    askMultiplierUp: number;
+    askMultiplierDown: number;
+  };
 }
 
 export interface FakeBinanceOptions {
@@ -86,6 +112,15 @@ export interface FakeBinanceOptions {
    * default whatever the request asks; 'ACK' / 'RESULT': always that.
    */
   newOrderRespType?: 'asked' | 'typeDefault' | 'ACK' | 'RESULT';
+  /**
+   * Whether the API key may TRADE (default true). rest-api.md "Request Security": "API keys can be configured to
+   * allow access only to certain types of secure endpoints. For example, you can have an API key with `TRADE`
+   * permission for trading, while using a separate API key with `USER_DATA` permission to monitor your order
+   * status. By default, an API key cannot `TRADE`. You need to enable trading in API Management first." A key
+   * without it reads the account and its orders (USER_DATA) but every TRADE endpoint (New order, Cancel order)
+   * answers 401 -2015 "Invalid API-key, IP, or permissions for action." (errors.md REJECTED_MBX_KEY), nothing done.
+   */
+  tradingEnabled?: boolean;
 }
 
 export interface FakeBinance extends FakeVenue {
@@ -204,6 +239,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   const secret = options.secret ?? 'fake-binance-secret-abcdefghijklmnop';
   const commissionRate = options.commissionRate ?? 0.001;
   let clockOffsetMs = options.clockOffsetMs ?? 0;
+  const tradingEnabled = options.tradingEnabled ?? true;
   const serverNow = (): number => Date.now() + clockOffsetMs;
   const symbols = new Map((options.symbols ?? DEFAULT_SYMBOLS).map((s) => [s.symbol, { ...s }]));
   const balances = new Map<string, { free: number; locked: number }>();
@@ -471,6 +507,19 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             minTrailingBelowDelta: 10,
             maxTrailingBelowDelta: 2000,
           },
+          ...(s.maxNumOrders === undefined ? [] : [{ filterType: 'MAX_NUM_ORDERS', maxNumOrders: s.maxNumOrders }]),
+          ...(s.percentPriceBySide === undefined
+            ? []
+            : [
+                {
+                  filterType: 'PERCENT_PRICE_BY_SIDE',
+                  bidMultiplierUp: String(s.percentPriceBySide.bidMultiplierUp),
+                  bidMultiplierDown: String(s.percentPriceBySide.bidMultiplierDown),
+                  askMultiplierUp: String(s.percentPriceBySide.askMultiplierUp),
+                  askMultiplierDown: String(s.percentPriceBySide.askMultiplierDown),
+                  avgPriceMins: 0,
+                },
+              ]),
         ],
       })),
     };
@@ -633,6 +682,22 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       throw new BinanceReply(400, -1013, 'Filter failure: MARKET_LOT_SIZE');
     const valuePrice = needsPrice ? price : touch(s, side);
     if (valuePrice * qty < s.minNotional - 1e-9) throw new BinanceReply(400, -1013, 'Filter failure: NOTIONAL');
+    const band = s.percentPriceBySide;
+    if (band && needsPrice) {
+      const average = lastOf(s);
+      const [up, down] =
+        side === 'BUY'
+          ? [band.bidMultiplierUp, band.bidMultiplierDown]
+          : [band.askMultiplierUp, band.askMultiplierDown];
+      if (price > average * up + 1e-9 || price < average * down - 1e-9)
+        throw new BinanceReply(400, -1013, 'Filter failure: PERCENT_PRICE_BY_SIDE');
+    }
+    if (s.maxNumOrders !== undefined) {
+      const open = [...orders.values()].filter(
+        (o) => o.symbol === s.symbol && (o.status === 'NEW' || o.status === 'PARTIALLY_FILLED'),
+      ).length;
+      if (open >= s.maxNumOrders) throw new BinanceReply(400, -1013, 'Filter failure: MAX_NUM_ORDERS');
+    }
     if ((s.status ?? 'TRADING') !== 'TRADING') throw new BinanceReply(400, -2010, 'Market is closed.');
     const clientOrderId = params.get('newClientOrderId') ?? `fake-${nextOrderId + 1}`;
     if (!/^[.A-Z:/a-z0-9_-]{1,36}$/.test(clientOrderId))
@@ -750,7 +815,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
 
   // --- auth ---
 
-  function authenticate(req: IncomingMessage, raw: string): URLSearchParams {
+  function authenticate(req: IncomingMessage, raw: string, security: 'TRADE' | 'USER_DATA'): URLSearchParams {
     if (req.headers['x-mbx-apikey'] !== apiKey)
       throw new BinanceReply(401, -2015, 'Invalid API-key, IP, or permissions for action.');
     const at = raw.lastIndexOf('&signature=');
@@ -773,6 +838,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       throw new BinanceReply(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.");
     if (now - timestamp > recvWindow)
       throw new BinanceReply(400, -1021, 'Timestamp for this request is outside of the recvWindow.');
+    if (security === 'TRADE' && !tradingEnabled)
+      throw new BinanceReply(401, -2015, 'Invalid API-key, IP, or permissions for action.');
     return params;
   }
 
@@ -802,7 +869,9 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     detailed.set(detail, (detailed.get(detail) ?? 0) + 1);
     const query = url.search.startsWith('?') ? url.search.slice(1) : url.search;
     const publicParams = url.searchParams;
-    const signed = (raw: string) => authenticate(req, raw);
+    // rest-api.md: "New order (TRADE)", "Cancel order (TRADE)", "Cancel All Open Orders on a Symbol (TRADE)".
+    const security = TRADE_ROUTES.has(route) ? 'TRADE' : 'USER_DATA';
+    const signed = (raw: string) => authenticate(req, raw, security);
     try {
       switch (route) {
         case 'GET /api/v3/ping':

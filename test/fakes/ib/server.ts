@@ -110,6 +110,14 @@ export interface FakeTwsOptions {
    * delayed bid, 67 delayed ask, 68 delayed last).
    */
   marketDataNotice?: { code: number; message: string };
+  /**
+   * Send `Filled` for a market order that executes in full on arrival (default true). false: its last ORDER_STATUS
+   * says `Submitted` with `filled` its whole quantity and `remaining` 0, and no `Filled` follows; its executions come
+   * as usual, and TWS no longer lists it open (it is done). TWS API "Order Management" → orderStatus: "Filled:
+   * indicates that the order has been completely filled. Market orders executions will not always trigger a Filled
+   * status."
+   */
+  filledStatusForMarketOrders?: boolean;
 }
 
 /** The fake's commission for one execution: USD 0.005 a share, at least USD 1.00 (IB's fixed US-stock rate). */
@@ -576,8 +584,17 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         'Connectivity between IB and Trader Workstation has been lost.',
       );
     if (o.status === accepted[2] && o.filled === 0) resting.add(orderId);
+    // A market order filled on arrival, told without `Filled` (the option's comment): Submitted, nothing remaining.
+    const told =
+      options.filledStatusForMarketOrders === false && o.type === 'MKT' && o.status === 'Filled'
+        ? { ...o, status: 'Submitted' }
+        : o;
     s.socket.write(
-      Buffer.concat([frame(accepted), ...(o.status === accepted[2] ? [] : [frame(statusFields(o))]), ...takeFills(o)]),
+      Buffer.concat([
+        frame(accepted),
+        ...(told.status === accepted[2] && told.filled === 0 ? [] : [frame(statusFields(told))]),
+        ...takeFills(o),
+      ]),
     );
   };
 

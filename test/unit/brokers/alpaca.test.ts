@@ -234,7 +234,9 @@ describe('Alpaca adapter against the fake Alpaca', () => {
     assert.equal(rejected.status.status, 'rejected');
     assert.ok(
       rejected.status.status === 'rejected' &&
-        /^INSUFFICIENT_FUNDS: .*insufficient buying power/.test(rejected.status.reason),
+        /^INSUFFICIENT_FUNDS: .*insufficient buying power; open buy orders take from Alpaca's buying power and a market buy is valued above the current price: trade fewer shares/.test(
+          rejected.status.reason,
+        ),
       JSON.stringify(rejected.status),
     );
     assert.equal(rejected.client_order_id, o.client_order_id);

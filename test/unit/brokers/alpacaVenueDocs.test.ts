@@ -72,10 +72,16 @@ describe('Alpaca adapter: replies from the Trading API documentation', () => {
 
   const statesOf = (orderId: string): string[] => eventsOf(updates, orderId);
 
-  for (const [code, message] of [
-    [40310100, 'trade denied due to pattern day trading protection'],
-    [40310000, 'insufficient qty available for order (requested: 10, available: 0)'],
-    [40310000, 'account is not allowed to short'],
+  // With what to do where Alpaca's words leave it out ("Orders at Alpaca" → "Buying Power"; Alpaca's pattern day
+  // trading support page).
+  for (const [code, message, advice] of [
+    [40310100, 'trade denied due to pattern day trading protection', /3 in 5 business days\): wait/],
+    [
+      40310000,
+      'insufficient qty available for order (requested: 10, available: 0)',
+      /open sell orders hold some, or they are not owned; cancel open sell orders or sell fewer/,
+    ],
+    [40310000, 'account is not allowed to short', undefined],
   ] as const) {
     it(`a 403 ${code} "${message}" to a submit is that order rejected with Alpaca's reason, sent once`, async () => {
       fake.refuseNextSubmit(403, code, message);
@@ -84,6 +90,9 @@ describe('Alpaca adapter: replies from the Trading API documentation', () => {
       assert.equal(r.status.status, 'rejected', JSON.stringify(r.status));
       assert.ok(r.status.status === 'rejected' && r.status.reason.includes(message), JSON.stringify(r.status));
       assert.ok(r.status.status === 'rejected' && r.status.reason.includes(String(code)), JSON.stringify(r.status));
+      const reason = r.status.status === 'rejected' ? r.status.reason : '';
+      if (advice === undefined) assert.ok(reason.endsWith(message), reason);
+      else assert.match(reason, advice);
       assert.deepEqual(statesOf(r.order_id), ['rejected']);
       assert.equal(fake.requestCount(POST), 1);
       assert.equal(fake.ordersWithClientId(o.client_order_id), 0);

@@ -255,12 +255,16 @@ describe('IbBroker against the fake TWS', function () {
     assert.equal(fake.requestCount('PLACE_ORDER'), 1);
   });
 
-  it('connection refused is a NETWORK error with a known outcome', async () => {
+  it('connection refused is a NETWORK error with a known outcome, saying what to check (TWS API "Connectivity": 502)', async () => {
     const port = await freePort();
     const b = new IbBroker({ port, clientId: 1, connectTimeoutMs: 1000 });
     await rejects(b.connect(), (e) => {
       assert.equal(e.reason, 'NETWORK');
       assert.equal(e.outcomeUnknown, false);
+      assert.equal(e.venueCode, 502);
+      assert.match(e.message, new RegExp(`cannot connect to 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+      assert.match(e.message, /'Enable ActiveX and Socket Clients' on .* its Socket Port the one in this profile/);
+      assert.match(e.message, /TWS 7497 paper, 7496 live; IB Gateway 4002 paper, 4001 live/);
     });
     assert.equal(b.isConnected(), false);
     await rejects(b.getQuote('AAPL'), (e) => assert.equal(e.reason, 'NOT_CONNECTED'));

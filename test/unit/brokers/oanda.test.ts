@@ -198,7 +198,12 @@ describe('OANDA v20 adapter', () => {
 
     it('reports an order OANDA creates and cancels at once (201 + INSUFFICIENT_MARGIN) as rejected', async () => {
       const r = await broker.submitOrder(order('buy', 100_000_000, market, FOK));
-      assert.deepEqual(r.status, { status: 'rejected', reason: 'INSUFFICIENT_MARGIN' });
+      // OANDA's reason first (the 201 carries no errorMessage), then what it means and what to do.
+      assert.deepEqual(r.status, {
+        status: 'rejected',
+        reason:
+          "INSUFFICIENT_MARGIN: the account's available margin does not cover this order: trade fewer units, or add funds",
+      });
       assert.equal(r.filled_quantity, null);
     });
 

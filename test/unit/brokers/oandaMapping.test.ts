@@ -1,7 +1,7 @@
 /** OANDA v20's wire ↔ our model, pure (orders.ts, errors.ts, wire.ts): no server. */
 import assert from 'node:assert/strict';
 import { type BrokerError } from '../../../src/brokers/errors';
-import { classifyV20Code, httpError } from '../../../src/brokers/oanda/errors';
+import { classifyV20Code, explainRefusal, httpError } from '../../../src/brokers/oanda/errors';
 import { parsePrices, quoteFromV20, type V20Instrument } from '../../../src/brokers/oanda/market';
 import { cancelledStatus, orderFromV20, toV20OrderRequest } from '../../../src/brokers/oanda/orders';
 import { parseV20Time } from '../../../src/brokers/oanda/wire';
@@ -107,7 +107,20 @@ describe('OANDA v20 mapping (pure)', () => {
       status: 'cancelled',
       reason: 'TIME_IN_FORCE_EXPIRED',
     });
-    assert.deepEqual(cancelledStatus('MARKET_HALTED', 'FOK', true, 0), { status: 'rejected', reason: 'MARKET_HALTED' });
+    // Refused on arrival (a 201 with no errorMessage): OANDA's reason, then what it means and what to do.
+    assert.deepEqual(cancelledStatus('MARKET_HALTED', 'FOK', true, 0), {
+      status: 'rejected',
+      reason:
+        'MARKET_HALTED: trading in this instrument was halted (a closed or paused market): send it again when the market is open',
+    });
+    assert.match(
+      explainRefusal('ACCOUNT_NEW_POSITIONS_LOCKED'),
+      /^ACCOUNT_NEW_POSITIONS_LOCKED: OANDA has locked the account/,
+    );
+    assert.match(explainRefusal('POSITION_SIZE_EXCEEDED'), /past the account's limit: trade fewer units$/);
+    assert.match(explainRefusal('FIFO_VIOLATION'), /oldest trade in this instrument first \(FIFO\)/);
+    // A reason with nothing to add is OANDA's code alone.
+    assert.equal(explainRefusal('STOP_LOSS_ON_FILL_LOSS'), 'STOP_LOSS_ON_FILL_LOSS');
     assert.deepEqual(cancelledStatus('INSUFFICIENT_LIQUIDITY', 'IOC', true, 5), {
       status: 'cancelled',
       reason: 'INSUFFICIENT_LIQUIDITY',
