@@ -3,12 +3,12 @@
  * (esbuild bundles this file into media/compare.js). Commands go webview → host, notifications host →
  * webview; both sides parse every message with these schemas and drop what does not match.
  *
- * No `vscode` and no Node imports here: this module runs in the browser too.
+ * No `vscode` and no Node imports here: this module runs in the browser too. zod/mini, as protocol.ts says why.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { OpenLocationCommandSchema } from './protocol';
 
-const nullableNumber = z.number().nullable();
+const nullableNumber = z.nullable(z.number());
 
 /** One venue's column: each row already worded (as `sptrader compare` prints it), and the numbers the chart needs. */
 export const CompareColumnSchema = z.object({
@@ -17,40 +17,40 @@ export const CompareColumnSchema = z.object({
   environment: z.string(),
   /** FILLED, PARTIALLY_FILLED, ACCEPTED, CANCELLED, EXPIRED, REJECTED, DENIED, NOT_SENT, UNCONFIRMED. */
   verdict: z.string(),
-  code: z.string().nullable(),
-  reason: z.string().nullable(),
+  code: z.nullable(z.string()),
+  reason: z.nullable(z.string()),
   /** The venue's own touch at decision time. */
   bid: nullableNumber,
   ask: nullableNumber,
   quoteAt: nullableNumber,
-  order: z.string().nullable(),
-  clientOrderId: z.string().nullable(),
+  order: z.nullable(z.string()),
+  clientOrderId: z.nullable(z.string()),
   fillQuantity: nullableNumber,
   fillPrice: nullableNumber,
-  fills: z.number().int(),
+  fills: z.int(),
   /** Against this venue's own quote: "+0.2 pips", "+1.8 bps". */
-  slippage: z.string().nullable(),
-  slippageBps: z.string().nullable(),
+  slippage: z.nullable(z.string()),
+  slippageBps: z.nullable(z.string()),
   submitMs: nullableNumber,
   ackMs: nullableNumber,
   fillMs: nullableNumber,
   fees: nullableNumber,
   /** Against the best fill net of fees: "+0.1 pip, +0.9 bps, fees +0.00"; "best" for the best; null when not filled. */
-  versusBest: z.string().nullable(),
+  versusBest: z.nullable(z.string()),
   best: z.boolean(),
   notes: z.array(z.string()),
   /** A routed order: the router's pick, a candidate it passed over, one it skipped, or not a candidate; and why. */
-  route: z.object({ role: z.string(), reason: z.string().nullable() }).nullable(),
+  route: z.nullable(z.object({ role: z.string(), reason: z.nullable(z.string()) })),
   /** A parent order: the parent carried out at this venue (its children's fills are the fill above). */
-  parent: z
-    .object({
+  parent: z.nullable(
+    z.object({
       state: z.string(),
-      reason: z.string().nullable(),
+      reason: z.nullable(z.string()),
       description: z.string(),
       emulation: z.string(),
-      children: z.number().int(),
-    })
-    .nullable(),
+      children: z.int(),
+    }),
+  ),
 });
 export type CompareColumn = z.infer<typeof CompareColumnSchema>;
 
@@ -59,20 +59,20 @@ export const CompareViewSchema = z.object({
   summary: z.string(),
   ranAt: z.number(),
   file: z.string(),
-  className: z.string().nullable(),
-  symbol: z.string().nullable(),
-  side: z.string().nullable(),
+  className: z.nullable(z.string()),
+  symbol: z.nullable(z.string()),
+  side: z.nullable(z.string()),
   /** The component's order as it returned it, normalised (before each venue's grid). */
-  order: z.string().nullable(),
-  best: z.string().nullable(),
+  order: z.nullable(z.string()),
+  best: z.nullable(z.string()),
   /** A routed order: which venue the router would pick and why. */
-  route: z.string().nullable(),
+  route: z.nullable(z.string()),
   errors: z.array(
     z.object({
       code: z.string(),
       message: z.string(),
-      file: z.string().nullable(),
-      line: z.number().int().nullable(),
+      file: z.nullable(z.string()),
+      line: z.nullable(z.int()),
     }),
   ),
   notes: z.array(z.string()),
@@ -99,7 +99,7 @@ export const CompareNotificationSchema = z.discriminatedUnion('type', [
 export type CompareNotification = z.infer<typeof CompareNotificationSchema>;
 
 /** What the webview keeps with `setState`, so a restored panel shows the same comparison. */
-export const ComparePanelStateSchema = z.object({ view: CompareViewSchema.nullable() });
+export const ComparePanelStateSchema = z.object({ view: z.nullable(CompareViewSchema) });
 export type ComparePanelState = z.infer<typeof ComparePanelStateSchema>;
 
 export function parseCompareCommand(message: unknown): CompareCommand | undefined {
