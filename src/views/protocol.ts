@@ -4,9 +4,10 @@
  * the webview says `ready` before the host pushes the first result. Both sides parse every
  * incoming message with these schemas and drop what does not match.
  *
- * No `vscode` and no Node imports here: this module runs in the browser too. Written with zod/mini (the same
- * checks as the classic API had: 36,000 generated messages parsed alike by both before the change): the page's script is ~36 KB instead of
- * ~206 KB, which the editor sends inside the page and the page parses before its first result.
+ * No `vscode` and no Node imports here: this module runs in the browser too. Written with zod/mini, the same
+ * checks as the classic API had (36,000 generated messages parsed alike by both before the change): the page's
+ * script is ~36 KB instead of ~206 KB, which the editor sends inside the page and the page parses before its
+ * first result.
  */
 import * as z from 'zod/mini';
 

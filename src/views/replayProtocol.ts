@@ -3,9 +3,10 @@
  * from this file by esbuild). The webview says `ready`, the host pushes the replay; both sides parse
  * every incoming message with these schemas and drop what does not match.
  *
- * No `vscode` and no Node imports here: this module runs in the browser too. Written with zod/mini (the same
- * checks as the classic API had: 36,000 generated messages parsed alike by both before the change): the page's script is ~36 KB instead of
- * ~206 KB, which the editor sends inside the page and the page parses before its first result.
+ * No `vscode` and no Node imports here: this module runs in the browser too. Written with zod/mini, the same
+ * checks as the classic API had (36,000 generated messages parsed alike by both before the change): the page's
+ * script is ~36 KB instead of ~206 KB, which the editor sends inside the page and the page parses before its
+ * first result.
  */
 import * as z from 'zod/mini';
 
