@@ -165,6 +165,12 @@ const PARENT_FORMS: Readonly<Record<string, string>> = {
  */
 /** A key as FIELD_SPELLINGS, exitFieldOf and UNSENT_INSTRUCTIONS read it: lower case, letters and digits only. */
 const foldKey = (key: string): string => key.toLowerCase().replace(/[^a-z0-9]/g, '');
+/**
+ * A table's entry for a word the component wrote, among the table's own keys only: `TABLE['constructor']` is
+ * Object's constructor and `TABLE['__proto__']` Object.prototype, which read as a field, a side or an order type.
+ */
+const entryOf = <T>(table: Readonly<Record<string, T>>, word: string): T | undefined =>
+  Object.hasOwn(table, word) ? table[word] : undefined;
 const FIELD_SPELLINGS: Readonly<Record<string, string>> = {
   symbol: 'symbol',
   ticker: 'symbol',
@@ -445,7 +451,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     if (lowered === 'buy' || lowered === 'sell') {
       side = lowered;
     } else {
-      const meant = SIDE_WORDS[lowered];
+      const meant = entryOf(SIDE_WORDS, lowered);
       const hint = meant ? `did you mean '${meant}'?` : undefined;
       issues.push({
         path: at('side'),
@@ -534,7 +540,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   function misspeltFields(): void {
     for (const [k, v] of Object.entries(body)) {
       if (consumed.has(k) || v === undefined || v === null) continue;
-      let field = FIELD_SPELLINGS[foldKey(k)];
+      let field = entryOf(FIELD_SPELLINGS, foldKey(k));
       if (field === 'quantity') field = quantityField;
       else if (field === 'order_type') field = typeField;
       if (field === undefined || field === k || body[field] !== undefined) continue;
@@ -607,7 +613,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   function unsentInstructions(): void {
     for (const [k, v] of Object.entries(body)) {
       if (consumed.has(k) || v === undefined || v === null || v === false || v === 0) continue;
-      const what = UNSENT_INSTRUCTIONS[foldKey(k)];
+      const what = entryOf(UNSENT_INSTRUCTIONS, foldKey(k));
       if (what === undefined) continue;
       consumed.add(k);
       issues.push({
@@ -670,8 +676,8 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     }
     const spelt = name.trim().toLowerCase().replace(/[-\s]/g, '_');
     // 'limit_order', 'MARKET_ORDER': the type with the word order after it.
-    const kind = ORDER_TYPE_ALIASES[spelt] ?? ORDER_TYPE_ALIASES[spelt.replace(/_order$/, '')];
-    const parentAlgo = PARENT_ORDER_TYPES[spelt.replace(/_order$/, '')];
+    const kind = entryOf(ORDER_TYPE_ALIASES, spelt) ?? entryOf(ORDER_TYPE_ALIASES, spelt.replace(/_order$/, ''));
+    const parentAlgo = entryOf(PARENT_ORDER_TYPES, spelt.replace(/_order$/, ''));
     if (kind === undefined && parentAlgo !== undefined) {
       const hint = `a ${parentAlgo.replace('_', ' ')} is a parent order the engine carries out: return ${PARENT_FORMS[parentAlgo] ?? `{'algo': '${parentAlgo}', ...}`} (README: Parent orders)`;
       issues.push({

@@ -86,7 +86,10 @@ export function readParameterSpecs(metadata: unknown): { specs: ParameterSpec[];
     }
     const d = parsed.data;
     const declaredType = d.type ?? null;
-    const type = declaredType === null ? inferType(d.default) : (TYPE_NAMES[declaredType.toLowerCase()] ?? 'any');
+    // Own names only: TYPE_NAMES['constructor'] is Object, a "type" under which every value read as nothing.
+    const named = declaredType?.toLowerCase() ?? '';
+    const type =
+      declaredType === null ? inferType(d.default) : Object.hasOwn(TYPE_NAMES, named) ? TYPE_NAMES[named]! : 'any';
     const spec: ParameterSpec = { name, type, declaredType };
     if ('default' in d && d.default !== undefined) spec.default = d.default;
     if (d.min !== undefined && d.min !== null) spec.min = d.min;

@@ -442,4 +442,33 @@ describe('normalizeComponentOrder', () => {
       assert.ok(!JSON.stringify(r.order).includes('sk-live-123'));
     });
   });
+  describe("a word that is a name on Object's prototype ('constructor', '__proto__') is read as any other word", () => {
+    const base = { symbol: 'EUR_USD', side: 'buy', type: 'market', size: 1000 };
+    // JSON.parse makes '__proto__' an own key, as the component's answer arrives.
+    const order = (extra: string): unknown => JSON.parse(`{"symbol":"EUR_USD","size":1000,${extra}}`);
+
+    it("a key 'constructor' is an unknown key kept as metadata, not a misspelling of 'function Object()'", () => {
+      const r = normalize({ ...base, constructor: 1 });
+      assert.ok(r.ok, JSON.stringify(r));
+      assert.deepEqual(r.order.metadata, { constructor: 1 });
+    });
+
+    it("type 'constructor' or '__proto__' is an unknown order type, named as given", () => {
+      for (const word of ['constructor', '__proto__']) {
+        const issues = issuesOf(order(`"side":"buy","type":"${word}"`));
+        assert.equal(issues.length, 1, JSON.stringify(issues));
+        assert.equal(issues[0]?.path, 'type');
+        assert.match(issues[0]?.message ?? '', new RegExp(`^unknown order type '${word}'; use one of market, limit`));
+        assert.doesNotMatch(JSON.stringify(issues), /native code|object Object/);
+      }
+    });
+
+    it("side 'constructor' or '__proto__' is refused with no 'did you mean' made of Object's insides", () => {
+      for (const word of ['constructor', '__proto__']) {
+        const issues = issuesOf(order(`"type":"market","side":"${word}"`));
+        assert.equal(issues[0]?.message, `side '${word}' is not valid; use 'buy' or 'sell'`);
+        assert.equal(issues[0]?.hint, undefined);
+      }
+    });
+  });
 });

@@ -177,4 +177,12 @@ describe('component parameters', function () {
     assert.equal(formatParameterValue('EUR_USD'), 'EUR_USD');
     assert.equal(formatParameterValue([1, 2]), '[1,2]');
   });
+  it("a declared type that is a name on Object's prototype ('constructor', '__proto__') is an unknown type: the value passes as given", () => {
+    for (const type of ['constructor', '__proto__']) {
+      const { specs } = readParameterSpecs({ parameters: { size: { type, default: 1 } } });
+      assert.equal(specs[0]?.type, 'any', type);
+      // Read as Object's constructor, the value was lost: { ok: true } with no value.
+      assert.deepEqual(parseParameterText(specs[0], '5'), { ok: true, value: 5 });
+    }
+  });
 });
