@@ -57,6 +57,7 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
     throw new UsageError('use --venues (several venues, for a routed order) or --broker (one), not both');
   if (values.profiles !== undefined && values.venues === undefined)
     throw new UsageError('--profiles names the venues of --venues: add --venues');
+  connectionFlagsCheck(values);
   const file = resolve(positionals[0] ?? '');
   const side = values.side;
   if (side !== undefined && side !== 'buy' && side !== 'sell')
@@ -224,6 +225,29 @@ function openBroker(
     if (e instanceof BrokerProfileError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/**
+ * The flags that say how to reach one broker (--environment, --base-url, --host, --port, --client-id) apply to
+ * --broker's venue only: without it the order went to the paper venue and the flags were dropped without a word
+ * (`execute x.py --environment live`, the --broker forgotten, traded on paper and said nothing of it); with
+ * --venues each venue's profile says it.
+ */
+function connectionFlagsCheck(values: Readonly<Record<string, unknown>>): void {
+  const given = ['environment', 'base-url', 'host', 'port', 'client-id'].filter((flag) => values[flag] !== undefined);
+  if (given.length === 0) return;
+  const flags = given.map((flag) => `--${flag}`).join(', ');
+  if (values['venues'] !== undefined)
+    throw new UsageError(
+      `${flags} ${given.length === 1 ? 'applies' : 'apply'} to --broker; with --venues, each venue's profile (--profiles) says how to reach it`,
+    );
+  const broker = values['broker'];
+  // The paper venue's one environment may be named; it has nothing to connect to.
+  const paperOnly = given.length === 1 && given[0] === 'environment' && values['environment'] === 'paper';
+  if ((broker === undefined || broker === 'paper') && !paperOnly)
+    throw new UsageError(
+      `${flags} ${given.length === 1 ? 'applies' : 'apply'} to a broker's account (--broker oanda, alpaca, binance or ib); without --broker the order goes to the paper venue, which has ${given.length === 1 && given[0] === 'environment' ? 'no other environment' : 'nothing to connect to'}`,
+    );
 }
 
 /**
