@@ -7,7 +7,7 @@
  * Over 450 lines on purpose: every reader of a file from outside (fixtures, state files, settings) and their limits
  * in one place, so that none escapes a limit another has.
  */
-import { constants as bufferConstants } from 'node:buffer';
+import { constants as bufferConstants, isUtf8 } from 'node:buffer';
 import {
   closeSync,
   constants,
@@ -75,6 +75,52 @@ export function notAFile(stat: Stats | BigIntStats): string {
 }
 
 /**
+ * Why bytes a person wrote are not UTF-8 text, said after the file's name ("is UTF-16 text …"), or undefined when
+ * they are. Decoded as they were, each bad byte became U+FFFD: a fixture saved as UTF-16 (PowerShell's `>`,
+ * Notepad's "Unicode") was "not valid JSON: unexpected "��"", and a Latin-1 "é" reached the component as "�".
+ */
+export function textProblem(bytes: Uint8Array): string | undefined {
+  if (isUtf8(bytes)) return undefined;
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
+    return `is UTF-16 text (it starts with UTF-16's byte order mark, as PowerShell's > and Notepad's "Unicode" write); save it as UTF-8`;
+  const at = firstInvalidUtf8(bytes);
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < at; i++)
+    if (bytes[i] === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  const column = Buffer.from(bytes.buffer, bytes.byteOffset + lineStart, at - lineStart).toString('utf8').length + 1;
+  const byte = (bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, '0');
+  return `is not UTF-8 text: line ${line}, column ${column} has the byte 0x${byte}, which UTF-8 does not allow there (saved as Latin-1 or Windows-1252?); save it as UTF-8`;
+}
+
+/** The offset of the first byte that does not begin or continue a UTF-8 sequence (for bytes that are not UTF-8). */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length;) {
+    const lead = bytes[i] as number;
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    const more =
+      lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : lead >= 0xf0 && lead <= 0xf4 ? 3 : 0;
+    if (more === 0 || i + more >= bytes.length) return i;
+    let point = lead & (0x3f >> more);
+    for (let k = 1; k <= more; k++) {
+      const next = bytes[i + k] as number;
+      if ((next & 0xc0) !== 0x80) return i;
+      point = (point << 6) | (next & 0x3f);
+    }
+    // Overlong forms, UTF-16's surrogates and points past U+10FFFF are not UTF-8 either.
+    if (point < [0, 0x80, 0x800, 0x10000][more]! || (point >= 0xd800 && point <= 0xdfff) || point > 0x10ffff) return i;
+    i += more + 1;
+  }
+  return bytes.length;
+}
+
+/**
  * The text of a state file (UTF-8), read only if it is a regular file, without blocking: `readFileSync`
  * on a named pipe in its place waits forever for a writer, and on a link to /dev/zero reads until memory
  * runs out, so every command on the folder hung. Errors keep their errno `code` (ENOENT, EACCES, …); a
@@ -112,6 +158,8 @@ export function readRegularFileSync(
       let n = 0;
       for (let r; n < buffer.length && (r = readSync(fd, buffer, n, buffer.length - n, null)) > 0;) n += r;
       if (n > cap.bytes) throw tooBig();
+      const problem = textProblem(buffer.subarray(0, n));
+      if (problem !== undefined) throw Object.assign(new Error(`it ${problem}`), { code: 'EILSEQ', path: file });
       return buffer.toString('utf8', 0, n);
     }
     // Past the longest string, readFileSync would fail with "Cannot create a string longer than 0x1fffffe8
@@ -167,6 +215,16 @@ function fstatOf(fd: number): BigIntStats {
   return fstatSync(fd, { bigint: true });
 }
 
+/** Why a file a user named could not be opened, in words (the rest are said by their code). */
+const OPEN_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'it does not exist',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ELOOP: 'it is a symbolic link that leads back to itself (a loop of links); point it at the file',
+  ENOTDIR: 'a part of its path is a file, not a folder',
+  ENAMETOOLONG: 'its name is too long for the file system',
+};
+
 /** The bytes of a regular file of at most `maxBytes`; `what` names it in errors ("the signal fixture"). */
 export function readUserFile(file: string, what: string, maxBytes: number): Buffer {
   let fd: number;
@@ -175,7 +233,13 @@ export function readUserFile(file: string, what: string, maxBytes: number): Buff
     fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : (code ?? String(e));
+    // '-' is no file here: SPtrader does not read standard input.
+    const why =
+      code === 'ENOENT' && file === '-'
+        ? 'it does not exist (SPtrader reads files, not standard input: give the path of a file)'
+        : code !== undefined && Object.hasOwn(OPEN_ERRORS, code)
+          ? OPEN_ERRORS[code]
+          : (code ?? String(e));
     throw new UserFileError(`${what} ${file} cannot be read: ${why}`, file);
   }
   try {
@@ -276,14 +340,17 @@ function syntaxErrorText(text: string, message: string): string {
     }
   const rest = text.slice(offset, offset + 24);
   const literal = /^(NaN|Infinity)/.exec(rest)?.[0];
+  const control = text.charCodeAt(offset);
   const why =
     literal !== undefined
       ? `${literal} is not a JSON number; write a number (or null)`
-      : offset >= text.length
-        ? 'the text ends before the JSON does'
-        : message.startsWith('Unexpected token')
-          ? `unexpected ${JSON.stringify(/^[^\s,:[\]{}]{1,20}/.exec(rest)?.[0] ?? rest.charAt(0))}`
-          : message.replace(/ (in JSON )?at position \d+.*$/s, '');
+      : control < 0x20 && !isSpace(control)
+        ? `a control character (U+${control.toString(16).toUpperCase().padStart(4, '0')}), which JSON has only escaped inside a string${control === 0 ? ' (a NUL byte: is this a binary file?)' : ''}`
+        : offset >= text.length
+          ? 'the text ends before the JSON does'
+          : message.startsWith('Unexpected token')
+            ? `unexpected ${JSON.stringify(/^[^\s,:[\]{}]{1,20}/.exec(rest)?.[0] ?? rest.charAt(0))}`
+            : message.replace(/ (in JSON )?at position \d+.*$/s, '');
   return `line ${line}, column ${offset - lineStart + 1}: ${why}`;
 }
 
@@ -395,7 +462,10 @@ export function syntaxErrorOffset(text: string): number | undefined {
 
 /** The JSON in a file a user named: a regular file of at most MAX_FIXTURE_BYTES, read by `parseUserJson`. */
 export function readJsonUserFile(file: string, what: string): unknown {
-  const text = readUserFile(file, what, MAX_FIXTURE_BYTES).toString('utf8');
+  const bytes = readUserFile(file, what, MAX_FIXTURE_BYTES);
+  const problem = textProblem(bytes);
+  if (problem !== undefined) throw new UserFileError(`${what} ${file} ${problem}`, file);
+  const text = bytes.toString('utf8');
   try {
     return parseUserJson(text);
   } catch (e) {

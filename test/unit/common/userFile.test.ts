@@ -118,6 +118,109 @@ describe('readJsonObjectFile', () => {
   });
 });
 
+describe('a fixture or settings file whose bytes are not UTF-8 text, or that cannot be opened: said in words', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-usertext-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const refusal = (file: string, what = '--signal:'): string => {
+    try {
+      readJsonObjectFile(file, what);
+    } catch (e) {
+      assert.ok(e instanceof UserFileError, String(e));
+      assert.equal(e.file, file);
+      return e.message;
+    }
+    return assert.fail('read');
+  };
+
+  it('UTF-16 (PowerShell\'s >, Notepad\'s "Unicode"): named as such, not "unexpected ��"', () => {
+    const file = join(dir, 'signal.json');
+    for (const bytes of [
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"side": "buy"}', 'utf16le')]),
+      Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('{"side": "buy"}', 'utf16le').swap16()]),
+    ]) {
+      writeFileSync(file, bytes);
+      assert.equal(
+        refusal(file),
+        `--signal: ${file} is UTF-16 text (it starts with UTF-16's byte order mark, as PowerShell's > and Notepad's "Unicode" write); save it as UTF-8`,
+      );
+    }
+  });
+
+  it('a Latin-1 byte (or any byte UTF-8 does not allow there) is refused with its line and column, not read as "�"', () => {
+    const file = join(dir, 'signal.json');
+    for (const [bytes, line, column, byte] of [
+      [Buffer.from('{"note": "caf\xe9"}', 'latin1'), 1, 14, 'E9'],
+      [
+        Buffer.concat([
+          Buffer.from('{\n  "note": "d\u00e9j\u00e0 ', 'utf8'),
+          Buffer.from([0xc0, 0xaf]),
+          Buffer.from('"}'),
+        ]),
+        2,
+        17,
+        'C0',
+      ],
+      [Buffer.concat([Buffer.from('{"a": "'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]), 1, 8, 'ED'],
+      [Buffer.concat([Buffer.from('{"a": 1}'), Buffer.from([0xe2, 0x82])]), 1, 9, 'E2'],
+    ] as const) {
+      writeFileSync(file, bytes);
+      assert.equal(
+        refusal(file),
+        `--signal: ${file} is not UTF-8 text: line ${line}, column ${column} has the byte 0x${byte}, which UTF-8 does not allow there (saved as Latin-1 or Windows-1252?); save it as UTF-8`,
+      );
+    }
+    // UTF-8 of every length, and U+FFFD itself, is read.
+    writeFileSync(file, '{"note": "é € 𝄞 \ufffd"}');
+    assert.deepEqual(readJsonObjectFile(file, '--signal:'), { note: 'é € 𝄞 \ufffd' });
+  });
+
+  it('a NUL byte is a control character where JSON has none, said as such', () => {
+    const file = join(dir, 'market.json');
+    writeFileSync(file, '{"bid": 1.1}\u0000');
+    assert.equal(
+      refusal(file, '--market-data:'),
+      `--market-data: ${file} is not valid JSON (line 1, column 13: a control character (U+0000), which JSON has only escaped inside a string (a NUL byte: is this a binary file?))`,
+    );
+  });
+
+  it('risk-limits.json saved as UTF-16 names the encoding', () => {
+    const file = join(dir, 'risk-limits.json');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"limits": {}}', 'utf16le')]));
+    assert.throws(
+      () => loadRiskSettings(file),
+      (e: unknown) =>
+        e instanceof SettingsError &&
+        e.message ===
+          `cannot read risk settings ${file}: it is UTF-16 text (it starts with UTF-16's byte order mark, as PowerShell's > and Notepad's "Unicode" write); save it as UTF-8`,
+    );
+  });
+
+  it('a loop of symbolic links, a path through a file, and "-" (standard input) are said in words, not ELOOP', () => {
+    symlinkSync(join(dir, 'b.json'), join(dir, 'a.json'));
+    symlinkSync(join(dir, 'a.json'), join(dir, 'b.json'));
+    assert.equal(
+      refusal(join(dir, 'a.json')),
+      `--signal: ${join(dir, 'a.json')} cannot be read: it is a symbolic link that leads back to itself (a loop of links); point it at the file`,
+    );
+    writeFileSync(join(dir, 'file'), '{}');
+    assert.equal(
+      refusal(join(dir, 'file', 'x.json')),
+      `--signal: ${join(dir, 'file', 'x.json')} cannot be read: a part of its path is a file, not a folder`,
+    );
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      assert.equal(
+        refusal('-'),
+        '--signal: - cannot be read: it does not exist (SPtrader reads files, not standard input: give the path of a file)',
+      );
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
 describe('JSON a user wrote that is not JSON: where it breaks', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-userjson-'))));
