@@ -8,12 +8,21 @@ import os
 import sys
 
 
+class OutputLimitReached(BaseException):
+    """A print past a run's output limit, raised where it was made (BaseException: `except Exception` in a component
+    must not swallow it). The run fails with OUTPUT_LIMIT_EXCEEDED all the same; without it a component printing
+    in a loop went on until its time limit (30 s) and only then was told."""
+
+
 class Capture(object):
     """A text stream that keeps at most `limit` bytes and remembers how much more was written."""
 
     def __init__(self, limit, shared):
         self.parts = []
         self.limit = limit
+        # Raise OutputLimitReached from a write past the limit (a Test Order run; a batch's record goes on and is
+        # refused after its call). The harness clears it before it writes a note of its own into the capture.
+        self.stop_at_limit = False
         # [bytes used by all captures of this call, those used before the current record (a batch's), and where the
         # write that took the current record past the limit was made (None until then)]
         self.shared = shared
@@ -29,10 +38,13 @@ class Capture(object):
         shared[0] += size
         if shared[0] <= self.limit:
             self.parts.append(text)
-        if shared[2] is None and shared[0] - shared[1] > self.limit:
-            # The write that passed the limit: where it was made (file, line of each frame, innermost first), so that
-            # the error can name the component's line that printed it.
-            shared[2] = _frames()
+        if shared[0] - shared[1] > self.limit:
+            if shared[2] is None:
+                # The write that passed the limit: where it was made (file, line of each frame, innermost first), so
+                # that the error can name the component's line that printed it.
+                shared[2] = _frames()
+            if self.stop_at_limit:
+                raise OutputLimitReached()
         return len(text)
 
     def writelines(self, lines):

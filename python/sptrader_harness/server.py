@@ -28,7 +28,7 @@ import weakref
 
 from sptrader_harness import awaiting, debugging, freshness, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
-from sptrader_harness.capture import OUTPUT_FD, Capture, capture, mark_output, release
+from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
 from sptrader_harness.lazystate import LazyState, StateSync, StateSyncError
 from sptrader_harness.parameters import constructor_style, parameter_problem, short_repr
 from sptrader_harness.safejson import Budget, ComponentFailure, flat_dict, safe_json
@@ -785,6 +785,7 @@ class Server(object):
         shared = [0, 0, None]
         out = Capture(limit, shared)
         err = Capture(limit, shared)
+        out.stop_at_limit = err.stop_at_limit = True
         real_out, real_err, real_in = sys.stdout, sys.stderr, sys.stdin
         capture(out, err)
         response = {'id': rid, 'ok': False, 'result': None, 'class_name': None, 'entry_point': None, 'metadata': None, 'error': None}
@@ -872,7 +873,12 @@ class Server(object):
                 file, line, text))
             # Cut off mid-call: the next run gets a fresh interpreter, as after SPtrader's own timeout.
             response['recycle'] = True
+        except OutputLimitReached:
+            # Stopped at the print that passed the limit, wherever that was: said as OUTPUT_LIMIT_EXCEEDED below.
+            watchdog.watch.index = -1
+            response['result'] = None
         finally:
+            out.stop_at_limit = err.stop_at_limit = False
             if alarm is not None:
                 watchdog.stop(alarm)
             if isinstance(debug, dict):
@@ -886,9 +892,10 @@ class Server(object):
             response['ok'] = False
             response['result'] = None
             response['error'] = {'code': 'OUTPUT_LIMIT_EXCEEDED', 'file': file, 'line': line,
-                                 'message': 'the component printed %s bytes, more than the limit of %s%s; nothing was sent (print less, or '
-                                 'raise the output limit)' % ('{:,}'.format(shared[0]), '{:,}'.format(limit),
-                                                              '' if line is None else ' (the print at line %d passed it)' % line)}
+                                 'message': 'the component printed %s bytes, more than the limit of %s%s, and was stopped there; nothing '
+                                 'was sent (print less, or raise the output limit)'
+                                 % ('{:,}'.format(shared[0]), '{:,}'.format(limit),
+                                    '' if line is None else ' (the print at line %d passed it)' % line)}
         response['stdout'] = out.getvalue()
         response['stderr'] = err.getvalue()
         return response

@@ -140,6 +140,42 @@ describe('Python components: unseen shapes', function () {
     }
   });
 
+  it('a run is stopped at the print that passes the limit, not at its time limit; `except Exception` does not keep it going', async () => {
+    const file = write(
+      'chatty.py',
+      'from core.orders.order_base import OrderBase\n\nclass Chatty(OrderBase):\n' +
+        '    def generate_order(self, market_data, signal=None):\n        while True:\n            try:\n' +
+        "                print('tick ' * 1000)\n            except Exception:\n                return " +
+        `${ORDER}\n`,
+    );
+    // A time limit far past the suite's: before, the loop printed on until it (and the suite timed out first).
+    const r = await runComponentCold({ ...options, timeoutMs: 600_000 }, { file, marketData: {} });
+    assert.equal(r.ok, false);
+    assert.equal(r.error?.code, 'OUTPUT_LIMIT_EXCEEDED', r.error?.message);
+    assert.equal(r.error.line, 7);
+    assert.match(
+      r.error.message,
+      /more than the limit of 1,048,576 \(the print at line 7 passed it\), and was stopped there; nothing was sent/,
+    );
+    assert.equal(r.output, null);
+    assert.ok(r.stdout.length <= 1_048_576, `kept ${r.stdout.length}`);
+    // The worker goes on: the next run of the same file in it fails the same way, and a quiet one runs.
+    const worker = new PythonWorker(options);
+    try {
+      const again = await worker.run({ file, marketData: {} });
+      assert.equal(again.error?.code, 'OUTPUT_LIMIT_EXCEEDED');
+      const quiet = write(
+        'quiet.py',
+        `from core.orders.order_base import OrderBase\n\nclass Q(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        print('one line')\n        return ${ORDER}\n`,
+      );
+      const ok = await worker.run({ file: quiet, marketData: {} });
+      assert.equal(ok.ok, true, ok.error?.message);
+      assert.equal(ok.stdout, 'one line\n');
+    } finally {
+      await worker.dispose();
+    }
+  });
+
   it('output past the limit names the line whose print passed it, in a run and in each record of a batch', async () => {
     const file = write(
       'flood.py',
@@ -154,7 +190,7 @@ describe('Python components: unseen shapes', function () {
     assert.equal(r.error.line, 8);
     assert.match(
       r.error.message,
-      /printed 20,206 bytes, more than the limit of 5,000 \(the print at line 8 passed it\)/,
+      /printed 5,056 bytes, more than the limit of 5,000 \(the print at line 8 passed it\), and was stopped there/,
     );
     const worker = new PythonWorker(small);
     try {
