@@ -76,16 +76,44 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 /** Whitespace, C0/C1 controls, and the characters that reorder or hide text (bidi controls, zero-width ones). */
 const INVISIBLE = /[\s\u0000-\u001f\u007f-\u009f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/;
 
+/** A value of the wrong JSON type, as a message shows it: what settings.json holds there. */
+function shownType(value: unknown): string {
+  if (typeof value === 'string') return `the text ${shownName(value)}`;
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+/**
+ * A field's message for a value of the wrong type, saying what it takes ("port must be a whole number from 1 to
+ * 65535, not the text "7497""): zod's own ("Invalid input: expected number, received string") said neither.
+ */
+const wrongType =
+  (field: string, what: string) =>
+  (issue: { code?: string; input?: unknown }): string | undefined =>
+    issue.code === 'invalid_type' ? `${field} must be ${what}, not ${shownType(issue.input)}` : undefined;
+
 /** An absolute URL, https (plain http only on a loopback address: the keys travel in headers). */
 function endpointUrl(field: string) {
   return (
     z
-      .string()
+      .string({ error: wrongType(field, 'text: an https URL such as https://api.example.com') })
       .max(2048, `${field} must be at most 2,048 characters`)
       // The URL parser drops a tab or a line break inside a URL: "https://api.example.com\n.evil.net" was shown as
       // api.example.com on its line and reached api.example.com.evil.net. Nothing invisible may be in one.
       .refine((s) => !INVISIBLE.test(s), {
         message: `${field} must not hold spaces, control characters or invisible formatting characters`,
+      })
+      // The parser turns a host of look-alike letters ("https://аpi.example.com", a Cyrillic а) into another host
+      // (xn--pi-…), shown as the one the user knows while the keys go to the other.
+      .superRefine((s, ctx) => {
+        const odd = /[^\x00-\x7f]/.exec(s);
+        if (odd !== null)
+          ctx.addIssue({
+            code: 'custom',
+            message: `${field} must be ASCII: it has the character U+${odd[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at position ${odd.index + 1} (a look-alike of a Latin letter?); write an international domain name in its xn-- form`,
+          });
       })
       .refine((s) => URL.canParse(s), { message: `${field} must be an absolute URL` })
       .refine(
@@ -112,7 +140,7 @@ function endpointUrl(field: string) {
 export const BrokerProfileSchema = z
   .strictObject({
     id: z
-      .string()
+      .string({ error: wrongType('id', 'text: 1–64 letters, digits or . _ -') })
       .regex(
         /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
         'id must be 1–64 letters, digits or . _ - (starting with a letter or digit)',
@@ -128,24 +156,24 @@ export const BrokerProfileSchema = z
     /** Alpaca only: the market-data host (default https://data.alpaca.markets); required with `baseUrl` to connect. */
     dataUrl: endpointUrl('dataUrl').optional(),
     host: z
-      .string()
+      .string({ error: wrongType('host', 'text: a host name or an IP address') })
       .min(1, 'host must not be empty')
       .regex(/^[A-Za-z0-9._\-:[\]%]+$/, 'host must be a host name or an IP address (no spaces, scheme or path)')
       .optional(),
     port: z
-      .number()
+      .number({ error: wrongType('port', 'a whole number from 1 to 65535 (TWS paper 7497, IB Gateway paper 4002)') })
       .int('port must be a whole number')
       .min(1, 'port must be 1–65535')
       .max(65535, 'port must be 1–65535')
       .optional(),
     clientId: z
-      .number()
+      .number({ error: wrongType('clientId', 'a whole number from 0 to 2147483647') })
       .int('clientId must be a whole number')
       .nonnegative('clientId must not be negative')
       .max(2 ** 31 - 1, 'clientId must be at most 2147483647 (TWS takes a 32-bit id)')
       .optional(),
     displayName: z
-      .string()
+      .string({ error: wrongType('displayName', 'text of 1–64 characters') })
       .min(1, 'displayName must not be empty')
       .max(64, 'displayName must be at most 64 characters')
       // Shown in the status bar, pickers and the live confirmation: a line break or a bidi control there

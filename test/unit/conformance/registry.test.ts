@@ -114,6 +114,67 @@ describe('broker registry', () => {
       assert.doesNotMatch(long.message + key.message, /[\u001b\u202e]/);
     });
 
+    it('a field of the wrong type says what it takes and what it got, not zod\'s "Invalid input: expected number"', () => {
+      for (const [input, message] of [
+        [
+          { id: 'x', broker: 'ib', clientId: 1, port: '7497' },
+          'port: port must be a whole number from 1 to 65535 (TWS paper 7497, IB Gateway paper 4002), not the text "7497"',
+        ],
+        [
+          { id: 'x', broker: 'ib', clientId: '1' },
+          'clientId: clientId must be a whole number from 0 to 2147483647, not the text "1"',
+        ],
+        [
+          { id: 'x', broker: 'ib', clientId: 1, host: ['a'] },
+          'host: host must be text: a host name or an IP address, not a list',
+        ],
+        [
+          { id: 'x', broker: 'oanda', baseUrl: { url: 'https://a.com' } },
+          'baseUrl: baseUrl must be text: an https URL such as https://api.example.com, not an object',
+        ],
+        [
+          { id: 'x', broker: 'paper', displayName: true },
+          'displayName: displayName must be text of 1–64 characters, not true',
+        ],
+        [{ id: 5, broker: 'paper' }, 'id: id must be text: 1–64 letters, digits or . _ -, not 5'],
+        [
+          { id: 'x', broker: 'ib', clientId: null },
+          'clientId: clientId must be a whole number from 0 to 2147483647, not null',
+        ],
+      ] as const) {
+        const e = profileError(input);
+        assert.ok(e.message.includes(message), e.message);
+        assert.doesNotMatch(e.message, /Invalid input|expected \w+, received/);
+      }
+    });
+
+    it('a URL with a letter that is not ASCII (a look-alike of a Latin one) is refused, naming it and where', () => {
+      // 'https://аpi-fxtrade.oanda.com' with a Cyrillic а: a different host (xn--pi-fxtrade-…), shown as OANDA's.
+      for (const [input, field, code, at] of [
+        [{ id: 'x', broker: 'oanda', baseUrl: 'https://\u0430pi-fxpractice.oanda.com' }, 'baseUrl', '0430', 9],
+        [
+          { id: 'x', broker: 'alpaca', baseUrl: 'https://a.com', dataUrl: 'https://d\u0430ta.alpaca.markets' },
+          'dataUrl',
+          '0430',
+          10,
+        ],
+        [{ id: 'x', broker: 'binance', baseUrl: 'https://api.binance.com/\u00e9' }, 'baseUrl', '00E9', 25],
+      ] as const) {
+        const e = profileError(input);
+        assert.deepEqual(e.fields, [field]);
+        assert.ok(
+          e.message.includes(
+            `${field}: ${field} must be ASCII: it has the character U+${code} at position ${at} (a look-alike of a Latin letter?); write an international domain name in its xn-- form`,
+          ),
+          e.message,
+        );
+      }
+      assert.equal(
+        parseBrokerProfile({ id: 'x', broker: 'oanda', baseUrl: 'https://xn--pi-fxpractice-3ti.oanda.com' }).baseUrl,
+        'https://xn--pi-fxpractice-3ti.oanda.com',
+      );
+    });
+
     it('names the profile id in the message', () => {
       assert.match(
         profileError({ id: 'tws-main', broker: 'ib' }).message,
