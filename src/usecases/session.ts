@@ -17,6 +17,7 @@ import { AuditDigest } from '../execution/auditDigest';
 import { loadWorkingOrders, witnessesAuditLog } from '../execution/orderStore';
 import { StateDamagedError, StateFileError } from '../common/stateErrors';
 import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from '../execution/risk';
+import { describeSettingsIssues } from '../execution/riskLimitIssues';
 import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../execution/tradingState';
 import { AUDIT_WITNESSES, STATE_NAMES, statePaths } from '../common/statePaths';
 import { pendingRecoveryDamage } from './recoverPending';
@@ -79,11 +80,25 @@ function danglingLinkTarget(file: string): string | undefined {
   }
 }
 
+const SETTINGS_SECTIONS = {
+  limits: Object.keys(RiskLimitsSchema.shape),
+  circuitBreaker: Object.keys(CircuitBreakerSchema.shape),
+};
+/** The settings that take whole numbers (counts and milliseconds). */
+const WHOLE_SETTINGS: ReadonlySet<string> = new Set([
+  'maxOpenOrders',
+  'orderBurst',
+  'maxConsecutiveFailures',
+  'maxFailuresInWindow',
+  'windowMs',
+  'cooldownMs',
+]);
+
 /** Validates risk settings (from a file or the editor's settings); unset keys take the defaults. */
 export function parseRiskSettings(json: unknown, where: string): RiskSettings {
   const parsed = RiskSettingsSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
+    const issues = describeSettingsIssues(parsed.error.issues, json, SETTINGS_SECTIONS, WHOLE_SETTINGS);
     throw new SettingsError(`invalid risk settings in ${where}: ${issues.join('; ')}`);
   }
   return {
