@@ -177,7 +177,14 @@ def _walk(value, is_dict, path, budget, depth):
         out = {}
         for k, v in value.items():
             if type(k) is not str:
+                given = k
                 k = _key(k, path, budget)
+                if k in out or _has_key(value, k):
+                    # {1: 'a', '1': 'b'}, or a key object whose str() is 'size' beside 'size': JSON keys are text, so
+                    # one replaced the other without a word (an order's size became the other key's value).
+                    raise ComponentFailure('NOT_SERIALIZABLE', 'two keys of the dict at %s are both %r as text (one of type %s); '
+                                           'JSON keys are text, so one would replace the other: give them distinct names'
+                                           % (format_path(path), k[:100], type(given).__name__), budget.file)
             child = (path, k)
             n = len(k)
             if n + 4 > budget.left:
@@ -191,6 +198,14 @@ def _walk(value, is_dict, path, budget, depth):
         budget.left -= 1
         append(json_safe(v, (path, i), budget, depth))
     return out
+
+
+def _has_key(value, k):
+    """`k in value`, False when a key's own __eq__ raises on the comparison."""
+    try:
+        return k in value
+    except Exception:
+        return False
 
 
 def _key(k, path, budget):

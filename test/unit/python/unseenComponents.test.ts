@@ -140,6 +140,51 @@ describe('Python components: unseen shapes', function () {
     }
   });
 
+  it('two keys that are the same text in JSON (1 and "1", a key object whose str() is "size") are refused, not one dropped', async () => {
+    const head =
+      'from core.orders.order_base import OrderBase\n\nclass Key:\n    def __str__(self):\n        return "size"\n\n' +
+      'class C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n';
+    for (const [body, path, key, type] of [
+      // The order's size was the other key's 5: the order went with quantity 5.
+      [
+        "        return {'symbol': 'EUR_USD', 'side': 'buy', 'type': 'market', 'size': 1000, Key(): 5}\n",
+        'order',
+        'size',
+        'Key',
+      ],
+      [
+        "        return {'symbol': 'EUR_USD', 'side': 'buy', 'type': 'market', 'size': 1000, 'metadata': {'1': 'b', 1: 'a'}}\n",
+        'order.metadata',
+        '1',
+        'int',
+      ],
+      [
+        "        return {'symbol': 'EUR_USD', 'side': 'buy', 'type': 'market', 'size': 1000, 'metadata': {True: 1, 'True': 2}}\n",
+        'order.metadata',
+        'True',
+        'bool',
+      ],
+    ] as const) {
+      const r = await runComponentCold(options, { file: write('collide.py', head + body), marketData: {} });
+      assert.equal(r.error?.code, 'NOT_SERIALIZABLE', JSON.stringify(r.output));
+      assert.equal(
+        r.error.message,
+        `two keys of the dict at ${path} are both '${key}' as text (one of type ${type}); JSON keys are text, so one would replace the other: give them distinct names`,
+      );
+      assert.equal(r.output, null);
+    }
+    // A key that is not text and is the only one of its text is kept, as text.
+    const r = await runComponentCold(options, {
+      file: write(
+        'int_key.py',
+        `${head}        return {'symbol': 'EUR_USD', 'side': 'buy', 'type': 'market', 'size': 1000, 'metadata': {1: 'a', (2, 3): 'b'}}\n`,
+      ),
+      marketData: {},
+    });
+    assert.equal(r.ok, true, r.error?.message);
+    assert.deepEqual((r.output as { metadata: unknown }).metadata, { '1': 'a', '(2, 3)': 'b' });
+  });
+
   it('a run is stopped at the print that passes the limit, not at its time limit; `except Exception` does not keep it going', async () => {
     const file = write(
       'chatty.py',
