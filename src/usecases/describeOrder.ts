@@ -286,7 +286,13 @@ function stateOfOutcome(outcome: TestOrderOutcome): OrderState | undefined {
   return stateOfVenueStatus(r.status.status);
 }
 
-const fileName = (path: string): string => path.split(/[\\/]/).pop() ?? path;
+/**
+ * A file name on one line of a summary: a line end in it (a file named "x.py\nVenue      oanda (live)") is written
+ * as \n, so that it cannot end the line and make the rest read as another line of the summary.
+ */
+export const fileOnOneLine = (text: string): string => text.replace(/\r?\n/g, '\\n');
+
+const fileName = (path: string): string => fileOnOneLine(path.split(/[\\/]/).pop() ?? path);
 
 /** The line for a Test Order / Execute on Paper / Execute Live check outcome. */
 export function describeOutcome(outcome: TestOrderOutcome, options: DescribeOptions = {}): string {

@@ -1,5 +1,5 @@
 import { describeOrderType, describeStatus, describeTimeInForce } from '../orders/model';
-import { describeOutcome, riskDenialDetail, riskValueText } from './describeOrder';
+import { describeOutcome, fileOnOneLine, riskDenialDetail, riskValueText } from './describeOrder';
 import type { TestOrderOutcome } from './testOrder';
 
 /**
@@ -27,7 +27,7 @@ const STATE_DENIALS: ReadonlySet<string> = new Set(['STATE_DAMAGED', 'AUDIT_LOG_
 export function formatOutcome(outcome: TestOrderOutcome): string {
   const lines: string[] = [describeOutcome(outcome)];
   const c = outcome.component;
-  lines.push(`Component  ${c.file}${c.className ? ` (${c.className}.${c.entryPoint ?? ''})` : ''}`);
+  lines.push(`Component  ${fileOnOneLine(c.file)}${c.className ? ` (${c.className}.${c.entryPoint ?? ''})` : ''}`);
   lines.push(
     `Venue      ${outcome.venue.id} (${outcome.venue.environment})${outcome.scratch ? ', a scratch copy of the account: the account is unchanged' : ''}`,
   );
@@ -87,7 +87,7 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
   );
   for (const note of outcome.notes) lines.push(`Note       ${note}`);
   for (const e of outcome.errors) {
-    const where = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : '';
+    const where = e.file ? `${fileOnOneLine(e.file)}${e.line ? `:${e.line}` : ''}: ` : '';
     lines.push(`Error      ${where}[${e.code}] ${e.message}`);
   }
   if (c.stdout.trim() !== '') lines.push('--- component stdout ---', c.stdout.trimEnd());
