@@ -499,7 +499,9 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   // metadata: the component's own, then the fields the shipped dialect carries besides the order
   const ownMetadata = take('metadata');
   if (isObject(ownMetadata)) {
-    for (const [k, v] of Object.entries(ownMetadata)) metadata[k] = secretFree(k, v);
+    for (const [k, v] of Object.entries(ownMetadata))
+      if (k === '__proto__') protoKey(`${at('metadata')}.__proto__`);
+      else metadata[k] = secretFree(k, v);
   } else if (ownMetadata !== undefined && ownMetadata !== null) {
     issues.push({ path: at('metadata'), message: `metadata must be a dict, got ${kindOf(ownMetadata)}` });
   }
@@ -507,7 +509,8 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   exitFields();
   unsentInstructions();
   for (const [k, v] of Object.entries(body)) {
-    if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = secretFree(k, v);
+    if (k === '__proto__') protoKey(at(k));
+    else if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = secretFree(k, v);
   }
 
   const candidate: Record<string, unknown> = {
@@ -531,6 +534,19 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     }
   }
   return { ok: false, dialect, issues: dedupe(issues) };
+
+  /**
+   * A key named '__proto__' (JSON makes it an own key): `metadata['__proto__'] = v` sets the object's prototype, so the
+   * key was dropped without a word. Refused: the engine's objects could not carry it either.
+   */
+  function protoKey(path: string): void {
+    issues.push({
+      path,
+      message:
+        "'__proto__' cannot be the name of an order's field or metadata key: JavaScript takes it for the object's prototype, so it would be dropped without a word",
+      hint: 'name it otherwise',
+    });
+  }
 
   /**
    * A key that spells an order field another way ('tif', 'timeInForce', 'units', 'Symbol') while that field is not

@@ -463,6 +463,21 @@ describe('normalizeComponentOrder', () => {
       }
     });
 
+    it("a key '__proto__' in the order or its metadata is refused naming where; it was dropped without a word", () => {
+      for (const [text, path] of [
+        ['"side":"buy","type":"market","__proto__":{"size":1}', '__proto__'],
+        ['"side":"buy","type":"market","metadata":{"note":"x","__proto__":"y"}', 'metadata.__proto__'],
+      ] as const) {
+        const issues = issuesOf(order(text));
+        assert.equal(issues.length, 1, JSON.stringify(issues));
+        assert.equal(issues[0]?.path, path);
+        assert.match(issues[0]?.message ?? '', /^'__proto__' cannot be the name of an order's field or metadata key/);
+      }
+      const kept = normalize(order('"side":"buy","type":"market","metadata":{"proto":"y"}'));
+      assert.ok(kept.ok);
+      assert.deepEqual(kept.order.metadata, { proto: 'y' });
+    });
+
     it("side 'constructor' or '__proto__' is refused with no 'did you mean' made of Object's insides", () => {
       for (const word of ['constructor', '__proto__']) {
         const issues = issuesOf(order(`"type":"market","side":"${word}"`));
