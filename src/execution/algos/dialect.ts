@@ -82,6 +82,13 @@ const Trailing = z
   .refine((s) => (s.trail_offset === undefined) !== (s.trail_bps === undefined), {
     path: ['trail_offset'],
     message: 'give exactly one of trail_offset (a price distance) or trail_bps (basis points)',
+  })
+  // A sell's stop trails below the price: 10,000 bps (100%) or more puts it at or below zero, where no price reaches
+  // it, so the parent worked on and never protected the position.
+  .refine((s) => s.side !== 'sell' || s.trail_bps === undefined || s.trail_bps < 10_000, {
+    path: ['trail_bps'],
+    message:
+      'trail_bps must be below 10,000 (100% of the price) for a sell: its stop trails below the price, and this far below it is at or under zero, where no price reaches it',
   });
 
 export const PARENT_ALGOS = ['twap', 'iceberg', 'bracket', 'trailing_stop'] as const;

@@ -316,6 +316,21 @@ describe('parent orders', () => {
     assert.equal((await r.paper.getPositions()).find((x) => x.symbol === 'EUR_USD')?.quantity, 3000);
   });
 
+  it('a sell trailing stop of 10,000 bps or more (its stop at or below zero, never reached) is refused at trail_bps', () => {
+    const spec = (side: string, trail_bps: number): ReturnType<typeof splitParent> =>
+      splitParent({ algo: 'trailing_stop', symbol: 'EUR_USD', side, quantity: 1000, trail_bps });
+    for (const bps of [10_000, 1e9]) {
+      const s = spec('sell', bps);
+      assert.ok('error' in s, JSON.stringify(s));
+      assert.equal(s.error.path, 'trail_bps');
+      assert.match(s.error.message, /^trail_bps must be below 10,000 \(100% of the price\) for a sell/);
+    }
+    const near = spec('sell', 9_999);
+    assert.ok('parent' in near && near.parent !== undefined, JSON.stringify(near));
+    // A buy's stop trails above the price: any distance is a price that can be reached.
+    assert.ok('parent' in spec('buy', 20_000));
+  });
+
   it('names the field of a bad parent order', () => {
     const bad = (v: Record<string, unknown>): string => {
       const s = splitParent(v);
