@@ -9,7 +9,7 @@
 import { mkdirSync, renameSync } from 'node:fs';
 import { readStateFileSync } from '../common/userFile';
 import { open, rename, rm } from 'node:fs/promises';
-import { newerFormat, stateFileErrorOf } from '../common/stateErrors';
+import { isPermissionError, newerFormat, permissionDenied, stateFileErrorOf } from '../common/stateErrors';
 import { crashPoint } from '../common/crashPoint';
 import { checkSeal, sealJson } from '../common/checksum';
 import { replaceFileSync, syncDirectorySync, tempFileDone, tempFileFor } from '../common/durableFile';
@@ -59,6 +59,8 @@ export function loadWorkingOrders(file: string): LoadedWorkingOrders {
     text = readStateFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { orders: [], exists: false };
+    // Not damage for recover to rewrite: its access is at fault.
+    if (isPermissionError(e)) throw permissionDenied(file, 'the working orders file');
     return { orders: [], exists: true, problem: `cannot read ${file}: ${(e as Error).message}` };
   }
   const seal = checkSeal(text);

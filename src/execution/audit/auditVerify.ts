@@ -168,6 +168,8 @@ async function readAnchor(dir: string): Promise<{ anchor?: AuditAnchor; problem?
     text = (await readRegularFile(path, MAX_STATE_FILE_BYTES)).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    // As for the log's own files: its access, not its content, is at fault.
+    if (isPermissionError(e)) throw permissionDenied(path, "the audit log's anchor");
     return { problem: `${path} cannot be read: ${(e as Error).message}` };
   }
   const parsed = parseAnchor(text);
