@@ -6,6 +6,7 @@ import { systemClock } from '../common/clock';
 import { StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { verifyAuditDir } from '../execution/audit/auditLog';
 import { auditTailNotes, readAuditTail } from '../execution/audit/auditTail';
+import { ANCHOR_FILE, parseAnchor } from '../execution/audit/auditVerify';
 import { acquireStateDirLock } from '../common/stateLock';
 import { recoverStateDir, type RecoverReport } from '../usecases/recover';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
@@ -86,8 +87,8 @@ export async function auditCommand(args: string[]): Promise<number> {
 /** anchor.json beside the audit log (the last seq known to be on disk); undefined when absent or unreadable (verify reports that). */
 function readAuditAnchor(dir: string): { seq: number } | undefined {
   try {
-    const seq = (JSON.parse(readRegularFileSync(join(dir, 'anchor.json'))) as { seq?: unknown } | null)?.seq;
-    return typeof seq === 'number' && Number.isSafeInteger(seq) ? { seq } : undefined;
+    const anchor = parseAnchor(readRegularFileSync(join(dir, ANCHOR_FILE)));
+    return typeof anchor === 'string' ? undefined : { seq: anchor.seq };
   } catch {
     return undefined;
   }

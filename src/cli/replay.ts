@@ -224,6 +224,7 @@ async function run(args: string[]): Promise<number> {
       onProgress: bar?.update,
       ...(fillsCsv === undefined ? {} : { fillsCsv }),
       ...(fillsParquet === undefined ? {} : { fillsParquet }),
+      ...(out === undefined ? {} : { fillsDescribedBy: [join(out, 'report.json')] }),
     });
   } finally {
     bar?.done();

@@ -3,12 +3,15 @@
  * its own. Writes are coalesced (at most one in flight; the latest state wins) and atomic (temp file,
  * fsync, rename). The audit log remains the record of what happened; this file is only a cache of what
  * is still open, and a file that cannot be read is reported and set aside, never trusted half-way.
+ * It carries a checksum (common/checksum.ts): a flipped bit in the audit log's head it records was taken for
+ * a log cut short or replaced ("records were removed"), when only this file was damaged.
  */
 import { mkdirSync, renameSync } from 'node:fs';
 import { readStateFileSync } from '../common/userFile';
 import { open, rename, rm } from 'node:fs/promises';
-import { newerFormat, stateFileErrorOf } from '../common/stateErrors';
+import { isPermissionError, newerFormat, permissionDenied, stateFileErrorOf } from '../common/stateErrors';
 import { crashPoint } from '../common/crashPoint';
+import { checkSeal, sealJson } from '../common/checksum';
 import { replaceFileSync, syncDirectorySync, tempFileDone, tempFileFor } from '../common/durableFile';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -56,8 +59,13 @@ export function loadWorkingOrders(file: string): LoadedWorkingOrders {
     text = readStateFileSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { orders: [], exists: false };
+    // Not damage for recover to rewrite: its access is at fault.
+    if (isPermissionError(e)) throw permissionDenied(file, 'the working orders file');
     return { orders: [], exists: true, problem: `cannot read ${file}: ${(e as Error).message}` };
   }
+  const seal = checkSeal(text);
+  if (seal.problem !== undefined)
+    return { orders: [], exists: true, problem: setAside(file, `${file} is damaged: ${seal.problem}`) };
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -67,7 +75,9 @@ export function loadWorkingOrders(file: string): LoadedWorkingOrders {
   const newer = newerFormat(json, 1);
   // Derived from the audit log: set aside (kept for that version) and rebuilt, as a damaged one is.
   if (newer !== undefined) return { orders: [], exists: true, problem: setAside(file, `${file}: ${newer}`) };
-  const parsed = FileSchema.safeParse(json);
+  // A file without a checksum was written before there were checksums: it may hold no other key (a damaged
+  // checksum key would otherwise pass for an unknown one, and be dropped).
+  const parsed = (seal.sealed ? FileSchema : FileSchema.strict()).safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'the whole file'}: ${i.message}`);
     return { orders: [], exists: true, problem: setAside(file, `${file} is invalid (${issues.join('; ')})`) };
@@ -173,19 +183,21 @@ export class WorkingOrderWriter {
 
   private text(orders: OrderRecord[]): string {
     const anchor = this.anchor();
-    return `${JSON.stringify(
-      {
-        version: 1,
-        ...(anchor ? { audit: { seq: anchor.seq, hash: anchor.hash } } : {}),
-        orders: orders.map((o) => ({
-          ...o,
-          filledUnits: o.filledUnits.toString(),
-          notionalUnits: o.notionalUnits.toString(),
-        })),
-      },
-      null,
-      1,
-    )}\n`;
+    return sealJson(
+      `${JSON.stringify(
+        {
+          version: 1,
+          ...(anchor ? { audit: { seq: anchor.seq, hash: anchor.hash } } : {}),
+          orders: orders.map((o) => ({
+            ...o,
+            filledUnits: o.filledUnits.toString(),
+            notionalUnits: o.notionalUnits.toString(),
+          })),
+        },
+        null,
+        1,
+      )}\n`,
+    );
   }
 
   private async write(orders: OrderRecord[]): Promise<void> {

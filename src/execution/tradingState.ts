@@ -13,7 +13,7 @@ import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { crashPoint } from '../common/crashPoint';
 import { checkSeal, sealJson } from '../common/checksum';
 import { dirname } from 'node:path';
-import { newerFormat, stateFileErrorOf } from '../common/stateErrors';
+import { isPermissionError, newerFormat, permissionDenied, stateFileErrorOf } from '../common/stateErrors';
 import { z } from 'zod';
 import { ElapsedTime, type Clock } from '../common/clock';
 import type { TradingStateName } from './risk';
@@ -169,6 +169,9 @@ export class TradingStateStore {
     try {
       text = readStateFileSync(file);
     } catch (e) {
+      // Its access, not its content, is at fault: not a halt recorded in the log for a file that is whole (which, with
+      // the access back, left the folder refused as older than the log until recover), but an error saying so.
+      if (isPermissionError(e)) throw permissionDenied(file, 'the trading state file');
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
         this.loadProblem = `cannot read the trading state file ${file}: ${(e as Error).message}`;
       } else missing = true;

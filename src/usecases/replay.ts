@@ -152,6 +152,8 @@ export interface ReplayRequest {
   /** Every fill, streamed as it happens, to a CSV and/or a Parquet file (written beside, renamed when complete). */
   fillsCsv?: string;
   fillsParquet?: string;
+  /** Files an earlier run left that describe its fills (a report.json beside them): removed before the fills are replaced. */
+  fillsDescribedBy?: readonly string[];
   /** Call onProgress at most this often (default 100 ms of wall time). */
   progressIntervalMs?: number;
 }
@@ -398,6 +400,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       ? await ReplayFillsWriter.open({
           ...(request.fillsCsv === undefined ? {} : { csv: request.fillsCsv }),
           ...(request.fillsParquet === undefined ? {} : { parquet: request.fillsParquet }),
+          ...(request.fillsDescribedBy === undefined ? {} : { describing: request.fillsDescribedBy }),
         })
       : undefined;
   /** The record a fill happened at: times are unique and increasing, and a fill is stamped with its record's. */

@@ -4,8 +4,10 @@
  * feed once), and every fill streamed to CSV and Parquet files as it happens (Parquet in row groups of
  * `PARQUET_ROW_GROUP` fills; only the footer's per-group entries stay in memory).
  */
-import { closeSync, fdatasyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { removeStaleTempFilesOf } from '../common/durableFile';
+import { closeSync, fdatasyncSync, openSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { crashPoint } from '../common/crashPoint';
+import { removeStaleTempFilesOf, syncDirectorySync } from '../common/durableFile';
 import type { Fill } from '../orders/model';
 import { fromMoney, mulMoney } from '../common/decimal';
 import { units } from '../brokers/paper/money';
@@ -69,12 +71,20 @@ export class ReplayFillsWriter {
     | undefined;
   count = 0;
 
-  private constructor() {}
+  private constructor(private readonly describing: readonly string[]) {}
 
-  static async open(files: { csv?: string; parquet?: string }): Promise<ReplayFillsWriter> {
+  /**
+   * `describing`: files an earlier run left that describe its fills (the report.json beside them in --out): removed,
+   * with the earlier fills files, before this run's are put in place (see `close`).
+   */
+  static async open(files: {
+    csv?: string;
+    parquet?: string;
+    describing?: readonly string[];
+  }): Promise<ReplayFillsWriter> {
     // What a replay killed while it wrote these files left (a dead process's temp files only): they would pile up.
     for (const path of [files.csv, files.parquet]) if (path !== undefined) removeStaleTempFilesOf(path);
-    const w = new ReplayFillsWriter();
+    const w = new ReplayFillsWriter(files.describing ?? []);
     try {
       if (files.csv !== undefined) {
         const tmp = `${files.csv}.${process.pid}.tmp`;
@@ -113,17 +123,20 @@ export class ReplayFillsWriter {
     }
   }
 
-  /** Writes what is left, syncs, and puts each file in its place. */
+  /**
+   * Writes what is left, syncs, and puts each file in its place. An earlier run's files are removed first, durably:
+   * a kill between the renames (or before the caller's report) then leaves some of this run's files and none of the
+   * earlier run's beside them. Replaced one by one, a kill left the earlier report.json beside this run's fills, or
+   * this run's fills.csv beside the earlier fills.parquet, each describing other fills.
+   */
   close(): void {
     const csv = this.csv;
+    const parquet = this.parquet;
     if (csv) {
       this.flushCsv();
       fdatasyncSync(csv.fd);
       closeSync(csv.fd);
-      renameSync(csv.tmp, csv.path);
-      this.csv = undefined;
     }
-    const parquet = this.parquet;
     if (parquet) {
       this.flushParquet();
       parquet.writer.finish();
@@ -133,9 +146,27 @@ export class ReplayFillsWriter {
       } finally {
         closeSync(fd);
       }
+    }
+    const targets = [...(csv ? [csv.path] : []), ...(parquet ? [parquet.path] : []), ...this.describing];
+    for (const path of targets) {
+      try {
+        unlinkSync(path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+    const folders = new Set(targets.map((path) => dirname(path)));
+    for (const folder of folders) syncDirectorySync(folder);
+    if (csv) {
+      renameSync(csv.tmp, csv.path);
+      this.csv = undefined;
+    }
+    crashPoint('replay-fills-between');
+    if (parquet) {
       renameSync(parquet.tmp, parquet.path);
       this.parquet = undefined;
     }
+    for (const folder of folders) syncDirectorySync(folder);
   }
 
   /** Removes the temporary files (a replay that failed to write its files leaves none half-written). */

@@ -26,6 +26,7 @@ import { constants as fsConstants, fstatSync, promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../common/clock';
 import { tempFileDone, tempFileFor } from '../../common/durableFile';
+import { sealJson } from '../../common/checksum';
 import { canonicalJson } from './canonicalJson';
 import { auditFileName, LineWriter, utcDay, type AuditFileName, type AuditRecord } from './auditRecord';
 import { ANCHOR_FILE, scanAuditDir, type AuditAnchor, type RecoveryReport } from './auditVerify';
@@ -441,7 +442,8 @@ export class AuditLog {
     // Marked as being written, so that another open of the folder in this process leaves it alone; a kill
     // before the rename leaves it for the next open to remove (common/statePaths.ts `removeStaleStateTemps`).
     const tmp = tempFileFor(file);
-    const text = `${JSON.stringify({ version: 1, seq: head.seq, hash: head.hash, at: this.clock.now() })}\n`;
+    // With a checksum: a flipped bit in it is the anchor's damage, not a log cut short (auditVerify.ts parseAnchor).
+    const text = sealJson(`${JSON.stringify({ version: 1, seq: head.seq, hash: head.hash, at: this.clock.now() })}\n`);
     try {
       const handle = await fsp.open(tmp, 'w', 0o600);
       try {

@@ -3,6 +3,7 @@
  * records (`sptrader audit tail`, Show Audit Log) are read from the end by auditTail.ts.
  */
 import { constants as fsConstants, promises as fsp } from 'node:fs';
+import { checkSeal } from '../../common/checksum';
 import { isPermissionError, permissionDenied, StateFileError } from '../../common/stateErrors';
 import { linkInPlace, MAX_STATE_FILE_BYTES, notAFile, tooLarge } from '../../common/userFile';
 import { join } from 'node:path';
@@ -167,22 +168,38 @@ async function readAnchor(dir: string): Promise<{ anchor?: AuditAnchor; problem?
     text = (await readRegularFile(path, MAX_STATE_FILE_BYTES)).toString('utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    // As for the log's own files: its access, not its content, is at fault.
+    if (isPermissionError(e)) throw permissionDenied(path, "the audit log's anchor");
     return { problem: `${path} cannot be read: ${(e as Error).message}` };
   }
+  const parsed = parseAnchor(text);
+  if (typeof parsed === 'string') return { problem: `${path} is damaged (${parsed})` };
+  return { anchor: { source: path, ...parsed } };
+}
+
+/** The keys anchor.json is written with (AuditLog.writeAnchor), its checksum aside. */
+const ANCHOR_KEYS = new Set(['version', 'seq', 'hash', 'at']);
+
+/**
+ * anchor.json's text as the head it records, or what is wrong with it. It carries a checksum (common/checksum.ts):
+ * a flipped bit in its seq or hash was taken for a log cut short or replaced by another copy, when only the anchor
+ * was damaged. One without a checksum (written before there were checksums) may hold no other key.
+ */
+export function parseAnchor(text: string): { seq: number; hash: string } | string {
+  const seal = checkSeal(text);
+  if (seal.problem !== undefined) return seal.problem;
+  let json: unknown;
   try {
-    const json = JSON.parse(text) as { seq?: unknown; hash?: unknown };
-    if (
-      Number.isSafeInteger(json.seq) &&
-      (json.seq as number) >= 0 &&
-      typeof json.hash === 'string' &&
-      /^[0-9a-f]{64}$/.test(json.hash)
-    ) {
-      return { anchor: { source: path, seq: json.seq as number, hash: json.hash } };
-    }
+    json = JSON.parse(text);
   } catch {
-    // reported below
+    return 'not {seq, hash} JSON';
   }
-  return { problem: `${path} is damaged (not {seq, hash} JSON)` };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'not {seq, hash} JSON';
+  const { seq, hash } = json as { seq?: unknown; hash?: unknown };
+  if (!seal.sealed && Object.keys(json).some((k) => !ANCHOR_KEYS.has(k))) return 'not {seq, hash} JSON';
+  if (Number.isSafeInteger(seq) && (seq as number) >= 0 && typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash))
+    return { seq: seq as number, hash };
+  return 'not {seq, hash} JSON';
 }
 
 /** Verification as `verifyAuditDir` does it; with `repair`, the newest file's torn tail is cut off first. */
