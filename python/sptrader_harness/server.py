@@ -26,7 +26,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, freshness, processes, returns, siblings, stdlib, validation, watchdog
+from sptrader_harness import awaiting, debugging, freshness, habits, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
 from sptrader_harness.lazystate import LazyState, StateSync, StateSyncError
@@ -281,9 +281,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         if where is not None:
             return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
                 entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
-    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s' % (
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s%s' % (
         entry, describe(exc), raised_elsewhere(sys.exc_info()[2], file), missing_key(exc, market_data, instance, signal),
-        config_never_set(exc, instance, file),
+        config_never_set(exc, instance, file), habits.read_as_attribute(exc, market_data, signal),
         no_signal(exc, entry, signal), beside_component(exc, file)), file, line, text)
 
 
@@ -402,6 +402,11 @@ def parse_result(result, entry, file, limits):
     if isinstance(result, tuple) and hasattr(type(result), '_fields'):
         # A namedtuple would reach SPtrader as a list, and be refused as one without its field names.
         raise ComponentFailure('NOT_SERIALIZABLE', '%s returned a namedtuple %s, not a dict; return its _asdict()' % (entry, type(result).__name__), file)
+    if type(result) is tuple and result and type(result[0]) is dict and not any(isinstance(x, dict) for x in result[1:]):
+        # `return order, reason` (a habit from functions that explain themselves) reached SPtrader as a list of both.
+        raise ComponentFailure('NOT_SERIALIZABLE', '%s returned a tuple of %d values, the first a dict, not the order itself; return '
+                               'the dict alone (`return order`; a note can go in its metadata: order[\'metadata\'] = {\'reason\': ...})'
+                               % (entry, len(result)), file)
     if isinstance(result, str):
         if len(result) > limits.answer_bytes:
             raise ComponentFailure('ANSWER_TOO_LARGE', '%s returned a string of %s characters, more than the limit of %s bytes; nothing was sent'
@@ -627,6 +632,8 @@ class Server(object):
                 elif 'execute' in methods or any(b == 'Order' or b.endswith('.Order') for b in bases) or any(e == 'execute' for e, _ in above):
                     entry = 'execute'
                 if entry is not None:
+                    if any(n.name == entry and habits.raises_not_implemented(ast, n) for n in functions):
+                        abstract.add(entry)  # a base whose entry point only raises NotImplementedError, as the run sees it
                     derived[node.name] = (entry, abstract)
                 classes.append({'name': node.name, 'line': node.lineno, 'bases': bases, 'entry_point': None if abstract else entry})
             elif (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)) or (
@@ -692,9 +699,7 @@ class Server(object):
             raise imported_syntax_failure(e, file, line, text)
         except ImportError as e:
             line, text = component_frame(sys.exc_info()[2], file)
-            missing = getattr(e, 'name', None) or str(e)
-            raise ComponentFailure('IMPORT_ERROR', '%s (line %s imports %s); install it into the interpreter that runs components, or fix the import'
-                                   % (describe(e), line, missing), file, line, text)
+            raise ComponentFailure('IMPORT_ERROR', import_failure(e, file, line, sys.exc_info()[2]), file, line, text)
         except SystemExit as e:
             line, text = component_frame(sys.exc_info()[2], file)
             raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) while loading%s; components must return, not exit '
@@ -769,6 +774,10 @@ class Server(object):
             if len(derived) == 1:
                 return derived[0]
             several = derived or candidates
+            # A base whose entry point only raises NotImplementedError is meant to be derived, not run.
+            several = [c for c in several if not habits.entry_not_implemented(c, file)] or several
+            if len(several) == 1:
+                return several[0]
             lines = class_lines(file, [c.__name__ for c in several])
             several = sorted(several, key=lambda c: (lines.get(c.__name__) or 0, c.__name__))
             names = ', '.join('%s (line %s)' % (c.__name__, lines[c.__name__]) if lines.get(c.__name__) else c.__name__ for c in several)
@@ -1667,8 +1676,9 @@ _IMPORT_ROOTS = []
 
 def package_of(file):
     """The dotted package a component file sits in, read against the import roots (the package root first), or
-    None: a file at a root's top, or under folders that are not Python names."""
-    import keyword
+    None: a file at a root's top, or under a folder whose name holds a dot. A folder named as no Python name can be
+    (smart-routing, `my algos`, 2024) is a package all the same: the import system finds a folder by its name and
+    never checks it is an identifier, so `from .helper import x` in core/orders/smart-routing/ resolves there."""
     folder = os.path.dirname(file)
     for entry in _IMPORT_ROOTS:
         root = os.path.abspath(entry)
@@ -1677,9 +1687,31 @@ def package_of(file):
         prefix = root if root.endswith(os.sep) else root + os.sep
         if folder.startswith(prefix):
             parts = folder[len(prefix):].split(os.sep)
-            if all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+            if all(p and '.' not in p for p in parts):
                 return '.'.join(parts)
     return None
+
+
+def import_failure(e, file, line, tb):
+    """What an ImportError while loading the component says: what was missing and how to get it, or for a relative
+    import (`from .helper import x`) of the component's own that Python cannot place in a package, how to import the
+    helper instead."""
+    missing = getattr(e, 'name', None) or str(e)
+    last = None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    own = last is not None and os.path.abspath(last.tb_frame.f_code.co_filename) == file
+    if own and getattr(e, 'name', None) is None and 'relative import' in str(e):
+        folder = os.path.dirname(file)
+        why = ('it sits at the top of the package root (%s)' % folder if package_of(file) is None and any(
+            os.path.abspath(r) == folder for r in _IMPORT_ROOTS) else 'no package can be named for %s (a folder name '
+            'holds a dot, or the folder is outside the package root)' % folder)
+        return ('%s at line %s: a relative import needs the component inside a package, and %s; import the helper by '
+                'its plain name instead (`from .helper import x` -> `from helper import x`: the component\'s folder is on '
+                'sys.path), or set the package root (setting sptrader.python.packageRoot) above the folder'
+                % (describe(e), line, why))
+    return ('%s (line %s imports %s); install it into the interpreter that runs components, or fix the import'
+            % (describe(e), line, missing))
 
 
 def failure_json(f):

@@ -33,6 +33,15 @@ export function defaultLibraryDir(): string {
   }
 }
 
+/**
+ * Whether a file is never a component, whatever it holds: the component contract (`spec/components.md`)
+ * says `test_*.py` and `__init__.py` are not components (a test imports the component and may subclass it).
+ */
+export function isNotAComponentFile(path: string): boolean {
+  const name = path.split(/[\\/]/).pop() ?? '';
+  return /^test_.*\.py$/i.test(name) || name === '__init__.py';
+}
+
 /** Checks done in Node so that obvious mistakes never cost a Python start. */
 export function precheck(file: string): ComponentError | undefined {
   if (!file.endsWith('.py'))
@@ -41,6 +50,18 @@ export function precheck(file: string): ComponentError | undefined {
       message: `${file} is not a Python file (.py); open or pass an order component`,
       file,
     };
+  if (isNotAComponentFile(file)) {
+    // Run, a test's stand-in subclass of the component would have placed an order as if it were the component.
+    const init = /(^|[\\/])__init__\.py$/.test(file);
+    return {
+      code: 'NOT_A_COMPONENT',
+      message: init
+        ? `${file} is a package's __init__.py, which the component contract says is not a component; run the component's own file`
+        : `${file} is a test (test_*.py), which the component contract says is not a component; run the component it ` +
+          'tests, or rename the file if it is a component',
+      file,
+    };
+  }
   let stat;
   try {
     stat = statSync(file);

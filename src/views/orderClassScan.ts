@@ -179,11 +179,5 @@ function stillOpen(line: string, open: string | null): string | null {
   return state;
 }
 
-/**
- * Whether a file is never a component, whatever it holds: the component contract (`spec/components.md`)
- * says `test_*.py` and `__init__.py` are not components (a test imports the component and may subclass it).
- */
-export function isNotAComponentFile(path: string): boolean {
-  const name = path.split(/[\\/]/).pop() ?? '';
-  return /^test_.*\.py$/i.test(name) || name === '__init__.py';
-}
+/** Whether a file is never a component (`test_*.py`, `__init__.py`): what the runner refuses to run. */
+export { isNotAComponentFile } from '../python/harnessFiles';

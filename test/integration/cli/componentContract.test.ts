@@ -328,4 +328,25 @@ class OwnId(OrderBase):
     assert.equal((tail.stdout.match(/"type":\s*"OrderFilled"/g) ?? []).length, 1, tail.stdout);
     assert.doesNotMatch(tail.stdout, /OrderUnconfirmed/);
   });
+  it('a test_*.py is not a component: test-order and replay refuse it (exit 1, NOT_A_COMPONENT), and nothing trades', () => {
+    write(
+      'sized.py',
+      'from core.orders.order_base import OrderBase\n\nclass Sized(OrderBase):\n' +
+        "    def generate_order(self, market_data, signal=None):\n        return {'symbol': 'EUR_USD', 'side': 'buy', " +
+        "'order_type': 'market', 'quantity': 1000}\n",
+    );
+    // A test's stand-in subclass of the component: run, its order was placed as the component's.
+    const test = write('test_sized.py', 'from sized import Sized\n\nclass Stub(Sized):\n    pass\n');
+    const state = join(dir, 'state');
+    const order = cli(['test-order', test, '--state-dir', state, '--json']);
+    assert.equal(order.code, 1, order.stdout + order.stderr);
+    const out = JSON.parse(order.stdout) as { errors: Array<{ code: string; message: string }>; response?: unknown };
+    assert.equal(out.errors[0]?.code, 'NOT_A_COMPONENT');
+    assert.match(out.errors[0]?.message ?? '', /test_sized\.py is a test \(test_\*\.py\).*run the component it tests/);
+    assert.equal(out.response ?? null, null);
+    const replay = cli(['replay', test, '--data', DATA, '--state-dir', join(dir, 'replay')]);
+    assert.equal(replay.code, 1, replay.stdout + replay.stderr);
+    assert.match(replay.stdout, /orders {5}0 produced, 0 sent/);
+    assert.match(replay.stdout, /STOPPED {4}at #0 .*NOT_A_COMPONENT/);
+  });
 });

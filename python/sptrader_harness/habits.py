@@ -1,0 +1,68 @@
+"""
+What a trader's everyday Python means to the harness, where it would otherwise be misread: a base class whose entry
+point only raises NotImplementedError is meant to be derived, not run (as an @abstractmethod is); market_data.bid or
+signal.side read as attributes of what are dicts.
+"""
+import os
+
+from sptrader_harness import stdlib
+
+
+def raises_not_implemented(ast, node):
+    """True when a function's body (after its docstring) is only `raise NotImplementedError[(...)]`."""
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        body = body[1:]
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return False
+    exc = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
+    name = exc.id if isinstance(exc, ast.Name) else exc.attr if isinstance(exc, ast.Attribute) else None
+    return name == 'NotImplementedError'
+
+
+def entry_not_implemented(cls, file):
+    """True when the entry point (generate_order, else execute) cls has, defined in the component's file, only raises
+    NotImplementedError: Python's way, without abc, to leave a method to subclasses."""
+    ast = stdlib.load('ast')
+    for name in ('generate_order', 'execute'):
+        method = inspect_static(cls, name)
+        if method is None:
+            continue
+        code = getattr(getattr(method, '__func__', method), '__code__', None)
+        if code is None or os.path.abspath(code.co_filename) != file:
+            return False
+        try:
+            with open(file, 'rb') as f:
+                tree = ast.parse(f.read(), file)
+        except BaseException:
+            return False
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name and code.co_firstlineno in (
+                    [node.lineno] + [d.lineno for d in node.decorator_list]):
+                return raises_not_implemented(ast, node)
+        return False
+    return False
+
+
+def inspect_static(cls, name):
+    """cls's attribute `name` as its class body (or a base's) holds it, without running a descriptor; None if absent."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return None
+
+
+def read_as_attribute(exc, market_data, signal):
+    """For market_data.bid or signal.side (an object's habit): they are dicts, read by key (AttributeError.obj is
+    Python 3.10's; before it nothing is said)."""
+    if type(exc) is not AttributeError or not isinstance(getattr(exc, 'name', None), str):
+        return ''
+    obj = getattr(exc, 'obj', None)
+    what = 'market_data' if obj is market_data and obj is not None else 'the signal' if obj is signal and obj is not None else None
+    if what is None or not isinstance(obj, dict):
+        return ''
+    name = exc.name
+    has = "it has no %r either (its keys: %s)" % (name, ', '.join(sorted(k for k in dict.keys(obj) if isinstance(k, str))[:40]) or 'none') \
+        if name not in obj else "it has %r" % name
+    return '; %s is a dict, read by key: %s[%r] or %s.get(%r) (%s)' % (
+        what, 'market_data' if what == 'market_data' else 'signal', name, 'market_data' if what == 'market_data' else 'signal', name, has)
