@@ -10,13 +10,15 @@
  *    the engine and the venue) costs per order, so the report says which part is the engine's and which
  *    Python's;
  *  - the engine alone: `engine.submit` per order, timed around the call inside the every-candle run.
+ *  - each run's CPU time, Node's and the Python worker's (Linux's /proc), beside the split by wall time, which
+ *    moves with whatever else the machine runs.
  * Targets (issue 14): every-candle ≥ 25,000 candles/s and ≤ 3× the time of the never-ordering Python
  * component; every-1,000th ≥ 40 % of the floor's candles/s.
  * Candles: REPLAY_BENCH_CANDLES (default 1,000,000); order-heavy rows may be capped with
  * REPLAY_BENCH_HEAVY_CANDLES (default the same) on a slow machine, and then say so.
  * Run alone: `npx tsc -p tsconfig.test.json && node out/bench/main.js replay`.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -103,6 +105,15 @@ function inProcess(every: number): ReplayRunner {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+/** The CPU time process `pid` has run, in µs (Linux: /proc/<pid>/schedstat), or NaN where that cannot be read. */
+function cpuUs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+  } catch {
+    return NaN;
+  }
+}
+
 /** engine.submit's own time, summed over calls while `on`. */
 function timeEngine(): { stop: () => { calls: number; ms: number } } {
   const proto = ExecutionEngine.prototype;
@@ -147,13 +158,25 @@ export async function benchReplay(): Promise<void> {
     const full = candles(CANDLES);
     const heavy = HEAVY < CANDLES ? candles(HEAVY) : full;
     let runs = 0;
+    // Each run's CPU time, Node's and the worker's: what each side spent, whatever else the machine ran meanwhile.
+    const cpu = new Map<ReplayReport, { node: number; python: number | undefined }>();
     const replay = async (
       label: string,
       feed: ReplayFeed,
       runner: ReplayRunner,
       file: string,
     ): Promise<ReplayReport> => {
+      const pid = runner instanceof PythonWorker ? runner.pidFor(file) : undefined;
+      const python0 = runner instanceof PythonWorker ? (pid === undefined ? 0 : cpuUs(pid)) : undefined;
+      const node0 = process.cpuUsage();
       const r = await replayComponent({ file, data: feed, runner, stateDir: join(dir, `run-${++runs}`) });
+      const node = process.cpuUsage(node0);
+      const after = runner instanceof PythonWorker ? runner.pidFor(file) : undefined;
+      const python1 = after !== undefined && (pid === undefined || pid === after) ? cpuUs(after) : undefined;
+      cpu.set(r, {
+        node: node.user + node.system,
+        python: python0 !== undefined && python1 !== undefined ? python1 - python0 : undefined,
+      });
       if (!r.ok) throw new Error(`${label}: the replay failed: ${JSON.stringify(r.fatal)}`);
       return r;
     };
@@ -233,6 +256,13 @@ export async function benchReplay(): Promise<void> {
     );
     console.log(`  Python's extra for a record that orders: ${pythonOrderUs.toFixed(1)} µs`);
     console.log(`  the loop floor:                          ${usPerCandle(floor).toFixed(2)} µs`);
+    // The same split in CPU time: a difference of wall times above moves with whatever else the machine runs.
+    const cpuPer = (r: ReplayReport, side: 'node' | 'python'): number => (cpu.get(r)?.[side] ?? NaN) / r.processed;
+    console.log(
+      `  as CPU time: Node ${cpuPer(every1, 'node').toFixed(1)} µs a candle through Python, ${cpuPer(nodeEvery.r, 'node').toFixed(1)} in-process; ` +
+        `the worker ${cpuPer(every1, 'python').toFixed(2)} µs a record that orders, ${cpuPer(never, 'python').toFixed(2)} never ordering ` +
+        `(on the second core, meanwhile)`,
+    );
 
     const ratio = usPerCandle(every1) / usPerCandle(never);
     const share = every1000.ticksPerSecond / floor.ticksPerSecond;

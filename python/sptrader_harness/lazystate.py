@@ -17,6 +17,7 @@ One known difference from a plain dict: `type(market_data) is dict` is False (is
 import json
 import sys
 from sptrader_harness import stdlib, watchdog
+from sptrader_harness.safejson import item_index
 
 # Bound once, as server.py does: a component that rebinds json.loads must not change how replies are read.
 _decode = json.JSONDecoder().decode
@@ -220,15 +221,16 @@ class StateSync(object):
         state._index = index
         return state
 
-    def after(self, market_data, index, item=None):
-        """After record `index` ran: a lazy market_data the component kept gets its value now; an order ends the column."""
+    def after(self, market_data, index, ordered=False):
+        """After record `index` ran: a lazy market_data the component kept gets its value now; an order (`ordered`: the
+        record answered an item that is not an error) ends the column."""
         if self.failed is not None:
             raise self.failed
         if type(market_data) is LazyState and market_data.pending and sys.getrefcount(market_data) > _UNHELD_REFS:
             market_data.resolve()
         if self.failed is not None:
             raise self.failed
-        if item is not None and item.get('ok'):
+        if ordered:
             self.clean = False
 
     def fetch(self, index):
@@ -244,8 +246,8 @@ class StateSync(object):
         if not processes.in_harness():
             processes.leave_if_forked()
         results = self.results
-        sent = [r for r in results if r['index'] < index]
-        kept = [r for r in results if r['index'] >= index]
+        sent = [r for r in results if item_index(r) < index]
+        kept = [r for r in results if item_index(r) >= index]
         self.syncs += 1
         # The per-record time limit (watchdog.py) never cuts the exchange, nor counts SPtrader's time in it.
         with watchdog.paused():

@@ -5,9 +5,12 @@ The budget is counted while walking, in bytes of the compact ASCII JSON the harn
 walk stops as soon as it is spent: a 10 MB string is refused from its length alone and a million-item
 list after the items that fit, so the cost is bounded by the limit, never by what the component made.
 Paths are kept as (parent, key) pairs and spelt out only for an error message.
+A replay batch's orders are written as JSON text here too, once each, and carried into the answer as they are
+(flat_json, ORDER_ITEM, answer_text at the end).
 """
 import sys
 import math
+from operator import itemgetter
 
 from sptrader_harness import stdlib
 
@@ -160,6 +163,87 @@ def flat_dict(value, budget):
         return None
     budget.left -= spent
     return dict(value)
+
+
+# The JSON text of strings flat_json has met, keys with their ',' and ':' around them: a component's orders repeat the
+# same keys and most of the same values (symbol, side, order type) on every record. Bounded in count and length.
+_KEY_TEXT = {}
+_VALUE_TEXT = {}
+_TEXT_ENTRIES = 1024
+_TEXT_CHARS = 64
+_float_repr = float.__repr__
+_int_repr = int.__repr__
+
+
+def _key_text(k):
+    text = ',' + _encode_ascii(k) + ':'
+    if len(k) <= _TEXT_CHARS and len(_KEY_TEXT) < _TEXT_ENTRIES:
+        _KEY_TEXT[k] = text
+    return text
+
+
+def _value_text(v):
+    text = _encode_ascii(v)
+    if len(v) <= _TEXT_CHARS and len(_VALUE_TEXT) < _TEXT_ENTRIES:
+        _VALUE_TEXT[v] = text
+    return text
+
+
+def flat_json(value, budget):
+    """flat_dict's answer as the JSON text the harness sends (compact, ASCII), less its braces: '"a":1,"b":"x"' for
+    {'a': 1, 'b': 'x'}, what json's encoder writes for flat_dict(value) (the walk's dict). It takes exactly what
+    flat_dict takes from the budget, and declines (None, nothing spent) where flat_dict does. Written once, when the
+    record returns it: the text is the answer's snapshot, and a batch item sends it as it is (ORDER_ITEM)."""
+    parts = []
+    # flat_dict's cost: 2 for the braces, each key's text with a comma and a colon (the first key's comma is cut off
+    # the text below), each value's text, and 5 for None and True, which JSON writes in 4.
+    extra = 2
+    keys = _KEY_TEXT
+    texts = _VALUE_TEXT
+    for k, v in value.items():
+        if k.__class__ is not str:
+            return None
+        try:
+            kt = keys[k]
+        except KeyError:
+            kt = _key_text(k)
+        cls = v.__class__
+        if cls is str:
+            try:
+                vt = texts[v]
+            except KeyError:
+                vt = _value_text(v)
+        elif cls is int:
+            if not -_SMALL < v < _SMALL:
+                return None
+            vt = _int_repr(v)
+        elif cls is float:
+            if v != v or v in _INFINITIES:
+                return None
+            vt = _float_repr(v)
+        elif v is None:
+            vt = 'null'
+            extra += 1
+        elif cls is bool:
+            if v:
+                vt = 'true'
+                extra += 1
+            else:
+                vt = 'false'
+        else:
+            return None
+        parts += (kt, vt)
+    if not parts:
+        spent = 2
+        text = ''
+    else:
+        text = ''.join(parts)
+        spent = len(text) + extra
+        text = text[1:]
+    if spent > budget.left:
+        return None
+    budget.left -= spent
+    return text
 
 
 def _container(value, is_dict, path, budget, depth):
@@ -327,3 +411,47 @@ def safe_json(value, root, budget):
         raise ComponentFailure(budget.depth_code, '%s is nested too deeply for Python to walk; nothing was sent' % budget.what, budget.file)
     except Exception as e:
         raise ComponentFailure('NOT_SERIALIZABLE', '%s could not be read as JSON: %s: %s' % (budget.what, type(e).__name__, str(e)[:500]), budget.file)
+
+
+# -- a replay batch's items on the answer channel ------------------------------------------------------------------
+# An order that is a flat dict of scalars (what almost every order is) is written as its item's JSON text once, when its
+# record returns it (flat_json): that text is the answer's snapshot (what the component does to the dict afterwards
+# changes nothing) and its measure against the answer limits, and the answer carries it as it is instead of encoding
+# the dict a second time. Every other item stays a dict. The answer's bytes are the same either way: what json's
+# encoder writes for the item as a dict.
+
+
+# An order item as (index, its JSON text): item % (index, flat_json's text, line), or without its line.
+ORDER_ITEM = '{"index":%d,"ok":true,"result":{%s},"line":%d}'
+ORDER_ITEM_NO_LINE = '{"index":%d,"ok":true,"result":{%s}}'
+
+
+_second = itemgetter(1)
+
+
+def item_index(item):
+    return item[0] if item.__class__ is tuple else item['index']
+
+
+def answer_text(response, encode):
+    """encode(response) (a JSON encoder's encode: compact separators), with the items of its 'results' list that are
+    already text, (index, text), written as they are: the same text json's encoder gives for the response with those
+    items as dicts."""
+    results = response.get('results')
+    kinds = set(map(type, results)) if results else ()
+    if tuple not in kinds:
+        return encode(response)
+    head = {}
+    tail = {}
+    part = head
+    for key, value in response.items():
+        if key == 'results':
+            part = tail
+        else:
+            part[key] = value
+    if len(kinds) == 1:
+        items = ','.join(map(_second, results))
+    else:
+        items = ','.join([r[1] if r.__class__ is tuple else encode(r) for r in results])
+    text = encode(head)[:-1] + (',' if head else '') + '"results":[' + items + ']'
+    return text + (',' + encode(tail)[1:] if tail else '}')

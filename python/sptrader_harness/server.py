@@ -31,7 +31,7 @@ from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
 from sptrader_harness.lazystate import LazyState, StateSync, StateSyncError
 from sptrader_harness.parameters import constructor_style, parameter_problem, short_repr
-from sptrader_harness.safejson import Budget, ComponentFailure, flat_dict, safe_json
+from sptrader_harness.safejson import ORDER_ITEM, ORDER_ITEM_NO_LINE, Budget, ComponentFailure, answer_text, flat_json, safe_json
 
 BUNDLED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sptrader_lib')
 FALLBACK_MODULES = {
@@ -525,7 +525,7 @@ class Server(object):
         if not processes.in_harness():
             processes.leave_if_forked()
         try:
-            text = _encode_answer(response)
+            text = answer_text(response, _encode_answer)
         except (TypeError, ValueError) as e:
             text = _encode_item({'id': response.get('id'), 'ok': False, 'error': {'code': 'INTERNAL', 'message': 'the harness could not encode its answer: %s' % e}})
         self.proto_out.write(b'\n' + text.encode('ascii') + b'\n')
@@ -1090,14 +1090,20 @@ class Server(object):
                             vet(instance, hook, result, file, self.awaiting)
                         # One budget for the batch, full again for each item (nothing keeps it past safe_json).
                         budget.left = budget.limit
-                        # An order is a flat dict of scalars: copied and measured at once, else walked (safejson.py).
-                        flat = flat_dict(result, budget) if type(result) is dict else None
-                        item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget) if flat is None else flat}
+                        # An order is a flat dict of scalars: written as JSON and measured at once, else walked (safejson.py).
+                        flat = flat_json(result, budget) if type(result) is dict else None
+                        value = safe_json(result, 'order', budget) if flat is None else None
                         where = locate(plan, result)
-                        if where is not None and where[2] and where[0] == file:
-                            item['line'] = where[1]
-                        flat = None
+                        line = where[1] if where is not None and where[2] and where[0] == file else None
+                        if flat is not None:
+                            item = (index, ORDER_ITEM % (index, flat, line) if line is not None else ORDER_ITEM_NO_LINE % (index, flat))
+                        else:
+                            item = {'index': index, 'ok': True, 'result': value}
+                            if line is not None:
+                                item['line'] = line
+                        flat = value = None
                         result = None
+                        ordered = True
                         # The budget counted the result's JSON bytes; the item's own keys add under 40.
                         size = budget.limit - budget.left + 40
                     except StateSyncError:
@@ -1120,18 +1126,19 @@ class Server(object):
                             failure = at_return(failure, returns.locate_static(plan, result))
                         item = {'index': index, 'ok': False, 'error': failure_json(failure)}
                         size = len(_encode_item(item))
+                        ordered = False
                     if state is not None:
                         # StateSync.after, whose only work for a market_data nobody else holds is to end the column.
                         if state.failed is not None or (market_data.__class__ is not dict and getrefcount(market_data) > 2):
-                            state.after(market_data, index, item)
-                        elif item['ok']:
+                            state.after(market_data, index, ordered)
+                        elif ordered:
                             state.clean = False
                     total_left -= size
                     if total_left < 0:
                         raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch are more than %s bytes as JSON by record %d; '
                                                'nothing was sent' % ('{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index_start + index), file)
                     results.append(item)
-                    if stop_on_order and item['ok']:
+                    if stop_on_order and ordered:
                         break
             response['component_ms'] = (time.perf_counter() - call_started) * 1000
             response['done'] = done
@@ -1337,14 +1344,20 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
                 vet(instance, vetting, result, file, awaiting)
             # One budget for the batch, full again for each item (nothing keeps it past safe_json).
             budget.left = budget.limit
-            # An order is a flat dict of scalars: copied and measured at once, else walked (safejson.py).
-            flat = flat_dict(result, budget) if type(result) is dict else None
-            item = {'index': index, 'ok': True, 'result': safe_json(result, 'order', budget) if flat is None else flat}
+            # An order is a flat dict of scalars: written as JSON and measured at once, else walked (safejson.py).
+            flat = flat_json(result, budget) if type(result) is dict else None
+            value = safe_json(result, 'order', budget) if flat is None else None
             where = locate(plan, result)
-            if where is not None and where[2] and where[0] == file:
-                item['line'] = where[1]
-            flat = None
+            line = where[1] if where is not None and where[2] and where[0] == file else None
+            if flat is not None:
+                item = (index, ORDER_ITEM % (index, flat, line) if line is not None else ORDER_ITEM_NO_LINE % (index, flat))
+            else:
+                item = {'index': index, 'ok': True, 'result': value}
+                if line is not None:
+                    item['line'] = line
+            flat = value = None
             result = None
+            ordered = True
             # The budget counted the result's JSON bytes; the item's own keys add under 40.
             size = budget.limit - budget.left + 40
         except StateSyncError:
@@ -1367,21 +1380,24 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
             item = {'index': index, 'ok': False, 'error': failure_json(failure)}
             size = len(_encode_item(item))
             result = None
+            ordered = False
         shared[2] = None
         if state is not None:
             # StateSync.after, whose only work for a market_data nobody else holds is to end the column.
             if state.failed is not None or (market_data.__class__ is not dict and getrefcount(market_data) > 2):
-                state.after(market_data, index, item)
-            elif item['ok']:
+                state.after(market_data, index, ordered)
+            elif ordered:
                 state.clean = False
-            syncs = state.syncs
-            upto, base, varying, values, fixed = clean_column(state)
+            if upto != 0 or state.syncs != syncs:
+                # The column ended here, or a state request set a new one (an ended column stays ended until one does).
+                syncs = state.syncs
+                upto, base, varying, values, fixed = clean_column(state)
         total_left -= size
         if total_left < 0:
             raise ComponentFailure('ANSWER_TOO_LARGE', 'the results of this batch are more than %s bytes as JSON by record %d; '
                                    'nothing was sent' % ('{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index_start + index), file)
         results.append(item)
-        if stop_on_order and item['ok']:
+        if stop_on_order and ordered:
             return index + 1
     return index + 1
 

@@ -866,7 +866,11 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
           const nextColumn = new Promise<Column>((resolve, reject) => (column0 = { resolve, reject }));
           void nextColumn.catch(() => undefined);
           sentAhead = send(next, Math.min(batchSize, total - next), nextColumn);
-          await prepareAhead(next + Math.min(batchSize, total - next), sentAhead);
+          // The orders are acted on now, not once the request has left: the worker has their submits' time to take it
+          // in and run it (the stream writes at the act loop's turns), and waiting left the replay idle for as long as
+          // a busy machine took to schedule the worker. The batch after is prepared once the request has left,
+          // meanwhile; `send` prepares a batch itself when that is not done by then (or failed: it fails there).
+          void prepareAhead(next + Math.min(batchSize, total - next), sentAhead).catch(noop);
         }
       }
       try {

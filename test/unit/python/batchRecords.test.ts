@@ -4,7 +4,8 @@
  * JSON rows shorter than the keys too; a large batch (its request line past the size written as one string,
  * src/python/requestLine.ts) arrives byte for byte; and a process the component forks mid-batch, by os.fork
  * or by libc's fork() through ctypes (which runs none of Python's at-fork hooks), is ended as soon as it comes
- * back into the harness, so that it neither runs the next records nor answers.
+ * back into the harness, so that it neither runs the next records nor answers. An order is sent with the values it
+ * had when its record returned it, whatever the component does to the dict afterwards.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -57,6 +58,46 @@ describe('run_batch records', function () {
     });
     assert.equal(asColumns.stdout, asRows.stdout);
     assert.match(asColumns.stdout, /^\[\('symbol', 'X'\), \('a', 2\), \('i', 0\), \('b', 1\), \('c', 3\)\]/);
+  });
+
+  it('an order is sent as it was returned, whatever the component does to the dict after (the answer is written then)', async () => {
+    // One dict returned on every record and changed after each: the answer must carry each record's own values,
+    // not the dict's last state. The quote text and the None are the cases the JSON text spells differently.
+    const file = write(
+      'reused',
+      [
+        '    def __init__(self, config):',
+        '        super().__init__(config)',
+        "        self.order = {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1, 'note': 'caf\\u00e9 \"1\"', 'price': None}",
+        '    def generate_order(self, market_data, signal=None):',
+        '        order = self.order',
+        "        n = market_data['i']",
+        "        order['quantity'] = n + 1",
+        "        order['side'] = 'buy' if n % 2 == 0 else 'sell'",
+        "        order.pop('extra', None)",
+        '        if n == 1:',
+        "            order['extra'] = 2.5",
+        '        return order',
+        '',
+      ].join('\n'),
+    );
+    const r = await ws.worker.runBatch({
+      file,
+      common: { symbol: 'EUR_USD' },
+      keys: [],
+      rows: [[], [], []],
+      indexKey: 'i',
+    });
+    assert.equal(r.ok, true, JSON.stringify(r.error));
+    const note = 'caf\u00e9 "1"';
+    assert.deepEqual(
+      r.items.map((item) => (item.ok ? item.output : item.error.message)),
+      [
+        { symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1, note, price: null },
+        { symbol: 'EUR_USD', side: 'sell', order_type: 'market', quantity: 2, note, price: null, extra: 2.5 },
+        { symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 3, note, price: null },
+      ],
+    );
   });
 
   it('a large batch arrives byte for byte (non-ASCII text, floats, ints)', async () => {
