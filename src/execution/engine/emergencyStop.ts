@@ -101,9 +101,11 @@ export class Stopper {
   emergencyStop(options: { reason?: string; flatten?: boolean }): Promise<EmergencyStopReport> {
     const reason = options.reason ?? 'emergency stop';
     const at = this.o.clock.now();
-    this.o.log.note('EmergencyStop', { at, reason, flatten: options.flatten === true });
+    // Durable before the stop acts: a process killed while it cancels or closes leaves the log saying it began.
+    // A log that failed does not hold the stop up.
+    const logged = this.o.log.command('EmergencyStop', { at, reason, flatten: options.flatten === true }).catch(() => undefined);
     this.o.control.set('HALTED', reason, 'emergency_stop');
-    const run = this.stopping.then(() => this.stop(reason, options.flatten === true, at));
+    const run = this.stopping.then(() => logged).then(() => this.stop(reason, options.flatten === true, at));
     this.stopping = run.catch(() => undefined);
     return run;
   }

@@ -4,12 +4,15 @@
  * (the log has its EmergencyStop and no EmergencyStopReport) and how to finish it: it said nothing, and `positions`
  * showed the position left open as if the stop had been done. Finishing it closes only what is left (no position
  * is closed twice), and from then on nothing is said.
+ * Killed after the venue saved the stop's first cancel, before the audit log's first batch reached the disk: the
+ * halt is only in trading-state.json (saved first) and the log has no EmergencyStop. The next open said nothing of
+ * the stop, and the position it was to close stayed open, unmentioned, under a plain HALTED.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { check, cli } from './crashKit';
+import { check, cli, RESTING } from './crashKit';
 
 const buy = (symbol: string): string => `from core.orders.order_base import OrderBase
 class Buy(OrderBase):
@@ -58,4 +61,41 @@ describe('crash suite: halt --flatten killed between its closing orders', functi
       assert.equal(totals.fills, 4, 'two buys and two closes: none twice');
     });
   }
+
+  it('killed after the venue saved its first cancel, before the log batch that held the stop: the next open says it was cut short', async () => {
+    const stateDir = join(root, 'stop-first-cancel');
+    const files = { buy: join(root, 'buy-first-cancel.py'), rest: join(root, 'rest-first-cancel.py') };
+    writeFileSync(files.buy, buy('EUR_USD'));
+    writeFileSync(files.rest, RESTING);
+    for (const file of [files.buy, files.rest]) {
+      const run = await cli(['execute', file, '--state-dir', stateDir, '--json']);
+      assert.equal(run.code, 0, `${file}: ${run.stderr}${run.stdout.slice(0, 400)}`);
+    }
+    const killed = await cli(['halt', '--flatten', '--yes', '--reason', 'desk flattens', '--state-dir', stateDir], {
+      SPTRADER_CRASH_AT: 'paper-after-save:1',
+    });
+    assert.equal(killed.signal, 'SIGKILL', `killed: ${killed.stderr}${killed.stdout}`);
+    const auditText = readdirSync(join(stateDir, 'audit'))
+      .filter((n) => n.endsWith('.jsonl'))
+      .map((n) => readFileSync(join(stateDir, 'audit', n), 'utf8'))
+      .join('');
+    assert.match(auditText, /"type":"EmergencyStop"/, 'the stop reached the audit log before the venue acted on it');
+
+    const status = await cli(['status', '--state-dir', stateDir]);
+    assert.equal(status.code, 0, status.stderr + status.stdout);
+    assert.match(status.stdout, /^Trading {4}HALTED: desk flattens$/m);
+    assert.match(
+      status.stderr,
+      /the emergency stop of \S+ \(desk flattens, closing every position\) was cut short.*`sptrader halt --flatten --yes` finishes it/,
+    );
+    const positions = JSON.parse((await cli(['positions', '--state-dir', stateDir, '--json'])).stdout) as unknown[];
+    assert.equal(positions.length, 1, 'the position the stop was to close is still open');
+
+    const finish = await cli(['halt', '--flatten', '--yes', '--state-dir', stateDir]);
+    assert.equal(finish.code, 0, finish.stderr + finish.stdout);
+    assert.deepEqual(JSON.parse((await cli(['positions', '--state-dir', stateDir, '--json'])).stdout), []);
+    const after = await cli(['status', '--state-dir', stateDir]);
+    assert.doesNotMatch(after.stderr, /cut short/, 'a finished stop is not said again');
+    await check(stateDir);
+  });
 });
