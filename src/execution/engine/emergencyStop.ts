@@ -103,7 +103,9 @@ export class Stopper {
     const at = this.o.clock.now();
     // Durable before the stop acts: a process killed while it cancels or closes leaves the log saying it began.
     // A log that failed does not hold the stop up.
-    const logged = this.o.log.command('EmergencyStop', { at, reason, flatten: options.flatten === true }).catch(() => undefined);
+    const logged = this.o.log
+      .command('EmergencyStop', { at, reason, flatten: options.flatten === true })
+      .catch(() => undefined);
     this.o.control.set('HALTED', reason, 'emergency_stop');
     const run = this.stopping.then(() => logged).then(() => this.stop(reason, options.flatten === true, at));
     this.stopping = run.catch(() => undefined);
