@@ -263,7 +263,8 @@ def _walk(value, is_dict, path, budget, depth):
             if type(k) is not str:
                 given = k
                 k = _key(k, path, budget)
-                if k in out or _has_key(value, k):
+                # A str subclass key equals its own text: the dict cannot hold that text as a second key beside it.
+                if k in out or (not isinstance(given, str) and _has_key(value, k)):
                     # {1: 'a', '1': 'b'}, or a key object whose str() is 'size' beside 'size': JSON keys are text, so
                     # one replaced the other without a word (an order's size became the other key's value).
                     raise ComponentFailure('NOT_SERIALIZABLE', 'two keys of the dict at %s are both %r as text (one of type %s); '

@@ -402,9 +402,9 @@ def parse_result(result, entry, file, limits):
     if isinstance(result, tuple) and hasattr(type(result), '_fields'):
         # A namedtuple would reach SPtrader as a list, and be refused as one without its field names.
         raise ComponentFailure('NOT_SERIALIZABLE', '%s returned a namedtuple %s, not a dict; return its _asdict()' % (entry, type(result).__name__), file)
-    if type(result) is tuple and result and type(result[0]) is dict and not any(isinstance(x, dict) for x in result[1:]):
+    if type(result) is tuple and len(result) == 2 and type(result[0]) is dict and isinstance(result[1], str):
         # `return order, reason` (a habit from functions that explain themselves) reached SPtrader as a list of both.
-        raise ComponentFailure('NOT_SERIALIZABLE', '%s returned a tuple of %d values, the first a dict, not the order itself; return '
+        raise ComponentFailure('NOT_SERIALIZABLE', '%s returned a tuple of %d values, a dict and a text, not the order itself; return '
                                'the dict alone (`return order`; a note can go in its metadata: order[\'metadata\'] = {\'reason\': ...})'
                                % (entry, len(result)), file)
     if isinstance(result, str):

@@ -167,7 +167,7 @@ describe('Python components: trader habits', function () {
     assert.equal(r.error.line, 6);
     assert.match(
       r.error.message,
-      /returned a tuple of 2 values, the first a dict, not the order itself; return the dict alone/,
+      /returned a tuple of 2 values, a dict and a text, not the order itself; return the dict alone/,
     );
     const pair = write(
       'core/orders/pair.py',
