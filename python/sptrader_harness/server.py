@@ -993,7 +993,6 @@ class Server(object):
             # The `return` each order came from (its line in the component's file, when it can be told without
             # recording the call): a replay says an order it cannot send at that line, as Test Order does.
             plan = returns.plan_for_class(cls, entry, monitor=False)
-            locate = returns.locate_static
             budget = limits.answer(entry, file)
             settle = self.awaiting.settle
             leave_if_forked = processes.leave_if_forked
@@ -1088,20 +1087,7 @@ class Server(object):
                             result = parse_result(result, entry, file, limits)
                         if vetting and result is not None:
                             vet(instance, hook, result, file, self.awaiting)
-                        # One budget for the batch, full again for each item (nothing keeps it past safe_json).
-                        budget.left = budget.limit
-                        # An order is a flat dict of scalars: written as JSON and measured at once, else walked (safejson.py).
-                        flat = flat_json(result, budget) if type(result) is dict else None
-                        value = safe_json(result, 'order', budget) if flat is None else None
-                        where = locate(plan, result)
-                        line = where[1] if where is not None and where[2] and where[0] == file else None
-                        if flat is not None:
-                            item = (index, ORDER_ITEM % (index, flat, line) if line is not None else ORDER_ITEM_NO_LINE % (index, flat))
-                        else:
-                            item = {'index': index, 'ok': True, 'result': value}
-                            if line is not None:
-                                item['line'] = line
-                        flat = value = None
+                        item = order_item(index, result, budget, plan, file)
                         result = None
                         ordered = True
                         # The budget counted the result's JSON bytes; the item's own keys add under 40.
@@ -1251,6 +1237,24 @@ class Server(object):
             processes.leave_if_forked()
 
 
+def order_item(index, result, budget, plan, file):
+    """The answer item of a record that returned an order (both batch loops): `(index, text)` for a flat order,
+    written as JSON once (safejson.flat_json), else the dict of a walked one; with the line of the return that made
+    it when that is in the component's own file. The batch's one budget is full again for each item."""
+    budget.left = budget.limit
+    # An order is a flat dict of scalars: written as JSON and measured at once, else walked (safejson.py).
+    flat = flat_json(result, budget) if type(result) is dict else None
+    value = safe_json(result, 'order', budget) if flat is None else None
+    where = returns.locate_static(plan, result)
+    line = where[1] if where is not None and where[2] and where[0] == file else None
+    if flat is not None:
+        return (index, ORDER_ITEM % (index, flat, line) if line is not None else ORDER_ITEM_NO_LINE % (index, flat))
+    item = {'index': index, 'ok': True, 'result': value}
+    if line is not None:
+        item['line'] = line
+    return item
+
+
 def plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry, file, shared,
                   limit, results, response, record_limit, budget, plan, limits, stop_on_order, vetting, awaiting):
     """
@@ -1278,7 +1282,6 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
         page = b'\0'
     leave_if_forked = processes.leave_if_forked
     getrefcount = sys.getrefcount
-    locate = returns.locate_static
     total_left = BATCH_ANSWER_FACTOR * limits.answer_bytes
     signal = None
     key = state.key if state is not None else None
@@ -1342,20 +1345,7 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
                 result = parse_result(result, entry, file, limits)
             if vetting is not None and result is not None:
                 vet(instance, vetting, result, file, awaiting)
-            # One budget for the batch, full again for each item (nothing keeps it past safe_json).
-            budget.left = budget.limit
-            # An order is a flat dict of scalars: written as JSON and measured at once, else walked (safejson.py).
-            flat = flat_json(result, budget) if type(result) is dict else None
-            value = safe_json(result, 'order', budget) if flat is None else None
-            where = locate(plan, result)
-            line = where[1] if where is not None and where[2] and where[0] == file else None
-            if flat is not None:
-                item = (index, ORDER_ITEM % (index, flat, line) if line is not None else ORDER_ITEM_NO_LINE % (index, flat))
-            else:
-                item = {'index': index, 'ok': True, 'result': value}
-                if line is not None:
-                    item['line'] = line
-            flat = value = None
+            item = order_item(index, result, budget, plan, file)
             result = None
             ordered = True
             # The budget counted the result's JSON bytes; the item's own keys add under 40.

@@ -84,15 +84,17 @@ const SETTINGS_SECTIONS = {
   limits: Object.keys(RiskLimitsSchema.shape),
   circuitBreaker: Object.keys(CircuitBreakerSchema.shape),
 };
-/** The settings that take whole numbers (counts and milliseconds). */
-const WHOLE_SETTINGS: ReadonlySet<string> = new Set([
-  'maxOpenOrders',
-  'orderBurst',
-  'maxConsecutiveFailures',
-  'maxFailuresInWindow',
-  'windowMs',
-  'cooldownMs',
-]);
+/** The settings whose schema takes whole numbers (counts and milliseconds), read from the two schemas. */
+const WHOLE_SETTINGS: ReadonlySet<string> = new Set(
+  [RiskLimitsSchema.shape, CircuitBreakerSchema.shape].flatMap((shape) =>
+    Object.entries(shape)
+      .filter(([, schema]) => {
+        const inner: unknown = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
+        return inner instanceof z.ZodNumber && inner.isInt;
+      })
+      .map(([key]) => key),
+  ),
+);
 
 /** Validates risk settings (from a file or the editor's settings); unset keys take the defaults. */
 export function parseRiskSettings(json: unknown, where: string): RiskSettings {

@@ -20,6 +20,17 @@ class Buy(OrderBase):
         return {'symbol': '${symbol}', 'side': 'buy', 'order_type': 'market', 'quantity': 1000, 'time_in_force': 'IOC'}
 `;
 
+/** `status` on the folder: HALTED for the stop, and the stop said to be cut short with the command that finishes it. */
+async function saysCutShort(stateDir: string): Promise<void> {
+  const status = await cli(['status', '--state-dir', stateDir]);
+  assert.equal(status.code, 0, status.stderr + status.stdout);
+  assert.match(status.stdout, /^Trading {4}HALTED: desk flattens$/m);
+  assert.match(
+    status.stderr,
+    /the emergency stop of \S+ \(desk flattens, closing every position\) was cut short.*`sptrader halt --flatten --yes` finishes it/,
+  );
+}
+
 describe('crash suite: halt --flatten killed between its closing orders', function () {
   this.timeout(300_000);
   let root: string;
@@ -41,13 +52,7 @@ describe('crash suite: halt --flatten killed between its closing orders', functi
       });
       assert.equal(killed.signal, 'SIGKILL', `killed at ${point}: ${killed.stderr}${killed.stdout}`);
 
-      const status = await cli(['status', '--state-dir', stateDir]);
-      assert.equal(status.code, 0, status.stderr + status.stdout);
-      assert.match(status.stdout, /^Trading {4}HALTED: desk flattens$/m);
-      assert.match(
-        status.stderr,
-        /the emergency stop of \S+ \(desk flattens, closing every position\) was cut short.*`sptrader halt --flatten --yes` finishes it/,
-      );
+      await saysCutShort(stateDir);
       const left = JSON.parse((await cli(['positions', '--state-dir', stateDir, '--json'])).stdout) as unknown[];
       assert.equal(left.length, 1, 'one position was closed before the kill, one is left');
 
@@ -81,13 +86,7 @@ describe('crash suite: halt --flatten killed between its closing orders', functi
       .join('');
     assert.match(auditText, /"type":"EmergencyStop"/, 'the stop reached the audit log before the venue acted on it');
 
-    const status = await cli(['status', '--state-dir', stateDir]);
-    assert.equal(status.code, 0, status.stderr + status.stdout);
-    assert.match(status.stdout, /^Trading {4}HALTED: desk flattens$/m);
-    assert.match(
-      status.stderr,
-      /the emergency stop of \S+ \(desk flattens, closing every position\) was cut short.*`sptrader halt --flatten --yes` finishes it/,
-    );
+    await saysCutShort(stateDir);
     const positions = JSON.parse((await cli(['positions', '--state-dir', stateDir, '--json'])).stdout) as unknown[];
     assert.equal(positions.length, 1, 'the position the stop was to close is still open');
 
