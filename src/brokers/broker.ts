@@ -133,6 +133,22 @@ export interface BrokerApi {
   getInstrument(symbol: string): Promise<InstrumentRules>;
   /** Every change to an order (acceptance, fill, cancel, expiry) in the order the venue made it. */
   onOrderUpdate(listener: (update: OrderUpdate) => void): Disposable;
+  /**
+   * An in-process venue's answers within the call (`ImmediateVenue`), or undefined while they must take the promise
+   * way (a fault switched on, not connected). Unset for venues across a network.
+   */
+  immediate?(): ImmediateVenue | undefined;
+}
+
+/**
+ * What an in-process venue (the paper venue) answers within the call: exactly what `getQuote`, `getAccountInfo` and
+ * `submitOrder` would resolve with (or throw what they would reject with), without a promise or a turn of the event
+ * loop each. The engine checks and sends a paper order in one synchronous stretch with it.
+ */
+export interface ImmediateVenue {
+  quote(symbol: string): Quote;
+  account(): AccountInfo;
+  submit(order: PlacedOrderRequest): OrderResponse;
 }
 
 /** Why the venue would refuse this combination before anything is sent, or undefined. */

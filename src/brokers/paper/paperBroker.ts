@@ -42,7 +42,14 @@ import type {
   Position,
   Quote,
 } from '../../orders/model';
-import type { BrokerApi, BrokerCapabilities, Disposable, OrderLookupHint, OrderUpdate } from '../broker';
+import type {
+  BrokerApi,
+  BrokerCapabilities,
+  Disposable,
+  ImmediateVenue,
+  OrderLookupHint,
+  OrderUpdate,
+} from '../broker';
 import { FaultInjectingBroker, type FaultSwitch } from './faults';
 import { PAPER_TRAILING_REASON } from './rules';
 import { PaperVenue, type Candle, type PaperBrokerOptions } from './venue';
@@ -178,6 +185,11 @@ export class PaperBroker implements BrokerApi {
 
   getAccountInfo(): Promise<AccountInfo> {
     return this.route.getAccountInfo();
+  }
+
+  /** The venue's answers within the call; undefined while a fault is switched on (faults take the promise way). */
+  immediate(): ImmediateVenue | undefined {
+    return this.injector.armed ? undefined : this.venue.immediate();
   }
 
   // --- paper-only views ---

@@ -28,6 +28,7 @@ import {
   type BrokerApi,
   type BrokerCapabilities,
   type Disposable,
+  type ImmediateVenue,
   type OrderUpdate,
 } from '../broker';
 import { BrokerError } from '../errors';
@@ -214,6 +215,21 @@ export class PaperVenue implements BrokerApi {
   // --- BrokerApi ---
 
   async getQuote(symbol: string): Promise<Quote> {
+    return this.quoteNow(symbol);
+  }
+
+  /** The answers of `getQuote`, `getAccountInfo` and `submitOrder` within the call, while connected. */
+  immediate(): ImmediateVenue | undefined {
+    return this.connected ? this.answersNow : undefined;
+  }
+
+  private readonly answersNow: ImmediateVenue = {
+    quote: (symbol) => this.quoteNow(symbol),
+    account: () => this.accountNow(),
+    submit: (request) => this.submitNow(request),
+  };
+
+  private quoteNow(symbol: string): Quote {
     this.ensureConnected();
     return this.market.quotes.quote(symbol, this.clock.now());
   }
@@ -224,6 +240,10 @@ export class PaperVenue implements BrokerApi {
   }
 
   async submitOrder(request: PlacedOrderRequest): Promise<OrderResponse> {
+    return this.submitNow(request);
+  }
+
+  private submitNow(request: PlacedOrderRequest): OrderResponse {
     this.ensureConnected();
     const wellFormed = checkOrderRequest(request);
     if (!wellFormed.success || !request.client_order_id) {
@@ -295,6 +315,10 @@ export class PaperVenue implements BrokerApi {
   }
 
   async getAccountInfo(): Promise<AccountInfo> {
+    return this.accountNow();
+  }
+
+  private accountNow(): AccountInfo {
     this.ensureConnected();
     return this.operation(() => {
       this.pollNow();

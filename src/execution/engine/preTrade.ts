@@ -116,72 +116,81 @@ export class PreTradeChecks {
 
   /**
    * Runs every check. `dryRun` (a Test Order on a live profile, a confirmation's preview) neither needs a
-   * live confirmation nor uses the submit rate, and is not accepted.
+   * live confirmation nor uses the submit rate, and is not accepted. Answers within the call (no promise)
+   * where the venue does (`BrokerApi.immediate`: the paper venue) and its instrument rules are known.
    */
-  async check(cmd: SubmitOrder, accept: Accept | 'dry-run'): Promise<Checked> {
-    const dryRun = accept === 'dry-run';
+  check(cmd: SubmitOrder, accept: Accept | 'dry-run'): Checked | Promise<Checked> {
     const time = new EngineTime();
-    const denied = (code: DenialCode, message: string, risk: RiskCheckResult[] = []): Checked => ({
-      cmd,
-      risk,
-      denial: { code, message },
-      engineMs: time.spent(),
-    });
-
     const auditFailure = this.log.failure;
     if (auditFailure)
-      return denied(
+      return denial(
+        cmd,
+        time,
         'AUDIT_LOG_FAILED',
         `The audit log failed (${auditFailure.message}); nothing is sent until it is fixed.`,
       );
     const damaged = this.control.damage;
     if (damaged.length > 0) {
-      return denied(
+      return denial(
+        cmd,
+        time,
         'STATE_DAMAGED',
         `${damaged.map((d) => `${d.file}: ${d.problem}`).join('; ')}. ${damaged[0]?.remedy ?? ''}`.trim(),
       );
     }
     const wellFormed = checkOrderRequest(cmd.order);
     if (!wellFormed.success) {
-      return denied(
+      return denial(
+        cmd,
+        time,
         'INVALID_ORDER',
         wellFormed.error.issues.map((i) => `${i.path.join('.') || 'order'}: ${i.message}`).join('; '),
       );
     }
     if (cmd.order.client_order_id !== cmd.clientOrderId) {
-      return denied(
+      return denial(
+        cmd,
+        time,
         'INVALID_ORDER',
         `the order's client_order_id ${cmd.order.client_order_id} differs from the command's ${cmd.clientOrderId}`,
       );
     }
     const other = this.cache.get(cmd.clientOrderId);
     if (other) {
-      return denied(
+      return denial(
+        cmd,
+        time,
         'DUPLICATE_CLIENT_ORDER_ID',
         `client order id ${cmd.clientOrderId} was already used (order ${other.state}); a retry of a command never sends a second order`,
       );
     }
     const usedEarlier = this.cache.usedEarlier(cmd.clientOrderId);
     if (usedEarlier !== undefined) {
-      return denied(
+      return denial(
+        cmd,
+        time,
         'DUPLICATE_CLIENT_ORDER_ID',
         `client order id ${cmd.clientOrderId} was already used by an order in the audit log (${usedEarlier}); a retry of a command never sends a second order`,
       );
     }
     const broker = this.venues.get(cmd.venue);
     if (!broker)
-      return denied(
+      return denial(
+        cmd,
+        time,
         'UNKNOWN_VENUE',
         `no broker profile named ${cmd.venue} (known: ${this.venues.ids().join(', ') || 'none'})`,
       );
     if (!broker.isConnected())
-      return denied('VENUE_NOT_CONNECTED', `${broker.displayName} is not connected; connect it first`);
+      return denial(cmd, time, 'VENUE_NOT_CONNECTED', `${broker.displayName} is not connected; connect it first`);
     // A check sends nothing, so it runs every risk check on a live account too (Test Order, and Execute
     // Live before its confirmation); only sending needs the per-order confirmation.
-    if (!dryRun && broker.environment === 'live') {
+    if (accept !== 'dry-run' && broker.environment === 'live') {
       const unconfirmed = this.confirmationProblem(cmd);
       if (unconfirmed !== undefined)
-        return denied(
+        return denial(
+          cmd,
+          time,
           'LIVE_NOT_CONFIRMED',
           `${broker.displayName} is a live account: every live order needs its own confirmation; ${unconfirmed}; nothing was sent`,
         );
@@ -190,7 +199,7 @@ export class PreTradeChecks {
     // Whatever path it came by (Test Order redacts at normalisation), no secret-looking metadata key is
     // kept: the order is stored by the venue, the working orders and the log.
     const meta = order.metadata;
-    if (meta !== undefined && Object.keys(meta).some(isSecretKey)) {
+    if (meta !== undefined && hasSecretKey(meta)) {
       order = Object.freeze({
         ...order,
         metadata: Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, isSecretKey(k) ? REDACTED : v])),
@@ -203,8 +212,31 @@ export class PreTradeChecks {
       order.time_in_force.type,
       broker.displayName,
     );
-    if (refusal !== undefined) return denied('UNSUPPORTED_ORDER', refusal);
+    if (refusal !== undefined) return denial(cmd, time, 'UNSUPPORTED_ORDER', refusal);
 
+    const instrument = this.instruments.get(`${cmd.venue}:${order.symbol}`);
+    const immediate = instrument === undefined ? undefined : broker.immediate?.();
+    if (instrument === undefined || immediate === undefined) return this.checkAtVenue(cmd, accept, broker, time);
+    let quote: Quote;
+    let account: AccountInfo;
+    try {
+      quote = immediate.quote(order.symbol);
+      account = immediate.account();
+    } catch (e) {
+      if (!isBrokerError(e)) throw e;
+      return unpriced(cmd, time, broker, e);
+    }
+    return this.checkPriced(cmd, accept, broker, time, instrument, quote, account);
+  }
+
+  /** The rest of `check` for a venue that answers with promises (or an instrument not yet known). */
+  private async checkAtVenue(
+    cmd: SubmitOrder,
+    accept: Accept | 'dry-run',
+    broker: BrokerApi,
+    time: EngineTime,
+  ): Promise<Checked> {
+    const order = cmd.order;
     let instrument = this.instruments.get(`${cmd.venue}:${order.symbol}`);
     let quote: Quote;
     let account: AccountInfo;
@@ -229,12 +261,23 @@ export class PreTradeChecks {
     } catch (e) {
       time.resume();
       if (!isBrokerError(e)) throw e;
-      return denied(
-        'QUOTE_UNAVAILABLE',
-        `cannot check the order without ${broker.displayName}'s quote and account: ${e.message}`,
-      );
+      return unpriced(cmd, time, broker, e);
     }
     time.resume();
+    return this.checkPriced(cmd, accept, broker, time, instrument, quote, account);
+  }
+
+  /** The grid and every risk check against the venue's quote and account; accepts a passed order. */
+  private checkPriced(
+    cmd: SubmitOrder,
+    accept: Accept | 'dry-run',
+    broker: BrokerApi,
+    time: EngineTime,
+    instrument: InstrumentRules,
+    quote: Quote,
+    account: AccountInfo,
+  ): Checked | Promise<Checked> {
+    let order = cmd.order;
     // The venue's own id for the instrument: risk, exposure, positions, the log and the venue all key
     // by it, whatever spelling the component used.
     if (instrument.symbol !== order.symbol && instrument.symbol !== '') {
@@ -242,34 +285,63 @@ export class PreTradeChecks {
       cmd = Object.freeze({ ...cmd, order });
     }
     const offGrid = gridProblem(order, instrument);
-    if (offGrid) return denied('INVALID_ORDER', offGrid);
+    if (offGrid) return denial(cmd, time, 'INVALID_ORDER', offGrid);
 
     let limits = this.limits;
     if (cmd.componentLimits !== undefined) {
       const tightened = this.tighten(limits, cmd.componentLimits);
       if (tightened.issues.length > 0)
-        return denied(
+        return denial(
+          cmd,
+          time,
           'INVALID_RISK_LIMITS',
           `the component's __metadata__['risk_limits'] is invalid: ${tightened.issues.join('; ')}`,
         );
       limits = tightened.limits;
     }
+    if (sameCurrency(instrument.quoteCurrency, account.currency))
+      return this.runChecks(cmd, accept, time, order, limits, quote, account, 1);
+    return this.converted(cmd, accept, broker, time, order, limits, instrument, quote, account);
+  }
 
+  /** `runChecks` once the quote currency's rate to the account's is known. */
+  private async converted(
+    cmd: SubmitOrder,
+    accept: Accept | 'dry-run',
+    broker: BrokerApi,
+    time: EngineTime,
+    order: PlacedOrderRequest,
+    limits: RiskLimits,
+    instrument: InstrumentRules,
+    quote: Quote,
+    account: AccountInfo,
+  ): Promise<Checked> {
+    time.pause();
+    const conversionRate = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
+    time.resume();
+    return this.runChecks(cmd, accept, time, order, limits, quote, account, conversionRate);
+  }
+
+  private runChecks(
+    cmd: SubmitOrder,
+    accept: Accept | 'dry-run',
+    time: EngineTime,
+    order: PlacedOrderRequest,
+    limits: RiskLimits,
+    quote: Quote,
+    account: AccountInfo,
+    conversionRate: number | undefined,
+  ): Checked {
     this.control.tick();
     const positions = this.cache.positionMap(cmd.venue);
     const working = this.cache.exposure.left(cmd.venue, order.symbol);
     // Orders not yet acknowledged are not in the venue's buying power yet.
     const reserved = this.cache.exposure.reserved(cmd.venue);
-    let conversionRate: number | undefined = 1;
-    if (!sameCurrency(instrument.quoteCurrency, account.currency)) {
-      time.pause();
-      conversionRate = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
-      time.resume();
-    }
     // A flatten while HALTED (the emergency stop's, or a person closing a position) is checked as REDUCING and not
     // held back by the submit rate.
     const emergency = cmd.source === 'flatten' && this.control.state === 'HALTED';
     const tradingState: TradingStateName = emergency ? 'REDUCING' : this.control.state;
+    const dryRun = accept === 'dry-run';
     const checks = runRiskChecks(
       {
         order,
@@ -289,7 +361,7 @@ export class PreTradeChecks {
       limits,
       emergency ? FLATTEN_WHILE_HALTED : dryRun ? undefined : this.bucket,
     );
-    if (checks.denial) return denied(checks.denial.code, checks.denial.message, checks.results);
+    if (checks.denial) return denial(cmd, time, checks.denial.code, checks.denial.message, checks.results);
     if (accept === 'dry-run') return { cmd, risk: checks.results, engineMs: time.spent() };
     const reserve = order.quantity * (order.side === 'buy' ? quote.ask : quote.bid) * (conversionRate ?? 1);
     const durable = accept(cmd, checks.results, reserve);
@@ -359,6 +431,33 @@ export class PreTradeChecks {
 }
 
 const ignore = (): void => undefined;
+
+/** The verdict on an order denied before it became working. */
+function denial(
+  cmd: SubmitOrder,
+  time: EngineTime,
+  code: DenialCode,
+  message: string,
+  risk: RiskCheckResult[] = [],
+): Checked {
+  return { cmd, risk, denial: { code, message }, engineMs: time.spent() };
+}
+
+/** Denied for want of the venue's quote or account. */
+function unpriced(cmd: SubmitOrder, time: EngineTime, broker: BrokerApi, e: { message: string }): Checked {
+  return denial(
+    cmd,
+    time,
+    'QUOTE_UNAVAILABLE',
+    `cannot check the order without ${broker.displayName}'s quote and account: ${e.message}`,
+  );
+}
+
+/** Whether an order's metadata has a secret-looking key (no array of keys made for the common empty or plain one). */
+function hasSecretKey(meta: object): boolean {
+  for (const k in meta) if (Object.prototype.hasOwnProperty.call(meta, k) && isSecretKey(k)) return true;
+  return false;
+}
 
 // A flatten while HALTED only reduces: the submit rate, which would leave positions open in the emergency, does not
 // hold it back (and it takes no token from the orders that follow the resume).

@@ -10,8 +10,10 @@
  *   looked up by client order id (never resent) until the venue says what became of it.
  */
 import { monotonicMs, type Clock } from '../../common/clock';
+import type { BrokerApi, ImmediateVenue } from '../../brokers/broker';
 import { isBrokerError } from '../../brokers/errors';
 import { instrumentKey } from '../../orders/instrumentKey';
+import type { OrderResponse } from '../../orders/model';
 import { crashPoint } from '../../common/crashPoint';
 import type { DenialCode, SubmitOrder } from '../events';
 import { applyEvent, isFinalState, newOrderRecord } from '../orderState';
@@ -133,7 +135,9 @@ export class SubmitLanes {
   private async checkLane(lane: Lane): Promise<void> {
     for (let next = lane.toCheck.shift(); next !== undefined; next = lane.toCheck.shift()) {
       try {
-        next.checked = await this.o.checks.check(next.cmd, this.accept);
+        const checked = this.o.checks.check(next.cmd, this.accept);
+        // The paper venue answers within the call: no turn of the event loop for its orders.
+        next.checked = checked instanceof Promise ? await checked : checked;
       } catch (error) {
         next.failed = { error };
       }
@@ -150,7 +154,8 @@ export class SubmitLanes {
       let failed = next.failed;
       if (failed === undefined && next.checked !== undefined) {
         try {
-          result = await this.send(next.checked);
+          const sent = this.send(next.checked);
+          result = sent instanceof Promise ? await sent : sent;
         } catch (error) {
           failed = { error };
         }
@@ -192,23 +197,38 @@ export class SubmitLanes {
     return durable;
   };
 
-  private async send(prepared: Checked): Promise<SubmitResult> {
+  /** Sends a checked order (denies a denied one): within the call where nothing is awaited (see `sendNow`). */
+  private send(prepared: Checked): SubmitResult | Promise<SubmitResult> {
     const { cmd, risk } = prepared;
-    const { cache, clock, control, events, log } = this.o;
-    const t0 = monotonicMs();
     if (prepared.denial)
-      return this.deny(cmd, risk, prepared.denial.code, prepared.denial.message, t0, prepared.engineMs);
+      return this.deny(cmd, risk, prepared.denial.code, prepared.denial.message, monotonicMs(), prepared.engineMs);
+    if (prepared.durable !== undefined) return this.sendDurable(prepared, prepared.durable);
+    return this.sendNow(prepared);
+  }
+
+  /** Sends once the SubmitOrder command is durable. */
+  private async sendDurable(prepared: Checked, durable: Promise<unknown>): Promise<SubmitResult> {
     try {
-      if (prepared.durable !== undefined) await prepared.durable;
+      await durable;
     } catch (e) {
       return this.denyRecorded(
-        cmd,
-        risk,
+        prepared.cmd,
+        prepared.risk,
         'AUDIT_LOG_FAILED',
         `The SubmitOrder command could not be made durable (${(e as Error).message}); nothing was sent.`,
         prepared.engineMs,
       );
     }
+    return this.sendNow(prepared);
+  }
+
+  /**
+   * Sends a checked order whose command is durable (or needs no wait): within the call at a venue that answers so
+   * (`BrokerApi.immediate`, the paper venue), else through the venue's promise.
+   */
+  private sendNow(prepared: Checked): SubmitResult | Promise<SubmitResult> {
+    const { cmd, risk } = prepared;
+    const { cache, clock, control, events, log } = this.o;
     // Cancelled while it waited to be sent (cancel() denies a PENDING_SUBMIT order): it must not go out.
     const waiting = cache.get(cmd.clientOrderId);
     if (waiting?.state !== 'PENDING_SUBMIT') {
@@ -261,71 +281,121 @@ export class SubmitLanes {
     const engineStart = monotonicMs();
     events.transition(cmd.clientOrderId, { type: 'Sent', at: clock.now() }, { risk });
     cache.sentAt.set(cmd.clientOrderId, clock.now());
-    let engineMs = prepared.engineMs + (monotonicMs() - engineStart);
+    const engineMs = prepared.engineMs + (monotonicMs() - engineStart);
+    const immediate = broker.immediate?.();
+    if (immediate !== undefined) return this.sendImmediate(prepared, broker, immediate, engineMs);
+    return this.sendAtVenue(prepared, broker, engineMs);
+  }
+
+  /** The venue answers within the call: its reply (and the updates it delivered meanwhile) applied at once. */
+  private sendImmediate(
+    prepared: Checked,
+    broker: BrokerApi,
+    immediate: ImmediateVenue,
+    engineMs: number,
+  ): SubmitResult {
     const venueStart = monotonicMs();
-    let venueMs: number;
     // The venue's updates for this order (delivered while the call is under way) are engine work too.
-    events.startTiming(cmd.clientOrderId);
+    this.o.events.startTiming(prepared.cmd.clientOrderId);
     try {
       crashPoint('engine-before-send');
-      const answered = broker.submitOrder(cmd.order);
-      this.atVenue.set(cmd.clientOrderId, answered);
+      return this.answered(prepared, immediate.submit(prepared.cmd.order), venueStart, engineMs);
+    } catch (e) {
+      return this.notAnswered(prepared, broker, e, venueStart, engineMs);
+    }
+  }
+
+  /** Sends through the venue's promise and applies its reply. */
+  private async sendAtVenue(prepared: Checked, broker: BrokerApi, engineMs: number): Promise<SubmitResult> {
+    const id = prepared.cmd.clientOrderId;
+    const venueStart = monotonicMs();
+    this.o.events.startTiming(id);
+    try {
+      crashPoint('engine-before-send');
+      const answered = broker.submitOrder(prepared.cmd.order);
+      this.atVenue.set(id, answered);
       let response: Awaited<typeof answered>;
       try {
         response = await answered;
       } finally {
-        this.atVenue.delete(cmd.clientOrderId);
+        this.atVenue.delete(id);
       }
-      crashPoint('engine-after-venue-answered');
-      venueMs = monotonicMs() - venueStart;
-      const applyStart = monotonicMs();
-      events.applyResponse(cmd.venue, response);
-      engineMs += monotonicMs() - applyStart + events.stopTiming(cmd.clientOrderId);
+      return this.answered(prepared, response, venueStart, engineMs);
     } catch (e) {
-      events.stopTiming(cmd.clientOrderId);
-      venueMs = monotonicMs() - venueStart;
-      if (!isBrokerError(e)) throw e;
-      if (e.outcomeUnknown) {
-        // The venue's update stream may already have told us more than the lost reply would have.
-        const now = cache.must(cmd.clientOrderId);
-        if (now.state === 'SUBMITTED') {
-          events.transition(cmd.clientOrderId, {
-            type: 'Unconfirmed',
-            at: clock.now(),
-            reason: `${e.reason}: ${e.message}; looking it up by client order id ${cmd.clientOrderId}, never resending`,
-          });
-        }
-        if (!isFinalState(now.state)) this.o.reconciler.scheduleReconcile(cmd.clientOrderId, 0);
-      } else if (e.reason === 'DUPLICATE_CLIENT_ORDER_ID') {
-        // The venue already has an order with this id: find out what it is rather than call it failed.
+      return this.notAnswered(prepared, broker, e, venueStart, engineMs);
+    }
+  }
+
+  /** The venue's reply to a submit, applied. */
+  private answered(prepared: Checked, response: OrderResponse, venueStart: number, engineMs: number): SubmitResult {
+    const { cmd, risk } = prepared;
+    const { events } = this.o;
+    crashPoint('engine-after-venue-answered');
+    const venueMs = monotonicMs() - venueStart;
+    const applyStart = monotonicMs();
+    events.applyResponse(cmd.venue, response);
+    const spent = engineMs + (monotonicMs() - applyStart) + events.stopTiming(cmd.clientOrderId);
+    return { order: this.o.cache.must(cmd.clientOrderId), risk, engineMs: spent, venueMs };
+  }
+
+  /** A submit the venue failed (or whose reply could not be applied). */
+  private notAnswered(
+    prepared: Checked,
+    broker: BrokerApi,
+    e: unknown,
+    venueStart: number,
+    engineMs: number,
+  ): SubmitResult {
+    const { cmd, risk } = prepared;
+    this.o.events.stopTiming(cmd.clientOrderId);
+    const venueMs = monotonicMs() - venueStart;
+    this.failedAtVenue(cmd, risk, broker, e);
+    return { order: this.o.cache.must(cmd.clientOrderId), risk, engineMs, venueMs };
+  }
+
+  /** What a submit that failed at the venue became: unconfirmed (looked up, never resent), or rejected. */
+  private failedAtVenue(cmd: SubmitOrder, risk: RiskCheckResult[], broker: BrokerApi, e: unknown): void {
+    const { cache, clock, control, events } = this.o;
+    if (!isBrokerError(e)) throw e;
+    if (e.outcomeUnknown) {
+      // The venue's update stream may already have told us more than the lost reply would have.
+      const now = cache.must(cmd.clientOrderId);
+      if (now.state === 'SUBMITTED') {
         events.transition(cmd.clientOrderId, {
           type: 'Unconfirmed',
           at: clock.now(),
-          reason: `${e.reason}: ${e.message}`,
-        });
-        this.o.reconciler.scheduleReconcile(cmd.clientOrderId, 0);
-      } else if ((e as { notActed?: boolean }).notActed) {
-        // The venue provably did nothing (a rate limit that outlasted the retries, a refused connection):
-        // not a venue rejection, and nothing to look up. A broker error for the circuit breaker.
-        events.transition(
-          cmd.clientOrderId,
-          {
-            type: 'Rejected',
-            at: clock.now(),
-            reason: `NOT_PLACED: ${e.reason}: ${e.message}; nothing reached ${broker.displayName}, try again later`,
-          },
-          { risk, neverArrived: true },
-        );
-        control.recordFailure(`${cmd.order.symbol} ${cmd.clientOrderId}: ${e.reason}`);
-      } else {
-        events.transition(cmd.clientOrderId, {
-          type: 'Rejected',
-          at: clock.now(),
-          reason: `${e.reason}: ${e.message}`,
+          reason: `${e.reason}: ${e.message}; looking it up by client order id ${cmd.clientOrderId}, never resending`,
         });
       }
+      if (!isFinalState(now.state)) this.o.reconciler.scheduleReconcile(cmd.clientOrderId, 0);
+    } else if (e.reason === 'DUPLICATE_CLIENT_ORDER_ID') {
+      // The venue already has an order with this id: find out what it is rather than call it failed.
+      events.transition(cmd.clientOrderId, {
+        type: 'Unconfirmed',
+        at: clock.now(),
+        reason: `${e.reason}: ${e.message}`,
+      });
+      this.o.reconciler.scheduleReconcile(cmd.clientOrderId, 0);
+    } else if ((e as { notActed?: boolean }).notActed) {
+      // The venue provably did nothing (a rate limit that outlasted the retries, a refused connection):
+      // not a venue rejection, and nothing to look up. A broker error for the circuit breaker.
+      events.transition(
+        cmd.clientOrderId,
+        {
+          type: 'Rejected',
+          at: clock.now(),
+          reason: `NOT_PLACED: ${e.reason}: ${e.message}; nothing reached ${broker.displayName}, try again later`,
+        },
+        { risk, neverArrived: true },
+      );
+      control.recordFailure(`${cmd.order.symbol} ${cmd.clientOrderId}: ${e.reason}`);
+    } else {
+      events.transition(cmd.clientOrderId, {
+        type: 'Rejected',
+        at: clock.now(),
+        reason: `${e.reason}: ${e.message}`,
+      });
     }
-    return { order: cache.must(cmd.clientOrderId), risk, engineMs, venueMs };
   }
 
   /** Denies an order that never became working: its command and the denial are recorded. */

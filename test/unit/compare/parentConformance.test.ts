@@ -40,7 +40,7 @@ import {
 import { tailAudit } from '../../../src/execution/audit/auditLog';
 import { submitOrderCommand } from '../../../src/execution/events';
 import { openTradingSession, type TradingSession } from '../../../src/usecases/session';
-import type { Quote } from '../../../src/orders/model';
+import type { PlacedOrderRequest, Quote } from '../../../src/orders/model';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca } from '../../fakes/alpaca/server';
 import { startFakeBinance } from '../../fakes/binance/server';
 import { startFakeTws } from '../../fakes/ib/server';
@@ -93,11 +93,28 @@ const VENUES: Array<{ name: string; trailing: Trailing; start(): Promise<Venue> 
       const paper = new PaperBroker({ clock: systemClock, quotes, pollIntervalMs: POLL_MS, depth: false });
       const counts = new Map<string, number>();
       let submits = 0;
-      const submit = paper.submitOrder.bind(paper);
-      paper.submitOrder = (o) => {
+      const reached = (o: PlacedOrderRequest): void => {
         submits++;
         counts.set(o.client_order_id, (counts.get(o.client_order_id) ?? 0) + 1);
+      };
+      const submit = paper.submitOrder.bind(paper);
+      paper.submitOrder = (o) => {
+        reached(o);
         return submit(o);
+      };
+      // The engine sends a paper order within the call when it can (`immediate`): counted there too.
+      const immediate = paper.immediate.bind(paper);
+      paper.immediate = () => {
+        const now = immediate();
+        return (
+          now && {
+            ...now,
+            submit: (o) => {
+              reached(o);
+              return now.submit(o);
+            },
+          }
+        );
       };
       await paper.connect();
       return {
