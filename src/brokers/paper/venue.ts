@@ -9,6 +9,9 @@
  *   method calls first, and which a timer calls when connected on a real clock.
  * - Order updates (submitted, each fill, cancelled, expired, rejected) are delivered synchronously, in
  *   order, after the change has been saved.
+ *
+ * Past 450 lines on purpose: the venue's whole BrokerApi, each call one operation; its answers within the call
+ * (`immediate`) are the same operations, not copies.
  */
 import { systemClock, type Clock } from '../../common/clock';
 import { fromMoney } from '../../common/decimal';

@@ -3,6 +3,10 @@
  * trade (audit log, state files), the order is well formed and its id unused, its venue is known,
  * connected and supports it, it lies on the instrument's grid, and every risk check passes against the
  * venue's quote and account. Sends nothing and records nothing; the submit lanes do that with the verdict.
+ *
+ * Past 450 lines on purpose: the checks run in one fixed order, within the call for a venue that answers so (the
+ * paper venue), through promises otherwise (a venue across a network, an instrument not yet known, a rate to
+ * convert); the two paths share every step, which a split would let drift apart.
  */
 import { monotonicMs, type Clock } from '../../common/clock';
 import { fromMoney, isOnStep } from '../../common/decimal';

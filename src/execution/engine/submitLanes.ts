@@ -8,6 +8,9 @@
  * - The SubmitOrder command (with every check's result) is durable before the venue is called.
  * - A submit that times out or loses its connection after sending is UNCONFIRMED, not failed: it is
  *   looked up by client order id (never resent) until the venue says what became of it.
+ *
+ * Past 450 lines on purpose: a send within the call (the paper venue) and one through the venue's promise share
+ * the reply's application and what every failure means; kept side by side so they cannot drift apart.
  */
 import { monotonicMs, type Clock } from '../../common/clock';
 import type { BrokerApi, ImmediateVenue } from '../../brokers/broker';
