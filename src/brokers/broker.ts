@@ -223,5 +223,7 @@ export function delegatingBroker(
     getQuote: (s) => inner.getQuote(s),
     getInstrument: (s) => inner.getInstrument(s),
     onOrderUpdate: overrides.onOrderUpdate ?? ((listener) => inner.onOrderUpdate(listener)),
+    // The same venue's answers within the call, when it gives them (asked each time: a fault may switch them off).
+    ...(inner.immediate === undefined ? {} : { immediate: () => inner.immediate?.() }),
   };
 }

@@ -201,6 +201,20 @@ interface Encoded {
   readonly dataJson: string | undefined;
 }
 
+// A log writes the same few dozen record types over and over: each one's JSON text made once.
+const typeJsons = new Map<string, string>();
+
+/** `JSON.stringify(type)`, remembered (a bounded map, cleared when full). */
+function typeJsonOf(type: string): string {
+  let json = typeJsons.get(type);
+  if (json === undefined) {
+    json = JSON.stringify(type);
+    if (typeJsons.size >= 256) typeJsons.clear();
+    typeJsons.set(type, json);
+  }
+  return json;
+}
+
 /** The data's canonical JSON; throws, naming where, for data the log refuses (secrets, values JSON cannot hold). */
 function dataJson(type: string, data: Record<string, unknown>): string {
   const { json, secretPaths } = canonicalJson(data);
@@ -486,7 +500,7 @@ export class AuditLog {
     const written = this.redact ? this.redact(data) : data;
     return {
       type,
-      typeJson: JSON.stringify(type),
+      typeJson: typeJsonOf(type),
       data: written,
       dataJson: toJson ? dataJson(type, written) : undefined,
     };
