@@ -18,6 +18,7 @@ export async function decodeParquet(buffer: ArrayBuffer, file: string): Promise<
   const { parquetMetadata, parquetSchema, parquetRead } = await import('hyparquet');
   let names: string[];
   let rows: number;
+  let metadata: ReturnType<typeof parquetMetadata>;
   const float32 = new Set<string>();
   // Columns of a time of day (Parquet TIME): how many of their units make a millisecond.
   const timeOfDay = new Map<string, bigint>();
@@ -36,7 +37,7 @@ export async function decodeParquet(buffer: ArrayBuffer, file: string): Promise<
       file,
     );
   try {
-    const metadata = parquetMetadata(buffer);
+    metadata = parquetMetadata(buffer);
     const columns = parquetSchema(metadata).children;
     names = columns.map((c) => c.element.name);
     for (const c of columns) {
@@ -96,6 +97,7 @@ export async function decodeParquet(buffer: ArrayBuffer, file: string): Promise<
     try {
       await parquetRead({
         file: buffer,
+        metadata,
         columns: [name],
         onChunk: (chunk) => {
           if (chunk.columnName !== name) return;
