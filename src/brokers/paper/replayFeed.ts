@@ -28,7 +28,8 @@
  * A CSV file is UTF-8 (a BOM is skipped); a byte that is not UTF-8 is refused where it is (row, line, column, the
  * byte), in any column. Lines end in LF, CRLF or CR; a quoted field holds the separator or `""` but not a line end.
  * Every row has a field for each header column (empty ones too: `a,,c`): a shorter row (a line cut short) is refused,
- * a longer one too unless the extra fields are empty (a trailing separator). A Parquet file that does not end in PAR1
+ * a longer one too unless the extra fields are empty (a trailing separator), and so is a row holding NUL bytes (the
+ * binary zeros a file cut off while it was written ends with). A Parquet file that does not end in PAR1
  * is said to be cut short; damage in a column's pages names the column.
  * Short names `o, h, l, c, v` and `bidsize`, `bid size`, `bid_qty`… are read as the columns they name.
  * A `symbol` column (alias `ticker`, `instrument`), if there is one, must name the replay's instrument on

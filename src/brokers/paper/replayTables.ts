@@ -286,11 +286,23 @@ export function csvTable(text: string, label: string, undecodable?: Undecodable)
   // The row last split: the feed reads a row's columns one after another.
   let cachedRow = -1;
   let cached: string[] = [];
+  // Binary zeros in a row: what a file cut off while it was written (or damaged on disk) ends with.
+  const nulAt = text.indexOf('\u0000', header.end);
   const fieldsOf = (row: number): string[] => {
     if (row === cachedRow) return cached;
     const fields = splitCsvLine(text.slice(starts.data[row], ends.data[row]), separator);
     if (typeof fields === 'string')
       throw new ReplayDataError(`${label}: ${table.where(row)}: ${fields}`, label, row + 1);
+    if (nulAt >= (starts.data[row] as number) && nulAt < (ends.data[row] as number)) {
+      const field = fields.findIndex((f) => f.includes('\u0000'));
+      const name = (names[field] ?? '').trim();
+      throw new ReplayDataError(
+        `${label}: ${table.where(row)}${name === '' ? '' : `, column '${name}'`}: it holds NUL bytes (binary zeros), as a file cut off while it was written or damaged on disk ends with; replay data is text`,
+        label,
+        row + 1,
+        name === '' ? undefined : (canonicalColumn(name) ?? name),
+      );
+    }
     // More fields than the header's shifts the row: `1,0850` (a decimal comma) read as 1 and 850 put 850 in the
     // ask. Empty ones past the header's (a trailing separator, as spreadsheets write) say nothing.
     if (fields.length > names.length && fields.slice(names.length).some((f) => f.trim() !== ''))

@@ -54,6 +54,13 @@ describe('replay data that is damaged or hostile', () => {
       1,
       'volume',
     );
+    // A file cut off while it was written, its end binary zeros (a crash after the size grew).
+    refusedAs(
+      Buffer.concat([Buffer.from('time,bid,ask\n2024-01-02T10:00:00Z,1.1,1.1002\n'), Buffer.alloc(4096)]),
+      ": row 2 (line 3), column 'time': it holds NUL bytes (binary zeros), as a file cut off while it was written or damaged on disk ends with; replay data is text",
+      2,
+      'time',
+    );
     // A header ended by a separator (spreadsheets) asks nothing of the rows; an empty field is a field.
     const feed = load('time,bid,ask,bid_size,\n2024-01-02T10:00:00Z,1.1,1.1002,\n2024-01-02T10:00:01Z,1.1,1.1002,7\n');
     assert.deepEqual([...feed.bidSize], [1_000_000, 7]);
