@@ -20,8 +20,8 @@ export function shownTime(ms: number): string {
 }
 
 /** The times a replay reads: 1900-01-01T00:00:00Z up to (not including) 2200-01-01T00:00:00Z. */
-export const EARLIEST_MS = Date.UTC(1900, 0, 1);
-export const END_MS = Date.UTC(2200, 0, 1);
+const EARLIEST_MS = Date.UTC(1900, 0, 1);
+const END_MS = Date.UTC(2200, 0, 1);
 
 /** Int64's smallest value: what pandas and Arrow write for a missing time (NaT) in an INT64 or TIMESTAMP column. */
 const NAT = -(2 ** 63);
@@ -37,7 +37,12 @@ const ISO_TIME =
 export function parseTime(value: unknown): number | string {
   if (value instanceof Date) {
     const t = value.getTime();
-    return Number.isFinite(t) ? inRange(t, `${value.toISOString()} (a TIMESTAMP)`) : 'is an invalid date';
+    if (!Number.isFinite(t))
+      return 'is a TIMESTAMP past the dates a clock holds (a missing time written as NaT, or damage)';
+    // NaT in a TIMESTAMP(NANOS) column is a Date in 1677.
+    if (Math.abs(t - NAT / 1e6) < 1)
+      return `is ${value.toISOString()}, the smallest 64-bit TIMESTAMP, which pandas and Arrow write for a missing time (NaT)`;
+    return inRange(t, 'the TIMESTAMP');
   }
   if (typeof value === 'bigint') return fromEpochNumber(Number(value), String(value));
   if (typeof value === 'number')

@@ -316,6 +316,31 @@ describe('replay data that is damaged or hostile', () => {
         ": row 1, column 'time': -9223372036854775808 is the smallest 64-bit integer, which pandas and Arrow write for a missing time (NaT)",
         'time',
       );
+      // NaT in a TIMESTAMP(NANOS) column, which reads as a Date in 1677.
+      const { parquetWriteFile } = await import('hyparquet-writer');
+      const stamped = join(dir, 'stamped.parquet');
+      parquetWriteFile({
+        filename: stamped,
+        columnData: [
+          { name: 'time', data: [-(2n ** 63n), BigInt(T0) * 1_000_000n] },
+          ...ohlc.map(({ name, data }) => ({ name, data })),
+        ] as never,
+        schema: [
+          { name: 'root', num_children: 5 },
+          {
+            name: 'time',
+            type: 'INT64',
+            repetition_type: 'REQUIRED',
+            logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'NANOS' },
+          },
+          ...['open', 'high', 'low', 'close'].map((name) => ({ name, type: 'DOUBLE', repetition_type: 'REQUIRED' })),
+        ] as never,
+      });
+      await rejects(
+        stamped,
+        ": row 1, column 'time': is 1677-09-21T00:12:43.146Z, the smallest 64-bit TIMESTAMP, which pandas and Arrow write for a missing time (NaT)",
+        'time',
+      );
       await rejects(
         await writeParquet('neg.parquet', [{ ...times, data: [BigInt(-T0), BigInt(T0)] }, ...ohlc]),
         ": row 1, column 'time': -1704189600000 is negative (as milliseconds since 1970: 1915-12-31T14:00:00.000Z); a time since 1970 is 0 or more, a negative one a flipped sign or a missing-value marker (write a time before 1970 as a date)",
