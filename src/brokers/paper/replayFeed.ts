@@ -3,7 +3,7 @@
  * did, one record at a time, instead of the synthetic feed.
  *
  * Files (the format follows the extension: `.csv`, `.parquet`; columns are matched by name, case
- * and surrounding spaces ignored, extra columns ignored):
+ * and surrounding spaces ignored, extra columns ignored, a column named twice refused):
  * - candles `time, open, high, low, close[, volume]` (SPtraderB datasets): the quote at a bar is
  *   its close with a synthetic spread of `spreadTicks` ticks (default the instrument's): the bid
  *   is the close less half the spread rounded down to the tick, the ask `spreadTicks` ticks above;
