@@ -18,11 +18,26 @@ export async function decodeParquet(buffer: ArrayBuffer, file: string): Promise<
   const { parquetMetadata, parquetSchema, parquetRead } = await import('hyparquet');
   let names: string[];
   let rows: number;
+  let metadata: ReturnType<typeof parquetMetadata>;
   const float32 = new Set<string>();
   // Columns of a time of day (Parquet TIME): how many of their units make a millisecond.
   const timeOfDay = new Map<string, bigint>();
+  // What a damaged or cut-short file is, said before hyparquet's own words ("footer != PAR1", "Cannot read properties
+  // of undefined"): a Parquet file starts and ends with the four bytes PAR1.
+  const bytes = new Uint8Array(buffer);
+  const magic = (at: number): boolean =>
+    bytes[at] === 0x50 && bytes[at + 1] === 0x41 && bytes[at + 2] === 0x52 && bytes[at + 3] === 0x31;
+  if (bytes.length < 12 || !magic(0) || !magic(bytes.length - 4))
+    throw new ReplayDataError(
+      bytes.length === 0
+        ? `${file} is empty (0 bytes), not a Parquet file`
+        : !magic(0)
+          ? `${file} is not a Parquet file: it does not start with PAR1, as every Parquet file does (a CSV file is named .csv)`
+          : `${file} is cut short (${bytes.length.toLocaleString('en-US')} bytes): a Parquet file ends with PAR1 after its metadata, and this one does not (an unfinished download or copy?); write or copy it again`,
+      file,
+    );
   try {
-    const metadata = parquetMetadata(buffer);
+    metadata = parquetMetadata(buffer);
     const columns = parquetSchema(metadata).children;
     names = columns.map((c) => c.element.name);
     for (const c of columns) {
@@ -42,7 +57,10 @@ export async function decodeParquet(buffer: ArrayBuffer, file: string): Promise<
       );
   } catch (e) {
     if (e instanceof ReplayDataError) throw e;
-    throw new ReplayDataError(`${file} is not a readable Parquet file: ${(e as Error).message}`, file);
+    throw new ReplayDataError(
+      `${file}: its Parquet metadata (the footer) is damaged and cannot be read (${(e as Error).message}); write the file again`,
+      file,
+    );
   }
   if (!Number.isSafeInteger(rows) || rows < 0 || rows > MAX_PARQUET_ROWS)
     throw new ReplayDataError(
@@ -71,25 +89,42 @@ export async function decodeParquet(buffer: ArrayBuffer, file: string): Promise<
     );
   const data = new Map<ColumnName | 'date', unknown[]>();
   for (const key of byName.keys()) data.set(key, new Array<unknown>(rows));
-  try {
-    await parquetRead({
-      file: buffer,
-      columns: [...byName.values()],
-      onChunk: (chunk) => {
-        for (const [key, name] of byName) {
-          if (name !== chunk.columnName) continue;
-          const target = data.get(key) as unknown[];
+  // One column at a time, so that damage in a column's pages names that column.
+  for (const [key, name] of byName) {
+    const target = data.get(key) as unknown[];
+    const single = float32.has(name);
+    let filled = 0;
+    try {
+      await parquetRead({
+        file: buffer,
+        metadata,
+        columns: [name],
+        onChunk: (chunk) => {
+          if (chunk.columnName !== name) return;
           const values = chunk.columnData as ArrayLike<unknown>;
-          const single = float32.has(name);
           for (let i = 0; i < values.length; i++) {
             const value = values[i];
             target[chunk.rowStart + i] = single && typeof value === 'number' ? shortestFloat32(value) : value;
           }
-        }
-      },
-    });
-  } catch (e) {
-    throw new ReplayDataError(`${file}: reading the Parquet data failed: ${(e as Error).message}`, file);
+          filled += values.length;
+        },
+      });
+    } catch (e) {
+      throw new ReplayDataError(
+        `${file}: column '${name}' is damaged and cannot be read (${(e as Error).message}); write the file again`,
+        file,
+        undefined,
+        key === 'date' ? 'time' : key,
+      );
+    }
+    // Pages that hold fewer values than their row group says: the rest would be read as empty cells.
+    if (filled !== rows)
+      throw new ReplayDataError(
+        `${file}: column '${name}' holds ${filled.toLocaleString('en-US')} values but the file says ${rows.toLocaleString('en-US')} rows: the file is damaged; write it again`,
+        file,
+        undefined,
+        key === 'date' ? 'time' : key,
+      );
   }
   // A column of numbers only goes back to the caller's thread as one moved buffer, not element by element.
   const columns: DecodedParquet['columns'] = [...data].map(([key, values]) => {

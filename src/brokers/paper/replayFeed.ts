@@ -3,7 +3,7 @@
  * did, one record at a time, instead of the synthetic feed.
  *
  * Files (the format follows the extension: `.csv`, `.parquet`; columns are matched by name, case
- * and surrounding spaces ignored, extra columns ignored):
+ * and surrounding spaces ignored, extra columns ignored, a column named twice refused):
  * - candles `time, open, high, low, close[, volume]` (SPtraderB datasets): the quote at a bar is
  *   its close with a synthetic spread of `spreadTicks` ticks (default the instrument's): the bid
  *   is the close less half the spread rounded down to the tick, the ask `spreadTicks` ticks above;
@@ -16,9 +16,21 @@
  *   impossible date (February 30) is refused, not moved;
  * - a number of seconds, milliseconds, microseconds or nanoseconds since the Unix epoch, told
  *   apart by size (below 1e11: seconds, i.e. until the year 5138; below 1e14: ms; below 1e17: µs;
- *   else ns), fractional seconds allowed; a first time that is an Excel date serial (20000–99999) is refused;
+ *   else ns), fractional seconds allowed; never negative (a time before 1970 is written as a date; -1 and
+ *   pandas' NaT are missing-value markers); a first time that is an Excel date serial (20000–99999) or below a
+ *   million seconds (the first days of 1970: a row number, a count or a time of day) is refused;
  * - in Parquet also a TIMESTAMP column (read as a Date) or an INT64 (read as a bigint); a TIME column (a time of
  *   day) only with a date column (DATE or text) beside it.
+ * Every time, in any form, is in the years 1900–2199 (else: a wrong unit or damage), kept to the millisecond.
+ * Prices (open, high, low, close, bid, ask) are finite numbers above 0, never empty; volume and sizes finite and 0 or
+ * more, an empty one read as absent (volume 0, sizes the touch size); `1e309` (past a double), NaN and Infinity are
+ * refused, as are a high below the bar's open, close or low, a low above its open or close, and an ask below the bid.
+ * A CSV file is UTF-8 (a BOM is skipped); a byte that is not UTF-8 is refused where it is (row, line, column, the
+ * byte), in any column. Lines end in LF, CRLF or CR; a quoted field holds the separator or `""` but not a line end.
+ * Every row has a field for each header column (empty ones too: `a,,c`): a shorter row (a line cut short) is refused,
+ * a longer one too unless the extra fields are empty (a trailing separator), and so is a row holding NUL bytes (the
+ * binary zeros a file cut off while it was written ends with). A Parquet file that does not end in PAR1
+ * is said to be cut short; damage in a column's pages names the column.
  * Short names `o, h, l, c, v` and `bidsize`, `bid size`, `bid_qty`… are read as the columns they name.
  * A `symbol` column (alias `ticker`, `instrument`), if there is one, must name the replay's instrument on
  * every row (written any way `instrumentKey` reads alike: EUR/USD, EUR_USD, eurusd).
@@ -31,6 +43,7 @@
  * its arguments, as `QuoteSource` requires. Other symbols (the venue's currency conversions) go to
  * `fallback` if given, else throw.
  */
+import { isUtf8 } from 'node:buffer';
 import { extname } from 'node:path';
 import { snapToStep } from '../../common/decimal';
 import { readUserFile } from '../../common/userFile';
@@ -52,6 +65,8 @@ export { ReplayDataError, type ReplayColumns } from './replayTables';
 import { parseTime, shownTime } from './replayTime';
 export { parseTime } from './replayTime';
 import { instrumentFor, instrumentKey } from './instruments';
+import { cellNumber, emptyCell, toNumber } from './replayCells';
+import { undecodableIn } from './replayEncoding';
 
 export type ReplayKind = 'candles' | 'ticks';
 
@@ -81,34 +96,25 @@ export interface ReplayRecord {
   candle?: { open: number; high: number; low: number; close: number; volume: number };
 }
 
-const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
 /**
  * Excel's date serials (days since 1899-12-30) for 1954–2173, which read as seconds since 1970 would be one
  * quiet day in January 1970: a first time in this range is refused rather than replayed as 1970.
  */
 const EXCEL_SERIAL_DAYS = { from: 20_000, below: 100_000 };
+/** A first time as an epoch number below this (seconds: 1970-01-12) is no market's time; see the constructor. */
+const SMALL_EPOCH_SECONDS = 1_000_000;
 
-/** A cell as an error message shows it: a line of it, never the megabytes of a broken file's one field. */
-function shownCell(raw: unknown): string {
-  const clip = (text: string): string => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
-  if (typeof raw === 'string') return JSON.stringify(clip(raw));
-  if (typeof raw === 'bigint') return String(raw);
-  try {
-    return clip(JSON.stringify(raw) ?? 'nothing');
-  } catch {
-    // A list of INT64 (bigints) in a Parquet cell: JSON has no bigint.
-    return Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
-  }
-}
-
-function toNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'string') {
-    const t = value.trim();
-    return NUMERIC.test(t) ? Number(t) : undefined;
-  }
+/** The columns a table lacks of the kind (ticks, candles) it has some of, or undefined when it has none of either. */
+function missingColumns(table: Table): { kind: string; needs: string; missing: string[] } | undefined {
+  const tick = ['bid', 'ask'] as const;
+  if (tick.some((c) => table.has(c)))
+    return { kind: 'ticks', needs: 'time, bid, ask', missing: tick.filter((c) => !table.has(c)) };
+  if (CANDLE_COLUMNS.some((c) => table.has(c)))
+    return {
+      kind: 'candles',
+      needs: 'time, open, high, low, close',
+      missing: CANDLE_COLUMNS.filter((c) => !table.has(c)),
+    };
   return undefined;
 }
 
@@ -142,6 +148,15 @@ export class ReplayFeed implements QuoteSource {
       throw new ReplayDataError(
         `${file}: no 'time' column (need time plus bid, ask or open, high, low, close${has})`,
         file,
+      );
+    // Some of a kind's columns but not all: name the ones missing rather than say that neither kind is there.
+    const partial = !ticks && !candles ? missingColumns(table) : undefined;
+    if (partial !== undefined)
+      throw new ReplayDataError(
+        `${file}: ${partial.kind} need the columns ${partial.needs}; ${partial.missing.map((m) => `'${m}'`).join(', ')} ${partial.missing.length === 1 ? 'is' : 'are'} missing${has}`,
+        file,
+        undefined,
+        partial.missing[0],
       );
     if (!ticks && !candles)
       throw new ReplayDataError(
@@ -184,20 +199,9 @@ export class ReplayFeed implements QuoteSource {
     const num = (row: number, column: ColumnName, min: 'positive' | 'nonnegative', fallbackValue?: number): number => {
       if (fallbackValue !== undefined && !table.has(column)) return fallbackValue;
       const raw = table.cell(column, row);
-      if (fallbackValue !== undefined && (raw === '' || raw === null || raw === undefined)) return fallbackValue;
-      const v = toNumber(raw);
-      if (v === undefined || !Number.isFinite(v))
-        return fail(
-          row,
-          column,
-          `${shownCell(raw)} is not a number` +
-            (typeof raw === 'string' && /^-?\d+,\d+$/.test(raw.trim())
-              ? ' (a decimal comma: write the decimal point as ".")'
-              : ''),
-        );
-      if (min === 'positive' ? !(v > 0) : !(v >= 0))
-        return fail(row, column, `${v} must be ${min === 'positive' ? 'greater than 0' : '0 or more'}`);
-      return v;
+      if (fallbackValue !== undefined && emptyCell(raw)) return fallbackValue;
+      const v = cellNumber(raw, min);
+      return typeof v === 'string' ? fail(row, column, v) : v;
     };
 
     let k = -1;
@@ -209,12 +213,23 @@ export class ReplayFeed implements QuoteSource {
       const t = parseTime(rawTime);
       if (typeof t === 'string') fail(row, 'time', t);
       if (row === 0) {
-        const serial = typeof rawTime === 'string' || typeof rawTime === 'number' ? toNumber(rawTime) : undefined;
+        const serial =
+          typeof rawTime === 'string' || typeof rawTime === 'number' || typeof rawTime === 'bigint'
+            ? toNumber(rawTime)
+            : undefined;
         if (serial !== undefined && serial >= EXCEL_SERIAL_DAYS.from && serial < EXCEL_SERIAL_DAYS.below)
           fail(
             row,
             'time',
             `${serial} looks like an Excel date serial (days since 1899-12-30), which as seconds since 1970 would be ${new Date(serial * 1000).toISOString()}; format the column as yyyy-mm-dd hh:mm:ss (or write seconds since 1970)`,
+          );
+        // Seconds since 1970 below a million are the first eleven days of 1970: a row number, a count or a time of
+        // day in the time column, which replayed as January 1970.
+        if (serial !== undefined && serial < SMALL_EPOCH_SECONDS)
+          fail(
+            row,
+            'time',
+            `${typeof rawTime === 'string' ? `'${rawTime.trim()}'` : String(rawTime)} as seconds since 1970 is ${shownTime(t as number)}, in the first days of 1970: is the column a row number, a count or a time of day? A time is a date and time (2024-01-02T10:00:00Z) or seconds since 1970 (1704189600)`,
           );
       }
       const time = t as number;
@@ -237,8 +252,28 @@ export class ReplayFeed implements QuoteSource {
         const low = num(row, 'low', 'positive');
         const close = num(row, 'close', 'positive');
         const volume = num(row, 'volume', 'nonnegative', 0);
-        if (high < Math.max(open, close, low)) fail(row, 'high', `${high} is below the bar's open, close or low`);
-        if (low > Math.min(open, close)) fail(row, 'low', `${low} is above the bar's open or close`);
+        // Which price the extreme fails against, by name: "below the bar's open, close or low" left it to be found.
+        const under = (
+          [
+            ['low', low],
+            ['open', open],
+            ['close', close],
+          ] as const
+        ).find(([, p]) => high < p);
+        if (under !== undefined)
+          fail(
+            row,
+            'high',
+            `${high} is below the bar's ${under[0]} ${under[1]} (a high is at least the open, close and low)`,
+          );
+        const over = (
+          [
+            ['open', open],
+            ['close', close],
+          ] as const
+        ).find(([, p]) => low > p);
+        if (over !== undefined)
+          fail(row, 'low', `${low} is above the bar's ${over[0]} ${over[1]} (a low is at most the open and close)`);
         c.open[k] = open;
         c.high[k] = high;
         c.low[k] = low;
@@ -310,13 +345,15 @@ export class ReplayFeed implements QuoteSource {
 
   /** A CSV file with a header row; see the file comment for the columns. */
   static fromCsv(file: string, options: ReplayFeedOptions): ReplayFeed {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readUserFile(file, 'the replay data', MAX_CSV_BYTES).toString('utf8');
+      bytes = readUserFile(file, 'the replay data', MAX_CSV_BYTES);
     } catch (e) {
       throw new ReplayDataError((e as Error).message, file);
     }
-    return ReplayFeed.fromCsvText(text, file, options);
+    const text = bytes.toString('utf8');
+    // A byte that is not UTF-8 is refused where it is, whichever column holds it (csvTable).
+    return new ReplayFeed(csvTable(text, file, isUtf8(bytes) ? undefined : undecodableIn(bytes, text)), options);
   }
 
   /** CSV already in memory; `label` names it in errors. */

@@ -11,6 +11,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { readUserFile } from '../../common/userFile';
+import { describeUndecodable, type Undecodable } from './replayEncoding';
 import { parseTime } from './replayTime';
 
 /** A Parquet file is read whole into memory (hyparquet); past this, split it. */
@@ -109,7 +110,14 @@ export function mapColumns(names: readonly string[], label: string): { index: Ma
   let date: number | undefined;
   names.forEach((name, i) => {
     if (bareName(name) === 'date') {
-      date ??= i;
+      if (date !== undefined)
+        throw new ReplayDataError(
+          `${label}: columns ${date + 1} ('${names[date]}') and ${i + 1} ('${name}') are both 'date'; keep one (or rename the other)`,
+          label,
+          undefined,
+          'time',
+        );
+      date = i;
       return;
     }
     const column = canonicalColumn(name);
@@ -194,8 +202,11 @@ export function splitCsvLine(line: string, separator: string): string[] | string
  * where each line starts is kept (4 bytes a row); a row is split into fields when it is read, so a file of
  * tens of millions of rows needs little more memory than its text.
  */
-export function csvTable(text: string, label: string): Table {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+export function csvTable(text: string, label: string, undecodable?: Undecodable): Table {
+  if (text.charCodeAt(0) === 0xfeff) {
+    text = text.slice(1);
+    if (undecodable !== undefined) undecodable = { ...undecodable, at: undecodable.at - 1 };
+  }
   const starts = new Offsets();
   const ends = new Offsets();
   const lineNumbers = new Offsets();
@@ -239,8 +250,12 @@ export function csvTable(text: string, label: string): Table {
       `${label}: the file looks UTF-16 encoded (Excel's "Unicode text"); save it as "CSV UTF-8 (comma delimited)"`,
       label,
     );
-  // Control characters or undecodable bytes in the header: not text (an image, an archive, a spreadsheet).
-  if (nuls > 0 || /[\u0001-\u0008\u000e-\u001f\ufffd]/.test(start))
+  // Control characters or undecodable bytes in the header: not text (an image, an archive, a spreadsheet). Bytes
+  // known to be no UTF-8 are said where they are, below: a Latin-1 "é" in a header is text in the wrong encoding.
+  if (
+    nuls > 0 ||
+    (undecodable === undefined ? /[\u0001-\u0008\u000e-\u001f\ufffd]/ : /[\u0001-\u0008\u000e-\u001f]/).test(start)
+  )
     throw new ReplayDataError(
       `${label} is not a text file (its first line holds binary data); replay data is CSV text or a .parquet file`,
       label,
@@ -254,6 +269,10 @@ export function csvTable(text: string, label: string): Table {
   if (typeof names === 'string')
     throw new ReplayDataError(`${label}: the header (line ${header.line}): ${names}`, label);
   const { index, date } = mapColumns(names, label);
+  if (undecodable !== undefined) {
+    const bad = describeUndecodable(text, label, separator, names, index, lineNumbers, header.line, undecodable);
+    throw new ReplayDataError(bad.message, label, bad.row, bad.column);
+  }
   if (!index.has('time'))
     throw new ReplayDataError(
       `${label}: the header has no 'time' column (nor timestamp, datetime or date; it has: ${listNames(names.map((n) => n.trim()))})`,
@@ -261,14 +280,29 @@ export function csvTable(text: string, label: string): Table {
       undefined,
       'time',
     );
+  // The header's width without trailing empty names (`time,bid,ask,` as spreadsheets write): each row must have it.
+  let width = names.length;
+  while (width > 1 && (names[width - 1] as string).trim() === '') width--;
   // The row last split: the feed reads a row's columns one after another.
   let cachedRow = -1;
   let cached: string[] = [];
+  // Binary zeros in a row: what a file cut off while it was written (or damaged on disk) ends with.
+  const nulAt = text.indexOf('\u0000', header.end);
   const fieldsOf = (row: number): string[] => {
     if (row === cachedRow) return cached;
     const fields = splitCsvLine(text.slice(starts.data[row], ends.data[row]), separator);
     if (typeof fields === 'string')
       throw new ReplayDataError(`${label}: ${table.where(row)}: ${fields}`, label, row + 1);
+    if (nulAt >= (starts.data[row] as number) && nulAt < (ends.data[row] as number)) {
+      const field = fields.findIndex((f) => f.includes('\u0000'));
+      const name = (names[field] ?? '').trim();
+      throw new ReplayDataError(
+        `${label}: ${table.where(row)}${name === '' ? '' : `, column '${name}'`}: it holds NUL bytes (binary zeros), as a file cut off while it was written or damaged on disk ends with; replay data is text`,
+        label,
+        row + 1,
+        name === '' ? undefined : (canonicalColumn(name) ?? name),
+      );
+    }
     // More fields than the header's shifts the row: `1,0850` (a decimal comma) read as 1 and 850 put 850 in the
     // ask. Empty ones past the header's (a trailing separator, as spreadsheets write) say nothing.
     if (fields.length > names.length && fields.slice(names.length).some((f) => f.trim() !== ''))
@@ -280,6 +314,18 @@ export function csvTable(text: string, label: string): Table {
         label,
         row + 1,
       );
+    // Fewer fields than the header's: a line cut short (the end of a file still being written, a truncated copy) or
+    // a field lost; read, its missing cells were empty and its volume 0, or a shorter price taken for the whole.
+    if (fields.length < width) {
+      const missing = names.slice(fields.length, width).map((n) => n.trim());
+      const first = missing.find((n) => canonicalColumn(n) !== undefined) ?? missing[0] ?? '';
+      throw new ReplayDataError(
+        `${label}: ${table.where(row)}: it has ${fields.length} field${fields.length === 1 ? '' : 's'} but the header has ${width}: ${listNames(missing.map((n) => `'${n}'`))} ${missing.length === 1 ? 'is' : 'are'} missing (a line cut short? every row has a field for each header column, empty ones too: a,,c)`,
+        label,
+        row + 1,
+        canonicalColumn(first) ?? first,
+      );
+    }
     cachedRow = row;
     cached = fields;
     return fields;

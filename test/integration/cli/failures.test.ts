@@ -301,6 +301,29 @@ describe('sptrader: every failure ends cleanly', function () {
     assert.equal(cli(['recover', '--state-dir', damaged]).code, 0, 'nothing left to recover');
   });
 
+  it('replay: a data file cut short or not UTF-8 is exit 1 naming the file, row, line, column and value', () => {
+    const cut = join(dir, 'cut.csv');
+    writeFileSync(
+      cut,
+      'time,bid,ask,bid_size,ask_size\n2024-01-01T00:00:00Z,1.1,1.10012,5,5\n2024-01-01T00:00:01Z,1.1,1.1',
+    );
+    const short = cli(['replay', MARKET, '--data', cut]);
+    cleanFailure(short, 1, cut);
+    assert.equal(
+      short.stderr,
+      `sptrader replay: ${cut}: row 2 (line 3): it has 3 fields but the header has 5: 'bid_size', 'ask_size' are missing (a line cut short? every row has a field for each header column, empty ones too: a,,c)\n`,
+    );
+    assert.equal(short.stdout, '', 'no replay ran');
+    const latin1 = join(dir, 'latin1.csv');
+    writeFileSync(latin1, Buffer.from('time,bid,ask\n2024-01-01T00:00:00Z,1.1\xa0,1.10012\n', 'latin1'));
+    const bad = cli(['replay', MARKET, '--data', latin1]);
+    cleanFailure(bad, 1, latin1);
+    assert.equal(
+      bad.stderr,
+      `sptrader replay: ${latin1}: row 1 (line 2), column 'bid': the byte 0xA0 in "1.1\\xA0" is not UTF-8; replay data is UTF-8 text (was the file saved as Latin-1 or Windows-1252? save it as "CSV UTF-8")\n`,
+    );
+  });
+
   it('replay: into a trading folder (even a halted one) exit 2 and its audit log untouched; a time of 1e30 is a data error naming the file (exit 1)', () => {
     const trading = copy('halted');
     assert.equal(cli(['halt', '--state-dir', trading]).code, 0);

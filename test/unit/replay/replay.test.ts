@@ -351,7 +351,8 @@ describe('replay', function () {
       replayComponent({ file: SMA, data: csv, runner: worker, stateDir: join(dir, 'state') }),
       (e: unknown) =>
         e instanceof ReplayDataError &&
-        e.message.startsWith(`${csv}: the first record's time`) &&
+        e.message.startsWith(`${csv}: row 1 (line 2), column 'time': '1e30' as nanoseconds since 1970 is`) &&
+        e.row === 1 &&
         /unit of the time column/.test(e.message),
     );
   });

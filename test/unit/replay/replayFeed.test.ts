@@ -131,7 +131,7 @@ describe('ReplayFeed', () => {
     [
       'time,open,high,low,close\n2024-03-04T00:00:00Z,1.1,1.2,1.08\n',
       'close',
-      /row 1 \(line 2\), column 'close': nothing is not a number/,
+      /row 1 \(line 2\): it has 4 fields but the header has 5: 'close' is missing \(a line cut short\?/,
     ],
     [
       'time,open,high,low,close,volume\n2024-03-04T00:00:00Z,1.1,1.2,1.08,1.1,-3\n',

@@ -85,7 +85,13 @@ describe('replay data files from the wild', () => {
 
   it('refuses Excel date serials, which as seconds since 1970 would replay January 1970', () => {
     refused('time,bid,ask\n45293.4166,1.1,1.1002\n', 'time', /45293.4166 looks like an Excel date serial/);
-    assert.equal(load('time,bid,ask\n0,1.1,1.1002\n1,1.1,1.1002\n').length, 2, 'small epoch seconds still read');
+    // Below a million seconds (the first days of 1970) a first time is a row number, a count or a time of day.
+    refused(
+      'time,bid,ask\n0,1.1,1.1002\n1,1.1,1.1002\n',
+      'time',
+      /'0' as seconds since 1970 is 1970-01-01T00:00:00\.000Z, in the first days of 1970: is the column a row number/,
+    );
+    assert.equal(load('time,bid,ask\n1000000,1.1,1.1002\n').times[0], 1e9, 'a million seconds and up still read');
   });
 
   it("refuses rows of another instrument than the replay's, naming the symbol to use", () => {
