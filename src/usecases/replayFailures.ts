@@ -5,7 +5,6 @@
  * is told once, at once, with where and when it started.
  */
 import type { ComponentError } from '../python/runner';
-import type { ReplayError } from './replay';
 
 /**
  * Records in a row failing with the same error that stop a replay: a component broken on every record is told at once
@@ -42,8 +41,12 @@ export function failedInRow(run: FailureRun, k: number, error: ComponentError, l
   return limit > 0 && run.count >= limit;
 }
 
-/** Why the replay stopped at record k, the last of `run`: which records, when, what they raised and where. */
-export function repeatedFailure(run: FailureRun, k: number, timeOf: (k: number) => string): ReplayError {
+/** Why the replay stopped at record k, the last of `run` (its `fatal`): which records, when, what they raised and where. */
+export function repeatedFailure(
+  run: FailureRun,
+  k: number,
+  timeOf: (k: number) => string,
+): { index: number; time: string; code: string; message: string; line?: number } {
   const count = run.count.toLocaleString('en-US');
   return {
     index: k,
