@@ -145,6 +145,9 @@ def flat_dict(value, budget):
             return None
         cls = type(v)
         if cls is str:
+            if len(v) >= budget.left:
+                # Its JSON text is longer than that: declined before it is written (an order of megabytes, every record).
+                return None
             spent += len(_encode_ascii(v))
         elif cls is float:
             if v != v or v in _INFINITIES:
@@ -212,6 +215,9 @@ def flat_json(value, budget):
             try:
                 vt = texts[v]
             except KeyError:
+                if len(v) >= budget.left:
+                    # As flat_dict: its JSON text cannot fit, so it is not written.
+                    return None
                 vt = _value_text(v)
         elif cls is int:
             if not -_SMALL < v < _SMALL:

@@ -28,6 +28,7 @@ import weakref
 
 from sptrader_harness import awaiting, debugging, freshness, habits, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
+from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
 from sptrader_harness.lazystate import LazyState, StateSync, StateSyncError
 from sptrader_harness.parameters import constructor_style, parameter_problem, short_repr
@@ -917,7 +918,8 @@ class Server(object):
         `size`, the same values key by key, numbers as float64 bytes: batch_columns.py),
         and market_data[index_key] = index_start + i when `index_key` is given),
         `stop_on_order` (stop after the first item that returned an order, so the caller can act on
-        it before the next item runs), `instance` (a key: the component instance is kept across
+        it before the next item runs), `failure_run` (end after the record that makes a run of the same
+        failure this long: batch_stops.py), `instance` (a key: the component instance is kept across
         batches under it while the file, class and parameters stay the same; None: a fresh instance
         per batch). Answer: `done` items run; `results` only for items that returned something or
         raised ({index, ok, result} or {index, ok: false, error}); a failure to load or construct the
@@ -1011,6 +1013,9 @@ class Server(object):
             # that ran then, and the caller sends the rest as the next batch (the records and their order are the same).
             batch_ms = _positive(request.get('batch_ms'), None)
             clock = time.perf_counter
+            # A record past the output limit is stopped at the print that passed it, and ends the batch before it.
+            out.stop_at_limit = err.stop_at_limit = True
+            failures = FailureRun(request.get('failure_run'))
             call_started = clock()
             deadline = call_started + batch_ms / 1000.0 if batch_ms else None
             alarm = watchdog.start(record_limit / 1000.0, deadline) if record_limit else None
@@ -1022,7 +1027,7 @@ class Server(object):
                 # The common case (replay's): plain_records below, this loop without the branches it never takes.
                 done = plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry,
                                      file, shared, limit, results, response, record_limit, budget, plan, limits,
-                                     stop_on_order, hook if vetting else None, self.awaiting)
+                                     stop_on_order, hook if vetting else None, self.awaiting, failures)
             else:
                 done = 0
                 fill = row_filler(template, keys) if template is not None else None
@@ -1069,13 +1074,9 @@ class Server(object):
                             # It ran past its limit and swallowed the RecordTimeout: stopped all the same.
                             raise watchdog.RecordTimeout()
                         if shared[0] - printed > limit:
-                            # The output limit holds per record, as per Test Order run: a batch is any number of records.
+                            # It swallowed the OutputLimitReached of its print (a bare except): stopped all the same.
                             result = None
-                            line = printed_at(shared, file)
-                            raise ComponentFailure('OUTPUT_LIMIT_EXCEEDED', 'the component printed %s bytes on record %d, more than the limit of '
-                                                   '%s%s; nothing was sent for it (print less, or raise the output limit)'
-                                                   % ('{:,}'.format(shared[0] - printed), index_start + index, '{:,}'.format(limit),
-                                                      '' if line is None else ' (the print at line %d passed it)' % line), file, line)
+                            raise OutputLimitReached()
                         if result is None:
                             # after() acts only on a failed state request, or on a lazy market_data still pending that
                             # something besides this loop holds (here: the local and getrefcount's argument): StateSync.after.
@@ -1106,7 +1107,13 @@ class Server(object):
                         response['recycle'] = True
                         break
                     except BaseException as e:
-                        failure = component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
+                        failure = output_failure(shared, limit, index_start + index, file) if isinstance(e, OutputLimitReached) else \
+                            component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
+                        if failure.code in ENDS_REPLAY:
+                            # The batch ends before this record, as after a timeout (batch_stops.py).
+                            response['stopped'] = dict(failure_json(failure), index=index)
+                            done = index
+                            break
                         if isinstance(e, ComponentFailure) and result is not None:
                             # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
                             failure = at_return(failure, returns.locate_static(plan, result))
@@ -1126,6 +1133,8 @@ class Server(object):
                     results.append(item)
                     if stop_on_order and ordered:
                         break
+                    if not ordered and failures.ends_batch(index, item['error']):
+                        break
             response['component_ms'] = (time.perf_counter() - call_started) * 1000
             response['done'] = done
             if state is not None:
@@ -1138,6 +1147,7 @@ class Server(object):
             response['results'] = []
             response['error'] = failure_json(f)
         finally:
+            out.stop_at_limit = err.stop_at_limit = False
             if alarm is not None:
                 watchdog.stop(alarm)
             release(real_out, real_err, real_in)
@@ -1256,7 +1266,7 @@ def order_item(index, result, budget, plan, file):
 
 
 def plain_records(rows, template, keys, index_key, index_start, state, instance, settle, cls, entry, file, shared,
-                  limit, results, response, record_limit, budget, plan, limits, stop_on_order, vetting, awaiting):
+                  limit, results, response, record_limit, budget, plan, limits, stop_on_order, vetting, awaiting, failures):
     """
     run_batch's loop over its records for the common case, chosen once per batch: generate_order(market_data, signal)
     called positionally, no signal, the watchdog's ticks on, and every row complete (the template); `vetting` is the
@@ -1322,13 +1332,9 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
                 # It ran past its limit and swallowed the RecordTimeout: stopped all the same.
                 raise watchdog.RecordTimeout()
             if shared[0] - printed > limit:
-                # The output limit holds per record, as per Test Order run: a batch is any number of records.
+                # It swallowed the OutputLimitReached of its print (a bare except): stopped all the same.
                 result = None
-                line = printed_at(shared, file)
-                raise ComponentFailure('OUTPUT_LIMIT_EXCEEDED', 'the component printed %s bytes on record %d, more than the limit of '
-                                       '%s%s; nothing was sent for it (print less, or raise the output limit)'
-                                       % ('{:,}'.format(shared[0] - printed), index_start + index, '{:,}'.format(limit),
-                                          '' if line is None else ' (the print at line %d passed it)' % line), file, line)
+                raise OutputLimitReached()
             if result is None:
                 if index < upto:
                     continue
@@ -1363,7 +1369,12 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
             response['recycle'] = True
             return index
         except BaseException as e:
-            failure = component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
+            failure = output_failure(shared, limit, index_start + index, file) if isinstance(e, OutputLimitReached) else \
+                component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
+            if failure.code in ENDS_REPLAY:
+                # The batch ends before this record, as after a timeout (batch_stops.py).
+                response['stopped'] = dict(failure_json(failure), index=index)
+                return index
             if isinstance(e, ComponentFailure) and result is not None:
                 # What it returned could not be sent: said at its `return` (nothing is recorded in a batch).
                 failure = at_return(failure, returns.locate_static(plan, result))
@@ -1388,6 +1399,8 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
                                    'nothing was sent' % ('{:,}'.format(BATCH_ANSWER_FACTOR * limits.answer_bytes), index_start + index), file)
         results.append(item)
         if stop_on_order and ordered:
+            return index + 1
+        if not ordered and failures.ends_batch(index, item['error']):
             return index + 1
     return index + 1
 
@@ -1421,6 +1434,14 @@ def class_lines(file, names):
 def printed_at(shared, file):
     """The component's line (the innermost frame in its file) whose print took the call past the output limit, or None."""
     return next((n for f, n in (shared[2] or ()) if os.path.abspath(f) == file), None)
+
+
+def output_failure(shared, limit, record, file):
+    """A batch's record stopped at the print that took it past the output limit (it ends the replay: batch_stops.py)."""
+    line = printed_at(shared, file)
+    return ComponentFailure('OUTPUT_LIMIT_EXCEEDED', 'the component printed more than the limit of %s bytes on record %d%s and was stopped '
+                            'there; nothing was sent for it (print less, or raise the output limit)'
+                            % ('{:,}'.format(limit), record, '' if line is None else ' (the print at line %d passed it)' % line), file, line)
 
 
 def assignment_line(file, name):

@@ -3,7 +3,8 @@
  * through the engine and the paper venue (see src/usecases/replay.ts). Progress goes to stderr
  * when it is a terminal; the summary (or one JSON object with --json) to stdout.
  * Exit codes: 0 the replay ran to the end (component errors on single records are reported, not
- * fatal), 1 the component could not run or the data is invalid, 2 usage error (a --state-dir that is
+ * fatal), 1 the component could not run, the data is invalid, or the replay stopped early (a record past the time
+ * or output limit, sys.exit(), or --max-consecutive-errors records in a row failing the same way), 2 usage error (a --state-dir that is
  * not a replay's own folder too: a replay never writes into trading state), 5 the folder is in use,
  * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
  */
@@ -45,6 +46,14 @@ const SPREAD_TICKS: NumberFlag = {
   whole: true,
   range: 'at most 1,000,000',
 };
+/** Records in a row failing the same way that stop a replay (0: never); a million is past any data set's warm-up. */
+const CONSECUTIVE_ERRORS: NumberFlag = {
+  what: 'a whole number ≥ 0',
+  min: 0,
+  max: 1_000_000_000,
+  whole: true,
+  range: 'at most 1,000,000,000',
+};
 /** A replay's starting cash: a trillion is past any account, and keeps every amount exact to the cent. */
 const CASH: NumberFlag = {
   what: 'a positive amount',
@@ -67,8 +76,12 @@ export const REPLAY_USAGE = `  replay <component.py> --data FILE
                               or one an earlier replay made (it holds replay.json); never a trading state folder.
       --python PATH           Python interpreter (default: $SPTRADER_PYTHON, python3, python).
       --timeout SECONDS       Stop the replay at a record whose call of the component takes longer (default 30).
-      --output-limit-bytes N  What one call of the component may print (default 1048576); --max-answer-bytes N,
-                              --max-metadata-bytes N, --max-nesting-depth N: as for test-order.
+      --output-limit-bytes N  What one call of the component may print (default 1048576): a record that prints
+                              more stops the replay there; --max-answer-bytes N, --max-metadata-bytes N,
+                              --max-nesting-depth N: as for test-order.
+      --max-consecutive-errors N
+                              Stop the replay when N records in a row fail with the same error at the same line
+                              (default 1000; 0 replays every record whatever fails).
       --fills-csv FILE        Write every fill (time, record, order, side, quantity, price, commission,
                               decision price, slippage) to a CSV file.
       --fills-parquet FILE    The same as a Parquet file.
@@ -120,6 +133,7 @@ async function run(args: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       python: { type: 'string' },
       timeout: { type: 'string' },
+      'max-consecutive-errors': { type: 'string' },
       json: { type: 'boolean' },
       'fills-csv': { type: 'string' },
       'fills-parquet': { type: 'string' },
@@ -141,6 +155,10 @@ async function run(args: string[]): Promise<number> {
   const symbol = symbolFlag(values.symbol, usage);
   const timeoutSeconds =
     values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);
+  const maxConsecutiveErrors =
+    values['max-consecutive-errors'] === undefined
+      ? undefined
+      : numberFlag('--max-consecutive-errors', values['max-consecutive-errors'], CONSECUTIVE_ERRORS, usage);
   const file = resolve(positionals[0] ?? '');
   // Refused before anything starts: a replay never writes into trading state.
   const stateDir = values['state-dir'] === undefined ? undefined : prepareReplayStateDir(values['state-dir']);
@@ -221,6 +239,7 @@ async function run(args: string[]): Promise<number> {
       startingCash: cash,
       stateDir,
       runner: worker,
+      ...(maxConsecutiveErrors === undefined ? {} : { maxConsecutiveErrors }),
       onProgress: bar?.update,
       ...(fillsCsv === undefined ? {} : { fillsCsv }),
       ...(fillsParquet === undefined ? {} : { fillsParquet }),
@@ -351,10 +370,17 @@ export function formatReplay(r: ReplayReport): string {
   const at = (line: number | undefined): string =>
     line === undefined ? '' : ` (${printable(basename(r.component.file))}:${line})`;
   if (r.errorCount > 0) {
-    lines.push(`  errors     ${r.errorCount} record${r.errorCount === 1 ? '' : 's'} failed (the replay went on):`);
+    // By code (absent in an older report), and whether they stopped the replay (its STOPPED line says why).
+    const byCode = Object.entries((r.errorsByCode as ReplayReport['errorsByCode'] | undefined) ?? {})
+      .map(([code, count]) => `${code} ${n(count)}`)
+      .join(', ');
+    const went = r.fatal?.code === 'REPEATED_COMPONENT_ERROR' ? 'the replay stopped' : 'the replay went on';
+    lines.push(
+      `  errors     ${n(r.errorCount)} record${r.errorCount === 1 ? '' : 's'} failed (${byCode ? `${byCode}; ` : ''}${went}):`,
+    );
     for (const e of r.errors.slice(0, 10))
       lines.push(`    #${e.index} ${e.time} ${e.code}${at(e.line)}: ${printable(e.message.split('\n')[0] ?? '')}`);
-    if (r.errorCount > 10) lines.push(`    … ${r.errorCount - 10} more (--json lists up to ${r.errors.length})`);
+    if (r.errorCount > 10) lines.push(`    … ${n(r.errorCount - 10)} more (--json lists up to ${r.errors.length})`);
   }
   if (r.fatal)
     lines.push(

@@ -153,6 +153,12 @@ export interface ComponentBatchRequest {
   /** Keep the component instance across batches under this key (same file, class and parameters). */
   instance?: string;
   /**
+   * End the batch after the record that makes `limit` records in a row fail with the same code at the same line
+   * (a validate_order veto is no failure), counting the `run` records before this batch that failed with `code` at
+   * `line` (python/sptrader_harness/batch_stops.py). The caller, which counts the same run, stops there.
+   */
+  failureRun?: { limit: number; run: number; code?: string; line?: number };
+  /**
    * Called once the request has left for the interpreter (its bytes taken by the pipe, or the pipe failed): the
    * caller may then work without holding up its delivery. A runner that sends nothing need not call it.
    */
@@ -189,7 +195,7 @@ export type ComponentBatchItem =
 export interface ComponentBatchResult {
   /** False when the component could not be loaded or constructed, or printed too much: no item's result counts. */
   ok: boolean;
-  /** Items run (all of them unless `stopOnOrder` stopped early). */
+  /** Items run (all of them unless `stopOnOrder`, `failureRun`, the batch's time budget or `stopped` ended it early). */
   done: number;
   /** Only items that returned something or raised; an item that returned None has no entry. */
   items: ComponentBatchItem[];
@@ -205,9 +211,10 @@ export interface ComponentBatchResult {
   /** State requests answered during the batch (see ComponentBatchRequest.state). */
   syncs?: number;
   /**
-   * Record `indexStart + done` ran past its time limit (the runner's timeoutMs) and was stopped there: the batch
-   * ended before it (`ok` true, the records before it and their items count). PythonWorker answers the caller's
-   * next batch, the one that starts at that record, with this error instead of running it again.
+   * Record `indexStart + done` ran past its time limit (the runner's timeoutMs), printed past the output limit or
+   * called sys.exit()/os._exit(), and was stopped there: the batch ended before it (`ok` true, the records before it
+   * and their items count). PythonWorker answers the caller's next batch, the one that starts at that record, with
+   * this error instead of running it again.
    */
   stopped?: ComponentError;
 }
@@ -336,7 +343,7 @@ export const BatchResponseSchema = ResponseSchema.extend({
   stdout: z.string().default(''),
   stderr: z.string().default(''),
   component_ms: z.number().nullish(),
-  /** A record ran past its time limit (`record_timeout_ms`): the batch ended before it, `done` records ran. */
+  /** A record ran past its time limit (`record_timeout_ms`), or must end the replay: the batch ended before it, `done` records ran. */
   stopped: ErrorSchema.nullish(),
 });
 export const InspectResponseSchema = ResponseSchema.extend({

@@ -762,6 +762,7 @@ export class PythonSession {
           index_key: req.indexKey ?? null,
           index_start: req.indexStart ?? 0,
           instance: req.instance ?? null,
+          ...(req.failureRun ? { failure_run: req.failureRun } : {}),
           ...(state ? { state: { key: state.key, values: state.values, until: state.until } } : {}),
           output_limit: this.limits.outputLimitBytes,
           limits: this.wireLimits(),
@@ -886,8 +887,8 @@ export class PythonWorker {
   }
 
   /**
-   * Many items in one round trip on the persistent interpreter (replay). A record that ran past the time limit
-   * ends its batch before it (`stopped`); the next batch, which starts at that record, is answered with that
+   * Many items in one round trip on the persistent interpreter (replay). A record that ran past the time limit (or
+   * printed past the output limit, or called sys.exit()) ends its batch before it (`stopped`); the next batch, which starts at that record, is answered with that
    * error and not run: the record is never run twice, and the caller stops there as on any batch failure.
    */
   async runBatch(req: ComponentBatchRequest): Promise<ComponentBatchResult> {

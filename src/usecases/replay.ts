@@ -29,8 +29,10 @@
  * component may keep state, such as its recent closes, in `self`.
  * The audit log is written line by line as in trading, but synced once at close (`syncedAtClose`).
  * Fills stream to CSV/Parquet files and into the P&L curve (replayReport.ts) as they happen.
- * A component error on one record is recorded with its index and time and the replay goes on; a
- * failure to load or construct the component (or a timeout) ends the replay, reported as `fatal`.
+ * A component error on one record is recorded with its index and time and the replay goes on, unless
+ * `maxConsecutiveErrors` records in a row fail with the same error (code and line: a component broken on every
+ * record is told once, not once a record); a failure to load or construct the component, or a record past a limit
+ * of the worker (time, output) or calling sys.exit(), ends the replay, reported as `fatal`.
  *
  * A replay never touches trading state: its folder (`stateDir`) is one it created and marked with
  * `replay.json`, or a new or empty one it marks now; any other folder — above all one holding trading
@@ -81,6 +83,7 @@ import {
   type ReplayEngineContext,
 } from './replaySetup';
 import { fitToInstrument } from './testOrder';
+import { DEFAULT_MAX_CONSECUTIVE_ERRORS, failedInRow, repeatedFailure, type FailureRun } from './replayFailures';
 import { DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../execution/tradingState';
 
 export {
@@ -146,6 +149,12 @@ export interface ReplayRequest {
   sendAhead?: boolean;
   /** Component errors kept in the report (default 50; all are counted). */
   maxErrors?: number;
+  /**
+   * Stop the replay (fatal REPEATED_COMPONENT_ERROR) once this many records in a row fail with the same error code at
+   * the same line of the component (default 1000; 0: never). A validate_order veto is the component's decision, not a
+   * failure, and an order the engine refuses is not the component's failure either: neither counts.
+   */
+  maxConsecutiveErrors?: number;
   /** Per-order slippage records kept (default 1000; the summary covers all). */
   maxSlippageRecords?: number;
   onProgress?: (progress: ReplayProgress) => void;
@@ -259,6 +268,8 @@ export interface ReplayReport {
   };
   errors: ReplayError[];
   errorCount: number;
+  /** Every error counted by its code (COMPONENT_ERROR, INVALID_ORDER, ORDER_VETOED, …), the kept ones and the rest. */
+  errorsByCode: Record<string, number>;
   /** What the component printed (print(), logging, warnings), every batch's in record order, the head of each stream kept. */
   output: ReplayOutput;
   /** Why the replay stopped early, if it did. */
@@ -360,6 +371,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     },
     errors: [],
     errorCount: 0,
+    errorsByCode: {},
     output: printed.value,
     fatal: null,
     stateDir,
@@ -371,6 +383,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   };
   const addError = (index: number, code: string, message: string, line?: number): void => {
     report.errorCount++;
+    report.errorsByCode[code] = (report.errorsByCode[code] ?? 0) + 1;
     if (report.errors.length < maxErrors)
       report.errors.push({
         index,
@@ -393,6 +406,11 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
   let commission = 0;
   /** Records whose call returned something or raised: a batch lists no item for a record that returned None. */
   let answered = 0;
+  const maxRun = Math.max(0, Math.floor(request.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS));
+  /** The records in a row, up to `last`, that failed with the same error (the first's message said if they stop it). */
+  const failures: FailureRun = { count: 0, first: -1, last: -2, code: '', line: undefined, message: '' };
+  /** The record at which `failures` reached maxRun: the replay stops there. */
+  let stopAt: number | undefined;
   const curve = new PnlCurve(feed.bid, feed.ask, startingCash);
   const isoFill = isoFormatter();
   const fillsWriter =
@@ -679,11 +697,16 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
     };
     let sinceTurn = 0;
     const act = async (start: number, items: ComponentBatchItem[]): Promise<void> => {
+      if (stopAt !== undefined) return;
       for (const item of items) {
         const k = start + item.index;
         if (!item.ok) {
           answered++;
           addError(k, item.error.code, item.error.message, item.error.line);
+          if (failedInRow(failures, k, item.error, maxRun)) {
+            stopAt = k;
+            return;
+          }
           continue;
         }
         if (item.output === null || item.output === undefined) continue;
@@ -699,6 +722,15 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
           await nextTurn();
         }
       }
+    };
+
+    /** `failures` as the items of the batch from `start` will leave it (not acted on yet), or undefined if they stop the replay. */
+    const failuresAfter = (items: ComponentBatchItem[], start: number): FailureRun | undefined => {
+      if (stopAt !== undefined) return undefined;
+      const run = { ...failures };
+      for (const item of items)
+        if (!item.ok && failedInRow(run, start + item.index, item.error, maxRun)) return undefined;
+      return run;
     };
 
     // A batch's rows and their encoding come from the data alone (nothing the account decides): the next
@@ -750,7 +782,7 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
      * within the column) is a stand-in, answered from it with nothing else done, so the component sees what it
      * would have, and the replay does what it would have done, in the same order (and counts the same requests).
      */
-    const send = (start: number, size: number, first: Column | Promise<Column>): Sent => {
+    const send = (start: number, size: number, first: Column | Promise<Column>, run = failures): Sent => {
       const batch = ahead !== undefined && ahead.start === start && ahead.size === size ? ahead : prepare(start, size);
       ahead = undefined;
       const rows = batch.rows;
@@ -774,6 +806,17 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
         indexKey: 'bar_index',
         indexStart: start,
         instance: instanceKey,
+        // The run of failures this batch may go on with, so that the worker stops where the replay will.
+        ...(maxRun > 0
+          ? {
+              failureRun: {
+                limit: maxRun,
+                run: run.last === start - 1 ? run.count : 0,
+                code: run.code,
+                ...(run.line === undefined ? {} : { line: run.line }),
+              },
+            }
+          : {}),
         onSent,
         state: {
           key: 'capital',
@@ -862,10 +905,13 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       if (done === size && next < total) {
         let orders = 0;
         for (const item of items) if (ordered(item)) orders++;
-        if (request.sendAhead !== false && orders * ORDERS_AHEAD_FACTOR >= size) {
+        // The run of failures the batch's items leave (not acted on yet): none ahead of a batch that stops the replay.
+        const run =
+          request.sendAhead !== false && orders * ORDERS_AHEAD_FACTOR >= size ? failuresAfter(items, start) : undefined;
+        if (run !== undefined) {
           const nextColumn = new Promise<Column>((resolve, reject) => (column0 = { resolve, reject }));
           void nextColumn.catch(() => undefined);
-          sentAhead = send(next, Math.min(batchSize, total - next), nextColumn);
+          sentAhead = send(next, Math.min(batchSize, total - next), nextColumn, run);
           // The orders are acted on now, not once the request has left: the worker has their submits' time to take it
           // in and run it (the stream writes at the act loop's turns), and waiting left the replay idle for as long as
           // a busy machine took to schedule the worker. The batch after is prepared once the request has left,
@@ -875,6 +921,13 @@ export async function replayComponent(request: ReplayRequest): Promise<ReplayRep
       }
       try {
         await act(start, items);
+        if (stopAt !== undefined) {
+          // Acted on up to the record that made the run too long (maybe at a state request of this batch).
+          report.processed += stopAt - start + 1;
+          await advanceTo(stopAt);
+          report.fatal = repeatedFailure(failures, stopAt, (r) => iso(times[r] as number));
+          break;
+        }
         report.processed += done;
         if (done === 0) {
           report.fatal = {

@@ -144,7 +144,9 @@ function render(view: ReplayView | null): void {
   counts(byId('rejected-list'), f.rejectedByReason, 'none');
 
   byId('errors-section').hidden = view.errorCount === 0;
-  byId('errors-heading').textContent = `Component errors (${num(view.errorCount)}; the replay went on)`;
+  // A replay that stopped (at these errors, when too many in a row failed alike) did not go on.
+  byId('errors-heading').textContent =
+    `Component errors (${num(view.errorCount)}${view.status === 'COMPLETED' ? '; the replay went on' : ''})`;
   byId('errors').replaceChildren(
     ...view.errors.map((e) => {
       const item = el('li');

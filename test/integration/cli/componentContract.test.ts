@@ -272,6 +272,58 @@ class Hangs(OrderBase):
     });
   });
 
+  describe('replay stops a component that misbehaves on every record (exit 1), and says where', () => {
+    const RAISES = `from core.orders.order_base import OrderBase
+
+class Raises(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        return 1 / (market_data['close'] - market_data['close'])
+`;
+    it('1,000 records in a row failing the same way stop it; --max-consecutive-errors 0 runs every record (exit 0)', () => {
+      const file = write('raises.py', RAISES);
+      const r = cli(['replay', file, '--data', DATA]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout, /processed {2}1,000 candles/);
+      assert.match(r.stdout, /errors {5}1,000 records failed \(COMPONENT_ERROR 1,000; the replay stopped\):/);
+      assert.match(
+        r.stdout,
+        /STOPPED {4}at #999 2024-03-04T16:39:00\.000Z: REPEATED_COMPONENT_ERROR \(raises\.py:5\): 1,000 records in a row, #0 \(2024-03-04T00:00:00\.000Z\) to #999, failed with the same error, so the replay stopped: COMPONENT_ERROR: generate_order raised ZeroDivisionError: float division by zero\./,
+      );
+      const all = cli(['replay', file, '--data', DATA, '--max-consecutive-errors', '0', '--json']);
+      assert.equal(all.code, 0, all.stderr);
+      const report = JSON.parse(all.stdout) as { processed: number; errorsByCode: Record<string, number> };
+      assert.equal(report.processed, 2000);
+      assert.deepEqual(report.errorsByCode, { COMPONENT_ERROR: 2000 });
+      const bad = cli(['replay', file, '--data', DATA, '--max-consecutive-errors', '1.5']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--max-consecutive-errors must be a whole number ≥ 0.*not '1.5'/);
+    });
+
+    it('a record printing in a loop ends it at the output limit, not at --timeout, naming the record and the print', () => {
+      const file = write(
+        'chatty.py',
+        `from core.orders.order_base import OrderBase
+
+class Chatty(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        if market_data['bar_index'] == 42:
+            while True:
+                print('still thinking', market_data['close'])
+        return None
+`,
+      );
+      const started = Date.now();
+      const r = cli(['replay', file, '--data', DATA, '--timeout', '60', '--output-limit-bytes', '10000']);
+      assert.ok(Date.now() - started < 30_000, `ended at its output limit (${Date.now() - started} ms)`);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stdout, /processed {2}42 candles/);
+      assert.match(
+        r.stdout,
+        /STOPPED {4}at #42 2024-03-04T00:42:00\.000Z: OUTPUT_LIMIT_EXCEEDED \(chatty\.py:7\): the component printed more than the limit of 10,000 bytes on record 42 \(the print at line 7 passed it\) and was stopped there/,
+      );
+    });
+  });
+
   it('what a component prints or raises reaches the terminal with its control characters escaped, its text kept', () => {
     // OSC 52 would set the clipboard, ESC[2J clear the screen, a lone CR hide the start of a line, U+202E reverse it.
     const file = write(

@@ -41,15 +41,14 @@ describe('Python components: unseen shapes', function () {
       assert.equal(r.error.line, line, r.error.message);
       assert.match(r.error.message, what);
     }
-    // In a replay batch too: each record's error has the line.
+    // In a replay batch too, where it ends the batch (and the replay) at that record: said at the line.
     const worker = new PythonWorker(options);
     try {
       const batch = await worker.runBatch({ file: inCall, common: {}, keys: ['bid'], rows: [[1.1], [1.2]] });
-      assert.equal(batch.ok, true);
-      for (const item of batch.items) {
-        assert.equal(item.ok, false);
-        if (!item.ok) assert.equal(item.error.line, 7);
-      }
+      assert.equal(batch.ok, false);
+      assert.equal(batch.done, 0);
+      assert.equal(batch.error?.code, 'COMPONENT_EXIT');
+      assert.equal(batch.error.line, 7);
     } finally {
       await worker.dispose();
     }
@@ -221,7 +220,7 @@ describe('Python components: unseen shapes', function () {
     }
   });
 
-  it('output past the limit names the line whose print passed it, in a run and in each record of a batch', async () => {
+  it('output past the limit names the line whose print passed it, in a run and in a batch (which it ends)', async () => {
     const file = write(
       'flood.py',
       'import sys\nfrom core.orders.order_base import OrderBase\n\nclass Flood(OrderBase):\n' +
@@ -240,15 +239,11 @@ describe('Python components: unseen shapes', function () {
     const worker = new PythonWorker(small);
     try {
       const batch = await worker.runBatch({ file, common: {}, keys: ['bid'], rows: [[1.1], [1.2]] });
-      assert.equal(batch.ok, true);
-      assert.equal(batch.items.length, 2);
-      for (const item of batch.items) {
-        assert.equal(item.ok, false);
-        if (!item.ok) {
-          assert.equal(item.error.code, 'OUTPUT_LIMIT_EXCEEDED');
-          assert.equal(item.error.line, 8, item.error.message);
-        }
-      }
+      assert.equal(batch.ok, false);
+      assert.equal(batch.done, 0);
+      assert.equal(batch.error?.code, 'OUTPUT_LIMIT_EXCEEDED');
+      assert.equal(batch.error.line, 8, batch.error.message);
+      assert.match(batch.error.message, /on record 0 \(the print at line 8 passed it\) and was stopped there/);
     } finally {
       await worker.dispose();
     }
