@@ -3,7 +3,6 @@
  * byte became U+FFFD, which then read as a cell that was "not a number" or "not an ISO time", nothing said of the
  * encoding.
  */
-import type { ColumnName } from './replayTables';
 
 /** Where a file's text first holds a byte that is no UTF-8: its index in the decoded text (a U+FFFD) and the byte. */
 export interface Undecodable {
@@ -37,7 +36,8 @@ export function describeUndecodable(
   label: string,
   separator: string,
   names: readonly string[],
-  index: ReadonlyMap<ColumnName, number>,
+  // The column names of the table (`ColumnName` in replayTables.ts, which imports this file).
+  index: ReadonlyMap<string, number>,
   lineNumbers: { data: Uint32Array; length: number },
   headerLine: number,
   bad: Undecodable,

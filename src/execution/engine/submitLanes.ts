@@ -387,7 +387,7 @@ export class SubmitLanes {
         {
           type: 'Rejected',
           at: clock.now(),
-          reason: `NOT_PLACED: ${e.reason}: ${e.message}; nothing reached ${broker.displayName}, try again later`,
+          reason: `NOT_PLACED: ${e.reason}: ${e.message}; ${broker.displayName} did not act on it (nothing was placed), try again later`,
         },
         { risk, neverArrived: true },
       );
