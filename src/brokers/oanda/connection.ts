@@ -78,11 +78,13 @@ export interface Reply {
   retryAfter: string | null;
 }
 
-/** What a request does, for the message when its retries give up: POST /orders places, PUT …/cancel cancels. */
+/**
+ * What a request does, for the message when its retries give up: a GET reads, PUT …/cancel cancels, and the rest
+ * (POST /orders, a replacing PUT /orders/{spec}) would have placed an order.
+ */
 function retriedRequest(spec: RequestSpec): RetriedRequest {
-  if (spec.method === 'POST') return 'submit';
-  if (spec.method === 'PUT' && /\/cancel(\?|$)/.test(spec.path)) return 'cancel';
-  return 'read';
+  if (spec.method === 'GET') return 'read';
+  return /\/cancel(\?|$)/.test(spec.path) ? 'cancel' : 'submit';
 }
 
 /** Connection errors raised before the request left this machine: nothing reached OANDA. */
