@@ -369,6 +369,7 @@ export class IbBroker implements BrokerApi {
         if (typeof execution.time === 'string' && /^\d{8}[ -]/.test(execution.time))
           this.lastExecutionTime = execution.time.trim().replace(/\s+/g, ' ');
         if (execution.orderId === undefined || execution.execId === undefined) return;
+        this.sawOrderId(execution.orderId);
         this.orders.onExecution(execution.orderId, {
           execId: execution.execId,
           shares: Number(execution.shares),
@@ -538,7 +539,9 @@ export class IbBroker implements BrokerApi {
         ib.reqIds();
         return () => ib.off(E.nextValidId, onId);
       });
-      const id = Math.max(given, this.nextOrderId);
+      let id = Math.max(given, this.nextOrderId);
+      // An id an order we know already has (one of ours, or adopted) would be TWS's 103, or worse a modify of it.
+      while (this.orders.byId.has(id)) id++;
       this.nextOrderId = id + 1;
       return id;
     });

@@ -82,6 +82,22 @@ describe('IbBroker: order ids TWS already holds, read-only API, refused market d
     assert.equal(f.ordersWithClientId('ib-ids-1'), 1);
   });
 
+  it('our own filled orders of an earlier session and a reset id sequence: the next one goes past them, sent once', async () => {
+    const f = await start();
+    const earlier = await connect(13);
+    await earlier.submitOrder(order('ib-ids-earlier-1'));
+    await earlier.submitOrder(order('ib-ids-earlier-2'));
+    await earlier.disconnect();
+    f.resetOrderIdSequence();
+    // The same client id after a restart: TWS tells the day's executions of this client (reqExecutions on connect).
+    const restarted = await connect(13);
+    const before = f.requestCount('PLACE_ORDER');
+    const placed = await restarted.submitOrder(order('ib-ids-after-restart'));
+    assert.equal(f.requestCount('PLACE_ORDER') - before, 1);
+    assert.equal(placed.status.status, 'filled');
+    assert.equal(f.ordersWithClientId('ib-ids-after-restart'), 1);
+  });
+
   it('103 for an id TWS holds a done order under: placed once more under a fresh id, one order at TWS', async () => {
     const f = await start();
     const other = await connect(7);
