@@ -40,7 +40,7 @@ export type IbErrorMeaning =
  * | 200               | no security definition found                                 | UNKNOWN_SYMBOL                     |
  * | 201               | order rejected - reason:…                                    | rejected status with the reason    |
  * | 202               | order cancelled                                              | cancel confirmation                |
- * | 203, 460, 354, 10168 | no permission for the security / no market data subscription (10168: and delayed data not enabled) | PERMISSION_DENIED |
+ * | 203, 460, 354, 10168, 10186 | no permission for the security / no market data subscription (10168 and 10186: and delayed data not enabled) | PERMISSION_DENIED |
  * | 10197             | no market data during a competing live session (the user is logged in elsewhere) | VENUE_UNAVAILABLE (retryable) |
  * | 326               | client id already in use                                     | AUTHENTICATION (pick another id)   |
  * | 502, 1300         | could not connect / socket port reset                        | NETWORK (connection)               |
@@ -59,9 +59,10 @@ export function errorMeaning(code: number, message = ''): IbErrorMeaning {
     case 100:
       return { kind: 'error', reason: 'RATE_LIMITED', retryable: true };
     case 103:
-      // TWS API "Placing Orders" → "The Next Valid Identifier": an order id must be greater than every id TWS has
-      // seen for this client (and, with several clients, every id in their openOrder/orderStatus). A taken id is
-      // refused as a whole, so nothing was placed; our client order id (orderRef) is not what clashed.
+      // TWS API "Message Codes" 103: "An order was placed with an order ID that is less than or equal to the order
+      // ID of a previous order from this client" ("Placing Orders" → "The Next Valid Identifier": with several
+      // clients, greater than every id in their openOrder/orderStatus too). The placement is refused, so nothing
+      // was placed; our client order id (orderRef) is not what clashed.
       return {
         kind: 'error',
         reason: 'INTERNAL',
@@ -100,7 +101,10 @@ export function errorMeaning(code: number, message = ''): IbErrorMeaning {
     case 460:
     case 354:
       return { kind: 'error', reason: 'PERMISSION_DENIED', retryable: false };
+    // 10186 in IBKR's table ("Requested market data is not subscribed. Delayed market data is not enabled"), 10168
+    // with the same text from TWS builds that predate it: no delayed ticks follow.
     case 10168:
+    case 10186:
       return {
         kind: 'error',
         reason: 'PERMISSION_DENIED',
@@ -158,7 +162,7 @@ const READ_ONLY = /read-only/i;
 const WARNING_TEXT = /\bWarning:/;
 /** Codes that stay what the table says whatever their text: a rejection or a failure is never a notice. */
 const FAILURE_CODES: ReadonlySet<number> = new Set([
-  100, 103, 104, 105, 110, 135, 161, 200, 201, 202, 203, 321, 326, 10147, 10148, 10168, 10197,
+  100, 103, 104, 105, 110, 135, 161, 200, 201, 202, 203, 321, 326, 10147, 10148, 10168, 10186, 10197,
 ]);
 
 /**

@@ -114,8 +114,9 @@ export interface FakeTwsOptions {
    * Market data refused: REQ_MKT_DATA is answered with this ERR_MSG for the request's id and nothing else. TWS API
    * "Message Codes": 10197 "No market data during competing live session" (TWS API "Error Handling": a market data
    * request "made during a competing session (when a paper user is logged into simultaneously on a different
-   * computer from the associated live user)"), 10168 "Requested market data is not subscribed. Delayed market data
-   * is not enabled.", 354 "Requested market data is not subscribed.", 321 "Error validating request".
+   * computer from the associated live user)"), 10186 (10168 from older TWS builds) "Requested market data is not
+   * subscribed. Delayed market data is not enabled", 354 "Requested market data is not subscribed.", 321 "Server
+   * error when validating an API client request".
    */
   marketDataError?: { code: number; message: string };
   /**

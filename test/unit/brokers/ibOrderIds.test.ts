@@ -8,7 +8,7 @@
  *   103 is not a duplicate client order id: nothing was placed, and the order may go once more under a fresh id.
  * - 321 "Error validating request" with TWS's API set read-only: not an invalid order, a setting to change.
  * - Market data refusals (10197 competing live session, 10168 not subscribed and delayed data off, 321 for a data
- *   request) are not invalid orders: the trader is told what is wrong with the data and what to do.
+ *   request) are not invalid orders (IBKR's table lists the subscription one as 10186, TWS also sends it as 10168): the trader is told what is wrong with the data and what to do.
  */
 import * as assert from 'node:assert/strict';
 import { IbBroker } from '../../../src/brokers/ib/adapter';
@@ -152,6 +152,13 @@ describe('IbBroker: order ids TWS already holds, read-only API, refused market d
     [
       10168,
       'Requested market data is not subscribed. Delayed market data is not enabled.',
+      'PERMISSION_DENIED',
+      false,
+      /subscri/,
+    ],
+    [
+      10186,
+      'Requested market data is not subscribed. Delayed market data is not enabled',
       'PERMISSION_DENIED',
       false,
       /subscri/,
