@@ -51,6 +51,7 @@ export type IbErrorMeaning =
  * | 404               | shares not available for short sale: "the order will be held while we attempt to locate the shares" | info |
  * | 10311             | "This order will be directly routed to …" (precaution notice; the order goes on) | info           |
  * | 10349             | "Order TIF was set to DAY based on order preset" (the order goes on, with TIF DAY) | info         |
+ * | 10233             | "Defaults were inherited from CASH preset during the creation of this order." (the order goes on) | info |
  * | any, text "Warning:" | e.g. 10983 "Warning: The 'EtradeOnly' order attribute is not supported" | info               |
  */
 export function errorMeaning(code: number, message = ''): IbErrorMeaning {
@@ -149,6 +150,9 @@ export function errorMeaning(code: number, message = ''): IbErrorMeaning {
     case 10090:
     case 10311:
     case 10349:
+    // "Defaults were inherited from CASH preset during the creation of this order." (IBKR's message table): a
+    // preset notice like 10349, about an order TWS created and works.
+    case 10233:
       return { kind: 'info' };
     default:
       if (code >= 2100 && code < 3000) return { kind: 'info' };
