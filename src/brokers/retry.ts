@@ -29,6 +29,12 @@ export interface RetryPolicy {
   now?: () => number;
 }
 
+/**
+ * What the resent request would have done, for the message when the retries give up: a submit that was
+ * never acted on placed nothing, a cancel left the order working, a read only went unanswered.
+ */
+export type RetriedRequest = 'submit' | 'cancel' | 'read';
+
 export const DEFAULT_RETRY_POLICY: Readonly<Required<Pick<RetryPolicy, 'maxAttempts' | 'maxTotalMs' | 'baseDelayMs'>>> =
   Object.freeze({
     maxAttempts: 3,
@@ -53,9 +59,14 @@ export function retryAfterMs(header: string | readonly string[] | null | undefin
  * Runs `attempt` until it succeeds, throws something other than a retryable `notActed` BrokerError,
  * or the policy's bound is reached. Waits the venue's Retry-After when it gave one, never less than the
  * exponential backoff. When the bound is reached the last error is thrown as a retryable BrokerError (never a
- * rejection) saying how many attempts were made.
+ * rejection) saying how many attempts were made and what that left (`request`: nothing placed, an order still
+ * working, a read unanswered).
  */
-export async function withRetries<T>(attempt: (n: number) => Promise<T>, policy: RetryPolicy = {}): Promise<T> {
+export async function withRetries<T>(
+  attempt: (n: number) => Promise<T>,
+  policy: RetryPolicy = {},
+  request: RetriedRequest = 'read',
+): Promise<T> {
   const maxAttempts = Math.max(1, policy.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts);
   const maxTotalMs = policy.maxTotalMs ?? DEFAULT_RETRY_POLICY.maxTotalMs;
   const baseDelayMs = policy.baseDelayMs ?? DEFAULT_RETRY_POLICY.baseDelayMs;
@@ -71,18 +82,32 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, policy:
       // which runs a little ahead of the venue's) would resend at once, again and again.
       const delay = Math.max(e.retryAfterMs ?? 0, baseDelayMs * 2 ** (n - 1));
       const elapsed = now() - started;
-      if (n >= maxAttempts || elapsed + delay > maxTotalMs) throw exhausted(e, n, delay, maxTotalMs - elapsed);
+      if (n >= maxAttempts || elapsed + delay > maxTotalMs) throw exhausted(e, n, delay, maxTotalMs - elapsed, request);
       await sleep(delay);
     }
   }
 }
 
-function exhausted(e: BrokerError, attempts: number, delay: number, leftMs: number): BrokerError {
+/** What a request the venue never acted on left, and what the trader can do (by `RetriedRequest`). */
+const NOT_DONE: Readonly<Record<RetriedRequest, string>> = {
+  submit: 'nothing was placed',
+  cancel: 'the order was not cancelled and may still be working',
+  read: 'the venue did not answer',
+};
+
+function exhausted(
+  e: BrokerError,
+  attempts: number,
+  delay: number,
+  leftMs: number,
+  request: RetriedRequest,
+): BrokerError {
   const why =
     delay > leftMs
       ? `the venue asked to wait ${Math.ceil(delay)} ms, past the retry bound`
       : `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}`;
-  return new BrokerError(e.reason, `${e.message}; nothing was placed (${why}): try again later`, {
+  const again = request === 'cancel' ? 'cancel it again later' : 'try again later';
+  return new BrokerError(e.reason, `${e.message}; ${NOT_DONE[request]} (${why}): ${again}`, {
     retryable: true,
     notActed: true,
     venueCode: e.venueCode,

@@ -313,6 +313,7 @@ export class AlpacaBroker implements BrokerApi {
             n,
           ),
         this.options.retry,
+        'submit',
       );
     } catch (e) {
       // Alpaca answered and refused the order itself (buying power, its own rules): a rejected order,
@@ -374,6 +375,7 @@ export class AlpacaBroker implements BrokerApi {
           (n) =>
             this.request('cancel', () => client.trading.orders.deleteOrderByOrderIDRaw({ orderId: venueId }), false, n),
           this.options.retry,
+          'cancel',
         );
         break;
       } catch (e) {

@@ -424,6 +424,7 @@ export class BinanceBroker implements BrokerApi {
               n,
             ),
           this.options.retry,
+          'submit',
         );
       else
         unified = await withRetries(
@@ -435,6 +436,7 @@ export class BinanceBroker implements BrokerApi {
               n,
             ),
           this.options.retry,
+          'submit',
         );
     } catch (e) {
       if (
@@ -490,6 +492,7 @@ export class BinanceBroker implements BrokerApi {
       raw = await withRetries(
         (n) => this.call('cancel', true, (x) => x.cancelOrder(id, market.unified), n),
         this.options.retry,
+        'cancel',
       );
     } catch (e) {
       // -2011 "Unknown order sent." (errors.md CANCEL_REJECTED) is also Binance's answer for an order that

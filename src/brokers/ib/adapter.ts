@@ -37,8 +37,10 @@
  *   by `reqAllOpenOrders` on `connect()`, `reconcile()`, and look-ups of unconfirmed orders.
  * - An error TWS sends for the order saying its link to IB's servers is lost (1100, 1300, 2110) or that
  *   it could not read a message (505, 507, 508) does not prove the order was not taken: the outcome is
- *   unknown as well. Errors that do (100 rate limit, 103 duplicate id, 104–110 invalid order, …) are
- *   known failures; 201 and other refusals are rejected orders. An Inactive status with no error yet waits up to
+ *   unknown as well. Errors that do (100 rate limit, 104–110 invalid order, …) are
+ *   known failures; 103 "Duplicate order id" refuses TWS's integer order id (not our client id): nothing was placed,
+ *   so the order is placed once more under an id past every one TWS has shown us, and a second 103 is reported as
+ *   not placed (`notActed`); 201 and other refusals are rejected orders. An Inactive status with no error yet waits up to
  *   `rejectReasonWaitMs` for the one saying why (201 may follow it), so the rejection carries IB's reason.
  * - `getOrderByClientId` is undefined when TWS, asked with `reqAllOpenOrders` (answered in order on
  *   the same socket, after the placeOrder), does not list the order: absence is not conclusive on IB
@@ -342,14 +344,18 @@ export class IbBroker implements BrokerApi {
           permId?: number,
           _parentId?: number,
           lastFillPrice?: number,
-        ) => this.orders.onStatus(orderId, { status, filled, remaining, avgFillPrice, lastFillPrice, permId }),
+        ) => {
+          this.sawOrderId(orderId);
+          this.orders.onStatus(orderId, { status, filled, remaining, avgFillPrice, lastFillPrice, permId });
+        },
       ),
     );
     ib.on(
       E.openOrder,
-      guard('openOrder', (orderId: number, contract: IbLib.Contract, order: IbLib.Order, state: IbLib.OrderState) =>
-        this.orders.onOpenOrder(orderId, contract as IbContract, order as IbOrder, String(state.status)),
-      ),
+      guard('openOrder', (orderId: number, contract: IbLib.Contract, order: IbLib.Order, state: IbLib.OrderState) => {
+        this.sawOrderId(orderId);
+        this.orders.onOpenOrder(orderId, contract, order, String(state.status));
+      }),
     );
     ib.on(
       E.completedOrder,
@@ -363,6 +369,7 @@ export class IbBroker implements BrokerApi {
         if (typeof execution.time === 'string' && /^\d{8}[ -]/.test(execution.time))
           this.lastExecutionTime = execution.time.trim().replace(/\s+/g, ' ');
         if (execution.orderId === undefined || execution.execId === undefined) return;
+        this.sawOrderId(execution.orderId);
         this.orders.onExecution(execution.orderId, {
           execId: execution.execId,
           shares: Number(execution.shares),
@@ -512,7 +519,16 @@ export class IbBroker implements BrokerApi {
     return () => this.events.off(event, listener);
   }
 
-  /** Next order id: `reqIds` → `nextValidId`, never below one already used (serialized). */
+  /**
+   * TWS API "Placing Orders" → "The Next Valid Identifier": with several clients on one account, or after
+   * `reqAllOpenOrders`, "subsequent orders placed by that client must have order IDs greater than" every id in
+   * the openOrder and orderStatus callbacks; a lower one is refused with 103 "Duplicate order id".
+   */
+  private sawOrderId(orderId: number): void {
+    if (Number.isInteger(orderId) && orderId > 0) this.nextOrderId = Math.max(this.nextOrderId, orderId + 1);
+  }
+
+  /** Next order id: `reqIds` → `nextValidId`, never below one already used or seen (serialized). */
   private allocateOrderId(): Promise<number> {
     const run = this.idChain.then(async () => {
       const ib = this.ensureConnected();
@@ -523,7 +539,9 @@ export class IbBroker implements BrokerApi {
         ib.reqIds();
         return () => ib.off(E.nextValidId, onId);
       });
-      const id = Math.max(given, this.nextOrderId);
+      let id = Math.max(given, this.nextOrderId);
+      // An id an order we know already has (one of ours, or adopted) would be TWS's 103, or worse a modify of it.
+      while (this.orders.byId.has(id)) id++;
       this.nextOrderId = id + 1;
       return id;
     });
@@ -561,6 +579,33 @@ export class IbBroker implements BrokerApi {
       );
 
     this.reads.invalidate();
+    try {
+      return await this.place(request, contract, ibOrder);
+    } catch (e) {
+      // 103: TWS refused the order id itself as taken (by an order of another program on this client id, or
+      // one from before "Reset API order ID sequence"), so nothing was placed. Our client id is not what
+      // clashed: once more under an id past every one seen; a second refusal is reported as not placed.
+      if (!(e instanceof BrokerError) || e.venueCode !== 103) throw e;
+      return await this.place(request, contract, ibOrder).catch((again: unknown) => {
+        throw again instanceof BrokerError && again.venueCode === 103
+          ? new BrokerError(again.reason, `${again.message} (twice, under two order ids)`, {
+              retryable: true,
+              notActed: true,
+              venueCode: 103,
+              cause: again,
+            })
+          : again;
+      });
+    }
+  }
+
+  /** One placeOrder under a fresh order id, answered by its first status past pending or by its refusal. */
+  private async place(
+    request: PlacedOrderRequest,
+    contract: ReturnType<typeof contractFor>['contract'],
+    ibOrder: ReturnType<typeof orderFor>,
+  ): Promise<OrderResponse> {
+    const cid = request.client_order_id;
     const orderId = await this.allocateOrderId();
     const ib = this.ensureConnected();
     const entry = newEntry(orderId, { ...request, metadata: { ...request.metadata } }, this.clock.now(), false);
@@ -594,7 +639,9 @@ export class IbBroker implements BrokerApi {
           else if (meaning.kind === 'error') {
             entry.failedBeforeAcceptance = true;
             entry.rejectReason = message;
-            fail(brokerErrorFor(code, message, { outcomeUnknown: false }));
+            // The id is another order's at TWS: ours must not take that order's statuses for its own.
+            if (code === 103) this.orders.forget(entry);
+            fail(brokerErrorFor(code, message, { outcomeUnknown: false, notActed: code === 103 }));
           }
         });
         ib.placeOrder(orderId, contract as IbLib.Contract, ibOrder as IbLib.Order);
@@ -857,7 +904,7 @@ export class IbBroker implements BrokerApi {
     return this.on('ibError', (id: number, code: number, message: string) => {
       if (id !== reqId) return;
       const meaning = errorMeaning(code, message);
-      if (meaning.kind !== 'info') fail(brokerErrorFor(code, message));
+      if (meaning.kind !== 'info') fail(brokerErrorFor(code, message, { request: 'data' }));
     });
   }
 

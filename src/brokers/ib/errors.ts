@@ -13,7 +13,14 @@ export type IbErrorMeaning =
   /** A warning or notice (market data farm OK, order message…): nothing to do. */
   | { kind: 'info' }
   /** A failure of the request (or of the connection) that callers decide on by reason. */
-  | { kind: 'error'; reason: BrokerErrorReason; retryable?: boolean; connection?: boolean };
+  | {
+      kind: 'error';
+      reason: BrokerErrorReason;
+      retryable?: boolean;
+      connection?: boolean;
+      /** What the trader can do about it, added to the message. */
+      advice?: string;
+    };
 
 /**
  * IB error codes (TWS API "Message Codes") → meaning. TWS sends "true error messages as well as notifications
@@ -25,14 +32,16 @@ export type IbErrorMeaning =
  * | code              | meaning                                                      | ours                               |
  * |-------------------|--------------------------------------------------------------|------------------------------------|
  * | 100               | max rate of messages per second exceeded                     | RATE_LIMITED (retryable)           |
- * | 103               | duplicate order id                                           | DUPLICATE_CLIENT_ORDER_ID          |
- * | 104, 105, 110, 321, 10243 | modify a filled order, mismatch, price off tick, invalid request, fractional | INVALID_ORDER |
+ * | 103               | duplicate order id: TWS's integer orderId is taken (not our client id, which is orderRef); nothing was placed | INTERNAL, not acted on (the adapter places once more under a fresh id) |
+ * | 104, 105, 110, 10243 | modify a filled order, mismatch, price off tick, fractional | INVALID_ORDER                    |
+ * | 321               | "Error validating request" (any request): "Read-Only" in the text → PERMISSION_DENIED (API set read-only), else INVALID_ORDER; for a data request see `brokerErrorFor` |
  * | 135, 10147        | order id not found (cancel)                                  | ORDER_NOT_FOUND                    |
  * | 161, 10148        | cancel of an order not cancellable (filled, already cancelled) | INVALID_ORDER                    |
  * | 200               | no security definition found                                 | UNKNOWN_SYMBOL                     |
  * | 201               | order rejected - reason:…                                    | rejected status with the reason    |
  * | 202               | order cancelled                                              | cancel confirmation                |
- * | 203, 460, 354     | no permission for the security / no market data subscription | PERMISSION_DENIED                  |
+ * | 203, 460, 354, 10168, 10186 | no permission for the security / no market data subscription (10168 and 10186: and delayed data not enabled) | PERMISSION_DENIED |
+ * | 10197             | no market data during a competing live session (the user is logged in elsewhere) | VENUE_UNAVAILABLE (retryable) |
  * | 326               | client id already in use                                     | AUTHENTICATION (pick another id)   |
  * | 502, 1300         | could not connect / socket port reset                        | NETWORK (connection)               |
  * | 504               | not connected                                                | NOT_CONNECTED (connection)         |
@@ -42,6 +51,7 @@ export type IbErrorMeaning =
  * | 404               | shares not available for short sale: "the order will be held while we attempt to locate the shares" | info |
  * | 10311             | "This order will be directly routed to …" (precaution notice; the order goes on) | info           |
  * | 10349             | "Order TIF was set to DAY based on order preset" (the order goes on, with TIF DAY) | info         |
+ * | 10233             | "Defaults were inherited from CASH preset during the creation of this order." (the order goes on) | info |
  * | any, text "Warning:" | e.g. 10983 "Warning: The 'EtradeOnly' order attribute is not supported" | info               |
  */
 export function errorMeaning(code: number, message = ''): IbErrorMeaning {
@@ -50,11 +60,31 @@ export function errorMeaning(code: number, message = ''): IbErrorMeaning {
     case 100:
       return { kind: 'error', reason: 'RATE_LIMITED', retryable: true };
     case 103:
-      return { kind: 'error', reason: 'DUPLICATE_CLIENT_ORDER_ID', retryable: false };
+      // TWS API "Message Codes" 103: "An order was placed with an order ID that is less than or equal to the order
+      // ID of a previous order from this client" ("Placing Orders" → "The Next Valid Identifier": with several
+      // clients, greater than every id in their openOrder/orderStatus too). The placement is refused, so nothing
+      // was placed; our client order id (orderRef) is not what clashed.
+      return {
+        kind: 'error',
+        reason: 'INTERNAL',
+        retryable: true,
+        advice:
+          "TWS refused the order id as already used, so nothing was placed: TWS's order id sequence is behind " +
+          'orders it already holds (another program on the same client id, or "Reset API order ID sequence" in ' +
+          'TWS); reconnect, or use a client id of its own, then send the order again',
+      };
+    case 321:
+      return READ_ONLY.test(message)
+        ? {
+            kind: 'error',
+            reason: 'PERMISSION_DENIED',
+            retryable: false,
+            advice: 'the TWS API is read-only: untick "Read-Only API" in TWS (Global Configuration → API → Settings)',
+          }
+        : { kind: 'error', reason: 'INVALID_ORDER', retryable: false };
     case 104:
     case 105:
     case 110:
-    case 321:
     case 161:
     case 10148:
     case 10243:
@@ -72,6 +102,30 @@ export function errorMeaning(code: number, message = ''): IbErrorMeaning {
     case 460:
     case 354:
       return { kind: 'error', reason: 'PERMISSION_DENIED', retryable: false };
+    // 10186 in IBKR's table ("Requested market data is not subscribed. Delayed market data is not enabled"), 10168
+    // with the same text from TWS builds that predate it: no delayed ticks follow.
+    case 10168:
+    case 10186:
+      return {
+        kind: 'error',
+        reason: 'PERMISSION_DENIED',
+        retryable: false,
+        advice:
+          'this IB account has no market data subscription for it and delayed data is not enabled: subscribe to ' +
+          "the instrument's market data in IBKR's Client Portal",
+      };
+    case 10197:
+      // TWS API "Message Codes" 10197; TWS API "Error Handling": a market data request "made during a competing
+      // session (when a paper user is logged into simultaneously on a different computer from the associated live
+      // user)". The data comes back once the other session ends.
+      return {
+        kind: 'error',
+        reason: 'VENUE_UNAVAILABLE',
+        retryable: true,
+        advice:
+          'the same IBKR user is logged in elsewhere (TWS, IBKR Mobile or the web portal) and that session holds ' +
+          'the live market data: log out of it, and quotes return once it ends',
+      };
     case 326:
       return { kind: 'error', reason: 'AUTHENTICATION', retryable: false, connection: true };
     case 502:
@@ -96,6 +150,9 @@ export function errorMeaning(code: number, message = ''): IbErrorMeaning {
     case 10090:
     case 10311:
     case 10349:
+    // "Defaults were inherited from CASH preset during the creation of this order." (IBKR's message table): a
+    // preset notice like 10349, about an order TWS created and works.
+    case 10233:
       return { kind: 'info' };
     default:
       if (code >= 2100 && code < 3000) return { kind: 'info' };
@@ -103,22 +160,39 @@ export function errorMeaning(code: number, message = ''): IbErrorMeaning {
   }
 }
 
+/** TWS's text when its API settings are read-only ("… The API interface is currently in Read-Only mode."). */
+const READ_ONLY = /read-only/i;
 /** IB marks a notice with "Warning:" in its text (e.g. "Order Message: … Warning: your order will not be placed …"). */
 const WARNING_TEXT = /\bWarning:/;
 /** Codes that stay what the table says whatever their text: a rejection or a failure is never a notice. */
 const FAILURE_CODES: ReadonlySet<number> = new Set([
-  100, 103, 104, 105, 110, 135, 161, 200, 201, 202, 203, 321, 326, 10147, 10148,
+  100, 103, 104, 105, 110, 135, 161, 200, 201, 202, 203, 321, 326, 10147, 10148, 10168, 10186, 10197,
 ]);
 
-/** The BrokerError for an IB error code the table calls an error. */
-export function brokerErrorFor(code: number, message: string, extra: { outcomeUnknown?: boolean } = {}): BrokerError {
+/**
+ * The BrokerError for an IB error code the table calls an error (or a refusal). `request: 'data'` is a request
+ * that places nothing (a quote, the account, positions): a refusal of one is not an invalid order, so what the
+ * table would call INVALID_ORDER (321, an unlisted code) is IB declining the request (VENUE_UNAVAILABLE, not
+ * retryable: the same request would be refused again).
+ */
+export function brokerErrorFor(
+  code: number,
+  message: string,
+  extra: { outcomeUnknown?: boolean; notActed?: boolean; request?: 'order' | 'data' } = {},
+): BrokerError {
   const meaning = errorMeaning(code, message);
-  const reason: BrokerErrorReason = meaning.kind === 'error' ? meaning.reason : 'INVALID_ORDER';
-  const retryable = meaning.kind === 'error' ? meaning.retryable : false;
-  return new BrokerError(reason, `IB error ${code}: ${message}`, {
+  let reason: BrokerErrorReason = meaning.kind === 'error' ? meaning.reason : 'INVALID_ORDER';
+  let retryable = meaning.kind === 'error' ? meaning.retryable : false;
+  if (extra.request === 'data' && reason === 'INVALID_ORDER') {
+    reason = 'VENUE_UNAVAILABLE';
+    retryable = false;
+  }
+  const advice = meaning.kind === 'error' && meaning.advice !== undefined ? `: ${meaning.advice}` : '';
+  return new BrokerError(reason, `IB error ${code}: ${message}${advice}`, {
     venueCode: code,
     ...(retryable === undefined ? {} : { retryable }),
     ...(reason === 'RATE_LIMITED' ? { retryAfterMs: 1000 } : {}),
     ...(extra.outcomeUnknown === undefined ? {} : { outcomeUnknown: extra.outcomeUnknown }),
+    ...(extra.notActed === undefined ? {} : { notActed: extra.notActed }),
   });
 }

@@ -710,6 +710,12 @@ export class OrderRegistry {
     }
   }
 
+  /** Drops an order TWS never took (its id was refused as another order's): later news for that id is not ours. */
+  forget(entry: Entry): void {
+    if (this.byId.get(entry.orderId) === entry) this.byId.delete(entry.orderId);
+    if (this.byRef.get(entry.request.client_order_id) === entry) this.byRef.delete(entry.request.client_order_id);
+  }
+
   register(entry: Entry): void {
     this.byId.set(entry.orderId, entry);
     this.byRef.set(entry.request.client_order_id, entry);

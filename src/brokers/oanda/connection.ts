@@ -5,7 +5,7 @@
  */
 import { monotonicMs, type Clock } from '../../common/clock';
 import { KeepAliveClient, RequestTimeoutError } from '../http';
-import { withRetries, type RetryPolicy } from '../retry';
+import { withRetries, type RetriedRequest, type RetryPolicy } from '../retry';
 import { maskAccountIds, redactValues } from '../credentials';
 import { BrokerError, type BrokerErrorReason } from '../errors';
 import { httpError } from './errors';
@@ -76,6 +76,15 @@ export interface Reply {
   status: number;
   body: unknown;
   retryAfter: string | null;
+}
+
+/**
+ * What a request does, for the message when its retries give up: a GET reads, PUT …/cancel cancels, and the rest
+ * (POST /orders, a replacing PUT /orders/{spec}) would have placed an order.
+ */
+function retriedRequest(spec: RequestSpec): RetriedRequest {
+  if (spec.method === 'GET') return 'read';
+  return /\/cancel(\?|$)/.test(spec.path) ? 'cancel' : 'submit';
 }
 
 /** Connection errors raised before the request left this machine: nothing reached OANDA. */
@@ -179,11 +188,15 @@ export class V20Connection {
    * retry bound; the 429 that ends the bound is thrown (RATE_LIMITED, retryable, notActed).
    */
   sendRetrying(spec: RequestSpec): Promise<Reply> {
-    return withRetries(async () => {
-      const reply = await this.send(spec);
-      if (reply.status === 429) throw this.failure(spec, reply);
-      return reply;
-    }, this.options.retry);
+    return withRetries(
+      async () => {
+        const reply = await this.send(spec);
+        if (reply.status === 429) throw this.failure(spec, reply);
+        return reply;
+      },
+      this.options.retry,
+      retriedRequest(spec),
+    );
   }
 
   /** One HTTP exchange; throws only when no complete reply arrived (or a 2xx body is not JSON). */

@@ -111,6 +111,21 @@ export interface FakeTwsOptions {
    */
   marketDataNotice?: { code: number; message: string };
   /**
+   * Market data refused: REQ_MKT_DATA is answered with this ERR_MSG for the request's id and nothing else. TWS API
+   * "Message Codes": 10197 "No market data during competing live session" (TWS API "Error Handling": a market data
+   * request "made during a competing session (when a paper user is logged into simultaneously on a different
+   * computer from the associated live user)"), 10186 (10168 from older TWS builds) "Requested market data is not
+   * subscribed. Delayed market data is not enabled", 354 "Requested market data is not subscribed.", 321 "Server
+   * error when validating an API client request".
+   */
+  marketDataError?: { code: number; message: string };
+  /**
+   * TWS's API set to "Read-Only API" (Global Configuration → API → Settings): every PLACE_ORDER is refused with
+   * ERR 321, in the text TWS sends ("Error validating request.-'bN' : cause - The API interface is currently in
+   * Read-Only mode.", as reported by ib_insync and other TWS clients), and nothing is placed.
+   */
+  readOnlyApi?: boolean;
+  /**
    * Send `Filled` for a market order that executes in full on arrival (default true). false: its last ORDER_STATUS
    * says `Submitted` with `filled` its whole quantity and `remaining` 0, and no `Filled` follows; its executions come
    * as usual, and TWS no longer lists it open (it is done). TWS API "Order Management" → orderStatus: "Filled:
@@ -203,6 +218,12 @@ export interface FakeTws extends FakeVenue {
    * REQ_COMPLETED_ORDERS. Returns false when the order is not working.
    */
   endOrder(orderId: number, status: 'Cancelled' | 'ApiCancelled' | 'Inactive', completedStatus: string): boolean;
+  /**
+   * TWS's "Reset API order ID sequence" (Global Configuration → API → Settings): NEXT_VALID_ID starts again at
+   * `next` (default 1) while the orders already placed keep their ids, so a client that trusts nextValidId alone
+   * sends an id TWS holds and gets ERR 103 "Duplicate order id".
+   */
+  resetOrderIdSequence(next?: number): void;
 }
 
 const key = (symbol: string): string => symbol.toUpperCase().replace(/[^A-Z0-9]/g, '');
@@ -480,6 +501,15 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       );
     if (fault?.kind === 'rateLimit')
       return error(s, orderId, 100, 'Max rate of messages per second has been exceeded:max=50 rec=51 (1)');
+    if (options.readOnlyApi)
+      return error(
+        s,
+        orderId,
+        321,
+        "Error validating request.-'bN' : cause - The API interface is currently in Read-Only mode.",
+      );
+    // TWS API "Message Codes" 103 "Duplicate order id": an id TWS already holds an order under (TWS API "Placing
+    // Orders": a new id must be greater than every id seen in openOrder/orderStatus); nothing is placed.
     if (fault?.kind === 'duplicateClientId' || orders.has(orderId)) return error(s, orderId, 103, 'Duplicate order id');
     if (fault?.kind === 'reject') {
       error(
@@ -801,6 +831,8 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         const c = { symbol: f[4] ?? '', secType: f[5] ?? '', currency: f[12] ?? '' };
         const q = quotes.get(contractKey({ ...c, conId: 0, exchange: '', localSymbol: '' }));
         if (!q) return error(s, reqId, 200, 'No security definition has been found for the request');
+        const refused = options.marketDataError;
+        if (refused) return error(s, reqId, refused.code, refused.message);
         const notice = options.marketDataNotice;
         if (notice) {
           error(s, reqId, notice.code, notice.message);
@@ -911,6 +943,9 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         session.send(statusFields(o));
       }
       return true;
+    },
+    resetOrderIdSequence(next = 1) {
+      nextId = next;
     },
     async close() {
       for (const t of timers) clearTimeout(t);

@@ -320,15 +320,14 @@ describe('IbBroker against the fake TWS', function () {
       assert.equal(fake.requestCount('PLACE_ORDER'), 1);
     });
 
-    it('duplicate order id at the venue (103) is DUPLICATE_CLIENT_ORDER_ID', async () => {
+    it('duplicate order id at the venue (103): TWS refused the integer id, so it is placed once under a fresh one', async () => {
       fake.injectNext({ kind: 'duplicateClientId' });
       const id = cid();
-      await rejects(broker.submitOrder(order({ client_order_id: id })), (e) => {
-        assert.equal(e.reason, 'DUPLICATE_CLIENT_ORDER_ID');
-        assert.equal(e.venueCode, 103);
-        assert.equal(e.outcomeUnknown, false);
-      });
-      assert.equal(fake.ordersWithClientId(id), 0);
+      const before = fake.requestCount('PLACE_ORDER');
+      const placed = await broker.submitOrder(order({ client_order_id: id }));
+      assert.equal(fake.requestCount('PLACE_ORDER') - before, 2);
+      assert.equal(fake.ordersWithClientId(id), 1);
+      assert.equal(placed.status.status, 'filled');
     });
 
     it('rate limit (100) is RATE_LIMITED and retryable; the same client id may be retried', async () => {

@@ -111,7 +111,10 @@ describe('IB mapping (pure)', () => {
     assert.equal(reason(201), 'reject');
     assert.equal(reason(202), 'cancelled');
     assert.equal(reason(100), 'RATE_LIMITED');
-    assert.equal(reason(103), 'DUPLICATE_CLIENT_ORDER_ID');
+    assert.equal(reason(103), 'INTERNAL');
+    assert.equal(reason(10197), 'VENUE_UNAVAILABLE');
+    assert.equal(reason(10168), 'PERMISSION_DENIED');
+    assert.equal(reason(321), 'INVALID_ORDER');
     assert.equal(reason(200), 'UNKNOWN_SYMBOL');
     assert.equal(reason(502), 'NETWORK');
     assert.equal(reason(504), 'NOT_CONNECTED');

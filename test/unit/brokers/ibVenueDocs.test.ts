@@ -53,6 +53,7 @@ describe('IbBroker: TWS messages from the API documentation', function () {
 
   const notices: Array<[number, string]> = [
     [10349, 'Order TIF was set to DAY based on order preset.'],
+    [10233, 'Defaults were inherited from CASH preset during the creation of this order.'],
     [
       10311,
       'This order will be directly routed to NYSE. Direct routed orders may result in higher trade fees. Restriction is specified in Precautionary Settings of Global Configuration/API.',
