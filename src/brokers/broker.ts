@@ -223,7 +223,7 @@ export function delegatingBroker(
     getQuote: (s) => inner.getQuote(s),
     getInstrument: (s) => inner.getInstrument(s),
     onOrderUpdate: overrides.onOrderUpdate ?? ((listener) => inner.onOrderUpdate(listener)),
-    // The same venue's answers within the call, when it gives them (asked each time: a fault may switch them off).
-    ...(inner.immediate === undefined ? {} : { immediate: () => inner.immediate?.() }),
+    // No `immediate`: a caller that spreads this and replaces `submitOrder` (a wrapper that counts or delays what is
+    // sent) would be bypassed by it; the renamed venue answers through its promises.
   };
 }

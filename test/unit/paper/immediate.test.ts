@@ -4,7 +4,6 @@
  * whichever way they went.
  */
 import assert from 'node:assert/strict';
-import { delegatingBroker } from '../../../src/brokers/broker';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { TestClock } from '../../../src/common/clock';
 import { ExecutionEngine } from '../../../src/execution/engine';
@@ -62,17 +61,6 @@ describe('the paper venue answers within the call', () => {
     assert.ok(paper.immediate());
     await paper.disconnect();
     assert.equal(paper.immediate(), undefined, 'disconnected');
-  });
-
-  it('a venue under a profile id answers within the call as its inner venue does', async () => {
-    const clock = new TestClock();
-    const paper = new PaperBroker({ clock, quotes: new FixedQuotes() });
-    const renamed = delegatingBroker(paper, { id: 'paper-2' });
-    assert.equal(renamed.immediate?.(), undefined);
-    await renamed.connect();
-    assert.ok(renamed.immediate?.());
-    paper.faults.rejectNext();
-    assert.equal(renamed.immediate?.(), undefined, 'asked each time: a fault switched on later is seen');
   });
 
   it('an engine order takes the promise way while a fault is on and the call way without: same records either way', async () => {
