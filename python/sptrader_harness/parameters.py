@@ -28,6 +28,8 @@ def parameter_problem(spec, value):
             return 'it is not one of its options (%s)' % ', '.join(short_repr(o) for o in options)
         return None
     kind = spec.get('type')
+    if isinstance(kind, type):
+        kind = kind.__name__  # 'type': int, the Python type itself, is the name 'int'
     kind = kind.lower() if isinstance(kind, str) else None
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind in _WHOLE_TYPES and not (number and float(value).is_integer()):

@@ -26,7 +26,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, freshness, habits, processes, returns, siblings, stdlib, validation, watchdog
+from sptrader_harness import awaiting, debugging, freshness, habits, metadata_values, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
@@ -665,6 +665,11 @@ class Server(object):
                         metadata = value if isinstance(value, dict) else None
                     else:
                         metadata_version = value
+        # A base whose hook for its subclasses only raises NotImplementedError (a template method) is not run either.
+        templates = habits.template_bases(ast, [n for n in tree.body if isinstance(n, ast.ClassDef)][:MAX_CLASSES])
+        for c in classes:
+            if c['name'] in templates:
+                c['entry_point'] = None
         return {'classes': classes, 'metadata': metadata, 'metadata_error': metadata_error, 'metadata_version': metadata_version,
                 'metadata_line': metadata_line, 'risk_limits_lines': risk_limits_lines}
 
@@ -776,7 +781,7 @@ class Server(object):
                 return derived[0]
             several = derived or candidates
             # A base whose entry point only raises NotImplementedError is meant to be derived, not run.
-            several = [c for c in several if not habits.entry_not_implemented(c, file)] or several
+            several = [c for c in several if not habits.left_to_subclasses(c, file, several)] or several
             if len(several) == 1:
                 return several[0]
             lines = class_lines(file, [c.__name__ for c in several])
@@ -1164,7 +1169,7 @@ class Server(object):
     def resolve(self, module, file, request, response, limits):
         """The component class, its entry point and its parameters (metadata defaults, then the request's);
         records metadata, class name and entry point in the response as it goes. Metadata past its
-        size or depth limit fails the run; metadata JSON cannot carry is left out, as before."""
+        size or depth limit fails the run; a value JSON cannot carry leaves out its key (metadata_values.py)."""
         meta = getattr(module, '__metadata__', None)
         if isinstance(meta, dict):
             response['metadata'] = self.metadata_json(module, meta, file, limits)
@@ -1193,20 +1198,21 @@ class Server(object):
         key = (module, meta, limits.metadata_bytes, limits.depth)
         cached = self.metadata.get(file)
         if cached is None or cached[0] != key:
+            notes = []
             try:
-                value = safe_json(meta, '__metadata__', limits.metadata(file))
+                # A value JSON cannot carry leaves out its key, said below (metadata_values.py).
+                value, notes = metadata_values.readable(meta, lambda: limits.metadata(file), assignment_line(file, '__metadata__'))
             except ComponentFailure as f:
-                if f.code != 'NOT_SERIALIZABLE':
-                    if f.line is None and f.file == file:
-                        # Said where the file assigns __metadata__ (its last module-level assignment), as inspect says it.
-                        f.line = assignment_line(file, '__metadata__')
-                    value = f
-                else:
-                    value = None
-            cached = (key, value)
+                if f.line is None and f.file == file:
+                    # Said where the file assigns __metadata__ (its last module-level assignment), as inspect says it.
+                    f.line = assignment_line(file, '__metadata__')
+                value = f
+            cached = (key, value, notes)
             self.metadata[file] = cached
         if isinstance(cached[1], ComponentFailure):
             raise cached[1]
+        for note in cached[2]:
+            sys.stderr.write('[sptrader] %s\n' % note)
         return cached[1]
 
     def instantiate(self, cls, entry, params, file):
@@ -1527,7 +1533,8 @@ def metadata_literal(ast, node, depth=0):
                     for k, v in zip(node.keys, node.values))
     if isinstance(node, ast.List):
         return [metadata_literal(ast, e, depth + 1) for e in node.elts]
-    return ast.literal_eval(node)
+    named = metadata_values.literal_type_name(ast, node)
+    return named if named is not None else ast.literal_eval(node)
 
 def limit_lines(ast, value):
     """The lines of `risk_limits` in a __metadata__ written as a dict display or dict(...): '' for the key itself,
