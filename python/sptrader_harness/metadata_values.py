@@ -7,6 +7,7 @@ sent. A risk_limits JSON cannot carry stops the run at its line instead: its lim
 """
 import builtins
 
+from sptrader_harness import stdlib
 from sptrader_harness.safejson import ComponentFailure, safe_json
 
 # The types a declaration names by the type itself (`'type': int`), read as their names.
@@ -68,3 +69,38 @@ def readable(meta, budget_for, line):
                                        f.file, line)
             notes.append("__metadata__[%r] was left out: %s" % (key, f.message))
     return value, notes
+
+
+def parameter_line(file, name):
+    """The line of parameter `name`'s declaration in the last module-level `__metadata__ = ...` of the file (its key in
+    the 'parameters' dict, written as a dict display or dict(...)), else that assignment's line, else None: where a value
+    the declaration does not allow is said."""
+    ast = stdlib.load('ast')
+    try:
+        with open(file, 'rb') as f:
+            tree = ast.parse(f.read(), file)
+    except BaseException:
+        return None
+    found = None
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == '__metadata__' for t in targets) and node.value is not None:
+            found = node
+    if found is None:
+        return None
+    parameters = _entry(ast, found.value, 'parameters')
+    key = _entry(ast, parameters, name, key=True) if parameters is not None else None
+    return key.lineno if key is not None else found.lineno
+
+
+def _entry(ast, node, name, key=False):
+    """The value (or with key, the key node) written for `name` in a dict display or dict(...) node, else None."""
+    if isinstance(node, ast.Dict):
+        for k, v in zip(node.keys, node.values):
+            if isinstance(k, ast.Constant) and k.value == name:
+                return k if key else v
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == 'dict':
+        for k in node.keywords:
+            if k.arg == name:
+                return k.value
+    return None

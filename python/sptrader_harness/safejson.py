@@ -327,7 +327,8 @@ def _other(value, path, budget, depth):
     datetime = stdlib.load('datetime')
     decimal = stdlib.load('decimal')
     if isinstance(value, decimal.Decimal):
-        return json_safe(float(value), path, budget, depth)
+        # A signalling NaN has no float (ValueError): it is the NaN it stands for, refused as one where it matters.
+        return json_safe(float('nan') if value.is_nan() else float(value), path, budget, depth)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return json_safe(value.isoformat(), path, budget, depth)
     numpy = _numpy_kind(value)

@@ -1188,7 +1188,8 @@ class Server(object):
                 problem = parameter_problem(meta['parameters'].get(name), value)
                 if problem is not None:
                     raise ComponentFailure('INVALID_PARAMETER', "the parameter %r is %s, which __metadata__['parameters'][%r] does not allow: %s; "
-                                           'nothing was sent' % (name, short_repr(value), name, problem), file)
+                                           'nothing was sent' % (name, short_repr(value), name, problem), file,
+                                           metadata_values.parameter_line(file, name))
         params.update(given)
         return cls, entry, params
 

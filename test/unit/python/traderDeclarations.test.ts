@@ -177,4 +177,27 @@ describe('Python components: declarations as traders write them', function () {
       assert.match(r.error.message, hint);
     }
   });
+
+  it("a parameter a computed __metadata__ does not allow is said at its declaration's line", async () => {
+    const file = write(
+      'computed.py',
+      'from decimal import Decimal\nfrom core.orders.order_base import OrderBase\n\n__metadata__ = dict(\n' +
+        "    name='computed',\n    parameters={\n        'qty': {'type': 'int', 'default': 2000, 'max': 10000},\n    },\n" +
+        "    risk_limits={'max_position_size': Decimal('5000')},\n)\n\n" +
+        `class C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return ${ORDER}\n`,
+    );
+    const r = await runComponentCold(options, { file, marketData: {}, parameters: { qty: 20000 } });
+    assert.equal(r.error?.code, 'INVALID_PARAMETER');
+    assert.equal(r.error.line, 7);
+    // A signalling NaN Decimal is the NaN it stands for (it was 'could not be read as JSON: ValueError'), which
+    // SPtrader's validation then refuses at the order's field.
+    const snan = write(
+      'snan.py',
+      'from decimal import Decimal\nfrom core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n' +
+        "    def generate_order(self, market_data, signal=None):\n        return {'quantity': Decimal('sNaN')}\n",
+    );
+    const s = await runComponentCold(options, { file: snan, marketData: {} });
+    assert.equal(s.ok, true, s.error?.message);
+    assert.deepEqual(s.output, { quantity: { __sptrader_nonfinite__: 'NaN' } });
+  });
 });
