@@ -200,4 +200,20 @@ describe('Python components: declarations as traders write them', function () {
     assert.equal(s.ok, true, s.error?.message);
     assert.deepEqual(s.output, { quantity: { __sptrader_nonfinite__: 'NaN' } });
   });
+
+  it('the bundled OrderBase.to_json writes a datetime expires_at as ISO 8601 (it raised: not JSON serializable)', async () => {
+    const file = write(
+      'envelope_gtd.py',
+      'from datetime import datetime, timezone\nfrom core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n' +
+        '    def generate_order(self, market_data, signal=None):\n' +
+        "        return self.to_json({'symbol': 'EUR_USD', 'expires_at': datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)})\n",
+    );
+    const r = await runComponentCold(options, { file, marketData: {} });
+    assert.equal(r.ok, true, r.error?.message);
+    assert.deepEqual(r.output, {
+      type: 'order_request',
+      order: { symbol: 'EUR_USD', expires_at: '2030-01-02T03:04:05+00:00' },
+      metadata: { component: 'C', version: '1.0' },
+    });
+  });
 });
