@@ -6,6 +6,7 @@
  * order said only that they cannot be sent.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
 import { componentFolder } from '../../kit/componentFolder';
 
@@ -215,5 +216,44 @@ describe('Python components: declarations as traders write them', function () {
       order: { symbol: 'EUR_USD', expires_at: '2030-01-02T03:04:05+00:00' },
       metadata: { component: 'C', version: '1.0' },
     });
+  });
+
+  it('a parameter the constructor takes by name has no argument for, and __metadata__ does not declare, is refused', async () => {
+    const file = write(
+      'shipped.py',
+      'from core.base.order import Order\n\nclass ContextMarket(Order):\n' +
+        "    def __init__(self, base_size=0.01, max_slippage=0.001, urgency='normal'):\n        self.base_size = base_size\n\n" +
+        "    def execute(self, market_state):\n        return {'type': 'market', 'symbol': 'EUR_USD', 'side': 'buy', 'size': self.base_size}\n",
+    );
+    // A misspelt --param base_sise=0.1 was dropped: the order went at the default size, without a word.
+    const r = await runComponentCold(options, { file, marketData: {}, parameters: { base_sise: 0.1 } });
+    assert.equal(r.error?.code, 'INVALID_PARAMETER');
+    assert.equal(r.error.line, 4);
+    assert.equal(
+      r.error.message,
+      "the parameter 'base_sise' was given, but ContextMarket.__init__ (line 4) takes no such argument (it takes base_size, max_slippage, urgency) and __metadata__['parameters'] does not declare it: it would be dropped and the component run without it (did you mean 'base_size'?); nothing was sent",
+    );
+    const worker = new PythonWorker(options);
+    try {
+      const batch = await worker.runBatch({
+        file,
+        common: {},
+        keys: ['bid'],
+        rows: [[1.1]],
+        parameters: { base_sise: 0.1 },
+      });
+      assert.equal(batch.error?.code, 'INVALID_PARAMETER');
+      // Taken by name, or declared (SPtrader reads some, such as symbol, itself), it runs as before.
+      const ok = await worker.run({ file, marketData: {}, parameters: { base_size: 0.1 } });
+      assert.deepEqual(ok.output, { type: 'market', symbol: 'EUR_USD', side: 'buy', size: 0.1 });
+      const declared = write(
+        'declared.py',
+        `__metadata__ = {'parameters': {'symbol': {'type': 'str'}}}\n${readFileSync(file, 'utf8')}`,
+      );
+      const d = await worker.run({ file: declared, marketData: {}, parameters: { symbol: 'GBP_USD' } });
+      assert.equal(d.ok, true, d.error?.message);
+    } finally {
+      await worker.dispose();
+    }
   });
 });
