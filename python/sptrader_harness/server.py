@@ -1253,6 +1253,9 @@ class Server(object):
             if line is None and type(e) is TypeError:
                 # Raised by the call itself (a required argument no parameter gives): said at the def of __init__.
                 line = entry_definition(cls, '__init__', file, of_class=True)
+            if line is None:
+                # Raised in a base class's __init__ in another file (said in the message): the component's class line.
+                line = class_lines(file, [cls.__name__]).get(cls.__name__)
             raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s%s%s' % (
                 cls.__name__, describe(e), raised_elsewhere(sys.exc_info()[2], file), missing_parameter(e, params, cls),
                 beside_component(e, file)), file, line, text)
@@ -1595,7 +1598,9 @@ def missing_parameter(exc, params, cls=None):
             return ''
     how = ('declare it in __metadata__[\'parameters\'] with a default, or give it a value (CLI --param %s=VALUE, the editor\'s '
            'Component Inputs)')
-    if type(exc) is KeyError and len(exc.args) == 1 and isinstance(exc.args[0], str) and exc.args[0] not in params:
+    # A key a lookup missed is a name; a KeyError raised with a sentence ('missing settings: account') is not one.
+    if type(exc) is KeyError and len(exc.args) == 1 and isinstance(exc.args[0], str) and exc.args[0] not in params \
+            and re.match(r'^[\w.\-]+$', exc.args[0]):
         return '; the parameter %r was not given: %s' % (exc.args[0], how % exc.args[0])
     if type(exc) is TypeError:
         m = re.search(r"missing \d+ required (?:keyword-only |positional )?arguments?: '(\w+)'", str(exc))

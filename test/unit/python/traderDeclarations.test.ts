@@ -256,4 +256,26 @@ describe('Python components: declarations as traders write them', function () {
       await worker.dispose();
     }
   });
+
+  it("a base's __init__ in another file raising KeyError('a sentence') is said at the leaf's class, not as a parameter", async () => {
+    write(
+      'strict_base.py',
+      'from core.orders.order_base import OrderBase\n\nclass StrictBase(OrderBase):\n    def __init__(self, config):\n' +
+        "        super().__init__(config)\n        if 'account' not in config:\n" +
+        "            raise KeyError('missing settings: account')\n",
+    );
+    const file = write(
+      'strict_leaf.py',
+      'from strict_base import StrictBase\n\n\nclass StrictLeaf(StrictBase):\n' +
+        '    def generate_order(self, market_data, signal=None):\n        return None\n',
+    );
+    const r = await runComponentCold(options, { file, marketData: {} });
+    assert.equal(r.error?.code, 'CONSTRUCTOR_ERROR');
+    assert.equal(r.error.line, 4);
+    // It said "the parameter 'missing settings: account' was not given … --param missing settings: account=VALUE".
+    assert.equal(
+      r.error.message,
+      "creating StrictLeaf raised KeyError: 'missing settings: account' (raised at strict_base.py:7 in __init__)",
+    );
+  });
 });
