@@ -282,6 +282,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         if where is not None:
             return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
                 entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
+    if line is None and instance is not None:
+        # Raised in a base class's file, which the message names: said at the component's class.
+        line = class_line(type(instance), file)
     return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s%s' % (
         entry, describe(exc), raised_elsewhere(sys.exc_info()[2], file), missing_key(exc, market_data, instance, signal),
         config_never_set(exc, instance, file), habits.read_as_attribute(exc, market_data, signal),
@@ -1255,7 +1258,7 @@ class Server(object):
                 line = entry_definition(cls, '__init__', file, of_class=True)
             if line is None:
                 # Raised in a base class's __init__ in another file (said in the message): the component's class line.
-                line = class_lines(file, [cls.__name__]).get(cls.__name__)
+                line = class_line(cls, file)
             raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s%s%s' % (
                 cls.__name__, describe(e), raised_elsewhere(sys.exc_info()[2], file), missing_parameter(e, params, cls),
                 beside_component(e, file)), file, line, text)
@@ -1445,6 +1448,23 @@ def class_lines(file, names):
         return {}
     wanted = set(names)
     return dict((n.name, n.lineno) for n in tree.body if isinstance(n, ast.ClassDef) and n.name in wanted)
+
+
+_class_lines = {}  # (file, its mtime and size, class name) -> its line: a replay's every record may fail alike
+
+
+def class_line(cls, file):
+    """The line of cls's `class` statement in the component's file, else None."""
+    try:
+        st = os.stat(file)
+        key = (file, st.st_mtime_ns, st.st_size, cls.__name__)
+    except (OSError, AttributeError):
+        return None
+    if key not in _class_lines:
+        if len(_class_lines) > 1000:
+            _class_lines.clear()
+        _class_lines[key] = class_lines(file, [cls.__name__]).get(cls.__name__)
+    return _class_lines[key]
 
 
 def printed_at(shared, file):

@@ -277,5 +277,32 @@ describe('Python components: declarations as traders write them', function () {
       r.error.message,
       "creating StrictLeaf raised KeyError: 'missing settings: account' (raised at strict_base.py:7 in __init__)",
     );
+    // Its generate_order failing in the base's file, on what the leaf's hook returned: at the leaf's class too, in a
+    // run and on each record of a replay batch (they had no line).
+    write(
+      'desk_base.py',
+      'from core.orders.order_base import OrderBase\n\nclass DeskBase(OrderBase):\n' +
+        '    def generate_order(self, market_data, signal=None):\n        side, qty, extra = self.decide(market_data)\n' +
+        "        return dict(extra, symbol='EUR_USD', side=side, quantity=qty)\n",
+    );
+    const leaf = write(
+      'bad_shape.py',
+      "from desk_base import DeskBase\n\nclass BadShape(DeskBase):\n    def decide(self, market_data):\n        return 'buy', 1000\n",
+    );
+    const g = await runComponentCold(options, { file: leaf, marketData: {} });
+    assert.equal(g.error?.code, 'COMPONENT_ERROR');
+    assert.equal(g.error.line, 3);
+    assert.match(g.error.message, /\(raised at desk_base\.py:5 in generate_order\)$/);
+    const worker = new PythonWorker(options);
+    try {
+      const batch = await worker.runBatch({ file: leaf, common: {}, keys: ['bid'], rows: [[1.1], [1.2]] });
+      assert.equal(batch.ok, true, batch.error?.message);
+      assert.deepEqual(
+        batch.items.map((i) => (i.ok ? null : i.error.line)),
+        [3, 3],
+      );
+    } finally {
+      await worker.dispose();
+    }
   });
 });
