@@ -42,18 +42,20 @@ def _named(value, depth=0):
     return value
 
 
-def readable(meta, budget_for, line):
+def readable(meta, budget_for, line_of):
     """
     `meta` (a dict) as JSON-safe values within the metadata budget (budget_for() gives a fresh one), and the notes on
     what was left out: (value, notes). Raises what safe_json raises past the size or depth limit, and a
-    ComponentFailure at `line` when its risk_limits cannot be carried.
+    ComponentFailure at line_of() (the assignment's line) when its risk_limits cannot be carried.
     """
-    meta = _named(meta)
-    try:
-        return safe_json(meta, '__metadata__', budget_for()), []
-    except ComponentFailure as f:
-        if f.code != 'NOT_SERIALIZABLE':
-            raise
+    whole = _whole(meta, budget_for)
+    if whole is None:
+        # Python types named (their own walk, done only for a __metadata__ JSON could not carry as it was).
+        named = _named(meta)
+        whole = _whole(named, budget_for) if named is not meta else None
+        meta = named
+    if whole is not None:
+        return whole, []
     value = {}
     notes = []
     budget = budget_for()
@@ -66,7 +68,7 @@ def readable(meta, budget_for, line):
             if key == 'risk_limits':
                 raise ComponentFailure('NOT_SERIALIZABLE', "__metadata__['risk_limits'] cannot be read: %s; the limits it declares "
                                        'could not be applied, so nothing was sent (write each limit as a number)' % f.message,
-                                       f.file, line)
+                                       f.file, line_of())
             notes.append("__metadata__[%r] was left out: %s" % (key, f.message))
     return value, notes
 
@@ -103,4 +105,14 @@ def _entry(ast, node, name, key=False):
         for k in node.keywords:
             if k.arg == name:
                 return k.value
+    return None
+
+
+def _whole(meta, budget_for):
+    """meta as JSON-safe values, or None when a value in it is not JSON (NOT_SERIALIZABLE); past a limit, raises."""
+    try:
+        return safe_json(meta, '__metadata__', budget_for())
+    except ComponentFailure as f:
+        if f.code != 'NOT_SERIALIZABLE':
+            raise
     return None

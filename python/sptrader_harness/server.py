@@ -1211,7 +1211,7 @@ class Server(object):
             notes = []
             try:
                 # A value JSON cannot carry leaves out its key, said below (metadata_values.py).
-                value, notes = metadata_values.readable(meta, lambda: limits.metadata(file), assignment_line(file, '__metadata__'))
+                value, notes = metadata_values.readable(meta, lambda: limits.metadata(file), lambda: assignment_line(file, '__metadata__'))
             except ComponentFailure as f:
                 if f.line is None and f.file == file:
                     # Said where the file assigns __metadata__ (its last module-level assignment), as inspect says it.
