@@ -1,7 +1,7 @@
 """
 What a trader's everyday Python means to the harness, where it would otherwise be misread: a base class whose entry
-point only raises NotImplementedError is meant to be derived, not run (as an @abstractmethod is); market_data.bid or
-signal.side read as attributes of what are dicts.
+point only raises NotImplementedError is meant to be derived, not run (as an @abstractmethod is), and so is one whose
+hook for its subclasses does (a template method); market_data.bid or signal.side read as attributes of what are dicts.
 """
 import os
 
@@ -42,6 +42,56 @@ def entry_not_implemented(cls, file):
                 return raises_not_implemented(ast, node)
         return False
     return False
+
+
+def left_to_subclasses(cls, file, others):
+    """True when cls is a base meant to be derived, not run: its entry point only raises NotImplementedError, or a
+    method it has from the component's file does (a template method's hook, `def decide(self, market_data): raise
+    NotImplementedError`) and a class among `others` derives cls and defines that method. Running it would raise."""
+    if entry_not_implemented(cls, file):
+        return True
+    ast = stdlib.load('ast')
+    try:
+        with open(file, 'rb') as f:
+            tree = ast.parse(f.read(), file)
+        below = [o for o in others if o is not cls and issubclass(o, cls)]
+    except BaseException:
+        return False
+    if not below:
+        return False
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or not raises_not_implemented(ast, node):
+            continue
+        method = inspect_static(cls, node.name)
+        code = getattr(getattr(method, '__func__', method), '__code__', None)
+        if code is None or os.path.abspath(code.co_filename) != file or code.co_firstlineno not in (
+                [node.lineno] + [d.lineno for d in node.decorator_list]):
+            continue
+        if any(inspect_static(o, node.name) is not method for o in below):
+            return True
+    return False
+
+
+def template_bases(ast, nodes):
+    """The names of the classes among `nodes` (a file's class definitions, in order) that leave a method to a class
+    below them, as left_to_subclasses reads the classes once they run: read without running the file."""
+    hooks = {}  # class name -> the methods it leaves undefined (only raising NotImplementedError)
+    ancestors = {}  # class name -> the classes of the file it derives, at any depth
+    for node in nodes:
+        functions = [n for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        methods = set(n.name for n in functions)
+        left = set(n.name for n in functions if raises_not_implemented(ast, n))
+        found = set()
+        for base in node.bases:
+            name = base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else None
+            if name in hooks:
+                left.update(hooks[name] - methods)
+                found.add(name)
+                found.update(ancestors[name])
+        hooks[node.name] = left
+        ancestors[node.name] = found
+    return set(name for name, left in hooks.items()
+               if left and any(name in ancestors[d] and not left <= hooks[d] for d in hooks))
 
 
 def inspect_static(cls, name):

@@ -28,6 +28,8 @@ def parameter_problem(spec, value):
             return 'it is not one of its options (%s)' % ', '.join(short_repr(o) for o in options)
         return None
     kind = spec.get('type')
+    if isinstance(kind, type):
+        kind = kind.__name__  # 'type': int, the Python type itself, is the name 'int'
     kind = kind.lower() if isinstance(kind, str) else None
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind in _WHOLE_TYPES and not (number and float(value).is_integer()):
@@ -80,3 +82,30 @@ def constructor_style(init, code, entry, params):
     if entry == 'generate_order' and len(positional) > len(defaults):
         return 'config'
     return 'keywords'
+
+
+def dropped_parameters(init, code, entry, params, given, declared):
+    """The given parameters (`given`: the request's, not __metadata__'s defaults) that the constructor would never see,
+    with the argument names it takes: a constructor taking its parameters by name without **kwargs drops any other
+    name, one taking none drops them all. A name __metadata__ declares (`declared`) is not among them: SPtrader reads
+    some itself (symbol), and the component may read it elsewhere."""
+    if not given or init is object.__init__:
+        return [], ()
+    style = constructor_style(init, code, entry, params)
+    if style == 'config' or code is None or code.co_flags & 0x08:
+        return [], ()
+    accepted = code.co_varnames[1:code.co_argcount + code.co_kwonlyargcount] if style == 'keywords' else ()
+    return [k for k in given if k not in accepted and k not in declared], accepted
+
+
+def dropped_message(names, accepted, class_name, line):
+    """What dropped_parameters found, said: each name, what the constructor takes, the nearest of those."""
+    import difflib
+    near = difflib.get_close_matches(names[0], list(accepted), 1)
+    one = len(names) == 1
+    return ('the parameter%s %s %s given, but %s.__init__%s takes no such argument (%s) and __metadata__[\'parameters\'] '
+            'does not declare %s: %s would be dropped and the component run without %s%s; nothing was sent' % (
+                '' if one else 's', ', '.join(repr(n) for n in names), 'was' if one else 'were',
+                class_name, ' (line %s)' % line if line is not None else '',
+                'it takes %s' % ', '.join(accepted) if accepted else 'it takes none', 'it' if one else 'them',
+                'it' if one else 'they', 'it' if one else 'them', " (did you mean '%s'?)" % near[0] if near else ''))

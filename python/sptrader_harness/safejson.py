@@ -327,7 +327,8 @@ def _other(value, path, budget, depth):
     datetime = stdlib.load('datetime')
     decimal = stdlib.load('decimal')
     if isinstance(value, decimal.Decimal):
-        return json_safe(float(value), path, budget, depth)
+        # A signalling NaN has no float (ValueError): it is the NaN it stands for, refused as one where it matters.
+        return json_safe(float('nan') if value.is_nan() else float(value), path, budget, depth)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return json_safe(value.isoformat(), path, budget, depth)
     numpy = _numpy_kind(value)
@@ -398,6 +399,13 @@ def _conversion_hint(value):
         import enum
         if isinstance(value, enum.Enum):
             return ' (an Enum member: return its .value, %s)' % repr(value.value)[:80]
+        if type(value).__name__ == 'timedelta' and isinstance(value, stdlib.load('datetime').timedelta):
+            return (" (a timedelta is a duration: a time is a datetime, such as datetime.now(timezone.utc) + it, or in a "
+                    "replay market_data['timestamp_ms'] + %d; as a number of seconds, its .total_seconds())" % (value.total_seconds() * 1000))
+        if isinstance(value, (set, frozenset)):
+            return ' (a set: return sorted(...) or list(...) of it)'
+        if isinstance(value, (bytes, bytearray)):
+            return ' (bytes: return its .decode() or .hex())'
         if hasattr(type(value), '__dataclass_fields__'):
             return ' (a dataclass: return dataclasses.asdict(...) of it)'
         for method in ('to_dict', 'as_dict', 'dict', 'model_dump', 'tolist'):

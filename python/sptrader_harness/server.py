@@ -26,12 +26,12 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, freshness, habits, processes, returns, siblings, stdlib, validation, watchdog
+from sptrader_harness import awaiting, debugging, freshness, habits, metadata_values, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
 from sptrader_harness.lazystate import LazyState, StateSync, StateSyncError
-from sptrader_harness.parameters import constructor_style, parameter_problem, short_repr
+from sptrader_harness.parameters import constructor_style, dropped_message, dropped_parameters, parameter_problem, short_repr
 from sptrader_harness.safejson import ORDER_ITEM, ORDER_ITEM_NO_LINE, Budget, ComponentFailure, answer_text, flat_json, safe_json
 
 BUNDLED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sptrader_lib')
@@ -282,6 +282,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         if where is not None:
             return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
                 entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
+    if line is None and instance is not None:
+        # Raised in a base class's file, which the message names: said at the component's class.
+        line = class_line(type(instance), file)
     return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s%s' % (
         entry, describe(exc), raised_elsewhere(sys.exc_info()[2], file), missing_key(exc, market_data, instance, signal),
         config_never_set(exc, instance, file), habits.read_as_attribute(exc, market_data, signal),
@@ -665,6 +668,11 @@ class Server(object):
                         metadata = value if isinstance(value, dict) else None
                     else:
                         metadata_version = value
+        # A base whose hook for its subclasses only raises NotImplementedError (a template method) is not run either.
+        templates = habits.template_bases(ast, [n for n in tree.body if isinstance(n, ast.ClassDef)][:MAX_CLASSES])
+        for c in classes:
+            if c['name'] in templates:
+                c['entry_point'] = None
         return {'classes': classes, 'metadata': metadata, 'metadata_error': metadata_error, 'metadata_version': metadata_version,
                 'metadata_line': metadata_line, 'risk_limits_lines': risk_limits_lines}
 
@@ -776,7 +784,7 @@ class Server(object):
                 return derived[0]
             several = derived or candidates
             # A base whose entry point only raises NotImplementedError is meant to be derived, not run.
-            several = [c for c in several if not habits.entry_not_implemented(c, file)] or several
+            several = [c for c in several if not habits.left_to_subclasses(c, file, several)] or several
             if len(several) == 1:
                 return several[0]
             lines = class_lines(file, [c.__name__ for c in several])
@@ -1164,7 +1172,7 @@ class Server(object):
     def resolve(self, module, file, request, response, limits):
         """The component class, its entry point and its parameters (metadata defaults, then the request's);
         records metadata, class name and entry point in the response as it goes. Metadata past its
-        size or depth limit fails the run; metadata JSON cannot carry is left out, as before."""
+        size or depth limit fails the run; a value JSON cannot carry leaves out its key (metadata_values.py)."""
         meta = getattr(module, '__metadata__', None)
         if isinstance(meta, dict):
             response['metadata'] = self.metadata_json(module, meta, file, limits)
@@ -1183,8 +1191,15 @@ class Server(object):
                 problem = parameter_problem(meta['parameters'].get(name), value)
                 if problem is not None:
                     raise ComponentFailure('INVALID_PARAMETER', "the parameter %r is %s, which __metadata__['parameters'][%r] does not allow: %s; "
-                                           'nothing was sent' % (name, short_repr(value), name, problem), file)
+                                           'nothing was sent' % (name, short_repr(value), name, problem), file,
+                                           metadata_values.parameter_line(file, name))
         params.update(given)
+        init = getattr(cls, '__init__', None)
+        declared = meta['parameters'] if isinstance(meta, dict) and isinstance(meta.get('parameters'), dict) else {}
+        dropped, accepted = dropped_parameters(init, getattr(init, '__code__', None), entry, params, given, declared)
+        if dropped:
+            line = entry_definition(cls, '__init__', file, of_class=True)
+            raise ComponentFailure('INVALID_PARAMETER', dropped_message(dropped, accepted, cls.__name__, line), file, line)
         return cls, entry, params
 
     def metadata_json(self, module, meta, file, limits):
@@ -1193,20 +1208,21 @@ class Server(object):
         key = (module, meta, limits.metadata_bytes, limits.depth)
         cached = self.metadata.get(file)
         if cached is None or cached[0] != key:
+            notes = []
             try:
-                value = safe_json(meta, '__metadata__', limits.metadata(file))
+                # A value JSON cannot carry leaves out its key, said below (metadata_values.py).
+                value, notes = metadata_values.readable(meta, lambda: limits.metadata(file), lambda: assignment_line(file, '__metadata__'))
             except ComponentFailure as f:
-                if f.code != 'NOT_SERIALIZABLE':
-                    if f.line is None and f.file == file:
-                        # Said where the file assigns __metadata__ (its last module-level assignment), as inspect says it.
-                        f.line = assignment_line(file, '__metadata__')
-                    value = f
-                else:
-                    value = None
-            cached = (key, value)
+                if f.line is None and f.file == file:
+                    # Said where the file assigns __metadata__ (its last module-level assignment), as inspect says it.
+                    f.line = assignment_line(file, '__metadata__')
+                value = f
+            cached = (key, value, notes)
             self.metadata[file] = cached
         if isinstance(cached[1], ComponentFailure):
             raise cached[1]
+        for note in cached[2]:
+            sys.stderr.write('[sptrader] %s\n' % note)
         return cached[1]
 
     def instantiate(self, cls, entry, params, file):
@@ -1240,6 +1256,9 @@ class Server(object):
             if line is None and type(e) is TypeError:
                 # Raised by the call itself (a required argument no parameter gives): said at the def of __init__.
                 line = entry_definition(cls, '__init__', file, of_class=True)
+            if line is None:
+                # Raised in a base class's __init__ in another file (said in the message): the component's class line.
+                line = class_line(cls, file)
             raise ComponentFailure('CONSTRUCTOR_ERROR', 'creating %s raised %s%s%s%s' % (
                 cls.__name__, describe(e), raised_elsewhere(sys.exc_info()[2], file), missing_parameter(e, params, cls),
                 beside_component(e, file)), file, line, text)
@@ -1431,6 +1450,23 @@ def class_lines(file, names):
     return dict((n.name, n.lineno) for n in tree.body if isinstance(n, ast.ClassDef) and n.name in wanted)
 
 
+_class_lines = {}  # (file, its mtime and size, class name) -> its line: a replay's every record may fail alike
+
+
+def class_line(cls, file):
+    """The line of cls's `class` statement in the component's file, else None."""
+    try:
+        st = os.stat(file)
+        key = (file, st.st_mtime_ns, st.st_size, cls.__name__)
+    except (OSError, AttributeError):
+        return None
+    if key not in _class_lines:
+        if len(_class_lines) > 1000:
+            _class_lines.clear()
+        _class_lines[key] = class_lines(file, [cls.__name__]).get(cls.__name__)
+    return _class_lines[key]
+
+
 def printed_at(shared, file):
     """The component's line (the innermost frame in its file) whose print took the call past the output limit, or None."""
     return next((n for f, n in (shared[2] or ()) if os.path.abspath(f) == file), None)
@@ -1527,7 +1563,8 @@ def metadata_literal(ast, node, depth=0):
                     for k, v in zip(node.keys, node.values))
     if isinstance(node, ast.List):
         return [metadata_literal(ast, e, depth + 1) for e in node.elts]
-    return ast.literal_eval(node)
+    named = metadata_values.literal_type_name(ast, node)
+    return named if named is not None else ast.literal_eval(node)
 
 def limit_lines(ast, value):
     """The lines of `risk_limits` in a __metadata__ written as a dict display or dict(...): '' for the key itself,
@@ -1581,7 +1618,9 @@ def missing_parameter(exc, params, cls=None):
             return ''
     how = ('declare it in __metadata__[\'parameters\'] with a default, or give it a value (CLI --param %s=VALUE, the editor\'s '
            'Component Inputs)')
-    if type(exc) is KeyError and len(exc.args) == 1 and isinstance(exc.args[0], str) and exc.args[0] not in params:
+    # A key a lookup missed is a name; a KeyError raised with a sentence ('missing settings: account') is not one.
+    if type(exc) is KeyError and len(exc.args) == 1 and isinstance(exc.args[0], str) and exc.args[0] not in params \
+            and re.match(r'^[\w.\-]+$', exc.args[0]):
         return '; the parameter %r was not given: %s' % (exc.args[0], how % exc.args[0])
     if type(exc) is TypeError:
         m = re.search(r"missing \d+ required (?:keyword-only |positional )?arguments?: '(\w+)'", str(exc))

@@ -508,6 +508,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   misspeltFields();
   exitFields();
   unsentInstructions();
+  orderLimits();
   for (const [k, v] of Object.entries(body)) {
     if (k === '__proto__') protoKey(at(k));
     else if (!consumed.has(k) && v !== undefined && v !== null) metadata[k] = secretFree(k, v);
@@ -637,6 +638,28 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
         message: `'${k}' is an instruction SPtrader sends to no venue: the order would go without it, as metadata, ${what}`,
         value: showValue(v, k),
         hint: what.slice(what.indexOf(';') + 2),
+      });
+    }
+  }
+
+  /**
+   * Risk limits written on the order itself ('risk_limits', or 'max_position_size' beside the order's fields): no
+   * check reads them there, so they travelled as metadata and the order went past them without a word. Refused,
+   * naming where a component's limits are read: its __metadata__['risk_limits'].
+   */
+  function orderLimits(): void {
+    for (const [k, v] of Object.entries(body)) {
+      if (consumed.has(k) || v === undefined || v === null || (isObject(v) && Object.keys(v).length === 0)) continue;
+      const folded = foldKey(k);
+      if (folded !== 'risklimits' && folded !== 'maxpositionsize' && folded !== 'maxordervalue') continue;
+      consumed.add(k);
+      const where =
+        folded === 'risklimits' ? '' : `['${folded === 'maxpositionsize' ? 'max_position_size' : 'max_order_value'}']`;
+      issues.push({
+        path: at(k),
+        message: `'${k}' on an order is read by no risk check: the order would go without ${folded === 'risklimits' ? 'these limits' : 'this limit'}, as metadata, and past ${folded === 'risklimits' ? 'them' : 'it'}; a component's own limits are its __metadata__['risk_limits'] (max_position_size, max_order_value), which tighten the configured ones`,
+        value: showValue(v, k),
+        hint: `move it to __metadata__['risk_limits']${where}`,
       });
     }
   }
@@ -1026,7 +1049,7 @@ const ISO_BASIC =
  * 5138, then milliseconds, microseconds (time.time_ns() // 1000) and nanoseconds (pandas' Timestamp.value), each
  * said. An ISO 8601 time is checked field by field (a 30 February is no time, where Date.parse rolled it into March);
  * without a zone it is this computer's local time, as Python's naive datetime.now() means it; a date alone is
- * midnight UTC. Other text is left to Date.parse (RFC 2822 with its zone).
+ * midnight UTC, said in a note. Other text is left to Date.parse (RFC 2822 with its zone).
  */
 function parseTime(v: unknown): { ms: number; note?: string } | string | undefined {
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) {
@@ -1080,7 +1103,15 @@ function isoTime(text: string): { ms: number; note?: string } | string | undefin
     offsetMin = (zone[0] === '-' ? -1 : 1) * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || 0));
   }
   const utc = Date.UTC(year, month - 1, day, hour, minute, second, milli) - offsetMin * 60_000;
-  return utc > MAX_DATE_MS ? undefined : { ms: utc };
+  if (utc > MAX_DATE_MS) return undefined;
+  // A date alone (Python's date.today() + timedelta(days=2)) is the start of that day, hours before a trader may
+  // think the order ends: said.
+  return dateOnly
+    ? {
+        ms: utc,
+        note: `is a date without a time: it was read as the start of that day, ${new Date(utc).toISOString()}; give a time with its zone for another`,
+      }
+    : { ms: utc };
 }
 
 /**

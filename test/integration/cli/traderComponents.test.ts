@@ -110,4 +110,28 @@ describe('sptrader CLI: components as traders write them (round 13)', function (
     );
     assert.doesNotMatch(r.stdout, /returned None/);
   });
+
+  it("a parameter typed as the Python type ('type': int): its risk_limits deny in test-order and replay (they were lost)", () => {
+    const file = write(
+      'typed_limits.py',
+      'from core.orders.order_base import OrderBase\n\n__metadata__ = {\n' +
+        "    'parameters': {'qty': {'type': int, 'default': 6000, 'min': 1000}},\n" +
+        "    'risk_limits': {'max_position_size': 5000},\n}\n\n" +
+        'class TypedLimits(OrderBase):\n    def generate_order(self, market_data, signal=None):\n' +
+        "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': self.config['qty']}\n",
+    );
+    const t = cli(['test-order', file, '--state-dir', join(dir, 'state')]);
+    assert.equal(t.code, 3, t.stderr || t.stdout);
+    assert.match(
+      t.stdout.split('\n')[0] ?? '',
+      /^BUY 6,000 EUR_USD MKT GTC → DENIED: POSITION_EXCEEDS_MAXIMUM \(6,000 > 5,000 units\)$/,
+    );
+    // The declared type is checked before the run, as a literal's is.
+    const p = cli(['test-order', file, '--state-dir', join(dir, 'state'), '--param', 'qty=999']);
+    assert.equal(p.code, 2, p.stderr || p.stdout);
+    assert.match(p.stderr, /--param qty=999: qty: 999 is below its minimum 1000/);
+    const r = cli(['replay', file, '--data', DATA, '--state-dir', join(dir, 'replay')]);
+    assert.equal(r.code, 0, r.stderr || r.stdout);
+    assert.match(r.stdout, /orders {5}2000 produced, 0 sent, 2000 denied \(POSITION_EXCEEDS_MAXIMUM 2000\)/);
+  });
 });

@@ -207,4 +207,59 @@ describe('normalizeComponentOrder: orders traders write', () => {
     // A list of orders is still told one order per call.
     assert.match(issuesOf([{ symbol: 'EUR_USD' }])[0]!.message, /one order per call/);
   });
+
+  // Red team, round 7 of components: risk limits written on the order travelled as metadata and held nothing back.
+  it("risk_limits (or one limit) written on the order is refused, naming __metadata__['risk_limits']", () => {
+    const [whole, ...more] = issuesOf({ ...LIMIT, risk_limits: { max_position_size: 500 }, metadata: { note: 'x' } });
+    assert.equal(more.length, 0);
+    assert.equal(whole!.path, 'risk_limits');
+    assert.match(
+      whole!.message,
+      /^'risk_limits' on an order is read by no risk check: the order would go without these limits, as metadata, and past them; a component's own limits are its __metadata__\['risk_limits'\]/,
+    );
+    assert.equal(whole!.hint, "move it to __metadata__['risk_limits']");
+    const [one] = issuesOf({ ...LIMIT, maxPositionSize: 500 });
+    assert.equal(one!.path, 'maxPositionSize');
+    assert.equal(one!.hint, "move it to __metadata__['risk_limits']['max_position_size']");
+    // Inside the shipped dialect and the envelope alike; an empty one, None, or one in the metadata is left as it was.
+    assert.equal(
+      issuesOf({ type: 'market', symbol: 'EUR_USD', side: 'buy', size: 10, max_order_value: 5 })[0]!.path,
+      'max_order_value',
+    );
+    assert.equal(
+      issuesOf({ type: 'order_request', order: { ...LIMIT, risk_limits: { a: 1 } } })[0]!.path,
+      'order.risk_limits',
+    );
+    for (const raw of [
+      { ...LIMIT, risk_limits: {} },
+      { ...LIMIT, risk_limits: null },
+      { ...LIMIT, metadata: { risk_limits: 'x' } },
+    ]) {
+      assert.ok(normalize(raw).ok, JSON.stringify(raw));
+    }
+    // The shipped MarketOrder's max_slippage stays what it was: its metadata.
+    const shipped = normalize({ type: 'market', symbol: 'EUR_USD', side: 'buy', size: 10, max_slippage: 0.001 });
+    assert.ok(shipped.ok);
+    assert.equal(shipped.order.metadata['max_slippage'], 0.001);
+  });
+
+  it('an expires_at that is a date alone is the start of that day in UTC, said in a note', () => {
+    const day = new Date(NOW + 2 * 86_400_000).toISOString().slice(0, 10);
+    for (const text of [day, day.replace(/-/g, '')]) {
+      const r = normalize({ ...LIMIT, time_in_force: 'GTD', expires_at: text });
+      assert.ok(r.ok, JSON.stringify(r));
+      const start = Date.parse(`${day}T00:00:00Z`);
+      assert.deepEqual(r.order.time_in_force, { type: 'GTD', expires_at: start });
+      assert.ok(
+        r.notes.includes(
+          `expires_at "${text}" is a date without a time: it was read as the start of that day, ${new Date(start).toISOString()}; give a time with its zone for another`,
+        ),
+        r.notes.join('; '),
+      );
+    }
+    // A time with its zone gets no such note.
+    const timed = normalize({ ...LIMIT, time_in_force: 'GTD', expires_at: `${day}T17:00:00-05:00` });
+    assert.ok(timed.ok);
+    assert.deepEqual(timed.notes, []);
+  });
 });

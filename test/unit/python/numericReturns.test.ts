@@ -110,7 +110,7 @@ describe('numbers a component computes with numpy and fractions', function () {
         "        order = {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'quantity': np.int64(1000),", // 8
         "                 'price': np.float32(1.08502) - np.float32(0.0005), 'metadata': {'levels': np.arange(2), 'd': Decimal('0.5')}}", // 9
         "        if market_data.get('when'):", // 10
-        "            order['metadata']['when'] = datetime.date(2024, 3, 4)", // 11
+        "            order['metadata']['when'] = datetime.timedelta(days=1)", // 11
         '        return self.to_json(order)', // 12
         '',
       ].join('\n'),
@@ -129,9 +129,10 @@ describe('numbers a component computes with numpy and fractions', function () {
       },
       metadata: { component: 'C', version: '1.0' },
     });
+    // A date is ISO 8601 there (traderDeclarations.test.ts); a duration is not JSON and still raises.
     const dated = await runComponentCold(options, { file, marketData: { when: true } });
     assert.equal(dated.error?.code, 'COMPONENT_ERROR');
     assert.equal(dated.error?.line, 12);
-    assert.match(dated.error?.message ?? '', /TypeError: Object of type date is not JSON serializable/);
+    assert.match(dated.error?.message ?? '', /TypeError: Object of type timedelta is not JSON serializable/);
   });
 });

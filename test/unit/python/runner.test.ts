@@ -105,11 +105,19 @@ describe('Python runner', function () {
     const r = await runComponentCold(options, {
       file,
       marketData: {},
-      parameters: { base_size: 0.02, unknown: 1 },
+      parameters: { base_size: 0.02 },
       signal: { side: 'sell' },
     });
     assert.deepEqual(r.output, { size: 0.02, urgency: 'normal', signal: { side: 'sell' } });
     assert.equal(r.entryPoint, 'execute');
+    // One it has no argument for and __metadata__ does not declare is refused: it was dropped without a word.
+    const unknown = await runComponentCold(options, {
+      file,
+      marketData: {},
+      parameters: { base_size: 0.02, unknown: 1 },
+    });
+    assert.equal(unknown.error?.code, 'INVALID_PARAMETER');
+    assert.equal(unknown.error.line, 5);
   });
 
   it('parses the to_json envelope and picks a class by name', async () => {

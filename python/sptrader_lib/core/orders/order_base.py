@@ -45,8 +45,9 @@ class OrderBase(ABC):
         Convert order to JSON for transmission to the execution engine
 
         Numbers from numpy (int64, float32, arrays) and decimal.Decimal are written as plain JSON numbers and
-        lists (json.dumps alone raises TypeError: Object of type int64 is not JSON serializable); anything
-        else json cannot write still raises that TypeError.
+        lists (json.dumps alone raises TypeError: Object of type int64 is not JSON serializable), and a datetime
+        (an expires_at) as ISO 8601, as SPtrader reads them in a returned dict; anything else json cannot write
+        still raises that TypeError.
         """
         return json.dumps({
             'type': 'order_request',
@@ -59,10 +60,18 @@ class OrderBase(ABC):
 
 
 def _plain_number(value: Any) -> Any:
-    """json.dumps's fallback in to_json: a numpy number, array or bool, or a Decimal, as the plain value it holds."""
+    """json.dumps's fallback in to_json: a numpy number, array or bool, or a Decimal, as the plain value it holds; a
+    datetime, date or time (numpy's datetime64 too, which is UTC) as ISO 8601."""
+    import datetime
     import decimal
     if isinstance(value, decimal.Decimal):
         return float(value)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        # An expires_at as a datetime, written as SPtrader reads one returned in a dict: ISO 8601.
+        return value.isoformat()
+    if type(value).__name__ == 'datetime64' and type(value).__module__.startswith('numpy'):
+        import numpy
+        return str(numpy.datetime_as_string(value, unit='ms', timezone='UTC'))
     if type(value).__module__.startswith('numpy'):
         if hasattr(value, 'tolist') and getattr(value, 'ndim', 0) > 0:
             return value.tolist()
