@@ -234,8 +234,9 @@ export class AuditLog {
   private anchorAt = 0;
   private anchorTimer: NodeJS.Timeout | undefined;
   private anchorWrite: Promise<void> = Promise.resolve();
-  // Set when the log was opened without records an anchor saw: anchor.json keeps what it saw, so that every
-  // open finds the loss (not only the first, whose new records would otherwise hide it) until recover.
+  // Set when the log was opened without records an anchor saw, or with anchor.json damaged: anchor.json is
+  // left as it is, so that every open finds the loss or the damage (not only the first, whose new records
+  // would otherwise write an anchor over it: the evidence gone) until recover sets it aside.
   private anchorHeld = false;
 
   private constructor(
@@ -293,7 +294,9 @@ export class AuditLog {
         tail.lastLineHash,
         tail.newestFile,
       );
-      log.anchorHeld = report.problems.some((p) => p.kind === 'truncated' || p.kind === 'rolled-back');
+      log.anchorHeld = report.problems.some(
+        (p) => p.kind === 'truncated' || p.kind === 'rolled-back' || p.kind === 'anchor-unreadable',
+      );
       // A log without its anchor gets one at once, so that from now on a cut is noticed (and the run says so).
       if (report.anchorMissing) await log.writeAnchor().catch(() => undefined);
       return { log, recovery: report };
