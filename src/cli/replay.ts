@@ -5,7 +5,8 @@
  * Exit codes: 0 the replay ran to the end (component errors on single records are reported, not
  * fatal), 1 the component could not run or the data is invalid, 2 usage error (a --state-dir that is
  * not a replay's own folder too: a replay never writes into trading state), 5 the folder is in use,
- * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
+ * 6 a file of the replay's folder cannot be read or written, or its audit log does not verify (nothing is replayed
+ * onto a broken log). Other failures go to main's handler.
  */
 import {
   numberFlag,
