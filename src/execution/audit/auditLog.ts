@@ -27,6 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../common/clock';
 import { tempFileDone, tempFileFor } from '../../common/durableFile';
 import { sealJson } from '../../common/checksum';
+import { StateFileError } from '../../common/stateErrors';
 import { canonicalJson } from './canonicalJson';
 import { auditFileName, LineWriter, utcDay, type AuditFileName, type AuditRecord } from './auditRecord';
 import { ANCHOR_FILE, scanAuditDir, type AuditAnchor, type RecoveryReport } from './auditVerify';
@@ -277,7 +278,16 @@ export class AuditLog {
     openDirectories.add(absolute);
     try {
       const fs = options.fileSystem ?? nodeAuditFileSystem;
-      const created = await fsp.mkdir(absolute, { recursive: true, mode: 0o700 });
+      const created = await fsp.mkdir(absolute, { recursive: true, mode: 0o700 }).catch((e: unknown) => {
+        // mkdir's own words ("EEXIST: file already exists, mkdir …") said neither what is there nor what to do.
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new StateFileError(
+            absolute,
+            'a file is in the place of the audit log folder',
+            'Nothing was sent or recorded. Move that file away (look at it first: SPtrader never writes one there), then run the command again',
+          );
+        throw e;
+      });
       if (created !== undefined) await fs.syncDirectory(dirname(created));
       const { report, tail } = await scanAuditDir(absolute, true, {
         ...(options.visit ? { visit: options.visit } : {}),
