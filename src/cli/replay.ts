@@ -19,7 +19,7 @@ import {
   type NumberFlag,
   typedParams,
 } from './args';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { removeStaleTempFilesOf, replaceFileSync } from '../common/durableFile';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
@@ -167,6 +167,14 @@ async function run(args: string[]): Promise<number> {
     }
     fillsCsv ??= join(out, 'fills.csv');
     fillsParquet ??= join(out, 'fills.parquet');
+  }
+  // Said before the replay runs: a folder where an output file goes failed only once every record had run, as
+  // "cannot remove it", with the fills written and the report not.
+  for (const path of [fillsCsv, fillsParquet, out === undefined ? undefined : join(out, 'report.json')]) {
+    if (path !== undefined && isFolder(path))
+      throw new ReplayUsageError(
+        `${path}: a folder is in the place of this output file; move it away or write elsewhere`,
+      );
   }
 
   const interpreter = await resolveInterpreter(
@@ -366,6 +374,14 @@ export function formatReplay(r: ReplayReport): string {
   const printed = replayOutputText(r.output);
   if (printed !== undefined) lines.push(printed);
   return `${lines.join('\n')}\n`;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**

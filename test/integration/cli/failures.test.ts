@@ -357,6 +357,21 @@ describe('sptrader: every failure ends cleanly', function () {
     }
   });
 
+  it('replay: a folder in the place of an output file (report.json, fills.csv) is refused before it runs (exit 2)', () => {
+    const data = join(dir, 'out-ticks.csv');
+    writeFileSync(data, 'time,bid,ask\n2024-01-01T00:00:00Z,1.1,1.10012\n');
+    for (const name of ['report.json', 'fills.csv']) {
+      const out = join(dir, `out-${name}`);
+      mkdirSync(join(out, name), { recursive: true });
+      const replays = join(dir, `out-replay-${name}`);
+      const r = cli(['replay', MARKET, '--data', data, '--out', out, '--state-dir', replays]);
+      cleanFailure(r, 2, join(out, name));
+      assert.match(r.stderr, /a folder is in the place of this output file/);
+      assert.deepEqual(readdirSync(out), [name], 'nothing written beside it');
+      assert.deepEqual(readdirSync(replays), ['replay.json'], 'nothing replayed');
+    }
+  });
+
   it('orders lists an UNCONFIRMED order at another venue (OANDA) as such, with what settles it', async () => {
     const fake = await startFakeOanda();
     const venueDir = join(dir, 'unconfirmed');
