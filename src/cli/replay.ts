@@ -6,7 +6,8 @@
  * fatal), 1 the component could not run, the data is invalid, or the replay stopped early (a record past the time
  * or output limit, sys.exit(), or --max-consecutive-errors records in a row failing the same way), 2 usage error (a --state-dir that is
  * not a replay's own folder too: a replay never writes into trading state), 5 the folder is in use,
- * 6 a file of the replay's folder cannot be read or written. Other failures go to main's handler.
+ * 6 a file of the replay's folder cannot be read or written, or its audit log does not verify (nothing is replayed
+ * onto a broken log). Other failures go to main's handler.
  */
 import {
   numberFlag,
@@ -19,7 +20,7 @@ import {
   type NumberFlag,
   typedParams,
 } from './args';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { removeStaleTempFilesOf, replaceFileSync } from '../common/durableFile';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
@@ -184,6 +185,14 @@ async function run(args: string[]): Promise<number> {
     }
     fillsCsv ??= join(out, 'fills.csv');
     fillsParquet ??= join(out, 'fills.parquet');
+  }
+  // Said before the replay runs: a folder where an output file goes failed only once every record had run, as
+  // "cannot remove it", with the fills written and the report not.
+  for (const path of [fillsCsv, fillsParquet, out === undefined ? undefined : join(out, 'report.json')]) {
+    if (path !== undefined && isFolder(path))
+      throw new ReplayUsageError(
+        `${path}: a folder is in the place of this output file; move it away or write elsewhere`,
+      );
   }
 
   const interpreter = await resolveInterpreter(
@@ -391,6 +400,14 @@ export function formatReplay(r: ReplayReport): string {
   const printed = replayOutputText(r.output);
   if (printed !== undefined) lines.push(printed);
   return `${lines.join('\n')}\n`;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**

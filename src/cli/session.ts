@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import { RECOVER_HINT, StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { PaperBroker } from '../brokers/paper/paperBroker';
-import { loadRiskSettings, type RiskSettings, type TradingSession } from '../usecases/session';
+import { interruptedStopText, loadRiskSettings, type RiskSettings, type TradingSession } from '../usecases/session';
 import { statePaths } from '../common/statePaths';
 import { withStateDir } from './failures';
 import { printable } from '../usecases/formatOutcome';
@@ -44,7 +44,7 @@ export function reportRecovery(trading: TradingSession): void {
   const stop = trading.interruptedStop;
   if (stop !== undefined)
     process.stderr.write(
-      `sptrader: the emergency stop of ${new Date(stop.at).toISOString()} (${printable(stop.reason)}${stop.flatten ? ', closing every position' : ''}) was cut short: the process ended before it finished, so orders may still be working${stop.flatten ? ' and positions open' : ''}; \`sptrader halt${stop.flatten ? ' --flatten --yes' : ''}\` finishes it (it acts on what is left at the venue: nothing is cancelled or closed twice)\n`,
+      `sptrader: ${printable(interruptedStopText(stop))}; \`sptrader halt${stop.flatten ? ' --flatten --yes' : ''}\` finishes it (it acts on what is left at the venue: nothing is cancelled or closed twice)\n`,
     );
   const parents = trading.parentsLeftWorking;
   if (parents.length > 0)

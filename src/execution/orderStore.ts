@@ -6,14 +6,14 @@
  * It carries a checksum (common/checksum.ts): a flipped bit in the audit log's head it records was taken for
  * a log cut short or replaced ("records were removed"), when only this file was damaged.
  */
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { readStateFileSync } from '../common/userFile';
 import { open, rename, rm } from 'node:fs/promises';
 import { isPermissionError, newerFormat, permissionDenied, stateFileErrorOf } from '../common/stateErrors';
 import { crashPoint } from '../common/crashPoint';
 import { checkSeal, sealJson } from '../common/checksum';
 import { replaceFileSync, syncDirectorySync, tempFileDone, tempFileFor } from '../common/durableFile';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { FillSchema, OrderRequestSchema } from '../orders/model';
 import { ORDER_STATES, type OrderRecord, type OrderState } from './orderState';
@@ -102,9 +102,30 @@ export function witnessesAuditLog(loaded: LoadedWorkingOrders): boolean {
   return loaded.exists && !(loaded.problem === undefined && loaded.orders.length === 0 && loaded.anchor?.seq === 0);
 }
 
+const CORRUPT = '.corrupt-';
+
+/**
+ * The newest copy of `file` an earlier open found damaged and set aside (`setAside`), if any: a file missing for
+ * that reason is said as such, not as "deleted or moved" by someone.
+ */
+export function setAsideCopy(file: string): string | undefined {
+  const prefix = `${basename(file)}${CORRUPT}`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(file));
+  } catch {
+    return undefined;
+  }
+  const stamp = (n: string): number => Number(n.slice(prefix.length));
+  const newest = names
+    .filter((n) => n.startsWith(prefix) && Number.isSafeInteger(stamp(n)))
+    .sort((a, b) => stamp(b) - stamp(a))[0];
+  return newest === undefined ? undefined : join(dirname(file), newest);
+}
+
 /** Keeps a bad file beside the new one for a person to look at. */
 function setAside(file: string, problem: string): string {
-  const aside = `${file}.corrupt-${Date.now()}`;
+  const aside = `${file}${CORRUPT}${Date.now()}`;
   try {
     renameSync(file, aside);
     return `${problem}; moved to ${aside}`;

@@ -10,6 +10,8 @@
  *   it held, and the paper account (as it stands, or as rebuilt) is carried into it as a VenueBaseline
  *   with its open orders, so that the next open finds the two agreeing. A log shorter than its anchors (cut short, an older copy) is kept as it is; the records past
  *   its end are lost and the report says how many.
+ * - audit/anchor.json: one that cannot be read is kept aside as `anchor.json.damaged-<time>` (every open reports it
+ *   until then: auditLog.ts leaves it as it is) and written anew at the log's end.
  * - trading-state.json: rewritten from the log's last TradingStateChanged (a halt stays a halt).
  * - working-orders.json: rewritten from the log's unfinished orders.
  * - paper-account.json (+ journal): when it cannot be read, is missing while the log has paper fills, or
@@ -114,6 +116,8 @@ export async function recoverStateDir(options: {
   // Whether the log lost records (broken, cut short, emptied, gone): then an intact paper account is the
   // better record of the paper venue, and becomes the log's baseline instead of being rebuilt from it.
   let logLost = false;
+  // anchor.json could not be read: kept aside (the evidence of its damage), never deleted.
+  let anchorDamaged = false;
   if (hadLog) {
     const anchors = loadedOrders.anchor ? [{ source: ordersFile, ...loadedOrders.anchor }] : [];
     // A file of the log that cannot be read at all is damage like a garbled line: the log is set aside.
@@ -127,16 +131,21 @@ export async function recoverStateDir(options: {
     for (const p of report.problems.slice(0, 10)) problems.push(`${p.file}:${p.line}: ${p.problem}`);
     if (report.problemCount > 10) problems.push(`… and ${report.problemCount - 10} more audit log problem(s)`);
     if (chain.length > 0 || shortened.some((p) => p.kind !== 'anchor-unreadable')) logLost = true;
+    anchorDamaged = shortened.some((p) => p.kind === 'anchor-unreadable');
     if (chain.length > 0) {
       setAside = true;
       actions.push(
         `set the damaged audit log aside as ${auditDir}.damaged-${stamp} (its ${digest.records} readable record(s) were used to rebuild the state) and start a new log`,
       );
-    } else if (shortened.length > 0) {
+    } else if (shortened.some((p) => p.kind !== 'anchor-unreadable')) {
       actions.push(
         `kept the audit log as it is (it ends at seq ${report.lastSeq}); records past its end are lost, and its anchor now points at its end`,
       );
     }
+    if (!setAside && anchorDamaged)
+      actions.push(
+        `set the damaged anchor aside as ${join(auditDir, `${ANCHOR_FILE}.damaged-${stamp}`)} and write a new one at the log's end (seq ${report.lastSeq}); the log itself is kept as it is`,
+      );
   }
   const witnesses = stateWitnesses(stateDir).filter(
     (f) => f !== STATE_NAMES.workingOrders || witnessesAuditLog(loadedOrders),
@@ -235,7 +244,11 @@ export async function recoverStateDir(options: {
     syncDirectorySync(stateDir);
     crashPoint('recover-log-set-aside');
   } else if (hadLog) {
-    rmSync(join(auditDir, ANCHOR_FILE), { force: true });
+    const anchor = join(auditDir, ANCHOR_FILE);
+    if (anchorDamaged && existsSync(anchor)) {
+      renameSync(anchor, `${anchor}.damaged-${stamp}`);
+      syncDirectorySync(auditDir);
+    } else rmSync(anchor, { force: true });
   }
   const { log } = await AuditLog.open(auditDir, { clock });
   try {

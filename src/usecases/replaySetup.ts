@@ -5,12 +5,12 @@
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestClock } from '../common/clock';
-import { stateFileErrorOf } from '../common/stateErrors';
+import { StateDamagedError, stateFileErrorOf } from '../common/stateErrors';
 import { syncDirectorySync, writeAllSync } from '../common/durableFile';
 import { acquireStateDirLock } from '../common/stateLock';
 import type { PaperBroker } from '../brokers/paper/paperBroker';
 import { ReplayDataError, type ReplayFeed } from '../brokers/paper/replayFeed';
-import { AuditLog, nodeAuditFileSystem, type AuditFileSystem } from '../execution/audit/auditLog';
+import { AuditLog, nodeAuditFileSystem, type AuditFileSystem, type RecoveryReport } from '../execution/audit/auditLog';
 import { ExecutionEngine } from '../execution/engine';
 import { DEFAULT_RISK_LIMITS, type RiskLimits } from '../execution/risk';
 import type { CircuitBreakerSettings } from '../execution/tradingState';
@@ -227,15 +227,32 @@ export function syncedAtClose(fs: AuditFileSystem = nodeAuditFileSystem): AuditF
   };
 }
 
+/** A replay folder's audit log that does not verify, as the failure that names its first problem (exit 6). */
+function brokenReplayLog(dir: string, recovery: RecoveryReport): StateDamagedError {
+  const first = recovery.problems[0];
+  return new StateDamagedError(
+    first === undefined ? dir : `${first.file}:${first.line}`,
+    `the replay's audit log does not verify (${recovery.problemCount} problem(s)${first === undefined ? '' : `; first: ${first.problem}`})`,
+    `Nothing was replayed: a replay is never added to a broken log. \`sptrader audit verify ${dir}\` lists what is wrong; replay into a new folder (omit --state-dir), or move this one away and keep it as the evidence`,
+  );
+}
+
 export async function defaultEngine(context: ReplayEngineContext): Promise<ReplayEngine> {
   // Its audit log is one writer's, like any other in a state directory.
   const lock = acquireStateDirLock(context.stateDir, 'sptrader replay');
   let log: AuditLog;
   try {
-    ({ log } = await AuditLog.open(statePaths(context.stateDir).audit, {
+    let recovery: RecoveryReport;
+    ({ log, recovery } = await AuditLog.open(statePaths(context.stateDir).audit, {
       clock: context.clock,
       fileSystem: syncedAtClose(),
     }));
+    // A new run appended to a broken chain ended 0, its summary pointing at `audit verify` as if there were
+    // nothing to find there, and the damage (an edit, a garbled line) buried under a whole run's records.
+    if (!recovery.verified) {
+      await log.close();
+      throw brokenReplayLog(log.dir, recovery);
+    }
   } catch (e) {
     lock.release();
     throw e;

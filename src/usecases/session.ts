@@ -21,6 +21,9 @@ import { describeSettingsIssues } from '../execution/riskLimitIssues';
 import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../execution/tradingState';
 import { AUDIT_WITNESSES, STATE_NAMES, statePaths } from '../common/statePaths';
 import { pendingRecoveryDamage } from './recoverPending';
+import { withCause, type InterruptedStop } from './interruptedStop';
+
+export { interruptedStopText, type InterruptedStop } from './interruptedStop';
 
 export const RiskSettingsSchema = z
   .object({
@@ -192,10 +195,11 @@ export interface TradingSession {
   /** State files found damaged, missing or older than the audit log on open (more may be found on connect). */
   readonly damage: readonly StateDamagedError[];
   /**
-   * An emergency stop an earlier process began and never finished (killed while it cancelled or closed): orders may
-   * still be working and positions open. Another stop (`halt`, with `--flatten` when it closed) finishes it.
+   * An emergency stop an earlier process began and never reported (killed while it cancelled or closed, or its audit
+   * log failed under it): orders may still be working and positions open. Another stop (`halt`, with `--flatten`
+   * when it closed) finishes it. `interruptedStopText` says it.
    */
-  readonly interruptedStop: { at: number; reason: string; flatten: boolean } | undefined;
+  readonly interruptedStop: InterruptedStop | undefined;
   /**
    * Parent orders the audit log started and never ended, as the log opened: the run carrying them out stopped (a
    * kill, a closed window), so their children at the venue are not watched until they are resumed or a halt ends them.
@@ -316,6 +320,7 @@ export async function openTradingSession(options: {
     lock.release();
     throw e;
   }
+  const stop = digest.unfinishedStop;
   return {
     engine,
     audit: log,
@@ -323,7 +328,7 @@ export async function openTradingSession(options: {
     get damage() {
       return engine.damage;
     },
-    interruptedStop: digest.unfinishedStop,
+    interruptedStop: stop === undefined ? undefined : withCause(stop, engine.status()),
     parentsLeftWorking: [...digest.workingParents].map(([parentId, p]) => ({ parentId, ...p })),
     async close() {
       let unsaved: Error[] = [];

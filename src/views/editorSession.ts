@@ -11,6 +11,7 @@ import { Commands } from '../constants';
 import type { EngineEvent } from '../execution/events';
 import { recoverStateDir, type RecoverReport } from '../usecases/recover';
 import {
+  interruptedStopText,
   openTradingSession,
   parseRiskSettings,
   SettingsError,
@@ -82,7 +83,8 @@ export class EditorSession implements SessionAccess, vscode.Disposable {
       );
     const stop = session.interruptedStop;
     if (stop !== undefined) {
-      const what = `The emergency stop of ${new Date(stop.at).toISOString()} (${stop.reason}) was cut short before it finished: orders may still be working${stop.flatten ? ' and positions open' : ''}`;
+      const text = interruptedStopText(stop);
+      const what = `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
       this.log.warn(what);
       void vscode.window.showWarningMessage(
         `SPtrader: ${what}. Run "SPtrader: Emergency Stop" again${stop.flatten ? ' and choose Close All Positions…' : ''} to finish it.`,

@@ -27,6 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { systemClock, type Clock } from '../../common/clock';
 import { tempFileDone, tempFileFor } from '../../common/durableFile';
 import { sealJson } from '../../common/checksum';
+import { StateFileError } from '../../common/stateErrors';
 import { canonicalJson } from './canonicalJson';
 import { auditFileName, LineWriter, utcDay, type AuditFileName, type AuditRecord } from './auditRecord';
 import { ANCHOR_FILE, scanAuditDir, type AuditAnchor, type RecoveryReport } from './auditVerify';
@@ -248,8 +249,9 @@ export class AuditLog {
   private anchorAt = 0;
   private anchorTimer: NodeJS.Timeout | undefined;
   private anchorWrite: Promise<void> = Promise.resolve();
-  // Set when the log was opened without records an anchor saw: anchor.json keeps what it saw, so that every
-  // open finds the loss (not only the first, whose new records would otherwise hide it) until recover.
+  // Set when the log was opened without records an anchor saw, or with anchor.json damaged: anchor.json is
+  // left as it is, so that every open finds the loss or the damage (not only the first, whose new records
+  // would otherwise write an anchor over it: the evidence gone) until recover sets it aside.
   private anchorHeld = false;
 
   private constructor(
@@ -290,7 +292,16 @@ export class AuditLog {
     openDirectories.add(absolute);
     try {
       const fs = options.fileSystem ?? nodeAuditFileSystem;
-      const created = await fsp.mkdir(absolute, { recursive: true, mode: 0o700 });
+      const created = await fsp.mkdir(absolute, { recursive: true, mode: 0o700 }).catch((e: unknown) => {
+        // mkdir's own words ("EEXIST: file already exists, mkdir …") said neither what is there nor what to do.
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new StateFileError(
+            absolute,
+            'a file is in the place of the audit log folder',
+            'Nothing was sent or recorded. Move that file away (look at it first: SPtrader never writes one there), then run the command again',
+          );
+        throw e;
+      });
       if (created !== undefined) await fs.syncDirectory(dirname(created));
       const { report, tail } = await scanAuditDir(absolute, true, {
         ...(options.visit ? { visit: options.visit } : {}),
@@ -307,7 +318,9 @@ export class AuditLog {
         tail.lastLineHash,
         tail.newestFile,
       );
-      log.anchorHeld = report.problems.some((p) => p.kind === 'truncated' || p.kind === 'rolled-back');
+      log.anchorHeld = report.problems.some(
+        (p) => p.kind === 'truncated' || p.kind === 'rolled-back' || p.kind === 'anchor-unreadable',
+      );
       // A log without its anchor gets one at once, so that from now on a cut is noticed (and the run says so).
       if (report.anchorMissing) await log.writeAnchor().catch(() => undefined);
       return { log, recovery: report };

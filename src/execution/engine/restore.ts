@@ -8,7 +8,7 @@ import { StateDamagedError } from '../../common/stateErrors';
 import type { AuditLog } from '../audit/auditLog';
 import type { DigestOrder } from '../auditDigest';
 import { applyEvent, isFinalState, newOrderRecord, type OrderRecord } from '../orderState';
-import { loadWorkingOrders, WorkingOrderWriter } from '../orderStore';
+import { loadWorkingOrders, setAsideCopy, WorkingOrderWriter } from '../orderStore';
 import type { EventLog } from './eventLog';
 import type { OrderCache } from './orderCache';
 import type { TradingControl } from './tradingControl';
@@ -69,10 +69,15 @@ export function restore(
       new StateDamagedError(file, `${loaded.problem}; the audit log's record of open orders is used meanwhile`),
     );
   } else if (digest && !loaded.exists && digest.known.size > 0) {
+    const aside = setAsideCopy(file);
     control.addDamage(
       new StateDamagedError(
         file,
-        `it is missing, but the audit log has sent ${digest.known.size} order(s) from this state directory: it was deleted or moved`,
+        `it is missing, but the audit log has sent ${digest.known.size} order(s) from this state directory: ${
+          aside === undefined
+            ? 'it was deleted or moved'
+            : `an earlier command found it damaged and set it aside as ${aside} (said then, with what was wrong)`
+        }`,
       ),
     );
   }

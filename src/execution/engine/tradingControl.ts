@@ -17,6 +17,9 @@ import type { EngineEvent } from '../events';
 
 type TradingStateChangedData = Omit<Extract<EngineEvent, { type: 'TradingStateChanged' }>, 'type'>;
 
+/** How a halt for the audit log's failure starts its reason: the folder's next open tells it from a kill by it. */
+export const AUDIT_FAILED_REASON = 'the audit log failed: ';
+
 export class TradingControl {
   readonly trading: TradingStateStore;
   /** Files found damaged: no order is sent while there is any. */
@@ -66,7 +69,9 @@ export class TradingControl {
     if (unlogged !== undefined)
       this.stateChanged(
         unlogged,
-        'the trading state file held this change and the audit log did not (the process ended between the two, or recover rewrote the file); recorded when the folder was next opened',
+        unlogged.reason.startsWith(AUDIT_FAILED_REASON)
+          ? 'the trading state file held this change and the audit log did not: the log had failed and could not take it; recorded when the folder was next opened'
+          : 'the trading state file held this change and the audit log did not (the process ended or the audit log failed between the two, or recover rewrote the file); recorded when the folder was next opened',
       );
     if (this.trading.loadProblem !== undefined) {
       this.log.record('TradingStateChanged', {
@@ -103,7 +108,7 @@ export class TradingControl {
 
   /** The audit log failed: HALTED, published (the log cannot take the event any more). */
   auditFailed(e: Error): void {
-    const change = this.trading.set('HALTED', `the audit log failed: ${e.message}`, 'circuit_breaker');
+    const change = this.trading.set('HALTED', `${AUDIT_FAILED_REASON}${e.message}`, 'circuit_breaker');
     if (change)
       this.log.publish({
         type: 'TradingStateChanged',

@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { startFakeOanda } from '../../fakes/oanda/server';
 
 const ROOT = resolve(__dirname, '../../../..');
@@ -349,6 +349,50 @@ describe('sptrader: every failure ends cleanly', function () {
     mkdirSync(notEmpty);
     writeFileSync(join(notEmpty, 'notes.txt'), 'mine');
     cleanFailure(cli(['replay', MARKET, '--data', data, '--state-dir', notEmpty]), 2, notEmpty);
+  });
+
+  it('replay into its own folder whose audit log is broken: exit 6 naming the line, nothing appended (text and JSON)', () => {
+    // It used to open the log, ignore that it did not verify, append a whole new run onto the broken chain and
+    // end 0, its summary saying "check: sptrader audit verify" as if there were nothing to find.
+    const data = join(dir, 'replay-ticks.csv');
+    writeFileSync(data, 'time,bid,ask\n2024-01-01T00:00:00Z,1.1,1.10012\n2024-01-01T00:00:01Z,1.1,1.10012\n');
+    const replays = join(dir, 'broken-replay');
+    const first = cli(['replay', MARKET, '--data', data, '--state-dir', replays, '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    const audit = join(replays, 'audit');
+    const file = join(audit, readdirSync(audit).find((f) => f.endsWith('.jsonl')) as string);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines[1] = (lines[1] as string).replace('"seq":2', '"seq":7');
+    writeFileSync(file, lines.join('\n'));
+    const broken = readFileSync(file);
+    for (const json of [false, true]) {
+      const r = cli(['replay', MARKET, '--data', data, '--state-dir', replays, ...(json ? ['--json'] : [])]);
+      cleanFailure(r, 6, `${file}:2`);
+      assert.match(r.stderr, /audit log does not verify/);
+      assert.match(r.stderr, /Nothing was replayed/);
+      if (json) assert.equal((JSON.parse(r.stdout) as { exitCode: number }).exitCode, 6);
+      assert.deepEqual(readFileSync(file), broken, 'nothing appended to the broken log');
+      assert.deepEqual(
+        readdirSync(audit).filter((f) => f.endsWith('.jsonl')),
+        [basename(file)],
+        'no other audit file begun',
+      );
+    }
+  });
+
+  it('replay: a folder in the place of an output file (report.json, fills.csv) is refused before it runs (exit 2)', () => {
+    const data = join(dir, 'out-ticks.csv');
+    writeFileSync(data, 'time,bid,ask\n2024-01-01T00:00:00Z,1.1,1.10012\n');
+    for (const name of ['report.json', 'fills.csv']) {
+      const out = join(dir, `out-${name}`);
+      mkdirSync(join(out, name), { recursive: true });
+      const replays = join(dir, `out-replay-${name}`);
+      const r = cli(['replay', MARKET, '--data', data, '--out', out, '--state-dir', replays]);
+      cleanFailure(r, 2, join(out, name));
+      assert.match(r.stderr, /a folder is in the place of this output file/);
+      assert.deepEqual(readdirSync(out), [name], 'nothing written beside it');
+      assert.deepEqual(readdirSync(replays), ['replay.json'], 'nothing replayed');
+    }
   });
 
   it('orders lists an UNCONFIRMED order at another venue (OANDA) as such, with what settles it', async () => {

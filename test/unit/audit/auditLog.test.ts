@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestClock } from '../../../src/common/clock';
+import { StateFileError } from '../../../src/common/stateErrors';
 import {
   AuditLog,
   AuditLogFailedError,
@@ -152,6 +153,29 @@ describe('AuditLog', () => {
     await log.append('B', {});
     await log.close();
     assert.deepEqual(auditFiles(d), ['audit-2026-01-05.jsonl']);
+  });
+
+  it("a file in the place of its folder: an error naming it and saying so (not mkdir's EEXIST), the file untouched", async () => {
+    const dir = tempDir('file-in-place');
+    try {
+      const audit = join(dir, 'audit');
+      writeFileSync(audit, 'not a folder\n');
+      await assert.rejects(
+        AuditLog.open(audit),
+        (e: unknown) =>
+          e instanceof StateFileError &&
+          e.file === audit &&
+          /a file is in the place of the audit log folder/.test(e.message) &&
+          !/EEXIST/.test(e.message),
+      );
+      assert.equal(readFileSync(audit, 'utf8'), 'not a folder\n');
+      // The folder is free again: a second open (once the file is moved) is not refused as "already open".
+      rmSync(audit);
+      const { log } = await AuditLog.open(audit);
+      await log.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('group-commits 10,000 appends issued at once, in call order, each exactly once', async () => {

@@ -22,7 +22,8 @@ import {
 import { verifyAuditDir } from '../../../src/execution/audit/auditVerify';
 import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 import { openTradingSession } from '../../../src/usecases/session';
-import { FixedQuotes, order } from '../paper/helpers';
+import { FixedQuotes, limit, order } from '../paper/helpers';
+import { interruptedStopText } from '../../../src/usecases/session';
 import { LOOSE } from './engineHelpers';
 
 /** node:fs, except that a write holding a record of type `full` (and every one after it) fails: the disk is full. */
@@ -128,5 +129,41 @@ describe('the disk fills at the audit log while an order goes through', function
     await again.session.close();
     const verified = await verifyAuditDir(join(dir, 'audit'));
     assert.equal(verified.verified, true, JSON.stringify(verified.problems.slice(0, 2)));
+  });
+
+  it('during an emergency stop: the next open says the audit log failed while it ran, not that the process ended', async () => {
+    // The stop's report could not be recorded; every later command said "the process ended before it finished"
+    // of a process that had run the stop to its end and said the disk was full.
+    const first = await open();
+    const resting = await first.session.engine.submitOrder(
+      order('buy', 1000, limit(1.05), { type: 'GTC' }, 'EUR_USD'),
+      'paper',
+    );
+    assert.equal(resting.order.state, 'ACCEPTED');
+    await first.session.close();
+    const fs = fillsAt('CancelOrder');
+    const { session } = await open(fs);
+    const report = await session.engine.emergencyStop({ reason: 'desk' });
+    await session.audit.flush().catch(() => undefined);
+    assert.equal(fs.hit, true, 'the stop met the full disk');
+    assert.equal(session.engine.status().tradingState, 'HALTED');
+    assert.ok(report.cancelled.length + report.failed.length > 0, JSON.stringify(report));
+    await assert.rejects(session.close(), AuditLogFailedError);
+
+    const again = await open();
+    const stop = again.session.interruptedStop;
+    assert.ok(stop, 'the stop has no report in the log: it is still said to be unfinished');
+    assert.equal(stop.cause, 'audit-log-failed');
+    const text = interruptedStopText(stop);
+    assert.match(text, /the audit log failed while it ran .*ENOSPC/);
+    assert.doesNotMatch(text, /process ended/);
+    assert.equal(again.session.engine.status().tradingState, 'HALTED', 'and trading stays halted');
+    await again.session.close();
+  });
+
+  it('an emergency stop cut short with nothing saying why: both causes said, neither asserted', () => {
+    const text = interruptedStopText({ at: 0, reason: 'desk', flatten: true, cause: 'unknown' });
+    assert.match(text, /was cut short: it has no report .*the process ended, or the audit log could not be written/);
+    assert.match(text, /orders may still be working and positions open/);
   });
 });

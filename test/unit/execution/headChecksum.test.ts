@@ -107,6 +107,38 @@ describe('the audit head in working-orders.json and anchor.json: a flipped bit i
     assert.deepEqual(wrong, []);
   });
 
+  it('a damaged anchor.json is kept as it is: every later open and verify still reports it, records appended or not', async () => {
+    // The first open used to write a new anchor over the damaged one at its next append or close: the next
+    // command then verified and traded as if nothing had happened, the evidence of the damage gone.
+    const audit = join(dir, 'audit');
+    const clock = new TestClock();
+    const first = await AuditLog.open(audit, { clock });
+    for (let i = 0; i < 3; i++) first.log.write('Note', { i });
+    await first.log.close();
+    const file = join(audit, ANCHOR_FILE);
+    const damaged = flipped(readFileSync(file), 10);
+    writeFileSync(file, damaged);
+    for (let run = 0; run < 3; run++) {
+      const { log, recovery } = await AuditLog.open(audit, { clock });
+      assert.deepEqual(
+        recovery.problems.map((p) => p.kind),
+        ['anchor-unreadable'],
+        `open #${run + 1} reports the damaged anchor`,
+      );
+      for (let i = 0; i < 3; i++) log.write('Note', { run, i });
+      await log.flush();
+      clock.advance(5_000);
+      await log.writeAnchor();
+      await log.close();
+      assert.deepEqual(readFileSync(file), damaged, `open #${run + 1} left the damaged anchor as it was`);
+      assert.deepEqual(
+        (await verifyAuditDir(audit)).problems.map((p) => p.kind),
+        ['anchor-unreadable'],
+        `verify after open #${run + 1} reports it`,
+      );
+    }
+  });
+
   it('anchor.json written before checksums still reads; one with a key it never had, or not an object, is damaged', () => {
     const old = { version: 1, seq: 4, hash: 'cd'.repeat(32), at: 1 };
     assert.deepEqual(parseAnchor(JSON.stringify(old)), { seq: 4, hash: old.hash });
