@@ -78,6 +78,17 @@ def parameter_line(file, name):
     the 'parameters' dict, written as a dict display or dict(...)), else that assignment's line, else None: where a value
     the declaration does not allow is said."""
     ast = stdlib.load('ast')
+    found = last_assignment(file, '__metadata__')
+    if found is None:
+        return None
+    parameters = _entry(ast, found.value, 'parameters')
+    key = _entry(ast, parameters, name, key=True) if parameters is not None else None
+    return key.lineno if key is not None else found.lineno
+
+
+def last_assignment(file, name):
+    """The last module-level assignment to `name` in the component's source (an ast node), else None."""
+    ast = stdlib.load('ast')
     try:
         with open(file, 'rb') as f:
             tree = ast.parse(f.read(), file)
@@ -86,13 +97,10 @@ def parameter_line(file, name):
     found = None
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        if any(isinstance(t, ast.Name) and t.id == '__metadata__' for t in targets) and node.value is not None:
+        # A bare annotation (`name: dict`) assigns nothing.
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets) and node.value is not None:
             found = node
-    if found is None:
-        return None
-    parameters = _entry(ast, found.value, 'parameters')
-    key = _entry(ast, parameters, name, key=True) if parameters is not None else None
-    return key.lineno if key is not None else found.lineno
+    return found
 
 
 def _entry(ast, node, name, key=False):

@@ -1482,18 +1482,8 @@ def output_failure(shared, limit, record, file):
 
 def assignment_line(file, name):
     """The line of the last module-level assignment to `name` in the component's source (for a message), else None."""
-    ast = stdlib.load('ast')
-    try:
-        with open(file, 'rb') as f:
-            tree = ast.parse(f.read(), file)
-    except BaseException:
-        return None
-    line = None
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
-            line = node.lineno
-    return line
+    node = metadata_values.last_assignment(file, name)
+    return None if node is None else node.lineno
 
 
 def meant_entry(cls, file):
