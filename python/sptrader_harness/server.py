@@ -1163,7 +1163,8 @@ class Server(object):
             err.write('[sptrader] %s\n' % hook.note)
         if shared[0] > limit:
             # Each record is held to the limit (above); what the batch printed is kept up to it.
-            err.parts.append('[sptrader] the component printed %s bytes in this batch of records; the first %s are kept\n'
+            err.parts.append('[sptrader] the component printed %s bytes in this batch of records; what it printed before '
+                             'passing the limit of %s bytes is kept (the print that passed it is not)\n'
                              % ('{:,}'.format(shared[0]), '{:,}'.format(limit)))
         response['stdout'] = out.getvalue()
         response['stderr'] = err.getvalue()
