@@ -7,6 +7,9 @@ list after the items that fit, so the cost is bounded by the limit, never by wha
 Paths are kept as (parent, key) pairs and spelt out only for an error message.
 A replay batch's orders are written as JSON text here too, once each, and carried into the answer as they are
 (flat_json, ORDER_ITEM, answer_text at the end).
+
+Past 450 lines on purpose: one walk with one budget for every value a component hands back (orders, metadata,
+replay answers); split, the budget and the paths it reports would have to cross modules on the hot path.
 """
 import sys
 import math
