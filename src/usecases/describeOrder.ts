@@ -270,7 +270,8 @@ function slippageOf(s: Slippage | null | undefined, kind: InstrumentKind): strin
   return s ? ` (${formatSlippage(s, kind)})` : '';
 }
 
-function stateOfOutcome(outcome: TestOrderOutcome): OrderState | undefined {
+/** The order's last state in the outcome (its events, else its response), as the first line says it. */
+export function stateOfOutcome(outcome: TestOrderOutcome): OrderState | undefined {
   for (let i = outcome.events.length - 1; i >= 0; i--) {
     const e = outcome.events[i] as { state?: unknown } | undefined;
     if (e && typeof e.state === 'string') return e.state as OrderState;

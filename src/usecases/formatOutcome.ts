@@ -1,5 +1,5 @@
 import { describeOrderType, describeStatus, describeTimeInForce } from '../orders/model';
-import { describeOutcome, fileOnOneLine, riskDenialDetail, riskValueText } from './describeOrder';
+import { describeOutcome, fileOnOneLine, riskDenialDetail, riskValueText, stateOfOutcome } from './describeOrder';
 import type { TestOrderOutcome } from './testOrder';
 
 /**
@@ -69,7 +69,9 @@ export function formatOutcome(outcome: TestOrderOutcome): string {
   }
   const r = outcome.response;
   if (r) {
-    lines.push(`Status     ${describeStatus(r.status)}   order id ${r.order_id}`);
+    // The engine's state, as the first line says it (the venue-neutral status reads ACCEPTED as "submitted").
+    const state = stateOfOutcome(outcome);
+    lines.push(`Status     ${state ? state.replace('_', ' ') : describeStatus(r.status)}   order id ${r.order_id}`);
     if (r.filled_price !== null)
       lines.push(
         `Fill       ${r.filled_quantity ?? 0} @ ${r.filled_price}   (${r.fills.length} fill${r.fills.length === 1 ? '' : 's'})`,

@@ -421,7 +421,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       engine = scratch.engine;
       outcome.scratch = true;
       notes.push(
-        `Test Order filled on a scratch copy of the ${venue.displayName} account (same cash, positions and resting orders): the account is unchanged. Execute on Paper trades on it.`,
+        `Test Order ran on a scratch copy of the ${venue.displayName} account (same cash, positions and resting orders): the account is unchanged. Execute on Paper trades on it.`,
       );
     } else if ((request.source ?? 'test-order') === 'test-order') {
       notes.push(

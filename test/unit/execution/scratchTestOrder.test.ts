@@ -15,6 +15,7 @@ import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { tailAudit } from '../../../src/execution/audit/auditLog';
 import { openTradingSession, type TradingSession } from '../../../src/usecases/session';
 import { runTestOrder, type TestOrderRequest } from '../../../src/usecases/testOrder';
+import { formatOutcome } from '../../../src/usecases/formatOutcome';
 import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
@@ -138,6 +139,12 @@ describe('Test Order on a scratch copy of the paper account (issue 16)', functio
     assert.equal(outcome.scratch, true);
     assert.equal(outcome.response?.status.status, 'submitted');
     assert.match(outcome.summary, /It rested there and was discarded with the copy/);
+    // What the user reads agrees with itself: the Status line says the state the first line says (the venue-neutral
+    // status calls an accepted order "submitted"), and no note says it filled.
+    const printed = formatOutcome(outcome);
+    assert.match(printed.split('\n')[0] ?? '', /→ ACCEPTED \(working at the venue\)$/, printed);
+    assert.match(printed, /^Status {5}ACCEPTED {3}order id /m, printed);
+    assert.doesNotMatch(printed, /^Note .*\bfilled\b/m, printed);
     assert.deepEqual(await paper.listOpenOrders(), []);
     assert.deepEqual(session?.engine.workingOrders(), []);
   });
