@@ -145,6 +145,12 @@ let commandStateDir: string | undefined;
 export const withStateDir = (text: string): string =>
   commandStateDir === undefined ? text : text.replaceAll('--state-dir DIR', `--state-dir ${commandStateDir}`);
 
+/** `withStateDir` inside JSON text: the folder written as a JSON string's content (a Windows path's backslashes). */
+export const withStateDirInJson = (json: string): string =>
+  commandStateDir === undefined
+    ? json
+    : json.replaceAll('--state-dir DIR', `--state-dir ${JSON.stringify(commandStateDir).slice(1, -1)}`);
+
 /** The state directory, refused at once when something other than a folder is there. */
 export function stateDirOf(value: string | undefined): string {
   const dir = resolve(value ?? DEFAULT_CLI_STATE_DIR);

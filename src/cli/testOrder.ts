@@ -25,7 +25,16 @@ import { CompareUsageError, openVenues } from './compare';
 import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
 import type { BrokerApi } from '../brokers/broker';
-import { closeAll, EXIT, reportFailure, stateDirOf, usage, UsageError } from './failures';
+import {
+  closeAll,
+  EXIT,
+  reportFailure,
+  stateDirOf,
+  usage,
+  UsageError,
+  withStateDir,
+  withStateDirInJson,
+} from './failures';
 import { openPaperBroker, reportRecovery, riskSettings } from './session';
 
 const PORT: NumberFlag = { what: 'a whole number from 1 to 65535', min: 1, max: 65535, whole: true };
@@ -175,7 +184,10 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
   const exitCode = cliExitCode(outcome);
   // Show the result first; the interpreter's shutdown (several ms) need not delay it.
   process.stdout.write(
-    values.json ? `${JSON.stringify({ ...outcome, ok: exitCode === 0, exitCode })}\n` : `${formatOutcome(outcome)}\n`,
+    // A remedy from the core says `--state-dir DIR`: here it names the folder this command used.
+    values.json
+      ? `${withStateDirInJson(JSON.stringify({ ...outcome, ok: exitCode === 0, exitCode }))}\n`
+      : `${withStateDir(formatOutcome(outcome))}\n`,
   );
   await session?.close();
   if (closeError !== undefined) {
