@@ -6,7 +6,15 @@ import { systemClock } from '../common/clock';
 import { fromMoney } from '../common/decimal';
 import { type PaperBroker } from '../brokers/paper/paperBroker';
 import { isBrokerError } from '../brokers/errors';
-import { describeOrderType, describeStatus, describeTimeInForce, type OrderResponse } from '../orders/model';
+import {
+  describeOrderType,
+  describeStatus,
+  describeTimeInForce,
+  type AccountInfo,
+  type OrderResponse,
+  type Position,
+} from '../orders/model';
+import { formatMoney } from '../usecases/describeOrder';
 import {
   openTradingSession,
   parseRiskSettings,
@@ -322,27 +330,18 @@ async function accountStep(
   if (reportDamage(trading)) return EXIT.stateFile;
   if (command === 'positions') {
     const rows = await broker.getPositions();
+    // P&L is in the account's currency (the paper venue marks each position at the mid and converts it).
+    const currency = rows.length === 0 || json ? '' : (await broker.getAccountInfo()).currency;
     process.stdout.write(
       json
         ? `${JSON.stringify(rows)}\n`
         : rows.length === 0
           ? 'No open positions.\n'
-          : printable(
-              rows
-                .map(
-                  (p) =>
-                    `${p.symbol.padEnd(10)} ${String(p.quantity).padStart(14)} avg ${p.average_price}  now ${p.current_price}  unrealized ${p.unrealized_pnl}`,
-                )
-                .join('\n') + '\n',
-            ),
+          : printable(positionsTable(rows, currency)),
     );
   } else if (command === 'account') {
     const a = await broker.getAccountInfo();
-    process.stdout.write(
-      json
-        ? `${JSON.stringify(a)}\n`
-        : `Account ${a.account_id} (${a.currency})\nBalance      ${a.balance}\nEquity       ${a.equity}\nBuying power ${a.buying_power}\nPositions    ${a.open_positions.length}\n`,
-    );
+    process.stdout.write(json ? `${JSON.stringify(a)}\n` : printable(accountText(a)));
   } else {
     const working = trading.engine.workingOrders();
     const paper = await broker.listOpenOrders();
@@ -405,3 +404,39 @@ function formatOrders(working: readonly OrderRecord[], paper: readonly OrderResp
   // An id or a reason can be a venue's text: shown escaped, never a terminal escape.
   return printable(`${lines.join('\n')}\n`);
 }
+
+/** `sptrader positions`: one row a position, quantities and money with thousands separators, P&L signed. */
+export function positionsTable(rows: readonly Position[], currency: string): string {
+  const cells = rows.map((p) => [
+    p.symbol,
+    formatQuantity(p.quantity),
+    String(p.average_price),
+    String(p.current_price),
+    `${signedMoney(p.unrealized_pnl)} ${currency}`,
+  ]);
+  const head = ['Symbol', 'Quantity', 'Average', 'Mid', 'Unrealized P&L'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const line = (c: readonly string[]) =>
+    c.map((text, i) => (i === 0 ? text.padEnd(widths[i] as number) : text.padStart(widths[i] as number))).join('  ');
+  return `${[head, ...cells].map(line).join('\n')}\n`;
+}
+
+/** `sptrader account`: each figure with two decimals, thousands separators and the account's currency. */
+export function accountText(a: AccountInfo): string {
+  const open = a.open_positions.reduce((sum, p) => sum + p.unrealized_pnl, 0);
+  const figures: Array<[string, string]> = [
+    ['Cash', formatMoney(a.balance)],
+    ['Equity', formatMoney(a.equity)],
+    ['Buying power', formatMoney(a.buying_power)],
+    ['Open P&L', signedMoney(open)],
+  ];
+  const width = Math.max(...figures.map(([, v]) => v.length));
+  return (
+    `Account ${a.account_id} (${a.currency})\n` +
+    figures.map(([label, v]) => `${label.padEnd(13)}${v.padStart(width)} ${a.currency}\n`).join('') +
+    `Positions    ${a.open_positions.length}\n`
+  );
+}
+
+const signedMoney = (n: number): string => `${n > 0 ? '+' : n < 0 ? '-' : ''}${formatMoney(Math.abs(n))}`;
+const formatQuantity = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 10 });
