@@ -485,6 +485,8 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       const ask = routedQuote?.ask ?? numberOr(marketData['ask']);
       if (bid !== undefined && ask !== undefined)
         outcome.slippage = computeSlippage(cmd.order.side, { bid, ask }, response.filled_price, instrument);
+      if (routedQuote === undefined)
+        notes.push(...fixtureFarNote(request.marketData, cmd.order.side, response.filled_price));
     }
     const state = record.state.replace('_', ' ');
     if (scratch) {
@@ -554,6 +556,30 @@ export function fixtureQuoteNotes(fixture: Record<string, unknown> | undefined):
       `the market-data fixture's bid ${bid} is above its ask ${ask} (a crossed quote): the component saw it as given; the order fills at the venue's own quote`,
     );
   return notes;
+}
+
+/** How far (a fraction of the price) a fill may be from the fixture's touch before the outcome says why. */
+const FIXTURE_FAR = 0.005;
+
+/**
+ * A note when the order filled far from the market-data fixture's price the component decided on: the fixture
+ * sets what the component sees, the venue fills at its own quote, and the slippage line (measured against the
+ * fixture) would otherwise read as the venue's doing.
+ */
+export function fixtureFarNote(
+  fixture: Record<string, unknown> | undefined,
+  side: 'buy' | 'sell',
+  filled: number,
+): string[] {
+  const key = side === 'buy' ? 'ask' : 'bid';
+  const price = fixture?.[key];
+  if (typeof price !== 'number' || !(price > 0) || !Number.isFinite(filled)) return [];
+  const away = Math.abs(filled - price) / price;
+  if (!(away > FIXTURE_FAR)) return [];
+  const pct = (100 * away).toLocaleString('en-US', { maximumFractionDigits: 2 });
+  return [
+    `the market-data fixture's ${key} ${price} is ${pct} % from the fill at ${filled}: the component decided on the fixture's prices, the venue filled at its own quote, and the slippage above is measured against the fixture`,
+  ];
 }
 
 /** Market data as Test Order builds it: the fixture's keys over the venue's quote and buying power. */

@@ -132,6 +132,25 @@ describe('Test Order on a scratch copy of the paper account (issue 16)', functio
     assert.equal(paper.fillsEver(), before.fills);
   });
 
+  it('a fill far from the market-data fixture the component decided on says why (the venue fills at its own quote)', async () => {
+    await open();
+    const far = await run({ file: MARKET, marketData: { symbol: 'EUR_USD', bid: 0.9, ask: 0.9001 } });
+    assert.equal(far.exitCode, 0, JSON.stringify(far.errors));
+    const filled = far.response?.filled_price ?? NaN;
+    assert.ok(Math.abs(filled - 0.9001) / 0.9001 > 0.005, `the paper venue fills at its own quote, got ${filled}`);
+    assert.ok(
+      far.notes.some(
+        (n) => n.startsWith(`the market-data fixture's ask 0.9001 is `) && n.includes(`from the fill at ${filled}`),
+      ),
+      far.notes.join('\n'),
+    );
+    // A fixture at the venue's own prices: nothing to explain.
+    const quote = await paper.getQuote('EUR_USD');
+    const near = await run({ file: MARKET, marketData: { symbol: 'EUR_USD', bid: quote.bid, ask: quote.ask } });
+    assert.equal(near.exitCode, 0, JSON.stringify(near.errors));
+    assert.ok(!near.notes.some((n) => n.includes('market-data fixture')), near.notes.join('\n'));
+  });
+
   it('a resting order rests on the copy and is discarded with it', async () => {
     await open();
     const outcome = await run({ file: RESTING });
