@@ -353,8 +353,15 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
     outcome.notes.push(
       `the router would pick ${decision.chosen} by its quotes and fees; the best fill net of fees was at ${outcome.best}`,
     );
+  // The order as the venues took it (fitted to their grids: 916.36… units → 916) when they all took it alike; else the
+  // component's, and each column says what its venue was sent.
+  const sent = outcome.venues.map((c) => c.order).filter((o): o is NonNullable<typeof o> => o !== null);
+  const headline =
+    sent.length > 0 && sent.every((o) => describeOrder(o) === describeOrder(sent[0] as typeof o))
+      ? (sent[0] as (typeof sent)[number])
+      : order;
   const summary =
-    `${describeOrder(order)} → ` +
+    `${describeOrder(headline)} → ` +
     outcome.venues
       .map((c) => `${c.id} ${c.verdict}${c.fill ? ` ${fmt(c.fill.quantity)} @ ${c.fill.averagePrice}` : ''}`)
       .join(', ') +

@@ -163,6 +163,32 @@ describe('sptrader compare', function () {
     }
   });
 
+  it("its first line names the order as the venues took it (916.36… units cut to the lot: 916), not the component's raw figure", async () => {
+    const oanda = await startFakeOanda();
+    try {
+      const profiles = join(dir, 'profiles-lot.json');
+      writeFileSync(profiles, JSON.stringify([{ id: 'oanda-practice', broker: 'oanda', baseUrl: oanda.url }]));
+      const env = { SPTRADER_OANDA_TOKEN: oanda.token, SPTRADER_OANDA_ACCOUNT_ID: oanda.accountId };
+      // The shipped MarketOrder sizes by capital: a fractional quantity each venue fits to its lot of 1 unit.
+      const sized = join(ROOT, 'examples/workspace/core/orders/execution_algos/market_order.py');
+      const args = ['compare', sized, '--venues', 'paper,oanda-practice', '--profiles', profiles];
+      const r = await cli([...args, '--state-dir', join(dir, 'state-lot'), '--json'], env);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const out = JSON.parse(r.stdout) as CompareOutcome;
+      assert.ok(
+        !Number.isInteger(out.order?.quantity),
+        `the component's own quantity is fractional: ${out.order?.quantity}`,
+      );
+      const sent = out.venues.map((c) => c.order?.quantity);
+      assert.equal(new Set(sent).size, 1, `both venues took the same quantity: ${sent.join(', ')}`);
+      const first = out.summary.split('\n')[0] ?? '';
+      const qty = (sent[0] ?? 0).toLocaleString('en-US');
+      assert.ok(first.startsWith(`BUY ${qty} EUR_USD MKT `), first);
+    } finally {
+      await oanda.close();
+    }
+  });
+
   it('sends a stock order to Alpaca and says why Binance and OANDA were not sent to', async () => {
     const alpaca = await startFakeAlpaca();
     const binance = await startFakeBinance();
