@@ -14,7 +14,15 @@ import { SettingsError } from '../usecases/session';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
 import { USAGE } from './usage';
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** `brief`: the message says all there is (a confirmation asked for), without the whole usage text after it. */
+  constructor(
+    message: string,
+    readonly brief = false,
+  ) {
+    super(message);
+  }
+}
 export const usage = (message: string): Error => new UsageError(message);
 
 /** The exit codes, as the README's table has them. */
@@ -83,7 +91,8 @@ export function reportFailure(e: unknown, json: boolean): number {
     // one JSON object, as for any other (the whole usage text is for a person at a terminal).
     if (json)
       return fail(EXIT.usage, 'USAGE', `${(e as Error).message} (sptrader help lists the commands and options)`);
-    process.stderr.write(`sptrader: ${printable((e as Error).message)}\n\n${USAGE}`);
+    const brief = e instanceof UsageError && e.brief;
+    process.stderr.write(`sptrader: ${printable((e as Error).message)}\n${brief ? '' : `\n${USAGE}`}`);
     return EXIT.usage;
   }
   if (e instanceof SettingsError) return fail(EXIT.usage, 'INVALID_SETTINGS', e.message);

@@ -14,7 +14,7 @@ import {
   type OrderResponse,
   type Position,
 } from '../orders/model';
-import { formatMoney } from '../usecases/describeOrder';
+import { describeOrder, formatMoney } from '../usecases/describeOrder';
 import {
   openTradingSession,
   parseRiskSettings,
@@ -110,7 +110,7 @@ export async function tradingCommand(command: 'halt' | 'resume' | 'status', args
     },
   });
   if (values.flatten && !values.yes)
-    throw new UsageError('--flatten closes every position at market: add --yes to confirm');
+    throw new UsageError('--flatten closes every position at market: add --yes to confirm. Nothing was done', true);
   reasonFlag(values.reason, usage);
   const stateDir = stateDirOf(values['state-dir']);
   let settings: RiskSettings;
@@ -259,9 +259,15 @@ async function tradingStep(
     ];
     for (const d of engine.damage) lines.push(`DAMAGED    ${d.file}: ${d.problem}`);
     if (report) {
-      lines.push(
-        `Cancelled  ${report.cancelled.length} order${report.cancelled.length === 1 ? '' : 's'}${report.cancelled.length ? ': ' + report.cancelled.join(', ') : ''}`,
-      );
+      // Each order named by what it is ("BUY 5,000 EUR_USD LMT 1.09026 GTD"), its id after it; one the engine did not
+      // place (an external order) by its id.
+      lines.push(`Cancelled  ${report.cancelled.length} order${report.cancelled.length === 1 ? '' : 's'}`);
+      for (const id of report.cancelled) {
+        const record = engine.getOrder(id);
+        lines.push(
+          `           ${record ? `${describeOrder(record.request)} (${id})` : `${id} (an order SPtrader did not place)`}`,
+        );
+      }
       for (const f of report.flattened) lines.push(`Flattened  ${f.symbol} ${f.quantity}: ${f.result}`);
       for (const f of report.failed) lines.push(`FAILED     ${f.venue} ${f.order}: ${f.reason}`);
       for (const p of endedParents)
