@@ -339,16 +339,20 @@ export function formatReplay(r: ReplayReport): string {
     `  processed  ${n(r.processed)} ${unitOf(r.data.kind, r.processed)} in ${(r.elapsedMs / 1000).toFixed(2)} s (${n(r.ticksPerSecond)}/s, ${counted(r.batches, 'round trip')}${r.syncs > 0 ? `, ${counted(r.syncs, 'capital request')}` : ''})`,
   );
   const denied = Object.entries(o.deniedByCode)
-    .map(([code, count]) => `${code} ${count}`)
+    .map(([code, count]) => `${code} ${n(count)}`)
     .join(', ');
-  lines.push(
-    `  orders     ${o.produced} produced${o.noOrder ? ` (${counted(o.noOrder, 'record')} with no order: the component returned None)` : ''}, ${o.sent} sent, ${o.denied} denied${denied ? ` (${denied})` : ''}, ${o.invalid} invalid; ${o.filled} filled, ${o.rejected} rejected, ${o.cancelled} cancelled, ${o.expired ? `${o.expired} expired, ` : ''}${o.open} open`,
-  );
-  // Parent orders the component returned (their children are among the orders above); absent in an older report.
+  // Parent orders the component returned (their children are among the orders sent and denied); absent in an older report.
   const pa = r.parents as ReplayReport['parents'] | undefined;
+  const ofParents =
+    pa && pa.started > 0
+      ? `: ${n(pa.started)} parent order${pa.started === 1 ? '' : 's'}, whose children are counted from here on`
+      : '';
+  lines.push(
+    `  orders     ${n(o.produced)} produced${o.noOrder ? ` (${counted(o.noOrder, 'record')} with no order: the component returned None)` : ''}${ofParents}, ${n(o.sent)} sent, ${n(o.denied)} denied${denied ? ` (${denied})` : ''}, ${n(o.invalid)} invalid; ${n(o.filled)} filled, ${n(o.rejected)} rejected, ${n(o.cancelled)} cancelled, ${o.expired ? `${n(o.expired)} expired, ` : ''}${n(o.open)} open`,
+  );
   if (pa && pa.started > 0)
     lines.push(
-      `  parents    ${pa.started} started (${pa.children} children): ${pa.done} done, ${pa.cancelled} cancelled, ${pa.failed} failed`,
+      `  parents    ${n(pa.started)} started (${n(pa.children)} children): ${n(pa.done)} done, ${n(pa.cancelled)} cancelled, ${n(pa.failed)} failed`,
     );
   lines.push(
     `  fills      ${r.fills}${r.fillsFiles.rows > 0 || r.fillsFiles.csv || r.fillsFiles.parquet ? ` → ${[r.fillsFiles.csv, r.fillsFiles.parquet].filter(Boolean).join(', ')}` : ''}`,
@@ -362,7 +366,7 @@ export function formatReplay(r: ReplayReport): string {
   const dd = c.drawdown;
   // The commission is in the instrument's quote currency, the curve's.
   lines.push(
-    `  P&L        realized ${realized || '0'}, unrealized ${money(r.pnl.unrealized, r.pnl.currency)} ${r.pnl.currency}, commission ${money(r.pnl.commission, c.currency)}${c.currency ? ` ${c.currency}` : ''}; equity ${money(r.pnl.equity, r.pnl.currency)} ${r.pnl.currency} (from ${money(r.pnl.startingCash, r.pnl.currency)})`,
+    `  P&L        realized ${realized || `${money(0, r.pnl.currency)} ${r.pnl.currency}`}, unrealized ${money(r.pnl.unrealized, r.pnl.currency)} ${r.pnl.currency}, commission ${money(r.pnl.commission, c.currency)}${c.currency ? ` ${c.currency}` : ''}; equity ${money(r.pnl.equity, r.pnl.currency)} ${r.pnl.currency} (from ${money(r.pnl.startingCash, r.pnl.currency)})`,
   );
   lines.push(
     `  curve      P&L ${money(c.final, c.currency)} ${c.currency} (quote currency, after commission); max drawdown ${money(dd.max, c.currency)} ${c.currency}${dd.maxPercent === null ? '' : ` (${dd.maxPercent.toFixed(3)}%)`}${dd.peakIndex === null ? '' : ` from #${dd.peakIndex} to #${dd.troughIndex}`}; turnover ${n(c.turnover)} ${c.currency}`,

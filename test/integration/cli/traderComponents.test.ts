@@ -132,6 +132,6 @@ describe('sptrader CLI: components as traders write them (round 13)', function (
     assert.match(p.stderr, /--param qty=999: qty: 999 is below its minimum 1000/);
     const r = cli(['replay', file, '--data', DATA, '--state-dir', join(dir, 'replay')]);
     assert.equal(r.code, 0, r.stderr || r.stdout);
-    assert.match(r.stdout, /orders {5}2000 produced, 0 sent, 2000 denied \(POSITION_EXCEEDS_MAXIMUM 2000\)/);
+    assert.match(r.stdout, /orders {5}2,000 produced, 0 sent, 2,000 denied \(POSITION_EXCEEDS_MAXIMUM 2,000\)/);
   });
 });

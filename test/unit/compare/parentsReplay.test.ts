@@ -14,6 +14,7 @@ import { tailAudit } from '../../../src/execution/audit/auditLog';
 import { replayComponent, type ReplayReport } from '../../../src/usecases/replay';
 import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker } from '../../../src/python/runner';
+import { formatReplay } from '../../../src/cli/replay';
 
 const T0 = Date.UTC(2024, 2, 4, 0, 0, 0);
 
@@ -87,6 +88,15 @@ describe('parents in replay', function () {
     assert.equal(r.orders.filled, 6);
     assert.equal(r.fills, 6);
     assert.equal(r.positions['EUR_USD'], 6000);
+    // The summary says the one order produced was a parent and its six children are what was sent; nothing was
+    // realized (bought only): "0.00 USD", as every other figure has its currency.
+    const text = formatReplay(r);
+    assert.match(
+      text,
+      /orders {5}1 produced \(59 records with no order: the component returned None\): 1 parent order, whose children are counted from here on, 6 sent, /,
+      text,
+    );
+    assert.match(text, /P&L {8}realized 0\.00 USD, unrealized /, text);
     const types = await auditTypes(r);
     assert.equal(types.filter((t) => t === 'ParentStarted').length, 1);
     assert.equal(types.filter((t) => t === 'ParentChild').length, 6);
