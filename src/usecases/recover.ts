@@ -18,13 +18,14 @@
  *   disagrees with the log (positions, fill count, open orders), it is set aside and rebuilt by booking
  *   every paper fill in the log on a fresh account with the default starting cash; its open orders are
  *   cancelled (recorded as OrderCancelled), since their place in the book cannot be rebuilt.
+ * - replay.json (a replay's marker): the folder is refused as it is, nothing changed (refuseReplayMarker).
  */
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../common/clock';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { fromMoney, toMoney } from '../common/decimal';
-import { StateDamagedError, StateFileError } from '../common/stateErrors';
+import { StateDamagedError, StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { crashPoint } from '../common/crashPoint';
 import { Ledger } from '../brokers/paper/ledger';
 import { instrumentFor, instrumentKey } from '../brokers/paper/instruments';
@@ -44,7 +45,7 @@ import {
   type TradingStateRecord,
 } from '../execution/tradingState';
 import { stateWitnesses } from './session';
-import { STATE_NAMES, statePaths } from '../common/statePaths';
+import { STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
 import { beginRecovery, endRecovery, readPendingRecovery, undoInterruptedRecovery } from './recoverPending';
 
 export interface RecoverReport {
@@ -81,6 +82,7 @@ export async function recoverStateDir(options: {
     );
   }
   if (!st.isDirectory()) throw new StateFileError(stateDir, 'cannot recover: this is a file, not a state directory');
+  refuseReplayMarker(stateDir);
 
   // A recover killed half-way: what it set aside is put back first, and it is done again from the start.
   const pending = readPendingRecovery(stateDir);
@@ -368,6 +370,42 @@ export async function recoverStateDir(options: {
   crashPoint('recover-before-done');
   endRecovery(stateDir);
   return { stateDir, problems, actions, changed: true };
+}
+
+/**
+ * A replay's marker (replay.json) in the folder: every trading command refuses the folder over it (session.ts), and
+ * replay refuses a marked folder holding trading state. Whether the folder is trading state with a stray marker, or
+ * a replay's with trading files put in it, only its user can tell; recover used to say "no problems" and rebuild
+ * around it, so it refuses too, naming the file, what it is and what to do, and changes nothing.
+ */
+function refuseReplayMarker(stateDir: string): void {
+  const marker = statePaths(stateDir).replayMarker;
+  try {
+    // lstat: a link in its place that leads nowhere is still a marker there.
+    lstatSync(marker);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw stateFileErrorOf(marker, 'look at the replay marker', e);
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync(stateDir);
+  } catch (e) {
+    throw stateFileErrorOf(stateDir, 'list the state directory', e);
+  }
+  const trading = TRADING_STATE_ENTRIES.filter((name) => name !== STATE_NAMES.audit && entries.includes(name));
+  const what = `${STATE_NAMES.replayMarker} is the marker a replay writes in its own folder so that SPtrader never trades from it`;
+  if (trading.length === 0)
+    throw new StateFileError(
+      marker,
+      `cannot recover: this folder is a replay's (${what}); recover rebuilds trading state, and a replay's folder is never trading state`,
+      'Nothing was changed. Point --state-dir at your trading state folder; a replay folder is replayed into again, or deleted',
+    );
+  throw new StateFileError(
+    marker,
+    `cannot recover: this folder holds trading state (${trading.join(', ')}) and a replay's marker (${what}), so it is neither a trading folder nor a replay's, and every trading command refuses it`,
+    `Nothing was changed. If this is your trading state, move ${STATE_NAMES.replayMarker} out of the folder; if it is a replay's folder, move those trading state files out of it. Then run \`sptrader recover --state-dir DIR\` again`,
+  );
 }
 
 interface PaperCheck {
