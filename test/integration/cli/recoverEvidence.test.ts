@@ -1,10 +1,21 @@
 /**
  * `sptrader recover` (dist/cli.js) on a folder it must not tidy up in silence: a replay's marker in a trading
- * folder, which it used to call "no problems found".
+ * folder, which it used to call "no problems found"; an audit log cut short, whose intact anchor.json (the one
+ * record of how far the log reached) it used to delete.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -105,5 +116,66 @@ describe('sptrader recover: what it must not tidy up in silence', function () {
     assert.ok(r.stderr.includes(join(replayDir, 'replay.json')), r.stderr);
     assert.match(r.stderr, /this folder is a replay's/);
     assert.deepEqual(snapshot(replayDir), before, 'nothing was changed');
+  });
+
+  it('an audit log cut short: recover says how many records are lost and from which seq, and keeps the anchor that shows it aside (never deleted)', () => {
+    const stateDir = copy('cut-short');
+    const audit = join(stateDir, 'audit');
+    const logFile = join(
+      audit,
+      readdirSync(audit)
+        .filter((f) => f.endsWith('.jsonl'))
+        .sort()
+        .at(-1) as string,
+    );
+    const lines = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
+    const last = (JSON.parse(lines.at(-1) as string) as { seq: number }).seq;
+    writeFileSync(logFile, `${lines.slice(0, -3).join('\n')}\n`);
+    const anchorFile = join(audit, 'anchor.json');
+    const anchor = readFileSync(anchorFile, 'utf8');
+    assert.equal((JSON.parse(anchor) as { seq: number }).seq, last, 'the anchor saw the whole log');
+    const loss = `the 3 record(s) from seq ${last - 2} to seq ${last}`;
+
+    const look = cli(['recover', '--state-dir', stateDir]);
+    assert.equal(look.code, 6, look.stderr + look.stdout);
+    assert.ok(look.stdout.includes(`${anchorFile}:1: the log ends at seq ${last - 3}`), look.stdout);
+    assert.ok(look.stdout.includes(loss), `says which records are lost:\n${look.stdout}`);
+    assert.match(look.stdout, /would +set \S+anchor\.json aside as \S+anchor\.json\.cut-short-/);
+    assert.equal(readFileSync(anchorFile, 'utf8'), anchor, 'a look changes nothing');
+
+    const fix = cli(['recover', '--yes', '--state-dir', stateDir]);
+    assert.equal(fix.code, 0, fix.stderr + fix.stdout);
+    assert.ok(fix.stdout.includes(loss), fix.stdout);
+    const aside = readdirSync(audit).filter((f) => f.startsWith('anchor.json.cut-short-'));
+    assert.equal(aside.length, 1, `the anchor is kept aside: ${readdirSync(audit).join(', ')}\n${fix.stdout}`);
+    assert.equal(readFileSync(join(audit, aside[0] as string), 'utf8'), anchor, 'as it was');
+    assert.ok(fix.stdout.includes(join(audit, aside[0] as string)), `says where it went:\n${fix.stdout}`);
+    // The log goes on from its end, anchored anew; the loss stays recorded in it (StateRecovered) and beside it.
+    assert.ok(existsSync(anchorFile));
+    assert.ok(readFileSync(logFile, 'utf8').includes(loss), 'the StateRecovered record says it');
+    const verify = cli(['audit', 'verify', '--state-dir', stateDir]);
+    assert.equal(verify.code, 0, verify.stdout);
+    assert.equal(cli(['status', '--state-dir', stateDir]).code, 0);
+    assert.equal(cli(['recover', '--state-dir', stateDir]).code, 0, 'nothing left to recover');
+  });
+
+  it('an audit log replaced by another copy: the anchor that saw another record at its seq is kept aside too', () => {
+    const stateDir = join(dir, 'rolled-back');
+    for (let i = 0; i < 2; i++) {
+      const placed = cli(['execute', MARKET, '--state-dir', stateDir]);
+      assert.equal(placed.code, 0, placed.stderr + placed.stdout);
+    }
+    // The template's anchor saw its own line at its seq: this log has a line there too, another one.
+    const audit = join(stateDir, 'audit');
+    const anchor = readFileSync(join(template, 'audit', 'anchor.json'), 'utf8');
+    writeFileSync(join(audit, 'anchor.json'), anchor);
+    const fix = cli(['recover', '--yes', '--state-dir', stateDir]);
+    assert.equal(fix.code, 0, fix.stderr + fix.stdout);
+    assert.match(fix.stdout, /anchor\.json:1: the record at seq \d+ is not the one/);
+    const aside = readdirSync(audit).filter((f) => f.startsWith('anchor.json.rolled-back-'));
+    assert.equal(aside.length, 1, `the anchor is kept aside: ${readdirSync(audit).join(', ')}\n${fix.stdout}`);
+    assert.equal(readFileSync(join(audit, aside[0] as string), 'utf8'), anchor, 'as it was');
+    assert.ok(fix.stdout.includes(join(audit, aside[0] as string)), `says where it went:\n${fix.stdout}`);
+    assert.equal(cli(['audit', 'verify', '--state-dir', stateDir]).code, 0);
   });
 });
