@@ -101,6 +101,30 @@ export function describeOrder(
   return `${options.live ? 'LIVE · ' : ''}${order.side.toUpperCase()} ${formatQuantity(order.quantity)} ${order.symbol} ${orderTypeAbbreviation(order.order_type, precision)} ${timeInForceAbbreviation(order.time_in_force)}`;
 }
 
+/**
+ * A note for a stop (or stop-limit) whose stop price the market had already reached when it arrived: a buy stop at
+ * or below the ask, a sell stop at or above the bid. The venues trigger such a stop at once (OANDA, Alpaca, IB, and
+ * the paper venue as they do), so its fill is kept; without a word it read as a market order sent by mistake.
+ * Undefined for any other order, and for a stop the market has not reached.
+ */
+export function stopAlreadyReachedNote(
+  order: Pick<OrderTerms, 'side' | 'order_type'>,
+  quote: { readonly bid: number; readonly ask: number },
+): string | undefined {
+  const t = order.order_type;
+  if (t.type !== 'stop' && t.type !== 'stop_limit') return undefined;
+  const stop = t.type === 'stop' ? t.price : t.stop_price;
+  const buy = order.side === 'buy';
+  const market = buy ? quote.ask : quote.bid;
+  if (!Number.isFinite(market) || !(buy ? market >= stop : market <= stop)) return undefined;
+  const precision = precisionOf([stop, quote.bid, quote.ask, ...(t.type === 'stop_limit' ? [t.limit_price] : [])]);
+  const then =
+    t.type === 'stop'
+      ? 'it triggered at once, as a market order'
+      : `it triggered at once, as a limit order at ${formatPrice(t.limit_price, precision)}`;
+  return `the ${order.side} stop price ${formatPrice(stop, precision)} was already reached (market ${formatPrice(market, precision)}, the ${buy ? 'ask' : 'bid'}): ${then}, as at a real venue. A ${order.side} stop meant to wait for the market goes ${buy ? 'above the ask' : 'below the bid'}`;
+}
+
 const CRYPTO_QUOTE = /(USDT|USDC|BUSD|FDUSD|TUSD|DAI)$/i;
 const CRYPTO_BASE =
   /^(BTC|XBT|ETH|SOL|XRP|DOGE|ADA|LTC|BNB|AVAX|DOT|LINK|MATIC|TRX|SHIB|BCH|XLM|ATOM|UNI|ETC)([/_\-:]|USD|EUR|BTC|ETH|$)/i;

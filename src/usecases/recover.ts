@@ -9,22 +9,24 @@
  *   `audit.damaged-<time>/` and a new log begins; its first record names what was set aside and what
  *   it held, and the paper account (as it stands, or as rebuilt) is carried into it as a VenueBaseline
  *   with its open orders, so that the next open finds the two agreeing. A log shorter than its anchors (cut short, an older copy) is kept as it is; the records past
- *   its end are lost and the report says how many.
+ *   its end are lost and the report says how many, from which seq.
  * - audit/anchor.json: one that cannot be read is kept aside as `anchor.json.damaged-<time>` (every open reports it
- *   until then: auditLog.ts leaves it as it is) and written anew at the log's end.
+ *   until then: auditLog.ts leaves it as it is) and written anew at the log's end; one that shows the log cut short
+ *   (or replaced) is the evidence of the loss, kept aside as `anchor.json.cut-short-<time>` (`.rolled-back-<time>`).
  * - trading-state.json: rewritten from the log's last TradingStateChanged (a halt stays a halt).
  * - working-orders.json: rewritten from the log's unfinished orders.
  * - paper-account.json (+ journal): when it cannot be read, is missing while the log has paper fills, or
  *   disagrees with the log (positions, fill count, open orders), it is set aside and rebuilt by booking
  *   every paper fill in the log on a fresh account with the default starting cash; its open orders are
  *   cancelled (recorded as OrderCancelled), since their place in the book cannot be rebuilt.
+ * - replay.json (a replay's marker): the folder is refused as it is, nothing changed (refuseReplayMarker).
  */
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Clock } from '../common/clock';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { fromMoney, toMoney } from '../common/decimal';
-import { StateDamagedError, StateFileError } from '../common/stateErrors';
+import { StateDamagedError, StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { crashPoint } from '../common/crashPoint';
 import { Ledger } from '../brokers/paper/ledger';
 import { instrumentFor, instrumentKey } from '../brokers/paper/instruments';
@@ -32,7 +34,7 @@ import { units } from '../brokers/paper/money';
 import { readPaperAccount, writePaperState, journalFile, type PaperState } from '../brokers/paper/state';
 import { isFinalStatus, type Fill } from '../orders/model';
 import { AuditLog } from '../execution/audit/auditLog';
-import { ANCHOR_FILE, scanAuditDir } from '../execution/audit/auditVerify';
+import { ANCHOR_FILE, scanAuditDir, type AuditProblem } from '../execution/audit/auditVerify';
 import { AuditDigest } from '../execution/auditDigest';
 import { recoveredRecord } from '../execution/engine';
 import { loadWorkingOrders, witnessesAuditLog, WorkingOrderWriter } from '../execution/orderStore';
@@ -44,7 +46,7 @@ import {
   type TradingStateRecord,
 } from '../execution/tradingState';
 import { stateWitnesses } from './session';
-import { STATE_NAMES, statePaths } from '../common/statePaths';
+import { STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
 import { beginRecovery, endRecovery, readPendingRecovery, undoInterruptedRecovery } from './recoverPending';
 
 export interface RecoverReport {
@@ -81,6 +83,7 @@ export async function recoverStateDir(options: {
     );
   }
   if (!st.isDirectory()) throw new StateFileError(stateDir, 'cannot recover: this is a file, not a state directory');
+  refuseReplayMarker(stateDir);
 
   // A recover killed half-way: what it set aside is put back first, and it is done again from the start.
   const pending = readPendingRecovery(stateDir);
@@ -116,8 +119,9 @@ export async function recoverStateDir(options: {
   // Whether the log lost records (broken, cut short, emptied, gone): then an intact paper account is the
   // better record of the paper venue, and becomes the log's baseline instead of being rebuilt from it.
   let logLost = false;
-  // anchor.json could not be read: kept aside (the evidence of its damage), never deleted.
+  // anchor.json could not be read, or shows the log lost records: kept aside here (the evidence), never deleted.
   let anchorDamaged = false;
+  let anchorAside: string | undefined;
   if (hadLog) {
     const anchors = loadedOrders.anchor ? [{ source: ordersFile, ...loadedOrders.anchor }] : [];
     // A file of the log that cannot be read at all is damage like a garbled line: the log is set aside.
@@ -138,14 +142,28 @@ export async function recoverStateDir(options: {
         `set the damaged audit log aside as ${auditDir}.damaged-${stamp} (its ${digest.records} readable record(s) were used to rebuild the state) and start a new log`,
       );
     } else if (shortened.some((p) => p.kind !== 'anchor-unreadable')) {
+      actions.push(`keep the audit log as it is: ${lossText(shortened, report.lastSeq)}`);
+      // anchor.json shows how far the log reached: the one record of the loss outside the log. Set aside, never
+      // deleted or written over (auditLog.ts holds it too), and a new one written at the log's end.
+      const proof = shortened.find(
+        (p) => p.file === join(auditDir, ANCHOR_FILE) && (p.kind === 'truncated' || p.kind === 'rolled-back'),
+      );
+      if (proof) {
+        anchorAside = join(
+          auditDir,
+          `${ANCHOR_FILE}.${proof.kind === 'truncated' ? 'cut-short' : 'rolled-back'}-${stamp}`,
+        );
+        actions.push(
+          `set ${join(auditDir, ANCHOR_FILE)} aside as ${anchorAside} (it saw ${proof.kind === 'truncated' ? 'the log reach' : 'another record at'} seq ${proof.seq ?? '?'}: it is kept as the evidence of the loss) and write a new one at the log's end (seq ${report.lastSeq})`,
+        );
+      }
+    }
+    if (!setAside && anchorDamaged) {
+      anchorAside = join(auditDir, `${ANCHOR_FILE}.damaged-${stamp}`);
       actions.push(
-        `kept the audit log as it is (it ends at seq ${report.lastSeq}); records past its end are lost, and its anchor now points at its end`,
+        `set the damaged anchor aside as ${anchorAside} and write a new one at the log's end (seq ${report.lastSeq}); the log itself is kept as it is`,
       );
     }
-    if (!setAside && anchorDamaged)
-      actions.push(
-        `set the damaged anchor aside as ${join(auditDir, `${ANCHOR_FILE}.damaged-${stamp}`)} and write a new one at the log's end (seq ${report.lastSeq}); the log itself is kept as it is`,
-      );
   }
   const witnesses = stateWitnesses(stateDir).filter(
     (f) => f !== STATE_NAMES.workingOrders || witnessesAuditLog(loadedOrders),
@@ -245,8 +263,8 @@ export async function recoverStateDir(options: {
     crashPoint('recover-log-set-aside');
   } else if (hadLog) {
     const anchor = join(auditDir, ANCHOR_FILE);
-    if (anchorDamaged && existsSync(anchor)) {
-      renameSync(anchor, `${anchor}.damaged-${stamp}`);
+    if (anchorAside !== undefined && existsSync(anchor)) {
+      renameSync(anchor, anchorAside);
       syncDirectorySync(auditDir);
     } else rmSync(anchor, { force: true });
   }
@@ -368,6 +386,57 @@ export async function recoverStateDir(options: {
   crashPoint('recover-before-done');
   endRecovery(stateDir);
   return { stateDir, problems, actions, changed: true };
+}
+
+/** How many records a log kept as it is lost, and which: from its end to the furthest seq an anchor saw. */
+function lossText(found: readonly AuditProblem[], lastSeq: number): string {
+  const cut = found.filter((p) => p.kind === 'truncated' && p.seq !== undefined);
+  const furthest = Math.max(lastSeq, ...cut.map((p) => p.seq as number));
+  const saw = [...new Set(cut.filter((p) => p.seq === furthest).map((p) => basename(p.file)))].join(' and ');
+  const ends = lastSeq === 0 ? 'it holds no record' : `it ends at seq ${lastSeq}`;
+  const lost =
+    furthest > lastSeq
+      ? `${ends}, and the ${furthest - lastSeq} record(s) from seq ${lastSeq + 1} to seq ${furthest} (${saw} saw them on disk) are lost`
+      : ends;
+  return found.some((p) => p.kind === 'rolled-back')
+    ? `${lost}; records an anchor saw are not the ones the log holds (it was replaced by another copy or rewritten)`
+    : lost;
+}
+
+/**
+ * A replay's marker (replay.json) in the folder: every trading command refuses the folder over it (session.ts), and
+ * replay refuses a marked folder holding trading state. Whether the folder is trading state with a stray marker, or
+ * a replay's with trading files put in it, only its user can tell; recover used to say "no problems" and rebuild
+ * around it, so it refuses too, naming the file, what it is and what to do, and changes nothing.
+ */
+function refuseReplayMarker(stateDir: string): void {
+  const marker = statePaths(stateDir).replayMarker;
+  try {
+    // lstat: a link in its place that leads nowhere is still a marker there.
+    lstatSync(marker);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw stateFileErrorOf(marker, 'look at the replay marker', e);
+  }
+  let entries: string[];
+  try {
+    entries = readdirSync(stateDir);
+  } catch (e) {
+    throw stateFileErrorOf(stateDir, 'list the state directory', e);
+  }
+  const trading = TRADING_STATE_ENTRIES.filter((name) => name !== STATE_NAMES.audit && entries.includes(name));
+  const what = `${STATE_NAMES.replayMarker} is the marker a replay writes in its own folder so that SPtrader never trades from it`;
+  if (trading.length === 0)
+    throw new StateFileError(
+      marker,
+      `cannot recover: this folder is a replay's (${what}); recover rebuilds trading state, and a replay's folder is never trading state`,
+      'Nothing was changed. Point --state-dir at your trading state folder; a replay folder is replayed into again, or deleted',
+    );
+  throw new StateFileError(
+    marker,
+    `cannot recover: this folder holds trading state (${trading.join(', ')}) and a replay's marker (${what}), so it is neither a trading folder nor a replay's, and every trading command refuses it`,
+    `Nothing was changed. If this is your trading state, move ${STATE_NAMES.replayMarker} out of the folder; if it is a replay's folder, move those trading state files out of it. Then run \`sptrader recover --state-dir DIR\` again`,
+  );
 }
 
 interface PaperCheck {

@@ -37,6 +37,7 @@ import type { RiskCheckResult } from '../execution/risk';
 import { splitParent, type ParentSpec } from '../execution/algos/dialect';
 import { describeParent, type ParentOrder } from '../execution/algos/parents';
 import { riskLimitsLine } from './componentLimitsAt';
+import { stopAlreadyReachedNote } from './describeOrder';
 
 /** The part of a Python runner Test Order needs (a cold session or the persistent worker). */
 export interface ComponentRunner {
@@ -394,6 +395,16 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       return finish(0, 'Validated and risk-checked against a live profile: nothing was sent.');
     }
 
+    // A stop the market has already reached triggers at once: the outcome says so (a note below), against the quote
+    // the venue meets it with.
+    const stopType = cmd.order.order_type.type;
+    const venueGaveQuote =
+      quoted === undefined && request.marketData?.['bid'] === undefined && request.marketData?.['ask'] === undefined;
+    const arrivalQuote =
+      stopType === 'stop' || stopType === 'stop_limit'
+        ? await venueQuoteOf(venue, cmd.order.symbol, routedQuote ?? (venueGaveQuote ? marketData : undefined))
+        : undefined;
+
     // 4. Through the engine (risk, audit, venue), then wait for a marketable order to finish. A Test
     // Order on the embedded paper venue is checked by the engine against the paper account, then
     // fills on a scratch copy of it through an engine with no audit log (see the header).
@@ -479,6 +490,8 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       outcome.errors.push({ code: 'REJECTED', message: record.reason ?? 'rejected by the venue' });
       return finish(7, `Rejected by ${venueName}: ${record.reason ?? 'no reason given'}`);
     }
+    const reached = arrivalQuote && stopAlreadyReachedNote(cmd.order, arrivalQuote);
+    if (reached) notes.push(reached);
     if (response.filled_price !== null && (routedQuote !== undefined || quoted === undefined)) {
       // Against the quote the order was decided on: the chosen venue's touch for a routed order.
       const bid = routedQuote?.bid ?? numberOr(marketData['bid']);
@@ -580,6 +593,27 @@ export function fixtureFarNote(
   return [
     `the market-data fixture's ${key} ${price} is ${pct} % from the fill at ${filled}: the component decided on the fixture's prices, the venue filled at its own quote, and the slippage above is measured against the fixture`,
   ];
+}
+
+/**
+ * The venue's bid and ask for `symbol`: those the run already has from it (`known`: the routed venue's, or market
+ * data whose bid and ask the venue gave, not a fixture), else asked for; undefined when the venue cannot say.
+ */
+async function venueQuoteOf(
+  venue: BrokerApi,
+  symbol: string,
+  known: Readonly<Record<string, unknown>> | undefined,
+): Promise<{ bid: number; ask: number } | undefined> {
+  const bid = known?.['bid'];
+  const ask = known?.['ask'];
+  if (typeof bid === 'number' && typeof ask === 'number') return { bid, ask };
+  try {
+    const quote = await venue.getQuote(symbol);
+    return { bid: quote.bid, ask: quote.ask };
+  } catch {
+    // Only a note depends on it: the order goes on as it would without.
+    return undefined;
+  }
 }
 
 /** Market data as Test Order builds it: the fixture's keys over the venue's quote and buying power. */
