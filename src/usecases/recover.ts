@@ -234,7 +234,6 @@ export async function recoverStateDir(options: {
   }
 
   // 4. The working orders: always rewritten from the log when anything changes (cheap, and anchored anew).
-  const orderProblem = loadedOrders.anchor !== undefined && loadedOrders.anchor.seq > digest.lastSeq;
   const unknown = loadedOrders.orders.filter((o) => !digest.known.has(o.clientOrderId));
   if (unknown.length > 0)
     problems.push(`${ordersFile}: lists ${unknown.length} order(s) the audit log has no record of`);
@@ -248,7 +247,6 @@ export async function recoverStateDir(options: {
       actions: changed ? actions : ['nothing to do: every state file agrees with the audit log'],
       changed: false,
     };
-  void orderProblem;
 
   // Carry it out, marked as under way until the last step is durable (recoverPending.ts).
   beginRecovery(stateDir, {
