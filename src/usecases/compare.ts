@@ -353,15 +353,10 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
     outcome.notes.push(
       `the router would pick ${decision.chosen} by its quotes and fees; the best fill net of fees was at ${outcome.best}`,
     );
-  // The order as the venues took it (fitted to their grids: 916.36… units → 916) when they all took it alike; else the
-  // component's, and each column says what its venue was sent.
-  const sent = outcome.venues.map((c) => c.order).filter((o): o is NonNullable<typeof o> => o !== null);
-  const headline =
-    sent.length > 0 && sent.every((o) => describeOrder(o) === describeOrder(sent[0] as typeof o))
-      ? (sent[0] as (typeof sent)[number])
-      : order;
+  // The order as the venues took it (fitted to their grids) when they all took it alike, else the component's.
+  const sent = new Set(outcome.venues.flatMap((c) => (c.order ? [describeOrder(c.order)] : [])));
   const summary =
-    `${describeOrder(headline)} → ` +
+    `${sent.size === 1 ? ([...sent][0] as string) : describeOrder(order)} → ` +
     outcome.venues
       .map((c) => `${c.id} ${c.verdict}${c.fill ? ` ${fmt(c.fill.quantity)} @ ${c.fill.averagePrice}` : ''}`)
       .join(', ') +
