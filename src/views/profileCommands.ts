@@ -163,7 +163,7 @@ export function registerProfileCommands(services: ProfileCommandsServices): void
   };
 
   const testConnection = async (profile: BrokerProfile): Promise<TestConnectionResult | undefined> => {
-    if (!(await readyToSend(profile, 'Test Connection'))) return undefined;
+    if (!(await readyToSend(profile, 'Check Connection'))) return undefined;
     const wasConnected = services.profiles.brokers.get(profile.id)?.isConnected() === true;
     const broker = await services.profiles.connectProfile(profile.id);
     try {
@@ -184,6 +184,33 @@ export function registerProfileCommands(services: ProfileCommandsServices): void
     } finally {
       if (!wasConnected && profile.id !== PAPER_PROFILE_ID)
         await services.profiles.disconnectProfile(profile.id).catch(() => undefined);
+    }
+  };
+
+  /**
+   * Check Connection as the user meets it: a venue that cannot be reached is said as that (the profile named, saved
+   * as it is, nothing sent), with what to do next: Retry, Edit Profile, or Set Credentials for a venue that takes
+   * them. It read "Add Broker Profile failed: …" with no way on, after the saved profile's own prompt.
+   */
+  const checkConnection = async (profile: BrokerProfile): Promise<TestConnectionResult | undefined> => {
+    for (;;) {
+      let problem: string;
+      try {
+        return await testConnection(profile);
+      } catch (e) {
+        problem = describeError(e);
+      }
+      log.error(`Check Connection ${profile.id} failed: ${problem}`);
+      const choices = ['Retry', ...(profile.id === PAPER_PROFILE_ID ? [] : ['Edit Profile'])];
+      if (CREDENTIALS_BY_BROKER[profile.broker].length > 0) choices.push('Set Credentials');
+      const choice = await vscode.window.showErrorMessage(
+        `SPtrader: could not reach ${profile.id} (${profile.broker}, ${profile.environment}): ${problem}. The profile is saved as it is; nothing was sent.`,
+        ...choices,
+      );
+      if (choice === 'Retry') continue;
+      if (choice === 'Edit Profile') await wizard(profile);
+      else if (choice === 'Set Credentials' && (await askCredentials(profile)) > 0) continue;
+      return undefined;
     }
   };
 
@@ -222,10 +249,10 @@ export function registerProfileCommands(services: ProfileCommandsServices): void
     if (CREDENTIALS_BY_BROKER[profile.broker].length > 0) await askCredentials(profile);
     const choice = await vscode.window.showInformationMessage(
       `SPtrader: broker profile "${profile.id}" saved.`,
-      'Test Connection',
+      'Check Connection',
       'Set Active',
     );
-    if (choice === 'Test Connection') await testConnection(profile);
+    if (choice === 'Check Connection') await checkConnection(profile);
     if (choice === 'Set Active')
       await vscode.workspace
         .getConfiguration(Settings.section)
@@ -298,9 +325,9 @@ export function registerProfileCommands(services: ProfileCommandsServices): void
     ),
     registerCommand(
       Commands.testConnection,
-      guard('Test Connection', async (node?: ProfileNode) => {
-        const profile = await profileOf(node, 'SPtrader: Test Connection');
-        return profile ? testConnection(profile) : undefined;
+      guard('Check Connection', async (node?: ProfileNode) => {
+        const profile = await profileOf(node, 'SPtrader: Check Connection');
+        return profile ? checkConnection(profile) : undefined;
       }),
     ),
   );

@@ -3,7 +3,8 @@
 // extension (.vsix) in code-server (VS Code 1.139), driven with Playwright in headless Chromium, on a copy of
 // examples/workspace, without the smoke-test driver flag (toasts render):
 //   open spread_guarded_market.py → a click on "▶ Test Order" (cold: the first of the window) and seven more
-//   (warm), each timed from the click to the painted result → the normalised order keeps the component's
+//   (warm), each timed from the click to the painted result → Ctrl+Alt+Enter in the editor runs Test Order, and
+//   "SPtrader: Test" lists Test Order first (the connection check is "Check Connection") → the normalised order keeps the component's
 //   metadata number (spread_pips is a number, not a string) → Execute on Paper → SPtrader: Show Audit Log
 //   opens a read-only document: the chain VERIFIED at the top, one line per record with its UTC time, kind,
 //   the order named by what it is, status and fill; while on screen it follows the log (Enter REDUCING shows
@@ -192,6 +193,33 @@ async function main() {
       console.log(`  ${line}`);
       await clearNotifications();
       return line;
+    },
+  );
+
+  await step(
+    'Ctrl+Alt+Enter in the component\'s editor runs Test Order; "SPtrader: Test" lists Test Order (the connection check is "Check Connection")',
+    async () => {
+      await openFile(FILE);
+      const keys = { click: () => page.keyboard.press('Control+Alt+Enter') };
+      const r = await clickToResult(keys, /→ FILLED/, last, 60_000);
+      last = r.key;
+      await page.screenshot({ path: join(RESULTS, 'details-keybinding.png') });
+      await openPalette('SPtrader: Test');
+      const rows = page.locator('.quick-input-list .monaco-list-row');
+      await rows.first().waitFor({ state: 'visible', timeout: 15_000 });
+      const labels = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+      await page.keyboard.press('Escape');
+      if (!/^SPtrader: Test Order\b/.test(labels[0] ?? ''))
+        throw new Error(`the palette's first row: ${labels.join(' | ')}`);
+      if (labels.some((l) => /Test Connection/.test(l)))
+        throw new Error(`still "Test Connection": ${labels.join(' | ')}`);
+      await openPalette('SPtrader: Check Connection');
+      await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: 'SPtrader: Check Connection' })
+        .first()
+        .waitFor({ state: 'visible', timeout: 15_000 });
+      await page.keyboard.press('Escape');
+      return `${r.ms} ms from the keys to the painted result: ${r.headline}; "SPtrader: Test" → ${labels.slice(0, 3).join(' | ')}`;
     },
   );
 

@@ -327,9 +327,9 @@ async function main() {
     return `${venue.requests.length - before} request(s) to the user's venue`;
   };
 
-  await step('Test Connection of the profile goes to the user’s venue only', () =>
-    attempt('Test Connection', async () => {
-      await runFromPalette('SPtrader: Test Connection');
+  await step('Check Connection of the profile goes to the user’s venue only', () =>
+    attempt('Check Connection', async () => {
+      await runFromPalette('SPtrader: Check Connection');
       await pick(PROFILE);
     }),
   );

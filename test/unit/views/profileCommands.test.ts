@@ -68,3 +68,59 @@ describe('profile commands with a stale tree item', () => {
     );
   });
 });
+
+describe('Check Connection when the venue cannot be reached', () => {
+  const practice = { id: 'fx', broker: 'oanda', environment: 'practice', baseUrl: 'http://127.0.0.1:9' } as const;
+  let subscriptions: Array<{ dispose(): void }>;
+  let attempts: number;
+  let asked: Array<{ message: string; items: readonly unknown[] }>;
+  let answers: Array<string | undefined>;
+  beforeEach(() => {
+    editor.reset();
+    subscriptions = [];
+    attempts = 0;
+    asked = [];
+    answers = [];
+    editor.answer = (message: string, items: readonly unknown[]) => {
+      asked.push({ message, items });
+      return answers.shift();
+    };
+    const profiles = [PAPER_PROFILE, practice];
+    registerProfileCommands({
+      context: { subscriptions, secrets: {} },
+      log: fakeLog(),
+      profiles: {
+        profiles: () => profiles,
+        profile: (id: string) => profiles.find((p) => p.id === id),
+        brokers: new Map(),
+        // Both credentials are stored: the check goes as far as the venue.
+        credentialsFor: () => ({ get: async (key: string) => `stored-${key}` }),
+        connectProfile: async () => {
+          attempts++;
+          throw new Error('OANDA at http://127.0.0.1:9 refused the connection (ECONNREFUSED)');
+        },
+      },
+    } as unknown as Services);
+  });
+  afterEach(() => {
+    for (const d of subscriptions) d.dispose();
+  });
+
+  it('says the venue could not be reached (the profile saved, nothing sent) and offers Retry, Edit Profile, Set Credentials', async () => {
+    answers = ['Retry', undefined];
+    const handler = editor.commands.get(Commands.testConnection);
+    assert.ok(handler);
+    await handler({ kind: 'profile', id: 'fx' });
+    assert.equal(attempts, 2, 'Retry checked again');
+    const errors = editor.toasts.filter((t) => t.level === 'error').map((t) => t.message);
+    assert.equal(errors.length, 2);
+    for (const message of errors) {
+      assert.equal(
+        message,
+        'SPtrader: could not reach fx (oanda, practice): OANDA at http://127.0.0.1:9 refused the connection (ECONNREFUSED). The profile is saved as it is; nothing was sent.',
+      );
+      assert.doesNotMatch(message, /failed/);
+    }
+    assert.deepEqual(asked[0]?.items, ['Retry', 'Edit Profile', 'Set Credentials']);
+  });
+});
