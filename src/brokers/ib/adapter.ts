@@ -37,11 +37,13 @@
  *   by `reqAllOpenOrders` on `connect()`, `reconcile()`, and look-ups of unconfirmed orders.
  * - An error TWS sends for the order saying its link to IB's servers is lost (1100, 1300, 2110) or that
  *   it could not read a message (505, 507, 508) does not prove the order was not taken: the outcome is
- *   unknown as well. Errors that do (100 rate limit, 104–110 invalid order, …) are
- *   known failures; 103 "Duplicate order id" refuses TWS's integer order id (not our client id): nothing was placed,
- *   so the order is placed once more under an id past every one TWS has shown us, and a second 103 is reported as
- *   not placed (`notActed`); 201 and other refusals are rejected orders. An Inactive status with no error yet waits up to
- *   `rejectReasonWaitMs` for the one saying why (201 may follow it), so the rejection carries IB's reason.
+ *   unknown as well. Errors that do (104–110 invalid order, …) are known failures; 100 "Max rate of messages per
+ *   second" (a pacing violation) dropped the placeOrder unprocessed: nothing was placed, the order is not rejected
+ *   (`notActed`, RATE_LIMITED, retryable) and not resent by the adapter; 103 "Duplicate order id" refuses TWS's
+ *   integer order id (not our client id): nothing was placed, so the order is placed once more under an id past
+ *   every one TWS has shown us, and a second 103 is reported as not placed (`notActed`); 201 and other refusals are
+ *   rejected orders. An Inactive status with no error yet waits up to `rejectReasonWaitMs` for the one saying why
+ *   (201 may follow it), so the rejection carries IB's reason.
  * - `getOrderByClientId` is undefined when TWS, asked with `reqAllOpenOrders` (answered in order on
  *   the same socket, after the placeOrder), does not list the order: absence is not conclusive on IB
  *   (`absenceConclusiveAfterMs` unset), since TWS documents no time after which an order cannot arrive.
@@ -638,10 +640,12 @@ export class IbBroker implements BrokerApi {
             fail(unknown('NETWORK', `got error ${code} (${message})`));
           else if (meaning.kind === 'error') {
             entry.failedBeforeAcceptance = true;
-            entry.rejectReason = message;
-            // The id is another order's at TWS: ours must not take that order's statuses for its own.
-            if (code === 103) this.orders.forget(entry);
-            fail(brokerErrorFor(code, message, { outcomeUnknown: false, notActed: code === 103 }));
+            // TWS did not act on the placeOrder (100: dropped for pacing; 103: the id is another order's): there is
+            // no order of ours under this id, and none to report as rejected. Forgotten, so that a look-up by client
+            // id finds nothing (not a rejection, not a pending order) and later news for the id is not taken as ours.
+            if (meaning.notActed === true) this.orders.forget(entry);
+            else entry.rejectReason = message;
+            fail(brokerErrorFor(code, message, { outcomeUnknown: false }));
           }
         });
         ib.placeOrder(orderId, contract as IbLib.Contract, ibOrder as IbLib.Order);
