@@ -29,7 +29,7 @@
  * | commission                   | the report's, converted to the account's currency (`commission.ts`) |
  * | account                      | `reqAccountSummary`: NetLiquidation → equity, TotalCashValue → balance, BuyingPower |
  * | positions                    | `reqPositions` (avgCost / multiplier), marked with a snapshot quote when one comes |
- * | quote                        | `reqMktData` snapshot: ticks 1/2/4 (bid/ask/last, or delayed 66/67/68) until `tickSnapshotEnd` |
+ * | quote                        | `reqMktData` snapshot: ticks 1/2/4 (bid/ask/last, or delayed 66/67/68: `Quote.delayed`) until `tickSnapshotEnd`; refused for want of a subscription (10168, 10186, 354): `reqMarketDataType(3)` once, and asked again (`MarketDataMode`) |
  *
  * - TWS has no idempotent client order id: a submit whose first status does not arrive within
  *   `timeoutMs`, or whose connection drops, fails with `outcomeUnknown: true` and is never resent.
@@ -102,7 +102,7 @@ import {
   type TwsRequest,
 } from './connection';
 import { brokerErrorFor, errorMeaning } from './errors';
-import { contractFor, instrumentRulesFor, snapshotQuote, symbolOf, type IbContract } from './market';
+import { contractFor, instrumentRulesFor, MarketDataMode, symbolOf, type IbContract } from './market';
 import { atRate, commissionWithoutQuote, type ExecutedAt, type ReportedCommission } from './commission';
 import { newEntry, OrderRegistry, PENDING_IB, REJECT_REASON_WAIT_MS } from './orderRegistry';
 import { IB_CAPABILITIES, orderFor, responseOf, type IbOrder } from './orders';
@@ -196,6 +196,8 @@ export class IbBroker implements BrokerApi {
   private readonly reads: ReadCache;
   /** Quotes: identical snapshots in flight share one request, never reused after. */
   private readonly quotes = new ReadCache(0);
+  /** This connection's market data type: live, or delayed once a quote was refused for want of a subscription. */
+  private marketData = new MarketDataMode();
   /** Our orders by TWS id and by client order id, kept current by TWS's events. */
   private readonly orders: OrderRegistry;
 
@@ -245,6 +247,8 @@ export class IbBroker implements BrokerApi {
       maxReqPerSec: this.options.maxRequestsPerSecond ?? 40,
     });
     this.ib = ib;
+    // TWS starts each session with live market data (TWS API "Delayed Streaming Data").
+    this.marketData = new MarketDataMode();
     this.install(ib, lib);
     try {
       await handshake(ib, lib, this.events, {
@@ -888,7 +892,13 @@ export class IbBroker implements BrokerApi {
   }
 
   private async snapshot(symbol: string, contract: IbContract): Promise<Quote> {
-    return snapshotQuote(this.tws(), this.nextReqId++, symbol, contract, () => this.clock.now());
+    return this.marketData.quote(
+      this.tws(),
+      () => this.nextReqId++,
+      symbol,
+      contract,
+      () => this.clock.now(),
+    );
   }
 
   /** This connection's requests, for the account and market readers. */
