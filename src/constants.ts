@@ -69,6 +69,7 @@ export const Settings = {
   liveEnabled: 'live.enabled',
   paperStartingCash: 'paper.startingCash',
   paperSeed: 'paper.seed',
+  replayMaxConsecutiveErrors: 'replay.maxConsecutiveErrors',
 } as const;
 
 export const OUTPUT_CHANNEL_NAME = 'SPtrader';

@@ -80,7 +80,12 @@ export class Container {
       registerProfileCommands(services);
       registerExecuteLiveCommand(services, results);
       registerCompareCommand(services);
-      registerReplayCommand(services, () => settings.riskSettings(), inputs);
+      registerReplayCommand(
+        services,
+        () => settings.riskSettings(),
+        inputs,
+        () => settings.replaySettings(),
+      );
       registerTrees(services);
       registerStatusBar(services);
       registerPrewarm(services);

@@ -36,6 +36,7 @@ import { defaultInterpreterCandidates, resolveInterpreter } from '../python/inte
 import { PythonRunError, PythonWorker } from '../python/runner';
 import { printable } from '../usecases/formatOutcome';
 import { replayOutputText } from '../usecases/replayReport';
+import { MAX_CONSECUTIVE_ERRORS } from '../usecases/replayFailures';
 import { declaredRiskLimitsProblem, riskLimitsLine } from '../usecases/componentLimitsAt';
 import { STATE_NAMES, TRADING_STATE_ENTRIES } from '../common/statePaths';
 
@@ -51,7 +52,7 @@ const SPREAD_TICKS: NumberFlag = {
 const CONSECUTIVE_ERRORS: NumberFlag = {
   what: 'a whole number ≥ 0',
   min: 0,
-  max: 1_000_000_000,
+  max: MAX_CONSECUTIVE_ERRORS,
   whole: true,
   range: 'at most 1,000,000,000',
 };

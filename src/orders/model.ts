@@ -183,6 +183,11 @@ export const QuoteSchema = z.object({
   bid_size: z.number().nonnegative(),
   ask_size: z.number().nonnegative(),
   timestamp: z.number(),
+  /**
+   * The venue's delayed market data (IB's, for an account without a live subscription: some 15 minutes behind),
+   * not the live touch. Absent: live.
+   */
+  delayed: z.literal(true).optional(),
 });
 export type Quote = z.infer<typeof QuoteSchema>;
 

@@ -147,7 +147,7 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
   readQuotes(symbol);
   let marketData: Record<string, unknown>;
   try {
-    marketData = await buildMarketData(reference, symbol, request);
+    marketData = await buildMarketData(reference, symbol, request, undefined, outcome.notes);
   } catch (e) {
     if (!isBrokerError(e)) throw e;
     outcome.errors.push({ code: e.reason, message: `market data from ${reference.id}: ${e.message}` });

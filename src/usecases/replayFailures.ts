@@ -12,6 +12,8 @@ import type { ComponentError } from '../python/runner';
  * 200-bar average read before 200 bars) or now and then still runs to the end.
  */
 export const DEFAULT_MAX_CONSECUTIVE_ERRORS = 1000;
+/** The largest `maxConsecutiveErrors` the CLI's flag and the editor's setting take: a billion is past any data set. */
+export const MAX_CONSECUTIVE_ERRORS = 1_000_000_000;
 
 /** Records in a row, `first` to `last`, whose component call failed with `code` at `line`; `message`: the first's. */
 export interface FailureRun {
@@ -56,7 +58,7 @@ export function repeatedFailure(
       `${count} records in a row, #${run.first} (${timeOf(run.first)}) to #${k}, failed with the same error, so the ` +
       `replay stopped: ${run.code}: ${run.message.split('\n')[0] ?? ''}. Fix it, or return None on records the component ` +
       'cannot decide on yet (while it warms up, say); to replay every record whatever fails, set maxConsecutiveErrors ' +
-      'to 0 (CLI --max-consecutive-errors 0)',
+      'to 0 (CLI --max-consecutive-errors 0; editor setting sptrader.replay.maxConsecutiveErrors)',
     ...(run.line === undefined ? {} : { line: run.line }),
   };
 }

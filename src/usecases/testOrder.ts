@@ -200,7 +200,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
         notes.push(`${broker.displayName} was not connected: connected again and its orders reconciled first`);
       } else await broker.connect();
     }
-    const marketData = await buildMarketData(broker, symbol, request, clock.now());
+    const marketData = await buildMarketData(broker, symbol, request, clock.now(), notes);
     outcome.marketData = marketData;
     notes.push(...fixtureQuoteNotes(request.marketData));
 
@@ -616,12 +616,16 @@ async function venueQuoteOf(
   }
 }
 
-/** Market data as Test Order builds it: the fixture's keys over the venue's quote and buying power. */
+/**
+ * Market data as Test Order builds it: the fixture's keys over the venue's quote and buying power. A delayed quote
+ * (IB without a live subscription) is said in `notes`, when given.
+ */
 export async function buildMarketData(
   broker: BrokerApi,
   symbol: string,
   request: TestOrderRequest,
   now: number = Date.now(),
+  notes?: string[],
 ): Promise<Record<string, unknown>> {
   const fixture = request.marketData ?? {};
   let quote: Quote | undefined;
@@ -640,6 +644,10 @@ export async function buildMarketData(
     built['ask_size'] = quote.ask_size;
     built['timestamp'] = new Date(quote.timestamp).toISOString();
     built['timestamp_ms'] = quote.timestamp;
+    if (quote.delayed === true)
+      notes?.push(
+        `the quote from ${broker.displayName} for ${symbol} is delayed market data, some 15 minutes behind (the account has no live market data subscription for it): the component saw bid ${quote.bid} / ask ${quote.ask}, not the live price`,
+      );
   }
   // A fixture with its own bid and ask and no time (no quote was asked for): the contract's `timestamp`, which
   // SPtraderB's components read (market_state['timestamp']), is the time of the run.

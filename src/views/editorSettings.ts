@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { BrokerProfile } from '../brokers/registry';
 import { Settings } from '../constants';
 import { parseRiskSettings, SettingsError, type RiskSettings } from '../usecases/session';
+import { readReplaySettings, type ReplaySettings } from './replaySettings';
 import {
   effectiveLimits,
   riskSettingsOf,
@@ -96,6 +97,21 @@ export class EditorSettings {
       `Risk limits in effect: ${JSON.stringify(settings.limits)}; circuit breaker: ${JSON.stringify(settings.circuitBreaker)}`,
     );
     return settings;
+  }
+
+  /**
+   * The replay's settings (replaySettings.ts), read at each replay: a value that does not fit is logged once and
+   * throws a `SettingsError` naming the setting, which Replay Component shows; its default never takes its place.
+   */
+  replaySettings(): ReplaySettings {
+    const config = vscode.workspace.getConfiguration(Settings.section);
+    const read = readReplaySettings((key) => config.get<unknown>(key));
+    if (read.settings) return read.settings;
+    if (!this.reported.has(read.problem)) {
+      this.reported.add(read.problem);
+      this.log.error(read.problem);
+    }
+    throw new SettingsError(read.problem);
   }
 
   /** Workspace settings that are not applied: each said once, in the log and in a warning. */

@@ -24,6 +24,7 @@ import type { ReplayView } from './replayProtocol';
 import { describeReplay, replayLimitsText, replayViewOf } from './replayView';
 import { replayStartingParameters, type RunInputsStore } from './runInputsStore';
 import type { RiskSettings } from '../usecases/session';
+import type { ReplaySettings } from './replaySettings';
 import type { RiskLimits } from '../execution/risk';
 import { registerCommand } from './shellHooks';
 import { lastReplayChoices, ownEntry, rememberedRecord, rememberedStrings } from './workspaceMemory';
@@ -40,12 +41,14 @@ const DATA_EXCLUDE = '**/{node_modules,.git,.e2e,out,dist,test-results}/**';
 /**
  * `riskSettings`: the limits and circuit breaker of the editor's settings (what Test Order and Execute run
  * under), read at each replay; `inputs`: the components' inputs (Set Component Inputs…), where the
- * parameters form starts.
+ * parameters form starts; `replaySettings`: `sptrader.replay.*` (when a run of failures stops the replay), read at
+ * each replay before anything is asked.
  */
 export function registerReplayCommand(
   services: Pick<ViewServices, 'context' | 'log' | 'interpreters'>,
   riskSettings: () => RiskSettings,
   inputs: RunInputsStore,
+  replaySettings: () => ReplaySettings,
 ): void {
   const { context, log } = services;
   const replaysDir = editorReplaysDir(context.globalStorageUri.fsPath);
@@ -82,6 +85,8 @@ export function registerReplayCommand(
     running = true;
     let worker: PythonWorker | undefined;
     try {
+      // A setting that does not fit is said before the user picks data, symbol and parameters for nothing.
+      const { maxConsecutiveErrors } = replaySettings();
       const target = await componentTarget('Replay Component', uri);
       if (!target) return undefined;
       panel.setRunning(true);
@@ -138,6 +143,7 @@ export function registerReplayCommand(
         dataFile,
         symbol: symbol.trim(),
         parameters,
+        maxConsecutiveErrors,
         worker,
         replaysDir,
         log,
@@ -181,6 +187,7 @@ async function runReplay(options: {
   dataFile: string;
   symbol: string;
   parameters: Record<string, unknown>;
+  maxConsecutiveErrors: number;
   worker: PythonWorker;
   replaysDir: string;
   log: vscode.LogOutputChannel;
@@ -235,6 +242,7 @@ async function runReplay(options: {
           ...(options.className === undefined ? {} : { className: options.className }),
           data: feed,
           parameters: options.parameters,
+          maxConsecutiveErrors: options.maxConsecutiveErrors,
           // The settings' limits, without the submit-rate limit: a replay's clock is simulated.
           limits: withoutRateLimit(options.settings.limits),
           circuitBreaker: options.settings.circuitBreaker,

@@ -56,7 +56,10 @@
  *   than recvWindow + 1000 ms (the clock skew that rule allows) + 10 s (the engine's time) never reached the
  *   matching engine in time and never will: `absenceConclusiveAfterMs` = recvWindow + 1000 + 10 000 + the
  *   retry bound (the last attempt starts at most that long after the first). `getOrderByClientId` is undefined
- *   only on -2013 "Order does not exist."; any other failure throws, retryable.
+ *   only on -2013 "Order does not exist."; -2026 ORDER_ARCHIVED (an order cancelled or expired with nothing executed,
+ *   archived 90 days on) throws ORDER_NOT_FOUND, not retryable, saying the order is final and its details gone (a
+ *   `getOrderStatus` of an order this session followed answers its last view, ended); any other failure throws,
+ *   retryable.
  * - Order ids are "SYMBOL:orderId" (e.g. "BTCUSDT:28") because every Binance order call needs the
  *   symbol. Client order ids are looked up in the symbol this session sent them in; otherwise in the
  *   open orders and the `lookupSymbols` option.
@@ -109,7 +112,7 @@ import { BrokerError, isBrokerError } from '../errors';
 import { accountInfoOf, parseAccount, positionsFromBalances } from './account';
 import { createExchange, hasSpotOrderApi, type CcxtBinance } from './connection';
 import { decimalString, readOrThrow } from './wire';
-import { TOO_MANY_ORDERS, toBrokerError, type HttpCapture } from './errors';
+import { ORDER_ARCHIVED, TOO_MANY_ORDERS, toBrokerError, type HttpCapture } from './errors';
 import {
   checkFilters,
   MarketIndex,
@@ -503,6 +506,27 @@ export class BinanceBroker implements BrokerApi {
     this.observe(await this.withTrades(this.readOrder(raw, 'cancel', true)));
   }
 
+  /**
+   * An order Binance answers -2026 ORDER_ARCHIVED for (errors.md: "canceled or expired with no executed qty over 90
+   * days ago"), when this session followed it: its last view, ended (cancelled, saying why) if it was last seen
+   * working. Undefined when it was not followed, or was seen with fills (then the answer cannot be about it): the
+   * error, which says the order is final, stands.
+   */
+  private archived(orderId: string): OrderResponse | undefined {
+    const last = this.tracker.last(orderId);
+    if (last === undefined || (last.filled_quantity ?? 0) > 0 || last.fills.length > 0) return undefined;
+    if (isFinalStatus(last.status)) return last;
+    return this.observe({
+      ...last,
+      status: {
+        status: 'cancelled',
+        reason:
+          'Binance archived it (-2026 ORDER_ARCHIVED): it was cancelled or expired with nothing executed, and its details are no longer available',
+      },
+      timestamp: Math.max(last.timestamp, this.clock.now()),
+    });
+  }
+
   /** Throws INVALID_ORDER naming the state of an order Binance would not cancel, when a look-up finds it ended. */
   private async explainRefusedCancel(orderId: string, refusal: BrokerError): Promise<void> {
     let now: OrderResponse;
@@ -521,9 +545,16 @@ export class BinanceBroker implements BrokerApi {
 
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
     const { market, id } = this.locate(orderId);
-    const raw = await this.call('look up an order', false, (x) => x.fetchOrder(id, market.unified));
     // Asked by Binance's bare orderId (its symbol known from an earlier answer), the answer is "SYMBOL:orderId".
     const asked = toOrderId(market.id, id);
+    let raw: unknown;
+    try {
+      raw = await this.call('look up an order', false, (x) => x.fetchOrder(id, market.unified));
+    } catch (e) {
+      const archived = isBrokerError(e) && e.venueCode === ORDER_ARCHIVED ? this.archived(asked) : undefined;
+      if (archived === undefined) throw e;
+      return archived;
+    }
     const view = expectAnswerFor(this.readOrder(raw, 'look up an order', false), { orderId: asked }, 'Binance');
     return this.observe(await this.withTrades(view));
   }
@@ -906,6 +937,8 @@ export class BinanceBroker implements BrokerApi {
       return this.observe(await this.withTrades(view));
     } catch (e) {
       if (isBrokerError(e) && e.reason === 'ORDER_NOT_FOUND' && e.venueCode === -2013) return undefined;
+      // Binance had the order and it ended (-2026 ORDER_ARCHIVED): the error says so, not "the look-up failed".
+      if (isBrokerError(e) && e.venueCode === ORDER_ARCHIVED) throw e;
       if (
         isBrokerError(e) &&
         !e.retryable &&

@@ -107,6 +107,14 @@ const SYMBOL_LACKS =
   /orders are not supported for this symbol|not support for this symbol|unsupported order combination/i;
 
 /**
+ * errors.md -2026 ORDER_ARCHIVED: "Order was canceled or expired with no executed qty over 90 days ago and has been
+ * archived." A look-up's answer about an order that exists no more in detail: it is final (cancelled or expired)
+ * and nothing of it executed, but Binance no longer tells its fields. ccxt calls it InvalidOrder, which read as a
+ * failed look-up that said nothing about the order.
+ */
+export const ORDER_ARCHIVED = -2026;
+
+/**
  * Binance's own codes (errors.md), which win over ccxt's class: ccxt maps -1022 to BadRequest and
  * -2015 to DDoSProtection once a private call has succeeded. -2010 NEW_ORDER_REJECTED carries
  * several refusals that only its message tells apart.
@@ -120,6 +128,9 @@ export function reasonForBinanceCode(code: number, msg: string): BrokerErrorReas
       if (SYMBOL_LACKS.test(msg)) return 'UNSUPPORTED_ORDER';
       return 'INVALID_ORDER';
     case -2013:
+      return 'ORDER_NOT_FOUND';
+    case ORDER_ARCHIVED:
+      // Not "no such order": Binance had it, and it ended (see ORDER_ARCHIVED). Its details are what is not found.
       return 'ORDER_NOT_FOUND';
     case -2011:
       if (/unknown order/i.test(msg)) return 'ORDER_NOT_FOUND';
@@ -261,6 +272,8 @@ export function whatToDo(code: number, operation: string, msg = ''): string | un
       return "binance.secret is not this API key's secret (Binance refused the signature made with it): enter the key's secret again";
     case -1002:
       return "this API key is not authorized for this request: check the key's permissions in API Management";
+    case ORDER_ARCHIVED:
+      return 'the order is final: Binance archived it, which it does to an order cancelled or expired with nothing executed, more than 90 days after; nothing of it is working or can fill, and its details (price, quantity, times) are no longer available from Binance';
     case -1021:
       return "this computer's clock moved against Binance's, or the request took longer than recvWindow to arrive: check that the clock is synchronised (NTP) and the network";
     default:

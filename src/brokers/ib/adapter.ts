@@ -29,7 +29,7 @@
  * | commission                   | the report's, converted to the account's currency (`commission.ts`) |
  * | account                      | `reqAccountSummary`: NetLiquidation → equity, TotalCashValue → balance, BuyingPower |
  * | positions                    | `reqPositions` (avgCost / multiplier), marked with a snapshot quote when one comes |
- * | quote                        | `reqMktData` snapshot: ticks 1/2/4 (bid/ask/last, or delayed 66/67/68) until `tickSnapshotEnd` |
+ * | quote                        | `reqMktData` snapshot: ticks 1/2/4 (bid/ask/last, or delayed 66/67/68: `Quote.delayed`) until `tickSnapshotEnd`; refused for want of a subscription (10168, 10186, 354): `reqMarketDataType(3)` once, and asked again (`MarketDataMode`) |
  *
  * - TWS has no idempotent client order id: a submit whose first status does not arrive within
  *   `timeoutMs`, or whose connection drops, fails with `outcomeUnknown: true` and is never resent.
@@ -37,11 +37,13 @@
  *   by `reqAllOpenOrders` on `connect()`, `reconcile()`, and look-ups of unconfirmed orders.
  * - An error TWS sends for the order saying its link to IB's servers is lost (1100, 1300, 2110) or that
  *   it could not read a message (505, 507, 508) does not prove the order was not taken: the outcome is
- *   unknown as well. Errors that do (100 rate limit, 104–110 invalid order, …) are
- *   known failures; 103 "Duplicate order id" refuses TWS's integer order id (not our client id): nothing was placed,
- *   so the order is placed once more under an id past every one TWS has shown us, and a second 103 is reported as
- *   not placed (`notActed`); 201 and other refusals are rejected orders. An Inactive status with no error yet waits up to
- *   `rejectReasonWaitMs` for the one saying why (201 may follow it), so the rejection carries IB's reason.
+ *   unknown as well. Errors that do (104–110 invalid order, …) are known failures; 100 "Max rate of messages per
+ *   second" (a pacing violation) dropped the placeOrder unprocessed: nothing was placed, the order is not rejected
+ *   (`notActed`, RATE_LIMITED, retryable) and not resent by the adapter; 103 "Duplicate order id" refuses TWS's
+ *   integer order id (not our client id): nothing was placed, so the order is placed once more under an id past
+ *   every one TWS has shown us, and a second 103 is reported as not placed (`notActed`); 201 and other refusals are
+ *   rejected orders. An Inactive status with no error yet waits up to `rejectReasonWaitMs` for the one saying why
+ *   (201 may follow it), so the rejection carries IB's reason.
  * - `getOrderByClientId` is undefined when TWS, asked with `reqAllOpenOrders` (answered in order on
  *   the same socket, after the placeOrder), does not list the order: absence is not conclusive on IB
  *   (`absenceConclusiveAfterMs` unset), since TWS documents no time after which an order cannot arrive.
@@ -100,7 +102,7 @@ import {
   type TwsRequest,
 } from './connection';
 import { brokerErrorFor, errorMeaning } from './errors';
-import { contractFor, instrumentRulesFor, snapshotQuote, symbolOf, type IbContract } from './market';
+import { contractFor, instrumentRulesFor, MarketDataMode, symbolOf, type IbContract } from './market';
 import { atRate, commissionWithoutQuote, type ExecutedAt, type ReportedCommission } from './commission';
 import { newEntry, OrderRegistry, PENDING_IB, REJECT_REASON_WAIT_MS } from './orderRegistry';
 import { IB_CAPABILITIES, orderFor, responseOf, type IbOrder } from './orders';
@@ -194,6 +196,8 @@ export class IbBroker implements BrokerApi {
   private readonly reads: ReadCache;
   /** Quotes: identical snapshots in flight share one request, never reused after. */
   private readonly quotes = new ReadCache(0);
+  /** This connection's market data type: live, or delayed once a quote was refused for want of a subscription. */
+  private marketData = new MarketDataMode();
   /** Our orders by TWS id and by client order id, kept current by TWS's events. */
   private readonly orders: OrderRegistry;
 
@@ -243,6 +247,8 @@ export class IbBroker implements BrokerApi {
       maxReqPerSec: this.options.maxRequestsPerSecond ?? 40,
     });
     this.ib = ib;
+    // TWS starts each session with live market data (TWS API "Delayed Streaming Data").
+    this.marketData = new MarketDataMode();
     this.install(ib, lib);
     try {
       await handshake(ib, lib, this.events, {
@@ -638,10 +644,12 @@ export class IbBroker implements BrokerApi {
             fail(unknown('NETWORK', `got error ${code} (${message})`));
           else if (meaning.kind === 'error') {
             entry.failedBeforeAcceptance = true;
-            entry.rejectReason = message;
-            // The id is another order's at TWS: ours must not take that order's statuses for its own.
-            if (code === 103) this.orders.forget(entry);
-            fail(brokerErrorFor(code, message, { outcomeUnknown: false, notActed: code === 103 }));
+            // TWS did not act on the placeOrder (100: dropped for pacing; 103: the id is another order's): there is
+            // no order of ours under this id, and none to report as rejected. Forgotten, so that a look-up by client
+            // id finds nothing (not a rejection, not a pending order) and later news for the id is not taken as ours.
+            if (meaning.notActed === true) this.orders.forget(entry);
+            else entry.rejectReason = message;
+            fail(brokerErrorFor(code, message, { outcomeUnknown: false }));
           }
         });
         ib.placeOrder(orderId, contract as IbLib.Contract, ibOrder as IbLib.Order);
@@ -884,7 +892,13 @@ export class IbBroker implements BrokerApi {
   }
 
   private async snapshot(symbol: string, contract: IbContract): Promise<Quote> {
-    return snapshotQuote(this.tws(), this.nextReqId++, symbol, contract, () => this.clock.now());
+    return this.marketData.quote(
+      this.tws(),
+      () => this.nextReqId++,
+      symbol,
+      contract,
+      () => this.clock.now(),
+    );
   }
 
   /** This connection's requests, for the account and market readers. */

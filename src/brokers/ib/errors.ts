@@ -18,6 +18,11 @@ export type IbErrorMeaning =
       reason: BrokerErrorReason;
       retryable?: boolean;
       connection?: boolean;
+      /**
+       * TWS refused the request without processing it (`BrokerError.notActed`): nothing was placed or changed, so
+       * the same request may be sent again later (src/brokers/retry.ts).
+       */
+      notActed?: boolean;
       /** What the trader can do about it, added to the message. */
       advice?: string;
     };
@@ -31,7 +36,7 @@ export type IbErrorMeaning =
  * follows most with `Inactive`).
  * | code              | meaning                                                      | ours                               |
  * |-------------------|--------------------------------------------------------------|------------------------------------|
- * | 100               | max rate of messages per second exceeded                     | RATE_LIMITED (retryable)           |
+ * | 100               | max rate of messages per second exceeded: a pacing violation, the message dropped unprocessed | RATE_LIMITED, not acted on (retryable; never a rejection) |
  * | 103               | duplicate order id: TWS's integer orderId is taken (not our client id, which is orderRef); nothing was placed | INTERNAL, not acted on (the adapter places once more under a fresh id) |
  * | 104, 105, 110, 10243 | modify a filled order, mismatch, price off tick, fractional | INVALID_ORDER                    |
  * | 321               | "Error validating request" (any request): "Read-Only" in the text → PERMISSION_DENIED (API set read-only), else INVALID_ORDER; for a data request see `brokerErrorFor` |
@@ -58,7 +63,18 @@ export function errorMeaning(code: number, message = ''): IbErrorMeaning {
   if (WARNING_TEXT.test(message) && !FAILURE_CODES.has(code)) return { kind: 'info' };
   switch (code) {
     case 100:
-      return { kind: 'error', reason: 'RATE_LIMITED', retryable: true };
+      // TWS API "Message Codes" 100 "Max rate of messages per second has been exceeded": TWS drops a message sent
+      // past its pacing limit (about 50 a second) without acting on it. Not a verdict on the order: nothing was
+      // placed (or cancelled), and the same request may be sent again once the pace is back under the limit.
+      return {
+        kind: 'error',
+        reason: 'RATE_LIMITED',
+        retryable: true,
+        notActed: true,
+        advice:
+          'TWS dropped the request unprocessed because more than its limit of messages per second reached it (a ' +
+          'pacing violation), so nothing was done: send it again in a moment',
+      };
     case 103:
       // TWS API "Message Codes" 103: "An order was placed with an order ID that is less than or equal to the order
       // ID of a previous order from this client" ("Placing Orders" → "The Next Valid Identifier": with several
@@ -68,6 +84,7 @@ export function errorMeaning(code: number, message = ''): IbErrorMeaning {
         kind: 'error',
         reason: 'INTERNAL',
         retryable: true,
+        notActed: true,
         advice:
           "TWS refused the order id as already used, so nothing was placed: TWS's order id sequence is behind " +
           'orders it already holds (another program on the same client id, or "Reset API order ID sequence" in ' +
@@ -170,7 +187,8 @@ const FAILURE_CODES: ReadonlySet<number> = new Set([
 ]);
 
 /**
- * The BrokerError for an IB error code the table calls an error (or a refusal). `request: 'data'` is a request
+ * The BrokerError for an IB error code the table calls an error (or a refusal): `notActed` as the table says unless
+ * `extra` says otherwise. `request: 'data'` is a request
  * that places nothing (a quote, the account, positions): a refusal of one is not an invalid order, so what the
  * table would call INVALID_ORDER (321, an unlisted code) is IB declining the request (VENUE_UNAVAILABLE, not
  * retryable: the same request would be refused again).
@@ -188,11 +206,12 @@ export function brokerErrorFor(
     retryable = false;
   }
   const advice = meaning.kind === 'error' && meaning.advice !== undefined ? `: ${meaning.advice}` : '';
+  const notActed = extra.notActed ?? (meaning.kind === 'error' ? meaning.notActed : undefined);
   return new BrokerError(reason, `IB error ${code}: ${message}${advice}`, {
     venueCode: code,
     ...(retryable === undefined ? {} : { retryable }),
     ...(reason === 'RATE_LIMITED' ? { retryAfterMs: 1000 } : {}),
     ...(extra.outcomeUnknown === undefined ? {} : { outcomeUnknown: extra.outcomeUnknown }),
-    ...(extra.notActed === undefined ? {} : { notActed: extra.notActed }),
+    ...(notActed === undefined ? {} : { notActed }),
   });
 }

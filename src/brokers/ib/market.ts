@@ -151,6 +151,9 @@ export interface SnapshotTicks {
   last?: number;
   bidSize?: number;
   askSize?: number;
+  /** The bid, or the ask, is a delayed tick (66, 67), not a live one. */
+  bidDelayed?: boolean;
+  askDelayed?: boolean;
 }
 
 export function applyTick(ticks: SnapshotTicks, field: number, value: number | undefined, isSize: boolean): void {
@@ -161,9 +164,13 @@ export function applyTick(ticks: SnapshotTicks, field: number, value: number | u
     return;
   }
   if (value <= 0) return;
-  if (field === TICK.BID || (field === TICK.DELAYED_BID && ticks.bid === undefined)) ticks.bid = value;
-  else if (field === TICK.ASK || (field === TICK.DELAYED_ASK && ticks.ask === undefined)) ticks.ask = value;
-  else if (field === TICK.LAST || (field === TICK.DELAYED_LAST && ticks.last === undefined)) ticks.last = value;
+  if (field === TICK.BID || (field === TICK.DELAYED_BID && ticks.bid === undefined)) {
+    ticks.bid = value;
+    ticks.bidDelayed = field === TICK.DELAYED_BID;
+  } else if (field === TICK.ASK || (field === TICK.DELAYED_ASK && ticks.ask === undefined)) {
+    ticks.ask = value;
+    ticks.askDelayed = field === TICK.DELAYED_ASK;
+  } else if (field === TICK.LAST || (field === TICK.DELAYED_LAST && ticks.last === undefined)) ticks.last = value;
 }
 
 export function quoteFromTicks(symbol: string, ticks: SnapshotTicks, now: number): Quote {
@@ -172,7 +179,7 @@ export function quoteFromTicks(symbol: string, ticks: SnapshotTicks, now: number
       'BAD_RESPONSE',
       `IB sent no bid/ask for ${symbol} (market closed or no market data subscription)`,
     );
-  return {
+  const quote: Quote = {
     symbol,
     bid: ticks.bid,
     ask: ticks.ask,
@@ -181,6 +188,8 @@ export function quoteFromTicks(symbol: string, ticks: SnapshotTicks, now: number
     ask_size: ticks.askSize ?? 0,
     timestamp: now,
   };
+  if (ticks.bidDelayed === true || ticks.askDelayed === true) quote.delayed = true;
+  return quote;
 }
 
 /** Our static rules for a symbol (IB's real ones come from `reqContractDetails`: minTick, sizeIncrement). Answered without a connection. */
@@ -212,6 +221,60 @@ export function instrumentRulesFor(symbol: string): InstrumentRules {
       };
     case 'equity':
       return { symbol, kind, tickSize: 0.01, lotSize: 1, minQuantity: 1, quoteCurrency: quote, pipSize: 0.01 };
+  }
+}
+
+/** Market data refusals for want of a live subscription (TWS API "Message Codes"), which delayed data may answer. */
+export const NOT_SUBSCRIBED: ReadonlySet<number> = new Set([354, 10168, 10186]);
+
+/**
+ * The market data type of one TWS connection: live (TWS's default) until a quote is refused for want of a live
+ * subscription (10168, 10186, 354); then delayed data is asked for, once (`reqMarketDataType(3)`), and the quote
+ * asked again. TWS API "Delayed Streaming Data" (interactivebrokers.github.io/tws-api/delayed_data.html): "By
+ * default, the API is in the real time market data mode … To switch to delayed streaming data, the function
+ * IBApi::EClient::reqMarketDataType must be invoked with a parameter of 3 (for delayed) … Subsequent calls to
+ * IBApi::EClient::reqMktData will then result in requests for delayed data which will be returned to the delayed tick
+ * types … If live data is available, it will always be returned instead of delayed data." So the switch costs no
+ * instrument that has a subscription its live quotes, and the quote says when it is delayed (`Quote.delayed`, from
+ * the delayed tick types). When the delayed request is refused too, its refusal is the error, saying so.
+ */
+export class MarketDataMode {
+  private delayed = false;
+
+  async quote(
+    tws: TwsRequest,
+    nextReqId: () => number,
+    symbol: string,
+    contract: IbContract,
+    now: () => number,
+  ): Promise<Quote> {
+    const askedLive = !this.delayed;
+    try {
+      return await snapshotQuote(tws, nextReqId(), symbol, contract, now);
+    } catch (e) {
+      if (!askedLive || !(e instanceof BrokerError) || !NOT_SUBSCRIBED.has(Number(e.venueCode))) throw e;
+    }
+    if (!this.delayed) {
+      this.delayed = true;
+      tws.ib.reqMarketDataType(tws.lib.MarketDataType.DELAYED);
+    }
+    try {
+      return await snapshotQuote(tws, nextReqId(), symbol, contract, now);
+    } catch (e) {
+      if (!(e instanceof BrokerError)) throw e;
+      throw new BrokerError(
+        e.reason,
+        `${e.message} (asked again for delayed market data, reqMarketDataType 3: IB had none for ${symbol} either)`,
+        {
+          retryable: e.retryable,
+          outcomeUnknown: e.outcomeUnknown,
+          notActed: e.notActed,
+          venueCode: e.venueCode,
+          ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
+          cause: e,
+        },
+      );
+    }
   }
 }
 

@@ -116,7 +116,58 @@ export function splitParent(output: unknown): SplitParent {
     issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : (issue?.path.map(String).join('.') ?? 'algo');
   const message =
     issue?.code === 'unrecognized_keys'
-      ? `not a field of a ${String(raw['algo'])} parent order`
+      ? unknownFields(issue.keys, raw['algo'] as ParentAlgo)
       : (issue?.message ?? 'invalid parent order');
   return { error: { path: path || 'algo', message } };
+}
+
+const SHAPES = {
+  twap: Twap.shape,
+  iceberg: Iceberg.shape,
+  bracket: Bracket.shape,
+  trailing_stop: Trailing.shape,
+} as const;
+
+/**
+ * What a trail written in another venue's or platform's words is here: pips are a price distance (trail_offset), a
+ * percentage is basis points (trail_bps). Keys are compared lower-cased, without '_', '-' or spaces.
+ */
+const TRAIL_SPELLINGS: Readonly<Record<string, string>> = {
+  trailpips: 'a trail in pips is trail_offset, the price distance (20 pips is 0.0020 on EUR_USD, 0.20 on USD_JPY)',
+  trailingpips: 'a trail in pips is trail_offset, the price distance (20 pips is 0.0020 on EUR_USD, 0.20 on USD_JPY)',
+  trailpercent: 'a trail in percent is trail_bps, in basis points of the price (1% is 100)',
+  trailpct: 'a trail in percent is trail_bps, in basis points of the price (1% is 100)',
+  trailingpercent: 'a trail in percent is trail_bps, in basis points of the price (1% is 100)',
+  trail: 'the trail is trail_offset (a price distance) or trail_bps (basis points of the price)',
+  trailamount: 'a trail amount is trail_offset, the price distance',
+  traildistance: 'a trail distance is trail_offset, the price distance',
+  trailingdistance: 'a trail distance is trail_offset, the price distance',
+  trailingstopdistance: 'a trail distance is trail_offset, the price distance',
+  trailingoffset: 'a trail offset is trail_offset, the price distance',
+  trailingamount: 'a trail amount is trail_offset, the price distance',
+  trailingdelta: "Binance's trailingDelta is trail_bps, in basis points of the price",
+};
+
+/**
+ * Fields a parent order does not have, said with the fields its algo takes (required first, then optional; a trailing
+ * stop's trail as the two it takes exactly one of) and, for a trail written in other words, what it is called here.
+ * Nothing of such an order is carried out: the field would otherwise have been dropped, the parent run without it.
+ */
+function unknownFields(keys: readonly string[], algo: ParentAlgo): string {
+  const names = keys.map((k) => `'${k}'`);
+  const named = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  const shape = SHAPES[algo] as Record<string, z.ZodType>;
+  const required = Object.keys(shape).filter((k) => !shape[k]?.safeParse(undefined).success);
+  let optional = Object.keys(shape).filter((k) => !required.includes(k));
+  const listed = [...required];
+  if (algo === 'trailing_stop') {
+    listed.push('trail_offset or trail_bps (exactly one)');
+    optional = optional.filter((k) => k !== 'trail_offset' && k !== 'trail_bps');
+  }
+  listed.push(...optional.map((k) => `${k} (optional)`));
+  const hints = (algo === 'trailing_stop' ? keys : [])
+    .map((k) => TRAIL_SPELLINGS[k.toLowerCase().replace(/[\s_-]/g, '')])
+    .filter((h): h is string => h !== undefined);
+  const hint = hints.length > 0 ? `; ${[...new Set(hints)].join('; ')}` : '';
+  return `${named} ${names.length === 1 ? 'is not a field' : 'are not fields'} of a ${algo} parent order${hint}; a ${algo} parent order takes ${listed.join(', ')}`;
 }

@@ -152,6 +152,13 @@ export interface FakeBinance extends FakeVenue {
    * and user data is deleted): looked up afterwards, each is -2013 "Order does not exist.". Balances stay.
    */
   wipeOrders(): void;
+  /**
+   * The order as Binance holds it once archived (errors.md -2026 ORDER_ARCHIVED: "Order was canceled or expired with
+   * no executed qty over 90 days ago and has been archived."): one still open with nothing executed is first
+   * cancelled (by the user elsewhere), then archived; GET /api/v3/order for it then answers 400 -2026 with that
+   * message. An order with an executed quantity is never archived: false, nothing changes.
+   */
+  archiveOrder(orderId: number): boolean;
 }
 
 type Side = 'BUY' | 'SELL';
@@ -246,6 +253,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   for (const [asset, free] of Object.entries(options.balances ?? { USDT: 100_000, BTC: 1, ETH: 10 }))
     balances.set(asset, { free, locked: 0 });
   const orders = new Map<number, StoredOrder>();
+  /** Orders archived (errors.md -2026 ORDER_ARCHIVED): a look-up no longer answers their fields. */
+  const archived = new Set<number>();
   /** The last price of a symbol whose book setQuote emptied. */
   const lastPrices = new Map<string, number>();
   const faults = new FaultQueue();
@@ -633,6 +642,18 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     return found;
   }
 
+  /** GET /api/v3/order: an archived order's fields are no longer answered (errors.md -2026 ORDER_ARCHIVED). */
+  function lookUpOrder(params: URLSearchParams): StoredOrder {
+    const found = findOrder(params);
+    if (archived.has(found.orderId))
+      throw new BinanceReply(
+        400,
+        -2026,
+        'Order was canceled or expired with no executed qty over 90 days ago and has been archived.',
+      );
+    return found;
+  }
+
   function newOrder(params: URLSearchParams): StoredOrder {
     const s = symbolOf(params.get('symbol') ?? undefined);
     const side = params.get('side');
@@ -930,7 +951,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             req,
             res,
             faultHooks(res, {
-              act: () => replyingRefusal(res, () => (found = findOrder(params))),
+              act: () => replyingRefusal(res, () => (found = lookUpOrder(params))),
               reply: () => send(res, 200, orderView(found as StoredOrder, 'query')),
               malformed: () => send(res, 200, `{"symbol":"${(found as StoredOrder).symbol}","orderId":`),
             }),
@@ -1158,6 +1179,17 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     },
     wipeOrders() {
       orders.clear();
+    },
+    archiveOrder(orderId: number) {
+      const o = orders.get(orderId);
+      if (!o || o.executedQty > 0) return false;
+      if (o.status === 'NEW') {
+        release(o);
+        o.status = 'CANCELED';
+        o.updateTime = Date.now();
+      }
+      archived.add(orderId);
+      return true;
     },
     setClockOffset(ms: number) {
       clockOffsetMs = ms;

@@ -29,6 +29,17 @@
  *   which need not be the contract's: `commissionCurrency` picks it per contract (default USD, as before).
  * - CANCEL_ORDER → ERR 202 + Cancelled, or 10148 (not cancellable) / 10147 (not found).
  * - REQ_POSITIONS, REQ_ACCOUNT_SUMMARY, REQ_MKT_DATA (snapshot: ticks 1, 2, 4 + end, or ERR 200).
+ * - REQ_MARKET_DATA_TYPE (59: version 1, marketDataType) sets the session's market data type, live (1) until asked
+ *   otherwise: TWS API "Delayed Streaming Data" (interactivebrokers.github.io/tws-api/delayed_data.html: "By default,
+ *   the API is in the real time market data mode … To switch to delayed streaming data, the function
+ *   IBApi::EClient::reqMarketDataType must be invoked with a parameter of 3 (for delayed) or 4 (for delayed-frozen) …
+ *   Subsequent calls to IBApi::EClient::reqMktData will then result in requests for delayed data which will be
+ *   returned to the delayed tick types … If live data is available, it will always be returned instead of delayed
+ *   data"). So with 3 or 4, a REQ_MKT_DATA refused for want of a subscription (`marketDataError` 10168, 10186 or 354)
+ *   is answered with the delayed data instead, unless `delayedMarketData` is false: MARKET_DATA_TYPE (58: version 1,
+ *   reqId, type; TWS API "Market Data Types", market_data_type.html: "A successful switch to a different (non-live)
+ *   market data type for a particular market data request will be indicated by a callback to
+ *   IBApi::EWrapper::marketDataType with the ticker ID"), ticks 66/67/68, then TICK_SNAPSHOT_END.
  * - REQ_ALL_OPEN_ORDERS → OPEN_ORDER + ORDER_STATUS for every working order, then OPEN_ORDER_END; orders that are
  *   done (Filled, Cancelled, ApiCancelled, Inactive) are left out: TWS API "Open Orders"
  *   (interactivebrokers.github.io/tws-api/open_orders.html: "As long as an order is active, it is possible to
@@ -68,9 +79,12 @@ export const FAKE_TWS_ACCOUNT = 'DU1234567';
 const ENDED_UNFILLED: ReadonlySet<string> = new Set(['Cancelled', 'ApiCancelled', 'Inactive']);
 /** Statuses of an order that is done: listed by REQ_COMPLETED_ORDERS, not by REQ_ALL_OPEN_ORDERS. */
 const DONE: ReadonlySet<string> = new Set([...ENDED_UNFILLED, 'Filled']);
+/** Market data refusals for want of a live subscription (TWS API "Message Codes"), which delayed data can answer. */
+const NOT_SUBSCRIBED: ReadonlySet<number> = new Set([354, 10168, 10186]);
 
 const MSG_NAMES: Record<number, string> = {
   1: 'REQ_MKT_DATA',
+  59: 'REQ_MARKET_DATA_TYPE',
   2: 'CANCEL_MKT_DATA',
   3: 'PLACE_ORDER',
   4: 'CANCEL_ORDER',
@@ -119,6 +133,12 @@ export interface FakeTwsOptions {
    * error when validating an API client request".
    */
   marketDataError?: { code: number; message: string };
+  /**
+   * Whether delayed data exists for what `marketDataError` refuses (default true): after REQ_MARKET_DATA_TYPE 3 or 4
+   * it is sent instead of the refusal. false: the refusal stays whatever type was asked for (an instrument or
+   * account with no delayed data either).
+   */
+  delayedMarketData?: boolean;
   /**
    * TWS's API set to "Read-Only API" (Global Configuration → API → Settings): every PLACE_ORDER is refused with
    * ERR 321, in the text TWS sends ("Error validating request.-'bN' : cause - The API interface is currently in
@@ -252,6 +272,8 @@ class Session {
   handshaken = false;
   started = false;
   clientId = -1;
+  /** REQ_MARKET_DATA_TYPE's last value: 1 live (TWS's default), 2 frozen, 3 delayed, 4 delayed-frozen. */
+  marketDataType = 1;
   queue: Promise<void> = Promise.resolve();
   constructor(readonly socket: net.Socket) {}
   send(fields: ReadonlyArray<string | number>): void {
@@ -832,10 +854,16 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         const q = quotes.get(contractKey({ ...c, conId: 0, exchange: '', localSymbol: '' }));
         if (!q) return error(s, reqId, 200, 'No security definition has been found for the request');
         const refused = options.marketDataError;
-        if (refused) return error(s, reqId, refused.code, refused.message);
+        const delayed =
+          refused !== undefined &&
+          NOT_SUBSCRIBED.has(refused.code) &&
+          (s.marketDataType === 3 || s.marketDataType === 4) &&
+          options.delayedMarketData !== false;
+        if (refused && !delayed) return error(s, reqId, refused.code, refused.message);
         const notice = options.marketDataNotice;
-        if (notice) {
-          error(s, reqId, notice.code, notice.message);
+        if (notice || delayed) {
+          if (delayed) s.send([58, 1, reqId, s.marketDataType]);
+          if (notice) error(s, reqId, notice.code, notice.message);
           s.send([1, 6, reqId, 66, q.bid, 100, 0]);
           s.send([1, 6, reqId, 67, q.ask, 200, 0]);
           s.send([1, 6, reqId, 68, (q.bid + q.ask) / 2, 1, 0]);
@@ -851,6 +879,9 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         s.send([57, 1, reqId]);
         return;
       }
+      case 59:
+        s.marketDataType = Number(f[2]);
+        return;
       default:
         return;
     }

@@ -330,15 +330,33 @@ describe('IbBroker against the fake TWS', function () {
       assert.equal(placed.status.status, 'filled');
     });
 
-    it('rate limit (100) is RATE_LIMITED and retryable; the same client id may be retried', async () => {
+    // Was "a rejected order" on look-up (the refusal's text kept as its reject reason): TWS API "Message Codes" 100 is a
+    // pacing violation, the message dropped unprocessed, not a verdict on the order.
+    it('rate limit (100): not acted on (nothing placed, not a rejection), sent once, told to send it again', async () => {
       fake.injectNext({ kind: 'rateLimit', retryAfterSeconds: 1 });
       const id = cid();
+      const before = fake.requestCount('PLACE_ORDER');
       await rejects(broker.submitOrder(order({ client_order_id: id })), (e) => {
         assert.equal(e.reason, 'RATE_LIMITED');
         assert.equal(e.retryable, true);
         assert.equal(e.outcomeUnknown, false);
+        assert.equal(e.notActed, true);
         assert.equal(e.venueCode, 100);
+        assert.match(e.message, /^IB error 100: Max rate of messages per second has been exceeded/);
+        assert.match(e.message, /nothing was done: send it again in a moment$/);
       });
+      assert.equal(fake.requestCount('PLACE_ORDER') - before, 1, 'the adapter does not resend it');
+      assert.equal(fake.ordersWithClientId(id), 0);
+      // Nothing of ours at TWS: not a rejected order, not a pending one.
+      assert.equal(await broker.getOrderByClientId(id), undefined);
+      assert.equal(
+        (await broker.listOpenOrders()).some((o) => o.client_order_id === id),
+        false,
+      );
+      assert.equal(
+        updates.some((u) => u.order.client_order_id === id),
+        false,
+      );
       const retried = await broker.submitOrder(
         order({ client_order_id: id, order_type: { type: 'limit', price: 90 } }),
       );

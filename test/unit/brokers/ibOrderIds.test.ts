@@ -167,7 +167,8 @@ describe('IbBroker: order ids TWS already holds, read-only API, refused market d
   ] as const;
   for (const [code, message, reason, retryable, says] of dataRefusals) {
     it(`a quote refused with ${code}: ${reason}, not an invalid order`, async () => {
-      await start({ marketDataError: { code, message } });
+      // No delayed data either: a subscription refusal is asked again for delayed data (ibDelayedData.test.ts).
+      await start({ marketDataError: { code, message }, delayedMarketData: false });
       const ours = await connect(13);
       const e = await refusal(ours.getQuote('AAPL'));
       assert.equal(e.reason, reason);

@@ -362,9 +362,35 @@ describe('parent orders', () => {
       bad({ algo: 'twap', symbol: 'X', side: 'buy', quantity: -1, duration_s: 60, slices: 2 }),
       /^quantity: quantity must be greater than zero$/,
     );
-    assert.match(
+    // It named neither what the order takes nor where the trail goes ("colour: not a field of a twap parent order").
+    assert.equal(
       bad({ algo: 'twap', symbol: 'X', side: 'buy', quantity: 1, duration_s: 60, slices: 2, colour: 'red' }),
-      /^colour: not a field of a twap parent order$/,
+      "colour: 'colour' is not a field of a twap parent order; a twap parent order takes algo, symbol, side, quantity, duration_s, slices, limit_price (optional)",
+    );
+  });
+
+  it('a trailing stop with trail_pips: what is wrong, where, what it takes, and what pips are here', () => {
+    const s = splitParent({ algo: 'trailing_stop', symbol: 'EUR_USD', side: 'sell', quantity: 1000, trail_pips: 20 });
+    assert.ok('error' in s, JSON.stringify(s));
+    assert.deepEqual(s.error, {
+      path: 'trail_pips',
+      message:
+        "'trail_pips' is not a field of a trailing_stop parent order; a trail in pips is trail_offset, the price distance (20 pips is 0.0020 on EUR_USD, 0.20 on USD_JPY); a trailing_stop parent order takes algo, symbol, side, quantity, trail_offset or trail_bps (exactly one), activation_price (optional)",
+    });
+    const two = splitParent({
+      algo: 'trailing_stop',
+      symbol: 'EUR_USD',
+      side: 'sell',
+      quantity: 1000,
+      trail_offset: 0.002,
+      trailPercent: 1,
+      note: 'x',
+    });
+    assert.ok('error' in two, JSON.stringify(two));
+    assert.equal(two.error.path, 'trailPercent, note');
+    assert.match(
+      two.error.message,
+      /^'trailPercent' and 'note' are not fields of a trailing_stop parent order; a trail in percent is trail_bps, in basis points of the price \(1% is 100\); a trailing_stop parent order takes algo, /,
     );
   });
 });

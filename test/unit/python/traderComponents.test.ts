@@ -119,6 +119,26 @@ describe('Python components: as traders write them (round 13)', function () {
       });
     }
 
+    it('a trailing stop parent with trail_pips: INVALID_ORDER at its return, naming the field and what it takes', async () => {
+      const file = write(
+        'trail_pips.py',
+        designed(
+          "        return {'algo': 'trailing_stop', 'symbol': 'EUR_USD', 'side': 'sell', 'quantity': 1000,\n" +
+            "                'trail_pips': 20}\n",
+        ),
+      );
+      const outcome = await run({ file });
+      assert.equal(outcome.exitCode, 1, JSON.stringify(outcome.errors));
+      assert.equal(updates.length, 0, 'an order reached the venue');
+      const [error] = outcome.errors;
+      assert.equal(error?.code, 'INVALID_ORDER');
+      assert.equal(error.file, file);
+      assert.equal(error.line, 5, 'the return statement');
+      assert.equal(error.path, 'trail_pips');
+      assert.match(error.message, /^trail_pips: 'trail_pips' is not a field of a trailing_stop parent order; /);
+      assert.match(error.message, /takes algo, symbol, side, quantity, trail_offset or trail_bps \(exactly one\)/);
+    });
+
     it('the same exits inside metadata, False or None are left as they were: the order is sent', async () => {
       const file = write(
         'in_metadata.py',

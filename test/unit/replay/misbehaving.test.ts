@@ -82,7 +82,8 @@ describe('replay of components that misbehave', function () {
         `1,000 records in a row, #0 (${iso(0)}) to #999, failed with the same error, so the replay stopped: ` +
         'COMPONENT_ERROR: generate_order raised ZeroDivisionError: float division by zero. Fix it, or return None on ' +
         'records the component cannot decide on yet (while it warms up, say); to replay every record whatever ' +
-        'fails, set maxConsecutiveErrors to 0 (CLI --max-consecutive-errors 0)',
+        'fails, set maxConsecutiveErrors to 0 (CLI --max-consecutive-errors 0; editor setting ' +
+        'sptrader.replay.maxConsecutiveErrors)',
     });
     assert.equal(report.processed, 1000);
     assert.equal(report.errorCount, 1000);

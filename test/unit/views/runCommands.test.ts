@@ -249,7 +249,14 @@ describe('run commands: requests from the editor', () => {
         dispose: async () => undefined,
       });
       (s.profiles as unknown as { profiles: () => unknown[] }).profiles = () => [PAPER_PROFILE];
-      registerReplayCommand(s, () => parseRiskSettings({}, 'defaults'), new RunInputsStore(memento()));
+      registerReplayCommand(
+        s,
+        () => parseRiskSettings({}, 'defaults'),
+        new RunInputsStore(memento()),
+        () => ({
+          maxConsecutiveErrors: 1000,
+        }),
+      );
       registerCompareCommand(s);
       const file = Uri.file(component('strategy.py'));
       // The data picker and the venue picker open (and are left by the user): no error.
@@ -265,7 +272,14 @@ describe('run commands: requests from the editor', () => {
   });
 
   it('Replay Component asked twice at once opens one replay', async () => {
-    registerReplayCommand(services(), () => parseRiskSettings({}, 'defaults'), new RunInputsStore(memento()));
+    registerReplayCommand(
+      services(),
+      () => parseRiskSettings({}, 'defaults'),
+      new RunInputsStore(memento()),
+      () => ({
+        maxConsecutiveErrors: 1000,
+      }),
+    );
     const file = Uri.file(component('strategy.py'));
     const first = command(Commands.replayComponent)(file, 'Buy');
     const second = command(Commands.replayComponent)(file, 'Buy');
