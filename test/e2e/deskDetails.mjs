@@ -19,6 +19,7 @@
 // E2E_UI_TIMEOUT_MS (whole run, default 420000). Prints `E2E desk details: N passed, N failed`; exits non-zero
 // on any failure; always kills code-server's group.
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import lib from '../../scripts/e2e/lib.js';
@@ -54,6 +55,8 @@ const {
   clearNotifications,
   statusItem,
   webviewFrames,
+  answer,
+  toastItem,
 } = w;
 
 async function cleanup() {
@@ -500,6 +503,45 @@ async function main() {
       const settings = readFileSync(join(userDataDir, 'User', 'settings.json'), 'utf8');
       if (/e2e-alpaca/.test(settings)) throw new Error('a cancelled wizard saved a profile');
       return `${first} (OANDA highlighted), ${alpaca} (Alpaca) → ${second} → … → Back: ${kept}, "e2e-alpaca" kept → Back: ${active.replace(/\s+/g, ' ')} highlighted`;
+    },
+  );
+
+  await step(
+    'a profile whose venue cannot be reached: Check Connection on its "saved" notification says so (the profile saved, nothing sent), with Retry, Edit Profile and Set Credentials',
+    async () => {
+      // A port on 127.0.0.1 that nothing listens on (bound for a moment, then let go).
+      const probe = createServer();
+      await new Promise((done) => probe.listen(0, '127.0.0.1', done));
+      const closed = probe.address().port;
+      await new Promise((done) => probe.close(done));
+      const id = 'e2e-oanda-down';
+      await clearNotifications();
+      await runFromPalette('SPtrader: Add Broker Profile');
+      await pick(/OANDA/);
+      await pick(/practice/);
+      // Each answer once its own prompt shows (the box before it may still be closing).
+      const answerTo = async (prompt, text) => {
+        await until(`the prompt ${prompt}`, async () => prompt.test(await widget().innerText()), 20_000);
+        await answer(text);
+      };
+      await answerTo(/Profile id/, id);
+      await answerTo(/Base URL/, `http://127.0.0.1:${closed}`);
+      await answerTo(/OANDA API token/, 'e2e-token-not-a-real-one');
+      await answerTo(/OANDA account id/, '101-001-0000000-001');
+      const saved = await toastItem(new RegExp(`broker profile "${id}" saved`), 30_000);
+      await saved.locator('.monaco-button', { hasText: 'Check Connection' }).first().click();
+      const failed = await toastItem(new RegExp(`could not reach ${id}`), 60_000);
+      const text = (await failed.innerText()).replace(/\s+/g, ' ').trim();
+      const buttons = (await failed.locator('.monaco-button').allInnerTexts()).map((b) => b.trim()).filter(Boolean);
+      await page.screenshot({ path: join(RESULTS, 'details-unreachable.png') });
+      if (!/The profile is saved as it is; nothing was sent/.test(text)) throw new Error(`the notification: ${text}`);
+      if (/Add Broker Profile failed/.test(text)) throw new Error(`still "Add Broker Profile failed": ${text}`);
+      for (const b of ['Retry', 'Edit Profile', 'Set Credentials'])
+        if (!buttons.includes(b)) throw new Error(`no ${b} button: ${buttons.join(' | ')}`);
+      const settings = readFileSync(join(userDataDir, 'User', 'settings.json'), 'utf8');
+      if (!settings.includes(`"${id}"`)) throw new Error('the profile is not in the user settings');
+      await clearNotifications();
+      return `${text.slice(0, 220)} [${buttons.join(' | ')}]`;
     },
   );
 
