@@ -37,7 +37,7 @@ import type { RiskCheckResult } from '../execution/risk';
 import { splitParent, type ParentSpec } from '../execution/algos/dialect';
 import { describeParent, type ParentOrder } from '../execution/algos/parents';
 import { riskLimitsLine } from './componentLimitsAt';
-import { stopAlreadyReachedNote } from './describeOrder';
+import { stopAlreadyReachedNote } from './priceText';
 
 /** The part of a Python runner Test Order needs (a cold session or the persistent worker). */
 export interface ComponentRunner {
