@@ -84,7 +84,7 @@ describe('sptrader CLI: components as traders write them (round 13)', function (
     assert.equal(r.code, 0, r.stderr || r.stdout);
     const lines = r.stdout.split('\n');
     const orders = lines.findIndex((l) => l.startsWith('  orders '));
-    assert.match(lines[orders] ?? '', /0 sent, \d+ denied \(INVALID_RISK_LIMITS \d+\)/);
+    assert.match(lines[orders] ?? '', /0 sent, [\d,]+ denied \(INVALID_RISK_LIMITS [\d,]+\)/);
     assert.match(
       lines[orders + 1] ?? '',
       /^ {2}why {8}INVALID_RISK_LIMITS: the component's __metadata__\['risk_limits'\] \(computed\.py:4\) are not valid, so its orders were denied; `sptrader test-order computed\.py` says which limit and why$/,
