@@ -21,6 +21,8 @@ export class InvalidRiskSettings extends SettingsError {
     message: string,
     /** The valid settings, and each invalid one at its strictest: for an engine halted for them. */
     readonly strictest: RiskSettings,
+    /** A notification naming a problem (with Open Settings) was shown as this was thrown: none other is needed. */
+    readonly shown = false,
   ) {
     super(message);
   }
@@ -83,16 +85,18 @@ export class EditorSettings {
     for (const line of effective.tightened) this.log.info(`Risk limit tightened by the workspace: ${line}`);
     this.reportIgnored(effective.ignored);
     const { settings, problems, invalid, strictest } = riskSettingsOf(effective);
+    let shown = false;
     for (const problem of problems) {
       if (this.reported.has(problem)) continue;
       this.reported.add(problem);
+      shown = true;
       this.log.error(problem);
       void vscode.window.showErrorMessage(`SPtrader: ${problem}.`, 'Open Settings').then((choice) => {
         if (choice) void vscode.commands.executeCommand('workbench.action.openSettings', 'sptrader.risk');
       });
     }
     if (settings === undefined)
-      throw new InvalidRiskSettings(invalid.join('; '), strictest ?? parseRiskSettings({}, 'defaults'));
+      throw new InvalidRiskSettings(invalid.join('; '), strictest ?? parseRiskSettings({}, 'defaults'), shown);
     this.log.info(
       `Risk limits in effect: ${JSON.stringify(settings.limits)}; circuit breaker: ${JSON.stringify(settings.circuitBreaker)}`,
     );

@@ -29,6 +29,7 @@ import type { RiskLimits } from '../execution/risk';
 import { registerCommand } from './shellHooks';
 import { lastReplayChoices, ownEntry, rememberedRecord, rememberedStrings } from './workspaceMemory';
 import { componentTarget } from './testOrderCommand';
+import { InvalidRiskSettings } from './editorSettings';
 
 const RECENT_KEY = 'sptrader.replay.recentData';
 const CHOICES_KEY = 'sptrader.replay.lastChoices';
@@ -160,6 +161,8 @@ export function registerReplayCommand(
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       log.error(`Replay failed: ${message}`);
+      // Invalid risk settings were just shown, each with Open Settings: a second notification would say it again.
+      if (e instanceof InvalidRiskSettings && e.shown) return undefined;
       const interpreter = e instanceof PythonRunError && /INTERPRETER/.test(e.code);
       void vscode.window
         .showErrorMessage(`SPtrader Replay: ${message}`, ...(interpreter ? ['Select Interpreter'] : []))

@@ -126,7 +126,7 @@ describe('Replay Component under sptrader.replay.maxConsecutiveErrors', function
   }
 
   /** Replays a component that raises on every record over 12 candles, through the command, as the editor runs it. */
-  async function replay(): Promise<ReplayView | undefined> {
+  async function replay(risk?: () => ReturnType<typeof parseRiskSettings>): Promise<ReplayView | undefined> {
     const file = write(
       'broken.py',
       'from core.orders.order_base import OrderBase\n\nclass Broken(OrderBase):\n' +
@@ -148,7 +148,7 @@ describe('Replay Component under sptrader.replay.maxConsecutiveErrors', function
     } as unknown as Parameters<typeof registerReplayCommand>[0];
     registerReplayCommand(
       services,
-      () => parseRiskSettings({}, 'defaults'),
+      risk ?? (() => parseRiskSettings({}, 'defaults')),
       new RunInputsStore(memento()),
       () => settings.replaySettings(),
     );
@@ -189,5 +189,17 @@ describe('Replay Component under sptrader.replay.maxConsecutiveErrors', function
       ),
       JSON.stringify(editor.toasts),
     );
+  });
+
+  it('invalid risk settings: one notification naming the problem each time, not that and "Replay failed" too', async () => {
+    editor.configuration.set('risk.maxOrderQuantity', -5);
+    const settings = new EditorSettings(fakeLog() as unknown as Log);
+    for (let run = 1; run <= 2; run++) {
+      editor.toasts.length = 0;
+      assert.equal(await replay(() => settings.riskSettings()), undefined);
+      const errors = editor.toasts.filter((t) => t.level === 'error').map((t) => t.message);
+      assert.equal(errors.length, 1, `run ${run}: ${errors.join(' | ')}`);
+      assert.match(errors[0] ?? '', /maxOrderQuantity/, `run ${run}`);
+    }
   });
 });
