@@ -14,7 +14,7 @@ import {
   type OrderResponse,
   type Position,
 } from '../orders/model';
-import { describeOrder, formatMoney } from '../usecases/describeOrder';
+import { describeOrder, formatMoney, formatQuantity } from '../usecases/describeOrder';
 import {
   openTradingSession,
   parseRiskSettings,
@@ -445,4 +445,3 @@ export function accountText(a: AccountInfo): string {
 }
 
 const signedMoney = (n: number): string => `${n > 0 ? '+' : n < 0 ? '-' : ''}${formatMoney(Math.abs(n))}`;
-const formatQuantity = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 10 });
