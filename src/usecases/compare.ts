@@ -25,7 +25,7 @@
  * bracket's resting exits, a trailing stop that has not triggered) is cancelled, and its column says so.
  *
  * One pass over one set of columns (connect, quote, run, route, send, time, rank); the parent's variant lives in
- * compareParents.ts, the request and column types both fill in in compareTypes.ts.
+ * compareParents.ts, the request and column types both fill in (and the column helpers) in compareTypes.ts.
  */
 import { basename } from 'node:path';
 import { monotonicMs } from '../common/clock';
@@ -41,11 +41,13 @@ import { normalizeComponentOrder } from '../orders/normalize';
 import { submitOrderCommand } from '../execution/events';
 import { isFinalState, orderResponseOf } from '../execution/orderState';
 import { describeOrder } from './describeOrder';
+import { stopAlreadyReachedNote } from './priceText';
 import { riskLimitsLine } from './componentLimitsAt';
 import { computeSlippage } from '../execution/slippage';
 import { buildMarketData, componentRiskLimits, fitToInstrument, runSymbol } from './testOrder';
 
-import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn, VenueVerdict } from './compareTypes';
+import { columnQuote, emptyColumn, verdictOf } from './compareTypes';
+import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn } from './compareTypes';
 
 export type {
   ColumnParent,
@@ -56,6 +58,7 @@ export type {
   VenueColumn,
   VenueVerdict,
 } from './compareTypes';
+export { emptyColumn } from './compareTypes';
 
 export async function compareVenues(request: CompareRequest, deps: CompareDependencies): Promise<CompareOutcome> {
   const started = monotonicMs();
@@ -277,9 +280,8 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
       sendTo.map(async (v) => {
         const c = column(v.id);
         const quote = await quotes.get(`${v.id}\u0000${order.symbol}`);
-        if (quote && !(quote instanceof Error))
-          c.quote = { bid: quote.bid, ask: quote.ask, timestamp: quote.timestamp };
-        else if (quote instanceof Error) c.notes.push(`no quote at decision time: ${quote.message}`);
+        if (quote instanceof Error) c.notes.push(`no quote at decision time: ${quote.message}`);
+        else if (quote) c.quote = columnQuote(v.displayName, quote, c.notes);
         let instrument: InstrumentRules;
         try {
           instrument = await v.getInstrument(order.symbol);
@@ -334,6 +336,8 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
           };
           if (c.quote) c.slippage = computeSlippage(cmd.order.side, c.quote, response.filled_price, instrument);
         }
+        const reached = c.quote && stopAlreadyReachedNote(cmd.order, c.quote);
+        if (reached) c.notes.push(reached);
         instruments.set(v.id, instrument);
       }),
     );
@@ -398,50 +402,6 @@ export function rankVenues(
     };
   }
   return best.id;
-}
-
-function verdictOf(state: string): VenueVerdict {
-  switch (state) {
-    case 'FILLED':
-      return 'FILLED';
-    case 'PARTIALLY_FILLED':
-      return 'PARTIALLY_FILLED';
-    case 'CANCELLED':
-      return 'CANCELLED';
-    case 'EXPIRED':
-      return 'EXPIRED';
-    case 'REJECTED':
-      return 'REJECTED';
-    case 'UNCONFIRMED':
-    case 'SUBMITTED':
-    case 'PENDING_SUBMIT':
-      return 'UNCONFIRMED';
-    default:
-      return 'ACCEPTED';
-  }
-}
-
-/** A venue's column before anything was sent to it (`NOT_SENT`, no reason yet). */
-export function emptyColumn(v: Pick<BrokerApi, 'id' | 'displayName' | 'environment'>): VenueColumn {
-  return {
-    id: v.id,
-    displayName: v.displayName,
-    environment: v.environment,
-    verdict: 'NOT_SENT',
-    reason: null,
-    code: null,
-    quote: null,
-    order: null,
-    response: null,
-    fill: null,
-    slippage: null,
-    latency: { submitMs: null, ackMs: null, fillMs: null },
-    fees: null,
-    notes: [],
-    versusBest: null,
-    route: null,
-    parent: null,
-  };
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 8 });

@@ -9,7 +9,13 @@ import type { InstrumentRules, Quote } from '../orders/model';
 import type { AuditLog } from '../execution/audit/auditLog';
 import type { ParentSpec } from '../execution/algos/dialect';
 import { describeEmulation, describeParent, ParentOrders, type ParentOrder } from '../execution/algos/parents';
-import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn } from './compareTypes';
+import {
+  columnQuote,
+  type CompareDependencies,
+  type CompareOutcome,
+  type CompareRequest,
+  type VenueColumn,
+} from './compareTypes';
 import { trackLatency } from './compareLatency';
 import { isFinalState, orderResponseOf } from '../execution/orderState';
 import { computeSlippage } from '../execution/slippage';
@@ -54,9 +60,8 @@ export async function compareParents(
       reachable.map(async (v) => {
         const c = column(v.id);
         const quote = await quotes.get(`${v.id}\u0000${spec.symbol}`);
-        if (quote && !(quote instanceof Error))
-          c.quote = { bid: quote.bid, ask: quote.ask, timestamp: quote.timestamp };
-        else if (quote instanceof Error) c.notes.push(`no quote at decision time: ${quote.message}`);
+        if (quote instanceof Error) c.notes.push(`no quote at decision time: ${quote.message}`);
+        else if (quote) c.quote = columnQuote(v.displayName, quote, c.notes);
         try {
           instruments.set(v.id, await v.getInstrument(spec.symbol));
         } catch (e) {

@@ -8,7 +8,7 @@ import type { AuditLog } from '../execution/audit/auditLog';
 import type { ParentSpec } from '../execution/algos/dialect';
 import type { ParentOrder } from '../execution/algos/parents';
 import type { RouteDecision, RouteFees } from '../execution/route';
-import type { InstrumentRules, OrderRequest, OrderResponse } from '../orders/model';
+import type { InstrumentRules, OrderRequest, OrderResponse, Quote } from '../orders/model';
 import type { ExecutionEngine } from '../execution/engine';
 import type { Slippage } from '../execution/slippage';
 import type { ComponentRunner, OutcomeError, TestOrderRequest } from './testOrder';
@@ -110,4 +110,61 @@ export interface CompareOutcome {
   /** The venue that filled at the best price net of fees, when any filled. */
   best: string | null;
   timings: { pythonMs: number | null; totalMs: number };
+}
+
+/**
+ * A venue's quote at decision time as its column keeps it; a delayed quote (IB's, without a live subscription) says
+ * so in the column's notes, since the column's slippage is measured against it.
+ */
+export function columnQuote(venue: string, quote: Quote, notes: string[]): NonNullable<VenueColumn['quote']> {
+  if (quote.delayed === true)
+    notes.push(
+      `the quote from ${venue} is delayed market data, some 15 minutes behind (no live market data subscription): this column's slippage is measured against it`,
+    );
+  return { bid: quote.bid, ask: quote.ask, timestamp: quote.timestamp };
+}
+
+/** A venue's verdict from the engine's state of its order. */
+export function verdictOf(state: string): VenueVerdict {
+  switch (state) {
+    case 'FILLED':
+      return 'FILLED';
+    case 'PARTIALLY_FILLED':
+      return 'PARTIALLY_FILLED';
+    case 'CANCELLED':
+      return 'CANCELLED';
+    case 'EXPIRED':
+      return 'EXPIRED';
+    case 'REJECTED':
+      return 'REJECTED';
+    case 'UNCONFIRMED':
+    case 'SUBMITTED':
+    case 'PENDING_SUBMIT':
+      return 'UNCONFIRMED';
+    default:
+      return 'ACCEPTED';
+  }
+}
+
+/** A venue's column before anything was sent to it (`NOT_SENT`, no reason yet). */
+export function emptyColumn(v: Pick<BrokerApi, 'id' | 'displayName' | 'environment'>): VenueColumn {
+  return {
+    id: v.id,
+    displayName: v.displayName,
+    environment: v.environment,
+    verdict: 'NOT_SENT',
+    reason: null,
+    code: null,
+    quote: null,
+    order: null,
+    response: null,
+    fill: null,
+    slippage: null,
+    latency: { submitMs: null, ackMs: null, fillMs: null },
+    fees: null,
+    notes: [],
+    versusBest: null,
+    route: null,
+    parent: null,
+  };
 }

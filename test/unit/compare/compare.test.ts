@@ -332,6 +332,67 @@ describe('sptrader compare', function () {
     assert.equal(r.stdout, '', 'nothing ran');
   });
 
+  it("each column says when its stop was already reached at that venue's touch, and when its quote was delayed", async () => {
+    // TWS API "Delayed Streaming Data": a 10167 notice, then the delayed ticks (66/67) — the fake's marketDataNotice.
+    const ib = await startFakeTws({
+      marketDataNotice: {
+        code: 10167,
+        message: 'Requested market data is not subscribed. Displaying delayed market data.',
+      },
+    });
+    try {
+      ib.setQuote('EUR_USD', 1.0887, 1.0889);
+      const component = join(dir, 'stop_below_ask.py');
+      writeFileSync(
+        component,
+        [
+          'from core.orders.order_base import OrderBase',
+          'class StopBelowAsk(OrderBase):',
+          '    def generate_order(self, market_data, signal=None):',
+          "        stop = round(market_data['ask'] - 0.0020, 5)",
+          "        return {'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000, 'order_type': 'stop', 'price': stop, 'time_in_force': 'GTC'}",
+          '',
+        ].join('\n'),
+      );
+      const profiles = join(dir, 'profiles.json');
+      writeFileSync(
+        profiles,
+        JSON.stringify([{ id: 'ib-paper', broker: 'ib', host: '127.0.0.1', port: ib.port, clientId: 9 }]),
+      );
+      const r = await cli([
+        'compare',
+        component,
+        '--venues',
+        'paper,ib-paper',
+        '--profiles',
+        profiles,
+        '--state-dir',
+        join(dir, 's'),
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const out = JSON.parse(r.stdout) as CompareOutcome;
+      const reached = /^the buy stop price [\d.]+ was already reached \(market [\d.]+, the ask\): it triggered at once/;
+      const [paper, venue] = out.venues;
+      assert.equal(paper?.verdict, 'FILLED', JSON.stringify(paper));
+      assert.equal(paper?.notes.filter((n) => reached.test(n)).length, 1, paper?.notes.join('\n'));
+      assert.ok(
+        venue?.notes.some((n) =>
+          /^the quote from Interactive Brokers is delayed market data, some 15 minutes behind/.test(n),
+        ),
+        venue?.notes.join('\n'),
+      );
+      assert.ok(!paper?.notes.some((n) => /delayed/.test(n)), "the paper venue's live quote is not called delayed");
+      if (venue?.verdict === 'FILLED')
+        assert.ok(
+          venue.notes.some((n) => reached.test(n)),
+          venue.notes.join('\n'),
+        );
+    } finally {
+      await ib.close();
+    }
+  });
+
   it('a combination the venue lacks is refused locally with its reason, and the other venue still fills', async () => {
     const oanda = await startFakeOanda();
     try {
