@@ -7,6 +7,18 @@ import { printable } from '../usecases/formatOutcome';
 
 type Fail = (message: string) => Error;
 
+/**
+ * Marks a usage error as one whose message says all there is: a flag's file that cannot be used (missing, not JSON,
+ * the wrong shape). The flags were typed right, so the whole usage text after it would only bury the message.
+ */
+export function briefly(e: Error): Error {
+  Object.defineProperty(e, 'brief', { value: true });
+  return e;
+}
+
+/** Whether a usage error is said without the usage text after it (`briefly`, or a `UsageError` made brief). */
+export const isBrief = (e: unknown): boolean => (e as { brief?: unknown } | undefined)?.brief === true;
+
 /** A flag given twice with two values, or a path flag given nothing: a usage error as parseArgs's own are. */
 class FlagValueError extends TypeError {
   readonly code = 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
@@ -182,7 +194,7 @@ export function readJsonFile(path: string, flag: string, fail: Fail): unknown {
   try {
     return readJsonUserFile(path, `${flag}:`);
   } catch (e) {
-    throw fail((e as Error).message);
+    throw briefly(fail((e as Error).message));
   }
 }
 
@@ -191,7 +203,7 @@ export function readJsonObject(path: string, flag: string, fail: Fail): Record<s
   try {
     return readJsonObjectFile(path, `${flag}:`) as Record<string, unknown>;
   } catch (e) {
-    throw fail((e as Error).message);
+    throw briefly(fail((e as Error).message));
   }
 }
 

@@ -13,6 +13,8 @@ import { printable } from '../usecases/formatOutcome';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import {
+  briefly,
+  isBrief,
   MAX_TIMEOUT_SECONDS,
   numberFlag,
   parseFlags,
@@ -76,9 +78,10 @@ export async function compareCommand(args: string[]): Promise<number> {
       e instanceof BrokerProfileError ||
       (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {
-      process.stderr.write(
-        `sptrader compare: ${printable((e as Error).message)}\n\nUsage: sptrader compare <component.py> --venues V1,V2 [options]\n${COMPARE_USAGE}`,
-      );
+      const text = isBrief(e)
+        ? ''
+        : `\nUsage: sptrader compare <component.py> --venues V1,V2 [options]\n${COMPARE_USAGE}`;
+      process.stderr.write(`sptrader compare: ${printable((e as Error).message)}\n${text}`);
       return 2;
     }
     if (e instanceof PythonRunError) {
@@ -266,12 +269,12 @@ function readProfiles(path: string): BrokerProfile[] {
   const value = readJsonFile(path, '--profiles', usage);
   const list = Array.isArray(value) ? value : (value as { brokerProfiles?: unknown } | null)?.brokerProfiles;
   if (!Array.isArray(list))
-    throw new CompareUsageError(`--profiles: ${path} must hold a JSON array of broker profiles`);
+    throw briefly(new CompareUsageError(`--profiles: ${path} must hold a JSON array of broker profiles`));
   const parsed = list.map((p, i) => {
     try {
       return parseBrokerProfile(p);
     } catch (e) {
-      throw new CompareUsageError(`--profiles: ${path}, profile ${i + 1}: ${(e as Error).message}`);
+      throw briefly(new CompareUsageError(`--profiles: ${path}, profile ${i + 1}: ${(e as Error).message}`));
     }
   });
   // A venue is chosen by id: with two entries of one id, which account an order goes to would be a guess.
@@ -279,8 +282,10 @@ function readProfiles(path: string): BrokerProfile[] {
   parsed.forEach((p, i) => {
     const earlier = first.get(p.id);
     if (earlier !== undefined)
-      throw new CompareUsageError(
-        `--profiles: ${path}, profiles ${earlier + 1} and ${i + 1} both have the id "${p.id}": give each profile its own id`,
+      throw briefly(
+        new CompareUsageError(
+          `--profiles: ${path}, profiles ${earlier + 1} and ${i + 1} both have the id "${p.id}": give each profile its own id`,
+        ),
       );
     first.set(p.id, i);
   });

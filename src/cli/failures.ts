@@ -13,6 +13,7 @@ import { StateDirBusyError } from '../common/stateLock';
 import { SettingsError } from '../usecases/session';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
 import { USAGE } from './usage';
+import { isBrief } from './args';
 
 export class UsageError extends Error {
   /** `brief`: the message says all there is (a confirmation asked for), without the whole usage text after it. */
@@ -91,8 +92,7 @@ export function reportFailure(e: unknown, json: boolean): number {
     // one JSON object, as for any other (the whole usage text is for a person at a terminal).
     if (json)
       return fail(EXIT.usage, 'USAGE', `${(e as Error).message} (sptrader help lists the commands and options)`);
-    const brief = e instanceof UsageError && e.brief;
-    process.stderr.write(`sptrader: ${printable((e as Error).message)}\n${brief ? '' : `\n${USAGE}`}`);
+    process.stderr.write(`sptrader: ${printable((e as Error).message)}\n${isBrief(e) ? '' : `\n${USAGE}`}`);
     return EXIT.usage;
   }
   if (e instanceof SettingsError) return fail(EXIT.usage, 'INVALID_SETTINGS', e.message);

@@ -9,6 +9,7 @@ import { cliExitCode, formatOutcome } from '../usecases/formatOutcome';
 import { isBrokerError } from '../brokers/errors';
 import { openTradingSession } from '../usecases/session';
 import {
+  isBrief,
   numberFlag,
   parseFlags,
   parseParams,
@@ -89,7 +90,7 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
   try {
     routed = values.venues === undefined ? undefined : openVenues(values.venues, values.profiles, stateDir);
   } catch (e) {
-    if (e instanceof CompareUsageError || e instanceof BrokerProfileError) throw new UsageError(e.message);
+    if (e instanceof CompareUsageError || e instanceof BrokerProfileError) throw new UsageError(e.message, isBrief(e));
     throw e;
   }
   const live = routed?.venues.filter((v) => v.environment === 'live') ?? [];

@@ -148,12 +148,26 @@ describe('sptrader CLI', function () {
     const r = cli(['test-order', EXAMPLE, '--market-data', join(stateDir, 'missing.json')]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--market-data: .* cannot be read: it does not exist/);
+    // The flags were right; the file was not: the message alone, not the whole usage text burying it.
+    assert.doesNotMatch(r.stderr, /Usage: sptrader/);
     // A named pipe as a fixture is refused at once (a plain read waits forever for a writer).
     const fifo = join(stateDir, 'signal.fifo');
     execFileSync('mkfifo', [fifo]);
     const p = cli(['test-order', EXAMPLE, '--signal', fifo]);
     assert.equal(p.code, 2);
     assert.match(p.stderr, /--signal: .*signal\.fifo is not a regular file \(a named pipe\)/);
+    // compare's --profiles of the wrong shape, and test-order --venues with it: the message alone, too.
+    const profiles = join(stateDir, 'profiles-object.json');
+    writeFileSync(profiles, '{"id": "oanda"}');
+    for (const args of [
+      ['compare', EXAMPLE, '--venues', 'paper,oanda', '--profiles', profiles],
+      ['test-order', EXAMPLE, '--venues', 'paper,oanda', '--profiles', profiles],
+    ]) {
+      const c = cli(args);
+      assert.equal(c.code, 2, c.stderr);
+      assert.match(c.stderr, /--profiles: .*profiles-object\.json must hold a JSON array of broker profiles\n$/);
+      assert.doesNotMatch(c.stderr, /Usage: sptrader/);
+    }
   });
 
   it('exit 1 with a clear message when no interpreter is found', () => {
