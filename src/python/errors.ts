@@ -48,13 +48,14 @@ export const WHOLE_LINE = Number.MAX_SAFE_INTEGER;
  * without it columns are taken as they are.
  */
 export function editorRange(
-  at: SourcePosition,
+  at: SourcePosition & { readonly path?: string | undefined },
   lineText?: (line: number) => string | undefined,
 ): EditorRange | undefined {
   if (at.line === undefined || !Number.isInteger(at.line) || at.line < 1) return undefined;
   const startLine = at.line - 1;
   if (at.column === undefined || !Number.isInteger(at.column) || at.column < 1) {
-    return { startLine, startCharacter: 0, endLine: startLine, endCharacter: WHOLE_LINE };
+    const text = lineText?.(startLine);
+    return text === undefined ? wholeLine(startLine) : lineRange(startLine, text, at.path);
   }
   const startCharacter = utf16Column(lineText?.(startLine), at.column - 1);
   let endLine = startLine;
@@ -74,6 +75,67 @@ export function editorRange(
     }
   }
   return { startLine, startCharacter, endLine, endCharacter };
+}
+
+const wholeLine = (line: number): EditorRange => ({
+  startLine: line,
+  startCharacter: 0,
+  endLine: line,
+  endCharacter: WHOLE_LINE,
+});
+
+/**
+ * A problem that names a line but no column, on the line's text: the order field `path` names where the line spells
+ * it (`'quantity': size` in a dict, `quantity=size` as a keyword), so that the squiggle sits under what the message is
+ * about; else the line's code without its indentation (a `return` indented eight spaces was squiggled from column 1).
+ */
+function lineRange(line: number, text: string, path: string | undefined): EditorRange {
+  const field = path === undefined ? undefined : fieldSpan(text, path);
+  if (field !== undefined) return { startLine: line, startCharacter: field[0], endLine: line, endCharacter: field[1] };
+  const start = text.length - text.trimStart().length;
+  const end = text.trimEnd().length;
+  return end > start ? { startLine: line, startCharacter: start, endLine: line, endCharacter: end } : wholeLine(line);
+}
+
+/**
+ * Where `text` spells the field a path names (its last segment first: `order_type.price` is `'price'` in a flat
+ * dict), from the key to the end of its value: [start, end) in UTF-16 units, or undefined when the line does not
+ * spell it once and plainly.
+ */
+function fieldSpan(text: string, path: string): [number, number] | undefined {
+  for (const name of path.split('.').reverse()) {
+    if (!/^[A-Za-z_]\w*$/.test(name)) continue;
+    const key = new RegExp(`(['"])${name}\\1\\s*:|\\b${name}\\s*=(?!=)`, 'g');
+    const found = [...text.matchAll(key)];
+    if (found.length !== 1) continue;
+    const match = found[0] as RegExpMatchArray;
+    const start = match.index as number;
+    const end = valueEnd(text, start + match[0].length);
+    if (end > start + match[0].length) return [start, end];
+  }
+  return undefined;
+}
+
+/** The end of a Python expression starting at `from`: the first `,` or unmatched closing bracket outside strings. */
+function valueEnd(text: string, from: number): number {
+  let depth = 0;
+  let quote: string | undefined;
+  let end = from;
+  for (let i = from; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (quote !== undefined) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = undefined;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '#') break;
+    else if ('([{'.includes(ch)) depth++;
+    else if (')]}'.includes(ch)) {
+      if (depth === 0) break;
+      depth--;
+    } else if (ch === ',' && depth === 0) break;
+    if (ch.trim() !== '') end = i + 1;
+  }
+  return end;
 }
 
 /** A 0-based code-point column on `text` as UTF-16 code units (what editors count); the column as it is without the text. */

@@ -32,8 +32,9 @@ export class RunDiagnostics implements vscode.Disposable {
     const byFile = new Map<string, vscode.Diagnostic[]>();
     for (const e of outcome.errors) {
       if (!e.file || NOT_CODE_ERRORS.has(e.code) || outcome.denial?.code === e.code) continue;
-      // A syntax error's squiggle starts at the column its message names; an invalid order's sits on its `return`.
-      const at = editorRange(e, e.column !== undefined ? await this.lineTexts(e.file) : undefined);
+      // A syntax error's squiggle starts at the column its message names; an invalid order's sits on its `return`,
+      // under the field the message is about where the line spells it ('quantity': size).
+      const at = editorRange(e, e.line !== undefined ? await this.lineTexts(e.file) : undefined);
       const line = at ? at.startLine : await this.classLine(e.file, outcome.component.className);
       const range = at
         ? new vscode.Range(at.startLine, at.startCharacter, at.endLine, at.endCharacter)

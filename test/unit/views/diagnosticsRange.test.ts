@@ -53,6 +53,50 @@ describe('diagnostic ranges', () => {
     assert.equal(editorRange({ column: 3 }), undefined);
   });
 
+  it("a line without a column, on its text: under the order field the message is about, else the line's code without its indentation", () => {
+    const ret =
+      "        return {'symbol': 'EUR_USD', 'side': 'buy', 'quantity': size, 'order_type': 'market', 'time_in_force': 'IOC'}";
+    const under = (path: string | undefined, text: string): string => {
+      const at = editorRange({ line: 3, ...(path === undefined ? {} : { path }) }, (n) =>
+        n === 2 ? text : undefined,
+      )!;
+      assert.equal(at.startLine, 2);
+      assert.equal(at.endLine, 2);
+      return text.slice(at.startCharacter, at.endCharacter);
+    };
+    assert.equal(under('quantity', ret), "'quantity': size");
+    assert.equal(under('time_in_force', ret), "'time_in_force': 'IOC'");
+    // A nested path is found by its last name (a flat dict spells order_type.price as 'price').
+    assert.equal(
+      under('order_type.price', "        return {'price': round(mid * (1 - 0.01), 5), 'side': s}"),
+      "'price': round(mid * (1 - 0.01), 5)",
+    );
+    // Keywords, double quotes, a string holding a comma, a value running to the end of the line.
+    assert.equal(under('quantity', '    return OrderRequest(symbol=s, quantity=qty * 2)'), 'quantity=qty * 2');
+    assert.equal(under('side', '        return {"side": "buy, sell", "quantity": 1}'), '"side": "buy, sell"');
+    // An item assignment is not where a field is spelled as a key: the line's code.
+    assert.equal(under('quantity', "        order['quantity'] = -5  # oops"), "order['quantity'] = -5  # oops");
+    // Not spelled on the line (or spelled twice): the code of the line, without its indentation or trailing blanks.
+    assert.equal(under('quantity', '        return order   '), 'return order');
+    assert.equal(
+      under('quantity', "        return {'quantity': a} if x else {'quantity': b}"),
+      "return {'quantity': a} if x else {'quantity': b}",
+    );
+    assert.equal(under(undefined, '\treturn None'), 'return None');
+    // A comparison is not a keyword argument.
+    assert.equal(under('quantity', '        return o if quantity == 0 else p'), 'return o if quantity == 0 else p');
+    // A blank line: the whole of it.
+    assert.deepEqual(
+      editorRange({ line: 1, path: 'quantity' }, () => '    '),
+      {
+        startLine: 0,
+        startCharacter: 0,
+        endLine: 0,
+        endCharacter: WHOLE_LINE,
+      },
+    );
+  });
+
   it("counts Python's code points as the editor's UTF-16 units when it has the line", () => {
     const text = 'x = 😀 + (1 2)';
     // Python: the "1" is the 10th code point (column 10); the emoji takes two UTF-16 units
