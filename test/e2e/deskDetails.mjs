@@ -11,14 +11,16 @@
 //   up in it); its "Raw JSONL:" link opens the log file itself →
 //   Settings, filtered to the extension, lists the titled headings (SPtrader: Python, Risk limits, …), and
 //   browsing to them shows "SPtrader: Python" above "Interpreter Path" (no "Sptrader ›" prefix) →
-//   Add Broker Profile shows "n/N" and Back returns to the previous step with its answer kept.
+//   Add Broker Profile shows "n/N" and Back returns to the previous step with its answer kept →
+//   a component whose order is invalid (a negative quantity) has its Problem, with the value and a hint, and the
+//   squiggle at the `return` that made it.
 // Prints `click → painted result: cold … ms; warm p50 … ms; floor …` (the floor: a click on the trading state
 // in the status bar until its menu is drawn, the editor's own round trip), recorded in BENCHMARKS.md (issue 16).
 // Screenshots: test-results/details-*.png (and details-fail-*.png).
 // Needs scripts/e2e/setup.sh and `npm run package`. Env: E2E_DIR (run state, default .e2e), E2E_VSIX,
 // E2E_UI_TIMEOUT_MS (whole run, default 420000). Prints `E2E desk details: N passed, N failed`; exits non-zero
 // on any failure; always kills code-server's group.
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +35,7 @@ const RUN_DIR = join(E2E_DIR, 'details-run');
 const WORKSPACE = join(RUN_DIR, 'ws');
 const RESULTS = join(repo, 'test-results');
 const FILE = 'spread_guarded_market.py';
+const NEGATIVE = 'negative_size.py';
 const WARM_RUNS = 7;
 const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 420_000);
 
@@ -87,6 +90,20 @@ async function main() {
     throw new Error('no sptrader-execution-*.vsix in the repo root: run `npm run package` first');
   rmSync(RUN_DIR, { recursive: true, force: true });
   cpSync(join(repo, 'examples/workspace'), WORKSPACE, { recursive: true });
+  // A component with a bug a trader makes: a computed size that came out negative (its `return` is line 7).
+  writeFileSync(
+    join(WORKSPACE, 'core/orders/risk_filters', NEGATIVE),
+    [
+      'from core.orders.order_base import OrderBase',
+      '',
+      '',
+      'class NegativeSize(OrderBase):',
+      '    def generate_order(self, market_data, signal=None):',
+      '        size = 1000 - 2500',
+      "        return {'symbol': 'EUR_USD', 'side': 'buy', 'quantity': size, 'order_type': 'market', 'time_in_force': 'IOC'}",
+      '',
+    ].join('\n'),
+  );
   const userDataDir = join(RUN_DIR, 'user-data');
   const extensionsDir = join(RUN_DIR, 'extensions');
   seedSettings(userDataDir, { 'sptrader.paper.startingCash': 1_000_000 });
@@ -542,6 +559,61 @@ async function main() {
       if (!settings.includes(`"${id}"`)) throw new Error('the profile is not in the user settings');
       await clearNotifications();
       return `${text.slice(0, 220)} [${buttons.join(' | ')}]`;
+    },
+  );
+
+  await step(
+    "an invalid order is a Problem at the `return` that made it (line 7, not the class line), under its 'quantity' field, with the value and a hint; the editor's squiggle is there",
+    async () => {
+      await clearNotifications();
+      await openFile(NEGATIVE);
+      await runFromPalette('SPtrader: Test Order');
+      const r = await resultHeadline(/^No order: INVALID_ORDER at negative_size\.py:7: /, last);
+      last = r.key;
+      // The squiggle, as the editor draws it: the line whose number sits level with it.
+      const squiggled = await until(
+        'the squiggle in the editor',
+        () =>
+          page.evaluate(() => {
+            const editor = document.querySelector('.editor-group-container.active .monaco-editor');
+            const squiggle = editor?.querySelector('.squiggly-error');
+            if (!editor || !squiggle) return undefined;
+            const box = squiggle.getBoundingClientRect();
+            const middle = box.top + box.height / 2;
+            for (const n of editor.querySelectorAll('.line-numbers')) {
+              const b = n.getBoundingClientRect();
+              if (middle >= b.top && middle <= b.bottom) return Number(n.textContent.trim());
+            }
+            return -1;
+          }),
+        30_000,
+      );
+      if (squiggled !== 7) throw new Error(`the squiggle is on line ${squiggled}, not on the return (line 7)`);
+      await openPalette('Focus on Problems View');
+      const focus = page.locator('.quick-input-list .monaco-list-row', { hasText: /Focus on Problems View/ }).first();
+      await focus.waitFor({ state: 'visible', timeout: 15_000 });
+      await focus.click();
+      const row = page
+        .locator('.markers-panel .monaco-list-row', { hasText: /quantity must be greater than zero/ })
+        .first();
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      const text = (await row.innerText()).replace(/\s+/g, ' ').trim();
+      // The Problem's row takes the editor to the squiggle (scrolled into view), as a user's click does.
+      await row.click();
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: join(RESULTS, 'details-error-at-line.png') });
+      for (const [what, re] of [
+        ['the value', /got -1500/],
+        ['the hint', /did you mean side='sell' with quantity 1500\?/],
+        // Under the field the message is about: 'quantity': size, from its column (53), not column 1.
+        ['the place of the quantity on the return', /\[Ln 7, Col 53\]/],
+      ])
+        if (!re.test(text)) throw new Error(`the Problem lacks ${what}: ${text}`);
+      await page.keyboard.press('Escape');
+      // The panel closed again: it would push the next steps' CodeLenses out of view.
+      await runFromPalette('View: Hide Panel');
+      await page.locator('.markers-panel').first().waitFor({ state: 'hidden', timeout: 15_000 });
+      return `${r.headline.slice(0, 90)}… | squiggle on line ${squiggled} | Problem: ${text.slice(0, 200)}`;
     },
   );
 
