@@ -13,7 +13,7 @@
 //   browsing to them shows "SPtrader: Python" above "Interpreter Path" (no "Sptrader ›" prefix) →
 //   Add Broker Profile shows "n/N" and Back returns to the previous step with its answer kept →
 //   a component whose order is invalid (a negative quantity) has its Problem, with the value and a hint, and the
-//   squiggle at the `return` that made it.
+//   squiggle at the `return` that made it; a syntax error's Problem at the column its message names.
 // Prints `click → painted result: cold … ms; warm p50 … ms; floor …` (the floor: a click on the trading state
 // in the status bar until its menu is drawn, the editor's own round trip), recorded in BENCHMARKS.md (issue 16).
 // Screenshots: test-results/details-*.png (and details-fail-*.png).
@@ -36,6 +36,7 @@ const WORKSPACE = join(RUN_DIR, 'ws');
 const RESULTS = join(repo, 'test-results');
 const FILE = 'spread_guarded_market.py';
 const NEGATIVE = 'negative_size.py';
+const BROKEN = 'broken_syntax.py';
 const WARM_RUNS = 7;
 const TOTAL_TIMEOUT = Number(process.env.E2E_UI_TIMEOUT_MS || 420_000);
 
@@ -101,6 +102,19 @@ async function main() {
       '    def generate_order(self, market_data, signal=None):',
       '        size = 1000 - 2500',
       "        return {'symbol': 'EUR_USD', 'side': 'buy', 'quantity': size, 'order_type': 'market', 'time_in_force': 'IOC'}",
+      '',
+    ].join('\n'),
+  );
+  // And one that does not parse: Python names line 6, column 65 (where the comma is missing).
+  writeFileSync(
+    join(WORKSPACE, 'core/orders/risk_filters', BROKEN),
+    [
+      'from core.orders.order_base import OrderBase',
+      '',
+      '',
+      'class BrokenSyntax(OrderBase):',
+      '    def generate_order(self, market_data, signal=None):',
+      "        return {'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000 'order_type': 'market'}",
       '',
     ].join('\n'),
   );
@@ -614,6 +628,34 @@ async function main() {
       await runFromPalette('View: Hide Panel');
       await page.locator('.markers-panel').first().waitFor({ state: 'hidden', timeout: 15_000 });
       return `${r.headline.slice(0, 90)}… | squiggle on line ${squiggled} | Problem: ${text.slice(0, 200)}`;
+    },
+  );
+
+  await step(
+    "a syntax error's Problem starts at the column its message names (line 6, column 65), not at column 1",
+    async () => {
+      await clearNotifications();
+      await openFile(BROKEN);
+      await runFromPalette('SPtrader: Test Order');
+      const r = await resultHeadline(/^No order: SYNTAX_ERROR at broken_syntax\.py:6: /, last);
+      last = r.key;
+      const column = /column (\d+)/.exec(r.headline)?.[1];
+      if (column !== '65') throw new Error(`the message names column ${column}: ${r.headline}`);
+      await openPalette('Focus on Problems View');
+      const focus = page.locator('.quick-input-list .monaco-list-row', { hasText: /Focus on Problems View/ }).first();
+      await focus.waitFor({ state: 'visible', timeout: 15_000 });
+      await focus.click();
+      const row = page.locator('.markers-panel .monaco-list-row', { hasText: /invalid syntax/ }).first();
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      const text = (await row.innerText()).replace(/\s+/g, ' ').trim();
+      await row.click();
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: join(RESULTS, 'details-syntax-error-column.png') });
+      await page.keyboard.press('Escape');
+      await runFromPalette('View: Hide Panel');
+      await page.locator('.markers-panel').first().waitFor({ state: 'hidden', timeout: 15_000 });
+      if (!/\[Ln 6, Col 65\]/.test(text)) throw new Error(`the Problem is not at the message's column: ${text}`);
+      return `${r.headline.slice(0, 100)} | Problem: ${text.slice(0, 160)}`;
     },
   );
 
