@@ -14,6 +14,7 @@
 //   Add Broker Profile shows "n/N" and Back returns to the previous step with its answer kept →
 //   a component whose order is invalid (a negative quantity) has its Problem, with the value and a hint, and the
 //   squiggle at the `return` that made it; a syntax error's Problem at the column its message names.
+//   → the walkthrough reads as text (no raw backticks) and names the Test Order shortcut.
 // Prints `click → painted result: cold … ms; warm p50 … ms; floor …` (the floor: a click on the trading state
 // in the status bar until its menu is drawn, the editor's own round trip), recorded in BENCHMARKS.md (issue 16).
 // Screenshots: test-results/details-*.png (and details-fail-*.png).
@@ -656,6 +657,43 @@ async function main() {
       await page.locator('.markers-panel').first().waitFor({ state: 'hidden', timeout: 15_000 });
       if (!/\[Ln 6, Col 65\]/.test(text)) throw new Error(`the Problem is not at the message's column: ${text}`);
       return `${r.headline.slice(0, 100)} | Problem: ${text.slice(0, 160)}`;
+    },
+  );
+
+  await step(
+    'the walkthrough (Welcome: Open Walkthrough…) reads as text: its steps, no raw backticks, the shortcut named',
+    async () => {
+      await runFromPalette('Welcome: Open Walkthrough...');
+      await pick(/Get started with SPtrader Order Execution/);
+      // The walkthrough's own slide (the Welcome page's list of walkthroughs sits beside it in the DOM).
+      const welcome = page.locator('.gettingStartedContainer .gettingStartedSlideDetails').first();
+      const text = await until(
+        'the walkthrough drawn',
+        async () => {
+          const t = (await welcome.innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+          return /Create an order component/.test(t) && /Test Order/.test(t) ? t : undefined;
+        },
+        30_000,
+      );
+      // The Test Order step, opened: its description names the scratch copy and the shortcut.
+      await welcome
+        .locator('.getting-started-step', { hasText: /^\s*Test Order/ })
+        .first()
+        .click();
+      const opened = await until(
+        'the Test Order step opened',
+        async () => {
+          const t = (await welcome.innerText().catch(() => '')).replace(/\s+/g, ' ');
+          return /scratch copy of the paper account/.test(t) ? t : undefined;
+        },
+        15_000,
+      );
+      await page.screenshot({ path: join(RESULTS, 'details-walkthrough.png') });
+      if (/`/.test(text) || /`/.test(opened)) throw new Error(`raw backticks in the walkthrough: ${opened}`);
+      if (!/Ctrl\+Alt\+Enter/.test(opened))
+        throw new Error(`the Test Order step does not name its shortcut: ${opened}`);
+      await runFromPalette('View: Close Editor');
+      return opened.slice(0, 240);
     },
   );
 
