@@ -7,10 +7,11 @@
 //   Execute on Paper → Positions lists EUR_USD → Test Order beyond buying power (the paper account
 //   starts with 15,000 USD) is DENIED and its toast offers Reset Paper Account… → confirm → Positions
 //   empty → Test Order fills again → Execute on Paper of a resting limit (ACCEPTED) → F1 "SPtrader:
-//   Emergency Stop" → the status bar shows HALTED and the panel follows the order to CANCELLED.
+//   Emergency Stop" → the status bar shows HALTED and the panel follows the order to CANCELLED → a Test Order
+//   while HALTED is DENIED and its toast offers Resume Trading…, which resumes once confirmed.
 // Runs WITHOUT the smoke-test driver flag, so that notifications render as toasts and are checked.
 // Screenshots: test-results/{codelens,panel,toast-test-order,tree-after-test-order,tree,toast-denied-reset,
-// reset-confirm,tree-after-reset,statusbar}.png (and fail-*.png).
+// reset-confirm,tree-after-reset,statusbar,toast-halted-resume}.png (and fail-*.png).
 // Needs scripts/e2e/setup.sh and `npm run package`. Env: E2E_VSIX (default: newest
 // sptrader-execution-*.vsix in the repo root), E2E_UI_TIMEOUT_MS (whole run, default 600000).
 // Prints `E2E UI: N passed, N failed`; exits non-zero on any failure; always kills code-server's group.
@@ -371,6 +372,34 @@ async function main() {
       if (!/updated after the run/.test(summary)) throw new Error(`summary "${summary}"`);
       await page.screenshot({ path: join(RESULTS, 'statusbar.png') });
       return `${item} | ${(await frame.locator('#headline').innerText()).trim()} | ${summary}`;
+    },
+  );
+
+  await step(
+    'while HALTED a Test Order is DENIED (TRADING_HALTED) and its toast offers Resume Trading…, which resumes once confirmed',
+    async () => {
+      await clearNotifications();
+      // The component's own editor (the one beside the panel), as in the step before the emergency stop.
+      const tab = page.locator('.tabs-container .tab', { hasText: 'limit_below_bid.py' }).first();
+      await tab.click();
+      await page.locator('.editor-group-container', { has: tab }).locator('.monaco-editor .view-lines').first().click();
+      await runFromPalette('SPtrader: Test Order');
+      const frame = await result(/DENIED/);
+      const headline = (await frame.locator('#headline').innerText()).trim();
+      if (!/TRADING_HALTED/.test(headline)) throw new Error(`headline "${headline}"`);
+      const item = await toastItem(/TRADING_HALTED/);
+      const resume = item.locator('.monaco-button', { hasText: 'Resume Trading…' }).first();
+      await resume.waitFor({ state: 'visible', timeout: 10_000 });
+      await page.screenshot({ path: join(RESULTS, 'toast-halted-resume.png') });
+      await resume.click();
+      const box = await dialog(/Resume trading\?/, 30_000);
+      const asked = await box.innerText();
+      await box.locator('.monaco-button', { hasText: 'Resume' }).first().click();
+      await page
+        .locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: 'ACTIVE' })
+        .first()
+        .waitFor({ state: 'visible', timeout: 30_000 });
+      return `${headline} → ${asked.replace(/\s+/g, ' ').slice(0, 140)} → ACTIVE`;
     },
   );
 }
