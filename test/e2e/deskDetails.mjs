@@ -5,7 +5,8 @@
 //   open spread_guarded_market.py → a click on "▶ Test Order" (cold: the first of the window) and seven more
 //   (warm), each timed from the click to the painted result → Ctrl+Alt+Enter in the editor runs Test Order, and
 //   "SPtrader: Test" lists Test Order first (the connection check is "Check Connection") → the normalised order keeps the component's
-//   metadata number (spread_pips is a number, not a string) → Execute on Paper → SPtrader: Show Audit Log
+//   metadata number (spread_pips is a number, not a string) → the panel's component path is whole and its risk
+//   figures carry units and thousands separators → Execute on Paper → SPtrader: Show Audit Log
 //   opens a read-only document: the chain VERIFIED at the top, one line per record with its UTC time, kind,
 //   the order named by what it is, status and fill; while on screen it follows the log (Enter REDUCING shows
 //   up in it); its "Raw JSONL:" link opens the log file itself →
@@ -255,6 +256,43 @@ async function main() {
         .waitFor({ state: 'visible', timeout: 15_000 });
       await page.keyboard.press('Escape');
       return `${r.ms} ms from the keys to the painted result: ${r.headline}; "SPtrader: Test" → ${labels.slice(0, 3).join(' | ')}`;
+    },
+  );
+
+  await step(
+    "the result panel shows the component's whole path (not clipped) and risk figures with their units and thousands separators",
+    async () => {
+      const r = await resultHeadline(/→ FILLED/, '');
+      const path = await r.frame
+        .locator('#component')
+        .evaluate((e) => ({ text: e.textContent ?? '', clipped: e.scrollWidth > e.clientWidth + 1 }));
+      const full = join(WORKSPACE, 'core/orders/execution_algos', FILE);
+      if (!path.text.startsWith(full)) throw new Error(`the component's path reads "${path.text}", not ${full}`);
+      if (path.clipped) throw new Error(`the component's path is clipped: ${path.text}`);
+      const rows = await r.frame
+        .locator('#risk-body tr')
+        .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => (td.textContent ?? '').trim())));
+      const row = (check) => {
+        const found = rows.find((cells) => cells[0] === check);
+        if (!found) throw new Error(`no ${check} row: ${JSON.stringify(rows)}`);
+        return { limit: found[1], actual: found[2] };
+      };
+      const expect = [
+        ['max_order_quantity', /^\d{1,3}(,\d{3})+ units$/, /^10,000 units$/],
+        ['max_order_notional', /^\d{1,3}(,\d{3})+\.\d\d USD$/, /^10,\d{3}\.\d\d USD$/],
+        ['buying_power', /^\d{1,3}(,\d{3})+\.\d\d USD$/, /^10,\d{3}\.\d\d USD$/],
+        // A market order has no price of its own to hold against the collar: its figure is a dash.
+        ['price_collar', /^[\d,.]+ bps$/, /^([\d,.]+ bps|–)$/],
+      ];
+      for (const [check, limit, actual] of expect) {
+        const cells = row(check);
+        if (!limit.test(cells.limit) || !actual.test(cells.actual))
+          throw new Error(`${check}: limit "${cells.limit}", actual "${cells.actual}"`);
+      }
+      await r.frame.locator('#risk-body').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: join(RESULTS, 'details-risk-units.png') });
+      const shown = expect.map(([check]) => `${check} ${row(check).actual} / ${row(check).limit}`);
+      return `${path.text} | ${shown.join(' | ')}`;
     },
   );
 
