@@ -11,7 +11,7 @@ import type { BrokerApi } from '../../brokers/broker';
 import { isBrokerError } from '../../brokers/errors';
 import { StateDamagedError } from '../../common/stateErrors';
 import type { OrderResponse } from '../../orders/model';
-import { isFinalState, type OrderRecord } from '../orderState';
+import { isFinalState, orderResponseOf, type OrderRecord } from '../orderState';
 import type { EventLog } from './eventLog';
 import type { OrderCache } from './orderCache';
 import type { TradingControl } from './tradingControl';
@@ -87,15 +87,18 @@ export class Reconciler {
     if (!record) return undefined;
     const broker = this.o.venues.must(record.venue);
     let found: OrderResponse | undefined;
+    // What the engine knows of it: its symbol (Binance looks a client id up within one) and its last view (what an
+    // answer that names it final without its details ends, e.g. Binance -2026, after a restart).
+    const hint = { symbol: record.request.symbol, last: orderResponseOf(record) };
     try {
       if (!broker.isConnected()) await broker.connect();
-      found = await broker.getOrderByClientId(clientOrderId, { symbol: record.request.symbol });
+      found = await broker.getOrderByClientId(clientOrderId, hint);
     } catch (e) {
       if (!isBrokerError(e)) throw e;
       if (e.reason === 'NOT_CONNECTED') {
         try {
           await broker.connect();
-          found = await broker.getOrderByClientId(clientOrderId, { symbol: record.request.symbol });
+          found = await broker.getOrderByClientId(clientOrderId, hint);
         } catch (again) {
           log.venueError(record.venue, 'getOrderByClientId', again);
           return cache.get(clientOrderId);

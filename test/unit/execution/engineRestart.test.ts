@@ -103,4 +103,43 @@ describe('ExecutionEngine restarted on its saved working orders', function () {
     assert.equal(second.engine.workingOrders().length, 0);
     await close(second);
   });
+
+  it('ends its working Binance order that Binance archived while it was away (-2026): cancelled, saying so, never resent', async () => {
+    const first = await session();
+    await first.engine.connect('binance');
+    const placed = await first.engine.submitOrder(
+      {
+        symbol: 'BTCUSDT',
+        side: 'buy',
+        quantity: 0.001,
+        order_type: { type: 'limit', price: 29000 },
+        time_in_force: { type: 'GTC' },
+        metadata: {},
+        client_order_id: 'restart-archived',
+      },
+      'binance',
+    );
+    assert.equal(placed.order.state, 'ACCEPTED');
+    await close(first);
+
+    // errors.md -2026 ORDER_ARCHIVED: cancelled elsewhere with nothing executed, archived 90 days on.
+    const venueOrderId = Number(placed.order.venueOrderId?.split(':')[1]);
+    assert.equal(fake.archiveOrder(venueOrderId), true);
+    const posts = fake.requestCount('POST /api/v3/order');
+
+    const second = await session();
+    assert.equal(second.engine.getOrder('restart-archived')?.state, 'ACCEPTED');
+    await second.engine.connect('binance');
+    const after = second.engine.getOrder('restart-archived');
+    assert.equal(after?.state, 'CANCELLED');
+    assert.match(after?.reason ?? '', /Binance archived it \(-2026 ORDER_ARCHIVED\).*nothing executed/);
+    assert.equal(after?.venueOrderId, placed.order.venueOrderId);
+    assert.equal(second.engine.workingOrders().length, 0);
+    assert.deepEqual(
+      second.events.filter((e) => e.type === 'ExternalOrderFound' || e.type === 'VenueError').map((e) => e.type),
+      [],
+    );
+    assert.equal(fake.requestCount('POST /api/v3/order'), posts, 'not sent again');
+    await close(second);
+  });
 });
