@@ -142,4 +142,37 @@ describe('ExecutionEngine restarted on its saved working orders', function () {
     assert.equal(fake.requestCount('POST /api/v3/order'), posts, 'not sent again');
     await close(second);
   });
+
+  it('looks its working order up again when the look-up after a restart failed (a 5xx says nothing about the order), and finds its fill', async () => {
+    const first = await session();
+    await first.engine.connect('binance');
+    const placed = await first.engine.submitOrder(
+      {
+        symbol: 'BTCUSDT',
+        side: 'buy',
+        quantity: 0.001,
+        order_type: { type: 'limit', price: 29000 },
+        time_in_force: { type: 'GTC' },
+        metadata: {},
+        client_order_id: 'restart-lookup-failed',
+      },
+      'binance',
+    );
+    assert.equal(placed.order.state, 'ACCEPTED');
+    await close(first);
+
+    // rest-api.md "HTTP Return Codes": a 5XX is Binance's own failure; the look-up learnt nothing of the order.
+    for (let i = 0; i < 4; i++) fake.injectNext({ kind: 'serverError', status: 503, on: 'lookup' });
+    const second = await session();
+    await second.engine.connect('binance');
+    assert.equal(second.engine.getOrder('restart-lookup-failed')?.state, 'ACCEPTED');
+    assert.ok(second.events.some((e) => e.type === 'VenueError'));
+
+    fake.setQuote('BTCUSDT', 28990, 28995); // the resting buy fills at Binance
+    const deadline = Date.now() + 8000;
+    while (second.engine.getOrder('restart-lookup-failed')?.state !== 'FILLED' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(second.engine.getOrder('restart-lookup-failed')?.state, 'FILLED');
+    await close(second);
+  });
 });
