@@ -242,6 +242,8 @@ const FILTER_ADVICE: Readonly<Record<string, string>> = {
   MARKET_LOT_SIZE: "the market order's quantity is outside the symbol's range for market orders (MARKET_LOT_SIZE)",
   NOTIONAL: "price × quantity is outside the symbol's minimum and maximum notional (NOTIONAL)",
   MIN_NOTIONAL: "price × quantity is below the symbol's minimum notional (MIN_NOTIONAL)",
+  TRAILING_DELTA:
+    "the trailing stop's trail (trailingDelta, in basis points) is outside the symbol's range (TRAILING_DELTA in exchangeInfo gives minTrailingAboveDelta–maxTrailingAboveDelta for a buy, minTrailingBelowDelta–maxTrailingBelowDelta for a sell): trail by an amount within it",
 };
 
 /** Operations on TRADE endpoints (rest-api.md "Request Security": "Trading on the exchange, placing and canceling orders"). */
