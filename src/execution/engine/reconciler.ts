@@ -36,8 +36,11 @@ export interface ReconcilerOptions {
 export class Reconciler {
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
-  /** Orders whose last look-up failed in a way worth asking again (a retryable venue error). */
-  private readonly failedLookUps = new Set<string>();
+  /**
+   * Orders whose last look-up failed in a way worth asking again (a retryable venue error), with the wait the venue
+   * named (a 429/418's Retry-After), if any.
+   */
+  private readonly failedLookUps = new Map<string, number | undefined>();
 
   constructor(private readonly o: ReconcilerOptions) {}
 
@@ -98,7 +101,7 @@ export class Reconciler {
     const hint = { symbol: record.request.symbol, last: orderResponseOf(record) };
     const failed = (e: unknown): OrderRecord | undefined => {
       log.venueError(record.venue, 'getOrderByClientId', e);
-      if (isBrokerError(e) && (e.retryable || e.outcomeUnknown)) this.failedLookUps.add(clientOrderId);
+      if (isBrokerError(e) && (e.retryable || e.outcomeUnknown)) this.failedLookUps.set(clientOrderId, e.retryAfterMs);
       return cache.get(clientOrderId);
     };
     this.failedLookUps.delete(clientOrderId);
@@ -126,7 +129,8 @@ export class Reconciler {
    */
   scheduleReconcile(clientOrderId: string, attempt: number, whileFailing = false): void {
     if (this.closed || attempt >= this.o.attempts) return;
-    const delay = this.o.delayMs * 2 ** attempt;
+    // Not before the time the venue asked for quiet (a 418 ban lasts minutes, past the doubling's reach).
+    const delay = Math.max(this.o.delayMs * 2 ** attempt, this.failedLookUps.get(clientOrderId) ?? 0);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       const before = this.o.cache.get(clientOrderId)?.updatedAt;
@@ -147,6 +151,7 @@ export class Reconciler {
 
   close(): void {
     this.closed = true;
+    this.failedLookUps.clear();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }

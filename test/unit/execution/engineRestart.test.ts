@@ -37,7 +37,9 @@ describe('ExecutionEngine restarted on its saved working orders', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const session = async (): Promise<{
+  const session = async (
+    reconcileDelayMs?: number,
+  ): Promise<{
     engine: ExecutionEngine;
     broker: BinanceBroker;
     log: AuditLog;
@@ -57,6 +59,7 @@ describe('ExecutionEngine restarted on its saved working orders', function () {
       audit: log,
       limits: LIMITS,
       ordersFile: join(dir, 'working-orders.json'),
+      ...(reconcileDelayMs === undefined ? {} : { reconcileDelayMs }),
     });
     const events: EngineEvent[] = [];
     engine.subscribe((e) => events.push(e));
@@ -173,6 +176,41 @@ describe('ExecutionEngine restarted on its saved working orders', function () {
     while (second.engine.getOrder('restart-lookup-failed')?.state !== 'FILLED' && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
     assert.equal(second.engine.getOrder('restart-lookup-failed')?.state, 'FILLED');
+    await close(second);
+  });
+
+  it('after a restart whose look-up met a 418 ban (Retry-After past the retry bound), looks again once the ban is over', async () => {
+    const first = await session();
+    await first.engine.connect('binance');
+    const placed = await first.engine.submitOrder(
+      {
+        symbol: 'BTCUSDT',
+        side: 'buy',
+        quantity: 0.001,
+        order_type: { type: 'limit', price: 29000 },
+        time_in_force: { type: 'GTC' },
+        metadata: {},
+        client_order_id: 'restart-banned',
+      },
+      'binance',
+    );
+    assert.equal(placed.order.state, 'ACCEPTED');
+    await close(first);
+
+    // rest-api.md "LIMITS": "A Retry-After header is sent with a 418 or 429 responses and will give the number of
+    // seconds required to wait"; 418 is the IP ban after repeated 429s.
+    fake.injectNext({ kind: 'rateLimit', status: 418, retryAfterSeconds: 7, on: 'lookup' });
+    // Look-ups again after 10, 20, 40 … ms: eight of them are over within 2.6 s, long before the ban ends.
+    const second = await session(10);
+    const started = Date.now();
+    // The reconcile cannot list the open orders during the ban either: connect says so (nothing was sent).
+    await assert.rejects(second.engine.connect('binance'), /Binance asked for no requests for another \d+ s/);
+    fake.setQuote('BTCUSDT', 28990, 28995); // the resting buy fills at Binance
+    const deadline = Date.now() + 15_000;
+    while (second.engine.getOrder('restart-banned')?.state !== 'FILLED' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.equal(second.engine.getOrder('restart-banned')?.state, 'FILLED');
+    assert.ok(Date.now() - started >= 6000, 'nothing was asked during the ban');
     await close(second);
   });
 });
