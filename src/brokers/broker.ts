@@ -98,6 +98,11 @@ export interface Disposable {
 /** What a caller knows of an order it looks up by client order id. */
 export interface OrderLookupHint {
   readonly symbol?: string;
+  /**
+   * The caller's last view of the order (the engine's, saved across a restart): what a venue answer that names the
+   * order final without its details (Binance -2026 ORDER_ARCHIVED) ends, when this session's adapter never saw it.
+   */
+  readonly last?: OrderResponse;
 }
 
 export interface BrokerApi {

@@ -49,6 +49,11 @@ export interface RiskCheckResult {
   readonly message: string;
   readonly limit: number | string | null;
   readonly actual: number | string | null;
+  /**
+   * Set when the check judged the order against the venue's delayed market data (`Quote.delayed`: IB's, for an
+   * account without a live subscription, some 15 minutes behind), not the live price; its message says so too.
+   */
+  readonly delayedQuote?: true;
 }
 
 export type TradingStateName = 'ACTIVE' | 'REDUCING' | 'HALTED';
@@ -190,6 +195,22 @@ export interface RiskContext {
   readonly accountCurrency: string;
   /** Quote currency → account currency; undefined when no rate is known. */
   readonly conversionRate: number | undefined;
+  /**
+   * The bid and ask (or the rate's quote) are the venue's delayed market data, not the live price. The checks that
+   * read them (order value, buying power, the price collar) still judge (a collar against a quote minutes old
+   * still catches the fat finger it is for; not judging would leave the order unchecked, refusing would leave an
+   * account without live data unable to trade), and their results say the quote was delayed.
+   */
+  readonly quoteDelayed?: boolean;
+}
+
+/** What a check that read a delayed quote adds to its sentence. */
+const DELAYED_QUOTE =
+  " The quote was the venue's delayed market data (some 15 minutes behind, no live subscription), not the live price.";
+
+/** The result, said as judged against a delayed quote when it was one. */
+function atQuote(ctx: RiskContext, r: RiskCheckResult): RiskCheckResult {
+  return ctx.quoteDelayed === true ? { ...r, message: r.message + DELAYED_QUOTE, delayedQuote: true } : r;
 }
 
 // One formatter, made once: `toLocaleString` with options builds a new Intl.NumberFormat on every call.
@@ -370,23 +391,26 @@ export function checkMaxOrderNotional(ctx: RiskContext, limits: RiskLimits): Ris
     );
   if (notional === undefined) return noRate('max_order_notional', ctx, max);
   const ccy = ctx.accountCurrency;
-  return notional <= max
-    ? result(
-        'max_order_notional',
-        'NOTIONAL_EXCEEDS_MAX_PER_ORDER',
-        true,
-        max,
-        notional,
-        `Order value ${fmt(notional)} ${ccy} is within the maximum of ${fmt(max)} ${ccy}.`,
-      )
-    : result(
-        'max_order_notional',
-        'NOTIONAL_EXCEEDS_MAX_PER_ORDER',
-        false,
-        max,
-        notional,
-        `Order value ${fmt(notional)} ${ccy} exceeds the maximum per order of ${fmt(max)} ${ccy}.`,
-      );
+  return atQuote(
+    ctx,
+    notional <= max
+      ? result(
+          'max_order_notional',
+          'NOTIONAL_EXCEEDS_MAX_PER_ORDER',
+          true,
+          max,
+          notional,
+          `Order value ${fmt(notional)} ${ccy} is within the maximum of ${fmt(max)} ${ccy}.`,
+        )
+      : result(
+          'max_order_notional',
+          'NOTIONAL_EXCEEDS_MAX_PER_ORDER',
+          false,
+          max,
+          notional,
+          `Order value ${fmt(notional)} ${ccy} exceeds the maximum per order of ${fmt(max)} ${ccy}.`,
+        ),
+  );
 }
 
 export function checkBuyingPower(ctx: RiskContext): RiskCheckResult {
@@ -405,23 +429,26 @@ export function checkBuyingPower(ctx: RiskContext): RiskCheckResult {
   }
   const notional = orderNotional(ctx);
   if (notional === undefined) return noRate('buying_power', ctx, bp);
-  return notional <= bp
-    ? result(
-        'buying_power',
-        'NOTIONAL_EXCEEDS_BUYING_POWER',
-        true,
-        bp,
-        notional,
-        `Order value ${fmt(notional)} ${ccy} is within buying power of ${fmt(bp)} ${ccy}.`,
-      )
-    : result(
-        'buying_power',
-        'NOTIONAL_EXCEEDS_BUYING_POWER',
-        false,
-        bp,
-        notional,
-        `Order value ${fmt(notional)} ${ccy} exceeds buying power of ${fmt(bp)} ${ccy}.`,
-      );
+  return atQuote(
+    ctx,
+    notional <= bp
+      ? result(
+          'buying_power',
+          'NOTIONAL_EXCEEDS_BUYING_POWER',
+          true,
+          bp,
+          notional,
+          `Order value ${fmt(notional)} ${ccy} is within buying power of ${fmt(bp)} ${ccy}.`,
+        )
+      : result(
+          'buying_power',
+          'NOTIONAL_EXCEEDS_BUYING_POWER',
+          false,
+          bp,
+          notional,
+          `Order value ${fmt(notional)} ${ccy} exceeds buying power of ${fmt(bp)} ${ccy}.`,
+        ),
+  );
 }
 
 /** The position the order could lead to if it and every working order on its side filled. */
@@ -501,23 +528,28 @@ export function checkPriceCollar(ctx: RiskContext, limits: RiskLimits): RiskChec
   }
   if (max === undefined)
     return result('price_collar', 'PRICE_OUTSIDE_COLLAR', true, null, worstBps, 'No price collar is set.');
-  return worstBps <= max
-    ? result(
-        'price_collar',
-        'PRICE_OUTSIDE_COLLAR',
-        true,
-        max,
-        worstBps,
-        `The ${worst[0]} price ${worst[1]} is ${worstBps} bps from the mid ${fmt(mid)}, within ${max} bps.`,
-      )
-    : result(
-        'price_collar',
-        'PRICE_OUTSIDE_COLLAR',
-        false,
-        max,
-        worstBps,
-        `The ${worst[0]} price ${worst[1]} is ${worstBps} bps from the mid ${fmt(mid)}, outside the collar of ${max} bps (a fat finger?).`,
-      );
+  return atQuote(
+    ctx,
+    worstBps <= max
+      ? result(
+          'price_collar',
+          'PRICE_OUTSIDE_COLLAR',
+          true,
+          max,
+          worstBps,
+          `The ${worst[0]} price ${worst[1]} is ${worstBps} bps from the mid ${fmt(mid)}, within ${max} bps.`,
+        )
+      : result(
+          'price_collar',
+          'PRICE_OUTSIDE_COLLAR',
+          false,
+          max,
+          worstBps,
+          ctx.quoteDelayed === true
+            ? `The ${worst[0]} price ${worst[1]} is ${worstBps} bps from the mid ${fmt(mid)}, outside the collar of ${max} bps (a fat finger, or the market moved since the delayed quote: check the live price).`
+            : `The ${worst[0]} price ${worst[1]} is ${worstBps} bps from the mid ${fmt(mid)}, outside the collar of ${max} bps (a fat finger?).`,
+        ),
+  );
 }
 
 export function checkMaxOpenOrders(ctx: RiskContext, limits: RiskLimits): RiskCheckResult {

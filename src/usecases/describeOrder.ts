@@ -141,7 +141,7 @@ function stateText(r: Result, order: OrderTerms, precision: number | undefined, 
 
 // ---- risk checks: numbers with units ----
 
-type RiskLike = Pick<RiskCheckResult, 'check' | 'code' | 'passed' | 'message' | 'limit' | 'actual'>;
+type RiskLike = Pick<RiskCheckResult, 'check' | 'code' | 'passed' | 'message' | 'limit' | 'actual' | 'delayedQuote'>;
 
 /** The account currency a notional check speaks in, as its message says it. */
 function currencyOf(message: string): string | undefined {
@@ -155,6 +155,12 @@ const money = formatMoney;
 
 /** A check's limit or actual value with its unit: "25,000 units", "±25,000 units", "10,792.20 USD", "12.5 bps", "3 orders". */
 export function riskValueText(r: RiskLike, which: 'limit' | 'actual'): string {
+  const text = valueText(r, which);
+  // Judged against the venue's delayed market data: the figure is as of that quote.
+  return which === 'actual' && r.delayedQuote === true ? `${text} (delayed quote)` : text;
+}
+
+function valueText(r: RiskLike, which: 'limit' | 'actual'): string {
   const v = r[which];
   if (v === null) return '–';
   if (typeof v === 'string') return v;
@@ -198,10 +204,10 @@ export function riskDenialDetail(r: RiskLike): string {
     case 'buying_power': {
       const ccy = currencyOf(r.message);
       const m = (v: number | string | null): string => (typeof v === 'number' ? money(v) : n(v));
-      return `${m(actual)} > ${m(limit)}${ccy ? ` ${ccy}` : ''}`;
+      return `${m(actual)} > ${m(limit)}${ccy ? ` ${ccy}` : ''}${r.delayedQuote === true ? ' at a delayed quote' : ''}`;
     }
     case 'price_collar':
-      return `${n(actual)} bps from the mid > ${n(limit)} bps`;
+      return `${n(actual)} bps from the ${r.delayedQuote === true ? 'delayed ' : ''}mid > ${n(limit)} bps`;
     case 'max_open_orders':
       return `${n(actual)} > ${n(limit)} working orders`;
     case 'submit_rate':

@@ -17,7 +17,7 @@ import type { EngineEvent } from '../execution/events';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { runTestOrder, type TestOrderOutcome } from '../usecases/testOrder';
 import { withDelayedProgress } from './progress';
-import { liveOrderSummary, profileEndpoint } from './profiles';
+import { liveCheckLines, liveOrderSummary, profileEndpoint } from './profiles';
 import { componentTarget, type RunResults } from './testOrderCommand';
 import { activeProfile } from './trees';
 
@@ -112,17 +112,11 @@ async function executeLive(
 
   const order = checked.order;
   const summary = liveOrderSummary(order, profile, account);
-  const bid = checked.marketData?.['bid'];
-  const ask = checked.marketData?.['ask'];
-  const quote =
-    typeof bid === 'number' && typeof ask === 'number' ? `\nQuote when checked: bid ${bid} / ask ${ask}` : '';
-  // Every check's result, as the engine ran it on this very order.
-  const checks = checked.risk
-    .map(
-      (r) =>
-        `${r.passed ? '✓' : '✗'} ${r.check}${r.actual === null ? '' : `: ${String(r.actual)}`}${r.limit === null ? '' : ` (limit ${String(r.limit)})`}`,
-    )
-    .join('\n');
+  // Every check's result, as the engine ran it on this very order (a delayed quote said as one).
+  const { quote, checks } = liveCheckLines(checked.risk, {
+    bid: checked.marketData?.['bid'],
+    ask: checked.marketData?.['ask'],
+  });
   const endpoint = `Endpoint: ${profileEndpoint(profile)} (environment ${profile.environment})`;
   const clientId = order.client_order_id === undefined ? '' : `\nClient order id: ${order.client_order_id}`;
   const choice = await vscode.window.showWarningMessage(

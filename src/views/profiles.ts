@@ -14,6 +14,7 @@ import {
   type BrokerProfile,
 } from '../brokers/registry';
 import { describeOrderType, type AccountInfo, type OrderRequest } from '../orders/model';
+import type { RiskCheckResult } from '../execution/risk';
 
 export const PAPER_PROFILE_ID = 'paper';
 
@@ -278,4 +279,28 @@ export function liveOrderSummary(
     `Time in force: ${tif}`,
     `Account: profile "${profile.id}" (${profile.broker}, ${profile.environment}), balance ${amount(account.balance)} ${account.currency}`,
   ].join('\n');
+}
+
+/**
+ * The quote and the checks a live confirmation lists, one check a line. Checks judged against the venue's delayed
+ * market data (IB without a live subscription: `RiskCheckResult.delayedQuote`) say so, and so does the quote line:
+ * the person confirming a live order must not take a quote some 15 minutes old for the market.
+ */
+export function liveCheckLines(
+  risk: readonly Pick<RiskCheckResult, 'check' | 'passed' | 'limit' | 'actual' | 'delayedQuote'>[],
+  quote: { readonly bid: unknown; readonly ask: unknown },
+): { quote: string; checks: string } {
+  const delayed = risk.some((r) => r.delayedQuote === true);
+  const { bid, ask } = quote;
+  const quoteLine =
+    typeof bid === 'number' && typeof ask === 'number'
+      ? `\nQuote when checked: bid ${bid} / ask ${ask}${delayed ? " (the venue's DELAYED market data, some 15 minutes behind: not the live price)" : ''}`
+      : '';
+  const checks = risk
+    .map(
+      (r) =>
+        `${r.passed ? '✓' : '✗'} ${r.check}${r.actual === null ? '' : `: ${String(r.actual)}`}${r.limit === null ? '' : ` (limit ${String(r.limit)})`}${r.delayedQuote === true ? ', at the delayed quote' : ''}`,
+    )
+    .join('\n');
+  return { quote: quoteLine, checks };
 }

@@ -508,12 +508,11 @@ export class BinanceBroker implements BrokerApi {
 
   /**
    * An order Binance answers -2026 ORDER_ARCHIVED for (errors.md: "canceled or expired with no executed qty over 90
-   * days ago"), when this session followed it: its last view, ended (cancelled, saying why) if it was last seen
-   * working. Undefined when it was not followed, or was seen with fills (then the answer cannot be about it): the
-   * error, which says the order is final, stands.
+   * days ago"), from its last view (this session's, or the caller's after a restart): ended, cancelled saying why, if
+   * it was last seen working. Undefined when there is no last view, or it was seen with fills (then the answer cannot
+   * be about it): the error, which says the order is final, stands.
    */
-  private archived(orderId: string): OrderResponse | undefined {
-    const last = this.tracker.last(orderId);
+  private archived(last: OrderResponse | undefined): OrderResponse | undefined {
     if (last === undefined || (last.filled_quantity ?? 0) > 0 || last.fills.length > 0) return undefined;
     if (isFinalStatus(last.status)) return last;
     return this.observe({
@@ -525,6 +524,21 @@ export class BinanceBroker implements BrokerApi {
       },
       timestamp: Math.max(last.timestamp, this.clock.now()),
     });
+  }
+
+  /**
+   * The last view of the order a client id names, for -2026: this session's, else the caller's (an engine restarted
+   * on its saved orders; the venue's id it never learnt stands in as SYMBOL:archived:<client id>).
+   */
+  private lastViewOf(
+    clientOrderId: string,
+    market: MarketEntry,
+    hint: OrderLookupHint | undefined,
+  ): OrderResponse | undefined {
+    const known = hint?.last?.client_order_id === clientOrderId ? hint.last : undefined;
+    if (known === undefined) return undefined;
+    const orderId = known.order_id !== '' ? known.order_id : `${market.id}:archived:${clientOrderId}`;
+    return this.tracker.last(orderId) ?? { ...known, order_id: orderId, fills: [...known.fills] };
   }
 
   /** Throws INVALID_ORDER naming the state of an order Binance would not cancel, when a look-up finds it ended. */
@@ -551,7 +565,8 @@ export class BinanceBroker implements BrokerApi {
     try {
       raw = await this.call('look up an order', false, (x) => x.fetchOrder(id, market.unified));
     } catch (e) {
-      const archived = isBrokerError(e) && e.venueCode === ORDER_ARCHIVED ? this.archived(asked) : undefined;
+      const archived =
+        isBrokerError(e) && e.venueCode === ORDER_ARCHIVED ? this.archived(this.tracker.last(asked)) : undefined;
       if (archived === undefined) throw e;
       return archived;
     }
@@ -564,7 +579,20 @@ export class BinanceBroker implements BrokerApi {
     // Binance looks a client id up within one symbol: the one this session sent it for, or the caller's
     // (the engine knows it for orders placed before a restart).
     const symbol = this.sent.get(clientOrderId)?.symbol ?? hint?.symbol;
-    if (symbol !== undefined) return this.findByClientId(clientOrderId, this.market(symbol));
+    if (symbol !== undefined) {
+      const market = this.market(symbol);
+      try {
+        return await this.findByClientId(clientOrderId, market);
+      } catch (e) {
+        // Final, its details gone (-2026): the order as last seen, ended, as getOrderStatus answers in session.
+        const archived =
+          isBrokerError(e) && e.venueCode === ORDER_ARCHIVED
+            ? this.archived(this.lastViewOf(clientOrderId, market, hint))
+            : undefined;
+        if (archived === undefined) throw e;
+        return archived;
+      }
+    }
     const open = (await this.listOpenOrders()).find((o) => o.client_order_id === clientOrderId);
     if (open) return open;
     const candidates = this.options.lookupSymbols ?? [];

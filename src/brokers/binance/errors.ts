@@ -242,6 +242,8 @@ const FILTER_ADVICE: Readonly<Record<string, string>> = {
   MARKET_LOT_SIZE: "the market order's quantity is outside the symbol's range for market orders (MARKET_LOT_SIZE)",
   NOTIONAL: "price × quantity is outside the symbol's minimum and maximum notional (NOTIONAL)",
   MIN_NOTIONAL: "price × quantity is below the symbol's minimum notional (MIN_NOTIONAL)",
+  TRAILING_DELTA:
+    "the trailing stop's trail (trailingDelta, in basis points) is outside the symbol's range (TRAILING_DELTA in exchangeInfo gives minTrailingAboveDelta–maxTrailingAboveDelta for a buy, minTrailingBelowDelta–maxTrailingBelowDelta for a sell): trail by an amount within it",
 };
 
 /** Operations on TRADE endpoints (rest-api.md "Request Security": "Trading on the exchange, placing and canceling orders"). */
@@ -262,6 +264,13 @@ export function whatToDo(code: number, operation: string, msg = ''): string | un
       const filter = /Filter failure: ([A-Z_]+)/.exec(msg)?.[1];
       return filter === undefined ? undefined : FILTER_ADVICE[filter];
     }
+    case -2010:
+      // errors.md, messages for -2010 NEW_ORDER_REJECTED: "Order would trigger immediately." (Binance also words it
+      // "Stop price would trigger immediately."): a STOP_LOSS(_LIMIT) whose stopPrice the last price has already
+      // reached is refused, not triggered at once as some venues (and the paper venue) do.
+      return /would trigger immediately/i.test(msg)
+        ? 'Binance does not take a stop the market has already reached (a buy stop at or below the last price, a sell stop at or above it): send a market or limit order now, or a stop beyond the market'
+        : undefined;
     case -2015:
       return TRADE_OPERATIONS.has(operation)
         ? 'the key may read the account but not trade: Binance API keys cannot TRADE until trading is enabled for the key in API Management; also check that its IP access restriction includes this machine'

@@ -5,7 +5,13 @@
  */
 import { z } from 'zod';
 import { isOnStep, snapToStep } from '../../common/decimal';
-import { type InstrumentRules, type OrderType, type PlacedOrderRequest, type Quote } from '../../orders/model';
+import {
+  type InstrumentRules,
+  type OrderSide,
+  type OrderType,
+  type PlacedOrderRequest,
+  type Quote,
+} from '../../orders/model';
 import { BrokerError } from '../errors';
 import { decimalString, millis, readOrThrow, round } from './wire';
 
@@ -25,6 +31,17 @@ const NotionalFilterSchema = z.object({
   applyMaxToMarket: z.boolean().optional(),
 });
 const MinNotionalFilterSchema = z.object({ minNotional: decimalString, applyToMarket: z.boolean().optional() });
+/*
+ * filters.md "TRAILING_DELTA": {"filterType":"TRAILING_DELTA","minTrailingAboveDelta":10,"maxTrailingAboveDelta":2000,
+ * "minTrailingBelowDelta":10,"maxTrailingBelowDelta":2000}; the Above pair bounds STOP_LOSS BUY (and TAKE_PROFIT
+ * SELL), the Below pair STOP_LOSS SELL (and TAKE_PROFIT BUY).
+ */
+const TrailingDeltaFilterSchema = z.object({
+  minTrailingAboveDelta: decimalString,
+  maxTrailingAboveDelta: decimalString,
+  minTrailingBelowDelta: decimalString,
+  maxTrailingBelowDelta: decimalString,
+});
 
 export const RawSymbolSchema = z.object({
   symbol: z.string().min(1),
@@ -36,7 +53,8 @@ export const RawSymbolSchema = z.object({
 });
 export type RawSymbol = z.infer<typeof RawSymbolSchema>;
 
-export type FilterName = 'PRICE_FILTER' | 'LOT_SIZE' | 'MARKET_LOT_SIZE' | 'NOTIONAL' | 'MIN_NOTIONAL';
+export type FilterName =
+  'PRICE_FILTER' | 'LOT_SIZE' | 'MARKET_LOT_SIZE' | 'NOTIONAL' | 'MIN_NOTIONAL' | 'TRAILING_DELTA';
 
 interface Range {
   min: number;
@@ -64,6 +82,8 @@ export interface BinanceSymbolRules {
         applyMaxToMarket: boolean;
       }
     | undefined;
+  /** TRAILING_DELTA, in BIPS: `above` bounds a trailing STOP_LOSS BUY, `below` a SELL (0: no bound, as on Binance). */
+  trailingDelta: { above: { min: number; max: number }; below: { min: number; max: number } } | undefined;
 }
 
 export function parseSymbolRules(raw: unknown): BinanceSymbolRules {
@@ -74,6 +94,9 @@ export function parseSymbolRules(raw: unknown): BinanceSymbolRules {
   const marketLot = find('MARKET_LOT_SIZE');
   const notional = find('NOTIONAL');
   const minNotional = find('MIN_NOTIONAL');
+  const trailing = find('TRAILING_DELTA');
+  const trailingRule =
+    trailing && readOrThrow(TrailingDeltaFilterSchema, trailing, `the TRAILING_DELTA filter of ${s.symbol}`);
   const priceRange = price && readOrThrow(PriceFilterSchema, price, `the PRICE_FILTER of ${s.symbol}`);
   const lotRange = lot && readOrThrow(LotFilterSchema, lot, `the LOT_SIZE filter of ${s.symbol}`);
   const marketRange = marketLot && readOrThrow(LotFilterSchema, marketLot, `the MARKET_LOT_SIZE filter of ${s.symbol}`);
@@ -109,6 +132,10 @@ export function parseSymbolRules(raw: unknown): BinanceSymbolRules {
     // MARKET order (filters.md "MARKET_LOT_SIZE"), and checkRange skips a part that is 0.
     marketLot: marketRange && { min: marketRange.minQty, max: marketRange.maxQty, step: marketRange.stepSize },
     notional: notionalRule,
+    trailingDelta: trailingRule && {
+      above: { min: trailingRule.minTrailingAboveDelta, max: trailingRule.maxTrailingAboveDelta },
+      below: { min: trailingRule.minTrailingBelowDelta, max: trailingRule.maxTrailingBelowDelta },
+    },
   };
 }
 
@@ -176,10 +203,12 @@ function checkRange(
  * market orders) to `quantity`, and NOTIONAL to price × quantity.
  */
 export function checkFilters(
-  order: Pick<PlacedOrderRequest, 'order_type' | 'quantity'>,
+  order: Pick<PlacedOrderRequest, 'order_type' | 'quantity'> & { readonly side?: OrderSide },
   rules: BinanceSymbolRules,
   referencePrice?: number,
 ): FilterFailure | undefined {
+  const trailing = checkTrailingDelta(order, rules);
+  if (trailing) return trailing;
   if (rules.price) {
     for (const p of pricesOf(order.order_type)) {
       const failure = checkRange(
@@ -221,6 +250,29 @@ export function checkFilters(
         };
     }
   }
+  return undefined;
+}
+
+/**
+ * TRAILING_DELTA (filters.md): a trailing stop's `trailingDelta` (our trail_bps, sent as a STOP_LOSS) must lie within
+ * the Above bounds for a BUY, the Below bounds for a SELL; Binance refuses it otherwise (-1013 "Filter failure:
+ * TRAILING_DELTA"), so it is said before anything is sent, with the bounds.
+ */
+function checkTrailingDelta(
+  order: Pick<PlacedOrderRequest, 'order_type'> & { readonly side?: OrderSide },
+  rules: BinanceSymbolRules,
+): FilterFailure | undefined {
+  const t = order.order_type;
+  if (t.type !== 'trailing_stop' || t.trail_bps === undefined || rules.trailingDelta === undefined) return undefined;
+  if (order.side === undefined) return undefined;
+  const bounds = order.side === 'buy' ? rules.trailingDelta.above : rules.trailingDelta.below;
+  const bps = t.trail_bps;
+  const range = `${bounds.min}–${bounds.max > 0 ? bounds.max : '∞'} bps`;
+  if ((bounds.min > 0 && bps < bounds.min) || (bounds.max > 0 && bps > bounds.max))
+    return {
+      filter: 'TRAILING_DELTA',
+      message: `a ${order.side} trailing stop's trail of ${bps} bps is outside ${rules.symbol}'s range of ${range} (TRAILING_DELTA): trail by ${bps < bounds.min ? 'more' : 'less'}`,
+    };
   return undefined;
 }
 

@@ -46,7 +46,11 @@
  *   (201 may follow it), so the rejection carries IB's reason.
  * - `getOrderByClientId` is undefined when TWS, asked with `reqAllOpenOrders` (answered in order on
  *   the same socket, after the placeOrder), does not list the order: absence is not conclusive on IB
- *   (`absenceConclusiveAfterMs` unset), since TWS documents no time after which an order cannot arrive.
+ *   (`absenceConclusiveAfterMs` unset), since TWS documents no time after which an order cannot arrive. Unless
+ *   the caller's last view (`OrderLookupHint.last`, the engine's after a restart) has TWS's order id: TWS
+ *   acknowledged it, and "as long as an order is active, it is possible to retrieve it" (TWS API "Open Orders"), so
+ *   one that the full listing, the completed orders and the executions all leave out ended while we were away, how
+ *   TWS no longer says: it is answered ended (cancelled, saying so; expired for a GTD past its time).
  * - Account ids (managedAccounts) are masked to their last four characters in every message.
  * - A client order id already in the registry is refused locally (DUPLICATE_CLIENT_ORDER_ID)
  *   unless its earlier attempt failed before TWS accepted it.
@@ -87,6 +91,7 @@ import {
   type BrokerApi,
   type BrokerCapabilities,
   type Disposable,
+  type OrderLookupHint,
   type OrderUpdate,
 } from '../broker';
 import { maskAccountIds } from '../credentials';
@@ -751,7 +756,7 @@ export class IbBroker implements BrokerApi {
     return responseOf(entry, this.clock.now());
   }
 
-  async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
+  async getOrderByClientId(clientOrderId: string, hint?: OrderLookupHint): Promise<OrderResponse | undefined> {
     this.ensureConnected();
     let entry = this.orders.byRef.get(clientOrderId);
     if (!entry || !entry.confirmed) {
@@ -761,7 +766,33 @@ export class IbBroker implements BrokerApi {
     // Sent by us but not listed by TWS just now, and not refused either: TWS does not hold it.
     if (entry && !entry.confirmed && !entry.failedBeforeAcceptance && entry.rejectReason === undefined)
       return undefined;
-    return entry ? responseOf(entry, this.clock.now()) : undefined;
+    return entry ? responseOf(entry, this.clock.now()) : this.endedWhileAway(clientOrderId, hint);
+  }
+
+  /**
+   * An order TWS acknowledged (the caller's last view carries TWS's order id), still working in that view, that the
+   * reconcile just done (every open order of every client, the completed orders, today's executions) does not name:
+   * not working at IB (TWS API "Open Orders": "As long as an order is active, it is possible to retrieve it"), ended
+   * while we were away in a way TWS no longer tells. Undefined without such a view (absence proves nothing then).
+   */
+  private endedWhileAway(clientOrderId: string, hint: OrderLookupHint | undefined): OrderResponse | undefined {
+    const last = hint?.last;
+    if (last?.client_order_id !== clientOrderId || last.order_id === '' || isFinalStatus(last.status)) return undefined;
+    const now = this.clock.now();
+    const tif = last.time_in_force;
+    const expired = tif.type === 'GTD' && tif.expires_at <= now;
+    return {
+      ...last,
+      fills: [...last.fills],
+      status: expired
+        ? { status: 'expired' }
+        : {
+            status: 'cancelled',
+            reason:
+              "IB no longer lists it among its working orders (TWS lists every active order), and TWS has no record left of how it ended (completed orders and executions cover its current session and day only): it is not working at IB; look in TWS's Trade Log or IB's statements for a fill before today (positions are read from IB)",
+          },
+      timestamp: Math.max(last.timestamp, now),
+    };
   }
 
   async listOpenOrders(): Promise<OrderResponse[]> {

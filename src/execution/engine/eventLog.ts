@@ -165,13 +165,18 @@ export function auditCommand(cmd: SubmitOrder): Record<string, unknown> {
 }
 
 /**
- * Risk results as the audit log keeps them: check, verdict, limit and actual. The sentence shown to the
- * user is rebuilt from these, so it is not stored a second time (it would triple the size of the line).
+ * Risk results as the audit log keeps them: check, verdict, limit and actual, and 'delayed quote' after them for a
+ * check judged against the venue's delayed market data. The sentence shown to the user is rebuilt from these, so it
+ * is not stored a second time (it would triple the size of the line).
  */
 export function auditRisk(
   results: readonly RiskCheckResult[],
-): Array<[string, boolean, number | string | null, number | string | null]> {
-  return results.map((r) => [r.check, r.passed, r.limit, r.actual]);
+): Array<[string, boolean, number | string | null, number | string | null, ...'delayed quote'[]]> {
+  return results.map((r) =>
+    r.delayedQuote === true
+      ? [r.check, r.passed, r.limit, r.actual, 'delayed quote']
+      : [r.check, r.passed, r.limit, r.actual],
+  );
 }
 
 export function auditOrder<T>(order: T): T {

@@ -82,7 +82,7 @@ export class PreTradeChecks {
   private limits: RiskLimits;
   private readonly bucket: TokenBucket | undefined;
   private readonly instruments = new Map<string, InstrumentRules>();
-  private readonly rates = new Map<string, { rate: number | undefined; at: number }>();
+  private readonly rates = new Map<string, { rate: number | undefined; delayed: boolean; at: number }>();
   private readonly tightened = new WeakMap<object, { base: RiskLimits; result: ReturnType<typeof tightenLimits> }>();
   /** Each live confirmation seen, with the order it confirmed: one confirmation sends one order. */
   private readonly usedConfirmations = new WeakMap<object, string>();
@@ -304,7 +304,7 @@ export class PreTradeChecks {
       limits = tightened.limits;
     }
     if (sameCurrency(instrument.quoteCurrency, account.currency))
-      return this.runChecks(cmd, accept, time, order, limits, quote, account, 1);
+      return this.runChecks(cmd, accept, time, order, limits, quote, account, { rate: 1, delayed: false });
     return this.converted(cmd, accept, broker, time, order, limits, instrument, quote, account);
   }
 
@@ -321,9 +321,9 @@ export class PreTradeChecks {
     account: AccountInfo,
   ): Promise<Checked> {
     time.pause();
-    const conversionRate = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
+    const conversion = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
     time.resume();
-    return this.runChecks(cmd, accept, time, order, limits, quote, account, conversionRate);
+    return this.runChecks(cmd, accept, time, order, limits, quote, account, conversion);
   }
 
   private runChecks(
@@ -334,8 +334,9 @@ export class PreTradeChecks {
     limits: RiskLimits,
     quote: Quote,
     account: AccountInfo,
-    conversionRate: number | undefined,
+    conversion: { readonly rate: number | undefined; readonly delayed: boolean },
   ): Checked {
+    const conversionRate = conversion.rate;
     this.control.tick();
     const positions = this.cache.positionMap(cmd.venue);
     const working = this.cache.exposure.left(cmd.venue, order.symbol);
@@ -361,6 +362,8 @@ export class PreTradeChecks {
         buyingPower: account.buying_power - reserved,
         accountCurrency: account.currency,
         conversionRate,
+        // The venue's delayed market data (IB without a live subscription): the checks that read it say so.
+        quoteDelayed: quote.delayed === true || conversion.delayed,
       },
       limits,
       emergency ? FLATTEN_WHILE_HALTED : dryRun ? undefined : this.bucket,
@@ -408,14 +411,22 @@ export class PreTradeChecks {
     return result;
   }
 
-  /** Quote currency → account currency at the mid; 1 for the same currency (USDT/USDC count as USD). */
-  private async conversionRate(broker: BrokerApi, from: string, to: string): Promise<number | undefined> {
-    if (sameCurrency(from, to)) return 1;
+  /**
+   * Quote currency → account currency at the mid, and whether that quote was delayed market data; 1 for the same
+   * currency (USDT/USDC count as USD).
+   */
+  private async conversionRate(
+    broker: BrokerApi,
+    from: string,
+    to: string,
+  ): Promise<{ rate: number | undefined; delayed: boolean }> {
+    if (sameCurrency(from, to)) return { rate: 1, delayed: false };
     const key = `${broker.id}:${from}:${to}`;
     const cached = this.rates.get(key);
     const now = this.clock.now();
-    if (cached && now - cached.at < 1000) return cached.rate;
+    if (cached && now - cached.at < 1000) return cached;
     let rate: number | undefined;
+    let delayed = false;
     for (const [symbol, invert] of [
       [`${from}_${to}`, false],
       [`${to}_${from}`, true],
@@ -424,13 +435,15 @@ export class PreTradeChecks {
         const q = await broker.getQuote(symbol);
         const mid = (q.bid + q.ask) / 2;
         rate = invert ? 1 / mid : mid;
+        delayed = q.delayed === true;
         break;
       } catch {
         // try the other way round
       }
     }
-    this.rates.set(key, { rate, at: now });
-    return rate;
+    const known = { rate, delayed, at: now };
+    this.rates.set(key, known);
+    return known;
   }
 }
 

@@ -11,7 +11,7 @@ import type { BrokerApi } from '../../brokers/broker';
 import { isBrokerError } from '../../brokers/errors';
 import { StateDamagedError } from '../../common/stateErrors';
 import type { OrderResponse } from '../../orders/model';
-import { isFinalState, type OrderRecord } from '../orderState';
+import { isFinalState, orderResponseOf, type OrderRecord } from '../orderState';
 import type { EventLog } from './eventLog';
 import type { OrderCache } from './orderCache';
 import type { TradingControl } from './tradingControl';
@@ -36,6 +36,11 @@ export interface ReconcilerOptions {
 export class Reconciler {
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
+  /**
+   * Orders whose last look-up failed in a way worth asking again (a retryable venue error), with the wait the venue
+   * named (a 429/418's Retry-After), if any.
+   */
+  private readonly failedLookUps = new Map<string, number | undefined>();
 
   constructor(private readonly o: ReconcilerOptions) {}
 
@@ -52,6 +57,10 @@ export class Reconciler {
     for (const record of cache.workingOrders()) {
       if (record.venue !== venue || record.state === 'PENDING_SUBMIT') continue;
       await this.reconcileOrder(record.clientOrderId);
+      // A look-up that failed said nothing about the order (a 5xx, a timeout, a rate limit): asked again later.
+      // Nothing else would ask (an order restored from the file is not among the adapter's followed orders), so it
+      // stayed working, its fills unknown, until the next connect.
+      if (this.failedLookUps.has(record.clientOrderId)) this.scheduleReconcile(record.clientOrderId, 0, true);
     }
     const open = await broker.listOpenOrders();
     for (const o of open) {
@@ -87,22 +96,26 @@ export class Reconciler {
     if (!record) return undefined;
     const broker = this.o.venues.must(record.venue);
     let found: OrderResponse | undefined;
+    // What the engine knows of it: its symbol (Binance looks a client id up within one) and its last view (what an
+    // answer that names it final without its details ends, e.g. Binance -2026, after a restart).
+    const hint = { symbol: record.request.symbol, last: orderResponseOf(record) };
+    const failed = (e: unknown): OrderRecord | undefined => {
+      log.venueError(record.venue, 'getOrderByClientId', e);
+      if (isBrokerError(e) && (e.retryable || e.outcomeUnknown)) this.failedLookUps.set(clientOrderId, e.retryAfterMs);
+      return cache.get(clientOrderId);
+    };
+    this.failedLookUps.delete(clientOrderId);
     try {
       if (!broker.isConnected()) await broker.connect();
-      found = await broker.getOrderByClientId(clientOrderId, { symbol: record.request.symbol });
+      found = await broker.getOrderByClientId(clientOrderId, hint);
     } catch (e) {
       if (!isBrokerError(e)) throw e;
-      if (e.reason === 'NOT_CONNECTED') {
-        try {
-          await broker.connect();
-          found = await broker.getOrderByClientId(clientOrderId, { symbol: record.request.symbol });
-        } catch (again) {
-          log.venueError(record.venue, 'getOrderByClientId', again);
-          return cache.get(clientOrderId);
-        }
-      } else {
-        log.venueError(record.venue, 'getOrderByClientId', e);
-        return cache.get(clientOrderId);
+      if (e.reason !== 'NOT_CONNECTED') return failed(e);
+      try {
+        await broker.connect();
+        found = await broker.getOrderByClientId(clientOrderId, hint);
+      } catch (again) {
+        return failed(again);
       }
     }
     if (found) this.o.events.applyResponse(record.venue, found);
@@ -110,10 +123,14 @@ export class Reconciler {
     return cache.get(clientOrderId);
   }
 
-  /** Looks the order up again later, with a doubling delay, while the venue has not answered for it. */
-  scheduleReconcile(clientOrderId: string, attempt: number): void {
+  /**
+   * Looks the order up again later, with a doubling delay, while the venue has not answered for it; `whileFailing`:
+   * only while the look-up itself fails (an order the venue already answered for, working as before, is followed).
+   */
+  scheduleReconcile(clientOrderId: string, attempt: number, whileFailing = false): void {
     if (this.closed || attempt >= this.o.attempts) return;
-    const delay = this.o.delayMs * 2 ** attempt;
+    // Not before the time the venue asked for quiet (a 418 ban lasts minutes, past the doubling's reach).
+    const delay = Math.max(this.o.delayMs * 2 ** attempt, this.failedLookUps.get(clientOrderId) ?? 0);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       const before = this.o.cache.get(clientOrderId)?.updatedAt;
@@ -122,8 +139,10 @@ export class Reconciler {
         const unanswered =
           o !== undefined &&
           !isFinalState(o.state) &&
-          (o.state === 'UNCONFIRMED' || o.state === 'PENDING_CANCEL' || o.updatedAt === before);
-        if (unanswered) this.scheduleReconcile(clientOrderId, attempt + 1);
+          (whileFailing
+            ? this.failedLookUps.has(clientOrderId)
+            : o.state === 'UNCONFIRMED' || o.state === 'PENDING_CANCEL' || o.updatedAt === before);
+        if (unanswered) this.scheduleReconcile(clientOrderId, attempt + 1, whileFailing);
       });
     }, delay);
     timer.unref();
@@ -132,6 +151,7 @@ export class Reconciler {
 
   close(): void {
     this.closed = true;
+    this.failedLookUps.clear();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }

@@ -48,6 +48,15 @@ const TRADE_ROUTES: ReadonlySet<string> = new Set([
 /** The account's uid (GET /api/v3/account). */
 export const ACCOUNT_UID = 354937868;
 
+/** A symbol's TRAILING_DELTA filter (filters.md), 10–2000 BIPS each way unless the symbol says otherwise. */
+const trailingDeltaOf = (s: FakeBinanceSymbol): NonNullable<FakeBinanceSymbol['trailingDelta']> =>
+  s.trailingDelta ?? {
+    minTrailingAboveDelta: 10,
+    maxTrailingAboveDelta: 2000,
+    minTrailingBelowDelta: 10,
+    maxTrailingBelowDelta: 2000,
+  };
+
 export interface FakeBinanceSymbol {
   symbol: string;
   baseAsset: string;
@@ -75,6 +84,19 @@ export interface FakeBinanceSymbol {
    * last price). Checked on `price` (LIMIT, STOP_LOSS_LIMIT); a failure is 400 -1013 "Filter failure:
    * PERCENT_PRICE_BY_SIDE", nothing placed.
    */
+  /**
+   * filters.md "TRAILING_DELTA" (default 10–2000 BIPS each way): "For STOP_LOSS BUY, STOP_LOSS_LIMIT_BUY, TAKE_PROFIT
+   * SELL and TAKE_PROFIT_LIMIT SELL orders: trailingDelta >= minTrailingAboveDelta, trailingDelta <=
+   * maxTrailingAboveDelta. For STOP_LOSS SELL, STOP_LOSS_LIMIT SELL, TAKE_PROFIT BUY, and TAKE_PROFIT_LIMIT BUY
+   * orders: trailingDelta >= minTrailingBelowDelta, trailingDelta <= maxTrailingBelowDelta." A failure is 400 -1013
+   * "Filter failure: TRAILING_DELTA", nothing placed.
+   */
+  trailingDelta?: {
+    minTrailingAboveDelta: number;
+    maxTrailingAboveDelta: number;
+    minTrailingBelowDelta: number;
+    maxTrailingBelowDelta: number;
+  };
   percentPriceBySide?: {
     bidMultiplierUp: number;
     bidMultiplierDown: number;
@@ -509,13 +531,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
             applyMaxToMarket: false,
             avgPriceMins: 5,
           },
-          {
-            filterType: 'TRAILING_DELTA',
-            minTrailingAboveDelta: 10,
-            maxTrailingAboveDelta: 2000,
-            minTrailingBelowDelta: 10,
-            maxTrailingBelowDelta: 2000,
-          },
+          { filterType: 'TRAILING_DELTA', ...trailingDeltaOf(s) },
           ...(s.maxNumOrders === undefined ? [] : [{ filterType: 'MAX_NUM_ORDERS', maxNumOrders: s.maxNumOrders }]),
           ...(s.percentPriceBySide === undefined
             ? []
@@ -686,7 +702,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     if (trailingDelta !== undefined) {
       if (type !== 'STOP_LOSS' || params.get('stopPrice') !== null)
         throw new BinanceReply(400, -1106, 'The fake models trailingDelta only on a STOP_LOSS without stopPrice.');
-      if (!Number.isInteger(trailingDelta) || trailingDelta < 10 || trailingDelta > 2000)
+      // filters.md "TRAILING_DELTA": the Above bounds for a STOP_LOSS BUY, the Below bounds for a STOP_LOSS SELL.
+      const f = trailingDeltaOf(s);
+      const [min, max] =
+        side === 'BUY'
+          ? [f.minTrailingAboveDelta, f.maxTrailingAboveDelta]
+          : [f.minTrailingBelowDelta, f.maxTrailingBelowDelta];
+      if (!Number.isInteger(trailingDelta) || trailingDelta < min || trailingDelta > max)
         throw new BinanceReply(400, -1013, 'Filter failure: TRAILING_DELTA');
     }
     const needsStop = (type === 'STOP_LOSS' || type === 'STOP_LOSS_LIMIT') && trailingDelta === undefined;

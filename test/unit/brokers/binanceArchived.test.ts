@@ -120,4 +120,36 @@ describe('Binance: an archived order (-2026 ORDER_ARCHIVED)', () => {
     // Asked once each: a final answer is not asked again.
     assert.equal(fake.requestCount('GET /api/v3/order'), 2);
   });
+
+  it("after a restart, with the caller's last view (the engine's saved order): ended as in session; with fills there, the error stands", async () => {
+    const first = await connect();
+    const placed = await first.submitOrder(resting());
+    assert.equal(fake.archiveOrder(venueId(placed.order_id)), true);
+    const restarted = await connect();
+    const now = await restarted.getOrderByClientId(placed.client_order_id, { symbol: 'BTCUSDT', last: placed });
+    assert.equal(now?.order_id, placed.order_id);
+    assert.equal(now?.client_order_id, placed.client_order_id);
+    assert.deepEqual(now?.status, {
+      status: 'cancelled',
+      reason:
+        'Binance archived it (-2026 ORDER_ARCHIVED): it was cancelled or expired with nothing executed, and its details are no longer available',
+    });
+    // A last view with a fill cannot be the order Binance archived (nothing executed): the error is said as it is.
+    const filled = {
+      ...placed,
+      filled_quantity: 0.0005,
+      status: { status: 'partially_filled' as const, filled_qty: 0.0005 },
+    };
+    const again = await connect();
+    const e = await rejection(
+      again.getOrderByClientId(placed.client_order_id, { symbol: 'BTCUSDT', last: filled }),
+    );
+    assert.equal(e.venueCode, -2026);
+    // Another order's view is not taken for this one.
+    const other = { ...placed, client_order_id: 'someone-else' };
+    const e2 = await rejection(
+      again.getOrderByClientId(placed.client_order_id, { symbol: 'BTCUSDT', last: other }),
+    );
+    assert.equal(e2.venueCode, -2026);
+  });
 });

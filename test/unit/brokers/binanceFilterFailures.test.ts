@@ -86,6 +86,22 @@ describe('Binance adapter: filter failures Binance alone can judge say what the 
     assert.equal((await broker.submitOrder(limit(29000))).status.status, 'submitted');
   });
 
+  it('a buy stop the market already reached (-2010 "Stop price would trigger immediately."): rejected once, told what Binance takes instead', async () => {
+    // errors.md, messages for -2010 NEW_ORDER_REJECTED: "Order would trigger immediately."; the fake refuses a
+    // STOP_LOSS whose stopPrice the price has reached (a buy stop at or below it).
+    const stop: PlacedOrderRequest = { ...limit(1), order_type: { type: 'stop', price: 20000 } };
+    const r = await broker.submitOrder(stop);
+    assert.equal(r.status.status, 'rejected');
+    const reason = r.status.status === 'rejected' ? r.status.reason : '';
+    assert.match(reason, /^INVALID_ORDER: Stop price would trigger immediately\. \(Binance code -2010, HTTP 400\)/);
+    assert.match(
+      reason,
+      /Binance does not take a stop the market has already reached \(a buy stop at or below the last price/,
+    );
+    assert.equal(fake.requestCount(POST), 1);
+    assert.equal(fake.ordersWithClientId(stop.client_order_id), 0);
+  });
+
   it('a filter failure it has nothing to add to keeps Binance’s words alone (pure)', () => {
     assert.equal(whatToDo(-1013, 'submit', 'Filter failure: ICEBERG_PARTS'), undefined);
     assert.equal(whatToDo(-1013, 'submit', 'Order would trigger immediately.'), undefined);

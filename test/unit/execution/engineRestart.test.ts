@@ -37,7 +37,9 @@ describe('ExecutionEngine restarted on its saved working orders', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const session = async (): Promise<{
+  const session = async (
+    reconcileDelayMs?: number,
+  ): Promise<{
     engine: ExecutionEngine;
     broker: BinanceBroker;
     log: AuditLog;
@@ -57,6 +59,7 @@ describe('ExecutionEngine restarted on its saved working orders', function () {
       audit: log,
       limits: LIMITS,
       ordersFile: join(dir, 'working-orders.json'),
+      ...(reconcileDelayMs === undefined ? {} : { reconcileDelayMs }),
     });
     const events: EngineEvent[] = [];
     engine.subscribe((e) => events.push(e));
@@ -101,6 +104,113 @@ describe('ExecutionEngine restarted on its saved working orders', function () {
     );
     assert.ok(second.events.some((e) => e.type === 'OrderFilled' && e.clientOrderId === 'restart-1'));
     assert.equal(second.engine.workingOrders().length, 0);
+    await close(second);
+  });
+
+  it('ends its working Binance order that Binance archived while it was away (-2026): cancelled, saying so, never resent', async () => {
+    const first = await session();
+    await first.engine.connect('binance');
+    const placed = await first.engine.submitOrder(
+      {
+        symbol: 'BTCUSDT',
+        side: 'buy',
+        quantity: 0.001,
+        order_type: { type: 'limit', price: 29000 },
+        time_in_force: { type: 'GTC' },
+        metadata: {},
+        client_order_id: 'restart-archived',
+      },
+      'binance',
+    );
+    assert.equal(placed.order.state, 'ACCEPTED');
+    await close(first);
+
+    // errors.md -2026 ORDER_ARCHIVED: cancelled elsewhere with nothing executed, archived 90 days on.
+    const venueOrderId = Number(placed.order.venueOrderId?.split(':')[1]);
+    assert.equal(fake.archiveOrder(venueOrderId), true);
+    const posts = fake.requestCount('POST /api/v3/order');
+
+    const second = await session();
+    assert.equal(second.engine.getOrder('restart-archived')?.state, 'ACCEPTED');
+    await second.engine.connect('binance');
+    const after = second.engine.getOrder('restart-archived');
+    assert.equal(after?.state, 'CANCELLED');
+    assert.match(after?.reason ?? '', /Binance archived it \(-2026 ORDER_ARCHIVED\).*nothing executed/);
+    assert.equal(after?.venueOrderId, placed.order.venueOrderId);
+    assert.equal(second.engine.workingOrders().length, 0);
+    assert.deepEqual(
+      second.events.filter((e) => e.type === 'ExternalOrderFound' || e.type === 'VenueError').map((e) => e.type),
+      [],
+    );
+    assert.equal(fake.requestCount('POST /api/v3/order'), posts, 'not sent again');
+    await close(second);
+  });
+
+  it('looks its working order up again when the look-up after a restart failed (a 5xx says nothing about the order), and finds its fill', async () => {
+    const first = await session();
+    await first.engine.connect('binance');
+    const placed = await first.engine.submitOrder(
+      {
+        symbol: 'BTCUSDT',
+        side: 'buy',
+        quantity: 0.001,
+        order_type: { type: 'limit', price: 29000 },
+        time_in_force: { type: 'GTC' },
+        metadata: {},
+        client_order_id: 'restart-lookup-failed',
+      },
+      'binance',
+    );
+    assert.equal(placed.order.state, 'ACCEPTED');
+    await close(first);
+
+    // rest-api.md "HTTP Return Codes": a 5XX is Binance's own failure; the look-up learnt nothing of the order.
+    for (let i = 0; i < 4; i++) fake.injectNext({ kind: 'serverError', status: 503, on: 'lookup' });
+    const second = await session();
+    await second.engine.connect('binance');
+    assert.equal(second.engine.getOrder('restart-lookup-failed')?.state, 'ACCEPTED');
+    assert.ok(second.events.some((e) => e.type === 'VenueError'));
+
+    fake.setQuote('BTCUSDT', 28990, 28995); // the resting buy fills at Binance
+    const deadline = Date.now() + 8000;
+    while (second.engine.getOrder('restart-lookup-failed')?.state !== 'FILLED' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(second.engine.getOrder('restart-lookup-failed')?.state, 'FILLED');
+    await close(second);
+  });
+
+  it('after a restart whose look-up met a 418 ban (Retry-After past the retry bound), looks again once the ban is over', async () => {
+    const first = await session();
+    await first.engine.connect('binance');
+    const placed = await first.engine.submitOrder(
+      {
+        symbol: 'BTCUSDT',
+        side: 'buy',
+        quantity: 0.001,
+        order_type: { type: 'limit', price: 29000 },
+        time_in_force: { type: 'GTC' },
+        metadata: {},
+        client_order_id: 'restart-banned',
+      },
+      'binance',
+    );
+    assert.equal(placed.order.state, 'ACCEPTED');
+    await close(first);
+
+    // rest-api.md "LIMITS": "A Retry-After header is sent with a 418 or 429 responses and will give the number of
+    // seconds required to wait"; 418 is the IP ban after repeated 429s.
+    fake.injectNext({ kind: 'rateLimit', status: 418, retryAfterSeconds: 7, on: 'lookup' });
+    // Look-ups again after 10, 20, 40 … ms: eight of them are over within 2.6 s, long before the ban ends.
+    const second = await session(10);
+    const started = Date.now();
+    // The reconcile cannot list the open orders during the ban either: connect says so (nothing was sent).
+    await assert.rejects(second.engine.connect('binance'), /Binance asked for no requests for another \d+ s/);
+    fake.setQuote('BTCUSDT', 28990, 28995); // the resting buy fills at Binance
+    const deadline = Date.now() + 15_000;
+    while (second.engine.getOrder('restart-banned')?.state !== 'FILLED' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.equal(second.engine.getOrder('restart-banned')?.state, 'FILLED');
+    assert.ok(Date.now() - started >= 6000, 'nothing was asked during the ban');
     await close(second);
   });
 });

@@ -21,6 +21,7 @@ import {
   DEFAULT_ENDPOINTS,
   defaultIbPort,
   environmentChoices,
+  liveCheckLines,
   liveOrderSummary,
   PAPER_PROFILE,
   parseProfileList,
@@ -227,6 +228,26 @@ describe('broker profiles from settings', () => {
     assert.match(text, /LIMIT 1\.0845/);
     assert.match(text, /Time in force: GTC/);
     assert.match(text, /"fx-live" \(oanda, live\), balance 12,345\.60 USD/);
+  });
+
+  it("a live confirmation's quote and checks say when they were judged against a delayed quote (IB without a live subscription)", () => {
+    const risk = [
+      { check: 'max_order_quantity' as const, passed: true, limit: 1000, actual: 10 },
+      { check: 'price_collar' as const, passed: true, limit: 500, actual: 12.5, delayedQuote: true as const },
+    ];
+    const delayed = liveCheckLines(risk, { bid: 99, ask: 101 });
+    assert.equal(
+      delayed.quote,
+      "\nQuote when checked: bid 99 / ask 101 (the venue's DELAYED market data, some 15 minutes behind: not the live price)",
+    );
+    assert.equal(
+      delayed.checks,
+      '✓ max_order_quantity: 10 (limit 1000)\n✓ price_collar: 12.5 (limit 500), at the delayed quote',
+    );
+    const live = liveCheckLines([{ ...risk[1]!, delayedQuote: undefined }], { bid: 99, ask: 101 });
+    assert.equal(live.quote, '\nQuote when checked: bid 99 / ask 101');
+    assert.equal(live.checks, '✓ price_collar: 12.5 (limit 500)');
+    assert.equal(liveCheckLines(risk, { bid: undefined, ask: 101 }).quote, '');
   });
 });
 
