@@ -20,9 +20,9 @@ import {
   type NumberFlag,
   typedParams,
 } from './args';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { removeStaleTempFilesOf, replaceFileSync } from '../common/durableFile';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ReplayDataError } from '../brokers/paper/replayFeed';
 import { currencyDecimals } from '../brokers/paper/instruments';
 import {
@@ -38,7 +38,7 @@ import { printable } from '../usecases/formatOutcome';
 import { replayOutputText } from '../usecases/replayReport';
 import { MAX_CONSECUTIVE_ERRORS } from '../usecases/replayFailures';
 import { declaredRiskLimitsProblem, riskLimitsLine } from '../usecases/componentLimitsAt';
-import { STATE_NAMES, TRADING_STATE_ENTRIES } from '../common/statePaths';
+import { isFolder, lockOutFolder, ReplayOutBusyError, replayOutputProblem } from './replayOut';
 
 /** A replay's ticks of synthetic spread: past a million, a quote is no longer a market (EUR/USD asked at 10). */
 const SPREAD_TICKS: NumberFlag = {
@@ -102,6 +102,10 @@ export async function replayCommand(args: string[]): Promise<number> {
         `sptrader replay: ${printable((e as Error).message)}\n\nUsage: sptrader replay <component.py> --data FILE [options]\n${REPLAY_USAGE}`,
       );
       return 2;
+    }
+    if (e instanceof ReplayOutBusyError) {
+      process.stderr.write(`sptrader replay: ${printable(e.message)}\n`);
+      return 5;
     }
     // What a data file holds (a cell, a header name) and the paths typed are said escaped: a terminal escape in a
     // CSV cell reached the terminal as is.
@@ -196,78 +200,85 @@ async function run(args: string[]): Promise<number> {
       );
   }
 
-  const interpreter = await resolveInterpreter(
-    defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
-  );
-  // The timeout limits each record's call of the component (a batch of records is one request: runner.ts).
-  const worker = new PythonWorker({
-    interpreter,
-    timeoutMs: Math.max(1, Math.round(timeoutSeconds * 1000)),
-    brokerProfile: 'paper',
-    testMode: true,
-    ...limits,
-  });
-  // Read without running the file: the parameters __metadata__ declares (type, min/max, options), and its
-  // risk_limits, before any record runs.
-  const info = await worker.inspect(file).catch(() => undefined);
-  const limitsProblem = declaredRiskLimitsProblem(info);
-  if (limitsProblem !== undefined) {
-    // The engine would deny every order the component makes (INVALID_RISK_LIMITS): said once, at its line.
-    await worker.dispose();
-    const at = `${file}${limitsProblem.line === undefined ? '' : `:${limitsProblem.line}`}`;
-    throw new PythonRunError(
-      'INVALID_RISK_LIMITS',
-      `${at}: ${limitsProblem.message}; nothing was replayed (every order would be denied)`,
-      file,
-      limitsProblem.line,
-    );
-  }
-  if (values.param !== undefined) {
-    try {
-      parameters = typedParams(
-        values.param,
-        info?.metadata,
-        file,
-        (message) => new ReplayUsageError(message),
-        (m) => process.stderr.write(`sptrader: ${m}\n`),
-      );
-    } catch (e) {
-      await worker.dispose();
-      throw e;
-    }
-  }
-  const bar = process.stderr.isTTY && !values.json ? progressBar() : undefined;
-  let report: ReplayReport;
+  // Two replays writing one --out folder at once each put their files in place: the folder could end with one run's
+  // report.json beside the other's fills. One at a time, under a lock in the folder (a killed run's is taken over).
+  const outLock = out === undefined ? undefined : lockOutFolder(out);
   try {
-    report = await replayComponent({
-      file,
-      className: values.class,
-      data: resolve(values.data),
-      symbol,
-      parameters,
-      spreadTicks,
-      startingCash: cash,
-      stateDir,
-      runner: worker,
-      ...(maxConsecutiveErrors === undefined ? {} : { maxConsecutiveErrors }),
-      onProgress: bar?.update,
-      ...(fillsCsv === undefined ? {} : { fillsCsv }),
-      ...(fillsParquet === undefined ? {} : { fillsParquet }),
-      ...(out === undefined ? {} : { fillsDescribedBy: [join(out, 'report.json')] }),
+    const interpreter = await resolveInterpreter(
+      defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
+    );
+    // The timeout limits each record's call of the component (a batch of records is one request: runner.ts).
+    const worker = new PythonWorker({
+      interpreter,
+      timeoutMs: Math.max(1, Math.round(timeoutSeconds * 1000)),
+      brokerProfile: 'paper',
+      testMode: true,
+      ...limits,
     });
+    // Read without running the file: the parameters __metadata__ declares (type, min/max, options), and its
+    // risk_limits, before any record runs.
+    const info = await worker.inspect(file).catch(() => undefined);
+    const limitsProblem = declaredRiskLimitsProblem(info);
+    if (limitsProblem !== undefined) {
+      // The engine would deny every order the component makes (INVALID_RISK_LIMITS): said once, at its line.
+      await worker.dispose();
+      const at = `${file}${limitsProblem.line === undefined ? '' : `:${limitsProblem.line}`}`;
+      throw new PythonRunError(
+        'INVALID_RISK_LIMITS',
+        `${at}: ${limitsProblem.message}; nothing was replayed (every order would be denied)`,
+        file,
+        limitsProblem.line,
+      );
+    }
+    if (values.param !== undefined) {
+      try {
+        parameters = typedParams(
+          values.param,
+          info?.metadata,
+          file,
+          (message) => new ReplayUsageError(message),
+          (m) => process.stderr.write(`sptrader: ${m}\n`),
+        );
+      } catch (e) {
+        await worker.dispose();
+        throw e;
+      }
+    }
+    const bar = process.stderr.isTTY && !values.json ? progressBar() : undefined;
+    let report: ReplayReport;
+    try {
+      report = await replayComponent({
+        file,
+        className: values.class,
+        data: resolve(values.data),
+        symbol,
+        parameters,
+        spreadTicks,
+        startingCash: cash,
+        stateDir,
+        runner: worker,
+        ...(maxConsecutiveErrors === undefined ? {} : { maxConsecutiveErrors }),
+        onProgress: bar?.update,
+        ...(fillsCsv === undefined ? {} : { fillsCsv }),
+        ...(fillsParquet === undefined ? {} : { fillsParquet }),
+        ...(out === undefined ? {} : { fillsDescribedBy: [join(out, 'report.json')] }),
+      });
+    } finally {
+      bar?.done();
+      await worker.dispose();
+    }
+    // Replaced whole (temp file, then rename): a kill while it is written leaves the old report or the new one.
+    if (out !== undefined) {
+      removeStaleTempFilesOf(join(out, 'report.json'));
+      replaceFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+    }
+    process.stdout.write(
+      values.json ? `${JSON.stringify(report)}\n` : withLimitsDenial(formatReplay(report), report, info),
+    );
+    return report.ok ? 0 : 1;
   } finally {
-    bar?.done();
-    await worker.dispose();
+    outLock?.release();
   }
-  // Replaced whole (temp file, then rename): a kill while it is written leaves the old report or the new one.
-  if (out !== undefined) {
-    removeStaleTempFilesOf(join(out, 'report.json'));
-    replaceFileSync(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
-  }
-  process.stdout.write(
-    values.json ? `${JSON.stringify(report)}\n` : withLimitsDenial(formatReplay(report), report, info),
-  );
-  return report.ok ? 0 : 1;
 }
 
 /**
@@ -405,38 +416,4 @@ export function formatReplay(r: ReplayReport): string {
   const printed = replayOutputText(r.output);
   if (printed !== undefined) lines.push(printed);
   return `${lines.join('\n')}\n`;
-}
-
-function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Why a replay must not write at `path` (a file, or with `folder` a folder it writes into), or undefined: in a
- * trading state folder (or its audit folder) it would replace or sit among the state files a replay never
- * touches (`--fills-csv .sptrader/audit/audit-000001.jsonl` replaced the audit log); over its own input it
- * would replace the data or the component it reads.
- */
-function replayOutputProblem(path: string, folder: boolean, inputs: readonly string[]): string | undefined {
-  if (!folder && inputs.includes(path)) return 'this is an input of the replay; write the fills to another file';
-  const dir = folder ? path : dirname(path);
-  for (const candidate of [dir, dirname(dir)]) {
-    let entries: string[];
-    try {
-      entries = readdirSync(candidate);
-    } catch {
-      continue;
-    }
-    // A replay's own folder (its marker beside its audit log) is no trading state.
-    if (entries.includes(STATE_NAMES.replayMarker)) continue;
-    const held = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e));
-    const isAudit = candidate !== dir && basename(dir) === STATE_NAMES.audit;
-    if (held.length > 0 && (candidate === dir || isAudit))
-      return `${candidate} is a trading state folder (it holds ${held.join(', ')}): a replay never writes into trading state; choose another place`;
-  }
-  return undefined;
 }

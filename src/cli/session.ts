@@ -35,7 +35,7 @@ export function reportRecovery(trading: TradingSession): void {
   const r = trading.recovery;
   if (r.tornTailRemoved)
     process.stderr.write(
-      `sptrader: the audit log's last line was cut short by a crash or a full disk (${r.tornTailBytes} bytes) and was removed\n`,
+      `sptrader: ${r.tornTailFile ?? trading.audit.dir}: the audit log's last line was cut short by a crash or a full disk (${r.tornTailBytes} bytes) and was removed\n`,
     );
   if (r.anchorMissing)
     process.stderr.write(

@@ -31,3 +31,23 @@ function isZombie(pid: number): boolean {
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state === 'Z' || state === 'X';
 }
+
+/**
+ * Which run of a pid this is, on Linux: the boot it belongs to and the time it started (ticks since boot, field
+ * 22 of /proc/<pid>/stat). A lock naming a pid that is running now was still a dead holder's when this differs
+ * from what the holder wrote: the pid was given to another process since (a container's, a browser's), and the
+ * lock would have read as busy for as long as that process ran. Undefined where it cannot be read.
+ */
+export function processStartOf(pid: number): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "<pid> (<command>) ": state is field 3, starttime field 22.
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    if (start === undefined || !/^\d+$/.test(start)) return undefined;
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return `${boot}/${start}`;
+  } catch {
+    return undefined;
+  }
+}

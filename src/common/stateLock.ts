@@ -4,14 +4,15 @@
  * VS Code windows on the extension's global storage, would fork the chain and lose account changes.
  *
  * The lock is a file (`<dir>/lock`) created exclusively, holding who took it. A lock whose process is
- * gone (same host, no such pid) is stale and taken over; taking over is itself serialised by a second
- * exclusive file, so two processes cannot both take one stale lock (and that file, left by a taker that
- * was killed, is stale in its turn and taken over the same way: `takeOver`). Within one process the lock is
+ * gone (same host, no such pid; on Linux also a pid that another process has had since: its start is not the
+ * one the holder wrote) is stale and taken over; taking over is itself serialised by a second exclusive
+ * file, so two processes cannot both take one stale lock (and that file, left by a taker that was killed,
+ * is stale in its turn and taken over the same way: `takeOver`). Within one process the lock is
  * counted, so nested users (the CLI and the trading session it opens) share it.
  *
  * A lock file that does not hold a whole record:
  * - empty, or the beginning of a record this module writes (`{"pid":…`): a holder is between creating
- *   and writing it (a few microseconds: one write of under 200 bytes), or died there. While it is younger
+ *   and writing it (a few microseconds: one write of a few hundred bytes), or died there. While it is younger
  *   than STALE_TAKEOVER_MS, or names a pid that is alive (on this host, or on a host it does not name),
  *   it is busy; after that it is a crash's leftover and taken over like any stale lock.
  * - anything else (text this module never writes, JSON of another shape): not ours, so whose it is
@@ -23,7 +24,7 @@ import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'nod
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { crashPoint } from './crashPoint';
-import { isAlive } from './processAlive';
+import { isAlive, processStartOf } from './processAlive';
 import { StateFileError, stateFileErrorOf } from './stateErrors';
 import { removeStaleStateTemps, statePaths } from './statePaths';
 import { readStateFileSync } from './userFile';
@@ -35,6 +36,8 @@ export interface LockHolder {
   readonly since: number;
   /** What took it, e.g. "sptrader test-order" or "VS Code extension". */
   readonly purpose: string;
+  /** Which run of `pid` took it (processStartOf), where it can be read: a pid given to another process since is no holder. */
+  readonly start?: string;
 }
 
 /** The directory is in use by another live process (or by a holder whose lock file cannot be read). */
@@ -81,7 +84,14 @@ export function acquireStateDirLock(dir: string, purpose: string): StateDirLock 
     return handle(absolute);
   }
   makeStateDir(absolute);
-  const me: LockHolder = { pid: process.pid, host: hostname(), since: Date.now(), purpose };
+  const start = processStartOf(process.pid);
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    since: Date.now(),
+    purpose,
+    ...(start === undefined ? {} : { start }),
+  };
   if (!tryCreate(path, me)) {
     const seen = readLock(path);
     if (seen.kind === 'foreign') throw new StateDirBusyError(absolute, undefined, seen.why);
@@ -192,7 +202,7 @@ function readLock(path: string): LockRead {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { kind: 'gone' };
-    // Not a record this module writes (one is under 200 bytes): whose it is cannot be known.
+    // Not a record this module writes (one is a few hundred bytes): whose it is cannot be known.
     if (code === 'EFBIG')
       return {
         kind: 'foreign',
@@ -215,7 +225,8 @@ function readLock(path: string): LockRead {
       typeof parsed.pid === 'number' &&
       typeof parsed.host === 'string' &&
       typeof parsed.since === 'number' &&
-      typeof parsed.purpose === 'string'
+      typeof parsed.purpose === 'string' &&
+      (parsed.start === undefined || typeof parsed.start === 'string')
     )
       return { kind: 'holder', holder: parsed as LockHolder, text };
     return {
@@ -259,7 +270,11 @@ function isStale(seen: LockRead): boolean {
   // Asked only for a lock this process does not hold: one with our pid is a dead earlier process's
   // (a container that starts every run as the same pid, say).
   if (holder.pid === process.pid) return true;
-  return !isAlive(holder.pid);
+  if (!isAlive(holder.pid)) return true;
+  // Alive: the holder itself, or a process the pid was given to after the holder was killed.
+  if (holder.start === undefined) return false;
+  const now = processStartOf(holder.pid);
+  return now !== undefined && now !== holder.start;
 }
 
 /**

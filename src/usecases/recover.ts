@@ -34,6 +34,7 @@ import { units } from '../brokers/paper/money';
 import { readPaperAccount, writePaperState, journalFile, type PaperState } from '../brokers/paper/state';
 import { isFinalStatus, type Fill } from '../orders/model';
 import { AuditLog } from '../execution/audit/auditLog';
+import { refuseLinkedAuditFolder } from '../execution/audit/auditFiles';
 import { ANCHOR_FILE, scanAuditDir, type AuditProblem } from '../execution/audit/auditVerify';
 import { AuditDigest } from '../execution/auditDigest';
 import { recoveredRecord } from '../execution/engine';
@@ -109,6 +110,7 @@ export async function recoverStateDir(options: {
   const loadedOrders = loadWorkingOrders(ordersFile);
   if (loadedOrders.problem) problems.push(loadedOrders.problem);
   const digest = new AuditDigest({ keepFillsOf: [PAPER] });
+  refuseLinkedAuditFolder(auditDir);
   const hadLog = existsSync(auditDir);
   if (hadLog && !statSync(auditDir).isDirectory())
     throw new StateFileError(

@@ -2,9 +2,29 @@
  * The audit files of a folder in chain order, for every reader of the log (verification, recovery, the tail).
  * The naming itself lives in auditRecord.ts, beside the writer that follows it.
  */
-import { promises as fsp } from 'node:fs';
+import { lstatSync, promises as fsp, readlinkSync } from 'node:fs';
 import { StateFileError } from '../../common/stateErrors';
 import { compareAuditFiles, parseAuditFileName, type AuditFileName } from './auditRecord';
+
+/**
+ * Refuses a symbolic link in the place of a state folder's audit log folder (AuditLog.open, recover). The
+ * state folder's lock guards the files in the folder itself: a link into another state folder's audit log
+ * let two folders, each under its own lock, append to one log at once and fork its hash chain.
+ */
+export function refuseLinkedAuditFolder(dir: string): void {
+  let to: string;
+  try {
+    if (!lstatSync(dir).isSymbolicLink()) return;
+    to = readlinkSync(dir);
+  } catch {
+    return; // Missing (made on open) or unreadable: said where it is read.
+  }
+  throw new StateFileError(
+    dir,
+    `a symbolic link (to ${to}) is in the place of the audit log folder: the state folder's lock covers only what is in the folder itself, so another state folder (or a process under its lock) could write that log at the same time and fork its hash chain`,
+    `Nothing was read, sent or changed. Put the audit log folder itself here (move it in place of the link), or give this state folder a log of its own by removing the link`,
+  );
+}
 
 /** The audit files in `dir` in chain order; other files are left alone. A missing folder is an error. */
 export async function listAuditFiles(dir: string): Promise<AuditFileName[]> {

@@ -8,6 +8,7 @@ import { isPermissionError, permissionDenied, StateFileError } from '../../commo
 import { linkInPlace, MAX_STATE_FILE_BYTES, notAFile, tooLarge } from '../../common/userFile';
 import { join } from 'node:path';
 import { listAuditFiles } from './auditFiles';
+import { printableStart, terminateDurably, tornTailLength, truncateDurably } from './auditTornTail';
 import { asAuditRecord, GENESIS_PREV, reformat, sha256Hex, type AuditFileName, type AuditRecord } from './auditRecord';
 
 export type AuditProblemKind =
@@ -259,6 +260,8 @@ export async function scanAuditDir(
       );
     }
     let end = bytes.length;
+    // Bytes after the newest file's last line break that are not a torn write: kept, and reported as they are.
+    let strayTail = false;
     if (f === files.length - 1) {
       const torn = tornTailLength(bytes);
       if (torn > 0) {
@@ -270,7 +273,11 @@ export async function scanAuditDir(
           tornTailRemoved = true;
         }
       }
-      newestFile = { ...file, size: repair ? end : bytes.length };
+      strayTail = end > 0 && bytes[end - 1] !== NEWLINE;
+      let size = repair ? end : bytes.length;
+      // The next record starts a line of its own: appended right after them, it would be part of their line.
+      if (repair && strayTail) size += await terminateDurably(path);
+      newestFile = { ...file, size };
     }
 
     let start = 0;
@@ -287,6 +294,17 @@ export async function scanAuditDir(
       const lineHash = sha256Hex(raw);
       const text = raw.toString('utf8');
       const where = { file: path, line: lineNo };
+      if (strayTail && start > end) {
+        note({
+          ...where,
+          kind: 'not-a-record',
+          problem: `the ${raw.length} byte(s) after the last record are neither a record nor the start of one a crash cut short (they begin ${JSON.stringify(printableStart(text))}): they were put there by something else, and are kept as they are for you to look at`,
+        });
+        expectedSeq++;
+        prevLineHash = lineHash;
+        first = false;
+        continue;
+      }
       const check = checkLine(text, expectedSeq, prevLineHash, first);
       if (check.seq !== undefined && wanted.has(check.seq)) wanted.set(check.seq, lineHash);
       if (visit && check.record) visit(check.record);
@@ -338,33 +356,6 @@ export async function scanAuditDir(
     report,
     tail: { ...(newestFile ? { newestFile } : {}), lastSeq: expectedSeq - 1, lastLineHash: prevLineHash },
   };
-}
-
-/**
- * Length of the partly written last line: the bytes after the last newline, or the whole last line when it
- * ends in a newline but is empty or holds zero bytes where its text should be (a write cut short where a
- * later block still landed: the blocks that did not are read back as zeros). A complete line that is only
- * damaged (a changed byte, an edit) is not a torn write: it is kept, and verification reports it, since
- * cutting it would lose a record that was on disk (and its order's story) without a trace.
- */
-function tornTailLength(bytes: Buffer): number {
-  if (bytes.length === 0) return 0;
-  const lastNl = bytes.lastIndexOf(NEWLINE);
-  if (lastNl !== bytes.length - 1) return bytes.length - (lastNl + 1);
-  const lineStart = bytes.lastIndexOf(NEWLINE, bytes.length - 2) + 1;
-  const line = bytes.subarray(lineStart, bytes.length - 1);
-  if (line.length === 0) return 1;
-  return line.includes(0) ? bytes.length - lineStart : 0;
-}
-
-async function truncateDurably(path: string, length: number): Promise<void> {
-  const handle = await fsp.open(path, 'r+');
-  try {
-    await handle.truncate(length);
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
 }
 
 interface LineCheck {

@@ -187,6 +187,53 @@ describe('audit verification', () => {
       assert.equal(after.verified, false, 'and still reported');
     });
 
+    // Only the start of a record is what a write cut short leaves: anything else after the last line break was
+    // cut off as a "torn write" (100 MB of it, text, a file of another shape), the bytes gone and the run trading on.
+    for (const [label, stray] of [
+      ['text that is not a record', 'hello trader'],
+      ['JSON of another shape', '{"version":1}'],
+      ['a run of spaces', ' '.repeat(4096)],
+      ['zeros after a line that is not a record', '[1,2\u0000\u0000\n'],
+    ] as const) {
+      it(`keeps ${label} after the last line: reported, never cut; the next record starts a line of its own`, async () => {
+        const d = dir('stray');
+        await writeLog(d, 4);
+        const file = join(d, auditFiles(d)[0] as string);
+        const before = readFileSync(file);
+        appendFileSync(file, stray);
+
+        const check = await verifyAuditDir(d);
+        assert.equal(check.verified, false);
+        assert.equal(check.tornTailBytes, 0);
+        assert.deepEqual(
+          check.problems.map((p) => [p.file, p.line]),
+          [[file, 5]],
+          JSON.stringify(check.problems),
+        );
+
+        // The same day as writeLog's records: the next record goes to the same file.
+        const { log, recovery } = await AuditLog.open(d, { clock: new TestClock(Date.UTC(2026, 0, 5, 10)) });
+        assert.equal(recovery.tornTailBytes, 0);
+        assert.equal(recovery.verified, false);
+        const kept = readFileSync(file);
+        assert.deepEqual(
+          kept.subarray(0, before.length + Buffer.byteLength(stray)),
+          Buffer.concat([before, Buffer.from(stray)]),
+        );
+        const next = await log.append('SubmitOrder', { clientOrderId: 'c-after' });
+        await log.close();
+        assert.equal(next.seq, 6, 'the stray line took a place in the chain, as a damaged line does');
+        const last = lines(file).pop() as string;
+        assert.ok(last.startsWith('{"seq":6,'), `the next record is a line of its own: ${last.slice(0, 40)}`);
+        const after = await verifyAuditDir(d);
+        assert.deepEqual(
+          after.problems.map((p) => p.line),
+          [5],
+          'only the stray bytes are reported; the record after them verifies',
+        );
+      });
+    }
+
     it('leaves a complete last line that is only damaged alone', async () => {
       const d = dir('notTorn');
       await writeLog(d, 4);

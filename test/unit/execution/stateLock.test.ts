@@ -97,6 +97,33 @@ describe('state directory lock', function () {
     mine.release();
   });
 
+  // A killed holder's pid given to another process since (a browser, another container's process): the lock read
+  // as busy for as long as that process ran, naming a holder that was gone. The holder's start tells them apart.
+  it("takes over a killed holder's lock whose pid another process has since; never a live holder's (Linux: /proc)", async function () {
+    if (process.platform !== 'linux') this.skip();
+    const lock = join(dir, 'lock');
+    const live = await holder(dir);
+    const record = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number; start?: string };
+    assert.match(record.start ?? '', /^[0-9a-f-]+\/\d+$/, 'the holder wrote which run of its pid it is');
+    assert.throws(() => acquireStateDirLock(dir, 'me'), StateDirBusyError, 'a live holder is never taken over');
+    await killed(live);
+    // Another process now has a pid the dead holder's lock names.
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const reused = { ...record, pid: other.pid };
+      writeFileSync(lock, JSON.stringify(reused));
+      const mine = acquireStateDirLock(dir, 'after the reuse');
+      assert.equal((JSON.parse(readFileSync(lock, 'utf8')) as { purpose: string }).purpose, 'after the reuse');
+      mine.release();
+      // A lock written before holders said which run they are stays busy while its pid runs: it cannot be told apart.
+      const { start: _start, ...older } = reused;
+      writeFileSync(lock, JSON.stringify(older));
+      assert.throws(() => acquireStateDirLock(dir, 'me'), StateDirBusyError);
+    } finally {
+      await killed(other);
+    }
+  });
+
   it('takes over the lock of a holder that died and was not reaped yet (a zombie still answers kill(pid, 0))', async function () {
     if (process.platform !== 'linux') this.skip();
     // sh starts a child, then becomes a sleep that never waits for it: the child, ending after that, stays a zombie.
