@@ -73,20 +73,35 @@ function closest(given: string, names: readonly string[]): string | undefined {
   return best;
 }
 
-function editDistance(a: string, b: string): number {
+/** Edits between a and b (3 for anything past 2), two neighbouring letters swapped ('tpye') counting as one. */
+export function editDistance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 2) return 3;
+  let before: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++)
+    for (let j = 1; j <= b.length; j++) {
       row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j]!, before[j - 2]! + 1);
+    }
+    before = previous;
     previous = row;
   }
   return previous[b.length]!;
 }
 
+/** What a side written another way means (folded as FIELD_SPELLINGS are): said as a hint, never taken for it. */
 const SIDE_WORDS: Record<string, 'buy' | 'sell'> = {
   long: 'buy',
+  buytocover: 'buy',
+  buytoopen: 'buy',
+  buytoclose: 'buy',
+  cover: 'buy',
+  sellshort: 'sell',
+  shortsell: 'sell',
+  selltoopen: 'sell',
+  selltoclose: 'sell',
   b: 'buy',
   bid: 'buy',
   purchase: 'buy',
@@ -207,6 +222,30 @@ const FIELD_SPELLINGS: Readonly<Record<string, string>> = {
   validuntil: 'expires_at',
 };
 /**
+ * The order field a key is a slip of the keyboard for ('time_in_forc', 'quantiy', 'limit_prce', 'ordertpye'), folded
+ * as FIELD_SPELLINGS are: one edit from a field of up to 6 letters, two from a longer one (a swap of neighbours is
+ * one). Keys under 4 letters are never taken for one: too many words are that close to 'side' or 'size'.
+ */
+const TYPO_TARGETS: ReadonlyArray<readonly [string, string]> = [
+  ['symbol', 'symbol'],
+  ['side', 'side'],
+  ['quantity', 'quantity'],
+  ['size', 'quantity'],
+  ['ordertype', 'order_type'],
+  ['timeinforce', 'time_in_force'],
+  ['clientorderid', 'client_order_id'],
+  ['price', 'price'],
+  ['limitprice', 'price'],
+  ['stopprice', 'stop_price'],
+  ['expiresat', 'expires_at'],
+];
+function typoField(folded: string): string | undefined {
+  if (folded.length < 4) return undefined;
+  for (const [name, field] of TYPO_TARGETS) if (editDistance(folded, name) <= (name.length <= 6 ? 1 : 2)) return field;
+  return undefined;
+}
+
+/**
  * A key that attaches an exit to an order, folded as FIELD_SPELLINGS are: stop_loss, sl, stopLossPrice, take_profit,
  * tp_pips, profit_target, OANDA's stopLossOnFill, takeProfitOnFill and trailingStopLossOnFill, Alpaca's dicts.
  */
@@ -245,6 +284,22 @@ const UNSENT_INSTRUCTIONS: Readonly<Record<string, string>> = {
   visiblesize: DISPLAYED,
 };
 const TIF_NAMES = ['GTC', 'IOC', 'FOK', 'GTD'] as const;
+/** A time in force written out in words ('good_till_cancelled', 'Fill or Kill'), folded as FIELD_SPELLINGS are. */
+const TIF_WORDS: Readonly<Record<string, string>> = {
+  goodtillcancel: 'GTC',
+  goodtillcancelled: 'GTC',
+  goodtillcanceled: 'GTC',
+  goodtilcancel: 'GTC',
+  goodtilcancelled: 'GTC',
+  goodtilcanceled: 'GTC',
+  goodtillcancelling: 'GTC',
+  immediateorcancel: 'IOC',
+  fillorkill: 'FOK',
+  goodtilldate: 'GTD',
+  goodtildate: 'GTD',
+  goodtilltime: 'GTD',
+  goodtiltime: 'GTD',
+};
 /** Where a GTD order's expiry may be given, beside time_in_force (the first given is read). */
 const EXPIRY_FIELDS = ['expires_at', 'expire_time', 'good_till'] as const;
 type TifName = (typeof TIF_NAMES)[number];
@@ -451,7 +506,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     if (lowered === 'buy' || lowered === 'sell') {
       side = lowered;
     } else {
-      const meant = entryOf(SIDE_WORDS, lowered);
+      const meant = entryOf(SIDE_WORDS, foldKey(lowered));
       const hint = meant ? `did you mean '${meant}'?` : undefined;
       issues.push({
         path: at('side'),
@@ -550,14 +605,15 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
   }
 
   /**
-   * A key that spells an order field another way ('tif', 'timeInForce', 'units', 'Symbol') while that field is not
-   * given: refused with the field's name, where it would otherwise travel as metadata and the order go without it
+   * A key that spells an order field another way ('tif', 'timeInForce', 'units', 'Symbol') or mistypes it
+   * ('time_in_forc', 'quantiy': typoField) while that field is not given: refused with the field's name, where it would otherwise travel as metadata and the order go without it
    * (a 'tif': 'IOC' rested as GTC). A price spelt so counts only where the order type needs the price and lacks it.
    */
   function misspeltFields(): void {
     for (const [k, v] of Object.entries(body)) {
       if (consumed.has(k) || v === undefined || v === null) continue;
-      let field = entryOf(FIELD_SPELLINGS, foldKey(k));
+      // A slip of the keyboard is read as such only for a value the field could hold (never true or false).
+      let field = entryOf(FIELD_SPELLINGS, foldKey(k)) ?? (typeof v === 'boolean' ? undefined : typoField(foldKey(k)));
       if (field === 'quantity') field = quantityField;
       else if (field === 'order_type') field = typeField;
       if (field === undefined || field === k || body[field] !== undefined) continue;
@@ -569,6 +625,11 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
         const needed = issues.findIndex((i) => i.path === at(field) && /order needs/.test(i.message));
         if (needed < 0) continue;
         issues.splice(needed, 1);
+      } else {
+        // A required field given under another name is said once, at the key written ("quantity is required" beside
+        // it would lead the summary with the field the component believes it gave).
+        const required = issues.findIndex((i) => i.path === at(field) && /^\S+ is required\b/.test(i.message));
+        if (required >= 0) issues.splice(required, 1);
       }
       consumed.add(k);
       issues.push({
@@ -888,7 +949,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       });
       return NONFINITE;
     }
-    const upper = name.trim().toUpperCase() as TifName;
+    const upper = (entryOf(TIF_WORDS, foldKey(name)) ?? name.trim().toUpperCase()) as TifName;
     if (!TIF_NAMES.includes(upper)) {
       const day = (upper as string) === 'DAY';
       const meant = day ? undefined : closest(upper, TIF_NAMES);
@@ -1006,6 +1067,9 @@ function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unk
     if (issue.expected === 'number' && typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)))
       hint = `convert it with float(...) in the component`;
     else if (issue.expected === 'number' && v === null) hint = 'it is None: was the value it comes from never set?';
+    else if (issue.expected === 'number' && Array.isArray(v) && v.length === 1 && typeof v[0] === 'number')
+      // np.round(np.array([...])), df['qty'].values[-1:], a pandas Series of one row: the number inside was meant.
+      hint = 'a list (or numpy array, pandas Series) of one number: take the number, e.g. float(x[0]) or x.item()';
     else if (issue.expected === 'string' && typeof v === 'number' && field === 'symbol')
       hint = "a symbol is text such as 'EUR_USD'";
     return with_(`${field} must be ${expected}, got ${kindOf(v)} ${showValue(v, ownField)}`, hint);
