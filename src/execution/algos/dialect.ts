@@ -11,10 +11,14 @@
  * upward and sells when the bid falls back by the trail), 'buy' protects a short.
  */
 import { z } from 'zod';
+import { editDistance } from '../../orders/normalize';
 
+/** A field's message when it is absent: "is required", not the type it should have had ("must be a number"). */
+const missingOr = (what: string, wrong: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? `${what} is required` : wrong;
 const positive = (what: string) =>
   z
-    .number({ error: () => `${what} must be a number` })
+    .number({ error: missingOr(what, `${what} must be a number`) })
     .refine((n) => Number.isFinite(n) && n > 0, `${what} must be greater than zero`);
 const base = {
   symbol: z.string({ error: () => 'symbol is required, e.g. EUR_USD' }).min(1, 'symbol must not be empty'),
@@ -27,7 +31,7 @@ const Twap = z.strictObject({
   ...base,
   duration_s: positive('duration_s'),
   slices: z
-    .number()
+    .number({ error: missingOr('slices', 'slices must be a whole number') })
     .int('slices must be a whole number')
     .min(1, 'slices must be at least 1')
     .max(1000, 'slices must be at most 1000'),
@@ -111,12 +115,14 @@ export function splitParent(output: unknown): SplitParent {
   if (typeof raw['side'] === 'string') raw['side'] = raw['side'].trim().toLowerCase();
   const parsed = ParentSpecSchema.safeParse(raw);
   if (parsed.success) return { parent: parsed.data };
-  const issue = parsed.error.issues[0];
+  // A field the algo does not have comes first: it is most often the missing field under another name
+  // ('duration_seconds' for duration_s), which "duration_s is required" alone would not say.
+  const issue = parsed.error.issues.find((i) => i.code === 'unrecognized_keys') ?? parsed.error.issues[0];
   const path =
     issue?.code === 'unrecognized_keys' ? issue.keys.join(', ') : (issue?.path.map(String).join('.') ?? 'algo');
   const message =
     issue?.code === 'unrecognized_keys'
-      ? unknownFields(issue.keys, raw['algo'] as ParentAlgo)
+      ? unknownFields(issue.keys, raw['algo'] as ParentAlgo, raw)
       : (issue?.message ?? 'invalid parent order');
   return { error: { path: path || 'algo', message } };
 }
@@ -153,7 +159,7 @@ const TRAIL_SPELLINGS: Readonly<Record<string, string>> = {
  * stop's trail as the two it takes exactly one of) and, for a trail written in other words, what it is called here.
  * Nothing of such an order is carried out: the field would otherwise have been dropped, the parent run without it.
  */
-function unknownFields(keys: readonly string[], algo: ParentAlgo): string {
+function unknownFields(keys: readonly string[], algo: ParentAlgo, given: Readonly<Record<string, unknown>>): string {
   const names = keys.map((k) => `'${k}'`);
   const named = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
   const shape = SHAPES[algo] as Record<string, z.ZodType>;
@@ -168,6 +174,41 @@ function unknownFields(keys: readonly string[], algo: ParentAlgo): string {
   const hints = (algo === 'trailing_stop' ? keys : [])
     .map((k) => TRAIL_SPELLINGS[k.toLowerCase().replace(/[\s_-]/g, '')])
     .filter((h): h is string => h !== undefined);
+  // Another key's meaning, where the trail's words above did not say it: among the fields not given.
+  const open = Object.keys(shape).filter((k) => k !== 'algo' && !(k in given));
+  for (const k of keys) {
+    if (algo === 'trailing_stop' && TRAIL_SPELLINGS[k.toLowerCase().replace(/[\s_-]/g, '')] !== undefined) continue;
+    const meant = meantField(k, open);
+    if (meant !== undefined) hints.push(`'${k}' is ${meant} here`);
+  }
   const hint = hints.length > 0 ? `; ${[...new Set(hints)].join('; ')}` : '';
-  return `${named} ${names.length === 1 ? 'is not a field' : 'are not fields'} of a ${algo} parent order${hint}; a ${algo} parent order takes ${listed.join(', ')}`;
+  const a = algo === 'iceberg' ? 'an' : 'a';
+  return `${named} ${names.length === 1 ? 'is not a field' : 'are not fields'} of ${a} ${algo} parent order${hint}; ${a} ${algo} parent order takes ${listed.join(', ')}`;
+}
+
+const QUANTITY_WORDS: ReadonlySet<string> = new Set(['qty', 'size', 'units', 'amount', 'volume', 'totalquantity']);
+
+/**
+ * The field of a parent order a key written another way means: one holds the other ('duration_seconds' and
+ * duration_s, 'num_slices' and slices), begins with its first 7 letters ('display_qty') or is two edits from it.
+ */
+function meantField(key: string, fields: readonly string[]): string | undefined {
+  const fold = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const k = fold(key);
+  if (QUANTITY_WORDS.has(k)) return fields.includes('quantity') ? 'quantity' : undefined;
+  if (k.length < 4) return undefined;
+  for (const field of fields) {
+    const f = fold(field);
+    if (editDistance(k, f) <= 2) return field;
+  }
+  for (const field of fields) {
+    const f = fold(field);
+    const shorter = k.length < f.length ? k : f;
+    const longer = k.length < f.length ? f : k;
+    if (shorter.length >= 5 && (longer.startsWith(shorter) || longer.endsWith(shorter))) return field;
+    let same = 0;
+    while (same < shorter.length && k[same] === f[same]) same++;
+    if (same >= 7) return field;
+  }
+  return undefined;
 }
