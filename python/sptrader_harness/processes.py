@@ -59,6 +59,23 @@ def _guarded_exit(code):
     _real_exit(code)
 
 
+# Python's recursion limit as the harness started: the least its own code (the answer's JSON, a failure's traceback)
+# needs. A component that lowered it (sys.setrecursionlimit(12), at import or in its call) left the harness unable to
+# write its answer, which reached SPtrader without its result (PROTOCOL_ERROR) or ended a replay as INTERNAL.
+RECURSION_FLOOR = sys.getrecursionlimit()
+_real_setrecursionlimit = sys.setrecursionlimit
+
+
+def _guarded_setrecursionlimit(limit):
+    """sys.setrecursionlimit for a component: a limit above the harness's is set; one below it is taken as the
+    harness's own, said on stderr (the component's recursion is then stopped at that depth instead)."""
+    if type(limit) is int and 0 < limit < RECURSION_FLOOR:
+        sys.stderr.write('[sptrader] sys.setrecursionlimit(%d) was taken as %d: the harness that runs the component needs '
+                         'that much; a component may raise the limit, not lower it\n' % (limit, RECURSION_FLOOR))
+        limit = RECURSION_FLOOR
+    _real_setrecursionlimit(limit)
+
+
 class ProcessState(object):
     subreaper = False
     spawned = False  # a process was started since the last cleanup (seen by the audit hook)
@@ -170,6 +187,7 @@ def exit_with_parent(poll_seconds=1.0):
 
 def watch_processes(eager):
     os._exit = _guarded_exit
+    sys.setrecursionlimit = _guarded_setrecursionlimit
     if eager:
         become_subreaper()
     if hasattr(sys, 'addaudithook'):
