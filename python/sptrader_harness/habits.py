@@ -1,7 +1,8 @@
 """
 What a trader's everyday Python means to the harness, where it would otherwise be misread: a base class whose entry
 point only raises NotImplementedError is meant to be derived, not run (as an @abstractmethod is), and so is one whose
-hook for its subclasses does (a template method); market_data.bid or signal.side read as attributes of what are dicts.
+hook for its subclasses does (a template method); market_data.bid or signal.side read as attributes of what are dicts;
+an order returned as str(order), the Python text of a dict, which JSON cannot read.
 """
 import os
 
@@ -116,3 +117,11 @@ def read_as_attribute(exc, market_data, signal):
         if name not in obj else "it has %r" % name
     return '; %s is a dict, read by key: %s[%r] or %s.get(%r) (%s)' % (
         what, 'market_data' if what == 'market_data' else 'signal', name, 'market_data' if what == 'market_data' else 'signal', name, has)
+
+
+def python_dict_text(text):
+    """True when text is a dict as Python writes it (str(order), repr, f'{order}'): the order meant, sent as text."""
+    try:
+        return isinstance(stdlib.load('ast').literal_eval(text.strip()), dict)
+    except Exception:  # a RecordTimeout (watchdog.py) is not caught
+        return False

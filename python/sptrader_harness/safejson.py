@@ -414,6 +414,9 @@ def _conversion_hint(value):
         for method in ('to_dict', 'as_dict', 'dict', 'model_dump', 'tolist'):
             if callable(getattr(value, method, None)):
                 return ' (it has %s(): return what that gives)' % method
+        if isinstance(value, stdlib.load('collections.abc').Mapping):
+            # A UserDict, a MappingProxyType, a ChainMap: a dict's keys and values, but not a dict.
+            return ' (a mapping: return dict(...) of it)'
     except Exception:
         pass
     return ''

@@ -411,6 +411,10 @@ def parse_result(result, entry, file, limits):
         raise ComponentFailure('NOT_SERIALIZABLE', '%s returned a tuple of %d values, a dict and a text, not the order itself; return '
                                'the dict alone (`return order`; a note can go in its metadata: order[\'metadata\'] = {\'reason\': ...})'
                                % (entry, len(result)), file)
+    if type(result) is tuple and len(result) == 1 and isinstance(result[0], dict):
+        # `return order,`: a trailing comma makes a tuple, which reached SPtrader as a list of one order.
+        raise ComponentFailure('NOT_SERIALIZABLE', '%s returned a tuple holding the order, not the order itself (a comma after '
+                               '`return order`?); return the dict alone' % entry, file)
     if isinstance(result, str):
         if len(result) > limits.answer_bytes:
             raise ComponentFailure('ANSWER_TOO_LARGE', '%s returned a string of %s characters, more than the limit of %s bytes; nothing was sent'
@@ -421,6 +425,9 @@ def parse_result(result, entry, file, limits):
             if not result.strip():
                 raise ComponentFailure('COMPONENT_ERROR', '%s returned an empty string; to place no order, return None; an order is a dict '
                                        'or to_json(order)' % entry, file)
+            if habits.python_dict_text(result):
+                raise ComponentFailure('COMPONENT_ERROR', "%s returned a string that is not JSON: a dict written out as Python text "
+                                       "(str(order) or repr: single quotes, True/None); return the dict itself, or to_json(order)" % entry, file)
             raise ComponentFailure('COMPONENT_ERROR', '%s returned a string that is not JSON (%s); return a dict or to_json(order)' % (entry, e), file)
         except RecursionError:
             raise ComponentFailure('ANSWER_TOO_DEEP', '%s returned JSON text nested more deeply than Python can read; nothing was sent' % entry, file)
