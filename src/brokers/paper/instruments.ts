@@ -95,8 +95,8 @@ const CRYPTO_QUOTES = ['USDT', 'USDC', 'BTC'] as const;
 
 /**
  * The instrument for a symbol as the order spelled it (kept in `symbol`, so responses echo the
- * user's spelling). Unknown symbols: six letters or XXX_YYY / XXX/YYY → FX around 1.0; ending in
- * USDT, USDC or BTC → crypto around 100; anything else → an equity around 100.
+ * user's spelling). Unknown symbols: six letters or XXX_YYY / XXX/YYY → FX around the presets' cross rate, else 1.0
+ * (crossPrice); ending in USDT, USDC or BTC → crypto around 100; anything else → an equity around 100.
  */
 const resolved = new Map<string, Instrument>();
 
@@ -119,8 +119,29 @@ function resolveInstrument(symbol: string): Instrument {
   if (cryptoQuote)
     return complete(crypto(key.slice(0, -cryptoQuote.length), cryptoQuote, 100, 0.0001, 100), symbol, true);
   if (/^[A-Z]{6}$/.test(key) && /^[A-Za-z]{3}([_/]?)[A-Za-z]{3}$/.test(symbol))
-    return complete(fx(key.slice(0, 3), key.slice(3), 1.0), symbol, true);
+    return complete(fx(key.slice(0, 3), key.slice(3), crossPrice(key.slice(0, 3), key.slice(3))), symbol, true);
   return complete(equity(100), symbol, true);
+}
+
+/**
+ * Where an inferred currency pair's feed centres: through the dollar when the presets price both currencies (EUR_JPY
+ * 162.75, JPY_USD 1/150), else 1.0. At 1.0, JPY_USD, the first pair an engine asks for to turn yen into dollars, made
+ * a USD_JPY order of 1,000 dollars worth 150,000 of them, refused for buying power (rt-comp8).
+ */
+function crossPrice(base: string, quote: string): number {
+  const b = inDollars(base);
+  const q = inDollars(quote);
+  // As fractions, so that EUR_JPY is 1.085 × 150 exactly, not 1.085 ÷ (1/150).
+  return b !== undefined && q !== undefined ? (b[0] * q[1]) / (b[1] * q[0]) : 1.0;
+}
+
+/** One unit of a currency in dollars at the presets' reference prices, as [numerator, denominator]. */
+function inDollars(currency: string): readonly [number, number] | undefined {
+  if (currency === 'USD') return [1, 1];
+  const direct = PRESETS[`${currency}USD`];
+  if (direct?.kind === 'fx') return [direct.referencePrice, 1];
+  const inverse = PRESETS[`USD${currency}`];
+  return inverse?.kind === 'fx' ? [1, inverse.referencePrice] : undefined;
 }
 
 function complete(preset: Preset, symbol: string, inferred: boolean): Instrument {

@@ -40,8 +40,12 @@ describe('paper instruments', () => {
     };
     assert.deepEqual(shape('NZD_CHF'), ['fx', 1, 'CHF', true]);
     assert.deepEqual(shape('nzdchf'), ['fx', 1, 'CHF', true]);
-    assert.deepEqual(shape('EUR_JPY'), ['fx', 1, 'JPY', true]);
+    // A pair of two currencies the presets price centres on their cross rate: JPY_USD, an engine's first ask to turn
+    // yen into dollars, at 1.0 valued a USD_JPY order of 1,000 dollars at 150,000.
+    assert.deepEqual(shape('EUR_JPY'), ['fx', 1.085 * 150, 'JPY', true]);
     assert.equal(instrumentFor('EUR_JPY').tickSize, 0.001);
+    assert.deepEqual(shape('JPY_USD'), ['fx', 1 / 150, 'USD', true]);
+    assert.deepEqual(shape('EUR_GBP'), ['fx', 1.085 / 1.27, 'GBP', true]);
     assert.deepEqual(shape('SOLUSDT'), ['crypto', 100, 'USDT', true]);
     assert.deepEqual(shape('SOLBTC'), ['crypto', 100, 'BTC', true]);
     assert.deepEqual(shape('ARB/USDC'), ['crypto', 100, 'USDC', true]);
