@@ -1,0 +1,87 @@
+/**
+ * The built CLI (`dist/cli.js`) over the stateful components of the corpus of trader components
+ * (test/fixtures/components, red team rt-comp8; each one's Test Order: test/unit/python/componentCorpus.test.ts), on the
+ * paper venue with a real python3: `replay` over twelve candles, where what a component keeps between calls (self, a
+ * class attribute) decides its orders, and a record that fails is said while the others run.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../../../..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const CORPUS = join(ROOT, 'test', 'fixtures', 'components');
+
+function cli(args: string[]): { code: number | null; json: Record<string, unknown>; raw: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch {
+    // said by the assertion on it
+  }
+  return { code: r.status, json, raw: r.stdout + r.stderr };
+}
+
+const numpy = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+
+describe('sptrader CLI: a corpus of trader components, replayed (rt-comp8)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => (dir = mkdtempSync(join(tmpdir(), 'sptrader-corpus-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('replay: what a component keeps between calls decides its orders, and a failing record does not end the run', () => {
+    const data = join(dir, 'candles.csv');
+    const rows = ['time,open,high,low,close,volume'];
+    let p = 1.08;
+    for (let i = 0; i < 12; i++) {
+      const c = p + (i % 3 ? 0.0004 : -0.0003);
+      const t = new Date(Date.UTC(2026, 10, 2, 9, i)).toISOString();
+      rows.push(
+        `${t},${p.toFixed(5)},${(Math.max(p, c) + 0.0002).toFixed(5)},${(Math.min(p, c) - 0.0002).toFixed(5)},${c.toFixed(5)},1000`,
+      );
+      p = c;
+    }
+    writeFileSync(data, `${rows.join('\n')}\n`);
+    const replay = (name: string) => {
+      const r = cli([
+        'replay',
+        join(CORPUS, name),
+        '--data',
+        data,
+        '--json',
+        '--state-dir',
+        join(dir, `replay-${name}`),
+      ]);
+      assert.equal(r.code, 0, r.raw.slice(0, 2000));
+      return r.json as {
+        orders: { produced: number; noOrder: number; filled: number; denied: number; invalid: number };
+        positions: Record<string, number>;
+        errorsByCode: Record<string, number>;
+      };
+    };
+    // Buy, sell, buy…: twelve fills, flat at the end.
+    const alternate = replay('alternating_sides.py');
+    assert.equal(alternate.orders.filled, 12);
+    assert.deepEqual(alternate.positions, {});
+    // In on odd calls, out on the next odd one: six orders, flat.
+    const flip = replay('flip_flop_state.py');
+    assert.equal(flip.orders.produced, 6);
+    assert.equal(flip.orders.noOrder, 6);
+    assert.deepEqual(flip.positions, {});
+    // A window kept in a class attribute: no order until it holds three closes.
+    const window = replay('class_level_window.py');
+    assert.ok(window.orders.noOrder >= 2, JSON.stringify(window.orders));
+    // A list at call 3, a raise at call 5, a size past the limit at call 7: each said, the rest filled.
+    const mixed = replay('mixed_failures.py');
+    assert.deepEqual(mixed.errorsByCode, { INVALID_ORDER: 1, COMPONENT_ERROR: 1 });
+    assert.equal(mixed.orders.denied, 1);
+    assert.equal(mixed.orders.filled, 9);
+    // A recursion limit lowered in every call: every record runs.
+    assert.equal(replay('lowers_recursion_limit.py').orders.filled, 12);
+    if (numpy) assert.equal(replay('numpy_zscore.py').orders.produced, 10);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * A corpus of order components as traders write them (test/fixtures/components, red team rt-comp8), each through Test
+ * Order on the paper venue with a real interpreter and engine under the default risk limits: what it did (filled,
+ * resting, no order) or the one error it ended with, at which field and line of the component's file. The stateful
+ * ones are replayed by the CLI in test/integration/cli/componentCorpus.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { TestClock } from '../../../src/common/clock';
+import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import { AuditLog } from '../../../src/execution/audit/auditLog';
+import { ExecutionEngine } from '../../../src/execution/engine';
+import { DEFAULT_RISK_LIMITS } from '../../../src/execution/risk';
+import { defaultInterpreterCandidates, resolveInterpreter } from '../../../src/python/interpreter';
+import { PythonWorker } from '../../../src/python/runner';
+import { runTestOrder } from '../../../src/usecases/testOrder';
+
+const CORPUS = resolve(__dirname, '../../../../test/fixtures/components');
+
+/** What test-order did: the order's status ('filled', 'submitted' for one resting), 'none', or the error's code. */
+type Expected = [file: string, exit: number, outcome: string, path?: string, line?: number, needsNumpy?: boolean];
+const TEST_ORDER: Expected[] = [
+  ['alternating_sides.py', 0, 'filled'],
+  ['asks_input.py', 1, 'COMPONENT_ERROR', undefined, 5],
+  ['bracket_as_order_type.py', 1, 'INVALID_ORDER', 'order_type', 7],
+  ['bracket_exits_swapped.py', 1, 'INVALID_ORDER', 'stop_loss', 7],
+  ['circular_metadata.py', 1, 'ANSWER_TOO_DEEP', undefined, 7],
+  ['class_attributes.py', 0, 'filled'],
+  ['class_level_window.py', 0, 'none'],
+  ['config_beside_file.py', 0, 'filled'],
+  ['dataclass_order.py', 1, 'NOT_SERIALIZABLE', undefined, 16],
+  ['decimal_limit.py', 0, 'submitted'],
+  ['decimal_nan.py', 1, 'INVALID_ORDER', 'quantity', 6],
+  ['defaultdict_order.py', 0, 'filled'],
+  ['enum_side.py', 1, 'NOT_SERIALIZABLE', undefined, 14],
+  ['fill_or_kill_words.py', 0, 'filled'],
+  ['flip_flop_state.py', 0, 'filled'],
+  ['fullwidth_slash_symbol.py', 1, 'INVALID_ORDER', 'symbol', 5],
+  ['generator_expression.py', 1, 'NOT_SERIALIZABLE', undefined, 5],
+  ['gtd_aware_datetime.py', 0, 'submitted'],
+  ['gtd_from_record_time.py', 0, 'submitted'],
+  ['gtd_naive_datetime.py', 0, 'submitted'],
+  ['gtd_new_york_close.py', 0, 'submitted'],
+  ['gtd_serde_epoch.py', 0, 'submitted'],
+  ['huge_quantity.py', 3, 'QUANTITY_EXCEEDS_MAXIMUM'],
+  ['infinite_price.py', 1, 'INVALID_ORDER', 'price', 5],
+  ['keyboard_interrupt.py', 1, 'COMPONENT_INTERRUPTED', undefined, 5],
+  ['kwargs_constructor.py', 0, 'filled'],
+  ['list_of_orders.py', 1, 'INVALID_ORDER', '', 5],
+  ['logging_warnings.py', 0, 'filled'],
+  ['lower_case_symbol.py', 0, 'filled'],
+  ['lowers_recursion_at_import.py', 0, 'filled'],
+  ['lowers_recursion_limit.py', 0, 'filled'],
+  ['main_block.py', 0, 'filled'],
+  ['metadata_set.py', 1, 'NOT_SERIALIZABLE', undefined, 7],
+  ['missing_quantity.py', 1, 'INVALID_ORDER', 'quantity', 5],
+  ['misspelt_limit_price.py', 1, 'INVALID_ORDER', 'limit_prce', 5],
+  ['mixed_failures.py', 0, 'filled'],
+  ['namedtuple_asdict.py', 0, 'filled'],
+  ['negative_quantity.py', 1, 'INVALID_ORDER', 'quantity', 5],
+  ['numpy_array_quantity.py', 1, 'INVALID_ORDER', 'quantity', 8, true],
+  ['numpy_scalars.py', 0, 'submitted'],
+  ['numpy_zscore.py', 0, 'none', undefined, undefined, true],
+  ['order_from_market_data.py', 0, 'submitted'],
+  ['os_exit.py', 1, 'COMPONENT_EXIT', undefined, 6],
+  ['parameters_from_metadata.py', 0, 'submitted'],
+  ['returns_none.py', 0, 'none'],
+  ['runaway_recursion.py', 1, 'COMPONENT_ERROR', undefined, 5],
+  ['shipped_blocked.py', 0, 'none'],
+  ['shipped_fractional_size.py', 1, 'INVALID_ORDER', 'quantity', 6],
+  ['shipped_market_order.py', 0, 'filled'],
+  ['sibling_import.py', 0, 'filled'],
+  ['signal_absent.py', 1, 'COMPONENT_ERROR', undefined, 5],
+  ['signal_fields.py', 0, 'filled'],
+  ['static_generate.py', 0, 'filled'],
+  ['stop_limit.py', 0, 'submitted'],
+  ['str_of_order.py', 1, 'COMPONENT_ERROR', undefined, 5],
+  ['subclass_of_subclass.py', 0, 'filled'],
+  ['system_exit.py', 1, 'COMPONENT_EXIT', undefined, 6],
+  ['time_in_force_typo.py', 1, 'INVALID_ORDER', 'time_in_forc', 6],
+  ['to_json_text.py', 0, 'filled'],
+  ['trailing_comma.py', 1, 'NOT_SERIALIZABLE', undefined, 6],
+  ['trailing_stop_type.py', 1, 'INVALID_ORDER', 'order_type', 5],
+  ['twap_duration_seconds.py', 1, 'INVALID_ORDER', 'duration_seconds', 5],
+  ['two_leaf_classes.py', 1, 'AMBIGUOUS_COMPONENT_CLASS', undefined, 3],
+  ['typed_parameters.py', 0, 'filled'],
+  ['upper_case_words.py', 0, 'filled'],
+  ['usd_jpy.py', 0, 'filled'],
+  ['userdict_order.py', 1, 'NOT_SERIALIZABLE', undefined, 8],
+  ['validate_vetoes.py', 1, 'ORDER_VETOED', undefined, 5],
+];
+
+describe('Python components: a corpus of trader components through Test Order (rt-comp8)', function () {
+  this.timeout(120_000);
+  let worker: PythonWorker;
+  let numpy = false;
+  let auditDir: string;
+  before(async () => {
+    const interpreter = await resolveInterpreter(defaultInterpreterCandidates());
+    numpy = spawnSync(interpreter.executable, ['-c', 'import numpy'], { encoding: 'utf8' }).status === 0;
+    worker = new PythonWorker({ interpreter, timeoutMs: 10_000 });
+    auditDir = mkdtempSync(join(tmpdir(), 'sptrader-corpus-audit-'));
+  });
+  after(async () => {
+    await worker.dispose();
+    rmSync(auditDir, { recursive: true, force: true });
+  });
+
+  it('each component does what it says, or ends with its error at its field and line', async () => {
+    const clock = new TestClock(Date.now());
+    const broker = new PaperBroker({ clock, seed: 11 });
+    const audit = (await AuditLog.open(auditDir, { clock })).log;
+    const engine = new ExecutionEngine({
+      clock,
+      brokers: { paper: broker },
+      audit,
+      limits: { ...DEFAULT_RISK_LIMITS },
+    });
+    await engine.connect('paper');
+    const wrong: string[] = [];
+    try {
+      for (const [name, exit, outcome, path, line, needsNumpy] of TEST_ORDER) {
+        if (needsNumpy === true && !numpy) continue;
+        const file = join(CORPUS, name);
+        const r = await runTestOrder({ file }, { runner: worker, broker, engine, clock });
+        const [error] = r.errors;
+        const did = error?.code ?? r.response?.status.status ?? (r.order === null ? 'none' : '?');
+        const got = [r.exitCode, did, error?.path, error?.line];
+        const want = [exit, outcome, path, line];
+        if (JSON.stringify(got) !== JSON.stringify(want))
+          wrong.push(
+            `${name}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}: ${r.summary} ${error?.message ?? ''}`,
+          );
+        // An error that names a line names the component's file.
+        if (error?.line !== undefined && error.file !== file)
+          wrong.push(`${name}: its error is in ${String(error.file)}`);
+      }
+    } finally {
+      await engine.close();
+      await audit.close();
+    }
+    assert.deepEqual(wrong, []);
+  });
+});
