@@ -166,6 +166,20 @@ const PARENT_ORDER_TYPES: Readonly<Record<string, string>> = {
   iceberg: 'iceberg',
   bracket: 'bracket',
 };
+/**
+ * What an order type's name means ('MKT', 'Stop Limit', 'limit_order', 'bracket'): a single order's type, or the parent
+ * order it is; undefined for a name neither is.
+ */
+export function orderTypeNamed(name: string): string | undefined {
+  const spelt = name.trim().toLowerCase().replace(/[-\s]/g, '_');
+  const bare = spelt.replace(/_order$/, '');
+  return (
+    entryOf(ORDER_TYPE_ALIASES, spelt) ??
+    entryOf(ORDER_TYPE_ALIASES, bare) ??
+    entryOf(PARENT_ORDER_TYPES, spelt) ??
+    entryOf(PARENT_ORDER_TYPES, bare)
+  );
+}
 const PARENT_FORMS: Readonly<Record<string, string>> = {
   trailing_stop:
     "{'algo': 'trailing_stop', 'symbol': ..., 'side': ..., 'quantity': ..., 'trail_offset': <a price distance> or 'trail_bps': <basis points>}",

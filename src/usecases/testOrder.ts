@@ -23,7 +23,7 @@ import { redactSecretsDeep } from '../common/secrets';
 import type { BrokerApi } from '../brokers/broker';
 import { isBrokerError } from '../brokers/errors';
 import { symbolProblem, type OrderRequest, type OrderResponse, type Quote } from '../orders/model';
-import { normalizeComponentOrder } from '../orders/normalize';
+import { normalizeComponentOrder, orderTypeNamed } from '../orders/normalize';
 import { instrumentKey } from '../orders/instrumentKey';
 import type { ComponentInfo, ComponentRunRequest, ComponentRunResult } from '../python/runner';
 import type { ComponentError } from '../python/protocol';
@@ -319,6 +319,8 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     }
     notes.push(...normalized.notes);
     let order = normalized.order;
+    const undeclared = undeclaredOrderType(order, run.metadata ?? info?.metadata ?? null);
+    if (undeclared !== undefined) notes.push(undeclared);
     // The quote in market_data is the run symbol's: an order for another instrument was decided without its price.
     const quoted = otherSymbolQuoted(order.symbol, marketData);
     if (quoted !== undefined)
@@ -667,6 +669,20 @@ export async function buildMarketData(
     merged['spread'] = Number((merged['ask'] - merged['bid']).toPrecision(12));
   }
   return merged;
+}
+
+/**
+ * A note when the component's `__metadata__['order_types']` (the contract's list of the orders it sends) names only
+ * known order types and not the one it returned: a limit component whose price path fell through to a market order
+ * sent it without a word. Not a refusal: the list describes the component, it is no limit.
+ */
+function undeclaredOrderType(order: OrderRequest, metadata: Record<string, unknown> | null): string | undefined {
+  const declared = metadata?.['order_types'];
+  if (!Array.isArray(declared) || declared.length === 0) return undefined;
+  const types = declared.map((t) => (typeof t === 'string' ? orderTypeNamed(t) : undefined));
+  if (types.some((t) => t === undefined) || types.includes(order.order_type.type)) return undefined;
+  const shown = declared.map((t) => `'${String(t)}'`).join(', ');
+  return `the component returned a ${order.order_type.type.replace('_', '-')} order, which its __metadata__['order_types'] (${shown}) does not list: is that the order it means to send?`;
 }
 
 /**

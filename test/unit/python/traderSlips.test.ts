@@ -5,7 +5,8 @@
  * parent order's field under another name ('duration_seconds' was told "duration_s must be a number"); `return
  * order,` and `return str(order)`; a quantity left inside a one-element numpy array; a UserDict; a component that
  * lowered Python's recursion limit (the harness could not answer: PROTOCOL_ERROR, a replay stopped as INTERNAL);
- * a USD_JPY order of 1,000 dollars valued at 150,000 (the paper venue priced JPY_USD, its yen rate, at 1.0).
+ * a USD_JPY order of 1,000 dollars valued at 150,000 (the paper venue priced JPY_USD, its yen rate, at 1.0); a market
+ * order from a component whose __metadata__['order_types'] lists only 'limit', sent without a word.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -268,6 +269,25 @@ describe('Python components: slips a trader makes (rt-comp8)', function () {
     );
     const r = await run({ file: raised });
     assert.equal(r.order?.metadata['limit'], 5000, JSON.stringify(r.errors));
+  });
+
+  it("an order of a type __metadata__['order_types'] does not list is sent with a note saying so", async () => {
+    const declaring = (types: string) =>
+      write(
+        `declares_${types.replace(/\W+/g, '_')}.py`,
+        designed(`        return {${MARKET}}\n`, `__metadata__ = {'name': 'x', 'order_types': [${types}]}\n`),
+      );
+    const noteOf = async (types: string) => {
+      const outcome = await run({ file: declaring(types) });
+      assert.equal(outcome.response?.status.status, 'filled', JSON.stringify(outcome.errors));
+      return outcome.notes.filter((n) => n.includes("__metadata__['order_types']"));
+    };
+    assert.deepEqual(await noteOf("'limit'"), [
+      "the component returned a market order, which its __metadata__['order_types'] ('limit') does not list: is that the order it means to send?",
+    ]);
+    // Listed in another spelling, or a list with a word that is no order type here: nothing said.
+    assert.deepEqual(await noteOf("'Limit', 'MKT'"), []);
+    assert.deepEqual(await noteOf("'limit', 'smart'"), []);
   });
 
   it('a USD_JPY order of 1,000 dollars is worth about 1,000 dollars, not 150,000 (it was denied for buying power)', async () => {
