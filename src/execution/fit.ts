@@ -12,6 +12,10 @@ export function fitToInstrument(
   notes: string[],
 ): { order: OrderRequest } | { error: string } {
   const quantity = snapToStep(order.quantity, instrument.lotSize, 'down');
+  if (!Number.isFinite(quantity))
+    return {
+      error: `quantity ${order.quantity} is too large to count in ${instrument.symbol}'s lot size ${instrument.lotSize}; check what computes it`,
+    };
   if (quantity < instrument.minQuantity || quantity <= 0) {
     return {
       error: `quantity ${order.quantity} is below ${instrument.symbol}'s minimum of ${Math.max(instrument.minQuantity, instrument.lotSize)} (lot size ${instrument.lotSize}); increase the size the component computes`,
@@ -20,8 +24,13 @@ export function fitToInstrument(
   if (quantity !== order.quantity)
     notes.push(`quantity ${order.quantity} was cut to ${quantity} to fit the lot size ${instrument.lotSize}`);
   const buy = order.side === 'buy';
+  // A price no tick can hold: 1e308 became Infinity ("limit price must be a number"), 1e-320 became 0 ("must be
+  // greater than zero"), each said as the engine's denial of a price the component never gave.
+  let offGrid: string | undefined;
   const snap = (price: number, passiveDown: boolean, label: string): number => {
     const snapped = snapToStep(price, instrument.tickSize, passiveDown ? 'down' : 'up');
+    if (offGrid === undefined && (!Number.isFinite(snapped) || snapped <= 0))
+      offGrid = `${label} ${price} ${Number.isFinite(snapped) ? 'is less than' : 'is too large for'} ${instrument.symbol}'s tick size ${instrument.tickSize}; check what computes it`;
     if (snapped !== price && Math.abs(snapped - price) > instrument.tickSize * 1e-6)
       notes.push(`${label} ${price} was moved to ${snapped} to fit the tick size ${instrument.tickSize}`);
     return snapped;
@@ -55,6 +64,7 @@ export function fitToInstrument(
     case 'market':
       break;
   }
+  if (offGrid !== undefined) return { error: offGrid };
   // Already on the grid: the order itself (a normalised order stays the one validated, issue 13).
   if (quantity === order.quantity && orderType === order.order_type) return { order };
   return { order: { ...order, quantity, order_type: orderType } };

@@ -17,10 +17,13 @@ export function formatQuantity(n: number): string {
   return NUMBER.format(Number(n.toPrecision(15)));
 }
 
-/** A price at `precision` decimals (grouped by thousands), or as written when the precision is unknown. */
+/**
+ * A price at `precision` decimals (grouped by thousands), or as written when the precision is unknown; from 1e21 on,
+ * as formatQuantity, JavaScript's exponent (a component's 1e308 was 309 digits across the headline).
+ */
 export function formatPrice(n: number, precision?: number): string {
   if (!Number.isFinite(n)) return String(n);
-  if (precision === undefined) return formatQuantity(n);
+  if (precision === undefined || Math.abs(n) >= 1e21) return formatQuantity(n);
   const p = Math.max(0, Math.min(precision, 10));
   return n.toLocaleString('en-US', { minimumFractionDigits: p, maximumFractionDigits: p });
 }

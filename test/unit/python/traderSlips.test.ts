@@ -6,7 +6,8 @@
  * order,` and `return str(order)`; a quantity left inside a one-element numpy array; a UserDict; a component that
  * lowered Python's recursion limit (the harness could not answer: PROTOCOL_ERROR, a replay stopped as INTERNAL);
  * a USD_JPY order of 1,000 dollars valued at 150,000 (the paper venue priced JPY_USD, its yen rate, at 1.0); a market
- * order from a component whose __metadata__['order_types'] lists only 'limit', sent without a word.
+ * order from a component whose __metadata__['order_types'] lists only 'limit', sent without a word; a limit price of
+ * 1e308 or 1e-320, denied as Infinity ("must be a number") or 0 after it was put on the tick.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,6 +21,7 @@ import { AuditLog } from '../../../src/execution/audit/auditLog';
 import { ExecutionEngine } from '../../../src/execution/engine';
 import { PythonWorker, type RunnerOptions } from '../../../src/python/runner';
 import { runTestOrder, type TestOrderOutcome, type TestOrderRequest } from '../../../src/usecases/testOrder';
+import { formatPrice } from '../../../src/usecases/priceText';
 import { LOOSE } from '../execution/engineHelpers';
 import { componentFolder } from '../../kit/componentFolder';
 
@@ -269,6 +271,29 @@ describe('Python components: slips a trader makes (rt-comp8)', function () {
     );
     const r = await run({ file: raised });
     assert.equal(r.order?.metadata['limit'], 5000, JSON.stringify(r.errors));
+  });
+
+  it('a limit price no tick can hold (1e308, 1e-320) is said as the price given, at the return', async () => {
+    for (const [price, said] of [
+      ['1e308', /^limit price 1e\+308 is too large for EUR_USD's tick size 0\.00001; check what computes it$/],
+      ['1e-320', /^limit price 1e-320 is less than EUR_USD's tick size 0\.00001; check what computes it$/],
+    ] as const) {
+      const file = write(
+        `price_${price.replace(/\W/g, '_')}.py`,
+        designed(
+          `        return {'symbol': 'EUR_USD', 'side': 'sell', 'order_type': 'limit', 'quantity': 1000, 'price': ${price}}\n`,
+        ),
+      );
+      const outcome = await run({ file });
+      assert.equal(outcome.exitCode, 1, JSON.stringify(outcome.errors));
+      assert.equal(updates.length, 0, 'an order reached the venue');
+      const [error] = outcome.errors;
+      assert.equal(error?.code, 'INVALID_ORDER');
+      assert.equal(error.line, 5);
+      // It was the engine's denial of a price never given: "limit price must be a number", "... greater than zero".
+      assert.match(error.message, said);
+    }
+    assert.equal(formatPrice(1e308, 5), '1e+308');
   });
 
   it("an order of a type __metadata__['order_types'] does not list is sent with a note saying so", async () => {
