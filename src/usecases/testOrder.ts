@@ -365,9 +365,9 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       outcome.errors.push({
         code: 'INVALID_ORDER',
         message: fitted.error,
-        path: 'quantity',
+        path: fitted.field,
         ...where,
-        value: String(normalized.order.quantity),
+        value: String(fitted.value),
       });
       return finish(1, `The order does not fit ${instrument.symbol}'s trading rules: nothing was sent.`);
     }

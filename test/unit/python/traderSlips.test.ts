@@ -290,6 +290,7 @@ describe('Python components: slips a trader makes (rt-comp8)', function () {
       const [error] = outcome.errors;
       assert.equal(error?.code, 'INVALID_ORDER');
       assert.equal(error.line, 5);
+      assert.deepEqual([error.path, error.value], ['price', price === '1e308' ? '1e+308' : price]);
       // It was the engine's denial of a price never given: "limit price must be a number", "... greater than zero".
       assert.match(error.message, said);
     }
