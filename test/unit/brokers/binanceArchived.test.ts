@@ -141,15 +141,11 @@ describe('Binance: an archived order (-2026 ORDER_ARCHIVED)', () => {
       status: { status: 'partially_filled' as const, filled_qty: 0.0005 },
     };
     const again = await connect();
-    const e = await rejection(
-      again.getOrderByClientId(placed.client_order_id, { symbol: 'BTCUSDT', last: filled }),
-    );
+    const e = await rejection(again.getOrderByClientId(placed.client_order_id, { symbol: 'BTCUSDT', last: filled }));
     assert.equal(e.venueCode, -2026);
     // Another order's view is not taken for this one.
     const other = { ...placed, client_order_id: 'someone-else' };
-    const e2 = await rejection(
-      again.getOrderByClientId(placed.client_order_id, { symbol: 'BTCUSDT', last: other }),
-    );
+    const e2 = await rejection(again.getOrderByClientId(placed.client_order_id, { symbol: 'BTCUSDT', last: other }));
     assert.equal(e2.venueCode, -2026);
   });
 });
