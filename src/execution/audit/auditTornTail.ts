@@ -53,7 +53,7 @@ export async function terminateDurably(path: string): Promise<number> {
   return 1;
 }
 
-/** The first characters of a line for a message, control characters escaped by JSON.stringify. */
+/** The first 24 characters of a line for a message (the caller quotes them with JSON.stringify, escaping control characters). */
 export const printableStart = (text: string): string => (text.length > 24 ? `${text.slice(0, 24)}…` : text);
 
 export async function truncateDurably(path: string, length: number): Promise<void> {
