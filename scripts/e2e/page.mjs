@@ -233,7 +233,13 @@ export function workbench(getPage, { results, resultsDir, prefix = '' }) {
     const input = page().locator('.quick-input-widget input.input');
     await input.waitFor({ state: 'visible', timeout: 15_000 });
     await input.fill(name);
-    const row = page().locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+    // The row of the file named exactly so: 'spread_guarded_market.py' is also part of 'test_spread_guarded_market.py',
+    // which Quick Open may list first (recently opened).
+    const exact = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    const row = page()
+      .locator('.quick-input-list .monaco-list-row')
+      .filter({ has: page().locator('.label-name', { hasText: exact }) })
+      .first();
     await row.waitFor({ state: 'visible', timeout: 15_000 });
     await chooseRow(page(), row, name);
     // The file opens in the active editor group (a result panel may have taken another group).

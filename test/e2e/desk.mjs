@@ -330,8 +330,15 @@ async function main() {
     const lenses = await page.locator('.editor-group-container.active .codelens-decoration').allInnerTexts();
     await page.screenshot({ path: join(RESULTS, 'desk-test-file.png') });
     if (lenses.some((t) => /Test Order/.test(t))) throw new Error(`CodeLenses shown: ${lenses.join(' | ')}`);
-    // The component itself still has them.
+    // The component itself still has them: its own tab brought forward (Quick Open's answer to its name was seen to
+    // leave the test file in front, whose name holds the component's).
     await openFile(FILE);
+    await page
+      .locator('.editor-group-container.active .tabs-container .tab', {
+        hasText: new RegExp(`^\\s*${FILE.replace('.', '\\.')}`),
+      })
+      .first()
+      .click();
     // In the editor just opened: a hidden editor of the same file elsewhere (a background tab) has them too.
     await page
       .locator('.editor-group-container.active .codelens-decoration', { hasText: 'Test Order' })
