@@ -196,7 +196,8 @@ export interface RiskContext {
   /** Quote currency → account currency; undefined when no rate is known. */
   readonly conversionRate: number | undefined;
   /**
-   * The bid and ask (or the rate's quote) are the venue's delayed market data, not the live price. The checks that
+   * The bid and ask (or the rate's quote) are not the live price: the venue's delayed market data, or a stale quote
+   * (`Quote.delayed`, src/brokers/quoteFreshness.ts). The checks that
    * read them (order value, buying power, the price collar) still judge (a collar against a quote minutes old
    * still catches the fat finger it is for; not judging would leave the order unchecked, refusing would leave an
    * account without live data unable to trade), and their results say the quote was delayed.
@@ -204,9 +205,12 @@ export interface RiskContext {
   readonly quoteDelayed?: boolean;
 }
 
-/** What a check that read a delayed quote adds to its sentence. */
+/**
+ * What a check that read a quote that was not the live price adds to its sentence: the venue's delayed market data,
+ * or a stale quote (the rule: src/brokers/quoteFreshness.ts).
+ */
 const DELAYED_QUOTE =
-  " The quote was the venue's delayed market data (some 15 minutes behind, no live subscription), not the live price.";
+  " The quote was not the venue's live price: its delayed market data (some 15 minutes behind, no live subscription), or a stale quote (market closed or halted, or none for over a minute).";
 
 /** The result, said as judged against a delayed quote when it was one. */
 function atQuote(ctx: RiskContext, r: RiskCheckResult): RiskCheckResult {

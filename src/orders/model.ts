@@ -184,10 +184,16 @@ export const QuoteSchema = z.object({
   ask_size: z.number().nonnegative(),
   timestamp: z.number(),
   /**
-   * The venue's delayed market data (IB's, for an account without a live subscription: some 15 minutes behind),
-   * not the live touch. Absent: live.
+   * Not the venue's live touch: its delayed market data (IB's, for an account without a live subscription: some 15
+   * minutes behind; Alpaca's `delayed_sip` feed), or a stale quote (src/brokers/quoteFreshness.ts). Absent: live.
    */
   delayed: z.literal(true).optional(),
+  /**
+   * Why a `delayed` quote is not the live price, in the venue's terms (src/brokers/quoteFreshness.ts: Alpaca's
+   * delayed feed, OANDA's `tradeable: false`, a quote older than a minute). Absent on IB's delayed ticks: some 15
+   * minutes behind, no live subscription.
+   */
+  delayed_reason: z.string().optional(),
 });
 export type Quote = z.infer<typeof QuoteSchema>;
 

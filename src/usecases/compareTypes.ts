@@ -119,7 +119,9 @@ export interface CompareOutcome {
 export function columnQuote(venue: string, quote: Quote, notes: string[]): NonNullable<VenueColumn['quote']> {
   if (quote.delayed === true)
     notes.push(
-      `the quote from ${venue} is delayed market data, some 15 minutes behind (no live market data subscription): this column's slippage is measured against it`,
+      quote.delayed_reason === undefined
+        ? `the quote from ${venue} is delayed market data, some 15 minutes behind (no live market data subscription): this column's slippage is measured against it`
+        : `the quote from ${venue} is not the live price (${quote.delayed_reason}): this column's slippage is measured against it`,
     );
   return { bid: quote.bid, ask: quote.ask, timestamp: quote.timestamp };
 }

@@ -619,8 +619,8 @@ async function venueQuoteOf(
 }
 
 /**
- * Market data as Test Order builds it: the fixture's keys over the venue's quote and buying power. A delayed quote
- * (IB without a live subscription) is said in `notes`, when given.
+ * Market data as Test Order builds it: the fixture's keys over the venue's quote and buying power. A quote that is not
+ * the live price (IB's delayed ticks, a stale quote: `Quote.delayed`, its reason) is said in `notes`, when given.
  */
 export async function buildMarketData(
   broker: BrokerApi,
@@ -648,7 +648,9 @@ export async function buildMarketData(
     built['timestamp_ms'] = quote.timestamp;
     if (quote.delayed === true)
       notes?.push(
-        `the quote from ${broker.displayName} for ${symbol} is delayed market data, some 15 minutes behind (the account has no live market data subscription for it): the component saw bid ${quote.bid} / ask ${quote.ask}, not the live price`,
+        quote.delayed_reason === undefined
+          ? `the quote from ${broker.displayName} for ${symbol} is delayed market data, some 15 minutes behind (the account has no live market data subscription for it): the component saw bid ${quote.bid} / ask ${quote.ask}, not the live price`
+          : `the quote from ${broker.displayName} for ${symbol} is not the live price (${quote.delayed_reason}): the component saw bid ${quote.bid} / ask ${quote.ask}`,
       );
   }
   // A fixture with its own bid and ask and no time (no quote was asked for): the contract's `timestamp`, which

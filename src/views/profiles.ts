@@ -282,9 +282,9 @@ export function liveOrderSummary(
 }
 
 /**
- * The quote and the checks a live confirmation lists, one check a line. Checks judged against the venue's delayed
- * market data (IB without a live subscription: `RiskCheckResult.delayedQuote`) say so, and so does the quote line:
- * the person confirming a live order must not take a quote some 15 minutes old for the market.
+ * The quote and the checks a live confirmation lists, one check a line. Checks judged against a quote that was not the
+ * live price (the venue's delayed market data, or a stale quote: `RiskCheckResult.delayedQuote`) say so, and so does
+ * the quote line: the person confirming a live order must not take a quote minutes old for the market.
  */
 export function liveCheckLines(
   risk: readonly Pick<RiskCheckResult, 'check' | 'passed' | 'limit' | 'actual' | 'delayedQuote'>[],
@@ -294,7 +294,7 @@ export function liveCheckLines(
   const { bid, ask } = quote;
   const quoteLine =
     typeof bid === 'number' && typeof ask === 'number'
-      ? `\nQuote when checked: bid ${bid} / ask ${ask}${delayed ? " (the venue's DELAYED market data, some 15 minutes behind: not the live price)" : ''}`
+      ? `\nQuote when checked: bid ${bid} / ask ${ask}${delayed ? " (NOT the live price: the venue's DELAYED market data, some 15 minutes behind, or a STALE quote, market closed or halted or none for over a minute)" : ''}`
       : '';
   const checks = risk
     .map(

@@ -107,6 +107,7 @@ import {
 } from './connection';
 import { ALPACA_CODES, isAlpacaCode, isNoSuchOrder, toBrokerError, type AlpacaOperation } from './errors';
 import { parseAsset, parseCryptoQuote, parseStockQuote } from './market';
+import { flagIfStale, notLive } from '../quoteFreshness';
 import {
   ALPACA_CAPABILITIES,
   alpacaRefusal,
@@ -558,11 +559,17 @@ export class AlpacaBroker implements BrokerApi {
       const raw = await this.request('quote', () =>
         client.marketData.crypto.cryptoLatestQuotesRaw({ loc: 'us', symbols: symbol }),
       );
-      return this.guardSync('quote', () => parseCryptoQuote(raw, symbol));
+      return this.guardSync('quote', () => flagIfStale(parseCryptoQuote(raw, symbol), 'Alpaca', this.now()));
     }
     const feed = this.options.dataFeed ?? 'iex';
     const raw = await this.request('quote', () => client.marketData.stocks.stockLatestQuoteSingleRaw({ symbol, feed }));
-    return this.guardSync('quote', () => parseStockQuote(raw, symbol));
+    return this.guardSync('quote', () => {
+      const quote = parseStockQuote(raw, symbol);
+      // Alpaca market data "Historical stock data" feeds: `delayed_sip` is the SIP "delayed by 15 minutes".
+      return feed === 'delayed_sip'
+        ? notLive(quote, "Alpaca's delayed_sip feed: the SIP quote 15 minutes behind, not the live price")
+        : flagIfStale(quote, 'Alpaca', this.now());
+    });
   }
 
   async getInstrument(symbol: string): Promise<InstrumentRules> {

@@ -481,7 +481,7 @@ export class OandaBroker implements BrokerApi {
     );
     const price = prices.find((p) => p.instrument === symbol);
     if (!price) throw unknownSymbol(symbol);
-    return quoteFromV20(price);
+    return quoteFromV20(price, this.clock.now());
   }
 
   /** From `GET /instruments`, cached for the life of the adapter. */

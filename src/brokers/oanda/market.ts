@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { type InstrumentRules, type Quote } from '../../orders/model';
 import { BrokerError } from '../errors';
+import { flagIfStale, notLive } from '../quoteFreshness';
 import { decimal, time, validate } from './wire';
 
 export const V20InstrumentSchema = z.looseObject({
@@ -68,8 +69,13 @@ export function parsePrices(raw: unknown): V20Price[] {
 /** The mid, without float noise. */
 const midOf = (bid: number, ask: number): number => Number(((bid + ask) / 2).toFixed(10));
 
-/** A v20 price as our Quote; `last` is the mid (OANDA quotes, it does not print trades). */
-export function quoteFromV20(p: V20Price): Quote {
+/**
+ * A v20 price as our Quote; `last` is the mid (OANDA quotes, it does not print trades). Not the live price
+ * (src/brokers/quoteFreshness.ts) when OANDA says it is not tradeable (ClientPrice.tradeable, developer.oanda.com
+ * rest-live-v20/pricing-df: "Flag indicating if the Price is tradeable or not": false while the market is closed or
+ * the instrument halted, the price then being the last one before), or when its `time` is over a minute old at `now`.
+ */
+export function quoteFromV20(p: V20Price, now: number): Quote {
   const bid = p.bids[0]?.price ?? p.closeoutBid;
   const ask = p.asks[0]?.price ?? p.closeoutAsk;
   if (bid === undefined || ask === undefined || bid <= 0 || ask <= 0)
@@ -77,7 +83,7 @@ export function quoteFromV20(p: V20Price): Quote {
       'VENUE_UNAVAILABLE',
       `OANDA has no price for ${p.instrument} right now${p.tradeable === false ? ' (not tradeable: market closed?)' : ''}`,
     );
-  return {
+  const quote: Quote = {
     symbol: p.instrument,
     bid,
     ask,
@@ -86,6 +92,12 @@ export function quoteFromV20(p: V20Price): Quote {
     ask_size: p.asks[0]?.liquidity ?? 0,
     timestamp: p.time,
   };
+  if (p.tradeable === false)
+    return notLive(
+      quote,
+      `OANDA marks ${p.instrument} not tradeable (market closed or halted): its price from ${new Date(p.time).toISOString()} is the last one before`,
+    );
+  return flagIfStale(quote, 'OANDA', now);
 }
 
 export const midOfPrice = (p: V20Price): number | undefined => {

@@ -104,6 +104,11 @@ export interface FakeAlpaca extends FakeVenue {
   requestsAt(host: 'trading' | 'data'): number;
   /** The wire JSON of every order the venue holds (placed, in order). */
   orders(): WireOrder[];
+  /**
+   * The symbol's latest quote was made at `t` (ms): its `t` ("Latest quote": "Timestamp in RFC-3339 format with
+   * nanosecond precision"), as Alpaca answers outside market hours with the last quote before the close.
+   */
+  setQuoteTime(symbol: string, t: number): void;
   /** Fills part of a resting order at its limit (or the touch), as a venue would on thin liquidity. */
   partialFill(orderId: string, qty: number, price: number): void;
   /**
@@ -689,9 +694,13 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       const symbol = decodeURIComponent(stockQuote[1] ?? '');
       const q = quotes.get(symbol);
       if (!q) return fail(res, 404, 40410000, `no quote for ${symbol}`);
+      // Market Data API "Latest quote" `feed`: "delayed_sip" is the SIP feed "with a 15 minute delay" (for plans
+      // without a live SIP subscription): the quote answered is the one of 15 minutes before.
+      const t =
+        url.searchParams.get('feed') === 'delayed_sip' ? new Date(Date.parse(q.t) - 15 * 60_000).toISOString() : q.t;
       return send(res, 200, {
         symbol,
-        quote: { t: q.t, ap: q.ask, as: 1, bp: q.bid, bs: 2, ax: 'V', bx: 'V', c: ['R'], z: 'C' },
+        quote: { t, ap: q.ask, as: 1, bp: q.bid, bs: 2, ax: 'V', bx: 'V', c: ['R'], z: 'C' },
       });
     }
     if (method === 'GET' && path === '/v1beta3/crypto/us/latest/quotes') {
@@ -739,6 +748,11 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     setQuote(symbol, bid, ask) {
       quotes.set(symbol, { bid, ask, t: now() });
       reevaluate();
+    },
+    setQuoteTime(symbol, t) {
+      const q = quotes.get(symbol);
+      if (!q) throw new Error(`fake Alpaca has no quote for ${symbol}`);
+      quotes.set(symbol, { ...q, t: new Date(t).toISOString() });
     },
     injectNext(fault: FakeFault) {
       faults.push(fault);

@@ -179,6 +179,11 @@ export interface FakeOanda extends FakeVenue {
   /** Re-evaluates resting orders (expiry, triggers) now; every request and setQuote do it too. */
   evaluate(): void;
   /**
+   * A price as OANDA sends it outside trading hours or during a halt: `tradeable` false, `time` the time of the
+   * last price (ClientPrice, developer.oanda.com/rest-live-v20/pricing-df).
+   */
+  setPriceState(instrument: string, state: { tradeable?: boolean; time?: number }): void;
+  /**
    * At most this many units of `instrument` can be filled at once from now on (undefined: unlimited). An IOC
    * order fills what there is and the rest is cancelled (INSUFFICIENT_LIQUIDITY); a FOK order that cannot fill
    * entirely is cancelled (TimeInForce: "FOK: The Order must be immediately 'Filled Or Killed'", "IOC: The
@@ -209,6 +214,13 @@ export interface FakeOanda extends FakeVenue {
 interface Quote {
   bid: number;
   ask: number;
+  /**
+   * ClientPrice.tradeable (developer.oanda.com/rest-live-v20/pricing-df: "Flag indicating if the Price is tradeable
+   * or not"): false while the market is closed or the instrument halted, the price being the last one before.
+   */
+  tradeable?: boolean;
+  /** ClientPrice.time ("The date/time when the Price was created"), ms; default: the venue's now at the request. */
+  time?: number;
 }
 interface Net {
   units: number;
@@ -880,8 +892,8 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
           {
             type: 'PRICE',
             instrument: n,
-            time: rfc3339(now()),
-            tradeable: true,
+            time: rfc3339(q.time ?? now()),
+            tradeable: q.tradeable ?? true,
             bids: [{ price: fmtPrice(n, q.bid), liquidity: 1000000 }],
             asks: [{ price: fmtPrice(n, q.ask), liquidity: 1000000 }],
             closeoutBid: fmtPrice(n, q.bid),
@@ -912,6 +924,11 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
     setQuote(symbol, bid, ask) {
       quotes.set(symbol, { bid, ask });
       evaluate();
+    },
+    setPriceState(instrument, state) {
+      const q = quotes.get(instrument);
+      if (!q) throw new Error(`fake OANDA has no price for ${instrument}`);
+      quotes.set(instrument, { ...q, ...state });
     },
     injectNext(fault: FakeFault) {
       faults.push(fault);

@@ -151,7 +151,10 @@ describe('OANDA v20 mapping (pure)', () => {
       ['10000000', 10000000],
       ['250000.5', 250000.5],
     ] as const) {
-      const quote = quoteFromV20(parsePrices(reply(liquidity))[0] as Parameters<typeof quoteFromV20>[0]);
+      const quote = quoteFromV20(
+        parsePrices(reply(liquidity))[0] as Parameters<typeof quoteFromV20>[0],
+        Date.UTC(2030, 0, 1),
+      );
       assert.equal(quote.bid_size, size);
       assert.equal(quote.ask_size, size);
     }

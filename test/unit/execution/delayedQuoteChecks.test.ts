@@ -20,7 +20,7 @@ import { closeTwsRig, connectToFakeTws, type TwsRig } from '../../kit/fakeTws';
 
 const QUOTE_CHECKS = ['buying_power', 'max_order_notional', 'price_collar'];
 const DELAYED_SENTENCE =
-  " The quote was the venue's delayed market data (some 15 minutes behind, no live subscription), not the live price.";
+  " The quote was not the venue's live price: its delayed market data (some 15 minutes behind, no live subscription), or a stale quote (market closed or halted, or none for over a minute).";
 
 const limitBuy = (price: number): Omit<PlacedOrderRequest, 'client_order_id'> => ({
   symbol: 'AAPL',
@@ -111,7 +111,7 @@ describe('pre-trade checks against a delayed quote (IB without a live subscripti
     assert.equal(result.denial?.code, 'PRICE_OUTSIDE_COLLAR');
     assert.match(
       result.denial?.message ?? '',
-      /^The limit price 110 is 1000 bps from the mid 100, outside the collar of 500 bps \(a fat finger, or the market moved since the delayed quote: check the live price\)\. The quote was the venue's delayed market data/,
+      /^The limit price 110 is 1000 bps from the mid 100, outside the collar of 500 bps \(a fat finger, or the market moved since the delayed quote: check the live price\)\. The quote was not the venue's live price: its delayed market data/,
     );
     assert.match(
       describeDenial(cmd.order, result.denial, result.risk),

@@ -238,7 +238,7 @@ describe('broker profiles from settings', () => {
     const delayed = liveCheckLines(risk, { bid: 99, ask: 101 });
     assert.equal(
       delayed.quote,
-      "\nQuote when checked: bid 99 / ask 101 (the venue's DELAYED market data, some 15 minutes behind: not the live price)",
+      "\nQuote when checked: bid 99 / ask 101 (NOT the live price: the venue's DELAYED market data, some 15 minutes behind, or a STALE quote, market closed or halted or none for over a minute)",
     );
     assert.equal(
       delayed.checks,
