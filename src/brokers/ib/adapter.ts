@@ -29,7 +29,7 @@
  * | commission                   | the report's, converted to the account's currency (`commission.ts`) |
  * | account                      | `reqAccountSummary`: NetLiquidation → equity, TotalCashValue → balance, BuyingPower |
  * | positions                    | `reqPositions` (avgCost / multiplier), marked with a snapshot quote when one comes |
- * | quote                        | `reqMktData` snapshot: ticks 1/2/4 (bid/ask/last, or delayed 66/67/68: `Quote.delayed`) until `tickSnapshotEnd`; refused for want of a subscription (10168, 10186, 354): `reqMarketDataType(3)` once, and asked again (`MarketDataMode`) |
+ * | quote                        | `reqMktData` snapshot: ticks 1/2/4 (bid/ask/last, or delayed 66/67/68: `Quote.delayed`, timed by 88) until `tickSnapshotEnd`; refused for want of a subscription (10168, 10186, 354): `reqMarketDataType(3)` once, and asked again (`MarketDataMode`) |
  *
  * - TWS has no idempotent client order id: a submit whose first status does not arrive within
  *   `timeoutMs`, or whose connection drops, fails with `outcomeUnknown: true` and is never resent.

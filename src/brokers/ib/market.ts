@@ -143,6 +143,8 @@ export const TICK = {
   DELAYED_BID: 66,
   DELAYED_ASK: 67,
   DELAYED_LAST: 68,
+  /** TWS API "Available Tick Types" 88 "Delayed Last Timestamp": "Delayed time of the last trade (in UNIX time)", a tickString. */
+  DELAYED_LAST_TIMESTAMP: 88,
 } as const;
 
 export interface SnapshotTicks {
@@ -154,6 +156,15 @@ export interface SnapshotTicks {
   /** The bid, or the ask, is a delayed tick (66, 67), not a live one. */
   bidDelayed?: boolean;
   askDelayed?: boolean;
+  /** The delayed last trade's time (tick 88), ms: the time a delayed quote is of. */
+  delayedLastTime?: number;
+}
+
+/** A tickString of a snapshot: the delayed last trade's time (88), in whole UNIX seconds; any other text is skipped. */
+export function applyTickString(ticks: SnapshotTicks, field: number, value: string | undefined): void {
+  if (field !== TICK.DELAYED_LAST_TIMESTAMP || value === undefined || !/^\d{1,12}$/.test(value.trim())) return;
+  const seconds = Number(value.trim());
+  if (seconds > 0) ticks.delayedLastTime = seconds * 1000;
 }
 
 export function applyTick(ticks: SnapshotTicks, field: number, value: number | undefined, isSize: boolean): void {
@@ -188,7 +199,12 @@ export function quoteFromTicks(symbol: string, ticks: SnapshotTicks, now: number
     ask_size: ticks.askSize ?? 0,
     timestamp: now,
   };
-  if (ticks.bidDelayed === true || ticks.askDelayed === true) quote.delayed = true;
+  if (ticks.bidDelayed === true || ticks.askDelayed === true) {
+    quote.delayed = true;
+    // The delayed quote is of some 15 minutes ago, not of when we read it: IB's time of the delayed last trade
+    // (tick 88) is the time it gives for it, and the nearest to the delayed bid/ask it carries no time of.
+    if (ticks.delayedLastTime !== undefined) quote.timestamp = ticks.delayedLastTime;
+  }
   return quote;
 }
 
@@ -296,6 +312,9 @@ export function snapshotQuote(
     const onSize = (id: number, field?: number, value?: number) => {
       if (id === reqId && field !== undefined) applyTick(ticks, field, value, true);
     };
+    const onString = (id: number, field: number, value: string) => {
+      if (id === reqId) applyTickString(ticks, field, value);
+    };
     const onEnd = (id: number) => {
       if (id !== reqId) return;
       try {
@@ -307,11 +326,13 @@ export function snapshotQuote(
     const offErr = tws.requestErrors(reqId, fail);
     ib.on(E.tickPrice, onPrice);
     ib.on(E.tickSize, onSize);
+    ib.on(E.tickString, onString);
     ib.on(E.tickSnapshotEnd, onEnd);
     ib.reqMktData(reqId, { ...contract, exchange: contract.exchange ?? 'SMART' } as IbLib.Contract, '', true, false);
     return () => {
       ib.off(E.tickPrice, onPrice);
       ib.off(E.tickSize, onSize);
+      ib.off(E.tickString, onString);
       ib.off(E.tickSnapshotEnd, onEnd);
       offErr();
     };

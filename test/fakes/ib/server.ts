@@ -140,6 +140,12 @@ export interface FakeTwsOptions {
    */
   delayedMarketData?: boolean;
   /**
+   * With delayed ticks, the delayed last trade's time: TICK_STRING (46: version, reqId, tickType, value) of tick type
+   * 88, TWS API "Available Tick Types": "Delayed Last Timestamp … Delayed time of the last trade (in UNIX time)", the
+   * value as TWS writes it (whole seconds, as text). Unset: not sent.
+   */
+  delayedLastTimestamp?: string;
+  /**
    * TWS's API set to "Read-Only API" (Global Configuration → API → Settings): every PLACE_ORDER is refused with
    * ERR 321, in the text TWS sends ("Error validating request.-'bN' : cause - The API interface is currently in
    * Read-Only mode.", as reported by ib_insync and other TWS clients), and nothing is placed.
@@ -867,6 +873,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
           s.send([1, 6, reqId, 66, q.bid, 100, 0]);
           s.send([1, 6, reqId, 67, q.ask, 200, 0]);
           s.send([1, 6, reqId, 68, (q.bid + q.ask) / 2, 1, 0]);
+          if (options.delayedLastTimestamp !== undefined) s.send([46, 6, reqId, 88, options.delayedLastTimestamp]);
           s.send([57, 1, reqId]);
           return;
         }

@@ -119,6 +119,34 @@ describe('IbBroker: delayed market data', function () {
     assert.equal(fake.requestCount('REQ_MKT_DATA'), 3);
   });
 
+  it("a delayed quote's time is the delayed last trade's (tick 88), not our read time; without one, the read time", async () => {
+    // TWS API "Available Tick Types": 88 "Delayed Last Timestamp", "Delayed time of the last trade (in UNIX time)".
+    const fifteenMinutesAgo = Math.floor(Date.now() / 1000) - 15 * 60;
+    const { broker } = await connect({
+      marketDataNotice: {
+        code: 10167,
+        message: 'Requested market data is not subscribed. Displaying delayed market data.',
+      },
+      delayedLastTimestamp: String(fifteenMinutesAgo),
+    });
+    const q = await broker.getQuote('AAPL');
+    assert.equal(q.delayed, true);
+    assert.equal(q.timestamp, fifteenMinutesAgo * 1000);
+    await broker.disconnect();
+    await fake?.close();
+    const before = Date.now();
+    const { broker: other } = await connect({
+      marketDataNotice: {
+        code: 10167,
+        message: 'Requested market data is not subscribed. Displaying delayed market data.',
+      },
+      delayedLastTimestamp: 'not a time',
+    });
+    const unread = await other.getQuote('AAPL');
+    assert.equal(unread.delayed, true);
+    assert.ok(unread.timestamp >= before, 'a time that is not whole UNIX seconds is not read');
+  });
+
   it("Test Order's market data says the quote is delayed", async () => {
     const { broker } = await connect({
       marketDataError: {
