@@ -106,7 +106,7 @@ import {
   type Lib,
   type TwsRequest,
 } from './connection';
-import { brokerErrorFor, errorMeaning } from './errors';
+import { brokerErrorFor, cancelRefusedState, errorMeaning } from './errors';
 import { contractFor, instrumentRulesFor, MarketDataMode, symbolOf, type IbContract } from './market';
 import { atRate, commissionWithoutQuote, type ExecutedAt, type ReportedCommission } from './commission';
 import { newEntry, OrderRegistry, PENDING_IB, REJECT_REASON_WAIT_MS } from './orderRegistry';
@@ -710,7 +710,28 @@ export class IbBroker implements BrokerApi {
         const offErr = this.on('ibError', (oid: number, code: number, message: string) => {
           if (oid !== id) return;
           const meaning = errorMeaning(code, message);
-          if (meaning.kind === 'cancelled') done();
+          const refusedIn = cancelRefusedState(code, message);
+          if (meaning.kind === 'cancelled' || refusedIn === 'Cancelled' || refusedIn === 'ApiCancelled') done();
+          // TWS is cancelling it already: its status says when.
+          else if (refusedIn === 'PendingCancel') return;
+          else if (refusedIn === 'Filled') {
+            // Too late: the fills this client did not hear are read from TWS, so the order does not stay working.
+            void this.reconcile().catch((e: unknown) => this.onError(`IB: reading order ${id}'s fills failed`, e));
+            fail(
+              new BrokerError(
+                'INVALID_ORDER',
+                `IB: too late to cancel order ${id}: IB says it is already Filled (error 10148: ${message}); its fills are read from IB`,
+                { retryable: false, venueCode: code },
+              ),
+            );
+          } else if (refusedIn !== undefined)
+            fail(
+              new BrokerError(
+                'INVALID_ORDER',
+                `IB: order ${id} cannot be cancelled in its state at IB, ${refusedIn} (error 10148: ${message})`,
+                { retryable: false, venueCode: code },
+              ),
+            );
           else if (meaning.kind === 'error' && UNKNOWN_AFTER_PLACE.has(code))
             fail(
               new BrokerError(

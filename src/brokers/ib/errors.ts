@@ -41,7 +41,7 @@ export type IbErrorMeaning =
  * | 104, 105, 110, 10243 | modify a filled order, mismatch, price off tick, fractional | INVALID_ORDER                    |
  * | 321               | "Error validating request" (any request): "Read-Only" in the text → PERMISSION_DENIED (API set read-only), else INVALID_ORDER; for a data request see `brokerErrorFor` |
  * | 135, 10147        | order id not found (cancel)                                  | ORDER_NOT_FOUND                    |
- * | 161, 10148        | cancel of an order not cancellable (filled, already cancelled) | INVALID_ORDER                    |
+ * | 161, 10148        | cancel of an order not cancellable (filled, already cancelled) | INVALID_ORDER (10148's state: `cancelRefusedState`) |
  * | 200               | no security definition found                                 | UNKNOWN_SYMBOL                     |
  * | 201               | order rejected - reason:…                                    | rejected status with the reason    |
  * | 202               | order cancelled                                              | cancel confirmation                |
@@ -193,6 +193,29 @@ const FAILURE_CODES: ReadonlySet<number> = new Set([
  * table would call INVALID_ORDER (321, an unlisted code) is IB declining the request (VENUE_UNAVAILABLE, not
  * retryable: the same request would be refused again).
  */
+/** TWS's order states (TWS API "Order Management" → "Possible Order States"). */
+const ORDER_STATES = new Set([
+  'ApiPending',
+  'PendingSubmit',
+  'PendingCancel',
+  'PreSubmitted',
+  'Submitted',
+  'ApiCancelled',
+  'Cancelled',
+  'Filled',
+  'Inactive',
+]);
+
+/**
+ * The state TWS names when it refuses a cancel (10148 "OrderId {id} that needs to be cancelled cannot be
+ * cancelled, state: {state}."), or undefined for any other error, or a state TWS does not document.
+ */
+export function cancelRefusedState(code: number, message: string): string | undefined {
+  if (code !== 10148) return undefined;
+  const state = /\bstate:\s*([A-Za-z]+)/.exec(message)?.[1];
+  return state !== undefined && ORDER_STATES.has(state) ? state : undefined;
+}
+
 export function brokerErrorFor(
   code: number,
   message: string,

@@ -25,7 +25,7 @@ import type { Clock } from '../../common/clock';
 import { isFinalStatus, type Fill } from '../../orders/model';
 import { plainQuantity, synthesisedFillId, type OrderTracker } from '../orderTracker';
 import { reportedCommission, type ReportedCommission } from './commission';
-import { errorMeaning } from './errors';
+import { cancelRefusedState, errorMeaning } from './errors';
 import type { IbContract } from './market';
 import {
   fillFromStatus,
@@ -693,6 +693,13 @@ export class OrderRegistry {
           entry.confirmed = true;
           this.deps.tracker.observe(responseOf(entry, this.deps.clock.now()));
         }
+      } else if (code === 10148) {
+        // The cancel was refused because of the state TWS names: an order it says is done is not left working here.
+        const state = cancelRefusedState(code, message);
+        if (state === 'Cancelled' || state === 'ApiCancelled') this.onError(id, 202, 'Order Canceled - reason:');
+        // Its fills were not heard (else it would be filled here): the next look-up asks TWS (reconcile).
+        else if (state === 'Filled' && responseOf(entry, this.deps.clock.now()).status.status !== 'filled')
+          entry.confirmed = false;
       } else if (meaning.kind === 'cancelled') {
         // 202 "Order Canceled - reason:…": a reason IB gives for a cancel we did not ask for is the user's to read.
         const why = /reason:\s*(.*\S)/i.exec(message)?.[1];

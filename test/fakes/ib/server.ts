@@ -250,6 +250,13 @@ export interface FakeTws extends FakeVenue {
    * sends an id TWS holds and gets ERR 103 "Duplicate order id".
    */
   resetOrderIdSequence(next?: number): void;
+  /**
+   * Fills a working order at `price` without a word to its client: no ORDER_STATUS, EXECUTION_DATA or
+   * COMMISSION_REPORT is sent (as when they were lost to the client), though REQ_EXECUTIONS and REQ_COMPLETED_ORDERS
+   * list it, and a cancel of it is refused as TWS refuses one of a filled order (10148 "… cannot be cancelled,
+   * state: Filled."). Returns false when the order is not working.
+   */
+  fillWithoutNotice(orderId: number, price: number): boolean;
 }
 
 const key = (symbol: string): string => symbol.toUpperCase().replace(/[^A-Z0-9]/g, '');
@@ -980,6 +987,16 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         if (status !== 'Inactive') error(session, orderId, 202, `Order Canceled - reason:${completedStatus}`);
         session.send(statusFields(o));
       }
+      return true;
+    },
+    fillWithoutNotice(orderId, price) {
+      const o = orders.get(orderId);
+      if (!o || (o.status !== 'Submitted' && o.status !== 'PreSubmitted')) return false;
+      fill(o, price);
+      unsentFills.delete(orderId);
+      o.completedStatus = 'Filled';
+      o.completedTime = connectionTime();
+      resting.delete(orderId);
       return true;
     },
     resetOrderIdSequence(next = 1) {
