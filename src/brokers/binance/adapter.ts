@@ -59,7 +59,9 @@
  *   only on -2013 "Order does not exist."; -2026 ORDER_ARCHIVED (an order cancelled or expired with nothing executed,
  *   archived 90 days on) throws ORDER_NOT_FOUND, not retryable, saying the order is final and its details gone (a
  *   `getOrderStatus` of an order this session followed answers its last view, ended); any other failure throws,
- *   retryable.
+ *   retryable. A -2013 for an order Binance acknowledged (its id in this session's or the caller's last view) is
+ *   asked by its id too, then ends it on the testnet (a reset deletes every order) and is an error on live (which
+ *   deletes none): `erased`; the poll does the same for a followed order that left the open list.
  * - Order ids are "SYMBOL:orderId" (e.g. "BTCUSDT:28") because every Binance order call needs the
  *   symbol. Client order ids are looked up in the symbol this session sent them in; otherwise in the
  *   open orders and the `lookupSymbols` option.
@@ -541,6 +543,49 @@ export class BinanceBroker implements BrokerApi {
     return this.tracker.last(orderId) ?? { ...known, order_id: orderId, fills: [...known.fills] };
   }
 
+  /**
+   * The last view of an order Binance acknowledged (its id "SYMBOL:orderId" known) and that was working then: this
+   * session's, else the caller's (the engine's saved order after a restart). Undefined for an order never
+   * acknowledged: its absence is the engine's to judge (`absenceConclusiveAfterMs`).
+   */
+  private acknowledgedView(clientOrderId: string, hint: OrderLookupHint | undefined): OrderResponse | undefined {
+    const followed = this.tracker
+      .openOrderIds()
+      .map((id) => this.tracker.last(id))
+      .find((o) => o?.client_order_id === clientOrderId);
+    const known = followed ?? (hint?.last?.client_order_id === clientOrderId ? hint.last : undefined);
+    if (known === undefined || isFinalStatus(known.status) || !/^[A-Z0-9_-]+:\d+$/.test(known.order_id))
+      return undefined;
+    return known;
+  }
+
+  /**
+   * An order Binance acknowledged, last seen working, that Binance answers -2013 "Order does not exist." for by its
+   * own id. The Spot Test Network is reset about once a month and its orders deleted (testnet.binance.vision FAQ):
+   * on the testnet the order can no longer fill, and is ended, cancelled, saying so (a fill it had after its last
+   * view is not known; the positions' reconcile shows it). Live Binance deletes no order (one that ended with nothing
+   * executed is archived and answers -2026 ORDER_ARCHIVED, rest-api.md "Query order"), so there the answer is not
+   * the order's end (another account's API key?): an error, not retryable, and the order is left as last seen.
+   * Nothing is ever resent.
+   */
+  private erased(last: OrderResponse, cause: BrokerError): OrderResponse {
+    const was = last.status.status;
+    if (this.environment !== 'testnet')
+      throw new BrokerError(
+        'ORDER_NOT_FOUND',
+        `Binance says order ${last.order_id} (client order id ${last.client_order_id}) does not exist (-2013 "Order does not exist."), though it acknowledged it and it was last seen ${was}: live Binance deletes no order, so this is not taken as its end; check that this profile's API key is for the account that placed it, and find the order in Binance's order history`,
+        { retryable: false, venueCode: NO_SUCH_ORDER, cause },
+      );
+    return this.observe({
+      ...last,
+      status: {
+        status: 'cancelled',
+        reason: `Binance (testnet) no longer knows it (-2013 "Order does not exist."), last seen ${was}: the testnet deletes every order when it is reset, so it can no longer fill; a fill after its last view is not known`,
+      },
+      timestamp: Math.max(last.timestamp, this.clock.now()),
+    });
+  }
+
   /** Throws INVALID_ORDER naming the state of an order Binance would not cancel, when a look-up finds it ended. */
   private async explainRefusedCancel(orderId: string, refusal: BrokerError): Promise<void> {
     let now: OrderResponse;
@@ -581,8 +626,9 @@ export class BinanceBroker implements BrokerApi {
     const symbol = this.sent.get(clientOrderId)?.symbol ?? hint?.symbol;
     if (symbol !== undefined) {
       const market = this.market(symbol);
+      let found: OrderResponse | undefined;
       try {
-        return await this.findByClientId(clientOrderId, market);
+        found = await this.findByClientId(clientOrderId, market);
       } catch (e) {
         // Final, its details gone (-2026): the order as last seen, ended, as getOrderStatus answers in session.
         const archived =
@@ -591,6 +637,16 @@ export class BinanceBroker implements BrokerApi {
             : undefined;
         if (archived === undefined) throw e;
         return archived;
+      }
+      if (found !== undefined) return found;
+      // -2013 for an order Binance acknowledged is not "never arrived": asked by Binance's own id too, then said.
+      const acknowledged = this.acknowledgedView(clientOrderId, hint);
+      if (acknowledged === undefined) return undefined;
+      try {
+        return await this.getOrderStatus(acknowledged.order_id);
+      } catch (e) {
+        if (isBrokerError(e) && e.venueCode === NO_SUCH_ORDER) return this.erased(acknowledged, e);
+        throw e;
       }
     }
     const open = (await this.listOpenOrders()).find((o) => o.client_order_id === clientOrderId);
@@ -676,10 +732,20 @@ export class BinanceBroker implements BrokerApi {
             return 'seen';
           } catch (e) {
             if (!isBrokerError(e) || e.venueCode !== NO_SUCH_ORDER) throw e;
-            // Nothing more will be learnt about it (the testnet deletes every order when it is reset).
+            const last = this.tracker.last(id);
+            let why: unknown = e;
+            if (last !== undefined)
+              try {
+                // The testnet's reset deleted it: ended, and the engine told (`erased`).
+                this.erased(last, e);
+                return 'seen';
+              } catch (live) {
+                why = live;
+              }
+            // Nothing more will be learnt about it.
             this.reportError(
-              `Binance no longer knows order ${id}, last seen working (-2013 "Order does not exist."; the testnet deletes its orders when it is reset): it is no longer followed`,
-              e,
+              `Binance no longer knows order ${id}, last seen working (-2013 "Order does not exist."): it is no longer followed${why === e ? '' : ` (${(why as Error).message})`}`,
+              why,
             );
             return 'gone';
           }

@@ -192,7 +192,7 @@ describe('Binance adapter: more replies from the spot API documentation', () => 
     assert.equal(fake.requestCount('POST /api/v3/order'), posts);
   });
 
-  it('an order Binance no longer knows (-2013, the testnet was reset) is let go, said once; later orders still report fills', async () => {
+  it('an order Binance no longer knows (-2013, the testnet was reset) is ended, saying so; later orders still report fills', async () => {
     await setUp();
     await broker.connect();
     const gone = await broker.submitOrder(order({ order_type: { type: 'limit', price: 29_000 } }));
@@ -201,14 +201,18 @@ describe('Binance adapter: more replies from the spot API documentation', () => 
     fake.setQuote('BTCUSDT', 28_990, 28_995); // ours fills at the venue
     await broker.poll();
     assert.deepEqual(eventsOf(updates, mine.order_id), ['submitted', 'fill 0.003']);
-    assert.equal(warnings.filter((w) => w.includes(gone.order_id)).length, 1, JSON.stringify(warnings));
+    // Not left working for ever: ended, with Binance's answer and why it means the end on the testnet.
+    assert.deepEqual(eventsOf(updates, gone.order_id), ['submitted', 'cancelled']);
+    const ended = updates.filter((u) => u.order.order_id === gone.order_id).at(-1)!.order.status;
     assert.match(
-      warnings.find((w) => w.includes(gone.order_id))!,
-      /-2013/,
+      ended.status === 'cancelled' ? (ended.reason ?? '') : '',
+      /^Binance \(testnet\) no longer knows it \(-2013 "Order does not exist\."\), last seen submitted: the testnet deletes every order when it is reset/,
     );
-    // Let go: the next poll asks nothing about it.
+    assert.deepEqual(warnings, []);
+    // Ended: the next poll asks nothing about it, and nothing was sent again.
     const lookups = fake.requestCount('GET /api/v3/order');
     await broker.poll();
     assert.equal(fake.requestCount('GET /api/v3/order'), lookups);
+    assert.equal(fake.requestCount('POST /api/v3/order'), 2);
   });
 });
