@@ -8,6 +8,8 @@
  * | 401    | any                                             | AUTHENTICATION              | no        |
  * | 403    | "insufficient buying power / qty / balance"     | INSUFFICIENT_FUNDS          | no        |
  * | 403    | other                                           | PERMISSION_DENIED (a submit: rejected) | no |
+ * | 403    | a quote: the market-data plan does not cover the feed (Market Data FAQ) | PERMISSION_DENIED, saying so | no |
+ * | 400/422| a quote: a parameter Alpaca's market data refused (a feed) | VENUE_UNAVAILABLE (not an order's fault) | no |
  * | 404    | order routes / quote and asset routes           | ORDER_NOT_FOUND / UNKNOWN_SYMBOL | no   |
  * | 404    | order routes: 40410000 (not "endpoint not found") or the message "order not found" alone: venueCode 40410000, no such order |
  * | 400/422| 40010001 "client_order_id must be unique"       | DUPLICATE_CLIENT_ORDER_ID   | no        |
@@ -78,12 +80,16 @@ function refusalAdvice(code: number | string | undefined, text: string): string 
   return undefined;
 }
 
+/** The hint @alpacahq/alpaca-trade-api appends to a market-data 403's message (its own call options). */
+const SDK_SIP_HINT = /\s*\(?Your account may not have SIP market-data access\..*$/s;
+
 /** An HTTP error answer from Alpaca as a BrokerError (table at the top of this file). */
 export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerError {
   const code =
     e.code === undefined || e.code === '' ? undefined : Number.isNaN(Number(e.code)) ? e.code : Number(e.code);
-  // A gateway's HTML page becomes the SDK's message: keep it short.
-  const trimmed = e.message.trim();
+  // A gateway's HTML page becomes the SDK's message: keep it short. The SDK's own hint on a market-data 403 names
+  // its call options (`{ feed: "iex" }`), which a user of SPtrader has no way to pass: the advice below replaces it.
+  const trimmed = e.message.replace(SDK_SIP_HINT, '').trim();
   const text = trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed || `HTTP ${e.status}`;
   const make = (
     reason: BrokerErrorReason,
@@ -100,6 +106,11 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
   const s = e.status;
   if (s === 401)
     return make('AUTHENTICATION', `${what}; check the Alpaca key id and secret key (paper and live keys differ)`);
+  if (s === 403 && op === 'quote')
+    return make(
+      'PERMISSION_DENIED',
+      `${what}; Alpaca's market data refused the quote: the keys are wrong for the data host, or the account's market-data plan does not cover the feed asked for (SIP quotes of the last 15 minutes need a paid plan, Alpaca Market Data FAQ); the iex feed (the default) is free, delayed_sip is SIP 15 minutes behind`,
+    );
   if (s === 403) {
     const advice = refusalAdvice(code, text);
     const said = advice === undefined ? what : `${what}; ${advice}`;
@@ -116,6 +127,12 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
       (code === undefined && /^order not found\.?$/i.test(trimmed));
     return make('ORDER_NOT_FOUND', what, noSuchOrder ? { venueCode: ALPACA_CODES.notFound } : {});
   }
+  if ((s === 400 || s === 422) && op === 'quote')
+    return make(
+      'VENUE_UNAVAILABLE',
+      `${what}; Alpaca's market data refused the quote request (a feed or symbol it does not accept)`,
+      { retryable: false },
+    );
   if (s === 400 || s === 422) {
     if (
       /client_order_id must be unique/i.test(text) ||

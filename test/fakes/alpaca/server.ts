@@ -95,6 +95,13 @@ export interface FakeAlpacaOptions {
    * with no body at all (what a proxy or a wrong path gives: it says nothing about the order).
    */
   orderNotFoundBody?: 'documented' | 'messageOnly' | 'empty';
+  /**
+   * The account's market-data plan (default 'paid'). 'free': a stock quote from the `sip` feed is refused, as the
+   * Market Data FAQ says ("Why am I getting HTTP 403 (Forbidden)?": "if you get a message like subscription does
+   * not permit querying recent SIP data in the HTTP response body, make sure you have the proper subscription - for
+   * example to query any SIP trades or quotes in the last 15 minutes, you need the Algo Trader Plus subscription").
+   */
+  marketDataPlan?: 'free' | 'paid';
 }
 
 export interface FakeAlpaca extends FakeVenue {
@@ -693,6 +700,13 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     if (method === 'GET' && stockQuote) {
       const symbol = decodeURIComponent(stockQuote[1] ?? '');
       const q = quotes.get(symbol);
+      const feed = url.searchParams.get('feed') ?? 'iex';
+      // "Latest quote" lists its feeds (iex, sip, delayed_sip, boats, overnight, otc) and answers 400 for a
+      // request parameter it does not accept; the message is the fake's.
+      if (!['iex', 'sip', 'delayed_sip', 'boats', 'overnight', 'otc'].includes(feed))
+        return send(res, 400, { message: `invalid feed: ${feed}` });
+      if (feed === 'sip' && options.marketDataPlan === 'free')
+        return send(res, 403, { message: 'subscription does not permit querying recent SIP data' });
       if (!q) return fail(res, 404, 40410000, `no quote for ${symbol}`);
       // Market Data API "Latest quote" `feed`: "delayed_sip" is the SIP feed "with a 15 minute delay" (for plans
       // without a live SIP subscription): the quote answered is the one of 15 minutes before.
