@@ -6,11 +6,12 @@
  *
  * - the venue labels it delayed: IB's delayed tick types (66/67), Alpaca's `delayed_sip` feed (15 minutes behind);
  * - the venue says the instrument cannot be traded at that price now: OANDA's `tradeable: false` (market closed or
- *   halted: the price is the last one before);
+ *   halted: the price is the last one before), a Binance symbol not TRADING (HALT, BREAK, END_OF_DAY, CANCEL_ONLY);
  * - the venue's own time of the quote is more than `STALE_QUOTE_AFTER_MS` older than our clock (Alpaca's latest quote
  *   `t`, OANDA's price `time`): the market closed, the instrument stopped quoting, or the feed stalled.
  *
- * A venue that gives no time of its quote (Binance's book ticker, IB's live bid/ask ticks) is read as live.
+ * A venue that gives no time of its bid and ask is read as live: IB's live ticks; Binance's 24hr ticker, whose
+ * `closeTime` ends its statistics window and says nothing of when the book last changed.
  */
 import type { Quote } from '../orders/model';
 

@@ -114,6 +114,7 @@ import { BrokerError, isBrokerError } from '../errors';
 import { accountInfoOf, parseAccount, positionsFromBalances } from './account';
 import { createExchange, hasSpotOrderApi, type CcxtBinance } from './connection';
 import { decimalString, readOrThrow } from './wire';
+import { notLive } from '../quoteFreshness';
 import { ORDER_ARCHIVED, TOO_MANY_ORDERS, toBrokerError, type HttpCapture } from './errors';
 import {
   checkFilters,
@@ -366,7 +367,16 @@ export class BinanceBroker implements BrokerApi {
     const market = this.market(symbol);
     const ticker = await this.ticker(market);
     try {
-      return quoteOf(ticker, this.clock.now());
+      const quote = quoteOf(ticker, this.clock.now());
+      // A book in a symbol that does not trade (enums.md "Symbol status": END_OF_DAY, HALT, BREAK, CANCEL_ONLY) is not
+      // a price an order would meet: not the live price, as OANDA's `tradeable: false` (src/brokers/quoteFreshness.ts).
+      const status = rulesOf(market).status;
+      return status === 'TRADING'
+        ? quote
+        : notLive(
+            quote,
+            `Binance listed ${market.id} as ${status} (not TRADING) when SPtrader connected: no order trades against its book`,
+          );
     } catch (e) {
       // An empty book: say why when exchangeInfo said the symbol does not trade (enums.md "Symbol status").
       const status = rulesOf(market).status;

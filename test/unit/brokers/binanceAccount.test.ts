@@ -230,4 +230,23 @@ describe('Binance adapter: a symbol that is not TRADING (enums.md "Symbol status
     assert.equal(r.status.status, 'rejected');
     assert.match(r.status.status === 'rejected' ? r.status.reason : '', /Market is closed\. \(Binance code -2010/);
   });
+
+  it('a book left in a symbol in HALT is not the live price: flagged to the checks, saying the status', async () => {
+    const halted = {
+      ...(DEFAULT_SYMBOLS[1] as (typeof DEFAULT_SYMBOLS)[number]),
+      symbol: 'XYZUSDT',
+      baseAsset: 'XYZ',
+      bid: 10,
+      ask: 10.1,
+      status: 'HALT' as const,
+    };
+    fake = await startFakeBinance({ symbols: [...DEFAULT_SYMBOLS, halted] });
+    broker = binanceOnFake(fake);
+    await broker.connect();
+    const q = await broker.getQuote('XYZUSDT');
+    assert.equal(q.bid, 10);
+    assert.equal(q.delayed, true);
+    assert.match(q.delayed_reason ?? '', /^Binance listed XYZUSDT as HALT \(not TRADING\) when SPtrader connected/);
+    assert.equal((await broker.getQuote('BTCUSDT')).delayed, undefined, 'a TRADING symbol is live');
+  });
 });
