@@ -91,14 +91,28 @@ export interface HttpFailure {
   now: number;
 }
 
+/**
+ * A reply without OANDA's error form (`errorMessage`, v20 "Error Response"), said as what it was: a proxy's page,
+ * nothing, or JSON of another shape (its first 200 characters), so the user sees what came back.
+ */
+function notOandasError(body: unknown): string {
+  if (body === undefined || body === null || body === '') return 'an empty reply, no errorMessage';
+  if (typeof body === 'string') return body.slice(0, 200);
+  let text: string;
+  try {
+    text = JSON.stringify(body) ?? typeof body;
+  } catch {
+    text = typeof body;
+  }
+  return `a reply without OANDA's errorMessage: ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`;
+}
+
 /** An HTTP failure as a BrokerError (see the error table). The caller redacts the message. */
 export function httpError(f: HttpFailure, redact: (s: string) => string = (s) => s): BrokerError {
   const body = readErrorBody(f.body);
   const code =
     body.orderRejectTransaction?.rejectReason ?? body.orderCancelRejectTransaction?.rejectReason ?? body.errorCode;
-  const detail = redact(
-    body.errorMessage ?? (typeof f.body === 'string' && f.body.length > 0 ? f.body.slice(0, 200) : 'no message'),
-  );
+  const detail = redact(body.errorMessage ?? notOandasError(f.body));
   const head = `OANDA refused ${f.route} (HTTP ${f.status}${code ? ` ${code}` : ''}): ${detail}`;
   const opts = { venueCode: code ?? f.status, cause: f.body };
   if (f.status === 401)

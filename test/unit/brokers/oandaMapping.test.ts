@@ -98,6 +98,23 @@ describe('OANDA v20 mapping (pure)', () => {
     assert.deepEqual([e500.reason, e500.retryable, e500.outcomeUnknown], ['VENUE_UNAVAILABLE', true, false]);
   });
 
+  it('an error reply without OANDA\'s errorMessage (v20 "Error Response") is said as what came back', () => {
+    const refused = (body: unknown) =>
+      httpError({ body, status: 400, route: 'POST /orders', notFound: 'ORDER_NOT_FOUND', mutating: true, now: 0 })
+        .message;
+    assert.equal(
+      refused({ message: 'x', errorMessage: 5 }),
+      'OANDA refused POST /orders (HTTP 400): a reply without OANDA\'s errorMessage: {"message":"x","errorMessage":5}',
+    );
+    assert.equal(refused([1, 2]), "OANDA refused POST /orders (HTTP 400): a reply without OANDA's errorMessage: [1,2]");
+    assert.equal(refused(''), 'OANDA refused POST /orders (HTTP 400): an empty reply, no errorMessage');
+    assert.equal(
+      refused('<html>Bad Request</html>'),
+      'OANDA refused POST /orders (HTTP 400): <html>Bad Request</html>',
+    );
+    assert.match(refused({ long: 'y'.repeat(500) }), /: \{"long":"y{191}…$/);
+  });
+
   it('reads UNIX times and maps cancel reasons', () => {
     assert.equal(parseV20Time('1893456000.123456789'), 1893456000123);
     assert.equal(parseV20Time('2030-01-01T00:00:00.123456789Z'), 1893456000123);
