@@ -7,7 +7,7 @@
  * |---------|-------------------|----------|-------------------------------------------------------|
  * | paper   | paper             | paper    | the account file lives in `stateDir` when given       |
  * | oanda   | practice, live    | practice | baseUrl (a proxy or a fake)                           |
- * | alpaca  | paper, live       | paper    | baseUrl, dataUrl (the market-data host; see below)     |
+ * | alpaca  | paper, live       | paper    | baseUrl, dataUrl (the market-data host; see below), dataFeed |
  * | binance | testnet, live     | testnet  | baseUrl                                               |
  * | ib      | paper, live       | paper    | host, port, clientId (required: unique per TWS)       |
  *
@@ -155,6 +155,13 @@ export const BrokerProfileSchema = z
     baseUrl: endpointUrl('baseUrl').optional(),
     /** Alpaca only: the market-data host (default https://data.alpaca.markets); required with `baseUrl` to connect. */
     dataUrl: endpointUrl('dataUrl').optional(),
+    /**
+     * Alpaca only: the stock quote feed (default iex, free to every account); sip needs a paid market-data plan;
+     * delayed_sip is SIP 15 minutes behind, its quotes flagged to the checks as not the live price.
+     */
+    dataFeed: z
+      .enum(['iex', 'sip', 'delayed_sip'], { error: () => 'dataFeed must be one of iex, sip, delayed_sip' })
+      .optional(),
     host: z
       .string({ error: wrongType('host', 'text: a host name or an IP address') })
       .min(1, 'host must not be empty')
@@ -211,6 +218,12 @@ export const BrokerProfileSchema = z
         code: 'custom',
         path: ['dataUrl'],
         message: 'dataUrl applies to alpaca only (its market-data host)',
+      });
+    if (p.broker !== 'alpaca' && p.dataFeed !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dataFeed'],
+        message: 'dataFeed applies to alpaca only (its stock quotes)',
       });
   })
   .transform((p) => ({ ...p, environment: p.environment ?? BROKER_ENVIRONMENTS[p.broker][0] }));
@@ -391,6 +404,7 @@ function construct(p: BrokerProfile, deps: BrokerDeps): BrokerApi {
         environment: p.environment === 'live' ? 'live' : 'paper',
         baseUrl: p.baseUrl,
         dataBaseUrl: p.dataUrl,
+        ...(p.dataFeed === undefined ? {} : { dataFeed: p.dataFeed }),
         readReuseMs,
       });
     }

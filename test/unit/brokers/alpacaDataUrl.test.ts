@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { AlpacaBroker } from '../../../src/brokers/alpaca/adapter';
 import { staticCredentials } from '../../../src/brokers/credentials';
-import { BrokerProfileError, createBroker } from '../../../src/brokers/registry';
+import { BrokerProfileError, createBroker, parseBrokerProfile } from '../../../src/brokers/registry';
 import { newClientOrderId } from '../../../src/common/ids';
 import type { OrderType, PlacedOrderRequest, TimeInForce } from '../../../src/orders/model';
 import { FAKE_ALPACA_KEY_ID, FAKE_ALPACA_SECRET, startFakeAlpaca, type FakeAlpaca } from '../../fakes/alpaca/server';
@@ -93,6 +93,29 @@ describe('Alpaca market-data host (dataUrl)', () => {
         e.message.includes('https://data.alpaca.markets with your keys: add dataUrl'),
     );
     assert.equal(fake.requestCount(), 0);
+  });
+
+  it("a profile's dataFeed reaches the quotes: delayed_sip's are flagged as not the live price; alpaca only", async () => {
+    const broker = createBroker(
+      { id: 'alp', broker: 'alpaca', baseUrl: fake.url, dataUrl: fake.dataUrl, dataFeed: 'delayed_sip' },
+      deps(),
+    );
+    try {
+      await broker.connect();
+      const quote = await broker.getQuote('AAPL');
+      assert.equal(quote.delayed, true);
+      assert.match(quote.delayed_reason ?? '', /delayed_sip/);
+    } finally {
+      await broker.disconnect();
+    }
+    assert.throws(
+      () => parseBrokerProfile({ id: 'o', broker: 'oanda', dataFeed: 'sip' }),
+      /dataFeed applies to alpaca only/,
+    );
+    assert.throws(
+      () => parseBrokerProfile({ id: 'a', broker: 'alpaca', dataFeed: 'opra' }),
+      /dataFeed must be one of iex, sip, delayed_sip/,
+    );
   });
 
   it('the fake’s two hosts answer 404 for each other’s routes, so a request sent to the wrong host shows', async () => {
