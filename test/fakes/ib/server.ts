@@ -257,6 +257,11 @@ export interface FakeTws extends FakeVenue {
    * state: Filled."). Returns false when the order is not working.
    */
   fillWithoutNotice(orderId: number, price: number): boolean;
+  /**
+   * Cancels a working order at TWS (in TWS's window) without a word to its client, as `fillWithoutNotice` fills one:
+   * a cancel of it is then refused 10148 "… cannot be cancelled, state: Cancelled.". Returns false when not working.
+   */
+  cancelWithoutNotice(orderId: number): boolean;
 }
 
 const key = (symbol: string): string => symbol.toUpperCase().replace(/[^A-Z0-9]/g, '');
@@ -995,6 +1000,15 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       fill(o, price);
       unsentFills.delete(orderId);
       o.completedStatus = 'Filled';
+      o.completedTime = connectionTime();
+      resting.delete(orderId);
+      return true;
+    },
+    cancelWithoutNotice(orderId) {
+      const o = orders.get(orderId);
+      if (!o || (o.status !== 'Submitted' && o.status !== 'PreSubmitted')) return false;
+      o.status = 'Cancelled';
+      o.completedStatus = 'Cancelled by Trader';
       o.completedTime = connectionTime();
       resting.delete(orderId);
       return true;

@@ -67,4 +67,15 @@ describe('IbBroker: a cancel refused for the order’s state (10148)', function 
     assert.equal(fill?.price, 89.5);
     assert.equal(fake.ordersWithClientId(placed.client_order_id), 1, 'nothing was sent again');
   });
+
+  it('Cancelled at TWS unheard: the cancel is done, and the order ends cancelled', async () => {
+    const placed = await broker.submitOrder(restingBuy());
+    assert.ok(fake.cancelWithoutNotice(Number(placed.order_id)));
+    await broker.cancelOrder(placed.order_id);
+    assert.equal((await broker.getOrderStatus(placed.order_id)).status.status, 'cancelled');
+    assert.deepEqual(
+      updates.filter((u) => u.order.order_id === placed.order_id).map((u) => u.order.status.status),
+      ['submitted', 'cancelled'],
+    );
+  });
 });
