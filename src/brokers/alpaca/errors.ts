@@ -18,6 +18,7 @@
  * | 429    | any (refused unprocessed: `notActed`, resent within the bound) | RATE_LIMITED (+ retryAfterMs) | yes |
  * | 5xx    | on a submit or cancel (502/503/504 included): outcomeUnknown | VENUE_UNAVAILABLE     | no (look it up) |
  * | 5xx    | any other request                               | VENUE_UNAVAILABLE           | yes       |
+ * | 5xx    | with Retry-After (a 503's "how long the service is expected to be unavailable") | the same, + retryAfterMs | |
  *
  * A 5xx says nothing about whether Alpaca acted (RFC 9110 §15.6.3–5: a gateway's 502/504 least of
  * all), so a submit or cancel answered with one is an unknown outcome, resolved by client order id.
@@ -153,6 +154,8 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
       ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
     });
   if (s >= 500) {
+    // A 503 may say how long Alpaca will be away (RFC 9110 §10.2.3 Retry-After): the next look-up waits that long.
+    const wait = e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs };
     if (op === 'submit' || op === 'cancel') {
       const what2 = op === 'submit' ? 'the order may have been placed' : 'the order may have been cancelled';
       return make(
@@ -161,10 +164,11 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
         {
           outcomeUnknown: true,
           retryable: false,
+          ...wait,
         },
       );
     }
-    return make('VENUE_UNAVAILABLE', what);
+    return make('VENUE_UNAVAILABLE', what, wait);
   }
   return make('INTERNAL', what, { retryable: false });
 }

@@ -26,6 +26,7 @@
  */
 import { z } from 'zod';
 import { BrokerError, type BrokerErrorReason } from '../errors';
+import { retryAfterMs as retryAfterHeaderMs } from '../retry';
 
 /** The body of a v20 error reply: every field optional, since it is read to explain a failure. */
 export const V20ErrorSchema = z.looseObject({
@@ -139,10 +140,13 @@ export function httpError(f: HttpFailure, redact: (s: string) => string = (s) =>
     const tail = unknown
       ? '; this answer does not say whether OANDA acted: the request may have been carried out, look the order up by client order id, do not resend'
       : '';
+    // A 503 may say how long OANDA will be away (RFC 9110 §10.2.3 Retry-After): the next look-up waits that long.
+    const wait = retryAfterHeaderMs(f.retryAfter, f.now);
     return new BrokerError('VENUE_UNAVAILABLE', `${head}${tail}`, {
       ...opts,
       retryable: !unknown,
       outcomeUnknown: unknown,
+      ...(wait === undefined ? {} : { retryAfterMs: wait }),
     });
   }
   if (f.status === 404) {

@@ -125,6 +125,16 @@ describe('Alpaca mapping (pure)', () => {
     }
     assert.equal(mapAlpacaError({ status: 429, message: 'x', retryAfterMs: 2000 }, 'order').retryAfterMs, 2000);
     assert.equal(mapAlpacaError({ status: 404, message: 'x' }, 'quote').reason, 'UNKNOWN_SYMBOL');
+    // A 503 with Retry-After (RFC 9110 §10.2.3: how long the service is expected to be away): the wait is kept, on a
+    // read (resent later) and on a submit (looked up later), which stays an unknown outcome, never resent.
+    const maintenance = { status: 503, message: 'maintenance', retryAfterMs: 30_000 };
+    assert.deepEqual(
+      [mapAlpacaError(maintenance, 'order').retryAfterMs, mapAlpacaError(maintenance, 'order').retryable],
+      [30_000, true],
+    );
+    const unknown = mapAlpacaError(maintenance, 'submit');
+    assert.deepEqual([unknown.retryAfterMs, unknown.outcomeUnknown, unknown.retryable], [30_000, true, false]);
+    assert.equal(mapAlpacaError({ status: 503, message: 'x' }, 'order').retryAfterMs, undefined);
     for (const status of [500, 502, 503, 504]) {
       assert.equal(mapAlpacaError({ status, message: 'x' }, 'submit').outcomeUnknown, true);
       assert.equal(mapAlpacaError({ status, message: 'x' }, 'cancel').outcomeUnknown, true);

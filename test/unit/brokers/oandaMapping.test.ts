@@ -96,6 +96,12 @@ describe('OANDA v20 mapping (pure)', () => {
     assert.equal(httpError({ ...base, status: 429, retryAfter: '3' }).retryAfterMs, 3000);
     const e500 = httpError({ ...base, status: 500 });
     assert.deepEqual([e500.reason, e500.retryable, e500.outcomeUnknown], ['VENUE_UNAVAILABLE', true, false]);
+    assert.equal(e500.retryAfterMs, undefined);
+    // A 503 with Retry-After (RFC 9110 §10.2.3), in seconds or as an HTTP-date: the wait is kept; a submit stays an
+    // unknown outcome, never resent.
+    assert.equal(httpError({ ...base, status: 503, retryAfter: '30' }).retryAfterMs, 30_000);
+    const dated = httpError({ ...base, status: 503, retryAfter: new Date(60_000).toUTCString(), mutating: true });
+    assert.deepEqual([dated.retryAfterMs, dated.outcomeUnknown, dated.retryable], [60_000, true, false]);
   });
 
   it('an error reply without OANDA\'s errorMessage (v20 "Error Response") is said as what came back', () => {
