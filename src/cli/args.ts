@@ -243,6 +243,7 @@ export function typedParams(
     }
     const read = parseParameterText(spec, pair.slice(eq + 1));
     if (!read.ok) throw fail(`--param ${pair}: ${read.message} (${file})`);
+    if (read.note !== undefined) say(`--param ${read.note}`);
     setParameter(out, name, read.value);
   }
   return out;

@@ -160,15 +160,26 @@ export function checkParameterValue(spec: ParameterSpec, value: unknown): string
 export function parseParameterText(
   spec: ParameterSpec,
   text: string,
-): { ok: true; value: unknown } | { ok: false; message: string } {
+): { ok: true; value: unknown; note?: string } | { ok: false; message: string } {
   const trimmed = text.trim();
   let value: unknown;
+  let note: string | undefined;
   if (spec.options !== undefined && spec.options.length > 0) {
     // An option is chosen by how it is written ("normal", 5, true), whatever its type.
     const option = spec.options.find(
       (o) => show(o) === trimmed || (typeof o === 'string' && (o === text || o === trimmed)),
     );
-    value = option !== undefined ? option : parseLoose(trimmed);
+    // Else a text option written in other letters (SELL for 'sell'), when only one option reads so: the component
+    // gets the option as it spells it (it compares with ==), and the note says so.
+    const folded = trimmed.toLowerCase();
+    const alike =
+      option === undefined
+        ? spec.options.filter((o) => typeof o === 'string' && o.trim().toLowerCase() === folded)
+        : [];
+    if (alike.length === 1) {
+      value = alike[0];
+      note = `${spec.name}: "${trimmed}" was read as its option ${show(value)} (as __metadata__ spells it)`;
+    } else value = option !== undefined ? option : parseLoose(trimmed);
   } else {
     switch (spec.type) {
       case 'int':
@@ -208,7 +219,7 @@ export function parseParameterText(
   }
   const problem = checkParameterValue(spec, value);
   if (problem) return { ok: false, message: `${spec.name}: ${problem}${rangeHint(spec)}` };
-  return { ok: true, value };
+  return note === undefined ? { ok: true, value } : { ok: true, value, note };
 }
 
 function parseLoose(text: string): unknown {

@@ -86,6 +86,38 @@ describe('CLI arguments', () => {
     assert.doesNotMatch(warned.join('\n'), /[\u0000-\u001f\u007f]/);
   });
 
+  it('--param side=SELL against lowercase options takes the option as spelt, and says so; a non-match is refused with them (rt-comp9)', () => {
+    const metadata: unknown = {
+      parameters: {
+        side: { type: 'str', options: ['buy', 'sell'] },
+        venue: { type: 'str', options: ['Paper', 'paper'] },
+      },
+    };
+    const warned: string[] = [];
+    const typed = typedParams(['side=SELL'], metadata, 'c.py', fail, (m) => warned.push(m));
+    // Refused before: "SELL" is not one of its options ("buy", "sell").
+    assert.deepEqual(typed, { side: 'sell' });
+    assert.deepEqual(warned, ['--param side: "SELL" was read as its option "sell" (as __metadata__ spells it)']);
+    const refusal = (pair: string): string => {
+      try {
+        typedParams([pair], metadata, 'c.py', fail, () => {});
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return assert.fail(`${pair} was taken`);
+    };
+    assert.equal(
+      refusal('side=short'),
+      '--param side=short: side: "short" is not one of its options ("buy", "sell") (c.py)',
+    );
+    // Two options that differ only in case: SELL-style reading would have to guess, so only an exact one is taken.
+    assert.match(refusal('venue=PAPER'), /"PAPER" is not one of its options \("Paper", "paper"\)/);
+    assert.deepEqual(
+      typedParams(['venue=paper'], metadata, 'c.py', fail, () => {}),
+      { venue: 'paper' },
+    );
+  });
+
   it("number flags: only decimal numbers within the flag's range, each refusal naming the flag, value and range", async () => {
     const cash = { what: 'a positive amount', min: 0, aboveMin: true, max: 1e12, range: 'at most 1,000,000,000,000' };
     const ticks = { what: 'a whole number ≥ 0', min: 0, max: 1_000_000, whole: true, range: 'at most 1,000,000' };
