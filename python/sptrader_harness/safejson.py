@@ -11,6 +11,7 @@ A replay batch's orders are written as JSON text here too, once each, and carrie
 Past 450 lines on purpose: one walk with one budget for every value a component hands back (orders, metadata,
 replay answers); split, the budget and the paths it reports would have to cross modules on the hot path.
 """
+import re
 import sys
 import math
 from operator import itemgetter
@@ -63,6 +64,18 @@ class Budget(object):
             why = ' (%s)' % detail if detail else ''
             raise ComponentFailure(self.size_code, '%s is at least %s bytes as JSON%s, more than the limit of %s bytes, reached at %s; '
                                    'nothing was sent' % (self.what, _grouped(used), why, _grouped(self.limit), format_path(path)), self.file)
+
+
+# A vowel letter said "you" (UserDict, UUID, Unicode, Utility, Euro) or "won" (OneHot) takes "a"; "un-" said "un"
+# (UnknownType, Uninitialized, Undefined) keeps "an".
+_YOU_SOUND = re.compile(r'(?i:u(?:ni(?!n)|s[aeiu]|t[aei]|u|r[aeio]|k|func)|eu)|[Oo]ne(?![a-z])')
+
+
+def article(name):
+    """'a' or 'an' before name (a type's name, as an error says it): by how it sounds, not only its first letter."""
+    if name[:1].lower() not in 'aeiou' or _YOU_SOUND.match(name):
+        return 'a'
+    return 'an'
 
 
 def _grouped(n):
@@ -376,7 +389,7 @@ def _other(value, path, budget, depth):
             return json_safe(text, path, budget, depth)
     name = type(value).__name__
     raise ComponentFailure('NOT_SERIALIZABLE', 'the value at %s is %s %s, which cannot be sent as JSON; return numbers, strings, lists and dicts%s'
-                           % (format_path(path), 'an' if name[:1].lower() in 'aeiou' else 'a', name, _conversion_hint(value)), budget.file)
+                           % (format_path(path), article(name), name, _conversion_hint(value)), budget.file)
 
 
 def _numpy_kind(value):

@@ -28,7 +28,7 @@ verdict, else the `def` line (the message then says "(line N)" rather than "at l
 import os
 
 from sptrader_harness import stdlib
-from sptrader_harness.safejson import ComponentFailure
+from sptrader_harness.safejson import ComponentFailure, article
 
 MAX_REASON_CHARS = 1000
 MAX_CACHED = 256
@@ -177,7 +177,7 @@ def _kind_of(value):
     if isinstance(value, (tuple, list)):
         return 'a %s of %d item%s' % (type(value).__name__, len(value), '' if len(value) == 1 else 's')
     name = type(value).__name__
-    return '%s %s' % ('an' if name[:1].lower() in 'aeiou' else 'a', name)
+    return '%s %s' % (article(name), name)
 
 
 def _short_repr(value):

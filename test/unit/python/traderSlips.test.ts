@@ -229,7 +229,7 @@ describe('Python components: slips a trader makes (rt-comp8)', function () {
     assert.equal(mapping.errors[0]?.code, 'NOT_SERIALIZABLE', JSON.stringify(mapping.errors));
     assert.match(
       mapping.errors[0].message,
-      /is an UserDict, which cannot be sent as JSON; .* \(a mapping: return dict\(\.\.\.\) of it\)$/,
+      /is a UserDict, which cannot be sent as JSON; .* \(a mapping: return dict\(\.\.\.\) of it\)$/,
     );
   });
 
