@@ -145,6 +145,8 @@ async function run(args: string[]): Promise<number> {
   for (const v of venues) brokers[v.id] = v;
   const interpreter = await resolveInterpreter(
     defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
+    // --timeout bounds the interpreter's first answer too (a --python that hangs): else the probe's own 15 s.
+    values.timeout === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 },
   );
   const trading = await openTradingSession({
     stateDir,

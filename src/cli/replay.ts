@@ -206,6 +206,8 @@ async function run(args: string[]): Promise<number> {
   try {
     const interpreter = await resolveInterpreter(
       defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
+      // --timeout bounds the interpreter's first answer too (a --python that hangs): else the probe's own 15 s.
+      values.timeout === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 },
     );
     // The timeout limits each record's call of the component (a batch of records is one request: runner.ts).
     const worker = new PythonWorker({

@@ -133,6 +133,8 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
     }
     const interpreter = await resolveInterpreter(
       defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
+      // --timeout bounds the interpreter's first answer too (a --python that hangs): else the probe's own 15 s.
+      values.timeout === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 },
     );
     const runnerOptions: RunnerOptions = {
       interpreter,

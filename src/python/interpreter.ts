@@ -2,7 +2,7 @@
  * Finds the Python that runs components and resolves it once to the real `sys.executable`:
  * version-manager shims (pyenv) add ~60 ms to every spawn.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { PythonRunError } from './errors';
 
@@ -18,18 +18,60 @@ const MINIMUM: [number, number] = [3, 8];
 // `python -c` looks in the working folder first: a user's json.py there must not make Python look missing.
 const PROBE =
   "import sys\nif sys.path[:1] == ['']: del sys.path[0]\nimport json\nprint(json.dumps({'executable':sys.executable,'version':list(sys.version_info[:3])}))";
-const cache = new Map<string, Promise<ResolvedInterpreter | undefined>>();
+const cache = new Map<string, Promise<Probed>>();
 
 export function defaultInterpreterCandidates(explicit?: string): string[] {
   return explicit ? [explicit] : ['python3', 'python'];
 }
 
-function probe(command: string): Promise<ResolvedInterpreter | undefined> {
+/** How long an interpreter may take to answer the probe when the caller sets no timeout (a cold pyenv shim, a slow disk). */
+const PROBE_TIMEOUT_MS = 15_000;
+
+type Probed = ResolvedInterpreter | 'timeout' | undefined;
+
+/**
+ * Runs the probe in its own process group: at the timeout the group is killed, so a wrapper script that hangs in a
+ * child (`sleep`) holding the pipe cannot keep the probe waiting past it.
+ */
+function probe(command: string, timeoutMs: number): Promise<Probed> {
   return new Promise((resolve) => {
-    execFile(command, ['-c', PROBE], { timeout: 15_000, windowsHide: true }, (error, stdout) => {
-      if (error) return resolve(undefined);
+    let out = '';
+    let timedOut = false;
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(command, ['-c', PROBE], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+        windowsHide: true,
+        detached: process.platform !== 'win32',
+      });
+    } catch {
+      return resolve(undefined);
+    }
+    const timer = setTimeout(() => {
+      timedOut = true;
       try {
-        const parsed = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { executable?: unknown; version?: unknown };
+        if (process.platform !== 'win32' && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        else child.kill('SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      child.stdout?.destroy();
+      resolve('timeout');
+    }, timeoutMs);
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      if (out.length < 64 * 1024) out += chunk;
+    });
+    child.on('error', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) return;
+      if (code !== 0) return resolve(undefined);
+      try {
+        const parsed = JSON.parse(out.trim().split('\n').pop() ?? '') as { executable?: unknown; version?: unknown };
         const v = parsed.version;
         if (
           typeof parsed.executable !== 'string' ||
@@ -50,18 +92,30 @@ function probe(command: string): Promise<ResolvedInterpreter | undefined> {
   });
 }
 
-/** The first candidate that runs and is new enough; else a PythonRunError saying what to do. */
-export async function resolveInterpreter(candidates: string[]): Promise<ResolvedInterpreter> {
+/**
+ * The first candidate that runs and is new enough; else a PythonRunError saying what to do. `timeoutMs` (the run's
+ * --timeout) bounds each candidate's answer (15 s when not given): an interpreter that hangs is said to.
+ */
+export async function resolveInterpreter(
+  candidates: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<ResolvedInterpreter> {
+  const timeoutMs =
+    options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs) && options.timeoutMs > 0
+      ? Math.min(options.timeoutMs, 2 ** 31 - 1)
+      : PROBE_TIMEOUT_MS;
   const tooOld: ResolvedInterpreter[] = [];
+  const hung: string[] = [];
   for (const command of candidates) {
     let pending = cache.get(command);
     if (!pending) {
-      pending = probe(command);
+      pending = probe(command, timeoutMs);
       cache.set(command, pending);
     }
     const found = await pending;
     // A failure is not kept: an interpreter installed, or made executable, after it is found on the next try.
-    if (!found) {
+    if (found === undefined || found === 'timeout') {
+      if (found === 'timeout') hung.push(command);
       cache.delete(command);
       continue;
     }
@@ -74,6 +128,13 @@ export async function resolveInterpreter(candidates: string[]): Promise<Resolved
     throw new PythonRunError(
       'INTERPRETER_TOO_OLD',
       `${first.command} is Python ${first.version.join('.')}; SPtrader needs Python ${MINIMUM.join('.')} or newer. Set sptrader.python.interpreterPath (or --python) to a newer interpreter.`,
+    );
+  }
+  if (hung.length > 0) {
+    const seconds = timeoutMs / 1000;
+    throw new PythonRunError(
+      'INTERPRETER_NOT_FOUND',
+      `the Python interpreter ${hung.map(shown).join(', ')} did not answer within ${seconds} s${options.timeoutMs !== undefined ? ' (the timeout)' : ''}: it hangs, or is not a Python interpreter. Set sptrader.python.interpreterPath (CLI: --python PATH or SPTRADER_PYTHON) to a Python ${MINIMUM.join('.')}+ executable.`,
     );
   }
   const why = candidates.length === 1 ? notAnInterpreter(candidates[0] as string) : undefined;

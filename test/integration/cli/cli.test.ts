@@ -180,6 +180,20 @@ describe('sptrader CLI', function () {
     assert.match(out.errors[0].message, /\/nonexistent\/python3/);
   });
 
+  it("--python hang.sh --timeout 1: given up after the timeout, not the probe's own 15 s (rt-comp9)", () => {
+    const hang = join(stateDir, 'hang.sh');
+    writeFileSync(hang, '#!/bin/sh\nsleep 30\n');
+    chmodSync(hang, 0o755);
+    const started = Date.now();
+    const r = cli(['test-order', EXAMPLE, '--state-dir', stateDir, '--json', '--python', hang, '--timeout', '1']);
+    const took = Date.now() - started;
+    assert.equal(r.code, 1, r.stderr);
+    assert.ok(took < 10_000, `took ${took} ms`);
+    const out = JSON.parse(r.stdout) as { errors: Array<{ code: string; message: string }> };
+    assert.equal(out.errors[0]?.code, 'INTERPRETER_NOT_FOUND');
+    assert.match(out.errors[0].message, /hang\.sh did not answer within 1 s \(the timeout\)/);
+  });
+
   it('exit 1 when the interpreter is too old', () => {
     const fake = join(stateDir, 'python2');
     writeFileSync(fake, '#!/bin/sh\necho \'{"executable": "/usr/bin/python2.7", "version": [2, 7, 18]}\'\n');

@@ -42,6 +42,28 @@ describe('sptrader.python.interpreterPath / --python that is not an interpreter'
     assert.match(await refusal('py\nthon'), /\(tried "py\\nthon"\)/, 'a line break shown escaped');
   });
 
+  it('an "interpreter" that hangs is given up at the timeout asked for, its child too, and said to hang (rt-comp9)', async () => {
+    const hang = join(dir, 'hang.sh');
+    // The script's sleep holds the probe's pipe: killing the script alone left the probe waiting for it.
+    writeFileSync(hang, '#!/bin/sh\nsleep 30\n');
+    chmodSync(hang, 0o755);
+    const started = Date.now();
+    let message = '';
+    try {
+      await resolveInterpreter([hang], { timeoutMs: 1000 });
+    } catch (e) {
+      assert.ok(e instanceof PythonRunError && e.code === 'INTERPRETER_NOT_FOUND', String(e));
+      message = e.message;
+    }
+    const took = Date.now() - started;
+    // Before: the probe's own 15 s, whatever the timeout.
+    assert.ok(took < 5000, `gave up after ${took} ms`);
+    assert.match(
+      message,
+      /hang\.sh did not answer within 1 s \(the timeout\): it hangs, or is not a Python interpreter/,
+    );
+  });
+
   it('a path that was not an interpreter is found once it is one, without starting again', async () => {
     const link = join(dir, 'python');
     await refusal(link);
