@@ -50,6 +50,17 @@ class ComponentExit(BaseException):
         self.code = code
 
 
+class ComponentSignal(ComponentExit):
+    """A terminating signal the component sent its own harness (os.kill(os.getpid(), signal.SIGTERM)), raised in the
+    main thread where the component runs: the run fails with COMPONENT_EXIT at the line that sent it."""
+
+    def __init__(self, name, file, line):
+        ComponentExit.__init__(self, None)
+        self.name = name  # 'SIGTERM'
+        self.file = file  # where it was sent (the audit hook's frame), or None when that is not known
+        self.line = line
+
+
 _real_exit = os._exit
 
 
@@ -80,6 +91,13 @@ class ProcessState(object):
     subreaper = False
     spawned = False  # a process was started since the last cleanup (seen by the audit hook)
     channel_fds = ()
+    sent = None  # (signal number, file, line) of the last terminating signal code in the harness sent to itself
+
+
+# Terminating signals a component may send itself by mistake (os.kill(os.getpid(), SIGTERM) to "stop"): a handler
+# says where, instead of the harness vanishing with PROCESS_EXITED and no line. SIGINT is Python's KeyboardInterrupt.
+CAUGHT_SIGNALS = ('SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2')
+HARNESS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '')
 
 
 STATE = ProcessState()
@@ -159,6 +177,103 @@ def _audit(event, args):
         STATE.spawned = True
         if not STATE.subreaper and os.getpid() == HARNESS_PID:
             become_subreaper()
+    elif event == 'os.kill' or event == 'os.killpg':
+        _note_sent(event, args)
+
+
+def _note_sent(event, args):
+    """Notes a signal sent to the harness itself (its pid, 0 or its group) with the caller's line, for the handler."""
+    try:
+        target, signum = args[0], args[1]
+        if os.getpid() != HARNESS_PID:
+            return
+        own_group = os.getpgrp()
+        if event == 'os.kill' and target not in (HARNESS_PID, 0, -own_group):
+            return
+        if event == 'os.killpg' and target not in (0, own_group):
+            return
+        frame = sys._getframe(2)  # _audit's caller is the code that called os.kill
+        STATE.sent = (int(signum), frame.f_code.co_filename, frame.f_lineno)
+    except Exception:
+        pass
+
+
+def _user_frame(frame):
+    """The innermost frame of the user's code (the component, a helper beside it) on frame's stack, or None: the
+    harness's own code, Python's library and installed packages are not (they run the component, or it calls them)."""
+    roots = _LIBRARY_ROOTS[0]
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if not path.startswith('<'):
+            path = os.path.abspath(path)
+            if not path.startswith(HARNESS_DIR) and (roots is None or not any(path.startswith(r) for r in roots())):
+                return frame
+        frame = frame.f_back
+    return None
+
+
+_LIBRARY_ROOTS = [None]  # server.library_roots, set by catch_signals
+
+
+def _on_signal(signum, frame):
+    """
+    A terminating signal in the harness. Sent by the component's own code (the audit hook saw os.kill name the
+    harness, or the interrupted line is a raise_signal) while the main thread is in component code: ComponentSignal
+    is raised there, and the run fails at that line with the harness alive. Else (from another process, or while the
+    harness's own code runs): what it was and where is written to stderr, which SPtrader shows with PROCESS_EXITED,
+    and the signal's default action ends the harness as it would have.
+    """
+    signal = stdlib.load('signal')
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = 'signal %d' % signum
+    if os.getpid() != HARNESS_PID:
+        # A process the component forked: the signal does what it always did there.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
+    sent, STATE.sent = STATE.sent, None
+    running = _user_frame(frame)
+    if sent is not None and sent[0] != signum:
+        sent = None
+    if sent is None and running is not None:
+        # signal.raise_signal and signal.pthread_kill raise no audit event: read the interrupted line.
+        try:
+            linecache = stdlib.load('linecache')
+            text = linecache.getline(running.f_code.co_filename, running.f_lineno)
+            if 'raise_signal' in text or 'pthread_kill' in text or 'kill(' in text:
+                sent = (signum, running.f_code.co_filename, running.f_lineno)
+        except Exception:
+            pass
+    if sent is not None and running is not None:
+        raise ComponentSignal(name, sent[1], sent[2])
+    if sent is not None:
+        where = 'the component sent it itself at %s:%s' % (sent[1], sent[2])
+    else:
+        where = 'it came from another process (kill, a shutdown, a process manager)'
+        if running is not None:
+            where += ' while the component ran %s:%s' % (running.f_code.co_filename, running.f_lineno)
+    try:
+        os.write(2, ('[sptrader] the harness received %s: %s; it ends\n' % (name, where)).encode('utf-8', 'replace'))
+    except Exception:
+        pass
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def catch_signals(library_roots):
+    """Installs _on_signal for CAUGHT_SIGNALS (main thread, POSIX; a component may install its own over it).
+    library_roots() gives the folders of code that is not the user's."""
+    _LIBRARY_ROOTS[0] = library_roots
+    try:
+        signal = stdlib.load('signal')
+        for name in CAUGHT_SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None and signal.getsignal(number) == signal.SIG_DFL:
+                signal.signal(number, _on_signal)
+    except (ImportError, ValueError, OSError):
+        pass
 
 
 def exit_with_parent(poll_seconds=1.0):

@@ -258,6 +258,14 @@ export class PythonSession {
     return this.child.pid;
   }
 
+  /** What the harness's signal handler said of the signal that ends it (sptrader_harness/processes.py), as a clause. */
+  private whySignalled(): string | undefined {
+    const said = /\[sptrader\] the harness received (SIG[A-Z0-9]+): ([^\n]*); it ends/.exec(this.processOutput);
+    if (said === null) return undefined;
+    const [, name, where] = said as unknown as [string, string, string];
+    return `${where.replace(/^it came/, `${name} came`).replace(/^the component sent it itself/, `the component sent its own process ${name}`)}.`;
+  }
+
   private stderrTail(): string {
     const tail = this.processOutput.trim().slice(-800);
     return tail ? `\nLast output:\n${tail}` : '';
@@ -417,7 +425,7 @@ export class PythonSession {
       this.failure ??
         new PythonRunError(
           'PROCESS_EXITED',
-          `the Python process exited with ${exited.signal ? `signal ${exited.signal}` : `code ${exited.code}`} before returning a result; did the component end its own process (a signal, os.abort())? Nothing was sent.${this.stderrTail()}`,
+          `the Python process exited with ${exited.signal ? `signal ${exited.signal}` : `code ${exited.code}`} before returning a result; ${this.whySignalled() ?? 'did the component end its own process (a signal, os.abort())?'} Nothing was sent.${this.stderrTail()}`,
         ),
     );
     // Whatever is left of its tree goes with it, and no pipe held by a leftover keeps Node waiting. After a

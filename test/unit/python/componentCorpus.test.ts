@@ -74,6 +74,7 @@ const TEST_ORDER: Expected[] = [
   ['shipped_fractional_size.py', 1, 'INVALID_ORDER', 'quantity', 6],
   ['shipped_market_order.py', 0, 'filled'],
   ['sibling_import.py', 0, 'filled'],
+  ['sigterm_self.py', 1, 'COMPONENT_EXIT', undefined, 8],
   ['signal_absent.py', 1, 'COMPONENT_ERROR', undefined, 5],
   ['signal_fields.py', 0, 'filled'],
   ['static_generate.py', 0, 'filled'],
