@@ -49,6 +49,9 @@ class Freshness(object):
         for name, module in list(sys.modules.items()):
             if name in self.files or name in self.packages or name.startswith(('sptrader_component_', 'sptrader_harness')):
                 continue
+            if getattr(module, '__sptrader_component__', None) is not None:
+                # A component under its own name (server.py own_name): the server reloads it when its file changes.
+                continue
             try:
                 file = getattr(module, '__file__', None)
                 if file is None:

@@ -265,6 +265,13 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         line, text = component_frame(sys.exc_info()[2], file)
         return ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) %s %s%s; return None to place no order instead'
                                 % (exc.code, where, entry, ' at line %s' % line if line is not None else ''), file, line, text)
+    if isinstance(exc, processes.ComponentSignal):
+        line, text = component_frame(sys.exc_info()[2], file)
+        if exc.line is not None and exc.file is not None and os.path.abspath(exc.file) == file:
+            line = exc.line
+        sent = '' if exc.line is None or exc.file is None or os.path.abspath(exc.file) == file else ' (sent at %s:%s)' % (exc.file, exc.line)
+        return ComponentFailure('COMPONENT_EXIT', 'the component sent its own process %s %s %s at line %s%s; the harness stopped it there '
+                                'instead of ending. Return None to place no order instead' % (exc.name, where, entry, line, sent), file, line, text)
     if isinstance(exc, processes.ComponentExit):
         line, text = component_frame(sys.exc_info()[2], file)
         return ComponentFailure('COMPONENT_EXIT', 'the component called os._exit(%r) %s %s at line %s; the harness stopped it there. Return None to '
@@ -699,14 +706,23 @@ class Server(object):
             code = compile(source, file, 'exec', dont_inherit=True)
         except SyntaxError as e:
             raise syntax_failure(e, file)
-        name = 'sptrader_component_%x' % (abs(hash(file)),)
+        key_name = 'sptrader_component_%x' % (abs(hash(file)),)
+        # The module is named as the trader knows it, by its file's stem (its logger's name, its classes' __module__),
+        # unless that name is another module's: then the private one it is kept under.
+        name = own_name(file) or key_name
         module = types.ModuleType(name)
         module.__file__ = file
+        module.__sptrader_component__ = key_name
         package = package_of(file)
         if package is not None:
             # `from .helpers import size` resolves against the component's own package, as when Python imports it.
             module.__package__ = package
-        sys.modules[name] = module
+        sys.modules[key_name] = module
+        if name != key_name:
+            # Found by its own name too (pickle, typing's forward references, a helper's `import my_order`): the
+            # component's own module rather than a second copy of its file. siblings.py sets it aside with the
+            # other modules of its folder while another folder's component runs.
+            sys.modules[name] = module
         try:
             exec(code, module.__dict__)
         except SyntaxError as e:
@@ -1738,6 +1754,38 @@ def imported_syntax_failure(e, file, line, text):
 _IMPORT_ROOTS = []
 
 
+def own_name(file):
+    """The stem of the component's file as its module's name ('my_order' for my_order.py), or None when that name is
+    not free: not an identifier, a name the harness serves, a module already imported from another file, or one that
+    Python would find elsewhere (its standard library, an installed package, a module of the workspace's roots)."""
+    stem = os.path.basename(file)[:-3] if file.endswith('.py') else ''
+    if not stem.isidentifier() or stem.startswith(('sptrader', '_')) or stem == '__main__':
+        return None
+    keyword = stdlib.load('keyword')
+    if keyword.iskeyword(stem) or stem in sys.builtin_module_names or stem.split('.')[0] in _FALLBACK_TOPS:
+        return None
+    names = getattr(sys, 'stdlib_module_names', ())
+    if stem in names:
+        return None
+    held = sys.modules.get(stem)
+    if held is not None:
+        return stem if getattr(held, '__file__', None) == file and getattr(held, '__sptrader_component__', None) else None
+    try:
+        machinery = stdlib.load('importlib.machinery')
+        if machinery.FrozenImporter.find_spec(stem) is not None:
+            return None
+        folder = os.path.dirname(file)
+        elsewhere = [p for p in sys.path if isinstance(p, str) and os.path.abspath(p or '.') != folder]
+        if machinery.PathFinder.find_spec(stem, elsewhere) is not None:
+            return None
+    except Exception:
+        return None
+    return stem
+
+
+_FALLBACK_TOPS = frozenset(name.split('.')[0] for name in FALLBACK_MODULES)
+
+
 def package_of(file):
     """The dotted package a component file sits in, read against the import roots (the package root first), or
     None: a file at a root's top, or under a folder whose name holds a dot. A folder named as no Python name can be
@@ -1803,6 +1851,7 @@ def main():
     stdlib.add_roots()
     _IMPORT_ROOTS[:] = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
     processes.watch_processes(eager=worker)
+    processes.catch_signals(library_roots)
     if worker:
         # A warm worker lives as long as its parent; a one-run session ends at its run's own limit (watchdog.py).
         # Not in a one-run session: Debug Order's would show the thread in the user's call stack.

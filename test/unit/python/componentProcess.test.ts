@@ -1,0 +1,93 @@
+/**
+ * A component's module and process as the harness keeps them (red team rt-comp9): the module is named by its file's
+ * stem (what its logger and its classes' __module__ show) unless that name is another module's, and a terminating
+ * signal says where it came from: the component's own line, or another process.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PythonWorker, type RunnerOptions } from '../../../src/python/runner';
+import { componentFolder } from '../../kit/componentFolder';
+
+const component = (body: string, head = '') =>
+  `${head}from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n${body}\n`;
+const QUOTE = { symbol: 'EUR_USD', bid: 1.1, ask: 1.1002 };
+
+describe('Python components: their module name and their signals (rt-comp9)', function () {
+  this.timeout(60_000);
+  let options: RunnerOptions;
+  let dir = '';
+  const write = componentFolder('component-process', 10_000, {
+    options: (o) => void (options = o),
+    dir: (d) => (dir = d),
+  });
+
+  it("names the module by its file's stem; a stem that is another module's keeps the private name", async () => {
+    const worker = new PythonWorker({ ...options });
+    try {
+      const says =
+        '        import logging, pickle\n        return {"name": __name__, "logger": logging.getLogger(__name__).name, "module": type(self).__module__, "pickled": len(pickle.dumps(self)) > 0}';
+      const mine = write('strategies/mean_revert.py', component(says));
+      const r = await worker.run({ file: mine, marketData: QUOTE });
+      assert.ok(r.ok, JSON.stringify(r.error));
+      // Before: sptrader_component_<hash> in every log line the component wrote.
+      assert.deepEqual(r.output, { name: 'mean_revert', logger: 'mean_revert', module: 'mean_revert', pickled: true });
+      // Named as the standard library's json, or as a module another folder's component already holds: not taken.
+      const json = await worker.run({ file: write('json.py', component(says)), marketData: QUOTE });
+      assert.ok(json.ok, JSON.stringify(json.error));
+      assert.match((json.output as { name: string }).name, /^sptrader_component_[0-9a-f]+$/);
+      const again = await worker.run({ file: write('other/mean_revert.py', component(says)), marketData: QUOTE });
+      assert.ok(again.ok, JSON.stringify(again.error));
+      assert.equal((again.output as { name: string }).name, 'mean_revert', 'each folder its own, set aside in turn');
+      const first = await worker.run({ file: mine, marketData: QUOTE });
+      assert.deepEqual(first.output, r.output);
+      // A helper beside the component that imports it by its name gets that module, not a second copy of it.
+      write(
+        'strategies/uses_self.py',
+        component(
+          '        import helper_reads\n        return {"same": helper_reads.mod() is __import__("sys").modules[__name__]}',
+        ),
+      );
+      write('strategies/helper_reads.py', 'def mod():\n    import uses_self\n    return uses_self\n');
+      const self = await worker.run({ file: join(dir, 'strategies/uses_self.py'), marketData: QUOTE });
+      assert.deepEqual(self.output, { same: true }, JSON.stringify(self.error));
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('SIGTERM from another process is said to come from outside, with the line the component was at', async () => {
+    const worker = new PythonWorker({ ...options });
+    try {
+      const pidFile = join(dir, 'pid');
+      const file = write(
+        'slow.py',
+        component(
+          `        open(${JSON.stringify(pidFile)}, 'w').write(str(__import__('os').getpid()))\n        __import__('time').sleep(5)\n        return None`,
+        ),
+      );
+      const run = worker.run({ file, marketData: QUOTE });
+      const started = Date.now();
+      let pid = 0;
+      while (pid === 0 && Date.now() - started < 8000) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          pid = Number(readFileSync(pidFile, 'utf8'));
+        } catch {
+          // not yet
+        }
+      }
+      process.kill(pid, 'SIGTERM');
+      const r = await run;
+      assert.equal(r.ok, false);
+      assert.equal(r.error?.code, 'PROCESS_EXITED');
+      // Before: "did the component end its own process?" and no line.
+      assert.match(
+        r.error?.message ?? '',
+        /signal SIGTERM before returning a result; SIGTERM came from another process \(kill, a shutdown, a process manager\) while the component ran .*slow\.py:6\. Nothing was sent/,
+      );
+    } finally {
+      await worker.dispose();
+    }
+  });
+});
