@@ -49,6 +49,28 @@ def parameter_problem(spec, value):
     return None
 
 
+def declaration_problem(spec):
+    """What makes a parameter's declaration unusable for checking a value (a min or max that is not a number, a min
+    above its max, options that are not a list), or None. A value can break such a declaration unseen: 'max': 5 with a
+    'min': 'ten' beside it was read as no limit at all."""
+    if not isinstance(spec, dict):
+        return None
+    bounds = {}
+    for key in ('min', 'max'):
+        bound = spec.get(key)
+        if bound is None:
+            continue
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)) or bound != bound or bound in (float('inf'), float('-inf')):
+            return 'its %s %s is not a finite number' % (key, short_repr(bound))
+        bounds[key] = bound
+    if 'min' in bounds and 'max' in bounds and bounds['min'] > bounds['max']:
+        return 'its min %s is above its max %s, so no value fits' % (short_repr(bounds['min']), short_repr(bounds['max']))
+    options = spec.get('options')
+    if options is not None and not isinstance(options, (list, tuple)):
+        return 'its options %s are not a list' % short_repr(options)
+    return None
+
+
 # What a constructor's first argument is called when it takes the parameters as one dict (OrderBase's `config`).
 CONFIG_NAMES = frozenset(['config', 'configuration', 'cfg', 'conf', 'params', 'parameters', 'settings', 'options', 'opts', 'args'])
 

@@ -66,8 +66,23 @@ _real_exit = os._exit
 
 def _guarded_exit(code):
     if os.getpid() == HARNESS_PID:
+        threading = sys.modules.get('threading')
+        if threading is not None and threading.current_thread() is not threading.main_thread():
+            # A thread the component started: the exception ends the thread alone, and the run that started it would
+            # go on to send its order, which the process's end would have stopped. Noted for the run to fail.
+            try:
+                frame = sys._getframe(1)
+                STATE.thread_exit = (code, frame.f_code.co_filename, frame.f_lineno, threading.current_thread().name)
+            except Exception:
+                STATE.thread_exit = (code, None, None, '?')
         raise ComponentExit(code)
     _real_exit(code)
+
+
+def take_thread_exit():
+    """(code, file, line, thread name) of an os._exit a component's thread called since the last call, or None."""
+    noted, STATE.thread_exit = STATE.thread_exit, None
+    return noted
 
 
 # Python's recursion limit as the harness started: the least its own code (the answer's JSON, a failure's traceback)
@@ -92,6 +107,7 @@ class ProcessState(object):
     spawned = False  # a process was started since the last cleanup (seen by the audit hook)
     channel_fds = ()
     sent = None  # (signal number, file, line) of the last terminating signal code in the harness sent to itself
+    thread_exit = None  # (code, file, line, thread name) of an os._exit called in a thread of the harness
 
 
 # Terminating signals a component may send itself by mistake (os.kill(os.getpid(), SIGTERM) to "stop"): a handler

@@ -31,7 +31,7 @@ from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
 from sptrader_harness.lazystate import LazyState, StateSync, StateSyncError
-from sptrader_harness.parameters import constructor_style, dropped_message, dropped_parameters, parameter_problem, short_repr
+from sptrader_harness.parameters import constructor_style, declaration_problem, dropped_message, dropped_parameters, parameter_problem, short_repr
 from sptrader_harness.safejson import ORDER_ITEM, ORDER_ITEM_NO_LINE, Budget, ComponentFailure, answer_text, flat_json, safe_json
 
 BUNDLED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sptrader_lib')
@@ -296,6 +296,17 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         entry, describe(exc), raised_elsewhere(sys.exc_info()[2], file), missing_key(exc, market_data, instance, signal),
         config_never_set(exc, instance, file), habits.read_as_attribute(exc, market_data, signal),
         no_signal(exc, entry, signal), beside_component(exc, file)), file, line, text)
+
+
+def thread_exit_failure(noted, entry, file):
+    """A thread the component started called os._exit while its entry point ran: the process would have ended there,
+    and the order it returned is not sent."""
+    code, where, line, thread = noted
+    at_file = where is not None and os.path.abspath(where) == file
+    said = (' at line %s' % line) if at_file else (' at %s:%s' % (where, line) if where is not None else '')
+    return ComponentFailure('COMPONENT_EXIT', 'a thread the component started (%s) called os._exit(%r)%s while %s ran; the process '
+                            'would have ended there, so what %s returned was not sent. Return None to place no order instead'
+                            % (thread, code, said, entry, entry), file, line if at_file else None)
 
 
 def no_signal(exc, entry, signal):
@@ -777,6 +788,9 @@ class Server(object):
                                       ', '.join(c.__name__ for c in candidates) or 'none'), file,
                                    class_lines(file, [class_name]).get(class_name) if why else None)
         if not candidates:
+            not_method = self.entry_not_a_method(module, file)
+            if not_method is not None:
+                raise not_method
             # A class deriving the base that left an abstract method undefined (a misspelt generate_order) is named.
             derived_abstract = [c for c in abstract if any(b.__name__ in ('OrderBase', 'Order') for b in c.__mro__[1:])]
             unfinished = ['%s (it does not define %s%s)' % (c.__name__, ', '.join(sorted(c.__abstractmethods__)), meant_entry(c, file))
@@ -819,6 +833,25 @@ class Server(object):
                                    % (file, names, inheritance_note(several)), file, first)
         return candidates[0]
 
+    @staticmethod
+    def entry_not_a_method(module, file):
+        """A ComponentFailure for a class of the file whose generate_order or execute is not a method (a @property, an
+        order dict assigned to the name, None), said at that class; else None."""
+        for value in list(vars(module).values()):
+            if not isinstance(value, type) or value.__module__ != module.__name__:
+                continue
+            for entry in ('generate_order', 'execute'):
+                held = value.__dict__.get(entry, None)
+                if entry not in value.__dict__ or callable(held) or isinstance(held, (staticmethod, classmethod)):
+                    continue
+                kind = 'a property' if isinstance(held, property) else 'None' if held is None else 'a %s' % type(held).__name__
+                return ComponentFailure('NO_COMPONENT_CLASS', '%s.%s is %s, not a method, so SPtrader cannot call it: define it as '
+                                        '`def %s(self, %s):` returning the order' % (
+                                            value.__name__, entry, kind, entry,
+                                            'market_data, signal=None' if entry == 'generate_order' else 'market_state'),
+                                        file, assignment_line_in_class(file, value.__name__, entry) or class_line(value, file))
+        return None
+
     def run(self, rid, request):
         file = self.check_file(request.get('file'))
         limits = Limits(request.get('limits'))
@@ -855,6 +888,7 @@ class Server(object):
             hook = validation.hook_for(cls, entry)
             plan = returns.plan_for_class(cls, entry)
             returns.before_call(plan)
+            processes.take_thread_exit()
             call_started = time.perf_counter()
             try:
                 if entry == 'generate_order':
@@ -871,6 +905,9 @@ class Server(object):
                 processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
                 restore_builtins()
+            thread_exit = processes.take_thread_exit()
+            if thread_exit is not None:
+                raise thread_exit_failure(thread_exit, entry, file)
             try:
                 result = parse_result(result, entry, file, limits)
             except ComponentFailure as f:
@@ -1205,11 +1242,23 @@ class Server(object):
         entry = 'generate_order' if callable(getattr(cls, 'generate_order', None)) else 'execute'
         response['entry_point'] = entry
         params = {}
+        given = request.get('parameters') or {}
         if isinstance(meta, dict) and isinstance(meta.get('parameters'), dict):
             for k, spec in meta['parameters'].items():
+                # A declaration that cannot check a value, or a default its own declaration does not allow (a size
+                # of 50000 under 'max': 5000): the run would get it unchecked, and size its order by it.
+                problem = declaration_problem(spec)
+                remedy = 'fix the declaration'
+                if problem is None and isinstance(spec, dict) and spec.get('default') is not None and k not in given:
+                    problem = parameter_problem(spec, spec['default'])
+                    if problem is not None:
+                        problem = 'its default %s breaks its own declaration: %s' % (short_repr(spec['default']), problem)
+                        remedy = 'fix the default, or give the parameter a value that fits'
+                if problem is not None:
+                    raise ComponentFailure('INVALID_PARAMETER', "__metadata__['parameters'][%r]: %s; %s. Nothing was sent"
+                                           % (k, problem, remedy), file, metadata_values.parameter_line(file, k))
                 if isinstance(spec, dict) and 'default' in spec:
                     params[k] = spec['default']
-        given = request.get('parameters') or {}
         if given and isinstance(meta, dict) and isinstance(meta.get('parameters'), dict):
             for name, value in given.items():
                 problem = parameter_problem(meta['parameters'].get(name), value)
@@ -1462,6 +1511,26 @@ def clean_column(state):
     return state.until, state.base, state.base + last, state.values, state.values[last] if last >= 0 else None
 
 
+def assignment_line_in_class(file, class_name, name):
+    """The line where class `class_name` of the file binds `name` (a def, decorated or not, or an assignment), or None."""
+    try:
+        ast = stdlib.load('ast')
+        with open(file, 'rb') as f:
+            tree = ast.parse(f.read(), file)
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name == class_name:
+                found = None
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name:
+                        found = item.lineno
+                    elif isinstance(item, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in item.targets):
+                        found = item.lineno
+                return found
+    except BaseException:
+        pass
+    return None
+
+
 def class_lines(file, names):
     """The line of each module-level `class` statement of the component named in `names` (for a message)."""
     ast = stdlib.load('ast')
@@ -1607,6 +1676,9 @@ def syntax_failure(e, file):
         message = 'syntax error at line %s, column %s: %s' % (line, column, e.msg)
     else:
         message = 'syntax error at line %s: %s' % (line, e.msg)
+    if "codec can't decode" in str(e.msg):
+        # A file saved as Latin-1 or Windows-1252 (an accented letter in a comment): what to do, not only the byte.
+        message += ' (the file is not UTF-8 text: save it as UTF-8, or declare its encoding on its first line: # -*- coding: latin-1 -*-)'
     f = ComponentFailure('SYNTAX_ERROR', message, file, line)
     f.column = column
     end_line = getattr(e, 'end_lineno', None)

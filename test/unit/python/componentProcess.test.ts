@@ -56,6 +56,29 @@ describe('Python components: their module name and their signals (rt-comp9)', fu
     }
   });
 
+  it('what a component prints, forks or patches never stands in for its answer, nor reaches the next run', async () => {
+    const corpus = join(__dirname, '../../../../test/fixtures/components');
+    const worker = new PythonWorker({ ...options });
+    const market = { symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: 1000 };
+    try {
+      for (const name of [
+        'thread_keeps_printing.py',
+        'fork_returns_twice.py',
+        'prints_protocol_line.py',
+        'patches_json.py',
+      ]) {
+        const r = await worker.run({ file: join(corpus, name), marketData: QUOTE });
+        assert.deepEqual([name, r.ok, r.output], [name, true, market], JSON.stringify(r.error));
+        const next = await worker.run({ file: join(corpus, 'shipped_market_order.py'), marketData: QUOTE });
+        assert.ok(next.ok, `${name}: ${JSON.stringify(next.error)}`);
+        // The chatty thread's lines (GBP_USD) went with the interpreter it was left in.
+        assert.doesNotMatch(next.stdout + next.stderr, /GBP_USD/, name);
+      }
+    } finally {
+      await worker.dispose();
+    }
+  });
+
   it('SIGTERM from another process is said to come from outside, with the line the component was at', async () => {
     const worker = new PythonWorker({ ...options });
     try {
