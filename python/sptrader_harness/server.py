@@ -1066,6 +1066,8 @@ class Server(object):
             budget = limits.answer(entry, file)
             settle = self.awaiting.settle
             leave_if_forked = processes.leave_if_forked
+            process_state = processes.STATE
+            processes.take_thread_exit()
             getrefcount = sys.getrefcount
             processes.arm_fork_check()
             # Each record's market_data is a copy of a dict with its keys already in place, filled in: the same keys,
@@ -1156,6 +1158,9 @@ class Server(object):
                             result = parse_result(result, entry, file, limits)
                         if vetting and result is not None:
                             vet(instance, hook, result, file, self.awaiting)
+                        if process_state.thread_exit is not None:
+                            # A thread of the component called os._exit: the process would have ended before this order.
+                            raise thread_exit_failure(processes.take_thread_exit(), entry, file)
                         item = order_item(index, result, budget, plan, file)
                         result = None
                         ordered = True
@@ -1383,6 +1388,7 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
     if page is None:
         page = b'\0'
     leave_if_forked = processes.leave_if_forked
+    process_state = processes.STATE
     getrefcount = sys.getrefcount
     total_left = BATCH_ANSWER_FACTOR * limits.answer_bytes
     signal = None
@@ -1443,6 +1449,9 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
                 result = parse_result(result, entry, file, limits)
             if vetting is not None and result is not None:
                 vet(instance, vetting, result, file, awaiting)
+            if process_state.thread_exit is not None:
+                # A thread of the component called os._exit: the process would have ended before this order.
+                raise thread_exit_failure(processes.take_thread_exit(), entry, file)
             item = order_item(index, result, budget, plan, file)
             result = None
             ordered = True

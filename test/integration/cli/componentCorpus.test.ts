@@ -84,4 +84,27 @@ describe('sptrader CLI: a corpus of trader components, replayed (rt-comp8)', fun
     assert.equal(replay('lowers_recursion_limit.py').orders.filled, 12);
     if (numpy) assert.equal(replay('numpy_zscore.py').orders.produced, 10);
   });
+
+  it('replay stops at the first record, nothing filled, where a component ends its process or its own metadata forbids its size (rt-comp9)', () => {
+    const data = join(dir, 'candles3.csv');
+    writeFileSync(
+      data,
+      'time,open,high,low,close,volume\n2026-11-02T09:00:00Z,1.08,1.0802,1.0798,1.0801,1000\n2026-11-02T09:01:00Z,1.0801,1.0803,1.0799,1.0802,1000\n',
+    );
+    for (const [name, code, line] of [
+      // Before: twelve fills, the thread's os._exit only ending the thread.
+      ['os_exit_in_thread.py', 'COMPONENT_EXIT', 7],
+      ['sigterm_self.py', 'COMPONENT_EXIT', 8],
+      // Before: BUY 50,000 on every record under its own 'max': 5000.
+      ['metadata_default_above_max.py', 'INVALID_PARAMETER', 6],
+    ] as const) {
+      const r = cli(['replay', join(CORPUS, name), '--data', data, '--json', '--state-dir', join(dir, `stop-${name}`)]);
+      assert.equal(r.code, 1, r.raw.slice(0, 2000));
+      const out = r.json as { orders: { filled: number }; fatal: { index: number; code: string; line: number } };
+      assert.deepEqual(
+        [name, out.orders.filled, out.fatal.index, out.fatal.code, out.fatal.line],
+        [name, 0, 0, code, line],
+      );
+    }
+  });
 });
