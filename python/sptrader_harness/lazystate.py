@@ -19,8 +19,9 @@ import sys
 from sptrader_harness import stdlib, watchdog
 from sptrader_harness.safejson import item_index
 
-# Bound once, as server.py does: a component that rebinds json.loads must not change how replies are read.
-_decode = json.JSONDecoder().decode
+# Bound once, as server.py does: a component that rebinds json.loads, or patches JSONDecoder's methods, must not change
+# how replies are read.
+_decode = type('_Decoder', (json.JSONDecoder,), {'decode': json.JSONDecoder.decode, 'raw_decode': json.JSONDecoder.raw_decode})().decode
 
 
 class LazyState(dict):

@@ -21,6 +21,7 @@ capture and failure handling below, and splitting them would split one request's
 import builtins
 import json
 import os
+import signal as _signal_module  # bound at start-up: a component that puts a shim in sys.modules['signal'] must not reach it
 import sys
 import time
 import types
@@ -53,10 +54,24 @@ MAX_CLASSES = 2000
 BATCH_ANSWER_FACTOR = 64
 # The harness's own JSON, bound once: a component that rebinds json.dumps or json.loads (a test double, a faster
 # JSON shim) must not change what the harness writes on its channel or reads from it.
-_encode_answer = json.JSONEncoder(ensure_ascii=True, allow_nan=False, separators=(',', ':')).encode
-_encode_item = json.JSONEncoder(separators=(',', ':')).encode
-_encode_key = json.JSONEncoder(sort_keys=True, default=str).encode
-_decode = json.JSONDecoder().decode
+# Its own classes, with the methods the others call through `self` captured now: a component that patches
+# json.JSONEncoder.iterencode (or JSONDecoder.raw_decode) on the class had the harness write its text instead of the
+# answer, which Node discarded and then waited out the timeout for.
+class _Encoder(json.JSONEncoder):
+    encode = json.JSONEncoder.encode
+    iterencode = json.JSONEncoder.iterencode
+    default = json.JSONEncoder.default
+
+
+class _Decoder(json.JSONDecoder):
+    decode = json.JSONDecoder.decode
+    raw_decode = json.JSONDecoder.raw_decode
+
+
+_encode_answer = _Encoder(ensure_ascii=True, allow_nan=False, separators=(',', ':')).encode
+_encode_item = _Encoder(separators=(',', ':')).encode
+_encode_key = _Encoder(sort_keys=True, default=str).encode
+_decode = _Decoder().decode
 
 
 class FallbackFinder(object):
@@ -566,6 +581,7 @@ class Server(object):
         kept = process_state() if op in ('run', 'run_batch') else None
         if op in ('run', 'run_batch'):
             self.siblings.enter(request.get('file'))
+            modules_before = dict(sys.modules)
         try:
             try:
                 if op == 'ping':
@@ -587,6 +603,11 @@ class Server(object):
                 response = {'id': rid, 'ok': False, 'stdout': '', 'stderr': '', 'error': failure_json(f)}
             if op in ('run', 'run_batch'):
                 self.siblings.leave()
+                restored = siblings.put_back_library(modules_before)
+                if restored and isinstance(response.get('stderr'), str):
+                    response['stderr'] += ('[sptrader] the component replaced %s in sys.modules; put back for the next run (a '
+                                           'run in a warm worker must leave the standard library as it found it)\n'
+                                           % ', '.join("'%s'" % n for n in sorted(restored)[:10]))
                 self.fresh.scan()
                 restore_process_state(kept)
                 restore_builtins()
@@ -1749,7 +1770,7 @@ def process_state():
     except OSError:
         cwd = None
     handlers = []
-    import signal
+    signal = _signal_module
     for name in _KEPT_SIGNALS:
         number = getattr(signal, name, None)
         if number is not None:
@@ -1770,7 +1791,7 @@ def restore_process_state(kept):
             os.chdir(cwd)
         except OSError:
             pass
-    import signal
+    signal = _signal_module
     for number, handler in handlers:
         try:
             if handler is not None and signal.getsignal(number) is not handler:

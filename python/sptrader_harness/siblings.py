@@ -88,3 +88,20 @@ class Siblings(object):
             return path is not None and any(os.path.dirname(os.path.abspath(p)) == folder for p in list(path))
         except Exception:
             return False
+
+
+def put_back_library(before):
+    """Puts back in sys.modules the library modules (Python's own, installed packages, the harness) a run replaced with
+    something else (a test double, None, a shim: sys.modules['signal'] = fake) or removed: the next component, and the
+    harness itself, import them by name. The user's own modules are left as the run left them. Returns their names."""
+    restored = []
+    modules = sys.modules
+    for name, module in before.items():
+        now = modules.get(name)
+        if now is module or module is None or stdlib.users(module) or getattr(module, '__sptrader_component__', None):
+            continue
+        if now is not None and getattr(now, '__file__', None) is not None and getattr(now, '__file__', None) == getattr(module, '__file__', None):
+            continue  # imported again from the same file (importlib.reload, a fresh import): the run's own choice
+        modules[name] = module
+        restored.append(name)
+    return restored

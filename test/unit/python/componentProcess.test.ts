@@ -66,6 +66,8 @@ describe('Python components: their module name and their signals (rt-comp9)', fu
         'fork_returns_twice.py',
         'prints_protocol_line.py',
         'patches_json.py',
+        'patches_json_encoder.py',
+        'shims_signal_module.py',
       ]) {
         const r = await worker.run({ file: join(corpus, name), marketData: QUOTE });
         assert.deepEqual([name, r.ok, r.output], [name, true, market], JSON.stringify(r.error));
