@@ -242,7 +242,8 @@ export function typedParams(
       continue;
     }
     const read = parseParameterText(spec, pair.slice(eq + 1));
-    if (!read.ok) throw fail(`--param ${pair}: ${read.message} (${file})`);
+    // The message repeats the value (clipped); the flag is named by its parameter, not echoed whole again.
+    if (!read.ok) throw fail(`--param ${pair.length > 80 ? `${name}=…` : pair}: ${read.message} (${file})`);
     if (read.note !== undefined) say(`--param ${read.note}`);
     setParameter(out, name, read.value);
   }

@@ -186,7 +186,10 @@ export function parseParameterText(
       case 'float': {
         const n = trimmed === '' ? Number.NaN : Number(trimmed.replace(/_/g, ''));
         if (!Number.isFinite(n))
-          return { ok: false, message: `${spec.name}: "${text}" is not a number${rangeHint(spec)}` };
+          return {
+            ok: false,
+            message: `${spec.name}: "${clip(text)}" is ${Number.isNaN(n) ? 'not a number' : 'too large for a number'}${rangeHint(spec)}`,
+          };
         value = n;
         break;
       }
@@ -194,7 +197,7 @@ export function parseParameterText(
         const t = trimmed.toLowerCase();
         if (['true', 'yes', '1', 'on'].includes(t)) value = true;
         else if (['false', 'no', '0', 'off'].includes(t)) value = false;
-        else return { ok: false, message: `${spec.name}: "${text}" is not true or false` };
+        else return { ok: false, message: `${spec.name}: "${clip(text)}" is not true or false` };
         break;
       }
       case 'str':
@@ -207,7 +210,7 @@ export function parseParameterText(
         } catch {
           return {
             ok: false,
-            message: `${spec.name}: "${text}" is not JSON; write a ${spec.type} as JSON (${spec.type === 'list' ? '[1, 2]' : '{"key": 1}'})`,
+            message: `${spec.name}: "${clip(text)}" is not JSON; write a ${spec.type} as JSON (${spec.type === 'list' ? '[1, 2]' : '{"key": 1}'})`,
           };
         }
         break;
@@ -220,6 +223,11 @@ export function parseParameterText(
   const problem = checkParameterValue(spec, value);
   if (problem) return { ok: false, message: `${spec.name}: ${problem}${rangeHint(spec)}` };
   return note === undefined ? { ok: true, value } : { ok: true, value, note };
+}
+
+/** A typed value as a message repeats it: a 5,000-digit one is shown by its start and length, not whole. */
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 60)}… (${text.length.toLocaleString('en-US')} characters)` : text;
 }
 
 function parseLoose(text: string): unknown {

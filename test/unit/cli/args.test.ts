@@ -116,6 +116,16 @@ describe('CLI arguments', () => {
       typedParams(['venue=paper'], metadata, 'c.py', fail, () => {}),
       { venue: 'paper' },
     );
+    // A 5,000-digit size: "is not a number", its 5,000 digits three times over (20 KB of usage error) before.
+    const sized: unknown = { parameters: { size: { type: 'float', max: 10 } } };
+    let long = '';
+    try {
+      typedParams([`size=${'9'.repeat(5000)}`], sized, 'c.py', fail, () => {});
+    } catch (e) {
+      long = (e as Error).message;
+    }
+    assert.match(long, /^--param size=…: size: "9{60}… \(5,000 characters\)" is too large for a number; /);
+    assert.ok(long.length < 300, `${long.length} characters`);
   });
 
   it("number flags: only decimal numbers within the flag's range, each refusal naming the flag, value and range", async () => {
