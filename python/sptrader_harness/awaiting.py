@@ -2,11 +2,12 @@
 `async def generate_order` (or `async def execute`): what the entry point returns is a coroutine, run here
 to its end before its order is read, in Test Order, in a replay batch and under Debug Order alike.
 
-One event loop per worker, created at the first coroutine (asyncio is not imported before: it costs a
-sync component's cold run ~10 ms) and kept for the worker's life, so that what a component keeps across
-calls (an aiohttp session, a websocket client, an asyncio.Lock) stays on the loop it was made on. The loop
-runs only while a call awaits its coroutine: a task the component started and did not await goes on
-during its later calls, never between them. A coroutine that does not finish is ended by Node's per-call
+One event loop per component file in a worker, created at its first coroutine (asyncio is not imported before:
+it costs a sync component's cold run ~10 ms) and kept for the worker's life, so that what a component keeps across
+calls (an aiohttp session, a websocket client, an asyncio.Lock) stays on the loop it was made on. A loop runs only
+while a call of its own component awaits its coroutine: a task the component started and did not await goes on
+during its later calls, never between them, and never during another component's (one loop for the worker had a
+task left by one component print into, and act during, every async run of the others). A coroutine that does not finish is ended by Node's per-call
 timeout, which kills the worker's whole process tree (runner.ts): nothing of it is left to answer a later
 call, which a fresh worker serves. One stopped by an interrupt while it waits takes the loop with it
 (`abandon`), so that it cannot go on during a later call either.
@@ -24,7 +25,8 @@ class EventLoop(object):
     """The worker's one event loop, made when first needed."""
 
     def __init__(self):
-        self.loop = None
+        self.loops = {}  # component file -> its event loop
+        self.current = None  # the loop asyncio.set_event_loop was last given
 
     def settle(self, result, cls, entry, file):
         """result as it is when it is not awaitable; else what awaiting it gave (its exception propagates, as a call's does)."""
@@ -33,14 +35,14 @@ class EventLoop(object):
                                    '(async def is fine) instead of yielding it' % _where(cls, entry), file, _def_line(cls, entry))
         if not _awaitable(result):
             return result
-        loop = self.event_loop()
+        loop = self.event_loop(file)
         asyncio = stdlib.load('asyncio')
         task = asyncio.ensure_future(result, loop=loop)
         try:
             value = loop.run_until_complete(task)
         except BaseException:
             if not task.done():
-                self.abandon(loop, task)
+                self.abandon(loop, task, file)
             raise
         if isinstance(value, types.AsyncGeneratorType) or _awaitable(value):
             _discard(value)
@@ -48,7 +50,7 @@ class EventLoop(object):
                                    '(return await ...)' % (_where(cls, entry), type(value).__name__), file, _def_line(cls, entry))
         return value
 
-    def abandon(self, loop, task):
+    def abandon(self, loop, task, file=None):
         """
         An interrupt (SIGINT, os._exit called by a thread) stopped the loop with the coroutine still waiting:
         the loop is dropped with it, so that it can never go on during a later call. The next coroutine gets
@@ -56,20 +58,23 @@ class EventLoop(object):
         """
         task._log_destroy_pending = False  # asyncio would print "Task was destroyed but it is pending!"
         task.cancel()
-        self.loop = None
+        if self.loops.get(file) is loop:
+            del self.loops[file]
         try:
             loop.close()
         except Exception:
             pass
 
-    def event_loop(self):
-        loop = self.loop
+    def event_loop(self, file=None):
+        loop = self.loops.get(file)
+        asyncio = stdlib.load('asyncio')
         if loop is None or loop.is_closed():
-            asyncio = stdlib.load('asyncio')
-            loop = self.loop = asyncio.new_event_loop()
-            # Code that asks for "the" loop outside a coroutine (asyncio.get_event_loop() in a constructor, an
-            # asyncio.Lock on Python 3.8/3.9) gets this one too.
+            loop = self.loops[file] = asyncio.new_event_loop()
+        # Code that asks for "the" loop outside a coroutine (asyncio.get_event_loop() in a constructor, an
+        # asyncio.Lock on Python 3.8/3.9) gets the running component's.
+        if self.current is not loop:
             asyncio.set_event_loop(loop)
+            self.current = loop
         return loop
 
 

@@ -81,6 +81,38 @@ describe('Python components: their module name and their signals (rt-comp9)', fu
     }
   });
 
+  it("an asyncio task one component left behind never runs during another component's call", async () => {
+    const worker = new PythonWorker({ ...options });
+    try {
+      const head = 'import asyncio\n';
+      const leaves = write(
+        'leaves_task.py',
+        `import asyncio\n\nasync def chatter():\n    while True:\n        print('left behind')\n        await asyncio.sleep(0.01)\n\n` +
+          component('        asyncio.get_running_loop().create_task(chatter())\n        return None').replace(
+            '    def generate_order',
+            '    async def generate_order',
+          ),
+      );
+      const waits = write(
+        'waits.py',
+        component('        await asyncio.sleep(0.1)\n        return None', head).replace(
+          '    def generate_order',
+          '    async def generate_order',
+        ),
+      );
+      assert.equal((await worker.run({ file: leaves, marketData: QUOTE })).ok, true);
+      const other = await worker.run({ file: waits, marketData: QUOTE });
+      assert.equal(other.ok, true, JSON.stringify(other.error));
+      // Before: ten "left behind" lines in the other component's output, its task running on the shared loop.
+      assert.equal(other.stdout, '');
+      // Its own later calls still run it (a task it keeps, as a websocket reader would be).
+      const again = await worker.run({ file: leaves, marketData: QUOTE });
+      assert.match(again.stdout, /left behind/);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
   it('SIGTERM from another process is said to come from outside, with the line the component was at', async () => {
     const worker = new PythonWorker({ ...options });
     try {
