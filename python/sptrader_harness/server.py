@@ -755,8 +755,10 @@ class Server(object):
             # component's own module rather than a second copy of its file. siblings.py sets it aside with the
             # other modules of its folder while another folder's component runs.
             sys.modules[name] = module
+        loaded = False
         try:
             exec(code, module.__dict__)
+            loaded = True
         except SyntaxError as e:
             # Not the component's own source (compiled above): a module it imports. Said at that module's line.
             line, text = component_frame(sys.exc_info()[2], file)
@@ -779,6 +781,9 @@ class Server(object):
                 describe(e), raised_elsewhere(sys.exc_info()[2], file), beside_component(e, file)), file, line, text)
         finally:
             processes.leave_if_forked()
+            if not loaded and name != key_name and sys.modules.get(name) is module:
+                # As Python's own import does: a module that failed to load is not left for `import <name>` to find.
+                del sys.modules[name]
         self.modules[file] = (key, module)
         return module
 
