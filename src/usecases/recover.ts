@@ -14,7 +14,9 @@
  *   until then: auditLog.ts leaves it as it is) and written anew at the log's end; one that shows the log cut short
  *   (or replaced) is the evidence of the loss, kept aside as `anchor.json.cut-short-<time>` (`.rolled-back-<time>`).
  * - trading-state.json: rewritten from the log's last TradingStateChanged (a halt stays a halt).
- * - working-orders.json: rewritten from the log's unfinished orders.
+ * - working-orders.json: rewritten from the log's unfinished orders when it must be (damaged, missing, showing a loss,
+ *   listing orders the log does not know, the log replaced, or its orders changed); a copy of one that is evidence is
+ *   kept first as `working-orders.json.<damaged|cut-short|rolled-back|unknown-orders>-<time>`.
  * - paper-account.json (+ journal): when it cannot be read, is missing while the log has paper fills, or
  *   disagrees with the log (positions, fill count, open orders), it is set aside and rebuilt by booking
  *   every paper fill in the log on a fresh account with the default starting cash; its open orders are
