@@ -1,12 +1,13 @@
 /** `sptrader audit verify|tail` and `sptrader recover`: the audit log read and checked, and the state rebuilt from it. */
 import { numberFlag, parseFlags } from './args';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import { StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { verifyAuditDir } from '../execution/audit/auditLog';
 import { auditTailNotes, readAuditTail } from '../execution/audit/auditTail';
 import { ANCHOR_FILE, parseAnchor } from '../execution/audit/auditVerify';
+import { refuseLinkedAuditFolder, refuseSharedAuditFiles } from '../execution/audit/auditFiles';
 import { acquireStateDirLock } from '../common/stateLock';
 import { recoverStateDir, type RecoverReport } from '../usecases/recover';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
@@ -34,6 +35,25 @@ export async function auditCommand(args: string[]): Promise<number> {
         );
   const dir = resolve(dirArg ?? statePaths(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR).audit);
   setCommandFolder(dir);
+  // A state folder's log is read as trading opens it: a link in the folder's place, or a file another folder
+  // shares, is refused as every trading command refuses it (a VERIFIED over a log the folder cannot trade on, or
+  // that another folder may be forking, was a false all-clear). A folder named on the command line is the
+  // user's own choice of what to read: it is read, and a file shared with another folder is warned about.
+  if (dirArg === undefined) {
+    try {
+      refuseLinkedAuditFolder(dir);
+      refuseSharedAuditFiles(dir);
+    } catch (e) {
+      if (!(e instanceof StateFileError)) throw e;
+      throw new StateFileError(
+        e.file,
+        e.problem,
+        `${e.remedy ?? ''}. To ${action} the log as it is, name its folder: sptrader audit ${action} ${e.file === dir ? realpathOrSelf(dir) : dir}`,
+      );
+    }
+  } else {
+    for (const warning of sharedAuditFileWarnings(dir)) process.stderr.write(`sptrader: warning: ${warning}\n`);
+  }
   auditDirMustExist(dir);
   if (action === 'tail') {
     const tail = await readAuditTail(dir, Math.max(n, 1));
@@ -91,6 +111,27 @@ function readAuditAnchor(dir: string): { seq: number } | undefined {
     return typeof anchor === 'string' ? undefined : { seq: anchor.seq };
   } catch {
     return undefined;
+  }
+}
+
+function realpathOrSelf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** What `refuseSharedAuditFiles` would refuse in a folder named on the command line, as warnings. */
+function sharedAuditFileWarnings(dir: string): string[] {
+  try {
+    refuseSharedAuditFiles(dir);
+    return [];
+  } catch (e) {
+    if (!(e instanceof StateFileError)) throw e;
+    return [
+      `${e.file}: ${e.problem}. It is read as it is; a state folder holding it is refused by every trading command until it has a file of its own`,
+    ];
   }
 }
 

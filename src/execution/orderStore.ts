@@ -53,7 +53,13 @@ export interface LoadedWorkingOrders {
   anchor?: { seq: number; hash: string };
 }
 
-export function loadWorkingOrders(file: string): LoadedWorkingOrders {
+/**
+ * Reads the working-orders file. One that can be read but not understood is set aside (`.corrupt-<time>`) for a
+ * person to look at, unless `keepInPlace` (recover: a look without --yes changes nothing, and a recover that does
+ * change the folder sets it aside itself, under its own name, before it writes a new one).
+ */
+export function loadWorkingOrders(file: string, keepInPlace = false): LoadedWorkingOrders {
+  const setAside = keepInPlace ? (_file: string, problem: string): string => problem : setAsideFile;
   let text: string;
   try {
     text = readStateFileSync(file);
@@ -124,7 +130,7 @@ export function setAsideCopy(file: string): string | undefined {
 }
 
 /** Keeps a bad file beside the new one for a person to look at. */
-function setAside(file: string, problem: string): string {
+function setAsideFile(file: string, problem: string): string {
   const aside = `${file}${CORRUPT}${Date.now()}`;
   try {
     renameSync(file, aside);

@@ -14,15 +14,29 @@
  *   until then: auditLog.ts leaves it as it is) and written anew at the log's end; one that shows the log cut short
  *   (or replaced) is the evidence of the loss, kept aside as `anchor.json.cut-short-<time>` (`.rolled-back-<time>`).
  * - trading-state.json: rewritten from the log's last TradingStateChanged (a halt stays a halt).
- * - working-orders.json: rewritten from the log's unfinished orders.
+ * - working-orders.json: rewritten from the log's unfinished orders when it must be (damaged, missing, showing a loss,
+ *   listing orders the log does not know, the log replaced, or its orders changed); a copy of one that is evidence is
+ *   kept first as `working-orders.json.<damaged|cut-short|rolled-back|unknown-orders>-<time>`.
  * - paper-account.json (+ journal): when it cannot be read, is missing while the log has paper fills, or
  *   disagrees with the log (positions, fill count, open orders), it is set aside and rebuilt by booking
  *   every paper fill in the log on a fresh account with the default starting cash; its open orders are
  *   cancelled (recorded as OrderCancelled), since their place in the book cannot be rebuilt.
  * - replay.json (a replay's marker): the folder is refused as it is, nothing changed (refuseReplayMarker).
  */
-import { existsSync, lstatSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import {
+  closeSync,
+  constants as fsConstants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Clock } from '../common/clock';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
 import { fromMoney, toMoney } from '../common/decimal';
@@ -34,7 +48,7 @@ import { units } from '../brokers/paper/money';
 import { readPaperAccount, writePaperState, journalFile, type PaperState } from '../brokers/paper/state';
 import { isFinalStatus, type Fill } from '../orders/model';
 import { AuditLog } from '../execution/audit/auditLog';
-import { refuseLinkedAuditFolder } from '../execution/audit/auditFiles';
+import { refuseLinkedAuditFolder, refuseSharedAuditFiles } from '../execution/audit/auditFiles';
 import { ANCHOR_FILE, scanAuditDir, type AuditProblem } from '../execution/audit/auditVerify';
 import { AuditDigest } from '../execution/auditDigest';
 import { recoveredRecord } from '../execution/engine';
@@ -107,10 +121,12 @@ export async function recoverStateDir(options: {
   const paperFile = paths.paperAccount;
 
   // 1. The audit log, read as it is (nothing repaired yet).
-  const loadedOrders = loadWorkingOrders(ordersFile);
+  // Read where it is: a look without --yes changes nothing, and a copy is kept under recover's own name below.
+  const loadedOrders = loadWorkingOrders(ordersFile, true);
   if (loadedOrders.problem) problems.push(loadedOrders.problem);
   const digest = new AuditDigest({ keepFillsOf: [PAPER] });
   refuseLinkedAuditFolder(auditDir);
+  refuseSharedAuditFiles(auditDir);
   const hadLog = existsSync(auditDir);
   if (hadLog && !statSync(auditDir).isDirectory())
     throw new StateFileError(
@@ -124,6 +140,9 @@ export async function recoverStateDir(options: {
   // anchor.json could not be read, or shows the log lost records: kept aside here (the evidence), never deleted.
   let anchorDamaged = false;
   let anchorAside: string | undefined;
+  // What the working-orders file shows the log lost (its anchor past the log's end, or at another record).
+  let ordersSawLoss: 'cut-short' | 'rolled-back' | undefined =
+    !hadLog && (loadedOrders.anchor?.seq ?? 0) > 0 ? 'cut-short' : undefined;
   if (hadLog) {
     const anchors = loadedOrders.anchor ? [{ source: ordersFile, ...loadedOrders.anchor }] : [];
     // A file of the log that cannot be read at all is damage like a garbled line: the log is set aside.
@@ -134,6 +153,10 @@ export async function recoverStateDir(options: {
     const shortened = report.problems.filter(
       (p) => p.kind === 'truncated' || p.kind === 'rolled-back' || p.kind === 'anchor-unreadable',
     );
+    const seenByOrders = shortened.find(
+      (p) => p.file === ordersFile && (p.kind === 'truncated' || p.kind === 'rolled-back'),
+    );
+    if (seenByOrders) ordersSawLoss = seenByOrders.kind === 'truncated' ? 'cut-short' : 'rolled-back';
     for (const p of report.problems.slice(0, 10)) problems.push(`${p.file}:${p.line}: ${p.problem}`);
     if (report.problemCount > 10) problems.push(`… and ${report.problemCount - 10} more audit log problem(s)`);
     if (chain.length > 0 || shortened.some((p) => p.kind !== 'anchor-unreadable')) logLost = true;
@@ -235,12 +258,46 @@ export async function recoverStateDir(options: {
     );
   }
 
-  // 4. The working orders: always rewritten from the log when anything changes (cheap, and anchored anew).
+  // 4. The working orders: rewritten from the log only when it is needed (the file damaged, missing while the
+  // log sent orders, showing a loss, listing orders the log does not know, the log replaced, or its orders not
+  // the log's unfinished ones once the above is done), and a file that is evidence is kept first, never written
+  // over: the orders it lists that the log lost may still be working at their venue.
   const unknown = loadedOrders.orders.filter((o) => !digest.known.has(o.clientOrderId));
   if (unknown.length > 0)
-    problems.push(`${ordersFile}: lists ${unknown.length} order(s) the audit log has no record of`);
+    problems.push(
+      `${ordersFile}: lists ${unknown.length} order(s) the audit log has no record of (${unknownText(unknown)})`,
+    );
+  const ordersKind =
+    loadedOrders.problem !== undefined
+      ? 'damaged'
+      : (ordersSawLoss ?? (unknown.length > 0 ? 'unknown-orders' : undefined));
+  const ordersAside =
+    ordersKind !== undefined && loadedOrders.exists && existsSync(ordersFile)
+      ? `${ordersFile}.${ordersKind}-${stamp}`
+      : undefined;
   const changed = problems.length > 0;
-  if (changed) actions.push(`rewrite ${ordersFile} from the audit log's unfinished orders`);
+  if (changed && ordersAside !== undefined)
+    actions.push(
+      `keep a copy of ${ordersFile} as ${ordersAside} (${
+        ordersKind === 'damaged'
+          ? 'it cannot be read'
+          : ordersKind === 'unknown-orders'
+            ? 'it lists orders the audit log does not know'
+            : 'it saw records the log no longer holds'
+      }${unknown.length > 0 ? `: check ${unknownText(unknown)} at ${unknown.length === 1 ? 'its venue' : 'their venues'}, they may still be working` : ''})`,
+    );
+  // What the steps below record (orders cancelled or adopted with the paper account) changes the log's orders too.
+  const ordersMustBeWritten =
+    ordersKind !== undefined ||
+    setAside ||
+    baseline !== undefined ||
+    paper.problem !== undefined ||
+    !loadedOrders.exists ||
+    !sameIds(
+      loadedOrders.orders.map((o) => o.clientOrderId),
+      [...digest.open.keys()],
+    );
+  if (changed && ordersMustBeWritten) actions.push(`rewrite ${ordersFile} from the audit log's unfinished orders`);
   if (!changed && pending) endRecovery(stateDir);
   if (!changed || dryRun)
     return {
@@ -372,20 +429,54 @@ export async function recoverStateDir(options: {
     log.write('StateRecovered', { at: now, problems, actions });
     await log.flush();
     crashPoint('recover-logged');
-    const records: OrderRecord[] = [...digest.open.values()].map(recoveredRecord);
-    const writer = new WorkingOrderWriter(
-      ordersFile,
-      () => records,
-      () => log.durableHead,
-    );
-    writer.schedule();
-    await writer.flush();
+    if (ordersMustBeWritten) {
+      if (ordersAside !== undefined) keepCopy(ordersFile, ordersAside);
+      crashPoint('recover-orders-kept');
+      const records: OrderRecord[] = [...digest.open.values()].map(recoveredRecord);
+      const writer = new WorkingOrderWriter(
+        ordersFile,
+        () => records,
+        () => log.durableHead,
+      );
+      writer.schedule();
+      await writer.flush();
+    }
   } finally {
     await log.close();
   }
   crashPoint('recover-before-done');
   endRecovery(stateDir);
   return { stateDir, problems, actions, changed: true };
+}
+
+/** The orders a working-orders file lists that the log does not know, by client order id and venue. */
+function unknownText(orders: readonly OrderRecord[]): string {
+  const named = orders.slice(0, 5).map((o) => `${o.clientOrderId} at ${o.venue}`);
+  return `${named.join(', ')}${orders.length > 5 ? `, and ${orders.length - 5} more` : ''}`;
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  const left = new Set(a);
+  return left.size === new Set(b).size && b.every((id) => left.has(id));
+}
+
+/**
+ * Copies a state file about to be written over to `aside`, flushed with its folder's entry first: the original
+ * stays in place until the new one replaces it whole, so a kill at any step leaves one of the two, and the copy.
+ */
+function keepCopy(file: string, aside: string): void {
+  try {
+    copyFileSync(file, aside, fsConstants.COPYFILE_EXCL);
+    const fd = openSync(aside, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    syncDirectorySync(dirname(aside));
+  } catch (e) {
+    throw stateFileErrorOf(aside, `keep a copy of ${file} before it is rewritten (nothing was written over it)`, e);
+  }
 }
 
 /** How many records a log kept as it is lost, and which: from its end to the furthest seq an anchor saw. */

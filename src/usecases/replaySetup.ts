@@ -8,6 +8,7 @@ import type { TestClock } from '../common/clock';
 import { StateDamagedError, stateFileErrorOf } from '../common/stateErrors';
 import { syncDirectorySync, writeAllSync } from '../common/durableFile';
 import { acquireStateDirLock } from '../common/stateLock';
+import { crashPoint } from '../common/crashPoint';
 import type { PaperBroker } from '../brokers/paper/paperBroker';
 import { ReplayDataError, type ReplayFeed } from '../brokers/paper/replayFeed';
 import { AuditLog, nodeAuditFileSystem, type AuditFileSystem, type RecoveryReport } from '../execution/audit/auditLog';
@@ -56,23 +57,53 @@ export class ReplayStateDirError extends Error {
  * Makes `dir` a replay's folder, or refuses it: a folder with the replay marker is reused; a missing or
  * empty one is created and marked; anything else (trading state above all) is refused. Nothing is written
  * into a refused folder.
+ *
+ * The check and the marking are one step under the folder's lock: a trading command on the same new folder
+ * checks for the marker under the lock too (session.ts), so the two cannot both find it empty and both go on
+ * (a replay marking a folder an execute was trading from, its simulated fills in the real audit log's folder).
+ * The folder is first looked at without the lock, so that a trading folder is refused without a lock file
+ * ever written into it.
  */
 export function prepareReplayStateDir(dir: string): string {
   const absolute = resolve(dir);
-  let entries: string[];
-  try {
-    entries = readdirSync(absolute);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR') throw new ReplayStateDirError(absolute, 'this is a file, not a folder');
-    if (code !== 'ENOENT') throw stateFileErrorOf(absolute, 'list the replay folder', e);
+  const seen = replayFolderEntries(absolute);
+  if (seen === undefined) {
     try {
       mkdirSync(absolute, { recursive: true, mode: 0o700 });
     } catch (made) {
       throw stateFileErrorOf(absolute, 'create the replay folder', made);
     }
-    entries = [];
+  } else judgeReplayFolder(absolute, seen);
+  const lock = acquireStateDirLock(absolute, 'sptrader replay (marking its folder)');
+  try {
+    // Under the lock: what another process did between the look above and now counts.
+    const entries = (replayFolderEntries(absolute) ?? []).filter((e) => !LOCK_ENTRIES.has(e));
+    const marking = judgeReplayFolder(absolute, entries);
+    if (marking !== 'reuse') markReplayFolder(absolute, join(absolute, REPLAY_MARKER), marking === 'again');
+    crashPoint('replay-folder-marked');
+  } finally {
+    lock.release();
   }
+  return absolute;
+}
+
+/** The lock's own files, which a look under the lock finds (ours, or a takeover marker a killed process left). */
+const LOCK_ENTRIES: ReadonlySet<string> = new Set([STATE_NAMES.lock, STATE_NAMES.lockTakeover]);
+
+/** The folder's entries; undefined when it does not exist. */
+function replayFolderEntries(absolute: string): string[] | undefined {
+  try {
+    return readdirSync(absolute);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') throw new ReplayStateDirError(absolute, 'this is a file, not a folder');
+    if (code !== 'ENOENT') throw stateFileErrorOf(absolute, 'list the replay folder', e);
+    return undefined;
+  }
+}
+
+/** Whether a folder holding `entries` is a replay's to reuse, to mark (`again`: an interrupted marking), or refused. */
+function judgeReplayFolder(absolute: string, entries: readonly string[]): 'reuse' | 'mark' | 'again' {
   const trading = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e) && e !== STATE_NAMES.audit);
   const marker = join(absolute, REPLAY_MARKER);
   if (entries.includes(REPLAY_MARKER)) {
@@ -86,10 +117,7 @@ export function prepareReplayStateDir(dir: string): string {
     }
     // An empty marker alone in its folder is a marking a kill or a power cut interrupted (it is flushed before
     // anything else is written there): marked again, not refused for good.
-    if (text === '' && entries.length === 1) {
-      markReplayFolder(absolute, marker, true);
-      return absolute;
-    }
+    if (text === '' && entries.length === 1) return 'again';
     if (kind !== MARKER_KIND)
       throw new ReplayStateDirError(absolute, `${REPLAY_MARKER} there is not a replay marker SPtrader wrote`);
     // A marked folder that has since gained trading state (a trading command pointed at it) is trading state now.
@@ -98,7 +126,7 @@ export function prepareReplayStateDir(dir: string): string {
         absolute,
         `it is marked as a replay folder but holds trading state (${trading.join(', ')})`,
       );
-    return absolute;
+    return 'reuse';
   }
   const held = entries.filter((e) => TRADING_STATE_ENTRIES.includes(e));
   if (held.length > 0) throw new ReplayStateDirError(absolute, `it holds trading state (${held.join(', ')})`);
@@ -107,8 +135,7 @@ export function prepareReplayStateDir(dir: string): string {
       absolute,
       `it is not empty (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', …' : ''}) and not a replay folder (no ${REPLAY_MARKER})`,
     );
-  markReplayFolder(absolute, marker, false);
-  return absolute;
+  return 'mark';
 }
 
 /**

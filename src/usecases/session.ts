@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Clock } from '../common/clock';
 import type { BrokerApi } from '../brokers/broker';
 import { acquireStateDirLock } from '../common/stateLock';
+import { crashPoint } from '../common/crashPoint';
 import { MAX_SETTINGS_FILE_BYTES, parseUserJson, readRegularFileSync, type UserJsonError } from '../common/userFile';
 import type { AuditRecord } from '../execution/audit/auditRecord';
 import { readPaperAccount, type PaperState } from '../brokers/paper/state';
@@ -228,17 +229,21 @@ export async function openTradingSession(options: {
   /** Where the audit log's files are written (tests inject a full disk here). Default: node:fs. */
   auditFileSystem?: AuditFileSystem;
 }): Promise<TradingSession> {
-  // A replay's folder holds simulated fills: never trading state (the mirror of replay's own guard).
   const paths = statePaths(options.stateDir);
+  // Throws StateDirBusyError when another process trades from this directory.
+  const lock = acquireStateDirLock(options.stateDir, options.purpose ?? 'SPtrader');
+  // A replay's folder holds simulated fills: never trading state (the mirror of replay's own guard). Looked for
+  // under the lock, as a replay marks its folder under it: looked for before, a replay could mark the new folder
+  // between the look and the lock, and both went on in it.
   if (existsSync(paths.replayMarker)) {
+    lock.release();
     throw new StateFileError(
       options.stateDir,
       'this folder holds a replay (replay.json): its fills are simulated and it is never used as trading state',
       'Use another --state-dir for trading',
     );
   }
-  // Throws StateDirBusyError when another process trades from this directory.
-  const lock = acquireStateDirLock(options.stateDir, options.purpose ?? 'SPtrader');
+  crashPoint('trading-folder-checked');
   let log: AuditLog;
   let recovery: RecoveryReport;
   let engine: ExecutionEngine;

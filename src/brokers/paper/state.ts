@@ -8,6 +8,7 @@
  * or the new account, never half of one: a torn last journal line is cut off on load.
  * Amounts are decimal strings of 10^-10 units because JSON numbers cannot carry a BigInt exactly.
  * A file that fails validation is reported, never silently replaced: it is someone's account.
+ * Past 450 lines on purpose: the snapshot, the journal and the reset are one format, read and written together.
  */
 import {
   closeSync,
@@ -172,6 +173,7 @@ export function readPaperAccount(
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state, journalBytes: 0, journalLines: 0 };
     throw unreadable(path, (e as Error).message, e);
   }
+  refuseSharedJournal(path);
   const generation = state.generation ?? 0;
   const lines = text.split('\n');
   // Everything after the last newline is a line whose write did not finish (a crash): not part of the account.
@@ -305,6 +307,27 @@ export function appendPaperJournal(file: string, entry: JournalEntry): number {
     );
   }
   return Buffer.byteLength(line);
+}
+
+/**
+ * A journal with a second name (a hard link: `cp -al` of a state folder, `ln`) is appended to through either
+ * name, so two state folders, each under its own lock, would change one account at once: refused, naming it,
+ * as the audit log refuses a file it shares (execution/audit/auditFiles.ts). The snapshot is replaced whole
+ * (renamed over its name), which ends such a link on its next write, so only the journal is looked at.
+ */
+function refuseSharedJournal(path: string): void {
+  let links: number;
+  try {
+    links = lstatSync(path).nlink;
+  } catch {
+    return; // gone since it was read: the next read says so
+  }
+  if (links > 1)
+    throw new StateFileError(
+      path,
+      `the paper account's journal has ${links} names (hard links): another state folder holding the same file (a copy made with \`cp -al\` or \`ln\`) would append its changes to this account at the same time`,
+      `Nothing was sent or changed. Give this folder a file of its own: copy it and move the copy over it (cp -p ${path} ${path}.own && mv ${path}.own ${path}), or delete the other name if that folder is a stale copy`,
+    );
 }
 
 /** The saved account (the snapshot alone, no journal), or undefined when there is none yet. */

@@ -2,7 +2,8 @@
  * The audit files of a folder in chain order, for every reader of the log (verification, recovery, the tail).
  * The naming itself lives in auditRecord.ts, beside the writer that follows it.
  */
-import { lstatSync, promises as fsp, readlinkSync } from 'node:fs';
+import { lstatSync, promises as fsp, readdirSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { StateFileError } from '../../common/stateErrors';
 import { compareAuditFiles, parseAuditFileName, type AuditFileName } from './auditRecord';
 
@@ -24,6 +25,41 @@ export function refuseLinkedAuditFolder(dir: string): void {
     `a symbolic link (to ${to}) is in the place of the audit log folder: the state folder's lock covers only what is in the folder itself, so another state folder (or a process under its lock) could write that log at the same time and fork its hash chain`,
     `Nothing was read, sent or changed. Put the audit log folder itself here (move it in place of the link), or give this state folder a log of its own by removing the link`,
   );
+}
+
+/**
+ * Refuses audit files with more than one name (hard links: `ln`, `cp -al`, a backup tool's snapshot), as
+ * `refuseLinkedAuditFolder` refuses a linked folder (AuditLog.open, recover, `audit verify --state-dir`): each
+ * day file is appended to through its name, so a state folder whose log shares its file with another folder's
+ * (a hard-linked copy of it) appends, under its own lock, to the one file the other appends to, and the two fork
+ * its hash chain. Only the files of the log count (anchor.json is replaced whole: a link to it breaks on its
+ * next write). A folder that is missing or cannot be read is said where it is read.
+ */
+export function refuseSharedAuditFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (parseAuditFileName(name) === undefined) continue;
+    const path = join(dir, name);
+    let links: number;
+    try {
+      const stat = lstatSync(path);
+      if (!stat.isFile()) continue; // a folder, a pipe or a link in a file's place is refused where it is read
+      links = stat.nlink;
+    } catch {
+      continue;
+    }
+    if (links > 1)
+      throw new StateFileError(
+        path,
+        `this audit log file has ${links} names (hard links): the state folder's lock covers only this folder, so another state folder holding the same file (a copy made with \`cp -al\` or \`ln\`, a backup tool's snapshot) could append to it at the same time and fork its hash chain`,
+        `Nothing was read, sent or changed. Give this folder a file of its own: copy it and move the copy over it (cp -p ${path} ${path}.own && mv ${path}.own ${path}), or delete the other name if that folder is a stale copy`,
+      );
+  }
 }
 
 /** The audit files in `dir` in chain order; other files are left alone. A missing folder is an error. */

@@ -29,7 +29,7 @@ import { tempFileDone, tempFileFor } from '../../common/durableFile';
 import { sealJson } from '../../common/checksum';
 import { StateFileError } from '../../common/stateErrors';
 import { canonicalJson } from './canonicalJson';
-import { refuseLinkedAuditFolder } from './auditFiles';
+import { refuseLinkedAuditFolder, refuseSharedAuditFiles } from './auditFiles';
 import { auditFileName, LineWriter, utcDay, type AuditFileName, type AuditRecord } from './auditRecord';
 import { ANCHOR_FILE, scanAuditDir, type AuditAnchor, type RecoveryReport } from './auditVerify';
 import { AuditSecretError } from '../../common/secrets';
@@ -293,6 +293,7 @@ export class AuditLog {
     openDirectories.add(absolute);
     try {
       refuseLinkedAuditFolder(absolute);
+      refuseSharedAuditFiles(absolute);
       const fs = options.fileSystem ?? nodeAuditFileSystem;
       const created = await fsp.mkdir(absolute, { recursive: true, mode: 0o700 }).catch((e: unknown) => {
         // mkdir's own words ("EEXIST: file already exists, mkdir …") said neither what is there nor what to do.

@@ -7,6 +7,11 @@
  * - a symbolic link to another state folder's audit log in the place of the folder. Each folder took its own lock
  *   and both appended to the one log: two executes at once forked its hash chain. Now every command that opens
  *   the log, and `recover`, refuses the link (exit 6) naming it; the other folder's log is not touched.
+ *   `audit verify --state-dir` and `audit tail --state-dir` followed the link and said VERIFIED (exit 0) over a
+ *   folder every trading command refuses: they refuse it too, and say how to read the log it leads to.
+ * - an audit file with a second name in another state folder (a hard link: `cp -al`, `ln`): the same fork, with
+ *   no link in sight. Every command that opens the log, recover and verify --state-dir refuse it (exit 6) naming
+ *   the file; a folder named to verify is read, with a warning.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,6 +19,7 @@ import {
   appendFileSync,
   cpSync,
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -159,5 +165,61 @@ describe('sptrader: the audit log folder damaged (stray bytes after the last rec
     const verify = cli(['audit', 'verify', '--state-dir', first]);
     assert.equal(verify.code, 0, verify.out);
     assert.ok(existsSync(join(first, 'audit', 'anchor.json')));
+  });
+
+  it('audit verify/tail --state-dir over a linked audit folder: refused as trading refuses it (exit 6), naming the link and how to read the log it leads to', () => {
+    const first = join(dir, 'verify-first');
+    cpSync(template, first, { recursive: true });
+    const second = join(dir, 'verify-second');
+    mkdirSync(second);
+    const link = join(second, 'audit');
+    symlinkSync(join(first, 'audit'), link);
+    for (const action of ['verify', 'tail']) {
+      const r = cli(['audit', action, '--state-dir', second]);
+      assert.equal(r.code, 6, `${action}: exit ${r.code}\n${r.out}`);
+      assert.ok(r.out.includes(`${link}: a symbolic link (to ${join(first, 'audit')})`), `${action}:\n${r.out}`);
+      assert.ok(r.out.includes(`sptrader audit ${action} ${join(first, 'audit')}`), `${action}:\n${r.out}`);
+      assert.doesNotMatch(r.out, /VERIFIED/);
+      assert.doesNotMatch(r.out, STACK);
+    }
+    // Named itself, the folder is the user's choice of what to read.
+    const named = cli(['audit', 'verify', link]);
+    assert.equal(named.code, 0, named.out);
+    assert.match(named.out, /^VERIFIED/m);
+  });
+
+  it('an audit file hard-linked into another state folder: execute, status, recover and verify --state-dir refuse it (exit 6) naming the file; nothing is appended to it; verify of the named folder warns', () => {
+    const first = join(dir, 'hard-first');
+    cpSync(template, first, { recursive: true });
+    const second = join(dir, 'hard-second');
+    mkdirSync(join(second, 'audit'), { recursive: true });
+    const log = auditFile(first);
+    const shared = join(second, 'audit', log.slice(log.lastIndexOf('/') + 1));
+    linkSync(log, shared);
+    const before = readFileSync(log);
+    for (const stateDir of [first, second])
+      for (const args of [['execute', MARKET], ['status'], ['recover'], ['recover', '--yes'], ['audit', 'verify']]) {
+        const r = cli([...args, '--state-dir', stateDir]);
+        const file = stateDir === first ? log : shared;
+        assert.equal(r.code, 6, `${args.join(' ')} in ${stateDir}: exit ${r.code}\n${r.out}`);
+        assert.ok(
+          r.out.includes(`${file}: this audit log file has 2 names (hard links)`),
+          `${args.join(' ')}:\n${r.out}`,
+        );
+        assert.doesNotMatch(r.out, STACK);
+        assert.ok(readFileSync(log).equals(before), `${args.join(' ')} left the shared file as it was`);
+      }
+    assert.deepEqual(readdirSync(second).sort(), ['audit'], 'nothing was written into the second folder');
+    const named = cli(['audit', 'verify', join(second, 'audit')]);
+    assert.equal(named.code, 0, named.out);
+    assert.match(named.out, /warning: .*this audit log file has 2 names/);
+    // The remedy the message gives: a file of its own, and the folder trades again.
+    cpSync(shared, `${shared}.own`, { preserveTimestamps: true });
+    rmSync(shared);
+    cpSync(`${shared}.own`, shared);
+    rmSync(`${shared}.own`);
+    const again = cli(['execute', MARKET, '--state-dir', first]);
+    assert.equal(again.code, 0, again.out);
+    assert.ok(readFileSync(shared).equals(before), "the other folder's copy is not written by the first's trading");
   });
 });

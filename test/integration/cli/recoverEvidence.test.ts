@@ -1,7 +1,10 @@
 /**
  * `sptrader recover` (dist/cli.js) on a folder it must not tidy up in silence: a replay's marker in a trading
  * folder, which it used to call "no problems found"; an audit log cut short, whose intact anchor.json (the one
- * record of how far the log reached) it used to delete.
+ * record of how far the log reached) it used to delete; a working-orders.json that is the one record of a loss
+ * (the log and its anchor restored from an older copy), or damaged, which it wrote over without a copy (and a
+ * look without --yes moved a damaged one away while saying "Nothing was changed"); a working-orders.json that
+ * agrees with the log, which it rewrote whenever anything else was recovered.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -30,10 +33,14 @@ interface Result {
   stderr: string;
 }
 
-const cli = (args: string[]): Result => {
+const LIMIT = join(ROOT, 'examples/workspace/core/orders/execution_algos/limit_below_bid.py');
+/** A buy limit far below the bid: it rests at the paper venue, listed in working-orders.json. */
+const RESTING = [LIMIT, '--param', 'offset_pips=200', '--param', 'expiry_minutes=1440'];
+
+const cli = (args: string[], env: Record<string, string> = {}): Result => {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, SPTRADER_DEBUG: '' },
+    env: { ...process.env, SPTRADER_DEBUG: '', ...env },
     timeout: 60_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -177,5 +184,94 @@ describe('sptrader recover: what it must not tidy up in silence', function () {
     assert.equal(readFileSync(join(audit, aside[0] as string), 'utf8'), anchor, 'as it was');
     assert.ok(fix.stdout.includes(join(audit, aside[0] as string)), `says where it went:\n${fix.stdout}`);
     assert.equal(cli(['audit', 'verify', '--state-dir', stateDir]).code, 0);
+  });
+
+  const ordersIn = (stateDir: string): string[] =>
+    (
+      JSON.parse(readFileSync(join(stateDir, 'working-orders.json'), 'utf8')) as {
+        orders: Array<{ clientOrderId: string }>;
+      }
+    ).orders.map((o) => o.clientOrderId);
+
+  it('the audit log and its anchor restored from an older copy, so that only working-orders.json shows the loss: a look changes nothing; --yes keeps it byte for byte and names the order the log lost before it writes a new one', () => {
+    const stateDir = copy('orders-saw-loss');
+    const older = join(dir, 'orders-saw-loss-audit');
+    cpSync(join(stateDir, 'audit'), older, { recursive: true });
+    const rested = cli(['execute', ...RESTING, '--state-dir', stateDir]);
+    assert.equal(rested.code, 0, rested.stderr + rested.stdout);
+    const [lost] = ordersIn(stateDir);
+    assert.ok(lost, 'the resting order is listed');
+    rmSync(join(stateDir, 'audit'), { recursive: true });
+    cpSync(older, join(stateDir, 'audit'), { recursive: true });
+    const ordersFile = join(stateDir, 'working-orders.json');
+    const evidence = readFileSync(ordersFile);
+    const before = snapshot(stateDir);
+
+    const look = cli(['recover', '--state-dir', stateDir]);
+    assert.equal(look.code, 6, look.stderr + look.stdout);
+    assert.ok(look.stdout.includes(`${ordersFile}:1: the log ends at seq`), look.stdout);
+    assert.ok(look.stdout.includes(`${lost} at paper`), `names the order the log lost:\n${look.stdout}`);
+    assert.match(look.stdout, /would +keep a copy of \S+working-orders\.json as \S+working-orders\.json\.cut-short-/);
+    assert.deepEqual(snapshot(stateDir), before, 'a look changes nothing');
+
+    const fix = cli(['recover', '--yes', '--state-dir', stateDir]);
+    assert.equal(fix.code, 0, fix.stderr + fix.stdout);
+    const kept = readdirSync(stateDir).filter((f) => f.startsWith('working-orders.json.cut-short-'));
+    assert.equal(kept.length, 1, `a copy is kept: ${readdirSync(stateDir).join(', ')}\n${fix.stdout}`);
+    assert.ok(readFileSync(join(stateDir, kept[0] as string)).equals(evidence), 'byte for byte');
+    assert.ok(fix.stdout.includes(join(stateDir, kept[0] as string)), `says where:\n${fix.stdout}`);
+    assert.equal(cli(['audit', 'verify', '--state-dir', stateDir]).code, 0);
+    assert.equal(cli(['status', '--state-dir', stateDir]).code, 0);
+    assert.equal(cli(['recover', '--state-dir', stateDir]).code, 0, 'nothing left to recover');
+  });
+
+  it('a damaged working-orders.json: a look leaves it where it is; --yes keeps a copy before it writes a new one, and a kill between the two loses neither', () => {
+    const stateDir = copy('orders-damaged');
+    const rested = cli(['execute', ...RESTING, '--state-dir', stateDir]);
+    assert.equal(rested.code, 0, rested.stderr + rested.stdout);
+    const ordersFile = join(stateDir, 'working-orders.json');
+    const damaged = readFileSync(ordersFile).subarray(0, 50);
+    writeFileSync(ordersFile, damaged);
+    const before = snapshot(stateDir);
+    const look = cli(['recover', '--state-dir', stateDir]);
+    assert.equal(look.code, 6, look.stderr + look.stdout);
+    assert.ok(look.stdout.includes(ordersFile), look.stdout);
+    assert.deepEqual(snapshot(stateDir), before, 'a look moves nothing away');
+
+    const killed = cli(['recover', '--yes', '--state-dir', stateDir], { SPTRADER_CRASH_AT: 'recover-orders-kept' });
+    assert.equal(killed.code, null, 'killed at the point');
+    assert.ok(readFileSync(ordersFile).equals(damaged), 'the file is as it was until it is replaced');
+    const first = readdirSync(stateDir).filter((f) => f.startsWith('working-orders.json.damaged-'));
+    assert.equal(first.length, 1, readdirSync(stateDir).join(', '));
+    assert.ok(readFileSync(join(stateDir, first[0] as string)).equals(damaged), 'the copy is whole');
+
+    const fix = cli(['recover', '--yes', '--state-dir', stateDir]);
+    assert.equal(fix.code, 0, fix.stderr + fix.stdout);
+    for (const name of readdirSync(stateDir).filter((f) => f.startsWith('working-orders.json.damaged-')))
+      assert.ok(readFileSync(join(stateDir, name)).equals(damaged), `${name} holds the damaged bytes`);
+    assert.equal(ordersIn(stateDir).length, 1, 'the resting order is listed again, from the log');
+    assert.equal(cli(['status', '--state-dir', stateDir]).code, 0);
+    assert.equal(cli(['recover', '--state-dir', stateDir]).code, 0, 'nothing left to recover');
+  });
+
+  it('trading-state.json damaged beside a working-orders.json that agrees with the log: only the trading state is rewritten, as HALTED it was', () => {
+    const stateDir = copy('orders-agree');
+    assert.equal(cli(['execute', ...RESTING, '--state-dir', stateDir]).code, 0);
+    assert.equal(cli(['halt', '--state-dir', stateDir]).code, 0);
+    const ordersFile = join(stateDir, 'working-orders.json');
+    const orders = readFileSync(ordersFile);
+    writeFileSync(join(stateDir, 'trading-state.json'), '{"version":1,"state":"ACT');
+    const fix = cli(['recover', '--yes', '--state-dir', stateDir]);
+    assert.equal(fix.code, 0, fix.stderr + fix.stdout);
+    assert.doesNotMatch(fix.stdout, /working-orders\.json/, fix.stdout);
+    assert.ok(readFileSync(ordersFile).equals(orders), 'working-orders.json is not rewritten');
+    assert.deepEqual(
+      readdirSync(stateDir).filter((f) => f.startsWith('working-orders.json.')),
+      [],
+      'and no copy of it is made',
+    );
+    const status = cli(['status', '--state-dir', stateDir]);
+    assert.equal(status.code, 0, status.stderr + status.stdout);
+    assert.match(status.stdout, /^Trading +HALTED/m);
   });
 });

@@ -3,6 +3,7 @@ import { StateDamagedError, StateFileError } from '../../../src/common/stateErro
 import assert from 'node:assert/strict';
 import {
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -323,6 +324,30 @@ describe('PaperBroker persistence', () => {
     const again = await open();
     assert.deepEqual(again.getCashBalances(), b.getCashBalances());
     assert.equal((await again.submitOrder(order('buy', 1))).order_id, 'P-2');
+  });
+
+  it('a journal hard-linked into another folder (two folders would append to one account) is refused naming it; nothing is changed', async () => {
+    const b = await open();
+    await b.submitOrder(order('buy', 1));
+    await b.submitOrder(order('buy', 2));
+    const journal = journalFile(file);
+    assert.ok(existsSync(journal), 'the second change is a journal line');
+    const other = join(dir, 'other.journal');
+    linkSync(journal, other);
+    const before = readFileSync(journal);
+    assert.throws(
+      () => readPaperAccount(file),
+      (e: unknown) =>
+        e instanceof StateFileError &&
+        e.file === journal &&
+        /has 2 names \(hard links\)/.test(e.problem) &&
+        /cp -p /.test(e.remedy ?? ''),
+    );
+    await assert.rejects(open(), /has 2 names \(hard links\)/);
+    assert.deepEqual(readFileSync(journal), before, 'the journal is as it was');
+    rmSync(other);
+    const own = await open();
+    assert.deepEqual(await own.getPositions(), await b.getPositions(), 'with a name of its own it loads');
   });
 
   it('a corrupt or invalid file is a StateDamagedError naming the file and recover; the file is left as it was', async () => {
