@@ -45,6 +45,13 @@ export const TradingStateSchema = z.object({
    * file, so that a restart does not turn a breaker's halt into one that lifts as soon as the settings are fixed.
    */
   covers: CoveredSchema.optional(),
+  /**
+   * The state this one was changed from, and since when: what the audit log's last TradingStateChanged says when the
+   * process ended between saving this file and recording the change. On open, a file that lifts the log's halt (or
+   * REDUCING) is taken only when it follows that record; one that does not (copied from another state folder, put
+   * back from elsewhere) would lift a halt this log never saw lifted. Absent in files written before it was kept.
+   */
+  after: z.object({ state: z.enum(['ACTIVE', 'REDUCING', 'HALTED']), since: z.number() }).optional(),
 });
 export type TradingStateRecord = z.infer<typeof TradingStateSchema>;
 export type CoveredHalt = NonNullable<TradingStateRecord['covers']>;
@@ -111,6 +118,9 @@ export function tradingStateOfLog(
   const base = { state: logged.state, reason: logged.reason, source, since: logged.at, resumeAt };
   return covers?.success ? { ...base, covers: covers.data } : base;
 }
+
+/** How much a state holds back: a file may raise it without the log (a halt is never lost), not lower it. */
+const RESTRICTION: Readonly<Record<TradingStateName, number>> = { ACTIVE: 0, REDUCING: 1, HALTED: 2 };
 
 const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 const DAY_MS = 86_400_000;
@@ -217,8 +227,21 @@ export class TradingStateStore {
     const older = missing || this.record.since < fromLog.at;
     if (!older) {
       const r = this.record;
-      if (r.since > fromLog.at && (r.state !== fromLog.state || r.reason !== fromLog.reason))
+      if (r.since > fromLog.at && (r.state !== fromLog.state || r.reason !== fromLog.reason)) {
+        const after = r.after;
+        if (
+          RESTRICTION[r.state] < RESTRICTION[fromLog.state] &&
+          after !== undefined &&
+          (after.state !== fromLog.state || after.since !== fromLog.at)
+        ) {
+          // Fail safe: the log's halt stands, and the folder is damaged until recover rebuilds the file from the log.
+          this.damage = `the trading state file says ${r.state} since ${new Date(r.since).toISOString()}, a change from ${after.state} since ${new Date(after.since).toISOString()}, but the audit log's last trading state is ${fromLog.state} (seq ${fromLog.seq}, ${new Date(fromLog.at).toISOString()}): the file does not follow this log (copied from another state folder, or put back from elsewhere), so its ${r.state} is not taken`;
+          const { covers: _stale, ...kept } = r;
+          this.record = { ...kept, ...tradingStateOfLog(fromLog) };
+          return;
+        }
         this.unlogged = this.changeFrom(fromLog.state);
+      }
       return;
     }
     this.damage = missing
@@ -321,10 +344,11 @@ export class TradingStateStore {
     if (from === state && this.record.reason === reason && before === covers) return undefined;
     const at = this.clock.now();
     // Any other change (a person's resume or halt, an emergency stop) ends what a covering halt kept.
+    const after = { state: from, since: this.record.since };
     const next: TradingStateRecord =
       covers === undefined
-        ? { ...rest, state, reason, source, since: at, resumeAt }
-        : { ...rest, state, reason, source, since: at, resumeAt, covers };
+        ? { ...rest, state, reason, source, since: at, resumeAt, after }
+        : { ...rest, state, reason, source, since: at, resumeAt, covers, after };
     try {
       this.save(next);
       this.lastSaveError = undefined;

@@ -75,7 +75,8 @@ export class TradingControl {
       );
     if (this.trading.loadProblem !== undefined) {
       this.log.record('TradingStateChanged', {
-        at: this.clock.now(),
+        // The halt's own time, as every change is logged: a later change saved to the file names it (`after`).
+        at: this.trading.current.since,
         from: 'ACTIVE',
         to: 'HALTED',
         reason: this.trading.current.reason,
