@@ -7,6 +7,10 @@
  * - The file is written atomically (temp file, fsync, rename) before the new state takes effect;
  *   a file that cannot be read is an error naming the file, and the engine starts HALTED rather
  *   than guess.
+ *
+ * Past 450 lines on purpose: the file's schema, the rules for a file that disagrees with the audit log (older,
+ * newer, not following it) and the breaker all read and write one record and its save; split, each would take the
+ * record back as an argument.
  */
 import { readStateFileSync } from '../common/userFile';
 import { replaceFileSync, syncDirectorySync } from '../common/durableFile';
