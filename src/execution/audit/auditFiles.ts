@@ -28,12 +28,13 @@ export function refuseLinkedAuditFolder(dir: string): void {
 }
 
 /**
- * Refuses audit files with more than one name (hard links: `ln`, `cp -al`, a backup tool's snapshot), as
- * `refuseLinkedAuditFolder` refuses a linked folder (AuditLog.open, recover, `audit verify --state-dir`): each
- * day file is appended to through its name, so a state folder whose log shares its file with another folder's
- * (a hard-linked copy of it) appends, under its own lock, to the one file the other appends to, and the two fork
- * its hash chain. Only the files of the log count (anchor.json is replaced whole: a link to it breaks on its
- * next write). A folder that is missing or cannot be read is said where it is read.
+ * Refuses a log whose last file, the one appended to, has more than one name (hard links: `ln`, `cp -al`, a
+ * backup tool's snapshot), as `refuseLinkedAuditFolder` refuses a linked folder (AuditLog.open, recover, `audit
+ * verify --state-dir`): a state folder whose log shares that file with another folder's appends, under its own
+ * lock, to the one file the other appends to, and the two fork its hash chain (and a snapshot's copy changes with
+ * every append). Earlier days' files are never appended to again: shared (a snapshot tool links unchanged files),
+ * they are left alone. Only the files of the log count (anchor.json is replaced whole). A folder that is missing or
+ * cannot be read is said where it is read.
  */
 export function refuseSharedAuditFiles(dir: string): void {
   let names: string[];
@@ -42,24 +43,27 @@ export function refuseSharedAuditFiles(dir: string): void {
   } catch {
     return;
   }
+  let last: AuditFileName | undefined;
   for (const name of names) {
-    if (parseAuditFileName(name) === undefined) continue;
-    const path = join(dir, name);
-    let links: number;
-    try {
-      const stat = lstatSync(path);
-      if (!stat.isFile()) continue; // a folder, a pipe or a link in a file's place is refused where it is read
-      links = stat.nlink;
-    } catch {
-      continue;
-    }
-    if (links > 1)
-      throw new StateFileError(
-        path,
-        `this audit log file has ${links} names (hard links): the state folder's lock covers only this folder, so another state folder holding the same file (a copy made with \`cp -al\` or \`ln\`, a backup tool's snapshot) could append to it at the same time and fork its hash chain`,
-        `Nothing was read, sent or changed. Give this folder a file of its own: copy it and move the copy over it (cp -p ${path} ${path}.own && mv ${path}.own ${path}), or delete the other name if that folder is a stale copy`,
-      );
+    const parsed = parseAuditFileName(name);
+    if (parsed !== undefined && (last === undefined || compareAuditFiles(parsed, last) > 0)) last = parsed;
   }
+  if (last === undefined) return;
+  const path = join(dir, last.name);
+  let links: number;
+  try {
+    const stat = lstatSync(path);
+    if (!stat.isFile()) return; // a folder, a pipe or a link in a file's place is refused where it is read
+    links = stat.nlink;
+  } catch {
+    return;
+  }
+  if (links > 1)
+    throw new StateFileError(
+      path,
+      `this audit log file has ${links} names (hard links), and it is the one appended to: the state folder's lock covers only this folder, so another state folder holding the same file (a copy made with \`cp -al\` or \`ln\`, a backup tool's snapshot) could append to it at the same time and fork its hash chain, and a snapshot's copy would change with every append`,
+      `Nothing was read, sent or changed. Give this folder a file of its own: copy it and move the copy over it (cp -p ${path} ${path}.own && mv ${path}.own ${path}), or delete the other name if that folder is a stale copy`,
+    );
 }
 
 /** The audit files in `dir` in chain order; other files are left alone. A missing folder is an error. */
