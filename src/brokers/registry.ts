@@ -53,6 +53,13 @@ import { FEE_PRESETS, type FeeSchedule } from './paper/costs';
 
 export const BROKER_KINDS = ['paper', 'oanda', 'alpaca', 'binance', 'ib'] as const;
 export type BrokerKind = (typeof BROKER_KINDS)[number];
+/** Every venue's environments together (BROKER_ENVIRONMENTS says which venue has which). */
+export const ENVIRONMENT_NAMES = [
+  'paper',
+  'practice',
+  'testnet',
+  'live',
+] as const satisfies readonly BrokerEnvironment[];
 
 /** The environments each venue has, the first being the default. */
 export const BROKER_ENVIRONMENTS: Readonly<Record<BrokerKind, readonly [BrokerEnvironment, ...BrokerEnvironment[]]>> = {
@@ -148,8 +155,8 @@ export const BrokerProfileSchema = z
     broker: z.enum(BROKER_KINDS, { error: () => `broker must be one of ${BROKER_KINDS.join(', ')}` }),
     /** Omitted: the venue's default (never live). */
     environment: z
-      .enum(['paper', 'practice', 'testnet', 'live'], {
-        error: () => 'environment must be one of paper, practice, testnet, live',
+      .enum(ENVIRONMENT_NAMES, {
+        error: () => `environment must be one of ${ENVIRONMENT_NAMES.join(', ')}`,
       })
       .optional(),
     baseUrl: endpointUrl('baseUrl').optional(),

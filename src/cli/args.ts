@@ -103,6 +103,25 @@ export function reasonFlag(text: string | undefined, fail: Fail): string | undef
 }
 const MAX_REASON_LENGTH = 500;
 
+/**
+ * A flag that takes one of a few words (`--side`, `--broker`, `--environment`): written in any letters (`SELL`,
+ * `Buy`, `OANDA`), it is read as the word (as `--param side=SELL` is); anything else is refused naming the flag, the
+ * value and the words it takes.
+ */
+export function choiceFlag<T extends string>(
+  flag: string,
+  text: string | undefined,
+  choices: readonly T[],
+  fail: Fail,
+): T | undefined {
+  if (text === undefined) return undefined;
+  const folded = text.trim().toLowerCase();
+  const choice = choices.find((c) => c.toLowerCase() === folded);
+  if (choice !== undefined && folded !== '') return choice;
+  const words = choices.length === 2 ? `${choices[0]} or ${choices[1]}` : `one of ${choices.join(', ')}`;
+  throw fail(`${flag} must be ${words}, not '${clipFlag(text)}'`);
+}
+
 /** What a number flag takes: its values from `min` to `max`, and how its message says it. */
 export interface NumberFlag {
   /** As the message says it: "a positive amount", "a whole number ≥ 0". */

@@ -13,6 +13,7 @@ import { printable } from '../usecases/formatOutcome';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import {
+  choiceFlag,
   briefly,
   isBrief,
   MAX_TIMEOUT_SECONDS,
@@ -116,9 +117,7 @@ async function run(args: string[]): Promise<number> {
           usage,
         );
   if (values.venues === undefined) throw new CompareUsageError('--venues is required, e.g. --venues paper,oanda');
-  const side = values.side;
-  if (side !== undefined && side !== 'buy' && side !== 'sell')
-    throw new CompareUsageError(`--side must be buy or sell, not '${side}'`);
+  const side = choiceFlag('--side', values.side, ['buy', 'sell'] as const, usage);
   const symbol = symbolFlag(values.symbol, usage);
   const timeoutSeconds =
     values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);

@@ -9,6 +9,7 @@ import { cliExitCode, formatOutcome } from '../usecases/formatOutcome';
 import { isBrokerError } from '../brokers/errors';
 import { openTradingSession } from '../usecases/session';
 import {
+  choiceFlag,
   isBrief,
   numberFlag,
   parseFlags,
@@ -23,7 +24,14 @@ import {
   typedParams,
 } from './args';
 import { CompareUsageError, openVenues } from './compare';
-import { ALPACA_DEFAULT_DATA_URL, BrokerProfileError, createBroker, parseBrokerProfile } from '../brokers/registry';
+import {
+  ALPACA_DEFAULT_DATA_URL,
+  BROKER_KINDS,
+  BrokerProfileError,
+  createBroker,
+  ENVIRONMENT_NAMES,
+  parseBrokerProfile,
+} from '../brokers/registry';
 import { environmentCredentials, MissingCredentialError } from '../brokers/credentials';
 import type { BrokerApi } from '../brokers/broker';
 import {
@@ -63,15 +71,17 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
   });
   if (positionals.length !== 1)
     throw new UsageError(`${mode === 'test' ? 'test-order' : 'execute'} needs exactly one component file`);
+  // Words in any letters (--side SELL, --broker OANDA, --environment Live) are read as the words; checked first,
+  // as the checks below compare them.
+  values.broker = choiceFlag('--broker', values.broker, BROKER_KINDS, usage);
+  values.environment = choiceFlag('--environment', values.environment, ENVIRONMENT_NAMES, usage);
+  const side = choiceFlag('--side', values.side, ['buy', 'sell'] as const, usage);
   if (values.venues !== undefined && values.broker !== undefined)
     throw new UsageError('use --venues (several venues, for a routed order) or --broker (one), not both');
   if (values.profiles !== undefined && values.venues === undefined)
     throw new UsageError('--profiles names the venues of --venues: add --venues');
   connectionFlagsCheck(values);
   const file = resolve(positionals[0] ?? '');
-  const side = values.side;
-  if (side !== undefined && side !== 'buy' && side !== 'sell')
-    throw new UsageError(`--side must be buy or sell, not '${side}'`);
   const symbol = symbolFlag(values.symbol, usage);
   const timeoutSeconds =
     values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);

@@ -14,6 +14,7 @@ Commands:
       --class NAME            The component class, when the file defines several.
       --symbol S              Symbol for market data (default: the component's metadata, else EUR_USD).
       --side buy|sell         market_data['side'] for components that read it (default buy).
+                              --side, --broker, --environment: any letters (SELL, OANDA) read as the word.
       --market-data FILE      JSON market data; its keys replace the venue's quote.
       --signal FILE           JSON signal passed to the component.
       --param k=v             Component parameter (repeatable), read and checked as __metadata__ declares it.
