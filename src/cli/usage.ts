@@ -16,6 +16,7 @@ Commands:
       --side buy|sell         market_data['side'] for components that read it (default buy).
                               --side, --broker, --environment: any letters (SELL, OANDA) read as the word.
       --market-data FILE      JSON market data; its keys replace the venue's quote.
+                              Given as written; a crossed quote, a price ≤ 0 or a spread ≠ ask − bid is noted.
       --signal FILE           JSON signal passed to the component.
       --param k=v             Component parameter (repeatable), read and checked as __metadata__ declares it.
       --state-dir DIR         Where the paper account lives (default ./.sptrader).

@@ -44,7 +44,7 @@ import { describeOrder } from './describeOrder';
 import { stopAlreadyReachedNote } from './priceText';
 import { riskLimitsLine } from './componentLimitsAt';
 import { computeSlippage } from '../execution/slippage';
-import { buildMarketData, componentRiskLimits, fitToInstrument, runSymbol } from './testOrder';
+import { buildMarketData, componentRiskLimits, fitToInstrument, fixtureQuoteNotes, runSymbol } from './testOrder';
 
 import { columnQuote, emptyColumn, verdictOf } from './compareTypes';
 import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn } from './compareTypes';
@@ -157,6 +157,8 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
     return finish(false, `Could not read market data from ${reference.displayName}: nothing was run or sent.`);
   }
   outcome.marketData = marketData;
+  // A crossed or contradictory fixture is said here as in Test Order.
+  outcome.notes.push(...fixtureQuoteNotes(request.marketData, marketData));
 
   // 2. The component, once.
   const run = await runner.run({

@@ -202,7 +202,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     }
     const marketData = await buildMarketData(broker, symbol, request, clock.now(), notes);
     outcome.marketData = marketData;
-    notes.push(...fixtureQuoteNotes(request.marketData));
+    notes.push(...fixtureQuoteNotes(request.marketData, marketData));
 
     // 2. Run the component.
     const run = await runner.run({
@@ -548,10 +548,14 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
 
 /**
  * What a market-data fixture's quote says that the venue's never would (a crossed quote, a price that is not a
- * positive number): the component sees it as given (testing how it copes is what a fixture is for), and the note
- * says so, and that the order fills at the venue's own quote.
+ * positive number, a `spread` that is not the ask − bid the component sees): the component sees it as given
+ * (testing how it copes is what a fixture is for), and the note says so, and that the order fills at the venue's
+ * own quote. `built` is the market data the component saw (bid and ask the venue's when the fixture has none).
  */
-export function fixtureQuoteNotes(fixture: Record<string, unknown> | undefined): string[] {
+export function fixtureQuoteNotes(
+  fixture: Record<string, unknown> | undefined,
+  built?: Readonly<Record<string, unknown>>,
+): string[] {
   if (fixture === undefined) return [];
   const notes: string[] = [];
   const price = (key: string): number | undefined => {
@@ -570,7 +574,26 @@ export function fixtureQuoteNotes(fixture: Record<string, unknown> | undefined):
     notes.push(
       `the market-data fixture's bid ${bid} is above its ask ${ask} (a crossed quote): the component saw it as given; the order fills at the venue's own quote`,
     );
+  if ('spread' in fixture) notes.push(...spreadNote(fixture, built));
   return notes;
+}
+
+/** A fixture's `spread` that is not a number ≥ 0, or not the ask − bid beside it (to 1e-9 of the price). */
+function spreadNote(fixture: Record<string, unknown>, built: Readonly<Record<string, unknown>> | undefined): string[] {
+  const spread = fixture['spread'];
+  const seen = "the component saw it as given; the order fills at the venue's own quote";
+  if (typeof spread !== 'number' || !Number.isFinite(spread) || spread < 0)
+    return [
+      `the market-data fixture's 'spread' is ${spread === null ? 'null' : typeof spread === 'number' ? String(spread) : `a ${typeof spread}`}, not a number ≥ 0: ${seen}`,
+    ];
+  const bid = built?.['bid'] ?? fixture['bid'];
+  const ask = built?.['ask'] ?? fixture['ask'];
+  if (typeof bid !== 'number' || typeof ask !== 'number' || !(bid > 0) || !(ask > 0)) return [];
+  const diff = Number((ask - bid).toPrecision(12));
+  if (Math.abs(spread - diff) <= 1e-9 * Math.max(ask, bid)) return [];
+  return [
+    `the market-data fixture's 'spread' ${spread} is not the ask − bid the component saw (${ask} − ${bid} = ${diff}): ${seen}`,
+  ];
 }
 
 /** How far (a fraction of the price) a fill may be from the fixture's touch before the outcome says why. */

@@ -4,7 +4,7 @@
  * refused naming the flag, the value and the words (rt-cli10).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { choiceFlag } from '../../../src/cli/args';
@@ -65,6 +65,39 @@ describe('CLI: word flags (--side, --broker, --environment) in any letters', () 
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /"side":\s*"sell"/);
     assert.doesNotMatch(r.stdout, /"side":\s*"buy"/);
+  });
+
+  it('compare --side Sell with a crossed --market-data fixture: runs a sell, and its notes say the quote is crossed (as test-order does)', async function () {
+    this.timeout(60_000);
+    const fixture = join(dir, 'crossed.json');
+    writeFileSync(fixture, JSON.stringify({ bid: 1.1002, ask: 1.1, spread: 0.5 }));
+    const r = await run([
+      'compare',
+      COMPONENT,
+      '--venues',
+      'paper',
+      '--side',
+      'Sell',
+      '--market-data',
+      fixture,
+      '--state-dir',
+      join(dir, 's'),
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const outcome = JSON.parse(r.stdout) as { notes: string[]; marketData: Record<string, unknown> };
+    assert.equal(outcome.marketData['side'], 'sell');
+    // Before: compare said nothing of the fixture's quote.
+    assert.ok(
+      outcome.notes.some((n) => /fixture's bid 1\.1002 is above its ask 1\.1 \(a crossed quote\)/.test(n)),
+      outcome.notes.join(' | '),
+    );
+    assert.ok(
+      outcome.notes.some((n) =>
+        /fixture's 'spread' 0\.5 is not the ask − bid the component saw \(1\.1 − 1\.1002 = -0\.0002\)/.test(n),
+      ),
+      outcome.notes.join(' | '),
+    );
   });
 
   it('test-order and compare: --side short, --broker kraken, --environment prod are refused (exit 2) with the words', async () => {

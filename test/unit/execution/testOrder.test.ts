@@ -382,6 +382,39 @@ describe('Test Order (component → validation → paper venue)', function () {
     );
   });
 
+  it("a fixture's spread that is not the ask − bid the component saw, or not a number ≥ 0, gets a note naming both (rt-cli10)", async () => {
+    const file = join(dir, 'core', 'orders', 'spread.py');
+    writeFileSync(
+      file,
+      order("        print(market_data['bid'], market_data['ask'], market_data['spread'])\n        return None"),
+    );
+    const fixtureNotes = (o: { notes: string[] }): string[] => o.notes.filter((n) => /fixture/.test(n));
+    // Before: no note; the component decided on a spread 2,500 times the quote's.
+    const wrong = await run({ file, marketData: { bid: 1.1, ask: 1.1002, spread: 0.5 } });
+    assert.equal(wrong.component.stdout.trim(), '1.1 1.1002 0.5', 'the component sees the fixture as given');
+    assert.deepEqual(fixtureNotes(wrong), [
+      "the market-data fixture's 'spread' 0.5 is not the ask − bid the component saw (1.1002 − 1.1 = 0.0002): the component saw it as given; the order fills at the venue's own quote",
+    ]);
+    const negative = await run({ file, marketData: { bid: 1.1, ask: 1.1002, spread: -0.0002 } });
+    assert.deepEqual(fixtureNotes(negative), [
+      "the market-data fixture's 'spread' is -0.0002, not a number ≥ 0: the component saw it as given; the order fills at the venue's own quote",
+    ]);
+    // A spread alone is checked against the venue's bid and ask, which the component saw beside it.
+    const alone = await run({ file, marketData: { spread: 3 } });
+    assert.equal(fixtureNotes(alone).length, 1, alone.notes.join(' | '));
+    assert.match(
+      fixtureNotes(alone)[0] ?? '',
+      /^the market-data fixture's 'spread' 3 is not the ask − bid the component saw \([\d.]+ − [\d.]+ = [\d.]+\)/,
+    );
+    const zero = await run({ file, marketData: { bid: 0, ask: 1.1002 } });
+    assert.ok(
+      fixtureNotes(zero).some((n) => /fixture's 'bid' is 0, not a positive price/.test(n)),
+      zero.notes.join(' | '),
+    );
+    const right = await run({ file, marketData: { bid: 1.1, ask: 1.1002, spread: 0.0002 } });
+    assert.deepEqual(fixtureNotes(right), []);
+  });
+
   it('an order for another symbol than the one quoted: filled, no slippage against the wrong quote, and a note says so', async () => {
     const file = join(dir, 'core', 'orders', 'other_symbol.py');
     writeFileSync(
