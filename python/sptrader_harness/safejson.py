@@ -46,9 +46,12 @@ class ComponentFailure(Exception):
 class Budget(object):
     """What a value may cost: `limit` bytes of JSON and `max_depth` levels of nesting."""
 
-    __slots__ = ('left', 'limit', 'max_depth', 'what', 'size_code', 'depth_code', 'file')
+    __slots__ = ('left', 'limit', 'max_depth', 'what', 'size_code', 'depth_code', 'file', 'narrowed')
 
     def __init__(self, limit, max_depth, what, size_code, depth_code, file=None):
+        # The numpy floats of fewer than 64 bits read, as {path, type, exact, sent} (at most NARROWED_MAX): the value
+        # sent is the decimals numpy shows (float16 1.0866 is 1.087), which the run's notes say.
+        self.narrowed = None
         self.left = limit
         self.limit = limit
         self.max_depth = max_depth
@@ -355,9 +358,12 @@ def _other(value, path, budget, depth):
         # float32 (or float16) 1.1 is 1.100000023841858 as a Python float: the decimals numpy shows for it are the
         # ones the component computed, and what an order's price or quantity should say.
         try:
-            return json_safe(float(str(value)), path, budget, depth)
+            sent = float(str(value))
         except ValueError:
-            pass
+            sent = None
+        if sent is not None:
+            _narrowed(value, sent, path, budget)
+            return json_safe(sent, path, budget, depth)
     numbers = stdlib.load('numbers')
     if isinstance(value, numbers.Rational) and not callable(getattr(value, 'item', None)):
         # fractions.Fraction: a whole one stays exact, any other is the float nearest to it.
@@ -390,6 +396,25 @@ def _other(value, path, budget, depth):
     name = type(value).__name__
     raise ComponentFailure('NOT_SERIALIZABLE', 'the value at %s is %s %s, which cannot be sent as JSON; return numbers, strings, lists and dicts%s'
                            % (format_path(path), article(name), name, _conversion_hint(value)), budget.file)
+
+
+NARROWED_MAX = 10
+
+
+def _narrowed(value, sent, path, budget):
+    """Keeps where a narrow numpy float was read, its type, its exact value and what is sent for it, when they differ."""
+    if budget.narrowed is None:
+        budget.narrowed = []
+    if len(budget.narrowed) >= NARROWED_MAX:
+        return
+    try:
+        exact = float(value)
+        kind = str(value.dtype.name)[:20]
+    except Exception:
+        return
+    # The same number either way (float32 1.5) changes nothing to say.
+    if exact == exact and exact not in _INFINITIES and exact != sent:
+        budget.narrowed.append({'path': format_path(path)[:200], 'type': kind, 'exact': exact, 'sent': sent})
 
 
 def _numpy_kind(value):

@@ -958,7 +958,10 @@ class Server(object):
                     response['component_ms'] += getattr(f, 'elapsed_ms', 0.0)
                     raise
             try:
-                response['result'] = safe_json(result, 'order', limits.answer(entry, file))
+                budget = limits.answer(entry, file)
+                response['result'] = safe_json(result, 'order', budget)
+                if budget.narrowed:
+                    response['narrow_floats'] = budget.narrowed
             except ComponentFailure as f:
                 raise at_return(f, returns.locate(plan, result))
             response['ok'] = True

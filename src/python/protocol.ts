@@ -118,6 +118,11 @@ export interface ComponentRunResult {
    * `return order`): that function's `def` line.
    */
   noReturnLine?: number;
+  /**
+   * The numpy floats of fewer than 64 bits in the order (float16 1.0866 is sent as 1.087, the decimals numpy shows):
+   * where, their type, their exact value and what was sent. At most 10.
+   */
+  narrowFloats?: Array<{ path: string; type: string; exact: number; sent: number }>;
   /** What the session noticed besides the answer: stray lines on the answer channel, processes killed after the run. */
   diagnostics?: string[];
 }
@@ -290,6 +295,10 @@ export const RunResponseSchema = ResponseSchema.extend({
   return_file: z.string().nullish(),
   return_exact: z.boolean().nullish(),
   no_return_line: z.number().int().positive().nullish(),
+  narrow_floats: z
+    .array(z.object({ path: z.string().max(200), type: z.string().max(20), exact: z.number(), sent: z.number() }))
+    .max(10)
+    .nullish(),
 });
 /** Where the harness listens for a debugger during a Debug Order run (debugpy's adapter, a DAP server). */
 export interface DebugEndpoint {

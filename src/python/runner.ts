@@ -694,6 +694,7 @@ export class PythonSession {
           }
         : {}),
       ...(d.ok && d.no_return_line != null ? { noReturnLine: d.no_return_line } : {}),
+      ...(d.ok && d.narrow_floats != null && d.narrow_floats.length > 0 ? { narrowFloats: d.narrow_floats } : {}),
       ...(diagnostics ? { diagnostics } : {}),
     });
   }

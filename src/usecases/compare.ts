@@ -44,7 +44,14 @@ import { describeOrder } from './describeOrder';
 import { stopAlreadyReachedNote } from './priceText';
 import { riskLimitsLine } from './componentLimitsAt';
 import { computeSlippage } from '../execution/slippage';
-import { buildMarketData, componentRiskLimits, fitToInstrument, fixtureQuoteNotes, runSymbol } from './testOrder';
+import {
+  buildMarketData,
+  componentRiskLimits,
+  fitToInstrument,
+  fixtureQuoteNotes,
+  narrowFloatNotes,
+  runSymbol,
+} from './testOrder';
 
 import { columnQuote, emptyColumn, verdictOf } from './compareTypes';
 import type { CompareDependencies, CompareOutcome, CompareRequest, VenueColumn } from './compareTypes';
@@ -184,6 +191,7 @@ export async function compareVenues(request: CompareRequest, deps: CompareDepend
   }
   if (run.output === null || run.output === undefined)
     return finish(true, 'The component produced no order (it returned None): nothing was sent.');
+  outcome.notes.push(...narrowFloatNotes(run.narrowFloats));
   const where = run.returnedAt ? { file: run.returnedAt.file, line: run.returnedAt.line } : { file: request.file };
   const parent = splitParent(run.output);
   const routed = 'error' in parent || parent.parent ? undefined : splitRoute(run.output);

@@ -236,6 +236,7 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
         );
       return finish(0, 'The component produced no order (it returned None): nothing was sent.');
     }
+    notes.push(...narrowFloatNotes(run.narrowFloats));
 
     // A component's malformed risk_limits are denied by the engine naming the limit; said here at their line.
     const limitsAt = (d: { code: string; message: string }): { file: string; line?: number } | undefined => {
@@ -594,6 +595,20 @@ function spreadNote(fixture: Record<string, unknown>, built: Readonly<Record<str
   return [
     `the market-data fixture's 'spread' ${spread} is not the ask − bid the component saw (${ask} − ${bid} = ${diff}): ${seen}`,
   ];
+}
+
+/**
+ * A note for each numpy float of fewer than 64 bits in the order (float16 1.0866 is stored as 1.0869140625 and sent as
+ * 1.087, the decimals numpy shows for it): the price sent is not the one the component computed in float64.
+ */
+export function narrowFloatNotes(narrow: ComponentRunResult['narrowFloats']): string[] {
+  // The order's own numbers: its metadata is kept as written, never traded on.
+  return (narrow ?? [])
+    .filter((n) => !/^order\.metadata\b/.test(n.path))
+    .map(
+      (n) =>
+        `${n.path} was a numpy ${n.type} (${n.exact} as stored); it was sent as ${n.sent}, the decimals a ${n.type} keeps: compute it as a Python float (float64) to send more`,
+    );
 }
 
 /** How far (a fraction of the price) a fill may be from the fixture's touch before the outcome says why. */

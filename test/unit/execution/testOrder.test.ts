@@ -3,6 +3,7 @@
  * Every bad input must give a clear error and reach the venue never.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -379,6 +380,33 @@ describe('Test Order (component → validation → paper venue)', function () {
     assert.deepEqual(
       fine.notes.filter((n) => /fixture/.test(n)),
       [],
+    );
+  });
+
+  it('a price the component returned as a numpy float16 is sent as the decimals float16 keeps, and a note says so (rt-cli10)', async function () {
+    try {
+      execFileSync(options.interpreter.executable, ['-c', 'import numpy'], { stdio: 'ignore' });
+    } catch {
+      this.skip();
+    }
+    const file = join(dir, 'core', 'orders', 'half_price.py');
+    writeFileSync(
+      file,
+      'import numpy as np\n' +
+        order(
+          "        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'quantity': 1000,\n" +
+            "                'price': np.float16(1.0866), 'time_in_force': 'GTC', 'metadata': {'w': np.float32(0.3)}}",
+        ),
+    );
+    const outcome = await run({ file });
+    assert.equal(outcome.exitCode, 0, JSON.stringify(outcome.errors));
+    assert.deepEqual(outcome.order?.order_type, { type: 'limit', price: 1.087 }, 'sent as float16 keeps it');
+    // Before: no note; 1.0866 became 1.087 without a word. Metadata, never traded on, gets none.
+    assert.deepEqual(
+      outcome.notes.filter((n) => /numpy/.test(n)),
+      [
+        'order.price was a numpy float16 (1.0869140625 as stored); it was sent as 1.087, the decimals a float16 keeps: compute it as a Python float (float64) to send more',
+      ],
     );
   });
 

@@ -65,6 +65,14 @@ describe('numbers a component computes with numpy and fractions', function () {
     const r = await runComponentCold(options, { file, marketData: { bid: 1.08502 } });
     assert.equal(r.error, undefined, r.error?.message);
     assert.deepEqual(r.output, EXPECTED);
+    // Which numbers were narrow numpy floats, as stored and as sent (rt-cli10): 1.5 is the same either way, NaN is
+    // refused where it matters.
+    assert.deepEqual(r.narrowFloats, [
+      { path: 'order.price', type: 'float32', exact: 1.0845199823379517, sent: 1.08452 },
+      { path: 'order.metadata.levels[1]', type: 'float32', exact: 2.0999999046325684, sent: 2.1 },
+      { path: 'order.metadata.half', type: 'float16', exact: 0.0999755859375, sent: 0.1 },
+      { path: 'order.metadata.scalar', type: 'float32', exact: 0.30000001192092896, sent: 0.3 },
+    ]);
   });
 
   it('a replay batch gives each record the same', async () => {
