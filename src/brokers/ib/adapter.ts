@@ -109,7 +109,7 @@ import {
 import { brokerErrorFor, cancelRefusedState, errorMeaning } from './errors';
 import { contractFor, instrumentRulesFor, MarketDataMode, symbolOf, type IbContract } from './market';
 import { atRate, commissionWithoutQuote, type ExecutedAt, type ReportedCommission } from './commission';
-import { newEntry, OrderRegistry, PENDING_IB, REJECT_REASON_WAIT_MS } from './orderRegistry';
+import { newEntry, OrderRegistry, PENDING_IB, REJECT_REASON_WAIT_MS, type Entry } from './orderRegistry';
 import { IB_CAPABILITIES, orderFor, responseOf, type IbOrder } from './orders';
 
 export interface IbBrokerOptions {
@@ -691,6 +691,8 @@ export class IbBroker implements BrokerApi {
       if (e instanceof BrokerError && e.outcomeUnknown) entry.confirmed = false;
       throw e;
     };
+    // A refusal that names no state (161, a 10148 without one): TWS is asked what became of the order, after.
+    let refused: { code: number; message: string } | undefined;
     await this.request<void>(
       ib,
       `cancel of order ${id}`,
@@ -714,7 +716,10 @@ export class IbBroker implements BrokerApi {
           if (meaning.kind === 'cancelled' || refusedIn === 'Cancelled' || refusedIn === 'ApiCancelled') done();
           // TWS is cancelling it already: its status says when.
           else if (refusedIn === 'PendingCancel') return;
-          else if (refusedIn === 'Filled') {
+          else if (code === 161 || (code === 10148 && refusedIn === undefined)) {
+            refused = { code, message };
+            done();
+          } else if (refusedIn === 'Filled') {
             // Too late: the fills this client did not hear are read from TWS, so the order does not stay working.
             void this.reconcile().catch((e: unknown) => this.onError(`IB: reading order ${id}'s fills failed`, e));
             fail(
@@ -763,6 +768,40 @@ export class IbBroker implements BrokerApi {
           }),
       },
     ).catch(stale);
+    if (refused) await this.settleRefusedCancel(id, entry, refused.code, refused.message);
+  }
+
+  /**
+   * A cancel TWS refused without naming the order's state (TWS API "Message Codes" 161 "Cancel attempted when order
+   * is not in a cancellable state", or 10148 without ", state: …"): TWS's open and completed orders and executions
+   * are read (`reconcile`) and the order ends as they say. Cancelled there → the cancel is done; Filled → too late,
+   * with the fills read; anything else → refused, naming what IB lists. Nothing is sent again.
+   */
+  private async settleRefusedCancel(id: number, entry: Entry, code: number, message: string): Promise<void> {
+    const said = `error ${code}: ${message}`;
+    try {
+      await this.reconcile();
+    } catch (e) {
+      entry.confirmed = false;
+      throw new BrokerError(
+        'INVALID_ORDER',
+        `IB: order ${id} cannot be cancelled in its state at IB (${said}), and reading that state failed: ${e instanceof Error ? e.message : String(e)}`,
+        { retryable: false, venueCode: code },
+      );
+    }
+    const now = responseOf(entry, this.clock.now()).status.status;
+    if (now === 'cancelled' || now === 'expired') return;
+    if (now === 'filled')
+      throw new BrokerError(
+        'INVALID_ORDER',
+        `IB: too late to cancel order ${id}: IB lists it Filled (${said}); its fills were read from IB`,
+        { retryable: false, venueCode: code },
+      );
+    throw new BrokerError(
+      'INVALID_ORDER',
+      `IB: order ${id} cannot be cancelled in its state at IB (${said}); IB lists it ${now}`,
+      { retryable: false, venueCode: code },
+    );
   }
 
   async getOrderStatus(orderId: string): Promise<OrderResponse> {

@@ -41,7 +41,7 @@ export type IbErrorMeaning =
  * | 104, 105, 110, 10243 | modify a filled order, mismatch, price off tick, fractional | INVALID_ORDER                    |
  * | 321               | "Error validating request" (any request): "Read-Only" in the text → PERMISSION_DENIED (API set read-only), else INVALID_ORDER; for a data request see `brokerErrorFor` |
  * | 135, 10147        | order id not found (cancel)                                  | ORDER_NOT_FOUND                    |
- * | 161, 10148        | cancel of an order not cancellable (filled, already cancelled) | INVALID_ORDER (10148's state: `cancelRefusedState`) |
+ * | 161, 10148        | cancel of an order not cancellable (filled, already cancelled) | INVALID_ORDER (10148's state: `cancelRefusedState`; none named: cancelOrder reads TWS's) |
  * | 200               | no security definition found                                 | UNKNOWN_SYMBOL                     |
  * | 201               | order rejected - reason:…                                    | rejected status with the reason    |
  * | 202               | order cancelled                                              | cancel confirmation                |

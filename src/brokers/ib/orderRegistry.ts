@@ -700,6 +700,12 @@ export class OrderRegistry {
         // Its fills were not heard (else it would be filled here): the next look-up asks TWS (reconcile).
         else if (state === 'Filled' && responseOf(entry, this.deps.clock.now()).status.status !== 'filled')
           entry.confirmed = false;
+        // No state named: the next look-up asks TWS (reconcile) what became of it, unless it is done here.
+        else if (state === undefined && !isFinalStatus(responseOf(entry, this.deps.clock.now()).status))
+          entry.confirmed = false;
+      } else if (code === 161) {
+        // 161 "Cancel attempted when order is not in a cancellable state" names no state: as a 10148 without one.
+        if (!isFinalStatus(responseOf(entry, this.deps.clock.now()).status)) entry.confirmed = false;
       } else if (meaning.kind === 'cancelled') {
         // 202 "Order Canceled - reason:…": a reason IB gives for a cancel we did not ask for is the user's to read.
         const why = /reason:\s*(.*\S)/i.exec(message)?.[1];

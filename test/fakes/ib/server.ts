@@ -27,7 +27,7 @@
  *   reports out, `executions: false` both. The report names its own currency (TWS API "CommissionReport":
  *   `Currency` "the reporting currency", interactivebrokers.github.io/tws-api/classIBApi_1_1CommissionReport.html),
  *   which need not be the contract's: `commissionCurrency` picks it per contract (default USD, as before).
- * - CANCEL_ORDER → ERR 202 + Cancelled, or 10148 (not cancellable) / 10147 (not found).
+ * - CANCEL_ORDER → ERR 202 + Cancelled, or 10148 / 161 (not cancellable: `cancelRefusal`) / 10147 (not found).
  * - REQ_POSITIONS, REQ_ACCOUNT_SUMMARY, REQ_MKT_DATA (snapshot: ticks 1, 2, 4 + end, or ERR 200).
  * - REQ_MARKET_DATA_TYPE (59: version 1, marketDataType) sets the session's market data type, live (1) until asked
  *   otherwise: TWS API "Delayed Streaming Data" (interactivebrokers.github.io/tws-api/delayed_data.html: "By default,
@@ -112,6 +112,13 @@ export interface FakeTwsOptions {
   executionRequests?: boolean;
   /** Answer REQ_COMPLETED_ORDERS (default true); false: ignore it, as a TWS without it would. */
   completedOrderRequests?: boolean;
+  /**
+   * How a cancel of an order that is not working is refused (TWS API "Message Codes"): 'state' (default) 10148
+   * "OrderId {id} that needs to be cancelled cannot be cancelled, state: {state}."; 'bare' the same without the
+   * state, as older TWS builds word it; '161' 161 "Cancel attempted when order is not in a cancellable state. Order
+   * permId = {permId}", which names no state either.
+   */
+  cancelRefusal?: 'state' | 'bare' | '161';
   /** The commission of an execution of `shares` (default `fakeTwsCommission`, IB's fixed US-stock rate). */
   commission?: (shares: number) => number;
   /** The currency a COMMISSION_REPORT names for an execution of this contract (default 'USD'). */
@@ -682,13 +689,17 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       );
     const o = orders.get(orderId);
     if (!o) return error(s, orderId, 10147, `OrderId ${orderId} that needs to be cancelled is not found.`);
-    if (o.status !== 'Submitted' && o.status !== 'PreSubmitted')
-      return error(
-        s,
-        orderId,
-        10148,
-        `OrderId ${orderId} that needs to be cancelled cannot be cancelled, state: ${o.status}.`,
-      );
+    if (o.status !== 'Submitted' && o.status !== 'PreSubmitted') {
+      if (options.cancelRefusal === '161')
+        return error(
+          s,
+          orderId,
+          161,
+          `Cancel attempted when order is not in a cancellable state. Order permId = ${o.permId}`,
+        );
+      const state = options.cancelRefusal === 'bare' ? '' : `, state: ${o.status}`;
+      return error(s, orderId, 10148, `OrderId ${orderId} that needs to be cancelled cannot be cancelled${state}.`);
+    }
     o.status = 'Cancelled';
     if (fault?.kind === 'timeoutAfterAccept') return;
     if (fault?.kind === 'dropConnection') return void s.socket.destroy();
