@@ -15,6 +15,7 @@
  * | 400/422| 40010001 "client_order_id must be unique"       | DUPLICATE_CLIENT_ORDER_ID   | no        |
  * | 400/422| "asset … not found" / "not tradable"            | UNKNOWN_SYMBOL              | no        |
  * | 422    | 42210000 sub-penny, and any other 400/422       | INVALID_ORDER               | no        |
+ * | any    | no body (the SDK's "Response returned an error code"): the message says so and what Alpaca documents the status to mean there (`documentedMeaning`) | as above | |
  * | 429    | any (refused unprocessed: `notActed`, resent within the bound) | RATE_LIMITED (+ retryAfterMs) | yes |
  * | 5xx    | on a submit or cancel (502/503/504 included): outcomeUnknown | VENUE_UNAVAILABLE     | no (look it up) |
  * | 5xx    | any other request                               | VENUE_UNAVAILABLE           | yes       |
@@ -81,6 +82,28 @@ function refusalAdvice(code: number | string | undefined, text: string): string 
   return undefined;
 }
 
+/**
+ * The SDK's own words when an error answer carries no message (`buildApiError`: an empty body, or one without
+ * `message`): they say nothing Alpaca said.
+ */
+const SDK_NO_BODY = /^Response returned an error code \(HTTP \d+\)$/;
+
+/**
+ * What a status means on this endpoint, per Alpaca's API reference (alpacahq/alpaca-docs orders.yaml, the errors of
+ * each route), for an answer that says nothing itself (an empty body).
+ */
+function documentedMeaning(status: number, op: AlpacaOperation): string | undefined {
+  if (op === 'submit' && status === 403)
+    return 'POST /v2/orders documents 403 as "Buying power or shares is not sufficient"';
+  if (op === 'submit' && status === 422)
+    return 'POST /v2/orders documents 422 as "Input parameters are not recognized" (a value of the order Alpaca refuses)';
+  if (op === 'cancel' && status === 422)
+    return 'DELETE /v2/orders/{order_id} documents 422 as "The order status is not cancelable" (filled, cancelled or expired already)';
+  if ((op === 'cancel' || op === 'order') && status === 404)
+    return 'the order routes document 404 as "Order is not found", but without Alpaca\'s body this may be a proxy\'s';
+  return undefined;
+}
+
 /** The hint @alpacahq/alpaca-trade-api appends to a market-data 403's message (its own call options). */
 const SDK_SIP_HINT = /\s*\(?Your account may not have SIP market-data access\..*$/s;
 
@@ -91,7 +114,14 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
   // A gateway's HTML page becomes the SDK's message: keep it short. The SDK's own hint on a market-data 403 names
   // its call options (`{ feed: "iex" }`), which a user of SPtrader has no way to pass: the advice below replaces it.
   const trimmed = e.message.replace(SDK_SIP_HINT, '').trim();
-  const text = trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed || `HTTP ${e.status}`;
+  // An answer with no body (or none the SDK could read a message from): say so, and what Alpaca documents the status
+  // to mean on this endpoint, rather than the SDK's "Response returned an error code".
+  const noBody = code === undefined && (trimmed === '' || SDK_NO_BODY.test(trimmed));
+  const meaning = noBody ? documentedMeaning(e.status, op) : undefined;
+  const text = noBody ? '' : trimmed.length > 200 ? `${trimmed.slice(0, 200)}…` : trimmed || `HTTP ${e.status}`;
+  const shown = noBody
+    ? `the answer had no body (no Alpaca error code or message)${meaning === undefined ? '' : `; ${meaning}`}`
+    : text;
   const make = (
     reason: BrokerErrorReason,
     message: string,
@@ -103,7 +133,7 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
       venueCode?: number | string;
     } = {},
   ) => new BrokerError(reason, message, { venueCode: code ?? e.status, ...extra });
-  const what = `Alpaca ${e.status}${code !== undefined ? ` (${code})` : ''}: ${text}`;
+  const what = `Alpaca ${e.status}${code !== undefined ? ` (${code})` : ''}: ${shown}`;
   const s = e.status;
   if (s === 401)
     return make('AUTHENTICATION', `${what}; check the Alpaca key id and secret key (paper and live keys differ)`);
@@ -143,7 +173,7 @@ export function mapAlpacaError(e: AlpacaHttpError, op: AlpacaOperation): BrokerE
     if (code === ALPACA_CODES.subPenny) return make('INVALID_ORDER', what);
     if (/asset .*not (found|tradable|active)|could not find asset|not tradable/i.test(text))
       return make('UNKNOWN_SYMBOL', what);
-    if (op === 'cancel') return make('INVALID_ORDER', `${what}; the order can no longer be cancelled`);
+    if (op === 'cancel') return make('INVALID_ORDER', noBody ? what : `${what}; the order can no longer be cancelled`);
     return make('INVALID_ORDER', what);
   }
   // Alpaca's rate limiter answers before the order is processed ("Rate limit", docs.alpaca.markets/docs/rate-limits).

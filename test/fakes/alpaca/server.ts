@@ -96,6 +96,14 @@ export interface FakeAlpacaOptions {
    */
   orderNotFoundBody?: 'documented' | 'messageOnly' | 'empty';
   /**
+   * The body of a refused submit (`refuseNextSubmit`) or of a cancel of an order that is done. Alpaca's API
+   * reference ([ALP-YAML] orders.yaml) gives the statuses and their meaning — POST /v2/orders: 403 "Buying power or
+   * shares is not sufficient.", 422 "Input parameters are not recognized."; DELETE /v2/orders/{order_id}: 422 "The
+   * order status is not cancelable." — and its error body is `{code, message}`; 'documented' (the default) sends that
+   * body, 'empty' the status with no body at all (a proxy's or gateway's rewrite of the answer).
+   */
+  refusalBody?: 'documented' | 'empty';
+  /**
    * The account's market-data plan (default 'paid'). 'free': a stock quote from the `sip` feed is refused, as the
    * Market Data FAQ says ("Why am I getting HTTP 403 (Forbidden)?": "if you get a message like subscription does
    * not permit querying recent SIP data in the HTTP response body, make sure you have the proper subscription - for
@@ -333,7 +341,10 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
   const listRequests: Array<Record<string, string>> = [];
   const placeOrder = (body: Record<string, unknown>, res: ServerResponse): WireOrder | undefined => {
     const refusal = refusals.shift();
-    if (refusal) return void fail(res, refusal.status, refusal.code, refusal.message);
+    if (refusal)
+      return void (options.refusalBody === 'empty'
+        ? send(res, refusal.status)
+        : fail(res, refusal.status, refusal.code, refusal.message));
     const symbol = typeof body.symbol === 'string' ? body.symbol : '';
     const qty = typeof body.qty === 'string' ? Number(body.qty) : NaN;
     const side = body.side;
@@ -536,7 +547,8 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       held,
       act: () => {
         if (FINAL.has(b.order.status)) {
-          fail(res, 422, 42210000, `order is already in "${b.order.status}" state`);
+          if (options.refusalBody === 'empty') send(res, 422);
+          else fail(res, 422, 42210000, `order is already in "${b.order.status}" state`);
           return false;
         }
         cancel(b.order);
