@@ -52,7 +52,21 @@ interface Answers {
   clientId?: string;
   baseUrl?: string;
   dataUrl?: string;
+  dataFeed?: AlpacaDataFeed;
 }
+
+type AlpacaDataFeed = NonNullable<BrokerProfile['dataFeed']>;
+
+/** Alpaca's stock quote feeds (Alpaca Market Data FAQ; the profile's `dataFeed`), the free one first. */
+const DATA_FEEDS: ReadonlyArray<{ value: AlpacaDataFeed; label: string; description: string }> = [
+  { value: 'iex', label: 'iex', description: 'IEX exchange only, real time, free to every account (the default)' },
+  { value: 'sip', label: 'sip', description: 'all US exchanges, real time: needs a paid Alpaca market-data plan' },
+  {
+    value: 'delayed_sip',
+    label: '$(warning) delayed_sip',
+    description: 'all US exchanges, 15 minutes delayed: NOT the live price (checks and confirmations say so)',
+  },
+];
 
 interface Place {
   readonly title: string;
@@ -79,6 +93,7 @@ export async function runProfileWizard(
         ...(existing.clientId === undefined ? {} : { clientId: String(existing.clientId) }),
         ...(existing.baseUrl === undefined ? {} : { baseUrl: existing.baseUrl }),
         ...(existing.dataUrl === undefined ? {} : { dataUrl: existing.dataUrl }),
+        ...(existing.dataFeed === undefined ? {} : { dataFeed: existing.dataFeed }),
       }
     : {};
   let index = 0;
@@ -126,7 +141,16 @@ async function ask(
           if (b !== answers.broker) {
             // Another venue: its own questions start afresh, and an id that was only the default follows it.
             if (answers.id === `${answers.broker}-${answers.environment}`) delete answers.id;
-            for (const k of ['environment', 'ibApplication', 'host', 'port', 'clientId', 'baseUrl', 'dataUrl'] as const)
+            for (const k of [
+              'environment',
+              'ibApplication',
+              'host',
+              'port',
+              'clientId',
+              'baseUrl',
+              'dataUrl',
+              'dataFeed',
+            ] as const)
               delete answers[k];
           }
           answers.broker = b;
@@ -236,6 +260,16 @@ async function ask(
         (v) => (answers.dataUrl = v.trim()),
       );
     }
+    case 'dataFeed':
+      return got(
+        await pickOne(
+          place,
+          'Stock quote feed',
+          DATA_FEEDS.map((f) => ({ label: f.label, description: f.description, value: f.value })),
+          answers.dataFeed ?? 'iex',
+        ),
+        (feed) => (answers.dataFeed = feed),
+      );
   }
 }
 
@@ -255,6 +289,7 @@ function draftOf(answers: Answers, existing: BrokerProfile | undefined): BrokerP
   } else if (broker !== 'paper') {
     if (answers.baseUrl) draft.baseUrl = answers.baseUrl;
     if (broker === 'alpaca' && answers.dataUrl) draft.dataUrl = answers.dataUrl;
+    if (broker === 'alpaca' && answers.dataFeed) draft.dataFeed = answers.dataFeed;
   }
   return draft;
 }

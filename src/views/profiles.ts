@@ -162,7 +162,7 @@ export function environmentChoices(broker: BrokerKind): BrokerEnvironment[] {
 
 /** One question of the Add/Edit Broker Profile wizard (views/profileWizard.ts). */
 export type WizardStep =
-  'broker' | 'environment' | 'id' | 'ibApplication' | 'host' | 'port' | 'clientId' | 'baseUrl' | 'dataUrl';
+  'broker' | 'environment' | 'id' | 'ibApplication' | 'host' | 'port' | 'clientId' | 'baseUrl' | 'dataUrl' | 'dataFeed';
 
 /**
  * The wizard's questions for a venue, in order: what its "step n/N" counts. Editing keeps the venue and
@@ -175,7 +175,7 @@ export function wizardSteps(broker: BrokerKind, editing: boolean): WizardStep[] 
       : broker === 'paper'
         ? []
         : broker === 'alpaca'
-          ? ['baseUrl', 'dataUrl']
+          ? ['baseUrl', 'dataUrl', 'dataFeed']
           : ['baseUrl'];
   return [...(editing ? [] : (['broker'] as const)), 'environment', ...(editing ? [] : (['id'] as const)), ...venue];
 }

@@ -196,7 +196,7 @@ describe('broker profiles from settings', () => {
 
   it('the profile wizard counts the questions of the chosen venue ("n/N"); editing skips the venue and the id', () => {
     assert.deepEqual(wizardSteps('oanda', false), ['broker', 'environment', 'id', 'baseUrl']);
-    assert.deepEqual(wizardSteps('alpaca', false), ['broker', 'environment', 'id', 'baseUrl', 'dataUrl']);
+    assert.deepEqual(wizardSteps('alpaca', false), ['broker', 'environment', 'id', 'baseUrl', 'dataUrl', 'dataFeed']);
     assert.deepEqual(wizardSteps('ib', false), [
       'broker',
       'environment',
@@ -207,7 +207,7 @@ describe('broker profiles from settings', () => {
       'clientId',
     ]);
     assert.deepEqual(wizardSteps('paper', false), ['broker', 'environment', 'id']);
-    assert.deepEqual(wizardSteps('alpaca', true), ['environment', 'baseUrl', 'dataUrl']);
+    assert.deepEqual(wizardSteps('alpaca', true), ['environment', 'baseUrl', 'dataUrl', 'dataFeed']);
     assert.deepEqual(wizardSteps('paper', true), ['environment']);
   });
 

@@ -99,6 +99,78 @@ export class FakeWebviewPanel {
   }
 }
 
+/**
+ * A quick pick or input box (`window.createQuickPick` / `createInputBox`) as the editor shows it: what it shows is
+ * read from its fields, and a test answers it as a person would (`choose`, `type`, `back`, `hide`) from
+ * `editor.onQuickInput`, called once it is shown.
+ */
+export class FakeQuickInput {
+  title?: string;
+  step?: number;
+  totalSteps?: number;
+  placeholder?: string;
+  prompt?: string;
+  value = '';
+  validationMessage?: string;
+  ignoreFocusOut = false;
+  buttons: readonly unknown[] = [];
+  items: ReadonlyArray<{ label: string; value?: unknown; description?: string }> = [];
+  activeItems: ReadonlyArray<{ label: string; value?: unknown }> = [];
+  selectedItems: ReadonlyArray<{ label: string; value?: unknown }> = [];
+  disposed = false;
+  private readonly accepted = new EventEmitter<void>();
+  private readonly hidden = new EventEmitter<void>();
+  private readonly button = new EventEmitter<unknown>();
+  private readonly active = new EventEmitter<ReadonlyArray<{ label: string }>>();
+  private readonly changed = new EventEmitter<string>();
+  readonly onDidAccept = this.accepted.event;
+  readonly onDidHide = this.hidden.event;
+  readonly onDidTriggerButton = this.button.event;
+  readonly onDidChangeActive = this.active.event;
+  readonly onDidChangeValue = this.changed.event;
+  constructor(readonly kind: 'pick' | 'box') {}
+  show(): void {
+    // The editor highlights the first item when nothing else is.
+    if (this.kind === 'pick' && this.activeItems.length === 0 && this.items[0]) this.activeItems = [this.items[0]];
+    editor.quickInputs.push(this);
+    setImmediate(() => editor.onQuickInput(this));
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+  /** Highlights the item with this label, then picks it (a quick pick). */
+  choose(label: string): void {
+    const item = this.items.find((i) => i.label === label);
+    if (!item) throw new Error(`no item "${label}" in ${this.items.map((i) => i.label).join(', ')}`);
+    // Moving the highlight there first, as arrowing to it does.
+    this.activeItems = [item];
+    this.active.fire([item]);
+    this.selectedItems = [item];
+    this.accepted.fire();
+  }
+  /** Accepts what is highlighted (a quick pick) or the value as it stands (an input box). */
+  accept(): void {
+    this.accepted.fire();
+  }
+  /** Replaces the value and presses Enter (an input box). */
+  type(value: string): void {
+    this.value = value;
+    this.changed.fire(value);
+    this.accepted.fire();
+  }
+  /** Presses the Back button, when it is shown. */
+  back(): void {
+    if (!this.buttons.includes(QuickInputButtons.Back)) throw new Error(`no Back button at step ${this.step}`);
+    this.button.fire(QuickInputButtons.Back);
+  }
+  /** Escape: the input closes. */
+  hide(): void {
+    this.hidden.fire();
+  }
+}
+
+const QuickInputButtons = { Back: { iconPath: 'back' } };
+
 export interface Toast {
   readonly level: 'information' | 'warning' | 'error';
   readonly message: string;
@@ -118,7 +190,13 @@ export const editor = {
   configuration: new Map<string, unknown>(),
   /** The panel serializers registered, by view type: `deserializeWebviewPanel` is a window reload's restore. */
   serializers: new Map<string, { deserializeWebviewPanel(panel: unknown, state: unknown): Promise<void> }>(),
+  /** Every quick pick and input box shown, in order. */
+  quickInputs: [] as FakeQuickInput[],
+  /** Answers a quick pick or input box once shown (default: Escape). */
+  onQuickInput: (input: FakeQuickInput): void => input.hide(),
   reset(): void {
+    this.quickInputs.length = 0;
+    this.onQuickInput = (input) => input.hide();
     this.panels.length = 0;
     this.toasts.length = 0;
     this.executed.length = 0;
@@ -198,6 +276,7 @@ export const vscode = {
     registerDebugAdapterTrackerFactory: () => new Disposable(),
   },
   QuickPickItemKind: { Separator: -1, Default: 0 },
+  QuickInputButtons,
   window: {
     createWebviewPanel: (viewType: string, title: string): FakeWebviewPanel => {
       const panel = new FakeWebviewPanel(viewType, title);
@@ -217,6 +296,8 @@ export const vscode = {
     showSaveDialog: async () => undefined,
     showQuickPick: async () => undefined,
     showInputBox: async () => undefined,
+    createQuickPick: () => new FakeQuickInput('pick'),
+    createInputBox: () => new FakeQuickInput('box'),
     activeTextEditor: undefined,
     withProgress: async <T>(_options: unknown, task: (progress: unknown, token: unknown) => Promise<T>) =>
       task({ report: () => undefined }, { onCancellationRequested: () => new Disposable() }),
