@@ -376,6 +376,8 @@ async function main() {
       fields: async () => {
         await answer(/Base URL/, alpaca.url);
         await answer(/Market-data URL/, alpaca.dataUrl);
+        // The stock quote feed (the wizard's last Alpaca step): the free one, its default.
+        await pick('iex');
       },
       credentials: [
         [/Alpaca API key id/, F.alpaca.FAKE_ALPACA_KEY_ID],
