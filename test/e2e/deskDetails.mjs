@@ -534,39 +534,39 @@ async function main() {
     async () => {
       await runFromPalette('SPtrader: Add Broker Profile');
       await quickPick(/Alpaca/);
-      // The count follows the venue highlighted: OANDA (first) asks 4 questions, Alpaca 5.
+      // The count follows the venue highlighted: OANDA (first) asks 4 questions, Alpaca 6 (its quote feed last).
       const first = await until('the first step counted for OANDA', async () =>
         /\(1\/4\)/.test(await titleBar()) ? titleBar() : undefined,
       );
       if (await backButton().isVisible()) throw new Error('the first step offers Back');
       await page.keyboard.press('ArrowDown');
       const alpaca = await until('the first step counted for Alpaca', async () =>
-        /\(1\/5\)/.test(await titleBar()) ? titleBar() : undefined,
+        /\(1\/6\)/.test(await titleBar()) ? titleBar() : undefined,
       );
       await pick(/Alpaca/);
       await quickPick(/no real money/);
       const second = await titleBar();
-      if (!/2\/5/.test(second)) throw new Error(`the second step's title "${second}"`);
+      if (!/2\/6/.test(second)) throw new Error(`the second step's title "${second}"`);
       await pick(/no real money/);
       const input = widget().locator('input.input');
       await until(
         'the id step',
-        async () => /3\/5/.test(await titleBar()) && (await input.inputValue()) === 'alpaca-paper',
+        async () => /3\/6/.test(await titleBar()) && (await input.inputValue()) === 'alpaca-paper',
       );
       await input.fill('e2e-alpaca');
       await page.keyboard.press('Enter');
       await until(
         'the base URL step',
-        async () => /4\/5/.test(await titleBar()) && /Base URL/.test(await widget().innerText()),
+        async () => /4\/6/.test(await titleBar()) && /Base URL/.test(await widget().innerText()),
       );
       await page.screenshot({ path: join(RESULTS, 'details-wizard-step4.png') });
       await backButton().click();
       const kept = await until('back on the id step, the id kept', async () =>
-        /3\/5/.test(await titleBar()) && (await input.inputValue()) === 'e2e-alpaca' ? titleBar() : undefined,
+        /3\/6/.test(await titleBar()) && (await input.inputValue()) === 'e2e-alpaca' ? titleBar() : undefined,
       );
       await page.screenshot({ path: join(RESULTS, 'details-wizard-back.png') });
       await backButton().click();
-      await until('back on the environment step', async () => /2\/5/.test(await titleBar()));
+      await until('back on the environment step', async () => /2\/6/.test(await titleBar()));
       const active = (await widget().locator('.quick-input-list .monaco-list-row.focused').first().innerText()).trim();
       if (!/^paper/.test(active)) throw new Error(`the environment highlighted is "${active}"`);
       await page.keyboard.press('Escape');
