@@ -9,13 +9,20 @@
 import { printable } from '../usecases/formatOutcome';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
-import { MAX_TIMEOUT_SECONDS, numberFlag, parseFlags, parseParams, symbolFlag, TIMER_SECONDS } from './args';
+import {
+  cliInterpreter,
+  MAX_TIMEOUT_SECONDS,
+  numberFlag,
+  parseFlags,
+  parseParams,
+  symbolFlag,
+  TIMER_SECONDS,
+} from './args';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { splitParent } from '../execution/algos/dialect';
 import { describeEmulation, describeParent, ParentOrders } from '../execution/algos/parents';
 import { loadRiskSettings, openTradingSession } from '../usecases/session';
 import { buildMarketData, invalidRunSymbol } from '../usecases/testOrder';
-import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession } from '../python/runner';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
 import { CloseFailure, closeAll } from './closing';
@@ -115,9 +122,7 @@ async function run(args: string[]): Promise<number> {
       );
     } else {
       const file = resolve(positionals[0] as string);
-      const interpreter = await resolveInterpreter(
-        defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
-      );
+      const interpreter = await cliInterpreter(values.python);
       session = await PythonSession.start(
         { interpreter, timeoutMs: 30_000, brokerProfile: 'paper', testMode: false },
         file,

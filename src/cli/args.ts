@@ -4,6 +4,7 @@ import { parseUserJson, readJsonObjectFile, readJsonUserFile, UserJsonError } fr
 import { parseParameterText, readParameterSpecs } from '../python/componentParameters';
 import { symbolProblem } from '../orders/model';
 import { printable } from '../usecases/formatOutcome';
+import { defaultInterpreterCandidates, resolveInterpreter, type ResolvedInterpreter } from '../python/interpreter';
 
 type Fail = (message: string) => Error;
 
@@ -330,4 +331,16 @@ export function runnerLimits(values: Partial<Record<keyof typeof LIMIT_OPTION, s
     out[option] = numberFlag(`--${flag}`, text.replace(/(?<=\d)_(?=\d)/g, ''), POSITIVE_WHOLE, fail);
   }
   return out;
+}
+
+/**
+ * The Python a CLI command runs components with: --python, else SPTRADER_PYTHON, else python3/python. A command's
+ * --timeout (seconds), when given, bounds the interpreter's first answer too (a --python that hangs); else the
+ * probe's own 15 s.
+ */
+export function cliInterpreter(python: string | undefined, timeoutSeconds?: number): Promise<ResolvedInterpreter> {
+  return resolveInterpreter(
+    defaultInterpreterCandidates(python ?? process.env['SPTRADER_PYTHON']),
+    timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 },
+  );
 }

@@ -13,6 +13,7 @@ import { printable } from '../usecases/formatOutcome';
 import { resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import {
+  cliInterpreter,
   choiceFlag,
   briefly,
   isBrief,
@@ -46,7 +47,6 @@ import { presumptiveFees } from '../brokers/registry';
 import { formatSlippage } from '../usecases/describeOrder';
 import { compareVenues, type CompareOutcome, type VenueColumn } from '../usecases/compare';
 import { loadRiskSettings, openTradingSession } from '../usecases/session';
-import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession } from '../python/runner';
 import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
 import { CloseFailure, closeAll } from './closing';
@@ -142,11 +142,7 @@ async function run(args: string[]): Promise<number> {
   }
   const brokers: Record<string, BrokerApi> = {};
   for (const v of venues) brokers[v.id] = v;
-  const interpreter = await resolveInterpreter(
-    defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
-    // --timeout bounds the interpreter's first answer too (a --python that hangs): else the probe's own 15 s.
-    values.timeout === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 },
-  );
+  const interpreter = await cliInterpreter(values.python, values.timeout === undefined ? undefined : timeoutSeconds);
   const trading = await openTradingSession({
     stateDir,
     clock: systemClock,

@@ -10,6 +10,7 @@
  * onto a broken log). Other failures go to main's handler.
  */
 import {
+  cliInterpreter,
   numberFlag,
   parseFlags,
   parseParams,
@@ -32,7 +33,6 @@ import {
   type ReplayProgress,
   type ReplayReport,
 } from '../usecases/replay';
-import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonWorker } from '../python/runner';
 import { printable } from '../usecases/formatOutcome';
 import { replayOutputText } from '../usecases/replayReport';
@@ -204,11 +204,7 @@ async function run(args: string[]): Promise<number> {
   // report.json beside the other's fills. One at a time, under a lock in the folder (a killed run's is taken over).
   const outLock = out === undefined ? undefined : lockOutFolder(out);
   try {
-    const interpreter = await resolveInterpreter(
-      defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
-      // --timeout bounds the interpreter's first answer too (a --python that hangs): else the probe's own 15 s.
-      values.timeout === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 },
-    );
+    const interpreter = await cliInterpreter(values.python, values.timeout === undefined ? undefined : timeoutSeconds);
     // The timeout limits each record's call of the component (a batch of records is one request: runner.ts).
     const worker = new PythonWorker({
       interpreter,

@@ -3,12 +3,12 @@ import { resolve } from 'node:path';
 import { monotonicMs, systemClock } from '../common/clock';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { failedBeforeRun, runTestOrder, type TestOrderOutcome } from '../usecases/testOrder';
-import { defaultInterpreterCandidates, resolveInterpreter } from '../python/interpreter';
 import { PythonRunError, PythonSession, type RunnerOptions } from '../python/runner';
 import { cliExitCode, formatOutcome } from '../usecases/formatOutcome';
 import { isBrokerError } from '../brokers/errors';
 import { openTradingSession } from '../usecases/session';
 import {
+  cliInterpreter,
   choiceFlag,
   isBrief,
   numberFlag,
@@ -141,11 +141,7 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
       }
       throw e;
     }
-    const interpreter = await resolveInterpreter(
-      defaultInterpreterCandidates(values.python ?? process.env['SPTRADER_PYTHON']),
-      // --timeout bounds the interpreter's first answer too (a --python that hangs): else the probe's own 15 s.
-      values.timeout === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 },
-    );
+    const interpreter = await cliInterpreter(values.python, values.timeout === undefined ? undefined : timeoutSeconds);
     const runnerOptions: RunnerOptions = {
       interpreter,
       timeoutMs: timeoutSeconds * 1000,
