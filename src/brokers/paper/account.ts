@@ -145,7 +145,7 @@ export class PaperAccount {
       const quote = known ?? this.market.quotes.quote(request.symbol, now);
       price = request.side === 'buy' ? quote.ask : quote.bid;
     }
-    return this.toAccount(mulMoney(units(price), grows), instrument.quoteCurrency);
+    return this.toAccount(mulMoney(units(price), grows), instrument.quoteCurrency, now);
   }
 
   // --- buying power held by open orders ---
@@ -200,12 +200,15 @@ export class PaperAccount {
 
   // --- valuation ---
 
-  /** The account at the market now; `rows`, when given, receives each position marked (as `positionList`), from the same marks. */
-  valuation(rows?: Position[]): Valuation {
+  /**
+   * The account at the market at `now` (the clock's, by default): one time for every mark. `rows`, when given, receives
+   * each position marked (as `positionList`), from the same marks.
+   */
+  valuation(rows?: Position[], now = this.clock.now()): Valuation {
     let balance = 0n;
-    for (const [currency, amount] of this.ledger.cash) balance += this.toAccount(amount, currency);
+    for (const [currency, amount] of this.ledger.cash) balance += this.toAccount(amount, currency, now);
     for (const p of this.ledger.positions.values()) {
-      const mark = this.mark(p);
+      const mark = this.mark(p, now);
       const known = this.counted.get(p);
       if (known !== mark) {
         if (known !== undefined) this.uncount(p);
@@ -217,7 +220,6 @@ export class PaperAccount {
     }
     const value = this.countedValue;
     const gross = this.countedGross;
-    const now = this.clock.now();
     let reserved = 0n;
     if (this.openCount > 0)
       for (const [key, orders] of this.openBySymbol) if (orders.size > 0) reserved += this.reservedIn(key, orders, now);
@@ -234,9 +236,9 @@ export class PaperAccount {
     this.counted.delete(p);
   }
 
-  /** The mid at `clock.now()`, exact in money units. */
-  private mid(symbol: string): bigint {
-    const q = this.market.quotes.quote(symbol, this.clock.now());
+  /** The mid at `now`, exact in money units. */
+  private mid(symbol: string, now: number): bigint {
+    const q = this.market.quotes.quote(symbol, now);
     const last = this.mids.get(symbol);
     if (last !== undefined && last.bid === q.bid && last.ask === q.ask) return last.mid;
     const mid = divRound(units(q.bid) + units(q.ask), 2n);
@@ -250,7 +252,7 @@ export class PaperAccount {
    * (EUR_USD, USD_JPY, BTCUSDT…). A currency no preset links (only possible for inferred symbols)
    * counts 1:1, as the paper venue has no price for it.
    */
-  private toAccount(amount: bigint, currency: string): bigint {
+  private toAccount(amount: bigint, currency: string, now: number): bigint {
     if (amount === 0n || sameMoney(currency, this.currency)) return amount;
     const account = this.currency;
     const dollars = sameMoney(account, 'USD');
@@ -266,7 +268,7 @@ export class PaperAccount {
         : []),
     ] as const) {
       if (!isPreset(pair)) continue;
-      const rate = this.mid(pair);
+      const rate = this.mid(pair, now);
       return inverse ? divMoney(amount, rate) : mulMoney(amount, rate);
     }
     return amount;
@@ -274,13 +276,14 @@ export class PaperAccount {
 
   positionList(): Position[] {
     const rows: Position[] = [];
-    for (const p of this.ledger.positions.values()) rows.push(this.mark(p).row);
+    const now = this.clock.now();
+    for (const p of this.ledger.positions.values()) rows.push(this.mark(p, now).row);
     return rows;
   }
 
   /** A position marked at its mid: value and row (account currency), from `marks` while nothing moved. */
-  private mark(p: PositionBook): Mark {
-    const mid = this.mid(p.symbol);
+  private mark(p: PositionBook, now: number): Mark {
+    const mid = this.mid(p.symbol, now);
     const known = this.marks.get(p);
     if (known !== undefined && known.mid === mid && known.quantity === p.quantity && known.cost === p.cost)
       return known;
@@ -292,14 +295,14 @@ export class PaperAccount {
       quantity: p.quantity,
       cost: p.cost,
       mid,
-      value: this.toAccount(value, quoteCurrency),
+      value: this.toAccount(value, quoteCurrency, now),
       // Frozen: `positionList` hands the same row out until the position or its mid moves.
       row: Object.freeze({
         symbol: p.symbol,
         quantity: fromMoney(p.quantity),
         average_price: fromMoney(p.averagePrice),
         current_price: fromMoney(mid),
-        unrealized_pnl: fromMoney(this.toAccount(unrealized, quoteCurrency)),
+        unrealized_pnl: fromMoney(this.toAccount(unrealized, quoteCurrency, now)),
       }),
     };
     if (sameMoney(quoteCurrency, this.currency)) this.marks.set(p, mark);

@@ -26,8 +26,11 @@ export class OrderCache {
   private finished: string[] = [];
   private finishedHead = 0;
   private readonly finishedSet = new Set<string>();
-  /** Client order ids by venue and the venue's order id (`venueKey`). */
-  private readonly byVenueId = new Map<string, string>();
+  /**
+   * Client order ids by venue, then the venue's order id (two venues may use the same ids). One map per venue: a key
+   * joined of the two was a new string to hash on every look-up, three times an order.
+   */
+  private readonly byVenueId = new Map<string, Map<string, string>>();
   /** Signed positions per venue and symbol, in 10^-10 units: the venue's at reconcile plus every fill since. */
   private readonly positions = new Map<string, Map<string, bigint>>();
   private readonly external = new Map<string, ExternalOrder>();
@@ -109,7 +112,7 @@ export class OrderCache {
     this.working.add(o.clientOrderId);
     // Sent before the restart: the venue's buying power already holds them.
     this.exposure.add(o, 0);
-    if (o.venueOrderId) this.byVenueId.set(venueKey(o.venue, o.venueOrderId), o.clientOrderId);
+    if (o.venueOrderId) this.venueIds(o.venue).set(o.venueOrderId, o.clientOrderId);
   }
 
   /** A new order accepted for sending: from here it counts as working for every later check. */
@@ -165,7 +168,7 @@ export class OrderCache {
       if (o && isFinalState(o.state)) {
         this.orders.delete(old);
         if (this.remember(old)) this.dropped.add(old);
-        if (o.venueOrderId) this.byVenueId.delete(venueKey(o.venue, o.venueOrderId));
+        if (o.venueOrderId) this.byVenueId.get(o.venue)?.delete(o.venueOrderId);
       }
     }
   }
@@ -174,11 +177,20 @@ export class OrderCache {
 
   /** Our client order id of a venue's order id, at that venue (two venues may use the same ids). */
   byVenueOrderId(venue: string, venueOrderId: string): string | undefined {
-    return this.byVenueId.get(venueKey(venue, venueOrderId));
+    return this.byVenueId.get(venue)?.get(venueOrderId);
   }
 
   linkVenueId(venue: string, venueOrderId: string, clientOrderId: string): void {
-    if (venueOrderId !== '') this.byVenueId.set(venueKey(venue, venueOrderId), clientOrderId);
+    if (venueOrderId !== '') this.venueIds(venue).set(venueOrderId, clientOrderId);
+  }
+
+  private venueIds(venue: string): Map<string, string> {
+    let ids = this.byVenueId.get(venue);
+    if (ids === undefined) {
+      ids = new Map();
+      this.byVenueId.set(venue, ids);
+    }
+    return ids;
   }
 
   // --- positions and fills ---
@@ -278,5 +290,3 @@ export class OrderCache {
     this.timers.clear();
   }
 }
-
-const venueKey = (venue: string, venueOrderId: string): string => `${venue}\u0000${venueOrderId}`;
