@@ -58,7 +58,8 @@ export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
                               A routed order goes to the route's candidates among them, with the router's pick;
                               a parent order runs on each venue and its children's fills are compared.
       --venues LIST           paper, a broker (oanda, alpaca, binance, ib: its default practice/testnet profile),
-                              or a profile id from --profiles. The first venue's quote is the component's market data.
+                              or a profile id from --profiles, in any letters. The first venue's quote is the
+                              component's market data.
       --profiles FILE         JSON array of broker profiles (as the sptrader.brokerProfiles setting).
       --parent-seconds N      How long each venue's parent may work before it is cancelled (default: a TWAP's
                               duration + 5 s, else 5 s).
@@ -222,10 +223,11 @@ export function openVenues(
   profilesFile: string | undefined,
   stateDir: string,
 ): { venues: BrokerApi[]; fees: (id: string, instrument: InstrumentRules) => RouteFees | undefined } {
-  const names = list.split(',').map((v) => v.trim());
-  if (names.some((n) => n === '')) throw new CompareUsageError(`--venues has an empty entry: '${list}'`);
-  if (new Set(names).size !== names.length) throw new CompareUsageError(`--venues names a venue twice: '${list}'`);
+  const given = list.split(',').map((v) => v.trim());
+  if (given.some((n) => n === '')) throw new CompareUsageError(`--venues has an empty entry: '${list}'`);
   const profiles = profilesFile === undefined ? [] : readProfiles(profilesFile);
+  const names = given.map((name) => venueName(name, profiles));
+  if (new Set(names).size !== names.length) throw new CompareUsageError(`--venues names a venue twice: '${list}'`);
   const opened = names.map((name) => openVenue(name, profiles, stateDir));
   const kinds = new Map(opened.map((o) => [o.broker.id, o.kind]));
   return {
@@ -235,6 +237,23 @@ export function openVenues(
       return kind === undefined ? undefined : presumptiveFees(kind, instrument);
     },
   };
+}
+
+/**
+ * The venue a `--venues` entry names, read as --broker is (PAPER, Oanda): the entry as written when a profile or
+ * venue has that id, else the one whose id it is in other letters. Profile ids may differ only in case; an entry
+ * that matches several of them that way names none.
+ */
+function venueName(name: string, profiles: readonly BrokerProfile[]): string {
+  const ids = ['paper', ...BROKER_KINDS, ...profiles.map((p) => p.id)];
+  if (ids.includes(name)) return name;
+  const folded = name.toLowerCase();
+  const matches = [...new Set(ids.filter((id) => id.toLowerCase() === folded))];
+  if (matches.length > 1)
+    throw new CompareUsageError(
+      `venue '${name}' matches ${matches.map((m) => `'${m}'`).join(' and ')} in other letters: write the id as it is spelled`,
+    );
+  return matches[0] ?? name;
 }
 
 function openVenue(

@@ -332,6 +332,59 @@ describe('sptrader compare', function () {
     assert.equal(r.stdout, '', 'nothing ran');
   });
 
+  it('--venues reads an id in other letters as --broker does (PAPER), and refuses one that matches two profiles that way', async () => {
+    const upper = await cli(['compare', MARKET, '--venues', 'PAPER', '--state-dir', join(dir, 'case'), '--json']);
+    assert.equal(upper.code, 0, upper.stderr + upper.stdout);
+    const out = JSON.parse(upper.stdout) as CompareOutcome;
+    assert.deepEqual(
+      out.venues.map((c) => [c.id, c.verdict]),
+      [['paper', 'FILLED']],
+    );
+    const twice = await cli(['compare', MARKET, '--venues', 'paper,Paper', '--state-dir', join(dir, 'case')]);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /--venues names a venue twice: 'paper,Paper'/);
+    const profiles = join(dir, 'cased-profiles.json');
+    writeFileSync(
+      profiles,
+      JSON.stringify([
+        { id: 'Desk', broker: 'paper' },
+        { id: 'desk', broker: 'paper' },
+      ]),
+    );
+    const exact = await cli([
+      'compare',
+      MARKET,
+      '--venues',
+      'desk',
+      '--profiles',
+      profiles,
+      '--state-dir',
+      join(dir, 'case'),
+      '--json',
+    ]);
+    assert.equal(exact.code, 0, exact.stderr + exact.stdout);
+    assert.deepEqual(
+      (JSON.parse(exact.stdout) as CompareOutcome).venues.map((c) => c.id),
+      ['desk'],
+    );
+    const ambiguous = await cli([
+      'compare',
+      MARKET,
+      '--venues',
+      'DESK',
+      '--profiles',
+      profiles,
+      '--state-dir',
+      join(dir, 'case'),
+    ]);
+    assert.equal(ambiguous.code, 2);
+    assert.match(
+      ambiguous.stderr,
+      /venue 'DESK' matches 'Desk' and 'desk' in other letters: write the id as it is spelled/,
+    );
+    assert.equal(ambiguous.stdout, '', 'nothing ran');
+  });
+
   it("each column says when its stop was already reached at that venue's touch, and when its quote was delayed", async () => {
     // TWS API "Delayed Streaming Data": a 10167 notice, then the delayed ticks (66/67) — the fake's marketDataNotice.
     const ib = await startFakeTws({
