@@ -20,7 +20,7 @@ import {
 } from './args';
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { splitParent } from '../execution/algos/dialect';
-import { describeEmulation, describeParent, ParentOrders } from '../execution/algos/parents';
+import { describeEmulation, describeParent, ParentOrders, type ParentOrder } from '../execution/algos/parents';
 import { loadRiskSettings, openTradingSession } from '../usecases/session';
 import { buildMarketData, invalidRunSymbol } from '../usecases/testOrder';
 import { PythonRunError, PythonSession } from '../python/runner';
@@ -118,7 +118,7 @@ async function run(args: string[]): Promise<number> {
       print(
         working.length === 0
           ? 'No parent order was left working.'
-          : `Resuming ${working.map(describeParent).join('; ')}`,
+          : `Resuming ${working.map(describeResumed).join('; ')}`,
       );
     } else {
       const file = resolve(positionals[0] as string);
@@ -218,4 +218,9 @@ async function run(args: string[]): Promise<number> {
     // What the command threw goes first; otherwise its result was shown, and then the failure to close.
     if (closeError !== undefined && !thrown) throw new CloseFailure(closeError);
   }
+}
+
+/** A parent carried on; a trailing stop's watermark as the log left it, where its stop stands on resuming. */
+function describeResumed(p: ParentOrder): string {
+  return `${describeParent(p)}${p.watermark === null ? '' : `, trail watermark ${p.watermark}`}`;
 }
