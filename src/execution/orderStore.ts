@@ -152,6 +152,12 @@ export class WorkingOrderWriter {
     private readonly anchor: () => { seq: number; hash: string } | undefined = () => undefined,
     /** Told of a write that failed (the file keeps its previous content; the next change tries again). */
     private readonly onError: (error: Error) => void = () => undefined,
+    /**
+     * Resolves once every record the audit log was handed so far is durable: the file waits for it, so that it
+     * never lists an order whose SubmitOrder a kill could still take away (the next open would take that order for
+     * proof that the log was cut short, and call a sound folder damaged).
+     */
+    private readonly logDurable: () => Promise<unknown> = () => Promise.resolve(),
   ) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   }
@@ -179,7 +185,15 @@ export class WorkingOrderWriter {
       await new Promise((r) => setImmediate(r));
       while (this.dirty) {
         this.dirty = false;
-        await this.write(this.snapshot());
+        const orders = this.snapshot();
+        // A log that failed makes nothing durable any more (it halts trading and says so itself): the file keeps
+        // what the log's durable part says.
+        const durable = await this.logDurable().then(
+          () => true,
+          () => false,
+        );
+        if (!durable) break;
+        await this.write(orders);
       }
       this.lastError = undefined;
     } catch (e) {
@@ -242,6 +256,7 @@ export class WorkingOrderWriter {
       }
       crashPoint('working-orders-before-rename');
       await rename(tmp, this.file);
+      crashPoint('working-orders-renamed');
     } catch (e) {
       await rm(tmp, { force: true }).catch(() => undefined);
       throw stateFileErrorOf(this.file, 'save the working orders', e);

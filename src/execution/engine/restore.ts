@@ -86,6 +86,8 @@ export function restore(
     () => cache.workingOrders(),
     () => (audit ? audit.durableHead : undefined),
     (e) => control.stateSaveFailed(file, e),
+    // Never ahead of the log: an order is written here only once its SubmitOrder is durable.
+    () => (audit ? audit.flush() : Promise.resolve()),
   );
   // A folder without the file and with no order in its log gets it now, before any order can be sent: a
   // kill during the first order then cannot leave the log with an order and the file missing (reported as
