@@ -164,6 +164,7 @@ export class ParentOrders {
       native,
       emulatedBecause,
     });
+    crashPoint('parent-started-logged');
     this.parents.set(parentId, parent);
     this.changed('ParentStarted', parent);
     await this.poll();
@@ -175,6 +176,7 @@ export class ParentOrders {
     const p = this.parents.get(parentId);
     if (!p || p.state !== 'WORKING') return;
     await this.cancelChildren(p);
+    crashPoint('parent-children-cancelled');
     await this.end(p, 'CANCELLED', reason);
   }
 

@@ -1,0 +1,135 @@
+/**
+ * A parent order's first and last durable steps, each cut by SIGKILL:
+ * - `parent-started-logged`: its ParentStarted is in the audit log, no child yet. The next open says it was left
+ *   working; `algo --resume` carries it out whole, each slice once, and nothing more.
+ * - `parent-children-cancelled`: `--max-seconds` passed, its working children were cancelled at the venue, and the
+ *   process died before ParentEnded (and before the cancels' own records were durable). The resumed bracket must
+ *   learn the cancels from the venue and end, never place its exits again: the position keeps the entry alone.
+ * No order is at the venue twice, no fill lost, the log verifies (crashKit's check).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { check, cli } from './crashKit';
+
+const TWAP = resolve(__dirname, '../../../../examples/workspace/core/orders/execution_algos/twap_buy.py');
+const BRACKET = `from core.orders.order_base import OrderBase
+class Br(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        a = market_data['ask']
+        return {'algo': 'bracket', 'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000,
+                'stop_loss': round(a * 0.98, 5), 'take_profit': round(a * 1.02, 5)}
+`;
+
+interface Rec {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+function records(stateDir: string): Rec[] {
+  const audit = join(stateDir, 'audit');
+  return readdirSync(audit)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .flatMap((f) => readFileSync(join(audit, f), 'utf8').split('\n'))
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Rec);
+}
+
+const ofType = (stateDir: string, type: string): Rec[] => records(stateDir).filter((r) => r.type === type);
+const sentIds = (stateDir: string): string[] =>
+  ofType(stateDir, 'SubmitOrder').map((r) => (r.data['command'] as { clientOrderId: string }).clientOrderId);
+
+async function positions(stateDir: string): Promise<Array<[string, number]>> {
+  const run = await cli(['positions', '--state-dir', stateDir, '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  return (JSON.parse(run.stdout) as Array<{ symbol: string; quantity: number }>).map((p) => [p.symbol, p.quantity]);
+}
+
+describe('crash suite: a parent order killed at its first and at its last durable step', function () {
+  this.timeout(300_000);
+  let root: string;
+  let bracket: string;
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'sptrader-parent-life-'));
+    bracket = join(root, 'bracket.py');
+    writeFileSync(bracket, BRACKET);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('killed right after ParentStarted: said to be left working; resumed, the TWAP buys its 3,000 once, slice by slice', async () => {
+    const stateDir = join(root, 'started');
+    const args = ['--param', 'quantity=3000', '--param', 'duration_s=1', '--param', 'slices=3'];
+    const killed = await cli(['algo', TWAP, ...args, '--state-dir', stateDir], {
+      SPTRADER_CRASH_AT: 'parent-started-logged',
+    });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr + killed.stdout);
+    const parentId = ofType(stateDir, 'ParentStarted')[0]?.data['parentId'] as string;
+    assert.equal(typeof parentId, 'string', 'the parent was accepted: its ParentStarted is durable');
+    assert.deepEqual(sentIds(stateDir), [], 'nothing was sent before the kill');
+
+    const status = await cli(['status', '--state-dir', stateDir]);
+    assert.equal(status.code, 0, status.stderr + status.stdout);
+    assert.ok(
+      status.stderr.includes(
+        `1 parent order was left working by a run that stopped: ${parentId} TWAP BUY 3,000 EUR_USD`,
+      ),
+      status.stderr,
+    );
+
+    const resumed = await cli(['algo', '--resume', '--state-dir', stateDir]);
+    assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
+    assert.match(resumed.stdout, /^DONE: .* filled 3,000 \(complete\)$/m);
+    const children = ofType(stateDir, 'ParentChild').map((r) => r.data['childId']);
+    assert.deepEqual(children, [`${parentId}-1`, `${parentId}-2`, `${parentId}-3`], 'three slices, in order');
+    assert.deepEqual(sentIds(stateDir), children, 'each sent once');
+    assert.deepEqual(await positions(stateDir), [['EUR_USD', 3000]]);
+
+    const again = await cli(['algo', '--resume', '--state-dir', stateDir]);
+    assert.match(again.stdout, /No parent order was left working/);
+    assert.equal(sentIds(stateDir).length, 3, 'a further resume sends nothing');
+    assert.equal(ofType(stateDir, 'ParentStarted').length, 1);
+    await check(stateDir);
+  });
+
+  it('killed after --max-seconds cancelled the exits, before ParentEnded: resumed, the bracket ends with them cancelled, none placed again', async () => {
+    const stateDir = join(root, 'cancelled');
+    const killed = await cli(['algo', bracket, '--max-seconds', '1', '--state-dir', stateDir], {
+      SPTRADER_CRASH_AT: 'parent-children-cancelled',
+    });
+    assert.equal(killed.signal, 'SIGKILL', killed.stderr + killed.stdout);
+    const parentId = ofType(stateDir, 'ParentStarted')[0]?.data['parentId'] as string;
+    const roles = ofType(stateDir, 'ParentChild').map((r) => r.data['role']);
+    assert.deepEqual(roles, ['entry', 'stop_loss', 'take_profit'], 'the entry filled and both exits rested');
+    assert.deepEqual(ofType(stateDir, 'ParentEnded'), [], 'the kill came before the parent ended in the log');
+
+    const resumed = await cli(['algo', '--resume', '--state-dir', stateDir]);
+    assert.equal(resumed.code, 4, resumed.stderr + resumed.stdout);
+    assert.match(resumed.stdout, /^CANCELLED: .*\(both exits ended without a fill\)$/m);
+    assert.deepEqual(
+      ofType(stateDir, 'ParentChild').map((r) => r.data['role']),
+      roles,
+      'no exit was placed again',
+    );
+    assert.equal(new Set(sentIds(stateDir)).size, 3, 'three orders, each sent once');
+    const exits = new Set([`${parentId}-2`, `${parentId}-3`]);
+    assert.equal(
+      ofType(stateDir, 'OrderCancelled').filter((r) => exits.has(r.data['clientOrderId'] as string)).length,
+      2,
+      'both cancels are in the log (learned from the venue where the kill lost their records)',
+    );
+    assert.deepEqual(
+      ofType(stateDir, 'ParentEnded').map((r) => [r.data['parentId'], r.data['state'], r.data['filled']]),
+      [[parentId, 'CANCELLED', 1000]],
+    );
+    const orders = JSON.parse((await cli(['orders', '--state-dir', stateDir, '--json'])).stdout) as {
+      working: unknown[];
+      paper: unknown[];
+    };
+    assert.deepEqual([orders.working, orders.paper], [[], []], 'no exit is left resting at the venue');
+    assert.deepEqual(await positions(stateDir), [['EUR_USD', 1000]], 'the entry alone');
+    await check(stateDir);
+  });
+});
