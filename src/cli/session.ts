@@ -46,7 +46,12 @@ export function reportRecovery(trading: TradingSession): void {
     process.stderr.write(
       `sptrader: ${printable(interruptedStopText(stop))}; \`sptrader halt${stop.flatten ? ' --flatten --yes' : ''}\` finishes it (it acts on what is left at the venue: nothing is cancelled or closed twice)\n`,
     );
-  const parents = trading.parentsLeftWorking;
+  const parents = trading.parentsLeftWorking.filter((p) => p.halted === undefined);
+  const halted = trading.parentsLeftWorking.filter((p) => p.halted !== undefined);
+  if (halted.length > 0)
+    process.stderr.write(
+      `sptrader: ${halted.length} parent order${halted.length === 1 ? ' was' : 's were'} ended by a halt whose run stopped before it recorded ${halted.length === 1 ? 'that' : 'those'} end${halted.length === 1 ? '' : 's'}: ${halted.map((p) => `${describeLeftParent(p)} (halted: ${printable(p.halted ?? '')})`).join('; ')}; nothing more is sent for ${halted.length === 1 ? 'it' : 'them'}: \`sptrader halt\` or \`sptrader algo --resume\` records the end\n`,
+    );
   if (parents.length > 0)
     process.stderr.write(
       `sptrader: ${parents.length} parent order${parents.length === 1 ? ' was' : 's were'} left working by a run that stopped: ${parents.map(describeLeftParent).join('; ')}; ${parents.length === 1 ? 'its' : 'their'} children at the venue are not watched meanwhile (no next slice or clip, no one-cancels-other, no trailing): \`sptrader algo --resume --state-dir ${printable(dirname(trading.audit.dir))}\` carries ${parents.length === 1 ? 'it' : 'them'} on, \`sptrader halt\` ends ${parents.length === 1 ? 'it' : 'them'}\n`,

@@ -4,6 +4,7 @@
  */
 import { systemClock } from '../common/clock';
 import { fromMoney } from '../common/decimal';
+import { crashPoint } from '../common/crashPoint';
 import { type PaperBroker } from '../brokers/paper/paperBroker';
 import { isBrokerError } from '../brokers/errors';
 import {
@@ -215,6 +216,7 @@ async function tradingStep(
       reason: values.reason ?? 'emergency stop from the command line',
       flatten: values.flatten === true,
     });
+    crashPoint('halt-stopped');
     endedParents = await endParentsLeftWorking(
       trading,
       broker,

@@ -93,7 +93,16 @@ export class AuditDigest {
   /** Stops begun and not yet reported, oldest first (a second stop waits for the first and reports after it). */
   private readonly stops: Array<{ at: number; reason: string; flatten: boolean }> = [];
   /** Parent orders started (ParentStarted) and not ended (ParentEnded): a run that carried them out stopped. */
-  readonly workingParents = new Map<string, { venue: string; spec: Readonly<Record<string, unknown>>; at: number }>();
+  readonly workingParents = new Map<
+    string,
+    {
+      venue: string;
+      spec: Readonly<Record<string, unknown>>;
+      at: number;
+      /** Why trading was halted after it started (a halt ends every parent; its end was never recorded). */
+      halted?: string;
+    }
+  >();
   /** The day's starting equity for the daily loss limit, as the last DayStarted recorded it. */
   dayStart: { day: string; equity: number } | undefined;
   lastSeq = 0;
@@ -183,6 +192,9 @@ export class AuditDigest {
       }
       case 'TradingStateChanged': {
         const to = data['to'];
+        if (to === 'HALTED')
+          for (const p of this.workingParents.values())
+            p.halted ??= typeof data['reason'] === 'string' ? data['reason'] : 'halted';
         if (to === 'ACTIVE' || to === 'REDUCING' || to === 'HALTED') {
           this.lastTradingState = {
             state: to,

@@ -210,6 +210,8 @@ export interface TradingSession {
     venue: string;
     spec: Readonly<Record<string, unknown>>;
     at: number;
+    /** Why trading was halted after it started: it is over (resuming it only records its end), never carried on. */
+    halted?: string;
   }>;
   /**
    * Closes the engine and the log and gives the folder back; rejects with the log's AuditLogFailedError when some

@@ -12,7 +12,9 @@
  * After a restart, `restore` rebuilds the working parents from those records and the children's own
  * order records: a child whose ParentChild was written but whose SubmitOrder never became durable was
  * never sent and is sent now under the same id; one the engine knows is followed, never resent (the
- * engine refuses a client order id twice). A trailing stop keeps its watermark.
+ * engine refuses a client order id twice). A trailing stop keeps its watermark. A parent the log shows a halt
+ * came upon (the halting process died before it recorded the parent's end) ends at its first poll, sending
+ * nothing, even when trading is ACTIVE again: a halt ends every parent.
  *
  * A trailing stop goes to the venue as its own order when the venue has one that means what ours does
  * (`trailingStopEmulationReason` over its capabilities: Alpaca, IB, Binance by whole bps): one child,
@@ -100,6 +102,12 @@ type ChildFacts = { state: OrderState; filled: number; neverArrived?: boolean };
 export class ParentOrders {
   private readonly parents = new Map<string, ParentOrder>();
   private readonly logged = new Map<string, ChildFacts>();
+  /**
+   * Restored parents the log shows a halt came upon (a TradingStateChanged to HALTED after their start): why.
+   * A halt ends every parent; the process that halted died before recording this one's end, and trading may be
+   * ACTIVE again since, so the log, not the state now, says it must not carry on.
+   */
+  private readonly haltedSince = new Map<string, string>();
   private polling: Promise<void> | undefined;
   private readonly subscription: { dispose(): void };
 
@@ -206,6 +214,7 @@ export class ParentOrders {
     const parents = new Map<string, ParentOrder>();
     const childOf = new Map<string, string>();
     const facts = new Map<string, ChildFacts>();
+    const halted = new Map<string, string>();
     const visit = (r: AuditRecord): void => {
       const d = r.data as Record<string, unknown>;
       const id = typeof d['parentId'] === 'string' ? d['parentId'] : undefined;
@@ -238,6 +247,10 @@ export class ParentOrders {
       } else if (r.type === 'ParentTrail' && id) {
         const p = parents.get(id);
         if (p) p.watermark = Number(d['watermark']);
+      } else if (r.type === 'TradingStateChanged' && d['to'] === 'HALTED') {
+        const why = typeof d['reason'] === 'string' ? d['reason'] : 'halted';
+        for (const p of parents.values())
+          if (p.state === 'WORKING' && !halted.has(p.parentId)) halted.set(p.parentId, why);
       } else if (r.type === 'ParentEnded' && id) {
         const p = parents.get(id);
         if (p) {
@@ -260,6 +273,8 @@ export class ParentOrders {
       if (p.state !== 'WORKING') continue;
       p.filled = this.filledBy(p, FILLING_ROLES);
       this.parents.set(p.parentId, p);
+      const why = halted.get(p.parentId);
+      if (why !== undefined) this.haltedSince.set(p.parentId, why);
       working.push(p);
     }
     return working.map((p) => this.get(p.parentId) as ParentOrder);
@@ -269,9 +284,10 @@ export class ParentOrders {
 
   private async advance(p: ParentOrder): Promise<void> {
     const status = this.options.engine.status();
-    if (status.tradingState === 'HALTED') {
+    const halted = status.tradingState === 'HALTED' ? status.reason : this.haltedSince.get(p.parentId);
+    if (halted !== undefined) {
       await this.cancelChildren(p);
-      return this.end(p, 'CANCELLED', `trading halted: ${status.reason}`);
+      return this.end(p, 'CANCELLED', `trading halted: ${halted}`);
     }
     // A child written to the log but never sent (the process died in between) is sent now, same id.
     for (const c of p.children) if (this.facts(c.id) === undefined) await this.resend(p, c);

@@ -2,6 +2,9 @@
  * A parent order's first and last durable steps, each cut by SIGKILL:
  * - `parent-started-logged`: its ParentStarted is in the audit log, no child yet. The next open says it was left
  *   working; `algo --resume` carries it out whole, each slice once, and nothing more.
+ * - `halt-stopped`: a halt's HALTED and its stop are durable, the end of the parent a stopped run left working is
+ *   not. A halt ends every parent: after `resume`, `algo --resume` carried the TWAP on (its logged slice too) and
+ *   bought the whole quantity after the halt. It must end it, sending nothing.
  * - `parent-children-cancelled`: `--max-seconds` passed, its working children were cancelled at the venue, and the
  *   process died before ParentEnded (and before the cancels' own records were durable). The resumed bracket must
  *   learn the cancels from the venue and end, never place its exits again: the position keeps the entry alone.
@@ -47,7 +50,7 @@ async function positions(stateDir: string): Promise<Array<[string, number]>> {
   return (JSON.parse(run.stdout) as Array<{ symbol: string; quantity: number }>).map((p) => [p.symbol, p.quantity]);
 }
 
-describe('crash suite: a parent order killed at its first and at its last durable step', function () {
+describe('crash suite: a parent order killed at its start and at its end, and a halt killed before it ended one', function () {
   this.timeout(300_000);
   let root: string;
   let bracket: string;
@@ -79,7 +82,7 @@ describe('crash suite: a parent order killed at its first and at its last durabl
       status.stderr,
     );
 
-    const resumed = await cli(['algo', '--resume', '--state-dir', stateDir]);
+    const resumed = await cli(['algo', '--resume', '--max-seconds', '30', '--state-dir', stateDir]);
     assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout);
     assert.match(resumed.stdout, /^DONE: .* filled 3,000 \(complete\)$/m);
     const children = ofType(stateDir, 'ParentChild').map((r) => r.data['childId']);
@@ -94,6 +97,49 @@ describe('crash suite: a parent order killed at its first and at its last durabl
     await check(stateDir);
   });
 
+  it('a halt killed before it ended the parent a stopped run left working: after resume, algo --resume ends it and sends nothing', async () => {
+    const stateDir = join(root, 'halted');
+    const args = ['--param', 'quantity=3000', '--param', 'duration_s=3', '--param', 'slices=3'];
+    // Slice 1 filled; slice 2 is logged, never sent.
+    const stopped = await cli(['algo', TWAP, ...args, '--state-dir', stateDir], {
+      SPTRADER_CRASH_AT: 'parent-child-logged:2',
+    });
+    assert.equal(stopped.signal, 'SIGKILL', stopped.stderr + stopped.stdout);
+    const parentId = ofType(stateDir, 'ParentStarted')[0]?.data['parentId'] as string;
+    // The halt is durable (HALTED in the log and its file), the parent's end is not.
+    const halt = await cli(['halt', '--state-dir', stateDir], { SPTRADER_CRASH_AT: 'halt-stopped' });
+    assert.equal(halt.signal, 'SIGKILL', halt.stderr + halt.stdout);
+    assert.deepEqual(ofType(stateDir, 'ParentEnded'), [], 'the kill came before the halt ended the parent');
+
+    const status = await cli(['status', '--state-dir', stateDir]);
+    assert.ok(
+      status.stderr.includes(
+        `1 parent order was ended by a halt whose run stopped before it recorded that end: ${parentId} TWAP BUY 3,000 EUR_USD at paper (halted: halted from the command line); nothing more is sent for it`,
+      ),
+      status.stderr,
+    );
+    assert.doesNotMatch(status.stderr, /carries it on/, 'it is not offered to be carried on');
+    assert.equal((await cli(['resume', '--state-dir', stateDir])).code, 0);
+
+    // Trading is ACTIVE again: the log, not the state now, says the halt ended this parent.
+    const resumed = await cli(['algo', '--resume', '--max-seconds', '30', '--state-dir', stateDir]);
+    assert.equal(resumed.code, 4, resumed.stderr + resumed.stdout);
+    assert.match(resumed.stdout, /^CANCELLED: .*\(trading halted: halted from the command line\)$/m);
+    assert.deepEqual(
+      sentIds(stateDir),
+      [`${parentId}-1`],
+      'no slice after the halt, not even the one logged before it',
+    );
+    assert.deepEqual(
+      ofType(stateDir, 'ParentEnded').map((r) => [r.data['parentId'], r.data['state'], r.data['filled']]),
+      [[parentId, 'CANCELLED', 1000]],
+    );
+    assert.deepEqual(await positions(stateDir), [['EUR_USD', 1000]]);
+    const after = await cli(['status', '--state-dir', stateDir]);
+    assert.doesNotMatch(after.stderr, /parent order/);
+    await check(stateDir);
+  });
+
   it('killed after --max-seconds cancelled the exits, before ParentEnded: resumed, the bracket ends with them cancelled, none placed again', async () => {
     const stateDir = join(root, 'cancelled');
     const killed = await cli(['algo', bracket, '--max-seconds', '1', '--state-dir', stateDir], {
@@ -105,7 +151,7 @@ describe('crash suite: a parent order killed at its first and at its last durabl
     assert.deepEqual(roles, ['entry', 'stop_loss', 'take_profit'], 'the entry filled and both exits rested');
     assert.deepEqual(ofType(stateDir, 'ParentEnded'), [], 'the kill came before the parent ended in the log');
 
-    const resumed = await cli(['algo', '--resume', '--state-dir', stateDir]);
+    const resumed = await cli(['algo', '--resume', '--max-seconds', '30', '--state-dir', stateDir]);
     assert.equal(resumed.code, 4, resumed.stderr + resumed.stdout);
     assert.match(resumed.stdout, /^CANCELLED: .*\(both exits ended without a fill\)$/m);
     assert.deepEqual(
