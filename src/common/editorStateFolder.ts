@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { crashPoint } from './crashPoint';
 import { syncDirectorySync } from './durableFile';
 import { acquireStateDirLock, StateDirBusyError } from './stateLock';
 import { editorStateDir, journalOf, STATE_NAMES, statePaths } from './statePaths';
@@ -57,7 +58,10 @@ export function adoptLegacyPaperAccounts(
       setAside.push(aside);
     }
     // The journal first: a crash between the two leaves the snapshot in the old folder, moved next time.
-    for (const n of [...parts].reverse()) renameSync(join(legacyDir, n), join(stateDir, n));
+    for (const n of [...parts].reverse()) {
+      renameSync(join(legacyDir, n), join(stateDir, n));
+      crashPoint('legacy-account-part-moved');
+    }
     moved.push(...parts.map((n) => join(stateDir, n)));
   }
   if (moved.length > 0 || setAside.length > 0) {
