@@ -719,9 +719,14 @@ class Server(object):
         try:
             filters = self.module_warnings.get(module)
         except TypeError:
-            return
+            filters = None
         if filters is not None:
             set_warning_filters(filters)
+        # Each run shows its warnings as a fresh `python file.py` would: the 'default' action's record of locations that
+        # already warned (each module's __warningregistry__) is dropped when the filters' version moves.
+        mutated = getattr(stdlib.load('warnings'), '_filters_mutated', None)
+        if mutated is not None:
+            mutated()
 
     def keep_warnings(self, kept):
         """At a run's end: the filters it leaves, kept for its module's next run when they differ from the process's."""

@@ -106,6 +106,9 @@ describe('Python components: their module name and their signals (rt-comp9)', fu
         assert.equal(other.ok, true, JSON.stringify(other.error));
         assert.match(other.stderr, /UserWarning: stale quote/);
       }
+      // Each run shows its own warnings again, as a fresh `python file.py` would (before: once per worker).
+      const again = await worker.run({ file: lenient, marketData: QUOTE });
+      assert.match(again.stderr, /UserWarning: stale quote/);
     } finally {
       await worker.dispose();
     }
