@@ -374,10 +374,10 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
     if line is None and instance is not None:
         # Raised in a base class's file, which the message names: said at the component's class.
         line = class_line(type(instance), file)
-    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s%s' % (
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s%s%s' % (
         entry, describe(exc), raised_elsewhere(sys.exc_info()[2], file), missing_key(exc, market_data, instance, signal),
         config_never_set(exc, instance, file), habits.read_as_attribute(exc, market_data, signal),
-        no_signal(exc, entry, signal), beside_component(exc, file)), file, line, text)
+        no_signal(exc, entry, signal), beside_component(exc, file), not_installed(exc)), file, line, text)
 
 
 def thread_exit_failure(noted, entry, file):
@@ -389,6 +389,14 @@ def thread_exit_failure(noted, entry, file):
     return ComponentFailure('COMPONENT_EXIT', 'a thread the component started (%s) called os._exit(%r)%s while %s ran; the process '
                             'would have ended there, so what %s returned was not sent. Return None to place no order instead'
                             % (thread, code, said, entry, entry), file, line if at_file else None)
+
+
+def not_installed(exc):
+    """For an import inside the call of a module that is not there (pandas, talib): what to do, as at load."""
+    if type(exc) is not ModuleNotFoundError or not isinstance(getattr(exc, 'name', None), str):
+        return ''
+    return '; install %s into the interpreter that runs components (%s), or fix the import' % (
+        exc.name.split('.')[0], sys.executable)
 
 
 def no_signal(exc, entry, signal):

@@ -73,6 +73,7 @@ const TEST_ORDER: Expected[] = [
   ['keyboard_interrupt.py', 1, 'COMPONENT_INTERRUPTED', undefined, 5],
   ['kwargs_constructor.py', 0, 'filled'],
   ['kwonly_market_data.py', 0, 'filled'],
+  ['late_import_missing.py', 1, 'COMPONENT_ERROR', undefined, 5],
   ['latin1_string.py', 1, 'SYNTAX_ERROR', undefined, 5],
   ['leaves_subprocess.py', 0, 'filled'],
   ['list_of_orders.py', 1, 'INVALID_ORDER', '', 5],
@@ -167,6 +168,9 @@ const SAYS: Record<string, RegExp> = {
   'helper_raises.py': /raised at risk_helpers\.py:4 in check_spread/,
   // Before: "generate_order raised TypeError: unhashable type: 'dict'" at the class line.
   'lru_cache_entry.py': /the decorator on generate_order \(line 5\) raised TypeError: unhashable type: 'dict' before/,
+  // Before: "No module named 'desk_feed'" alone, where an import at load says what to do.
+  'late_import_missing.py':
+    /No module named 'desk_feed'; install desk_feed into the interpreter that runs components \(/,
   'keeps_market_data.py': /KeyError: 'close'; .*market_data's keys: ask, /,
 };
 
