@@ -145,6 +145,15 @@ def swallowed_by(frame, file):
     return ' (a bare `except:` or `except BaseException:` catches it)'
 
 
+def timeout_frame(tb, file, awaiting):
+    """component_frame for a RecordTimeout: an async component's is raised in the event loop's selector, outside the
+    coroutine, whose line is then where it was waiting (awaiting.py)."""
+    line, text = component_frame(tb, file)
+    if line is None:
+        line = awaiting.stopped_line(file)
+    return line, text
+
+
 def component_frame(tb, file):
     """The innermost traceback frame inside the component's file, and the formatted tail from it."""
     traceback = stdlib.load('traceback')
@@ -1061,6 +1070,7 @@ class Server(object):
             plan = returns.plan_for_class(cls, entry)
             returns.before_call(plan)
             processes.take_thread_exit()
+            self.awaiting.stopped_at = []
             call_started = time.perf_counter()
             try:
                 if entry == 'generate_order':
@@ -1117,7 +1127,7 @@ class Server(object):
             response['error'] = failure_json(f)
         except watchdog.RecordTimeout:
             watchdog.watch.index = -1
-            line, text = component_frame(sys.exc_info()[2], file)
+            line, text = timeout_frame(sys.exc_info()[2], file, self.awaiting)
             response['result'] = None
             response['error'] = timed_out(line, text)
             # Cut off mid-call: the next run gets a fresh interpreter, as after SPtrader's own timeout.
@@ -1240,6 +1250,7 @@ class Server(object):
             leave_if_forked = processes.leave_if_forked
             process_state = processes.STATE
             processes.take_thread_exit()
+            self.awaiting.stopped_at = []
             getrefcount = sys.getrefcount
             processes.arm_fork_check()
             # Each record's market_data is a copy of a dict with its keys already in place, filled in: the same keys,
@@ -1360,7 +1371,7 @@ class Server(object):
                     except watchdog.RecordTimeout:
                         # The batch ends before this record: what ran before it is answered, and the caller says where it
                         # stopped. The worker is replaced afterwards: the component was cut off mid-call.
-                        line, text = component_frame(sys.exc_info()[2], file)
+                        line, text = timeout_frame(sys.exc_info()[2], file, self.awaiting)
                         done = index
                         response['stopped'] = dict(failure_json(ComponentFailure(
                             'TIMEOUT', '%s did not return within %s s on record %d%s; it was stopped there and nothing was sent for it'
@@ -1651,7 +1662,7 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
         except watchdog.RecordTimeout:
             # The batch ends before this record: what ran before it is answered, and the caller says where it
             # stopped. The worker is replaced afterwards: the component was cut off mid-call.
-            line, text = component_frame(sys.exc_info()[2], file)
+            line, text = timeout_frame(sys.exc_info()[2], file, awaiting)
             response['stopped'] = dict(failure_json(ComponentFailure(
                 'TIMEOUT', '%s did not return within %s s on record %d%s; it was stopped there and nothing was sent for it'
                 % (entry, '{:g}'.format(record_limit / 1000.0), index_start + index,

@@ -149,6 +149,30 @@ describe('sptrader CLI: a corpus of trader components, replayed (rt-comp8)', fun
     assert.match(fatal.message, /the `except:` at line 14 catches it/);
   });
 
+  it('an async component past its time limit is stopped at the await it waits in (rt-comp10)', () => {
+    const file = join(CORPUS, 'async_waits_for_tick.py');
+    // Before: no line in either (the limit stops the event loop in its selector, outside the coroutine).
+    const run = cli(['test-order', file, '--json', '--timeout', '3', '--state-dir', join(dir, 'async-wait')]);
+    assert.equal(run.code, 1, run.raw.slice(0, 2000));
+    const [error] = (run.json as { errors: { code: string; line: number; message: string }[] }).errors;
+    assert.deepEqual([error?.code, error?.line], ['TIMEOUT', 11], error?.message);
+    assert.match(error?.message ?? '', /\(it was running line 11\)/);
+    const replay = cli([
+      'replay',
+      file,
+      '--data',
+      candles(),
+      '--json',
+      '--timeout',
+      '3',
+      '--state-dir',
+      join(dir, 'async-replay'),
+    ]);
+    assert.equal(replay.code, 1, replay.raw.slice(0, 2000));
+    const fatal = (replay.json as { fatal: { index: number; code: string; line: number } }).fatal;
+    assert.deepEqual([fatal.index, fatal.code, fatal.line], [0, 'TIMEOUT', 11]);
+  });
+
   it('market_data from a fixture reaches the component as written: candles as a list of bars or a dict of columns (rt-comp10)', () => {
     const bars = [
       { high: 1.086, low: 1.084, close: 1.085 },
