@@ -116,6 +116,10 @@ describe('sptrader CLI: a corpus of trader components, replayed (rt-comp8)', fun
     const logs = replay('logging_to_stdout.py');
     assert.equal(logs.orders.filled, 12);
     assert.equal(logs.output.stdout.match(/^INFO momentum close=1\.\d+ bid=1\.\d+$/gm)?.length, 12, logs.output.stdout);
+    // market_data deep-copied, pickled, dumped as JSON and spread into a dict on every record, each copy kept: each
+    // holds its own record's values, capital among them, while an order a record sends changes what the next reads.
+    const copies = replay('copies_market_data.py');
+    assert.deepEqual([copies.orders.filled, copies.errorsByCode, copies.positions], [12, {}, {}]);
     // generate_order(self, *, market_data, signal=None): before, refused at its def line on every record.
     assert.equal(replay('kwonly_market_data.py').orders.filled, 12);
   });
