@@ -28,6 +28,7 @@ const TEST_ORDER: Expected[] = [
   ['async_generator_generate_order.py', 1, 'NOT_SERIALIZABLE', undefined, 5],
   ['atr_stop.py', 0, 'submitted'],
   ['bool_quantity.py', 1, 'INVALID_ORDER', 'quantity', 6],
+  ['bracket_algo_upper.py', 0, 'parent bracket'],
   ['bracket_as_order_type.py', 1, 'INVALID_ORDER', 'order_type', 7],
   ['bracket_exits_swapped.py', 1, 'INVALID_ORDER', 'stop_loss', 7],
   ['bracket_once.py', 1, 'COMPONENT_ERROR', undefined, 9],
