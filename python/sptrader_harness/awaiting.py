@@ -27,6 +27,9 @@ class EventLoop(object):
     def __init__(self):
         self.loops = {}  # component file -> its event loop
         self.current = None  # the loop asyncio.set_event_loop was last given
+        # Where the last coroutine stopped mid-await was waiting, (file, line) outermost first: a time limit stops the
+        # loop in its selector, so the traceback holds none of the component's lines.
+        self.stopped_at = []
 
     def settle(self, result, cls, entry, file):
         """result as it is when it is not awaitable; else what awaiting it gave (its exception propagates, as a call's does)."""
@@ -42,6 +45,7 @@ class EventLoop(object):
             value = loop.run_until_complete(task)
         except BaseException:
             if not task.done():
+                self.stopped_at = _awaiting_frames(task)
                 self.abandon(loop, task, file)
             raise
         if isinstance(value, types.AsyncGeneratorType) or _awaitable(value):
@@ -49,6 +53,13 @@ class EventLoop(object):
             raise ComponentFailure('NOT_SERIALIZABLE', '%s returned an awaitable (%s) from its coroutine, not an order: await it there '
                                    '(return await ...)' % (_where(cls, entry), type(value).__name__), file, _def_line(cls, entry))
         return value
+
+    def stopped_line(self, file):
+        """The line of file the last coroutine stopped mid-await was waiting at (the innermost), or None; read once."""
+        frames, self.stopped_at = self.stopped_at, []
+        import os
+        lines = [line for name, line in frames if os.path.abspath(name) == file]
+        return lines[-1] if lines else None
 
     def abandon(self, loop, task, file=None):
         """
@@ -76,6 +87,22 @@ class EventLoop(object):
             asyncio.set_event_loop(loop)
             self.current = loop
         return loop
+
+
+def _awaiting_frames(task):
+    """(file, line) of each coroutine the task waits in, from its own to the innermost it awaits."""
+    frames = []
+    try:
+        coro = task.get_coro()
+        for _ in range(200):
+            frame = getattr(coro, 'cr_frame', None) or getattr(coro, 'gi_frame', None)
+            if frame is None:
+                break
+            frames.append((frame.f_code.co_filename, frame.f_lineno))
+            coro = getattr(coro, 'cr_await', None) or getattr(coro, 'gi_yieldfrom', None)
+    except Exception:
+        pass
+    return frames
 
 
 def _awaitable(value):

@@ -72,18 +72,47 @@ def plan_for_class(cls, entry, monitor=True):
 
 
 def code_of(owner, entry):
-    """The code object behind owner.<entry>, through staticmethod/classmethod and functools.wraps."""
+    """The code object behind owner.<entry>, through staticmethod/classmethod and decorators (code_of_function)."""
     try:
         func = getattr(owner, entry, None)
     except Exception:
         return None
-    func = getattr(func, '__func__', func)
-    for _ in range(10):
-        wrapped = getattr(func, '__wrapped__', None)
-        if wrapped is None:
-            break
-        func = wrapped
-    code = getattr(func, '__code__', None)
+    return code_of_function(func, entry)
+
+
+def code_of_function(func, name=None):
+    """
+    The code object of the function the user wrote behind func: through staticmethod/classmethod, functools.wraps
+    (__wrapped__) and, given the name it was defined with, a decorator written without functools.wraps, whose wrapper
+    (`def inner(*args, **kwargs): return fn(*args, **kwargs)`) holds that function in its closure. Else func's own.
+    """
+    code = None
+    try:
+        for _ in range(10):
+            func = getattr(func, '__func__', func)
+            for _ in range(10):
+                wrapped = getattr(func, '__wrapped__', None)
+                if wrapped is None:
+                    break
+                func = getattr(wrapped, '__func__', wrapped)
+            code = getattr(func, '__code__', None)
+            if name is None or code is None or code.co_name == name:
+                break
+            inner = None
+            for cell in getattr(func, '__closure__', None) or ():
+                try:
+                    held = cell.cell_contents
+                except ValueError:  # a cell not filled yet
+                    continue
+                held = getattr(held, '__func__', held)
+                if getattr(getattr(held, '__code__', None), 'co_name', None) == name:
+                    inner = held
+                    break
+            if inner is None:
+                break
+            func = inner
+    except Exception:
+        code = getattr(func, '__code__', None)
     return code if code is not None and hasattr(code, 'co_code') else None
 
 

@@ -96,6 +96,64 @@ class LimitExceeded(Exception):
     pass
 
 
+def frame_line(frame, file):
+    """The line of the innermost running frame in the component's file, from a signal handler's frame; else None."""
+    lines = frame_lines(frame, file)
+    return lines[0] if lines else None
+
+
+def frame_lines(frame, file):
+    """The lines the frames running in the component's file are at, innermost first."""
+    lines = []
+    try:
+        while frame is not None:
+            if os.path.abspath(frame.f_code.co_filename) == file:
+                lines.append(frame.f_lineno)
+            frame = frame.f_back
+    except Exception:
+        pass
+    return lines
+
+
+def swallowed_by(frame, file):
+    """
+    For a call that caught every RecordTimeout: ' (the `except:` at line N catches it)', the innermost handler in the
+    component's file that takes any BaseException (a bare except, BaseException, or a tuple naming it) around a line
+    it is running; ' (a bare `except:` or `except BaseException:` catches it)' when none can be told.
+    """
+    ast = stdlib.load('ast')
+    lines = frame_lines(frame, file)
+    try:
+        with open(file, 'rb') as f:
+            tree = ast.parse(f.read(), file)
+        found = []
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Try) or not node.body:
+                continue
+            first, last = node.body[0].lineno, getattr(node.body[-1], 'end_lineno', None) or node.body[-1].lineno
+            for handler in node.handlers:
+                names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+                if any(n is None or (isinstance(n, ast.Name) and n.id == 'BaseException') for n in names):
+                    depth = next((i for i, line in enumerate(lines) if first <= line <= last), None)
+                    if depth is not None:
+                        found.append((depth, -first, handler.lineno, 'except:' if handler.type is None else 'except BaseException:'))
+        if found:
+            _, _, line, text = min(found)
+            return ' (the `%s` at line %d catches it)' % (text, line)
+    except Exception:
+        pass
+    return ' (a bare `except:` or `except BaseException:` catches it)'
+
+
+def timeout_frame(tb, file, awaiting):
+    """component_frame for a RecordTimeout: an async component's is raised in the event loop's selector, outside the
+    coroutine, whose line is then where it was waiting (awaiting.py)."""
+    line, text = component_frame(tb, file)
+    if line is None:
+        line = awaiting.stopped_line(file)
+    return line, text
+
+
 def component_frame(tb, file):
     """The innermost traceback frame inside the component's file, and the formatted tail from it."""
     traceback = stdlib.load('traceback')
@@ -151,11 +209,21 @@ def raised_elsewhere(tb, file):
     return ''
 
 
-def describe(exc):
+def describe(exc, depth=0):
     try:
         text = str(exc)
-    except BaseException:
-        text = '(its message could not be printed)'
+    except BaseException as e:
+        # An exception class whose own __str__ fails (a format key it lacks): what failed, rather than nothing.
+        try:
+            why = '%s: %s' % (type(e).__name__, e)
+        except BaseException:
+            why = type(e).__name__
+        text = '(its message could not be printed: its __str__ raised %s)' % why[:200]
+    inner = getattr(exc, 'exceptions', None)
+    if depth < 2 and isinstance(inner, tuple) and inner and isinstance(exc, getattr(builtins, 'BaseExceptionGroup', ())):
+        # An ExceptionGroup (several checks gathered, asyncio.TaskGroup): its own text only counts them; say each one.
+        shown = '; '.join(describe(e, depth + 1) for e in inner[:5])
+        text = '%s: %s%s' % (text, shown, '; and %d more' % (len(inner) - 5) if len(inner) > 5 else '')
     if len(text) > MAX_MESSAGE_CHARS:
         text = text[:MAX_MESSAGE_CHARS] + '... (%d characters in all)' % len(text)
     return '%s: %s' % (type(exc).__name__, text)
@@ -241,8 +309,10 @@ def _style(cls, method, explicit=False):
         return None if explicit else 'positional'
     if code.co_argcount - skip >= 2 or (code.co_flags & 0x04 and not explicit):
         return 'positional'
-    if code.co_argcount - skip == 0 and code.co_flags & 0x08 and not explicit:
-        # generate_order(self, **kwargs): nothing it can take by position, market_data and signal by name.
+    keyword_only = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    if code.co_argcount - skip == 0 and not explicit and (code.co_flags & 0x08 or ('market_data' in keyword_only and 'signal' in keyword_only)):
+        # generate_order(self, **kwargs) or generate_order(self, *, market_data, signal=None): nothing it can take by
+        # position, market_data and signal by name.
         return 'keywords'
     if 'signal' in code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount] or code.co_flags & 0x08:
         return 'keyword'
@@ -301,16 +371,22 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
     if line is None and type(exc) is TypeError and instance is not None:
         # Raised by the call itself (a generate_order(self) that takes no market_data): said at its def line.
         where = entry_definition(instance, entry, file)
+        if where is not None and entry_is_wrapped(instance, entry):
+            # A decorator on it (functools.lru_cache, a retry wrapper) raised before the method's own code ran.
+            return ComponentFailure('COMPONENT_ERROR', 'the decorator on %s (line %s) raised %s before %s\'s own code ran%s' % (
+                entry, where, describe(exc), entry, '; functools.lru_cache and functools.cache key on the arguments, and market_data '
+                'and the signal are dicts, which cannot be keys: cache what you compute from them instead'
+                if 'unhashable' in str(exc) else ''), file, where, text)
         if where is not None:
             return ComponentFailure('COMPONENT_ERROR', '%s could not be called: %s; the contract declares it %s' % (
                 entry, describe(exc), CONTRACT_SIGNATURES.get(entry, entry)), file, where, text)
     if line is None and instance is not None:
         # Raised in a base class's file, which the message names: said at the component's class.
         line = class_line(type(instance), file)
-    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s%s' % (
+    return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s%s%s' % (
         entry, describe(exc), raised_elsewhere(sys.exc_info()[2], file), missing_key(exc, market_data, instance, signal),
         config_never_set(exc, instance, file), habits.read_as_attribute(exc, market_data, signal),
-        no_signal(exc, entry, signal), beside_component(exc, file)), file, line, text)
+        no_signal(exc, entry, signal), beside_component(exc, file), not_installed(exc)), file, line, text)
 
 
 def thread_exit_failure(noted, entry, file):
@@ -322,6 +398,14 @@ def thread_exit_failure(noted, entry, file):
     return ComponentFailure('COMPONENT_EXIT', 'a thread the component started (%s) called os._exit(%r)%s while %s ran; the process '
                             'would have ended there, so what %s returned was not sent. Return None to place no order instead'
                             % (thread, code, said, entry, entry), file, line if at_file else None)
+
+
+def not_installed(exc):
+    """For an import inside the call of a module that is not there (pandas, talib): what to do, as at load."""
+    if type(exc) is not ModuleNotFoundError or not isinstance(getattr(exc, 'name', None), str):
+        return ''
+    return '; install %s into the interpreter that runs components (%s), or fix the import' % (
+        exc.name.split('.')[0], sys.executable)
 
 
 def no_signal(exc, entry, signal):
@@ -361,12 +445,23 @@ def entry_definition(instance, entry, file, of_class=False):
     file; else None."""
     try:
         method = getattr(instance if of_class else type(instance), entry, None)
-        code = getattr(getattr(method, '__func__', method), '__code__', None)
+        code = returns.code_of_function(method)
         if code is not None and os.path.abspath(code.co_filename) == file:
             return code.co_firstlineno
     except Exception:
         pass
     return None
+
+
+def entry_is_wrapped(instance, entry):
+    """Whether instance's entry point is a decorator's wrapper around the method the component wrote."""
+    try:
+        method = getattr(type(instance), entry, None)
+        method = getattr(method, '__func__', method)
+        return getattr(method, '__wrapped__', None) is not None or getattr(method, '__code__', None) is None \
+            or returns.code_of_function(method) is not method.__code__
+    except Exception:
+        return False
 
 
 def beside_component(exc, file):
@@ -537,6 +632,11 @@ class Server(object):
         self.inspected = {}  # file -> (key, result): parsing is the costly part of a warm Test Order
         self.instances = {}  # run_batch instance key -> (module, class, parameters JSON, instance)
         self.metadata = {}  # file -> ((module, __metadata__, limits), its JSON value or the ComponentFailure it raised)
+        self.answered = None  # the id of a run answered before its end (a component that swallowed its time limit)
+        # The warnings filters each component module set for itself (warnings.simplefilter('error') at import), put back
+        # for its own later runs and kept from every other component's (restore_process_state).
+        self.module_warnings = weakref.WeakKeyDictionary()
+        self.running = None  # the module the current run loaded
         self.own_pids = []  # processes the current run started for itself (Debug Order's debug adapter)
         self.awaiting = awaiting.EventLoop()  # async def entry points: the worker's one event loop, made when first needed
         self.fresh = freshness.Freshness()  # the user's modules components import, dropped when one of them changes
@@ -560,6 +660,8 @@ class Server(object):
                 self.send({'id': None, 'ok': False, 'error': {'code': 'PROTOCOL_ERROR', 'message': 'bad request line: %s' % e}})
                 continue
             response = self.handle(request)
+            if self.answered is not None and self.answered == request.get('id'):
+                continue  # answered from the watchdog's handler (Server.run's stuck), which SPtrader took as the run's
             if request.get('op') in ('run', 'run_batch'):
                 mark_output(request.get('id'))
             self.send(response)
@@ -600,7 +702,8 @@ class Server(object):
                 else:
                     return {'id': rid, 'ok': False, 'error': {'code': 'PROTOCOL_ERROR', 'message': 'unknown op %r' % (op,)}}
             except ComponentFailure as f:
-                response = {'id': rid, 'ok': False, 'stdout': '', 'stderr': '', 'error': failure_json(f)}
+                # 'result' as every run's answer has it (SPtrader's reader requires the key): a file not found says so.
+                response = {'id': rid, 'ok': False, 'result': None, 'stdout': '', 'stderr': '', 'error': failure_json(f)}
             if op in ('run', 'run_batch'):
                 self.siblings.leave()
                 restored = siblings.put_back_library(modules_before)
@@ -609,6 +712,7 @@ class Server(object):
                                            'run in a warm worker must leave the standard library as it found it)\n'
                                            % ', '.join("'%s'" % n for n in sorted(restored)[:10]))
                 self.fresh.scan()
+                self.keep_warnings(kept)
                 restore_process_state(kept)
                 restore_builtins()
                 own, self.own_pids = self.own_pids, []
@@ -624,6 +728,36 @@ class Server(object):
             self.siblings.leave()
             return {'id': rid, 'ok': False, 'stdout': '', 'stderr': '',
                     'error': {'code': 'INTERNAL', 'message': ('the harness failed while serving %s: %s' % (op, describe(e)))[:MAX_MESSAGE_CHARS]}}
+
+    def own_warnings(self, module):
+        """After a run's load: the warnings filters its module set in an earlier run (at its import) in place again, as
+        they are for the whole life of `python file.py`; a module just loaded set its own."""
+        self.running = module
+        try:
+            filters = self.module_warnings.get(module)
+        except TypeError:
+            filters = None
+        if filters is not None:
+            set_warning_filters(filters)
+        # Each run shows its warnings as a fresh `python file.py` would: the 'default' action's record of locations that
+        # already warned (each module's __warningregistry__) is dropped when the filters' version moves.
+        mutated = getattr(stdlib.load('warnings'), '_filters_mutated', None)
+        if mutated is not None:
+            mutated()
+
+    def keep_warnings(self, kept):
+        """At a run's end: the filters it leaves, kept for its module's next run when they differ from the process's."""
+        module, self.running = self.running, None
+        if module is None:
+            return
+        try:
+            now = list(stdlib.load('warnings').filters)
+            if now != kept[2]:
+                self.module_warnings[module] = now
+            else:
+                self.module_warnings.pop(module, None)
+        except Exception:
+            pass
 
     def check_file(self, file):
         if not isinstance(file, str) or not file:
@@ -895,15 +1029,36 @@ class Server(object):
         # The run's time limit, stopped where the component is (watchdog.py) so the answer can say where; SPtrader's
         # own timeout of the request is the backstop. Not while a debugger may hold the run at a breakpoint.
         timeout_ms = _positive(request.get('timeout_ms'), None)
-        alarm = watchdog.start_run(timeout_ms / 1000.0) if timeout_ms and not isinstance(debug, dict) else None
         stage = 'loading the component'
         entry = None
+
+        def timed_out(line, text):
+            return failure_json(ComponentFailure(
+                'TIMEOUT', '%s did not %s within %s s; its process tree was stopped and nothing was sent%s'
+                % (stage, 'return' if stage == entry or stage.endswith('validate_order') else 'finish',
+                   '{:g}'.format(timeout_ms / 1000.0), '' if line is None else ' (it was running line %d)' % line),
+                file, line, text))
+
+        def stuck(frame, index):
+            # The component swallows the watchdog's RecordTimeout: answered now, from the signal handler, as the except
+            # below would; SPtrader ends the process on `recycle`, while the component's loop goes on until then.
+            line = frame_line(frame, file)
+            response.update({'result': None, 'error': timed_out(line, None), 'recycle': True,
+                             'stdout': out.getvalue(), 'stderr': err.getvalue()})
+            response['error']['message'] += ('. The component caught the stop each time it came%s: catch Exception instead'
+                                              % swallowed_by(frame, file))
+            mark_output(rid)
+            self.send(response)
+            self.answered = rid
+
+        alarm = watchdog.start_run(timeout_ms / 1000.0, stuck) if timeout_ms and not isinstance(debug, dict) else None
         try:
             if isinstance(debug, dict):
                 # Before loading: the debugger's breakpoints are set when the component's code first runs.
                 debugging.start(debug, lambda endpoint: self.send({'id': rid, 'debug': endpoint}), self.own_pids)
                 started = time.perf_counter()
             module = self.load(file)
+            self.own_warnings(module)
             response['load_ms'] = (time.perf_counter() - started) * 1000
             cls, entry, params = self.resolve(module, file, request, response, limits)
             stage = 'creating %s' % cls.__name__
@@ -915,6 +1070,7 @@ class Server(object):
             plan = returns.plan_for_class(cls, entry)
             returns.before_call(plan)
             processes.take_thread_exit()
+            self.awaiting.stopped_at = []
             call_started = time.perf_counter()
             try:
                 if entry == 'generate_order':
@@ -971,13 +1127,9 @@ class Server(object):
             response['error'] = failure_json(f)
         except watchdog.RecordTimeout:
             watchdog.watch.index = -1
-            line, text = component_frame(sys.exc_info()[2], file)
+            line, text = timeout_frame(sys.exc_info()[2], file, self.awaiting)
             response['result'] = None
-            response['error'] = failure_json(ComponentFailure(
-                'TIMEOUT', '%s did not %s within %s s; its process tree was stopped and nothing was sent%s'
-                % (stage, 'return' if stage == entry or stage.endswith('validate_order') else 'finish',
-                   '{:g}'.format(timeout_ms / 1000.0), '' if line is None else ' (it was running line %d)' % line),
-                file, line, text))
+            response['error'] = timed_out(line, text)
             # Cut off mid-call: the next run gets a fresh interpreter, as after SPtrader's own timeout.
             response['recycle'] = True
         except OutputLimitReached:
@@ -1043,6 +1195,7 @@ class Server(object):
             setup = watchdog.start_run(record_limit / 1000.0) if record_limit else None
             try:
                 module = self.load(file)
+                self.own_warnings(module)
                 cls, entry, params = self.resolve(module, file, request, response, limits)
                 key = request.get('instance')
                 params_key = _encode_key(params)
@@ -1097,6 +1250,7 @@ class Server(object):
             leave_if_forked = processes.leave_if_forked
             process_state = processes.STATE
             processes.take_thread_exit()
+            self.awaiting.stopped_at = []
             getrefcount = sys.getrefcount
             processes.arm_fork_check()
             # Each record's market_data is a copy of a dict with its keys already in place, filled in: the same keys,
@@ -1117,7 +1271,24 @@ class Server(object):
             failures = FailureRun(request.get('failure_run'))
             call_started = clock()
             deadline = call_started + batch_ms / 1000.0 if batch_ms else None
-            alarm = watchdog.start(record_limit / 1000.0, deadline) if record_limit else None
+            def stuck(frame, index):
+                # A record swallows the watchdog's RecordTimeout: the batch is answered now, from the signal handler, as
+                # the RecordTimeout below would have it (the records before it; SPtrader ends the process on `recycle`).
+                line = frame_line(frame, file)
+                answer = dict(response, ok=True, done=index, recycle=True, stdout=out.getvalue(), stderr=err.getvalue(),
+                              results=[r for r in results if r['index'] < index],
+                              component_ms=(time.perf_counter() - call_started) * 1000)
+                answer['stopped'] = dict(failure_json(ComponentFailure(
+                    'TIMEOUT', '%s did not return within %s s on record %d%s; it was stopped there and nothing was sent for it. '
+                    'The component caught the stop each time it came%s: catch Exception instead'
+                    % (entry, '{:g}'.format(record_limit / 1000.0), index_start + index,
+                       '' if line is None else ' (it was running line %d)' % line, swallowed_by(frame, file)),
+                    file, line)), index=index)
+                mark_output(rid)
+                self.send(answer)
+                self.answered = rid
+
+            alarm = watchdog.start(record_limit / 1000.0, deadline, stuck) if record_limit else None
             watch = watchdog.watch
             timed = alarm is not None
             # Without the ticks (no SIGALRM to use), the budget is read from the clock once a record.
@@ -1200,7 +1371,7 @@ class Server(object):
                     except watchdog.RecordTimeout:
                         # The batch ends before this record: what ran before it is answered, and the caller says where it
                         # stopped. The worker is replaced afterwards: the component was cut off mid-call.
-                        line, text = component_frame(sys.exc_info()[2], file)
+                        line, text = timeout_frame(sys.exc_info()[2], file, self.awaiting)
                         done = index
                         response['stopped'] = dict(failure_json(ComponentFailure(
                             'TIMEOUT', '%s did not return within %s s on record %d%s; it was stopped there and nothing was sent for it'
@@ -1491,7 +1662,7 @@ def plain_records(rows, template, keys, index_key, index_start, state, instance,
         except watchdog.RecordTimeout:
             # The batch ends before this record: what ran before it is answered, and the caller says where it
             # stopped. The worker is replaced afterwards: the component was cut off mid-call.
-            line, text = component_frame(sys.exc_info()[2], file)
+            line, text = timeout_frame(sys.exc_info()[2], file, awaiting)
             response['stopped'] = dict(failure_json(ComponentFailure(
                 'TIMEOUT', '%s did not return within %s s on record %d%s; it was stopped there and nothing was sent for it'
                 % (entry, '{:g}'.format(record_limit / 1000.0), index_start + index,
@@ -1772,7 +1943,8 @@ _KEPT_SIGNALS = ('SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE', 'SIGCHLD', 'SIGUSR1',
 
 def process_state():
     """What of the process a run may change and the next run must not inherit: the working folder (the package root,
-    where relative paths are read from) and the handlers of a few signals."""
+    where relative paths are read from), the handlers of a few signals and the warnings filters (one component's
+    simplefilter('error') turned another's DeprecationWarning into its failure)."""
     try:
         cwd = os.getcwd()
     except OSError:
@@ -1786,11 +1958,24 @@ def process_state():
                 handlers.append((number, signal.getsignal(number)))
             except (ValueError, OSError):
                 pass
-    return cwd, handlers
+    return cwd, handlers, list(stdlib.load('warnings').filters)
+
+
+def set_warning_filters(filters):
+    warnings = stdlib.load('warnings')
+    try:
+        if warnings.filters != filters:
+            warnings.filters[:] = filters
+            mutated = getattr(warnings, '_filters_mutated', None)
+            if mutated is not None:
+                mutated()  # the cache of what each warning's location already decided
+    except Exception:
+        pass
 
 
 def restore_process_state(kept):
-    cwd, handlers = kept
+    cwd, handlers, filters = kept
+    set_warning_filters(filters)
     try:
         if cwd is not None and os.getcwd() != cwd:
             os.chdir(cwd)

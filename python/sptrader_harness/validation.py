@@ -27,7 +27,7 @@ verdict, else the `def` line (the message then says "(line N)" rather than "at l
 """
 import os
 
-from sptrader_harness import stdlib
+from sptrader_harness import returns, stdlib
 from sptrader_harness.safejson import ComponentFailure, article
 
 MAX_REASON_CHARS = 1000
@@ -84,7 +84,7 @@ def _find(cls, entry):
         if raw is None:
             continue
         func = getattr(raw, '__func__', raw)  # staticmethod, classmethod
-        code = _code_of(func)
+        code = returns.code_of_function(func, 'validate_order')
         if entry != 'generate_order':
             return Hook(False, None, None, '%s.validate_order was not called: SPtraderB\'s Order (execute) has no validation hook. '
                         'Return None from execute to place no order' % cls.__name__)
@@ -93,17 +93,6 @@ def _find(cls, entry):
         file = os.path.abspath(code.co_filename) if code is not None else None
         return Hook(True, file, code)
     return None
-
-
-def _code_of(func):
-    # A decorator made with functools.wraps keeps the function it wraps, whose lines are the user's.
-    for _ in range(10):
-        wrapped = getattr(func, '__wrapped__', None)
-        if wrapped is None:
-            break
-        func = wrapped
-    code = getattr(func, '__code__', None)
-    return code if code is not None and hasattr(code, 'co_code') else None
 
 
 def _fingerprint(code, doc):

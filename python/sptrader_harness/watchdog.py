@@ -24,7 +24,9 @@ class RecordTimeout(BaseException):
 class _Watch(object):
     # index: the record whose call is running (-1 between calls); seen/since: the record a tick last saw and when;
     # over: the batch's budget is spent (the loop ends after the current record); fired: a RecordTimeout was raised.
-    __slots__ = ('index', 'seen', 'since', 'limit', 'deadline', 'over', 'fired', 'paused_at', 'started', 'tick', 'ticks')
+    # raised: RecordTimeouts raised in this run; stuck: what answers a run whose component swallows them (start_run).
+    __slots__ = ('index', 'seen', 'since', 'limit', 'deadline', 'over', 'fired', 'paused_at', 'started', 'tick', 'ticks',
+                 'raised', 'stuck')
 
     def __init__(self):
         self.reset(0.0, None)
@@ -41,6 +43,8 @@ class _Watch(object):
         self.started = time.perf_counter()
         self.tick = 0.0
         self.ticks = 0
+        self.raised = 0
+        self.stuck = None
 
 
 watch = _Watch()
@@ -77,10 +81,15 @@ def _on_tick(signum, frame):
         # First seen by this tick: its time counts from here (at most one tick late).
         w.seen = index
         w.since = now
+        w.raised = 0
         return
     if now - w.since >= w.limit:
         # Raised again on every tick while the call goes on: a component that swallows it is still stopped.
         w.fired = True
+        w.raised += 1
+        if w.raised > STUCK_AFTER and w.stuck is not None:
+            _answer_stuck(w, frame)
+            return
         raise RecordTimeout()
 
 
@@ -101,15 +110,17 @@ def _take_alarm(limit_seconds, handler):
     return (previous,)
 
 
-def start(limit_seconds, deadline=None):
+def start(limit_seconds, deadline=None, stuck=None):
     """
-    Sets the timer for a batch (`deadline`: the perf_counter time its budget ends, which sets watch.over);
-    returns what stop() needs (a tuple), or None when SIGALRM is not ours to use.
+    Sets the timer for a batch (`deadline`: the perf_counter time its budget ends, which sets watch.over; `stuck(frame,
+    index)` answers the batch when a record swallows its RecordTimeouts); returns what stop() needs (a tuple), or None
+    when SIGALRM is not ours to use.
     """
     previous = _take_alarm(limit_seconds, _on_tick)
     if previous is None:
         return None
     watch.reset(float(limit_seconds), deadline)
+    watch.stuck = stuck
     watch.tick = tick = min(1.0, max(0.05, watch.limit / 4))
     signal.setitimer(signal.ITIMER_REAL, tick, tick)
     return previous
@@ -155,19 +166,41 @@ def _on_deadline(signum, frame):
     if w.index < 0:
         return
     w.fired = True
+    w.raised += 1
+    if w.raised > STUCK_AFTER and w.stuck is not None:
+        _answer_stuck(w, frame)
+        return
     raise RecordTimeout()
 
 
-def start_run(limit_seconds):
+# RecordTimeouts a call may swallow before stuck() answers for it (a run's ticks are 0.1 s apart: within SPtrader's
+# 0.5 s of grace after the limit).
+STUCK_AFTER = 2
+
+
+def _answer_stuck(w, frame):
+    """
+    The call swallowed every RecordTimeout (a bare `except:` or `except BaseException:` in a retry loop): the request is
+    answered from here, with the line the component is at, instead of SPtrader's own timeout ending the process later
+    with no line. The answer asks SPtrader to end the process (recycle); the timer stops, and the loop runs until then.
+    """
+    stuck, w.stuck = w.stuck, None
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    stuck(frame, w.index)
+
+
+def start_run(limit_seconds, stuck=None):
     """
     For one run (Test Order): the first tick at the limit itself, then one every 0.1 s while the run goes on (a
-    component that swallows the RecordTimeout gets it again). watch.index is 0 for the whole run: its loading,
-    constructor, entry point and validate_order. Returns what stop() needs, or None (as start()).
+    component that swallows the RecordTimeout gets it again; past STUCK_AFTER of them, stuck(frame) answers the run).
+    watch.index is 0 for the whole run: its loading, constructor, entry point and validate_order. Returns what stop()
+    needs, or None (as start()).
     """
     previous = _take_alarm(limit_seconds, _on_deadline)
     if previous is None:
         return None
     watch.reset(float(limit_seconds), None)
+    watch.stuck = stuck
     watch.index = 0
     signal.setitimer(signal.ITIMER_REAL, float(limit_seconds), 0.1)
     return previous

@@ -113,6 +113,15 @@ export function splitParent(output: unknown): SplitParent {
   const raw = { ...(output as Record<string, unknown>) };
   // Python ints and floats arrive as numbers; a string side is lower-cased as for plain orders.
   if (typeof raw['side'] === 'string') raw['side'] = raw['side'].trim().toLowerCase();
+  // So is an algo's name in other letters or words ('TWAP', 'Bracket', 'trailing-stop'), as an order type's is; one
+  // that is none of the algos stays as written for its error.
+  if (typeof raw['algo'] === 'string') {
+    const word = raw['algo']
+      .trim()
+      .toLowerCase()
+      .replace(/[\s-]+/g, '_');
+    if ((PARENT_ALGOS as readonly string[]).includes(word)) raw['algo'] = word;
+  }
   const parsed = ParentSpecSchema.safeParse(raw);
   if (parsed.success) return { parent: parsed.data };
   // A field the algo does not have comes first: it is most often the missing field under another name

@@ -338,6 +338,19 @@ describe('parent orders', () => {
       return `${s.error.path}: ${s.error.message}`;
     };
     assert.equal(splitParent({ symbol: 'X' }).hasOwnProperty('parent'), true);
+    // An algo in other letters or words is that algo, as a side or an order type is (rt-comp10; before: "algo
+    // \"BRACKET\" is not a parent order").
+    const twap = { symbol: 'X', side: 'SELL', quantity: 1, duration_s: 60, slices: 2 };
+    const trail = { symbol: 'X', side: 'SELL', quantity: 1, trail_bps: 20 };
+    for (const [given, algo] of [
+      [{ ...twap, algo: 'TWAP' }, 'twap'],
+      [{ ...trail, algo: ' Trailing-Stop' }, 'trailing_stop'],
+      [{ ...trail, algo: 'trailing stop' }, 'trailing_stop'],
+    ] as const) {
+      const s = splitParent(given);
+      assert.ok('parent' in s && s.parent !== undefined, `${given.algo}: ${JSON.stringify(s)}`);
+      assert.deepEqual([s.parent.algo, s.parent.side], [algo, 'sell']);
+    }
     assert.match(
       bad({ algo: 'vwap', symbol: 'X', side: 'buy', quantity: 1 }),
       /algo "vwap" is not a parent order; use one of twap, iceberg, bracket, trailing_stop/,

@@ -68,6 +68,10 @@ describe('Python components: their module name and their signals (rt-comp9)', fu
         'patches_json.py',
         'patches_json_encoder.py',
         'shims_signal_module.py',
+        // rt-comp10: a fake answer and a line with no end written to fd 1, sys.stdout closed, every warning an error.
+        'fd_write_stdout.py',
+        'closes_stdout.py',
+        'warnings_as_errors.py',
       ]) {
         const r = await worker.run({ file: join(corpus, name), marketData: QUOTE });
         assert.deepEqual([name, r.ok, r.output], [name, true, market], JSON.stringify(r.error));
@@ -76,6 +80,35 @@ describe('Python components: their module name and their signals (rt-comp9)', fu
         // The chatty thread's lines (GBP_USD) went with the interpreter it was left in.
         assert.doesNotMatch(next.stdout + next.stderr, /GBP_USD/, name);
       }
+      // Its warnings filter stayed with it: the next component's warnings are warnings, not errors.
+      await worker.run({ file: join(corpus, 'warnings_as_errors.py'), marketData: QUOTE });
+      const warns = await worker.run({ file: join(corpus, 'logging_warnings.py'), marketData: QUOTE });
+      assert.deepEqual([warns.ok, warns.output], [true, market], JSON.stringify(warns.error));
+      assert.match(warns.stderr, /UserWarning: user warning here/);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('warnings filters a component sets at import hold for each of its runs and for no other component (rt-comp10)', async () => {
+    const worker = new PythonWorker({ ...options });
+    try {
+      const warns = "        import warnings\n        warnings.warn('stale quote', UserWarning)\n        return None";
+      const strict = write('strict.py', component(warns, "import warnings\nwarnings.simplefilter('error')\n"));
+      const lenient = write('lenient.py', component(warns));
+      for (let i = 0; i < 2; i++) {
+        const own = await worker.run({ file: strict, marketData: QUOTE });
+        // Its own filter, set once at import, still holds on its second run in the warm worker.
+        assert.deepEqual([i, own.ok, own.error?.code], [i, false, 'COMPONENT_ERROR']);
+        assert.match(own.error?.message ?? '', /raised UserWarning: stale quote/);
+        // Before: COMPONENT_ERROR here too, its warning made an error by the other component's filter.
+        const other = await worker.run({ file: lenient, marketData: QUOTE });
+        assert.equal(other.ok, true, JSON.stringify(other.error));
+        assert.match(other.stderr, /UserWarning: stale quote/);
+      }
+      // Each run shows its own warnings again, as a fresh `python file.py` would (before: once per worker).
+      const again = await worker.run({ file: lenient, marketData: QUOTE });
+      assert.match(again.stderr, /UserWarning: stale quote/);
     } finally {
       await worker.dispose();
     }
