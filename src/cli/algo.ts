@@ -118,7 +118,7 @@ async function run(args: string[]): Promise<number> {
       print(
         working.length === 0
           ? 'No parent order was left working.'
-          : `Resuming ${working.map(describeResumed).join('; ')}`,
+          : `Resuming ${working.map((p) => describeResumed(p, parents?.cancelRequested(p.parentId))).join('; ')}`,
       );
     } else {
       const file = resolve(positionals[0] as string);
@@ -220,7 +220,11 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
-/** A parent carried on; a trailing stop's watermark as the log left it, where its stop stands on resuming. */
-function describeResumed(p: ParentOrder): string {
-  return `${describeParent(p)}${p.watermark === null ? '' : `, trail watermark ${p.watermark}`}`;
+/**
+ * A parent carried on; a trailing stop's watermark as the log left it, where its stop stands on resuming; one whose
+ * cancel was cut short is said to be finishing it.
+ */
+function describeResumed(p: ParentOrder, cancelled: string | undefined): string {
+  const cancel = cancelled === undefined ? '' : `, finishing its cancel (${cancelled})`;
+  return `${describeParent(p)}${p.watermark === null ? '' : `, trail watermark ${p.watermark}`}${cancel}`;
 }

@@ -46,11 +46,16 @@ export function reportRecovery(trading: TradingSession): void {
     process.stderr.write(
       `sptrader: ${printable(interruptedStopText(stop))}; \`sptrader halt${stop.flatten ? ' --flatten --yes' : ''}\` finishes it (it acts on what is left at the venue: nothing is cancelled or closed twice)\n`,
     );
-  const parents = trading.parentsLeftWorking.filter((p) => p.halted === undefined);
+  const parents = trading.parentsLeftWorking.filter((p) => p.halted === undefined && p.cancelled === undefined);
+  const cancelling = trading.parentsLeftWorking.filter((p) => p.halted === undefined && p.cancelled !== undefined);
   const halted = trading.parentsLeftWorking.filter((p) => p.halted !== undefined);
   if (halted.length > 0)
     process.stderr.write(
       `sptrader: ${halted.length} parent order${halted.length === 1 ? ' was' : 's were'} ended by a halt whose run stopped before it recorded ${halted.length === 1 ? 'that' : 'those'} end${halted.length === 1 ? '' : 's'}: ${halted.map((p) => `${describeLeftParent(p)} (halted: ${printable(p.halted ?? '')})`).join('; ')}; nothing more is sent for ${halted.length === 1 ? 'it' : 'them'}: \`sptrader halt\` or \`sptrader algo --resume\` records the end\n`,
+    );
+  if (cancelling.length > 0)
+    process.stderr.write(
+      `sptrader: ${cancelling.length} parent order${cancelling.length === 1 ? ' was' : 's were'} being cancelled by a run that stopped before ${cancelling.length === 1 ? 'its' : 'their'} children's cancels were done: ${cancelling.map((p) => `${describeLeftParent(p)} (cancelled: ${printable(p.cancelled ?? '')})`).join('; ')}; nothing more is sent for ${cancelling.length === 1 ? 'it' : 'them'}: \`sptrader algo --resume --state-dir ${printable(dirname(trading.audit.dir))}\` finishes the cancel (what of ${cancelling.length === 1 ? 'its' : 'their'} children still works at the venue is cancelled), \`sptrader halt\` too\n`,
     );
   if (parents.length > 0)
     process.stderr.write(

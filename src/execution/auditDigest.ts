@@ -101,6 +101,8 @@ export class AuditDigest {
       at: number;
       /** Why trading was halted after it started (a halt ends every parent; its end was never recorded). */
       halted?: string;
+      /** Why it was cancelled (ParentCancelRequested): the cancel was decided and cut short before it ended. */
+      cancelled?: string;
     }
   >();
   /** The day's starting equity for the daily loss limit, as the last DayStarted recorded it. */
@@ -169,6 +171,11 @@ export class AuditDigest {
             spec,
             at: typeof data['at'] === 'number' ? data['at'] : record.ts,
           });
+        return;
+      }
+      case 'ParentCancelRequested': {
+        const p = typeof data['parentId'] === 'string' ? this.workingParents.get(data['parentId']) : undefined;
+        if (p) p.cancelled ??= typeof data['reason'] === 'string' ? data['reason'] : 'cancelled';
         return;
       }
       case 'ParentEnded':

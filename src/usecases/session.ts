@@ -212,6 +212,8 @@ export interface TradingSession {
     at: number;
     /** Why trading was halted after it started: it is over (resuming it only records its end), never carried on. */
     halted?: string;
+    /** Why it was cancelled (the cancel was decided and cut short): resuming it finishes the cancel, never carries it on. */
+    cancelled?: string;
   }>;
   /**
    * Closes the engine and the log and gives the folder back; rejects with the log's AuditLogFailedError when some

@@ -7,6 +7,7 @@
  *   ParentChild   {parentId, childId, role, index}   before each child is submitted (its id is
  *                                              `<parentId>-<n>`, fixed before sending)
  *   ParentTrail   {parentId, watermark}        when a trailing stop's watermark moves (its emulated trigger)
+ *   ParentCancelRequested {parentId, reason}   when it is cancelled, before any child's cancel is sent
  *   ParentEnded   {parentId, state, reason, filled}
  *
  * After a restart, `restore` rebuilds the working parents from those records and the children's own
@@ -14,7 +15,9 @@
  * never sent and is sent now under the same id; one the engine knows is followed, never resent (the
  * engine refuses a client order id twice). A trailing stop keeps its watermark. A parent the log shows a halt
  * came upon (the halting process died before it recorded the parent's end) ends at its first poll, sending
- * nothing, even when trading is ACTIVE again: a halt ends every parent.
+ * nothing, even when trading is ACTIVE again: a halt ends every parent. So does one whose cancel was decided (its
+ * ParentCancelRequested is in the log) and cut short: the cancel is finished (what of its children still works is
+ * cancelled; a bracket loses both exits, not one) and it ends CANCELLED for the reason first given.
  *
  * A trailing stop goes to the venue as its own order when the venue has one that means what ours does
  * (`trailingStopEmulationReason` over its capabilities: Alpaca, IB, Binance by whole bps): one child,
@@ -90,7 +93,7 @@ export interface ParentOrdersOptions {
   onChange?: (event: ParentEventType, parent: ParentOrder) => void;
 }
 
-export type ParentEventType = 'ParentStarted' | 'ParentChild' | 'ParentTrail' | 'ParentEnded';
+export type ParentEventType = 'ParentStarted' | 'ParentChild' | 'ParentTrail' | 'ParentCancelRequested' | 'ParentEnded';
 
 /**
  * What the audit log says of a child that the engine no longer holds (final before the restart). `neverArrived`:
@@ -108,6 +111,8 @@ export class ParentOrders {
    * ACTIVE again since, so the log, not the state now, says it must not carry on.
    */
   private readonly haltedSince = new Map<string, string>();
+  /** Parents whose cancel is decided (ParentCancelRequested written, here or before a restart): why. */
+  private readonly cancelling = new Map<string, string>();
   private polling: Promise<void> | undefined;
   private readonly subscription: { dispose(): void };
 
@@ -131,6 +136,11 @@ export class ParentOrders {
   anyWorking(): boolean {
     for (const p of this.parents.values()) if (p.state === 'WORKING') return true;
     return false;
+  }
+
+  /** Why a working parent's cancel was decided (before a restart, too), or undefined: it is finished, not carried on. */
+  cancelRequested(parentId: string): string | undefined {
+    return this.cancelling.get(parentId);
   }
 
   list(): ParentOrder[] {
@@ -179,13 +189,31 @@ export class ParentOrders {
     return this.get(parentId) as ParentOrder;
   }
 
-  /** Cancels a parent: its working children are cancelled, then it ends CANCELLED. */
+  /**
+   * Cancels a parent: the decision is written first (ParentCancelRequested), then its working children are
+   * cancelled and it ends CANCELLED. Cut short after the decision, a restore finishes the cancel (never carries on).
+   */
   async cancel(parentId: string, reason = 'cancelled'): Promise<void> {
     const p = this.parents.get(parentId);
     if (!p || p.state !== 'WORKING') return;
+    if (!this.cancelling.has(parentId)) {
+      await this.options.audit.append('ParentCancelRequested', {
+        at: this.options.clock.now(),
+        parentId,
+        reason,
+      });
+      crashPoint('parent-cancel-requested');
+      this.cancelling.set(parentId, reason);
+      this.changed('ParentCancelRequested', p);
+    }
+    await this.finishCancel(p);
+  }
+
+  /** A decided cancel: what of its children still works is cancelled, then it ends for the reason first given. */
+  private async finishCancel(p: ParentOrder): Promise<void> {
     await this.cancelChildren(p);
     crashPoint('parent-children-cancelled');
-    await this.end(p, 'CANCELLED', reason);
+    await this.end(p, 'CANCELLED', this.cancelling.get(p.parentId) ?? 'cancelled');
   }
 
   /** Advances every working parent once (one at a time: concurrent calls share the running pass). */
@@ -215,6 +243,7 @@ export class ParentOrders {
     const childOf = new Map<string, string>();
     const facts = new Map<string, ChildFacts>();
     const halted = new Map<string, string>();
+    const cancelled = new Map<string, string>();
     const visit = (r: AuditRecord): void => {
       const d = r.data as Record<string, unknown>;
       const id = typeof d['parentId'] === 'string' ? d['parentId'] : undefined;
@@ -251,6 +280,9 @@ export class ParentOrders {
         const why = typeof d['reason'] === 'string' ? d['reason'] : 'halted';
         for (const p of parents.values())
           if (p.state === 'WORKING' && !halted.has(p.parentId)) halted.set(p.parentId, why);
+      } else if (r.type === 'ParentCancelRequested' && id) {
+        if (parents.has(id) && !cancelled.has(id))
+          cancelled.set(id, typeof d['reason'] === 'string' ? d['reason'] : 'cancelled');
       } else if (r.type === 'ParentEnded' && id) {
         const p = parents.get(id);
         if (p) {
@@ -275,6 +307,8 @@ export class ParentOrders {
       this.parents.set(p.parentId, p);
       const why = halted.get(p.parentId);
       if (why !== undefined) this.haltedSince.set(p.parentId, why);
+      const cancel = cancelled.get(p.parentId);
+      if (cancel !== undefined) this.cancelling.set(p.parentId, cancel);
       working.push(p);
     }
     return working.map((p) => this.get(p.parentId) as ParentOrder);
@@ -289,6 +323,8 @@ export class ParentOrders {
       await this.cancelChildren(p);
       return this.end(p, 'CANCELLED', `trading halted: ${halted}`);
     }
+    // A cancel decided before a restart is finished, never carried on: nothing is sent, not even a logged child.
+    if (this.cancelling.has(p.parentId)) return this.finishCancel(p);
     // A child written to the log but never sent (the process died in between) is sent now, same id.
     for (const c of p.children) if (this.facts(c.id) === undefined) await this.resend(p, c);
     // One the venue never had is as if never sent: the algorithm below sends it again, under a new id.
@@ -552,7 +588,11 @@ export class ParentOrders {
   }
 
   private async cancelChildren(p: ParentOrder): Promise<void> {
-    for (const c of p.children) if (!this.isFinal(c.id)) await this.cancelChild(c.id);
+    for (const c of p.children)
+      if (!this.isFinal(c.id)) {
+        await this.cancelChild(c.id);
+        crashPoint('parent-child-cancelled');
+      }
   }
 
   private async cancelChild(id: string): Promise<void> {
