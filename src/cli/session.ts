@@ -69,6 +69,20 @@ export function reportRecovery(trading: TradingSession): void {
     );
 }
 
+/**
+ * Whether `resume` is refused, and why (said): an emergency stop cut short (killed mid-halt) may have left orders
+ * working and, with --flatten, positions open; trading again over it would take the stop for done. The halt finishes
+ * it (nothing is cancelled or closed twice), then resume.
+ */
+export function refusesResume(trading: TradingSession): boolean {
+  const stop = trading.interruptedStop;
+  if (stop === undefined) return false;
+  process.stderr.write(
+    `sptrader resume: refused: ${printable(interruptedStopText(stop))}; run \`sptrader halt${stop.flatten ? ' --flatten --yes' : ''} --state-dir ${printable(dirname(trading.audit.dir))}\` to finish it first, then resume\n`,
+  );
+  return true;
+}
+
 /** State files the engine found damaged, missing or older than the audit log: shown (with the remedy), and the command's exit is 6. */
 export function reportDamage(trading: TradingSession): boolean {
   const damage = trading.engine.damage;

@@ -31,7 +31,7 @@ import { statePaths } from '../common/statePaths';
 import { asStateFileError, closeAll, EXIT, reportFailure, stateDirOf, usage, UsageError } from './failures';
 import { parseFlags, reasonFlag } from './args';
 import { printable } from '../usecases/formatOutcome';
-import { openPaperBroker, reportDamage, reportRecovery, riskSettings } from './session';
+import { openPaperBroker, refusesResume, reportDamage, reportRecovery, riskSettings } from './session';
 
 /**
  * `reset-paper`: the paper account afresh, as the editor's Reset Paper Account does. Working paper orders
@@ -216,6 +216,8 @@ async function tradingStep(
       reason: values.reason ?? 'emergency stop from the command line',
       flatten: values.flatten === true,
     });
+    // The stop's report durable before the parents' ends (a failed log is the command's result, on closing).
+    await trading.audit.flush().catch(() => undefined);
     crashPoint('halt-stopped');
     endedParents = await endParentsLeftWorking(
       trading,
@@ -223,6 +225,7 @@ async function tradingStep(
       `trading halted: ${values.reason ?? 'emergency stop from the command line'}`,
     );
   } else if (command === 'resume') {
+    if (refusesResume(trading)) return EXIT.usage;
     // A damaged state stays refused (every order is denied until `recover`), so resuming over it is harmless.
     engine.setTradingState('ACTIVE', values.reason ?? 'resumed from the command line');
   } else {

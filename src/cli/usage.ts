@@ -43,7 +43,8 @@ Commands:
 ${REPLAY_USAGE}${COMPARE_USAGE}${ALGO_USAGE}  halt [--reason R] [--flatten --yes]
                               Emergency stop: HALTED at once (kept across restarts), cancel every open order,
                               and with --flatten --yes close every position at market.
-  resume [--reason R]         Back to ACTIVE after a halt or a circuit-breaker trip.
+  resume [--reason R]         Back to ACTIVE after a halt or a circuit-breaker trip; refused while a halt that was
+                              cut short (killed mid-stop) is unfinished: \`sptrader halt\` again finishes it first.
   status                      Trading state, circuit breaker, working and external orders, damaged state files.
   positions | account         Show the paper account's positions or balances.
   orders                      Show the engine's working orders at every venue (UNCONFIRMED ones too) and the

@@ -7,6 +7,7 @@
  * Killed after the venue saved the stop's first cancel, before the audit log's first batch reached the disk: the
  * halt is only in trading-state.json (saved first) and the log has no EmergencyStop. The next open said nothing of
  * the stop, and the position it was to close stayed open, unmentioned, under a plain HALTED.
+ * Either way, `resume` before the stop is finished is refused (it went ACTIVE with the position left open).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,20 @@ async function saysCutShort(stateDir: string): Promise<void> {
     status.stderr,
     /the emergency stop of \S+ \(desk flattens, closing every position\) was cut short.*`sptrader halt --flatten --yes` finishes it/,
   );
+}
+
+/**
+ * `resume` over the stop cut short is refused, naming the halt that finishes it: trading again, a trader took the
+ * flatten for done while a position it was to close stayed open. Trading stays HALTED, the position open.
+ */
+async function refusesResume(stateDir: string): Promise<void> {
+  const resume = await cli(['resume', '--state-dir', stateDir]);
+  assert.equal(resume.code, 2, resume.stderr + resume.stdout);
+  assert.match(
+    resume.stderr,
+    /sptrader resume: refused: the emergency stop of \S+ \(desk flattens, closing every position\) was cut short.*run `sptrader halt --flatten --yes --state-dir \S+` to finish it first, then resume/,
+  );
+  await saysCutShort(stateDir);
 }
 
 describe('crash suite: halt --flatten killed between its closing orders', function () {
@@ -55,6 +70,7 @@ describe('crash suite: halt --flatten killed between its closing orders', functi
       await saysCutShort(stateDir);
       const left = JSON.parse((await cli(['positions', '--state-dir', stateDir, '--json'])).stdout) as unknown[];
       assert.equal(left.length, 1, 'one position was closed before the kill, one is left');
+      await refusesResume(stateDir);
 
       const finish = await cli(['halt', '--flatten', '--yes', '--state-dir', stateDir]);
       assert.equal(finish.code, 0, finish.stderr + finish.stdout);
@@ -89,12 +105,15 @@ describe('crash suite: halt --flatten killed between its closing orders', functi
     await saysCutShort(stateDir);
     const positions = JSON.parse((await cli(['positions', '--state-dir', stateDir, '--json'])).stdout) as unknown[];
     assert.equal(positions.length, 1, 'the position the stop was to close is still open');
+    await refusesResume(stateDir);
 
     const finish = await cli(['halt', '--flatten', '--yes', '--state-dir', stateDir]);
     assert.equal(finish.code, 0, finish.stderr + finish.stdout);
     assert.deepEqual(JSON.parse((await cli(['positions', '--state-dir', stateDir, '--json'])).stdout), []);
     const after = await cli(['status', '--state-dir', stateDir]);
     assert.doesNotMatch(after.stderr, /cut short/, 'a finished stop is not said again');
+    const resumed = await cli(['resume', '--state-dir', stateDir]);
+    assert.equal(resumed.code, 0, `a finished stop lets trading resume: ${resumed.stderr}${resumed.stdout}`);
     await check(stateDir);
   });
 });
