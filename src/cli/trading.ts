@@ -1,6 +1,9 @@
 /**
  * The commands over the paper account and the engine's trading state: `reset-paper`, `halt`, `resume`,
  * `status`, `positions`, `account` and `orders`, each through the same session as trading.
+ *
+ * Past 450 lines on purpose: seven small commands that share one session's opening, its refusals (a stop cut short,
+ * parents left working) and its printing; each is a few dozen lines, and apart they would repeat that frame.
  */
 import { systemClock } from '../common/clock';
 import { fromMoney } from '../common/decimal';
