@@ -14,6 +14,8 @@
  *   until then: auditLog.ts leaves it as it is) and written anew at the log's end; one that shows the log cut short
  *   (or replaced) is the evidence of the loss, kept aside as `anchor.json.cut-short-<time>` (`.rolled-back-<time>`).
  * - trading-state.json: rewritten from the log's last TradingStateChanged (a halt stays a halt).
+ * - A folder (anything but a file) in the place of either file above is moved aside whole as
+ *   `<file>.damaged-<time>` first: it can be neither copied nor renamed over.
  * - working-orders.json: rewritten from the log's unfinished orders when it must be (damaged, missing, showing a loss,
  *   listing orders the log does not know, the log replaced, or its orders changed); a copy of one that is evidence is
  *   kept first as `working-orders.json.<damaged|cut-short|rolled-back|unknown-orders>-<time>`.
@@ -237,6 +239,7 @@ export async function recoverStateDir(options: {
   const trading = new TradingStateStore(tradingFile, clock, undefined, digest.lastTradingState);
   const tradingProblem = trading.damage ?? trading.loadProblem;
   let tradingRecord: TradingStateRecord | undefined;
+  let tradingAside: string | undefined;
   if (tradingProblem !== undefined) {
     problems.push(`${tradingFile}: ${tradingProblem}`);
     const last = digest.lastTradingState;
@@ -253,6 +256,9 @@ export async function recoverStateDir(options: {
     // The day's starting equity too: taken afresh, it would be the equity after the day's losses.
     const day = digest.dayStart;
     tradingRecord = { version: 1, ...fromLog, day: day?.day ?? null, dayStartEquity: day?.equity ?? null };
+    tradingAside = notAFile(tradingFile) ? `${tradingFile}.damaged-${stamp}` : undefined;
+    if (tradingAside !== undefined)
+      actions.push(`move what is in the place of ${tradingFile} (not a file) aside as ${tradingAside}`);
     actions.push(
       `rewrite ${tradingFile} as ${tradingRecord.state} (${last ? `from the audit log, seq ${last.seq}` : 'nothing in the audit log to take it from'})`,
     );
@@ -276,9 +282,10 @@ export async function recoverStateDir(options: {
       ? `${ordersFile}.${ordersKind}-${stamp}`
       : undefined;
   const changed = problems.length > 0;
+  const ordersNotAFile = ordersAside !== undefined && notAFile(ordersFile);
   if (changed && ordersAside !== undefined)
     actions.push(
-      `keep a copy of ${ordersFile} as ${ordersAside} (${
+      `${ordersNotAFile ? `move what is in the place of ${ordersFile} (not a file) aside` : `keep a copy of ${ordersFile}`} as ${ordersAside} (${
         ordersKind === 'damaged'
           ? 'it cannot be read'
           : ordersKind === 'unknown-orders'
@@ -423,6 +430,7 @@ export async function recoverStateDir(options: {
       }
     }
     if (tradingRecord) {
+      if (tradingAside !== undefined) setAsideWhole(tradingFile, tradingAside);
       replaceFileSync(tradingFile, tradingStateText(tradingRecord), { fileMode: 0o600, dirMode: 0o700 });
       syncDirectorySync(stateDir);
     }
@@ -430,7 +438,9 @@ export async function recoverStateDir(options: {
     await log.flush();
     crashPoint('recover-logged');
     if (ordersMustBeWritten) {
-      if (ordersAside !== undefined) keepCopy(ordersFile, ordersAside);
+      if (ordersAside !== undefined)
+        if (ordersNotAFile) setAsideWhole(ordersFile, ordersAside);
+        else keepCopy(ordersFile, ordersAside);
       crashPoint('recover-orders-kept');
       const records: OrderRecord[] = [...digest.open.values()].map(recoveredRecord);
       const writer = new WorkingOrderWriter(
@@ -476,6 +486,29 @@ function keepCopy(file: string, aside: string): void {
     syncDirectorySync(dirname(aside));
   } catch (e) {
     throw stateFileErrorOf(aside, `keep a copy of ${file} before it is rewritten (nothing was written over it)`, e);
+  }
+}
+
+/**
+ * Whether something other than a file (or a link to one) is in a state file's place: a folder, a socket. It cannot
+ * be copied aside, nor replaced by a rename, so it is moved aside whole before the file is written.
+ */
+function notAFile(file: string): boolean {
+  try {
+    const st = lstatSync(file);
+    return !st.isFile() && !st.isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Renames what is in a state file's place aside (its content kept as it was), with its folder's entry flushed. */
+function setAsideWhole(file: string, aside: string): void {
+  try {
+    renameSync(file, aside);
+    syncDirectorySync(dirname(file));
+  } catch (e) {
+    throw stateFileErrorOf(file, `move it aside as ${aside} before it is rewritten`, e);
   }
 }
 
