@@ -23,6 +23,8 @@
  *   disagrees with the log (positions, fill count, open orders), it is set aside and rebuilt by booking
  *   every paper fill in the log on a fresh account with the default starting cash; its open orders are
  *   cancelled (recorded as OrderCancelled), since their place in the book cannot be rebuilt.
+ * - paper-account-<id>.json (a paper profile's account, found by its files): checked against the log's records of
+ *   that profile and rebuilt from them as the built-in one is; when the log lost records it is left as it is, said.
  * - replay.json (a replay's marker): the folder is refused as it is, nothing changed (refuseReplayMarker).
  */
 import {
@@ -63,7 +65,7 @@ import {
   type TradingStateRecord,
 } from '../execution/tradingState';
 import { stateWitnesses } from './session';
-import { STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
+import { paperAccountName, STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
 import { beginRecovery, endRecovery, readPendingRecovery, undoInterruptedRecovery } from './recoverPending';
 
 export interface RecoverReport {
@@ -126,7 +128,9 @@ export async function recoverStateDir(options: {
   // Read where it is: a look without --yes changes nothing, and a copy is kept under recover's own name below.
   const loadedOrders = loadWorkingOrders(ordersFile, true);
   if (loadedOrders.problem) problems.push(loadedOrders.problem);
-  const digest = new AuditDigest({ keepFillsOf: [PAPER] });
+  // Paper profiles' own accounts (paper-account-<id>.json), found by their files: checked and rebuilt as the built-in one.
+  const profileAccounts = profilePaperAccounts(stateDir);
+  const digest = new AuditDigest({ keepFillsOf: [PAPER, ...profileAccounts.map((a) => a.venue)] });
   refuseLinkedAuditFolder(auditDir);
   refuseSharedAuditFiles(auditDir);
   const hadLog = existsSync(auditDir);
@@ -235,6 +239,42 @@ export async function recoverStateDir(options: {
     );
   }
 
+  // 2b. Each paper profile's account against the log's records of that profile. Rebuilt from them when the log is
+  // whole; a log that lost records (or is set aside) leaves it as it is, said, for its records are not all there.
+  const profileRebuilds: Array<{ venue: string; file: string; openOrders: string[] }> = [];
+  for (const { venue, file } of profileAccounts) {
+    const check = checkPaper(file, digest, venue);
+    if (check.problem === undefined) continue;
+    problems.push(`${file}: ${check.problem}`);
+    if (logLost) {
+      actions.push(
+        check.account === undefined
+          ? `leave ${file} as it is: the audit log lost records, so the paper profile ${venue}'s account cannot be rebuilt from it; move the file aside to start that profile afresh`
+          : `keep ${file} as it is: it reads cleanly and the audit log lost records, so it is the better record of the paper profile ${venue}; the engine checks the two again when ${venue} next connects, after looking up its open orders`,
+      );
+      continue;
+    }
+    profileRebuilds.push({ venue, file, openOrders: check.openOrders });
+    actions.push(
+      `set the paper profile ${venue}'s account aside as ${file}.damaged-${stamp} and rebuild it from the audit log's ${digest.fillsOf.get(venue)?.length ?? 0} fill(s) there on a fresh ${PAPER_STARTING_CASH} ${PAPER_CURRENCY} account` +
+        (check.openOrders.length > 0 ? `; its ${check.openOrders.length} open order(s) are cancelled` : ''),
+    );
+  }
+
+  // 2c. A log set aside leaves a new one that knows nothing of the orders still open at other venues (a broker's, a
+  // paper profile's): carried into it, or the next open found working-orders.json listing orders "the audit log has
+  // no record of" and refused the folder again. Each is looked up at its venue by its id on the next connection.
+  const carriedElsewhere = setAside ? [...digest.open.values()].filter((o) => o.venue !== PAPER) : [];
+  if (carriedElsewhere.length > 0)
+    actions.push(
+      `carry ${carriedElsewhere.length} order(s) the damaged log left open at other venues into the new log (${carriedElsewhere
+        .slice(0, 5)
+        .map((o) => `${o.clientOrderId} at ${o.venue}`)
+        .join(
+          ', ',
+        )}${carriedElsewhere.length > 5 ? ', …' : ''}): each is looked up at its venue on its next connection`,
+    );
+
   // 3. The trading state against the log.
   const trading = new TradingStateStore(tradingFile, clock, undefined, digest.lastTradingState);
   const tradingProblem = trading.damage ?? trading.loadProblem;
@@ -299,6 +339,7 @@ export async function recoverStateDir(options: {
     setAside ||
     baseline !== undefined ||
     paper.problem !== undefined ||
+    profileRebuilds.length > 0 ||
     !loadedOrders.exists ||
     !sameIds(
       loadedOrders.orders.map((o) => o.clientOrderId),
@@ -336,14 +377,14 @@ export async function recoverStateDir(options: {
   try {
     const now = clock.now();
     /** Records the log's unfinished paper orders named as cancelled, so that the log and the account agree. */
-    const cancelInLog = (ids: readonly string[], reason: string): void => {
+    const cancelInLog = (ids: readonly string[], reason: string, venue = PAPER): void => {
       for (const id of ids) {
         const o = digest.open.get(id);
         if (!o) continue;
         log.write('OrderCancelled', {
           at: now,
           clientOrderId: id,
-          venue: PAPER,
+          venue,
           symbol: o.request.symbol,
           state: 'CANCELLED',
           reason,
@@ -428,6 +469,37 @@ export async function recoverStateDir(options: {
           reason: 'the audit log was set aside; the paper account was rebuilt from its readable records',
         });
       }
+    }
+    for (const o of carriedElsewhere) {
+      log.write('SubmitOrder', {
+        at: now,
+        command: {
+          commandId: o.commandId,
+          issuedAt: o.createdAt,
+          clientOrderId: o.clientOrderId,
+          venue: o.venue,
+          source: 'recover',
+          order: o.request,
+        },
+        risk: [],
+      });
+      if (o.venueOrderId !== undefined)
+        log.write('OrderAccepted', {
+          at: now,
+          clientOrderId: o.clientOrderId,
+          venue: o.venue,
+          symbol: o.request.symbol,
+          state: 'ACCEPTED',
+          venueOrderId: o.venueOrderId,
+        });
+    }
+    for (const p of profileRebuilds) {
+      cancelInLog(
+        p.openOrders,
+        `the paper profile ${p.venue}'s account was rebuilt from the audit log by sptrader recover; its open orders were cancelled`,
+        p.venue,
+      );
+      rebuildPaper(p.file, digest.fillsOf.get(p.venue) ?? [], stamp, digest.known.size);
     }
     if (tradingRecord) {
       if (tradingAside !== undefined) setAsideWhole(tradingFile, tradingAside);
@@ -573,9 +645,10 @@ interface PaperCheck {
   strangers: PaperState['orders'];
 }
 
-function checkPaper(file: string, digest: AuditDigest): PaperCheck {
-  const openOrders = [...digest.open.values()].filter((o) => o.venue === PAPER).map((o) => o.clientOrderId);
-  const loggedFills = digest.fillCount.get(PAPER) ?? 0;
+/** A paper account's file against the log's records of its venue (the built-in `paper`, or a paper profile's id). */
+function checkPaper(file: string, digest: AuditDigest, venue = PAPER): PaperCheck {
+  const openOrders = [...digest.open.values()].filter((o) => o.venue === venue).map((o) => o.clientOrderId);
+  const loggedFills = digest.fillCount.get(venue) ?? 0;
   let account: { state: PaperState } | undefined;
   try {
     account = readPaperAccount(file);
@@ -600,7 +673,7 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   // Compared by instrument however spelled (EURUSD, EUR_USD), named as the account or the log spells it.
   const names: Record<string, string> = {};
   const logged: Record<string, number> = {};
-  for (const [symbol, u] of digest.fillSums.get(PAPER) ?? []) {
+  for (const [symbol, u] of digest.fillSums.get(venue) ?? []) {
     const key = instrumentKey(symbol);
     names[key] ??= symbol;
     logged[key] = fromMoney(toMoney(logged[key] ?? 0) + u);
@@ -628,6 +701,19 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   return issues.length > 0
     ? { problem: `disagrees with the audit log: ${issues.join('; ')}`, openOrders, account: state, strangers }
     : { openOrders, account: state, strangers };
+}
+
+/** `paper-account-<id>.json` (a paper profile's account, paperAccountName), or its journal alone. */
+const PROFILE_ACCOUNT = /^paper-account-([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.json(?:\.journal)?$/;
+
+/** The paper profiles whose account (or its journal) is in the folder: each one's venue id and account file. */
+function profilePaperAccounts(stateDir: string): Array<{ venue: string; file: string }> {
+  const venues = new Set<string>();
+  for (const name of readdirSync(stateDir)) {
+    const id = PROFILE_ACCOUNT.exec(name)?.[1];
+    if (id !== undefined && id !== PAPER) venues.add(id);
+  }
+  return [...venues].sort().map((venue) => ({ venue, file: join(stateDir, paperAccountName(venue)) }));
 }
 
 /** A fresh paper account with every fill of the log booked on it, in order; the old files set aside. */
