@@ -207,7 +207,7 @@ export function delegatingBroker(
   inner: BrokerApi,
   overrides: Partial<Pick<BrokerApi, 'id' | 'displayName' | 'onOrderUpdate'>>,
 ): BrokerApi {
-  return {
+  const renamed: BrokerApi = {
     id: overrides.id ?? inner.id,
     displayName: overrides.displayName ?? inner.displayName,
     environment: inner.environment,
@@ -231,4 +231,18 @@ export function delegatingBroker(
     // No `immediate`: a caller that spreads this and replaces `submitOrder` (a wrapper that counts or delays what is
     // sent) would be bypassed by it; the renamed venue answers through its promises.
   };
+  // A venue that keeps its account in a file of the state folder (a paper profile's paper-account-<id>.json) stays
+  // one under its profile's id, so that the engine checks that file against the audit log as it checks the built-in
+  // paper account's: renamed without it, a deleted account was a fresh one, and orders went out from it.
+  const local = inner as BrokerApi & { accountFile?: unknown; fillsEver?: unknown; reset?: unknown };
+  if (typeof local.fillsEver === 'function' && 'accountFile' in local) {
+    const fillsEver = local.fillsEver as () => number;
+    const reset = local.reset;
+    Object.defineProperty(renamed, 'accountFile', { get: () => local.accountFile, enumerable: true });
+    Object.assign(renamed, {
+      fillsEver: () => fillsEver.call(inner),
+      ...(typeof reset === 'function' ? { reset: () => (reset as () => void).call(inner) } : {}),
+    });
+  }
+  return renamed;
 }

@@ -59,10 +59,18 @@ export function asStateFileError(e: unknown): StateFileError | undefined {
   const err = e as NodeJS.ErrnoException | undefined;
   if (typeof err?.code === 'string' && FS_CODES.has(err.code) && typeof err.path === 'string') {
     const action = err.syscall === undefined ? 'use it' : (SYSCALL_ACTIONS[err.syscall] ?? `${err.syscall} it`);
+    // A rename of a temp file over a state file that fails for what is at the state file's name (a folder there)
+    // names the state file: the temp file is SPtrader's own, and already removed.
+    const dest = (err as { dest?: unknown }).dest;
+    if (err.syscall === 'rename' && typeof dest === 'string' && DEST_CODES.has(err.code))
+      return stateFileErrorOf(dest, action, e);
     return stateFileErrorOf(err.path, action, e);
   }
   return undefined;
 }
+
+/** What a rename's error says of its destination rather than its source. */
+const DEST_CODES = new Set(['EISDIR', 'ENOTEMPTY', 'EEXIST']);
 
 const SYSCALL_ACTIONS: Readonly<Record<string, string>> = {
   open: 'open it',

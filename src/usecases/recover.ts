@@ -14,6 +14,8 @@
  *   until then: auditLog.ts leaves it as it is) and written anew at the log's end; one that shows the log cut short
  *   (or replaced) is the evidence of the loss, kept aside as `anchor.json.cut-short-<time>` (`.rolled-back-<time>`).
  * - trading-state.json: rewritten from the log's last TradingStateChanged (a halt stays a halt).
+ * - A folder (anything but a file) in the place of either file above is moved aside whole as
+ *   `<file>.damaged-<time>` first: it can be neither copied nor renamed over.
  * - working-orders.json: rewritten from the log's unfinished orders when it must be (damaged, missing, showing a loss,
  *   listing orders the log does not know, the log replaced, or its orders changed); a copy of one that is evidence is
  *   kept first as `working-orders.json.<damaged|cut-short|rolled-back|unknown-orders>-<time>`.
@@ -21,6 +23,8 @@
  *   disagrees with the log (positions, fill count, open orders), it is set aside and rebuilt by booking
  *   every paper fill in the log on a fresh account with the default starting cash; its open orders are
  *   cancelled (recorded as OrderCancelled), since their place in the book cannot be rebuilt.
+ * - paper-account-<id>.json (a paper profile's account, found by its files): checked against the log's records of
+ *   that profile and rebuilt from them as the built-in one is; when the log lost records it is left as it is, said.
  * - replay.json (a replay's marker): the folder is refused as it is, nothing changed (refuseReplayMarker).
  */
 import {
@@ -61,7 +65,7 @@ import {
   type TradingStateRecord,
 } from '../execution/tradingState';
 import { stateWitnesses } from './session';
-import { STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
+import { paperAccountName, STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
 import { beginRecovery, endRecovery, readPendingRecovery, undoInterruptedRecovery } from './recoverPending';
 
 export interface RecoverReport {
@@ -124,7 +128,9 @@ export async function recoverStateDir(options: {
   // Read where it is: a look without --yes changes nothing, and a copy is kept under recover's own name below.
   const loadedOrders = loadWorkingOrders(ordersFile, true);
   if (loadedOrders.problem) problems.push(loadedOrders.problem);
-  const digest = new AuditDigest({ keepFillsOf: [PAPER] });
+  // Paper profiles' own accounts (paper-account-<id>.json), found by their files: checked and rebuilt as the built-in one.
+  const profileAccounts = profilePaperAccounts(stateDir);
+  const digest = new AuditDigest({ keepFillsOf: [PAPER, ...profileAccounts.map((a) => a.venue)] });
   refuseLinkedAuditFolder(auditDir);
   refuseSharedAuditFiles(auditDir);
   const hadLog = existsSync(auditDir);
@@ -233,10 +239,47 @@ export async function recoverStateDir(options: {
     );
   }
 
+  // 2b. Each paper profile's account against the log's records of that profile. Rebuilt from them when the log is
+  // whole; a log that lost records (or is set aside) leaves it as it is, said, for its records are not all there.
+  const profileRebuilds: Array<{ venue: string; file: string; openOrders: string[] }> = [];
+  for (const { venue, file } of profileAccounts) {
+    const check = checkPaper(file, digest, venue);
+    if (check.problem === undefined) continue;
+    problems.push(`${file}: ${check.problem}`);
+    if (logLost) {
+      actions.push(
+        check.account === undefined
+          ? `leave ${file} as it is: the audit log lost records, so the paper profile ${venue}'s account cannot be rebuilt from it; move the file aside to start that profile afresh`
+          : `keep ${file} as it is: it reads cleanly and the audit log lost records, so it is the better record of the paper profile ${venue}; the engine checks the two again when ${venue} next connects, after looking up its open orders`,
+      );
+      continue;
+    }
+    profileRebuilds.push({ venue, file, openOrders: check.openOrders });
+    actions.push(
+      `set the paper profile ${venue}'s account aside as ${file}.damaged-${stamp} and rebuild it from the audit log's ${digest.fillsOf.get(venue)?.length ?? 0} fill(s) there on a fresh ${PAPER_STARTING_CASH} ${PAPER_CURRENCY} account` +
+        (check.openOrders.length > 0 ? `; its ${check.openOrders.length} open order(s) are cancelled` : ''),
+    );
+  }
+
+  // 2c. A log set aside leaves a new one that knows nothing of the orders still open at other venues (a broker's, a
+  // paper profile's): carried into it, or the next open found working-orders.json listing orders "the audit log has
+  // no record of" and refused the folder again. Each is looked up at its venue by its id on the next connection.
+  const carriedElsewhere = setAside ? [...digest.open.values()].filter((o) => o.venue !== PAPER) : [];
+  if (carriedElsewhere.length > 0)
+    actions.push(
+      `carry ${carriedElsewhere.length} order(s) the damaged log left open at other venues into the new log (${carriedElsewhere
+        .slice(0, 5)
+        .map((o) => `${o.clientOrderId} at ${o.venue}`)
+        .join(
+          ', ',
+        )}${carriedElsewhere.length > 5 ? ', …' : ''}): each is looked up at its venue on its next connection`,
+    );
+
   // 3. The trading state against the log.
   const trading = new TradingStateStore(tradingFile, clock, undefined, digest.lastTradingState);
   const tradingProblem = trading.damage ?? trading.loadProblem;
   let tradingRecord: TradingStateRecord | undefined;
+  let tradingAside: string | undefined;
   if (tradingProblem !== undefined) {
     problems.push(`${tradingFile}: ${tradingProblem}`);
     const last = digest.lastTradingState;
@@ -253,6 +296,9 @@ export async function recoverStateDir(options: {
     // The day's starting equity too: taken afresh, it would be the equity after the day's losses.
     const day = digest.dayStart;
     tradingRecord = { version: 1, ...fromLog, day: day?.day ?? null, dayStartEquity: day?.equity ?? null };
+    tradingAside = notAFile(tradingFile) ? `${tradingFile}.damaged-${stamp}` : undefined;
+    if (tradingAside !== undefined)
+      actions.push(`move what is in the place of ${tradingFile} (not a file) aside as ${tradingAside}`);
     actions.push(
       `rewrite ${tradingFile} as ${tradingRecord.state} (${last ? `from the audit log, seq ${last.seq}` : 'nothing in the audit log to take it from'})`,
     );
@@ -276,9 +322,10 @@ export async function recoverStateDir(options: {
       ? `${ordersFile}.${ordersKind}-${stamp}`
       : undefined;
   const changed = problems.length > 0;
+  const ordersNotAFile = ordersAside !== undefined && notAFile(ordersFile);
   if (changed && ordersAside !== undefined)
     actions.push(
-      `keep a copy of ${ordersFile} as ${ordersAside} (${
+      `${ordersNotAFile ? `move what is in the place of ${ordersFile} (not a file) aside` : `keep a copy of ${ordersFile}`} as ${ordersAside} (${
         ordersKind === 'damaged'
           ? 'it cannot be read'
           : ordersKind === 'unknown-orders'
@@ -292,6 +339,7 @@ export async function recoverStateDir(options: {
     setAside ||
     baseline !== undefined ||
     paper.problem !== undefined ||
+    profileRebuilds.length > 0 ||
     !loadedOrders.exists ||
     !sameIds(
       loadedOrders.orders.map((o) => o.clientOrderId),
@@ -329,14 +377,14 @@ export async function recoverStateDir(options: {
   try {
     const now = clock.now();
     /** Records the log's unfinished paper orders named as cancelled, so that the log and the account agree. */
-    const cancelInLog = (ids: readonly string[], reason: string): void => {
+    const cancelInLog = (ids: readonly string[], reason: string, venue = PAPER): void => {
       for (const id of ids) {
         const o = digest.open.get(id);
         if (!o) continue;
         log.write('OrderCancelled', {
           at: now,
           clientOrderId: id,
-          venue: PAPER,
+          venue,
           symbol: o.request.symbol,
           state: 'CANCELLED',
           reason,
@@ -422,7 +470,39 @@ export async function recoverStateDir(options: {
         });
       }
     }
+    for (const o of carriedElsewhere) {
+      log.write('SubmitOrder', {
+        at: now,
+        command: {
+          commandId: o.commandId,
+          issuedAt: o.createdAt,
+          clientOrderId: o.clientOrderId,
+          venue: o.venue,
+          source: 'recover',
+          order: o.request,
+        },
+        risk: [],
+      });
+      if (o.venueOrderId !== undefined)
+        log.write('OrderAccepted', {
+          at: now,
+          clientOrderId: o.clientOrderId,
+          venue: o.venue,
+          symbol: o.request.symbol,
+          state: 'ACCEPTED',
+          venueOrderId: o.venueOrderId,
+        });
+    }
+    for (const p of profileRebuilds) {
+      cancelInLog(
+        p.openOrders,
+        `the paper profile ${p.venue}'s account was rebuilt from the audit log by sptrader recover; its open orders were cancelled`,
+        p.venue,
+      );
+      rebuildPaper(p.file, digest.fillsOf.get(p.venue) ?? [], stamp, digest.known.size);
+    }
     if (tradingRecord) {
+      if (tradingAside !== undefined) setAsideWhole(tradingFile, tradingAside);
       replaceFileSync(tradingFile, tradingStateText(tradingRecord), { fileMode: 0o600, dirMode: 0o700 });
       syncDirectorySync(stateDir);
     }
@@ -430,7 +510,9 @@ export async function recoverStateDir(options: {
     await log.flush();
     crashPoint('recover-logged');
     if (ordersMustBeWritten) {
-      if (ordersAside !== undefined) keepCopy(ordersFile, ordersAside);
+      if (ordersAside !== undefined)
+        if (ordersNotAFile) setAsideWhole(ordersFile, ordersAside);
+        else keepCopy(ordersFile, ordersAside);
       crashPoint('recover-orders-kept');
       const records: OrderRecord[] = [...digest.open.values()].map(recoveredRecord);
       const writer = new WorkingOrderWriter(
@@ -476,6 +558,29 @@ function keepCopy(file: string, aside: string): void {
     syncDirectorySync(dirname(aside));
   } catch (e) {
     throw stateFileErrorOf(aside, `keep a copy of ${file} before it is rewritten (nothing was written over it)`, e);
+  }
+}
+
+/**
+ * Whether something other than a file (or a link to one) is in a state file's place: a folder, a socket. It cannot
+ * be copied aside, nor replaced by a rename, so it is moved aside whole before the file is written.
+ */
+function notAFile(file: string): boolean {
+  try {
+    const st = lstatSync(file);
+    return !st.isFile() && !st.isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Renames what is in a state file's place aside (its content kept as it was), with its folder's entry flushed. */
+function setAsideWhole(file: string, aside: string): void {
+  try {
+    renameSync(file, aside);
+    syncDirectorySync(dirname(file));
+  } catch (e) {
+    throw stateFileErrorOf(file, `move it aside as ${aside} before it is rewritten`, e);
   }
 }
 
@@ -540,9 +645,10 @@ interface PaperCheck {
   strangers: PaperState['orders'];
 }
 
-function checkPaper(file: string, digest: AuditDigest): PaperCheck {
-  const openOrders = [...digest.open.values()].filter((o) => o.venue === PAPER).map((o) => o.clientOrderId);
-  const loggedFills = digest.fillCount.get(PAPER) ?? 0;
+/** A paper account's file against the log's records of its venue (the built-in `paper`, or a paper profile's id). */
+function checkPaper(file: string, digest: AuditDigest, venue = PAPER): PaperCheck {
+  const openOrders = [...digest.open.values()].filter((o) => o.venue === venue).map((o) => o.clientOrderId);
+  const loggedFills = digest.fillCount.get(venue) ?? 0;
   let account: { state: PaperState } | undefined;
   try {
     account = readPaperAccount(file);
@@ -567,7 +673,7 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   // Compared by instrument however spelled (EURUSD, EUR_USD), named as the account or the log spells it.
   const names: Record<string, string> = {};
   const logged: Record<string, number> = {};
-  for (const [symbol, u] of digest.fillSums.get(PAPER) ?? []) {
+  for (const [symbol, u] of digest.fillSums.get(venue) ?? []) {
     const key = instrumentKey(symbol);
     names[key] ??= symbol;
     logged[key] = fromMoney(toMoney(logged[key] ?? 0) + u);
@@ -595,6 +701,19 @@ function checkPaper(file: string, digest: AuditDigest): PaperCheck {
   return issues.length > 0
     ? { problem: `disagrees with the audit log: ${issues.join('; ')}`, openOrders, account: state, strangers }
     : { openOrders, account: state, strangers };
+}
+
+/** `paper-account-<id>.json` (a paper profile's account, paperAccountName), or its journal alone. */
+const PROFILE_ACCOUNT = /^paper-account-([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.json(?:\.journal)?$/;
+
+/** The paper profiles whose account (or its journal) is in the folder: each one's venue id and account file. */
+function profilePaperAccounts(stateDir: string): Array<{ venue: string; file: string }> {
+  const venues = new Set<string>();
+  for (const name of readdirSync(stateDir)) {
+    const id = PROFILE_ACCOUNT.exec(name)?.[1];
+    if (id !== undefined && id !== PAPER) venues.add(id);
+  }
+  return [...venues].sort().map((venue) => ({ venue, file: join(stateDir, paperAccountName(venue)) }));
 }
 
 /** A fresh paper account with every fill of the log booked on it, in order; the old files set aside. */

@@ -2,7 +2,7 @@
  * One engine over one state directory, as the CLI and the editor open it (the folder's layout:
  * common/statePaths.ts).
  */
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../common/clock';
@@ -20,7 +20,7 @@ import { StateDamagedError, StateFileError } from '../common/stateErrors';
 import { DEFAULT_RISK_LIMITS, RiskLimitsSchema, type RiskLimits } from '../execution/risk';
 import { describeSettingsIssues } from '../execution/riskLimitIssues';
 import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER, type CircuitBreakerSettings } from '../execution/tradingState';
-import { AUDIT_WITNESSES, STATE_NAMES, statePaths } from '../common/statePaths';
+import { AUDIT_WITNESSES, STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
 import { pendingRecoveryDamage } from './recoverPending';
 import { withCause, type InterruptedStop } from './interruptedStop';
 
@@ -189,6 +189,33 @@ function finishInterruptedReset(broker: AccountFileVenue, file: string): void {
   if (saved.counters.fill > 0 || saved.positions.some((p) => BigInt(p.quantity) !== 0n)) broker.reset();
 }
 
+/**
+ * Why a folder with a replay's marker is not opened for trading. Beside trading state (a paper account, working
+ * orders, the trading state) the marker is named with what to move out, as recover names it: the folder was called
+ * "a replay" and the user told to use another --state-dir, when it held their account.
+ */
+function replayMarkerRefusal(stateDir: string): StateFileError {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(stateDir);
+  } catch {
+    // unlisted: said as a replay's folder, the marker named all the same
+  }
+  const trading = TRADING_STATE_ENTRIES.filter((name) => name !== STATE_NAMES.audit && entries.includes(name));
+  const marker = statePaths(stateDir).replayMarker;
+  if (trading.length === 0)
+    return new StateFileError(
+      marker,
+      'this folder holds a replay (replay.json): its fills are simulated and it is never used as trading state',
+      'Nothing was sent. Use another --state-dir for trading',
+    );
+  return new StateFileError(
+    marker,
+    `this folder holds trading state (${trading.join(', ')}) and a replay's marker (replay.json, which a replay writes in its own folder so that SPtrader never trades from it), so it is neither a trading folder nor a replay's`,
+    "Nothing was sent. If this is your trading state, move replay.json out of the folder; if it is a replay's folder, move those trading state files out of it",
+  );
+}
+
 export interface TradingSession {
   engine: ExecutionEngine;
   audit: AuditLog;
@@ -241,11 +268,7 @@ export async function openTradingSession(options: {
   // between the look and the lock, and both went on in it.
   if (existsSync(paths.replayMarker)) {
     lock.release();
-    throw new StateFileError(
-      options.stateDir,
-      'this folder holds a replay (replay.json): its fills are simulated and it is never used as trading state',
-      'Use another --state-dir for trading',
-    );
+    throw replayMarkerRefusal(options.stateDir);
   }
   crashPoint('trading-folder-checked');
   let log: AuditLog;

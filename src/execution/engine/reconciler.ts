@@ -5,11 +5,13 @@
  * with any difference reported. A venue kept in the state directory (paper) must agree with the log.
  */
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import type { Clock } from '../../common/clock';
 import { fromMoney, toMoney } from '../../common/decimal';
 import type { BrokerApi } from '../../brokers/broker';
 import { isBrokerError } from '../../brokers/errors';
 import { StateDamagedError } from '../../common/stateErrors';
+import { journalOf, STATE_NAMES } from '../../common/statePaths';
 import type { OrderResponse } from '../../orders/model';
 import { isFinalState, orderResponseOf, type OrderRecord } from '../orderState';
 import type { EventLog } from './eventLog';
@@ -234,12 +236,21 @@ export class Reconciler {
     if (problems.length === 0) return;
     // No file at all where the log has its fills: it was deleted or moved (not an account that is there and wrong).
     const missing = !existsSync(local.file);
+    // recover finds a paper profile's account (paper-account-<id>.json) by its file or its journal: with both gone it
+    // would say "no problems found" to the remedy that sent the user there, so the remedy says how to point it there.
+    const profileGone =
+      missing && basename(local.file) !== STATE_NAMES.paperAccount && !existsSync(journalOf(local.file));
     this.o.control.reportDamage(
       new StateDamagedError(
         local.file,
         missing
           ? `the paper account is missing (deleted or moved) while the audit log records what it held: ${problems.join('; ')}`
           : `the paper account disagrees with the audit log: ${problems.join('; ')}`,
+        ...(profileGone
+          ? [
+              `Nothing was sent. Put the file back if it was moved; otherwise create it empty (\`touch ${local.file}\`) and run \`sptrader recover --yes --state-dir DIR\`: recover finds a paper profile's account by its file, and rebuilds it from the audit log's records of ${venue}`,
+            ]
+          : []),
       ),
     );
   }
