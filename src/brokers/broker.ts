@@ -205,7 +205,14 @@ export class OrderUpdateListeners {
 /** A venue that answers as `inner` does except for what `overrides` replaces (its id, its update stream…). */
 export function delegatingBroker(
   inner: BrokerApi,
-  overrides: Partial<Pick<BrokerApi, 'id' | 'displayName' | 'onOrderUpdate'>>,
+  overrides: Partial<Pick<BrokerApi, 'id' | 'displayName' | 'onOrderUpdate'>> & {
+    /**
+     * Keep the inner venue's scratch copy (the paper venue's `scratchCopy`, under the same id): for a paper profile,
+     * whose Test Order fills on a copy of its account as the built-in paper venue's does. Off by default: a wrapper
+     * standing in for another account (a practice or live one, in tests) must not turn into a copy.
+     */
+    keepScratchCopy?: boolean;
+  },
 ): BrokerApi {
   const renamed: BrokerApi = {
     id: overrides.id ?? inner.id,
@@ -242,6 +249,14 @@ export function delegatingBroker(
     Object.assign(renamed, {
       fillsEver: () => fillsEver.call(inner),
       ...(typeof reset === 'function' ? { reset: () => (reset as () => void).call(inner) } : {}),
+    });
+  }
+  const copyable = inner as BrokerApi & { scratchCopy?: unknown };
+  if (overrides.keepScratchCopy === true && typeof copyable.scratchCopy === 'function') {
+    const scratchCopy = copyable.scratchCopy as () => BrokerApi;
+    Object.assign(renamed, {
+      scratchCopy: (): BrokerApi =>
+        delegatingBroker(scratchCopy.call(inner), { id: renamed.id, displayName: renamed.displayName }),
     });
   }
   return renamed;

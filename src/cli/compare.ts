@@ -276,7 +276,10 @@ function openVenue(
   const inner = createBroker(profile, { clock: systemClock, credentials: environmentCredentials(), stateDir });
   // Columns, the audit log and the engine's venues are named by the profile, as in the editor.
   return {
-    broker: inner.id === profile.id ? inner : delegatingBroker(inner, { id: profile.id }),
+    broker:
+      inner.id === profile.id
+        ? inner
+        : delegatingBroker(inner, { id: profile.id, keepScratchCopy: profile.broker === 'paper' }),
     kind: profile.broker,
   };
 }

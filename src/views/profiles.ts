@@ -256,6 +256,8 @@ export function asProfileVenue(inner: BrokerApi, profile: BrokerProfile): Broker
   return delegatingBroker(inner, {
     id: profile.id,
     displayName: profile.displayName ?? `${inner.displayName} (${profile.id})`,
+    // A paper profile's Test Order fills on a copy of its account, as the built-in paper venue's does.
+    keepScratchCopy: profile.broker === 'paper',
   });
 }
 

@@ -53,11 +53,28 @@ describe('sptrader --venues <paper profile>: its own account file is checked aga
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('intact: the profile trades', () => {
+  it("intact: Test Order fills on a scratch copy of the profile's account, as on the built-in one; execute trades on it", () => {
     const stateDir = join(dir, 'intact');
     cpSync(template, stateDir, { recursive: true });
+    // The account's snapshot and its journal, as they are on disk.
+    const account = (): string =>
+      readdirSync(stateDir)
+        .filter((f) => f.startsWith('paper-account-desk2.json'))
+        .sort()
+        .map((f) => `${f}\n${readFileSync(join(stateDir, f), 'utf8')}`)
+        .join('\n');
+    const before = account();
+    const sentBefore = submitted(stateDir);
     const r = cli(['test-order', MARKET, '--venues', 'desk2', '--profiles', profiles, '--state-dir', stateDir]);
     assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /FILLED/);
+    assert.match(r.out, /a scratch copy of the account: the account is unchanged/);
+    assert.equal(account(), before, "the profile's account is as it was");
+    assert.equal(submitted(stateDir), sentBefore, 'nothing sent to the account itself');
+    const executed = cli(['execute', MARKET, '--venues', 'desk2', '--profiles', profiles, '--state-dir', stateDir]);
+    assert.equal(executed.code, 0, executed.out);
+    assert.notEqual(account(), before, 'execute traded on the account');
+    assert.equal(submitted(stateDir), sentBefore + 1);
   });
 
   it('damaged (empty): recover --yes rebuilds it from the log, and the profile trades again', () => {

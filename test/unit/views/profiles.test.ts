@@ -16,7 +16,10 @@ import {
   storeCredential,
   type SecretStore,
 } from '../../../src/views/credentials';
+import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import { TestClock } from '../../../src/common/clock';
 import {
+  asProfileVenue,
   CREDENTIALS_BY_BROKER,
   DEFAULT_ENDPOINTS,
   defaultIbPort,
@@ -398,5 +401,30 @@ describe('profile endpoints', () => {
     assert.equal(DEFAULT_ENDPOINTS.oanda.live, OANDA_LIVE_URL);
     assert.equal(DEFAULT_ENDPOINTS.alpaca.other, ALPACA_PAPER_URL);
     assert.equal(DEFAULT_ENDPOINTS.alpaca.live, ALPACA_LIVE_URL);
+  });
+
+  it("a paper profile's venue keeps the scratch copy Test Order fills on, under the profile's id; no other kind has one", async () => {
+    const paper = new PaperBroker({ clock: new TestClock(), startingCash: 50_000 });
+    await paper.connect();
+    const desk = asProfileVenue(paper, { id: 'desk', broker: 'paper' } as BrokerProfile) as ReturnType<
+      typeof asProfileVenue
+    > & { scratchCopy?: () => ReturnType<typeof asProfileVenue> };
+    assert.equal(typeof desk.scratchCopy, 'function');
+    const copy = desk.scratchCopy!();
+    assert.equal(copy.id, 'desk');
+    await copy.connect();
+    const order = { symbol: 'AAPL', side: 'buy' as const, quantity: 1, order_type: { type: 'market' as const } };
+    const filled = await copy.submitOrder({
+      ...order,
+      time_in_force: { type: 'IOC' },
+      client_order_id: 'sp-copy-1',
+      metadata: {},
+    });
+    assert.equal(filled.status.status, 'filled');
+    assert.equal(paper.fillsEver(), 0, 'the account itself did not trade');
+    assert.deepEqual(await paper.getPositions(), []);
+    // The same wrapper around a venue that stands in for another kind of account gets no copy.
+    const other = asProfileVenue(paper, { id: 'oanda-practice', broker: 'oanda' } as BrokerProfile);
+    assert.equal('scratchCopy' in other, false);
   });
 });
