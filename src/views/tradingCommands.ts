@@ -6,6 +6,22 @@ import { Commands } from '../constants';
 import type { ViewServices } from './services';
 import { verifyAuditDir } from '../execution/audit/auditLog';
 import { AuditLogDocument } from './auditLogDocument';
+import { interruptedStopText, type InterruptedStop } from '../usecases/session';
+
+/**
+ * Sessions whose emergency stop cut short (found in the audit log when they opened) an Emergency Stop in this editor
+ * has since finished: a stop, and a flatten too when the stop cut short was one. Until then Resume is refused, as the
+ * CLI's `resume` is: orders it meant to cancel may still be working, positions it meant to close open.
+ */
+const finishedStops = new WeakMap<object, { flatten: boolean }>();
+
+/** The cut-short stop that still stands in the way of resuming, or undefined. */
+function unfinishedStop(session: object & { interruptedStop?: InterruptedStop }): InterruptedStop | undefined {
+  const stop = session.interruptedStop;
+  if (stop === undefined) return undefined;
+  const done = finishedStops.get(session);
+  return done === undefined || (stop.flatten && !done.flatten) ? stop : undefined;
+}
 
 /** What these views use of the services the composition root hands out. */
 type TradingCommandsServices = Pick<ViewServices, 'context' | 'log' | 'session'>;
@@ -18,10 +34,12 @@ export function registerTradingCommands(services: TradingCommandsServices): void
     registerCommand(
       Commands.emergencyStop,
       guard('Emergency Stop', async () => {
-        const { engine } = await services.session.trading();
+        const session = await services.session.trading();
+        const { engine } = session;
         // Halt first, with no question asked: the question is only about closing positions.
         engine.setTradingState('HALTED', 'emergency stop');
         const report = await engine.emergencyStop({ reason: 'emergency stop' });
+        finishedStops.set(session, { flatten: finishedStops.get(session)?.flatten ?? false });
         log.warn(
           `Emergency stop: HALTED; cancelled ${report.cancelled.length} orders${report.failed.length ? `; ${report.failed.length} could not be cancelled` : ''}`,
         );
@@ -41,6 +59,7 @@ export function registerTradingCommands(services: TradingCommandsServices): void
           );
           if (sure === 'Close Positions') {
             const r = await engine.emergencyStop({ reason: 'emergency stop: flatten', flatten: true });
+            finishedStops.set(session, { flatten: true });
             log.warn(
               `Flatten: ${r.flattened.map((f) => `${f.symbol} ${f.quantity}: ${f.result}`).join('; ') || 'no positions'}`,
             );
@@ -63,7 +82,15 @@ export function registerTradingCommands(services: TradingCommandsServices): void
     registerCommand(
       Commands.resumeTrading,
       guard('Resume Trading', async () => {
-        const { engine } = await services.session.trading();
+        const session = await services.session.trading();
+        const { engine } = session;
+        const stop = unfinishedStop(session);
+        if (stop !== undefined) {
+          void vscode.window.showWarningMessage(
+            `SPtrader: not resumed: ${interruptedStopText(stop)}. Run "SPtrader: Emergency Stop" again${stop.flatten ? ' and choose Close All Positions…' : ''} to finish it (it acts only on what is left), then resume.`,
+          );
+          return;
+        }
         const status = engine.status();
         if (status.tradingState === 'ACTIVE') {
           void vscode.window.showInformationMessage('SPtrader: trading is already active.');

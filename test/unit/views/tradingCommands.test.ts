@@ -51,4 +51,48 @@ describe('Emergency Stop command', () => {
     assert.match(last?.message ?? '', /1 position\(s\) NOT closed/);
     assert.match(last?.message ?? '', /market closed/);
   });
+
+  it('Resume is refused while a flatten cut short stands (as the CLI refuses), and allowed once a flatten here finished it', async () => {
+    editor.reset();
+    const cutShort = {
+      at: Date.UTC(2026, 11, 5, 3),
+      reason: 'emergency stop',
+      flatten: true,
+      cause: 'unknown' as const,
+    };
+    const session = { engine: rig.engine, interruptedStop: cutShort };
+    const mine: Array<{ dispose(): void }> = [];
+    registerTradingCommands({
+      context: { subscriptions: mine },
+      log,
+      session: { trading: async () => session, onEngineEvent: () => ({ dispose: () => undefined }) },
+    } as unknown as Services);
+    try {
+      rig.engine.setTradingState('HALTED', 'emergency stop');
+      editor.answer = (_message, items) =>
+        items.includes('Resume') ? 'Resume' : items.includes('Close Positions') ? 'Close Positions' : undefined;
+      await editor.commands.get(Commands.resumeTrading)?.();
+      assert.equal(rig.engine.status().tradingState, 'HALTED', 'not resumed over the stop cut short');
+      assert.match(editor.toasts.at(-1)?.message ?? '', /not resumed: the emergency stop of .* was cut short/);
+      assert.match(editor.toasts.at(-1)?.message ?? '', /choose Close All Positions… to finish it/);
+      // A stop without its flatten does not finish a flatten cut short.
+      await editor.commands.get(Commands.emergencyStop)?.();
+      await editor.commands.get(Commands.resumeTrading)?.();
+      assert.equal(rig.engine.status().tradingState, 'HALTED');
+      // The flatten done here: resuming is the person's choice again.
+      editor.answer = (_message, items) =>
+        items.includes('Close All Positions…')
+          ? 'Close All Positions…'
+          : items.includes('Close Positions')
+            ? 'Close Positions'
+            : items.includes('Resume')
+              ? 'Resume'
+              : undefined;
+      await editor.commands.get(Commands.emergencyStop)?.();
+      await editor.commands.get(Commands.resumeTrading)?.();
+      assert.equal(rig.engine.status().tradingState, 'ACTIVE');
+    } finally {
+      for (const d of mine) d.dispose();
+    }
+  });
 });
