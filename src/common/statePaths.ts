@@ -74,6 +74,17 @@ export function paperAccountName(profileId: string): string {
   return profileId === 'paper' ? STATE_NAMES.paperAccount : `paper-account-${profileId}.json`;
 }
 
+const PROFILE_ACCOUNT = /^paper-account-([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.json(?:\.journal)?$/;
+
+/**
+ * The paper profile whose account (or its journal) a file name is, `paperAccountName` read back; undefined for the
+ * built-in account and any other name.
+ */
+export function paperProfileOf(fileName: string): string | undefined {
+  const id = PROFILE_ACCOUNT.exec(fileName)?.[1];
+  return id === 'paper' ? undefined : id;
+}
+
 /** State files only ever written beside an audit log: if one is there, the log must be too. */
 export const AUDIT_WITNESSES: readonly string[] = [
   STATE_NAMES.tradingState,

@@ -65,7 +65,7 @@ import {
   type TradingStateRecord,
 } from '../execution/tradingState';
 import { stateWitnesses } from './session';
-import { paperAccountName, STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
+import { paperAccountName, paperProfileOf, STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
 import { beginRecovery, endRecovery, readPendingRecovery, undoInterruptedRecovery } from './recoverPending';
 
 export interface RecoverReport {
@@ -703,15 +703,12 @@ function checkPaper(file: string, digest: AuditDigest, venue = PAPER): PaperChec
     : { openOrders, account: state, strangers };
 }
 
-/** `paper-account-<id>.json` (a paper profile's account, paperAccountName), or its journal alone. */
-const PROFILE_ACCOUNT = /^paper-account-([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.json(?:\.journal)?$/;
-
 /** The paper profiles whose account (or its journal) is in the folder: each one's venue id and account file. */
 function profilePaperAccounts(stateDir: string): Array<{ venue: string; file: string }> {
   const venues = new Set<string>();
   for (const name of readdirSync(stateDir)) {
-    const id = PROFILE_ACCOUNT.exec(name)?.[1];
-    if (id !== undefined && id !== PAPER) venues.add(id);
+    const id = paperProfileOf(name);
+    if (id !== undefined) venues.add(id);
   }
   return [...venues].sort().map((venue) => ({ venue, file: join(stateDir, paperAccountName(venue)) }));
 }

@@ -37,6 +37,7 @@ import {
   stateFileErrorOf,
 } from '../../common/stateErrors';
 import { crashPoint } from '../../common/crashPoint';
+import { journalOf } from '../../common/statePaths';
 import { checkSeal, sealJson } from '../../common/checksum';
 import { readStateFileSync } from '../../common/userFile';
 
@@ -108,7 +109,8 @@ export const JournalEntrySchema = z.object({
 });
 export type JournalEntry = z.infer<typeof JournalEntrySchema>;
 
-export const journalFile = (file: string): string => `${file}.journal`;
+/** The journal beside an account file: named where every path of a state folder is (common/statePaths.ts). */
+export const journalFile = journalOf;
 /** Where a reset moves the account file while it removes the journal (see `deletePaperState`). */
 export const resetFile = (file: string): string => `${file}.reset`;
 
