@@ -145,14 +145,18 @@ export interface BrokerApi {
   immediate?(): ImmediateVenue | undefined;
 }
 
+/** What the pre-trade checks read of an account: its buying power, in its currency. */
+export type AccountFunds = Pick<AccountInfo, 'buying_power' | 'currency'>;
+
 /**
- * What an in-process venue (the paper venue) answers within the call: exactly what `getQuote`, `getAccountInfo` and
- * `submitOrder` would resolve with (or throw what they would reject with), without a promise or a turn of the event
- * loop each. The engine checks and sends a paper order in one synchronous stretch with it.
+ * What an in-process venue (the paper venue) answers within the call: exactly what `getQuote`, `getAccountInfo` (the
+ * part the checks read: `funds`) and `submitOrder` would resolve with (or throw what they would reject with), without a
+ * promise or a turn of the event loop each. The engine checks and sends a paper order in one synchronous stretch with it.
  */
 export interface ImmediateVenue {
   quote(symbol: string): Quote;
-  account(): AccountInfo;
+  /** `getAccountInfo`'s buying power and currency, without marking every position into rows nobody reads here. */
+  funds(): AccountFunds;
   submit(order: PlacedOrderRequest): OrderResponse;
 }
 

@@ -28,6 +28,7 @@ import {
 } from '../../orders/model';
 import {
   OrderUpdateListeners,
+  type AccountFunds,
   type BrokerApi,
   type BrokerCapabilities,
   type Disposable,
@@ -228,7 +229,7 @@ export class PaperVenue implements BrokerApi {
 
   private readonly answersNow: ImmediateVenue = {
     quote: (symbol) => this.quoteNow(symbol),
-    account: () => this.accountNow(),
+    funds: () => this.fundsNow(),
     submit: (request) => this.submitNow(request),
   };
 
@@ -319,6 +320,15 @@ export class PaperVenue implements BrokerApi {
 
   async getAccountInfo(): Promise<AccountInfo> {
     return this.accountNow();
+  }
+
+  /** `accountNow`'s buying power and currency: one valuation, no position rows, two fewer conversions. */
+  private fundsNow(): AccountFunds {
+    this.ensureConnected();
+    return this.operation(() => {
+      this.pollNow();
+      return { buying_power: fromMoney(this.account.valuation().buyingPower), currency: this.account.currency };
+    });
   }
 
   private accountNow(): AccountInfo {

@@ -10,7 +10,7 @@
  */
 import { monotonicMs, type Clock } from '../../common/clock';
 import { fromMoney, isOnStep } from '../../common/decimal';
-import type { BrokerApi } from '../../brokers/broker';
+import type { AccountFunds, BrokerApi } from '../../brokers/broker';
 import { unsupportedReason } from '../../brokers/broker';
 import { isBrokerError } from '../../brokers/errors';
 import {
@@ -222,10 +222,10 @@ export class PreTradeChecks {
     const immediate = instrument === undefined ? undefined : broker.immediate?.();
     if (instrument === undefined || immediate === undefined) return this.checkAtVenue(cmd, accept, broker, time);
     let quote: Quote;
-    let account: AccountInfo;
+    let account: AccountFunds;
     try {
       quote = immediate.quote(order.symbol);
-      account = immediate.account();
+      account = immediate.funds();
     } catch (e) {
       if (!isBrokerError(e)) throw e;
       return unpriced(cmd, time, broker, e);
@@ -279,7 +279,7 @@ export class PreTradeChecks {
     time: EngineTime,
     instrument: InstrumentRules,
     quote: Quote,
-    account: AccountInfo,
+    account: AccountFunds,
   ): Checked | Promise<Checked> {
     let order = cmd.order;
     // The venue's own id for the instrument: risk, exposure, positions, the log and the venue all key
@@ -318,7 +318,7 @@ export class PreTradeChecks {
     limits: RiskLimits,
     instrument: InstrumentRules,
     quote: Quote,
-    account: AccountInfo,
+    account: AccountFunds,
   ): Promise<Checked> {
     time.pause();
     const conversion = await this.conversionRate(broker, instrument.quoteCurrency, account.currency);
@@ -333,7 +333,7 @@ export class PreTradeChecks {
     order: PlacedOrderRequest,
     limits: RiskLimits,
     quote: Quote,
-    account: AccountInfo,
+    account: AccountFunds,
     conversion: { readonly rate: number | undefined; readonly delayed: boolean },
   ): Checked {
     const conversionRate = conversion.rate;

@@ -118,7 +118,8 @@ export class VenueEvents {
     const order = applied.order;
     this.cache.replace(before, order);
     this.recordTransition(order, event, context);
-    if (isFinalState(order.state)) this.cache.retire(clientOrderId);
+    // Retired as it becomes final, once: a final order's later change (a late fill's commission) stays where it is.
+    if (isFinalState(order.state) && !isFinalState(before.state)) this.cache.retire(clientOrderId);
   }
 
   /** The cached order a venue's view is about, or undefined (then it is noted as external, or forgotten when final). */

@@ -26,7 +26,11 @@ describe('the paper venue answers within the call', () => {
     const now = b.immediate();
     assert.ok(now, 'a connected paper venue with no fault answers within the call');
     assert.deepEqual(now.quote('EUR_USD'), await a.getQuote('EUR_USD'));
-    assert.deepEqual(now.account(), await a.getAccountInfo());
+    const funds = async (venue: PaperBroker) => {
+      const { buying_power, currency } = await venue.getAccountInfo();
+      return { buying_power, currency };
+    };
+    assert.deepEqual(now.funds(), await funds(a));
     const run = [
       order('buy', 10_000, { type: 'market' }, { type: 'IOC' }, 'EUR_USD'),
       order('sell', 4_000, limit(1.0999), { type: 'GTC' }, 'EUR_USD'),
@@ -34,7 +38,8 @@ describe('the paper venue answers within the call', () => {
       order('sell', 1e12, { type: 'market' }, { type: 'GTC' }, 'EUR_USD'),
     ];
     for (const o of run) assert.deepEqual(now.submit(o), await a.submitOrder(o), o.client_order_id);
-    assert.deepEqual(now.account(), await a.getAccountInfo());
+    assert.deepEqual(now.funds(), await funds(a));
+    assert.deepEqual(await b.getAccountInfo(), await a.getAccountInfo());
     assert.deepEqual(await b.listOpenOrders(), await a.listOpenOrders());
     // A client order id used once is refused the same way both ways.
     const again = run[0]!;
