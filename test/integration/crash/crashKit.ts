@@ -1,11 +1,13 @@
 /**
  * What the crash suites share: the real CLI (dist/cli.js) run as a child (killed at a crash point, or
- * after a delay), the components they run, and the check after the next open: the audit log's fills equal
- * the paper account's positions and fill count, no client order id is at the venue twice, every order the
- * log sent is settled, and the log verifies.
+ * after a delay), the components they run, the audit log's records as a test reads them, the parents a
+ * stopped run leaves in the log (being cancelled, ended by a halt), and the check after the next open: the
+ * audit log's fills equal the paper account's positions and fill count, no client order id is at the venue
+ * twice, every order the log sent is settled, and the log verifies.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { instrumentKey } from '../../../src/brokers/paper/instruments';
 import { readPaperAccount } from '../../../src/brokers/paper/state';
@@ -14,6 +16,14 @@ import { scanAuditDir } from '../../../src/execution/audit/auditVerify';
 import { AuditDigest } from '../../../src/execution/auditDigest';
 
 export const CLI = resolve(__dirname, '../../../../dist/cli.js');
+
+export const TWAP = resolve(__dirname, '../../../../examples/workspace/core/orders/execution_algos/twap_buy.py');
+// Three pips: more than the paper quote's noise between two polls, so the run is cancelled before it is hit.
+export const TRAIL = `from core.orders.order_base import OrderBase
+class Trail(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        return {'algo': 'trailing_stop', 'symbol': 'EUR_USD', 'side': 'sell', 'quantity': 1000, 'trail_offset': 0.0003}
+`;
 
 export const MARKET = `from core.orders.order_base import OrderBase
 class Buy(OrderBase):
@@ -60,6 +70,55 @@ export function cli(args: string[], env: Record<string, string> = {}, killAfterM
       done({ code, signal, stdout, stderr });
     });
   });
+}
+
+export interface Rec {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** Every record of the audit log in `stateDir`, in order (its files by name, each line parsed). */
+export function records(stateDir: string): Rec[] {
+  const audit = join(stateDir, 'audit');
+  return readdirSync(audit)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()
+    .flatMap((f) => readFileSync(join(audit, f), 'utf8').split('\n'))
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Rec);
+}
+
+export const ofType = (stateDir: string, type: string): Rec[] => records(stateDir).filter((r) => r.type === type);
+/** The client order ids the log's SubmitOrder commands sent, in order. */
+export const sentIds = (stateDir: string): string[] =>
+  ofType(stateDir, 'SubmitOrder').map((r) => (r.data['command'] as { clientOrderId: string }).clientOrderId);
+
+/**
+ * A parent left being cancelled: an emulated trailing stop (TRAIL, written into `component`) whose `--max-seconds`
+ * ran out, killed after its cancel was decided (ParentCancelRequested) and before it ended. Nothing was sent.
+ */
+export async function leaveParentCancelling(stateDir: string, component: string): Promise<string> {
+  writeFileSync(component, TRAIL);
+  const killed = await cli(['algo', component, '--max-seconds', '0.001', '--state-dir', stateDir], {
+    SPTRADER_CRASH_AT: 'parent-children-cancelled',
+  });
+  assert.equal(killed.signal, 'SIGKILL', killed.stderr + killed.stdout);
+  return ofType(stateDir, 'ParentStarted')[0]?.data['parentId'] as string;
+}
+
+/**
+ * A parent a halt came upon: a TWAP of 3 × 1,000 whose run was killed after slice 1 filled and slice 2 was logged
+ * (never sent), then a `halt` killed once its HALTED and its stop were durable, before it ended the parent.
+ */
+export async function leaveParentHalted(stateDir: string): Promise<string> {
+  const args = ['--param', 'quantity=3000', '--param', 'duration_s=3', '--param', 'slices=3'];
+  const stopped = await cli(['algo', TWAP, ...args, '--state-dir', stateDir], {
+    SPTRADER_CRASH_AT: 'parent-child-logged:2',
+  });
+  assert.equal(stopped.signal, 'SIGKILL', stopped.stderr + stopped.stdout);
+  const halt = await cli(['halt', '--state-dir', stateDir], { SPTRADER_CRASH_AT: 'halt-stopped' });
+  assert.equal(halt.signal, 'SIGKILL', halt.stderr + halt.stdout);
+  return ofType(stateDir, 'ParentStarted')[0]?.data['parentId'] as string;
 }
 
 /** What the log and the paper account say after the next open; throws with the difference. */

@@ -14,18 +14,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { check, CLI, cli, type Run } from './crashKit';
+import { join } from 'node:path';
+import { check, CLI, cli, leaveParentCancelling, ofType, sentIds, TWAP, type Run } from './crashKit';
 
-const TWAP = resolve(__dirname, '../../../../examples/workspace/core/orders/execution_algos/twap_buy.py');
-// Three pips: more than the paper quote's noise between two polls, so the run is cancelled before it is hit.
-const TRAIL = `from core.orders.order_base import OrderBase
-class Trail(OrderBase):
-    def generate_order(self, market_data, signal=None):
-        return {'algo': 'trailing_stop', 'symbol': 'EUR_USD', 'side': 'sell', 'quantity': 1000, 'trail_offset': 0.0003}
-`;
 const BRACKET = `from core.orders.order_base import OrderBase
 class Br(OrderBase):
     def generate_order(self, market_data, signal=None):
@@ -34,24 +27,6 @@ class Br(OrderBase):
                 'stop_loss': round(a * 0.98, 5), 'take_profit': round(a * 1.02, 5)}
 `;
 
-interface Rec {
-  type: string;
-  data: Record<string, unknown>;
-}
-
-function records(stateDir: string): Rec[] {
-  const audit = join(stateDir, 'audit');
-  return readdirSync(audit)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => readFileSync(join(audit, f), 'utf8').split('\n'))
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Rec);
-}
-
-const ofType = (stateDir: string, type: string): Rec[] => records(stateDir).filter((r) => r.type === type);
-const sentIds = (stateDir: string): string[] =>
-  ofType(stateDir, 'SubmitOrder').map((r) => (r.data['command'] as { clientOrderId: string }).clientOrderId);
 const ended = (stateDir: string): unknown[][] =>
   ofType(stateDir, 'ParentEnded').map((r) => [r.data['parentId'], r.data['state'], r.data['reason']]);
 
@@ -131,13 +106,7 @@ describe('crash suite: a parent killed while its cancel was under way, then algo
 
   it('an emulated trailing stop whose --max-seconds ran out, killed before it ended: resumed, it ends CANCELLED at once, selling nothing', async () => {
     const stateDir = join(root, 'trail');
-    const component = join(root, 'trail.py');
-    writeFileSync(component, TRAIL);
-    const killed = await cli(['algo', component, '--max-seconds', '0.001', '--state-dir', stateDir], {
-      SPTRADER_CRASH_AT: 'parent-children-cancelled',
-    });
-    assert.equal(killed.signal, 'SIGKILL', killed.stderr + killed.stdout);
-    const parentId = ofType(stateDir, 'ParentStarted')[0]?.data['parentId'] as string;
+    const parentId = await leaveParentCancelling(stateDir, join(root, 'trail.py'));
     assert.ok(ofType(stateDir, 'ParentTrail').length >= 1, 'it was trailing');
     assert.deepEqual(sentIds(stateDir), [], 'not triggered before the cancel');
     await saysCancelCutShort(stateDir, parentId, '--max-seconds 0.001 passed');

@@ -12,12 +12,11 @@
  * No order is at the venue twice, no fill lost, the log verifies (crashKit's check).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { check, cli } from './crashKit';
+import { join } from 'node:path';
+import { check, cli, leaveParentHalted, ofType, sentIds, TWAP } from './crashKit';
 
-const TWAP = resolve(__dirname, '../../../../examples/workspace/core/orders/execution_algos/twap_buy.py');
 const BRACKET = `from core.orders.order_base import OrderBase
 class Br(OrderBase):
     def generate_order(self, market_data, signal=None):
@@ -25,25 +24,6 @@ class Br(OrderBase):
         return {'algo': 'bracket', 'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000,
                 'stop_loss': round(a * 0.98, 5), 'take_profit': round(a * 1.02, 5)}
 `;
-
-interface Rec {
-  type: string;
-  data: Record<string, unknown>;
-}
-
-function records(stateDir: string): Rec[] {
-  const audit = join(stateDir, 'audit');
-  return readdirSync(audit)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => readFileSync(join(audit, f), 'utf8').split('\n'))
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Rec);
-}
-
-const ofType = (stateDir: string, type: string): Rec[] => records(stateDir).filter((r) => r.type === type);
-const sentIds = (stateDir: string): string[] =>
-  ofType(stateDir, 'SubmitOrder').map((r) => (r.data['command'] as { clientOrderId: string }).clientOrderId);
 
 async function positions(stateDir: string): Promise<Array<[string, number]>> {
   const run = await cli(['positions', '--state-dir', stateDir, '--json']);
@@ -100,16 +80,9 @@ describe('crash suite: a parent order killed at its start and at its end, and a 
 
   it('a halt killed before it ended the parent a stopped run left working: after resume, algo --resume ends it and sends nothing', async () => {
     const stateDir = join(root, 'halted');
-    const args = ['--param', 'quantity=3000', '--param', 'duration_s=3', '--param', 'slices=3'];
-    // Slice 1 filled; slice 2 is logged, never sent.
-    const stopped = await cli(['algo', TWAP, ...args, '--state-dir', stateDir], {
-      SPTRADER_CRASH_AT: 'parent-child-logged:2',
-    });
-    assert.equal(stopped.signal, 'SIGKILL', stopped.stderr + stopped.stdout);
-    const parentId = ofType(stateDir, 'ParentStarted')[0]?.data['parentId'] as string;
-    // The halt is durable (HALTED in the log and its file), the parent's end is not.
-    const halt = await cli(['halt', '--state-dir', stateDir], { SPTRADER_CRASH_AT: 'halt-stopped' });
-    assert.equal(halt.signal, 'SIGKILL', halt.stderr + halt.stdout);
+    // Slice 1 filled; slice 2 is logged, never sent. The halt is durable (HALTED in the log and its file), the parent's
+    // end is not.
+    const parentId = await leaveParentHalted(stateDir);
     assert.deepEqual(ofType(stateDir, 'ParentEnded'), [], 'the kill came before the halt ended the parent');
 
     const status = await cli(['status', '--state-dir', stateDir]);

@@ -13,50 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { TestClock } from '../../../src/common/clock';
-import {
-  AuditLogFailedError,
-  nodeAuditFileSystem,
-  type AuditFileHandle,
-  type AuditFileSystem,
-} from '../../../src/execution/audit/auditLog';
+import { AuditLogFailedError, type AuditFileSystem } from '../../../src/execution/audit/auditLog';
 import { verifyAuditDir } from '../../../src/execution/audit/auditVerify';
 import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 import { openTradingSession } from '../../../src/usecases/session';
 import { FixedQuotes, limit, order } from '../paper/helpers';
 import { interruptedStopText } from '../../../src/usecases/session';
 import { LOOSE } from './engineHelpers';
-
-/** node:fs, except that a write holding a record of type `full` (and every one after it) fails: the disk is full. */
-function fillsAt(full: string): AuditFileSystem & { hit: boolean } {
-  const marker = Buffer.from(`"type":"${full}"`);
-  const fs = {
-    hit: false,
-    syncDirectory: (path: string) => nodeAuditFileSystem.syncDirectory(path),
-    async openForAppend(path: string): Promise<AuditFileHandle> {
-      const real = await nodeAuditFileSystem.openForAppend(path);
-      const check = (buffers: Uint8Array[]): void => {
-        if (!fs.hit && !buffers.some((b) => Buffer.from(b).includes(marker))) return;
-        fs.hit = true;
-        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-      };
-      return {
-        durableWrites: real.durableWrites,
-        write: async (buffer, offset, length) => {
-          check([buffer.subarray(offset, offset + length)]);
-          return real.write(buffer, offset, length);
-        },
-        writev: async (buffers) => {
-          check(buffers);
-          return real.writev!(buffers);
-        },
-        datasync: () => real.datasync(),
-        close: () => real.close(),
-        unlinked: () => real.unlinked?.() ?? false,
-      };
-    },
-  };
-  return fs;
-}
+import { fullAt } from '../../kit/auditDisk';
 
 describe('the disk fills at the audit log while an order goes through', function () {
   this.timeout(30_000);
@@ -88,7 +52,7 @@ describe('the disk fills at the audit log while an order goes through', function
   it('at the SubmitOrder: nothing is sent, the order is denied for it, and closing says the log failed', async () => {
     const first = await open();
     await first.session.close();
-    const fs = fillsAt('SubmitOrder');
+    const fs = fullAt('SubmitOrder');
     const { session, paper } = await open(fs);
     const result = await session.engine.submitOrder(buy(1000), 'paper');
     assert.equal(fs.hit, true);
@@ -103,7 +67,7 @@ describe('the disk fills at the audit log while an order goes through', function
   it("at the fill's record: close() rejects naming the audit file (it resolved: the command ended 0); the next open settles the fill, once", async () => {
     const first = await open();
     await first.session.close();
-    const fs = fillsAt('OrderFilled');
+    const fs = fullAt('OrderFilled');
     const { session, paper } = await open(fs);
     const result = await session.engine.submitOrder(buy(1000), 'paper');
     assert.equal(result.order.state, 'FILLED', 'the venue filled it: that cannot be taken back');
@@ -141,7 +105,7 @@ describe('the disk fills at the audit log while an order goes through', function
     );
     assert.equal(resting.order.state, 'ACCEPTED');
     await first.session.close();
-    const fs = fillsAt('CancelOrder');
+    const fs = fullAt('CancelOrder');
     const { session } = await open(fs);
     const report = await session.engine.emergencyStop({ reason: 'desk' });
     await session.audit.flush().catch(() => undefined);

@@ -15,49 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { TestClock } from '../../../src/common/clock';
-import { nodeAuditFileSystem, type AuditFileHandle, type AuditFileSystem } from '../../../src/execution/audit/auditLog';
+import type { AuditFileSystem } from '../../../src/execution/audit/auditLog';
 import { verifyAuditDir } from '../../../src/execution/audit/auditVerify';
 import { DEFAULT_CIRCUIT_BREAKER } from '../../../src/execution/tradingState';
 import { openTradingSession } from '../../../src/usecases/session';
 import { FixedQuotes, order } from '../paper/helpers';
 import { LOOSE } from './engineHelpers';
-
-/** node:fs, except that the write holding a `SubmitOrder` waits until `release()`, as a slow disk would. */
-function heldAtSubmit(): AuditFileSystem & { reached: Promise<void>; release: () => void } {
-  const marker = Buffer.from('"type":"SubmitOrder"');
-  let reached: () => void = () => undefined;
-  let release: () => void = () => undefined;
-  const gate = new Promise<void>((r) => (release = r));
-  let held = false;
-  const hold = async (buffers: Uint8Array[]): Promise<void> => {
-    if (held || !buffers.some((b) => Buffer.from(b).includes(marker))) return;
-    held = true;
-    reached();
-    await gate;
-  };
-  return {
-    reached: new Promise<void>((r) => (reached = r)),
-    release: () => release(),
-    syncDirectory: (path: string) => nodeAuditFileSystem.syncDirectory(path),
-    async openForAppend(path: string): Promise<AuditFileHandle> {
-      const real = await nodeAuditFileSystem.openForAppend(path);
-      return {
-        durableWrites: real.durableWrites,
-        write: async (buffer, offset, length) => {
-          await hold([buffer.subarray(offset, offset + length)]);
-          return real.write(buffer, offset, length);
-        },
-        writev: async (buffers) => {
-          await hold(buffers);
-          return real.writev!(buffers);
-        },
-        datasync: () => real.datasync(),
-        close: () => real.close(),
-        unlinked: () => real.unlinked?.() ?? false,
-      };
-    },
-  };
-}
+import { heldAt } from '../../kit/auditDisk';
 
 /** Resolves when `file` lists `id`, or after `windowMs` (the file was not rewritten ahead of the log). */
 function listedWithin(file: string, id: string, windowMs: number): Promise<boolean> {
@@ -104,7 +68,7 @@ describe('the working-orders file is never ahead of the audit log', function () 
     const live = join(dir, 'live');
     const first = await open(live);
     await first.session.close();
-    const fs = heldAtSubmit();
+    const fs = heldAt('SubmitOrder');
     const { session } = await open(live, fs);
     const submitted = session.engine.submitOrder(
       order('buy', 1000, { type: 'market' }, { type: 'IOC' }, 'EUR_USD'),
