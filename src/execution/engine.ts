@@ -125,6 +125,7 @@ export class ExecutionEngine {
       reconciler: this.reconciler,
       submit: (cmd) => this.submit(cmd),
       inFlight: (clientOrderId) => this.lanes.inFlight(clientOrderId),
+      simulation: options.simulation === true,
     });
     this.control.announce();
     markInterrupted(this.cache, this.log, clock, startedAt);

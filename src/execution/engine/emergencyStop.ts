@@ -5,7 +5,9 @@
  */
 import type { Clock } from '../../common/clock';
 import { isBrokerError } from '../../brokers/errors';
+import { crashPoint } from '../../common/crashPoint';
 import type { OrderResponse, PlacedOrderRequest } from '../../orders/model';
+import { AuditLogFailedError } from '../audit/auditLog';
 import { submitOrderCommand, type SubmitOrder } from '../events';
 import { isFinalState, type OrderRecord } from '../orderState';
 import type { EventLog } from './eventLog';
@@ -25,6 +27,8 @@ export interface StopperOptions {
   readonly events: VenueEvents;
   readonly reconciler: Reconciler;
   readonly submit: (cmd: SubmitOrder) => Promise<SubmitResult>;
+  /** See EngineOptions.simulation: the CancelOrder command is written first but not waited for. */
+  readonly simulation: boolean;
   /** While an order's submit is at the venue: settled once the venue answered. */
   readonly inFlight: (clientOrderId: string) => Promise<unknown> | undefined;
 }
@@ -32,14 +36,25 @@ export interface StopperOptions {
 export class Stopper {
   constructor(private readonly o: StopperOptions) {}
 
-  /** Asks the venue to cancel one order. Resolves with the order's record after the venue answered. */
-  async cancel(clientOrderId: string): Promise<OrderRecord> {
+  /**
+   * Asks the venue to cancel one order. Resolves with the order's record after the venue answered.
+   *
+   * The CancelOrder command is durable before the cancel is sent, as SubmitOrder is before its submit: a process
+   * killed between the two leaves a log that says the cancel was asked for (the venue may have it), never a cancel
+   * at the venue the log knows nothing of. A log that cannot take it refuses the cancel (AuditLogFailedError, nothing
+   * sent), except within the emergency stop (`whenUnrecorded: 'send'`), which a failed log does not hold up.
+   */
+  async cancel(clientOrderId: string, whenUnrecorded: 'refuse' | 'send' = 'refuse'): Promise<OrderRecord> {
     const { cache, clock, events, log, reconciler } = this.o;
     const record = cache.get(clientOrderId);
     if (!record) throw new Error(`no order with client order id ${clientOrderId}`);
-    log.note('CancelOrder', { clientOrderId, venue: record.venue });
-    if (isFinalState(record.state)) return record;
+    // Nothing goes to the venue for these: the command is recorded without waiting for it.
+    if (isFinalState(record.state)) {
+      log.note('CancelOrder', { clientOrderId, venue: record.venue });
+      return record;
+    }
     if (record.state === 'PENDING_SUBMIT') {
+      log.note('CancelOrder', { clientOrderId, venue: record.venue });
       events.transition(clientOrderId, {
         type: 'Denied',
         at: clock.now(),
@@ -48,6 +63,11 @@ export class Stopper {
       });
       return cache.must(clientOrderId);
     }
+    await this.recordCancel(record, whenUnrecorded);
+    crashPoint('cancel-order-logged');
+    // Ended while its command was written (a fill, the venue's own cancel or expiry): nothing left to cancel.
+    const current = cache.get(clientOrderId);
+    if (current === undefined || isFinalState(current.state)) return current ?? record;
     events.transition(clientOrderId, { type: 'CancelRequested', at: clock.now() });
     const broker = this.o.venues.must(record.venue);
     // Sent and not answered yet: the venue's id comes with its answer. Looked up now, the order would be
@@ -91,6 +111,26 @@ export class Stopper {
     return cache.must(clientOrderId);
   }
 
+  /** The CancelOrder command, durable (see `cancel`); in a simulation written first and not waited for, as SubmitOrder. */
+  private async recordCancel(record: OrderRecord, whenUnrecorded: 'refuse' | 'send'): Promise<void> {
+    const { log } = this.o;
+    const data = { clientOrderId: record.clientOrderId, venue: record.venue };
+    if (this.o.simulation) {
+      log.note('CancelOrder', data);
+      return;
+    }
+    try {
+      await log.command('CancelOrder', data);
+    } catch (e) {
+      if (whenUnrecorded === 'send') return;
+      const cause = e instanceof Error ? e : new Error(String(e));
+      throw new AuditLogFailedError(
+        `The CancelOrder command for ${record.clientOrderId} could not be made durable (${cause.message}); the cancel was not sent, and the order is still working at ${record.venue}: fix what stopped the audit log, then cancel it again`,
+        cause instanceof AuditLogFailedError && cause.file !== undefined ? { cause, file: cause.file } : { cause },
+      );
+    }
+  }
+
   /** The emergency stop under way, if any: a second one runs after it, on what it left. */
   private stopping: Promise<unknown> = Promise.resolve();
 
@@ -122,7 +162,7 @@ export class Stopper {
           if (record.venue !== venue) continue;
           // Not sent yet: HALTED keeps it from being sent, so it is simply ended here.
           if (record.state === 'PENDING_SUBMIT') {
-            await this.cancel(record.clientOrderId).catch(() => undefined);
+            await this.cancel(record.clientOrderId, 'send').catch(() => undefined);
             report.cancelled.push(record.clientOrderId);
           } else
             report.failed.push({
@@ -142,7 +182,7 @@ export class Stopper {
         // One order's failure (whatever the venue's client threw) does not leave the others working.
         let after: OrderRecord;
         try {
-          after = await this.cancel(record.clientOrderId);
+          after = await this.cancel(record.clientOrderId, 'send');
         } catch (e) {
           report.failed.push({ venue, order: record.clientOrderId, reason: `could not cancel: ${errorText(e)}` });
           continue;

@@ -3,7 +3,8 @@
  *
  * Events are recorded without a promise each; the log makes them durable with its next batch, and a
  * batch that cannot be made so reaches `onFailure` once, which halts trading (see ../engine.ts). Only the
- * SubmitOrder command is awaited: it is durable before its order is sent.
+ * commands that reach a venue are awaited (`command`): SubmitOrder is durable before its order is sent, CancelOrder
+ * before its cancel, EmergencyStop before the stop acts.
  */
 import type { Clock } from '../../common/clock';
 import type { Disposable } from '../../brokers/broker';
