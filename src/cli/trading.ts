@@ -250,10 +250,19 @@ async function tradingStep(
         })),
         // An earlier stop cut short (the process ended): this halt finished it, or it is still to finish.
         interruptedStop: command === 'halt' ? null : (trading.interruptedStop ?? null),
-        // Parents a stopped `sptrader algo` left working (a halt ended them: parentsEnded).
+        // Parents a stopped `sptrader algo` left working (a halt ended them: parentsEnded), each with the marks the
+        // text says on stderr: `halted` (a halt came upon it, its end unrecorded), `cancelRequested` (its cancel was
+        // decided and cut short); the reason, or null.
         parentsLeftWorking: trading.parentsLeftWorking
           .filter((p) => !endedParents.some((e) => e.parentId === p.parentId))
-          .map((p) => ({ parentId: p.parentId, venue: p.venue, spec: p.spec, startedAt: p.at })),
+          .map((p) => ({
+            parentId: p.parentId,
+            venue: p.venue,
+            spec: p.spec,
+            startedAt: p.at,
+            halted: p.halted ?? null,
+            cancelRequested: p.cancelled ?? null,
+          })),
         damage: engine.damage.map((d) => ({ file: d.file, problem: d.problem })),
       })}\n`,
     );
