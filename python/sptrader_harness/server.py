@@ -27,7 +27,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, freshness, habits, metadata_values, processes, returns, siblings, stdlib, validation, watchdog
+from sptrader_harness import awaiting, debugging, freshness, habits, logstate, metadata_values, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
@@ -641,6 +641,7 @@ class Server(object):
         self.awaiting = awaiting.EventLoop()  # async def entry points: the worker's one event loop, made when first needed
         self.fresh = freshness.Freshness()  # the user's modules components import, dropped when one of them changes
         self.siblings = siblings.Siblings()  # the component's folder on sys.path for its run, as `python file.py` has it
+        self.logs = logstate.Logs()  # logging as a fresh process has it at each run's start (logstate.py)
 
     def serve(self):
         readline = self.proto_in.readline
@@ -683,6 +684,7 @@ class Server(object):
         kept = process_state() if op in ('run', 'run_batch') else None
         if op in ('run', 'run_batch'):
             self.siblings.enter(request.get('file'))
+            self.logs.begin()
             modules_before = dict(sys.modules)
         try:
             try:
@@ -712,6 +714,7 @@ class Server(object):
                                            'run in a warm worker must leave the standard library as it found it)\n'
                                            % ', '.join("'%s'" % n for n in sorted(restored)[:10]))
                 self.fresh.scan()
+                self.logs.end(new_user_modules(modules_before), self.instances)
                 self.keep_warnings(kept)
                 restore_process_state(kept)
                 restore_builtins()
@@ -733,6 +736,7 @@ class Server(object):
         """After a run's load: the warnings filters its module set in an earlier run (at its import) in place again, as
         they are for the whole life of `python file.py`; a module just loaded set its own."""
         self.running = module
+        self.logs.enter(module)
         try:
             filters = self.module_warnings.get(module)
         except TypeError:
@@ -919,6 +923,7 @@ class Server(object):
                 # As Python's own import does: a module that failed to load is not left for `import <name>` to find.
                 del sys.modules[name]
         self.modules[file] = (key, module)
+        self.logs.loaded_module(module)
         return module
 
     def find_class(self, module, file, class_name):
@@ -1202,10 +1207,12 @@ class Server(object):
                 kept = self.instances.get(key) if key else None
                 if kept is not None and kept[0] is module and kept[1] is cls and kept[2] == params_key:
                     instance = kept[3]
+                    self.logs.resume(key)
                 else:
                     stage = 'creating %s' % cls.__name__
                     instance = self.instantiate(cls, entry, params, file)
                     if key:
+                        self.logs.keep_for(key)
                         self.instances.pop(key, None)
                         while len(self.instances) >= 16:
                             self.instances.pop(next(iter(self.instances)))
@@ -1991,6 +1998,17 @@ def restore_process_state(kept):
                 signal.signal(number, handler)
         except (ValueError, OSError, TypeError):
             pass
+
+
+def new_user_modules(before):
+    """The names of the user's modules (not components) that are in sys.modules now and were not in `before`."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if before.get(name) is module or module is None or getattr(module, '__sptrader_component__', None) is not None:
+            continue
+        if stdlib.users(module):
+            found.append(name)
+    return found
 
 
 def live_threads():
