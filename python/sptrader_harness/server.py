@@ -27,7 +27,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, freshness, habits, logstate, metadata_values, processes, returns, siblings, stdlib, validation, watchdog
+from sptrader_harness import awaiting, debugging, endings, freshness, habits, logstate, metadata_values, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
@@ -348,8 +348,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         return exc
     if isinstance(exc, SystemExit):
         line, text = component_frame(sys.exc_info()[2], file)
-        return ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) %s %s%s; return None to place no order instead'
-                                % (exc.code, where, entry, ' at line %s' % line if line is not None else ''), file, line, text)
+        return ComponentFailure('COMPONENT_EXIT', 'the component %s %s %s%s; return None to place no order instead'
+                                % (exit_call(exc, sys.exc_info()[2]), where, entry, ' at line %s' % line if line is not None else ''),
+                                file, line, text)
     if isinstance(exc, processes.ComponentSignal):
         line, text = component_frame(sys.exc_info()[2], file)
         if exc.line is not None and exc.file is not None and os.path.abspath(exc.file) == file:
@@ -359,8 +360,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
                                 'instead of ending. Return None to place no order instead' % (exc.name, where, entry, line, sent), file, line, text)
     if isinstance(exc, processes.ComponentExit):
         line, text = component_frame(sys.exc_info()[2], file)
-        return ComponentFailure('COMPONENT_EXIT', 'the component called os._exit(%r) %s %s at line %s; the harness stopped it there. Return None to '
-                                'place no order instead' % (exc.code, where, entry, line), file, line, text)
+        called = 'os.abort()' if isinstance(exc, endings.ComponentAbort) else 'os._exit(%r)' % (exc.code,)
+        return ComponentFailure('COMPONENT_EXIT', 'the component called %s %s %s at line %s; the harness stopped it there instead of '
+                                'ending its process. Return None to place no order instead' % (called, where, entry, line), file, line, text)
     line, text = component_frame(sys.exc_info()[2], file)
     if isinstance(exc, SyntaxError) and isinstance(exc.filename, str) and os.path.isfile(exc.filename):
         # An import inside the call reached a module that does not compile.
@@ -389,15 +391,41 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         no_signal(exc, entry, signal), beside_component(exc, file), not_installed(exc)), file, line, text)
 
 
+def exit_call(exc, tb):
+    """What the component did that raised SystemExit, as its code says it: 'called exit(3)' or 'called quit()' (the site
+    builtins the interactive shell offers: they raise SystemExit as sys.exit does), 'raised SystemExit(3)', or else
+    'called sys.exit(3)' (sys.exit is built in: no frame of its own tells it from a renamed import of it)."""
+    shown = '' if exc.code is None else repr(exc.code)
+    last = None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    try:
+        if last is not None:
+            frame = last.tb_frame
+            quitter = frame.f_locals.get('self') if frame.f_code.co_name == '__call__' else None
+            # site's Quitter ('<frozen _sitebuiltins>' from 3.11 on, _sitebuiltins.py before).
+            if quitter is not None and getattr(type(quitter), '__module__', None) == '_sitebuiltins':
+                name = getattr(quitter, 'name', None)
+                if name in ('exit', 'quit'):
+                    return 'called %s(%s) (the interactive shell\'s %s, which ends a script as sys.exit does)' % (name, shown, name)
+            text = stdlib.load('linecache').getline(frame.f_code.co_filename, last.tb_lineno)
+            if 'SystemExit' in text and 'raise' in text:
+                return 'raised SystemExit%s' % ('(%s)' % shown if shown else '')
+    except Exception:
+        pass
+    return 'called sys.exit(%r)' % (exc.code,)
+
+
 def thread_exit_failure(noted, entry, file):
     """A thread the component started called os._exit while its entry point ran: the process would have ended there,
     and the order it returned is not sent."""
     code, where, line, thread = noted
     at_file = where is not None and os.path.abspath(where) == file
     said = (' at line %s' % line) if at_file else (' at %s:%s' % (where, line) if where is not None else '')
-    return ComponentFailure('COMPONENT_EXIT', 'a thread the component started (%s) called os._exit(%r)%s while %s ran; the process '
+    called = 'os.abort()' if code == 'abort' else 'os._exit(%r)' % (code,)
+    return ComponentFailure('COMPONENT_EXIT', 'a thread the component started (%s) called %s%s while %s ran; the process '
                             'would have ended there, so what %s returned was not sent. Return None to place no order instead'
-                            % (thread, code, said, entry, entry), file, line if at_file else None)
+                            % (thread, called, said, entry, entry), file, line if at_file else None)
 
 
 def not_installed(exc):
@@ -906,9 +934,9 @@ class Server(object):
             raise ComponentFailure('IMPORT_ERROR', import_failure(e, file, line, sys.exc_info()[2]), file, line, text)
         except SystemExit as e:
             line, text = component_frame(sys.exc_info()[2], file)
-            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) while loading%s; components must return, not exit '
+            raise ComponentFailure('COMPONENT_EXIT', 'the component %s while loading%s; components must return, not exit '
                                    '(code under `if __name__ == \'__main__\':` does not run here)'
-                                   % (e.code, ' at line %s' % line if line is not None else ''), file, line, text)
+                                   % (exit_call(e, sys.exc_info()[2]), ' at line %s' % line if line is not None else ''), file, line, text)
         except processes.ComponentExit as e:
             raise component_failure(e, 'loading', file, 'while')
         except watchdog.RecordTimeout:
@@ -1530,8 +1558,8 @@ class Server(object):
             return cls(**params)
         except SystemExit as e:
             line, text = component_frame(sys.exc_info()[2], file)
-            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) in its constructor%s'
-                                   % (e.code, ' at line %s' % line if line is not None else ''), file, line, text)
+            raise ComponentFailure('COMPONENT_EXIT', 'the component %s in its constructor%s'
+                                   % (exit_call(e, sys.exc_info()[2]), ' at line %s' % line if line is not None else ''), file, line, text)
         except processes.ComponentExit as e:
             raise component_failure(e, 'its constructor', file, 'in')
         except watchdog.RecordTimeout:
@@ -1983,6 +2011,14 @@ def set_warning_filters(filters):
 def restore_process_state(kept):
     cwd, handlers, filters = kept
     set_warning_filters(filters)
+    stdin = sys.stdin
+    if stdin is None or getattr(stdin, 'closed', False):
+        # exit() and quit() close sys.stdin before they raise SystemExit (site's Quitter): the next component's
+        # sys.stdin.read() must find no input, as a fresh process's does, not "I/O operation on closed file".
+        try:
+            sys.stdin = open(0, 'r', encoding='utf-8', closefd=False)
+        except (OSError, ValueError):
+            pass
     try:
         if cwd is not None and os.getcwd() != cwd:
             os.chdir(cwd)
@@ -2164,6 +2200,7 @@ def main():
     stdlib.add_roots()
     _IMPORT_ROOTS[:] = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
     processes.watch_processes(eager=worker)
+    endings.guard(OUTPUT_FD[0])
     processes.catch_signals(library_roots)
     if worker:
         # A warm worker lives as long as its parent; a one-run session ends at its run's own limit (watchdog.py).
