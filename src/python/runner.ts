@@ -171,6 +171,8 @@ export class PythonSession {
   private readonly finishedPromise = new Promise<void>((resolve) => (this.markFinished = resolve));
   private failure: PythonRunError | undefined;
   private closing = false;
+  /** stop() was called: a run it cuts short was cancelled, not ended by its component. */
+  private stopping = false;
   /** In the harness's environment and so in every process it starts: how leftovers are found once parent links are gone. */
   private readonly marker = `SPTRADER_RUN_TREE=${randomBytes(12).toString('hex')}`;
   private readonly limits: Required<
@@ -426,7 +428,13 @@ export class PythonSession {
       exited.code === 0;
     this.fail(
       this.failure ??
-        processExitError(exited, this.processOutput, this.pending?.file, this.whySignalled(), this.stderrTail()),
+        (this.stopping
+          ? new PythonRunError(
+              'PROCESS_EXITED',
+              'the run was stopped (cancelled) before the component returned; its Python process was ended and nothing was sent',
+              this.pending?.file,
+            )
+          : processExitError(exited, this.processOutput, this.pending?.file, this.whySignalled(), this.stderrTail())),
     );
     // Whatever is left of its tree goes with it, and no pipe held by a leftover keeps Node waiting. After a
     // clean close the harness has already ended its runs' processes: only its group is swept, without a /proc walk.
@@ -835,6 +843,7 @@ export class PythonSession {
   /** Kills the harness and its tree now (a run in progress ends with PROCESS_EXITED) and waits for it to end. */
   async stop(): Promise<void> {
     if (this.finished) return;
+    this.stopping = true;
     this.kill();
     await this.finishedPromise;
   }

@@ -66,6 +66,35 @@ describe('Python components: a component that ends its own process (rt-comp11)',
     }
   });
 
+  it('a run stopped from outside (a cancel) says so, not that the component ended its process', async () => {
+    const worker = new PythonWorker({ ...options });
+    try {
+      const pidFile = join(dir, 'worker.pid');
+      const slow = write(
+        'slow.py',
+        component(
+          `        open(${JSON.stringify(pidFile)}, 'w').write(str(os.getpid()))\n        __import__('time').sleep(5)`,
+        ),
+      );
+      const run = worker.run({ file: slow, marketData: QUOTE });
+      const started = Date.now();
+      while (Date.now() - started < 8000) {
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          if (Number(readFileSync(pidFile, 'utf8')) > 0) break;
+        } catch {
+          // not yet
+        }
+      }
+      await worker.stop();
+      const r = await run;
+      assert.equal(r.error?.code, 'PROCESS_EXITED');
+      assert.match(r.error.message, /^the run was stopped \(cancelled\) before the component returned/);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
   it('an exit code through C (libc _exit): said as the component ending the process, with no line to give', async () => {
     const worker = new PythonWorker({ ...options });
     try {
