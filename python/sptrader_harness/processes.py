@@ -18,7 +18,8 @@ keeps ctypes (3-15 ms to import here) off the cold path of components that start
 
 os._exit() called in the harness process (by a component, or a thread it left) raises ComponentExit
 instead of ending the harness: the run fails with COMPONENT_EXIT and its children are still cleaned
-up, which a dead harness could not do. In a forked child os._exit is the real one.
+up, which a dead harness could not do. In a forked child os._exit is the real one. os.abort() is guarded the same
+way, and what Python cannot stop is said with faulthandler's traceback (endings.py).
 
 A forked child is told from the harness by its process id after every component call. getpid() is a system
 call (about 2 us on this project's CI machine, a third of a replay record's cost), so a replay batch first arms a

@@ -27,7 +27,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, freshness, habits, metadata_values, processes, returns, siblings, stdlib, validation, watchdog
+from sptrader_harness import awaiting, debugging, endings, freshness, habits, logstate, metadata_values, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
@@ -348,8 +348,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         return exc
     if isinstance(exc, SystemExit):
         line, text = component_frame(sys.exc_info()[2], file)
-        return ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) %s %s%s; return None to place no order instead'
-                                % (exc.code, where, entry, ' at line %s' % line if line is not None else ''), file, line, text)
+        return ComponentFailure('COMPONENT_EXIT', 'the component %s %s %s%s; return None to place no order instead'
+                                % (exit_call(exc, sys.exc_info()[2]), where, entry, ' at line %s' % line if line is not None else ''),
+                                file, line, text)
     if isinstance(exc, processes.ComponentSignal):
         line, text = component_frame(sys.exc_info()[2], file)
         if exc.line is not None and exc.file is not None and os.path.abspath(exc.file) == file:
@@ -359,8 +360,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
                                 'instead of ending. Return None to place no order instead' % (exc.name, where, entry, line, sent), file, line, text)
     if isinstance(exc, processes.ComponentExit):
         line, text = component_frame(sys.exc_info()[2], file)
-        return ComponentFailure('COMPONENT_EXIT', 'the component called os._exit(%r) %s %s at line %s; the harness stopped it there. Return None to '
-                                'place no order instead' % (exc.code, where, entry, line), file, line, text)
+        called = 'os.abort()' if isinstance(exc, endings.ComponentAbort) else 'os._exit(%r)' % (exc.code,)
+        return ComponentFailure('COMPONENT_EXIT', 'the component called %s %s %s at line %s; the harness stopped it there instead of '
+                                'ending its process. Return None to place no order instead' % (called, where, entry, line), file, line, text)
     line, text = component_frame(sys.exc_info()[2], file)
     if isinstance(exc, SyntaxError) and isinstance(exc.filename, str) and os.path.isfile(exc.filename):
         # An import inside the call reached a module that does not compile.
@@ -389,15 +391,41 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         no_signal(exc, entry, signal), beside_component(exc, file), not_installed(exc)), file, line, text)
 
 
+def exit_call(exc, tb):
+    """What the component did that raised SystemExit, as its code says it: 'called exit(3)' or 'called quit()' (the site
+    builtins the interactive shell offers: they raise SystemExit as sys.exit does), 'raised SystemExit(3)', or else
+    'called sys.exit(3)' (sys.exit is built in: no frame of its own tells it from a renamed import of it)."""
+    shown = '' if exc.code is None else repr(exc.code)
+    last = None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    try:
+        if last is not None:
+            frame = last.tb_frame
+            quitter = frame.f_locals.get('self') if frame.f_code.co_name == '__call__' else None
+            # site's Quitter ('<frozen _sitebuiltins>' from 3.11 on, _sitebuiltins.py before).
+            if quitter is not None and getattr(type(quitter), '__module__', None) == '_sitebuiltins':
+                name = getattr(quitter, 'name', None)
+                if name in ('exit', 'quit'):
+                    return 'called %s(%s) (the interactive shell\'s %s, which ends a script as sys.exit does)' % (name, shown, name)
+            text = stdlib.load('linecache').getline(frame.f_code.co_filename, last.tb_lineno)
+            if 'SystemExit' in text and 'raise' in text:
+                return 'raised SystemExit%s' % ('(%s)' % shown if shown else '')
+    except Exception:
+        pass
+    return 'called sys.exit(%r)' % (exc.code,)
+
+
 def thread_exit_failure(noted, entry, file):
     """A thread the component started called os._exit while its entry point ran: the process would have ended there,
     and the order it returned is not sent."""
     code, where, line, thread = noted
     at_file = where is not None and os.path.abspath(where) == file
     said = (' at line %s' % line) if at_file else (' at %s:%s' % (where, line) if where is not None else '')
-    return ComponentFailure('COMPONENT_EXIT', 'a thread the component started (%s) called os._exit(%r)%s while %s ran; the process '
+    called = 'os.abort()' if code == 'abort' else 'os._exit(%r)' % (code,)
+    return ComponentFailure('COMPONENT_EXIT', 'a thread the component started (%s) called %s%s while %s ran; the process '
                             'would have ended there, so what %s returned was not sent. Return None to place no order instead'
-                            % (thread, code, said, entry, entry), file, line if at_file else None)
+                            % (thread, called, said, entry, entry), file, line if at_file else None)
 
 
 def not_installed(exc):
@@ -641,6 +669,7 @@ class Server(object):
         self.awaiting = awaiting.EventLoop()  # async def entry points: the worker's one event loop, made when first needed
         self.fresh = freshness.Freshness()  # the user's modules components import, dropped when one of them changes
         self.siblings = siblings.Siblings()  # the component's folder on sys.path for its run, as `python file.py` has it
+        self.logs = logstate.Logs()  # logging as a fresh process has it at each run's start (logstate.py)
 
     def serve(self):
         readline = self.proto_in.readline
@@ -683,6 +712,7 @@ class Server(object):
         kept = process_state() if op in ('run', 'run_batch') else None
         if op in ('run', 'run_batch'):
             self.siblings.enter(request.get('file'))
+            self.logs.begin()
             modules_before = dict(sys.modules)
         try:
             try:
@@ -712,6 +742,7 @@ class Server(object):
                                            'run in a warm worker must leave the standard library as it found it)\n'
                                            % ', '.join("'%s'" % n for n in sorted(restored)[:10]))
                 self.fresh.scan()
+                self.logs.end(new_user_modules(modules_before), self.instances)
                 self.keep_warnings(kept)
                 restore_process_state(kept)
                 restore_builtins()
@@ -733,6 +764,7 @@ class Server(object):
         """After a run's load: the warnings filters its module set in an earlier run (at its import) in place again, as
         they are for the whole life of `python file.py`; a module just loaded set its own."""
         self.running = module
+        self.logs.enter(module)
         try:
             filters = self.module_warnings.get(module)
         except TypeError:
@@ -902,9 +934,9 @@ class Server(object):
             raise ComponentFailure('IMPORT_ERROR', import_failure(e, file, line, sys.exc_info()[2]), file, line, text)
         except SystemExit as e:
             line, text = component_frame(sys.exc_info()[2], file)
-            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) while loading%s; components must return, not exit '
+            raise ComponentFailure('COMPONENT_EXIT', 'the component %s while loading%s; components must return, not exit '
                                    '(code under `if __name__ == \'__main__\':` does not run here)'
-                                   % (e.code, ' at line %s' % line if line is not None else ''), file, line, text)
+                                   % (exit_call(e, sys.exc_info()[2]), ' at line %s' % line if line is not None else ''), file, line, text)
         except processes.ComponentExit as e:
             raise component_failure(e, 'loading', file, 'while')
         except watchdog.RecordTimeout:
@@ -919,6 +951,7 @@ class Server(object):
                 # As Python's own import does: a module that failed to load is not left for `import <name>` to find.
                 del sys.modules[name]
         self.modules[file] = (key, module)
+        self.logs.loaded_module(module)
         return module
 
     def find_class(self, module, file, class_name):
@@ -1202,10 +1235,12 @@ class Server(object):
                 kept = self.instances.get(key) if key else None
                 if kept is not None and kept[0] is module and kept[1] is cls and kept[2] == params_key:
                     instance = kept[3]
+                    self.logs.resume(key)
                 else:
                     stage = 'creating %s' % cls.__name__
                     instance = self.instantiate(cls, entry, params, file)
                     if key:
+                        self.logs.keep_for(key)
                         self.instances.pop(key, None)
                         while len(self.instances) >= 16:
                             self.instances.pop(next(iter(self.instances)))
@@ -1523,8 +1558,8 @@ class Server(object):
             return cls(**params)
         except SystemExit as e:
             line, text = component_frame(sys.exc_info()[2], file)
-            raise ComponentFailure('COMPONENT_EXIT', 'the component called sys.exit(%r) in its constructor%s'
-                                   % (e.code, ' at line %s' % line if line is not None else ''), file, line, text)
+            raise ComponentFailure('COMPONENT_EXIT', 'the component %s in its constructor%s'
+                                   % (exit_call(e, sys.exc_info()[2]), ' at line %s' % line if line is not None else ''), file, line, text)
         except processes.ComponentExit as e:
             raise component_failure(e, 'its constructor', file, 'in')
         except watchdog.RecordTimeout:
@@ -1976,6 +2011,14 @@ def set_warning_filters(filters):
 def restore_process_state(kept):
     cwd, handlers, filters = kept
     set_warning_filters(filters)
+    stdin = sys.stdin
+    if stdin is None or getattr(stdin, 'closed', False):
+        # exit() and quit() close sys.stdin before they raise SystemExit (site's Quitter): the next component's
+        # sys.stdin.read() must find no input, as a fresh process's does, not "I/O operation on closed file".
+        try:
+            sys.stdin = open(0, 'r', encoding='utf-8', closefd=False)
+        except (OSError, ValueError):
+            pass
     try:
         if cwd is not None and os.getcwd() != cwd:
             os.chdir(cwd)
@@ -1991,6 +2034,17 @@ def restore_process_state(kept):
                 signal.signal(number, handler)
         except (ValueError, OSError, TypeError):
             pass
+
+
+def new_user_modules(before):
+    """The names of the user's modules (not components) that are in sys.modules now and were not in `before`."""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if before.get(name) is module or module is None or getattr(module, '__sptrader_component__', None) is not None:
+            continue
+        if stdlib.users(module):
+            found.append(name)
+    return found
 
 
 def live_threads():
@@ -2146,6 +2200,7 @@ def main():
     stdlib.add_roots()
     _IMPORT_ROOTS[:] = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
     processes.watch_processes(eager=worker)
+    endings.guard(OUTPUT_FD[0])
     processes.catch_signals(library_roots)
     if worker:
         # A warm worker lives as long as its parent; a one-run session ends at its run's own limit (watchdog.py).

@@ -335,8 +335,8 @@ export function runnerLimits(values: Partial<Record<keyof typeof LIMIT_OPTION, s
 
 /**
  * The Python a CLI command runs components with: --python, else SPTRADER_PYTHON, else python3/python. A command's
- * --timeout (seconds), when given, bounds the interpreter's first answer too (a --python that hangs); else the
- * probe's own 15 s.
+ * --timeout (seconds), when given, bounds the interpreter's first answer too (a --python that hangs), never below
+ * the probe's own least time (PROBE_FLOOR_MS); else the probe's own 15 s.
  */
 export function cliInterpreter(python: string | undefined, timeoutSeconds?: number): Promise<ResolvedInterpreter> {
   return resolveInterpreter(

@@ -844,7 +844,14 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
           // The shipped dialect puts the decision price on market orders; it is context, not a limit.
           if (has('price')) {
             const reference = priceAt('price', 'metadata.reference_price');
-            if (typeof reference === 'number') metadata['reference_price'] = reference;
+            if (typeof reference === 'number') {
+              metadata['reference_price'] = reference;
+              // Kept, as the shipped MarketOrder means it, but said: a trader who put a price on a market order may
+              // have expected it to limit the fill.
+              notes.push(
+                `price ${reference} on a market order was kept as metadata.reference_price (the decision price) and not sent: a market order fills at the market; for a price limit use order_type 'limit'`,
+              );
+            }
           }
           return { type: 'market' };
         }

@@ -26,6 +26,12 @@ export function defaultInterpreterCandidates(explicit?: string): string[] {
 
 /** How long an interpreter may take to answer the probe when the caller sets no timeout (a cold pyenv shim, a slow disk). */
 const PROBE_TIMEOUT_MS = 15_000;
+/**
+ * The least time the probe is given, whatever the run's --timeout (rt-comp11): that is the component's time limit, and
+ * a sound interpreter started on a busy machine (a cold disk cache, a pyenv shim, another build running) may take
+ * more than a short one (`--timeout 1`) to print its version, which was then reported as no interpreter at all.
+ */
+export const PROBE_FLOOR_MS = 5_000;
 
 type Probed = ResolvedInterpreter | 'timeout' | undefined;
 
@@ -94,7 +100,8 @@ function probe(command: string, timeoutMs: number): Promise<Probed> {
 
 /**
  * The first candidate that runs and is new enough; else a PythonRunError saying what to do. `timeoutMs` (the run's
- * --timeout) bounds each candidate's answer (15 s when not given): an interpreter that hangs is said to.
+ * --timeout) bounds each candidate's answer, never below PROBE_FLOOR_MS (15 s when not given): an interpreter that
+ * does not answer in that time is said to (INTERPRETER_NOT_ANSWERING), not said to be missing.
  */
 export async function resolveInterpreter(
   candidates: string[],
@@ -102,7 +109,7 @@ export async function resolveInterpreter(
 ): Promise<ResolvedInterpreter> {
   const timeoutMs =
     options.timeoutMs !== undefined && Number.isFinite(options.timeoutMs) && options.timeoutMs > 0
-      ? Math.min(options.timeoutMs, 2 ** 31 - 1)
+      ? Math.min(Math.max(options.timeoutMs, PROBE_FLOOR_MS), 2 ** 31 - 1)
       : PROBE_TIMEOUT_MS;
   const tooOld: ResolvedInterpreter[] = [];
   const hung: string[] = [];
@@ -132,9 +139,15 @@ export async function resolveInterpreter(
   }
   if (hung.length > 0) {
     const seconds = timeoutMs / 1000;
+    const floor =
+      options.timeoutMs !== undefined && options.timeoutMs < timeoutMs
+        ? ` (the probe's own least time; the --timeout of ${options.timeoutMs / 1000} s is the component's)`
+        : options.timeoutMs !== undefined
+          ? ' (the timeout)'
+          : '';
     throw new PythonRunError(
-      'INTERPRETER_NOT_FOUND',
-      `the Python interpreter ${hung.map(shown).join(', ')} did not answer within ${seconds} s${options.timeoutMs !== undefined ? ' (the timeout)' : ''}: it hangs, or is not a Python interpreter. Set sptrader.python.interpreterPath (CLI: --python PATH or SPTRADER_PYTHON) to a Python ${MINIMUM.join('.')}+ executable.`,
+      'INTERPRETER_NOT_ANSWERING',
+      `the Python interpreter ${hung.map(shown).join(', ')} did not answer the probe (its version and sys.executable) within ${seconds} s${floor}: it hangs, is very slow to start (a busy machine, a cold version-manager shim), or is not a Python interpreter. Try again, or set sptrader.python.interpreterPath (CLI: --python PATH or SPTRADER_PYTHON) to a Python ${MINIMUM.join('.')}+ executable.`,
     );
   }
   const why = candidates.length === 1 ? notAnInterpreter(candidates[0] as string) : undefined;

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { monotonicMs } from '../common/clock';
 import { AnswerChannel, type ChannelEvent } from './channel';
+import { processExitError } from './processExit';
 import { PythonRunError } from './errors';
 import { killLeftovers, killProcessTree } from './processTree';
 import {
@@ -97,6 +98,8 @@ export { findPackageRoot } from './harnessFiles';
 
 interface Pending {
   id: string;
+  /** The component file the request runs, when it runs one: a process that ends under it is said at its line. */
+  file?: string;
   resolve: (line: Record<string, unknown>) => void;
   reject: (e: PythonRunError) => void;
   /** A line with this id that is not the answer yet (a run_batch state request): handled, the answer still awaited. */
@@ -168,6 +171,8 @@ export class PythonSession {
   private readonly finishedPromise = new Promise<void>((resolve) => (this.markFinished = resolve));
   private failure: PythonRunError | undefined;
   private closing = false;
+  /** stop() was called: a run it cuts short was cancelled, not ended by its component. */
+  private stopping = false;
   /** In the harness's environment and so in every process it starts: how leftovers are found once parent links are gone. */
   private readonly marker = `SPTRADER_RUN_TREE=${randomBytes(12).toString('hex')}`;
   private readonly limits: Required<
@@ -423,10 +428,13 @@ export class PythonSession {
       exited.code === 0;
     this.fail(
       this.failure ??
-        new PythonRunError(
-          'PROCESS_EXITED',
-          `the Python process exited with ${exited.signal ? `signal ${exited.signal}` : `code ${exited.code}`} before returning a result; ${this.whySignalled() ?? 'did the component end its own process (a signal, os.abort())?'} Nothing was sent.${this.stderrTail()}`,
-        ),
+        (this.stopping
+          ? new PythonRunError(
+              'PROCESS_EXITED',
+              'the run was stopped (cancelled) before the component returned; its Python process was ended and nothing was sent',
+              this.pending?.file,
+            )
+          : processExitError(exited, this.processOutput, this.pending?.file, this.whySignalled(), this.stderrTail())),
     );
     // Whatever is left of its tree goes with it, and no pipe held by a leftover keeps Node waiting. After a
     // clean close the harness has already ended its runs' processes: only its group is swept, without a /proc walk.
@@ -519,6 +527,7 @@ export class PythonSession {
               }, timeoutMs);
         this.pending = {
           id,
+          ...(typeof body['file'] === 'string' && body['op'] !== 'inspect' ? { file: body['file'] } : {}),
           resolve: (v) => {
             clearTimeout(timer);
             resolvePromise(v);
@@ -656,7 +665,12 @@ export class PythonSession {
         metadata: null,
         stdout: '',
         stderr: direct,
-        error: { code: err.code, message: err.message, file: req.file },
+        error: {
+          code: err.code,
+          message: err.message,
+          file: req.file,
+          ...(err.line !== undefined ? { line: err.line } : {}),
+        },
         ...(diagnostics ? { diagnostics } : {}),
       });
     }
@@ -793,7 +807,11 @@ export class PythonSession {
       if (syncFailure) throw syncFailure.error;
       const err = e instanceof PythonRunError ? e : new PythonRunError('PROTOCOL_ERROR', String(e));
       const { direct, diagnostics } = this.takeDirect();
-      return failed({ code: err.code, message: err.message, file: req.file }, direct, diagnostics);
+      return failed(
+        { code: err.code, message: err.message, file: req.file, ...(err.line !== undefined ? { line: err.line } : {}) },
+        direct,
+        diagnostics,
+      );
     }
     if (syncFailure) throw syncFailure.error;
     const { direct, diagnostics } = this.takeDirect();
@@ -825,6 +843,7 @@ export class PythonSession {
   /** Kills the harness and its tree now (a run in progress ends with PROCESS_EXITED) and waits for it to end. */
   async stop(): Promise<void> {
     if (this.finished) return;
+    this.stopping = true;
     this.kill();
     await this.finishedPromise;
   }

@@ -180,7 +180,7 @@ describe('sptrader CLI', function () {
     assert.match(out.errors[0].message, /\/nonexistent\/python3/);
   });
 
-  it("--python hang.sh --timeout 1: given up after the timeout, not the probe's own 15 s (rt-comp9)", () => {
+  it("--python hang.sh --timeout 1: given up at the probe's least time (5 s), not its 15 s nor the component's 1 s (rt-comp9, rt-comp11)", () => {
     const hang = join(stateDir, 'hang.sh');
     writeFileSync(hang, '#!/bin/sh\nsleep 30\n');
     chmodSync(hang, 0o755);
@@ -190,8 +190,11 @@ describe('sptrader CLI', function () {
     assert.equal(r.code, 1, r.stderr);
     assert.ok(took < 10_000, `took ${took} ms`);
     const out = JSON.parse(r.stdout) as { errors: Array<{ code: string; message: string }> };
-    assert.equal(out.errors[0]?.code, 'INTERPRETER_NOT_FOUND');
-    assert.match(out.errors[0].message, /hang\.sh did not answer within 1 s \(the timeout\)/);
+    assert.equal(out.errors[0]?.code, 'INTERPRETER_NOT_ANSWERING');
+    assert.match(
+      out.errors[0].message,
+      /hang\.sh did not answer the probe \(.*\) within 5 s \(the probe's own least time/,
+    );
   });
 
   it('exit 1 when the interpreter is too old', () => {

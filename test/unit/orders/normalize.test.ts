@@ -72,6 +72,13 @@ describe('normalizeComponentOrder', () => {
       urgency: 'normal',
       timestamp: '2026-01-01T00:00:00',
     });
+    // Kept as the shipped dialect means it, and said (rt-comp11: before, without a word).
+    assert.deepEqual(
+      r.notes.filter((n) => /reference_price/.test(n)),
+      [
+        "price 1.0852 on a market order was kept as metadata.reference_price (the decision price) and not sent: a market order fills at the market; for a price limit use order_type 'limit'",
+      ],
+    );
   });
 
   it('keeps a metadata number a number and a boolean a boolean (issue 16); a nested value becomes its JSON text', () => {

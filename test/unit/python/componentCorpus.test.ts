@@ -51,6 +51,7 @@ const TEST_ORDER: Expected[] = [
   ['enum_side.py', 1, 'NOT_SERIALIZABLE', undefined, 14],
   ['exception_group.py', 1, 'COMPONENT_ERROR', undefined, 9],
   ['exception_str_raises.py', 1, 'COMPONENT_ERROR', undefined, 11],
+  ['exit_builtin.py', 1, 'COMPONENT_EXIT', undefined, 6],
   ['expires_in_past.py', 1, 'INVALID_ORDER', 'expires_at', 6],
   ['extra_keys.py', 0, 'filled'],
   ['fd_write_stdout.py', 0, 'filled'],
@@ -108,21 +109,26 @@ const TEST_ORDER: Expected[] = [
   ['order_from_market_data.py', 0, 'submitted'],
   ['ordered_dict_order.py', 0, 'submitted'],
   ['os_exit.py', 1, 'COMPONENT_EXIT', undefined, 6],
+  ['os_abort.py', 1, 'COMPONENT_EXIT', undefined, 6],
   ['os_exit_in_thread.py', 1, 'COMPONENT_EXIT', undefined, 7],
   ['own_client_order_id.py', 0, 'filled'],
   ['own_risk_limits.py', 3, 'NOTIONAL_EXCEEDS_MAX_PER_ORDER'],
   ['parameters_from_metadata.py', 0, 'submitted'],
   ['patches_json.py', 0, 'filled'],
   ['patches_json_encoder.py', 0, 'filled'],
+  ['posix_exit.py', 1, 'COMPONENT_EXIT', undefined, 6],
   ['prints_protocol_line.py', 0, 'filled'],
   ['process_pool.py', 0, 'filled'],
   ['property_generate_order.py', 1, 'NO_COMPONENT_CLASS', undefined, 6],
+  ['quit_builtin.py', 1, 'COMPONENT_EXIT', undefined, 6],
   ['reads_stdin.py', 0, 'none'],
   ['returns_empty_dict.py', 1, 'INVALID_ORDER', '', 6],
   ['returns_none.py', 0, 'none'],
   ['returns_tuple.py', 1, 'NOT_SERIALIZABLE', undefined, 6],
   ['runaway_recursion.py', 1, 'COMPONENT_ERROR', undefined, 5],
   ['self_referencing_order.py', 1, 'ANSWER_TOO_DEEP', undefined, 8],
+  ['shared_logging_a.py', 0, 'filled'],
+  ['shared_logging_b.py', 0, 'filled'],
   ['shims_signal_module.py', 0, 'filled'],
   ['shipped_blocked.py', 0, 'none'],
   ['shipped_fractional_size.py', 1, 'INVALID_ORDER', 'quantity', 6],
@@ -180,6 +186,35 @@ const SAYS: Record<string, RegExp> = {
   'late_import_missing.py':
     /No module named 'desk_feed'; install desk_feed into the interpreter that runs components \(/,
   'keeps_market_data.py': /KeyError: 'close'; .*market_data's keys: ask, /,
+  // Before (rt-comp11): "called sys.exit(3)" for the site builtins exit() and quit(), and for `raise SystemExit`.
+  'exit_builtin.py':
+    /^the component called exit\(3\) \(the interactive shell's exit, .*\) inside generate_order at line 6; return None/,
+  'quit_builtin.py':
+    /^the component called quit\(\) \(the interactive shell's quit, .*\) inside generate_order at line 6; return None/,
+  'system_exit.py': /^the component raised SystemExit inside generate_order at line 6; return None/,
+  // Before: the process died of SIGABRT, PROCESS_EXITED with no line; posix._exit ended it with exit code 4.
+  'os_abort.py':
+    /^the component called os\.abort\(\) inside generate_order at line 6; the harness stopped it there instead of ending its process/,
+  'posix_exit.py': /^the component called os\._exit\(4\) inside generate_order at line 6/,
+};
+
+/**
+ * What the component's run printed, as a fresh `python file.py` would print it, [stdout, stderr], in the one warm
+ * worker the corpus runs in (rt-comp11): before, the first component's logging.basicConfig (logging_to_stdout.py's)
+ * took every later component's lines, and a helper's basicConfig ran for the first component that imported it only.
+ */
+const PRINTS: Record<string, [RegExp, RegExp]> = {
+  'logging_to_stdout.py': [/^INFO momentum close=None bid=[\d.]+\n$/, /^$/],
+  'logging_warnings.py': [/^$/, /^INFO:logging_warnings:bid=[\d.]+\n/],
+  'shared_logging_a.py': [/^DESK shared_a bid=[\d.]+\n$/, /^$/],
+  'shared_logging_b.py': [/^DESK shared_b ask=[\d.]+\n$/, /^$/],
+};
+
+/** A note the outcome carries (the Test Order's "Note" lines, the JSON outcome's notes). */
+const NOTES: Record<string, RegExp> = {
+  // Before (rt-comp11): the price became metadata.reference_price without a word.
+  'shipped_market_order.py':
+    /^price [\d.]+ on a market order was kept as metadata\.reference_price \(the decision price\) and not sent/,
 };
 
 describe('Python components: a corpus of trader components through Test Order (rt-comp8)', function () {
@@ -229,6 +264,13 @@ describe('Python components: a corpus of trader components through Test Order (r
         const says = SAYS[name];
         if (says !== undefined && !says.test(error?.message ?? ''))
           wrong.push(`${name}: says ${error?.message ?? 'nothing'}`);
+        const prints = PRINTS[name];
+        const printed = [r.component.stdout, r.component.stderr];
+        if (prints !== undefined && !prints.every((p, i) => p.test(printed[i] ?? '')))
+          wrong.push(`${name}: printed ${JSON.stringify(printed)}`);
+        const note = NOTES[name];
+        if (note !== undefined && !r.notes.some((n) => note.test(n)))
+          wrong.push(`${name}: notes ${JSON.stringify(r.notes)}`);
         // An error that names a line names the component's file.
         if (error?.line !== undefined && error.file !== file)
           wrong.push(`${name}: its error is in ${String(error.file)}`);

@@ -342,6 +342,8 @@ const RAISES: Array<{
   },
   { body: '        def f():\n            return f()\n        f()', codes: ['COMPONENT_ERROR'] },
   { body: '        import os\n        os._exit(4)', codes: ['COMPONENT_EXIT'] },
+  { body: '        import os\n        os.abort()', codes: ['COMPONENT_EXIT'] },
+  { body: '        exit(5)', codes: ['COMPONENT_EXIT'] },
   { body: '        raise StopIteration', codes: ['COMPONENT_ERROR'] },
   { body: '        raise MemoryError()', codes: ['COMPONENT_ERROR'] },
   { body: '        return input()', codes: ['COMPONENT_ERROR'] },
@@ -418,8 +420,9 @@ const KILLERS: Case[] = [
     expect: { codes: ['PROCESS_EXITED'] },
   },
   {
-    name: 'kill: os.abort()',
-    body: '        import os, resource\n        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n        os.abort()',
+    // os.abort() itself is stopped at its line by the harness (COMPONENT_EXIT, rt-comp11); C's abort() still ends it.
+    name: "kill: C's abort()",
+    body: '        import ctypes, resource\n        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n        ctypes.CDLL(None).abort()',
     expect: { codes: ['PROCESS_EXITED'] },
   },
   {

@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PythonRunError } from '../../../src/python/errors';
-import { resolveInterpreter } from '../../../src/python/interpreter';
+import { PROBE_FLOOR_MS, resolveInterpreter } from '../../../src/python/interpreter';
 
 describe('sptrader.python.interpreterPath / --python that is not an interpreter', function () {
   this.timeout(30_000);
@@ -42,7 +42,7 @@ describe('sptrader.python.interpreterPath / --python that is not an interpreter'
     assert.match(await refusal('py\nthon'), /\(tried "py\\nthon"\)/, 'a line break shown escaped');
   });
 
-  it('an "interpreter" that hangs is given up at the timeout asked for, its child too, and said to hang (rt-comp9)', async () => {
+  it('an "interpreter" that hangs is given up at the probe\'s own least time, its child too, and said not to answer (rt-comp9, rt-comp11)', async () => {
     const hang = join(dir, 'hang.sh');
     // The script's sleep holds the probe's pipe: killing the script alone left the probe waiting for it.
     writeFileSync(hang, '#!/bin/sh\nsleep 30\n');
@@ -52,16 +52,29 @@ describe('sptrader.python.interpreterPath / --python that is not an interpreter'
     try {
       await resolveInterpreter([hang], { timeoutMs: 1000 });
     } catch (e) {
-      assert.ok(e instanceof PythonRunError && e.code === 'INTERPRETER_NOT_FOUND', String(e));
+      // Before (rt-comp11): INTERPRETER_NOT_FOUND, as if there were none.
+      assert.ok(e instanceof PythonRunError && e.code === 'INTERPRETER_NOT_ANSWERING', String(e));
       message = e.message;
     }
     const took = Date.now() - started;
-    // Before: the probe's own 15 s, whatever the timeout.
-    assert.ok(took < 5000, `gave up after ${took} ms`);
+    // Before rt-comp9: the probe's own 15 s, whatever the timeout; the --timeout of 1 s is the component's, not the probe's.
+    assert.ok(took >= PROBE_FLOOR_MS - 100 && took < PROBE_FLOOR_MS + 4000, `gave up after ${took} ms`);
     assert.match(
       message,
-      /hang\.sh did not answer within 1 s \(the timeout\): it hangs, or is not a Python interpreter/,
+      /hang\.sh did not answer the probe \(its version and sys\.executable\) within 5 s \(the probe's own least time; the --timeout of 1 s is the component's\): it hangs, is very slow to start/,
     );
+  });
+
+  it('an interpreter slower to start than a short --timeout is found all the same (rt-comp11)', async () => {
+    const python = (await resolveInterpreter(['python3'])).executable;
+    const slow = join(dir, 'slow-python');
+    // A sound interpreter on a busy machine: 2 s before it answers, past the run's 1 s time limit.
+    writeFileSync(slow, `#!/bin/sh\nsleep 2\nexec ${JSON.stringify(python)} "$@"\n`);
+    chmodSync(slow, 0o755);
+    // Before: INTERPRETER_NOT_FOUND, "did not answer within 1 s (the timeout)".
+    const found = await resolveInterpreter([slow], { timeoutMs: 1000 });
+    assert.equal(found.executable, python);
+    assert.equal(found.command, slow);
   });
 
   it('a path that was not an interpreter is found once it is one, without starting again', async () => {
