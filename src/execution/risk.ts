@@ -219,14 +219,17 @@ function atQuote(ctx: RiskContext, r: RiskCheckResult): RiskCheckResult {
 
 // One formatter, made once: `toLocaleString` with options builds a new Intl.NumberFormat on every call.
 const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
-// Every order formats its limits (the same few numbers, order after order) and its own figures: the text of
-// the last numbers formatted is kept, a bounded map cleared when full.
+// Every order formats its limits and quantities (the same few whole numbers, order after order) and its own value
+// and buying power (new fractions nearly every order): the text of the whole numbers formatted is kept, a bounded
+// map cleared when full. Fractions are formatted each time: kept, they only churned the map (a new entry and a
+// cleared table every thousand orders, all of it outliving the young generation).
 const formatted = new Map<number, string>();
 const fmt = (n: number): string => {
+  if (!Number.isInteger(n)) return formatNumber(Number(n.toPrecision(10)));
   // 0 and -0 are one key to a Map but not one text: neither is kept.
   let text = n === 0 ? undefined : formatted.get(n);
   if (text === undefined) {
-    text = formatNumber(Number.isInteger(n) ? n : Number(n.toPrecision(10)));
+    text = formatNumber(n);
     if (n !== 0) {
       if (formatted.size >= 1024) formatted.clear();
       formatted.set(n, text);
