@@ -183,11 +183,11 @@ class Logs(object):
         self.instances.pop(key, None)
 
     def end(self, new_modules, live_keys=()):
-        """At a run's end: the user modules the run first imported are imported again from now on when it changed
-        logging; logging is put back as the run found it."""
+        """At a run's end: the user modules the run first imported (`new_modules()`, asked only then: a pass over
+        sys.modules) are imported again from now on when it changed logging; logging is put back as the run found it."""
         now = snapshot()
         if now != self.since:
-            self.again.update(new_modules)
+            self.again.update(new_modules())
         if self.instance is not None:
             self.instances[self.instance] = now
             for key in [k for k in self.instances if k not in live_keys and k != self.instance]:

@@ -742,7 +742,7 @@ class Server(object):
                                            'run in a warm worker must leave the standard library as it found it)\n'
                                            % ', '.join("'%s'" % n for n in sorted(restored)[:10]))
                 self.fresh.scan()
-                self.logs.end(new_user_modules(modules_before), self.instances)
+                self.logs.end(lambda: new_user_modules(modules_before), self.instances)
                 self.keep_warnings(kept)
                 restore_process_state(kept)
                 restore_builtins()
