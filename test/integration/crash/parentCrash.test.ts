@@ -6,10 +6,10 @@
  * lost carried its position with no stop at all. No child may be sent twice and no fill lost (crashKit's check).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { check, cli } from './crashKit';
+import { check, cli, records } from './crashKit';
 
 const TWAP = resolve(__dirname, '../../../../examples/workspace/core/orders/execution_algos/twap_buy.py');
 const ICEBERG = `from core.orders.order_base import OrderBase
@@ -25,21 +25,6 @@ class Br(OrderBase):
         return {'algo': 'bracket', 'symbol': 'EUR_USD', 'side': 'buy', 'quantity': 1000,
                 'stop_loss': round(a * 0.98, 5), 'take_profit': round(a * 1.02, 5)}
 `;
-
-interface Rec {
-  type: string;
-  data: Record<string, unknown>;
-}
-
-function records(stateDir: string): Rec[] {
-  const audit = join(stateDir, 'audit');
-  return readdirSync(audit)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => readFileSync(join(audit, f), 'utf8').split('\n'))
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Rec);
-}
 
 describe('crash suite: a parent order killed before a child reached the venue, then algo --resume', function () {
   this.timeout(300_000);

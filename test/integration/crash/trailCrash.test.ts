@@ -6,10 +6,10 @@
  * nothing left working and send nothing. The log verifies, every fill is in the account once (crashKit's check).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { check, cli } from './crashKit';
+import { check, cli, records } from './crashKit';
 
 // A half-pip trail on a quote that moves a few ticks each 250 ms: the resumed run triggers within seconds.
 const TRAIL = `from core.orders.order_base import OrderBase
@@ -17,21 +17,6 @@ class Trail(OrderBase):
     def generate_order(self, market_data, signal=None):
         return {'algo': 'trailing_stop', 'symbol': 'EUR_USD', 'side': 'sell', 'quantity': 1000, 'trail_offset': 0.00005}
 `;
-
-interface Rec {
-  type: string;
-  data: Record<string, unknown>;
-}
-
-function records(stateDir: string): Rec[] {
-  const audit = join(stateDir, 'audit');
-  return readdirSync(audit)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => readFileSync(join(audit, f), 'utf8').split('\n'))
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Rec);
-}
 
 describe('crash suite: an emulated trailing stop killed right after its watermark was logged, then algo --resume', function () {
   this.timeout(300_000);

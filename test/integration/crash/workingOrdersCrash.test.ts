@@ -7,27 +7,12 @@
  * nothing damaged, settle each order (looked up at the venue by its client id, never resent) and lose no fill.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { check, cli, NOTHING, RESTING } from './crashKit';
+import { check, cli, NOTHING, records, RESTING } from './crashKit';
 
 const TWAP = resolve(__dirname, '../../../../examples/workspace/core/orders/execution_algos/twap_buy.py');
-
-interface Rec {
-  type: string;
-  data: Record<string, unknown>;
-}
-
-function records(stateDir: string): Rec[] {
-  const audit = join(stateDir, 'audit');
-  return readdirSync(audit)
-    .filter((f) => f.endsWith('.jsonl'))
-    .sort()
-    .flatMap((f) => readFileSync(join(audit, f), 'utf8').split('\n'))
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Rec);
-}
 
 /** The orders the working-orders file lists that the audit log has no SubmitOrder for. */
 function aheadOfLog(stateDir: string): string[] {
