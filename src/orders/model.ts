@@ -278,9 +278,26 @@ function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): boole
   for (const k in o) if (!allowed.includes(k)) return false;
   return true;
 }
-const ORDER_KEYS = ['symbol', 'side', 'order_type', 'quantity', 'time_in_force', 'client_order_id', 'metadata'];
+/** Every enumerable key of `o` (a plain record) is one of an order's own fields: `onlyKeys` spelled out for the hot path. */
+function onlyOrderKeys(o: Record<string, unknown>): boolean {
+  for (const k in o)
+    switch (k) {
+      case 'symbol':
+      case 'side':
+      case 'order_type':
+      case 'quantity':
+      case 'time_in_force':
+      case 'client_order_id':
+      case 'metadata':
+        continue;
+      default:
+        return false;
+    }
+  return true;
+}
+const TYPE_ONLY = ['type'];
 const TYPE_KEYS: Readonly<Record<string, readonly string[]>> = {
-  market: ['type'],
+  market: TYPE_ONLY,
   limit: ['type', 'price'],
   stop: ['type', 'price'],
   stop_limit: ['type', 'stop_price', 'limit_price'],
@@ -313,7 +330,7 @@ function plainOrderType(t: unknown): boolean {
 function plainTimeInForce(t: unknown): boolean {
   if (!isPlainRecord(t)) return false;
   const type = t['type'];
-  if (type === 'GTC' || type === 'IOC' || type === 'FOK') return onlyKeys(t, ['type']);
+  if (type === 'GTC' || type === 'IOC' || type === 'FOK') return onlyKeys(t, TYPE_ONLY);
   if (type !== 'GTD' || !onlyKeys(t, ['type', 'expires_at'])) return false;
   const expires = t['expires_at'];
   return typeof expires === 'number' && Number.isSafeInteger(expires) && expires > 0;
@@ -335,7 +352,7 @@ function plainMetadata(m: unknown): boolean {
  * (plain objects of the schema's own fields); false means "ask the schema" (it may still be valid).
  */
 export function plainOrderRequest(o: unknown): boolean {
-  if (!isPlainRecord(o) || !onlyKeys(o, ORDER_KEYS)) return false;
+  if (!isPlainRecord(o) || !onlyOrderKeys(o)) return false;
   const symbol = o['symbol'];
   const side = o['side'];
   const id = o['client_order_id'];
