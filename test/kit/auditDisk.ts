@@ -1,7 +1,8 @@
 /**
  * Test kit: the audit log's disk (its filesystem seam, `AuditLogOptions.fileSystem`) as the outside world can make it:
  * node:fs, except at the write that holds a record of a given type, which the disk holds back (a slow disk: what is on
- * disk meanwhile is what a SIGKILL would leave) or refuses (a full disk). The log itself is the real one.
+ * disk meanwhile is what a SIGKILL would leave) or refuses (a full disk), or counts how many it holds per write. The log
+ * itself is the real one.
  */
 import { nodeAuditFileSystem, type AuditFileHandle, type AuditFileSystem } from '../../src/execution/audit/auditLog';
 
@@ -60,4 +61,15 @@ export function fullAt(full: string): AuditFileSystem & { hit: boolean } {
     { hit: false },
   );
   return fs;
+}
+
+/** node:fs, counting in `writes` the records of type `type` each write holds (writes holding none left out). */
+export function writesHolding(type: string): AuditFileSystem & { writes: number[] } {
+  const marker = `"type":"${type}"`;
+  const writes: number[] = [];
+  const fs = through((buffers) => {
+    const n = buffers.reduce((sum, b) => sum + Buffer.from(b).toString('utf8').split(marker).length - 1, 0);
+    if (n > 0) writes.push(n);
+  });
+  return Object.assign(fs, { writes });
 }

@@ -36,6 +36,9 @@ export interface StopperOptions {
 export class Stopper {
   constructor(private readonly o: StopperOptions) {}
 
+  /** Cancels under way, by client order id: a second cancel of the same order waits for the first's outcome. */
+  private readonly cancelling = new Map<string, Promise<OrderRecord>>();
+
   /**
    * Asks the venue to cancel one order. Resolves with the order's record after the venue answered.
    *
@@ -43,18 +46,45 @@ export class Stopper {
    * killed between the two leaves a log that says the cancel was asked for (the venue may have it), never a cancel
    * at the venue the log knows nothing of. A log that cannot take it refuses the cancel (AuditLogFailedError, nothing
    * sent), except within the emergency stop (`whenUnrecorded: 'send'`), which a failed log does not hold up.
+   *
+   * A cancel of an order already being cancelled answers with that cancel's outcome: no second CancelOrder, no second
+   * cancel at the venue. The stop's joins a refused one (nothing was sent) and then sends its own.
    */
-  async cancel(clientOrderId: string, whenUnrecorded: 'refuse' | 'send' = 'refuse'): Promise<OrderRecord> {
+  cancel(clientOrderId: string, whenUnrecorded: 'refuse' | 'send' = 'refuse'): Promise<OrderRecord> {
+    const under = this.cancelling.get(clientOrderId);
+    if (under === undefined) return this.track(clientOrderId, this.cancelOnce(clientOrderId, whenUnrecorded, false));
+    if (whenUnrecorded === 'refuse') return under;
+    return under.catch((e: unknown) => {
+      if (e instanceof AuditLogFailedError) return this.cancel(clientOrderId, 'send');
+      throw e;
+    });
+  }
+
+  private track(clientOrderId: string, run: Promise<OrderRecord>): Promise<OrderRecord> {
+    this.cancelling.set(clientOrderId, run);
+    const done = (): void => {
+      if (this.cancelling.get(clientOrderId) === run) this.cancelling.delete(clientOrderId);
+    };
+    run.then(done, done);
+    return run;
+  }
+
+  /** `cancel`, once per order at a time; `recorded`: its CancelOrder is durable already (the emergency stop's batch). */
+  private async cancelOnce(
+    clientOrderId: string,
+    whenUnrecorded: 'refuse' | 'send',
+    recorded: boolean,
+  ): Promise<OrderRecord> {
     const { cache, clock, events, log, reconciler } = this.o;
     const record = cache.get(clientOrderId);
     if (!record) throw new Error(`no order with client order id ${clientOrderId}`);
     // Nothing goes to the venue for these: the command is recorded without waiting for it.
     if (isFinalState(record.state)) {
-      log.note('CancelOrder', { clientOrderId, venue: record.venue });
+      if (!recorded) log.note('CancelOrder', { clientOrderId, venue: record.venue });
       return record;
     }
     if (record.state === 'PENDING_SUBMIT') {
-      log.note('CancelOrder', { clientOrderId, venue: record.venue });
+      if (!recorded) log.note('CancelOrder', { clientOrderId, venue: record.venue });
       events.transition(clientOrderId, {
         type: 'Denied',
         at: clock.now(),
@@ -63,7 +93,7 @@ export class Stopper {
       });
       return cache.must(clientOrderId);
     }
-    await this.recordCancel(record, whenUnrecorded);
+    if (!recorded) await this.recordCancel(record, whenUnrecorded);
     crashPoint('cancel-order-logged');
     // Ended while its command was written (a fill, the venue's own cancel or expiry): nothing left to cancel.
     const current = cache.get(clientOrderId);
@@ -131,6 +161,19 @@ export class Stopper {
     }
   }
 
+  /**
+   * The emergency stop's commands for the cancels it is about to send at one venue, durable together (in a simulation
+   * written and not waited for). A log that cannot take them does not hold the stop up: the cancels still go.
+   */
+  private async recordCancels(type: string, entries: ReadonlyArray<Record<string, unknown>>): Promise<void> {
+    if (entries.length === 0) return;
+    if (this.o.simulation) {
+      for (const data of entries) this.o.log.note(type, data);
+      return;
+    }
+    await this.o.log.commands(type, entries).catch(() => undefined);
+  }
+
   /** The emergency stop under way, if any: a second one runs after it, on what it left. */
   private stopping: Promise<unknown> = Promise.resolve();
 
@@ -178,11 +221,26 @@ export class Stopper {
       const working = cache.workingOrders().filter((r) => r.venue === venue);
       const inFlight = (r: OrderRecord): number => (this.o.inFlight(r.clientOrderId) === undefined ? 0 : 1);
       working.sort((a, b) => inFlight(a) - inFlight(b));
+      // The CancelOrder commands of every order the venue is to be asked to cancel, durable together (one write and
+      // sync, not one each, one after the other) before the first cancel goes; those already being cancelled join
+      // that cancel instead (see `cancel`), those not sent yet are ended here without the venue.
+      const batch = working.filter(
+        (r) => r.state !== 'PENDING_SUBMIT' && !isFinalState(r.state) && !this.cancelling.has(r.clientOrderId),
+      );
+      await this.recordCancels(
+        'CancelOrder',
+        batch.map((r) => ({ clientOrderId: r.clientOrderId, venue })),
+      );
+      crashPoint('stop-cancels-logged');
+      const recorded = new Set(batch.map((r) => r.clientOrderId));
       for (const record of working) {
         // One order's failure (whatever the venue's client threw) does not leave the others working.
         let after: OrderRecord;
         try {
-          after = await this.cancel(record.clientOrderId, 'send');
+          const id = record.clientOrderId;
+          after = await (recorded.has(id) && !this.cancelling.has(id)
+            ? this.track(id, this.cancelOnce(id, 'send', true))
+            : this.cancel(id, 'send'));
         } catch (e) {
           report.failed.push({ venue, order: record.clientOrderId, reason: `could not cancel: ${errorText(e)}` });
           continue;
@@ -197,13 +255,20 @@ export class Stopper {
       } catch (e) {
         report.failed.push({ venue, order: '*', reason: `could not list open orders: ${(e as Error).message}` });
       }
-      for (const o of open) {
-        if (cache.has(o.client_order_id)) continue;
+      // Orders we did not place: their CancelExternalOrder commands durable together before the first cancel goes,
+      // as CancelOrder (a kill in between leaves the log saying the cancel was asked for, never a cancel it has no
+      // word of).
+      const external = open.filter((o) => !cache.has(o.client_order_id));
+      await this.recordCancels(
+        'CancelExternalOrder',
+        external.map((o) => ({ venue, orderId: o.order_id, clientOrderId: o.client_order_id })),
+      );
+      crashPoint('stop-external-logged');
+      for (const o of external) {
         try {
           await broker.cancelOrder(o.order_id);
           cache.removeExternal(venue, o.order_id);
           report.cancelled.push(o.client_order_id);
-          log.note('CancelExternalOrder', { venue, orderId: o.order_id, clientOrderId: o.client_order_id });
         } catch (e) {
           report.failed.push({ venue, order: o.client_order_id, reason: (e as Error).message });
         }

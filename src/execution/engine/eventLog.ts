@@ -3,8 +3,9 @@
  *
  * Events are recorded without a promise each; the log makes them durable with its next batch, and a
  * batch that cannot be made so reaches `onFailure` once, which halts trading (see ../engine.ts). Only the
- * commands that reach a venue are awaited (`command`): SubmitOrder is durable before its order is sent, CancelOrder
- * before its cancel, EmergencyStop before the stop acts.
+ * commands that reach a venue are awaited (`command`, or `commands` for several at once): SubmitOrder is durable before
+ * its order is sent, CancelOrder (and the emergency stop's CancelExternalOrder) before its cancel, EmergencyStop before
+ * the stop acts.
  */
 import type { Clock } from '../../common/clock';
 import type { Disposable } from '../../brokers/broker';
@@ -51,6 +52,25 @@ export class EventLog {
   /** Records a command (no listeners): returns its durability. */
   command(type: string, data: Record<string, unknown>): Promise<unknown> {
     return this.append(type, { at: this.clock.now(), ...data });
+  }
+
+  /**
+   * Records several commands of one type together (the audit log's `appendMany`: one write and sync for all, where
+   * `command` awaited one after the other pays one each): returns their durability. Those the log refuses as data
+   * (a secret-looking key) are recorded one by one, as `command` does.
+   */
+  commands(type: string, entries: ReadonlyArray<Record<string, unknown>>): Promise<unknown> {
+    const audit = this.audit;
+    if (!audit || entries.length === 0) return Promise.resolve();
+    const at = this.clock.now();
+    let p: Promise<unknown>;
+    try {
+      p = audit.appendMany(entries.map((data) => ({ type, data: { at, ...data } })));
+    } catch {
+      // Refused synchronously, nothing written: each one as `command` (redacted, or said refused).
+      return Promise.all(entries.map((data) => this.append(type, { at, ...data })));
+    }
+    return this.track(p);
   }
 
   /**
@@ -127,6 +147,11 @@ export class EventLog {
         .append(type, redactSecrets(data))
         .catch(() => this.audit?.append('AuditRefused', { type, message: (e as Error).message }));
     }
+    return this.track(p);
+  }
+
+  /** An awaited record: `settle` waits for it; its failure is the log's failure (trading halts). */
+  private track(p: Promise<unknown>): Promise<unknown> {
     this.pendingAudit.add(p);
     return p.then(
       (r) => {
