@@ -281,6 +281,12 @@ export class CanonicalBytes {
     this.pos = writeAscii(this.buf, this.pos, text);
   }
 
+  /** Longer text of one-byte characters (a hash's hex digits): copied in one call rather than by a loop. */
+  latin1(text: string): void {
+    this.room(text.length);
+    this.pos += this.buf.write(text, this.pos, 'latin1');
+  }
+
   /** A safe integer's digits, as `String` writes them (-0 as "0"), without making the string. */
   integer(value: number): void {
     this.room(17);
