@@ -15,24 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { check, cli, ofType, records, RESTING } from './crashKit';
-
-interface Orders {
-  working: Array<{ clientOrderId: string; state: string }>;
-  paper: Array<{ client_order_id: string }>;
-}
-
-async function orders(stateDir: string): Promise<Orders> {
-  const run = await cli(['orders', '--state-dir', stateDir, '--json']);
-  assert.equal(run.code, 0, run.stderr + run.stdout);
-  return JSON.parse(run.stdout) as Orders;
-}
-
-/** The records about `id` after its SubmitOrder, by type. */
-const about = (stateDir: string, id: string): string[] =>
-  records(stateDir)
-    .filter((r) => r.data['clientOrderId'] === id && r.type !== 'SubmitOrder')
-    .map((r) => r.type);
+import { about, check, cli, ofType, orders, RESTING } from './crashKit';
 
 describe('crash suite: a cancel killed after its CancelOrder was durable, before it was sent', function () {
   this.timeout(300_000);

@@ -89,6 +89,24 @@ export function records(stateDir: string): Rec[] {
 }
 
 export const ofType = (stateDir: string, type: string): Rec[] => records(stateDir).filter((r) => r.type === type);
+
+/** What `sptrader orders --json` lists: the engine's working orders and the paper venue's open ones. */
+export interface Orders {
+  working: Array<{ clientOrderId: string; state: string }>;
+  paper: Array<{ client_order_id: string }>;
+}
+
+export async function orders(stateDir: string): Promise<Orders> {
+  const run = await cli(['orders', '--state-dir', stateDir, '--json']);
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  return JSON.parse(run.stdout) as Orders;
+}
+
+/** The records about `id` after its SubmitOrder, by type. */
+export const about = (stateDir: string, id: string): string[] =>
+  records(stateDir)
+    .filter((r) => r.data['clientOrderId'] === id && r.type !== 'SubmitOrder')
+    .map((r) => r.type);
 /** The client order ids the log's SubmitOrder commands sent, in order. */
 export const sentIds = (stateDir: string): string[] =>
   ofType(stateDir, 'SubmitOrder').map((r) => (r.data['command'] as { clientOrderId: string }).clientOrderId);

@@ -18,24 +18,7 @@ import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { readPaperAccount } from '../../../src/brokers/paper/state';
 import { systemClock } from '../../../src/common/clock';
 import { statePaths } from '../../../src/common/statePaths';
-import { check, cli, ofType, records, RESTING } from './crashKit';
-
-interface Orders {
-  working: Array<{ clientOrderId: string; state: string }>;
-  paper: Array<{ client_order_id: string }>;
-}
-
-async function orders(stateDir: string): Promise<Orders> {
-  const run = await cli(['orders', '--state-dir', stateDir, '--json']);
-  assert.equal(run.code, 0, run.stderr + run.stdout);
-  return JSON.parse(run.stdout) as Orders;
-}
-
-/** The records about `id` after its SubmitOrder, by type. */
-const about = (stateDir: string, id: string): string[] =>
-  records(stateDir)
-    .filter((r) => r.data['clientOrderId'] === id && r.type !== 'SubmitOrder')
-    .map((r) => r.type);
+import { about, check, cli, ofType, orders, RESTING } from './crashKit';
 
 describe('crash suite: a halt killed once its cancel records were durable', function () {
   this.timeout(300_000);
