@@ -10,77 +10,32 @@
  *   log does not hold the stop up: its cancels still go (its own record, EmergencyStop, is written the same way).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { delegatingBroker, type BrokerApi } from '../../../src/brokers/broker';
-import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
-import { TestClock } from '../../../src/common/clock';
-import { AuditLog, AuditLogFailedError, tailAudit, type AuditFileSystem } from '../../../src/execution/audit/auditLog';
-import { ExecutionEngine } from '../../../src/execution/engine';
+import type { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import { AuditLogFailedError, type AuditFileSystem, type AuditLog } from '../../../src/execution/audit/auditLog';
+import type { ExecutionEngine } from '../../../src/execution/engine';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 import { fullAt, heldAt } from '../../kit/auditDisk';
-import { FixedQuotes, limit, order } from '../paper/helpers';
-import { LOOSE } from './engineHelpers';
-
-/** A few turns of the event loop: what a cancel sent at once would have needed to reach the venue many times over. */
-async function turns(n = 20): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-}
+import { order } from '../paper/helpers';
+import { cancelRig, turns, type CancelRig } from './engineHelpers';
 
 describe('a cancel is recorded durably before it is sent', function () {
   this.timeout(20_000);
   let dir: string;
-  let clock: TestClock;
   let paper: PaperBroker;
   let engine: ExecutionEngine;
   let audit: AuditLog;
   let cancels: string[];
-  /** A held disk let go, so that closing does not wait on it when an assertion failed first. */
-  let release: () => void;
+  let rig: CancelRig;
 
   const open = async (fileSystem: AuditFileSystem): Promise<void> => {
-    release = 'release' in fileSystem ? (fileSystem.release as () => void) : () => undefined;
-    dir = mkdtempSync(join(tmpdir(), 'sptrader-cancel-durable-'));
-    clock = new TestClock();
-    paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
-    cancels = [];
-    const venue: BrokerApi = {
-      ...delegatingBroker(paper, { id: 'paper' }),
-      cancelOrder: async (id): Promise<void> => {
-        cancels.push(id);
-        await paper.cancelOrder(id);
-      },
-    };
-    audit = (await AuditLog.open(join(dir, 'audit'), { clock, fileSystem })).log;
-    engine = new ExecutionEngine({
-      clock,
-      brokers: { paper: venue },
-      audit,
-      limits: LOOSE,
-      tradingStateFile: join(dir, 'trading-state.json'),
-      reconcileAttempts: 2,
-      reconcileDelayMs: 2,
-    });
-    await engine.connect('paper');
+    rig = await cancelRig('sptrader-cancel-durable-', fileSystem);
+    ({ dir, paper, engine, audit, cancels } = rig);
   };
-  /** A limit order below the market: it rests at the venue. */
-  const resting = async (symbol = 'AAPL'): Promise<PlacedOrderRequest> => {
-    const o = order('buy', 10, limit(95), undefined, symbol);
-    const result = await engine.submitOrder(o, 'paper');
-    assert.equal(result.order.state, 'ACCEPTED', JSON.stringify(result.denial));
-    return o;
-  };
-  const records = async (type: string): Promise<Array<Record<string, unknown>>> =>
-    (await tailAudit(join(dir, 'audit'), 1000)).filter((r) => r.type === type).map((r) => r.data);
+  const resting = (symbol?: string): Promise<PlacedOrderRequest> => rig.resting(symbol);
+  const records = (type: string): Promise<Array<Record<string, unknown>>> => rig.records(type);
 
-  afterEach(async () => {
-    release();
-    await engine.close().catch(() => undefined);
-    await audit.close().catch(() => undefined);
-    await paper.disconnect();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => rig.close());
 
   it('while its CancelOrder waits for the disk, the venue is not asked; once it is on disk, the cancel goes once', async () => {
     const fs = heldAt('CancelOrder');

@@ -9,22 +9,13 @@
  *   second CancelOrder, no second cancel at the venue.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { delegatingBroker, type BrokerApi } from '../../../src/brokers/broker';
-import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
-import { TestClock } from '../../../src/common/clock';
-import { AuditLog, nodeAuditFileSystem, tailAudit, type AuditFileSystem } from '../../../src/execution/audit/auditLog';
-import { ExecutionEngine } from '../../../src/execution/engine';
+import type { PaperBroker } from '../../../src/brokers/paper/paperBroker';
+import { nodeAuditFileSystem, type AuditFileSystem, type AuditLog } from '../../../src/execution/audit/auditLog';
+import type { ExecutionEngine } from '../../../src/execution/engine';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 import { heldAt, writesHolding } from '../../kit/auditDisk';
-import { FixedQuotes, limit, order } from '../paper/helpers';
-import { LOOSE } from './engineHelpers';
-
-async function turns(n = 20): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
-}
+import { limit, order } from '../paper/helpers';
+import { cancelRig, turns, type CancelRig } from './engineHelpers';
 
 /** Turns of the event loop until `done()` (its CancelOrder on disk first: a real fsync), at most 10 s. */
 async function until(done: () => boolean): Promise<void> {
@@ -34,58 +25,20 @@ async function until(done: () => boolean): Promise<void> {
 
 describe("the emergency stop's cancel records, and one order cancelled twice at once", function () {
   this.timeout(20_000);
-  let dir: string;
   let paper: PaperBroker;
   let engine: ExecutionEngine;
   let audit: AuditLog;
   let cancels: string[];
-  /** While set, each cancel waits for it before it reaches the venue: a slow venue. */
-  let gate: Promise<void> | undefined;
-  let release: () => void;
+  let rig: CancelRig;
 
   const open = async (fileSystem: AuditFileSystem = nodeAuditFileSystem): Promise<void> => {
-    release = 'release' in fileSystem ? (fileSystem.release as () => void) : () => undefined;
-    dir = mkdtempSync(join(tmpdir(), 'sptrader-stop-batch-'));
-    const clock = new TestClock();
-    paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
-    cancels = [];
-    gate = undefined;
-    const venue: BrokerApi = {
-      ...delegatingBroker(paper, { id: 'paper' }),
-      cancelOrder: async (id): Promise<void> => {
-        cancels.push(id);
-        if (gate) await gate;
-        await paper.cancelOrder(id);
-      },
-    };
-    audit = (await AuditLog.open(join(dir, 'audit'), { clock, fileSystem })).log;
-    engine = new ExecutionEngine({
-      clock,
-      brokers: { paper: venue },
-      audit,
-      limits: LOOSE,
-      tradingStateFile: join(dir, 'trading-state.json'),
-      reconcileAttempts: 2,
-      reconcileDelayMs: 2,
-    });
-    await engine.connect('paper');
+    rig = await cancelRig('sptrader-stop-batch-', fileSystem);
+    ({ paper, engine, audit, cancels } = rig);
   };
-  const resting = async (): Promise<PlacedOrderRequest> => {
-    const o = order('buy', 10, limit(95));
-    const result = await engine.submitOrder(o, 'paper');
-    assert.equal(result.order.state, 'ACCEPTED', JSON.stringify(result.denial));
-    return o;
-  };
-  const records = async (type: string): Promise<Array<Record<string, unknown>>> =>
-    (await tailAudit(join(dir, 'audit'), 1000)).filter((r) => r.type === type).map((r) => r.data);
+  const resting = (symbol?: string): Promise<PlacedOrderRequest> => rig.resting(symbol);
+  const records = (type: string): Promise<Array<Record<string, unknown>>> => rig.records(type);
 
-  afterEach(async () => {
-    release();
-    await engine.close().catch(() => undefined);
-    await audit.close().catch(() => undefined);
-    await paper.disconnect();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => rig.close());
 
   it('a stop over 20 working orders makes their 20 CancelOrder commands durable in one batch, then cancels each once', async () => {
     const fs = writesHolding('CancelOrder');
@@ -139,7 +92,7 @@ describe("the emergency stop's cancel records, and one order cancelled twice at 
     await open();
     const o = await resting();
     let let_go: () => void = () => undefined;
-    gate = new Promise<void>((r) => (let_go = r));
+    rig.gate = new Promise<void>((r) => (let_go = r));
     const first = engine.cancel(o.client_order_id);
     await until(() => cancels.length > 0);
     assert.equal(cancels.length, 1, 'the first cancel is at the venue');
