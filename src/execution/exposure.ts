@@ -7,6 +7,7 @@
  */
 import { toMoney } from '../common/decimal';
 import type { OrderRecord, OrderState } from './orderState';
+import { ChurnMap } from '../common/churn';
 
 interface SymbolSides {
   buy: bigint;
@@ -29,7 +30,7 @@ export class WorkingExposure {
   private readonly sides = new Map<string, Map<string, SymbolSides>>();
   private readonly reserves = new Map<string, VenueReserve>();
   /** Each working order's reservation (account currency), set when it was checked. */
-  private readonly reserveOf = new Map<string, number>();
+  private readonly reserveOf = new ChurnMap<string, number>();
 
   /** Starts counting a working order; `reserve` is what it uses of buying power until acknowledged. */
   add(order: OrderRecord, reserve: number): void {

@@ -223,7 +223,7 @@ const NUMBER = new Intl.NumberFormat('en-US', { maximumFractionDigits: 10 });
 // and buying power (new fractions nearly every order): the text of the whole numbers formatted is kept, a bounded
 // map cleared when full. Fractions are formatted each time: kept, they only churned the map (a new entry and a
 // cleared table every thousand orders, all of it outliving the young generation).
-const formatted = new Map<number, string>();
+let formatted = new Map<number, string>();
 const fmt = (n: number): string => {
   if (!Number.isInteger(n)) return formatNumber(Number(n.toPrecision(10)));
   // 0 and -0 are one key to a Map but not one text: neither is kept.
@@ -231,7 +231,8 @@ const fmt = (n: number): string => {
   if (text === undefined) {
     text = formatNumber(n);
     if (n !== 0) {
-      if (formatted.size >= 1024) formatted.clear();
+      // A new map, not `clear()`: that links the old table to the new one (src/common/churn.ts).
+      if (formatted.size >= 1024) formatted = new Map();
       formatted.set(n, text);
     }
   }

@@ -9,6 +9,7 @@
  *   resting orders would grow a position. Shorts are allowed and reserve their notional.
  */
 import type { Clock } from '../../common/clock';
+import { ChurnMap, ChurnSet } from '../../common/churn';
 import { divMoney, divRound, fromMoney, mulMoney, roundMoney } from '../../common/decimal';
 import type { Position, Quote } from '../../orders/model';
 import type { QuoteSource } from './feed';
@@ -45,12 +46,12 @@ interface Mark {
 export class PaperAccount {
   ledger = new Ledger();
   /** The last mid computed per symbol, with the touch it came from (valuations ask for it per position). */
-  private readonly mids = new Map<string, { bid: number; ask: number; mid: bigint }>();
+  private mids = new Map<string, { bid: number; ask: number; mid: bigint }>();
   /** Open orders by `instrumentKey`, and the buying power each symbol's orders hold (see `reservedIn`). */
-  private readonly openBySymbol = new Map<string, Set<LiveOrder>>();
+  private readonly openBySymbol = new Map<string, ChurnSet<LiveOrder>>();
   /** How many orders `openBySymbol` holds in all: a valuation skips it when none (an order that fills at once). */
   private openCount = 0;
-  private readonly reserveCache = new Map<string, bigint>();
+  private readonly reserveCache = new ChurnMap<string, bigint>();
   /**
    * Each position as last marked: its value and its row, kept while its quantity, average price and mid
    * stay the same (every order asks for the account, and most orders move one position at most).
@@ -154,7 +155,7 @@ export class PaperAccount {
     const key = instrumentKey(live.request.symbol);
     let orders = this.openBySymbol.get(key);
     if (!orders) {
-      orders = new Set();
+      orders = new ChurnSet();
       this.openBySymbol.set(key, orders);
     }
     if (!orders.has(live)) this.openCount++;
@@ -184,16 +185,16 @@ export class PaperAccount {
    * all of them. Not remembered when the amount moves with the market: a market order waiting to
    * arrive (priced at the touch) or a quote currency other than the account's (converted at the mid).
    */
-  private reservedIn(key: string, orders: ReadonlySet<LiveOrder>, now: number): bigint {
+  private reservedIn(key: string, orders: ChurnSet<LiveOrder>, now: number): bigint {
     const cached = this.reserveCache.get(key);
     if (cached !== undefined) return cached;
     let sum = 0n;
     let moves = false;
-    for (const o of orders) {
+    orders.forEach((o) => {
       const instrument = instrumentFor(o.request.symbol);
       sum += this.addedExposure(o, instrument, now);
       if (o.request.order_type.type === 'market' || !sameMoney(instrument.quoteCurrency, this.currency)) moves = true;
-    }
+    });
     if (!moves) this.reserveCache.set(key, sum);
     return sum;
   }
@@ -211,7 +212,12 @@ export class PaperAccount {
       const mark = this.mark(p, now);
       const known = this.counted.get(p);
       if (known !== mark) {
-        if (known !== undefined) this.uncount(p);
+        // The old mark's terms out of the sums, the new one set in its place (not deleted and added again: that
+        // churned the map's table on every order, see src/common/churn.ts).
+        if (known !== undefined) {
+          this.countedValue -= known.value;
+          this.countedGross -= abs(known.value);
+        }
         this.countedValue += mark.value;
         this.countedGross += abs(mark.value);
         this.counted.set(p, mark);
@@ -242,7 +248,8 @@ export class PaperAccount {
     const last = this.mids.get(symbol);
     if (last !== undefined && last.bid === q.bid && last.ask === q.ask) return last.mid;
     const mid = divRound(units(q.bid) + units(q.ask), 2n);
-    if (this.mids.size >= 4096) this.mids.clear();
+    // A new map, not `clear()`: that links the old table to the new one (src/common/churn.ts).
+    if (this.mids.size >= 4096) this.mids = new Map();
     this.mids.set(symbol, { bid: q.bid, ask: q.ask, mid });
     return mid;
   }

@@ -4,6 +4,7 @@
  * journal line). It owns no money and no matching: the account (`account.ts`) and the matching engine
  * (`matching.ts`) change orders through it, and persistence (`persistence.ts`) saves what it reports.
  */
+import { ChurnMap, ChurnSet } from '../../common/churn';
 import {
   isFinalStatus,
   type Fill,
@@ -85,17 +86,17 @@ export class PaperOrders {
   nextOrder = 0;
   nextFill = 0;
   /** Every retained order by id, oldest first. */
-  readonly all = new Map<string, LiveOrder>();
+  readonly all = new ChurnMap<string, LiveOrder>();
   /** Open orders only, so polling costs O(open), not O(history). */
-  readonly open = new Map<string, LiveOrder>();
-  private readonly byClientId = new Map<string, string>();
+  readonly open = new ChurnMap<string, LiveOrder>();
+  private readonly byClientId = new ChurnMap<string, string>();
   private fills: Fill[] = [];
   /** Order ids in the order they became final, for trimming the oldest; `finalHead` is the next to look at. */
   private finalQueue: string[] = [];
   private finalHead = 0;
   /** Whether the operation under way changed anything (then it is saved). */
   dirty = false;
-  private readonly changed = new Set<LiveOrder>();
+  private readonly changed = new ChurnSet<LiveOrder>();
   private removedIds: string[] = [];
   private newFills: Fill[] = [];
 
@@ -176,7 +177,7 @@ export class PaperOrders {
   takeChanges(): OrderChanges {
     // An order made and trimmed within one change is not kept.
     const orders: LiveOrder[] = [];
-    for (const o of this.changed) if (this.all.get(o.response.order_id) === o) orders.push(o);
+    for (const o of this.changed.values()) if (this.all.get(o.response.order_id) === o) orders.push(o);
     const changes = { orders, removed: this.removedIds, fills: this.newFills };
     this.changed.clear();
     this.removedIds = [];

@@ -14,10 +14,11 @@ import { AuditLogFailedError, type AuditLog } from '../audit/auditLog';
 import { redactSecrets } from '../../common/secrets';
 import type { EngineEvent, SubmitOrder } from '../events';
 import type { RiskCheckResult } from '../risk';
+import { ChurnSet } from '../../common/churn';
 
 export class EventLog {
   private readonly listeners = new Set<(e: EngineEvent) => void>();
-  private readonly pendingAudit = new Set<Promise<unknown>>();
+  private readonly pendingAudit = new ChurnSet<Promise<unknown>>();
   private failed: Error | undefined;
   private failureHandler: (e: Error) => void = () => undefined;
 
@@ -105,7 +106,7 @@ export class EventLog {
 
   /** Waits for every awaited record, then for the log's last batch. */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.pendingAudit]);
+    await Promise.allSettled(this.pendingAudit.values());
     if (this.audit && this.audit.state === 'open') await this.audit.flush().catch(() => undefined);
   }
 

@@ -6,6 +6,7 @@
  * place (external), the fills counted per venue and who waits for an order to finish. It decides nothing:
  * the state machine (`../orderState`) makes records, the pieces above it store them here.
  */
+import { ChurnMap, ChurnSet } from '../../common/churn';
 import { fromMoney } from '../../common/decimal';
 import type { OrderResponse } from '../../orders/model';
 import { WorkingExposure } from '../exposure';
@@ -17,8 +18,9 @@ export interface ExternalOrder {
 }
 
 export class OrderCache {
-  private readonly orders = new Map<string, OrderRecord>();
-  private readonly working = new Set<string>();
+  // Churn: an entry per order, deleted as it finishes (src/common/churn.ts says why not a Map).
+  private readonly orders = new ChurnMap<string, OrderRecord>();
+  private readonly working = new ChurnSet<string>();
   /** What the working orders add up to, per venue and symbol; kept as they change. */
   readonly exposure = new WorkingExposure();
   // Finished ids, oldest first, from `finishedHead` on: a head index rather than `shift()`, which moves the
@@ -29,15 +31,15 @@ export class OrderCache {
    * Client order ids by venue, then the venue's order id (two venues may use the same ids). One map per venue: a key
    * joined of the two was a new string to hash on every look-up, three times an order.
    */
-  private readonly byVenueId = new Map<string, Map<string, string>>();
+  private readonly byVenueId = new Map<string, ChurnMap<string, string>>();
   /** Signed positions per venue and symbol, in 10^-10 units: the venue's at reconcile plus every fill since. */
   private readonly positions = new Map<string, Map<string, bigint>>();
   private readonly external = new Map<string, ExternalOrder>();
   /** Fills recorded per venue (from the audit log on open, then each one since). */
   private readonly fillsRecorded = new Map<string, number>();
   /** When each order in flight was handed to its venue (by our clock); recovered orders: when the engine started. */
-  readonly sentAt = new Map<string, number>();
-  private readonly finalWaiters = new Map<string, Array<(o: OrderRecord) => void>>();
+  readonly sentAt = new ChurnMap<string, number>();
+  private readonly finalWaiters = new ChurnMap<string, Array<(o: OrderRecord) => void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Client order ids the audit log has orders under from before the engine started (the finished ones too). */
   private usedBefore: ReadonlySet<string> = new Set<string>();
@@ -73,11 +75,11 @@ export class OrderCache {
 
   /** Orders the venue may still fill (or that are waiting to be sent). */
   workingOrders(): OrderRecord[] {
-    return [...this.working].map((id) => this.orders.get(id) as OrderRecord);
+    return this.working.values().map((id) => this.orders.get(id) as OrderRecord);
   }
 
   workingIds(): readonly string[] {
-    return [...this.working];
+    return this.working.values();
   }
 
   get workingCount(): number {
@@ -85,7 +87,7 @@ export class OrderCache {
   }
 
   allOrders(): OrderRecord[] {
-    return [...this.orders.values()];
+    return this.orders.values();
   }
 
   /**
@@ -182,10 +184,10 @@ export class OrderCache {
     if (venueOrderId !== '') this.venueIds(venue).set(venueOrderId, clientOrderId);
   }
 
-  private venueIds(venue: string): Map<string, string> {
+  private venueIds(venue: string): ChurnMap<string, string> {
     let ids = this.byVenueId.get(venue);
     if (ids === undefined) {
-      ids = new Map();
+      ids = new ChurnMap();
       this.byVenueId.set(venue, ids);
     }
     return ids;

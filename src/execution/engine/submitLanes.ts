@@ -29,6 +29,7 @@ import type { TradingControl } from './tradingControl';
 import type { SubmitResult } from './types';
 import type { VenueEvents } from './venueEvents';
 import type { VenueRegistry } from './venues';
+import { ChurnMap } from '../../common/churn';
 
 /** One instrument's orders: checked one after another, and sent one after another in the same order. */
 interface Lane {
@@ -68,7 +69,7 @@ const laneKey = (symbol: unknown): string => (typeof symbol === 'string' ? instr
 export class SubmitLanes {
   private readonly lanes = new Map<string, Lane>();
   /** The venue's answer to each submit still at the venue, by client order id (removed once it is in). */
-  private readonly atVenue = new Map<string, Promise<unknown>>();
+  private readonly atVenue = new ChurnMap<string, Promise<unknown>>();
   private queuedCount = 0;
   private closed = false;
 

@@ -25,6 +25,7 @@ import { auditOrder, type EventLog } from './eventLog';
 import type { OrderCache } from './orderCache';
 import type { TradingControl } from './tradingControl';
 import type { VenueRegistry } from './venues';
+import { ChurnMap } from '../../common/churn';
 
 /** What a transition's record needs beyond the event itself. */
 export interface TransitionContext {
@@ -38,7 +39,7 @@ export interface TransitionContext {
 
 export class VenueEvents {
   /** Engine time spent on venue updates of orders whose submit call is under way, by client order id. */
-  private readonly updateMs = new Map<string, number>();
+  private readonly updateMs = new ChurnMap<string, number>();
 
   constructor(
     private readonly clock: Clock,
