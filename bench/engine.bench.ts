@@ -9,7 +9,7 @@
  *  - the CPU floor of one audit line (native JSON.stringify + sha256), and the ceiling it puts on one thread;
  *  - floors: raw appends on one fd (no durability) and append + fdatasync per line.
  */
-import { performance } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +55,32 @@ interface EngineRun {
   processUsPerOrder: number;
   /** Main-thread busy time (event-loop utilisation) over the run, per order. */
   mainUsPerOrder: number;
+  /** The collector's pauses over the run, per order: scavenges (young generation) and the rest (old generation). */
+  gc: { minorUs: number; majorUs: number };
+}
+
+/** Sums the collector's pauses (`gc` performance entries) from now until `stop`. */
+function watchCollector(): { stop(): Promise<{ minorMs: number; majorMs: number }> } {
+  let minorMs = 0;
+  let majorMs = 0;
+  const add = (entries: readonly PerformanceEntry[]): void => {
+    for (const e of entries) {
+      const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minorMs += e.duration;
+      else majorMs += e.duration;
+    }
+  };
+  const observer = new PerformanceObserver((list) => add(list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop: async () => {
+      // Node makes a pause's entry in a later turn of the event loop: let the last ones arrive.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      add(observer.takeRecords());
+      observer.disconnect();
+      return { minorMs, majorMs };
+    },
+  };
 }
 
 async function runEngine(orders: number, inFlight: number, dir: string, withAudit = true): Promise<EngineRun> {
@@ -84,6 +110,7 @@ async function runEngine(orders: number, inFlight: number, dir: string, withAudi
   let done = 0;
   let failures = 0;
   const cpu0 = process.cpuUsage();
+  const collector = watchCollector();
   const elu0 = performance.eventLoopUtilization();
   let window = elu0;
   const t0 = monotonicMs();
@@ -116,6 +143,7 @@ async function runEngine(orders: number, inFlight: number, dir: string, withAudi
   const ms = monotonicMs() - t0;
   const cpu = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0);
+  const gc = await collector.stop();
   const stats = log.stats();
   await engine.close();
   await log.close();
@@ -128,7 +156,13 @@ async function runEngine(orders: number, inFlight: number, dir: string, withAudi
     fsyncs: stats.fsyncs,
     processUsPerOrder: (cpu.user + cpu.system) / orders,
     mainUsPerOrder: (elu.active * 1000) / orders,
+    gc: { minorUs: (gc.minorMs * 1000) / orders, majorUs: (gc.majorMs * 1000) / orders },
   };
+}
+
+/** The collector's share of the main thread's busy time: a large one says objects live too long (see src/common/churn.ts). */
+function collectorText(r: EngineRun): string {
+  return `collector pauses ${r.gc.minorUs.toFixed(1)} µs/order young + ${r.gc.majorUs.toFixed(1)} old (${(((r.gc.minorUs + r.gc.majorUs) / r.mainUsPerOrder) * 100).toFixed(0)}% of the busy time)`;
 }
 
 export async function benchEngine(): Promise<void> {
@@ -207,7 +241,7 @@ export async function benchEngine(): Promise<void> {
       // throughput on one thread) and the process's CPU per order (every thread: fsyncs, the venue, GC).
       console.log(
         `   same run: ${((r.ms * 1000) / n).toFixed(1)} µs wall/order = main thread busy ${r.mainUsPerOrder.toFixed(1)} µs/order ` +
-          `(${((r.mainUsPerOrder / ((r.ms * 1000) / n)) * 100).toFixed(0)}% busy) + idle; process CPU ${r.processUsPerOrder.toFixed(1)} µs/order (all threads)`,
+          `(${((r.mainUsPerOrder / ((r.ms * 1000) / n)) * 100).toFixed(0)}% busy) + idle; process CPU ${r.processUsPerOrder.toFixed(1)} µs/order (all threads); ${collectorText(r)}`,
       );
       if (inFlight === 256) {
         const ceiling = 1e6 / (linesPerOrder * lineUs);
@@ -238,7 +272,7 @@ export async function benchEngine(): Promise<void> {
       console.log(
         `engine without the audit log, 256 in flight: ${perSecond(n, r.ms)} orders/s  engine CPU/order p50 ${p50.toFixed(1)} µs, p99 ${p99.toFixed(1)} µs ` +
           `(sync stretches alone: p50 ${quantile(r.stretchUs, 0.5).toFixed(1)}, p99 ${quantile(r.stretchUs, 0.99).toFixed(1)}); ` +
-          `${((r.ms * 1000) / n).toFixed(1)} µs wall/order, main thread busy ${r.mainUsPerOrder.toFixed(1)} µs/order, process CPU ${r.processUsPerOrder.toFixed(1)} µs/order`,
+          `${((r.ms * 1000) / n).toFixed(1)} µs wall/order, main thread busy ${r.mainUsPerOrder.toFixed(1)} µs/order, process CPU ${r.processUsPerOrder.toFixed(1)} µs/order; ${collectorText(r)}`,
       );
       // Issue 13: engine CPU per order (validation through risk, state machine, a paper fill and its events),
       // the audit encoding reported separately (above).
