@@ -376,6 +376,22 @@ export class AuditLog {
   }
 
   /**
+   * `append` for a caller that only waits: resolves, with nothing, once the record is durable, and holds nothing of
+   * it until then. `append` keeps the record (its data with it) for its answer: with many orders in flight, every
+   * order's SubmitOrder data outlived the young generation while its batch's sync was under way, and was copied.
+   */
+  appendDurable(type: string, data: Record<string, unknown>): Promise<void> {
+    const refusal = this.refusal();
+    if (refusal) return (this.encode(type, data, true), Promise.reject(refusal));
+    // Throws here (not in a promise) for refused data, having written nothing.
+    this.queueLine(this.encode(type, data, false));
+    return new Promise<void>((resolve, reject) => {
+      this.pending.waiters.push({ resolve: () => resolve(), reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /**
    * Appends one record without waiting for it: for the many events whose durability nobody awaits one
    * by one (`flush` and `close` still cover them, and a failure reaches `onFailure`). Throws
    * synchronously, writing nothing, when `data` is refused (as `append`) or the log has failed or is closed.
@@ -522,8 +538,16 @@ export class AuditLog {
     };
   }
 
-  /** Assigns seq, ts, prev and hash, and queues the line. Synchronous, so call order is chain order. */
+  /** Assigns seq, ts, prev and hash, and queues the line; returns the record. Synchronous: call order is chain order. */
   private commit(e: Encoded): AuditRecord {
+    const prev = this.prevLineHash;
+    const seq = this.nextSeq;
+    const ts = this.queueLine(e);
+    return { seq, ts, type: e.type, data: e.data, prev, hash: this.lineWriter.hash };
+  }
+
+  /** `commit` without the record: returns the line's ts. */
+  private queueLine(e: Encoded): number {
     const ts = this.clock.now();
     if (!Number.isSafeInteger(ts) || ts < 0 || ts > MAX_TS) {
       throw new RangeError(
@@ -536,7 +560,6 @@ export class AuditLog {
     if (e.dataJson !== undefined) writer.prepare(seq, ts, e.typeJson, e.dataJson, prev);
     else if (!writer.prepareData(seq, ts, e.typeJson, e.data, prev))
       writer.prepare(seq, ts, e.typeJson, dataJson(e.type, e.data), prev);
-    const hash = writer.hash;
     const lineBytes = writer.lineBytes;
     const target = this.targetFor(ts, lineBytes);
 
@@ -561,7 +584,7 @@ export class AuditLog {
     batch.lines++;
     batch.lastSeq = seq;
     batch.lastHash = this.prevLineHash;
-    return { seq, ts, type: e.type, data: e.data, prev, hash };
+    return ts;
   }
 
   /** Keeps a written batch's chunks for later lines (only once on disk: a write reads them until then). */

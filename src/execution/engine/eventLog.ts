@@ -141,7 +141,8 @@ export class EventLog {
     if (!this.audit) return Promise.resolve();
     let p: Promise<unknown>;
     try {
-      p = this.audit.append(type, data);
+      // Nothing of the record is held while its sync is under way (the caller only waits).
+      p = this.audit.appendDurable(type, data);
     } catch (e) {
       // Refused synchronously (a secret-looking key, a value JSON cannot hold): record that, redacted.
       p = this.audit
