@@ -5,16 +5,21 @@
  *   records in 0 files", exit 0, over a log that was broken: now refused naming the folder the log is in;
  * - the interpreter probe ran the user's Python with the CLI's broker credentials (SPTRADER_OANDA_TOKEN) in its
  *   environment, where a `sitecustomize`, a `.pth` file or a `--python` wrapper could read them, while the component's
- *   own process was kept from them.
+ *   own process was kept from them;
+ * - the emergency stop was refused (exit 2 or 6, trading and the working orders left as they were) for a folder in
+ *   the place of the risk limits file, or a `--reason` of several lines or past 500 characters, while every other
+ *   risk settings file that could not be read was "halting anyway".
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '../../../..');
 const MARKET = join(ROOT, 'examples/workspace/core/orders/execution_algos/spread_guarded_market.py');
+const LIMIT = join(ROOT, 'examples/workspace/core/orders/execution_algos/limit_below_bid.py');
+const RESTING = ['--param', 'offset_pips=200', '--param', 'expiry_minutes=1440'];
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 
 describe('sptrader at its boundaries: hostile and mistaken input (rt-hostile16)', function () {
@@ -76,6 +81,69 @@ describe('sptrader at its boundaries: hostile and mistaken input (rt-hostile16)'
     const none = cli(['audit', 'verify', empty]);
     assert.equal(none.code, 0, none.stdout + none.stderr);
     assert.match(none.stdout, /^VERIFIED: 0 records in 0 files/);
+  });
+
+  it('halt is never refused for its risk limits file or its --reason: trading halts and the working order is cancelled', () => {
+    const template = join(dir, 'resting');
+    const placed = cli(['execute', LIMIT, ...RESTING, '--state-dir', template]);
+    assert.equal(placed.code, 0, placed.stdout + placed.stderr);
+    const limitsFolder = join(dir, 'limits-folder');
+    mkdirSync(limitsFolder);
+    const long = `desk call ${'x'.repeat(1_200)}`;
+    const cases: { name: string; args: string[]; damage?: (state: string) => void; said: RegExp; reason: RegExp }[] = [
+      {
+        name: 'a folder in the place of risk-limits.json',
+        args: [],
+        damage: (state) => mkdirSync(join(state, 'risk-limits.json')),
+        said: /risk-limits\.json: a directory is in the place of the risk limits file.*; halting anyway/,
+        reason: /^emergency stop from the command line$/,
+      },
+      {
+        name: '--limits naming a folder',
+        args: ['--limits', limitsFolder],
+        said: /limits-folder: a directory is in the place of the risk limits file.*; halting anyway/,
+        reason: /^emergency stop from the command line$/,
+      },
+      {
+        name: 'a --reason of two lines with a terminal escape and a bidi control',
+        args: ['--reason', 'desk call:\n\u001b[31mstop\u202e all'],
+        said: /--reason must be one line .* \(U\+000A\) at position 11; halting anyway, with the reason as "desk call: \/ \\u001b\[31mstop\\u202e all"/,
+        reason: /^desk call: \/ \\u001b\[31mstop\\u202e all$/,
+      },
+      {
+        name: 'a --reason of 1,210 characters',
+        args: ['--reason', long],
+        said: /it is 1,210 characters long; halting anyway, with the reason as "desk call x+…"/,
+        reason: /^desk call x{489}…$/,
+      },
+    ];
+    for (const c of cases) {
+      const state = join(dir, `halt ${c.name}`);
+      cpSync(template, state, { recursive: true });
+      c.damage?.(state);
+      const r = cli(['halt', '--state-dir', state, ...c.args]);
+      // Before: exit 6 (the folder) or 2 (the reason), "Nothing was done": ACTIVE, the order still working.
+      assert.equal(r.code, 0, `${c.name}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, c.said, c.name);
+      assert.match(r.stdout, /Cancelled  1 order/, c.name);
+      assert.doesNotMatch(r.stdout + r.stderr, STACK);
+      assert.doesNotMatch(r.stdout + r.stderr, /\u001b|\u202e/, `${c.name}: nothing raw reaches the terminal`);
+      rmSync(join(state, 'risk-limits.json'), { recursive: true, force: true });
+      const status = cli(['status', '--json', '--state-dir', state]);
+      assert.equal(status.code, 0, status.stdout + status.stderr);
+      const s = JSON.parse(status.stdout) as { tradingState: string; reason: string; workingOrders: number };
+      assert.equal(s.tradingState, 'HALTED', c.name);
+      assert.match(s.reason, c.reason, c.name);
+      assert.equal(s.workingOrders, 0, c.name);
+    }
+    // Resuming still refuses what it cannot read.
+    const state = join(dir, 'halt a folder in the place of risk-limits.json');
+    mkdirSync(join(state, 'risk-limits.json'));
+    const resumed = cli(['resume', '--state-dir', state]);
+    assert.equal(resumed.code, 6, resumed.stdout + resumed.stderr);
+    // And a resume's reason is still one line, refused (exit 2) as before: only the stop goes ahead whatever is said.
+    rmSync(join(state, 'risk-limits.json'), { recursive: true });
+    assert.equal(cli(['resume', '--state-dir', state, '--reason', 'a\nb']).code, 2);
   });
 
   it('no Python process the CLI starts, the interpreter probe included, is handed SPtrader’s own variables (credentials)', () => {
