@@ -815,6 +815,7 @@ class Server(object):
         ast = stdlib.load('ast')
         with open(file, 'rb') as f:
             source = f.read()
+        check_source_bytes(source, file)
         try:
             tree = ast.parse(source, file)
         except SyntaxError as e:
@@ -900,6 +901,7 @@ class Server(object):
             return cached[1]
         with open(file, 'rb') as f:
             source = f.read()
+        check_source_bytes(source, file)
         try:
             code = compile(source, file, 'exec', dont_inherit=True)
         except SyntaxError as e:
@@ -1912,14 +1914,44 @@ def limit_lines(ast, value):
     return None
 
 
+def check_source_bytes(source, file):
+    """
+    Source bytes Python cannot compile for what they are, not for a mistake in the code: a NUL byte. A file saved as
+    UTF-16 (Notepad's "Unicode", Windows PowerShell's > and Out-File) holds one in every other byte, and was said as
+    "syntax error at line None: source code string cannot contain null bytes" (a ValueError before Python 3.12, not
+    a SyntaxError at all): now the encoding and what to do, or the line and column of a stray NUL.
+    """
+    at = source.find(b'\x00')
+    if at < 0:
+        return
+    head = source[:2]
+    if head in (b'\xff\xfe', b'\xfe\xff') or (at < 2 and source[:200].count(b'\x00') * 3 >= len(source[:200])):
+        bom = 'it starts with UTF-16\'s byte order mark' if head in (b'\xff\xfe', b'\xfe\xff') else 'every other byte is 0'
+        raise ComponentFailure(
+            'SYNTAX_ERROR',
+            '%s is UTF-16 text (%s), as Notepad\'s "Unicode" and Windows PowerShell\'s > and Out-File save it; Python '
+            'reads a component as UTF-8: save it as UTF-8' % (os.path.basename(file), bom), file, 1)
+    line = source.count(b'\n', 0, at) + 1
+    # Counted in characters, as Python counts a SyntaxError's column (the editor's squiggle converts from there).
+    column = len(source[source.rfind(b'\n', 0, at) + 1:at].decode('utf-8', 'replace')) + 1
+    f = ComponentFailure(
+        'SYNTAX_ERROR',
+        'line %d, column %d holds a NUL byte (\\x00), which Python source cannot hold (binary data pasted in, or the '
+        'file was damaged): remove it' % (line, column), file, line)
+    f.column = column
+    raise f
+
+
 def syntax_failure(e, file):
     """A SyntaxError (or IndentationError) as SYNTAX_ERROR, with the column its message names and, on 3.10+, where it ends."""
     line = e.lineno if isinstance(e.lineno, int) and e.lineno > 0 else None
     column = e.offset if isinstance(e.offset, int) and e.offset > 0 and line is not None else None
     if column is not None:
         message = 'syntax error at line %s, column %s: %s' % (line, column, e.msg)
-    else:
+    elif line is not None:
         message = 'syntax error at line %s: %s' % (line, e.msg)
+    else:
+        message = 'syntax error: %s' % (e.msg,)
     if "codec can't decode" in str(e.msg):
         # A file saved as Latin-1 or Windows-1252 (an accented letter in a comment): what to do, not only the byte.
         message += ' (the file is not UTF-8 text: save it as UTF-8, or declare its encoding on its first line: # -*- coding: latin-1 -*-)'

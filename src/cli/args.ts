@@ -84,13 +84,16 @@ export function symbolFlag(text: string | undefined, fail: Fail): string | undef
   return text;
 }
 
+/** What a reason may not hold: control characters, line breaks and invisible formatting characters. */
+const REASON_ODD_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
 /**
  * `--reason`: one line a person wrote, kept in the audit log and the trading state and shown by `status` and the
  * editor. A terminal escape in it (`\x1b]0;…`) reached the terminal of everyone who later ran `status`.
  */
 export function reasonFlag(text: string | undefined, fail: Fail): string | undefined {
   if (text === undefined) return undefined;
-  const odd = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/.exec(text);
+  const odd = new RegExp(REASON_ODD_CHARACTERS.source).exec(text);
   const why =
     text.trim() === ''
       ? 'it is empty'
@@ -103,6 +106,33 @@ export function reasonFlag(text: string | undefined, fail: Fail): string | undef
   throw fail(`--reason must be one line of text of at most ${MAX_REASON_LENGTH} characters: ${why}`);
 }
 const MAX_REASON_LENGTH = 500;
+
+/**
+ * `halt --reason`: the emergency stop is not refused for its reason. A reason `reasonFlag` refuses (several lines
+ * pasted, `--reason "$(git log -1)"`, a long one) refused the halt, and trading went on; now it is kept as one line,
+ * its control and invisible characters written as escapes and cut to the length a reason has, and `warn` says so.
+ * An empty one is the halt's own reason (undefined).
+ */
+export function haltReasonFlag(text: string | undefined, warn: (message: string) => void): string | undefined {
+  if (text === undefined) return undefined;
+  let problem: string;
+  try {
+    return reasonFlag(text, (message) => new Error(message));
+  } catch (e) {
+    problem = (e as Error).message;
+  }
+  const line = text
+    .trim()
+    .replace(REASON_ODD_CHARACTERS, (c) =>
+      c === '\n' ? ' / ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+  const kept =
+    line === '' ? undefined : line.length > MAX_REASON_LENGTH ? `${line.slice(0, MAX_REASON_LENGTH - 1)}…` : line;
+  warn(
+    `${problem}; halting anyway, ${kept === undefined ? "with the halt's own reason" : `with the reason as "${kept.length > 80 ? `${kept.slice(0, 80)}…` : kept}"`}`,
+  );
+  return kept;
+}
 
 /**
  * A flag that takes one of a few words (`--side`, `--broker`, `--environment`): written in any letters (`SELL`,

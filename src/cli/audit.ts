@@ -1,6 +1,6 @@
 /** `sptrader audit verify|tail` and `sptrader recover`: the audit log read and checked, and the state rebuilt from it. */
 import { numberFlag, parseFlags } from './args';
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { systemClock } from '../common/clock';
 import { StateFileError, stateFileErrorOf } from '../common/stateErrors';
@@ -8,9 +8,10 @@ import { verifyAuditDir } from '../execution/audit/auditLog';
 import { auditTailNotes, readAuditTail } from '../execution/audit/auditTail';
 import { ANCHOR_FILE, parseAnchor } from '../execution/audit/auditVerify';
 import { refuseLinkedAuditFolder, refuseSharedAuditFiles } from '../execution/audit/auditFiles';
+import { parseAuditFileName } from '../execution/audit/auditRecord';
 import { acquireStateDirLock } from '../common/stateLock';
 import { recoverStateDir, type RecoverReport } from '../usecases/recover';
-import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { DEFAULT_CLI_STATE_DIR, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
 import { EXIT, setCommandFolder, stateDirOf, UsageError } from './failures';
 import { readRegularFileSync } from '../common/userFile';
 import { printable } from '../usecases/formatOutcome';
@@ -55,6 +56,7 @@ export async function auditCommand(args: string[]): Promise<number> {
     for (const warning of sharedAuditFileWarnings(dir)) process.stderr.write(`sptrader: warning: ${warning}\n`);
   }
   auditDirMustExist(dir);
+  if (dirArg !== undefined) refuseStateFolderForItsLog(dir, action);
   if (action === 'tail') {
     const tail = await readAuditTail(dir, Math.max(n, 1));
     const records = tail.records;
@@ -99,7 +101,8 @@ export async function auditCommand(args: string[]): Promise<number> {
     for (const p of report.problems) lines.push(`${p.file}:${p.line}: ${p.problem}`);
     if (report.problemCount > report.problems.length)
       lines.push(`… and ${report.problemCount - report.problems.length} more problems`);
-    process.stdout.write(`${lines.join('\n')}\n`);
+    // A folder named on the command line is anyone's text: escaped as status prints its paths.
+    process.stdout.write(`${printable(lines.join('\n'))}\n`);
   }
   return report.verified ? EXIT.ok : EXIT.componentError;
 }
@@ -133,6 +136,29 @@ function sharedAuditFileWarnings(dir: string): string[] {
       `${e.file}: ${e.problem}. It is read as it is; a state folder holding it is refused by every trading command until it has a file of its own`,
     ];
   }
+}
+
+/**
+ * A state folder named where its audit log folder belongs (`sptrader audit verify .sptrader`): it holds no audit file
+ * of its own, so verify said "VERIFIED: 0 records in 0 files" and exit 0 over a log it never read (and tail "nothing
+ * written yet"), a false all-clear for a log that may be broken. Refused, naming the folder the log is in.
+ */
+function refuseStateFolderForItsLog(dir: string, action: 'verify' | 'tail'): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return; // An unreadable folder is said by the reader itself.
+  }
+  if (names.some((name) => name === ANCHOR_FILE || parseAuditFileName(name) !== undefined)) return;
+  const held = names.filter((name) => TRADING_STATE_ENTRIES.includes(name)).sort();
+  if (held.length === 0) return;
+  throw new UsageError(
+    `audit ${action}: ${printable(dir)} is a state folder (it holds ${held.join(', ')}), not an audit log folder: ` +
+      `its audit log is in ${printable(statePaths(dir).audit)}. ` +
+      `Run \`sptrader audit ${action} --state-dir ${printable(dir)}\``,
+    true,
+  );
 }
 
 /** The audit folder named on the command line (or under --state-dir) must be there: a clear exit 6 otherwise. */

@@ -32,7 +32,8 @@ import { BROKER_KINDS } from '../brokers/registry';
 import { orderResponseOf, type OrderRecord } from '../execution/orderState';
 import { statePaths } from '../common/statePaths';
 import { asStateFileError, closeAll, EXIT, reportFailure, stateDirOf, usage, UsageError } from './failures';
-import { parseFlags, reasonFlag } from './args';
+import { StateFileError } from '../common/stateErrors';
+import { haltReasonFlag, parseFlags, reasonFlag } from './args';
 import { printable } from '../usecases/formatOutcome';
 import { openPaperBroker, refusesResume, reportDamage, reportRecovery, riskSettings } from './session';
 
@@ -115,15 +116,18 @@ export async function tradingCommand(command: 'halt' | 'resume' | 'status', args
   });
   if (values.flatten && !values.yes)
     throw new UsageError('--flatten closes every position at market: add --yes to confirm. Nothing was done', true);
-  reasonFlag(values.reason, usage);
+  if (command === 'halt')
+    values.reason = haltReasonFlag(values.reason, (m) => process.stderr.write(`sptrader: ${printable(m)}\n`));
+  else reasonFlag(values.reason, usage);
   const stateDir = stateDirOf(values['state-dir']);
   let settings: RiskSettings;
   try {
     settings = riskSettings(stateDir, values.limits);
   } catch (e) {
-    // A halt always works: risk settings that cannot be read (not valid, too large) must not keep a person from
-    // stopping trading (nothing is sent but the flatten's closing orders, which no limit stops). Resuming refuses.
-    if (!(e instanceof SettingsError) || command !== 'halt') throw e;
+    // A halt always works: risk settings that cannot be read (not valid, too large, a folder in the file's place, a
+    // file its user may not read) must not keep a person from stopping trading (nothing is sent but the flatten's
+    // closing orders, which no limit stops). Resuming refuses.
+    if (!(e instanceof SettingsError || e instanceof StateFileError) || command !== 'halt') throw e;
     process.stderr.write(`sptrader: ${printable(e.message)}; halting anyway\n`);
     settings = parseRiskSettings({}, 'defaults');
   }

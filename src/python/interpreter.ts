@@ -20,6 +20,22 @@ const PROBE =
   "import sys\nif sys.path[:1] == ['']: del sys.path[0]\nimport json\nprint(json.dumps({'executable':sys.executable,'version':list(sys.version_info[:3])}))";
 const cache = new Map<string, Promise<Probed>>();
 
+/** Variables of SPtrader itself, such as the CLI's broker credentials (Windows' names are case-insensitive). */
+const OWN_VARIABLE = /^SPTRADER_/i;
+
+/**
+ * The environment without SPtrader's own variables (SPTRADER_OANDA_TOKEN and the like): what every Python process
+ * SPtrader starts is given. The interpreter runs code that is not SPtrader's before any of ours (a `--python`
+ * wrapper script, a version-manager shim, `sitecustomize`, an installed package's `.pth` file), and what that code is
+ * handed it can print, write or send anywhere: the probe passed the CLI's credentials on while the component's
+ * process was already kept from them.
+ */
+export function withoutOwnVariables(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !OWN_VARIABLE.test(k)) env[k] = v;
+  return env;
+}
+
 export function defaultInterpreterCandidates(explicit?: string): string[] {
   return explicit ? [explicit] : ['python3', 'python'];
 }
@@ -46,6 +62,7 @@ function probe(command: string, timeoutMs: number): Promise<Probed> {
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn(command, ['-c', PROBE], {
+        env: withoutOwnVariables(process.env),
         stdio: ['ignore', 'pipe', 'ignore'],
         windowsHide: true,
         detached: process.platform !== 'win32',

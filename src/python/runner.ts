@@ -60,9 +60,8 @@ import {
 import { OutputMarks } from './outputMarks';
 import { RequestLineWriter, requestParts } from './requestLine';
 import { defaultLibraryDir, findPackageRoot, precheck } from './harnessFiles';
+import { withoutOwnVariables } from './interpreter';
 
-/** Variables of SPtrader itself, never passed to a component (Windows' names are case-insensitive). */
-const OWN_VARIABLE = /^SPTRADER_/i;
 /**
  * How long a run's answer waits for the mark that ends its output on stderr (outputMarks.ts). The harness writes
  * the mark just before the answer, so it is normally there already; this only bounds a pipe that stalls.
@@ -198,10 +197,9 @@ export class PythonSession {
         throw new PythonRunError('INVALID_OPTION', `${name} must be a positive whole number, not ${value}`);
     const libraryDir = options.libraryDir ?? defaultLibraryDir();
     const base = options.env ?? process.env;
-    const env: NodeJS.ProcessEnv = {};
     // SPtrader's own variables (the CLI's broker credentials, SPTRADER_OANDA_TOKEN and the like) are not the
     // component's: what it is handed, it can print, return or send anywhere.
-    for (const [k, v] of Object.entries(base)) if (v !== undefined && !OWN_VARIABLE.test(k)) env[k] = v;
+    const env = withoutOwnVariables(base);
     // The interpreter starts with the bundled library and the user's own PYTHONPATH only: the package root (where
     // a user's json.py, signal.py or enum.py may sit) is put before the standard library by the harness once it has
     // loaded (server.py main), so that such a file can neither break Python's start-up nor be taken for a module

@@ -14,8 +14,8 @@
  * Pure (no `vscode`): the container passes in what `WorkspaceConfiguration.inspect` returned.
  */
 import { parseProfileList, type ProfileList } from './profiles';
-import { RiskLimitsSchema } from '../execution/risk';
-import { CircuitBreakerSchema } from '../execution/tradingState';
+import { DEFAULT_RISK_LIMITS, RiskLimitsSchema } from '../execution/risk';
+import { CircuitBreakerSchema, DEFAULT_CIRCUIT_BREAKER } from '../execution/tradingState';
 import { parseRiskSettings, type RiskSettings } from '../usecases/session';
 
 /** The part of `vscode.WorkspaceConfiguration.inspect()`'s result read here. */
@@ -153,7 +153,7 @@ export function effectiveLimits(
       for (const { value: candidate, where } of workspaceValues(inspected)) {
         // Own keys only: `constructor` is no limit (directions['constructor'] was Object, a "direction").
         const direction = Object.hasOwn(directions, key) ? directions[key] : undefined;
-        const verdict = direction === undefined ? undefined : tighter(direction, value, candidate);
+        const verdict = direction === undefined ? undefined : tighter(section, key, direction, value, candidate);
         if (verdict?.apply) {
           tightened.push(`${name}: ${show(verdict.value)} from ${where} (yours ${show(value)})`);
           value = verdict.value;
@@ -176,7 +176,44 @@ export function effectiveLimits(
 
 type Verdict = { apply: true; value: unknown } | { apply: false; why?: string };
 
-function tighter(direction: Direction, current: unknown, candidate: unknown): Verdict {
+/** A number written as text ("10", " 2000 ") is that number, as the engine reads a setting (riskSettingsOf). */
+const settingNumber = (v: unknown): unknown => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
+
+/** Whether a setting's value (set, not empty) is one the engine runs under, as riskSettingsOf checks it. */
+function validSetting(section: 'risk' | 'circuitBreaker', key: string, raw: unknown): boolean {
+  const value = settingNumber(raw);
+  if (section === 'risk') {
+    const shape = RiskLimitsSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+    return Object.hasOwn(shape, key) && shape[key]!.safeParse(value).success;
+  }
+  const target = Object.hasOwn(BREAKER_KEYS, key) ? BREAKER_KEYS[key] : undefined;
+  const shape = CircuitBreakerSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+  if (target === undefined || !Object.hasOwn(shape, target.key)) return false;
+  const scaled = typeof value === 'number' && target.scale !== 1 ? Math.round(value * target.scale) : value;
+  return shape[target.key]!.safeParse(scaled).success;
+}
+
+/**
+ * Whether the workspace's `candidate` tightens the user's own `rawCurrent` (their value, else the default). The
+ * user's value is read as the engine reads it: compared as written, a limit written as text ("1000", which the engine
+ * takes as 1,000) was taken for a limit that is off, and a cloned repository's 500,000 replaced it, reported as
+ * "tightened". A user's value that is not valid (text, a negative number, a fraction where a count goes) halts
+ * trading until it is fixed; a workspace value in its place would lift that halt, so it is not applied either.
+ */
+function tighter(
+  section: 'risk' | 'circuitBreaker',
+  key: string,
+  direction: Direction,
+  rawCurrent: unknown,
+  candidate: unknown,
+): Verdict {
+  const current = settingNumber(rawCurrent);
+  const empty = current === null || current === undefined || (Array.isArray(current) && current.length === 0);
+  if (!empty && !validSetting(section, key, current))
+    return {
+      apply: false,
+      why: `your own value (${show(rawCurrent)}) is not valid: no order is sent until you fix it in your user settings`,
+    };
   if (direction === 'subset') {
     if (!isSymbolList(candidate)) return { apply: false, why: 'it must be a list of symbols' };
     const mine = Array.isArray(current) ? (current as string[]) : [];
@@ -191,11 +228,37 @@ function tighter(direction: Direction, current: unknown, candidate: unknown): Ve
   }
   if (typeof candidate !== 'number' || !Number.isFinite(candidate) || candidate <= 0)
     return { apply: false, why: 'a workspace may set it only to a positive number' };
-  // A limit that is off (null) is as loose as it gets, for both directions' purposes: any number is
-  // stricter for a maximum; for a window or cooldown, null means "until a person resumes", the strictest.
-  if (typeof current !== 'number') return direction === 'lower' ? { apply: true, value: candidate } : { apply: false };
+  // An empty maximum is the engine's default (riskSettingsOf leaves it out, parseRiskSettings puts the default in):
+  // taken for "off", a workspace's 1,500,000 replaced the 1,000,000 in effect. Only a maximum the engine has no default
+  // for (the daily loss) is off, and any number is stricter.
+  if (typeof current !== 'number' && direction === 'lower') {
+    const fallback = engineDefault(section, key);
+    if (fallback === undefined) return { apply: true, value: candidate };
+    return candidate < fallback
+      ? { apply: true, value: candidate }
+      : {
+          apply: false,
+          why: `it would loosen the limit in effect (${show(fallback)}, the default your empty setting takes)`,
+        };
+  }
+  // For a window or cooldown, null means "until a person resumes", the strictest.
+  if (typeof current !== 'number') return { apply: false };
   if (direction === 'lower') return candidate < current ? { apply: true, value: candidate } : { apply: false };
   return candidate > current ? { apply: true, value: candidate } : { apply: false };
+}
+
+/** The value the engine runs under when a setting is empty, in the setting's own unit; undefined: none (off). */
+function engineDefault(section: 'risk' | 'circuitBreaker', key: string): number | undefined {
+  if (section === 'risk')
+    return Object.hasOwn(DEFAULT_RISK_LIMITS, key)
+      ? (DEFAULT_RISK_LIMITS as Readonly<Record<string, number | undefined>>)[key]
+      : undefined;
+  const target = Object.hasOwn(BREAKER_KEYS, key) ? BREAKER_KEYS[key] : undefined;
+  const value =
+    target && Object.hasOwn(DEFAULT_CIRCUIT_BREAKER, target.key)
+      ? (DEFAULT_CIRCUIT_BREAKER as Readonly<Record<string, number | undefined>>)[target.key]
+      : undefined;
+  return target === undefined || value === undefined ? undefined : value / target.scale;
 }
 
 const isSymbolList = (value: unknown): value is string[] =>
@@ -277,7 +340,6 @@ export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circui
   const invalid: string[] = [];
   /** `risk.maxOrderQuantity`, `circuitBreaker.cooldownSeconds`: the settings of `invalid`. */
   const invalidKeys: string[] = [];
-  const numeric = (v: unknown): unknown => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
   const check = (
     name: string,
     schema: { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ message: string }> } } } | undefined,
@@ -303,7 +365,7 @@ export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circui
   >;
   for (const [key, raw] of Object.entries(effective.risk)) {
     if (raw === null || raw === undefined || (Array.isArray(raw) && raw.length === 0)) continue;
-    const value = numeric(raw);
+    const value = settingNumber(raw);
     const own = Object.prototype.hasOwnProperty.call(riskShape, key) ? riskShape[key] : undefined;
     if (check(`sptrader.risk.${key}`, own, value)) limits[key] = value;
   }
@@ -324,7 +386,7 @@ export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circui
       check(name, undefined, raw);
       continue;
     }
-    const value = numeric(raw);
+    const value = settingNumber(raw);
     const scaled = typeof value === 'number' && target.scale !== 1 ? Math.round(value * target.scale) : value;
     const schema = breakerShape[target.key];
     // The engine's value (milliseconds) is checked; the message shows what the user wrote, in seconds.

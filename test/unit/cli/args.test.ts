@@ -227,7 +227,7 @@ describe('CLI arguments', () => {
       assert.ok(printed.includes(line), `${line}\n in:\n${printed}`);
   });
 
-  it('halt --reason: a terminal escape is refused (exit 2); status shows a stored reason escaped, never as is', async () => {
+  it('--reason: a terminal escape never reaches the terminal or the log: resume refuses it (exit 2), halt halts with it escaped (rt-hostile16); status shows a stored reason escaped', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sptrader-reason-'));
     const out = { stdout: '', stderr: '' };
     const writes = {
@@ -247,8 +247,10 @@ describe('CLI arguments', () => {
       await session.close();
       process.stdout.write = (chunk: string | Uint8Array): boolean => ((out.stdout += String(chunk)), true);
       process.stderr.write = (chunk: string | Uint8Array): boolean => ((out.stderr += String(chunk)), true);
-      assert.equal(await main(['halt', '--state-dir', dir, '--reason', 'lunch\u001b[2J']), 2);
+      assert.equal(await main(['status', '--state-dir', dir]), 0);
       assert.equal(await main(['resume', '--state-dir', dir, '--reason', 'x'.repeat(501)]), 2);
+      // The emergency stop is not refused for its reason: it halts, the reason kept escaped.
+      assert.equal(await main(['halt', '--state-dir', dir, '--reason', 'lunch\u001b[2J']), 0);
       assert.equal(await main(['status', '--state-dir', dir]), 0);
     } finally {
       process.stdout.write = writes.stdout;
@@ -260,7 +262,9 @@ describe('CLI arguments', () => {
       /--reason must be one line of text of at most 500 characters: it has a control or invisible character \(U\+001B\) at position 6/,
     );
     assert.match(out.stderr, /--reason must be one line of text of at most 500 characters: it is 501 characters long/);
+    assert.match(out.stderr, /at position 6; halting anyway, with the reason as "lunch\\u001b\[2J"/);
     assert.ok(out.stdout.includes('Trading    HALTED: venue said \\x1b]0;pwned\\x07\\x1b[2J'), out.stdout);
+    assert.ok(out.stdout.includes('Trading    HALTED: lunch\\u001b[2J'), out.stdout);
     assert.doesNotMatch(out.stdout + out.stderr, /\u001b/);
   });
 

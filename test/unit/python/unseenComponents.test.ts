@@ -3,9 +3,11 @@
  * file and line and what to change. sys.exit() where the component loads, is created or runs (its line was missing);
  * two runnable classes in one file (said with their lines, and when one derives the other, how to run only the
  * subclass); `self.config` on an OrderBase component whose own __init__ never called OrderBase's; a __metadata__
- * too large, said at its assignment, and output past its limit, at the print that passed it (both had no line).
+ * too large, said at its assignment, and output past its limit, at the print that passed it (both had no line); a
+ * file saved as UTF-16 or holding a NUL byte (rt-hostile16: "syntax error at line None").
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
 import { componentFolder } from '../../kit/componentFolder';
 
@@ -386,6 +388,54 @@ describe('Python components: unseen shapes', function () {
       const [item] = batch.items;
       assert.ok(item && !item.ok);
       if (item && !item.ok) assert.match(item.error.message, /the signal's: side;/);
+    } finally {
+      await worker.dispose();
+    }
+  });
+
+  it('a component saved as UTF-16, or holding a NUL byte, is said as such, never "syntax error at line None" (rt-hostile16)', async () => {
+    const source = `from core.orders.order_base import OrderBase\n\nclass C(OrderBase):\n    def generate_order(self, market_data, signal=None):\n        return ${ORDER}\n`;
+    const bytes = (rel: string, data: Buffer): string => {
+      const file = write(rel, '');
+      writeFileSync(file, data);
+      return file;
+    };
+    const utf16 =
+      /is UTF-16 text \((it starts with UTF-16's byte order mark|every other byte is 0)\), as Notepad's "Unicode" and Windows PowerShell's > and Out-File save it; Python reads a component as UTF-8: save it as UTF-8$/;
+    const cases: { file: string; line: number; column?: number; message: RegExp }[] = [
+      // Notepad's "Unicode" and PowerShell 5's > write UTF-16 LE with a byte order mark.
+      { file: bytes('notepad.py', Buffer.from(`\ufeff${source}`, 'utf16le')), line: 1, message: utf16 },
+      { file: bytes('no_bom.py', Buffer.from(source, 'utf16le')), line: 1, message: utf16 },
+      {
+        file: bytes('big_endian.py', Buffer.from(Buffer.from(`\ufeff${source}`, 'utf16le').swap16())),
+        line: 1,
+        message: utf16,
+      },
+      {
+        file: bytes('stray_nul.py', Buffer.concat([Buffer.from(source), Buffer.from('# pasted \0 here\n')])),
+        line: 6,
+        column: 10,
+        message: /^line 6, column 10 holds a NUL byte \(\\x00\), which Python source cannot hold .*: remove it$/,
+      },
+    ];
+    const worker = new PythonWorker(options);
+    try {
+      for (const c of cases) {
+        const r = await runComponentCold(options, { file: c.file, marketData: { bid: 1.1 } });
+        assert.equal(r.error?.code, 'SYNTAX_ERROR', r.error?.message);
+        assert.match(r.error.message, c.message);
+        assert.doesNotMatch(r.error.message, /None/);
+        assert.equal(r.error.file, c.file);
+        assert.equal(r.error.line, c.line, r.error.message);
+        assert.equal(r.error.column, c.column);
+        // The editor reads the component first (CodeLens, parameters): said the same way there.
+        const inspected = await worker.inspect(c.file).then(
+          () => assert.fail(`${c.file} was inspected`),
+          (e: unknown) => e as { code?: string; message?: string },
+        );
+        assert.equal(inspected.code, 'SYNTAX_ERROR', inspected.message);
+        assert.match(inspected.message ?? '', c.message);
+      }
     } finally {
       await worker.dispose();
     }

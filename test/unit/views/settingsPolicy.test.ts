@@ -203,6 +203,99 @@ describe('risk limits: a workspace may only tighten', () => {
       { numRuns: 1000, seed: 21 },
     );
   });
+
+  it('a limit the user wrote as text ("1000") or not validly is never replaced by a workspace value (rt-hostile16)', () => {
+    const limits = effectiveLimits(
+      inspector({
+        // The engine reads "1000" as 1,000; compared as text it was taken for a limit that is off, and a repository's
+        // .vscode/settings.json raised it to 500,000, reported as "tightened".
+        'risk.maxOrderQuantity': { defaultValue: 1_000_000, globalValue: '1000', workspaceValue: 500_000 },
+        'risk.maxOrderNotional': { defaultValue: 1_000_000, globalValue: ' 20000 ', workspaceValue: 5_000 },
+        // Not valid (a fraction where a count goes): trading is refused until the user fixes it; the workspace's 5
+        // in its place lifted that.
+        'risk.maxOpenOrders': { defaultValue: 200, globalValue: 10.5, workspaceValue: 5 },
+        // A longer cool-down is the stricter one: 3600 s written as text is longer than the workspace's 600 s.
+        'circuitBreaker.cooldownSeconds': { defaultValue: 300, globalValue: '3600', workspaceValue: 600 },
+      }),
+    );
+    assert.equal(limits.risk['maxOrderQuantity'], '1000');
+    assert.equal(limits.risk['maxOrderNotional'], 5_000, 'a workspace value below a limit in text still tightens it');
+    assert.equal(limits.risk['maxOpenOrders'], 10.5);
+    assert.equal(limits.circuitBreaker['cooldownSeconds'], '3600');
+    assert.deepEqual(limits.tightened, [
+      'sptrader.risk.maxOrderNotional: 5000 from the workspace settings (yours " 20000 ")',
+    ]);
+    const said = new Map(limits.ignored.map((i) => [i.key, i.message]));
+    assert.match(
+      said.get('sptrader.risk.maxOrderQuantity') ?? '',
+      /500000 .* ignored: it would loosen your limit \("1000"\)/,
+    );
+    assert.match(
+      said.get('sptrader.risk.maxOpenOrders') ?? '',
+      /= 5 .* ignored: your own value \(10\.5\) is not valid: no order is sent until you fix it in your user settings/,
+    );
+    assert.match(said.get('sptrader.circuitBreaker.cooldownSeconds') ?? '', /would loosen your limit \("3600"\)/);
+    const { settings, invalid } = riskSettingsOf(limits);
+    assert.equal(settings, undefined, 'the user’s invalid maxOpenOrders still refuses trading');
+    assert.deepEqual(
+      invalid.map((p) => p.split(' ')[0]),
+      ['sptrader.risk.maxOpenOrders'],
+    );
+  });
+
+  it('property: the engine never runs under looser settings with a workspace than under the user’s own, however the user wrote them', () => {
+    const engineKey: Record<string, string> = { windowSeconds: 'windowMs', cooldownSeconds: 'cooldownMs' };
+    const keys = Object.entries(LIMIT_DIRECTIONS).flatMap(([section, keys]) =>
+      Object.entries(keys)
+        .filter(([, d]) => d !== 'subset')
+        .map(([key, direction]) => ({ section, key, direction })),
+    );
+    const userWritten = fc.oneof(
+      fc.integer({ min: 1, max: 1e6 }),
+      fc.integer({ min: 1, max: 1e6 }).map((n) => String(n)),
+      fc.integer({ min: 1, max: 1e6 }).map((n) => ` ${n}.5 `),
+      fc.constantFrom(null, undefined, -5, 0, 2.5, '1O', 'abc', [], [1]),
+    );
+    const workspaceWritten = fc.oneof(
+      fc.double({ min: -10, max: 2e6, noNaN: true }),
+      fc.integer({ min: 1, max: 2e6 }),
+      fc.constantFrom(null, undefined, '5', []),
+    );
+    const engine = (section: string, key: string, inspected: InspectedSetting) => {
+      const { settings } = riskSettingsOf(effectiveLimits(inspector({ [`${section}.${key}`]: inspected })));
+      if (settings === undefined) return { halted: true as const };
+      const values = (section === 'risk' ? settings.limits : settings.circuitBreaker) as Record<string, unknown>;
+      return { halted: false as const, value: values[engineKey[key] ?? key] as number | undefined };
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...keys),
+        fc.option(fc.integer({ min: 1, max: 1e6 }), { nil: null }),
+        userWritten,
+        workspaceWritten,
+        ({ section, key, direction }, defaultValue, globalValue, workspaceValue) => {
+          const own = engine(section, key, { defaultValue, globalValue });
+          const withWorkspace = engine(section, key, { defaultValue, globalValue, workspaceValue });
+          if (withWorkspace.halted) return;
+          assert.equal(
+            own.halted,
+            false,
+            `${key}: the user's ${JSON.stringify(globalValue)} halts; a workspace lifted it`,
+          );
+          if (own.halted) return;
+          const [mine, theirs] = [own.value, withWorkspace.value];
+          if (direction === 'lower') {
+            if (mine !== undefined) assert.ok(theirs !== undefined && theirs <= mine, `${key}: ${theirs} over ${mine}`);
+          } else if (mine === undefined) {
+            assert.equal(theirs, undefined, `${key}: "until a person resumes" stays`);
+          } else {
+            assert.ok(theirs === undefined || theirs >= mine, `${key}: ${theirs} under ${mine}`);
+          }
+        },
+      ),
+      { numRuns: 1000, seed: 16 },
+    );
+  });
 });
 
 describe('risk settings: each checked on its own', () => {
