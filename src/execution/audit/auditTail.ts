@@ -9,9 +9,10 @@
  * line (no newline at the end of the newest file: a write cut short) is left out and said so; a line that
  * is not JSON or not a record is reported by where it is and skipped, never thrown.
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { StateFileError, stateFileErrorOf } from '../../common/stateErrors';
+import { linkInPlace, notAFile } from '../../common/userFile';
 import { listAuditFilesIfAny } from './auditFiles';
 import { asAuditRecord, type AuditRecord } from './auditRecord';
 
@@ -175,8 +176,13 @@ async function readLinesBackwards(
 ): Promise<void> {
   let handle: fsp.FileHandle;
   try {
-    handle = await fsp.open(path, 'r');
+    // As verify opens it (auditVerify.ts): O_NONBLOCK, or a named pipe in the file's place would hold the open (and
+    // `audit tail`, and the editor's Show Audit Log) until something wrote to it; O_NOFOLLOW, or a link would show
+    // another folder's records as this log's.
+    handle = await fsp.open(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOFOLLOW ?? 0));
   } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP')
+      throw stateFileErrorOf(path, 'read this audit log file', linkInPlace(path, e));
     throw stateFileErrorOf(path, 'read this audit log file', e);
   }
   try {
@@ -184,7 +190,7 @@ async function readLinesBackwards(
     if (!stat.isFile())
       throw new StateFileError(
         path,
-        'a directory (or something else) is in the place of this audit log file',
+        `${notAFile(stat)} is in the place of this audit log file (only a regular file is read)`,
         'Nothing was sent. Put the file back, or run `sptrader recover` to set the damaged log aside',
       );
     let last = true;

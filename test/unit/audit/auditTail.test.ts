@@ -4,7 +4,8 @@
  * reports a damaged line by its place, and says why an empty or missing folder gives nothing.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { TestClock } from '../../../src/common/clock';
@@ -202,8 +203,24 @@ describe('audit tail', () => {
     mkdirSync(join(d, 'audit-2026-01-05.jsonl'));
     await assert.rejects(
       readAuditTail(d, 1),
-      /audit-2026-01-05\.jsonl: a directory .* is in the place of this audit log file/,
+      /audit-2026-01-05\.jsonl: a folder is in the place of this audit log file/,
     );
     assert.ok(statSync(join(d, 'audit-2026-01-05.jsonl')).isDirectory());
+  });
+
+  it('names a named pipe or a link standing in for an audit file, at once (opening the pipe waited for a writer)', async function () {
+    if (process.platform === 'win32') this.skip();
+    const d = dir('fifo');
+    execFileSync('mkfifo', [join(d, 'audit-2026-01-05.jsonl')]);
+    await assert.rejects(
+      readAuditTail(d, 5),
+      /audit-2026-01-05\.jsonl: a named pipe is in the place of this audit log file/,
+    );
+    const l = dir('link');
+    symlinkSync(join(log, auditFiles(log)[0] as string), join(l, 'audit-2026-01-05.jsonl'));
+    await assert.rejects(
+      readAuditTail(l, 5),
+      (e: Error) => /audit-2026-01-05\.jsonl/.test(e.message) && /link/i.test(e.message),
+    );
   });
 });
