@@ -521,6 +521,7 @@ export class OrderRegistry {
       this.register(entry);
     }
     if (otherOrder(entry, order.permId)) return;
+    this.noteSizeAtIb(entry, order.totalQuantity);
     const unclaimed = this.unclaimed.get(orderId);
     this.unclaimed.delete(orderId);
     entry.confirmed = true;
@@ -537,6 +538,34 @@ export class OrderRegistry {
       );
     // Executions that came before the order was adopted (its status, applied after, finds them).
     for (const e of unclaimed ?? []) this.onExecution(orderId, e);
+  }
+
+  /**
+   * What we placed an order at, from the engine's last view of it (after a restart): an order adopted from TWS's lists
+   * carries the size TWS gives it, which is less when the trader cut it in TWS while we were away.
+   */
+  placedAs(entry: Entry, quantity: number): void {
+    if (!(quantity > entry.request.quantity + EPS)) return;
+    const size = entry.request.quantity;
+    entry.request = { ...entry.request, quantity };
+    this.noteSizeAtIb(entry, size);
+  }
+
+  /**
+   * The size TWS gives an order of ours (`openOrder`, `completedOrder`: totalQuantity): less than we placed, the
+   * trader changed it in TWS (TWS API "Modifying Orders"), which is said once; `responseOf` ends the order once that
+   * much filled. A size above ours is not taken (fills past our quantity are refused as before).
+   */
+  private noteSizeAtIb(entry: Entry, totalQuantity: unknown): void {
+    const size = Number(totalQuantity);
+    if (!Number.isFinite(size) || !(size > 0) || !(size < entry.request.quantity - EPS) || entry.sizeAtIb === size)
+      return;
+    entry.sizeAtIb = size;
+    this.deps.onError(
+      `IB: order ${entry.orderId} (client order id ${entry.request.client_order_id}) was changed in TWS: its size is ` +
+        `now ${size} of the ${entry.request.quantity} placed; it is followed as before, and ends once ${size} filled`,
+      new Error('order size changed in TWS'),
+    );
   }
 
   /**
@@ -572,7 +601,8 @@ export class OrderRegistry {
     const executions = entry.executions ?? [];
     const executed = executions.reduce((sum, e) => sum + e.shares, 0);
     const known = Math.max(reported, executed);
-    const filled = status === 'Filled' ? entry.request.quantity : Number(order.filledQuantity ?? 0);
+    this.noteSizeAtIb(entry, order.totalQuantity);
+    const filled = status === 'Filled' ? (entry.sizeAtIb ?? entry.request.quantity) : Number(order.filledQuantity ?? 0);
     if (Number.isFinite(filled) && filled > known + EPS) {
       this.deps.onError(
         `IB: order ${entry.orderId} is ${status} at IB with ${filled} filled, but only ${known} is known from ` +
