@@ -23,15 +23,16 @@ export interface AmendedView {
 }
 
 /**
- * `view` as ours when `ours` (our last view of the same Binance order) names it by another client order id; undefined
- * when it is not an amended order of ours.
+ * `view` as ours when `ours` (our last view of the same Binance order) names it by another client order id, or for
+ * more than Binance now holds (an amend that kept the client order id: "It is possible to reuse the current
+ * clientOrderId by sending it as the `newClientOrderId`"); undefined when it is not an amended order of ours.
  */
 export function amendedAsOurs(view: OrderResponse, ours: OrderResponse | undefined): AmendedView | undefined {
   if (
     ours === undefined ||
     ours.order_id !== view.order_id ||
     ours.client_order_id === '' ||
-    ours.client_order_id === view.client_order_id
+    (ours.client_order_id === view.client_order_id && !(view.quantity < ours.quantity))
   )
     return undefined;
   const clientOrderId = ours.client_order_id;

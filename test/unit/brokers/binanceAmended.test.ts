@@ -83,6 +83,22 @@ describe('Binance adapter: an order amended at Binance (Order Amend Keep Priorit
     assert.equal(last?.order.filled_quantity, 0.0015);
   });
 
+  it('amended keeping its client order id (newClientOrderId = the current one): ended once its new size filled', async () => {
+    const o = restingBuy(0.004);
+    const placed = await broker.submitOrder(o);
+    assert.equal(fake.amendKeepPriority(binanceId(placed.order_id), 0.0025, o.client_order_id), o.client_order_id);
+    fake.setQuote('BTCUSDT', 28_990, 28_995);
+    await broker.poll();
+    const done = await broker.getOrderByClientId(o.client_order_id);
+    assert.equal(done?.status.status, 'cancelled');
+    assert.match(done?.status.reason ?? '', /from 0\.004 to 0\.0025/);
+    assert.equal(done?.quantity, 0.004);
+    assert.deepEqual(
+      updates.filter((u) => u.fill !== undefined).map((u) => u.fill?.quantity),
+      [0.0025],
+    );
+  });
+
   it('after a restart, the look-up by our client order id finds it by its Binance id, as ours', async () => {
     const o = restingBuy(0.003);
     const placed = await broker.submitOrder(o);
