@@ -13,6 +13,7 @@ import type { BinanceBroker } from '../../../src/brokers/binance/adapter';
 import type { OrderUpdate } from '../../../src/brokers/broker';
 import type { PlacedOrderRequest } from '../../../src/orders/model';
 import { binanceOnFake } from '../../kit/binance';
+import { makeRig, type Rig } from '../execution/engineHelpers';
 import { startFakeBinance, type FakeBinance } from '../../fakes/binance/server';
 
 let seq = 0;
@@ -121,6 +122,29 @@ describe('Binance adapter: an order amended at Binance (Order Amend Keep Priorit
       assert.equal(seen.filter((u) => u.fill !== undefined).length, 1);
     } finally {
       await again.disconnect();
+    }
+  });
+
+  it('through the engine: the order ends CANCELLED with its fill and position, and no external order', async () => {
+    const rig: Rig = await makeRig();
+    try {
+      rig.engine.addBroker('binance', broker);
+      await rig.engine.connect('binance');
+      const held = rig.engine.positionsOf('binance')['BTCUSDT'] ?? 0;
+      const o = restingBuy(0.004);
+      const placed = await rig.engine.submitOrder(o, 'binance');
+      assert.equal(placed.denial, undefined, JSON.stringify(placed.denial));
+      assert.equal(placed.order.state, 'ACCEPTED');
+      fake.amendKeepPriority(binanceId(placed.order.venueOrderId ?? ''), 0.0015);
+      fake.setQuote('BTCUSDT', 28_990, 28_995);
+      await broker.poll();
+      const final = await rig.engine.waitForFinal(o.client_order_id, 2000);
+      assert.equal(final?.state, 'CANCELLED');
+      assert.match(final?.reason ?? '', /amended at Binance/);
+      assert.equal(Number(((rig.engine.positionsOf('binance')['BTCUSDT'] ?? 0) - held).toFixed(8)), 0.0015);
+      assert.deepEqual(rig.engine.externalOrders(), []);
+    } finally {
+      await rig.close();
     }
   });
 });
