@@ -11,7 +11,7 @@ import type { OrderUpdate } from '../../../src/brokers/broker';
 import { IbBroker } from '../../../src/brokers/ib/adapter';
 import { isFinalStatus, type OrderResponse, type PlacedOrderRequest } from '../../../src/orders/model';
 import type { FakeTws } from '../../fakes/ib/server';
-import { fakeTwsPerTest } from '../../kit/fakeTws';
+import { closeTwsRig, connectToFakeTws, fakeTwsPerTest } from '../../kit/fakeTws';
 import { readUntil } from '../../kit/orderUpdates';
 
 describe('IbBroker: an order whose size the trader changed in TWS', function () {
@@ -77,6 +77,36 @@ describe('IbBroker: an order whose size the trader changed in TWS', function () 
     const done = await untilFinal(placed.order_id);
     assert.deepEqual(done.status, { status: 'cancelled' });
     assert.equal(done.filled_quantity, null);
+  });
+
+  it('enlarged from 10 to 15 and filled: the first 10 are its fill and it is filled; the 5 beyond are said', async () => {
+    const said: string[] = [];
+    const rig = await connectToFakeTws({ clientId: 46, broker: { onError: (m: string) => said.push(m) } });
+    try {
+      const placed = await rig.broker.submitOrder(restingBuy());
+      assert.ok(rig.fake.modifyInTws(Number(placed.order_id), 15));
+      // TWS's openOrder and orderStatus for the change come before the answer to a later request (one socket).
+      await rig.broker.listOpenOrders();
+      rig.fake.setQuote('AAPL', 88, 89);
+      const done = await readUntil(
+        rig.broker,
+        () => rig.broker.getOrderStatus(placed.order_id),
+        (o) => isFinalStatus(o.status),
+      );
+      assert.equal(done.status.status, 'filled');
+      assert.equal(done.filled_quantity, 10);
+      const fills = rig.updates.filter((u) => u.fill !== undefined).map((u) => u.fill!);
+      assert.deepEqual(
+        fills.map((f) => [f.quantity, f.price]),
+        [[10, 89]],
+      );
+      // IB's commission for the execution of 15 (USD 1.00), the order's share of it.
+      assert.ok(Math.abs((fills[0]?.commission ?? 0) - 10 / 15) < 1e-9, String(fills[0]?.commission));
+      assert.ok(said.some((m) => /size is now 15 of the 10 placed; the first 10 filled are this order's/.test(m)));
+      assert.ok(!said.some((m) => /ignored/.test(m)), said.join('\n'));
+    } finally {
+      await closeTwsRig(rig);
+    }
   });
 
   it('cut and filled while SPtrader was away: after a restart, found by client id with its fill, then cancelled', async () => {
