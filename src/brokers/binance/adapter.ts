@@ -114,6 +114,7 @@ import { BrokerError, isBrokerError } from '../errors';
 import { accountInfoOf, parseAccount, positionsFromBalances } from './account';
 import { createExchange, hasSpotOrderApi, type CcxtBinance } from './connection';
 import { decimalString, readOrThrow } from './wire';
+import { amendedAsOurs, type AmendedView } from './amended';
 import { notLive } from '../quoteFreshness';
 import { ORDER_ARCHIVED, TOO_MANY_ORDERS, toBrokerError, type HttpCapture } from './errors';
 import {
@@ -252,6 +253,8 @@ export class BinanceBroker implements BrokerApi {
   private readonly feePrices = new Map<string, { price: number; at: number }>();
   /** Fee pairs already said to be unvaluable (said once). */
   private readonly feeWarned = new Set<string>();
+  /** Amends of our orders at Binance already said (amended.ts). */
+  private readonly amendsSaid = new Set<string>();
   /** Symbols of holdings already said to have no price (said once). */
   private readonly unpricedWarned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -613,6 +616,11 @@ export class BinanceBroker implements BrokerApi {
   }
 
   async getOrderStatus(orderId: string): Promise<OrderResponse> {
+    return this.lookUpById(orderId);
+  }
+
+  /** GET /api/v3/order by Binance's id; `known` is our last view of the order (the caller's, after a restart). */
+  private async lookUpById(orderId: string, known?: OrderResponse): Promise<OrderResponse> {
     const { market, id } = this.locate(orderId);
     // Asked by Binance's bare orderId (its symbol known from an earlier answer), the answer is "SYMBOL:orderId".
     const asked = toOrderId(market.id, id);
@@ -626,7 +634,7 @@ export class BinanceBroker implements BrokerApi {
       return archived;
     }
     const view = expectAnswerFor(this.readOrder(raw, 'look up an order', false), { orderId: asked }, 'Binance');
-    return this.observe(await this.withTrades(view));
+    return this.observe(await this.withTrades(view), known);
   }
 
   async getOrderByClientId(clientOrderId: string, hint?: OrderLookupHint): Promise<OrderResponse | undefined> {
@@ -653,7 +661,8 @@ export class BinanceBroker implements BrokerApi {
       const acknowledged = this.acknowledgedView(clientOrderId, hint);
       if (acknowledged === undefined) return undefined;
       try {
-        return await this.getOrderStatus(acknowledged.order_id);
+        // By its Binance id: an order the user amended at Binance answers to another client order id now.
+        return await this.lookUpById(acknowledged.order_id, acknowledged);
       } catch (e) {
         if (isBrokerError(e) && e.venueCode === NO_SUCH_ORDER) return this.erased(acknowledged, e);
         throw e;
@@ -1073,11 +1082,30 @@ export class BinanceBroker implements BrokerApi {
     return this.tracker.observe(response);
   }
 
-  /** One view of an order, with the time in force we sent (Binance reports GTC for market orders), through the tracker. */
-  private observe(order: OrderResponse): OrderResponse {
+  /**
+   * One view of an order, with the time in force we sent (Binance reports GTC for market orders), through the tracker.
+   * An order of ours the user amended at Binance (a new client order id, a smaller quantity) is reported as ours
+   * (amended.ts); `known` is our last view of it when the tracker has none (after a restart).
+   */
+  private observe(view: OrderResponse, known?: OrderResponse): OrderResponse {
+    const amended = amendedAsOurs(view, this.tracker.last(view.order_id) ?? known);
+    if (amended !== undefined) this.sayAmended(amended);
+    const order = amended?.view ?? view;
     const request = this.sent.get(order.client_order_id);
     if (request) order.time_in_force = request.time_in_force;
     return this.tracker.observe(order);
+  }
+
+  /** Says once per amend that an order of ours goes on under Binance's new client order id and quantity. */
+  private sayAmended(a: AmendedView): void {
+    const key = `${a.view.order_id} ${a.binanceClientOrderId} ${a.binanceQuantity}`;
+    if (this.amendsSaid.has(key)) return;
+    if (this.amendsSaid.size >= MAX_SENT_KEPT) this.amendsSaid.clear();
+    this.amendsSaid.add(key);
+    this.reportError(
+      `Binance: order ${a.view.order_id} (client order id ${a.view.client_order_id}) was amended at Binance outside SPtrader (Order Amend Keep Priority): Binance now names it ${a.binanceClientOrderId} and its quantity is ${a.binanceQuantity} of the ${a.view.quantity} placed; it is still followed as ${a.view.client_order_id}, and the quantity the amend took away will not fill`,
+      undefined,
+    );
   }
 
   private async pollFromTimer(): Promise<void> {

@@ -826,6 +826,8 @@ export class IbBroker implements BrokerApi {
     // Sent by us but not listed by TWS just now, and not refused either: TWS does not hold it.
     if (entry && !entry.confirmed && !entry.failedBeforeAcceptance && entry.rejectReason === undefined)
       return undefined;
+    // Adopted from TWS's lists after a restart: the size we placed is the engine's, TWS's may have been cut in TWS.
+    if (entry && hint?.last?.client_order_id === clientOrderId) this.orders.placedAs(entry, hint.last.quantity);
     return entry ? responseOf(entry, this.clock.now()) : this.endedWhileAway(clientOrderId, hint);
   }
 

@@ -112,6 +112,9 @@ export const REJECT_REASON_WAIT_MS = 500;
 const EARLY_COMMISSIONS_KEPT = 1000;
 const EPS = 1e-9;
 
+/** What IB may fill of an order: its size at IB when the trader enlarged it in TWS, else what we placed. */
+const sizeOf = (entry: Entry): number => Math.max(entry.request.quantity, entry.sizeAtIb ?? 0);
+
 /** Registry size above which the oldest final orders are forgotten. */
 export const MAX_ORDERS_KEPT = 2000;
 export const PENDING_IB: ReadonlySet<string> = new Set(['ApiPending', 'PendingSubmit']);
@@ -183,8 +186,8 @@ export class OrderRegistry {
     entry.permId = permIdOf(report.permId) ?? entry.permId;
     const bad =
       validStatusReport(report) ??
-      (report.filled > entry.request.quantity + EPS
-        ? `filled ${report.filled} is more than the order's ${entry.request.quantity}`
+      (report.filled > sizeOf(entry) + EPS
+        ? `filled ${report.filled} is more than the order's ${sizeOf(entry)}`
         : report.filled > 0 && (report.avgFillPrice ?? 0) >= 1e15
           ? `avgFillPrice ${report.avgFillPrice} is not a price`
           : undefined);
@@ -197,7 +200,8 @@ export class OrderRegistry {
     }
     const next: StatusReport = {
       status: report.status,
-      filled: report.filled ?? 0,
+      // Of an order enlarged in TWS, what we placed is ours: the first `quantity` filled.
+      filled: Math.min(report.filled ?? 0, entry.request.quantity),
       avgFillPrice: report.avgFillPrice ?? 0,
       lastFillPrice: report.lastFillPrice,
     };
@@ -356,6 +360,7 @@ export class OrderRegistry {
       run += e.shares;
       notional += e.shares * e.price;
     }
+    run = Math.min(run, entry.request.quantity);
     if (!(run > entry.filled + EPS) || entry.ibStatus === undefined) return;
     const done = run + EPS >= entry.request.quantity;
     const status = done ? 'Filled' : entry.ibStatus === 'Filled' ? 'Submitted' : entry.ibStatus;
@@ -384,11 +389,12 @@ export class OrderRegistry {
     const corrected = correctedBy(entry, execution);
     if (corrected !== undefined) return this.correct(entry, corrected, execution);
     const executed = (entry.executions ?? []).reduce((sum, e) => sum + e.shares, 0);
-    if (executed + execution.shares > entry.request.quantity + EPS) {
-      // No venue executes more than was ordered: counting it would make a position nobody holds.
+    if (executed + execution.shares > sizeOf(entry) + EPS) {
+      // No venue executes more than was ordered: counting it would make a position nobody holds. (Of an order
+      // enlarged in TWS the executions are kept up to its size there; its fills stop at what we placed.)
       this.deps.onError(
         `IB: ignored execution ${execution.execId} of ${execution.shares} for order ${orderId}: with the ` +
-          `${executed} executed before, it is more than the order's ${entry.request.quantity}`,
+          `${executed} executed before, it is more than the order's ${sizeOf(entry)}`,
         new Error('execution beyond the order quantity'),
       );
       return;
@@ -521,6 +527,7 @@ export class OrderRegistry {
       this.register(entry);
     }
     if (otherOrder(entry, order.permId)) return;
+    this.noteSizeAtIb(entry, order.totalQuantity);
     const unclaimed = this.unclaimed.get(orderId);
     this.unclaimed.delete(orderId);
     entry.confirmed = true;
@@ -537,6 +544,40 @@ export class OrderRegistry {
       );
     // Executions that came before the order was adopted (its status, applied after, finds them).
     for (const e of unclaimed ?? []) this.onExecution(orderId, e);
+  }
+
+  /**
+   * What we placed an order at, from the engine's last view of it (after a restart): an order adopted from TWS's lists
+   * carries the size TWS gives it, which is less when the trader cut it in TWS while we were away.
+   */
+  placedAs(entry: Entry, quantity: number): void {
+    if (!(quantity > entry.request.quantity + EPS)) return;
+    const size = entry.request.quantity;
+    entry.request = { ...entry.request, quantity };
+    this.noteSizeAtIb(entry, size);
+  }
+
+  /**
+   * The size TWS gives an order of ours (`openOrder`, `completedOrder`: totalQuantity), when the trader changed it in
+   * TWS (TWS API "Modifying Orders"), said once. Less than we placed: `responseOf` ends the order once that much
+   * filled. More: the order we placed is the first `quantity` of it, so its fills stop there (the order is then
+   * filled) and what IB fills beyond is the trader's, not counted here (IB's positions show it).
+   */
+  private noteSizeAtIb(entry: Entry, totalQuantity: unknown): void {
+    const size = Number(totalQuantity);
+    const placed = entry.request.quantity;
+    if (!Number.isFinite(size) || !(size > 0) || Math.abs(size - placed) <= EPS || entry.sizeAtIb === size) return;
+    entry.sizeAtIb = size;
+    const what =
+      size < placed
+        ? `it is followed as before, and ends once ${size} filled`
+        : `the first ${placed} filled are this order's fills and it is filled then; what IB fills beyond is not ` +
+          `counted as SPtrader's (IB's positions show it), and the rest is cancelled in TWS, not here`;
+    this.deps.onError(
+      `IB: order ${entry.orderId} (client order id ${entry.request.client_order_id}) was changed in TWS: its size is ` +
+        `now ${size} of the ${placed} placed; ${what}`,
+      new Error('order size changed in TWS'),
+    );
   }
 
   /**
@@ -572,7 +613,12 @@ export class OrderRegistry {
     const executions = entry.executions ?? [];
     const executed = executions.reduce((sum, e) => sum + e.shares, 0);
     const known = Math.max(reported, executed);
-    const filled = status === 'Filled' ? entry.request.quantity : Number(order.filledQuantity ?? 0);
+    this.noteSizeAtIb(entry, order.totalQuantity);
+    const placed = entry.request.quantity;
+    const filled =
+      status === 'Filled'
+        ? Math.min(entry.sizeAtIb ?? placed, placed)
+        : Math.min(Number(order.filledQuantity ?? 0), placed);
     if (Number.isFinite(filled) && filled > known + EPS) {
       this.deps.onError(
         `IB: order ${entry.orderId} is ${status} at IB with ${filled} filled, but only ${known} is known from ` +
@@ -588,7 +634,7 @@ export class OrderRegistry {
     const fromExecutions = executed > reported + EPS;
     this.report(entry, {
       status,
-      filled: fromExecutions ? executed : reported,
+      filled: fromExecutions ? Math.min(executed, placed) : reported,
       avgFillPrice: fromExecutions
         ? executions.reduce((sum, e) => sum + e.shares * e.price, 0) / executed
         : (last?.avgFillPrice ?? entry.avgFillPrice ?? 0),

@@ -245,9 +245,30 @@ export interface RegistryView {
   cancelReason?: string | undefined;
   /** We asked IB to cancel it: a reason in IB's confirmation is not news. */
   cancelRequested?: boolean;
+  /**
+   * The order's size at IB when the trader changed it in TWS to less than we placed (`openOrder`'s totalQuantity):
+   * TWS API "Modifying Orders" (an order's "price, size, and tif" change, its orderId kept).
+   */
+  sizeAtIb?: number | undefined;
   fills: Fill[];
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * The status of an order cut down in TWS (`sizeAtIb`) once all of its new size filled: nothing of it works at IB any
+ * more, and the rest of what we placed never will. Our order is the size we placed (the engine counts fills against
+ * it), so it ends cancelled after its fills, saying so; Filled alone would leave it partly filled and working here.
+ */
+function cutDownInTws(view: RegistryView, status: OrderStatus): OrderStatus {
+  const size = view.sizeAtIb;
+  if (size === undefined || !(size < view.request.quantity - FILLED_EPS) || !(view.filled > 0)) return status;
+  const done = status.status === 'filled' || (status.status === 'partially_filled' && view.filled + FILLED_EPS >= size);
+  if (!done) return status;
+  return {
+    status: 'cancelled',
+    reason: `its size was changed in TWS from ${view.request.quantity} to ${size}, all of which filled; the change took the rest away`,
+  };
 }
 
 export function responseOf(view: RegistryView, now: number): OrderResponse {
@@ -255,7 +276,10 @@ export function responseOf(view: RegistryView, now: number): OrderResponse {
   const status: OrderStatus =
     view.rejectReason !== undefined && (view.ibStatus === undefined || view.ibStatus === 'Inactive')
       ? { status: 'rejected', reason: view.rejectReason }
-      : statusFromIb(view.ibStatus ?? 'PendingSubmit', view.filled, r, now, view.rejectReason, view.cancelReason);
+      : cutDownInTws(
+          view,
+          statusFromIb(view.ibStatus ?? 'PendingSubmit', view.filled, r, now, view.rejectReason, view.cancelReason),
+        );
   return {
     order_id: String(view.orderId),
     client_order_id: r.client_order_id,

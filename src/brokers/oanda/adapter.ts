@@ -75,6 +75,7 @@ import {
   type BrokerApi,
   type BrokerCapabilities,
   type Disposable,
+  type OrderLookupHint,
   type OrderUpdate,
 } from '../broker';
 import { MissingCredentialError, requireCredential, type CredentialSource } from '../credentials';
@@ -377,10 +378,15 @@ export class OandaBroker implements BrokerApi {
    * Undefined only on OANDA's own 404 for the order (ORDER_DOESNT_EXIST); any other failure (5xx,
    * timeout, reset, an unreadable body) throws a retryable error, since it proves nothing.
    */
-  async getOrderByClientId(clientOrderId: string): Promise<OrderResponse | undefined> {
+  async getOrderByClientId(clientOrderId: string, hint?: OrderLookupHint): Promise<OrderResponse | undefined> {
     this.ensureConnected();
     try {
-      return await this.lookUp(`@${encodeURIComponent(clientOrderId)}`);
+      const found = await this.lookUp(`@${encodeURIComponent(clientOrderId)}`);
+      // Not under our client order id: one OANDA acknowledged (the caller's last view names its OANDA id) may have had
+      // its client extensions changed since (PUT /orders/{spec}/clientExtensions): it is looked up by that id, as ours.
+      const last = hint?.last;
+      if (found !== undefined || last?.client_order_id !== clientOrderId || !/^\d+$/.test(last.order_id)) return found;
+      return await this.lookUp(encodeURIComponent(last.order_id), undefined, 0, last);
     } catch (e) {
       if (
         e instanceof BrokerError &&
@@ -597,6 +603,8 @@ export class OandaBroker implements BrokerApi {
     spec: string,
     replacing?: { id: string; view: OrderResponse },
     depth = 0,
+    /** The caller's last view of the order asked for by its OANDA id (after a restart): it is ours. */
+    known?: OrderResponse,
   ): Promise<OrderResponse | undefined> {
     const reply = await this.connection.sendRetrying({
       method: 'GET',
@@ -634,7 +642,7 @@ export class OandaBroker implements BrokerApi {
       await this.lookUp(encodeURIComponent(order.replacesOrderID), undefined, depth + 1);
       ourId = this.reissues.ourIdOf(order.id);
     }
-    const before = this.tracker.last(ourId);
+    const before = this.tracker.last(ourId) ?? (known?.order_id === order.id ? known : undefined);
     const details = await this.details(order);
     const own = orderFromV20(order, details, before);
     // Our order as it stood before this replacement: tracked, or just read from the order this one replaces.

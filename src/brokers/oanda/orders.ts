@@ -521,8 +521,13 @@ export function orderFromV20(
   // GFD (good for the trading day) has no equivalent of ours; GTC is the nearest for display.
   else tif = { type: 'GTC' };
   const quantity = Math.abs(o.units);
-  const clientOrderId = o.clientExtensions?.id ?? '';
-  const fill = details.fill ? toFill(details.fill, clientOrderId) : undefined;
+  // The client order id we gave it, when we know the order: OANDA lets an order's client extensions be changed after
+  // it is placed (PUT /orders/{orderSpecifier}/clientExtensions; ClientExtensions: an MT4-linked account's platform
+  // keeps its own there), and the order, and its fill, stay ours.
+  const ours = known?.client_order_id;
+  const clientOrderId = ours !== undefined && ours !== '' ? ours : (o.clientExtensions?.id ?? '');
+  const fillTx = details.fill && ours ? { ...details.fill, clientOrderID: clientOrderId } : details.fill;
+  const fill = fillTx ? toFill(fillTx, clientOrderId) : undefined;
   const filled = fill?.quantity ?? 0;
   let status: OrderStatus;
   switch (o.state) {

@@ -32,7 +32,7 @@
  * faults, request weights), and its routes, matching and fault hooks read and change that state together;
  * split apart they would pass all of it around. In order: state, matching, replies, signed routes, faults.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { FaultQueue, playHttpFault, type FakeFault, type FakeVenue, type HttpFaultHooks } from '../control';
@@ -181,6 +181,18 @@ export interface FakeBinance extends FakeVenue {
    * message. An order with an executed quantity is never archived: false, nothing changes.
    */
   archiveOrder(orderId: number): boolean;
+  /**
+   * The user reduces an open order's quantity in place from elsewhere (Binance's app, another program), as rest-api.md
+   * "Order Amend Keep Priority (TRADE)" does (`PUT /api/v3/order/amend/keepPriority`): the order keeps its `orderId`
+   * and its place in the book, its `origQty` becomes `newQty` ("`newQty` must be greater than 0 and less than the
+   * order's quantity"), and its client order id becomes `newClientOrderId` ("If not sent, one will be randomly
+   * generated"; faqs/order_amend_keep_priority.md: "By default, amended orders get a random new client order ID").
+   * Looked up by its former client order id afterwards, the order is -2013 "Order does not exist." (an order has one
+   * client order id, rest-api.md "Query order": "the `origClientOrderId` from that result is checked against that
+   * order"). What the amend frees of the locked amount is released. Returns the new client order id; throws for an
+   * order that is not open or a `newQty` Binance refuses.
+   */
+  amendKeepPriority(orderId: number, newQty: number, newClientOrderId?: string): string;
 }
 
 type Side = 'BUY' | 'SELL';
@@ -1212,6 +1224,26 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       }
       archived.add(orderId);
       return true;
+    },
+    amendKeepPriority(orderId: number, newQty: number, newClientOrderId?: string) {
+      const o = orders.get(orderId);
+      if (!o || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED'))
+        throw new Error(`order ${orderId} is not open: -2038 ORDER_AMEND_REJECTED`);
+      // errors.md, messages for -2038: "Order amend (quantity increase) is not supported."; the fake also keeps the
+      // new quantity above what was executed, so the order stays open.
+      if (!(newQty > o.executedQty + 1e-12 && newQty < o.origQty - 1e-12))
+        throw new Error(`newQty ${newQty} is not between the executed ${o.executedQty} and the quantity ${o.origQty}`);
+      const freed = o.origQty - newQty;
+      if (o.locked > 0) {
+        const unlock = Math.min(o.locked, o.side === 'BUY' ? freed * o.price : freed);
+        wallet(o.lockedAsset).locked -= unlock;
+        wallet(o.lockedAsset).free += unlock;
+        o.locked -= unlock;
+      }
+      o.origQty = newQty;
+      o.clientOrderId = newClientOrderId ?? randomBytes(16).toString('base64url').slice(0, 22);
+      o.updateTime = Date.now();
+      return o.clientOrderId;
     },
     setClockOffset(ms: number) {
       clockOffsetMs = ms;

@@ -269,6 +269,15 @@ export interface FakeTws extends FakeVenue {
    * a cancel of it is then refused 10148 "… cannot be cancelled, state: Cancelled.". Returns false when not working.
    */
   cancelWithoutNotice(orderId: number): boolean;
+  /**
+   * The trader changes a working order's size in TWS's window (an API order can be modified there; TWS API "Modifying
+   * Orders": an order's "price, size, and tif" are what one changes, the order keeping its `orderId`). Its client is
+   * told as TWS tells of any change: an OPEN_ORDER with the new totalQuantity ("The openOrder callback": TWS sends it
+   * when an order is placed and when it changes) and an ORDER_STATUS whose `remaining` is the new size less `filled`.
+   * Later fills go up to the new size, and Filled then means that. Returns false when the order is not working or the
+   * new size is not above what was filled.
+   */
+  modifyInTws(orderId: number, totalQuantity: number): boolean;
 }
 
 const key = (symbol: string): string => symbol.toUpperCase().replace(/[^A-Z0-9]/g, '');
@@ -1022,6 +1031,15 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
       o.completedStatus = 'Cancelled by Trader';
       o.completedTime = connectionTime();
       resting.delete(orderId);
+      return true;
+    },
+    modifyInTws(orderId, totalQuantity) {
+      const o = orders.get(orderId);
+      if (!o || (o.status !== 'Submitted' && o.status !== 'PreSubmitted') || !(totalQuantity > o.filled)) return false;
+      o.qty = totalQuantity;
+      const session = sessionOf(o.clientId);
+      session?.send(openOrder(o));
+      session?.send(statusFields(o));
       return true;
     },
     resetOrderIdSequence(next = 1) {

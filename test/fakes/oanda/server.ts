@@ -209,6 +209,14 @@ export interface FakeOanda extends FakeVenue {
       clientExtensions?: null;
     },
   ): string;
+  /**
+   * Changes a pending order's client extensions as `PUT /orders/{orderSpecifier}/clientExtensions` does ("Update the
+   * Client Extensions for an Order in an Account", Order Endpoints; ClientExtensions: "Do not set, modify, or delete
+   * this field if your account is associated with MT4", whose platform keeps its own there): the order keeps its id,
+   * an ORDER_CLIENT_EXTENSIONS_MODIFY transaction (`orderID`, `clientOrderID` the id before, `clientExtensionsModify`)
+   * is recorded, and the order answers to `@<new id>` only from then on (its later transactions name the new one).
+   */
+  modifyClientExtensions(orderId: string, clientExtensions: { id: string; tag?: string; comment?: string }): void;
 }
 
 interface Quote {
@@ -987,6 +995,23 @@ export async function startFakeOanda(options: FakeOandaOptions = {}): Promise<Fa
         cancellingTransactionID: cancelTx.id,
       });
       return id;
+    },
+    modifyClientExtensions(orderId, clientExtensions) {
+      const order = orders.get(orderId);
+      if (!order || order.state !== 'PENDING') throw new Error(`fake OANDA: order ${orderId} is not pending`);
+      if (byClientId.has(clientExtensions.id))
+        throw new Error(`fake OANDA: CLIENT_ORDER_ID_ALREADY_EXISTS ${clientExtensions.id}`);
+      const before = order.clientExtensions?.id;
+      if (before !== undefined) byClientId.delete(before);
+      order.clientExtensions = { ...clientExtensions };
+      byClientId.set(clientExtensions.id, order.id);
+      record({
+        ...txBase(nextId()),
+        type: 'ORDER_CLIENT_EXTENSIONS_MODIFY',
+        orderID: order.id,
+        ...(before === undefined ? {} : { clientOrderID: before }),
+        clientExtensionsModify: { ...clientExtensions },
+      });
     },
     async close() {
       for (const res of held) res.destroy();
