@@ -76,35 +76,43 @@ export class ChurnMap<K, V> {
 }
 
 export class ChurnSet<T> {
-  private readonly map = new ChurnMap<T, true>();
+  private set = new Set<T>();
+  private deletes = 0;
 
   get size(): number {
-    return this.map.size;
+    return this.set.size;
   }
 
   has(value: T): boolean {
-    return this.map.has(value);
+    return this.set.has(value);
   }
 
   add(value: T): this {
-    this.map.set(value, true);
+    this.set.add(value);
     return this;
   }
 
   delete(value: T): boolean {
-    return this.map.delete(value);
+    if (!this.set.delete(value)) return false;
+    if (++this.deletes >= RENEW_AFTER && this.deletes >= this.set.size) {
+      this.deletes = 0;
+      this.set = new Set(this.set);
+    }
+    return true;
   }
 
+  /** Empties the set (into a new table, as `ChurnMap.clear`). */
   clear(): void {
-    this.map.clear();
+    this.set = new Set();
+    this.deletes = 0;
   }
 
   values(): T[] {
-    return this.map.keys();
+    return [...this.set];
   }
 
   /** Visits every value, without a copy: `visit` must not add or delete values. */
   forEach(visit: (value: T) => void): void {
-    this.map.forEach((_, value) => visit(value));
+    for (const value of this.set) visit(value);
   }
 }
