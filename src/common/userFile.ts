@@ -15,6 +15,7 @@ import {
   openSync,
   readFileSync,
   readlinkSync,
+  promises as fsp,
   readSync,
   type BigIntStats,
   type Stats,
@@ -118,6 +119,36 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
     i += more + 1;
   }
   return bytes.length;
+}
+
+/**
+ * A file opened for reading in parts (the audit log's readers), as `readRegularFileSync` opens one: without blocking
+ * (O_NONBLOCK: a named pipe in its place would hold the open until something wrote to it) and without following a
+ * link (O_NOFOLLOW: the log is appended to through its name, so a link would show, or send, another folder's records;
+ * refused as ELOOP, saying where it points), and only if it is a regular file: a folder is EISDIR and anything else
+ * ENOTREG, the error's `what` saying what stands there. The caller closes the handle.
+ */
+export async function openRegularFile(file: string): Promise<{ handle: fsp.FileHandle; stat: BigIntStats }> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw linkInPlace(file, e);
+    throw e;
+  }
+  try {
+    const stat = await handle.stat({ bigint: true });
+    if (stat.isFile()) return { handle, stat };
+    const what = notAFile(stat);
+    throw Object.assign(new Error(`${what} is in the place of this file (only a regular file is read)`), {
+      code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG',
+      path: file,
+      what,
+    });
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
 }
 
 /**

@@ -179,18 +179,33 @@ type Verdict = { apply: true; value: unknown } | { apply: false; why?: string };
 /** A number written as text ("10", " 2000 ") is that number, as the engine reads a setting (riskSettingsOf). */
 const settingNumber = (v: unknown): unknown => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
 
-/** Whether a setting's value (set, not empty) is one the engine runs under, as riskSettingsOf checks it. */
-function validSetting(section: 'risk' | 'circuitBreaker', key: string, raw: unknown): boolean {
+type SafeParser = { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ message: string }> } } };
+
+/**
+ * A setting as the engine reads it: its engine key, its schema and its value in the engine's unit (a number written as
+ * text is that number; the breaker's seconds are milliseconds). Undefined for a key SPtrader does not know.
+ */
+function engineReading(
+  section: 'risk' | 'circuitBreaker',
+  key: string,
+  raw: unknown,
+): { key: string; schema: SafeParser; value: unknown } | undefined {
   const value = settingNumber(raw);
   if (section === 'risk') {
-    const shape = RiskLimitsSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
-    return Object.hasOwn(shape, key) && shape[key]!.safeParse(value).success;
+    const shape = RiskLimitsSchema.shape as Record<string, SafeParser>;
+    return Object.hasOwn(shape, key) ? { key, schema: shape[key]!, value } : undefined;
   }
   const target = Object.hasOwn(BREAKER_KEYS, key) ? BREAKER_KEYS[key] : undefined;
-  const shape = CircuitBreakerSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
-  if (target === undefined || !Object.hasOwn(shape, target.key)) return false;
+  const shape = CircuitBreakerSchema.shape as Record<string, SafeParser>;
+  if (target === undefined || !Object.hasOwn(shape, target.key)) return undefined;
   const scaled = typeof value === 'number' && target.scale !== 1 ? Math.round(value * target.scale) : value;
-  return shape[target.key]!.safeParse(scaled).success;
+  return { key: target.key, schema: shape[target.key]!, value: scaled };
+}
+
+/** Whether a setting's value (set, not empty) is one the engine runs under, as riskSettingsOf checks it. */
+function validSetting(section: 'risk' | 'circuitBreaker', key: string, raw: unknown): boolean {
+  const reading = engineReading(section, key, raw);
+  return reading !== undefined && reading.schema.safeParse(reading.value).success;
 }
 
 /**
@@ -340,11 +355,7 @@ export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circui
   const invalid: string[] = [];
   /** `risk.maxOrderQuantity`, `circuitBreaker.cooldownSeconds`: the settings of `invalid`. */
   const invalidKeys: string[] = [];
-  const check = (
-    name: string,
-    schema: { safeParse(v: unknown): { success: boolean; error?: { issues: Array<{ message: string }> } } } | undefined,
-    value: unknown,
-  ): boolean => {
+  const check = (name: string, schema: SafeParser | undefined, value: unknown): boolean => {
     if (schema === undefined) {
       problems.push(`${name} is not a setting SPtrader knows; it is ignored`);
       return false;
@@ -359,39 +370,27 @@ export function riskSettingsOf(effective: Pick<EffectiveLimits, 'risk' | 'circui
     return false;
   };
   const limits: Record<string, unknown> = {};
-  const riskShape = RiskLimitsSchema.shape as Record<
-    string,
-    (typeof RiskLimitsSchema.shape)[keyof typeof RiskLimitsSchema.shape]
-  >;
   for (const [key, raw] of Object.entries(effective.risk)) {
     if (raw === null || raw === undefined || (Array.isArray(raw) && raw.length === 0)) continue;
-    const value = settingNumber(raw);
-    const own = Object.prototype.hasOwnProperty.call(riskShape, key) ? riskShape[key] : undefined;
-    if (check(`sptrader.risk.${key}`, own, value)) limits[key] = value;
+    const reading = engineReading('risk', key, raw);
+    if (check(`sptrader.risk.${key}`, reading?.schema, reading?.value ?? raw) && reading) limits[key] = reading.value;
   }
   const circuitBreaker: Record<string, unknown> = {};
-  const breakerShape = CircuitBreakerSchema.shape as Record<
-    string,
-    (typeof CircuitBreakerSchema.shape)[keyof typeof CircuitBreakerSchema.shape]
-  >;
   // An empty cool-down is the strictest: a halt lasts until a person resumes (package.json says so). Dropping it
   // like the other empty values gave the default's 300 s, after which trading resumed by itself.
   let manualResumeOnly = false;
   for (const [setting, raw] of Object.entries(effective.circuitBreaker)) {
     if (raw === null && setting === 'cooldownSeconds') manualResumeOnly = true;
     if (raw === null || raw === undefined) continue;
-    const target = Object.prototype.hasOwnProperty.call(BREAKER_KEYS, setting) ? BREAKER_KEYS[setting] : undefined;
+    const reading = engineReading('circuitBreaker', setting, raw);
     const name = `sptrader.circuitBreaker.${setting}`;
-    if (target === undefined) {
+    if (reading === undefined) {
       check(name, undefined, raw);
       continue;
     }
-    const value = settingNumber(raw);
-    const scaled = typeof value === 'number' && target.scale !== 1 ? Math.round(value * target.scale) : value;
-    const schema = breakerShape[target.key];
     // The engine's value (milliseconds) is checked; the message shows what the user wrote, in seconds.
-    const engineValue = schema && { safeParse: () => schema.safeParse(scaled) };
-    if (check(name, engineValue, value)) circuitBreaker[target.key] = scaled;
+    const engineValue = { safeParse: () => reading.schema.safeParse(reading.value) };
+    if (check(name, engineValue, settingNumber(raw))) circuitBreaker[reading.key] = reading.value;
   }
   if (invalid.length > 0) {
     const strictest = parseRiskSettings({ limits, circuitBreaker }, 'settings');

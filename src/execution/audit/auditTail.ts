@@ -9,10 +9,10 @@
  * line (no newline at the end of the newest file: a write cut short) is left out and said so; a line that
  * is not JSON or not a record is reported by where it is and skipped, never thrown.
  */
-import { constants as fsConstants, promises as fsp } from 'node:fs';
+import type { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { StateFileError, stateFileErrorOf } from '../../common/stateErrors';
-import { linkInPlace, notAFile } from '../../common/userFile';
+import { openRegularFile } from '../../common/userFile';
 import { listAuditFilesIfAny } from './auditFiles';
 import { asAuditRecord, type AuditRecord } from './auditRecord';
 
@@ -174,25 +174,24 @@ async function readLinesBackwards(
   chunk: Buffer,
   line: (bytes: Buffer, offset: number, last: boolean) => boolean,
 ): Promise<void> {
-  let handle: fsp.FileHandle;
+  // Opened as verify opens it: a named pipe in the file's place held `audit tail` (and the editor's Show Audit Log)
+  // until something wrote to it, and a link showed another folder's records as this log's.
+  let opened: Awaited<ReturnType<typeof openRegularFile>>;
   try {
-    // As verify opens it (auditVerify.ts): O_NONBLOCK, or a named pipe in the file's place would hold the open (and
-    // `audit tail`, and the editor's Show Audit Log) until something wrote to it; O_NOFOLLOW, or a link would show
-    // another folder's records as this log's.
-    handle = await fsp.open(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOFOLLOW ?? 0));
+    opened = await openRegularFile(path);
   } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP')
-      throw stateFileErrorOf(path, 'read this audit log file', linkInPlace(path, e));
-    throw stateFileErrorOf(path, 'read this audit log file', e);
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile())
+    const what = (e as { what?: unknown }).what;
+    if (typeof what === 'string')
       throw new StateFileError(
         path,
-        `${notAFile(stat)} is in the place of this audit log file (only a regular file is read)`,
+        `${what} is in the place of this audit log file (only a regular file is read)`,
         'Nothing was sent. Put the file back, or run `sptrader recover` to set the damaged log aside',
       );
+    throw stateFileErrorOf(path, 'read this audit log file', e);
+  }
+  const { handle } = opened;
+  const size = Number(opened.stat.size);
+  try {
     let last = true;
     const emit = (bytes: Buffer, offset: number): boolean => {
       const go = line(bytes, offset, last);
@@ -201,7 +200,7 @@ async function readLinesBackwards(
     };
     // The start of the line being put together lies in an earlier chunk; these are its later pieces.
     let carry: Buffer[] = [];
-    let position = stat.size;
+    let position = size;
     while (position > 0) {
       const start = Math.max(0, position - chunk.length);
       const view = chunk.subarray(0, position - start);
@@ -221,7 +220,7 @@ async function readLinesBackwards(
       position = start;
     }
     // The file's first line (empty when the file starts with a newline), or all of it when it has no newline.
-    if (stat.size > 0) emit(Buffer.concat(carry), 0);
+    if (size > 0) emit(Buffer.concat(carry), 0);
   } finally {
     await handle.close();
   }

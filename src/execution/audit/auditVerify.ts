@@ -2,10 +2,9 @@
  * Reading an audit directory back: recovery after a crash and verification of the hash chain. The last
  * records (`sptrader audit tail`, Show Audit Log) are read from the end by auditTail.ts.
  */
-import { constants as fsConstants, promises as fsp } from 'node:fs';
 import { checkSeal } from '../../common/checksum';
 import { isPermissionError, permissionDenied, StateFileError } from '../../common/stateErrors';
-import { linkInPlace, MAX_STATE_FILE_BYTES, notAFile, tooLarge } from '../../common/userFile';
+import { MAX_STATE_FILE_BYTES, openRegularFile, tooLarge } from '../../common/userFile';
 import { join } from 'node:path';
 import { listAuditFiles } from './auditFiles';
 import { printableStart, terminateDurably, tornTailLength, truncateDurably } from './auditTornTail';
@@ -120,26 +119,8 @@ export async function verifyAuditDir(dir: string, anchors: readonly AuditAnchor[
  * the folder hung). A folder is EISDIR; anything else that is not a regular file ENOTREG, saying what it is.
  */
 async function readRegularFile(path: string, maxBytes: number): Promise<Buffer> {
-  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could refuse it.
-  // O_NOFOLLOW: the log is appended to through its name, so a link in a file's place would send the
-  // records elsewhere (another folder's log, say): refused (ELOOP), saying where it points.
-  let handle: fsp.FileHandle;
+  const { handle, stat } = await openRegularFile(path);
   try {
-    handle = await fsp.open(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsConstants.O_NOFOLLOW ?? 0));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw linkInPlace(path, e);
-    throw e;
-  }
-  try {
-    const stat = await handle.stat({ bigint: true });
-    if (!stat.isFile()) {
-      const what = notAFile(stat);
-      throw Object.assign(new Error(`${what} is in the place of this file (only a regular file is read)`), {
-        code: stat.isDirectory() ? 'EISDIR' : 'ENOTREG',
-        path,
-        what,
-      });
-    }
     // Past it, readFile fails with "File size … is greater than 2 GiB" (or, as text, a string too long),
     // naming neither the file nor what to do.
     if (stat.size > BigInt(maxBytes))
