@@ -1,6 +1,8 @@
 // What every UI e2e suite does with the workbench page (code-server in Chromium, driven by Playwright):
 // named steps with a screenshot on failure, F1 commands, toasts, modal dialogs, quick picks, the SPtrader
 // sidebar and the status bar. A suite makes one with `workbench(page, { results, resultsDir, prefix })`.
+// Past 450 lines on purpose: every suite drives the one workbench page through these steps, and each step's waits
+// (what code-server shows when, and what to do when a row will not hold still) belong beside the others.
 import { join } from 'node:path';
 
 /**

@@ -2,6 +2,10 @@
  * The order model of the design (`order-execution-architecture.md` §1.1, §1.2) as zod schemas.
  * Field names follow the design's JSON (snake_case) because that is what Python components,
  * the CLI's `--json` output and the audit log all speak.
+ *
+ * Past 450 lines on purpose: the schemas and the plain readers beside them (`plainOrderRequest`, `checkOrderRequest`:
+ * the copies and checks the engine makes on every order without running zod) must agree field by field, and a field
+ * added to one is seen missing from the other only while they stand together.
  */
 import { z } from 'zod';
 import { CLIENT_ORDER_ID_PATTERN } from '../common/ids';

@@ -8,7 +8,8 @@
  * `prev` covers the whole previous line, so editing, removing or inserting a line breaks the link after it.
  */
 import * as crypto from 'node:crypto';
-import { CanonicalBytes, canonicalJson, integerDigits, writeAscii, writeInteger } from './canonicalJson';
+import { CanonicalBytes, integerDigits, writeAscii, writeInteger } from './canonicalBytes';
+import { canonicalJson } from './canonicalJson';
 
 export interface AuditRecord {
   /** 1-based, contiguous across all files of the log. */

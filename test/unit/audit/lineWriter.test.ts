@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { canonicalJson, writeInteger } from '../../../src/execution/audit/canonicalJson';
+import { writeInteger } from '../../../src/execution/audit/canonicalBytes';
+import { canonicalJson } from '../../../src/execution/audit/canonicalJson';
 import { formatLine, GENESIS_PREV, hashInput, LineWriter, sha256Hex } from '../../../src/execution/audit/auditRecord';
 
 // Text that exercises UTF-8: ASCII, two-, three- and four-byte characters, escapes, lone surrogates.
