@@ -184,13 +184,10 @@ export function parseParameterText(
     switch (spec.type) {
       case 'int':
       case 'float': {
-        const n = trimmed === '' ? Number.NaN : Number(trimmed.replace(/_/g, ''));
-        if (!Number.isFinite(n))
-          return {
-            ok: false,
-            message: `${spec.name}: "${clip(text)}" is ${Number.isNaN(n) ? 'not a number' : 'too large for a number'}${rangeHint(spec)}`,
-          };
-        value = n;
+        const read = decimalNumber(trimmed);
+        if (typeof read === 'string')
+          return { ok: false, message: `${spec.name}: "${clip(text)}" ${read}${rangeHint(spec)}` };
+        value = read;
         break;
       }
       case 'bool': {
@@ -223,6 +220,28 @@ export function parseParameterText(
   const problem = checkParameterValue(spec, value);
   if (problem) return { ok: false, message: `${spec.name}: ${problem}${rangeHint(spec)}` };
   return note === undefined ? { ok: true, value } : { ok: true, value, note };
+}
+
+const DIGITS = String.raw`\d(?:_?\d)*`;
+const DECIMAL = new RegExp(String.raw`^[+-]?(?:${DIGITS}(?:\.(?:${DIGITS})?)?|\.${DIGITS})(?:[eE][+-]?${DIGITS})?$`);
+
+/**
+ * A number written as Python's int() and float() read one: decimal digits (a single `_` between two of them), a point,
+ * an exponent. JavaScript's Number() also took `0x10` as 16, `0b11` as 3 and `1__0` as 10, so a size typed in another
+ * base went out as a different number than Python would ever have read; such a text is said with its decimal value.
+ * The number, or why the text is not one.
+ */
+function decimalNumber(text: string): number | string {
+  if (DECIMAL.test(text)) {
+    const n = Number(text.replace(/_/g, ''));
+    return Number.isFinite(n) ? n : 'is too large for a number';
+  }
+  const [, sign = '', base = '', digits = ''] = /^([+-]?)0([xob])([0-9a-f]+(?:_[0-9a-f]+)*)$/i.exec(text) ?? [];
+  const value = base === '' ? Number.NaN : Number(`0${base}${digits.replace(/_/g, '')}`);
+  if (!Number.isFinite(value)) return 'is not a number';
+  const radix = { x: 16, o: 8, b: 2 }[base.toLowerCase() as 'x' | 'o' | 'b'];
+  const decimal = `${sign === '-' && value !== 0 ? '-' : ''}${value}`;
+  return `is not a decimal number (it is ${decimal} written in base ${radix}): write it in decimal digits, as ${decimal}`;
 }
 
 /** A typed value as a message repeats it: a 5,000-digit one is shown by its start and length, not whole. */
