@@ -27,7 +27,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, endings, freshness, habits, logstate, metadata_values, processes, returns, siblings, stdlib, validation, watchdog
+from sptrader_harness import awaiting, debugging, endings, freshness, habits, logstate, metadata_values, nulsource, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
@@ -364,9 +364,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         return ComponentFailure('COMPONENT_EXIT', 'the component called %s %s %s at line %s; the harness stopped it there instead of '
                                 'ending its process. Return None to place no order instead' % (called, where, entry, line), file, line, text)
     line, text = component_frame(sys.exc_info()[2], file)
-    if isinstance(exc, SyntaxError) and isinstance(exc.filename, str) and os.path.isfile(exc.filename):
+    if isinstance(exc, SyntaxError) and isinstance(exc.filename, str) and os.path.isfile(exc.filename) or nulsource.names_nul_source(exc):
         # An import inside the call reached a module that does not compile.
-        return imported_syntax_failure(exc, file, line, text)
+        return imported_syntax_failure(exc, file, line, text, sys.exc_info()[2])
     if isinstance(exc, KeyboardInterrupt):
         return ComponentFailure('COMPONENT_INTERRUPTED', '%s was interrupted by KeyboardInterrupt (SIGINT) at line %s; nothing was sent'
                                 % (entry, line), file, line, text)
@@ -930,7 +930,7 @@ class Server(object):
         except SyntaxError as e:
             # Not the component's own source (compiled above): a module it imports. Said at that module's line.
             line, text = component_frame(sys.exc_info()[2], file)
-            raise imported_syntax_failure(e, file, line, text)
+            raise imported_syntax_failure(e, file, line, text, sys.exc_info()[2])
         except ImportError as e:
             line, text = component_frame(sys.exc_info()[2], file)
             raise ComponentFailure('IMPORT_ERROR', import_failure(e, file, line, sys.exc_info()[2]), file, line, text)
@@ -945,6 +945,9 @@ class Server(object):
             raise
         except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
+            if nulsource.names_nul_source(e):
+                # Before Python 3.11.4 a NUL byte in an imported module's source was a ValueError, not a SyntaxError.
+                raise imported_syntax_failure(e, file, line, text, sys.exc_info()[2])
             raise ComponentFailure('IMPORT_ERROR', 'loading the component raised %s%s%s' % (
                 describe(e), raised_elsewhere(sys.exc_info()[2], file), beside_component(e, file)), file, line, text)
         finally:
@@ -1914,7 +1917,7 @@ def limit_lines(ast, value):
     return None
 
 
-def check_source_bytes(source, file):
+def check_source_bytes(source, file, what='a component'):
     """
     Source bytes Python cannot compile for what they are, not for a mistake in the code: a NUL byte. A file saved as
     UTF-16 (Notepad's "Unicode", Windows PowerShell's > and Out-File) holds one in every other byte, and was said as
@@ -1930,7 +1933,7 @@ def check_source_bytes(source, file):
         raise ComponentFailure(
             'SYNTAX_ERROR',
             '%s is UTF-16 text (%s), as Notepad\'s "Unicode" and Windows PowerShell\'s > and Out-File save it; Python '
-            'reads a component as UTF-8: save it as UTF-8' % (os.path.basename(file), bom), file, 1)
+            'reads %s as UTF-8: save it as UTF-8' % (os.path.basename(file), bom, what), file, 1)
     line = source.count(b'\n', 0, at) + 1
     # Counted in characters, as Python counts a SyntaxError's column (the editor's squiggle converts from there).
     column = len(source[source.rfind(b'\n', 0, at) + 1:at].decode('utf-8', 'replace')) + 1
@@ -2117,10 +2120,29 @@ def left_threads(response, before):
                                'starts in a new interpreter\n' % (len(left), '' if len(left) == 1 else 's', ', '.join(left[:5])))
 
 
-def imported_syntax_failure(e, file, line, text):
+def imported_syntax_failure(e, file, line, text, tb=None):
     """A SyntaxError raised while the component ran or loaded: in a module it imports (or code it compiles), said
-    at that module's line and column, with the component's line that imported it."""
-    where = e.filename if isinstance(e.filename, str) and os.path.isfile(e.filename) else None
+    at that module's line and column, with the component's line that imported it. A module saved as UTF-16 (or
+    holding a NUL byte) is named, found from the import statement in `tb` (Python names no file for it)."""
+    filename = getattr(e, 'filename', None)
+    where = filename if isinstance(filename, str) and os.path.isfile(filename) else None
+    importer, at = file, line
+    if where is None and tb is not None and nulsource.names_nul_source(e):
+        found = nulsource.nul_module(tb)
+        if found is not None:
+            where, importer, at = found
+    if where is not None and nulsource.holds_nul(where):
+        try:
+            with open(where, 'rb') as f:
+                check_source_bytes(f.read(), os.path.abspath(where), 'a module')
+        except ComponentFailure as f:
+            f.message += ' (imported by %s at line %s%s)' % (
+                os.path.basename(importer), at,
+                '' if os.path.abspath(importer) == file or line is None else '; the component\'s line %s' % line)
+            f.traceback_text = text
+            return f
+        except OSError:
+            pass
     if where is None:
         return ComponentFailure('SYNTAX_ERROR', 'code compiled at line %s raised %s' % (line, describe(e)), file, line, text)
     f = syntax_failure(e, os.path.abspath(where))

@@ -1,8 +1,11 @@
 /**
  * What a component is given and what it imports, as traders write them (red team, components round 3): a value typed
- * for a 'float' parameter reaches the component as a float, in Test Order and in a replay batch.
+ * for a 'float' parameter reaches the component as a float, in Test Order and in a replay batch; a helper module saved
+ * as UTF-16 (or holding a NUL byte) is named with the line that imported it (Python names no file for it: the run
+ * said "code compiled at line 2 raised SyntaxError: source code string cannot contain null bytes").
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
 import { componentFolder } from '../../kit/componentFolder';
 
@@ -59,5 +62,78 @@ describe('Python components: inputs as traders give them', function () {
     } finally {
       await worker.dispose();
     }
+  });
+
+  describe('a helper module saved as UTF-16 is named, with the line that imported it', () => {
+    const utf16 = (text: string): Buffer => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const HELPER = 'def size_for(capital):\n    return int(capital * 0.01)\n';
+    const component = (imports: string, inside = ''): string =>
+      `from core.orders.order_base import OrderBase\n${imports}\n\nclass C(OrderBase):\n` +
+      `    def generate_order(self, market_data, signal=None):\n${inside}        return None\n`;
+    const UTF16 = (name: string, what: string): RegExp =>
+      new RegExp(
+        `^${name} is UTF-16 text \\(it starts with UTF-16's byte order mark\\), as Notepad's "Unicode" and Windows ` +
+          `PowerShell's > and Out-File save it; Python reads a module as UTF-8: save it as UTF-8 \\(imported by ${what}\\)$`,
+      );
+    const cases: Array<[string, Record<string, string | Buffer>, string, RegExp, number | undefined]> = [
+      [
+        'imported where the component loads',
+        { 'helper16.py': utf16(HELPER), 'c.py': component('from helper16 import size_for') },
+        'helper16.py',
+        UTF16('helper16.py', 'c.py at line 2'),
+        1,
+      ],
+      [
+        'imported inside generate_order',
+        { 'helper16.py': utf16(HELPER), 'c.py': component('', '        import helper16\n') },
+        'helper16.py',
+        UTF16('helper16.py', 'c.py at line 6'),
+        1,
+      ],
+      [
+        'imported by a helper the component imports',
+        {
+          'helper16.py': utf16(HELPER),
+          'helper_a.py': 'import os\nfrom helper16 import size_for\n',
+          'c.py': component('import helper_a'),
+        },
+        'helper16.py',
+        UTF16('helper16.py', "helper_a.py at line 2; the component's line 2"),
+        1,
+      ],
+      [
+        'a relative import in a package',
+        {
+          'pkg/__init__.py': '',
+          'pkg/consts.py': utf16('X = 5\n'),
+          'pkg/c.py': component('from .consts import X'),
+        },
+        'pkg/consts.py',
+        UTF16('consts.py', 'c.py at line 2'),
+        1,
+      ],
+      [
+        'a NUL byte pasted into a helper',
+        { 'nul_helper.py': 'A = 1\nB = "x\u0000y"\n', 'c.py': component('from nul_helper import A') },
+        'nul_helper.py',
+        /^line 2, column 7 holds a NUL byte \(\\x00\), which Python source cannot hold .*: remove it \(imported by c\.py at line 2\)$/,
+        2,
+      ],
+    ];
+    for (const [what, files, helper, message, line] of cases)
+      it(what, async () => {
+        const paths = new Map<string, string>();
+        for (const [rel, text] of Object.entries(files)) {
+          paths.set(rel, write(rel, ''));
+          writeFileSync(paths.get(rel)!, text);
+        }
+        const main = [...paths].find(([rel]) => rel.endsWith('c.py'))![1];
+        const r = await runComponentCold(options, { file: main, marketData: { bid: 1.1, ask: 1.1001 } });
+        assert.equal(r.ok, false);
+        assert.equal(r.error?.code, 'SYNTAX_ERROR');
+        assert.match(r.error?.message ?? '', message);
+        assert.equal(r.error?.file, paths.get(helper));
+        assert.equal(r.error?.line, line);
+      });
   });
 });
