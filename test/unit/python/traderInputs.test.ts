@@ -136,4 +136,41 @@ describe('Python components: inputs as traders give them', function () {
         assert.equal(r.error?.line, line);
       });
   });
+
+  it("a duration of pandas' kind (a timedelta subclass with isoformat()) is refused as a duration, not sent as text", async () => {
+    // pandas.Timedelta derives datetime.timedelta and has isoformat(): its 'P0DT1H0M0S' went out as the expiry, and
+    // the order was refused as "not a time"; in metadata it was kept as that text. Written here without pandas.
+    const file = write(
+      'duration.py',
+      `import datetime
+from core.orders.order_base import OrderBase
+
+
+class Timedelta(datetime.timedelta):
+    def isoformat(self):
+        return 'P0DT1H0M0S'
+
+
+class Duration(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'quantity': 1000, 'price': 1.1,
+                'time_in_force': 'GTD', 'expires_at': Timedelta(hours=1)}
+`,
+    );
+    const said =
+      /^the value at order\.expires_at is a Timedelta, which cannot be sent as JSON; .*\(a timedelta is a duration: a time is a datetime, such as datetime\.now\(timezone\.utc\) \+ it, or in a replay market_data\['timestamp_ms'\] \+ 3600000; as a number of seconds, its \.total_seconds\(\)\)/;
+    const r = await runComponentCold(options, { file, marketData: { bid: 1.1, ask: 1.1001 } });
+    assert.equal(r.error?.code, 'NOT_SERIALIZABLE', JSON.stringify(r.output));
+    assert.match(r.error?.message ?? '', said);
+    const worker = new PythonWorker(options);
+    try {
+      const batch = await worker.runBatch({ file, common: {}, keys: ['bid', 'ask'], rows: [[1.1, 1.1001]] });
+      const item = batch.items[0];
+      assert.ok(item !== undefined && !item.ok, JSON.stringify(item));
+      assert.equal(item.error.code, 'NOT_SERIALIZABLE');
+      assert.match(item.error.message, said);
+    } finally {
+      await worker.dispose();
+    }
+  });
 });
