@@ -6,8 +6,6 @@ A component's parameters against its constructor and its __metadata__: how the c
 
 _NUMBER_TYPES = ('float', 'number', 'double', 'decimal')
 _WHOLE_TYPES = ('int', 'integer')
-# The types that name a float alone ('number' and 'decimal' take a whole number as it is).
-_FLOAT_TYPES = ('float', 'double')
 
 
 def short_repr(value):
@@ -49,24 +47,6 @@ def parameter_problem(spec, value):
         if isinstance(high, (int, float)) and not isinstance(high, bool) and value > high:
             return 'it is above the maximum %s' % short_repr(high)
     return None
-
-
-def given_value(spec, value):
-    """A value the user gave (--param, the Inputs form) as the type its declaration names: a whole number for a 'float'
-    parameter is a float. It travels as JSON, where 1 and 1.0 are one number, and reached the component as int 1:
-    numpy.full(n, value) made an int array that refused the float added to it in place, and isinstance(value, float)
-    was False. Anything else as given."""
-    if type(value) is not int or not isinstance(spec, dict):
-        return value
-    kind = spec.get('type')
-    if isinstance(kind, type):
-        kind = kind.__name__
-    if isinstance(kind, str) and kind.strip().lower() in _FLOAT_TYPES and not isinstance(spec.get('options'), (list, tuple)):
-        try:
-            return float(value)
-        except OverflowError:
-            return value
-    return value
 
 
 def declaration_problem(spec):

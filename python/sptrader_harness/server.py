@@ -32,7 +32,7 @@ from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
 from sptrader_harness.lazystate import LazyState, StateSync, StateSyncError
-from sptrader_harness.parameters import constructor_style, declaration_problem, dropped_message, dropped_parameters, given_value, parameter_problem, short_repr
+from sptrader_harness.parameters import constructor_style, declaration_problem, dropped_message, dropped_parameters, parameter_problem, short_repr
 from sptrader_harness.safejson import ORDER_ITEM, ORDER_ITEM_NO_LINE, Budget, ComponentFailure, answer_text, flat_json, safe_json
 
 BUNDLED_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'sptrader_lib')
@@ -1511,9 +1511,9 @@ class Server(object):
                     raise ComponentFailure('INVALID_PARAMETER', "the parameter %r is %s, which __metadata__['parameters'][%r] does not allow: %s; "
                                            'nothing was sent' % (name, short_repr(value), name, problem), file,
                                            metadata_values.parameter_line(file, name))
-        declared = meta['parameters'] if isinstance(meta, dict) and isinstance(meta.get('parameters'), dict) else {}
-        params.update((name, given_value(declared.get(name), value)) for name, value in given.items())
+        params.update(given)
         init = getattr(cls, '__init__', None)
+        declared = meta['parameters'] if isinstance(meta, dict) and isinstance(meta.get('parameters'), dict) else {}
         dropped, accepted = dropped_parameters(init, getattr(init, '__code__', None), entry, params, given, declared)
         if dropped:
             line = entry_definition(cls, '__init__', file, of_class=True)
