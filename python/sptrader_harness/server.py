@@ -27,7 +27,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, endings, freshness, habits, logstate, metadata_values, nulsource, processes, returns, siblings, stdlib, validation, watchdog
+from sptrader_harness import awaiting, debugging, endings, freshness, habits, logstate, metadata_values, nulsource, packaged, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
@@ -923,9 +923,20 @@ class Server(object):
             # component's own module rather than a second copy of its file. siblings.py sets it aside with the
             # other modules of its folder while another folder's component runs.
             sys.modules[name] = module
+        qualified = packaged.qualified_name(package, file)
         loaded = False
         try:
-            exec(code, module.__dict__)
+            adopted = packaged.loaded_by_package(package, qualified, file) if qualified is not None else None
+            if adopted is None:
+                exec(code, module.__dict__)
+                packaged.known_by_package(qualified, module)
+            else:
+                # Its package's __init__ imported it (Python's import of <package>.<stem>): that module, not a second run.
+                if sys.modules.get(name) is module:
+                    sys.modules[name] = adopted
+                sys.modules[key_name] = adopted
+                adopted.__sptrader_component__ = key_name
+                module = adopted
             loaded = True
         except SyntaxError as e:
             # Not the component's own source (compiled above): a module it imports. Said at that module's line.

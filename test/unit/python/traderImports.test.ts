@@ -1,14 +1,16 @@
 /**
- * What a component is given and what it imports, as traders write them (red team, components round 3): a helper module saved
+ * What a component imports, as traders write them (red team, components round 3): a helper module saved
  * as UTF-16 (or holding a NUL byte) is named with the line that imported it (Python names no file for it: the run
- * said "code compiled at line 2 raised SyntaxError: source code string cannot contain null bytes").
+ * said "code compiled at line 2 raised SyntaxError: source code string cannot contain null bytes"); a component whose
+ * package's __init__.py imports it runs once, as the package's module (its module-level code ran twice, its state was
+ * split between two copies).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
 import { componentFolder } from '../../kit/componentFolder';
 
-describe('Python components: inputs as traders give them', function () {
+describe('Python components: what they import, as traders write them', function () {
   this.timeout(30_000);
   let options!: RunnerOptions;
   const write = componentFolder('inputs', 10_000, { options: (o) => void (options = o), dir: () => undefined });
@@ -121,5 +123,95 @@ class Duration(OrderBase):
     } finally {
       await worker.dispose();
     }
+  });
+
+  describe('a component its package re-exports runs once, as one module', () => {
+    // core/orders/algos/__init__.py imports the component (`from .breakout import Breakout`); the component imports its
+    // helper relatively. Its module ran twice: once as the harness's, once as the package's submodule.
+    const component = (tag: string): string => `from core.orders.order_base import OrderBase
+from .sizing import UNITS
+
+print('loading ${tag} as', __name__)
+CALLS = []
+
+
+class Breakout(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        CALLS.append(1)
+        from core.orders.algos import breakout, helpers
+        same = breakout.CALLS is CALLS and helpers.Breakout is Breakout and isinstance(self, helpers.Breakout)
+        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': UNITS * len(CALLS),
+                'metadata': {'same_module': same, 'tag': '${tag}'}}
+`;
+    const files = (): string => {
+      write('core/orders/algos/__init__.py', 'from .breakout import Breakout\n');
+      write('core/orders/algos/sizing.py', 'UNITS = 1000\n');
+      write('core/orders/algos/helpers.py', 'from core.orders.algos.breakout import Breakout\n');
+      return write('core/orders/algos/breakout.py', component('v1'));
+    };
+
+    it('in Test Order, and again in a warm worker after the component changed', async () => {
+      const file = files();
+      const worker = new PythonWorker(options);
+      try {
+        const md = { bid: 1.1, ask: 1.1001 };
+        const first = await worker.run({ file, marketData: md });
+        assert.equal(first.ok, true, first.error?.message);
+        assert.equal(first.stdout, 'loading v1 as core.orders.algos.breakout\n');
+        assert.deepEqual((first.output as { metadata: unknown }).metadata, { same_module: true, tag: 'v1' });
+        // Warm: the module is kept, and its state with it.
+        const second = await worker.run({ file, marketData: md });
+        assert.equal(second.stdout, '');
+        assert.equal((second.output as { quantity: number }).quantity, 2000);
+        // Edited: the new code runs, once, and is the module the package's helpers see.
+        writeFileSync(file, component('v2'));
+        utimesSync(file, new Date(), new Date(Date.now() + 5_000));
+        const third = await worker.run({ file, marketData: md });
+        assert.equal(third.ok, true, third.error?.message);
+        assert.equal(third.stdout, 'loading v2 as core.orders.algos.breakout\n');
+        assert.deepEqual((third.output as { metadata: unknown }).metadata, { same_module: true, tag: 'v2' });
+      } finally {
+        await worker.dispose();
+      }
+    });
+
+    it('in a replay batch', async () => {
+      const file = files();
+      const worker = new PythonWorker(options);
+      try {
+        const batch = await worker.runBatch({
+          file,
+          common: {},
+          keys: ['bid', 'ask'],
+          rows: [
+            [1.1, 1.1001],
+            [1.1, 1.1001],
+          ],
+        });
+        assert.equal(batch.ok, true, batch.error?.message);
+        assert.equal(batch.stdout, 'loading v1 as core.orders.algos.breakout\n');
+        assert.deepEqual(
+          batch.items.map((i) => (i.ok ? (i.output as { quantity: number; metadata: unknown }) : i.error)),
+          [
+            {
+              symbol: 'EUR_USD',
+              side: 'buy',
+              order_type: 'market',
+              quantity: 1000,
+              metadata: { same_module: true, tag: 'v1' },
+            },
+            {
+              symbol: 'EUR_USD',
+              side: 'buy',
+              order_type: 'market',
+              quantity: 2000,
+              metadata: { same_module: true, tag: 'v1' },
+            },
+          ],
+        );
+      } finally {
+        await worker.dispose();
+      }
+    });
   });
 });
