@@ -27,15 +27,19 @@ def qualified_name(package, file):
 
 def loaded_by_package(package, qualified, file):
     """The module `<package>.<stem>` that Python's import system loaded from `file` (importing the package first when
-    one of its __init__.py names the component's module), or None: then the caller runs the file itself. An exception
-    raised by the package's import propagates, said by the caller as one raised while the component loaded."""
+    one of its __init__.py names the component's module), or None: then the caller runs the file itself."""
     held = sys.modules.get(qualified)
     if held is not None and getattr(held, '__sptrader_component__', None) is not None:
         # The harness's own earlier load of this file: it is loaded again because it changed.
         del sys.modules[qualified]
         held = None
     if held is None and package not in sys.modules and _named_in_package(package, file):
-        stdlib.load('importlib').import_module(package)
+        try:
+            stdlib.load('importlib').import_module(package)
+        except Exception:
+            # The package does not import (its __init__ fails past the component, or the component fails in it): the
+            # component loaded there is kept, else the caller runs the file and says what fails at its own line.
+            pass
         held = sys.modules.get(qualified)
     if held is not None and _same_file(getattr(held, '__file__', None), file):
         return held

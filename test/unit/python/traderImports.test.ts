@@ -213,5 +213,19 @@ class Breakout(OrderBase):
         await worker.dispose();
       }
     });
+
+    it('a package whose __init__.py fails past the component still runs it, as when nothing imported the package', async () => {
+      write('core/orders/algos/__init__.py', 'from .breakout import Breakout\nfrom .sizing import MISSING\n');
+      write('core/orders/algos/sizing.py', 'UNITS = 1000\n');
+      const file = write(
+        'core/orders/algos/breakout.py',
+        `from core.orders.order_base import OrderBase\n\nprint('loading')\n\n\nclass Breakout(OrderBase):\n` +
+          `    def generate_order(self, market_data, signal=None):\n` +
+          `        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'market', 'quantity': 1000}\n`,
+      );
+      const r = await runComponentCold(options, { file, marketData: { bid: 1.1, ask: 1.1001 } });
+      assert.equal(r.ok, true, r.error?.message);
+      assert.equal(r.stdout, 'loading\n');
+    });
   });
 });
