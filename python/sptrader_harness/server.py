@@ -388,7 +388,8 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
     return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s%s%s' % (
         entry, describe(exc), raised_elsewhere(sys.exc_info()[2], file), missing_key(exc, market_data, instance, signal),
         config_never_set(exc, instance, file), habits.read_as_attribute(exc, market_data, signal),
-        no_signal(exc, entry, signal), beside_component(exc, file), not_installed(exc)), file, line, text)
+        no_signal(exc, entry, signal), beside_component(exc, file), not_installed(exc) + habits.iso_z_before_311(exc)),
+        file, line, text)
 
 
 def exit_call(exc, tb):

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { utimesSync, writeFileSync } from 'node:fs';
+import { resolveInterpreter } from '../../../src/python/interpreter';
 import { PythonWorker, runComponentCold, type RunnerOptions } from '../../../src/python/runner';
 import { componentFolder } from '../../kit/componentFolder';
 
@@ -229,3 +230,50 @@ class Breakout(OrderBase):
     });
   });
 });
+
+/** Parses market_data['timestamp'] the stdlib way. */
+const PARSES_TIME = `from datetime import datetime, timedelta
+from core.orders.order_base import OrderBase
+
+
+class ParsesTime(OrderBase):
+    def generate_order(self, market_data, signal=None):
+        at = datetime.fromisoformat(market_data['timestamp'])
+        return {'symbol': 'EUR_USD', 'side': 'buy', 'order_type': 'limit', 'quantity': 1000, 'price': 1.1,
+                'time_in_force': 'GTD', 'expires_at': at + timedelta(hours=1)}
+`;
+
+// Every interpreter SPTRADER_PYTHONS lists (SPTRADER_PYTHONS=python3.8,python3.10,python3.12), else the default one.
+const interpreters = (process.env['SPTRADER_PYTHONS'] ?? '').split(',').filter(Boolean);
+for (const python of interpreters.length ? interpreters : [undefined]) {
+  describe(`datetime.fromisoformat(market_data['timestamp'])${python ? ` (${python})` : ''}`, function () {
+    this.timeout(30_000);
+    let options!: RunnerOptions;
+    const write = componentFolder('isotime', 10_000, {
+      options: async (o) => void (options = python ? { ...o, interpreter: await resolveInterpreter([python]) } : o),
+      dir: () => undefined,
+    });
+
+    it("runs from Python 3.11 on; before it, the error says how to read the time's trailing Z", async () => {
+      const file = write('parses_time.py', PARSES_TIME);
+      const r = await runComponentCold(options, {
+        file,
+        marketData: { bid: 1.1, ask: 1.1001, timestamp: '2026-12-05T11:25:35.750Z', timestamp_ms: 1796469935750 },
+      });
+      const [major, minor] = options.interpreter.version;
+      if (major > 3 || minor >= 11) {
+        assert.equal(r.ok, true, r.error?.message);
+        return;
+      }
+      assert.equal(r.error?.code, 'COMPONENT_ERROR');
+      assert.equal(r.error?.line, 7);
+      assert.equal(
+        r.error?.message,
+        "generate_order raised ValueError: Invalid isoformat string: '2026-12-05T11:25:35.750Z'; datetime.fromisoformat " +
+          `reads a time ending in 'Z' (UTC) from Python 3.11 on, and this interpreter is ${major}.${minor}: replace the Z ` +
+          "first (ts.replace('Z', '+00:00')), or take market_data['timestamp_ms'] (epoch milliseconds): " +
+          "datetime.fromtimestamp(market_data['timestamp_ms'] / 1000, timezone.utc)",
+      );
+    });
+  });
+}
