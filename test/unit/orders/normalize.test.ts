@@ -399,6 +399,19 @@ describe('normalizeComponentOrder', () => {
       assert.ok(symbol!.message.length < 250, symbol!.message);
       const [none] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: null });
       assert.match(none!.message, /got None.*never set/);
+      // None is said once ("got None None" before), with the hint whatever the field.
+      assert.equal(
+        issuesOf({ symbol: null, side: 'buy', order_type: 'market', quantity: 1 })[0]!.message,
+        'symbol must be a string, got None: it is None: was the value it comes from never set?',
+      );
+      assert.equal(
+        issuesOf({ symbol: 'EUR_USD', side: null, order_type: 'market', quantity: 1 })[0]!.message,
+        "side must be 'buy' or 'sell', got None",
+      );
+      assert.equal(
+        issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: null })[0]!.message,
+        'quantity must be a number, got None: it is None: was the value it comes from never set?',
+      );
     });
 
     it('an unknown order type, side or time in force: the nearest valid one', () => {
