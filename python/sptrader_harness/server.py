@@ -1122,6 +1122,7 @@ class Server(object):
             processes.take_thread_exit()
             self.awaiting.stopped_at = []
             call_started = time.perf_counter()
+            untrace = returns.trace_call(plan)
             try:
                 if entry == 'generate_order':
                     result = call_generate(instance, cls, market_data, signal)
@@ -1132,8 +1133,12 @@ class Server(object):
             except watchdog.RecordTimeout:
                 raise
             except BaseException as e:
+                if untrace is not None:
+                    untrace = untrace()
                 raise component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
             finally:
+                if untrace is not None:
+                    untrace()
                 processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
                 restore_builtins()
