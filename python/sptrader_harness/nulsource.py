@@ -4,6 +4,8 @@ PowerShell). Python's compile() refuses such a file with "source code string can
 file: a SyntaxError whose filename is None (a ValueError before 3.11.4), raised inside the import system, whose frames
 Python removes from the traceback. What is left is the frame of the import statement that asked for it; the module is
 found from that statement by the import system's own look-up (importlib.util.find_spec), which does not run it.
+importlib.import_module keeps the import system's frames, and its compile() names the file; __import__('helper') is
+read from the call at that line.
 """
 import os
 import sys
@@ -29,10 +31,19 @@ def holds_nul(path):
 
 
 def nul_module(tb):
-    """(the module's file, the importing file, the importing line) for the import statement at the innermost frame of
-    `tb`, or None when no module it names has a NUL byte in its source."""
+    """(the module's file, the importing file, the importing line) for the import statement (or call) at the innermost
+    frame of `tb` outside the import system, or None when no module it names has a NUL byte in its source."""
     last = None
+    user = None  # the innermost frame outside the import system: the statement or call that imported
     while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == 'source_to_code' and _in_importlib(code.co_filename):
+            # importlib.import_module('helper') keeps the import system's frames: its compile() names the file.
+            path = tb.tb_frame.f_locals.get('path')
+            if isinstance(path, str) and user is not None and holds_nul(path):
+                return path, user.tb_frame.f_code.co_filename, user.tb_lineno
+        if not _in_importlib(code.co_filename):
+            user = tb
         last, tb = tb, tb.tb_next
     if last is None:
         return None
@@ -47,6 +58,11 @@ def nul_module(tb):
     return None
 
 
+def _in_importlib(filename):
+    """True for the import system's own code (frozen, or importlib's files)."""
+    return filename.startswith('<frozen importlib') or os.path.basename(os.path.dirname(filename)) == 'importlib'
+
+
 def _imported_names(file, line, package):
     """The dotted names the import statement at `file`:`line` may load, outermost first (`import a.b` loads a, then
     a.b; `from .x import y` loads the package's x, then x.y when y is a module)."""
@@ -58,6 +74,14 @@ def _imported_names(file, line, package):
         return []
     names = []
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.lineno <= line <= (getattr(node, 'end_lineno', None) or node.lineno):
+            # __import__('helper'): a builtin, with no frame of its own.
+            func = node.func
+            called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+            if called == '__import__' and node.args and isinstance(node.args[0], ast.Constant) \
+                    and isinstance(node.args[0].value, str) and not node.args[0].value.startswith('.'):
+                names.extend(_prefixes(node.args[0].value))
+            continue
         if not isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
         if not node.lineno <= line <= (getattr(node, 'end_lineno', None) or node.lineno):

@@ -43,6 +43,23 @@ describe('Python components: what they import, as traders write them', function 
         1,
       ],
       [
+        'imported by importlib.import_module',
+        {
+          'helper16.py': utf16(HELPER),
+          'c.py': component('import importlib', "        importlib.import_module('helper16')\n"),
+        },
+        'helper16.py',
+        UTF16('helper16.py', 'c.py at line 6'),
+        1,
+      ],
+      [
+        'imported by __import__',
+        { 'helper16.py': utf16(HELPER), 'c.py': component('', "        __import__('helper16')\n") },
+        'helper16.py',
+        UTF16('helper16.py', 'c.py at line 6'),
+        1,
+      ],
+      [
         'imported by a helper the component imports',
         {
           'helper16.py': utf16(HELPER),
