@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { immediateUnfilledNote } from '../../../src/usecases/priceText';
 
 const ROOT = resolve(__dirname, '../../../..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -100,5 +101,43 @@ describe('sptrader CLI: Test Order notes and inputs (components round 3)', funct
           .join('')
       : '';
     assert.doesNotMatch(records, /"type":"(CheckOrder|SubmitOrder)"/);
+  });
+});
+
+describe('immediateUnfilledNote: what an IOC or FOK order that ended cancelled says', () => {
+  const limit = (tif: 'IOC' | 'FOK' | 'GTC', side: 'buy' | 'sell' = 'buy') =>
+    ({
+      side,
+      quantity: 1000,
+      order_type: { type: 'limit', price: 1.08 },
+      time_in_force: { type: tif },
+    }) as const;
+  const cancelled = (filled: number | null) => ({ status: { status: 'cancelled' }, filled_quantity: filled });
+  const quote = { bid: 1.0849, ask: 1.0851 };
+
+  it('an IOC that filled part says what was cancelled', () => {
+    assert.equal(
+      immediateUnfilledNote(limit('IOC'), quote, cancelled(400)),
+      '400 of 1,000 filled at once and the other 600 were cancelled, as IOC does (a GTC or GTD order rests until the market comes to it)',
+    );
+  });
+
+  it('without a quote, or when the quote shows the order could fill, the reason is not guessed', () => {
+    assert.equal(
+      immediateUnfilledNote(limit('FOK'), undefined, cancelled(0)),
+      'nothing filled: a FOK order fills whole the moment it arrives, or not at all, and nothing could fill when it arrived (not the whole quantity at its price)',
+    );
+    assert.match(
+      immediateUnfilledNote(limit('IOC', 'sell'), quote, cancelled(null)) ?? '',
+      /^nothing filled: an IOC order takes what it can .*, and nothing could fill when it arrived$/,
+    );
+  });
+
+  it('nothing for a GTC order, or for one that filled', () => {
+    assert.equal(immediateUnfilledNote(limit('GTC'), quote, cancelled(0)), undefined);
+    assert.equal(
+      immediateUnfilledNote(limit('IOC'), quote, { status: { status: 'filled' }, filled_quantity: 1000 }),
+      undefined,
+    );
   });
 });
