@@ -635,6 +635,9 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       let field = entryOf(FIELD_SPELLINGS, foldKey(k)) ?? (typeof v === 'boolean' ? undefined : typoField(foldKey(k)));
       if (field === 'quantity') field = quantityField;
       else if (field === 'order_type') field = typeField;
+      else if (field === 'price' && issues.some((i) => i.path === at('limit_price') && /order needs/.test(i.message)))
+        // A stop-limit's limit price as 'limitPrice' (or 'limit'): the field it lacks is limit_price, not price.
+        field = 'limit_price';
       if (field === undefined || field === k || body[field] !== undefined) continue;
       if (field === 'expires_at') {
         // A GTD order's missing expiry is this issue, said with the key given.

@@ -282,6 +282,16 @@ describe('normalizeComponentOrder', () => {
       stop.map((i) => [i.path, i.hint]),
       [['stopPrice', "name it 'stop_price'"]],
     );
+    // A stop-limit's two prices as camelCase: each said at its key, the limit one as limit_price (it was "a stop-limit
+    // order needs a limit price ('limit_price')" with limitPrice not named).
+    const stopLimit = issuesOf({ ...base, order_type: 'stop_limit', stopPrice: 1.2, limitPrice: 1.21 });
+    assert.deepEqual(
+      stopLimit.map((i) => [i.path, i.hint]),
+      [
+        ['stopPrice', "name it 'stop_price'"],
+        ['limitPrice', "name it 'limit_price'"],
+      ],
+    );
     // Where the field is given, or a price the order type does not read, such a key is the component's metadata.
     for (const extra of [{ size: 'large' }, { stop: 1.07, limit: 1.2 }, { instrument: 'fx', direction: 'long' }]) {
       const r = normalize({ ...base, ...extra });
