@@ -157,9 +157,20 @@ def trace_call(plan):
     several and no other trace function is on; returns what switches it off again, or None when nothing was done."""
     if plan is None or plan.line is not None or plan.monitored or len(plan.returns) < 2 or plan.code is None:
         return None
-    if sys.gettrace() is not None:
+    return trace_code(plan.code)
+
+
+def traced_line():
+    """The line of the return trace_code last recorded, or None."""
+    return _traced[0]
+
+
+def trace_code(code):
+    """Records the line of the return event of `code` alone (line events off) until the function returned is called;
+    None (nothing done) when another trace function is on: a debugger's or coverage's is left alone."""
+    _traced[0] = None
+    if code is None or sys.gettrace() is not None:
         return None
-    code = plan.code
 
     def local(frame, event, arg):
         if event == 'return':

@@ -603,7 +603,7 @@ def at_return(failure, where):
     return failure
 
 
-def vet(instance, hook, result, file, loop=None):
+def vet(instance, hook, result, file, loop=None, trace=False):
     """
     Runs the component's validate_order (validation.py) on the order in result and returns the
     milliseconds it took, or raises the ComponentFailure that stops the order (its elapsed_ms
@@ -617,6 +617,8 @@ def vet(instance, hook, result, file, loop=None):
     if not isinstance(order, dict):
         return 0.0
     started = time.perf_counter()
+    # One run (trace): the return that vetoed is recorded as it happens (returns.trace_code), whatever it returned.
+    untrace = returns.trace_code(hook.code) if trace else None
     try:
         verdict = instance.validate_order(order)
         if loop is not None and verdict is not None and verdict is not True and verdict is not False:
@@ -624,16 +626,20 @@ def vet(instance, hook, result, file, loop=None):
     except watchdog.RecordTimeout:
         raise
     except BaseException as e:
+        if untrace is not None:
+            untrace = untrace()
         failure = validate_failure(e, hook, type(instance).__name__, file)
         failure.elapsed_ms = (time.perf_counter() - started) * 1000
         raise failure
     finally:
+        if untrace is not None:
+            untrace()
         processes.leave_if_forked()
     elapsed = (time.perf_counter() - started) * 1000
     if verdict is None or verdict is True:
         return elapsed
     try:
-        validation.judge(verdict, hook, type(instance).__name__, file)
+        validation.judge(verdict, hook, type(instance).__name__, file, returns.traced_line() if trace else None)
     except ComponentFailure as f:
         f.elapsed_ms = elapsed
         raise
@@ -1164,7 +1170,7 @@ class Server(object):
             if result is not None and hook is not None and hook.call:
                 stage = '%s.validate_order' % cls.__name__
                 try:
-                    response['component_ms'] += vet(instance, hook, result, file, self.awaiting)
+                    response['component_ms'] += vet(instance, hook, result, file, self.awaiting, trace=True)
                 except ComponentFailure as f:
                     response['component_ms'] += getattr(f, 'elapsed_ms', 0.0)
                     raise
