@@ -176,10 +176,14 @@ export function parseParameterText(
       option === undefined
         ? spec.options.filter((o) => typeof o === 'string' && o.trim().toLowerCase() === folded)
         : [];
+    // Else the value the text means for the declared type, as it reads without options (True or yes for a bool, 2.0
+    // or 02 for a number): 'hedge=True' was refused as "not one of its options (true, false)".
+    const meant = option === undefined && alike.length === 0 ? typedValue(spec.type, trimmed) : undefined;
+    const chosen = meant === undefined ? undefined : spec.options.find((o) => sameValue(o, meant));
     if (alike.length === 1) {
       value = alike[0];
       note = `${spec.name}: "${trimmed}" was read as its option ${show(value)} (as __metadata__ spells it)`;
-    } else value = option !== undefined ? option : parseLoose(trimmed);
+    } else value = option !== undefined ? option : chosen !== undefined ? chosen : parseLoose(trimmed);
   } else {
     switch (spec.type) {
       case 'int':
@@ -191,10 +195,8 @@ export function parseParameterText(
         break;
       }
       case 'bool': {
-        const t = trimmed.toLowerCase();
-        if (['true', 'yes', '1', 'on'].includes(t)) value = true;
-        else if (['false', 'no', '0', 'off'].includes(t)) value = false;
-        else return { ok: false, message: `${spec.name}: "${clip(text)}" is not true or false` };
+        value = typedValue('bool', trimmed);
+        if (value === undefined) return { ok: false, message: `${spec.name}: "${clip(text)}" is not true or false` };
         break;
       }
       case 'str':
@@ -221,6 +223,24 @@ export function parseParameterText(
   if (problem) return { ok: false, message: `${spec.name}: ${problem}${rangeHint(spec)}` };
   return note === undefined ? { ok: true, value } : { ok: true, value, note };
 }
+
+/** What `text` means for a bool or a number parameter, as parseParameterText reads it without options; else undefined. */
+function typedValue(type: ParameterType, text: string): unknown {
+  if (type === 'bool') {
+    const t = text.toLowerCase();
+    return BOOL_WORDS.true.includes(t) ? true : BOOL_WORDS.false.includes(t) ? false : undefined;
+  }
+  if (type === 'int' || type === 'float') {
+    const read = decimalNumber(text);
+    return typeof read === 'number' ? read : undefined;
+  }
+  return undefined;
+}
+
+const BOOL_WORDS: { readonly true: readonly string[]; readonly false: readonly string[] } = {
+  true: ['true', 'yes', '1', 'on'],
+  false: ['false', 'no', '0', 'off'],
+};
 
 const DIGITS = String.raw`\d(?:_?\d)*`;
 const DECIMAL = new RegExp(String.raw`^[+-]?(?:${DIGITS}(?:\.(?:${DIGITS})?)?|\.${DIGITS})(?:[eE][+-]?${DIGITS})?$`);

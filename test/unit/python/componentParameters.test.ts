@@ -171,6 +171,30 @@ describe('component parameters', function () {
     );
   });
 
+  it('an option is chosen by what the text means for the declared type: True or yes for a bool, 02 or 2.0 for 2', () => {
+    const spec = (s: Partial<ParameterSpec> & Pick<ParameterSpec, 'type'>): ParameterSpec => ({
+      name: 'p',
+      declaredType: s.type,
+      ...s,
+    });
+    // __metadata__ writes them True and False: 'hedge=True' was "not one of its options (true, false)".
+    const hedge = spec({ type: 'bool', options: [true, false] });
+    for (const [text, value] of [
+      ['True', true],
+      ['yes', true],
+      ['OFF', false],
+      ['false', false],
+    ] as const)
+      assert.deepEqual(parseParameterText(hedge, text), { ok: true, value }, text);
+    const legs = spec({ type: 'int', options: [1, 2, 5] });
+    assert.deepEqual(parseParameterText(legs, '02'), { ok: true, value: 2 });
+    assert.deepEqual(parseParameterText(legs, '2.0'), { ok: true, value: 2 });
+    const missed = parseParameterText(legs, '3');
+    assert.equal(!missed.ok && missed.message, 'p: 3 is not one of its options (1, 2, 5)');
+    const notBool = parseParameterText(hedge, 'maybe');
+    assert.equal(!notBool.ok && notBool.message, 'p: "maybe" is not one of its options (true, false)');
+  });
+
   it('passes a parameter named __proto__ or constructor through as its own value (not the prototype, not dropped)', () => {
     const given = JSON.parse('{"__proto__": {"polluted": 1}, "constructor": 5}') as Record<string, unknown>;
     const resolved = resolveParameters([], given);
