@@ -167,9 +167,14 @@ def traced_line():
 
 def trace_code(code):
     """Records the line of the return event of `code` alone (line events off) until the function returned is called;
-    None (nothing done) when another trace function is on: a debugger's or coverage's is left alone."""
+    None (nothing done) when another trace function, or a debugger's, coverage's or profiler's sys.monitoring tool, is
+    on: those are left alone."""
     _traced[0] = None
     if code is None or sys.gettrace() is not None:
+        return None
+    monitoring = getattr(sys, 'monitoring', None)
+    if monitoring is not None and any(monitoring.get_tool(tool) is not None for tool in (0, 1, 2)):
+        # Python 3.12+: a debugger, coverage or a profiler on sys.monitoring instead of a trace function (debugpy).
         return None
 
     def local(frame, event, arg):
