@@ -49,8 +49,10 @@ class Freshness(object):
         for name, module in list(sys.modules.items()):
             if name in self.files or name in self.packages or name.startswith(('sptrader_component_', 'sptrader_harness')):
                 continue
-            if getattr(module, '__sptrader_component__', None) is not None:
+            if getattr(module, '__sptrader_component__', None) is not None and getattr(
+                    getattr(module, '__spec__', None), 'name', None) != name:
                 # A component under its own name (server.py own_name): the server reloads it when its file changes.
+                # Not one its package's __init__ imported (packaged.py): the package holds it, and is imported afresh.
                 continue
             try:
                 file = getattr(module, '__file__', None)

@@ -125,3 +125,17 @@ def python_dict_text(text):
         return isinstance(stdlib.load('ast').literal_eval(text.strip()), dict)
     except Exception:  # a RecordTimeout (watchdog.py) is not caught
         return False
+
+
+def iso_z_before_311(exc):
+    """For datetime.fromisoformat(market_data['timestamp']) before Python 3.11: it reads no trailing 'Z' (UTC) there,
+    and SPtrader's times end in one ('2026-12-05T11:25:35.750Z'), as JavaScript and the venues write them."""
+    import sys
+    if type(exc) is not ValueError or sys.version_info >= (3, 11) or not exc.args or not isinstance(exc.args[0], str):
+        return ''
+    text = exc.args[0]
+    if not (text.startswith('Invalid isoformat string: ') and text.rstrip("'\"").endswith('Z')):
+        return ''
+    return ("; datetime.fromisoformat reads a time ending in 'Z' (UTC) from Python 3.11 on, and this interpreter is %d.%d: "
+            "replace the Z first (ts.replace('Z', '+00:00')), or take market_data['timestamp_ms'] (epoch milliseconds): "
+            "datetime.fromtimestamp(market_data['timestamp_ms'] / 1000, timezone.utc)" % sys.version_info[:2])

@@ -13,14 +13,18 @@ which the harness does not know (SPtrader validates in Node), so it is found on 
   2. Several candidates, Python 3.12+: sys.monitoring PY_RETURN events, switched on for that one code
      object only (set_local_events): one small callback per call of the component, nothing for the
      functions it calls. The instruction offset is turned into a line only when the answer is built.
-  3. Several candidates, Python < 3.12 (no per-code events: sys.setprofile/settrace would cost a
-     Python call for every function the component calls, tens of microseconds for a pandas-heavy one):
-     the candidate is picked by what was returned, against what each return statement writes out: a dict
+  3. Several candidates, Python < 3.12, one run (Test Order, Debug Order's is the debugger's): a trace function
+     for the time of the call (sys.settrace), whose local part is on that one code object only, with its line
+     events off: it costs a Python call for every function the component calls (tens of microseconds for a
+     pandas-heavy one), once per Test Order, and records the line of the return event. Not when another trace
+     function is on (a debugger, coverage): that one is left alone.
+  4. Several candidates, Python < 3.12, a replay batch (where (3) would cost that on every record): the
+     candidate is picked by what was returned, against what each return statement writes out: a dict
      literal's keys and its constant values, else the only return that is not a dict literal. When that
      cannot decide (two literals fit, or a literal fits and another return is computed), the function's
      `def` line is given and the answer says it is not the return (`return_exact: false`).
 
-A dynamic line (2) is mapped onto the return statement that spans it, so that a return written over
+A dynamic line (2, 3) is mapped onto the return statement that spans it, so that a return written over
 several lines is reported at its `return` line on every Python version.
 """
 import os
@@ -39,9 +43,10 @@ _monitoring = []  # [tool id] once claimed, [None] when no tool id was free
 class Plan(object):
     """How to find the return line of one code object: `line` when static, else `returns` to choose from."""
 
-    __slots__ = ('file', 'def_line', 'line', 'returns', 'monitored', 'lines', 'silent')
+    __slots__ = ('code', 'file', 'def_line', 'line', 'returns', 'monitored', 'lines', 'silent')
 
-    def __init__(self, file, def_line, line, returns, monitored, silent=False):
+    def __init__(self, code, file, def_line, line, returns, monitored, silent=False):
+        self.code = code
         self.file = file
         self.silent = silent  # its source was read and no return in it gives a value: it always returns None
         self.def_line = def_line
@@ -136,14 +141,59 @@ def plan_for(code, monitor=True):
     monitored = False
     if monitor and line is None and len(returns) > 1:
         monitored = _monitor(code)
-    plan = _plans[code] = Plan(file, def_line, line, returns, monitored, silent)
+    plan = _plans[code] = Plan(code, file, def_line, line, returns, monitored, silent)
     return plan
 
 
 def before_call(plan):
-    """Clears the last recorded return before the component runs (only monitored plans record one)."""
+    """Clears the last recorded return before the component runs (monitored and traced plans record one)."""
+    _traced[0] = None
     if plan is not None and plan.monitored:
         _last[0] = None
+
+
+def trace_call(plan):
+    """Python < 3.12, one run: switches on the trace that records plan's return line (3 above) when its returns are
+    several and no other trace function is on; returns what switches it off again, or None when nothing was done."""
+    if plan is None or plan.line is not None or plan.monitored or len(plan.returns) < 2 or plan.code is None:
+        return None
+    return trace_code(plan.code)
+
+
+def traced_line():
+    """The line of the return trace_code last recorded, or None."""
+    return _traced[0]
+
+
+def trace_code(code):
+    """Records the line of the return event of `code` alone (line events off) until the function returned is called;
+    None (nothing done) when another trace function, or a debugger's, coverage's or profiler's sys.monitoring tool, is
+    on: those are left alone."""
+    _traced[0] = None
+    if code is None or sys.gettrace() is not None:
+        return None
+    monitoring = getattr(sys, 'monitoring', None)
+    if monitoring is not None and any(monitoring.get_tool(tool) is not None for tool in (0, 1, 2)):
+        # Python 3.12+: a debugger, coverage or a profiler on sys.monitoring instead of a trace function (debugpy).
+        return None
+
+    def local(frame, event, arg):
+        if event == 'return':
+            _traced[0] = frame.f_lineno
+        return local
+
+    def calls(frame, event, arg):
+        if frame.f_code is not code:
+            return None
+        frame.f_trace_lines = False
+        return local
+
+    sys.settrace(calls)
+    return _stop_trace
+
+
+def _stop_trace():
+    sys.settrace(None)
 
 
 def locate(plan, result):
@@ -160,6 +210,9 @@ def locate(plan, result):
             except KeyError:
                 line = plan.lines[last] = _statement_line(plan, _offset_line(last[0], last[1]))
                 return plan.file, line, True
+    traced = _traced[0]
+    if traced is not None:
+        return plan.file, _statement_line(plan, traced), True
     line = _match(plan.returns, result)
     return (plan.file, line, True) if line is not None else (plan.file, plan.def_line, False)
 
@@ -178,6 +231,7 @@ def locate_static(plan, result):
 # -- sys.monitoring (3.12+) ----------------------------------------------------------------------
 
 _last = [None]  # (code, instruction offset) of the last monitored return
+_traced = [None]  # the line of the last traced return (trace_call)
 
 
 def _on_return(code, offset, retval):

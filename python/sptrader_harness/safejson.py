@@ -350,6 +350,10 @@ def _other(value, path, budget, depth):
         return json_safe(float('nan') if value.is_nan() else float(value), path, budget, depth)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return json_safe(value.isoformat(), path, budget, depth)
+    if isinstance(value, datetime.timedelta):
+        # A duration, whatever its class: pandas' Timedelta has an isoformat() ('P0DT1H0M0S'), which an expires_at
+        # then called "not a time", and which no order field means.
+        _not_serializable(value, path, budget)
     numpy = _numpy_kind(value)
     if numpy == 'array':
         # A numpy array is its list of items, walked lazily within the budget (a 10M-item array is not copied first).
@@ -393,6 +397,10 @@ def _other(value, path, budget, depth):
             text = None
         if text is not None:
             return json_safe(text, path, budget, depth)
+    _not_serializable(value, path, budget)
+
+
+def _not_serializable(value, path, budget):
     name = type(value).__name__
     raise ComponentFailure('NOT_SERIALIZABLE', 'the value at %s is %s %s, which cannot be sent as JSON; return numbers, strings, lists and dicts%s'
                            % (format_path(path), article(name), name, _conversion_hint(value)), budget.file)
@@ -440,7 +448,7 @@ def _conversion_hint(value):
         import enum
         if isinstance(value, enum.Enum):
             return ' (an Enum member: return its .value, %s)' % repr(value.value)[:80]
-        if type(value).__name__ == 'timedelta' and isinstance(value, stdlib.load('datetime').timedelta):
+        if isinstance(value, stdlib.load('datetime').timedelta):
             return (" (a timedelta is a duration: a time is a datetime, such as datetime.now(timezone.utc) + it, or in a "
                     "replay market_data['timestamp_ms'] + %d; as a number of seconds, its .total_seconds())" % (value.total_seconds() * 1000))
         if isinstance(value, (set, frozenset)):

@@ -27,7 +27,7 @@ import time
 import types
 import weakref
 
-from sptrader_harness import awaiting, debugging, endings, freshness, habits, logstate, metadata_values, processes, returns, siblings, stdlib, validation, watchdog
+from sptrader_harness import awaiting, debugging, endings, freshness, habits, logstate, metadata_values, nulsource, packaged, processes, returns, siblings, stdlib, validation, watchdog
 from sptrader_harness.batch_columns import ColumnError, batch_rows, row_filler
 from sptrader_harness.batch_stops import ENDS_REPLAY, FailureRun
 from sptrader_harness.capture import OUTPUT_FD, Capture, OutputLimitReached, capture, mark_output, release
@@ -364,9 +364,9 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
         return ComponentFailure('COMPONENT_EXIT', 'the component called %s %s %s at line %s; the harness stopped it there instead of '
                                 'ending its process. Return None to place no order instead' % (called, where, entry, line), file, line, text)
     line, text = component_frame(sys.exc_info()[2], file)
-    if isinstance(exc, SyntaxError) and isinstance(exc.filename, str) and os.path.isfile(exc.filename):
+    if isinstance(exc, SyntaxError) and isinstance(exc.filename, str) and os.path.isfile(exc.filename) or nulsource.names_nul_source(exc):
         # An import inside the call reached a module that does not compile.
-        return imported_syntax_failure(exc, file, line, text)
+        return imported_syntax_failure(exc, file, line, text, sys.exc_info()[2])
     if isinstance(exc, KeyboardInterrupt):
         return ComponentFailure('COMPONENT_INTERRUPTED', '%s was interrupted by KeyboardInterrupt (SIGINT) at line %s; nothing was sent'
                                 % (entry, line), file, line, text)
@@ -388,7 +388,8 @@ def component_failure(exc, entry, file, where='inside', market_data=None, instan
     return ComponentFailure('COMPONENT_ERROR', '%s raised %s%s%s%s%s%s%s%s' % (
         entry, describe(exc), raised_elsewhere(sys.exc_info()[2], file), missing_key(exc, market_data, instance, signal),
         config_never_set(exc, instance, file), habits.read_as_attribute(exc, market_data, signal),
-        no_signal(exc, entry, signal), beside_component(exc, file), not_installed(exc)), file, line, text)
+        no_signal(exc, entry, signal), beside_component(exc, file), not_installed(exc) + habits.iso_z_before_311(exc)),
+        file, line, text)
 
 
 def exit_call(exc, tb):
@@ -602,7 +603,7 @@ def at_return(failure, where):
     return failure
 
 
-def vet(instance, hook, result, file, loop=None):
+def vet(instance, hook, result, file, loop=None, trace=False):
     """
     Runs the component's validate_order (validation.py) on the order in result and returns the
     milliseconds it took, or raises the ComponentFailure that stops the order (its elapsed_ms
@@ -616,6 +617,8 @@ def vet(instance, hook, result, file, loop=None):
     if not isinstance(order, dict):
         return 0.0
     started = time.perf_counter()
+    # One run (trace): the return that vetoed is recorded as it happens (returns.trace_code), whatever it returned.
+    untrace = returns.trace_code(hook.code) if trace else None
     try:
         verdict = instance.validate_order(order)
         if loop is not None and verdict is not None and verdict is not True and verdict is not False:
@@ -623,16 +626,20 @@ def vet(instance, hook, result, file, loop=None):
     except watchdog.RecordTimeout:
         raise
     except BaseException as e:
+        if untrace is not None:
+            untrace = untrace()
         failure = validate_failure(e, hook, type(instance).__name__, file)
         failure.elapsed_ms = (time.perf_counter() - started) * 1000
         raise failure
     finally:
+        if untrace is not None:
+            untrace()
         processes.leave_if_forked()
     elapsed = (time.perf_counter() - started) * 1000
     if verdict is None or verdict is True:
         return elapsed
     try:
-        validation.judge(verdict, hook, type(instance).__name__, file)
+        validation.judge(verdict, hook, type(instance).__name__, file, returns.traced_line() if trace else None)
     except ComponentFailure as f:
         f.elapsed_ms = elapsed
         raise
@@ -923,14 +930,25 @@ class Server(object):
             # component's own module rather than a second copy of its file. siblings.py sets it aside with the
             # other modules of its folder while another folder's component runs.
             sys.modules[name] = module
+        qualified = packaged.qualified_name(package, file)
         loaded = False
         try:
-            exec(code, module.__dict__)
+            adopted = packaged.loaded_by_package(package, qualified, file) if qualified is not None else None
+            if adopted is None:
+                exec(code, module.__dict__)
+                packaged.known_by_package(qualified, module)
+            else:
+                # Its package's __init__ imported it (Python's import of <package>.<stem>): that module, not a second run.
+                if sys.modules.get(name) is module:
+                    sys.modules[name] = adopted
+                sys.modules[key_name] = adopted
+                adopted.__sptrader_component__ = key_name
+                module = adopted
             loaded = True
         except SyntaxError as e:
             # Not the component's own source (compiled above): a module it imports. Said at that module's line.
             line, text = component_frame(sys.exc_info()[2], file)
-            raise imported_syntax_failure(e, file, line, text)
+            raise imported_syntax_failure(e, file, line, text, sys.exc_info()[2])
         except ImportError as e:
             line, text = component_frame(sys.exc_info()[2], file)
             raise ComponentFailure('IMPORT_ERROR', import_failure(e, file, line, sys.exc_info()[2]), file, line, text)
@@ -945,6 +963,9 @@ class Server(object):
             raise
         except BaseException as e:
             line, text = component_frame(sys.exc_info()[2], file)
+            if nulsource.names_nul_source(e):
+                # Before Python 3.11.4 a NUL byte in an imported module's source was a ValueError, not a SyntaxError.
+                raise imported_syntax_failure(e, file, line, text, sys.exc_info()[2])
             raise ComponentFailure('IMPORT_ERROR', 'loading the component raised %s%s%s' % (
                 describe(e), raised_elsewhere(sys.exc_info()[2], file), beside_component(e, file)), file, line, text)
         finally:
@@ -1107,6 +1128,7 @@ class Server(object):
             processes.take_thread_exit()
             self.awaiting.stopped_at = []
             call_started = time.perf_counter()
+            untrace = returns.trace_call(plan)
             try:
                 if entry == 'generate_order':
                     result = call_generate(instance, cls, market_data, signal)
@@ -1117,8 +1139,12 @@ class Server(object):
             except watchdog.RecordTimeout:
                 raise
             except BaseException as e:
+                if untrace is not None:
+                    untrace = untrace()
                 raise component_failure(e, entry, file, market_data=market_data, instance=instance, signal=signal)
             finally:
+                if untrace is not None:
+                    untrace()
                 processes.leave_if_forked()
                 response['component_ms'] = (time.perf_counter() - call_started) * 1000
                 restore_builtins()
@@ -1144,7 +1170,7 @@ class Server(object):
             if result is not None and hook is not None and hook.call:
                 stage = '%s.validate_order' % cls.__name__
                 try:
-                    response['component_ms'] += vet(instance, hook, result, file, self.awaiting)
+                    response['component_ms'] += vet(instance, hook, result, file, self.awaiting, trace=True)
                 except ComponentFailure as f:
                     response['component_ms'] += getattr(f, 'elapsed_ms', 0.0)
                     raise
@@ -1914,7 +1940,7 @@ def limit_lines(ast, value):
     return None
 
 
-def check_source_bytes(source, file):
+def check_source_bytes(source, file, what='a component'):
     """
     Source bytes Python cannot compile for what they are, not for a mistake in the code: a NUL byte. A file saved as
     UTF-16 (Notepad's "Unicode", Windows PowerShell's > and Out-File) holds one in every other byte, and was said as
@@ -1930,7 +1956,7 @@ def check_source_bytes(source, file):
         raise ComponentFailure(
             'SYNTAX_ERROR',
             '%s is UTF-16 text (%s), as Notepad\'s "Unicode" and Windows PowerShell\'s > and Out-File save it; Python '
-            'reads a component as UTF-8: save it as UTF-8' % (os.path.basename(file), bom), file, 1)
+            'reads %s as UTF-8: save it as UTF-8' % (os.path.basename(file), bom, what), file, 1)
     line = source.count(b'\n', 0, at) + 1
     # Counted in characters, as Python counts a SyntaxError's column (the editor's squiggle converts from there).
     column = len(source[source.rfind(b'\n', 0, at) + 1:at].decode('utf-8', 'replace')) + 1
@@ -2117,10 +2143,29 @@ def left_threads(response, before):
                                'starts in a new interpreter\n' % (len(left), '' if len(left) == 1 else 's', ', '.join(left[:5])))
 
 
-def imported_syntax_failure(e, file, line, text):
+def imported_syntax_failure(e, file, line, text, tb=None):
     """A SyntaxError raised while the component ran or loaded: in a module it imports (or code it compiles), said
-    at that module's line and column, with the component's line that imported it."""
-    where = e.filename if isinstance(e.filename, str) and os.path.isfile(e.filename) else None
+    at that module's line and column, with the component's line that imported it. A module saved as UTF-16 (or
+    holding a NUL byte) is named, found from the import statement in `tb` (Python names no file for it)."""
+    filename = getattr(e, 'filename', None)
+    where = filename if isinstance(filename, str) and os.path.isfile(filename) else None
+    importer, at = file, line
+    if where is None and tb is not None and nulsource.names_nul_source(e):
+        found = nulsource.nul_module(tb)
+        if found is not None:
+            where, importer, at = found
+    if where is not None and nulsource.holds_nul(where):
+        try:
+            with open(where, 'rb') as f:
+                check_source_bytes(f.read(), os.path.abspath(where), 'a module')
+        except ComponentFailure as f:
+            f.message += ' (imported by %s at line %s%s)' % (
+                os.path.basename(importer), at,
+                '' if os.path.abspath(importer) == file or line is None else '; the component\'s line %s' % line)
+            f.traceback_text = text
+            return f
+        except OSError:
+            pass
     if where is None:
         return ComponentFailure('SYNTAX_ERROR', 'code compiled at line %s raised %s' % (line, describe(e)), file, line, text)
     f = syntax_failure(e, os.path.abspath(where))

@@ -126,7 +126,7 @@ def _bool_like(value):
     return kind.__module__ == 'numpy' and getattr(value, 'shape', None) == ()
 
 
-def judge(verdict, hook, class_name, file):
+def judge(verdict, hook, class_name, file, traced=None):
     """Raises the ComponentFailure a verdict other than True/None calls for; returns when the order may go on."""
     reason = None
     if _bool_like(verdict):
@@ -153,7 +153,7 @@ def judge(verdict, hook, class_name, file):
                                'and nothing was sent' % (class_name, def_line, _kind_of(verdict)), hook.file or file, def_line)
     if reason is not None and len(reason) > MAX_REASON_CHARS:
         reason = reason[:MAX_REASON_CHARS] + '... (%d characters in all)' % len(reason)
-    line, exact = veto_line(hook.code, kind, reason)
+    line, exact = veto_line(hook.code, kind, reason, traced)
     where = ('at line %s' % line) if exact else ('(line %s)' % line if line is not None else '')
     if reason:
         message = '%s.validate_order stopped the order %s: %s. Nothing was sent' % (class_name, where, reason)
@@ -177,11 +177,15 @@ def _short_repr(value):
     return text if len(text) <= 80 else text[:77] + '...'
 
 
-def veto_line(code, kind, reason):
-    """(line, exact): the return statement that vetoed (exact) or the def line (not exact); (None, False) without source."""
+def veto_line(code, kind, reason, traced=None):
+    """(line, exact): the return statement that vetoed (exact) or the def line (not exact); (None, False) without source.
+    `traced`: the line of the return event a trace recorded (one run), taken to the return statement that spans it."""
     if code is None:
         return None, False
     def_line, returns = _lines(code)
+    if traced is not None:
+        started = [r[0] for r in returns if r[0] <= traced]
+        return (max(started) if started else traced), True
     shape = {'false': 'false', 'str': 'str'}.get(kind, 'tuple')
     # Returns that could have given this verdict: its shape written out, or computed.
     possible = [r for r in returns if r[1] == shape or r[1] == 'expr']

@@ -126,6 +126,11 @@ const NONFINITE_KEY = '__sptrader_nonfinite__';
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** What a wrong value is, for "got …": its kind and its value ("a string \"1000\""), or None alone (not "None None"). */
+function gotValue(v: unknown, field?: string): string {
+  return v === null ? 'None' : `${kindOf(v)} ${showValue(v, field)}`;
+}
+
 function kindOf(v: unknown): string {
   if (v === null) return 'None';
   if (Array.isArray(v)) return 'a list';
@@ -539,7 +544,7 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
     const hint = meant ? `did you mean '${meant}'?` : undefined;
     issues.push({
       path: at('side'),
-      message: `side must be 'buy' or 'sell', got ${kindOf(side)} ${showValue(side)}${hint ? ` (${hint})` : ''}`,
+      message: `side must be 'buy' or 'sell', got ${gotValue(side)}${hint ? ` (${hint})` : ''}`,
       value: showValue(side),
       ...(hint ? { hint } : {}),
     });
@@ -630,6 +635,9 @@ export function normalizeCarefully(raw: unknown, options: NormalizeOptions): Nor
       let field = entryOf(FIELD_SPELLINGS, foldKey(k)) ?? (typeof v === 'boolean' ? undefined : typoField(foldKey(k)));
       if (field === 'quantity') field = quantityField;
       else if (field === 'order_type') field = typeField;
+      else if (field === 'price' && issues.some((i) => i.path === at('limit_price') && /order needs/.test(i.message)))
+        // A stop-limit's limit price as 'limitPrice' (or 'limit'): the field it lacks is limit_price, not price.
+        field = 'limit_price';
       if (field === undefined || field === k || body[field] !== undefined) continue;
       if (field === 'expires_at') {
         // A GTD order's missing expiry is this issue, said with the key given.
@@ -1087,13 +1095,13 @@ function describeZodIssue(issue: z.core.$ZodIssue, candidate: Record<string, unk
     let hint: string | undefined;
     if (issue.expected === 'number' && typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)))
       hint = `convert it with float(...) in the component`;
-    else if (issue.expected === 'number' && v === null) hint = 'it is None: was the value it comes from never set?';
+    else if (v === null) hint = 'it is None: was the value it comes from never set?';
     else if (issue.expected === 'number' && Array.isArray(v) && v.length === 1 && typeof v[0] === 'number')
       // np.round(np.array([...])), df['qty'].values[-1:], a pandas Series of one row: the number inside was meant.
       hint = 'a list (or numpy array, pandas Series) of one number: take the number, e.g. float(x[0]) or x.item()';
     else if (issue.expected === 'string' && typeof v === 'number' && field === 'symbol')
       hint = "a symbol is text such as 'EUR_USD'";
-    return with_(`${field} must be ${expected}, got ${kindOf(v)} ${showValue(v, ownField)}`, hint);
+    return with_(`${field} must be ${expected}, got ${gotValue(v, ownField)}`, hint);
   }
   if (typeof v === 'number' && v <= 0 && /greater than zero$/.test(issue.message)) {
     if (issue.path.length === 1 && issue.path[0] === 'quantity') {

@@ -176,28 +176,27 @@ export function parseParameterText(
       option === undefined
         ? spec.options.filter((o) => typeof o === 'string' && o.trim().toLowerCase() === folded)
         : [];
+    // Else the value the text means for the declared type, as it reads without options (True or yes for a bool, 2.0
+    // or 02 for a number): 'hedge=True' was refused as "not one of its options (true, false)".
+    const meant = option === undefined && alike.length === 0 ? typedValue(spec.type, trimmed) : undefined;
+    const chosen = meant === undefined ? undefined : spec.options.find((o) => sameValue(o, meant));
     if (alike.length === 1) {
       value = alike[0];
       note = `${spec.name}: "${trimmed}" was read as its option ${show(value)} (as __metadata__ spells it)`;
-    } else value = option !== undefined ? option : parseLoose(trimmed);
+    } else value = option !== undefined ? option : chosen !== undefined ? chosen : parseLoose(trimmed);
   } else {
     switch (spec.type) {
       case 'int':
       case 'float': {
-        const n = trimmed === '' ? Number.NaN : Number(trimmed.replace(/_/g, ''));
-        if (!Number.isFinite(n))
-          return {
-            ok: false,
-            message: `${spec.name}: "${clip(text)}" is ${Number.isNaN(n) ? 'not a number' : 'too large for a number'}${rangeHint(spec)}`,
-          };
-        value = n;
+        const read = decimalNumber(trimmed);
+        if (typeof read === 'string')
+          return { ok: false, message: `${spec.name}: "${clip(text)}" ${read}${rangeHint(spec)}` };
+        value = read;
         break;
       }
       case 'bool': {
-        const t = trimmed.toLowerCase();
-        if (['true', 'yes', '1', 'on'].includes(t)) value = true;
-        else if (['false', 'no', '0', 'off'].includes(t)) value = false;
-        else return { ok: false, message: `${spec.name}: "${clip(text)}" is not true or false` };
+        value = typedValue('bool', trimmed);
+        if (value === undefined) return { ok: false, message: `${spec.name}: "${clip(text)}" is not true or false` };
         break;
       }
       case 'str':
@@ -223,6 +222,46 @@ export function parseParameterText(
   const problem = checkParameterValue(spec, value);
   if (problem) return { ok: false, message: `${spec.name}: ${problem}${rangeHint(spec)}` };
   return note === undefined ? { ok: true, value } : { ok: true, value, note };
+}
+
+/** What `text` means for a bool or a number parameter, as parseParameterText reads it without options; else undefined. */
+function typedValue(type: ParameterType, text: string): unknown {
+  if (type === 'bool') {
+    const t = text.toLowerCase();
+    return BOOL_WORDS.true.includes(t) ? true : BOOL_WORDS.false.includes(t) ? false : undefined;
+  }
+  if (type === 'int' || type === 'float') {
+    const read = decimalNumber(text);
+    return typeof read === 'number' ? read : undefined;
+  }
+  return undefined;
+}
+
+const BOOL_WORDS: { readonly true: readonly string[]; readonly false: readonly string[] } = {
+  true: ['true', 'yes', '1', 'on'],
+  false: ['false', 'no', '0', 'off'],
+};
+
+const DIGITS = String.raw`\d(?:_?\d)*`;
+const DECIMAL = new RegExp(String.raw`^[+-]?(?:${DIGITS}(?:\.(?:${DIGITS})?)?|\.${DIGITS})(?:[eE][+-]?${DIGITS})?$`);
+
+/**
+ * A number written as Python's int() and float() read one: decimal digits (a single `_` between two of them), a point,
+ * an exponent. JavaScript's Number() also took `0x10` as 16, `0b11` as 3 and `1__0` as 10, so a size typed in another
+ * base went out as a different number than Python would ever have read; such a text is said with its decimal value.
+ * The number, or why the text is not one.
+ */
+function decimalNumber(text: string): number | string {
+  if (DECIMAL.test(text)) {
+    const n = Number(text.replace(/_/g, ''));
+    return Number.isFinite(n) ? n : 'is too large for a number';
+  }
+  const [, sign = '', base = '', digits = ''] = /^([+-]?)0([xob])([0-9a-f]+(?:_[0-9a-f]+)*)$/i.exec(text) ?? [];
+  const value = base === '' ? Number.NaN : Number(`0${base}${digits.replace(/_/g, '')}`);
+  if (!Number.isFinite(value)) return 'is not a number';
+  const radix = { x: 16, o: 8, b: 2 }[base.toLowerCase() as 'x' | 'o' | 'b'];
+  const decimal = `${sign === '-' && value !== 0 ? '-' : ''}${value}`;
+  return `is not a decimal number (it is ${decimal} written in base ${radix}): write it in decimal digits, as ${decimal}`;
 }
 
 /** A typed value as a message repeats it: a 5,000-digit one is shown by its start and length, not whole. */

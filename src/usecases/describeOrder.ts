@@ -9,6 +9,7 @@
  * Orders are named by what they are (side, quantity, symbol, type, time in force), never by their
  * client order id. Pure: no `vscode`, no Node; numbers are grouped by thousands with `en-US`.
  */
+import { instrumentKey } from '../orders/instrumentKey';
 import type { OrderRequest, OrderType, TimeInForce } from '../orders/model';
 import { stateOfVenueStatus, type OrderRecord, type OrderState } from '../execution/orderState';
 import type { RiskCheckResult } from '../execution/risk';
@@ -290,11 +291,13 @@ export function describeOutcome(outcome: TestOrderOutcome, options: DescribeOpti
   }
   const md = outcome.marketData ?? {};
   const r = outcome.response;
+  // The quote's decimals only when it is this instrument's: a USD_JPY order run on EUR_USD's market data filled at
+  // 150.34200, five decimals of EUR_USD's.
+  const quoted = typeof md['symbol'] !== 'string' || instrumentKey(md['symbol']) === instrumentKey(order.symbol);
   const precision =
     options.pricePrecision ??
     precisionOf([
-      md['bid'] as number,
-      md['ask'] as number,
+      ...(quoted ? [md['bid'] as number, md['ask'] as number] : []),
       ...orderPrices(order.order_type),
       ...(r?.fills ?? []).map((f) => f.price),
     ]);

@@ -68,3 +68,47 @@ export function stopAlreadyReachedNote(
       : `it triggered at once, as a limit order at ${formatPrice(t.limit_price, precision)}`;
   return `the ${order.side} stop price ${formatPrice(stop, precision)} was already reached (market ${formatPrice(market, precision)}, the ${buy ? 'ask' : 'bid'}): ${then}, as at a real venue. A ${order.side} stop meant to wait for the market goes ${buy ? 'above the ask' : 'below the bid'}`;
 }
+
+/**
+ * A note for an IOC or FOK order that ended cancelled with nothing filled, or (IOC) part of it: such an order takes
+ * what it can the moment it arrives and is cancelled for the rest, so a limit away from the touch, or a stop the market
+ * has not reached, ends CANCELLED at once. The outcome said only "CANCELLED (nothing filled)". `quote` is the touch the
+ * order met on arrival, when known: the reason is named only where that quote shows it. Undefined for any other order.
+ */
+export function immediateUnfilledNote(
+  order: Pick<OrderRequest, 'side' | 'order_type' | 'time_in_force' | 'quantity'>,
+  quote: { readonly bid: number; readonly ask: number } | undefined,
+  response: { readonly status: { readonly status: string }; readonly filled_quantity: number | null },
+): string | undefined {
+  const tif = order.time_in_force.type;
+  if ((tif !== 'IOC' && tif !== 'FOK') || response.status.status !== 'cancelled') return undefined;
+  const filled = response.filled_quantity ?? 0;
+  const rest = 'a GTC or GTD order rests until the market comes to it';
+  if (filled > 0)
+    return `${formatQuantity(filled)} of ${formatQuantity(order.quantity)} filled at once and the other ${formatQuantity(order.quantity - filled)} were cancelled, as ${tif} does (${rest})`;
+  const what =
+    tif === 'IOC'
+      ? 'an IOC order takes what it can the moment it arrives and is cancelled for the rest'
+      : 'a FOK order fills whole the moment it arrives, or not at all';
+  const t = order.order_type;
+  const buy = order.side === 'buy';
+  const touch = quote === undefined ? undefined : buy ? quote.ask : quote.bid;
+  const touchName = buy ? 'ask' : 'bid';
+  if (touch !== undefined && Number.isFinite(touch) && (t.type === 'stop' || t.type === 'stop_limit')) {
+    const stop = t.type === 'stop' ? t.price : t.stop_price;
+    if (buy ? touch < stop : touch > stop) {
+      const precision = precisionOf([stop, quote?.bid, quote?.ask]);
+      return `nothing filled: the ${order.side} stop ${formatPrice(stop, precision)} had not been reached when the order arrived (the ${touchName} was ${formatPrice(touch, precision)}), and ${what}; a stop meant to wait for the market is GTC or GTD`;
+    }
+  }
+  if (
+    touch !== undefined &&
+    Number.isFinite(touch) &&
+    t.type === 'limit' &&
+    (buy ? touch > t.price : touch < t.price)
+  ) {
+    const precision = precisionOf([t.price, quote?.bid, quote?.ask]);
+    return `nothing filled: the ${order.side} limit ${formatPrice(t.price, precision)} was ${buy ? 'below the ask' : 'above the bid'} ${formatPrice(touch, precision)} when the order arrived, and ${what}; ${rest}`;
+  }
+  return `nothing filled: ${what}, and nothing could fill when it arrived${tif === 'FOK' ? ' (not the whole quantity at its price)' : ''}`;
+}

@@ -37,7 +37,7 @@ import type { RiskCheckResult } from '../execution/risk';
 import { splitParent, type ParentSpec } from '../execution/algos/dialect';
 import { describeParent, type ParentOrder } from '../execution/algos/parents';
 import { riskLimitsLine } from './componentLimitsAt';
-import { stopAlreadyReachedNote } from './priceText';
+import { immediateUnfilledNote, stopAlreadyReachedNote } from './priceText';
 
 /** The part of a Python runner Test Order needs (a cold session or the persistent worker). */
 export interface ComponentRunner {
@@ -398,13 +398,14 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
       return finish(0, 'Validated and risk-checked against a live profile: nothing was sent.');
     }
 
-    // A stop the market has already reached triggers at once: the outcome says so (a note below), against the quote
-    // the venue meets it with.
+    // A stop the market has already reached triggers at once, and an IOC or FOK limit or stop the market has not
+    // reached is cancelled at once: the outcome says so (notes below), against the quote the venue meets it with.
     const stopType = cmd.order.order_type.type;
     const venueGaveQuote =
       quoted === undefined && request.marketData?.['bid'] === undefined && request.marketData?.['ask'] === undefined;
+    const immediate = cmd.order.time_in_force.type === 'IOC' || cmd.order.time_in_force.type === 'FOK';
     const arrivalQuote =
-      stopType === 'stop' || stopType === 'stop_limit'
+      stopType === 'stop' || stopType === 'stop_limit' || (immediate && stopType === 'limit')
         ? await venueQuoteOf(venue, cmd.order.symbol, routedQuote ?? (venueGaveQuote ? marketData : undefined))
         : undefined;
 
@@ -495,6 +496,8 @@ export async function runTestOrder(request: TestOrderRequest, deps: TestOrderDep
     }
     const reached = arrivalQuote && stopAlreadyReachedNote(cmd.order, arrivalQuote);
     if (reached) notes.push(reached);
+    const unfilled = immediateUnfilledNote(cmd.order, arrivalQuote, response);
+    if (unfilled) notes.push(unfilled);
     if (response.filled_price !== null && (routedQuote !== undefined || quoted === undefined)) {
       // Against the quote the order was decided on: the chosen venue's touch for a routed order.
       const bid = routedQuote?.bid ?? numberOr(marketData['bid']);

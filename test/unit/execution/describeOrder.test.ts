@@ -205,6 +205,26 @@ describe('describeOutcome: every status', () => {
     assert.equal(describeOutcome(o), 'BUY 10,000 EUR_USD MKT IOC → FILLED 10,000 @ 1.07922 (+0.2 pip)');
   });
 
+  it("FILLED for another instrument than the market data's: the fill's own decimals, not the quote's", () => {
+    // A component run on EUR_USD's quote that ordered USD_JPY said "@ 150.34200" (EUR_USD's five decimals).
+    const order = request({ symbol: 'USD_JPY', quantity: 1_000 });
+    const o = outcome({
+      marketData: { symbol: 'EUR_USD', bid: 1.08675, ask: 1.08687 },
+      order,
+      response: response(order, { status: 'filled' }, [fill(150.342, 1_000)]),
+      events: [stateEvent('FILLED')],
+    });
+    assert.equal(describeOutcome(o), 'BUY 1,000 USD_JPY MKT IOC → FILLED 1,000 @ 150.342');
+    // The same instrument spelt otherwise (EURUSD) is the quote's: its decimals hold.
+    const eur = request({ symbol: 'EURUSD' });
+    const same = outcome({
+      marketData: { symbol: 'EUR_USD', bid: 1.0791, ask: 1.07925 },
+      order: eur,
+      response: response(eur, { status: 'filled' }, [fill(1.0792, 10_000)]),
+    });
+    assert.match(describeOutcome(same), /→ FILLED 10,000 @ 1\.07920/);
+  });
+
   it('FILLED over several fills: the average is written at the precision of the fills, not the division', () => {
     const order = request({ quantity: 30_000 });
     const fills = [fill(1.07921, 10_000, 1), fill(1.07922, 10_000, 2), fill(1.07924, 10_000, 3)];

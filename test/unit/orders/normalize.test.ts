@@ -282,6 +282,16 @@ describe('normalizeComponentOrder', () => {
       stop.map((i) => [i.path, i.hint]),
       [['stopPrice', "name it 'stop_price'"]],
     );
+    // A stop-limit's two prices as camelCase: each said at its key, the limit one as limit_price (it was "a stop-limit
+    // order needs a limit price ('limit_price')" with limitPrice not named).
+    const stopLimit = issuesOf({ ...base, order_type: 'stop_limit', stopPrice: 1.2, limitPrice: 1.21 });
+    assert.deepEqual(
+      stopLimit.map((i) => [i.path, i.hint]),
+      [
+        ['stopPrice', "name it 'stop_price'"],
+        ['limitPrice', "name it 'limit_price'"],
+      ],
+    );
     // Where the field is given, or a price the order type does not read, such a key is the component's metadata.
     for (const extra of [{ size: 'large' }, { stop: 1.07, limit: 1.2 }, { instrument: 'fx', direction: 'long' }]) {
       const r = normalize({ ...base, ...extra });
@@ -399,6 +409,19 @@ describe('normalizeComponentOrder', () => {
       assert.ok(symbol!.message.length < 250, symbol!.message);
       const [none] = issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: null });
       assert.match(none!.message, /got None.*never set/);
+      // None is said once ("got None None" before), with the hint whatever the field.
+      assert.equal(
+        issuesOf({ symbol: null, side: 'buy', order_type: 'market', quantity: 1 })[0]!.message,
+        'symbol must be a string, got None: it is None: was the value it comes from never set?',
+      );
+      assert.equal(
+        issuesOf({ symbol: 'EUR_USD', side: null, order_type: 'market', quantity: 1 })[0]!.message,
+        "side must be 'buy' or 'sell', got None",
+      );
+      assert.equal(
+        issuesOf({ symbol: 'EUR_USD', side: 'buy', order_type: 'market', quantity: null })[0]!.message,
+        'quantity must be a number, got None: it is None: was the value it comes from never set?',
+      );
     });
 
     it('an unknown order type, side or time in force: the nearest valid one', () => {

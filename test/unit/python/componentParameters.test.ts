@@ -139,6 +139,62 @@ describe('component parameters', function () {
     );
   });
 
+  it('reads a number as Python reads one: decimal digits only, never 0x10 as 16 (the value said in decimal)', () => {
+    const spec = (type: 'int' | 'float'): ParameterSpec => ({ name: 'quantity', type, declaredType: type, min: 1 });
+    const message = (type: 'int' | 'float', text: string): string => {
+      const read = parseParameterText(spec(type), text);
+      return read.ok ? `read as ${JSON.stringify(read.value)}` : read.message;
+    };
+    assert.equal(
+      message('int', '0x10'),
+      'quantity: "0x10" is not a decimal number (it is 16 written in base 16): write it in decimal digits, as 16; ' +
+        "__metadata__['parameters']['quantity'] asks for a whole number, ≥ 1",
+    );
+    assert.match(message('float', '0b11'), /"0b11" is not a decimal number \(it is 3 written in base 2\)/);
+    assert.match(message('int', '0o17'), /"0o17" is not a decimal number \(it is 15 written in base 8\)/);
+    assert.match(message('int', '-0x1_0'), /it is -16 written in base 16\): write it in decimal digits, as -16/);
+    // Python's int() and float() refuse an underscore that does not sit between two digits; Number() dropped them all.
+    for (const text of ['1__000', '_1000', '1000_', '1_.5', '0x', '0b2', '1e', '.', 'Infinity', '- 5'])
+      assert.match(message('float', text), /is not a number/, text);
+    // What Python reads stays read: underscores between digits, a sign, a bare point, an exponent.
+    assert.equal(message('int', '1_000'), 'read as 1000');
+    assert.equal(message('int', '+1e3'), 'read as 1000');
+    assert.equal(message('float', '.5e1'), 'read as 5');
+    assert.equal(message('float', '5.'), 'read as 5');
+    assert.equal(
+      message('float', '1' + '0'.repeat(400)),
+      'quantity: "' +
+        '1' +
+        '0'.repeat(59) +
+        '… (401 characters)" is too large for a number; ' +
+        "__metadata__['parameters']['quantity'] asks for ≥ 1",
+    );
+  });
+
+  it('an option is chosen by what the text means for the declared type: True or yes for a bool, 02 or 2.0 for 2', () => {
+    const spec = (s: Partial<ParameterSpec> & Pick<ParameterSpec, 'type'>): ParameterSpec => ({
+      name: 'p',
+      declaredType: s.type,
+      ...s,
+    });
+    // __metadata__ writes them True and False: 'hedge=True' was "not one of its options (true, false)".
+    const hedge = spec({ type: 'bool', options: [true, false] });
+    for (const [text, value] of [
+      ['True', true],
+      ['yes', true],
+      ['OFF', false],
+      ['false', false],
+    ] as const)
+      assert.deepEqual(parseParameterText(hedge, text), { ok: true, value }, text);
+    const legs = spec({ type: 'int', options: [1, 2, 5] });
+    assert.deepEqual(parseParameterText(legs, '02'), { ok: true, value: 2 });
+    assert.deepEqual(parseParameterText(legs, '2.0'), { ok: true, value: 2 });
+    const missed = parseParameterText(legs, '3');
+    assert.equal(!missed.ok && missed.message, 'p: 3 is not one of its options (1, 2, 5)');
+    const notBool = parseParameterText(hedge, 'maybe');
+    assert.equal(!notBool.ok && notBool.message, 'p: "maybe" is not one of its options (true, false)');
+  });
+
   it('passes a parameter named __proto__ or constructor through as its own value (not the prototype, not dropped)', () => {
     const given = JSON.parse('{"__proto__": {"polluted": 1}, "constructor": 5}') as Record<string, unknown>;
     const resolved = resolveParameters([], given);

@@ -134,14 +134,21 @@ describe('validate_order: the component vets its own order', function () {
     assert.match(r.error!.message, /C\.validate_order returned False at line 11/);
   });
 
-  it('several returns that could have vetoed and no reason to tell them apart: the def line, said so', async () => {
+  it('several returns that could have vetoed alike: a run says the one that ran, a batch the def line, said so', async () => {
     const file = write(
       'core/orders/ambiguous.py',
       designed("        if order['side'] == 'buy':\n            return False\n        return False"),
     );
+    // One run traces validate_order's returns (returns.trace_code): the return that vetoed (it was the def line, 8).
     const r = await runComponentCold(options, { file, marketData: QUOTE });
-    assert.deepEqual([r.error?.code, r.error?.line], ['ORDER_VETOED', 8]);
-    assert.match(r.error!.message, /returned False \(line 8\)/);
+    assert.deepEqual([r.error?.code, r.error?.line], ['ORDER_VETOED', 10]);
+    assert.match(r.error!.message, /returned False at line 10:/);
+    // A replay batch does not trace (it would cost on every record): the def line, said to be the def.
+    const batch = await worker.runBatch({ file, common: QUOTE, keys: ['bar_index'], rows: [[0]] });
+    const item = batch.items[0];
+    assert.ok(item !== undefined && !item.ok, JSON.stringify(batch));
+    assert.equal(item.error.line, 8);
+    assert.match(item.error.message, /returned False \(line 8\)/);
   });
 
   it('an exception in validate_order stops the order with the line it was raised at', async () => {
