@@ -56,6 +56,7 @@ export async function resetPaperCommand(args: string[]): Promise<number> {
     brokers: { [broker.id]: broker },
     settings,
     purpose: 'sptrader reset-paper',
+    brokenLog: 'refuse',
   });
   let code: number = EXIT.ok;
   let closeError: unknown;
@@ -138,6 +139,8 @@ export async function tradingCommand(command: 'halt' | 'resume' | 'status', args
     brokers: { [broker.id]: broker },
     settings,
     purpose: 'sptrader CLI',
+    // A halt always works (an order left working is cancelled); resuming over damage is harmless (still refused).
+    brokenLog: command === 'status' ? 'refuse' : 'open',
   });
   let code: number;
   let closeError: unknown;
@@ -323,6 +326,7 @@ export async function accountCommand(command: 'positions' | 'account' | 'orders'
     brokers: { [broker.id]: broker },
     settings,
     purpose: `sptrader ${command}`,
+    brokenLog: 'refuse',
   });
   let code: number;
   let closeError: unknown;

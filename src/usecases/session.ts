@@ -216,6 +216,19 @@ function replayMarkerRefusal(stateDir: string): StateFileError {
   );
 }
 
+/**
+ * A command that adds nothing to a broken audit log, refused: named at its first problem's line, with the way out
+ * (recover sets the log aside whole, as the evidence, and starts a new one).
+ */
+export function brokenLogRefusal(dir: string, recovery: RecoveryReport): StateDamagedError {
+  const first = recovery.problems[0];
+  return new StateDamagedError(
+    first === undefined ? dir : `${first.file}:${first.line}`,
+    `the audit log does not verify (${recovery.problemCount} problem(s)${first === undefined ? '' : `; first: ${first.problem}`})`,
+    'Nothing was sent or recorded: this command adds nothing to a broken log. `sptrader audit verify --state-dir DIR` lists what is wrong; `sptrader recover --state-dir DIR --yes` sets the log aside whole, as the evidence, and starts a new one (`sptrader halt` works meanwhile)',
+  );
+}
+
 export interface TradingSession {
   engine: ExecutionEngine;
   audit: AuditLog;
@@ -259,6 +272,13 @@ export async function openTradingSession(options: {
   purpose?: string;
   /** Where the audit log's files are written (tests inject a full disk here). Default: node:fs. */
   auditFileSystem?: AuditFileSystem;
+  /**
+   * An audit log that does not verify: 'open' (the default: the editor, `halt`, `resume`) opens it, its damage refusing
+   * every order until `recover`; 'refuse' (a command that reads, or one whose every order that damage would deny)
+   * throws `brokenLogRefusal` before anything is written to it. Opened, a `status` appended StateDamaged, Reconcile and
+   * PositionsReconciled to the log it had just called broken, on every call, burying the damage under its own noise.
+   */
+  brokenLog?: 'open' | 'refuse';
 }): Promise<TradingSession> {
   const paths = statePaths(options.stateDir);
   // Throws StateDirBusyError when another process trades from this directory.
@@ -295,6 +315,10 @@ export async function openTradingSession(options: {
       anchors,
       ...(options.auditFileSystem ? { fileSystem: options.auditFileSystem } : {}),
     }));
+    if (!recovery.verified && options.brokenLog === 'refuse') {
+      await log.close();
+      throw brokenLogRefusal(log.dir, recovery);
+    }
     if (recovery.verified) {
       for (const [id, broker] of Object.entries(options.brokers))
         if (resets.pending(id) && keepsAccountFile(broker) && broker.accountFile)
