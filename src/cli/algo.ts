@@ -4,7 +4,8 @@
  * ends, printing each child as it goes. `sptrader algo --resume` carries on the parents an earlier run
  * left working (after a crash, too): they are rebuilt from the audit log. Ctrl-C or --max-seconds
  * cancels what is still working. Exit codes: 0 the parent completed, 1 component or validation error,
- * 2 usage error, 3 a child was denied, 4 the parent ended otherwise (cancelled, failed).
+ * 2 usage error, 3 a child was denied, 4 the parent ended otherwise (cancelled, failed), 6 a state file is damaged,
+ * missing or unreadable (the message names it; nothing was run or sent).
  */
 import { printable } from '../usecases/formatOutcome';
 import { resolve } from 'node:path';
@@ -21,11 +22,13 @@ import {
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { splitParent } from '../execution/algos/dialect';
 import { describeEmulation, describeParent, ParentOrders, type ParentOrder } from '../execution/algos/parents';
-import { loadRiskSettings, openTradingSession } from '../usecases/session';
+import { openTradingSession } from '../usecases/session';
 import { buildMarketData, invalidRunSymbol } from '../usecases/testOrder';
 import { PythonRunError, PythonSession } from '../python/runner';
-import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { statePaths } from '../common/statePaths';
 import { CloseFailure, closeAll } from './closing';
+import { stateDirOf } from './stateDir';
+import { reportDamage, reportRecovery, riskSettings } from './session';
 
 export const ALGO_USAGE = `  algo <component.py> | algo --resume
                               Run a component that returns a parent order (twap, iceberg, bracket, trailing_stop) and
@@ -83,9 +86,11 @@ async function run(args: string[]): Promise<number> {
         );
   const symbolArg = symbolFlag(values.symbol, (message) => new AlgoUsageError(message));
   const parameters = parseParams(values.param ?? [], (message) => new AlgoUsageError(message));
-  const stateDir = resolve(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR);
+  // As every other command: a file in the folder's place refused (it read "ENOTDIR" and exited 2), the folder named in
+  // remedies (they said `--state-dir DIR`), a folder or unreadable file in the risk limits' place a state file's fault.
+  const stateDir = stateDirOf(values['state-dir']);
   const paths = statePaths(stateDir);
-  const settings = loadRiskSettings(paths.riskLimits);
+  const settings = riskSettings(stateDir, undefined);
   const paper = new PaperBroker({ clock: systemClock, stateFile: paths.paperAccount });
   const trading = await openTradingSession({
     stateDir,
@@ -93,6 +98,8 @@ async function run(args: string[]): Promise<number> {
     brokers: { paper },
     settings,
     purpose: 'sptrader algo',
+    // A resume may finish a cancel cut short (children's cancels go over damage); a new parent's orders would be denied.
+    brokenLog: values.resume ? 'open' : 'refuse',
   });
   const print = (text: string): void => {
     if (!values.json) process.stdout.write(`${text}\n`);
@@ -101,7 +108,12 @@ async function run(args: string[]): Promise<number> {
   let session: PythonSession | undefined;
   let thrown = false;
   try {
+    reportRecovery(trading, { parents: values.resume !== true });
     await trading.engine.connect('paper');
+    // Damaged, missing or rolled-back state: said with its remedy, before a component runs or a parent is carried on.
+    // Every child would be denied (a new parent ended "denied", exit 3), and a resume with nothing to carry on ended 0
+    // without a word of it.
+    if (reportDamage(trading)) return 6;
     parents = new ParentOrders({
       engine: trading.engine,
       audit: trading.audit,

@@ -46,10 +46,12 @@ import type { RouteFees } from '../execution/route';
 import { presumptiveFees } from '../brokers/registry';
 import { formatSlippage } from '../usecases/describeOrder';
 import { compareVenues, type CompareOutcome, type VenueColumn } from '../usecases/compare';
-import { loadRiskSettings, openTradingSession } from '../usecases/session';
+import { openTradingSession } from '../usecases/session';
 import { PythonRunError, PythonSession } from '../python/runner';
-import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { statePaths } from '../common/statePaths';
 import { CloseFailure, closeAll } from './closing';
+import { stateDirOf } from './stateDir';
+import { riskSettings } from './session';
 
 export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
                               Run a component once and send its order to every venue at the same moment (paper,
@@ -123,11 +125,10 @@ async function run(args: string[]): Promise<number> {
   const timeoutSeconds =
     values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);
   const file = resolve(positionals[0] ?? '');
-  const stateDir = resolve(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR);
-  const settings = loadRiskSettings(
-    values.limits === undefined ? statePaths(stateDir).riskLimits : resolve(values.limits),
-    values.limits !== undefined,
-  );
+  // As test-order: a file in the folder's place refused, the folder named in remedies, a folder or unreadable file in
+  // the risk limits' place a state file's fault.
+  const stateDir = stateDirOf(values['state-dir']);
+  const settings = riskSettings(stateDir, values.limits);
   const marketData =
     values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
@@ -150,6 +151,7 @@ async function run(args: string[]): Promise<number> {
     brokers,
     settings,
     purpose: 'sptrader compare',
+    brokenLog: 'refuse',
   });
   let session: PythonSession | undefined;
   let outcome: CompareOutcome;

@@ -9,7 +9,7 @@ import { RECOVER_HINT, StateFileError, stateFileErrorOf } from '../common/stateE
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { interruptedStopText, loadRiskSettings, type RiskSettings, type TradingSession } from '../usecases/session';
 import { statePaths } from '../common/statePaths';
-import { withStateDir } from './failures';
+import { withStateDir } from './stateDir';
 import { printable } from '../usecases/formatOutcome';
 
 /** Risk settings: --limits FILE, else <state-dir>/risk-limits.json when present, else the defaults. */
@@ -31,7 +31,8 @@ export function riskSettings(stateDir: string, limitsFile: string | undefined): 
   return loadRiskSettings(file, limitsFile !== undefined);
 }
 
-export function reportRecovery(trading: TradingSession): void {
+/** What the session found on open, said on stderr; `parents: false` leaves out the parents left working (algo --resume carries them on and says so). */
+export function reportRecovery(trading: TradingSession, { parents: sayParents = true } = {}): void {
   const r = trading.recovery;
   if (r.tornTailRemoved)
     process.stderr.write(
@@ -46,9 +47,10 @@ export function reportRecovery(trading: TradingSession): void {
     process.stderr.write(
       `sptrader: ${printable(interruptedStopText(stop))}; \`sptrader halt${stop.flatten ? ' --flatten --yes' : ''}\` finishes it (it acts on what is left at the venue: nothing is cancelled or closed twice)\n`,
     );
-  const parents = trading.parentsLeftWorking.filter((p) => p.halted === undefined && p.cancelled === undefined);
-  const cancelling = trading.parentsLeftWorking.filter((p) => p.halted === undefined && p.cancelled !== undefined);
-  const halted = trading.parentsLeftWorking.filter((p) => p.halted !== undefined);
+  const left = sayParents ? trading.parentsLeftWorking : [];
+  const parents = left.filter((p) => p.halted === undefined && p.cancelled === undefined);
+  const cancelling = left.filter((p) => p.halted === undefined && p.cancelled !== undefined);
+  const halted = left.filter((p) => p.halted !== undefined);
   if (halted.length > 0)
     process.stderr.write(
       `sptrader: ${halted.length} parent order${halted.length === 1 ? ' was' : 's were'} ended by a halt whose run stopped before it recorded ${halted.length === 1 ? 'that' : 'those'} end${halted.length === 1 ? '' : 's'}: ${halted.map((p) => `${describeLeftParent(p)} (halted: ${printable(p.halted ?? '')})`).join('; ')}; nothing more is sent for ${halted.length === 1 ? 'it' : 'them'}: \`sptrader halt\` or \`sptrader algo --resume\` records the end\n`,
