@@ -222,10 +222,13 @@ function replayMarkerRefusal(stateDir: string): StateFileError {
  */
 export function brokenLogRefusal(dir: string, recovery: RecoveryReport): StateDamagedError {
   const first = recovery.problems[0];
+  // A line of the log at fault is named by its line; an anchor that cannot be read, or that shows the log cut short
+  // or replaced, by its file (its "line" says nothing).
+  const byLine = first !== undefined && !['truncated', 'rolled-back', 'anchor-unreadable'].includes(first.kind);
   return new StateDamagedError(
-    first === undefined ? dir : `${first.file}:${first.line}`,
+    first === undefined ? dir : byLine ? `${first.file}:${first.line}` : first.file,
     `the audit log does not verify (${recovery.problemCount} problem(s)${first === undefined ? '' : `; first: ${first.problem}`})`,
-    'Nothing was sent or recorded: this command adds nothing to a broken log. `sptrader audit verify --state-dir DIR` lists what is wrong; `sptrader recover --state-dir DIR --yes` sets the log aside whole, as the evidence, and starts a new one (`sptrader halt` works meanwhile)',
+    'Nothing was sent or recorded: this command adds nothing to a log that does not verify. `sptrader audit verify --state-dir DIR` lists what is wrong; `sptrader recover --state-dir DIR --yes` repairs it, keeping the evidence (a broken chain is set aside whole and a new log begun); `sptrader halt` works meanwhile',
   );
 }
 
