@@ -232,6 +232,9 @@ export function brokenLogRefusal(dir: string, recovery: RecoveryReport): StateDa
   );
 }
 
+const LOG_GONE_REMEDY =
+  'Nothing was sent or recorded: this command starts no new log over a lost one. Put the audit log back if you have it; otherwise `sptrader recover --state-dir DIR --yes` starts a new log and keeps the paper account as its baseline (`sptrader halt` works meanwhile)';
+
 export interface TradingSession {
   engine: ExecutionEngine;
   audit: AuditLog;
@@ -276,9 +279,9 @@ export async function openTradingSession(options: {
   /** Where the audit log's files are written (tests inject a full disk here). Default: node:fs. */
   auditFileSystem?: AuditFileSystem;
   /**
-   * An audit log that does not verify: 'open' (the default: the editor, `halt`, `resume`) opens it, its damage refusing
-   * every order until `recover`; 'refuse' (a command that reads, or one whose every order that damage would deny)
-   * throws `brokenLogRefusal` before anything is written to it. Opened, a `status` appended StateDamaged, Reconcile and
+   * An audit log that does not verify, or is missing or empty beside state written with one: 'open' (the default: the
+   * editor, `halt`, `resume`) opens it, its damage refusing every order until `recover`; 'refuse' (a command that
+   * reads, or one whose every order that damage would deny) throws a StateDamagedError before anything is written. Opened, a `status` appended StateDamaged, Reconcile and
    * PositionsReconciled to the log it had just called broken, on every call, burying the damage under its own noise.
    */
   brokenLog?: 'open' | 'refuse';
@@ -341,12 +344,15 @@ export async function openTradingSession(options: {
         (f) => f !== STATE_NAMES.workingOrders || witnessesAuditLog(loadedOrders),
       );
       if (witnesses.length > 0) {
-        damage.push(
-          new StateDamagedError(
-            auditDir,
-            `the audit log is ${hadAuditLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there: it was deleted or emptied`,
-          ),
-        );
+        const gone = `the audit log is ${hadAuditLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there: it was deleted or emptied`;
+        // The first record of a new log is the end of the evidence: the next open finds a log with records and no
+        // longer sees this one gone, and `recover` took the paper account's fills for ones the log never had (the
+        // account set aside and started afresh, its positions gone). A `status` was enough to do it.
+        if (options.brokenLog === 'refuse') {
+          await log.close();
+          throw new StateDamagedError(auditDir, gone, LOG_GONE_REMEDY);
+        }
+        damage.push(new StateDamagedError(auditDir, gone));
       }
     }
     const interrupted = pendingRecoveryDamage(options.stateDir);

@@ -42,7 +42,10 @@ describe('sptrader algo: the state folder opened as by every other command', fun
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const args of [['algo', '--resume'], ['compare', LIMIT, '--venues', 'paper']])
+  for (const args of [
+    ['algo', '--resume'],
+    ['compare', LIMIT, '--venues', 'paper'],
+  ])
     it(`${args[0]}: a file in the place of the folder: exit 6 naming it`, () => {
       const file = join(dir, `a-file-${args[0]}`);
       writeFileSync(file, 'not a folder');
