@@ -40,6 +40,12 @@ export const ALGO_USAGE = `  algo <component.py> | algo --resume
 
 class AlgoUsageError extends Error {}
 
+/**
+ * A line on stderr, escaped: a component's exception, its file's name and its parent order's fields are anyone's text,
+ * and a terminal escape in them (a title set, a colour, a line cleared) reached the terminal as it was.
+ */
+const say = (text: string): void => void process.stderr.write(`sptrader algo: ${printable(text)}\n`);
+
 export async function algoCommand(args: string[]): Promise<number> {
   try {
     return await run(args);
@@ -49,7 +55,7 @@ export async function algoCommand(args: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof PythonRunError) {
-      process.stderr.write(`sptrader algo: ${e.code}: ${e.message}\n`);
+      say(`${e.code}: ${e.message}`);
       return 1;
     }
     throw e;
@@ -102,7 +108,8 @@ async function run(args: string[]): Promise<number> {
     brokenLog: values.resume ? 'open' : 'refuse',
   });
   const print = (text: string): void => {
-    if (!values.json) process.stdout.write(`${text}\n`);
+    // A parent's reason and a child's state may carry a venue's or the component's words: never a terminal escape.
+    if (!values.json) process.stdout.write(`${printable(text)}\n`);
   };
   let parents: ParentOrders | undefined;
   let session: PythonSession | undefined;
@@ -144,29 +151,25 @@ async function run(args: string[]): Promise<number> {
         symbolArg ?? (typeof info?.metadata?.['symbol'] === 'string' ? info.metadata['symbol'] : 'EUR_USD');
       const badSymbol = invalidRunSymbol(symbol, { file, symbol: values.symbol }, info?.metadata ?? null);
       if (badSymbol !== undefined) {
-        process.stderr.write(`sptrader algo: ${badSymbol}\n`);
+        say(badSymbol);
         return 1;
       }
       const marketData = await buildMarketData(paper, symbol, { file });
       const result = await session.run({ file, className: values.class, parameters, marketData, signal: null });
       if (!result.ok || result.error) {
         const e = result.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
-        process.stderr.write(
-          `sptrader algo: ${e.code}: ${e.message}${e.line ? ` (${e.file ?? file}:${e.line})` : ''}\n`,
-        );
+        say(`${e.code}: ${e.message}${e.line ? ` (${e.file ?? file}:${e.line})` : ''}`);
         return 1;
       }
       const split = splitParent(result.output);
       const where = result.returnedAt ? `${result.returnedAt.file}:${result.returnedAt.line}` : file;
       if ('error' in split) {
-        process.stderr.write(
-          `sptrader algo: ${where}: the parent order is invalid: ${split.error.path}: ${split.error.message}\n`,
-        );
+        say(`${where}: the parent order is invalid: ${split.error.path}: ${split.error.message}`);
         return 1;
       }
       if (!split.parent) {
-        process.stderr.write(
-          `sptrader algo: ${where}: the component returned ${result.output === null ? 'None' : 'a plain order'}, not a parent order (it has no 'algo'); use test-order\n`,
+        say(
+          `${where}: the component returned ${result.output === null ? 'None' : 'a plain order'}, not a parent order (it has no 'algo'); use test-order`,
         );
         return 1;
       }

@@ -89,7 +89,7 @@ export async function compareCommand(args: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof PythonRunError) {
-      process.stderr.write(`sptrader compare: ${e.code}: ${e.message}\n`);
+      process.stderr.write(`sptrader compare: ${printable(`${e.code}: ${e.message}`)}\n`);
       return 1;
     }
     throw e;
@@ -313,12 +313,19 @@ function readProfiles(path: string): BrokerProfile[] {
   return parsed;
 }
 
-/** The comparison as a table: one column per venue. */
+/**
+ * The comparison as a table: one column per venue. Escaped: a component's exception, a venue's refusal and the notes
+ * are anyone's text, and a terminal escape in them (a title set, a colour, a line cleared) reached the terminal.
+ */
 export function formatComparison(outcome: CompareOutcome): string {
+  return printable(comparisonLines(outcome).join('\n'));
+}
+
+function comparisonLines(outcome: CompareOutcome): string[] {
   const lines = [outcome.summary];
   for (const e of outcome.errors)
     lines.push(`ERROR  ${e.code}: ${e.message}${e.file ? ` (${e.file}${e.line ? `:${e.line}` : ''})` : ''}`);
-  if (outcome.order === null && outcome.parent === null) return lines.join('\n');
+  if (outcome.order === null && outcome.parent === null) return lines;
   const rows: Array<[string, (c: VenueColumn) => string]> = [
     ['venue', (c) => `${c.id} (${c.environment})`],
     ...(outcome.route
@@ -359,7 +366,7 @@ export function formatComparison(outcome: CompareOutcome): string {
   for (const n of outcome.notes) lines.push(`note: ${n}`);
   if (outcome.best)
     lines.push(`Best ${outcome.parent ? 'average fill of the children' : 'fill'} net of fees: ${outcome.best}`);
-  return lines.join('\n');
+  return lines;
 }
 
 const num = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 8 });
