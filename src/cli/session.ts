@@ -36,11 +36,11 @@ export function reportRecovery(trading: TradingSession, { parents: sayParents = 
   const r = trading.recovery;
   if (r.tornTailRemoved)
     process.stderr.write(
-      `sptrader: ${r.tornTailFile ?? trading.audit.dir}: the audit log's last line was cut short by a crash or a full disk (${r.tornTailBytes} bytes) and was removed\n`,
+      `sptrader: ${printable(r.tornTailFile ?? trading.audit.dir)}: the audit log's last line was cut short by a crash or a full disk (${r.tornTailBytes} bytes) and was removed\n`,
     );
   if (r.anchorMissing)
     process.stderr.write(
-      `sptrader: ${join(trading.audit.dir, 'anchor.json')} was missing (deleted, or a log from before anchors); written anew at seq ${r.lastSeq}: a cut before now cannot be checked against it\n`,
+      `sptrader: ${printable(join(trading.audit.dir, 'anchor.json'))} was missing (deleted, or a log from before anchors); written anew at seq ${r.lastSeq}: a cut before now cannot be checked against it\n`,
     );
   const stop = trading.interruptedStop;
   if (stop !== undefined)
@@ -65,9 +65,11 @@ export function reportRecovery(trading: TradingSession, { parents: sayParents = 
     );
   if (!r.verified)
     process.stderr.write(
-      `sptrader: WARNING: the audit log at ${trading.audit.dir} does not verify (${r.problemCount} problems${
-        r.problems[0] ? `; first: ${r.problems[0].file}:${r.problems[0].line}: ${r.problems[0].problem}` : ''
-      }); run \`sptrader audit verify\`\n`,
+      printable(
+        `sptrader: WARNING: the audit log at ${trading.audit.dir} does not verify (${r.problemCount} problems${
+          r.problems[0] ? `; first: ${r.problems[0].file}:${r.problems[0].line}: ${r.problems[0].problem}` : ''
+        }); run \`sptrader audit verify\`\n`,
+      ),
     );
 }
 
@@ -89,8 +91,9 @@ export function refusesResume(trading: TradingSession): boolean {
 export function reportDamage(trading: TradingSession): boolean {
   const damage = trading.engine.damage;
   if (damage.length === 0) return false;
-  for (const d of damage) process.stderr.write(`sptrader: ${d.file}: ${d.problem}\n`);
-  process.stderr.write(`sptrader: ${withStateDir(damage[0]?.remedy ?? RECOVER_HINT)}\n`);
+  // A file's name (the folder's) and a problem (a file's bytes quoted) are anyone's text: never a terminal escape.
+  for (const d of damage) process.stderr.write(`sptrader: ${printable(`${d.file}: ${d.problem}`)}\n`);
+  process.stderr.write(`sptrader: ${printable(withStateDir(damage[0]?.remedy ?? RECOVER_HINT))}\n`);
   return true;
 }
 
