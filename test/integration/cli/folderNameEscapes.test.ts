@@ -1,6 +1,6 @@
 /**
  * A state folder's name is anyone's text, and the CLI names the folder in most of what it says. `recover`,
- * `reset-paper` and the damage every command reports (`sptrader: <file>: <problem>` and its remedy) wrote it as it was:
+ * `reset-paper`, a replay's summary and the damage every command reports (`sptrader: <file>: <problem>` and its remedy) wrote it as it was:
  * a folder named with a terminal escape (`\x1b[31m`, or `\x1b]0;…\x07`, which retitles the terminal) coloured or
  * retitled the terminal. Now each line is escaped, as `status` and `audit tail` already were. The built CLI.
  */
@@ -51,4 +51,13 @@ describe('sptrader: a state folder named with a terminal escape is shown escaped
       assert.ok(!r.out.includes('\x1b') && !r.out.includes('\x07'), JSON.stringify(r.out));
       assert.match(r.out, /-\\x1b\[31mred\\x1b\]0;retitled\\x07/);
     });
+
+  it('replay into a new folder so named: its summary names the folder escaped', () => {
+    const data = join(dir, 'ticks.csv');
+    writeFileSync(data, 'time,bid,ask\n2024-01-01T00:00:00Z,1.1,1.10012\n2024-01-01T00:00:01Z,1.1,1.10012\n');
+    const r = cli(['replay', LIMIT, '--data', data, '--state-dir', join(dir, 'replay-\x1b[31mred\x1b]0;retitled\x07')]);
+    assert.equal(r.code, 0, r.out);
+    assert.ok(!r.out.includes('\x1b') && !r.out.includes('\x07'), JSON.stringify(r.out));
+    assert.match(r.out, /audit log {2}.*replay-\\x1b\[31mred/);
+  });
 });
