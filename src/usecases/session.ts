@@ -323,7 +323,8 @@ export async function openTradingSession(options: {
     }));
     if (!recovery.verified && options.brokenLog === 'refuse') {
       await log.close();
-      throw brokenLogRefusal(log.dir, recovery);
+      // A recover cut short leaves the log set aside or half begun: said as that, whose remedy finishes it.
+      throw pendingRecoveryDamage(options.stateDir) ?? brokenLogRefusal(log.dir, recovery);
     }
     if (recovery.verified) {
       for (const [id, broker] of Object.entries(options.brokers))
@@ -350,7 +351,7 @@ export async function openTradingSession(options: {
         // account set aside and started afresh, its positions gone). A `status` was enough to do it.
         if (options.brokenLog === 'refuse') {
           await log.close();
-          throw new StateDamagedError(auditDir, gone, LOG_GONE_REMEDY);
+          throw pendingRecoveryDamage(options.stateDir) ?? new StateDamagedError(auditDir, gone, LOG_GONE_REMEDY);
         }
         damage.push(new StateDamagedError(auditDir, gone));
       }
