@@ -218,7 +218,7 @@ function replayMarkerRefusal(stateDir: string): StateFileError {
 
 /**
  * A command that adds nothing to a broken audit log, refused: named at its first problem's line, with the way out
- * (recover sets the log aside whole, as the evidence, and starts a new one).
+ * (recover keeps the evidence: a broken chain set aside whole, an unreadable or telling anchor kept aside).
  */
 export function brokenLogRefusal(dir: string, recovery: RecoveryReport): StateDamagedError {
   const first = recovery.problems[0];
@@ -281,8 +281,9 @@ export async function openTradingSession(options: {
   /**
    * An audit log that does not verify, or is missing or empty beside state written with one: 'open' (the default: the
    * editor, `halt`, `resume`) opens it, its damage refusing every order until `recover`; 'refuse' (a command that
-   * reads, or one whose every order that damage would deny) throws a StateDamagedError before anything is written. Opened, a `status` appended StateDamaged, Reconcile and
-   * PositionsReconciled to the log it had just called broken, on every call, burying the damage under its own noise.
+   * reads, or one whose every order that damage would deny) throws a StateDamagedError before anything is written.
+   * Opened, a `status` appended StateDamaged, Reconcile and PositionsReconciled to the log it had just called broken,
+   * on every call, burying the damage under its own noise.
    */
   brokenLog?: 'open' | 'refuse';
 }): Promise<TradingSession> {
