@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -47,6 +47,8 @@ describe('sptrader over a deleted audit log: the paper account survives recover'
     assert.equal(placed.code, 0, placed.stdout + placed.stderr);
     position = (positions(template)[0] as { quantity: number }).quantity;
     assert.ok(position > 0);
+    // The log as it was, for the case of a recover that set it aside and was cut short.
+    cpSync(join(template, 'audit'), join(dir, 'original-log'), { recursive: true });
     rmSync(join(template, 'audit'), { recursive: true });
     rmSync(join(template, 'working-orders.json'));
   });
@@ -68,6 +70,26 @@ describe('sptrader over a deleted audit log: the paper account survives recover'
       assert.ok(r.stderr.includes(`sptrader recover --state-dir ${stateDir} --yes`), r.stderr);
       assert.equal(logLines(stateDir), 0, `${args.join(' ')} wrote no audit file`);
     }
+    assert.equal(cli(['recover', '--state-dir', stateDir, '--yes']).code, 0);
+    assert.deepEqual(
+      positions(stateDir).map((p) => [p.symbol, p.quantity]),
+      [['EUR_USD', position]],
+    );
+  });
+
+  it('while a recover is unfinished (its marker there, the log set aside): said as that, with recover --yes to finish it', () => {
+    const stateDir = copy();
+    const aside = 'audit.damaged-2026-12-05T11-00-00-000Z';
+    cpSync(join(dir, 'original-log'), join(stateDir, aside), { recursive: true });
+    writeFileSync(
+      join(stateDir, 'recovering.json'),
+      `${JSON.stringify({ version: 1, startedAt: 1, auditSetAside: aside })}\n`,
+    );
+    const r = cli(['status', '--state-dir', stateDir]);
+    assert.equal(r.code, 6, r.stdout + r.stderr);
+    assert.match(r.stderr, /recovering\.json: a recover of this folder was interrupted/);
+    assert.doesNotMatch(r.stderr, /Put the audit log back/);
+    assert.equal(logLines(stateDir), 0, 'status wrote no audit file');
     assert.equal(cli(['recover', '--state-dir', stateDir, '--yes']).code, 0);
     assert.deepEqual(
       positions(stateDir).map((p) => [p.symbol, p.quantity]),
