@@ -4,7 +4,8 @@
  * ends, printing each child as it goes. `sptrader algo --resume` carries on the parents an earlier run
  * left working (after a crash, too): they are rebuilt from the audit log. Ctrl-C or --max-seconds
  * cancels what is still working. Exit codes: 0 the parent completed, 1 component or validation error,
- * 2 usage error, 3 a child was denied, 4 the parent ended otherwise (cancelled, failed).
+ * 2 usage error, 3 a child was denied, 4 the parent ended otherwise (cancelled, failed), 6 a state file is damaged,
+ * missing or unreadable (the message names it; nothing was run or sent).
  */
 import { printable } from '../usecases/formatOutcome';
 import { resolve } from 'node:path';
@@ -21,11 +22,13 @@ import {
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { splitParent } from '../execution/algos/dialect';
 import { describeEmulation, describeParent, ParentOrders, type ParentOrder } from '../execution/algos/parents';
-import { loadRiskSettings, openTradingSession } from '../usecases/session';
+import { openTradingSession } from '../usecases/session';
 import { buildMarketData, invalidRunSymbol } from '../usecases/testOrder';
 import { PythonRunError, PythonSession } from '../python/runner';
-import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { statePaths } from '../common/statePaths';
 import { CloseFailure, closeAll } from './closing';
+import { stateDirOf } from './stateDir';
+import { reportDamage, reportRecovery, riskSettings } from './session';
 
 export const ALGO_USAGE = `  algo <component.py> | algo --resume
                               Run a component that returns a parent order (twap, iceberg, bracket, trailing_stop) and
@@ -37,6 +40,12 @@ export const ALGO_USAGE = `  algo <component.py> | algo --resume
 
 class AlgoUsageError extends Error {}
 
+/**
+ * A line on stderr, escaped: a component's exception, its file's name and its parent order's fields are anyone's text,
+ * and a terminal escape in them (a title set, a colour, a line cleared) reached the terminal as it was.
+ */
+const say = (text: string): void => void process.stderr.write(`sptrader algo: ${printable(text)}\n`);
+
 export async function algoCommand(args: string[]): Promise<number> {
   try {
     return await run(args);
@@ -46,7 +55,7 @@ export async function algoCommand(args: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof PythonRunError) {
-      process.stderr.write(`sptrader algo: ${e.code}: ${e.message}\n`);
+      say(`${e.code}: ${e.message}`);
       return 1;
     }
     throw e;
@@ -83,9 +92,11 @@ async function run(args: string[]): Promise<number> {
         );
   const symbolArg = symbolFlag(values.symbol, (message) => new AlgoUsageError(message));
   const parameters = parseParams(values.param ?? [], (message) => new AlgoUsageError(message));
-  const stateDir = resolve(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR);
+  // As every other command: a file in the folder's place refused (it read "ENOTDIR" and exited 2), the folder named in
+  // remedies (they said `--state-dir DIR`), a folder or unreadable file in the risk limits' place a state file's fault.
+  const stateDir = stateDirOf(values['state-dir']);
   const paths = statePaths(stateDir);
-  const settings = loadRiskSettings(paths.riskLimits);
+  const settings = riskSettings(stateDir, undefined);
   const paper = new PaperBroker({ clock: systemClock, stateFile: paths.paperAccount });
   const trading = await openTradingSession({
     stateDir,
@@ -93,15 +104,23 @@ async function run(args: string[]): Promise<number> {
     brokers: { paper },
     settings,
     purpose: 'sptrader algo',
+    // A resume may finish a cancel cut short (children's cancels go over damage); a new parent's orders would be denied.
+    brokenLog: values.resume ? 'open' : 'refuse',
   });
   const print = (text: string): void => {
-    if (!values.json) process.stdout.write(`${text}\n`);
+    // A parent's reason and a child's state may carry a venue's or the component's words: never a terminal escape.
+    if (!values.json) process.stdout.write(`${printable(text)}\n`);
   };
   let parents: ParentOrders | undefined;
   let session: PythonSession | undefined;
   let thrown = false;
   try {
+    reportRecovery(trading, { parents: values.resume !== true });
     await trading.engine.connect('paper');
+    // Damaged, missing or rolled-back state: said with its remedy, before a component runs or a parent is carried on.
+    // Every child would be denied (a new parent ended "denied", exit 3), and a resume with nothing to carry on ended 0
+    // without a word of it.
+    if (reportDamage(trading)) return 6;
     parents = new ParentOrders({
       engine: trading.engine,
       audit: trading.audit,
@@ -132,29 +151,25 @@ async function run(args: string[]): Promise<number> {
         symbolArg ?? (typeof info?.metadata?.['symbol'] === 'string' ? info.metadata['symbol'] : 'EUR_USD');
       const badSymbol = invalidRunSymbol(symbol, { file, symbol: values.symbol }, info?.metadata ?? null);
       if (badSymbol !== undefined) {
-        process.stderr.write(`sptrader algo: ${badSymbol}\n`);
+        say(badSymbol);
         return 1;
       }
       const marketData = await buildMarketData(paper, symbol, { file });
       const result = await session.run({ file, className: values.class, parameters, marketData, signal: null });
       if (!result.ok || result.error) {
         const e = result.error ?? { code: 'COMPONENT_ERROR', message: 'the component failed without a message' };
-        process.stderr.write(
-          `sptrader algo: ${e.code}: ${e.message}${e.line ? ` (${e.file ?? file}:${e.line})` : ''}\n`,
-        );
+        say(`${e.code}: ${e.message}${e.line ? ` (${e.file ?? file}:${e.line})` : ''}`);
         return 1;
       }
       const split = splitParent(result.output);
       const where = result.returnedAt ? `${result.returnedAt.file}:${result.returnedAt.line}` : file;
       if ('error' in split) {
-        process.stderr.write(
-          `sptrader algo: ${where}: the parent order is invalid: ${split.error.path}: ${split.error.message}\n`,
-        );
+        say(`${where}: the parent order is invalid: ${split.error.path}: ${split.error.message}`);
         return 1;
       }
       if (!split.parent) {
-        process.stderr.write(
-          `sptrader algo: ${where}: the component returned ${result.output === null ? 'None' : 'a plain order'}, not a parent order (it has no 'algo'); use test-order\n`,
+        say(
+          `${where}: the component returned ${result.output === null ? 'None' : 'a plain order'}, not a parent order (it has no 'algo'); use test-order`,
         );
         return 1;
       }

@@ -53,7 +53,8 @@ export async function auditCommand(args: string[]): Promise<number> {
       );
     }
   } else {
-    for (const warning of sharedAuditFileWarnings(dir)) process.stderr.write(`sptrader: warning: ${warning}\n`);
+    for (const warning of sharedAuditFileWarnings(dir))
+      process.stderr.write(`sptrader: warning: ${printable(warning)}\n`);
   }
   auditDirMustExist(dir);
   if (dirArg !== undefined) refuseStateFolderForItsLog(dir, action);
@@ -75,13 +76,13 @@ export async function auditCommand(args: string[]): Promise<number> {
             .join('\n') + (shown.length ? '\n' : ''),
     );
     // What the read from the end left out (a torn last line, a damaged one) goes beside the records, not into them.
-    for (const note of auditTailNotes(tail)) process.stderr.write(`sptrader: ${note}\n`);
+    for (const note of auditTailNotes(tail)) process.stderr.write(`sptrader: ${printable(note)}\n`);
     // A tail cannot show what was cut off the log's end: anchor.json says how far it reached on disk.
     const anchor = readAuditAnchor(dir);
     const lastSeq = records[records.length - 1]?.seq ?? 0;
     if (anchor !== undefined && anchor.seq > lastSeq) {
       process.stderr.write(
-        `sptrader: ${dir}: the audit log ends at seq ${lastSeq}, but ${join(dir, 'anchor.json')} says seq ${anchor.seq} was on disk: the log was cut short, emptied or replaced by an older copy. Run \`sptrader audit verify\`, then \`sptrader recover\`\n`,
+        `sptrader: ${printable(dir)}: the audit log ends at seq ${lastSeq}, but ${printable(join(dir, 'anchor.json'))} says seq ${anchor.seq} was on disk: the log was cut short, emptied or replaced by an older copy. Run \`sptrader audit verify\`, then \`sptrader recover\`\n`,
       );
       return EXIT.stateFile;
     }
@@ -217,7 +218,8 @@ export async function recoverCommand(args: string[]): Promise<number> {
       lines.push('Nothing was changed: run again with --yes to do the above.');
     else if (report.changed)
       lines.push('Recovered: check with `sptrader status` and `sptrader positions` before trading.');
-    process.stdout.write(`${lines.join('\n')}\n`);
+    // A folder's or a file's name is anyone's text: never a terminal escape.
+    process.stdout.write(`${printable(lines.join('\n'))}\n`);
   }
   // A look without --yes that found problems says so in its exit code, as any command on damaged state does.
   return values.yes !== true && report.problems.length > 0 ? EXIT.stateFile : EXIT.ok;

@@ -46,10 +46,12 @@ import type { RouteFees } from '../execution/route';
 import { presumptiveFees } from '../brokers/registry';
 import { formatSlippage } from '../usecases/describeOrder';
 import { compareVenues, type CompareOutcome, type VenueColumn } from '../usecases/compare';
-import { loadRiskSettings, openTradingSession } from '../usecases/session';
+import { openTradingSession } from '../usecases/session';
 import { PythonRunError, PythonSession } from '../python/runner';
-import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { statePaths } from '../common/statePaths';
 import { CloseFailure, closeAll } from './closing';
+import { stateDirOf } from './stateDir';
+import { riskSettings } from './session';
 
 export const COMPARE_USAGE = `  compare <component.py> --venues V1,V2,…
                               Run a component once and send its order to every venue at the same moment (paper,
@@ -87,7 +89,7 @@ export async function compareCommand(args: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof PythonRunError) {
-      process.stderr.write(`sptrader compare: ${e.code}: ${e.message}\n`);
+      process.stderr.write(`sptrader compare: ${printable(`${e.code}: ${e.message}`)}\n`);
       return 1;
     }
     throw e;
@@ -123,11 +125,10 @@ async function run(args: string[]): Promise<number> {
   const timeoutSeconds =
     values.timeout === undefined ? 30 : numberFlag('--timeout', values.timeout, TIMER_SECONDS, usage);
   const file = resolve(positionals[0] ?? '');
-  const stateDir = resolve(values['state-dir'] ?? DEFAULT_CLI_STATE_DIR);
-  const settings = loadRiskSettings(
-    values.limits === undefined ? statePaths(stateDir).riskLimits : resolve(values.limits),
-    values.limits !== undefined,
-  );
+  // As test-order: a file in the folder's place refused, the folder named in remedies, a folder or unreadable file in
+  // the risk limits' place a state file's fault.
+  const stateDir = stateDirOf(values['state-dir']);
+  const settings = riskSettings(stateDir, values.limits);
   const marketData =
     values['market-data'] === undefined ? undefined : readJsonObject(values['market-data'], '--market-data', usage);
   const signal = values.signal === undefined ? undefined : readJsonObject(values.signal, '--signal', usage);
@@ -150,6 +151,7 @@ async function run(args: string[]): Promise<number> {
     brokers,
     settings,
     purpose: 'sptrader compare',
+    brokenLog: 'refuse',
   });
   let session: PythonSession | undefined;
   let outcome: CompareOutcome;
@@ -311,12 +313,19 @@ function readProfiles(path: string): BrokerProfile[] {
   return parsed;
 }
 
-/** The comparison as a table: one column per venue. */
+/**
+ * The comparison as a table: one column per venue. Escaped: a component's exception, a venue's refusal and the notes
+ * are anyone's text, and a terminal escape in them (a title set, a colour, a line cleared) reached the terminal.
+ */
 export function formatComparison(outcome: CompareOutcome): string {
+  return printable(comparisonLines(outcome).join('\n'));
+}
+
+function comparisonLines(outcome: CompareOutcome): string[] {
   const lines = [outcome.summary];
   for (const e of outcome.errors)
     lines.push(`ERROR  ${e.code}: ${e.message}${e.file ? ` (${e.file}${e.line ? `:${e.line}` : ''})` : ''}`);
-  if (outcome.order === null && outcome.parent === null) return lines.join('\n');
+  if (outcome.order === null && outcome.parent === null) return lines;
   const rows: Array<[string, (c: VenueColumn) => string]> = [
     ['venue', (c) => `${c.id} (${c.environment})`],
     ...(outcome.route
@@ -357,7 +366,7 @@ export function formatComparison(outcome: CompareOutcome): string {
   for (const n of outcome.notes) lines.push(`note: ${n}`);
   if (outcome.best)
     lines.push(`Best ${outcome.parent ? 'average fill of the children' : 'fill'} net of fees: ${outcome.best}`);
-  return lines.join('\n');
+  return lines;
 }
 
 const num = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 8 });

@@ -4,14 +4,13 @@
  * Also the command's folder, named when a file error does not say which file.
  */
 import { printable } from '../usecases/formatOutcome';
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { StateDamagedError, StateFileError, stateFileErrorOf } from '../common/stateErrors';
 import { isBrokerError } from '../brokers/errors';
 import { AuditLogFailedError } from '../execution/audit/auditLog';
 import { StateDirBusyError } from '../common/stateLock';
 import { SettingsError } from '../usecases/session';
-import { DEFAULT_CLI_STATE_DIR, statePaths } from '../common/statePaths';
+import { statePaths } from '../common/statePaths';
+import { commandFolder, withStateDir } from './stateDir';
 import { USAGE } from './usage';
 import { isBrief } from './args';
 
@@ -125,7 +124,7 @@ export function reportFailure(e: unknown, json: boolean): number {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string' && FS_CODES.has(code)) {
     // A machine fault on a file whose path the error does not carry (a read on an open descriptor): the folder is named.
-    const where = commandFolder ?? process.cwd();
+    const where = commandFolder() ?? process.cwd();
     return fail(
       EXIT.stateFile,
       'STATE_FILE',
@@ -149,40 +148,5 @@ export function reportFailure(e: unknown, json: boolean): number {
   return EXIT.internal;
 }
 
-/** The folder the command works in (a state directory, an audit folder), named when a file error does not say which file. */
-let commandFolder: string | undefined;
-
-/** Names the folder a command works in, for a file error that does not carry its path. */
-export function setCommandFolder(dir: string): void {
-  commandFolder = dir;
-}
-
-/** The state directory of the command, put into remedies that say `--state-dir DIR`. */
-let commandStateDir: string | undefined;
-export const withStateDir = (text: string): string =>
-  commandStateDir === undefined ? text : text.replaceAll('--state-dir DIR', `--state-dir ${commandStateDir}`);
-
-/** `withStateDir` inside JSON text: the folder written as a JSON string's content (a Windows path's backslashes). */
-export const withStateDirInJson = (json: string): string =>
-  commandStateDir === undefined
-    ? json
-    : json.replaceAll('--state-dir DIR', `--state-dir ${JSON.stringify(commandStateDir).slice(1, -1)}`);
-
-/** The state directory, refused at once when something other than a folder is there. */
-export function stateDirOf(value: string | undefined): string {
-  const dir = resolve(value ?? DEFAULT_CLI_STATE_DIR);
-  commandFolder = dir;
-  commandStateDir = dir;
-  let stats;
-  try {
-    stats = statSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return dir;
-    throw stateFileErrorOf(dir, 'use it as the state directory', e);
-  }
-  if (!stats.isDirectory())
-    throw new StateFileError(dir, 'this is a file, not a state directory', 'Pass a folder to --state-dir');
-  return dir;
-}
-
+export { setCommandFolder, stateDirOf, withStateDir, withStateDirInJson } from './stateDir';
 export { closeAll } from './closing';

@@ -413,5 +413,6 @@ export function formatReplay(r: ReplayReport): string {
   // What the component printed, as Test Order shows it (absent in an older report); --json has the same text.
   const printed = replayOutputText(r.output);
   if (printed !== undefined) lines.push(printed);
-  return `${lines.join('\n')}\n`;
+  // The component's file, the data's and the replay's folder are named by anyone: never a terminal escape.
+  return printable(`${lines.join('\n')}\n`);
 }

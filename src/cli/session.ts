@@ -9,7 +9,7 @@ import { RECOVER_HINT, StateFileError, stateFileErrorOf } from '../common/stateE
 import { PaperBroker } from '../brokers/paper/paperBroker';
 import { interruptedStopText, loadRiskSettings, type RiskSettings, type TradingSession } from '../usecases/session';
 import { statePaths } from '../common/statePaths';
-import { withStateDir } from './failures';
+import { withStateDir } from './stateDir';
 import { printable } from '../usecases/formatOutcome';
 
 /** Risk settings: --limits FILE, else <state-dir>/risk-limits.json when present, else the defaults. */
@@ -31,24 +31,26 @@ export function riskSettings(stateDir: string, limitsFile: string | undefined): 
   return loadRiskSettings(file, limitsFile !== undefined);
 }
 
-export function reportRecovery(trading: TradingSession): void {
+/** What the session found on open, said on stderr; `parents: false` leaves out the parents left working (algo --resume carries them on and says so). */
+export function reportRecovery(trading: TradingSession, { parents: sayParents = true } = {}): void {
   const r = trading.recovery;
   if (r.tornTailRemoved)
     process.stderr.write(
-      `sptrader: ${r.tornTailFile ?? trading.audit.dir}: the audit log's last line was cut short by a crash or a full disk (${r.tornTailBytes} bytes) and was removed\n`,
+      `sptrader: ${printable(r.tornTailFile ?? trading.audit.dir)}: the audit log's last line was cut short by a crash or a full disk (${r.tornTailBytes} bytes) and was removed\n`,
     );
   if (r.anchorMissing)
     process.stderr.write(
-      `sptrader: ${join(trading.audit.dir, 'anchor.json')} was missing (deleted, or a log from before anchors); written anew at seq ${r.lastSeq}: a cut before now cannot be checked against it\n`,
+      `sptrader: ${printable(join(trading.audit.dir, 'anchor.json'))} was missing (deleted, or a log from before anchors); written anew at seq ${r.lastSeq}: a cut before now cannot be checked against it\n`,
     );
   const stop = trading.interruptedStop;
   if (stop !== undefined)
     process.stderr.write(
       `sptrader: ${printable(interruptedStopText(stop))}; \`sptrader halt${stop.flatten ? ' --flatten --yes' : ''}\` finishes it (it acts on what is left at the venue: nothing is cancelled or closed twice)\n`,
     );
-  const parents = trading.parentsLeftWorking.filter((p) => p.halted === undefined && p.cancelled === undefined);
-  const cancelling = trading.parentsLeftWorking.filter((p) => p.halted === undefined && p.cancelled !== undefined);
-  const halted = trading.parentsLeftWorking.filter((p) => p.halted !== undefined);
+  const left = sayParents ? trading.parentsLeftWorking : [];
+  const parents = left.filter((p) => p.halted === undefined && p.cancelled === undefined);
+  const cancelling = left.filter((p) => p.halted === undefined && p.cancelled !== undefined);
+  const halted = left.filter((p) => p.halted !== undefined);
   if (halted.length > 0)
     process.stderr.write(
       `sptrader: ${halted.length} parent order${halted.length === 1 ? ' was' : 's were'} ended by a halt whose run stopped before it recorded ${halted.length === 1 ? 'that' : 'those'} end${halted.length === 1 ? '' : 's'}: ${halted.map((p) => `${describeLeftParent(p)} (halted: ${printable(p.halted ?? '')})`).join('; ')}; nothing more is sent for ${halted.length === 1 ? 'it' : 'them'}: \`sptrader halt\` or \`sptrader algo --resume\` records the end\n`,
@@ -63,9 +65,11 @@ export function reportRecovery(trading: TradingSession): void {
     );
   if (!r.verified)
     process.stderr.write(
-      `sptrader: WARNING: the audit log at ${trading.audit.dir} does not verify (${r.problemCount} problems${
-        r.problems[0] ? `; first: ${r.problems[0].file}:${r.problems[0].line}: ${r.problems[0].problem}` : ''
-      }); run \`sptrader audit verify\`\n`,
+      printable(
+        `sptrader: WARNING: the audit log at ${trading.audit.dir} does not verify (${r.problemCount} problems${
+          r.problems[0] ? `; first: ${r.problems[0].file}:${r.problems[0].line}: ${r.problems[0].problem}` : ''
+        }); run \`sptrader audit verify\`\n`,
+      ),
     );
 }
 
@@ -87,8 +91,9 @@ export function refusesResume(trading: TradingSession): boolean {
 export function reportDamage(trading: TradingSession): boolean {
   const damage = trading.engine.damage;
   if (damage.length === 0) return false;
-  for (const d of damage) process.stderr.write(`sptrader: ${d.file}: ${d.problem}\n`);
-  process.stderr.write(`sptrader: ${withStateDir(damage[0]?.remedy ?? RECOVER_HINT)}\n`);
+  // A file's name (the folder's) and a problem (a file's bytes quoted) are anyone's text: never a terminal escape.
+  for (const d of damage) process.stderr.write(`sptrader: ${printable(`${d.file}: ${d.problem}`)}\n`);
+  process.stderr.write(`sptrader: ${printable(withStateDir(damage[0]?.remedy ?? RECOVER_HINT))}\n`);
   return true;
 }
 

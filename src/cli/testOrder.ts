@@ -119,6 +119,7 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
     brokers,
     settings,
     purpose: 'sptrader CLI',
+    brokenLog: 'refuse',
   });
   reportRecovery(trading);
   let session: PythonSession | undefined;

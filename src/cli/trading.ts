@@ -56,6 +56,7 @@ export async function resetPaperCommand(args: string[]): Promise<number> {
     brokers: { [broker.id]: broker },
     settings,
     purpose: 'sptrader reset-paper',
+    brokenLog: 'refuse',
   });
   let code: number = EXIT.ok;
   let closeError: unknown;
@@ -67,8 +68,11 @@ export async function resetPaperCommand(args: string[]): Promise<number> {
     const working = trading.engine.workingOrders().filter((r) => r.venue === broker.id);
     const what = `equity ${account.equity} ${account.currency}, ${positions.length} position(s), ${working.length} working order(s), ${broker.fillsEver()} fill(s)`;
     if (!values.yes) {
+      // The folder's name is anyone's text: never a terminal escape (as every other line about it).
       process.stdout.write(
-        `Would reset the paper account in ${stateDir} (${what}) to its starting cash. Run again with --yes to reset it.\n`,
+        printable(
+          `Would reset the paper account in ${stateDir} (${what}) to its starting cash. Run again with --yes to reset it.\n`,
+        ),
       );
       return EXIT.ok;
     }
@@ -76,13 +80,16 @@ export async function resetPaperCommand(args: string[]): Promise<number> {
     const left = trading.engine.workingOrders().filter((r) => r.venue === broker.id);
     if (left.length > 0) {
       process.stderr.write(
-        `sptrader: ${left.length} paper order(s) could not be cancelled (${left.map((r) => r.clientOrderId).join(', ')}); nothing was reset\n`,
+        printable(
+          `sptrader: ${left.length} paper order(s) could not be cancelled (${left.map((r) => r.clientOrderId).join(', ')}); nothing was reset\n`,
+        ),
       );
       return EXIT.broker;
     }
     // Its parents end with it (their children were just cancelled): none is carried on into the new account.
     const ended = await endParentsLeftWorking(trading, broker, 'the paper account was reset', broker.id);
-    for (const p of ended) process.stderr.write(`sptrader: parent order ${p.parentId} ended: ${p.reason ?? ''}\n`);
+    for (const p of ended)
+      process.stderr.write(`sptrader: ${printable(`parent order ${p.parentId} ended: ${p.reason ?? ''}`)}\n`);
     await trading.engine.resetLocalVenue(broker.id, () => broker.reset(), 'sptrader reset-paper');
     const after = await broker.getAccountInfo();
     process.stdout.write(
@@ -138,6 +145,8 @@ export async function tradingCommand(command: 'halt' | 'resume' | 'status', args
     brokers: { [broker.id]: broker },
     settings,
     purpose: 'sptrader CLI',
+    // A halt always works (an order left working is cancelled); resuming over damage is harmless (still refused).
+    brokenLog: command === 'status' ? 'refuse' : 'open',
   });
   let code: number;
   let closeError: unknown;
@@ -209,7 +218,7 @@ async function tradingStep(
     } catch (e) {
       if (isBrokerError(e)) {
         process.stderr.write(
-          `sptrader: halted, but could not reach ${broker.displayName} to cancel its orders: ${e.message}\n`,
+          `sptrader: halted, but could not reach ${broker.displayName} to cancel its orders: ${printable(e.message)}\n`,
         );
         return EXIT.broker;
       }
@@ -323,6 +332,7 @@ export async function accountCommand(command: 'positions' | 'account' | 'orders'
     brokers: { [broker.id]: broker },
     settings,
     purpose: `sptrader ${command}`,
+    brokenLog: 'refuse',
   });
   let code: number;
   let closeError: unknown;
@@ -350,7 +360,7 @@ async function accountStep(
     await trading.engine.connect(broker.id);
   } catch (e) {
     if (!isBrokerError(e)) throw e;
-    process.stderr.write(`sptrader: ${e.message}\n`);
+    process.stderr.write(`sptrader: ${printable(e.message)}\n`);
     return EXIT.broker;
   }
   // Never show an account that may differ from the truth without saying which file is at fault.

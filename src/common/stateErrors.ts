@@ -49,7 +49,12 @@ export function stateFileErrorOf(file: string, action: string, e: unknown): Stat
               ? 'a file is in the place of a directory on this path'
               : code === 'ENOENT'
                 ? 'it does not exist'
-                : ((e as Error | undefined)?.message ?? String(e));
+                : code === 'ELOOP'
+                  ? 'its symbolic links point at each other in a loop (no file is at the end of them)'
+                  : code === 'ENAMETOOLONG'
+                    ? 'the path is too long for the file system (a name of at most 255 bytes, a path of at most 4,096)'
+                    : // Node's own words name the path a second time (a 100 KB path printed twice).
+                      ((e as Error | undefined)?.message ?? String(e));
   return new StateFileError(file, `cannot ${action}: ${why}`);
 }
 

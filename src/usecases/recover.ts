@@ -51,7 +51,7 @@ import { instrumentFor, instrumentKey } from '../brokers/paper/instruments';
 import { units } from '../brokers/paper/money';
 import { readPaperAccount, writePaperState, journalFile, type PaperState } from '../brokers/paper/state';
 import { isFinalStatus, type Fill } from '../orders/model';
-import { AuditLog } from '../execution/audit/auditLog';
+import { AuditLog, type AuditRecord } from '../execution/audit/auditLog';
 import { refuseLinkedAuditFolder, refuseSharedAuditFiles } from '../execution/audit/auditFiles';
 import { ANCHOR_FILE, scanAuditDir, type AuditProblem } from '../execution/audit/auditVerify';
 import { AuditDigest } from '../execution/auditDigest';
@@ -67,6 +67,25 @@ import {
 import { stateWitnesses } from './session';
 import { paperAccountName, paperProfileOf, STATE_NAMES, statePaths, TRADING_STATE_ENTRIES } from '../common/statePaths';
 import { beginRecovery, endRecovery, readPendingRecovery, undoInterruptedRecovery } from './recoverPending';
+
+/**
+ * Whether the log began over a lost one and was not recovered since. A session that finds the log missing or empty
+ * beside state written with one records it as a StateDamaged naming the audit folder itself (no other damage names
+ * the folder), and `halt` or the editor go on over it: from then the log has records, and that record alone still says
+ * the ones before it are gone. Without it, `recover` took the paper account's fills for ones the log never had and
+ * started the account afresh, its positions gone. A later StateRecovered (a recover's baseline) ends the mark.
+ */
+class LostLogMark {
+  seq: number | undefined;
+
+  readonly visit = (record: AuditRecord): void => {
+    if (record.type === 'StateRecovered') this.seq = undefined;
+    else if (record.type === 'StateDamaged' && this.seq === undefined) {
+      const file = record.data['file'];
+      if (typeof file === 'string' && basename(file) === STATE_NAMES.audit) this.seq = record.seq;
+    }
+  };
+}
 
 export interface RecoverReport {
   readonly stateDir: string;
@@ -140,6 +159,7 @@ export async function recoverStateDir(options: {
       'cannot recover: a file is in the place of the audit log folder; move it away first',
     );
   let setAside = false;
+  const lostBefore = new LostLogMark();
   // Whether the log lost records (broken, cut short, emptied, gone): then an intact paper account is the
   // better record of the paper venue, and becomes the log's baseline instead of being rebuilt from it.
   let logLost = false;
@@ -152,7 +172,11 @@ export async function recoverStateDir(options: {
   if (hadLog) {
     const anchors = loadedOrders.anchor ? [{ source: ordersFile, ...loadedOrders.anchor }] : [];
     // A file of the log that cannot be read at all is damage like a garbled line: the log is set aside.
-    const { report } = await scanAuditDir(auditDir, false, { visit: digest.visit, anchors, reportUnreadable: true });
+    const visit = (record: AuditRecord): void => {
+      digest.visit(record);
+      lostBefore.visit(record);
+    };
+    const { report } = await scanAuditDir(auditDir, false, { visit, anchors, reportUnreadable: true });
     const chain = report.problems.filter(
       (p) => p.kind !== 'truncated' && p.kind !== 'rolled-back' && p.kind !== 'anchor-unreadable',
     );
@@ -205,6 +229,12 @@ export async function recoverStateDir(options: {
       `${auditDir}: the audit log is ${hadLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there`,
     );
     actions.push('start a new audit log');
+  } else if (lostBefore.seq !== undefined && !logLost) {
+    // Only that record still says the records before it are gone: the account's fills are not ones the log never had.
+    logLost = true;
+    problems.push(
+      `${auditDir}: the audit log began over one that was deleted or emptied (its record ${lostBefore.seq}, StateDamaged, says so) and was not recovered since`,
+    );
   }
   if (!loadedOrders.exists && digest.known.size > 0)
     problems.push(`${ordersFile}: missing, while the audit log has sent ${digest.known.size} order(s)`);

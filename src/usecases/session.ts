@@ -216,6 +216,25 @@ function replayMarkerRefusal(stateDir: string): StateFileError {
   );
 }
 
+/**
+ * A command that adds nothing to a broken audit log, refused: named at its first problem's line, with the way out
+ * (recover keeps the evidence: a broken chain set aside whole, an unreadable or telling anchor kept aside).
+ */
+export function brokenLogRefusal(dir: string, recovery: RecoveryReport): StateDamagedError {
+  const first = recovery.problems[0];
+  // A line of the log at fault is named by its line; an anchor that cannot be read, or that shows the log cut short
+  // or replaced, by its file (its "line" says nothing).
+  const byLine = first !== undefined && !['truncated', 'rolled-back', 'anchor-unreadable'].includes(first.kind);
+  return new StateDamagedError(
+    first === undefined ? dir : byLine ? `${first.file}:${first.line}` : first.file,
+    `the audit log does not verify (${recovery.problemCount} problem(s)${first === undefined ? '' : `; first: ${first.problem}`})`,
+    'Nothing was sent or recorded: this command adds nothing to a log that does not verify. `sptrader audit verify --state-dir DIR` lists what is wrong; `sptrader recover --state-dir DIR --yes` repairs it, keeping the evidence (a broken chain is set aside whole and a new log begun); `sptrader halt` works meanwhile',
+  );
+}
+
+const LOG_GONE_REMEDY =
+  'Nothing was sent or recorded: this command starts no new log over a lost one. Put the audit log back if you have it; otherwise `sptrader recover --state-dir DIR --yes` starts a new log and keeps the paper account as its baseline (`sptrader halt` works meanwhile)';
+
 export interface TradingSession {
   engine: ExecutionEngine;
   audit: AuditLog;
@@ -259,6 +278,14 @@ export async function openTradingSession(options: {
   purpose?: string;
   /** Where the audit log's files are written (tests inject a full disk here). Default: node:fs. */
   auditFileSystem?: AuditFileSystem;
+  /**
+   * An audit log that does not verify, or is missing or empty beside state written with one: 'open' (the default: the
+   * editor, `halt`, `resume`) opens it, its damage refusing every order until `recover`; 'refuse' (a command that
+   * reads, or one whose every order that damage would deny) throws a StateDamagedError before anything is written.
+   * Opened, a `status` appended StateDamaged, Reconcile and PositionsReconciled to the log it had just called broken,
+   * on every call, burying the damage under its own noise.
+   */
+  brokenLog?: 'open' | 'refuse';
 }): Promise<TradingSession> {
   const paths = statePaths(options.stateDir);
   // Throws StateDirBusyError when another process trades from this directory.
@@ -295,6 +322,11 @@ export async function openTradingSession(options: {
       anchors,
       ...(options.auditFileSystem ? { fileSystem: options.auditFileSystem } : {}),
     }));
+    if (!recovery.verified && options.brokenLog === 'refuse') {
+      await log.close();
+      // A recover cut short leaves the log set aside or half begun: said as that, whose remedy finishes it.
+      throw pendingRecoveryDamage(options.stateDir) ?? brokenLogRefusal(log.dir, recovery);
+    }
     if (recovery.verified) {
       for (const [id, broker] of Object.entries(options.brokers))
         if (resets.pending(id) && keepsAccountFile(broker) && broker.accountFile)
@@ -314,12 +346,15 @@ export async function openTradingSession(options: {
         (f) => f !== STATE_NAMES.workingOrders || witnessesAuditLog(loadedOrders),
       );
       if (witnesses.length > 0) {
-        damage.push(
-          new StateDamagedError(
-            auditDir,
-            `the audit log is ${hadAuditLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there: it was deleted or emptied`,
-          ),
-        );
+        const gone = `the audit log is ${hadAuditLog ? 'empty' : 'missing'} while ${witnesses.join(', ')} ${witnesses.length > 1 ? 'are' : 'is'} there: it was deleted or emptied`;
+        // The first record of a new log is the end of the evidence: the next open finds a log with records and no
+        // longer sees this one gone, and `recover` took the paper account's fills for ones the log never had (the
+        // account set aside and started afresh, its positions gone). A `status` was enough to do it.
+        if (options.brokenLog === 'refuse') {
+          await log.close();
+          throw pendingRecoveryDamage(options.stateDir) ?? new StateDamagedError(auditDir, gone, LOG_GONE_REMEDY);
+        }
+        damage.push(new StateDamagedError(auditDir, gone));
       }
     }
     const interrupted = pendingRecoveryDamage(options.stateDir);
