@@ -201,9 +201,29 @@ export type BinanceStatus = (typeof BINANCE_STATUS)[number];
  * | PENDING_CANCEL     | submitted (still working; unused by Binance) |
  * | REJECTED           | rejected                               |
  * | EXPIRED            | expired (IOC/FOK/market remainder)     |
- * | EXPIRED_IN_MATCH   | expired (self-trade prevention)        |
+ * | EXPIRED_IN_MATCH   | cancelled, saying self-trade prevention expired it (and how much) |
+ * | FILLED with a `preventedQuantity` and less executed than origQty | cancelled after its fills, saying so |
+ *
+ * Self-trade prevention (faqs/stp_faq.md) expires what would have traded against another order of the same account
+ * or trade group: "The order will have the status `EXPIRED_IN_MATCH`", and "API responses for orders which expired
+ * due to STP will also have a `preventedQuantity` field". Binance ended the order for a reason of its own, so it is
+ * reported as an order the venue cancelled, with that reason (as OANDA's and IB's own cancels are; `expired` carries
+ * none). In DECREMENT mode an order can lose part of its quantity to STP and work on: "original order quantity -
+ * executed quantity - prevented quantity = quantity available for further execution", and once nothing is available
+ * its status is "one of `EXPIRED_IN_MATCH`, `FILLED`, or `EXPIRED`": FILLED then means all that STP left filled, not
+ * the order's quantity, and the rest never will.
  */
-export function toOrderStatus(status: BinanceStatus, executedQty: number): OrderStatus {
+export function toOrderStatus(
+  status: BinanceStatus,
+  executedQty: number,
+  stp: { origQty: number; preventedQuantity?: number | undefined; mode?: string | undefined } = { origQty: Infinity },
+): OrderStatus {
+  const prevented = stp.preventedQuantity ?? 0;
+  const how = (): string => {
+    const mode = stp.mode !== undefined && stp.mode !== 'NONE' ? ` (mode ${stp.mode})` : '';
+    const amount = prevented > 0 ? `${prevented} of ${stp.origQty}` : 'what was left of it';
+    return `Binance's self-trade prevention${mode} expired ${amount}: it would have traded against another order of the same account (or trade group); GET /api/v3/preventedMatches lists the match`;
+  };
   switch (status) {
     case 'PENDING_NEW':
       return { status: 'pending' };
@@ -213,6 +233,8 @@ export function toOrderStatus(status: BinanceStatus, executedQty: number): Order
     case 'PARTIALLY_FILLED':
       return { status: 'partially_filled', filled_qty: executedQty };
     case 'FILLED':
+      if (prevented > 0 && executedQty < stp.origQty)
+        return { status: 'cancelled', reason: `EXPIRED_IN_MATCH: ${executedQty} filled; ${how()}` };
       return { status: 'filled' };
     case 'CANCELED':
       return { status: 'cancelled' };
@@ -221,7 +243,7 @@ export function toOrderStatus(status: BinanceStatus, executedQty: number): Order
     case 'EXPIRED':
       return { status: 'expired' };
     case 'EXPIRED_IN_MATCH':
-      return { status: 'expired' };
+      return { status: 'cancelled', reason: `EXPIRED_IN_MATCH: ${how()}` };
   }
 }
 
@@ -266,6 +288,9 @@ export const RawOrderSchema = z.object({
   /** -1 while a stop has not triggered. */
   workingTime: z.number().int().optional(),
   fills: z.array(RawFillSchema).optional(),
+  /** faqs/stp_faq.md: the quantity self-trade prevention expired over the order's life, and the order's STP mode. */
+  preventedQuantity: decimalString.optional(),
+  selfTradePreventionMode: z.string().optional(),
 });
 export type RawOrder = z.infer<typeof RawOrderSchema>;
 
@@ -413,7 +438,11 @@ export function parseOrder(value: unknown, ctx: OrderContext): OrderResponse {
     order_type: orderTypeOf(raw),
     time_in_force: ctx.request?.time_in_force ?? timeInForceOf(raw),
     quantity: raw.origQty,
-    status: toOrderStatus(raw.status, filled),
+    status: toOrderStatus(raw.status, filled, {
+      origQty: raw.origQty,
+      preventedQuantity: raw.preventedQuantity,
+      mode: raw.selfTradePreventionMode,
+    }),
     filled_price: filled > 0 ? averagePrice(raw, fills, filled) : null,
     filled_quantity: filled > 0 ? filled : null,
     commission: fills.length > 0 ? round(fills.reduce((sum, f) => sum + f.commission, 0)) : null,

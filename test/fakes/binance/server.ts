@@ -163,10 +163,24 @@ export interface FakeBinance extends FakeVenue {
    */
   setDepth(symbol: string, side: 'asks' | 'bids', levels: Array<[price: number, qty: number]>): void;
   /**
-   * The next arriving order that would trade is stopped by self-trade prevention: it ends EXPIRED_IN_MATCH
-   * with nothing filled (enums.md: "The order was expired by the exchange due to STP").
+   * The next arriving order that would trade meets an order of the same account resting at the touch and is stopped
+   * by self-trade prevention (faqs/stp_faq.md), its STP mode being `mode` (EXPIRE_TAKER by default; Scenario C:
+   * "the taker order will expire"; EXPIRE_BOTH, Scenario D). With `after`, it first trades that much with other
+   * accounts' orders, then meets ours. Its remaining quantity is expired: it ends EXPIRED_IN_MATCH (enums.md: "The
+   * order was expired by the exchange due to STP") with `preventedMatchId` and `preventedQuantity` ("API responses for
+   * orders which expired due to STP will also have a `preventedQuantity` field") and, in the FULL reply,
+   * `preventedMatches[]`.
    */
-  preventNextMatch(): void;
+  preventNextMatch(options?: { mode?: 'EXPIRE_TAKER' | 'EXPIRE_BOTH'; after?: number }): void;
+  /**
+   * A resting order of ours meets an order another program sent from the same account (faqs/stp_faq.md, the taker's
+   * mode decides). EXPIRE_MAKER (Scenario B, F): its remaining quantity expires, status EXPIRED_IN_MATCH. DECREMENT
+   * (Scenario G): its `preventedQuantity` grows by `quantity` (capped at what is available) and it works on for the
+   * rest ("original order quantity - executed quantity - prevented quantity = quantity available for further
+   * execution"); once nothing is available it is removed from the book with the status of the event that emptied
+   * it: "one of `EXPIRED_IN_MATCH`, `FILLED`, or `EXPIRED`" (FILLED with less executed than its origQty).
+   */
+  preventResting(orderId: number, mode: 'EXPIRE_MAKER' | 'DECREMENT', quantity?: number): void;
   /** Moves Binance's clock to `ms` ahead of this machine's (negative: behind), as `clockOffsetMs` at the start. */
   setClockOffset(ms: number): void;
   /**
@@ -223,6 +237,13 @@ interface StoredOrder {
   extreme?: number;
   origQty: number;
   executedQty: number;
+  /** Quantity self-trade prevention expired (faqs/stp_faq.md "prevented quantity"), and its last match. */
+  preventedQty: number;
+  preventedMatchId?: number;
+  /** The STP mode the order carries (rest-api.md "New order": selfTradePreventionMode). */
+  stpMode: string;
+  /** The FULL reply's preventedMatches[] of an order STP stopped as it arrived. */
+  preventedMatches?: unknown[];
   quoteQty: number;
   status: Status;
   triggered: boolean;
@@ -300,8 +321,11 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   const sockets = new Set<Socket>();
   let nextOrderId = 1000;
   const depth = new Map<string, Array<[number, number]>>();
-  let preventMatch = 0;
+  const preventMatch: Array<{ mode: 'EXPIRE_TAKER' | 'EXPIRE_BOTH'; after: number }> = [];
+  let nextPreventedMatchId = 0;
   let nextTradeId = 5000;
+  /** What an order can still trade: faqs/stp_faq.md "quantity available for further execution". */
+  const available = (o: StoredOrder): number => Number((o.origQty - o.executedQty - o.preventedQty).toFixed(12));
 
   const wallet = (asset: string) => {
     let b = balances.get(asset);
@@ -323,7 +347,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       wallet(order.lockedAsset).free += order.locked;
       order.locked = 0;
     }
-    fillQty(order, price, order.origQty - order.executedQty, maker, now);
+    fillQty(order, price, available(order), maker, now);
   }
 
   /** One trade of `qty` at `price` (locks are the caller's). */
@@ -359,8 +383,28 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     order.fills.push({ price, qty, commission, commissionAsset, tradeId: ++nextTradeId, time: now, maker });
     order.executedQty = Number((order.executedQty + qty).toFixed(12));
     order.quoteQty += quote;
-    order.status = order.executedQty >= order.origQty - 1e-12 ? 'FILLED' : 'PARTIALLY_FILLED';
+    order.status = available(order) <= 1e-12 ? 'FILLED' : 'PARTIALLY_FILLED';
     order.updateTime = now;
+  }
+
+  /** Self-trade prevention expires `qty` of an order (faqs/stp_faq.md "What is a Prevented Match?"). */
+  function prevent(order: StoredOrder, qty: number, now: number): number {
+    const id = nextPreventedMatchId++;
+    order.preventedQty = Number((order.preventedQty + qty).toFixed(12));
+    order.preventedMatchId = id;
+    order.updateTime = now;
+    if (available(order) <= 1e-12) {
+      release(order);
+      order.status = 'EXPIRED_IN_MATCH';
+    } else if (order.locked > 0) {
+      // What stays locked is what is still available to trade.
+      const keep = order.side === 'BUY' ? order.price * available(order) : available(order);
+      const b = wallet(order.lockedAsset);
+      b.free += order.locked - keep;
+      b.locked -= order.locked - keep;
+      order.locked = keep;
+    }
+    return id;
   }
 
   /** An arriving marketable order against `setDepth` levels; false when the side has no depth set. */
@@ -370,7 +414,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const limit = order.type === 'LIMIT' || order.type === 'STOP_LOSS_LIMIT' ? order.price : undefined;
     const within = (p: number) =>
       limit === undefined || (order.side === 'BUY' ? p <= limit + 1e-12 : p >= limit - 1e-12);
-    const remaining = () => Number((order.origQty - order.executedQty).toFixed(12));
+    const remaining = () => available(order);
     const reachable = levels.filter((l) => within(l[0])).reduce((sum, l) => sum + l[1], 0);
     release(order);
     const immediate = order.type === 'MARKET' || order.type === 'STOP_LOSS' || order.timeInForce !== 'GTC';
@@ -419,11 +463,24 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       (order.type === 'STOP_LOSS' && order.triggered) ||
       ((order.type === 'LIMIT' || (order.type === 'STOP_LOSS_LIMIT' && order.triggered)) &&
         marketable(s, order.side, order.price));
-    if (arriving && trades && preventMatch > 0) {
-      preventMatch--;
+    const stp = arriving && trades ? preventMatch.shift() : undefined;
+    if (stp !== undefined) {
       release(order);
+      order.stpMode = stp.mode;
+      const price = touch(s, order.side);
+      if (stp.after > 0) fillQty(order, price, Math.min(stp.after, available(order)), false, now);
+      const rest = available(order);
+      const id = prevent(order, rest, now);
       order.status = 'EXPIRED_IN_MATCH';
-      order.updateTime = now;
+      order.preventedMatches = [
+        {
+          preventedMatchId: id,
+          makerOrderId: 1,
+          price: fmt(price),
+          takerPreventedQuantity: fmt(rest),
+          ...(stp.mode === 'EXPIRE_BOTH' ? { makerPreventedQuantity: fmt(rest) } : {}),
+        },
+      ];
       return;
     }
     if (arriving && trades && walkDepth(order, s, now)) return;
@@ -611,7 +668,10 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       timeInForce: o.timeInForce,
       type: o.type,
       side: o.side,
-      selfTradePreventionMode: 'NONE',
+      selfTradePreventionMode: o.stpMode,
+      ...(o.preventedMatchId === undefined
+        ? {}
+        : { preventedMatchId: o.preventedMatchId, preventedQuantity: fmt(o.preventedQty) }),
     };
     const stop = {
       ...(o.type === 'STOP_LOSS' || o.type === 'STOP_LOSS_LIMIT' ? { stopPrice: fmt(o.stopPrice) } : {}),
@@ -630,6 +690,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
           commissionAsset: f.commissionAsset,
           tradeId: f.tradeId,
         })),
+        ...(o.preventedMatches === undefined ? {} : { preventedMatches: o.preventedMatches }),
       };
     if (kind === 'cancel')
       return {
@@ -784,6 +845,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       ...(trailingDelta === undefined ? {} : { trailingDelta, extreme: touch(s, side) }),
       origQty: qty,
       executedQty: 0,
+      preventedQty: 0,
+      stpMode: 'NONE',
       quoteQty: 0,
       status: 'NEW',
       triggered: false,
@@ -1248,8 +1311,14 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     setClockOffset(ms: number) {
       clockOffsetMs = ms;
     },
-    preventNextMatch() {
-      preventMatch++;
+    preventNextMatch(options = {}) {
+      preventMatch.push({ mode: options.mode ?? 'EXPIRE_TAKER', after: options.after ?? 0 });
+    },
+    preventResting(orderId, mode, quantity) {
+      const o = orders.get(orderId);
+      if (!o || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED'))
+        throw new Error(`order ${orderId} is not open`);
+      prevent(o, mode === 'EXPIRE_MAKER' ? available(o) : Math.min(quantity ?? available(o), available(o)), Date.now());
     },
     setBalance(asset, free) {
       wallet(asset).free = free;
