@@ -177,6 +177,34 @@ export function fromOrderId(orderId: string): { symbol: string | undefined; id: 
 
 // --- status table ---
 
+/** What Binance says of an order beside its status (faqs/stp_faq.md; enums.md "Expiry Reasons"). */
+export interface StatusDetail {
+  origQty?: number | undefined;
+  preventedQuantity?: number | undefined;
+  /** selfTradePreventionMode */
+  mode?: string | undefined;
+  expiryReason?: string | undefined;
+}
+
+/** Expiry reasons that are the order type's own rules (enums.md "Order status" EXPIRED): the order is `expired`. */
+const ORDER_TYPE_RULES: ReadonlySet<string> = new Set([
+  'NONE',
+  'UNFILLED_IOC_QUANTITY_EXPIRED',
+  'UNFILLED_FOK_ORDER_EXPIRED',
+  'INSUFFICIENT_LIQUIDITY',
+]);
+/** The other expiry reasons enums.md lists, said in words. */
+const EXPIRY_REASONS: Readonly<Record<string, string>> = {
+  EXECUTION_RULE_PRICE_RANGE_EXCEEDED:
+    "Binance expired it: it would have traded outside the price range the symbol's Price Range Execution Rule allows around its reference price (GET /api/v3/executionRules, GET /api/v3/referencePrice); send it again priced within that range",
+  EXCHANGE_CANCELED: 'Binance cancelled it itself (as it does during maintenance or a liquidation)',
+  REJECTED: 'Binance expired it as rejected',
+  OCO_TRIGGER: 'the other order of its OCO list traded or triggered, which ends this one',
+  OTO_PHASE_ONE_EXPIRED: 'the working order of its OTO list expired, so this pending one did too',
+};
+const UNKNOWN_EXPIRY =
+  'Binance expired it for this reason (enums.md "Expiry Reasons" lists the values known when SPtrader was made)';
+
 export const BINANCE_STATUS = [
   'PENDING_NEW',
   'NEW',
@@ -201,6 +229,7 @@ export type BinanceStatus = (typeof BINANCE_STATUS)[number];
  * | PENDING_CANCEL     | submitted (still working; unused by Binance) |
  * | REJECTED           | rejected                               |
  * | EXPIRED            | expired (IOC/FOK/market remainder)     |
+ * | EXPIRED with an `expiryReason` other than the order type's rules | cancelled, with Binance's reason |
  * | EXPIRED_IN_MATCH   | cancelled, saying self-trade prevention expired it (and how much) |
  * | FILLED with a `preventedQuantity` and less executed than origQty | cancelled after its fills, saying so |
  *
@@ -212,16 +241,20 @@ export type BinanceStatus = (typeof BINANCE_STATUS)[number];
  * executed quantity - prevented quantity = quantity available for further execution", and once nothing is available
  * its status is "one of `EXPIRED_IN_MATCH`, `FILLED`, or `EXPIRED`": FILLED then means all that STP left filled, not
  * the order's quantity, and the rest never will.
+ *
+ * An EXPIRED order says why in `expiryReason` (CHANGELOG 2026-05: "Order query responses may include an
+ * `expiryReason` field … returned only for expired orders", and RESULT/FULL order replies since 2026-03; enums.md
+ * "Expiry Reasons"). EXPIRED is "canceled according to the order type's rules … or by the exchange": the rules'
+ * reasons (an IOC's or FOK's unfilled quantity, a market order's for want of liquidity, NONE) stay `expired`; any
+ * other (EXECUTION_RULE_PRICE_RANGE_EXCEEDED: faqs/price_range_execution_rules.md, a taker order "attempts to execute
+ * at a price outside of the allowed price range"; EXCHANGE_CANCELED; a reason added later) is Binance ending the
+ * order for a reason of its own, reported with it: a GTC limit "expired" with nothing said was all the trader saw.
  */
-export function toOrderStatus(
-  status: BinanceStatus,
-  executedQty: number,
-  stp: { origQty: number; preventedQuantity?: number | undefined; mode?: string | undefined } = { origQty: Infinity },
-): OrderStatus {
-  const prevented = stp.preventedQuantity ?? 0;
+export function toOrderStatus(status: BinanceStatus, executedQty: number, detail: StatusDetail = {}): OrderStatus {
+  const prevented = detail.preventedQuantity ?? 0;
   const how = (): string => {
-    const mode = stp.mode !== undefined && stp.mode !== 'NONE' ? ` (mode ${stp.mode})` : '';
-    const amount = prevented > 0 ? `${prevented} of ${stp.origQty}` : 'what was left of it';
+    const mode = detail.mode !== undefined && detail.mode !== 'NONE' ? ` (mode ${detail.mode})` : '';
+    const amount = prevented > 0 ? `${prevented} of ${detail.origQty ?? '?'}` : 'what was left of it';
     return `Binance's self-trade prevention${mode} expired ${amount}: it would have traded against another order of the same account (or trade group); GET /api/v3/preventedMatches lists the match`;
   };
   switch (status) {
@@ -233,15 +266,18 @@ export function toOrderStatus(
     case 'PARTIALLY_FILLED':
       return { status: 'partially_filled', filled_qty: executedQty };
     case 'FILLED':
-      if (prevented > 0 && executedQty < stp.origQty)
+      if (prevented > 0 && detail.origQty !== undefined && executedQty < detail.origQty)
         return { status: 'cancelled', reason: `EXPIRED_IN_MATCH: ${executedQty} filled; ${how()}` };
       return { status: 'filled' };
     case 'CANCELED':
       return { status: 'cancelled' };
     case 'REJECTED':
       return { status: 'rejected', reason: 'rejected by Binance' };
-    case 'EXPIRED':
-      return { status: 'expired' };
+    case 'EXPIRED': {
+      const why = detail.expiryReason;
+      if (why === undefined || ORDER_TYPE_RULES.has(why)) return { status: 'expired' };
+      return { status: 'cancelled', reason: `${why}: ${EXPIRY_REASONS[why] ?? UNKNOWN_EXPIRY}` };
+    }
     case 'EXPIRED_IN_MATCH':
       return { status: 'cancelled', reason: `EXPIRED_IN_MATCH: ${how()}` };
   }
@@ -291,6 +327,8 @@ export const RawOrderSchema = z.object({
   /** faqs/stp_faq.md: the quantity self-trade prevention expired over the order's life, and the order's STP mode. */
   preventedQuantity: decimalString.optional(),
   selfTradePreventionMode: z.string().optional(),
+  /** enums.md "Expiry Reasons": why an EXPIRED order expired (any text: Binance adds values). */
+  expiryReason: z.string().optional(),
 });
 export type RawOrder = z.infer<typeof RawOrderSchema>;
 
@@ -442,6 +480,7 @@ export function parseOrder(value: unknown, ctx: OrderContext): OrderResponse {
       origQty: raw.origQty,
       preventedQuantity: raw.preventedQuantity,
       mode: raw.selfTradePreventionMode,
+      expiryReason: raw.expiryReason,
     }),
     filled_price: filled > 0 ? averagePrice(raw, fills, filled) : null,
     filled_quantity: filled > 0 ? filled : null,

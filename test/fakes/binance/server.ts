@@ -181,6 +181,17 @@ export interface FakeBinance extends FakeVenue {
    * it: "one of `EXPIRED_IN_MATCH`, `FILLED`, or `EXPIRED`" (FILLED with less executed than its origQty).
    */
   preventResting(orderId: number, mode: 'EXPIRE_MAKER' | 'DECREMENT', quantity?: number): void;
+  /**
+   * The symbol's Price Range Execution Rule (faqs/price_range_execution_rules.md) allows trades between `low` and
+   * `high` only (undefined: no rule): "If a taker order attempts to execute at a price outside of the allowed price
+   * range, it will be expired (i.e. status: `EXPIRED`) with the expiry reason `EXECUTION_RULE_PRICE_RANGE_EXCEEDED`".
+   */
+  setPriceRange(symbol: string, range: { low: number; high: number } | undefined): void;
+  /**
+   * Binance cancels an open order itself (enums.md "Order status" EXPIRED: "or by the exchange, (e.g. orders canceled
+   * during liquidation, orders canceled during maintenance)"): EXPIRED with expiryReason `EXCHANGE_CANCELED`.
+   */
+  exchangeCancel(orderId: number): void;
   /** Moves Binance's clock to `ms` ahead of this machine's (negative: behind), as `clockOffsetMs` at the start. */
   setClockOffset(ms: number): void;
   /**
@@ -242,6 +253,11 @@ interface StoredOrder {
   preventedMatchId?: number;
   /** The STP mode the order carries (rest-api.md "New order": selfTradePreventionMode). */
   stpMode: string;
+  /**
+   * Why it expired, once EXPIRED (enums.md "Expiry Reasons"; CHANGELOG 2026-05: "Order query responses may include an
+   * `expiryReason` field … returned only for expired orders"; RESULT and FULL order replies show it too).
+   */
+  expiryReason?: string;
   /** The FULL reply's preventedMatches[] of an order STP stopped as it arrived. */
   preventedMatches?: unknown[];
   quoteQty: number;
@@ -321,6 +337,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   const sockets = new Set<Socket>();
   let nextOrderId = 1000;
   const depth = new Map<string, Array<[number, number]>>();
+  const priceRanges = new Map<string, { low: number; high: number }>();
   const preventMatch: Array<{ mode: 'EXPIRE_TAKER' | 'EXPIRE_BOTH'; after: number }> = [];
   let nextPreventedMatchId = 0;
   let nextTradeId = 5000;
@@ -387,6 +404,19 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     order.updateTime = now;
   }
 
+  function expire(order: StoredOrder, reason: string, now: number): void {
+    release(order);
+    order.status = 'EXPIRED';
+    order.expiryReason = reason;
+    order.updateTime = now;
+  }
+  const unfilledReason = (order: StoredOrder): string =>
+    order.type === 'MARKET' || order.type === 'STOP_LOSS'
+      ? 'INSUFFICIENT_LIQUIDITY'
+      : order.timeInForce === 'FOK'
+        ? 'UNFILLED_FOK_ORDER_EXPIRED'
+        : 'UNFILLED_IOC_QUANTITY_EXPIRED';
+
   /** Self-trade prevention expires `qty` of an order (faqs/stp_faq.md "What is a Prevented Match?"). */
   function prevent(order: StoredOrder, qty: number, now: number): number {
     const id = nextPreventedMatchId++;
@@ -419,8 +449,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     release(order);
     const immediate = order.type === 'MARKET' || order.type === 'STOP_LOSS' || order.timeInForce !== 'GTC';
     if (order.timeInForce === 'FOK' && limit !== undefined && reachable < remaining() - 1e-12) {
-      order.status = 'EXPIRED';
-      order.updateTime = now;
+      expire(order, 'UNFILLED_FOK_ORDER_EXPIRED', now);
       return true;
     }
     for (const level of levels) {
@@ -436,8 +465,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     );
     if (remaining() > 0) {
       if (immediate) {
-        order.status = 'EXPIRED';
-        order.updateTime = now;
+        expire(order, unfilledReason(order), now);
       } else {
         const need = order.side === 'BUY' ? order.price * remaining() : remaining();
         const b = wallet(order.lockedAsset);
@@ -483,6 +511,14 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       ];
       return;
     }
+    const range = priceRanges.get(s.symbol);
+    if (arriving && trades && range !== undefined) {
+      const price = touch(s, order.side);
+      if (price < range.low - 1e-12 || price > range.high + 1e-12) {
+        expire(order, 'EXECUTION_RULE_PRICE_RANGE_EXCEEDED', now);
+        return;
+      }
+    }
     if (arriving && trades && walkDepth(order, s, now)) return;
     if (order.type === 'MARKET' || (order.type === 'STOP_LOSS' && order.triggered)) {
       fill(order, touch(s, order.side), false, now);
@@ -493,11 +529,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       fill(order, arriving || order.type === 'STOP_LOSS_LIMIT' ? touch(s, order.side) : order.price, !arriving, now);
       return;
     }
-    if (order.timeInForce !== 'GTC') {
-      release(order);
-      order.status = 'EXPIRED';
-      order.updateTime = now;
-    }
+    if (order.timeInForce !== 'GTC') expire(order, unfilledReason(order), now);
   }
 
   function release(order: StoredOrder): void {
@@ -669,6 +701,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       type: o.type,
       side: o.side,
       selfTradePreventionMode: o.stpMode,
+      ...(o.status === 'EXPIRED' && o.expiryReason !== undefined ? { expiryReason: o.expiryReason } : {}),
       ...(o.preventedMatchId === undefined
         ? {}
         : { preventedMatchId: o.preventedMatchId, preventedQuantity: fmt(o.preventedQty) }),
@@ -1313,6 +1346,16 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     },
     preventNextMatch(options = {}) {
       preventMatch.push({ mode: options.mode ?? 'EXPIRE_TAKER', after: options.after ?? 0 });
+    },
+    setPriceRange(symbol, range) {
+      if (range === undefined) priceRanges.delete(symbol);
+      else priceRanges.set(symbol, { ...range });
+    },
+    exchangeCancel(orderId) {
+      const o = orders.get(orderId);
+      if (!o || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED'))
+        throw new Error(`order ${orderId} is not open`);
+      expire(o, 'EXCHANGE_CANCELED', Date.now());
     },
     preventResting(orderId, mode, quantity) {
       const o = orders.get(orderId);
