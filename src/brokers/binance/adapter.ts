@@ -255,6 +255,8 @@ export class BinanceBroker implements BrokerApi {
   private readonly feeWarned = new Set<string>();
   /** Amends of our orders at Binance already said (amended.ts). */
   private readonly amendsSaid = new Set<string>();
+  /** Statuses Binance reported that the status table does not know, by order (said once). */
+  private readonly unknownStatusSaid = new Set<string>();
   /** Symbols of holdings already said to have no price (said once). */
   private readonly unpricedWarned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -913,7 +915,21 @@ export class BinanceBroker implements BrokerApi {
       quoteAsset: quote,
       now: this.clock.now(),
       feeAssetPrice: (asset) => (quote === undefined ? undefined : this.feePrices.get(`${asset}${quote}`)?.price),
+      unknownStatus: (status, orderId) => this.sayUnknownStatus(status, orderId),
     };
+  }
+
+  /** Says once per order and status that Binance reported a status SPtrader does not know (orders.ts `statusOf`). */
+  private sayUnknownStatus(status: string, orderId: string): void {
+    const key = `${orderId} ${status}`;
+    if (this.unknownStatusSaid.has(key)) return;
+    if (this.unknownStatusSaid.size >= MAX_SENT_KEPT) this.unknownStatusSaid.clear();
+    this.unknownStatusSaid.add(key);
+    const shown = status.length > 40 ? `${status.slice(0, 40)}…` : status;
+    this.reportError(
+      `Binance reported order ${orderId} with status ${JSON.stringify(shown)}, which this version of SPtrader does not know (Binance adds statuses): it is followed by its figures (its executed quantity and fills counted, still working until all of it executed or Binance reports a status SPtrader knows); check it at Binance`,
+      undefined,
+    );
   }
 
   /**

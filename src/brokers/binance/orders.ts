@@ -311,7 +311,8 @@ export const RawOrderSchema = z.object({
   origQty: decimalString,
   executedQty: decimalString,
   cummulativeQuoteQty: decimalString,
-  status: z.enum(BINANCE_STATUS),
+  /** Any text: Binance adds statuses (see `statusOf`). */
+  status: z.string().min(1),
   timeInForce: z.string().optional(),
   type: z.string(),
   side: z.enum(['BUY', 'SELL']),
@@ -369,6 +370,24 @@ export interface OrderContext {
   feeAssetPrice?: (asset: string) => number | undefined;
   /** When Binance gives no time. */
   now: number;
+  /** Told of a status this table does not know (the order is then read by its figures). */
+  unknownStatus?: (status: string, orderId: string) => void;
+}
+
+const KNOWN_STATUSES: ReadonlySet<string> = new Set(BINANCE_STATUS);
+
+/**
+ * The status of an order view. Binance adds statuses to its JSON API (CHANGELOG 2023: "New order status:
+ * `EXPIRED_IN_MATCH`"; faqs/sbe_faq.md: every SBE enum has a `NON_REPRESENTABLE` variant "used to encode new enum
+ * values in the future"); one this table does not know is no reason to drop the order's fills or the rest of a list.
+ * Such an order is read by its figures: filled when all of it executed, otherwise still working (partially filled
+ * with what executed), and the adapter says so; a later view in a known status ends it.
+ */
+function statusOf(raw: RawOrder, ctx: OrderContext, orderId: string, detail: StatusDetail): OrderStatus {
+  if (KNOWN_STATUSES.has(raw.status)) return toOrderStatus(raw.status as BinanceStatus, raw.executedQty, detail);
+  ctx.unknownStatus?.(raw.status, orderId);
+  if (raw.executedQty > 0 && raw.executedQty >= raw.origQty) return { status: 'filled' };
+  return raw.executedQty > 0 ? { status: 'partially_filled', filled_qty: raw.executedQty } : { status: 'submitted' };
 }
 
 /**
@@ -476,7 +495,7 @@ export function parseOrder(value: unknown, ctx: OrderContext): OrderResponse {
     order_type: orderTypeOf(raw),
     time_in_force: ctx.request?.time_in_force ?? timeInForceOf(raw),
     quantity: raw.origQty,
-    status: toOrderStatus(raw.status, filled, {
+    status: statusOf(raw, ctx, orderId, {
       origQty: raw.origQty,
       preventedQuantity: raw.preventedQuantity,
       mode: raw.selfTradePreventionMode,

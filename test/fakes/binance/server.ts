@@ -192,6 +192,13 @@ export interface FakeBinance extends FakeVenue {
    * during liquidation, orders canceled during maintenance)"): EXPIRED with expiryReason `EXCHANGE_CANCELED`.
    */
   exchangeCancel(orderId: number): void;
+  /**
+   * The order's views show `status` in place of its own (undefined: its own again), as a status Binance adds after a
+   * client was written would (CHANGELOG 2023: "New order status: `EXPIRED_IN_MATCH`"; faqs/sbe_faq.md: "All enums now
+   * have a `NON_REPRESENTABLE` variant. This will be used to encode new enum values in the future"). The order works
+   * on as before.
+   */
+  reportStatusAs(orderId: number, status: string | undefined): void;
   /** Moves Binance's clock to `ms` ahead of this machine's (negative: behind), as `clockOffsetMs` at the start. */
   setClockOffset(ms: number): void;
   /**
@@ -258,6 +265,8 @@ interface StoredOrder {
    * `expiryReason` field … returned only for expired orders"; RESULT and FULL order replies show it too).
    */
   expiryReason?: string;
+  /** A status shown in its views instead of `status` (reportStatusAs). */
+  shownStatus?: string;
   /** The FULL reply's preventedMatches[] of an order STP stopped as it arrived. */
   preventedMatches?: unknown[];
   quoteQty: number;
@@ -696,7 +705,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       origQty: fmt(o.origQty),
       executedQty: fmt(o.executedQty),
       cummulativeQuoteQty: fmt(o.quoteQty),
-      status: o.status,
+      status: o.shownStatus ?? o.status,
       timeInForce: o.timeInForce,
       type: o.type,
       side: o.side,
@@ -1346,6 +1355,12 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     },
     preventNextMatch(options = {}) {
       preventMatch.push({ mode: options.mode ?? 'EXPIRE_TAKER', after: options.after ?? 0 });
+    },
+    reportStatusAs(orderId, status) {
+      const o = orders.get(orderId);
+      if (!o) throw new Error(`no order ${orderId}`);
+      if (status === undefined) delete o.shownStatus;
+      else o.shownStatus = status;
     },
     setPriceRange(symbol, range) {
       if (range === undefined) priceRanges.delete(symbol);
