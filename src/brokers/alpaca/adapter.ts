@@ -207,6 +207,8 @@ export class AlpacaBroker implements BrokerApi {
   private instruments = new Map<string, InstrumentRules>();
   /** Which venue order carries which of ours after a replace at Alpaca (`follow`). */
   private readonly replacements = new Replacements();
+  /** Statuses Alpaca sent that the status table does not know, by order (said once). */
+  private readonly unknownStatusSaid = new Set<string>();
 
   constructor(private readonly options: AlpacaBrokerOptions) {
     this.environment = options.environment ?? 'paper';
@@ -333,8 +335,10 @@ export class AlpacaBroker implements BrokerApi {
       throw e;
     }
     try {
+      const linked = parseOrderWithLinks(raw, this.now());
+      if (linked.unknownStatus !== undefined) this.sayUnknownStatus(linked.unknownStatus, linked.view.order_id);
       return this.tracker.observe(
-        expectAnswerFor(parseOrder(raw, this.now()), { clientOrderId: order.client_order_id }, 'Alpaca', true),
+        expectAnswerFor(linked.view, { clientOrderId: order.client_order_id }, 'Alpaca', true),
       );
     } catch (e) {
       // Alpaca answered 2xx: the order probably exists, but we cannot tell what it is.
@@ -624,6 +628,7 @@ export class AlpacaBroker implements BrokerApi {
    */
   private async follow(linked: LinkedOrder, depth = 0): Promise<OrderResponse> {
     const { view, replacedBy, replaces } = linked;
+    if (linked.unknownStatus !== undefined) this.sayUnknownStatus(linked.unknownStatus, view.order_id);
     if (
       replaces !== undefined &&
       this.replacements.ourIdOf(view.order_id) === view.order_id &&
@@ -695,6 +700,19 @@ export class AlpacaBroker implements BrokerApi {
 
   private now(): number {
     return (this.options.clock ?? systemClock).now();
+  }
+
+  /** Says once per order and status that Alpaca sent a status SPtrader does not know (orders.ts `mapAlpacaStatus`). */
+  private sayUnknownStatus(status: string, orderId: string): void {
+    const key = `${orderId} ${status}`;
+    if (this.unknownStatusSaid.has(key)) return;
+    if (this.unknownStatusSaid.size >= 10_000) this.unknownStatusSaid.clear();
+    this.unknownStatusSaid.add(key);
+    const shown = status.length > 40 ? `${status.slice(0, 40)}…` : status;
+    this.report(
+      `Alpaca reported order ${orderId} with status ${JSON.stringify(shown)}, which this version of SPtrader does not know: it is followed by its figures (its filled_qty counted, still working until all of it filled or Alpaca reports a status SPtrader knows); check it at Alpaca`,
+      undefined,
+    );
   }
 
   private report(message: string, e: unknown): void {
