@@ -252,6 +252,13 @@ export interface FakeTws extends FakeVenue {
    */
   endOrder(orderId: number, status: 'Cancelled' | 'ApiCancelled' | 'Inactive', completedStatus: string): boolean;
   /**
+   * TWS holds (and reports in OPEN_ORDER and COMPLETED_ORDER) the order's goodTillDate as `text`: as TWS keeps an
+   * expiry set in its window or by another client in the exchange's time zone. TWS API "Orders", "Changes in the
+   * date/time field": "API allows UTC format "yyyymmdd-hh:mm:ss" … API allows date/time field format with
+   * instrument's exchange timezone … Example: IBM 20220930-15:00:00 US/Eastern".
+   */
+  restateGoodTillDate(orderId: number, text: string): void;
+  /**
    * TWS's "Reset API order ID sequence" (Global Configuration → API → Settings): NEXT_VALID_ID starts again at
    * `next` (default 1) while the orders already placed keep their ids, so a client that trusts nextValidId alone
    * sends an id TWS holds and gets ERR 103 "Duplicate order id".
@@ -999,6 +1006,11 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     },
     dropConnections() {
       for (const s of sessions) s.socket.destroy();
+    },
+    restateGoodTillDate(orderId, text) {
+      const o = orders.get(orderId);
+      if (!o) throw new Error(`no order ${orderId}`);
+      o.goodTillDate = text;
     },
     endOrder(orderId, status, completedStatus) {
       const o = orders.get(orderId);
