@@ -169,9 +169,14 @@ export interface BinanceBrokerOptions {
   recvWindowMs?: number;
   /** Resending of requests Binance refused unprocessed (429/418, -1003, -1015, -1021); see `RetryPolicy`. */
   retry?: RetryPolicy;
+  /** The IP's request weight per minute (exchangeInfo `rateLimits` REQUEST_WEIGHT; default 6000). */
+  requestWeightLimit?: number;
   /** Reuse an account read this long unless an order of ours changed since (`ReadCache`); default 0 (the registry sets 1000). */
   readReuseMs?: number;
 }
+
+/** exchangeInfo `rateLimits` REQUEST_WEIGHT, 1 MINUTE, as rest-api.md and enums.md give it (live and the testnet). */
+const REQUEST_WEIGHT_PER_MINUTE = 6000;
 
 /** Added to recvWindow: Binance processes a request stamped up to 1000 ms ahead of its clock (rest-api.md "Timing security"). */
 const CLOCK_SKEW_MARGIN_MS = 1000;
@@ -261,6 +266,10 @@ export class BinanceBroker implements BrokerApi {
   private readonly unpricedWarned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** The IP's request weight this minute as Binance's last reply said it (X-MBX-USED-WEIGHT-1M), and that minute. */
+  private usedWeight = { weight: 0, minute: Number.NEGATIVE_INFINITY };
+  /** The minute the poll was last said to wait for the weight (said once a minute). */
+  private weightSaidMinute = Number.NEGATIVE_INFINITY;
   /** No request is sent before this (on `retryNow`'s clock): Binance's last 429/418 asked to wait until then. */
   private quietUntil = Number.NEGATIVE_INFINITY;
   /** No new order is sent before this: the account's unfilled-order count was over its limit (-1015). */
@@ -315,6 +324,7 @@ export class BinanceBroker implements BrokerApi {
       baseUrl: this.options.baseUrl,
       http: this.http,
       captures: this.captures,
+      onUsedWeight: (weight) => this.noteUsedWeight(weight),
     });
     this.exchange = ex;
     try {
@@ -736,6 +746,7 @@ export class BinanceBroker implements BrokerApi {
     const working = this.tracker.openOrderIds();
     // Binance asked for quiet (429/418): the next poll after it looks.
     if (this.polling || working.length === 0 || this.quietUntil > this.retryNow()) return;
+    if (this.weightNearLimit()) return;
     this.polling = true;
     try {
       const symbols = [
@@ -856,6 +867,32 @@ export class BinanceBroker implements BrokerApi {
         `Binance ${operation} not sent: the account's unfilled-order count was over Binance's limit (-1015 Too many new orders) ${Math.ceil(ordersLeft / 1000)} s ago at most; new orders wait until its 10-second interval has passed (cancels still go); nothing was sent`,
         { retryable: true, notActed: true, retryAfterMs: ordersLeft, venueCode: TOO_MANY_ORDERS },
       );
+  }
+
+  /** Keeps the request weight a reply reported, for the minute it was reported in (Binance's limit is per minute). */
+  private noteUsedWeight(weight: number): void {
+    this.usedWeight = { weight, minute: Math.floor(this.clock.now() / 60_000) };
+  }
+
+  /**
+   * True (and said once a minute) while the IP's request weight this minute is within the share kept for orders of
+   * Binance's limit: the poll then waits for the next minute. rest-api.md "LIMITS": the REQUEST_WEIGHT limit is the
+   * IP's, "not the API keys'" (other programs on the same IP spend it too), and past it Binance answers 429, then
+   * bans the IP (418, "from 2 minutes to 3 days"). A poll weighs up to 80 and comes every few seconds; leaving the
+   * last tenth of the minute's weight to orders and cancels (weight 1 each) keeps the poll from refusing them.
+   */
+  private weightNearLimit(): boolean {
+    const minute = Math.floor(this.clock.now() / 60_000);
+    const limit = this.options.requestWeightLimit ?? REQUEST_WEIGHT_PER_MINUTE;
+    if (this.usedWeight.minute !== minute || this.usedWeight.weight < limit * 0.9) return false;
+    if (this.weightSaidMinute !== minute) {
+      this.weightSaidMinute = minute;
+      this.reportError(
+        `Binance: this IP has used ${this.usedWeight.weight} of its ${limit} request weight this minute (X-MBX-USED-WEIGHT-1M; other programs on the same IP count too): the order poll waits for the next minute so that orders and cancels are not refused (429)`,
+        undefined,
+      );
+    }
+    return true;
   }
 
   /** Reads Binance's time and stamps later requests on it; a failure is reported, and the next -1021 tries again. */

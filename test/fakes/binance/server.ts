@@ -150,6 +150,12 @@ export interface FakeBinance extends FakeVenue {
   readonly secret: string;
   /** Request weight spent so far, as Binance counts it (`requestWeight`). */
   usedWeight(): number;
+  /**
+   * Other programs on the same IP spend `weight` of this minute's REQUEST_WEIGHT (rest-api.md "LIMITS" → "IP Limits":
+   * the limits are the IP's, "not the API keys'"). Every reply's `X-MBX-USED-WEIGHT-1M` is the IP's weight this
+   * minute; past 6000 a request is answered 429 -1003 with `Retry-After` (the seconds to the next minute).
+   */
+  spendWeight(weight: number): void;
   /** Free and locked amounts of an asset. */
   balance(asset: string): { free: number; locked: number };
   setBalance(asset: string, free: number): void;
@@ -342,6 +348,16 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   const counts = new Map<string, number>();
   /** Request weight spent, as Binance counts it against the 6000-per-minute limit. */
   let weight = 0;
+  /** The IP's weight in the current minute (rest-api.md "IP Limits": REQUEST_WEIGHT, 6000 per 1 MINUTE). */
+  let minuteWeight = 0;
+  let weightMinute = Math.floor(Date.now() / 60_000);
+  const rollMinute = (): void => {
+    const minute = Math.floor(Date.now() / 60_000);
+    if (minute !== weightMinute) {
+      weightMinute = minute;
+      minuteWeight = 0;
+    }
+  };
   const detailed = new Map<string, number>();
   const sockets = new Set<Socket>();
   let nextOrderId = 1000;
@@ -1009,7 +1025,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     res.writeHead(status, {
       'Content-Type': 'application/json;charset=UTF-8',
-      'X-MBX-USED-WEIGHT-1M': '1',
+      'X-MBX-USED-WEIGHT-1M': String(minuteWeight),
       ...headers,
     });
     res.end(text);
@@ -1020,7 +1036,10 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const method = req.method ?? 'GET';
     const route = `${method} ${url.pathname}`;
     counts.set(route, (counts.get(route) ?? 0) + 1);
-    weight += requestWeight(route, url.searchParams);
+    const spent = requestWeight(route, url.searchParams);
+    weight += spent;
+    rollMinute();
+    minuteWeight += spent;
     // Open orders of every symbol cost 80 times a symbol's 6: tell the two apart.
     const detail =
       route === 'GET /api/v3/openOrders'
@@ -1032,6 +1051,18 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     // rest-api.md: "New order (TRADE)", "Cancel order (TRADE)", "Cancel All Open Orders on a Symbol (TRADE)".
     const security = TRADE_ROUTES.has(route) ? 'TRADE' : 'USER_DATA';
     const signed = (raw: string) => authenticate(req, raw, security);
+    if (minuteWeight > 6000) {
+      const seconds = Math.max(1, Math.ceil(((weightMinute + 1) * 60_000 - Date.now()) / 1000));
+      return send(
+        res,
+        429,
+        {
+          code: -1003,
+          msg: 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.',
+        },
+        { 'Retry-After': String(seconds) },
+      );
+    }
     try {
       switch (route) {
         case 'GET /api/v3/ping':
@@ -1297,6 +1328,10 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     },
     requestCounts() {
       return Object.fromEntries(detailed);
+    },
+    spendWeight(spent) {
+      rollMinute();
+      minuteWeight += spent;
     },
     usedWeight() {
       return weight;
