@@ -115,6 +115,24 @@ export function parseGoodTillDate(text: string | undefined): number | undefined 
   return second === undefined ? undefined : wall - second;
 }
 
+/**
+ * A TWS date/time moved `seconds` earlier on its own wall clock, written as it came (its separator and zone kept), or
+ * the text as it is when it is not one. ExecutionFilter.time: "Only those executions reported after the specified
+ * time will be returned", and an execution's time is to the second: asked from the time of the latest execution
+ * seen, another in that same second (made while away) would not be "after" it and was never read. Asking from a
+ * little earlier costs only executions already counted (each is known by its execId).
+ */
+export function earlierTwsTime(text: string, seconds: number): string {
+  const m = /^(\d{4})(\d{2})(\d{2})([- ])(\d{2}):(\d{2}):(\d{2})(.*)$/.exec(text);
+  if (!m) return text;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [h, mi, s] = [Number(m[5]), Number(m[6]), Number(m[7])];
+  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s) - seconds * 1000);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const date = `${p(t.getUTCFullYear(), 4)}${p(t.getUTCMonth() + 1)}${p(t.getUTCDate())}`;
+  return `${date}${m[4] ?? ' '}${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())}${m[8] ?? ''}`;
+}
+
 const zoneClocks = new Map<string, Intl.DateTimeFormat | null>();
 /** How far `zone`'s wall clock is ahead of UTC at the instant `ms`, or undefined for a zone Intl does not know. */
 function zoneOffsetMs(ms: number, zone: string): number | undefined {
