@@ -112,7 +112,6 @@ import {
   ALPACA_CAPABILITIES,
   alpacaRefusal,
   isCryptoSymbol,
-  parseOrder,
   parseOrderWithLinks,
   toAlpacaOrder,
   UnrepresentableOrder,
