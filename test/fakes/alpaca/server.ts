@@ -104,6 +104,14 @@ export interface FakeAlpacaOptions {
    */
   refusalBody?: 'documented' | 'empty';
   /**
+   * Alpaca's wash-trade check ("User Protection" → "Preventing Wash Trades at Alpaca": "the Alpaca Trading platform
+   * checks for potential wash trades every time a customer places an order. If we detect a possible wash trade, we
+   * reject the order"; it "does apply to crypto trading"): a new order that could trade against an open order of the
+   * account on the other side of the same symbol (either is a market order, or the buy's limit reaches the sell's) is
+   * refused 403 `{"code":40310000,"message":"potential wash trade detected. use complex orders"}`. Nothing is placed.
+   */
+  washTradeCheck?: boolean;
+  /**
    * The account's market-data plan (default 'paid'). 'free': a stock quote from the `sip` feed is refused, as the
    * Market Data FAQ says ("Why am I getting HTTP 403 (Forbidden)?": "if you get a message like subscription does
    * not permit querying recent SIP data in the HTTP response body, make sure you have the proper subscription - for
@@ -386,6 +394,19 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
         return void fail(res, 422, 42210000, 'sub-penny increment does not fulfill minimum pricing criteria');
     }
     if (byClientId.has(clientId)) return void fail(res, 422, 40010001, 'client_order_id must be unique');
+    if (options.washTradeCheck === true) {
+      const priceOf = (t: unknown, l: number | undefined) => (t === 'limit' || t === 'stop_limit' ? l : undefined);
+      const mine = priceOf(type, limit);
+      for (const b of byId.values()) {
+        const o = b.order;
+        if (FINAL.has(o.status) || o.symbol !== symbol || o.side === side) continue;
+        const theirs = priceOf(o.type, o.limit_price === null ? undefined : num(o.limit_price));
+        const buy = side === 'buy' ? mine : theirs;
+        const sell = side === 'buy' ? theirs : mine;
+        if (buy === undefined || sell === undefined || buy >= sell)
+          return void fail(res, 403, 40310000, 'potential wash trade detected. use complex orders');
+      }
+    }
     const q = quotes.get(symbol);
     const refPrice = limit ?? stop ?? q?.ask ?? 0;
     if (side === 'buy' && qty * refPrice > buyingPower() + 1e-9)
