@@ -268,8 +268,13 @@ export function whatToDo(code: number, operation: string, msg = ''): string | un
       // errors.md, messages for -2010 NEW_ORDER_REJECTED: "Order would trigger immediately." (Binance also words it
       // "Stop price would trigger immediately."): a STOP_LOSS(_LIMIT) whose stopPrice the last price has already
       // reached is refused, not triggered at once as some venues (and the paper venue) do.
-      return /would trigger immediately/i.test(msg)
-        ? 'Binance does not take a stop the market has already reached (a buy stop at or below the last price, a sell stop at or above it): send a market or limit order now, or a stop beyond the market'
+      if (/would trigger immediately/i.test(msg))
+        return 'Binance does not take a stop the market has already reached (a buy stop at or below the last price, a sell stop at or above it): send a market or limit order now, or a stop beyond the market';
+      // errors.md -2010 "Account has insufficient balance for requested action."; faqs/commission_faq.md: "the total
+      // commission are summed up and deducted from your received amount" ("For orders on the BUY side, the received
+      // amount would be `quantity`") unless it is paid in BNB: a buy leaves less of the asset than its fills add up to.
+      return /insufficient balance/i.test(msg)
+        ? "the account's free balance (GET /api/v3/account; what open orders lock is not free) is short of what the order needs; Binance takes a trade's fee from what it receives unless fees are paid in BNB, so after a buy the account holds a little less than was bought: sell what the account holds, not what was bought"
         : undefined;
     case -2015:
       return TRADE_OPERATIONS.has(operation)
