@@ -111,6 +111,8 @@ export interface FakeAlpacaOptions {
    * refused 403 `{"code":40310000,"message":"potential wash trade detected. use complex orders"}`. Nothing is placed.
    */
   washTradeCheck?: boolean;
+  /** The clock of the rate limit's one-minute windows (default Date.now); a test holds it inside one window. */
+  rateLimitClock?: () => number;
   /**
    * The account's market-data plan (default 'paid'). 'free': a stock quote from the `sip` feed is refused, as the
    * Market Data FAQ says ("Why am I getting HTTP 403 (Forbidden)?": "if you get a message like subscription does
@@ -156,6 +158,13 @@ export interface FakeAlpaca extends FakeVenue {
    * `mleg`") or an order in a status this client does not know.
    */
   addOrderPlacedElsewhere(order: Record<string, unknown>): void;
+  /**
+   * Other programs on the account's keys send `requests` requests to the trading API this minute. Alpaca "Rate
+   * limits": a limit per account of requests a minute (200), past it 429; every trading-API reply carries
+   * `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` ("The time at which the current rate limit
+   * window resets in UTC epoch seconds"), as the fake's do.
+   */
+  spendRequests(requests: number): void;
   /** The query parameters of every GET /v2/orders so far. */
   orderListRequests(): Array<Record<string, string>>;
   /**
@@ -586,6 +595,15 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       },
     });
 
+  /** The trading API's requests in the current minute (Alpaca "Rate limits": 200 a minute per account). */
+  const RATE_LIMIT = 200;
+  const rateClock = options.rateLimitClock ?? Date.now;
+  const rateWindow = { minute: Math.floor(rateClock() / 60_000), used: 0 };
+  const rollRateWindow = (): void => {
+    const minute = Math.floor(rateClock() / 60_000);
+    if (minute !== rateWindow.minute) Object.assign(rateWindow, { minute, used: 0 });
+  };
+
   /** `serves`: which of Alpaca's two APIs this server answers ('both' when there is one server). */
   const route = async (req: IncomingMessage, res: ServerResponse, raw: string, serves: 'trading' | 'data' | 'both') => {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -609,6 +627,14 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
         ? ` (key ${String(req.headers['apca-api-key-id'])} / ${String(req.headers['apca-api-secret-key'])})`
         : '';
       return fail(res, 401, 40110000, `request is not authorized${echo}`);
+    }
+    if (!dataRoute) {
+      rollRateWindow();
+      rateWindow.used++;
+      res.setHeader('x-ratelimit-limit', String(RATE_LIMIT));
+      res.setHeader('x-ratelimit-remaining', String(Math.max(0, RATE_LIMIT - rateWindow.used)));
+      res.setHeader('x-ratelimit-reset', String((rateWindow.minute + 1) * 60));
+      if (rateWindow.used > RATE_LIMIT) return fail(res, 429, 42910000, 'rate limit exceeded');
     }
     if (method === 'POST' && path === '/v2/orders') return handleOrderPost(req, res, raw);
     if (method === 'GET' && path === '/v2/orders') {
@@ -823,6 +849,10 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     },
     addOrderPlacedElsewhere(order) {
       elsewhere.push(structuredClone(order));
+    },
+    spendRequests(requests) {
+      rollRateWindow();
+      rateWindow.used += requests;
     },
     orderListRequests() {
       return listRequests.map((q) => ({ ...q }));

@@ -143,6 +143,8 @@ export interface FakeBinanceOptions {
    * answers 401 -2015 "Invalid API-key, IP, or permissions for action." (errors.md REJECTED_MBX_KEY), nothing done.
    */
   tradingEnabled?: boolean;
+  /** The clock of the request weight's one-minute windows (default Date.now); a test holds it inside one window. */
+  weightClock?: () => number;
 }
 
 export interface FakeBinance extends FakeVenue {
@@ -350,9 +352,10 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   let weight = 0;
   /** The IP's weight in the current minute (rest-api.md "IP Limits": REQUEST_WEIGHT, 6000 per 1 MINUTE). */
   let minuteWeight = 0;
-  let weightMinute = Math.floor(Date.now() / 60_000);
+  const weightClock = options.weightClock ?? Date.now;
+  let weightMinute = Math.floor(weightClock() / 60_000);
   const rollMinute = (): void => {
-    const minute = Math.floor(Date.now() / 60_000);
+    const minute = Math.floor(weightClock() / 60_000);
     if (minute !== weightMinute) {
       weightMinute = minute;
       minuteWeight = 0;
@@ -1052,7 +1055,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const security = TRADE_ROUTES.has(route) ? 'TRADE' : 'USER_DATA';
     const signed = (raw: string) => authenticate(req, raw, security);
     if (minuteWeight > 6000) {
-      const seconds = Math.max(1, Math.ceil(((weightMinute + 1) * 60_000 - Date.now()) / 1000));
+      const seconds = Math.max(1, Math.ceil(((weightMinute + 1) * 60_000 - weightClock()) / 1000));
       return send(
         res,
         429,

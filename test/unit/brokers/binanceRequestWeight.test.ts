@@ -32,7 +32,8 @@ describe('Binance adapter: the IP request weight each reply reports (X-MBX-USED-
   let warnings: string[];
 
   beforeEach(async () => {
-    fake = await startFakeBinance();
+    // The IP's weight is counted in one minute the whole test (a real minute could roll over between two requests).
+    fake = await startFakeBinance({ weightClock: () => Date.UTC(2026, 0, 5, 14, 30, 30) });
     clock = new TestClock();
     warnings = [];
     broker = new BinanceBroker({
