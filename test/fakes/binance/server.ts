@@ -1039,10 +1039,21 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const method = req.method ?? 'GET';
     const route = `${method} ${url.pathname}`;
     counts.set(route, (counts.get(route) ?? 0) + 1);
-    const spent = requestWeight(route, url.searchParams);
+    // CHANGELOG 2026-03-27: placing and cancelling orders weighs 0 when the request succeeds; "Failed requests are
+    // still charged the documented weight" (charged once the answer shows it failed).
+    const weightless = WEIGHTLESS_ON_SUCCESS.has(route);
+    const spent = weightless ? 0 : requestWeight(route, url.searchParams);
     weight += spent;
     rollMinute();
     minuteWeight += spent;
+    if (weightless)
+      res.on('finish', () => {
+        if (res.statusCode < 400) return;
+        const failed = requestWeight(route, url.searchParams);
+        weight += failed;
+        rollMinute();
+        minuteWeight += failed;
+      });
     // Open orders of every symbol cost 80 times a symbol's 6: tell the two apart.
     const detail =
       route === 'GET /api/v3/openOrders'
@@ -1427,6 +1438,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     },
   };
 }
+
+/** Routes whose successful requests weigh 0 since 2026-04-02 (CHANGELOG 2026-03-27). */
+const WEIGHTLESS_ON_SUCCESS: ReadonlySet<string> = new Set([
+  'POST /api/v3/order',
+  'DELETE /api/v3/order',
+  'DELETE /api/v3/openOrders',
+]);
 
 /**
  * Binance's request weight of a route (rest-api.md, each endpoint's "Weight"): what a client spends of
