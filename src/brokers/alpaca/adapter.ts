@@ -780,7 +780,7 @@ export class AlpacaBroker implements BrokerApi {
    * Keeps what a trading-API reply says of the rate limit. Alpaca "Rate limits": a limit per account of requests a
    * minute, answered 429 past it, and every reply carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
    * `X-RateLimit-Reset` ("The time at which the current rate limit window resets in UTC epoch seconds", read
-   * against this machine's clock as the SDK reads it).
+   * against the adapter's clock).
    */
   private noteRateLimit(headers: Headers | undefined): void {
     const read = (name: string): number | undefined => {
@@ -791,7 +791,7 @@ export class AlpacaBroker implements BrokerApi {
     const remaining = read('x-ratelimit-remaining');
     const reset = read('x-ratelimit-reset');
     if (limit === undefined || remaining === undefined || reset === undefined || limit <= 0) return;
-    this.rateWindow = { limit, remaining, resetAt: this.retryNow() + Math.max(0, reset * 1000 - Date.now()) };
+    this.rateWindow = { limit, remaining, resetAt: this.retryNow() + Math.max(0, reset * 1000 - this.now()) };
   }
 
   /**
