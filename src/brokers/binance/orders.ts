@@ -18,6 +18,7 @@ import {
 } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
 import { BrokerError } from '../errors';
+import { plainQuantity } from '../orderTracker';
 import { decimalString, integerLike, millis, readOrThrow, round } from './wire';
 
 // --- our order → ccxt createOrder ---
@@ -254,7 +255,10 @@ export function toOrderStatus(status: BinanceStatus, executedQty: number, detail
   const prevented = detail.preventedQuantity ?? 0;
   const how = (): string => {
     const mode = detail.mode !== undefined && detail.mode !== 'NONE' ? ` (mode ${detail.mode})` : '';
-    const amount = prevented > 0 ? `${prevented} of ${detail.origQty ?? '?'}` : 'what was left of it';
+    const amount =
+      prevented > 0
+        ? `${plainQuantity(prevented)} of ${detail.origQty === undefined ? '?' : plainQuantity(detail.origQty)}`
+        : 'what was left of it';
     return `Binance's self-trade prevention${mode} expired ${amount}: it would have traded against another order of the same account (or trade group); GET /api/v3/preventedMatches lists the match`;
   };
   switch (status) {
@@ -267,7 +271,7 @@ export function toOrderStatus(status: BinanceStatus, executedQty: number, detail
       return { status: 'partially_filled', filled_qty: executedQty };
     case 'FILLED':
       if (prevented > 0 && detail.origQty !== undefined && executedQty < detail.origQty)
-        return { status: 'cancelled', reason: `EXPIRED_IN_MATCH: ${executedQty} filled; ${how()}` };
+        return { status: 'cancelled', reason: `EXPIRED_IN_MATCH: ${plainQuantity(executedQty)} filled; ${how()}` };
       return { status: 'filled' };
     case 'CANCELED':
       return { status: 'cancelled' };
