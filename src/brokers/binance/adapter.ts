@@ -42,7 +42,7 @@
  *   fails RATE_LIMITED, retryable, `retryAfterMs` the time left, having sent nothing; the poll skips. The same
  *   after a 403 (Binance's web application firewall: "usually ... 5 minutes", so 5 minutes unless it says) and
  *   a 418 without Retry-After (2 minutes, the shortest ban). A -1015 "Too many new orders" (a 429 without
- *   Retry-After: the account's unfilled-order count) holds new orders only, for its 10-second interval.
+ *   Retry-After: the account's unfilled-order count) holds new orders only, for the interval its message names.
  * - A machine clock off from Binance's: every signed request is then refused -1021 (stamped more than
  *   recvWindow behind Binance's time, or over 1000 ms ahead: rest-api.md "Timing security"), so resending it
  *   on the same clock is refused again. On a -1021 the adapter reads Binance's time (GET /api/v3/time,
@@ -864,7 +864,7 @@ export class BinanceBroker implements BrokerApi {
     if (ordersLeft > 0)
       throw new BrokerError(
         'RATE_LIMITED',
-        `Binance ${operation} not sent: the account's unfilled-order count was over Binance's limit (-1015 Too many new orders) ${Math.ceil(ordersLeft / 1000)} s ago at most; new orders wait until its 10-second interval has passed (cancels still go); nothing was sent`,
+        `Binance ${operation} not sent: the account's unfilled-order count is over Binance's limit (-1015 Too many new orders); new orders wait ${Math.ceil(ordersLeft / 1000)} s more, until the interval Binance named has passed (cancels still go); nothing was sent`,
         { retryable: true, notActed: true, retryAfterMs: ordersLeft, venueCode: TOO_MANY_ORDERS },
       );
   }

@@ -206,6 +206,23 @@ const UNKNOWN_OUTCOME: ReadonlySet<BrokerErrorReason> = new Set([
 export const WAF_BAN_MS = 5 * 60_000;
 export const IP_BAN_MIN_MS = 2 * 60_000;
 export const ORDER_COUNT_INTERVAL_MS = 10_000;
+const INTERVAL_UNIT_MS: Readonly<Record<string, number>> = {
+  SECOND: 1000,
+  MINUTE: 60_000,
+  HOUR: 3_600_000,
+  DAY: 86_400_000,
+};
+/**
+ * The interval a -1015 names ("Too many new orders; current limit is %s orders per %s.", errors.md; exchangeInfo
+ * `rateLimits` ORDERS come as 10 SECOND and 1 DAY): without Retry-After, new orders wait that long. Waiting only the
+ * shortest interval after the day's limit was reached sent an order every 10 s, each refused 429 again, and rest-api
+ * "LIMITS" bans an IP "failing to back off after receiving 429s".
+ */
+function orderCountIntervalMs(msg: string | undefined): number {
+  const m = /per (?:(\d+) )?(SECOND|MINUTE|HOUR|DAY)\b/i.exec(msg ?? '');
+  if (!m) return ORDER_COUNT_INTERVAL_MS;
+  return Number(m[1] ?? 1) * (INTERVAL_UNIT_MS[(m[2] as string).toUpperCase()] ?? ORDER_COUNT_INTERVAL_MS);
+}
 export const TOO_MANY_ORDERS = -1015;
 
 function retryAfterMs(value: string | undefined): number | undefined {
@@ -384,7 +401,7 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
         : status === 418
           ? IP_BAN_MIN_MS
           : body?.code === TOO_MANY_ORDERS
-            ? ORDER_COUNT_INTERVAL_MS
+            ? orderCountIntervalMs(body.msg)
             : undefined;
   const suffix = outcomeUnknown
     ? '; the order may or may not be at Binance: look it up by client order id, do not resend it'

@@ -1241,7 +1241,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         else if (fault.kind === 'tooManyOrders')
           // rest-api "LIMITS" → "Unfilled Order Count": "If you have exceeded this, you will receive a 429 error
           // without the Retry-After header." errors.md: -1015 TOO_MANY_ORDERS.
-          send(res, 429, { code: -1015, msg: 'Too many new orders; current limit is 50 orders per 10 SECOND.' });
+          send(res, 429, {
+            code: -1015,
+            msg:
+              fault.interval === undefined || fault.interval === '10 SECOND'
+                ? 'Too many new orders; current limit is 50 orders per 10 SECOND.'
+                : `Too many new orders; current limit is 200000 orders per ${fault.interval}.`,
+          });
         else if (fault.kind === 'wafBlock') {
           // rest-api "HTTP Return Codes": "HTTP 403 return code is used when a WAF (Web Application Firewall) rule
           // has been violated. This can indicate a rate limit violation or a security block." The firewall's own
