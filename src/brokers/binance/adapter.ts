@@ -98,7 +98,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import { expectAnswerFor, OrderTracker } from '../orderTracker';
+import { expectAnswerFor, OrderTracker, plainQuantity } from '../orderTracker';
 import { lookUpVanishedOrders } from '../vanishedOrders';
 import { ReadCache } from '../readCache';
 import {
@@ -260,7 +260,7 @@ export class BinanceBroker implements BrokerApi {
   private readonly feeWarned = new Set<string>();
   /** Amends of our orders at Binance already said (amended.ts). */
   private readonly amendsSaid = new Set<string>();
-  /** Statuses Binance reported that the status table does not know, by order (said once). */
+  /** Statuses Binance reported that the status table does not know, and amounts STP took, by order (said once). */
   private readonly unknownStatusSaid = new Set<string>();
   /** Symbols of holdings already said to have no price (said once). */
   private readonly unpricedWarned = new Set<string>();
@@ -953,7 +953,20 @@ export class BinanceBroker implements BrokerApi {
       now: this.clock.now(),
       feeAssetPrice: (asset) => (quote === undefined ? undefined : this.feePrices.get(`${asset}${quote}`)?.price),
       unknownStatus: (status, orderId) => this.sayUnknownStatus(status, orderId),
+      preventedWhileWorking: (orderId, prevented, origQty) => this.sayPrevented(orderId, prevented, origQty),
     };
+  }
+
+  /** Says once per order and amount that self-trade prevention took part of a working order (orders.ts `statusOf`). */
+  private sayPrevented(orderId: string, prevented: number, origQty: number): void {
+    const key = `${orderId} prevented ${prevented}`;
+    if (this.unknownStatusSaid.has(key)) return;
+    if (this.unknownStatusSaid.size >= MAX_SENT_KEPT) this.unknownStatusSaid.clear();
+    this.unknownStatusSaid.add(key);
+    this.reportError(
+      `Binance: self-trade prevention took ${plainQuantity(prevented)} of order ${orderId} (${plainQuantity(origQty)}) away: it would have traded against another order of the same account or trade group (self-trade prevention in DECREMENT or TRANSFER mode); that part will never fill, and the order works on for the rest`,
+      undefined,
+    );
   }
 
   /** Says once per order and status that Binance reported a status SPtrader does not know (orders.ts `statusOf`). */

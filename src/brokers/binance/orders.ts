@@ -376,6 +376,11 @@ export interface OrderContext {
   now: number;
   /** Told of a status this table does not know (the order is then read by its figures). */
   unknownStatus?: (status: string, orderId: string) => void;
+  /**
+   * Told of a working order self-trade prevention took part of (DECREMENT: faqs/stp_faq.md, "quantity available for
+   * further execution" is origQty - executedQty - preventedQuantity): that part will never fill.
+   */
+  preventedWhileWorking?: (orderId: string, prevented: number, origQty: number) => void;
 }
 
 const KNOWN_STATUSES: ReadonlySet<string> = new Set(BINANCE_STATUS);
@@ -388,6 +393,8 @@ const KNOWN_STATUSES: ReadonlySet<string> = new Set(BINANCE_STATUS);
  * with what executed), and the adapter says so; a later view in a known status ends it.
  */
 function statusOf(raw: RawOrder, ctx: OrderContext, orderId: string, detail: StatusDetail): OrderStatus {
+  if ((raw.status === 'NEW' || raw.status === 'PARTIALLY_FILLED') && (raw.preventedQuantity ?? 0) > 0)
+    ctx.preventedWhileWorking?.(orderId, raw.preventedQuantity as number, raw.origQty);
   if (KNOWN_STATUSES.has(raw.status)) return toOrderStatus(raw.status as BinanceStatus, raw.executedQty, detail);
   ctx.unknownStatus?.(raw.status, orderId);
   if (raw.executedQty > 0 && raw.executedQty >= raw.origQty) return { status: 'filled' };

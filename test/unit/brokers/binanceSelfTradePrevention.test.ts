@@ -38,10 +38,12 @@ describe('Binance adapter: self-trade prevention (faqs/stp_faq.md)', () => {
   let fake: FakeBinance;
   let broker: BinanceBroker;
   let updates: OrderUpdate[];
+  let warnings: string[];
 
   beforeEach(async () => {
     fake = await startFakeBinance();
-    broker = binanceOnFake(fake);
+    warnings = [];
+    broker = binanceOnFake(fake, (m) => warnings.push(m));
     updates = [];
     broker.onOrderUpdate((u) => updates.push(u));
     await broker.connect();
@@ -97,6 +99,9 @@ describe('Binance adapter: self-trade prevention (faqs/stp_faq.md)', () => {
     await broker.poll();
     const working = await broker.getOrderByClientId(placed.client_order_id, { symbol: 'BTCUSDT' });
     assert.equal(working?.status.status, 'submitted', 'still on the book for the 0.003 available');
+    const said = warnings.filter((w) => /self-trade prevention took/.test(w));
+    assert.equal(said.length, 1, warnings.join('\n'));
+    assert.match(said[0]!, /took 0\.001 of order .* \(0\.004\) away: .* that part will never fill/);
 
     fake.setQuote('BTCUSDT', 28_990, 28_995);
     await broker.poll();
