@@ -57,8 +57,10 @@ export type FakeFault = (
   /**
    * Binance: the account's unfilled-order count is over its limit: 429 -1015 "Too many new orders; current limit
    * is 50 orders per 10 SECOND.", without Retry-After, nothing done (rest-api "LIMITS" → "Unfilled Order Count").
+   * `interval`: the limit's interval as the message names it (errors.md: "current limit is %s orders per %s";
+   * exchangeInfo `rateLimits` ORDERS: 10 SECOND, 1 DAY), default "10 SECOND".
    */
-  | { kind: 'tooManyOrders' }
+  | { kind: 'tooManyOrders'; interval?: string }
   /** Binance: the web application firewall refuses the request (HTTP 403, an HTML page), nothing done. */
   | { kind: 'wafBlock' }
   /** Echo the account id in the venue's error message (a 4xx refusal), to prove adapters mask it. */

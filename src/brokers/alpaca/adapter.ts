@@ -112,7 +112,6 @@ import {
   ALPACA_CAPABILITIES,
   alpacaRefusal,
   isCryptoSymbol,
-  parseOrder,
   parseOrderWithLinks,
   toAlpacaOrder,
   UnrepresentableOrder,
@@ -207,6 +206,14 @@ export class AlpacaBroker implements BrokerApi {
   private instruments = new Map<string, InstrumentRules>();
   /** Which venue order carries which of ours after a replace at Alpaca (`follow`). */
   private readonly replacements = new Replacements();
+  /**
+   * What Alpaca's last trading-API reply said of the rate limit (X-RateLimit-Limit/Remaining/Reset), its reset on
+   * `retryNow`'s clock; and the window the poll was last said to wait in (said once a window).
+   */
+  private rateWindow: { limit: number; remaining: number; resetAt: number } | undefined;
+  private rateWindowSaid = Number.NaN;
+  /** Statuses Alpaca sent that the status table does not know, by order (said once). */
+  private readonly unknownStatusSaid = new Set<string>();
 
   constructor(private readonly options: AlpacaBrokerOptions) {
     this.environment = options.environment ?? 'paper';
@@ -333,8 +340,10 @@ export class AlpacaBroker implements BrokerApi {
       throw e;
     }
     try {
+      const linked = parseOrderWithLinks(raw, this.now());
+      if (linked.unknownStatus !== undefined) this.sayUnknownStatus(linked.unknownStatus, linked.view.order_id);
       return this.tracker.observe(
-        expectAnswerFor(parseOrder(raw, this.now()), { clientOrderId: order.client_order_id }, 'Alpaca', true),
+        expectAnswerFor(linked.view, { clientOrderId: order.client_order_id }, 'Alpaca', true),
       );
     } catch (e) {
       // Alpaca answered 2xx: the order probably exists, but we cannot tell what it is.
@@ -592,6 +601,7 @@ export class AlpacaBroker implements BrokerApi {
     // Alpaca asked for quiet (a 429): the next poll after it looks.
     if (this.polling || !this.client || this.tracker.openOrderIds().length === 0 || this.quietUntil > this.retryNow())
       return;
+    if (this.nearRateLimit()) return;
     this.polling = true;
     try {
       const { listed } = await this.readOpenOrders(true);
@@ -624,6 +634,7 @@ export class AlpacaBroker implements BrokerApi {
    */
   private async follow(linked: LinkedOrder, depth = 0): Promise<OrderResponse> {
     const { view, replacedBy, replaces } = linked;
+    if (linked.unknownStatus !== undefined) this.sayUnknownStatus(linked.unknownStatus, view.order_id);
     if (
       replaces !== undefined &&
       this.replacements.ourIdOf(view.order_id) === view.order_id &&
@@ -697,6 +708,19 @@ export class AlpacaBroker implements BrokerApi {
     return (this.options.clock ?? systemClock).now();
   }
 
+  /** Says once per order and status that Alpaca sent a status SPtrader does not know (orders.ts `mapAlpacaStatus`). */
+  private sayUnknownStatus(status: string, orderId: string): void {
+    const key = `${orderId} ${status}`;
+    if (this.unknownStatusSaid.has(key)) return;
+    if (this.unknownStatusSaid.size >= 10_000) this.unknownStatusSaid.clear();
+    this.unknownStatusSaid.add(key);
+    const shown = status.length > 40 ? `${status.slice(0, 40)}…` : status;
+    this.report(
+      `Alpaca reported order ${orderId} with status ${JSON.stringify(shown)}, which this version of SPtrader does not know: it is followed by its figures (its filled_qty counted, still working until all of it filled or Alpaca reports a status SPtrader knows); check it at Alpaca`,
+      undefined,
+    );
+  }
+
   private report(message: string, e: unknown): void {
     const text = this.redact(e instanceof Error ? `${message}: ${e.message}` : message);
     if (this.options.onError) this.options.onError(text, e instanceof BrokerError ? e : undefined);
@@ -730,6 +754,7 @@ export class AlpacaBroker implements BrokerApi {
     try {
       const res = await call();
       if (trading && attempt > 1) this.quietUntil = Number.NEGATIVE_INFINITY;
+      if (trading) this.noteRateLimit(res.raw.headers);
       if (!json) {
         await res.raw.arrayBuffer();
         return undefined;
@@ -749,6 +774,42 @@ export class AlpacaBroker implements BrokerApi {
         this.quietUntil = Math.max(this.quietUntil, this.retryNow() + error.retryAfterMs);
       throw error;
     }
+  }
+
+  /**
+   * Keeps what a trading-API reply says of the rate limit. Alpaca "Rate limits": a limit per account of requests a
+   * minute, answered 429 past it, and every reply carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
+   * `X-RateLimit-Reset` ("The time at which the current rate limit window resets in UTC epoch seconds", read
+   * against the adapter's clock).
+   */
+  private noteRateLimit(headers: Headers | undefined): void {
+    const read = (name: string): number | undefined => {
+      const v = headers?.get(name)?.trim();
+      return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+    };
+    const limit = read('x-ratelimit-limit');
+    const remaining = read('x-ratelimit-remaining');
+    const reset = read('x-ratelimit-reset');
+    if (limit === undefined || remaining === undefined || reset === undefined || limit <= 0) return;
+    this.rateWindow = { limit, remaining, resetAt: this.retryNow() + Math.max(0, reset * 1000 - this.now()) };
+  }
+
+  /**
+   * True (said once a window) while the account's requests left before Alpaca's rate limit resets are within the
+   * tenth of the limit kept for orders and cancels: the poll waits for the reset. Other programs on the account's
+   * keys spend the same requests, and a poll past the limit would leave the next order refused 429.
+   */
+  private nearRateLimit(): boolean {
+    const w = this.rateWindow;
+    if (w === undefined || this.retryNow() >= w.resetAt || w.remaining > w.limit * 0.1) return false;
+    if (this.rateWindowSaid !== w.resetAt) {
+      this.rateWindowSaid = w.resetAt;
+      this.report(
+        `Alpaca: ${w.remaining} of the account's ${w.limit} requests a minute are left until the rate limit resets in ${Math.ceil((w.resetAt - this.retryNow()) / 1000)} s (X-RateLimit-Remaining; other programs on these keys count too): the order poll waits for the reset so that orders and cancels are not refused (429)`,
+        undefined,
+      );
+    }
+    return true;
   }
 
   /** Refuses, sending nothing, while Alpaca's last 429 asked for quiet (X-RateLimit-Reset or Retry-After). */

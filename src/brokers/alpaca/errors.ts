@@ -70,13 +70,17 @@ export function isNoSuchOrder(e: BrokerError): boolean {
  * executed", and a market buy is valued above the current price; "insufficient qty available for order
  * (requested: …, available: …)": the shares are not held, or open sell orders hold them; 40310100 "trade denied due
  * to pattern day trading protection": Alpaca's support page on pattern day trading (FINRA's rule: a margin account
- * under $25,000 of equity may make at most 3 day trades in 5 business days).
+ * under $25,000 of equity may make at most 3 day trades in 5 business days); 40310000 "potential wash trade detected.
+ * use complex orders": "User Protection" → "Preventing Wash Trades at Alpaca" (an order that could trade against an
+ * open order of the same account on the other side is rejected; crypto too).
  */
 function refusalAdvice(code: number | string | undefined, text: string): string | undefined {
   if (code === ALPACA_CODES.patternDayTrading || /pattern day trading/i.test(text))
     return 'the order would be a day trade beyond what an account under $25,000 of equity may make (3 in 5 business days): wait, or trade without opening and closing the same day';
   if (/insufficient qty/i.test(text))
     return 'the account does not hold that many shares free to sell: open sell orders hold some, or they are not owned; cancel open sell orders or sell fewer';
+  if (/wash trade/i.test(text))
+    return 'an open order of this account on the other side of the same symbol could trade against this one, which Alpaca refuses (its wash-trade protection): cancel that order first, or send the two as one bracket or OCO order';
   if (/insufficient buying power/i.test(text))
     return "open buy orders take from Alpaca's buying power and a market buy is valued above the current price: trade fewer shares, or cancel open buy orders";
   return undefined;

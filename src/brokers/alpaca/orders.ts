@@ -15,6 +15,11 @@
  * | replaced (`replaced_by`)                                   | cancelled here; the adapter follows a replacement carrying it on |
  * | expired                                                    | expired                                       |
  * | rejected                                                   | rejected (the Order object carries no reason) |
+ * | a status not listed here                                   | by its figures: filled when filled_qty = qty, else working (the adapter says so) |
+ *
+ * Alpaca's list has grown (`accepted_for_bidding`, `held`, `calculated` are its "less common states … most users
+ * will likely never see"), and its SDK passes any status through (OrderStatusFromJSON is a cast): a status added after
+ * this table is no reason to drop the order's fills, so it is read by what the order says it filled.
  */
 import { z } from 'zod';
 import { isOnStep } from '../../common/decimal';
@@ -189,7 +194,8 @@ export type AlpacaStatus = (typeof ALPACA_STATUSES)[number];
 export const AlpacaOrderSchema = z.object({
   id: z.string().min(1),
   client_order_id: z.string(),
-  status: z.enum(ALPACA_STATUSES),
+  /** Any text: a status not in ALPACA_STATUSES is read by the order's figures (`mapAlpacaStatus`). */
+  status: z.string().min(1),
   /** Empty (or absent) on a multi-leg order, whose legs carry the symbols (checked in parseOrder). */
   symbol: z.string().nullish(),
   /** us_equity, us_option or crypto: a crypto order named the legacy way (BTCUSD) is read as its pair (BTC/USD). */
@@ -230,10 +236,10 @@ export const AlpacaOrderSchema = z.object({
 export type AlpacaOrder = z.output<typeof AlpacaOrderSchema>;
 
 /** Alpaca's status (and fill progress) as ours; see the table at the top of this file. */
-export function mapAlpacaStatus(status: AlpacaStatus, filledQty: number, qty: number): OrderStatus {
+export function mapAlpacaStatus(status: string, filledQty: number, qty: number): OrderStatus {
   const open: OrderStatus =
     filledQty > 0 ? { status: 'partially_filled', filled_qty: filledQty } : { status: 'submitted' };
-  switch (status) {
+  switch (status as AlpacaStatus) {
     case 'pending_new':
     case 'accepted':
     case 'accepted_for_bidding':
@@ -259,8 +265,12 @@ export function mapAlpacaStatus(status: AlpacaStatus, filledQty: number, qty: nu
       return { status: 'expired' };
     case 'rejected':
       return { status: 'rejected', reason: 'rejected by Alpaca (the venue gives no reason on the order)' };
+    default:
+      return filledQty > 0 && filledQty >= qty ? { status: 'filled' } : open;
   }
 }
+
+const KNOWN_STATUSES: ReadonlySet<string> = new Set(ALPACA_STATUSES);
 
 /** An Alpaca order SPtrader cannot represent (notional, multi-leg): skipped in lists. */
 export class UnrepresentableOrder extends BrokerError {
@@ -333,6 +343,8 @@ export interface LinkedOrder {
   replacedBy?: string;
   /** The order this one replaces (its `replaces`). */
   replaces?: string;
+  /** A status Alpaca sent that the status table does not know (the view is read by its figures). */
+  unknownStatus?: string;
 }
 
 export function parseOrderWithLinks(raw: unknown, now: number = Date.now()): LinkedOrder {
@@ -342,6 +354,7 @@ export function parseOrderWithLinks(raw: unknown, now: number = Date.now()): Lin
     view,
     ...(o.status === 'replaced' && o.replaced_by ? { replacedBy: o.replaced_by } : {}),
     ...(o.replaces ? { replaces: o.replaces } : {}),
+    ...(KNOWN_STATUSES.has(o.status) ? {} : { unknownStatus: o.status }),
   };
 }
 

@@ -42,7 +42,7 @@
  *   fails RATE_LIMITED, retryable, `retryAfterMs` the time left, having sent nothing; the poll skips. The same
  *   after a 403 (Binance's web application firewall: "usually ... 5 minutes", so 5 minutes unless it says) and
  *   a 418 without Retry-After (2 minutes, the shortest ban). A -1015 "Too many new orders" (a 429 without
- *   Retry-After: the account's unfilled-order count) holds new orders only, for its 10-second interval.
+ *   Retry-After: the account's unfilled-order count) holds new orders only, for the interval its message names.
  * - A machine clock off from Binance's: every signed request is then refused -1021 (stamped more than
  *   recvWindow behind Binance's time, or over 1000 ms ahead: rest-api.md "Timing security"), so resending it
  *   on the same clock is refused again. On a -1021 the adapter reads Binance's time (GET /api/v3/time,
@@ -98,7 +98,7 @@ import {
   type Position,
   type Quote,
 } from '../../orders/model';
-import { expectAnswerFor, OrderTracker } from '../orderTracker';
+import { expectAnswerFor, OrderTracker, plainQuantity } from '../orderTracker';
 import { lookUpVanishedOrders } from '../vanishedOrders';
 import { ReadCache } from '../readCache';
 import {
@@ -169,9 +169,14 @@ export interface BinanceBrokerOptions {
   recvWindowMs?: number;
   /** Resending of requests Binance refused unprocessed (429/418, -1003, -1015, -1021); see `RetryPolicy`. */
   retry?: RetryPolicy;
+  /** The IP's request weight per minute (exchangeInfo `rateLimits` REQUEST_WEIGHT; default 6000). */
+  requestWeightLimit?: number;
   /** Reuse an account read this long unless an order of ours changed since (`ReadCache`); default 0 (the registry sets 1000). */
   readReuseMs?: number;
 }
+
+/** exchangeInfo `rateLimits` REQUEST_WEIGHT, 1 MINUTE, as rest-api.md and enums.md give it (live and the testnet). */
+const REQUEST_WEIGHT_PER_MINUTE = 6000;
 
 /** Added to recvWindow: Binance processes a request stamped up to 1000 ms ahead of its clock (rest-api.md "Timing security"). */
 const CLOCK_SKEW_MARGIN_MS = 1000;
@@ -255,10 +260,16 @@ export class BinanceBroker implements BrokerApi {
   private readonly feeWarned = new Set<string>();
   /** Amends of our orders at Binance already said (amended.ts). */
   private readonly amendsSaid = new Set<string>();
+  /** Statuses Binance reported that the status table does not know, and amounts STP took, by order (said once). */
+  private readonly unknownStatusSaid = new Set<string>();
   /** Symbols of holdings already said to have no price (said once). */
   private readonly unpricedWarned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** The IP's request weight this minute as Binance's last reply said it (X-MBX-USED-WEIGHT-1M), and that minute. */
+  private usedWeight = { weight: 0, minute: Number.NEGATIVE_INFINITY };
+  /** The minute the poll was last said to wait for the weight (said once a minute). */
+  private weightSaidMinute = Number.NEGATIVE_INFINITY;
   /** No request is sent before this (on `retryNow`'s clock): Binance's last 429/418 asked to wait until then. */
   private quietUntil = Number.NEGATIVE_INFINITY;
   /** No new order is sent before this: the account's unfilled-order count was over its limit (-1015). */
@@ -313,6 +324,7 @@ export class BinanceBroker implements BrokerApi {
       baseUrl: this.options.baseUrl,
       http: this.http,
       captures: this.captures,
+      onUsedWeight: (weight) => this.noteUsedWeight(weight),
     });
     this.exchange = ex;
     try {
@@ -734,6 +746,7 @@ export class BinanceBroker implements BrokerApi {
     const working = this.tracker.openOrderIds();
     // Binance asked for quiet (429/418): the next poll after it looks.
     if (this.polling || working.length === 0 || this.quietUntil > this.retryNow()) return;
+    if (this.weightNearLimit()) return;
     this.polling = true;
     try {
       const symbols = [
@@ -851,9 +864,35 @@ export class BinanceBroker implements BrokerApi {
     if (ordersLeft > 0)
       throw new BrokerError(
         'RATE_LIMITED',
-        `Binance ${operation} not sent: the account's unfilled-order count was over Binance's limit (-1015 Too many new orders) ${Math.ceil(ordersLeft / 1000)} s ago at most; new orders wait until its 10-second interval has passed (cancels still go); nothing was sent`,
+        `Binance ${operation} not sent: the account's unfilled-order count is over Binance's limit (-1015 Too many new orders); new orders wait ${Math.ceil(ordersLeft / 1000)} s more, until the interval Binance named has passed (cancels still go); nothing was sent`,
         { retryable: true, notActed: true, retryAfterMs: ordersLeft, venueCode: TOO_MANY_ORDERS },
       );
+  }
+
+  /** Keeps the request weight a reply reported, for the minute it was reported in (Binance's limit is per minute). */
+  private noteUsedWeight(weight: number): void {
+    this.usedWeight = { weight, minute: Math.floor(this.clock.now() / 60_000) };
+  }
+
+  /**
+   * True (and said once a minute) while the IP's request weight this minute is within the share kept for orders of
+   * Binance's limit: the poll then waits for the next minute. rest-api.md "LIMITS": the REQUEST_WEIGHT limit is the
+   * IP's, "not the API keys'" (other programs on the same IP spend it too), and past it Binance answers 429, then
+   * bans the IP (418, "from 2 minutes to 3 days"). A poll weighs up to 80 and comes every few seconds; leaving the
+   * last tenth of the minute's weight to orders and cancels (weight 1 each) keeps the poll from refusing them.
+   */
+  private weightNearLimit(): boolean {
+    const minute = Math.floor(this.clock.now() / 60_000);
+    const limit = this.options.requestWeightLimit ?? REQUEST_WEIGHT_PER_MINUTE;
+    if (this.usedWeight.minute !== minute || this.usedWeight.weight < limit * 0.9) return false;
+    if (this.weightSaidMinute !== minute) {
+      this.weightSaidMinute = minute;
+      this.reportError(
+        `Binance: this IP has used ${this.usedWeight.weight} of its ${limit} request weight this minute (X-MBX-USED-WEIGHT-1M; other programs on the same IP count too): the order poll waits for the next minute so that orders and cancels are not refused (429)`,
+        undefined,
+      );
+    }
+    return true;
   }
 
   /** Reads Binance's time and stamps later requests on it; a failure is reported, and the next -1021 tries again. */
@@ -913,7 +952,34 @@ export class BinanceBroker implements BrokerApi {
       quoteAsset: quote,
       now: this.clock.now(),
       feeAssetPrice: (asset) => (quote === undefined ? undefined : this.feePrices.get(`${asset}${quote}`)?.price),
+      unknownStatus: (status, orderId) => this.sayUnknownStatus(status, orderId),
+      preventedWhileWorking: (orderId, prevented, origQty) => this.sayPrevented(orderId, prevented, origQty),
     };
+  }
+
+  /** Says once per order and amount that self-trade prevention took part of a working order (orders.ts `statusOf`). */
+  private sayPrevented(orderId: string, prevented: number, origQty: number): void {
+    const key = `${orderId} prevented ${prevented}`;
+    if (this.unknownStatusSaid.has(key)) return;
+    if (this.unknownStatusSaid.size >= MAX_SENT_KEPT) this.unknownStatusSaid.clear();
+    this.unknownStatusSaid.add(key);
+    this.reportError(
+      `Binance: self-trade prevention took ${plainQuantity(prevented)} of order ${orderId} (${plainQuantity(origQty)}) away: it would have traded against another order of the same account or trade group (self-trade prevention in DECREMENT or TRANSFER mode); that part will never fill, and the order works on for the rest`,
+      undefined,
+    );
+  }
+
+  /** Says once per order and status that Binance reported a status SPtrader does not know (orders.ts `statusOf`). */
+  private sayUnknownStatus(status: string, orderId: string): void {
+    const key = `${orderId} ${status}`;
+    if (this.unknownStatusSaid.has(key)) return;
+    if (this.unknownStatusSaid.size >= MAX_SENT_KEPT) this.unknownStatusSaid.clear();
+    this.unknownStatusSaid.add(key);
+    const shown = status.length > 40 ? `${status.slice(0, 40)}…` : status;
+    this.reportError(
+      `Binance reported order ${orderId} with status ${JSON.stringify(shown)}, which this version of SPtrader does not know (Binance adds statuses): it is followed by its figures (its executed quantity and fills counted, still working until all of it executed or Binance reports a status SPtrader knows); check it at Binance`,
+      undefined,
+    );
   }
 
   /**

@@ -104,6 +104,8 @@ export interface ExchangeConfig {
   http: KeepAliveClient;
   /** Where the HTTP reply behind each ccxt exception is kept. */
   captures: WeakMap<object, HttpCapture>;
+  /** Told the IP's request weight of the current minute each reply carries (X-MBX-USED-WEIGHT-1M). */
+  onUsedWeight?: (weight: number) => void;
 }
 
 /** A configured ccxt binance instance; nothing is sent yet. */
@@ -136,7 +138,7 @@ export function createExchange(config: ExchangeConfig): CcxtBinance {
   (ex as unknown as { fetchImplementation: typeof fetch }).fetchImplementation = keepAliveFetch(config.http);
   signWithNodeCrypto(ex);
   if (config.baseUrl !== undefined) rewriteOrigins(ex, config.baseUrl);
-  captureHttpErrors(ex, config.captures);
+  captureHttpErrors(ex, config.captures, config.onUsedWeight);
   return ex;
 }
 
@@ -150,14 +152,25 @@ function rewriteOrigins(ex: CcxtBinance, baseUrl: string): void {
   }
 }
 
-/** ccxt's exceptions carry no status or headers: keep them (Retry-After above all) beside the error. */
-export function captureHttpErrors(ex: CcxtBinance, captures: WeakMap<object, HttpCapture>): void {
+/**
+ * ccxt's exceptions carry no status or headers: keep them (Retry-After above all) beside the error. Every reply, an
+ * error or not, also passes its X-MBX-USED-WEIGHT-1M to `onUsedWeight` (rest-api.md "IP Limits": "Every request will
+ * contain `X-MBX-USED-WEIGHT-(intervalNum)(intervalLetter)` in the response headers which has the current used weight
+ * for the IP for all request rate limiters defined").
+ */
+export function captureHttpErrors(
+  ex: CcxtBinance,
+  captures: WeakMap<object, HttpCapture>,
+  onUsedWeight?: (weight: number) => void,
+): void {
   const handleErrors = ex.handleErrors.bind(ex);
   const handleHttpStatusCode = ex.handleHttpStatusCode.bind(ex);
   const keep = (e: unknown, capture: HttpCapture) => {
     if (typeof e === 'object' && e !== null && !captures.has(e)) captures.set(e, capture);
   };
   ex.handleErrors = (...args: unknown[]) => {
+    const used = onUsedWeight === undefined ? undefined : headerOf(args[4], 'x-mbx-used-weight-1m');
+    if (used !== undefined && /^\d+$/.test(used.trim())) onUsedWeight?.(Number(used.trim()));
     try {
       return handleErrors(...args);
     } catch (e) {

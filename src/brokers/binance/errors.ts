@@ -206,6 +206,23 @@ const UNKNOWN_OUTCOME: ReadonlySet<BrokerErrorReason> = new Set([
 export const WAF_BAN_MS = 5 * 60_000;
 export const IP_BAN_MIN_MS = 2 * 60_000;
 export const ORDER_COUNT_INTERVAL_MS = 10_000;
+const INTERVAL_UNIT_MS: Readonly<Record<string, number>> = {
+  SECOND: 1000,
+  MINUTE: 60_000,
+  HOUR: 3_600_000,
+  DAY: 86_400_000,
+};
+/**
+ * The interval a -1015 names ("Too many new orders; current limit is %s orders per %s.", errors.md; exchangeInfo
+ * `rateLimits` ORDERS come as 10 SECOND and 1 DAY): without Retry-After, new orders wait that long. Waiting only the
+ * shortest interval after the day's limit was reached sent an order every 10 s, each refused 429 again, and rest-api
+ * "LIMITS" bans an IP "failing to back off after receiving 429s".
+ */
+function orderCountIntervalMs(msg: string | undefined): number {
+  const m = /per (?:(\d+) )?(SECOND|MINUTE|HOUR|DAY)\b/i.exec(msg ?? '');
+  if (!m) return ORDER_COUNT_INTERVAL_MS;
+  return Number(m[1] ?? 1) * (INTERVAL_UNIT_MS[(m[2] as string).toUpperCase()] ?? ORDER_COUNT_INTERVAL_MS);
+}
 export const TOO_MANY_ORDERS = -1015;
 
 function retryAfterMs(value: string | undefined): number | undefined {
@@ -268,8 +285,13 @@ export function whatToDo(code: number, operation: string, msg = ''): string | un
       // errors.md, messages for -2010 NEW_ORDER_REJECTED: "Order would trigger immediately." (Binance also words it
       // "Stop price would trigger immediately."): a STOP_LOSS(_LIMIT) whose stopPrice the last price has already
       // reached is refused, not triggered at once as some venues (and the paper venue) do.
-      return /would trigger immediately/i.test(msg)
-        ? 'Binance does not take a stop the market has already reached (a buy stop at or below the last price, a sell stop at or above it): send a market or limit order now, or a stop beyond the market'
+      if (/would trigger immediately/i.test(msg))
+        return 'Binance does not take a stop the market has already reached (a buy stop at or below the last price, a sell stop at or above it): send a market or limit order now, or a stop beyond the market';
+      // errors.md -2010 "Account has insufficient balance for requested action."; faqs/commission_faq.md: "the total
+      // commission are summed up and deducted from your received amount" ("For orders on the BUY side, the received
+      // amount would be `quantity`") unless it is paid in BNB: a buy leaves less of the asset than its fills add up to.
+      return /insufficient balance/i.test(msg)
+        ? "the account's free balance (GET /api/v3/account; what open orders lock is not free) is short of what the order needs; Binance takes a trade's fee from what it receives unless fees are paid in BNB, so after a buy the account holds a little less than was bought: sell what the account holds, not what was bought"
         : undefined;
     case -2015:
       return TRADE_OPERATIONS.has(operation)
@@ -379,7 +401,7 @@ export function toBrokerError(e: unknown, ctx: ErrorContext): BrokerError {
         : status === 418
           ? IP_BAN_MIN_MS
           : body?.code === TOO_MANY_ORDERS
-            ? ORDER_COUNT_INTERVAL_MS
+            ? orderCountIntervalMs(body.msg)
             : undefined;
   const suffix = outcomeUnknown
     ? '; the order may or may not be at Binance: look it up by client order id, do not resend it'

@@ -18,6 +18,7 @@ import {
 } from '../../orders/model';
 import type { BrokerCapabilities } from '../broker';
 import { BrokerError } from '../errors';
+import { plainQuantity } from '../orderTracker';
 import { decimalString, integerLike, millis, readOrThrow, round } from './wire';
 
 // --- our order → ccxt createOrder ---
@@ -177,6 +178,34 @@ export function fromOrderId(orderId: string): { symbol: string | undefined; id: 
 
 // --- status table ---
 
+/** What Binance says of an order beside its status (faqs/stp_faq.md; enums.md "Expiry Reasons"). */
+export interface StatusDetail {
+  origQty?: number | undefined;
+  preventedQuantity?: number | undefined;
+  /** selfTradePreventionMode */
+  mode?: string | undefined;
+  expiryReason?: string | undefined;
+}
+
+/** Expiry reasons that are the order type's own rules (enums.md "Order status" EXPIRED): the order is `expired`. */
+const ORDER_TYPE_RULES: ReadonlySet<string> = new Set([
+  'NONE',
+  'UNFILLED_IOC_QUANTITY_EXPIRED',
+  'UNFILLED_FOK_ORDER_EXPIRED',
+  'INSUFFICIENT_LIQUIDITY',
+]);
+/** The other expiry reasons enums.md lists, said in words. */
+const EXPIRY_REASONS: Readonly<Record<string, string>> = {
+  EXECUTION_RULE_PRICE_RANGE_EXCEEDED:
+    "Binance expired it: it would have traded outside the price range the symbol's Price Range Execution Rule allows around its reference price (GET /api/v3/executionRules, GET /api/v3/referencePrice); send it again priced within that range",
+  EXCHANGE_CANCELED: 'Binance cancelled it itself (as it does during maintenance or a liquidation)',
+  REJECTED: 'Binance expired it as rejected',
+  OCO_TRIGGER: 'the other order of its OCO list traded or triggered, which ends this one',
+  OTO_PHASE_ONE_EXPIRED: 'the working order of its OTO list expired, so this pending one did too',
+};
+const UNKNOWN_EXPIRY =
+  'Binance expired it for this reason (enums.md "Expiry Reasons" lists the values known when SPtrader was made)';
+
 export const BINANCE_STATUS = [
   'PENDING_NEW',
   'NEW',
@@ -201,9 +230,37 @@ export type BinanceStatus = (typeof BINANCE_STATUS)[number];
  * | PENDING_CANCEL     | submitted (still working; unused by Binance) |
  * | REJECTED           | rejected                               |
  * | EXPIRED            | expired (IOC/FOK/market remainder)     |
- * | EXPIRED_IN_MATCH   | expired (self-trade prevention)        |
+ * | EXPIRED with an `expiryReason` other than the order type's rules | cancelled, with Binance's reason |
+ * | EXPIRED_IN_MATCH   | cancelled, saying self-trade prevention expired it (and how much) |
+ * | FILLED with a `preventedQuantity` and less executed than origQty | cancelled after its fills, saying so |
+ *
+ * Self-trade prevention (faqs/stp_faq.md) expires what would have traded against another order of the same account
+ * or trade group: "The order will have the status `EXPIRED_IN_MATCH`", and "API responses for orders which expired
+ * due to STP will also have a `preventedQuantity` field". Binance ended the order for a reason of its own, so it is
+ * reported as an order the venue cancelled, with that reason (as OANDA's and IB's own cancels are; `expired` carries
+ * none). In DECREMENT mode an order can lose part of its quantity to STP and work on: "original order quantity -
+ * executed quantity - prevented quantity = quantity available for further execution", and once nothing is available
+ * its status is "one of `EXPIRED_IN_MATCH`, `FILLED`, or `EXPIRED`": FILLED then means all that STP left filled, not
+ * the order's quantity, and the rest never will.
+ *
+ * An EXPIRED order says why in `expiryReason` (CHANGELOG 2026-05: "Order query responses may include an
+ * `expiryReason` field … returned only for expired orders", and RESULT/FULL order replies since 2026-03; enums.md
+ * "Expiry Reasons"). EXPIRED is "canceled according to the order type's rules … or by the exchange": the rules'
+ * reasons (an IOC's or FOK's unfilled quantity, a market order's for want of liquidity, NONE) stay `expired`; any
+ * other (EXECUTION_RULE_PRICE_RANGE_EXCEEDED: faqs/price_range_execution_rules.md, a taker order "attempts to execute
+ * at a price outside of the allowed price range"; EXCHANGE_CANCELED; a reason added later) is Binance ending the
+ * order for a reason of its own, reported with it: a GTC limit "expired" with nothing said was all the trader saw.
  */
-export function toOrderStatus(status: BinanceStatus, executedQty: number): OrderStatus {
+export function toOrderStatus(status: BinanceStatus, executedQty: number, detail: StatusDetail = {}): OrderStatus {
+  const prevented = detail.preventedQuantity ?? 0;
+  const how = (): string => {
+    const mode = detail.mode !== undefined && detail.mode !== 'NONE' ? ` (mode ${detail.mode})` : '';
+    const amount =
+      prevented > 0
+        ? `${plainQuantity(prevented)} of ${detail.origQty === undefined ? '?' : plainQuantity(detail.origQty)}`
+        : 'what was left of it';
+    return `Binance's self-trade prevention${mode} expired ${amount}: it would have traded against another order of the same account (or trade group); GET /api/v3/preventedMatches lists the match`;
+  };
   switch (status) {
     case 'PENDING_NEW':
       return { status: 'pending' };
@@ -213,15 +270,20 @@ export function toOrderStatus(status: BinanceStatus, executedQty: number): Order
     case 'PARTIALLY_FILLED':
       return { status: 'partially_filled', filled_qty: executedQty };
     case 'FILLED':
+      if (prevented > 0 && detail.origQty !== undefined && executedQty < detail.origQty)
+        return { status: 'cancelled', reason: `EXPIRED_IN_MATCH: ${plainQuantity(executedQty)} filled; ${how()}` };
       return { status: 'filled' };
     case 'CANCELED':
       return { status: 'cancelled' };
     case 'REJECTED':
       return { status: 'rejected', reason: 'rejected by Binance' };
-    case 'EXPIRED':
-      return { status: 'expired' };
+    case 'EXPIRED': {
+      const why = detail.expiryReason;
+      if (why === undefined || ORDER_TYPE_RULES.has(why)) return { status: 'expired' };
+      return { status: 'cancelled', reason: `${why}: ${EXPIRY_REASONS[why] ?? UNKNOWN_EXPIRY}` };
+    }
     case 'EXPIRED_IN_MATCH':
-      return { status: 'expired' };
+      return { status: 'cancelled', reason: `EXPIRED_IN_MATCH: ${how()}` };
   }
 }
 
@@ -253,7 +315,8 @@ export const RawOrderSchema = z.object({
   origQty: decimalString,
   executedQty: decimalString,
   cummulativeQuoteQty: decimalString,
-  status: z.enum(BINANCE_STATUS),
+  /** Any text: Binance adds statuses (see `statusOf`). */
+  status: z.string().min(1),
   timeInForce: z.string().optional(),
   type: z.string(),
   side: z.enum(['BUY', 'SELL']),
@@ -266,6 +329,11 @@ export const RawOrderSchema = z.object({
   /** -1 while a stop has not triggered. */
   workingTime: z.number().int().optional(),
   fills: z.array(RawFillSchema).optional(),
+  /** faqs/stp_faq.md: the quantity self-trade prevention expired over the order's life, and the order's STP mode. */
+  preventedQuantity: decimalString.optional(),
+  selfTradePreventionMode: z.string().optional(),
+  /** enums.md "Expiry Reasons": why an EXPIRED order expired (any text: Binance adds values). */
+  expiryReason: z.string().optional(),
 });
 export type RawOrder = z.infer<typeof RawOrderSchema>;
 
@@ -306,6 +374,31 @@ export interface OrderContext {
   feeAssetPrice?: (asset: string) => number | undefined;
   /** When Binance gives no time. */
   now: number;
+  /** Told of a status this table does not know (the order is then read by its figures). */
+  unknownStatus?: (status: string, orderId: string) => void;
+  /**
+   * Told of a working order self-trade prevention took part of (DECREMENT: faqs/stp_faq.md, "quantity available for
+   * further execution" is origQty - executedQty - preventedQuantity): that part will never fill.
+   */
+  preventedWhileWorking?: (orderId: string, prevented: number, origQty: number) => void;
+}
+
+const KNOWN_STATUSES: ReadonlySet<string> = new Set(BINANCE_STATUS);
+
+/**
+ * The status of an order view. Binance adds statuses to its JSON API (CHANGELOG 2023: "New order status:
+ * `EXPIRED_IN_MATCH`"; faqs/sbe_faq.md: every SBE enum has a `NON_REPRESENTABLE` variant "used to encode new enum
+ * values in the future"); one this table does not know is no reason to drop the order's fills or the rest of a list.
+ * Such an order is read by its figures: filled when all of it executed, otherwise still working (partially filled
+ * with what executed), and the adapter says so; a later view in a known status ends it.
+ */
+function statusOf(raw: RawOrder, ctx: OrderContext, orderId: string, detail: StatusDetail): OrderStatus {
+  if ((raw.status === 'NEW' || raw.status === 'PARTIALLY_FILLED') && (raw.preventedQuantity ?? 0) > 0)
+    ctx.preventedWhileWorking?.(orderId, raw.preventedQuantity as number, raw.origQty);
+  if (KNOWN_STATUSES.has(raw.status)) return toOrderStatus(raw.status as BinanceStatus, raw.executedQty, detail);
+  ctx.unknownStatus?.(raw.status, orderId);
+  if (raw.executedQty > 0 && raw.executedQty >= raw.origQty) return { status: 'filled' };
+  return raw.executedQty > 0 ? { status: 'partially_filled', filled_qty: raw.executedQty } : { status: 'submitted' };
 }
 
 /**
@@ -413,7 +506,12 @@ export function parseOrder(value: unknown, ctx: OrderContext): OrderResponse {
     order_type: orderTypeOf(raw),
     time_in_force: ctx.request?.time_in_force ?? timeInForceOf(raw),
     quantity: raw.origQty,
-    status: toOrderStatus(raw.status, filled),
+    status: statusOf(raw, ctx, orderId, {
+      origQty: raw.origQty,
+      preventedQuantity: raw.preventedQuantity,
+      mode: raw.selfTradePreventionMode,
+      expiryReason: raw.expiryReason,
+    }),
     filled_price: filled > 0 ? averagePrice(raw, fills, filled) : null,
     filled_quantity: filled > 0 ? filled : null,
     commission: fills.length > 0 ? round(fills.reduce((sum, f) => sum + f.commission, 0)) : null,

@@ -110,7 +110,10 @@ import { brokerErrorFor, cancelRefusedState, errorMeaning } from './errors';
 import { contractFor, instrumentRulesFor, MarketDataMode, symbolOf, type IbContract } from './market';
 import { atRate, commissionWithoutQuote, type ExecutedAt, type ReportedCommission } from './commission';
 import { newEntry, OrderRegistry, PENDING_IB, REJECT_REASON_WAIT_MS, type Entry } from './orderRegistry';
-import { IB_CAPABILITIES, orderFor, responseOf, type IbOrder } from './orders';
+import { IB_CAPABILITIES, earlierTwsTime, orderFor, responseOf, type IbOrder } from './orders';
+
+/** Executions are asked for from this many seconds before the latest one seen (see `earlierTwsTime`). */
+const EXECUTIONS_OVERLAP_S = 60;
 
 export interface IbBrokerOptions {
   /** Default 'paper'. */
@@ -917,7 +920,8 @@ export class IbBroker implements BrokerApi {
     const E = (this.lib as Lib).EventName;
     const reqId = this.nextReqId++;
     const filter: IbLib.ExecutionFilter = { clientId: String(this.clientId) };
-    if (this.lastExecutionTime !== undefined) filter.time = this.lastExecutionTime;
+    if (this.lastExecutionTime !== undefined)
+      filter.time = earlierTwsTime(this.lastExecutionTime, EXECUTIONS_OVERLAP_S);
     await this.request<void>(ib, 'reqExecutions', this.timeoutMs, (done, fail) => {
       const onEnd = (id: number) => {
         if (id === reqId) done();

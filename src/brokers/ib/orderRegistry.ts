@@ -51,6 +51,8 @@ export interface Entry extends RegistryView {
   holdTimer?: ReturnType<typeof setTimeout> | undefined;
   /** An Inactive status waiting for the error that tells why (`rejectReasonWaitMs`). */
   inactive?: { report: StatusReport; timer: ReturnType<typeof setTimeout> } | undefined;
+  /** TWS made the order a DAY order by its preset (10349), and the user was told. */
+  madeDay?: boolean;
 }
 
 /**
@@ -749,6 +751,16 @@ export class OrderRegistry {
         // No state named: the next look-up asks TWS (reconcile) what became of it, unless it is done here.
         else if (state === undefined && !isFinalStatus(responseOf(entry, this.deps.clock.now()).status))
           entry.confirmed = false;
+      } else if (code === 10349 && !entry.madeDay && entry.request.time_in_force.type !== 'IOC') {
+        // TWS API "Message Codes" 10349 "Order TIF was set to DAY based on order preset.": TWS works the order, but
+        // as a DAY order (the TIF of its order preset for the instrument): it ends at the close, which a GTC or GTD
+        // order of ours was not meant to. Said once, so that its end at the close is no surprise.
+        entry.madeDay = true;
+        if (entry.request.time_in_force.type !== 'FOK')
+          this.deps.onError(
+            `IB: TWS made order ${entry.orderId} (client order id ${entry.request.client_order_id}) a DAY order by its order preset (10349 "${message}"): it was sent ${entry.request.time_in_force.type}, and TWS will cancel it at the end of the trading day; to keep such orders, set the time in force of TWS's order presets for this kind of instrument (Global Configuration → Presets) to GTC`,
+            new Error(message),
+          );
       } else if (code === 161) {
         // 161 "Cancel attempted when order is not in a cancellable state" names no state: as a 10148 without one.
         if (!isFinalStatus(responseOf(entry, this.deps.clock.now()).status)) entry.confirmed = false;

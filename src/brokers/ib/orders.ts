@@ -90,12 +90,75 @@ export function formatGoodTillDate(ms: number): string {
   return `${p(d.getUTCFullYear(), 4)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC`;
 }
 
-/** "yyyyMMdd HH:mm:ss UTC" (or without zone: read as UTC) → ms, or undefined. */
+/**
+ * A date/time as TWS writes it → ms, or undefined. TWS API "Orders", "Changes in the date/time field" (TWS 10.17):
+ * "API allows UTC format "yyyymmdd-hh:mm:ss" … Example: 20220930-15:00:00", and "date/time field format with
+ * instrument's exchange timezone … and operator's time zone … Example: IBM 20220930-15:00:00 US/Eastern"; the
+ * older form is "yyyymmdd hh:mm:ss {zone}" (TWS pads it with two spaces in places). A named zone (US/Eastern,
+ * Europe/London, EST5EDT, …) is read with its daylight saving time; no zone is read as UTC; a zone this machine's
+ * time zone database does not know, or a date that does not exist (30 February), is undefined. An order TWS
+ * reported with its good-till date in its exchange's zone was read as GTC, so its end at that date was a cancel.
+ */
 export function parseGoodTillDate(text: string | undefined): number | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})[ -](\d{2}):(\d{2}):(\d{2})(?: (?:UTC|GMT|Etc\/UTC))?$/.exec((text ?? '').trim());
+  const m = /^(\d{4})(\d{2})(\d{2})(?:-|\s+)(\d{2}):(\d{2}):(\d{2})(?:\s+(\S+))?$/.exec((text ?? '').trim());
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
-  return Date.UTC(y, mo - 1, d, h, mi, s);
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  const check = new Date(wall);
+  if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
+  const zone = m[7];
+  if (zone === undefined || /^(UTC|GMT|Z|Etc\/UTC|Etc\/GMT)$/i.test(zone)) return wall;
+  // The instant whose wall clock in `zone` reads `wall`: its offset there, checked again across a DST change.
+  const first = zoneOffsetMs(wall, zone);
+  if (first === undefined) return undefined;
+  const second = zoneOffsetMs(wall - first, zone);
+  return second === undefined ? undefined : wall - second;
+}
+
+/**
+ * A TWS date/time moved `seconds` earlier on its own wall clock, written as it came (its separator and zone kept), or
+ * the text as it is when it is not one. ExecutionFilter.time: "Only those executions reported after the specified
+ * time will be returned", and an execution's time is to the second: asked from the time of the latest execution
+ * seen, another in that same second (made while away) would not be "after" it and was never read. Asking from a
+ * little earlier costs only executions already counted (each is known by its execId).
+ */
+export function earlierTwsTime(text: string, seconds: number): string {
+  const m = /^(\d{4})(\d{2})(\d{2})([- ])(\d{2}):(\d{2}):(\d{2})(.*)$/.exec(text);
+  if (!m) return text;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const [h, mi, s] = [Number(m[5]), Number(m[6]), Number(m[7])];
+  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s) - seconds * 1000);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const date = `${p(t.getUTCFullYear(), 4)}${p(t.getUTCMonth() + 1)}${p(t.getUTCDate())}`;
+  return `${date}${m[4] ?? ' '}${p(t.getUTCHours())}:${p(t.getUTCMinutes())}:${p(t.getUTCSeconds())}${m[8] ?? ''}`;
+}
+
+const zoneClocks = new Map<string, Intl.DateTimeFormat | null>();
+/** How far `zone`'s wall clock is ahead of UTC at the instant `ms`, or undefined for a zone Intl does not know. */
+function zoneOffsetMs(ms: number, zone: string): number | undefined {
+  let clock = zoneClocks.get(zone);
+  if (clock === undefined) {
+    try {
+      clock = new Intl.DateTimeFormat('en-US', {
+        timeZone: zone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: 'numeric',
+        day: 'numeric',
+        hour: 'numeric',
+        minute: 'numeric',
+        second: 'numeric',
+      });
+    } catch {
+      clock = null;
+    }
+    if (zoneClocks.size < 64) zoneClocks.set(zone, clock);
+  }
+  if (clock === null) return undefined;
+  const parts: Record<string, number> = {};
+  for (const p of clock.formatToParts(ms)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
+  return Date.UTC(year, month - 1, day, hour, minute, second) - Math.floor(ms / 1000) * 1000;
 }
 
 /** Our order → IB order fields. Throws INVALID_ORDER for what IB would refuse for this instrument. */

@@ -14,9 +14,19 @@ export const decimal = z
   // A string of digits too long for a double reads as Infinity: refused here, naming the field.
   .refine((n) => Number.isFinite(n), 'expected a decimal number within range');
 
-/** RFC 3339 ("2030-01-01T00:00:00.000000000Z") or UNIX ("1893456000.000000000") time → ms since the epoch. */
+/**
+ * RFC 3339 ("2030-01-01T00:00:00.000000000Z") or UNIX ("1893456000.000000000") time → ms since the epoch. The v20
+ * DateTime: "The Unix representation is a string representing the number of seconds since the Unix Epoch … The value
+ * is a fractional number, where the fractional part represents a fraction of a second (up to nine decimal places)."
+ * Both forms keep whole milliseconds, the rest dropped (as Date.parse drops an RFC 3339 time's): the same instant
+ * reads the same whichever form OANDA sends (a UNIX time rounded up could pass a gtdTime the other form did not).
+ */
 export function parseV20Time(s: string): number | undefined {
-  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  const unix = /^(\d+)(?:\.(\d+))?$/.exec(s);
+  if (unix) {
+    const ms = Number(unix[1]) * 1000 + Number((unix[2] ?? '').padEnd(3, '0').slice(0, 3));
+    return Number.isSafeInteger(ms) ? ms : undefined;
+  }
   const ms = Date.parse(s);
   return Number.isNaN(ms) ? undefined : ms;
 }

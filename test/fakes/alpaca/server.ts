@@ -104,6 +104,16 @@ export interface FakeAlpacaOptions {
    */
   refusalBody?: 'documented' | 'empty';
   /**
+   * Alpaca's wash-trade check ("User Protection" → "Preventing Wash Trades at Alpaca": "the Alpaca Trading platform
+   * checks for potential wash trades every time a customer places an order. If we detect a possible wash trade, we
+   * reject the order"; it "does apply to crypto trading"): a new order that could trade against an open order of the
+   * account on the other side of the same symbol (either is a market order, or the buy's limit reaches the sell's) is
+   * refused 403 `{"code":40310000,"message":"potential wash trade detected. use complex orders"}`. Nothing is placed.
+   */
+  washTradeCheck?: boolean;
+  /** The clock of the rate limit's one-minute windows (default Date.now); a test holds it inside one window. */
+  rateLimitClock?: () => number;
+  /**
    * The account's market-data plan (default 'paid'). 'free': a stock quote from the `sip` feed is refused, as the
    * Market Data FAQ says ("Why am I getting HTTP 403 (Forbidden)?": "if you get a message like subscription does
    * not permit querying recent SIP data in the HTTP response body, make sure you have the proper subscription - for
@@ -148,6 +158,13 @@ export interface FakeAlpaca extends FakeVenue {
    * `mleg`") or an order in a status this client does not know.
    */
   addOrderPlacedElsewhere(order: Record<string, unknown>): void;
+  /**
+   * Other programs on the account's keys send `requests` requests to the trading API this minute. Alpaca "Rate
+   * limits": a limit per account of requests a minute (200), past it 429; every trading-API reply carries
+   * `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` ("The time at which the current rate limit
+   * window resets in UTC epoch seconds"), as the fake's do.
+   */
+  spendRequests(requests: number): void;
   /** The query parameters of every GET /v2/orders so far. */
   orderListRequests(): Array<Record<string, string>>;
   /**
@@ -386,6 +403,19 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
         return void fail(res, 422, 42210000, 'sub-penny increment does not fulfill minimum pricing criteria');
     }
     if (byClientId.has(clientId)) return void fail(res, 422, 40010001, 'client_order_id must be unique');
+    if (options.washTradeCheck === true) {
+      const priceOf = (t: unknown, l: number | undefined) => (t === 'limit' || t === 'stop_limit' ? l : undefined);
+      const mine = priceOf(type, limit);
+      for (const b of byId.values()) {
+        const o = b.order;
+        if (FINAL.has(o.status) || o.symbol !== symbol || o.side === side) continue;
+        const theirs = priceOf(o.type, o.limit_price === null ? undefined : num(o.limit_price));
+        const buy = side === 'buy' ? mine : theirs;
+        const sell = side === 'buy' ? theirs : mine;
+        if (buy === undefined || sell === undefined || buy >= sell)
+          return void fail(res, 403, 40310000, 'potential wash trade detected. use complex orders');
+      }
+    }
     const q = quotes.get(symbol);
     const refPrice = limit ?? stop ?? q?.ask ?? 0;
     if (side === 'buy' && qty * refPrice > buyingPower() + 1e-9)
@@ -565,6 +595,15 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
       },
     });
 
+  /** The trading API's requests in the current minute (Alpaca "Rate limits": 200 a minute per account). */
+  const RATE_LIMIT = 200;
+  const rateClock = options.rateLimitClock ?? Date.now;
+  const rateWindow = { minute: Math.floor(rateClock() / 60_000), used: 0 };
+  const rollRateWindow = (): void => {
+    const minute = Math.floor(rateClock() / 60_000);
+    if (minute !== rateWindow.minute) Object.assign(rateWindow, { minute, used: 0 });
+  };
+
   /** `serves`: which of Alpaca's two APIs this server answers ('both' when there is one server). */
   const route = async (req: IncomingMessage, res: ServerResponse, raw: string, serves: 'trading' | 'data' | 'both') => {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -588,6 +627,14 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
         ? ` (key ${String(req.headers['apca-api-key-id'])} / ${String(req.headers['apca-api-secret-key'])})`
         : '';
       return fail(res, 401, 40110000, `request is not authorized${echo}`);
+    }
+    if (!dataRoute) {
+      rollRateWindow();
+      rateWindow.used++;
+      res.setHeader('x-ratelimit-limit', String(RATE_LIMIT));
+      res.setHeader('x-ratelimit-remaining', String(Math.max(0, RATE_LIMIT - rateWindow.used)));
+      res.setHeader('x-ratelimit-reset', String((rateWindow.minute + 1) * 60));
+      if (rateWindow.used > RATE_LIMIT) return fail(res, 429, 42910000, 'rate limit exceeded');
     }
     if (method === 'POST' && path === '/v2/orders') return handleOrderPost(req, res, raw);
     if (method === 'GET' && path === '/v2/orders') {
@@ -802,6 +849,10 @@ export async function startFakeAlpaca(options: FakeAlpacaOptions = {}): Promise<
     },
     addOrderPlacedElsewhere(order) {
       elsewhere.push(structuredClone(order));
+    },
+    spendRequests(requests) {
+      rollRateWindow();
+      rateWindow.used += requests;
     },
     orderListRequests() {
       return listRequests.map((q) => ({ ...q }));

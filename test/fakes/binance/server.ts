@@ -143,6 +143,8 @@ export interface FakeBinanceOptions {
    * answers 401 -2015 "Invalid API-key, IP, or permissions for action." (errors.md REJECTED_MBX_KEY), nothing done.
    */
   tradingEnabled?: boolean;
+  /** The clock of the request weight's one-minute windows (default Date.now); a test holds it inside one window. */
+  weightClock?: () => number;
 }
 
 export interface FakeBinance extends FakeVenue {
@@ -150,6 +152,12 @@ export interface FakeBinance extends FakeVenue {
   readonly secret: string;
   /** Request weight spent so far, as Binance counts it (`requestWeight`). */
   usedWeight(): number;
+  /**
+   * Other programs on the same IP spend `weight` of this minute's REQUEST_WEIGHT (rest-api.md "LIMITS" → "IP Limits":
+   * the limits are the IP's, "not the API keys'"). Every reply's `X-MBX-USED-WEIGHT-1M` is the IP's weight this
+   * minute; past 6000 a request is answered 429 -1003 with `Retry-After` (the seconds to the next minute).
+   */
+  spendWeight(weight: number): void;
   /** Free and locked amounts of an asset. */
   balance(asset: string): { free: number; locked: number };
   setBalance(asset: string, free: number): void;
@@ -163,10 +171,42 @@ export interface FakeBinance extends FakeVenue {
    */
   setDepth(symbol: string, side: 'asks' | 'bids', levels: Array<[price: number, qty: number]>): void;
   /**
-   * The next arriving order that would trade is stopped by self-trade prevention: it ends EXPIRED_IN_MATCH
-   * with nothing filled (enums.md: "The order was expired by the exchange due to STP").
+   * The next arriving order that would trade meets an order of the same account resting at the touch and is stopped
+   * by self-trade prevention (faqs/stp_faq.md), its STP mode being `mode` (EXPIRE_TAKER by default; Scenario C:
+   * "the taker order will expire"; EXPIRE_BOTH, Scenario D). With `after`, it first trades that much with other
+   * accounts' orders, then meets ours. Its remaining quantity is expired: it ends EXPIRED_IN_MATCH (enums.md: "The
+   * order was expired by the exchange due to STP") with `preventedMatchId` and `preventedQuantity` ("API responses for
+   * orders which expired due to STP will also have a `preventedQuantity` field") and, in the FULL reply,
+   * `preventedMatches[]`.
    */
-  preventNextMatch(): void;
+  preventNextMatch(options?: { mode?: 'EXPIRE_TAKER' | 'EXPIRE_BOTH'; after?: number }): void;
+  /**
+   * A resting order of ours meets an order another program sent from the same account (faqs/stp_faq.md, the taker's
+   * mode decides). EXPIRE_MAKER (Scenario B, F): its remaining quantity expires, status EXPIRED_IN_MATCH. DECREMENT
+   * (Scenario G): its `preventedQuantity` grows by `quantity` (capped at what is available) and it works on for the
+   * rest ("original order quantity - executed quantity - prevented quantity = quantity available for further
+   * execution"); once nothing is available it is removed from the book with the status of the event that emptied
+   * it: "one of `EXPIRED_IN_MATCH`, `FILLED`, or `EXPIRED`" (FILLED with less executed than its origQty).
+   */
+  preventResting(orderId: number, mode: 'EXPIRE_MAKER' | 'DECREMENT', quantity?: number): void;
+  /**
+   * The symbol's Price Range Execution Rule (faqs/price_range_execution_rules.md) allows trades between `low` and
+   * `high` only (undefined: no rule): "If a taker order attempts to execute at a price outside of the allowed price
+   * range, it will be expired (i.e. status: `EXPIRED`) with the expiry reason `EXECUTION_RULE_PRICE_RANGE_EXCEEDED`".
+   */
+  setPriceRange(symbol: string, range: { low: number; high: number } | undefined): void;
+  /**
+   * Binance cancels an open order itself (enums.md "Order status" EXPIRED: "or by the exchange, (e.g. orders canceled
+   * during liquidation, orders canceled during maintenance)"): EXPIRED with expiryReason `EXCHANGE_CANCELED`.
+   */
+  exchangeCancel(orderId: number): void;
+  /**
+   * The order's views show `status` in place of its own (undefined: its own again), as a status Binance adds after a
+   * client was written would (CHANGELOG 2023: "New order status: `EXPIRED_IN_MATCH`"; faqs/sbe_faq.md: "All enums now
+   * have a `NON_REPRESENTABLE` variant. This will be used to encode new enum values in the future"). The order works
+   * on as before.
+   */
+  reportStatusAs(orderId: number, status: string | undefined): void;
   /** Moves Binance's clock to `ms` ahead of this machine's (negative: behind), as `clockOffsetMs` at the start. */
   setClockOffset(ms: number): void;
   /**
@@ -223,6 +263,20 @@ interface StoredOrder {
   extreme?: number;
   origQty: number;
   executedQty: number;
+  /** Quantity self-trade prevention expired (faqs/stp_faq.md "prevented quantity"), and its last match. */
+  preventedQty: number;
+  preventedMatchId?: number;
+  /** The STP mode the order carries (rest-api.md "New order": selfTradePreventionMode). */
+  stpMode: string;
+  /**
+   * Why it expired, once EXPIRED (enums.md "Expiry Reasons"; CHANGELOG 2026-05: "Order query responses may include an
+   * `expiryReason` field … returned only for expired orders"; RESULT and FULL order replies show it too).
+   */
+  expiryReason?: string;
+  /** A status shown in its views instead of `status` (reportStatusAs). */
+  shownStatus?: string;
+  /** The FULL reply's preventedMatches[] of an order STP stopped as it arrived. */
+  preventedMatches?: unknown[];
   quoteQty: number;
   status: Status;
   triggered: boolean;
@@ -296,12 +350,27 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
   const counts = new Map<string, number>();
   /** Request weight spent, as Binance counts it against the 6000-per-minute limit. */
   let weight = 0;
+  /** The IP's weight in the current minute (rest-api.md "IP Limits": REQUEST_WEIGHT, 6000 per 1 MINUTE). */
+  let minuteWeight = 0;
+  const weightClock = options.weightClock ?? Date.now;
+  let weightMinute = Math.floor(weightClock() / 60_000);
+  const rollMinute = (): void => {
+    const minute = Math.floor(weightClock() / 60_000);
+    if (minute !== weightMinute) {
+      weightMinute = minute;
+      minuteWeight = 0;
+    }
+  };
   const detailed = new Map<string, number>();
   const sockets = new Set<Socket>();
   let nextOrderId = 1000;
   const depth = new Map<string, Array<[number, number]>>();
-  let preventMatch = 0;
+  const priceRanges = new Map<string, { low: number; high: number }>();
+  const preventMatch: Array<{ mode: 'EXPIRE_TAKER' | 'EXPIRE_BOTH'; after: number }> = [];
+  let nextPreventedMatchId = 0;
   let nextTradeId = 5000;
+  /** What an order can still trade: faqs/stp_faq.md "quantity available for further execution". */
+  const available = (o: StoredOrder): number => Number((o.origQty - o.executedQty - o.preventedQty).toFixed(12));
 
   const wallet = (asset: string) => {
     let b = balances.get(asset);
@@ -323,7 +392,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       wallet(order.lockedAsset).free += order.locked;
       order.locked = 0;
     }
-    fillQty(order, price, order.origQty - order.executedQty, maker, now);
+    fillQty(order, price, available(order), maker, now);
   }
 
   /** One trade of `qty` at `price` (locks are the caller's). */
@@ -359,8 +428,41 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     order.fills.push({ price, qty, commission, commissionAsset, tradeId: ++nextTradeId, time: now, maker });
     order.executedQty = Number((order.executedQty + qty).toFixed(12));
     order.quoteQty += quote;
-    order.status = order.executedQty >= order.origQty - 1e-12 ? 'FILLED' : 'PARTIALLY_FILLED';
+    order.status = available(order) <= 1e-12 ? 'FILLED' : 'PARTIALLY_FILLED';
     order.updateTime = now;
+  }
+
+  function expire(order: StoredOrder, reason: string, now: number): void {
+    release(order);
+    order.status = 'EXPIRED';
+    order.expiryReason = reason;
+    order.updateTime = now;
+  }
+  const unfilledReason = (order: StoredOrder): string =>
+    order.type === 'MARKET' || order.type === 'STOP_LOSS'
+      ? 'INSUFFICIENT_LIQUIDITY'
+      : order.timeInForce === 'FOK'
+        ? 'UNFILLED_FOK_ORDER_EXPIRED'
+        : 'UNFILLED_IOC_QUANTITY_EXPIRED';
+
+  /** Self-trade prevention expires `qty` of an order (faqs/stp_faq.md "What is a Prevented Match?"). */
+  function prevent(order: StoredOrder, qty: number, now: number): number {
+    const id = nextPreventedMatchId++;
+    order.preventedQty = Number((order.preventedQty + qty).toFixed(12));
+    order.preventedMatchId = id;
+    order.updateTime = now;
+    if (available(order) <= 1e-12) {
+      release(order);
+      order.status = 'EXPIRED_IN_MATCH';
+    } else if (order.locked > 0) {
+      // What stays locked is what is still available to trade.
+      const keep = order.side === 'BUY' ? order.price * available(order) : available(order);
+      const b = wallet(order.lockedAsset);
+      b.free += order.locked - keep;
+      b.locked -= order.locked - keep;
+      order.locked = keep;
+    }
+    return id;
   }
 
   /** An arriving marketable order against `setDepth` levels; false when the side has no depth set. */
@@ -370,13 +472,12 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const limit = order.type === 'LIMIT' || order.type === 'STOP_LOSS_LIMIT' ? order.price : undefined;
     const within = (p: number) =>
       limit === undefined || (order.side === 'BUY' ? p <= limit + 1e-12 : p >= limit - 1e-12);
-    const remaining = () => Number((order.origQty - order.executedQty).toFixed(12));
+    const remaining = () => available(order);
     const reachable = levels.filter((l) => within(l[0])).reduce((sum, l) => sum + l[1], 0);
     release(order);
     const immediate = order.type === 'MARKET' || order.type === 'STOP_LOSS' || order.timeInForce !== 'GTC';
     if (order.timeInForce === 'FOK' && limit !== undefined && reachable < remaining() - 1e-12) {
-      order.status = 'EXPIRED';
-      order.updateTime = now;
+      expire(order, 'UNFILLED_FOK_ORDER_EXPIRED', now);
       return true;
     }
     for (const level of levels) {
@@ -392,8 +493,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     );
     if (remaining() > 0) {
       if (immediate) {
-        order.status = 'EXPIRED';
-        order.updateTime = now;
+        expire(order, unfilledReason(order), now);
       } else {
         const need = order.side === 'BUY' ? order.price * remaining() : remaining();
         const b = wallet(order.lockedAsset);
@@ -419,12 +519,33 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       (order.type === 'STOP_LOSS' && order.triggered) ||
       ((order.type === 'LIMIT' || (order.type === 'STOP_LOSS_LIMIT' && order.triggered)) &&
         marketable(s, order.side, order.price));
-    if (arriving && trades && preventMatch > 0) {
-      preventMatch--;
+    const stp = arriving && trades ? preventMatch.shift() : undefined;
+    if (stp !== undefined) {
       release(order);
+      order.stpMode = stp.mode;
+      const price = touch(s, order.side);
+      if (stp.after > 0) fillQty(order, price, Math.min(stp.after, available(order)), false, now);
+      const rest = available(order);
+      const id = prevent(order, rest, now);
       order.status = 'EXPIRED_IN_MATCH';
-      order.updateTime = now;
+      order.preventedMatches = [
+        {
+          preventedMatchId: id,
+          makerOrderId: 1,
+          price: fmt(price),
+          takerPreventedQuantity: fmt(rest),
+          ...(stp.mode === 'EXPIRE_BOTH' ? { makerPreventedQuantity: fmt(rest) } : {}),
+        },
+      ];
       return;
+    }
+    const range = priceRanges.get(s.symbol);
+    if (arriving && trades && range !== undefined) {
+      const price = touch(s, order.side);
+      if (price < range.low - 1e-12 || price > range.high + 1e-12) {
+        expire(order, 'EXECUTION_RULE_PRICE_RANGE_EXCEEDED', now);
+        return;
+      }
     }
     if (arriving && trades && walkDepth(order, s, now)) return;
     if (order.type === 'MARKET' || (order.type === 'STOP_LOSS' && order.triggered)) {
@@ -436,11 +557,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       fill(order, arriving || order.type === 'STOP_LOSS_LIMIT' ? touch(s, order.side) : order.price, !arriving, now);
       return;
     }
-    if (order.timeInForce !== 'GTC') {
-      release(order);
-      order.status = 'EXPIRED';
-      order.updateTime = now;
-    }
+    if (order.timeInForce !== 'GTC') expire(order, unfilledReason(order), now);
   }
 
   function release(order: StoredOrder): void {
@@ -607,11 +724,15 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       origQty: fmt(o.origQty),
       executedQty: fmt(o.executedQty),
       cummulativeQuoteQty: fmt(o.quoteQty),
-      status: o.status,
+      status: o.shownStatus ?? o.status,
       timeInForce: o.timeInForce,
       type: o.type,
       side: o.side,
-      selfTradePreventionMode: 'NONE',
+      selfTradePreventionMode: o.stpMode,
+      ...(o.status === 'EXPIRED' && o.expiryReason !== undefined ? { expiryReason: o.expiryReason } : {}),
+      ...(o.preventedMatchId === undefined
+        ? {}
+        : { preventedMatchId: o.preventedMatchId, preventedQuantity: fmt(o.preventedQty) }),
     };
     const stop = {
       ...(o.type === 'STOP_LOSS' || o.type === 'STOP_LOSS_LIMIT' ? { stopPrice: fmt(o.stopPrice) } : {}),
@@ -630,6 +751,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
           commissionAsset: f.commissionAsset,
           tradeId: f.tradeId,
         })),
+        ...(o.preventedMatches === undefined ? {} : { preventedMatches: o.preventedMatches }),
       };
     if (kind === 'cancel')
       return {
@@ -784,6 +906,8 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
       ...(trailingDelta === undefined ? {} : { trailingDelta, extreme: touch(s, side) }),
       origQty: qty,
       executedQty: 0,
+      preventedQty: 0,
+      stpMode: 'NONE',
       quoteQty: 0,
       status: 'NEW',
       triggered: false,
@@ -904,7 +1028,7 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     res.writeHead(status, {
       'Content-Type': 'application/json;charset=UTF-8',
-      'X-MBX-USED-WEIGHT-1M': '1',
+      'X-MBX-USED-WEIGHT-1M': String(minuteWeight),
       ...headers,
     });
     res.end(text);
@@ -915,7 +1039,21 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     const method = req.method ?? 'GET';
     const route = `${method} ${url.pathname}`;
     counts.set(route, (counts.get(route) ?? 0) + 1);
-    weight += requestWeight(route, url.searchParams);
+    // CHANGELOG 2026-03-27: placing and cancelling orders weighs 0 when the request succeeds; "Failed requests are
+    // still charged the documented weight" (charged once the answer shows it failed).
+    const weightless = WEIGHTLESS_ON_SUCCESS.has(route);
+    const spent = weightless ? 0 : requestWeight(route, url.searchParams);
+    weight += spent;
+    rollMinute();
+    minuteWeight += spent;
+    if (weightless)
+      res.on('finish', () => {
+        if (res.statusCode < 400) return;
+        const failed = requestWeight(route, url.searchParams);
+        weight += failed;
+        rollMinute();
+        minuteWeight += failed;
+      });
     // Open orders of every symbol cost 80 times a symbol's 6: tell the two apart.
     const detail =
       route === 'GET /api/v3/openOrders'
@@ -927,6 +1065,18 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     // rest-api.md: "New order (TRADE)", "Cancel order (TRADE)", "Cancel All Open Orders on a Symbol (TRADE)".
     const security = TRADE_ROUTES.has(route) ? 'TRADE' : 'USER_DATA';
     const signed = (raw: string) => authenticate(req, raw, security);
+    if (minuteWeight > 6000) {
+      const seconds = Math.max(1, Math.ceil(((weightMinute + 1) * 60_000 - weightClock()) / 1000));
+      return send(
+        res,
+        429,
+        {
+          code: -1003,
+          msg: 'Too much request weight used; current limit is 6000 request weight per 1 MINUTE. Please use WebSocket Streams for live updates to avoid polling the API.',
+        },
+        { 'Retry-After': String(seconds) },
+      );
+    }
     try {
       switch (route) {
         case 'GET /api/v3/ping':
@@ -1091,7 +1241,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
         else if (fault.kind === 'tooManyOrders')
           // rest-api "LIMITS" → "Unfilled Order Count": "If you have exceeded this, you will receive a 429 error
           // without the Retry-After header." errors.md: -1015 TOO_MANY_ORDERS.
-          send(res, 429, { code: -1015, msg: 'Too many new orders; current limit is 50 orders per 10 SECOND.' });
+          send(res, 429, {
+            code: -1015,
+            msg:
+              fault.interval === undefined || fault.interval === '10 SECOND'
+                ? 'Too many new orders; current limit is 50 orders per 10 SECOND.'
+                : `Too many new orders; current limit is 200000 orders per ${fault.interval}.`,
+          });
         else if (fault.kind === 'wafBlock') {
           // rest-api "HTTP Return Codes": "HTTP 403 return code is used when a WAF (Web Application Firewall) rule
           // has been violated. This can indicate a rate limit violation or a security block." The firewall's own
@@ -1193,6 +1349,10 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     requestCounts() {
       return Object.fromEntries(detailed);
     },
+    spendWeight(spent) {
+      rollMinute();
+      minuteWeight += spent;
+    },
     usedWeight() {
       return weight;
     },
@@ -1248,8 +1408,30 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     setClockOffset(ms: number) {
       clockOffsetMs = ms;
     },
-    preventNextMatch() {
-      preventMatch++;
+    preventNextMatch(options = {}) {
+      preventMatch.push({ mode: options.mode ?? 'EXPIRE_TAKER', after: options.after ?? 0 });
+    },
+    reportStatusAs(orderId, status) {
+      const o = orders.get(orderId);
+      if (!o) throw new Error(`no order ${orderId}`);
+      if (status === undefined) delete o.shownStatus;
+      else o.shownStatus = status;
+    },
+    setPriceRange(symbol, range) {
+      if (range === undefined) priceRanges.delete(symbol);
+      else priceRanges.set(symbol, { ...range });
+    },
+    exchangeCancel(orderId) {
+      const o = orders.get(orderId);
+      if (!o || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED'))
+        throw new Error(`order ${orderId} is not open`);
+      expire(o, 'EXCHANGE_CANCELED', Date.now());
+    },
+    preventResting(orderId, mode, quantity) {
+      const o = orders.get(orderId);
+      if (!o || (o.status !== 'NEW' && o.status !== 'PARTIALLY_FILLED'))
+        throw new Error(`order ${orderId} is not open`);
+      prevent(o, mode === 'EXPIRE_MAKER' ? available(o) : Math.min(quantity ?? available(o), available(o)), Date.now());
     },
     setBalance(asset, free) {
       wallet(asset).free = free;
@@ -1262,6 +1444,13 @@ export async function startFakeBinance(options: FakeBinanceOptions = {}): Promis
     },
   };
 }
+
+/** Routes whose successful requests weigh 0 since 2026-04-02 (CHANGELOG 2026-03-27). */
+const WEIGHTLESS_ON_SUCCESS: ReadonlySet<string> = new Set([
+  'POST /api/v3/order',
+  'DELETE /api/v3/order',
+  'DELETE /api/v3/openOrders',
+]);
 
 /**
  * Binance's request weight of a route (rest-api.md, each endpoint's "Weight"): what a client spends of

@@ -119,6 +119,8 @@ export interface FakeTwsOptions {
    * permId = {permId}", which names no state either.
    */
   cancelRefusal?: 'state' | 'bare' | '161';
+  /** TWS's clock for execution times (default Date.now): executions then carry its time, to the second. */
+  executionClock?: () => number;
   /** The commission of an execution of `shares` (default `fakeTwsCommission`, IB's fixed US-stock rate). */
   commission?: (shares: number) => number;
   /** The currency a COMMISSION_REPORT names for an execution of this contract (default 'USD'). */
@@ -252,6 +254,13 @@ export interface FakeTws extends FakeVenue {
    */
   endOrder(orderId: number, status: 'Cancelled' | 'ApiCancelled' | 'Inactive', completedStatus: string): boolean;
   /**
+   * TWS holds (and reports in OPEN_ORDER and COMPLETED_ORDER) the order's goodTillDate as `text`: as TWS keeps an
+   * expiry set in its window or by another client in the exchange's time zone. TWS API "Orders", "Changes in the
+   * date/time field": "API allows UTC format "yyyymmdd-hh:mm:ss" … API allows date/time field format with
+   * instrument's exchange timezone … Example: IBM 20220930-15:00:00 US/Eastern".
+   */
+  restateGoodTillDate(orderId: number, text: string): void;
+  /**
    * TWS's "Reset API order ID sequence" (Global Configuration → API → Settings): NEXT_VALID_ID starts again at
    * `next` (default 1) while the orders already placed keep their ids, so a client that trusts nextValidId alone
    * sends an id TWS holds and gets ERR 103 "Duplicate order id".
@@ -295,8 +304,8 @@ function frame(fields: ReadonlyArray<string | number>): Buffer {
   return Buffer.concat([head, body]);
 }
 
-function connectionTime(): string {
-  const d = new Date();
+function connectionTime(ms = Date.now()): string {
+  const d = new Date(ms);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} UTC`;
 }
@@ -365,7 +374,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
   let execSeq = 0;
   const executionFields = (
     o: FakeOrder,
-    e: { execId: string; shares: number; price: number; lastLiquidity?: number; cumQty?: number },
+    e: { execId: string; shares: number; price: number; at: number; lastLiquidity?: number; cumQty?: number },
   ): Array<string | number> => [
     11,
     -1,
@@ -382,7 +391,7 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     o.contract.localSymbol,
     '',
     e.execId,
-    connectionTime(),
+    connectionTime(e.at),
     FAKE_TWS_ACCOUNT,
     o.contract.exchange,
     o.action === 'BUY' ? 'BOT' : 'SLD',
@@ -425,9 +434,10 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
   const executionFrames = (o: FakeOrder, shares: number, price: number, liquidity: number): Buffer[] => {
     if (options.executions === false || !(shares > 0)) return [];
     const execId = `0000e0d5.${(o.permId * 1000 + ++execSeq).toString(16)}.01.01`;
-    const fields = executionFields(o, { execId, shares, price, lastLiquidity: liquidity });
+    const at = (options.executionClock ?? Date.now)();
+    const fields = executionFields(o, { execId, shares, price, at, lastLiquidity: liquidity });
     const frames = [frame(fields)];
-    const logged: (typeof executionLog)[number] = { clientId: o.clientId, at: Date.now(), fields };
+    const logged: (typeof executionLog)[number] = { clientId: o.clientId, at, fields };
     if (options.commissionReports !== false) {
       logged.report = commissionFields(
         execId,
@@ -623,7 +633,13 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         }
         if ('execution' in step) {
           executed += step.execution.shares;
-          s.send(executionFields(o, { ...step.execution, cumQty: step.execution.cumQty ?? executed }));
+          s.send(
+            executionFields(o, {
+              ...step.execution,
+              at: (options.executionClock ?? Date.now)(),
+              cumQty: step.execution.cumQty ?? executed,
+            }),
+          );
           continue;
         }
         if ('openOrder' in step) {
@@ -818,7 +834,9 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
         const since = filterTime(f[5]);
         for (const e of executionLog) {
           if (client !== undefined && e.clientId !== client) continue;
-          if (since !== undefined && e.at < since) continue;
+          // ExecutionFilter.time: "Only those executions reported after the specified time will be returned" (an
+          // execution's time is to the second): one in the very second the filter names is not after it.
+          if (since !== undefined && Math.floor(e.at / 1000) * 1000 <= since) continue;
           s.send([e.fields[0] as number, reqId, ...e.fields.slice(2)]);
           if (e.report) s.send(e.report);
         }
@@ -999,6 +1017,11 @@ export async function startFakeTws(options: FakeTwsOptions = {}): Promise<FakeTw
     },
     dropConnections() {
       for (const s of sessions) s.socket.destroy();
+    },
+    restateGoodTillDate(orderId, text) {
+      const o = orders.get(orderId);
+      if (!o) throw new Error(`no order ${orderId}`);
+      o.goodTillDate = text;
     },
     endOrder(orderId, status, completedStatus) {
       const o = orders.get(orderId);

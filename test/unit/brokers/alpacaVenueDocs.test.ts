@@ -143,6 +143,23 @@ describe('Alpaca adapter: replies from the Trading API documentation', () => {
     assert.deepEqual(statesOf(r.order_id), ['submitted', 'fill 3', 'expired']);
   });
 
+  // The Order object's status list has grown ("Less common states … accepted_for_bidding … calculated"), and the SDK
+  // passes any status through (OrderStatusFromJSON casts): one added later was refused whole, its fills never counted.
+  it('a status added after this version: followed by its figures (its fills counted, filled when all filled), said once', async () => {
+    const r = await broker.submitOrder(order({ type: 'limit', price: 149 }));
+    fake.setOrder(r.order_id, { status: 'awaiting_review', filled_qty: '4', filled_avg_price: '149' });
+    const part = await broker.getOrderStatus(r.order_id);
+    assert.deepEqual(part.status, { status: 'partially_filled', filled_qty: 4 });
+    await broker.pollOpenOrders();
+    fake.setOrder(r.order_id, { status: 'awaiting_review', filled_qty: '10', filled_avg_price: '149' });
+    const done = await broker.getOrderStatus(r.order_id);
+    assert.equal(done.status.status, 'filled');
+    assert.deepEqual(statesOf(r.order_id), ['submitted', 'fill 4', 'fill 6']);
+    const said = errors.filter((e) => e.includes('awaiting_review'));
+    assert.equal(said.length, 1, errors.join('\n'));
+    assert.match(said[0]!, /does not know: it is followed by its figures/);
+  });
+
   it('replaced is final for this order id (cancelled); calculated with all filled is filled', async () => {
     const a = await broker.submitOrder(order({ type: 'limit', price: 149 }));
     fake.setOrder(a.order_id, { status: 'replaced' });

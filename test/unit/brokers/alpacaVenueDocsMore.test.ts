@@ -133,7 +133,8 @@ describe('Alpaca adapter: open-order lists with orders placed elsewhere', () => 
       order_class: 'simple',
       symbol: 'MSFT',
       side: 'buy',
-      status: 'awaiting_review',
+      status: 'new',
+      filled_qty: 'ten',
       legs: null,
     });
     fake.setQuote('AAPL', 147.9, 148); // both of ours fill
@@ -142,12 +143,12 @@ describe('Alpaca adapter: open-order lists with orders placed elsewhere', () => 
     assert.deepEqual(eventsOf(updates, b.order_id), ['submitted', 'fill 10']);
     assert.equal(errors.length, 1, JSON.stringify(errors));
     assert.match(errors[0]!, /odd-1/);
-    assert.match(errors[0]!, /status/);
+    assert.match(errors[0]!, /filled_qty/);
     // Asked directly, the list is still a clear error naming the field, not a silent gap.
     await assert.rejects(broker.listOpenOrders(), (e: unknown) => {
       assert.ok(isBrokerError(e));
       assert.equal(e.reason, 'BAD_RESPONSE');
-      assert.match(e.message, /status/);
+      assert.match(e.message, /filled_qty/);
       return true;
     });
   });

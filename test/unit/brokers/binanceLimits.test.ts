@@ -67,6 +67,22 @@ describe('Binance adapter: limits answered without Retry-After (-1015, WAF 403)'
     await fake?.close();
   });
 
+  it('-1015 naming the day\'s limit ("current limit is 200000 orders per DAY."): new orders wait the day, not 10 s', async () => {
+    const posts = fake.requestCount('POST /api/v3/order');
+    fake.injectNext({ kind: 'tooManyOrders', interval: 'DAY' });
+    const o = order();
+    const first = await failure(broker.submitOrder(o));
+    assert.equal(first.reason, 'RATE_LIMITED');
+    assert.equal(first.retryAfterMs, 86_400_000);
+    clockMs += 11_000; // past the 10-second interval: a new order would meet the same refusal
+    const held = await failure(broker.submitOrder(o));
+    assert.equal(held.notActed, true);
+    assert.equal(held.retryAfterMs, 86_400_000 - 11_000);
+    assert.match(held.message, /new orders wait 86389 s more, until the interval Binance named has passed/);
+    assert.equal(fake.requestCount('POST /api/v3/order'), posts + 1, 'one 429, not one every 10 s');
+    assert.ok((await broker.getQuote('BTCUSDT')).ask > 0, 'reads still go');
+  });
+
   it('-1015 Too many new orders: not placed, not resent at once; new orders wait 10 s, cancels and reads still go', async () => {
     const resting = await broker.submitOrder(order({ order_type: { type: 'limit', price: 29_000 } }));
     const posts = fake.requestCount('POST /api/v3/order');

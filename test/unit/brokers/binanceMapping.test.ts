@@ -123,7 +123,13 @@ describe('Binance mapping (pure)', () => {
     assert.deepEqual(toOrderStatus('CANCELED', 0), { status: 'cancelled' });
     assert.equal(toOrderStatus('REJECTED', 0).status, 'rejected');
     assert.deepEqual(toOrderStatus('EXPIRED', 0), { status: 'expired' });
-    assert.deepEqual(toOrderStatus('EXPIRED_IN_MATCH', 0), { status: 'expired' });
+    const stp = toOrderStatus('EXPIRED_IN_MATCH', 0, { origQty: 2, preventedQuantity: 2, mode: 'EXPIRE_TAKER' });
+    assert.equal(stp.status, 'cancelled');
+    assert.match(stp.status === 'cancelled' ? (stp.reason ?? '') : '', /^EXPIRED_IN_MATCH: .*EXPIRE_TAKER.*2 of 2/);
+    // faqs/stp_faq.md: FILLED once DECREMENT left nothing else available, with less executed than the quantity.
+    const decremented = toOrderStatus('FILLED', 4, { origQty: 6, preventedQuantity: 2, mode: 'DECREMENT' });
+    assert.equal(decremented.status, 'cancelled');
+    assert.deepEqual(toOrderStatus('FILLED', 6, { origQty: 6, preventedQuantity: 0 }), { status: 'filled' });
   });
 
   it('refuses a malformed order as BAD_RESPONSE and reads a partial fill', () => {

@@ -136,11 +136,12 @@ describe('Binance adapter: replies from the spot API documentation', () => {
     assert.deepEqual(fok.fills, []);
   });
 
-  it('EXPIRED_IN_MATCH (self-trade prevention) is expired, nothing filled', async () => {
+  it('EXPIRED_IN_MATCH (self-trade prevention) is ended by Binance with its reason, nothing filled', async () => {
     await setUp();
     fake.preventNextMatch();
     const r = await broker.submitOrder(order(market));
-    assert.equal(r.status.status, 'expired');
+    assert.equal(r.status.status, 'cancelled');
+    assert.match(r.status.status === 'cancelled' ? (r.status.reason ?? '') : '', /self-trade prevention/);
     assert.deepEqual(r.fills, []);
   });
 

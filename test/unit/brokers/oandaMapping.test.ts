@@ -124,6 +124,14 @@ describe('OANDA v20 mapping (pure)', () => {
   it('reads UNIX times and maps cancel reasons', () => {
     assert.equal(parseV20Time('1893456000.123456789'), 1893456000123);
     assert.equal(parseV20Time('2030-01-01T00:00:00.123456789Z'), 1893456000123);
+    // One instant in both forms of the v20 DateTime (Accept-Datetime-Format RFC3339 or UNIX) reads the same.
+    for (const [unix, rfc] of [
+      ['1466620889.285982286', '2016-06-22T18:41:29.285982286Z'],
+      ['1466620889.9999', '2016-06-22T18:41:29.9999Z'],
+      ['1466620889', '2016-06-22T18:41:29Z'],
+      ['1466620889.5', '2016-06-22T18:41:29.5Z'],
+    ] as const)
+      assert.equal(parseV20Time(unix), parseV20Time(rfc), unix);
     assert.deepEqual(cancelledStatus('CLIENT_REQUEST', 'GTC', false, 0), { status: 'cancelled' });
     assert.deepEqual(cancelledStatus('TIME_IN_FORCE_EXPIRED', 'GTD', false, 0), { status: 'expired' });
     assert.deepEqual(cancelledStatus('TIME_IN_FORCE_EXPIRED', 'IOC', true, 0), {
