@@ -359,8 +359,21 @@ export class SubmitLanes {
 
   /** What a submit that failed at the venue became: unconfirmed (looked up, never resent), or rejected. */
   private failedAtVenue(cmd: SubmitOrder, risk: RiskCheckResult[], broker: BrokerApi, e: unknown): void {
-    const { cache, clock, control, events } = this.o;
-    if (!isBrokerError(e)) throw e;
+    const { cache, clock, control, events, log } = this.o;
+    if (!isBrokerError(e)) {
+      // Not the venue's answer but its client failing (a reply it could not read, a bug): the request may have
+      // reached the venue and been taken, so the outcome is unknown. Thrown on, the order stayed SUBMITTED, its
+      // buying power held and nothing looking it up, while the venue could be filling it.
+      log.venueError(cmd.venue, 'submitOrder', e);
+      if (cache.must(cmd.clientOrderId).state === 'SUBMITTED')
+        events.transition(cmd.clientOrderId, {
+          type: 'Unconfirmed',
+          at: clock.now(),
+          reason: `${broker.displayName}'s client failed (${e instanceof Error ? e.message : String(e)}); looking it up by client order id ${cmd.clientOrderId}, never resending`,
+        });
+      if (!isFinalState(cache.must(cmd.clientOrderId).state)) this.o.reconciler.scheduleReconcile(cmd.clientOrderId, 0);
+      return;
+    }
     if (e.outcomeUnknown) {
       // The venue's update stream may already have told us more than the lost reply would have.
       const now = cache.must(cmd.clientOrderId);

@@ -79,4 +79,34 @@ describe('engine read-through (rt-engine18)', function () {
       await rig.close();
     }
   });
+
+  it('a venue client that throws (not a BrokerError) after the venue took the order leaves it unconfirmed and looked up', async () => {
+    let placed = 0;
+    // A REST venue (no stream) whose client fails reading the reply of a submit the venue has taken.
+    const rig = await twoVenues((inner) => ({
+      ...delegatingBroker(inner, { onOrderUpdate: () => ({ dispose: () => undefined }) }),
+      submitOrder: async (o) => {
+        await inner.submitOrder(o);
+        placed++;
+        throw new TypeError("Cannot read properties of undefined (reading 'id')");
+      },
+    }));
+    try {
+      const o = order('buy', 5);
+      const result = await rig.engine.submitOrder(o, 'one');
+      assert.equal(placed, 1);
+      assert.equal(result.denial, undefined);
+      assert.ok(
+        ['UNCONFIRMED', 'FILLED'].includes(result.order.state),
+        `the venue may have it: ${result.order.state} ${result.order.reason ?? ''}`,
+      );
+      const final = await rig.engine.waitForFinal(o.client_order_id, 5000);
+      assert.equal(final?.state, 'FILLED', 'looked up by its client order id and found filled');
+      assert.equal(placed, 1, 'never resent');
+      assert.deepEqual(rig.engine.positionsOf('one'), { AAPL: 5 });
+      assert.equal(rig.engine.status().workingOrders, 0);
+    } finally {
+      await rig.close();
+    }
+  });
 });
