@@ -11,7 +11,8 @@
  *   ACCEPTED ──Fill──▶ PARTIALLY_FILLED ──Fill (complete)──▶ FILLED
  *        │ CancelRequested        │ CancelRequested
  *        ▼                        ▼
- *   PENDING_CANCEL ──Cancelled──▶ CANCELLED     CancelRejected: back to where it was
+ *   PENDING_CANCEL ──Cancelled──▶ CANCELLED     CancelRejected: back to where it was (ACCEPTED for one sent,
+ *                                                unless the venue never answered for it: UNCONFIRMED)
  *   PARTIALLY_FILLED / PENDING_CANCEL with fills ──Rejected──▶ CANCELLED (partly filled, then ended; fills kept)
  *        └──Fill──▶ stays PENDING_CANCEL (a fill racing the cancel is real), or FILLED when complete
  *
@@ -296,13 +297,17 @@ export function applyEvent(order: OrderRecord, event: OrderEvent): Applied {
       };
     case 'CancelRejected': {
       const back = order.stateBeforeCancel ?? (order.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED');
-      // A cancel refused is never a step back to "submitted" or "unconfirmed" (the venue answered), and
-      // an order that traded while the cancel was pending is partially filled, whatever it was before.
+      // A cancel the venue refused is never a step back to "submitted" or "unconfirmed" (the venue answered), and
+      // an order that traded while the cancel was pending is partially filled, whatever it was before. One without
+      // the venue's id was never sent to the venue to cancel (the engine found no record of it there yet): it is
+      // as unconfirmed as before; called ACCEPTED, it was never concluded absent, and stayed working for good.
       const state: OrderState =
         order.filledUnits > 0n
           ? 'PARTIALLY_FILLED'
           : back === 'SUBMITTED' || back === 'UNCONFIRMED'
-            ? 'ACCEPTED'
+            ? order.venueOrderId === undefined
+              ? 'UNCONFIRMED'
+              : 'ACCEPTED'
             : back;
       const { stateBeforeCancel: _dropped, ...rest } = order;
       return { order: changed(rest, { state, reason: event.reason, updatedAt: event.at }), changed: true };

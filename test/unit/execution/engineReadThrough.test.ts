@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import { TestClock } from '../../../src/common/clock';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { delegatingBroker, type BrokerApi } from '../../../src/brokers/broker';
+import { BrokerError } from '../../../src/brokers/errors';
 import { AuditLog } from '../../../src/execution/audit/auditLog';
 import { ExecutionEngine } from '../../../src/execution/engine';
-import { FixedQuotes, order } from '../paper/helpers';
+import { FixedQuotes, limit, order } from '../paper/helpers';
 import { LOOSE } from './engineHelpers';
 
 interface TwoVenues {
+  readonly clock: TestClock;
   readonly engine: ExecutionEngine;
   readonly first: PaperBroker;
   readonly second: PaperBroker;
@@ -40,6 +42,7 @@ async function twoVenues(wrap: (inner: BrokerApi) => BrokerApi = (b) => delegati
   await engine.connect('one');
   await engine.connect('two');
   return {
+    clock,
     engine,
     first,
     second,
@@ -105,6 +108,32 @@ describe('engine read-through (rt-engine18)', function () {
       assert.equal(placed, 1, 'never resent');
       assert.deepEqual(rig.engine.positionsOf('one'), { AAPL: 5 });
       assert.equal(rig.engine.status().workingOrders, 0);
+    } finally {
+      await rig.close();
+    }
+  });
+
+  it('a cancel of an order the venue has not answered for keeps it unconfirmed, and it ends as never arrived', async () => {
+    // Binance-like: a request older than its window can no longer reach the venue (absenceConclusiveAfterMs).
+    const rig = await twoVenues((inner) => ({
+      ...delegatingBroker(inner, { onOrderUpdate: () => ({ dispose: () => undefined }) }),
+      absenceConclusiveAfterMs: 30_000,
+      // The request is lost on the way: the venue never sees it.
+      submitOrder: () => Promise.reject(new BrokerError('TIMEOUT', 'no answer in 10 s', { outcomeUnknown: true })),
+    }));
+    try {
+      const o = order('buy', 10, limit(95));
+      const sent = await rig.engine.submitOrder(o, 'one');
+      assert.equal(sent.order.state, 'UNCONFIRMED');
+      // Cancelled within the window: the venue has no record of it yet, which proves nothing.
+      const after = await rig.engine.cancel(o.client_order_id);
+      assert.notEqual(after.state, 'ACCEPTED', `the venue never acknowledged it: ${after.reason ?? ''}`);
+      assert.equal(after.state, 'UNCONFIRMED');
+      rig.clock.advance(31_000);
+      const looked = await rig.engine.reconcileOrder(o.client_order_id);
+      assert.equal(looked?.state, 'REJECTED', `past the window it never arrived: ${looked?.reason ?? ''}`);
+      assert.match(looked?.reason ?? '', /NEVER_ARRIVED/);
+      assert.deepEqual(rig.engine.workingOrders(), []);
     } finally {
       await rig.close();
     }
