@@ -138,4 +138,21 @@ describe('engine read-through (rt-engine18)', function () {
       await rig.close();
     }
   });
+
+  it('a wait for an order to finish settles when the engine closes, with the order as it is', async () => {
+    const rig = await twoVenues();
+    try {
+      const o = order('buy', 10, limit(95));
+      assert.equal((await rig.engine.submitOrder(o, 'one')).order.state, 'ACCEPTED');
+      const waiting = rig.engine.waitForFinal(o.client_order_id, 3_600_000);
+      await rig.engine.close();
+      const outcome = await Promise.race([
+        waiting.then((r) => r?.state),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500)),
+      ]);
+      assert.equal(outcome, 'ACCEPTED');
+    } finally {
+      await rig.close();
+    }
+  });
 });
