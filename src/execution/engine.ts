@@ -350,11 +350,20 @@ export class ExecutionEngine {
   /** Writes everything pending to the audit log and stops timers. The brokers are left to their owner. */
   async close(): Promise<void> {
     this.closed = true;
-    this.lanes.close();
+    // What is under way ends first, while the audit log can still take what the venues answer: closed after it, the
+    // log refused those records (an order's fill missing from it) and its refusal halted the state folder on disk.
+    // An emergency stop finishes (its flatten too); orders not yet sent are denied ENGINE_CLOSED.
+    await this.stopper.settle();
+    await this.lanes.close();
+    await this.stopper.settle();
     this.reconciler.close();
     this.cache.close();
     this.venues.close();
     await this.log.settle();
+    this.log.close();
+    // What changes from here (an answer still arriving) is not written to the working-orders file: once closed, the
+    // folder's lock is its owner's to release. The log is the record; the next open asks the venues again.
+    this.cache.onWorkingChange = () => undefined;
     // A working-orders file that cannot be written was reported (StateSaveFailed, HALTED) when it
     // failed; the audit log holds the orders, so closing still completes.
     await this.orderWriter?.flush().catch(() => undefined);

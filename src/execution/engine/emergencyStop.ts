@@ -174,6 +174,12 @@ export class Stopper {
     await this.o.log.commands(type, entries).catch(() => undefined);
   }
 
+  /** Resolves once the emergency stop and the cancels under way have ended (the engine is closing). */
+  async settle(): Promise<void> {
+    await this.stopping;
+    await Promise.allSettled(this.cancelling.values());
+  }
+
   /** The emergency stop under way, if any: a second one runs after it, on what it left. */
   private stopping: Promise<unknown> = Promise.resolve();
 

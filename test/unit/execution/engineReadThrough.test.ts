@@ -3,19 +3,21 @@
  * API, against the real paper venue (behind `delegatingBroker` where a venue that answers through promises is meant).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestClock } from '../../../src/common/clock';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { delegatingBroker, type BrokerApi } from '../../../src/brokers/broker';
 import { BrokerError } from '../../../src/brokers/errors';
-import { AuditLog } from '../../../src/execution/audit/auditLog';
+import { AuditLog, tailAudit } from '../../../src/execution/audit/auditLog';
 import { ExecutionEngine } from '../../../src/execution/engine';
 import { FixedQuotes, limit, order } from '../paper/helpers';
 import { LOOSE } from './engineHelpers';
 
 interface TwoVenues {
+  readonly dir: string;
+  readonly audit: AuditLog;
   readonly clock: TestClock;
   readonly engine: ExecutionEngine;
   readonly first: PaperBroker;
@@ -37,11 +39,14 @@ async function twoVenues(wrap: (inner: BrokerApi) => BrokerApi = (b) => delegati
     audit: log,
     limits: LOOSE,
     tradingStateFile: join(dir, 'trading-state.json'),
+    ordersFile: join(dir, 'working-orders.json'),
     reconcileDelayMs: 2,
   });
   await engine.connect('one');
   await engine.connect('two');
   return {
+    dir,
+    audit: log,
     clock,
     engine,
     first,
@@ -152,6 +157,82 @@ describe('engine read-through (rt-engine18)', function () {
       ]);
       assert.equal(outcome, 'ACCEPTED');
     } finally {
+      await rig.close();
+    }
+  });
+
+  it('closing while a submit is at the venue records its answer, and leaves the folder trading', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let atVenue = 0;
+    const rig = await twoVenues((inner) => ({
+      ...delegatingBroker(inner, {}),
+      submitOrder: async (o) => {
+        atVenue++;
+        await held;
+        return inner.submitOrder(o);
+      },
+    }));
+    const dir = rig.dir;
+    try {
+      const o = order('buy', 5);
+      const submitted = rig.engine.submitOrder(o, 'one');
+      while (atVenue === 0) await new Promise((r) => setTimeout(r, 1));
+      // The session closes (the editor shutting down) while the venue is still answering.
+      const closing = rig.engine.close();
+      setTimeout(release, 30);
+      await closing;
+      await rig.audit.close();
+      const result = await submitted;
+      assert.equal(result.order.state, 'FILLED');
+      await new Promise((r) => setTimeout(r, 50));
+      const records = await tailAudit(join(dir, 'audit'), 1000);
+      assert.ok(
+        records.some((r) => r.type === 'OrderFilled' && r.data['clientOrderId'] === o.client_order_id),
+        `the fill is in the log: ${records.map((r) => r.type).join(', ')}`,
+      );
+      const stateFile = join(dir, 'trading-state.json');
+      const state = existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : 'no trading state saved';
+      assert.doesNotMatch(state, /HALTED/, 'the closed log did not halt the folder');
+    } finally {
+      release();
+      await rig.close();
+    }
+  });
+
+  it('a look-up answered after the engine and its log closed changes no file of the folder', async () => {
+    let release: () => void = () => undefined;
+    let hold = false;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const rig = await twoVenues((inner) => ({
+      // No stream: the look-up is what tells the engine of the cancel.
+      ...delegatingBroker(inner, { onOrderUpdate: () => ({ dispose: () => undefined }) }),
+      getOrderByClientId: async (id, hint) => {
+        if (hold) await held;
+        return inner.getOrderByClientId(id, hint);
+      },
+    }));
+    const dir = rig.dir;
+    try {
+      const o = order('buy', 10, limit(95));
+      assert.equal((await rig.engine.submitOrder(o, 'one')).order.state, 'ACCEPTED');
+      await rig.first.cancelOrder((await rig.first.listOpenOrders())[0]?.order_id ?? '');
+      hold = true;
+      const looking = rig.engine.reconcileOrder(o.client_order_id);
+      await rig.engine.close();
+      await rig.audit.close();
+      const ordersFile = join(dir, 'working-orders.json');
+      const listed = readFileSync(ordersFile, 'utf8');
+      assert.match(listed, new RegExp(o.client_order_id));
+      release();
+      assert.equal((await looking)?.state, 'CANCELLED');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(readFileSync(ordersFile, 'utf8'), listed, 'the working-orders file is not written after close');
+      const stateFile = join(dir, 'trading-state.json');
+      const state = existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : 'no trading state saved';
+      assert.doesNotMatch(state, /HALTED/, 'a closed engine leaves the folder as it was');
+    } finally {
+      release();
       await rig.close();
     }
   });
