@@ -103,7 +103,11 @@ export class Reconciler {
     const hint = { symbol: record.request.symbol, last: orderResponseOf(record) };
     const failed = (e: unknown): OrderRecord | undefined => {
       log.venueError(record.venue, 'getOrderByClientId', e);
-      if (isBrokerError(e) && (e.retryable || e.outcomeUnknown)) this.failedLookUps.set(clientOrderId, e.retryAfterMs);
+      // The venue's client failing (a reply it could not read, a bug) said nothing of the order either: asked again.
+      // Thrown on, it ended a look-up scheduled on a timer as an unhandled rejection (the CLI's process exits on one),
+      // and the order was not asked about again.
+      if (!isBrokerError(e)) this.failedLookUps.set(clientOrderId, undefined);
+      else if (e.retryable || e.outcomeUnknown) this.failedLookUps.set(clientOrderId, e.retryAfterMs);
       return cache.get(clientOrderId);
     };
     this.failedLookUps.delete(clientOrderId);
@@ -111,8 +115,7 @@ export class Reconciler {
       if (!broker.isConnected()) await broker.connect();
       found = await broker.getOrderByClientId(clientOrderId, hint);
     } catch (e) {
-      if (!isBrokerError(e)) throw e;
-      if (e.reason !== 'NOT_CONNECTED') return failed(e);
+      if (!isBrokerError(e) || e.reason !== 'NOT_CONNECTED') return failed(e);
       try {
         await broker.connect();
         found = await broker.getOrderByClientId(clientOrderId, hint);
@@ -136,16 +139,20 @@ export class Reconciler {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       const before = this.o.cache.get(clientOrderId)?.updatedAt;
-      void this.reconcileOrder(clientOrderId).then((o) => {
-        // Look again while the venue has not answered for it (unknown, or a look-up that failed).
-        const unanswered =
-          o !== undefined &&
-          !isFinalState(o.state) &&
-          (whileFailing
-            ? this.failedLookUps.has(clientOrderId)
-            : o.state === 'UNCONFIRMED' || o.state === 'PENDING_CANCEL' || o.updatedAt === before);
-        if (unanswered) this.scheduleReconcile(clientOrderId, attempt + 1, whileFailing);
-      });
+      void this.reconcileOrder(clientOrderId).then(
+        (o) => {
+          // Look again while the venue has not answered for it (unknown, or a look-up that failed).
+          const unanswered =
+            o !== undefined &&
+            !isFinalState(o.state) &&
+            (whileFailing
+              ? this.failedLookUps.has(clientOrderId)
+              : o.state === 'UNCONFIRMED' || o.state === 'PENDING_CANCEL' || o.updatedAt === before);
+          if (unanswered) this.scheduleReconcile(clientOrderId, attempt + 1, whileFailing);
+        },
+        // Nothing awaits a timer's look-up: what it could not apply is recorded, never an unhandled rejection.
+        (e: unknown) => this.o.log.venueError(this.o.cache.get(clientOrderId)?.venue ?? '', 'reconcile', e),
+      );
     }, delay);
     timer.unref();
     this.timers.add(timer);

@@ -236,4 +236,40 @@ describe('engine read-through (rt-engine18)', function () {
       await rig.close();
     }
   });
+
+  it('a look-up whose venue client throws (not a BrokerError) is a failed look-up: recorded, asked again, no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    // Mocha's own listener would fail the run elsewhere; this test takes them while it runs.
+    const others = process.listeners('unhandledRejection');
+    process.removeAllListeners('unhandledRejection');
+    process.on('unhandledRejection', onUnhandled);
+    let lookUps = 0;
+    const rig = await twoVenues((inner) => ({
+      ...delegatingBroker(inner, { onOrderUpdate: () => ({ dispose: () => undefined }) }),
+      // The venue takes the order; its reply is lost.
+      submitOrder: async (o) => {
+        await inner.submitOrder(o);
+        throw new BrokerError('TIMEOUT', 'no answer in 10 s', { outcomeUnknown: true });
+      },
+      // The first look-up's reply cannot be read by the client; the next one can.
+      getOrderByClientId: async (id, hint) => {
+        if (++lookUps === 1) throw new TypeError("Cannot read properties of undefined (reading 'status')");
+        return inner.getOrderByClientId(id, hint);
+      },
+    }));
+    try {
+      const o = order('buy', 5);
+      assert.equal((await rig.engine.submitOrder(o, 'one')).order.state, 'UNCONFIRMED');
+      const final = await rig.engine.waitForFinal(o.client_order_id, 5000);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(unhandled.map(String), []);
+      assert.equal(final?.state, 'FILLED', 'asked again after the failed look-up, and found filled');
+      assert.ok(lookUps >= 2);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      for (const l of others) process.on('unhandledRejection', l);
+      await rig.close();
+    }
+  });
 });
