@@ -11,6 +11,7 @@ import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
 import { delegatingBroker, type BrokerApi } from '../../../src/brokers/broker';
 import { BrokerError } from '../../../src/brokers/errors';
 import { AuditLog, tailAudit } from '../../../src/execution/audit/auditLog';
+import { AuditDigest } from '../../../src/execution/auditDigest';
 import { ExecutionEngine } from '../../../src/execution/engine';
 import { FixedQuotes, limit, order } from '../paper/helpers';
 import { LOOSE } from './engineHelpers';
@@ -270,6 +271,44 @@ describe('engine read-through (rt-engine18)', function () {
       process.off('unhandledRejection', onUnhandled);
       for (const l of others) process.on('unhandledRejection', l);
       await rig.close();
+    }
+  });
+
+  it('after a restart, an order whose cancel found no record of it at the venue is still unconfirmed, and ends as never arrived', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-readthrough-restart-'));
+    const clock = new TestClock();
+    const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    // Binance-like (absenceConclusiveAfterMs); the submit is lost on the way, the venue never sees it.
+    const venue: BrokerApi = {
+      ...delegatingBroker(paper, { onOrderUpdate: () => ({ dispose: () => undefined }) }),
+      absenceConclusiveAfterMs: 30_000,
+      submitOrder: () => Promise.reject(new BrokerError('TIMEOUT', 'no answer in 10 s', { outcomeUnknown: true })),
+    };
+    const open = async (): Promise<{ engine: ExecutionEngine; log: AuditLog }> => {
+      const digest = new AuditDigest();
+      const { log } = await AuditLog.open(join(dir, 'audit'), { clock, visit: digest.visit });
+      const engine = new ExecutionEngine({ clock, brokers: { one: venue }, audit: log, limits: LOOSE, digest });
+      await engine.connect('one');
+      return { engine, log };
+    };
+    let { engine, log } = await open();
+    try {
+      const o = order('buy', 10, limit(95));
+      assert.equal((await engine.submitOrder(o, 'one')).order.state, 'UNCONFIRMED');
+      assert.equal((await engine.cancel(o.client_order_id)).state, 'UNCONFIRMED');
+      await engine.close();
+      await log.close();
+      ({ engine, log } = await open());
+      assert.equal(engine.getOrder(o.client_order_id)?.state, 'UNCONFIRMED', 'the log says the venue never answered');
+      clock.advance(31_000);
+      const looked = await engine.reconcileOrder(o.client_order_id);
+      assert.equal(looked?.state, 'REJECTED', `past the window it never arrived: ${looked?.reason ?? ''}`);
+      assert.deepEqual(engine.workingOrders(), []);
+    } finally {
+      await engine.close();
+      await log.close();
+      await paper.disconnect();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
