@@ -126,7 +126,13 @@ export class Stopper {
       const status = await broker.getOrderStatus(venueId).catch(() => undefined);
       if (status) events.applyResponse(record.venue, status);
     } catch (e) {
-      if (!isBrokerError(e)) throw e;
+      if (!isBrokerError(e)) {
+        // The venue's client failed (a reply it could not read, a bug): the cancel may have gone through. Said to the
+        // caller, and the order looked up as for an unknown outcome; it stayed PENDING_CANCEL, nothing asking again.
+        log.venueError(record.venue, 'cancelOrder', e);
+        reconciler.scheduleReconcile(clientOrderId, 0);
+        throw e;
+      }
       if (e.outcomeUnknown) {
         reconciler.scheduleReconcile(clientOrderId, 0);
       } else {

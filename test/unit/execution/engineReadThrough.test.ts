@@ -311,4 +311,24 @@ describe('engine read-through (rt-engine18)', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a cancel whose venue client throws (not a BrokerError) after the venue cancelled is looked up, and ends CANCELLED', async () => {
+    const rig = await twoVenues((inner) => ({
+      ...delegatingBroker(inner, { onOrderUpdate: () => ({ dispose: () => undefined }) }),
+      cancelOrder: async (id) => {
+        await inner.cancelOrder(id);
+        throw new TypeError("Cannot read properties of undefined (reading 'orderCancelTransaction')");
+      },
+    }));
+    try {
+      const o = order('buy', 10, limit(95));
+      assert.equal((await rig.engine.submitOrder(o, 'one')).order.state, 'ACCEPTED');
+      await assert.rejects(rig.engine.cancel(o.client_order_id), /orderCancelTransaction/);
+      const final = await rig.engine.waitForFinal(o.client_order_id, 5000);
+      assert.equal(final?.state, 'CANCELLED', 'looked up after the client failed, and found cancelled');
+      assert.deepEqual(rig.engine.workingOrders(), []);
+    } finally {
+      await rig.close();
+    }
+  });
 });
