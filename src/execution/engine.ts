@@ -60,6 +60,7 @@ export class ExecutionEngine {
   private readonly stopper: Stopper;
   private readonly orderWriter: WorkingOrderWriter | undefined;
   private readonly queueCapacity: number;
+  private readonly closeWaitMs: number;
   private closed = false;
 
   constructor(options: EngineOptions) {
@@ -67,6 +68,7 @@ export class ExecutionEngine {
     this.clock = clock;
     const startedAt = clock.now();
     this.queueCapacity = options.queueCapacity ?? 1024;
+    this.closeWaitMs = options.closeWaitMs ?? 30_000;
     this.log = new EventLog(clock, options.audit);
     this.control = new TradingControl(
       clock,
@@ -353,9 +355,19 @@ export class ExecutionEngine {
     // What is under way ends first, while the audit log can still take what the venues answer: closed after it, the
     // log refused those records (an order's fill missing from it) and its refusal halted the state folder on disk.
     // An emergency stop finishes (its flatten too); orders not yet sent are denied ENGINE_CLOSED.
-    await this.stopper.settle();
-    await this.lanes.close();
-    await this.stopper.settle();
+    // Not for ever: past `closeWaitMs` what is still at a venue is left to the next open, which looks it up.
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.closeWaitMs);
+      timer.unref();
+    });
+    const underWay = async (): Promise<void> => {
+      await this.stopper.settle();
+      await this.lanes.close();
+      await this.stopper.settle();
+    };
+    await Promise.race([underWay(), waited]);
+    clearTimeout(timer);
     this.reconciler.close();
     this.cache.close();
     this.venues.close();

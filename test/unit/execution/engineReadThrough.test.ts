@@ -331,4 +331,28 @@ describe('engine read-through (rt-engine18)', function () {
       await rig.close();
     }
   });
+
+  it('closing does not wait for ever on a venue that never answers a submit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-readthrough-hung-'));
+    const clock = new TestClock();
+    const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    // A client that lost its connection and never settles what it had in flight.
+    const venue: BrokerApi = { ...delegatingBroker(paper, {}), submitOrder: () => new Promise(() => undefined) };
+    const { log } = await AuditLog.open(join(dir, 'audit'), { clock });
+    const engine = new ExecutionEngine({ clock, brokers: { one: venue }, audit: log, limits: LOOSE, closeWaitMs: 50 });
+    try {
+      await engine.connect('one');
+      void engine.submitOrder(order('buy', 5), 'one');
+      await new Promise((r) => setTimeout(r, 20));
+      const closed = await Promise.race([
+        engine.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(() => resolve('still closing'), 2000)),
+      ]);
+      assert.equal(closed, 'closed');
+    } finally {
+      await log.close();
+      await paper.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
