@@ -289,6 +289,10 @@ export class Stopper {
         let positions: Array<{ symbol: string; quantity: number }> = [];
         try {
           positions = await broker.getPositions();
+          // The venue's positions are what is closed, and what the flatten's checks must see: a position the engine
+          // had not seen (opened at the venue directly since the last reconcile) was refused as "not reducing" and
+          // left open.
+          this.o.reconciler.takePositions(venue, positions);
         } catch (e) {
           report.failed.push({ venue, order: 'flatten', reason: `could not read positions: ${(e as Error).message}` });
         }

@@ -69,7 +69,20 @@ export class Reconciler {
       if (cache.has(o.client_order_id)) continue;
       if (cache.addExternal(venue, o)) log.record('ExternalOrderFound', { at: clock.now(), venue, order: o });
     }
-    const venuePositions = await broker.getPositions();
+    const differences = this.takePositions(venue, await broker.getPositions());
+    const local = this.o.localVenues.get(venue);
+    if (local) this.checkLocalVenue(venue, local, differences, open);
+  }
+
+  /**
+   * Takes the venue's positions as the engine's (the venue holds them), recording where they differed
+   * (PositionsReconciled); returns the differences.
+   */
+  takePositions(
+    venue: string,
+    venuePositions: ReadonlyArray<{ readonly symbol: string; readonly quantity: number }>,
+  ): Array<{ symbol: string; engine: number; venue: number }> {
+    const { cache, log, clock } = this.o;
     const mine = cache.positionMap(venue);
     const differences: Array<{ symbol: string; engine: number; venue: number }> = [];
     const seen = new Set<string>();
@@ -87,8 +100,7 @@ export class Reconciler {
       }
     }
     log.record('PositionsReconciled', { at: clock.now(), venue, differences });
-    const local = this.o.localVenues.get(venue);
-    if (local) this.checkLocalVenue(venue, local, differences, open);
+    return differences;
   }
 
   /** Asks the venue what became of one order, by client order id. Never resends. */

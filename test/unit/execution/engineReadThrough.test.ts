@@ -355,4 +355,21 @@ describe('engine read-through (rt-engine18)', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('the emergency flatten closes a position the engine did not see open (traded at the venue directly)', async () => {
+    const rig = await twoVenues();
+    try {
+      // The trader bought at the venue itself (its own app): the engine reconciled before, and knows nothing of it.
+      await rig.first.submitOrder(order('buy', 5));
+      assert.deepEqual(
+        (await rig.first.getPositions()).map((p) => [p.symbol, p.quantity]),
+        [['AAPL', 5]],
+      );
+      const report = await rig.engine.emergencyStop({ reason: 'test', flatten: true });
+      assert.deepEqual(report.failed, []);
+      assert.deepEqual(await rig.first.getPositions(), [], 'flat at the venue');
+    } finally {
+      await rig.close();
+    }
+  });
 });
