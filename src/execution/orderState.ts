@@ -24,7 +24,9 @@
  *   the money moved. The order keeps its final state for the remainder, or becomes FILLED if the
  *   fill completes it.
  * - A fill or a final status may arrive before the acknowledgement: acceptance is implied.
- * - Repeating the final status an order already has (two "cancelled" messages) changes nothing.
+ * - Repeating the final status an order already has (two "cancelled" messages) changes nothing, nor does a cancelled
+ *   order heard of as expired or an expired one as cancelled: one end in two words (IB's "Cancelled" of a GTD order
+ *   reads as expired once its time has passed, src/brokers/ib/orders.ts), not a venue contradicting itself.
  * - Everything else is refused with an `OrderTransitionError`; the order is left as it was.
  *
  * Past 450 lines on purpose: the table, the `applyEvent` that is the table's only reader and the record's
@@ -199,8 +201,8 @@ export const TRANSITIONS: Readonly<Record<OrderState, Partial<Record<OrderEventT
     Expired: 'EXPIRED',
   },
   FILLED: { Accepted: 'same', Fill: 'fill', CancelRejected: 'same' },
-  CANCELLED: { Cancelled: 'same', Fill: 'fill', CancelRequested: 'same', CancelRejected: 'same' },
-  EXPIRED: { Expired: 'same', Fill: 'fill', CancelRequested: 'same', CancelRejected: 'same' },
+  CANCELLED: { Cancelled: 'same', Expired: 'same', Fill: 'fill', CancelRequested: 'same', CancelRejected: 'same' },
+  EXPIRED: { Expired: 'same', Cancelled: 'same', Fill: 'fill', CancelRequested: 'same', CancelRejected: 'same' },
   REJECTED: { Rejected: 'same' },
   DENIED: { Denied: 'same' },
 };

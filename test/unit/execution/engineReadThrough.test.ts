@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestClock } from '../../../src/common/clock';
 import { PaperBroker } from '../../../src/brokers/paper/paperBroker';
-import { delegatingBroker, type BrokerApi } from '../../../src/brokers/broker';
+import { delegatingBroker, type BrokerApi, type OrderUpdate } from '../../../src/brokers/broker';
 import { BrokerError } from '../../../src/brokers/errors';
 import { AuditLog, tailAudit } from '../../../src/execution/audit/auditLog';
 import { AuditDigest } from '../../../src/execution/auditDigest';
 import { ExecutionEngine } from '../../../src/execution/engine';
-import { FixedQuotes, limit, order } from '../paper/helpers';
+import { FixedQuotes, gtd, limit, order } from '../paper/helpers';
+import { orderResponseOf, type OrderRecord } from '../../../src/execution/orderState';
 import { LOOSE } from './engineHelpers';
 
 interface TwoVenues {
@@ -368,6 +369,51 @@ describe('engine read-through (rt-engine18)', function () {
       const report = await rig.engine.emergencyStop({ reason: 'test', flatten: true });
       assert.deepEqual(report.failed, []);
       assert.deepEqual(await rig.first.getPositions(), [], 'flat at the venue');
+    } finally {
+      await rig.close();
+    }
+  });
+
+  it('a cancelled GTD order the venue then calls expired (IB: "Cancelled" read after its expiry) stays CANCELLED, refusing nothing', async () => {
+    let tell: ((update: OrderUpdate) => void) | undefined;
+    let wrapped = 0;
+    const rig = await twoVenues((inner) => {
+      const first = wrapped++ === 0;
+      return {
+        ...delegatingBroker(inner, {}),
+        onOrderUpdate: (listener) => {
+          if (first) tell = listener;
+          return inner.onOrderUpdate(listener);
+        },
+      };
+    });
+    const refused: unknown[] = [];
+    rig.engine.subscribe((e) => {
+      if (e.type === 'TransitionRefused') refused.push(e);
+    });
+    try {
+      // src/brokers/ib/orders.ts statusFromIb: TWS's "Cancelled" of a GTD order reads as expired once its time passed.
+      const expiresAt = rig.clock.now() + 60_000;
+      const o = order('buy', 10, limit(95), gtd(expiresAt));
+      assert.equal((await rig.engine.submitOrder(o, 'one')).order.state, 'ACCEPTED');
+      const cancelled = await rig.engine.cancel(o.client_order_id);
+      assert.equal(cancelled.state, 'CANCELLED');
+      // The same end heard again after the expiry (a reconnect's replay of the order's status).
+      assert.ok(tell, "the engine follows the venue's updates");
+      const view = orderResponseOf(cancelled);
+      tell?.({ order: { ...view, status: { status: 'expired' } } });
+      assert.deepEqual(refused, []);
+      assert.equal(rig.engine.getOrder(o.client_order_id)?.state, 'CANCELLED');
+      // And the other way round: an order that expired, then heard of as cancelled.
+      const p = order('buy', 10, limit(95), gtd(expiresAt));
+      assert.equal((await rig.engine.submitOrder(p, 'one')).order.state, 'ACCEPTED');
+      rig.clock.advance(61_000);
+      rig.first.poll();
+      const expired = await rig.engine.waitForFinal(p.client_order_id, 2000);
+      assert.equal(expired?.state, 'EXPIRED');
+      tell?.({ order: { ...orderResponseOf(expired as OrderRecord), status: { status: 'cancelled' } } });
+      assert.deepEqual(refused, []);
+      assert.equal(rig.engine.getOrder(p.client_order_id)?.state, 'EXPIRED');
     } finally {
       await rig.close();
     }

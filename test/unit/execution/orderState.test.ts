@@ -147,8 +147,8 @@ const EXPECTED: Record<OrderState, Partial<Record<OrderEventType, Outcome>>> = {
     Expired: 'EXPIRED',
   },
   FILLED: { Accepted: 'noop', Fill: 'OVERFILL', CancelRejected: 'noop' },
-  CANCELLED: { Cancelled: 'noop', Fill: 'CANCELLED', CancelRequested: 'noop', CancelRejected: 'noop' },
-  EXPIRED: { Expired: 'noop', Fill: 'EXPIRED', CancelRequested: 'noop', CancelRejected: 'noop' },
+  CANCELLED: { Cancelled: 'noop', Expired: 'noop', Fill: 'CANCELLED', CancelRequested: 'noop', CancelRejected: 'noop' },
+  EXPIRED: { Expired: 'noop', Cancelled: 'noop', Fill: 'EXPIRED', CancelRequested: 'noop', CancelRejected: 'noop' },
   REJECTED: { Rejected: 'noop' },
   DENIED: { Denied: 'noop' },
 };
