@@ -14,7 +14,7 @@ import { AuditLog, tailAudit } from '../../../src/execution/audit/auditLog';
 import { AuditDigest } from '../../../src/execution/auditDigest';
 import { ExecutionEngine } from '../../../src/execution/engine';
 import { FixedQuotes, gtd, limit, order } from '../paper/helpers';
-import { orderResponseOf, type OrderRecord } from '../../../src/execution/orderState';
+import { orderResponseOf } from '../../../src/execution/orderState';
 import { LOOSE } from './engineHelpers';
 
 interface TwoVenues {
@@ -411,7 +411,7 @@ describe('engine read-through (rt-engine18)', function () {
       rig.first.poll();
       const expired = await rig.engine.waitForFinal(p.client_order_id, 2000);
       assert.equal(expired?.state, 'EXPIRED');
-      tell?.({ order: { ...orderResponseOf(expired as OrderRecord), status: { status: 'cancelled' } } });
+      tell?.({ order: { ...orderResponseOf(expired), status: { status: 'cancelled' } } });
       assert.deepEqual(refused, []);
       assert.equal(rig.engine.getOrder(p.client_order_id)?.state, 'EXPIRED');
     } finally {
