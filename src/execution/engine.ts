@@ -373,6 +373,7 @@ export class ExecutionEngine {
     this.venues.close();
     await this.log.settle();
     this.log.close();
+    this.trading.close();
     // What changes from here (an answer still arriving) is not written to the working-orders file: once closed, the
     // folder's lock is its owner's to release. The log is the record; the next open asks the venues again.
     this.cache.onWorkingChange = () => undefined;

@@ -418,4 +418,46 @@ describe('engine read-through (rt-engine18)', function () {
       await rig.close();
     }
   });
+
+  it("an account read answered after close (the daily loss limit's) writes no trading state file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-readthrough-equity-'));
+    const clock = new TestClock();
+    const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reads = 0;
+    const venue: BrokerApi = {
+      ...delegatingBroker(paper, {}),
+      // The first read is the order's checks'; the second, the daily loss limit's after the fill: held past close.
+      getAccountInfo: async () => {
+        if (++reads === 2) await held;
+        return paper.getAccountInfo();
+      },
+    };
+    const stateFile = join(dir, 'trading-state.json');
+    const { log } = await AuditLog.open(join(dir, 'audit'), { clock });
+    const engine = new ExecutionEngine({
+      clock,
+      brokers: { one: venue },
+      audit: log,
+      limits: LOOSE,
+      tradingStateFile: stateFile,
+      circuitBreaker: { maxDailyLoss: 1000 },
+    });
+    try {
+      await engine.connect('one');
+      assert.equal((await engine.submitOrder(order('buy', 5), 'one')).order.state, 'FILLED');
+      assert.equal(reads, 2);
+      await engine.close();
+      await log.close();
+      const before = existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : 'none';
+      release();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : 'none', before, 'unchanged after close');
+    } finally {
+      release();
+      await paper.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
