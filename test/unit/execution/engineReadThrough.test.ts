@@ -460,4 +460,60 @@ describe('engine read-through (rt-engine18)', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('an unconfirmed order whose cancel was cut short is, after a restart, still one the venue never answered for', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sptrader-readthrough-cutcancel-'));
+    const clock = new TestClock();
+    const paper = new PaperBroker({ clock, quotes: new FixedQuotes(), startingCash: 1e9 });
+    let lookUpsHang = false;
+    // Binance-like (absenceConclusiveAfterMs); the submit is lost on the way, the venue never sees it.
+    const venue: BrokerApi = {
+      ...delegatingBroker(paper, { onOrderUpdate: () => ({ dispose: () => undefined }) }),
+      absenceConclusiveAfterMs: 30_000,
+      submitOrder: () => Promise.reject(new BrokerError('TIMEOUT', 'no answer in 10 s', { outcomeUnknown: true })),
+      getOrderByClientId: (id, hint) =>
+        lookUpsHang ? new Promise(() => undefined) : paper.getOrderByClientId(id, hint),
+    };
+    const open = async (): Promise<{ engine: ExecutionEngine; log: AuditLog }> => {
+      const digest = new AuditDigest();
+      const { log } = await AuditLog.open(join(dir, 'audit'), { clock, visit: digest.visit });
+      const engine = new ExecutionEngine({
+        clock,
+        brokers: { one: venue },
+        audit: log,
+        limits: LOOSE,
+        digest,
+        closeWaitMs: 50,
+      });
+      await engine.connect('one');
+      return { engine, log };
+    };
+    let { engine, log } = await open();
+    try {
+      const o = order('buy', 10, limit(95));
+      assert.equal((await engine.submitOrder(o, 'one')).order.state, 'UNCONFIRMED');
+      // The cancel's look-up never comes back: the session ends with the cancel cut short (PENDING_CANCEL in the log).
+      lookUpsHang = true;
+      void engine.cancel(o.client_order_id).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 10));
+      assert.equal(engine.getOrder(o.client_order_id)?.state, 'PENDING_CANCEL');
+      await engine.close();
+      await log.close();
+      lookUpsHang = false;
+      ({ engine, log } = await open());
+      clock.advance(31_000);
+      const looked = await engine.reconcileOrder(o.client_order_id);
+      assert.equal(
+        looked?.state,
+        'REJECTED',
+        `past the window it never arrived: ${looked?.state} ${looked?.reason ?? ''}`,
+      );
+      assert.deepEqual(engine.workingOrders(), []);
+    } finally {
+      await engine.close();
+      await log.close();
+      await paper.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
