@@ -287,7 +287,11 @@ export class AuditDigest {
     }
     const state = STATE_RECORDS[record.type];
     if (state !== undefined) order.state = state;
-    if (record.type === 'OrderCancelRejected') order.state = order.fills.length > 0 ? 'PARTIALLY_FILLED' : 'ACCEPTED';
+    // As the state machine: back to UNCONFIRMED for an order the venue never answered for (no venue id: the cancel
+    // found no record of it there), which is looked up until it is found or by the venue's rules never arrived.
+    if (record.type === 'OrderCancelRejected')
+      order.state =
+        order.fills.length > 0 ? 'PARTIALLY_FILLED' : order.venueOrderId === undefined ? 'UNCONFIRMED' : 'ACCEPTED';
   };
 
   /** The engine's last known positions at a venue, as numbers (zero positions left out). */

@@ -60,6 +60,7 @@ export class ExecutionEngine {
   private readonly stopper: Stopper;
   private readonly orderWriter: WorkingOrderWriter | undefined;
   private readonly queueCapacity: number;
+  private readonly closeWaitMs: number;
   private closed = false;
 
   constructor(options: EngineOptions) {
@@ -67,6 +68,7 @@ export class ExecutionEngine {
     this.clock = clock;
     const startedAt = clock.now();
     this.queueCapacity = options.queueCapacity ?? 1024;
+    this.closeWaitMs = options.closeWaitMs ?? 30_000;
     this.log = new EventLog(clock, options.audit);
     this.control = new TradingControl(
       clock,
@@ -350,11 +352,31 @@ export class ExecutionEngine {
   /** Writes everything pending to the audit log and stops timers. The brokers are left to their owner. */
   async close(): Promise<void> {
     this.closed = true;
-    this.lanes.close();
+    // What is under way ends first, while the audit log can still take what the venues answer: closed after it, the
+    // log refused those records (an order's fill missing from it) and its refusal halted the state folder on disk.
+    // An emergency stop finishes (its flatten too); orders not yet sent are denied ENGINE_CLOSED.
+    // Not for ever: past `closeWaitMs` what is still at a venue is left to the next open, which looks it up.
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.closeWaitMs);
+      timer.unref();
+    });
+    const underWay = async (): Promise<void> => {
+      await this.stopper.settle();
+      await this.lanes.close();
+      await this.stopper.settle();
+    };
+    await Promise.race([underWay(), waited]);
+    clearTimeout(timer);
     this.reconciler.close();
     this.cache.close();
     this.venues.close();
     await this.log.settle();
+    this.log.close();
+    this.trading.close();
+    // What changes from here (an answer still arriving) is not written to the working-orders file: once closed, the
+    // folder's lock is its owner's to release. The log is the record; the next open asks the venues again.
+    this.cache.onWorkingChange = () => undefined;
     // A working-orders file that cannot be written was reported (StateSaveFailed, HALTED) when it
     // failed; the audit log holds the orders, so closing still completes.
     await this.orderWriter?.flush().catch(() => undefined);

@@ -11,7 +11,8 @@
  *   ACCEPTED ──Fill──▶ PARTIALLY_FILLED ──Fill (complete)──▶ FILLED
  *        │ CancelRequested        │ CancelRequested
  *        ▼                        ▼
- *   PENDING_CANCEL ──Cancelled──▶ CANCELLED     CancelRejected: back to where it was
+ *   PENDING_CANCEL ──Cancelled──▶ CANCELLED     CancelRejected: back to where it was (ACCEPTED for one sent,
+ *                                                unless the venue never answered for it: UNCONFIRMED)
  *   PARTIALLY_FILLED / PENDING_CANCEL with fills ──Rejected──▶ CANCELLED (partly filled, then ended; fills kept)
  *        └──Fill──▶ stays PENDING_CANCEL (a fill racing the cancel is real), or FILLED when complete
  *
@@ -23,7 +24,9 @@
  *   the money moved. The order keeps its final state for the remainder, or becomes FILLED if the
  *   fill completes it.
  * - A fill or a final status may arrive before the acknowledgement: acceptance is implied.
- * - Repeating the final status an order already has (two "cancelled" messages) changes nothing.
+ * - Repeating the final status an order already has (two "cancelled" messages) changes nothing, nor does a cancelled
+ *   order heard of as expired or an expired one as cancelled: one end in two words (IB's "Cancelled" of a GTD order
+ *   reads as expired once its time has passed, src/brokers/ib/orders.ts), not a venue contradicting itself.
  * - Everything else is refused with an `OrderTransitionError`; the order is left as it was.
  *
  * Past 450 lines on purpose: the table, the `applyEvent` that is the table's only reader and the record's
@@ -198,8 +201,8 @@ export const TRANSITIONS: Readonly<Record<OrderState, Partial<Record<OrderEventT
     Expired: 'EXPIRED',
   },
   FILLED: { Accepted: 'same', Fill: 'fill', CancelRejected: 'same' },
-  CANCELLED: { Cancelled: 'same', Fill: 'fill', CancelRequested: 'same', CancelRejected: 'same' },
-  EXPIRED: { Expired: 'same', Fill: 'fill', CancelRequested: 'same', CancelRejected: 'same' },
+  CANCELLED: { Cancelled: 'same', Expired: 'same', Fill: 'fill', CancelRequested: 'same', CancelRejected: 'same' },
+  EXPIRED: { Expired: 'same', Cancelled: 'same', Fill: 'fill', CancelRequested: 'same', CancelRejected: 'same' },
   REJECTED: { Rejected: 'same' },
   DENIED: { Denied: 'same' },
 };
@@ -296,13 +299,17 @@ export function applyEvent(order: OrderRecord, event: OrderEvent): Applied {
       };
     case 'CancelRejected': {
       const back = order.stateBeforeCancel ?? (order.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED');
-      // A cancel refused is never a step back to "submitted" or "unconfirmed" (the venue answered), and
-      // an order that traded while the cancel was pending is partially filled, whatever it was before.
+      // A cancel the venue refused is never a step back to "submitted" or "unconfirmed" (the venue answered), and
+      // an order that traded while the cancel was pending is partially filled, whatever it was before. One without
+      // the venue's id was never sent to the venue to cancel (the engine found no record of it there yet): it is
+      // as unconfirmed as before; called ACCEPTED, it was never concluded absent, and stayed working for good.
       const state: OrderState =
         order.filledUnits > 0n
           ? 'PARTIALLY_FILLED'
           : back === 'SUBMITTED' || back === 'UNCONFIRMED'
-            ? 'ACCEPTED'
+            ? order.venueOrderId === undefined
+              ? 'UNCONFIRMED'
+              : 'ACCEPTED'
             : back;
       const { stateBeforeCancel: _dropped, ...rest } = order;
       return { order: changed(rest, { state, reason: event.reason, updatedAt: event.at }), changed: true };

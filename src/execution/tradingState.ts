@@ -156,6 +156,8 @@ export class TradingStateStore {
   readonly unlogged: StateChange | undefined;
   /** The last save that failed (a halt still took effect in memory and is in the audit log). */
   lastSaveError: Error | undefined;
+  /** Set when the engine closed: the file is no longer written (see `close`). */
+  private closed = false;
 
   constructor(
     private readonly file: string | undefined,
@@ -451,8 +453,17 @@ export class TradingStateStore {
     );
   }
 
+  /**
+   * The engine has closed: what still changes the state (an account read or a venue's answer arriving late) changes
+   * it in memory only. The folder's lock is its owner's to release once closed; the file written after that could be
+   * another process's, and the audit log, closed, would not hold the change.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
   private save(record: TradingStateRecord): void {
-    if (!this.file) return;
+    if (!this.file || this.closed) return;
     replaceFileSync(this.file, tradingStateText(record), { fileMode: 0o600, dirMode: 0o700 });
     syncDirectorySync(dirname(this.file));
     // Saved, not yet in the audit log (its record follows): the next open must record what the file holds.

@@ -177,9 +177,11 @@ export class CanonicalBytes {
     buf[pos++] = 34;
     for (let i = 0; i < n; i++) {
       const c = text.charCodeAt(i);
-      // Anything JSON escapes, or beyond ASCII: the whole string the way the string path writes it.
+      // Anything JSON escapes, or beyond ASCII: the whole string the way the string path writes it. Room for six
+      // bytes a character: a control character or a lone surrogate is written `\u00XX` (three, the most UTF-8 takes
+      // for one, cut the line short wherever the text reached the end of the buffer: `write` stops where it is full).
       if (c < 0x20 || c > 0x7e || c === 34 || c === 92) {
-        this.room(3 * n + 8);
+        this.room(6 * n + 2);
         this.pos += this.buf.write(quote(text), this.pos, 'utf8');
         return;
       }

@@ -126,7 +126,13 @@ export class Stopper {
       const status = await broker.getOrderStatus(venueId).catch(() => undefined);
       if (status) events.applyResponse(record.venue, status);
     } catch (e) {
-      if (!isBrokerError(e)) throw e;
+      if (!isBrokerError(e)) {
+        // The venue's client failed (a reply it could not read, a bug): the cancel may have gone through. Said to the
+        // caller, and the order looked up as for an unknown outcome; it stayed PENDING_CANCEL, nothing asking again.
+        log.venueError(record.venue, 'cancelOrder', e);
+        reconciler.scheduleReconcile(clientOrderId, 0);
+        throw e;
+      }
       if (e.outcomeUnknown) {
         reconciler.scheduleReconcile(clientOrderId, 0);
       } else {
@@ -172,6 +178,12 @@ export class Stopper {
       return;
     }
     await this.o.log.commands(type, entries).catch(() => undefined);
+  }
+
+  /** Resolves once the emergency stop and the cancels under way have ended (the engine is closing). */
+  async settle(): Promise<void> {
+    await this.stopping;
+    await Promise.allSettled(this.cancelling.values());
   }
 
   /** The emergency stop under way, if any: a second one runs after it, on what it left. */
@@ -277,6 +289,10 @@ export class Stopper {
         let positions: Array<{ symbol: string; quantity: number }> = [];
         try {
           positions = await broker.getPositions();
+          // The venue's positions are what is closed, and what the flatten's checks must see: a position the engine
+          // had not seen (opened at the venue directly since the last reconcile) was refused as "not reducing" and
+          // left open.
+          this.o.reconciler.takePositions(venue, positions);
         } catch (e) {
           report.failed.push({ venue, order: 'flatten', reason: `could not read positions: ${(e as Error).message}` });
         }

@@ -21,6 +21,7 @@ export class EventLog {
   private readonly pendingAudit = new ChurnSet<Promise<unknown>>();
   private failed: Error | undefined;
   private failureHandler: (e: Error) => void = () => undefined;
+  private closed = false;
 
   constructor(
     private readonly clock: Clock,
@@ -111,6 +112,15 @@ export class EventLog {
   }
 
   /**
+   * The engine has closed: what still arrives (a look-up's answer, an account read) is recorded while the audit log
+   * is open, and once that is closed too, it is not a failure that halts trading: the folder is no longer this
+   * engine's (its lock released, perhaps another process's), and its next open asks the venues again.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
+  /**
    * Records without waiting for durability: the log makes it durable with the next batch (`close`
    * waits for that), and a failure to do so halts trading through `onFailure`.
    */
@@ -169,7 +179,7 @@ export class EventLog {
   }
 
   private fail(e: Error): void {
-    if (this.failed) return;
+    if (this.failed || this.closed) return;
     this.failed = e;
     this.failureHandler(e);
   }

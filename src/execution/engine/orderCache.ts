@@ -41,6 +41,7 @@ export class OrderCache {
   readonly sentAt = new ChurnMap<string, number>();
   private readonly finalWaiters = new ChurnMap<string, Array<(o: OrderRecord) => void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
   /** Client order ids the audit log has orders under from before the engine started (the finished ones too). */
   private usedBefore: ReadonlySet<string> = new Set<string>();
   /**
@@ -264,7 +265,7 @@ export class OrderCache {
   /** Waits until the order is final or `timeoutMs` passes; resolves with its record then. */
   waitForFinal(clientOrderId: string, timeoutMs: number): Promise<OrderRecord | undefined> {
     const record = this.orders.get(clientOrderId);
-    if (!record || isFinalState(record.state)) return Promise.resolve(record);
+    if (!record || isFinalState(record.state) || this.closed) return Promise.resolve(record);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
@@ -284,9 +285,19 @@ export class OrderCache {
     });
   }
 
-  /** Stops the waits' timers (the engine is closing). */
+  /**
+   * The engine is closing: every wait ends now, with the order as it is (nothing will finish it any more; with its
+   * timer stopped, a wait left behind never settled), and a wait asked for after this answers at once.
+   */
   close(): void {
+    this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    const waits = this.finalWaiters.entries();
+    this.finalWaiters.clear();
+    for (const [clientOrderId, waiters] of waits) {
+      const order = this.orders.get(clientOrderId);
+      if (order) for (const w of waiters) w(order);
+    }
   }
 }

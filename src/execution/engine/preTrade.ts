@@ -159,24 +159,8 @@ export class PreTradeChecks {
         `the order's client_order_id ${cmd.order.client_order_id} differs from the command's ${cmd.clientOrderId}`,
       );
     }
-    const other = this.cache.get(cmd.clientOrderId);
-    if (other) {
-      return denial(
-        cmd,
-        time,
-        'DUPLICATE_CLIENT_ORDER_ID',
-        `client order id ${cmd.clientOrderId} was already used (order ${other.state}); a retry of a command never sends a second order`,
-      );
-    }
-    const usedEarlier = this.cache.usedEarlier(cmd.clientOrderId);
-    if (usedEarlier !== undefined) {
-      return denial(
-        cmd,
-        time,
-        'DUPLICATE_CLIENT_ORDER_ID',
-        `client order id ${cmd.clientOrderId} was already used by an order in the audit log (${usedEarlier}); a retry of a command never sends a second order`,
-      );
-    }
+    const duplicate = this.duplicateOf(cmd, time);
+    if (duplicate) return duplicate;
     const broker = this.venues.get(cmd.venue);
     if (!broker)
       return denial(
@@ -336,6 +320,10 @@ export class PreTradeChecks {
     account: AccountFunds,
     conversion: { readonly rate: number | undefined; readonly delayed: boolean },
   ): Checked {
+    // Again, in the stretch that accepts it: while this order's quote was awaited, another lane (another venue or
+    // instrument) may have accepted an order under the same id, and two records under one id send both.
+    const duplicate = this.duplicateOf(cmd, time);
+    if (duplicate) return duplicate;
     const conversionRate = conversion.rate;
     this.control.tick();
     const positions = this.cache.positionMap(cmd.venue);
@@ -375,6 +363,29 @@ export class PreTradeChecks {
     return durable === undefined
       ? { cmd, risk: checks.results, engineMs: time.spent() }
       : { cmd, risk: checks.results, engineMs: time.spent(), durable };
+  }
+
+  /** The denial of a command whose client order id an order holds or held, or undefined. */
+  private duplicateOf(cmd: SubmitOrder, time: EngineTime): Checked | undefined {
+    const other = this.cache.get(cmd.clientOrderId);
+    if (other) {
+      return denial(
+        cmd,
+        time,
+        'DUPLICATE_CLIENT_ORDER_ID',
+        `client order id ${cmd.clientOrderId} was already used (order ${other.state}); a retry of a command never sends a second order`,
+      );
+    }
+    const usedEarlier = this.cache.usedEarlier(cmd.clientOrderId);
+    if (usedEarlier !== undefined) {
+      return denial(
+        cmd,
+        time,
+        'DUPLICATE_CLIENT_ORDER_ID',
+        `client order id ${cmd.clientOrderId} was already used by an order in the audit log (${usedEarlier}); a retry of a command never sends a second order`,
+      );
+    }
+    return undefined;
   }
 
   /**

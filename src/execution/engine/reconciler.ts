@@ -69,7 +69,20 @@ export class Reconciler {
       if (cache.has(o.client_order_id)) continue;
       if (cache.addExternal(venue, o)) log.record('ExternalOrderFound', { at: clock.now(), venue, order: o });
     }
-    const venuePositions = await broker.getPositions();
+    const differences = this.takePositions(venue, await broker.getPositions());
+    const local = this.o.localVenues.get(venue);
+    if (local) this.checkLocalVenue(venue, local, differences, open);
+  }
+
+  /**
+   * Takes the venue's positions as the engine's (the venue holds them), recording where they differed
+   * (PositionsReconciled); returns the differences.
+   */
+  takePositions(
+    venue: string,
+    venuePositions: ReadonlyArray<{ readonly symbol: string; readonly quantity: number }>,
+  ): Array<{ symbol: string; engine: number; venue: number }> {
+    const { cache, log, clock } = this.o;
     const mine = cache.positionMap(venue);
     const differences: Array<{ symbol: string; engine: number; venue: number }> = [];
     const seen = new Set<string>();
@@ -87,8 +100,7 @@ export class Reconciler {
       }
     }
     log.record('PositionsReconciled', { at: clock.now(), venue, differences });
-    const local = this.o.localVenues.get(venue);
-    if (local) this.checkLocalVenue(venue, local, differences, open);
+    return differences;
   }
 
   /** Asks the venue what became of one order, by client order id. Never resends. */
@@ -103,7 +115,11 @@ export class Reconciler {
     const hint = { symbol: record.request.symbol, last: orderResponseOf(record) };
     const failed = (e: unknown): OrderRecord | undefined => {
       log.venueError(record.venue, 'getOrderByClientId', e);
-      if (isBrokerError(e) && (e.retryable || e.outcomeUnknown)) this.failedLookUps.set(clientOrderId, e.retryAfterMs);
+      // The venue's client failing (a reply it could not read, a bug) said nothing of the order either: asked again.
+      // Thrown on, it ended a look-up scheduled on a timer as an unhandled rejection (the CLI's process exits on one),
+      // and the order was not asked about again.
+      if (!isBrokerError(e)) this.failedLookUps.set(clientOrderId, undefined);
+      else if (e.retryable || e.outcomeUnknown) this.failedLookUps.set(clientOrderId, e.retryAfterMs);
       return cache.get(clientOrderId);
     };
     this.failedLookUps.delete(clientOrderId);
@@ -111,8 +127,7 @@ export class Reconciler {
       if (!broker.isConnected()) await broker.connect();
       found = await broker.getOrderByClientId(clientOrderId, hint);
     } catch (e) {
-      if (!isBrokerError(e)) throw e;
-      if (e.reason !== 'NOT_CONNECTED') return failed(e);
+      if (!isBrokerError(e) || e.reason !== 'NOT_CONNECTED') return failed(e);
       try {
         await broker.connect();
         found = await broker.getOrderByClientId(clientOrderId, hint);
@@ -136,16 +151,20 @@ export class Reconciler {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       const before = this.o.cache.get(clientOrderId)?.updatedAt;
-      void this.reconcileOrder(clientOrderId).then((o) => {
-        // Look again while the venue has not answered for it (unknown, or a look-up that failed).
-        const unanswered =
-          o !== undefined &&
-          !isFinalState(o.state) &&
-          (whileFailing
-            ? this.failedLookUps.has(clientOrderId)
-            : o.state === 'UNCONFIRMED' || o.state === 'PENDING_CANCEL' || o.updatedAt === before);
-        if (unanswered) this.scheduleReconcile(clientOrderId, attempt + 1, whileFailing);
-      });
+      void this.reconcileOrder(clientOrderId).then(
+        (o) => {
+          // Look again while the venue has not answered for it (unknown, or a look-up that failed).
+          const unanswered =
+            o !== undefined &&
+            !isFinalState(o.state) &&
+            (whileFailing
+              ? this.failedLookUps.has(clientOrderId)
+              : o.state === 'UNCONFIRMED' || o.state === 'PENDING_CANCEL' || o.updatedAt === before);
+          if (unanswered) this.scheduleReconcile(clientOrderId, attempt + 1, whileFailing);
+        },
+        // Nothing awaits a timer's look-up: what it could not apply is recorded, never an unhandled rejection.
+        (e: unknown) => this.o.log.venueError(this.o.cache.get(clientOrderId)?.venue ?? '', 'reconcile', e),
+      );
     }, delay);
     timer.unref();
     this.timers.add(timer);

@@ -156,8 +156,13 @@ export function recoveredRecord(d: DigestOrder): OrderRecord {
         : state,
     ...(d.venueOrderId === undefined ? {} : { venueOrderId: d.venueOrderId }),
     ...(d.reason === undefined ? {} : { reason: d.reason }),
+    // Before the cancel: what the log shows of it. Without a venue id the venue never answered for it (unconfirmed):
+    // taken for ACCEPTED, it was never concluded absent, and a cancel cut short left it working for good.
     ...(state === 'PENDING_CANCEL'
-      ? { stateBeforeCancel: record.filledUnits > 0n ? 'PARTIALLY_FILLED' : 'ACCEPTED' }
+      ? {
+          stateBeforeCancel:
+            record.filledUnits > 0n ? 'PARTIALLY_FILLED' : d.venueOrderId === undefined ? 'UNCONFIRMED' : 'ACCEPTED',
+        }
       : {}),
     updatedAt: d.updatedAt,
   };

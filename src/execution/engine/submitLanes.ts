@@ -63,6 +63,11 @@ export interface SubmitLanesOptions {
 
 const noop = (): void => undefined;
 
+const ENGINE_CLOSED = {
+  code: 'ENGINE_CLOSED',
+  message: 'The engine is shutting down; nothing was sent.',
+} as const satisfies { code: DenialCode; message: string };
+
 /** Spellings of one instrument share a lane: upper-case, separators dropped. */
 const laneKey = (symbol: unknown): string => (typeof symbol === 'string' ? instrumentKey(symbol) : String(symbol));
 
@@ -72,6 +77,8 @@ export class SubmitLanes {
   private readonly atVenue = new ChurnMap<string, Promise<unknown>>();
   private queuedCount = 0;
   private closed = false;
+  /** `close`'s waits for the last order in the lanes to be answered or denied. */
+  private drained: Array<() => void> = [];
 
   constructor(private readonly o: SubmitLanesOptions) {}
 
@@ -80,8 +87,14 @@ export class SubmitLanes {
     return this.queuedCount;
   }
 
-  close(): void {
+  /**
+   * Takes no more orders; resolves once every order already in the lanes is answered (one at its venue: its answer
+   * applied and recorded while the audit log is still open) or denied (one not sent yet: ENGINE_CLOSED).
+   */
+  close(): Promise<void> {
     this.closed = true;
+    if (this.queuedCount === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.drained.push(resolve));
   }
 
   /**
@@ -99,10 +112,7 @@ export class SubmitLanes {
    */
   submit(cmd: SubmitOrder): Promise<SubmitResult> {
     const started = monotonicMs();
-    if (this.closed)
-      return Promise.resolve(
-        this.deny(cmd, [], 'ENGINE_CLOSED', 'The engine is shutting down; nothing was sent.', started),
-      );
+    if (this.closed) return Promise.resolve(this.deny(cmd, [], ENGINE_CLOSED.code, ENGINE_CLOSED.message, started));
     if (this.queuedCount >= this.o.capacity) {
       return Promise.resolve(
         this.deny(
@@ -138,6 +148,13 @@ export class SubmitLanes {
 
   private async checkLane(lane: Lane): Promise<void> {
     for (let next = lane.toCheck.shift(); next !== undefined; next = lane.toCheck.shift()) {
+      if (this.closed) {
+        // Not checked (nothing is asked of its venue), and never accepted: denied once its turn to be sent comes.
+        next.checked = { cmd: next.cmd, risk: [], denial: ENGINE_CLOSED, engineMs: 0 };
+        lane.toSend.push(next);
+        if (!lane.sending) void this.sendLane(lane);
+        continue;
+      }
       try {
         const checked = this.o.checks.check(next.cmd, this.accept);
         // The paper venue answers within the call: no turn of the event loop for its orders.
@@ -166,7 +183,12 @@ export class SubmitLanes {
       }
       this.queuedCount--;
       // With nothing waiting or in flight anywhere, no lane holds anything: start afresh.
-      if (this.queuedCount === 0) this.lanes.clear();
+      if (this.queuedCount === 0) {
+        this.lanes.clear();
+        const drained = this.drained;
+        this.drained = [];
+        for (const done of drained) done();
+      }
       if (result !== undefined) next.resolve(result);
       else next.reject(failed?.error);
     }
@@ -262,6 +284,8 @@ export class SubmitLanes {
         venueMs: null,
       };
     }
+    // Accepted, then the engine began closing: nothing more is sent (its SubmitOrder says it was not).
+    if (this.closed) return this.denyRecorded(cmd, risk, ENGINE_CLOSED.code, ENGINE_CLOSED.message, prepared.engineMs);
     // A halt between the checks and now (an emergency stop) wins: nothing is sent while HALTED.
     if (control.state === 'HALTED' && cmd.source !== 'flatten') {
       return this.denyRecorded(
@@ -359,8 +383,21 @@ export class SubmitLanes {
 
   /** What a submit that failed at the venue became: unconfirmed (looked up, never resent), or rejected. */
   private failedAtVenue(cmd: SubmitOrder, risk: RiskCheckResult[], broker: BrokerApi, e: unknown): void {
-    const { cache, clock, control, events } = this.o;
-    if (!isBrokerError(e)) throw e;
+    const { cache, clock, control, events, log } = this.o;
+    if (!isBrokerError(e)) {
+      // Not the venue's answer but its client failing (a reply it could not read, a bug): the request may have
+      // reached the venue and been taken, so the outcome is unknown. Thrown on, the order stayed SUBMITTED, its
+      // buying power held and nothing looking it up, while the venue could be filling it.
+      log.venueError(cmd.venue, 'submitOrder', e);
+      if (cache.must(cmd.clientOrderId).state === 'SUBMITTED')
+        events.transition(cmd.clientOrderId, {
+          type: 'Unconfirmed',
+          at: clock.now(),
+          reason: `${broker.displayName}'s client failed (${e instanceof Error ? e.message : String(e)}); looking it up by client order id ${cmd.clientOrderId}, never resending`,
+        });
+      if (!isFinalState(cache.must(cmd.clientOrderId).state)) this.o.reconciler.scheduleReconcile(cmd.clientOrderId, 0);
+      return;
+    }
     if (e.outcomeUnknown) {
       // The venue's update stream may already have told us more than the lost reply would have.
       const now = cache.must(cmd.clientOrderId);

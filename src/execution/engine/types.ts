@@ -26,6 +26,12 @@ export interface EngineOptions {
   reconcileAttempts?: number;
   /** First delay between look-ups of an unconfirmed order (doubles each time). Default 100 ms. */
   reconcileDelayMs?: number;
+  /**
+   * How long `close` waits for the orders and cancels under way to be answered (their answers recorded) before it
+   * closes anyway: a venue's own timeouts are shorter, but a client that never settles a call must not hold the
+   * session open for ever. Default 30 000 ms.
+   */
+  closeWaitMs?: number;
   /** Finished orders kept in memory for the UI. Default 10 000. */
   maxFinishedOrders?: number;
   /**

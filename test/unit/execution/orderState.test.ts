@@ -147,8 +147,8 @@ const EXPECTED: Record<OrderState, Partial<Record<OrderEventType, Outcome>>> = {
     Expired: 'EXPIRED',
   },
   FILLED: { Accepted: 'noop', Fill: 'OVERFILL', CancelRejected: 'noop' },
-  CANCELLED: { Cancelled: 'noop', Fill: 'CANCELLED', CancelRequested: 'noop', CancelRejected: 'noop' },
-  EXPIRED: { Expired: 'noop', Fill: 'EXPIRED', CancelRequested: 'noop', CancelRejected: 'noop' },
+  CANCELLED: { Cancelled: 'noop', Expired: 'noop', Fill: 'CANCELLED', CancelRequested: 'noop', CancelRejected: 'noop' },
+  EXPIRED: { Expired: 'noop', Cancelled: 'noop', Fill: 'EXPIRED', CancelRequested: 'noop', CancelRejected: 'noop' },
   REJECTED: { Rejected: 'noop' },
   DENIED: { Denied: 'noop' },
 };
@@ -370,11 +370,15 @@ describe('orderState', () => {
       assert.equal(applyEvent(RECORD_IN.PENDING_CANCEL(), ev.Rejected()).order.state, 'REJECTED');
     });
 
-    it('CancelRejected never goes back to SUBMITTED or UNCONFIRMED', () => {
+    it('CancelRejected never goes back to SUBMITTED; to UNCONFIRMED only while the venue never answered for it', () => {
       for (const path of [[ev.Sent()], [ev.Sent(), ev.Unconfirmed()]]) {
         const o = run(fresh(), ...path, ev.CancelRequested());
         assert.ok(o.stateBeforeCancel === 'SUBMITTED' || o.stateBeforeCancel === 'UNCONFIRMED');
-        assert.equal(applyEvent(o, ev.CancelRejected()).order.state, 'ACCEPTED');
+        // No venue id: the cancel never reached the venue (the engine found no record of it there yet).
+        assert.equal(applyEvent(o, ev.CancelRejected()).order.state, 'UNCONFIRMED');
+        const known = run(fresh(), ...path, ev.CancelRequested(), ev.Accepted());
+        assert.equal(known.state, 'PENDING_CANCEL');
+        assert.equal(applyEvent(known, ev.CancelRejected()).order.state, 'ACCEPTED');
         const traded = applyEvent(o, ev.Fill(fill('F-1', 2))).order;
         assert.equal(applyEvent(traded, ev.CancelRejected()).order.state, 'PARTIALLY_FILLED');
       }
