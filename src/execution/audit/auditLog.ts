@@ -254,6 +254,8 @@ export class AuditLog {
   // left as it is, so that every open finds the loss or the damage (not only the first, whose new records
   // would otherwise write an anchor over it: the evidence gone) until recover sets it aside.
   private anchorHeld = false;
+  // A new (empty) log's anchor, at seq 0, is written before its first lines (see writeBatch).
+  private firstAnchorDue = false;
 
   private constructor(
     /** Absolute path of the log's directory. */
@@ -326,6 +328,7 @@ export class AuditLog {
       );
       // A log without its anchor gets one at once, so that from now on a cut is noticed (and the run says so).
       if (report.anchorMissing) await log.writeAnchor().catch(() => undefined);
+      log.firstAnchorDue = tail.lastSeq === 0 && !log.anchorHeld;
       return { log, recovery: report };
     } catch (e: unknown) {
       openDirectories.delete(absolute);
@@ -663,6 +666,13 @@ export class AuditLog {
   };
 
   private async writeBatch(batch: Batch): Promise<void> {
+    if (this.firstAnchorDue) {
+      // A new log's anchor (seq 0) first, once: a kill after its first lines and before the anchor that follows them
+      // was read by the next open as anchor.json deleted ("a cut before now cannot be checked"), on the first order
+      // of a new state folder. Only written with lines to follow, so a command that reads writes no file.
+      this.firstAnchorDue = false;
+      await this.writeAnchor().catch(() => undefined);
+    }
     for (const segment of batch.segments) {
       const target = segment.target;
       let handle = target.handle;
