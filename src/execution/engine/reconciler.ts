@@ -53,7 +53,7 @@ export class Reconciler {
   }
 
   async reconcile(venue: string): Promise<void> {
-    const { log } = this.o;
+    const { cache, log, clock } = this.o;
     const broker = this.o.venues.must(venue);
     // Said in the log only ahead of what the reconcile finds (an order's news, a stranger, a position that differed).
     const begun = `reconcile:${venue}`;
