@@ -17,8 +17,6 @@ import type { RiskCheckResult } from '../risk';
 import { ChurnSet } from '../../common/churn';
 
 export class EventLog {
-  /** Notes held back until something else is recorded (`deferNote`), oldest first. */
-  private readonly deferred = new Map<string, { readonly type: string; readonly data: Record<string, unknown> }>();
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly pendingAudit = new ChurnSet<Promise<unknown>>();
   private failed: Error | undefined;
@@ -53,20 +51,6 @@ export class EventLog {
     this.write(type, { at: this.clock.now(), ...data });
   }
 
-  /**
-   * A note that says nothing on its own (a reconcile begun), held back under `key`: written, with the time it was
-   * made, just before the next record of any kind, or never if `dropDeferred(key)` comes first. A reconcile that found
-   * everything as the log has it (every command's connect, `status` included) then leaves the log as it was.
-   */
-  deferNote(key: string, type: string, data: Record<string, unknown>): void {
-    this.deferred.set(key, { type, data: { at: this.clock.now(), ...data } });
-  }
-
-  /** Forgets the note held back under `key`, if nothing has been recorded since. */
-  dropDeferred(key: string): void {
-    this.deferred.delete(key);
-  }
-
   /** Records a command (no listeners): returns its durability. */
   command(type: string, data: Record<string, unknown>): Promise<unknown> {
     return this.append(type, { at: this.clock.now(), ...data });
@@ -80,7 +64,6 @@ export class EventLog {
   commands(type: string, entries: ReadonlyArray<Record<string, unknown>>): Promise<unknown> {
     const audit = this.audit;
     if (!audit || entries.length === 0) return Promise.resolve();
-    if (this.deferred.size > 0) this.writeDeferred();
     const at = this.clock.now();
     let p: Promise<unknown>;
     try {
@@ -144,7 +127,6 @@ export class EventLog {
   private write(type: string, data: Record<string, unknown>): void {
     const audit = this.audit;
     if (!audit) return;
-    if (this.deferred.size > 0) this.writeDeferred();
     try {
       audit.write(type, data);
     } catch (e) {
@@ -165,16 +147,8 @@ export class EventLog {
     }
   }
 
-  /** The notes held back, written ahead of the record that is about to be (taken first: `write` comes back here). */
-  private writeDeferred(): void {
-    const notes = [...this.deferred.values()];
-    this.deferred.clear();
-    for (const n of notes) this.write(n.type, n.data);
-  }
-
   private append(type: string, data: Record<string, unknown>): Promise<unknown> {
     if (!this.audit) return Promise.resolve();
-    if (this.deferred.size > 0) this.writeDeferred();
     let p: Promise<unknown>;
     try {
       // Nothing of the record is held while its sync is under way (the caller only waits).

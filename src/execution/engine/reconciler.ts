@@ -55,18 +55,7 @@ export class Reconciler {
   async reconcile(venue: string): Promise<void> {
     const { cache, log, clock } = this.o;
     const broker = this.o.venues.must(venue);
-    // Said in the log only ahead of what the reconcile finds (an order's news, a stranger, a position that differed).
-    const begun = `reconcile:${venue}`;
-    log.deferNote(begun, 'Reconcile', { venue });
-    try {
-      await this.reconcileVenue(venue, broker);
-    } finally {
-      log.dropDeferred(begun);
-    }
-  }
-
-  private async reconcileVenue(venue: string, broker: BrokerApi): Promise<void> {
-    const { cache, log, clock } = this.o;
+    log.note('Reconcile', { venue });
     for (const record of cache.workingOrders()) {
       if (record.venue !== venue || record.state === 'PENDING_SUBMIT') continue;
       await this.reconcileOrder(record.clientOrderId);
@@ -110,9 +99,7 @@ export class Reconciler {
         mine.set(symbol, 0n);
       }
     }
-    // Where nothing differed there is nothing to record (every connect would add a line); listeners still hear it.
-    if (differences.length > 0) log.record('PositionsReconciled', { at: clock.now(), venue, differences });
-    else log.publish({ type: 'PositionsReconciled', at: clock.now(), venue, differences });
+    log.record('PositionsReconciled', { at: clock.now(), venue, differences });
     return differences;
   }
 
