@@ -147,7 +147,9 @@ export async function testOrderCommand(args: string[], mode: 'test' | 'execute')
       interpreter,
       timeoutMs: timeoutSeconds * 1000,
       brokerProfile: broker.id,
-      testMode: true,
+      // TEST_MODE=true is Test Order's (the component contract's "Environment given to a run"): a component may size
+      // or shape a test's order differently, and an execute trading on it would trade the test's order.
+      testMode: mode === 'test',
       ...limits,
     };
     session = await PythonSession.start(runnerOptions, file);

@@ -208,7 +208,10 @@ export class PythonSession {
     const path = [libraryDir, ...(base['PYTHONPATH'] ? [base['PYTHONPATH']] : [])];
     env['PYTHONPATH'] = [...new Set(path)].join(delimiter);
     env[IMPORT_ROOTS_VARIABLE] = [...new Set(roots)].join(delimiter);
+    // TEST_MODE is the product's to say (Test Order's runs), not the terminal's: one left set in the shell would have an
+    // execute's run taken for a test.
     if (options.testMode ?? true) env['TEST_MODE'] = 'true';
+    else delete env['TEST_MODE'];
     if (options.brokerProfile) env['BROKER_PROFILE'] = options.brokerProfile;
     for (const name of DATA_VARIABLES) if (base[name] !== undefined) env[name] = base[name];
     // Bytecode goes to a private cache, never into the user's folders, so a PYTHONDONTWRITEBYTECODE

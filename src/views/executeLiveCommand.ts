@@ -78,7 +78,8 @@ async function executeLive(
   const prepared = await withDelayedProgress(
     `SPtrader: checking the order for live profile ${profile.id}`,
     async () => {
-      const worker = await services.interpreters.workerFor(target);
+      // An execution, not a test: the component runs without TEST_MODE (see workerFor).
+      const worker = await services.interpreters.workerFor(target, false);
       const { engine } = await services.session.trading();
       const broker = await services.profiles.connectProfile(profile.id);
       if (broker.environment !== 'live')

@@ -32,9 +32,15 @@ export class InterpreterService implements vscode.Disposable {
     );
   }
 
-  /** A warm worker for the interpreter that should run `file`. */
-  async workerFor(file: vscode.Uri): Promise<PythonWorker> {
-    const { options, key } = await this.optionsFor(file);
+  /**
+   * A warm worker for the interpreter that should run `file`. `testMode`: the run is a test (Test Order, Debug Order,
+   * Compare Venues, Inputs…), given TEST_MODE=true; an execution (Execute on Paper, Execute Live) is not, and has a
+   * worker of its own, so that a component that sizes a test's order differently never trades the test's.
+   */
+  async workerFor(file: vscode.Uri, testMode = true): Promise<PythonWorker> {
+    const found = await this.optionsFor(file);
+    const options: RunnerOptions = { ...found.options, testMode };
+    const key = `${found.key}\u0000${testMode ? 'test' : 'execute'}`;
     let worker = this.workers.get(key);
     if (!worker) {
       worker = new PythonWorker(options);

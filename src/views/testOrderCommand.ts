@@ -174,7 +174,10 @@ export function registerOrderRunCommands(services: TestOrderCommandServices): Ru
             withDelayedProgress(title, () => task(() => undefined));
     try {
       outcome = await progress(async (say) => {
-        const worker = await services.interpreters.workerFor(target);
+        const worker = await services.interpreters.workerFor(
+          target,
+          kind !== 'execute-paper' && kind !== 'execute-live',
+        );
         let runner: ComponentRunner = worker;
         let attached: vscode.Disposable | undefined;
         if (kind === 'debug-order') {
