@@ -76,6 +76,7 @@ import {
 import { expectAnswerFor, OrderTracker } from '../orderTracker';
 import { lookUpVanishedOrders } from '../vanishedOrders';
 import { Replacements, stillWorking } from '../replacements';
+import { SaidOnce } from '../saidOnce';
 import { ReadCache } from '../readCache';
 import {
   OrderUpdateListeners,
@@ -213,7 +214,7 @@ export class AlpacaBroker implements BrokerApi {
   private rateWindow: { limit: number; remaining: number; resetAt: number } | undefined;
   private rateWindowSaid = Number.NaN;
   /** Statuses Alpaca sent that the status table does not know, by order (said once). */
-  private readonly unknownStatusSaid = new Set<string>();
+  private readonly unknownStatusSaid = new SaidOnce();
 
   constructor(private readonly options: AlpacaBrokerOptions) {
     this.environment = options.environment ?? 'paper';
@@ -711,9 +712,7 @@ export class AlpacaBroker implements BrokerApi {
   /** Says once per order and status that Alpaca sent a status SPtrader does not know (orders.ts `mapAlpacaStatus`). */
   private sayUnknownStatus(status: string, orderId: string): void {
     const key = `${orderId} ${status}`;
-    if (this.unknownStatusSaid.has(key)) return;
-    if (this.unknownStatusSaid.size >= 10_000) this.unknownStatusSaid.clear();
-    this.unknownStatusSaid.add(key);
+    if (!this.unknownStatusSaid.first(key)) return;
     const shown = status.length > 40 ? `${status.slice(0, 40)}…` : status;
     this.report(
       `Alpaca reported order ${orderId} with status ${JSON.stringify(shown)}, which this version of SPtrader does not know: it is followed by its figures (its filled_qty counted, still working until all of it filled or Alpaca reports a status SPtrader knows); check it at Alpaca`,

@@ -100,6 +100,7 @@ import {
 } from '../../orders/model';
 import { expectAnswerFor, OrderTracker, plainQuantity } from '../orderTracker';
 import { lookUpVanishedOrders } from '../vanishedOrders';
+import { SaidOnce } from '../saidOnce';
 import { ReadCache } from '../readCache';
 import {
   OrderUpdateListeners,
@@ -259,9 +260,9 @@ export class BinanceBroker implements BrokerApi {
   /** Fee pairs already said to be unvaluable (said once). */
   private readonly feeWarned = new Set<string>();
   /** Amends of our orders at Binance already said (amended.ts). */
-  private readonly amendsSaid = new Set<string>();
+  private readonly amendsSaid = new SaidOnce(MAX_SENT_KEPT);
   /** Statuses Binance reported that the status table does not know, and amounts STP took, by order (said once). */
-  private readonly unknownStatusSaid = new Set<string>();
+  private readonly unknownStatusSaid = new SaidOnce(MAX_SENT_KEPT);
   /** Symbols of holdings already said to have no price (said once). */
   private readonly unpricedWarned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -960,9 +961,7 @@ export class BinanceBroker implements BrokerApi {
   /** Says once per order and amount that self-trade prevention took part of a working order (orders.ts `statusOf`). */
   private sayPrevented(orderId: string, prevented: number, origQty: number): void {
     const key = `${orderId} prevented ${prevented}`;
-    if (this.unknownStatusSaid.has(key)) return;
-    if (this.unknownStatusSaid.size >= MAX_SENT_KEPT) this.unknownStatusSaid.clear();
-    this.unknownStatusSaid.add(key);
+    if (!this.unknownStatusSaid.first(key)) return;
     this.reportError(
       `Binance: self-trade prevention took ${plainQuantity(prevented)} of order ${orderId} (${plainQuantity(origQty)}) away: it would have traded against another order of the same account or trade group (self-trade prevention in DECREMENT or TRANSFER mode); that part will never fill, and the order works on for the rest`,
       undefined,
@@ -972,9 +971,7 @@ export class BinanceBroker implements BrokerApi {
   /** Says once per order and status that Binance reported a status SPtrader does not know (orders.ts `statusOf`). */
   private sayUnknownStatus(status: string, orderId: string): void {
     const key = `${orderId} ${status}`;
-    if (this.unknownStatusSaid.has(key)) return;
-    if (this.unknownStatusSaid.size >= MAX_SENT_KEPT) this.unknownStatusSaid.clear();
-    this.unknownStatusSaid.add(key);
+    if (!this.unknownStatusSaid.first(key)) return;
     const shown = status.length > 40 ? `${status.slice(0, 40)}…` : status;
     this.reportError(
       `Binance reported order ${orderId} with status ${JSON.stringify(shown)}, which this version of SPtrader does not know (Binance adds statuses): it is followed by its figures (its executed quantity and fills counted, still working until all of it executed or Binance reports a status SPtrader knows); check it at Binance`,
@@ -1165,9 +1162,7 @@ export class BinanceBroker implements BrokerApi {
   /** Says once per amend that an order of ours goes on under Binance's new client order id and quantity. */
   private sayAmended(a: AmendedView): void {
     const key = `${a.view.order_id} ${a.binanceClientOrderId} ${a.binanceQuantity}`;
-    if (this.amendsSaid.has(key)) return;
-    if (this.amendsSaid.size >= MAX_SENT_KEPT) this.amendsSaid.clear();
-    this.amendsSaid.add(key);
+    if (!this.amendsSaid.first(key)) return;
     this.reportError(
       `Binance: order ${a.view.order_id} (client order id ${a.view.client_order_id}) was amended at Binance outside SPtrader (Order Amend Keep Priority): Binance now names it ${a.binanceClientOrderId} and its quantity is ${a.binanceQuantity} of the ${a.view.quantity} placed; it is still followed as ${a.view.client_order_id}, and the quantity the amend took away will not fill`,
       undefined,
